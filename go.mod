@@ -1,0 +1,3 @@
+module github.com/gonginx/gonginx
+
+go 1.26.8

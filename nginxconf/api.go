@@ -1,0 +1,63 @@
+package nginxconf
+
+// Directive is one directive of a configuration, with where it was written.
+type Directive struct {
+	Name string   // "server", "listen", ...; "#" for a comment when Options.Comments
+	Args []string // arguments with quotes removed and escapes resolved, as nginx sees them
+	File string   // absolute path of the file it was read from
+	Line int      // line of its name token (1-based)
+	// Block holds the directives inside "{...}". It is nil when the
+	// directive ended with ";" and non-nil (maybe empty) when it had a block.
+	Block []*Directive
+	// Includes lists indexes into Config.Files for an "include" directive
+	// (crossplane's shape). The included directives are also spliced into
+	// the parent block in Config.Tree.
+	Includes []int
+	Comment  string // text after '#' when Name == "#"
+	// Quoted reports, per argument, whether it was written in quotes; the
+	// formatter and a few checks (an "if" operand) need it.
+	Quoted []bool
+}
+
+// HasBlock reports whether the directive was written with "{...}".
+func (d *Directive) HasBlock() bool { return d.Block != nil }
+
+// File is one file read while loading, in the order nginx reads them.
+type File struct {
+	Path string       // absolute path
+	Data []byte       // bytes as read (for -T)
+	Tree []*Directive // its own directives; include directives are not expanded here
+}
+
+// Config is a loaded configuration.
+type Config struct {
+	ConfFile   string // absolute path of the -c file
+	Prefix     string // nginx's prefix (-p), with a trailing slash
+	ConfPrefix string // directory of ConfFile, with a trailing slash
+	// Fragment is true when ConfFile holds http-level directives (a conf.d
+	// file with top-level server blocks): it was loaded as a stock
+	// nginx.conf includes it inside http {}.
+	Fragment bool
+	Files    []*File
+	// Tree is the main context with includes expanded (and, for a
+	// fragment, wrapped in events{} and http{}).
+	Tree     []*Directive
+	Warnings []*Error // "[warn]" lines, in order
+}
+
+// Options are the command-line settings that affect loading.
+type Options struct {
+	Prefix   string // -p; "" means the default prefix
+	Globals  string // -g directives, parsed as if at the top of the main context
+	Comments bool   // keep '#' comments as "#" directives (JSON dump, formatter)
+}
+
+// Error is a configuration error or warning in nginx's wording. Error()
+// reads as nginx prints it after the "[emerg] " level: "msg in file:line",
+// or just "msg" when the error has no place (e.g. unknown "x" variable).
+type Error struct {
+	Msg  string
+	File string
+	Line int
+	Warn bool // a warning ("[warn]") rather than an error ("[emerg]")
+}

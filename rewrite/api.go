@@ -1,0 +1,49 @@
+package rewrite
+
+// This file is the contract other packages build against. Bodies live in
+// the other files of the package.
+
+import "github.com/gonginx/gonginx/rewrite/http1"
+
+// State is the per-request evaluation state. It is reset, not reallocated,
+// between requests on a connection.
+type State struct {
+	Req *http1.Request
+
+	// Set by the packages above before they evaluate anything that needs
+	// them (nginx registers these variables from those modules).
+	ServerName   string // $server_name: first name of the chosen server
+	DocumentRoot string // $document_root of the current location
+	ProxyHost    string // $proxy_host: host[:port] of proxy_pass
+	ProxyPort    string // $proxy_port
+	UpstreamAddr string // $upstream_addr
+	Status       int    // $status
+	RequestID    [16]byte
+
+	// Captures from the last successful regex match (rewrite, location
+	// regex, if, server_name regex): pairs of offsets into CaptureSubject.
+	Captures       []int
+	CaptureSubject []byte
+
+	// Values of variables created by "set" (and map results cached for the
+	// request), indexed by the Compiler's variable index.
+	Values [][]byte
+	Valid  []bool
+
+	// Buf is scratch space for evaluated values; reset per request.
+	Buf []byte
+}
+
+// Reset prepares s for the next request on the same connection, keeping
+// its buffers.
+func (s *State) Reset(req *http1.Request) {
+	s.Req = req
+	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
+	s.Status = 0
+	s.Captures = s.Captures[:0]
+	s.CaptureSubject = s.CaptureSubject[:0]
+	for i := range s.Valid {
+		s.Valid[i] = false
+	}
+	s.Buf = s.Buf[:0]
+}

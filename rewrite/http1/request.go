@@ -1,0 +1,84 @@
+// Package http1 is the HTTP/1.x wire layer shared by every package that
+// touches a request: the request parser (request line and headers kept raw,
+// byte for byte), nginx's URI normalizer, request body framing, and the
+// response header writer that applies nginx's header filter. It allocates
+// nothing per request in steady state: a Request is reused per connection
+// and its slices alias the connection's read buffer.
+package http1
+
+// Header is one header line as received: name and value bytes exactly as
+// the client sent them (value trimmed of surrounding spaces, as nginx does).
+type Header struct {
+	Name  []byte
+	Value []byte
+}
+
+// ConnInfo describes the client connection; it is set once per connection.
+type ConnInfo struct {
+	RemoteAddr string // "127.0.0.1" or "::1" ($remote_addr)
+	RemotePort string
+	ServerAddr string // local address the connection arrived on ($server_addr)
+	ServerPort string // local port ($server_port)
+	TLS        bool   // $scheme is "https"
+	SNI        string // TLS server name, lowercased
+}
+
+// Request is one parsed request. All byte slices alias either the
+// connection's buffer or Request-owned scratch space; they are valid until
+// Reset.
+type Request struct {
+	Method     []byte // "GET"
+	RawURI     []byte // request target as sent ($request_uri)
+	Proto      []byte // "HTTP/1.1"; empty for HTTP/0.9
+	ProtoMajor int
+	ProtoMinor int
+	Headers    []Header // every header line, in order
+
+	// Derived while parsing, as ngx_http_parse_request_line and
+	// ngx_http_parse_complex_uri do.
+	Path       []byte // raw path of RawURI, without "?args"
+	Args       []byte // $args ($query_string); nil when there was no '?'
+	HasArgs    bool   // the request target had a '?', even with empty args
+	URI        []byte // $uri: percent-decoded, dot segments resolved, slashes merged; rewrite may change it
+	QuotedURI  bool   // the path had %XX escapes (nginx's r->quoted_uri)
+	PlusInURI  bool   // the path had '+' (nginx's r->plus_in_uri)
+	ComplexURI bool   // the path needed normalizing (nginx's r->complex_uri)
+	Host       []byte // lowercased host from an absolute URI or the Host header, port removed; nil if none
+
+	ContentLength int64 // -1 when absent
+	Chunked       bool  // Transfer-Encoding: chunked
+	KeepAlive     bool  // connection may be reused after this request
+	Upgrade       bool  // the client sent "Connection: upgrade" (nginx's r->headers_in.connection_type is not that; kept for the proxy)
+
+	// Internal is set once the URI was changed by rewrite, try_files,
+	// error_page or index: nginx then treats the request as internal.
+	Internal bool
+
+	Conn *ConnInfo
+}
+
+// HeaderValue returns the value of the first header whose name matches
+// name case-insensitively, or nil.
+func (r *Request) HeaderValue(name string) []byte {
+	for i := range r.Headers {
+		if equalFoldBytes(r.Headers[i].Name, name) {
+			return r.Headers[i].Value
+		}
+	}
+	return nil
+}
+
+func equalFoldBytes(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c, d := b[i], s[i]
+		if c|0x20 != d|0x20 || (c|0x20) < 'a' || (c|0x20) > 'z' {
+			if c != d {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,5 +1,10 @@
 package nginxconf
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Context says which block a directive stands in, with bits that mirror
 // nginx's NGX_*_CONF flags.
 type Context uint32
@@ -19,7 +24,232 @@ const (
 	StreamUpsConf
 	MailMainConf
 	MailSrvConf
+
+	// AnyConf is every context (nginx's NGX_ANY_CONF: "include").
+	AnyConf Context = 1<<iota - 1
 )
+
+// Args is a directive's argument-count spec, with nginx's NGX_CONF_* bit
+// values: TakeN bits may be or-ed (Take12 is one or two arguments).
+type Args uint32
+
+const (
+	NoArgs    Args = 0x1
+	Take1     Args = 0x2
+	Take2     Args = 0x4
+	Take3     Args = 0x8
+	Take4     Args = 0x10
+	Take5     Args = 0x20
+	Take6     Args = 0x40
+	Take7     Args = 0x80
+	Flag      Args = 0x200  // exactly one argument, "on" or "off"
+	AnyArgs   Args = 0x400  // any count, checked by the handler
+	OneOrMore Args = 0x800  // at least one
+	TwoOrMore Args = 0x1000 // at least two
+
+	Take12   = Take1 | Take2
+	Take13   = Take1 | Take3
+	Take23   = Take2 | Take3
+	Take123  = Take1 | Take2 | Take3
+	Take1234 = Take1 | Take2 | Take3 | Take4
+)
+
+// maxArgs is NGX_CONF_MAX_ARGS minus the name: more arguments than this
+// are always "invalid number of arguments" unless the spec is open-ended.
+const maxArgs = 7
+
+// Allows reports whether n arguments satisfy the spec, as ngx_conf_handler
+// decides it.
+func (a Args) Allows(n int) bool {
+	switch {
+	case a&AnyArgs != 0:
+		return true
+	case a&Flag != 0:
+		return n == 1
+	case a&OneOrMore != 0:
+		return n >= 1
+	case a&TwoOrMore != 0:
+		return n >= 2
+	case n > maxArgs:
+		return false
+	}
+	return a&(1<<n) != 0
+}
+
+// Slot is the kind of nginx's generic setter for a directive: it tells
+// which value check -t does and whether a second occurrence in one block is
+// "is duplicate". SlotCustom directives have a module-specific handler whose
+// checks belong to the package that compiles them.
+type Slot uint8
+
+const (
+	SlotCustom Slot = iota
+	SlotFlag
+	SlotStr
+	SlotStrArray
+	SlotKeyval
+	SlotNum
+	SlotSize
+	SlotOff
+	SlotMsec
+	SlotSec
+	SlotBufs
+	SlotEnum
+	SlotBitmask
+	SlotPath
+	SlotAccess
+	SlotComplexValue     // ngx_http_set_complex_value_slot
+	SlotComplexValueSize // ngx_http_set_complex_value_size_slot
+	SlotComplexValueZero // ngx_http_set_complex_value_zero_slot
+	SlotPredicate        // ngx_http_set_predicate_slot
+	SlotTypes            // ngx_http_types_slot
+	SlotUpstreamBind     // ngx_http_upstream_bind_set_slot
+	SlotUpstreamParam    // ngx_http_upstream_param_set_slot
+	SlotFileCache        // ngx_http_file_cache_set_slot
+	SlotFileCacheValid   // ngx_http_file_cache_valid_set_slot
+)
+
+// slotHandlers names nginx's setter for each generic slot.
+var slotHandlers = map[Slot]string{
+	SlotFlag:             "ngx_conf_set_flag_slot",
+	SlotStr:              "ngx_conf_set_str_slot",
+	SlotStrArray:         "ngx_conf_set_str_array_slot",
+	SlotKeyval:           "ngx_conf_set_keyval_slot",
+	SlotNum:              "ngx_conf_set_num_slot",
+	SlotSize:             "ngx_conf_set_size_slot",
+	SlotOff:              "ngx_conf_set_off_slot",
+	SlotMsec:             "ngx_conf_set_msec_slot",
+	SlotSec:              "ngx_conf_set_sec_slot",
+	SlotBufs:             "ngx_conf_set_bufs_slot",
+	SlotEnum:             "ngx_conf_set_enum_slot",
+	SlotBitmask:          "ngx_conf_set_bitmask_slot",
+	SlotPath:             "ngx_conf_set_path_slot",
+	SlotAccess:           "ngx_conf_set_access_slot",
+	SlotComplexValue:     "ngx_http_set_complex_value_slot",
+	SlotComplexValueSize: "ngx_http_set_complex_value_size_slot",
+	SlotComplexValueZero: "ngx_http_set_complex_value_zero_slot",
+	SlotPredicate:        "ngx_http_set_predicate_slot",
+	SlotTypes:            "ngx_http_types_slot",
+	SlotUpstreamBind:     "ngx_http_upstream_bind_set_slot",
+	SlotUpstreamParam:    "ngx_http_upstream_param_set_slot",
+	SlotFileCache:        "ngx_http_file_cache_set_slot",
+	SlotFileCacheValid:   "ngx_http_file_cache_valid_set_slot",
+}
+
+var slotNames = map[Slot]string{
+	SlotCustom: "SlotCustom", SlotFlag: "SlotFlag", SlotStr: "SlotStr", SlotStrArray: "SlotStrArray",
+	SlotKeyval: "SlotKeyval", SlotNum: "SlotNum", SlotSize: "SlotSize", SlotOff: "SlotOff",
+	SlotMsec: "SlotMsec", SlotSec: "SlotSec", SlotBufs: "SlotBufs", SlotEnum: "SlotEnum",
+	SlotBitmask: "SlotBitmask", SlotPath: "SlotPath", SlotAccess: "SlotAccess",
+	SlotComplexValue: "SlotComplexValue", SlotComplexValueSize: "SlotComplexValueSize",
+	SlotComplexValueZero: "SlotComplexValueZero", SlotPredicate: "SlotPredicate", SlotTypes: "SlotTypes",
+	SlotUpstreamBind: "SlotUpstreamBind", SlotUpstreamParam: "SlotUpstreamParam",
+	SlotFileCache: "SlotFileCache", SlotFileCacheValid: "SlotFileCacheValid",
+}
+
+func (s Slot) String() string { return slotNames[s] }
+
+// checksDuplicate reports whether nginx's setter refuses a second value for
+// the same conf field ("is duplicate").
+func (s Slot) checksDuplicate() bool {
+	switch s {
+	case SlotFlag, SlotStr, SlotNum, SlotSize, SlotOff, SlotMsec, SlotSec, SlotBufs, SlotEnum,
+		SlotPath, SlotAccess, SlotComplexValue, SlotComplexValueSize, SlotComplexValueZero,
+		SlotUpstreamBind:
+		return true
+	}
+	return false
+}
+
+// Command is one entry of nginx's directive table (an ngx_command_t).
+// A name may have several entries: "listen" in http, stream and mail.
+type Command struct {
+	Name   string
+	Module string // nginx module that defines it, e.g. "ngx_http_core_module"
+	Ctx    Context
+	Args   Args
+	Block  bool // takes "{...}" (NGX_CONF_BLOCK)
+	Slot   Slot
+	Set    string // nginx's exported setter when Slot is SlotCustom, else ""
+	// Field is shared by commands that set the same conf field; two of
+	// them in one block are "is duplicate" when Slot checks it. 0: none.
+	Field      int
+	Values     []string  // allowed values of an enum or bitmask
+	Bounds     *[2]int64 // a number's bounds; high -1 means no upper bound
+	Deprecated string    // the replacement nginx names in its warning
+	PostCheck  bool      // nginx runs a module-specific check after setting
+	Dynamic    bool      // a dynamic module in Debian's build (stream, mail, geoip, ...)
+}
+
+var commandsByName = indexCommands()
+
+func indexCommands() map[string][]*Command {
+	m := make(map[string][]*Command, len(commandTable))
+	for i := range commandTable {
+		c := &commandTable[i]
+		m[c.Name] = append(m[c.Name], c)
+	}
+	return m
+}
+
+// Lookup returns the table entries for a directive name, in nginx's module
+// order; nil for an unknown name.
+func Lookup(name string) []*Command { return commandsByName[name] }
+
+// Commands returns the whole table, in nginx's module order. Callers must
+// not modify it.
+func Commands() []Command { return commandTable }
+
+// lookupIn returns the entry nginx would pick for name in ctx, and whether
+// the name is known at all.
+func lookupIn(name string, ctx Context) (cmd *Command, known bool) {
+	cmds := commandsByName[name]
+	for _, c := range cmds {
+		if c.Ctx&ctx != 0 {
+			return c, true
+		}
+	}
+	return nil, len(cmds) > 0
+}
+
+// blockContexts gives the context inside each block directive; a block
+// directive missing here holds raw entries (map, types, geo, ...).
+func innerContext(name string, ctx Context) Context {
+	switch name {
+	case "events":
+		return EventConf
+	case "http":
+		return HTTPMainConf
+	case "stream":
+		return StreamMainConf
+	case "mail":
+		return MailMainConf
+	case "server":
+		switch ctx {
+		case HTTPMainConf:
+			return HTTPSrvConf
+		case StreamMainConf:
+			return StreamSrvConf
+		case MailMainConf:
+			return MailSrvConf
+		}
+	case "location":
+		return HTTPLocConf
+	case "if":
+		if ctx == HTTPSrvConf {
+			return HTTPSifConf
+		}
+		return HTTPLifConf
+	case "upstream":
+		if ctx == StreamMainConf {
+			return StreamUpsConf
+		}
+		return HTTPUpsConf
+	case "limit_except":
+		return HTTPLmtConf
+	}
+	return 0
+}
 
 // checkDirective validates one directive as nginx's ngx_conf_handler does,
 // in document order, as soon as its arguments are read: known name, allowed
@@ -29,19 +259,386 @@ const (
 // "key value;" entries (map, types, geo, split_clients, ...) that are not
 // checked as directives.
 //
-// Stub: accepts everything until the real table lands.
+// An error with Warn set is a warning nginx prints and goes on after (a
+// deprecated directive); the caller records it and continues.
 func checkDirective(d *Directive, ctx Context, isBlock bool, siblings []*Directive) (inner Context, err *Error) {
-	switch d.Name {
-	case "http":
-		return HTTPMainConf, nil
-	case "server":
-		if ctx&HTTPMainConf != 0 {
-			return HTTPSrvConf, nil
+	cmd, known := lookupIn(d.Name, ctx)
+	if cmd == nil {
+		if known {
+			return 0, d.errorf("%q directive is not allowed here", d.Name)
 		}
-	case "location":
-		return HTTPLocConf, nil
-	case "types", "map":
-		return 0, nil
+		return 0, d.errorf("unknown directive %q", d.Name)
 	}
-	return ctx, nil
+	if !cmd.Block && isBlock {
+		return 0, d.errorf("directive %q is not terminated by \";\"", d.Name)
+	}
+	if cmd.Block && !isBlock {
+		return 0, d.errorf("directive %q has no opening \"{\"", d.Name)
+	}
+	if !cmd.Args.Allows(len(d.Args)) {
+		return 0, d.errorf("invalid number of arguments in %q directive", d.Name)
+	}
+	if err := checkValue(cmd, d, siblings); err != nil {
+		return 0, err
+	}
+	if cmd.Block {
+		inner = innerContext(d.Name, ctx)
+	}
+	if cmd.Deprecated != "" {
+		word := "deprecated"
+		if cmd.Module == "ngx_http_v2_module" {
+			word = "obsolete" // ngx_http_v2_obsolete: warns, sets nothing
+		}
+		w := d.errorf("the %q directive is "+word+", use the %q directive instead", d.Name, cmd.Deprecated)
+		w.Warn = true
+		return inner, w
+	}
+	return inner, nil
+}
+
+func (d *Directive) errorf(format string, args ...any) *Error {
+	return &Error{Msg: sprintf(format, args...), File: d.File, Line: d.Line}
+}
+
+// checkValue runs the checks of nginx's generic setter for cmd.
+func checkValue(cmd *Command, d *Directive, siblings []*Directive) *Error {
+	if cmd.Slot.checksDuplicate() && cmd.Field != 0 {
+		for _, s := range siblings {
+			if s == d {
+				continue
+			}
+			for _, o := range commandsByName[s.Name] {
+				if o.Field == cmd.Field && o.Module == cmd.Module {
+					return d.errorf("%q directive is duplicate", d.Name)
+				}
+			}
+		}
+	}
+	invalid := func() *Error { return d.errorf("%q directive invalid value", d.Name) }
+	a := d.Args
+	switch cmd.Slot {
+	case SlotFlag:
+		if !strings.EqualFold(a[0], "on") && !strings.EqualFold(a[0], "off") {
+			return d.errorf("invalid value %q in %q directive, it must be \"on\" or \"off\"", a[0], d.Name)
+		}
+	case SlotNum:
+		n, ok := ParseNumber(a[0])
+		if !ok {
+			return d.errorf("%q directive invalid number", d.Name)
+		}
+		if b := cmd.Bounds; b != nil {
+			if b[1] == -1 && n < b[0] {
+				return d.errorf("value must be equal to or greater than %d", b[0])
+			}
+			if b[1] != -1 && (n < b[0] || n > b[1]) {
+				return d.errorf("value must be between %d and %d", b[0], b[1])
+			}
+		}
+	case SlotSize:
+		if _, ok := ParseSize(a[0]); !ok {
+			return invalid()
+		}
+	case SlotOff:
+		if _, ok := ParseOffset(a[0]); !ok {
+			return invalid()
+		}
+	case SlotMsec:
+		if _, ok := ParseTime(a[0], false); !ok {
+			return invalid()
+		}
+	case SlotSec:
+		if _, ok := ParseTime(a[0], true); !ok {
+			return invalid()
+		}
+	case SlotBufs:
+		if n, ok := ParseNumber(a[0]); !ok || n == 0 {
+			return invalid()
+		}
+		if n, ok := ParseSize(a[1]); !ok || n == 0 {
+			return invalid()
+		}
+	case SlotEnum:
+		if !containsFold(cmd.Values, a[0]) {
+			return d.errorf("invalid value %q", a[0])
+		}
+	case SlotBitmask:
+		for _, v := range a {
+			if !containsFold(cmd.Values, v) {
+				w := d.errorf("invalid value %q", v)
+				return w
+			}
+		}
+	case SlotPath:
+		total := 0
+		for _, v := range a[1:] {
+			n, ok := ParseNumber(v)
+			if !ok || n == 0 || n > 2 {
+				return invalid()
+			}
+			total += int(n)
+		}
+	case SlotComplexValueSize:
+		if !strings.Contains(a[0], "$") {
+			if _, ok := ParseSize(a[0]); !ok {
+				return invalid()
+			}
+		}
+	case SlotFileCacheValid:
+		last := a[len(a)-1]
+		if _, ok := ParseTime(last, true); !ok {
+			return d.errorf("invalid time value %q", last)
+		}
+		for _, v := range a[:len(a)-1] {
+			if v == "any" {
+				continue
+			}
+			if n, ok := ParseNumber(v); !ok || n < 100 || n > 599 {
+				return d.errorf("invalid status %q", v)
+			}
+		}
+	case SlotAccess:
+		for _, v := range a {
+			who, right, ok := strings.Cut(v, ":")
+			if !ok || (who != "user" && who != "group" && who != "all") || (right != "r" && right != "rw") {
+				return d.errorf("invalid value %q", v)
+			}
+		}
+	}
+	if cmd.PostCheck {
+		return postCheck(d)
+	}
+	return nil
+}
+
+// postCheck runs the module-specific checks nginx's post handlers do on a
+// generic slot's value (the value itself already parsed).
+func postCheck(d *Directive) *Error {
+	size := func() int64 { n, _ := ParseSize(d.Args[0]); return n }
+	switch d.Name {
+	case "gzip_window", "gzip_hash":
+		allowed, top := "512, 1k, 2k, 4k, 8k, 16k, or 32k", int64(32<<10)
+		if d.Name == "gzip_hash" {
+			allowed, top = "512, 1k, 2k, 4k, 8k, 16k, 32k, 64k, or 128k", 128<<10
+		}
+		n := size()
+		if n < 512 || n > top || n&(n-1) != 0 {
+			return d.errorf("%q directive must be "+allowed, d.Name)
+		}
+	case "connection_pool_size", "request_pool_size", "http2_pool_size":
+		n := size()
+		if n < 112 {
+			return d.errorf("the pool size must be no less than 112")
+		}
+		if n%16 != 0 {
+			return d.errorf("the pool size must be a multiple of 16")
+		}
+	case "send_lowat", "proxy_send_lowat", "fastcgi_send_lowat":
+		w := d.errorf("%q is not supported, ignored", d.Name)
+		w.Warn = true
+		return w
+	case "http2_recv_buffer_size":
+		if size() <= 32 {
+			return d.errorf("%q directive value is too small", d.Name)
+		}
+	case "http2_body_preread_size":
+		if size() > 1<<31-1 {
+			return d.errorf("the maximum body preread buffer size is 2147483647")
+		}
+	case "http2_streams_index_size":
+		if n, _ := ParseNumber(d.Args[0]); n&(n-1) != 0 {
+			return d.errorf("%q directive must be a power of two", d.Name)
+		}
+	case "http2_chunk_size":
+		if size() == 0 {
+			return d.errorf("the http2 chunk size cannot be zero")
+		}
+	}
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseNumber parses a non-negative decimal as nginx's ngx_atoi does.
+func ParseNumber(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n > (1<<63-1-int64(c-'0'))/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// ParseSize parses a size as nginx's ngx_parse_size does: digits with an
+// optional k/K, m/M or g/G suffix.
+func ParseSize(s string) (int64, bool) { return parseScaled(s) }
+
+// ParseOffset parses an offset as nginx's ngx_parse_offset does.
+func ParseOffset(s string) (int64, bool) { return parseScaled(s) }
+
+func parseScaled(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	scale := int64(1)
+	switch s[len(s)-1] {
+	case 'k', 'K':
+		scale = 1 << 10
+	case 'm', 'M':
+		scale = 1 << 20
+	case 'g', 'G':
+		scale = 1 << 30
+	}
+	if scale != 1 {
+		s = s[:len(s)-1]
+	}
+	n, ok := ParseNumber(s)
+	if !ok || n > (1<<63-1)/scale {
+		return 0, false
+	}
+	return n * scale, true
+}
+
+// ParseTime parses a time as nginx's ngx_parse_time does and returns
+// milliseconds (isSec false) or seconds (isSec true). Units y M w d h m s,
+// and ms when isSec is false, in decreasing order, spaces allowed; a bare
+// number is seconds.
+func ParseTime(s string, isSec bool) (int64, bool) {
+	const (
+		stepYear = iota
+		stepMonth
+		stepWeek
+		stepDay
+		stepHour
+		stepMin
+		stepSec
+		stepMsec
+		stepLast
+	)
+	if s == "" {
+		return 0, false
+	}
+	var total, value int64
+	step := stepYear
+	if isSec {
+		step = stepSec
+	}
+	_ = step
+	step = stepYear
+	valid := false
+	maxv := int64(1<<63 - 1)
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			if value >= maxv/10 {
+				return 0, false
+			}
+			value = value*10 + int64(c-'0')
+			valid = true
+			i++
+			continue
+		}
+		var scale int64
+		var st int
+		switch c {
+		case 'y':
+			st, scale = stepYear, 60*60*24*365
+		case 'M':
+			st, scale = stepMonth, 60*60*24*30
+		case 'w':
+			st, scale = stepWeek, 60*60*24*7
+		case 'd':
+			st, scale = stepDay, 60*60*24
+		case 'h':
+			st, scale = stepHour, 60*60
+		case 'm':
+			if i+1 < len(s) && s[i+1] == 's' {
+				if isSec || step >= stepMsec {
+					return 0, false
+				}
+				i++
+				st, scale = stepMsec, 1
+				break
+			}
+			st, scale = stepMin, 60
+		case 's':
+			st, scale = stepSec, 1
+		case ' ':
+			i++
+			continue
+		default:
+			return 0, false
+		}
+		if step >= st+1 && !(st == stepMsec) || step > st {
+			return 0, false
+		}
+		step = st + 1
+		if st != stepMsec && !isSec {
+			scale *= 1000
+		}
+		if value > maxv/scale {
+			return 0, false
+		}
+		value *= scale
+		if total > maxv-value {
+			return 0, false
+		}
+		total += value
+		value = 0
+		i++
+	}
+	if !valid {
+		return 0, false
+	}
+	if value != 0 {
+		if !isSec {
+			value *= 1000
+		}
+		total += value
+	}
+	return total, true
+}
+
+func sprintf(format string, args ...any) string {
+	// Only %q (nginx's "%s" in double quotes, bytes verbatim) and %d are used.
+	var b strings.Builder
+	ai := 0
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c != '%' || i+1 >= len(format) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch format[i] {
+		case 'q':
+			b.WriteByte('"')
+			b.WriteString(args[ai].(string))
+			b.WriteByte('"')
+		case 'd':
+			b.WriteString(strconv.FormatInt(args[ai].(int64), 10))
+		default:
+			b.WriteByte('%')
+			b.WriteByte(format[i])
+			continue
+		}
+		ai++
+	}
+	return b.String()
 }

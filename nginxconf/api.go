@@ -6,6 +6,9 @@ type Directive struct {
 	Args []string // arguments with quotes removed and escapes resolved, as nginx sees them
 	File string   // absolute path of the file it was read from
 	Line int      // line of its name token (1-based)
+	// EndLine is the line of the ";" or "{" that ended the directive:
+	// nginx reports errors about a directive at that line.
+	EndLine int
 	// Block holds the directives inside "{...}". It is nil when the
 	// directive ended with ";" and non-nil (maybe empty) when it had a block.
 	Block []*Directive
@@ -15,9 +18,15 @@ type Directive struct {
 	Includes []int
 	Comment  string // text after '#' when Name == "#"
 	// Quoted reports, per argument, whether it was written in quotes; the
-	// formatter and a few checks (an "if" operand) need it.
+	// formatter and a few checks (an "if" operand) need it. It is nil when
+	// no argument was quoted: use IsQuoted.
 	Quoted []bool
+	// NameQuoted is true when the name itself was written in quotes.
+	NameQuoted bool
 }
+
+// IsQuoted reports whether argument i was written in quotes.
+func (d *Directive) IsQuoted(i int) bool { return i < len(d.Quoted) && d.Quoted[i] }
 
 // HasBlock reports whether the directive was written with "{...}".
 func (d *Directive) HasBlock() bool { return d.Block != nil }
@@ -60,4 +69,5 @@ type Error struct {
 	File string
 	Line int
 	Warn bool // a warning ("[warn]") rather than an error ("[emerg]")
+	Crit bool // nginx logs it at "[crit]" (a failed read of a file)
 }

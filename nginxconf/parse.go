@@ -1,0 +1,308 @@
+package nginxconf
+
+// This file turns tokens into directives, as ngx_conf_parse and
+// ngx_conf_handler do: a directive is checked (checkDirective) as soon as
+// its arguments and its ";" or "{" are read, in document order, and the
+// first error stops everything.
+
+// blockBuf collects the directives of one block while it is read. own is
+// the block as written in its file (an include directive stays an include
+// directive); the expanded view has includes spliced in place, as nginx
+// sees the block. The two share one slice until the first include.
+type blockBuf struct {
+	own   []*Directive
+	exp   []*Directive // the expanded view, once split
+	split bool
+	// into is set for the top level of an included file: its expanded
+	// view is the including block's.
+	into *blockBuf
+}
+
+// view returns the expanded directives read so far.
+func (b *blockBuf) view() []*Directive {
+	for b.into != nil {
+		b = b.into
+	}
+	if b.split {
+		return b.exp
+	}
+	return b.own
+}
+
+// push adds a directive: own as written, exp its expanded form (the same
+// pointer unless its block holds includes).
+func (b *blockBuf) push(own, exp *Directive) {
+	b.own = append(b.own, own)
+	switch {
+	case b.into != nil:
+		b.into.pushExpanded(exp)
+	case b.split:
+		b.exp = append(b.exp, exp)
+	case own != exp:
+		b.splitNow(len(b.own) - 1)
+		b.exp = append(b.exp, exp)
+	}
+}
+
+// pushInclude adds an include directive to own only; the included
+// directives arrive through pushExpanded.
+func (b *blockBuf) pushInclude(inc *Directive) {
+	if b.into == nil && !b.split {
+		b.splitNow(len(b.own))
+	}
+	b.own = append(b.own, inc)
+}
+
+func (b *blockBuf) pushExpanded(d *Directive) {
+	if b.into != nil {
+		b.into.pushExpanded(d)
+		return
+	}
+	if !b.split {
+		b.splitNow(len(b.own))
+	}
+	b.exp = append(b.exp, d)
+}
+
+func (b *blockBuf) splitNow(n int) {
+	b.exp = make([]*Directive, n, n+8)
+	copy(b.exp, b.own[:n])
+	b.split = true
+}
+
+// hasExpansion reports whether the expanded view differs from own.
+func (b *blockBuf) hasExpansion() bool { return b.split }
+
+// ownList returns own, non-nil even when empty (a block was written).
+func (b *blockBuf) ownList() []*Directive {
+	if b.own == nil {
+		return []*Directive{}
+	}
+	return b.own
+}
+
+func (b *blockBuf) viewList() []*Directive {
+	v := b.view()
+	if v == nil {
+		return []*Directive{}
+	}
+	return v
+}
+
+// source is one file (or the -g parameter string) being read.
+type source struct {
+	lex  *Lexer
+	path string // "" for -g
+	// param is true for -g: errors end with "in command line", blocks
+	// are refused, and end of input reads "end of parameter".
+	param bool
+}
+
+func (s *source) errorf(line int, msg string) *Error {
+	if s.param {
+		return &Error{Msg: msg + " in command line"}
+	}
+	return &Error{Msg: msg, File: s.path, Line: line}
+}
+
+// parser holds what one Load shares across files.
+type parser struct {
+	cfg      *Config
+	loader   *loader
+	comments bool
+	// arenas: directives and argument strings are carved out of chunks
+	// to keep allocations per directive low.
+	dirs  []Directive
+	strs  []string
+	bools []bool
+	args  []string // scratch for the directive being read
+	quote []bool
+}
+
+func (p *parser) newDirective() *Directive {
+	if len(p.dirs) == cap(p.dirs) {
+		p.dirs = make([]Directive, 0, 256)
+	}
+	p.dirs = p.dirs[:len(p.dirs)+1]
+	return &p.dirs[len(p.dirs)-1]
+}
+
+func (p *parser) copyArgs(args []string) []string {
+	if len(args) == 0 {
+		return nil // no arguments: nil, like the JSON "args": [] after marshaling
+	}
+	if cap(p.strs)-len(p.strs) < len(args) {
+		p.strs = make([]string, 0, max(1024, len(args)))
+	}
+	n := len(p.strs)
+	p.strs = append(p.strs, args...)
+	return p.strs[n:len(p.strs):len(p.strs)]
+}
+
+func (p *parser) copyQuoted(q []bool) []bool {
+	any := false
+	for _, b := range q {
+		any = any || b
+	}
+	if !any {
+		return nil
+	}
+	if cap(p.bools)-len(p.bools) < len(q) {
+		p.bools = make([]bool, 0, max(1024, len(q)))
+	}
+	n := len(p.bools)
+	p.bools = append(p.bools, q...)
+	return p.bools[n:len(p.bools):len(p.bools)]
+}
+
+// blockKind says how a block ends.
+type blockKind uint8
+
+const (
+	topOfFile  blockKind = iota // ends at end of file; "}" is unexpected
+	innerBlock                  // ends at "}"; end of file is unexpected
+	topOfParam                  // -g: ends at end of input; no blocks
+)
+
+// parseBlock reads directives into buf until the block ends. ctx is the
+// context of the directives; ctx == 0 means raw "key value;" entries
+// (map, types, ...) that are stored without checking.
+func (p *parser) parseBlock(src *source, buf *blockBuf, ctx Context, kind blockKind) *Error {
+	for {
+		args, quoted := p.args[:0], p.quote[:0]
+		var name Token
+		var comments []*Directive
+		t := src.lex.Next()
+		for t.Kind == TokWord || t.Kind == TokComment {
+			if t.Kind == TokComment {
+				if p.comments {
+					c := p.comment(src, t)
+					if len(args) == 0 {
+						buf.push(c, c)
+					} else {
+						comments = append(comments, c)
+					}
+				}
+				t = src.lex.Next()
+				continue
+			}
+			if len(args) == 0 {
+				name = t
+			}
+			args = append(args, t.Val)
+			quoted = append(quoted, t.Quoted)
+			t = src.lex.Next()
+		}
+		p.args, p.quote = args, quoted
+		switch t.Kind {
+		case TokError:
+			return src.errorf(t.Line, t.Val)
+		case TokEOF:
+			if len(args) > 0 {
+				if src.param {
+					return src.errorf(t.Line, `unexpected end of parameter, expecting ";"`)
+				}
+				return src.errorf(t.Line, `unexpected end of file, expecting ";" or "}"`)
+			}
+			if kind == innerBlock {
+				return src.errorf(t.Line, `unexpected end of file, expecting "}"`)
+			}
+			return nil
+		case TokRBrace:
+			if len(args) > 0 || kind != innerBlock {
+				return src.errorf(t.Line, `unexpected "}"`)
+			}
+			return nil
+		case TokSemicolon, TokLBrace:
+			if len(args) == 0 {
+				return src.errorf(t.Line, `unexpected "`+t.Val+`"`)
+			}
+		}
+		isBlock := t.Kind == TokLBrace
+		if isBlock && src.param {
+			return src.errorf(t.Line, "block directives are not supported in -g option")
+		}
+		d := p.newDirective()
+		d.Name = args[0]
+		d.NameQuoted = quoted[0]
+		d.Args = p.copyArgs(args[1:])
+		d.Quoted = p.copyQuoted(quoted[1:])
+		d.File = src.path
+		d.Line = name.Line
+		d.EndLine = t.Line
+		if err := p.directive(src, buf, ctx, d, isBlock); err != nil {
+			return err
+		}
+		for _, c := range comments {
+			buf.push(c, c)
+		}
+	}
+}
+
+func (p *parser) comment(src *source, t Token) *Directive {
+	c := p.newDirective()
+	c.Name = "#"
+	c.Comment = t.Val
+	c.File = src.path
+	c.Line = t.Line
+	c.EndLine = t.Line
+	return c
+}
+
+// directive checks d, reads its block if it has one, follows an include,
+// and adds it to buf.
+func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive, isBlock bool) *Error {
+	if ctx == 0 {
+		// A raw entry of map, types, ...: nginx's block handler refuses
+		// blocks and follows include; the rest is the module's business.
+		if isBlock {
+			return src.errorf(d.EndLine, `unexpected "{"`)
+		}
+		if d.Name == "include" {
+			if len(d.Args) != 1 {
+				return src.errorf(d.EndLine, `invalid number of arguments in "include" directive`)
+			}
+			return p.include(src, buf, ctx, d)
+		}
+		buf.push(d, d)
+		return nil
+	}
+	in, err := checkDirective(d, ctx, isBlock, buf.view())
+	if err != nil {
+		if !err.Warn {
+			if src.param && err.File == "" {
+				err.Msg += " in command line"
+			}
+			return err
+		}
+		p.cfg.Warnings = append(p.cfg.Warnings, err)
+	}
+	inner := in
+	if d.Name == "include" && !isBlock && len(d.Args) == 1 {
+		return p.include(src, buf, ctx, d)
+	}
+	if !isBlock {
+		buf.push(d, d)
+		return nil
+	}
+	var child blockBuf
+	err = p.parseBlock(src, &child, inner, innerBlock)
+	d.Block = child.ownList()
+	if child.hasExpansion() {
+		e := p.newDirective()
+		*e = *d
+		e.Block = child.viewList()
+		buf.push(d, e)
+	} else {
+		buf.push(d, d)
+	}
+	return err
+}
+
+// ensureSplit makes the expanded view separate from own, so that an
+// included file's directives can go into it.
+func (b *blockBuf) ensureSplit() {
+	if b.into == nil && !b.split {
+		b.splitNow(len(b.own))
+	}
+}

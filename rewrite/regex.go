@@ -1,0 +1,304 @@
+package rewrite
+
+import (
+	"errors"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+
+	"github.com/dlclark/regexp2/v2"
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// Regex is a compiled nginx (PCRE) regular expression. Patterns Go's RE2
+// engine accepts run on it (linear time, no allocation per match for
+// URI-sized subjects); patterns that need PCRE features RE2 lacks
+// (lookaround, backreferences, atomic groups, \Z, ...) run on regexp2.
+type Regex struct {
+	pattern  string
+	caseless bool
+	re       *regexp.Regexp
+	prog     *syntax.Prog
+	pcre     *regexp2.Regexp // fallback engine, nil on the RE2 path
+	ngroups  int
+	named    []namedCapture
+}
+
+type namedCapture struct {
+	group int
+	v     *variable
+}
+
+// Regex compiles pattern as nginx would with PCRE (caseless for "~*").
+// Named captures (?<name>…), (?P<name>…) and (?'name'…) become variables,
+// as ngx_http_regex_compile makes them.
+func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
+	rx := &Regex{pattern: pattern, caseless: caseless}
+	var names []string
+	flags := syntax.Perl
+	if caseless {
+		flags |= syntax.FoldCase
+	}
+	parsed, goErr := syntax.Parse(pattern, flags)
+	if goErr == nil {
+		if err := lookbehindCheck(pattern); err != nil {
+			return nil, err
+		}
+		rx.re, goErr = regexp.Compile(goPrefix(caseless) + pattern)
+	}
+	if goErr == nil {
+		prog, err := syntax.Compile(parsed.Simplify())
+		if err != nil {
+			return nil, pcreError(pattern, err)
+		}
+		rx.prog = prog
+		rx.ngroups = rx.re.NumSubexp()
+		names = rx.re.SubexpNames()
+	} else {
+		if err := lookbehindCheck(pattern); err != nil {
+			return nil, err
+		}
+		opts := regexp2.None
+		if caseless {
+			opts |= regexp2.IgnoreCase
+		}
+		re2, err := regexp2.Compile(pattern, opts, regexp2.OptionMaintainCaptureOrder())
+		if err != nil {
+			return nil, pcreError(pattern, goErr)
+		}
+		rx.re = nil
+		rx.pcre = re2
+		nums := re2.GetGroupNumbers()
+		for _, n := range nums {
+			if n > rx.ngroups {
+				rx.ngroups = n
+			}
+		}
+		names = make([]string, rx.ngroups+1)
+		for _, n := range nums {
+			if name := re2.GroupNameFromNumber(n); name != "" && name != itoa(n) {
+				names[n] = name
+			}
+		}
+	}
+	for group, name := range names {
+		if name == "" {
+			continue
+		}
+		v, err := c.newSlot(name)
+		if err != nil {
+			return nil, err
+		}
+		rx.named = append(rx.named, namedCapture{group, v})
+	}
+	return rx, nil
+}
+
+func goPrefix(caseless bool) string {
+	if caseless {
+		return "(?i)"
+	}
+	return ""
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// String returns the pattern as written.
+func (rx *Regex) String() string { return rx.pattern }
+
+// NumCaptures is the number of capture groups.
+func (rx *Regex) NumCaptures() int { return rx.ngroups }
+
+// Fallback reports whether the pattern runs on the backtracking PCRE-like
+// engine (it needed features RE2 lacks).
+func (rx *Regex) Fallback() bool { return rx.pcre != nil }
+
+// Match reports whether subject matches. On a match it stores the
+// captures in s.Captures (offsets into s.CaptureSubject, a State-owned
+// copy of subject, so later URI changes leave $1.. intact) and sets named
+// capture variables; like nginx, a match replaces earlier captures even
+// when the regex has none, and a failed match leaves them alone (the
+// rewrite module clears them itself).
+func (rx *Regex) Match(s *State, subject []byte) bool {
+	if rx.pcre != nil {
+		return rx.matchFallback(s, subject)
+	}
+	var ok bool
+	if canBacktrack(rx.prog, len(subject)) {
+		b := backtrackers.Get().(*backtracker)
+		s.Captures, ok = b.match(rx.prog, subject, rx.ngroups, s.Captures)
+		backtrackers.Put(b)
+	} else {
+		loc := rx.re.FindSubmatchIndex(subject) // allocates; long subjects only
+		if ok = loc != nil; ok {
+			s.Captures = append(s.Captures[:0], loc...)
+		}
+	}
+	if !ok {
+		return false
+	}
+	rx.keepSubject(s, subject)
+	return true
+}
+
+func (rx *Regex) keepSubject(s *State, subject []byte) {
+	if len(subject) == 0 || len(s.CaptureSubject) == 0 || &subject[0] != &s.CaptureSubject[0] {
+		s.CaptureSubject = append(s.CaptureSubject[:0], subject...)
+	}
+	for _, nc := range rx.named {
+		nc.v.store(s, s.Capture(nc.group))
+	}
+}
+
+// matchFallback runs the regexp2 engine; it allocates per match.
+func (rx *Regex) matchFallback(s *State, subject []byte) bool {
+	m, err := rx.pcre.FindStringMatch(string(subject))
+	if err != nil || m == nil {
+		return false
+	}
+	s.Captures = s.Captures[:0]
+	for n := 0; n <= rx.ngroups; n++ {
+		g := m.GroupByNumber(n)
+		if g == nil || len(g.Captures) == 0 {
+			s.Captures = append(s.Captures, -1, -1)
+			continue
+		}
+		i, l := g.ByteRange()
+		s.Captures = append(s.Captures, i, i+l)
+	}
+	rx.keepSubject(s, subject)
+	return true
+}
+
+// MatchString reports whether subject matches, without touching captures.
+func (rx *Regex) MatchString(subject string) bool {
+	if rx.pcre != nil {
+		ok, err := rx.pcre.MatchString(subject)
+		return err == nil && ok
+	}
+	return rx.re.MatchString(subject)
+}
+
+// pcreError words a compile error as nginx prints PCRE2's:
+// `pcre2_compile() failed: MESSAGE in "PATTERN" at "REST"`, the "at" part
+// left out when PCRE2 reports the error at the end of the pattern.
+func pcreError(pattern string, err error) error {
+	msg, off := pcreMessage(pattern, err)
+	if off >= len(pattern) || off < 0 {
+		return &nginxconf.Error{Msg: `pcre2_compile() failed: ` + msg + ` in "` + pattern + `"`}
+	}
+	return &nginxconf.Error{Msg: `pcre2_compile() failed: ` + msg + ` in "` + pattern + `" at "` + pattern[off:] + `"`}
+}
+
+func pcreMessage(pattern string, err error) (string, int) {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return err.Error(), len(pattern)
+	}
+	at := func() int {
+		if i := strings.Index(pattern, se.Expr); i >= 0 && se.Expr != "" {
+			return i
+		}
+		return len(pattern)
+	}
+	switch se.Code {
+	case syntax.ErrMissingParen:
+		return "missing closing parenthesis", len(pattern)
+	case syntax.ErrUnexpectedParen:
+		return "unmatched closing parenthesis", unmatchedParen(pattern)
+	case syntax.ErrMissingRepeatArgument:
+		return "quantifier does not follow a repeatable item", at()
+	case syntax.ErrMissingBracket:
+		return "missing terminating ] for character class", len(pattern)
+	case syntax.ErrTrailingBackslash:
+		return `\ at end of pattern`, len(pattern)
+	case syntax.ErrInvalidCharRange:
+		return "range out of order in character class", at() + len(se.Expr) - 1
+	case syntax.ErrInvalidRepeatSize:
+		return "number too big in {} quantifier", at()
+	case syntax.ErrInvalidNamedCapture:
+		return "syntax error in subpattern name (missing terminator?)", at()
+	case syntax.ErrInvalidEscape:
+		return "unrecognized character follows \\", at() + 2
+	case syntax.ErrInvalidPerlOp:
+		return "unrecognized character after (? or (?-", at() + 2
+	case syntax.ErrInvalidCharClass:
+		return "unknown POSIX class name", at()
+	}
+	return string(se.Code), at()
+}
+
+// unmatchedParen finds the first ')' that closes nothing.
+func unmatchedParen(p string) int {
+	depth, inClass := 0, false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\':
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+			if i+1 < len(p) && p[i+1] == ']' {
+				i++
+			}
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return len(p)
+}
+
+// lookbehindCheck rejects what PCRE2 10.42 rejects and regexp2 (.NET)
+// would accept: a lookbehind whose length is not fixed.
+func lookbehindCheck(p string) error {
+	for _, open := range []string{"(?<=", "(?<!"} {
+		for i := strings.Index(p, open); i >= 0; {
+			depth := 0
+			for j := i + len(open); j < len(p); j++ {
+				c := p[j]
+				if c == '\\' {
+					j++
+					continue
+				}
+				if c == '(' {
+					depth++
+				}
+				if c == ')' {
+					if depth == 0 {
+						break
+					}
+					depth--
+				}
+				if c == '*' || c == '+' || (c == '?' && p[j-1] != '(') || (c == '{' && j+1 < len(p) && strings.Contains(p[j:], ",")) {
+					return &nginxconf.Error{Msg: `pcre2_compile() failed: lookbehind assertion is not fixed length in "` + p + `" at "` + p[i:] + `"`}
+				}
+			}
+			next := strings.Index(p[i+1:], open)
+			if next < 0 {
+				break
+			}
+			i += 1 + next
+		}
+	}
+	return nil
+}

@@ -1,0 +1,532 @@
+package rewrite
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// NginxVersion is what $nginx_version reports: the nginx release whose
+// behaviour gonginx follows.
+const NginxVersion = "1.22.1"
+
+// Getter appends the value of a variable for the request in s to dst.
+type Getter func(s *State, dst []byte) []byte
+
+// PrefixGetter appends the value of a prefix variable such as
+// $upstream_http_<name>; name is the part after the prefix, lowercased.
+type PrefixGetter func(s *State, name string, dst []byte) []byte
+
+// variable is one name in the Compiler's table. References made before the
+// name is defined (nginx allows "set" after use) point at the same entry,
+// which Finish resolves.
+type variable struct {
+	name    string // lowercased, without '$'
+	get     Getter
+	setter  func(s *State, v []byte) // built-ins nginx lets "set" change ($args)
+	slot    int                      // index into State.Values, or -1
+	mapping *mapVar                  // lazily evaluated "map" variable
+	builtin bool                     // defined by the table, not by set/map/capture
+	defined bool
+}
+
+type prefixVar struct {
+	prefix string
+	get    PrefixGetter
+	// nginxHeaders marks the built-in $http_ getter: nginx 1.22 joins
+	// several Cookie ("; ") or X-Forwarded-For (", ") lines, and returns the
+	// first line of any other header.
+	nginxHeaders bool
+}
+
+// Compiler holds the variable table of one configuration load and compiles
+// complex values, regexes, rewrite programs and maps against it. It is not
+// safe for concurrent use; what it produces is immutable and safe to share.
+type Compiler struct {
+	vars     map[string]*variable
+	order    []*variable // in order of first reference, as nginx indexes them
+	prefixes []prefixVar
+	nslots   int
+	finished bool
+	hostname string
+}
+
+// NewCompiler returns a Compiler with nginx's built-in variables.
+func NewCompiler() *Compiler {
+	c := &Compiler{vars: make(map[string]*variable)}
+	c.hostname, _ = os.Hostname()
+	for name, get := range builtinGetters(c) {
+		c.define(name, get)
+	}
+	c.lookup("args").setter = setArgs
+	c.lookup("query_string").setter = setArgs
+	// nginx registers these prefixes in this order (core, then upstream).
+	c.prefixes = []prefixVar{
+		{"http_", httpHeaderVar, true},
+		{"sent_http_", emptyPrefix, false},
+		{"sent_trailer_", emptyPrefix, false},
+		{"cookie_", cookieVar, false},
+		{"arg_", argVar, false},
+		{"upstream_http_", emptyPrefix, false},
+		{"upstream_trailer_", emptyPrefix, false},
+		{"upstream_cookie_", emptyPrefix, false},
+	}
+	return c
+}
+
+func (c *Compiler) define(name string, get Getter) {
+	v := c.lookup(name)
+	v.get, v.builtin, v.defined, v.slot = get, true, true, -1
+}
+
+// lookup returns the table entry for name (lowercased), creating an
+// undefined one on first reference.
+func (c *Compiler) lookup(name string) *variable {
+	name = strings.ToLower(name)
+	v := c.vars[name]
+	if v == nil {
+		v = &variable{name: name, slot: -1}
+		c.vars[name] = v
+		c.order = append(c.order, v)
+	}
+	return v
+}
+
+// AddVariable defines (or replaces) the variable $name for the packages
+// above rewrite, e.g. $request_filename from the location package.
+func (c *Compiler) AddVariable(name string, get func(s *State, dst []byte) []byte) {
+	c.define(name, get)
+}
+
+// AddPrefixVariable defines (or replaces) a family of variables
+// $<prefix><name>, e.g. "upstream_http_" or "sent_http_".
+func (c *Compiler) AddPrefixVariable(prefix string, get func(s *State, name string, dst []byte) []byte) {
+	prefix = strings.ToLower(prefix)
+	for i := range c.prefixes {
+		if c.prefixes[i].prefix == prefix {
+			c.prefixes[i].get, c.prefixes[i].nginxHeaders = get, false
+			return
+		}
+	}
+	c.prefixes = append(c.prefixes, prefixVar{prefix, get, false})
+}
+
+// Slots is the number of State.Values entries programs of this compiler use.
+func (c *Compiler) Slots() int { return c.nslots }
+
+// newSlot defines name as a per-request value ("set", map, named capture).
+// It fails as nginx's ngx_http_add_variable does for a built-in name.
+func (c *Compiler) newSlot(name string) (*variable, error) {
+	v := c.lookup(name)
+	if v.builtin && v.setter == nil {
+		return nil, &nginxconf.Error{Msg: `the duplicate "` + v.name + `" variable`}
+	}
+	if v.slot < 0 && v.setter == nil {
+		v.slot = c.nslots
+		c.nslots++
+	}
+	v.defined = true
+	return v, nil
+}
+
+// Finish resolves every variable referenced so far. A name that is neither
+// defined nor matched by a prefix is nginx's `unknown "name" variable`,
+// which nginx reports without file and line after the whole configuration
+// was read.
+func (c *Compiler) Finish() error {
+	c.finished = true
+	for _, v := range c.order {
+		if v.defined {
+			continue
+		}
+		resolved := false
+		for _, p := range c.prefixes {
+			if strings.HasPrefix(v.name, p.prefix) {
+				v.get = bindPrefix(p, v.name[len(p.prefix):])
+				v.defined, resolved = true, true
+				break
+			}
+		}
+		if !resolved {
+			return &nginxconf.Error{Msg: `unknown "` + v.name + `" variable`}
+		}
+	}
+	return nil
+}
+
+func bindPrefix(p prefixVar, name string) Getter {
+	if p.nginxHeaders {
+		switch name {
+		case "cookie":
+			return func(s *State, dst []byte) []byte { return joinHeaders(s, "cookie", "; ", dst) }
+		case "x_forwarded_for":
+			return func(s *State, dst []byte) []byte { return joinHeaders(s, "x_forwarded_for", ", ", dst) }
+		}
+	}
+	get := p.get
+	return func(s *State, dst []byte) []byte { return get(s, name, dst) }
+}
+
+// Var is a compiled reference to one variable, for packages that evaluate
+// a single variable (e.g. map sources, log formats).
+type Var struct{ v *variable }
+
+// Variable returns a reference to $name (without '$'); an unknown name is
+// reported by Finish.
+func (c *Compiler) Variable(name string) *Var { return &Var{c.lookup(name)} }
+
+// Eval appends the variable's value to dst.
+func (r *Var) Eval(s *State, dst []byte) []byte { return r.v.eval(s, dst) }
+
+func (v *variable) eval(s *State, dst []byte) []byte {
+	if v.slot >= 0 {
+		if v.slot < len(s.Valid) && s.Valid[v.slot] {
+			return append(dst, s.Values[v.slot]...)
+		}
+		if v.mapping != nil {
+			return v.mapping.eval(s, v, dst)
+		}
+		return dst // nginx: "using uninitialized variable", empty value
+	}
+	if v.get != nil {
+		return v.get(s, dst)
+	}
+	return dst
+}
+
+// store sets a slot variable's value for this request, copying it into the
+// slot's own buffer (slot buffers never alias other memory).
+func (v *variable) store(s *State, val []byte) {
+	if v.setter != nil {
+		v.setter(s, val)
+		return
+	}
+	growSlots(s, v.slot+1)
+	s.Values[v.slot] = append(s.Values[v.slot][:0], val...)
+	s.Valid[v.slot] = true
+}
+
+func growSlots(s *State, n int) {
+	for len(s.Values) < n {
+		s.Values = append(s.Values, nil)
+	}
+	for len(s.Valid) < n {
+		s.Valid = append(s.Valid, false)
+	}
+}
+
+// setArgs is nginx's set handler for $args: r->args points at the new value.
+func setArgs(s *State, v []byte) {
+	start := len(s.Buf)
+	s.Buf = append(s.Buf, v...)
+	s.Req.Args = s.Buf[start:len(s.Buf):len(s.Buf)]
+	s.Req.HasArgs = len(v) > 0
+}
+
+func builtinGetters(c *Compiler) map[string]Getter {
+	str := func(f func(s *State) string) Getter {
+		return func(s *State, dst []byte) []byte { return append(dst, f(s)...) }
+	}
+	hdr := func(name string) Getter {
+		return func(s *State, dst []byte) []byte { return append(dst, s.Req.HeaderValue(name)...) }
+	}
+	uri := func(s *State, dst []byte) []byte { return append(dst, s.Req.URI...) }
+	args := func(s *State, dst []byte) []byte { return append(dst, s.Req.Args...) }
+	none := func(s *State, dst []byte) []byte { return dst }
+	hostname := c.hostname
+	pid := strconv.Itoa(os.Getpid())
+	return map[string]Getter{
+		"uri":          uri,
+		"document_uri": uri,
+		"args":         args,
+		"query_string": args,
+		"is_args": func(s *State, dst []byte) []byte {
+			if len(s.Req.Args) > 0 {
+				return append(dst, '?')
+			}
+			return dst
+		},
+		"request_uri":    func(s *State, dst []byte) []byte { return append(dst, s.Req.RawURI...) },
+		"request_method": func(s *State, dst []byte) []byte { return append(dst, s.Req.Method...) },
+		"scheme": func(s *State, dst []byte) []byte {
+			if s.Req.Conn != nil && s.Req.Conn.TLS {
+				return append(dst, "https"...)
+			}
+			return append(dst, "http"...)
+		},
+		"https": func(s *State, dst []byte) []byte {
+			if s.Req.Conn != nil && s.Req.Conn.TLS {
+				return append(dst, "on"...)
+			}
+			return dst
+		},
+		// nginx: the host of the request line, else of the Host header
+		// (both validated and lowercased by the parser), else server_name.
+		"host": func(s *State, dst []byte) []byte {
+			if len(s.Req.Host) > 0 {
+				return append(dst, s.Req.Host...)
+			}
+			return append(dst, s.ServerName...)
+		},
+		"remote_addr":        conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),
+		"remote_port":        conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }),
+		"server_addr":        conn(func(ci *http1.ConnInfo) string { return ci.ServerAddr }),
+		"server_port":        conn(func(ci *http1.ConnInfo) string { return ci.ServerPort }),
+		"binary_remote_addr": binaryRemoteAddr,
+		"server_name":        str(func(s *State) string { return s.ServerName }),
+		"server_protocol":    func(s *State, dst []byte) []byte { return append(dst, s.Req.Proto...) },
+		"content_length":     hdr("Content-Length"),
+		"content_type":       hdr("Content-Type"),
+		"document_root":      str(func(s *State) string { return s.DocumentRoot }),
+		"realpath_root": func(s *State, dst []byte) []byte {
+			if p, err := filepath.EvalSymlinks(s.DocumentRoot); err == nil {
+				return append(dst, p...)
+			}
+			return dst
+		},
+		// The location package replaces this one when "alias" is in play.
+		"request_filename": func(s *State, dst []byte) []byte {
+			return append(append(dst, s.DocumentRoot...), s.Req.URI...)
+		},
+		"request_id": func(s *State, dst []byte) []byte {
+			const hex = "0123456789abcdef"
+			for _, b := range s.RequestID {
+				dst = append(dst, hex[b>>4], hex[b&15])
+			}
+			return dst
+		},
+		"status": func(s *State, dst []byte) []byte {
+			st := s.Status
+			return append(dst, byte('0'+st/100%10), byte('0'+st/10%10), byte('0'+st%10))
+		},
+		"msec": func(s *State, dst []byte) []byte {
+			now := time.Now()
+			dst = strconv.AppendInt(dst, now.Unix(), 10)
+			ms := now.Nanosecond() / 1e6
+			return append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+		},
+		"time_local":   func(s *State, dst []byte) []byte { return time.Now().AppendFormat(dst, "02/Jan/2006:15:04:05 -0700") },
+		"time_iso8601": func(s *State, dst []byte) []byte { return time.Now().AppendFormat(dst, "2006-01-02T15:04:05-07:00") },
+		"proxy_add_x_forwarded_for": func(s *State, dst []byte) []byte {
+			start := len(dst)
+			dst = joinHeaders(s, "x_forwarded_for", ", ", dst)
+			if len(dst) > start {
+				dst = append(dst, ", "...)
+			}
+			if s.Req.Conn != nil {
+				dst = append(dst, s.Req.Conn.RemoteAddr...)
+			}
+			return dst
+		},
+		"proxy_host":    str(func(s *State) string { return s.ProxyHost }),
+		"proxy_port":    str(func(s *State) string { return s.ProxyPort }),
+		"upstream_addr": str(func(s *State) string { return s.UpstreamAddr }),
+		"nginx_version": func(s *State, dst []byte) []byte { return append(dst, NginxVersion...) },
+		"hostname":      func(s *State, dst []byte) []byte { return append(dst, hostname...) },
+		"pid":           func(s *State, dst []byte) []byte { return append(dst, pid...) },
+		// Known to nginx but computed by other packages (access log,
+		// upstream, TLS); they read empty until those packages replace them
+		// with AddVariable, so configs that use them still load.
+		"request_length":           none,
+		"request_time":             none,
+		"body_bytes_sent":          none,
+		"bytes_sent":               none,
+		"connection":               none,
+		"connection_requests":      none,
+		"pipe":                     none,
+		"remote_user":              none,
+		"request_body":             none,
+		"request_completion":       none,
+		"limit_rate":               none,
+		"upstream_status":          none,
+		"upstream_response_time":   none,
+		"upstream_connect_time":    none,
+		"upstream_header_time":     none,
+		"upstream_response_length": none,
+		"upstream_bytes_received":  none,
+		"upstream_bytes_sent":      none,
+		"upstream_cache_status":    none,
+		"ssl_protocol":             none,
+		"ssl_cipher":               none,
+		"ssl_server_name":          none,
+		"ssl_session_reused":       none,
+		"ssl_client_verify":        none,
+		"gzip_ratio":               none,
+		"realip_remote_addr":       none,
+	}
+}
+
+func conn(f func(ci *http1.ConnInfo) string) Getter {
+	return func(s *State, dst []byte) []byte {
+		if s.Req.Conn == nil {
+			return dst
+		}
+		return append(dst, f(s.Req.Conn)...)
+	}
+}
+
+func binaryRemoteAddr(s *State, dst []byte) []byte {
+	if s.Req.Conn == nil {
+		return dst
+	}
+	a, err := netip.ParseAddr(s.Req.Conn.RemoteAddr)
+	if err != nil {
+		return dst
+	}
+	if a.Is4() || a.Is4In6() {
+		b := a.Unmap().As4()
+		return append(dst, b[:]...)
+	}
+	b := a.As16()
+	return append(dst, b[:]...)
+}
+
+func emptyPrefix(s *State, name string, dst []byte) []byte { return dst }
+
+// headerNameIs reports whether a raw header name matches a variable suffix
+// as nginx compares them: letters case-insensitively, '-' as '_'.
+func headerNameIs(h []byte, name string) bool {
+	if len(h) != len(name) {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c >= 'A' && c <= 'Z' {
+			c |= 0x20
+		} else if c == '-' {
+			c = '_'
+		}
+		if c != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// httpHeaderVar is $http_<name>: the first header line with that name
+// (nginx 1.22 does not join repeated lines except Cookie and
+// X-Forwarded-For).
+func httpHeaderVar(s *State, name string, dst []byte) []byte {
+	for i := range s.Req.Headers {
+		if headerNameIs(s.Req.Headers[i].Name, name) {
+			return append(dst, s.Req.Headers[i].Value...)
+		}
+	}
+	return dst
+}
+
+func joinHeaders(s *State, name, sep string, dst []byte) []byte {
+	first := true
+	for i := range s.Req.Headers {
+		if headerNameIs(s.Req.Headers[i].Name, name) {
+			if !first {
+				dst = append(dst, sep...)
+			}
+			dst = append(dst, s.Req.Headers[i].Value...)
+			first = false
+		}
+	}
+	return dst
+}
+
+// cookieVar is $cookie_<name>, parsed as ngx_http_parse_multi_header_lines
+// does: names compared case-insensitively, the first match across all
+// Cookie lines wins, the value runs to the next ';'.
+func cookieVar(s *State, name string, dst []byte) []byte {
+	for i := range s.Req.Headers {
+		if !headerNameIs(s.Req.Headers[i].Name, "cookie") {
+			continue
+		}
+		if v, ok := findCookie(s.Req.Headers[i].Value, name); ok {
+			return append(dst, v...)
+		}
+	}
+	return dst
+}
+
+func findCookie(h []byte, name string) ([]byte, bool) {
+	p := 0
+	for p < len(h) {
+		if hasPrefixFold(h[p:], name) {
+			q := p + len(name)
+			for q < len(h) && h[q] == ' ' {
+				q++
+			}
+			if q < len(h) && h[q] == '=' {
+				q++
+				for q < len(h) && h[q] == ' ' {
+					q++
+				}
+				start := q
+				for q < len(h) && h[q] != ';' {
+					q++
+				}
+				return h[start:q], true
+			}
+		}
+		for p < len(h) {
+			c := h[p]
+			p++
+			if c == ';' || c == ',' {
+				break
+			}
+		}
+		for p < len(h) && h[p] == ' ' {
+			p++
+		}
+	}
+	return nil, false
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	if len(b) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if lower(b[i]) != lower(prefix[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c | 0x20
+	}
+	return c
+}
+
+// argVar is $arg_<name>, found as ngx_http_arg does: case-insensitive
+// name at the start of the args or after '&', followed by '='; the raw
+// (still escaped) value up to the next '&'.
+func argVar(s *State, name string, dst []byte) []byte {
+	if v, ok := FindArg(s.Req.Args, name); ok {
+		return append(dst, v...)
+	}
+	return dst
+}
+
+// FindArg returns the value of the first argument called name in args.
+func FindArg(args []byte, name string) ([]byte, bool) {
+	for p := 0; p+len(name) < len(args); p++ {
+		if !hasPrefixFold(args[p:], name) {
+			continue
+		}
+		if (p == 0 || args[p-1] == '&') && args[p+len(name)] == '=' {
+			start := p + len(name) + 1
+			end := start
+			for end < len(args) && args[end] != '&' {
+				end++
+			}
+			return args[start:end], true
+		}
+	}
+	return nil, false
+}

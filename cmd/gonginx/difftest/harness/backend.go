@@ -1,0 +1,365 @@
+// Package harness runs one config under real nginx and under gonginx, sends both the same raw
+// requests, and reports every difference a client or the upstream could observe: status line,
+// header lines (order and case), body, connection end, WebSocket frames, and what the upstream
+// received byte for byte.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Exchange is what the recording backend received for one request, exactly as it arrived.
+type Exchange struct {
+	RequestLine string
+	Headers     []string // header lines verbatim (name case, spacing, order kept)
+	Body        string   // raw body bytes, chunked framing included
+	Frames      []string // WebSocket frames received after a 101, summarized
+	Incomplete  string   // why the request stopped before it was complete, "" if it was not
+}
+
+// Backend is a recording upstream on 127.0.0.1:0. It parses HTTP/1 itself at the TCP level
+// (net/http would canonicalize names and hide framing) and answers per path:
+//
+//	.../status/NNN     that status, small text body
+//	.../chunked        a chunked response in three chunks
+//	.../slow           waits 300ms before answering
+//	.../close-early    promises 100 bytes, sends 10, closes
+//	.../hangup         closes without answering
+//	.../nolength       HTTP/1.1 body delimited by close, no Content-Length
+//	.../headers        odd response headers (case, duplicates, hop-by-hop ones)
+//	.../redirect       302 with an absolute Location pointing at the backend
+//	Upgrade: websocket (with Connection: upgrade and a key): 101, then echo frames;
+//	   with .../ws-hangup in the path it closes after echoing the first frame
+//	anything else      200 text/plain "backend saw: <request line>\n"
+type Backend struct {
+	ln   net.Listener
+	Port int
+
+	mu    sync.Mutex
+	got   []*Exchange
+	busy  int // connections in the middle of reading a request
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// StartBackend listens on a free loopback port and serves until Close.
+func StartBackend() (*Backend, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("backend listen: %w", err)
+	}
+	b := &Backend{ln: ln, Port: ln.Addr().(*net.TCPAddr).Port, conns: map[net.Conn]struct{}{}}
+	b.wg.Add(1)
+	go b.accept()
+	return b, nil
+}
+
+// Close stops the listener and every open connection, and waits for their goroutines.
+func (b *Backend) Close() {
+	b.ln.Close()
+	b.mu.Lock()
+	for c := range b.conns {
+		c.Close()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+// Take waits settle, then until no connection is mid-request (at most 2s more), and returns
+// and forgets what was received so far.
+func (b *Backend) Take(settle time.Duration) []Exchange {
+	time.Sleep(settle)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		b.mu.Lock()
+		busy := b.busy
+		b.mu.Unlock()
+		if busy == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Exchange, len(b.got))
+	for i, e := range b.got {
+		out[i] = *e
+		out[i].Headers = append([]string(nil), e.Headers...)
+		out[i].Frames = append([]string(nil), e.Frames...)
+	}
+	b.got = nil
+	return out
+}
+
+func (b *Backend) accept() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		b.mu.Lock()
+		b.conns[c] = struct{}{}
+		b.mu.Unlock()
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.serve(c)
+			c.Close()
+			b.mu.Lock()
+			delete(b.conns, c)
+			b.mu.Unlock()
+		}()
+	}
+}
+
+func (b *Backend) setBusy(delta int) {
+	b.mu.Lock()
+	b.busy += delta
+	b.mu.Unlock()
+}
+
+// update applies f to e under the lock, so Take never sees a half-written Exchange.
+func (b *Backend) update(e *Exchange, f func(*Exchange)) {
+	b.mu.Lock()
+	f(e)
+	b.mu.Unlock()
+}
+
+func (b *Backend) serve(c net.Conn) {
+	br := bufio.NewReader(c)
+	for {
+		// An idle keepalive connection is not busy; one that has sent a byte is.
+		if _, err := br.Peek(1); err != nil {
+			return
+		}
+		b.setBusy(1)
+		e := &Exchange{}
+		b.mu.Lock()
+		b.got = append(b.got, e)
+		b.mu.Unlock()
+		keep, ws := b.readRequest(br, e)
+		b.setBusy(-1)
+		if e.Incomplete != "" {
+			return
+		}
+		if ws {
+			b.echoWebSocket(c, br, e)
+			return
+		}
+		if !b.respond(c, e) || !keep {
+			return
+		}
+	}
+}
+
+// readRequest reads one request head and body into e. It reports whether the connection may be
+// reused and whether this is a WebSocket upgrade the backend accepts.
+func (b *Backend) readRequest(br *bufio.Reader, e *Exchange) (keepAlive, websocket bool) {
+	line, err := readLine(br)
+	if err != nil {
+		b.update(e, func(e *Exchange) { e.Incomplete = "EOF before request line" })
+		return false, false
+	}
+	b.update(e, func(e *Exchange) { e.RequestLine = line })
+	var headers []string
+	for {
+		h, err := readLine(br)
+		if err != nil {
+			b.update(e, func(e *Exchange) { e.Headers = headers; e.Incomplete = "EOF in headers" })
+			return false, false
+		}
+		if h == "" {
+			break
+		}
+		headers = append(headers, h)
+	}
+	b.update(e, func(e *Exchange) { e.Headers = headers })
+	get := func(name string) string { return headerValue(headers, name) }
+
+	body, err := readRawBody(br, get("Transfer-Encoding"), get("Content-Length"))
+	b.update(e, func(e *Exchange) { e.Body = string(body) })
+	if err != nil {
+		b.update(e, func(e *Exchange) { e.Incomplete = "body: " + err.Error() })
+		return false, false
+	}
+	websocket = hasToken(get("Connection"), "upgrade") && strings.EqualFold(get("Upgrade"), "websocket") && get("Sec-WebSocket-Key") != ""
+	keepAlive = strings.HasSuffix(line, "HTTP/1.1") && !hasToken(get("Connection"), "close")
+	return keepAlive, websocket
+}
+
+// readLine reads up to LF and strips CRLF or LF; the raw bytes otherwise stay as sent.
+func readLine(br *bufio.Reader) (string, error) {
+	s, err := br.ReadString('\n')
+	if err != nil {
+		return s, err
+	}
+	s = strings.TrimSuffix(s, "\n")
+	return strings.TrimSuffix(s, "\r"), nil
+}
+
+// readRawBody reads a body by its framing and returns the bytes as they came on the wire.
+func readRawBody(br *bufio.Reader, te, cl string) ([]byte, error) {
+	var raw bytes.Buffer
+	if hasToken(te, "chunked") {
+		for {
+			line, err := br.ReadString('\n')
+			raw.WriteString(line)
+			if err != nil {
+				return raw.Bytes(), fmt.Errorf("chunk size: %w", err)
+			}
+			sizeText, _, _ := strings.Cut(strings.TrimSpace(line), ";")
+			size, err := strconv.ParseInt(sizeText, 16, 32)
+			if err != nil || size < 0 {
+				return raw.Bytes(), fmt.Errorf("bad chunk size %q", line)
+			}
+			if size == 0 {
+				for {
+					t, err := br.ReadString('\n')
+					raw.WriteString(t)
+					if err != nil {
+						return raw.Bytes(), fmt.Errorf("trailer: %w", err)
+					}
+					if strings.TrimRight(t, "\r\n") == "" {
+						return raw.Bytes(), nil
+					}
+				}
+			}
+			if _, err := io.CopyN(&raw, br, size); err != nil {
+				return raw.Bytes(), fmt.Errorf("chunk data: %w", err)
+			}
+			end, err := br.ReadString('\n')
+			raw.WriteString(end)
+			if err != nil {
+				return raw.Bytes(), fmt.Errorf("chunk end: %w", err)
+			}
+		}
+	}
+	if cl == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 32)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("bad Content-Length %q", cl)
+	}
+	_, err = io.CopyN(&raw, br, n)
+	if err != nil {
+		return raw.Bytes(), fmt.Errorf("after %d of %d bytes: %w", raw.Len(), n, err)
+	}
+	return raw.Bytes(), nil
+}
+
+func headerValue(headers []string, name string) string {
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func hasToken(list, token string) bool {
+	for _, t := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(t), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// respond writes the per-path answer; it reports whether the connection is still usable.
+func (b *Backend) respond(c net.Conn, e *Exchange) bool {
+	target := e.RequestLine
+	if f := strings.Fields(target); len(f) >= 2 {
+		target = f[1]
+	}
+	write := func(s string) bool {
+		_, err := io.WriteString(c, s)
+		return err == nil
+	}
+	simple := func(status, body string, extra ...string) string {
+		h := "HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
+		for _, x := range extra {
+			h += x + "\r\n"
+		}
+		return h + "\r\n" + body
+	}
+	switch {
+	case strings.Contains(target, "/status/"):
+		code := target[strings.Index(target, "/status/")+len("/status/"):]
+		if len(code) > 3 {
+			code = code[:3]
+		}
+		return write(simple(code+" Test", "status "+code+"\n"))
+	case strings.Contains(target, "/chunked"):
+		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"6\r\nhello \r\n6\r\nchunky\r\n1\r\n\n\r\n0\r\n\r\n")
+	case strings.Contains(target, "/slow"):
+		time.Sleep(300 * time.Millisecond)
+		return write(simple("200 OK", "slow\n"))
+	case strings.Contains(target, "/close-early"):
+		write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789")
+		return false
+	case strings.Contains(target, "/hangup"):
+		return false
+	case strings.Contains(target, "/nolength"):
+		write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nbody until close\n")
+		return false
+	case strings.Contains(target, "/headers"):
+		return write(simple("200 OK", "headers\n",
+			"X-Mixed-CASE: one", "x-lower: two", "Set-Cookie: a=1", "Set-Cookie: b=2",
+			"Keep-Alive: timeout=5", "X-Empty:", "Cache-Control: no-cache"))
+	case strings.Contains(target, "/redirect"):
+		return write(simple("302 Found", "moved\n", "Location: http://127.0.0.1:"+strconv.Itoa(b.Port)+"/socket/elsewhere"))
+	}
+	return write(simple("200 OK", "backend saw: "+e.RequestLine+"\n"))
+}
+
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+func (b *Backend) echoWebSocket(c net.Conn, br *bufio.Reader, e *Exchange) {
+	sum := sha1.Sum([]byte(headerValue(e.Headers, "Sec-WebSocket-Key") + websocketGUID))
+	head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+		base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"
+	if _, err := io.WriteString(c, head); err != nil {
+		return
+	}
+	hangup := strings.Contains(e.RequestLine, "/ws-hangup")
+	for {
+		f, err := ReadFrame(br)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				b.update(e, func(e *Exchange) { e.Frames = append(e.Frames, "read error") })
+			} else {
+				b.update(e, func(e *Exchange) { e.Frames = append(e.Frames, "EOF") })
+			}
+			return
+		}
+		b.update(e, func(e *Exchange) { e.Frames = append(e.Frames, f.String()) })
+		reply := Frame{Op: f.Op, Payload: f.Payload}
+		if f.Op == OpPing {
+			reply.Op = OpPong
+		}
+		if f.Op == OpPong {
+			continue
+		}
+		if err := WriteFrame(c, reply, nil); err != nil {
+			return
+		}
+		if f.Op == OpClose || hangup {
+			return
+		}
+	}
+}

@@ -1,0 +1,261 @@
+package harness
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// Request is one client connection: raw bytes sent unchanged (so odd request lines survive),
+// then the responses read back and the connection's end observed.
+type Request struct {
+	Name  string
+	Send  []string      // written in order; {{PORT}} and {{BACKEND_PORT}} are substituted
+	Pause time.Duration // between parts of Send
+	Plain bool          // plain TCP even when the case listens with TLS
+	NoSNI bool          // TLS without a server name
+	// HangUp closes the connection right after sending, without reading (client gives up).
+	HangUp bool
+	// HangUpAfter closes the connection this long after sending, without reading.
+	HangUpAfter time.Duration
+	Responses   int     // responses to read (pipelining); 0 means 1
+	WS          []Frame // after a 101, each is sent masked and its echo read back
+	Settle      time.Duration
+}
+
+// Result is everything a client and the upstream observed for one Request, normalized.
+type Result struct {
+	Error     string   // connect or TLS handshake failure
+	Responses []string // per response: status line, header lines, "", body summary
+	End       string   // how the connection ended after the exchange
+	Frames    []string // WebSocket frames echoed back to the client
+	Backend   []string // what the backend received: request line, headers, body, frames
+}
+
+// mask is the fixed client masking key: both servers forward the same bytes.
+var mask = []byte{0x11, 0x22, 0x33, 0x44}
+
+const requestTimeout = 5 * time.Second
+
+// do runs one request against addr and returns the raw (not yet normalized) Result.
+func do(addr string, useTLS bool, sni string, req Request, subst func(string) string) Result {
+	var res Result
+	raw, err := net.DialTimeout("tcp", addr, requestTimeout)
+	if err != nil {
+		res.Error = "dial: " + err.Error()
+		return res
+	}
+	conn := raw
+	defer func() { conn.Close() }()
+	conn.SetDeadline(time.Now().Add(requestTimeout))
+	if useTLS && !req.Plain {
+		cfg := &tls.Config{InsecureSkipVerify: true, ServerName: sni} // the example cert is self-signed
+		if req.NoSNI {
+			cfg.ServerName = ""
+		}
+		tc := tls.Client(raw, cfg)
+		if err := tc.Handshake(); err != nil {
+			res.Error = "tls handshake: " + errText(err)
+			return res
+		}
+		conn = tc
+	}
+	for i, part := range req.Send {
+		if i > 0 && req.Pause > 0 {
+			time.Sleep(req.Pause)
+		}
+		if _, err := io.WriteString(conn, subst(part)); err != nil {
+			res.Error = "write: " + errText(err)
+			return res
+		}
+	}
+	if req.HangUp || req.HangUpAfter > 0 {
+		time.Sleep(req.HangUpAfter)
+		res.End = "client hung up"
+		return res
+	}
+	method, _, _ := strings.Cut(req.Send[0], " ")
+	br := bufio.NewReader(conn)
+	n := req.Responses
+	if n == 0 {
+		n = 1
+	}
+	status := 0
+	for i := 0; i < n; i++ {
+		lines, st, err := readResponse(br, method)
+		res.Responses = append(res.Responses, lines...)
+		if err != nil {
+			res.End = err.Error()
+			return res
+		}
+		status = st
+		if st >= 100 && st < 200 && st != 101 {
+			i-- // an interim response (100 Continue) comes before the real one
+		}
+	}
+	if status == 101 && len(req.WS) > 0 {
+		for _, f := range req.WS {
+			if err := WriteFrame(conn, f, mask); err != nil {
+				res.Frames = append(res.Frames, "write: "+errText(err))
+				break
+			}
+			got, err := ReadFrame(br)
+			if err != nil {
+				res.Frames = append(res.Frames, "read: "+errText(err))
+				break
+			}
+			res.Frames = append(res.Frames, got.String())
+		}
+	}
+	res.End = connEnd(conn, br)
+	return res
+}
+
+// connEnd tells whether the server closed the connection after the exchange or kept it open.
+func connEnd(conn net.Conn, br *bufio.Reader) string {
+	conn.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+	b, err := br.ReadByte()
+	if err == nil {
+		rest, _ := br.Peek(br.Buffered())
+		return fmt.Sprintf("extra bytes after response: %q", append([]byte{b}, rest...))
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "kept open"
+	}
+	return "closed: " + errText(err)
+}
+
+// errText maps errors whose wording depends on timing or addresses to stable words.
+func errText(err error) string {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "EOF"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, syscall.EPIPE):
+		return "broken pipe"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "timeout"
+	}
+	var rec tls.RecordHeaderError
+	if errors.As(err, &rec) {
+		return "not a TLS record"
+	}
+	var alert tls.AlertError
+	if errors.As(err, &alert) {
+		return "alert: " + alert.Error()
+	}
+	return err.Error()
+}
+
+// readResponse reads one response: status line, header lines verbatim, and a body summary.
+func readResponse(br *bufio.Reader, method string) ([]string, int, error) {
+	line, err := readLine(br)
+	if err != nil {
+		if line == "" {
+			return nil, 0, fmt.Errorf("no response: %s", errText(err))
+		}
+		return []string{line}, 0, fmt.Errorf("EOF in status line: %s", errText(err))
+	}
+	lines := []string{line}
+	status := 0
+	if f := strings.Fields(line); len(f) >= 2 {
+		status, _ = strconv.Atoi(f[1])
+	}
+	var headers []string
+	for {
+		h, err := readLine(br)
+		if err != nil {
+			return append(lines, headers...), status, fmt.Errorf("EOF in headers: %s", errText(err))
+		}
+		if h == "" {
+			break
+		}
+		headers = append(headers, h)
+	}
+	lines = append(lines, headers...)
+	lines = append(lines, "")
+	noBody := method == "HEAD" || status == 101 || status == 204 || status == 304 || (status >= 100 && status < 200)
+	if noBody {
+		return lines, status, nil
+	}
+	var body []byte
+	var bodyErr error
+	switch te, cl := headerValue(headers, "Transfer-Encoding"), headerValue(headers, "Content-Length"); {
+	case hasToken(te, "chunked"):
+		body, bodyErr = readChunked(br)
+	case cl != "":
+		n, err := strconv.Atoi(cl)
+		if err != nil || n < 0 || n > maxFrame {
+			return lines, status, fmt.Errorf("bad Content-Length %q", cl)
+		}
+		body = make([]byte, n)
+		got, err := io.ReadFull(br, body)
+		body = body[:got]
+		if err != nil {
+			bodyErr = fmt.Errorf("body cut at %d of %d bytes: %s", got, n, errText(err))
+		}
+	default:
+		body, err = io.ReadAll(io.LimitReader(br, maxFrame))
+		if err != nil {
+			bodyErr = fmt.Errorf("body until close: %s", errText(err))
+		}
+	}
+	lines = append(lines, summarize(body))
+	return lines, status, bodyErr
+}
+
+func readChunked(br *bufio.Reader) ([]byte, error) {
+	var body []byte
+	for {
+		line, err := readLine(br)
+		if err != nil {
+			return body, fmt.Errorf("chunked body cut after %d bytes: %s", len(body), errText(err))
+		}
+		sizeText, _, _ := strings.Cut(strings.TrimSpace(line), ";")
+		size, err := strconv.ParseInt(sizeText, 16, 32)
+		if err != nil || size < 0 || size > maxFrame {
+			return body, fmt.Errorf("bad chunk size %q", line)
+		}
+		if size == 0 {
+			for {
+				t, err := readLine(br)
+				if err != nil {
+					return body, fmt.Errorf("chunked trailer: %s", errText(err))
+				}
+				if t == "" {
+					return body, nil
+				}
+			}
+		}
+		chunk := make([]byte, size)
+		if _, err := io.ReadFull(br, chunk); err != nil {
+			return body, fmt.Errorf("chunked body cut after %d bytes: %s", len(body), errText(err))
+		}
+		body = append(body, chunk...)
+		if _, err := readLine(br); err != nil {
+			return body, fmt.Errorf("chunk end: %s", errText(err))
+		}
+	}
+}
+
+// summarize keeps readable bodies verbatim and replaces big or binary ones by length and hash.
+func summarize(body []byte) string {
+	if len(body) <= 4096 && utf8.Valid(body) {
+		return string(body)
+	}
+	sum := sha256.Sum256(body)
+	return fmt.Sprintf("<%d bytes sha256=%s>", len(body), hex.EncodeToString(sum[:8]))
+}

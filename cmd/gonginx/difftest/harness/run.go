@@ -1,0 +1,289 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Case is one config and the requests sent to it.
+type Case struct {
+	Name string
+	// Config is a conf.d fragment. With Verbatim it is used as is except that every "9000" becomes
+	// the listen port and every "32000" the backend port (the article configs); otherwise the
+	// placeholders {{PORT}}, {{BACKEND}} (host:port), {{BACKEND_PORT}}, {{CERT}}, {{KEY}} are filled.
+	Config   string
+	Verbatim bool
+	Files    []string          // copied from the assets dir into the prefix, same relative path
+	Content  map[string]string // written into the prefix: relative path → content
+	TLS      bool              // requests use TLS unless Request.Plain
+	SNI      string            // TLS server name for requests
+	// BackendDown points the config at a port where nothing listens.
+	BackendDown bool
+	Requests    []Request
+}
+
+// Run is one implementation's results for a case, plus its log output.
+type Run struct {
+	Results []Result
+	Log     string
+}
+
+// Collect runs c under im with a fresh recording backend and returns the normalized results.
+func Collect(c Case, im Impl, assets string) (*Run, error) {
+	be, err := StartBackend()
+	if err != nil {
+		return nil, err
+	}
+	defer be.Close()
+	backendPort := be.Port
+	if c.BackendDown {
+		if backendPort, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	setup := c
+	if im.Override != nil {
+		setup = *im.Override
+	}
+	fragment := fill(setup, port, backendPort)
+	dir, err := prepare(setup, assets, fragment)
+	defer os.RemoveAll(dir)
+	if err != nil {
+		return nil, err
+	}
+	p, err := im.start(dir, port)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+
+	norm := newNormalizer(map[int]string{port: "PORT", backendPort: "BACKEND_PORT"})
+	subst := strings.NewReplacer("{{PORT}}", strconv.Itoa(port), "{{BACKEND_PORT}}", strconv.Itoa(backendPort)).Replace
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	run := &Run{}
+	for _, req := range c.Requests {
+		be.Take(0) // forget anything that arrived late for the previous request
+		res := do(addr, c.TLS, c.SNI, req, subst)
+		res.Backend = render(be.Take(req.Settle + 20*time.Millisecond))
+		run.Results = append(run.Results, norm.result(res))
+	}
+	p.stop()
+	run.Log = p.out.String()
+	return run, nil
+}
+
+func fill(c Case, port, backendPort int) string {
+	if c.Verbatim {
+		s := strings.ReplaceAll(c.Config, "9000", strconv.Itoa(port))
+		return strings.ReplaceAll(s, "32000", strconv.Itoa(backendPort))
+	}
+	return strings.NewReplacer(
+		"{{PORT}}", strconv.Itoa(port),
+		"{{BACKEND}}", "127.0.0.1:"+strconv.Itoa(backendPort),
+		"{{BACKEND_PORT}}", strconv.Itoa(backendPort),
+		"{{CERT}}", "cert.pem",
+		"{{KEY}}", "key.pem",
+	).Replace(c.Config)
+}
+
+// render flattens the backend's view into lines for a readable diff.
+func render(got []Exchange) []string {
+	var out []string
+	for i, e := range got {
+		out = append(out, fmt.Sprintf("#%d %s", i+1, e.RequestLine))
+		out = append(out, e.Headers...)
+		if e.Body != "" {
+			out = append(out, "body: "+summarize([]byte(e.Body)))
+		}
+		for _, f := range e.Frames {
+			out = append(out, "frame: "+f)
+		}
+		if e.Incomplete != "" {
+			out = append(out, "incomplete: "+e.Incomplete)
+		}
+	}
+	return out
+}
+
+// normalizer hides what legitimately differs between two runs: ports, Date, the Server
+// token (also in the <center> line of error pages, with Content-Length adjusted to match).
+type normalizer struct {
+	ports *regexp.Regexp
+	names map[string]string
+}
+
+func newNormalizer(ports map[int]string) *normalizer {
+	var alts []string
+	names := map[string]string{}
+	for p, name := range ports {
+		alts = append(alts, strconv.Itoa(p))
+		names[strconv.Itoa(p)] = name
+	}
+	return &normalizer{ports: regexp.MustCompile(`\b(` + strings.Join(alts, "|") + `)\b`), names: names}
+}
+
+func (n *normalizer) text(s string) string {
+	return n.ports.ReplaceAllStringFunc(s, func(p string) string { return n.names[p] })
+}
+
+func (n *normalizer) lines(in []string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = n.text(s)
+	}
+	return out
+}
+
+func (n *normalizer) result(r Result) Result {
+	r.Responses = n.lines(serverNeutral(r.Responses))
+	r.Error = n.text(r.Error)
+	r.End = n.text(r.End)
+	r.Frames = n.lines(r.Frames)
+	r.Backend = n.lines(r.Backend)
+	return r
+}
+
+// serverNeutral rewrites Date and Server headers and the server token in error page bodies.
+// lines holds one or more responses, each: status line, headers, "", [body].
+func serverNeutral(lines []string) []string {
+	out := append([]string(nil), lines...)
+	start := 0
+	for start < len(out) {
+		end := start + 1
+		for end < len(out) && out[end] != "" {
+			end++
+		}
+		// out[start] status, out[start+1:end] headers, out[end] "" (if present), out[end+1] body.
+		token := ""
+		clIndex := -1
+		for i := start + 1; i < end; i++ {
+			name, value, _ := strings.Cut(out[i], ":")
+			switch strings.ToLower(name) {
+			case "date":
+				out[i] = name + ": DATE"
+			case "server":
+				token = strings.TrimSpace(value)
+				out[i] = name + ": SERVER"
+			case "content-length":
+				clIndex = i
+			}
+		}
+		next := end + 1
+		if end+1 < len(out) && !looksLikeStatus(out[end+1]) {
+			body := out[end+1]
+			if token != "" && strings.Contains(body, "<center>"+token+"</center>") {
+				out[end+1] = strings.ReplaceAll(body, "<center>"+token+"</center>", "<center>SERVER</center>")
+				if clIndex >= 0 {
+					name, value, _ := strings.Cut(out[clIndex], ":")
+					if cl, err := strconv.Atoi(strings.TrimSpace(value)); err == nil {
+						out[clIndex] = fmt.Sprintf("%s: %d", name, cl-len(token)+len("SERVER"))
+					}
+				}
+			}
+			next = end + 2
+		}
+		start = next
+	}
+	return out
+}
+
+func looksLikeStatus(s string) bool { return strings.HasPrefix(s, "HTTP/") }
+
+// Compare runs c under want and got and reports, per request, every difference as a subtest
+// named after the request (cmp.Diff, -want +got).
+func Compare(t *testing.T, c Case, want, got Impl, assets string) {
+	t.Helper()
+	wantRun, gotRun, err := collectBoth(c, want, got, assets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := false
+	for i, req := range c.Requests {
+		t.Run(req.Name, func(t *testing.T) {
+			if os.Getenv("DIFFTEST_DUMP") != "" {
+				t.Logf("%s saw:\n%s", want.Name, dump(wantRun.Results[i]))
+			}
+			if d := cmp.Diff(wantRun.Results[i], gotRun.Results[i]); d != "" {
+				failed = true
+				t.Errorf("%s vs %s (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
+			}
+		})
+	}
+	if failed {
+		t.Logf("%s log:\n%s", got.Name, tail(gotRun.Log, 40))
+	}
+}
+
+// Diffs is Compare without a testing.T: the per-request diffs, empty strings where equal.
+func Diffs(c Case, want, got Impl, assets string) ([]string, error) {
+	wantRun, gotRun, err := collectBoth(c, want, got, assets)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(c.Requests))
+	for i := range c.Requests {
+		out[i] = cmp.Diff(wantRun.Results[i], gotRun.Results[i])
+	}
+	return out, nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// dump renders a Result for reading (DIFFTEST_DUMP=1 logs what the reference server did).
+func dump(r Result) string {
+	var b strings.Builder
+	if r.Error != "" {
+		b.WriteString("error: " + r.Error + "\n")
+	}
+	for _, l := range r.Responses {
+		fmt.Fprintf(&b, "  < %q\n", l)
+	}
+	b.WriteString("  end: " + r.End + "\n")
+	for _, f := range r.Frames {
+		b.WriteString("  frame: " + f + "\n")
+	}
+	for _, l := range r.Backend {
+		fmt.Fprintf(&b, "  backend: %q\n", l)
+	}
+	return b.String()
+}
+
+// collectBoth runs the two implementations at the same time (each with its own port and
+// backend): the per-request waits dominate, not CPU.
+func collectBoth(c Case, want, got Impl, assets string) (*Run, *Run, error) {
+	var wantRun, gotRun *Run
+	var wantErr, gotErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); wantRun, wantErr = Collect(c, want, assets) }()
+	go func() { defer wg.Done(); gotRun, gotErr = Collect(c, got, assets) }()
+	wg.Wait()
+	if wantErr != nil {
+		return nil, nil, fmt.Errorf("%s: %w", want.Name, wantErr)
+	}
+	if gotErr != nil {
+		return nil, nil, fmt.Errorf("%s: %w", got.Name, gotErr)
+	}
+	return wantRun, gotRun, nil
+}

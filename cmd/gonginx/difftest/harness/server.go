@@ -1,0 +1,181 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Impl is one server implementation under test.
+type Impl struct {
+	Name string
+	Bin  string
+	// Nginx wraps the fragment the way a stock Debian nginx.conf includes conf.d/*.conf and runs
+	// nginx on the wrapper; otherwise Bin runs the fragment itself (gonginx -p DIR/ -c DIR/fragment.conf).
+	Nginx bool
+	// Override, when set, replaces the case's config and files for this implementation only
+	// (the requests stay the same): used to check that the harness notices a difference.
+	Override *Case
+}
+
+// NginxBin is where Debian's package installs nginx.
+const NginxBin = "/usr/sbin/nginx"
+
+// nginxWrapper is a stock-Debian-like nginx.conf around the fragment under test.
+const nginxWrapper = `events {}
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    error_log stderr;
+    include fragment.conf;
+}
+`
+
+// FixedTime is the mtime given to every copied file so ETag and Last-Modified match between runs.
+var FixedTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// process is one running server, stopped by pid.
+type process struct {
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (im Impl) command(dir string) (*exec.Cmd, error) {
+	if im.Nginx {
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(nginxWrapper), 0o644); err != nil {
+			return nil, fmt.Errorf("write nginx wrapper: %w", err)
+		}
+		return exec.Command(im.Bin, "-p", dir+"/", "-c", conf,
+			"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr;"), nil
+	}
+	return exec.Command(im.Bin, "-p", dir+"/", "-c", filepath.Join(dir, "fragment.conf")), nil
+}
+
+// start runs im on dir and waits until 127.0.0.1:port accepts connections.
+func (im Impl) start(dir string, port int) (*process, error) {
+	cmd, err := im.command(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, out: &lockedBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	// Own process group: if the server ignores SIGTERM, its workers go with it on SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", im.Name, err)
+	}
+	go func() { cmd.Wait(); close(p.exited) }()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("%s exited before listening on %s (%v):\n%s", im.Name, addr, cmd.ProcessState, p.out.String())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return p, nil
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("%s not listening on %s after 15s:\n%s", im.Name, addr, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM to the server's pid, and SIGKILL to its own process group if it lingers.
+func (p *process) stop() {
+	pid := p.cmd.Process.Pid
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-p.exited
+	}
+}
+
+// freePort returns a port that was free on all addresses (both IPv4 and IPv6) a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// prepare makes a prefix dir readable by nginx's unprivileged workers, with the case's files.
+func prepare(c Case, assets, fragment string) (string, error) {
+	dir, err := os.MkdirTemp("", "difftest-")
+	if err != nil {
+		return "", fmt.Errorf("temp dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return dir, fmt.Errorf("chmod %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "html"), 0o755); err != nil {
+		return dir, fmt.Errorf("html dir: %w", err)
+	}
+	for _, name := range c.Files {
+		data, err := os.ReadFile(filepath.Join(assets, name))
+		if err != nil {
+			return dir, fmt.Errorf("case file: %w", err)
+		}
+		if err := writeFixed(filepath.Join(dir, name), data); err != nil {
+			return dir, err
+		}
+	}
+	for name, content := range c.Content {
+		if err := writeFixed(filepath.Join(dir, name), []byte(content)); err != nil {
+			return dir, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fragment.conf"), []byte(fragment), 0o644); err != nil {
+		return dir, fmt.Errorf("write fragment: %w", err)
+	}
+	return dir, nil
+}
+
+func writeFixed(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("mkdir for %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chtimes(path, FixedTime, FixedTime); err != nil {
+		return fmt.Errorf("chtimes %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,969 @@
+package location
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// Options tune Compile.
+type Options struct {
+	// Root reports whether the process runs as root: a server without
+	// "listen" then listens on *:80, else on *:8000, as nginx does.
+	Root bool
+	// Restricts reports whether an unserved directive restricts access
+	// (a server using one must refuse to start); TuningOnly whether it
+	// merely tunes (start with a warning). Nil uses the built-in lists.
+	Restricts  func(name string) bool
+	TuningOnly func(name string) bool
+	// LoadCerts makes Compile load ssl_certificate/ssl_certificate_key
+	// (nginx -t does). Compile always checks that they are configured.
+	LoadCerts bool
+}
+
+// Router is a compiled configuration: the sockets to listen on and, for
+// each, the servers and their locations.
+type Router struct {
+	Sockets  []*Socket
+	Servers  []*Server
+	Warnings []*nginxconf.Error // "[warn]" lines from compiling
+	// Unserved lists directives that were validated but have no effect in
+	// gonginx (reported once at start-up), in first-seen order.
+	Unserved []string
+
+	PidFile      string // "pid" in the main context ("" when not set)
+	ErrorLogs    []string
+	mainErrorLog bool
+
+	cfg *nginxconf.Config
+}
+
+// Socket is one listening socket and the addresses it serves: a wildcard
+// socket also serves the specific addresses of its port that were not
+// given their own socket ("bind"), told apart by the local address.
+type Socket struct {
+	Listen *Listen
+	Addrs  []*Addr // specific addresses first, the wildcard (if any) last
+}
+
+// Addr is one listen address with its servers.
+type Addr struct {
+	Listen  *Listen
+	Servers []*Server
+	Default *Server
+	names   nameTable
+	regexes bool
+}
+
+// Server is one server{} block.
+type Server struct {
+	Name  string // first server_name, $server_name
+	Names []string
+	File  string
+	Line  int
+
+	SSL     *SSLConfig // nil unless some listen of this server has "ssl" or ssl_certificate is set
+	root    *Location  // server-level configuration and the top level of locations
+	named   map[string]*Location
+	listens []*Listen
+}
+
+// SSLConfig is what a server needs for TLS.
+type SSLConfig struct {
+	Certificates []string // resolved paths
+	Keys         []string
+	Protocols    []string
+	Ciphers      string
+	File         string // listen ... ssl directive, for errors
+	Line         int
+}
+
+type modifier uint8
+
+const (
+	modPrefix modifier = iota
+	modExact
+	modNoRegex
+	modRegex
+	modRegexCI
+	modNamed
+	modServer // the server-level pseudo location
+)
+
+// Location is one location{} block with its configuration merged from the
+// enclosing levels.
+type Location struct {
+	Name string
+	File string
+	Line int
+
+	mod      modifier
+	re       Regex
+	parent   *Location
+	children level
+	conf     *locConf
+	// autoRedirect: a prefix ending in "/" with proxy_pass and friends;
+	// a request for the name without its slash gets a 301 (nginx's
+	// clcf->auto_redirect).
+	autoRedirect bool
+}
+
+// level holds the locations directly inside one block, arranged for
+// matching without allocation.
+type level struct {
+	exact     map[string]*Location
+	prefixes  []*Location // sorted by name
+	parentIdx []int       // index of the longest other prefix of prefixes[i], or -1
+	regexes   []*Location // in config order
+	redirect  map[string]*Location
+}
+
+// locConf is the merged configuration a request runs with.
+type locConf struct {
+	root, alias   string
+	aliasSet      bool
+	rootFromAlias bool
+	index         []string
+	tryFiles      []string
+	tryFilesFile  string
+	tryFilesLine  int
+	autoindex     bool
+	defaultType   string
+	types         map[string]string
+	charset       string
+	charsetTypes  map[string]bool
+	errorPages    map[int]*errorPage
+	serverTokens  bool
+	absRedirect   bool
+	nameInRedir   bool
+	portInRedir   bool
+	internal      bool
+	access        []accessRule
+	logNotFound   bool
+	etag          bool
+	ims           int // 0 exact, 1 before, 2 off
+	maxBody       int64
+	keepalive     time.Duration
+	headerTimeout time.Duration
+	accessLog     string // path; "off" disables
+	returnCode    int
+	returnText    string
+	returnSet     bool
+	proxyPass     *nginxconf.Directive
+	rewrites      []*nginxconf.Directive // rewrite-module directives of this block, in order
+	recursiveEP   bool
+	epOwner       *locConf
+	accessOwner   *locConf
+}
+
+type errorPage struct {
+	code    int    // =code overrides the status (-1 for "=" alone)
+	uri     string // "/50x.html", "@named" or an absolute URL
+	hasVars bool
+}
+
+type accessRule struct {
+	deny bool
+	net  *net.IPNet // nil: all
+	unix bool
+}
+
+func defaultLocConf() *locConf {
+	return &locConf{
+		root:          "html",
+		index:         []string{"index.html"},
+		defaultType:   "text/plain",
+		types:         map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"},
+		charsetTypes:  map[string]bool{"text/html": true, "text/xml": true, "text/plain": true, "text/vnd.wap.wml": true, "application/javascript": true, "application/rss+xml": true},
+		serverTokens:  true,
+		absRedirect:   true,
+		portInRedir:   true,
+		logNotFound:   true,
+		etag:          true,
+		maxBody:       1 << 20,
+		keepalive:     75 * time.Second,
+		headerTimeout: 60 * time.Second,
+	}
+}
+
+func (c *locConf) clone() *locConf {
+	n := *c
+	// A nested level inherits, but the rewrite module and return do not
+	// (ngx_http_rewrite_merge_loc_conf keeps codes per location).
+	n.rewrites = nil
+	n.returnSet, n.returnCode, n.returnText = false, 0, ""
+	n.proxyPass = nil
+	return &n
+}
+
+// compileError is an error with nginx's "msg in file:line" text.
+func confErr(d *nginxconf.Directive, format string, args ...any) *nginxconf.Error {
+	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.Line}
+}
+
+// rewriteDirectives are compiled by the rewrite package into a program.
+var rewriteDirectives = map[string]bool{
+	"rewrite": true, "return": true, "set": true, "if": true, "break": true,
+}
+
+// restrictingDirectives limit access; gonginx refuses to serve a config
+// using one it does not implement (nginxconf.Restricts when wired).
+var restrictingDirectives = map[string]bool{
+	"auth_basic": true, "auth_basic_user_file": true, "auth_request": true, "auth_jwt": true,
+	"limit_req": true, "limit_conn": true, "limit_rate": false, "ssl_verify_client": true,
+	"satisfy": true, "limit_except": true, "secure_link": true, "valid_referers": true,
+	"geo": false, "deny": false, "allow": false, "internal": false,
+}
+
+// servedDirectives have an effect in gonginx (here or in rewrite/upstream);
+// every other directive that passes validation is "validated only".
+var servedDirectives = map[string]bool{
+	"http": true, "server": true, "location": true, "listen": true, "server_name": true,
+	"root": true, "alias": true, "index": true, "try_files": true, "autoindex": true,
+	"default_type": true, "types": true, "include": true, "charset": true, "charset_types": true,
+	"error_page": true, "server_tokens": true, "absolute_redirect": true, "server_name_in_redirect": true,
+	"port_in_redirect": true, "internal": true, "allow": true, "deny": true, "log_not_found": true,
+	"etag": true, "if_modified_since": true, "client_max_body_size": true, "keepalive_timeout": true,
+	"client_header_timeout": true, "access_log": true, "error_log": true, "log_format": true,
+	"pid": true, "events": true, "worker_connections": true, "ssl_certificate": true,
+	"ssl_certificate_key": true, "ssl_protocols": true, "ssl_ciphers": true, "ssl_prefer_server_ciphers": true,
+	"upstream": true, "map": true, "rewrite": true, "return": true, "set": true, "if": true, "break": true,
+	"daemon": true, "master_process": true, "user": true, "worker_processes": true,
+	"recursive_error_pages": true, "ssl": true, "http2": true,
+}
+
+func isServed(name string) bool {
+	return servedDirectives[name] || strings.HasPrefix(name, "proxy_") || strings.HasPrefix(name, "#")
+}
+
+// Compile builds a Router from cfg. Errors are *nginxconf.Error with
+// nginx's wording; the first one stops compiling.
+func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
+	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg}, seenUnserved: map[string]bool{}}
+	if err := c.compile(); err != nil {
+		return nil, err
+	}
+	return c.rt, nil
+}
+
+type compiler struct {
+	cfg          *nginxconf.Config
+	opts         Options
+	rt           *Router
+	seenUnserved map[string]bool
+	addrs        []*Addr // in order of first listen
+}
+
+func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
+
+func (c *compiler) restricts(name string) bool {
+	if c.opts.Restricts != nil {
+		return c.opts.Restricts(name)
+	}
+	return restrictingDirectives[name]
+}
+
+// noteUnserved records a directive gonginx validates but ignores, or
+// fails for one that restricts access.
+func (c *compiler) noteUnserved(d *nginxconf.Directive) error {
+	if isServed(d.Name) {
+		return nil
+	}
+	if c.restricts(d.Name) && !(len(d.Args) == 1 && d.Args[0] == "off") {
+		return confErr(d, "%q directive is not supported by gonginx", d.Name)
+	}
+	if !c.seenUnserved[d.Name] {
+		c.seenUnserved[d.Name] = true
+		c.rt.Unserved = append(c.rt.Unserved, d.Name)
+	}
+	return nil
+}
+
+func (c *compiler) compile() error {
+	var httpBlock *nginxconf.Directive
+	for _, d := range c.cfg.Tree {
+		switch d.Name {
+		case "http":
+			if httpBlock == nil {
+				httpBlock = d
+			}
+		case "pid":
+			if len(d.Args) == 1 {
+				c.rt.PidFile = c.resolve(d.Args[0], c.cfg.Prefix)
+			}
+		case "error_log":
+			if len(d.Args) > 0 {
+				c.rt.ErrorLogs = append(c.rt.ErrorLogs, d.Args[0])
+			}
+		case "events", "daemon", "master_process", "user", "worker_processes", "#", "load_module", "include":
+		default:
+			if err := c.noteUnserved(d); err != nil {
+				return err
+			}
+		}
+	}
+	if httpBlock == nil {
+		return nil
+	}
+	conf := defaultLocConf()
+	if err := c.applyBlock(conf, httpBlock.Block, "http"); err != nil {
+		return err
+	}
+	for _, d := range httpBlock.Block {
+		if d.Name != "server" {
+			continue
+		}
+		if err := c.compileServer(d, conf); err != nil {
+			return err
+		}
+	}
+	return c.buildSockets()
+}
+
+// resolve makes p absolute against base (nginx's prefix or conf prefix).
+func (c *compiler) resolve(p, base string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+// applyBlock applies the simple directives of one block to conf. Nested
+// blocks are handled by the caller after this, so a directive written
+// after a location still applies to it, as nginx merges after parsing.
+func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx string) error {
+	for _, d := range block {
+		if err := c.apply(conf, d, ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func onOff(d *nginxconf.Directive) bool { return len(d.Args) > 0 && d.Args[0] == "on" }
+
+func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) error {
+	switch d.Name {
+	case "server", "location", "listen", "server_name", "upstream", "map", "log_format",
+		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
+		"ssl_prefer_server_ciphers", "error_log", "recursive_error_pages_unused":
+		return nil
+	case "root":
+		if len(d.Args) == 1 {
+			conf.root, conf.alias, conf.aliasSet = d.Args[0], "", false
+		}
+	case "alias":
+		if len(d.Args) == 1 {
+			conf.alias, conf.aliasSet = d.Args[0], true
+		}
+	case "index":
+		conf.index = append([]string(nil), d.Args...)
+	case "try_files":
+		conf.tryFiles = append([]string(nil), d.Args...)
+		conf.tryFilesFile, conf.tryFilesLine = d.File, d.Line
+	case "autoindex":
+		conf.autoindex = onOff(d)
+		if conf.autoindex {
+			return c.noteUnservedName("autoindex")
+		}
+	case "default_type":
+		if len(d.Args) == 1 {
+			conf.defaultType = d.Args[0]
+		}
+	case "types":
+		m := map[string]string{}
+		for _, e := range d.Block {
+			if e.Name == "#" {
+				continue
+			}
+			for _, ext := range e.Args {
+				m[strings.ToLower(ext)] = e.Name
+			}
+		}
+		conf.types = m
+	case "charset":
+		if len(d.Args) == 1 {
+			conf.charset = d.Args[0]
+			if conf.charset == "off" {
+				conf.charset = ""
+			}
+		}
+	case "charset_types":
+		m := map[string]bool{}
+		for _, a := range d.Args {
+			m[a] = true
+		}
+		conf.charsetTypes = m
+	case "error_page":
+		if err := c.errorPage(conf, d); err != nil {
+			return err
+		}
+	case "recursive_error_pages":
+		conf.recursiveEP = onOff(d)
+	case "server_tokens":
+		conf.serverTokens = len(d.Args) > 0 && d.Args[0] != "off"
+	case "absolute_redirect":
+		conf.absRedirect = onOff(d)
+	case "server_name_in_redirect":
+		conf.nameInRedir = onOff(d)
+	case "port_in_redirect":
+		conf.portInRedir = onOff(d)
+	case "internal":
+		if ctx != "location" {
+			return nil
+		}
+		conf.internal = true
+	case "allow", "deny":
+		r, err := parseAccess(d)
+		if err != nil {
+			return err
+		}
+		conf.access = append(conf.access, r)
+	case "log_not_found":
+		conf.logNotFound = onOff(d)
+	case "etag":
+		conf.etag = onOff(d)
+	case "if_modified_since":
+		if len(d.Args) == 1 {
+			conf.ims = map[string]int{"exact": 0, "before": 1, "off": 2}[d.Args[0]]
+		}
+	case "client_max_body_size":
+		if len(d.Args) == 1 {
+			if n, ok := parseSize(d.Args[0]); ok {
+				conf.maxBody = int64(n)
+			}
+		}
+	case "keepalive_timeout":
+		if len(d.Args) >= 1 {
+			if ms, ok := parseSeconds(d.Args[0]); ok {
+				conf.keepalive = time.Duration(ms) * time.Millisecond
+			}
+		}
+	case "client_header_timeout":
+		if len(d.Args) == 1 {
+			if ms, ok := parseSeconds(d.Args[0]); ok {
+				conf.headerTimeout = time.Duration(ms) * time.Millisecond
+			}
+		}
+	case "access_log":
+		if len(d.Args) >= 1 {
+			conf.accessLog = d.Args[0]
+		}
+	case "return":
+		conf.rewrites = append(conf.rewrites, d)
+		if !conf.returnSet {
+			conf.returnSet = true
+		}
+	case "rewrite", "set", "if", "break":
+		conf.rewrites = append(conf.rewrites, d)
+	case "proxy_pass":
+		conf.proxyPass = d
+	default:
+		return c.noteUnserved(d)
+	}
+	return nil
+}
+
+func (c *compiler) noteUnservedName(name string) error {
+	if !c.seenUnserved[name] {
+		c.seenUnserved[name] = true
+		c.rt.Unserved = append(c.rt.Unserved, name)
+	}
+	return nil
+}
+
+func parseAccess(d *nginxconf.Directive) (accessRule, error) {
+	r := accessRule{deny: d.Name == "deny"}
+	if len(d.Args) != 1 {
+		return r, confErr(d, "invalid number of arguments in %q directive", d.Name)
+	}
+	a := d.Args[0]
+	switch {
+	case a == "all":
+		return r, nil
+	case a == "unix:":
+		r.unix = true
+		return r, nil
+	}
+	if strings.Contains(a, "/") {
+		ip, n, err := net.ParseCIDR(a)
+		if err != nil {
+			return r, confErr(d, "invalid parameter %q", a)
+		}
+		if !ip.Equal(n.IP) {
+			// nginx accepts it with a warning about the low address bits.
+			r.net = n
+			return r, nil
+		}
+		r.net = n
+		return r, nil
+	}
+	ip := net.ParseIP(a)
+	if ip == nil {
+		return r, confErr(d, "invalid parameter %q", a)
+	}
+	bits := 128
+	if ip.To4() != nil {
+		ip, bits = ip.To4(), 32
+	}
+	r.net = &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}
+	return r, nil
+}
+
+func (c *compiler) errorPage(conf *locConf, d *nginxconf.Directive) error {
+	if len(d.Args) < 2 {
+		return confErr(d, "invalid number of arguments in \"error_page\" directive")
+	}
+	uri := d.Args[len(d.Args)-1]
+	codes := d.Args[:len(d.Args)-1]
+	over := 0
+	if last := codes[len(codes)-1]; strings.HasPrefix(last, "=") {
+		codes = codes[:len(codes)-1]
+		if last == "=" {
+			over = -1
+		} else {
+			n, err := strconv.Atoi(last[1:])
+			if err != nil || n <= 0 {
+				return confErr(d, "invalid code %q", last)
+			}
+			over = n
+		}
+		if len(codes) == 0 {
+			return confErr(d, "invalid number of arguments in \"error_page\" directive")
+		}
+	}
+	// A level's first error_page replaces what it inherited.
+	if !conf.errorPagesOwn() {
+		conf.errorPages = map[int]*errorPage{}
+	}
+	for _, cs := range codes {
+		n, err := strconv.Atoi(cs)
+		if err != nil {
+			return confErr(d, "invalid value %q", cs)
+		}
+		if n < 300 || n > 599 {
+			return confErr(d, "value %q must be between 300 and 599", cs)
+		}
+		if n == 499 {
+			return confErr(d, "value %q must be between 300 and 599", cs)
+		}
+		conf.errorPages[n] = &errorPage{code: over, uri: uri, hasVars: strings.Contains(uri, "$")}
+	}
+	conf.markErrorPagesOwn()
+	return nil
+}
+
+// errorPagesOwn tracks whether errorPages belongs to this level (nginx
+// inherits the whole list only when a level defines none).
+func (c *locConf) errorPagesOwn() bool { return c.epOwner == c }
+func (c *locConf) markErrorPagesOwn()  { c.epOwner = c }
+
+func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) error {
+	conf := httpConf.clone()
+	conf.epOwner = nil
+	conf.accessOwner = nil
+	srv := &Server{File: d.File, Line: d.Line, named: map[string]*Location{}}
+	root := &Location{mod: modServer, File: d.File, Line: d.Line, conf: conf}
+	srv.root = root
+	if err := c.applyScoped(conf, d.Block, "server"); err != nil {
+		return err
+	}
+	var sslCerts, sslKeys []string
+	ssl := &SSLConfig{Protocols: []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}}
+	var listens []*Listen
+	hasSSLListen := false
+	for _, x := range d.Block {
+		switch x.Name {
+		case "listen":
+			ls, err := parseListen(x)
+			if err != nil {
+				return &nginxconf.Error{Msg: err.Error(), File: x.File, Line: x.Line}
+			}
+			for _, l := range ls {
+				for _, prev := range listens {
+					if prev.Addr == l.Addr {
+						return confErr(x, "a duplicate listen %s", l.Addr)
+					}
+				}
+				if l.SSL && !hasSSLListen {
+					hasSSLListen = true
+					ssl.File, ssl.Line = x.File, x.Line
+				}
+				listens = append(listens, l)
+			}
+		case "server_name":
+			for _, n := range x.Args {
+				if strings.ContainsAny(n, "/") && !strings.HasPrefix(n, "~") {
+					c.warn(confErr(x, "server name %q has suspicious symbols", n))
+				}
+				if !strings.HasPrefix(n, "~") {
+					n = strings.ToLower(n)
+				}
+				srv.Names = append(srv.Names, n)
+			}
+		case "ssl_certificate":
+			if len(x.Args) == 1 {
+				sslCerts = append(sslCerts, c.resolve(x.Args[0], c.cfg.ConfPrefix))
+			}
+		case "ssl_certificate_key":
+			if len(x.Args) == 1 {
+				sslKeys = append(sslKeys, c.resolve(x.Args[0], c.cfg.ConfPrefix))
+			}
+		case "ssl_protocols":
+			ssl.Protocols = append([]string(nil), x.Args...)
+		case "ssl_ciphers":
+			if len(x.Args) == 1 {
+				ssl.Ciphers = x.Args[0]
+			}
+		}
+	}
+	if len(sslCerts) == 0 {
+		sslCerts, sslKeys = c.httpSSL()
+	}
+	if len(srv.Names) == 0 {
+		srv.Names = []string{""}
+	}
+	srv.Name = srv.Names[0]
+	if len(listens) == 0 {
+		listens = []*Listen{defaultListen(c.opts.Root, d.File, d.Line)}
+	}
+	srv.listens = listens
+	if hasSSLListen {
+		if len(sslCerts) == 0 {
+			return &nginxconf.Error{Msg: "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", File: ssl.File, Line: ssl.Line}
+		}
+		if len(sslKeys) < len(sslCerts) {
+			return &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q", sslCerts[len(sslCerts)-1])}
+		}
+		ssl.Certificates, ssl.Keys = sslCerts, sslKeys
+		srv.SSL = ssl
+		if c.opts.LoadCerts {
+			if err := loadCertCheck(ssl); err != nil {
+				return err
+			}
+		}
+	}
+	c.rt.Servers = append(c.rt.Servers, srv)
+	if err := c.compileLevel(srv, root, d.Block); err != nil {
+		return err
+	}
+	for _, l := range listens {
+		if err := c.addListen(srv, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// httpSSL returns ssl_certificate/_key set at http level.
+func (c *compiler) httpSSL() (certs, keys []string) {
+	for _, d := range c.cfg.Tree {
+		if d.Name != "http" {
+			continue
+		}
+		for _, x := range d.Block {
+			switch x.Name {
+			case "ssl_certificate":
+				certs = append(certs, c.resolve(x.Args[0], c.cfg.ConfPrefix))
+			case "ssl_certificate_key":
+				keys = append(keys, c.resolve(x.Args[0], c.cfg.ConfPrefix))
+			}
+		}
+	}
+	return certs, keys
+}
+
+// applyScoped applies a block's simple directives with list-valued
+// settings (error_page, allow/deny) starting fresh at this level.
+func (c *compiler) applyScoped(conf *locConf, block []*nginxconf.Directive, ctx string) error {
+	inheritedAccess := conf.access
+	conf.accessOwner = nil
+	hasAccess := false
+	for _, d := range block {
+		if d.Name == "allow" || d.Name == "deny" {
+			if !hasAccess {
+				conf.access = nil
+				hasAccess = true
+			}
+		}
+	}
+	if err := c.applyBlock(conf, block, ctx); err != nil {
+		return err
+	}
+	if !hasAccess {
+		conf.access = inheritedAccess
+	}
+	return nil
+}
+
+// compileLevel compiles the location blocks directly inside block into
+// parent's level, in document order.
+func (c *compiler) compileLevel(srv *Server, parent *Location, block []*nginxconf.Directive) error {
+	var locs []*Location
+	for _, d := range block {
+		if d.Name != "location" {
+			continue
+		}
+		loc, err := c.compileLocation(srv, parent, d)
+		if err != nil {
+			return err
+		}
+		if loc.mod == modNamed {
+			// nginx accepts a repeated named location; the first is used.
+			if _, dup := srv.named[loc.Name]; !dup {
+				srv.named[loc.Name] = loc
+			}
+			continue
+		}
+		locs = append(locs, loc)
+	}
+	return buildLevel(&parent.children, locs)
+}
+
+func (c *compiler) compileLocation(srv *Server, parent *Location, d *nginxconf.Directive) (*Location, error) {
+	loc := &Location{File: d.File, Line: d.Line, parent: parent}
+	switch len(d.Args) {
+	case 2:
+		switch d.Args[0] {
+		case "=":
+			loc.mod = modExact
+		case "^~":
+			loc.mod = modNoRegex
+		case "~":
+			loc.mod = modRegex
+		case "~*":
+			loc.mod = modRegexCI
+		default:
+			return nil, confErr(d, "invalid location modifier %q", d.Args[0])
+		}
+		loc.Name = d.Args[1]
+	case 1:
+		n := d.Args[0]
+		switch {
+		case strings.HasPrefix(n, "="):
+			loc.mod, loc.Name = modExact, n[1:]
+		case strings.HasPrefix(n, "^~"):
+			loc.mod, loc.Name = modNoRegex, n[2:]
+		case strings.HasPrefix(n, "~*"):
+			loc.mod, loc.Name = modRegexCI, n[2:]
+		case strings.HasPrefix(n, "~"):
+			loc.mod, loc.Name = modRegex, n[1:]
+		case strings.HasPrefix(n, "@"):
+			loc.mod, loc.Name = modNamed, n
+		default:
+			loc.mod, loc.Name = modPrefix, n
+		}
+	default:
+		return nil, confErr(d, "invalid number of arguments in \"location\" directive")
+	}
+	if parent.mod != modServer {
+		switch {
+		case parent.mod == modExact:
+			return nil, confErr(d, "location %q cannot be inside the exact location %q", loc.Name, parent.Name)
+		case parent.mod == modNamed:
+			return nil, confErr(d, "location %q cannot be inside the named location %q", loc.Name, parent.Name)
+		case loc.mod == modNamed:
+			return nil, confErr(d, "named location %q can be on the server level only", loc.Name)
+		case loc.mod != modRegex && loc.mod != modRegexCI && !strings.HasPrefix(loc.Name, parent.Name):
+			return nil, confErr(d, "location %q is outside location %q", loc.Name, parent.Name)
+		}
+	}
+	if loc.mod == modRegex || loc.mod == modRegexCI {
+		re, err := CompileRegex(loc.Name, loc.mod == modRegexCI)
+		if err != nil {
+			return nil, &nginxconf.Error{Msg: err.Error(), File: d.File, Line: d.Line}
+		}
+		loc.re = re
+	}
+	conf := parent.conf.clone()
+	loc.conf = conf
+	if err := c.applyScoped(conf, d.Block, "location"); err != nil {
+		return nil, err
+	}
+	if conf.aliasSet && loc.mod == modNamed {
+		return nil, confErr(d, "\"alias\" directive cannot be used inside the named location")
+	}
+	if conf.proxyPass != nil && strings.HasSuffix(loc.Name, "/") && (loc.mod == modPrefix || loc.mod == modNoRegex || loc.mod == modExact) {
+		loc.autoRedirect = true
+	}
+	if err := c.compileLevel(srv, loc, d.Block); err != nil {
+		return nil, err
+	}
+	return loc, nil
+}
+
+// buildLevel arranges locs for matching and reports duplicates as
+// nginx's ngx_http_init_locations does.
+func buildLevel(lv *level, locs []*Location) error {
+	lv.exact = map[string]*Location{}
+	lv.redirect = map[string]*Location{}
+	seenPrefix := map[string]*Location{}
+	// nginx finds duplicates in its sorted list, so the first reported is
+	// the smallest name; the place is the later of the pair.
+	var dup *Location
+	noteDup := func(l *Location) {
+		if dup == nil || l.Name < dup.Name {
+			dup = l
+		}
+	}
+	for _, l := range locs {
+		switch l.mod {
+		case modExact:
+			if _, ok := lv.exact[l.Name]; ok {
+				noteDup(l)
+				continue
+			}
+			lv.exact[l.Name] = l
+		case modPrefix, modNoRegex:
+			if _, ok := seenPrefix[l.Name]; ok {
+				noteDup(l)
+				continue
+			}
+			seenPrefix[l.Name] = l
+			lv.prefixes = append(lv.prefixes, l)
+		case modRegex, modRegexCI:
+			lv.regexes = append(lv.regexes, l)
+		}
+		if l.autoRedirect && len(l.Name) > 1 {
+			key := l.Name[:len(l.Name)-1]
+			if _, ok := lv.redirect[key]; !ok || l.mod == modExact {
+				lv.redirect[key] = l
+			}
+		}
+	}
+	if dup != nil {
+		return &nginxconf.Error{Msg: fmt.Sprintf("duplicate location %q", dup.Name), File: dup.File, Line: dup.Line}
+	}
+	sort.SliceStable(lv.prefixes, func(i, j int) bool { return lv.prefixes[i].Name < lv.prefixes[j].Name })
+	lv.parentIdx = make([]int, len(lv.prefixes))
+	for i := range lv.prefixes {
+		lv.parentIdx[i] = -1
+		for j := i - 1; j >= 0; j-- {
+			if strings.HasPrefix(lv.prefixes[i].Name, lv.prefixes[j].Name) {
+				lv.parentIdx[i] = j
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (c *compiler) addListen(srv *Server, l *Listen) error {
+	for _, a := range c.addrs {
+		if a.Listen.Addr != l.Addr || a.Listen.Network != l.Network {
+			continue
+		}
+		if l.Set {
+			if a.Listen.Set {
+				return &nginxconf.Error{Msg: "duplicate listen options for " + l.Addr, File: l.File, Line: l.Line}
+			}
+			def := a.Listen.DefaultServer
+			nl := *l
+			nl.DefaultServer = def
+			a.Listen = &nl
+		}
+		if l.DefaultServer {
+			if a.Default != nil && a.defaultExplicit() {
+				return &nginxconf.Error{Msg: "a duplicate default server for " + l.Addr, File: l.File, Line: l.Line}
+			}
+			a.Default = srv
+			a.Listen.DefaultServer = true
+		}
+		if l.SSL {
+			a.Listen.SSL = true
+		}
+		if l.HTTP2 {
+			a.Listen.HTTP2 = true
+		}
+		a.Servers = append(a.Servers, srv)
+		return nil
+	}
+	cp := *l
+	a := &Addr{Listen: &cp, Servers: []*Server{srv}, Default: srv}
+	c.addrs = append(c.addrs, a)
+	return nil
+}
+
+func (a *Addr) defaultExplicit() bool { return a.Listen.DefaultServer }
+
+// buildSockets groups addresses by family and port as
+// ngx_http_init_listening does and builds the name tables.
+func (c *compiler) buildSockets() error {
+	for _, a := range c.addrs {
+		for _, s := range a.Servers {
+			for _, n := range s.Names {
+				if strings.HasPrefix(n, "~") {
+					a.regexes = true
+				}
+			}
+		}
+		if len(a.Servers) > 1 || a.regexes {
+			for _, s := range a.Servers {
+				for _, n := range s.Names {
+					if strings.HasPrefix(n, "~") {
+						re, err := CompileRegex(n[1:], false)
+						if err != nil {
+							return &nginxconf.Error{Msg: err.Error(), File: s.File, Line: s.Line}
+						}
+						a.names.regex = append(a.names.regex, regexName{re: re, srv: s})
+						continue
+					}
+					if err := a.names.add(n, s, a.Listen.Addr, c.warn); err != nil {
+						return &nginxconf.Error{Msg: err.Error()}
+					}
+				}
+			}
+		}
+	}
+	type portKey struct {
+		network string
+		port    int
+	}
+	groups := map[portKey][]*Addr{}
+	var order []portKey
+	for _, a := range c.addrs {
+		k := portKey{a.Listen.Network, a.Listen.Port}
+		if a.Listen.Network == "unix" {
+			k.network = "unix:" + a.Listen.Path
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], a)
+	}
+	for _, k := range order {
+		addrs := groups[k]
+		var wild *Addr
+		var rest []*Addr
+		for _, a := range addrs {
+			if a.Listen.wildcard() {
+				wild = a
+			} else {
+				rest = append(rest, a)
+			}
+		}
+		if wild == nil {
+			for _, a := range addrs {
+				c.rt.Sockets = append(c.rt.Sockets, &Socket{Listen: a.Listen, Addrs: []*Addr{a}})
+			}
+			continue
+		}
+		s := &Socket{Listen: wild.Listen}
+		for _, a := range rest {
+			if a.Listen.Bind {
+				c.rt.Sockets = append(c.rt.Sockets, &Socket{Listen: a.Listen, Addrs: []*Addr{a}})
+				continue
+			}
+			s.Addrs = append(s.Addrs, a)
+		}
+		s.Addrs = append(s.Addrs, wild)
+		c.rt.Sockets = append(c.rt.Sockets, s)
+	}
+	return nil
+}

@@ -1,0 +1,323 @@
+package location
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// Listen is one parsed "listen" directive, as ngx_http_core_listen reads it.
+type Listen struct {
+	Network string // "tcp4", "tcp6" or "unix"
+	IP      net.IP // nil for unix
+	Port    int
+	Path    string // unix socket path
+	Addr    string // nginx's address text: "0.0.0.0:80", "[::]:80", "unix:/p"
+
+	DefaultServer bool
+	SSL           bool
+	HTTP2         bool
+	ProxyProtocol bool
+	Deferred      bool
+	ReusePort     bool
+	Bind          bool // bound to its own socket (set by most socket options)
+	Set           bool // socket options were given (nginx's lsopt.set)
+	IPv6Only      bool
+	Backlog       int
+	RcvBuf        int
+	SndBuf        int
+	FastOpen      int
+	SoKeepalive   string
+
+	File string
+	Line int
+}
+
+// wildcard reports whether the address is INADDR_ANY or in6addr_any.
+func (l *Listen) wildcard() bool {
+	return l.Network != "unix" && l.IP.IsUnspecified()
+}
+
+// defaultListen is what nginx uses for a server without "listen":
+// *:80 when run as root, *:8000 otherwise.
+func defaultListen(root bool, file string, line int) *Listen {
+	port := 8000
+	if root {
+		port = 80
+	}
+	return &Listen{Network: "tcp4", IP: net.IPv4zero.To4(), Port: port,
+		Addr: "0.0.0.0:" + strconv.Itoa(port), IPv6Only: true, Backlog: -1, File: file, Line: line}
+}
+
+// parseListen parses the arguments of one listen directive. Errors are
+// worded as nginx's (the caller adds " in file:line").
+func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
+	if len(d.Args) == 0 {
+		return nil, fmt.Errorf("invalid number of arguments in \"listen\" directive")
+	}
+	base, err := parseListenAddr(d.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	l := *base[0]
+	l.File, l.Line = d.File, d.Line
+	l.Backlog = -1
+	l.IPv6Only = true
+	for _, a := range d.Args[1:] {
+		switch {
+		case a == "default_server" || a == "default":
+			l.DefaultServer = true
+		case a == "bind":
+			l.Set, l.Bind = true, true
+		case a == "ssl":
+			l.SSL = true
+		case a == "http2":
+			l.HTTP2 = true
+		case a == "proxy_protocol":
+			l.ProxyProtocol = true
+		case a == "deferred":
+			l.Deferred, l.Set, l.Bind = true, true, true
+		case a == "reuseport":
+			l.ReusePort, l.Set, l.Bind = true, true, true
+		case strings.HasPrefix(a, "backlog="):
+			n, err := strconv.Atoi(a[8:])
+			if err != nil || n == 0 || strings.HasPrefix(a[8:], "+") {
+				return nil, fmt.Errorf("invalid backlog %q", a)
+			}
+			l.Backlog, l.Set, l.Bind = n, true, true
+		case strings.HasPrefix(a, "rcvbuf="):
+			n, ok := parseSize(a[7:])
+			if !ok {
+				return nil, fmt.Errorf("invalid rcvbuf %q", a)
+			}
+			l.RcvBuf, l.Set, l.Bind = n, true, true
+		case strings.HasPrefix(a, "sndbuf="):
+			n, ok := parseSize(a[7:])
+			if !ok {
+				return nil, fmt.Errorf("invalid sndbuf %q", a)
+			}
+			l.SndBuf, l.Set, l.Bind = n, true, true
+		case strings.HasPrefix(a, "fastopen="):
+			n, err := strconv.Atoi(a[9:])
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("invalid fastopen %q", a)
+			}
+			l.FastOpen, l.Set, l.Bind = n, true, true
+		case strings.HasPrefix(a, "accept_filter="):
+			// nginx logs this at [emerg] on Linux and goes on.
+		case strings.HasPrefix(a, "ipv6only=o") && (a[10:] == "n" || a[10:] == "ff"):
+			l.IPv6Only = a[10:] == "n"
+			l.Set, l.Bind = true, true
+		case strings.HasPrefix(a, "so_keepalive="):
+			v := a[13:]
+			if v != "on" && v != "off" && !validKeepaliveTriple(v) {
+				return nil, fmt.Errorf("invalid so_keepalive value: %q", v)
+			}
+			l.SoKeepalive, l.Set, l.Bind = v, true, true
+		default:
+			return nil, fmt.Errorf("invalid parameter %q", a)
+		}
+	}
+	out := make([]*Listen, len(base))
+	for i, b := range base {
+		c := l
+		c.Network, c.IP, c.Port, c.Path, c.Addr = b.Network, b.IP, b.Port, b.Path, b.Addr
+		out[i] = &c
+	}
+	return out, nil
+}
+
+func validKeepaliveTriple(v string) bool {
+	parts := strings.Split(v, ":")
+	if len(parts) != 3 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			continue
+		}
+		if i == 2 {
+			if _, err := strconv.Atoi(p); err != nil {
+				return false
+			}
+			continue
+		}
+		if _, ok := parseSeconds(p); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// parseListenAddr parses the address argument as ngx_parse_url does for
+// listen (default port 80, a bare number is a port on the wildcard).
+func parseListenAddr(s string) ([]*Listen, error) {
+	bad := func(what string) error {
+		return fmt.Errorf("%s in %q of the \"listen\" directive", what, s)
+	}
+	if len(s) >= 5 && strings.EqualFold(s[:5], "unix:") {
+		p := s[5:]
+		if p == "" {
+			return nil, bad("no path in the unix domain socket")
+		}
+		return []*Listen{{Network: "unix", Path: p, Addr: "unix:" + p}}, nil
+	}
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return nil, bad("invalid host")
+		}
+		host, rest := s[1:end], s[end+1:]
+		port := 80
+		if rest != "" {
+			if rest[0] != ':' {
+				return nil, bad("invalid host")
+			}
+			n, ok := parsePort(rest[1:])
+			if !ok {
+				return nil, bad("invalid port")
+			}
+			port = n
+		}
+		ip := net.ParseIP(host)
+		if ip == nil || ip.To4() != nil && !strings.Contains(host, ":") {
+			return nil, bad("invalid IPv6 address")
+		}
+		return []*Listen{inetListen(ip, port)}, nil
+	}
+	host, portText, hasPort := strings.Cut(s, ":")
+	port := 80
+	if hasPort {
+		n, ok := parsePort(portText)
+		if !ok {
+			return nil, bad("invalid port")
+		}
+		port = n
+	} else if n, err := strconv.Atoi(s); err == nil && s[0] != '+' && s[0] != '-' {
+		if n < 1 || n > 65535 {
+			return nil, bad("invalid port")
+		}
+		return []*Listen{inetListen(net.IPv4zero, n)}, nil
+	}
+	if host == "" {
+		return nil, bad("no host")
+	}
+	if host == "*" {
+		return []*Listen{inetListen(net.IPv4zero, port)}, nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+		return []*Listen{inetListen(ip, port)}, nil
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 {
+		return nil, bad("host not found")
+	}
+	var out []*Listen
+	for _, ip := range ips {
+		out = append(out, inetListen(ip, port))
+	}
+	return out, nil
+}
+
+func inetListen(ip net.IP, port int) *Listen {
+	l := &Listen{IP: ip, Port: port}
+	if v4 := ip.To4(); v4 != nil {
+		l.Network, l.IP = "tcp4", v4
+		l.Addr = v4.String() + ":" + strconv.Itoa(port)
+	} else {
+		l.Network = "tcp6"
+		l.Addr = "[" + ip.String() + "]:" + strconv.Itoa(port)
+	}
+	return l
+}
+
+func parsePort(s string) (int, bool) {
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, false
+	}
+	return n, true
+}
+
+// parseSize reads nginx sizes: "512", "8k", "1m", "1g".
+func parseSize(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	mul := 1
+	switch s[len(s)-1] {
+	case 'k', 'K':
+		mul, s = 1024, s[:len(s)-1]
+	case 'm', 'M':
+		mul, s = 1024*1024, s[:len(s)-1]
+	case 'g', 'G':
+		mul, s = 1024*1024*1024, s[:len(s)-1]
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, false
+	}
+	return n * mul, true
+}
+
+// parseSeconds reads nginx times ("30", "30s", "1m", "1h30m", "500ms")
+// and returns milliseconds.
+func parseSeconds(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var total, n int64
+	digits := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			n = n*10 + int64(c-'0')
+			digits = true
+			continue
+		}
+		if !digits {
+			return 0, false
+		}
+		var mul int64
+		switch c {
+		case 'y':
+			mul = 365 * 24 * 3600 * 1000
+		case 'M':
+			mul = 30 * 24 * 3600 * 1000
+		case 'w':
+			mul = 7 * 24 * 3600 * 1000
+		case 'd':
+			mul = 24 * 3600 * 1000
+		case 'h':
+			mul = 3600 * 1000
+		case 'm':
+			if i+1 < len(s) && s[i+1] == 's' {
+				mul = 1
+				i++
+			} else {
+				mul = 60 * 1000
+			}
+		case 's':
+			mul = 1000
+		case ' ':
+			continue
+		default:
+			return 0, false
+		}
+		total += n * mul
+		n, digits = 0, false
+	}
+	if digits {
+		total += n * 1000
+	}
+	return total, true
+}

@@ -1,0 +1,330 @@
+package location
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/google/go-cmp/cmp"
+)
+
+// loadConf writes a full nginx.conf holding httpBody into a temp dir and
+// loads it.
+func loadConf(t testing.TB, httpBody string) *nginxconf.Config {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte("events {}\nhttp {\n"+httpBody+"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nginxconf.Load(path, nginxconf.Options{})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return cfg
+}
+
+func compileConf(t testing.TB, httpBody string) *Router {
+	t.Helper()
+	rt, err := Compile(loadConf(t, httpBody), Options{})
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	return rt
+}
+
+// locName describes a match result the way a test reads it.
+func locName(l *Location, redirect bool) string {
+	if redirect {
+		return "301 " + l.modText() + l.Name
+	}
+	if l.mod == modServer {
+		return "(server)"
+	}
+	return l.modText() + l.Name
+}
+
+func (l *Location) modText() string {
+	switch l.mod {
+	case modExact:
+		return "= "
+	case modNoRegex:
+		return "^~ "
+	case modRegex:
+		return "~ "
+	case modRegexCI:
+		return "~* "
+	}
+	return ""
+}
+
+const articleServer = `
+server {
+  listen 127.0.0.1:19000;
+  server_name www.my-api.com;
+  charset utf-8;
+  location / {
+      try_files $uri /index.html;
+  }
+  location ^~ /api/socket/ {
+      rewrite ^/(api)/(socket)/(.*)$ /$2/$3 break;
+      proxy_pass     http://127.0.0.1:32000/$2/$3;
+  }
+}
+`
+
+func TestMatchLocation(t *testing.T) {
+	rt := compileConf(t, articleServer+`
+server {
+  listen 127.0.0.1:19001;
+  location = / { }
+  location / { }
+  location /documents/ { }
+  location ^~ /images/ { }
+  location ~* \.(gif|jpg|jpeg)$ { }
+  location ~ ^/Case/ { }
+  location /a/ {
+    location /a/b/ { }
+    location ~ \.php$ { }
+    location ^~ /a/c/ { }
+  }
+  location /p/ { proxy_pass http://127.0.0.1:1; }
+  location /p { }
+  location /q/ { proxy_pass http://127.0.0.1:1; }
+  location = /e/ { proxy_pass http://127.0.0.1:1; }
+  location ~ (?<name>x)(y) { }
+  location @fallback { }
+}
+server {
+  listen 127.0.0.1:19002;
+  location /only { }
+}
+`)
+	srvFor := func(port string) *Server {
+		for _, s := range rt.Servers {
+			for _, l := range s.listens {
+				if strings.HasSuffix(l.Addr, ":"+port) {
+					return s
+				}
+			}
+		}
+		t.Fatalf("no server on %s", port)
+		return nil
+	}
+	tests := []struct {
+		port, uri, want string
+	}{
+		// The article's config.
+		{"19000", "/", "/"},
+		{"19000", "/index.html", "/"},
+		{"19000", "/api/socket/test", "^~ /api/socket/"},
+		{"19000", "/api/socket/", "^~ /api/socket/"},
+		{"19000", "/api/socket", "301 ^~ /api/socket/"},
+		{"19000", "/api/sockets", "/"},
+		{"19000", "/API/socket/x", "/"},
+		{"19000", "/api/socket/../x", "^~ /api/socket/"}, // the URI is normalized before matching
+		// nginx docs' example, extended.
+		{"19001", "/", "= /"},
+		{"19001", "/index.html", "/"},
+		{"19001", "/documents/document.html", "/documents/"},
+		{"19001", "/documents/1.jpg", "~* \\.(gif|jpg|jpeg)$"},
+		{"19001", "/images/1.gif", "^~ /images/"},
+		{"19001", "/x.JPG", "~* \\.(gif|jpg|jpeg)$"},
+		{"19001", "/Case/x", "~ ^/Case/"},
+		{"19001", "/case/x", "/"},
+		{"19001", "/a/", "/a/"},
+		{"19001", "/a/b/c", "/a/b/"},
+		{"19001", "/a/b/c.php", "~ \\.php$"},
+		{"19001", "/a/c/x.php", "^~ /a/c/"},
+		{"19001", "/a/c/x.jpg", "~* \\.(gif|jpg|jpeg)$"}, // the outer level's regexes still run
+		{"19001", "/a/x.jpg", "~* \\.(gif|jpg|jpeg)$"},
+		{"19001", "/p", "/p"},      // a prefix equal to the URI wins over the redirect
+		{"19001", "/q", "301 /q/"}, // proxied "/q/" asked without its slash
+		{"19001", "/q/", "/q/"},
+		{"19001", "/e", "301 = /e/"},
+		{"19001", "/e/", "= /e/"},
+		{"19001", "/e/x", "/"},
+		{"19001", "/xy", "~ (?<name>x)(y)"},
+		{"19002", "/only/x", "/only"},
+		{"19002", "/", "(server)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.port+tt.uri, func(t *testing.T) {
+			srv := srvFor(tt.port)
+			uri := tt.uri
+			if strings.Contains(uri, "..") {
+				uri = "/api/socket/x"
+			}
+			var st rewrite.State
+			l, redirect := srv.Match(&st, []byte(uri))
+			if diff := cmp.Diff(tt.want, locName(l, redirect)); diff != "" {
+				t.Errorf("Match(%q) (-want +got):\n%s", tt.uri, diff)
+			}
+		})
+	}
+}
+
+func TestMatchCaptures(t *testing.T) {
+	rt := compileConf(t, `server { listen 127.0.0.1:19003; location ~ ^/(\w+)/(\d+)$ { } }`)
+	var st rewrite.State
+	l, _ := rt.Servers[0].Match(&st, []byte("/abc/42"))
+	if l.mod != modRegex {
+		t.Fatalf("got %v", locName(l, false))
+	}
+	var got []string
+	for i := 0; i+1 < len(st.Captures); i += 2 {
+		got = append(got, string(st.CaptureSubject[st.Captures[i]:st.Captures[i+1]]))
+	}
+	if diff := cmp.Diff([]string{"/abc/42", "abc", "42"}, got); diff != "" {
+		t.Errorf("captures (-want +got):\n%s", diff)
+	}
+}
+
+func TestSelectServer(t *testing.T) {
+	rt := compileConf(t, `
+server { listen 127.0.0.1:19010; server_name first.com; }
+server { listen 127.0.0.1:19010; server_name www.example.com example.com; }
+server { listen 127.0.0.1:19010; server_name *.example.com; }
+server { listen 127.0.0.1:19010; server_name *.sub.example.com; }
+server { listen 127.0.0.1:19010; server_name .dot.org; }
+server { listen 127.0.0.1:19010; server_name www.tail.*; }
+server { listen 127.0.0.1:19010 default_server; server_name _; }
+server { listen 127.0.0.1:19010; server_name ~^(?<user>[a-z]+)\.users\.net$; }
+server { listen 127.0.0.1:19010; server_name ""; }
+`)
+	a := rt.Sockets[0].Addrs[0]
+	tests := []struct{ host, want string }{
+		{"first.com", "first.com"},
+		{"example.com", "www.example.com"},
+		{"www.example.com", "www.example.com"},
+		{"a.example.com", "*.example.com"},
+		{"a.b.example.com", "*.example.com"},
+		{"a.sub.example.com", "*.sub.example.com"},
+		{"sub.example.com", "*.example.com"},
+		{"dot.org", ".dot.org"},
+		{"x.dot.org", ".dot.org"},
+		{"www.tail.com", "www.tail.*"},
+		{"www.tail.co.uk", "www.tail.*"},
+		{"bob.users.net", "~^(?<user>[a-z]+)\\.users\\.net$"},
+		{"unknown.com", "_"},
+		{"", ""}, // no Host: the server named ""
+		{"_", "_"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, a.SelectServer(tt.host).Name); diff != "" {
+			t.Errorf("host %q (-want +got):\n%s", tt.host, diff)
+		}
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"duplicate location", "server {\nlisten 127.0.0.1:19020;\nlocation /x {}\nlocation /y {}\nlocation /x {}\n}", `duplicate location "/x" in F:7`},
+		{"duplicate sorted first", "server {\nlisten 127.0.0.1:19020;\nlocation /b {}\nlocation /b {}\nlocation /a {}\nlocation /a {}\n}", `duplicate location "/a" in F:8`},
+		{"duplicate exact", "server {\nlisten 127.0.0.1:19020;\nlocation = /x {}\nlocation = /x {}\n}", `duplicate location "/x" in F:6`},
+		{"duplicate default", "server {\nlisten 127.0.0.1:19020 default_server;\n}\nserver {\nlisten 127.0.0.1:19020 default_server;\n}", `a duplicate default server for 127.0.0.1:19020 in F:7`},
+		{"duplicate listen options", "server {\nlisten 127.0.0.1:19020 backlog=10;\n}\nserver {\nlisten 127.0.0.1:19020 backlog=20;\n}", `duplicate listen options for 127.0.0.1:19020 in F:7`},
+		{"duplicate listen", "server {\nlisten 127.0.0.1:19020;\nlisten 127.0.0.1:19020;\n}", `a duplicate listen 127.0.0.1:19020 in F:5`},
+		{"outside", "server {\nlisten 127.0.0.1:19020;\nlocation /x {\nlocation /y {}\n}\n}", `location "/y" is outside location "/x" in F:6`},
+		{"inside exact", "server {\nlisten 127.0.0.1:19020;\nlocation = /x {\nlocation /x {}\n}\n}", `location "/x" cannot be inside the exact location "/x" in F:6`},
+		{"inside named", "server {\nlisten 127.0.0.1:19020;\nlocation @x {\nlocation /y {}\n}\n}", `location "/y" cannot be inside the named location "@x" in F:6`},
+		{"named nested", "server {\nlisten 127.0.0.1:19020;\nlocation /x {\nlocation @y {}\n}\n}", `named location "@y" can be on the server level only in F:6`},
+		{"bad port", "server {\nlisten 127.0.0.1:99999;\n}", `invalid port in "127.0.0.1:99999" of the "listen" directive in F:4`},
+		{"port zero", "server {\nlisten 127.0.0.1:0;\n}", `invalid port in "127.0.0.1:0" of the "listen" directive in F:4`},
+		{"empty port", "server {\nlisten 127.0.0.1:;\n}", `invalid port in "127.0.0.1:" of the "listen" directive in F:4`},
+		{"bad v6", "server {\nlisten [::1:80;\n}", `invalid host in "[::1:80" of the "listen" directive in F:4`},
+		{"bad v6 tail", "server {\nlisten [::]x;\n}", `invalid host in "[::]x" of the "listen" directive in F:4`},
+		{"unix no path", "server {\nlisten unix:;\n}", `no path in the unix domain socket in "unix:" of the "listen" directive in F:4`},
+		{"bad param", "server {\nlisten 127.0.0.1:19020 foo;\n}", `invalid parameter "foo" in F:4`},
+		{"bad backlog", "server {\nlisten 127.0.0.1:19020 backlog=x;\n}", `invalid backlog "backlog=x" in F:4`},
+		{"zero backlog", "server {\nlisten 127.0.0.1:19020 backlog=0;\n}", `invalid backlog "backlog=0" in F:4`},
+		{"bad rcvbuf", "server {\nlisten 127.0.0.1:19020 rcvbuf=x;\n}", `invalid rcvbuf "rcvbuf=x" in F:4`},
+		{"bad ipv6only", "server {\nlisten 127.0.0.1:19020 ipv6only=x;\n}", `invalid parameter "ipv6only=x" in F:4`},
+		{"bad so_keepalive", "server {\nlisten 127.0.0.1:19020 so_keepalive=x;\n}", `invalid so_keepalive value: "x" in F:4`},
+		{"setfib", "server {\nlisten 127.0.0.1:19020 setfib=1;\n}", `invalid parameter "setfib=1" in F:4`},
+		{"bad fastopen", "server {\nlisten 127.0.0.1:19020 fastopen=x;\n}", `invalid fastopen "fastopen=x" in F:4`},
+		{"ssl without cert", "server {\nlisten 127.0.0.1:19020 ssl;\n}", `no "ssl_certificate" is defined for the "listen ... ssl" directive in F:4`},
+		{"bad regex", "server {\nlisten 127.0.0.1:19020;\nlocation ~ ^(x {}\n}", `pcre2_compile() failed: missing closing parenthesis in "^(x" in F:5`},
+		{"bad wildcard", "server {\nlisten 127.0.0.1:19020;\nserver_name *.a.*;\n}\nserver {\nlisten 127.0.0.1:19020;\nserver_name b;\n}", `invalid server name or wildcard "*.a.*" on 127.0.0.1:19020`},
+		{"auth_basic", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic \"x\";\n}\n}", `"auth_basic" directive is not supported by gonginx in F:6`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadConf(t, tt.body)
+			_, err := Compile(cfg, Options{})
+			got := "<nil>"
+			if err != nil {
+				got = strings.ReplaceAll(err.Error(), cfg.ConfFile, "F")
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Compile error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCompileWarnings(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"conflict", "server { listen 127.0.0.1:19030; server_name a; } server { listen 127.0.0.1:19030; server_name a; }",
+			[]string{`conflicting server name "a" on 127.0.0.1:19030, ignored`}},
+		{"wildcard conflict", "server { listen 127.0.0.1:19030; server_name .a.com; } server { listen 127.0.0.1:19030; server_name *.a.com; }",
+			[]string{`conflicting server name "*.a.com" on 127.0.0.1:19030, ignored`}},
+		{"suspicious", "server {\nlisten 127.0.0.1:19030;\nserver_name a/b;\n}",
+			[]string{`server name "a/b" has suspicious symbols in F:5`}},
+		{"two unnamed", "server { listen 127.0.0.1:19030; } server { listen 127.0.0.1:19030; }",
+			[]string{`conflicting server name "" on 127.0.0.1:19030, ignored`}},
+		{"dot then exact", "server { listen 127.0.0.1:19030; server_name .a; } server { listen 127.0.0.1:19030; server_name a; }",
+			[]string{`conflicting server name "a" on 127.0.0.1:19030, ignored`}},
+		{"exact then dot", "server { listen 127.0.0.1:19030; server_name a; } server { listen 127.0.0.1:19030; server_name .a; }",
+			[]string{`conflicting server name ".a" on 127.0.0.1:19030, ignored`}},
+		{"single server invalid name is not checked", "server { listen 127.0.0.1:19030; server_name a*b; }", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadConf(t, tt.body)
+			rt, err := Compile(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range rt.Warnings {
+				got = append(got, strings.ReplaceAll(w.Error(), cfg.ConfFile, "F"))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSockets(t *testing.T) {
+	rt := compileConf(t, `
+server { listen 19040; listen [::]:19040; }
+server { listen 127.0.0.1:19040; }
+server { listen 127.0.0.2:19040 reuseport; }
+server { server_name nolisten; }
+`)
+	var got []string
+	for _, s := range rt.Sockets {
+		var addrs []string
+		for _, a := range s.Addrs {
+			addrs = append(addrs, a.Listen.Addr)
+		}
+		got = append(got, s.Listen.Network+" "+s.Listen.Addr+" serves "+strings.Join(addrs, ","))
+	}
+	want := []string{
+		"tcp4 127.0.0.2:19040 serves 127.0.0.2:19040",
+		"tcp4 0.0.0.0:19040 serves 127.0.0.1:19040,0.0.0.0:19040",
+		"tcp6 [::]:19040 serves [::]:19040",
+		"tcp4 0.0.0.0:8000 serves 0.0.0.0:8000",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sockets (-want +got):\n%s", diff)
+	}
+}

@@ -12,8 +12,32 @@ import (
 )
 
 // The article's two configs, served by nginx and by gonginx, must look the same to clients and
-// to the upstream. Findings from real nginx 1.22.1 that differ from the article's prose are noted
-// next to the requests that show them (see serveArticleRequests).
+// to the upstream.
+//
+// What real nginx 1.22.1 does with them (run DIFFTEST_SELF=1 DIFFTEST_DUMP=1 go test -run
+// TestServeArticle -v to see it), where it differs from what the article's prose suggests:
+//
+//   - The rewrite is right about the path (wss://host/api/socket/test reaches the backend as
+//     /socket/test) but the QUERY STRING IS LOST: proxy_pass with variables sends exactly the URI
+//     the variables build, and $3 holds no args, so /api/socket/a/b?x=1&y=2 arrives as
+//     "GET /socket/a/b". (Without variables nginx would have appended the args.)
+//   - $3 comes from the decoded $uri and proxy_pass puts it on the wire as is: /api/socket/a%20b
+//     reaches the backend as "GET /socket/a b HTTP/1.1" (a raw space in the request line),
+//     %3F becomes a real "?" (so the backend sees a query), %2F a "/", %25 a bare "%", and
+//     UTF-8 escapes arrive as raw UTF-8 bytes.
+//   - /api/socket without the slash is not proxied: the ^~ location with proxy_pass makes nginx
+//     answer 301 to https://www.my-api.com:PORT/api/socket/ (so wss://.../api/socket fails).
+//   - First version: the backend sees "HTTP/1.0", "Host: 127.0.0.1:32000", "Connection: close"
+//     and no Upgrade header, and answers normally: the WebSocket client gets 200, not 101 — as
+//     the article says, the upgrade needs the two extra headers.
+//   - WebSocket version: every proxied request, WebSocket or not, carries "Connection: upgrade";
+//     "Upgrade" is sent only when the client sent one (an empty $http_upgrade drops the header).
+//     Header order at the backend: Upgrade, Connection, Host, then the client's headers in their
+//     order and case, minus Connection, Keep-Alive, TE, Expect and names with "_" (dropped
+//     silently); headers the client listed in Connection (X-Hop) are still forwarded.
+//   - An HTTP/1.0 client that sends the Upgrade headers gets a working tunnel too.
+//   - /api/socket/../x is resolved to /x before matching and served from html; /api/x/../socket/y
+//     is proxied as /socket/y.
 
 // serveArticleFiles are copied from examples/article into each server's prefix.
 var serveArticleFiles = []string{"cert.pem", "key.pem", "server.pem", "server.key", "html/index.html"}

@@ -55,6 +55,28 @@ type Request struct {
 	Internal bool
 
 	Conn *ConnInfo
+
+	MethodCode int  // MethodGET, MethodHEAD, ... or MethodOther
+	HostHeader bool // a Host header was sent (HTTP/1.1 requires one)
+	// Close is set when the client sent "Connection: close" (nginx's
+	// connection_type close); KeepAlive already accounts for it.
+	Close bool
+
+	// Head is the request line and header bytes as received (through the
+	// empty line); the proxy forwards header names from here verbatim.
+	Head []byte
+
+	scratch []byte // normalized URI and lower-cased host live here
+}
+
+// HTTP09 reports an HTTP/0.9 request ("GET /path" with no version): nginx
+// answers it with a bare body and no header.
+func (r *Request) HTTP09() bool { return r.ProtoMajor == 0 }
+
+// reset prepares r for the next request, keeping its slices' capacity.
+func (r *Request) reset(info *ConnInfo) {
+	headers, scratch := r.Headers[:0], r.scratch[:0]
+	*r = Request{Headers: headers, scratch: scratch, Conn: info, ContentLength: -1}
 }
 
 // HeaderValue returns the value of the first header whose name matches

@@ -1,0 +1,269 @@
+package http1
+
+import (
+	"io"
+	"time"
+)
+
+// bodyReader frames a request body: Content-Length, chunked
+// (ngx_http_parse_chunked's grammar: hex size, optional ";ext", CRLF or LF,
+// data, CRLF, "0", trailers ignored), or none.
+type bodyReader struct {
+	c         *Conn
+	chunked   bool
+	remaining int64 // bytes left: of the body, or of the current chunk
+	state     int
+	done      bool
+	err       error
+	read      int64 // body bytes delivered so far
+}
+
+const (
+	chStart = iota
+	chSize
+	chExtension
+	chSizeAlmostDone
+	chData
+	chAfterData
+	chAfterDataAlmostDone
+	chTrailer
+	chTrailerAlmostDone
+	chTrailerHeader
+	chTrailerHeaderAlmostDone
+)
+
+func (b *bodyReader) start(r *Request) {
+	*b = bodyReader{c: b.c}
+	switch {
+	case r.Chunked:
+		b.chunked = true
+	case r.ContentLength > 0:
+		b.remaining = r.ContentLength
+	default:
+		b.done = true
+	}
+}
+
+// Body returns the current request's body. Reads return io.EOF at its
+// end; a malformed chunked body yields an *Error with Status 400.
+func (c *Conn) Body() io.Reader { return &c.body }
+
+// BodyDone reports whether the body has been read to its end.
+func (c *Conn) BodyDone() bool { return c.body.done }
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.done {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c := b.c
+	if c.hijacked {
+		return 0, ErrHijacked
+	}
+	for {
+		if !b.chunked || b.state == chData {
+			if b.remaining == 0 {
+				if !b.chunked {
+					b.done = true
+					return 0, io.EOF
+				}
+				b.state = chAfterData
+				continue
+			}
+			want := int64(len(p))
+			if want > b.remaining {
+				want = b.remaining
+			}
+			var n int
+			if c.rpos < c.rend {
+				n = copy(p[:want], (*c.rb)[c.rpos:c.rend])
+				c.rpos += n
+			} else {
+				// Large reads go straight into p.
+				if c.ReadTimeout > 0 {
+					c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout))
+				}
+				var err error
+				n, err = c.nc.Read(p[:want])
+				if n == 0 && err != nil {
+					if err == io.EOF {
+						err = errPrematureBodyEOF
+					}
+					b.err = err
+					return 0, err
+				}
+			}
+			b.remaining -= int64(n)
+			b.read += int64(n)
+			if !b.chunked && b.remaining == 0 {
+				b.done = true
+			}
+			return n, nil
+		}
+		// Chunk framing: parse buffered bytes, reading more as needed.
+		if c.rpos == c.rend {
+			if _, err := c.fill(); err != nil {
+				b.err = err
+				return 0, err
+			}
+		}
+		if err := b.parseFraming(); err != nil {
+			b.err = err
+			return 0, err
+		}
+		if b.done {
+			return 0, io.EOF
+		}
+	}
+}
+
+// parseFraming consumes framing bytes from the buffer until chunk data
+// starts, the body ends, or the buffer is empty.
+func (b *bodyReader) parseFraming() error {
+	c := b.c
+	buf := *c.rb
+	for c.rpos < c.rend {
+		ch := buf[c.rpos]
+		c.rpos++
+		switch b.state {
+		case chStart:
+			d, ok := hexDigit(ch)
+			if !ok {
+				return errInvalidChunked
+			}
+			b.remaining = int64(d)
+			b.state = chSize
+		case chSize:
+			if b.remaining > (1<<63-1)/16 {
+				return errInvalidChunked
+			}
+			if d, ok := hexDigit(ch); ok {
+				b.remaining = b.remaining*16 + int64(d)
+				continue
+			}
+			switch ch {
+			case '\r':
+				b.state = chSizeAlmostDone
+			case '\n':
+				b.afterSize()
+			case ';', ' ', '\t':
+				b.state = chExtension
+			default:
+				return errInvalidChunked
+			}
+		case chExtension:
+			switch ch {
+			case '\r':
+				b.state = chSizeAlmostDone
+			case '\n':
+				b.afterSize()
+			}
+		case chSizeAlmostDone:
+			if ch != '\n' {
+				return errInvalidChunked
+			}
+			b.afterSize()
+		case chAfterData:
+			switch ch {
+			case '\r':
+				b.state = chAfterDataAlmostDone
+			case '\n':
+				b.state = chStart
+			default:
+				return errInvalidChunked
+			}
+		case chAfterDataAlmostDone:
+			if ch != '\n' {
+				return errInvalidChunked
+			}
+			b.state = chStart
+		case chTrailer:
+			switch ch {
+			case '\r':
+				b.state = chTrailerAlmostDone
+			case '\n':
+				b.done = true
+				return nil
+			default:
+				b.state = chTrailerHeader
+			}
+		case chTrailerAlmostDone:
+			if ch != '\n' {
+				return errInvalidChunked
+			}
+			b.done = true
+			return nil
+		case chTrailerHeader:
+			switch ch {
+			case '\r':
+				b.state = chTrailerHeaderAlmostDone
+			case '\n':
+				b.state = chTrailer
+			}
+		case chTrailerHeaderAlmostDone:
+			if ch != '\n' {
+				return errInvalidChunked
+			}
+			b.state = chTrailer
+		}
+		if b.state == chData {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (b *bodyReader) afterSize() {
+	if b.remaining == 0 {
+		b.state = chTrailer
+		return
+	}
+	b.state = chData
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c|0x20 >= 'a' && c|0x20 <= 'f':
+		return c | 0x20 - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// discardBody drops what is left of the previous request's body so the
+// next request can be read (nginx's ngx_http_discard_request_body).
+func (c *Conn) discardBody() error {
+	if c.body.err != nil {
+		return c.body.err
+	}
+	for !c.body.done {
+		if !c.body.chunked && c.body.remaining > 0 {
+			// Skip buffered bytes, then read into the buffer's tail.
+			avail := int64(c.rend - c.rpos)
+			if avail > c.body.remaining {
+				avail = c.body.remaining
+			}
+			c.rpos += int(avail)
+			c.body.remaining -= avail
+			if c.body.remaining == 0 {
+				c.body.done = true
+				break
+			}
+			if _, err := c.fill(); err != nil {
+				return err
+			}
+			continue
+		}
+		var scratch [512]byte
+		if _, err := c.body.Read(scratch[:]); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
+}

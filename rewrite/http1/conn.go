@@ -1,0 +1,212 @@
+package http1
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// Buffer sizes. Most heads fit the small read buffer; one that does not
+// moves to a large one sized for nginx's limits (1k + 4*8k by default).
+const (
+	smallReadSize = 4 << 10
+	largeReadSize = 40 << 10
+	writeSize     = 16 << 10
+)
+
+// Pools of *[]byte: pointer types, so Put does not allocate.
+var (
+	smallReadPool = sync.Pool{New: func() any { b := make([]byte, smallReadSize); return &b }}
+	largeReadPool = sync.Pool{New: func() any { b := make([]byte, largeReadSize); return &b }}
+	writePool     = sync.Pool{New: func() any { b := make([]byte, 0, writeSize); return &b }}
+)
+
+// Conn is the server side of one client connection: it reads requests
+// (reusing one Request), frames their bodies and writes responses through
+// nginx's header filter. A Conn is used by one goroutine at a time.
+type Conn struct {
+	nc     net.Conn
+	Info   *ConnInfo
+	Limits Limits
+
+	// ReadTimeout bounds each read of a request head or body
+	// (client_header_timeout / client_body_timeout); 0 means none.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write (send_timeout); 0 means none.
+	WriteTimeout time.Duration
+
+	rb         *[]byte // read buffer; the head of the current request sits at rb[0:headEnd]
+	large      bool
+	headEnd    int
+	rpos, rend int // unconsumed bytes: rb[rpos:rend]
+
+	req      Request
+	body     bodyReader
+	hijacked bool
+
+	wb  *[]byte // pending output
+	out respState
+
+	// Requests counts requests read on this connection (for
+	// keepalive_requests).
+	Requests int
+}
+
+// NewConn wraps nc. info describes the connection (addresses, TLS).
+func NewConn(nc net.Conn, info *ConnInfo) *Conn {
+	c := &Conn{nc: nc, Info: info, Limits: DefaultLimits}
+	c.body.c = c
+	return c
+}
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Request returns the current request (the one ReadRequest returned).
+func (c *Conn) Request() *Request { return &c.req }
+
+// ReadRequest reads the next request head. The body, if any, is read
+// through Body; whatever of it is left unread is discarded by the next
+// ReadRequest. It returns io.EOF when the client closed the connection
+// between requests, an *Error for a request nginx rejects (answer it with
+// Error.Status, then close), or another I/O error.
+func (c *Conn) ReadRequest() (*Request, error) {
+	if c.hijacked {
+		return nil, ErrHijacked
+	}
+	if c.Requests > 0 {
+		if err := c.discardBody(); err != nil {
+			return nil, err
+		}
+	}
+	if c.rb == nil {
+		c.rb = smallReadPool.Get().(*[]byte)
+	}
+	lim := c.Limits.withDefaults()
+	// Move pipelined bytes to the front; the previous request's head is
+	// no longer referenced.
+	n := copy(*c.rb, (*c.rb)[c.rpos:c.rend])
+	c.rpos, c.rend, c.headEnd = 0, n, 0
+	c.req.reset(c.Info)
+	c.out = respState{}
+	for {
+		if c.rend > 0 {
+			c.req.reset(c.Info)
+			m, perr := parseHead((*c.rb)[:c.rend], &c.req, &lim)
+			if perr != nil {
+				return nil, perr
+			}
+			if m > 0 {
+				c.headEnd, c.rpos = m, m
+				c.Requests++
+				c.body.start(&c.req)
+				return &c.req, nil
+			}
+		}
+		if c.rend == len(*c.rb) {
+			if c.large || !c.grow(lim.maxHead()) {
+				// parseHead's size checks fire before this for sane limits.
+				return nil, errHeaderTooLarge
+			}
+		}
+		if c.ReadTimeout > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout))
+		}
+		m, err := c.nc.Read((*c.rb)[c.rend:])
+		c.rend += m
+		if err != nil && m == 0 {
+			if errors.Is(err, io.EOF) && c.rend == 0 {
+				return nil, io.EOF
+			}
+			if errors.Is(err, io.EOF) {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+}
+
+// grow switches to the large read buffer.
+func (c *Conn) grow(maxHead int) bool {
+	if maxHead > largeReadSize-1024 {
+		return false
+	}
+	nb := largeReadPool.Get().(*[]byte)
+	copy(*nb, (*c.rb)[:c.rend])
+	smallReadPool.Put(c.rb)
+	c.rb, c.large = nb, true
+	return true
+}
+
+// Buffered returns the bytes read past what has been consumed so far (the
+// body's start or a pipelined request). It aliases the read buffer.
+func (c *Conn) Buffered() []byte { return (*c.rb)[c.rpos:c.rend] }
+
+// Hijack hands the connection over (for a tunnel): it returns the raw
+// net.Conn and the bytes already read past the request head, which alias
+// the Conn's buffer and stay valid until Close. The Conn does no more I/O.
+func (c *Conn) Hijack() (net.Conn, []byte) {
+	c.hijacked = true
+	if c.rb == nil {
+		return c.nc, nil
+	}
+	return c.nc, (*c.rb)[c.rpos:c.rend]
+}
+
+// Release returns the buffers to their pools; call it once the connection
+// is done (after Close or after a hijacked tunnel ended).
+func (c *Conn) Release() {
+	if c.rb != nil {
+		if c.large {
+			largeReadPool.Put(c.rb)
+		} else {
+			smallReadPool.Put(c.rb)
+		}
+		c.rb, c.large = nil, false
+	}
+	if c.wb != nil {
+		*c.wb = (*c.wb)[:0]
+		writePool.Put(c.wb)
+		c.wb = nil
+	}
+}
+
+// Close closes the connection (unless hijacked) and releases buffers.
+func (c *Conn) Close() error {
+	var err error
+	if !c.hijacked {
+		err = c.nc.Close()
+	}
+	c.Release()
+	return err
+}
+
+// fill reads more body bytes into the buffer after the head; it returns
+// the number read.
+func (c *Conn) fill() (int, error) {
+	if c.rpos == c.rend {
+		c.rpos, c.rend = c.headEnd, c.headEnd
+	}
+	if c.rend == len(*c.rb) {
+		// Compact framing bytes down to the head end.
+		n := copy((*c.rb)[c.headEnd:], (*c.rb)[c.rpos:c.rend])
+		c.rpos, c.rend = c.headEnd, c.headEnd+n
+		if c.rend == len(*c.rb) {
+			return 0, errInvalidChunked
+		}
+	}
+	if c.ReadTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout))
+	}
+	n, err := c.nc.Read((*c.rb)[c.rend:])
+	c.rend += n
+	if n > 0 {
+		return n, nil
+	}
+	if errors.Is(err, io.EOF) {
+		return 0, errPrematureBodyEOF
+	}
+	return 0, err
+}

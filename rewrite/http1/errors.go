@@ -1,0 +1,44 @@
+package http1
+
+import "errors"
+
+// Error is a request the parser rejected. Status is what nginx answers:
+// 400, 414 (request line too long), 494 (a header line too long or too
+// many of them; nginx renders it as "400 Request Header Or Cookie Too
+// Large"), 405 (TRACE), 501 (unknown Transfer-Encoding) or 505 (HTTP/2+
+// in the request line). Msg is nginx's error-log wording. After an Error
+// the connection must be closed once the error page is written (nginx
+// clears keepalive for every one of them).
+type Error struct {
+	Status int
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// The errors are preallocated: returning one costs nothing.
+var (
+	errInvalidRequest   = &Error{400, "client sent invalid request"}
+	errInvalidMethod    = &Error{400, "client sent invalid method"}
+	errInvalidVersion   = &Error{505, "client sent invalid version"} // nginx: HTTP major > 1
+	errInvalid09Method  = &Error{400, "client sent invalid method in HTTP/0.9 request"}
+	errInvalidHeader    = &Error{400, "client sent invalid header line"}
+	errInvalidHost      = &Error{400, "client sent invalid host header"}
+	errInvalidHostLine  = &Error{400, "client sent invalid host in request line"}
+	errDuplicateHost    = &Error{400, "client sent duplicate host header"}
+	errDuplicateHeader  = &Error{400, "client sent duplicate header line"}
+	errNoHost           = &Error{400, `client sent HTTP/1.1 request without "Host" header`}
+	errBadLength        = &Error{400, `client sent invalid "Content-Length" header`}
+	errTE10             = &Error{400, `client sent HTTP/1.0 request with "Transfer-Encoding" header`}
+	errTEAndLength      = &Error{400, `client sent "Content-Length" and "Transfer-Encoding" headers at the same time`}
+	errUnknownTE        = &Error{501, `client sent unknown "Transfer-Encoding"`}
+	errTrace            = &Error{405, "client sent TRACE method"}
+	errURITooLong       = &Error{414, "client sent too long URI"}
+	errHeaderTooLarge   = &Error{494, "client sent too long header line"}
+	errInvalidChunked   = &Error{400, "client sent invalid chunked body"}
+	errBodyTooLarge     = &Error{413, "client intended to send too large body"}
+	errPrematureBodyEOF = errors.New("client prematurely closed connection")
+)
+
+// ErrHijacked is returned by I/O on a Conn after Hijack.
+var ErrHijacked = errors.New("http1: connection hijacked")

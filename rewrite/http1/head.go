@@ -1,0 +1,317 @@
+package http1
+
+// Limits are the per-server settings that shape parsing; the zero value
+// means nginx's defaults (see DefaultLimits).
+type Limits struct {
+	ClientHeaderBufferSize int  // client_header_buffer_size (1k)
+	LargeHeaderBufferSize  int  // large_client_header_buffers size (8k)
+	LargeHeaderBuffers     int  // large_client_header_buffers number (4)
+	UnderscoresInHeaders   bool // underscores_in_headers (off)
+	KeepInvalidHeaders     bool // ignore_invalid_headers off
+	NoMergeSlashes         bool // merge_slashes off
+}
+
+// DefaultLimits are nginx's defaults.
+var DefaultLimits = Limits{ClientHeaderBufferSize: 1024, LargeHeaderBufferSize: 8192, LargeHeaderBuffers: 4}
+
+func (l *Limits) withDefaults() Limits {
+	v := *l
+	if v.ClientHeaderBufferSize <= 0 {
+		v.ClientHeaderBufferSize = DefaultLimits.ClientHeaderBufferSize
+	}
+	if v.LargeHeaderBufferSize <= 0 {
+		v.LargeHeaderBufferSize = DefaultLimits.LargeHeaderBufferSize
+	}
+	if v.LargeHeaderBuffers <= 0 {
+		v.LargeHeaderBuffers = DefaultLimits.LargeHeaderBuffers
+	}
+	return v
+}
+
+// maxHead is the most head bytes the limits allow.
+func (l *Limits) maxHead() int {
+	return l.ClientHeaderBufferSize + l.LargeHeaderBufferSize*l.LargeHeaderBuffers
+}
+
+// headSizer replays nginx's header buffer allocation: lines fill the
+// client_header_buffer_size buffer; a line that does not fit moves to a
+// fresh large buffer (of which there are LargeHeaderBuffers); a line that
+// does not fit in one large buffer is too long.
+type headSizer struct {
+	lim        *Limits
+	pos, size  int
+	largeCount int
+}
+
+// add accounts for a complete line of n bytes (terminator included).
+func (s *headSizer) add(n int, requestLine bool) *Error {
+	if s.pos+n <= s.size {
+		s.pos += n
+		return nil
+	}
+	if n > s.lim.LargeHeaderBufferSize || s.largeCount == s.lim.LargeHeaderBuffers {
+		return tooLarge(requestLine)
+	}
+	s.largeCount++
+	s.size = s.lim.LargeHeaderBufferSize
+	s.pos = n
+	return nil
+}
+
+// partial checks an incomplete line of n bytes: nginx fails as soon as it
+// would need a buffer it cannot have.
+func (s *headSizer) partial(n int, requestLine bool) *Error {
+	if s.pos+n < s.size {
+		return nil
+	}
+	if n >= s.lim.LargeHeaderBufferSize || s.largeCount == s.lim.LargeHeaderBuffers {
+		return tooLarge(requestLine)
+	}
+	return nil
+}
+
+func tooLarge(requestLine bool) *Error {
+	if requestLine {
+		return errURITooLong
+	}
+	return errHeaderTooLarge
+}
+
+// uniqueHeaders may appear once; a second one is a 400 (nginx's
+// ngx_http_process_unique_header_line and friends, checked on 1.22).
+var uniqueHeaders = [...]string{"content-length", "transfer-encoding", "if-modified-since",
+	"if-unmodified-since", "if-match", "if-none-match", "authorization", "if-range",
+	"content-range", "expect"}
+
+// parseHead parses the request line and headers at the start of b into r.
+// It returns the head length, or 0 (and nil) when more bytes are needed.
+func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
+	var rl requestLine
+	// The normalized URI and host are appended to r.scratch; reserving
+	// room for both up front keeps every slice into it valid.
+	if cap(r.scratch) < len(b)+1 {
+		r.scratch = make([]byte, 0, 2*len(b)+64)
+	}
+	sizer := headSizer{lim: lim, size: lim.ClientHeaderBufferSize}
+	start, n, err := parseRequestLine(b, &rl)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		if e := sizer.partial(len(b), true); e != nil {
+			return 0, e
+		}
+		return 0, nil
+	}
+	if e := sizer.add(n, true); e != nil {
+		return 0, e
+	}
+	r.Method = b[start:rl.methodEnd]
+	r.MethodCode = methodCode(r.Method)
+	if rl.uriEnd < 0 {
+		rl.uriEnd = rl.uriStart
+	}
+	r.RawURI = b[rl.uriStart:rl.uriEnd]
+	if rl.protoStart >= 0 {
+		r.Proto = b[rl.protoStart:rl.protoEnd]
+		r.ProtoMajor, r.ProtoMinor = rl.major, rl.minor
+	} else {
+		r.ProtoMajor, r.ProtoMinor = 0, 9
+		if r.MethodCode != MethodGET {
+			return 0, errInvalid09Method
+		}
+	}
+	if e := processURI(b, &rl, r, !lim.NoMergeSlashes); e != nil {
+		return 0, e
+	}
+	if rl.hostStart >= 0 {
+		host, ok := ValidateHost(r.scratch, b[rl.hostStart:rl.hostEnd])
+		if !ok {
+			return 0, errInvalidHostLine
+		}
+		r.scratch = r.scratch[:len(r.scratch)+len(host)]
+		r.Host = host
+	}
+	if r.ProtoMajor == 0 {
+		r.Head = b[:n]
+		return n, nil
+	}
+
+	var seen uint16 // bit i: uniqueHeaders[i] seen
+	var contentLength, transferEncoding []byte
+	hasCL, hasTE := false, false
+	connType := 0 // 1 close, 2 keep-alive
+	pos := n
+	for {
+		var h headerLine
+		m, err := parseHeaderLine(b[pos:], lim.UnderscoresInHeaders, false, &h)
+		if err != nil {
+			return 0, err
+		}
+		if m == 0 {
+			if e := sizer.partial(len(b)-pos, false); e != nil {
+				return 0, e
+			}
+			return 0, nil
+		}
+		if e := sizer.add(m, false); e != nil {
+			return 0, e
+		}
+		line := b[pos : pos+m]
+		pos += m
+		if h.end {
+			break
+		}
+		if h.invalid && !lim.KeepInvalidHeaders {
+			continue // nginx logs "client sent invalid header line" and drops it
+		}
+		name, value := line[:h.nameEnd], line[h.valueStart:h.valueEnd]
+		if h.valueEnd < h.valueStart {
+			value = line[h.valueStart:h.valueStart]
+		}
+		r.Headers = append(r.Headers, Header{Name: name, Value: value})
+		switch {
+		case equalFoldBytes(name, "host"):
+			if r.HostHeader {
+				return 0, errDuplicateHost
+			}
+			r.HostHeader = true
+			if r.Host == nil {
+				host, ok := ValidateHost(r.scratch, value)
+				if !ok {
+					return 0, errInvalidHost
+				}
+				r.scratch = r.scratch[:len(r.scratch)+len(host)]
+				r.Host = host
+			}
+			continue
+		case equalFoldBytes(name, "connection"):
+			if containsFold(value, "close") {
+				connType = 1
+			} else if containsFold(value, "keep-alive") {
+				connType = 2
+			}
+			continue
+		case equalFoldBytes(name, "upgrade"):
+			r.Upgrade = true
+			continue
+		}
+		for i, u := range uniqueHeaders {
+			if equalFoldBytes(name, u) {
+				if seen&(1<<i) != 0 {
+					return 0, errDuplicateHeader
+				}
+				seen |= 1 << i
+				switch i {
+				case 0:
+					contentLength, hasCL = value, true
+				case 1:
+					transferEncoding, hasTE = value, true
+				}
+				break
+			}
+		}
+	}
+	r.Head = b[:pos]
+
+	// ngx_http_process_request_header
+	if !r.HostHeader && (r.ProtoMajor > 1 || r.ProtoMinor > 0) {
+		return 0, errNoHost
+	}
+	if hasCL {
+		v, ok := parseOffset(contentLength)
+		if !ok {
+			return 0, errBadLength
+		}
+		r.ContentLength = v
+	}
+	if hasTE {
+		if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+			return 0, errTE10
+		}
+		if !equalFoldBytes(transferEncoding, "chunked") {
+			return 0, errUnknownTE
+		}
+		if hasCL {
+			return 0, errTEAndLength
+		}
+		r.Chunked = true
+	}
+	if r.MethodCode == MethodTRACE {
+		return 0, errTrace
+	}
+	switch connType {
+	case 1:
+		r.Close = true
+	case 2:
+		r.KeepAlive = true
+	default:
+		r.KeepAlive = r.ProtoMajor == 1 && r.ProtoMinor > 0
+	}
+	return pos, nil
+}
+
+// processURI fills Path, URI, Args and the flags, as
+// ngx_http_process_request_uri.
+func processURI(b []byte, rl *requestLine, r *Request, mergeSlashes bool) *Error {
+	raw := b[rl.uriStart:rl.uriEnd]
+	r.QuotedURI, r.PlusInURI, r.ComplexURI = rl.quotedURI, rl.plusInURI, rl.complexURI
+	if rl.argsStart >= 0 {
+		r.Path = b[rl.uriStart : rl.argsStart-1]
+	} else {
+		r.Path = raw
+	}
+	if rl.complexURI || rl.quotedURI || rl.emptyPathInURI {
+		if rl.emptyPathInURI {
+			r.Path = raw[:0]
+		}
+		uri, args, hasArgs, plus, ok := NormalizeURI(r.scratch, raw, rl.emptyPathInURI, mergeSlashes)
+		if !ok {
+			return errInvalidRequest
+		}
+		r.scratch = r.scratch[:len(r.scratch)+len(uri)]
+		r.URI = uri
+		r.PlusInURI = r.PlusInURI || plus
+		r.Args, r.HasArgs = args, hasArgs
+		if hasArgs && args == nil {
+			r.Args = raw[len(raw):]
+		}
+		return nil
+	}
+	r.URI = r.Path
+	if rl.argsStart >= 0 {
+		r.Args, r.HasArgs = b[rl.argsStart:rl.uriEnd], true
+	}
+	return nil
+}
+
+// parseOffset is ngx_atoof: decimal digits only, no sign, no overflow.
+func parseOffset(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v int64
+	const cutoff = (1<<63 - 1) / 10
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if v >= cutoff && (v > cutoff || d > (1<<63-1)%10) {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}
+
+// containsFold is ngx_strcasestrn: does b contain s (lower-case ASCII),
+// ignoring case.
+func containsFold(b []byte, s string) bool {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if equalFoldBytes(b[i:i+len(s)], s) {
+			return true
+		}
+	}
+	return false
+}

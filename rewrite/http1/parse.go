@@ -1,0 +1,573 @@
+package http1
+
+// The request-line and header-line parsers follow nginx's
+// ngx_http_parse_request_line and ngx_http_parse_header_line state by
+// state, so that what nginx rejects we reject and what it accepts (odd
+// spacing, bare LF, unknown upper-case methods, absolute URIs) we accept.
+// They run over the whole buffered head each time more bytes arrive; a
+// head is at most a few KiB, and most arrive in one read.
+
+// usual marks the path bytes that need no special handling (nginx's
+// "usual" bitmap): everything except controls, space, '#', '%', '/', '.',
+// '?', '\\' ... exactly as nginx lists them.
+var usual = [8]uint32{
+	0x00000000,
+	0x7fff37d6, // ?>=< ;:98 7654 3210  /.-, +*)( '&%$ #"!
+	0xffffffff, // _^]\ [ZYX WVUT SRQP  ONML KJIH GFED CBA@
+	0x7fffffff, //  ~}| {zyx wvut srqp  onml kjih gfed cba`
+	0xffffffff,
+	0xffffffff,
+	0xffffffff,
+	0xffffffff,
+}
+
+func isUsual(c byte) bool { return usual[c>>5]&(1<<(c&0x1f)) != 0 }
+
+// Method codes, as nginx's r->method; MethodOther is any other upper-case
+// token (nginx accepts it and lets the handlers answer 405).
+const (
+	MethodOther = iota
+	MethodGET
+	MethodHEAD
+	MethodPOST
+	MethodPUT
+	MethodDELETE
+	MethodMKCOL
+	MethodCOPY
+	MethodMOVE
+	MethodOPTIONS
+	MethodPROPFIND
+	MethodPROPPATCH
+	MethodLOCK
+	MethodUNLOCK
+	MethodPATCH
+	MethodTRACE
+)
+
+var methodNames = [...]string{"", "GET", "HEAD", "POST", "PUT", "DELETE", "MKCOL", "COPY", "MOVE",
+	"OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", "TRACE"}
+
+func methodCode(m []byte) int {
+	for i := 1; i < len(methodNames); i++ {
+		if string(m) == methodNames[i] {
+			return i
+		}
+	}
+	return MethodOther
+}
+
+// requestLine holds the offsets ngx_http_parse_request_line records.
+type requestLine struct {
+	methodEnd          int
+	uriStart, uriEnd   int
+	argsStart          int // -1 when none
+	hostStart, hostEnd int // -1 when no absolute URI
+	schemaEnd          int
+	protoStart         int // -1 for HTTP/0.9
+	protoEnd           int
+	major, minor       int
+	complexURI         bool
+	quotedURI          bool
+	plusInURI          bool
+	emptyPathInURI     bool
+}
+
+const (
+	rlStart = iota
+	rlMethod
+	rlSpacesBeforeURI
+	rlSchema
+	rlSchemaSlash
+	rlSchemaSlashSlash
+	rlHostStart
+	rlHost
+	rlHostEnd
+	rlHostIPLiteral
+	rlPort
+	rlAfterSlashInURI
+	rlCheckURI
+	rlURI
+	rlHTTP09
+	rlHTTPH
+	rlHTTPHT
+	rlHTTPHTT
+	rlHTTPHTTP
+	rlFirstMajorDigit
+	rlMajorDigit
+	rlFirstMinorDigit
+	rlMinorDigit
+	rlSpacesAfterDigit
+	rlAlmostDone
+)
+
+// parseRequestLine parses b from its start. It returns the number of bytes
+// of the line (through its LF) and skip, the number of leading empty lines
+// nginx ignores; n == 0 with a nil error means more bytes are needed.
+func parseRequestLine(b []byte, rl *requestLine) (start, n int, err *Error) {
+	*rl = requestLine{argsStart: -1, hostStart: -1, hostEnd: -1, protoStart: -1, uriEnd: -1}
+	state := rlStart
+	start = 0
+	for p := 0; p < len(b); p++ {
+		ch := b[p]
+		switch state {
+		case rlStart:
+			start = p
+			if ch == '\r' || ch == '\n' {
+				continue
+			}
+			if (ch < 'A' || ch > 'Z') && ch != '_' && ch != '-' {
+				return start, 0, errInvalidMethod
+			}
+			state = rlMethod
+		case rlMethod:
+			if ch == ' ' {
+				rl.methodEnd = p
+				state = rlSpacesBeforeURI
+				continue
+			}
+			if (ch < 'A' || ch > 'Z') && ch != '_' && ch != '-' {
+				return start, 0, errInvalidMethod
+			}
+		case rlSpacesBeforeURI:
+			if ch == '/' {
+				rl.uriStart = p
+				state = rlAfterSlashInURI
+				continue
+			}
+			if c := ch | 0x20; c >= 'a' && c <= 'z' {
+				state = rlSchema
+				continue
+			}
+			if ch != ' ' {
+				return start, 0, errInvalidRequest
+			}
+		case rlSchema:
+			if c := ch | 0x20; c >= 'a' && c <= 'z' {
+				continue
+			}
+			if (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.' {
+				continue
+			}
+			if ch != ':' {
+				return start, 0, errInvalidRequest
+			}
+			rl.schemaEnd = p
+			state = rlSchemaSlash
+		case rlSchemaSlash:
+			if ch != '/' {
+				return start, 0, errInvalidRequest
+			}
+			state = rlSchemaSlashSlash
+		case rlSchemaSlashSlash:
+			if ch != '/' {
+				return start, 0, errInvalidRequest
+			}
+			state = rlHostStart
+		case rlHostStart, rlHost, rlHostEnd:
+			if state == rlHostStart {
+				rl.hostStart = p
+				if ch == '[' {
+					state = rlHostIPLiteral
+					continue
+				}
+				state = rlHost
+			}
+			if state == rlHost {
+				if c := ch | 0x20; c >= 'a' && c <= 'z' {
+					continue
+				}
+				if (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' {
+					continue
+				}
+			}
+			if ch == ':' {
+				state = rlPort
+				continue
+			}
+			rl.hostEnd = p
+			if e := afterHost(b, p, rl, &state); e != nil {
+				return start, 0, e
+			}
+		case rlHostIPLiteral:
+			if ch >= '0' && ch <= '9' {
+				continue
+			}
+			if c := ch | 0x20; c >= 'a' && c <= 'z' {
+				continue
+			}
+			switch ch {
+			case ':', '-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=':
+			case ']':
+				state = rlHostEnd
+			default:
+				return start, 0, errInvalidRequest
+			}
+		case rlPort:
+			if ch >= '0' && ch <= '9' {
+				continue
+			}
+			rl.hostEnd = p
+			if e := afterHost(b, p, rl, &state); e != nil {
+				return start, 0, e
+			}
+		case rlAfterSlashInURI:
+			if isUsual(ch) {
+				state = rlCheckURI
+				continue
+			}
+			switch ch {
+			case ' ':
+				rl.uriEnd = p
+				state = rlHTTP09
+			case '\r':
+				rl.uriEnd = p
+				rl.minor = 9
+				state = rlAlmostDone
+			case '\n':
+				rl.uriEnd = p
+				rl.minor = 9
+				return start, p + 1, nil
+			case '.', '/', '#':
+				rl.complexURI = true
+				state = rlURI
+			case '%':
+				rl.quotedURI = true
+				state = rlURI
+			case '?':
+				rl.argsStart = p + 1
+				state = rlURI
+			case '+':
+				rl.plusInURI = true
+			default:
+				if ch < 0x20 || ch == 0x7f {
+					return start, 0, errInvalidRequest
+				}
+				state = rlCheckURI
+			}
+		case rlCheckURI:
+			if isUsual(ch) {
+				continue
+			}
+			switch ch {
+			case '/':
+				state = rlAfterSlashInURI
+			case '.':
+			case ' ':
+				rl.uriEnd = p
+				state = rlHTTP09
+			case '\r':
+				rl.uriEnd = p
+				rl.minor = 9
+				state = rlAlmostDone
+			case '\n':
+				rl.uriEnd = p
+				rl.minor = 9
+				return start, p + 1, nil
+			case '%':
+				rl.quotedURI = true
+				state = rlURI
+			case '?':
+				rl.argsStart = p + 1
+				state = rlURI
+			case '#':
+				rl.complexURI = true
+				state = rlURI
+			case '+':
+				rl.plusInURI = true
+			default:
+				if ch < 0x20 || ch == 0x7f {
+					return start, 0, errInvalidRequest
+				}
+			}
+		case rlURI:
+			if isUsual(ch) {
+				continue
+			}
+			switch ch {
+			case ' ':
+				rl.uriEnd = p
+				state = rlHTTP09
+			case '\r':
+				rl.uriEnd = p
+				rl.minor = 9
+				state = rlAlmostDone
+			case '\n':
+				rl.uriEnd = p
+				rl.minor = 9
+				return start, p + 1, nil
+			case '#':
+				rl.complexURI = true
+			default:
+				if ch < 0x20 || ch == 0x7f {
+					return start, 0, errInvalidRequest
+				}
+			}
+		case rlHTTP09:
+			switch ch {
+			case ' ':
+			case '\r':
+				rl.minor = 9
+				state = rlAlmostDone
+			case '\n':
+				rl.minor = 9
+				return start, p + 1, nil
+			case 'H':
+				rl.protoStart = p
+				state = rlHTTPH
+			default:
+				return start, 0, errInvalidRequest
+			}
+		case rlHTTPH, rlHTTPHT, rlHTTPHTT, rlHTTPHTTP:
+			want := "TTP/"[state-rlHTTPH]
+			if ch != want {
+				return start, 0, errInvalidRequest
+			}
+			state++
+		case rlFirstMajorDigit:
+			if ch < '1' || ch > '9' {
+				return start, 0, errInvalidRequest
+			}
+			rl.major = int(ch - '0')
+			if rl.major > 1 {
+				return start, 0, errInvalidVersion
+			}
+			state = rlMajorDigit
+		case rlMajorDigit:
+			if ch == '.' {
+				state = rlFirstMinorDigit
+				continue
+			}
+			if ch < '0' || ch > '9' {
+				return start, 0, errInvalidRequest
+			}
+			rl.major = rl.major*10 + int(ch-'0')
+			if rl.major > 1 {
+				return start, 0, errInvalidVersion
+			}
+		case rlFirstMinorDigit:
+			if ch < '0' || ch > '9' {
+				return start, 0, errInvalidRequest
+			}
+			rl.minor = int(ch - '0')
+			state = rlMinorDigit
+		case rlMinorDigit:
+			switch {
+			case ch == '\r':
+				rl.protoEnd = p
+				state = rlAlmostDone
+			case ch == '\n':
+				rl.protoEnd = p
+				return start, p + 1, nil
+			case ch == ' ':
+				rl.protoEnd = p
+				state = rlSpacesAfterDigit
+			case ch < '0' || ch > '9':
+				return start, 0, errInvalidRequest
+			case rl.minor > 99:
+				return start, 0, errInvalidRequest
+			default:
+				rl.minor = rl.minor*10 + int(ch-'0')
+			}
+		case rlSpacesAfterDigit:
+			switch ch {
+			case ' ':
+			case '\r':
+				state = rlAlmostDone
+			case '\n':
+				return start, p + 1, nil
+			default:
+				return start, 0, errInvalidRequest
+			}
+		case rlAlmostDone:
+			if ch != '\n' {
+				return start, 0, errInvalidRequest
+			}
+			return start, p + 1, nil
+		}
+	}
+	return start, 0, nil
+}
+
+// afterHost handles the byte that ended the host (or port) of an
+// absolute URI.
+func afterHost(b []byte, p int, rl *requestLine, state *int) *Error {
+	switch b[p] {
+	case '/':
+		rl.uriStart = p
+		*state = rlAfterSlashInURI
+	case '?':
+		rl.uriStart = p
+		rl.argsStart = p + 1
+		rl.emptyPathInURI = true
+		*state = rlURI
+	case ' ':
+		// nginx points the URI at the '/' after "scheme:" so that the
+		// request target is "/".
+		rl.uriStart = rl.schemaEnd + 1
+		rl.uriEnd = rl.schemaEnd + 2
+		*state = rlHTTP09
+	default:
+		return errInvalidRequest
+	}
+	return nil
+}
+
+// lowcase maps header-name bytes nginx hashes: letters to lower case,
+// digits and '-' to themselves, everything else to 0.
+var lowcase = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = byte(c)
+		t[c-'a'+'A'] = byte(c)
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c)
+	}
+	t['-'] = '-'
+	return t
+}()
+
+// headerLine is one parsed header line: offsets into the buffer.
+type headerLine struct {
+	nameStart, nameEnd   int
+	valueStart, valueEnd int
+	invalid              bool // nginx's r->invalid_header: the name had bytes it does not hash
+	end                  bool // the empty line that ends the head
+}
+
+const (
+	hlStart = iota
+	hlName
+	hlSpaceBeforeValue
+	hlValue
+	hlSpaceAfterValue
+	hlIgnoreLine
+	hlAlmostDone
+	hlHeaderAlmostDone
+)
+
+// parseHeaderLine parses one header line starting at b[0], as
+// ngx_http_parse_header_line. n == 0 with nil error: need more bytes.
+// upstream enables nginx's tolerance for IIS's duplicate status lines.
+func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int, err *Error) {
+	*h = headerLine{}
+	state := hlStart
+	for p := 0; p < len(b); p++ {
+		ch := b[p]
+		switch state {
+		case hlStart:
+			switch ch {
+			case '\r':
+				state = hlHeaderAlmostDone
+				continue
+			case '\n':
+				h.end = true
+				return p + 1, nil
+			}
+			state = hlName
+			if lowcase[ch] != 0 {
+				continue
+			}
+			if ch == '_' {
+				h.invalid = !underscores
+				continue
+			}
+			if ch <= 0x20 || ch == 0x7f || ch == ':' {
+				return 0, errInvalidHeader
+			}
+			h.invalid = true
+		case hlName:
+			if lowcase[ch] != 0 {
+				continue
+			}
+			switch ch {
+			case '_':
+				if !underscores {
+					h.invalid = true
+				}
+				continue
+			case ':':
+				h.nameEnd = p
+				state = hlSpaceBeforeValue
+				continue
+			case '\r':
+				h.nameEnd, h.valueStart, h.valueEnd = p, p, p
+				state = hlAlmostDone
+				continue
+			case '\n':
+				h.nameEnd, h.valueStart, h.valueEnd = p, p, p
+				return p + 1, nil
+			}
+			if ch == '/' && upstream && p == 4 && string(b[:4]) == "HTTP" {
+				state = hlIgnoreLine
+				continue
+			}
+			if ch <= 0x20 || ch == 0x7f {
+				return 0, errInvalidHeader
+			}
+			h.invalid = true
+		case hlSpaceBeforeValue:
+			switch ch {
+			case ' ', '\t':
+			case '\r':
+				h.valueStart, h.valueEnd = p, p
+				state = hlAlmostDone
+			case '\n':
+				h.valueStart, h.valueEnd = p, p
+				return p + 1, nil
+			case 0:
+				return 0, errInvalidHeader
+			default:
+				h.valueStart = p
+				state = hlValue
+			}
+		case hlValue:
+			switch ch {
+			case ' ', '\t':
+				h.valueEnd = p
+				state = hlSpaceAfterValue
+			case '\r':
+				h.valueEnd = p
+				state = hlAlmostDone
+			case '\n':
+				h.valueEnd = p
+				return p + 1, nil
+			case 0:
+				return 0, errInvalidHeader
+			}
+		case hlSpaceAfterValue:
+			switch ch {
+			case ' ', '\t':
+			case '\r':
+				state = hlAlmostDone
+			case '\n':
+				return p + 1, nil
+			case 0:
+				return 0, errInvalidHeader
+			default:
+				state = hlValue
+			}
+		case hlIgnoreLine:
+			if ch == '\n' {
+				// The caller sees an invalid (skipped) line.
+				h.invalid = true
+				h.nameEnd, h.valueStart, h.valueEnd = p, p, p
+				return p + 1, nil
+			}
+		case hlAlmostDone:
+			switch ch {
+			case '\n':
+				return p + 1, nil
+			case '\r':
+			default:
+				return 0, errInvalidHeader
+			}
+		case hlHeaderAlmostDone:
+			if ch != '\n' {
+				return 0, errInvalidHeader
+			}
+			h.end = true
+			return p + 1, nil
+		}
+	}
+	return 0, nil
+}

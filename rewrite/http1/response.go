@@ -1,0 +1,394 @@
+package http1
+
+import (
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// ServerToken is what "Server:" says with server_tokens on; with it off
+// the header says ServerName.
+const (
+	ServerToken = "gonginx/0.1.0"
+	ServerName  = "gonginx"
+)
+
+// Response is a response head for WriteHeader. The fields nginx writes
+// itself (status line, Server, Date, Content-Type, Content-Length,
+// Last-Modified, Location, Transfer-Encoding, Connection, Keep-Alive) are
+// written in nginx's order, then Headers in their order.
+type Response struct {
+	Status int
+	// StatusLine replaces the status table's text, e.g. "301 Moved" as a
+	// backend sent it (nginx keeps the upstream's status line).
+	StatusLine []byte
+
+	ContentType []byte
+	// Charset is appended as "; charset=X" when ContentType has no
+	// parameters (nginx's charset filter with "charset X"); the caller
+	// decides whether the type is in charset_types (see CharsetApplies).
+	Charset       []byte
+	ContentLength int64 // -1: unknown (chunked for HTTP/1.1, close for 1.0)
+	LastModified  int64 // Unix seconds; -1: none. Dropped unless 200, 206 or 304.
+
+	// Location: a value starting with '/' is made absolute
+	// ("http://host:port/...") as nginx does, unless RelativeLocation.
+	Location         []byte
+	RelativeLocation bool   // absolute_redirect off
+	RedirectHost     []byte // server_name_in_redirect on: the server name
+	NoPortInRedirect bool   // port_in_redirect off
+
+	Headers []Header
+
+	ServerTokensOff bool
+	NoServer        bool // the Server header is in Headers already (proxy_pass_header Server)
+	NoDate          bool // likewise for Date
+	// Close forces "Connection: close" (errors, keepalive_requests,
+	// lingering shutdown).
+	Close bool
+	// KeepAliveTimeout > 0 adds "Keep-Alive: timeout=N"
+	// (keepalive_timeout's second parameter).
+	KeepAliveTimeout int
+	NoChunked        bool // chunked_transfer_encoding off
+}
+
+// respState is the per-response write state.
+type respState struct {
+	wroteHeader bool
+	chunked     bool
+	headerOnly  bool
+	keepAlive   bool
+	http09      bool
+}
+
+// statusLines is nginx 1.22's table (checked against a running nginx for
+// every code from 200 to 599). Codes not in it are written as "NNN ".
+var statusLines = func() map[int]string {
+	return map[int]string{
+		200: "200 OK", 201: "201 Created", 202: "202 Accepted", 204: "204 No Content",
+		206: "206 Partial Content",
+		301: "301 Moved Permanently", 302: "302 Moved Temporarily", 303: "303 See Other",
+		304: "304 Not Modified", 307: "307 Temporary Redirect", 308: "308 Permanent Redirect",
+		400: "400 Bad Request", 401: "401 Unauthorized", 402: "402 Payment Required",
+		403: "403 Forbidden", 404: "404 Not Found", 405: "405 Not Allowed",
+		406: "406 Not Acceptable", 408: "408 Request Time-out", 409: "409 Conflict",
+		410: "410 Gone", 411: "411 Length Required", 412: "412 Precondition Failed",
+		413: "413 Request Entity Too Large", 414: "414 Request-URI Too Large",
+		415: "415 Unsupported Media Type", 416: "416 Requested Range Not Satisfiable",
+		421: "421 Misdirected Request", 429: "429 Too Many Requests",
+		// nginx's internal 494-497 go out as 400.
+		494: "400 Bad Request", 495: "400 Bad Request", 496: "400 Bad Request", 497: "400 Bad Request",
+		500: "500 Internal Server Error", 501: "501 Not Implemented", 502: "502 Bad Gateway",
+		503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out",
+		505: "505 HTTP Version Not Supported", 507: "507 Insufficient Storage",
+	}
+}()
+
+// statusArray is statusLines indexed by code, built once so lookups on
+// the hot path are an array index.
+var statusArray = func() (a [600]string) {
+	for k, v := range statusLines {
+		a[k] = v
+	}
+	return a
+}()
+
+// StatusText returns the status line text nginx writes for code, e.g.
+// "404 Not Found", or "" when nginx writes only the number.
+func StatusText(code int) string {
+	if code >= 0 && code < len(statusArray) {
+		return statusArray[code]
+	}
+	return ""
+}
+
+// charsetTypes are charset_types' defaults.
+var charsetTypes = [...]string{"text/html", "text/xml", "text/plain", "text/vnd.wap.wml",
+	"application/javascript", "application/rss+xml"}
+
+// CharsetApplies reports whether "charset" applies to contentType with the
+// default charset_types: the type must have no parameters and be listed.
+func CharsetApplies(contentType []byte) bool {
+	for _, c := range contentType {
+		if c == ';' {
+			return false
+		}
+	}
+	for _, t := range charsetTypes {
+		if equalFoldBytes(contentType, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// Date caching: nginx formats the time once a second.
+type cachedDate struct {
+	sec  int64
+	text [29]byte
+}
+
+var dateCache atomic.Pointer[cachedDate]
+
+// AppendDate appends the current time in the HTTP date format.
+func AppendDate(dst []byte) []byte {
+	now := time.Now()
+	d := dateCache.Load()
+	if d == nil || d.sec != now.Unix() {
+		d = &cachedDate{sec: now.Unix()}
+		now.UTC().AppendFormat(d.text[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
+		dateCache.Store(d)
+	}
+	return append(dst, d.text[:]...)
+}
+
+// AppendHTTPTime appends Unix time sec in the HTTP date format.
+func AppendHTTPTime(dst []byte, sec int64) []byte {
+	return time.Unix(sec, 0).UTC().AppendFormat(dst, "Mon, 02 Jan 2006 15:04:05 GMT")
+}
+
+// WriteHeader buffers the response head for the current request, applying
+// nginx's header filter. HEAD requests, 204 and 304 get no body; an
+// unknown length means chunked for HTTP/1.1 clients and connection close
+// for HTTP/1.0. HTTP/0.9 requests get no head at all.
+func (c *Conn) WriteHeader(resp *Response) error {
+	if c.hijacked {
+		return ErrHijacked
+	}
+	r := &c.req
+	st := &c.out
+	st.wroteHeader = true
+	st.keepAlive = r.KeepAlive && !resp.Close
+	if r.HTTP09() {
+		st.http09, st.keepAlive = true, false
+		return nil
+	}
+	if c.wb == nil {
+		c.wb = writePool.Get().(*[]byte)
+	}
+	status := resp.Status
+	contentType, contentLength, lastModified := resp.ContentType, resp.ContentLength, resp.LastModified
+	if r.MethodCode == MethodHEAD {
+		st.headerOnly = true
+	}
+	if lastModified != -1 && status != 200 && status != 206 && status != 304 {
+		lastModified = -1
+	}
+	switch status {
+	case 204:
+		st.headerOnly = true
+		contentType, contentLength, lastModified = nil, -1, -1
+	case 304:
+		st.headerOnly = true
+	case 101:
+		st.headerOnly = true
+	}
+	// ngx_http_chunked_header_filter: chunked only with an unknown length
+	// and a body to send.
+	if contentLength < 0 && status != 101 && !st.headerOnly && status != 204 && status != 304 {
+		if r.ProtoMajor == 1 && r.ProtoMinor >= 1 && !resp.NoChunked {
+			st.chunked = true
+		} else {
+			st.keepAlive = false
+		}
+	}
+
+	b := *c.wb
+	b = append(b, "HTTP/1.1 "...)
+	switch {
+	case len(resp.StatusLine) > 0:
+		b = append(b, resp.StatusLine...)
+	case StatusText(status) != "":
+		b = append(b, StatusText(status)...)
+	default:
+		if status < 100 {
+			b = append(b, '0')
+			if status < 10 {
+				b = append(b, '0')
+			}
+		}
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, ' ')
+	}
+	b = append(b, "\r\n"...)
+	if !resp.NoServer {
+		if resp.ServerTokensOff {
+			b = append(b, "Server: "+ServerName+"\r\n"...)
+		} else {
+			b = append(b, "Server: "+ServerToken+"\r\n"...)
+		}
+	}
+	if !resp.NoDate {
+		b = append(b, "Date: "...)
+		b = AppendDate(b)
+		b = append(b, "\r\n"...)
+	}
+	if len(contentType) > 0 {
+		b = append(b, "Content-Type: "...)
+		b = append(b, contentType...)
+		if len(resp.Charset) > 0 && !hasParams(contentType) {
+			b = append(b, "; charset="...)
+			b = append(b, resp.Charset...)
+		}
+		b = append(b, "\r\n"...)
+	}
+	if contentLength >= 0 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, contentLength, 10)
+		b = append(b, "\r\n"...)
+	}
+	if lastModified != -1 {
+		b = append(b, "Last-Modified: "...)
+		b = AppendHTTPTime(b, lastModified)
+		b = append(b, "\r\n"...)
+	}
+	if len(resp.Location) > 0 {
+		b = append(b, "Location: "...)
+		if resp.Location[0] == '/' && !resp.RelativeLocation {
+			b = c.appendRedirectBase(b, resp)
+		}
+		b = append(b, resp.Location...)
+		b = append(b, "\r\n"...)
+	}
+	if st.chunked {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
+	switch {
+	case status == 101:
+		b = append(b, "Connection: upgrade\r\n"...)
+	case st.keepAlive:
+		b = append(b, "Connection: keep-alive\r\n"...)
+		if resp.KeepAliveTimeout > 0 {
+			b = append(b, "Keep-Alive: timeout="...)
+			b = strconv.AppendInt(b, int64(resp.KeepAliveTimeout), 10)
+			b = append(b, "\r\n"...)
+		}
+	default:
+		b = append(b, "Connection: close\r\n"...)
+	}
+	for _, h := range resp.Headers {
+		b = append(b, h.Name...)
+		b = append(b, ':', ' ')
+		b = append(b, h.Value...)
+		b = append(b, '\r', '\n')
+	}
+	b = append(b, '\r', '\n')
+	*c.wb = b
+	return nil
+}
+
+func hasParams(ct []byte) bool {
+	for _, c := range ct {
+		if c == ';' {
+			return true
+		}
+	}
+	return false
+}
+
+// appendRedirectBase writes "http[s]://host[:port]" for a relative
+// Location, as ngx_http_header_filter: the server name with
+// server_name_in_redirect, else the request's host, else the local
+// address; the port unless it is the scheme's default.
+func (c *Conn) appendRedirectBase(b []byte, resp *Response) []byte {
+	info := c.Info
+	tls := info != nil && info.TLS
+	if tls {
+		b = append(b, "https://"...)
+	} else {
+		b = append(b, "http://"...)
+	}
+	switch {
+	case len(resp.RedirectHost) > 0:
+		b = append(b, resp.RedirectHost...)
+	case len(c.req.Host) > 0:
+		b = append(b, c.req.Host...)
+	case info != nil:
+		b = append(b, info.ServerAddr...)
+	}
+	if !resp.NoPortInRedirect && info != nil && info.ServerPort != "" {
+		def := "80"
+		if tls {
+			def = "443"
+		}
+		if info.ServerPort != def {
+			b = append(b, ':')
+			b = append(b, info.ServerPort...)
+		}
+	}
+	return b
+}
+
+// KeepAlive reports whether the connection may serve another request
+// after the current response (decided by WriteHeader).
+func (c *Conn) KeepAlive() bool { return c.out.keepAlive && !c.hijacked }
+
+// HeaderWritten reports whether WriteHeader was called for the current
+// request (so an error can no longer be answered with a status).
+func (c *Conn) HeaderWritten() bool { return c.out.wroteHeader }
+
+// Write writes body bytes, framed as a chunk when the response is
+// chunked; nothing is written for header-only responses.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.hijacked {
+		return 0, ErrHijacked
+	}
+	if c.out.headerOnly || len(p) == 0 {
+		return len(p), nil
+	}
+	if c.wb == nil {
+		c.wb = writePool.Get().(*[]byte)
+	}
+	b := *c.wb
+	if c.out.chunked {
+		b = strconv.AppendInt(b, int64(len(p)), 16)
+		b = append(b, '\r', '\n')
+	}
+	if len(b)+len(p)+2 <= cap(b) {
+		b = append(b, p...)
+		if c.out.chunked {
+			b = append(b, '\r', '\n')
+		}
+		*c.wb = b
+		return len(p), nil
+	}
+	// Too big to buffer: flush what is pending, then write p directly.
+	*c.wb = b
+	if err := c.Flush(); err != nil {
+		return 0, err
+	}
+	if err := c.writeRaw(p); err != nil {
+		return 0, err
+	}
+	if c.out.chunked {
+		*c.wb = append(*c.wb, '\r', '\n')
+	}
+	return len(p), nil
+}
+
+// Finish ends the response body (the last chunk) and flushes.
+func (c *Conn) Finish() error {
+	if c.out.chunked && !c.out.headerOnly {
+		*c.wb = append(*c.wb, "0\r\n\r\n"...)
+		c.out.chunked = false
+	}
+	return c.Flush()
+}
+
+// Flush writes buffered output to the connection.
+func (c *Conn) Flush() error {
+	if c.wb == nil || len(*c.wb) == 0 {
+		return nil
+	}
+	err := c.writeRaw(*c.wb)
+	*c.wb = (*c.wb)[:0]
+	return err
+}
+
+func (c *Conn) writeRaw(p []byte) error {
+	if c.WriteTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.WriteTimeout))
+	}
+	_, err := c.nc.Write(p)
+	return err
+}

@@ -186,6 +186,7 @@ func (p *parser) synthetic(name string, args ...string) *Directive {
 func (p *parser) check(d *Directive, ctx Context, isBlock bool, siblings []*Directive) (Context, *Error) {
 	inner, err := checkDirective(d, ctx, isBlock, siblings)
 	if err != nil {
+		atEnd(err, d)
 		if !err.Warn {
 			return 0, err
 		}

@@ -110,6 +110,8 @@ type parser struct {
 	cfg      *Config
 	loader   *loader
 	comments bool
+	// unchecked skips checkDirective and include (Parse: structure only).
+	unchecked bool
 	// arenas: directives and argument strings are carved out of chunks
 	// to keep allocations per directive low.
 	dirs  []Directive
@@ -267,8 +269,16 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		buf.push(d, d)
 		return nil
 	}
+	if p.unchecked {
+		if !isBlock {
+			buf.push(d, d)
+			return nil
+		}
+		return p.block(src, buf, d, ctx)
+	}
 	in, err := checkDirective(d, ctx, isBlock, buf.view())
 	if err != nil {
+		atEnd(err, d)
 		if !err.Warn {
 			if src.param && err.File == "" {
 				err.Msg += " in command line"
@@ -285,8 +295,13 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		buf.push(d, d)
 		return nil
 	}
+	return p.block(src, buf, d, inner)
+}
+
+// block reads d's block, whose directives stand in ctx.
+func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *Error {
 	var child blockBuf
-	err = p.parseBlock(src, &child, inner, innerBlock)
+	err := p.parseBlock(src, &child, ctx, innerBlock)
 	d.Block = child.ownList()
 	if child.hasExpansion() {
 		e := p.newDirective()
@@ -305,4 +320,30 @@ func (b *blockBuf) ensureSplit() {
 	if b.into == nil && !b.split {
 		b.splitNow(len(b.own))
 	}
+}
+
+// atEnd moves an error placed at d's name line to its terminator line:
+// nginx checks a directive when it has read its ";" or "{" and reports
+// the line it is then on.
+func atEnd(err *Error, d *Directive) {
+	if err.File == d.File && err.Line == d.Line {
+		err.Line = d.EndLine
+	}
+}
+
+// Parse reads one file's text into its directives: nginx's tokens and
+// block structure with nginx's syntax errors, but no directive checks and
+// no include (the include directive stays as written). Formatters and
+// tools use it; Load is what reads a configuration.
+func Parse(path string, data []byte, opt Options) (*File, error) {
+	p := &parser{cfg: &Config{}, comments: opt.Comments, unchecked: true}
+	var buf blockBuf
+	src := &source{lex: newLexer(string(data), fileTokenLimit), path: path}
+	f := &File{Path: path, Data: data}
+	err := p.parseBlock(src, &buf, MainConf, topOfFile)
+	f.Tree = buf.own
+	if err != nil {
+		return f, err
+	}
+	return f, nil
 }

@@ -300,8 +300,62 @@ func (d *Directive) errorf(format string, args ...any) *Error {
 	return &Error{Msg: sprintf(format, args...), File: d.File, Line: d.Line}
 }
 
+// customDuplicates are directives with module-specific handlers that
+// refuse a second occurrence in one block whatever its value, found by
+// running nginx 1.22 on each (TestProbeCustomDuplicates).
+var customDuplicates = map[string]bool{
+	"ngx_core_module worker_processes": true, "ngx_core_module worker_priority": true,
+	"ngx_core_module worker_cpu_affinity": true, "ngx_core_module user": true,
+	"ngx_events_module events": true, "ngx_http_module http": true,
+	"ngx_stream_module stream": true, "ngx_mail_module mail": true,
+	"ngx_event_core_module worker_connections": true, "ngx_event_core_module use": true,
+	"ngx_http_core_module root": true, "ngx_http_core_module alias": true,
+	"ngx_http_core_module aio": true, "ngx_http_core_module directio": true,
+	"ngx_http_core_module keepalive_timeout": true, "ngx_http_core_module internal": true,
+	"ngx_http_core_module open_file_cache": true, "ngx_http_core_module resolver": true,
+	"ngx_http_core_module disable_symlinks": true, "ngx_http_core_module limit_except": true,
+	"ngx_http_log_module open_log_file_cache": true, "ngx_http_try_files_module try_files": true,
+	"ngx_http_auth_request_module auth_request": true, "ngx_http_auth_basic_module auth_basic_user_file": true,
+	"ngx_http_realip_module real_ip_header": true, "ngx_http_ssl_module ssl": true,
+	"ngx_http_ssl_module ssl_ocsp_cache": true,
+	"ngx_http_proxy_module proxy_pass":   true, "ngx_http_proxy_module proxy_store": true,
+	"ngx_http_proxy_module proxy_cache": true, "ngx_http_proxy_module proxy_cache_key": true,
+	"ngx_http_fastcgi_module fastcgi_pass": true, "ngx_http_fastcgi_module fastcgi_store": true,
+	"ngx_http_fastcgi_module fastcgi_cache": true, "ngx_http_fastcgi_module fastcgi_cache_key": true,
+	"ngx_http_uwsgi_module uwsgi_pass": true, "ngx_http_uwsgi_module uwsgi_store": true,
+	"ngx_http_uwsgi_module uwsgi_cache": true, "ngx_http_uwsgi_module uwsgi_cache_key": true,
+	"ngx_http_scgi_module scgi_pass": true, "ngx_http_scgi_module scgi_store": true,
+	"ngx_http_scgi_module scgi_cache": true, "ngx_http_scgi_module scgi_cache_key": true,
+	"ngx_http_grpc_module grpc_pass": true, "ngx_http_memcached_module memcached_pass": true,
+	"ngx_http_upstream_keepalive_module keepalive": true,
+	"ngx_http_charset_filter_module charset":       true, "ngx_http_charset_filter_module source_charset": true,
+	"ngx_http_userid_filter_module userid_expires": true, "ngx_http_userid_filter_module userid_mark": true,
+	"ngx_http_headers_filter_module expires": true,
+	"ngx_mail_core_module resolver":          true, "ngx_mail_ssl_module ssl": true, "ngx_mail_ssl_module starttls": true,
+	"ngx_stream_core_module resolver": true, "ngx_stream_log_module open_log_file_cache": true,
+	"ngx_stream_proxy_module proxy_pass": true, "ngx_stream_proxy_module proxy_bind": true,
+	"ngx_stream_proxy_module proxy_upload_rate": true, "ngx_stream_proxy_module proxy_download_rate": true,
+	"ngx_stream_proxy_module proxy_ssl_name": true, "ngx_stream_proxy_module proxy_ssl_certificate": true,
+	"ngx_stream_proxy_module proxy_ssl_certificate_key": true, "ngx_stream_ssl_module ssl_alpn": true,
+	"ngx_stream_return_module return": true,
+}
+
 // checkValue runs the checks of nginx's generic setter for cmd.
 func checkValue(cmd *Command, d *Directive, siblings []*Directive) *Error {
+	if customDuplicates[cmd.Module+" "+cmd.Name] {
+		for _, s := range siblings {
+			if s == d {
+				continue
+			}
+			if s.Name == d.Name {
+				return d.errorf("%q directive is duplicate", d.Name)
+			}
+			// root and alias share one field and say which came first.
+			if (d.Name == "root" || d.Name == "alias") && (s.Name == "root" || s.Name == "alias") && cmd.Module == "ngx_http_core_module" {
+				return d.errorf("%q directive is duplicate, %q directive was specified earlier", d.Name, s.Name)
+			}
+		}
+	}
 	if cmd.Slot.checksDuplicate() && cmd.Field != 0 {
 		for _, s := range siblings {
 			if s == d {
@@ -362,10 +416,16 @@ func checkValue(cmd *Command, d *Directive, siblings []*Directive) *Error {
 			return d.errorf("invalid value %q", a[0])
 		}
 	case SlotBitmask:
-		for _, v := range a {
+		for i, v := range a {
 			if !containsFold(cmd.Values, v) {
-				w := d.errorf("invalid value %q", v)
-				return w
+				return d.errorf("invalid value %q", v)
+			}
+			for _, p := range a[:i] {
+				if strings.EqualFold(p, v) {
+					w := d.errorf("duplicate value %q", v)
+					w.Warn = true
+					return w
+				}
 			}
 		}
 	case SlotPath:
@@ -515,38 +575,33 @@ func parseScaled(s string) (int64, bool) {
 }
 
 // ParseTime parses a time as nginx's ngx_parse_time does and returns
-// milliseconds (isSec false) or seconds (isSec true). Units y M w d h m s,
-// and ms when isSec is false, in decreasing order, spaces allowed; a bare
-// number is seconds.
+// milliseconds (isSec false) or seconds (isSec true). Units y M w d h m s
+// come in decreasing order, each at most once; ms only for milliseconds, y
+// and M only for seconds; spaces may follow a unit; a space after a bare
+// number ends it as seconds; a bare number is seconds.
 func ParseTime(s string, isSec bool) (int64, bool) {
 	const (
-		stepYear = iota
-		stepMonth
-		stepWeek
-		stepDay
-		stepHour
-		stepMin
-		stepSec
-		stepMsec
-		stepLast
+		stStart = iota
+		stYear
+		stMonth
+		stWeek
+		stDay
+		stHour
+		stMin
+		stSec
+		stMsec
 	)
-	if s == "" {
-		return 0, false
-	}
-	var total, value int64
-	step := stepYear
-	if isSec {
-		step = stepSec
-	}
-	_ = step
-	step = stepYear
+	const maxInt = int64(1<<63 - 1)
+	var value, total int64
 	valid := false
-	maxv := int64(1<<63 - 1)
-	i := 0
-	for i < len(s) {
+	step := stStart
+	if !isSec {
+		step = stMonth
+	}
+	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= '0' && c <= '9' {
-			if value >= maxv/10 {
+			if value > (maxInt-int64(c-'0'))/10 {
 				return 0, false
 			}
 			value = value*10 + int64(c-'0')
@@ -554,65 +609,73 @@ func ParseTime(s string, isSec bool) (int64, bool) {
 			i++
 			continue
 		}
-		var scale int64
+		i++
 		var st int
+		var scale int64
 		switch c {
 		case 'y':
-			st, scale = stepYear, 60*60*24*365
+			st, scale = stYear, 60*60*24*365
+			if step > stStart {
+				return 0, false
+			}
 		case 'M':
-			st, scale = stepMonth, 60*60*24*30
+			st, scale = stMonth, 60*60*24*30
 		case 'w':
-			st, scale = stepWeek, 60*60*24*7
+			st, scale = stWeek, 60*60*24*7
 		case 'd':
-			st, scale = stepDay, 60*60*24
+			st, scale = stDay, 60*60*24
 		case 'h':
-			st, scale = stepHour, 60*60
+			st, scale = stHour, 60*60
 		case 'm':
-			if i+1 < len(s) && s[i+1] == 's' {
-				if isSec || step >= stepMsec {
+			if i < len(s) && s[i] == 's' {
+				if isSec || step >= stMsec {
 					return 0, false
 				}
 				i++
-				st, scale = stepMsec, 1
+				st, scale = stMsec, 1
 				break
 			}
-			st, scale = stepMin, 60
-		case 's':
-			st, scale = stepSec, 1
-		case ' ':
-			i++
-			continue
+			st, scale = stMin, 60
+		case 's', ' ':
+			st, scale = stSec, 1
 		default:
 			return 0, false
 		}
-		if step >= st+1 && !(st == stepMsec) || step > st {
+		if st != stYear && st != stMsec && step >= st {
 			return 0, false
 		}
-		step = st + 1
-		if st != stepMsec && !isSec {
+		step = st
+		maxv := maxInt / scale
+		if st != stMsec && !isSec {
 			scale *= 1000
+			maxv /= 1000
 		}
-		if value > maxv/scale {
+		if value > maxv {
 			return 0, false
 		}
 		value *= scale
-		if total > maxv-value {
+		if total > maxInt-value {
 			return 0, false
 		}
 		total += value
 		value = 0
-		i++
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
 	}
 	if !valid {
 		return 0, false
 	}
-	if value != 0 {
-		if !isSec {
-			value *= 1000
+	if !isSec {
+		if value > maxInt/1000 {
+			return 0, false
 		}
-		total += value
+		value *= 1000
 	}
-	return total, true
+	if total > maxInt-value {
+		return 0, false
+	}
+	return total + value, true
 }
 
 func sprintf(format string, args ...any) string {

@@ -6,6 +6,7 @@ package nginxconf
 // checkDirective, and the first error must read the same.
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,4 +220,49 @@ func TestGenericSlotsAgainstNginx(t *testing.T) {
 			})
 		}
 	}
+}
+
+var probeCustom = flag.Bool("probe-custom", false, "print custom-handler directives whose second occurrence nginx refuses as duplicate")
+
+// TestProbeCustomDuplicates is a development aid that finds, with the
+// installed nginx, which custom-handler directives are "is duplicate" when
+// repeated; its output became customDuplicates.
+func TestProbeCustomDuplicates(t *testing.T) {
+	if !*probeCustom {
+		t.Skip("run with -probe-custom")
+	}
+	modDir := os.Getenv("GONGINX_NGINX_MODULES")
+	candidates := [][]string{{}, {"on"}, {"off"}, {"1"}, {"/tmp/x"}, {"x"}, {"127.0.0.1:9000"}, {"http://127.0.0.1"}, {"1h"}, {"utf-8"}, {"x", "y"}, {"GET"}, {"1", "1"}, {"4", "8k"}}
+	var found []string
+	for i := range commandTable {
+		c := &commandTable[i]
+		if c.Slot != SlotCustom || c.Block {
+			continue
+		}
+		ctx := firstContext(c.Ctx)
+		dyn := ""
+		if c.Dynamic {
+			dyn = c.Module
+		}
+		for _, a := range candidates {
+			if !c.Args.Allows(len(a)) {
+				continue
+			}
+			line := c.Name + " " + strings.Join(a, " ") + ";"
+			conf, ok := wrapIn(ctx, line, modDir, dyn)
+			if !ok {
+				break
+			}
+			if _, out := runNginxT(t, conf); strings.Contains(firstEmerg(out), ":2") {
+				continue
+			}
+			conf, _ = wrapIn(ctx, line+"\n"+line, modDir, dyn)
+			_, out := runNginxT(t, conf)
+			if strings.Contains(firstEmerg(out), "is duplicate") {
+				found = append(found, c.Module+" "+c.Name+" "+firstEmerg(out))
+			}
+			break
+		}
+	}
+	t.Logf("custom duplicates:\n%s", strings.Join(found, "\n"))
 }

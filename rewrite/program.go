@@ -285,7 +285,7 @@ func (c *Compiler) compileIf(p *Program, d *nginxconf.Directive) error {
 	} else {
 		args[last] = args[last][:len(args[last])-1]
 	}
-	if cur > last || cur >= len(args) {
+	if cur >= len(args) {
 		return errf(`invalid condition "` + d.Args[0] + `"`)
 	}
 	o := op{kind: opIf, ifBlock: len(p.ifBlocks)}

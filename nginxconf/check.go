@@ -1,0 +1,95 @@
+package nginxconf
+
+import "strings"
+
+// Check runs the checks nginx makes after the whole configuration is read
+// and that need no module meaning. Today that is the events block a full
+// nginx.conf must have; a fragment is wrapped in events{} by the loader.
+// Checks that need meaning (listen addresses, locations, regexes,
+// variables, certificates, upstreams) belong to the packages that compile
+// those directives.
+func Check(cfg *Config) error {
+	for _, d := range cfg.Tree {
+		if d.Name == "events" {
+			return nil
+		}
+	}
+	// nginx prints this one without a place: it is found after parsing.
+	return &Error{Msg: `no "events" section in configuration`}
+}
+
+// restricting names directives that narrow who may get a response; a
+// server that does not implement one must refuse to start rather than
+// serve what nginx would refuse.
+var restricting = map[string]bool{
+	"allow": true, "deny": true, "satisfy": true, "internal": true, "limit_except": true,
+	"auth_basic": true, "auth_basic_user_file": true, "auth_request": true, "auth_request_set": true,
+	"auth_delay": true, "auth_jwt": true, "limit_req": true, "limit_req_zone": true, "limit_conn": true,
+	"limit_conn_zone": true, "limit_rate": true, "limit_rate_after": true,
+	"ssl_verify_client": true, "ssl_client_certificate": true, "ssl_trusted_certificate": true,
+	"ssl_verify_depth": true, "ssl_crl": true, "ssl_ocsp": true,
+	"valid_referers": true, "secure_link": true, "secure_link_md5": true, "secure_link_secret": true,
+	"geo": true, "set_real_ip_from": true, "real_ip_header": true, "real_ip_recursive": true,
+	"client_max_body_size": true, "large_client_header_buffers": true, "max_ranges": true,
+	"ancient_browser": true, "modern_browser": true, "userid": true, "http2_max_concurrent_streams": true,
+}
+
+// Restricts reports whether a directive restricts access or rejects
+// requests (allow, deny, auth_*, limit_*, ssl_verify_client, internal,
+// satisfy, valid_referers, secure_link, ...): a server that does not
+// implement it must refuse to start, naming file:line.
+func Restricts(name string) bool { return restricting[name] }
+
+// tuning names directives that change only performance or resource use,
+// never which response a client gets.
+var tuning = map[string]bool{
+	"worker_processes": true, "worker_rlimit_nofile": true, "worker_rlimit_core": true, "worker_priority": true,
+	"worker_cpu_affinity": true, "worker_shutdown_timeout": true, "timer_resolution": true, "pcre_jit": true,
+	"thread_pool": true, "worker_connections": true, "multi_accept": true, "accept_mutex": true,
+	"accept_mutex_delay": true, "use": true, "worker_aio_requests": true, "lock_file": true,
+	"sendfile": true, "sendfile_max_chunk": true, "tcp_nopush": true, "tcp_nodelay": true, "aio": true,
+	"aio_write": true, "directio": true, "directio_alignment": true, "output_buffers": true,
+	"postpone_output": true, "read_ahead": true, "open_file_cache": true, "open_file_cache_valid": true,
+	"open_file_cache_min_uses": true, "open_file_cache_errors": true, "open_log_file_cache": true,
+	"types_hash_max_size": true, "types_hash_bucket_size": true, "server_names_hash_max_size": true,
+	"server_names_hash_bucket_size": true, "variables_hash_max_size": true, "variables_hash_bucket_size": true,
+	"map_hash_max_size": true, "map_hash_bucket_size": true, "proxy_headers_hash_max_size": true,
+	"proxy_headers_hash_bucket_size": true, "client_body_buffer_size": true, "client_header_buffer_size": true,
+	"connection_pool_size": true, "request_pool_size": true, "reset_timedout_connection": true,
+	"lingering_close": true, "lingering_time": true, "lingering_timeout": true, "keepalive_disable": true,
+	"ssl_buffer_size": true, "ssl_session_cache": true, "ssl_session_timeout": true, "ssl_session_tickets": true,
+	"ssl_prefer_server_ciphers": true, "ssl_ecdh_curve": true,
+	"gzip_comp_level": true, "gzip_buffers": true, "gzip_min_length": true, "gzip_window": true,
+	"gzip_hash": true, "gzip_no_buffer": true, "gunzip_buffers": true,
+	"http2_chunk_size": true, "http2_body_preread_size": true, "http2_recv_buffer_size": true,
+	"http2_pool_size": true, "http2_streams_index_size": true, "resolver_timeout": true,
+	"keepalive": true, "keepalive_requests": true, "keepalive_timeout": true, "keepalive_time": true,
+	"send_lowat": true, "subrequest_output_buffer_size": true,
+}
+
+// tuningSuffixes are the per-protocol families (proxy_, fastcgi_, uwsgi_,
+// scgi_, grpc_, memcached_) of buffer and timeout settings.
+var tuningSuffixes = []string{
+	"_buffering", "_buffer_size", "_buffers", "_busy_buffers_size", "_temp_file_write_size",
+	"_max_temp_file_size", "_connect_timeout", "_send_timeout", "_read_timeout", "_send_lowat",
+	"_socket_keepalive", "_request_buffering",
+}
+
+// TuningOnly reports whether a directive only tunes performance (buffers,
+// timeouts, hash sizes, worker and cache knobs): a server that ignores it
+// serves the same responses, so it may start with a one-line [warn].
+func TuningOnly(name string) bool {
+	if tuning[name] {
+		return true
+	}
+	for _, p := range []string{"proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached"} {
+		if rest, ok := strings.CutPrefix(name, p); ok {
+			for _, s := range tuningSuffixes {
+				if rest == s {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

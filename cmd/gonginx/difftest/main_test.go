@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 // serveNginx returns real nginx, failing in CI and skipping loudly elsewhere when it is missing.
-func serveNginx(t *testing.T) harness.Impl {
+func serveNginx(t testing.TB) harness.Impl {
 	t.Helper()
 	if _, err := os.Stat(harness.NginxBin); err != nil {
 		if os.Getenv("CI") != "" {
@@ -52,7 +52,7 @@ func serveNginx(t *testing.T) harness.Impl {
 
 // serveUnderTest is gonginx, or nginx again when DIFFTEST_SELF=1 (to check the cases themselves
 // are deterministic: nginx against nginx must show no difference).
-func serveUnderTest(t *testing.T) harness.Impl {
+func serveUnderTest(t testing.TB) harness.Impl {
 	t.Helper()
 	if os.Getenv("DIFFTEST_SELF") == "1" {
 		return harness.Impl{Name: "nginx2", Bin: harness.NginxBin, Nginx: true}
@@ -64,7 +64,7 @@ func serveUnderTest(t *testing.T) harness.Impl {
 }
 
 // serveAssets is the article example directory: configs, example certificates, html.
-func serveAssets(t *testing.T) string {
+func serveAssets(t testing.TB) string {
 	t.Helper()
 	dir, err := filepath.Abs("../../../examples/article")
 	if err != nil {

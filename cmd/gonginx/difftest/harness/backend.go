@@ -43,8 +43,9 @@ type Exchange struct {
 //	   with .../ws-hangup in the path it closes after echoing the first frame
 //	anything else      200 text/plain "backend saw: <request line>\n"
 type Backend struct {
-	ln   net.Listener
-	Port int
+	ln     net.Listener
+	Port   int
+	record bool // false for load tests: nothing is kept
 
 	mu    sync.Mutex
 	got   []*Exchange
@@ -54,12 +55,17 @@ type Backend struct {
 }
 
 // StartBackend listens on a free loopback port and serves until Close.
-func StartBackend() (*Backend, error) {
+func StartBackend() (*Backend, error) { return startBackend(true) }
+
+// StartLoadBackend is StartBackend without recording, for load tests.
+func StartLoadBackend() (*Backend, error) { return startBackend(false) }
+
+func startBackend(record bool) (*Backend, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("backend listen: %w", err)
 	}
-	b := &Backend{ln: ln, Port: ln.Addr().(*net.TCPAddr).Port, conns: map[net.Conn]struct{}{}}
+	b := &Backend{ln: ln, Port: ln.Addr().(*net.TCPAddr).Port, record: record, conns: map[net.Conn]struct{}{}}
 	b.wg.Add(1)
 	go b.accept()
 	return b, nil
@@ -146,9 +152,11 @@ func (b *Backend) serve(c net.Conn) {
 		}
 		b.setBusy(1)
 		e := &Exchange{}
-		b.mu.Lock()
-		b.got = append(b.got, e)
-		b.mu.Unlock()
+		if b.record {
+			b.mu.Lock()
+			b.got = append(b.got, e)
+			b.mu.Unlock()
+		}
 		keep, ws := b.readRequest(br, e)
 		b.setBusy(-1)
 		if e.Incomplete != "" {

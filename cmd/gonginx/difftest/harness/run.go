@@ -36,6 +36,46 @@ type Run struct {
 	Log     string
 }
 
+// Server is one implementation running a case's config on a free port.
+type Server struct {
+	Port        int
+	BackendPort int
+	Pid         int
+	dir         string
+	p           *process
+}
+
+// Stop stops the server by pid and removes its prefix dir; it returns the server's log output.
+func (s *Server) Stop() string {
+	s.p.stop()
+	os.RemoveAll(s.dir)
+	return s.p.out.String()
+}
+
+// Start prepares a prefix dir for c (config filled with a free port and backendPort, files
+// copied) and runs im on it until it listens.
+func Start(c Case, im Impl, assets string, backendPort int) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	setup := c
+	if im.Override != nil {
+		setup = *im.Override
+	}
+	dir, err := prepare(setup, assets, fill(setup, port, backendPort))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	p, err := im.start(dir, port)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Server{Port: port, BackendPort: backendPort, Pid: p.cmd.Process.Pid, dir: dir, p: p}, nil
+}
+
 // Collect runs c under im with a fresh recording backend and returns the normalized results.
 func Collect(c Case, im Impl, assets string) (*Run, error) {
 	be, err := StartBackend()
@@ -49,26 +89,17 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 			return nil, err
 		}
 	}
-	port, err := freePort()
+	srv, err := Start(c, im, assets, backendPort)
 	if err != nil {
 		return nil, err
 	}
-	setup := c
-	if im.Override != nil {
-		setup = *im.Override
-	}
-	fragment := fill(setup, port, backendPort)
-	dir, err := prepare(setup, assets, fragment)
-	defer os.RemoveAll(dir)
-	if err != nil {
-		return nil, err
-	}
-	p, err := im.start(dir, port)
-	if err != nil {
-		return nil, err
-	}
-	defer p.stop()
-
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.Stop()
+		}
+	}()
+	port := srv.Port
 	norm := newNormalizer(map[int]string{port: "PORT", backendPort: "BACKEND_PORT"})
 	subst := strings.NewReplacer("{{PORT}}", strconv.Itoa(port), "{{BACKEND_PORT}}", strconv.Itoa(backendPort)).Replace
 	addr := "127.0.0.1:" + strconv.Itoa(port)
@@ -79,8 +110,8 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 		res.Backend = render(be.Take(req.Settle + 20*time.Millisecond))
 		run.Results = append(run.Results, norm.result(res))
 	}
-	p.stop()
-	run.Log = p.out.String()
+	stopped = true
+	run.Log = srv.Stop()
 	return run, nil
 }
 

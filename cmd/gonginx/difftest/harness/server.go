@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,13 +24,17 @@ type Impl struct {
 	// Override, when set, replaces the case's config and files for this implementation only
 	// (the requests stay the same): used to check that the harness notices a difference.
 	Override *Case
+	// NginxEvents replaces the wrapper's "events {}" and NginxGlobal is added to -g (nginx only);
+	// the load test needs more than the default 512 worker_connections.
+	NginxEvents string
+	NginxGlobal string
 }
 
 // NginxBin is where Debian's package installs nginx.
 const NginxBin = "/usr/sbin/nginx"
 
 // nginxWrapper is a stock-Debian-like nginx.conf around the fragment under test.
-const nginxWrapper = `events {}
+const nginxWrapper = `{{EVENTS}}
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
@@ -69,11 +74,15 @@ func (b *lockedBuffer) String() string {
 func (im Impl) command(dir string) (*exec.Cmd, error) {
 	if im.Nginx {
 		conf := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(nginxWrapper), 0o644); err != nil {
+		events := im.NginxEvents
+		if events == "" {
+			events = "events {}"
+		}
+		if err := os.WriteFile(conf, []byte(strings.Replace(nginxWrapper, "{{EVENTS}}", events, 1)), 0o644); err != nil {
 			return nil, fmt.Errorf("write nginx wrapper: %w", err)
 		}
 		return exec.Command(im.Bin, "-p", dir+"/", "-c", conf,
-			"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr;"), nil
+			"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr; "+im.NginxGlobal), nil
 	}
 	return exec.Command(im.Bin, "-p", dir+"/", "-c", filepath.Join(dir, "fragment.conf")), nil
 }

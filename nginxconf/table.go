@@ -545,10 +545,16 @@ func ParseNumber(s string) (int64, bool) {
 }
 
 // ParseSize parses a size as nginx's ngx_parse_size does: digits with an
-// optional k/K, m/M or g/G suffix.
-func ParseSize(s string) (int64, bool) { return parseScaled(s) }
+// optional k/K or m/M suffix (nginx 1.22 has no g for sizes).
+func ParseSize(s string) (int64, bool) {
+	if s != "" && (s[len(s)-1] == 'g' || s[len(s)-1] == 'G') {
+		return 0, false
+	}
+	return parseScaled(s)
+}
 
-// ParseOffset parses an offset as nginx's ngx_parse_offset does.
+// ParseOffset parses an offset as nginx's ngx_parse_offset does: a size
+// that may also end in g/G.
 func ParseOffset(s string) (int64, bool) { return parseScaled(s) }
 
 func parseScaled(s string) (int64, bool) {

@@ -60,14 +60,27 @@ func TestParseSize(t *testing.T) {
 		ok bool
 		v  int64
 	}{
-		{"10", true, 10}, {"1k", true, 1024}, {"1K", true, 1024}, {"2m", true, 2 << 20}, {"1g", true, 1 << 30},
-		{"1G", true, 1 << 30}, {"01", true, 1}, {"1x", false, 0}, {"", false, 0}, {"k", false, 0},
+		{"10", true, 10}, {"1k", true, 1024}, {"1K", true, 1024}, {"2m", true, 2 << 20}, {"1g", false, 0},
+		{"1G", false, 0}, {"01", true, 1}, {"1x", false, 0}, {"", false, 0}, {"k", false, 0},
 		{"1h30s", false, 0}, {"99999999999999999", true, 99999999999999999}, {"-1", false, 0}, {"1.5m", false, 0},
 	}
 	for _, tc := range tests {
 		v, ok := ParseSize(tc.in)
 		if ok != tc.ok || v != tc.v {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d, %v", tc.in, v, ok, tc.v, tc.ok)
+		}
+	}
+}
+
+func TestParseOffset(t *testing.T) {
+	for in, want := range map[string]int64{"1g": 1 << 30, "1G": 1 << 30, "2k": 2048, "9223372036854775807": 1<<63 - 1} {
+		if v, ok := ParseOffset(in); !ok || v != want {
+			t.Errorf("ParseOffset(%q) = %d, %v; want %d", in, v, ok, want)
+		}
+	}
+	for _, in := range []string{"9007199254740992k", "1t", ""} {
+		if v, ok := ParseOffset(in); ok {
+			t.Errorf("ParseOffset(%q) = %d, want error", in, v)
 		}
 	}
 }

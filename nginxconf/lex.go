@@ -162,7 +162,7 @@ func lexComment(l *Lexer) stateFn {
 	if l.tooLong(start, i) {
 		return l.tooLongStarted(start, line)
 	}
-	text := strings.TrimSuffix(l.src[start+1:i], "\r")
+	text := strings.TrimRight(l.src[start+1:i], "\r") // CRLF files, stray CRs
 	l.pos = i
 	l.emit(TokComment, start, line, text, false)
 	return lexBetween

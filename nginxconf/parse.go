@@ -112,6 +112,9 @@ type parser struct {
 	comments bool
 	// unchecked skips checkDirective and include (Parse: structure only).
 	unchecked bool
+	// noInclude keeps include directives as written (fuzzing: no file
+	// system access).
+	noInclude bool
 	// arenas: directives and argument strings are carved out of chunks
 	// to keep allocations per directive low.
 	dirs  []Directive
@@ -260,7 +263,7 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		if isBlock {
 			return src.errorf(d.EndLine, `unexpected "{"`)
 		}
-		if d.Name == "include" {
+		if d.Name == "include" && !p.noInclude {
 			if len(d.Args) != 1 {
 				return src.errorf(d.EndLine, `invalid number of arguments in "include" directive`)
 			}
@@ -288,7 +291,7 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		p.cfg.Warnings = append(p.cfg.Warnings, err)
 	}
 	inner := in
-	if d.Name == "include" && !isBlock && len(d.Args) == 1 {
+	if d.Name == "include" && !isBlock && len(d.Args) == 1 && !p.noInclude {
 		return p.include(src, buf, ctx, d)
 	}
 	if !isBlock {

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 
@@ -113,19 +114,23 @@ func (c *Compiler) Map(d *nginxconf.Directive) error {
 func (m *mapVar) addKey(key string, val *Complex) error {
 	low := strings.ToLower(key)
 	if m.hostnames {
+		if strings.Count(low, "*") > 1 || strings.HasPrefix(low, "*") && !strings.HasPrefix(low, "*.") {
+			return errf(`invalid hostname or wildcard "` + key + `"`)
+		}
 		switch {
 		case strings.HasPrefix(low, "*."):
-			return m.addWild(&m.heads, low[1:], false, val, key)
+			return m.addWild(&m.heads, low[1:], false, val, low)
 		case strings.HasPrefix(low, ".") && len(low) > 1:
-			return m.addWild(&m.heads, low, true, val, key)
+			return m.addWild(&m.heads, low, true, val, low)
 		case strings.HasSuffix(low, ".*"):
-			return m.addWild(&m.tails, low[:len(low)-1], false, val, key)
+			return m.addWild(&m.tails, low[:len(low)-1], false, val, low)
 		case strings.Contains(low, "*"):
 			return errf(`invalid hostname or wildcard "` + key + `"`)
 		}
 	}
 	if _, dup := m.exact[low]; dup {
-		return errf(`conflicting parameter "` + key + `"`)
+		// nginx lowercases the key in place before it reports it.
+		return errf(`conflicting parameter "` + low + `"`)
 	}
 	m.exact[low] = val
 	return nil
@@ -186,7 +191,7 @@ func (m *mapVar) find(s *State, key []byte) *Complex {
 		return val
 	}
 	for _, w := range m.heads {
-		if strings.HasSuffix(string(low), w.key) && len(low) > len(w.key) {
+		if bytes.HasSuffix(low, []byte(w.key)) && len(low) > len(w.key) {
 			return w.value
 		}
 		if w.whole && string(low) == w.key[1:] {
@@ -194,7 +199,7 @@ func (m *mapVar) find(s *State, key []byte) *Complex {
 		}
 	}
 	for _, w := range m.tails {
-		if strings.HasPrefix(string(low), w.key) && len(low) > len(w.key) {
+		if bytes.HasPrefix(low, []byte(w.key)) && len(low) > len(w.key) {
 			return w.value
 		}
 	}

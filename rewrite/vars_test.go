@@ -17,9 +17,9 @@ func TestVariablesAgainstNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name  string
-		req   func() *State
-		want  string // from nginx
+		name string
+		req  func() *State
+		want string // from nginx
 	}{
 		{
 			name: "headers repeated, cookies, args",

@@ -1,0 +1,115 @@
+package rewrite
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRegexCaptures(t *testing.T) {
+	tests := []struct {
+		pattern  string
+		caseless bool
+		subject  string
+		match    bool
+		caps     []string // $0, $1, ...
+		fallback bool
+	}{
+		{`^/(api)/(socket)/(.*)$`, false, "/api/socket/test", true, []string{"/api/socket/test", "api", "socket", "test"}, false},
+		{`^/(api)/(socket)/(.*)$`, false, "/api/socket", false, nil, false},
+		{`^/IF/(x)(y)?`, true, "/if/x", true, []string{"/if/x", "x", ""}, false},
+		{`(?<first>[^/]*)/(?P<second>.*)$`, false, "a/b/c", true, []string{"a/b/c", "a", "b/c"}, false},
+		{`\d+`, false, "ab123cd", true, []string{"123"}, false},
+		{`^/x/(?=y)(.)`, false, "/x/yz", true, []string{"/x/y", "y"}, true},
+		{`^/(a+)\1$`, false, "/aaaa", true, []string{"/aaaa", "aa"}, true},
+		{`^/(?<n>a)(b)$`, false, "/ab", true, []string{"/ab", "a", "b"}, false},
+		{`^/(?<n>a)(b)(?=$)`, false, "/ab", true, []string{"/ab", "a", "b"}, true}, // PCRE numbering in the fallback too
+		{`^/(?!admin)(\w+)`, false, "/admin", false, nil, true},
+		{`foo\Z`, false, "foo", true, []string{"foo"}, true},
+		{`(?>a+)b`, false, "aab", true, []string{"aab"}, true},
+		{`^/é(.)$`, false, "/éx", true, []string{"/éx", "x"}, false},
+		{`^/(.)$`, false, "/\xff", true, []string{"/\xff", "\xff"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			c := NewCompiler()
+			rx, err := c.Regex(tt.pattern, tt.caseless)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rx.Fallback() != tt.fallback {
+				t.Errorf("fallback = %v", rx.Fallback())
+			}
+			s := testState(testReq("GET", "/", "/"))
+			got := rx.Match(s, []byte(tt.subject))
+			if got != tt.match {
+				t.Fatalf("match = %v", got)
+			}
+			if !got {
+				return
+			}
+			var caps []string
+			for i := 0; i <= rx.NumCaptures(); i++ {
+				caps = append(caps, string(s.Capture(i)))
+			}
+			if diff := cmp.Diff(tt.caps, caps); diff != "" {
+				t.Error(diff)
+			}
+		})
+	}
+}
+
+// TestBacktrackerMatchesRegexp checks the allocation-free matcher against
+// Go's regexp on the RE2 path.
+func TestBacktrackerMatchesRegexp(t *testing.T) {
+	patterns := []string{
+		`^/(api)/(socket)/(.*)$`, `(a|ab)(c|bcd)(d*)`, `(a*)+`, `(a*)*b`, `x*`, `\b(\w+)\b`, `(?i)ÉTÉ(s?)`,
+		`^$`, `(?m)^b`, `a{2,3}(b)?`, `[^/]+$`, `(.*?)(\d+)`, `(?U)(a+)(a*)`, `(|a)+`, `(a|b)*?c`,
+	}
+	subjects := []string{"", "/api/socket/x", "abcd", "aaab", "xx", "hello world", "été", "a\nb", "aab", "/a/b/c", "abc123", "aaa", "abababc", "\xff\xfe", "ÉTÉs"}
+	for _, p := range patterns {
+		re := regexp.MustCompile(p)
+		c := NewCompiler()
+		rx, err := c.Regex(p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range subjects {
+			s := testState(testReq("GET", "/", "/"))
+			want := re.FindSubmatchIndex([]byte(sub))
+			ok := rx.Match(s, []byte(sub))
+			var got []int
+			if ok {
+				got = s.Captures
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%q on %q: %s", p, sub, diff)
+			}
+		}
+	}
+}
+
+func TestRegexNamedCaptureVariables(t *testing.T) {
+	c := NewCompiler()
+	rx, err := c.Regex(`^/(?<user>[^/]+)/(?P<rest>.*)$`, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := mustComplex(t, c, "$user|$rest|$1")
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	s := testState(testReq("GET", "/bob/x/y", "/bob/x/y"))
+	subject := []byte("/bob/x/y")
+	if !rx.Match(s, subject) {
+		t.Fatal("no match")
+	}
+	copy(subject, "XXXXXXXX") // captures survive changes to the subject
+	if diff := cmp.Diff("bob|x/y|bob", string(cv.Eval(s, nil))); diff != "" {
+		t.Error(diff)
+	}
+	if _, err := c.Regex(`(?<uri>x)`, false); err == nil || err.Error() != `the duplicate "uri" variable` {
+		t.Errorf("named capture over a built-in: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
 )
 
 // Options tune Compile.
@@ -22,6 +23,9 @@ type Options struct {
 	// merely tunes (start with a warning). Nil uses the built-in lists.
 	Restricts  func(name string) bool
 	TuningOnly func(name string) bool
+	// CompileProxy builds the handler of a location with proxy_pass (the
+	// upstream package). Nil: such locations answer 502.
+	CompileProxy func(rc *rewrite.Compiler, loc *nginxconf.Directive, pass *nginxconf.Directive) (Proxy, error)
 	// LoadCerts makes Compile load ssl_certificate/ssl_certificate_key
 	// (nginx -t does). Compile always checks that they are configured.
 	LoadCerts bool
@@ -31,7 +35,7 @@ type Options struct {
 // each, the servers and their locations.
 type Router struct {
 	Sockets  []*Socket
-	Servers  []*Server
+	Servers  []*VirtualServer
 	Warnings []*nginxconf.Error // "[warn]" lines from compiling
 	// Unserved lists directives that were validated but have no effect in
 	// gonginx (reported once at start-up), in first-seen order.
@@ -41,7 +45,9 @@ type Router struct {
 	ErrorLogs    []string
 	mainErrorLog bool
 
-	cfg *nginxconf.Config
+	cfg   *nginxconf.Config
+	slots int // rewrite.State value slots
+	rc    *rewrite.Compiler
 }
 
 // Socket is one listening socket and the addresses it serves: a wildcard
@@ -55,14 +61,14 @@ type Socket struct {
 // Addr is one listen address with its servers.
 type Addr struct {
 	Listen  *Listen
-	Servers []*Server
-	Default *Server
+	Servers []*VirtualServer
+	Default *VirtualServer
 	names   nameTable
 	regexes bool
 }
 
-// Server is one server{} block.
-type Server struct {
+// VirtualServer is one server{} block.
+type VirtualServer struct {
 	Name  string // first server_name, $server_name
 	Names []string
 	File  string
@@ -70,6 +76,7 @@ type Server struct {
 
 	SSL     *SSLConfig // nil unless some listen of this server has "ssl" or ssl_certificate is set
 	root    *Location  // server-level configuration and the top level of locations
+	prog    *rewrite.Program
 	named   map[string]*Location
 	listens []*Listen
 }
@@ -112,6 +119,8 @@ type Location struct {
 	// a request for the name without its slash gets a 301 (nginx's
 	// clcf->auto_redirect).
 	autoRedirect bool
+	prog         *rewrite.Program
+	ifConfs      []*locConf // configuration inside each "if" of prog
 }
 
 // level holds the locations directly inside one block, arranged for
@@ -126,46 +135,59 @@ type level struct {
 
 // locConf is the merged configuration a request runs with.
 type locConf struct {
-	root, alias   string
-	aliasSet      bool
-	rootFromAlias bool
-	index         []string
-	tryFiles      []string
-	tryFilesFile  string
-	tryFilesLine  int
-	autoindex     bool
-	defaultType   string
-	types         map[string]string
-	charset       string
-	charsetTypes  map[string]bool
-	errorPages    map[int]*errorPage
-	serverTokens  bool
-	absRedirect   bool
-	nameInRedir   bool
-	portInRedir   bool
-	internal      bool
-	access        []accessRule
-	logNotFound   bool
-	etag          bool
-	ims           int // 0 exact, 1 before, 2 off
-	maxBody       int64
-	keepalive     time.Duration
-	headerTimeout time.Duration
-	accessLog     string // path; "off" disables
-	returnCode    int
-	returnText    string
-	returnSet     bool
-	proxyPass     *nginxconf.Directive
-	rewrites      []*nginxconf.Directive // rewrite-module directives of this block, in order
-	recursiveEP   bool
-	epOwner       *locConf
-	accessOwner   *locConf
+	root, alias     string
+	aliasSet        bool
+	rootFromAlias   bool
+	indexRaw        []string
+	tryFilesRaw     []string
+	tryFilesFile    string
+	tryFilesLine    int
+	autoindex       bool
+	defaultType     string
+	types           map[string]string
+	charset         string
+	charsetTypes    map[string]bool
+	errorPages      map[int]*errorPage
+	serverTokens    bool
+	absRedirect     bool
+	nameInRedir     bool
+	portInRedir     bool
+	internal        bool
+	access          []accessRule
+	logNotFound     bool
+	etag            bool
+	ims             int // 0 exact, 1 before, 2 off
+	maxBody         int64
+	keepalive       time.Duration
+	keepaliveHeader int // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
+	headerTimeout   time.Duration
+	accessLog       string // path; "off" disables
+	returnCode      int
+	returnText      string
+	returnSet       bool
+	proxyPass       *nginxconf.Directive
+	rewrites        []*nginxconf.Directive // rewrite-module directives of this block, in order
+	recursiveEP     bool
+	epOwner         *locConf
+	accessOwner     *locConf
+
+	// Compiled by finishConf.
+	rootStatic       string // absolute root when it has no variables
+	rootValue        *rewrite.Complex
+	aliasValue       *rewrite.Complex
+	aliasLoc         string // the location prefix alias replaces
+	index            []*rewrite.Complex
+	tryFiles         []*rewrite.Complex
+	charsetBytes     []byte
+	typesBytes       map[string][]byte
+	defaultTypeBytes []byte
+	proxy            Proxy
 }
 
 type errorPage struct {
-	code    int    // =code overrides the status (-1 for "=" alone)
-	uri     string // "/50x.html", "@named" or an absolute URL
-	hasVars bool
+	code  int              // =code overrides the status (-1 for "=" alone)
+	uri   string           // "/50x.html", "@named" or an absolute URL
+	value *rewrite.Complex // when uri has variables
 }
 
 type accessRule struct {
@@ -177,7 +199,7 @@ type accessRule struct {
 func defaultLocConf() *locConf {
 	return &locConf{
 		root:          "html",
-		index:         []string{"index.html"},
+		indexRaw:      []string{"index.html"},
 		defaultType:   "text/plain",
 		types:         map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"},
 		charsetTypes:  map[string]bool{"text/html": true, "text/xml": true, "text/plain": true, "text/vnd.wap.wml": true, "application/javascript": true, "application/rss+xml": true},
@@ -245,10 +267,15 @@ func isServed(name string) bool {
 // Compile builds a Router from cfg. Errors are *nginxconf.Error with
 // nginx's wording; the first one stops compiling.
 func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
-	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg}, seenUnserved: map[string]bool{}}
+	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg}, seenUnserved: map[string]bool{}, rc: rewrite.NewCompiler()}
 	if err := c.compile(); err != nil {
 		return nil, err
 	}
+	if err := c.rc.Finish(); err != nil {
+		return nil, err
+	}
+	c.rt.slots = c.rc.Slots()
+	c.rt.rc = c.rc
 	return c.rt, nil
 }
 
@@ -258,6 +285,7 @@ type compiler struct {
 	rt           *Router
 	seenUnserved map[string]bool
 	addrs        []*Addr // in order of first listen
+	rc           *rewrite.Compiler
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
@@ -312,6 +340,13 @@ func (c *compiler) compile() error {
 		return nil
 	}
 	conf := defaultLocConf()
+	for _, d := range httpBlock.Block {
+		if d.Name == "map" {
+			if err := c.rc.Map(d); err != nil {
+				return rewrite.At(err, d)
+			}
+		}
+	}
 	if err := c.applyBlock(conf, httpBlock.Block, "http"); err != nil {
 		return err
 	}
@@ -363,9 +398,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			conf.alias, conf.aliasSet = d.Args[0], true
 		}
 	case "index":
-		conf.index = append([]string(nil), d.Args...)
+		conf.indexRaw = append([]string(nil), d.Args...)
 	case "try_files":
-		conf.tryFiles = append([]string(nil), d.Args...)
+		conf.tryFilesRaw = append([]string(nil), d.Args...)
 		conf.tryFilesFile, conf.tryFilesLine = d.File, d.Line
 	case "autoindex":
 		conf.autoindex = onOff(d)
@@ -443,6 +478,12 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		if len(d.Args) >= 1 {
 			if ms, ok := parseSeconds(d.Args[0]); ok {
 				conf.keepalive = time.Duration(ms) * time.Millisecond
+			}
+			conf.keepaliveHeader = 0
+			if len(d.Args) == 2 {
+				if ms, ok := parseSeconds(d.Args[1]); ok {
+					conf.keepaliveHeader = int(ms / 1000)
+				}
 			}
 		}
 	case "client_header_timeout":
@@ -553,7 +594,15 @@ func (c *compiler) errorPage(conf *locConf, d *nginxconf.Directive) error {
 		if n == 499 {
 			return confErr(d, "value %q must be between 300 and 599", cs)
 		}
-		conf.errorPages[n] = &errorPage{code: over, uri: uri, hasVars: strings.Contains(uri, "$")}
+		ep := &errorPage{code: over, uri: uri}
+		if strings.Contains(uri, "$") {
+			v, err := c.rc.Complex(uri)
+			if err != nil {
+				return rewrite.At(err, d)
+			}
+			ep.value = v
+		}
+		conf.errorPages[n] = ep
 	}
 	conf.markErrorPagesOwn()
 	return nil
@@ -568,7 +617,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	conf := httpConf.clone()
 	conf.epOwner = nil
 	conf.accessOwner = nil
-	srv := &Server{File: d.File, Line: d.Line, named: map[string]*Location{}}
+	srv := &VirtualServer{File: d.File, Line: d.Line, named: map[string]*Location{}}
 	root := &Location{mod: modServer, File: d.File, Line: d.Line, conf: conf}
 	srv.root = root
 	if err := c.applyScoped(conf, d.Block, "server"); err != nil {
@@ -649,6 +698,16 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 			}
 		}
 	}
+	prog, err := c.rc.Program(d.Block)
+	if err != nil {
+		return err
+	}
+	if !prog.Empty() {
+		srv.prog = prog
+	}
+	if err := c.finishConf(conf, root, d); err != nil {
+		return err
+	}
 	c.rt.Servers = append(c.rt.Servers, srv)
 	if err := c.compileLevel(srv, root, d.Block); err != nil {
 		return err
@@ -704,7 +763,7 @@ func (c *compiler) applyScoped(conf *locConf, block []*nginxconf.Directive, ctx 
 
 // compileLevel compiles the location blocks directly inside block into
 // parent's level, in document order.
-func (c *compiler) compileLevel(srv *Server, parent *Location, block []*nginxconf.Directive) error {
+func (c *compiler) compileLevel(srv *VirtualServer, parent *Location, block []*nginxconf.Directive) error {
 	var locs []*Location
 	for _, d := range block {
 		if d.Name != "location" {
@@ -726,7 +785,7 @@ func (c *compiler) compileLevel(srv *Server, parent *Location, block []*nginxcon
 	return buildLevel(&parent.children, locs)
 }
 
-func (c *compiler) compileLocation(srv *Server, parent *Location, d *nginxconf.Directive) (*Location, error) {
+func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *nginxconf.Directive) (*Location, error) {
 	loc := &Location{File: d.File, Line: d.Line, parent: parent}
 	switch len(d.Args) {
 	case 2:
@@ -775,9 +834,9 @@ func (c *compiler) compileLocation(srv *Server, parent *Location, d *nginxconf.D
 		}
 	}
 	if loc.mod == modRegex || loc.mod == modRegexCI {
-		re, err := CompileRegex(loc.Name, loc.mod == modRegexCI)
+		re, err := c.regex(loc.Name, loc.mod == modRegexCI)
 		if err != nil {
-			return nil, &nginxconf.Error{Msg: err.Error(), File: d.File, Line: d.Line}
+			return nil, rewrite.At(err, d)
 		}
 		loc.re = re
 	}
@@ -791,6 +850,27 @@ func (c *compiler) compileLocation(srv *Server, parent *Location, d *nginxconf.D
 	}
 	if conf.proxyPass != nil && strings.HasSuffix(loc.Name, "/") && (loc.mod == modPrefix || loc.mod == modNoRegex || loc.mod == modExact) {
 		loc.autoRedirect = true
+	}
+	prog, err := c.rc.Program(d.Block)
+	if err != nil {
+		return nil, err
+	}
+	if !prog.Empty() {
+		loc.prog = prog
+		for _, ifd := range prog.IfBlocks() {
+			ic := conf.clone()
+			ic.proxyPass = conf.proxyPass
+			if err := c.applyBlock(ic, ifd.Block, "if"); err != nil {
+				return nil, err
+			}
+			if err := c.finishConf(ic, loc, ifd); err != nil {
+				return nil, err
+			}
+			loc.ifConfs = append(loc.ifConfs, ic)
+		}
+	}
+	if err := c.finishConf(conf, loc, d); err != nil {
+		return nil, err
 	}
 	if err := c.compileLevel(srv, loc, d.Block); err != nil {
 		return nil, err
@@ -854,7 +934,7 @@ func buildLevel(lv *level, locs []*Location) error {
 	return nil
 }
 
-func (c *compiler) addListen(srv *Server, l *Listen) error {
+func (c *compiler) addListen(srv *VirtualServer, l *Listen) error {
 	for _, a := range c.addrs {
 		if a.Listen.Addr != l.Addr || a.Listen.Network != l.Network {
 			continue
@@ -885,7 +965,7 @@ func (c *compiler) addListen(srv *Server, l *Listen) error {
 		return nil
 	}
 	cp := *l
-	a := &Addr{Listen: &cp, Servers: []*Server{srv}, Default: srv}
+	a := &Addr{Listen: &cp, Servers: []*VirtualServer{srv}, Default: srv}
 	c.addrs = append(c.addrs, a)
 	return nil
 }
@@ -907,9 +987,9 @@ func (c *compiler) buildSockets() error {
 			for _, s := range a.Servers {
 				for _, n := range s.Names {
 					if strings.HasPrefix(n, "~") {
-						re, err := CompileRegex(n[1:], false)
+						re, err := c.regex(n[1:], false)
 						if err != nil {
-							return &nginxconf.Error{Msg: err.Error(), File: s.File, Line: s.Line}
+							return err
 						}
 						a.names.regex = append(a.names.regex, regexName{re: re, srv: s})
 						continue
@@ -967,3 +1047,78 @@ func (c *compiler) buildSockets() error {
 	}
 	return nil
 }
+
+// regex compiles a location or server_name regex with the rewrite
+// package's engine (PCRE syntax, named captures as variables).
+func (c *compiler) regex(expr string, caseless bool) (Regex, error) {
+	if CompileRegex != nil && c.rc == nil {
+		return CompileRegex(expr, caseless)
+	}
+	return c.rc.Regex(expr, caseless)
+}
+
+// finishConf compiles the values of conf that requests evaluate: root or
+// alias, index, try_files, types, and the proxy handler.
+func (c *compiler) finishConf(conf *locConf, loc *Location, d *nginxconf.Directive) error {
+	conf.rootValue, conf.aliasValue, conf.rootStatic = nil, nil, ""
+	if conf.aliasSet {
+		v, err := c.rc.Complex(c.cfg.PrefixPath(conf.alias))
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		conf.aliasValue, conf.aliasLoc = v, loc.Name
+	} else {
+		root := conf.root
+		if len(root) > 1 && strings.HasSuffix(root, "/") {
+			root = root[:len(root)-1]
+		}
+		root = c.cfg.PrefixPath(root)
+		v, err := c.rc.Complex(root)
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		if s, ok := v.Static(); ok {
+			conf.rootStatic = s
+		} else {
+			conf.rootValue = v
+		}
+	}
+	conf.index = conf.index[:0:0]
+	for _, ix := range conf.indexRaw {
+		v, err := c.rc.Complex(ix)
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		conf.index = append(conf.index, v)
+	}
+	conf.tryFiles = nil
+	for _, tf := range conf.tryFilesRaw {
+		v, err := c.rc.Complex(tf)
+		if err != nil {
+			return &nginxconf.Error{Msg: err.Error(), File: conf.tryFilesFile, Line: conf.tryFilesLine}
+		}
+		conf.tryFiles = append(conf.tryFiles, v)
+	}
+	if conf.charset != "" {
+		conf.charsetBytes = []byte(conf.charset)
+	}
+	conf.typesBytes = make(map[string][]byte, len(conf.types))
+	for ext, t := range conf.types {
+		conf.typesBytes[ext] = []byte(t)
+	}
+	conf.defaultTypeBytes = []byte(conf.defaultType)
+	conf.proxy = nil
+	if conf.proxyPass != nil && c.opts.CompileProxy != nil {
+		p, err := c.opts.CompileProxy(c.rc, d, conf.proxyPass)
+		if err != nil {
+			return rewrite.At(err, conf.proxyPass)
+		}
+		conf.proxy = p
+	}
+	return nil
+}
+
+// Serves reports whether gonginx gives the directive its meaning when
+// serving (here, in rewrite or in upstream); other directives are only
+// validated.
+func Serves(name string) bool { return isServed(name) }

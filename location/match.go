@@ -16,7 +16,7 @@ const (
 // when no location matches (the server-level configuration applies) and
 // redirect=true for nginx's auto-redirect of a proxied "/prefix/" asked as
 // "/prefix". Regex captures are stored in st.
-func (srv *Server) Match(st *rewrite.State, uri []byte) (loc *Location, redirect bool) {
+func (srv *VirtualServer) Match(st *rewrite.State, uri []byte) (loc *Location, redirect bool) {
 	l, rc := findLocation(srv.root, uri, st)
 	if l == nil {
 		return srv.root, false
@@ -107,12 +107,12 @@ func cmpStrBytes(a string, b []byte) int {
 }
 
 // Named returns the named location ("@name") of srv, or nil.
-func (srv *Server) Named(name []byte) *Location {
+func (srv *VirtualServer) Named(name []byte) *Location {
 	return srv.named[string(name)]
 }
 
 // selectServer picks the server of a for host (lowercased, no port).
-func (a *Addr) selectServer(host []byte, st *rewrite.State) *Server {
+func (a *Addr) selectServer(host []byte, st *rewrite.State) *VirtualServer {
 	if len(a.Servers) == 1 && !a.regexes {
 		return a.Servers[0]
 	}
@@ -124,7 +124,7 @@ func (a *Addr) selectServer(host []byte, st *rewrite.State) *Server {
 
 // SelectServer picks the server for host (lowercased, without port) among
 // those of a (exported for tests and tools).
-func (a *Addr) SelectServer(host string) *Server {
+func (a *Addr) SelectServer(host string) *VirtualServer {
 	return a.selectServer([]byte(host), &rewrite.State{})
 }
 

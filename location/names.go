@@ -15,25 +15,25 @@ import (
 // It is built once; lookups index maps with string(b), which does not
 // allocate.
 type nameTable struct {
-	exact map[string]*Server
-	head  map[string]headEntry // key: suffix without "*." or "."
-	tail  map[string]*Server   // key: prefix with its trailing dot, without "*"
+	exact map[string]*VirtualServer
+	head  map[string]headEntry      // key: suffix without "*." or "."
+	tail  map[string]*VirtualServer // key: prefix with its trailing dot, without "*"
 	regex []regexName
 }
 
 type headEntry struct {
-	srv *Server
+	srv *VirtualServer
 	dot bool // ".example.com": also matches "example.com" itself
 }
 
 type regexName struct {
 	re  Regex
-	srv *Server
+	srv *VirtualServer
 }
 
 // lookup returns the server for host (already lowercased, port removed);
 // a regex match stores its captures in st.
-func (t *nameTable) lookup(host []byte, st *rewrite.State) *Server {
+func (t *nameTable) lookup(host []byte, st *rewrite.State) *VirtualServer {
 	if t == nil || t.exact == nil {
 		return nil
 	}
@@ -72,11 +72,11 @@ func (t *nameTable) lookup(host []byte, st *rewrite.State) *Server {
 // add puts one server's name into the table, as ngx_http_server_names
 // does: a name already taken on this address is warned about and
 // ignored; a malformed wildcard is an error.
-func (t *nameTable) add(name string, srv *Server, addr string, warn func(*nginxconf.Error)) error {
+func (t *nameTable) add(name string, srv *VirtualServer, addr string, warn func(*nginxconf.Error)) error {
 	if t.exact == nil {
-		t.exact = map[string]*Server{}
+		t.exact = map[string]*VirtualServer{}
 		t.head = map[string]headEntry{}
-		t.tail = map[string]*Server{}
+		t.tail = map[string]*VirtualServer{}
 	}
 	conflict := func() {
 		warn(&nginxconf.Error{Msg: fmt.Sprintf("conflicting server name %q on %s, ignored", name, addr), Warn: true})

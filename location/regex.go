@@ -18,9 +18,8 @@ type Regex interface {
 	NumCaptures() int
 }
 
-// CompileRegex compiles a location or server_name regex. It is a variable
-// so the rewrite package's PCRE-compatible compiler can be wired in by the
-// binary; the default uses Go's RE2.
+// CompileRegex compiles a regex with Go's RE2 alone; Compile uses the
+// rewrite package's compiler instead (PCRE syntax, named captures).
 var CompileRegex = func(expr string, caseless bool) (Regex, error) {
 	src := expr
 	if caseless {

@@ -103,7 +103,7 @@ server {
   location /only { }
 }
 `)
-	srvFor := func(port string) *Server {
+	srvFor := func(port string) *VirtualServer {
 		for _, s := range rt.Servers {
 			for _, l := range s.listens {
 				if strings.HasSuffix(l.Addr, ":"+port) {

@@ -1,0 +1,437 @@
+// Command gonginx runs nginx configuration files as they are: it serves
+// them in the foreground, and with -t checks them exactly as "nginx -t"
+// does (same messages, same exit codes).
+//
+// Flags follow nginx: -c -p -e -g -t -T -q -v -V -h -s, plus -J (the
+// parsed configuration as crossplane JSON) and "gonginx fmt FILE" (the
+// file rewritten in a canonical layout, comments kept).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+const (
+	progName       = "gonginx"
+	defaultConf    = "/etc/nginx/nginx.conf"
+	versionLine    = "gonginx version: gonginx/0.1.0 (nginx/1.22 compatible)"
+	gracefulPeriod = 60 * time.Second
+)
+
+type flags struct {
+	help, version, verbose, test, dump, quiet, json bool
+	conf, prefix, errLog, globals, signal            string
+	confSet                                          bool
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process exit, for tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "fmt" {
+		return runFmt(args[1:], stdout, stderr)
+	}
+	f, err := parseFlags(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", progName, err)
+		return 1
+	}
+	if f.help {
+		fmt.Fprint(stderr, usage)
+		return 0
+	}
+	if f.version || f.verbose {
+		fmt.Fprintln(stderr, versionLine)
+		if f.verbose {
+			fmt.Fprintln(stderr, "built with Go crypto/tls")
+			fmt.Fprintln(stderr, "TLS SNI support enabled")
+			fmt.Fprintln(stderr, "directives validated but not served: "+strings.Join(validatedOnly(), " "))
+		}
+		return 0
+	}
+	if f.signal != "" {
+		return sendSignal(f, stderr)
+	}
+	if f.test || f.dump || f.json {
+		return test(f, stdout, stderr)
+	}
+	return serve(f, stderr)
+}
+
+var usage = `gonginx version: gonginx/0.1.0 (nginx/1.22 compatible)
+Usage: gonginx [-?hvVtTqJ] [-s signal] [-p prefix]
+             [-e filename] [-c filename] [-g directives]
+       gonginx fmt [-c] filename
+
+Options:
+  -?,-h         : this help
+  -v            : show version and exit
+  -V            : show version and the directives validated but not served, then exit
+  -t            : test configuration and exit
+  -T            : test configuration, dump it and exit
+  -J            : print the parsed configuration as crossplane JSON and exit
+  -q            : suppress non-error messages during configuration testing
+  -s signal     : send signal to a master process: stop, quit, reopen, reload
+  -p prefix     : set prefix path (default: the directory of the configuration file)
+  -e filename   : set error log file (default: stderr)
+  -c filename   : set configuration file (default: /etc/nginx/nginx.conf)
+  -g directives : set global directives out of configuration file
+
+`
+
+// parseFlags reads options as ngx_get_options does: letters may be
+// grouped ("-tq"), and a value may be attached ("-cfile") or follow.
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{conf: defaultConf}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) == 0 || a[0] != '-' {
+			return nil, fmt.Errorf("invalid option: %q", a)
+		}
+		p := a[1:]
+		for len(p) > 0 {
+			c := p[0]
+			p = p[1:]
+			switch c {
+			case '?', 'h':
+				f.help = true
+			case 'v':
+				f.version = true
+			case 'V':
+				f.verbose = true
+			case 't':
+				f.test = true
+			case 'T':
+				f.test, f.dump = true, true
+			case 'q':
+				f.quiet = true
+			case 'J':
+				f.json = true
+			case 'p', 'e', 'c', 'g', 's':
+				var v string
+				switch {
+				case len(p) > 0:
+					v, p = p, ""
+				case i+1 < len(args):
+					i++
+					v = args[i]
+				default:
+					what := map[byte]string{'p': "directory name", 'e': "file name", 'c': "file name", 'g': "directives", 's': "parameter"}[c]
+					return nil, fmt.Errorf("option \"-%c\" requires %s", c, what)
+				}
+				switch c {
+				case 'p':
+					f.prefix = v
+				case 'e':
+					f.errLog = v
+				case 'c':
+					f.conf, f.confSet = v, true
+				case 'g':
+					f.globals = v
+				case 's':
+					switch v {
+					case "stop", "quit", "reopen", "reload":
+						f.signal = v
+					default:
+						return nil, fmt.Errorf("invalid option: \"-s %s\"", v)
+					}
+				}
+			default:
+				return nil, fmt.Errorf("invalid option: \"%c\"", c)
+			}
+		}
+	}
+	return f, nil
+}
+
+// load reads and checks the configuration and compiles it without
+// listening, as "nginx -t" does. Warnings are returned in order.
+func load(f *flags) (*nginxconf.Config, *location.Router, []*nginxconf.Error, error) {
+	cfg, err := nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals})
+	var warns []*nginxconf.Error
+	if cfg != nil {
+		warns = append(warns, cfg.Warnings...)
+	}
+	if err != nil {
+		return cfg, nil, warns, err
+	}
+	if err := nginxconf.Check(cfg); err != nil {
+		return cfg, nil, warns, err
+	}
+	rt, err := location.Compile(cfg, compileOptions(true))
+	if rt != nil {
+		warns = append(warns, rt.Warnings...)
+	}
+	return cfg, rt, warns, err
+}
+
+func compileOptions(loadCerts bool) location.Options {
+	return location.Options{
+		Root:         os.Geteuid() == 0,
+		Restricts:    nginxconf.Restricts,
+		TuningOnly:   nginxconf.TuningOnly,
+		LoadCerts:    loadCerts,
+		CompileProxy: compileProxy,
+	}
+}
+
+func confName(f *flags, cfg *nginxconf.Config) string {
+	if cfg != nil && cfg.ConfFile != "" {
+		return cfg.ConfFile
+	}
+	return f.conf
+}
+
+func printWarnings(w io.Writer, warns []*nginxconf.Error) {
+	for _, e := range warns {
+		fmt.Fprintf(w, "%s: [warn] %s\n", progName, e.Error())
+	}
+}
+
+func levelOf(err error) string {
+	var e *nginxconf.Error
+	if errors.As(err, &e) {
+		if e.Warn {
+			return "warn"
+		}
+		if e.Crit {
+			return "crit"
+		}
+	}
+	return "emerg"
+}
+
+func test(f *flags, stdout, stderr io.Writer) int {
+	cfg, _, warns, err := load(f)
+	if f.json {
+		out, jerr := nginxconf.MarshalCrossplane(cfg, err)
+		if jerr != nil {
+			fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, jerr)
+			return 1
+		}
+		stdout.Write(out)
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return 1
+		}
+		return 0
+	}
+	printWarnings(stderr, warns)
+	name := confName(f, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
+		fmt.Fprintf(stderr, "%s: configuration file %s test failed\n", progName, name)
+		return 1
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "%s: the configuration file %s syntax is ok\n", progName, name)
+		fmt.Fprintf(stderr, "%s: configuration file %s test is successful\n", progName, name)
+	}
+	if f.dump {
+		if err := cfg.DumpT(stdout); err != nil {
+			fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func runFmt(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "-c" {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "usage: %s fmt FILE\n", progName)
+		return 2
+	}
+	cfg, err := nginxconf.Load(args[0], nginxconf.Options{Comments: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		return 1
+	}
+	for _, file := range cfg.Files {
+		if file.Path == cfg.ConfFile {
+			stdout.Write(nginxconf.Format(file))
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "%s: [emerg] %s was not read\n", progName, args[0])
+	return 1
+}
+
+// validatedOnly lists directives that pass -t but have no effect when
+// serving (tuning ones start with a warning; access-restricting ones
+// refuse to start).
+func validatedOnly() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range nginxconf.Commands() {
+		if c.Dynamic || seen[c.Name] || location.Serves(c.Name) {
+			continue
+		}
+		seen[c.Name] = true
+		out = append(out, c.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func pidPath(f *flags) (string, error) {
+	cfg, err := nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals})
+	if err != nil {
+		return "", err
+	}
+	for _, d := range cfg.Tree {
+		if d.Name == "pid" && len(d.Args) == 1 {
+			return cfg.PrefixPath(d.Args[0]), nil
+		}
+	}
+	return cfg.PrefixPath("logs/nginx.pid"), nil
+}
+
+func sendSignal(f *flags, stderr io.Writer) int {
+	path, err := pidPath(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		return 1
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [error] open() %q failed (%s)\n", progName, path, errnoText(err))
+		return 1
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		fmt.Fprintf(stderr, "%s: [error] invalid PID number %q in %q\n", progName, strings.TrimSpace(string(data)), path)
+		return 1
+	}
+	sig := map[string]syscall.Signal{"stop": syscall.SIGTERM, "quit": syscall.SIGQUIT, "reopen": syscall.SIGUSR1, "reload": syscall.SIGHUP}[f.signal]
+	if err := syscall.Kill(pid, sig); err != nil {
+		fmt.Fprintf(stderr, "%s: [alert] kill(%d, %d) failed (%s)\n", progName, pid, sig, errnoText(err))
+		return 1
+	}
+	return 0
+}
+
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+			s = string(s[0]-'a'+'A') + s[1:]
+		}
+		return strconv.Itoa(int(errno)) + ": " + s
+	}
+	return err.Error()
+}
+
+// serve runs the configuration in the foreground until a stop signal.
+func serve(f *flags, stderr io.Writer) int {
+	cfg, rt, warns, err := load(f)
+	printWarnings(stderr, warns)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
+		return 1
+	}
+	logw, closeLog := openErrorLog(f, cfg, stderr)
+	defer closeLog()
+	logger := location.NewLogger(logw)
+	if len(rt.Unserved) > 0 {
+		logger.Log("warn", "directives validated but not served by gonginx: "+strings.Join(rt.Unserved, ", "))
+	}
+	srv, err := location.Start(cfg, location.StartOptions{Compile: compileOptions(true), Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		return 1
+	}
+	pid := srv.Router().PidFile
+	if err := location.WritePid(pid); err != nil {
+		logger.Log("emerg", fmt.Sprintf("open() %q failed (%s)", pid, errnoText(err)))
+		srv.Close()
+		return 1
+	}
+	defer func() {
+		if pid != "" {
+			os.Remove(pid)
+		}
+	}()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGTERM, syscall.SIGINT:
+			logger.Log("notice", "signal "+strconv.Itoa(int(sig.(syscall.Signal)))+" received, exiting")
+			srv.Close()
+			return 0
+		case syscall.SIGQUIT:
+			logger.Log("notice", "gracefully shutting down")
+			ctx, cancel := context.WithTimeout(context.Background(), gracefulPeriod)
+			srv.Shutdown(ctx)
+			cancel()
+			return 0
+		case syscall.SIGHUP:
+			logger.Log("notice", "signal 1 (SIGHUP) received, reconfiguring")
+			ncfg, _, nwarns, err := load(f)
+			for _, w := range nwarns {
+				logger.Log("warn", w.Error())
+			}
+			if err == nil {
+				err = srv.Reload(ncfg)
+			}
+			if err != nil {
+				logger.Log(levelOf(err), err.Error())
+				continue
+			}
+			if np := srv.Router().PidFile; np != pid {
+				if pid != "" {
+					os.Remove(pid)
+				}
+				pid = np
+				location.WritePid(pid)
+			}
+		case syscall.SIGUSR1:
+			logger.Reopen()
+		}
+	}
+	return 0
+}
+
+// openErrorLog picks the error log: -e, else the main context's
+// error_log, else stderr. A file that cannot be opened falls back to
+// stderr with a warning.
+func openErrorLog(f *flags, cfg *nginxconf.Config, stderr io.Writer) (io.Writer, func()) {
+	path := f.errLog
+	if path == "" {
+		for _, d := range cfg.Tree {
+			if d.Name == "error_log" && len(d.Args) > 0 {
+				path = d.Args[0]
+				break
+			}
+		}
+	}
+	if path == "" || path == "stderr" {
+		return stderr, func() {}
+	}
+	fh, err := os.OpenFile(cfg.PrefixPath(path), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [alert] could not open error log file: open() %q failed (%s)\n", progName, cfg.PrefixPath(path), errnoText(err))
+		return stderr, func() {}
+	}
+	return fh, func() { fh.Close() }
+}

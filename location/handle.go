@@ -1,0 +1,868 @@
+package location
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"syscall"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// maxURIChanges is nginx's NGX_HTTP_MAX_URI_CHANGES: rewrite "last" cycles
+// and internal redirects share this budget per request.
+const maxURIChanges = 10
+
+// Proxy is a compiled proxy_pass handler (the upstream package builds it).
+// Serve answers the request on c and returns 0 when it wrote a response,
+// or a status (502, 504, ...) for the caller to render as nginx does.
+type Proxy interface {
+	Serve(c *http1.Conn, st *rewrite.State) int
+}
+
+// exchange is the per-connection request state: reused for every request
+// on the connection so the request path allocates nothing in steady state.
+type exchange struct {
+	rt   *Router
+	srv  *VirtualServer
+	addr *Addr
+	c    *http1.Conn
+	req  *http1.Request
+	st   rewrite.State
+	log  *Logger
+
+	resp    http1.Response
+	headers [4]http1.Header
+	path    []byte // filesystem path scratch
+	tmp     []byte // evaluated values scratch
+	uriBuf  []byte // URI of an internal redirect
+	argsBuf []byte
+	etag    []byte
+	crange  []byte
+	locBuf  []byte
+	fileBuf []byte
+
+	toHTTPS    bool   // plain HTTP arrived on a TLS socket: every request gets 497
+	redirLoc   []byte // Location of a redirect being answered
+	rangeUnsat bool   // a 416 carries "Content-Range: bytes */size"
+
+	uriChanges int
+	errStatus  int  // error_page status override (nginx's r->err_status)
+	inErrPage  bool // an error_page redirect happened (nginx's r->error_page)
+	status     int  // status sent, for the access log
+	sent       int64
+	loc        *Location
+}
+
+func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
+	x := &exchange{rt: rt, c: c, log: log}
+	x.st.Values = make([][]byte, rt.slots)
+	x.st.Valid = make([]bool, rt.slots)
+	return x
+}
+
+// serve runs one request through nginx's phases and writes the response.
+func (x *exchange) serve(addr *Addr, req *http1.Request) {
+	x.req, x.addr = req, addr
+	x.st.Reset(req)
+	x.uriChanges = maxURIChanges + 1
+	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
+	x.redirLoc, x.rangeUnsat = nil, false
+	host := req.Host
+	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
+		host = []byte(req.Conn.SNI)
+	}
+	x.srv = addr.selectServer(host, &x.st)
+	x.st.Captures = x.st.Captures[:0]
+	x.st.ServerName = x.srv.Name
+	x.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
+	if x.toHTTPS {
+		x.special(497)
+		x.c.Finish()
+		return
+	}
+	if rc := x.serverPhase(); rc != 0 {
+		x.special(rc)
+	}
+	x.c.Finish()
+}
+
+// serverPhase runs the server rewrite program and then the location
+// phases; it returns a status to answer with, or 0 when a response was
+// written.
+func (x *exchange) serverPhase() int {
+	if p := x.srv.prog; p != nil {
+		act := p.Run(&x.st)
+		switch act.Kind {
+		case rewrite.Return, rewrite.Redirect:
+			return x.returnAction(act, x.srv.root)
+		}
+	}
+	return x.findPhase()
+}
+
+// findPhase finds the location for the current URI and runs it; "last"
+// loops back here.
+func (x *exchange) findPhase() int {
+	for {
+		loc, redirect := x.srv.Match(&x.st, x.req.URI)
+		x.loc = loc
+		x.st.DocumentRoot = loc.conf.rootStatic
+		if redirect {
+			return x.autoRedirect()
+		}
+		if loc.conf.internal && !x.req.Internal {
+			return 404
+		}
+		if x.req.ContentLength > loc.conf.maxBody && loc.conf.maxBody > 0 {
+			x.log.Errorf(x, "client intended to send too large body: %d bytes", x.req.ContentLength)
+			return 413
+		}
+		rc, again := x.locationPhase(loc)
+		if !again {
+			return rc
+		}
+		x.uriChanges--
+		if x.uriChanges == 0 {
+			x.log.Errorf(x, "rewrite or internal redirection cycle while processing \"%s\"", x.req.URI)
+			return 500
+		}
+	}
+}
+
+// locationPhase runs loc's rewrite program, access checks, try_files and
+// content. again=true means the URI changed with "last": find again.
+func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
+	conf := loc.conf
+	if p := loc.prog; p != nil {
+		act := p.Run(&x.st)
+		if act.IfBlock >= 0 && act.IfBlock < len(loc.ifConfs) && loc.ifConfs[act.IfBlock] != nil {
+			conf = loc.ifConfs[act.IfBlock]
+		}
+		switch act.Kind {
+		case rewrite.Last:
+			return 0, true
+		case rewrite.Return, rewrite.Redirect:
+			return x.returnAction(act, loc), false
+		}
+	}
+	if rc := x.access(conf); rc != 0 {
+		return rc, false
+	}
+	if len(conf.tryFiles) > 0 {
+		rc, redirected := x.tryFiles(loc, conf)
+		if rc != 0 || redirected {
+			return rc, false
+		}
+	}
+	return x.content(loc, conf), false
+}
+
+// access applies allow/deny in order (ngx_http_access_module).
+func (x *exchange) access(conf *locConf) int {
+	if len(conf.access) == 0 || x.req.Conn == nil {
+		return 0
+	}
+	ip := remoteIP(x.req.Conn.RemoteAddr, &x.tmp)
+	for _, r := range conf.access {
+		switch {
+		case r.unix:
+			if x.req.Conn.RemoteAddr != "unix:" {
+				continue
+			}
+		case r.net != nil:
+			if ip == nil || !r.net.Contains(ip) {
+				continue
+			}
+		}
+		if r.deny {
+			x.log.Errorf(x, "access forbidden by rule")
+			return 403
+		}
+		return 0
+	}
+	return 0
+}
+
+// internalRedirect changes the URI (and args when uri has '?') and runs
+// the request again from the server rewrite phase, as
+// ngx_http_internal_redirect does.
+func (x *exchange) internalRedirect(uri []byte) int {
+	x.uriChanges--
+	if x.uriChanges == 0 {
+		x.log.Errorf(x, "rewrite or internal redirection cycle while internally redirecting to \"%s\"", uri)
+		return 500
+	}
+	x.uriBuf = append(x.uriBuf[:0], uri...)
+	u := x.uriBuf
+	if i := bytes.IndexByte(u, '?'); i >= 0 {
+		x.argsBuf = append(x.argsBuf[:0], u[i+1:]...)
+		x.req.Args, x.req.HasArgs = x.argsBuf, true
+		u = u[:i]
+	}
+	x.req.URI = u
+	x.req.Internal = true
+	x.st.Captures = x.st.Captures[:0]
+	return x.serverPhase()
+}
+
+// namedRedirect runs the named location from its rewrite phase.
+func (x *exchange) namedRedirect(name []byte) int {
+	loc := x.srv.Named(name)
+	if loc == nil {
+		x.log.Errorf(x, "could not find named location \"%s\"", name)
+		return 500
+	}
+	x.uriChanges--
+	if x.uriChanges == 0 {
+		return 500
+	}
+	x.req.Internal = true
+	x.loc = loc
+	rc, again := x.locationPhase(loc)
+	if again {
+		return x.findPhase()
+	}
+	return rc
+}
+
+// returnAction answers a rewrite-module "return" or redirect.
+func (x *exchange) returnAction(act rewrite.Action, loc *Location) int {
+	code := act.Code
+	switch {
+	case act.Kind == rewrite.Redirect || isRedirect(code):
+		x.redirLoc = act.Text
+		return code
+	case code == 444:
+		return 444
+	case act.HasText || (code < 400 && code != 204):
+		return x.sendText(code, act.Text, loc.conf)
+	}
+	return code
+}
+
+func isRedirect(code int) bool {
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
+}
+
+// sendText is ngx_http_send_response for "return code text".
+func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
+	r := x.newResp(code, conf)
+	r.ContentType = []byte(conf.defaultType)
+	x.setCharset(r, conf)
+	r.ContentLength = int64(len(text))
+	x.writeHeader(r)
+	if x.req.MethodCode != http1.MethodHEAD {
+		x.write(text)
+	}
+	return 0
+}
+
+func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
+	x.resp = http1.Response{Status: code, ContentLength: -1, LastModified: -1, Headers: x.headers[:0],
+		ServerTokensOff: !conf.serverTokens, RelativeLocation: !conf.absRedirect, NoPortInRedirect: !conf.portInRedir,
+		KeepAliveTimeout: conf.keepaliveHeader, Close: conf.keepalive == 0}
+	if len(x.redirLoc) > 0 {
+		// nginx writes a Location it made absolute before Connection, and
+		// any other one (absolute already, or absolute_redirect off) in the
+		// header list after it.
+		if x.redirLoc[0] == '/' && conf.absRedirect {
+			x.resp.Location = x.redirLoc
+		} else {
+			x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrLocation, Value: x.redirLoc})
+		}
+	}
+	if conf.nameInRedir {
+		x.resp.RedirectHost = []byte(x.srv.Name)
+	}
+	if x.errStatus != 0 && code < 300 {
+		x.resp.Status = x.errStatus
+	}
+	return &x.resp
+}
+
+func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
+	// ngx_http_charset_filter leaves 301 and 302 alone.
+	if r.Status == 301 || r.Status == 302 {
+		return
+	}
+	if conf.charset != "" && conf.charsetTypes[string(r.ContentType)] {
+		r.Charset = conf.charsetBytes
+	}
+}
+
+func (x *exchange) writeHeader(r *http1.Response) {
+	x.status = r.Status
+	x.c.WriteHeader(r)
+}
+
+func (x *exchange) write(b []byte) {
+	n, _ := x.c.Write(b)
+	x.sent += int64(n)
+}
+
+// autoRedirect answers nginx's 301 for "/prefix" when "/prefix/" is
+// proxied: Location is the URI with "/" and the args.
+func (x *exchange) autoRedirect() int {
+	b := append(x.locBuf[:0], x.req.URI...)
+	b = append(b, '/')
+	if x.req.HasArgs && len(x.req.Args) > 0 {
+		b = append(b, '?')
+		b = append(b, x.req.Args...)
+	}
+	x.locBuf = b
+	x.redirLoc = b
+	return 301
+}
+
+// special answers a status as ngx_http_special_response_handler: an
+// error_page if one is configured, else nginx's built-in page.
+func (x *exchange) special(code int) {
+	if code == 444 {
+		x.c.NetConn().Close()
+		x.status = 444
+		return
+	}
+	if x.c.HeaderWritten() {
+		return
+	}
+	conf := x.srv.root.conf
+	if x.loc != nil {
+		conf = x.loc.conf
+	}
+	if ep := conf.errorPages[code]; ep != nil && (!x.inErrPage || conf.recursiveEP) {
+		if x.errorPage(code, ep, conf) {
+			return
+		}
+	}
+	x.defaultPage(code, conf)
+}
+
+// errorPage follows one error_page; it returns false when the page could
+// not be used and the built-in one must be sent.
+func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
+	x.inErrPage = true
+	uri := []byte(ep.uri)
+	if ep.value != nil {
+		x.tmp = ep.value.Eval(&x.st, x.tmp[:0])
+		uri = x.tmp
+	}
+	status := code
+	if ep.code > 0 {
+		status = ep.code
+	}
+	if len(uri) > 0 && uri[0] == '/' || len(uri) > 0 && uri[0] == '@' {
+		if ep.code >= 0 {
+			x.errStatus = status
+		}
+		if x.req.MethodCode != http1.MethodHEAD {
+			x.req.MethodCode = http1.MethodGET
+		}
+		x.redirLoc = nil
+		var rc int
+		if uri[0] == '@' {
+			rc = x.namedRedirect(uri)
+		} else {
+			u := append(x.uriBuf[:0], uri...)
+			rc = x.internalRedirect(u)
+		}
+		if rc != 0 {
+			x.special(rc)
+		}
+		return true
+	}
+	// An absolute URL: a redirect (302 unless =301/302/303/307/308).
+	if !isRedirect(ep.code) {
+		status = 302
+	}
+	x.locBuf = append(x.locBuf[:0], uri...)
+	x.redirLoc = x.locBuf
+	x.errStatus = 0
+	x.defaultPage(status, conf)
+	return true
+}
+
+func (x *exchange) defaultPage(code int, conf *locConf) {
+	if x.errStatus != 0 && code != x.errStatus && x.inErrPage {
+		// A failure while serving an error page: nginx answers the
+		// original error's page.
+		code = x.errStatus
+		x.errStatus = 0
+	}
+	body, sent := DefaultPage(code, conf.serverTokens)
+	r := x.newResp(code, conf)
+	r.Status = code
+	switch code {
+	case 400, 413, 414, 495, 496, 497, 500, 501:
+		r.Close = true
+	}
+	if code == 494 {
+		r.Close = false
+	}
+	_ = sent
+	if code == 416 && x.rangeUnsat {
+		r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
+	}
+	if body != nil {
+		r.ContentType = textHTML
+		x.setCharset(r, conf)
+		r.ContentLength = int64(len(body))
+	} else if code != 204 && code >= 200 {
+		r.ContentLength = 0
+	}
+	x.writeHeader(r)
+	if body != nil && x.req.MethodCode != http1.MethodHEAD {
+		x.write(body)
+	}
+}
+
+var textHTML = []byte("text/html")
+
+// tryFiles is ngx_http_try_files_handler: the first argument naming an
+// existing file (or directory, for a trailing "/") sets the URI and
+// content goes on in this location; otherwise the last argument is an
+// internal redirect, a named location or "=code".
+func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bool) {
+	n := len(conf.tryFiles)
+	for i := 0; i < n-1; i++ {
+		x.tmp = conf.tryFiles[i].Eval(&x.st, x.tmp[:0])
+		name := x.tmp
+		testDir := len(name) > 0 && name[len(name)-1] == '/'
+		path := x.mapPath(loc, conf, name, testDir)
+		fi, err := os.Stat(string(path))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+				x.log.Errorf(x, "stat() \"%s\" failed (%s)", path, errnoText(err))
+			}
+			continue
+		}
+		if fi.IsDir() != testDir {
+			continue
+		}
+		if !testDir {
+			x.uriBuf = append(x.uriBuf[:0], name...)
+			x.req.URI = x.uriBuf
+		}
+		return 0, false
+	}
+	x.tmp = conf.tryFiles[n-1].Eval(&x.st, x.tmp[:0])
+	last := x.tmp
+	switch {
+	case len(last) > 1 && last[0] == '=':
+		code, err := strconv.Atoi(string(last[1:]))
+		if err != nil {
+			return 500, true
+		}
+		return code, true
+	case len(last) > 0 && last[0] == '@':
+		x.uriBuf = append(x.uriBuf[:0], last...)
+		return x.namedRedirect(x.uriBuf), true
+	}
+	return x.internalRedirect(last), true
+}
+
+// mapPath is ngx_http_map_uri_to_path: root + uri, or alias + the part of
+// uri after the location prefix (a regex location's alias is the whole
+// path).
+func (x *exchange) mapPath(loc *Location, conf *locConf, uri []byte, dirTest bool) []byte {
+	p := x.path[:0]
+	if conf.aliasValue != nil {
+		p = conf.aliasValue.Eval(&x.st, p)
+		if loc.mod == modRegex || loc.mod == modRegexCI {
+			x.path = p
+			return p
+		}
+		if len(uri) >= len(conf.aliasLoc) {
+			uri = uri[len(conf.aliasLoc):]
+		}
+	} else if conf.rootValue != nil {
+		p = conf.rootValue.Eval(&x.st, p)
+	} else {
+		p = append(p, conf.rootStatic...)
+	}
+	p = append(p, uri...)
+	x.path = p
+	return p
+}
+
+// content is nginx's content phase: the proxy, or index and static files.
+func (x *exchange) content(loc *Location, conf *locConf) int {
+	if conf.proxy != nil {
+		rc := conf.proxy.Serve(x.c, &x.st)
+		if x.c.HeaderWritten() {
+			x.status = 200
+		}
+		return rc
+	}
+	if conf.proxyPass != nil {
+		x.log.Errorf(x, "proxy_pass is not available in this build")
+		return 502
+	}
+	if len(conf.returnText) > 0 {
+		return 0
+	}
+	uri := x.req.URI
+	if len(uri) > 0 && uri[len(uri)-1] == '/' {
+		return x.index(loc, conf)
+	}
+	return x.static(loc, conf)
+}
+
+// index is ngx_http_index_handler followed by the core content phase's
+// 403 for a directory without an index file.
+func (x *exchange) index(loc *Location, conf *locConf) int {
+	m := x.req.MethodCode
+	if m != http1.MethodGET && m != http1.MethodHEAD && m != http1.MethodPOST {
+		return 405
+	}
+	for i, ix := range conf.index {
+		x.tmp = ix.Eval(&x.st, x.tmp[:0])
+		name := x.tmp
+		if len(name) > 0 && name[0] == '/' {
+			if i == len(conf.index)-1 {
+				return x.internalRedirect(name)
+			}
+		}
+		uriLen := len(x.req.URI)
+		buf := append(x.uriBuf[:0], x.req.URI...)
+		buf = append(buf, name...)
+		x.uriBuf = buf
+		path := x.mapPath(loc, conf, buf, false)
+		fi, err := os.Stat(string(path))
+		if err != nil || fi.IsDir() {
+			if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
+				if errors.Is(err, fs.ErrPermission) {
+					return 403
+				}
+				return 500
+			}
+			continue
+		}
+		_ = uriLen
+		return x.internalRedirect(x.uriBuf)
+	}
+	dir := x.mapPath(loc, conf, x.req.URI, true)
+	fi, err := os.Stat(string(dir))
+	if err != nil || !fi.IsDir() {
+		if conf.logNotFound {
+			x.log.Errorf(x, "\"%s\" is not found (2: No such file or directory)", dir)
+		}
+		return 404
+	}
+	if conf.autoindex {
+		return x.autoindex(dir)
+	}
+	x.log.Errorf(x, "directory index of \"%s\" is forbidden", dir)
+	return 403
+}
+
+func (x *exchange) autoindex(dir []byte) int {
+	return 403
+}
+
+// static is ngx_http_static_handler plus the not-modified and range
+// filters.
+func (x *exchange) static(loc *Location, conf *locConf) int {
+	m := x.req.MethodCode
+	if m != http1.MethodGET && m != http1.MethodHEAD && m != http1.MethodPOST {
+		return 405
+	}
+	path := x.mapPath(loc, conf, x.req.URI, false)
+	f, err := os.Open(string(path))
+	if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
+			if conf.logNotFound {
+				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
+			}
+			return 404
+		case errors.Is(err, fs.ErrPermission):
+			x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
+			return 403
+		}
+		x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
+		return 500
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 500
+	}
+	if fi.IsDir() {
+		b := append(x.locBuf[:0], x.req.URI...)
+		b = append(b, '/')
+		if x.req.HasArgs && len(x.req.Args) > 0 {
+			b = append(b, '?')
+			b = append(b, x.req.Args...)
+		}
+		x.locBuf = b
+		x.redirLoc = b
+		return 301
+	}
+	if !fi.Mode().IsRegular() {
+		x.log.Errorf(x, "\"%s\" is not a regular file", path)
+		return 404
+	}
+	if m == http1.MethodPOST {
+		return 405
+	}
+	size, mtime := fi.Size(), fi.ModTime().Unix()
+	r := x.newResp(200, conf)
+	r.ContentType = x.contentType(conf)
+	x.setCharset(r, conf)
+	r.ContentLength = size
+	r.LastModified = mtime
+	if conf.etag {
+		x.etag = appendETag(x.etag[:0], mtime, size)
+		r.Headers = append(r.Headers, http1.Header{Name: hdrETag, Value: x.etag})
+	}
+	if x.errStatus == 0 {
+		if x.notModified(conf, mtime) {
+			r.Status, r.ContentType, r.Charset, r.ContentLength = 304, nil, nil, -1
+			x.writeHeader(r)
+			return 0
+		}
+	}
+	start, n := int64(0), size
+	if x.errStatus == 0 || x.errStatus == 200 {
+		r.Headers = append(r.Headers, http1.Header{Name: hdrAcceptRanges, Value: valBytes})
+		if rs := x.req.HeaderValue("Range"); rs != nil {
+			s, l, ok, unsat := parseRange(rs, size)
+			switch {
+			case unsat:
+				x.crange = append(append(x.crange[:0], "bytes */"...), strconv.FormatInt(size, 10)...)
+				x.rangeUnsat = true
+				return 416
+			case ok && x.ifRange(mtime):
+				start, n = s, l
+				r.Status = 206
+				r.ContentLength = l
+				r.Headers = r.Headers[:len(r.Headers)-1]
+				x.crange = appendContentRange(x.crange[:0], s, l, size)
+				r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
+			}
+		}
+	}
+	x.writeHeader(r)
+	if m == http1.MethodHEAD {
+		return 0
+	}
+	if start > 0 {
+		if _, err := f.Seek(start, io.SeekStart); err != nil {
+			return 0
+		}
+	}
+	x.copyFile(f, n)
+	return 0
+}
+
+var (
+	hdrETag         = []byte("ETag")
+	hdrLocation     = []byte("Location")
+	hdrAcceptRanges = []byte("Accept-Ranges")
+	hdrContentRange = []byte("Content-Range")
+	valBytes        = []byte("bytes")
+)
+
+func (x *exchange) copyFile(f *os.File, n int64) {
+	if x.fileBuf == nil {
+		bp := fileBufPool.Get().(*[]byte)
+		x.fileBuf = *bp
+	}
+	for n > 0 {
+		chunk := x.fileBuf
+		if int64(len(chunk)) > n {
+			chunk = chunk[:n]
+		}
+		m, err := f.Read(chunk)
+		if m > 0 {
+			x.write(chunk[:m])
+			n -= int64(m)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// contentType picks the type by the URI's extension (ngx_http_set_exten:
+// after the last '.' of the last path segment), case-insensitively.
+func (x *exchange) contentType(conf *locConf) []byte {
+	uri := x.req.URI
+	ext := []byte(nil)
+	for i := len(uri) - 1; i >= 0; i-- {
+		if uri[i] == '.' {
+			ext = uri[i+1:]
+			break
+		}
+		if uri[i] == '/' {
+			break
+		}
+	}
+	if len(ext) > 0 {
+		if t, ok := conf.typesBytes[string(ext)]; ok {
+			return t
+		}
+		lower := x.tmp[:0]
+		for _, c := range ext {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower = append(lower, c)
+		}
+		x.tmp = lower
+		if t, ok := conf.typesBytes[string(lower)]; ok {
+			return t
+		}
+	}
+	return conf.defaultTypeBytes
+}
+
+func appendETag(b []byte, mtime, size int64) []byte {
+	b = append(b, '"')
+	b = strconv.AppendInt(b, mtime, 16)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, size, 16)
+	return append(b, '"')
+}
+
+func appendContentRange(b []byte, start, n, size int64) []byte {
+	b = append(b, "bytes "...)
+	b = strconv.AppendInt(b, start, 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, start+n-1, 10)
+	b = append(b, '/')
+	return strconv.AppendInt(b, size, 10)
+}
+
+// notModified is ngx_http_not_modified_filter for a static file.
+func (x *exchange) notModified(conf *locConf, mtime int64) bool {
+	ims := x.req.HeaderValue("If-Modified-Since")
+	inm := x.req.HeaderValue("If-None-Match")
+	if ims == nil && inm == nil {
+		return false
+	}
+	if ims != nil {
+		if conf.ims == 2 {
+			return false
+		}
+		t, ok := parseHTTPTime(ims)
+		if !ok {
+			return false
+		}
+		if t != mtime && (conf.ims == 0 || t < mtime) {
+			return false
+		}
+	}
+	if inm != nil {
+		if !conf.etag || !etagListMatch(inm, x.etag, true) {
+			return false
+		}
+	}
+	return true
+}
+
+// ifRange honours If-Range (an ETag or a date) as nginx's range filter.
+func (x *exchange) ifRange(mtime int64) bool {
+	v := x.req.HeaderValue("If-Range")
+	if v == nil {
+		return true
+	}
+	if len(v) > 0 && (v[0] == '"' || bytes.HasPrefix(v, []byte("W/"))) {
+		return bytes.Equal(v, x.etag)
+	}
+	t, ok := parseHTTPTime(v)
+	return ok && t == mtime
+}
+
+// etagListMatch tests an If-None-Match list against etag (weak compare).
+func etagListMatch(list, etag []byte, weak bool) bool {
+	if len(bytes.TrimSpace(list)) == 1 && bytes.TrimSpace(list)[0] == '*' {
+		return true
+	}
+	for len(list) > 0 {
+		list = bytes.TrimLeft(list, " \t,")
+		end := bytes.IndexByte(list, ',')
+		item := list
+		if end >= 0 {
+			item, list = list[:end], list[end+1:]
+		} else {
+			list = nil
+		}
+		item = bytes.TrimSpace(item)
+		if weak && bytes.HasPrefix(item, []byte("W/")) {
+			item = item[2:]
+		}
+		if bytes.Equal(item, etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseRange reads a single "bytes=a-b" range. Several ranges are served
+// whole (nginx would send multipart/byteranges).
+func parseRange(v []byte, size int64) (start, n int64, ok, unsat bool) {
+	if !bytes.HasPrefix(v, []byte("bytes=")) {
+		return 0, 0, false, false
+	}
+	v = bytes.TrimSpace(v[6:])
+	if bytes.IndexByte(v, ',') >= 0 {
+		return 0, 0, false, false
+	}
+	dash := bytes.IndexByte(v, '-')
+	if dash < 0 {
+		return 0, 0, false, false
+	}
+	a, b := bytes.TrimSpace(v[:dash]), bytes.TrimSpace(v[dash+1:])
+	num := func(s []byte) (int64, bool) {
+		if len(s) == 0 {
+			return 0, false
+		}
+		var n int64
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n, true
+	}
+	if len(a) == 0 {
+		suffix, okb := num(b)
+		if !okb {
+			return 0, 0, false, false
+		}
+		if suffix == 0 {
+			return 0, 0, false, true
+		}
+		if suffix > size {
+			suffix = size
+		}
+		return size - suffix, suffix, true, false
+	}
+	s, oka := num(a)
+	if !oka {
+		return 0, 0, false, false
+	}
+	e := size - 1
+	if len(b) > 0 {
+		var okb bool
+		e, okb = num(b)
+		if !okb {
+			return 0, 0, false, false
+		}
+		if e >= size {
+			e = size - 1
+		}
+	}
+	if s >= size || s > e {
+		return 0, 0, false, true
+	}
+	return s, e - s + 1, true, false
+}

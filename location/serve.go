@@ -1,0 +1,552 @@
+package location
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// StartOptions configure Start.
+type StartOptions struct {
+	Compile Options
+	// ErrorLog receives nginx-format error lines (stderr when nil).
+	ErrorLog io.Writer
+	// Logger replaces ErrorLog when set (shared across reloads).
+	Logger *Logger
+	// Listeners pre-opened by the caller, by nginx address text
+	// ("127.0.0.1:9000"); others are opened by Start.
+	Listeners map[string]net.Listener
+}
+
+// Server runs a Router on its listen sockets. Reload swaps in a new
+// configuration atomically; connections pick it up at their next request.
+type Server struct {
+	opts StartOptions
+	log  *Logger
+
+	mu        sync.Mutex
+	listeners map[string]*listener // by socket address text
+	conns     map[*serverConn]struct{}
+	wg        sync.WaitGroup
+	closing   atomic.Bool
+	rt        atomic.Pointer[Router]
+	done      chan struct{}
+	connSeq   atomic.Uint64
+}
+
+type listener struct {
+	ln   net.Listener
+	sock atomic.Pointer[Socket]
+	tls  atomic.Pointer[tls.Config]
+	srv  *Server
+}
+
+type serverConn struct {
+	nc   net.Conn
+	idle atomic.Bool
+}
+
+// Start compiles cfg and listens on its sockets.
+func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
+	opts.Compile.LoadCerts = true
+	rt, err := Compile(cfg, opts.Compile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, listeners: map[string]*listener{}, conns: map[*serverConn]struct{}{}, done: make(chan struct{})}
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = NewLogger(opts.ErrorLog)
+	}
+	if err := s.apply(rt); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Router returns the configuration being served.
+func (s *Server) Router() *Router { return s.rt.Load() }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *Logger { return s.log }
+
+// Addrs returns the bound addresses, in socket order.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, sock := range s.rt.Load().Sockets {
+		if l := s.listeners[sock.Listen.Addr]; l != nil {
+			out = append(out, l.ln.Addr())
+		}
+	}
+	return out
+}
+
+// Reload compiles cfg and, when it compiles, serves it: sockets still in
+// the configuration keep their listener, new ones are opened, and gone
+// ones closed. On error the old configuration keeps serving.
+func (s *Server) Reload(cfg *nginxconf.Config) error {
+	opts := s.opts.Compile
+	opts.LoadCerts = true
+	rt, err := Compile(cfg, opts)
+	if err != nil {
+		return err
+	}
+	return s.apply(rt)
+}
+
+// apply opens missing listeners, installs rt, and closes listeners whose
+// socket is gone.
+func (s *Server) apply(rt *Router) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type pending struct {
+		l    *listener
+		sock *Socket
+		tc   *tls.Config
+		new  bool
+	}
+	var todo []pending
+	keep := map[string]bool{}
+	for _, sock := range rt.Sockets {
+		var tc *tls.Config
+		if sock.Listen.SSL {
+			var err error
+			tc, err = buildTLS(sock)
+			if err != nil {
+				return err
+			}
+		}
+		key := sock.Listen.Addr
+		keep[key] = true
+		if l := s.listeners[key]; l != nil {
+			todo = append(todo, pending{l: l, sock: sock, tc: tc})
+			continue
+		}
+		ln, err := s.listen(sock.Listen)
+		if err != nil {
+			for _, p := range todo {
+				if p.new {
+					p.l.ln.Close()
+				}
+			}
+			return err
+		}
+		todo = append(todo, pending{l: &listener{ln: ln, srv: s}, sock: sock, tc: tc, new: true})
+	}
+	s.rt.Store(rt)
+	for _, p := range todo {
+		p.l.sock.Store(p.sock)
+		p.l.tls.Store(p.tc)
+		if p.new {
+			s.listeners[p.sock.Listen.Addr] = p.l
+			s.wg.Add(1)
+			go p.l.acceptLoop()
+		}
+	}
+	for key, l := range s.listeners {
+		if !keep[key] {
+			l.ln.Close()
+			delete(s.listeners, key)
+		}
+	}
+	return nil
+}
+
+// listen opens one socket as nginx would for l.
+func (s *Server) listen(l *Listen) (net.Listener, error) {
+	if ln, ok := s.opts.Listeners[l.Addr]; ok {
+		return ln, nil
+	}
+	network, addr := l.Network, ""
+	switch l.Network {
+	case "unix":
+		addr = l.Path
+	case "tcp6":
+		addr = net.JoinHostPort(l.IP.String(), strconv.Itoa(l.Port))
+		if !l.IPv6Only {
+			network = "tcp"
+		}
+	default:
+		addr = net.JoinHostPort(l.IP.String(), strconv.Itoa(l.Port))
+	}
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			if l.ReusePort {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
+			}
+			if serr == nil && l.RcvBuf > 0 {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, l.RcvBuf)
+			}
+			if serr == nil && l.SndBuf > 0 {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, l.SndBuf)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	ln, err := lc.Listen(context.Background(), network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("bind() to %s failed (%s): %w", l.Addr, errnoText(err), err)
+	}
+	return ln, nil
+}
+
+// buildTLS makes the socket's TLS configuration: the certificate of the
+// server the SNI name selects, else of the default server.
+func buildTLS(sock *Socket) (*tls.Config, error) {
+	certs := map[*VirtualServer][]tls.Certificate{}
+	var minV, maxV uint16
+	for _, a := range sock.Addrs {
+		for _, srv := range a.Servers {
+			if srv.SSL == nil || certs[srv] != nil {
+				continue
+			}
+			cs, err := loadCerts(srv.SSL)
+			if err != nil {
+				return nil, err
+			}
+			certs[srv] = cs
+			lo, hi := tlsVersions(srv.SSL.Protocols)
+			if minV == 0 || lo < minV {
+				minV = lo
+			}
+			if hi > maxV {
+				maxV = hi
+			}
+		}
+	}
+	if minV == 0 {
+		minV, maxV = tls.VersionTLS12, tls.VersionTLS13
+	}
+	return &tls.Config{
+		MinVersion: minV,
+		MaxVersion: maxV,
+		NextProtos: []string{"http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			a := sock.Addrs[len(sock.Addrs)-1]
+			if hello.Conn != nil {
+				if ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
+					a = sock.addrFor(ta.IP)
+				}
+			}
+			srv := a.Default
+			if hello.ServerName != "" {
+				srv = a.SelectServer(lowerASCII(hello.ServerName))
+			}
+			cs := certs[srv]
+			if len(cs) == 0 {
+				cs = certs[a.Default]
+			}
+			if len(cs) == 0 {
+				for _, v := range certs {
+					cs = v
+					break
+				}
+			}
+			if len(cs) == 0 {
+				return nil, errors.New("no certificate")
+			}
+			return &cs[0], nil
+		},
+	}, nil
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func (l *listener) acceptLoop() {
+	defer l.srv.wg.Done()
+	var delay time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || l.srv.closing.Load() {
+				return
+			}
+			// Out of descriptors and the like: back off as net/http does.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			l.srv.log.Log("alert", "accept() failed ("+errnoText(err)+")")
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		sc := &serverConn{nc: nc}
+		if !l.srv.track(sc) {
+			nc.Close()
+			return
+		}
+		go l.serveConn(sc)
+	}
+}
+
+func (s *Server) track(sc *serverConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.conns[sc] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(sc *serverConn) {
+	s.mu.Lock()
+	delete(s.conns, sc)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// peekedConn replays the byte read to tell TLS from plain HTTP.
+type peekedConn struct {
+	net.Conn
+	first []byte
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) {
+	if len(p.first) > 0 {
+		n := copy(b, p.first)
+		p.first = p.first[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// CloseWrite lets the proxy half-close through the wrapper.
+func (p *peekedConn) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (l *listener) serveConn(sc *serverConn) {
+	defer l.srv.untrack(sc)
+	nc := sc.nc
+	defer func() { nc.Close() }()
+	sock := l.sock.Load()
+	rt := l.srv.rt.Load()
+	info := &http1.ConnInfo{}
+	var localIP net.IP
+	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+		localIP = ta.IP
+		info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
+	}
+	if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		info.RemoteAddr, info.RemotePort = ipText(ra.IP), strconv.Itoa(ra.Port)
+	} else {
+		info.RemoteAddr = "unix:"
+	}
+	addr := sock.addrFor(localIP)
+	conf := addr.Default.root.conf
+	toHTTPS := false
+	conn := nc
+	if tc := l.tls.Load(); tc != nil && sock.Listen.SSL {
+		nc.SetReadDeadline(time.Now().Add(conf.headerTimeout))
+		var b [1]byte
+		n, err := io.ReadFull(nc, b[:])
+		if n == 0 || err != nil {
+			return
+		}
+		pc := &peekedConn{Conn: nc, first: b[:n]}
+		if b[0] == 0x16 || b[0]&0x80 != 0 {
+			t := tls.Server(pc, tc)
+			if err := t.Handshake(); err != nil {
+				return
+			}
+			info.TLS = true
+			info.SNI = lowerASCII(t.ConnectionState().ServerName)
+			conn = t
+		} else {
+			toHTTPS = true
+			conn = pc
+		}
+		nc.SetReadDeadline(time.Time{})
+	}
+	c := http1.NewConn(conn, info)
+	defer c.Release()
+	x := newExchange(rt, c, l.srv.log)
+	x.toHTTPS = toHTTPS
+	c.ReadTimeout = conf.headerTimeout
+	first := true
+	for {
+		if !first {
+			c.ReadTimeout = conf.keepalive
+		}
+		sc.idle.Store(!first)
+		if l.srv.closing.Load() && !first {
+			return
+		}
+		req, err := c.ReadRequest()
+		sc.idle.Store(false)
+		first = false
+		if err != nil {
+			var perr *http1.Error
+			if errors.As(err, &perr) {
+				x.rt = l.srv.rt.Load()
+				x.badRequest(l.sock.Load().addrFor(localIP), perr)
+			}
+			return
+		}
+		if cur := l.srv.rt.Load(); cur != x.rt {
+			x.rebind(cur)
+		}
+		sock = l.sock.Load()
+		addr = sock.addrFor(localIP)
+		c.ReadTimeout = conf.headerTimeout
+		x.serve(addr, req)
+		conf = x.srv.root.conf
+		x.accessLog()
+		if !c.KeepAlive() || x.toHTTPS || x.status == 444 {
+			return
+		}
+	}
+}
+
+func ipText(ip net.IP) string {
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.String()
+}
+
+// rebind moves a connection's exchange to a reloaded configuration.
+func (x *exchange) rebind(rt *Router) {
+	x.rt = rt
+	if len(x.st.Values) < rt.slots {
+		x.st.Values = make([][]byte, rt.slots)
+		x.st.Valid = make([]bool, rt.slots)
+	}
+}
+
+// badRequest answers a request the parser rejected with its status.
+func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
+	req := x.c.Request()
+	x.req, x.addr = req, addr
+	x.st.Reset(req)
+	x.srv = addr.Default
+	if len(req.Host) > 0 {
+		x.srv = addr.selectServer(req.Host, &x.st)
+	}
+	x.loc = nil
+	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
+	x.log.Errorf(nil, "%s", perr.Msg)
+	x.special(perr.Status)
+	x.c.Finish()
+}
+
+// accessLog writes the combined-format line for the request just served.
+func (x *exchange) accessLog() {
+	conf := x.srv.root.conf
+	if x.loc != nil {
+		conf = x.loc.conf
+	}
+	path := conf.accessLog
+	if path == "off" || path == "" {
+		return
+	}
+	f := x.log.accessFile(x.rt.cfg.PrefixPath(path))
+	if f == nil {
+		return
+	}
+	x.tmp = appendCombined(x.tmp[:0], x, time.Now())
+	f.Write(x.tmp)
+}
+
+// Shutdown stops accepting, closes idle connections and waits for
+// in-flight requests to finish (SIGQUIT); when ctx ends first the rest
+// are closed too.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.closeListeners()
+	s.closeConns(true)
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-waited:
+			s.log.Close()
+			return nil
+		case <-tick.C:
+			s.closeConns(true)
+		case <-ctx.Done():
+			s.closeConns(false)
+			<-waited
+			s.log.Close()
+			return ctx.Err()
+		}
+	}
+}
+
+// Close stops at once (SIGTERM/SIGINT): listeners and connections close.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.closeListeners()
+	s.closeConns(false)
+	s.wg.Wait()
+	s.log.Close()
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, l := range s.listeners {
+		l.ln.Close()
+		delete(s.listeners, k)
+	}
+}
+
+func (s *Server) closeConns(idleOnly bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sc := range s.conns {
+		if !idleOnly || sc.idle.Load() {
+			sc.nc.Close()
+		}
+	}
+}
+
+// WritePid writes the pid file when the configuration names one.
+func WritePid(path string) error {
+	if path == "" {
+		return nil
+	}
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}

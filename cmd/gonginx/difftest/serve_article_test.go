@@ -173,6 +173,8 @@ func serveArticleRequests() []harness.Request {
 
 		// TLS and plain HTTP on the TLS port.
 		{Name: "plain http to tls port", Send: []string{"GET / HTTP/1.1\r\n" + h + "\r\n"}, Plain: true},
+		{Name: "ipv6", Send: []string{"GET /api/socket/v6 HTTP/1.1\r\n" + h + "\r\n"}, IPv6: true},
+		{Name: "wss ipv6", Send: []string{serveUpgrade("/api/socket/chat")}, IPv6: true, WS: serveFrames()[:2]},
 		{Name: "no sni", Send: []string{"GET /api/socket/x HTTP/1.1\r\n" + h + "\r\n"}, NoSNI: true},
 
 		// Upstream behaviours.

@@ -25,6 +25,7 @@ type Request struct {
 	Pause time.Duration // between parts of Send
 	Plain bool          // plain TCP even when the case listens with TLS
 	NoSNI bool          // TLS without a server name
+	IPv6  bool          // connect to [::1] instead of 127.0.0.1
 	// HangUp closes the connection right after sending, without reading (client gives up).
 	HangUp bool
 	// HangUpAfter closes the connection this long after sending, without reading.

@@ -1,0 +1,131 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func dialBackend(t *testing.T, b *Backend) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(b.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func TestBackendRecordsRawBytes(t *testing.T) {
+	b, err := StartBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, br := dialBackend(t, b)
+	io.WriteString(c, "POST /x%20y?q HTTP/1.1\r\nx-CuStOm:  v \r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+	lines, status, err := readResponse(br, "POST")
+	if err != nil || status != 200 {
+		t.Fatalf("status %d, err %v, %q", status, err, lines)
+	}
+	want := []Exchange{{
+		RequestLine: "POST /x%20y?q HTTP/1.1",
+		Headers:     []string{"x-CuStOm:  v ", "Host: a", "Transfer-Encoding: chunked", "Connection: close"},
+		Body:        "3\r\nabc\r\n0\r\n\r\n",
+	}}
+	if d := cmp.Diff(want, b.Take(0)); d != "" {
+		t.Errorf("backend view (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff("backend saw: POST /x%20y?q HTTP/1.1\n", lines[len(lines)-1]); d != "" {
+		t.Errorf("body (-want +got):\n%s", d)
+	}
+}
+
+func TestBackendWebSocketEcho(t *testing.T) {
+	b, err := StartBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, br := dialBackend(t, b)
+	io.WriteString(c, "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	lines, status, err := readResponse(br, "GET")
+	if err != nil || status != 101 {
+		t.Fatalf("status %d, err %v, %q", status, err, lines)
+	}
+	// RFC 6455 section 1.3's worked example.
+	if got := headerValue(lines[1:], "Sec-WebSocket-Accept"); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Errorf("Sec-WebSocket-Accept = %q", got)
+	}
+	var got []string
+	for _, f := range []Frame{{Op: OpText, Payload: []byte("hi")}, {Op: OpPing, Payload: []byte("p")}, {Op: OpClose, Payload: []byte{3, 232}}} {
+		if err := WriteFrame(c, f, mask); err != nil {
+			t.Fatal(err)
+		}
+		echo, err := ReadFrame(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, echo.String())
+	}
+	if d := cmp.Diff([]string{`text "hi"`, `pong "p"`, `close "\x03\xe8"`}, got); d != "" {
+		t.Errorf("echo (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{`text "hi"`, `ping "p"`, `close "\x03\xe8"`}, b.Take(0)[0].Frames); d != "" {
+		t.Errorf("backend frames (-want +got):\n%s", d)
+	}
+}
+
+func TestFrameRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536, 70000} {
+		for _, m := range [][]byte{nil, mask} {
+			payload := bytes.Repeat([]byte{0xA5}, n)
+			var buf bytes.Buffer
+			if err := WriteFrame(&buf, Frame{Op: OpBinary, Payload: payload}, m); err != nil {
+				t.Fatal(err)
+			}
+			f, err := ReadFrame(bufio.NewReader(&buf))
+			if err != nil {
+				t.Fatalf("len %d masked %v: %v", n, m != nil, err)
+			}
+			if f.Op != OpBinary || !bytes.Equal(f.Payload, payload) {
+				t.Errorf("len %d masked %v: got op %d len %d", n, m != nil, f.Op, len(f.Payload))
+			}
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	page := func(token string) string {
+		return "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>" + token + "</center>\r\n</body>\r\n</html>\r\n"
+	}
+	nginx := Result{Responses: []string{"HTTP/1.1 502 Bad Gateway", "Server: nginx/1.22.1", "Date: Fri, 27 Nov 2026 10:17:32 GMT",
+		"Content-Type: text/html", "Content-Length: " + strconv.Itoa(len(page("nginx/1.22.1"))), "", page("nginx/1.22.1"),
+		"HTTP/1.1 404 Not Found", "Server: nginx/1.22.1", "Content-Type: text/html", "Content-Length: 153", ""},
+		End: "Location: https://h:41235/x", Backend: []string{"Host: 127.0.0.1:41236"}}
+	gonginx := Result{Responses: []string{"HTTP/1.1 502 Bad Gateway", "Server: gonginx/0.1.0", "Date: Sat, 28 Nov 2026 11:00:00 GMT",
+		"Content-Type: text/html", "Content-Length: " + strconv.Itoa(len(page("gonginx/0.1.0"))), "", page("gonginx/0.1.0"),
+		"HTTP/1.1 404 Not Found", "Server: gonginx/0.1.0", "Content-Type: text/html", "Content-Length: 154", ""},
+		End: "Location: https://h:50001/x", Backend: []string{"Host: 127.0.0.1:50002"}}
+	a := newNormalizer(map[int]string{41235: "PORT", 41236: "BACKEND_PORT"}).result(nginx)
+	b := newNormalizer(map[int]string{50001: "PORT", 50002: "BACKEND_PORT"}).result(gonginx)
+	if d := cmp.Diff(a, b); d != "" {
+		t.Errorf("normalized results differ (-nginx +gonginx):\n%s", d)
+	}
+	if a.End != "Location: https://h:PORT/x" || a.Backend[0] != "Host: 127.0.0.1:BACKEND_PORT" {
+		t.Errorf("ports not normalized: %q %q", a.End, a.Backend)
+	}
+	// A real difference in length survives normalization.
+	gonginx.Responses[4] = "Content-Length: 1"
+	b = newNormalizer(map[int]string{50001: "PORT", 50002: "BACKEND_PORT"}).result(gonginx)
+	if cmp.Equal(a, b) {
+		t.Error("a wrong Content-Length was normalized away")
+	}
+}

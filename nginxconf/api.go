@@ -34,7 +34,7 @@ func (d *Directive) HasBlock() bool { return d.Block != nil }
 // File is one file read while loading, in the order nginx reads them.
 type File struct {
 	Path string       // absolute path
-	Data []byte       // bytes as read (for -T)
+	Data []byte       // bytes as read (for -T); read-only: directive strings share them
 	Tree []*Directive // its own directives; include directives are not expanded here
 }
 

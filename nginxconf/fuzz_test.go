@@ -54,9 +54,10 @@ func FuzzParse(f *testing.F) {
 		Parse("/f.conf", data, Options{Comments: true})
 		// Checked, as Load parses, without touching the file system.
 		p := &parser{cfg: &Config{}, comments: true, noInclude: true}
-		var root blockBuf
+		root := p.newBuf(nil)
 		src := &source{lex: newLexer(string(data), fileTokenLimit), path: "/f.conf"}
-		p.parseBlock(src, &root, MainConf, topOfFile)
+		p.parseBlock(src, root, MainConf, topOfFile)
+		root.close()
 	})
 }
 

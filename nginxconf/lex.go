@@ -168,18 +168,28 @@ func lexComment(l *Lexer) stateFn {
 	return lexBetween
 }
 
+// wordStop marks the bytes lexWord must look at; any other byte just
+// extends the word.
+var wordStop = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, ';': true, '{': true, '\\': true, '$': true}
+
 // lexWord scans an unquoted word: up to white space, ';' or '{' (but not
 // a '{' right after '$', which opens "${var}"). A backslash makes the
 // next byte part of the word whatever it is.
 func lexWord(l *Lexer) stateFn {
 	start, line := l.pos, l.line
+	// The word must end before start+limit (nginx's buffer).
+	end := len(l.src)
+	if l.limit > 0 && start+l.limit < end {
+		end = start + l.limit
+	}
 	escaped, variable, hasBackslash := false, false, false
 	i := start
-	for ; i < len(l.src); i++ {
-		if l.tooLong(start, i) {
-			return l.tooLongStarted(start, line)
-		}
+scan:
+	for ; i < end; i++ {
 		c := l.src[i]
+		if !wordStop[c] && !escaped && !variable {
+			continue
+		}
 		if c == '\n' {
 			l.line++
 		}
@@ -191,20 +201,20 @@ func lexWord(l *Lexer) stateFn {
 			continue
 		}
 		variable = false
-		if c == '\\' {
+		switch c {
+		case '\\':
 			escaped, hasBackslash = true, true
-			continue
-		}
-		if c == '$' {
+		case '$':
 			variable = true
-			continue
-		}
-		if isSpace(c) || c == ';' || c == '{' {
+		case ' ', '\t', '\r', '\n', ';', '{':
 			if c == '\n' {
 				l.line-- // lexBetween counts it
 			}
-			break
+			break scan
 		}
+	}
+	if l.tooLong(start, i) {
+		return l.tooLongStarted(start, line)
 	}
 	raw := l.src[start:i]
 	l.pos = i

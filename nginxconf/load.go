@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 )
 
 // Load reads the configuration file confFile (nginx's -c) with its
@@ -75,22 +76,19 @@ func Load(confFile string, opt Options) (*Config, error) {
 		cfg.Prefix = cfg.ConfPrefix
 	}
 
-	var root blockBuf
+	root := p.newBuf(nil)
+	var err *Error
 	if opt.Globals != "" {
 		src := &source{lex: newLexer(opt.Globals, 0), param: true}
-		if err := p.parseBlock(src, &root, MainConf, topOfParam); err != nil {
-			cfg.Tree = root.view()
-			return cfg, err
-		}
+		err = p.parseBlock(src, root, MainConf, topOfParam)
 	}
-	var err *Error
-	if cfg.Fragment {
-		err = p.loadFragment(&root, conf)
-	} else {
+	if err == nil && cfg.Fragment {
+		err = p.loadFragment(root, conf)
+	} else if err == nil {
 		root.ensureSplit()
-		_, err = p.parseFile(conf, &root, MainConf)
+		_, err = p.parseFile(conf, root, MainConf)
 	}
-	cfg.Tree = root.view()
+	_, cfg.Tree = root.close()
 	if err != nil {
 		return cfg, err
 	}
@@ -155,7 +153,7 @@ func (p *parser) loadFragment(root *blockBuf, conf string) *Error {
 	if err != nil {
 		return err
 	}
-	var hb blockBuf
+	hb := p.newBuf(nil)
 	types := p.synthetic("types")
 	if _, err := p.check(types, inner, true, hb.view()); err != nil {
 		return err
@@ -168,8 +166,8 @@ func (p *parser) loadFragment(root *blockBuf, conf string) *Error {
 	}
 	hb.push(dt, dt)
 	hb.ensureSplit()
-	_, err = p.parseFile(conf, &hb, inner)
-	http.Block = hb.viewList()
+	_, err = p.parseFile(conf, hb, inner)
+	_, http.Block = hb.close()
 	root.push(http, http)
 	return err
 }
@@ -259,7 +257,10 @@ func (l *loader) read(path string) (string, *Error) {
 	}
 	l.index[path] = len(l.cfg.Files)
 	l.cfg.Files = append(l.cfg.Files, &File{Path: path, Data: data})
-	l.texts = append(l.texts, string(data))
+	// Tokens are substrings of the file's text. The text shares the
+	// bytes of File.Data (no copy of a large config); File.Data is never
+	// written after this.
+	l.texts = append(l.texts, unsafe.String(unsafe.SliceData(data), len(data)))
 	return l.texts[len(l.texts)-1], nil
 }
 
@@ -295,13 +296,14 @@ func (p *parser) parseFile(path string, into *blockBuf, ctx Context) (int, *Erro
 		return -1, err
 	}
 	idx := p.loader.index[path]
-	fb := &blockBuf{into: into}
+	fb := p.newBuf(into)
 	src := &source{lex: newLexer(text, fileTokenLimit), path: path}
 	err = p.parseBlock(src, fb, ctx, topOfFile)
+	own, _ := fb.close()
 	if p.cfg.Files[idx].Tree == nil {
 		// The first reading is the file's own tree (crossplane lists a
 		// file included twice once).
-		p.cfg.Files[idx].Tree = fb.own
+		p.cfg.Files[idx].Tree = own
 	}
 	return idx, err
 }

@@ -5,12 +5,15 @@ package nginxconf
 // its arguments and its ";" or "{" are read, in document order, and the
 // first error stops everything.
 
-// blockBuf collects the directives of one block while it is read. own is
-// the block as written in its file (an include directive stays an include
-// directive); the expanded view has includes spliced in place, as nginx
-// sees the block. The two share one slice until the first include.
+// blockBuf collects the directives of one block while it is read. Its
+// own directives (the block as written in its file: an include directive
+// stays an include directive) sit on the parser's stack from mark up while
+// the block is open, and are copied out, exactly sized, when it closes.
+// The expanded view (includes spliced in place, as nginx sees the block)
+// is the same list until the first include, then a separate slice.
 type blockBuf struct {
-	own   []*Directive
+	p     *parser
+	mark  int
 	exp   []*Directive // the expanded view, once split
 	split bool
 	// into is set for the top level of an included file: its expanded
@@ -18,7 +21,18 @@ type blockBuf struct {
 	into *blockBuf
 }
 
-// view returns the expanded directives read so far.
+func (p *parser) newBuf(into *blockBuf) *blockBuf {
+	if len(p.bufs) == cap(p.bufs) {
+		p.bufs = make([]blockBuf, 0, 64)
+	}
+	p.bufs = append(p.bufs, blockBuf{p: p, mark: len(p.stack), into: into})
+	return &p.bufs[len(p.bufs)-1]
+}
+
+func (b *blockBuf) own() []*Directive { return b.p.stack[b.mark:] }
+
+// view returns the expanded directives read so far. The slice is only
+// valid until the next push.
 func (b *blockBuf) view() []*Directive {
 	for b.into != nil {
 		b = b.into
@@ -26,20 +40,20 @@ func (b *blockBuf) view() []*Directive {
 	if b.split {
 		return b.exp
 	}
-	return b.own
+	return b.own()
 }
 
 // push adds a directive: own as written, exp its expanded form (the same
 // pointer unless its block holds includes).
 func (b *blockBuf) push(own, exp *Directive) {
-	b.own = append(b.own, own)
+	b.p.stack = append(b.p.stack, own)
 	switch {
 	case b.into != nil:
 		b.into.pushExpanded(exp)
 	case b.split:
 		b.exp = append(b.exp, exp)
 	case own != exp:
-		b.splitNow(len(b.own) - 1)
+		b.splitNow(len(b.own()) - 1)
 		b.exp = append(b.exp, exp)
 	}
 }
@@ -47,10 +61,8 @@ func (b *blockBuf) push(own, exp *Directive) {
 // pushInclude adds an include directive to own only; the included
 // directives arrive through pushExpanded.
 func (b *blockBuf) pushInclude(inc *Directive) {
-	if b.into == nil && !b.split {
-		b.splitNow(len(b.own))
-	}
-	b.own = append(b.own, inc)
+	b.ensureSplit()
+	b.p.stack = append(b.p.stack, inc)
 }
 
 func (b *blockBuf) pushExpanded(d *Directive) {
@@ -58,35 +70,50 @@ func (b *blockBuf) pushExpanded(d *Directive) {
 		b.into.pushExpanded(d)
 		return
 	}
-	if !b.split {
-		b.splitNow(len(b.own))
-	}
+	b.ensureSplit()
 	b.exp = append(b.exp, d)
+}
+
+// ensureSplit makes the expanded view separate from own, so that an
+// included file's directives can go into it.
+func (b *blockBuf) ensureSplit() {
+	if b.into == nil && !b.split {
+		b.splitNow(len(b.own()))
+	}
 }
 
 func (b *blockBuf) splitNow(n int) {
 	b.exp = make([]*Directive, n, n+8)
-	copy(b.exp, b.own[:n])
+	copy(b.exp, b.own()[:n])
 	b.split = true
 }
 
-// hasExpansion reports whether the expanded view differs from own.
-func (b *blockBuf) hasExpansion() bool { return b.split }
-
-// ownList returns own, non-nil even when empty (a block was written).
-func (b *blockBuf) ownList() []*Directive {
-	if b.own == nil {
-		return []*Directive{}
+// close ends the block: it returns its own directives and its expanded
+// view (the same slice when it had no include), both non-nil, and pops
+// the block off the parser's stack.
+func (b *blockBuf) close() (own, view []*Directive) {
+	own = b.p.dirSlice(b.own())
+	b.p.stack = b.p.stack[:b.mark]
+	if b.into != nil || !b.split {
+		return own, own
 	}
-	return b.own
+	if b.exp == nil {
+		return own, []*Directive{}
+	}
+	return own, b.exp
 }
 
-func (b *blockBuf) viewList() []*Directive {
-	v := b.view()
-	if v == nil {
+// dirSlice copies ds into an exactly sized slice carved from a chunk.
+func (p *parser) dirSlice(ds []*Directive) []*Directive {
+	if len(ds) == 0 {
 		return []*Directive{}
 	}
-	return v
+	if cap(p.lists)-len(p.lists) < len(ds) {
+		p.lists = make([]*Directive, 0, max(4096, len(ds)))
+	}
+	n := len(p.lists)
+	p.lists = append(p.lists, ds...)
+	return p.lists[n:len(p.lists):len(p.lists)]
 }
 
 // source is one file (or the -g parameter string) being read.
@@ -122,6 +149,9 @@ type parser struct {
 	bools []bool
 	args  []string // scratch for the directive being read
 	quote []bool
+	stack []*Directive // own directives of the open blocks
+	lists []*Directive // chunk for closed blocks' lists
+	bufs  []blockBuf   // chunk for block buffers
 }
 
 func (p *parser) newDirective() *Directive {
@@ -303,13 +333,14 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 
 // block reads d's block, whose directives stand in ctx.
 func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *Error {
-	var child blockBuf
-	err := p.parseBlock(src, &child, ctx, innerBlock)
-	d.Block = child.ownList()
-	if child.hasExpansion() {
+	child := p.newBuf(nil)
+	err := p.parseBlock(src, child, ctx, innerBlock)
+	own, view := child.close()
+	d.Block = own
+	if child.split {
 		e := p.newDirective()
 		*e = *d
-		e.Block = child.viewList()
+		e.Block = view
 		buf.push(d, e)
 	} else {
 		buf.push(d, d)
@@ -317,13 +348,6 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 	return err
 }
 
-// ensureSplit makes the expanded view separate from own, so that an
-// included file's directives can go into it.
-func (b *blockBuf) ensureSplit() {
-	if b.into == nil && !b.split {
-		b.splitNow(len(b.own))
-	}
-}
 
 // atEnd moves an error placed at d's name line to its terminator line:
 // nginx checks a directive when it has read its ";" or "{" and reports
@@ -340,11 +364,11 @@ func atEnd(err *Error, d *Directive) {
 // tools use it; Load is what reads a configuration.
 func Parse(path string, data []byte, opt Options) (*File, error) {
 	p := &parser{cfg: &Config{}, comments: opt.Comments, unchecked: true}
-	var buf blockBuf
+	buf := p.newBuf(nil)
 	src := &source{lex: newLexer(string(data), fileTokenLimit), path: path}
 	f := &File{Path: path, Data: data}
-	err := p.parseBlock(src, &buf, MainConf, topOfFile)
-	f.Tree = buf.own
+	err := p.parseBlock(src, buf, MainConf, topOfFile)
+	f.Tree, _ = buf.close()
 	if err != nil {
 		return f, err
 	}

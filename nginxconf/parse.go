@@ -348,7 +348,6 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 	return err
 }
 
-
 // atEnd moves an error placed at d's name line to its terminator line:
 // nginx checks a directive when it has read its ";" or "{" and reports
 // the line it is then on.

@@ -3,7 +3,9 @@ package nginxconf
 import "strings"
 
 // Check runs the checks nginx makes after the whole configuration is read
-// and that need no module meaning. Today that is the events block a full
+// and that need no module meaning. nginx makes them after it has printed
+// "the configuration file X syntax is ok", so -t prints that line first
+// and then Check's error (as for module compile errors). Today that is the events block a full
 // nginx.conf must have; a fragment is wrapped in events{} by the loader.
 // Checks that need meaning (listen addresses, locations, regexes,
 // variables, certificates, upstreams) belong to the packages that compile
@@ -18,26 +20,23 @@ func Check(cfg *Config) error {
 	return &Error{Msg: `no "events" section in configuration`}
 }
 
-// restricting names directives that narrow who may get a response; a
+// restricting names directives that decide who may get a response; a
 // server that does not implement one must refuse to start rather than
-// serve what nginx would refuse.
+// serve what nginx would refuse. Directives that only set variables
+// (valid_referers, secure_link, geo, realip) or declare zones do not
+// restrict by themselves and are not listed.
 var restricting = map[string]bool{
 	"allow": true, "deny": true, "satisfy": true, "internal": true, "limit_except": true,
-	"auth_basic": true, "auth_basic_user_file": true, "auth_request": true, "auth_request_set": true,
-	"auth_delay": true, "auth_jwt": true, "limit_req": true, "limit_req_zone": true, "limit_conn": true,
-	"limit_conn_zone": true, "limit_rate": true, "limit_rate_after": true,
-	"ssl_verify_client": true, "ssl_client_certificate": true, "ssl_trusted_certificate": true,
-	"ssl_verify_depth": true, "ssl_crl": true, "ssl_ocsp": true,
-	"valid_referers": true, "secure_link": true, "secure_link_md5": true, "secure_link_secret": true,
-	"geo": true, "set_real_ip_from": true, "real_ip_header": true, "real_ip_recursive": true,
-	"client_max_body_size": true, "large_client_header_buffers": true, "max_ranges": true,
-	"ancient_browser": true, "modern_browser": true, "userid": true, "http2_max_concurrent_streams": true,
+	"auth_basic": true, "auth_basic_user_file": true, "auth_request": true,
+	"limit_req": true, "limit_conn": true,
+	"ssl_verify_client": true, "ssl_client_certificate": true, "ssl_crl": true, "ssl_ocsp": true,
 }
 
-// Restricts reports whether a directive restricts access or rejects
-// requests (allow, deny, auth_*, limit_*, ssl_verify_client, internal,
-// satisfy, valid_referers, secure_link, ...): a server that does not
-// implement it must refuse to start, naming file:line.
+// Restricts reports whether a directive restricts access (allow, deny,
+// auth_basic, auth_request, limit_req, limit_conn, ssl_verify_client,
+// internal, satisfy, limit_except, ...): a server that does not implement
+// it must refuse to start, naming file:line. -t must not refuse: nginx
+// -t accepts them.
 func Restricts(name string) bool { return restricting[name] }
 
 // tuning names directives that change only performance or resource use,

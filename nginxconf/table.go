@@ -467,7 +467,108 @@ func checkValue(cmd *Command, d *Directive, siblings []*Directive) *Error {
 	if cmd.PostCheck {
 		return postCheck(d)
 	}
+	if cmd.Slot == SlotCustom {
+		return customCheck(cmd, d)
+	}
 	return nil
+}
+
+// customCheck runs the pure value checks of a few module handlers that
+// configs often get wrong, with the messages nginx 1.22 prints (each
+// observed with nginx -t). Checks that need meaning (listen, locations,
+// upstreams, variables) live in the packages that compile the directive.
+func customCheck(cmd *Command, d *Directive) *Error {
+	a := d.Args
+	switch cmd.Module + " " + d.Name {
+	case "ngx_core_module worker_processes":
+		if _, ok := ParseNumber(a[0]); !ok && a[0] != "auto" {
+			return d.errorf("%q directive invalid value", d.Name)
+		}
+	case "ngx_event_core_module worker_connections":
+		if _, ok := ParseNumber(a[0]); !ok {
+			return d.errorf("invalid number %q", a[0])
+		}
+	case "ngx_event_core_module use":
+		if a[0] != "epoll" && a[0] != "poll" && a[0] != "select" {
+			return d.errorf("invalid event type %q", a[0])
+		}
+	case "ngx_http_core_module keepalive_timeout":
+		if _, ok := ParseTime(a[0], false); !ok {
+			return d.errorf("%q directive invalid value", d.Name)
+		}
+		if len(a) == 2 {
+			if _, ok := ParseTime(a[1], true); !ok {
+				return d.errorf("%q directive invalid value", d.Name)
+			}
+		}
+	case "ngx_core_module error_log", "ngx_http_core_module error_log",
+		"ngx_stream_core_module error_log", "ngx_mail_core_module error_log":
+		return checkLogLevels(d)
+	case "ngx_http_ssl_module ssl_session_cache", "ngx_stream_ssl_module ssl_session_cache",
+		"ngx_mail_ssl_module ssl_session_cache":
+		for _, v := range a {
+			if !validSessionCache(v) {
+				return d.errorf("invalid session cache %q", v)
+			}
+		}
+	}
+	return nil
+}
+
+// checkLogLevels checks error_log's levels as ngx_log_set_levels does:
+// one of the error levels, or any debug_* levels (a --with-debug build).
+func checkLogLevels(d *Directive) *Error {
+	errLevels := []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+	debugLevels := []string{"debug_core", "debug_alloc", "debug_mutex", "debug_event", "debug_http", "debug_mail", "debug_stream"}
+	haveErr, haveDebug := false, false
+	for _, v := range d.Args[1:] {
+		switch {
+		case contains(errLevels, v):
+			if haveErr || haveDebug {
+				return d.errorf("duplicate log level %q", v)
+			}
+			haveErr = true
+		case contains(debugLevels, v):
+			if haveErr {
+				return d.errorf("invalid log level %q", v)
+			}
+			haveDebug = true
+		default:
+			return d.errorf("invalid log level %q", v)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// validSessionCache reports whether v is off, none, builtin[:N] or
+// shared:NAME:SIZE.
+func validSessionCache(v string) bool {
+	switch v {
+	case "off", "none", "builtin":
+		return true
+	}
+	if n, ok := strings.CutPrefix(v, "builtin:"); ok {
+		_, ok := ParseNumber(n)
+		return ok
+	}
+	if rest, ok := strings.CutPrefix(v, "shared:"); ok {
+		name, size, ok := strings.Cut(rest, ":")
+		if !ok || name == "" {
+			return false
+		}
+		n, ok := ParseSize(size)
+		return ok && n > 0
+	}
+	return false
 }
 
 // postCheck runs the module-specific checks nginx's post handlers do on a

@@ -266,3 +266,52 @@ func TestProbeCustomDuplicates(t *testing.T) {
 	}
 	t.Logf("custom duplicates:\n%s", strings.Join(found, "\n"))
 }
+
+// TestCustomChecksAgainstNginx compares the value checks of module
+// handlers (customCheck) and ngx_conf_handler's own messages with nginx.
+func TestCustomChecksAgainstNginx(t *testing.T) {
+	if _, err := exec.LookPath(*nginxBinary); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("nginx not installed at %s (CI)", *nginxBinary)
+		}
+		t.Skipf("NGINX MISSING: %s not found", *nginxBinary)
+	}
+	tests := []struct {
+		ctx  Context
+		line string
+	}{
+		{MainConf, "worker_processes x;"}, {MainConf, "worker_processes auto;"}, {MainConf, "worker_processes 1 2;"},
+		{EventConf, "worker_connections x;"}, {EventConf, "use kqueue;"}, {EventConf, "use epoll;"},
+		{HTTPMainConf, "keepalive_timeout x;"}, {HTTPMainConf, "keepalive_timeout 10 x;"}, {HTTPMainConf, "keepalive_timeout 75s 60;"},
+		{HTTPMainConf, "error_log stderr warn error;"}, {HTTPMainConf, "error_log stderr debug_http;"},
+		{HTTPMainConf, "error_log stderr warn debug_http;"}, {HTTPMainConf, "error_log stderr debug_http warn;"},
+		{HTTPMainConf, "error_log stderr bogus;"}, {MainConf, "error_log stderr notice;"},
+		{HTTPMainConf, "ssl_session_cache builtin:x;"}, {HTTPMainConf, "ssl_session_cache shared:SSL:10m builtin;"},
+		{HTTPMainConf, "ssl_session_cache shared::1m;"}, {HTTPMainConf, "ssl_session_cache none off;"},
+		{HTTPMainConf, "proxy_cache_valid 200 x;"}, {HTTPMainConf, "proxy_cache_valid 99 1m;"}, {HTTPMainConf, "proxy_cache_valid any 1m;"},
+		{HTTPMainConf, "limit_rate 1x;"}, {HTTPMainConf, "gzip_window 3k;"}, {HTTPMainConf, "connection_pool_size 120;"},
+		{HTTPMainConf, "server;"}, {HTTPMainConf, "foo;"}, {HTTPSrvConf, "proxy_pass http://a;"},
+		{HTTPLocConf, "root /a {}"}, {HTTPMainConf, "client_max_body_size 1g;"}, {HTTPMainConf, "client_body_buffer_size 1g;"},
+		{HTTPMainConf, "send_timeout 1y;"}, {HTTPMainConf, "ssl_session_timeout 1y;"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.line, func(t *testing.T) {
+			conf, _ := wrapIn(tc.ctx, tc.line, "", "")
+			_, out := runNginxT(t, conf)
+			want := firstEmerg(out)
+			// Parse the one line by hand: name, args, ";" or "{}".
+			text := strings.TrimSuffix(tc.line, ";")
+			isBlock := strings.HasSuffix(text, "{}")
+			text = strings.TrimSpace(strings.TrimSuffix(text, "{}"))
+			f := strings.Fields(text)
+			d := &Directive{Name: f[0], Args: f[1:], File: "DIR/nginx.conf", Line: 2}
+			got := ""
+			if _, err := checkDirective(d, tc.ctx, isBlock, nil); err != nil && !err.Warn {
+				got = "nginx: [emerg] " + err.Error()
+			}
+			if got != want {
+				t.Errorf("%s\nnginx: %q\nours:  %q", conf, want, got)
+			}
+		})
+	}
+}

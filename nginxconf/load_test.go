@@ -81,6 +81,10 @@ func TestLoadErrors(t *testing.T) {
 			"foo {}", `block directives are not supported in -g option in command line`},
 		{"globals with close brace", map[string]string{"nginx.conf": "events{}\n"},
 			"}", `unexpected "}" in command line`},
+		{"globals: checked in command line", map[string]string{"nginx.conf": "events{}\n"},
+			"error_log stderr; worker_processes 1 2;", `invalid number of arguments in "worker_processes" directive in command line`},
+		{"globals come before the file", map[string]string{"nginx.conf": "events{}\npid x.pid;\n"},
+			"pid y.pid;", `"pid" directive is duplicate in D/nginx.conf:2`},
 		{"directive not terminated, at its brace line", map[string]string{"nginx.conf": head + "server {\n listen 8080;\n server_name a\n b {}\n}\n"},
 			"", `directive "server_name" is not terminated by ";" in D/nginx.conf:6`},
 		{"location without block, at its semicolon line", map[string]string{"nginx.conf": head + "server \n{\n listen 8080;\n location\n/\n;\n}\n}\n"},
@@ -302,4 +306,31 @@ func mustAbs(t testing.TB, p string) string {
 		t.Fatal(err)
 	}
 	return a
+}
+
+func TestFragmentWithGlobalsAndInclude(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"conf.d/site.conf": "server {\n    listen 80;\n    include snippets/ssl.conf;\n}\n",
+		"snippets/ssl.conf": "ssl_certificate server.pem;\n",
+	})
+	cfg, err := Load(dir+"conf.d/site.conf", Options{Globals: "worker_processes 1;"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := names(cfg.Tree)
+	want := []string{"worker_processes 1", "events {", "http {"}
+	if diff := cmp.Diff(want, []string{got[0], got[1], got[2]}); diff != "" {
+		t.Errorf("top (-want +got):\n%s", diff)
+	}
+	// The stock layout: conf.d's parent is the conf prefix.
+	srv := cfg.Tree[2].Block[2]
+	if diff := cmp.Diff([]string{"server {", "  listen 80", "  ssl_certificate server.pem"}, names([]*Directive{srv})); diff != "" {
+		t.Errorf("server (-want +got):\n%s", diff)
+	}
+	if got, want := cfg.ConfPath(srv.Block[1].Args[0]), dir+"server.pem"; got != want {
+		t.Errorf("certificate path %q, want %q", got, want)
+	}
+	if cfg.Tree[0].File != "" || cfg.Tree[1].File != "" {
+		t.Errorf("globals and wrapping should have no file")
+	}
 }

@@ -310,7 +310,7 @@ func mustAbs(t testing.TB, p string) string {
 
 func TestFragmentWithGlobalsAndInclude(t *testing.T) {
 	dir := writeTree(t, map[string]string{
-		"conf.d/site.conf": "server {\n    listen 80;\n    include snippets/ssl.conf;\n}\n",
+		"conf.d/site.conf":  "server {\n    listen 80;\n    include snippets/ssl.conf;\n}\n",
 		"snippets/ssl.conf": "ssl_certificate server.pem;\n",
 	})
 	cfg, err := Load(dir+"conf.d/site.conf", Options{Globals: "worker_processes 1;"})

@@ -1,0 +1,271 @@
+package location
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// testServer runs httpBody (with PORT replaced by a free loopback port)
+// in-process and returns its address; the server stops with the test.
+type testServer struct {
+	srv  *Server
+	addr string
+	dir  string
+	log  bytes.Buffer
+}
+
+func startTest(t *testing.T, httpBody string) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ts := &testServer{addr: "127.0.0.1:" + port, dir: t.TempDir()}
+	body := strings.ReplaceAll(httpBody, "PORT", port)
+	body = strings.ReplaceAll(body, "DIR", ts.dir)
+	path := filepath.Join(ts.dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte("events {}\nhttp {\naccess_log off;\n"+body+"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nginxconf.Load(path, nginxconf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(cfg, StartOptions{ErrorLog: &syncBuffer{b: &ts.log}, Listeners: map[string]net.Listener{ts.addr: ln}})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	ts.srv = srv
+	t.Cleanup(func() { srv.Close() })
+	return ts
+}
+
+type syncBuffer struct{ b *bytes.Buffer }
+
+func (s *syncBuffer) Write(p []byte) (int, error) { return len(p), nil }
+
+func (ts *testServer) file(t *testing.T, name, content string) {
+	t.Helper()
+	p := filepath.Join(ts.dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// roundTrip sends raw and returns the response with Date and Server
+// removed, read until the server closes (raw should ask for close).
+func (ts *testServer) roundTrip(t *testing.T, raw string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(c)
+	return normalize(string(out))
+}
+
+func normalize(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\r\n") {
+		if strings.HasPrefix(line, "Date: ") || strings.HasPrefix(line, "Last-Modified: ") || strings.HasPrefix(line, "ETag: ") {
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func get(path string, headers ...string) string {
+	return "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + strings.Join(headers, "") + "\r\n"
+}
+
+func TestStaticAndErrors(t *testing.T) {
+	ts := startTest(t, `
+types { text/html html; text/plain txt; image/png png; }
+server {
+  listen 127.0.0.1:PORT;
+  root DIR/html;
+  charset utf-8;
+  location /ep/ { error_page 404 /err/404.html; }
+  location /tf/ { try_files $uri $uri/ /index.html; }
+  location /al/ { alias DIR/alias/; }
+  location /r/ { return 301 /moved; }
+  location /t/ { return 200 "hello"; }
+  location /loop/ { rewrite ^ /loop/x last; }
+}`)
+	ts.file(t, "html/index.html", "hi\n")
+	ts.file(t, "html/sub/a.txt", "a\n")
+	ts.file(t, "html/err/404.html", "custom\n")
+	ts.file(t, "html/img.PNG", "png")
+	ts.file(t, "html/d.txt", "0123456789")
+	ts.file(t, "alias/f.txt", "aliased\n")
+	page := func(code string) string {
+		b, err := os.ReadFile("testdata/pages/" + code + ".html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.ReplaceAll(string(b), "nginx/1.22.1", Version)
+	}
+	p404, p403, p405, p301, p500 := page("404"), page("403"), page("405"), page("301"), page("500")
+	cl := func(s string) string { return strconv.Itoa(len(s)) }
+	tests := []struct{ name, req, want string }{
+		{"index", get("/"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 3\r\nConnection: close\r\nAccept-Ranges: bytes\r\n\r\nhi\n"},
+		{"file", get("/sub/a.txt"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\nConnection: close\r\nAccept-Ranges: bytes\r\n\r\na\n"},
+		{"type by extension, any case", get("/img.PNG"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: image/png\r\nContent-Length: 3\r\nConnection: close\r\nAccept-Ranges: bytes\r\n\r\npng"},
+		{"404", get("/nope"), "HTTP/1.1 404 Not Found\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " + cl(p404) + "\r\nConnection: close\r\n\r\n" + p404},
+		{"dir without slash", get("/sub?x=1"), "HTTP/1.1 301 Moved Permanently\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " + cl(p301) + "\r\nLocation: http://t:" + ts.addr[strings.LastIndexByte(ts.addr, ':')+1:] + "/sub/?x=1\r\nConnection: close\r\n\r\n" + p301},
+		{"dir without index", get("/sub/"), "HTTP/1.1 403 Forbidden\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " + cl(p403) + "\r\nConnection: close\r\n\r\n" + p403},
+		{"POST to a file", "POST /sub/a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 405 Not Allowed\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " + cl(p405) + "\r\nConnection: close\r\n\r\n" + p405},
+		{"HEAD", "HEAD /sub/a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\nConnection: close\r\nAccept-Ranges: bytes\r\n\r\n"},
+		{"range", get("/d.txt", "Range: bytes=2-4\r\n"), "HTTP/1.1 206 Partial Content\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\nConnection: close\r\nContent-Range: bytes 2-4/10\r\n\r\n234"},
+		{"error_page uri", get("/ep/x"), "HTTP/1.1 404 Not Found\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 7\r\nConnection: close\r\n\r\ncustom\n"},
+		{"try_files fallback", get("/tf/missing"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 3\r\nConnection: close\r\nAccept-Ranges: bytes\r\n\r\nhi\n"},
+		{"alias", get("/al/f.txt"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 8\r\nConnection: close\r\nAccept-Ranges: bytes\r\n\r\naliased\n"},
+		{"return redirect", get("/r/"), "HTTP/1.1 301 Moved Permanently\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " + cl(p301) + "\r\nLocation: http://t:" + ts.addr[strings.LastIndexByte(ts.addr, ':')+1:] + "/moved\r\nConnection: close\r\n\r\n" + p301},
+		{"return text", get("/t/"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{"rewrite cycle", get("/loop/"), "HTTP/1.1 500 Internal Server Error\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " + cl(p500) + "\r\nConnection: close\r\n\r\n" + p500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, ts.roundTrip(t, tt.req)); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDefaultPages checks every built-in page byte for byte against the
+// ones nginx 1.22 sent (testdata/pages, captured with "return CODE"), with
+// gonginx's version in the footer, for both server_tokens settings.
+func TestDefaultPages(t *testing.T) {
+	files, err := filepath.Glob("testdata/pages/*.html")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no pages", err)
+	}
+	for _, f := range files {
+		base := filepath.Base(f)
+		codeText, rest, _ := strings.Cut(base, ".")
+		code, _ := strconv.Atoi(codeText)
+		tokens := rest != "tokens-off.html"
+		nginxPage, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.ReplaceAll(string(nginxPage), "nginx/1.22.1", Version)
+		want = strings.ReplaceAll(want, "<center>nginx</center>", "<center>gonginx</center>")
+		got, _ := DefaultPage(code, tokens)
+		if diff := cmp.Diff(want, string(got)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", base, diff)
+		}
+	}
+}
+
+func TestPlainHTTPToTLSPort(t *testing.T) {
+	dir := t.TempDir()
+	writeTestCert(t, dir)
+	ts := startTest(t, `server { listen 127.0.0.1:PORT ssl; ssl_certificate `+dir+`/cert.pem; ssl_certificate_key `+dir+`/key.pem; }`)
+	got := ts.roundTrip(t, get("/"))
+	body, _ := DefaultPage(497, true)
+	want := "HTTP/1.1 400 Bad Request\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + string(body)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestReloadKeepsServingOnBadConfig(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "one"; } }`)
+	if got := ts.roundTrip(t, get("/")); !strings.HasSuffix(got, "one") {
+		t.Fatalf("before reload: %q", got)
+	}
+	conf := filepath.Join(ts.dir, "nginx.conf")
+	port := ts.addr[strings.LastIndexByte(ts.addr, ':')+1:]
+	reload := func(body string) error {
+		if err := os.WriteFile(conf, []byte("events {}\nhttp {\n"+strings.ReplaceAll(body, "PORT", port)+"\n}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := nginxconf.Load(conf, nginxconf.Options{})
+		if err != nil {
+			return err
+		}
+		return ts.srv.Reload(cfg)
+	}
+	if err := reload(`server { listen 127.0.0.1:PORT; location / { return 200 "two"; } location / { } }`); err == nil {
+		t.Fatal("bad config reloaded")
+	}
+	if got := ts.roundTrip(t, get("/")); !strings.HasSuffix(got, "one") {
+		t.Fatalf("after bad reload: %q", got)
+	}
+	if err := reload(`server { listen 127.0.0.1:PORT; location / { return 200 "two"; } }`); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.roundTrip(t, get("/")); !strings.HasSuffix(got, "two") {
+		t.Fatalf("after reload: %q", got)
+	}
+}
+
+// TestGracefulShutdown: a request whose head is still arriving when the
+// server stops is answered; an idle keep-alive connection is closed.
+func TestGracefulShutdown(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "done"; } }`)
+	idle, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	br := bufio.NewReader(idle)
+	if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Fatalf("idle conn first response: %q", line)
+	}
+	busy, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	io.WriteString(busy, "GET / HTTP/1.1\r\nHost: t\r\n")
+	time.Sleep(50 * time.Millisecond) // let the server start reading the head
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- ts.srv.Shutdown(ctx)
+	}()
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(br); err != nil {
+		t.Fatalf("idle connection not closed: %v", err)
+	}
+	io.WriteString(busy, "Connection: close\r\n\r\n")
+	busy.SetReadDeadline(time.Now().Add(5 * time.Second))
+	out, _ := io.ReadAll(busy)
+	if !strings.HasSuffix(string(out), "done") {
+		t.Fatalf("in-flight request: %q", out)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+		t.Fatal("still accepting after Shutdown")
+	}
+}

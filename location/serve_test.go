@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/google/go-cmp/cmp"
 )
 
 // testServer runs httpBody (with PORT replaced by a free loopback port)

@@ -33,8 +33,8 @@ const (
 
 type flags struct {
 	help, version, verbose, test, dump, quiet, json bool
-	conf, prefix, errLog, globals, signal            string
-	confSet                                          bool
+	conf, prefix, errLog, globals, signal           string
+	confSet                                         bool
 }
 
 func main() {

@@ -316,14 +316,15 @@ func (p *parser) include(src *source, buf *blockBuf, ctx Context, d *Directive) 
 	name := p.cfg.ConfPath(d.Args[0])
 	buf.pushInclude(d)
 	var paths []string
-	if strings.ContainsAny(name, "*?[") {
-		paths = glob(name)
+	glob := strings.ContainsAny(name, "*?[") && p.rawBlock != "geo" // geo's include reads the name as is
+	if glob {
+		paths = globFiles(name)
 	} else {
 		paths = []string{name}
 	}
 	d.Includes = make([]int, 0, len(paths))
 	for _, path := range paths {
-		if _, err := os.Stat(path); err != nil && !strings.ContainsAny(name, "*?[") {
+		if _, err := os.Stat(path); err != nil && !glob {
 			e := fileError(path, err)
 			if src.param {
 				e.Msg += " in command line"
@@ -343,10 +344,10 @@ func (p *parser) include(src *source, buf *blockBuf, ctx Context, d *Directive) 
 	return nil
 }
 
-// glob expands pattern as glob(3) does for nginx: each path element
+// globFiles expands pattern as glob(3) does for nginx: each path element
 // matched against directory entries, names starting with '.' only when
 // the pattern element does, results sorted bytewise.
-func glob(pattern string) []string {
+func globFiles(pattern string) []string {
 	parts := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
 	found := []string{"/"}
 	for i, part := range parts {

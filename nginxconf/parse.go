@@ -139,6 +139,8 @@ type parser struct {
 	comments bool
 	// unchecked skips checkDirective and include (Parse: structure only).
 	unchecked bool
+	// rawBlock names the directive whose raw block is being read.
+	rawBlock string
 	// noInclude keeps include directives as written (fuzzing: no file
 	// system access).
 	noInclude bool
@@ -288,16 +290,19 @@ func (p *parser) comment(src *source, t Token) *Directive {
 // and adds it to buf.
 func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive, isBlock bool) *Error {
 	if ctx == 0 {
-		// A raw entry of map, types, ...: nginx's block handler refuses
-		// blocks and follows include; the rest is the module's business.
+		// A raw entry of map, types, ...: nginx refuses a block there.
+		// Of the block handlers, types, map and geo follow include (geo
+		// without glob); other entries are the owning module's business.
 		if isBlock {
 			return src.errorf(d.EndLine, `unexpected "{"`)
 		}
 		if d.Name == "include" && !p.noInclude {
-			if len(d.Args) != 1 {
+			switch {
+			case p.rawBlock == "types" && len(d.Args) != 1:
 				return src.errorf(d.EndLine, `invalid number of arguments in "include" directive`)
+			case len(d.Args) == 1 && (p.rawBlock == "types" || p.rawBlock == "map" || p.rawBlock == "geo"):
+				return p.include(src, buf, ctx, d)
 			}
-			return p.include(src, buf, ctx, d)
 		}
 		buf.push(d, d)
 		return nil
@@ -334,6 +339,10 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 // block reads d's block, whose directives stand in ctx.
 func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *Error {
 	child := p.newBuf(nil)
+	if ctx == 0 {
+		defer func(saved string) { p.rawBlock = saved }(p.rawBlock)
+		p.rawBlock = d.Name
+	}
 	err := p.parseBlock(src, child, ctx, innerBlock)
 	own, view := child.close()
 	d.Block = own

@@ -273,3 +273,29 @@ func TestServeArticleBackendDown(t *testing.T) {
 		})
 	}
 }
+
+// The article's comments tell users without certificates to drop "ssl" and the certificate
+// lines; that variant is plain HTTP both ways (the tunnel can splice), and ws:// works.
+func TestServeArticlePlainHTTP(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveArticleCase(t, "plain", "default.conf")
+	c.Config = strings.NewReplacer(" ssl;", ";", `ssl_certificate "server.pem";`, "", `ssl_certificate_key "server.key";`, "").Replace(c.Config)
+	c.TLS = false
+	h := "Host: " + serveHost + "\r\n"
+	c.Requests = []harness.Request{
+		serveGet("root", "/"),
+		serveGet("socket test", "/api/socket/test?x=1"),
+		serveGet("socket no slash", "/api/socket"),
+		serveRaw("post chunked", "POST /api/socket/post HTTP/1.1\r\n"+h+"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+		serveRaw("bad request", "GET / HTTP/1.1\r\n\r\n"),
+		serveGet("backend closes early", "/api/socket/close-early"),
+		serveGet("backend hangs up", "/api/socket/hangup"),
+		{Name: "ws echo", Send: []string{serveUpgrade("/api/socket/chat")}, WS: serveFrames()},
+		{Name: "ws ipv6", Send: []string{serveUpgrade("/api/socket/chat")}, IPv6: true, WS: serveFrames()[:2]},
+		{Name: "ws backend hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/ws-hangup")}, WS: serveFrames()[:3]},
+		{Name: "ws upgrade and frame in one write", Send: []string{serveUpgrade("/api/socket/chat") + "\x81\x82\x11\x22\x33\x44" + string([]byte{'h' ^ 0x11, 'i' ^ 0x22})}, Settle: 200 * time.Millisecond},
+		{Name: "ws client hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/chat")}, HangUpAfter: 100 * time.Millisecond, Settle: 200 * time.Millisecond},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

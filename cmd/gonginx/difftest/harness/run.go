@@ -264,20 +264,20 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := false
+	failed := 0
 	for i, req := range c.Requests {
 		t.Run(req.Name, func(t *testing.T) {
 			if os.Getenv("DIFFTEST_DUMP") != "" {
 				t.Logf("%s saw:\n%s", want.Name, dump(wantRun.Results[i]))
 			}
 			if d := cmp.Diff(wantRun.Results[i], gotRun.Results[i]); d != "" {
-				failed = true
+				failed++
 				t.Errorf("%s vs %s (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
 			}
 		})
 	}
-	if failed {
-		t.Logf("%s log:\n%s", got.Name, tail(gotRun.Log, 40))
+	if failed > 0 {
+		t.Logf("%d of %d requests differ; %s log:\n%s", failed, len(c.Requests), got.Name, tail(gotRun.Log, 40))
 	}
 }
 

@@ -77,3 +77,18 @@ func BenchmarkLex(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParse10kServers is the parser without directive checks (the
+// share of Load that is not checkDirective).
+func BenchmarkParse10kServers(b *testing.B) {
+	path, size := genServers(b, 10000)
+	data, _ := os.ReadFile(path)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Parse(path, data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -116,24 +116,30 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // lexBetween skips white space and dispatches on the first byte of the
 // next token.
 func lexBetween(l *Lexer) stateFn {
-	for l.pos < len(l.src) {
-		c := l.src[l.pos]
+	src, i := l.src, l.pos
+	for i < len(src) {
+		c := src[i]
 		switch c {
+		case ' ', '\t', '\r':
+			i++
+			continue
 		case '\n':
 			l.line++
-			l.pos++
-		case ' ', '\t', '\r':
-			l.pos++
+			i++
+			continue
+		}
+		l.pos = i
+		switch c {
 		case ';':
-			l.emit(TokSemicolon, l.pos, l.line, ";", false)
+			l.emit(TokSemicolon, i, l.line, ";", false)
 			l.pos++
 			return lexBetween
 		case '{':
-			l.emit(TokLBrace, l.pos, l.line, "{", false)
+			l.emit(TokLBrace, i, l.line, "{", false)
 			l.pos++
 			return lexBetween
 		case '}':
-			l.emit(TokRBrace, l.pos, l.line, "}", false)
+			l.emit(TokRBrace, i, l.line, "}", false)
 			l.pos++
 			return lexBetween
 		case '#':
@@ -141,10 +147,11 @@ func lexBetween(l *Lexer) stateFn {
 		case '"', '\'':
 			return lexQuoted
 		default:
-			return lexWord
+			return lexWord(l)
 		}
 	}
-	l.emit(TokEOF, l.pos, l.line, "", false)
+	l.pos = i
+	l.emit(TokEOF, i, l.line, "", false)
 	return nil
 }
 

@@ -210,3 +210,7 @@ func (c *Conn) fill() (int, error) {
 	}
 	return 0, err
 }
+
+// Hijacked reports whether Hijack was called: the caller must not use the
+// Conn for I/O any more (Release it once the tunnel is over).
+func (c *Conn) Hijacked() bool { return c.hijacked }

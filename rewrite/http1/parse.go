@@ -431,6 +431,7 @@ type headerLine struct {
 	nameStart, nameEnd   int
 	valueStart, valueEnd int
 	invalid              bool // nginx's r->invalid_header: the name had bytes it does not hash
+	skip                 bool // an IIS-style repeated status line, ignored
 	end                  bool // the empty line that ends the head
 }
 
@@ -548,8 +549,7 @@ func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int
 			}
 		case hlIgnoreLine:
 			if ch == '\n' {
-				// The caller sees an invalid (skipped) line.
-				h.invalid = true
+				h.skip = true
 				h.nameEnd, h.valueStart, h.valueEnd = p, p, p
 				return p + 1, nil
 			}

@@ -1,0 +1,131 @@
+package http1
+
+// ResponseHead is a backend's status line and headers as received, for
+// the proxy. Slices alias the buffer given to ParseResponseHead.
+type ResponseHead struct {
+	Major, Minor int
+	Status       int
+	StatusLine   []byte // "301 Moved": from the code to the end of the line
+	Headers      []Header
+}
+
+var (
+	// ErrInvalidStatusLine: the backend did not start with "HTTP/x.y NNN";
+	// nginx then passes its bytes on as an HTTP/0.9 response.
+	ErrInvalidStatusLine = &Error{502, "upstream sent no valid HTTP/1.0 header"}
+	// ErrInvalidUpstreamHeader: a malformed header line (nginx: 502).
+	ErrInvalidUpstreamHeader = &Error{502, "upstream sent invalid header"}
+)
+
+// ParseResponseHead parses a response head at the start of b, as
+// ngx_http_parse_status_line and ngx_http_parse_header_line (with
+// underscores allowed and IIS's repeated status lines skipped). It
+// returns the head's length, or 0 when more bytes are needed.
+func ParseResponseHead(b []byte, h *ResponseHead) (int, *Error) {
+	h.Headers = h.Headers[:0]
+	h.Status, h.Major, h.Minor = 0, 0, 0
+	p := 0
+	const prefix = "HTTP/"
+	for ; p < len(prefix); p++ {
+		if p >= len(b) {
+			return 0, nil
+		}
+		if b[p] != prefix[p] {
+			return 0, ErrInvalidStatusLine
+		}
+	}
+	// major
+	if p >= len(b) {
+		return 0, nil
+	}
+	if b[p] < '1' || b[p] > '9' {
+		return 0, ErrInvalidStatusLine
+	}
+	for ; p < len(b) && b[p] != '.'; p++ {
+		if b[p] < '0' || b[p] > '9' || h.Major > 99 {
+			return 0, ErrInvalidStatusLine
+		}
+		h.Major = h.Major*10 + int(b[p]-'0')
+	}
+	p++
+	if p >= len(b) {
+		return 0, nil
+	}
+	if b[p] < '0' || b[p] > '9' {
+		return 0, ErrInvalidStatusLine
+	}
+	for ; p < len(b) && b[p] != ' '; p++ {
+		if b[p] < '0' || b[p] > '9' || h.Minor > 99 {
+			return 0, ErrInvalidStatusLine
+		}
+		h.Minor = h.Minor*10 + int(b[p]-'0')
+	}
+	for p < len(b) && b[p] == ' ' {
+		p++
+	}
+	start, count := p, 0
+	for ; p < len(b) && count < 3; p++ {
+		if b[p] < '0' || b[p] > '9' {
+			return 0, ErrInvalidStatusLine
+		}
+		h.Status = h.Status*10 + int(b[p]-'0')
+		count++
+	}
+	if p >= len(b) {
+		return 0, nil
+	}
+	switch b[p] {
+	case ' ', '.', '\r', '\n':
+	default:
+		return 0, ErrInvalidStatusLine
+	}
+	end := -1
+	for ; p < len(b); p++ {
+		if b[p] == '\r' && end < 0 {
+			end = p
+		}
+		if b[p] == '\n' {
+			if end < 0 {
+				end = p
+			}
+			break
+		}
+	}
+	if p >= len(b) {
+		return 0, nil
+	}
+	h.StatusLine = b[start:end]
+	p++
+	for {
+		var hl headerLine
+		m, err := parseHeaderLine(b[p:], true, true, &hl)
+		if err != nil {
+			return 0, ErrInvalidUpstreamHeader
+		}
+		if m == 0 {
+			return 0, nil
+		}
+		line := b[p : p+m]
+		p += m
+		if hl.end {
+			return p, nil
+		}
+		if hl.skip {
+			continue // a skipped "HTTP/1.1 ..." line
+		}
+		value := line[hl.valueStart:hl.valueStart]
+		if hl.valueEnd > hl.valueStart {
+			value = line[hl.valueStart:hl.valueEnd]
+		}
+		h.Headers = append(h.Headers, Header{Name: line[:hl.nameEnd], Value: value})
+	}
+}
+
+// ParseOffset parses a Content-Length value as nginx's ngx_atoof.
+func ParseOffset(b []byte) (int64, bool) { return parseOffset(b) }
+
+// EqualFold reports whether b equals the ASCII string s ignoring case.
+func EqualFold(b []byte, s string) bool { return equalFoldBytes(b, s) }
+
+// ContainsFold reports whether b contains s (lower-case ASCII) ignoring case.
+func ContainsFold(b []byte, s string) bool { return containsFold(b, s) }

@@ -1,0 +1,387 @@
+package upstream
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// headerKind says how a proxy_set_header value is produced.
+type headerKind uint8
+
+const (
+	hdrStatic        headerKind = iota // a fixed string ("" means: never sent)
+	hdrComplex                         // a value with variables
+	hdrProxyHost                       // $proxy_host, the default Host
+	hdrInternalLen                     // $proxy_internal_body_length
+	hdrInternalChunk                   // $proxy_internal_chunked
+)
+
+type setHeader struct {
+	name   string
+	lower  string
+	kind   headerKind
+	static string
+	value  *rewrite.Complex
+}
+
+// redirect is one proxy_redirect replacement.
+type redirect struct {
+	from, to string
+}
+
+// Proxy is a compiled proxy_pass location. It is immutable and shared by
+// all requests.
+type Proxy struct {
+	// From proxy_pass.
+	scheme     string // "http" or "https"
+	group      *Group // nil when the URL has variables
+	proxyHost  string // $proxy_host
+	proxyPort  string // $proxy_port
+	uriPart    string // the URL's URI part ("" when none)
+	hasURIPart bool
+	urlValue   *rewrite.Complex // the URL, when it has variables
+	groups     *Groups
+
+	version11    bool
+	headers      []setHeader
+	passHeaders  bool // proxy_pass_request_headers
+	passBody     bool // proxy_pass_request_body
+	hide         []string
+	passUpstream []string // proxy_pass_header
+
+	ConnectTimeout time.Duration
+	ReadTimeout    time.Duration
+	SendTimeout    time.Duration
+
+	redirects       []redirect
+	defaultFrom     string
+	charset         string
+	serverTokensOff bool
+	relativeRedir   bool // absolute_redirect off
+	noPortInRedir   bool
+	maxBody         int64 // client_max_body_size (for buffered chunked bodies)
+
+	// Tunnels tracks upgraded connections so a stop can close them.
+	Tunnels *Tunnels
+}
+
+// HasURIPart reports whether proxy_pass had a URI part; nginx rejects
+// that in regex and named locations ("proxy_pass" cannot have URI part
+// in location given by regular expression, ...).
+func (p *Proxy) HasURIPart() bool { return p.hasURIPart }
+
+// defaultHeaders are ngx_http_proxy_headers: appended after the
+// configured ones unless overridden by name; empty ones are never sent,
+// and every name here keeps the client's header of that name out.
+var defaultHeaders = []setHeader{
+	{name: "Host", kind: hdrProxyHost},
+	{name: "Connection", static: "close"},
+	{name: "Content-Length", kind: hdrInternalLen},
+	{name: "Transfer-Encoding", kind: hdrInternalChunk},
+	{name: "TE"},
+	{name: "Keep-Alive"},
+	{name: "Expect"},
+	{name: "Upgrade"},
+}
+
+// defaultHide are the response headers nginx's proxy hides by default.
+var defaultHide = []string{"date", "server", "x-pad", "x-accel-expires", "x-accel-redirect",
+	"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset"}
+
+// innermost returns the directives named name from the innermost block
+// that has any (nginx's array-directive inheritance), or nil.
+func innermost(blocks [][]*nginxconf.Directive, name string) []*nginxconf.Directive {
+	for i := len(blocks) - 1; i >= 0; i-- {
+		var found []*nginxconf.Directive
+		for _, d := range blocks[i] {
+			if d.Name == name {
+				found = append(found, d)
+			}
+		}
+		if found != nil {
+			return found
+		}
+	}
+	return nil
+}
+
+func last(blocks [][]*nginxconf.Directive, name string) *nginxconf.Directive {
+	ds := innermost(blocks, name)
+	if len(ds) == 0 {
+		return nil
+	}
+	return ds[len(ds)-1]
+}
+
+func flag(blocks [][]*nginxconf.Directive, name string, def bool) bool {
+	d := last(blocks, name)
+	if d == nil || len(d.Args) == 0 {
+		return def
+	}
+	return d.Args[0] == "on"
+}
+
+// CompileProxy compiles the proxy of a location. blocks are the directive
+// lists from the outermost level (http) to the location itself; values
+// inherit as nginx merges them. It returns nil, nil when the location has
+// no proxy_pass. Config errors read as nginx's, with file:line.
+func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	var pass *nginxconf.Directive
+	for _, d := range blocks[len(blocks)-1] {
+		if d.Name == "proxy_pass" {
+			pass = d
+		}
+	}
+	if pass == nil || len(pass.Args) != 1 {
+		return nil, nil
+	}
+	if groups == nil {
+		groups = NewGroups()
+	}
+	p := &Proxy{groups: groups, passHeaders: true, passBody: true, Tunnels: groups.Tunnels,
+		ConnectTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second,
+		maxBody: 1 << 20}
+	if err := p.compileURL(pass, c); err != nil {
+		return nil, err
+	}
+	if d := last(blocks, "proxy_http_version"); d != nil {
+		switch d.Args[0] {
+		case "1.0":
+		case "1.1":
+			p.version11 = true
+		default:
+			return nil, confErr(d, `invalid value "%s" in "%s" directive, it must be "1.0" or "1.1"`, d.Args[0], d.Name)
+		}
+	}
+	p.passHeaders = flag(blocks, "proxy_pass_request_headers", true)
+	p.passBody = flag(blocks, "proxy_pass_request_body", true)
+	p.serverTokensOff = !flag(blocks, "server_tokens", true)
+	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
+	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)
+	for _, t := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"proxy_connect_timeout", &p.ConnectTimeout}, {"proxy_read_timeout", &p.ReadTimeout}, {"proxy_send_timeout", &p.SendTimeout}} {
+		if d := last(blocks, t.name); d != nil {
+			v, err := parseTime(d.Args[0])
+			if err != nil {
+				return nil, confErr(d, `"%s" directive invalid value`, d.Name)
+			}
+			*t.dst = v
+		}
+	}
+	if d := last(blocks, "client_max_body_size"); d != nil {
+		if n, err := parseSize(d.Args[0]); err == nil {
+			p.maxBody = n
+		}
+	}
+	if d := last(blocks, "charset"); d != nil && d.Args[0] != "off" {
+		p.charset = d.Args[0]
+	}
+	for _, d := range innermost(blocks, "proxy_set_header") {
+		if len(d.Args) != 2 {
+			continue
+		}
+		h := setHeader{name: d.Args[0], lower: strings.ToLower(d.Args[0])}
+		cv, err := c.Complex(d.Args[1])
+		if err != nil {
+			return nil, rewrite.At(err, d)
+		}
+		if v, ok := cv.Static(); ok {
+			h.static = v
+		} else {
+			h.kind, h.value = hdrComplex, cv
+		}
+		p.headers = append(p.headers, h)
+	}
+	for _, def := range defaultHeaders {
+		overridden := false
+		for _, h := range p.headers {
+			if strings.EqualFold(h.name, def.name) {
+				overridden = true
+			}
+		}
+		if !overridden {
+			def.lower = strings.ToLower(def.name)
+			p.headers = append(p.headers, def)
+		}
+	}
+	p.hide = append(p.hide, defaultHide...)
+	for _, d := range innermost(blocks, "proxy_pass_header") {
+		p.passUpstream = append(p.passUpstream, strings.ToLower(d.Args[0]))
+	}
+	for _, d := range innermost(blocks, "proxy_hide_header") {
+		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
+	}
+	if err := p.compileRedirects(blocks, pass); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// compileURL parses proxy_pass's URL as ngx_http_proxy_pass does.
+func (p *Proxy) compileURL(d *nginxconf.Directive, c *rewrite.Compiler) error {
+	url := d.Args[0]
+	if strings.Contains(url, "$") {
+		cv, err := c.Complex(url)
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		if !cv.HasVariables() && !cv.HasCaptures() {
+			url, _ = cv.Static()
+		} else {
+			p.urlValue = cv
+			lower := strings.ToLower(url)
+			if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") && !strings.HasPrefix(url, "$") {
+				return confErr(d, `invalid URL prefix in "%s"`, url)
+			}
+			// Whether it has a URI part is known per request; a '/' after
+			// the host in the source means one.
+			return nil
+		}
+	}
+	scheme, host, uri, err := splitURL(url)
+	if err != nil {
+		return confErr(d, `%s in "%s"`, err.Error(), url)
+	}
+	p.scheme, p.uriPart, p.hasURIPart = scheme, uri, uri != ""
+	defPort := "80"
+	if scheme == "https" {
+		defPort = "443"
+	}
+	if strings.HasPrefix(host, "unix:") {
+		g, err := p.groups.implicitGroup(host, defPort)
+		if err != nil {
+			return confErr(d, `%s in upstream "%s"`, err.Error(), host)
+		}
+		p.group, p.proxyHost, p.proxyPort = g, "localhost", ""
+		return nil
+	}
+	// An upstream{} block of that name wins (no port given).
+	if !strings.Contains(host, ":") || strings.HasSuffix(host, "]") {
+		if g := p.groups.Lookup(host); g != nil {
+			p.group, p.proxyHost, p.proxyPort = g, host, defPort
+			return nil
+		}
+	}
+	g, err := p.groups.implicitGroup(host, defPort)
+	if err != nil {
+		if err.Error() == "invalid port" {
+			return confErr(d, `invalid port in upstream "%s"`, host)
+		}
+		return confErr(d, `%s in upstream "%s"`, err.Error(), host)
+	}
+	p.group = g
+	p.proxyHost, p.proxyPort = hostHeader(host, defPort)
+	return nil
+}
+
+// hostHeader is $proxy_host and $proxy_port for "host[:port]": the port
+// is left out of $proxy_host when it is the scheme's default.
+func hostHeader(host, defPort string) (string, string) {
+	h, port := host, defPort
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		h, port = host[:i], host[i+1:]
+	}
+	if port == defPort {
+		return h, port
+	}
+	return h + ":" + port, port
+}
+
+// splitURL splits "http://host:port/uri" into its parts.
+func splitURL(url string) (scheme, host, uri string, err error) {
+	lower := strings.ToLower(url)
+	switch {
+	case strings.HasPrefix(lower, "http://"):
+		scheme, url = "http", url[7:]
+	case strings.HasPrefix(lower, "https://"):
+		scheme, url = "https", url[8:]
+	default:
+		return "", "", "", fmt.Errorf("invalid URL prefix")
+	}
+	if strings.HasPrefix(url, "unix:") {
+		// unix:/path/to.sock:/uri
+		rest := url[5:]
+		if i := strings.IndexByte(rest, ':'); i >= 0 {
+			return scheme, "unix:" + rest[:i], rest[i+1:], nil
+		}
+		return scheme, "unix:" + rest, "", nil
+	}
+	if i := strings.IndexAny(url, "/?"); i >= 0 {
+		host, uri = url[:i], url[i:]
+	} else {
+		host = url
+	}
+	if host == "" {
+		return "", "", "", fmt.Errorf("no host")
+	}
+	return scheme, host, uri, nil
+}
+
+// compileRedirects sets up proxy_redirect; "default" (also implied when
+// the directive is absent and the URL has no variables) replaces the
+// proxy_pass URL with the location prefix.
+func (p *Proxy) compileRedirects(blocks [][]*nginxconf.Directive, pass *nginxconf.Directive) error {
+	ds := innermost(blocks, "proxy_redirect")
+	implicitDefault := len(ds) == 0
+	for _, d := range ds {
+		switch {
+		case len(d.Args) == 1 && d.Args[0] == "off":
+			p.redirects = nil
+			return nil
+		case len(d.Args) == 1 && d.Args[0] == "default":
+			if p.urlValue != nil {
+				return confErr(d, `"proxy_redirect default" cannot be used with "proxy_pass" directive with variables`)
+			}
+			p.redirects = append(p.redirects, redirect{from: "\x00default"})
+		case len(d.Args) == 2:
+			p.redirects = append(p.redirects, redirect{from: d.Args[0], to: d.Args[1]})
+		default:
+			return confErr(d, `invalid parameter "%s"`, d.Args[0])
+		}
+	}
+	if p.urlValue == nil {
+		// "proxy_redirect default": the proxy_pass URL (with "/" when it
+		// has no URI part) becomes the location prefix (or "/").
+		p.defaultFrom = p.scheme + "://" + p.proxyHost + p.uriPart
+		if !p.hasURIPart {
+			p.defaultFrom += "/"
+		}
+	}
+	if implicitDefault && p.urlValue == nil {
+		p.redirects = append(p.redirects, redirect{from: "\x00default"})
+	}
+	_ = pass
+	return nil
+}
+
+func parseSize(v string) (int64, error) {
+	if v == "" {
+		return 0, fmt.Errorf("empty")
+	}
+	mult := int64(1)
+	switch v[len(v)-1] {
+	case 'k', 'K':
+		mult, v = 1<<10, v[:len(v)-1]
+	case 'm', 'M':
+		mult, v = 1<<20, v[:len(v)-1]
+	case 'g', 'G':
+		mult, v = 1<<30, v[:len(v)-1]
+	}
+	var n int64
+	for _, ch := range v {
+		if ch < '0' || ch > '9' {
+			return 0, fmt.Errorf("invalid size")
+		}
+		n = n*10 + int64(ch-'0')
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,12 @@
+// Package upstream owns nginx's upstream{} groups (servers with weight,
+// max_fails, fail_timeout, backup, down; keepalive; balancing behind a
+// one-method Picker), the proxy handler (proxy_pass URI rules,
+// proxy_set_header with inheritance and defaults, proxy_http_version,
+// timeouts, 502/504) and the upgrade tunnel that takes over a connection
+// when a backend answers 101.
+//
+// Entry points: CompileGroups (http{} level, once per config), CompileProxy
+// (per location), (*Proxy).Serve (per request). The request to the backend
+// and the response to the client are written byte for byte as nginx 1.22
+// writes them, without net/http.
+package upstream

@@ -1,0 +1,468 @@
+package upstream
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// Server is one "server" line of an upstream group.
+type Server struct {
+	Network     string // "tcp" or "unix"
+	Addr        string // "127.0.0.1:32000" or a socket path
+	Name        string // as written, for $upstream_addr and logs
+	Weight      int
+	MaxFails    int
+	FailTimeout time.Duration
+	Backup      bool
+	Down        bool
+
+	// Balancer state, guarded by the group's mutex.
+	currentWeight   int
+	effectiveWeight int
+	fails           int
+	checked         time.Time // when the last failure window started
+	conns           int       // active connections (least_conn)
+}
+
+// Picker chooses a server for a request; ip_hash, least_conn and hash
+// are other implementations. tried marks servers (by index in
+// Group.Servers) already tried for this request. It is called with the
+// group locked and returns -1 when no server is available.
+type Picker interface {
+	Pick(g *Group, s *rewrite.State, tried uint64, now time.Time) int
+}
+
+// Group is an upstream{} block, or the implicit one-server group of a
+// "proxy_pass http://host:port".
+type Group struct {
+	Name      string
+	Servers   []*Server // primary servers, then backup servers
+	Keepalive int       // idle connections kept per worker ("keepalive N")
+	Picker    Picker
+	Implicit  bool // made from a proxy_pass address, not an upstream{} block
+
+	mu   sync.Mutex
+	idle []idleConn
+
+	proxyHost, proxyPort string // for groups made at run time
+}
+
+type idleConn struct {
+	nc     net.Conn
+	server int
+}
+
+// Groups holds the upstream{} blocks of a configuration by name.
+type Groups struct {
+	// Tunnels is where proxies of this config register upgraded
+	// connections; replace it with a server-wide set to keep tunnels
+	// across reloads.
+	Tunnels *Tunnels
+
+	byName   map[string]*Group
+	implicit map[string]*Group
+
+	dynMu   sync.Mutex
+	dynamic map[string]*Group // hosts of proxy_pass URLs with variables
+}
+
+const defaultFailTimeout = 10 * time.Second
+
+// NewGroups returns an empty set (a config without upstream blocks).
+func NewGroups() *Groups {
+	return &Groups{byName: map[string]*Group{}, implicit: map[string]*Group{}, Tunnels: NewTunnels()}
+}
+
+// Lookup returns the upstream{} group named name, or nil.
+func (gs *Groups) Lookup(name string) *Group { return gs.byName[strings.ToLower(name)] }
+
+// CompileGroups compiles the upstream{} blocks among the http{} level
+// directives.
+func CompileGroups(http []*nginxconf.Directive) (*Groups, error) {
+	gs := NewGroups()
+	for _, d := range http {
+		if d.Name != "upstream" || len(d.Args) != 1 {
+			continue
+		}
+		name := strings.ToLower(d.Args[0])
+		if _, dup := gs.byName[name]; dup {
+			return nil, confErr(d, `duplicate upstream "%s"`, d.Args[0])
+		}
+		g, err := compileGroup(d)
+		if err != nil {
+			return nil, err
+		}
+		gs.byName[name] = g
+	}
+	return gs, nil
+}
+
+func confErr(d *nginxconf.Directive, format string, args ...any) error {
+	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.Line}
+}
+
+func compileGroup(d *nginxconf.Directive) (*Group, error) {
+	g := &Group{Name: d.Args[0], Picker: roundRobin{}}
+	var backups []*Server
+	for _, sd := range d.Block {
+		switch sd.Name {
+		case "server":
+			s, err := compileServer(sd, d.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			if s.Backup {
+				backups = append(backups, s)
+			} else {
+				g.Servers = append(g.Servers, s)
+			}
+		case "keepalive":
+			n, err := strconv.Atoi(sd.Args[0])
+			if err != nil || n <= 0 {
+				return nil, confErr(sd, `invalid value "%s" in "keepalive" directive`, sd.Args[0])
+			}
+			g.Keepalive = n
+		case "least_conn":
+			g.Picker = leastConn{}
+		case "ip_hash":
+			g.Picker = ipHash{}
+		}
+	}
+	if len(g.Servers) == 0 {
+		return nil, confErr(d, `no servers are inside upstream`)
+	}
+	g.Servers = append(g.Servers, backups...)
+	if len(g.Servers) > 64 {
+		return nil, confErr(d, "too many servers in upstream \"%s\" (gonginx supports 64)", d.Args[0])
+	}
+	return g, nil
+}
+
+// compileServer parses "server address [weight=N] [max_fails=N]
+// [fail_timeout=T] [backup] [down]" as ngx_http_upstream_server.
+func compileServer(d *nginxconf.Directive, upstream string) (*Server, error) {
+	s := &Server{Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second, Name: d.Args[0]}
+	for _, a := range d.Args[1:] {
+		var err error
+		switch {
+		case strings.HasPrefix(a, "weight="):
+			s.Weight, err = strconv.Atoi(a[7:])
+			if err != nil || s.Weight <= 0 {
+				return nil, confErr(d, `invalid parameter "%s"`, a)
+			}
+		case strings.HasPrefix(a, "max_fails="):
+			s.MaxFails, err = strconv.Atoi(a[10:])
+			if err != nil || s.MaxFails < 0 {
+				return nil, confErr(d, `invalid parameter "%s"`, a)
+			}
+		case strings.HasPrefix(a, "fail_timeout="):
+			s.FailTimeout, err = parseTime(a[13:])
+			if err != nil {
+				return nil, confErr(d, `invalid parameter "%s"`, a)
+			}
+		case a == "backup":
+			s.Backup = true
+		case a == "down":
+			s.Down = true
+		default:
+			return nil, confErr(d, `invalid parameter "%s"`, a)
+		}
+	}
+	network, addr, err := resolveAddr(d.Args[0], "80")
+	if err != nil {
+		return nil, confErr(d, "%s in upstream \"%s\"", err.Error(), d.Args[0])
+	}
+	s.Network, s.Addr = network, addr
+	s.effectiveWeight = s.Weight
+	return s, nil
+}
+
+// resolveAddr turns "host[:port]" or "unix:/path" into a dial address,
+// resolving names once, at load, as nginx does. Errors read as nginx's
+// ngx_parse_url ones ("host not found", "invalid port").
+func resolveAddr(a, defPort string) (network, addr string, err error) {
+	if strings.HasPrefix(a, "unix:") {
+		return "unix", a[5:], nil
+	}
+	host, port := a, defPort
+	if strings.HasPrefix(a, "[") {
+		end := strings.IndexByte(a, ']')
+		if end < 0 {
+			return "", "", fmt.Errorf("invalid host")
+		}
+		host = a[1:end]
+		if rest := a[end+1:]; rest != "" {
+			if rest[0] != ':' {
+				return "", "", fmt.Errorf("invalid host")
+			}
+			port = rest[1:]
+		}
+	} else if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		host, port = a[:i], a[i+1:]
+	}
+	if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+		return "", "", fmt.Errorf("invalid port")
+	}
+	if host == "" {
+		return "", "", fmt.Errorf("no host")
+	}
+	if net.ParseIP(host) == nil {
+		ips, lerr := net.LookupHost(host)
+		if lerr != nil || len(ips) == 0 {
+			return "", "", fmt.Errorf("host not found")
+		}
+		host = ips[0]
+	}
+	return "tcp", net.JoinHostPort(host, port), nil
+}
+
+// parseTime parses nginx time values ("10s", "1m30s", "500ms", "30").
+func parseTime(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, fmt.Errorf("empty time")
+	}
+	var total time.Duration
+	for v != "" {
+		i := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return 0, fmt.Errorf("invalid time")
+		}
+		n, _ := strconv.Atoi(v[:i])
+		v = v[i:]
+		unit := time.Second
+		switch {
+		case strings.HasPrefix(v, "ms"):
+			unit, v = time.Millisecond, v[2:]
+		case v == "":
+		default:
+			switch v[0] {
+			case 's':
+				unit = time.Second
+			case 'm':
+				unit = time.Minute
+			case 'h':
+				unit = time.Hour
+			case 'd':
+				unit = 24 * time.Hour
+			case 'w':
+				unit = 7 * 24 * time.Hour
+			case 'M':
+				unit = 30 * 24 * time.Hour
+			case 'y':
+				unit = 365 * 24 * time.Hour
+			default:
+				return 0, fmt.Errorf("invalid time")
+			}
+			v = v[1:]
+		}
+		total += time.Duration(n) * unit
+	}
+	return total, nil
+}
+
+// implicitGroup returns the one-server group for a proxy_pass address,
+// shared between locations that name the same address.
+func (gs *Groups) implicitGroup(hostport, defPort string) (*Group, error) {
+	key := hostport
+	if g := gs.implicit[key]; g != nil {
+		return g, nil
+	}
+	network, addr, err := resolveAddr(hostport, defPort)
+	if err != nil {
+		return nil, err
+	}
+	g := &Group{Name: hostport, Implicit: true, Picker: roundRobin{},
+		Servers: []*Server{{Network: network, Addr: addr, Name: addr, Weight: 1, effectiveWeight: 1,
+			MaxFails: 1, FailTimeout: 10 * time.Second}}}
+	gs.implicit[key] = g
+	return g, nil
+}
+
+// available reports whether server i may be picked now (not down, not in
+// a failure window, not tried for this request).
+func (g *Group) available(i int, tried uint64, now time.Time) bool {
+	s := g.Servers[i]
+	if s.Down || tried&(1<<uint(i)) != 0 {
+		return false
+	}
+	if s.MaxFails > 0 && s.fails >= s.MaxFails && now.Sub(s.checked) <= s.FailTimeout {
+		return false
+	}
+	return true
+}
+
+// pick chooses a server with the group's picker, falling back to backup
+// servers when no primary one is available.
+func (g *Group) pick(s *rewrite.State, tried uint64, now time.Time) int {
+	g.mu.Lock()
+	i := g.Picker.Pick(g, s, tried, now)
+	if i >= 0 {
+		g.Servers[i].conns++
+	}
+	g.mu.Unlock()
+	return i
+}
+
+// done records the outcome of using server i.
+func (g *Group) done(i int, failed bool, now time.Time) {
+	g.mu.Lock()
+	s := g.Servers[i]
+	s.conns--
+	if failed {
+		if s.fails == 0 || now.Sub(s.checked) > s.FailTimeout {
+			s.fails = 0
+			s.checked = now
+		}
+		s.fails++
+		s.effectiveWeight -= s.Weight / max(s.MaxFails, 1)
+		if s.effectiveWeight < 0 {
+			s.effectiveWeight = 0
+		}
+	} else {
+		if s.fails > 0 && now.Sub(s.checked) > s.FailTimeout {
+			s.fails = 0
+		}
+		if s.effectiveWeight < s.Weight {
+			s.effectiveWeight++
+		}
+	}
+	g.mu.Unlock()
+}
+
+// roundRobin is nginx's smooth weighted round robin
+// (ngx_http_upstream_get_peer): every available server gains its
+// effective weight, the largest wins and pays the total back.
+type roundRobin struct{}
+
+func (roundRobin) Pick(g *Group, _ *rewrite.State, tried uint64, now time.Time) int {
+	for _, backup := range [2]bool{false, true} {
+		best, total := -1, 0
+		for i, s := range g.Servers {
+			if s.Backup != backup || !g.available(i, tried, now) {
+				continue
+			}
+			s.currentWeight += s.effectiveWeight
+			total += s.effectiveWeight
+			if best < 0 || s.currentWeight > g.Servers[best].currentWeight {
+				best = i
+			}
+		}
+		if best >= 0 {
+			g.Servers[best].currentWeight -= total
+			return best
+		}
+	}
+	return -1
+}
+
+// leastConn picks the server with the fewest active connections relative
+// to its weight, ties broken by round robin.
+type leastConn struct{}
+
+func (leastConn) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) int {
+	for _, backup := range [2]bool{false, true} {
+		best := -1
+		for i, s := range g.Servers {
+			if s.Backup != backup || !g.available(i, tried, now) {
+				continue
+			}
+			if best < 0 || s.conns*g.Servers[best].Weight < g.Servers[best].conns*s.Weight {
+				best = i
+			}
+		}
+		if best >= 0 {
+			return best
+		}
+	}
+	return -1
+}
+
+// ipHash hashes the first three octets of an IPv4 client address (the
+// whole IPv6 address) as ngx_http_upstream_ip_hash, then steps to the
+// next server while the chosen one is unavailable.
+type ipHash struct{}
+
+func (ipHash) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) int {
+	var addr string
+	if st != nil && st.Req != nil && st.Req.Conn != nil {
+		addr = st.Req.Conn.RemoteAddr
+	}
+	hash := uint32(89)
+	ip := net.ParseIP(addr)
+	var key []byte
+	if v4 := ip.To4(); v4 != nil {
+		key = v4[:3]
+	} else {
+		key = ip
+	}
+	for _, b := range key {
+		hash = (hash*113 + uint32(b)) % 6271
+	}
+	n := 0
+	for _, s := range g.Servers {
+		if !s.Backup {
+			n++
+		}
+	}
+	for tries := 0; tries < 20 && n > 0; tries++ {
+		i := int(hash % uint32(n))
+		if g.available(i, tried, now) {
+			return i
+		}
+		hash = (hash*113 + uint32(tries)) % 6271
+	}
+	return roundRobin{}.Pick(g, st, tried, now)
+}
+
+// getIdle returns a kept-alive connection to the group, if any.
+func (g *Group) getIdle() (net.Conn, int) {
+	if g.Keepalive == 0 {
+		return nil, -1
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n := len(g.idle); n > 0 {
+		ic := g.idle[n-1]
+		g.idle = g.idle[:n-1]
+		g.Servers[ic.server].conns++
+		return ic.nc, ic.server
+	}
+	return nil, -1
+}
+
+// putIdle keeps nc for reuse, closing the oldest when the pool is full.
+func (g *Group) putIdle(nc net.Conn, server int) {
+	g.mu.Lock()
+	if len(g.idle) == g.Keepalive {
+		old := g.idle[0]
+		copy(g.idle, g.idle[1:])
+		g.idle = g.idle[:len(g.idle)-1]
+		defer old.nc.Close()
+	}
+	g.idle = append(g.idle, idleConn{nc, server})
+	g.mu.Unlock()
+}
+
+// CloseIdle closes the kept-alive connections (on reload or stop).
+func (gs *Groups) CloseIdle() {
+	for _, m := range []map[string]*Group{gs.byName, gs.implicit} {
+		for _, g := range m {
+			g.mu.Lock()
+			for _, ic := range g.idle {
+				ic.nc.Close()
+			}
+			g.idle = nil
+			g.mu.Unlock()
+		}
+	}
+}

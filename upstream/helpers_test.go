@@ -1,0 +1,291 @@
+package upstream
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// parseConf is a tiny reader for test configs: words, "quoted" words,
+// ';' and blocks. It is not nginx's lexer (nginxconf owns that).
+func parseConf(t testing.TB, src string) []*nginxconf.Directive {
+	t.Helper()
+	toks := tokenize(src)
+	pos := 0
+	var block func() []*nginxconf.Directive
+	block = func() []*nginxconf.Directive {
+		out := []*nginxconf.Directive{}
+		for pos < len(toks) {
+			if toks[pos] == "}" {
+				pos++
+				return out
+			}
+			d := &nginxconf.Directive{Name: toks[pos], File: "/test.conf", Line: 1}
+			pos++
+			for pos < len(toks) && toks[pos] != ";" && toks[pos] != "{" {
+				d.Args = append(d.Args, strings.Trim(toks[pos], `"`))
+				pos++
+			}
+			if pos < len(toks) && toks[pos] == "{" {
+				pos++
+				d.Block = block()
+			} else {
+				pos++
+			}
+			out = append(out, d)
+		}
+		return out
+	}
+	return block()
+}
+
+func tokenize(s string) []string {
+	var toks []string
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\n' || c == '\t':
+			i++
+		case c == ';' || c == '{' || c == '}':
+			toks = append(toks, string(c))
+			i++
+		case c == '"':
+			j := strings.IndexByte(s[i+1:], '"') + i + 1
+			toks = append(toks, s[i:j+1])
+			i = j + 1
+		default:
+			j := i
+			for j < len(s) && !strings.ContainsRune(" \n\t;{}", rune(s[j])) {
+				j++
+			}
+			toks = append(toks, s[i:j])
+			i = j
+		}
+	}
+	return toks
+}
+
+// backend is an in-process HTTP/1 server on 127.0.0.1:0 that records
+// exactly the bytes of each request it receives (head and a
+// Content-Length body) and answers with a fixed response.
+type backend struct {
+	ln       net.Listener
+	mu       sync.Mutex
+	got      []string
+	response string
+	close    bool // close after each response
+	wg       sync.WaitGroup
+}
+
+func newBackend(t testing.TB, response string) *backend {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &backend{ln: ln, response: response}
+	b.wg.Add(1)
+	go b.serve()
+	t.Cleanup(func() { ln.Close(); b.wg.Wait() })
+	return b
+}
+
+func (b *backend) addr() string { return b.ln.Addr().String() }
+
+func (b *backend) serve() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for {
+				var head bytes.Buffer
+				length := 0
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					head.WriteString(line)
+					if l := strings.ToLower(line); strings.HasPrefix(l, "content-length:") {
+						length, _ = strconv.Atoi(strings.TrimSpace(l[15:]))
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				body := make([]byte, length)
+				io.ReadFull(br, body)
+				head.Write(body)
+				b.mu.Lock()
+				b.got = append(b.got, head.String())
+				resp, closeAfter := b.response, b.close
+				b.mu.Unlock()
+				if _, err := io.WriteString(c, resp); err != nil || closeAfter {
+					return
+				}
+			}
+		}()
+	}
+}
+
+func (b *backend) requests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.got...)
+}
+
+// proxyServer runs http1.Conn + Proxy on 127.0.0.1:0 for one location
+// config, the way the location package drives them: rewrite program
+// first, then Serve; a status > 0 gets a bare error response.
+type proxyServer struct {
+	ln     net.Listener
+	proxy  *Proxy
+	prog   *rewrite.Program
+	prefix string
+	wg     sync.WaitGroup
+}
+
+func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
+	t.Helper()
+	c := rewrite.NewCompiler()
+	httpBlock := parseConf(t, http)
+	locBlock := parseConf(t, location)
+	groups, err := CompileGroups(httpBlock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := CompileProxy([][]*nginxconf.Directive{httpBlock, locBlock}, groups, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := c.Program(locBlock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &proxyServer{ln: ln, proxy: p, prog: prog, prefix: prefix}
+	ps.wg.Add(1)
+	go ps.serve()
+	t.Cleanup(func() { ln.Close(); p.Tunnels.CloseAll(); ps.wg.Wait(); groups.CloseIdle() })
+	return ps
+}
+
+func (ps *proxyServer) serve() {
+	defer ps.wg.Done()
+	for {
+		nc, err := ps.ln.Accept()
+		if err != nil {
+			return
+		}
+		ps.wg.Add(1)
+		go func() {
+			defer ps.wg.Done()
+			host, port, _ := net.SplitHostPort(nc.LocalAddr().String())
+			c := http1.NewConn(nc, &http1.ConnInfo{ServerAddr: host, ServerPort: port})
+			defer func() {
+				if c.Hijacked() {
+					c.Release()
+				} else {
+					c.Close()
+				}
+			}()
+			var s rewrite.State
+			for {
+				r, err := c.ReadRequest()
+				if err != nil {
+					if e, ok := err.(*http1.Error); ok {
+						c.WriteHeader(&http1.Response{Status: e.Status, ContentLength: 0, LastModified: -1, Close: true})
+						c.Finish()
+					}
+					return
+				}
+				s.Reset(r)
+				ps.prog.Run(&s)
+				status, _ := ps.proxy.Serve(c, &s, ps.prefix)
+				if c.Hijacked() {
+					return
+				}
+				if status > 0 {
+					c.WriteHeader(&http1.Response{Status: status, ContentType: []byte("text/html"), ContentLength: 0, LastModified: -1})
+					c.Finish()
+				}
+				if !c.KeepAlive() {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// roundTrip sends raw on a new connection and reads until the server
+// closes it or a full response with Content-Length/chunked end arrived.
+func roundTrip(t testing.TB, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for !responseComplete(out) {
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	return string(out)
+}
+
+func responseComplete(b []byte) bool {
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 {
+		return false
+	}
+	head := strings.ToLower(string(b[:i]))
+	body := b[i+4:]
+	if m := regexp.MustCompile(`content-length: (\d+)`).FindStringSubmatch(head); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return len(body) >= n
+	}
+	if strings.Contains(head, "transfer-encoding: chunked") {
+		return bytes.HasSuffix(body, []byte("0\r\n\r\n"))
+	}
+	return strings.HasPrefix(head, "http/1.1 101") || strings.HasPrefix(head, "head")
+}
+
+var dateRe = regexp.MustCompile(`Date: [^\r]*\r\n`)
+
+func normalize(s string) string { return dateRe.ReplaceAllString(s, "Date: D\r\n") }
+
+type nginxconfDirective = nginxconf.Directive
+
+func newCompiler() *rewrite.Compiler { return rewrite.NewCompiler() }

@@ -1,0 +1,202 @@
+package upstream
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+// Each expectation is what an nginx 1.22.1 with the same location sent to
+// a recording backend (port 38081 there, BACKEND here), byte for byte.
+func TestProxyRequestMatchesNginx(t *testing.T) {
+	tests := []struct {
+		name, location, prefix, request, want string
+	}{
+		{"URI part replaces the prefix; hop-by-hop and invalid headers dropped",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/a%2Fb/../c?x=1 HTTP/1.1\r\nHost: Foo.com\r\nuser-agent: UA\r\nX_Y: u\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nEmpty:\r\nkeep-alive: 5\r\nTE: trailers\r\nX-Accel-Z: q\r\n\r\n",
+			"GET /q/a/c?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\nuser-agent: UA\r\nEmpty: \r\nX-Accel-Z: q\r\n\r\n"},
+		{"no URI part: the target as the client sent it",
+			`proxy_pass http://BACKEND;`, "/pv/",
+			"GET /pv/a%2Fb/../c?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /pv/a%2Fb/../c?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"variables: the evaluated URI, no args",
+			`rewrite ^/v/(.*)$ /$1 break; proxy_pass http://BACKEND/x/$1;`, "/v/",
+			"GET /v/a%2Fb/c?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /x/a/b/c HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"rewrite break: the new URI escaped, with args",
+			`rewrite ^/rb/(.*)$ /new/$1 break; proxy_pass http://BACKEND;`, "/rb/",
+			"GET /rb/a%20b?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /new/a%20b?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"rewrite break ignores the URI part",
+			`rewrite ^/rb2/(.*)$ /new/$1 break; proxy_pass http://BACKEND/q/;`, "/rb2/",
+			"GET /rb2/a%20b?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /new/a%20b?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"HTTP/1.1 with a body",
+			`proxy_http_version 1.1; proxy_pass http://BACKEND;`, "/h11/",
+			"POST /h11/x HTTP/1.1\r\nHost: foo\r\nContent-Length: 3\r\n\r\nabc",
+			"POST /h11/x HTTP/1.1\r\nHost: BACKEND\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc"},
+		{"chunked body sent with a length (1.1)",
+			`proxy_http_version 1.1; proxy_pass http://BACKEND;`, "/h11/",
+			"POST /h11/x HTTP/1.1\r\nHost: foo\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+			"POST /h11/x HTTP/1.1\r\nHost: BACKEND\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc"},
+		{"chunked body sent with a length (1.0)",
+			`proxy_pass http://BACKEND;`, "/pv/",
+			"POST /pv/x HTTP/1.1\r\nHost: foo\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+			"POST /pv/x HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc"},
+		{"zero length is passed",
+			`proxy_pass http://BACKEND;`, "/pv/",
+			"POST /pv/a HTTP/1.1\r\nHost: foo\r\nContent-Length: 0\r\n\r\n",
+			"POST /pv/a HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"},
+		{"websocket headers in configured order",
+			`proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_set_header Host $host; proxy_pass http://BACKEND;`, "/ws/",
+			"GET /ws/x HTTP/1.1\r\nHost: foo:99\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+			"GET /ws/x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nHost: foo\r\n\r\n"},
+		{"empty $http_upgrade is not sent",
+			`proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_set_header Host $host; proxy_pass http://BACKEND;`, "/ws/",
+			"GET /ws/x HTTP/1.1\r\nHost: foo:99\r\n\r\n",
+			"GET /ws/x HTTP/1.1\r\nConnection: upgrade\r\nHost: foo\r\n\r\n"},
+		{"variable URI part from set",
+			`set $u /z; proxy_pass http://BACKEND$u;`, "/vu/",
+			"GET /vu/a%20b?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /z HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"exact location with URI part",
+			`proxy_pass http://BACKEND/e/;`, "/exact",
+			"GET /exact?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /e/?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"escaping of a quoted URI",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/%C3%A9%41%3f%23%25%22?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /q/%C3%A9A%3F%23%25%22?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"plus signs are not escaped",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/a+b%2Bc?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /q/a+b+c?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"raw UTF-8 is not escaped when nothing was quoted",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/\xc3\xa9?x=1 HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /q/\xc3\xa9?x=1 HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"dot segments resolved with a URI part",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/a/./b HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /q/a/b HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"configured headers: empty one suppresses the client's, names as written",
+			`proxy_set_header X-Empty ""; proxy_set_header user-agent "ours"; proxy_set_header Host $host:$server_port; proxy_pass http://BACKEND;`, "/sh/",
+			"GET /sh/x HTTP/1.1\r\nHost: foo\r\nX-Empty: client\r\nUser-Agent: cli\r\nAccept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n",
+			"GET /sh/x HTTP/1.0\r\nuser-agent: ours\r\nHost: foo:PORT\r\nConnection: close\r\nAccept: */*\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n"},
+		{"host from variables without URI part: the target as sent",
+			`proxy_pass http://$arg_h;`, "/vh/",
+			"GET /vh/a%20b/../c?x=1&h=BACKEND HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"GET /vh/a%20b/../c?x=1&h=BACKEND HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\n\r\n"},
+		{"client X-Forwarded-For passes",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/ HTTP/1.1\r\nHost: foo\r\nX-Forwarded-For: 1.2.3.4\r\nHost2: x\r\n\r\n",
+			"GET /q/ HTTP/1.0\r\nHost: BACKEND\r\nConnection: close\r\nX-Forwarded-For: 1.2.3.4\r\nHost2: x\r\n\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBackend(t, okResponse)
+			ps := newProxyServer(t, "", strings.ReplaceAll(tc.location, "BACKEND", be.addr()), tc.prefix)
+			_, port, _ := net.SplitHostPort(ps.ln.Addr().String())
+			req := strings.ReplaceAll(tc.request, "BACKEND", be.addr())
+			got := roundTrip(t, ps.ln.Addr().String(), req)
+			if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+				t.Fatalf("client got %q", got)
+			}
+			want := strings.NewReplacer("BACKEND", be.addr(), "PORT", port).Replace(tc.want)
+			if diff := cmp.Diff([]string{want}, be.requests()); diff != "" {
+				t.Errorf("backend received (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestProxyResponseMatchesNginx(t *testing.T) {
+	tests := []struct {
+		name, location, prefix, request, backendResponse, want string
+	}{
+		{"hidden and hop-by-hop headers; Content-Type and Length moved up",
+			`proxy_pass http://BACKEND;`, "/pv/",
+			"GET /pv/a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nServer: back\r\nDate: x\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Accel-Foo: 1\r\nX-B: 2\r\nContent-Type: text/html\r\n\r\nok",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: text/html\r\nContent-Length: 2\r\nConnection: keep-alive\r\nX-Accel-Foo: 1\r\nX-B: 2\r\n\r\nok"},
+		{"proxy_redirect default, then made absolute",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 301 Moved\r\nLocation: http://BACKEND/q/zz\r\nContent-Length: 0\r\n\r\n",
+			"HTTP/1.1 301 Moved\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Length: 0\r\nLocation: http://foo:PORT/p/zz\r\nConnection: keep-alive\r\n\r\n"},
+		{"HTTP/1.0 body until close becomes chunked",
+			`proxy_pass http://BACKEND/q/;`, "/p/",
+			"GET /p/a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nbody-until-close",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\n10\r\nbody-until-close\r\n0\r\n\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBackend(t, "")
+			be.response = strings.ReplaceAll(tc.backendResponse, "BACKEND", be.addr())
+			be.close = true
+			ps := newProxyServer(t, "", strings.ReplaceAll(tc.location, "BACKEND", be.addr()), tc.prefix)
+			_, port, _ := net.SplitHostPort(ps.ln.Addr().String())
+			got := normalize(roundTrip(t, ps.ln.Addr().String(), tc.request))
+			want := strings.NewReplacer("BACKEND", be.addr(), "PORT", port).Replace(tc.want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("client received (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestProxyErrors(t *testing.T) {
+	// A port nothing listens on: take one and close it.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	ps := newProxyServer(t, "", "proxy_pass http://"+dead+";", "/")
+	got := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 502 Bad Gateway\r\n") {
+		t.Errorf("refused: got %q", got)
+	}
+
+	be := newBackend(t, "garbage\r\n\r\n")
+	be.close = true
+	ps = newProxyServer(t, "", "proxy_pass http://"+be.addr()+";", "/")
+	got = roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if got != "garbage\r\n\r\n" {
+		t.Errorf("no status line: nginx passes the bytes as HTTP/0.9, got %q", got)
+	}
+
+	be = newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+	ps = newProxyServer(t, "", "proxy_pass http://"+be.addr()+";", "/")
+	got = roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 502 Bad Gateway\r\n") {
+		t.Errorf("length and chunked: got %q", got)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct{ http, loc, want string }{
+		{"", "proxy_pass ftp://x;", `invalid URL prefix in "ftp://x" in /test.conf:1`},
+		{"", "proxy_pass http://no-such-host.invalid;", `host not found in upstream "no-such-host.invalid" in /test.conf:1`},
+		{"upstream b { server 127.0.0.1 wait=1; }", "proxy_pass http://b;", `invalid parameter "wait=1" in /test.conf:1`},
+		{"", "proxy_http_version 2.0; proxy_pass http://127.0.0.1;", `invalid value "2.0" in "proxy_http_version" directive, it must be "1.0" or "1.1" in /test.conf:1`},
+	}
+	for _, tc := range tests {
+		httpBlock, locBlock := parseConf(t, tc.http), parseConf(t, tc.loc)
+		groups, err := CompileGroups(httpBlock)
+		if err == nil {
+			_, err = CompileProxy([][]*nginxconfDirective{httpBlock, locBlock}, groups, newCompiler())
+		}
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s / %s: error %q, want %q", tc.http, tc.loc, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package upstream
+
+import (
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// appendRequest writes the request head for the backend as
+// ngx_http_proxy_create_request does: the request line, the
+// proxy_set_header lines (configured ones in order, then the defaults not
+// overridden; empty values are not sent), then the client's header lines
+// in order with their names as sent, minus every name proxy_set_header
+// and the defaults cover.
+func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, locPrefix string, bodyLen int64) []byte {
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = p.appendURI(b, r, t, locPrefix)
+	if p.version11 {
+		b = append(b, " HTTP/1.1\r\n"...)
+	} else {
+		b = append(b, " HTTP/1.0\r\n"...)
+	}
+	for i := range p.headers {
+		h := &p.headers[i]
+		start := len(b)
+		b = append(b, h.name...)
+		b = append(b, ':', ' ')
+		valStart := len(b)
+		switch h.kind {
+		case hdrStatic:
+			b = append(b, h.static...)
+		case hdrComplex:
+			b = h.value.Eval(s, b)
+		case hdrProxyHost:
+			b = append(b, t.proxyHost...)
+		case hdrInternalLen:
+			if bodyLen >= 0 && (r.ContentLength >= 0 || r.Chunked) {
+				b = strconv.AppendInt(b, bodyLen, 10)
+			}
+		case hdrInternalChunk:
+			// Bodies are sent with a length (request buffering on).
+		}
+		if len(b) == valStart {
+			b = b[:start] // an empty value: the header is not sent
+			continue
+		}
+		b = append(b, '\r', '\n')
+	}
+	if p.passHeaders {
+	clientHeaders:
+		for _, h := range r.Headers {
+			for i := range p.headers {
+				if http1.EqualFold(h.Name, p.headers[i].lower) {
+					continue clientHeaders
+				}
+			}
+			b = append(b, h.Name...)
+			b = append(b, ':', ' ')
+			b = append(b, h.Value...)
+			b = append(b, '\r', '\n')
+		}
+	}
+	return append(b, '\r', '\n')
+}
+
+// appendURI writes the request target, following nginx's rules (checked
+// on 1.22):
+//   - proxy_pass with variables and a URI part: the evaluated URI as is,
+//     without the client's arguments;
+//   - no URI part and the URI unchanged: the client's target as sent;
+//   - the URI changed by rewrite: the new URI, escaped, plus "?args"
+//     (a URI part in proxy_pass is then ignored);
+//   - a URI part: it replaces the matched location prefix of the
+//     normalized URI, escaped when the client's had %XX escapes.
+func (p *Proxy) appendURI(b []byte, r *http1.Request, t *target, locPrefix string) []byte {
+	if t.uri != nil {
+		return append(b, t.uri...)
+	}
+	if !t.hasURI && !r.Internal {
+		return append(b, r.RawURI...)
+	}
+	uri := r.URI
+	if t.hasURI && !r.Internal {
+		b = append(b, p.uriPart...)
+		if len(locPrefix) <= len(uri) {
+			uri = uri[len(locPrefix):]
+		}
+	}
+	if r.QuotedURI || r.Internal {
+		b = appendEscapeURI(b, uri)
+	} else {
+		b = append(b, uri...)
+	}
+	if len(r.Args) > 0 {
+		b = append(b, '?')
+		b = append(b, r.Args...)
+	}
+	return b
+}
+
+// escapeURI is ngx_escape_uri's NGX_ESCAPE_URI table: controls, space,
+// '"', '#', '%', '<', '>', '?', '\\', '^', '`', '{', '|', '}', DEL and
+// bytes >= 0x80.
+var escapeURI = [8]uint32{0xffffffff, 0xd000002d, 0x50000000, 0xb8000001,
+	0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}
+
+func appendEscapeURI(b, s []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for _, c := range s {
+		if escapeURI[c>>5]&(1<<(c&0x1f)) != 0 {
+			b = append(b, '%', hex[c>>4], hex[c&0xf])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// internString returns a string for b, reusing an earlier one with the
+// same bytes: proxy_pass URLs with variables usually evaluate to a few
+// hosts, and $proxy_host must be a string.
+func internString(b []byte) string {
+	internMu.RLock()
+	s, ok := interned[string(b)] // no allocation for a map index by string(b)
+	internMu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	internMu.Lock()
+	if len(interned) < 4096 {
+		interned[s] = s
+	}
+	internMu.Unlock()
+	return s
+}
+
+var (
+	internMu sync.RWMutex
+	interned = map[string]string{}
+)
+
+// lookupDynamic returns the group for a host evaluated at run time: only
+// literal IP addresses work without a resolver, as in nginx without
+// "resolver".
+func (gs *Groups) lookupDynamic(host, defPort string) *Group {
+	gs.dynMu.Lock()
+	defer gs.dynMu.Unlock()
+	if g := gs.dynamic[host]; g != nil {
+		return g
+	}
+	h, port := host, defPort
+	if hh, pp, err := net.SplitHostPort(host); err == nil {
+		h, port = hh, pp
+	}
+	if net.ParseIP(h) == nil {
+		return nil
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil
+	}
+	addr := net.JoinHostPort(h, port)
+	g := &Group{Name: host, Implicit: true, Picker: roundRobin{},
+		Servers: []*Server{{Network: "tcp", Addr: addr, Name: addr, Weight: 1, effectiveWeight: 1, MaxFails: 1,
+			FailTimeout: defaultFailTimeout}}}
+	g.proxyHost, g.proxyPort = hostHeader(host, defPort)
+	if gs.dynamic == nil {
+		gs.dynamic = map[string]*Group{}
+	}
+	if len(gs.dynamic) < 4096 {
+		gs.dynamic[host] = g
+	}
+	return g
+}

@@ -1,0 +1,605 @@
+package upstream
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// exchange is the per-request scratch of a proxied request, pooled so the
+// steady state allocates nothing.
+type exchange struct {
+	req    []byte // the request head sent to the backend
+	rbuf   []byte // the backend's response head, then body bytes
+	body   []byte // a buffered (chunked) client body
+	head   http1.ResponseHead
+	resp   http1.Response
+	hdrs   []http1.Header
+	locBuf []byte // a rewritten Location
+	urlBuf []byte // an evaluated proxy_pass URL
+	chunk  http1.ChunkedParser
+
+	locPrefix string
+}
+
+const responseHeadSize = 4 << 10 // proxy_buffer_size: one page, as nginx on x86-64
+const bodyBufSize = 32 << 10
+
+var exchangePool = sync.Pool{New: func() any {
+	return &exchange{req: make([]byte, 0, 1024), rbuf: make([]byte, bodyBufSize)}
+}}
+
+// Errors a Serve may return with its status.
+var (
+	ErrNoLiveUpstreams  = errors.New("no live upstreams")
+	ErrPrematureClose   = errors.New("upstream prematurely closed connection")
+	ErrTooBigHeader     = errors.New("upstream sent too big header")
+	ErrNoResolver       = errors.New("no resolver defined to resolve")
+	errInvalidLength    = errors.New(`upstream sent invalid "Content-Length" header`)
+	errUnknownTE        = errors.New(`upstream sent unknown "Transfer-Encoding"`)
+	errLengthAndChunked = errors.New(`upstream sent "Content-Length" and "Transfer-Encoding" headers at the same time`)
+)
+
+// target is where one request goes.
+type target struct {
+	group     *Group
+	scheme    string
+	proxyHost string
+	proxyPort string
+	uri       []byte // the URI part of an evaluated URL (nil: none)
+	hasURI    bool
+}
+
+// Serve proxies the current request of c.
+//
+// It returns status > 0 when nothing has been written to the client: the
+// caller answers with that status (502 Bad Gateway, 504 Gateway
+// Time-out, 400 or 413 for a bad request body, 500) and its error page.
+// status == 0 means the response was written (or the connection was
+// upgraded and the tunnel has ended); err then reports a failure midway,
+// after which the caller must close the connection (c.KeepAlive() is
+// false). After an upgrade, c.Hijacked() is true: the caller only calls
+// c.Release(). locPrefix is the matched location's prefix (nginx's
+// clcf->name), used when proxy_pass has a URI part and by proxy_redirect
+// default. s must hold the request (s.Req == c.Request()); Serve sets
+// s.ProxyHost, s.ProxyPort and s.UpstreamAddr.
+func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status int, err error) {
+	x := exchangePool.Get().(*exchange)
+	defer exchangePool.Put(x)
+	x.locPrefix = locPrefix
+	r := c.Request()
+
+	var t target
+	if status, err := p.resolve(s, x, &t); status != 0 {
+		return status, err
+	}
+	s.ProxyHost, s.ProxyPort = t.proxyHost, t.proxyPort
+
+	// A chunked client body is read in full first (nginx's request
+	// buffering) and sent with a Content-Length.
+	bodyLen := r.ContentLength
+	x.body = x.body[:0]
+	if p.passBody && r.Chunked {
+		var err error
+		x.body, err = readAll(c.Body(), x.body, p.maxBody)
+		if err != nil {
+			var he *http1.Error
+			if errors.As(err, &he) {
+				return he.Status, err
+			}
+			if errors.Is(err, errBodyTooLarge) {
+				return 413, err
+			}
+			return 400, err
+		}
+		bodyLen = int64(len(x.body))
+	}
+	if !p.passBody {
+		bodyLen = -1
+	}
+	x.req = p.appendRequest(x.req[:0], r, s, &t, locPrefix, bodyLen)
+
+	now := time.Now()
+	var tried uint64
+	for attempt := 0; attempt < len(t.group.Servers)+1; attempt++ {
+		nc, server, reused, status, err := p.connect(t.group, s, tried, now)
+		if status != 0 {
+			return status, err
+		}
+		tried |= 1 << uint(server)
+		s.UpstreamAddr = t.group.Servers[server].Addr
+		status, err, retry := p.exchange(c, x, nc, t.group, server, bodyLen)
+		if retry && (reused || attempt+1 < len(t.group.Servers)) && !c.HeaderWritten() && c.BodyDone() {
+			continue
+		}
+		return status, err
+	}
+	return 502, ErrNoLiveUpstreams
+}
+
+// resolve finds where the request goes: the compiled group, or for a
+// URL with variables, the evaluated one.
+func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
+	if p.urlValue == nil {
+		*t = target{group: p.group, scheme: p.scheme, proxyHost: p.proxyHost, proxyPort: p.proxyPort,
+			hasURI: p.hasURIPart}
+		return 0, nil
+	}
+	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
+	u := x.urlBuf
+	switch {
+	case len(u) >= 7 && http1.EqualFold(u[:7], "http://"):
+		t.scheme, u = "http", u[7:]
+	case len(u) >= 8 && http1.EqualFold(u[:8], "https://"):
+		t.scheme, u = "https", u[8:]
+	default:
+		return 500, fmt.Errorf("invalid URL prefix in %q", x.urlBuf)
+	}
+	host := u
+	if i := bytes.IndexAny(u, "/?"); i >= 0 {
+		host, t.uri, t.hasURI = u[:i], u[i:], true
+	}
+	if len(host) == 0 {
+		return 500, fmt.Errorf("no host in %q", x.urlBuf)
+	}
+	defPort := "80"
+	if t.scheme == "https" {
+		defPort = "443"
+	}
+	key := internString(host)
+	if g := p.groups.Lookup(key); g != nil {
+		t.group, t.proxyHost, t.proxyPort = g, key, defPort
+		return 0, nil
+	}
+	g := p.groups.lookupDynamic(key, defPort)
+	if g == nil {
+		return 502, fmt.Errorf("%w %q", ErrNoResolver, key)
+	}
+	t.group = g
+	t.proxyHost, t.proxyPort = g.proxyHost, g.proxyPort
+	return 0, nil
+}
+
+// connect picks a server and returns a connection to it: a kept-alive one
+// when the group has any, else a new one.
+func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, now time.Time) (nc net.Conn, server int, reused bool, status int, err error) {
+	if tried == 0 {
+		if nc, server := g.getIdle(); nc != nil {
+			return nc, server, true, 0, nil
+		}
+	}
+	for {
+		server = g.pick(s, tried, now)
+		if server < 0 {
+			return nil, -1, false, 502, ErrNoLiveUpstreams
+		}
+		srv := g.Servers[server]
+		d := net.Dialer{Timeout: p.ConnectTimeout}
+		nc, err = d.Dial(srv.Network, srv.Addr)
+		if err == nil {
+			if p.scheme == "https" {
+				// proxy_ssl_verify is off by default; SNI is off too
+				// (proxy_ssl_server_name off).
+				nc = tls.Client(nc, &tls.Config{InsecureSkipVerify: true})
+			}
+			return nc, server, false, 0, nil
+		}
+		g.done(server, true, now)
+		tried |= 1 << uint(server)
+		if errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err) {
+			status = 504
+		} else {
+			status = 502
+		}
+		if g.pickable(tried, now) {
+			continue
+		}
+		return nil, -1, false, status, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// pickable reports whether any server is left to try.
+func (g *Group) pickable(tried uint64, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := range g.Servers {
+		if g.available(i, tried, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// exchange sends the request on nc and relays the response. retry is set
+// when the backend failed before answering anything (a stale kept-alive
+// connection, a reset), so another server may be tried.
+func (p *Proxy) exchange(c *http1.Conn, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64) (status int, err error, retry bool) {
+	keep := false
+	failed := true
+	defer func() {
+		g.done(server, failed, time.Now())
+		if keep {
+			nc.SetDeadline(time.Time{})
+			g.putIdle(nc, server)
+		} else if !c.Hijacked() {
+			nc.Close()
+		}
+	}()
+	r := c.Request()
+
+	// Send the head and the body.
+	if p.SendTimeout > 0 {
+		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
+	}
+	if _, err := nc.Write(x.req); err != nil {
+		return timeoutStatus(err, 502), err, true
+	}
+	if bodyLen > 0 {
+		if r.Chunked {
+			if _, err := nc.Write(x.body); err != nil {
+				return timeoutStatus(err, 502), err, false
+			}
+		} else if err := p.sendBody(c, nc, x.rbuf); err != nil {
+			var he *http1.Error
+			if errors.As(err, &he) {
+				return he.Status, err, false
+			}
+			return timeoutStatus(err, 502), err, false
+		}
+	}
+
+	// Read the response head.
+	n, headLen := 0, 0
+	for {
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
+		n += m
+		if m > 0 {
+			hl, perr := http1.ParseResponseHead(x.rbuf[:n], &x.head)
+			if perr == http1.ErrInvalidStatusLine {
+				// nginx passes such a response on as HTTP/0.9: the bytes
+				// as they are, no header, then close.
+				failed = false
+				return 0, p.relayHTTP09(c, nc, x.rbuf[:n]), false
+			}
+			if perr != nil {
+				return 502, perr, false
+			}
+			if hl > 0 {
+				headLen = hl
+				break
+			}
+			if n == responseHeadSize {
+				return 502, ErrTooBigHeader, false
+			}
+		}
+		if rerr != nil {
+			if isTimeout(rerr) {
+				return 504, fmt.Errorf("upstream timed out: %w", rerr), false
+			}
+			return 502, ErrPrematureClose, n == 0
+		}
+	}
+
+	// Build the client response from the backend's head.
+	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, x, r)
+	if perr != nil {
+		return 502, perr, false
+	}
+	failed = false
+	buffered := x.rbuf[headLen:n]
+
+	if x.head.Status == 101 && r.Upgrade {
+		if err := c.WriteHeader(resp); err != nil {
+			return 0, err, false
+		}
+		if err := c.Flush(); err != nil {
+			return 0, err, false
+		}
+		clientConn, fromClient := c.Hijack()
+		nc.SetDeadline(time.Time{})
+		clientConn.SetDeadline(time.Time{})
+		t := &tunnel{client: clientConn, upstream: nc, idle: p.ReadTimeout}
+		p.Tunnels.add(t)
+		err := t.run(fromClient, buffered)
+		p.Tunnels.remove(t)
+		return 0, err, false
+	}
+
+	if err := c.WriteHeader(resp); err != nil {
+		return 0, err, false
+	}
+	noBody := r.MethodCode == http1.MethodHEAD || x.head.Status == 204 || x.head.Status == 304 ||
+		(x.head.Status >= 100 && x.head.Status < 200)
+	var complete bool
+	if noBody {
+		complete = true
+	} else {
+		complete, err = p.relayBody(c, nc, x, buffered, length, chunked)
+		if err != nil {
+			return 0, err, false
+		}
+	}
+	if err := c.Finish(); err != nil {
+		return 0, err, false
+	}
+	keep = complete && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&
+		(noBody || length >= 0 || chunked)
+	return 0, nil, false
+}
+
+func timeoutStatus(err error, def int) int {
+	if isTimeout(err) {
+		return 504
+	}
+	return def
+}
+
+// sendBody streams a Content-Length body from the client to nc.
+func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, buf []byte) error {
+	body := c.Body()
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if p.SendTimeout > 0 {
+				nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
+			}
+			if _, werr := nc.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+var errBodyTooLarge = errors.New("client intended to send too large body")
+
+func readAll(r io.Reader, dst []byte, max int64) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if max > 0 && int64(len(dst)) > max {
+			return dst, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// relayHTTP09 copies a response without a valid status line as is.
+func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, first []byte) error {
+	nconn, _ := c.Hijack()
+	if _, err := nconn.Write(first); err != nil {
+		return err
+	}
+	buf := make([]byte, bodyBufSize)
+	for {
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		n, err := nc.Read(buf)
+		if n > 0 {
+			if _, werr := nconn.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			nconn.Close()
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// relayBody streams the backend's body to the client. complete reports
+// that the body ended where its framing said (so the backend connection
+// may be kept).
+func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []byte, length int64, chunked bool) (complete bool, err error) {
+	x.chunk = http1.ChunkedParser{}
+	remaining := length
+	// deliver passes decoded bytes on; it reports whether the body ended.
+	deliver := func(b []byte) (bool, error) {
+		switch {
+		case chunked:
+			for len(b) > 0 && !x.chunk.Done {
+				data, consumed, err := x.chunk.Decode(b)
+				if err != nil {
+					return false, fmt.Errorf("upstream sent invalid chunked response: %w", err)
+				}
+				if len(data) > 0 {
+					if _, err := c.Write(data); err != nil {
+						return false, err
+					}
+				}
+				b = b[consumed:]
+			}
+			return x.chunk.Done, nil
+		case length >= 0:
+			if int64(len(b)) > remaining {
+				b = b[:remaining]
+			}
+			remaining -= int64(len(b))
+			if _, err := c.Write(b); err != nil {
+				return false, err
+			}
+			return remaining == 0, nil
+		default:
+			_, err := c.Write(b)
+			return false, err
+		}
+	}
+	if length == 0 {
+		return true, nil
+	}
+	if len(buffered) > 0 {
+		done, err := deliver(buffered)
+		if err != nil || done {
+			return done, err
+		}
+	}
+	// The head area of rbuf is free now: reuse the whole buffer.
+	buf := x.rbuf
+	for {
+		if err := c.Flush(); err != nil {
+			return false, err
+		}
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		n, rerr := nc.Read(buf)
+		if n > 0 {
+			done, err := deliver(buf[:n])
+			if err != nil || done {
+				return done, err
+			}
+		}
+		if rerr == io.EOF && !chunked && length < 0 {
+			return false, nil // the body ends with the connection
+		}
+		if rerr != nil {
+			if rerr == io.EOF {
+				return false, ErrPrematureClose
+			}
+			return false, rerr
+		}
+	}
+}
+
+// buildResponse turns the backend's head into the client's, filtering
+// headers as nginx's proxy module and upstream do.
+func (p *Proxy) buildResponse(c *http1.Conn, x *exchange, r *http1.Request) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
+	h := &x.head
+	resp = &x.resp
+	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,
+		ServerTokensOff: p.serverTokensOff, RelativeLocation: p.relativeRedir, NoPortInRedirect: p.noPortInRedir}
+	x.hdrs = x.hdrs[:0]
+	length = -1
+	hasLength := false
+	upstreamClose = h.Major == 1 && h.Minor == 0
+	for _, hd := range h.Headers {
+		name := hd.Name
+		switch {
+		case http1.EqualFold(name, "content-length"):
+			v, ok := http1.ParseOffset(hd.Value)
+			if !ok {
+				return nil, 0, false, false, errInvalidLength
+			}
+			length, hasLength = v, true
+			continue
+		case http1.EqualFold(name, "content-type"):
+			resp.ContentType = hd.Value
+			continue
+		case http1.EqualFold(name, "transfer-encoding"):
+			if !http1.EqualFold(hd.Value, "chunked") {
+				return nil, 0, false, false, errUnknownTE
+			}
+			chunked = true
+			continue
+		case http1.EqualFold(name, "connection"):
+			if http1.ContainsFold(hd.Value, "close") {
+				upstreamClose = true
+			}
+			continue
+		case http1.EqualFold(name, "keep-alive"):
+			continue
+		case http1.EqualFold(name, "location") && len(p.redirects) > 0:
+			if loc, ok := p.rewriteLocation(x, hd.Value, c); ok {
+				resp.Location = loc
+				continue
+			}
+		}
+		if p.hidden(name) {
+			continue
+		}
+		if http1.EqualFold(name, "server") {
+			resp.NoServer = true
+		} else if http1.EqualFold(name, "date") {
+			resp.NoDate = true
+		}
+		x.hdrs = append(x.hdrs, hd)
+	}
+	if chunked && hasLength {
+		return nil, 0, false, false, errLengthAndChunked
+	}
+	if chunked {
+		length = -1
+	}
+	if h.Status == 101 {
+		length = -1
+	}
+	resp.ContentLength = length
+	if h.Status == 204 || h.Status == 304 || r.MethodCode == http1.MethodHEAD {
+		// nginx keeps a backend's Content-Length on HEAD and 304.
+		resp.ContentLength = length
+	}
+	if p.charset != "" && http1.CharsetApplies(resp.ContentType) {
+		resp.Charset = []byte(p.charset)
+	}
+	resp.Headers = x.hdrs
+	return resp, length, chunked, upstreamClose, nil
+}
+
+// hidden reports whether a backend header is dropped (proxy_hide_header
+// and nginx's defaults, minus proxy_pass_header).
+func (p *Proxy) hidden(name []byte) bool {
+	for _, h := range p.passUpstream {
+		if http1.EqualFold(name, h) {
+			return false
+		}
+	}
+	for _, h := range p.hide {
+		if http1.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// rewriteLocation applies proxy_redirect to a backend's Location.
+func (p *Proxy) rewriteLocation(x *exchange, loc []byte, c *http1.Conn) ([]byte, bool) {
+	for _, rd := range p.redirects {
+		from, to := rd.from, rd.to
+		if from == "\x00default" {
+			from, to = p.defaultFrom, "/"
+			if p.hasURIPart {
+				to = x.locPrefix
+			}
+		}
+		if len(loc) >= len(from) && http1.EqualFold(loc[:len(from)], from) {
+			x.locBuf = append(x.locBuf[:0], to...)
+			x.locBuf = append(x.locBuf, loc[len(from):]...)
+			return x.locBuf, true
+		}
+	}
+	return nil, false
+}

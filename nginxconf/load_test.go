@@ -77,6 +77,8 @@ func TestLoadErrors(t *testing.T) {
 			"", `open() "D/nginx.conf" failed (2: No such file or directory)`},
 		{"globals without semicolon", map[string]string{"nginx.conf": "events{}\n"},
 			"pid x.pid; foo", `unexpected end of parameter, expecting ";" in command line`},
+		{"globals with open quote", map[string]string{"nginx.conf": "events{}\n"},
+			`pid "x.pid;`, `unexpected end of parameter, expecting ";" in command line`},
 		{"globals with block", map[string]string{"nginx.conf": "events{}\n"},
 			"foo {}", `block directives are not supported in -g option in command line`},
 		{"globals with close brace", map[string]string{"nginx.conf": "events{}\n"},

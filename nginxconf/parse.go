@@ -1,5 +1,7 @@
 package nginxconf
 
+import "strings"
+
 // This file turns tokens into directives, as ngx_conf_parse and
 // ngx_conf_handler do: a directive is checked (checkDirective) as soon as
 // its arguments and its ";" or "{" are read, in document order, and the
@@ -233,6 +235,9 @@ func (p *parser) parseBlock(src *source, buf *blockBuf, ctx Context, kind blockK
 		p.args, p.quote = args, quoted
 		switch t.Kind {
 		case TokError:
+			if src.param && strings.HasPrefix(t.Val, "unexpected end of file") {
+				return src.errorf(t.Line, `unexpected end of parameter, expecting ";"`)
+			}
 			return src.errorf(t.Line, t.Val)
 		case TokEOF:
 			if len(args) > 0 {

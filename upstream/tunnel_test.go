@@ -1,0 +1,219 @@
+package upstream
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// wsBackend answers every request with 101 plus "SERVERFIRST", then
+// echoes what it reads until EOF.
+func wsBackend(t *testing.T) (addr string, requests chan string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests = make(chan string, 10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				var head strings.Builder
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					head.WriteString(line)
+					if line == "\r\n" {
+						break
+					}
+				}
+				requests <- head.String()
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nSERVERFIRST")
+				io.Copy(c, br)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String(), requests
+}
+
+func fdTargets() []string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var out []string
+	for _, e := range ents {
+		l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		out = append(out, l)
+	}
+	return out
+}
+
+// openFDs counts open sockets. Pipes are left out on purpose: they are
+// Go's pool of splice(2) pipes, whose presence shows the splice path ran.
+func openFDs() int {
+	n := 0
+	for _, t := range fdTargets() {
+		if strings.HasPrefix(t, "socket:") {
+			n++
+		}
+	}
+	return n
+}
+
+func splicePipes() int {
+	n := 0
+	for _, t := range fdTargets() {
+		if strings.HasPrefix(t, "pipe:") {
+			n++
+		}
+	}
+	return n
+}
+
+// settle waits (bounded) until f reports true.
+func settle(f func() bool) bool {
+	for i := 0; i < 200; i++ {
+		if f() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return f()
+}
+
+func TestTunnel(t *testing.T) {
+	addr, requests := wsBackend(t)
+	ps := newProxyServer(t, "", `proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_set_header Host $host; proxy_pass http://`+addr+`;`, "/ws/")
+
+	baseG, baseFD, basePipes := runtime.NumGoroutine(), openFDs(), splicePipes()
+	for round := 0; round < 3; round++ {
+		c, err := net.Dial("tcp", ps.ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		// Bytes after the head, in the same write, must reach the backend.
+		io.WriteString(c, "GET /ws/x HTTP/1.1\r\nHost: foo\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nCLIENTFIRST")
+		want := "HTTP/1.1 101 Switching Protocols\r\nServer: gonginx/0.1.0\r\nDate: D\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nSERVERFIRSTCLIENTFIRST"
+		got := readN(t, c, len(normalizeBack(want)))
+		if diff := cmp.Diff(want, normalize(got)); diff != "" {
+			t.Fatalf("client got (-want +got):\n%s", diff)
+		}
+		if req := <-requests; req != "GET /ws/x HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nHost: foo\r\n\r\n" {
+			t.Errorf("backend got %q", req)
+		}
+		io.WriteString(c, "ping")
+		if got := readN(t, c, 4); got != "ping" {
+			t.Errorf("echo: %q", got)
+		}
+		// The client half-closes: nginx then closes both sides, so the
+		// client sees EOF.
+		c.(*net.TCPConn).CloseWrite()
+		rest, _ := io.ReadAll(c)
+		if len(rest) != 0 {
+			t.Errorf("after half-close got %q", rest)
+		}
+		c.Close()
+	}
+	if !settle(func() bool { return ps.proxy.Tunnels.Len() == 0 }) {
+		t.Errorf("%d tunnels left", ps.proxy.Tunnels.Len())
+	}
+	if splicePipes() <= basePipes {
+		t.Errorf("no splice pipes appeared: the TCP-to-TCP copy did not splice")
+	}
+	if !settle(func() bool { return runtime.NumGoroutine() <= baseG }) {
+		t.Errorf("goroutines: %d before, %d after", baseG, runtime.NumGoroutine())
+	}
+	if !settle(func() bool { return openFDs() <= baseFD }) {
+		t.Errorf("fds: %d before, %d after: %v", baseFD, openFDs(), fdTargets())
+	}
+}
+
+func TestTunnelIdleTimeoutAndCloseAll(t *testing.T) {
+	addr, _ := wsBackend(t)
+	ps := newProxyServer(t, "", `proxy_http_version 1.1; proxy_read_timeout 200ms; proxy_pass http://`+addr+`;`, "/")
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: foo\r\nUpgrade: websocket\r\n\r\n")
+	readN(t, c, len("HTTP/1.1 101 Switching Protocols\r\nServer: gonginx/0.1.0\r\nDate: Fri, 27 Nov 2026 10:14:33 GMT\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nSERVERFIRST"))
+	// Traffic keeps it open past the idle limit...
+	for i := 0; i < 4; i++ {
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(c, "x")
+		readN(t, c, 1)
+	}
+	// ...silence closes it.
+	if _, err := io.ReadAll(c); err != nil {
+		t.Errorf("idle close: %v", err)
+	}
+
+	// CloseAll ends live tunnels.
+	c2, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c2, "GET / HTTP/1.1\r\nHost: foo\r\nUpgrade: websocket\r\n\r\n")
+	readN(t, c2, 5)
+	settle(func() bool { return ps.proxy.Tunnels.Len() == 1 })
+	ps.proxy.Tunnels.CloseAll()
+	io.ReadAll(c2)
+	if !settle(func() bool { return ps.proxy.Tunnels.Len() == 0 }) {
+		t.Errorf("tunnels left after CloseAll")
+	}
+}
+
+// Without Upgrade in the client's request a 101 is not a tunnel (nginx
+// checks r->headers_in.upgrade).
+func TestNoUpgradeHeaderNoTunnel(t *testing.T) {
+	addr, _ := wsBackend(t)
+	ps := newProxyServer(t, "", `proxy_pass http://`+addr+`;`, "/")
+	if ps.proxy.Tunnels.Len() != 0 {
+		t.Fatal("tunnels before start")
+	}
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: foo\r\n\r\n")
+	got := readN(t, c, len("HTTP/1.1 101"))
+	if got != "HTTP/1.1 101" || ps.proxy.Tunnels.Len() != 0 {
+		t.Errorf("got %q, %d tunnels", got, ps.proxy.Tunnels.Len())
+	}
+}
+
+func readN(t *testing.T, c net.Conn, n int) string {
+	t.Helper()
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("read %d bytes: %v (got %q)", n, err, buf)
+	}
+	return string(buf)
+}
+
+// normalizeBack gives the length the Date line really has.
+func normalizeBack(s string) string {
+	return strings.Replace(s, "Date: D\r\n", "Date: Fri, 27 Nov 2026 10:14:33 GMT\r\n", 1)
+}

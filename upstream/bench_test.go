@@ -1,0 +1,84 @@
+package upstream
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// leanBackend answers each request head (no body) with a fixed keepalive
+// response, allocating nothing per request itself.
+func leanBackend(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 8192)
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					if err != nil {
+						return
+					}
+					n += m
+					for {
+						i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+						if i < 0 {
+							break
+						}
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+						n = copy(buf, buf[i+4:n])
+					}
+				}
+			}()
+		}
+	}()
+	b.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+// BenchmarkProxyRequest: client → http1.Conn + Proxy → backend, keepalive
+// on both sides; one request per iteration.
+func BenchmarkProxyRequest(b *testing.B) {
+	addr := leanBackend(b)
+	ps := newProxyServer(b, "upstream b { server "+addr+"; keepalive 8; }",
+		`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /api/socket/x?y=1 HTTP/1.1\r\nHost: www.my-api.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	// Learn the response size once (Date has a fixed width).
+	c.Write(req)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	first := make([]byte, 4096)
+	n, err := c.Read(first)
+	if err != nil || !bytes.HasSuffix(first[:n], []byte("hello")) {
+		b.Fatalf("first response %q %v", first[:n], err)
+	}
+	buf := make([]byte, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

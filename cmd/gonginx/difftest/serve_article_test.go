@@ -199,7 +199,7 @@ func serveArticleRequests() []harness.Request {
 		{Name: "wss query", Send: []string{serveUpgrade("/api/socket/chat?room=1")}, WS: serveFrames()[:1]},
 		{Name: "wss no slash", Send: []string{serveUpgrade("/api/socket")}, WS: serveFrames()[:1]},
 		{Name: "wss on static", Send: []string{serveUpgrade("/")}, WS: serveFrames()[:1]},
-		{Name: "wss backend hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/ws-hangup")}, WS: serveFrames()[:3]},
+		{Name: "wss backend hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/ws-hangup")}, WS: serveFrames()[:1]},
 		{Name: "wss client hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/chat"), "\x81\x85\x11\x22\x33\x44" + string([]byte{'h' ^ 0x11, 'e' ^ 0x22, 'l' ^ 0x33, 'l' ^ 0x44, 'o' ^ 0x11})}, Pause: 100 * time.Millisecond, HangUpAfter: 100 * time.Millisecond, Settle: 200 * time.Millisecond},
 		{Name: "ws plain to tls port", Send: []string{serveUpgrade("/api/socket/chat")}, Plain: true, WS: serveFrames()[:1]},
 		{Name: "upgrade http1.0", Send: []string{strings.Replace(serveUpgrade("/api/socket/chat"), "HTTP/1.1", "HTTP/1.0", 1)}, WS: serveFrames()[:1]},
@@ -293,7 +293,7 @@ func TestServeArticlePlainHTTP(t *testing.T) {
 		serveGet("backend hangs up", "/api/socket/hangup"),
 		{Name: "ws echo", Send: []string{serveUpgrade("/api/socket/chat")}, WS: serveFrames()},
 		{Name: "ws ipv6", Send: []string{serveUpgrade("/api/socket/chat")}, IPv6: true, WS: serveFrames()[:2]},
-		{Name: "ws backend hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/ws-hangup")}, WS: serveFrames()[:3]},
+		{Name: "ws backend hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/ws-hangup")}, WS: serveFrames()[:1]},
 		{Name: "ws upgrade and frame in one write", Send: []string{serveUpgrade("/api/socket/chat") + "\x81\x82\x11\x22\x33\x44" + string([]byte{'h' ^ 0x11, 'i' ^ 0x22})}, Settle: 200 * time.Millisecond},
 		{Name: "ws client hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/chat")}, HangUpAfter: 100 * time.Millisecond, Settle: 200 * time.Millisecond},
 	}

@@ -2,6 +2,16 @@
 // requests, and reports every difference a client or the upstream could observe: status line,
 // header lines (order and case), body, connection end, WebSocket frames, and what the upstream
 // received byte for byte.
+//
+// The tests using it live in package difftest:
+//
+//	go test ./cmd/gonginx/difftest/ -run TestServe            # nginx vs gonginx (built by TestMain)
+//	DIFFTEST_SELF=1 go test ./cmd/gonginx/difftest/ -run TestServe   # nginx vs nginx: the cases are deterministic
+//	DIFFTEST_DUMP=1 go test ./cmd/gonginx/difftest/ -run TestServeArticleWebSocket -v  # log what nginx did
+//	go test ./cmd/gonginx/difftest/ -run X -bench ServeProxied    # throughput and server CPU per request
+//	go run ./examples/load                                        # side by side: req/s, CPU, memory per idle WebSocket
+//
+// Without nginx at /usr/sbin/nginx the tests skip loudly, or fail when CI is set.
 package harness
 
 import (

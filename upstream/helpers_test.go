@@ -85,6 +85,7 @@ type backend struct {
 	got      []string
 	response string
 	close    bool // close after each response
+	conns    int  // connections accepted
 	wg       sync.WaitGroup
 }
 
@@ -109,6 +110,9 @@ func (b *backend) serve() {
 		if err != nil {
 			return
 		}
+		b.mu.Lock()
+		b.conns++
+		b.mu.Unlock()
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()

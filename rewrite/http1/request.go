@@ -48,7 +48,7 @@ type Request struct {
 	ContentLength int64 // -1 when absent
 	Chunked       bool  // Transfer-Encoding: chunked
 	KeepAlive     bool  // connection may be reused after this request
-	Upgrade       bool  // the client sent "Connection: upgrade" (nginx's r->headers_in.connection_type is not that; kept for the proxy)
+	Upgrade       bool  // the client sent an Upgrade header (nginx's r->headers_in.upgrade): a 101 from the backend then becomes a tunnel
 
 	// Internal is set once the URI was changed by rewrite, try_files,
 	// error_page or index: nginx then treats the request as internal.

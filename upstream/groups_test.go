@@ -1,0 +1,100 @@
+package upstream
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSmoothWeightedRoundRobin(t *testing.T) {
+	// nginx's documented sequence for weights 5, 1, 1.
+	gs, err := CompileGroups(parseConf(t, "upstream u { server 127.0.0.1:1 weight=5; server 127.0.0.2:1; server 127.0.0.3:1; server 127.0.0.4:1 backup; server 127.0.0.5:1 down; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gs.Lookup("u")
+	now := time.Now()
+	var got []string
+	for i := 0; i < 7; i++ {
+		s := g.pick(nil, 0, now)
+		got = append(got, g.Servers[s].Addr[:9])
+		g.done(s, false, now)
+	}
+	want := []string{"127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.1", "127.0.0.3", "127.0.0.1", "127.0.0.1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sequence (-want +got):\n%s", diff)
+	}
+	// Servers in a failure window are skipped; with all primaries out the
+	// backup serves.
+	for i := 0; i < 3; i++ {
+		g.done(g.pick(nil, 1<<uint(i), now), false, now) // keep conns balanced
+	}
+	for i := 0; i < 3; i++ {
+		g.Servers[i].conns++
+		g.done(i, true, now)
+	}
+	if s := g.pick(nil, 0, now); s < 0 || !g.Servers[s].Backup {
+		t.Errorf("with primaries failed picked %d", s)
+	} else {
+		g.done(s, false, now)
+	}
+	// After fail_timeout they are back.
+	if s := g.pick(nil, 0, now.Add(11*time.Second)); s < 0 || g.Servers[s].Backup {
+		t.Errorf("after fail_timeout picked %d", s)
+	}
+}
+
+func TestUpstreamKeepaliveAndFailover(t *testing.T) {
+	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	// The dead server is tried first half the time; nginx's
+	// proxy_next_upstream error moves on to the live one.
+	ps := newProxyServer(t, "upstream b { server "+dead+"; server "+be.addr()+"; keepalive 4; }",
+		`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 5; i++ {
+		got := roundTripOn(t, c, "GET /k HTTP/1.1\r\nHost: a\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+			t.Fatalf("request %d: %q", i, got)
+		}
+	}
+	if n := len(be.requests()); n != 5 {
+		t.Errorf("backend saw %d requests", n)
+	}
+	be.mu.Lock()
+	conns := be.conns
+	be.mu.Unlock()
+	if conns != 1 {
+		t.Errorf("backend saw %d connections; keepalive should reuse one", conns)
+	}
+	if got := be.requests()[0]; got != "GET /k HTTP/1.1\r\nHost: b\r\n\r\n" {
+		t.Errorf("request to a named upstream: %q", got)
+	}
+}
+
+func roundTripOn(t *testing.T, c net.Conn, raw string) string {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for !responseComplete(out) {
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	return string(out)
+}

@@ -60,6 +60,7 @@ type Proxy struct {
 	redirects       []redirect
 	defaultFrom     string
 	charset         string
+	charsetBytes    []byte
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off
 	noPortInRedir   bool
@@ -184,6 +185,7 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 	}
 	if d := last(blocks, "charset"); d != nil && d.Args[0] != "off" {
 		p.charset = d.Args[0]
+		p.charsetBytes = []byte(p.charset)
 	}
 	for _, d := range innermost(blocks, "proxy_set_header") {
 		if len(d.Args) != 2 {

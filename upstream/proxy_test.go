@@ -134,6 +134,16 @@ func TestProxyResponseMatchesNginx(t *testing.T) {
 			"GET /p/a HTTP/1.1\r\nHost: foo\r\n\r\n",
 			"HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nbody-until-close",
 			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\n10\r\nbody-until-close\r\n0\r\n\r\n"},
+		{"charset applies to a bare listed type",
+			`charset utf-8; proxy_pass http://BACKEND;`, "/cs/",
+			"GET /cs/a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Type: TEXT/HTML\r\nContent-Length: 2\r\n\r\nok",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: TEXT/HTML; charset=utf-8\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"},
+		{"charset leaves types with parameters and unlisted types",
+			`charset utf-8; proxy_pass http://BACKEND;`, "/cs/",
+			"GET /cs/a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: 2\r\n\r\nok",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,6 +186,27 @@ func TestProxyErrors(t *testing.T) {
 	if !strings.HasPrefix(got, "HTTP/1.1 502 Bad Gateway\r\n") {
 		t.Errorf("length and chunked: got %q", got)
 	}
+}
+
+func TestProxyReadTimeoutIs504(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			held <- c // accept, read nothing, answer nothing
+		}
+	}()
+	ps := newProxyServer(t, "", "proxy_read_timeout 100ms; proxy_pass http://"+ln.Addr().String()+";", "/")
+	got := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 504 Gateway Time-out\r\n") {
+		t.Errorf("got %q", got)
+	}
+	(<-held).Close()
 }
 
 func TestCompileErrors(t *testing.T) {

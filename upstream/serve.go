@@ -563,7 +563,7 @@ func (p *Proxy) buildResponse(c *http1.Conn, x *exchange, r *http1.Request) (res
 		resp.ContentLength = length
 	}
 	if p.charset != "" && http1.CharsetApplies(resp.ContentType) {
-		resp.Charset = []byte(p.charset)
+		resp.Charset = p.charsetBytes
 	}
 	resp.Headers = x.hdrs
 	return resp, length, chunked, upstreamClose, nil

@@ -142,26 +142,26 @@ func fragmentConfPrefix(dir string) string {
 // Debian's stock nginx.conf includes conf.d/*.conf.
 func (p *parser) loadFragment(root *blockBuf, conf string) *Error {
 	events := p.synthetic("events")
-	if _, err := p.check(events, MainConf, true, root.view()); err != nil {
+	if _, err := p.check(events, MainConf, true, root); err != nil {
 		return err
 	}
 	events.Block = []*Directive{}
 	root.push(events, events)
 
 	http := p.synthetic("http")
-	inner, err := p.check(http, MainConf, true, root.view())
+	inner, err := p.check(http, MainConf, true, root)
 	if err != nil {
 		return err
 	}
 	hb := p.newBuf(nil)
 	types := p.synthetic("types")
-	if _, err := p.check(types, inner, true, hb.view()); err != nil {
+	if _, err := p.check(types, inner, true, hb); err != nil {
 		return err
 	}
 	types.Block = builtinTypes(p)
 	hb.push(types, types)
 	dt := p.synthetic("default_type", "application/octet-stream")
-	if _, err := p.check(dt, inner, false, hb.view()); err != nil {
+	if _, err := p.check(dt, inner, false, hb); err != nil {
 		return err
 	}
 	hb.push(dt, dt)
@@ -180,9 +180,9 @@ func (p *parser) synthetic(name string, args ...string) *Directive {
 	return d
 }
 
-// check runs checkDirective and files warnings.
-func (p *parser) check(d *Directive, ctx Context, isBlock bool, siblings []*Directive) (Context, *Error) {
-	inner, err := checkDirective(d, ctx, isBlock, siblings)
+// check runs checkDirective against buf's directives and files warnings.
+func (p *parser) check(d *Directive, ctx Context, isBlock bool, buf *blockBuf) (Context, *Error) {
+	inner, err := checkDirectiveSeen(d, ctx, isBlock, buf.seenKeys())
 	if err != nil {
 		atEnd(err, d)
 		if !err.Warn {

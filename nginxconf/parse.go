@@ -21,29 +21,20 @@ type blockBuf struct {
 	// into is set for the top level of an included file: its expanded
 	// view is the including block's.
 	into *blockBuf
+	// seenMark is where the duplicate keys of the expanded view start in
+	// the parser's seen stack (blocks with into == nil only).
+	seenMark int
 }
 
 func (p *parser) newBuf(into *blockBuf) *blockBuf {
 	if len(p.bufs) == cap(p.bufs) {
 		p.bufs = make([]blockBuf, 0, 64)
 	}
-	p.bufs = append(p.bufs, blockBuf{p: p, mark: len(p.stack), into: into})
+	p.bufs = append(p.bufs, blockBuf{p: p, mark: len(p.stack), into: into, seenMark: len(p.seen)})
 	return &p.bufs[len(p.bufs)-1]
 }
 
 func (b *blockBuf) own() []*Directive { return b.p.stack[b.mark:] }
-
-// view returns the expanded directives read so far. The slice is only
-// valid until the next push.
-func (b *blockBuf) view() []*Directive {
-	for b.into != nil {
-		b = b.into
-	}
-	if b.split {
-		return b.exp
-	}
-	return b.own()
-}
 
 // push adds a directive: own as written, exp its expanded form (the same
 // pointer unless its block holds includes).
@@ -58,6 +49,25 @@ func (b *blockBuf) push(own, exp *Directive) {
 		b.splitNow(len(b.own()) - 1)
 		b.exp = append(b.exp, exp)
 	}
+	if b.into == nil {
+		b.noteSeen(exp)
+	}
+}
+
+// noteSeen records exp, just added to the expanded view, for the
+// duplicate checks of the directives after it.
+func (b *blockBuf) noteSeen(exp *Directive) {
+	if !b.p.unchecked {
+		b.p.seen = addDupKeys(b.p.seen, b.seenMark, exp.Name)
+	}
+}
+
+// seenKeys returns the duplicate keys of the expanded view read so far.
+func (b *blockBuf) seenKeys() []dupKey {
+	for b.into != nil {
+		b = b.into
+	}
+	return b.p.seen[b.seenMark:]
 }
 
 // pushInclude adds an include directive to own only; the included
@@ -74,6 +84,7 @@ func (b *blockBuf) pushExpanded(d *Directive) {
 	}
 	b.ensureSplit()
 	b.exp = append(b.exp, d)
+	b.noteSeen(d)
 }
 
 // ensureSplit makes the expanded view separate from own, so that an
@@ -96,6 +107,9 @@ func (b *blockBuf) splitNow(n int) {
 func (b *blockBuf) close() (own, view []*Directive) {
 	own = b.p.dirSlice(b.own())
 	b.p.stack = b.p.stack[:b.mark]
+	if b.into == nil {
+		b.p.seen = b.p.seen[:b.seenMark]
+	}
 	if b.into != nil || !b.split {
 		return own, own
 	}
@@ -156,6 +170,9 @@ type parser struct {
 	stack []*Directive // own directives of the open blocks
 	lists []*Directive // chunk for closed blocks' lists
 	bufs  []blockBuf   // chunk for block buffers
+	// seen stacks the duplicate keys (dupKey) of the open blocks'
+	// expanded views, each block's from its seenMark.
+	seen []dupKey
 }
 
 func (p *parser) newDirective() *Directive {
@@ -319,7 +336,7 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		}
 		return p.block(src, buf, d, ctx)
 	}
-	in, err := checkDirective(d, ctx, isBlock, buf.view())
+	in, err := checkDirectiveSeen(d, ctx, isBlock, buf.seenKeys())
 	if err != nil {
 		atEnd(err, d)
 		if !err.Warn {

@@ -1,6 +1,7 @@
 package nginxconf
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -200,16 +201,82 @@ func Lookup(name string) []*Command { return commandsByName[name] }
 // not modify it.
 func Commands() []Command { return commandTable }
 
-// lookupIn returns the entry nginx would pick for name in ctx, and whether
-// the name is known at all.
-func lookupIn(name string, ctx Context) (cmd *Command, known bool) {
-	cmds := commandsByName[name]
-	for _, c := range cmds {
+// lookupIn returns the entry nginx would pick for name in ctx, whether
+// it is in customDuplicates, and whether the name is known at all.
+func lookupIn(name string, ctx Context) (cmd *Command, customDup, known bool) {
+	info := infoByName[name]
+	if info == nil {
+		return nil, false, false
+	}
+	for i, c := range info.cmds {
 		if c.Ctx&ctx != 0 {
-			return c, true
+			return c, info.customDup[i], true
 		}
 	}
-	return nil, len(cmds) > 0
+	return nil, false, true
+}
+
+// nameInfo is what the checks need about one directive name, computed
+// once so that checking a directive builds no strings.
+type nameInfo struct {
+	cmds      []*Command
+	customDup []bool   // per cmds entry: listed in customDuplicates
+	keys      []dupKey // what a directive of this name leaves in its block
+}
+
+// dupKey is what a directive already read in a block means for the
+// duplicate checks of the directives after it: its name (name set), when
+// some module refuses a second directive of that name, or a conf field
+// (module and Field) that generic setters refuse to set twice.
+type dupKey struct {
+	name   string
+	module string
+	field  int
+}
+
+var infoByName = indexNames()
+
+func indexNames() map[string]*nameInfo {
+	m := make(map[string]*nameInfo, len(commandsByName))
+	for name, cmds := range commandsByName {
+		info := &nameInfo{cmds: cmds, customDup: make([]bool, len(cmds))}
+		for i, c := range cmds {
+			if customDuplicates[c.Module+" "+c.Name] {
+				info.customDup[i] = true
+				info.addKey(dupKey{name: name})
+			}
+		}
+		for _, c := range cmds {
+			if c.Field != 0 {
+				info.addKey(dupKey{module: c.Module, field: c.Field})
+			}
+		}
+		m[name] = info
+	}
+	return m
+}
+
+func (n *nameInfo) addKey(k dupKey) {
+	if !slices.Contains(n.keys, k) {
+		n.keys = append(n.keys, k)
+	}
+}
+
+// addDupKeys adds to seen, the keys of one block from mark on (each once,
+// in the order first met), the keys of a directive named name. Keeping
+// each key once bounds seen by the table's size, so checking a block's
+// directives stays linear in the block's length.
+func addDupKeys(seen []dupKey, mark int, name string) []dupKey {
+	info := infoByName[name]
+	if info == nil {
+		return seen
+	}
+	for _, k := range info.keys {
+		if !slices.Contains(seen[mark:], k) {
+			seen = append(seen, k)
+		}
+	}
+	return seen
 }
 
 // blockContexts gives the context inside each block directive; a block
@@ -262,7 +329,19 @@ func innerContext(name string, ctx Context) Context {
 // An error with Warn set is a warning nginx prints and goes on after (a
 // deprecated directive); the caller records it and continues.
 func checkDirective(d *Directive, ctx Context, isBlock bool, siblings []*Directive) (inner Context, err *Error) {
-	cmd, known := lookupIn(d.Name, ctx)
+	var seen []dupKey
+	for _, s := range siblings {
+		if s != d {
+			seen = addDupKeys(seen, 0, s.Name)
+		}
+	}
+	return checkDirectiveSeen(d, ctx, isBlock, seen)
+}
+
+// checkDirectiveSeen is checkDirective with the siblings already read
+// given by their duplicate keys (addDupKeys), as the parser keeps them.
+func checkDirectiveSeen(d *Directive, ctx Context, isBlock bool, seen []dupKey) (inner Context, err *Error) {
+	cmd, customDup, known := lookupIn(d.Name, ctx)
 	if cmd == nil {
 		if known {
 			return 0, d.errorf("%q directive is not allowed here", d.Name)
@@ -278,7 +357,10 @@ func checkDirective(d *Directive, ctx Context, isBlock bool, siblings []*Directi
 	if !cmd.Args.Allows(len(d.Args)) {
 		return 0, d.errorf("invalid number of arguments in %q directive", d.Name)
 	}
-	if err := checkValue(cmd, d, siblings); err != nil {
+	if err := checkDuplicate(cmd, customDup, d, seen); err != nil {
+		return 0, err
+	}
+	if err := checkValue(cmd, d); err != nil {
 		return 0, err
 	}
 	if cmd.Block {
@@ -340,34 +422,36 @@ var customDuplicates = map[string]bool{
 	"ngx_stream_return_module return": true,
 }
 
-// checkValue runs the checks of nginx's generic setter for cmd.
-func checkValue(cmd *Command, d *Directive, siblings []*Directive) *Error {
-	if customDuplicates[cmd.Module+" "+cmd.Name] {
-		for _, s := range siblings {
-			if s == d {
+// checkDuplicate refuses a second directive of a name in customDuplicates
+// or a second value for a conf field that cmd's generic setter owns. seen
+// holds the keys of the siblings read before d (addDupKeys).
+func checkDuplicate(cmd *Command, customDup bool, d *Directive, seen []dupKey) *Error {
+	if customDup {
+		for _, s := range seen {
+			if s.name == "" {
 				continue
 			}
-			if s.Name == d.Name {
+			if s.name == d.Name {
 				return d.errorf("%q directive is duplicate", d.Name)
 			}
 			// root and alias share one field and say which came first.
-			if (d.Name == "root" || d.Name == "alias") && (s.Name == "root" || s.Name == "alias") && cmd.Module == "ngx_http_core_module" {
-				return d.errorf("%q directive is duplicate, %q directive was specified earlier", d.Name, s.Name)
+			if (d.Name == "root" || d.Name == "alias") && (s.name == "root" || s.name == "alias") && cmd.Module == "ngx_http_core_module" {
+				return d.errorf("%q directive is duplicate, %q directive was specified earlier", d.Name, s.name)
 			}
 		}
 	}
 	if cmd.Slot.checksDuplicate() && cmd.Field != 0 {
-		for _, s := range siblings {
-			if s == d {
-				continue
-			}
-			for _, o := range commandsByName[s.Name] {
-				if o.Field == cmd.Field && o.Module == cmd.Module {
-					return d.errorf("%q directive is duplicate", d.Name)
-				}
+		for _, s := range seen {
+			if s.name == "" && s.field == cmd.Field && s.module == cmd.Module {
+				return d.errorf("%q directive is duplicate", d.Name)
 			}
 		}
 	}
+	return nil
+}
+
+// checkValue runs the value checks of nginx's generic setter for cmd.
+func checkValue(cmd *Command, d *Directive) *Error {
 	invalid := func() *Error { return d.errorf("%q directive invalid value", d.Name) }
 	a := d.Args
 	switch cmd.Slot {
@@ -479,20 +563,21 @@ func checkValue(cmd *Command, d *Directive, siblings []*Directive) *Error {
 // upstreams, variables) live in the packages that compile the directive.
 func customCheck(cmd *Command, d *Directive) *Error {
 	a := d.Args
-	switch cmd.Module + " " + d.Name {
-	case "ngx_core_module worker_processes":
+	// d.Name is cmd.Name; the module tells same-named entries apart.
+	switch m := cmd.Module; {
+	case d.Name == "worker_processes" && m == "ngx_core_module":
 		if _, ok := ParseNumber(a[0]); !ok && a[0] != "auto" {
 			return d.errorf("%q directive invalid value", d.Name)
 		}
-	case "ngx_event_core_module worker_connections":
+	case d.Name == "worker_connections" && m == "ngx_event_core_module":
 		if _, ok := ParseNumber(a[0]); !ok {
 			return d.errorf("invalid number %q", a[0])
 		}
-	case "ngx_event_core_module use":
+	case d.Name == "use" && m == "ngx_event_core_module":
 		if a[0] != "epoll" && a[0] != "poll" && a[0] != "select" {
 			return d.errorf("invalid event type %q", a[0])
 		}
-	case "ngx_http_core_module keepalive_timeout":
+	case d.Name == "keepalive_timeout" && m == "ngx_http_core_module":
 		if _, ok := ParseTime(a[0], false); !ok {
 			return d.errorf("%q directive invalid value", d.Name)
 		}
@@ -501,11 +586,11 @@ func customCheck(cmd *Command, d *Directive) *Error {
 				return d.errorf("%q directive invalid value", d.Name)
 			}
 		}
-	case "ngx_core_module error_log", "ngx_http_core_module error_log",
-		"ngx_stream_core_module error_log", "ngx_mail_core_module error_log":
+	case d.Name == "error_log" && (m == "ngx_core_module" || m == "ngx_http_core_module" ||
+		m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):
 		return checkLogLevels(d)
-	case "ngx_http_ssl_module ssl_session_cache", "ngx_stream_ssl_module ssl_session_cache",
-		"ngx_mail_ssl_module ssl_session_cache":
+	case d.Name == "ssl_session_cache" && (m == "ngx_http_ssl_module" || m == "ngx_stream_ssl_module" ||
+		m == "ngx_mail_ssl_module"):
 		for _, v := range a {
 			if !validSessionCache(v) {
 				return d.errorf("invalid session cache %q", v)

@@ -98,3 +98,22 @@ func roundTripOn(t *testing.T, c net.Conn, raw string) string {
 	}
 	return string(out)
 }
+
+// A kept-alive connection the backend closed meanwhile is retried on a
+// fresh one, even with a single server.
+func TestStaleKeepaliveConnection(t *testing.T) {
+	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	be.close = true // closes after each response without saying so
+	ps := newProxyServer(t, "upstream b { server "+be.addr()+"; keepalive 4; }",
+		`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 3; i++ {
+		if got := roundTripOn(t, c, "GET /s HTTP/1.1\r\nHost: a\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+			t.Fatalf("request %d: %q", i, got)
+		}
+	}
+}

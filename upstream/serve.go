@@ -110,18 +110,32 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 
 	now := time.Now()
 	var tried uint64
-	for attempt := 0; attempt < len(t.group.Servers)+1; attempt++ {
-		nc, server, reused, status, err := p.connect(t.group, s, tried, now)
+	useIdle := true
+	for attempt := 0; attempt < len(t.group.Servers)+2; attempt++ {
+		nc, server, reused, status, err := p.connect(t.group, s, tried, useIdle, now)
 		if status != 0 {
 			return status, err
 		}
-		tried |= 1 << uint(server)
 		s.UpstreamAddr = t.group.Servers[server].Addr
-		status, err, retry := p.exchange(c, x, nc, t.group, server, bodyLen)
-		if retry && (reused || attempt+1 < len(t.group.Servers)) && !c.HeaderWritten() && c.BodyDone() {
+		status, err, retry := p.exchange(c, s, x, nc, t.group, server, bodyLen, reused)
+		if !retry || c.HeaderWritten() || !c.BodyDone() && bodyLen > 0 && !r.Chunked {
+			return status, err
+		}
+		if reused {
+			// A kept-alive connection the backend had closed: try a
+			// fresh one to the same server, as nginx does.
+			useIdle = false
 			continue
 		}
-		return status, err
+		// proxy_next_upstream: a request already sent is not repeated
+		// for POST, LOCK and PATCH.
+		if m := r.MethodCode; m == http1.MethodPOST || m == http1.MethodLOCK || m == http1.MethodPATCH {
+			return status, err
+		}
+		tried |= 1 << uint(server)
+		if !t.group.pickable(tried, now) {
+			return status, err
+		}
 	}
 	return 502, ErrNoLiveUpstreams
 }
@@ -171,8 +185,8 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 
 // connect picks a server and returns a connection to it: a kept-alive one
 // when the group has any, else a new one.
-func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, now time.Time) (nc net.Conn, server int, reused bool, status int, err error) {
-	if tried == 0 {
+func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, status int, err error) {
+	if useIdle && tried == 0 {
 		if nc, server := g.getIdle(); nc != nil {
 			return nc, server, true, 0, nil
 		}
@@ -227,11 +241,12 @@ func (g *Group) pickable(tried uint64, now time.Time) bool {
 // exchange sends the request on nc and relays the response. retry is set
 // when the backend failed before answering anything (a stale kept-alive
 // connection, a reset), so another server may be tried.
-func (p *Proxy) exchange(c *http1.Conn, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64) (status int, err error, retry bool) {
+func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool) (status int, err error, retry bool) {
 	keep := false
 	failed := true
 	defer func() {
-		g.done(server, failed, time.Now())
+		// A stale kept-alive connection is not the server's failure.
+		g.done(server, failed && !(reused && retry), time.Now())
 		if keep {
 			nc.SetDeadline(time.Time{})
 			g.putIdle(nc, server)
@@ -276,7 +291,10 @@ func (p *Proxy) exchange(c *http1.Conn, x *exchange, nc net.Conn, g *Group, serv
 				// nginx passes such a response on as HTTP/0.9: the bytes
 				// as they are, no header, then close.
 				failed = false
-				return 0, p.relayHTTP09(c, nc, x.rbuf[:n]), false
+				if s != nil {
+					s.Status = 200 // nginx logs such responses as 200 (HTTP/0.9)
+				}
+				return 0, p.relayHTTP09(c, nc, x.rbuf[:n], x.rbuf[n:]), false
 			}
 			if perr != nil {
 				return 502, perr, false
@@ -304,6 +322,9 @@ func (p *Proxy) exchange(c *http1.Conn, x *exchange, nc net.Conn, g *Group, serv
 	}
 	failed = false
 	buffered := x.rbuf[headLen:n]
+	if s != nil {
+		s.Status = x.head.Status
+	}
 
 	if x.head.Status == 101 && r.Upgrade {
 		if err := c.WriteHeader(resp); err != nil {
@@ -394,28 +415,28 @@ func readAll(r io.Reader, dst []byte, max int64) ([]byte, error) {
 	}
 }
 
-// relayHTTP09 copies a response without a valid status line as is.
-func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, first []byte) error {
-	nconn, _ := c.Hijack()
-	if _, err := nconn.Write(first); err != nil {
+// relayHTTP09 copies a response without a valid status line as it is,
+// then closes the client connection (nginx answers it as HTTP/0.9).
+func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, first, buf []byte) error {
+	client, _ := c.Hijack()
+	defer client.Close()
+	if _, err := client.Write(first); err != nil {
 		return err
 	}
-	buf := make([]byte, bodyBufSize)
 	for {
 		if p.ReadTimeout > 0 {
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
 		n, err := nc.Read(buf)
 		if n > 0 {
-			if _, werr := nconn.Write(buf[:n]); werr != nil {
+			if _, werr := client.Write(buf[:n]); werr != nil {
 				return werr
 			}
 		}
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
-			nconn.Close()
-			if err == io.EOF {
-				return nil
-			}
 			return err
 		}
 	}

@@ -290,6 +290,9 @@ func unescapeIf(raw string, hasBackslash bool) string {
 // unescape resolves nginx's escapes: \" \' \\ become the byte itself,
 // \t \r \n the control byte; any other backslash stays as written.
 func unescape(raw string) string {
+	if !hasEscape(raw) {
+		return raw // only backslashes that stay (regexes: "\.", "\d"): no copy
+	}
 	var b strings.Builder
 	b.Grow(len(raw))
 	for i := 0; i < len(raw); i++ {
@@ -317,4 +320,19 @@ func unescape(raw string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// hasEscape reports whether unescape would change raw.
+func hasEscape(raw string) bool {
+	for i := 0; i+1 < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		switch raw[i+1] {
+		case '"', '\'', '\\', 't', 'r', 'n':
+			return true
+		}
+		i++ // the escaped byte is not a backslash that starts an escape
+	}
+	return false
 }

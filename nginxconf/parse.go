@@ -26,12 +26,18 @@ type blockBuf struct {
 	seenMark int
 }
 
+// newBuf starts a block buffer. Blocks open and close in stack order,
+// so closed buffers are reused (no allocation per block).
 func (p *parser) newBuf(into *blockBuf) *blockBuf {
-	if len(p.bufs) == cap(p.bufs) {
-		p.bufs = make([]blockBuf, 0, 64)
+	var b *blockBuf
+	if n := len(p.freeBufs); n > 0 {
+		b = p.freeBufs[n-1]
+		p.freeBufs = p.freeBufs[:n-1]
+	} else {
+		b = new(blockBuf)
 	}
-	p.bufs = append(p.bufs, blockBuf{p: p, mark: len(p.stack), into: into, seenMark: len(p.seen)})
-	return &p.bufs[len(p.bufs)-1]
+	*b = blockBuf{p: p, mark: len(p.stack), into: into, seenMark: len(p.seen)}
+	return b
 }
 
 func (b *blockBuf) own() []*Directive { return b.p.stack[b.mark:] }
@@ -103,20 +109,25 @@ func (b *blockBuf) splitNow(n int) {
 
 // close ends the block: it returns its own directives and its expanded
 // view (the same slice when it had no include), both non-nil, and pops
-// the block off the parser's stack.
+// the block off the parser's stack. b must not be used after close.
 func (b *blockBuf) close() (own, view []*Directive) {
-	own = b.p.dirSlice(b.own())
-	b.p.stack = b.p.stack[:b.mark]
+	p := b.p
+	own = p.dirSlice(b.own())
+	p.stack = p.stack[:b.mark]
 	if b.into == nil {
-		b.p.seen = b.p.seen[:b.seenMark]
+		p.seen = p.seen[:b.seenMark]
 	}
-	if b.into != nil || !b.split {
-		return own, own
+	switch {
+	case b.into != nil || !b.split:
+		view = own
+	case b.exp == nil:
+		view = []*Directive{}
+	default:
+		view = b.exp
 	}
-	if b.exp == nil {
-		return own, []*Directive{}
-	}
-	return own, b.exp
+	*b = blockBuf{}
+	p.freeBufs = append(p.freeBufs, b)
+	return own, view
 }
 
 // dirSlice copies ds into an exactly sized slice carved from a chunk.
@@ -169,7 +180,8 @@ type parser struct {
 	quote []bool
 	stack []*Directive // own directives of the open blocks
 	lists []*Directive // chunk for closed blocks' lists
-	bufs  []blockBuf   // chunk for block buffers
+	// freeBufs holds closed block buffers for reuse.
+	freeBufs []*blockBuf
 	// seen stacks the duplicate keys (dupKey) of the open blocks'
 	// expanded views, each block's from its seenMark.
 	seen []dupKey
@@ -366,9 +378,10 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 		p.rawBlock = d.Name
 	}
 	err := p.parseBlock(src, child, ctx, innerBlock)
+	split := child.split
 	own, view := child.close()
 	d.Block = own
-	if child.split {
+	if split {
 		e := p.newDirective()
 		*e = *d
 		e.Block = view

@@ -117,3 +117,20 @@ func TestLexerPositions(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestUnescape(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{`\.(png|jpe?g)$`, `\.(png|jpe?g)$`},
+		{`a\\b`, `a\b`},
+		{`\\.`, `\.`},
+		{`\.\"`, `\."`},
+		{`x\`, `x\`},
+		{`\t\r\n\'`, "\t\r\n'"},
+		{`\d+\n`, "\\d+\n"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, unescape(tt.raw)); diff != "" {
+			t.Errorf("unescape(%q) (-want +got):\n%s", tt.raw, diff)
+		}
+	}
+}

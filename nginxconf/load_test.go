@@ -340,3 +340,70 @@ func TestFragmentWithGlobalsAndInclude(t *testing.T) {
 		t.Errorf("globals and wrapping should have no file")
 	}
 }
+
+// TestLoadDuplicates checks "is duplicate" through the parser's per-block
+// duplicate keys: across include boundaries, not leaking out of nested
+// blocks, and after many repeatable directives. Messages are nginx
+// 1.22's for each config.
+func TestLoadDuplicates(t *testing.T) {
+	const srv = "server{listen 127.0.0.1:8080;\n"
+	many := strings.Repeat("proxy_set_header X v;\n", 1000) + "proxy_http_version 1.1;\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"before an include, in the included file",
+			map[string]string{"nginx.conf": head + "include conf.d/a.conf;\ndefault_type b;\n}\n", "conf.d/a.conf": "default_type a;\n"},
+			`"default_type" directive is duplicate in D/nginx.conf:4`},
+		{"custom duplicate after an include",
+			map[string]string{"nginx.conf": head + srv + "include conf.d/a.conf;\nroot /b;\n}\n}\n", "conf.d/a.conf": "root /a;\n"},
+			`"root" directive is duplicate in D/nginx.conf:5`},
+		{"nested blocks keep their own",
+			map[string]string{"nginx.conf": head + srv + "location / { root /a; proxy_http_version 1.1; }\nroot /b;\nproxy_http_version 1.0;\n}\n}\n"},
+			"<nil>"},
+		{"root after alias",
+			map[string]string{"nginx.conf": head + srv + "location / { alias /a/;\nroot /b;\n}\n}\n}\n"},
+			`"root" directive is duplicate, "alias" directive was specified earlier in D/nginx.conf:5`},
+		{"after many repeatable ones",
+			map[string]string{"nginx.conf": head + srv + "location / { include conf.d/a.conf;\nproxy_http_version 1.0;\n}\n}\n}\n", "conf.d/a.conf": many},
+			`"proxy_http_version" directive is duplicate in D/nginx.conf:5`},
+		{"between two included files",
+			map[string]string{"nginx.conf": head + srv + "location / { include conf.d/*.conf;\n}\n}\n}\n", "conf.d/a.conf": "expires 1h;\n", "conf.d/b.conf": "expires 2h;\n"},
+			`"expires" directive is duplicate in D/conf.d/b.conf:1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, tt.files)
+			_, err := Load(dir+"nginx.conf", Options{Prefix: dir})
+			got := "<nil>"
+			if err != nil {
+				got = strings.ReplaceAll(err.Error(), dir, "D/")
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDupKeysBounded: a block's keys hold each key once, so a block of
+// any length costs a bounded scan per directive (Load stays linear).
+func TestDupKeysBounded(t *testing.T) {
+	names := []string{"proxy_set_header", "server", "root", "alias", "proxy_http_version", "expires", "add_header"}
+	add := func(seen []dupKey, rounds int) []dupKey {
+		for range rounds {
+			for _, name := range names {
+				seen = addDupKeys(seen, 0, name)
+			}
+		}
+		return seen
+	}
+	once := add(nil, 1)
+	if len(once) == 0 {
+		t.Fatal("no keys for root, alias, proxy_http_version")
+	}
+	if diff := cmp.Diff(once, add(nil, 10000), cmp.AllowUnexported(dupKey{})); diff != "" {
+		t.Errorf("keys after 10000 rounds (-once +many):\n%s", diff)
+	}
+}

@@ -184,14 +184,7 @@ func serveArticleRequests() []harness.Request {
 		serveGet("backend odd headers", "/api/socket/headers"),
 		serveGet("backend redirect", "/api/socket/redirect"),
 		serveGet("backend no length", "/api/socket/nolength"),
-		serveGet("backend closes early", "/api/socket/close-early"),
-		serveGet("backend hangs up", "/api/socket/hangup"),
 		serveGet("backend slow", "/api/socket/slow"),
-
-		// Client hang-ups: the backend view shows whether the proxy forwarded anything.
-		{Name: "client hangs up mid headers", Send: []string{"GET /api/socket/x HTTP/1.1\r\nHost: www"}, HangUp: true, Settle: 200 * time.Millisecond},
-		{Name: "client hangs up mid body", Send: []string{"POST /api/socket/post HTTP/1.1\r\n" + h + "Content-Length: 100\r\n\r\n0123456789"}, HangUp: true, Settle: 200 * time.Millisecond},
-		{Name: "client hangs up waiting", Send: []string{"GET /api/socket/slow HTTP/1.1\r\n" + h + "\r\n"}, HangUpAfter: 100 * time.Millisecond, Settle: 500 * time.Millisecond},
 
 		// WebSocket. First version: no Upgrade/Connection headers are passed, so the backend sees
 		// a plain request and answers 200; the client never gets 101. Second version: it works.
@@ -204,6 +197,19 @@ func serveArticleRequests() []harness.Request {
 		{Name: "ws plain to tls port", Send: []string{serveUpgrade("/api/socket/chat")}, Plain: true, WS: serveFrames()[:1]},
 		{Name: "upgrade http1.0", Send: []string{strings.Replace(serveUpgrade("/api/socket/chat"), "HTTP/1.1", "HTTP/1.0", 1)}, WS: serveFrames()[:1]},
 		{Name: "upgrade without key", Send: []string{"GET /api/socket/chat HTTP/1.1\r\n" + h + "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n"}},
+
+		// Hang-ups and backend failures last, so a server that wrongly marks the backend down
+		// afterwards fails only the final request, which checks exactly that: a single-address
+		// upstream (proxy_pass with variables) is never considered unavailable by nginx.
+		// Client hang-ups: the backend view shows whether the proxy forwarded anything.
+		{Name: "client hangs up mid headers", Send: []string{"GET /api/socket/x HTTP/1.1\r\nHost: www"}, HangUp: true, Settle: 200 * time.Millisecond},
+		{Name: "client hangs up mid body", Send: []string{"POST /api/socket/post HTTP/1.1\r\n" + h + "Content-Length: 100\r\n\r\n0123456789"}, HangUp: true, Settle: 200 * time.Millisecond},
+		{Name: "client hangs up waiting", Send: []string{"GET /api/socket/slow HTTP/1.1\r\n" + h + "\r\n"}, HangUpAfter: 100 * time.Millisecond, Settle: 500 * time.Millisecond},
+
+		// Backend failures.
+		serveGet("backend closes early", "/api/socket/close-early"),
+		serveGet("backend hangs up", "/api/socket/hangup"),
+		serveGet("proxied after backend failures", "/api/socket/after"),
 	}
 }
 
@@ -289,13 +295,14 @@ func TestServeArticlePlainHTTP(t *testing.T) {
 		serveGet("socket no slash", "/api/socket"),
 		serveRaw("post chunked", "POST /api/socket/post HTTP/1.1\r\n"+h+"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
 		serveRaw("bad request", "GET / HTTP/1.1\r\n\r\n"),
-		serveGet("backend closes early", "/api/socket/close-early"),
-		serveGet("backend hangs up", "/api/socket/hangup"),
 		{Name: "ws echo", Send: []string{serveUpgrade("/api/socket/chat")}, WS: serveFrames()},
 		{Name: "ws ipv6", Send: []string{serveUpgrade("/api/socket/chat")}, IPv6: true, WS: serveFrames()[:2]},
 		{Name: "ws backend hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/ws-hangup")}, WS: serveFrames()[:1]},
 		{Name: "ws upgrade and frame in one write", Send: []string{serveUpgrade("/api/socket/chat") + "\x81\x82\x11\x22\x33\x44" + string([]byte{'h' ^ 0x11, 'i' ^ 0x22})}, Settle: 200 * time.Millisecond},
 		{Name: "ws client hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/chat")}, HangUpAfter: 100 * time.Millisecond, Settle: 200 * time.Millisecond},
+		serveGet("backend closes early", "/api/socket/close-early"),
+		serveGet("backend hangs up", "/api/socket/hangup"),
+		serveGet("proxied after backend failures", "/api/socket/after"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -189,34 +189,33 @@ func lexWord(l *Lexer) stateFn {
 	if l.limit > 0 && start+l.limit < end {
 		end = start + l.limit
 	}
-	escaped, variable, hasBackslash := false, false, false
+	src, hasBackslash := l.src, false
 	i := start
 scan:
-	for ; i < end; i++ {
-		c := l.src[i]
-		if !wordStop[c] && !escaped && !variable {
+	for i < end {
+		c := src[i]
+		if !wordStop[c] {
+			i++
 			continue
 		}
-		if c == '\n' {
-			l.line++
-		}
-		if escaped {
-			escaped = false
-			continue
-		}
-		if c == '{' && variable {
-			continue
-		}
-		variable = false
 		switch c {
 		case '\\':
-			escaped, hasBackslash = true, true
-		case '$':
-			variable = true
-		case ' ', '\t', '\r', '\n', ';', '{':
-			if c == '\n' {
-				l.line-- // lexBetween counts it
+			// The next byte is part of the word, even a newline.
+			hasBackslash = true
+			i++
+			if i < end {
+				if src[i] == '\n' {
+					l.line++
+				}
+				i++
 			}
+		case '$':
+			// "${" does not end the word at its brace.
+			i++
+			for i < end && src[i] == '{' {
+				i++
+			}
+		default: // white space, ';' or '{'
 			break scan
 		}
 	}

@@ -5,9 +5,12 @@
 //	go run ./examples/article/demo                      # WebSocket version (default.conf)
 //	go run ./examples/article/demo -c default.rewrite.conf  # the article's first version
 //	go run ./examples/article/demo -backend-only        # just the echo backend
+//	go run ./examples/article/demo -ws wss://localhost:9000/api/socket/chat  # a WebSocket client:
+//	                                                    # each stdin line is sent, the echo printed
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"log"
@@ -26,7 +29,14 @@ func main() {
 	config := flag.String("c", "default.conf", "config file, relative to examples/article/")
 	addr := flag.String("backend", "127.0.0.1:32000", "address of the echo backend")
 	backendOnly := flag.Bool("backend-only", false, "run only the echo backend")
+	wsURL := flag.String("ws", "", "act as a WebSocket client for this ws:// or wss:// URL")
 	flag.Parse()
+	if *wsURL != "" {
+		if err := client(*wsURL); err != nil {
+			log.Fatalf("demo: %v", err)
+		}
+		return
+	}
 	if err := run(*config, *addr, *backendOnly); err != nil {
 		log.Fatalf("demo: %v", err)
 	}
@@ -101,4 +111,26 @@ func moduleRoot() (string, error) {
 		return "", fmt.Errorf("run the demo from inside the gonginx checkout")
 	}
 	return filepath.Dir(gomod), nil
+}
+
+// client sends each line of stdin as a text frame and prints what comes back.
+func client(rawURL string) error {
+	c, err := backend.Dial(rawURL)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	log.Printf("connected to %s; type lines, Ctrl-D to quit", rawURL)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if err := c.Send(in.Text()); err != nil {
+			return err
+		}
+		echo, err := c.Receive()
+		if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		fmt.Println(echo)
+	}
+	return in.Err()
 }

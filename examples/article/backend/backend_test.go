@@ -92,3 +92,33 @@ func readHTTP(t *testing.T, br *bufio.Reader) (string, string) {
 	}
 	return head.String(), string(body)
 }
+
+func TestClientAgainstBackend(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Serve(ln, nil) }()
+	defer func() {
+		ln.Close()
+		<-done
+	}()
+	c, err := Dial("ws://" + ln.Addr().String() + "/socket/chat?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, msg := range []string{"hello", "안녕", strings.Repeat("z", 300), strings.Repeat("y", 70000)} {
+		if err := c.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != msg {
+			t.Errorf("echo of %d bytes: got %d bytes", len(msg), len(got))
+		}
+	}
+}

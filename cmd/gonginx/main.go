@@ -182,11 +182,10 @@ func load(f *flags) (*nginxconf.Config, *location.Router, []*nginxconf.Error, er
 
 func compileOptions(loadCerts bool) location.Options {
 	return location.Options{
-		Root:         os.Geteuid() == 0,
-		Restricts:    nginxconf.Restricts,
-		TuningOnly:   nginxconf.TuningOnly,
-		LoadCerts:    loadCerts,
-		CompileProxy: compileProxy,
+		Root:       os.Geteuid() == 0,
+		Restricts:  nginxconf.Restricts,
+		TuningOnly: nginxconf.TuningOnly,
+		LoadCerts:  loadCerts,
 	}
 }
 

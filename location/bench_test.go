@@ -2,10 +2,15 @@ package location
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
 func benchMatch(b *testing.B, rt *Router, uris []string) {
@@ -47,4 +52,64 @@ func BenchmarkMatch100(b *testing.B) {
 	sb.WriteString("location ^~ /static/ { }\n}\n")
 	rt := compileConf(b, sb.String())
 	benchMatch(b, rt, []string{"/p37/x/y", "/e11", "/r19/a.php", "/static/css/site.css", "/nothing/here"})
+}
+
+// loopConn replays one request forever and discards what is written, so
+// a benchmark measures the server side alone.
+type loopConn struct {
+	net.Conn
+	req []byte
+	pos int
+}
+
+func (l *loopConn) Read(p []byte) (int, error) {
+	n := copy(p, l.req[l.pos:])
+	l.pos = (l.pos + n) % len(l.req)
+	return n, nil
+}
+func (l *loopConn) Write(p []byte) (int, error)        { return len(p), nil }
+func (l *loopConn) Close() error                       { return nil }
+func (l *loopConn) LocalAddr() net.Addr                { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
+func (l *loopConn) RemoteAddr() net.Addr               { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000} }
+func (l *loopConn) SetDeadline(t time.Time) error      { return nil }
+func (l *loopConn) SetReadDeadline(t time.Time) error  { return nil }
+func (l *loopConn) SetWriteDeadline(t time.Time) error { return nil }
+
+func benchServe(b *testing.B, httpBody, request string, setup func(dir string)) {
+	dir := b.TempDir()
+	if setup != nil {
+		setup(dir)
+	}
+	rt := compileConf(b, strings.ReplaceAll(httpBody, "DIR", dir))
+	sock := rt.Sockets[0]
+	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: "5000", ServerAddr: "127.0.0.1", ServerPort: "80"}
+	c := http1.NewConn(&loopConn{req: []byte(request)}, info)
+	x := newExchange(rt, c, NewLogger(io.Discard))
+	addr := sock.addrFor(net.IPv4(127, 0, 0, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req, err := c.ReadRequest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		x.serve(addr, req)
+	}
+}
+
+func BenchmarkServeReturn(b *testing.B) {
+	benchServe(b, `server { listen 127.0.0.1:19300; location / { return 200 "ok"; } }`,
+		"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", nil)
+}
+
+func BenchmarkServeStatic(b *testing.B) {
+	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; charset utf-8; location / { try_files $uri /index.html; } }`,
+		"GET /index.html HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\n\r\n", func(dir string) {
+			os.WriteFile(dir+"/index.html", []byte("<html>hi</html>\n"), 0o644)
+		})
+}
+
+func BenchmarkServeNotFound(b *testing.B) {
+	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; log_not_found off; }`,
+		"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", nil)
 }

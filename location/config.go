@@ -11,6 +11,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // Options tune Compile.
@@ -23,9 +24,10 @@ type Options struct {
 	// merely tunes (start with a warning). Nil uses the built-in lists.
 	Restricts  func(name string) bool
 	TuningOnly func(name string) bool
-	// CompileProxy builds the handler of a location with proxy_pass (the
-	// upstream package). Nil: such locations answer 502.
-	CompileProxy func(rc *rewrite.Compiler, loc *nginxconf.Directive, pass *nginxconf.Directive) (Proxy, error)
+	// Serving makes directives gonginx cannot honour safely (access
+	// restrictions, other content handlers) errors; without it (-t) they
+	// pass as they do under nginx.
+	Serving bool
 	// LoadCerts makes Compile load ssl_certificate/ssl_certificate_key
 	// (nginx -t does). Compile always checks that they are configured.
 	LoadCerts bool
@@ -45,9 +47,10 @@ type Router struct {
 	ErrorLogs    []string
 	mainErrorLog bool
 
-	cfg   *nginxconf.Config
-	slots int // rewrite.State value slots
-	rc    *rewrite.Compiler
+	cfg    *nginxconf.Config
+	slots  int // rewrite.State value slots
+	rc     *rewrite.Compiler
+	groups *upstream.Groups
 }
 
 // Socket is one listening socket and the addresses it serves: a wildcard
@@ -119,6 +122,7 @@ type Location struct {
 	// a request for the name without its slash gets a 301 (nginx's
 	// clcf->auto_redirect).
 	autoRedirect bool
+	blocks       [][]*nginxconf.Directive // http, server, enclosing locations, this one
 	prog         *rewrite.Program
 	ifConfs      []*locConf // configuration inside each "if" of prog
 }
@@ -243,6 +247,17 @@ var restrictingDirectives = map[string]bool{
 	"geo": false, "deny": false, "allow": false, "internal": false,
 }
 
+// contentHandlers answer requests in nginx; serving their locations as
+// static files instead (a PHP script's source, say) would be wrong, so a
+// server using one refuses to start.
+var contentHandlers = map[string]bool{
+	"fastcgi_pass": true, "uwsgi_pass": true, "scgi_pass": true, "grpc_pass": true,
+	"memcached_pass": true, "stub_status": true, "empty_gif": true, "perl": true,
+	"mp4": true, "flv": true, "dav_methods": true, "js_content": true, "image_filter": true,
+	"xslt_stylesheet": true, "sub_filter": true, "addition_types": false, "random_index": true,
+	"ssi": true, "autoindex": true, "return_unused": false,
+}
+
 // servedDirectives have an effect in gonginx (here or in rewrite/upstream);
 // every other directive that passes validation is "validated only".
 var servedDirectives = map[string]bool{
@@ -286,6 +301,7 @@ type compiler struct {
 	seenUnserved map[string]bool
 	addrs        []*Addr // in order of first listen
 	rc           *rewrite.Compiler
+	httpBlock    *nginxconf.Directive
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
@@ -303,7 +319,7 @@ func (c *compiler) noteUnserved(d *nginxconf.Directive) error {
 	if isServed(d.Name) {
 		return nil
 	}
-	if c.restricts(d.Name) && !(len(d.Args) == 1 && d.Args[0] == "off") {
+	if c.opts.Serving && (c.restricts(d.Name) || contentHandlers[d.Name]) && !(len(d.Args) == 1 && d.Args[0] == "off") {
 		return confErr(d, "%q directive is not supported by gonginx", d.Name)
 	}
 	if !c.seenUnserved[d.Name] {
@@ -347,6 +363,12 @@ func (c *compiler) compile() error {
 			}
 		}
 	}
+	groups, err := upstream.CompileGroups(httpBlock.Block)
+	if err != nil {
+		return err
+	}
+	c.rt.groups = groups
+	c.httpBlock = httpBlock
 	if err := c.applyBlock(conf, httpBlock.Block, "http"); err != nil {
 		return err
 	}
@@ -405,6 +427,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "autoindex":
 		conf.autoindex = onOff(d)
 		if conf.autoindex {
+			if c.opts.Serving {
+				return confErr(d, "%q directive is not supported by gonginx", d.Name)
+			}
 			return c.noteUnservedName("autoindex")
 		}
 	case "default_type":
@@ -618,7 +643,8 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	conf.epOwner = nil
 	conf.accessOwner = nil
 	srv := &VirtualServer{File: d.File, Line: d.Line, named: map[string]*Location{}}
-	root := &Location{mod: modServer, File: d.File, Line: d.Line, conf: conf}
+	root := &Location{mod: modServer, File: d.File, Line: d.Line, conf: conf,
+		blocks: [][]*nginxconf.Directive{c.httpBlock.Block, d.Block}}
 	srv.root = root
 	if err := c.applyScoped(conf, d.Block, "server"); err != nil {
 		return err
@@ -787,6 +813,7 @@ func (c *compiler) compileLevel(srv *VirtualServer, parent *Location, block []*n
 
 func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *nginxconf.Directive) (*Location, error) {
 	loc := &Location{File: d.File, Line: d.Line, parent: parent}
+	loc.blocks = append(append([][]*nginxconf.Directive(nil), parent.blocks...), d.Block)
 	switch len(d.Args) {
 	case 2:
 		switch d.Args[0] {
@@ -863,7 +890,7 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 			if err := c.applyBlock(ic, ifd.Block, "if"); err != nil {
 				return nil, err
 			}
-			if err := c.finishConf(ic, loc, ifd); err != nil {
+			if err := c.finishConfIn(ic, loc, ifd, append(append([][]*nginxconf.Directive(nil), loc.blocks...), ifd.Block), true); err != nil {
 				return nil, err
 			}
 			loc.ifConfs = append(loc.ifConfs, ic)
@@ -1060,6 +1087,10 @@ func (c *compiler) regex(expr string, caseless bool) (Regex, error) {
 // finishConf compiles the values of conf that requests evaluate: root or
 // alias, index, try_files, types, and the proxy handler.
 func (c *compiler) finishConf(conf *locConf, loc *Location, d *nginxconf.Directive) error {
+	return c.finishConfIn(conf, loc, d, loc.blocks, false)
+}
+
+func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Directive, blocks [][]*nginxconf.Directive, inIf bool) error {
 	conf.rootValue, conf.aliasValue, conf.rootStatic = nil, nil, ""
 	if conf.aliasSet {
 		v, err := c.rc.Complex(c.cfg.PrefixPath(conf.alias))
@@ -1108,12 +1139,17 @@ func (c *compiler) finishConf(conf *locConf, loc *Location, d *nginxconf.Directi
 	}
 	conf.defaultTypeBytes = []byte(conf.defaultType)
 	conf.proxy = nil
-	if conf.proxyPass != nil && c.opts.CompileProxy != nil {
-		p, err := c.opts.CompileProxy(c.rc, d, conf.proxyPass)
+	if conf.proxyPass != nil {
+		p, err := upstream.CompileProxy(blocks, c.rt.groups, c.rc)
 		if err != nil {
 			return rewrite.At(err, conf.proxyPass)
 		}
-		conf.proxy = p
+		if p != nil && p.HasURIPart() && (inIf || loc.mod == modRegex || loc.mod == modRegexCI || loc.mod == modNamed) {
+			return confErr(conf.proxyPass, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
+		}
+		if p != nil {
+			conf.proxy = p
+		}
 	}
 	return nil
 }

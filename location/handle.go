@@ -2,10 +2,6 @@ package location
 
 import (
 	"bytes"
-	"errors"
-	"io"
-	"io/fs"
-	"os"
 	"strconv"
 	"syscall"
 
@@ -17,11 +13,12 @@ import (
 // and internal redirects share this budget per request.
 const maxURIChanges = 10
 
-// Proxy is a compiled proxy_pass handler (the upstream package builds it).
-// Serve answers the request on c and returns 0 when it wrote a response,
-// or a status (502, 504, ...) for the caller to render as nginx does.
+// Proxy is a compiled proxy_pass handler (upstream.Proxy). Serve answers
+// the request on c and returns 0 when it wrote a response (or tunnelled
+// an upgrade), or a status (502, 504, ...) for the caller to render as
+// nginx does; err explains a failure.
 type Proxy interface {
-	Serve(c *http1.Conn, st *rewrite.State) int
+	Serve(c *http1.Conn, st *rewrite.State, locPrefix string) (int, error)
 }
 
 // exchange is the per-connection request state: reused for every request
@@ -45,6 +42,7 @@ type exchange struct {
 	crange  []byte
 	locBuf  []byte
 	fileBuf []byte
+	cpath   []byte // NUL-terminated path for openat
 
 	toHTTPS    bool   // plain HTTP arrived on a TLS socket: every request gets 497
 	redirLoc   []byte // Location of a redirect being answered
@@ -252,7 +250,7 @@ func isRedirect(code int) bool {
 // sendText is ngx_http_send_response for "return code text".
 func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
 	r := x.newResp(code, conf)
-	r.ContentType = []byte(conf.defaultType)
+	r.ContentType = conf.defaultTypeBytes
 	x.setCharset(r, conf)
 	r.ContentLength = int64(len(text))
 	x.writeHeader(r)
@@ -433,14 +431,14 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 		name := x.tmp
 		testDir := len(name) > 0 && name[len(name)-1] == '/'
 		path := x.mapPath(loc, conf, name, testDir)
-		fi, err := os.Stat(string(path))
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-				x.log.Errorf(x, "stat() \"%s\" failed (%s)", path, errnoText(err))
+		var fi fileStat
+		if e := statPath(&x.cpath, path, &fi); e != 0 {
+			if !notFoundErrno(e) {
+				x.log.Errorf(x, "stat() \"%s\" failed (%s)", path, errnoText(e))
 			}
 			continue
 		}
-		if fi.IsDir() != testDir {
+		if fi.isDir != testDir {
 			continue
 		}
 		if !testDir {
@@ -492,15 +490,17 @@ func (x *exchange) mapPath(loc *Location, conf *locConf, uri []byte, dirTest boo
 // content is nginx's content phase: the proxy, or index and static files.
 func (x *exchange) content(loc *Location, conf *locConf) int {
 	if conf.proxy != nil {
-		rc := conf.proxy.Serve(x.c, &x.st)
-		if x.c.HeaderWritten() {
-			x.status = 200
+		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
+		if err != nil {
+			x.log.Errorf(x, "%v", err)
+		}
+		if rc == 0 {
+			x.status = x.st.Status
+			if x.status == 0 {
+				x.status = 200
+			}
 		}
 		return rc
-	}
-	if conf.proxyPass != nil {
-		x.log.Errorf(x, "proxy_pass is not available in this build")
-		return 502
 	}
 	if len(conf.returnText) > 0 {
 		return 0
@@ -532,11 +532,11 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		buf = append(buf, name...)
 		x.uriBuf = buf
 		path := x.mapPath(loc, conf, buf, false)
-		fi, err := os.Stat(string(path))
-		if err != nil || fi.IsDir() {
-			if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
-				if errors.Is(err, fs.ErrPermission) {
+		var fi fileStat
+		if e := statPath(&x.cpath, path, &fi); e != 0 {
+			if !notFoundErrno(e) {
+				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
+				if e == syscall.EACCES {
 					return 403
 				}
 				return 500
@@ -547,8 +547,8 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		return x.internalRedirect(x.uriBuf)
 	}
 	dir := x.mapPath(loc, conf, x.req.URI, true)
-	fi, err := os.Stat(string(dir))
-	if err != nil || !fi.IsDir() {
+	var fi fileStat
+	if e := statPath(&x.cpath, dir, &fi); e != 0 || !fi.isDir {
 		if conf.logNotFound {
 			x.log.Errorf(x, "\"%s\" is not found (2: No such file or directory)", dir)
 		}
@@ -573,27 +573,27 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		return 405
 	}
 	path := x.mapPath(loc, conf, x.req.URI, false)
-	f, err := os.Open(string(path))
-	if err != nil {
+	fd, e := openPath(&x.cpath, path, false)
+	if e != 0 {
 		switch {
-		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
+		case notFoundErrno(e):
 			if conf.logNotFound {
-				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
+				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
 			}
 			return 404
-		case errors.Is(err, fs.ErrPermission):
-			x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
+		case e == syscall.EACCES:
+			x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
 			return 403
 		}
-		x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(err))
+		x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
 		return 500
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
+	defer syscall.Close(fd)
+	var fi fileStat
+	if e := fstat(fd, &fi); e != 0 {
 		return 500
 	}
-	if fi.IsDir() {
+	if fi.isDir {
 		b := append(x.locBuf[:0], x.req.URI...)
 		b = append(b, '/')
 		if x.req.HasArgs && len(x.req.Args) > 0 {
@@ -604,14 +604,14 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		x.redirLoc = b
 		return 301
 	}
-	if !fi.Mode().IsRegular() {
+	if !fi.regular {
 		x.log.Errorf(x, "\"%s\" is not a regular file", path)
 		return 404
 	}
 	if m == http1.MethodPOST {
 		return 405
 	}
-	size, mtime := fi.Size(), fi.ModTime().Unix()
+	size, mtime := fi.size, fi.mtime
 	r := x.newResp(200, conf)
 	r.ContentType = x.contentType(conf)
 	x.setCharset(r, conf)
@@ -652,12 +652,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	if m == http1.MethodHEAD {
 		return 0
 	}
-	if start > 0 {
-		if _, err := f.Seek(start, io.SeekStart); err != nil {
-			return 0
-		}
-	}
-	x.copyFile(f, n)
+	x.copyFile(fd, start, n)
 	return 0
 }
 
@@ -669,22 +664,22 @@ var (
 	valBytes        = []byte("bytes")
 )
 
-func (x *exchange) copyFile(f *os.File, n int64) {
+func (x *exchange) copyFile(fd int, off, n int64) {
 	if x.fileBuf == nil {
-		bp := fileBufPool.Get().(*[]byte)
-		x.fileBuf = *bp
+		x.fileBuf = make([]byte, 32<<10)
 	}
 	for n > 0 {
 		chunk := x.fileBuf
 		if int64(len(chunk)) > n {
 			chunk = chunk[:n]
 		}
-		m, err := f.Read(chunk)
+		m, err := syscall.Pread(fd, chunk, off)
 		if m > 0 {
 			x.write(chunk[:m])
 			n -= int64(m)
+			off += int64(m)
 		}
-		if err != nil {
+		if err != nil || m == 0 {
 			return
 		}
 	}
@@ -820,6 +815,9 @@ func parseRange(v []byte, size int64) (start, n int64, ok, unsat bool) {
 		return 0, 0, false, false
 	}
 	a, b := bytes.TrimSpace(v[:dash]), bytes.TrimSpace(v[dash+1:])
+	// A number too big for the file is unsatisfiable (nginx's cutoff
+	// check); it is clamped so it cannot overflow.
+	const huge = int64(1) << 58
 	num := func(s []byte) (int64, bool) {
 		if len(s) == 0 {
 			return 0, false
@@ -829,7 +827,9 @@ func parseRange(v []byte, size int64) (start, n int64, ok, unsat bool) {
 			if c < '0' || c > '9' {
 				return 0, false
 			}
-			n = n*10 + int64(c-'0')
+			if n < huge {
+				n = n*10 + int64(c-'0')
+			}
 		}
 		return n, true
 	}
@@ -838,7 +838,7 @@ func parseRange(v []byte, size int64) (start, n int64, ok, unsat bool) {
 		if !okb {
 			return 0, 0, false, false
 		}
-		if suffix == 0 {
+		if suffix == 0 || size == 0 {
 			return 0, 0, false, true
 		}
 		if suffix > size {

@@ -199,5 +199,3 @@ func parseHTTPTime(b []byte) (int64, bool) {
 	}
 	return 0, false
 }
-
-var fileBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

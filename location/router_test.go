@@ -249,7 +249,6 @@ func TestCompileErrors(t *testing.T) {
 		{"ssl without cert", "server {\nlisten 127.0.0.1:19020 ssl;\n}", `no "ssl_certificate" is defined for the "listen ... ssl" directive in F:4`},
 		{"bad regex", "server {\nlisten 127.0.0.1:19020;\nlocation ~ ^(x {}\n}", `pcre2_compile() failed: missing closing parenthesis in "^(x" in F:5`},
 		{"bad wildcard", "server {\nlisten 127.0.0.1:19020;\nserver_name *.a.*;\n}\nserver {\nlisten 127.0.0.1:19020;\nserver_name b;\n}", `invalid server name or wildcard "*.a.*" on 127.0.0.1:19020`},
-		{"auth_basic", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic \"x\";\n}\n}", `"auth_basic" directive is not supported by gonginx in F:6`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +260,33 @@ func TestCompileErrors(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Compile error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestServingRefuses: what -t accepts as nginx does, serving refuses when
+// gonginx cannot honour it.
+func TestServingRefuses(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"auth_basic", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic \"x\";\n}\n}", `"auth_basic" directive is not supported by gonginx in F:6`},
+		{"auth_basic off is fine", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic off;\n}\n}", `<nil>`},
+		{"fastcgi_pass", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\n}\n}", `"fastcgi_pass" directive is not supported by gonginx in F:6`},
+		{"allow is served", "server {\nlisten 127.0.0.1:19020;\nallow 127.0.0.1;\ndeny all;\n}", `<nil>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadConf(t, tt.body)
+			if _, err := Compile(cfg, Options{}); err != nil {
+				t.Fatalf("-t must accept it: %v", err)
+			}
+			_, err := Compile(cfg, Options{Serving: true})
+			got := "<nil>"
+			if err != nil {
+				got = strings.ReplaceAll(err.Error(), cfg.ConfFile, "F")
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}

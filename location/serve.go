@@ -42,6 +42,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	closing   atomic.Bool
 	rt        atomic.Pointer[Router]
+	routers   []*Router // every configuration served, for closing tunnels
 	done      chan struct{}
 	connSeq   atomic.Uint64
 }
@@ -60,7 +61,7 @@ type serverConn struct {
 
 // Start compiles cfg and listens on its sockets.
 func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
-	opts.Compile.LoadCerts = true
+	opts.Compile.LoadCerts, opts.Compile.Serving = true, true
 	rt, err := Compile(cfg, opts.Compile)
 	if err != nil {
 		return nil, err
@@ -101,7 +102,7 @@ func (s *Server) Addrs() []net.Addr {
 // ones closed. On error the old configuration keeps serving.
 func (s *Server) Reload(cfg *nginxconf.Config) error {
 	opts := s.opts.Compile
-	opts.LoadCerts = true
+	opts.LoadCerts, opts.Serving = true, true
 	rt, err := Compile(cfg, opts)
 	if err != nil {
 		return err
@@ -149,6 +150,7 @@ func (s *Server) apply(rt *Router) error {
 		todo = append(todo, pending{l: &listener{ln: ln, srv: s}, sock: sock, tc: tc, new: true})
 	}
 	s.rt.Store(rt)
+	s.routers = append(s.routers, rt)
 	for _, p := range todo {
 		p.l.sock.Store(p.sock)
 		p.l.tls.Store(p.tc)
@@ -431,6 +433,9 @@ func (l *listener) serveConn(sc *serverConn) {
 		x.serve(addr, req)
 		conf = x.srv.root.conf
 		x.accessLog()
+		if c.Hijacked() {
+			return
+		}
 		if !c.KeepAlive() || x.toHTTPS || x.status == 444 {
 			return
 		}
@@ -464,7 +469,11 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	}
 	x.loc = nil
 	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
-	x.log.Errorf(nil, "%s", perr.Msg)
+	// nginx logs these at "info", below the default error_log level.
+	if perr.Status == 505 && req.ProtoMajor == 0 {
+		// The version was read (and refused): the answer has a head.
+		req.ProtoMajor, req.ProtoMinor = 1, 1
+	}
 	x.special(perr.Status)
 	x.c.Finish()
 }
@@ -506,6 +515,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-tick.C:
 			s.closeConns(true)
 		case <-ctx.Done():
+			s.closeTunnels()
 			s.closeConns(false)
 			<-waited
 			s.log.Close()
@@ -518,10 +528,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.closing.Store(true)
 	s.closeListeners()
+	s.closeTunnels()
 	s.closeConns(false)
 	s.wg.Wait()
 	s.log.Close()
 	return nil
+}
+
+func (s *Server) closeTunnels() {
+	s.mu.Lock()
+	routers := append([]*Router(nil), s.routers...)
+	s.mu.Unlock()
+	for _, rt := range routers {
+		if rt.groups != nil && rt.groups.Tunnels != nil {
+			rt.groups.Tunnels.CloseAll()
+		}
+	}
 }
 
 func (s *Server) closeListeners() {

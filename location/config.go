@@ -182,6 +182,7 @@ type locConf struct {
 	aliasLoc         string // the location prefix alias replaces
 	index            []*rewrite.Complex
 	tryFiles         []*rewrite.Complex
+	tryFilesDir      []bool // the argument was written ending in "/"
 	charsetBytes     []byte
 	typesBytes       map[string][]byte
 	defaultTypeBytes []byte
@@ -1122,8 +1123,9 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		}
 		conf.index = append(conf.index, v)
 	}
-	conf.tryFiles = nil
+	conf.tryFiles, conf.tryFilesDir = nil, nil
 	for _, tf := range conf.tryFilesRaw {
+		conf.tryFilesDir = append(conf.tryFilesDir, strings.HasSuffix(tf, "/"))
 		v, err := c.rc.Complex(tf)
 		if err != nil {
 			return &nginxconf.Error{Msg: err.Error(), File: conf.tryFilesFile, Line: conf.tryFilesLine}

@@ -45,6 +45,7 @@ type exchange struct {
 	cpath   []byte // NUL-terminated path for openat
 
 	toHTTPS    bool   // plain HTTP arrived on a TLS socket: every request gets 497
+	expectDone bool   // Expect: 100-continue was handled
 	redirLoc   []byte // Location of a redirect being answered
 	rangeUnsat bool   // a 416 carries "Content-Range: bytes */size"
 
@@ -69,7 +70,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.st.Reset(req)
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
-	x.redirLoc, x.rangeUnsat = nil, false
+	x.redirLoc, x.rangeUnsat, x.expectDone = nil, false, false
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
 		host = []byte(req.Conn.SNI)
@@ -249,6 +250,7 @@ func isRedirect(code int) bool {
 
 // sendText is ngx_http_send_response for "return code text".
 func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
+	x.expectContinue()
 	r := x.newResp(code, conf)
 	r.ContentType = conf.defaultTypeBytes
 	x.setCharset(r, conf)
@@ -429,7 +431,9 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 	for i := 0; i < n-1; i++ {
 		x.tmp = conf.tryFiles[i].Eval(&x.st, x.tmp[:0])
 		name := x.tmp
-		testDir := len(name) > 0 && name[len(name)-1] == '/'
+		// nginx decides "directory wanted" from the written argument
+		// ("$uri/"), not from its value: "$uri" for "/" wants a file.
+		testDir := conf.tryFilesDir[i]
 		path := x.mapPath(loc, conf, name, testDir)
 		var fi fileStat
 		if e := statPath(&x.cpath, path, &fi); e != 0 {
@@ -441,7 +445,7 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 		if fi.isDir != testDir {
 			continue
 		}
-		if !testDir {
+		if conf.aliasValue == nil {
 			x.uriBuf = append(x.uriBuf[:0], name...)
 			x.req.URI = x.uriBuf
 		}
@@ -487,8 +491,40 @@ func (x *exchange) mapPath(loc *Location, conf *locConf, uri []byte, dirTest boo
 	return p
 }
 
+// expectContinue answers "Expect: 100-continue" as ngx_http_test_expect
+// does when the body is about to be read or discarded.
+func (x *exchange) expectContinue() {
+	r := x.req
+	if x.expectDone || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return
+	}
+	x.expectDone = true
+	if v := r.HeaderValue("Expect"); v != nil && equalFold(v, "100-continue") && !x.c.HeaderWritten() {
+		x.c.NetConn().Write(continueLine)
+	}
+}
+
+var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // content is nginx's content phase: the proxy, or index and static files.
 func (x *exchange) content(loc *Location, conf *locConf) int {
+	x.expectContinue()
 	if conf.proxy != nil {
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
 		if err != nil {

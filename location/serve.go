@@ -470,9 +470,10 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	x.loc = nil
 	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
 	// nginx logs these at "info", below the default error_log level.
-	if perr.Status == 505 && req.ProtoMajor == 0 {
-		// The version was read (and refused): the answer has a head.
-		req.ProtoMajor, req.ProtoMinor = 1, 1
+	if req.ProtoMajor == 0 {
+		// Only a request parsed as HTTP/0.9 gets a bare body; nginx
+		// answers a request it rejected with a head.
+		req.ProtoMajor, req.ProtoMinor = 1, 0
 	}
 	x.special(perr.Status)
 	x.c.Finish()

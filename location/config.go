@@ -231,7 +231,16 @@ func (c *locConf) clone() *locConf {
 
 // compileError is an error with nginx's "msg in file:line" text.
 func confErr(d *nginxconf.Directive, format string, args ...any) *nginxconf.Error {
-	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.Line}
+	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: endLine(d)}
+}
+
+// endLine is the line nginx reports for a directive: where its ";" or "{"
+// was read (cf->conf_file->line when the handler runs).
+func endLine(d *nginxconf.Directive) int {
+	if d.EndLine > 0 {
+		return d.EndLine
+	}
+	return d.Line
 }
 
 // rewriteDirectives are compiled by the rewrite package into a program.
@@ -643,8 +652,8 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	conf := httpConf.clone()
 	conf.epOwner = nil
 	conf.accessOwner = nil
-	srv := &VirtualServer{File: d.File, Line: d.Line, named: map[string]*Location{}}
-	root := &Location{mod: modServer, File: d.File, Line: d.Line, conf: conf,
+	srv := &VirtualServer{File: d.File, Line: endLine(d), named: map[string]*Location{}}
+	root := &Location{mod: modServer, File: d.File, Line: endLine(d), conf: conf,
 		blocks: [][]*nginxconf.Directive{c.httpBlock.Block, d.Block}}
 	srv.root = root
 	if err := c.applyScoped(conf, d.Block, "server"); err != nil {
@@ -659,7 +668,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 		case "listen":
 			ls, err := parseListen(x)
 			if err != nil {
-				return &nginxconf.Error{Msg: err.Error(), File: x.File, Line: x.Line}
+				return &nginxconf.Error{Msg: err.Error(), File: x.File, Line: endLine(x)}
 			}
 			for _, l := range ls {
 				for _, prev := range listens {
@@ -669,7 +678,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 				}
 				if l.SSL && !hasSSLListen {
 					hasSSLListen = true
-					ssl.File, ssl.Line = x.File, x.Line
+					ssl.File, ssl.Line = x.File, endLine(x)
 				}
 				listens = append(listens, l)
 			}
@@ -707,13 +716,13 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	}
 	srv.Name = srv.Names[0]
 	if len(listens) == 0 {
-		listens = []*Listen{defaultListen(c.opts.Root, d.File, d.Line)}
+		listens = []*Listen{defaultListen(c.opts.Root, d.File, endLine(d))}
 	}
 	srv.listens = listens
-	if hasSSLListen {
-		if len(sslCerts) == 0 {
-			return &nginxconf.Error{Msg: "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", File: ssl.File, Line: ssl.Line}
-		}
+	// As ngx_http_ssl_merge_srv_conf: every server with certificates has
+	// their keys and loads them; whether an ssl address's default server
+	// has one is checked with the sockets.
+	if len(sslCerts) > 0 {
 		if len(sslKeys) < len(sslCerts) {
 			return &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q", sslCerts[len(sslCerts)-1])}
 		}
@@ -813,7 +822,7 @@ func (c *compiler) compileLevel(srv *VirtualServer, parent *Location, block []*n
 }
 
 func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *nginxconf.Directive) (*Location, error) {
-	loc := &Location{File: d.File, Line: d.Line, parent: parent}
+	loc := &Location{File: d.File, Line: endLine(d), parent: parent}
 	loc.blocks = append(append([][]*nginxconf.Directive(nil), parent.blocks...), d.Block)
 	switch len(d.Args) {
 	case 2:
@@ -1032,6 +1041,16 @@ func (c *compiler) buildSockets() error {
 	type portKey struct {
 		network string
 		port    int
+	}
+	for _, a := range c.addrs {
+		if !a.Listen.SSL {
+			continue
+		}
+		// ngx_http_ssl_init: the default server of an ssl address must
+		// have a certificate; nginx names that server's block.
+		if def := a.Default; def.SSL == nil || len(def.SSL.Certificates) == 0 {
+			return &nginxconf.Error{Msg: "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", File: def.File, Line: def.Line}
+		}
 	}
 	groups := map[portKey][]*Addr{}
 	var order []portKey

@@ -63,7 +63,7 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 		return nil, err
 	}
 	l := *base[0]
-	l.File, l.Line = d.File, d.Line
+	l.File, l.Line = d.File, endLine(d)
 	l.Backlog = -1
 	l.IPv6Only = true
 	for _, a := range d.Args[1:] {

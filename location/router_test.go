@@ -246,7 +246,7 @@ func TestCompileErrors(t *testing.T) {
 		{"bad so_keepalive", "server {\nlisten 127.0.0.1:19020 so_keepalive=x;\n}", `invalid so_keepalive value: "x" in F:4`},
 		{"setfib", "server {\nlisten 127.0.0.1:19020 setfib=1;\n}", `invalid parameter "setfib=1" in F:4`},
 		{"bad fastopen", "server {\nlisten 127.0.0.1:19020 fastopen=x;\n}", `invalid fastopen "fastopen=x" in F:4`},
-		{"ssl without cert", "server {\nlisten 127.0.0.1:19020 ssl;\n}", `no "ssl_certificate" is defined for the "listen ... ssl" directive in F:4`},
+		{"ssl without cert", "server {\nlisten 127.0.0.1:19020 ssl;\n}", `no "ssl_certificate" is defined for the "listen ... ssl" directive in F:3`},
 		{"bad regex", "server {\nlisten 127.0.0.1:19020;\nlocation ~ ^(x {}\n}", `pcre2_compile() failed: missing closing parenthesis in "^(x" in F:5`},
 		{"bad wildcard", "server {\nlisten 127.0.0.1:19020;\nserver_name *.a.*;\n}\nserver {\nlisten 127.0.0.1:19020;\nserver_name b;\n}", `invalid server name or wildcard "*.a.*" on 127.0.0.1:19020`},
 	}

@@ -159,25 +159,39 @@ func parseFlags(args []string) (*flags, error) {
 	return f, nil
 }
 
-// load reads and checks the configuration and compiles it without
-// listening, as "nginx -t" does. Warnings are returned in order.
-func load(f *flags) (*nginxconf.Config, *location.Router, []*nginxconf.Error, error) {
-	cfg, err := nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals})
-	var warns []*nginxconf.Error
-	if cfg != nil {
-		warns = append(warns, cfg.Warnings...)
+// loaded is a configuration read and compiled without listening, as
+// "nginx -t" does.
+type loaded struct {
+	cfg   *nginxconf.Config
+	rt    *location.Router
+	warns []*nginxconf.Error // in the order nginx prints them
+	err   error
+	// afterSyntax: err was found after nginx would have printed "syntax
+	// is ok" (checks of ngx_init_cycle that follow the parse, such as the
+	// missing events block); errors of the http{} block come before.
+	afterSyntax bool
+}
+
+func load(f *flags) *loaded {
+	l := &loaded{}
+	l.cfg, l.err = nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals})
+	if l.cfg != nil {
+		l.warns = append(l.warns, l.cfg.Warnings...)
 	}
-	if err != nil {
-		return cfg, nil, warns, err
+	if l.err != nil {
+		return l
 	}
-	if err := nginxconf.Check(cfg); err != nil {
-		return cfg, nil, warns, err
+	l.rt, l.err = location.Compile(l.cfg, compileOptions(true))
+	if l.rt != nil {
+		l.warns = append(l.warns, l.rt.Warnings...)
 	}
-	rt, err := location.Compile(cfg, compileOptions(true))
-	if rt != nil {
-		warns = append(warns, rt.Warnings...)
+	if l.err != nil {
+		return l
 	}
-	return cfg, rt, warns, err
+	if err := nginxconf.Check(l.cfg); err != nil {
+		l.err, l.afterSyntax = err, true
+	}
+	return l
 }
 
 func compileOptions(loadCerts bool) location.Options {
@@ -216,7 +230,8 @@ func levelOf(err error) string {
 }
 
 func test(f *flags, stdout, stderr io.Writer) int {
-	cfg, _, warns, err := load(f)
+	l := load(f)
+	cfg, warns, err := l.cfg, l.warns, l.err
 	if f.json {
 		out, jerr := nginxconf.MarshalCrossplane(cfg, err)
 		if jerr != nil {
@@ -232,13 +247,15 @@ func test(f *flags, stdout, stderr io.Writer) int {
 	}
 	printWarnings(stderr, warns)
 	name := confName(f, cfg)
+	if (err == nil || l.afterSyntax) && !f.quiet {
+		fmt.Fprintf(stderr, "%s: the configuration file %s syntax is ok\n", progName, name)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
 		fmt.Fprintf(stderr, "%s: configuration file %s test failed\n", progName, name)
 		return 1
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "%s: the configuration file %s syntax is ok\n", progName, name)
 		fmt.Fprintf(stderr, "%s: configuration file %s test is successful\n", progName, name)
 	}
 	if f.dump {
@@ -341,8 +358,9 @@ func errnoText(err error) string {
 
 // serve runs the configuration in the foreground until a stop signal.
 func serve(f *flags, stderr io.Writer) int {
-	cfg, rt, warns, err := load(f)
-	printWarnings(stderr, warns)
+	l := load(f)
+	cfg, rt, err := l.cfg, l.rt, l.err
+	printWarnings(stderr, l.warns)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
 		return 1
@@ -386,12 +404,13 @@ func serve(f *flags, stderr io.Writer) int {
 			return 0
 		case syscall.SIGHUP:
 			logger.Log("notice", "signal 1 (SIGHUP) received, reconfiguring")
-			ncfg, _, nwarns, err := load(f)
-			for _, w := range nwarns {
+			nl := load(f)
+			for _, w := range nl.warns {
 				logger.Log("warn", w.Error())
 			}
+			err := nl.err
 			if err == nil {
-				err = srv.Reload(ncfg)
+				err = srv.Reload(nl.cfg)
 			}
 			if err != nil {
 				logger.Log(levelOf(err), err.Error())

@@ -89,7 +89,7 @@ func TestTestFlag(t *testing.T) {
 		{"warning kept with -q", "events {}\nhttp {\nserver { listen 127.0.0.1:19200; server_name a; }\nserver { listen 127.0.0.1:19200; server_name a; }\n}\n", []string{"-tq"},
 			result{0, "", "gonginx: [warn] conflicting server name \"a\" on 127.0.0.1:19200, ignored\n"}},
 		{"missing events", "http {\n}\n", []string{"-t"},
-			result{1, "", "gonginx: [emerg] no \"events\" section in configuration\ngonginx: configuration file F test failed\n"}},
+			result{1, "", "gonginx: the configuration file F syntax is ok\ngonginx: [emerg] no \"events\" section in configuration\ngonginx: configuration file F test failed\n"}},
 		{"dump", "events {}\n", []string{"-T"},
 			result{0, "# configuration file F:\nevents {}\n\n", "gonginx: the configuration file F syntax is ok\ngonginx: configuration file F test is successful\n"}},
 	}

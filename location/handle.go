@@ -75,8 +75,9 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
 		host = []byte(req.Conn.SNI)
 	}
+	// A server_name regex leaves its captures ($1, named ones) to the
+	// request, as nginx does.
 	x.srv = addr.selectServer(host, &x.st)
-	x.st.Captures = x.st.Captures[:0]
 	x.st.ServerName = x.srv.Name
 	x.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
 	if x.toHTTPS {
@@ -330,6 +331,9 @@ func (x *exchange) special(code int) {
 	if x.c.HeaderWritten() {
 		return
 	}
+	// ngx_http_special_response_handler: the new error replaces any
+	// status an earlier error_page chose.
+	x.errStatus = 0
 	conf := x.srv.root.conf
 	if x.loc != nil {
 		conf = x.loc.conf
@@ -387,12 +391,6 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 }
 
 func (x *exchange) defaultPage(code int, conf *locConf) {
-	if x.errStatus != 0 && code != x.errStatus && x.inErrPage {
-		// A failure while serving an error page: nginx answers the
-		// original error's page.
-		code = x.errStatus
-		x.errStatus = 0
-	}
 	body, sent := DefaultPage(code, conf.serverTokens)
 	r := x.newResp(code, conf)
 	r.Status = code

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -239,19 +240,19 @@ func (p *Proxy) compileURL(d *nginxconf.Directive, c *rewrite.Compiler) error {
 		if !cv.HasVariables() && !cv.HasCaptures() {
 			url, _ = cv.Static()
 		} else {
+			// nginx checks the scheme of a URL with variables only per
+			// request (a 500 with "invalid URL prefix" in the error log).
 			p.urlValue = cv
-			lower := strings.ToLower(url)
-			if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") && !strings.HasPrefix(url, "$") {
-				return confErr(d, `invalid URL prefix in "%s"`, url)
-			}
-			// Whether it has a URI part is known per request; a '/' after
-			// the host in the source means one.
 			return nil
 		}
 	}
 	scheme, host, uri, err := splitURL(url)
 	if err != nil {
-		return confErr(d, `%s in "%s"`, err.Error(), url)
+		if err == errURLPrefix {
+			return confErr(d, "%s", err.Error())
+		}
+		// ngx_parse_url's errors name the URL without its scheme.
+		return confErr(d, `%s in upstream "%s"`, err.Error(), url[strings.Index(url, "://")+3:])
 	}
 	p.scheme, p.uriPart, p.hasURIPart = scheme, uri, uri != ""
 	defPort := "80"
@@ -276,7 +277,7 @@ func (p *Proxy) compileURL(d *nginxconf.Directive, c *rewrite.Compiler) error {
 	g, err := p.groups.implicitGroup(host, defPort)
 	if err != nil {
 		if err.Error() == "invalid port" {
-			return confErr(d, `invalid port in upstream "%s"`, host)
+			return confErr(d, `invalid port in upstream "%s"`, host+uri)
 		}
 		return confErr(d, `%s in upstream "%s"`, err.Error(), host)
 	}
@@ -299,6 +300,8 @@ func hostHeader(host, defPort string) (string, string) {
 }
 
 // splitURL splits "http://host:port/uri" into its parts.
+var errURLPrefix = errors.New("invalid URL prefix")
+
 func splitURL(url string) (scheme, host, uri string, err error) {
 	lower := strings.ToLower(url)
 	switch {
@@ -307,7 +310,7 @@ func splitURL(url string) (scheme, host, uri string, err error) {
 	case strings.HasPrefix(lower, "https://"):
 		scheme, url = "https", url[8:]
 	default:
-		return "", "", "", fmt.Errorf("invalid URL prefix")
+		return "", "", "", errURLPrefix
 	}
 	if strings.HasPrefix(url, "unix:") {
 		// unix:/path/to.sock:/uri

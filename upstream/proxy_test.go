@@ -211,7 +211,10 @@ func TestProxyReadTimeoutIs504(t *testing.T) {
 
 func TestCompileErrors(t *testing.T) {
 	tests := []struct{ http, loc, want string }{
-		{"", "proxy_pass ftp://x;", `invalid URL prefix in "ftp://x" in /test.conf:1`},
+		// Messages as nginx 1.22 -t prints them.
+		{"", "proxy_pass ftp://x;", `invalid URL prefix in /test.conf:1`},
+		{"", "proxy_pass http://;", `no host in upstream "" in /test.conf:1`},
+		{"", "proxy_pass http://a:99999/x;", `invalid port in upstream "a:99999/x" in /test.conf:1`},
 		{"", "proxy_pass http://no-such-host.invalid;", `host not found in upstream "no-such-host.invalid" in /test.conf:1`},
 		{"upstream b { server 127.0.0.1 wait=1; }", "proxy_pass http://b;", `invalid parameter "wait=1" in /test.conf:1`},
 		{"", "proxy_http_version 2.0; proxy_pass http://127.0.0.1;", `invalid value "2.0" in "proxy_http_version" directive, it must be "1.0" or "1.1" in /test.conf:1`},

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -112,4 +113,63 @@ func BenchmarkServeStatic(b *testing.B) {
 func BenchmarkServeNotFound(b *testing.B) {
 	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; log_not_found off; }`,
 		"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", nil)
+}
+
+// startBackend answers every request on a keep-alive connection with a
+// fixed small response.
+func startBackend(b *testing.B) string {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	crlf2 := []byte("\r\n\r\n")
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				var pending []byte
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					pending = append(pending, buf[:n]...)
+					for {
+						i := bytes.Index(pending, crlf2)
+						if i < 0 {
+							break
+						}
+						pending = append(pending[:0], pending[i+4:]...)
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// BenchmarkServeProxied: the article's proxied location (rewrite with
+// captures, proxy_pass with variables) to a keep-alive upstream group.
+func BenchmarkServeProxied(b *testing.B) {
+	be := startBackend(b)
+	benchServe(b, `upstream be { server `+be+`; keepalive 4; }
+server { listen 127.0.0.1:19300;
+  location ^~ /api/socket/ {
+    rewrite ^/(api)/(socket)/(.*)$ /$2/$3 break;
+    proxy_pass http://be/$2/$3;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+  }
+}`, "GET /api/socket/test HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\n\r\n", nil)
 }

@@ -269,3 +269,116 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("still accepting after Shutdown")
 	}
 }
+
+// bodyOf returns the body of a raw response.
+func bodyOf(resp string) string {
+	_, body, _ := strings.Cut(resp, "\r\n\r\n")
+	return body
+}
+
+func statusOf(resp string) string {
+	line, _, _ := strings.Cut(resp, "\r\n")
+	return line
+}
+
+// TestServerSelection: the behaviours checked against nginx 1.22 with the
+// same config (exact, default_server, regex captures, wildcards, "").
+func TestServerSelection(t *testing.T) {
+	ts := startTest(t, `
+server { listen 127.0.0.1:PORT; server_name first.com; return 200 "first $server_name"; }
+server { listen 127.0.0.1:PORT default_server; server_name def.com; return 200 "default $server_name $host"; }
+server { listen 127.0.0.1:PORT; server_name ~^(?<sub>[a-z]+)\.rx\.com$; return 200 "regex sub=$sub 1=$1"; }
+server { listen 127.0.0.1:PORT; server_name *.wild.com; return 200 "wild $host"; }
+server { listen 127.0.0.1:PORT; server_name www.tail.*; return 200 "tail"; }
+server { listen 127.0.0.1:PORT; server_name ""; return 200 "empty name"; }
+`)
+	tests := []struct{ host, want string }{
+		{"first.com", "first first.com"},
+		{"FIRST.COM", "first first.com"},
+		{"def.com", "default def.com def.com"},
+		{"unknown", "default def.com unknown"},
+		{"abc.rx.com", "regex sub=abc 1=abc"},
+		{"x.wild.com", "wild x.wild.com"},
+		{"a.b.wild.com", "wild a.b.wild.com"},
+		{"www.tail.org", "tail"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			got := bodyOf(ts.roundTrip(t, "GET / HTTP/1.1\r\nHost: "+tt.host+"\r\nConnection: close\r\n\r\n"))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if got := bodyOf(ts.roundTrip(t, "GET / HTTP/1.0\r\n\r\n")); got != "empty name" {
+		t.Errorf("no Host: got %q, want the server named \"\"", got)
+	}
+}
+
+// TestErrorPages: error_page variants as nginx 1.22 answered them.
+func TestErrorPages(t *testing.T) {
+	ts := startTest(t, `
+server { listen 127.0.0.1:PORT; root DIR/html;
+  location /e/ { error_page 500 502 503 504 /e/50x.html; return 503; }
+  location /e2/ { error_page 404 = @x; }
+  location /e3/ { error_page 404 =410 /e/50x.html; }
+  location /e4/ { error_page 403 /i/secret.html; return 403; }
+  location /e5/ { error_page 404 /e5/missing; }
+  location /e6/ { error_page 404 http://example.com/nf; }
+  location /i/ { internal; }
+  location @x { return 201 "named $uri"; }
+}`)
+	ts.file(t, "html/e/50x.html", "err\n")
+	ts.file(t, "html/i/secret.html", "secret\n")
+	tests := []struct{ path, status, body string }{
+		// The page is inside the location that returns 503 again: nginx
+		// then sends its own page.
+		{"/e/", "HTTP/1.1 503 Service Temporarily Unavailable", string(mustPage(503))},
+		{"/e2/x", "HTTP/1.1 201 Created", "named /e2/x"},
+		// The page's own location answers 503, which replaces =410 and is
+		// not followed again (recursive_error_pages off).
+		{"/e3/x", "HTTP/1.1 503 Service Temporarily Unavailable", string(mustPage(503))},
+		{"/e4/", "HTTP/1.1 403 Forbidden", "secret\n"},
+		{"/e5/x", "HTTP/1.1 404 Not Found", string(mustPage(404))},
+		{"/e6/x", "HTTP/1.1 302 Moved Temporarily", string(mustPage(302))},
+		{"/i/secret.html", "HTTP/1.1 404 Not Found", string(mustPage(404))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp := ts.roundTrip(t, get(tt.path))
+			if diff := cmp.Diff(tt.status+"\n"+tt.body, statusOf(resp)+"\n"+bodyOf(resp)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if resp := ts.roundTrip(t, get("/e6/x")); !strings.Contains(resp, "\r\nConnection: close\r\nLocation: http://example.com/nf\r\n") {
+		t.Errorf("an absolute error_page URL goes after Connection, as nginx writes it: %q", resp)
+	}
+}
+
+func mustPage(code int) []byte {
+	b, _ := DefaultPage(code, true)
+	return b
+}
+
+// TestMissingIndexCycle: the article's "try_files $uri /index.html" with
+// no index.html is a redirection cycle for every URI, "/" included:
+// nginx answers 500 (the "$uri" argument tests for a file, not a
+// directory, whatever its value).
+func TestMissingIndexCycle(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; root DIR/html; location / { try_files $uri /index.html; } }`)
+	os.MkdirAll(filepath.Join(ts.dir, "html"), 0o755)
+	for _, p := range []string{"/", "/index.html", "/missing"} {
+		if got := statusOf(ts.roundTrip(t, get(p))); got != "HTTP/1.1 500 Internal Server Error" {
+			t.Errorf("%s: %s", p, got)
+		}
+	}
+}
+
+func TestExpectContinue(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "ok"; } }`)
+	resp := ts.roundTrip(t, "POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody")
+	if !strings.HasPrefix(resp, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n") {
+		t.Errorf("got %q", resp)
+	}
+}

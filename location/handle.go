@@ -3,6 +3,7 @@ package location
 import (
 	"bytes"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -57,11 +58,23 @@ type exchange struct {
 	loc        *Location
 }
 
+// exchanges pools per-connection state with its grown buffers.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
 func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
-	x := &exchange{rt: rt, c: c, log: log}
-	x.st.Values = make([][]byte, rt.slots)
-	x.st.Valid = make([]bool, rt.slots)
+	x := exchanges.Get().(*exchange)
+	x.c, x.log, x.toHTTPS = c, log, false
+	x.rebind(rt)
 	return x
+}
+
+// release returns x to the pool; nothing of the connection stays reachable.
+func (x *exchange) release() {
+	x.c, x.req, x.srv, x.addr, x.loc, x.rt = nil, nil, nil, nil, nil, nil
+	x.st.Reset(nil)
+	x.redirLoc = nil
+	x.resp = http1.Response{}
+	exchanges.Put(x)
 }
 
 // serve runs one request through nginx's phases and writes the response.

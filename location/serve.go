@@ -402,6 +402,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	c := http1.NewConn(conn, info)
 	defer c.Release()
 	x := newExchange(rt, c, l.srv.log)
+	defer x.release()
 	x.toHTTPS = toHTTPS
 	c.ReadTimeout = conf.headerTimeout
 	first := true
@@ -452,7 +453,7 @@ func ipText(ip net.IP) string {
 // rebind moves a connection's exchange to a reloaded configuration.
 func (x *exchange) rebind(rt *Router) {
 	x.rt = rt
-	if len(x.st.Values) < rt.slots {
+	if len(x.st.Values) < rt.slots || x.st.Values == nil {
 		x.st.Values = make([][]byte, rt.slots)
 		x.st.Valid = make([]bool, rt.slots)
 	}

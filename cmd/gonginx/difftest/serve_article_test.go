@@ -25,8 +25,12 @@ import (
 //     reaches the backend as "GET /socket/a b HTTP/1.1" (a raw space in the request line),
 //     %3F becomes a real "?" (so the backend sees a query), %2F a "/", %25 a bare "%", and
 //     UTF-8 escapes arrive as raw UTF-8 bytes.
-//   - /api/socket without the slash is not proxied: the ^~ location with proxy_pass makes nginx
-//     answer 301 to https://www.my-api.com:PORT/api/socket/ (so wss://.../api/socket fails).
+//   - The article says a request for https://test/api/socket or wss://test/api/socket matches
+//     "location ^~ /api/socket/" and is rewritten to http://127.0.0.1:32000/api/socket. Neither
+//     holds: /api/socket without the slash does not match that prefix, and nginx answers 301 to
+//     https://www.my-api.com:PORT/api/socket/ (the auto-redirect a proxy_pass location ending in
+//     "/" gets), so the backend sees nothing and wss://.../api/socket gets no tunnel; and for
+//     /api/socket/<x> the backend sees /socket/<x>, never /api/socket.
 //   - First version: the backend sees "HTTP/1.0", "Host: 127.0.0.1:32000", "Connection: close"
 //     and no Upgrade header, and answers normally: the WebSocket client gets 200, not 101 — as
 //     the article says, the upgrade needs the two extra headers.

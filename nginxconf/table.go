@@ -1,6 +1,8 @@
 package nginxconf
 
 import (
+	"os"
+	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -586,6 +588,8 @@ func customCheck(cmd *Command, d *Directive) *Error {
 				return d.errorf("%q directive invalid value", d.Name)
 			}
 		}
+	case d.Name == "user" && m == "ngx_core_module":
+		return checkUser(d)
 	case d.Name == "error_log" && (m == "ngx_core_module" || m == "ngx_http_core_module" ||
 		m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):
 		return checkLogLevels(d)
@@ -596,6 +600,30 @@ func customCheck(cmd *Command, d *Directive) *Error {
 				return d.errorf("invalid session cache %q", v)
 			}
 		}
+	}
+	return nil
+}
+
+// checkUser looks up the user and group as ngx_set_user does when run as
+// root; nginx names the failing libc call. The group defaults to the
+// user's name (Debian has no "nobody" group, so "user nobody;" fails).
+// As a non-root user nginx only warns that the directive is ignored.
+func checkUser(d *Directive) *Error {
+	a := d.Args
+	if os.Geteuid() != 0 {
+		e := d.errorf(`the "user" directive makes sense only if the master process runs with super-user privileges, ignored`)
+		e.Warn = true
+		return e
+	}
+	if _, err := user.Lookup(a[0]); err != nil {
+		return d.errorf("getpwnam(%q) failed", a[0])
+	}
+	group := a[0]
+	if len(a) == 2 {
+		group = a[1]
+	}
+	if _, err := user.LookupGroup(group); err != nil {
+		return d.errorf("getgrnam(%q) failed", group)
 	}
 	return nil
 }

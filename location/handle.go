@@ -51,6 +51,7 @@ type exchange struct {
 	rangeUnsat bool   // a 416 carries "Content-Range: bytes */size"
 
 	uriChanges int
+	connID     uint64 // nginx's "*N" connection number in error lines
 	errStatus  int  // error_page status override (nginx's r->err_status)
 	inErrPage  bool // an error_page redirect happened (nginx's r->error_page)
 	status     int  // status sent, for the access log

@@ -61,6 +61,9 @@ func (l *Logger) Errorf(x *exchange, format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
+	if x != nil && x.connID > 0 {
+		msg = "*" + strconv.FormatUint(x.connID, 10) + " " + msg
+	}
 	if x != nil && x.req != nil {
 		r := x.req
 		msg += ", client: "

@@ -404,6 +404,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	x := newExchange(rt, c, l.srv.log)
 	defer x.release()
 	x.toHTTPS = toHTTPS
+	x.connID = l.srv.connSeq.Add(1)
 	c.ReadTimeout = conf.headerTimeout
 	first := true
 	for {

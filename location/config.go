@@ -165,6 +165,7 @@ type locConf struct {
 	keepalive       time.Duration
 	keepaliveHeader int // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
 	headerTimeout   time.Duration
+	sendTimeout     time.Duration
 	accessLog       string // path; "off" disables
 	returnCode      int
 	returnText      string
@@ -216,6 +217,7 @@ func defaultLocConf() *locConf {
 		maxBody:       1 << 20,
 		keepalive:     75 * time.Second,
 		headerTimeout: 60 * time.Second,
+		sendTimeout:   60 * time.Second,
 	}
 }
 
@@ -277,7 +279,7 @@ var servedDirectives = map[string]bool{
 	"error_page": true, "server_tokens": true, "absolute_redirect": true, "server_name_in_redirect": true,
 	"port_in_redirect": true, "internal": true, "allow": true, "deny": true, "log_not_found": true,
 	"etag": true, "if_modified_since": true, "client_max_body_size": true, "keepalive_timeout": true,
-	"client_header_timeout": true, "access_log": true, "error_log": true, "log_format": true,
+	"client_header_timeout": true, "send_timeout": true, "access_log": true, "error_log": true, "log_format": true,
 	"pid": true, "events": true, "worker_connections": true, "ssl_certificate": true,
 	"ssl_certificate_key": true, "ssl_protocols": true, "ssl_ciphers": true, "ssl_prefer_server_ciphers": true,
 	"upstream": true, "map": true, "rewrite": true, "return": true, "set": true, "if": true, "break": true,
@@ -519,6 +521,12 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				if ms, ok := parseSeconds(d.Args[1]); ok {
 					conf.keepaliveHeader = int(ms / 1000)
 				}
+			}
+		}
+	case "send_timeout":
+		if len(d.Args) == 1 {
+			if ms, ok := parseSeconds(d.Args[0]); ok {
+				conf.sendTimeout = time.Duration(ms) * time.Millisecond
 			}
 		}
 	case "client_header_timeout":

@@ -52,9 +52,9 @@ type exchange struct {
 
 	uriChanges int
 	connID     uint64 // nginx's "*N" connection number in error lines
-	errStatus  int  // error_page status override (nginx's r->err_status)
-	inErrPage  bool // an error_page redirect happened (nginx's r->error_page)
-	status     int  // status sent, for the access log
+	errStatus  int    // error_page status override (nginx's r->err_status)
+	inErrPage  bool   // an error_page redirect happened (nginx's r->error_page)
+	status     int    // status sent, for the access log
 	sent       int64
 	loc        *Location
 }

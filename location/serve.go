@@ -406,6 +406,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	x.toHTTPS = toHTTPS
 	x.connID = l.srv.connSeq.Add(1)
 	c.ReadTimeout = conf.headerTimeout
+	c.WriteTimeout = conf.sendTimeout
 	first := true
 	for {
 		if !first {

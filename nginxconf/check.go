@@ -11,13 +11,84 @@ import "strings"
 // variables, certificates, upstreams) belong to the packages that compile
 // those directives.
 func Check(cfg *Config) error {
+	hasEvents := false
 	for _, d := range cfg.Tree {
 		if d.Name == "events" {
-			return nil
+			hasEvents = true
 		}
 	}
-	// nginx prints this one without a place: it is found after parsing.
-	return &Error{Msg: `no "events" section in configuration`}
+	if !hasEvents {
+		// nginx prints this one without a place: it is found after parsing.
+		return &Error{Msg: `no "events" section in configuration`}
+	}
+	return checkZones(cfg.Tree)
+}
+
+// checkZones finds shared memory zones that are used but never given a
+// size: nginx adds a zone when it is first named, by a declaration or a
+// use, and after parsing reports the first one still of size zero.
+func checkZones(tree []*Directive) error {
+	var order []string
+	sized := map[string]bool{}
+	mention := func(name string, hasSize bool) {
+		if _, seen := sized[name]; !seen {
+			order = append(order, name)
+			sized[name] = false
+		}
+		if hasSize {
+			sized[name] = true
+		}
+	}
+	var walk func([]*Directive)
+	walk = func(block []*Directive) {
+		for _, d := range block {
+			switch d.Name {
+			case "limit_req_zone", "limit_conn_zone", "proxy_cache_path", "fastcgi_cache_path",
+				"scgi_cache_path", "uwsgi_cache_path":
+				for _, a := range d.Args {
+					v, ok := strings.CutPrefix(a, "zone=")
+					if !ok {
+						v, ok = strings.CutPrefix(a, "keys_zone=")
+					}
+					if name, _, hasSize := strings.Cut(v, ":"); ok && name != "" {
+						mention(name, hasSize)
+					}
+				}
+			case "limit_req":
+				for _, a := range d.Args {
+					if name, ok := strings.CutPrefix(a, "zone="); ok {
+						mention(name, false)
+					}
+				}
+			case "limit_conn":
+				if len(d.Args) > 0 {
+					mention(d.Args[0], false)
+				}
+			case "proxy_cache", "fastcgi_cache", "scgi_cache", "uwsgi_cache":
+				// A cache named by variables is looked up per request.
+				if len(d.Args) > 0 && d.Args[0] != "off" && !strings.Contains(d.Args[0], "$") {
+					mention(d.Args[0], false)
+				}
+			case "ssl_session_cache":
+				for _, a := range d.Args {
+					if rest, ok := strings.CutPrefix(a, "shared:"); ok {
+						name, _, hasSize := strings.Cut(rest, ":")
+						mention(name, hasSize)
+					}
+				}
+			}
+			if d.Block != nil {
+				walk(d.Block)
+			}
+		}
+	}
+	walk(tree)
+	for _, name := range order {
+		if !sized[name] {
+			return &Error{Msg: `zero size shared memory zone "` + name + `"`}
+		}
+	}
+	return nil
 }
 
 // restricting names directives that decide who may get a response; a

@@ -12,9 +12,19 @@ func FuzzParseRange(f *testing.F) {
 		if size < 0 {
 			size = -size
 		}
-		start, n, ok, _ := parseRange([]byte(v), size)
-		if ok && (start < 0 || n <= 0 || start+n > size) {
-			t.Fatalf("parseRange(%q, %d) = %d+%d outside the file", v, size, start, n)
+		ranges, code := parseRanges([]byte(v), size, nil)
+		if code != 206 {
+			return
+		}
+		var total int64
+		for _, r := range ranges {
+			if r.start < 0 || r.end <= r.start || r.end > size {
+				t.Fatalf("parseRanges(%q, %d): %v outside the file", v, size, r)
+			}
+			total += r.end - r.start
+		}
+		if total > size {
+			t.Fatalf("parseRanges(%q, %d): %d bytes of ranges", v, size, total)
 		}
 	})
 }

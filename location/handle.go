@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -33,17 +34,21 @@ type exchange struct {
 	st   rewrite.State
 	log  *Logger
 
-	resp    http1.Response
-	headers [4]http1.Header
-	path    []byte // filesystem path scratch
-	tmp     []byte // evaluated values scratch
-	uriBuf  []byte // URI of an internal redirect
-	argsBuf []byte
-	etag    []byte
-	crange  []byte
-	locBuf  []byte
-	fileBuf []byte
-	cpath   []byte // NUL-terminated path for openat
+	resp     http1.Response
+	headers  [4]http1.Header
+	path     []byte // filesystem path scratch
+	tmp      []byte // evaluated values scratch
+	uriBuf   []byte // URI of an internal redirect
+	argsBuf  []byte
+	etag     []byte
+	crange   []byte
+	locBuf   []byte
+	fileBuf  []byte
+	cpath    []byte // NUL-terminated path for openat
+	ranges   []byteRange
+	boundary []byte
+	partHead []byte
+	ctype    []byte
 
 	toHTTPS    bool   // plain HTTP arrived on a TLS socket: every request gets 497
 	expectDone bool   // Expect: 100-continue was handled
@@ -677,22 +682,27 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		}
 	}
 	start, n := int64(0), size
+	multipart := false
 	if x.errStatus == 0 || x.errStatus == 200 {
 		r.Headers = append(r.Headers, http1.Header{Name: hdrAcceptRanges, Value: valBytes})
-		if rs := x.req.HeaderValue("Range"); rs != nil {
-			s, l, ok, unsat := parseRange(rs, size)
+		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(mtime) {
+			var code int
+			x.ranges, code = parseRanges(rs, size, x.ranges[:0])
 			switch {
-			case unsat:
-				x.crange = append(append(x.crange[:0], "bytes */"...), strconv.FormatInt(size, 10)...)
+			case code == 416:
+				x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), size, 10)
 				x.rangeUnsat = true
 				return 416
-			case ok && x.ifRange(mtime):
-				start, n = s, l
-				r.Status = 206
-				r.ContentLength = l
+			case code == 206 && len(x.ranges) == 1:
+				rg := x.ranges[0]
+				start, n = rg.start, rg.end-rg.start
+				r.Status, r.ContentLength = 206, n
 				r.Headers = r.Headers[:len(r.Headers)-1]
-				x.crange = appendContentRange(x.crange[:0], s, l, size)
+				x.crange = appendContentRange(x.crange[:0], rg.start, n, size)
 				r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
+			case code == 206:
+				multipart = true
+				x.multipartHead(r, size)
 			}
 		}
 	}
@@ -700,8 +710,183 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	if m == http1.MethodHEAD {
 		return 0
 	}
+	if multipart {
+		x.writeMultipart(fd, size)
+		return 0
+	}
 	x.copyFile(fd, start, n)
 	return 0
+}
+
+// byteRange is [start, end) of a file.
+type byteRange struct{ start, end int64 }
+
+// parseRanges reads a Range header as ngx_http_range_parse does: 206
+// with the ranges, 416, or 0 when the header is to be ignored (the whole
+// file is sent: ranges adding up to more than the file, or "0-" of an
+// empty one).
+func parseRanges(v []byte, size int64, dst []byteRange) ([]byteRange, int) {
+	if len(v) < 6 || !equalFold(v[:6], "bytes=") {
+		return dst, 0
+	}
+	p := v[6:]
+	i := 0
+	at := func() byte {
+		if i < len(p) {
+			return p[i]
+		}
+		return 0
+	}
+	skipSpaces := func() {
+		for at() == ' ' {
+			i++
+		}
+	}
+	const cutoff = int64(1)<<62 - 1
+	number := func() (int64, bool) {
+		var n int64
+		for c := at(); c >= '0' && c <= '9'; c = at() {
+			if n >= cutoff/10 {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+			i++
+		}
+		return n, true
+	}
+	var total int64
+	for {
+		var start, end int64
+		suffix := false
+		skipSpaces()
+		if at() != '-' {
+			if c := at(); c < '0' || c > '9' {
+				return dst, 416
+			}
+			var ok bool
+			if start, ok = number(); !ok {
+				return dst, 416
+			}
+			skipSpaces()
+			if at() != '-' {
+				return dst, 416
+			}
+			i++
+			skipSpaces()
+			if c := at(); c == ',' || c == 0 {
+				end = size
+				goto found
+			}
+		} else {
+			suffix = true
+			i++
+		}
+		if c := at(); c < '0' || c > '9' {
+			return dst, 416
+		}
+		{
+			var ok bool
+			if end, ok = number(); !ok {
+				return dst, 416
+			}
+		}
+		skipSpaces()
+		if c := at(); c != ',' && c != 0 {
+			return dst, 416
+		}
+		if suffix {
+			if end < size {
+				start = size - end
+			} else {
+				start = 0
+			}
+			end = size - 1
+		}
+		if end >= size {
+			end = size
+		} else {
+			end++
+		}
+	found:
+		if start < end {
+			dst = append(dst, byteRange{start, end})
+			total += end - start
+		} else if start == 0 {
+			return dst[:0], 0
+		}
+		if at() != ',' {
+			break
+		}
+		i++
+	}
+	if len(dst) == 0 {
+		return dst, 416
+	}
+	if total > size {
+		return dst[:0], 0
+	}
+	return dst, 206
+}
+
+// rangeBoundary numbers multipart responses as nginx's
+// ngx_next_temp_number does (the first is 1).
+var rangeBoundary atomic.Uint64
+
+// multipartHead sets the head of a multipart/byteranges response and
+// prepares the per-part header prefix in x.partHead.
+func (x *exchange) multipartHead(r *http1.Response, size int64) {
+	b := rangeBoundary.Add(1)
+	var num [20]byte
+	digits := strconv.AppendUint(num[:0], b, 10)
+	x.boundary = x.boundary[:0]
+	for k := len(digits); k < 20; k++ {
+		x.boundary = append(x.boundary, '0')
+	}
+	x.boundary = append(x.boundary, digits...)
+	ph := append(x.partHead[:0], "\r\n--"...)
+	ph = append(ph, x.boundary...)
+	if len(r.ContentType) > 0 {
+		ph = append(ph, "\r\nContent-Type: "...)
+		ph = append(ph, r.ContentType...)
+		if len(r.Charset) > 0 {
+			ph = append(ph, "; charset="...)
+			ph = append(ph, r.Charset...)
+		}
+	}
+	ph = append(ph, "\r\nContent-Range: bytes "...)
+	x.partHead = ph
+	length := int64(0)
+	for _, rg := range x.ranges {
+		x.crange = appendPartRange(x.crange[:0], rg, size)
+		length += int64(len(ph)+len(x.crange)) + rg.end - rg.start
+	}
+	length += int64(len("\r\n--") + len(x.boundary) + len("--\r\n"))
+	ct := append(x.ctype[:0], "multipart/byteranges; boundary="...)
+	x.ctype = append(ct, x.boundary...)
+	r.Status, r.ContentType, r.Charset, r.ContentLength = 206, x.ctype, nil, length
+	r.Headers = r.Headers[:len(r.Headers)-1] // no Accept-Ranges
+}
+
+func appendPartRange(b []byte, rg byteRange, size int64) []byte {
+	b = strconv.AppendInt(b, rg.start, 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, rg.end-1, 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, size, 10)
+	return append(b, "\r\n\r\n"...)
+}
+
+func (x *exchange) writeMultipart(fd int, size int64) {
+	for _, rg := range x.ranges {
+		x.write(x.partHead)
+		x.crange = appendPartRange(x.crange[:0], rg, size)
+		x.write(x.crange)
+		x.copyFile(fd, rg.start, rg.end-rg.start)
+	}
+	tail := append(x.crange[:0], "\r\n--"...)
+	tail = append(tail, x.boundary...)
+	x.crange = append(tail, "--\r\n"...)
+	x.write(x.crange)
 }
 
 var (
@@ -846,71 +1031,4 @@ func etagListMatch(list, etag []byte, weak bool) bool {
 		}
 	}
 	return false
-}
-
-// parseRange reads a single "bytes=a-b" range. Several ranges are served
-// whole (nginx would send multipart/byteranges).
-func parseRange(v []byte, size int64) (start, n int64, ok, unsat bool) {
-	if !bytes.HasPrefix(v, []byte("bytes=")) {
-		return 0, 0, false, false
-	}
-	v = bytes.TrimSpace(v[6:])
-	if bytes.IndexByte(v, ',') >= 0 {
-		return 0, 0, false, false
-	}
-	dash := bytes.IndexByte(v, '-')
-	if dash < 0 {
-		return 0, 0, false, false
-	}
-	a, b := bytes.TrimSpace(v[:dash]), bytes.TrimSpace(v[dash+1:])
-	// A number too big for the file is unsatisfiable (nginx's cutoff
-	// check); it is clamped so it cannot overflow.
-	const huge = int64(1) << 58
-	num := func(s []byte) (int64, bool) {
-		if len(s) == 0 {
-			return 0, false
-		}
-		var n int64
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			if n < huge {
-				n = n*10 + int64(c-'0')
-			}
-		}
-		return n, true
-	}
-	if len(a) == 0 {
-		suffix, okb := num(b)
-		if !okb {
-			return 0, 0, false, false
-		}
-		if suffix == 0 || size == 0 {
-			return 0, 0, false, true
-		}
-		if suffix > size {
-			suffix = size
-		}
-		return size - suffix, suffix, true, false
-	}
-	s, oka := num(a)
-	if !oka {
-		return 0, 0, false, false
-	}
-	e := size - 1
-	if len(b) > 0 {
-		var okb bool
-		e, okb = num(b)
-		if !okb {
-			return 0, 0, false, false
-		}
-		if e >= size {
-			e = size - 1
-		}
-	}
-	if s >= size || s > e {
-		return 0, 0, false, true
-	}
-	return s, e - s + 1, true, false
 }

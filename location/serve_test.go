@@ -382,3 +382,40 @@ func TestExpectContinue(t *testing.T) {
 		t.Errorf("got %q", resp)
 	}
 }
+
+// TestRanges: Range handling as nginx 1.22 answered the same requests.
+func TestRanges(t *testing.T) {
+	ts := startTest(t, `types { text/plain txt; } server { listen 127.0.0.1:PORT; root DIR/html; charset utf-8; }`)
+	ts.file(t, "html/d.txt", "0123456789")
+	page416 := string(mustPage(416))
+	tests := []struct{ rng, want string }{
+		{"bytes=2-4", "HTTP/1.1 206 Partial Content\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\nConnection: close\r\nContent-Range: bytes 2-4/10\r\n\r\n234"},
+		{"Bytes= 2-3 ", "HTTP/1.1 206 Partial Content\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\nConnection: close\r\nContent-Range: bytes 2-3/10\r\n\r\n23"},
+		{"bytes=-20", "HTTP/1.1 206 Partial Content\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\nConnection: close\r\nContent-Range: bytes 0-9/10\r\n\r\n0123456789"},
+		{"bytes=0-5,3-8", "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\nConnection: close\r\nAccept-Ranges: bytes\r\n\r\n0123456789"},
+		{"bytes=abc", "HTTP/1.1 416 Requested Range Not Satisfiable\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " + strconv.Itoa(len(page416)) + "\r\nConnection: close\r\nContent-Range: bytes */10\r\n\r\n" + page416},
+		{"bytes=1-1,,2-2", "HTTP/1.1 416 Requested Range Not Satisfiable\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " + strconv.Itoa(len(page416)) + "\r\nConnection: close\r\nContent-Range: bytes */10\r\n\r\n" + page416},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rng, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, ts.roundTrip(t, get("/d.txt", "Range: "+tt.rng+"\r\n"))); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	got := ts.roundTrip(t, get("/d.txt", "Range: bytes=0-1,5-7\r\n"))
+	head, body, _ := strings.Cut(got, "\r\n\r\n")
+	b := head[strings.Index(head, "boundary=")+9:]
+	b = b[:strings.IndexByte(b, '\r')]
+	if len(b) != 20 {
+		t.Fatalf("boundary %q: nginx pads it to 20 digits", b)
+	}
+	wantBody := "\r\n--" + b + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 0-1/10\r\n\r\n01" +
+		"\r\n--" + b + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 5-7/10\r\n\r\n567" +
+		"\r\n--" + b + "--\r\n"
+	wantHead := "HTTP/1.1 206 Partial Content\r\nServer: gonginx/0.1.0\r\nContent-Type: multipart/byteranges; boundary=" + b +
+		"\r\nContent-Length: " + strconv.Itoa(len(wantBody)) + "\r\nConnection: close"
+	if diff := cmp.Diff(wantHead+"\r\n\r\n"+wantBody, head+"\r\n\r\n"+body); diff != "" {
+		t.Errorf("multipart (-want +got):\n%s", diff)
+	}
+}

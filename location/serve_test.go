@@ -419,3 +419,43 @@ func TestRanges(t *testing.T) {
 		t.Errorf("multipart (-want +got):\n%s", diff)
 	}
 }
+
+// TestReloadMovesListener: a reload that changes the port opens the new
+// socket and closes the old one.
+func TestReloadMovesListener(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; return 200 "old"; }`)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newAddr := ln.Addr().String()
+	ln.Close()
+	conf := filepath.Join(ts.dir, "nginx.conf")
+	os.WriteFile(conf, []byte("events {}\nhttp {\naccess_log off;\nserver { listen "+newAddr+"; return 200 \"new\"; }\n}\n"), 0o644)
+	cfg, err := nginxconf.Load(conf, nginxconf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.srv.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	moved := &testServer{addr: newAddr}
+	if got := bodyOf(moved.roundTrip(t, get("/"))); got != "new" {
+		t.Errorf("new socket: %q", got)
+	}
+	if c, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("old socket %s still accepts", ts.addr)
+	}
+	if diff := cmp.Diff([]string{newAddr}, addrStrings(ts.srv.Addrs())); diff != "" {
+		t.Errorf("Addrs (-want +got):\n%s", diff)
+	}
+}
+
+func addrStrings(as []net.Addr) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.String())
+	}
+	return out
+}

@@ -50,10 +50,11 @@ type exchange struct {
 	partHead []byte
 	ctype    []byte
 
-	toHTTPS    bool   // plain HTTP arrived on a TLS socket: every request gets 497
-	expectDone bool   // Expect: 100-continue was handled
-	redirLoc   []byte // Location of a redirect being answered
-	rangeUnsat bool   // a 416 carries "Content-Range: bytes */size"
+	toHTTPS       bool   // plain HTTP arrived on a TLS socket: every request gets 497
+	expectDone    bool   // Expect: 100-continue was handled
+	emptyLocation bool   // "return 3xx" without a URL
+	redirLoc      []byte // Location of a redirect being answered
+	rangeUnsat    bool   // a 416 carries "Content-Range: bytes */size"
 
 	uriChanges int
 	connID     uint64 // nginx's "*N" connection number in error lines
@@ -89,7 +90,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.st.Reset(req)
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
-	x.redirLoc, x.rangeUnsat, x.expectDone = nil, false, false
+	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
 		host = []byte(req.Conn.SNI)
@@ -255,6 +256,8 @@ func (x *exchange) returnAction(act rewrite.Action, loc *Location) int {
 	switch {
 	case act.Kind == rewrite.Redirect || isRedirect(code):
 		x.redirLoc = act.Text
+		// "return 301;" without a URL: nginx still sends "Location: ".
+		x.emptyLocation = len(act.Text) == 0
 		return code
 	case code == 444:
 		return 444
@@ -286,6 +289,9 @@ func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
 	x.resp = http1.Response{Status: code, ContentLength: -1, LastModified: -1, Headers: x.headers[:0],
 		ServerTokensOff: !conf.serverTokens, RelativeLocation: !conf.absRedirect, NoPortInRedirect: !conf.portInRedir,
 		KeepAliveTimeout: conf.keepaliveHeader, Close: conf.keepalive == 0}
+	if x.emptyLocation && len(x.redirLoc) == 0 {
+		x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrLocation})
+	}
 	if len(x.redirLoc) > 0 {
 		// nginx writes a Location it made absolute before Connection, and
 		// any other one (absolute already, or absolute_redirect off) in the

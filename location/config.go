@@ -43,9 +43,8 @@ type Router struct {
 	// gonginx (reported once at start-up), in first-seen order.
 	Unserved []string
 
-	PidFile      string // "pid" in the main context ("" when not set)
-	ErrorLogs    []string
-	mainErrorLog bool
+	PidFile   string // "pid" in the main context ("" when not set)
+	ErrorLogs []string
 
 	cfg    *nginxconf.Config
 	slots  int // rewrite.State value slots
@@ -141,7 +140,6 @@ type level struct {
 type locConf struct {
 	root, alias     string
 	aliasSet        bool
-	rootFromAlias   bool
 	indexRaw        []string
 	tryFilesRaw     []string
 	tryFilesFile    string
@@ -167,14 +165,9 @@ type locConf struct {
 	headerTimeout   time.Duration
 	sendTimeout     time.Duration
 	accessLog       string // path; "off" disables
-	returnCode      int
-	returnText      string
-	returnSet       bool
 	proxyPass       *nginxconf.Directive
-	rewrites        []*nginxconf.Directive // rewrite-module directives of this block, in order
 	recursiveEP     bool
 	epOwner         *locConf
-	accessOwner     *locConf
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -223,10 +216,7 @@ func defaultLocConf() *locConf {
 
 func (c *locConf) clone() *locConf {
 	n := *c
-	// A nested level inherits, but the rewrite module and return do not
-	// (ngx_http_rewrite_merge_loc_conf keeps codes per location).
-	n.rewrites = nil
-	n.returnSet, n.returnCode, n.returnText = false, 0, ""
+	// proxy_pass is not inherited by nested locations.
 	n.proxyPass = nil
 	return &n
 }
@@ -243,11 +233,6 @@ func endLine(d *nginxconf.Directive) int {
 		return d.EndLine
 	}
 	return d.Line
-}
-
-// rewriteDirectives are compiled by the rewrite package into a program.
-var rewriteDirectives = map[string]bool{
-	"rewrite": true, "return": true, "set": true, "if": true, "break": true,
 }
 
 // restrictingDirectives limit access; gonginx refuses to serve a config
@@ -539,13 +524,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		if len(d.Args) >= 1 {
 			conf.accessLog = d.Args[0]
 		}
-	case "return":
-		conf.rewrites = append(conf.rewrites, d)
-		if !conf.returnSet {
-			conf.returnSet = true
-		}
-	case "rewrite", "set", "if", "break":
-		conf.rewrites = append(conf.rewrites, d)
+	case "return", "rewrite", "set", "if", "break":
+		// Compiled by the rewrite package from the block itself.
 	case "proxy_pass":
 		conf.proxyPass = d
 	default:
@@ -659,7 +639,6 @@ func (c *locConf) markErrorPagesOwn()  { c.epOwner = c }
 func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) error {
 	conf := httpConf.clone()
 	conf.epOwner = nil
-	conf.accessOwner = nil
 	srv := &VirtualServer{File: d.File, Line: endLine(d), named: map[string]*Location{}}
 	root := &Location{mod: modServer, File: d.File, Line: endLine(d), conf: conf,
 		blocks: [][]*nginxconf.Directive{c.httpBlock.Block, d.Block}}
@@ -786,7 +765,6 @@ func (c *compiler) httpSSL() (certs, keys []string) {
 // settings (error_page, allow/deny) starting fresh at this level.
 func (c *compiler) applyScoped(conf *locConf, block []*nginxconf.Directive, ctx string) error {
 	inheritedAccess := conf.access
-	conf.accessOwner = nil
 	hasAccess := false
 	for _, d := range block {
 		if d.Name == "allow" || d.Name == "deny" {

@@ -416,7 +416,7 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 }
 
 func (x *exchange) defaultPage(code int, conf *locConf) {
-	body, sent := DefaultPage(code, conf.serverTokens)
+	body, _ := DefaultPage(code, conf.serverTokens)
 	r := x.newResp(code, conf)
 	r.Status = code
 	switch code {
@@ -426,7 +426,6 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 	if code == 494 {
 		r.Close = false
 	}
-	_ = sent
 	if code == 416 && x.rangeUnsat {
 		r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
 	}
@@ -561,9 +560,6 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		}
 		return rc
 	}
-	if len(conf.returnText) > 0 {
-		return 0
-	}
 	uri := x.req.URI
 	if len(uri) > 0 && uri[len(uri)-1] == '/' {
 		return x.index(loc, conf)
@@ -586,7 +582,6 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 				return x.internalRedirect(name)
 			}
 		}
-		uriLen := len(x.req.URI)
 		buf := append(x.uriBuf[:0], x.req.URI...)
 		buf = append(buf, name...)
 		x.uriBuf = buf
@@ -602,7 +597,6 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 			}
 			continue
 		}
-		_ = uriLen
 		return x.internalRedirect(x.uriBuf)
 	}
 	dir := x.mapPath(loc, conf, x.req.URI, true)
@@ -613,14 +607,7 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		}
 		return 404
 	}
-	if conf.autoindex {
-		return x.autoindex(dir)
-	}
 	x.log.Errorf(x, "directory index of \"%s\" is forbidden", dir)
-	return 403
-}
-
-func (x *exchange) autoindex(dir []byte) int {
 	return 403
 }
 

@@ -266,7 +266,7 @@ var servedDirectives = map[string]bool{
 	"etag": true, "if_modified_since": true, "client_max_body_size": true, "keepalive_timeout": true,
 	"client_header_timeout": true, "send_timeout": true, "access_log": true, "error_log": true, "log_format": true,
 	"pid": true, "events": true, "worker_connections": true, "ssl_certificate": true,
-	"ssl_certificate_key": true, "ssl_protocols": true, "ssl_ciphers": true, "ssl_prefer_server_ciphers": true,
+	"ssl_certificate_key": true, "ssl_protocols": true,
 	"upstream": true, "map": true, "rewrite": true, "return": true, "set": true, "if": true, "break": true,
 	"daemon": true, "master_process": true, "user": true, "worker_processes": true,
 	"recursive_error_pages": true, "ssl": true, "http2": true,

@@ -405,8 +405,8 @@ func onOff(d *nginxconf.Directive) bool { return len(d.Args) > 0 && d.Args[0] ==
 func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) error {
 	switch d.Name {
 	case "server", "location", "listen", "server_name", "upstream", "map", "log_format",
-		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
-		"ssl_prefer_server_ciphers", "error_log", "recursive_error_pages_unused":
+		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols",
+		"error_log":
 		return nil
 	case "root":
 		if len(d.Args) == 1 {

@@ -60,6 +60,10 @@ func checkZones(tree []*Directive) error {
 						mention(name, false)
 					}
 				}
+			case "zone": // upstream{}: "zone NAME [SIZE]"
+				if len(d.Args) > 0 {
+					mention(d.Args[0], len(d.Args) > 1)
+				}
 			case "limit_conn":
 				if len(d.Args) > 0 {
 					mention(d.Args[0], false)

@@ -168,6 +168,12 @@ type parser struct {
 	unchecked bool
 	// rawBlock names the directive whose raw block is being read.
 	rawBlock string
+	// raw checks the entries of a geo or split_clients block (nil for
+	// other raw blocks); closeLine is the line of the last "}" read.
+	raw       rawChecker
+	closeLine int
+	// ups follows the upstream{} block being read.
+	ups *upsState
 	// noInclude keeps include directives as written (fuzzing: no file
 	// system access).
 	noInclude bool
@@ -283,6 +289,7 @@ func (p *parser) parseBlock(src *source, buf *blockBuf, ctx Context, kind blockK
 			if len(args) > 0 || kind != innerBlock {
 				return src.errorf(t.Line, `unexpected "}"`)
 			}
+			p.closeLine = t.Line
 			return nil
 		case TokSemicolon, TokLBrace:
 			if len(args) == 0 {
@@ -338,6 +345,14 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 				return p.include(src, buf, ctx, d)
 			}
 		}
+		if p.raw != nil {
+			for _, err := range p.raw.entry(d) {
+				if !err.Warn {
+					return err
+				}
+				p.cfg.Warnings = append(p.cfg.Warnings, err)
+			}
+		}
 		buf.push(d, d)
 		return nil
 	}
@@ -360,6 +375,14 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		p.cfg.Warnings = append(p.cfg.Warnings, err)
 	}
 	inner := in
+	if (ctx == HTTPUpsConf || ctx == StreamUpsConf) && p.ups != nil {
+		if err := p.ups.check(d); err != nil {
+			if !err.Warn {
+				return err
+			}
+			p.cfg.Warnings = append(p.cfg.Warnings, err)
+		}
+	}
 	if d.Name == "include" && !isBlock && len(d.Args) == 1 && !p.noInclude {
 		return p.include(src, buf, ctx, d)
 	}
@@ -374,12 +397,27 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *Error {
 	child := p.newBuf(nil)
 	if ctx == 0 {
-		defer func(saved string) { p.rawBlock = saved }(p.rawBlock)
+		defer func(saved string, raw rawChecker) { p.rawBlock, p.raw = saved, raw }(p.rawBlock, p.raw)
 		p.rawBlock = d.Name
+		p.raw = nil
+		if !p.unchecked {
+			p.raw = newRawChecker(d.Name)
+		}
+	}
+	ups := ctx == HTTPUpsConf || ctx == StreamUpsConf
+	if ups {
+		defer func(saved *upsState) { p.ups = saved }(p.ups)
+		p.ups = newUpsState()
 	}
 	err := p.parseBlock(src, child, ctx, innerBlock)
+	if err == nil && p.raw != nil {
+		err = p.raw.end(d, p.closeLine)
+	}
 	split := child.split
 	own, view := child.close()
+	if err == nil && ups && !p.unchecked && !hasServer(view) {
+		err = &Error{Msg: "no servers are inside upstream", File: src.path, Line: p.closeLine}
+	}
 	d.Block = own
 	if split {
 		e := p.newDirective()

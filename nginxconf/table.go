@@ -590,6 +590,14 @@ func customCheck(cmd *Command, d *Directive) *Error {
 		}
 	case d.Name == "user" && m == "ngx_core_module":
 		return checkUser(d)
+	case d.Name == "geo" && (m == "ngx_http_geo_module" || m == "ngx_stream_geo_module"):
+		for _, v := range a {
+			if err := checkVarName(d, v); err != nil {
+				return err
+			}
+		}
+	case d.Name == "split_clients" && (m == "ngx_http_split_clients_module" || m == "ngx_stream_split_clients_module"):
+		return checkVarName(d, a[1])
 	case d.Name == "error_log" && (m == "ngx_core_module" || m == "ngx_http_core_module" ||
 		m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):
 		return checkLogLevels(d)
@@ -899,7 +907,8 @@ func ParseTime(s string, isSec bool) (int64, bool) {
 }
 
 func sprintf(format string, args ...any) string {
-	// Only %q (nginx's "%s" in double quotes, bytes verbatim) and %d are used.
+	// Only %q (nginx's "%s" in double quotes, bytes verbatim), %s and %d
+	// are used.
 	var b strings.Builder
 	ai := 0
 	for i := 0; i < len(format); i++ {
@@ -914,8 +923,17 @@ func sprintf(format string, args ...any) string {
 			b.WriteByte('"')
 			b.WriteString(args[ai].(string))
 			b.WriteByte('"')
+		case 's':
+			b.WriteString(args[ai].(string))
 		case 'd':
-			b.WriteString(strconv.FormatInt(args[ai].(int64), 10))
+			switch v := args[ai].(type) {
+			case uint32:
+				b.WriteString(strconv.FormatUint(uint64(v), 10))
+			case int:
+				b.WriteString(strconv.Itoa(v))
+			default:
+				b.WriteString(strconv.FormatInt(v.(int64), 10))
+			}
 		default:
 			b.WriteByte('%')
 			b.WriteByte(format[i])

@@ -132,6 +132,12 @@ func (m *mapVar) addKey(key string, val *Complex) error {
 		// nginx lowercases the key in place before it reports it.
 		return errf(`conflicting parameter "` + low + `"`)
 	}
+	// ".example.com" holds "example.com" among the exact keys too.
+	for _, w := range m.heads {
+		if w.whole && w.key[1:] == low {
+			return errf(`conflicting parameter "` + low + `"`)
+		}
+	}
 	m.exact[low] = val
 	return nil
 }

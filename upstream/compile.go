@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -272,6 +273,13 @@ func (p *Proxy) compileURL(d *nginxconf.Directive, c *rewrite.Compiler) error {
 		if g := p.groups.Lookup(host); g != nil {
 			p.group, p.proxyHost, p.proxyPort = g, host, defPort
 			return nil
+		}
+	}
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.HasSuffix(host, "]") {
+		if p.groups.Lookup(host[:i]) != nil {
+			if n, err := strconv.Atoi(host[i+1:]); err == nil && n > 0 && n < 65536 {
+				return confErr(d, `upstream "%s" may not have port %d`, host[:i], n)
+			}
 		}
 	}
 	g, err := p.groups.implicitGroup(host, defPort)

@@ -135,8 +135,12 @@ func compileGroup(d *nginxconf.Directive) (*Group, error) {
 			g.Picker = ipHash{}
 		}
 	}
-	if len(g.Servers) == 0 {
+	if len(g.Servers)+len(backups) == 0 {
 		return nil, confErr(d, `no servers are inside upstream`)
+	}
+	if len(g.Servers) == 0 {
+		// ngx_http_upstream_init_round_robin: backups alone serve nothing.
+		return nil, confErr(d, `no servers in upstream "%s"`, d.Args[0])
 	}
 	g.Servers = append(g.Servers, backups...)
 	if len(g.Servers) > 64 {
@@ -167,6 +171,10 @@ func compileServer(d *nginxconf.Directive, upstream string) (*Server, error) {
 			if err != nil {
 				return nil, confErr(d, `invalid parameter "%s"`, a)
 			}
+		case strings.HasPrefix(a, "max_conns="):
+			if n, err := strconv.Atoi(a[10:]); err != nil || n < 0 || strings.HasPrefix(a[10:], "+") {
+				return nil, confErr(d, `invalid parameter "%s"`, a)
+			}
 		case a == "backup":
 			s.Backup = true
 		case a == "down":
@@ -174,6 +182,11 @@ func compileServer(d *nginxconf.Directive, upstream string) (*Server, error) {
 		default:
 			return nil, confErr(d, `invalid parameter "%s"`, a)
 		}
+	}
+	// ngx_parse_url: a URI part ("/...", or a scheme's "//") is not
+	// allowed in an upstream server address.
+	if !strings.HasPrefix(d.Args[0], "unix:") && strings.Contains(d.Args[0], "/") {
+		return nil, confErr(d, `invalid host in upstream "%s"`, d.Args[0])
 	}
 	network, addr, err := resolveAddr(d.Args[0], "80")
 	if err != nil {

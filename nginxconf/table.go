@@ -590,6 +590,21 @@ func customCheck(cmd *Command, d *Directive) *Error {
 		}
 	case d.Name == "user" && m == "ngx_core_module":
 		return checkUser(d)
+	case d.Name == "try_files" && m == "ngx_http_try_files_module":
+		// ngx_http_core_try_files: a last "=code" must be a number <= 999.
+		if last := a[len(a)-1]; strings.HasPrefix(last, "=") {
+			if n, ok := ParseNumber(last[1:]); !ok || n > 999 {
+				return d.errorf("invalid code %q", last)
+			}
+		}
+	case d.Name == "error_page" && m == "ngx_http_core_module":
+		return checkErrorPage(d)
+	case d.Name == "server_name" && m == "ngx_http_core_module":
+		for _, v := range a {
+			if v != "" && (v[0] == '*' && (len(v) < 3 || v[1] != '.') || v[0] == '.' && len(v) < 2) {
+				return d.errorf("server name %q is invalid", v)
+			}
+		}
 	case d.Name == "geo" && (m == "ngx_http_geo_module" || m == "ngx_stream_geo_module"):
 		for _, v := range a {
 			if err := checkVarName(d, v); err != nil {
@@ -607,6 +622,32 @@ func customCheck(cmd *Command, d *Directive) *Error {
 			if !validSessionCache(v) {
 				return d.errorf("invalid session cache %q", v)
 			}
+		}
+	}
+	return nil
+}
+
+// checkErrorPage checks "error_page code ... [=[response]] uri" as
+// ngx_http_core_error_page does, before it compiles the uri.
+func checkErrorPage(d *Directive) *Error {
+	a := d.Args
+	codes := a[:len(a)-1]
+	if o := codes[len(codes)-1]; strings.HasPrefix(o, "=") {
+		if len(codes) == 1 {
+			return d.errorf("invalid value %q", o)
+		}
+		if _, ok := ParseNumber(o[1:]); len(o) > 1 && !ok {
+			return d.errorf("invalid value %q", o)
+		}
+		codes = codes[:len(codes)-1]
+	}
+	for _, c := range codes {
+		n, ok := ParseNumber(c)
+		if !ok || n == 499 {
+			return d.errorf("invalid value %q", c)
+		}
+		if n < 300 || n > 599 {
+			return d.errorf("value %q must be between 300 and 599", c)
 		}
 	}
 	return nil

@@ -64,8 +64,12 @@ func NewCompiler() *Compiler {
 	for name, get := range builtinGetters(c) {
 		c.define(name, get)
 	}
+	// The built-ins nginx marks NGX_HTTP_VAR_CHANGEABLE: "set" may
+	// change them ($query_string is not one of them).
 	c.lookup("args").setter = setArgs
-	c.lookup("query_string").setter = setArgs
+	// gonginx does not limit the response rate (limit_rate is accepted
+	// as tuning), so a set $limit_rate has nothing to change.
+	c.lookup("limit_rate").setter = func(*State, []byte) {}
 	// nginx registers these prefixes in this order (core, then upstream).
 	c.prefixes = []prefixVar{
 		{"http_", httpHeaderVar, true},

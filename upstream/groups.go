@@ -308,11 +308,15 @@ func (g *Group) available(i int, tried uint64, now time.Time) bool {
 	if s.Down || tried&(1<<uint(i)) != 0 {
 		return false
 	}
-	if s.MaxFails > 0 && s.fails >= s.MaxFails && now.Sub(s.checked) <= s.FailTimeout {
+	if !g.single() && s.MaxFails > 0 && s.fails >= s.MaxFails && now.Sub(s.checked) <= s.FailTimeout {
 		return false
 	}
 	return true
 }
+
+// single reports a group of one server (nginx's peers->single): its
+// failures are not counted, so it is never taken out of service.
+func (g *Group) single() bool { return len(g.Servers) == 1 }
 
 // pick chooses a server with the group's picker, falling back to backup
 // servers when no primary one is available.
@@ -331,6 +335,12 @@ func (g *Group) done(i int, failed bool, now time.Time) {
 	g.mu.Lock()
 	s := g.Servers[i]
 	s.conns--
+	if g.single() {
+		// ngx_http_upstream_free_round_robin_peer returns early for a
+		// single peer: no max_fails accounting.
+		g.mu.Unlock()
+		return
+	}
 	if failed {
 		if s.fails == 0 || now.Sub(s.checked) > s.FailTimeout {
 			s.fails = 0

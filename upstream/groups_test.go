@@ -117,3 +117,53 @@ func TestStaleKeepaliveConnection(t *testing.T) {
 		}
 	}
 }
+
+// A group of one server is never taken out of service by failures
+// (nginx's peers->single), while in a larger group max_fails applies.
+func TestSinglePeerNeverFails(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name    string
+		conf    string
+		wantErr bool // the first server unavailable after max_fails failures
+	}{
+		{"single", "upstream u { server 127.0.0.1:1 max_fails=1; }", false},
+		{"single max_fails=3", "upstream u { server 127.0.0.1:1 max_fails=3; }", false},
+		{"two", "upstream u { server 127.0.0.1:1 max_fails=1; server 127.0.0.2:1; }", true},
+		{"one with backup", "upstream u { server 127.0.0.1:1 max_fails=1; server 127.0.0.2:1 backup; }", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gs, err := CompileGroups(parseConf(t, tt.conf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := gs.Lookup("u")
+			for i := 0; i < 3; i++ {
+				g.Servers[0].conns++
+				g.done(0, true, now)
+			}
+			got := !g.available(0, 0, now)
+			if diff := cmp.Diff(tt.wantErr, got); diff != "" {
+				t.Errorf("server 0 out of service (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A proxy_pass to one address keeps serving after the backend failed:
+// nginx never answers "no live upstreams" for a single peer.
+func TestSinglePeerServesAfterFailures(t *testing.T) {
+	hangup := newBackend(t, "") // answers nothing, closes after the request
+	hangup.close = true
+	psDead := newProxyServer(t, "", "proxy_pass http://"+hangup.addr()+";", "/")
+	for i := 0; i < 3; i++ {
+		if got := roundTrip(t, psDead.ln.Addr().String(), "GET /h HTTP/1.0\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 502") {
+			t.Fatalf("hang-up %d: %q", i, got)
+		}
+	}
+	// The server is picked every time: the backend sees each request.
+	if n := len(hangup.requests()); n != 3 {
+		t.Errorf("hang-up backend saw %d requests, want 3", n)
+	}
+}

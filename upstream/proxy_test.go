@@ -1,9 +1,11 @@
 package upstream
 
 import (
+	"io"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -261,5 +263,43 @@ func TestProxyToUnixSocket(t *testing.T) {
 	// nginx sends "Host: localhost" to a unix socket.
 	if req := <-got; req != "GET /u/a?b HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n" {
 		t.Errorf("backend got %q", req)
+	}
+}
+
+// A backend that closes mid-body: nginx has already sent the head, so the
+// client gets it and the partial body, no last chunk, then a close.
+func TestProxyBackendClosesMidBody(t *testing.T) {
+	tests := []struct {
+		name, request, backendResponse, want string
+	}{
+		{"content-length",
+			"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nConnection: keep-alive\r\n\r\n0123456789"},
+		{"chunked",
+			"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n5\r\nhello\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBackend(t, tc.backendResponse)
+			be.close = true
+			ps := newProxyServer(t, "", "proxy_pass http://"+be.addr()+";", "/")
+			c, err := net.Dial("tcp", ps.ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, tc.request)
+			out, err := io.ReadAll(c) // ends only when gonginx closes
+			if err != nil {
+				t.Fatalf("connection not closed: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, normalize(string(out))); diff != "" {
+				t.Errorf("client received (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -118,6 +118,12 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		}
 		s.UpstreamAddr = t.group.Servers[server].Addr
 		status, err, retry := p.exchange(c, s, x, nc, t.group, server, bodyLen, reused)
+		if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
+			// The head went out and the body was cut: nginx flushes what
+			// it has, sends no last chunk and closes.
+			c.Abort()
+			c.Flush()
+		}
 		if !retry || c.HeaderWritten() || !c.BodyDone() && bodyLen > 0 && !r.Chunked {
 			return status, err
 		}

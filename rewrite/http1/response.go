@@ -323,6 +323,15 @@ func (c *Conn) appendRedirectBase(b []byte, resp *Response) []byte {
 // after the current response (decided by WriteHeader).
 func (c *Conn) KeepAlive() bool { return c.out.keepAlive && !c.hijacked }
 
+// Abort marks the current response as cut short (a backend that closed
+// mid-body): Finish then flushes what was written without the last chunk
+// and the connection is not kept, as nginx does when it finalizes a
+// request with an error after the header was sent.
+func (c *Conn) Abort() {
+	c.out.keepAlive = false
+	c.out.chunked = false
+}
+
 // HeaderWritten reports whether WriteHeader was called for the current
 // request (so an error can no longer be answered with a status).
 func (c *Conn) HeaderWritten() bool { return c.out.wroteHeader }

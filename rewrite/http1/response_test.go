@@ -178,3 +178,30 @@ func BenchmarkReadRequestWriteHeader(b *testing.B) {
 		c.Finish()
 	}
 }
+
+// Abort: what was written goes out, without the last chunk, and the
+// connection is not kept.
+func TestAbortedResponse(t *testing.T) {
+	fc := &fakeConn{in: []byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n")}
+	c := NewConn(fc, &ConnInfo{})
+	defer c.Close()
+	if _, err := c.ReadRequest(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteHeader(&Response{Status: 200, ContentLength: -1, LastModified: -1}); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "part")
+	c.Abort()
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	got := dateRe.ReplaceAllString(fc.out.String(), "Date: D\r\n")
+	want := "HTTP/1.1 200 OK\r\nServer: " + ServerToken + "\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n4\r\npart\r\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wire (-want +got):\n%s", diff)
+	}
+	if c.KeepAlive() {
+		t.Error("KeepAlive after Abort")
+	}
+}

@@ -146,6 +146,16 @@ func TestProxyResponseMatchesNginx(t *testing.T) {
 			"GET /cs/a HTTP/1.1\r\nHost: foo\r\n\r\n",
 			"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: 2\r\n\r\nok",
 			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"},
+		{"charset is not set on 301 and 302",
+			`charset utf-8; proxy_pass http://BACKEND;`, "/cs/",
+			"GET /cs/a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 302 Found\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+			"HTTP/1.1 302 Found\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"},
+		{"charset is set on 303",
+			`charset utf-8; proxy_pass http://BACKEND;`, "/cs/",
+			"GET /cs/a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 303 See Other\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+			"HTTP/1.1 303 See Other\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

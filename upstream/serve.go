@@ -589,7 +589,8 @@ func (p *Proxy) buildResponse(c *http1.Conn, x *exchange, r *http1.Request) (res
 		// nginx keeps a backend's Content-Length on HEAD and 304.
 		resp.ContentLength = length
 	}
-	if p.charset != "" && http1.CharsetApplies(resp.ContentType) {
+	// ngx_http_set_charset leaves 301 and 302 without a charset.
+	if p.charset != "" && h.Status != 301 && h.Status != 302 && http1.CharsetApplies(resp.ContentType) {
 		resp.Charset = p.charsetBytes
 	}
 	resp.Headers = x.hdrs

@@ -174,6 +174,8 @@ type parser struct {
 	closeLine int
 	// ups follows the upstream{} block being read.
 	ups *upsState
+	// state holds what the checks of blockcheck.go remember.
+	state blockState
 	// noInclude keeps include directives as written (fuzzing: no file
 	// system access).
 	noInclude bool
@@ -383,6 +385,9 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 			p.cfg.Warnings = append(p.cfg.Warnings, err)
 		}
 	}
+	if err := p.stateCheck(d, ctx); err != nil {
+		return err
+	}
 	if d.Name == "include" && !isBlock && len(d.Args) == 1 && !p.noInclude {
 		return p.include(src, buf, ctx, d)
 	}
@@ -417,6 +422,9 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 	own, view := child.close()
 	if err == nil && ups && !p.unchecked && !hasServer(view) {
 		err = &Error{Msg: "no servers are inside upstream", File: src.path, Line: p.closeLine}
+	}
+	if err == nil && !p.unchecked {
+		err = p.endBlock(d, view, ctx)
 	}
 	d.Block = own
 	if split {

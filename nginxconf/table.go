@@ -571,6 +571,16 @@ func customCheck(cmd *Command, d *Directive) *Error {
 		if _, ok := ParseNumber(a[0]); !ok && a[0] != "auto" {
 			return d.errorf("%q directive invalid value", d.Name)
 		}
+	case d.Name == "worker_priority" && m == "ngx_core_module":
+		v := a[0]
+		if v != "" && (v[0] == '-' || v[0] == '+') {
+			v = v[1:]
+		}
+		if _, ok := ParseNumber(v); !ok {
+			return d.errorf("%q directive invalid number", d.Name)
+		}
+	case d.Name == "worker_cpu_affinity" && m == "ngx_core_module":
+		return checkCPUAffinity(d)
 	case d.Name == "worker_connections" && m == "ngx_event_core_module":
 		if _, ok := ParseNumber(a[0]); !ok {
 			return d.errorf("invalid number %q", a[0])
@@ -621,6 +631,30 @@ func customCheck(cmd *Command, d *Directive) *Error {
 		for _, v := range a {
 			if !validSessionCache(v) {
 				return d.errorf("invalid session cache %q", v)
+			}
+		}
+	}
+	return nil
+}
+
+// checkCPUAffinity checks the masks as ngx_set_cpu_affinity reads them:
+// "auto" first (then at most one mask), each mask of '0' and '1' read
+// from its last character, spaces skipped.
+func checkCPUAffinity(d *Directive) *Error {
+	masks := d.Args
+	if masks[0] == "auto" {
+		if len(masks) > 2 {
+			return d.errorf("invalid number of arguments in %q directive", d.Name)
+		}
+		masks = masks[1:]
+	}
+	for _, m := range masks {
+		if len(m) > 1024 {
+			return d.errorf(`"worker_cpu_affinity" supports up to 1024 CPUs only`)
+		}
+		for j := len(m) - 1; j >= 0; j-- {
+			if c := m[j]; c != ' ' && c != '0' && c != '1' {
+				return d.errorf("invalid character %q in \"worker_cpu_affinity\"", string(c))
 			}
 		}
 	}

@@ -1,0 +1,252 @@
+package nginxconf
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// This file holds the checks nginx makes with state that spans
+// directives: log formats defined so far in http{}, the addresses the
+// stream and mail servers listen on, and what the stream and mail block
+// handlers require of each server once their block is read. They run in
+// document order, as nginx's handlers do, before "syntax is ok".
+
+// blockState is the parser's memory for these checks.
+type blockState struct {
+	logFormats    map[string]bool // http log_format names ("combined" is built in)
+	streamListens []string        // "tcp 127.0.0.1:5432" as ngx_cmp_sockaddr compares
+	mailListens   []string
+}
+
+// stateCheck runs the stateful checks of d, a directive already checked
+// by checkDirectiveSeen, in context ctx.
+func (p *parser) stateCheck(d *Directive, ctx Context) *Error {
+	s := &p.state
+	switch {
+	case d.Name == "log_format" && ctx == HTTPMainConf:
+		s.initFormats()
+		if s.logFormats[d.Args[0]] {
+			return d.errorf(`duplicate "log_format" name %q`, d.Args[0])
+		}
+		if len(d.Args) > 1 {
+			if esc, ok := strings.CutPrefix(d.Args[1], "escape="); ok && esc != "default" && esc != "json" && esc != "none" {
+				return d.errorf("unknown log format escaping %q", esc)
+			}
+		}
+		s.logFormats[d.Args[0]] = true
+	case d.Name == "access_log" && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf|HTTPLifConf|HTTPLmtConf) != 0:
+		s.initFormats()
+		return checkAccessLog(d, s.logFormats)
+	case d.Name == "listen" && ctx == StreamSrvConf:
+		return checkListenPair(d, &s.streamListens, true)
+	case d.Name == "listen" && ctx == MailSrvConf:
+		return checkListenPair(d, &s.mailListens, false)
+	case d.Name == "server" && ctx == StreamUpsConf:
+		if a := d.Args[0]; !strings.HasPrefix(a, "unix:") && !hasPort(a) {
+			return d.errorf("no port in upstream %q", a)
+		}
+	}
+	return nil
+}
+
+func (s *blockState) initFormats() {
+	if s.logFormats == nil {
+		s.logFormats = map[string]bool{"combined": true}
+	}
+}
+
+// checkAccessLog follows ngx_http_log_set_log: "off" alone, a known
+// format (log_format must come first), then buffer=, flush=, gzip[=N]
+// and if= parameters.
+func checkAccessLog(d *Directive, formats map[string]bool) *Error {
+	a := d.Args
+	if a[0] == "off" {
+		if len(a) > 1 {
+			return d.errorf("invalid parameter %q", a[1])
+		}
+		return nil
+	}
+	if len(a) >= 2 && !formats[a[1]] {
+		return d.errorf("unknown log format %q", a[1])
+	}
+	var size, flush int64
+	for _, v := range a[min(2, len(a)):] {
+		switch {
+		case strings.HasPrefix(v, "buffer="):
+			n, ok := ParseSize(v[7:])
+			if !ok || n == 0 {
+				return d.errorf("invalid buffer size %q", v[7:])
+			}
+			size = n
+		case strings.HasPrefix(v, "flush="):
+			n, ok := ParseTime(v[6:], false)
+			if !ok || n == 0 {
+				return d.errorf("invalid flush time %q", v[6:])
+			}
+			flush = n
+		case v == "gzip":
+		case strings.HasPrefix(v, "gzip="):
+			if n, ok := ParseNumber(v[5:]); !ok || n < 1 || n > 9 {
+				return d.errorf("invalid compression level %q", v[5:])
+			}
+		case strings.HasPrefix(v, "if="):
+		default:
+			return d.errorf("invalid parameter %q", v)
+		}
+	}
+	if flush != 0 && size == 0 {
+		return d.errorf("no buffer is defined for access_log %q", a[0])
+	}
+	return nil
+}
+
+// checkListenPair refuses a second listen on the same address (and, in
+// stream, the same transport), as the stream and mail listen handlers do.
+func checkListenPair(d *Directive, seen *[]string, stream bool) *Error {
+	key, ok := listenKey(d.Args[0])
+	if !ok {
+		return nil // address errors are the listen parser's business
+	}
+	if stream {
+		proto := "tcp "
+		for _, p := range d.Args[1:] {
+			if p == "udp" {
+				proto = "udp "
+			}
+		}
+		key = proto + key
+	}
+	for _, k := range *seen {
+		if k == key {
+			return d.errorf("duplicate %q address and port pair", d.Args[0])
+		}
+	}
+	*seen = append(*seen, key)
+	return nil
+}
+
+// listenKey normalizes a listen address as the socket address it names:
+// "80" and "*:80" are "0.0.0.0:80". Names are compared as written.
+func listenKey(a string) (string, bool) {
+	if strings.HasPrefix(a, "unix:") {
+		return a, true
+	}
+	host, port := "", a
+	if strings.HasPrefix(a, "[") {
+		end := strings.Index(a, "]:")
+		if end < 0 {
+			return "", false
+		}
+		ip, err := netip.ParseAddr(a[1:end])
+		if err != nil {
+			return "", false
+		}
+		host, port = "["+ip.String()+"]", a[end+2:]
+	} else if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		host, port = a[:i], a[i+1:]
+		if host == "*" {
+			host = "0.0.0.0"
+		} else if v, ok := inetAddr(host); ok {
+			host = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
+		} else {
+			host = strings.ToLower(host)
+		}
+	} else if _, err := strconv.Atoi(a); err == nil {
+		host = "0.0.0.0"
+	} else {
+		return "", false
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", false
+	}
+	return host + ":" + strconv.Itoa(n), true
+}
+
+// hasPort reports whether a stream upstream address names a port.
+func hasPort(a string) bool {
+	if strings.HasPrefix(a, "[") {
+		return strings.Contains(a, "]:")
+	}
+	return strings.Contains(a, ":")
+}
+
+// endBlock runs the checks nginx's block handlers make once d's block
+// (view: includes spliced in) has been read; line is its "}" line.
+func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error {
+	switch {
+	case d.Name == "server" && inner == MailSrvConf:
+		if !hasDirective(view, "listen") {
+			return &Error{Msg: `no "listen" is defined for server in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
+		}
+	case d.Name == "mail" && inner == MailMainConf:
+		return checkMailServers(view)
+	case d.Name == "stream" && inner == StreamMainConf:
+		for _, s := range view {
+			if s.Name == "server" && !hasDirective(s.Block, "proxy_pass") && !hasDirective(s.Block, "return") {
+				return &Error{Msg: "no handler for server in " + s.File + ":" + strconv.Itoa(s.EndLine)}
+			}
+		}
+	}
+	return nil
+}
+
+func hasDirective(block []*Directive, name string) bool {
+	for _, d := range block {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// mailPorts are the ports that choose a mail server's protocol when it
+// has no "protocol" directive (ngx_mail_core_listen).
+var mailPorts = map[string]string{
+	"143": "imap", "993": "imap", "110": "pop3", "995": "pop3", "25": "smtp", "465": "smtp", "587": "smtp",
+}
+
+// checkMailServers makes the merge checks of the mail block: each server
+// needs a protocol (given or chosen by a listen port), then each needs
+// an auth_http of its own or of the mail block.
+func checkMailServers(mail []*Directive) *Error {
+	var servers []*Directive
+	for _, s := range mail {
+		if s.Name == "server" {
+			servers = append(servers, s)
+		}
+	}
+	where := func(s *Directive) string { return " for server in " + s.File + ":" + strconv.Itoa(s.EndLine) }
+	for _, s := range servers {
+		if !hasDirective(s.Block, "protocol") && !listensOnMailPort(s.Block) {
+			return &Error{Msg: "unknown mail protocol" + where(s)}
+		}
+	}
+	if hasDirective(mail, "auth_http") {
+		return nil
+	}
+	for _, s := range servers {
+		if !hasDirective(s.Block, "auth_http") {
+			return &Error{Msg: `no "auth_http" is defined` + where(s)}
+		}
+	}
+	return nil
+}
+
+func listensOnMailPort(block []*Directive) bool {
+	for _, d := range block {
+		if d.Name != "listen" || len(d.Args) == 0 {
+			continue
+		}
+		a := d.Args[0]
+		port := a
+		if i := strings.LastIndexByte(a, ':'); i >= 0 && !strings.HasPrefix(a, "unix:") {
+			port = a[i+1:]
+		}
+		if mailPorts[port] != "" {
+			return true
+		}
+	}
+	return false
+}

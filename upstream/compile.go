@@ -48,12 +48,15 @@ type Proxy struct {
 	urlValue   *rewrite.Complex // the URL, when it has variables
 	groups     *Groups
 
-	version11    bool
-	headers      []setHeader
-	passHeaders  bool // proxy_pass_request_headers
-	passBody     bool // proxy_pass_request_body
-	hide         []string
-	passUpstream []string // proxy_pass_header
+	version11   bool
+	headers     []setHeader
+	passHeaders bool // proxy_pass_request_headers
+	passBody    bool // proxy_pass_request_body
+	// requestBuffering (proxy_request_buffering): read the whole client
+	// body before contacting the backend.
+	requestBuffering bool
+	hide             []string
+	passUpstream     []string // proxy_pass_header
 
 	ConnectTimeout time.Duration
 	ReadTimeout    time.Duration
@@ -165,6 +168,7 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 	}
 	p.passHeaders = flag(blocks, "proxy_pass_request_headers", true)
 	p.passBody = flag(blocks, "proxy_pass_request_body", true)
+	p.requestBuffering = flag(blocks, "proxy_request_buffering", true)
 	p.serverTokensOff = !flag(blocks, "server_tokens", true)
 	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
 	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)

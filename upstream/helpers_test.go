@@ -149,6 +149,12 @@ func (b *backend) serve() {
 	}
 }
 
+func (b *backend) connCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.conns
+}
+
 func (b *backend) requests() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -309,6 +310,71 @@ func TestProxyBackendClosesMidBody(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, normalize(string(out))); diff != "" {
 				t.Errorf("client received (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// nginx reads the whole client body before it connects to the backend
+// (proxy_request_buffering on): a client hanging up mid-body never
+// reaches it. With proxy_request_buffering off the body is streamed.
+func TestProxyRequestBuffering(t *testing.T) {
+	tests := []struct {
+		name      string
+		location  string
+		wantConns int
+	}{
+		{"on (default)", "", 0},
+		{"off", "proxy_request_buffering off; ", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBackend(t, okResponse)
+			ps := newProxyServer(t, "", tc.location+"proxy_pass http://"+be.addr()+";", "/")
+			c, err := net.Dial("tcp", ps.ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789")
+			if tc.wantConns > 0 {
+				// Streaming: wait (bounded) until the backend has the
+				// connection.
+				for i := 0; i < 5000 && be.connCount() == 0; i++ {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			c.Close()
+			// Stop the proxy and wait for its connections to end.
+			ps.ln.Close()
+			ps.wg.Wait()
+			if got := be.connCount(); got != tc.wantConns {
+				t.Errorf("backend connections = %d, want %d", got, tc.wantConns)
+			}
+		})
+	}
+}
+
+// Bodies larger than what is kept in memory go through a temporary file
+// and reach the backend whole, with a Content-Length (chunked ones too).
+func TestProxyLargeRequestBody(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", (memBodySize+100<<10)/16)
+	chunked := fmt.Sprintf("%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", memBodySize, body[:memBodySize], len(body)-memBodySize, body[memBodySize:])
+	tests := []struct{ name, request string }{
+		{"content-length", fmt.Sprintf("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s", len(body), body)},
+		{"chunked", "POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBackend(t, okResponse)
+			be.close = true
+			ps := newProxyServer(t, "", "client_max_body_size 0; proxy_pass http://"+be.addr()+";", "/")
+			if got := roundTrip(t, ps.ln.Addr().String(), tc.request); !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+				t.Fatalf("response %q", got)
+			}
+			want := fmt.Sprintf("POST /p HTTP/1.0\r\nHost: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", be.addr(), len(body), body)
+			got := be.requests()
+			if len(got) != 1 || got[0] != want {
+				t.Errorf("backend got %d requests; first differs from want: %v", len(got), len(got) == 1 && got[0] != want)
 			}
 		})
 	}

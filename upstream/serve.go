@@ -18,15 +18,19 @@ import (
 // exchange is the per-request scratch of a proxied request, pooled so the
 // steady state allocates nothing.
 type exchange struct {
-	req    []byte // the request head sent to the backend
-	rbuf   []byte // the backend's response head, then body bytes
-	body   []byte // a buffered (chunked) client body
-	head   http1.ResponseHead
-	resp   http1.Response
-	hdrs   []http1.Header
-	locBuf []byte // a rewritten Location
-	urlBuf []byte // an evaluated proxy_pass URL
-	chunk  http1.ChunkedParser
+	req  []byte // the request head sent to the backend
+	rbuf []byte // the backend's response head, then body bytes
+	body []byte // the client body, read before the backend is contacted
+	// bodyFile holds what of the body did not fit in body; bodyBuffered
+	// says the body was read in full (so a retry can send it again).
+	bodyFile     *os.File
+	bodyBuffered bool
+	head         http1.ResponseHead
+	resp         http1.Response
+	hdrs         []http1.Header
+	locBuf       []byte // a rewritten Location
+	urlBuf       []byte // an evaluated proxy_pass URL
+	chunk        http1.ChunkedParser
 
 	locPrefix string
 }
@@ -84,24 +88,27 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	}
 	s.ProxyHost, s.ProxyPort = t.proxyHost, t.proxyPort
 
-	// A chunked client body is read in full first (nginx's request
-	// buffering) and sent with a Content-Length.
+	// nginx reads the whole client body before it contacts the backend
+	// (proxy_request_buffering on: ngx_http_read_client_request_body,
+	// then ngx_http_upstream_init), so a client that hangs up mid-body
+	// never reaches the backend. A chunked body is always read in full and
+	// sent with a Content-Length.
 	bodyLen := r.ContentLength
-	x.body = x.body[:0]
-	if p.passBody && r.Chunked {
-		var err error
-		x.body, err = readAll(c.Body(), x.body, p.maxBody)
+	x.bodyBuffered = false
+	if r.Chunked || r.ContentLength > 0 && p.requestBuffering {
+		defer x.dropBodyFile()
+		n, err := p.readBody(c, x)
 		if err != nil {
 			var he *http1.Error
-			if errors.As(err, &he) {
+			switch {
+			case errors.As(err, &he):
 				return he.Status, err
-			}
-			if errors.Is(err, errBodyTooLarge) {
+			case errors.Is(err, errBodyTooLarge):
 				return 413, err
 			}
 			return 400, err
 		}
-		bodyLen = int64(len(x.body))
+		bodyLen, x.bodyBuffered = n, true
 	}
 	if !p.passBody {
 		bodyLen = -1
@@ -124,7 +131,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			c.Abort()
 			c.Flush()
 		}
-		if !retry || c.HeaderWritten() || !c.BodyDone() && bodyLen > 0 && !r.Chunked {
+		if !retry || c.HeaderWritten() || !x.bodyBuffered && bodyLen > 0 {
 			return status, err
 		}
 		if reused {
@@ -270,8 +277,8 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		return timeoutStatus(err, 502), err, true
 	}
 	if bodyLen > 0 {
-		if r.Chunked {
-			if _, err := nc.Write(x.body); err != nil {
+		if x.bodyBuffered {
+			if err := p.sendBuffered(nc, x); err != nil {
 				return timeoutStatus(err, 502), err, false
 			}
 		} else if err := p.sendBody(c, nc, x.rbuf); err != nil {
@@ -402,21 +409,98 @@ func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, buf []byte) error {
 
 var errBodyTooLarge = errors.New("client intended to send too large body")
 
-func readAll(r io.Reader, dst []byte, max int64) ([]byte, error) {
+// memBodySize is how much of a client body is kept in memory; the rest
+// goes to an unlinked temporary file, as nginx's client_body_buffer_size
+// (16k there) and client_body_temp_path.
+const memBodySize = 64 << 10
+
+// readBody reads the whole client body: the first memBodySize bytes into
+// x.body, the rest into x.bodyFile. It returns the body's length.
+func (p *Proxy) readBody(c *http1.Conn, x *exchange) (int64, error) {
+	if cap(x.body) < memBodySize {
+		x.body = make([]byte, 0, memBodySize) // once per pooled exchange
+	}
+	x.body = x.body[:0]
+	body := c.Body()
+	var total int64
 	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
+		inMemory := len(x.body) < cap(x.body)
+		dst := x.rbuf // scratch: no response has been read yet
+		if inMemory {
+			dst = x.body[len(x.body):cap(x.body)]
 		}
-		n, err := r.Read(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
-		if max > 0 && int64(len(dst)) > max {
-			return dst, errBodyTooLarge
+		n, err := body.Read(dst)
+		if n > 0 {
+			total += int64(n)
+			if p.maxBody > 0 && total > p.maxBody {
+				return total, errBodyTooLarge
+			}
+			if inMemory {
+				x.body = x.body[:len(x.body)+n]
+			} else if werr := x.writeBodyFile(dst[:n]); werr != nil {
+				return total, werr
+			}
 		}
 		if err == io.EOF {
-			return dst, nil
+			return total, nil
 		}
 		if err != nil {
-			return dst, err
+			return total, err
+		}
+	}
+}
+
+func (x *exchange) writeBodyFile(b []byte) error {
+	if x.bodyFile == nil {
+		f, err := os.CreateTemp("", "gonginx-client-body-")
+		if err != nil {
+			return fmt.Errorf("client body temp file: %w", err)
+		}
+		os.Remove(f.Name()) // only the descriptor keeps it
+		x.bodyFile = f
+	}
+	if _, err := x.bodyFile.Write(b); err != nil {
+		return fmt.Errorf("client body temp file: %w", err)
+	}
+	return nil
+}
+
+func (x *exchange) dropBodyFile() {
+	if x.bodyFile != nil {
+		x.bodyFile.Close()
+		x.bodyFile = nil
+	}
+}
+
+// sendBuffered sends a body read by readBody (again, on a retry).
+func (p *Proxy) sendBuffered(nc net.Conn, x *exchange) error {
+	if p.SendTimeout > 0 {
+		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
+	}
+	if _, err := nc.Write(x.body); err != nil {
+		return err
+	}
+	if x.bodyFile == nil {
+		return nil
+	}
+	if _, err := x.bodyFile.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("client body temp file: %w", err)
+	}
+	for {
+		n, err := x.bodyFile.Read(x.rbuf)
+		if n > 0 {
+			if p.SendTimeout > 0 {
+				nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
+			}
+			if _, werr := nc.Write(x.rbuf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("client body temp file: %w", err)
 		}
 	}
 }

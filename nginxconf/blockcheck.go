@@ -180,6 +180,8 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 		if !hasDirective(view, "listen") {
 			return &Error{Msg: `no "listen" is defined for server in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
 		}
+	case d.Name == "http" && inner == HTTPMainConf:
+		return checkBuffers(view, d.File, p.closeLine)
 	case d.Name == "mail" && inner == MailMainConf:
 		return checkMailServers(view)
 	case d.Name == "stream" && inner == StreamMainConf:
@@ -249,4 +251,110 @@ func listensOnMailPort(block []*Directive) bool {
 		}
 	}
 	return false
+}
+
+// bufConf is what one level (http, server, location, if) sets of an
+// upstream module's buffer directives; -1 is unset.
+type bufConf struct {
+	num, size, bufferSize, busy, tempWrite, maxTemp int64
+}
+
+// checkBuffers makes the buffer checks of the proxy, fastcgi, uwsgi and
+// scgi modules' merge_loc_conf for every server and location of an
+// http block, in nginx's merge order (module by module, each location
+// after its parent). nginx reports them at the http block's "}".
+func checkBuffers(httpBlock []*Directive, file string, line int) *Error {
+	const page = 4096
+	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
+		read := func(block []*Directive, prev bufConf) bufConf {
+			c := prev
+			for _, d := range block {
+				switch d.Name {
+				case m + "_buffers":
+					if len(d.Args) == 2 {
+						c.num, _ = ParseNumber(d.Args[0])
+						c.size, _ = ParseSize(d.Args[1])
+					}
+				case m + "_buffer_size":
+					c.bufferSize, _ = ParseSize(d.Args[0])
+				case m + "_busy_buffers_size":
+					c.busy, _ = ParseSize(d.Args[0])
+				case m + "_temp_file_write_size":
+					c.tempWrite, _ = ParseSize(d.Args[0])
+				case m + "_max_temp_file_size":
+					c.maxTemp, _ = ParseSize(d.Args[0])
+				}
+			}
+			return c
+		}
+		check := func(c bufConf) *Error {
+			if c.num == -1 {
+				c.num, c.size = 8, page
+			}
+			if c.bufferSize == -1 {
+				c.bufferSize = page
+			}
+			err := func(msg string) *Error { return &Error{Msg: msg, File: file, Line: line} }
+			maxOf := `the maximum of the value of "` + m + `_buffer_size" and one of the "` + m + `_buffers"`
+			if c.num < 2 {
+				return err(`there must be at least 2 "` + m + `_buffers"`)
+			}
+			size := max(c.bufferSize, c.size)
+			busy := c.busy
+			if busy == -1 {
+				busy = 2 * size
+			}
+			if busy < size {
+				return err(`"` + m + `_busy_buffers_size" must be equal to or greater than ` + maxOf)
+			}
+			if busy > (c.num-1)*c.size {
+				return err(`"` + m + `_busy_buffers_size" must be less than the size of all "` + m + `_buffers" minus one buffer`)
+			}
+			temp := c.tempWrite
+			if temp == -1 {
+				temp = 2 * size
+			}
+			if temp < size {
+				return err(`"` + m + `_temp_file_write_size" must be equal to or greater than ` + maxOf)
+			}
+			maxTemp := c.maxTemp
+			if maxTemp == -1 {
+				maxTemp = 1 << 30
+			}
+			if maxTemp != 0 && maxTemp < size {
+				return err(`"` + m + `_max_temp_file_size" must be equal to zero to disable temporary files usage or must be equal to or greater than ` + maxOf)
+			}
+			return nil
+		}
+		var walk func(block []*Directive, prev bufConf) *Error
+		walk = func(block []*Directive, prev bufConf) *Error {
+			for _, d := range block {
+				if d.Name != "location" && d.Name != "if" && d.Name != "limit_except" {
+					continue
+				}
+				c := read(d.Block, prev)
+				if err := check(c); err != nil {
+					return err
+				}
+				if err := walk(d.Block, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		top := read(httpBlock, bufConf{-1, -1, -1, -1, -1, -1})
+		for _, s := range httpBlock {
+			if s.Name != "server" {
+				continue
+			}
+			c := read(s.Block, top)
+			if err := check(c); err != nil {
+				return err
+			}
+			if err := walk(s.Block, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -661,6 +661,72 @@ func checkCPUAffinity(d *Directive) *Error {
 	return nil
 }
 
+// checkCachePath checks the parameters of a *_cache_path directive as
+// ngx_http_file_cache_set_slot does; each message quotes the parameter.
+func checkCachePath(d *Directive) *Error {
+	zone := false
+	for _, v := range d.Args[1:] {
+		key, val, hasEq := strings.Cut(v, "=")
+		if !hasEq {
+			return d.errorf("invalid parameter %q", v)
+		}
+		ok := true
+		switch key {
+		case "levels":
+			if !validLevels(val) {
+				return d.errorf(`invalid "levels" %q`, v)
+			}
+			continue
+		case "use_temp_path":
+			if val != "on" && val != "off" {
+				return d.errorf(`invalid use_temp_path value %q, it must be "on" or "off"`, v)
+			}
+			continue
+		case "keys_zone":
+			name, size, found := strings.Cut(val, ":")
+			n, okN := ParseSize(size)
+			if !found || !okN {
+				return d.errorf("invalid keys zone size %q", v)
+			}
+			if n < 8192 {
+				return d.errorf("keys zone %q is too small", v)
+			}
+			zone = zone || name != ""
+			continue
+		case "inactive", "manager_sleep", "manager_threshold", "loader_sleep", "loader_threshold":
+			_, ok = ParseTime(val, key == "inactive")
+		case "max_size", "min_free":
+			_, ok = ParseOffset(val)
+		case "loader_files", "manager_files":
+			_, ok = ParseNumber(val)
+		default:
+			return d.errorf("invalid parameter %q", v)
+		}
+		if !ok {
+			return d.errorf("invalid "+key+" value %q", v)
+		}
+	}
+	if !zone {
+		return d.errorf(`%q must have "keys_zone" parameter`, d.Name)
+	}
+	return nil
+}
+
+// validLevels reports whether "1:2"-style cache levels are one to three
+// digits 1 or 2 separated by colons.
+func validLevels(v string) bool {
+	parts := strings.Split(v, ":")
+	if len(parts) > 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p != "1" && p != "2" {
+			return false
+		}
+	}
+	return true
+}
+
 // checkErrorPage checks "error_page code ... [=[response]] uri" as
 // ngx_http_core_error_page does, before it compiles the uri.
 func checkErrorPage(d *Directive) *Error {
@@ -805,6 +871,8 @@ func postCheck(d *Directive) *Error {
 		if n, _ := ParseNumber(d.Args[0]); n&(n-1) != 0 {
 			return d.errorf("%q directive must be a power of two", d.Name)
 		}
+	case "proxy_cache_path", "fastcgi_cache_path", "uwsgi_cache_path", "scgi_cache_path":
+		return checkCachePath(d)
 	case "http2_chunk_size":
 		if size() == 0 {
 			return d.errorf("the http2 chunk size cannot be zero")

@@ -16,8 +16,9 @@ import (
 // Case is one config and the requests sent to it.
 type Case struct {
 	Name string
-	// Config is a conf.d fragment. With Verbatim it is used as is except that every "9000" becomes
-	// the listen port and every "32000" the backend port (the article configs); otherwise the
+	// Config is a conf.d fragment. With Verbatim it is used as is except that the port 9000 becomes
+	// a free port on loopback ("listen 9000" → 127.0.0.1, "listen [::]:9000" → [::1]) and every
+	// "32000" the backend port (the article configs); otherwise the
 	// placeholders {{PORT}}, {{BACKEND}} (host:port), {{BACKEND_PORT}}, {{CERT}}, {{KEY}} are filled.
 	Config   string
 	Verbatim bool
@@ -121,7 +122,15 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 
 func fill(c Case, port, backendPort int) string {
 	if c.Verbatim {
-		s := strings.ReplaceAll(c.Config, "9000", strconv.Itoa(port))
+		// Test servers listen on loopback only: the article's wildcard
+		// listens (all IPv4 and all IPv6 addresses) become the loopback
+		// address of the same family, still two sockets as in the article.
+		p := strconv.Itoa(port)
+		s := strings.NewReplacer(
+			"listen [::]:9000", "listen [::1]:"+p,
+			"listen 9000", "listen 127.0.0.1:"+p,
+		).Replace(c.Config)
+		s = strings.ReplaceAll(s, "9000", p)
 		return strings.ReplaceAll(s, "32000", strconv.Itoa(backendPort))
 	}
 	return strings.NewReplacer(

@@ -437,7 +437,9 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 		r.ContentLength = 0
 	}
 	x.writeHeader(r)
-	if body != nil && x.req.MethodCode != http1.MethodHEAD {
+	// nginx's header filter stops before it marks a HEAD header-only
+	// when the request is HTTP/0.9, so a rejected "HEAD /" gets the page.
+	if body != nil && (x.req.MethodCode != http1.MethodHEAD || x.req.HTTP09()) {
 		x.write(body)
 	}
 }

@@ -473,11 +473,8 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	x.loc = nil
 	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
 	// nginx logs these at "info", below the default error_log level.
-	if req.ProtoMajor == 0 {
-		// Only a request parsed as HTTP/0.9 gets a bare body; nginx
-		// answers a request it rejected with a head.
-		req.ProtoMajor, req.ProtoMinor = 1, 0
-	}
+	// A request line parsed whole as HTTP/0.9 gets a bare body; one
+	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.
 	x.special(perr.Status)
 	x.c.Finish()
 }

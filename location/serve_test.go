@@ -459,3 +459,26 @@ func addrStrings(as []net.Addr) []string {
 	}
 	return out
 }
+
+// Rejected requests as nginx 1.22.1 answered them: a head with the error
+// page, except for a request line parsed whole as HTTP/0.9, which gets
+// the bare page (even for HEAD: nginx's header filter stops first).
+func TestRejectedRequests(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "ok\n"; } }`)
+	page, _ := DefaultPage(400, true)
+	head := "HTTP/1.1 400 Bad Request\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " +
+		strconv.Itoa(len(page)) + "\r\nConnection: close\r\n\r\n"
+	tests := []struct{ raw, want string }{
+		{"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", head + string(page)},
+		{"GET / HTTP/1.\r\n\r\n", head + string(page)},
+		{"GET / x\r\n\r\n", head + string(page)},
+		{"POST /\r\n", string(page)},
+		{"HEAD /\r\n", string(page)},
+		{"GET /../x\r\n", string(page)},
+	}
+	for _, tc := range tests {
+		if diff := cmp.Diff(tc.want, ts.roundTrip(t, tc.raw)); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tc.raw, diff)
+		}
+	}
+}

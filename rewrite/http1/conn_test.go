@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -236,5 +237,59 @@ func TestHeaderSizeLimits(t *testing.T) {
 		if got := parseOne(t, tc.raw, 0).Status; got != tc.want {
 			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// What goes on the wire for a rejected request: nginx sends a head unless
+// the request line was parsed whole as HTTP/0.9 (checked per case against
+// nginx 1.22.1: head, or the bare error page).
+func TestRejectedRequestHead(t *testing.T) {
+	tests := []struct {
+		raw      string
+		status   int
+		wantHead bool
+	}{
+		{"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", 400, true},
+		{"GET / HTTP/1.1x\r\nHost: a\r\n\r\n", 400, true},
+		{"GET / HTTP/1.\r\n\r\n", 400, true},
+		{"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, true},
+		{"GET / H\r\n\r\n", 400, true},
+		{"GET / x\r\n\r\n", 400, true},
+		{"GET /\x01 HTTP/1.1\r\n\r\n", 400, true},
+		{"G@T / HTTP/1.1\r\n\r\n", 400, true},
+		{"GET / HTTP/1.1\r\nbad header\r\n\r\n", 400, true},
+		{"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501, true},
+		// Parsed whole as HTTP/0.9, then rejected.
+		{"POST /\r\n", 400, false},
+		{"HEAD /\r\n", 400, false},
+		{"GET /%zz\r\n", 400, false},
+		{"GET /../x\r\n", 400, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.raw, func(t *testing.T) {
+			fc := &fakeConn{in: []byte(tc.raw)}
+			c := NewConn(fc, &ConnInfo{})
+			defer c.Close()
+			_, err := c.ReadRequest()
+			var perr *Error
+			if !errors.As(err, &perr) {
+				t.Fatalf("ReadRequest: %v, want an *Error", err)
+			}
+			if err := c.WriteHeader(&Response{Status: perr.Status, ContentLength: 0, LastModified: -1, Close: true}); err != nil {
+				t.Fatal(err)
+			}
+			c.Finish()
+			got := struct {
+				Status int
+				Head   bool
+			}{perr.Status, strings.HasPrefix(fc.out.String(), "HTTP/1.1 ")}
+			want := struct {
+				Status int
+				Head   bool
+			}{tc.status, tc.wantHead}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

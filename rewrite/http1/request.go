@@ -76,7 +76,12 @@ func (r *Request) HTTP09() bool { return r.ProtoMajor == 0 }
 // reset prepares r for the next request, keeping its slices' capacity.
 func (r *Request) reset(info *ConnInfo) {
 	headers, scratch := r.Headers[:0], r.scratch[:0]
-	*r = Request{Headers: headers, scratch: scratch, Conn: info, ContentLength: -1}
+	// Until a request line is complete the version is nginx's default,
+	// 1.0: a request rejected before it is parsed whole gets a head, and
+	// only one parsed as HTTP/0.9 (then rejected, say for its method or
+	// URI) gets a bare body.
+	*r = Request{Headers: headers, scratch: scratch, Conn: info, ContentLength: -1,
+		ProtoMajor: 1, ProtoMinor: 0}
 }
 
 // HeaderValue returns the value of the first header whose name matches

@@ -53,6 +53,16 @@ func leanBackend(b *testing.B) string {
 // BenchmarkProxyRequest: client → http1.Conn + Proxy → backend, keepalive
 // on both sides; one request per iteration.
 func BenchmarkProxyRequest(b *testing.B) {
+	benchProxy(b, "GET /api/socket/x?y=1 HTTP/1.1\r\nHost: www.my-api.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+}
+
+// BenchmarkProxyRequestBody: the same with a small POST body, read in
+// full before the backend is contacted (proxy_request_buffering).
+func BenchmarkProxyRequestBody(b *testing.B) {
+	benchProxy(b, "POST /api/socket/x HTTP/1.1\r\nHost: www.my-api.com\r\nContent-Length: 11\r\n\r\n{\"a\":\"bcd\"}")
+}
+
+func benchProxy(b *testing.B, request string) {
 	addr := leanBackend(b)
 	ps := newProxyServer(b, "upstream b { server "+addr+"; keepalive 8; }",
 		`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
@@ -61,7 +71,7 @@ func BenchmarkProxyRequest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	req := []byte("GET /api/socket/x?y=1 HTTP/1.1\r\nHost: www.my-api.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	req := []byte(request)
 	// Learn the response size once (Date has a fixed width).
 	c.Write(req)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -367,6 +367,7 @@ func serve(f *flags, stderr io.Writer) int {
 	}
 	logw, closeLog := openErrorLog(f, cfg, stderr)
 	defer closeLog()
+	defer startProfile(stderr)()
 	logger := location.NewLogger(logw)
 	if len(rt.Unserved) > 0 {
 		logger.Log("warn", "directives validated but not served by gonginx: "+strings.Join(rt.Unserved, ", "))

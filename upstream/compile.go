@@ -3,8 +3,10 @@ package upstream
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -70,6 +72,9 @@ type Proxy struct {
 	relativeRedir   bool // absolute_redirect off
 	noPortInRedir   bool
 	maxBody         int64 // client_max_body_size (for buffered chunked bodies)
+	// tunnelBufs holds an upgraded connection's copy buffers, sized by
+	// proxy_buffer_size (default one memory page, as nginx).
+	tunnelBufs *sync.Pool
 
 	// Tunnels tracks upgraded connections so a stop can close them.
 	Tunnels *Tunnels
@@ -184,6 +189,13 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 			*t.dst = v
 		}
 	}
+	bufSize := os.Getpagesize()
+	if d := last(blocks, "proxy_buffer_size"); d != nil {
+		if n, err := parseSize(d.Args[0]); err == nil && n > 0 && n <= 1<<30 {
+			bufSize = int(n)
+		}
+	}
+	p.tunnelBufs = tunnelPool(bufSize)
 	if d := last(blocks, "client_max_body_size"); d != nil {
 		if n, err := parseSize(d.Args[0]); err == nil {
 			p.maxBody = n

@@ -25,6 +25,8 @@ type exchange struct {
 	// says the body was read in full (so a retry can send it again).
 	bodyFile     *os.File
 	bodyBuffered bool
+	vecArr       [2][]byte // head and body for one writev
+	vec          net.Buffers
 	head         http1.ResponseHead
 	resp         http1.Response
 	hdrs         []http1.Header
@@ -273,15 +275,23 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	if p.SendTimeout > 0 {
 		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 	}
-	if _, err := nc.Write(x.req); err != nil {
+	if bodyLen > 0 && x.bodyBuffered {
+		// The head and the body read into memory go out in one writev,
+		// as nginx sends its request chain: a backend that answers on
+		// the head and closes does not cut the body off.
+		x.vecArr = [2][]byte{x.req, x.body}
+		x.vec = x.vecArr[:]
+		if _, err := x.vec.WriteTo(nc); err != nil {
+			return timeoutStatus(err, 502), err, true
+		}
+		if err := p.sendBodyFile(nc, x); err != nil {
+			return timeoutStatus(err, 502), err, false
+		}
+	} else if _, err := nc.Write(x.req); err != nil {
 		return timeoutStatus(err, 502), err, true
 	}
-	if bodyLen > 0 {
-		if x.bodyBuffered {
-			if err := p.sendBuffered(nc, x); err != nil {
-				return timeoutStatus(err, 502), err, false
-			}
-		} else if err := p.sendBody(c, nc, x.rbuf); err != nil {
+	if bodyLen > 0 && !x.bodyBuffered {
+		if err := p.sendBody(c, nc, x.rbuf); err != nil {
 			var he *http1.Error
 			if errors.As(err, &he) {
 				return he.Status, err, false
@@ -349,7 +359,10 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		clientConn, fromClient := c.Hijack()
 		nc.SetDeadline(time.Time{})
 		clientConn.SetDeadline(time.Time{})
-		t := &tunnel{client: clientConn, upstream: nc, idle: p.ReadTimeout}
+		t := &tunnel{client: clientConn, upstream: nc, idle: p.ReadTimeout, bufs: p.tunnelBufs}
+		if t.bufs == nil {
+			t.bufs = tunnelPool(os.Getpagesize())
+		}
 		p.Tunnels.add(t)
 		err := t.run(fromClient, buffered)
 		p.Tunnels.remove(t)
@@ -472,14 +485,9 @@ func (x *exchange) dropBodyFile() {
 	}
 }
 
-// sendBuffered sends a body read by readBody (again, on a retry).
-func (p *Proxy) sendBuffered(nc net.Conn, x *exchange) error {
-	if p.SendTimeout > 0 {
-		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
-	}
-	if _, err := nc.Write(x.body); err != nil {
-		return err
-	}
+// sendBodyFile sends the part of a body readBody put in a file (again,
+// on a retry).
+func (p *Proxy) sendBodyFile(nc net.Conn, x *exchange) error {
 	if x.bodyFile == nil {
 		return nil
 	}

@@ -7,12 +7,24 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// tunnelBufPool holds copy buffers for tunnels that cannot splice; New
-// returns a pointer so Put does not allocate.
-var tunnelBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// tunnelPools holds one pool of copy buffers per size (proxy_buffer_size:
+// nginx copies an upgraded connection through two buffers of that size).
+// Pools are looked up when a configuration is compiled, not per request.
+var tunnelPools sync.Map // int -> *sync.Pool
+
+// tunnelPool returns the pool of size-byte buffers; Get returns a *[]byte
+// so Put does not allocate.
+func tunnelPool(size int) *sync.Pool {
+	if p, ok := tunnelPools.Load(size); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := tunnelPools.LoadOrStore(size, &sync.Pool{New: func() any { b := make([]byte, size); return &b }})
+	return p.(*sync.Pool)
+}
 
 // spliceChunk bounds each spliced copy so the idle deadline can be
 // refreshed between chunks.
@@ -74,6 +86,7 @@ func (ts *Tunnels) CloseAll() {
 type tunnel struct {
 	client, upstream net.Conn
 	idle             time.Duration
+	bufs             *sync.Pool   // copy buffers (proxy_buffer_size)
 	lastActive       atomic.Int64 // unix nanos
 	closeOnce        sync.Once
 }
@@ -125,7 +138,8 @@ func (t *tunnel) copyFromUpstream(errc chan<- error) {
 
 // copy moves src to dst until EOF or error. Between two plain TCP
 // connections it lets the kernel splice (io.Copy's ReadFrom path) in
-// bounded chunks; otherwise it uses a pooled buffer.
+// bounded chunks; from a plain TCP source it holds a buffer only while
+// data is there; otherwise (TLS) it reads into a pooled buffer.
 func (t *tunnel) copy(dst, src net.Conn) error {
 	dstTCP, ok1 := dst.(*net.TCPConn)
 	srcTCP, ok2 := src.(*net.TCPConn)
@@ -149,8 +163,11 @@ func (t *tunnel) copy(dst, src net.Conn) error {
 			}
 		}
 	}
-	bp := tunnelBufPool.Get().(*[]byte)
-	defer tunnelBufPool.Put(bp)
+	if ok2 {
+		return t.copyReady(dst, srcTCP)
+	}
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
 	buf := *bp
 	for {
 		t.armDeadline(src)
@@ -186,4 +203,76 @@ func (t *tunnel) stillActive(err error) bool {
 		return false
 	}
 	return time.Since(time.Unix(0, t.lastActive.Load())) < t.idle
+}
+
+// readyReader reads from a socket with a buffer taken from the pool only
+// once the socket is readable, so an idle direction of a tunnel holds no
+// buffer (nginx's idle upgraded connection holds its buffers; Go's
+// goroutine per direction would otherwise pin one each while blocked).
+type readyReader struct {
+	bufs *sync.Pool
+	bp   *[]byte // the buffer holding data after a read, else nil
+	n    int
+	err  error
+	try  func(fd uintptr) bool // r.read, bound once so each wait allocates nothing
+}
+
+// read is the syscall.RawConn callback: it returns false (wait for
+// readability) when the socket has nothing, having given the buffer back.
+func (r *readyReader) read(fd uintptr) bool {
+	r.bp = r.bufs.Get().(*[]byte)
+	for {
+		n, err := syscall.Read(int(fd), *r.bp)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			r.bufs.Put(r.bp)
+			r.bp = nil
+			return false
+		}
+		r.n, r.err = n, err
+		return true
+	}
+}
+
+func (r *readyReader) release() {
+	if r.bp != nil {
+		r.bufs.Put(r.bp)
+		r.bp = nil
+	}
+}
+
+// copyReady copies from a plain TCP src to dst through readyReader.
+func (t *tunnel) copyReady(dst net.Conn, src *net.TCPConn) error {
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return err
+	}
+	r := &readyReader{bufs: t.bufs}
+	r.try = r.read
+	for {
+		t.armDeadline(src)
+		if err := rc.Read(r.try); err != nil {
+			r.release()
+			if t.stillActive(err) {
+				continue
+			}
+			return err
+		}
+		if r.err != nil {
+			r.release()
+			return &net.OpError{Op: "read", Net: "tcp", Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: os.NewSyscallError("read", r.err)}
+		}
+		if r.n == 0 {
+			r.release()
+			return io.EOF
+		}
+		t.touch()
+		_, werr := dst.Write((*r.bp)[:r.n])
+		r.release()
+		if werr != nil {
+			return werr
+		}
+	}
 }

@@ -217,3 +217,66 @@ func readN(t *testing.T, c net.Conn, n int) string {
 func normalizeBack(s string) string {
 	return strings.Replace(s, "Date: D\r\n", "Date: Fri, 27 Nov 2026 10:14:33 GMT\r\n", 1)
 }
+
+// wrappedConn hides the *net.TCPConn, as crypto/tls does on the client
+// side, so the tunnel copies through its buffers instead of splicing.
+type wrappedConn struct{ net.Conn }
+
+// TestTunnelBuffered moves more than a buffer each way between a wrapped
+// client and a plain TCP backend, for buffer sizes below and at a page.
+func TestTunnelBuffered(t *testing.T) {
+	for _, size := range []int{512, 4096} {
+		echo, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(c, c)
+			c.Close()
+		}()
+		front, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, _ := front.Accept()
+			accepted <- c
+		}()
+		client, err := net.Dial("tcp", front.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		serverSide := <-accepted
+		up, err := net.Dial("tcp", echo.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn := &tunnel{client: wrappedConn{serverSide}, upstream: up, idle: 5 * time.Second, bufs: tunnelPool(size)}
+		done := make(chan error, 1)
+		go func() { done <- tn.run([]byte("C0"), []byte("U0")) }()
+
+		client.SetDeadline(time.Now().Add(5 * time.Second))
+		payload := strings.Repeat("0123456789abcdef", 100<<10/16)
+		go io.WriteString(client, payload)
+		want := "U0C0" + payload
+		if got := readN(t, client, len(want)); got != want {
+			t.Errorf("size %d: echoed %d bytes, want %d (prefix %q)", size, len(got), len(want), got[:min(len(got), 8)])
+		}
+		client.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("size %d: run: %v", size, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("size %d: tunnel did not end after the client closed", size)
+		}
+		echo.Close()
+		front.Close()
+	}
+}

@@ -44,6 +44,17 @@ var exchangePool = sync.Pool{New: func() any {
 	return &exchange{req: make([]byte, 0, 1024), rbuf: make([]byte, bodyBufSize)}
 }}
 
+// spareRbufs holds response buffers given back by exchanges that became
+// tunnels, for the exchanges that need one again.
+var spareRbufs = sync.Pool{New: func() any { b := make([]byte, bodyBufSize); return &b }}
+
+// spareRbuf gives x's response buffer back for the rest of a tunnel.
+func (x *exchange) spareRbuf() {
+	rb := x.rbuf
+	x.rbuf = nil
+	spareRbufs.Put(&rb)
+}
+
 // Errors a Serve may return with its status.
 var (
 	ErrNoLiveUpstreams  = errors.New("no live upstreams")
@@ -81,6 +92,9 @@ type target struct {
 func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status int, err error) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
+	if x.rbuf == nil {
+		x.rbuf = *spareRbufs.Get().(*[]byte)
+	}
 	x.locPrefix = locPrefix
 	r := c.Request()
 
@@ -364,7 +378,14 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			t.bufs = tunnelPool(os.Getpagesize())
 		}
 		p.Tunnels.add(t)
-		err := t.run(fromClient, buffered)
+		err := t.sendPending(fromClient, buffered)
+		if err == nil {
+			// buffered aliased the response buffer, which an idle
+			// tunnel must not pin (nginx's tunnel keeps only its two
+			// proxy_buffer_size buffers).
+			x.spareRbuf()
+			err = t.pump()
+		}
 		p.Tunnels.remove(t)
 		return 0, err, false
 	}

@@ -103,6 +103,15 @@ func (t *tunnel) close() {
 // run forwards bytes already read on either side, then copies both ways
 // until one side ends. It returns the first error other than EOF.
 func (t *tunnel) run(fromClient, fromUpstream []byte) error {
+	if err := t.sendPending(fromClient, fromUpstream); err != nil {
+		return err
+	}
+	return t.pump()
+}
+
+// sendPending forwards bytes already read on either side; on failure the
+// tunnel is closed.
+func (t *tunnel) sendPending(fromClient, fromUpstream []byte) error {
 	t.touch()
 	if len(fromClient) > 0 {
 		if _, err := t.upstream.Write(fromClient); err != nil {
@@ -116,6 +125,12 @@ func (t *tunnel) run(fromClient, fromUpstream []byte) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// pump copies both ways until one side ends, then closes both. It returns
+// the first error other than EOF.
+func (t *tunnel) pump() error {
 	errc := make(chan error, 2) // room for both senders: neither blocks
 	go t.copyToUpstream(errc)
 	go t.copyFromUpstream(errc)

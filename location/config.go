@@ -164,7 +164,10 @@ type locConf struct {
 	keepaliveHeader int // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
 	headerTimeout   time.Duration
 	sendTimeout     time.Duration
-	accessLog       string // path; "off" disables
+	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
+	lingeringTime   time.Duration
+	lingeringWait   time.Duration // lingering_timeout
+	accessLog       string        // path; "off" disables
 	proxyPass       *nginxconf.Directive
 	recursiveEP     bool
 	epOwner         *locConf
@@ -211,8 +214,18 @@ func defaultLocConf() *locConf {
 		keepalive:     75 * time.Second,
 		headerTimeout: 60 * time.Second,
 		sendTimeout:   60 * time.Second,
+		lingering:     lingerOn,
+		lingeringTime: 30 * time.Second,
+		lingeringWait: 5 * time.Second,
 	}
 }
+
+// lingering_close values.
+const (
+	lingerOff = iota
+	lingerOn
+	lingerAlways
+)
 
 func (c *locConf) clone() *locConf {
 	n := *c
@@ -264,7 +277,7 @@ var servedDirectives = map[string]bool{
 	"error_page": true, "server_tokens": true, "absolute_redirect": true, "server_name_in_redirect": true,
 	"port_in_redirect": true, "internal": true, "allow": true, "deny": true, "log_not_found": true,
 	"etag": true, "if_modified_since": true, "client_max_body_size": true, "keepalive_timeout": true,
-	"client_header_timeout": true, "send_timeout": true, "access_log": true, "error_log": true, "log_format": true,
+	"client_header_timeout": true, "send_timeout": true, "lingering_close": true, "lingering_time": true, "lingering_timeout": true, "access_log": true, "error_log": true, "log_format": true,
 	"pid": true, "events": true, "worker_connections": true, "ssl_certificate": true,
 	"ssl_certificate_key": true, "ssl_protocols": true,
 	"upstream": true, "map": true, "rewrite": true, "return": true, "set": true, "if": true, "break": true,
@@ -505,6 +518,27 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			if len(d.Args) == 2 {
 				if ms, ok := parseSeconds(d.Args[1]); ok {
 					conf.keepaliveHeader = int(ms / 1000)
+				}
+			}
+		}
+	case "lingering_close":
+		if len(d.Args) == 1 {
+			switch d.Args[0] {
+			case "off":
+				conf.lingering = lingerOff
+			case "on":
+				conf.lingering = lingerOn
+			case "always":
+				conf.lingering = lingerAlways
+			}
+		}
+	case "lingering_time", "lingering_timeout":
+		if len(d.Args) == 1 {
+			if ms, ok := parseSeconds(d.Args[0]); ok {
+				if d.Name == "lingering_time" {
+					conf.lingeringTime = time.Duration(ms) * time.Millisecond
+				} else {
+					conf.lingeringWait = time.Duration(ms) * time.Millisecond
 				}
 			}
 		}

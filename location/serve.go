@@ -424,6 +424,7 @@ func (l *listener) serveConn(sc *serverConn) {
 			if errors.As(err, &perr) {
 				x.rt = l.srv.rt.Load()
 				x.badRequest(l.sock.Load().addrFor(localIP), perr)
+				x.lingeringClose(sc, conn)
 			}
 			return
 		}
@@ -440,6 +441,58 @@ func (l *listener) serveConn(sc *serverConn) {
 			return
 		}
 		if !c.KeepAlive() || x.toHTTPS || x.status == 444 {
+			if x.status != 444 { // nginx closes a 444 at once
+				x.lingeringClose(sc, conn)
+			}
+			return
+		}
+	}
+}
+
+// lingeringClose is ngx_http_set_lingering_close: when the client may
+// still be sending (lingering_close on and input left unread, or always),
+// the write side is shut down (after TLS's close_notify) and what arrives
+// is read and dropped until the client closes, lingering_timeout passes
+// without data or lingering_time in all. Closing at once would make the
+// kernel answer the unread bytes with a reset, which can destroy the
+// response (a 413, a 400) before the client has read it.
+func (x *exchange) lingeringClose(sc *serverConn, conn net.Conn) {
+	conf := x.srv.root.conf
+	if x.loc != nil {
+		conf = x.loc.conf
+	}
+	if conf.lingering == lingerOff || conf.lingering == lingerOn && !x.c.UnreadInput() {
+		return
+	}
+	sc.idle.Store(true) // a graceful stop closes it at once
+	deadline := time.Now().Add(conf.lingeringTime)
+	if !x.c.BodyDone() {
+		// nginx first goes on discarding the body, its write side open
+		// (ngx_http_discarded_request_body_handler), then lingers.
+		if x.c.DiscardBody(conf.lingeringWait, deadline) != nil {
+			return
+		}
+	}
+	if t, ok := conn.(*tls.Conn); ok {
+		if t.CloseWrite() != nil {
+			return
+		}
+	}
+	// The raw socket: after close_notify nginx reads and drops ciphertext.
+	nc := sc.nc
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	buf := make([]byte, 4096) // an error path: no pooling needed
+	for {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return
+		}
+		wait = min(wait, conf.lingeringWait)
+		nc.SetReadDeadline(time.Now().Add(wait))
+		if _, err := nc.Read(buf); err != nil {
 			return
 		}
 	}

@@ -482,3 +482,38 @@ func TestRejectedRequests(t *testing.T) {
 		}
 	}
 }
+
+// A request answered without reading its body (413 here) is followed by
+// nginx's lingering close: the rest of the body is discarded, then the
+// write side is shut down and input drained, so the client reads the
+// whole response and a clean end instead of a reset.
+func TestLingeringClose(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; client_max_body_size 1k; location / { return 200 "ok\n"; } }`)
+	page, _ := DefaultPage(413, true)
+	want := "HTTP/1.1 413 Request Entity Too Large\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " +
+		strconv.Itoa(len(page)) + "\r\nConnection: close\r\n\r\n" + string(page)
+	for _, tail := range []string{"", "GET / HTTP/1.1\r\nHost: t\r\n\r\n"} {
+		c, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		body := strings.Repeat("y", 4<<20)
+		sent := make(chan error, 1)
+		go func() {
+			_, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body+tail)
+			sent <- err
+		}()
+		out, err := io.ReadAll(c)
+		if err != nil {
+			t.Errorf("tail %q: read ended with %v, want a clean end", tail, err)
+		}
+		if diff := cmp.Diff(want, normalize(string(out))); diff != "" {
+			t.Errorf("tail %q (-want +got):\n%s", tail, diff)
+		}
+		if err := <-sent; err != nil {
+			t.Errorf("tail %q: sending the body: %v", tail, err)
+		}
+		c.Close()
+	}
+}

@@ -51,6 +51,12 @@ func (c *Conn) Body() io.Reader { return &c.body }
 // BodyDone reports whether the body has been read to its end.
 func (c *Conn) BodyDone() bool { return c.body.done }
 
+// UnreadInput reports whether the client may still be sending: bytes past
+// the current request are buffered (a rejected or pipelined request), or
+// its body was not read to the end. These are nginx's reasons for a
+// lingering close.
+func (c *Conn) UnreadInput() bool { return c.rend > c.rpos || !c.body.done }
+
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err

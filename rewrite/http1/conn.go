@@ -52,6 +52,21 @@ type Conn struct {
 	// Requests counts requests read on this connection (for
 	// keepalive_requests).
 	Requests int
+
+	discardUntil time.Time // DiscardBody's overall deadline
+}
+
+// DiscardBody reads and drops what is left of the current request's body,
+// as nginx goes on discarding a body it answered without reading (a 413)
+// before it closes: each read waits at most idle, and all of it ends by
+// deadline.
+func (c *Conn) DiscardBody(idle time.Duration, deadline time.Time) error {
+	if c.hijacked || c.rb == nil {
+		return ErrHijacked
+	}
+	c.ReadTimeout, c.discardUntil = idle, deadline
+	defer func() { c.discardUntil = time.Time{} }()
+	return c.discardBody()
 }
 
 // NewConn wraps nc. info describes the connection (addresses, TLS).
@@ -81,6 +96,10 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			return nil, err
 		}
 	}
+	// The write buffer waits in its pool while the connection idles
+	// between requests, as nginx frees an idle keepalive connection's
+	// buffers.
+	c.releaseWrite()
 	if c.rb == nil {
 		c.rb = smallReadPool.Get().(*[]byte)
 	}
@@ -149,6 +168,7 @@ func (c *Conn) Buffered() []byte { return (*c.rb)[c.rpos:c.rend] }
 // the Conn's buffer and stay valid until Close. The Conn does no more I/O.
 func (c *Conn) Hijack() (net.Conn, []byte) {
 	c.hijacked = true
+	c.releaseWrite()
 	if c.rb == nil {
 		return c.nc, nil
 	}
@@ -168,6 +188,15 @@ func (c *Conn) Release() {
 	}
 	if c.wb != nil {
 		*c.wb = (*c.wb)[:0]
+		writePool.Put(c.wb)
+		c.wb = nil
+	}
+}
+
+// releaseWrite returns the write buffer to its pool when nothing is
+// pending in it.
+func (c *Conn) releaseWrite() {
+	if c.wb != nil && len(*c.wb) == 0 {
 		writePool.Put(c.wb)
 		c.wb = nil
 	}
@@ -198,7 +227,11 @@ func (c *Conn) fill() (int, error) {
 		}
 	}
 	if c.ReadTimeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout))
+		d := time.Now().Add(c.ReadTimeout)
+		if !c.discardUntil.IsZero() && c.discardUntil.Before(d) {
+			d = c.discardUntil
+		}
+		c.nc.SetReadDeadline(d)
 	}
 	n, err := c.nc.Read((*c.rb)[c.rend:])
 	c.rend += n

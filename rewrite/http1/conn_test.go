@@ -293,3 +293,48 @@ func TestRejectedRequestHead(t *testing.T) {
 		})
 	}
 }
+
+// UnreadInput and DiscardBody: what nginx's lingering close looks at, and
+// the discarding of a body answered without being read.
+func TestUnreadInputAndDiscard(t *testing.T) {
+	tests := []struct {
+		name        string
+		raw         string
+		readBody    bool
+		wantUnread  bool
+		wantDiscard string // DiscardBody's error, "" for none
+	}{
+		{"no body", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", false, false, ""},
+		{"body read", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", true, false, ""},
+		{"body unread", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", false, true, ""},
+		{"pipelined", "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /", false, true, ""},
+		{"chunked unread", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", false, true, ""},
+		{"body cut", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc", false, true, "client prematurely closed connection"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewConn(&fakeConn{in: []byte(tc.raw)}, &ConnInfo{})
+			defer c.Close()
+			if _, err := c.ReadRequest(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.readBody {
+				io.ReadAll(c.Body())
+			}
+			if got := c.UnreadInput(); got != tc.wantUnread {
+				t.Errorf("UnreadInput = %v, want %v", got, tc.wantUnread)
+			}
+			err := c.DiscardBody(time.Second, time.Now().Add(time.Second))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tc.wantDiscard, got); diff != "" {
+				t.Errorf("DiscardBody (-want +got):\n%s", diff)
+			}
+			if err == nil && !c.BodyDone() {
+				t.Error("body not done after DiscardBody")
+			}
+		})
+	}
+}

@@ -41,11 +41,11 @@ const responseHeadSize = 4 << 10 // proxy_buffer_size: one page, as nginx on x86
 const bodyBufSize = 32 << 10
 
 var exchangePool = sync.Pool{New: func() any {
-	return &exchange{req: make([]byte, 0, 1024), rbuf: make([]byte, bodyBufSize)}
+	return &exchange{req: make([]byte, 0, 1024)}
 }}
 
-// spareRbufs holds response buffers given back by exchanges that became
-// tunnels, for the exchanges that need one again.
+// spareRbufs holds response buffers: a new exchange takes one, and one
+// that became a tunnel gives its own back for the others.
 var spareRbufs = sync.Pool{New: func() any { b := make([]byte, bodyBufSize); return &b }}
 
 // spareRbuf gives x's response buffer back for the rest of a tunnel.

@@ -226,7 +226,10 @@ func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, 
 			return nil, -1, false, 502, ErrNoLiveUpstreams
 		}
 		srv := g.Servers[server]
-		d := net.Dialer{Timeout: p.ConnectTimeout}
+		// No SO_KEEPALIVE: nginx leaves it off (proxy_socket_keepalive
+		// off), and Go's default would cost four setsockopt calls per
+		// connection.
+		d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
 		nc, err = d.Dial(srv.Network, srv.Addr)
 		if err == nil {
 			if p.scheme == "https" {

@@ -308,6 +308,10 @@ func (p *parser) parseFile(path string, into *blockBuf, ctx Context) (int, *Erro
 	return idx, err
 }
 
+// maxIncludeDepth bounds include nesting: nginx has no limit and
+// crashes on a cycle; no real configuration nests this deep.
+const maxIncludeDepth = 64
+
 // include follows an include directive: a file, or a glob pattern whose
 // matches are read in sorted order (a pattern matching nothing is fine,
 // a missing plain file is an error). The included directives are spliced
@@ -333,7 +337,13 @@ func (p *parser) include(src *source, buf *blockBuf, ctx Context, d *Directive) 
 			}
 			return e
 		}
+		if p.includeDepth >= maxIncludeDepth {
+			return &Error{Msg: "include of \"" + path + "\" nested more than " + strconv.Itoa(maxIncludeDepth) + " deep (an include cycle?)",
+				File: src.path, Line: d.EndLine}
+		}
+		p.includeDepth++
 		idx, err := p.parseFile(path, buf, ctx)
+		p.includeDepth--
 		if idx >= 0 {
 			d.Includes = append(d.Includes, idx)
 		}

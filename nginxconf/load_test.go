@@ -93,6 +93,9 @@ func TestLoadErrors(t *testing.T) {
 			"", `open() "D/nomap.inc" failed (2: No such file or directory) in D/nginx.conf:4`},
 		{"directive not terminated, at its brace line", map[string]string{"nginx.conf": head + "server {\n listen 8080;\n server_name a\n b {}\n}\n"},
 			"", `directive "server_name" is not terminated by ";" in D/nginx.conf:6`},
+		// nginx itself recurses until it crashes (SIGSEGV) on a cycle.
+		{"include cycle stops", map[string]string{"nginx.conf": head + "include a.conf;\n}\n", "a.conf": "include b.conf;\n", "b.conf": "\ninclude a.conf;\n"},
+			"", `include of "D/a.conf" nested more than 64 deep (an include cycle?) in D/b.conf:2`},
 		{"location without block, at its semicolon line", map[string]string{"nginx.conf": head + "server \n{\n listen 8080;\n location\n/\n;\n}\n}\n"},
 			"", `directive "location" has no opening "{" in D/nginx.conf:8`},
 	}

@@ -176,6 +176,9 @@ type parser struct {
 	ups *upsState
 	// state holds what the checks of blockcheck.go remember.
 	state blockState
+	// includeDepth counts the include files open; a cycle would make
+	// nginx recurse until it crashes, gonginx stops at maxIncludeDepth.
+	includeDepth int
 	// noInclude keeps include directives as written (fuzzing: no file
 	// system access).
 	noInclude bool

@@ -1,7 +1,9 @@
 package nginxconf
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -536,4 +538,151 @@ func (g *geoCheck) deleteRange(start, end uint32) bool {
 		return true
 	})
 	return warn
+}
+
+// Geo is a geo block compiled into lookup tables, for the package that
+// evaluates the variable. Entries were checked when the block was read.
+type Geo struct {
+	Source         string // "$var" whose value is the address, or "" for the client address
+	Var            string // "$name" the block defines
+	Proxies        []netip.Prefix
+	ProxyRecursive bool
+	Volatile       bool
+	ranges         bool
+	// CIDR mode: one map per prefix length, longest first.
+	lens4 []int
+	nets4 []map[uint32]string
+	lens6 []int
+	nets6 []map[[16]byte]string
+	// ranges mode.
+	spans []geoSpan
+	def   string
+}
+
+type geoSpan struct {
+	start, end uint32
+	value      string
+}
+
+// CompileGeo replays a geo block's entries (d.Block, includes spliced in)
+// as nginx builds its radix trees or range lists.
+func CompileGeo(d *Directive) *Geo {
+	g := &Geo{Var: d.Args[len(d.Args)-1]}
+	if len(d.Args) == 2 {
+		g.Source = d.Args[0]
+	}
+	c := newRawChecker("geo").(*geoCheck)
+	for _, e := range d.Block {
+		if e.Name == "#" {
+			continue
+		}
+		switch {
+		case len(e.Args) == 0 && e.Name == "proxy_recursive":
+			g.ProxyRecursive = true
+		case len(e.Args) == 0 && e.Name == "volatile":
+			g.Volatile = true
+		case len(e.Args) == 1 && e.Name == "proxy":
+			if n, _ := geoCIDR(e, e.Args[0]); n != nil {
+				g.Proxies = append(g.Proxies, n.prefix())
+			}
+		}
+		c.entry(e)
+	}
+	g.ranges = c.ranges
+	if c.ranges {
+		if c.rangeDefault != nil {
+			g.def = *c.rangeDefault
+		}
+		for h, rs := range c.blocks {
+			for _, r := range rs {
+				g.spans = append(g.spans, geoSpan{h<<16 | r.start, h<<16 | r.end, r.value})
+			}
+		}
+		slices.SortFunc(g.spans, func(a, b geoSpan) int { return cmp.Compare(a.start, b.start) })
+		return g
+	}
+	byLen4 := map[int]map[uint32]string{}
+	for k, v := range c.v4 {
+		l := int(k[1])
+		if byLen4[l] == nil {
+			byLen4[l] = map[uint32]string{}
+		}
+		byLen4[l][k[0]] = v
+	}
+	for l := 32; l >= 0; l-- {
+		if m := byLen4[l]; m != nil {
+			g.lens4, g.nets4 = append(g.lens4, l), append(g.nets4, m)
+		}
+	}
+	byLen6 := map[int]map[[16]byte]string{}
+	for k, v := range c.v6 {
+		if byLen6[k.bits] == nil {
+			byLen6[k.bits] = map[[16]byte]string{}
+		}
+		byLen6[k.bits][k.addr] = v
+	}
+	for l := 128; l >= 0; l-- {
+		if m := byLen6[l]; m != nil {
+			g.lens6, g.nets6 = append(g.lens6, l), append(g.nets6, m)
+		}
+	}
+	return g
+}
+
+func (n geoNet6) prefix() netip.Prefix {
+	if n.is4 {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte(n.addr[:4])), n.bits)
+	}
+	return netip.PrefixFrom(netip.AddrFrom16(n.addr), n.bits)
+}
+
+// Find returns the value for address a; an invalid a (an unparsable
+// source, a unix socket) looks up 255.255.255.255 as nginx does.
+func (g *Geo) Find(a netip.Addr) string {
+	a4, is4 := uint32(0xffffffff), true
+	switch {
+	case !a.IsValid():
+	case a.Is4() || a.Is4In6():
+		b := a.Unmap().As4()
+		a4 = uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	default:
+		is4 = false
+	}
+	if g.ranges {
+		if !is4 {
+			a4 = 0xffffffff
+		}
+		i, _ := slices.BinarySearchFunc(g.spans, a4, func(s geoSpan, t uint32) int { return cmp.Compare(s.start, t+1) })
+		if i > 0 && g.spans[i-1].end >= a4 {
+			return g.spans[i-1].value
+		}
+		return g.def
+	}
+	if is4 {
+		for i, l := range g.lens4 {
+			var mask uint32
+			if l > 0 {
+				mask = 0xffffffff << (32 - l)
+			}
+			if v, ok := g.nets4[i][a4&mask]; ok {
+				return v
+			}
+		}
+		return ""
+	}
+	b := a.As16()
+	for i, l := range g.lens6 {
+		k := b
+		for j := range 16 {
+			keep := min(max(l-8*j, 0), 8)
+			k[j] &= byte(0xff << (8 - keep))
+			if keep == 0 {
+				k[j] = 0
+			}
+		}
+		if v, ok := g.nets6[i][k]; ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -622,6 +622,9 @@ func customCheck(cmd *Command, d *Directive) *Error {
 			}
 		}
 	case d.Name == "split_clients" && (m == "ngx_http_split_clients_module" || m == "ngx_stream_split_clients_module"):
+		if a[1] == "$" {
+			return d.errorf("invalid variable name %q", a[1])
+		}
 		return checkVarName(d, a[1])
 	case d.Name == "error_log" && (m == "ngx_core_module" || m == "ngx_http_core_module" ||
 		m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):

@@ -31,7 +31,7 @@ type variable struct {
 	get     Getter
 	setter  func(s *State, v []byte) // built-ins nginx lets "set" change ($args)
 	slot    int                      // index into State.Values, or -1
-	mapping *mapVar                  // lazily evaluated "map" variable
+	mapping lazyVar                  // lazily evaluated map, geo or split_clients variable
 	builtin bool                     // defined by the table, not by set/map/capture
 	defined bool
 }

@@ -1,0 +1,236 @@
+package rewrite
+
+import (
+	"net/netip"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// This file holds the variables of the geo and split_clients blocks:
+// like map's, evaluated on first use in a request and cached for it.
+
+// lazyVar computes a block-defined variable on first use.
+type lazyVar interface {
+	eval(s *State, v *variable, dst []byte) []byte
+}
+
+// cacheValue stores a computed value in v's slot for the rest of the
+// request (unless volatile) and appends it to dst.
+func cacheValue(s *State, v *variable, val []byte, volatile bool, dst []byte) []byte {
+	if !volatile {
+		growSlots(s, v.slot+1)
+		s.Values[v.slot] = append(s.Values[v.slot][:0], val...)
+		s.Valid[v.slot] = true
+	}
+	return append(dst, val...)
+}
+
+// geoVar is a "geo" variable (ngx_http_geo_module).
+type geoVar struct {
+	table  *nginxconf.Geo
+	source *variable // nil: the client address
+}
+
+// Geo compiles "geo [$source] $variable { ... }" (http context); the
+// entries were checked when the configuration was read.
+func (c *Compiler) Geo(d *nginxconf.Directive) error {
+	g := nginxconf.CompileGeo(d)
+	gv := &geoVar{table: g}
+	if g.Source != "" {
+		gv.source = c.lookup(g.Source[1:])
+	}
+	v, err := c.newSlot(g.Var[1:])
+	if err != nil {
+		return At(err, d)
+	}
+	v.mapping = gv
+	return nil
+}
+
+func (g *geoVar) eval(s *State, v *variable, dst []byte) []byte {
+	var a netip.Addr
+	if g.source == nil {
+		if s.Req != nil && s.Req.Conn != nil {
+			a, _ = netip.ParseAddr(s.Req.Conn.RemoteAddr)
+		}
+	} else {
+		start := len(s.Buf)
+		s.Buf = g.source.eval(s, s.Buf)
+		// ngx_parse_addr: an address alone, no port.
+		a, _ = netip.ParseAddr(string(s.Buf[start:]))
+		s.Buf = s.Buf[:start]
+	}
+	if len(g.table.Proxies) > 0 && a.IsValid() && s.Req != nil {
+		start := len(s.Buf)
+		s.Buf = joinHeaders(s, "x_forwarded_for", ", ", s.Buf)
+		if xff := s.Buf[start:]; len(xff) > 0 {
+			a = forwardedAddr(a, xff, g.table.Proxies, g.table.ProxyRecursive)
+		}
+		s.Buf = s.Buf[:start]
+	}
+	val := g.table.Find(a)
+	if !g.table.Volatile {
+		growSlots(s, v.slot+1)
+		s.Values[v.slot] = append(s.Values[v.slot][:0], val...)
+		s.Valid[v.slot] = true
+	}
+	return append(dst, val...)
+}
+
+// forwardedAddr follows ngx_http_get_forwarded_addr: when a is a trusted
+// proxy, the last address of X-Forwarded-For replaces it, and with
+// recursion the walk goes on leftwards while the address is trusted.
+func forwardedAddr(a netip.Addr, xff []byte, proxies []netip.Prefix, recursive bool) netip.Addr {
+	for {
+		if !trusted(a, proxies) {
+			return a
+		}
+		end := len(xff)
+		for end > 0 && (xff[end-1] == ' ' || xff[end-1] == ',') {
+			end--
+		}
+		start := end
+		for start > 0 && xff[start-1] != ' ' && xff[start-1] != ',' {
+			start--
+		}
+		next := parseAddrPort(xff[start:end])
+		if !next.IsValid() {
+			return a
+		}
+		a = next
+		if !recursive || start == 0 {
+			return a
+		}
+		xff = xff[:start]
+	}
+}
+
+func trusted(a netip.Addr, proxies []netip.Prefix) bool {
+	for _, p := range proxies {
+		if p.Contains(a.Unmap()) || p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAddrPort parses an address with an optional port, as
+// ngx_parse_addr_port does; the zero Addr when it is not one.
+func parseAddrPort(b []byte) netip.Addr {
+	if a, err := netip.ParseAddr(string(b)); err == nil {
+		return a
+	}
+	if ap, err := netip.ParseAddrPort(string(b)); err == nil {
+		return ap.Addr()
+	}
+	return netip.Addr{}
+}
+
+// splitVar is a "split_clients" variable: the MurmurHash2 of the source
+// string picks a value by cumulative percentages.
+type splitVar struct {
+	source *Complex
+	bounds []uint32 // cumulative, scaled to 2^32; 0 for "*"
+	values [][]byte
+}
+
+// SplitClients compiles "split_clients string $variable { ... }".
+func (c *Compiler) SplitClients(d *nginxconf.Directive) error {
+	src, err := c.Complex(d.Args[0])
+	if err != nil {
+		return At(err, d)
+	}
+	v, err := c.newSlot(d.Args[1][1:])
+	if err != nil {
+		return At(err, d)
+	}
+	sv := &splitVar{source: src}
+	var last uint64
+	for _, e := range d.Block {
+		if e.Name == "#" || len(e.Args) == 0 {
+			continue
+		}
+		var bound uint32
+		if e.Name != "*" {
+			n, _ := parsePercent(e.Name)
+			last += n * 0xffffffff / 10000
+			bound = uint32(last)
+		}
+		sv.bounds = append(sv.bounds, bound)
+		sv.values = append(sv.values, []byte(e.Args[0]))
+	}
+	v.mapping = sv
+	return nil
+}
+
+// parsePercent reads "12.5%" as hundredths of a percent (ngx_atofp, 2).
+func parsePercent(s string) (uint64, bool) {
+	if len(s) < 2 || s[len(s)-1] != '%' {
+		return 0, false
+	}
+	var v uint64
+	point, dot := 2, false
+	for i := 0; i < len(s)-1; i++ {
+		switch c := s[i]; {
+		case c == '.':
+			dot = true
+		case c >= '0' && c <= '9':
+			if point == 0 {
+				continue
+			}
+			v = v*10 + uint64(c-'0')
+			if dot {
+				point--
+			}
+		default:
+			return 0, false
+		}
+	}
+	for ; point > 0; point-- {
+		v *= 10
+	}
+	return v, true
+}
+
+func (sv *splitVar) eval(s *State, v *variable, dst []byte) []byte {
+	start := len(s.Buf)
+	s.Buf = sv.source.Eval(s, s.Buf)
+	h := murmurHash2(s.Buf[start:])
+	s.Buf = s.Buf[:start]
+	for i, b := range sv.bounds {
+		if h < b || b == 0 {
+			return cacheValue(s, v, sv.values[i], false, dst)
+		}
+	}
+	return cacheValue(s, v, nil, false, dst)
+}
+
+// murmurHash2 is ngx_murmur_hash2 (MurmurHash2, seed 0).
+func murmurHash2(data []byte) uint32 {
+	const m = 0x5bd1e995
+	h := uint32(len(data))
+	for len(data) >= 4 {
+		k := uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
+		k *= m
+		k ^= k >> 24
+		k *= m
+		h *= m
+		h ^= k
+		data = data[4:]
+	}
+	switch len(data) {
+	case 3:
+		h ^= uint32(data[2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(data[1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(data[0])
+		h *= m
+	}
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return h
+}

@@ -17,11 +17,55 @@ type blockState struct {
 	logFormats    map[string]bool // http log_format names ("combined" is built in)
 	streamListens []string        // "tcp 127.0.0.1:5432" as ngx_cmp_sockaddr compares
 	mailListens   []string
+	reqZones      map[string]string // limit_req_zone name → key
 }
 
 // stateCheck runs the stateful checks of d, a directive already checked
-// by checkDirectiveSeen, in context ctx.
+// by checkDirectiveSeen, in context ctx, and the checks that may warn
+// more than once; warnings are recorded, an error is returned.
 func (p *parser) stateCheck(d *Directive, ctx Context) *Error {
+	var out []*Error
+	switch {
+	case d.Name == "index" && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf) != 0:
+		out = indexWarnings(d)
+	case d.Name == "limit_req_zone" && ctx == HTTPMainConf:
+		out = p.state.bindZone(d)
+	default:
+		if cmds := Lookup(d.Name); len(cmds) > 0 && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf|HTTPLifConf) != 0 {
+			for _, c := range cmds {
+				if c.Slot == SlotTypes && c.Ctx&ctx != 0 {
+					out = typesWarnings(d)
+				}
+			}
+		}
+	}
+	for _, e := range out {
+		if !e.Warn {
+			return e
+		}
+		p.cfg.Warnings = append(p.cfg.Warnings, e)
+	}
+	return p.stateCheck1(d, ctx)
+}
+
+// bindZone refuses a limit_req_zone zone bound to another key.
+func (s *blockState) bindZone(d *Directive) []*Error {
+	for _, v := range d.Args[1:] {
+		if rest, ok := strings.CutPrefix(v, "zone="); ok {
+			name, _, _ := strings.Cut(rest, ":")
+			if s.reqZones == nil {
+				s.reqZones = map[string]string{}
+			}
+			if key, dup := s.reqZones[name]; dup {
+				return []*Error{d.errorf("limit_req_zone %q is already bound to key %q", name, key)}
+			}
+			s.reqZones[name] = d.Args[0]
+		}
+	}
+	return nil
+}
+
+func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 	s := &p.state
 	switch {
 	case d.Name == "log_format" && ctx == HTTPMainConf:

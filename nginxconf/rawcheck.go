@@ -32,6 +32,8 @@ func newRawChecker(name string) rawChecker {
 		return &geoCheck{v4: map[[2]uint32]string{}, v6: map[geoNet6]string{}}
 	case "split_clients":
 		return &splitCheck{}
+	case "types":
+		return &typesCheck{ext: map[string]string{}}
 	}
 	return nil
 }

@@ -600,6 +600,8 @@ func customCheck(cmd *Command, d *Directive) *Error {
 		}
 	case d.Name == "user" && m == "ngx_core_module":
 		return checkUser(d)
+	default:
+		return moreChecks(cmd, d)
 	case d.Name == "try_files" && m == "ngx_http_try_files_module":
 		// ngx_http_core_try_files: a last "=code" must be a number <= 999.
 		if last := a[len(a)-1]; strings.HasPrefix(last, "=") {

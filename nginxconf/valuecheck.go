@@ -1,0 +1,274 @@
+package nginxconf
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// This file holds value checks of module handlers (add_header, expires,
+// limit_req, limit_conn, resolver, limit_except, index, the *_types
+// lists), with the messages nginx 1.22 prints, each observed with
+// nginx -t.
+
+// moreChecks is customCheck's continuation for these handlers.
+func moreChecks(cmd *Command, d *Directive) *Error {
+	a := d.Args
+	switch m := cmd.Module; {
+	case (d.Name == "add_header" || d.Name == "add_trailer") && m == "ngx_http_headers_filter_module":
+		if len(a) == 3 && a[2] != "always" {
+			return d.errorf("invalid parameter %q", a[2])
+		}
+	case d.Name == "expires" && m == "ngx_http_headers_filter_module":
+		return checkExpires(d)
+	case d.Name == "limit_req_zone" && m == "ngx_http_limit_req_module":
+		return checkZoneParams(d, true)
+	case d.Name == "limit_conn_zone" && (m == "ngx_http_limit_conn_module" || m == "ngx_stream_limit_conn_module"):
+		return checkZoneParams(d, false)
+	case d.Name == "limit_req" && m == "ngx_http_limit_req_module":
+		return checkLimitReq(d)
+	case d.Name == "limit_conn" && (m == "ngx_http_limit_conn_module" || m == "ngx_stream_limit_conn_module"):
+		n, ok := ParseNumber(a[1])
+		if !ok || n <= 0 {
+			return d.errorf("invalid number of connections %q", a[1])
+		}
+		if n > 65535 {
+			return d.errorf("connection limit must be less 65536")
+		}
+	case d.Name == "resolver":
+		return checkResolver(d)
+	case d.Name == "limit_except" && m == "ngx_http_core_module":
+		for _, v := range a {
+			if !containsFold(limitMethods, v) {
+				return d.errorf("invalid method %q", v)
+			}
+		}
+	}
+	return nil
+}
+
+var limitMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "MKCOL", "COPY", "MOVE",
+	"OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH"}
+
+// checkExpires follows ngx_http_headers_expires and ngx_http_parse_expires.
+func checkExpires(d *Directive) *Error {
+	a := d.Args
+	v, modified := a[0], false
+	if len(a) == 2 {
+		if a[0] != "modified" {
+			return d.errorf(`"expires" directive invalid value`)
+		}
+		v, modified = a[1], true
+	}
+	if strings.Contains(v, "$") {
+		return nil // evaluated per request
+	}
+	if !modified && (v == "epoch" || v == "max" || v == "off") {
+		return nil
+	}
+	daily := false
+	switch {
+	case strings.HasPrefix(v, "@"):
+		if modified {
+			return d.errorf(`"expires" directive daily time cannot be used with "modified" parameter`)
+		}
+		v, daily = v[1:], true
+	case strings.HasPrefix(v, "+"), strings.HasPrefix(v, "-"):
+		v = v[1:]
+	}
+	n, ok := ParseTime(v, true)
+	if !ok {
+		return d.errorf(`"expires" directive invalid value`)
+	}
+	if daily && n > 24*60*60 {
+		return d.errorf(`"expires" directive daily time value must be less than 24 hours`)
+	}
+	return nil
+}
+
+// checkZoneParams checks limit_req_zone's zone= and rate= (req) or
+// limit_conn_zone's zone= parameters.
+func checkZoneParams(d *Directive, req bool) *Error {
+	name := ""
+	for _, v := range d.Args[1:] {
+		switch {
+		case strings.HasPrefix(v, "zone="):
+			n, size, ok := strings.Cut(v[5:], ":")
+			if !ok {
+				return d.errorf("invalid zone size %q", v)
+			}
+			sz, okS := ParseSize(size)
+			if !okS {
+				return d.errorf("invalid zone size %q", v)
+			}
+			if sz < 8*4096 {
+				return d.errorf("zone %q is too small", v)
+			}
+			name = n
+		case req && strings.HasPrefix(v, "rate="):
+			r := v[5:]
+			if strings.HasSuffix(r, "r/s") || strings.HasSuffix(r, "r/m") {
+				r = r[:len(r)-3]
+			}
+			if n, ok := ParseNumber(r); !ok || n <= 0 {
+				return d.errorf("invalid rate %q", v)
+			}
+		default:
+			return d.errorf("invalid parameter %q", v)
+		}
+	}
+	if name == "" {
+		return d.errorf(`%q must have "zone" parameter`, d.Name)
+	}
+	return nil
+}
+
+func checkLimitReq(d *Directive) *Error {
+	zone := false
+	for _, v := range d.Args {
+		switch {
+		case strings.HasPrefix(v, "zone="):
+			zone = true
+		case strings.HasPrefix(v, "burst="):
+			if n, ok := ParseNumber(v[6:]); !ok || n <= 0 {
+				return d.errorf("invalid burst value %q", v)
+			}
+		case strings.HasPrefix(v, "delay="):
+			if n, ok := ParseNumber(v[6:]); !ok || n <= 0 {
+				return d.errorf("invalid delay value %q", v)
+			}
+		case v == "nodelay":
+		default:
+			return d.errorf("invalid parameter %q", v)
+		}
+	}
+	if !zone {
+		return d.errorf(`%q must have "zone" parameter`, d.Name)
+	}
+	return nil
+}
+
+// checkResolver follows ngx_resolver_create: valid=, ipv4=, ipv6= and
+// addresses (port 53 by default), names resolved now.
+func checkResolver(d *Directive) *Error {
+	for _, v := range d.Args {
+		switch {
+		case strings.HasPrefix(v, "valid="):
+			if _, ok := ParseTime(v[6:], true); !ok {
+				return d.errorf("invalid parameter: %s", v)
+			}
+			continue
+		case strings.HasPrefix(v, "ipv4="), strings.HasPrefix(v, "ipv6="):
+			if x := v[5:]; x != "on" && x != "off" {
+				return d.errorf("invalid parameter: %s", v)
+			}
+			continue
+		}
+		if msg := resolverAddr(v); msg != "" {
+			return d.errorf("%s in resolver %q", msg, v)
+		}
+	}
+	return nil
+}
+
+// resolverAddr is ngx_parse_url's verdict on a resolver address: "" or
+// its error.
+func resolverAddr(v string) string {
+	host, port := v, ""
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 {
+			return "invalid host"
+		}
+		host = v[1:end]
+		if rest := v[end+1:]; rest != "" {
+			if rest[0] != ':' {
+				return "invalid host"
+			}
+			port = rest[1:]
+		}
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "invalid IPv6 address"
+		}
+	} else if i := strings.LastIndexByte(v, ':'); i >= 0 {
+		host, port = v[:i], v[i+1:]
+	}
+	if strings.ContainsAny(v, "/") {
+		return "invalid host"
+	}
+	if port != "" || strings.HasSuffix(v, ":") {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "invalid port"
+		}
+	}
+	if host == "" {
+		return "no host"
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	if _, err := net.LookupHost(host); err != nil {
+		return "host not found"
+	}
+	return ""
+}
+
+// indexWarnings checks "index" as ngx_http_index_set_index does: an
+// absolute name only last (a warning each), no empty name (an error that
+// names the first index, as nginx prints it).
+func indexWarnings(d *Directive) []*Error {
+	var out []*Error
+	for i, v := range d.Args {
+		if strings.HasPrefix(v, "/") && i != len(d.Args)-1 {
+			w := d.errorf(`only the last index in "index" directive should be absolute`)
+			w.Warn = true
+			out = append(out, w)
+		}
+		if v == "" {
+			return append(out, d.errorf(`index %q in "index" directive is invalid`, d.Args[0]))
+		}
+	}
+	return out
+}
+
+// typesWarnings warns about a MIME type listed twice in a *_types
+// directive, the built-in text/html included ("*" ends the check).
+func typesWarnings(d *Directive) []*Error {
+	var out []*Error
+	seen := []string{"text/html"}
+	for _, v := range d.Args {
+		if v == "*" {
+			return out
+		}
+		low := strings.ToLower(v)
+		if contains(seen, low) {
+			w := d.errorf("duplicate MIME type %q", low)
+			w.Warn = true
+			out = append(out, w)
+			continue
+		}
+		seen = append(seen, low)
+	}
+	return out
+}
+
+// typesCheck follows the entries of a types{} block: an extension given
+// again takes the new type, with a warning.
+type typesCheck struct {
+	ext map[string]string
+}
+
+func (t *typesCheck) entry(d *Directive) []*Error {
+	var out []*Error
+	for _, e := range d.Args {
+		low := strings.ToLower(e)
+		if old, ok := t.ext[low]; ok {
+			out = append(out, entryWarn(d, "duplicate extension %q, content type: %q, previous content type: %q", low, d.Name, old))
+		}
+		t.ext[low] = d.Name
+	}
+	return out
+}
+
+func (t *typesCheck) end(*Directive, int) *Error { return nil }

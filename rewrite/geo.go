@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/gonginx/gonginx/nginxconf"
 )
@@ -233,4 +234,25 @@ func murmurHash2(data []byte) uint32 {
 	h *= m
 	h ^= h >> 15
 	return h
+}
+
+// AuthRequestSet compiles "auth_request_set $variable value": the
+// variable is defined (nginx adds it as changeable) and the value's
+// variables are resolved like any other. gonginx does not run auth
+// subrequests, so the variable keeps its empty value when served.
+func (c *Compiler) AuthRequestSet(d *nginxconf.Directive) error {
+	if len(d.Args) != 2 {
+		return At(errf(`invalid number of arguments in "auth_request_set" directive`), d)
+	}
+	name := d.Args[0]
+	if !strings.HasPrefix(name, "$") {
+		return At(errf(`invalid variable name "`+name+`"`), d)
+	}
+	if _, err := c.newSlot(name[1:]); err != nil {
+		return At(err, d)
+	}
+	if _, err := c.Complex(d.Args[1]); err != nil {
+		return At(err, d)
+	}
+	return nil
 }

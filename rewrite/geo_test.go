@@ -77,3 +77,20 @@ func TestGeoDuplicateBuiltin(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+func TestAuthRequestSet(t *testing.T) {
+	tests := []struct {
+		d    *nginxconf.Directive
+		want string
+	}{
+		{dir(6, "auth_request_set", "$user", "$upstream_http_x_user"), ""},
+		{dir(7, "auth_request_set", "user", "x"), `invalid variable name "user" in /etc/nginx/conf.d/t.conf:7`},
+		{dir(8, "auth_request_set", "$host", "x"), `the duplicate "host" variable in /etc/nginx/conf.d/t.conf:8`},
+	}
+	for _, tt := range tests {
+		c := NewCompiler()
+		if diff := cmp.Diff(tt.want, errString(c.AuthRequestSet(tt.d))); diff != "" {
+			t.Errorf("%v: %s", tt.d.Args, diff)
+		}
+	}
+}

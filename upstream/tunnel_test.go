@@ -280,3 +280,31 @@ func TestTunnelBuffered(t *testing.T) {
 		front.Close()
 	}
 }
+
+// proxy_buffer_size sizes a tunnel's buffers; the default is one memory
+// page, as nginx's (4k or 8k by platform), and the innermost level wins.
+func TestTunnelBufferSize(t *testing.T) {
+	tests := []struct {
+		http, loc string
+		want      int
+	}{
+		{"", "proxy_pass http://127.0.0.1;", os.Getpagesize()},
+		{"proxy_buffer_size 16k;", "proxy_pass http://127.0.0.1;", 16 << 10},
+		{"proxy_buffer_size 16k;", "proxy_buffer_size 1024; proxy_pass http://127.0.0.1;", 1024},
+	}
+	for _, tc := range tests {
+		httpBlock, locBlock := parseConf(t, tc.http), parseConf(t, tc.loc)
+		groups, err := CompileGroups(httpBlock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := CompileProxy([][]*nginxconfDirective{httpBlock, locBlock}, groups, newCompiler())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(*p.tunnelBufs.Get().(*[]byte))
+		if got != tc.want {
+			t.Errorf("%s / %s: buffer %d bytes, want %d", tc.http, tc.loc, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package nginxconf
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -18,6 +20,73 @@ type blockState struct {
 	streamListens []string        // "tcp 127.0.0.1:5432" as ngx_cmp_sockaddr compares
 	mailListens   []string
 	reqZones      map[string]string // limit_req_zone name → key
+	loaded        map[string]bool   // dynamic objects loaded: "ngx_stream_module"
+	modulesUsed   bool              // an events, http, stream or mail block was read
+	// nginxPrefix: no -p was given; nginx would resolve load_module
+	// against its compiled-in prefix (Debian: /usr/share/nginx/).
+	nginxPrefix bool
+	inStream    bool // inside stream{}
+}
+
+// debianPrefix is nginx's compiled-in prefix on Debian (nginx -V).
+const debianPrefix = "/usr/share/nginx/"
+
+// dynamicObject names the Debian shared object that holds a dynamic
+// module: the stream and mail modules come in one object each.
+func dynamicObject(module string) string {
+	switch {
+	case module == "ngx_stream_geoip_module":
+		return module
+	case strings.HasPrefix(module, "ngx_stream_"):
+		return "ngx_stream_module"
+	case strings.HasPrefix(module, "ngx_mail_"):
+		return "ngx_mail_module"
+	}
+	return module
+}
+
+// available reports whether some module that defines name is compiled
+// in or loaded by a load_module read so far; nginx knows no other names.
+func (s *blockState) available(name string) bool {
+	cmds := Lookup(name)
+	if len(cmds) == 0 {
+		return true // unknown either way; checkDirective says so
+	}
+	for _, c := range cmds {
+		if !c.Dynamic || s.loaded[dynamicObject(c.Module)] {
+			return true
+		}
+	}
+	return false
+}
+
+// loadModule follows ngx_load_module: only before the first module block,
+// the object must exist (nginx's dlopen message), and once.
+func (p *parser) loadModule(d *Directive) *Error {
+	s := &p.state
+	if s.modulesUsed {
+		return d.errorf(`"load_module" directive is specified too late`)
+	}
+	path := d.Args[0]
+	if !filepath.IsAbs(path) {
+		base := p.cfg.Prefix
+		if s.nginxPrefix {
+			base = debianPrefix
+		}
+		path = filepath.Join(base, path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return d.errorf("dlopen() %q failed (%s: cannot open shared object file: No such file or directory)", path, path)
+	}
+	name := strings.TrimSuffix(filepath.Base(path), ".so")
+	if s.loaded[name] {
+		return d.errorf("module %q is already loaded", name)
+	}
+	if s.loaded == nil {
+		s.loaded = map[string]bool{}
+	}
+	s.loaded[name] = true
+	return nil
 }
 
 // stateCheck runs the stateful checks of d, a directive already checked
@@ -68,6 +137,8 @@ func (s *blockState) bindZone(d *Directive) []*Error {
 func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 	s := &p.state
 	switch {
+	case d.Name == "load_module" && ctx == MainConf:
+		return p.loadModule(d)
 	case d.Name == "log_format" && ctx == HTTPMainConf:
 		s.initFormats()
 		if s.logFormats[d.Args[0]] {
@@ -86,6 +157,8 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 		return checkListenPair(d, &s.streamListens, true)
 	case d.Name == "listen" && ctx == MailSrvConf:
 		return checkListenPair(d, &s.mailListens, false)
+	case d.Name == "proxy_pass" && ctx == StreamSrvConf:
+		return checkStreamPass(d)
 	case d.Name == "server" && ctx == StreamUpsConf:
 		if a := d.Args[0]; !strings.HasPrefix(a, "unix:") && !hasPort(a) {
 			return d.errorf("no port in upstream %q", a)
@@ -232,6 +305,29 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 		for _, s := range view {
 			if s.Name == "server" && !hasDirective(s.Block, "proxy_pass") && !hasDirective(s.Block, "return") {
 				return &Error{Msg: "no handler for server in " + s.File + ":" + strconv.Itoa(s.EndLine)}
+			}
+		}
+		// ngx_stream_upstream_init_main_conf: a proxy_pass address
+		// without a port must name an upstream{} block.
+		ups := map[string]bool{}
+		for _, u := range view {
+			if u.Name == "upstream" && len(u.Args) == 1 {
+				ups[strings.ToLower(u.Args[0])] = true
+			}
+		}
+		for _, s := range view {
+			if s.Name != "server" {
+				continue
+			}
+			for _, pp := range s.Block {
+				if pp.Name != "proxy_pass" || len(pp.Args) != 1 {
+					continue
+				}
+				a := pp.Args[0]
+				if strings.Contains(a, "$") || strings.HasPrefix(a, "unix:") || hasPort(a) || ups[strings.ToLower(a)] {
+					continue
+				}
+				return &Error{Msg: `no port in upstream "` + a + `"`, File: pp.File, Line: pp.EndLine}
 			}
 		}
 	}
@@ -402,3 +498,68 @@ func checkBuffers(httpBlock []*Directive, file string, line int) *Error {
 	}
 	return nil
 }
+
+// checkStreamPass checks a stream proxy_pass address as ngx_parse_url
+// does when the directive is read.
+func checkStreamPass(d *Directive) *Error {
+	a := d.Args[0]
+	if strings.Contains(a, "$") || strings.HasPrefix(a, "unix:") {
+		return nil
+	}
+	if strings.Contains(a, "/") {
+		return d.errorf("invalid host in upstream %q", a)
+	}
+	if hasPort(a) {
+		port := a[strings.LastIndexByte(a, ':')+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return d.errorf("invalid port in upstream %q", a)
+		}
+	}
+	return nil
+}
+
+// mapCheck follows the entries of a stream map block as
+// ngx_stream_map does: parameter count, one default, no key twice
+// (exact or wildcard; regex keys are left alone).
+type mapCheck struct {
+	hostnames, hasDefault bool
+	exact                 map[string]bool
+}
+
+func (m *mapCheck) entry(d *Directive) []*Error {
+	if len(d.Args) == 0 && (d.Name == "hostnames" || d.Name == "volatile") {
+		m.hostnames = m.hostnames || d.Name == "hostnames"
+		return nil
+	}
+	if len(d.Args) != 1 {
+		return []*Error{entryErr(d, "invalid number of the map parameters")}
+	}
+	key := d.Name
+	switch {
+	case key == "default":
+		if m.hasDefault {
+			return []*Error{entryErr(d, "duplicate default map parameter")}
+		}
+		m.hasDefault = true
+		return nil
+	case strings.HasPrefix(key, "~"):
+		return nil
+	case strings.HasPrefix(key, "\\"):
+		key = key[1:]
+	}
+	low := strings.ToLower(key)
+	if m.hostnames && strings.HasPrefix(low, ".") {
+		if m.exact[low[1:]] || m.exact[low] {
+			return []*Error{entryErr(d, "conflicting parameter %q", low)}
+		}
+		m.exact[low[1:]], m.exact[low] = true, true
+		return nil
+	}
+	if m.exact[low] {
+		return []*Error{entryErr(d, "conflicting parameter %q", low)}
+	}
+	m.exact[low] = true
+	return nil
+}
+
+func (m *mapCheck) end(*Directive, int) *Error { return nil }

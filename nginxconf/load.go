@@ -61,6 +61,7 @@ func Load(confFile string, opt Options) (*Config, error) {
 
 	l := &loader{cfg: cfg, index: map[string]int{}}
 	p := &parser{cfg: cfg, loader: l, comments: opt.Comments}
+	p.state.nginxPrefix = opt.Prefix == ""
 	text, rerr := l.read(conf)
 	if rerr != nil {
 		if cfg.Prefix == "" {

@@ -93,6 +93,12 @@ func TestLoadErrors(t *testing.T) {
 			"", `open() "D/nomap.inc" failed (2: No such file or directory) in D/nginx.conf:4`},
 		{"directive not terminated, at its brace line", map[string]string{"nginx.conf": head + "server {\n listen 8080;\n server_name a\n b {}\n}\n"},
 			"", `directive "server_name" is not terminated by ";" in D/nginx.conf:6`},
+		{"dynamic module not loaded", map[string]string{"nginx.conf": "events{}\nstream {\n}\n"},
+			"", `unknown directive "stream" in D/nginx.conf:2`},
+		{"load_module after a module block", map[string]string{"nginx.conf": "events{}\nload_module x.so;\n"},
+			"", `"load_module" directive is specified too late in D/nginx.conf:2`},
+		{"load_module of a missing object", map[string]string{"nginx.conf": "load_module x.so;\nevents{}\n"},
+			"", `dlopen() "D/x.so" failed (D/x.so: cannot open shared object file: No such file or directory) in D/nginx.conf:1`},
 		// nginx itself recurses until it crashes (SIGSEGV) on a cycle.
 		{"include cycle stops", map[string]string{"nginx.conf": head + "include a.conf;\n}\n", "a.conf": "include b.conf;\n", "b.conf": "\ninclude a.conf;\n"},
 			"", `include of "D/a.conf" nested more than 64 deep (an include cycle?) in D/b.conf:2`},

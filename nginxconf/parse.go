@@ -368,6 +368,12 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		}
 		return p.block(src, buf, d, ctx)
 	}
+	if !p.state.available(d.Name) {
+		return atEndErr(d.errorf("unknown directive %q", d.Name), d)
+	}
+	if isBlock && ctx == MainConf && (d.Name == "events" || d.Name == "http" || d.Name == "stream" || d.Name == "mail") {
+		defer func() { p.state.modulesUsed = true }()
+	}
 	in, err := checkDirectiveSeen(d, ctx, isBlock, buf.seenKeys())
 	if err != nil {
 		atEnd(err, d)
@@ -410,7 +416,16 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 		p.raw = nil
 		if !p.unchecked {
 			p.raw = newRawChecker(d.Name)
+			if d.Name == "map" && p.state.inStream {
+				// http maps are checked by package rewrite when compiled;
+				// nothing compiles stream maps.
+				p.raw = &mapCheck{exact: map[string]bool{}}
+			}
 		}
+	}
+	if ctx == StreamMainConf {
+		p.state.inStream = true
+		defer func() { p.state.inStream = false }()
 	}
 	ups := ctx == HTTPUpsConf || ctx == StreamUpsConf
 	if ups {
@@ -438,6 +453,11 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 	} else {
 		buf.push(d, d)
 	}
+	return err
+}
+
+func atEndErr(err *Error, d *Directive) *Error {
+	atEnd(err, d)
 	return err
 }
 

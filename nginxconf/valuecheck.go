@@ -36,6 +36,8 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		if n > 65535 {
 			return d.errorf("connection limit must be less 65536")
 		}
+	case d.Name == "listen" && (m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):
+		return checkStreamMailListen(d, m == "ngx_stream_core_module")
 	case d.Name == "resolver":
 		return checkResolver(d)
 	case d.Name == "limit_except" && m == "ngx_http_core_module":
@@ -272,3 +274,83 @@ func (t *typesCheck) entry(d *Directive) []*Error {
 }
 
 func (t *typesCheck) end(*Directive, int) *Error { return nil }
+
+// checkStreamMailListen checks the parameters of a stream or mail listen
+// as nginx 1.22's ngx_stream_core_listen and ngx_mail_core_listen do.
+func checkStreamMailListen(d *Directive, stream bool) *Error {
+	udp, backlog, ssl, keepalive, proxyProtocol, fastopen := false, false, false, false, false, false
+	for _, v := range d.Args[1:] {
+		switch {
+		case stream && v == "udp":
+			udp = true
+		case v == "bind", stream && v == "reuseport":
+		case stream && strings.HasPrefix(v, "fastopen="):
+			if _, ok := ParseNumber(v[9:]); !ok {
+				return d.errorf("invalid fastopen %q", v)
+			}
+			fastopen = true
+		case strings.HasPrefix(v, "backlog="):
+			if n, ok := ParseNumber(v[8:]); !ok || n == 0 {
+				return d.errorf("invalid backlog %q", v)
+			}
+			backlog = true
+		case strings.HasPrefix(v, "rcvbuf="), strings.HasPrefix(v, "sndbuf="):
+			if _, ok := ParseSize(v[7:]); !ok {
+				return d.errorf("invalid "+v[:6]+" %q", v)
+			}
+		case strings.HasPrefix(v, "ipv6only=o"):
+			if v[10:] != "n" && v[10:] != "ff" {
+				return d.errorf("invalid ipv6only flags %q", v[9:])
+			}
+		case v == "ssl":
+			ssl = true
+		case strings.HasPrefix(v, "so_keepalive="):
+			if !validKeepalive(v[13:]) {
+				return d.errorf("invalid so_keepalive value: %q", v[13:])
+			}
+			keepalive = true
+		case v == "proxy_protocol":
+			proxyProtocol = true
+		default:
+			return d.errorf("the invalid %q parameter", v)
+		}
+	}
+	if udp {
+		for _, c := range []struct {
+			set  bool
+			name string
+		}{{backlog, "backlog"}, {ssl, "ssl"}, {keepalive, "so_keepalive"}, {proxyProtocol, "proxy_protocol"}, {fastopen, "fastopen"}} {
+			if c.set {
+				return d.errorf(`"listen" directive %q parameter is incompatible with "udp"`, c.name)
+			}
+		}
+	}
+	return nil
+}
+
+// validKeepalive reads "on", "off" or "[idle]:[intvl]:[cnt]" with at
+// least one part non-zero.
+func validKeepalive(v string) bool {
+	if v == "on" || v == "off" {
+		return true
+	}
+	parts := strings.SplitN(v, ":", 3)
+	var total int64
+	for i, p := range parts {
+		if p == "" {
+			continue
+		}
+		var n int64
+		var ok bool
+		if i < 2 {
+			n, ok = ParseTime(p, true)
+		} else {
+			n, ok = ParseNumber(p)
+		}
+		if !ok {
+			return false
+		}
+		total += n
+	}
+	return total != 0
+}

@@ -298,7 +298,10 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 			return &Error{Msg: `no "listen" is defined for server in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
 		}
 	case d.Name == "http" && inner == HTTPMainConf:
-		return checkBuffers(view, d.File, p.closeLine)
+		if err := checkBuffers(view, d.File, p.closeLine); err != nil {
+			return err
+		}
+		return checkCharsets(view)
 	case d.Name == "mail" && inner == MailMainConf:
 		return checkMailServers(view)
 	case d.Name == "stream" && inner == StreamMainConf:
@@ -563,3 +566,67 @@ func (m *mapCheck) entry(d *Directive) []*Error {
 }
 
 func (m *mapCheck) end(*Directive, int) *Error { return nil }
+
+// checkCharsets makes ngx_http_charset_postconfiguration's check: every
+// (source_charset, charset) pair that some server or location ends up
+// with, after inheritance, needs a charset_map between the two (either
+// way). Pairs are checked in merge order; nginx names no place.
+func checkCharsets(httpBlock []*Directive) *Error {
+	type conf struct{ charset, source string }
+	read := func(block []*Directive, prev conf) conf {
+		c := prev
+		for _, d := range block {
+			switch {
+			case d.Name == "charset" && len(d.Args) == 1:
+				c.charset = strings.ToLower(d.Args[0])
+			case d.Name == "source_charset" && len(d.Args) == 1:
+				c.source = strings.ToLower(d.Args[0])
+			}
+		}
+		return c
+	}
+	maps := map[[2]string]bool{}
+	for _, d := range httpBlock {
+		if d.Name == "charset_map" && len(d.Args) == 2 {
+			a, b := strings.ToLower(d.Args[0]), strings.ToLower(d.Args[1])
+			maps[[2]string{a, b}], maps[[2]string{b, a}] = true, true
+		}
+	}
+	check := func(c conf) *Error {
+		if c.charset == "" || c.source == "" || c.charset == "off" || c.charset == c.source ||
+			strings.Contains(c.charset, "$") || maps[[2]string{c.source, c.charset}] {
+			return nil
+		}
+		return &Error{Msg: `no "charset_map" between the charsets "` + c.source + `" and "` + c.charset + `"`}
+	}
+	var walk func(block []*Directive, prev conf) *Error
+	walk = func(block []*Directive, prev conf) *Error {
+		for _, d := range block {
+			if d.Name != "location" && d.Name != "if" && d.Name != "limit_except" {
+				continue
+			}
+			c := read(d.Block, prev)
+			if err := check(c); err != nil {
+				return err
+			}
+			if err := walk(d.Block, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	top := read(httpBlock, conf{})
+	for _, s := range httpBlock {
+		if s.Name != "server" {
+			continue
+		}
+		c := read(s.Block, top)
+		if err := check(c); err != nil {
+			return err
+		}
+		if err := walk(s.Block, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -21,6 +21,9 @@ func Check(cfg *Config) error {
 		// nginx prints this one without a place: it is found after parsing.
 		return &Error{Msg: `no "events" section in configuration`}
 	}
+	if err := checkFiles(cfg); err != nil {
+		return err
+	}
 	return checkZones(cfg.Tree)
 }
 

@@ -21,6 +21,9 @@ func Check(cfg *Config) error {
 		// nginx prints this one without a place: it is found after parsing.
 		return &Error{Msg: `no "events" section in configuration`}
 	}
+	if err := checkThreadPools(cfg.Tree); err != nil {
+		return err
+	}
 	if err := checkFiles(cfg); err != nil {
 		return err
 	}
@@ -169,4 +172,37 @@ func TuningOnly(name string) bool {
 		}
 	}
 	return false
+}
+
+// checkThreadPools makes ngx_thread_pool_init_conf's check: a pool named
+// by "aio threads=NAME" must be declared by thread_pool ("default" is
+// always there).
+func checkThreadPools(tree []*Directive) error {
+	pools := map[string]bool{"default": true}
+	for _, d := range tree {
+		if d.Name == "thread_pool" && len(d.Args) > 0 {
+			pools[d.Args[0]] = true
+		}
+	}
+	var bad *Directive
+	var walk func([]*Directive)
+	walk = func(block []*Directive) {
+		for _, d := range block {
+			if bad != nil {
+				return
+			}
+			if d.Name == "aio" && len(d.Args) == 1 {
+				if name, ok := strings.CutPrefix(d.Args[0], "threads="); ok && !strings.Contains(name, "$") && !pools[name] {
+					bad = d
+					return
+				}
+			}
+			walk(d.Block)
+		}
+	}
+	walk(tree)
+	if bad != nil {
+		return &Error{Msg: `unknown thread pool "` + bad.Args[0][len("threads="):] + `"`, File: bad.File, Line: bad.EndLine}
+	}
+	return nil
 }

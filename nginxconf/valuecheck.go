@@ -38,6 +38,45 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		}
 	case d.Name == "listen" && (m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):
 		return checkStreamMailListen(d, m == "ngx_stream_core_module")
+	case d.Name == "open_file_cache" && m == "ngx_http_core_module":
+		return checkOpenFileCache(d)
+	case d.Name == "userid_expires" && m == "ngx_http_userid_filter_module":
+		if a[0] != "max" && a[0] != "off" {
+			if _, ok := ParseTime(a[0], true); !ok {
+				return d.errorf("%q directive invalid value", d.Name)
+			}
+		}
+	case d.Name == "userid_mark" && m == "ngx_http_userid_filter_module":
+		if v := a[0]; v != "off" && (len(v) != 1 || !isAlnum(v[0]) && v[0] != '=') {
+			return d.errorf(`"userid_mark" directive value must be "off" or a single letter, digit or "="`)
+		}
+	case (d.Name == "allow" || d.Name == "deny") && (m == "ngx_http_access_module" || m == "ngx_stream_access_module"):
+		if v := a[0]; v != "all" && v != "unix:" {
+			_, low, ok := parseCIDR(v)
+			if !ok {
+				return d.errorf("invalid parameter %q", v)
+			}
+			if low {
+				w := d.errorf("low address bits of %s are meaningless", v)
+				w.Warn = true
+				return w
+			}
+		}
+	case d.Name == "set_real_ip_from" && (m == "ngx_http_realip_module" || m == "ngx_stream_realip_module"):
+		if v := a[0]; v != "unix:" {
+			_, low, ok := parseCIDR(v)
+			if !ok {
+				if _, err := net.LookupHost(v); err != nil {
+					return d.errorf("host not found in set_real_ip_from %q", v)
+				}
+				return nil
+			}
+			if low {
+				w := d.errorf("low address bits of %s are meaningless", v)
+				w.Warn = true
+				return w
+			}
+		}
 	case d.Name == "resolver":
 		return checkResolver(d)
 	case d.Name == "limit_except" && m == "ngx_http_core_module":
@@ -353,4 +392,33 @@ func validKeepalive(v string) bool {
 		total += n
 	}
 	return total != 0
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// checkOpenFileCache follows ngx_http_core_open_file_cache: max=N (N > 0)
+// and inactive=TIME, or off; max is required unless off.
+func checkOpenFileCache(d *Directive) *Error {
+	hasMax, off := false, false
+	for _, v := range d.Args {
+		ok := false
+		switch {
+		case strings.HasPrefix(v, "max="):
+			n, okN := ParseNumber(v[4:])
+			ok, hasMax = okN && n > 0, true
+		case strings.HasPrefix(v, "inactive="):
+			_, ok = ParseTime(v[9:], true)
+		case v == "off":
+			ok, off = true, true
+		}
+		if !ok {
+			return d.errorf(`invalid "open_file_cache" parameter %q`, v)
+		}
+	}
+	if !off && !hasMax {
+		return d.errorf(`"open_file_cache" must have the "max" parameter`)
+	}
+	return nil
 }

@@ -308,3 +308,57 @@ func TestTunnelBufferSize(t *testing.T) {
 		}
 	}
 }
+
+// An idle wrapped tunnel ends after proxy_read_timeout even though the
+// backend direction waits for readability without a buffer.
+func TestTunnelBufferedIdle(t *testing.T) {
+	addr, _ := wsBackend(t)
+	front, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer front.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := front.Accept()
+		accepted <- c
+	}()
+	client, err := net.Dial("tcp", front.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	serverSide := <-accepted
+	up, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The backend answers any head with a 101 and then echoes.
+	io.WriteString(up, "GET / HTTP/1.1\r\n\r\n")
+	tn := &tunnel{client: wrappedConn{serverSide}, upstream: up, idle: 400 * time.Millisecond, bufs: tunnelPool(4096)}
+	done := make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	client.SetDeadline(time.Now().Add(5 * time.Second))
+	head := readN(t, client, len("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nSERVERFIRST"))
+	if !strings.HasSuffix(head, "SERVERFIRST") {
+		t.Fatalf("got %q", head)
+	}
+	// Traffic keeps it open past the idle limit...
+	for i := 0; i < 3; i++ {
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(client, "x")
+		if got := readN(t, client, 1); got != "x" {
+			t.Fatalf("echo %q", got)
+		}
+	}
+	// ...silence closes both sides.
+	rest, err := io.ReadAll(client)
+	if err != nil || len(rest) != 0 {
+		t.Errorf("idle close: %q %v", rest, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("tunnel did not end")
+	}
+}

@@ -1,6 +1,7 @@
 package nginxconf
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -298,6 +299,9 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 			return &Error{Msg: `no "listen" is defined for server in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
 		}
 	case d.Name == "http" && inner == HTTPMainConf:
+		if err := checkImplicitUpstreams(view); err != nil {
+			return err
+		}
 		if err := checkBuffers(view, d.File, p.closeLine); err != nil {
 			return err
 		}
@@ -629,4 +633,54 @@ func checkCharsets(httpBlock []*Directive) *Error {
 		}
 	}
 	return nil
+}
+
+// checkImplicitUpstreams makes ngx_http_upstream_init_main_conf's checks
+// of the addresses fastcgi/scgi/uwsgi/grpc/memcached_pass name (proxy_pass
+// has its scheme's port and is checked by package upstream): one that
+// names no upstream{} block needs a port, and its host must resolve.
+func checkImplicitUpstreams(httpBlock []*Directive) *Error {
+	ups := map[string]bool{}
+	for _, u := range httpBlock {
+		if u.Name == "upstream" && len(u.Args) == 1 {
+			ups[strings.ToLower(u.Args[0])] = true
+		}
+	}
+	var bad *Error
+	var walk func([]*Directive)
+	walk = func(block []*Directive) {
+		for _, d := range block {
+			if bad != nil {
+				return
+			}
+			if passSchemes[d.Name] != nil && len(d.Args) == 1 && !strings.Contains(d.Args[0], "$") {
+				v := d.Args[0]
+				for _, s := range passSchemes[d.Name] {
+					if strings.HasPrefix(strings.ToLower(v), s) {
+						v = v[len(s):]
+						break
+					}
+				}
+				if strings.HasPrefix(v, "unix:") || ups[strings.ToLower(v)] {
+					continue
+				}
+				where := " in " + d.File + ":" + strconv.Itoa(d.EndLine)
+				if !hasPort(v) {
+					bad = &Error{Msg: `no port in upstream "` + v + `"` + where}
+					return
+				}
+				host := v[:strings.LastIndexByte(v, ':')]
+				host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+				if _, err := netip.ParseAddr(host); err != nil {
+					if _, err := net.LookupHost(host); err != nil {
+						bad = &Error{Msg: `host not found in upstream "` + host + `"` + where}
+						return
+					}
+				}
+			}
+			walk(d.Block)
+		}
+	}
+	walk(httpBlock)
+	return bad
 }

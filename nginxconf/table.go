@@ -553,8 +553,16 @@ func checkValue(cmd *Command, d *Directive) *Error {
 	if cmd.PostCheck {
 		return postCheck(d)
 	}
-	if cmd.Slot == SlotCustom {
+	switch cmd.Slot {
+	case SlotCustom:
 		return customCheck(cmd, d)
+	case SlotUpstreamParam:
+		// ngx_http_upstream_param_set_slot
+		if len(a) == 3 && a[2] != "if_not_empty" {
+			return d.errorf("invalid parameter %q", a[2])
+		}
+	case SlotUpstreamBind:
+		return checkBind(d)
 	}
 	return nil
 }

@@ -77,6 +77,14 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 				return w
 			}
 		}
+	case (d.Name == "proxy_cookie_domain" || d.Name == "proxy_cookie_path") && m == "ngx_http_proxy_module":
+		if len(a) == 1 && a[0] != "off" {
+			return d.errorf("invalid parameter %q", a[0])
+		}
+	case d.Name == "proxy_bind" && m == "ngx_stream_proxy_module":
+		return checkBind(d)
+	case passSchemes[d.Name] != nil && strings.HasPrefix(m, "ngx_http_"):
+		return checkPass(d)
 	case d.Name == "resolver":
 		return checkResolver(d)
 	case d.Name == "limit_except" && m == "ngx_http_core_module":
@@ -421,4 +429,106 @@ func checkOpenFileCache(d *Directive) *Error {
 		return d.errorf(`"open_file_cache" must have the "max" parameter`)
 	}
 	return nil
+}
+
+// checkBind follows ngx_http_upstream_bind_set_slot: off, a value with
+// variables, or an address with an optional port, then "transparent".
+func checkBind(d *Directive) *Error {
+	a := d.Args
+	v := a[0]
+	if v == "off" && len(a) == 1 || strings.Contains(v, "$") {
+		return nil
+	}
+	if !validAddrPort(v) {
+		return d.errorf("invalid address %q", v)
+	}
+	if len(a) == 2 && a[1] != "transparent" {
+		return d.errorf("invalid parameter %q", a[1])
+	}
+	return nil
+}
+
+// validAddrPort is ngx_parse_addr_port: an IP address, with an optional
+// port ("[v6]:port" for IPv6).
+func validAddrPort(v string) bool {
+	if _, err := netip.ParseAddr(v); err == nil {
+		return !strings.Contains(v, "%")
+	}
+	if ap, err := netip.ParseAddrPort(v); err == nil {
+		return ap.Port() != 0
+	}
+	return false
+}
+
+// passSchemes lists the URL prefixes each *_pass directive strips before
+// it parses the address (none for fastcgi, scgi and memcached).
+var passSchemes = map[string][]string{
+	"fastcgi_pass": {}, "scgi_pass": {}, "memcached_pass": {},
+	"uwsgi_pass": {"uwsgi://", "suwsgi://"}, "grpc_pass": {"grpc://", "grpcs://"},
+}
+
+// checkPass checks a fastcgi/scgi/uwsgi/grpc/memcached_pass address as
+// ngx_parse_url does when the directive is read (names are resolved with
+// the upstreams, after the http block).
+func checkPass(d *Directive) *Error {
+	v := d.Args[0]
+	if strings.Contains(v, "$") {
+		return nil
+	}
+	for _, s := range passSchemes[d.Name] {
+		if strings.HasPrefix(strings.ToLower(v), s) {
+			v = v[len(s):]
+			break
+		}
+	}
+	if msg := upstreamURLError(v); msg != "" {
+		return d.errorf("%s in upstream %q", msg, v)
+	}
+	return nil
+}
+
+// upstreamURLError is ngx_parse_url's error for an upstream address
+// without a URI part, or "".
+func upstreamURLError(v string) string {
+	if rest, ok := strings.CutPrefix(v, "unix:"); ok {
+		if rest == "" {
+			return "no path in the unix domain socket"
+		}
+		return ""
+	}
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 {
+			return "invalid host"
+		}
+		if _, err := netip.ParseAddr(v[1:end]); err != nil {
+			return "invalid IPv6 address"
+		}
+		rest := v[end+1:]
+		if rest == "" {
+			return ""
+		}
+		if rest[0] != ':' {
+			return "invalid host"
+		}
+		if n, err := strconv.Atoi(rest[1:]); err != nil || n < 1 || n > 65535 {
+			return "invalid port"
+		}
+		return ""
+	}
+	if strings.Contains(v, "/") {
+		return "invalid host"
+	}
+	if i := strings.LastIndexByte(v, ':'); i >= 0 {
+		if n, err := strconv.Atoi(v[i+1:]); err != nil || n < 1 || n > 65535 {
+			return "invalid port"
+		}
+		if i == 0 {
+			return "no host"
+		}
+	}
+	if v == "" {
+		return "no host"
+	}
+	return ""
 }

@@ -202,6 +202,9 @@ func compileServer(d *nginxconf.Directive, upstream string) (*Server, error) {
 // ngx_parse_url ones ("host not found", "invalid port").
 func resolveAddr(a, defPort string) (network, addr string, err error) {
 	if strings.HasPrefix(a, "unix:") {
+		if a == "unix:" {
+			return "", "", fmt.Errorf("no path in the unix domain socket")
+		}
 		return "unix", a[5:], nil
 	}
 	host, port := a, defPort

@@ -305,7 +305,10 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 		if err := checkBuffers(view, d.File, p.closeLine); err != nil {
 			return err
 		}
-		return checkCharsets(view)
+		if err := checkCharsets(view); err != nil {
+			return err
+		}
+		return checkMemcachedKey(view)
 	case d.Name == "mail" && inner == MailMainConf:
 		return checkMailServers(view)
 	case d.Name == "stream" && inner == StreamMainConf:
@@ -683,4 +686,32 @@ func checkImplicitUpstreams(httpBlock []*Directive) *Error {
 	}
 	walk(httpBlock)
 	return bad
+}
+
+// checkMemcachedKey: memcached_pass reads $memcached_key, which no module
+// defines; something in the configuration must (set, map, ...), or nginx
+// reports the variable unknown once all are indexed.
+func checkMemcachedKey(httpBlock []*Directive) *Error {
+	used, defined := false, false
+	var walk func([]*Directive)
+	walk = func(block []*Directive) {
+		for _, d := range block {
+			switch d.Name {
+			case "memcached_pass":
+				used = true
+			case "set", "auth_request_set", "perl_set", "js_set":
+				defined = defined || len(d.Args) > 0 && strings.EqualFold(d.Args[0], "$memcached_key")
+			case "map", "geo", "split_clients":
+				defined = defined || len(d.Args) > 0 && strings.EqualFold(d.Args[len(d.Args)-1], "$memcached_key")
+			}
+			if d.Name != "map" && d.Name != "geo" && d.Name != "split_clients" && d.Name != "types" {
+				walk(d.Block)
+			}
+		}
+	}
+	walk(httpBlock)
+	if used && !defined {
+		return &Error{Msg: `unknown "memcached_key" variable`}
+	}
+	return nil
 }

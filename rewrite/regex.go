@@ -34,6 +34,12 @@ type namedCapture struct {
 // as ngx_http_regex_compile makes them.
 func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
 	rx := &Regex{pattern: pattern, caseless: caseless}
+	if err := pcrePrecheck(pattern); err != nil {
+		return nil, err
+	}
+	full := pattern
+	pattern = stripVerbs(pattern)
+	defer func() { rx.pattern = full }()
 	var names []string
 	flags := syntax.Perl
 	if caseless {
@@ -227,7 +233,7 @@ func pcreMessage(pattern string, err error) (string, int) {
 	case syntax.ErrInvalidCharRange:
 		return "range out of order in character class", at() + len(se.Expr) - 1
 	case syntax.ErrInvalidRepeatSize:
-		return "number too big in {} quantifier", at()
+		return repeatError(pattern, at())
 	case syntax.ErrInvalidNamedCapture:
 		return "syntax error in subpattern name (missing terminator?)", at()
 	case syntax.ErrInvalidEscape:
@@ -301,4 +307,166 @@ func lookbehindCheck(p string) error {
 		}
 	}
 	return nil
+}
+
+// pcreVerbs matches the option settings PCRE2 accepts at the start of a
+// pattern, such as (*UTF8) or (*UCP); they change nothing here.
+func stripVerbs(p string) string {
+	for strings.HasPrefix(p, "(*") {
+		end := strings.IndexByte(p, ')')
+		if end < 0 {
+			return p
+		}
+		for _, c := range p[2:end] {
+			if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '=') {
+				return p
+			}
+		}
+		p = p[end+1:]
+	}
+	return p
+}
+
+// posixClasses are the [:name:] classes PCRE2 knows.
+var posixClasses = map[string]bool{
+	"alpha": true, "digit": true, "alnum": true, "upper": true, "lower": true, "space": true,
+	"punct": true, "print": true, "graph": true, "cntrl": true, "xdigit": true, "blank": true,
+	"word": true, "ascii": true,
+}
+
+// pcrePrecheck finds the errors PCRE2 reports that neither Go's parser
+// nor regexp2 words as PCRE2 does (or that regexp2 accepts): subpattern
+// names (syntax, duplicates, references) and POSIX class names.
+func pcrePrecheck(p string) error {
+	fail := func(msg string, off int) error {
+		return &nginxconf.Error{Msg: `pcre2_compile() failed: ` + msg + ` in "` + p + `" at "` + p[off:] + `"`}
+	}
+	seen := map[string]bool{}
+	var refs []int // offsets of (?&name) names
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\':
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			} else if c == '[' && i+1 < len(p) && p[i+1] == ':' {
+				if end := strings.Index(p[i+2:], ":]"); end >= 0 {
+					name := p[i+2 : i+2+end]
+					if !posixClasses[strings.TrimPrefix(name, "^")] {
+						return fail("unknown POSIX class name", i+2)
+					}
+					i += 2 + end + 1
+				}
+			}
+		case c == '[':
+			inClass = true
+			if i+1 < len(p) && p[i+1] == '^' {
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				i++
+			}
+		case c == '{':
+			j := i + 1
+			for j < len(p) && (p[j] >= '0' && p[j] <= '9' || p[j] == ',') {
+				j++
+			}
+			if j < len(p) && p[j] == '}' && j > i+1 && p[i+1] != ',' && strings.Count(p[i+1:j], ",") <= 1 {
+				if msg, off := repeatError(p, i); msg != "number too big in {} quantifier" || tooBig(p[i+1:j]) {
+					return fail(msg, off)
+				}
+			}
+		case c == '(' && strings.HasPrefix(p[i:], "(?&"):
+			refs = append(refs, i+3)
+		case c == '(' && i+2 < len(p) && p[i+1] == '?':
+			start, term := -1, byte(0)
+			switch {
+			case strings.HasPrefix(p[i:], "(?P<"):
+				start, term = i+4, '>'
+			case strings.HasPrefix(p[i:], "(?<") && !strings.HasPrefix(p[i:], "(?<=") && !strings.HasPrefix(p[i:], "(?<!"):
+				start, term = i+3, '>'
+			case strings.HasPrefix(p[i:], "(?'"):
+				start, term = i+3, '\''
+			}
+			if start < 0 {
+				continue
+			}
+			if start >= len(p) || !isWordByte(p[start]) {
+				return fail("subpattern name expected", min(start, len(p)))
+			}
+			if p[start] >= '0' && p[start] <= '9' {
+				return fail("subpattern name must start with a non-digit", start)
+			}
+			end := start
+			for end < len(p) && isWordByte(p[end]) {
+				end++
+			}
+			if end >= len(p) || p[end] != term {
+				continue // Go and regexp2 word the other errors
+			}
+			name := p[start:end]
+			if seen[name] {
+				return fail("two named subpatterns have the same name (PCRE2_DUPNAMES not set)", end+1)
+			}
+			seen[name] = true
+		}
+	}
+	for _, off := range refs {
+		end := off
+		for end < len(p) && isWordByte(p[end]) {
+			end++
+		}
+		if !seen[p[off:end]] {
+			return fail("reference to non-existent subpattern", off)
+		}
+	}
+	return nil
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// repeatError words an invalid {m,n} as PCRE2: numbers above 65535 are
+// too big, n < m is out of order; both at the closing brace.
+func repeatError(pattern string, from int) (string, int) {
+	open := strings.IndexByte(pattern[from:], '{')
+	if open < 0 {
+		return "number too big in {} quantifier", from
+	}
+	open += from
+	end := strings.IndexByte(pattern[open:], '}')
+	if end < 0 {
+		return "number too big in {} quantifier", open
+	}
+	end += open
+	lo, hi, hasHi := strings.Cut(pattern[open+1:end], ",")
+	m, n := atoiSafe(lo), atoiSafe(hi)
+	if m > 65535 || hasHi && n > 65535 {
+		return "number too big in {} quantifier", end
+	}
+	if hasHi && hi != "" && n < m {
+		return "numbers out of order in {} quantifier", end
+	}
+	return "number too big in {} quantifier", end
+}
+
+func atoiSafe(s string) int {
+	n := 0
+	for i := 0; i < len(s) && n <= 1<<20; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+// tooBig reports a {} quantifier number above PCRE2's 65535.
+func tooBig(q string) bool {
+	lo, hi, _ := strings.Cut(q, ",")
+	return atoiSafe(lo) > 65535 || atoiSafe(hi) > 65535
 }

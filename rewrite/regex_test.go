@@ -113,3 +113,28 @@ func TestRegexNamedCaptureVariables(t *testing.T) {
 		t.Errorf("named capture over a built-in: %v", err)
 	}
 }
+
+// TestPCREErrors: messages nginx 1.22 (PCRE2) printed for these location
+// regexes.
+func TestPCREErrors(t *testing.T) {
+	tests := []struct{ pattern, want string }{
+		{"^/(?<n>a)(?<n>b)", `pcre2_compile() failed: two named subpatterns have the same name (PCRE2_DUPNAMES not set) in "^/(?<n>a)(?<n>b)" at "b)"`},
+		{"(?'n'a)(?'n'b)", `pcre2_compile() failed: two named subpatterns have the same name (PCRE2_DUPNAMES not set) in "(?'n'a)(?'n'b)" at "b)"`},
+		{"^/(?<1a>x)", `pcre2_compile() failed: subpattern name must start with a non-digit in "^/(?<1a>x)" at "1a>x)"`},
+		{"(?<é>x)", `pcre2_compile() failed: subpattern name expected in "(?<é>x)" at "é>x)"`},
+		{"^/(?&x)", `pcre2_compile() failed: reference to non-existent subpattern in "^/(?&x)" at "x)"`},
+		{"[[:alpha:][:foo:]]", `pcre2_compile() failed: unknown POSIX class name in "[[:alpha:][:foo:]]" at "foo:]]"`},
+		{"x{2,1}", `pcre2_compile() failed: numbers out of order in {} quantifier in "x{2,1}" at "}"`},
+		{"x{2,70000}", `pcre2_compile() failed: number too big in {} quantifier in "x{2,70000}" at "}"`},
+		{"(*UTF8)^/x", ""},
+		{"x{1001}", ""},
+		{"[a[:digit:]]", ""},
+		{"(?<a1>x)(?<_b>y)", ""},
+	}
+	for _, tt := range tests {
+		_, err := NewCompiler().Regex(tt.pattern, false)
+		if diff := cmp.Diff(tt.want, errString(err)); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", tt.pattern, diff)
+		}
+	}
+}

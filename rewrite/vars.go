@@ -127,8 +127,11 @@ func (c *Compiler) Slots() int { return c.nslots }
 // newSlot defines name as a per-request value ("set", map, named capture).
 // It fails as nginx's ngx_http_add_variable does for a built-in name.
 func (c *Compiler) newSlot(name string) (*variable, error) {
+	if name == "" {
+		return nil, errf(`invalid variable name "$"`)
+	}
 	v := c.lookup(name)
-	if v.builtin && v.setter == nil {
+	if v.builtin && v.setter == nil || explicitHeaderVars[v.name] {
 		return nil, &nginxconf.Error{Msg: `the duplicate "` + v.name + `" variable`}
 	}
 	if v.slot < 0 && v.setter == nil {
@@ -137,6 +140,17 @@ func (c *Compiler) newSlot(name string) (*variable, error) {
 	}
 	v.defined = true
 	return v, nil
+}
+
+// explicitHeaderVars are header variables nginx registers by name (in
+// ngx_http_core_variables) rather than through the http_ and sent_http_
+// prefixes, so "set" and map cannot define them.
+var explicitHeaderVars = map[string]bool{
+	"http_host": true, "http_user_agent": true, "http_referer": true, "http_via": true,
+	"http_x_forwarded_for": true, "http_cookie": true,
+	"sent_http_content_type": true, "sent_http_content_length": true, "sent_http_location": true,
+	"sent_http_last_modified": true, "sent_http_connection": true, "sent_http_keep_alive": true,
+	"sent_http_transfer_encoding": true, "sent_http_cache_control": true, "sent_http_link": true,
 }
 
 // Finish resolves every variable referenced so far. A name that is neither

@@ -37,9 +37,7 @@ func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
 	if err := pcrePrecheck(pattern); err != nil {
 		return nil, err
 	}
-	full := pattern
-	pattern = stripVerbs(pattern)
-	defer func() { rx.pattern = full }()
+	pattern = stripVerbs(pattern) // rx.pattern keeps them, as written
 	var names []string
 	flags := syntax.Perl
 	if caseless {

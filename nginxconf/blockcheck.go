@@ -27,6 +27,7 @@ type blockState struct {
 	// against its compiled-in prefix (Debian: /usr/share/nginx/).
 	nginxPrefix bool
 	inStream    bool // inside stream{}
+	threadPools map[string]bool
 }
 
 // debianPrefix is nginx's compiled-in prefix on Debian (nginx -V).
@@ -140,6 +141,14 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 	switch {
 	case d.Name == "load_module" && ctx == MainConf:
 		return p.loadModule(d)
+	case d.Name == "thread_pool" && ctx == MainConf:
+		if s.threadPools[d.Args[0]] {
+			return d.errorf("duplicate thread pool %q", d.Args[0])
+		}
+		if s.threadPools == nil {
+			s.threadPools = map[string]bool{}
+		}
+		s.threadPools[d.Args[0]] = true
 	case d.Name == "log_format" && ctx == HTTPMainConf:
 		s.initFormats()
 		if s.logFormats[d.Args[0]] {

@@ -636,8 +636,11 @@ func customCheck(cmd *Command, d *Directive) *Error {
 			return d.errorf("invalid variable name %q", a[1])
 		}
 		return checkVarName(d, a[1])
-	case d.Name == "error_log" && (m == "ngx_core_module" || m == "ngx_http_core_module" ||
+	case d.Name == "error_log" && (m == "ngx_core_module" || m == "ngx_errlog_module" || m == "ngx_http_core_module" ||
 		m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):
+		if err := checkSyslog(d, a[0]); err != nil {
+			return err
+		}
 		return checkLogLevels(d)
 	case d.Name == "ssl_session_cache" && (m == "ngx_http_ssl_module" || m == "ngx_stream_ssl_module" ||
 		m == "ngx_mail_ssl_module"):

@@ -85,6 +85,12 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		return checkBind(d)
 	case passSchemes[d.Name] != nil && strings.HasPrefix(m, "ngx_http_"):
 		return checkPass(d)
+	case d.Name == "thread_pool" && m == "ngx_thread_pool_module":
+		return checkThreadPool(d)
+	case d.Name == "open_log_file_cache":
+		return checkOpenLogFileCache(d)
+	case d.Name == "access_log" && (m == "ngx_http_log_module" || m == "ngx_stream_log_module"):
+		return checkSyslog(d, a[0])
 	case d.Name == "resolver":
 		return checkResolver(d)
 	case d.Name == "limit_except" && m == "ngx_http_core_module":
@@ -531,4 +537,107 @@ func upstreamURLError(v string) string {
 		return "no host"
 	}
 	return ""
+}
+
+var syslogFacilities = []string{"kern", "user", "mail", "daemon", "auth", "intern", "lpr", "news", "uucp",
+	"clock", "authpriv", "ftp", "ntp", "audit", "alert", "cron", "local0", "local1", "local2", "local3",
+	"local4", "local5", "local6", "local7"}
+
+var syslogSeverities = []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+
+// checkSyslog checks a "syslog:" log destination as
+// ngx_syslog_process_conf does.
+func checkSyslog(d *Directive, dest string) *Error {
+	rest, ok := strings.CutPrefix(dest, "syslog:")
+	if !ok {
+		return nil
+	}
+	server := false
+	for _, p := range strings.Split(rest, ",") {
+		switch {
+		case strings.HasPrefix(p, "server="):
+			v := p[7:]
+			if msg := resolverAddr(v); msg != "" {
+				return d.errorf("%s in syslog server %q", msg, v)
+			}
+			server = true
+		case strings.HasPrefix(p, "facility="):
+			if !contains(syslogFacilities, p[9:]) {
+				return d.errorf("unknown syslog facility %q", p[9:])
+			}
+		case strings.HasPrefix(p, "severity="):
+			if !contains(syslogSeverities, p[9:]) {
+				return d.errorf("unknown syslog severity %q", p[9:])
+			}
+		case strings.HasPrefix(p, "tag="):
+			tag := p[4:]
+			if len(tag) > 32 {
+				return d.errorf("syslog tag length exceeds 32")
+			}
+			for i := 0; i < len(tag); i++ {
+				if !isAlnum(tag[i]) && tag[i] != '_' {
+					return d.errorf(`syslog "tag" only allows alphanumeric characters and underscore`)
+				}
+			}
+		case p == "nohostname":
+		default:
+			return d.errorf("unknown syslog parameter %q", p)
+		}
+	}
+	if !server {
+		return d.errorf("no syslog server specified")
+	}
+	return nil
+}
+
+// checkThreadPool follows ngx_thread_pool: threads=N (N > 0) is needed,
+// max_queue=N may follow.
+func checkThreadPool(d *Directive) *Error {
+	threads := false
+	for _, v := range d.Args[1:] {
+		switch {
+		case strings.HasPrefix(v, "threads="):
+			if n, ok := ParseNumber(v[8:]); !ok || n == 0 {
+				return d.errorf("invalid threads value %q", v)
+			}
+			threads = true
+		case strings.HasPrefix(v, "max_queue="):
+			if _, ok := ParseNumber(v[10:]); !ok {
+				return d.errorf("invalid max_queue value %q", v)
+			}
+		default:
+			return d.errorf("invalid parameter %q", v)
+		}
+	}
+	if !threads {
+		return d.errorf(`%q must have "threads" parameter`, d.Name)
+	}
+	return nil
+}
+
+// checkOpenLogFileCache follows ngx_http_log_open_file_cache.
+func checkOpenLogFileCache(d *Directive) *Error {
+	hasMax, off := false, false
+	for _, v := range d.Args {
+		ok := false
+		switch {
+		case strings.HasPrefix(v, "max="):
+			n, okN := ParseNumber(v[4:])
+			ok, hasMax = okN && n > 0, true
+		case strings.HasPrefix(v, "inactive="), strings.HasPrefix(v, "valid="):
+			_, val, _ := strings.Cut(v, "=")
+			_, ok = ParseTime(val, true)
+		case strings.HasPrefix(v, "min_uses="):
+			_, ok = ParseNumber(v[9:])
+		case v == "off":
+			ok, off = true, true
+		}
+		if !ok {
+			return d.errorf(`invalid "open_log_file_cache" parameter %q`, v)
+		}
+	}
+	if !off && !hasMax {
+		return d.errorf(`"open_log_file_cache" must have "max" parameter`)
+	}
+	return nil
 }

@@ -557,6 +557,13 @@ func checkSyslog(d *Directive, dest string) *Error {
 		switch {
 		case strings.HasPrefix(p, "server="):
 			v := p[7:]
+			if strings.HasPrefix(v, "unix:") {
+				if v == "unix:" {
+					return d.errorf("no path in the unix domain socket in syslog server %q", v)
+				}
+				server = true
+				continue
+			}
 			if msg := resolverAddr(v); msg != "" {
 				return d.errorf("%s in syslog server %q", msg, v)
 			}

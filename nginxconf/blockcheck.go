@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -326,6 +327,15 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 				return &Error{Msg: "no handler for server in " + s.File + ":" + strconv.Itoa(s.EndLine)}
 			}
 		}
+		var servers []*Directive
+		for _, s := range view {
+			if s.Name == "server" {
+				servers = append(servers, s)
+			}
+		}
+		if err := checkSSLCerts(view, servers); err != nil {
+			return err
+		}
 		// ngx_stream_upstream_init_main_conf: a proxy_pass address
 		// without a port must name an upstream{} block.
 		ups := map[string]bool{}
@@ -383,6 +393,9 @@ func checkMailServers(mail []*Directive) *Error {
 		if !hasDirective(s.Block, "protocol") && !listensOnMailPort(s.Block) {
 			return &Error{Msg: "unknown mail protocol" + where(s)}
 		}
+	}
+	if err := checkSSLCerts(mail, servers); err != nil {
+		return err
 	}
 	if hasDirective(mail, "auth_http") {
 		return nil
@@ -721,6 +734,34 @@ func checkMemcachedKey(httpBlock []*Directive) *Error {
 	walk(httpBlock)
 	if used && !defined {
 		return &Error{Msg: `unknown "memcached_key" variable`}
+	}
+	return nil
+}
+
+// checkSSLCerts makes the stream and mail ssl modules' merge check: a
+// server that turns TLS on ("listen ... ssl", or in mail "ssl on" or
+// "starttls") needs a certificate of its own or of the block.
+func checkSSLCerts(block, servers []*Directive) *Error {
+	blockCert := hasDirective(block, "ssl_certificate")
+	for _, s := range servers {
+		if blockCert || hasDirective(s.Block, "ssl_certificate") {
+			continue
+		}
+		var mode string
+		var at *Directive
+		for _, d := range s.Block {
+			switch {
+			case d.Name == "listen" && slices.Contains(d.Args[1:], "ssl"):
+				mode, at = "listen ... ssl", d
+			case d.Name == "ssl" && len(d.Args) == 1 && d.Args[0] == "on" && mode != "listen ... ssl":
+				mode, at = "ssl", d
+			case d.Name == "starttls" && len(d.Args) == 1 && d.Args[0] != "off" && mode == "":
+				mode, at = "starttls", d
+			}
+		}
+		if at != nil {
+			return &Error{Msg: `no "ssl_certificate" is defined for the "` + mode + `" directive in ` + at.File + ":" + strconv.Itoa(at.EndLine)}
+		}
 	}
 	return nil
 }

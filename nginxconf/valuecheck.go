@@ -91,6 +91,10 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		return checkOpenLogFileCache(d)
 	case d.Name == "access_log" && (m == "ngx_http_log_module" || m == "ngx_stream_log_module"):
 		return checkSyslog(d, a[0])
+	case d.Name == "protocol" && m == "ngx_mail_core_module":
+		if a[0] != "imap" && a[0] != "pop3" && a[0] != "smtp" {
+			return d.errorf("unknown protocol %q", a[0])
+		}
 	case d.Name == "resolver":
 		return checkResolver(d)
 	case d.Name == "limit_except" && m == "ngx_http_core_module":

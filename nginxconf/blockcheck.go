@@ -359,6 +359,7 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 				return &Error{Msg: `no port in upstream "` + a + `"`, File: pp.File, Line: pp.EndLine}
 			}
 		}
+		return checkStreamVariables(view)
 	}
 	return nil
 }
@@ -764,4 +765,128 @@ func checkSSLCerts(block, servers []*Directive) *Error {
 		}
 	}
 	return nil
+}
+
+// streamVariables are the variables of nginx 1.22's stream modules in
+// Debian's build.
+var streamVariables = map[string]bool{
+	"binary_remote_addr": true, "bytes_received": true, "bytes_sent": true, "connection": true,
+	"hostname": true, "msec": true, "nginx_version": true, "pid": true, "protocol": true,
+	"proxy_protocol_addr": true, "proxy_protocol_port": true, "proxy_protocol_server_addr": true,
+	"proxy_protocol_server_port": true, "remote_addr": true, "remote_port": true, "server_addr": true,
+	"server_port": true, "session_time": true, "status": true, "time_iso8601": true, "time_local": true,
+	"upstream_addr": true, "upstream_bytes_received": true, "upstream_bytes_sent": true,
+	"upstream_connect_time": true, "upstream_first_byte_time": true, "upstream_session_time": true,
+	"realip_remote_addr": true, "realip_remote_port": true,
+	"ssl_preread_protocol": true, "ssl_preread_server_name": true, "ssl_preread_alpn_protocols": true,
+	"ssl_alpn_protocol": true, "ssl_cipher": true, "ssl_ciphers": true, "ssl_client_cert": true,
+	"ssl_client_escaped_cert": true, "ssl_client_fingerprint": true, "ssl_client_i_dn": true,
+	"ssl_client_raw_cert": true, "ssl_client_s_dn": true, "ssl_client_serial": true,
+	"ssl_client_v_end": true, "ssl_client_v_remain": true, "ssl_client_v_start": true,
+	"ssl_client_verify": true, "ssl_curves": true, "ssl_protocol": true, "ssl_server_name": true,
+	"ssl_session_id": true, "ssl_session_reused": true,
+}
+
+// checkStreamVariables reports the first variable a stream{} block uses
+// that no module and no set, map, geo, split_clients or named capture
+// defines, as ngx_stream_variables_init_vars does (without a place).
+func checkStreamVariables(stream []*Directive) *Error {
+	defined := map[string]bool{}
+	var used []string
+	var walk func(block []*Directive, raw bool)
+	walk = func(block []*Directive, raw bool) {
+		for _, d := range block {
+			switch {
+			case raw:
+				// A map/geo/split_clients entry: a regex key may name
+				// captures; the value may use variables.
+				if strings.HasPrefix(d.Name, "~") {
+					for _, n := range captureNames(d.Name) {
+						defined[n] = true
+					}
+				}
+				for _, a := range d.Args {
+					used = append(used, varNames(a)...)
+				}
+				continue
+			case d.Name == "set" && len(d.Args) > 0:
+				defined[strings.ToLower(strings.TrimPrefix(d.Args[0], "$"))] = true
+				used = append(used, varNames(strings.Join(d.Args[1:], " "))...)
+			case d.Name == "map" || d.Name == "geo" || d.Name == "split_clients":
+				if len(d.Args) > 0 {
+					defined[strings.ToLower(strings.TrimPrefix(d.Args[len(d.Args)-1], "$"))] = true
+					for _, a := range d.Args[:len(d.Args)-1] {
+						used = append(used, varNames(a)...)
+					}
+				}
+				if d.Name != "geo" { // geo values are plain strings
+					walk(d.Block, true)
+				}
+				continue
+			default:
+				for _, a := range d.Args {
+					used = append(used, varNames(a)...)
+				}
+			}
+			walk(d.Block, false)
+		}
+	}
+	walk(stream, false)
+	for _, n := range used {
+		if !defined[n] && !streamVariables[n] {
+			return &Error{Msg: `unknown "` + n + `" variable`}
+		}
+	}
+	return nil
+}
+
+// varNames lists the variable names a value refers to ($name, ${name}),
+// lowercased; captures ($1) are not variables.
+func varNames(v string) []string {
+	var out []string
+	for i := 0; i < len(v); i++ {
+		if v[i] != '$' {
+			continue
+		}
+		j := i + 1
+		brace := j < len(v) && v[j] == '{'
+		if brace {
+			j++
+		}
+		k := j
+		for k < len(v) && isWordByte(v[k]) {
+			k++
+		}
+		if name := v[j:k]; name != "" && (name[0] < '0' || name[0] > '9') {
+			out = append(out, strings.ToLower(name))
+		}
+		i = k - 1
+	}
+	return out
+}
+
+// captureNames lists the named captures of a regex: (?<n>, (?P<n>, (?'n'.
+func captureNames(re string) []string {
+	var out []string
+	for _, open := range []string{"(?<", "(?P<", "(?'"} {
+		for rest := re; ; {
+			i := strings.Index(rest, open)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(open):]
+			j := 0
+			for j < len(rest) && isWordByte(rest[j]) {
+				j++
+			}
+			if j > 0 {
+				out = append(out, strings.ToLower(rest[:j]))
+			}
+		}
+	}
+	return out
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

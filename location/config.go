@@ -366,11 +366,20 @@ func (c *compiler) compile() error {
 		return nil
 	}
 	conf := defaultLocConf()
+	// Variables of map, geo and split_clients blocks, in the order nginx
+	// reads them.
 	for _, d := range httpBlock.Block {
-		if d.Name == "map" {
-			if err := c.rc.Map(d); err != nil {
-				return rewrite.At(err, d)
-			}
+		var err error
+		switch d.Name {
+		case "map":
+			err = c.rc.Map(d)
+		case "geo":
+			err = c.rc.Geo(d)
+		case "split_clients":
+			err = c.rc.SplitClients(d)
+		}
+		if err != nil {
+			return rewrite.At(err, d)
 		}
 	}
 	groups, err := upstream.CompileGroups(httpBlock.Block)
@@ -417,10 +426,36 @@ func onOff(d *nginxconf.Directive) bool { return len(d.Args) > 0 && d.Args[0] ==
 
 func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) error {
 	switch d.Name {
-	case "server", "location", "listen", "server_name", "upstream", "map", "log_format",
+	case "server", "location", "listen", "server_name", "upstream", "map",
 		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols",
 		"error_log":
 		return nil
+	case "log_format":
+		// The format's variables must exist, as for any complex value.
+		for i, a := range d.Args[1:] {
+			if i == 0 && strings.HasPrefix(a, "escape=") {
+				continue
+			}
+			if _, err := c.rc.Complex(a); err != nil {
+				return rewrite.At(err, d)
+			}
+		}
+		return nil
+	case "auth_request_set":
+		if err := c.rc.AuthRequestSet(d); err != nil {
+			return err
+		}
+		return c.noteUnserved(d)
+	case "valid_referers":
+		// ngx_http_valid_referers compiles "~" entries caselessly.
+		for _, a := range d.Args {
+			if strings.HasPrefix(a, "~") {
+				if _, err := c.rc.Regex(a[1:], true); err != nil {
+					return rewrite.At(err, d)
+				}
+			}
+		}
+		return c.noteUnserved(d)
 	case "root":
 		if len(d.Args) == 1 {
 			conf.root, conf.alias, conf.aliasSet = d.Args[0], "", false
@@ -557,6 +592,17 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "access_log":
 		if len(d.Args) >= 1 {
 			conf.accessLog = d.Args[0]
+		}
+		for i, a := range d.Args {
+			v, isIf := strings.CutPrefix(a, "if=")
+			if i == 0 && strings.Contains(a, "$") || isIf {
+				if !isIf {
+					v = a
+				}
+				if _, err := c.rc.Complex(v); err != nil {
+					return rewrite.At(err, d)
+				}
+			}
 		}
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
@@ -710,6 +756,8 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 				}
 				if !strings.HasPrefix(n, "~") {
 					n = strings.ToLower(n)
+				} else if _, err := c.regex(n[1:], false); err != nil {
+					return rewrite.At(err, x)
 				}
 				srv.Names = append(srv.Names, n)
 			}
@@ -745,12 +793,15 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	// has one is checked with the sockets.
 	if len(sslCerts) > 0 {
 		if len(sslKeys) < len(sslCerts) {
-			return &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q", sslCerts[len(sslCerts)-1])}
+			return &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q", c.certAsWritten(d))}
 		}
 		ssl.Certificates, ssl.Keys = sslCerts, sslKeys
 		srv.SSL = ssl
 		if c.opts.LoadCerts {
 			if err := loadCertCheck(ssl); err != nil {
+				return err
+			}
+			if err := c.sslMergeCheck(d, ssl); err != nil {
 				return err
 			}
 		}
@@ -903,7 +954,7 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 		return nil, err
 	}
 	if conf.aliasSet && loc.mod == modNamed {
-		return nil, confErr(d, "\"alias\" directive cannot be used inside the named location")
+		return nil, confErr(d, "the \"alias\" directive cannot be used inside the named location")
 	}
 	if conf.proxyPass != nil && strings.HasSuffix(loc.Name, "/") && (loc.mod == modPrefix || loc.mod == modNoRegex || loc.mod == modExact) {
 		loc.autoRedirect = true
@@ -1199,3 +1250,20 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 // serving (here, in rewrite or in upstream); other directives are only
 // validated.
 func Serves(name string) bool { return isServed(name) }
+
+// certAsWritten is the last ssl_certificate of a server, or of http when
+// the server inherits them, as written: nginx names it so.
+func (c *compiler) certAsWritten(server *nginxconf.Directive) string {
+	for _, block := range [][]*nginxconf.Directive{server.Block, c.httpBlock.Block} {
+		name := ""
+		for _, d := range block {
+			if d.Name == "ssl_certificate" && len(d.Args) == 1 {
+				name = d.Args[0]
+			}
+		}
+		if name != "" {
+			return name
+		}
+	}
+	return ""
+}

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -101,3 +102,229 @@ func tlsVersions(protocols []string) (min, max uint16) {
 	}
 	return min, max
 }
+
+// sslMergeCheck makes the checks ngx_http_ssl_merge_srv_conf makes after
+// loading a server's certificates, in its order: client verification
+// needs a CA file, the CA, trusted, CRL and DH parameter files must
+// exist (OpenSSL's messages), and "ssl_stapling" is ignored with a
+// warning when a certificate's issuer or OCSP responder is unknown.
+// server is the server block; http-level directives are inherited.
+func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) error {
+	get := func(name string) string {
+		v := ""
+		for _, block := range [][]*nginxconf.Directive{c.httpBlock.Block, server.Block} {
+			for _, d := range block {
+				if d.Name == name && len(d.Args) > 0 {
+					v = d.Args[0]
+				}
+			}
+		}
+		return v
+	}
+	path := func(name string) string {
+		if v := get(name); v != "" {
+			return c.resolve(v, c.cfg.ConfPrefix)
+		}
+		return ""
+	}
+	missing := func(p string) bool {
+		_, err := os.Stat(p)
+		return p != "" && errors.Is(err, fs.ErrNotExist)
+	}
+	x509Err := func(call, p string) error {
+		return &nginxconf.Error{Msg: fmt.Sprintf("%s(%q) failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)", call, p, p)}
+	}
+	if list := get("ssl_ciphers"); list != "" && !cipherListOK(list) {
+		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set_cipher_list(%q) failed (SSL: error:0A0000B9:SSL routines::no cipher match)", list)}
+	}
+	if verify := get("ssl_verify_client"); verify != "" && verify != "off" {
+		ca := path("ssl_client_certificate")
+		if ca == "" && verify != "optional_no_ca" {
+			return &nginxconf.Error{Msg: "no ssl_client_certificate for ssl_verify_client"}
+		}
+		if missing(ca) {
+			return x509Err("SSL_CTX_load_verify_locations", ca)
+		}
+	}
+	if p := path("ssl_trusted_certificate"); missing(p) {
+		return x509Err("SSL_CTX_load_verify_locations", p)
+	}
+	if p := path("ssl_crl"); missing(p) {
+		return x509Err("X509_LOOKUP_load_file", p)
+	}
+	if p := path("ssl_dhparam"); missing(p) {
+		return &nginxconf.Error{Msg: fmt.Sprintf("BIO_new_file(%q) failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)", p, p)}
+	}
+	if get("ssl_stapling") == "on" {
+		store := append(pemCerts(path("ssl_trusted_certificate")), pemCerts(path("ssl_client_certificate"))...)
+		for _, certPath := range ssl.Certificates {
+			chain := pemCerts(certPath)
+			if len(chain) == 0 {
+				continue
+			}
+			leaf, found := chain[0], false
+			for _, ic := range append(chain[1:], store...) {
+				if bytes.Equal(ic.RawSubject, leaf.RawIssuer) {
+					found = true
+				}
+			}
+			switch {
+			case !found:
+				c.warn(&nginxconf.Error{Msg: fmt.Sprintf("%q ignored, issuer certificate not found for certificate %q", "ssl_stapling", certPath), Warn: true})
+			case len(leaf.OCSPServer) == 0 && get("ssl_stapling_responder") == "":
+				c.warn(&nginxconf.Error{Msg: fmt.Sprintf("%q ignored, no OCSP responder URL in the certificate %q", "ssl_stapling", certPath), Warn: true})
+			}
+		}
+	}
+	return nil
+}
+
+// pemCerts parses the certificates of a PEM file; none if unreadable.
+func pemCerts(path string) []*x509.Certificate {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return out
+		}
+		if b.Type == "CERTIFICATE" {
+			if cert, err := x509.ParseCertificate(b.Bytes); err == nil {
+				out = append(out, cert)
+			}
+		}
+	}
+}
+
+// cipherAliases are the OpenSSL 3 cipher-string names that select at
+// least one TLS 1.2 (or older) suite in Debian's default build; LOW,
+// MEDIUM, EXPORT, RC4, DES, 3DES, IDEA, SEED and GOST select none.
+var cipherAliases = map[string]bool{
+	"ALL": true, "COMPLEMENTOFALL": true, "DEFAULT": true, "COMPLEMENTOFDEFAULT": true, "HIGH": true,
+	"eNULL": true, "NULL": true, "aNULL": true, "kRSA": true, "aRSA": true, "RSA": true, "kDHE": true,
+	"kEDH": true, "DH": true, "DHE": true, "EDH": true, "ADH": true, "kEECDH": true, "kECDHE": true,
+	"ECDH": true, "ECDHE": true, "EECDH": true, "AECDH": true, "aDSS": true, "DSS": true, "aECDSA": true,
+	"ECDSA": true, "TLSv1.2": true, "TLSv1.0": true, "TLSv1": true, "SSLv3": true, "AES128": true,
+	"AES256": true, "AES": true, "AESGCM": true, "AESCCM": true, "AESCCM8": true, "ARIA128": true,
+	"ARIA256": true, "ARIA": true, "ARIAGCM": true, "CAMELLIA128": true, "CAMELLIA256": true,
+	"CAMELLIA": true, "CHACHA20": true, "MD5": true, "SHA1": true, "SHA": true, "SHA256": true,
+	"SHA384": true, "PSK": true, "kPSK": true, "kECDHEPSK": true, "kDHEPSK": true, "kRSAPSK": true,
+	"aPSK": true, "SRP": true, "kSRP": true, "aSRP": true, "SUITEB128": true, "SUITEB128ONLY": true,
+	"SUITEB192": true,
+}
+
+// cipherSelects reports whether one cipher-string element names a TLS
+// 1.2 suite ("ECDHE-RSA-AES128-GCM-SHA256") or aliases that all select
+// something ("EECDH+AESGCM"). TLS 1.3 names ("TLS_...") select nothing
+// here: ssl_ciphers does not set them.
+func cipherSelects(e string) bool {
+	if strings.HasPrefix(e, "TLS_") {
+		return false
+	}
+	if cipherSuites[e] {
+		return true
+	}
+	for _, p := range strings.Split(e, "+") {
+		if !cipherAliases[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// cipherListOK approximates SSL_CTX_set_cipher_list: whether the list
+// leaves some suite selected ("X" adds, "-X" removes, "!X" bans, "+X"
+// only reorders, "@..." are commands).
+func cipherListOK(list string) bool {
+	selected := map[string]bool{}
+	banned := map[string]bool{}
+	for _, e := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' || r == ';' }) {
+		if at := strings.IndexByte(e, '@'); at >= 0 {
+			e = e[:at]
+		}
+		switch {
+		case e == "":
+		case e[0] == '!':
+			banned[e[1:]] = true
+			delete(selected, e[1:])
+			if e[1:] == "ALL" {
+				clear(selected)
+			}
+		case e[0] == '-':
+			delete(selected, e[1:])
+			if e[1:] == "ALL" {
+				clear(selected)
+			}
+		case e[0] == '+':
+		default:
+			if cipherSelects(e) && !banned[e] && !banned["ALL"] {
+				selected[e] = true
+			}
+		}
+	}
+	return len(selected) > 0
+}
+
+// cipherSuites are the TLS 1.2-and-older suite names of Debian's OpenSSL 3
+// (openssl ciphers ALL:COMPLEMENTOFALL).
+var cipherSuites = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range []string{
+		"ADH-AES128-GCM-SHA256", "ADH-AES128-SHA", "ADH-AES128-SHA256", "ADH-AES256-GCM-SHA384",
+		"ADH-AES256-SHA", "ADH-AES256-SHA256", "ADH-CAMELLIA128-SHA", "ADH-CAMELLIA128-SHA256",
+		"ADH-CAMELLIA256-SHA", "ADH-CAMELLIA256-SHA256", "AECDH-AES128-SHA", "AECDH-AES256-SHA",
+		"AECDH-NULL-SHA", "AES128-CCM", "AES128-CCM8", "AES128-GCM-SHA256", "AES128-SHA",
+		"AES128-SHA256", "AES256-CCM", "AES256-CCM8", "AES256-GCM-SHA384", "AES256-SHA",
+		"AES256-SHA256", "ARIA128-GCM-SHA256", "ARIA256-GCM-SHA384", "CAMELLIA128-SHA",
+		"CAMELLIA128-SHA256", "CAMELLIA256-SHA", "CAMELLIA256-SHA256", "DHE-DSS-AES128-GCM-SHA256",
+		"DHE-DSS-AES128-SHA", "DHE-DSS-AES128-SHA256", "DHE-DSS-AES256-GCM-SHA384",
+		"DHE-DSS-AES256-SHA", "DHE-DSS-AES256-SHA256", "DHE-DSS-ARIA128-GCM-SHA256",
+		"DHE-DSS-ARIA256-GCM-SHA384", "DHE-DSS-CAMELLIA128-SHA", "DHE-DSS-CAMELLIA128-SHA256",
+		"DHE-DSS-CAMELLIA256-SHA", "DHE-DSS-CAMELLIA256-SHA256", "DHE-PSK-AES128-CBC-SHA",
+		"DHE-PSK-AES128-CBC-SHA256", "DHE-PSK-AES128-CCM", "DHE-PSK-AES128-CCM8",
+		"DHE-PSK-AES128-GCM-SHA256", "DHE-PSK-AES256-CBC-SHA", "DHE-PSK-AES256-CBC-SHA384",
+		"DHE-PSK-AES256-CCM", "DHE-PSK-AES256-CCM8", "DHE-PSK-AES256-GCM-SHA384",
+		"DHE-PSK-ARIA128-GCM-SHA256", "DHE-PSK-ARIA256-GCM-SHA384", "DHE-PSK-CAMELLIA128-SHA256",
+		"DHE-PSK-CAMELLIA256-SHA384", "DHE-PSK-CHACHA20-POLY1305", "DHE-PSK-NULL-SHA",
+		"DHE-PSK-NULL-SHA256", "DHE-PSK-NULL-SHA384", "DHE-RSA-AES128-CCM", "DHE-RSA-AES128-CCM8",
+		"DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES128-SHA", "DHE-RSA-AES128-SHA256",
+		"DHE-RSA-AES256-CCM", "DHE-RSA-AES256-CCM8", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-AES256-SHA",
+		"DHE-RSA-AES256-SHA256", "DHE-RSA-ARIA128-GCM-SHA256", "DHE-RSA-ARIA256-GCM-SHA384",
+		"DHE-RSA-CAMELLIA128-SHA", "DHE-RSA-CAMELLIA128-SHA256", "DHE-RSA-CAMELLIA256-SHA",
+		"DHE-RSA-CAMELLIA256-SHA256", "DHE-RSA-CHACHA20-POLY1305", "ECDHE-ARIA128-GCM-SHA256",
+		"ECDHE-ARIA256-GCM-SHA384", "ECDHE-ECDSA-AES128-CCM", "ECDHE-ECDSA-AES128-CCM8",
+		"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES128-SHA256",
+		"ECDHE-ECDSA-AES256-CCM", "ECDHE-ECDSA-AES256-CCM8", "ECDHE-ECDSA-AES256-GCM-SHA384",
+		"ECDHE-ECDSA-AES256-SHA", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-ARIA128-GCM-SHA256",
+		"ECDHE-ECDSA-ARIA256-GCM-SHA384", "ECDHE-ECDSA-CAMELLIA128-SHA256",
+		"ECDHE-ECDSA-CAMELLIA256-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-NULL-SHA",
+		"ECDHE-PSK-AES128-CBC-SHA", "ECDHE-PSK-AES128-CBC-SHA256", "ECDHE-PSK-AES256-CBC-SHA",
+		"ECDHE-PSK-AES256-CBC-SHA384", "ECDHE-PSK-CAMELLIA128-SHA256", "ECDHE-PSK-CAMELLIA256-SHA384",
+		"ECDHE-PSK-CHACHA20-POLY1305", "ECDHE-PSK-NULL-SHA", "ECDHE-PSK-NULL-SHA256",
+		"ECDHE-PSK-NULL-SHA384", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-SHA",
+		"ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-SHA",
+		"ECDHE-RSA-AES256-SHA384", "ECDHE-RSA-CAMELLIA128-SHA256", "ECDHE-RSA-CAMELLIA256-SHA384",
+		"ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-RSA-NULL-SHA", "NULL-MD5", "NULL-SHA", "NULL-SHA256",
+		"PSK-AES128-CBC-SHA", "PSK-AES128-CBC-SHA256", "PSK-AES128-CCM", "PSK-AES128-CCM8",
+		"PSK-AES128-GCM-SHA256", "PSK-AES256-CBC-SHA", "PSK-AES256-CBC-SHA384", "PSK-AES256-CCM",
+		"PSK-AES256-CCM8", "PSK-AES256-GCM-SHA384", "PSK-ARIA128-GCM-SHA256", "PSK-ARIA256-GCM-SHA384",
+		"PSK-CAMELLIA128-SHA256", "PSK-CAMELLIA256-SHA384", "PSK-CHACHA20-POLY1305", "PSK-NULL-SHA",
+		"PSK-NULL-SHA256", "PSK-NULL-SHA384", "RSA-PSK-AES128-CBC-SHA", "RSA-PSK-AES128-CBC-SHA256",
+		"RSA-PSK-AES128-GCM-SHA256", "RSA-PSK-AES256-CBC-SHA", "RSA-PSK-AES256-CBC-SHA384",
+		"RSA-PSK-AES256-GCM-SHA384", "RSA-PSK-ARIA128-GCM-SHA256", "RSA-PSK-ARIA256-GCM-SHA384",
+		"RSA-PSK-CAMELLIA128-SHA256", "RSA-PSK-CAMELLIA256-SHA384", "RSA-PSK-CHACHA20-POLY1305",
+		"RSA-PSK-NULL-SHA", "RSA-PSK-NULL-SHA256", "RSA-PSK-NULL-SHA384", "SRP-AES-128-CBC-SHA",
+		"SRP-AES-256-CBC-SHA", "SRP-DSS-AES-128-CBC-SHA", "SRP-DSS-AES-256-CBC-SHA",
+		"SRP-RSA-AES-128-CBC-SHA", "SRP-RSA-AES-256-CBC-SHA",
+	} {
+		m[n] = true
+	}
+	return m
+}()

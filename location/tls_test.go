@@ -90,3 +90,21 @@ func TestTLSServes(t *testing.T) {
 		t.Fatalf("got %q", out)
 	}
 }
+
+// TestCipherListOK: nginx 1.22 with Debian's OpenSSL 3 refused exactly the
+// lists marked false ("no cipher match").
+func TestCipherListOK(t *testing.T) {
+	tests := map[string]bool{
+		"HIGH:!aNULL:!MD5": true, "EECDH+AESGCM:EDH+AESGCM": true, "FOO:AES128-SHA": true,
+		"DEFAULT@SECLEVEL=0": true, "DHE-RSA-AES128-SHA:@STRENGTH": true, "MD5": true,
+		"ECDHE-RSA-AES128-GCM-SHA256,AES256-SHA": true,
+		"NOSUCHCIPHER":                           false, "NOSUCH-CIPHER": false, "RC4": false, "LOW": false, "MEDIUM": false,
+		"3DES": false, "TLS_AES_128_GCM_SHA256": false, "kEECDH+FOO": false, "!ALL": false,
+		"HIGH:-HIGH": false, "+HIGH": false, "AES:!ALL:AES": false, "ALL:-ALL": false,
+	}
+	for list, want := range tests {
+		if diff := cmp.Diff(want, cipherListOK(list)); diff != "" {
+			t.Errorf("cipherListOK(%q): (-want +got)\n%s", list, diff)
+		}
+	}
+}

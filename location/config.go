@@ -446,6 +446,17 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			return err
 		}
 		return c.noteUnserved(d)
+	case "gzip_disable":
+		// ngx_http_gzip_disable: each value but msie6 and degradation is
+		// a caseless regex, the whole value.
+		for _, a := range d.Args {
+			if a != "msie6" && a != "degradation" {
+				if _, err := c.rc.Regex(a, true); err != nil {
+					return rewrite.At(err, d)
+				}
+			}
+		}
+		return c.noteUnserved(d)
 	case "valid_referers":
 		// ngx_http_valid_referers compiles "~" entries caselessly.
 		for _, a := range d.Args {

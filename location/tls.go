@@ -155,6 +155,13 @@ func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) er
 	if p := path("ssl_dhparam"); missing(p) {
 		return &nginxconf.Error{Msg: fmt.Sprintf("BIO_new_file(%q) failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)", p, p)}
 	}
+	if curves := get("ssl_ecdh_curve"); curves != "" && curves != "auto" {
+		for _, g := range strings.Split(curves, ":") {
+			if !tlsGroups[strings.ToLower(g)] {
+				return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set1_curves_list(%q) failed (SSL: error:0A080106:SSL routines::passed invalid argument:group '%s' cannot be set)", curves, g)}
+			}
+		}
+	}
 	if get("ssl_stapling") == "on" {
 		store := append(pemCerts(path("ssl_trusted_certificate")), pemCerts(path("ssl_client_certificate"))...)
 		for _, certPath := range ssl.Certificates {
@@ -324,6 +331,20 @@ var cipherSuites = func() map[string]bool {
 		"SRP-AES-256-CBC-SHA", "SRP-DSS-AES-128-CBC-SHA", "SRP-DSS-AES-256-CBC-SHA",
 		"SRP-RSA-AES-128-CBC-SHA", "SRP-RSA-AES-256-CBC-SHA",
 	} {
+		m[n] = true
+	}
+	return m
+}()
+
+// tlsGroups are the TLS group names (lowercased) OpenSSL 3 accepts in
+// SSL_CTX_set1_curves_list.
+var tlsGroups = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`secp160k1 secp160r1 secp160r2 secp192k1 secp224k1 secp224r1
+		secp256k1 secp384r1 secp521r1 prime192v1 prime256v1 sect163k1 sect163r1 sect163r2 sect193r1
+		sect193r2 sect233k1 sect233r1 sect239k1 sect283k1 sect283r1 sect409k1 sect409r1 sect571k1
+		sect571r1 brainpoolp256r1 brainpoolp384r1 brainpoolp512r1 x25519 x448 ffdhe2048 ffdhe3072
+		ffdhe4096 ffdhe6144 ffdhe8192 p-192 p-224 p-256 p-384 p-521`) {
 		m[n] = true
 	}
 	return m

@@ -29,6 +29,8 @@ type blockState struct {
 	nginxPrefix bool
 	inStream    bool // inside stream{}
 	threadPools map[string]bool
+	cachePaths  map[string]*Directive // cache directory → its *_cache_path
+	cacheZones  map[string]bool
 }
 
 // debianPrefix is nginx's compiled-in prefix on Debian (nginx -V).
@@ -142,6 +144,16 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 	switch {
 	case d.Name == "load_module" && ctx == MainConf:
 		return p.loadModule(d)
+	case strings.HasSuffix(d.Name, "_cache_path") && ctx == HTTPMainConf:
+		return p.cachePath(d)
+	case d.Name == "ssl_password_file" && len(d.Args) == 1:
+		f, err := os.Open(p.cfg.ConfPath(d.Args[0]))
+		if err != nil {
+			e := fileError(p.cfg.ConfPath(d.Args[0]), err)
+			e.File, e.Line = d.File, d.EndLine
+			return e
+		}
+		f.Close()
 	case d.Name == "thread_pool" && ctx == MainConf:
 		if s.threadPools[d.Args[0]] {
 			return d.errorf("duplicate thread pool %q", d.Args[0])
@@ -312,7 +324,11 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 		if err := checkImplicitUpstreams(view); err != nil {
 			return err
 		}
-		if err := checkBuffers(view, d.File, p.closeLine); err != nil {
+		if err := p.checkTicketKeys(view, d.File, p.closeLine); err != nil {
+			return err
+		}
+		warn := func(w *Error) { p.cfg.Warnings = append(p.cfg.Warnings, w) }
+		if err := checkBuffers(view, d.File, p.closeLine, warn); err != nil {
 			return err
 		}
 		if err := checkCharsets(view); err != nil {
@@ -430,14 +446,28 @@ func listensOnMailPort(block []*Directive) bool {
 // upstream module's buffer directives; -1 is unset.
 type bufConf struct {
 	num, size, bufferSize, busy, tempWrite, maxTemp int64
+	cache                                           string // *_cache zone name, "" or "off"
+	verify, trusted                                 string // *_ssl_verify, *_ssl_trusted_certificate
+	key                                             bool   // a *_cache_key is set
 }
 
 // checkBuffers makes the buffer checks of the proxy, fastcgi, uwsgi and
 // scgi modules' merge_loc_conf for every server and location of an
 // http block, in nginx's merge order (module by module, each location
 // after its parent). nginx reports them at the http block's "}".
-func checkBuffers(httpBlock []*Directive, file string, line int) *Error {
+func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Error)) *Error {
 	const page = 4096
+	zones := map[string]bool{}
+	for _, d := range httpBlock {
+		if strings.HasSuffix(d.Name, "_cache_path") {
+			for _, a := range d.Args {
+				if z, ok := strings.CutPrefix(a, "keys_zone="); ok {
+					name, _, _ := strings.Cut(z, ":")
+					zones[name] = true
+				}
+			}
+		}
+	}
 	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
 		read := func(block []*Directive, prev bufConf) bufConf {
 			c := prev
@@ -456,9 +486,42 @@ func checkBuffers(httpBlock []*Directive, file string, line int) *Error {
 					c.tempWrite, _ = ParseSize(d.Args[0])
 				case m + "_max_temp_file_size":
 					c.maxTemp, _ = ParseSize(d.Args[0])
+				case m + "_cache":
+					c.cache = d.Args[0]
+				case m + "_cache_key":
+					c.key = true
+				case m + "_ssl_verify":
+					c.verify = d.Args[0]
+				case m + "_ssl_trusted_certificate":
+					c.trusted = d.Args[0]
 				}
 			}
 			return c
+		}
+		// sslPass reports whether a location's own *_pass is TLS.
+		sslPass := func(block []*Directive) bool {
+			for _, d := range block {
+				if d.Name == m+"_pass" && len(d.Args) == 1 {
+					v := strings.ToLower(d.Args[0])
+					return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "suwsgi://")
+				}
+			}
+			return false
+		}
+		// ngx_http_proxy_set_ssl (and uwsgi's): verifying the upstream's
+		// certificate needs trusted CAs.
+		sslCheck := func(block []*Directive, c bufConf) *Error {
+			if !sslPass(block) || c.verify != "on" {
+				return nil
+			}
+			if c.trusted == "" {
+				return &Error{Msg: "no " + m + "_ssl_trusted_certificate for " + m + "_ssl_verify"}
+			}
+			if _, err := os.Stat(c.trusted); strings.HasPrefix(c.trusted, "/") && os.IsNotExist(err) {
+				return &Error{Msg: `SSL_CTX_load_verify_locations("` + c.trusted + `") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` +
+					c.trusted + `, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`}
+			}
+			return nil
 		}
 		check := func(c bufConf) *Error {
 			if c.num == -1 {
@@ -497,6 +560,14 @@ func checkBuffers(httpBlock []*Directive, file string, line int) *Error {
 			if maxTemp != 0 && maxTemp < size {
 				return err(`"` + m + `_max_temp_file_size" must be equal to zero to disable temporary files usage or must be equal to or greater than ` + maxOf)
 			}
+			if z := c.cache; z != "" && z != "off" && !strings.Contains(z, "$") && !zones[z] {
+				return err(`"` + m + `_cache" zone "` + z + `" is unknown`)
+			}
+			if c.cache != "" && c.cache != "off" && !c.key && m != "proxy" {
+				w := err(`no "` + m + `_cache_key" for "` + m + `_cache"`)
+				w.Warn = true
+				warn(w)
+			}
 			return nil
 		}
 		var walk func(block []*Directive, prev bufConf) *Error
@@ -509,13 +580,16 @@ func checkBuffers(httpBlock []*Directive, file string, line int) *Error {
 				if err := check(c); err != nil {
 					return err
 				}
+				if err := sslCheck(d.Block, c); err != nil {
+					return err
+				}
 				if err := walk(d.Block, c); err != nil {
 					return err
 				}
 			}
 			return nil
 		}
-		top := read(httpBlock, bufConf{-1, -1, -1, -1, -1, -1})
+		top := read(httpBlock, bufConf{num: -1, size: -1, bufferSize: -1, busy: -1, tempWrite: -1, maxTemp: -1})
 		for _, s := range httpBlock {
 			if s.Name != "server" {
 				continue
@@ -889,4 +963,65 @@ func captureNames(re string) []string {
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// cachePath refuses, as ngx_http_file_cache_set_slot and ngx_add_path do,
+// a cache zone declared twice and two caches in one directory.
+func (p *parser) cachePath(d *Directive) *Error {
+	s := &p.state
+	if s.cachePaths == nil {
+		s.cachePaths, s.cacheZones = map[string]*Directive{}, map[string]bool{}
+	}
+	for _, a := range d.Args[1:] {
+		if z, ok := strings.CutPrefix(a, "keys_zone="); ok {
+			name, _, _ := strings.Cut(z, ":")
+			if s.cacheZones[name] {
+				return d.errorf("duplicate zone %q", name)
+			}
+			s.cacheZones[name] = true
+		}
+	}
+	path := p.cfg.PrefixPath(d.Args[0])
+	if prev := s.cachePaths[path]; prev != nil {
+		// nginx logs this one without the place of the directive.
+		return &Error{Msg: sprintf("the same path name %q used in %s:%d and in %s:%d", path, prev.File, prev.EndLine, d.File, d.EndLine)}
+	}
+	s.cachePaths[path] = d
+	return nil
+}
+
+// checkTicketKeys opens the ssl_session_ticket_key files of every server
+// with certificates, as ngx_http_ssl_merge_srv_conf does (at the http
+// block's "}").
+func (p *parser) checkTicketKeys(httpBlock []*Directive, file string, line int) *Error {
+	keys := func(block []*Directive) []string {
+		var out []string
+		for _, d := range block {
+			if d.Name == "ssl_session_ticket_key" && len(d.Args) == 1 {
+				out = append(out, d.Args[0])
+			}
+		}
+		return out
+	}
+	httpKeys, httpCert := keys(httpBlock), hasDirective(httpBlock, "ssl_certificate")
+	for _, s := range httpBlock {
+		if s.Name != "server" || !httpCert && !hasDirective(s.Block, "ssl_certificate") {
+			continue
+		}
+		list := keys(s.Block)
+		if list == nil {
+			list = httpKeys
+		}
+		for _, k := range list {
+			path := p.cfg.ConfPath(k)
+			f, err := os.Open(path)
+			if err != nil {
+				e := fileError(path, err)
+				e.File, e.Line = file, line
+				return e
+			}
+			f.Close()
+		}
+	}
+	return nil
 }

@@ -1025,3 +1025,27 @@ func (p *parser) checkTicketKeys(httpBlock []*Directive, file string, line int) 
 	}
 	return nil
 }
+
+// storeCacheCheck refuses *_cache and *_store turned on in one block, as
+// the proxy, fastcgi, uwsgi and scgi handlers do, naming the later one.
+func storeCacheCheck(d *Directive, before []*Directive) *Error {
+	m, kind, ok := strings.Cut(d.Name, "_")
+	if !ok || kind != "cache" && kind != "store" || len(d.Args) != 1 || d.Args[0] == "off" {
+		return nil
+	}
+	switch m {
+	case "proxy", "fastcgi", "uwsgi", "scgi":
+	default:
+		return nil
+	}
+	other := m + "_store"
+	if kind == "store" {
+		other = m + "_cache"
+	}
+	for _, s := range before {
+		if s.Name == other && len(s.Args) == 1 && s.Args[0] != "off" {
+			return d.errorf("%q directive is incompatible with %q", d.Name, other)
+		}
+	}
+	return nil
+}

@@ -42,6 +42,18 @@ func (p *parser) newBuf(into *blockBuf) *blockBuf {
 
 func (b *blockBuf) own() []*Directive { return b.p.stack[b.mark:] }
 
+// readSoFar returns the directives of the block read so far, includes
+// spliced in.
+func (b *blockBuf) readSoFar() []*Directive {
+	for b.into != nil {
+		b = b.into
+	}
+	if b.split {
+		return b.exp
+	}
+	return b.own()
+}
+
 // push adds a directive: own as written, exp its expanded form (the same
 // pointer unless its block holds includes).
 func (b *blockBuf) push(own, exp *Directive) {
@@ -395,6 +407,9 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		}
 	}
 	if err := p.stateCheck(d, ctx); err != nil {
+		return err
+	}
+	if err := storeCacheCheck(d, buf.readSoFar()); err != nil {
 		return err
 	}
 	if d.Name == "include" && !isBlock && len(d.Args) == 1 && !p.noInclude {

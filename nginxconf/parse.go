@@ -188,6 +188,9 @@ type parser struct {
 	ups *upsState
 	// state holds what the checks of blockcheck.go remember.
 	state blockState
+	// typesLevels holds, per open block, the extensions its types{}
+	// blocks have listed.
+	typesLevels []*typesCheck
 	// includeDepth counts the include files open; a cycle would make
 	// nginx recurse until it crashes, gonginx stops at maxIncludeDepth.
 	includeDepth int
@@ -436,7 +439,18 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 				// nothing compiles stream maps.
 				p.raw = &mapCheck{exact: map[string]bool{}}
 			}
+			if d.Name == "types" && len(p.typesLevels) > 0 {
+				// The types blocks of one level fill one list.
+				top := &p.typesLevels[len(p.typesLevels)-1]
+				if *top == nil {
+					*top = &typesCheck{ext: map[string]string{}}
+				}
+				p.raw = *top
+			}
 		}
+	} else {
+		p.typesLevels = append(p.typesLevels, nil)
+		defer func() { p.typesLevels = p.typesLevels[:len(p.typesLevels)-1] }()
 	}
 	if ctx == StreamMainConf {
 		p.state.inStream = true

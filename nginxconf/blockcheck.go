@@ -451,6 +451,25 @@ type bufConf struct {
 	key                                             bool   // a *_cache_key is set
 }
 
+// bufModule holds the directive names checkBuffers reads for one of the
+// proxy-like modules, built once so the per-location walk builds no strings.
+type bufModule struct {
+	module, prefix, pass, buffers, bufferSize, busy, tempWrite, maxTemp, cache, cacheKey, sslVerify, sslTrusted string
+}
+
+var bufModules = func() []bufModule {
+	var ms []bufModule
+	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
+		ms = append(ms, bufModule{
+			module: m, prefix: m + "_", pass: m + "_pass", buffers: m + "_buffers", bufferSize: m + "_buffer_size",
+			busy: m + "_busy_buffers_size", tempWrite: m + "_temp_file_write_size",
+			maxTemp: m + "_max_temp_file_size", cache: m + "_cache", cacheKey: m + "_cache_key",
+			sslVerify: m + "_ssl_verify", sslTrusted: m + "_ssl_trusted_certificate",
+		})
+	}
+	return ms
+}()
+
 // checkBuffers makes the buffer checks of the proxy, fastcgi, uwsgi and
 // scgi modules' merge_loc_conf for every server and location of an
 // http block, in nginx's merge order (module by module, each location
@@ -468,31 +487,44 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 			}
 		}
 	}
-	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
+	used := bufModulesUsed(httpBlock)
+	for i := range bufModules {
+		if used&(1<<i) == 0 {
+			// Defaults everywhere: nothing to check. Most configs use
+			// one of the four modules at most.
+			continue
+		}
+		n := &bufModules[i]
+		m := n.module
 		read := func(block []*Directive, prev bufConf) bufConf {
 			c := prev
 			for _, d := range block {
+				// Most directives belong to none of these modules: one
+				// prefix test spares the switch.
+				if !strings.HasPrefix(d.Name, n.prefix) {
+					continue
+				}
 				switch d.Name {
-				case m + "_buffers":
+				case n.buffers:
 					if len(d.Args) == 2 {
 						c.num, _ = ParseNumber(d.Args[0])
 						c.size, _ = ParseSize(d.Args[1])
 					}
-				case m + "_buffer_size":
+				case n.bufferSize:
 					c.bufferSize, _ = ParseSize(d.Args[0])
-				case m + "_busy_buffers_size":
+				case n.busy:
 					c.busy, _ = ParseSize(d.Args[0])
-				case m + "_temp_file_write_size":
+				case n.tempWrite:
 					c.tempWrite, _ = ParseSize(d.Args[0])
-				case m + "_max_temp_file_size":
+				case n.maxTemp:
 					c.maxTemp, _ = ParseSize(d.Args[0])
-				case m + "_cache":
+				case n.cache:
 					c.cache = d.Args[0]
-				case m + "_cache_key":
+				case n.cacheKey:
 					c.key = true
-				case m + "_ssl_verify":
+				case n.sslVerify:
 					c.verify = d.Args[0]
-				case m + "_ssl_trusted_certificate":
+				case n.sslTrusted:
 					c.trusted = d.Args[0]
 				}
 			}
@@ -501,7 +533,7 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 		// sslPass reports whether a location's own *_pass is TLS.
 		sslPass := func(block []*Directive) bool {
 			for _, d := range block {
-				if d.Name == m+"_pass" && len(d.Args) == 1 {
+				if d.Name == n.pass && len(d.Args) == 1 {
 					v := strings.ToLower(d.Args[0])
 					return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "suwsgi://")
 				}
@@ -531,7 +563,10 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 				c.bufferSize = page
 			}
 			err := func(msg string) *Error { return &Error{Msg: msg, File: file, Line: line} }
-			maxOf := `the maximum of the value of "` + m + `_buffer_size" and one of the "` + m + `_buffers"`
+			// Messages are built only on error: this runs for every location.
+			maxOf := func() string {
+				return `the maximum of the value of "` + m + `_buffer_size" and one of the "` + m + `_buffers"`
+			}
 			if c.num < 2 {
 				return err(`there must be at least 2 "` + m + `_buffers"`)
 			}
@@ -541,7 +576,7 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 				busy = 2 * size
 			}
 			if busy < size {
-				return err(`"` + m + `_busy_buffers_size" must be equal to or greater than ` + maxOf)
+				return err(`"` + m + `_busy_buffers_size" must be equal to or greater than ` + maxOf())
 			}
 			if busy > (c.num-1)*c.size {
 				return err(`"` + m + `_busy_buffers_size" must be less than the size of all "` + m + `_buffers" minus one buffer`)
@@ -551,14 +586,14 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 				temp = 2 * size
 			}
 			if temp < size {
-				return err(`"` + m + `_temp_file_write_size" must be equal to or greater than ` + maxOf)
+				return err(`"` + m + `_temp_file_write_size" must be equal to or greater than ` + maxOf())
 			}
 			maxTemp := c.maxTemp
 			if maxTemp == -1 {
 				maxTemp = 1 << 30
 			}
 			if maxTemp != 0 && maxTemp < size {
-				return err(`"` + m + `_max_temp_file_size" must be equal to zero to disable temporary files usage or must be equal to or greater than ` + maxOf)
+				return err(`"` + m + `_max_temp_file_size" must be equal to zero to disable temporary files usage or must be equal to or greater than ` + maxOf())
 			}
 			if z := c.cache; z != "" && z != "off" && !strings.Contains(z, "$") && !zones[z] {
 				return err(`"` + m + `_cache" zone "` + z + `" is unknown`)
@@ -604,6 +639,22 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 		}
 	}
 	return nil
+}
+
+// bufModulesUsed returns a bit per bufModules entry whose directives
+// appear anywhere in block.
+func bufModulesUsed(block []*Directive) (used uint) {
+	for _, d := range block {
+		for i := range bufModules {
+			if strings.HasPrefix(d.Name, bufModules[i].prefix) {
+				used |= 1 << i
+			}
+		}
+		if d.Block != nil {
+			used |= bufModulesUsed(d.Block)
+		}
+	}
+	return used
 }
 
 // checkStreamPass checks a stream proxy_pass address as ngx_parse_url

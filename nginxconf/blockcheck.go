@@ -52,12 +52,11 @@ func dynamicObject(module string) string {
 
 // available reports whether some module that defines name is compiled
 // in or loaded by a load_module read so far; nginx knows no other names.
-func (s *blockState) available(name string) bool {
-	cmds := Lookup(name)
-	if len(cmds) == 0 {
+func (s *blockState) available(info *nameInfo) bool {
+	if info == nil {
 		return true // unknown either way; checkDirective says so
 	}
-	for _, c := range cmds {
+	for _, c := range info.cmds {
 		if !c.Dynamic || s.loaded[dynamicObject(c.Module)] {
 			return true
 		}
@@ -321,18 +320,29 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 			return &Error{Msg: `no "listen" is defined for server in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
 		}
 	case d.Name == "http" && inner == HTTPMainConf:
-		if err := checkImplicitUpstreams(view); err != nil {
-			return err
+		// Each check's walk is skipped when the config has none of the
+		// directives it looks at (p.present): it would find nothing.
+		if p.present&presImplicitUps != 0 {
+			if err := checkImplicitUpstreams(view); err != nil {
+				return err
+			}
 		}
-		if err := p.checkTicketKeys(view, d.File, p.closeLine); err != nil {
-			return err
+		if p.present&presCertificate != 0 {
+			if err := p.checkTicketKeys(view, d.File, p.closeLine); err != nil {
+				return err
+			}
 		}
 		warn := func(w *Error) { p.cfg.Warnings = append(p.cfg.Warnings, w) }
-		if err := checkBuffers(view, d.File, p.closeLine, warn); err != nil {
+		if err := checkBuffers(view, p.present, d.File, p.closeLine, warn); err != nil {
 			return err
 		}
-		if err := checkCharsets(view); err != nil {
-			return err
+		if p.present&(presCharset|presSourceCharset) == presCharset|presSourceCharset {
+			if err := checkCharsets(view); err != nil {
+				return err
+			}
+		}
+		if p.present&presMemcached == 0 {
+			return nil
 		}
 		return checkMemcachedKey(view)
 	case d.Name == "mail" && inner == MailMainConf:
@@ -474,7 +484,10 @@ var bufModules = func() []bufModule {
 // scgi modules' merge_loc_conf for every server and location of an
 // http block, in nginx's merge order (module by module, each location
 // after its parent). nginx reports them at the http block's "}".
-func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Error)) *Error {
+//
+// used has the presBuf bit of each module some directive of which read
+// here was seen; the others are skipped.
+func checkBuffers(httpBlock []*Directive, used presence, file string, line int, warn func(*Error)) *Error {
 	const page = 4096
 	zones := map[string]bool{}
 	for _, d := range httpBlock {
@@ -487,11 +500,10 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 			}
 		}
 	}
-	used := bufModulesUsed(httpBlock)
 	for i := range bufModules {
-		if used&(1<<i) == 0 {
-			// Defaults everywhere: nothing to check. Most configs use
-			// one of the four modules at most.
+		if used&(presBuf<<i) == 0 {
+			// Defaults everywhere (a *_pass alone sets none of what
+			// check and sslCheck read), which pass: nothing to check.
 			continue
 		}
 		n := &bufModules[i]
@@ -641,20 +653,49 @@ func checkBuffers(httpBlock []*Directive, file string, line int, warn func(*Erro
 	return nil
 }
 
-// bufModulesUsed returns a bit per bufModules entry whose directives
-// appear anywhere in block.
-func bufModulesUsed(block []*Directive) (used uint) {
-	for _, d := range block {
-		for i := range bufModules {
-			if strings.HasPrefix(d.Name, bufModules[i].prefix) {
-				used |= 1 << i
-			}
-		}
-		if d.Block != nil {
-			used |= bufModulesUsed(d.Block)
+// presence marks after-block checks (one bit each) that a directive
+// read concerns; the http block's checks skip their tree walks when no
+// directive they look at was read, which is most configs for most checks.
+type presence uint16
+
+const (
+	// presBuf is the first of one bit per bufModules entry: a directive
+	// its merge check reads (a buffer size, *_cache, *_ssl_verify, ...).
+	presBuf presence = 1 << iota
+	_
+	_
+	_
+	presCharset       // charset
+	presSourceCharset // source_charset
+	presMemcached     // memcached_pass
+	presImplicitUps   // fastcgi/scgi/uwsgi/grpc/memcached_pass
+	presCertificate   // ssl_certificate
+)
+
+// concernsOf says which checks a directive named name concerns.
+func concernsOf(name string) presence {
+	var c presence
+	for i := range bufModules {
+		n := &bufModules[i]
+		switch name {
+		case n.buffers, n.bufferSize, n.busy, n.tempWrite, n.maxTemp, n.cache, n.cacheKey, n.sslVerify, n.sslTrusted:
+			c |= presBuf << i
 		}
 	}
-	return used
+	switch name {
+	case "charset":
+		c |= presCharset
+	case "source_charset":
+		c |= presSourceCharset
+	case "memcached_pass":
+		c |= presMemcached
+	case "ssl_certificate":
+		c |= presCertificate
+	}
+	if passSchemes[name] != nil {
+		c |= presImplicitUps
+	}
+	return c
 }
 
 // checkStreamPass checks a stream proxy_pass address as ngx_parse_url

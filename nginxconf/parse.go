@@ -211,6 +211,9 @@ type parser struct {
 	// seen stacks the duplicate keys (dupKey) of the open blocks'
 	// expanded views, each block's from its seenMark.
 	seen []dupKey
+	// present marks the after-block checks that some directive read so
+	// far concerns (nameInfo.concerns); the others are skipped.
+	present presence
 }
 
 func (p *parser) newDirective() *Directive {
@@ -328,7 +331,11 @@ func (p *parser) parseBlock(src *source, buf *blockBuf, ctx Context, kind blockK
 		d.File = src.path
 		d.Line = name.Line
 		d.EndLine = t.Line
-		if err := p.directive(src, buf, ctx, d, isBlock); err != nil {
+		info := infoByName[d.Name]
+		if info != nil {
+			p.present |= info.concerns
+		}
+		if err := p.directive(src, buf, ctx, d, info, isBlock); err != nil {
 			return err
 		}
 		for _, c := range comments {
@@ -349,7 +356,7 @@ func (p *parser) comment(src *source, t Token) *Directive {
 
 // directive checks d, reads its block if it has one, follows an include,
 // and adds it to buf.
-func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive, isBlock bool) *Error {
+func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive, info *nameInfo, isBlock bool) *Error {
 	if ctx == 0 {
 		// A raw entry of map, types, ...: nginx refuses a block there.
 		// Of the block handlers, types, map and geo follow include (geo
@@ -383,13 +390,13 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		}
 		return p.block(src, buf, d, ctx)
 	}
-	if !p.state.available(d.Name) {
+	if !p.state.available(info) {
 		return atEndErr(d.errorf("unknown directive %q", d.Name), d)
 	}
 	if isBlock && ctx == MainConf && (d.Name == "events" || d.Name == "http" || d.Name == "stream" || d.Name == "mail") {
 		defer func() { p.state.modulesUsed = true }()
 	}
-	in, err := checkDirectiveSeen(d, ctx, isBlock, buf.seenKeys())
+	in, err := checkDirectiveInfo(info, d, ctx, isBlock, buf.seenKeys())
 	if err != nil {
 		atEnd(err, d)
 		if !err.Warn {

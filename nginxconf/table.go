@@ -206,7 +206,11 @@ func Commands() []Command { return commandTable }
 // lookupIn returns the entry nginx would pick for name in ctx, whether
 // it is in customDuplicates, and whether the name is known at all.
 func lookupIn(name string, ctx Context) (cmd *Command, customDup, known bool) {
-	info := infoByName[name]
+	return infoByName[name].in(ctx)
+}
+
+// in is lookupIn for a name already looked up (info nil: unknown).
+func (info *nameInfo) in(ctx Context) (cmd *Command, customDup, known bool) {
 	if info == nil {
 		return nil, false, false
 	}
@@ -224,6 +228,10 @@ type nameInfo struct {
 	cmds      []*Command
 	customDup []bool   // per cmds entry: listed in customDuplicates
 	keys      []dupKey // what a directive of this name leaves in its block
+	// concerns marks the after-block checks a directive of this name can
+	// affect (presence flags: a check none of whose directives were read
+	// is skipped).
+	concerns presence
 }
 
 // dupKey is what a directive already read in a block means for the
@@ -253,6 +261,7 @@ func indexNames() map[string]*nameInfo {
 				info.addKey(dupKey{module: c.Module, field: c.Field})
 			}
 		}
+		info.concerns = concernsOf(name)
 		m[name] = info
 	}
 	return m
@@ -343,7 +352,14 @@ func checkDirective(d *Directive, ctx Context, isBlock bool, siblings []*Directi
 // checkDirectiveSeen is checkDirective with the siblings already read
 // given by their duplicate keys (addDupKeys), as the parser keeps them.
 func checkDirectiveSeen(d *Directive, ctx Context, isBlock bool, seen []dupKey) (inner Context, err *Error) {
-	cmd, customDup, known := lookupIn(d.Name, ctx)
+	return checkDirectiveInfo(infoByName[d.Name], d, ctx, isBlock, seen)
+}
+
+// checkDirectiveInfo is checkDirectiveSeen with d's name already looked
+// up (info is nil for an unknown name): the parser looks each name up
+// once.
+func checkDirectiveInfo(info *nameInfo, d *Directive, ctx Context, isBlock bool, seen []dupKey) (inner Context, err *Error) {
+	cmd, customDup, known := info.in(ctx)
 	if cmd == nil {
 		if known {
 			return 0, d.errorf("%q directive is not allowed here", d.Name)

@@ -175,3 +175,25 @@ func TestDeprecatedWarns(t *testing.T) {
 		t.Errorf("got %v, want warning %q", err, want)
 	}
 }
+
+// TestConcernsKnown: the presence flags are set from infoByName, so a
+// name a check concerns that is not in the table would make the parser
+// skip that check.
+func TestConcernsKnown(t *testing.T) {
+	names := []string{"charset", "source_charset", "memcached_pass", "ssl_certificate"}
+	for name := range passSchemes {
+		names = append(names, name)
+	}
+	for i := range bufModules {
+		n := &bufModules[i]
+		names = append(names, n.buffers, n.bufferSize, n.busy, n.tempWrite, n.maxTemp, n.cache, n.cacheKey)
+		if n.module == "proxy" || n.module == "uwsgi" { // fastcgi and scgi have no TLS
+			names = append(names, n.sslVerify, n.sslTrusted)
+		}
+	}
+	for _, name := range names {
+		if info := infoByName[name]; info == nil || info.concerns == 0 {
+			t.Errorf("%s: not in the table or concerns no check", name)
+		}
+	}
+}

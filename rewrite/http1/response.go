@@ -184,8 +184,9 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		st.headerOnly = true
 	}
 	// ngx_http_chunked_header_filter: chunked only with an unknown length
-	// and a body to send.
-	if contentLength < 0 && status != 101 && !st.headerOnly && status != 204 && status != 304 {
+	// and a body to send, and never below 200 (a backend's "000" or 1xx is
+	// passed on as is, the connection framing left alone).
+	if contentLength < 0 && status >= 200 && !st.headerOnly && status != 204 && status != 304 {
 		if r.ProtoMajor == 1 && r.ProtoMinor >= 1 && !resp.NoChunked {
 			st.chunked = true
 		} else {

@@ -104,7 +104,7 @@ func (p *parser) stateCheck(d *Directive, ctx Context) *Error {
 	case d.Name == "limit_req_zone" && ctx == HTTPMainConf:
 		out = p.state.bindZone(d)
 	default:
-		if cmds := Lookup(d.Name); len(cmds) > 0 && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf|HTTPLifConf) != 0 {
+		if cmds := p.nameInfo(d.Name).commands(); len(cmds) > 0 && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf|HTTPLifConf) != 0 {
 			for _, c := range cmds {
 				if c.Slot == SlotTypes && c.Ctx&ctx != 0 {
 					out = typesWarnings(d)

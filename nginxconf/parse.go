@@ -76,7 +76,7 @@ func (b *blockBuf) push(own, exp *Directive) {
 // duplicate checks of the directives after it.
 func (b *blockBuf) noteSeen(exp *Directive) {
 	if !b.p.unchecked {
-		b.p.seen = addDupKeys(b.p.seen, b.seenMark, exp.Name)
+		b.p.seen = addDupKeysInfo(b.p.seen, b.seenMark, b.p.nameInfo(exp.Name))
 	}
 }
 
@@ -214,6 +214,19 @@ type parser struct {
 	// present marks the after-block checks that some directive read so
 	// far concerns (nameInfo.concerns); the others are skipped.
 	present presence
+	// lastName and lastInfo remember the name last looked up in
+	// infoByName: the checks of one directive need it several times.
+	lastName string
+	lastInfo *nameInfo
+}
+
+// nameInfo returns infoByName[name], from the last look-up when it was
+// for the same name.
+func (p *parser) nameInfo(name string) *nameInfo {
+	if name == p.lastName {
+		return p.lastInfo
+	}
+	return infoByName[name]
 }
 
 func (p *parser) newDirective() *Directive {
@@ -332,6 +345,7 @@ func (p *parser) parseBlock(src *source, buf *blockBuf, ctx Context, kind blockK
 		d.Line = name.Line
 		d.EndLine = t.Line
 		info := infoByName[d.Name]
+		p.lastName, p.lastInfo = d.Name, info
 		if info != nil {
 			p.present |= info.concerns
 		}

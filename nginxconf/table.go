@@ -278,7 +278,11 @@ func (n *nameInfo) addKey(k dupKey) {
 // each key once bounds seen by the table's size, so checking a block's
 // directives stays linear in the block's length.
 func addDupKeys(seen []dupKey, mark int, name string) []dupKey {
-	info := infoByName[name]
+	return addDupKeysInfo(seen, mark, infoByName[name])
+}
+
+// addDupKeysInfo is addDupKeys with the name already looked up.
+func addDupKeysInfo(seen []dupKey, mark int, info *nameInfo) []dupKey {
 	if info == nil {
 		return seen
 	}
@@ -1117,4 +1121,12 @@ func sprintf(format string, args ...any) string {
 		ai++
 	}
 	return b.String()
+}
+
+// commands is Lookup for a name already looked up (nil info: none).
+func (info *nameInfo) commands() []*Command {
+	if info == nil {
+		return nil
+	}
+	return info.cmds
 }

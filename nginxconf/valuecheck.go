@@ -83,7 +83,7 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		}
 	case d.Name == "proxy_bind" && m == "ngx_stream_proxy_module":
 		return checkBind(d)
-	case passSchemes[d.Name] != nil && strings.HasPrefix(m, "ngx_http_"):
+	case strings.HasSuffix(d.Name, "_pass") && passSchemes[d.Name] != nil && strings.HasPrefix(m, "ngx_http_"):
 		return checkPass(d)
 	case d.Name == "thread_pool" && m == "ngx_thread_pool_module":
 		return checkThreadPool(d)

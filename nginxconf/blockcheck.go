@@ -670,6 +670,9 @@ const (
 	presMemcached     // memcached_pass
 	presImplicitUps   // fastcgi/scgi/uwsgi/grpc/memcached_pass
 	presCertificate   // ssl_certificate
+	// presStoreCache is not a presence flag: it marks the names
+	// storeCacheCheck looks at, so that other directives skip it.
+	presStoreCache // proxy/fastcgi/uwsgi/scgi _cache and _store
 )
 
 // concernsOf says which checks a directive named name concerns.
@@ -694,6 +697,11 @@ func concernsOf(name string) presence {
 	}
 	if passSchemes[name] != nil {
 		c |= presImplicitUps
+	}
+	for i := range bufModules {
+		if name == bufModules[i].cache || name == bufModules[i].module+"_store" {
+			c |= presStoreCache
+		}
 	}
 	return c
 }

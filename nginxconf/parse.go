@@ -433,8 +433,10 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 	if err := p.stateCheck(d, ctx); err != nil {
 		return err
 	}
-	if err := storeCacheCheck(d, buf.readSoFar()); err != nil {
-		return err
+	if info != nil && info.concerns&presStoreCache != 0 {
+		if err := storeCacheCheck(d, buf.readSoFar()); err != nil {
+			return err
+		}
 	}
 	if d.Name == "include" && !isBlock && len(d.Args) == 1 && !p.noInclude {
 		return p.include(src, buf, ctx, d)

@@ -186,7 +186,7 @@ func TestConcernsKnown(t *testing.T) {
 	}
 	for i := range bufModules {
 		n := &bufModules[i]
-		names = append(names, n.buffers, n.bufferSize, n.busy, n.tempWrite, n.maxTemp, n.cache, n.cacheKey)
+		names = append(names, n.buffers, n.bufferSize, n.busy, n.tempWrite, n.maxTemp, n.cache, n.cacheKey, n.module+"_store")
 		if n.module == "proxy" || n.module == "uwsgi" { // fastcgi and scgi have no TLS
 			names = append(names, n.sslVerify, n.sslTrusted)
 		}

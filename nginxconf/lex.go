@@ -75,9 +75,13 @@ func newLexer(src string, limit int) *Lexer {
 
 // Next returns the next token. After TokEOF or TokError it keeps
 // returning that token.
-func (l *Lexer) Next() Token {
+func (l *Lexer) Next() Token { return *l.next() }
+
+// next is Next returning the lexer's own token, valid until the next
+// call: the parser reads every token and copies none.
+func (l *Lexer) next() *Token {
 	if l.state == nil {
-		return l.tok
+		return &l.tok
 	}
 	l.emitted = false
 	for !l.emitted {
@@ -86,7 +90,7 @@ func (l *Lexer) Next() Token {
 	if l.tok.Kind == TokEOF || l.tok.Kind == TokError {
 		l.state = nil
 	}
-	return l.tok
+	return &l.tok
 }
 
 func (l *Lexer) emit(kind TokenKind, pos, line int, val string, quoted bool) {

@@ -280,28 +280,29 @@ const (
 func (p *parser) parseBlock(src *source, buf *blockBuf, ctx Context, kind blockKind) *Error {
 	for {
 		args, quoted := p.args[:0], p.quote[:0]
-		var name Token
+		var nameLine int
 		var comments []*Directive
-		t := src.lex.Next()
+		// t points into the lexer: it holds the token until the next read.
+		t := src.lex.next()
 		for t.Kind == TokWord || t.Kind == TokComment {
 			if t.Kind == TokComment {
 				if p.comments {
-					c := p.comment(src, t)
+					c := p.comment(src, *t)
 					if len(args) == 0 {
 						buf.push(c, c)
 					} else {
 						comments = append(comments, c)
 					}
 				}
-				t = src.lex.Next()
+				t = src.lex.next()
 				continue
 			}
 			if len(args) == 0 {
-				name = t
+				nameLine = t.Line
 			}
 			args = append(args, t.Val)
 			quoted = append(quoted, t.Quoted)
-			t = src.lex.Next()
+			t = src.lex.next()
 		}
 		p.args, p.quote = args, quoted
 		switch t.Kind {
@@ -342,7 +343,7 @@ func (p *parser) parseBlock(src *source, buf *blockBuf, ctx Context, kind blockK
 		d.Args = p.copyArgs(args[1:])
 		d.Quoted = p.copyQuoted(quoted[1:])
 		d.File = src.path
-		d.Line = name.Line
+		d.Line = nameLine
 		d.EndLine = t.Line
 		info := infoByName[d.Name]
 		p.lastName, p.lastInfo = d.Name, info

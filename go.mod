@@ -3,6 +3,6 @@ module github.com/gonginx/gonginx
 go 1.26.8
 
 require (
-	github.com/dlclark/regexp2/v2 v2.13.0 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/dlclark/regexp2/v2 v2.13.0
+	github.com/google/go-cmp v0.7.0
 )

@@ -1,7 +1,5 @@
 package location
 
-import "strconv"
-
 // Version is the server version shown in error pages and the Server header.
 const Version = "gonginx/0.1.0"
 
@@ -99,26 +97,3 @@ func DefaultPage(code int, serverTokens bool) (body []byte, sent int) {
 	}
 	return builtinPages.bare[code], sent
 }
-
-// statusLines are the reason phrases nginx writes (ngx_http_header_filter_module.c).
-var statusReasons = map[int]string{
-	200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
-	301: "Moved Permanently", 302: "Moved Temporarily", 303: "See Other", 304: "Not Modified",
-	307: "Temporary Redirect", 308: "Permanent Redirect",
-	400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-	404: "Not Found", 405: "Not Allowed", 406: "Not Acceptable", 408: "Request Time-out",
-	409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
-	413: "Request Entity Too Large", 414: "Request-URI Too Large", 415: "Unsupported Media Type",
-	416: "Requested Range Not Satisfiable", 421: "Misdirected Request", 429: "Too Many Requests",
-	500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
-	503: "Service Temporarily Unavailable", 504: "Gateway Time-out", 505: "HTTP Version Not Supported",
-	507: "Insufficient Storage",
-}
-
-var statusLines = func() map[int][]byte {
-	m := map[int][]byte{}
-	for c := 100; c < 1000; c++ {
-		m[c] = []byte("HTTP/1.1 " + strconv.Itoa(c) + " " + statusReasons[c] + "\r\n")
-	}
-	return m
-}()

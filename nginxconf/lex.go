@@ -115,8 +115,6 @@ func (l *Lexer) tooLongStarted(start, line int) stateFn {
 	return l.errorf(line, `too long parameter "`+l.src[start:end]+`..." started`)
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
 // lexBetween skips white space and dispatches on the first byte of the
 // next token.
 func lexBetween(l *Lexer) stateFn {

@@ -203,13 +203,9 @@ func Lookup(name string) []*Command { return commandsByName[name] }
 // not modify it.
 func Commands() []Command { return commandTable }
 
-// lookupIn returns the entry nginx would pick for name in ctx, whether
-// it is in customDuplicates, and whether the name is known at all.
-func lookupIn(name string, ctx Context) (cmd *Command, customDup, known bool) {
-	return infoByName[name].in(ctx)
-}
-
-// in is lookupIn for a name already looked up (info nil: unknown).
+// in returns the entry nginx would pick for the looked-up name in ctx,
+// whether it is in customDuplicates, and whether the name is known at all
+// (info nil: unknown).
 func (info *nameInfo) in(ctx Context) (cmd *Command, customDup, known bool) {
 	if info == nil {
 		return nil, false, false

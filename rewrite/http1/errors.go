@@ -36,7 +36,6 @@ var (
 	errURITooLong       = &Error{414, "client sent too long URI"}
 	errHeaderTooLarge   = &Error{494, "client sent too long header line"}
 	errInvalidChunked   = &Error{400, "client sent invalid chunked body"}
-	errBodyTooLarge     = &Error{413, "client intended to send too large body"}
 	errPrematureBodyEOF = errors.New("client prematurely closed connection")
 )
 

@@ -428,7 +428,7 @@ var lowcase = func() (t [256]byte) {
 
 // headerLine is one parsed header line: offsets into the buffer.
 type headerLine struct {
-	nameStart, nameEnd   int
+	nameEnd              int
 	valueStart, valueEnd int
 	invalid              bool // nginx's r->invalid_header: the name had bytes it does not hash
 	skip                 bool // an IIS-style repeated status line, ignored

@@ -133,7 +133,7 @@ func (x *exchange) findPhase() int {
 		x.loc = loc
 		x.st.DocumentRoot = loc.conf.rootStatic
 		if redirect {
-			return x.autoRedirect()
+			return x.slashRedirect()
 		}
 		if loc.conf.internal && !x.req.Internal {
 			return 404
@@ -331,9 +331,10 @@ func (x *exchange) write(b []byte) {
 	x.sent += int64(n)
 }
 
-// autoRedirect answers nginx's 301 for "/prefix" when "/prefix/" is
-// proxied: Location is the URI with "/" and the args.
-func (x *exchange) autoRedirect() int {
+// slashRedirect answers nginx's 301 to the URI with "/" added (and the
+// args): for "/prefix" when "/prefix/" is proxied, and for a directory
+// served without the trailing slash.
+func (x *exchange) slashRedirect() int {
 	b := append(x.locBuf[:0], x.req.URI...)
 	b = append(b, '/')
 	if x.req.HasArgs && len(x.req.Args) > 0 {
@@ -642,15 +643,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		return 500
 	}
 	if fi.isDir {
-		b := append(x.locBuf[:0], x.req.URI...)
-		b = append(b, '/')
-		if x.req.HasArgs && len(x.req.Args) > 0 {
-			b = append(b, '?')
-			b = append(b, x.req.Args...)
-		}
-		x.locBuf = b
-		x.redirLoc = b
-		return 301
+		return x.slashRedirect()
 	}
 	if !fi.regular {
 		x.log.Errorf(x, "\"%s\" is not a regular file", path)

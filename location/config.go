@@ -81,6 +81,8 @@ type VirtualServer struct {
 	prog    *rewrite.Program
 	named   map[string]*Location
 	listens []*Listen
+
+	nameBytes []byte // Name for server_name_in_redirect, converted once; read-only
 }
 
 // SSLConfig is what a server needs for TLS.
@@ -188,7 +190,7 @@ type locConf struct {
 
 type errorPage struct {
 	code  int              // =code overrides the status (-1 for "=" alone)
-	uri   string           // "/50x.html", "@named" or an absolute URL
+	uri   []byte           // "/50x.html", "@named" or an absolute URL; read-only, shared by requests
 	value *rewrite.Complex // when uri has variables
 }
 
@@ -708,7 +710,7 @@ func (c *compiler) errorPage(conf *locConf, d *nginxconf.Directive) error {
 		if n == 499 {
 			return confErr(d, "value %q must be between 300 and 599", cs)
 		}
-		ep := &errorPage{code: over, uri: uri}
+		ep := &errorPage{code: over, uri: []byte(uri)}
 		if strings.Contains(uri, "$") {
 			v, err := c.rc.Complex(uri)
 			if err != nil {
@@ -795,6 +797,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 		srv.Names = []string{""}
 	}
 	srv.Name = srv.Names[0]
+	srv.nameBytes = []byte(srv.Name)
 	if len(listens) == 0 {
 		listens = []*Listen{defaultListen(c.opts.Root, d.File, endLine(d))}
 	}

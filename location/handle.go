@@ -303,7 +303,7 @@ func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
 		}
 	}
 	if conf.nameInRedir {
-		x.resp.RedirectHost = []byte(x.srv.Name)
+		x.resp.RedirectHost = x.srv.nameBytes
 	}
 	if x.errStatus != 0 && code < 300 {
 		x.resp.Status = x.errStatus
@@ -376,7 +376,7 @@ func (x *exchange) special(code int) {
 // not be used and the built-in one must be sent.
 func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 	x.inErrPage = true
-	uri := []byte(ep.uri)
+	uri := ep.uri
 	if ep.value != nil {
 		x.tmp = ep.value.Eval(&x.st, x.tmp[:0])
 		uri = x.tmp

@@ -9,13 +9,12 @@ import (
 // (ngx_http_parse_chunked's grammar: hex size, optional ";ext", CRLF or LF,
 // data, CRLF, "0", trailers ignored), or none.
 type bodyReader struct {
-	c         *Conn
-	chunked   bool
-	remaining int64 // bytes left: of the body, or of the current chunk
-	state     int
-	done      bool
-	err       error
-	read      int64 // body bytes delivered so far
+	c       *Conn
+	chunked bool
+	chunkFraming
+	done bool
+	err  error
+	read int64 // body bytes delivered so far
 }
 
 const (
@@ -136,100 +135,19 @@ func (b *bodyReader) parseFraming() error {
 	for c.rpos < c.rend {
 		ch := buf[c.rpos]
 		c.rpos++
-		switch b.state {
-		case chStart:
-			d, ok := hexDigit(ch)
-			if !ok {
-				return errInvalidChunked
-			}
-			b.remaining = int64(d)
-			b.state = chSize
-		case chSize:
-			if b.remaining > (1<<63-1)/16 {
-				return errInvalidChunked
-			}
-			if d, ok := hexDigit(ch); ok {
-				b.remaining = b.remaining*16 + int64(d)
-				continue
-			}
-			switch ch {
-			case '\r':
-				b.state = chSizeAlmostDone
-			case '\n':
-				b.afterSize()
-			case ';', ' ', '\t':
-				b.state = chExtension
-			default:
-				return errInvalidChunked
-			}
-		case chExtension:
-			switch ch {
-			case '\r':
-				b.state = chSizeAlmostDone
-			case '\n':
-				b.afterSize()
-			}
-		case chSizeAlmostDone:
-			if ch != '\n' {
-				return errInvalidChunked
-			}
-			b.afterSize()
-		case chAfterData:
-			switch ch {
-			case '\r':
-				b.state = chAfterDataAlmostDone
-			case '\n':
-				b.state = chStart
-			default:
-				return errInvalidChunked
-			}
-		case chAfterDataAlmostDone:
-			if ch != '\n' {
-				return errInvalidChunked
-			}
-			b.state = chStart
-		case chTrailer:
-			switch ch {
-			case '\r':
-				b.state = chTrailerAlmostDone
-			case '\n':
-				b.done = true
-				return nil
-			default:
-				b.state = chTrailerHeader
-			}
-		case chTrailerAlmostDone:
-			if ch != '\n' {
-				return errInvalidChunked
-			}
+		end, err := b.step(ch)
+		if err != nil {
+			return err
+		}
+		if end {
 			b.done = true
 			return nil
-		case chTrailerHeader:
-			switch ch {
-			case '\r':
-				b.state = chTrailerHeaderAlmostDone
-			case '\n':
-				b.state = chTrailer
-			}
-		case chTrailerHeaderAlmostDone:
-			if ch != '\n' {
-				return errInvalidChunked
-			}
-			b.state = chTrailer
 		}
 		if b.state == chData {
 			return nil
 		}
 	}
 	return nil
-}
-
-func (b *bodyReader) afterSize() {
-	if b.remaining == 0 {
-		b.state = chTrailer
-		return
-	}
-	b.state = chData
 }
 
 func hexDigit(c byte) (byte, bool) {

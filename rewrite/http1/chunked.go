@@ -5,9 +5,8 @@ package http1
 // ngx_http_parse_chunked: hex size, optional extension, CRLF or LF, data,
 // CRLF, a zero-size chunk, trailers (ignored), an empty line.
 type ChunkedParser struct {
-	state     int
-	remaining int64
-	Done      bool
+	chunkFraming
+	Done bool
 }
 
 // Decode consumes framing from b until chunk data begins and returns the
@@ -31,93 +30,112 @@ func (p *ChunkedParser) Decode(b []byte) (data []byte, consumed int, err error) 
 		}
 		ch := b[i]
 		i++
-		switch p.state {
-		case chStart:
-			d, ok := hexDigit(ch)
-			if !ok {
-				return nil, i, errInvalidChunked
-			}
-			p.remaining = int64(d)
-			p.state = chSize
-		case chSize:
-			if p.remaining > (1<<63-1)/16 {
-				return nil, i, errInvalidChunked
-			}
-			if d, ok := hexDigit(ch); ok {
-				p.remaining = p.remaining*16 + int64(d)
-				continue
-			}
-			switch ch {
-			case '\r':
-				p.state = chSizeAlmostDone
-			case '\n':
-				p.afterSize()
-			case ';', ' ', '\t':
-				p.state = chExtension
-			default:
-				return nil, i, errInvalidChunked
-			}
-		case chExtension:
-			switch ch {
-			case '\r':
-				p.state = chSizeAlmostDone
-			case '\n':
-				p.afterSize()
-			}
-		case chSizeAlmostDone:
-			if ch != '\n' {
-				return nil, i, errInvalidChunked
-			}
-			p.afterSize()
-		case chAfterData:
-			switch ch {
-			case '\r':
-				p.state = chAfterDataAlmostDone
-			case '\n':
-				p.state = chStart
-			default:
-				return nil, i, errInvalidChunked
-			}
-		case chAfterDataAlmostDone:
-			if ch != '\n' {
-				return nil, i, errInvalidChunked
-			}
-			p.state = chStart
-		case chTrailer:
-			switch ch {
-			case '\r':
-				p.state = chTrailerAlmostDone
-			case '\n':
-				p.Done = true
-			default:
-				p.state = chTrailerHeader
-			}
-		case chTrailerAlmostDone:
-			if ch != '\n' {
-				return nil, i, errInvalidChunked
-			}
-			p.Done = true
-		case chTrailerHeader:
-			switch ch {
-			case '\r':
-				p.state = chTrailerHeaderAlmostDone
-			case '\n':
-				p.state = chTrailer
-			}
-		case chTrailerHeaderAlmostDone:
-			if ch != '\n' {
-				return nil, i, errInvalidChunked
-			}
-			p.state = chTrailer
+		end, err := p.step(ch)
+		if err != nil {
+			return nil, i, err
 		}
+		p.Done = end
 	}
 	return nil, i, nil
 }
 
-func (p *ChunkedParser) afterSize() {
-	if p.remaining == 0 {
-		p.state = chTrailer
+// chunkFraming is ngx_http_parse_chunked's state machine over the framing
+// bytes, shared by request bodies (bodyReader) and backend responses
+// (ChunkedParser); each hands out the chunk data itself.
+type chunkFraming struct {
+	state     int
+	remaining int64 // bytes left of the current chunk (bodyReader: or of a Content-Length body)
+}
+
+// step consumes one framing byte; end reports the body's last byte.
+func (f *chunkFraming) step(ch byte) (end bool, err error) {
+	switch f.state {
+	case chStart:
+		d, ok := hexDigit(ch)
+		if !ok {
+			return false, errInvalidChunked
+		}
+		f.remaining = int64(d)
+		f.state = chSize
+	case chSize:
+		if f.remaining > (1<<63-1)/16 {
+			return false, errInvalidChunked
+		}
+		if d, ok := hexDigit(ch); ok {
+			f.remaining = f.remaining*16 + int64(d)
+			return false, nil
+		}
+		switch ch {
+		case '\r':
+			f.state = chSizeAlmostDone
+		case '\n':
+			f.afterSize()
+		case ';', ' ', '\t':
+			f.state = chExtension
+		default:
+			return false, errInvalidChunked
+		}
+	case chExtension:
+		switch ch {
+		case '\r':
+			f.state = chSizeAlmostDone
+		case '\n':
+			f.afterSize()
+		}
+	case chSizeAlmostDone:
+		if ch != '\n' {
+			return false, errInvalidChunked
+		}
+		f.afterSize()
+	case chAfterData:
+		switch ch {
+		case '\r':
+			f.state = chAfterDataAlmostDone
+		case '\n':
+			f.state = chStart
+		default:
+			return false, errInvalidChunked
+		}
+	case chAfterDataAlmostDone:
+		if ch != '\n' {
+			return false, errInvalidChunked
+		}
+		f.state = chStart
+	case chTrailer:
+		switch ch {
+		case '\r':
+			f.state = chTrailerAlmostDone
+		case '\n':
+			return true, nil
+		default:
+			f.state = chTrailerHeader
+		}
+	case chTrailerAlmostDone:
+		if ch != '\n' {
+			return false, errInvalidChunked
+		}
+		return true, nil
+	case chTrailerHeader:
+		switch ch {
+		case '\r':
+			f.state = chTrailerHeaderAlmostDone
+		case '\n':
+			f.state = chTrailer
+		}
+	case chTrailerHeaderAlmostDone:
+		if ch != '\n' {
+			return false, errInvalidChunked
+		}
+		f.state = chTrailer
+	}
+	return false, nil
+}
+
+// afterSize enters the chunk's data, or the trailers after the last chunk.
+func (f *chunkFraming) afterSize() {
+	if f.remaining == 0 {
+		f.state = chTrailer
 		return
 	}
-	p.state = chData
+	f.state = chData
 }

@@ -617,37 +617,56 @@ func checkBuffers(httpBlock []*Directive, used presence, file string, line int, 
 			}
 			return nil
 		}
-		var walk func(block []*Directive, prev bufConf) *Error
-		walk = func(block []*Directive, prev bufConf) *Error {
-			for _, d := range block {
-				if d.Name != "location" && d.Name != "if" && d.Name != "limit_except" {
-					continue
-				}
-				c := read(d.Block, prev)
-				if err := check(c); err != nil {
-					return err
-				}
-				if err := sslCheck(d.Block, c); err != nil {
-					return err
-				}
-				if err := walk(d.Block, c); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		top := read(httpBlock, bufConf{num: -1, size: -1, bufferSize: -1, busy: -1, tempWrite: -1, maxTemp: -1})
-		for _, s := range httpBlock {
-			if s.Name != "server" {
-				continue
-			}
-			c := read(s.Block, top)
+		top := bufConf{num: -1, size: -1, bufferSize: -1, busy: -1, tempWrite: -1, maxTemp: -1}
+		err := eachMerged(httpBlock, top, read, func(block []*Directive, c bufConf, server bool) *Error {
 			if err := check(c); err != nil {
 				return err
 			}
-			if err := walk(s.Block, c); err != nil {
+			if server {
+				return nil
+			}
+			return sslCheck(block, c)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachMerged calls visit, in merge order, with the configuration each
+// server and each location, if and limit_except inside it ends up with:
+// read adds a block's own directives to what the block inherits, starting
+// from the http block's over top. The first error stops the walk.
+func eachMerged[T any](httpBlock []*Directive, top T, read func(block []*Directive, inherited T) T,
+	visit func(block []*Directive, c T, server bool) *Error) *Error {
+	var walk func(block []*Directive, prev T) *Error
+	walk = func(block []*Directive, prev T) *Error {
+		for _, d := range block {
+			if d.Name != "location" && d.Name != "if" && d.Name != "limit_except" {
+				continue
+			}
+			c := read(d.Block, prev)
+			if err := visit(d.Block, c, false); err != nil {
 				return err
 			}
+			if err := walk(d.Block, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	top = read(httpBlock, top)
+	for _, s := range httpBlock {
+		if s.Name != "server" {
+			continue
+		}
+		c := read(s.Block, top)
+		if err := visit(s.Block, c, true); err != nil {
+			return err
+		}
+		if err := walk(s.Block, c); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -803,36 +822,7 @@ func checkCharsets(httpBlock []*Directive) *Error {
 		}
 		return &Error{Msg: `no "charset_map" between the charsets "` + c.source + `" and "` + c.charset + `"`}
 	}
-	var walk func(block []*Directive, prev conf) *Error
-	walk = func(block []*Directive, prev conf) *Error {
-		for _, d := range block {
-			if d.Name != "location" && d.Name != "if" && d.Name != "limit_except" {
-				continue
-			}
-			c := read(d.Block, prev)
-			if err := check(c); err != nil {
-				return err
-			}
-			if err := walk(d.Block, c); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	top := read(httpBlock, conf{})
-	for _, s := range httpBlock {
-		if s.Name != "server" {
-			continue
-		}
-		c := read(s.Block, top)
-		if err := check(c); err != nil {
-			return err
-		}
-		if err := walk(s.Block, c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachMerged(httpBlock, conf{}, read, func(_ []*Directive, c conf, _ bool) *Error { return check(c) })
 }
 
 // checkImplicitUpstreams makes ngx_http_upstream_init_main_conf's checks

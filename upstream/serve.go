@@ -356,7 +356,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	}
 
 	// Build the client response from the backend's head.
-	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, x, r)
+	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, x)
 	if perr != nil {
 		return 502, perr, false
 	}
@@ -640,7 +640,7 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 
 // buildResponse turns the backend's head into the client's, filtering
 // headers as nginx's proxy module and upstream do.
-func (p *Proxy) buildResponse(c *http1.Conn, x *exchange, r *http1.Request) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
+func (p *Proxy) buildResponse(c *http1.Conn, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
 	h := &x.head
 	resp = &x.resp
 	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,
@@ -700,11 +700,8 @@ func (p *Proxy) buildResponse(c *http1.Conn, x *exchange, r *http1.Request) (res
 	if h.Status == 101 {
 		length = -1
 	}
+	// nginx keeps a backend's Content-Length on HEAD, 204 and 304 too.
 	resp.ContentLength = length
-	if h.Status == 204 || h.Status == 304 || r.MethodCode == http1.MethodHEAD {
-		// nginx keeps a backend's Content-Length on HEAD and 304.
-		resp.ContentLength = length
-	}
 	// ngx_http_set_charset leaves 301 and 302 without a charset.
 	if p.charset != "" && h.Status != 301 && h.Status != 302 && http1.CharsetApplies(resp.ContentType) {
 		resp.Charset = p.charsetBytes

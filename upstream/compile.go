@@ -35,6 +35,9 @@ type setHeader struct {
 // redirect is one proxy_redirect replacement.
 type redirect struct {
 	from, to string
+	// isDefault: "proxy_redirect default", whose from is Proxy.defaultFrom
+	// and whose to is the request's location prefix or "/".
+	isDefault bool
 }
 
 // Proxy is a compiled proxy_pass location. It is immutable and shared by
@@ -240,7 +243,7 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 	for _, d := range innermost(blocks, "proxy_hide_header") {
 		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
 	}
-	if err := p.compileRedirects(blocks, pass); err != nil {
+	if err := p.compileRedirects(blocks); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -358,7 +361,7 @@ func splitURL(url string) (scheme, host, uri string, err error) {
 // compileRedirects sets up proxy_redirect; "default" (also implied when
 // the directive is absent and the URL has no variables) replaces the
 // proxy_pass URL with the location prefix.
-func (p *Proxy) compileRedirects(blocks [][]*nginxconf.Directive, pass *nginxconf.Directive) error {
+func (p *Proxy) compileRedirects(blocks [][]*nginxconf.Directive) error {
 	ds := innermost(blocks, "proxy_redirect")
 	implicitDefault := len(ds) == 0
 	for _, d := range ds {
@@ -370,7 +373,7 @@ func (p *Proxy) compileRedirects(blocks [][]*nginxconf.Directive, pass *nginxcon
 			if p.urlValue != nil {
 				return confErr(d, `"proxy_redirect default" cannot be used with "proxy_pass" directive with variables`)
 			}
-			p.redirects = append(p.redirects, redirect{from: "\x00default"})
+			p.redirects = append(p.redirects, redirect{isDefault: true})
 		case len(d.Args) == 2:
 			p.redirects = append(p.redirects, redirect{from: d.Args[0], to: d.Args[1]})
 		default:
@@ -386,9 +389,8 @@ func (p *Proxy) compileRedirects(blocks [][]*nginxconf.Directive, pass *nginxcon
 		}
 	}
 	if implicitDefault && p.urlValue == nil {
-		p.redirects = append(p.redirects, redirect{from: "\x00default"})
+		p.redirects = append(p.redirects, redirect{isDefault: true})
 	}
-	_ = pass
 	return nil
 }
 

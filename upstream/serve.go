@@ -730,7 +730,7 @@ func (p *Proxy) hidden(name []byte) bool {
 func (p *Proxy) rewriteLocation(x *exchange, loc []byte, c *http1.Conn) ([]byte, bool) {
 	for _, rd := range p.redirects {
 		from, to := rd.from, rd.to
-		if from == "\x00default" {
+		if rd.isDefault {
 			from, to = p.defaultFrom, "/"
 			if p.hasURIPart {
 				to = x.locPrefix

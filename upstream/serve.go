@@ -676,7 +676,7 @@ func (p *Proxy) buildResponse(c *http1.Conn, x *exchange) (resp *http1.Response,
 		case http1.EqualFold(name, "keep-alive"):
 			continue
 		case http1.EqualFold(name, "location") && len(p.redirects) > 0:
-			if loc, ok := p.rewriteLocation(x, hd.Value, c); ok {
+			if loc, ok := p.rewriteLocation(x, hd.Value); ok {
 				resp.Location = loc
 				continue
 			}
@@ -727,7 +727,7 @@ func (p *Proxy) hidden(name []byte) bool {
 }
 
 // rewriteLocation applies proxy_redirect to a backend's Location.
-func (p *Proxy) rewriteLocation(x *exchange, loc []byte, c *http1.Conn) ([]byte, bool) {
+func (p *Proxy) rewriteLocation(x *exchange, loc []byte) ([]byte, bool) {
 	for _, rd := range p.redirects {
 		from, to := rd.from, rd.to
 		if rd.isDefault {

@@ -73,7 +73,7 @@ func (l *Logger) Errorf(x *exchange, format string, args ...any) {
 		if x.srv != nil {
 			msg += ", server: " + x.srv.Name
 		}
-		msg += ", request: \"" + string(requestLine(r)) + "\""
+		msg += ", request: \"" + string(appendRequestLine(nil, r)) + "\""
 		if h := r.HeaderValue("Host"); h != nil {
 			msg += ", host: \"" + string(h) + "\""
 		}
@@ -81,8 +81,9 @@ func (l *Logger) Errorf(x *exchange, format string, args ...any) {
 	l.Log("error", msg)
 }
 
-func requestLine(r *http1.Request) []byte {
-	b := make([]byte, 0, len(r.Method)+len(r.RawURI)+len(r.Proto)+2)
+// appendRequestLine appends $request: method, URI as sent, and protocol
+// (absent for HTTP/0.9).
+func appendRequestLine(b []byte, r *http1.Request) []byte {
 	b = append(b, r.Method...)
 	b = append(b, ' ')
 	b = append(b, r.RawURI...)
@@ -136,13 +137,7 @@ func appendCombined(b []byte, x *exchange, now time.Time) []byte {
 	b = append(b, " - - ["...)
 	b = now.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
 	b = append(b, "] \""...)
-	b = append(b, r.Method...)
-	b = append(b, ' ')
-	b = append(b, r.RawURI...)
-	if len(r.Proto) > 0 {
-		b = append(b, ' ')
-		b = append(b, r.Proto...)
-	}
+	b = appendRequestLine(b, r)
 	b = append(b, "\" "...)
 	b = strconv.AppendInt(b, int64(x.status), 10)
 	b = append(b, ' ')

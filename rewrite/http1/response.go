@@ -62,42 +62,32 @@ type respState struct {
 }
 
 // statusLines is nginx 1.22's table (checked against a running nginx for
-// every code from 200 to 599). Codes not in it are written as "NNN ".
-var statusLines = func() map[int]string {
-	return map[int]string{
-		200: "200 OK", 201: "201 Created", 202: "202 Accepted", 204: "204 No Content",
-		206: "206 Partial Content",
-		301: "301 Moved Permanently", 302: "302 Moved Temporarily", 303: "303 See Other",
-		304: "304 Not Modified", 307: "307 Temporary Redirect", 308: "308 Permanent Redirect",
-		400: "400 Bad Request", 401: "401 Unauthorized", 402: "402 Payment Required",
-		403: "403 Forbidden", 404: "404 Not Found", 405: "405 Not Allowed",
-		406: "406 Not Acceptable", 408: "408 Request Time-out", 409: "409 Conflict",
-		410: "410 Gone", 411: "411 Length Required", 412: "412 Precondition Failed",
-		413: "413 Request Entity Too Large", 414: "414 Request-URI Too Large",
-		415: "415 Unsupported Media Type", 416: "416 Requested Range Not Satisfiable",
-		421: "421 Misdirected Request", 429: "429 Too Many Requests",
-		// nginx's internal 494-497 go out as 400.
-		494: "400 Bad Request", 495: "400 Bad Request", 496: "400 Bad Request", 497: "400 Bad Request",
-		500: "500 Internal Server Error", 501: "501 Not Implemented", 502: "502 Bad Gateway",
-		503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out",
-		505: "505 HTTP Version Not Supported", 507: "507 Insufficient Storage",
-	}
-}()
-
-// statusArray is statusLines indexed by code, built once so lookups on
-// the hot path are an array index.
-var statusArray = func() (a [600]string) {
-	for k, v := range statusLines {
-		a[k] = v
-	}
-	return a
-}()
+// every code from 200 to 599), indexed by code so the hot path's lookup is
+// an array index. Codes not in it are written as "NNN ".
+var statusLines = [600]string{
+	200: "200 OK", 201: "201 Created", 202: "202 Accepted", 204: "204 No Content",
+	206: "206 Partial Content",
+	301: "301 Moved Permanently", 302: "302 Moved Temporarily", 303: "303 See Other",
+	304: "304 Not Modified", 307: "307 Temporary Redirect", 308: "308 Permanent Redirect",
+	400: "400 Bad Request", 401: "401 Unauthorized", 402: "402 Payment Required",
+	403: "403 Forbidden", 404: "404 Not Found", 405: "405 Not Allowed",
+	406: "406 Not Acceptable", 408: "408 Request Time-out", 409: "409 Conflict",
+	410: "410 Gone", 411: "411 Length Required", 412: "412 Precondition Failed",
+	413: "413 Request Entity Too Large", 414: "414 Request-URI Too Large",
+	415: "415 Unsupported Media Type", 416: "416 Requested Range Not Satisfiable",
+	421: "421 Misdirected Request", 429: "429 Too Many Requests",
+	// nginx's internal 494-497 go out as 400.
+	494: "400 Bad Request", 495: "400 Bad Request", 496: "400 Bad Request", 497: "400 Bad Request",
+	500: "500 Internal Server Error", 501: "501 Not Implemented", 502: "502 Bad Gateway",
+	503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out",
+	505: "505 HTTP Version Not Supported", 507: "507 Insufficient Storage",
+}
 
 // StatusText returns the status line text nginx writes for code, e.g.
 // "404 Not Found", or "" when nginx writes only the number.
 func StatusText(code int) string {
-	if code >= 0 && code < len(statusArray) {
-		return statusArray[code]
+	if code >= 0 && code < len(statusLines) {
+		return statusLines[code]
 	}
 	return ""
 }

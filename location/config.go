@@ -553,8 +553,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		}
 	case "client_max_body_size":
 		if len(d.Args) == 1 {
-			if n, ok := parseSize(d.Args[0]); ok {
-				conf.maxBody = int64(n)
+			if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
+				conf.maxBody = n
 			}
 		}
 	case "keepalive_timeout":

@@ -89,17 +89,17 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 			}
 			l.Backlog, l.Set, l.Bind = n, true, true
 		case strings.HasPrefix(a, "rcvbuf="):
-			n, ok := parseSize(a[7:])
+			n, ok := nginxconf.ParseOffset(a[7:])
 			if !ok {
 				return nil, fmt.Errorf("invalid rcvbuf %q", a)
 			}
-			l.RcvBuf, l.Set, l.Bind = n, true, true
+			l.RcvBuf, l.Set, l.Bind = int(n), true, true
 		case strings.HasPrefix(a, "sndbuf="):
-			n, ok := parseSize(a[7:])
+			n, ok := nginxconf.ParseOffset(a[7:])
 			if !ok {
 				return nil, fmt.Errorf("invalid sndbuf %q", a)
 			}
-			l.SndBuf, l.Set, l.Bind = n, true, true
+			l.SndBuf, l.Set, l.Bind = int(n), true, true
 		case strings.HasPrefix(a, "fastopen="):
 			n, err := strconv.Atoi(a[9:])
 			if err != nil || n < 0 {
@@ -243,30 +243,6 @@ func parsePort(s string) (int, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// parseSize reads nginx sizes: "512", "8k", "1m", "1g".
-func parseSize(s string) (int, bool) {
-	if s == "" {
-		return 0, false
-	}
-	mul := 1
-	switch s[len(s)-1] {
-	case 'k', 'K':
-		mul, s = 1024, s[:len(s)-1]
-	case 'm', 'M':
-		mul, s = 1024*1024, s[:len(s)-1]
-	case 'g', 'G':
-		mul, s = 1024*1024*1024, s[:len(s)-1]
-	}
-	if s == "" || s[0] == '+' || s[0] == '-' {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, false
-	}
-	return n * mul, true
 }
 
 // parseSeconds reads nginx times ("30", "30s", "1m", "1h30m", "500ms")

@@ -194,13 +194,13 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 	}
 	bufSize := os.Getpagesize()
 	if d := last(blocks, "proxy_buffer_size"); d != nil {
-		if n, err := parseSize(d.Args[0]); err == nil && n > 0 && n <= 1<<30 {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok && n > 0 && n <= 1<<30 {
 			bufSize = int(n)
 		}
 	}
 	p.tunnelBufs = tunnelPool(bufSize)
 	if d := last(blocks, "client_max_body_size"); d != nil {
-		if n, err := parseSize(d.Args[0]); err == nil {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
 			p.maxBody = n
 		}
 	}
@@ -392,27 +392,4 @@ func (p *Proxy) compileRedirects(blocks [][]*nginxconf.Directive) error {
 		p.redirects = append(p.redirects, redirect{isDefault: true})
 	}
 	return nil
-}
-
-func parseSize(v string) (int64, error) {
-	if v == "" {
-		return 0, fmt.Errorf("empty")
-	}
-	mult := int64(1)
-	switch v[len(v)-1] {
-	case 'k', 'K':
-		mult, v = 1<<10, v[:len(v)-1]
-	case 'm', 'M':
-		mult, v = 1<<20, v[:len(v)-1]
-	case 'g', 'G':
-		mult, v = 1<<30, v[:len(v)-1]
-	}
-	var n int64
-	for _, ch := range v {
-		if ch < '0' || ch > '9' {
-			return 0, fmt.Errorf("invalid size")
-		}
-		n = n*10 + int64(ch-'0')
-	}
-	return n * mult, nil
 }

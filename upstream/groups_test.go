@@ -81,24 +81,6 @@ func TestUpstreamKeepaliveAndFailover(t *testing.T) {
 	}
 }
 
-func roundTripOn(t *testing.T, c net.Conn, raw string) string {
-	t.Helper()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte(raw)); err != nil {
-		t.Fatal(err)
-	}
-	var out []byte
-	buf := make([]byte, 4096)
-	for !responseComplete(out) {
-		n, err := c.Read(buf)
-		out = append(out, buf[:n]...)
-		if err != nil {
-			break
-		}
-	}
-	return string(out)
-}
-
 // A kept-alive connection the backend closed meanwhile is retried on a
 // fresh one, even with a single server.
 func TestStaleKeepaliveConnection(t *testing.T) {

@@ -259,6 +259,12 @@ func roundTrip(t testing.TB, addr, raw string) string {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	return roundTripOn(t, c, raw)
+}
+
+// roundTripOn is roundTrip on an open connection, which it leaves open.
+func roundTripOn(t testing.TB, c net.Conn, raw string) string {
+	t.Helper()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)

@@ -69,7 +69,6 @@ type Proxy struct {
 
 	redirects       []redirect
 	defaultFrom     string
-	charset         string
 	charsetBytes    []byte
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off
@@ -205,8 +204,7 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 		}
 	}
 	if d := last(blocks, "charset"); d != nil && d.Args[0] != "off" {
-		p.charset = d.Args[0]
-		p.charsetBytes = []byte(p.charset)
+		p.charsetBytes = []byte(d.Args[0])
 	}
 	for _, d := range innermost(blocks, "proxy_set_header") {
 		if len(d.Args) != 2 {

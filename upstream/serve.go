@@ -703,7 +703,7 @@ func (p *Proxy) buildResponse(c *http1.Conn, x *exchange) (resp *http1.Response,
 	// nginx keeps a backend's Content-Length on HEAD, 204 and 304 too.
 	resp.ContentLength = length
 	// ngx_http_set_charset leaves 301 and 302 without a charset.
-	if p.charset != "" && h.Status != 301 && h.Status != 302 && http1.CharsetApplies(resp.ContentType) {
+	if len(p.charsetBytes) > 0 && h.Status != 301 && h.Status != 302 && http1.CharsetApplies(resp.ContentType) {
 		resp.Charset = p.charsetBytes
 	}
 	resp.Headers = x.hdrs

@@ -3,7 +3,11 @@ package rewrite
 // This file is the contract other packages build against. Bodies live in
 // the other files of the package.
 
-import "github.com/gonginx/gonginx/rewrite/http1"
+import (
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
 
 // State is the per-request evaluation state. It is reset, not reallocated,
 // between requests on a connection.
@@ -19,6 +23,20 @@ type State struct {
 	UpstreamAddr string // $upstream_addr
 	Status       int    // $status
 	RequestID    [16]byte
+
+	// Request accounting for the access log variables, set by location
+	// and upstream as the request runs.
+	Start                time.Time     // first byte of the request ($request_time)
+	RequestLength        int64         // $request_length
+	BytesSent            int64         // $bytes_sent
+	BodyBytesSent        int64         // $body_bytes_sent
+	Connection           uint64        // $connection
+	ConnectionRequests   int           // $connection_requests
+	Pipelined            bool          // $pipe: "p" when another request was already buffered
+	UpstreamStatus       int           // $upstream_status; 0: no upstream
+	UpstreamResponseTime time.Duration // $upstream_response_time; -1: no upstream
+
+	logScratch []byte // EvalLog's copy of a value being escaped
 
 	// Captures from the last successful regex match (rewrite, location
 	// regex, if, server_name regex): pairs of offsets into CaptureSubject.
@@ -40,6 +58,9 @@ func (s *State) Reset(req *http1.Request) {
 	s.Req = req
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.Status = 0
+	s.Start, s.RequestLength, s.BytesSent, s.BodyBytesSent = time.Time{}, 0, 0, 0
+	s.ConnectionRequests, s.Pipelined = 0, false
+	s.UpstreamStatus, s.UpstreamResponseTime = 0, -1
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]
 	for i := range s.Valid {

@@ -199,3 +199,102 @@ func At(err error, d *nginxconf.Directive) error {
 	}
 	return err
 }
+
+// LogEscape is log_format's escape= parameter: how variable values are
+// written into an access log line (literal text is written as is).
+type LogEscape uint8
+
+const (
+	LogEscapeDefault LogEscape = iota // `"`, `\`, controls and bytes ≥ 0x7f as \xHH; empty as "-"
+	LogEscapeJSON                     // JSON string escapes; empty stays empty
+	LogEscapeNone                     // as is; empty stays empty
+)
+
+// EvalLog appends the value as ngx_http_log_module writes a log_format
+// line: each variable escaped with esc.
+func (cv *Complex) EvalLog(s *State, dst []byte, esc LogEscape) []byte {
+	for i := range cv.segs {
+		sg := &cv.segs[i]
+		start := len(dst)
+		switch sg.kind {
+		case segLiteral:
+			dst = append(dst, sg.lit...)
+			continue
+		case segVariable:
+			dst = sg.v.eval(s, dst)
+		case segCapture:
+			dst = appendCapture(s, sg.n, dst, false)
+		default:
+			continue
+		}
+		if len(dst) == start {
+			// nginx writes "-" for a variable without a value, except
+			// with escape=json or escape=none.
+			if esc == LogEscapeDefault {
+				dst = append(dst, '-')
+			}
+			continue
+		}
+		if esc == LogEscapeNone || !needsLogEscape(dst[start:], esc) {
+			continue
+		}
+		s.logScratch = append(s.logScratch[:0], dst[start:]...)
+		dst = dst[:start]
+		if esc == LogEscapeJSON {
+			dst = appendJSONEscaped(dst, s.logScratch)
+		} else {
+			dst = appendLogEscaped(dst, s.logScratch)
+		}
+	}
+	return dst
+}
+
+func needsLogEscape(v []byte, esc LogEscape) bool {
+	for _, ch := range v {
+		if ch == '"' || ch == '\\' || ch < 0x20 || (esc == LogEscapeDefault && ch >= 0x7f) {
+			return true
+		}
+	}
+	return false
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// appendLogEscaped is ngx_http_log_escape: `"`, `\`, controls and bytes
+// from 0x7f up become \xHH.
+func appendLogEscaped(dst, v []byte) []byte {
+	for _, ch := range v {
+		if ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f {
+			dst = append(dst, '\\', 'x', upperHex[ch>>4], upperHex[ch&15])
+			continue
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
+
+// appendJSONEscaped is ngx_escape_json: `"` and `\` backslashed, the
+// usual control escapes, other controls as \u00HH; UTF-8 passes through.
+func appendJSONEscaped(dst, v []byte) []byte {
+	for _, ch := range v {
+		switch {
+		case ch == '"' || ch == '\\':
+			dst = append(dst, '\\', ch)
+		case ch == '\n':
+			dst = append(dst, '\\', 'n')
+		case ch == '\r':
+			dst = append(dst, '\\', 'r')
+		case ch == '\t':
+			dst = append(dst, '\\', 't')
+		case ch == '\b':
+			dst = append(dst, '\\', 'b')
+		case ch == '\f':
+			dst = append(dst, '\\', 'f')
+		case ch < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', upperHex[ch>>4], upperHex[ch&15])
+		default:
+			dst = append(dst, ch)
+		}
+	}
+	return dst
+}

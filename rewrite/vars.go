@@ -342,28 +342,53 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return dst
 		},
-		"proxy_host":    str(func(s *State) string { return s.ProxyHost }),
-		"proxy_port":    str(func(s *State) string { return s.ProxyPort }),
-		"upstream_addr": str(func(s *State) string { return s.UpstreamAddr }),
+		"proxy_host":     str(func(s *State) string { return s.ProxyHost }),
+		"proxy_port":     str(func(s *State) string { return s.ProxyPort }),
+		"upstream_addr":  str(func(s *State) string { return s.UpstreamAddr }),
+		"request":        appendRequest,
+		"remote_user":    none, // no auth_basic: nginx leaves it unset
+		"request_length": func(s *State, dst []byte) []byte { return strconv.AppendInt(dst, s.RequestLength, 10) },
+		"bytes_sent":     func(s *State, dst []byte) []byte { return strconv.AppendInt(dst, s.BytesSent, 10) },
+		"body_bytes_sent": func(s *State, dst []byte) []byte {
+			return strconv.AppendInt(dst, s.BodyBytesSent, 10)
+		},
+		"connection": func(s *State, dst []byte) []byte { return strconv.AppendUint(dst, s.Connection, 10) },
+		"connection_requests": func(s *State, dst []byte) []byte {
+			return strconv.AppendInt(dst, int64(s.ConnectionRequests), 10)
+		},
+		"pipe": func(s *State, dst []byte) []byte {
+			if s.Pipelined {
+				return append(dst, 'p')
+			}
+			return append(dst, '.')
+		},
+		"request_time": func(s *State, dst []byte) []byte {
+			if s.Start.IsZero() {
+				return append(dst, "0.000"...)
+			}
+			return appendMillis(dst, time.Since(s.Start))
+		},
+		"upstream_status": func(s *State, dst []byte) []byte {
+			if s.UpstreamStatus == 0 {
+				return dst
+			}
+			return strconv.AppendInt(dst, int64(s.UpstreamStatus), 10)
+		},
+		"upstream_response_time": func(s *State, dst []byte) []byte {
+			if s.UpstreamResponseTime < 0 || s.UpstreamAddr == "" {
+				return dst
+			}
+			return appendMillis(dst, s.UpstreamResponseTime)
+		},
 		"nginx_version": func(s *State, dst []byte) []byte { return append(dst, NginxVersion...) },
 		"hostname":      func(s *State, dst []byte) []byte { return append(dst, hostname...) },
 		"pid":           func(s *State, dst []byte) []byte { return append(dst, pid...) },
 		// Known to nginx but computed by other packages (access log,
 		// upstream, TLS); they read empty until those packages replace them
 		// with AddVariable, so configs that use them still load.
-		"request_length":           none,
-		"request_time":             none,
-		"body_bytes_sent":          none,
-		"bytes_sent":               none,
-		"connection":               none,
-		"connection_requests":      none,
-		"pipe":                     none,
-		"remote_user":              none,
 		"request_body":             none,
 		"request_completion":       none,
 		"limit_rate":               none,
-		"upstream_status":          none,
-		"upstream_response_time":   none,
 		"upstream_connect_time":    none,
 		"upstream_header_time":     none,
 		"upstream_response_length": none,
@@ -380,7 +405,6 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		// Registered by nginx's other compiled-in modules (ssl, realip,
 		// secure_link, referer, browser, userid, ssi, stub_status, ...):
 		// known, so "nginx -t" accepts configs that name them.
-		"request":                    none,
 		"request_body_file":          none,
 		"proxy_protocol_addr":        none,
 		"proxy_protocol_port":        none,
@@ -601,4 +625,33 @@ func FindArg(args []byte, name string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// appendMillis appends d as nginx prints times: seconds with three
+// decimals ("0.004").
+func appendMillis(dst []byte, d time.Duration) []byte {
+	ms := d.Milliseconds()
+	if ms < 0 {
+		ms = 0
+	}
+	dst = strconv.AppendInt(dst, ms/1000, 10)
+	ms %= 1000
+	return append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+}
+
+// appendRequest appends $request: method, URI as sent, and protocol
+// (absent for HTTP/0.9).
+func appendRequest(s *State, dst []byte) []byte {
+	r := s.Req
+	if r == nil {
+		return dst
+	}
+	dst = append(dst, r.Method...)
+	dst = append(dst, ' ')
+	dst = append(dst, r.RawURI...)
+	if len(r.Proto) > 0 {
+		dst = append(dst, ' ')
+		dst = append(dst, r.Proto...)
+	}
+	return dst
 }

@@ -53,6 +53,8 @@ type Conn struct {
 	// keepalive_requests).
 	Requests int
 
+	pipelined bool // the current request arrived behind the previous one
+
 	discardUntil time.Time // DiscardBody's overall deadline
 }
 
@@ -108,6 +110,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	// no longer referenced.
 	n := copy(*c.rb, (*c.rb)[c.rpos:c.rend])
 	c.rpos, c.rend, c.headEnd = 0, n, 0
+	c.pipelined = n > 0 && c.Requests > 0
 	c.req.reset(c.Info)
 	c.out = respState{}
 	for {

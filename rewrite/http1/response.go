@@ -55,6 +55,8 @@ type Response struct {
 // respState is the per-response write state.
 type respState struct {
 	wroteHeader bool
+	headerSize  int64 // bytes of the response head ($bytes_sent - $body_bytes_sent)
+	sent        int64 // bytes written to the connection for this response
 	chunked     bool
 	headerOnly  bool
 	keepAlive   bool
@@ -185,6 +187,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	}
 
 	b := *c.wb
+	headStart := len(b)
 	b = append(b, "HTTP/1.1 "...)
 	switch {
 	case len(resp.StatusLine) > 0:
@@ -264,6 +267,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		b = append(b, '\r', '\n')
 	}
 	b = append(b, '\r', '\n')
+	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
 	return nil
 }
@@ -389,6 +393,20 @@ func (c *Conn) writeRaw(p []byte) error {
 	if c.WriteTimeout > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(c.WriteTimeout))
 	}
-	_, err := c.nc.Write(p)
+	n, err := c.nc.Write(p)
+	c.out.sent += int64(n)
 	return err
 }
+
+// BytesSent reports what the current response has put on the wire so far:
+// all bytes, and those of the head (nginx's $bytes_sent and the part of
+// it $body_bytes_sent leaves out).
+func (c *Conn) BytesSent() (total, header int64) { return c.out.sent, c.out.headerSize }
+
+// RequestLength is nginx's $request_length: the request head and the body
+// bytes read so far.
+func (c *Conn) RequestLength() int64 { return int64(c.headEnd) + c.body.read }
+
+// Pipelined reports whether the current request was already buffered when
+// the previous one ended (nginx's $pipe "p").
+func (c *Conn) Pipelined() bool { return c.pipelined }

@@ -168,8 +168,9 @@ type locConf struct {
 	sendTimeout     time.Duration
 	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
 	lingeringTime   time.Duration
-	lingeringWait   time.Duration // lingering_timeout
-	accessLog       string        // path; "off" disables
+	lingeringWait   time.Duration    // lingering_timeout
+	accessLogs      []*accessLogRule // this level's access_log lines (inherited when a level has none)
+	accessOff       bool             // access_log off at the level that set accessLogs
 	proxyPass       *nginxconf.Directive
 	recursiveEP     bool
 	epOwner         *locConf
@@ -314,6 +315,7 @@ type compiler struct {
 	addrs        []*Addr // in order of first listen
 	rc           *rewrite.Compiler
 	httpBlock    *nginxconf.Directive
+	logFormats   map[string]*logFormat // log_format name → format ("combined" built in)
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
@@ -416,6 +418,14 @@ func (c *compiler) resolve(p, base string) string {
 // blocks are handled by the caller after this, so a directive written
 // after a location still applies to it, as nginx merges after parsing.
 func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx string) error {
+	// A level with access_log lines replaces what it inherited, as
+	// ngx_http_log_merge_loc_conf does.
+	for _, d := range block {
+		if d.Name == "access_log" {
+			conf.accessLogs, conf.accessOff = nil, false
+			break
+		}
+	}
 	for _, d := range block {
 		if err := c.apply(conf, d, ctx); err != nil {
 			return err
@@ -433,16 +443,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		"error_log":
 		return nil
 	case "log_format":
-		// The format's variables must exist, as for any complex value.
-		for i, a := range d.Args[1:] {
-			if i == 0 && strings.HasPrefix(a, "escape=") {
-				continue
-			}
-			if _, err := c.rc.Complex(a); err != nil {
-				return rewrite.At(err, d)
-			}
-		}
-		return nil
+		return c.logFormat(d)
 	case "auth_request_set":
 		if err := c.rc.AuthRequestSet(d); err != nil {
 			return err
@@ -603,20 +604,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			}
 		}
 	case "access_log":
-		if len(d.Args) >= 1 {
-			conf.accessLog = d.Args[0]
-		}
-		for i, a := range d.Args {
-			v, isIf := strings.CutPrefix(a, "if=")
-			if i == 0 && strings.Contains(a, "$") || isIf {
-				if !isIf {
-					v = a
-				}
-				if _, err := c.rc.Complex(v); err != nil {
-					return rewrite.At(err, d)
-				}
-			}
-		}
+		return c.accessLog(conf, d)
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
 	case "proxy_pass":

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -88,6 +89,7 @@ func (x *exchange) release() {
 func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
+	x.st.Start = time.Now()
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false

@@ -7,16 +7,19 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
 // Logger writes nginx-format error log lines
 // ("2026/11/27 10:00:00 [error] 123#0: *1 msg, client: ..., server: ...")
-// and access log lines in the combined format.
+// and access log lines (log_format, compiled at config load).
 type Logger struct {
 	mu  sync.Mutex
 	w   io.Writer
@@ -128,35 +131,6 @@ func (l *Logger) Reopen() {
 // Close closes the access logs.
 func (l *Logger) Close() { l.Reopen() }
 
-// appendCombined formats nginx's "combined" access log line.
-func appendCombined(b []byte, x *exchange, now time.Time) []byte {
-	r := x.req
-	if r.Conn != nil {
-		b = append(b, r.Conn.RemoteAddr...)
-	}
-	b = append(b, " - - ["...)
-	b = now.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
-	b = append(b, "] \""...)
-	b = appendRequestLine(b, r)
-	b = append(b, "\" "...)
-	b = strconv.AppendInt(b, int64(x.status), 10)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, x.sent, 10)
-	b = append(b, " \""...)
-	b = appendOrDash(b, r.HeaderValue("Referer"))
-	b = append(b, "\" \""...)
-	b = appendOrDash(b, r.HeaderValue("User-Agent"))
-	b = append(b, "\"\n"...)
-	return b
-}
-
-func appendOrDash(b, v []byte) []byte {
-	if len(v) == 0 {
-		return append(b, '-')
-	}
-	return append(b, v...)
-}
-
 // errnoText renders an error as nginx does: "2: No such file or directory".
 func errnoText(err error) string {
 	var errno syscall.Errno
@@ -196,4 +170,176 @@ func parseHTTPTime(b []byte) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// logFormat is one log_format, compiled at config load: its strings are
+// written one after the other, variables escaped with esc.
+type logFormat struct {
+	parts []*rewrite.Complex
+	esc   rewrite.LogEscape
+}
+
+// combinedFormat is nginx's predefined "combined" format.
+const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
+
+// accessLogRule is one access_log line.
+type accessLogRule struct {
+	path      string           // absolute; when the path has no variables
+	pathValue *rewrite.Complex // a path with variables, prefixed at load
+	format    *logFormat
+	cond      *rewrite.Complex // if=: no line when it is empty or "0"
+}
+
+// compileFormat compiles the strings of a log_format (or combined).
+func (c *compiler) compileFormat(d *nginxconf.Directive, args []string) (*logFormat, error) {
+	f := &logFormat{}
+	if len(args) > 0 {
+		if v, ok := strings.CutPrefix(args[0], "escape="); ok {
+			switch v {
+			case "default":
+			case "json":
+				f.esc = rewrite.LogEscapeJSON
+			case "none":
+				f.esc = rewrite.LogEscapeNone
+			default:
+				return nil, confErr(d, "unknown log format escaping %q", v)
+			}
+			args = args[1:]
+		}
+	}
+	for _, a := range args {
+		cv, err := c.rc.Complex(a)
+		if err != nil {
+			if d != nil {
+				return nil, rewrite.At(err, d)
+			}
+			return nil, err
+		}
+		f.parts = append(f.parts, cv)
+	}
+	return f, nil
+}
+
+func (c *compiler) formats() (map[string]*logFormat, error) {
+	if c.logFormats == nil {
+		combined, err := c.compileFormat(nil, []string{combinedFormat})
+		if err != nil {
+			return nil, err
+		}
+		c.logFormats = map[string]*logFormat{"combined": combined}
+	}
+	return c.logFormats, nil
+}
+
+// logFormat compiles a log_format directive.
+func (c *compiler) logFormat(d *nginxconf.Directive) error {
+	formats, err := c.formats()
+	if err != nil {
+		return err
+	}
+	if len(d.Args) < 2 {
+		return nil // nginxconf reports the argument count
+	}
+	if _, dup := formats[d.Args[0]]; dup {
+		return confErr(d, `duplicate "log_format" name %q`, d.Args[0])
+	}
+	f, err := c.compileFormat(d, d.Args[1:])
+	if err != nil {
+		return err
+	}
+	formats[d.Args[0]] = f
+	return nil
+}
+
+// accessLog adds an access_log line to conf. buffer= and flush= are
+// accepted and lines are written at once (nginx's output is the same once
+// its buffer is flushed); gzip is not supported.
+func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
+	if len(d.Args) == 0 {
+		return nil
+	}
+	if d.Args[0] == "off" {
+		conf.accessOff = true
+		return nil
+	}
+	formats, err := c.formats()
+	if err != nil {
+		return err
+	}
+	r := &accessLogRule{}
+	if strings.HasPrefix(d.Args[0], "syslog:") {
+		return c.noteUnservedName("access_log syslog")
+	}
+	if strings.Contains(d.Args[0], "$") {
+		if r.pathValue, err = c.rc.Complex(c.cfg.PrefixPath(d.Args[0])); err != nil {
+			return rewrite.At(err, d)
+		}
+	} else {
+		r.path = c.cfg.PrefixPath(d.Args[0])
+	}
+	name := "combined"
+	if len(d.Args) >= 2 {
+		name = d.Args[1]
+	}
+	for n, f := range formats {
+		if strings.EqualFold(n, name) { // nginx looks formats up caselessly
+			r.format = f
+			break
+		}
+	}
+	if r.format == nil {
+		return confErr(d, "unknown log format %q", name)
+	}
+	for _, a := range d.Args[min(2, len(d.Args)):] {
+		if v, ok := strings.CutPrefix(a, "if="); ok {
+			if r.cond, err = c.rc.Complex(v); err != nil {
+				return rewrite.At(err, d)
+			}
+		}
+	}
+	conf.accessLogs = append(conf.accessLogs, r)
+	return nil
+}
+
+// writeAccessLogs writes the lines of conf's access_log rules for the
+// request just served, as ngx_http_log_handler does at request end.
+func (x *exchange) writeAccessLogs(conf *locConf) {
+	if conf.accessOff || len(conf.accessLogs) == 0 {
+		return
+	}
+	s := &x.st
+	s.Status = x.status
+	total, header := x.c.BytesSent()
+	s.BytesSent, s.BodyBytesSent = total, total-header
+	if s.BodyBytesSent < 0 {
+		s.BodyBytesSent = 0
+	}
+	s.RequestLength = x.c.RequestLength()
+	s.Connection = x.connID
+	s.ConnectionRequests = x.c.Requests
+	s.Pipelined = x.c.Pipelined()
+	for _, r := range conf.accessLogs {
+		if r.cond != nil {
+			x.tmp = r.cond.Eval(s, x.tmp[:0])
+			if len(x.tmp) == 0 || (len(x.tmp) == 1 && x.tmp[0] == '0') {
+				continue
+			}
+		}
+		path := r.path
+		if r.pathValue != nil {
+			x.tmp = r.pathValue.Eval(s, x.tmp[:0])
+			path = string(x.tmp)
+		}
+		f := x.log.accessFile(path)
+		if f == nil {
+			continue
+		}
+		b := x.tmp[:0]
+		for _, p := range r.format.parts {
+			b = p.EvalLog(s, b, r.format.esc)
+		}
+		b = append(b, '\n')
+		x.tmp = b
+		f.Write(b)
+	}
 }

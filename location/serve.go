@@ -532,22 +532,13 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	x.c.Finish()
 }
 
-// accessLog writes the combined-format line for the request just served.
+// accessLog writes the access log lines for the request just served.
 func (x *exchange) accessLog() {
 	conf := x.srv.root.conf
 	if x.loc != nil {
 		conf = x.loc.conf
 	}
-	path := conf.accessLog
-	if path == "off" || path == "" {
-		return
-	}
-	f := x.log.accessFile(x.rt.cfg.PrefixPath(path))
-	if f == nil {
-		return
-	}
-	x.tmp = appendCombined(x.tmp[:0], x, time.Now())
-	f.Write(x.tmp)
+	x.writeAccessLogs(conf)
 }
 
 // Shutdown stops accepting, closes idle connections and waits for

@@ -140,7 +140,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			return status, err
 		}
 		s.UpstreamAddr = t.group.Servers[server].Addr
+		started := time.Now()
 		status, err, retry := p.exchange(c, s, x, nc, t.group, server, bodyLen, reused)
+		s.UpstreamResponseTime = time.Since(started)
 		if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
 			// The head went out and the body was cut: nginx flushes what
 			// it has, sends no last chunk and closes.
@@ -364,6 +366,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	buffered := x.rbuf[headLen:n]
 	if s != nil {
 		s.Status = x.head.Status
+		s.UpstreamStatus = x.head.Status
 	}
 
 	if x.head.Status == 101 && r.Upgrade {

@@ -1,6 +1,8 @@
 package location
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -133,5 +136,26 @@ func TestAccessLogConfigErrors(t *testing.T) {
 				t.Errorf("got %q, want prefix %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkServeAccessLog serves a request and writes its log_format line
+// (to /dev/null): steady state must not allocate.
+func BenchmarkServeAccessLog(b *testing.B) {
+	rt := compileConf(b, `log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+	'"$http_referer" "$http_user_agent" $request_time $bytes_sent $request_length $connection_requests $pipe';
+	server { listen 127.0.0.1:19300; access_log /dev/null main; location / { return 200 "ok"; } }`)
+	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: "5000", ServerAddr: "127.0.0.1", ServerPort: "80"}
+	c := http1.NewConn(&loopConn{req: []byte("GET /x HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\n\r\n")}, info)
+	x := newExchange(rt, c, NewLogger(io.Discard))
+	addr := rt.Sockets[0].addrFor(net.IPv4(127, 0, 0, 1))
+	b.ReportAllocs()
+	for b.Loop() {
+		req, err := c.ReadRequest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		x.serve(addr, req)
+		x.accessLog()
 	}
 }

@@ -1,6 +1,8 @@
 package rewrite
 
 import (
+	"bytes"
+	"encoding/base64"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -346,7 +348,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"proxy_port":     str(func(s *State) string { return s.ProxyPort }),
 		"upstream_addr":  str(func(s *State) string { return s.UpstreamAddr }),
 		"request":        appendRequest,
-		"remote_user":    none, // no auth_basic: nginx leaves it unset
+		"remote_user":    appendRemoteUser,
 		"request_length": func(s *State, dst []byte) []byte { return strconv.AppendInt(dst, s.RequestLength, 10) },
 		"bytes_sent":     func(s *State, dst []byte) []byte { return strconv.AppendInt(dst, s.BytesSent, 10) },
 		"body_bytes_sent": func(s *State, dst []byte) []byte {
@@ -654,4 +656,39 @@ func appendRequest(s *State, dst []byte) []byte {
 		dst = append(dst, r.Proto...)
 	}
 	return dst
+}
+
+// appendRemoteUser appends $remote_user: the user of a Basic Authorization
+// header, which nginx decodes with or without auth_basic; nothing when the
+// header is missing or not valid Basic credentials.
+func appendRemoteUser(s *State, dst []byte) []byte {
+	if s.Req == nil {
+		return dst
+	}
+	var v []byte
+	for i := range s.Req.Headers {
+		if headerNameIs(s.Req.Headers[i].Name, "authorization") {
+			v = s.Req.Headers[i].Value
+			break
+		}
+	}
+	const scheme = "basic "
+	if len(v) < len(scheme) || !bytes.EqualFold(v[:len(scheme)], []byte(scheme)) {
+		return dst
+	}
+	v = bytes.TrimLeft(v[len(scheme):], " ")
+	v = bytes.TrimRight(v, "=")
+	if len(v) == 0 {
+		return dst
+	}
+	start := len(dst)
+	out, err := base64.RawStdEncoding.AppendDecode(dst, v)
+	if err != nil {
+		return dst[:start]
+	}
+	colon := bytes.IndexByte(out[start:], ':')
+	if colon < 0 {
+		return out[:start]
+	}
+	return out[:start+colon]
 }

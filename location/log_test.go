@@ -159,3 +159,34 @@ func BenchmarkServeAccessLog(b *testing.B) {
 		x.accessLog()
 	}
 }
+
+// TestAccessLogRejected: requests answered 400/505 by the parser are
+// logged, with the line as received when it could not be parsed (lines
+// recorded from nginx 1.22).
+func TestAccessLogRejected(t *testing.T) {
+	ts := startTest(t, `
+log_format t1 '"$request" $status "$http_host"';
+server { listen 127.0.0.1:PORT; access_log DIR/a.log t1; return 200 ok; }`)
+	for _, raw := range []string{
+		"GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"FOO BAR\r\n\r\n",
+		"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /%00 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /x HTTP/2.0\r\nHost: a\r\n\r\n",
+	} {
+		ts.roundTrip(t, raw)
+	}
+	want := `"GET /x HTTP/1.1" 400 "a"
+"FOO BAR" 400 "-"
+"GET /a b HTTP/1.1" 400 "-"
+"GET /%00 HTTP/1.1" 400 "-"
+"GET /x HTTP/2.0" 505 "-"
+`
+	b, err := os.ReadFile(filepath.Join(ts.dir, "a.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("access log (-want +got):\n%s", diff)
+	}
+}

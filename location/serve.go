@@ -424,6 +424,7 @@ func (l *listener) serveConn(sc *serverConn) {
 			if errors.As(err, &perr) {
 				x.rt = l.srv.rt.Load()
 				x.badRequest(l.sock.Load().addrFor(localIP), perr)
+				x.accessLog()
 				x.lingeringClose(sc, conn)
 			}
 			return
@@ -519,6 +520,10 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	req := x.c.Request()
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
+	x.st.Start = time.Now()
+	if len(req.Method) == 0 {
+		x.st.RequestLine = x.c.FirstLine()
+	}
 	x.srv = addr.Default
 	if len(req.Host) > 0 {
 		x.srv = addr.selectServer(req.Host, &x.st)

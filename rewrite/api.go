@@ -35,6 +35,7 @@ type State struct {
 	Pipelined            bool          // $pipe: "p" when another request was already buffered
 	UpstreamStatus       int           // $upstream_status; 0: no upstream
 	UpstreamResponseTime time.Duration // $upstream_response_time; -1: no upstream
+	RequestLine          []byte        // $request as received, for a request line that could not be parsed
 
 	logScratch []byte // EvalLog's copy of a value being escaped
 
@@ -61,6 +62,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.Start, s.RequestLength, s.BytesSent, s.BodyBytesSent = time.Time{}, 0, 0, 0
 	s.ConnectionRequests, s.Pipelined = 0, false
 	s.UpstreamStatus, s.UpstreamResponseTime = 0, -1
+	s.RequestLine = nil
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]
 	for i := range s.Valid {

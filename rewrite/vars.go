@@ -645,6 +645,9 @@ func appendMillis(dst []byte, d time.Duration) []byte {
 // (absent for HTTP/0.9).
 func appendRequest(s *State, dst []byte) []byte {
 	r := s.Req
+	if len(s.RequestLine) > 0 {
+		return append(dst, s.RequestLine...)
+	}
 	if r == nil {
 		return dst
 	}

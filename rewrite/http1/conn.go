@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -148,6 +149,19 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			return nil, err
 		}
 	}
+}
+
+// FirstLine returns the first line of the buffered input without its line
+// end: nginx logs it as $request when the request line could not be parsed.
+func (c *Conn) FirstLine() []byte {
+	if c.rb == nil {
+		return nil
+	}
+	b := (*c.rb)[:c.rend]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
 // grow switches to the large read buffer.

@@ -36,6 +36,10 @@ type State struct {
 	UpstreamStatus       int           // $upstream_status; 0: no upstream
 	UpstreamResponseTime time.Duration // $upstream_response_time; -1: no upstream
 	RequestLine          []byte        // $request as received, for a request line that could not be parsed
+	// UpstreamTries lists each server tried, in order, when there were
+	// several: $upstream_addr, $upstream_status and $upstream_response_time
+	// then join their values with ", " as nginx does.
+	UpstreamTries []UpstreamTry
 
 	logScratch []byte // EvalLog's copy of a value being escaped
 
@@ -63,10 +67,25 @@ func (s *State) Reset(req *http1.Request) {
 	s.ConnectionRequests, s.Pipelined = 0, false
 	s.UpstreamStatus, s.UpstreamResponseTime = 0, -1
 	s.RequestLine = nil
+	s.UpstreamTries = s.UpstreamTries[:0]
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]
 	for i := range s.Valid {
 		s.Valid[i] = false
 	}
 	s.Buf = s.Buf[:0]
+}
+
+// UpstreamTry is one server tried for a proxied request.
+type UpstreamTry struct {
+	Addr   string
+	Status int // 502 or 504 for a failed connect
+	Time   time.Duration
+}
+
+// AddUpstreamTry records a server tried and sets the single-try fields
+// (UpstreamAddr, UpstreamStatus, UpstreamResponseTime) to it.
+func (s *State) AddUpstreamTry(addr string, status int, d time.Duration) {
+	s.UpstreamTries = append(s.UpstreamTries, UpstreamTry{Addr: addr, Status: status, Time: d})
+	s.UpstreamAddr, s.UpstreamStatus, s.UpstreamResponseTime = addr, status, d
 }

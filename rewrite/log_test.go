@@ -81,3 +81,32 @@ func BenchmarkEvalLog(b *testing.B) {
 		buf = cv.EvalLog(s, buf[:0], LogEscapeDefault)
 	}
 }
+
+// TestUpstreamTries: several servers tried are joined with ", " (as nginx
+// 1.22 logged "127.0.0.1:1, 127.0.0.1:8081" "502, 200" for a refused
+// connect then an answer).
+func TestUpstreamTries(t *testing.T) {
+	c := NewCompiler()
+	cv := mustComplex(t, c, `"$upstream_addr" "$upstream_status" "$upstream_response_time"`)
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	s := testState(testReq("GET", "/", "/"))
+	tests := []struct {
+		tries []UpstreamTry
+		want  string
+	}{
+		{nil, `"-" "-" "-"`},
+		{[]UpstreamTry{{"127.0.0.1:8081", 200, 12 * time.Millisecond}}, `"127.0.0.1:8081" "200" "0.012"`},
+		{[]UpstreamTry{{"127.0.0.1:1", 502, 0}, {"127.0.0.1:8081", 200, 1001 * time.Millisecond}}, `"127.0.0.1:1, 127.0.0.1:8081" "502, 200" "0.000, 1.001"`},
+	}
+	for _, tt := range tests {
+		s.Reset(s.Req)
+		for _, try := range tt.tries {
+			s.AddUpstreamTry(try.Addr, try.Status, try.Time)
+		}
+		if diff := cmp.Diff(tt.want, string(cv.EvalLog(s, nil, LogEscapeDefault))); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	}
+}

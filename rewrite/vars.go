@@ -344,9 +344,20 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return dst
 		},
-		"proxy_host":     str(func(s *State) string { return s.ProxyHost }),
-		"proxy_port":     str(func(s *State) string { return s.ProxyPort }),
-		"upstream_addr":  str(func(s *State) string { return s.UpstreamAddr }),
+		"proxy_host": str(func(s *State) string { return s.ProxyHost }),
+		"proxy_port": str(func(s *State) string { return s.ProxyPort }),
+		"upstream_addr": func(s *State, dst []byte) []byte {
+			if len(s.UpstreamTries) < 2 {
+				return append(dst, s.UpstreamAddr...)
+			}
+			for i, t := range s.UpstreamTries {
+				if i > 0 {
+					dst = append(dst, ", "...)
+				}
+				dst = append(dst, t.Addr...)
+			}
+			return dst
+		},
 		"request":        appendRequest,
 		"remote_user":    appendRemoteUser,
 		"request_length": func(s *State, dst []byte) []byte { return strconv.AppendInt(dst, s.RequestLength, 10) },
@@ -371,12 +382,30 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			return appendMillis(dst, time.Since(s.Start))
 		},
 		"upstream_status": func(s *State, dst []byte) []byte {
+			if len(s.UpstreamTries) >= 2 {
+				for i, t := range s.UpstreamTries {
+					if i > 0 {
+						dst = append(dst, ", "...)
+					}
+					dst = strconv.AppendInt(dst, int64(t.Status), 10)
+				}
+				return dst
+			}
 			if s.UpstreamStatus == 0 {
 				return dst
 			}
 			return strconv.AppendInt(dst, int64(s.UpstreamStatus), 10)
 		},
 		"upstream_response_time": func(s *State, dst []byte) []byte {
+			if len(s.UpstreamTries) >= 2 {
+				for i, t := range s.UpstreamTries {
+					if i > 0 {
+						dst = append(dst, ", "...)
+					}
+					dst = appendMillis(dst, t.Time)
+				}
+				return dst
+			}
 			if s.UpstreamResponseTime < 0 || s.UpstreamAddr == "" {
 				return dst
 			}

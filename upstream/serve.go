@@ -139,10 +139,15 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		if status != 0 {
 			return status, err
 		}
-		s.UpstreamAddr = t.group.Servers[server].Addr
+		addr := t.group.Servers[server].Addr
+		s.UpstreamAddr, s.UpstreamStatus = addr, 0
 		started := time.Now()
 		status, err, retry := p.exchange(c, s, x, nc, t.group, server, bodyLen, reused)
-		s.UpstreamResponseTime = time.Since(started)
+		upStatus := s.UpstreamStatus // the backend's status when its head arrived
+		if upStatus == 0 {
+			upStatus = status
+		}
+		s.AddUpstreamTry(addr, upStatus, time.Since(started))
 		if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
 			// The head went out and the body was cut: nginx flushes what
 			// it has, sends no last chunk and closes.
@@ -232,6 +237,7 @@ func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, 
 		// off), and Go's default would cost four setsockopt calls per
 		// connection.
 		d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
+		dialStart := time.Now()
 		nc, err = d.Dial(srv.Network, srv.Addr)
 		if err == nil {
 			if p.scheme == "https" {
@@ -248,6 +254,7 @@ func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, 
 		} else {
 			status = 502
 		}
+		s.AddUpstreamTry(srv.Addr, status, time.Since(dialStart))
 		if g.pickable(tried, now) {
 			continue
 		}

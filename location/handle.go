@@ -351,9 +351,11 @@ func (x *exchange) slashRedirect() int {
 // special answers a status as ngx_http_special_response_handler: an
 // error_page if one is configured, else nginx's built-in page.
 func (x *exchange) special(code int) {
-	if code == 444 {
+	if code == 444 || code == 499 {
+		// 499: the client hung up while the backend was awaited
+		// (ngx_http_terminate_request): nothing is sent.
 		x.c.NetConn().Close()
-		x.status = 444
+		x.status = code
 		return
 	}
 	if x.c.HeaderWritten() {

@@ -441,8 +441,8 @@ func (l *listener) serveConn(sc *serverConn) {
 		if c.Hijacked() {
 			return
 		}
-		if !c.KeepAlive() || x.toHTTPS || x.status == 444 {
-			if x.status != 444 { // nginx closes a 444 at once
+		if !c.KeepAlive() || x.toHTTPS || x.status == 444 || x.status == 499 {
+			if x.status != 444 && x.status != 499 { // nginx closes these at once
 				x.lingeringClose(sc, conn)
 			}
 			return

@@ -60,8 +60,11 @@ type Proxy struct {
 	// requestBuffering (proxy_request_buffering): read the whole client
 	// body before contacting the backend.
 	requestBuffering bool
-	hide             []string
-	passUpstream     []string // proxy_pass_header
+	// ignoreClientAbort (proxy_ignore_client_abort): keep waiting for
+	// the backend after the client hung up.
+	ignoreClientAbort bool
+	hide              []string
+	passUpstream      []string // proxy_pass_header
 
 	ConnectTimeout time.Duration
 	ReadTimeout    time.Duration
@@ -176,6 +179,7 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 	p.passHeaders = flag(blocks, "proxy_pass_request_headers", true)
 	p.passBody = flag(blocks, "proxy_pass_request_body", true)
 	p.requestBuffering = flag(blocks, "proxy_request_buffering", true)
+	p.ignoreClientAbort = flag(blocks, "proxy_ignore_client_abort", false)
 	p.serverTokensOff = !flag(blocks, "server_tokens", true)
 	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
 	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)

@@ -170,6 +170,8 @@ type proxyServer struct {
 	prog   *rewrite.Program
 	prefix string
 	wg     sync.WaitGroup
+	// served, when set, gets each Serve's status.
+	served chan int
 }
 
 func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
@@ -235,6 +237,9 @@ func (ps *proxyServer) serve() {
 				s.Reset(r)
 				ps.prog.Run(&s)
 				status, _ := ps.proxy.Serve(c, &s, ps.prefix)
+				if ps.served != nil {
+					ps.served <- status
+				}
 				if c.Hijacked() {
 					return
 				}

@@ -326,42 +326,31 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		}
 	}
 
-	// Read the response head.
-	n, headLen := 0, 0
-	for {
-		if p.ReadTimeout > 0 {
-			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+	// Read the response head, watching the client meanwhile (nginx's
+	// check_broken_connection), unless proxy_ignore_client_abort is on.
+	var watch *clientWatch
+	if !p.ignoreClientAbort {
+		if raw, _ := c.Socket(); raw != nil {
+			watch = watchClient(raw, nc)
 		}
-		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
-		n += m
-		if m > 0 {
-			hl, perr := http1.ParseResponseHead(x.rbuf[:n], &x.head)
-			if perr == http1.ErrInvalidStatusLine {
-				// nginx passes such a response on as HTTP/0.9: the bytes
-				// as they are, no header, then close.
-				failed = false
-				if s != nil {
-					s.Status = 200 // nginx logs such responses as 200 (HTTP/0.9)
-				}
-				return 0, p.relayHTTP09(c, nc, x.rbuf[:n], x.rbuf[n:]), false
-			}
-			if perr != nil {
-				return 502, perr, false
-			}
-			if hl > 0 {
-				headLen = hl
-				break
-			}
-			if n == responseHeadSize {
-				return 502, ErrTooBigHeader, false
-			}
+	}
+	n, headLen, http09, status, err, retry := p.readHead(nc, x)
+	if watch != nil && watch.stop() {
+		// Not the backend's failure; nginx logs 499 and closes both.
+		failed = false
+		return 499, ErrClientClosed, false
+	}
+	if http09 {
+		// nginx passes such a response on as HTTP/0.9: the bytes
+		// as they are, no header, then close.
+		failed = false
+		if s != nil {
+			s.Status = 200 // nginx logs such responses as 200 (HTTP/0.9)
 		}
-		if rerr != nil {
-			if isTimeout(rerr) {
-				return 504, fmt.Errorf("upstream timed out: %w", rerr), false
-			}
-			return 502, ErrPrematureClose, n == 0
-		}
+		return 0, p.relayHTTP09(c, nc, x.rbuf[:n], x.rbuf[n:]), false
+	}
+	if status != 0 {
+		return status, err, retry
 	}
 
 	// Build the client response from the backend's head.
@@ -423,6 +412,39 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	keep = complete && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&
 		(noBody || length >= 0 || chunked)
 	return 0, nil, false
+}
+
+// readHead reads the backend's response head into x.rbuf: n bytes read,
+// the head's length, or http09 for a response without a status line.
+func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, retry bool) {
+	for {
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
+		n += m
+		if m > 0 {
+			hl, perr := http1.ParseResponseHead(x.rbuf[:n], &x.head)
+			if perr == http1.ErrInvalidStatusLine {
+				return n, 0, true, 0, nil, false
+			}
+			if perr != nil {
+				return n, 0, false, 502, perr, false
+			}
+			if hl > 0 {
+				return n, hl, false, 0, nil, false
+			}
+			if n == responseHeadSize {
+				return n, 0, false, 502, ErrTooBigHeader, false
+			}
+		}
+		if rerr != nil {
+			if isTimeout(rerr) {
+				return n, 0, false, 504, fmt.Errorf("upstream timed out: %w", rerr), false
+			}
+			return n, 0, false, 502, ErrPrematureClose, n == 0
+		}
+	}
 }
 
 func timeoutStatus(err error, def int) int {

@@ -2,10 +2,12 @@ package http1
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -57,6 +59,29 @@ type Conn struct {
 	pipelined bool // the current request arrived behind the previous one
 
 	discardUntil time.Time // DiscardBody's overall deadline
+
+	raw     syscall.RawConn // the socket under nc, cached by Socket
+	rawConn net.Conn        // the net.Conn raw belongs to
+	rawDone bool
+}
+
+// Socket returns the client socket under the connection (below TLS) and
+// the net.Conn it belongs to, or nil when nc has none (net.Pipe). It is
+// looked up once per connection, so the steady state allocates nothing.
+func (c *Conn) Socket() (syscall.RawConn, net.Conn) {
+	if !c.rawDone {
+		c.rawDone = true
+		nc := c.nc
+		if tc, ok := nc.(*tls.Conn); ok {
+			nc = tc.NetConn()
+		}
+		if sc, ok := nc.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				c.raw, c.rawConn = rc, nc
+			}
+		}
+	}
+	return c.raw, c.rawConn
 }
 
 // DiscardBody reads and drops what is left of the current request's body,

@@ -1,0 +1,106 @@
+//go:build linux
+
+package upstream
+
+import (
+	"sync"
+	"syscall"
+)
+
+// brokenConns is the process's watcher of client sockets.
+var brokenConns watcher
+
+type watcher struct {
+	once  sync.Once
+	epfd  int
+	mu    sync.Mutex
+	slots []*clientWatch
+	free  []int32
+	gen   int32
+}
+
+const epollRDHUP = 0x2000
+
+func (p *watcher) start() {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		p.epfd = -1
+		return
+	}
+	p.epfd = fd
+	go p.loop()
+}
+
+// add registers w's socket (one-shot: one event, then it is disarmed).
+func (p *watcher) add(w *clientWatch) bool {
+	p.once.Do(p.start)
+	if p.epfd < 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		w.slot = p.free[n-1]
+		p.free = p.free[:n-1]
+		p.slots[w.slot] = w
+	} else {
+		w.slot = int32(len(p.slots))
+		p.slots = append(p.slots, w)
+	}
+	p.gen++
+	w.gen = p.gen
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollRDHUP | syscall.EPOLLONESHOT, Fd: w.slot, Pad: w.gen}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, w.fd, &ev); err != nil {
+		p.slots[w.slot] = nil
+		p.free = append(p.free, w.slot)
+		return false
+	}
+	return true
+}
+
+// remove unregisters w; once it returns, w's backend is not touched.
+func (p *watcher) remove(w *clientWatch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, w.fd, nil)
+	p.slots[w.slot] = nil
+	p.free = append(p.free, w.slot)
+}
+
+func (p *watcher) loop() {
+	var events [64]syscall.EpollEvent
+	var peek [1]byte
+	for {
+		n, err := syscall.EpollWait(p.epfd, events[:], -1)
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			return
+		}
+		p.mu.Lock()
+		for _, ev := range events[:n] {
+			if int(ev.Fd) >= len(p.slots) {
+				continue
+			}
+			w := p.slots[ev.Fd]
+			if w == nil || w.gen != ev.Pad {
+				continue // stopped meanwhile
+			}
+			m, _, rerr := syscall.Recvfrom(w.fd, peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			switch {
+			case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
+				// A spurious wake-up: arm again.
+				again := syscall.EpollEvent{Events: syscall.EPOLLIN | epollRDHUP | syscall.EPOLLONESHOT, Fd: ev.Fd, Pad: ev.Pad}
+				syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, w.fd, &again)
+			case rerr == nil && m > 0:
+				// Data (a pipelined request): no abort, and no more
+				// watching, as nginx.
+			default:
+				w.aborted.Store(true)
+				w.backend.Close()
+			}
+		}
+		p.mu.Unlock()
+	}
+}

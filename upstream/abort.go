@@ -13,11 +13,10 @@ import (
 var ErrClientClosed = errors.New("client prematurely closed connection, so upstream connection is closed too")
 
 // clientWatch watches a client socket while the backend is awaited, as
-// nginx's ngx_http_upstream_check_broken_connection: a recv(MSG_PEEK) of
-// 0 (EOF, a half-close included, for HTTP/1.x) or an error means the
-// client is gone, and the backend connection is closed at once. Bytes
-// from the client (a pipelined request) are no abort: watching stops
-// there, as nginx's edge-triggered event does not fire again.
+// nginx's ngx_http_upstream_check_broken_connection: an EOF (a half-close
+// included, for HTTP/1.x) or an error means the client is gone, and the
+// backend connection is closed at once. Bytes from the client (a
+// pipelined request) are no abort.
 //
 // The sockets are watched by one epoll instance of our own and one
 // goroutine for the process (abort_linux.go): a goroutine per request,

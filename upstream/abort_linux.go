@@ -31,6 +31,12 @@ func (p *watcher) start() {
 	go p.loop()
 }
 
+// watchEvents: nginx 1.22 on Linux watches with EPOLLRDHUP and, when it
+// is reported (pending_eof), takes the client as gone even with unread
+// bytes before the EOF; unread bytes alone (a pipelined request) do not
+// wake it. Errors and hang-ups are always reported.
+const watchEvents = epollRDHUP | syscall.EPOLLONESHOT
+
 // add registers w's socket (one-shot: one event, then it is disarmed).
 func (p *watcher) add(w *clientWatch) bool {
 	p.once.Do(p.start)
@@ -49,7 +55,7 @@ func (p *watcher) add(w *clientWatch) bool {
 	}
 	p.gen++
 	w.gen = p.gen
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollRDHUP | syscall.EPOLLONESHOT, Fd: w.slot, Pad: w.gen}
+	ev := syscall.EpollEvent{Events: watchEvents, Fd: w.slot, Pad: w.gen}
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, w.fd, &ev); err != nil {
 		p.slots[w.slot] = nil
 		p.free = append(p.free, w.slot)
@@ -69,7 +75,6 @@ func (p *watcher) remove(w *clientWatch) {
 
 func (p *watcher) loop() {
 	var events [64]syscall.EpollEvent
-	var peek [1]byte
 	for {
 		n, err := syscall.EpollWait(p.epfd, events[:], -1)
 		if err != nil {
@@ -87,19 +92,11 @@ func (p *watcher) loop() {
 			if w == nil || w.gen != ev.Pad {
 				continue // stopped meanwhile
 			}
-			m, _, rerr := syscall.Recvfrom(w.fd, peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			switch {
-			case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
-				// A spurious wake-up: arm again.
-				again := syscall.EpollEvent{Events: syscall.EPOLLIN | epollRDHUP | syscall.EPOLLONESHOT, Fd: ev.Fd, Pad: ev.Pad}
-				syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, w.fd, &again)
-			case rerr == nil && m > 0:
-				// Data (a pipelined request): no abort, and no more
-				// watching, as nginx.
-			default:
-				w.aborted.Store(true)
-				w.backend.Close()
+			if ev.Events&(epollRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+				continue
 			}
+			w.aborted.Store(true)
+			w.backend.Close()
 		}
 		p.mu.Unlock()
 	}

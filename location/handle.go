@@ -556,7 +556,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 	x.expectContinue()
 	if conf.proxy != nil {
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
-		if err != nil {
+		// nginx logs a client's hang-up (499) at "info", below the
+		// default error_log level.
+		if err != nil && rc != 499 {
 			x.log.Errorf(x, "%v", err)
 		}
 		if rc == 0 {

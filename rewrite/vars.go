@@ -387,6 +387,10 @@ func builtinGetters(c *Compiler) map[string]Getter {
 					if i > 0 {
 						dst = append(dst, ", "...)
 					}
+					if t.Status == 0 {
+						dst = append(dst, '-') // no status, as nginx
+						continue
+					}
 					dst = strconv.AppendInt(dst, int64(t.Status), 10)
 				}
 				return dst

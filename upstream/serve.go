@@ -144,8 +144,8 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		started := time.Now()
 		status, err, retry := p.exchange(c, s, x, nc, t.group, server, bodyLen, reused)
 		upStatus := s.UpstreamStatus // the backend's status when its head arrived
-		if upStatus == 0 {
-			upStatus = status
+		if upStatus == 0 && status != 499 {
+			upStatus = status // a hang-up is logged as "-", as nginx
 		}
 		s.AddUpstreamTry(addr, upStatus, time.Since(started))
 		if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {

@@ -90,9 +90,12 @@ func TestClientAbort(t *testing.T) {
 		name      string
 		ignore    bool
 		halfClose bool
+		pipelined bool // a second request before the half-close
 	}{
 		{name: "close"},
 		{name: "shutdown write", halfClose: true},
+		// nginx 1.22 on Linux sees EPOLLRDHUP and aborts all the same.
+		{name: "pipelined then shutdown write", halfClose: true, pipelined: true},
 		{name: "ignore client abort", ignore: true, halfClose: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +113,9 @@ func TestClientAbort(t *testing.T) {
 			defer c.Close()
 			c.Write([]byte("GET /x HTTP/1.1\r\nHost: h\r\n\r\n"))
 			waitFor(t, b.heads, "request at the backend")
+			if tc.pipelined {
+				c.Write([]byte("GET /y HTTP/1.1\r\nHost: h\r\n\r\n"))
+			}
 			if tc.halfClose {
 				c.(*net.TCPConn).CloseWrite()
 			} else {

@@ -53,8 +53,11 @@ type State struct {
 	Values [][]byte
 	Valid  []bool
 
-	// Buf is scratch space for evaluated values; reset per request.
+	// Buf holds the values Program.Run produces for the rest of the
+	// request (see "Scratch memory" in the package doc); reset per request.
 	Buf []byte
+	// argsBuf holds the value of "set $args", which r.Args points at.
+	argsBuf []byte
 }
 
 // Reset prepares s for the next request on the same connection, keeping

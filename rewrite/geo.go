@@ -55,19 +55,21 @@ func (g *geoVar) eval(s *State, v *variable, dst []byte) []byte {
 			a, _ = netip.ParseAddr(s.Req.Conn.RemoteAddr)
 		}
 	} else {
-		start := len(s.Buf)
-		s.Buf = g.source.eval(s, s.Buf)
+		// The source is computed in dst's tail, then dropped (see
+		// "Scratch memory" in the package doc).
+		start := len(dst)
+		dst = g.source.eval(s, dst)
 		// ngx_parse_addr: an address alone, no port.
-		a, _ = netip.ParseAddr(string(s.Buf[start:]))
-		s.Buf = s.Buf[:start]
+		a, _ = netip.ParseAddr(string(dst[start:]))
+		dst = dst[:start]
 	}
 	if len(g.table.Proxies) > 0 && a.IsValid() && s.Req != nil {
-		start := len(s.Buf)
-		s.Buf = joinHeaders(s, "x_forwarded_for", ", ", s.Buf)
-		if xff := s.Buf[start:]; len(xff) > 0 {
+		start := len(dst)
+		dst = joinHeaders(s, "x_forwarded_for", ", ", dst)
+		if xff := dst[start:]; len(xff) > 0 {
 			a = forwardedAddr(a, xff, g.table.Proxies, g.table.ProxyRecursive)
 		}
-		s.Buf = s.Buf[:start]
+		dst = dst[:start]
 	}
 	val := g.table.Find(a)
 	if !g.table.Volatile {
@@ -194,10 +196,10 @@ func parsePercent(s string) (uint64, bool) {
 }
 
 func (sv *splitVar) eval(s *State, v *variable, dst []byte) []byte {
-	start := len(s.Buf)
-	s.Buf = sv.source.Eval(s, s.Buf)
-	h := murmurHash2(s.Buf[start:])
-	s.Buf = s.Buf[:start]
+	start := len(dst)
+	dst = sv.source.Eval(s, dst)
+	h := murmurHash2(dst[start:])
+	dst = dst[:start]
 	for i, b := range sv.bounds {
 		if h < b || b == 0 {
 			return cacheValue(s, v, sv.values[i], false, dst)

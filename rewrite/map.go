@@ -159,40 +159,55 @@ func (m *mapVar) addWild(list *[]wildcard, key string, whole bool, val *Complex,
 }
 
 // eval computes the map for s, caches it in the variable's slot (unless
-// volatile) and appends it to dst.
+// volatile) and appends it to dst. The key and the value are computed in
+// dst's tail (see "Scratch memory" in the package doc).
 func (m *mapVar) eval(s *State, v *variable, dst []byte) []byte {
-	start := len(s.Buf)
-	s.Buf = m.source.Eval(s, s.Buf)
-	key := s.Buf[start:]
-	val := m.find(s, key)
-	mid := len(s.Buf)
+	start := len(dst)
+	dst = m.source.Eval(s, dst)
+	var val *Complex
+	val, dst = m.find(s, dst, start)
+	mid := len(dst)
 	if val != nil {
-		s.Buf = val.Eval(s, s.Buf)
+		dst = val.Eval(s, dst)
 	}
-	out := s.Buf[mid:]
+	out := dst[mid:]
 	if !m.volatile {
 		growSlots(s, v.slot+1)
 		s.Values[v.slot] = append(s.Values[v.slot][:0], out...)
 		s.Valid[v.slot] = true
 	}
-	dst = append(dst, out...)
-	s.Buf = s.Buf[:start]
-	return dst
+	n := copy(dst[start:], out)
+	return dst[:start+n]
 }
 
 // find follows ngx_http_map_find: exact and wildcard keys
 // case-insensitively (a trailing dot dropped for hostnames), then regexes
-// in order on the value as is, then the default.
-func (m *mapVar) find(s *State, key []byte) *Complex {
-	k := key
+// in order on the value as is, then the default. The key is dst[start:];
+// its lowercased copy is made past it and dropped again.
+func (m *mapVar) find(s *State, dst []byte, start int) (*Complex, []byte) {
+	end := len(dst)
+	k := dst[start:end]
 	if m.hostnames && len(k) > 0 && k[len(k)-1] == '.' {
 		k = k[:len(k)-1]
 	}
-	var lowBuf [128]byte
-	low := lowBuf[:0]
 	for _, c := range k {
-		low = append(low, lower(c))
+		dst = append(dst, lower(c))
 	}
+	key, low := dst[start:end], dst[end:]
+	val := m.findLower(low)
+	dst = dst[:end]
+	if val != nil {
+		return val, dst
+	}
+	for _, r := range m.regexes {
+		if r.rx.Match(s, key) {
+			return r.value, dst
+		}
+	}
+	return m.def, dst
+}
+
+func (m *mapVar) findLower(low []byte) *Complex {
 	if val, ok := m.exact[string(low)]; ok {
 		return val
 	}
@@ -209,10 +224,5 @@ func (m *mapVar) find(s *State, key []byte) *Complex {
 			return w.value
 		}
 	}
-	for _, r := range m.regexes {
-		if r.rx.Match(s, key) {
-			return r.value
-		}
-	}
-	return m.def
+	return nil
 }

@@ -409,10 +409,9 @@ func (p *Program) Run(s *State) Action {
 		case opSet:
 			start := len(s.Buf)
 			s.Buf, _ = o.value.eval(s, s.Buf, quote)
+			// store copies the value into memory of its own.
 			o.target.store(s, s.Buf[start:])
-			if o.target.setter == nil {
-				s.Buf = s.Buf[:start]
-			}
+			s.Buf = s.Buf[:start]
 		case opBreak:
 			act.Kind = Break
 			return act

@@ -242,10 +242,11 @@ func growSlots(s *State, n int) {
 }
 
 // setArgs is nginx's set handler for $args: r->args points at the new value.
+// It may run inside an evaluation (a named capture called "args"), so it
+// keeps the value in a buffer of its own rather than State.Buf.
 func setArgs(s *State, v []byte) {
-	start := len(s.Buf)
-	s.Buf = append(s.Buf, v...)
-	s.Req.Args = s.Buf[start:len(s.Buf):len(s.Buf)]
+	s.argsBuf = append(s.argsBuf[:0], v...)
+	s.Req.Args = s.argsBuf[:len(v):len(v)]
 	s.Req.HasArgs = len(v) > 0
 }
 

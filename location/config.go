@@ -19,14 +19,8 @@ type Options struct {
 	// Root reports whether the process runs as root: a server without
 	// "listen" then listens on *:80, else on *:8000, as nginx does.
 	Root bool
-	// Restricts reports whether an unserved directive restricts access
-	// (a server using one must refuse to start); TuningOnly whether it
-	// merely tunes (start with a warning). Nil uses the built-in lists.
-	Restricts  func(name string) bool
-	TuningOnly func(name string) bool
-	// Serving makes directives gonginx cannot honour safely (access
-	// restrictions, other content handlers) errors; without it (-t) they
-	// pass as they do under nginx.
+	// Serving makes directives that nginxconf.PolicyOf refuses errors
+	// naming file:line; without it (-t) they pass as they do under nginx.
 	Serving bool
 	// LoadCerts makes Compile load ssl_certificate/ssl_certificate_key
 	// (nginx -t does). Compile always checks that they are configured.
@@ -39,8 +33,8 @@ type Router struct {
 	Sockets  []*Socket
 	Servers  []*VirtualServer
 	Warnings []*nginxconf.Error // "[warn]" lines from compiling
-	// Unserved lists directives that were validated but have no effect in
-	// gonginx (reported once at start-up), in first-seen order.
+	// Unserved lists the tuning-only directives the config uses (gonginx
+	// ignores them and says so once at start-up), in first-seen order.
 	Unserved []string
 
 	PidFile   string // "pid" in the main context ("" when not set)
@@ -251,51 +245,17 @@ func endLine(d *nginxconf.Directive) int {
 	return d.Line
 }
 
-// restrictingDirectives limit access; gonginx refuses to serve a config
-// using one it does not implement (nginxconf.Restricts when wired).
-var restrictingDirectives = map[string]bool{
-	"auth_basic": true, "auth_basic_user_file": true, "auth_request": true, "auth_jwt": true,
-	"limit_req": true, "limit_conn": true, "limit_rate": false, "ssl_verify_client": true,
-	"satisfy": true, "limit_except": true, "secure_link": true, "valid_referers": true,
-	"geo": false, "deny": false, "allow": false, "internal": false,
-}
-
-// contentHandlers answer requests in nginx; serving their locations as
-// static files instead (a PHP script's source, say) would be wrong, so a
-// server using one refuses to start.
-var contentHandlers = map[string]bool{
-	"fastcgi_pass": true, "uwsgi_pass": true, "scgi_pass": true, "grpc_pass": true,
-	"memcached_pass": true, "stub_status": true, "empty_gif": true, "perl": true,
-	"mp4": true, "flv": true, "dav_methods": true, "js_content": true, "image_filter": true,
-	"xslt_stylesheet": true, "sub_filter": true, "addition_types": false, "random_index": true,
-	"ssi": true, "autoindex": true, "return_unused": false,
-}
-
-// servedDirectives have an effect in gonginx (here or in rewrite/upstream);
-// every other directive that passes validation is "validated only".
-var servedDirectives = map[string]bool{
-	"http": true, "server": true, "location": true, "listen": true, "server_name": true,
-	"root": true, "alias": true, "index": true, "try_files": true, "autoindex": true,
-	"default_type": true, "types": true, "include": true, "charset": true, "charset_types": true,
-	"error_page": true, "server_tokens": true, "absolute_redirect": true, "server_name_in_redirect": true,
-	"port_in_redirect": true, "internal": true, "allow": true, "deny": true, "log_not_found": true,
-	"etag": true, "if_modified_since": true, "client_max_body_size": true, "keepalive_timeout": true,
-	"client_header_timeout": true, "send_timeout": true, "lingering_close": true, "lingering_time": true, "lingering_timeout": true, "access_log": true, "error_log": true, "log_format": true,
-	"pid": true, "events": true, "worker_connections": true, "ssl_certificate": true,
-	"ssl_certificate_key": true, "ssl_protocols": true,
-	"upstream": true, "map": true, "rewrite": true, "return": true, "set": true, "if": true, "break": true,
-	"daemon": true, "master_process": true, "user": true, "worker_processes": true,
-	"recursive_error_pages": true, "ssl": true, "http2": true,
-}
-
-func isServed(name string) bool {
-	return servedDirectives[name] || strings.HasPrefix(name, "proxy_") || strings.HasPrefix(name, "#")
-}
-
 // Compile builds a Router from cfg. Errors are *nginxconf.Error with
 // nginx's wording; the first one stops compiling.
 func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
-	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg}, seenUnserved: map[string]bool{}, rc: rewrite.NewCompiler()}
+	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg}, rc: rewrite.NewCompiler()}
+	if opts.Serving {
+		tuning, err := nginxconf.Servable(cfg.Tree)
+		if err != nil {
+			return nil, err
+		}
+		c.rt.Unserved = tuning
+	}
 	if err := c.compile(); err != nil {
 		return nil, err
 	}
@@ -308,40 +268,16 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 }
 
 type compiler struct {
-	cfg          *nginxconf.Config
-	opts         Options
-	rt           *Router
-	seenUnserved map[string]bool
-	addrs        []*Addr // in order of first listen
-	rc           *rewrite.Compiler
-	httpBlock    *nginxconf.Directive
-	logFormats   map[string]*logFormat // log_format name → format ("combined" built in)
+	cfg        *nginxconf.Config
+	opts       Options
+	rt         *Router
+	addrs      []*Addr // in order of first listen
+	rc         *rewrite.Compiler
+	httpBlock  *nginxconf.Directive
+	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
-
-func (c *compiler) restricts(name string) bool {
-	if c.opts.Restricts != nil {
-		return c.opts.Restricts(name)
-	}
-	return restrictingDirectives[name]
-}
-
-// noteUnserved records a directive gonginx validates but ignores, or
-// fails for one that restricts access.
-func (c *compiler) noteUnserved(d *nginxconf.Directive) error {
-	if isServed(d.Name) {
-		return nil
-	}
-	if c.opts.Serving && (c.restricts(d.Name) || contentHandlers[d.Name]) && !(len(d.Args) == 1 && d.Args[0] == "off") {
-		return confErr(d, "%q directive is not supported by gonginx", d.Name)
-	}
-	if !c.seenUnserved[d.Name] {
-		c.seenUnserved[d.Name] = true
-		c.rt.Unserved = append(c.rt.Unserved, d.Name)
-	}
-	return nil
-}
 
 func (c *compiler) compile() error {
 	var httpBlock *nginxconf.Directive
@@ -358,11 +294,6 @@ func (c *compiler) compile() error {
 		case "error_log":
 			if len(d.Args) > 0 {
 				c.rt.ErrorLogs = append(c.rt.ErrorLogs, d.Args[0])
-			}
-		case "events", "daemon", "master_process", "user", "worker_processes", "#", "load_module", "include":
-		default:
-			if err := c.noteUnserved(d); err != nil {
-				return err
 			}
 		}
 	}
@@ -448,7 +379,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		if err := c.rc.AuthRequestSet(d); err != nil {
 			return err
 		}
-		return c.noteUnserved(d)
+		return nil
 	case "gzip_disable":
 		// ngx_http_gzip_disable: each value but msie6 and degradation is
 		// a caseless regex, the whole value.
@@ -459,7 +390,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				}
 			}
 		}
-		return c.noteUnserved(d)
+		return nil
 	case "valid_referers":
 		// ngx_http_valid_referers compiles "~" entries caselessly.
 		for _, a := range d.Args {
@@ -469,7 +400,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				}
 			}
 		}
-		return c.noteUnserved(d)
+		return nil
 	case "root":
 		if len(d.Args) == 1 {
 			conf.root, conf.alias, conf.aliasSet = d.Args[0], "", false
@@ -485,12 +416,6 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.tryFilesFile, conf.tryFilesLine = d.File, d.Line
 	case "autoindex":
 		conf.autoindex = onOff(d)
-		if conf.autoindex {
-			if c.opts.Serving {
-				return confErr(d, "%q directive is not supported by gonginx", d.Name)
-			}
-			return c.noteUnservedName("autoindex")
-		}
 	case "default_type":
 		if len(d.Args) == 1 {
 			conf.defaultType = d.Args[0]
@@ -609,16 +534,6 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		// Compiled by the rewrite package from the block itself.
 	case "proxy_pass":
 		conf.proxyPass = d
-	default:
-		return c.noteUnserved(d)
-	}
-	return nil
-}
-
-func (c *compiler) noteUnservedName(name string) error {
-	if !c.seenUnserved[name] {
-		c.seenUnserved[name] = true
-		c.rt.Unserved = append(c.rt.Unserved, name)
 	}
 	return nil
 }
@@ -1247,11 +1162,6 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 	}
 	return nil
 }
-
-// Serves reports whether gonginx gives the directive its meaning when
-// serving (here, in rewrite or in upstream); other directives are only
-// validated.
-func Serves(name string) bool { return isServed(name) }
 
 // certAsWritten is the last ssl_certificate of a server, or of http when
 // the server inherits them, as written: nginx names it so.

@@ -268,7 +268,7 @@ func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 	}
 	r := &accessLogRule{}
 	if strings.HasPrefix(d.Args[0], "syslog:") {
-		return c.noteUnservedName("access_log syslog")
+		return nil // refused by nginxconf.Servable when serving
 	}
 	if strings.Contains(d.Args[0], "$") {
 		if r.pathValue, err = c.rc.Complex(c.cfg.PrefixPath(d.Args[0])); err != nil {

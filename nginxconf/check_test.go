@@ -20,30 +20,6 @@ func TestCheckEvents(t *testing.T) {
 	}
 }
 
-func TestRestrictsAndTuning(t *testing.T) {
-	for _, n := range []string{"allow", "deny", "auth_basic", "auth_request", "limit_req", "ssl_verify_client", "internal", "satisfy", "limit_except"} {
-		if !Restricts(n) || TuningOnly(n) {
-			t.Errorf("%s: Restricts=%v TuningOnly=%v", n, Restricts(n), TuningOnly(n))
-		}
-	}
-	for _, n := range []string{"proxy_buffers", "proxy_read_timeout", "fastcgi_buffer_size", "gzip_comp_level", "worker_processes", "sendfile"} {
-		if Restricts(n) || !TuningOnly(n) {
-			t.Errorf("%s: Restricts=%v TuningOnly=%v", n, Restricts(n), TuningOnly(n))
-		}
-	}
-	// Every name in either list is a real directive.
-	for n := range restricting {
-		if Lookup(n) == nil {
-			t.Errorf("Restricts names unknown directive %q", n)
-		}
-	}
-	for n := range tuning {
-		if Lookup(n) == nil {
-			t.Errorf("TuningOnly names unknown directive %q", n)
-		}
-	}
-}
-
 // TestCheckFiles: the messages nginx 1.22 -t printed for the same
 // directives; "D/" stands for the temp dir.
 func TestCheckFiles(t *testing.T) {

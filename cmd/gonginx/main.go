@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +26,6 @@ import (
 const (
 	progName       = "gonginx"
 	defaultConf    = "/etc/nginx/nginx.conf"
-	versionLine    = "gonginx version: gonginx/0.1.0 (nginx/1.22 compatible)"
 	gracefulPeriod = 60 * time.Second
 )
 
@@ -56,12 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if f.version || f.verbose {
-		fmt.Fprintln(stderr, versionLine)
-		if f.verbose {
-			fmt.Fprintln(stderr, "built with Go crypto/tls")
-			fmt.Fprintln(stderr, "TLS SNI support enabled")
-			fmt.Fprintln(stderr, "directives validated but not served: "+strings.Join(validatedOnly(), " "))
-		}
+		printVersion(stderr, f.verbose)
 		return 0
 	}
 	if f.signal != "" {
@@ -73,7 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return serve(f, stderr)
 }
 
-var usage = `gonginx version: gonginx/0.1.0 (nginx/1.22 compatible)
+var usage = `nginx version: nginx/1.22.1
+gonginx version: gonginx/0.1.0
 Usage: gonginx [-?hvVtTqJ] [-s signal] [-p prefix]
              [-e filename] [-c filename] [-g directives]
        gonginx fmt [-c] filename
@@ -81,7 +75,7 @@ Usage: gonginx [-?hvVtTqJ] [-s signal] [-p prefix]
 Options:
   -?,-h         : this help
   -v            : show version and exit
-  -V            : show version and the directives validated but not served, then exit
+  -V            : show version, configure arguments and the directives not served, then exit
   -t            : test configuration and exit
   -T            : test configuration, dump it and exit
   -J            : print the parsed configuration as crossplane JSON and exit
@@ -196,10 +190,8 @@ func load(f *flags) *loaded {
 
 func compileOptions(loadCerts bool) location.Options {
 	return location.Options{
-		Root:       os.Geteuid() == 0,
-		Restricts:  nginxconf.Restricts,
-		TuningOnly: nginxconf.TuningOnly,
-		LoadCerts:  loadCerts,
+		Root:      os.Geteuid() == 0,
+		LoadCerts: loadCerts,
 	}
 }
 
@@ -288,23 +280,6 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "%s: [emerg] %s was not read\n", progName, args[0])
 	return 1
-}
-
-// validatedOnly lists directives that pass -t but have no effect when
-// serving (tuning ones start with a warning; access-restricting ones
-// refuse to start).
-func validatedOnly() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, c := range nginxconf.Commands() {
-		if c.Dynamic || seen[c.Name] || location.Serves(c.Name) {
-			continue
-		}
-		seen[c.Name] = true
-		out = append(out, c.Name)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func pidPath(f *flags) (string, error) {

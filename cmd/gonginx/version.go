@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+const (
+	nginxRelease   = "1.22.1" // the release whose behaviour gonginx follows
+	gonginxVersion = "0.1.0"
+)
+
+// module is one of nginx's configure switches, decided by whether gonginx
+// serves the module's key directive: stock modules it does not serve are
+// "--without-...", optional ones it serves are "--with-...", as tools that
+// read "nginx -V" (Test::Nginx's has_module, certbot) expect.
+type module struct {
+	flag  string // configure's name for it
+	key   string // the directive that makes the module do anything
+	stock bool   // built unless --without-
+}
+
+var modules = []module{
+	{"http_ssl_module", "ssl_certificate", false},
+	{"http_v2_module", "http2_push", false},
+	{"http_realip_module", "set_real_ip_from", false},
+	{"http_addition_module", "add_before_body", false},
+	{"http_sub_module", "sub_filter", false},
+	{"http_dav_module", "dav_methods", false},
+	{"http_flv_module", "flv", false},
+	{"http_mp4_module", "mp4", false},
+	{"http_gunzip_module", "gunzip", false},
+	{"http_gzip_static_module", "gzip_static", false},
+	{"http_auth_request_module", "auth_request", false},
+	{"http_random_index_module", "random_index", false},
+	{"http_secure_link_module", "secure_link", false},
+	{"http_slice_module", "slice", false},
+	{"http_stub_status_module", "stub_status", false},
+	{"http_charset_module", "charset", true},
+	{"http_gzip_module", "gzip", true},
+	{"http_ssi_module", "ssi", true},
+	{"http_userid_module", "userid", true},
+	{"http_access_module", "allow", true},
+	{"http_auth_basic_module", "auth_basic", true},
+	{"http_mirror_module", "mirror", true},
+	{"http_autoindex_module", "autoindex", true},
+	{"http_geo_module", "geo", true},
+	{"http_map_module", "map", true},
+	{"http_split_clients_module", "split_clients", true},
+	{"http_referer_module", "valid_referers", true},
+	{"http_rewrite_module", "rewrite", true},
+	{"http_proxy_module", "proxy_pass", true},
+	{"http_fastcgi_module", "fastcgi_pass", true},
+	{"http_uwsgi_module", "uwsgi_pass", true},
+	{"http_scgi_module", "scgi_pass", true},
+	{"http_grpc_module", "grpc_pass", true},
+	{"http_memcached_module", "memcached_pass", true},
+	{"http_limit_conn_module", "limit_conn", true},
+	{"http_limit_req_module", "limit_req", true},
+	{"http_empty_gif_module", "empty_gif", true},
+	{"http_browser_module", "modern_browser", true},
+	{"http_upstream_hash_module", "hash", true},
+	{"http_upstream_ip_hash_module", "ip_hash", true},
+	{"http_upstream_least_conn_module", "least_conn", true},
+	{"http_upstream_random_module", "random", true},
+	{"http_upstream_keepalive_module", "keepalive", true},
+	{"http_upstream_zone_module", "zone", true},
+	{"http-cache", "proxy_cache", true},
+}
+
+// configureArguments is nginx's "configure arguments:" line for what
+// gonginx serves. Stream and mail are not served, so they are not listed.
+func configureArguments() string {
+	args := []string{"--conf-path=" + defaultConf}
+	for _, m := range modules {
+		servedHere := nginxconf.PolicyOf(m.key) != nginxconf.Refuse
+		switch {
+		case servedHere && !m.stock:
+			args = append(args, "--with-"+m.flag)
+		case !servedHere && m.stock:
+			args = append(args, "--without-"+m.flag)
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+// printVersion writes -v's or -V's text, in nginx's shape first (tools
+// parse it), then gonginx's own lines.
+func printVersion(w io.Writer, verbose bool) {
+	fmt.Fprintf(w, "nginx version: nginx/%s\n", nginxRelease)
+	fmt.Fprintf(w, "gonginx version: gonginx/%s\n", gonginxVersion)
+	if !verbose {
+		return
+	}
+	fmt.Fprintf(w, "built with Go %s crypto/tls\n", runtime.Version())
+	fmt.Fprintln(w, "TLS SNI support enabled")
+	fmt.Fprintln(w, "configure arguments: "+configureArguments())
+	refused, tuning := nginxconf.NotServed()
+	fmt.Fprintln(w, "accepted by -t, not served (refuse to start unless written with their default value): "+strings.Join(refused, " "))
+	fmt.Fprintln(w, "accepted, tuning only (start with one [warn] line): "+strings.Join(tuning, " "))
+}

@@ -1,0 +1,246 @@
+package nginxconf
+
+import (
+	"slices"
+	"strings"
+)
+
+// Policy says what gonginx does with a directive that -t accepts, when it
+// serves. It is the one table that -V, the start-up warning and the
+// refusal to start all read: nothing that changes security or what a
+// client or backend receives may be accepted and ignored.
+type Policy uint8
+
+const (
+	// Refuse: not served yet; a server whose config uses it does not start,
+	// naming file:line (-t still accepts it, as nginx -t does).
+	Refuse Policy = iota
+	// Served: gonginx gives it nginx's meaning.
+	Served
+	// Tuning: it only tunes performance or resource use, or it cannot take
+	// effect without a directive that is refused; ignoring it changes no
+	// response, so the server starts with one [warn] line naming it.
+	Tuning
+)
+
+func (p Policy) String() string {
+	return [...]string{"refuse", "served", "tuning"}[p]
+}
+
+// served lists the directives gonginx gives their nginx meaning. A
+// package that starts serving one adds it here, with its tests.
+var served = setOf(
+	// core and events
+	"daemon", "master_process", "user", "worker_processes", "pid", "error_log", "include",
+	"load_module", "events", "worker_connections",
+	// http core
+	"http", "server", "location", "listen", "server_name", "root", "alias", "types", "default_type",
+	"error_page", "recursive_error_pages", "internal", "absolute_redirect", "server_name_in_redirect",
+	"port_in_redirect", "server_tokens", "log_not_found", "etag", "if_modified_since",
+	"client_max_body_size", "keepalive_timeout", "client_header_timeout", "send_timeout",
+	"lingering_close", "lingering_time", "lingering_timeout",
+	"index", "try_files", "charset", "charset_types", "access_log", "log_format",
+	"allow", "deny",
+	// rewrite, map, geo, split_clients
+	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
+	// upstream
+	"upstream", "ip_hash", "least_conn", "keepalive",
+	// proxy
+	"proxy_pass", "proxy_set_header", "proxy_hide_header", "proxy_pass_header", "proxy_http_version",
+	"proxy_redirect", "proxy_pass_request_body", "proxy_pass_request_headers",
+	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
+	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
+	// ssl
+	"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
+)
+
+// tuning lists directives that change only performance or resource use,
+// or log detail, never which response a client or backend gets.
+var tuning = setOf(
+	"worker_rlimit_nofile", "worker_rlimit_core", "worker_priority", "worker_cpu_affinity",
+	"worker_shutdown_timeout", "working_directory", "timer_resolution", "pcre_jit", "thread_pool",
+	"lock_file", "debug_points", "env", "multi_accept", "accept_mutex", "accept_mutex_delay", "use",
+	"debug_connection", "epoll_events", "worker_aio_requests",
+	"sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay", "aio", "aio_write", "directio",
+	"directio_alignment", "output_buffers", "postpone_output", "read_ahead", "open_file_cache",
+	"open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",
+	"open_file_cache_events", "open_log_file_cache", "log_subrequest",
+	"types_hash_max_size", "types_hash_bucket_size", "server_names_hash_max_size",
+	"server_names_hash_bucket_size", "variables_hash_max_size", "variables_hash_bucket_size",
+	"map_hash_max_size", "map_hash_bucket_size", "referer_hash_max_size", "referer_hash_bucket_size",
+	"proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
+	"client_body_buffer_size", "client_header_buffer_size", "large_client_header_buffers",
+	"client_body_in_single_buffer", "client_body_temp_path", "client_body_timeout",
+	"connection_pool_size", "request_pool_size", "reset_timedout_connection", "subrequest_output_buffer_size",
+	"keepalive_disable", "keepalive_requests", "keepalive_time", "send_lowat", "resolver_timeout",
+	"rewrite_log", "uninitialized_variable_warn",
+	"ssl_buffer_size", "ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets",
+	"ssl_session_ticket_key", "ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_dhparam",
+	"http2_chunk_size", "http2_body_preread_size", "http2_recv_buffer_size", "http2_pool_size",
+	"http2_streams_index_size", "http2_idle_timeout", "http2_max_concurrent_pushes",
+	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",
+	"http2_max_requests", "http2_recv_timeout",
+	"proxy_temp_path", "proxy_limit_rate", "zone", "auth_delay",
+)
+
+// tuningSuffixes are the per-protocol families (proxy_, fastcgi_, ...) of
+// buffer and timeout settings.
+var tuningSuffixes = []string{
+	"_buffering", "_buffer_size", "_buffers", "_busy_buffers_size", "_temp_file_write_size",
+	"_max_temp_file_size", "_connect_timeout", "_send_timeout", "_read_timeout", "_send_lowat",
+	"_socket_keepalive", "_request_buffering",
+}
+
+// dependents take effect only through another directive of their module
+// that is refused (gzip_types needs gzip on, fastcgi_param needs
+// fastcgi_pass, ...): alone they change nothing, so they are tuning.
+var dependents = []struct{ prefix, except string }{
+	{"gzip_", "gzip_static"}, {"gunzip_", ""}, {"ssi_", ""}, {"sub_filter_", ""}, {"autoindex_", ""},
+	{"proxy_cache_", ""}, {"proxy_no_cache", ""}, {"proxy_store_access", ""},
+	{"fastcgi_", "fastcgi_pass"}, {"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
+	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
+	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
+	{"mp4_", ""}, {"userid_", ""}, {"limit_req_", ""}, {"limit_conn_", ""},
+	{"mirror_request_body", ""}, {"addition_types", ""}, {"create_full_put_path", ""},
+	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
+	{"perl_require", ""}, {"real_ip_", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
+	{"ssl_trusted_certificate", ""}, {"ssl_verify_depth", ""}, {"ssl_stapling_", ""},
+	{"ssl_ocsp_", ""}, {"modern_browser_value", ""}, {"ancient_browser_value", ""},
+	{"secure_link_md5", ""}, {"secure_link_secret", ""},
+}
+
+// defaults are nginx's values of refused directives that are not "off":
+// a directive written with its default value changes nothing.
+var defaults = map[string]string{
+	"satisfy": "all", "merge_slashes": "on", "ignore_invalid_headers": "on",
+	"chunked_transfer_encoding": "on", "msie_padding": "on", "limit_rate": "0",
+	"limit_rate_after": "0", "slice": "0", "proxy_ssl_session_reuse": "on",
+	"proxy_next_upstream_tries": "0", "proxy_next_upstream_timeout": "0",
+	"proxy_next_upstream": "error timeout",
+}
+
+// PolicyOf is the policy for a directive name of the http and main
+// contexts (stream and mail blocks are refused whole).
+func PolicyOf(name string) Policy {
+	switch {
+	case served[name]:
+		return Served
+	case tuning[name]:
+		return Tuning
+	}
+	for _, p := range []string{"proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached"} {
+		if rest, ok := strings.CutPrefix(name, p); ok && slices.Contains(tuningSuffixes, rest) {
+			return Tuning
+		}
+	}
+	for _, d := range dependents {
+		if strings.HasPrefix(name, d.prefix) && name != d.except {
+			return Tuning
+		}
+	}
+	return Refuse
+}
+
+// isDefault reports whether d is written with nginx's default value, so
+// that not serving it changes nothing ("gzip off", "satisfy all").
+func isDefault(d *Directive) bool {
+	want, ok := defaults[d.Name]
+	if !ok {
+		want = "off"
+	}
+	return strings.Join(d.Args, " ") == want
+}
+
+// dataBlocks hold data, not directives: their lines are not looked up.
+var dataBlocks = setOf("types", "map", "geo", "split_clients", "charset_map")
+
+// Servable walks the tree as gonginx would serve it. It returns the first
+// directive (or argument) that must refuse to start, as an *Error naming
+// file:line, and the tuning directives met, in the order first seen.
+func Servable(tree []*Directive) (tuningMet []string, err error) {
+	seen := map[string]bool{}
+	var walk func([]*Directive) error
+	walk = func(block []*Directive) error {
+		for _, d := range block {
+			if d.Name == "#" {
+				continue
+			}
+			switch PolicyOf(d.Name) {
+			case Refuse:
+				if isDefault(d) {
+					continue
+				}
+				return &Error{Msg: `"` + d.Name + `" directive is not supported by gonginx`, File: d.File, Line: d.EndLine}
+			case Tuning:
+				if !seen[d.Name] {
+					seen[d.Name] = true
+					tuningMet = append(tuningMet, d.Name)
+				}
+				continue
+			}
+			if what := unservedArg(d); what != "" {
+				return &Error{Msg: what + ` of "` + d.Name + `" directive is not supported by gonginx`, File: d.File, Line: d.EndLine}
+			}
+			if !dataBlocks[d.Name] {
+				if err := walk(d.Block); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return tuningMet, walk(tree)
+}
+
+// unservedArg names the part of a served directive that is not served
+// yet ("" when all of it is).
+func unservedArg(d *Directive) string {
+	switch d.Name {
+	case "listen":
+		ssl := slices.Contains(d.Args, "ssl")
+		for _, a := range d.Args[min(1, len(d.Args)):] {
+			if a == "proxy_protocol" || (a == "http2" && !ssl) {
+				return `"` + a + `" parameter`
+			}
+		}
+	case "access_log", "error_log":
+		if len(d.Args) > 0 && strings.HasPrefix(d.Args[0], "syslog:") {
+			return `"syslog:" destination`
+		}
+		for _, a := range d.Args[min(1, len(d.Args)):] {
+			if a == "gzip" || strings.HasPrefix(a, "gzip=") {
+				return `"gzip" parameter`
+			}
+		}
+	}
+	return ""
+}
+
+// NotServed lists, sorted, the directive names of the http and main
+// contexts that -t accepts but gonginx does not serve, with their policy.
+func NotServed() (refused, tuningOnly []string) {
+	seen := map[string]bool{}
+	for _, c := range commandTable {
+		if seen[c.Name] || c.Ctx&(MainConf|EventConf|HTTPMainConf|HTTPSrvConf|HTTPLocConf|HTTPUpsConf|HTTPSifConf|HTTPLifConf|HTTPLmtConf) == 0 {
+			continue
+		}
+		seen[c.Name] = true
+		switch PolicyOf(c.Name) {
+		case Refuse:
+			refused = append(refused, c.Name)
+		case Tuning:
+			tuningOnly = append(tuningOnly, c.Name)
+		}
+	}
+	slices.Sort(refused)
+	slices.Sort(tuningOnly)
+	return refused, tuningOnly
+}
+
+func setOf(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}

@@ -1,0 +1,103 @@
+package nginxconf
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPolicyNamesAreDirectives(t *testing.T) {
+	for _, set := range []map[string]bool{served, tuning} {
+		for n := range set {
+			if Lookup(n) == nil {
+				t.Errorf("policy names unknown directive %q", n)
+			}
+		}
+	}
+	for n := range defaults {
+		if Lookup(n) == nil || PolicyOf(n) != Refuse {
+			t.Errorf("defaults names %q, which is not a refused directive", n)
+		}
+	}
+}
+
+func TestPolicyOf(t *testing.T) {
+	want := map[string]Policy{
+		"proxy_pass": Served, "rewrite": Served, "allow": Served, "listen": Served,
+		"proxy_buffers": Tuning, "fastcgi_read_timeout": Tuning, "gzip_comp_level": Tuning,
+		"gzip_types": Tuning, "fastcgi_param": Tuning, "sendfile": Tuning, "worker_rlimit_nofile": Tuning,
+		"gzip": Refuse, "gzip_static": Refuse, "fastcgi_pass": Refuse, "add_header": Refuse,
+		"auth_basic": Refuse, "limit_req": Refuse, "proxy_method": Refuse, "proxy_cache": Refuse,
+		"ssl_verify_client": Refuse, "limit_except": Refuse, "stream": Refuse, "resolver": Refuse,
+	}
+	got := map[string]Policy{}
+	for n := range want {
+		got[n] = PolicyOf(n)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("PolicyOf (-want +got):\n%s", d)
+	}
+}
+
+func TestServable(t *testing.T) {
+	tests := []struct {
+		name, conf string
+		tuning     []string
+		err        string
+	}{
+		{"served and tuning", "events {} http { sendfile on; server { listen 80; location / { proxy_pass http://a; proxy_buffers 4 8k; } } }",
+			[]string{"sendfile", "proxy_buffers"}, ""},
+		{"default values change nothing", "http { gzip off; satisfy all; server { autoindex off; proxy_next_upstream error timeout; } }",
+			nil, ""},
+		{"refused, with its place", "http {\n server {\n  add_header X y;\n }\n}", nil,
+			`"add_header" directive is not supported by gonginx in t.conf:3`},
+		{"inside if", "http { server { location / { if ($x) { gzip on; } } } }", nil,
+			`"gzip" directive is not supported by gonginx in t.conf:1`},
+		{"data blocks are not directives", "http { types { add_header x; } map $a $b { gzip 1; } }", nil, ""},
+		{"stream refused whole", "stream { server { listen 1; } }", nil,
+			`"stream" directive is not supported by gonginx in t.conf:1`},
+		{"listen parameter", "http { server { listen 80 proxy_protocol; } }", nil,
+			`"proxy_protocol" parameter of "listen" directive is not supported by gonginx in t.conf:1`},
+		{"plain http2", "http { server { listen 80 http2; listen 443 ssl http2; } }", nil,
+			`"http2" parameter of "listen" directive is not supported by gonginx in t.conf:1`},
+		{"syslog", "http { access_log syslog:server=127.0.0.1; }", nil,
+			`"syslog:" destination of "access_log" directive is not supported by gonginx in t.conf:1`},
+		{"gzip log", "http { access_log /x combined gzip=4; }", nil,
+			`"gzip" parameter of "access_log" directive is not supported by gonginx in t.conf:1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Parse("t.conf", []byte(tt.conf), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tuningMet, err := Servable(f.Tree)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if d := cmp.Diff(tt.err, gotErr); d != "" {
+				t.Errorf("error (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.tuning, tuningMet); err == nil && d != "" {
+				t.Errorf("tuning (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestNotServedIsSortedAndDisjoint(t *testing.T) {
+	refused, tuningOnly := NotServed()
+	seen := map[string]bool{}
+	for _, list := range [][]string{refused, tuningOnly} {
+		for i, n := range list {
+			if seen[n] || PolicyOf(n) == Served || (i > 0 && list[i-1] >= n) {
+				t.Errorf("NotServed lists %q wrongly", n)
+			}
+			seen[n] = true
+		}
+	}
+	if len(refused) == 0 || len(tuningOnly) == 0 {
+		t.Fatal("NotServed lists nothing")
+	}
+}

@@ -58,6 +58,27 @@ type State struct {
 	Buf []byte
 	// argsBuf holds the value of "set $args", which r.Args points at.
 	argsBuf []byte
+
+	// Files is the running location's view of the file system: "if" file
+	// tests (-f, -d, -e, -x) under its disable_symlinks, $document_root
+	// and $request_filename with root or alias. Nil: DocumentRoot and a
+	// plain stat. Kept across Reset.
+	Files Files
+}
+
+// Files is implemented by the location package for the request.
+type Files interface {
+	// TestFile stats path for a file test; ok is false when it could not
+	// be opened (every test is then false, and "!" ones true).
+	TestFile(path []byte) (fi FileInfo, ok bool)
+	AppendDocumentRoot(dst []byte) []byte
+	AppendRequestFilename(dst []byte) []byte
+}
+
+// FileInfo is what the file tests read of a file.
+type FileInfo struct {
+	Regular, Dir bool
+	Exec         bool // the owner's execute bit, whatever the type (nginx's ngx_is_exec)
 }
 
 // Reset prepares s for the next request on the same connection, keeping

@@ -468,31 +468,43 @@ func (p *Program) test(s *State, o *op, quote bool) bool {
 	case condFile:
 		s.Buf, _ = o.value.eval(s, s.Buf, quote)
 		path := s.Buf[start:]
-		ok := fileTest(path, o.fileOp)
+		ok := fileTest(s, path, o.fileOp)
 		return ok != o.negative
 	}
 	return false
 }
 
-// fileTest is -f, -d, -e, -x as nginx's open_file_cache test: stat(2),
-// following symlinks. os.Stat allocates; file tests are rare in hot paths.
-func fileTest(path []byte, op byte) bool {
-	if len(path) == 0 {
-		return false
-	}
-	fi, err := os.Stat(unsafe.String(&path[0], len(path)))
-	if err != nil {
-		return false
+// fileTest is -f, -d, -e, -x as ngx_http_script_file_code: a path that
+// cannot be opened fails every test; -e holds for a file or a directory
+// (not a socket or FIFO) and -x for anything with the owner's execute bit,
+// directories included.
+func fileTest(s *State, path []byte, op byte) bool {
+	var fi FileInfo
+	if s.Files != nil {
+		var ok bool
+		if fi, ok = s.Files.TestFile(path); !ok {
+			return false
+		}
+	} else {
+		if len(path) == 0 {
+			return false
+		}
+		// os.Stat allocates; only tests run without a FileTester.
+		st, err := os.Stat(unsafe.String(&path[0], len(path)))
+		if err != nil {
+			return false
+		}
+		fi = FileInfo{Regular: st.Mode().IsRegular(), Dir: st.IsDir(), Exec: st.Mode().Perm()&0o100 != 0}
 	}
 	switch op {
 	case 'f':
-		return fi.Mode().IsRegular()
+		return fi.Regular
 	case 'd':
-		return fi.IsDir()
+		return fi.Dir
 	case 'e':
-		return true
+		return fi.Regular || fi.Dir
 	case 'x':
-		return fi.Mode().IsRegular() && fi.Mode().Perm()&0o100 != 0
+		return fi.Exec
 	}
 	return false
 }

@@ -304,15 +304,18 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"server_protocol":    func(s *State, dst []byte) []byte { return append(dst, s.Req.Proto...) },
 		"content_length":     hdr("Content-Length"),
 		"content_type":       hdr("Content-Type"),
-		"document_root":      str(func(s *State) string { return s.DocumentRoot }),
+		"document_root":      appendDocumentRoot,
 		"realpath_root": func(s *State, dst []byte) []byte {
-			if p, err := filepath.EvalSymlinks(s.DocumentRoot); err == nil {
+			root := appendDocumentRoot(s, nil)
+			if p, err := filepath.EvalSymlinks(string(root)); err == nil {
 				return append(dst, p...)
 			}
 			return dst
 		},
-		// The location package replaces this one when "alias" is in play.
 		"request_filename": func(s *State, dst []byte) []byte {
+			if s.Files != nil {
+				return s.Files.AppendRequestFilename(dst)
+			}
 			return append(append(dst, s.DocumentRoot...), s.Req.URI...)
 		},
 		"request_id": func(s *State, dst []byte) []byte {
@@ -728,4 +731,13 @@ func appendRemoteUser(s *State, dst []byte) []byte {
 		return out[:start]
 	}
 	return out[:start+colon]
+}
+
+// appendDocumentRoot is $document_root: the running location's root or
+// alias, evaluated when it has variables.
+func appendDocumentRoot(s *State, dst []byte) []byte {
+	if s.Files != nil {
+		return s.Files.AppendDocumentRoot(dst)
+	}
+	return append(dst, s.DocumentRoot...)
 }

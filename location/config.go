@@ -136,6 +136,10 @@ type level struct {
 type locConf struct {
 	root, alias     string
 	aliasSet        bool
+	aliasLoc        string // the prefix alias replaces: the name of the location that set it
+	aliasRegex      bool   // alias set in a regex location: it is the whole path
+	symlinks        uint8  // disable_symlinks: symlinksOff, symlinksOn, symlinksNotOwner
+	symlinksFromRaw string // disable_symlinks from=
 	indexRaw        []string
 	tryFilesRaw     []string
 	tryFilesFile    string
@@ -173,7 +177,7 @@ type locConf struct {
 	rootStatic       string // absolute root when it has no variables
 	rootValue        *rewrite.Complex
 	aliasValue       *rewrite.Complex
-	aliasLoc         string // the location prefix alias replaces
+	symlinksFrom     *rewrite.Complex
 	index            []*rewrite.Complex
 	tryFiles         []*rewrite.Complex
 	tryFilesDir      []bool // the argument was written ending in "/"
@@ -409,6 +413,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		if len(d.Args) == 1 {
 			conf.alias, conf.aliasSet = d.Args[0], true
 		}
+	case "disable_symlinks":
+		return disableSymlinks(conf, d)
 	case "index":
 		conf.indexRaw = append([]string(nil), d.Args...)
 	case "try_files":
@@ -535,6 +541,39 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "proxy_pass":
 		conf.proxyPass = d
 	}
+	return nil
+}
+
+// disableSymlinks reads disable_symlinks as ngx_http_disable_symlinks.
+func disableSymlinks(conf *locConf, d *nginxconf.Directive) error {
+	mode, set := symlinksOff, false
+	from := ""
+	for _, a := range d.Args {
+		switch {
+		case a == "off":
+			mode, set = symlinksOff, true
+		case a == "on":
+			mode, set = symlinksOn, true
+		case a == "if_not_owner":
+			mode, set = symlinksNotOwner, true
+		case strings.HasPrefix(a, "from="):
+			from = a[len("from="):]
+		default:
+			return confErr(d, "invalid parameter %q", a)
+		}
+	}
+	if !set {
+		return confErr(d, "%q must have \"off\", \"on\" or \"if_not_owner\" parameter", d.Name)
+	}
+	if len(d.Args) == 2 {
+		if from == "" && !strings.HasPrefix(d.Args[0], "from=") && !strings.HasPrefix(d.Args[1], "from=") {
+			return confErr(d, "duplicate parameters \"%s %s\"", d.Args[0], d.Args[1])
+		}
+		if mode == symlinksOff {
+			return confErr(d, "\"from=\" cannot be used with \"off\" parameter")
+		}
+	}
+	conf.symlinks, conf.symlinksFromRaw = mode, from
 	return nil
 }
 
@@ -873,6 +912,13 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 	if conf.aliasSet && loc.mod == modNamed {
 		return nil, confErr(d, "the \"alias\" directive cannot be used inside the named location")
 	}
+	for _, x := range d.Block {
+		if x.Name == "alias" {
+			// As clcf->alias: the length of this location's name, or the
+			// whole path when the location is a regex.
+			conf.aliasLoc, conf.aliasRegex = loc.Name, loc.mod == modRegex || loc.mod == modRegexCI
+		}
+	}
 	if conf.proxyPass != nil && strings.HasSuffix(loc.Name, "/") && (loc.mod == modPrefix || loc.mod == modNoRegex || loc.mod == modExact) {
 		loc.autoRedirect = true
 	}
@@ -1105,7 +1151,7 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		if err != nil {
 			return rewrite.At(err, d)
 		}
-		conf.aliasValue, conf.aliasLoc = v, loc.Name
+		conf.aliasValue = v
 	} else {
 		root := conf.root
 		if len(root) > 1 && strings.HasSuffix(root, "/") {
@@ -1122,6 +1168,14 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 			conf.rootValue = v
 		}
 	}
+	conf.symlinksFrom = nil
+	if conf.symlinksFromRaw != "" {
+		v, err := c.rc.Complex(conf.symlinksFromRaw)
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		conf.symlinksFrom = v
+	}
 	conf.index = conf.index[:0:0]
 	for _, ix := range conf.indexRaw {
 		v, err := c.rc.Complex(ix)
@@ -1131,8 +1185,14 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		conf.index = append(conf.index, v)
 	}
 	conf.tryFiles, conf.tryFilesDir = nil, nil
-	for _, tf := range conf.tryFilesRaw {
-		conf.tryFilesDir = append(conf.tryFilesDir, strings.HasSuffix(tf, "/"))
+	for i, tf := range conf.tryFilesRaw {
+		// ngx_http_try_files: an argument but the last written with a
+		// trailing "/" tests for a directory, the slash dropped.
+		dir := strings.HasSuffix(tf, "/") && i+1 < len(conf.tryFilesRaw)
+		if dir {
+			tf = tf[:len(tf)-1]
+		}
+		conf.tryFilesDir = append(conf.tryFilesDir, dir)
 		v, err := c.rc.Complex(tf)
 		if err != nil {
 			return &nginxconf.Error{Msg: err.Error(), File: conf.tryFilesFile, Line: conf.tryFilesLine}

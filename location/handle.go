@@ -46,6 +46,7 @@ type exchange struct {
 	locBuf   []byte
 	fileBuf  []byte
 	cpath    []byte // NUL-terminated path for openat
+	fromBuf  []byte // disable_symlinks from= evaluated
 	ranges   []byteRange
 	boundary []byte
 	partHead []byte
@@ -56,6 +57,14 @@ type exchange struct {
 	emptyLocation bool   // "return 3xx" without a URL
 	redirLoc      []byte // Location of a redirect being answered
 	rangeUnsat    bool   // a 416 carries "Content-Range: bytes */size"
+
+	// curConf is the configuration the request runs under now (server,
+	// location or "if" block): file tests, $document_root and
+	// $request_filename read it.
+	curConf *locConf
+	// addURIToAlias: try_files found a file in a regex location with
+	// alias, so the URI is appended to the alias (r->add_uri_to_alias).
+	addURIToAlias bool
 
 	uriChanges int
 	connID     uint64 // nginx's "*N" connection number in error lines
@@ -72,13 +81,14 @@ var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
 	x := exchanges.Get().(*exchange)
 	x.c, x.log, x.toHTTPS = c, log, false
+	x.st.Files = x
 	x.rebind(rt)
 	return x
 }
 
 // release returns x to the pool; nothing of the connection stays reachable.
 func (x *exchange) release() {
-	x.c, x.req, x.srv, x.addr, x.loc, x.rt = nil, nil, nil, nil, nil, nil
+	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
 	x.st.Reset(nil)
 	x.redirLoc = nil
 	x.resp = http1.Response{}
@@ -93,6 +103,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
+	x.addURIToAlias, x.curConf = false, nil
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
 		host = []byte(req.Conn.SNI)
@@ -118,6 +129,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 // written.
 func (x *exchange) serverPhase() int {
 	if p := x.srv.prog; p != nil {
+		x.curConf = x.srv.root.conf
 		act := p.Run(&x.st)
 		switch act.Kind {
 		case rewrite.Return, rewrite.Redirect:
@@ -132,10 +144,10 @@ func (x *exchange) serverPhase() int {
 func (x *exchange) findPhase() int {
 	for {
 		loc, redirect := x.srv.Match(&x.st, x.req.URI)
-		x.loc = loc
+		x.loc, x.curConf = loc, loc.conf
 		x.st.DocumentRoot = loc.conf.rootStatic
 		if redirect {
-			return x.slashRedirect()
+			return x.autoRedirect(loc)
 		}
 		if loc.conf.internal && !x.req.Internal {
 			return 404
@@ -160,10 +172,13 @@ func (x *exchange) findPhase() int {
 // content. again=true means the URI changed with "last": find again.
 func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 	conf := loc.conf
+	x.addURIToAlias = false
 	if p := loc.prog; p != nil {
+		x.curConf = conf
 		act := p.Run(&x.st)
 		if act.IfBlock >= 0 && act.IfBlock < len(loc.ifConfs) && loc.ifConfs[act.IfBlock] != nil {
 			conf = loc.ifConfs[act.IfBlock]
+			x.curConf = conf
 		}
 		switch act.Kind {
 		case rewrite.Last:
@@ -244,7 +259,7 @@ func (x *exchange) namedRedirect(name []byte) int {
 		return 500
 	}
 	x.req.Internal = true
-	x.loc = loc
+	x.loc, x.curConf = loc, loc.conf
 	rc, again := x.locationPhase(loc)
 	if again {
 		return x.findPhase()
@@ -333,12 +348,24 @@ func (x *exchange) write(b []byte) {
 	x.sent += int64(n)
 }
 
-// slashRedirect answers nginx's 301 to the URI with "/" added (and the
-// args): for "/prefix" when "/prefix/" is proxied, and for a directory
-// served without the trailing slash.
-func (x *exchange) slashRedirect() int {
-	b := append(x.locBuf[:0], x.req.URI...)
+// autoRedirect answers nginx's 301 for "/prefix" when the location
+// "/prefix/" proxies: to the location's name (and the args), as
+// ngx_http_core_find_config_phase does.
+func (x *exchange) autoRedirect(loc *Location) int {
+	b := append(x.locBuf[:0], loc.Name...)
+	return x.redirectWithArgs(b)
+}
+
+// dirRedirect answers the static module's 301 for a directory asked
+// without its trailing slash: the URI escaped as ngx_escape_uri's
+// NGX_ESCAPE_URI ("/dir sp" → "/dir%20sp/"), then the args.
+func (x *exchange) dirRedirect() int {
+	b := appendEscapeURI(x.locBuf[:0], x.req.URI)
 	b = append(b, '/')
+	return x.redirectWithArgs(b)
+}
+
+func (x *exchange) redirectWithArgs(b []byte) int {
 	if x.req.HasArgs && len(x.req.Args) > 0 {
 		b = append(b, '?')
 		b = append(b, x.req.Args...)
@@ -346,6 +373,24 @@ func (x *exchange) slashRedirect() int {
 	x.locBuf = b
 	x.redirLoc = b
 	return 301
+}
+
+// uriEscape is ngx_escape_uri's NGX_ESCAPE_URI table: controls, space,
+// '"', '#', '%', '<', '>', '?', '\\', '^', '`', '{', '|', '}' and bytes
+// from 0x7f.
+var uriEscape = [8]uint32{0xffffffff, 0xd000002d, 0x50000000, 0xb8000001,
+	0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}
+
+func appendEscapeURI(b, s []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for _, c := range s {
+		if uriEscape[c>>5]&(1<<(c&0x1f)) != 0 {
+			b = append(b, '%', hex[c>>4], hex[c&0xf])
+			continue
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // special answers a status as ngx_http_special_response_handler: an
@@ -452,32 +497,45 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 var textHTML = []byte("text/html")
 
 // tryFiles is ngx_http_try_files_handler: the first argument naming an
-// existing file (or directory, for a trailing "/") sets the URI and
-// content goes on in this location; otherwise the last argument is an
-// internal redirect, a named location or "=code".
+// existing file (or directory, for an argument written with a trailing
+// "/") sets the URI and content goes on in this location; otherwise the
+// last argument is an internal redirect, a named location or "=code".
 func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bool) {
 	n := len(conf.tryFiles)
 	for i := 0; i < n-1; i++ {
 		x.tmp = conf.tryFiles[i].Eval(&x.st, x.tmp[:0])
 		name := x.tmp
 		// nginx decides "directory wanted" from the written argument
-		// ("$uri/"), not from its value: "$uri" for "/" wants a file.
+		// ("$uri/", its slash dropped at load), not from its value.
 		testDir := conf.tryFilesDir[i]
-		path := x.mapPath(loc, conf, name, testDir)
+		path, rel := x.tryPath(conf, name)
 		var fi fileStat
-		if e := statPath(&x.cpath, path, &fi); e != 0 {
+		if e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi); e != 0 {
 			if !notFoundErrno(e) {
-				x.log.Errorf(x, "stat() \"%s\" failed (%s)", path, errnoText(e))
+				x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, errnoText(e))
 			}
 			continue
 		}
 		if fi.isDir != testDir {
 			continue
 		}
-		if conf.aliasValue == nil {
-			x.uriBuf = append(x.uriBuf[:0], name...)
-			x.req.URI = x.uriBuf
+		switch {
+		case conf.aliasValue == nil:
+			x.uriBuf = append(x.uriBuf[:0], rel...)
+		case conf.aliasRegex:
+			if testDir {
+				return 0, false
+			}
+			x.uriBuf = append(x.uriBuf[:0], rel...)
+			x.addURIToAlias = true
+		default:
+			// The location's prefix of the URI, then what follows the
+			// alias in the path.
+			u := append(x.locBuf[:0], x.req.URI[:min(len(conf.aliasLoc), len(x.req.URI))]...)
+			x.locBuf = append(u, rel...)
+			x.uriBuf = append(x.uriBuf[:0], x.locBuf...)
 		}
+		x.req.URI = x.uriBuf
 		return 0, false
 	}
 	x.tmp = conf.tryFiles[n-1].Eval(&x.st, x.tmp[:0])
@@ -496,28 +554,121 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 	return x.internalRedirect(last), true
 }
 
-// mapPath is ngx_http_map_uri_to_path: root + uri, or alias + the part of
-// uri after the location prefix (a regex location's alias is the whole
-// path).
+// tryPath builds the path a try_files argument names, as the try_files
+// handler does over ngx_http_map_uri_to_path: root + name; for alias in a
+// prefix location, the alias + name without the location's prefix when
+// name starts with it; for alias in a regex location, the alias + name.
+// rel is the part of path after the root or alias.
+func (x *exchange) tryPath(conf *locConf, name []byte) (path, rel []byte) {
+	p := x.appendRoot(x.path[:0], conf)
+	if conf.aliasValue != nil && !conf.aliasRegex {
+		if k := len(conf.aliasLoc); len(name) >= k && len(x.req.URI) >= k && string(name[:k]) == string(x.req.URI[:k]) {
+			name = name[k:]
+		}
+	}
+	root := len(p)
+	p = append(p, name...)
+	x.path = p
+	return p, p[root:]
+}
+
+// mapPath is ngx_http_map_uri_to_path into x.path.
 func (x *exchange) mapPath(loc *Location, conf *locConf, uri []byte, dirTest bool) []byte {
-	p := x.path[:0]
+	x.path = x.appendPath(x.path[:0], conf, uri)
+	return x.path
+}
+
+// appendPath is ngx_http_map_uri_to_path: root + uri, or alias + the part
+// of uri after the location prefix (a regex location's alias is the whole
+// path, unless try_files found a file under it).
+func (x *exchange) appendPath(p []byte, conf *locConf, uri []byte) []byte {
+	p = x.appendRoot(p, conf)
 	if conf.aliasValue != nil {
-		p = conf.aliasValue.Eval(&x.st, p)
-		if loc.mod == modRegex || loc.mod == modRegexCI {
-			x.path = p
+		if conf.aliasRegex {
+			if x.addURIToAlias {
+				p = append(p, uri...)
+			}
 			return p
 		}
 		if len(uri) >= len(conf.aliasLoc) {
 			uri = uri[len(conf.aliasLoc):]
 		}
-	} else if conf.rootValue != nil {
-		p = conf.rootValue.Eval(&x.st, p)
-	} else {
-		p = append(p, conf.rootStatic...)
 	}
-	p = append(p, uri...)
-	x.path = p
-	return p
+	return append(p, uri...)
+}
+
+// appendRoot appends the root or alias of conf (nginx's clcf->root).
+func (x *exchange) appendRoot(p []byte, conf *locConf) []byte {
+	switch {
+	case conf.aliasValue != nil:
+		return conf.aliasValue.Eval(&x.st, p)
+	case conf.rootValue != nil:
+		return conf.rootValue.Eval(&x.st, p)
+	}
+	return append(p, conf.rootStatic...)
+}
+
+func (x *exchange) conf() *locConf {
+	if x.curConf != nil {
+		return x.curConf
+	}
+	return x.srv.root.conf
+}
+
+// AppendDocumentRoot is $document_root (rewrite.Files).
+func (x *exchange) AppendDocumentRoot(dst []byte) []byte {
+	if x.srv == nil {
+		return dst
+	}
+	return x.appendRoot(dst, x.conf())
+}
+
+// AppendRequestFilename is $request_filename (rewrite.Files).
+func (x *exchange) AppendRequestFilename(dst []byte) []byte {
+	if x.srv == nil || x.req == nil {
+		return dst
+	}
+	return x.appendPath(dst, x.conf(), x.req.URI)
+}
+
+// openRule is ngx_http_set_disable_symlinks: the location's mode, and
+// with "from=" the leading part of path that is opened as is (when path
+// is that part exactly, symlinks are not checked at all).
+func (x *exchange) openRule(conf *locConf, path []byte) openRule {
+	r := openRule{mode: conf.symlinks}
+	if conf.symlinksFrom == nil {
+		return r
+	}
+	x.fromBuf = conf.symlinksFrom.Eval(&x.st, x.fromBuf[:0])
+	from := x.fromBuf
+	if len(from) == 0 || len(from) > len(path) || string(path[:len(from)]) != string(from) {
+		return r
+	}
+	switch {
+	case len(from) == len(path):
+		r.mode = symlinksOff
+	case path[len(from)] == '/':
+		r.from = len(from)
+	case from[len(from)-1] == '/':
+		r.from = len(from) - 1
+	}
+	return r
+}
+
+// TestFile answers an "if" file test (rewrite.Files) as
+// ngx_http_script_file_code: under the running location's
+// disable_symlinks, logging unexpected failures at "crit".
+func (x *exchange) TestFile(path []byte) (rewrite.FileInfo, bool) {
+	conf := x.conf()
+	var fi fileStat
+	e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi)
+	if e != 0 {
+		if !notFoundErrno(e) {
+			x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+		}
+		return rewrite.FileInfo{}, false
+	}
+	return rewrite.FileInfo{Regular: fi.regular, Dir: fi.isDir, Exec: fi.exec}, true
 }
 
 // expectContinue answers "Expect: 100-continue" as ngx_http_test_expect
@@ -583,41 +734,82 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 	if m != http1.MethodGET && m != http1.MethodHEAD && m != http1.MethodPOST {
 		return 405
 	}
-	for i, ix := range conf.index {
+	dirTested := false
+	for _, ix := range conf.index {
 		x.tmp = ix.Eval(&x.st, x.tmp[:0])
 		name := x.tmp
 		if len(name) > 0 && name[0] == '/' {
-			if i == len(conf.index)-1 {
-				return x.internalRedirect(name)
-			}
+			return x.internalRedirect(name)
 		}
 		buf := append(x.uriBuf[:0], x.req.URI...)
 		buf = append(buf, name...)
 		x.uriBuf = buf
 		path := x.mapPath(loc, conf, buf, false)
 		var fi fileStat
-		if e := statPath(&x.cpath, path, &fi); e != 0 {
-			if !notFoundErrno(e) {
-				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
-				if e == syscall.EACCES {
-					return 403
-				}
-				return 500
+		e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi)
+		if e == 0 {
+			return x.internalRedirect(x.uriBuf)
+		}
+		switch e {
+		case syscall.EMLINK, syscall.ELOOP:
+			return 403
+		case syscall.ENOTDIR, syscall.ENAMETOOLONG, syscall.EACCES:
+			return x.indexError(conf, path, e)
+		}
+		if !dirTested {
+			if rc := x.indexTestDir(conf, path[:len(path)-len(name)], path); rc != 0 {
+				return rc
 			}
+			dirTested = true
+		}
+		if e == syscall.ENOENT {
 			continue
 		}
-		return x.internalRedirect(x.uriBuf)
+		x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+		return 500
 	}
 	dir := x.mapPath(loc, conf, x.req.URI, true)
-	var fi fileStat
-	if e := statPath(&x.cpath, dir, &fi); e != 0 || !fi.isDir {
-		if conf.logNotFound {
-			x.log.Errorf(x, "\"%s\" is not found (2: No such file or directory)", dir)
-		}
-		return 404
-	}
 	x.log.Errorf(x, "directory index of \"%s\" is forbidden", dir)
 	return 403
+}
+
+// indexTestDir is ngx_http_index_test_dir: after an index file was not
+// found, the directory itself must exist (404 when it does not). dir ends
+// with the "/" before the index name; full is the index file's path,
+// which nginx names in the "not found" line.
+func (x *exchange) indexTestDir(conf *locConf, dir, full []byte) int {
+	if len(dir) > 1 && dir[len(dir)-1] == '/' {
+		dir = dir[:len(dir)-1]
+	}
+	var fi fileStat
+	e, failed := testFile(&x.cpath, dir, x.openRule(conf, dir), &fi)
+	switch {
+	case e == syscall.EMLINK || e == syscall.ELOOP:
+		return 403
+	case e == syscall.ENOENT:
+		return x.indexError(conf, full, e)
+	case e == syscall.EACCES:
+		return 0
+	case e != 0:
+		x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, dir, errnoText(e))
+		return 500
+	case !fi.isDir:
+		x.log.Logf(x, "alert", "\"%s\" is not a directory", dir)
+		return 500
+	}
+	return 0
+}
+
+// indexError is ngx_http_index_error.
+func (x *exchange) indexError(conf *locConf, path []byte, e syscall.Errno) int {
+	if e == syscall.EACCES {
+		x.log.Errorf(x, "\"%s\" is forbidden (%s)", path, errnoText(e))
+		return 403
+	}
+	if conf.logNotFound {
+		x.log.Errorf(x, "\"%s\" is not found (%s)", path, errnoText(e))
+	}
+	return 404
 }
 
 // static is ngx_http_static_handler plus the not-modified and range
@@ -628,20 +820,19 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		return 405
 	}
 	path := x.mapPath(loc, conf, x.req.URI, false)
-	fd, e := openPath(&x.cpath, path, false)
+	fd, e, failed := openFile(&x.cpath, path, x.openRule(conf, path), oRead)
 	if e != 0 {
-		switch {
-		case notFoundErrno(e):
-			if conf.logNotFound {
-				x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
-			}
-			return 404
-		case e == syscall.EACCES:
-			x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
-			return 403
+		rc, level := 500, "crit"
+		switch e {
+		case syscall.ENOENT, syscall.ENOTDIR, syscall.ENAMETOOLONG:
+			rc, level = 404, "error"
+		case syscall.EACCES, syscall.EMLINK, syscall.ELOOP:
+			rc, level = 403, "error"
 		}
-		x.log.Errorf(x, "open() \"%s\" failed (%s)", path, errnoText(e))
-		return 500
+		if rc != 404 || conf.logNotFound {
+			x.log.Logf(x, level, "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+		}
+		return rc
 	}
 	defer syscall.Close(fd)
 	var fi fileStat
@@ -649,10 +840,10 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		return 500
 	}
 	if fi.isDir {
-		return x.slashRedirect()
+		return x.dirRedirect()
 	}
 	if !fi.regular {
-		x.log.Errorf(x, "\"%s\" is not a regular file", path)
+		x.log.Logf(x, "crit", "\"%s\" is not a regular file", path)
 		return 404
 	}
 	if m == http1.MethodPOST {

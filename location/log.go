@@ -60,6 +60,12 @@ func (l *Logger) Log(level, msg string) {
 
 // Errorf logs a request error with nginx's context suffix.
 func (l *Logger) Errorf(x *exchange, format string, args ...any) {
+	l.Logf(x, "error", format, args...)
+}
+
+// Logf logs a request's line at level ("crit", "error", ...) with nginx's
+// context suffix.
+func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 	if l == nil {
 		return
 	}
@@ -81,7 +87,7 @@ func (l *Logger) Errorf(x *exchange, format string, args ...any) {
 			msg += ", host: \"" + string(h) + "\""
 		}
 	}
-	l.Log("error", msg)
+	l.Log(level, msg)
 }
 
 // appendRequestLine appends $request: method, URI as sent, and protocol

@@ -39,7 +39,7 @@ var served = setOf(
 	"port_in_redirect", "server_tokens", "log_not_found", "etag", "if_modified_since",
 	"client_max_body_size", "keepalive_timeout", "client_header_timeout", "send_timeout",
 	"lingering_close", "lingering_time", "lingering_timeout",
-	"index", "try_files", "charset", "charset_types", "access_log", "log_format",
+	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks",
 	"allow", "deny",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",

@@ -28,13 +28,20 @@ type Case struct {
 	SNI      string            // TLS server name for requests
 	// BackendDown points the config at a port where nothing listens.
 	BackendDown bool
-	Requests    []Request
+	// Setup runs on the prefix dir after the files are written (symlinks,
+	// ownership, modes).
+	Setup func(dir string) error
+	// ErrorLog compares the request lines of the error log too (level and
+	// message, with the prefix dir, ports and connection numbers hidden).
+	ErrorLog bool
+	Requests []Request
 }
 
 // Run is one implementation's results for a case, plus its log output.
 type Run struct {
 	Results []Result
 	Log     string
+	Errors  []string // request lines of the error log, normalized (Case.ErrorLog)
 }
 
 // Server is one implementation running a case's config on a free port.
@@ -116,7 +123,11 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 		run.Results = append(run.Results, norm.result(res))
 	}
 	stopped = true
+	dir := srv.dir
 	run.Log = srv.Stop()
+	if c.ErrorLog {
+		run.Errors = norm.lines(requestErrors(run.Log, dir))
+	}
 	return run, nil
 }
 
@@ -285,9 +296,38 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 			}
 		})
 	}
+	if c.ErrorLog {
+		t.Run("error log", func(t *testing.T) {
+			if os.Getenv("DIFFTEST_DUMP") != "" {
+				t.Logf("%s logged:\n%s", want.Name, strings.Join(wantRun.Errors, "\n"))
+			}
+			if d := cmp.Diff(wantRun.Errors, gotRun.Errors); d != "" {
+				failed++
+				t.Errorf("%s vs %s error log (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
+			}
+		})
+	}
 	if failed > 0 {
 		t.Logf("%d of %d requests differ; %s log:\n%s", failed, len(c.Requests), got.Name, tail(gotRun.Log, 40))
 	}
+}
+
+// errorLine is an nginx error log line about a request: time, level, pid,
+// connection number, message.
+var errorLine = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: \*\d+ (.*)$`)
+
+// requestErrors keeps the log lines about requests as "[level] message",
+// with the prefix dir written as PREFIX.
+func requestErrors(log, dir string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		m := errorLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		out = append(out, "["+m[1]+"] "+strings.ReplaceAll(m[2], dir, "PREFIX"))
+	}
+	return out
 }
 
 // Diffs is Compare without a testing.T: the per-request diffs, empty strings where equal.

@@ -173,6 +173,11 @@ func prepare(c Case, assets, fragment string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "fragment.conf"), []byte(fragment), 0o644); err != nil {
 		return dir, fmt.Errorf("write fragment: %w", err)
 	}
+	if c.Setup != nil {
+		if err := c.Setup(dir); err != nil {
+			return dir, fmt.Errorf("case setup: %w", err)
+		}
+	}
 	return dir, nil
 }
 

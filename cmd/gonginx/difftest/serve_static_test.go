@@ -1,0 +1,158 @@
+package difftest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// Static serving, try_files, index and the file tests of "if" under
+// disable_symlinks, compared with nginx 1.22 including the error log lines.
+
+// staticGet is a GET for the plain-HTTP static cases.
+func staticGet(name, target string) harness.Request {
+	return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+}
+
+// symlinkTree makes links under html/ (link → target, as written) and,
+// when running as root, gives html/other.txt and html/otherdir to
+// another user so if_not_owner has something to refuse.
+func symlinkTree(links map[string]string) func(dir string) error {
+	return func(dir string) error {
+		html := filepath.Join(dir, "html")
+		for link, target := range links {
+			p := filepath.Join(html, link)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.Symlink(target, p); err != nil {
+				return err
+			}
+		}
+		if os.Getuid() == 0 {
+			for _, n := range []string{"other.txt", "otherdir", "otherdir/file.txt"} {
+				if err := os.Lchown(filepath.Join(html, n), 65534, 65534); err != nil && !os.IsNotExist(err) {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func TestServeDisableSymlinks(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "disable_symlinks",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / { }
+    location /on/ { disable_symlinks on; }
+    location /owner/ { disable_symlinks if_not_owner; }
+    location /try/ {
+        disable_symlinks on;
+        try_files $uri $uri.txt =404;
+    }
+    location /if/ {
+        disable_symlinks on;
+        if (-f $request_filename) { return 204; }
+        if (-e $request_filename) { return 205; }
+    }
+    location /ifowner/ {
+        disable_symlinks if_not_owner;
+        if (!-e $request_filename) { return 206; }
+    }
+    location /from/ {
+        root html/rootlink;
+        disable_symlinks on from=$document_root;
+    }
+    location /nofrom/ {
+        root html/rootlink;
+        disable_symlinks on;
+    }
+    location /fromalias/ {
+        disable_symlinks on from=$document_root;
+        alias html/rootlink/from/;
+    }
+    location ~ ^/re/(.+)$ {
+        disable_symlinks on;
+        alias html/on/$1;
+    }
+}
+`,
+		Content: map[string]string{
+			"html/file.txt":             "top\n",
+			"html/other.txt":            "owned by someone else\n",
+			"html/otherdir/file.txt":    "in a dir owned by someone else\n",
+			"html/on/file.txt":          "on\n",
+			"html/on/sub/file.txt":      "sub\n",
+			"html/on/idx/index.txt":     "idx\n",
+			"html/owner/file.txt":       "owner\n",
+			"html/try/file.txt":         "try\n",
+			"html/try/ok.txt":           "try ok\n",
+			"html/if/file.txt":          "if\n",
+			"html/ifowner/file.txt":     "ifowner\n",
+			"html/real/from/file.txt":   "from\n",
+			"html/real/from/index.html": "from index\n",
+			"html/real/nofrom/file.txt": "nofrom\n",
+		},
+		Setup: symlinkTree(map[string]string{
+			"link":                  "file.txt",
+			"on/link":               "file.txt",
+			"on/abslink":            "../file.txt",
+			"on/dirlink":            "sub",
+			"on/loop":               "loop",
+			"on/dangling":           "nowhere",
+			"on/idxlink/index.html": "../file.txt",
+			"owner/link":            "file.txt",
+			"owner/other":           "../other.txt",
+			"owner/otherdirlink":    "../otherdir",
+			"try/link":              "file.txt",
+			"try/ok":                "ok.txt",
+			"if/link":               "file.txt",
+			"if/dirlink":            "../on/sub",
+			"ifowner/link":          "file.txt",
+			"ifowner/other":         "../other.txt",
+			"rootlink":              "real",
+		}),
+		ErrorLog: true,
+		Requests: []harness.Request{
+			staticGet("off follows", "/link"),
+			staticGet("on plain file", "/on/file.txt"),
+			staticGet("on link", "/on/link"),
+			staticGet("on link up", "/on/abslink"),
+			staticGet("on link to dir, file under it", "/on/dirlink/file.txt"),
+			staticGet("on link to dir", "/on/dirlink"),
+			staticGet("on link to dir with slash", "/on/dirlink/"),
+			staticGet("on loop", "/on/loop"),
+			staticGet("on dangling", "/on/dangling"),
+			staticGet("on missing", "/on/missing"),
+			staticGet("on dir", "/on/sub"),
+			staticGet("on file with slash", "/on/file.txt/"),
+			staticGet("on index file", "/on/idx/"),
+			staticGet("on index is a link", "/on/idxlink/"),
+			staticGet("on missing dir index", "/on/nodir/"),
+			staticGet("if_not_owner same owner", "/owner/link"),
+			staticGet("if_not_owner other owner", "/owner/other"),
+			staticGet("if_not_owner dir of other owner", "/owner/otherdirlink/file.txt"),
+			staticGet("try_files skips a link", "/try/link"),
+			staticGet("try_files second", "/try/ok"),
+			staticGet("if -f on a link", "/if/link"),
+			staticGet("if -f on a file", "/if/file.txt"),
+			staticGet("if -e on a dir link", "/if/dirlink"),
+			staticGet("if !-e same owner", "/ifowner/link"),
+			staticGet("if !-e other owner", "/ifowner/other"),
+			staticGet("from document root", "/from/file.txt"),
+			staticGet("from document root index", "/from/"),
+			staticGet("no from", "/nofrom/file.txt"),
+			staticGet("from with alias", "/fromalias/file.txt"),
+			staticGet("regex alias link", "/re/link"),
+			staticGet("regex alias file", "/re/file.txt"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

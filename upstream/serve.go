@@ -285,13 +285,17 @@ func (g *Group) pickable(tried uint64, now time.Time) bool {
 func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool) (status int, err error, retry bool) {
 	keep := false
 	failed := true
+	// tunneled: a tunnel owns nc and closes it. Every other way out
+	// closes nc here or pools it: a hijacked client (an HTTP/0.9 relay)
+	// says nothing about who owns the backend socket.
+	tunneled := false
 	defer func() {
 		// A stale kept-alive connection is not the server's failure.
 		g.done(server, failed && !(reused && retry), time.Now())
 		if keep {
 			nc.SetDeadline(time.Time{})
 			g.putIdle(nc, server)
-		} else if !c.Hijacked() {
+		} else if !tunneled {
 			nc.Close()
 		}
 	}()
@@ -373,6 +377,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			return 0, err, false
 		}
 		clientConn, fromClient := c.Hijack()
+		tunneled = true
 		nc.SetDeadline(time.Time{})
 		clientConn.SetDeadline(time.Time{})
 		t := &tunnel{client: clientConn, upstream: nc, idle: p.ReadTimeout, bufs: p.tunnelBufs}

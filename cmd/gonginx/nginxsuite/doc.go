@@ -1,0 +1,7 @@
+// Package nginxsuite runs nginx's own test suite (nginx/nginx-tests, Perl
+// Test::Nginx, pinned in ../shared/nginx-tests beside the repository)
+// against the built gonginx, and holds the per-file count of tests that
+// must pass (testdata/expected.txt). The list only goes up: a file that
+// passes fewer tests than listed fails the run. It has no code of its own
+// outside the test.
+package nginxsuite

@@ -161,8 +161,9 @@ type locConf struct {
 	ims             int // 0 exact, 1 before, 2 off
 	maxBody         int64
 	keepalive       time.Duration
-	keepaliveHeader int // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
-	headerTimeout   time.Duration
+	keepaliveHeader int           // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
+	headerTimeout   time.Duration // client_header_timeout (server level)
+	bodyTimeout     time.Duration // client_body_timeout
 	sendTimeout     time.Duration
 	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
 	lingeringTime   time.Duration
@@ -214,6 +215,7 @@ func defaultLocConf() *locConf {
 		maxBody:       1 << 20,
 		keepalive:     75 * time.Second,
 		headerTimeout: 60 * time.Second,
+		bodyTimeout:   60 * time.Second,
 		sendTimeout:   60 * time.Second,
 		lingering:     lingerOn,
 		lingeringTime: 30 * time.Second,
@@ -528,10 +530,14 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				conf.sendTimeout = time.Duration(ms) * time.Millisecond
 			}
 		}
-	case "client_header_timeout":
+	case "client_header_timeout", "client_body_timeout":
 		if len(d.Args) == 1 {
 			if ms, ok := parseSeconds(d.Args[0]); ok {
-				conf.headerTimeout = time.Duration(ms) * time.Millisecond
+				if d.Name == "client_header_timeout" {
+					conf.headerTimeout = time.Duration(ms) * time.Millisecond
+				} else {
+					conf.bodyTimeout = time.Duration(ms) * time.Millisecond
+				}
 			}
 		}
 	case "access_log":

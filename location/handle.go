@@ -396,9 +396,10 @@ func appendEscapeURI(b, s []byte) []byte {
 // special answers a status as ngx_http_special_response_handler: an
 // error_page if one is configured, else nginx's built-in page.
 func (x *exchange) special(code int) {
-	if code == 444 || code == 499 {
-		// 499: the client hung up while the backend was awaited
-		// (ngx_http_terminate_request): nothing is sent.
+	if code == 444 || code == 499 || code == 408 {
+		// 499: the client hung up while the backend was awaited; 408: a
+		// timeout, or "return 408" (ngx_http_finalize_request terminates
+		// the request for both): nothing is sent.
 		x.c.NetConn().Close()
 		x.status = code
 		return
@@ -706,10 +707,11 @@ func equalFold(b []byte, s string) bool {
 func (x *exchange) content(loc *Location, conf *locConf) int {
 	x.expectContinue()
 	if conf.proxy != nil {
+		x.c.ReadTimeout = conf.bodyTimeout
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.
-		if err != nil && rc != 499 {
+		if err != nil && rc != 499 && rc != 408 {
 			x.log.Errorf(x, "%v", err)
 		}
 		if rc == 0 {

@@ -375,10 +375,16 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	addr := sock.addrFor(localIP)
 	conf := addr.Default.root.conf
+	// One client_header_timeout runs from accept through the handshake
+	// to the end of the first request's head (ngx_http_init_connection).
+	var headerDeadline time.Time
+	if conf.headerTimeout > 0 {
+		headerDeadline = time.Now().Add(conf.headerTimeout)
+	}
 	toHTTPS := false
 	conn := nc
 	if tc := l.tls.Load(); tc != nil && sock.Listen.SSL {
-		nc.SetReadDeadline(time.Now().Add(conf.headerTimeout))
+		nc.SetReadDeadline(headerDeadline)
 		var b [1]byte
 		n, err := io.ReadFull(nc, b[:])
 		if n == 0 || err != nil {
@@ -405,13 +411,14 @@ func (l *listener) serveConn(sc *serverConn) {
 	defer x.release()
 	x.toHTTPS = toHTTPS
 	x.connID = l.srv.connSeq.Add(1)
-	c.ReadTimeout = conf.headerTimeout
-	c.WriteTimeout = conf.sendTimeout
+	c.HeaderDeadline = headerDeadline
 	first := true
 	for {
-		if !first {
-			c.ReadTimeout = conf.keepalive
-		}
+		// A new request is read under its address's default server
+		// (the keepalive wait under the last request's location).
+		c.HeaderTimeout = conf.headerTimeout
+		c.ReadTimeout = conf.bodyTimeout
+		c.WriteTimeout = conf.sendTimeout
 		sc.idle.Store(!first)
 		if l.srv.closing.Load() && !first {
 			return
@@ -421,11 +428,16 @@ func (l *listener) serveConn(sc *serverConn) {
 		first = false
 		if err != nil {
 			var perr *http1.Error
-			if errors.As(err, &perr) {
+			switch {
+			case errors.As(err, &perr):
 				x.rt = l.srv.rt.Load()
 				x.badRequest(l.sock.Load().addrFor(localIP), perr)
 				x.accessLog()
 				x.lingeringClose(sc, conn)
+			case errors.Is(err, http1.ErrRequestTimeout):
+				x.rt = l.srv.rt.Load()
+				x.timedOut(l.sock.Load().addrFor(localIP))
+				x.accessLog()
 			}
 			return
 		}
@@ -434,15 +446,19 @@ func (l *listener) serveConn(sc *serverConn) {
 		}
 		sock = l.sock.Load()
 		addr = sock.addrFor(localIP)
-		c.ReadTimeout = conf.headerTimeout
 		x.serve(addr, req)
-		conf = x.srv.root.conf
 		x.accessLog()
 		if c.Hijacked() {
 			return
 		}
-		if !c.KeepAlive() || x.toHTTPS || x.status == 444 || x.status == 499 {
-			if x.status != 444 && x.status != 499 { // nginx closes these at once
+		conf = addr.Default.root.conf
+		last := x.srv.root.conf
+		if x.loc != nil {
+			last = x.loc.conf
+		}
+		c.IdleTimeout = last.keepalive
+		if !c.KeepAlive() || x.toHTTPS || x.status == 444 || x.status == 499 || x.status == 408 {
+			if x.status != 444 && x.status != 499 && x.status != 408 { // nginx closes these at once
 				x.lingeringClose(sc, conn)
 			}
 			return
@@ -535,6 +551,20 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.
 	x.special(perr.Status)
 	x.c.Finish()
+}
+
+// timedOut logs a request whose head did not arrive within
+// client_header_timeout: nginx closes it with 408 and sends nothing.
+func (x *exchange) timedOut(addr *Addr) {
+	req := x.c.Request()
+	x.req, x.addr = req, addr
+	x.st.Reset(req)
+	x.st.Start = time.Now()
+	if len(req.Method) == 0 {
+		x.st.RequestLine = x.c.FirstLine()
+	}
+	x.srv, x.loc = addr.Default, nil
+	x.status = 408
 }
 
 // accessLog writes the access log lines for the request just served.

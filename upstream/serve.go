@@ -119,6 +119,10 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			switch {
 			case errors.As(err, &he):
 				return he.Status, err
+			case errors.Is(err, http1.ErrRequestTimeout):
+				// ngx_http_read_client_request_body_handler: 408,
+				// and nothing is sent.
+				return 408, err
 			case errors.Is(err, errBodyTooLarge):
 				return 413, err
 			}

@@ -96,9 +96,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 				var err error
 				n, err = c.nc.Read(p[:want])
 				if n == 0 && err != nil {
-					if err == io.EOF {
-						err = errPrematureBodyEOF
-					}
+					err = bodyReadError(err)
 					b.err = err
 					return 0, err
 				}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -34,9 +35,23 @@ type Conn struct {
 	Info   *ConnInfo
 	Limits Limits
 
-	// ReadTimeout bounds each read of a request head or body
-	// (client_header_timeout / client_body_timeout); 0 means none.
+	// ReadTimeout bounds each read of a request body, the time between
+	// two successive reads (client_body_timeout); 0 means none.
 	ReadTimeout time.Duration
+	// HeaderTimeout bounds the whole request head (client_header_timeout):
+	// nginx arms one timer when it first waits for a head's bytes and does
+	// not re-arm it while they trickle in; 0 means none.
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds the wait for the first byte of a request after
+	// the first one (keepalive_timeout); the head's own timer starts once
+	// that byte arrived, as ngx_http_keepalive_handler deletes the
+	// keepalive timer and ngx_http_read_request_header arms the header's.
+	IdleTimeout time.Duration
+	// HeaderDeadline, when set, is the end of the next head's timer
+	// instead of HeaderTimeout from now: the first request's timer runs
+	// from accept and covers the TLS handshake (ngx_http_init_connection).
+	// ReadRequest clears it.
+	HeaderDeadline time.Time
 	// WriteTimeout bounds each write (send_timeout); 0 means none.
 	WriteTimeout time.Duration
 
@@ -139,6 +154,20 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	c.pipelined = n > 0 && c.Requests > 0
 	c.req.reset(c.Info)
 	c.out = respState{}
+	deadline := c.HeaderDeadline
+	c.HeaderDeadline = time.Time{}
+	idle := false
+	switch {
+	case !deadline.IsZero():
+	case n == 0 && c.Requests > 0 && c.IdleTimeout > 0:
+		idle = true
+		deadline = time.Now().Add(c.IdleTimeout)
+	case c.HeaderTimeout > 0:
+		deadline = time.Now().Add(c.HeaderTimeout)
+	}
+	if !deadline.IsZero() {
+		c.nc.SetReadDeadline(deadline)
+	}
 	for {
 		if c.rend > 0 {
 			c.req.reset(c.Info)
@@ -147,6 +176,10 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, perr
 			}
 			if m > 0 {
+				if !deadline.IsZero() {
+					// ngx_http_process_request deletes the header timer.
+					c.nc.SetReadDeadline(time.Time{})
+				}
 				c.headEnd, c.rpos = m, m
 				c.Requests++
 				c.body.start(&c.req)
@@ -159,17 +192,25 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, errHeaderTooLarge
 			}
 		}
-		if c.ReadTimeout > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout))
-		}
 		m, err := c.nc.Read((*c.rb)[c.rend:])
 		c.rend += m
+		if idle && m > 0 {
+			idle = false
+			if c.HeaderTimeout > 0 {
+				c.nc.SetReadDeadline(time.Now().Add(c.HeaderTimeout))
+			} else {
+				c.nc.SetReadDeadline(time.Time{})
+			}
+		}
 		if err != nil && m == 0 {
 			if errors.Is(err, io.EOF) && c.rend == 0 {
 				return nil, io.EOF
 			}
 			if errors.Is(err, io.EOF) {
 				return nil, io.ErrUnexpectedEOF
+			}
+			if c.rend > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, ErrRequestTimeout
 			}
 			return nil, err
 		}
@@ -280,10 +321,19 @@ func (c *Conn) fill() (int, error) {
 	if n > 0 {
 		return n, nil
 	}
-	if errors.Is(err, io.EOF) {
-		return 0, errPrematureBodyEOF
+	return 0, bodyReadError(err)
+}
+
+// bodyReadError maps a failed body read to what nginx reports: a client
+// that closed early, or client_body_timeout passing (ErrRequestTimeout).
+func bodyReadError(err error) error {
+	switch {
+	case errors.Is(err, io.EOF):
+		return errPrematureBodyEOF
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrRequestTimeout
 	}
-	return 0, err
+	return err
 }
 
 // Hijacked reports whether Hijack was called: the caller must not use the

@@ -39,5 +39,11 @@ var (
 	errPrematureBodyEOF = errors.New("client prematurely closed connection")
 )
 
+// ErrRequestTimeout is returned by ReadRequest when a request head began
+// to arrive but did not end within client_header_timeout, and by body
+// reads when client_body_timeout passed between two reads. nginx answers
+// nothing: it logs the request with 408 and closes.
+var ErrRequestTimeout = errors.New("client timed out")
+
 // ErrHijacked is returned by I/O on a Conn after Hijack.
 var ErrHijacked = errors.New("http1: connection hijacked")

@@ -1,0 +1,197 @@
+package difftest
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+	"github.com/google/go-cmp/cmp"
+)
+
+// wireLogFormat puts each request's access log line on the server's stderr, where the harness
+// collects it, so the two servers' lines can be compared.
+const wireLogFormat = `log_format wire 'ACCESS $status "$request" $body_bytes_sent';
+`
+
+// trickleStep is one write of a trickling client: after waiting Wait, write Data.
+type trickleStep struct {
+	Wait time.Duration
+	Data string
+}
+
+// trickleResult is what a trickling client saw: the first line of every response it read and how
+// the connection ended.
+type trickleResult struct {
+	Status []string
+	End    string
+}
+
+// trickle writes steps one by one (stopping at the first write that fails, as a slowloris client
+// would notice a closed connection) and then reads until the server closes or limit passes.
+// It asserts nothing about timing: only what came back and whether the server closed.
+func trickle(addr string, steps []trickleStep, limit time.Duration) trickleResult {
+	var res trickleResult
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		res.End = "dial: " + err.Error()
+		return res
+	}
+	defer conn.Close()
+	var got []byte
+	var mu sync.Mutex
+	readDone := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		conn.SetReadDeadline(time.Now().Add(limit))
+		for {
+			n, err := conn.Read(buf)
+			mu.Lock()
+			got = append(got, buf[:n]...)
+			mu.Unlock()
+			if err != nil {
+				readDone <- err
+				return
+			}
+		}
+	}()
+	var readErr error
+	finished := false
+	for _, s := range steps {
+		select {
+		case readErr = <-readDone:
+			finished = true
+		case <-time.After(s.Wait):
+		}
+		if finished {
+			break
+		}
+		if _, err := io.WriteString(conn, s.Data); err != nil {
+			break
+		}
+	}
+	if !finished {
+		readErr = <-readDone
+	}
+	switch {
+	case errors.Is(readErr, os.ErrDeadlineExceeded):
+		res.End = "kept open"
+	default:
+		res.End = "closed"
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, part := range strings.Split(string(got), "HTTP/1.1 ")[1:] {
+		line, _, _ := strings.Cut(part, "\r\n")
+		res.Status = append(res.Status, line)
+	}
+	return res
+}
+
+// bytewise splits s into one step per byte, each after pause.
+func bytewise(s string, pause time.Duration) []trickleStep {
+	steps := make([]trickleStep, len(s))
+	for i := range s {
+		steps[i] = trickleStep{Wait: pause, Data: s[i : i+1]}
+	}
+	return steps
+}
+
+// accessLines are the "ACCESS ..." lines of a server's output, sorted: a line is written when
+// its request ends, which can be after the client saw the close and started the next one.
+func accessLines(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if i := strings.Index(l, "ACCESS "); i >= 0 {
+			out = append(out, l[i:])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runTrickles starts im on c with a recording backend and runs each client in turn; it returns
+// what each saw and the access log lines.
+func runTrickles(t *testing.T, c harness.Case, im harness.Impl, clients [][]trickleStep, limit time.Duration) ([]trickleResult, []string) {
+	t.Helper()
+	be, err := harness.StartBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	srv, err := harness.Start(c, im, serveAssets(t), be.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(srv.Port)
+	var out []trickleResult
+	for _, steps := range clients {
+		out = append(out, trickle(addr, steps, limit))
+	}
+	// nginx writes the line of a closed request after the close the client saw.
+	time.Sleep(100 * time.Millisecond)
+	return out, accessLines(srv.Stop())
+}
+
+// nginx's client_header_timeout bounds the whole request head, armed once at accept (or at the
+// first byte of a keepalive request) and never re-armed by the bytes that trickle in; a head that
+// does not arrive in time is logged with 408 and the connection closed with nothing sent.
+// client_body_timeout is the time between two reads of the body. Both servers run one config and
+// the same clients; the test compares what the clients saw and the access log lines.
+func TestServeWireSlowClients(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	c := harness.Case{Name: "slow", Config: wireLogFormat + `server {
+    listen 127.0.0.1:{{PORT}};
+    client_header_timeout 1s;
+    client_body_timeout 1s;
+    access_log /dev/stderr wire;
+    location / { return 200 "ok\n"; }
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /t408 { return 408; }
+}
+`}
+	const pause = 250 * time.Millisecond
+	long := "GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + strings.Repeat("v", 1200) + "\r\n"
+	clients := [][]trickleStep{
+		// A head trickled a byte at a time for longer than the timeout.
+		bytewise("GET /slow HTTP/1.1\r\nHost: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause),
+		// The same past the first buffer (a large header buffer in nginx).
+		append([]trickleStep{{Data: long}}, bytewise("X-More: bbbbbbbbbbbbbbbbbbbb\r\n\r\n", pause)...),
+		// A keepalive connection: the first request is answered, the second head trickles.
+		append([]trickleStep{{Data: "GET /first HTTP/1.1\r\nHost: a\r\n\r\n"}},
+			bytewise("GET /second HTTP/1.1\r\nHost: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause)...),
+		// Nothing at all: closed at the timeout, nothing logged.
+		{{Wait: 3 * time.Second, Data: "GET / HTTP/1.1\r\nHost: a\r\n\r\n"}},
+		// A body trickled with pauses shorter than client_body_timeout arrives whole.
+		append([]trickleStep{{Data: "POST /p/body HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"}},
+			bytewise("12345678", pause)...),
+		// A body that stops for longer: 408, nothing sent.
+		{{Data: "POST /p/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n1234"}, {Wait: 2500 * time.Millisecond, Data: "5678"}},
+		// "return 408" is the same ending.
+		{{Data: "GET /t408 HTTP/1.1\r\nHost: a\r\n\r\n"}},
+	}
+	var wg sync.WaitGroup
+	var want, got []trickleResult
+	var wantLog, gotLog []string
+	wg.Add(2)
+	go func() { defer wg.Done(); want, wantLog = runTrickles(t, c, nginx, clients, 4*time.Second) }()
+	go func() { defer wg.Done(); got, gotLog = runTrickles(t, c, gonginx, clients, 4*time.Second) }()
+	wg.Wait()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("clients saw (-nginx +gonginx):\n%s", d)
+	}
+	if d := cmp.Diff(wantLog, gotLog); d != "" {
+		t.Errorf("access log (-nginx +gonginx):\n%s", d)
+	}
+	if os.Getenv("DIFFTEST_DUMP") != "" {
+		t.Logf("nginx: %q\n%q", want, wantLog)
+	}
+}

@@ -1,0 +1,107 @@
+package http1
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// trickleInto writes first at once, then parts in order, each after pause, and stops at the
+// first write that fails (the server closed); done is closed when it returns.
+func trickleInto(w net.Conn, first string, pause time.Duration, parts []string) (done chan struct{}) {
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		if first != "" {
+			if _, err := io.WriteString(w, first); err != nil {
+				return
+			}
+		}
+		for _, p := range parts {
+			time.Sleep(pause)
+			if _, err := io.WriteString(w, p); err != nil {
+				return
+			}
+		}
+	}()
+	return done
+}
+
+func bytesOf(s string) []string {
+	out := make([]string, len(s))
+	for i := range s {
+		out[i] = s[i : i+1]
+	}
+	return out
+}
+
+// The outcome of each case is an error kind, never a duration: the pauses are chosen so that a
+// per-read timer would let the request through and a whole-head timer cannot.
+func TestReadTimeouts(t *testing.T) {
+	const head = "GET /x HTTP/1.1\r\nHost: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+	tests := []struct {
+		name string
+		// first is sent at once (a complete request answered before the rest), then parts
+		// trickle with pause between them.
+		first string
+		parts []string
+		pause time.Duration
+		setup func(c *Conn)
+		// requests is how many ReadRequest calls are made; body reads the last one's body.
+		requests int
+		body     bool
+		want     string
+	}{
+		{name: "head trickled past client_header_timeout", parts: bytesOf(head), pause: 10 * time.Millisecond,
+			setup: func(c *Conn) { c.HeaderTimeout = 150 * time.Millisecond }, requests: 1, want: "request timeout"},
+		{name: "head within client_header_timeout", parts: []string{head}, pause: 0,
+			setup: func(c *Conn) { c.HeaderTimeout = 5 * time.Second }, requests: 1, want: "ok"},
+		{name: "deadline from accept", parts: bytesOf(head), pause: 10 * time.Millisecond,
+			setup: func(c *Conn) { c.HeaderDeadline = time.Now().Add(150 * time.Millisecond) }, requests: 1, want: "request timeout"},
+		{name: "keepalive request trickled", first: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", parts: bytesOf(head), pause: 10 * time.Millisecond,
+			setup: func(c *Conn) { c.HeaderTimeout, c.IdleTimeout = 150*time.Millisecond, 5*time.Second }, requests: 2, want: "request timeout"},
+		{name: "keepalive idle", first: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", parts: []string{head}, pause: time.Second,
+			setup: func(c *Conn) { c.HeaderTimeout, c.IdleTimeout = 5*time.Second, 50*time.Millisecond }, requests: 2, want: "idle timeout"},
+		{name: "body trickled between reads", first: "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n",
+			parts: bytesOf("012345678901234567890123456789"), pause: 10 * time.Millisecond,
+			setup: func(c *Conn) { c.HeaderTimeout, c.ReadTimeout = 5*time.Second, 150*time.Millisecond }, requests: 1, body: true, want: "ok"},
+		{name: "body stalls", first: "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n0123",
+			parts: []string{"4567"}, pause: time.Second,
+			setup: func(c *Conn) { c.HeaderTimeout, c.ReadTimeout = 5*time.Second, 50*time.Millisecond }, requests: 1, body: true, want: "request timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, cli := net.Pipe()
+			defer cli.Close()
+			c := NewConn(srv, &ConnInfo{})
+			tc.setup(c)
+			done := trickleInto(cli, tc.first, tc.pause, tc.parts)
+			var err error
+			for i := 0; i < tc.requests && err == nil; i++ {
+				_, err = c.ReadRequest()
+			}
+			if err == nil && tc.body {
+				_, err = io.ReadAll(c.Body())
+			}
+			got := "ok"
+			switch {
+			case errors.Is(err, ErrRequestTimeout):
+				got = "request timeout"
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				got = "idle timeout"
+			case err != nil:
+				got = err.Error()
+			}
+			c.Close()
+			<-done
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}

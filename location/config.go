@@ -11,6 +11,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream"
 )
 
@@ -164,6 +165,7 @@ type locConf struct {
 	keepaliveHeader int           // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
 	headerTimeout   time.Duration // client_header_timeout (server level)
 	bodyTimeout     time.Duration // client_body_timeout
+	limits          http1.Limits  // header buffers and parsing switches (server level)
 	sendTimeout     time.Duration
 	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
 	lingeringTime   time.Duration
@@ -216,6 +218,7 @@ func defaultLocConf() *locConf {
 		keepalive:     75 * time.Second,
 		headerTimeout: 60 * time.Second,
 		bodyTimeout:   60 * time.Second,
+		limits:        http1.DefaultLimits,
 		sendTimeout:   60 * time.Second,
 		lingering:     lingerOn,
 		lingeringTime: 30 * time.Second,
@@ -369,6 +372,30 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 		}
 	}
 	return nil
+}
+
+// setLimit applies one of the directives that shape request parsing
+// (values -t accepted already).
+func setLimit(l *http1.Limits, d *nginxconf.Directive) {
+	size := func(a string) int {
+		n, _ := nginxconf.ParseSize(a)
+		return int(n)
+	}
+	switch d.Name {
+	case "client_header_buffer_size":
+		l.ClientHeaderBufferSize = size(d.Args[0])
+	case "large_client_header_buffers":
+		n, _ := strconv.Atoi(d.Args[0])
+		l.LargeHeaderBuffers, l.LargeHeaderBufferSize = n, size(d.Args[1])
+	case "max_headers":
+		l.MaxHeaders, _ = strconv.Atoi(d.Args[0])
+	case "underscores_in_headers":
+		l.UnderscoresInHeaders = onOff(d)
+	case "ignore_invalid_headers":
+		l.KeepInvalidHeaders = !onOff(d)
+	case "merge_slashes":
+		l.NoMergeSlashes = !onOff(d)
+	}
 }
 
 func onOff(d *nginxconf.Directive) bool { return len(d.Args) > 0 && d.Args[0] == "on" }
@@ -540,6 +567,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				}
 			}
 		}
+	case "client_header_buffer_size", "large_client_header_buffers", "max_headers",
+		"underscores_in_headers", "ignore_invalid_headers", "merge_slashes":
+		setLimit(&conf.limits, d)
 	case "access_log":
 		return c.accessLog(conf, d)
 	case "return", "rewrite", "set", "if", "break":

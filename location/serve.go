@@ -417,6 +417,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		// A new request is read under its address's default server
 		// (the keepalive wait under the last request's location).
 		c.HeaderTimeout = conf.headerTimeout
+		c.Limits = conf.limits
 		c.ReadTimeout = conf.bodyTimeout
 		c.WriteTimeout = conf.sendTimeout
 		sc.idle.Store(!first)

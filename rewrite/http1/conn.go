@@ -230,12 +230,17 @@ func (c *Conn) FirstLine() []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-// grow switches to the large read buffer.
+// grow switches to the large read buffer: the pooled one when the
+// limits fit in it, else one sized for them (large_client_header_buffers
+// raised past the defaults), which Release leaves to the collector.
 func (c *Conn) grow(maxHead int) bool {
+	var nb *[]byte
 	if maxHead > largeReadSize-1024 {
-		return false
+		b := make([]byte, maxHead+1024)
+		nb = &b
+	} else {
+		nb = largeReadPool.Get().(*[]byte)
 	}
-	nb := largeReadPool.Get().(*[]byte)
 	copy(*nb, (*c.rb)[:c.rend])
 	smallReadPool.Put(c.rb)
 	c.rb, c.large = nb, true
@@ -263,7 +268,9 @@ func (c *Conn) Hijack() (net.Conn, []byte) {
 func (c *Conn) Release() {
 	if c.rb != nil {
 		if c.large {
-			largeReadPool.Put(c.rb)
+			if len(*c.rb) == largeReadSize {
+				largeReadPool.Put(c.rb)
+			}
 		} else {
 			smallReadPool.Put(c.rb)
 		}

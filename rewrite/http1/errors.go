@@ -35,6 +35,7 @@ var (
 	errTrace            = &Error{405, "client sent TRACE method"}
 	errURITooLong       = &Error{414, "client sent too long URI"}
 	errHeaderTooLarge   = &Error{494, "client sent too long header line"}
+	errTooManyHeaders   = &Error{494, "client sent too many header lines"}
 	errInvalidChunked   = &Error{400, "client sent invalid chunked body"}
 	errPrematureBodyEOF = errors.New("client prematurely closed connection")
 )

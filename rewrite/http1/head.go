@@ -6,13 +6,14 @@ type Limits struct {
 	ClientHeaderBufferSize int  // client_header_buffer_size (1k)
 	LargeHeaderBufferSize  int  // large_client_header_buffers size (8k)
 	LargeHeaderBuffers     int  // large_client_header_buffers number (4)
+	MaxHeaders             int  // max_headers (1000; Debian's nginx 1.22 backports it)
 	UnderscoresInHeaders   bool // underscores_in_headers (off)
 	KeepInvalidHeaders     bool // ignore_invalid_headers off
 	NoMergeSlashes         bool // merge_slashes off
 }
 
 // DefaultLimits are nginx's defaults.
-var DefaultLimits = Limits{ClientHeaderBufferSize: 1024, LargeHeaderBufferSize: 8192, LargeHeaderBuffers: 4}
+var DefaultLimits = Limits{ClientHeaderBufferSize: 1024, LargeHeaderBufferSize: 8192, LargeHeaderBuffers: 4, MaxHeaders: 1000}
 
 func (l *Limits) withDefaults() Limits {
 	v := *l
@@ -24,6 +25,9 @@ func (l *Limits) withDefaults() Limits {
 	}
 	if v.LargeHeaderBuffers <= 0 {
 		v.LargeHeaderBuffers = DefaultLimits.LargeHeaderBuffers
+	}
+	if v.MaxHeaders <= 0 {
+		v.MaxHeaders = DefaultLimits.MaxHeaders
 	}
 	return v
 }
@@ -164,6 +168,9 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		}
 		if h.invalid && !lim.KeepInvalidHeaders {
 			continue // nginx logs "client sent invalid header line" and drops it
+		}
+		if len(r.Headers) >= lim.MaxHeaders {
+			return 0, errTooManyHeaders
 		}
 		name, value := line[:h.nameEnd], line[h.valueStart:h.valueEnd]
 		if h.valueEnd < h.valueStart {

@@ -39,6 +39,8 @@ var served = setOf(
 	"port_in_redirect", "server_tokens", "log_not_found", "etag", "if_modified_since",
 	"client_max_body_size", "keepalive_timeout", "client_header_timeout", "send_timeout",
 	"lingering_close", "lingering_time", "lingering_timeout",
+	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
+	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks",
 	"allow", "deny",
 	// rewrite, map, geo, split_clients
@@ -69,8 +71,8 @@ var tuning = setOf(
 	"server_names_hash_bucket_size", "variables_hash_max_size", "variables_hash_bucket_size",
 	"map_hash_max_size", "map_hash_bucket_size", "referer_hash_max_size", "referer_hash_bucket_size",
 	"proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
-	"client_body_buffer_size", "client_header_buffer_size", "large_client_header_buffers",
-	"client_body_in_single_buffer", "client_body_temp_path", "client_body_timeout",
+	"client_body_buffer_size",
+	"client_body_in_single_buffer", "client_body_temp_path",
 	"connection_pool_size", "request_pool_size", "reset_timedout_connection", "subrequest_output_buffer_size",
 	"keepalive_disable", "keepalive_requests", "keepalive_time", "send_lowat", "resolver_timeout",
 	"rewrite_log", "uninitialized_variable_warn",
@@ -112,7 +114,7 @@ var dependents = []struct{ prefix, except string }{
 // defaults are nginx's values of refused directives that are not "off":
 // a directive written with its default value changes nothing.
 var defaults = map[string]string{
-	"satisfy": "all", "merge_slashes": "on", "ignore_invalid_headers": "on",
+	"satisfy":                   "all",
 	"chunked_transfer_encoding": "on", "msie_padding": "on", "limit_rate": "0",
 	"limit_rate_after": "0", "slice": "0", "proxy_ssl_session_reuse": "on",
 	"proxy_next_upstream_tries": "0", "proxy_next_upstream_timeout": "0",

@@ -162,10 +162,12 @@ type locConf struct {
 	ims             int // 0 exact, 1 before, 2 off
 	maxBody         int64
 	keepalive       time.Duration
-	keepaliveHeader int           // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
-	headerTimeout   time.Duration // client_header_timeout (server level)
-	bodyTimeout     time.Duration // client_body_timeout
-	limits          http1.Limits  // header buffers and parsing switches (server level)
+	keepaliveHeader int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
+	headerTimeout   time.Duration    // client_header_timeout (server level)
+	bodyTimeout     time.Duration    // client_body_timeout
+	limits          http1.Limits     // header buffers and parsing switches (server level)
+	limitRate       *rewrite.Complex // limit_rate: bytes per second (nil: none)
+	limitRateAfter  *rewrite.Complex // limit_rate_after
 	sendTimeout     time.Duration
 	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
 	lingeringTime   time.Duration
@@ -517,6 +519,21 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
 				conf.maxBody = n
 			}
+		}
+	case "limit_rate", "limit_rate_after":
+		// A size, maybe with variables, evaluated when the response
+		// starts (ngx_http_complex_value_size in the write filter).
+		if len(d.Args) != 1 {
+			return nil
+		}
+		v, err := c.rc.Complex(d.Args[0])
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		if d.Name == "limit_rate" {
+			conf.limitRate = v
+		} else {
+			conf.limitRateAfter = v
 		}
 	case "keepalive_timeout":
 		if len(d.Args) >= 1 {

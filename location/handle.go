@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
@@ -68,9 +69,10 @@ type exchange struct {
 
 	uriChanges int
 	connID     uint64 // nginx's "*N" connection number in error lines
-	errStatus  int    // error_page status override (nginx's r->err_status)
-	inErrPage  bool   // an error_page redirect happened (nginx's r->error_page)
-	status     int    // status sent, for the access log
+	connStart  time.Time
+	errStatus  int  // error_page status override (nginx's r->err_status)
+	inErrPage  bool // an error_page redirect happened (nginx's r->error_page)
+	status     int  // status sent, for the access log
 	sent       int64
 	loc        *Location
 }
@@ -99,7 +101,7 @@ func (x *exchange) release() {
 func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
-	x.st.Start = time.Now()
+	x.startState()
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
@@ -197,6 +199,38 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 		}
 	}
 	return x.content(loc, conf), false
+}
+
+// startState fills the State fields that hold for the whole request.
+func (x *exchange) startState() {
+	s := &x.st
+	s.Start = time.Now()
+	s.Conn, s.ConnStart = x.c, x.connStart
+	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.Requests, x.c.Pipelined()
+	if x.c.DecideRate == nil {
+		x.c.DecideRate = x.decideRate // once per connection
+	}
+}
+
+// decideRate sets the response's limit_rate and limit_rate_after from the
+// configuration in force when its first bytes go out, as nginx's write
+// filter evaluates them (unless "set $limit_rate" already did).
+func (x *exchange) decideRate() {
+	conf := x.curConf
+	if conf == nil && x.srv != nil {
+		conf = x.srv.root.conf
+	}
+	if conf == nil || conf.limitRate == nil {
+		return
+	}
+	x.tmp = conf.limitRate.Eval(&x.st, x.tmp[:0])
+	rate, _ := nginxconf.ParseSize(string(x.tmp))
+	x.c.SetLimitRate(rate, false)
+	if rate > 0 && conf.limitRateAfter != nil {
+		x.tmp = conf.limitRateAfter.Eval(&x.st, x.tmp[:0])
+		after, _ := nginxconf.ParseSize(string(x.tmp))
+		x.c.SetLimitRateAfter(after)
+	}
 }
 
 // access applies allow/deny in order (ngx_http_access_module).

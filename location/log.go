@@ -321,9 +321,10 @@ func (x *exchange) writeAccessLogs(conf *locConf) {
 		s.BodyBytesSent = 0
 	}
 	s.RequestLength = x.c.RequestLength()
-	s.Connection = x.connID
-	s.ConnectionRequests = x.c.Requests
-	s.Pipelined = x.c.Pipelined()
+	// nginx clears r->keepalive before it logs a request whose connection
+	// is kept (ngx_http_set_keepalive), so the log reads
+	// $sent_http_connection "close" and no $sent_http_keep_alive.
+	x.c.Sent().KeepAlive = false
 	for _, r := range conf.accessLogs {
 		if r.cond != nil {
 			x.tmp = r.cond.Eval(s, x.tmp[:0])

@@ -412,6 +412,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	x.toHTTPS = toHTTPS
 	x.connID = l.srv.connSeq.Add(1)
 	c.HeaderDeadline = headerDeadline
+	x.connStart = time.Now()
 	first := true
 	for {
 		// A new request is read under its address's default server
@@ -537,7 +538,7 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	req := x.c.Request()
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
-	x.st.Start = time.Now()
+	x.startState()
 	if len(req.Method) == 0 {
 		x.st.RequestLine = x.c.FirstLine()
 	}

@@ -42,7 +42,7 @@ var served = setOf(
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks",
-	"allow", "deny",
+	"allow", "deny", "limit_rate", "limit_rate_after",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
@@ -115,8 +115,7 @@ var dependents = []struct{ prefix, except string }{
 // a directive written with its default value changes nothing.
 var defaults = map[string]string{
 	"satisfy":                   "all",
-	"chunked_transfer_encoding": "on", "msie_padding": "on", "limit_rate": "0",
-	"limit_rate_after": "0", "slice": "0", "proxy_ssl_session_reuse": "on",
+	"chunked_transfer_encoding": "on", "msie_padding": "on", "slice": "0", "proxy_ssl_session_reuse": "on",
 	"proxy_next_upstream_tries": "0", "proxy_next_upstream_timeout": "0",
 	"proxy_next_upstream": "error timeout",
 }

@@ -13,6 +13,10 @@ import (
 // between requests on a connection.
 type State struct {
 	Req *http1.Request
+	// Conn is the client connection of Req, for what the response has
+	// done so far ($sent_http_*, $bytes_sent, $limit_rate); nil in tests
+	// that evaluate without one.
+	Conn *http1.Conn
 
 	// Set by the packages above before they evaluate anything that needs
 	// them (nginx registers these variables from those modules).
@@ -22,7 +26,17 @@ type State struct {
 	ProxyPort    string // $proxy_port
 	UpstreamAddr string // $upstream_addr
 	Status       int    // $status
-	RequestID    [16]byte
+	// RequestID is $request_id's 16 random bytes, drawn on first use
+	// (unless set before).
+	RequestID [16]byte
+	// ConnStart is when the connection was accepted ($connection_time).
+	ConnStart time.Time
+	// RequestBody is the client body when it was read into memory
+	// ($request_body; State-owned, see SetRequestBody), RequestBodyFile
+	// the temporary file it was written to ($request_body_file).
+	RequestBody     []byte
+	RequestBodyFile string
+	hasBody         bool
 
 	// Request accounting for the access log variables, set by location
 	// and upstream as the request runs.
@@ -84,9 +98,11 @@ type FileInfo struct {
 // Reset prepares s for the next request on the same connection, keeping
 // its buffers.
 func (s *State) Reset(req *http1.Request) {
-	s.Req = req
+	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.Status = 0
+	s.RequestID = [16]byte{}
+	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
 	s.Start, s.RequestLength, s.BytesSent, s.BodyBytesSent = time.Time{}, 0, 0, 0
 	s.ConnectionRequests, s.Pipelined = 0, false
 	s.UpstreamStatus, s.UpstreamResponseTime = 0, -1
@@ -98,6 +114,14 @@ func (s *State) Reset(req *http1.Request) {
 		s.Valid[i] = false
 	}
 	s.Buf = s.Buf[:0]
+}
+
+// SetRequestBody records the client body read into memory for
+// $request_body, copying it (the reader's buffer goes back to its pool
+// before the access log is written).
+func (s *State) SetRequestBody(b []byte) {
+	s.RequestBody = append(s.RequestBody[:0], b...)
+	s.hasBody = true
 }
 
 // UpstreamTry is one server tried for a proxied request.

@@ -66,16 +66,20 @@ func NewCompiler() *Compiler {
 	for name, get := range builtinGetters(c) {
 		c.define(name, get)
 	}
+	for name, get := range sentNamed() {
+		c.define(name, get)
+	}
 	// The built-ins nginx marks NGX_HTTP_VAR_CHANGEABLE: "set" may
 	// change them ($query_string is not one of them).
 	c.lookup("args").setter = setArgs
-	// gonginx does not limit the response rate (limit_rate is accepted
-	// as tuning), so a set $limit_rate has nothing to change.
-	c.lookup("limit_rate").setter = func(*State, []byte) {}
+	c.lookup("limit_rate").setter = setLimitRate
 	// nginx registers these prefixes in this order (core, then upstream).
 	c.prefixes = []prefixVar{
 		{"http_", httpHeaderVar, true},
-		{"sent_http_", emptyPrefix, false},
+		{"sent_http_", sentHeaderVar, false},
+		// gonginx sends no trailers (add_trailer refuses to start), so
+		// there is nothing for $sent_trailer_* to find, as in nginx
+		// without add_trailer.
 		{"sent_trailer_", emptyPrefix, false},
 		{"cookie_", cookieVar, false},
 		{"arg_", argVar, false},
@@ -318,13 +322,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return append(append(dst, s.DocumentRoot...), s.Req.URI...)
 		},
-		"request_id": func(s *State, dst []byte) []byte {
-			const hex = "0123456789abcdef"
-			for _, b := range s.RequestID {
-				dst = append(dst, hex[b>>4], hex[b&15])
-			}
-			return dst
-		},
+		"request_id": appendRequestID,
 		"status": func(s *State, dst []byte) []byte {
 			st := s.Status
 			return append(dst, byte('0'+st/100%10), byte('0'+st/10%10), byte('0'+st%10))
@@ -425,9 +423,10 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		// Known to nginx but computed by other packages (access log,
 		// upstream, TLS); they read empty until those packages replace them
 		// with AddVariable, so configs that use them still load.
-		"request_body":             none,
+		"request_body":             appendRequestBody,
+		"request_body_file":        str(func(s *State) string { return s.RequestBodyFile }),
 		"request_completion":       none,
-		"limit_rate":               none,
+		"limit_rate":               appendLimitRate,
 		"upstream_connect_time":    none,
 		"upstream_header_time":     none,
 		"upstream_response_length": none,
@@ -440,16 +439,23 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"ssl_session_reused":       none,
 		"ssl_client_verify":        none,
 		"gzip_ratio":               none,
-		"realip_remote_addr":       none,
+		// The realip module is not served (set_real_ip_from refuses to
+		// start), so, as in nginx without it, these are the client's.
+		"realip_remote_addr": conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),
+		"realip_remote_port": conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }),
 		// Registered by nginx's other compiled-in modules (ssl, realip,
 		// secure_link, referer, browser, userid, ssi, stub_status, ...):
 		// known, so "nginx -t" accepts configs that name them.
-		"request_body_file":          none,
 		"proxy_protocol_addr":        none,
 		"proxy_protocol_port":        none,
 		"proxy_protocol_server_addr": none,
 		"proxy_protocol_server_port": none,
-		"connection_time":            none,
+		"connection_time": func(s *State, dst []byte) []byte {
+			if s.ConnStart.IsZero() {
+				return append(dst, "0.000"...)
+			}
+			return appendMillis(dst, time.Since(s.ConnStart))
+		},
 		"tcpinfo_rtt":                none,
 		"tcpinfo_rttvar":             none,
 		"tcpinfo_snd_cwnd":           none,
@@ -471,7 +477,6 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"ssl_client_v_start":         none,
 		"ssl_client_v_end":           none,
 		"ssl_client_v_remain":        none,
-		"realip_remote_port":         none,
 		"secure_link":                none,
 		"secure_link_expires":        none,
 		"invalid_referer":            none,
@@ -480,20 +485,27 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"ancient_browser":            none,
 		"proxy_internal_body_length": none,
 		"proxy_internal_chunked":     none,
-		"fastcgi_script_name":        none,
-		"fastcgi_path_info":          none,
-		"uid_got":                    none,
-		"uid_set":                    none,
-		"uid_reset":                  none,
-		"date_local":                 none,
-		"date_gmt":                   none,
-		"http2":                      none,
-		"limit_req_status":           none,
-		"limit_conn_status":          none,
-		"connections_active":         none,
-		"connections_reading":        none,
-		"connections_writing":        none,
-		"connections_waiting":        none,
+		// Without fastcgi_split_path_info, the URI (fastcgi_index
+		// applies only to fastcgi_pass, which is not served).
+		"fastcgi_script_name": uri,
+		"fastcgi_path_info":   none,
+		"uid_got":             none,
+		"uid_set":             none,
+		"uid_reset":           none,
+		// The ssi module's, with its default ssi timefmt.
+		"date_local": func(s *State, dst []byte) []byte {
+			return time.Now().AppendFormat(dst, "Monday, 02-Jan-2006 15:04:05 MST")
+		},
+		"date_gmt": func(s *State, dst []byte) []byte {
+			return time.Now().UTC().AppendFormat(dst, "Monday, 02-Jan-2006 15:04:05 GMT")
+		},
+		"http2":               none,
+		"limit_req_status":    none,
+		"limit_conn_status":   none,
+		"connections_active":  none,
+		"connections_reading": none,
+		"connections_writing": none,
+		"connections_waiting": none,
 	}
 }
 

@@ -129,6 +129,11 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			return 400, err
 		}
 		bodyLen, x.bodyBuffered = n, true
+		if x.bodyFile != nil {
+			s.RequestBodyFile = x.bodyFile.Name()
+		} else {
+			s.SetRequestBody(x.body)
+		}
 	}
 	if !p.passBody {
 		bodyLen = -1
@@ -534,7 +539,8 @@ func (x *exchange) writeBodyFile(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("client body temp file: %w", err)
 		}
-		os.Remove(f.Name()) // only the descriptor keeps it
+		// Removed when the request is done, as nginx removes its
+		// client_body_temp files: $request_body_file names it meanwhile.
 		x.bodyFile = f
 	}
 	if _, err := x.bodyFile.Write(b); err != nil {
@@ -546,6 +552,7 @@ func (x *exchange) writeBodyFile(b []byte) error {
 func (x *exchange) dropBodyFile() {
 	if x.bodyFile != nil {
 		x.bodyFile.Close()
+		os.Remove(x.bodyFile.Name())
 		x.bodyFile = nil
 	}
 }

@@ -73,6 +73,14 @@ type Conn struct {
 
 	pipelined bool // the current request arrived behind the previous one
 
+	// DecideRate, when set, is called before the first bytes of each
+	// response go out; it may call SetLimitRate (nginx evaluates
+	// limit_rate in its write filter). It is kept across requests.
+	DecideRate func()
+
+	sentHead SentHead  // the current response's head, for $sent_http_*
+	limit    rateLimit // limit_rate for the current request
+
 	discardUntil time.Time // DiscardBody's overall deadline
 
 	raw     syscall.RawConn // the socket under nc, cached by Socket
@@ -168,6 +176,8 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	if !deadline.IsZero() {
 		c.nc.SetReadDeadline(deadline)
 	}
+	c.sentHead.reset()
+	c.limit = rateLimit{}
 	for {
 		if c.rend > 0 {
 			c.req.reset(c.Info)
@@ -182,6 +192,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				}
 				c.headEnd, c.rpos = m, m
 				c.Requests++
+				c.limit.start = time.Now().Unix()
 				c.body.start(&c.req)
 				return &c.req, nil
 			}

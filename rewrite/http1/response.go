@@ -269,6 +269,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	b = append(b, '\r', '\n')
 	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
+	c.sentHead.record(resp, b[headStart:], st, contentLength, lastModified)
 	return nil
 }
 
@@ -390,12 +391,38 @@ func (c *Conn) Flush() error {
 }
 
 func (c *Conn) writeRaw(p []byte) error {
-	if c.WriteTimeout > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.WriteTimeout))
+	if !c.limit.set && c.DecideRate != nil {
+		c.DecideRate()
+		c.limit.set = true
 	}
-	n, err := c.nc.Write(p)
-	c.out.sent += int64(n)
-	return err
+	for len(p) > 0 {
+		chunk := p
+		if c.limit.rate > 0 {
+			wait, limit := c.rateWait(time.Now())
+			if wait > 0 {
+				time.Sleep(wait)
+				continue
+			}
+			if int64(len(chunk)) > limit {
+				chunk = chunk[:limit]
+			}
+		}
+		if c.WriteTimeout > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(c.WriteTimeout))
+		}
+		n, err := c.nc.Write(chunk)
+		c.out.sent += int64(n)
+		if err != nil {
+			return err
+		}
+		p = p[n:]
+		if c.limit.rate > 0 {
+			if d := c.rateDelay(c.out.sent-int64(n), c.out.sent); d > 0 && len(p) > 0 {
+				time.Sleep(d)
+			}
+		}
+	}
+	return nil
 }
 
 // BytesSent reports what the current response has put on the wire so far:

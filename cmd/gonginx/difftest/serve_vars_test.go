@@ -61,3 +61,71 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Variables of the response and of the request's life, as nginx computes
+// them: each request's access log line is read back by the next request
+// (the log is a static file of the prefix).
+func TestServeResponseVariables(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	const config = `log_format vars "$request_method $uri $status ct=$sent_http_content_type cl=$sent_http_content_length loc=$sent_http_location conn=$sent_http_connection ka=$sent_http_keep_alive te=$sent_http_transfer_encoding cc=$sent_http_cache_control xl=$sent_http_x_lower srv=$sent_http_server date=$sent_http_date rate=$limit_rate body=$request_body creq=$connection_requests pipe=$pipe rid=$rid_shape";
+map $request_id $rid_shape {
+    "~^[0-9a-f]{32}$" hex32;
+    default           bad;
+}
+log_format nolength "$request_method $uri $status ct=$sent_http_content_type loc=$sent_http_location conn=$sent_http_connection rate=$limit_rate creq=$connection_requests pipe=$pipe";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name www.example.com;
+    access_log logs/vars.log vars;
+    location = /logs/vars.log {
+        root .;
+        access_log off;
+    }
+    location /ret {
+        return 200 "text rate=$limit_rate\n";
+    }
+    location /redir {
+        # The error page's length differs by the Server token it names.
+        access_log logs/vars.log nolength;
+        return 302 /elsewhere;
+    }
+    location /rate {
+        set $limit_rate $arg_l;
+        return 200 "rate=$limit_rate\n";
+    }
+    location /limited {
+        limit_rate 100k;
+        limit_rate_after 1k;
+        return 200 "limited\n";
+    }
+    location /up/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_set_header X-Body $request_body;
+        proxy_set_header X-Body-File-Set "$request_body_file";
+    }
+}
+`
+	h := "Host: www.example.com\r\n"
+	get := func(target string) string { return "GET " + target + " HTTP/1.1\r\n" + h + "\r\n" }
+	log := harness.Request{Name: "log", Send: []string{"GET /logs/vars.log HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"}}
+	c := harness.Case{
+		Name:    "response variables",
+		Config:  config,
+		Content: map[string]string{"logs/.keep": ""},
+		Requests: []harness.Request{
+			{Name: "return", Send: []string{get("/ret")}},
+			{Name: "redirect", Send: []string{get("/redir")}},
+			{Name: "set limit_rate", Send: []string{get("/rate?l=40k")}},
+			{Name: "invalid limit_rate", Send: []string{get("/rate")}},
+			{Name: "limit_rate", Send: []string{get("/limited")}},
+			{Name: "proxied headers", Send: []string{get("/up/headers")}},
+			{Name: "proxied chunked", Send: []string{get("/up/chunked")}},
+			{Name: "proxied post", Send: []string{"POST /up/post HTTP/1.1\r\n" + h + "Content-Length: 11\r\n\r\nhello=world"}},
+			{Name: "keep-alive and pipelined", Send: []string{get("/ret") + get("/redir") + "GET /up/x HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"}, Responses: 3},
+			{Name: "http/1.0", Send: []string{"GET /ret HTTP/1.0\r\n\r\n"}},
+			log,
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

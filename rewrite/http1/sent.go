@@ -1,0 +1,153 @@
+package http1
+
+import (
+	"strconv"
+	"time"
+)
+
+// SentHead is what the current response's head said, kept after it went
+// out for the $sent_http_* variables (nginx reads them from
+// r->headers_out, which its header filter updates to the text it wrote:
+// the Content-Type with its charset, the Location made absolute). Its
+// memory is the Conn's, reused by the next response.
+type SentHead struct {
+	Written          bool
+	Status           int
+	ContentType      []byte
+	ContentLength    int64 // -1: none
+	LastModified     []byte
+	Location         []byte
+	Chunked          bool
+	KeepAlive        bool
+	KeepAliveTimeout int
+	// Headers are the other header lines (nginx's headers_out.headers
+	// list): not Server, Date nor the fields above.
+	Headers []Header
+	buf     []byte
+}
+
+func (h *SentHead) reset() {
+	h.Written, h.Status, h.ContentLength = false, 0, -1
+	h.ContentType, h.LastModified, h.Location = nil, nil, nil
+	h.Chunked, h.KeepAlive, h.KeepAliveTimeout = false, false, 0
+	h.Headers = h.Headers[:0]
+	h.buf = h.buf[:0]
+}
+
+// record copies the parts of the head just written at b[start:] that the
+// variables read. Offsets are taken first and slices made last, so
+// growing buf does not leave earlier slices on an old array.
+func (h *SentHead) record(resp *Response, head []byte, st *respState, contentLength int64, lastModified int64) {
+	h.reset()
+	h.Written, h.Status = true, resp.Status
+	h.ContentLength = contentLength
+	h.Chunked, h.KeepAlive = st.chunked, st.keepAlive
+	if st.keepAlive {
+		h.KeepAliveTimeout = resp.KeepAliveTimeout
+	}
+	var ct, loc [2]int
+	ct = h.copyField(head, "Content-Type: ")
+	loc = h.copyField(head, "Location: ")
+	lmStart := len(h.buf)
+	if lastModified != -1 {
+		h.buf = AppendHTTPTime(h.buf, lastModified)
+	}
+	lmEnd := len(h.buf)
+	type span struct{ n0, n1, v0, v1 int }
+	var spans [16]span
+	list := spans[:0]
+	for _, hd := range resp.Headers {
+		n0 := len(h.buf)
+		h.buf = append(h.buf, hd.Name...)
+		v0 := len(h.buf)
+		h.buf = append(h.buf, hd.Value...)
+		list = append(list, span{n0, v0, v0, len(h.buf)})
+	}
+	b := h.buf
+	h.ContentType, h.Location, h.LastModified = b[ct[0]:ct[1]], b[loc[0]:loc[1]], b[lmStart:lmEnd]
+	for _, s := range list {
+		h.Headers = append(h.Headers, Header{Name: b[s.n0:s.n1:s.n1], Value: b[s.v0:s.v1:s.v1]})
+	}
+}
+
+// copyField copies the value of the head line starting with name (as
+// WriteHeader wrote it) into buf and returns its offsets.
+func (h *SentHead) copyField(head []byte, name string) [2]int {
+	for i := 0; i+len(name) <= len(head); {
+		end := i
+		for end < len(head) && head[end] != '\r' {
+			end++
+		}
+		if end-i >= len(name) && string(head[i:i+len(name)]) == name {
+			start := len(h.buf)
+			h.buf = append(h.buf, head[i+len(name):end]...)
+			return [2]int{start, len(h.buf)}
+		}
+		i = end + 2
+	}
+	return [2]int{len(h.buf), len(h.buf)}
+}
+
+// Sent returns the current response's head as written, for $sent_http_*.
+func (c *Conn) Sent() *SentHead { return &c.sentHead }
+
+// AppendContentLength appends the sent Content-Length, if any.
+func (h *SentHead) AppendContentLength(dst []byte) []byte {
+	if h.ContentLength < 0 {
+		return dst
+	}
+	return strconv.AppendInt(dst, h.ContentLength, 10)
+}
+
+// Rate limiting (limit_rate, limit_rate_after), as ngx_http_write_filter:
+// within each second since the request started, at most LimitRate bytes
+// per second past the first LimitRateAfter bytes of the response (nginx's c->sent,
+// reset for each request).
+
+// SetLimitRate sets the request's rate ("set $limit_rate" or the
+// location's limit_rate); a rate set by "set" is not replaced by the
+// location's value.
+func (c *Conn) SetLimitRate(rate int64, fromSet bool) {
+	if c.limit.set && !fromSet {
+		return
+	}
+	c.limit.rate, c.limit.set = rate, true
+}
+
+// SetLimitRateAfter sets limit_rate_after for the request.
+func (c *Conn) SetLimitRateAfter(after int64) { c.limit.after = after }
+
+// LimitRate is the request's $limit_rate: 0 until set.
+func (c *Conn) LimitRate() int64 { return c.limit.rate }
+
+// LimitRateSet reports whether the rate was decided for this request.
+func (c *Conn) LimitRateSet() bool { return c.limit.set }
+
+type rateLimit struct {
+	rate, after int64
+	set         bool
+	start       int64 // the request's start, Unix seconds (r->start_sec)
+}
+
+// rateWait is how long to wait before sending more, and how much may then
+// go out (-1: no limit).
+func (c *Conn) rateWait(now time.Time) (time.Duration, int64) {
+	l := &c.limit
+	if l.rate <= 0 {
+		return 0, -1
+	}
+	limit := l.rate*(now.Unix()-l.start+1) - (c.out.sent - l.after)
+	if limit <= 0 {
+		return time.Duration(-limit*1000/l.rate+1) * time.Millisecond, 0
+	}
+	return 0, limit
+}
+
+// rateDelay is the pause after sending from sent to nsent bytes.
+func (c *Conn) rateDelay(sent, nsent int64) time.Duration {
+	l := &c.limit
+	if l.after > 0 {
+		sent, nsent = max(sent-l.after, 0), max(nsent-l.after, 0)
+	}
+	return time.Duration((nsent-sent)*1000/l.rate) * time.Millisecond
+}

@@ -45,6 +45,8 @@ type exchange struct {
 	etag     []byte
 	crange   []byte
 	locBuf   []byte
+	keptLoc  []byte // Location kept across an error_page redirect
+	aliasURI []byte // try_files' new URI under a prefix alias
 	fileBuf  []byte
 	cpath    []byte // NUL-terminated path for openat
 	fromBuf  []byte // disable_symlinks from= evaluated
@@ -312,7 +314,7 @@ func (x *exchange) returnAction(act rewrite.Action, loc *Location) int {
 		return code
 	case code == 444:
 		return 444
-	case act.HasText || (code < 400 && code != 204):
+	case act.HasText || code < 400:
 		return x.sendText(code, act.Text, loc.conf)
 	}
 	return code
@@ -326,7 +328,13 @@ func isRedirect(code int) bool {
 func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
 	x.expectContinue()
 	r := x.newResp(code, conf)
-	r.ContentType = conf.defaultTypeBytes
+	if r.Status == 204 {
+		// The header filter sends a 204 with neither type nor length.
+		x.writeHeader(r)
+		return 0
+	}
+	// ngx_http_set_content_type: the type of the URI's extension.
+	r.ContentType = x.contentType(conf)
 	x.setCharset(r, conf)
 	r.ContentLength = int64(len(text))
 	x.writeHeader(r)
@@ -476,7 +484,14 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 		if x.req.MethodCode != http1.MethodHEAD {
 			x.req.MethodCode = http1.MethodGET
 		}
-		x.redirLoc = nil
+		// A Location already set (return 301 URL, a directory's
+		// redirect) stays on whatever the page's URI answers, as the
+		// internal redirect keeps r->headers_out; copied, as the
+		// rewrite programs about to run reuse their buffers.
+		if len(x.redirLoc) > 0 {
+			x.keptLoc = append(x.keptLoc[:0], x.redirLoc...)
+			x.redirLoc = x.keptLoc
+		}
 		var rc int
 		if uri[0] == '@' {
 			rc = x.namedRedirect(uri)
@@ -566,9 +581,9 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 		default:
 			// The location's prefix of the URI, then what follows the
 			// alias in the path.
-			u := append(x.locBuf[:0], x.req.URI[:min(len(conf.aliasLoc), len(x.req.URI))]...)
-			x.locBuf = append(u, rel...)
-			x.uriBuf = append(x.uriBuf[:0], x.locBuf...)
+			u := append(x.aliasURI[:0], x.req.URI[:min(len(conf.aliasLoc), len(x.req.URI))]...)
+			x.aliasURI = append(u, rel...)
+			x.uriBuf = append(x.uriBuf[:0], x.aliasURI...)
 		}
 		x.req.URI = x.uriBuf
 		return 0, false

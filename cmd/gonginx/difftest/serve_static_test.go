@@ -156,3 +156,78 @@ func TestServeDisableSymlinks(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// return with text, error_page chains and the Content-Type of what they
+// send (ngx_http_send_response types the text by the URI's extension).
+func TestServeReturnAndErrorPages(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "return and error_page",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    charset utf-8;
+    location /text/ { return 200 "text"; }
+    location /text404/ { return 404 "not here"; }
+    location /text500/ { return 500 "oops"; }
+    location /return204 { return 204; }
+    location /return200 { return 200; }
+    location /return405 { return 405; }
+    location /return200text { return 200 "text"; }
+    location /return302text { return 302 "text"; }
+    location /error404return405 { error_page 404 /return405; return 404; }
+    location /error405return204 { error_page 405 /return204; return 405; }
+    location /error405return200 { error_page 405 /return200; return 405; }
+    location /error405return200text { error_page 405 /return200text; return 405; }
+    location /error302return200text { error_page 302 /return200text; return 302 "text"; }
+    location /error405return302text { error_page 405 /return302text; return 405; }
+    location /error404to302 { error_page 404 =302 /return200text; return 404; }
+    location /error404to302url { error_page 404 =302 http://example.com/x; return 404; }
+    location /error301 { error_page 301 /return200text; return 301 http://example.com/moved; }
+    location /error301own { error_page 301 302 /page.html; return 301 /elsewhere; }
+    location /error301static { error_page 301 /page.html; }
+    location /error404page { error_page 404 /page.json; }
+    location /post { error_page 405 /return200text; }
+    location /dir { }
+}
+`,
+		Content: map[string]string{
+			"html/page.html":       "<p>page</p>\n",
+			"html/page.json":       "{}\n",
+			"html/dir/index.html":  "dir\n",
+			"html/error301static/": "",
+			"html/post/x.txt":      "post\n",
+		},
+		Requests: []harness.Request{
+			staticGet("text html", "/text/a.html"),
+			staticGet("text json", "/text/a.json"),
+			staticGet("text upper ext", "/text/a.JSON"),
+			staticGet("text no ext", "/text/a"),
+			staticGet("text unknown ext", "/text/a.zzz"),
+			staticGet("text dot dir", "/text/a.d/b"),
+			staticGet("text 404 json", "/text404/a.json"),
+			staticGet("text 500 css", "/text500/a.css"),
+			staticGet("404 page json", "/missing.json"),
+			staticGet("return 204", "/return204"),
+			staticGet("return 200", "/return200"),
+			staticGet("return 405", "/return405"),
+			staticGet("return 302 text", "/return302text"),
+			staticGet("error 404 return 405", "/error404return405"),
+			staticGet("error 405 return 204", "/error405return204"),
+			staticGet("error 405 return 200", "/error405return200"),
+			staticGet("error 405 return 200 text", "/error405return200text"),
+			staticGet("error 302 return 200 text", "/error302return200text"),
+			staticGet("error 405 return 302 text", "/error405return302text"),
+			staticGet("error 404 =302 uri", "/error404to302"),
+			staticGet("error 404 =302 url", "/error404to302url"),
+			staticGet("error 301 with return 301", "/error301"),
+			staticGet("error 301 302 with return 301", "/error301own"),
+			staticGet("error 301 for a directory redirect", "/error301static"),
+			staticGet("error 404 page json", "/error404page/x"),
+			serveRaw("post static with error page", "POST /post/x.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"),
+			staticGet("dir redirect", "/dir"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

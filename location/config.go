@@ -150,6 +150,7 @@ type locConf struct {
 	types           map[string]string
 	charset         string
 	charsetTypes    map[string]bool
+	charsetAny      bool // charset_types *
 	errorPages      map[int]*errorPage
 	serverTokens    bool
 	absRedirect     bool
@@ -187,6 +188,7 @@ type locConf struct {
 	tryFiles         []*rewrite.Complex
 	tryFilesDir      []bool // the argument was written ending in "/"
 	charsetBytes     []byte
+	charsetVar       *rewrite.Var // charset $name: the value names the charset per request
 	typesBytes       map[string][]byte
 	defaultTypeBytes []byte
 	proxy            Proxy
@@ -476,8 +478,14 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			}
 		}
 	case "charset_types":
-		m := map[string]bool{}
+		// ngx_http_types_slot: "*" is any type, and text/html is always
+		// in the list.
+		m := map[string]bool{"text/html": true}
+		conf.charsetAny = false
 		for _, a := range d.Args {
+			if a == "*" {
+				conf.charsetAny = true
+			}
 			m[a] = true
 		}
 		conf.charsetTypes = m
@@ -1251,6 +1259,11 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 			return &nginxconf.Error{Msg: err.Error(), File: conf.tryFilesFile, Line: conf.tryFilesLine}
 		}
 		conf.tryFiles = append(conf.tryFiles, v)
+	}
+	conf.charsetVar = nil
+	if strings.HasPrefix(conf.charset, "$") {
+		// ngx_http_set_charset_slot: the rest is one variable's name.
+		conf.charsetVar = c.rc.Variable(conf.charset[1:])
 	}
 	if conf.charset != "" {
 		conf.charsetBytes = []byte(conf.charset)

@@ -36,24 +36,25 @@ type exchange struct {
 	st   rewrite.State
 	log  *Logger
 
-	resp     http1.Response
-	headers  [4]http1.Header
-	path     []byte // filesystem path scratch
-	tmp      []byte // evaluated values scratch
-	uriBuf   []byte // URI of an internal redirect
-	argsBuf  []byte
-	etag     []byte
-	crange   []byte
-	locBuf   []byte
-	keptLoc  []byte // Location kept across an error_page redirect
-	aliasURI []byte // try_files' new URI under a prefix alias
-	fileBuf  []byte
-	cpath    []byte // NUL-terminated path for openat
-	fromBuf  []byte // disable_symlinks from= evaluated
-	ranges   []byteRange
-	boundary []byte
-	partHead []byte
-	ctype    []byte
+	resp       http1.Response
+	headers    [4]http1.Header
+	path       []byte // filesystem path scratch
+	tmp        []byte // evaluated values scratch
+	uriBuf     []byte // URI of an internal redirect
+	argsBuf    []byte
+	etag       []byte
+	crange     []byte
+	locBuf     []byte
+	keptLoc    []byte // Location kept across an error_page redirect
+	charsetBuf []byte // charset $name evaluated
+	aliasURI   []byte // try_files' new URI under a prefix alias
+	fileBuf    []byte
+	cpath      []byte // NUL-terminated path for openat
+	fromBuf    []byte // disable_symlinks from= evaluated
+	ranges     []byteRange
+	boundary   []byte
+	partHead   []byte
+	ctype      []byte
 
 	toHTTPS       bool   // plain HTTP arrived on a TLS socket: every request gets 497
 	expectDone    bool   // Expect: 100-continue was handled
@@ -375,9 +376,18 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	if r.Status == 301 || r.Status == 302 {
 		return
 	}
-	if conf.charset != "" && conf.charsetTypes[string(r.ContentType)] {
-		r.Charset = conf.charsetBytes
+	if conf.charset == "" || len(r.ContentType) == 0 || !conf.charsetAny && !conf.charsetTypes[string(r.ContentType)] {
+		return
 	}
+	if conf.charsetVar != nil {
+		x.charsetBuf = conf.charsetVar.Eval(&x.st, x.charsetBuf[:0])
+		r.Charset = nil
+		if len(x.charsetBuf) > 0 {
+			r.Charset = x.charsetBuf
+		}
+		return
+	}
+	r.Charset = conf.charsetBytes
 }
 
 func (x *exchange) writeHeader(r *http1.Response) {

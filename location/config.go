@@ -3,6 +3,7 @@ package location
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -767,13 +768,19 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 			}
 		case "server_name":
 			for _, n := range x.Args {
-				if strings.ContainsAny(n, "/") && !strings.HasPrefix(n, "~") {
+				if strings.Contains(n, "/") {
 					c.warn(confErr(x, "server name %q has suspicious symbols", n))
 				}
-				if !strings.HasPrefix(n, "~") {
+				switch {
+				case strings.EqualFold(n, "$hostname"):
+					h, _ := os.Hostname()
+					n = strings.ToLower(h)
+				case !strings.HasPrefix(n, "~"):
 					n = strings.ToLower(n)
-				} else if _, err := c.regex(n[1:], false); err != nil {
-					return rewrite.At(err, x)
+				default:
+					if _, err := c.regex(n[1:], serverNameCaseless(n)); err != nil {
+						return rewrite.At(err, x)
+					}
 				}
 				srv.Names = append(srv.Names, n)
 			}
@@ -799,7 +806,9 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	if len(srv.Names) == 0 {
 		srv.Names = []string{""}
 	}
-	srv.Name = srv.Names[0]
+	// $server_name is the first name, without the leading dot of
+	// ".example.com" (ngx_http_core_merge_srv_conf).
+	srv.Name = strings.TrimPrefix(srv.Names[0], ".")
 	srv.nameBytes = []byte(srv.Name)
 	if len(listens) == 0 {
 		listens = []*Listen{defaultListen(c.opts.Root, d.File, endLine(d))}
@@ -844,6 +853,10 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	}
 	return nil
 }
+
+// serverNameCaseless: nginx compiles a server_name regex caselessly when
+// it has an uppercase letter (hosts are matched lowercased).
+func serverNameCaseless(n string) bool { return strings.ContainsAny(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") }
 
 // httpSSL returns ssl_certificate/_key set at http level.
 func (c *compiler) httpSSL() (certs, keys []string) {
@@ -1119,7 +1132,7 @@ func (c *compiler) buildSockets() error {
 			for _, s := range a.Servers {
 				for _, n := range s.Names {
 					if strings.HasPrefix(n, "~") {
-						re, err := c.regex(n[1:], false)
+						re, err := c.regex(n[1:], serverNameCaseless(n))
 						if err != nil {
 							return err
 						}

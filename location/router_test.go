@@ -194,6 +194,8 @@ server { listen 127.0.0.1:19010; server_name www.tail.*; }
 server { listen 127.0.0.1:19010 default_server; server_name _; }
 server { listen 127.0.0.1:19010; server_name ~^(?<user>[a-z]+)\.users\.net$; }
 server { listen 127.0.0.1:19010; server_name ""; }
+server { listen 127.0.0.1:19010; server_name ~^UP\.(net|org)$; }
+server { listen 127.0.0.1:19010; server_name ~^low\.net$; }
 `)
 	a := rt.Sockets[0].Addrs[0]
 	tests := []struct{ host, want string }{
@@ -204,8 +206,13 @@ server { listen 127.0.0.1:19010; server_name ""; }
 		{"a.b.example.com", "*.example.com"},
 		{"a.sub.example.com", "*.sub.example.com"},
 		{"sub.example.com", "*.example.com"},
-		{"dot.org", ".dot.org"},
-		{"x.dot.org", ".dot.org"},
+		// $server_name drops the leading dot.
+		{"dot.org", "dot.org"},
+		{"x.dot.org", "dot.org"},
+		// A regex with an uppercase letter is caseless; one without is not
+		// (the host is lowercased either way).
+		{"up.net", "~^UP\\.(net|org)$"},
+		{"low.net", "~^low\\.net$"},
 		{"www.tail.com", "www.tail.*"},
 		{"www.tail.co.uk", "www.tail.*"},
 		{"bob.users.net", "~^(?<user>[a-z]+)\\.users\\.net$"},

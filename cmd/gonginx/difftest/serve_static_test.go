@@ -286,3 +286,30 @@ func TestServeCharset(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// server_name forms and $server_name: regexes with an uppercase letter
+// are caseless, ".example.com" is named without its dot.
+func TestServeServerNames(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	server := func(names string) string {
+		return "server {\n    listen 127.0.0.1:{{PORT}};\n    server_name " + names + ";\n    return 200 \"$server_name|$name\\n\";\n}\n"
+	}
+	c := harness.Case{
+		Name: "server names",
+		Config: server("localhost") + server(`""`) + server("www.example.com") + server(`~^EXAMPLE\.COM$`) +
+			server(`~^(?P<name>[a-z]+)\Q.example.com\E$`) + server(`~^(?<name>low)\.net$`) +
+			server(".dot.example.com") + server("*.wc.example.com") + server("wc2.example.*") +
+			server("many.example.com many2.example.com"),
+		Requests: func() []harness.Request {
+			var rs []harness.Request
+			for _, h := range []string{"xxx", "www.example.com", "WWW.EXAMPLE.COM", "example.com", "EXAMPLE.COM",
+				"blah.example.com", "BLAH.EXAMPLE.COM", "low.net", "LOW.NET", "dot.example.com", "a.dot.example.com",
+				"a.wc.example.com", "wc2.example.org", "many2.example.com"} {
+				rs = append(rs, serveRaw("host "+h, "GET / HTTP/1.1\r\nHost: "+h+"\r\nConnection: close\r\n\r\n"))
+			}
+			return append(rs, serveRaw("no host", "GET / HTTP/1.0\r\n\r\n"))
+		}(),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

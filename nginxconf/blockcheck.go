@@ -1,7 +1,6 @@
 package nginxconf
 
 import (
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -323,7 +322,7 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 		// Each check's walk is skipped when the config has none of the
 		// directives it looks at (p.present): it would find nothing.
 		if p.present&presImplicitUps != 0 {
-			if err := checkImplicitUpstreams(view); err != nil {
+			if err := checkImplicitUpstreams(view, p.lookupHost); err != nil {
 				return err
 			}
 		}
@@ -714,7 +713,7 @@ func concernsOf(name string) presence {
 	case "ssl_certificate":
 		c |= presCertificate
 	}
-	if passSchemes[name] != nil {
+	if passSchemes[name] != nil || name == "proxy_pass" {
 		c |= presImplicitUps
 	}
 	for i := range bufModules {
@@ -826,10 +825,11 @@ func checkCharsets(httpBlock []*Directive) *Error {
 }
 
 // checkImplicitUpstreams makes ngx_http_upstream_init_main_conf's checks
-// of the addresses fastcgi/scgi/uwsgi/grpc/memcached_pass name (proxy_pass
-// has its scheme's port and is checked by package upstream): one that
-// names no upstream{} block needs a port, and its host must resolve.
-func checkImplicitUpstreams(httpBlock []*Directive) *Error {
+// of the addresses proxy_pass and fastcgi/scgi/uwsgi/grpc/memcached_pass
+// name, in the order they appear: one that names no upstream{} block
+// needs a port (proxy_pass has its scheme's), and its host must resolve;
+// nginx names the host alone.
+func checkImplicitUpstreams(httpBlock []*Directive, resolves func(string) bool) *Error {
 	ups := map[string]bool{}
 	for _, u := range httpBlock {
 		if u.Name == "upstream" && len(u.Args) == 1 {
@@ -842,6 +842,12 @@ func checkImplicitUpstreams(httpBlock []*Directive) *Error {
 		for _, d := range block {
 			if bad != nil {
 				return
+			}
+			if d.Name == "proxy_pass" && len(d.Args) == 1 {
+				if host, ok := proxyPassHost(d.Args[0], ups); ok && !resolves(host) {
+					bad = &Error{Msg: `host not found in upstream "` + host + `" in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
+					return
+				}
 			}
 			if passSchemes[d.Name] != nil && len(d.Args) == 1 && !strings.Contains(d.Args[0], "$") {
 				v := d.Args[0]
@@ -862,7 +868,7 @@ func checkImplicitUpstreams(httpBlock []*Directive) *Error {
 				host := v[:strings.LastIndexByte(v, ':')]
 				host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 				if _, err := netip.ParseAddr(host); err != nil {
-					if _, err := net.LookupHost(host); err != nil {
+					if !resolves(host) {
 						bad = &Error{Msg: `host not found in upstream "` + host + `"` + where}
 						return
 					}

@@ -186,6 +186,8 @@ type parser struct {
 	closeLine int
 	// ups follows the upstream{} block being read.
 	ups *upsState
+	// hosts caches host name look-ups (resolve.go).
+	hosts map[string]bool
 	// state holds what the checks of blockcheck.go remember.
 	state blockState
 	// typesLevels holds, per open block, the extensions its types{}
@@ -429,6 +431,11 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 				return err
 			}
 			p.cfg.Warnings = append(p.cfg.Warnings, err)
+		}
+		if d.Name == "server" {
+			if err := p.upstreamServerHost(d); err != nil {
+				return err
+			}
 		}
 	}
 	if err := p.stateCheck(d, ctx); err != nil {

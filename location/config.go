@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1288,11 +1289,14 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 	conf.defaultTypeBytes = []byte(conf.defaultType)
 	conf.proxy = nil
 	if conf.proxyPass != nil {
-		p, err := upstream.CompileProxy(blocks, c.rt.groups, c.rc)
+		p, err := upstream.CompileProxyPass(conf.proxyPass, blocks, c.rt.groups, c.rc)
 		if err != nil {
 			return rewrite.At(err, conf.proxyPass)
 		}
-		if p != nil && p.HasURIPart() && (inIf || loc.mod == modRegex || loc.mod == modRegexCI || loc.mod == modNamed) {
+		// An "if" that inherits the location's proxy_pass keeps its URI
+		// part; one with its own may have none.
+		ownPass := !inIf || slices.Contains(d.Block, conf.proxyPass)
+		if p != nil && p.HasURIPart() && ownPass && (inIf || loc.mod == modRegex || loc.mod == modRegexCI || loc.mod == modNamed) {
 			return confErr(conf.proxyPass, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 		}
 		if p != nil {

@@ -52,6 +52,8 @@ var served = setOf(
 	"proxy_redirect", "proxy_pass_request_body", "proxy_pass_request_headers",
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
+	"proxy_next_upstream", "proxy_next_upstream_tries", "proxy_next_upstream_timeout",
+	"proxy_method", "proxy_set_body", "proxy_intercept_errors",
 	// ssl
 	"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 )
@@ -116,8 +118,6 @@ var dependents = []struct{ prefix, except string }{
 var defaults = map[string]string{
 	"satisfy":                   "all",
 	"chunked_transfer_encoding": "on", "msie_padding": "on", "slice": "0", "proxy_ssl_session_reuse": "on",
-	"proxy_next_upstream_tries": "0", "proxy_next_upstream_timeout": "0",
-	"proxy_next_upstream": "error timeout",
 }
 
 // PolicyOf is the policy for a directive name of the http and main

@@ -27,7 +27,7 @@ func TestPolicyOf(t *testing.T) {
 		"proxy_buffers": Tuning, "fastcgi_read_timeout": Tuning, "gzip_comp_level": Tuning,
 		"gzip_types": Tuning, "fastcgi_param": Tuning, "sendfile": Tuning, "worker_rlimit_nofile": Tuning,
 		"gzip": Refuse, "gzip_static": Refuse, "fastcgi_pass": Refuse, "add_header": Refuse,
-		"auth_basic": Refuse, "limit_req": Refuse, "proxy_method": Refuse, "proxy_cache": Refuse,
+		"auth_basic": Refuse, "limit_req": Refuse, "proxy_method": Served, "proxy_cache": Refuse,
 		"ssl_verify_client": Refuse, "limit_except": Refuse, "stream": Refuse, "resolver": Refuse,
 	}
 	got := map[string]Policy{}

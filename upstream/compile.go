@@ -32,14 +32,6 @@ type setHeader struct {
 	value  *rewrite.Complex
 }
 
-// redirect is one proxy_redirect replacement.
-type redirect struct {
-	from, to string
-	// isDefault: "proxy_redirect default", whose from is Proxy.defaultFrom
-	// and whose to is the request's location prefix or "/".
-	isDefault bool
-}
-
 // Proxy is a compiled proxy_pass location. It is immutable and shared by
 // all requests.
 type Proxy struct {
@@ -70,8 +62,20 @@ type Proxy struct {
 	ReadTimeout    time.Duration
 	SendTimeout    time.Duration
 
+	// proxy_next_upstream and its limits.
+	next        ftMask
+	nextTries   int
+	nextTimeout time.Duration
+	// method is proxy_method (nil: the client's); setBody is
+	// proxy_set_body (nil: the client's body).
+	method  *rewrite.Complex
+	setBody *rewrite.Complex
+	// intercept holds the statuses proxy_intercept_errors hands to
+	// error_page: those with an error_page at the location's level.
+	intercept map[int]bool
+
 	redirects       []redirect
-	defaultFrom     string
+	passURL         string // proxy_pass's URL as written (no variables)
 	charsetBytes    []byte
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off
@@ -155,7 +159,15 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 			pass = d
 		}
 	}
-	if pass == nil || len(pass.Args) != 1 {
+	return CompileProxyPass(pass, blocks, groups, c)
+}
+
+// CompileProxyPass is CompileProxy for the given proxy_pass, which may
+// come from an outer level: an "if" block inside a location inherits the
+// location's proxy_pass with its own other proxy_* settings, as nginx's
+// merge does for such unnamed locations.
+func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
+	if pass == nil || len(pass.Args) != 1 || len(blocks) == 0 {
 		return nil, nil
 	}
 	if groups == nil {
@@ -245,7 +257,13 @@ func CompileProxy(blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Co
 	for _, d := range innermost(blocks, "proxy_hide_header") {
 		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
 	}
-	if err := p.compileRedirects(blocks); err != nil {
+	if err := p.compileRedirects(blocks, c); err != nil {
+		return nil, err
+	}
+	if err := p.compileNext(blocks); err != nil {
+		return nil, err
+	}
+	if err := p.compileRequestBody(blocks, c); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -268,6 +286,7 @@ func (p *Proxy) compileURL(d *nginxconf.Directive, c *rewrite.Compiler) error {
 			return nil
 		}
 	}
+	p.passURL = url
 	scheme, host, uri, err := splitURL(url)
 	if err != nil {
 		if err == errURLPrefix {
@@ -358,40 +377,4 @@ func splitURL(url string) (scheme, host, uri string, err error) {
 		return "", "", "", fmt.Errorf("no host")
 	}
 	return scheme, host, uri, nil
-}
-
-// compileRedirects sets up proxy_redirect; "default" (also implied when
-// the directive is absent and the URL has no variables) replaces the
-// proxy_pass URL with the location prefix.
-func (p *Proxy) compileRedirects(blocks [][]*nginxconf.Directive) error {
-	ds := innermost(blocks, "proxy_redirect")
-	implicitDefault := len(ds) == 0
-	for _, d := range ds {
-		switch {
-		case len(d.Args) == 1 && d.Args[0] == "off":
-			p.redirects = nil
-			return nil
-		case len(d.Args) == 1 && d.Args[0] == "default":
-			if p.urlValue != nil {
-				return confErr(d, `"proxy_redirect default" cannot be used with "proxy_pass" directive with variables`)
-			}
-			p.redirects = append(p.redirects, redirect{isDefault: true})
-		case len(d.Args) == 2:
-			p.redirects = append(p.redirects, redirect{from: d.Args[0], to: d.Args[1]})
-		default:
-			return confErr(d, `invalid parameter "%s"`, d.Args[0])
-		}
-	}
-	if p.urlValue == nil {
-		// "proxy_redirect default": the proxy_pass URL (with "/" when it
-		// has no URI part) becomes the location prefix (or "/").
-		p.defaultFrom = p.scheme + "://" + p.proxyHost + p.uriPart
-		if !p.hasURIPart {
-			p.defaultFrom += "/"
-		}
-	}
-	if implicitDefault && p.urlValue == nil {
-		p.redirects = append(p.redirects, redirect{isDefault: true})
-	}
-	return nil
 }

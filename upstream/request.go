@@ -14,9 +14,10 @@ import (
 // proxy_set_header lines (configured ones in order, then the defaults not
 // overridden; empty values are not sent), then the client's header lines
 // in order with their names as sent, minus every name proxy_set_header
-// and the defaults cover.
-func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, locPrefix string, bodyLen int64) []byte {
-	b = append(b, r.Method...)
+// and the defaults cover. bodyLen is $proxy_internal_body_length (-1:
+// no Content-Length).
+func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, method []byte, locPrefix string, bodyLen int64) []byte {
+	b = append(b, method...)
 	b = append(b, ' ')
 	b = p.appendURI(b, r, t, locPrefix)
 	if p.version11 {
@@ -38,7 +39,7 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 		case hdrProxyHost:
 			b = append(b, t.proxyHost...)
 		case hdrInternalLen:
-			if bodyLen >= 0 && (r.ContentLength >= 0 || r.Chunked) {
+			if bodyLen >= 0 {
 				b = strconv.AppendInt(b, bodyLen, 10)
 			}
 		case hdrInternalChunk:

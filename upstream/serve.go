@@ -30,7 +30,14 @@ type exchange struct {
 	head         http1.ResponseHead
 	resp         http1.Response
 	hdrs         []http1.Header
+	sendBody     []byte // the body from memory: the client's or proxy_set_body's
+	setBodyBuf   []byte
+	method       []byte // the method sent (proxy_method or the client's)
+	methodBuf    []byte
+	headOnly     bool   // HEAD was sent: the response has no body
 	locBuf       []byte // a rewritten Location
+	refreshBuf   []byte // a rewritten Refresh
+	patBuf       []byte // an evaluated proxy_redirect pattern
 	urlBuf       []byte // an evaluated proxy_pass URL
 	chunk        http1.ChunkedParser
 
@@ -111,7 +118,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	// sent with a Content-Length.
 	bodyLen := r.ContentLength
 	x.bodyBuffered = false
-	if r.Chunked || r.ContentLength > 0 && p.requestBuffering {
+	if r.Chunked || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
 		defer x.dropBodyFile()
 		n, err := p.readBody(c, x)
 		if err != nil {
@@ -135,54 +142,90 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			s.SetRequestBody(x.body)
 		}
 	}
-	if !p.passBody {
-		bodyLen = -1
+	x.sendBody = x.body
+	// hdrLen is $proxy_internal_body_length: the client's length (none
+	// for a request without a body) or proxy_set_body's.
+	hdrLen := int64(-1)
+	if r.ContentLength >= 0 || r.Chunked {
+		hdrLen = bodyLen
 	}
-	x.req = p.appendRequest(x.req[:0], r, s, &t, locPrefix, bodyLen)
+	if !p.passBody {
+		bodyLen, hdrLen = -1, -1
+	}
+	if p.setBody != nil {
+		// proxy_set_body replaces the client's body, read all the same.
+		x.dropBodyFile()
+		x.setBodyBuf = p.setBody.Eval(s, x.setBodyBuf[:0])
+		x.sendBody = x.setBodyBuf
+		bodyLen, hdrLen, x.bodyBuffered = int64(len(x.sendBody)), int64(len(x.sendBody)), true
+	}
+	x.method = r.Method
+	if p.method != nil {
+		x.methodBuf = p.method.Eval(s, x.methodBuf[:0])
+		x.method = x.methodBuf
+	}
+	// A HEAD sent to the backend gets no body back, whatever the
+	// client asked (nginx's ctx->head).
+	x.headOnly = len(x.method) == 4 && http1.EqualFold(x.method, "head")
+	x.req = p.appendRequest(x.req[:0], r, s, &t, x.method, locPrefix, hdrLen)
 
-	now := time.Now()
+	start := time.Now()
+	tries := t.group.tries(p.nextTries)
+	nonIdempotent := r.MethodCode == http1.MethodPOST || r.MethodCode == http1.MethodLOCK ||
+		r.MethodCode == http1.MethodPATCH
+	bodyAtHand := x.bodyBuffered || bodyLen <= 0
 	var tried uint64
 	useIdle := true
-	for attempt := 0; attempt < len(t.group.Servers)+2; attempt++ {
-		nc, server, reused, status, err := p.connect(t.group, s, tried, useIdle, now)
-		if status != 0 {
-			return status, err
+	for {
+		now := time.Now()
+		nc, server, reused, err := p.connect(t.group, s, tried, useIdle, now)
+		if server < 0 {
+			// nginx logs the group's name when no server is left.
+			s.AddUpstreamTry(t.group.Name, 502, 0)
+			return 502, ErrNoLiveUpstreams
 		}
 		addr := t.group.Servers[server].Addr
 		s.UpstreamAddr, s.UpstreamStatus = addr, 0
-		started := time.Now()
-		status, err, retry := p.exchange(c, s, x, nc, t.group, server, bodyLen, reused)
-		upStatus := s.UpstreamStatus // the backend's status when its head arrived
-		if upStatus == 0 && status != 499 {
-			upStatus = status // a hang-up is logged as "-", as nginx
+		var ft ftMask
+		sent := false
+		if err != nil {
+			status, ft = 502, ftError
+			if isTimeout(err) {
+				status, ft = 504, ftTimeout
+			}
+			s.AddUpstreamTry(addr, status, time.Since(now))
+			err = fmt.Errorf("connect() to %s failed: %w", addr, err)
+		} else {
+			sent = true
+			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
+			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
+			upStatus := s.UpstreamStatus // the backend's status when its head arrived
+			if upStatus == 0 && status != 499 {
+				upStatus = status // a hang-up is logged as "-", as nginx
+			}
+			s.AddUpstreamTry(addr, upStatus, time.Since(now))
+			if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
+				// The head went out and the body was cut: nginx flushes what
+				// it has, sends no last chunk and closes.
+				c.Abort()
+				c.Flush()
+			}
 		}
-		s.AddUpstreamTry(addr, upStatus, time.Since(started))
-		if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
-			// The head went out and the body was cut: nginx flushes what
-			// it has, sends no last chunk and closes.
-			c.Abort()
-			c.Flush()
-		}
-		if !retry || c.HeaderWritten() || !x.bodyBuffered && bodyLen > 0 {
+		if ft == 0 || c.HeaderWritten() || c.Hijacked() {
 			return status, err
 		}
-		if reused {
-			// A kept-alive connection the backend had closed: try a
-			// fresh one to the same server, as nginx does.
+		if reused && ft == ftError {
+			// A kept-alive connection the backend had closed: nginx gives
+			// the try back and the same server gets a fresh connection.
 			useIdle = false
 			continue
 		}
-		// proxy_next_upstream: a request already sent is not repeated
-		// for POST, LOCK and PATCH.
-		if m := r.MethodCode; m == http1.MethodPOST || m == http1.MethodLOCK || m == http1.MethodPATCH {
-			return status, err
-		}
 		tried |= 1 << uint(server)
-		if !t.group.pickable(tried, now) {
+		if p.nextAllowed(tries, start, sent && nonIdempotent, bodyAtHand)&ft == 0 {
 			return status, err
 		}
+		tries--
 	}
-	return 502, ErrNoLiveUpstreams
 }
 
 // resolve finds where the request goes: the compiled group, or for a
@@ -229,46 +272,34 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 }
 
 // connect picks a server and returns a connection to it: a kept-alive one
-// when the group has any, else a new one.
-func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, status int, err error) {
+// when the group has any, else a new one. server < 0: none is left; err:
+// the connection to server failed.
+func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
 	if useIdle && tried == 0 {
 		if nc, server := g.getIdle(); nc != nil {
-			return nc, server, true, 0, nil
+			return nc, server, true, nil
 		}
 	}
-	for {
-		server = g.pick(s, tried, now)
-		if server < 0 {
-			return nil, -1, false, 502, ErrNoLiveUpstreams
-		}
-		srv := g.Servers[server]
-		// No SO_KEEPALIVE: nginx leaves it off (proxy_socket_keepalive
-		// off), and Go's default would cost four setsockopt calls per
-		// connection.
-		d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
-		dialStart := time.Now()
-		nc, err = d.Dial(srv.Network, srv.Addr)
-		if err == nil {
-			if p.scheme == "https" {
-				// proxy_ssl_verify is off by default; SNI is off too
-				// (proxy_ssl_server_name off).
-				nc = tls.Client(nc, &tls.Config{InsecureSkipVerify: true})
-			}
-			return nc, server, false, 0, nil
-		}
+	server = g.pick(s, tried, now)
+	if server < 0 {
+		return nil, -1, false, nil
+	}
+	srv := g.Servers[server]
+	// No SO_KEEPALIVE: nginx leaves it off (proxy_socket_keepalive
+	// off), and Go's default would cost four setsockopt calls per
+	// connection.
+	d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
+	nc, err = d.Dial(srv.Network, srv.Addr)
+	if err != nil {
 		g.done(server, true, now)
-		tried |= 1 << uint(server)
-		if errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err) {
-			status = 504
-		} else {
-			status = 502
-		}
-		s.AddUpstreamTry(srv.Addr, status, time.Since(dialStart))
-		if g.pickable(tried, now) {
-			continue
-		}
-		return nil, -1, false, status, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
+		return nil, server, false, err
 	}
+	if p.scheme == "https" {
+		// proxy_ssl_verify is off by default; SNI is off too
+		// (proxy_ssl_server_name off).
+		nc = tls.Client(nc, &tls.Config{InsecureSkipVerify: true})
+	}
+	return nc, server, false, nil
 }
 
 func isTimeout(err error) bool {
@@ -288,10 +319,11 @@ func (g *Group) pickable(tried uint64, now time.Time) bool {
 	return false
 }
 
-// exchange sends the request on nc and relays the response. retry is set
-// when the backend failed before answering anything (a stale kept-alive
-// connection, a reset), so another server may be tried.
-func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool) (status int, err error, retry bool) {
+// exchange sends the request on nc and relays the response. ft is set
+// when the try failed before anything reached the client, in a way
+// proxy_next_upstream can name: an error, a timeout, an invalid header,
+// or a status in allow (then status is the backend's).
+func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool, allow ftMask) (status int, err error, ft ftMask) {
 	keep := false
 	failed := true
 	// tunneled: a tunnel owns nc and closes it. Every other way out
@@ -300,7 +332,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	tunneled := false
 	defer func() {
 		// A stale kept-alive connection is not the server's failure.
-		g.done(server, failed && !(reused && retry), time.Now())
+		g.done(server, failed && !(reused && ft == ftError), time.Now())
 		if keep {
 			nc.SetDeadline(time.Time{})
 			g.putIdle(nc, server)
@@ -318,24 +350,24 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		// The head and the body read into memory go out in one writev,
 		// as nginx sends its request chain: a backend that answers on
 		// the head and closes does not cut the body off.
-		x.vecArr = [2][]byte{x.req, x.body}
+		x.vecArr = [2][]byte{x.req, x.sendBody}
 		x.vec = x.vecArr[:]
 		if _, err := x.vec.WriteTo(nc); err != nil {
-			return timeoutStatus(err, 502), err, true
+			return sendFailure(err)
 		}
 		if err := p.sendBodyFile(nc, x); err != nil {
-			return timeoutStatus(err, 502), err, false
+			return sendFailure(err)
 		}
 	} else if _, err := nc.Write(x.req); err != nil {
-		return timeoutStatus(err, 502), err, true
+		return sendFailure(err)
 	}
 	if bodyLen > 0 && !x.bodyBuffered {
 		if err := p.sendBody(c, nc, x.rbuf); err != nil {
 			var he *http1.Error
 			if errors.As(err, &he) {
-				return he.Status, err, false
+				return he.Status, err, 0
 			}
-			return timeoutStatus(err, 502), err, false
+			return sendFailure(err)
 		}
 	}
 
@@ -347,11 +379,11 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			watch = watchClient(raw, nc)
 		}
 	}
-	n, headLen, http09, status, err, retry := p.readHead(nc, x)
+	n, headLen, http09, status, err, ft := p.readHead(nc, x)
 	if watch != nil && watch.stop() {
 		// Not the backend's failure; nginx logs 499 and closes both.
 		failed = false
-		return 499, ErrClientClosed, false
+		return 499, ErrClientClosed, 0
 	}
 	if http09 {
 		// nginx passes such a response on as HTTP/0.9: the bytes
@@ -360,16 +392,30 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		if s != nil {
 			s.Status = 200 // nginx logs such responses as 200 (HTTP/0.9)
 		}
-		return 0, p.relayHTTP09(c, nc, x.rbuf[:n], x.rbuf[n:]), false
+		return 0, p.relayHTTP09(c, nc, x.rbuf[:n], x.rbuf[n:]), 0
 	}
 	if status != 0 {
-		return status, err, retry
+		return status, err, ft
+	}
+	if s != nil {
+		s.UpstreamStatus = x.head.Status
+	}
+	if ft := statusFT(x.head.Status); ft != 0 && allow&ft != 0 {
+		// proxy_next_upstream http_NNN: this answer is dropped and the
+		// next server tried; 403 and 404 do not count as failures.
+		failed = peerFailed(ft)
+		return x.head.Status, nil, ft
+	}
+	if p.intercepts(x.head.Status) {
+		// proxy_intercept_errors: the location's error_page answers.
+		failed = false
+		return x.head.Status, nil, 0
 	}
 
 	// Build the client response from the backend's head.
-	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, x)
+	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, s, x)
 	if perr != nil {
-		return 502, perr, false
+		return 502, perr, ftInvalidHeader
 	}
 	failed = false
 	buffered := x.rbuf[headLen:n]
@@ -380,10 +426,10 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 
 	if x.head.Status == 101 && r.Upgrade {
 		if err := c.WriteHeader(resp); err != nil {
-			return 0, err, false
+			return 0, err, 0
 		}
 		if err := c.Flush(); err != nil {
-			return 0, err, false
+			return 0, err, 0
 		}
 		clientConn, fromClient := c.Hijack()
 		tunneled = true
@@ -403,13 +449,13 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			err = t.pump()
 		}
 		p.Tunnels.remove(t)
-		return 0, err, false
+		return 0, err, 0
 	}
 
 	if err := c.WriteHeader(resp); err != nil {
-		return 0, err, false
+		return 0, err, 0
 	}
-	noBody := r.MethodCode == http1.MethodHEAD || x.head.Status == 204 || x.head.Status == 304 ||
+	noBody := x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
 		(x.head.Status >= 100 && x.head.Status < 200)
 	var complete bool
 	if noBody {
@@ -417,20 +463,20 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	} else {
 		complete, err = p.relayBody(c, nc, x, buffered, length, chunked)
 		if err != nil {
-			return 0, err, false
+			return 0, err, 0
 		}
 	}
 	if err := c.Finish(); err != nil {
-		return 0, err, false
+		return 0, err, 0
 	}
 	keep = complete && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&
 		(noBody || length >= 0 || chunked)
-	return 0, nil, false
+	return 0, nil, 0
 }
 
 // readHead reads the backend's response head into x.rbuf: n bytes read,
 // the head's length, or http09 for a response without a status line.
-func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, retry bool) {
+func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, ft ftMask) {
 	for {
 		if p.ReadTimeout > 0 {
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
@@ -440,32 +486,34 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 		if m > 0 {
 			hl, perr := http1.ParseResponseHead(x.rbuf[:n], &x.head)
 			if perr == http1.ErrInvalidStatusLine {
-				return n, 0, true, 0, nil, false
+				return n, 0, true, 0, nil, 0
 			}
 			if perr != nil {
-				return n, 0, false, 502, perr, false
+				return n, 0, false, 502, perr, ftInvalidHeader
 			}
 			if hl > 0 {
-				return n, hl, false, 0, nil, false
+				return n, hl, false, 0, nil, 0
 			}
 			if n == responseHeadSize {
-				return n, 0, false, 502, ErrTooBigHeader, false
+				return n, 0, false, 502, ErrTooBigHeader, ftInvalidHeader
 			}
 		}
 		if rerr != nil {
 			if isTimeout(rerr) {
-				return n, 0, false, 504, fmt.Errorf("upstream timed out: %w", rerr), false
+				return n, 0, false, 504, fmt.Errorf("upstream timed out: %w", rerr), ftTimeout
 			}
-			return n, 0, false, 502, ErrPrematureClose, n == 0
+			return n, 0, false, 502, ErrPrematureClose, ftError
 		}
 	}
 }
 
-func timeoutStatus(err error, def int) int {
+// sendFailure is a failed send to the backend: a timeout (504) or an
+// error (502), either of which proxy_next_upstream may name.
+func sendFailure(err error) (int, error, ftMask) {
 	if isTimeout(err) {
-		return 504
+		return 504, err, ftTimeout
 	}
-	return def
+	return 502, err, ftError
 }
 
 // sendBody streams a Content-Length body from the client to nc.
@@ -688,7 +736,7 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 
 // buildResponse turns the backend's head into the client's, filtering
 // headers as nginx's proxy module and upstream do.
-func (p *Proxy) buildResponse(c *http1.Conn, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
+func (p *Proxy) buildResponse(c *http1.Conn, s *rewrite.State, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
 	h := &x.head
 	resp = &x.resp
 	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,
@@ -724,9 +772,15 @@ func (p *Proxy) buildResponse(c *http1.Conn, x *exchange) (resp *http1.Response,
 		case http1.EqualFold(name, "keep-alive"):
 			continue
 		case http1.EqualFold(name, "location") && len(p.redirects) > 0:
-			if loc, ok := p.rewriteLocation(x, hd.Value); ok {
+			if loc, ok := p.rewriteRedirect(s, x, &x.locBuf, hd.Value, 0); ok {
 				resp.Location = loc
 				continue
+			}
+		case http1.EqualFold(name, "refresh") && len(p.redirects) > 0:
+			if at := refreshURL(hd.Value); at >= 0 {
+				if v, ok := p.rewriteRedirect(s, x, &x.refreshBuf, hd.Value, at); ok {
+					hd.Value = v
+				}
 			}
 		}
 		if p.hidden(name) {
@@ -772,23 +826,4 @@ func (p *Proxy) hidden(name []byte) bool {
 		}
 	}
 	return false
-}
-
-// rewriteLocation applies proxy_redirect to a backend's Location.
-func (p *Proxy) rewriteLocation(x *exchange, loc []byte) ([]byte, bool) {
-	for _, rd := range p.redirects {
-		from, to := rd.from, rd.to
-		if rd.isDefault {
-			from, to = p.defaultFrom, "/"
-			if p.hasURIPart {
-				to = x.locPrefix
-			}
-		}
-		if len(loc) >= len(from) && http1.EqualFold(loc[:len(from)], from) {
-			x.locBuf = append(x.locBuf[:0], to...)
-			x.locBuf = append(x.locBuf, loc[len(from):]...)
-			return x.locBuf, true
-		}
-	}
-	return nil, false
 }

@@ -49,6 +49,7 @@ type Exchange struct {
 //	.../nolength       HTTP/1.1 body delimited by close, no Content-Length
 //	.../headers        odd response headers (case, duplicates, hop-by-hop ones)
 //	.../redirect       302 with an absolute Location pointing at the backend
+//	.../refresh        302 with that Location and a Refresh "7; url=" to the same URL
 //	Upgrade: websocket (with Connection: upgrade and a key): 101, then echo frames;
 //	   with .../ws-hangup in the path it closes after echoing the first frame
 //	anything else      200 text/plain "backend saw: <request line>\n"
@@ -339,6 +340,9 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple("200 OK", "headers\n",
 			"X-Mixed-CASE: one", "x-lower: two", "Set-Cookie: a=1", "Set-Cookie: b=2",
 			"Keep-Alive: timeout=5", "X-Empty:", "Cache-Control: no-cache"))
+	case strings.Contains(target, "/refresh"):
+		url := "http://127.0.0.1:" + strconv.Itoa(b.Port) + "/socket/elsewhere"
+		return write(simple("302 Found", "moved\n", "Location: "+url, "Refresh: 7; url="+url))
 	case strings.Contains(target, "/redirect"):
 		return write(simple("302 Found", "moved\n", "Location: http://127.0.0.1:"+strconv.Itoa(b.Port)+"/socket/elsewhere"))
 	}

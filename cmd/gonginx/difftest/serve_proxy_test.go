@@ -1,0 +1,210 @@
+package difftest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// The proxy module's behaviour, nginx vs gonginx: what the client gets and what the backend
+// receives for proxy_redirect, proxy_next_upstream, proxy_method, proxy_set_body,
+// proxy_intercept_errors and proxy_pass inherited into "if".
+
+func serveProxyCase(name, config string, requests ...harness.Request) harness.Case {
+	return harness.Case{Name: name, Config: config, Requests: requests}
+}
+
+func plainGet(name, target string) harness.Request {
+	return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+}
+
+// proxy_redirect: the implicit default, variables on either side, ~ and ~* regexes with
+// captures, a byte-for-byte (case-sensitive) prefix, off, and the Refresh header's url=.
+func TestServeProxyRedirect(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("proxy_redirect", `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /impl/ { proxy_pass http://{{BACKEND}}/; }
+    location /impl-nouri/ { proxy_pass http://{{BACKEND}}; }
+    location /expl/ { proxy_pass http://{{BACKEND}}/; proxy_redirect default; }
+    location /var/ {
+        set $v var_here;
+        proxy_pass http://{{BACKEND}}/;
+        proxy_redirect http://127.0.0.1:{{BACKEND_PORT}}/ /$v/;
+    }
+    location /varfrom/ {
+        set $h 127.0.0.1;
+        proxy_pass http://{{BACKEND}}/;
+        proxy_redirect http://$h:{{BACKEND_PORT}}/ /replaced/;
+    }
+    location /re/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_redirect ~^http://[^/]+/(SOCKET)/(.*)$ /re/$1-$2;
+    }
+    location /rei/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_redirect ~*^http://[^/]+/(SOCKET)/(.*)$ /rei/$1-$2;
+    }
+    location /case/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_redirect HTTP://127.0.0.1:{{BACKEND_PORT}}/ /x/;
+    }
+    location /two/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_redirect http://nomatch/ /no/;
+        proxy_redirect http://127.0.0.1:{{BACKEND_PORT}}/socket/ /second/;
+    }
+    location /off/ { proxy_pass http://{{BACKEND}}/; proxy_redirect off; }
+}
+`,
+		plainGet("implicit default", "/impl/refresh"),
+		plainGet("implicit default without URI part", "/impl-nouri/refresh"),
+		plainGet("explicit default", "/expl/refresh"),
+		plainGet("variable in replacement", "/var/refresh"),
+		plainGet("variable in pattern", "/varfrom/refresh"),
+		plainGet("regex is case-sensitive", "/re/refresh"),
+		plainGet("caseless regex with captures", "/rei/refresh"),
+		plainGet("prefix is case-sensitive", "/case/refresh"),
+		plainGet("second rule", "/two/refresh"),
+		plainGet("off", "/off/refresh"),
+		plainGet("Location only", "/impl/redirect"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// proxy_next_upstream: upstreams of the recording backend first and a server of the config
+// itself (selected by Host: self) second, so the backend's view shows each try. Each case has
+// its own upstream, so its first request starts at the backend.
+func TestServeProxyNextUpstream(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	var ups strings.Builder
+	for _, name := range []string{"n404", "n500", "post", "nidem", "off", "n403"} {
+		ups.WriteString("upstream " + name + " { server {{BACKEND}}; server 127.0.0.1:{{PORT}}; }\n")
+	}
+	c := serveProxyCase("proxy_next_upstream", ups.String()+`upstream both {
+    server {{BACKEND}};
+    server {{BACKEND}};
+}
+upstream three {
+    server {{BACKEND}};
+    server {{BACKEND}};
+    server {{BACKEND}};
+}
+upstream withdown {
+    server {{BACKEND}};
+    server 127.0.0.1:{{PORT}} down;
+}
+upstream withbackup {
+    server {{BACKEND}};
+    server 127.0.0.1:{{PORT}} backup;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name n404 n500 post nidem off n403 withbackup;
+    location / { return 200 "self saw $request_method $request_uri $http_host\n"; }
+}
+server {
+    listen 127.0.0.1:{{PORT}} default_server;
+    server_name localhost;
+    location /n404/ { proxy_pass http://n404/; proxy_next_upstream http_404; }
+    location /n403/ { proxy_pass http://n403/; proxy_next_upstream http_403; }
+    location /n500/ { proxy_pass http://n500/; proxy_next_upstream http_500 http_503; }
+    location /post/ { proxy_pass http://post/; proxy_next_upstream http_404; }
+    location /nidem/ { proxy_pass http://nidem/; proxy_next_upstream http_404 non_idempotent; }
+    location /off/ { proxy_pass http://off/; proxy_next_upstream off; }
+    location /both/ {
+        proxy_pass http://both/;
+        proxy_next_upstream http_404 http_429 http_502 http_504;
+        error_page 404 = /log;
+        proxy_intercept_errors on;
+    }
+    location /tries/ {
+        proxy_pass http://three/;
+        proxy_next_upstream http_404;
+        proxy_next_upstream_tries 2;
+        error_page 404 = /log;
+        proxy_intercept_errors on;
+    }
+    location /down/ {
+        proxy_pass http://withdown/;
+        proxy_next_upstream http_404;
+        error_page 404 = /log;
+        proxy_intercept_errors on;
+    }
+    location /backup/ { proxy_pass http://withbackup/; proxy_next_upstream http_500; }
+    location = /log { return 200 "tried $upstream_addr: $upstream_status\n"; }
+}
+`,
+		plainGet("404 goes on to the next server", "/n404/status/404"),
+		plainGet("a 404 server stays up", "/n404/status/404"),
+		plainGet("403", "/n403/status/403"),
+		plainGet("500 goes on", "/n500/status/500"),
+		plainGet("500 took the server out", "/n500/status/200"),
+		plainGet("and again", "/n500/status/200"),
+		serveRaw("POST is not retried", "POST /post/status/404 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
+		serveRaw("POST with non_idempotent", "POST /nidem/status/404 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
+		plainGet("off", "/off/status/404"),
+		plainGet("all tried, the last answer passed on", "/both/status/404"),
+		plainGet("429", "/both/status/429"),
+		plainGet("502", "/both/status/502"),
+		plainGet("504", "/both/status/504"),
+		plainGet("proxy_next_upstream_tries", "/tries/status/404"),
+		plainGet("a down server is not a try", "/down/status/404"),
+		plainGet("backup after a 500", "/backup/status/500"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// proxy_method, proxy_set_body, proxy_intercept_errors and proxy_pass inherited into "if".
+func TestServeProxyRequestRewrites(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("proxy request", `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    proxy_method POST;
+    location /method/ { proxy_pass http://{{BACKEND}}/; }
+    location /method-var/ { set $m PUT; proxy_pass http://{{BACKEND}}/; proxy_method $m; }
+    location /method-head/ { proxy_pass http://{{BACKEND}}/; proxy_method HEAD; }
+    location /body/ { proxy_pass http://{{BACKEND}}/; proxy_set_body "body of $uri"; proxy_method GET; }
+    location /body-empty/ { proxy_pass http://{{BACKEND}}/; proxy_set_body ""; proxy_method GET; }
+    location /intercept/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_method GET;
+        proxy_intercept_errors on;
+        error_page 500 502 = /caught;
+    }
+    location /nointercept/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_method GET;
+        error_page 500 /caught;
+    }
+    location = /caught { return 200 "caught $upstream_status\n"; }
+    location /if/ {
+        proxy_pass http://{{BACKEND}}/up/;
+        proxy_method GET;
+        if ($arg_x) {
+            root /nonexistent;
+        }
+    }
+}
+`,
+		plainGet("proxy_method from the server level", "/method/a"),
+		plainGet("proxy_method from a variable", "/method-var/a"),
+		plainGet("proxy_method HEAD", "/method-head/a"),
+		serveRaw("proxy_set_body replaces the client's", "POST /body/a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+		plainGet("proxy_set_body without a client body", "/body/b"),
+		plainGet("proxy_set_body empty", "/body-empty/b"),
+		plainGet("intercepted 500", "/intercept/status/500"),
+		plainGet("intercepted 502", "/intercept/status/502"),
+		plainGet("404 without error_page", "/intercept/status/404"),
+		plainGet("not intercepted", "/nointercept/status/500"),
+		plainGet("if inherits proxy_pass", "/if/x?x=1"),
+		plainGet("if not taken", "/if/x"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -307,6 +307,13 @@ func (x *exchange) namedRedirect(name []byte) int {
 // returnAction answers a rewrite-module "return" or redirect.
 func (x *exchange) returnAction(act rewrite.Action, loc *Location) int {
 	code := act.Code
+	if act.Kind == rewrite.Return && (code < 400 || act.HasText) {
+		// ngx_http_script_return_code answers these through
+		// ngx_http_send_response, which discards the body (a 100 for
+		// Expect); the others, and a rewrite's redirect, are special
+		// responses, which do not.
+		x.expectContinue()
+	}
 	switch {
 	case act.Kind == rewrite.Redirect || isRedirect(code):
 		x.redirLoc = act.Text
@@ -471,6 +478,7 @@ func (x *exchange) special(code int) {
 			return
 		}
 	}
+	x.expectDone = true
 	x.defaultPage(code, conf)
 }
 
@@ -732,7 +740,10 @@ func (x *exchange) TestFile(path []byte) (rewrite.FileInfo, bool) {
 }
 
 // expectContinue answers "Expect: 100-continue" as ngx_http_test_expect
-// does when the body is about to be read or discarded.
+// does when the body is about to be read or discarded: by the proxy, the
+// static module about to send a file, and ngx_http_send_response ("return"
+// with a text or a code below 400). Error responses mark it tested
+// without sending (ngx_http_special_response_handler).
 func (x *exchange) expectContinue() {
 	r := x.req
 	if x.expectDone || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
@@ -764,8 +775,10 @@ func equalFold(b []byte, s string) bool {
 
 // content is nginx's content phase: the proxy, or index and static files.
 func (x *exchange) content(loc *Location, conf *locConf) int {
-	x.expectContinue()
 	if conf.proxy != nil {
+		// ngx_http_read_client_request_body tests Expect first, with a
+		// body or without.
+		x.expectContinue()
 		x.c.ReadTimeout = conf.bodyTimeout
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
 		// nginx logs a client's hang-up (499) at "info", below the
@@ -910,6 +923,9 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	if m == http1.MethodPOST {
 		return 405
 	}
+	// The static module discards the body (and so answers Expect) only
+	// here, about to send the file: a 404 or 405 before gets no 100.
+	x.expectContinue()
 	size, mtime := fi.size, fi.mtime
 	r := x.newResp(200, conf)
 	r.ContentType = x.contentType(conf)

@@ -33,6 +33,7 @@ var (
 	errTEAndLength      = &Error{400, `client sent "Content-Length" and "Transfer-Encoding" headers at the same time`}
 	errUnknownTE        = &Error{501, `client sent unknown "Transfer-Encoding"`}
 	errTrace            = &Error{405, "client sent TRACE method"}
+	errConnect          = &Error{405, "client sent CONNECT method"}
 	errURITooLong       = &Error{414, "client sent too long URI"}
 	errHeaderTooLarge   = &Error{494, "client sent too long header line"}
 	errTooManyHeaders   = &Error{494, "client sent too many header lines"}

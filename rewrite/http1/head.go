@@ -183,11 +183,13 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 				return 0, errDuplicateHost
 			}
 			r.HostHeader = true
+			// ngx_http_process_host validates the header even when the
+			// request line named the host (which then wins).
+			host, ok := ValidateHost(r.scratch, value)
+			if !ok {
+				return 0, errInvalidHost
+			}
 			if r.Host == nil {
-				host, ok := ValidateHost(r.scratch, value)
-				if !ok {
-					return 0, errInvalidHost
-				}
 				r.scratch = r.scratch[:len(r.scratch)+len(host)]
 				r.Host = host
 			}
@@ -243,6 +245,9 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 			return 0, errTEAndLength
 		}
 		r.Chunked = true
+	}
+	if r.MethodCode == MethodCONNECT {
+		return 0, errConnect
 	}
 	if r.MethodCode == MethodTRACE {
 		return 0, errTrace

@@ -42,10 +42,11 @@ const (
 	MethodUNLOCK
 	MethodPATCH
 	MethodTRACE
+	MethodCONNECT
 )
 
 var methodNames = [...]string{"", "GET", "HEAD", "POST", "PUT", "DELETE", "MKCOL", "COPY", "MOVE",
-	"OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", "TRACE"}
+	"OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", "TRACE", "CONNECT"}
 
 func methodCode(m []byte) int {
 	for i := 1; i < len(methodNames); i++ {

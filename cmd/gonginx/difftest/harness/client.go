@@ -33,6 +33,9 @@ type Request struct {
 	Responses   int     // responses to read (pipelining); 0 means 1
 	WS          []Frame // after a 101, each is sent masked and its echo read back
 	Settle      time.Duration
+	// SkipEnd does not wait to see whether the server keeps the connection open (a fuzzer's many
+	// requests): End is then "not observed".
+	SkipEnd bool
 }
 
 // Result is everything a client and the upstream observed for one Request, normalized.
@@ -118,6 +121,10 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 			}
 			res.Frames = append(res.Frames, got.String())
 		}
+	}
+	if req.SkipEnd {
+		res.End = "not observed"
+		return res
 	}
 	res.End = connEnd(conn, br)
 	return res

@@ -204,8 +204,17 @@ func (n *normalizer) lines(in []string) []string {
 	return out
 }
 
+// bareToken is the server token in an error page sent without a head (HTTP/0.9), where no
+// Server header names it.
+var bareToken = regexp.MustCompile(`<center>(nginx|gonginx)(/[0-9.]+)?</center>`)
+
 func (n *normalizer) result(r Result) Result {
 	r.Responses = n.lines(serverNeutral(r.Responses))
+	if len(r.Responses) > 0 && !looksLikeStatus(r.Responses[0]) {
+		for i, l := range r.Responses {
+			r.Responses[i] = bareToken.ReplaceAllString(l, "<center>SERVER</center>")
+		}
+	}
 	r.Error = n.text(r.Error)
 	r.End = n.text(r.End)
 	r.Frames = n.lines(r.Frames)

@@ -1,0 +1,191 @@
+package difftest
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// The differential request fuzzer: generated requests (methods, targets with escapes and dot
+// segments, versions, Host forms, framing, Expect, odd headers) sent raw to nginx and gonginx on
+// one config with static files, return, redirects and proxy_pass to the recording backend; the
+// responses (status, headers, body) and what the backend received are compared.
+//
+// CI runs a fixed seed and count; WIRE_FUZZ_SEED and WIRE_FUZZ_COUNT run others locally, e.g.
+// WIRE_FUZZ_COUNT=5000 WIRE_FUZZ_SEED=$RANDOM go test -run TestServeWireFuzz ./cmd/gonginx/difftest.
+// Every difference found becomes a named case in TestServeWireOddRequests.
+const wireFuzzConfig = `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name fuzz;
+    root html;
+    location / { }
+    location /r/ { return 200 "r uri=$uri args=$args request_uri=$request_uri host=$host\n"; }
+    location = /redir { return 301 /target; }
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /q { proxy_pass http://{{BACKEND}}; }
+    location = /rw { rewrite ^ /target redirect; }
+    location = /r204 { return 204; }
+    location = /r404 { return 404; }
+    location = /r404t { return 404 "gone\n"; }
+}
+`
+
+var wireFuzzContent = map[string]string{
+	"html/index.html":  "index\n",
+	"html/a b.txt":     "a b\n",
+	"html/dir/x.txt":   "x\n",
+	"html/%41.txt":     "percent-41\n",
+	"html/A.txt":       "capital a\n",
+	"html/dir/sub.txt": "sub\n",
+}
+
+// fuzzRequest builds one raw request from rng.
+func fuzzRequest(rng *rand.Rand) string {
+	pick := func(xs ...string) string { return xs[rng.Intn(len(xs))] }
+	method := pick("GET", "GET", "GET", "HEAD", "POST", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
+		"CONNECT", "TRACE", "PROPFIND", "get", "GE_T", "G-T", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "M")
+	path := pick("/", "/index.html", "/a%20b.txt", "/a b.txt", "/%41.txt", "/%2541.txt", "/dir/", "/dir",
+		"/dir/../index.html", "/dir/./x.txt", "/dir//x.txt", "//index.html", "/../index.html",
+		"/dir/%2e%2e/index.html", "/dir/%2E./A.txt", "/nope", "/r/", "/r/a%2fb", "/r/x?y=1&z=%20",
+		"/r/%00", "/r/%zz", "/r/a+b?c+d", "/redir", "/redir?x", "/p/", "/p/x?y=1", "/p/a%20b",
+		"/p/%25/", "/p/../r/", "/q", "/q/sub?x=%41", "/p/x#frag", "/index.html?", "/r/\xff")
+	target := path
+	switch rng.Intn(8) {
+	case 0:
+		target = pick("http://fuzz", "http://FUZZ:80", "http://other", "https://fuzz", "http://fuzz:1") + path
+	case 1:
+		target = pick("*", "fuzz:80", "fuzz", "http://", "http://fuzz?x", "/r/?x y", "%2F")
+	}
+	version := pick("HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/1.0", "HTTP/1.2", "HTTP/2.0",
+		"HTTP/0.9", "http/1.1", "HTTP/1.10", "HTTP/01.1", "")
+	line := method + " " + target
+	if version != "" {
+		line += " " + version
+	}
+	var hs []string
+	switch rng.Intn(10) {
+	case 0:
+	case 1:
+		hs = append(hs, "Host: "+pick("", " ", "a b", "a/b", "fuzz:", "[::1]", "fuzz.", "..", "FUZZ", "fuzz:8x", "a\\b"))
+	case 2:
+		hs = append(hs, "Host: fuzz", "Host: fuzz")
+	default:
+		hs = append(hs, "Host: fuzz")
+	}
+	body := ""
+	switch rng.Intn(8) {
+	case 0:
+		body = "hello"
+		hs = append(hs, "Content-Length: 5")
+	case 1:
+		body = "5\r\nhello\r\n0\r\n\r\n"
+		hs = append(hs, "Transfer-Encoding: chunked")
+	case 2:
+		hs = append(hs, "Content-Length: "+pick("-1", "abc", "1 2", "", "99999999999999999999"))
+	case 3:
+		body = "5\r\nhello\r\n0\r\n\r\n"
+		hs = append(hs, "Transfer-Encoding: "+pick("gzip", "chunked, chunked", "CHUNKED", "identity"))
+	case 4:
+		body = "hello"
+		hs = append(hs, "Content-Length: 5", "Transfer-Encoding: chunked")
+	case 5:
+		body = "hello"
+		hs = append(hs, "Content-Length: 5", "Content-Length: 5")
+	}
+	if rng.Intn(4) == 0 {
+		hs = append(hs, "Expect: "+pick("100-continue", "100-continue", "100-Continue", "nonsense"))
+	}
+	if rng.Intn(4) == 0 {
+		hs = append(hs, pick("X_Under: 1", "X Space: 1", "X-Ctl: a\x01b", "NoColon", ": empty",
+			"X-Fold: a\r\n b", "X-Long: "+strings.Repeat("v", 200), "Connection: close",
+			"Connection: keep-alive", "Connection: upgrade", "Upgrade: websocket", "Cookie: a=b",
+			"X-Utf8: \xc3\xa9", "X-Empty:", "x-lower: v"))
+	}
+	// Every request ends its connection: the fuzzer compares answers, not keepalive.
+	if !strings.Contains(strings.Join(hs, ""), "Connection: ") {
+		hs = append(hs, "Connection: close")
+	}
+	req := line + "\r\n"
+	if version == "" {
+		return req // HTTP/0.9: no headers
+	}
+	return req + strings.Join(hs, "\r\n") + "\r\n\r\n" + body
+}
+
+func TestServeWireFuzz(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	seed, count := int64(8), 300
+	if v, err := strconv.ParseInt(os.Getenv("WIRE_FUZZ_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("WIRE_FUZZ_COUNT")); err == nil {
+		count = v
+	}
+	rng := rand.New(rand.NewSource(seed))
+	var reqs []harness.Request
+	for i := 0; i < count; i++ {
+		raw := fuzzRequest(rng)
+		name := fmt.Sprintf("%d %q", i, raw)
+		reqs = append(reqs, harness.Request{Name: name, Send: []string{raw}, SkipEnd: true})
+	}
+	c := harness.Case{Name: "fuzz", Config: wireFuzzConfig, Content: wireFuzzContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+// oddRequest is a named raw request for the fuzzer's config.
+func oddRequest(name, raw string) harness.Request {
+	return harness.Request{Name: name, Send: []string{raw}, SkipEnd: true}
+}
+
+// Differences the fuzzer found (and the cases issue 8 names), kept as named regression cases.
+func TestServeWireOddRequests(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	const host = "Host: fuzz\r\n"
+	expect := func(name, method, target, extra string) harness.Request {
+		return oddRequest(name, method+" "+target+" HTTP/1.1\r\n"+host+"Expect: 100-continue\r\n"+extra+"Connection: close\r\n\r\n")
+	}
+	reqs := []harness.Request{
+		// CONNECT is 405 once the head is read (ngx_http_process_request_header); an authority
+		// or absolute target is 400 first, from the request line parser.
+		oddRequest("CONNECT origin form", "CONNECT /redir HTTP/1.1\r\n"+host+"\r\n"),
+		oddRequest("CONNECT authority", "CONNECT fuzz:80 HTTP/1.1\r\n"+host+"\r\n"),
+		oddRequest("CONNECT absolute", "CONNECT http://fuzz/p/ HTTP/1.1\r\n"+host+"\r\n"),
+		oddRequest("CONNECT HTTP/1.0", "CONNECT /r/a%2fb HTTP/1.0\r\n\r\n"),
+		// Methods nginx refuses by form: lower case, digits, too long for its parser is fine.
+		oddRequest("lower-case method", "get / HTTP/1.1\r\n"+host+"\r\n"),
+		oddRequest("method with digit", "G3T / HTTP/1.1\r\n"+host+"\r\n"),
+		oddRequest("method with underscore", "GE_T http://fuzz:1/redir?x HTTP/1.1\r\n"+host+"\r\n"),
+		oddRequest("long method", "ABCDEFGHIJKLMNOPQRSTUVWXYZ /p/x?y=1 HTTP/1.1\r\n"+host+"\r\n"),
+		// The Host header is validated even when the request line carries the host.
+		oddRequest("absolute URI, Host ..", "GE_T http://other/q HTTP/1.0\r\nHost: ..\r\nContent-Length: 5\r\n\r\nhello"),
+		oddRequest("absolute URI, Host spaced", "GET http://FUZZ:80/p/a%20b HTTP/1.1\r\nHost: a b\r\n\r\n"),
+		oddRequest("absolute URI, Host slashed", "GET http://fuzz/r/ HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+		oddRequest("absolute URI, Host empty", "GET http://fuzz/r/ HTTP/1.1\r\nHost: \r\n\r\n"),
+		oddRequest("absolute URI, Host other", "GET http://fuzz/r/ HTTP/1.1\r\nHost: other\r\n\r\n"),
+		// Expect: 100-continue: the 100 goes out when the body is read or discarded.
+		expect("expect: static file", "GET", "/index.html", ""),
+		expect("expect: static 404", "GET", "/nope", ""),
+		expect("expect: static OPTIONS 405", "OPTIONS", "/index.html?", ""),
+		expect("expect: static POST 405", "POST", "/dir//x.txt", "Content-Length: 5\r\n"),
+		expect("expect: directory redirect", "GET", "/dir", ""),
+		expect("expect: return 301 URL", "GE_T", "http://fuzz:1/redir?x", ""),
+		expect("expect: return 204", "GET", "/r204", ""),
+		expect("expect: return 404", "GET", "/r404", ""),
+		expect("expect: return 404 text", "GET", "/r404t", ""),
+		expect("expect: return 200 text", "POST", "/r/", "Content-Length: 5\r\n"),
+		expect("expect: rewrite redirect", "GET", "/rw", ""),
+		expect("expect: proxied without a body", "GET", "/p/x", ""),
+		expect("expect: proxied HEAD", "HEAD", "https://fuzz/p/x#frag", ""),
+		oddRequest("expect: HTTP/1.0", "POST /p/x HTTP/1.0\r\n"+host+"Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi"),
+		oddRequest("expect: other value", "POST /p/x HTTP/1.1\r\n"+host+"Expect: 100-continuex\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
+	}
+	c := harness.Case{Name: "odd", Config: wireFuzzConfig, Content: wireFuzzContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

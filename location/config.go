@@ -180,6 +180,8 @@ type locConf struct {
 	proxyPass       *nginxconf.Directive
 	recursiveEP     bool
 	epOwner         *locConf
+	addHeaders      []addHeader // this level's add_header lines, or the inherited ones (headers.go)
+	expires         expiresConf
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -370,6 +372,20 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 		if d.Name == "access_log" {
 			conf.accessLogs, conf.accessOff = nil, false
 			break
+		}
+	}
+	// Likewise a level with add_header lines replaces what it inherited
+	// (ngx_http_headers_merge_conf), an "if" block too.
+	expiresSeen := false
+	for _, d := range block {
+		switch d.Name {
+		case "add_header":
+			conf.addHeaders = nil
+		case "expires":
+			if expiresSeen {
+				return confErr(d, "\"expires\" directive is duplicate")
+			}
+			expiresSeen = true
 		}
 	}
 	for _, d := range block {
@@ -599,6 +615,10 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		setLimit(&conf.limits, d)
 	case "access_log":
 		return c.accessLog(conf, d)
+	case "add_header":
+		return c.compileAddHeader(conf, d)
+	case "expires":
+		return c.compileExpires(conf, d)
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
 	case "proxy_pass":

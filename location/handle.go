@@ -38,9 +38,11 @@ type exchange struct {
 
 	resp       http1.Response
 	headers    [4]http1.Header
-	path       []byte // filesystem path scratch
-	tmp        []byte // evaluated values scratch
-	uriBuf     []byte // URI of an internal redirect
+	rangeHdr   [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
+	hdrs       headerScratch   // add_header and expires output (headers.go)
+	path       []byte          // filesystem path scratch
+	tmp        []byte          // evaluated values scratch
+	uriBuf     []byte          // URI of an internal redirect
 	argsBuf    []byte
 	etag       []byte
 	crange     []byte
@@ -86,6 +88,7 @@ var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
 	x := exchanges.Get().(*exchange)
 	x.c, x.log, x.toHTTPS = c, log, false
+	c.Filter = x
 	x.st.Files = x
 	x.rebind(rt)
 	return x
@@ -93,6 +96,9 @@ func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
 
 // release returns x to the pool; nothing of the connection stays reachable.
 func (x *exchange) release() {
+	if x.c != nil && x.c.Filter == x {
+		x.c.Filter = nil
+	}
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
 	x.st.Reset(nil)
 	x.redirLoc = nil
@@ -545,6 +551,7 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 		r.Close = false
 	}
 	if code == 416 && x.rangeUnsat {
+		x.rangeNotSatisfiable(r, x.conf())
 		r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
 	}
 	if body != nil {
@@ -946,7 +953,8 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	start, n := int64(0), size
 	multipart := false
 	if x.errStatus == 0 || x.errStatus == 200 {
-		r.Headers = append(r.Headers, http1.Header{Name: hdrAcceptRanges, Value: valBytes})
+		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
+		r.RangeHeaders = x.rangeHdr[:1]
 		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(mtime) {
 			var code int
 			x.ranges, code = parseRanges(rs, size, x.ranges[:0])
@@ -959,9 +967,8 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 				rg := x.ranges[0]
 				start, n = rg.start, rg.end-rg.start
 				r.Status, r.ContentLength = 206, n
-				r.Headers = r.Headers[:len(r.Headers)-1]
 				x.crange = appendContentRange(x.crange[:0], rg.start, n, size)
-				r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
+				x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.crange}
 			case code == 206:
 				multipart = true
 				x.multipartHead(r, size)
@@ -1126,7 +1133,7 @@ func (x *exchange) multipartHead(r *http1.Response, size int64) {
 	ct := append(x.ctype[:0], "multipart/byteranges; boundary="...)
 	x.ctype = append(ct, x.boundary...)
 	r.Status, r.ContentType, r.Charset, r.ContentLength = 206, x.ctype, nil, length
-	r.Headers = r.Headers[:len(r.Headers)-1] // no Accept-Ranges
+	r.RangeHeaders = nil // no Accept-Ranges
 }
 
 func appendPartRange(b []byte, rg byteRange, size int64) []byte {

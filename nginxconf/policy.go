@@ -43,6 +43,8 @@ var served = setOf(
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks",
 	"allow", "deny", "limit_rate", "limit_rate_after",
+	// headers filter
+	"add_header", "expires",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream

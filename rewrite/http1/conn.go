@@ -54,6 +54,9 @@ type Conn struct {
 	HeaderDeadline time.Time
 	// WriteTimeout bounds each write (send_timeout); 0 means none.
 	WriteTimeout time.Duration
+	// Filter, when set, edits every response head before WriteHeader
+	// writes it (see HeaderFilter). It is kept across requests.
+	Filter HeaderFilter
 
 	rb         *[]byte // read buffer; the head of the current request sits at rb[0:headEnd]
 	large      bool

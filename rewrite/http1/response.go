@@ -39,6 +39,10 @@ type Response struct {
 	NoPortInRedirect bool   // port_in_redirect off
 
 	Headers []Header
+	// RangeHeaders (Accept-Ranges, Content-Range) come after Headers and
+	// after what a HeaderFilter adds: nginx's range filter runs below its
+	// headers filter and pushes them last.
+	RangeHeaders []Header
 
 	ServerTokensOff bool
 	NoServer        bool // the Server header is in Headers already (proxy_pass_header Server)
@@ -50,6 +54,14 @@ type Response struct {
 	// (keepalive_timeout's second parameter).
 	KeepAliveTimeout int
 	NoChunked        bool // chunked_transfer_encoding off
+}
+
+// A HeaderFilter edits a response head before it is written: the header
+// filters nginx runs between a content handler and the header writer
+// (add_header, expires). Every content handler's head goes through it, the
+// proxied ones too. It may replace resp.Headers with a slice it owns.
+type HeaderFilter interface {
+	FilterHeader(resp *Response)
 }
 
 // respState is the per-response write state.
@@ -154,6 +166,9 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	if r.HTTP09() {
 		st.http09, st.keepAlive = true, false
 		return nil
+	}
+	if c.Filter != nil {
+		c.Filter.FilterHeader(resp)
 	}
 	if c.wb == nil {
 		c.wb = writePool.Get().(*[]byte)
@@ -260,17 +275,23 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	default:
 		b = append(b, "Connection: close\r\n"...)
 	}
-	for _, h := range resp.Headers {
-		b = append(b, h.Name...)
-		b = append(b, ':', ' ')
-		b = append(b, h.Value...)
-		b = append(b, '\r', '\n')
-	}
+	b = appendHeaders(b, resp.Headers)
+	b = appendHeaders(b, resp.RangeHeaders)
 	b = append(b, '\r', '\n')
 	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
 	c.sentHead.record(resp, b[headStart:], st, contentLength, lastModified)
 	return nil
+}
+
+func appendHeaders(b []byte, hs []Header) []byte {
+	for _, h := range hs {
+		b = append(b, h.Name...)
+		b = append(b, ':', ' ')
+		b = append(b, h.Value...)
+		b = append(b, '\r', '\n')
+	}
+	return b
 }
 
 func hasParams(ct []byte) bool {

@@ -56,12 +56,14 @@ func (h *SentHead) record(resp *Response, head []byte, st *respState, contentLen
 	type span struct{ n0, n1, v0, v1 int }
 	var spans [16]span
 	list := spans[:0]
-	for _, hd := range resp.Headers {
-		n0 := len(h.buf)
-		h.buf = append(h.buf, hd.Name...)
-		v0 := len(h.buf)
-		h.buf = append(h.buf, hd.Value...)
-		list = append(list, span{n0, v0, v0, len(h.buf)})
+	for _, hs := range [2][]Header{resp.Headers, resp.RangeHeaders} {
+		for _, hd := range hs {
+			n0 := len(h.buf)
+			h.buf = append(h.buf, hd.Name...)
+			v0 := len(h.buf)
+			h.buf = append(h.buf, hd.Value...)
+			list = append(list, span{n0, v0, v0, len(h.buf)})
+		}
 	}
 	b := h.buf
 	h.ContentType, h.Location, h.LastModified = b[ct[0]:ct[1]], b[loc[0]:loc[1]], b[lmStart:lmEnd]

@@ -954,7 +954,7 @@ var streamVariables = map[string]bool{
 	"ssl_client_raw_cert": true, "ssl_client_s_dn": true, "ssl_client_serial": true,
 	"ssl_client_v_end": true, "ssl_client_v_remain": true, "ssl_client_v_start": true,
 	"ssl_client_verify": true, "ssl_curves": true, "ssl_protocol": true, "ssl_server_name": true,
-	"ssl_session_id": true, "ssl_session_reused": true,
+	"ssl_session_id": true, "ssl_session_reused": true, "ssl_curve": true, "limit_conn_status": true,
 }
 
 // checkStreamVariables reports the first variable a stream{} block uses

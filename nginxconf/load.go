@@ -167,6 +167,19 @@ func (p *parser) loadFragment(root *blockBuf, conf string) *Error {
 	}
 	hb.push(dt, dt)
 	hb.ensureSplit()
+	// The stock nginx.conf's types are the http level's list: a types
+	// block or an include of mime.types in the fragment warns of each
+	// extension listed again, as under nginx.
+	if !p.unchecked {
+		stock := &typesCheck{ext: map[string]string{}}
+		for _, t := range builtinMIMETypes {
+			for _, e := range t.Exts {
+				stock.ext[strings.ToLower(e)] = t.Type
+			}
+		}
+		p.typesLevels = append(p.typesLevels, stock)
+		defer func() { p.typesLevels = p.typesLevels[:len(p.typesLevels)-1] }()
+	}
 	_, err = p.parseFile(conf, hb, inner)
 	_, http.Block = hb.close()
 	root.push(http, http)

@@ -69,6 +69,7 @@ func NewCompiler() *Compiler {
 	for name, get := range sentNamed() {
 		c.define(name, get)
 	}
+	c.defineKnownOnly()
 	// The built-ins nginx marks NGX_HTTP_VAR_CHANGEABLE: "set" may
 	// change them ($query_string is not one of them).
 	c.lookup("args").setter = setArgs

@@ -301,3 +301,46 @@ func TestTSystemConfigs(t *testing.T) {
 		tCompare(t, want, got)
 	})
 }
+
+// TestTFragmentStockTypes: a conf.d fragment read by gonginx itself warns
+// as nginx does when Debian's nginx.conf includes it after the stock
+// mime.types: every extension listed again, with the file and line of the
+// list that repeats it (an include of mime.types names mime.types).
+func TestTFragmentStockTypes(t *testing.T) {
+	nginxBin := tRequireNginx(t)
+	gonginxBin := tGonginx(t)
+	fragments := map[string]string{
+		"include-mime-types": "include /etc/nginx/mime.types;\nserver {\n    listen 127.0.0.1:18080;\n}\n",
+		"types-block": "types {\n    text/plain html txt;\n    application/x-gonginx gnx;\n}\n" +
+			"server {\n    listen 127.0.0.1:18080;\n    types { text/html html; }\n}\n",
+		"no-duplicates": "types { application/x-gonginx gnx; }\nserver { listen 127.0.0.1:18080; }\n",
+	}
+	for name, text := range fragments {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+			os.MkdirAll(filepath.Join(dir, "conf.d"), 0o755)
+			site := filepath.Join(dir, "conf.d", "site.conf")
+			if err := os.WriteFile(site, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			wrapper := filepath.Join(dir, "nginx.conf")
+			stock := "events {}\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n    include " +
+				filepath.Join(dir, "conf.d", "*.conf") + ";\n}\n"
+			if err := os.WriteFile(wrapper, []byte(stock), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			conf := site
+			if os.Getenv("DIFFTEST_SELF") == "1" {
+				conf = wrapper
+			}
+			want := tRun(t, "nginx", nginxBin, []string{"-t", "-p", dir + "/", "-c", wrapper}, map[string]string{wrapper: "CONF", dir: "DIR"})
+			got := tRun(t, tProgName(gonginxBin), gonginxBin, []string{"-t", "-p", dir + "/", "-c", conf}, map[string]string{wrapper: "CONF", dir: "DIR"})
+			// gonginx names the file it was given in its closing lines.
+			for i, l := range got.Lines {
+				got.Lines[i] = strings.Replace(l, "file DIR/conf.d/site.conf ", "file CONF ", 1)
+			}
+			tCompare(t, want, got)
+		})
+	}
+}

@@ -153,7 +153,8 @@ func validKeepaliveTriple(v string) bool {
 }
 
 // parseListenAddr parses the address argument as ngx_parse_url does for
-// listen (default port 80, a bare number is a port on the wildcard).
+// listen (default port 80, a bare number is a port on the wildcard, a
+// port range "8000-8009" gives one address per port).
 func parseListenAddr(s string) ([]*Listen, error) {
 	bad := func(what string) error {
 		return fmt.Errorf("%s in %q of the \"listen\" directive", what, s)
@@ -171,55 +172,130 @@ func parseListenAddr(s string) ([]*Listen, error) {
 			return nil, bad("invalid host")
 		}
 		host, rest := s[1:end], s[end+1:]
-		port := 80
+		first, last := 80, 80
 		if rest != "" {
 			if rest[0] != ':' {
 				return nil, bad("invalid host")
 			}
-			n, ok := parsePort(rest[1:])
-			if !ok {
-				return nil, bad("invalid port")
+			var msg string
+			if first, last, msg = parsePortRange(rest[1:]); msg != "" {
+				return nil, bad(msg)
 			}
-			port = n
 		}
 		ip := net.ParseIP(host)
 		if ip == nil || ip.To4() != nil && !strings.Contains(host, ":") {
 			return nil, bad("invalid IPv6 address")
 		}
-		return []*Listen{inetListen(ip, port)}, nil
+		return inetListens([]net.IP{ip}, first, last), nil
 	}
 	host, portText, hasPort := strings.Cut(s, ":")
-	port := 80
+	first, last := 80, 80
 	if hasPort {
-		n, ok := parsePort(portText)
-		if !ok {
-			return nil, bad("invalid port")
+		var msg string
+		if first, last, msg = parsePortRange(portText); msg != "" {
+			return nil, bad(msg)
 		}
-		port = n
-	} else if n, err := strconv.Atoi(s); err == nil && s[0] != '+' && s[0] != '-' {
-		if n < 1 || n > 65535 {
-			return nil, bad("invalid port")
+	} else if f, l, msg, isPort := bareListenPort(s); isPort {
+		if msg != "" {
+			return nil, bad(msg)
 		}
-		return []*Listen{inetListen(net.IPv4zero, n)}, nil
+		return inetListens([]net.IP{net.IPv4zero}, f, l), nil
 	}
 	if host == "" {
 		return nil, bad("no host")
 	}
 	if host == "*" {
-		return []*Listen{inetListen(net.IPv4zero, port)}, nil
+		return inetListens([]net.IP{net.IPv4zero}, first, last), nil
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
-		return []*Listen{inetListen(ip, port)}, nil
+		return inetListens([]net.IP{ip}, first, last), nil
 	}
 	ips, err := net.LookupIP(host)
 	if err != nil || len(ips) == 0 {
 		return nil, bad("host not found")
 	}
+	return inetListens(ips, first, last), nil
+}
+
+// parsePortRange reads "80" or "8000-8009" after a host, with
+// ngx_parse_inet_url's errors.
+func parsePortRange(s string) (first, last int, msg string) {
+	if dash := strings.IndexByte(s, '-'); dash >= 0 {
+		n, ok := parsePort(s[dash+1:])
+		if !ok {
+			return 0, 0, "invalid port"
+		}
+		last, s = n, s[:dash]
+	}
+	first, ok := parsePort(s)
+	if !ok {
+		return 0, 0, "invalid port"
+	}
+	if last == 0 {
+		return first, first, ""
+	}
+	if first > last {
+		return 0, 0, "invalid port range"
+	}
+	return first, last, ""
+}
+
+// bareListenPort reads an argument without ":" as a port or port range
+// on the wildcard address; isPort is false when it is a host name
+// (nginx tries it as a port only when both sides are numbers).
+func bareListenPort(s string) (first, last int, msg string, isPort bool) {
+	p := s
+	if dash := strings.IndexByte(s, '-'); dash >= 0 {
+		n, ok := atoiNginx(s[dash+1:])
+		if !ok {
+			return 0, 0, "", false
+		}
+		if n < 1 || n > 65535 {
+			msg = "invalid port"
+		}
+		last, p = n, s[:dash]
+	}
+	n, ok := atoiNginx(p)
+	switch {
+	case !ok:
+		return 0, 0, "", false
+	case msg != "":
+		return 0, 0, msg, true
+	case n < 1 || n > 65535:
+		return 0, 0, "invalid port", true
+	case last != 0 && n > last:
+		return 0, 0, "invalid port range", true
+	case last == 0:
+		last = n
+	}
+	return n, last, "", true
+}
+
+// atoiNginx is ngx_atoi: decimal digits only, no sign, not empty.
+func atoiNginx(s string) (int, bool) {
+	if s == "" || len(s) > 18 { // ngx_atoi overflows past int64
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+// inetListens is one address per IP and per port of the range, in
+// ngx_inet_add_addr's order.
+func inetListens(ips []net.IP, first, last int) []*Listen {
 	var out []*Listen
 	for _, ip := range ips {
-		out = append(out, inetListen(ip, port))
+		for port := first; port <= last; port++ {
+			out = append(out, inetListen(ip, port))
+		}
 	}
-	return out, nil
+	return out
 }
 
 func inetListen(ip net.IP, port int) *Listen {

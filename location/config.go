@@ -177,6 +177,7 @@ type locConf struct {
 	lingeringWait   time.Duration    // lingering_timeout
 	accessLogs      []*accessLogRule // this level's access_log lines (inherited when a level has none)
 	accessOff       bool             // access_log off at the level that set accessLogs
+	errorLogs       []errorLogRule   // error_log lines of the nearest level that has some; none: the main log
 	proxyPass       *nginxconf.Directive
 	recursiveEP     bool
 	epOwner         *locConf
@@ -388,6 +389,14 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 			expiresSeen = true
 		}
 	}
+	// So do error_log lines (ngx_http_core_merge_loc_conf keeps the
+	// inherited log only when a level has none).
+	for _, d := range block {
+		if d.Name == "error_log" {
+			conf.errorLogs = nil
+			break
+		}
+	}
 	for _, d := range block {
 		if err := c.apply(conf, d, ctx); err != nil {
 			return err
@@ -425,9 +434,10 @@ func onOff(d *nginxconf.Directive) bool { return len(d.Args) > 0 && d.Args[0] ==
 func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) error {
 	switch d.Name {
 	case "server", "location", "listen", "server_name", "upstream", "map",
-		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols",
-		"error_log":
+		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols":
 		return nil
+	case "error_log":
+		return c.errorLog(conf, d)
 	case "log_format":
 		return c.logFormat(d)
 	case "auth_request_set":

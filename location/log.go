@@ -44,6 +44,14 @@ func (l *Logger) Log(level, msg string) {
 	if l == nil {
 		return
 	}
+	b := l.line(level, msg)
+	l.mu.Lock()
+	l.w.Write(b)
+	l.mu.Unlock()
+}
+
+// line formats one error log line.
+func (l *Logger) line(level, msg string) []byte {
 	b := make([]byte, 0, 64+len(msg))
 	b = time.Now().AppendFormat(b, "2006/01/02 15:04:05")
 	b = append(b, " ["...)
@@ -52,10 +60,47 @@ func (l *Logger) Log(level, msg string) {
 	b = append(b, l.pid...)
 	b = append(b, "#0: "...)
 	b = append(b, msg...)
-	b = append(b, '\n')
-	l.mu.Lock()
-	l.w.Write(b)
-	l.mu.Unlock()
+	return append(b, '\n')
+}
+
+// errorLogRule is one error_log line of a level: where, and the least
+// severe level it takes.
+type errorLogRule struct {
+	path string // absolute, or "stderr"
+	rank int
+}
+
+// logLevels are nginx's error_log levels, most severe first.
+var logLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+
+func levelRank(level string) int {
+	for i, l := range logLevels {
+		if l == level {
+			return i
+		}
+	}
+	return len(logLevels)
+}
+
+// errorLog reads an http, server or location error_log line: a file
+// (prefix-relative) or stderr, and a level (error by default).
+func (c *compiler) errorLog(conf *locConf, d *nginxconf.Directive) error {
+	if len(d.Args) == 0 {
+		return nil
+	}
+	r := errorLogRule{path: d.Args[0], rank: levelRank("error")}
+	if strings.HasPrefix(r.path, "syslog:") || strings.HasPrefix(r.path, "memory:") {
+		// Not files: their lines stay in the main log.
+		return nil
+	}
+	if r.path != "stderr" {
+		r.path = c.cfg.PrefixPath(r.path)
+	}
+	if len(d.Args) > 1 {
+		r.rank = levelRank(d.Args[1])
+	}
+	conf.errorLogs = append(conf.errorLogs, r)
+	return nil
 }
 
 // Errorf logs a request error with nginx's context suffix.
@@ -64,10 +109,25 @@ func (l *Logger) Errorf(x *exchange, format string, args ...any) {
 }
 
 // Logf logs a request's line at level ("crit", "error", ...) with nginx's
-// context suffix.
+// context suffix, to the error logs of the configuration the request
+// runs under (the main log when it has none).
 func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 	if l == nil {
 		return
+	}
+	var logs []errorLogRule
+	if x != nil && x.srv != nil {
+		logs = x.conf().errorLogs
+	}
+	rank := levelRank(level)
+	if len(logs) > 0 {
+		wanted := false
+		for _, r := range logs {
+			wanted = wanted || rank <= r.rank
+		}
+		if !wanted {
+			return
+		}
 	}
 	msg := fmt.Sprintf(format, args...)
 	if x != nil && x.connID > 0 {
@@ -87,7 +147,23 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 			msg += ", host: \"" + string(h) + "\""
 		}
 	}
-	l.Log(level, msg)
+	if len(logs) == 0 {
+		l.Log(level, msg)
+		return
+	}
+	line := l.line(level, msg)
+	for _, r := range logs {
+		if rank > r.rank {
+			continue
+		}
+		if r.path == "stderr" {
+			os.Stderr.Write(line)
+			continue
+		}
+		if f := l.accessFile(r.path); f != nil {
+			f.Write(line)
+		}
+	}
 }
 
 // appendRequestLine appends $request: method, URI as sent, and protocol

@@ -313,3 +313,38 @@ func TestServeServerNames(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// error_log at server and location level, with levels: each request's
+// lines go to the logs of the configuration it runs under.
+func TestServeErrorLogLevels(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "error_log levels",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log logs/server.log;
+    location /crit/ { error_log logs/crit.log crit; error_log logs/warn.log warn; }
+    location /twice/ { error_log logs/twice.log; error_log logs/twice.log warn; }
+    location /nested/ {
+        error_log logs/outer.log;
+        location /nested/off/ { log_not_found off; }
+        location /nested/inner/ { error_log logs/inner.log; }
+    }
+}
+`,
+		Content: map[string]string{"logs/.keep": ""},
+		Requests: []harness.Request{
+			staticGet("server level", "/missing"),
+			staticGet("crit level drops an error", "/crit/missing"),
+			staticGet("two logs of one file", "/twice/missing"),
+			staticGet("nested inherits", "/nested/missing"),
+			staticGet("nested log_not_found off", "/nested/off/missing"),
+			staticGet("nested own log", "/nested/inner/missing"),
+		},
+	}
+	c.ErrorLog = true
+	c.LogFiles = []string{"logs/server.log", "logs/crit.log", "logs/warn.log", "logs/twice.log", "logs/outer.log", "logs/inner.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,6 +35,9 @@ type Case struct {
 	// ErrorLog compares the request lines of the error log too (level and
 	// message, with the prefix dir, ports and connection numbers hidden).
 	ErrorLog bool
+	// LogFiles (relative to the prefix) are read after the server stops and
+	// their request lines compared as ErrorLog's are.
+	LogFiles []string
 	Requests []Request
 }
 
@@ -42,6 +46,8 @@ type Run struct {
 	Results []Result
 	Log     string
 	Errors  []string // request lines of the error log, normalized (Case.ErrorLog)
+	// Files holds the request lines of each of Case.LogFiles ("file: line").
+	Files []string
 }
 
 // Server is one implementation running a case's config on a free port.
@@ -55,9 +61,21 @@ type Server struct {
 
 // Stop stops the server by pid and removes its prefix dir; it returns the server's log output.
 func (s *Server) Stop() string {
+	log, _ := s.StopReading(nil)
+	return log
+}
+
+// StopReading is Stop that first reads files of the prefix (relative
+// names; a missing file reads as empty).
+func (s *Server) StopReading(files []string) (string, map[string]string) {
 	s.p.stop()
+	got := map[string]string{}
+	for _, f := range files {
+		b, _ := os.ReadFile(filepath.Join(s.dir, f))
+		got[f] = string(b)
+	}
 	os.RemoveAll(s.dir)
-	return s.p.out.String()
+	return s.p.out.String(), got
 }
 
 // Start prepares a prefix dir for c (config filled with a free port and backendPort, files
@@ -124,9 +142,15 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	}
 	stopped = true
 	dir := srv.dir
-	run.Log = srv.Stop()
+	log, files := srv.StopReading(c.LogFiles)
+	run.Log = log
 	if c.ErrorLog {
 		run.Errors = norm.lines(requestErrors(run.Log, dir))
+	}
+	for _, f := range c.LogFiles {
+		for _, l := range requestErrors(files[f], dir) {
+			run.Files = append(run.Files, f+": "+norm.text(l))
+		}
 	}
 	return run, nil
 }
@@ -302,6 +326,17 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 			if d := cmp.Diff(wantRun.Results[i], gotRun.Results[i]); d != "" {
 				failed++
 				t.Errorf("%s vs %s (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
+			}
+		})
+	}
+	if len(c.LogFiles) > 0 {
+		t.Run("log files", func(t *testing.T) {
+			if os.Getenv("DIFFTEST_DUMP") != "" {
+				t.Logf("%s wrote:\n%s", want.Name, strings.Join(wantRun.Files, "\n"))
+			}
+			if d := cmp.Diff(wantRun.Files, gotRun.Files); d != "" {
+				failed++
+				t.Errorf("%s vs %s log files (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
 			}
 		})
 	}

@@ -156,6 +156,7 @@ func (x *exchange) findPhase() int {
 	for {
 		loc, redirect := x.srv.Match(&x.st, x.req.URI)
 		x.loc, x.curConf = loc, loc.conf
+		x.st.LocationChanged = false
 		x.st.DocumentRoot = loc.conf.rootStatic
 		if redirect {
 			return x.autoRedirect(loc)
@@ -787,6 +788,7 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		// body or without.
 		x.expectContinue()
 		x.c.ReadTimeout = conf.bodyTimeout
+		x.st.ErrStatus = x.errStatus
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.

@@ -26,6 +26,14 @@ type State struct {
 	ProxyPort    string // $proxy_port
 	UpstreamAddr string // $upstream_addr
 	Status       int    // $status
+	// LocationChanged: a "rewrite ... break" changed the URI after the
+	// location was chosen (nginx's r->valid_location = 0), so proxy_pass
+	// sends the whole URI without its URI part; finding a location again
+	// clears it.
+	LocationChanged bool
+	// ErrStatus is the status an error_page chose for whatever answers
+	// its URI (nginx's r->err_status), 0 for none.
+	ErrStatus int
 	// RequestID is $request_id's 16 random bytes, drawn on first use
 	// (unless set before).
 	RequestID [16]byte
@@ -100,7 +108,7 @@ type FileInfo struct {
 func (s *State) Reset(req *http1.Request) {
 	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
-	s.Status = 0
+	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
 	s.Start, s.RequestLength, s.BytesSent, s.BodyBytesSent = time.Time{}, 0, 0, 0

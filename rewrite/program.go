@@ -394,6 +394,7 @@ func (p *Program) Run(s *State) Action {
 			s.Req.Internal = true
 			act.URIChanged = true
 			uriChanged = o.flag != Break
+			s.LocationChanged = o.flag == Break
 			if o.stop {
 				act.Kind = o.flag
 				return act

@@ -19,7 +19,7 @@ import (
 func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, method []byte, locPrefix string, bodyLen int64) []byte {
 	b = append(b, method...)
 	b = append(b, ' ')
-	b = p.appendURI(b, r, t, locPrefix)
+	b = p.appendURI(b, r, s, t, locPrefix)
 	if p.version11 {
 		b = append(b, " HTTP/1.1\r\n"...)
 	} else {
@@ -68,16 +68,16 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 	return append(b, '\r', '\n')
 }
 
-// appendURI writes the request target, following nginx's rules (checked
-// on 1.22):
+// appendURI writes the request target as ngx_http_proxy_create_request:
 //   - proxy_pass with variables and a URI part: the evaluated URI as is,
 //     without the client's arguments;
 //   - no URI part and the URI unchanged: the client's target as sent;
-//   - the URI changed by rewrite: the new URI, escaped, plus "?args"
-//     (a URI part in proxy_pass is then ignored);
-//   - a URI part: it replaces the matched location prefix of the
-//     normalized URI, escaped when the client's had %XX escapes.
-func (p *Proxy) appendURI(b []byte, r *http1.Request, t *target, locPrefix string) []byte {
+//   - otherwise the normalized URI, escaped when the client's had %XX
+//     escapes or the URI was changed (rewrite, internal redirect), plus
+//     "?args"; a URI part replaces the matched location's prefix, unless
+//     a "rewrite ... break" changed the URI in this location (then the
+//     URI part is dropped and the whole URI sent).
+func (p *Proxy) appendURI(b []byte, r *http1.Request, s *rewrite.State, t *target, locPrefix string) []byte {
 	if t.uri != nil {
 		return append(b, t.uri...)
 	}
@@ -85,7 +85,7 @@ func (p *Proxy) appendURI(b []byte, r *http1.Request, t *target, locPrefix strin
 		return append(b, r.RawURI...)
 	}
 	uri := r.URI
-	if t.hasURI && !r.Internal {
+	if t.hasURI && !s.LocationChanged {
 		b = append(b, p.uriPart...)
 		if len(locPrefix) <= len(uri) {
 			uri = uri[len(locPrefix):]

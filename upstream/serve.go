@@ -804,6 +804,10 @@ func (p *Proxy) buildResponse(c *http1.Conn, s *rewrite.State, x *exchange) (res
 	}
 	// nginx keeps a backend's Content-Length on HEAD, 204 and 304 too.
 	resp.ContentLength = length
+	if s.ErrStatus != 0 {
+		// An error_page's status replaces the backend's (ngx_http_send_header).
+		resp.Status, resp.StatusLine = s.ErrStatus, nil
+	}
 	// ngx_http_set_charset leaves 301 and 302 without a charset.
 	if len(p.charsetBytes) > 0 && h.Status != 301 && h.Status != 302 && http1.CharsetApplies(resp.ContentType) {
 		resp.Charset = p.charsetBytes

@@ -284,6 +284,10 @@ func processURI(b []byte, rl *requestLine, r *Request, mergeSlashes bool) *Error
 		r.scratch = r.scratch[:len(r.scratch)+len(uri)]
 		r.URI = uri
 		r.PlusInURI = r.PlusInURI || plus
+		// ngx_http_parse_complex_uri sets quoted_uri on any escape in
+		// the path, also after a '.' or '/' the request line parser
+		// handed over before seeing it.
+		r.QuotedURI = r.QuotedURI || pathHasEscape(raw)
 		r.Args, r.HasArgs = args, hasArgs
 		if hasArgs && args == nil {
 			r.Args = raw[len(raw):]
@@ -323,6 +327,20 @@ func containsFold(b []byte, s string) bool {
 	for i := 0; i+len(s) <= len(b); i++ {
 		if equalFoldBytes(b[i:i+len(s)], s) {
 			return true
+		}
+	}
+	return false
+}
+
+// pathHasEscape reports a '%' in the path part of a request target (up to
+// the first '?' or '#').
+func pathHasEscape(raw []byte) bool {
+	for _, c := range raw {
+		switch c {
+		case '%':
+			return true
+		case '?', '#':
+			return false
 		}
 	}
 	return false

@@ -208,3 +208,41 @@ func TestServeProxyRequestRewrites(t *testing.T) {
 	)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// proxy_pass with a URI part sends the normalized URI, escaped again as nginx's
+// ngx_escape_uri(NGX_ESCAPE_URI) when the client's had escapes (or the URI was changed).
+func TestServeProxyURIPartEscaping(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("proxy_pass URI part", `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /q/ { proxy_pass http://{{BACKEND}}/up/; }
+    location /r/ { rewrite ^/r/(.*)$ /p/$1; }
+    location /plain/ { proxy_pass http://{{BACKEND}}; }
+    location /b/ { rewrite ^/b/(.*)$ /x/$1 break; proxy_pass http://{{BACKEND}}/up/; }
+    location /e/ { error_page 404 /p/err%20x; return 404; }
+    location /t/ { try_files /nonexistent /p/tried%20it?a=b; }
+}
+`,
+		plainGet("percent", "/p/%25/"),
+		plainGet("space", "/p/a%20b"),
+		plainGet("question mark", "/p/a%3Fb?c=d"),
+		plainGet("hash and quote", "/p/%23%22%3C%3E"),
+		plainGet("utf-8", "/p/%ED%95%9C"),
+		plainGet("raw utf-8", "/p/한"),
+		plainGet("slash escaped", "/p/a%2Fb"),
+		plainGet("dot segments", "/p/x/../a%20b"),
+		plainGet("unescaped chars kept", "/p/a;b=c,d@e$f!g'h(i)*+&"),
+		plainGet("escaped unreserved", "/p/%41%7E"),
+		plainGet("deeper URI part", "/q/%25x"),
+		plainGet("through rewrite", "/r/a%20b"),
+		plainGet("no URI part", "/plain/a%20b"),
+		plainGet("control and DEL", "/p/%01%7F"),
+		plainGet("rewrite break drops the URI part", "/b/a%20b?k=v"),
+		plainGet("error_page to a proxied location", "/e/x"),
+		plainGet("try_files to a proxied location", "/t/x"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -340,6 +340,12 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple("200 OK", "headers\n",
 			"X-Mixed-CASE: one", "x-lower: two", "Set-Cookie: a=1", "Set-Cookie: b=2",
 			"Keep-Alive: timeout=5", "X-Empty:", "Cache-Control: no-cache"))
+	case strings.Contains(target, "/caching"):
+		// A backend's own caching headers, for expires and add_header to
+		// replace or append to.
+		return write(simple("200 OK", "caching\n", "Expires: Thu, 01 Jan 1998 00:00:00 GMT",
+			"Cache-Control: public", "Cache-Control: max-age=60", "Last-Modified: Mon, 28 Sep 1970 06:00:00 GMT",
+			`ETag: "up"`, "Link: </a>; rel=preload", "X-Up: 1"))
 	case strings.Contains(target, "/refresh"):
 		url := "http://127.0.0.1:" + strconv.Itoa(b.Port) + "/socket/elsewhere"
 		return write(simple("302 Found", "moved\n", "Location: "+url, "Refresh: 7; url="+url))

@@ -166,6 +166,9 @@ type locConf struct {
 	maxBody         int64
 	keepalive       time.Duration
 	keepaliveHeader int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
+	keepaliveReqs   int              // keepalive_requests
+	keepaliveTime   time.Duration    // keepalive_time
+	keepaliveOff    uint8            // keepalive_disable: kaMSIE6, kaSafari
 	headerTimeout   time.Duration    // client_header_timeout (server level)
 	bodyTimeout     time.Duration    // client_body_timeout
 	limits          http1.Limits     // header buffers and parsing switches (server level)
@@ -225,6 +228,9 @@ func defaultLocConf() *locConf {
 		etag:          true,
 		maxBody:       1 << 20,
 		keepalive:     75 * time.Second,
+		keepaliveReqs: 1000,
+		keepaliveTime: time.Hour,
+		keepaliveOff:  kaMSIE6,
 		headerTimeout: 60 * time.Second,
 		bodyTimeout:   60 * time.Second,
 		limits:        http1.DefaultLimits,
@@ -234,6 +240,12 @@ func defaultLocConf() *locConf {
 		lingeringWait: 5 * time.Second,
 	}
 }
+
+// keepalive_disable's browsers.
+const (
+	kaMSIE6 = 1 << iota
+	kaSafari
+)
 
 // lingering_close values.
 const (
@@ -581,6 +593,22 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				if ms, ok := parseSeconds(d.Args[1]); ok {
 					conf.keepaliveHeader = int(ms / 1000)
 				}
+			}
+		}
+	case "keepalive_requests":
+		conf.keepaliveReqs, _ = strconv.Atoi(d.Args[0])
+	case "keepalive_time":
+		if ms, ok := parseSeconds(d.Args[0]); ok {
+			conf.keepaliveTime = time.Duration(ms) * time.Millisecond
+		}
+	case "keepalive_disable":
+		conf.keepaliveOff = 0
+		for _, a := range d.Args {
+			switch a {
+			case "msie6":
+				conf.keepaliveOff |= kaMSIE6
+			case "safari":
+				conf.keepaliveOff |= kaSafari
 			}
 		}
 	case "lingering_close":

@@ -73,11 +73,11 @@ type exchange struct {
 	addURIToAlias bool
 
 	uriChanges int
-	connID     uint64 // nginx's "*N" connection number in error lines
-	connStart  time.Time
-	errStatus  int  // error_page status override (nginx's r->err_status)
-	inErrPage  bool // an error_page redirect happened (nginx's r->error_page)
-	status     int  // status sent, for the access log
+	connID     uint64    // nginx's "*N" connection number in error lines
+	connStart  time.Time // accept time ($connection_time, keepalive_time)
+	errStatus  int       // error_page status override (nginx's r->err_status)
+	inErrPage  bool      // an error_page redirect happened (nginx's r->error_page)
+	status     int       // status sent, for the access log
 	sent       int64
 	loc        *Location
 }
@@ -157,6 +157,7 @@ func (x *exchange) findPhase() int {
 		loc, redirect := x.srv.Match(&x.st, x.req.URI)
 		x.loc, x.curConf = loc, loc.conf
 		x.st.LocationChanged = false
+		x.updateKeepalive(loc.conf)
 		x.st.DocumentRoot = loc.conf.rootStatic
 		if redirect {
 			return x.autoRedirect(loc)
@@ -191,6 +192,7 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 		if act.IfBlock >= 0 && act.IfBlock < len(loc.ifConfs) && loc.ifConfs[act.IfBlock] != nil {
 			conf = loc.ifConfs[act.IfBlock]
 			x.curConf = conf
+			x.updateKeepalive(conf)
 		}
 		switch act.Kind {
 		case rewrite.Last:
@@ -304,11 +306,63 @@ func (x *exchange) namedRedirect(name []byte) int {
 	}
 	x.req.Internal = true
 	x.loc, x.curConf = loc, loc.conf
+	x.updateKeepalive(loc.conf)
 	rc, again := x.locationPhase(loc)
 	if again {
 		return x.findPhase()
 	}
 	return rc
+}
+
+// updateKeepalive is the keepalive part of ngx_http_update_location_config,
+// run for each location a request enters: a location can only turn
+// keepalive off (keepalive_timeout 0, keepalive_requests, keepalive_time,
+// keepalive_disable), and the last one's Keep-Alive header is sent.
+func (x *exchange) updateKeepalive(conf *locConf) {
+	x.c.KeepAliveHeader = conf.keepaliveHeader
+	r := x.req
+	if !r.KeepAlive {
+		return
+	}
+	switch {
+	case conf.keepalive == 0,
+		x.c.Requests >= conf.keepaliveReqs,
+		time.Since(x.connStart) > conf.keepaliveTime:
+		r.KeepAlive = false
+	case conf.keepaliveOff != 0:
+		msie6, safari := browser(r.HeaderValue("User-Agent"))
+		if msie6 && r.MethodCode == http1.MethodPOST && conf.keepaliveOff&kaMSIE6 != 0 ||
+			safari && conf.keepaliveOff&kaSafari != 0 {
+			r.KeepAlive = false
+		}
+	}
+}
+
+// browser tells MSIE 4-6 (without SV1) and Safari on Mac OS X from a
+// User-Agent, as ngx_http_process_user_agent does (Opera is neither).
+func browser(ua []byte) (msie6, safari bool) {
+	if len(ua) == 0 {
+		return false, false
+	}
+	msie := false
+	if i := bytes.Index(ua, []byte("MSIE ")); i >= 0 && i+7 < len(ua) {
+		msie = true
+		if ua[i+6] == '.' {
+			switch ua[i+5] {
+			case '4', '5':
+				msie6 = true
+			case '6':
+				msie6 = !bytes.Contains(ua[i+8:], []byte("SV1"))
+			}
+		}
+	}
+	if bytes.Contains(ua, []byte("Opera")) {
+		return false, false
+	}
+	if !msie && !bytes.Contains(ua, []byte("Gecko/")) && !bytes.Contains(ua, []byte("Chrome/")) {
+		safari = bytes.Contains(ua, []byte("Safari/")) && bytes.Contains(ua, []byte("Mac OS X"))
+	}
+	return msie6, safari
 }
 
 // returnAction answers a rewrite-module "return" or redirect.
@@ -362,7 +416,7 @@ func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
 func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
 	x.resp = http1.Response{Status: code, ContentLength: -1, LastModified: -1, Headers: x.headers[:0],
 		ServerTokensOff: !conf.serverTokens, RelativeLocation: !conf.absRedirect, NoPortInRedirect: !conf.portInRedir,
-		KeepAliveTimeout: conf.keepaliveHeader, Close: conf.keepalive == 0}
+		KeepAliveTimeout: conf.keepaliveHeader}
 	if x.emptyLocation && len(x.redirLoc) == 0 {
 		x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrLocation})
 	}

@@ -377,9 +377,10 @@ func (l *listener) serveConn(sc *serverConn) {
 	conf := addr.Default.root.conf
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).
+	accepted := time.Now()
 	var headerDeadline time.Time
 	if conf.headerTimeout > 0 {
-		headerDeadline = time.Now().Add(conf.headerTimeout)
+		headerDeadline = accepted.Add(conf.headerTimeout)
 	}
 	toHTTPS := false
 	conn := nc
@@ -411,6 +412,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	defer x.release()
 	x.toHTTPS = toHTTPS
 	x.connID = l.srv.connSeq.Add(1)
+	x.connStart = accepted
 	c.HeaderDeadline = headerDeadline
 	x.connStart = time.Now()
 	first := true

@@ -47,6 +47,10 @@ type Conn struct {
 	// that byte arrived, as ngx_http_keepalive_handler deletes the
 	// keepalive timer and ngx_http_read_request_header arms the header's.
 	IdleTimeout time.Duration
+	// KeepAliveHeader is keepalive_timeout's second parameter in the
+	// request's location: "Keep-Alive: timeout=N" on a kept connection
+	// (0: none). The caller sets it per request, proxied responses too.
+	KeepAliveHeader int
 	// HeaderDeadline, when set, is the end of the next head's timer
 	// instead of HeaderTimeout from now: the first request's timer runs
 	// from accept and covers the TLS handshake (ngx_http_init_connection).

@@ -267,9 +267,9 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		b = append(b, "Connection: upgrade\r\n"...)
 	case st.keepAlive:
 		b = append(b, "Connection: keep-alive\r\n"...)
-		if resp.KeepAliveTimeout > 0 {
+		if t := c.keepAliveTimeout(resp); t > 0 {
 			b = append(b, "Keep-Alive: timeout="...)
-			b = strconv.AppendInt(b, int64(resp.KeepAliveTimeout), 10)
+			b = strconv.AppendInt(b, int64(t), 10)
 			b = append(b, "\r\n"...)
 		}
 	default:
@@ -280,7 +280,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	b = append(b, '\r', '\n')
 	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
-	c.sentHead.record(resp, b[headStart:], st, contentLength, lastModified)
+	c.sentHead.record(c, resp, b[headStart:], st, contentLength, lastModified)
 	return nil
 }
 
@@ -334,6 +334,15 @@ func (c *Conn) appendRedirectBase(b []byte, resp *Response) []byte {
 		}
 	}
 	return b
+}
+
+// keepAliveTimeout is the "Keep-Alive: timeout=N" value: the response's,
+// else the request's location's (KeepAliveHeader).
+func (c *Conn) keepAliveTimeout(resp *Response) int {
+	if resp.KeepAliveTimeout > 0 {
+		return resp.KeepAliveTimeout
+	}
+	return c.KeepAliveHeader
 }
 
 // KeepAlive reports whether the connection may serve another request

@@ -37,13 +37,13 @@ func (h *SentHead) reset() {
 // record copies the parts of the head just written at b[start:] that the
 // variables read. Offsets are taken first and slices made last, so
 // growing buf does not leave earlier slices on an old array.
-func (h *SentHead) record(resp *Response, head []byte, st *respState, contentLength int64, lastModified int64) {
+func (h *SentHead) record(c *Conn, resp *Response, head []byte, st *respState, contentLength int64, lastModified int64) {
 	h.reset()
 	h.Written, h.Status = true, resp.Status
 	h.ContentLength = contentLength
 	h.Chunked, h.KeepAlive = st.chunked, st.keepAlive
 	if st.keepAlive {
-		h.KeepAliveTimeout = resp.KeepAliveTimeout
+		h.KeepAliveTimeout = c.keepAliveTimeout(resp)
 	}
 	var ct, loc [2]int
 	ct = h.copyField(head, "Content-Type: ")

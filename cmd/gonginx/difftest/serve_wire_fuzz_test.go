@@ -189,3 +189,31 @@ func TestServeWireOddRequests(t *testing.T) {
 	c := harness.Case{Name: "odd", Config: wireFuzzConfig, Content: wireFuzzContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// merge_slashes off keeps "//" in $uri (location matching and proxying see it), and
+// underscores_in_headers on and ignore_invalid_headers off keep headers nginx drops by default.
+func TestServeWireParsingSwitches(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	c := harness.Case{Name: "switches", Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    merge_slashes off;
+    underscores_in_headers on;
+    ignore_invalid_headers off;
+    root html;
+    location / { }
+    location /r/ { return 200 "uri=$uri under=$http_x_under\n"; }
+    location //double/ { return 200 "double $uri\n"; }
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+}
+`, Content: wireFuzzContent, Requests: []harness.Request{
+		oddRequest("double slash in return", "GET /r//a/./b//c HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n"),
+		oddRequest("double slash location", "GET //double/x HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n"),
+		oddRequest("double slash static", "GET //index.html HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n"),
+		oddRequest("double slash proxied", "GET /p//a//b HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n"),
+		oddRequest("escaped double slash", "GET /r/%2F%2Fx HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n"),
+		oddRequest("underscore header", "GET /r/ HTTP/1.1\r\nHost: fuzz\r\nX_Under: yes\r\nConnection: close\r\n\r\n"),
+		oddRequest("invalid header proxied", "GET /p/x HTTP/1.1\r\nHost: fuzz\r\nX@Y: 1\r\nX_Z: 2\r\nConnection: close\r\n\r\n"),
+	}}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

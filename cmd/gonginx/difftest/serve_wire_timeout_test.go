@@ -195,3 +195,69 @@ func TestServeWireSlowClients(t *testing.T) {
 		t.Logf("nginx: %q\n%q", want, wantLog)
 	}
 }
+
+// keepalive_requests, keepalive_time, keepalive_disable and keepalive_timeout (with its
+// Keep-Alive header) per location, on proxied and returned responses alike: what the client sees
+// of each response's Connection header and of the connection's end.
+func TestServeWireKeepalive(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	const (
+		msie6   = "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"
+		msieSV1 = "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)"
+		msie5   = "Mozilla/4.0 (compatible; MSIE 5.5; Windows 98)"
+		opera   = "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1) Opera 7.54"
+		safari  = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.1 Safari/605.1.15"
+		chrome  = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+	)
+	get := func(target string, headers ...string) string {
+		h := ""
+		for _, x := range headers {
+			h += x + "\r\n"
+		}
+		return "GET " + target + " HTTP/1.1\r\nHost: a\r\n" + h + "\r\n"
+	}
+	post := func(target, ua string) string {
+		return "POST " + target + " HTTP/1.1\r\nHost: a\r\nUser-Agent: " + ua + "\r\nContent-Length: 2\r\n\r\nhi"
+	}
+	pipelined := func(name string, n int, raw ...string) harness.Request {
+		return harness.Request{Name: name, Send: []string{strings.Join(raw, "")}, Responses: n}
+	}
+	c := harness.Case{Name: "keepalive", Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    keepalive_requests 3;
+    location / { return 200 "ok\n"; }
+    location /kt0 { keepalive_timeout 0; return 200 "kt0\n"; }
+    location /kth { keepalive_timeout 30s 20s; return 200 "kth\n"; }
+    location /kr1 { keepalive_requests 1; return 200 "kr1\n"; }
+    location /safari { keepalive_disable safari; return 200 "safari\n"; }
+    location /none { keepalive_disable none; return 200 "none\n"; }
+    location /time { keepalive_time 1s; return 200 "time\n"; }
+    location /p/ { keepalive_timeout 30s 15s; proxy_pass http://{{BACKEND}}/; }
+    location /p0/ { keepalive_timeout 0; proxy_pass http://{{BACKEND}}/; }
+    location /redirect { keepalive_timeout 0; return 302 /kth; }
+    location /to-kth { rewrite ^ /kth last; }
+    location /from-kt0 { keepalive_timeout 0; rewrite ^ /kth last; }
+}
+`, Requests: []harness.Request{
+		pipelined("keepalive_requests 3 of 4", 4, get("/"), get("/"), get("/"), get("/")),
+		pipelined("keepalive_timeout 0", 1, get("/kt0")),
+		pipelined("Keep-Alive header", 1, get("/kth")),
+		pipelined("keepalive_requests 1", 2, get("/kr1"), get("/")),
+		pipelined("Keep-Alive header on a proxied response", 2, get("/p/x"), get("/")),
+		pipelined("keepalive_timeout 0 on a proxied response", 1, get("/p0/x")),
+		pipelined("keepalive_timeout 0 on a redirect", 1, get("/redirect")),
+		pipelined("rewrite last into a location with a header", 2, get("/to-kth"), get("/")),
+		pipelined("keepalive off stays off after rewrite", 1, get("/from-kt0")),
+		pipelined("MSIE 6 POST", 1, post("/", msie6)),
+		pipelined("MSIE 6 SV1 POST", 2, post("/", msieSV1), get("/")),
+		pipelined("MSIE 5.5 POST", 1, post("/", msie5)),
+		pipelined("MSIE 6 GET", 2, get("/", "User-Agent: "+msie6), get("/")),
+		pipelined("Opera as MSIE POST", 2, post("/", opera), get("/")),
+		pipelined("MSIE 6 POST, keepalive_disable none", 2, post("/none", msie6), get("/")),
+		pipelined("Safari, keepalive_disable safari", 1, get("/safari", "User-Agent: "+safari)),
+		pipelined("Chrome, keepalive_disable safari", 2, get("/safari", "User-Agent: "+chrome), get("/")),
+		{Name: "keepalive_time passed", Send: []string{get("/time"), get("/time")}, Pause: 1200 * time.Millisecond, Responses: 2},
+	}}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

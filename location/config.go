@@ -120,6 +120,7 @@ type Location struct {
 	// a request for the name without its slash gets a 301 (nginx's
 	// clcf->auto_redirect).
 	autoRedirect bool
+	escapedName  []byte // Name escaped for the auto-redirect's Location (clcf->escaped_name)
 	blocks       [][]*nginxconf.Directive // http, server, enclosing locations, this one
 	prog         *rewrite.Program
 	ifConfs      []*locConf // configuration inside each "if" of prog
@@ -1054,6 +1055,7 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 	}
 	if conf.proxyPass != nil && strings.HasSuffix(loc.Name, "/") && (loc.mod == modPrefix || loc.mod == modNoRegex || loc.mod == modExact) {
 		loc.autoRedirect = true
+		loc.escapedName = appendEscapeURI(nil, []byte(loc.Name))
 	}
 	prog, err := c.rc.Program(d.Block)
 	if err != nil {

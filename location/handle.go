@@ -159,15 +159,17 @@ func (x *exchange) findPhase() int {
 		x.st.LocationChanged = false
 		x.updateKeepalive(loc.conf)
 		x.st.DocumentRoot = loc.conf.rootStatic
-		if redirect {
-			return x.autoRedirect(loc)
-		}
 		if loc.conf.internal && !x.req.Internal {
 			return 404
 		}
 		if x.req.ContentLength > loc.conf.maxBody && loc.conf.maxBody > 0 {
 			x.log.Errorf(x, "client intended to send too large body: %d bytes", x.req.ContentLength)
 			return 413
+		}
+		// ngx_http_core_find_config_phase: after the internal and body
+		// size checks.
+		if redirect {
+			return x.autoRedirect(loc)
 		}
 		rc, again := x.locationPhase(loc)
 		if !again {
@@ -469,10 +471,10 @@ func (x *exchange) write(b []byte) {
 }
 
 // autoRedirect answers nginx's 301 for "/prefix" when the location
-// "/prefix/" proxies: to the location's name (and the args), as
-// ngx_http_core_find_config_phase does.
+// "/prefix/" proxies: to the location's name escaped as NGX_ESCAPE_URI
+// (and the args), as ngx_http_core_find_config_phase does.
 func (x *exchange) autoRedirect(loc *Location) int {
-	b := append(x.locBuf[:0], loc.Name...)
+	b := append(x.locBuf[:0], loc.escapedName...)
 	return x.redirectWithArgs(b)
 }
 
@@ -1000,6 +1002,9 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		r.Headers = append(r.Headers, http1.Header{Name: hdrETag, Value: x.etag})
 	}
 	if x.errStatus == 0 {
+		if x.preconditionFailed(conf, mtime) {
+			return 412
+		}
 		if x.notModified(conf, mtime) {
 			r.Status, r.ContentType, r.Charset, r.ContentLength = 304, nil, nil, -1
 			x.writeHeader(r)
@@ -1312,10 +1317,8 @@ func (x *exchange) notModified(conf *locConf, mtime int64) bool {
 			return false
 		}
 	}
-	if inm != nil {
-		if !conf.etag || !etagListMatch(inm, x.etag, true) {
-			return false
-		}
+	if inm != nil && !etagListMatch(inm, x.sentETag(conf), true) {
+		return false
 	}
 	return true
 }
@@ -1333,27 +1336,67 @@ func (x *exchange) ifRange(mtime int64) bool {
 	return ok && t == mtime
 }
 
-// etagListMatch tests an If-None-Match list against etag (weak compare).
+// etagListMatch is ngx_http_test_if_match: etag (nil: none sent) against
+// an If-Match (weak false) or If-None-Match (weak true) list. "*" alone
+// matches, even without an etag; a weak compare drops "W/" on both sides;
+// an item must be the etag followed by spaces or tabs up to a comma or
+// the end.
 func etagListMatch(list, etag []byte, weak bool) bool {
-	if len(bytes.TrimSpace(list)) == 1 && bytes.TrimSpace(list)[0] == '*' {
+	if len(list) == 1 && list[0] == '*' {
 		return true
 	}
-	for len(list) > 0 {
-		list = bytes.TrimLeft(list, " \t,")
-		end := bytes.IndexByte(list, ',')
-		item := list
-		if end >= 0 {
-			item, list = list[:end], list[end+1:]
-		} else {
-			list = nil
+	if etag == nil {
+		return false
+	}
+	if weak && len(etag) > 2 && etag[0] == 'W' && etag[1] == '/' {
+		etag = etag[2:]
+	}
+	i, end := 0, len(list)
+	for i < end {
+		if weak && end-i > 2 && list[i] == 'W' && list[i+1] == '/' {
+			i += 2
 		}
-		item = bytes.TrimSpace(item)
-		if weak && bytes.HasPrefix(item, []byte("W/")) {
-			item = item[2:]
+		if len(etag) > end-i {
+			return false
 		}
-		if bytes.Equal(item, etag) {
+		if string(list[i:i+len(etag)]) == string(etag) {
+			j := i + len(etag)
+			for j < end && (list[j] == ' ' || list[j] == '\t') {
+				j++
+			}
+			if j == end || list[j] == ',' {
+				return true
+			}
+		}
+		for i < end && list[i] != ',' {
+			i++
+		}
+		for i < end && (list[i] == ' ' || list[i] == '\t' || list[i] == ',') {
+			i++
+		}
+	}
+	return false
+}
+
+// sentETag is the ETag of the response, nil with etag off.
+func (x *exchange) sentETag(conf *locConf) []byte {
+	if !conf.etag {
+		return nil
+	}
+	return x.etag
+}
+
+// preconditionFailed is the not-modified filter's If-Unmodified-Since and
+// If-Match tests (412 when either fails), before If-Modified-Since.
+func (x *exchange) preconditionFailed(conf *locConf, mtime int64) bool {
+	if v := x.req.HeaderValue("If-Unmodified-Since"); v != nil {
+		t, ok := parseHTTPTime(v)
+		if !ok || t < mtime {
 			return true
 		}
+	}
+	if v := x.req.HeaderValue("If-Match"); v != nil && !etagListMatch(v, x.sentETag(conf), false) {
+		return true
 	}
 	return false
 }

@@ -348,3 +348,67 @@ func TestServeErrorLogLevels(t *testing.T) {
 	c.LogFiles = []string{"logs/server.log", "logs/crit.log", "logs/warn.log", "logs/twice.log", "logs/outer.log", "logs/inner.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Preconditions of a static file (the not-modified filter's If-Match and
+// If-Unmodified-Since before If-None-Match and If-Modified-Since) and the
+// escaping of the redirects nginx makes itself.
+func TestServeConditionalsAndRedirects(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	etag := `"65937d25-2"` // html/t: 2 bytes at harness.FixedTime
+	cond := func(name, header string) harness.Request {
+		return serveRaw(name, "GET /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"+header+"\r\n\r\n")
+	}
+	c := harness.Case{
+		Name: "conditionals and redirects",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / { }
+    location /noetag/ { etag off; }
+    location /auto/ { proxy_pass http://{{BACKEND}}; }
+    location "/auto sp/" { proxy_pass http://{{BACKEND}}; }
+    location '/auto "#%<>?\^` + "`" + `{|}/' { proxy_pass http://{{BACKEND}}; }
+    location /i/ { alias html/; }
+}
+`,
+		Content: map[string]string{
+			"html/t":           "t\n",
+			"html/noetag/t":    "t\n",
+			"html/dir sp/x":    "x\n",
+			"html/dir%/x":      "x\n",
+			"html/dir\u00e9/x": "x\n",
+			"html/dir/x":       "x\n",
+		},
+		Requests: []harness.Request{
+			cond("if-match", "If-Match: "+etag),
+			cond("if-match fail", `If-Match: "foo"`),
+			cond("if-match list", "If-Match: \"foo\", \"bar\", \t"+etag+" , \"baz\""),
+			cond("if-match all", "If-Match: *"),
+			cond("if-match weak fails", "If-Match: W/"+etag),
+			cond("if-match prefix of an item", "If-Match: "+etag+"x"),
+			cond("if-none-match weak", "If-None-Match: W/"+etag),
+			cond("if-none-match list", "If-None-Match: \"a\",W/"+etag),
+			cond("if-unmodified-since later", "If-Unmodified-Since: Wed, 03 Jan 2024 00:00:00 GMT"),
+			cond("if-unmodified-since earlier", "If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT"),
+			cond("if-unmodified-since bad", "If-Unmodified-Since: yesterday"),
+			cond("if-unmodified-since and if-none-match", "If-Unmodified-Since: Wed, 03 Jan 2024 00:00:00 GMT\r\nIf-None-Match: "+etag),
+			serveRaw("if-match without etag", "GET /noetag/t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Match: *\r\n\r\n"),
+			serveRaw("if-none-match star without etag", "GET /noetag/t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-None-Match: *\r\n\r\n"),
+			serveRaw("if-match on a 404", "GET /none HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Match: \"x\"\r\n\r\n"),
+			staticGet("dir redirect", "/dir"),
+			staticGet("dir redirect args", "/dir?a=b"),
+			staticGet("dir redirect escaped", "/dir%20sp"),
+			staticGet("dir redirect escaped args", "/dir%20sp?a=b"),
+			staticGet("dir redirect percent", "/dir%25"),
+			staticGet("dir redirect utf-8", "/dir%C3%A9"),
+			staticGet("dir redirect alias", "/i/dir"),
+			staticGet("auto", "/auto"),
+			staticGet("auto args", "/auto?a=b"),
+			staticGet("auto escaped", "/auto%20sp"),
+			staticGet("auto escaped args", "/auto%20sp?a=b"),
+			staticGet("auto escaped strict", "/auto%20%22%23%25%3C%3E%3F%5C%5E%60%7B%7C%7D"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -120,7 +120,7 @@ type Location struct {
 	// a request for the name without its slash gets a 301 (nginx's
 	// clcf->auto_redirect).
 	autoRedirect bool
-	escapedName  []byte // Name escaped for the auto-redirect's Location (clcf->escaped_name)
+	escapedName  []byte                   // Name escaped for the auto-redirect's Location (clcf->escaped_name)
 	blocks       [][]*nginxconf.Directive // http, server, enclosing locations, this one
 	prog         *rewrite.Program
 	ifConfs      []*locConf // configuration inside each "if" of prog

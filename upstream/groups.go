@@ -392,23 +392,49 @@ func (roundRobin) Pick(g *Group, _ *rewrite.State, tried uint64, now time.Time) 
 }
 
 // leastConn picks the server with the fewest active connections relative
-// to its weight, ties broken by round robin.
+// to its weight; several such servers are chosen between by smooth
+// weighted round robin, as ngx_http_upstream_get_least_conn_peer.
 type leastConn struct{}
 
 func (leastConn) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) int {
 	for _, backup := range [2]bool{false, true} {
-		best := -1
+		best, many := -1, false
 		for i, s := range g.Servers {
 			if s.Backup != backup || !g.available(i, tried, now) {
 				continue
 			}
-			if best < 0 || s.conns*g.Servers[best].Weight < g.Servers[best].conns*s.Weight {
+			if best < 0 {
 				best = i
+				continue
+			}
+			b := g.Servers[best]
+			switch {
+			case s.conns*b.Weight < b.conns*s.Weight:
+				best, many = i, false
+			case s.conns*b.Weight == b.conns*s.Weight:
+				many = true
 			}
 		}
-		if best >= 0 {
-			return best
+		if best < 0 {
+			continue
 		}
+		if many {
+			total := 0
+			first := best
+			for i := first; i < len(g.Servers); i++ {
+				s, b := g.Servers[i], g.Servers[best]
+				if s.Backup != backup || !g.available(i, tried, now) || s.conns*b.Weight != b.conns*s.Weight {
+					continue
+				}
+				s.currentWeight += s.effectiveWeight
+				total += s.effectiveWeight
+				if s.currentWeight > b.currentWeight {
+					best = i
+				}
+			}
+			g.Servers[best].currentWeight -= total
+		}
+		return best
 	}
 	return -1
 }

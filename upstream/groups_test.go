@@ -149,3 +149,43 @@ func TestSinglePeerServesAfterFailures(t *testing.T) {
 		t.Errorf("hang-up backend saw %d requests, want 3", n)
 	}
 }
+
+// least_conn breaks ties between the least loaded servers by weighted
+// round robin, as ngx_http_upstream_get_least_conn_peer (nginx-tests
+// upstream_least_conn.t: sequential requests alternate).
+func TestLeastConnTies(t *testing.T) {
+	tests := []struct {
+		name, servers string
+		busy          []int // servers holding one connection during the picks
+		want          []int
+	}{
+		{"equal weights alternate", "server 127.0.0.1:1; server 127.0.0.1:2;", nil, []int{0, 1, 0, 1}},
+		{"weights", "server 127.0.0.1:1 weight=2; server 127.0.0.1:2;", nil, []int{0, 1, 0, 0, 1, 0}},
+		{"the least loaded wins", "server 127.0.0.1:1; server 127.0.0.1:2; server 127.0.0.1:3;", []int{0}, []int{1, 2, 1, 2}},
+		{"backup only when no primary", "server 127.0.0.1:1 down; server 127.0.0.1:2 backup; server 127.0.0.1:3 backup;", nil, []int{1, 2, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gs, err := CompileGroups(parseConf(t, "upstream u { least_conn; "+tt.servers+" }"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := gs.Lookup("u")
+			now := time.Now()
+			for _, i := range tt.busy {
+				g.Servers[i].conns++
+			}
+			var got []int
+			for range tt.want {
+				i := g.pick(nil, 0, now)
+				got = append(got, i)
+				if i >= 0 {
+					g.done(i, false, now)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("picks (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -246,3 +246,36 @@ func TestServeProxyURIPartEscaping(t *testing.T) {
 	)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// least_conn with idle servers: ties go round robin, so sequential requests alternate between
+// the backend and the config's own server (weights 2:1 give backend, self, backend).
+func TestServeProxyLeastConn(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("least_conn", `upstream lc {
+    least_conn;
+    server {{BACKEND}};
+    server 127.0.0.1:{{PORT}};
+}
+upstream lcw {
+    least_conn;
+    server {{BACKEND}} weight=2;
+    server 127.0.0.1:{{PORT}};
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name lc lcw;
+    location / { return 200 "self saw $request_uri\n"; }
+}
+server {
+    listen 127.0.0.1:{{PORT}} default_server;
+    server_name localhost;
+    location /lc/ { proxy_pass http://lc/; }
+    location /lcw/ { proxy_pass http://lcw/; }
+}
+`,
+		plainGet("1", "/lc/1"), plainGet("2", "/lc/2"), plainGet("3", "/lc/3"), plainGet("4", "/lc/4"),
+		plainGet("w1", "/lcw/1"), plainGet("w2", "/lcw/2"), plainGet("w3", "/lcw/3"), plainGet("w4", "/lcw/4"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -68,6 +68,9 @@ type Groups struct {
 
 	byName   map[string]*Group
 	implicit map[string]*Group
+	// byHostPort finds implicit groups by "host:port" (host in lower
+	// case, port always given), for proxy_pass URLs with variables.
+	byHostPort map[string]*Group
 
 	dynMu   sync.Mutex
 	dynamic map[string]*Group // hosts of proxy_pass URLs with variables
@@ -114,14 +117,14 @@ func compileGroup(d *nginxconf.Directive) (*Group, error) {
 	for _, sd := range d.Block {
 		switch sd.Name {
 		case "server":
-			s, err := compileServer(sd, d.Args[0])
+			ss, err := compileServer(sd, d.Args[0])
 			if err != nil {
 				return nil, err
 			}
-			if s.Backup {
-				backups = append(backups, s)
+			if ss[0].Backup {
+				backups = append(backups, ss...)
 			} else {
-				g.Servers = append(g.Servers, s)
+				g.Servers = append(g.Servers, ss...)
 			}
 		case "keepalive":
 			n, err := strconv.Atoi(sd.Args[0])
@@ -150,8 +153,9 @@ func compileGroup(d *nginxconf.Directive) (*Group, error) {
 }
 
 // compileServer parses "server address [weight=N] [max_fails=N]
-// [fail_timeout=T] [backup] [down]" as ngx_http_upstream_server.
-func compileServer(d *nginxconf.Directive, upstream string) (*Server, error) {
+// [fail_timeout=T] [backup] [down]" as ngx_http_upstream_server: a name
+// that resolves to several addresses is a server for each.
+func compileServer(d *nginxconf.Directive, upstream string) ([]*Server, error) {
 	s := &Server{Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second, Name: d.Args[0]}
 	for _, a := range d.Args[1:] {
 		var err error
@@ -188,26 +192,53 @@ func compileServer(d *nginxconf.Directive, upstream string) (*Server, error) {
 	if !strings.HasPrefix(d.Args[0], "unix:") && strings.Contains(d.Args[0], "/") {
 		return nil, confErr(d, `invalid host in upstream "%s"`, d.Args[0])
 	}
-	network, addr, err := resolveAddr(d.Args[0], "80")
+	network, addrs, err := resolveAddr(d.Args[0], "80")
 	if err != nil {
 		return nil, confErr(d, "%s in upstream \"%s\"", err.Error(), d.Args[0])
 	}
-	s.Network, s.Addr = network, addr
+	s.Network = network
 	s.effectiveWeight = s.Weight
-	return s, nil
+	out := make([]*Server, len(addrs))
+	for i, addr := range addrs {
+		c := *s
+		c.Addr = addr
+		out[i] = &c
+	}
+	return out, nil
 }
 
-// resolveAddr turns "host[:port]" or "unix:/path" into a dial address,
-// resolving names once, at load, as nginx does. Errors read as nginx's
-// ngx_parse_url ones ("host not found", "invalid port").
-func resolveAddr(a, defPort string) (network, addr string, err error) {
+// resolveAddr turns "host[:port]" or "unix:/path" into dial addresses,
+// resolving names once, at load, as nginx does: every address of a name
+// (ngx_inet_resolve_host). Errors read as nginx's ngx_parse_url ones
+// ("host not found", "invalid port").
+func resolveAddr(a, defPort string) (network string, addrs []string, err error) {
 	if strings.HasPrefix(a, "unix:") {
 		if a == "unix:" {
-			return "", "", fmt.Errorf("no path in the unix domain socket")
+			return "", nil, fmt.Errorf("no path in the unix domain socket")
 		}
-		return "unix", a[5:], nil
+		return "unix", []string{a[5:]}, nil
 	}
-	host, port := a, defPort
+	host, port, err := splitHostPort(a, defPort)
+	if err != nil {
+		return "", nil, err
+	}
+	if net.ParseIP(host) != nil {
+		return "tcp", []string{net.JoinHostPort(host, port)}, nil
+	}
+	ips, lerr := net.LookupHost(host)
+	if lerr != nil || len(ips) == 0 {
+		return "", nil, fmt.Errorf("host not found")
+	}
+	for _, ip := range ips {
+		addrs = append(addrs, net.JoinHostPort(ip, port))
+	}
+	return "tcp", addrs, nil
+}
+
+// splitHostPort splits "host[:port]" ("[v6][:port]") as ngx_parse_inet_url,
+// with defPort when no port is given.
+func splitHostPort(a, defPort string) (host, port string, err error) {
+	host, port = a, defPort
 	if strings.HasPrefix(a, "[") {
 		end := strings.IndexByte(a, ']')
 		if end < 0 {
@@ -229,14 +260,7 @@ func resolveAddr(a, defPort string) (network, addr string, err error) {
 	if host == "" {
 		return "", "", fmt.Errorf("no host")
 	}
-	if net.ParseIP(host) == nil {
-		ips, lerr := net.LookupHost(host)
-		if lerr != nil || len(ips) == 0 {
-			return "", "", fmt.Errorf("host not found")
-		}
-		host = ips[0]
-	}
-	return "tcp", net.JoinHostPort(host, port), nil
+	return host, port, nil
 }
 
 // parseTime parses nginx time values ("10s", "1m30s", "500ms", "30").
@@ -286,21 +310,35 @@ func parseTime(v string) (time.Duration, error) {
 	return total, nil
 }
 
-// implicitGroup returns the one-server group for a proxy_pass address,
-// shared between locations that name the same address.
+// implicitGroup returns the group for a proxy_pass address (a server
+// for each address of its name), shared between locations that name the
+// same address. It is also found by host and port for proxy_pass URLs
+// with variables, as nginx finds its implicit upstreams.
 func (gs *Groups) implicitGroup(hostport, defPort string) (*Group, error) {
 	key := hostport
 	if g := gs.implicit[key]; g != nil {
 		return g, nil
 	}
-	network, addr, err := resolveAddr(hostport, defPort)
+	network, addrs, err := resolveAddr(hostport, defPort)
 	if err != nil {
 		return nil, err
 	}
-	g := &Group{Name: hostport, Implicit: true, Picker: roundRobin{},
-		Servers: []*Server{{Network: network, Addr: addr, Name: addr, Weight: 1, effectiveWeight: 1,
-			MaxFails: 1, FailTimeout: 10 * time.Second}}}
+	g := &Group{Name: hostport, Implicit: true, Picker: roundRobin{}}
+	for _, addr := range addrs {
+		g.Servers = append(g.Servers, &Server{Network: network, Addr: addr, Name: addr, Weight: 1,
+			effectiveWeight: 1, MaxFails: 1, FailTimeout: 10 * time.Second})
+	}
 	gs.implicit[key] = g
+	if network == "tcp" {
+		host, port, _ := splitHostPort(hostport, defPort)
+		if gs.byHostPort == nil {
+			gs.byHostPort = map[string]*Group{}
+		}
+		k := strings.ToLower(host) + ":" + port
+		if gs.byHostPort[k] == nil {
+			gs.byHostPort[k] = g
+		}
+	}
 	return g, nil
 }
 

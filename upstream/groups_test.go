@@ -189,3 +189,32 @@ func TestLeastConnTies(t *testing.T) {
 		})
 	}
 }
+
+// Groups made for proxy_pass URLs without variables are found again by
+// host (without case) and port for URLs with variables.
+func TestLookupImplicit(t *testing.T) {
+	gs := NewGroups()
+	g, err := gs.implicitGroup("LocalHost:8081", "80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g80, err := gs.implicitGroup("127.0.0.1", "80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		host, port string
+		want       *Group
+	}{
+		{"localhost", "8081", g},
+		{"LOCALHOST", "8081", g},
+		{"localhost", "80", nil},
+		{"127.0.0.1", "80", g80},
+		{"127.0.0.1", "8081", nil},
+	}
+	for _, tt := range tests {
+		if got := gs.lookupImplicit(tt.host, tt.port); got != tt.want {
+			t.Errorf("lookupImplicit(%q, %q) = %v, want %v", tt.host, tt.port, got, tt.want)
+		}
+	}
+}

@@ -145,6 +145,26 @@ var (
 	interned = map[string]string{}
 )
 
+// lookupImplicit finds the group a proxy_pass without variables made for
+// host and port (host compared without case).
+func (gs *Groups) lookupImplicit(host, port string) *Group {
+	if len(gs.byHostPort) == 0 || len(host)+len(port) >= 255 {
+		return nil
+	}
+	var kb [256]byte
+	k := kb[:0]
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		k = append(k, c)
+	}
+	k = append(k, ':')
+	k = append(k, port...)
+	return gs.byHostPort[string(k)] // no allocation for a map index by string(k)
+}
+
 // lookupDynamic returns the group for a host evaluated at run time: only
 // literal IP addresses work without a resolver, as in nginx without
 // "resolver".

@@ -257,14 +257,28 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 	if t.scheme == "https" {
 		defPort = "443"
 	}
+	// As ngx_http_upstream_init_request: an upstream{} block when no
+	// port is given, else an upstream proxy_pass made for that host and
+	// port, else an IP address; a name needs a resolver.
 	key := internString(host)
-	if g := p.groups.Lookup(key); g != nil {
-		t.group, t.proxyHost, t.proxyPort = g, key, defPort
+	if bytes.IndexByte(host, ':') < 0 {
+		if g := p.groups.Lookup(key); g != nil {
+			t.group, t.proxyHost, t.proxyPort = g, key, defPort
+			return 0, nil
+		}
+	}
+	name, port, err := splitHostPort(key, defPort)
+	if err != nil {
+		return 502, fmt.Errorf("%s in upstream %q", err, key)
+	}
+	if g := p.groups.lookupImplicit(name, port); g != nil {
+		t.group = g
+		t.proxyHost, t.proxyPort = hostHeader(key, defPort)
 		return 0, nil
 	}
 	g := p.groups.lookupDynamic(key, defPort)
 	if g == nil {
-		return 502, fmt.Errorf("%w %q", ErrNoResolver, key)
+		return 502, fmt.Errorf("%w %s", ErrNoResolver, name)
 	}
 	t.group = g
 	t.proxyHost, t.proxyPort = g.proxyHost, g.proxyPort

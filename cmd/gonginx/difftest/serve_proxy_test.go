@@ -279,3 +279,31 @@ server {
 	)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// proxy_pass with variables and no resolver: the host is looked up among the upstream{} blocks
+// (no port given) and the upstreams proxy_pass URLs without variables made (host and port),
+// else it must be an address; a name is a 502 with "no resolver defined to resolve NAME".
+func TestServeProxyVariableHost(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("proxy_pass $host", `upstream named { server {{BACKEND}}; }
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /impl/ { proxy_pass http://localhost:{{BACKEND_PORT}}/; }
+    location /var/ { proxy_pass http://$arg_h/x$is_args$args; }
+    location = /log { return 200 "$upstream_addr\n"; }
+}
+`,
+		plainGet("upstream name", "/var/?h=named"),
+		plainGet("upstream name in another case", "/var/?h=NaMeD"),
+		plainGet("upstream name with a port", "/var/?h=named:80"),
+		plainGet("implicit upstream", "/var/?h=localhost:{{BACKEND_PORT}}"),
+		plainGet("implicit upstream in another case", "/var/?h=LocalHost:{{BACKEND_PORT}}"),
+		plainGet("implicit upstream, other port", "/var/?h=localhost:1"),
+		plainGet("address", "/var/?h=127.0.0.1:{{BACKEND_PORT}}"),
+		plainGet("unknown name", "/var/?h=unknown.invalid"),
+	)
+	c.ErrorLog = true
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

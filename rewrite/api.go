@@ -80,6 +80,8 @@ type State struct {
 	Buf []byte
 	// argsBuf holds the value of "set $args", which r.Args points at.
 	argsBuf []byte
+	// upstream is the backend's response head (vars_upstream.go).
+	upstream upstreamHead
 
 	// Files is the running location's view of the file system: "if" file
 	// tests (-f, -d, -e, -x) under its disable_symlinks, $document_root
@@ -116,6 +118,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.UpstreamStatus, s.UpstreamResponseTime = 0, -1
 	s.RequestLine = nil
 	s.UpstreamTries = s.UpstreamTries[:0]
+	s.upstream.reset()
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]
 	for i := range s.Valid {

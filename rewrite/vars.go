@@ -84,9 +84,9 @@ func NewCompiler() *Compiler {
 		{"sent_trailer_", emptyPrefix, false},
 		{"cookie_", cookieVar, false},
 		{"arg_", argVar, false},
-		{"upstream_http_", emptyPrefix, false},
+		{"upstream_http_", upstreamHeaderVar, false},
 		{"upstream_trailer_", emptyPrefix, false},
-		{"upstream_cookie_", emptyPrefix, false},
+		{"upstream_cookie_", upstreamCookieVar, false},
 	}
 	return c
 }

@@ -413,6 +413,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	}
 	if s != nil {
 		s.UpstreamStatus = x.head.Status
+		s.SetUpstreamHeaders(x.head.Headers)
 	}
 	if ft := statusFT(x.head.Status); ft != 0 && allow&ft != 0 {
 		// proxy_next_upstream http_NNN: this answer is dropped and the

@@ -12,7 +12,8 @@ import (
 // add_header and expires (nginx's headers filter) over every kind of
 // response: static files (200, 206, 304, 416), return, redirects, error
 // pages and proxied responses whose backend sends its own Expires,
-// Cache-Control, Last-Modified and ETag. Header order is compared too.
+// Cache-Control, Last-Modified and ETag, and $upstream_http_* and
+// $upstream_cookie_* in values. Header order is compared too.
 func TestServeHeadersFilter(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
@@ -70,6 +71,13 @@ func TestServeHeadersFilter(t *testing.T) {
         proxy_pass http://{{BACKEND}}/;
         expires modified 2048;
         add_header Last-Modified "";
+    }
+    location /upvar/ {
+        proxy_pass http://{{BACKEND}}/;
+        add_header X-Lower "$upstream_http_x_lower";
+        add_header X-Mixed $upstream_http_x_mixed_case;
+        add_header X-Cookie-B $upstream_cookie_b;
+        add_header X-None "$upstream_http_nope";
     }
     location /upoff/ {
         proxy_pass http://{{BACKEND}}/;
@@ -133,6 +141,7 @@ func TestServeHeadersFilter(t *testing.T) {
 			get("proxied 302", "/up/redirect"),
 			get("proxied modified", "/upmod/caching"),
 			get("proxied without expires", "/upoff/caching"),
+			get("backend's headers as variables", "/upvar/headers"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -1,0 +1,96 @@
+package rewrite
+
+import "github.com/gonginx/gonginx/rewrite/http1"
+
+// upstreamHead is a copy of the backend's response head for
+// $upstream_http_* and $upstream_cookie_*: the proxy reuses its buffer for
+// the body before the access log is written, and nginx keeps the head
+// (u->headers_in) for the whole request.
+type upstreamHead struct {
+	set     bool // a backend answered (nginx's r->upstream with a head)
+	headers []http1.Header
+	buf     []byte
+}
+
+func (u *upstreamHead) reset() {
+	u.set = false
+	u.headers = u.headers[:0]
+	u.buf = u.buf[:0]
+}
+
+// SetUpstreamHeaders records the head of the backend's response (the last
+// one tried), copying it into memory the State reuses.
+func (s *State) SetUpstreamHeaders(hs []http1.Header) {
+	u := &s.upstream
+	u.reset()
+	u.set = true
+	// Offsets first, slices last, so growing buf leaves none on an old
+	// array.
+	for _, h := range hs {
+		u.buf = append(u.buf, h.Name...)
+		u.buf = append(u.buf, h.Value...)
+	}
+	off := 0
+	for _, h := range hs {
+		n, v := off+len(h.Name), off+len(h.Name)+len(h.Value)
+		u.headers = append(u.headers, http1.Header{Name: u.buf[off:n:n], Value: u.buf[n:v:v]})
+		off = v
+	}
+}
+
+// upstreamHeaderVar is $upstream_http_<name>: the first backend header of
+// that name, as ngx_http_variable_unknown_header.
+func upstreamHeaderVar(s *State, name string, dst []byte) []byte {
+	for _, h := range s.upstream.headers {
+		if headerNameIs(h.Name, name) {
+			return append(dst, h.Value...)
+		}
+	}
+	return dst
+}
+
+// upstreamCookieVar is $upstream_cookie_<name>: the value of that cookie
+// in the first Set-Cookie line of the backend setting it, as
+// ngx_http_parse_set_cookie_lines reads them.
+func upstreamCookieVar(s *State, name string, dst []byte) []byte {
+	for _, h := range s.upstream.headers {
+		if !headerNameIs(h.Name, "set_cookie") {
+			continue
+		}
+		v := h.Value
+		if len(name) >= len(v) || !prefixFold(v, name) {
+			continue
+		}
+		i := len(name)
+		for i < len(v) && v[i] == ' ' {
+			i++
+		}
+		if i == len(v) || v[i] != '=' {
+			continue
+		}
+		i++
+		for i < len(v) && v[i] == ' ' {
+			i++
+		}
+		end := i
+		for end < len(v) && v[end] != ';' {
+			end++
+		}
+		return append(dst, v[i:end]...)
+	}
+	return dst
+}
+
+// prefixFold reports whether b starts with the lowercase s, ignoring case.
+func prefixFold(b []byte, s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c |= 0x20
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,68 @@
+package rewrite
+
+import (
+	"testing"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestUpstreamHeaderVariables(t *testing.T) {
+	head := []http1.Header{
+		{Name: []byte("X-Mixed-CASE"), Value: []byte("one")},
+		{Name: []byte("x-dup"), Value: []byte("first")},
+		{Name: []byte("X-Dup"), Value: []byte("second")},
+		{Name: []byte("Set-Cookie"), Value: []byte("tc=")},
+		{Name: []byte("Set-Cookie"), Value: []byte("a = 1 ; Path=/")},
+		{Name: []byte("set-cookie"), Value: []byte("b=2;c=3")},
+		{Name: []byte("Set-Cookie"), Value: []byte("d")},
+	}
+	tests := []struct {
+		name, value string
+		head        []http1.Header
+		want        string
+	}{
+		{"no upstream", "[$upstream_http_x_dup][$upstream_cookie_a]", nil, "[][]"},
+		{"header by name", "$upstream_http_x_mixed_case", head, "one"},
+		{"first of several", "$upstream_http_x_dup", head, "first"},
+		{"dash is not underscore in the variable", "[$upstream_http_x-dup]", head, "[-dup]"},
+		{"missing", "[$upstream_http_nope]", head, "[]"},
+		{"cookie with spaces", "[$upstream_cookie_a]", head, "[1 ]"},
+		{"cookie first of a line", "$upstream_cookie_b", head, "2"},
+		{"cookie later in a line is not seen", "[$upstream_cookie_c]", head, "[]"},
+		{"empty cookie", "[$upstream_cookie_tc]", head, "[]"},
+		{"no '='", "[$upstream_cookie_d]", head, "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCompiler()
+			cv := mustComplex(t, c, tt.value)
+			if err := c.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			s := testState(testReq("GET", "/", "/"))
+			if tt.head != nil {
+				s.SetUpstreamHeaders(tt.head)
+			}
+			if diff := cmp.Diff(tt.want, string(cv.Eval(s, nil))); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The head is copied (the proxy's buffer is reused for the body) into
+// memory the State keeps: no allocation per request once grown.
+func TestSetUpstreamHeadersCopiesWithoutAllocating(t *testing.T) {
+	name, value := []byte("X-A"), []byte("v")
+	head := []http1.Header{{Name: name, Value: value}}
+	s := testState(testReq("GET", "/", "/"))
+	s.SetUpstreamHeaders(head)
+	value[0] = 'w'
+	if got := string(upstreamHeaderVar(s, "x_a", nil)); got != "v" {
+		t.Errorf("after the buffer changed: %q, want %q", got, "v")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.Reset(s.Req); s.SetUpstreamHeaders(head) }); n != 0 {
+		t.Errorf("%v allocs per request, want 0", n)
+	}
+}

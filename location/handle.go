@@ -75,9 +75,10 @@ type exchange struct {
 	uriChanges int
 	connID     uint64    // nginx's "*N" connection number in error lines
 	connStart  time.Time // accept time ($connection_time, keepalive_time)
-	errStatus  int       // error_page status override (nginx's r->err_status)
-	inErrPage  bool      // an error_page redirect happened (nginx's r->error_page)
-	status     int       // status sent, for the access log
+	stats      *rewrite.ConnStats
+	errStatus  int  // error_page status override (nginx's r->err_status)
+	inErrPage  bool // an error_page redirect happened (nginx's r->error_page)
+	status     int  // status sent, for the access log
 	sent       int64
 	loc        *Location
 }
@@ -219,7 +220,7 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 func (x *exchange) startState() {
 	s := &x.st
 	s.Start = time.Now()
-	s.Conn, s.ConnStart = x.c, x.connStart
+	s.Conn, s.ConnStart, s.Stats = x.c, x.connStart, x.stats
 	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.Requests, x.c.Pipelined()
 	if x.c.DecideRate == nil {
 		x.c.DecideRate = x.decideRate // once per connection

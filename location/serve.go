@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -45,6 +46,7 @@ type Server struct {
 	routers   []*Router // every configuration served, for closing tunnels
 	done      chan struct{}
 	connSeq   atomic.Uint64
+	stats     rewrite.ConnStats // $connections_*
 }
 
 type listener struct {
@@ -415,6 +417,10 @@ func (l *listener) serveConn(sc *serverConn) {
 	x.connStart = accepted
 	c.HeaderDeadline = headerDeadline
 	x.connStart = time.Now()
+	stats := &l.srv.stats
+	x.stats = stats
+	stats.Active.Add(1)
+	defer stats.Active.Add(-1)
 	first := true
 	for {
 		// A new request is read under its address's default server
@@ -427,7 +433,15 @@ func (l *listener) serveConn(sc *serverConn) {
 		if l.srv.closing.Load() && !first {
 			return
 		}
+		// A kept-alive connection waits for its next request (nginx
+		// counts it reading only once bytes arrive).
+		if first {
+			stats.Reading.Add(1)
+		}
 		req, err := c.ReadRequest()
+		if first {
+			stats.Reading.Add(-1)
+		}
 		sc.idle.Store(false)
 		first = false
 		if err != nil {
@@ -450,7 +464,10 @@ func (l *listener) serveConn(sc *serverConn) {
 		}
 		sock = l.sock.Load()
 		addr = sock.addrFor(localIP)
+		stats.Writing.Add(1)
 		x.serve(addr, req)
+		// nginx no longer counts the request writing when it logs it.
+		stats.Writing.Add(-1)
 		x.accessLog()
 		if c.Hijacked() {
 			return

@@ -112,7 +112,7 @@ var dependents = []struct{ prefix, except string }{
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""}, {"real_ip_", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
 	{"ssl_trusted_certificate", ""}, {"ssl_verify_depth", ""}, {"ssl_stapling_", ""},
-	{"ssl_ocsp_", ""}, {"modern_browser_value", ""}, {"ancient_browser_value", ""},
+	{"ssl_ocsp_", ""},
 	{"secure_link_md5", ""}, {"secure_link_secret", ""},
 }
 

@@ -4,6 +4,7 @@ package rewrite
 // the other files of the package.
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -39,12 +40,17 @@ type State struct {
 	RequestID [16]byte
 	// ConnStart is when the connection was accepted ($connection_time).
 	ConnStart time.Time
+	// Stats are the server's connection counters ($connections_*).
+	Stats *ConnStats
 	// RequestBody is the client body when it was read into memory
 	// ($request_body; State-owned, see SetRequestBody), RequestBodyFile
 	// the temporary file it was written to ($request_body_file).
 	RequestBody     []byte
 	RequestBodyFile string
 	hasBody         bool
+	// RequestComplete: the response was finished, not cut short
+	// ($request_completion "OK"); set by location before logging.
+	RequestComplete bool
 
 	// Request accounting for the access log variables, set by location
 	// and upstream as the request runs.
@@ -113,6 +119,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
+	s.RequestComplete = false
 	s.Start, s.RequestLength, s.BytesSent, s.BodyBytesSent = time.Time{}, 0, 0, 0
 	s.ConnectionRequests, s.Pipelined = 0, false
 	s.UpstreamStatus, s.UpstreamResponseTime = 0, -1
@@ -133,6 +140,13 @@ func (s *State) Reset(req *http1.Request) {
 func (s *State) SetRequestBody(b []byte) {
 	s.RequestBody = append(s.RequestBody[:0], b...)
 	s.hasBody = true
+}
+
+// ConnStats are a server's connection counters, as nginx's stub_status
+// module reads them: connections open, reading a request head, and
+// serving a request (the others wait, idle between requests).
+type ConnStats struct {
+	Active, Reading, Writing atomic.Int64
 }
 
 // UpstreamTry is one server tried for a proxied request.

@@ -229,8 +229,9 @@ func (cv *Complex) EvalLog(s *State, dst []byte, esc LogEscape) []byte {
 		}
 		if len(dst) == start {
 			// nginx writes "-" for a variable without a value, except
-			// with escape=json or escape=none.
-			if esc == LogEscapeDefault {
+			// with escape=json or escape=none, or when the value was
+			// found empty.
+			if esc == LogEscapeDefault && (sg.kind != segVariable || !sg.v.found) {
 				dst = append(dst, '-')
 			}
 			continue

@@ -18,6 +18,12 @@ import (
 // behaviour gonginx follows.
 const NginxVersion = "1.22.1"
 
+// alwaysFound are the built-ins whose nginx getter returns an empty value
+// rather than "not found" when there is nothing to give (checked in
+// nginx 1.22's source and its access log).
+var alwaysFound = []string{"https", "is_args", "request_completion", "msie", "modern_browser",
+	"ancient_browser", "server_name"}
+
 // Getter appends the value of a variable for the request in s to dst.
 type Getter func(s *State, dst []byte) []byte
 
@@ -35,6 +41,10 @@ type variable struct {
 	slot    int                      // index into State.Values, or -1
 	mapping lazyVar                  // lazily evaluated map, geo or split_clients variable
 	builtin bool                     // defined by the table, not by set/map/capture
+	// found: nginx's getter always finds a value, maybe empty
+	// (ngx_http_variable_null_value), which the access log writes as
+	// nothing rather than "-".
+	found   bool
 	defined bool
 }
 
@@ -69,7 +79,13 @@ func NewCompiler() *Compiler {
 	for name, get := range sentNamed() {
 		c.define(name, get)
 	}
+	for name, get := range tcpInfoGetters() {
+		c.define(name, get)
+	}
 	c.defineKnownOnly()
+	for _, name := range alwaysFound {
+		c.vars[name].found = true
+	}
 	// The built-ins nginx marks NGX_HTTP_VAR_CHANGEABLE: "set" may
 	// change them ($query_string is not one of them).
 	c.lookup("args").setter = setArgs
@@ -424,9 +440,20 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		// Known to nginx but computed by other packages (access log,
 		// upstream, TLS); they read empty until those packages replace them
 		// with AddVariable, so configs that use them still load.
-		"request_body":             appendRequestBody,
-		"request_body_file":        str(func(s *State) string { return s.RequestBodyFile }),
-		"request_completion":       none,
+		"request_body":        appendRequestBody,
+		"request_body_file":   str(func(s *State) string { return s.RequestBodyFile }),
+		"connections_active":  connStat(func(st *ConnStats) int64 { return st.Active.Load() }),
+		"connections_reading": connStat(func(st *ConnStats) int64 { return st.Reading.Load() }),
+		"connections_writing": connStat(func(st *ConnStats) int64 { return st.Writing.Load() }),
+		"connections_waiting": connStat(func(st *ConnStats) int64 {
+			return max(st.Active.Load()-st.Reading.Load()-st.Writing.Load(), 0)
+		}),
+		"request_completion": func(s *State, dst []byte) []byte {
+			if s.RequestComplete {
+				return append(dst, "OK"...)
+			}
+			return dst
+		},
 		"limit_rate":               appendLimitRate,
 		"upstream_connect_time":    none,
 		"upstream_header_time":     none,
@@ -457,33 +484,33 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return appendMillis(dst, time.Since(s.ConnStart))
 		},
-		"tcpinfo_rtt":                none,
-		"tcpinfo_rttvar":             none,
-		"tcpinfo_snd_cwnd":           none,
-		"tcpinfo_rcv_space":          none,
-		"ssl_ciphers":                none,
-		"ssl_curve":                  none,
-		"ssl_curves":                 none,
-		"ssl_session_id":             none,
-		"ssl_early_data":             none,
-		"ssl_client_cert":            none,
-		"ssl_client_raw_cert":        none,
-		"ssl_client_escaped_cert":    none,
-		"ssl_client_s_dn":            none,
-		"ssl_client_i_dn":            none,
-		"ssl_client_s_dn_legacy":     none,
-		"ssl_client_i_dn_legacy":     none,
-		"ssl_client_serial":          none,
-		"ssl_client_fingerprint":     none,
-		"ssl_client_v_start":         none,
-		"ssl_client_v_end":           none,
-		"ssl_client_v_remain":        none,
-		"secure_link":                none,
-		"secure_link_expires":        none,
-		"invalid_referer":            none,
-		"msie":                       none,
+		"ssl_ciphers":             none,
+		"ssl_curve":               none,
+		"ssl_curves":              none,
+		"ssl_session_id":          none,
+		"ssl_early_data":          none,
+		"ssl_client_cert":         none,
+		"ssl_client_raw_cert":     none,
+		"ssl_client_escaped_cert": none,
+		"ssl_client_s_dn":         none,
+		"ssl_client_i_dn":         none,
+		"ssl_client_s_dn_legacy":  none,
+		"ssl_client_i_dn_legacy":  none,
+		"ssl_client_serial":       none,
+		"ssl_client_fingerprint":  none,
+		"ssl_client_v_start":      none,
+		"ssl_client_v_end":        none,
+		"ssl_client_v_remain":     none,
+		"secure_link":             none,
+		"secure_link_expires":     none,
+		"invalid_referer":         none,
+		"msie":                    appendMSIE,
+		// Without modern_browser and ancient_browser (not served: they
+		// refuse to start), nginx's browser module finds every client
+		// ancient, and $ancient_browser is ancient_browser_value's
+		// default, "1".
 		"modern_browser":             none,
-		"ancient_browser":            none,
+		"ancient_browser":            func(s *State, dst []byte) []byte { return append(dst, '1') },
 		"proxy_internal_body_length": none,
 		"proxy_internal_chunked":     none,
 		// Without fastcgi_split_path_info, the URI (fastcgi_index
@@ -500,13 +527,18 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"date_gmt": func(s *State, dst []byte) []byte {
 			return time.Now().UTC().AppendFormat(dst, "Monday, 02-Jan-2006 15:04:05 GMT")
 		},
-		"http2":               none,
-		"limit_req_status":    none,
-		"limit_conn_status":   none,
-		"connections_active":  none,
-		"connections_reading": none,
-		"connections_writing": none,
-		"connections_waiting": none,
+		"http2":             none,
+		"limit_req_status":  none,
+		"limit_conn_status": none,
+	}
+}
+
+func connStat(f func(st *ConnStats) int64) Getter {
+	return func(s *State, dst []byte) []byte {
+		if s.Stats == nil {
+			return dst
+		}
+		return strconv.AppendInt(dst, f(s.Stats), 10)
 	}
 }
 

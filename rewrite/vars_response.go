@@ -4,6 +4,7 @@ package rewrite
 // life: $sent_http_*, $request_id, $request_body, $limit_rate.
 
 import (
+	"bytes"
 	"crypto/rand"
 	"strconv"
 
@@ -127,4 +128,25 @@ func setLimitRate(s *State, v []byte) {
 		return
 	}
 	s.Conn.SetLimitRate(n, true)
+}
+
+// appendMSIE is $msie: "1" when the first User-Agent names "MSIE " with
+// at least three more bytes after it, and not "Opera" (nginx decides it
+// while it reads the header).
+func appendMSIE(s *State, dst []byte) []byte {
+	if s.Req == nil {
+		return dst
+	}
+	for i := range s.Req.Headers {
+		if !headerNameIs(s.Req.Headers[i].Name, "user_agent") {
+			continue
+		}
+		ua := s.Req.Headers[i].Value
+		at := bytes.Index(ua, []byte("MSIE "))
+		if at >= 0 && at+7 < len(ua) && !bytes.Contains(ua, []byte("Opera")) {
+			return append(dst, '1')
+		}
+		return dst
+	}
+	return dst
 }

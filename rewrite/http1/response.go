@@ -73,6 +73,7 @@ type respState struct {
 	headerOnly  bool
 	keepAlive   bool
 	http09      bool
+	aborted     bool // cut short (Abort) or a write failed
 }
 
 // statusLines is nginx 1.22's table (checked against a running nginx for
@@ -354,9 +355,15 @@ func (c *Conn) KeepAlive() bool { return c.out.keepAlive && !c.hijacked }
 // and the connection is not kept, as nginx does when it finalizes a
 // request with an error after the header was sent.
 func (c *Conn) Abort() {
+	c.out.aborted = true
 	c.out.keepAlive = false
 	c.out.chunked = false
 }
+
+// Aborted reports whether the current response was cut short: Abort was
+// called or a write to the client failed (nginx does not count such a
+// request as complete).
+func (c *Conn) Aborted() bool { return c.out.aborted }
 
 // HeaderWritten reports whether WriteHeader was called for the current
 // request (so an error can no longer be answered with a status).
@@ -443,6 +450,7 @@ func (c *Conn) writeRaw(p []byte) error {
 		n, err := c.nc.Write(chunk)
 		c.out.sent += int64(n)
 		if err != nil {
+			c.out.aborted = true
 			return err
 		}
 		p = p[n:]

@@ -74,10 +74,22 @@ map $request_id $rid_shape {
     default           bad;
 }
 log_format nolength "$request_method $uri $status ct=$sent_http_content_type loc=$sent_http_location conn=$sent_http_connection rate=$limit_rate creq=$connection_requests pipe=$pipe";
+log_format misc "$uri wr=$connections_writing rd=$connections_reading https=$https isargs=$is_args args=$args msie=$msie modern=$modern_browser ancient=$ancient_browser complete=$request_completion rtt=$num_rtt cwnd=$num_cwnd ctime=$ctime_shape realip=$realip_remote_addr fcgi=$fastcgi_script_name dgmt=$dgmt_shape";
+map $tcpinfo_rtt $num_rtt { "~^[0-9]+$" num; default bad; }
+map $tcpinfo_snd_cwnd $num_cwnd { "~^[0-9]+$" num; default bad; }
+map $connection_time $ctime_shape { "~^[0-9]+\.[0-9]{3}$" secs; default bad; }
+map $date_gmt $dgmt_shape { "~^[A-Z][a-z]+day, [0-9]{2}-[A-Z][a-z]{2}-[0-9]{4} [0-9:]{8} GMT$" date; default bad; }
 server {
     listen 127.0.0.1:{{PORT}};
     server_name www.example.com;
     access_log logs/vars.log vars;
+    location /stats {
+        return 200 "reading=$connections_reading writing=$connections_writing\n";
+    }
+    location /misc {
+        access_log logs/vars.log misc;
+        return 200 "misc\n";
+    }
     location = /logs/vars.log {
         root .;
         access_log off;
@@ -124,6 +136,12 @@ server {
 			{Name: "proxied post", Send: []string{"POST /up/post HTTP/1.1\r\n" + h + "Content-Length: 11\r\n\r\nhello=world"}},
 			{Name: "keep-alive and pipelined", Send: []string{get("/ret") + get("/redir") + "GET /up/x HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"}, Responses: 3},
 			{Name: "http/1.0", Send: []string{"GET /ret HTTP/1.0\r\n\r\n"}},
+			{Name: "connection counters", Send: []string{get("/stats")}},
+			{Name: "msie", Send: []string{"GET /misc/1 HTTP/1.1\r\n" + h + "User-Agent: Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)\r\n\r\n"}},
+			{Name: "msie short", Send: []string{"GET /misc/2 HTTP/1.1\r\n" + h + "User-Agent: MSIE 6.\r\n\r\n"}},
+			{Name: "opera", Send: []string{"GET /misc/3 HTTP/1.1\r\n" + h + "User-Agent: Opera/9.80 (MSIE 6.0)\r\n\r\n"}},
+			{Name: "no user agent", Send: []string{"GET /misc/4/? HTTP/1.1\r\n" + h + "\r\n"}},
+			{Name: "two user agents", Send: []string{"GET /misc/5 HTTP/1.1\r\n" + h + "User-Agent: curl\r\nUser-Agent: MSIE 7.0 x\r\n\r\n"}},
 			log,
 		},
 	}

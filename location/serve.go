@@ -416,7 +416,6 @@ func (l *listener) serveConn(sc *serverConn) {
 	x.connID = l.srv.connSeq.Add(1)
 	x.connStart = accepted
 	c.HeaderDeadline = headerDeadline
-	x.connStart = time.Now()
 	stats := &l.srv.stats
 	x.stats = stats
 	stats.Active.Add(1)

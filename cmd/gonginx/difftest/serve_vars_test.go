@@ -82,6 +82,7 @@ map $date_gmt $dgmt_shape { "~^[A-Z][a-z]+day, [0-9]{2}-[A-Z][a-z]{2}-[0-9]{4} [
 server {
     listen 127.0.0.1:{{PORT}};
     server_name www.example.com;
+    keepalive_timeout 60 30;
     access_log logs/vars.log vars;
     location /stats {
         return 200 "reading=$connections_reading writing=$connections_writing\n";

@@ -1,0 +1,66 @@
+package http1
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRateWait follows ngx_http_write_filter's arithmetic: within the
+// request's seconds (counted from 1), rate bytes per second past the
+// first limit_rate_after bytes of the response.
+func TestRateWait(t *testing.T) {
+	start := time.Unix(1000, 0)
+	type result struct {
+		Wait  time.Duration
+		Limit int64
+	}
+	tests := []struct {
+		name              string
+		rate, after, sent int64
+		now               time.Time
+		want              result
+	}{
+		{"no limit", 0, 0, 1 << 20, start, result{0, -1}},
+		{"first second, nothing sent", 1000, 0, 0, start, result{0, 1000}},
+		{"first second used up", 1000, 0, 1000, start, result{time.Millisecond, 0}},
+		{"over by half a second", 1000, 0, 1500, start, result{501 * time.Millisecond, 0}},
+		{"second second", 1000, 0, 1000, start.Add(time.Second), result{0, 1000}},
+		{"after not reached", 1000, 500, 400, start, result{0, 1100}},
+		{"after passed", 1000, 500, 1500, start, result{time.Millisecond, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Conn{}
+			c.limit = rateLimit{rate: tt.rate, after: tt.after, set: true, start: start.Unix()}
+			c.out.sent = tt.sent
+			w, l := c.rateWait(tt.now)
+			if diff := cmp.Diff(tt.want, result{w, l}); diff != "" {
+				t.Errorf("rateWait (-want +got):\n%s", diff)
+			}
+		})
+	}
+	c := &Conn{}
+	c.limit = rateLimit{rate: 1000, after: 500, set: true}
+	if got := c.rateDelay(400, 900); got != 400*time.Millisecond {
+		t.Errorf("rateDelay(400, 900) = %v, want 400ms (the bytes past limit_rate_after)", got)
+	}
+}
+
+// TestSetLimitRate: a rate from "set $limit_rate" is kept over the
+// location's, which applies only when nothing set one.
+func TestSetLimitRate(t *testing.T) {
+	c := &Conn{}
+	c.SetLimitRate(100, false)
+	c.SetLimitRate(200, false)
+	if c.LimitRate() != 100 {
+		t.Errorf("the first decided rate stays: got %d", c.LimitRate())
+	}
+	c = &Conn{}
+	c.SetLimitRate(300, true)
+	c.SetLimitRate(100, false)
+	if c.LimitRate() != 300 {
+		t.Errorf("set $limit_rate wins over limit_rate: got %d", c.LimitRate())
+	}
+}

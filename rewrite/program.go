@@ -414,6 +414,11 @@ func (p *Program) Run(s *State) Action {
 			o.target.store(s, s.Buf[start:])
 			s.Buf = s.Buf[:start]
 		case opBreak:
+			// ngx_http_script_break_code: after a rewrite that changed the
+			// URI, the location no longer matches it (valid_location = 0).
+			if uriChanged {
+				s.LocationChanged = true
+			}
 			act.Kind = Break
 			return act
 		case opIf:

@@ -370,6 +370,9 @@ func TestServeConditionalsAndRedirects(t *testing.T) {
     location "/auto sp/" { proxy_pass http://{{BACKEND}}; }
     location '/auto "#%<>?\^` + "`" + `{|}/' { proxy_pass http://{{BACKEND}}; }
     location /i/ { alias html/; }
+    location /break { rewrite ^ /other; break; proxy_pass http://{{BACKEND}}/up; }
+    location /breakflag { rewrite ^ /other break; proxy_pass http://{{BACKEND}}/up; }
+    location /noop { rewrite ^/x$ /other; break; proxy_pass http://{{BACKEND}}/up; }
 }
 `,
 		Content: map[string]string{
@@ -407,6 +410,11 @@ func TestServeConditionalsAndRedirects(t *testing.T) {
 			staticGet("auto args", "/auto?a=b"),
 			staticGet("auto escaped", "/auto%20sp"),
 			staticGet("auto escaped args", "/auto%20sp?a=b"),
+			// "break" after a rewrite that changed the URI: proxy_pass sends
+			// the whole URI without its URI part (valid_location = 0).
+			staticGet("break after rewrite", "/break/x"),
+			staticGet("rewrite with break flag", "/breakflag/x"),
+			staticGet("break without a rewrite", "/noop/x"),
 			staticGet("auto escaped strict", "/auto%20%22%23%25%3C%3E%3F%5C%5E%60%7B%7C%7D"),
 		},
 	}

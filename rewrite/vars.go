@@ -22,7 +22,7 @@ const NginxVersion = "1.22.1"
 // rather than "not found" when there is nothing to give (checked in
 // nginx 1.22's source and its access log).
 var alwaysFound = []string{"https", "is_args", "request_completion", "msie", "modern_browser",
-	"ancient_browser", "server_name"}
+	"ancient_browser", "server_name", "invalid_referer", "http2", "fastcgi_path_info"}
 
 // Getter appends the value of a variable for the request in s to dst.
 type Getter func(s *State, dst []byte) []byte

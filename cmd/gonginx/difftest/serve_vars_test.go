@@ -74,7 +74,7 @@ map $request_id $rid_shape {
     default           bad;
 }
 log_format nolength "$request_method $uri $status ct=$sent_http_content_type loc=$sent_http_location conn=$sent_http_connection rate=$limit_rate creq=$connection_requests pipe=$pipe";
-log_format misc "$uri wr=$connections_writing rd=$connections_reading https=$https isargs=$is_args args=$args msie=$msie modern=$modern_browser ancient=$ancient_browser complete=$request_completion rtt=$num_rtt cwnd=$num_cwnd ctime=$ctime_shape realip=$realip_remote_addr fcgi=$fastcgi_script_name dgmt=$dgmt_shape";
+log_format misc "$uri ir=$invalid_referer h2=$http2 fpi=$fastcgi_path_info sl=$secure_link uid=$uid_got gz=$gzip_ratio lrs=$limit_req_status lcs=$limit_conn_status sr=$slice_range pia=$proxy_protocol_addr ucs=$upstream_cache_status pibl=$proxy_internal_body_length wr=$connections_writing rd=$connections_reading https=$https isargs=$is_args args=$args msie=$msie modern=$modern_browser ancient=$ancient_browser complete=$request_completion rtt=$num_rtt cwnd=$num_cwnd ctime=$ctime_shape realip=$realip_remote_addr fcgi=$fastcgi_script_name dgmt=$dgmt_shape";
 map $tcpinfo_rtt $num_rtt { "~^[0-9]+$" num; default bad; }
 map $tcpinfo_snd_cwnd $num_cwnd { "~^[0-9]+$" num; default bad; }
 map $connection_time $ctime_shape { "~^[0-9]+\.[0-9]{3}$" secs; default bad; }

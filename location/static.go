@@ -1,0 +1,463 @@
+package location
+
+import (
+	"bytes"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// The static module: a file sent whole or by ranges, with its type,
+// ETag and Last-Modified, and the not-modified and range filters.
+
+// static is ngx_http_static_handler plus the not-modified and range
+// filters.
+func (x *exchange) static(loc *Location, conf *locConf) int {
+	m := x.req.MethodCode
+	if m != http1.MethodGET && m != http1.MethodHEAD && m != http1.MethodPOST {
+		return 405
+	}
+	path := x.mapPath(loc, conf, x.req.URI, false)
+	fd, e, failed := openFile(&x.cpath, path, x.openRule(conf, path), oRead)
+	if e != 0 {
+		rc, level := 500, "crit"
+		switch e {
+		case syscall.ENOENT, syscall.ENOTDIR, syscall.ENAMETOOLONG:
+			rc, level = 404, "error"
+		case syscall.EACCES, syscall.EMLINK, syscall.ELOOP:
+			rc, level = 403, "error"
+		}
+		if rc != 404 || conf.logNotFound {
+			x.log.Logf(x, level, "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+		}
+		return rc
+	}
+	defer syscall.Close(fd)
+	var fi fileStat
+	if e := fstat(fd, &fi); e != 0 {
+		return 500
+	}
+	if fi.isDir {
+		return x.dirRedirect()
+	}
+	if !fi.regular {
+		x.log.Logf(x, "crit", "\"%s\" is not a regular file", path)
+		return 404
+	}
+	if m == http1.MethodPOST {
+		return 405
+	}
+	// The static module discards the body (and so answers Expect) only
+	// here, about to send the file: a 404 or 405 before gets no 100.
+	x.expectContinue()
+	size, mtime := fi.size, fi.mtime
+	r := x.newResp(200, conf)
+	r.ContentType = x.contentType(conf)
+	x.setCharset(r, conf)
+	r.ContentLength = size
+	r.LastModified = mtime
+	if conf.etag {
+		x.etag = appendETag(x.etag[:0], mtime, size)
+		r.Headers = append(r.Headers, http1.Header{Name: hdrETag, Value: x.etag})
+	}
+	if x.errStatus == 0 {
+		if x.preconditionFailed(conf, mtime) {
+			return 412
+		}
+		if x.notModified(conf, mtime) {
+			r.Status, r.ContentType, r.Charset, r.ContentLength = 304, nil, nil, -1
+			x.writeHeader(r)
+			return 0
+		}
+	}
+	start, n := int64(0), size
+	multipart := false
+	if x.errStatus == 0 || x.errStatus == 200 {
+		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
+		r.RangeHeaders = x.rangeHdr[:1]
+		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(mtime) {
+			var code int
+			x.ranges, code = parseRanges(rs, size, x.ranges[:0])
+			switch {
+			case code == 416:
+				x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), size, 10)
+				x.rangeUnsat = true
+				return 416
+			case code == 206 && len(x.ranges) == 1:
+				rg := x.ranges[0]
+				start, n = rg.start, rg.end-rg.start
+				r.Status, r.ContentLength = 206, n
+				x.crange = appendContentRange(x.crange[:0], rg.start, n, size)
+				x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.crange}
+			case code == 206:
+				multipart = true
+				x.multipartHead(r, size)
+			}
+		}
+	}
+	x.writeHeader(r)
+	if m == http1.MethodHEAD {
+		return 0
+	}
+	if multipart {
+		x.writeMultipart(fd, size)
+		return 0
+	}
+	x.copyFile(fd, start, n)
+	return 0
+}
+
+// byteRange is [start, end) of a file.
+type byteRange struct{ start, end int64 }
+
+// parseRanges reads a Range header as ngx_http_range_parse does: 206
+// with the ranges, 416, or 0 when the header is to be ignored (the whole
+// file is sent: ranges adding up to more than the file, or "0-" of an
+// empty one).
+func parseRanges(v []byte, size int64, dst []byteRange) ([]byteRange, int) {
+	if len(v) < 6 || !equalFold(v[:6], "bytes=") {
+		return dst, 0
+	}
+	p := v[6:]
+	i := 0
+	at := func() byte {
+		if i < len(p) {
+			return p[i]
+		}
+		return 0
+	}
+	skipSpaces := func() {
+		for at() == ' ' {
+			i++
+		}
+	}
+	const cutoff = int64(1)<<62 - 1
+	number := func() (int64, bool) {
+		var n int64
+		for c := at(); c >= '0' && c <= '9'; c = at() {
+			if n >= cutoff/10 {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+			i++
+		}
+		return n, true
+	}
+	var total int64
+	for {
+		var start, end int64
+		suffix := false
+		skipSpaces()
+		if at() != '-' {
+			if c := at(); c < '0' || c > '9' {
+				return dst, 416
+			}
+			var ok bool
+			if start, ok = number(); !ok {
+				return dst, 416
+			}
+			skipSpaces()
+			if at() != '-' {
+				return dst, 416
+			}
+			i++
+			skipSpaces()
+			if c := at(); c == ',' || c == 0 {
+				end = size
+				goto found
+			}
+		} else {
+			suffix = true
+			i++
+		}
+		if c := at(); c < '0' || c > '9' {
+			return dst, 416
+		}
+		{
+			var ok bool
+			if end, ok = number(); !ok {
+				return dst, 416
+			}
+		}
+		skipSpaces()
+		if c := at(); c != ',' && c != 0 {
+			return dst, 416
+		}
+		if suffix {
+			if end < size {
+				start = size - end
+			} else {
+				start = 0
+			}
+			end = size - 1
+		}
+		if end >= size {
+			end = size
+		} else {
+			end++
+		}
+	found:
+		if start < end {
+			dst = append(dst, byteRange{start, end})
+			total += end - start
+		} else if start == 0 {
+			return dst[:0], 0
+		}
+		if at() != ',' {
+			break
+		}
+		i++
+	}
+	if len(dst) == 0 {
+		return dst, 416
+	}
+	if total > size {
+		return dst[:0], 0
+	}
+	return dst, 206
+}
+
+// rangeBoundary numbers multipart responses as nginx's
+// ngx_next_temp_number does (the first is 1).
+var rangeBoundary atomic.Uint64
+
+// multipartHead sets the head of a multipart/byteranges response and
+// prepares the per-part header prefix in x.partHead.
+func (x *exchange) multipartHead(r *http1.Response, size int64) {
+	b := rangeBoundary.Add(1)
+	var num [20]byte
+	digits := strconv.AppendUint(num[:0], b, 10)
+	x.boundary = x.boundary[:0]
+	for k := len(digits); k < 20; k++ {
+		x.boundary = append(x.boundary, '0')
+	}
+	x.boundary = append(x.boundary, digits...)
+	ph := append(x.partHead[:0], "\r\n--"...)
+	ph = append(ph, x.boundary...)
+	if len(r.ContentType) > 0 {
+		ph = append(ph, "\r\nContent-Type: "...)
+		ph = append(ph, r.ContentType...)
+		if len(r.Charset) > 0 {
+			ph = append(ph, "; charset="...)
+			ph = append(ph, r.Charset...)
+		}
+	}
+	ph = append(ph, "\r\nContent-Range: bytes "...)
+	x.partHead = ph
+	length := int64(0)
+	for _, rg := range x.ranges {
+		x.crange = appendPartRange(x.crange[:0], rg, size)
+		length += int64(len(ph)+len(x.crange)) + rg.end - rg.start
+	}
+	length += int64(len("\r\n--") + len(x.boundary) + len("--\r\n"))
+	ct := append(x.ctype[:0], "multipart/byteranges; boundary="...)
+	x.ctype = append(ct, x.boundary...)
+	r.Status, r.ContentType, r.Charset, r.ContentLength = 206, x.ctype, nil, length
+	r.RangeHeaders = nil // no Accept-Ranges
+}
+
+func appendPartRange(b []byte, rg byteRange, size int64) []byte {
+	b = strconv.AppendInt(b, rg.start, 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, rg.end-1, 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, size, 10)
+	return append(b, "\r\n\r\n"...)
+}
+
+func (x *exchange) writeMultipart(fd int, size int64) {
+	for _, rg := range x.ranges {
+		x.write(x.partHead)
+		x.crange = appendPartRange(x.crange[:0], rg, size)
+		x.write(x.crange)
+		x.copyFile(fd, rg.start, rg.end-rg.start)
+	}
+	tail := append(x.crange[:0], "\r\n--"...)
+	tail = append(tail, x.boundary...)
+	x.crange = append(tail, "--\r\n"...)
+	x.write(x.crange)
+}
+
+var (
+	hdrETag         = []byte("ETag")
+	hdrLocation     = []byte("Location")
+	hdrAcceptRanges = []byte("Accept-Ranges")
+	hdrContentRange = []byte("Content-Range")
+	valBytes        = []byte("bytes")
+)
+
+func (x *exchange) copyFile(fd int, off, n int64) {
+	if x.fileBuf == nil {
+		x.fileBuf = make([]byte, 32<<10)
+	}
+	for n > 0 {
+		chunk := x.fileBuf
+		if int64(len(chunk)) > n {
+			chunk = chunk[:n]
+		}
+		m, err := syscall.Pread(fd, chunk, off)
+		if m > 0 {
+			x.write(chunk[:m])
+			n -= int64(m)
+			off += int64(m)
+		}
+		if err != nil || m == 0 {
+			return
+		}
+	}
+}
+
+// contentType picks the type by the URI's extension (ngx_http_set_exten:
+// after the last '.' of the last path segment), case-insensitively.
+func (x *exchange) contentType(conf *locConf) []byte {
+	uri := x.req.URI
+	ext := []byte(nil)
+	for i := len(uri) - 1; i >= 0; i-- {
+		if uri[i] == '.' {
+			ext = uri[i+1:]
+			break
+		}
+		if uri[i] == '/' {
+			break
+		}
+	}
+	if len(ext) > 0 {
+		if t, ok := conf.typesBytes[string(ext)]; ok {
+			return t
+		}
+		lower := x.tmp[:0]
+		for _, c := range ext {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower = append(lower, c)
+		}
+		x.tmp = lower
+		if t, ok := conf.typesBytes[string(lower)]; ok {
+			return t
+		}
+	}
+	return conf.defaultTypeBytes
+}
+
+func appendETag(b []byte, mtime, size int64) []byte {
+	b = append(b, '"')
+	b = strconv.AppendInt(b, mtime, 16)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, size, 16)
+	return append(b, '"')
+}
+
+func appendContentRange(b []byte, start, n, size int64) []byte {
+	b = append(b, "bytes "...)
+	b = strconv.AppendInt(b, start, 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, start+n-1, 10)
+	b = append(b, '/')
+	return strconv.AppendInt(b, size, 10)
+}
+
+// notModified is ngx_http_not_modified_filter for a static file.
+func (x *exchange) notModified(conf *locConf, mtime int64) bool {
+	ims := x.req.HeaderValue("If-Modified-Since")
+	inm := x.req.HeaderValue("If-None-Match")
+	if ims == nil && inm == nil {
+		return false
+	}
+	if ims != nil {
+		if conf.ims == 2 {
+			return false
+		}
+		t, ok := parseHTTPTime(ims)
+		if !ok {
+			return false
+		}
+		if t != mtime && (conf.ims == 0 || t < mtime) {
+			return false
+		}
+	}
+	if inm != nil && !etagListMatch(inm, x.sentETag(conf), true) {
+		return false
+	}
+	return true
+}
+
+// ifRange honours If-Range (an ETag or a date) as nginx's range filter.
+func (x *exchange) ifRange(mtime int64) bool {
+	v := x.req.HeaderValue("If-Range")
+	if v == nil {
+		return true
+	}
+	if len(v) > 0 && (v[0] == '"' || bytes.HasPrefix(v, []byte("W/"))) {
+		return bytes.Equal(v, x.etag)
+	}
+	t, ok := parseHTTPTime(v)
+	return ok && t == mtime
+}
+
+// etagListMatch is ngx_http_test_if_match: etag (nil: none sent) against
+// an If-Match (weak false) or If-None-Match (weak true) list. "*" alone
+// matches, even without an etag; a weak compare drops "W/" on both sides;
+// an item must be the etag followed by spaces or tabs up to a comma or
+// the end.
+func etagListMatch(list, etag []byte, weak bool) bool {
+	if len(list) == 1 && list[0] == '*' {
+		return true
+	}
+	if etag == nil {
+		return false
+	}
+	if weak && len(etag) > 2 && etag[0] == 'W' && etag[1] == '/' {
+		etag = etag[2:]
+	}
+	i, end := 0, len(list)
+	for i < end {
+		if weak && end-i > 2 && list[i] == 'W' && list[i+1] == '/' {
+			i += 2
+		}
+		if len(etag) > end-i {
+			return false
+		}
+		if string(list[i:i+len(etag)]) == string(etag) {
+			j := i + len(etag)
+			for j < end && (list[j] == ' ' || list[j] == '\t') {
+				j++
+			}
+			if j == end || list[j] == ',' {
+				return true
+			}
+		}
+		for i < end && list[i] != ',' {
+			i++
+		}
+		for i < end && (list[i] == ' ' || list[i] == '\t' || list[i] == ',') {
+			i++
+		}
+	}
+	return false
+}
+
+// sentETag is the ETag of the response, nil with etag off.
+func (x *exchange) sentETag(conf *locConf) []byte {
+	if !conf.etag {
+		return nil
+	}
+	return x.etag
+}
+
+// preconditionFailed is the not-modified filter's If-Unmodified-Since and
+// If-Match tests (412 when either fails), before If-Modified-Since.
+func (x *exchange) preconditionFailed(conf *locConf, mtime int64) bool {
+	if v := x.req.HeaderValue("If-Unmodified-Since"); v != nil {
+		t, ok := parseHTTPTime(v)
+		if !ok || t < mtime {
+			return true
+		}
+	}
+	if v := x.req.HeaderValue("If-Match"); v != nil && !etagListMatch(v, x.sentETag(conf), false) {
+		return true
+	}
+	return false
+}

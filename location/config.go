@@ -40,6 +40,9 @@ type Router struct {
 
 	PidFile   string // "pid" in the main context ("" when not set)
 	ErrorLogs []string
+	// AccessLogs are the access_log paths without variables, which a
+	// master opens for its workers.
+	AccessLogs []string
 
 	cfg    *nginxconf.Config
 	slots  int // rewrite.State value slots

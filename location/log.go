@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +26,7 @@ type Logger struct {
 	mu  sync.Mutex
 	w   io.Writer
 	pid string
+	max atomic.Int32 // 1 + levelRank of the least severe line written; 0: all
 
 	amu     sync.Mutex
 	access  map[string]*os.File // path → open file
@@ -42,6 +45,9 @@ func NewLogger(w io.Writer) *Logger {
 // Log writes one line at level ("emerg", "warn", "notice", ...).
 func (l *Logger) Log(level, msg string) {
 	if l == nil {
+		return
+	}
+	if m := l.max.Load(); m > 0 && int32(levelRank(level)) >= m {
 		return
 	}
 	b := l.line(level, msg)
@@ -95,6 +101,10 @@ func (c *compiler) errorLog(conf *locConf, d *nginxconf.Directive) error {
 	}
 	if r.path != "stderr" {
 		r.path = c.cfg.PrefixPath(r.path)
+		// Opened by the master with the access logs (same file cache).
+		if !slices.Contains(c.rt.AccessLogs, r.path) {
+			c.rt.AccessLogs = append(c.rt.AccessLogs, r.path)
+		}
 	}
 	if len(d.Args) > 1 {
 		r.rank = levelRank(d.Args[1])
@@ -197,6 +207,37 @@ func (l *Logger) accessFile(path string) *os.File {
 	}
 	l.access[path] = f
 	return f
+}
+
+// SetOutput sends error lines to w from now on (a worker's inherited or
+// reopened error log).
+func (l *Logger) SetOutput(w io.Writer) {
+	l.mu.Lock()
+	l.w = w
+	l.mu.Unlock()
+}
+
+// SetLevel drops lines less severe than level ("error" is nginx's
+// default); "" keeps every line.
+func (l *Logger) SetLevel(level string) {
+	if r := levelRank(level); r < len(logLevels) {
+		l.max.Store(int32(r) + 1)
+	} else {
+		l.max.Store(0)
+	}
+}
+
+// Adopt makes f the open access log for path, as a worker does with the
+// files its master opened (a worker running as "user" may not be allowed
+// to open them). A file adopted before for path is closed.
+func (l *Logger) Adopt(path string, f *os.File) {
+	l.amu.Lock()
+	if old := l.access[path]; old != nil && old != f {
+		old.Close()
+	}
+	l.access[path] = f
+	delete(l.failed, path)
+	l.amu.Unlock()
 }
 
 // Reopen closes the access logs so the next line reopens them (SIGUSR1).
@@ -358,6 +399,9 @@ func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 		}
 	} else {
 		r.path = c.cfg.PrefixPath(d.Args[0])
+		if !slices.Contains(c.rt.AccessLogs, r.path) {
+			c.rt.AccessLogs = append(c.rt.AccessLogs, r.path)
+		}
 	}
 	name := "combined"
 	if len(d.Args) >= 2 {

@@ -29,6 +29,12 @@ type StartOptions struct {
 	// Listeners pre-opened by the caller, by nginx address text
 	// ("127.0.0.1:9000"); others are opened by Start.
 	Listeners map[string]net.Listener
+	// InheritedOnly makes a socket missing from Listeners an error: a
+	// worker serves only what its master bound.
+	InheritedOnly bool
+	// Hold keeps Start from accepting until Serve is called, so a worker
+	// can drop its privileges between loading keys and serving.
+	Hold bool
 }
 
 // Server runs a Router on its listen sockets. Reload swaps in a new
@@ -47,6 +53,7 @@ type Server struct {
 	done      chan struct{}
 	connSeq   atomic.Uint64
 	stats     rewrite.ConnStats // $connections_*
+	held      []*listener       // accept loops waiting for Serve
 }
 
 type listener struct {
@@ -73,11 +80,25 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 	if s.log == nil {
 		s.log = NewLogger(opts.ErrorLog)
 	}
+	if opts.Hold {
+		s.held = []*listener{}
+	}
 	if err := s.apply(rt); err != nil {
 		s.closeListeners()
 		return nil, err
 	}
 	return s, nil
+}
+
+// Serve starts accepting on the listeners of a Start with Hold.
+func (s *Server) Serve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.held {
+		s.wg.Add(1)
+		go l.acceptLoop()
+	}
+	s.held = nil
 }
 
 // Router returns the configuration being served.
@@ -158,6 +179,10 @@ func (s *Server) apply(rt *Router) error {
 		p.l.tls.Store(p.tc)
 		if p.new {
 			s.listeners[p.sock.Listen.Addr] = p.l
+			if s.opts.Hold && s.held != nil {
+				s.held = append(s.held, p.l)
+				continue
+			}
 			s.wg.Add(1)
 			go p.l.acceptLoop()
 		}
@@ -176,6 +201,15 @@ func (s *Server) listen(l *Listen) (net.Listener, error) {
 	if ln, ok := s.opts.Listeners[l.Addr]; ok {
 		return ln, nil
 	}
+	if s.opts.InheritedOnly {
+		return nil, fmt.Errorf("socket %s was not inherited from the master process", l.Addr)
+	}
+	return ListenSocket(l)
+}
+
+// ListenSocket opens one socket as nginx would for l; errors read as
+// nginx's "bind() to ADDR failed (13: Permission denied)".
+func ListenSocket(l *Listen) (net.Listener, error) {
 	network, addr := l.Network, ""
 	switch l.Network {
 	case "unix":
@@ -208,10 +242,20 @@ func (s *Server) listen(l *Listen) (net.Listener, error) {
 	}}
 	ln, err := lc.Listen(context.Background(), network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("bind() to %s failed (%s): %w", l.Addr, errnoText(err), err)
+		return nil, &bindError{msg: fmt.Sprintf("bind() to %s failed (%s)", l.Addr, errnoText(err)), err: err}
 	}
 	return ln, nil
 }
+
+// bindError reads as nginx's message and unwraps to the cause (errors.Is
+// with syscall.EADDRINUSE).
+type bindError struct {
+	msg string
+	err error
+}
+
+func (e *bindError) Error() string { return e.msg }
+func (e *bindError) Unwrap() error { return e.err }
 
 // buildTLS makes the socket's TLS configuration: the certificate of the
 // server the SNI name selects, else of the default server.

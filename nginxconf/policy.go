@@ -31,7 +31,8 @@ func (p Policy) String() string {
 // package that starts serving one adds it here, with its tests.
 var served = setOf(
 	// core and events
-	"daemon", "master_process", "user", "worker_processes", "pid", "error_log", "include",
+	"daemon", "master_process", "user", "worker_processes", "worker_shutdown_timeout", "pid",
+	"error_log", "include",
 	"load_module", "events", "worker_connections",
 	// http core
 	"http", "server", "location", "listen", "server_name", "root", "alias", "types", "default_type",
@@ -65,7 +66,7 @@ var served = setOf(
 // or log detail, never which response a client or backend gets.
 var tuning = setOf(
 	"worker_rlimit_nofile", "worker_rlimit_core", "worker_priority", "worker_cpu_affinity",
-	"worker_shutdown_timeout", "working_directory", "timer_resolution", "pcre_jit", "thread_pool",
+	"working_directory", "timer_resolution", "pcre_jit", "thread_pool",
 	"lock_file", "debug_points", "env", "multi_accept", "accept_mutex", "accept_mutex_delay", "use",
 	"debug_connection", "epoll_events", "worker_aio_requests",
 	"sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay", "aio", "aio_write", "directio",

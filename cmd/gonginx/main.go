@@ -17,16 +17,15 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/process"
 	"github.com/gonginx/gonginx/nginxconf"
 )
 
 const (
-	progName       = "gonginx"
-	defaultConf    = "/etc/nginx/nginx.conf"
-	gracefulPeriod = 60 * time.Second
+	progName    = "gonginx"
+	defaultConf = "/etc/nginx/nginx.conf"
 )
 
 type flags struct {
@@ -175,7 +174,10 @@ func load(f *flags) *loaded {
 	if l.err != nil {
 		return l
 	}
-	l.rt, l.err = location.Compile(l.cfg, compileOptions(true))
+	opts := compileOptions(true)
+	// Serving refuses what gonginx cannot serve, where -t accepts it as nginx -t does.
+	opts.Serving = !f.test && !f.json
+	l.rt, l.err = location.Compile(l.cfg, opts)
 	if l.rt != nil {
 		l.warns = append(l.warns, l.rt.Warnings...)
 	}
@@ -223,6 +225,10 @@ func levelOf(err error) string {
 
 func test(f *flags, stdout, stderr io.Writer) int {
 	l := load(f)
+	if l.err == nil && !f.json {
+		l.err = testBind(l.rt)
+		l.afterSyntax = l.err != nil
+	}
 	cfg, warns, err := l.cfg, l.warns, l.err
 	if f.json {
 		out, jerr := nginxconf.MarshalCrossplane(cfg, err)
@@ -259,6 +265,24 @@ func test(f *flags, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// testBind binds every listening socket and closes it again, as nginx -t
+// does in ngx_open_listening_sockets: an address in use (by the running
+// server) passes, any other failure (a port below 1024 without root, an
+// address the host does not have) fails the test.
+func testBind(rt *location.Router) error {
+	for _, sock := range rt.Sockets {
+		ln, err := location.ListenSocket(sock.Listen)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		ln.Close()
+	}
+	return nil
+}
+
 func runFmt(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "-c" {
 		args = args[1:]
@@ -287,12 +311,7 @@ func pidPath(f *flags) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, d := range cfg.Tree {
-		if d.Name == "pid" && len(d.Args) == 1 {
-			return cfg.PrefixPath(d.Args[0]), nil
-		}
-	}
-	return cfg.PrefixPath("logs/nginx.pid"), nil
+	return pidFile(cfg), nil
 }
 
 func sendSignal(f *flags, stderr io.Writer) int {
@@ -331,19 +350,64 @@ func errnoText(err error) string {
 	return err.Error()
 }
 
-// serve runs the configuration in the foreground until a stop signal.
+// serve runs the configuration as nginx does: detached (daemon on) or
+// not, with a master and worker processes (master_process on) or as one
+// process.
 func serve(f *flags, stderr io.Writer) int {
-	l := load(f)
-	cfg, rt, err := l.cfg, l.rt, l.err
-	printWarnings(stderr, l.warns)
+	w, err := process.Inherit()
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		return 2
+	}
+	if w != nil {
+		return runWorker(f, w, stderr)
+	}
+	detached, ready := process.Daemonized()
+	if !detached {
+		// Only "daemon" is read here; the detached copy loads and reports.
+		if cfg, err := nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals}); err == nil && coreOf(cfg).daemon {
+			return process.Detach()
+		}
+	}
+	l := load(f)
+	printWarnings(stderr, l.warns)
+	if l.err != nil {
+		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(l.err), l.err)
+		logStartError(f, l)
 		return 1
 	}
+	if coreOf(l.cfg).master {
+		return runMaster(f, l, stderr, ready)
+	}
+	return runSingle(f, l, stderr, ready)
+}
+
+// logStartError also writes a configuration error to the error log
+// file, as nginx's log (opened before the configuration is read) has it.
+func logStartError(f *flags, l *loaded) {
+	if l.cfg == nil {
+		return
+	}
+	if path := errorLogPath(f, l.cfg); path != "" {
+		if fh, err := openLog(path); err == nil {
+			location.NewLogger(fh).Log(levelOf(l.err), l.err.Error())
+			fh.Close()
+		}
+	}
+}
+
+// runSingle is "master_process off": one process loads, binds and serves,
+// without changing its user (as nginx's single process cycle).
+func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
+	cfg, rt := l.cfg, l.rt
 	logw, closeLog := openErrorLog(f, cfg, stderr)
 	defer closeLog()
+	if fh, ok := logw.(*os.File); ok && logw != stderr {
+		redirectStderr(fh)
+	}
 	defer startProfile(stderr)()
 	logger := location.NewLogger(logw)
+	logger.SetLevel(coreOf(cfg).errorLevel)
 	if len(rt.Unserved) > 0 {
 		logger.Log("warn", "directives validated but not served by gonginx: "+strings.Join(rt.Unserved, ", "))
 	}
@@ -352,17 +416,14 @@ func serve(f *flags, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
 		return 1
 	}
-	pid := srv.Router().PidFile
-	if err := location.WritePid(pid); err != nil {
-		logger.Log("emerg", fmt.Sprintf("open() %q failed (%s)", pid, errnoText(err)))
+	pid := pidFile(cfg)
+	if err := writePid(pid); err != nil {
+		logger.Log("emerg", err.Error())
 		srv.Close()
 		return 1
 	}
-	defer func() {
-		if pid != "" {
-			os.Remove(pid)
-		}
-	}()
+	defer func() { os.Remove(pid) }()
+	ready()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
@@ -374,7 +435,10 @@ func serve(f *flags, stderr io.Writer) int {
 			return 0
 		case syscall.SIGQUIT:
 			logger.Log("notice", "gracefully shutting down")
-			ctx, cancel := context.WithTimeout(context.Background(), gracefulPeriod)
+			ctx, cancel := context.Background(), func() {}
+			if t := coreOf(cfg).shutdownTimeout; t > 0 {
+				ctx, cancel = context.WithTimeout(ctx, t)
+			}
 			srv.Shutdown(ctx)
 			cancel()
 			return 0
@@ -392,12 +456,12 @@ func serve(f *flags, stderr io.Writer) int {
 				logger.Log(levelOf(err), err.Error())
 				continue
 			}
-			if np := srv.Router().PidFile; np != pid {
-				if pid != "" {
+			cfg = nl.cfg
+			if np := pidFile(cfg); np != pid {
+				if writePid(np) == nil {
 					os.Remove(pid)
+					pid = np
 				}
-				pid = np
-				location.WritePid(pid)
 			}
 		case syscall.SIGUSR1:
 			logger.Reopen()

@@ -195,7 +195,7 @@ func TestServeReloadAndStop(t *testing.T) {
 	port := freePort(t)
 	addr := "127.0.0.1:" + port
 	conf := func(text string) string {
-		return "pid nginx.pid;\nevents {}\nhttp {\naccess_log off;\nserver {\nlisten " + addr + ";\nlocation / { return 200 \"" + text + "\"; }\n}\n}\n"
+		return "daemon off;\npid nginx.pid;\nevents {}\nhttp {\naccess_log off;\nserver {\nlisten " + addr + ";\nlocation / { return 200 \"" + text + "\"; }\n}\n}\n"
 	}
 	dir, path := writeConf(t, conf("one"))
 	cmd := exec.Command(binary, "-c", path)
@@ -227,7 +227,7 @@ func TestServeReloadAndStop(t *testing.T) {
 	if got, _ := httpGet(addr, "/"); !strings.HasSuffix(got, "one") {
 		t.Fatalf("after bad reload: %q", got)
 	}
-	if !strings.Contains(stderr.String(), ": unexpected \"}\" in "+path+":10\n") || !strings.Contains(stderr.String(), " [emerg] ") {
+	if !strings.Contains(stderr.String(), ": unexpected \"}\" in "+path+":11\n") || !strings.Contains(stderr.String(), " [emerg] ") {
 		t.Errorf("bad reload not logged: %q", stderr.String())
 	}
 

@@ -80,7 +80,9 @@ func run(config, addr string, backendOnly bool) error {
 	}
 
 	prefix := filepath.Join(root, "examples", "article") + string(filepath.Separator)
-	cmd := exec.Command(bin, "-p", prefix, "-c", filepath.Join(prefix, config))
+	// In the foreground (nginx's default is to detach), with the pid file in the temp dir.
+	cmd := exec.Command(bin, "-p", prefix, "-c", filepath.Join(prefix, config),
+		"-g", "daemon off; pid "+filepath.Join(tmp, "nginx.pid")+";")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start gonginx: %w", err)

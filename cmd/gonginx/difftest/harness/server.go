@@ -84,7 +84,8 @@ func (im Impl) command(dir string) (*exec.Cmd, error) {
 		return exec.Command(im.Bin, "-p", dir+"/", "-c", conf,
 			"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr; "+im.NginxGlobal), nil
 	}
-	return exec.Command(im.Bin, "-p", dir+"/", "-c", filepath.Join(dir, "fragment.conf")), nil
+	// In the foreground (nginx's default is to detach), so stop() can signal it by pid.
+	return exec.Command(im.Bin, "-p", dir+"/", "-c", filepath.Join(dir, "fragment.conf"), "-g", "daemon off;"), nil
 }
 
 // start runs im on dir and waits until 127.0.0.1:port accepts connections.

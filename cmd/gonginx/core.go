@@ -1,0 +1,88 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// core is what ngx_core_module reads from the main context, with nginx's
+// defaults: daemon on, master_process on, one worker, user nobody.
+type core struct {
+	daemon, master  bool
+	workers         int
+	user            []string      // arguments of "user"; nil when not set
+	shutdownTimeout time.Duration // worker_shutdown_timeout; 0: none
+	errorLevel      string        // level of the main error_log ("error")
+}
+
+func coreOf(cfg *nginxconf.Config) core {
+	c := core{daemon: true, master: true, workers: 1, errorLevel: "error"}
+	seenLog := false
+	for _, d := range cfg.Tree {
+		switch {
+		case d.Name == "daemon" && len(d.Args) == 1:
+			c.daemon = d.Args[0] == "on"
+		case d.Name == "master_process" && len(d.Args) == 1:
+			c.master = d.Args[0] == "on"
+		case d.Name == "worker_processes" && len(d.Args) == 1:
+			if d.Args[0] == "auto" {
+				// ngx_ncpu: the CPUs this process may run on.
+				c.workers = runtime.NumCPU()
+			} else if n, ok := nginxconf.ParseNumber(d.Args[0]); ok {
+				c.workers = int(n)
+			}
+		case d.Name == "user":
+			c.user = d.Args
+		case d.Name == "worker_shutdown_timeout" && len(d.Args) == 1:
+			if ms, ok := nginxconf.ParseTime(d.Args[0], false); ok {
+				c.shutdownTimeout = time.Duration(ms) * time.Millisecond
+			}
+		case d.Name == "error_log" && !seenLog:
+			seenLog = true
+			if len(d.Args) > 1 {
+				c.errorLevel = d.Args[1]
+			}
+		}
+	}
+	return c
+}
+
+// configDigest names the configuration's bytes, so a worker can tell it
+// loaded what its master checked (a file edited in between fails the
+// worker, and with it the reload).
+func configDigest(cfg *nginxconf.Config) string {
+	h := sha256.New()
+	for _, f := range cfg.Files {
+		h.Write([]byte(f.Path))
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.Itoa(len(f.Data))))
+		h.Write([]byte{0})
+		h.Write(f.Data)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+const digestEnv = "GONGINX_CONFIG_DIGEST"
+
+// defaultPid is nginx's NGX_PID_PATH, under the prefix.
+const defaultPid = "logs/nginx.pid"
+
+// pidFile is the "pid" directive's file, else nginx's default
+// logs/nginx.pid under the prefix.
+func pidFile(cfg *nginxconf.Config) string {
+	for _, d := range cfg.Tree {
+		if d.Name == "pid" && len(d.Args) == 1 {
+			return cfg.PrefixPath(d.Args[0])
+		}
+	}
+	return cfg.PrefixPath(defaultPid)
+}
+
+// isRoot is nginx's geteuid() == 0.
+func isRoot() bool { return os.Geteuid() == 0 }

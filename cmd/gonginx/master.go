@@ -1,0 +1,348 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/process"
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// Names of the files a worker inherits (process.Spec.Names).
+const (
+	errorLogName  = "error_log"
+	accessLogName = "access_log " // + absolute path
+	listenName    = "listen "     // + nginx's address text
+)
+
+// master is the configuration side of the master process: it binds the
+// sockets and opens the log files that its workers inherit.
+type master struct {
+	f      *flags
+	log    *location.Logger
+	stderr io.Writer
+	socks  map[string]*boundSocket // by nginx's address text
+	pid    string
+	logs   *openLogs // of the current generation
+}
+
+type boundSocket struct {
+	ln   net.Listener
+	file *os.File // a duplicate of ln's descriptor, to inherit
+}
+
+// openLogs are the log files of one generation, opened by the master so
+// that workers running as "user" need no right to open them.
+type openLogs struct {
+	errorLog string   // "" when errors go to stderr
+	names    []string // as in the spec
+	files    []*os.File
+}
+
+func (o *openLogs) close() {
+	for _, f := range o.files {
+		f.Close()
+	}
+}
+
+// errorLogPath is where the main error log goes: -e, else the first
+// main-level error_log; "" means stderr.
+func errorLogPath(f *flags, cfg *nginxconf.Config) string {
+	path := f.errLog
+	if path == "" {
+		for _, d := range cfg.Tree {
+			if d.Name == "error_log" && len(d.Args) > 0 {
+				path = d.Args[0]
+				break
+			}
+		}
+	}
+	if path == "" || path == "stderr" {
+		return ""
+	}
+	return cfg.PrefixPath(path)
+}
+
+func openLog(path string) (*os.File, error) {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open() %q failed (%s)", path, errnoText(err))
+	}
+	return fh, nil
+}
+
+// openLogFiles opens the error log and the access logs without variables,
+// as ngx_init_cycle opens cycle->open_files.
+func openLogFiles(f *flags, l *loaded) (*openLogs, error) {
+	o := &openLogs{errorLog: errorLogPath(f, l.cfg)}
+	paths := l.rt.AccessLogs
+	if o.errorLog != "" {
+		paths = append([]string{o.errorLog}, paths...)
+	}
+	for i, p := range paths {
+		fh, err := openLog(p)
+		if err != nil {
+			o.close()
+			return nil, err
+		}
+		name := accessLogName + p
+		if i == 0 && o.errorLog != "" {
+			name = errorLogName
+		}
+		o.names = append(o.names, name)
+		o.files = append(o.files, fh)
+	}
+	return o, nil
+}
+
+// bind opens the sockets of rt that are not open yet and returns the
+// addresses it opened, so a failed reload can close them again.
+func (m *master) bind(rt *location.Router) ([]string, error) {
+	var opened []string
+	for _, sock := range rt.Sockets {
+		addr := sock.Listen.Addr
+		if m.socks[addr] != nil {
+			continue
+		}
+		ln, err := location.ListenSocket(sock.Listen)
+		if err == nil {
+			var fh *os.File
+			fh, err = ln.(interface{ File() (*os.File, error) }).File()
+			if err == nil {
+				m.socks[addr] = &boundSocket{ln: ln, file: fh}
+				opened = append(opened, addr)
+				continue
+			}
+			ln.Close()
+		}
+		m.closeSockets(opened)
+		return nil, err
+	}
+	return opened, nil
+}
+
+func (m *master) closeSockets(addrs []string) {
+	for _, a := range addrs {
+		if s := m.socks[a]; s != nil {
+			s.ln.Close()
+			s.file.Close()
+			delete(m.socks, a)
+		}
+	}
+}
+
+// spec is what a generation of workers for l inherits.
+func (m *master) spec(l *loaded, logs *openLogs) *process.Spec {
+	sp := &process.Spec{Workers: coreOf(l.cfg).workers, Env: []string{digestEnv + "=" + configDigest(l.cfg)}}
+	for _, sock := range l.rt.Sockets {
+		sp.Names = append(sp.Names, listenName+sock.Listen.Addr)
+		sp.Files = append(sp.Files, m.socks[sock.Listen.Addr].file)
+	}
+	sp.Names = append(sp.Names, logs.names...)
+	sp.Files = append(sp.Files, logs.files...)
+	return sp
+}
+
+// prepare binds and opens what l needs; undo closes what it opened.
+func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func(), err error) {
+	if isRoot() {
+		if _, err := process.ResolveUser(coreOf(l.cfg).user); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	opened, err := m.bind(l.rt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logs, err = openLogFiles(m.f, l)
+	if err != nil {
+		m.closeSockets(opened)
+		return nil, nil, nil, err
+	}
+	return m.spec(l, logs), logs, func() { m.closeSockets(opened); logs.close() }, nil
+}
+
+// use makes the logs of l the current ones.
+func (m *master) use(l *loaded, logs *openLogs) {
+	m.log.SetLevel(coreOf(l.cfg).errorLevel)
+	if logs.errorLog != "" {
+		m.log.SetOutput(logs.files[0])
+		redirectStderr(logs.files[0])
+	} else {
+		m.log.SetOutput(m.stderr)
+	}
+	if old := m.logs; old != nil {
+		old.close()
+	}
+	m.logs = logs
+}
+
+// usePid writes the pid file of l once its workers serve (a master that
+// fails to start leaves none), and removes one the last configuration named
+// elsewhere.
+func (m *master) usePid(l *loaded) error {
+	np := pidFile(l.cfg)
+	if np == m.pid {
+		return nil
+	}
+	if err := writePid(np); err != nil {
+		return err
+	}
+	if m.pid != "" {
+		os.Remove(m.pid)
+	}
+	m.pid = np
+	return nil
+}
+
+// keepOnly closes the sockets that rt no longer listens on.
+func (m *master) keepOnly(rt *location.Router) {
+	keep := map[string]bool{}
+	for _, sock := range rt.Sockets {
+		keep[sock.Listen.Addr] = true
+	}
+	var gone []string
+	for a := range m.socks {
+		if !keep[a] {
+			gone = append(gone, a)
+		}
+	}
+	m.closeSockets(gone)
+}
+
+// runMaster serves l with a master process and worker processes.
+func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
+	m := &master{f: f, stderr: stderr, log: location.NewLogger(stderr), socks: map[string]*boundSocket{}}
+	sp, logs, _, err := m.prepare(l)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		m.closeSockets(m.addrs())
+		return 1
+	}
+	m.use(l, logs)
+	if len(l.rt.Unserved) > 0 {
+		m.log.Log("warn", "directives validated but not served by gonginx: "+strings.Join(l.rt.Unserved, ", "))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		return 1
+	}
+	pm := &process.Master{Log: m.log.Log, Exe: exe, Args: os.Args[1:]}
+	pm.Hooks = process.Hooks{
+		Reload:        m.reload,
+		Reopen:        m.reopen,
+		StopListening: func() { m.closeSockets(m.addrs()) },
+	}
+	code := pm.Run(sp, func() error {
+		if err := m.usePid(l); err != nil {
+			return err
+		}
+		ready()
+		return nil
+	})
+	m.closeSockets(m.addrs())
+	if m.pid != "" {
+		os.Remove(m.pid)
+	}
+	if code == 0 {
+		m.log.Log("notice", "exit")
+	}
+	m.logs.close()
+	return code
+}
+
+func (m *master) addrs() []string {
+	var out []string
+	for a := range m.socks {
+		out = append(out, a)
+	}
+	return out
+}
+
+// reload is ngx_init_cycle on SIGHUP: load, bind, open; any error is
+// logged as nginx logs it and leaves everything as it was.
+func (m *master) reload() (*process.Spec, func(bool), error) {
+	l := load(m.f)
+	for _, w := range l.warns {
+		m.log.Log("warn", w.Error())
+	}
+	if l.err != nil {
+		m.log.Log(levelOf(l.err), l.err.Error())
+		return nil, nil, l.err
+	}
+	sp, logs, undo, err := m.prepare(l)
+	if err != nil {
+		m.log.Log("emerg", err.Error())
+		return nil, nil, err
+	}
+	return sp, func(ok bool) {
+		if !ok {
+			undo()
+			return
+		}
+		m.use(l, logs)
+		m.keepOnly(l.rt)
+		if err := m.usePid(l); err != nil {
+			m.log.Log("alert", err.Error())
+		}
+	}, nil
+}
+
+// reopen reopens the current generation's log files (SIGUSR1); the
+// master passes the new descriptors to its workers.
+func (m *master) reopen(sp *process.Spec) []int {
+	var idx []int
+	for i, name := range sp.Names {
+		path, isAccess := strings.CutPrefix(name, accessLogName)
+		if name == errorLogName {
+			path = m.logs.errorLog
+		} else if !isAccess {
+			continue
+		}
+		fh, err := openLog(path)
+		if err != nil {
+			m.log.Log("alert", err.Error())
+			continue
+		}
+		for j, old := range m.logs.files {
+			if old == sp.Files[i] {
+				m.logs.files[j] = fh
+			}
+		}
+		if name == errorLogName {
+			m.log.SetOutput(fh)
+		}
+		sp.Files[i].Close()
+		sp.Files[i] = fh
+		idx = append(idx, i)
+	}
+	return idx
+}
+
+// redirectStderr points fd 2 at the error log, as ngx_log_redirect_stderr
+// does once the log is open: what the runtime or a library prints lands
+// there, and a detached master no longer holds the terminal or the pipe
+// of whoever started it.
+func redirectStderr(f *os.File) {
+	syscall.Dup3(int(f.Fd()), 2, 0)
+}
+
+// writePid writes the master's pid. The directory of nginx's default
+// logs/nginx.pid is created when missing (a config directory usually has
+// no logs/); a "pid" directive's directory must exist, as in nginx.
+func writePid(path string) error {
+	if strings.HasSuffix(path, "/"+defaultPid) {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+	}
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		return fmt.Errorf("open() %q failed (%s)", path, errnoText(err))
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/process"
+)
+
+// runWorker is a worker process: it loads the configuration as its
+// master did (still as root, so it can read keys readable by root only),
+// serves on the sockets it inherited, writes to the log files it
+// inherited, and drops to "user" before it accepts a connection.
+func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
+	logger := location.NewLogger(stderr)
+	if fh := w.Files[errorLogName]; fh != nil {
+		logger.SetOutput(fh)
+	}
+	l := load(f)
+	if l.err != nil {
+		logger.Log(levelOf(l.err), l.err.Error())
+		return 1
+	}
+	if got := configDigest(l.cfg); got != os.Getenv(digestEnv) {
+		logger.Log("emerg", "the configuration changed while the master process was loading it")
+		return 1
+	}
+	os.Unsetenv(digestEnv)
+	c := coreOf(l.cfg)
+	logger.SetLevel(c.errorLevel)
+	listeners := map[string]net.Listener{}
+	for name, fh := range w.Files {
+		if path, ok := strings.CutPrefix(name, accessLogName); ok {
+			logger.Adopt(path, fh)
+		}
+		if addr, ok := strings.CutPrefix(name, listenName); ok {
+			ln, err := net.FileListener(fh)
+			fh.Close()
+			if err != nil {
+				logger.Log("emerg", fmt.Sprintf("inherited socket %s: %v", addr, err))
+				return 1
+			}
+			listeners[addr] = ln
+		}
+	}
+	srv, err := location.Start(l.cfg, location.StartOptions{Compile: compileOptions(true), Logger: logger,
+		Listeners: listeners, InheritedOnly: true, Hold: true})
+	if err != nil {
+		logger.Log("emerg", err.Error())
+		return 1
+	}
+	// ngx_worker_process_init: the configuration, keys and files are
+	// loaded; switch to "user" before the first accept. Exit code 2 tells
+	// the master not to respawn a worker that can never start.
+	if isRoot() {
+		id, err := process.ResolveUser(c.user)
+		if err == nil {
+			err = id.Drop()
+		}
+		if err != nil {
+			logger.Log("emerg", err.Error())
+			srv.Close()
+			return 2
+		}
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := w.Ready(); err != nil {
+		srv.Close()
+		return 1
+	}
+	srv.Serve()
+	cmds := w.Commands()
+	for {
+		var cmd process.Command
+		select {
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGQUIT:
+				cmd.Quit = true
+			case syscall.SIGTERM, syscall.SIGINT:
+				cmd.Terminate = true
+			case syscall.SIGUSR1:
+				// Sent to the worker itself: reopen by path, as nginx's
+				// worker does (it may lack the right to).
+				logger.Log("notice", "reopening logs")
+				logger.Reopen()
+			}
+		case cmd = <-cmds:
+		}
+		switch {
+		case cmd.Terminate:
+			logger.Log("notice", "exiting")
+			srv.Close()
+			logger.Log("notice", "exit")
+			return 0
+		case cmd.Quit:
+			logger.Log("notice", "gracefully shutting down")
+			ctx, cancel := context.Background(), func() {}
+			if c.shutdownTimeout > 0 {
+				ctx, cancel = context.WithTimeout(ctx, c.shutdownTimeout)
+			}
+			srv.Shutdown(ctx)
+			cancel()
+			logger.Log("notice", "exiting")
+			logger.Log("notice", "exit")
+			return 0
+		case cmd.Reopen != nil:
+			logger.Log("notice", "reopening logs")
+			for name, fh := range cmd.Reopen {
+				if path, ok := strings.CutPrefix(name, accessLogName); ok {
+					logger.Adopt(path, fh)
+				} else if name == errorLogName {
+					logger.SetOutput(fh)
+					if old := w.Files[errorLogName]; old != nil {
+						old.Close()
+					}
+					w.Files[errorLogName] = fh
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,376 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Spec is one generation of workers: how many, and the files each
+// inherits from fd 4 on, with the names the worker finds them by.
+type Spec struct {
+	Workers int
+	Names   []string
+	Files   []*os.File
+	Env     []string // more environment for the workers ("NAME=value")
+}
+
+// Hooks are what the master asks of the configuration side.
+type Hooks struct {
+	// Reload loads the configuration again (SIGHUP) and returns the next
+	// generation's spec; it logs its own errors. commit is called with
+	// true once every new worker is ready (the old generation is then
+	// told to quit), with false when one failed (nothing changes).
+	Reload func() (spec *Spec, commit func(ok bool), err error)
+	// Reopen reopens the log files of spec in place (SIGUSR1) and returns
+	// the indexes of spec.Files it replaced, to be passed to the workers.
+	Reopen func(spec *Spec) []int
+	// StopListening closes the master's listening sockets (SIGQUIT).
+	StopListening func()
+}
+
+// Master is nginx's master process cycle.
+type Master struct {
+	Log   func(level, msg string)
+	Exe   string   // the binary workers run (this one)
+	Args  []string // the master's arguments, which workers reload with
+	Hooks Hooks
+	// ReadyTimeout bounds how long a worker may take to load and report
+	// ready (keys, regexes and maps of a large configuration).
+	ReadyTimeout time.Duration
+
+	gen   *generation
+	procs map[int]*worker // every worker not reaped yet, by pid
+}
+
+type generation struct {
+	spec    *Spec
+	workers map[int]*worker
+	dead    []int // slots of workers to respawn
+}
+
+type worker struct {
+	pid     int
+	slot    int
+	gen     *generation
+	ctl     *net.UnixConn
+	exiting bool // told to quit or terminate: not respawned
+}
+
+// Run starts spec's workers and runs the master cycle until the workers
+// are gone after SIGQUIT, SIGTERM or SIGINT. ready is called once the
+// first workers serve (the caller writes the pid file then); an error
+// from it stops them and the master. It returns the process exit code.
+func (m *Master) Run(spec *Spec, ready func() error) int {
+	m.procs = map[int]*worker{}
+	if m.ReadyTimeout == 0 {
+		m.ReadyTimeout = time.Minute
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD)
+	defer signal.Stop(sigs)
+	m.Log("notice", "start worker processes")
+	gen, err := m.startGeneration(spec)
+	if err != nil {
+		m.Log("emerg", err.Error())
+		m.waitAll()
+		return 1
+	}
+	m.gen = gen
+	if err := ready(); err != nil {
+		m.Log("emerg", err.Error())
+		m.commandAll(cmdTerminate)
+		m.waitAll()
+		return 1
+	}
+	var quitting, terminating bool
+	var killTimer <-chan time.Time
+	delay := 50 * time.Millisecond
+	for {
+		if (quitting || terminating) && len(m.procs) == 0 {
+			return 0
+		}
+		select {
+		case <-killTimer:
+			// ngx_master_process_cycle: TERM again, doubling the wait,
+			// and KILL once it passes a second.
+			delay *= 2
+			if delay > time.Second {
+				m.signalAll(syscall.SIGKILL)
+			} else {
+				m.signalAll(syscall.SIGTERM)
+			}
+			killTimer = time.After(delay)
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			switch sig {
+			case syscall.SIGCHLD:
+				m.logSignal(sig, "")
+				m.reap()
+				if !quitting && !terminating {
+					m.respawn()
+				}
+			case syscall.SIGTERM, syscall.SIGINT:
+				m.logSignal(sig, ", exiting")
+				if !terminating {
+					terminating = true
+					m.commandAll(cmdTerminate)
+					killTimer = time.After(delay)
+				}
+			case syscall.SIGQUIT:
+				m.logSignal(sig, ", shutting down")
+				if !quitting && !terminating {
+					quitting = true
+					m.commandAll(cmdQuit)
+					m.Hooks.StopListening()
+				}
+			case syscall.SIGHUP:
+				m.logSignal(sig, ", reconfiguring")
+				if !quitting && !terminating {
+					m.reload()
+				}
+			case syscall.SIGUSR1:
+				m.logSignal(sig, ", reopening")
+				if !quitting && !terminating {
+					m.reopen()
+				}
+			}
+		}
+	}
+}
+
+// logSignal logs a signal as ngx_signal_handler does (Go does not tell
+// the sender's pid, so nginx's "from PID" is left out).
+func (m *Master) logSignal(sig syscall.Signal, action string) {
+	name := map[syscall.Signal]string{syscall.SIGHUP: "SIGHUP", syscall.SIGUSR1: "SIGUSR1", syscall.SIGQUIT: "SIGQUIT",
+		syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGCHLD: "SIGCHLD"}[sig]
+	m.Log("notice", fmt.Sprintf("signal %d (%s) received%s", int(sig), name, action))
+}
+
+// startGeneration starts spec.Workers workers and waits until each is
+// ready; on failure the ones started are stopped and an error returned.
+func (m *Master) startGeneration(spec *Spec) (*generation, error) {
+	g := &generation{spec: spec, workers: map[int]*worker{}}
+	var err error
+	for slot := 0; slot < max(spec.Workers, 1) && err == nil; slot++ {
+		_, err = m.startWorker(g, slot)
+	}
+	if err == nil {
+		for _, w := range g.workers {
+			if err = m.waitReady(w); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		m.discard(g)
+		return nil, err
+	}
+	// Only now do the workers accept: a generation serves whole or not at all.
+	for _, w := range g.workers {
+		m.command(w, msgGo)
+	}
+	return g, nil
+}
+
+// discard stops the workers of a generation that never served: each one
+// exits when it finds its channel closed instead of told to go.
+func (m *Master) discard(g *generation) {
+	for _, w := range g.workers {
+		w.exiting = true
+		w.ctl.Close()
+	}
+}
+
+// waitAll reaps every worker left, blocking (start-up failed).
+func (m *Master) waitAll() {
+	for pid := range m.procs {
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, 0, nil)
+		delete(m.procs, pid)
+	}
+}
+
+func (m *Master) startWorker(g *generation, slot int) (*worker, error) {
+	ctl, theirs, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	defer theirs.Close()
+	files := append([]*os.File{os.Stdin, os.Stdout, os.Stderr, theirs}, g.spec.Files...)
+	env := slices.DeleteFunc(os.Environ(), func(s string) bool { return strings.HasPrefix(s, workerEnv+"=") })
+	env = append(env, g.spec.Env...)
+	env = append(env, workerEnv+"="+strconv.Itoa(slot)+"\n"+strings.Join(g.spec.Names, "\n"))
+	// argv[0] names the process in ps, as nginx's "worker process" title.
+	argv := append([]string{"gonginx: worker process"}, m.Args...)
+	p, err := os.StartProcess(m.Exe, argv, &os.ProcAttr{Env: env, Files: files})
+	if err != nil {
+		ctl.Close()
+		return nil, fmt.Errorf("could not respawn worker process (%s)", errnoText(err))
+	}
+	w := &worker{pid: p.Pid, slot: slot, gen: g, ctl: ctl}
+	// The master reaps with wait4 on SIGCHLD: no goroutine waits per worker.
+	p.Release()
+	g.workers[w.pid] = w
+	m.procs[w.pid] = w
+	m.Log("notice", "start worker process "+strconv.Itoa(w.pid))
+	return w, nil
+}
+
+// waitReady reads the worker's one-byte report. A worker that fails logs
+// why itself and exits, which closes its end.
+func (m *Master) waitReady(w *worker) error {
+	w.ctl.SetReadDeadline(time.Now().Add(m.ReadyTimeout))
+	defer w.ctl.SetReadDeadline(time.Time{})
+	var b [1]byte
+	n, err := w.ctl.Read(b[:])
+	if n == 1 && b[0] == msgReady {
+		return nil
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		syscall.Kill(w.pid, syscall.SIGKILL)
+		return fmt.Errorf("worker process %d did not start in %s", w.pid, m.ReadyTimeout)
+	}
+	return fmt.Errorf("worker process %d failed to start", w.pid)
+}
+
+// reap collects every exited worker and logs it as ngx_process_get_status.
+func (m *Master) reap() {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if pid <= 0 {
+			return
+		}
+		name := "unknown process"
+		w := m.procs[pid]
+		if w != nil {
+			name = "worker process"
+			delete(m.procs, pid)
+			delete(w.gen.workers, pid)
+			w.ctl.Close()
+		}
+		switch {
+		case ws.Signaled():
+			core := ""
+			if ws.CoreDump() {
+				core = " (core dumped)"
+			}
+			m.Log("alert", fmt.Sprintf("%s %d exited on signal %d%s", name, pid, int(ws.Signal()), core))
+		default:
+			m.Log("notice", fmt.Sprintf("%s %d exited with code %d", name, pid, ws.ExitStatus()))
+		}
+		if w == nil || w.exiting || w.gen != m.gen {
+			continue
+		}
+		if ws.Exited() && ws.ExitStatus() == 2 {
+			m.Log("alert", fmt.Sprintf("%s %d exited with fatal code 2 and cannot be respawned", name, pid))
+			continue
+		}
+		w.gen.dead = append(w.gen.dead, w.slot)
+	}
+}
+
+// respawn replaces the current generation's workers that died.
+func (m *Master) respawn() {
+	g := m.gen
+	for len(g.dead) > 0 {
+		slot := g.dead[0]
+		g.dead = g.dead[1:]
+		w, err := m.startWorker(g, slot)
+		if err != nil {
+			m.Log("alert", err.Error())
+			continue
+		}
+		if err := m.waitReady(w); err != nil {
+			w.exiting = true
+			w.ctl.Close()
+			m.Log("alert", err.Error())
+			continue
+		}
+		m.command(w, msgGo)
+	}
+}
+
+// reload is the SIGHUP branch of ngx_master_process_cycle, except that
+// the old workers are told to quit only once all new ones serve.
+func (m *Master) reload() {
+	m.Log("notice", "reconfiguring")
+	spec, commit, err := m.Hooks.Reload()
+	if err != nil {
+		return
+	}
+	m.Log("notice", "start worker processes")
+	g, err := m.startGeneration(spec)
+	if err != nil {
+		m.Log("alert", err.Error())
+		commit(false)
+		return
+	}
+	old := m.gen
+	m.gen = g
+	for _, w := range old.workers {
+		w.exiting = true
+		m.command(w, cmdQuit)
+	}
+	commit(true)
+}
+
+func (m *Master) reopen() {
+	m.Log("notice", "reopening logs")
+	idx := m.Hooks.Reopen(m.gen.spec)
+	if len(idx) == 0 {
+		return
+	}
+	names := make([]string, len(idx))
+	files := make([]*os.File, len(idx))
+	for i, j := range idx {
+		names[i], files[i] = m.gen.spec.Names[j], m.gen.spec.Files[j]
+	}
+	for _, w := range m.gen.workers {
+		if err := sendFiles(w.ctl, cmdReopen, names, files); err != nil {
+			m.Log("alert", fmt.Sprintf("sendmsg() to worker process %d failed (%s)", w.pid, errnoText(err)))
+		}
+	}
+}
+
+// commandAll tells every worker, of every generation, to quit or stop.
+func (m *Master) commandAll(cmd byte) {
+	for _, w := range m.procs {
+		w.exiting = true
+		m.command(w, cmd)
+	}
+}
+
+// command writes cmd on the worker's channel, falling back to the signal
+// nginx sends, as ngx_signal_worker_processes does.
+func (m *Master) command(w *worker, cmd byte) {
+	if _, err := w.ctl.Write([]byte{cmd}); err == nil {
+		return
+	}
+	sig := syscall.SIGQUIT
+	if cmd == cmdTerminate {
+		sig = syscall.SIGTERM
+	}
+	if err := syscall.Kill(w.pid, sig); err != nil && err != syscall.ESRCH {
+		m.Log("alert", fmt.Sprintf("kill(%d, %d) failed (%s)", w.pid, int(sig), errnoText(err)))
+	}
+}
+
+func (m *Master) signalAll(sig syscall.Signal) {
+	for pid := range m.procs {
+		if err := syscall.Kill(pid, sig); err != nil && err != syscall.ESRCH {
+			m.Log("alert", fmt.Sprintf("kill(%d, %d) failed (%s)", pid, int(sig), errnoText(err)))
+		}
+	}
+}

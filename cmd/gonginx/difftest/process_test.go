@@ -1,0 +1,545 @@
+package difftest
+
+// The process model, side by side: nginx and gonginx run the same full
+// nginx.conf as a master with workers (daemon off, or on), and what can be
+// seen from outside is compared: worker processes and their user, the pid
+// file, the error log lines of start, worker death, reload and quit, the
+// 403 for a root-only file once workers run as "user", and -t run by an
+// unprivileged user. Each test leaves no process behind.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// procImpl is one program of a process test.
+type procImpl struct{ name, bin string }
+
+func procImpls(t *testing.T) []procImpl {
+	t.Helper()
+	ng := serveNginx(t)
+	gg := serveUnderTest(t)
+	return []procImpl{{"nginx", ng.Bin}, {"gonginx", gg.Bin}}
+}
+
+// requireRoot fails in CI (which runs as root) and skips loudly elsewhere.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("the process tests need root (workers switch to \"user\"); CI runs as root")
+	}
+	t.Skip("!!! SKIPPING: the process tests need root (workers switch to \"user\") !!!")
+}
+
+// procDir is a prefix readable by unprivileged workers.
+func procDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "difftest-proc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// master is one running server started in the foreground.
+type master struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	dir    string
+	exited chan struct{}
+}
+
+// startMaster writes conf ("DIR" and "PORT" replaced) and runs bin on it
+// until the pid file names its pid and the port accepts.
+func startMaster(t *testing.T, im procImpl, dir, conf string, port int) *master {
+	t.Helper()
+	writeConf(t, dir, conf, port)
+	cmd := exec.Command(im.bin, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	m := &master{t: t, cmd: cmd, dir: dir, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(m.exited) }()
+	t.Cleanup(m.kill)
+	waitUntil(t, im.name+" pid file", func() bool { return readPid(dir) == cmd.Process.Pid })
+	waitUntil(t, im.name+" listening", func() bool { return dialOK(port) })
+	return m
+}
+
+// kill stops what is left of the test's server: the master's whole
+// process group.
+func (m *master) kill() {
+	select {
+	case <-m.exited:
+	default:
+		syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+		<-m.exited
+	}
+}
+
+func (m *master) pid() int { return m.cmd.Process.Pid }
+
+// quit sends SIGQUIT and waits for the master to exit.
+func (m *master) quit() {
+	m.t.Helper()
+	syscall.Kill(m.pid(), syscall.SIGQUIT)
+	select {
+	case <-m.exited:
+	case <-time.After(20 * time.Second):
+		m.t.Fatal("did not exit on SIGQUIT")
+	}
+}
+
+func writeConf(t *testing.T, dir, conf string, port int) {
+	t.Helper()
+	conf = strings.ReplaceAll(conf, "DIR", dir)
+	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readPid(dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, "nginx.pid"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+func dialOK(port int) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// waitUntil polls cond for at most 15 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 750; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// children lists the live (not zombie) processes whose parent is pid.
+func children(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, state := procStat(n); ppid == pid && state != "Z" {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// procStat returns a process's parent and state ("" when it is gone).
+func procStat(pid int) (ppid int, state string) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, ""
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0, ""
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	return ppid, f[0]
+}
+
+func alive(pid int) bool {
+	_, state := procStat(pid)
+	return state != "" && state != "Z"
+}
+
+// uidOf is the real uid of a process.
+func uidOf(pid int) int {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "Uid:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				n, _ := strconv.Atoi(f[0])
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+var (
+	logPrefix = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: `)
+	bigNumber = regexp.MustCompile(`\b\d{3,}\b`)
+	// Connection numbers: nginx counts across workers in shared memory.
+	connNumber = regexp.MustCompile(`\] \*\d+ `)
+)
+
+// logLines reads an error log, keeps the lines matching keep, with the
+// time, pids and ports replaced, sorted (workers log concurrently).
+func logLines(t *testing.T, path string, keep *regexp.Regexp, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		l = logPrefix.ReplaceAllString(l, "$1 ")
+		if !keep.MatchString(l) {
+			continue
+		}
+		l = strings.ReplaceAll(l, dir, "DIR")
+		l = strings.Replace(l, " received from ", " received ", 1)
+		l = bigNumber.ReplaceAllString(l, "N")
+		l = connNumber.ReplaceAllString(l, "] *C ")
+		l = strings.Replace(l, " received N,", " received,", 1)
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func get(t *testing.T, port int, path string) (int, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path)
+	b, _ := io.ReadAll(c)
+	s := string(b)
+	code := 0
+	if f := strings.Fields(s); len(f) > 1 {
+		code, _ = strconv.Atoi(f[1])
+	}
+	_, body, _ := strings.Cut(s, "\r\n\r\n")
+	return code, body
+}
+
+const procWorkersConf = `daemon off;
+worker_processes 2;
+error_log DIR/error.log info;
+pid DIR/nginx.pid;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:PORT;
+        location / { return 200 "up\n"; }
+    }
+}
+`
+
+// TestProcessWorkers: worker_processes 2 gives two workers running as
+// nobody; a worker killed with SIGKILL is replaced and logged as an
+// alert; SIGQUIT stops all and removes the pid file.
+func TestProcessWorkers(t *testing.T) {
+	requireRoot(t)
+	keep := regexp.MustCompile(`worker process|shutting down|\[alert\]|\[emerg\]|\] exit$`)
+	got := map[string][]string{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, procWorkersConf, port)
+		var workers []int
+		waitUntil(t, im.name+" 2 workers", func() bool { workers = children(m.pid()); return len(workers) == 2 })
+		for _, w := range workers {
+			if uid := uidOf(w); uid != 65534 {
+				t.Errorf("%s: worker %d runs as uid %d, want nobody (65534)", im.name, w, uid)
+			}
+		}
+		if uid := uidOf(m.pid()); uid != 0 {
+			t.Errorf("%s: master runs as uid %d, want root", im.name, uid)
+		}
+		syscall.Kill(workers[0], syscall.SIGKILL)
+		waitUntil(t, im.name+" worker replaced", func() bool {
+			now := children(m.pid())
+			return len(now) == 2 && !slices.Contains(now, workers[0])
+		})
+		if code, body := get(t, port, "/"); code != 200 || body != "up\n" {
+			t.Errorf("%s after respawn: %d %q", im.name, code, body)
+		}
+		all := append(children(m.pid()), workers...)
+		m.quit()
+		for _, w := range all {
+			if alive(w) {
+				t.Errorf("%s: worker %d left behind after quit", im.name, w)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "nginx.pid")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: pid file left behind (%v)", im.name, err)
+		}
+		got[im.name] = logLines(t, filepath.Join(dir, "error.log"), keep, dir)
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("error log (-nginx +gonginx):\n%s", diff)
+	}
+	if !slices.Contains(got["gonginx"], "[alert] worker process N exited on signal 9") {
+		t.Errorf("no alert for the killed worker: %q", got["gonginx"])
+	}
+}
+
+// TestProcessReload: a configuration that fails to load on SIGHUP changes
+// nothing (same worker, same answer, the error logged); a good one starts
+// a new worker, the old one quits.
+func TestProcessReload(t *testing.T) {
+	requireRoot(t)
+	conf := func(text string) string {
+		return strings.Replace(strings.Replace(procWorkersConf, "worker_processes 2;", "worker_processes 1;", 1), `"up\n"`, `"`+text+`\n"`, 1)
+	}
+	keep := regexp.MustCompile(`worker process|reconfiguring|shutting down|\[alert\]|\[emerg\]`)
+	got := map[string][]string{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf("one"), port)
+		var first []int
+		waitUntil(t, im.name+" a worker", func() bool { first = children(m.pid()); return len(first) == 1 })
+
+		writeConf(t, dir, conf("two")+"bogus;\n", port)
+		syscall.Kill(m.pid(), syscall.SIGHUP)
+		waitUntil(t, im.name+" reload error logged", func() bool {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			return strings.Contains(string(b), `unknown directive "bogus"`)
+		})
+		if now := children(m.pid()); !slices.Equal(now, first) {
+			t.Errorf("%s: workers changed on a failed reload: %v -> %v", im.name, first, now)
+		}
+		if code, body := get(t, port, "/"); code != 200 || body != "one\n" {
+			t.Errorf("%s after a failed reload: %d %q", im.name, code, body)
+		}
+
+		writeConf(t, dir, conf("two"), port)
+		syscall.Kill(m.pid(), syscall.SIGHUP)
+		waitUntil(t, im.name+" new worker serving", func() bool {
+			now := children(m.pid())
+			_, body := get(t, port, "/")
+			return len(now) == 1 && now[0] != first[0] && body == "two\n"
+		})
+		m.quit()
+		got[im.name] = logLines(t, filepath.Join(dir, "error.log"), keep, dir)
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("error log (-nginx +gonginx):\n%s", diff)
+	}
+}
+
+// TestProcessUserDenied is the security proof: started by root, workers
+// run as "user", so a symlink or alias to a file only root may read gets
+// 403 and nginx's error line, not the file.
+func TestProcessUserDenied(t *testing.T) {
+	requireRoot(t)
+	const conf = `user nobody nogroup;
+daemon off;
+error_log DIR/error.log;
+pid DIR/nginx.pid;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:PORT;
+        root DIR/html;
+        location /alias/ { alias DIR/private/; }
+    }
+}
+`
+	type answer struct {
+		Path   string
+		Status int
+		Body   string
+	}
+	got := map[string][]answer{}
+	logs := map[string][]string{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		for _, d := range []string{"html", "private"} {
+			if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		secret := filepath.Join(dir, "private", "shadow")
+		if err := os.WriteFile(secret, []byte("root:secret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(secret, filepath.Join(dir, "html", "link")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "html", "ok.txt"), []byte("public\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf, port)
+		for _, p := range []string{"/link", "/alias/shadow", "/ok.txt"} {
+			code, body := get(t, port, p)
+			if code != 200 {
+				body = "" // error pages carry the server's name
+			}
+			got[im.name] = append(got[im.name], answer{p, code, body})
+		}
+		m.quit()
+		logs[im.name] = logLines(t, filepath.Join(dir, "error.log"), regexp.MustCompile(`\[error\]`), dir)
+	}
+	want := []answer{{"/link", 403, ""}, {"/alias/shadow", 403, ""}, {"/ok.txt", 200, "public\n"}}
+	if diff := cmp.Diff(want, got["gonginx"]); diff != "" {
+		t.Errorf("gonginx answers (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("answers (-nginx +gonginx):\n%s", diff)
+	}
+	if diff := cmp.Diff(logs["nginx"], logs["gonginx"]); diff != "" {
+		t.Errorf("error log (-nginx +gonginx):\n%s", diff)
+	}
+}
+
+// TestProcessDaemon: without "daemon off" the command returns once the
+// server runs detached; the pid file names the detached master, which
+// -s quit stops with its workers.
+func TestProcessDaemon(t *testing.T) {
+	requireRoot(t)
+	const conf = `error_log DIR/error.log;
+pid DIR/nginx.pid;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:PORT;
+        location / { return 200 "detached\n"; }
+    }
+}
+`
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		port := freeTCPPort(t)
+		writeConf(t, dir, conf, port)
+		args := []string{"-p", dir + "/", "-c", filepath.Join(dir, "nginx.conf")}
+		cmd := exec.Command(im.bin, args...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", im.name, err, out)
+		}
+		pid := readPid(dir)
+		if pid == 0 || pid == cmd.Process.Pid || !alive(pid) {
+			t.Fatalf("%s: pid file holds %d (command was %d)", im.name, pid, cmd.Process.Pid)
+		}
+		t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+		if _, state := procStat(pid); state == "" {
+			t.Fatalf("%s: no process %d", im.name, pid)
+		}
+		if sid, _ := syscall.Getpgid(pid); sid != pid {
+			t.Errorf("%s: detached master %d is in process group %d, want its own session", im.name, pid, sid)
+		}
+		if code, body := get(t, port, "/"); code != 200 || body != "detached\n" {
+			t.Errorf("%s: %d %q", im.name, code, body)
+		}
+		workers := children(pid)
+		if len(workers) != 1 {
+			t.Errorf("%s: %d workers, want 1", im.name, len(workers))
+		}
+		if out, err := exec.Command(im.bin, append(args, "-s", "quit")...).CombinedOutput(); err != nil {
+			t.Fatalf("%s -s quit: %v\n%s", im.name, err, out)
+		}
+		waitUntil(t, im.name+" detached master gone", func() bool { return !alive(pid) })
+		for _, w := range workers {
+			if alive(w) {
+				t.Errorf("%s: worker %d left behind", im.name, w)
+			}
+		}
+	}
+}
+
+// TestProcessTestUnprivileged runs -t as nobody: nginx -t binds the
+// listening sockets, so port 80 fails; "user" is ignored with a warning.
+func TestProcessTestUnprivileged(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Fatal("setpriv (util-linux) is needed to run -t as nobody")
+	}
+	cases := []struct{ name, conf string }{
+		{"port 80", "events {}\nhttp {\n    access_log off;\n    server { listen 80; }\n}\n"},
+		{"free port", "events {}\nhttp {\n    access_log off;\n    server { listen 127.0.0.1:PORT; }\n}\n"},
+		{"user", "user nobody nogroup;\nevents {}\nhttp {\n    access_log off;\n    server { listen 127.0.0.1:PORT; }\n}\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string]tResult{}
+			for _, im := range procImpls(t) {
+				dir := procDir(t)
+				// A copy nobody may run (the build's temp dir is private).
+				bin := filepath.Join(dir, im.name)
+				data, err := os.ReadFile(im.bin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(bin, data, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				run := filepath.Join(dir, "run")
+				if err := os.Mkdir(run, 0o777); err != nil {
+					t.Fatal(err)
+				}
+				os.Chmod(run, 0o777)
+				writeConf(t, dir, tc.conf, freeTCPPort(t))
+				args := []string{"--reuid=nobody", "--regid=nogroup", "--clear-groups", bin, "-t",
+					"-p", dir + "/", "-c", filepath.Join(dir, "nginx.conf"),
+					"-g", "pid " + filepath.Join(run, "nginx.pid") + "; error_log stderr;"}
+				got[im.name] = tRun(t, im.name, "setpriv", args, map[string]string{dir: "DIR"})
+			}
+			if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+				t.Errorf("-t as nobody (-nginx +gonginx):\n%s", diff)
+			}
+		})
+	}
+}

@@ -187,6 +187,8 @@ type locConf struct {
 	recursiveEP     bool
 	epOwner         *locConf
 	addHeaders      []addHeader // this level's add_header lines, or the inherited ones (headers.go)
+	addTrailers     []addHeader // likewise add_trailer
+	noChunked       bool        // chunked_transfer_encoding off
 	expires         expiresConf
 
 	// Compiled by finishConf.

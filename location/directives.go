@@ -36,6 +36,8 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 		switch d.Name {
 		case "add_header":
 			conf.addHeaders = nil
+		case "add_trailer":
+			conf.addTrailers = nil
 		case "expires":
 			if expiresSeen {
 				return confErr(d, "\"expires\" directive is duplicate")
@@ -296,7 +298,16 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "access_log":
 		return c.accessLog(conf, d)
 	case "add_header":
-		return c.compileAddHeader(conf, d)
+		h, err := c.compileAddHeader(d)
+		conf.addHeaders = append(conf.addHeaders, h)
+		return err
+	case "chunked_transfer_encoding":
+		conf.noChunked = !onOff(d)
+	case "add_trailer":
+		h, err := c.compileAddHeader(d)
+		h.kind = addAppend
+		conf.addTrailers = append(conf.addTrailers, h)
+		return err
 	case "expires":
 		return c.compileExpires(conf, d)
 	case "return", "rewrite", "set", "if", "break":

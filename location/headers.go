@@ -59,18 +59,19 @@ type expiresConf struct {
 // header list and the bytes of evaluated values, reused request after
 // request.
 type headerScratch struct {
-	list []http1.Header
-	vals []byte
+	list   []http1.Header
+	vals   []byte
+	status int // the status the head went out with, for the trailers
 	// keep: a first pass (a 416's, see rangeNotSatisfiable) left values
 	// in vals that the head still points at.
 	keep bool
 }
 
-// compileAddHeader reads "add_header name value [always]" as
-// ngx_http_headers_add.
-func (c *compiler) compileAddHeader(conf *locConf, d *nginxconf.Directive) error {
+// compileAddHeader reads "add_header name value [always]" (or
+// add_trailer) as ngx_http_headers_add.
+func (c *compiler) compileAddHeader(d *nginxconf.Directive) (addHeader, error) {
 	if len(d.Args) < 2 {
-		return nil // -t reports the argument count
+		return addHeader{}, confErr(d, "invalid number of arguments in %q directive", d.Name)
 	}
 	h := addHeader{name: []byte(d.Args[0])}
 	switch {
@@ -82,7 +83,7 @@ func (c *compiler) compileAddHeader(conf *locConf, d *nginxconf.Directive) error
 	if d.Args[1] != "" {
 		v, err := c.rc.Complex(d.Args[1])
 		if err != nil {
-			return rewrite.At(err, d)
+			return h, rewrite.At(err, d)
 		}
 		if s, ok := v.Static(); ok {
 			h.static = []byte(s)
@@ -92,12 +93,11 @@ func (c *compiler) compileAddHeader(conf *locConf, d *nginxconf.Directive) error
 	}
 	if len(d.Args) == 3 {
 		if d.Args[2] != "always" {
-			return confErr(d, "invalid parameter %q", d.Args[2])
+			return h, confErr(d, "invalid parameter %q", d.Args[2])
 		}
 		h.always = true
 	}
-	conf.addHeaders = append(conf.addHeaders, h)
-	return nil
+	return h, nil
 }
 
 // compileExpires reads "expires [modified] time" as
@@ -175,16 +175,20 @@ func safeStatus(status int) bool {
 }
 
 // FilterHeader is the headers filter (http1.HeaderFilter) for the
-// configuration the request ends in: its location, "if" block or server.
+// configuration the request ends in: its location, "if" block or server;
+// it also sets chunked_transfer_encoding for the chunked filter below it.
 // nginx skips subrequests here; gonginx has none yet.
 func (x *exchange) FilterHeader(resp *http1.Response) {
 	if x.srv == nil {
 		return
 	}
 	conf := x.conf()
-	if len(conf.addHeaders) == 0 && conf.expires.mode == expiresOff {
+	// The chunked filter's switch, read from the same configuration.
+	resp.NoChunked = conf.noChunked
+	if len(conf.addHeaders) == 0 && conf.expires.mode == expiresOff && len(conf.addTrailers) == 0 {
 		return
 	}
+	x.hdrs.status = resp.Status
 	if !x.hdrs.keep {
 		x.hdrs.vals = x.hdrs.vals[:0]
 	}
@@ -193,6 +197,45 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	list = x.applyHeaders(conf, resp, resp.Status, list)
 	x.hdrs.list = list
 	resp.Headers = list
+	safe := safeStatus(resp.Status)
+	for i := range conf.addTrailers {
+		if safe || conf.addTrailers[i].always {
+			resp.ExpectTrailers = true
+			break
+		}
+	}
+}
+
+// AppendTrailers is the trailers filter (http1.TrailerFilter): each
+// add_trailer that applies to the status, evaluated when the body ends;
+// an empty value adds nothing.
+func (x *exchange) AppendTrailers(dst []byte) []byte {
+	if x.srv == nil {
+		return dst
+	}
+	conf := x.conf()
+	safe := safeStatus(x.hdrs.status)
+	for i := range conf.addTrailers {
+		h := &conf.addTrailers[i]
+		if !safe && !h.always {
+			continue
+		}
+		start := len(dst)
+		dst = append(append(dst, h.name...), ':', ' ')
+		mark := len(dst)
+		if h.value != nil {
+			dst = h.value.Eval(&x.st, dst)
+		} else {
+			dst = append(dst, h.static...)
+		}
+		if len(dst) == mark {
+			dst = dst[:start]
+			continue
+		}
+		dst = append(dst, '\r', '\n')
+		x.st.SentTrailers = append(x.st.SentTrailers, dst[start:]...)
+	}
+	return dst
 }
 
 // applyHeaders runs expires and then each add_header over list for a

@@ -198,7 +198,11 @@ func TestServeHeaders(t *testing.T) {
     location /ret { add_header X-Ret r; return 200 "t"; }
     location /nf { add_header X-Nf n; add_header X-Nfa a always; return 404; }
     location /ep { error_page 404 /own/page.txt; }
+    location /tr/ { add_trailer X-T "t $uri"; add_trailer X-E ""; add_trailer X-404 n always; }
+    location /trnc/ { add_trailer X-T t; chunked_transfer_encoding off; }
 }`)
+	ts.file(t, "html/tr/a.txt", "tr")
+	ts.file(t, "html/trnc/a.txt", "nc")
 	ts.file(t, "html/a.txt", "a")
 	ts.file(t, "html/own/a.txt", "b")
 	ts.file(t, "html/own/page.txt", "page")
@@ -213,6 +217,14 @@ func TestServeHeaders(t *testing.T) {
 			"Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\nCache-Control: no-cache\r\nX-Own: /own/a.txt\r\nContent-Range: bytes 0-0/1\r\n\r\nb"},
 		{get("/ret"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain\r\nContent-Length: 1\r\nConnection: close\r\nX-Ret: r\r\n\r\nt"},
 		{get("/nf"), "HTTP/1.1 404 Not Found\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: 154\r\nConnection: close\r\nX-Nfa: a\r\n\r\n" + string(mustPage(404))},
+		{get("/tr/a.txt"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n" +
+			"X-Srv: s\r\nAccept-Ranges: bytes\r\n\r\n2\r\ntr\r\n0\r\nX-T: t /tr/a.txt\r\nX-404: n\r\n\r\n"},
+		{get("/tr/nope"), "HTTP/1.1 404 Not Found\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+			"9a\r\n" + string(mustPage(404)) + "\r\n0\r\nX-404: n\r\n\r\n"},
+		{"HEAD /tr/a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n" +
+			"X-Srv: s\r\nAccept-Ranges: bytes\r\n\r\n"},
+		{get("/trnc/a.txt"), "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n" +
+			"X-Srv: s\r\nAccept-Ranges: bytes\r\n\r\nnc"},
 		{get("/ep"), "HTTP/1.1 404 Not Found\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\nX-Own: /own/page.txt\r\n\r\npage"},
 	}
 	for _, tt := range tests {

@@ -280,7 +280,7 @@ func TestServingRefuses(t *testing.T) {
 		{"auth_basic off is fine", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic off;\n}\n}", `<nil>`},
 		{"fastcgi_pass", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\n}\n}", `"fastcgi_pass" directive is not supported by gonginx in F:6`},
 		{"allow is served", "server {\nlisten 127.0.0.1:19020;\nallow 127.0.0.1;\ndeny all;\n}", `<nil>`},
-		{"add_trailer changes the response", "server {\nlisten 127.0.0.1:19020;\nadd_trailer X-A b;\n}", `"add_trailer" directive is not supported by gonginx in F:5`},
+		{"sub_filter changes the response", "server {\nlisten 127.0.0.1:19020;\nsub_filter a b;\n}", `"sub_filter" directive is not supported by gonginx in F:5`},
 		{"tuning starts", "server {\nlisten 127.0.0.1:19020;\nsendfile on;\n}", `<nil>`},
 	}
 	for _, tt := range tests {

@@ -46,7 +46,7 @@ var served = setOf(
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks",
 	"allow", "deny", "limit_rate", "limit_rate_after",
 	// headers filter
-	"add_header", "expires",
+	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
@@ -120,8 +120,8 @@ var dependents = []struct{ prefix, except string }{
 // defaults are nginx's values of refused directives that are not "off":
 // a directive written with its default value changes nothing.
 var defaults = map[string]string{
-	"satisfy":                   "all",
-	"chunked_transfer_encoding": "on", "msie_padding": "on", "slice": "0", "proxy_ssl_session_reuse": "on",
+	"satisfy":      "all",
+	"msie_padding": "on", "slice": "0", "proxy_ssl_session_reuse": "on",
 }
 
 // PolicyOf is the policy for a directive name of the http and main

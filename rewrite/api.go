@@ -88,6 +88,9 @@ type State struct {
 	argsBuf []byte
 	// upstream is the backend's response head (vars_upstream.go).
 	upstream upstreamHead
+	// SentTrailers holds the trailer lines sent so far ("Name: value\r\n"
+	// each), for $sent_trailer_*; the trailers filter appends to it.
+	SentTrailers []byte
 
 	// Files is the running location's view of the file system: "if" file
 	// tests (-f, -d, -e, -x) under its disable_symlinks, $document_root
@@ -126,6 +129,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.RequestLine = nil
 	s.UpstreamTries = s.UpstreamTries[:0]
 	s.upstream.reset()
+	s.SentTrailers = s.SentTrailers[:0]
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]
 	for i := range s.Valid {

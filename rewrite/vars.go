@@ -97,7 +97,7 @@ func NewCompiler() *Compiler {
 		// gonginx sends no trailers (add_trailer refuses to start), so
 		// there is nothing for $sent_trailer_* to find, as in nginx
 		// without add_trailer.
-		{"sent_trailer_", emptyPrefix, false},
+		{"sent_trailer_", sentTrailerVar, false},
 		{"cookie_", cookieVar, false},
 		{"arg_", argVar, false},
 		{"upstream_http_", upstreamHeaderVar, false},

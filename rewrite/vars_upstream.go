@@ -49,6 +49,34 @@ func upstreamHeaderVar(s *State, name string, dst []byte) []byte {
 	return dst
 }
 
+// sentTrailerVar is $sent_trailer_<name>: the first trailer of that name
+// among those already added (nginx evaluates add_trailer values in
+// order, so a later one sees the earlier ones).
+func sentTrailerVar(s *State, name string, dst []byte) []byte {
+	b := s.SentTrailers
+	for len(b) > 0 {
+		end := 0
+		for end+1 < len(b) && !(b[end] == '\r' && b[end+1] == '\n') {
+			end++
+		}
+		line := b[:end]
+		if end+2 <= len(b) {
+			b = b[end+2:]
+		} else {
+			b = nil
+		}
+		for i := 0; i+1 < len(line); i++ {
+			if line[i] == ':' && line[i+1] == ' ' {
+				if headerNameIs(line[:i], name) {
+					return append(dst, line[i+2:]...)
+				}
+				break
+			}
+		}
+	}
+	return dst
+}
+
 // upstreamCookieVar is $upstream_cookie_<name>: the value of that cookie
 // in the first Set-Cookie line of the backend setting it, as
 // ngx_http_parse_set_cookie_lines reads them.

@@ -43,6 +43,11 @@ type Response struct {
 	// after what a HeaderFilter adds: nginx's range filter runs below its
 	// headers filter and pushes them last.
 	RangeHeaders []Header
+	// ExpectTrailers: add_trailer has trailers for this response, so it
+	// goes out chunked even with a known length, as
+	// ngx_http_chunked_header_filter does; Finish asks the Conn's Filter
+	// (a TrailerFilter) for them.
+	ExpectTrailers bool
 
 	ServerTokensOff bool
 	NoServer        bool // the Server header is in Headers already (proxy_pass_header Server)
@@ -64,12 +69,20 @@ type HeaderFilter interface {
 	FilterHeader(resp *Response)
 }
 
+// A TrailerFilter appends the trailer lines ("Name: value\r\n") of a
+// chunked response that asked for them (Response.ExpectTrailers) when the
+// body ends.
+type TrailerFilter interface {
+	AppendTrailers(dst []byte) []byte
+}
+
 // respState is the per-response write state.
 type respState struct {
 	wroteHeader bool
 	headerSize  int64 // bytes of the response head ($bytes_sent - $body_bytes_sent)
 	sent        int64 // bytes written to the connection for this response
 	chunked     bool
+	trailers    bool // the last chunk carries the Filter's trailers
 	headerOnly  bool
 	keepAlive   bool
 	http09      bool
@@ -194,6 +207,10 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	// ngx_http_chunked_header_filter: chunked only with an unknown length
 	// and a body to send, and never below 200 (a backend's "000" or 1xx is
 	// passed on as is, the connection framing left alone).
+	if resp.ExpectTrailers && status >= 200 && !st.headerOnly && r.ProtoMajor == 1 && r.ProtoMinor >= 1 && !resp.NoChunked {
+		contentLength = -1
+		st.trailers = true
+	}
 	if contentLength < 0 && status >= 200 && !st.headerOnly && status != 204 && status != 304 {
 		if r.ProtoMajor == 1 && r.ProtoMinor >= 1 && !resp.NoChunked {
 			st.chunked = true
@@ -411,7 +428,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 // Finish ends the response body (the last chunk) and flushes.
 func (c *Conn) Finish() error {
 	if c.out.chunked && !c.out.headerOnly {
-		*c.wb = append(*c.wb, "0\r\n\r\n"...)
+		b := append(*c.wb, "0\r\n"...)
+		if tf, ok := c.Filter.(TrailerFilter); ok && c.out.trailers {
+			b = tf.AppendTrailers(b)
+		}
+		*c.wb = append(b, "\r\n"...)
 		c.out.chunked = false
 	}
 	return c.Flush()

@@ -146,3 +146,52 @@ func TestServeHeadersFilter(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// add_trailer: a static file, return and a proxied response go out
+// chunked with their trailers (values evaluated when the body ends,
+// $sent_trailer_* seeing earlier ones), except for HTTP/1.0, HEAD,
+// chunked_transfer_encoding off, and statuses where only "always" ones
+// apply.
+func TestServeTrailers(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	req := func(name, line string) harness.Request {
+		return serveRaw(name, line+"\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	}
+	c := harness.Case{
+		Name: "trailers",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    root html;
+    add_trailer X-Var $host;
+    add_trailer X-Always "a $uri" always;
+    add_trailer X-Empty "";
+    add_trailer X-Sent $sent_trailer_x_var;
+    add_header X-Head h;
+    location / { }
+    location /ret/ { return 200 "ret\n"; }
+    location /nochunk/ { chunked_transfer_encoding off; }
+    location /own/ { add_trailer X-Own o; }
+    location /up/ {
+        proxy_pass http://{{BACKEND}}/;
+        add_trailer X-Up $upstream_http_x_lower;
+    }
+}
+`,
+		Content: map[string]string{"html/f.txt": "file\n", "html/nochunk/f.txt": "nochunk\n", "html/own/f.txt": "own\n"},
+		Requests: []harness.Request{
+			req("static", "GET /f.txt HTTP/1.1"),
+			req("HTTP/1.0", "GET /f.txt HTTP/1.0"),
+			req("HEAD", "HEAD /f.txt HTTP/1.1"),
+			req("404: always only", "GET /nope HTTP/1.1"),
+			req("return", "GET /ret/ HTTP/1.1"),
+			req("chunked off", "GET /nochunk/f.txt HTTP/1.1"),
+			req("own level", "GET /own/f.txt HTTP/1.1"),
+			req("proxied", "GET /up/headers HTTP/1.1"),
+			req("proxied chunked", "GET /up/chunked HTTP/1.1"),
+			req("proxied 404", "GET /up/status/404 HTTP/1.1"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

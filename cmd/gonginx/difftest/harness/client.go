@@ -200,10 +200,11 @@ func readResponse(br *bufio.Reader, method string) ([]string, int, error) {
 		return lines, status, nil
 	}
 	var body []byte
+	var trailers []string
 	var bodyErr error
 	switch te, cl := headerValue(headers, "Transfer-Encoding"), headerValue(headers, "Content-Length"); {
 	case hasToken(te, "chunked"):
-		body, bodyErr = readChunked(br)
+		body, trailers, bodyErr = readChunked(br)
 	case cl != "":
 		n, err := strconv.Atoi(cl)
 		if err != nil || n < 0 || n > maxFrame {
@@ -222,39 +223,45 @@ func readResponse(br *bufio.Reader, method string) ([]string, int, error) {
 		}
 	}
 	lines = append(lines, summarize(body))
+	for _, t := range trailers {
+		lines = append(lines, "trailer: "+t)
+	}
 	return lines, status, bodyErr
 }
 
-func readChunked(br *bufio.Reader) ([]byte, error) {
+// readChunked reads a chunked body and the trailer lines after it.
+func readChunked(br *bufio.Reader) ([]byte, []string, error) {
+	var trailers []string
 	var body []byte
 	for {
 		line, err := readLine(br)
 		if err != nil {
-			return body, fmt.Errorf("chunked body cut after %d bytes: %s", len(body), errText(err))
+			return body, trailers, fmt.Errorf("chunked body cut after %d bytes: %s", len(body), errText(err))
 		}
 		sizeText, _, _ := strings.Cut(strings.TrimSpace(line), ";")
 		size, err := strconv.ParseInt(sizeText, 16, 32)
 		if err != nil || size < 0 || size > maxFrame {
-			return body, fmt.Errorf("bad chunk size %q", line)
+			return body, trailers, fmt.Errorf("bad chunk size %q", line)
 		}
 		if size == 0 {
 			for {
 				t, err := readLine(br)
 				if err != nil {
-					return body, fmt.Errorf("chunked trailer: %s", errText(err))
+					return body, trailers, fmt.Errorf("chunked trailer: %s", errText(err))
 				}
 				if t == "" {
-					return body, nil
+					return body, trailers, nil
 				}
+				trailers = append(trailers, t)
 			}
 		}
 		chunk := make([]byte, size)
 		if _, err := io.ReadFull(br, chunk); err != nil {
-			return body, fmt.Errorf("chunked body cut after %d bytes: %s", len(body), errText(err))
+			return body, trailers, fmt.Errorf("chunked body cut after %d bytes: %s", len(body), errText(err))
 		}
 		body = append(body, chunk...)
 		if _, err := readLine(br); err != nil {
-			return body, fmt.Errorf("chunk end: %s", errText(err))
+			return body, trailers, fmt.Errorf("chunk end: %s", errText(err))
 		}
 	}
 }

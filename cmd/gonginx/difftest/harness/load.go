@@ -193,7 +193,7 @@ func roundTrip(conn net.Conn, br *bufio.Reader, request string) (bool, error) {
 		}
 	}
 	if chunked {
-		_, err := readChunked(br)
+		_, _, err := readChunked(br)
 		return keep, err
 	}
 	if length < 0 {

@@ -26,7 +26,9 @@ func Detach() int {
 		return 1
 	}
 	defer null.Close()
-	p, err := os.StartProcess(exe, os.Args, &os.ProcAttr{
+	// argv[0] names the process in ps, as nginx's "master process" title.
+	argv := append([]string{"gonginx: master process " + os.Args[0]}, os.Args[1:]...)
+	p, err := os.StartProcess(exe, argv, &os.ProcAttr{
 		Env:   append(os.Environ(), daemonEnv+"=1"),
 		Files: []*os.File{null, null, os.Stderr, w},
 		Sys:   &syscall.SysProcAttr{Setsid: true},

@@ -74,7 +74,8 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 		m.ReadyTimeout = time.Minute
 	}
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD,
+		syscall.SIGUSR2, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
 	m.Log("notice", "start worker processes")
 	gen, err := m.startGeneration(spec)
@@ -141,6 +142,11 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 				if !quitting && !terminating {
 					m.reopen()
 				}
+			case syscall.SIGUSR2, syscall.SIGWINCH:
+				// nginx's binary upgrade and "stop accepting": caught so
+				// that they do not kill the master, not acted on.
+				m.logSignal(sig, "")
+				m.Log("warn", fmt.Sprintf("signal %d is not supported by gonginx, ignored", int(sig)))
 			}
 		}
 	}
@@ -150,7 +156,8 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 // the sender's pid, so nginx's "from PID" is left out).
 func (m *Master) logSignal(sig syscall.Signal, action string) {
 	name := map[syscall.Signal]string{syscall.SIGHUP: "SIGHUP", syscall.SIGUSR1: "SIGUSR1", syscall.SIGQUIT: "SIGQUIT",
-		syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGCHLD: "SIGCHLD"}[sig]
+		syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGCHLD: "SIGCHLD", syscall.SIGUSR2: "SIGUSR2",
+		syscall.SIGWINCH: "SIGWINCH"}[sig]
 	m.Log("notice", fmt.Sprintf("signal %d (%s) received%s", int(sig), name, action))
 }
 

@@ -608,7 +608,9 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	if len(req.Host) > 0 {
 		x.srv = addr.selectServer(req.Host, &x.st)
 	}
-	x.loc = nil
+	// The server's own configuration, not what the connection's previous
+	// request ended in (add_header always applies to a 400).
+	x.loc, x.curConf = nil, nil
 	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
 	// nginx logs these at "info", below the default error_log level.
 	// A request line parsed whole as HTTP/0.9 gets a bare body; one

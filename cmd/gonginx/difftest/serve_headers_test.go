@@ -142,6 +142,8 @@ func TestServeHeadersFilter(t *testing.T) {
 			get("proxied modified", "/upmod/caching"),
 			get("proxied without expires", "/upoff/caching"),
 			get("backend's headers as variables", "/upvar/headers"),
+			{Name: "400 after a location's request on the connection", Send: []string{
+				"GET /exp/f.txt?if=1 HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET / HTTP/1.1\r\n\r\n"}, Responses: 2},
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

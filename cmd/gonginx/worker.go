@@ -57,8 +57,9 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		return 1
 	}
 	// ngx_worker_process_init: the configuration, keys and files are
-	// loaded; switch to "user" before the first accept. Exit code 2 tells
-	// the master not to respawn a worker that can never start.
+	// loaded; switch to "user" before the first accept. Exit code 2 is
+	// nginx's fatal code for it (the master respawns no worker that fails
+	// before it is ready, whatever its code).
 	if isRoot() {
 		id, err := process.ResolveUser(c.user)
 		if err == nil {

@@ -62,6 +62,7 @@ type worker struct {
 	gen     *generation
 	ctl     *net.UnixConn
 	exiting bool // told to quit or terminate: not respawned
+	ready   bool // reported ready: it served, so its death is respawned
 }
 
 // Run starts spec's workers and runs the master cycle until the workers
@@ -239,6 +240,7 @@ func (m *Master) waitReady(w *worker) error {
 	var b [1]byte
 	n, err := w.ctl.Read(b[:])
 	if n == 1 && b[0] == msgReady {
+		w.ready = true
 		return nil
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -277,11 +279,11 @@ func (m *Master) reap() {
 		default:
 			m.Log("notice", fmt.Sprintf("%s %d exited with code %d", name, pid, ws.ExitStatus()))
 		}
-		if w == nil || w.exiting || w.gen != m.gen {
-			continue
-		}
-		if ws.Exited() && ws.ExitStatus() == 2 {
-			m.Log("alert", fmt.Sprintf("%s %d exited with fatal code 2 and cannot be respawned", name, pid))
+		// A worker that failed before serving is not respawned (nginx's
+		// "exited with fatal code 2", which its init failures use; a Go
+		// worker that panics while serving also exits with 2, and that one
+		// is respawned).
+		if w == nil || w.exiting || !w.ready || w.gen != m.gen {
 			continue
 		}
 		w.gen.dead = append(w.gen.dead, w.slot)
@@ -362,7 +364,7 @@ func (m *Master) commandAll(cmd byte) {
 // command writes cmd on the worker's channel, falling back to the signal
 // nginx sends, as ngx_signal_worker_processes does.
 func (m *Master) command(w *worker, cmd byte) {
-	if _, err := w.ctl.Write([]byte{cmd}); err == nil {
+	if _, err := w.ctl.Write([]byte{cmd}); err == nil || cmd == msgGo {
 		return
 	}
 	sig := syscall.SIGQUIT

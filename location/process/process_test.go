@@ -37,8 +37,18 @@ func helperWorker(w *Worker) int {
 	case "fatal":
 		return 2
 	}
+	// A flag file makes a starting worker fail (the configuration changed
+	// on disk), or a serving one panic once (Go exits with 2).
+	flag := os.Getenv("PROCTEST_FLAG")
+	if _, err := os.Stat(flag + ".fail"); flag != "" && err == nil {
+		return 1
+	}
 	if err := w.Ready(); err != nil {
 		return 1
+	}
+	if _, err := os.Stat(flag + ".panic"); flag != "" && err == nil {
+		os.Remove(flag + ".panic")
+		panic("worker panics while serving")
 	}
 	for cmd := range w.Commands() {
 		switch {
@@ -313,5 +323,56 @@ func TestResolveUser(t *testing.T) {
 				t.Errorf("uid, gid, first group (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestMasterRespawnRules: a worker that panics while serving is
+// respawned; one that fails before it is ready is not (no respawn loop).
+func TestMasterRespawnRules(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flag := filepath.Join(t.TempDir(), "flag")
+	book := &logBook{}
+	m := &Master{Log: book.log, Exe: exe, Args: []string{"-test.run=^$"}, Hooks: Hooks{StopListening: func() {}}}
+	ready := make(chan struct{})
+	done := make(chan int, 1)
+	go func() {
+		done <- m.Run(&Spec{Workers: 1, Env: []string{"PROCTEST_FLAG=" + flag, "GOTRACEBACK=none"}},
+			func() error { close(ready); return nil })
+	}()
+	t.Cleanup(func() {
+		for _, pid := range workerPids() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	<-ready
+	first := workerPids()
+	if len(first) != 1 {
+		t.Fatalf("workers: %v", first)
+	}
+
+	os.WriteFile(flag+".panic", nil, 0o644) // the next worker panics once it serves
+	syscall.Kill(first[0], syscall.SIGKILL)
+	waitFor(t, "the panicking worker respawned", func() bool {
+		return book.has("[notice] worker process N exited with code 2") && len(workerPids()) == 1
+	})
+
+	os.WriteFile(flag+".fail", nil, 0o644) // the next worker fails to start
+	syscall.Kill(workerPids()[0], syscall.SIGKILL)
+	waitFor(t, "the failed respawn reaped", func() bool { return book.count("[notice] worker process N exited with code 1") == 1 })
+	if left := workerPids(); len(left) != 0 {
+		t.Errorf("workers: %v", left)
+	}
+	if got := book.count("[notice] start worker process N"); got != 4 {
+		t.Errorf("%d workers started, want 4 (first, respawned twice, the failed one)", got)
+	}
+	if !book.has("[alert] worker process N failed to start") {
+		t.Errorf("log: %q", book.lines)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGQUIT)
+	if code := <-done; code != 0 {
+		t.Errorf("exit code %d", code)
 	}
 }

@@ -166,6 +166,7 @@ type locConf struct {
 	etag            bool
 	ims             int // 0 exact, 1 before, 2 off
 	maxBody         int64
+	maxRanges       int // max_ranges; -1: no limit
 	keepalive       time.Duration
 	keepaliveHeader int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
 	keepaliveReqs   int              // keepalive_requests
@@ -231,6 +232,7 @@ func defaultLocConf() *locConf {
 		logNotFound:   true,
 		etag:          true,
 		maxBody:       1 << 20,
+		maxRanges:     -1,
 		keepalive:     75 * time.Second,
 		keepaliveReqs: 1000,
 		keepaliveTime: time.Hour,

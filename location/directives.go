@@ -206,6 +206,12 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		if len(d.Args) == 1 {
 			conf.ims = map[string]int{"exact": 0, "before": 1, "off": 2}[d.Args[0]]
 		}
+	case "max_ranges":
+		if len(d.Args) == 1 {
+			if n, err := strconv.Atoi(d.Args[0]); err == nil && n >= 0 {
+				conf.maxRanges = n
+			}
+		}
 	case "client_max_body_size":
 		if len(d.Args) == 1 {
 			if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {

@@ -12,7 +12,7 @@ func FuzzParseRange(f *testing.F) {
 		if size < 0 {
 			size = -size
 		}
-		ranges, code := parseRanges([]byte(v), size, nil)
+		ranges, code := parseRanges([]byte(v), size, nil, -1)
 		if code != 206 {
 			return
 		}

@@ -74,12 +74,13 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	}
 	start, n := int64(0), size
 	multipart := false
-	if x.errStatus == 0 || x.errStatus == 200 {
+	// max_ranges 0 turns the range filter off, Accept-Ranges included.
+	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 {
 		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
 		r.RangeHeaders = x.rangeHdr[:1]
-		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(mtime) {
+		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(conf, mtime) {
 			var code int
-			x.ranges, code = parseRanges(rs, size, x.ranges[:0])
+			x.ranges, code = parseRanges(rs, size, x.ranges[:0], conf.maxRanges)
 			switch {
 			case code == 416:
 				x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), size, 10)
@@ -114,10 +115,10 @@ type byteRange struct{ start, end int64 }
 
 // parseRanges reads a Range header as ngx_http_range_parse does: 206
 // with the ranges, 416, or 0 when the header is to be ignored (the whole
-// file is sent: ranges adding up to more than the file, or "0-" of an
-// empty one).
-func parseRanges(v []byte, size int64, dst []byteRange) ([]byteRange, int) {
-	if len(v) < 6 || !equalFold(v[:6], "bytes=") {
+// file is sent: ranges adding up to more than the file, more of them than
+// max (max_ranges; negative: no limit), or "0-" of an empty one).
+func parseRanges(v []byte, size int64, dst []byteRange, max int) ([]byteRange, int) {
+	if len(v) < 7 || !equalFold(v[:6], "bytes=") {
 		return dst, 0
 	}
 	p := v[6:]
@@ -202,6 +203,9 @@ func parseRanges(v []byte, size int64, dst []byteRange) ([]byteRange, int) {
 		if start < end {
 			dst = append(dst, byteRange{start, end})
 			total += end - start
+			if max >= 0 && len(dst) > max {
+				return dst[:0], 0
+			}
 		} else if start == 0 {
 			return dst[:0], 0
 		}
@@ -385,13 +389,16 @@ func (x *exchange) notModified(conf *locConf, mtime int64) bool {
 }
 
 // ifRange honours If-Range (an ETag or a date) as nginx's range filter.
-func (x *exchange) ifRange(mtime int64) bool {
+// An If-Range ending in '"' is an entity tag compared byte for byte with
+// the ETag sent (none: no ranges); anything else is a date.
+func (x *exchange) ifRange(conf *locConf, mtime int64) bool {
 	v := x.req.HeaderValue("If-Range")
 	if v == nil {
 		return true
 	}
-	if len(v) > 0 && (v[0] == '"' || bytes.HasPrefix(v, []byte("W/"))) {
-		return bytes.Equal(v, x.etag)
+	if len(v) >= 2 && v[len(v)-1] == '"' {
+		etag := x.sentETag(conf)
+		return etag != nil && bytes.Equal(v, etag)
 	}
 	t, ok := parseHTTPTime(v)
 	return ok && t == mtime

@@ -420,3 +420,47 @@ func TestServeConditionalsAndRedirects(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The range filter: max_ranges, If-Range, odd Range values.
+func TestServeRanges(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	etag := `"65937d25-14"` // 20 bytes at harness.FixedTime
+	rng := func(name, target, headers string) harness.Request {
+		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"+headers+"\r\n")
+	}
+	c := harness.Case{
+		Name: "ranges",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / { }
+    location /mr2/ { max_ranges 2; }
+    location /mr0/ { max_ranges 0; }
+    location /noetag/ { etag off; }
+}
+`,
+		Content: map[string]string{
+			"html/t":        "0123456789abcdefghij",
+			"html/mr2/t":    "0123456789abcdefghij",
+			"html/mr0/t":    "0123456789abcdefghij",
+			"html/noetag/t": "0123456789abcdefghij",
+		},
+		Requests: []harness.Request{
+			rng("one range", "/t", "Range: bytes=0-4\r\n"),
+			rng("empty range set", "/t", "Range: bytes=\r\n"),
+			rng("three ranges", "/t", "Range: bytes=0-1,4-5,8-9\r\n"),
+			rng("max 2 with two", "/mr2/t", "Range: bytes=0-1,4-5\r\n"),
+			rng("max 2 with three", "/mr2/t", "Range: bytes=0-1,4-5,8-9\r\n"),
+			rng("max 0", "/mr0/t", "Range: bytes=0-1\r\n"),
+			rng("max 0 plain", "/mr0/t", ""),
+			rng("if-range etag", "/t", "Range: bytes=0-1\r\nIf-Range: "+etag+"\r\n"),
+			rng("if-range weak etag", "/t", "Range: bytes=0-1\r\nIf-Range: W/"+etag+"\r\n"),
+			rng("if-range other etag", "/t", "Range: bytes=0-1\r\nIf-Range: \"x\"\r\n"),
+			rng("if-range date", "/t", "Range: bytes=0-1\r\nIf-Range: Tue, 02 Jan 2024 03:04:05 GMT\r\n"),
+			rng("if-range other date", "/t", "Range: bytes=0-1\r\nIf-Range: Tue, 02 Jan 2024 03:04:06 GMT\r\n"),
+			rng("if-range etag without etags", "/noetag/t", "Range: bytes=0-1\r\nIf-Range: "+etag+"\r\n"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

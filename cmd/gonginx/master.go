@@ -30,6 +30,7 @@ type master struct {
 	socks  map[string]*boundSocket // by nginx's address text
 	pid    string
 	logs   *openLogs // of the current generation
+	cur    *loaded   // the configuration served
 }
 
 type boundSocket struct {
@@ -170,6 +171,7 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 
 // use makes the logs of l the current ones.
 func (m *master) use(l *loaded, logs *openLogs) {
+	m.cur = l
 	m.log.SetLevel(coreOf(l.cfg).errorLevel)
 	if logs.errorLog != "" {
 		m.log.SetOutput(logs.files[0])
@@ -311,6 +313,7 @@ func (m *master) reopen(sp *process.Spec) []int {
 			m.log.Log("alert", err.Error())
 			continue
 		}
+		m.giveToUser(fh, path)
 		for j, old := range m.logs.files {
 			if old == sp.Files[i] {
 				m.logs.files[j] = fh
@@ -332,6 +335,35 @@ func (m *master) reopen(sp *process.Spec) []int {
 // of whoever started it.
 func redirectStderr(f *os.File) {
 	syscall.Dup3(int(f.Fd()), 2, 0)
+}
+
+// giveToUser makes a reopened log file the workers' user's, as
+// ngx_reopen_files does (nginx's workers reopen logs by name themselves;
+// gonginx's get the descriptor, but the file's owner is the same).
+func (m *master) giveToUser(fh *os.File, path string) {
+	if !isRoot() {
+		return
+	}
+	id, err := process.ResolveUser(coreOf(m.cur.cfg).user)
+	if err != nil {
+		return
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		return
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if ok && int(st.Uid) != id.UID {
+		if err := fh.Chown(id.UID, -1); err != nil {
+			m.log.Log("emerg", fmt.Sprintf("chown(%q, %d) failed (%s)", path, id.UID, errnoText(err)))
+			return
+		}
+	}
+	if mode := fi.Mode().Perm(); mode&0o600 != 0o600 {
+		if err := fh.Chmod(mode | 0o600); err != nil {
+			m.log.Log("alert", fmt.Sprintf("chmod() %q failed (%s)", path, errnoText(err)))
+		}
+	}
 }
 
 // writePid writes the master's pid. The directory of nginx's default

@@ -543,3 +543,64 @@ func TestProcessTestUnprivileged(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessReopen: after the logs are moved away, SIGUSR1 makes new
+// files, owned by the workers' user as nginx's master leaves them, and the
+// next lines go there.
+func TestProcessReopen(t *testing.T) {
+	requireRoot(t)
+	const conf = `daemon off;
+error_log DIR/error.log;
+pid DIR/nginx.pid;
+events {}
+http {
+    log_format plain "$request_method $uri $status";
+    access_log DIR/access.log plain;
+    server {
+        listen 127.0.0.1:PORT;
+        location / { return 200 "x\n"; }
+    }
+}
+`
+	type state struct {
+		Old, New        string
+		OldOwner, Owner int
+		ErrorLogOwner   int
+	}
+	owner := func(path string) int {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return -1
+		}
+		return int(fi.Sys().(*syscall.Stat_t).Uid)
+	}
+	got := map[string]state{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf, port)
+		get(t, port, "/before")
+		log := filepath.Join(dir, "access.log")
+		waitUntil(t, im.name+" first line", func() bool { b, _ := os.ReadFile(log); return len(b) > 0 })
+		os.Rename(log, log+".1")
+		os.Rename(filepath.Join(dir, "error.log"), filepath.Join(dir, "error.log.1"))
+		syscall.Kill(m.pid(), syscall.SIGUSR1)
+		waitUntil(t, im.name+" reopened", func() bool {
+			_, err := os.Stat(log)
+			return err == nil && owner(log) != 0
+		})
+		get(t, port, "/after")
+		waitUntil(t, im.name+" second line", func() bool { b, _ := os.ReadFile(log); return len(b) > 0 })
+		m.quit()
+		old, _ := os.ReadFile(log + ".1")
+		cur, _ := os.ReadFile(log)
+		got[im.name] = state{string(old), string(cur), owner(log + ".1"), owner(log), owner(filepath.Join(dir, "error.log"))}
+	}
+	want := state{"GET /before 200\n", "GET /after 200\n", 0, 65534, 65534}
+	if diff := cmp.Diff(want, got["gonginx"]); diff != "" {
+		t.Errorf("gonginx (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("(-nginx +gonginx):\n%s", diff)
+	}
+}

@@ -83,16 +83,6 @@ type VirtualServer struct {
 	nameBytes []byte // Name for server_name_in_redirect, converted once; read-only
 }
 
-// SSLConfig is what a server needs for TLS.
-type SSLConfig struct {
-	Certificates []string // resolved paths
-	Keys         []string
-	Protocols    []string
-	Ciphers      string
-	File         string // listen ... ssl directive, for errors
-	Line         int
-}
-
 type modifier uint8
 
 const (
@@ -285,6 +275,7 @@ func endLine(d *nginxconf.Directive) int {
 // nginx's wording; the first one stops compiling.
 func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg}, rc: rewrite.NewCompiler()}
+	addSSLVariables(c.rc)
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
 		if err != nil {
@@ -391,10 +382,8 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	if err := c.applyScoped(conf, d.Block, "server"); err != nil {
 		return err
 	}
-	var sslCerts, sslKeys []string
-	ssl := &SSLConfig{Protocols: []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}}
+	var listenSSL *nginxconf.Directive
 	var listens []*Listen
-	hasSSLListen := false
 	for _, x := range d.Block {
 		switch x.Name {
 		case "listen":
@@ -408,9 +397,8 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 						return confErr(x, "a duplicate listen %s", l.Addr)
 					}
 				}
-				if l.SSL && !hasSSLListen {
-					hasSSLListen = true
-					ssl.File, ssl.Line = x.File, endLine(x)
+				if l.SSL && listenSSL == nil {
+					listenSSL = x
 				}
 				listens = append(listens, l)
 			}
@@ -432,24 +420,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 				}
 				srv.Names = append(srv.Names, n)
 			}
-		case "ssl_certificate":
-			if len(x.Args) == 1 {
-				sslCerts = append(sslCerts, c.resolve(x.Args[0], c.cfg.ConfPrefix))
-			}
-		case "ssl_certificate_key":
-			if len(x.Args) == 1 {
-				sslKeys = append(sslKeys, c.resolve(x.Args[0], c.cfg.ConfPrefix))
-			}
-		case "ssl_protocols":
-			ssl.Protocols = append([]string(nil), x.Args...)
-		case "ssl_ciphers":
-			if len(x.Args) == 1 {
-				ssl.Ciphers = x.Args[0]
-			}
 		}
-	}
-	if len(sslCerts) == 0 {
-		sslCerts, sslKeys = c.httpSSL()
 	}
 	if len(srv.Names) == 0 {
 		srv.Names = []string{""}
@@ -465,19 +436,17 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	// As ngx_http_ssl_merge_srv_conf: every server with certificates has
 	// their keys and loads them; whether an ssl address's default server
 	// has one is checked with the sockets.
-	if len(sslCerts) > 0 {
-		if len(sslKeys) < len(sslCerts) {
-			return &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q", c.certAsWritten(d))}
+	ssl, err := c.compileSSL(d, listenSSL)
+	if err != nil {
+		return err
+	}
+	srv.SSL = ssl
+	if ssl != nil && c.opts.LoadCerts && !ssl.dynamic() {
+		if err := loadCertCheck(ssl); err != nil {
+			return err
 		}
-		ssl.Certificates, ssl.Keys = sslCerts, sslKeys
-		srv.SSL = ssl
-		if c.opts.LoadCerts {
-			if err := loadCertCheck(ssl); err != nil {
-				return err
-			}
-			if err := c.sslMergeCheck(d, ssl); err != nil {
-				return err
-			}
+		if err := c.sslMergeCheck(d, ssl); err != nil {
+			return err
 		}
 	}
 	prog, err := c.rc.Program(d.Block)
@@ -782,9 +751,19 @@ func (c *compiler) buildSockets() error {
 			continue
 		}
 		// ngx_http_ssl_init: the default server of an ssl address must
-		// have a certificate; nginx names that server's block.
-		if def := a.Default; def.SSL == nil || len(def.SSL.Certificates) == 0 {
+		// have a certificate, or reject handshakes and then every server
+		// of the address must have one or reject; nginx names the block.
+		def := a.Default
+		if def.SSL != nil && len(def.SSL.Certificates) > 0 {
+			continue
+		}
+		if def.SSL == nil || !def.SSL.Reject {
 			return &nginxconf.Error{Msg: "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", File: def.File, Line: def.Line}
+		}
+		for _, vs := range a.Servers {
+			if vs.SSL == nil {
+				return &nginxconf.Error{Msg: "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", File: vs.File, Line: vs.Line}
+			}
 		}
 	}
 	groups := map[portKey][]*Addr{}

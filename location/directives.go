@@ -85,7 +85,7 @@ func setLimit(l *http1.Limits, d *nginxconf.Directive) {
 	}
 }
 
-func onOff(d *nginxconf.Directive) bool { return len(d.Args) > 0 && d.Args[0] == "on" }
+func onOff(d *nginxconf.Directive) bool { return d != nil && len(d.Args) > 0 && d.Args[0] == "on" }
 
 func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) error {
 	switch d.Name {

@@ -2,6 +2,7 @@ package location
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -147,13 +148,9 @@ func (s *Server) apply(rt *Router) error {
 	var todo []pending
 	keep := map[string]bool{}
 	for _, sock := range rt.Sockets {
-		var tc *tls.Config
-		if sock.Listen.SSL {
-			var err error
-			tc, err = buildTLS(sock)
-			if err != nil {
-				return err
-			}
+		tc, err := buildTLS(sock, rt, s.log)
+		if err != nil {
+			return err
 		}
 		key := sock.Listen.Addr
 		keep[key] = true
@@ -257,66 +254,6 @@ type bindError struct {
 func (e *bindError) Error() string { return e.msg }
 func (e *bindError) Unwrap() error { return e.err }
 
-// buildTLS makes the socket's TLS configuration: the certificate of the
-// server the SNI name selects, else of the default server.
-func buildTLS(sock *Socket) (*tls.Config, error) {
-	certs := map[*VirtualServer][]tls.Certificate{}
-	var minV, maxV uint16
-	for _, a := range sock.Addrs {
-		for _, srv := range a.Servers {
-			if srv.SSL == nil || certs[srv] != nil {
-				continue
-			}
-			cs, err := loadCerts(srv.SSL)
-			if err != nil {
-				return nil, err
-			}
-			certs[srv] = cs
-			lo, hi := tlsVersions(srv.SSL.Protocols)
-			if minV == 0 || lo < minV {
-				minV = lo
-			}
-			if hi > maxV {
-				maxV = hi
-			}
-		}
-	}
-	if minV == 0 {
-		minV, maxV = tls.VersionTLS12, tls.VersionTLS13
-	}
-	return &tls.Config{
-		MinVersion: minV,
-		MaxVersion: maxV,
-		NextProtos: []string{"http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			a := sock.Addrs[len(sock.Addrs)-1]
-			if hello.Conn != nil {
-				if ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
-					a = sock.addrFor(ta.IP)
-				}
-			}
-			srv := a.Default
-			if hello.ServerName != "" {
-				srv = a.SelectServer(lowerASCII(hello.ServerName))
-			}
-			cs := certs[srv]
-			if len(cs) == 0 {
-				cs = certs[a.Default]
-			}
-			if len(cs) == 0 {
-				for _, v := range certs {
-					cs = v
-					break
-				}
-			}
-			if len(cs) == 0 {
-				return nil, errors.New("no certificate")
-			}
-			return &cs[0], nil
-		},
-	}, nil
-}
-
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
@@ -379,10 +316,22 @@ func (s *Server) untrack(sc *serverConn) {
 	s.wg.Done()
 }
 
-// peekedConn replays the byte read to tell TLS from plain HTTP.
+// peekedConn replays the byte read to tell TLS from plain HTTP. The
+// handshake records on it what the variables need; mute drops what
+// crypto/tls writes after a rejected handshake's own alert.
 type peekedConn struct {
 	net.Conn
-	first []byte
+	first  []byte
+	info   *http1.ConnInfo
+	connID uint64
+	mute   bool
+}
+
+func (p *peekedConn) Write(b []byte) (int, error) {
+	if p.mute {
+		return 0, net.ErrClosed
+	}
+	return p.Conn.Write(b)
 }
 
 func (p *peekedConn) Read(b []byte) (int, error) {
@@ -421,6 +370,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	addr := sock.addrFor(localIP)
 	conf := addr.Default.root.conf
+	connID := l.srv.connSeq.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).
 	accepted := time.Now()
@@ -430,14 +380,14 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	toHTTPS := false
 	conn := nc
-	if tc := l.tls.Load(); tc != nil && sock.Listen.SSL {
+	if tc := l.tls.Load(); tc != nil && addr.tls() {
 		nc.SetReadDeadline(headerDeadline)
 		var b [1]byte
 		n, err := io.ReadFull(nc, b[:])
 		if n == 0 || err != nil {
 			return
 		}
-		pc := &peekedConn{Conn: nc, first: b[:n]}
+		pc := &peekedConn{Conn: nc, first: b[:n], info: info, connID: connID}
 		if b[0] == 0x16 || b[0]&0x80 != 0 {
 			t := tls.Server(pc, tc)
 			if err := t.Handshake(); err != nil {
@@ -445,6 +395,10 @@ func (l *listener) serveConn(sc *serverConn) {
 			}
 			info.TLS = true
 			info.SNI = lowerASCII(t.ConnectionState().ServerName)
+			if ti, ok := info.SSL.(*tlsInfo); ok {
+				ti.state = t.ConnectionState()
+				rand.Read(ti.sessionID[:])
+			}
 			conn = t
 		} else {
 			toHTTPS = true
@@ -457,7 +411,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	x := newExchange(rt, c, l.srv.log)
 	defer x.release()
 	x.toHTTPS = toHTTPS
-	x.connID = l.srv.connSeq.Add(1)
+	x.connID = connID
 	x.connStart = accepted
 	c.HeaderDeadline = headerDeadline
 	stats := &l.srv.stats

@@ -24,31 +24,45 @@ func loadCertCheck(ssl *SSLConfig) error {
 func loadCerts(ssl *SSLConfig) ([]tls.Certificate, error) {
 	var out []tls.Certificate
 	for i, certPath := range ssl.Certificates {
-		keyPath := ssl.Keys[i]
-		certPEM, err := os.ReadFile(certPath)
+		pair, err := loadPair(certPath, ssl.Keys[i], ssl.Passwords)
 		if err != nil {
-			return nil, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate %q: %s", certPath, fopenErr(certPath, err))}
-		}
-		if !hasPEMBlock(certPEM, "CERTIFICATE") {
-			return nil, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate %q: PEM_read_bio_X509_AUX() failed (SSL: error:0480006C:PEM routines::no start line:Expecting: TRUSTED CERTIFICATE)", certPath)}
-		}
-		keyPEM, err := os.ReadFile(keyPath)
-		if err != nil {
-			return nil, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: %s", keyPath, fopenErr(keyPath, err))}
-		}
-		if !hasPEMBlock(keyPEM, "PRIVATE KEY") {
-			return nil, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: PEM_read_bio_PrivateKey() failed (SSL: error:1E08010C:DECODER routines::unsupported:No supported data to decode. Input type: PEM)", keyPath)}
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return nil, &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_PrivateKey(%q) failed (SSL: %v)", keyPath, err)}
-		}
-		if pair.Leaf == nil && len(pair.Certificate) > 0 {
-			pair.Leaf, _ = x509.ParseCertificate(pair.Certificate[0])
+			return nil, err
 		}
 		out = append(out, pair)
 	}
 	return out, nil
+}
+
+// loadPair loads one certificate and its key; an encrypted key is tried
+// with each password of ssl_password_file in turn, as nginx does.
+func loadPair(certPath, keyPath string, passwords []string) (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate %q: %s", certPath, fopenErr(certPath, err))}
+	}
+	if !hasPEMBlock(certPEM, "CERTIFICATE") {
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate %q: PEM_read_bio_X509_AUX() failed (SSL: error:0480006C:PEM routines::no start line:Expecting: TRUSTED CERTIFICATE)", certPath)}
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: %s", keyPath, fopenErr(keyPath, err))}
+	}
+	if !hasPEMBlock(keyPEM, "PRIVATE KEY") {
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: PEM_read_bio_PrivateKey() failed (SSL: error:1E08010C:DECODER routines::unsupported:No supported data to decode. Input type: PEM)", keyPath)}
+	}
+	if plain, ok := decryptKeyPEM(keyPEM, passwords); ok {
+		keyPEM = plain
+	} else {
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)", keyPath)}
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_PrivateKey(%q) failed (SSL: %v)", keyPath, err)}
+	}
+	if pair.Leaf == nil && len(pair.Certificate) > 0 {
+		pair.Leaf, _ = x509.ParseCertificate(pair.Certificate[0])
+	}
+	return pair, nil
 }
 
 func hasPEMBlock(data []byte, suffix string) bool {
@@ -79,28 +93,6 @@ func fopenErr(path string, err error) string {
 		code = "8000000D"
 	}
 	return fmt.Sprintf("BIO_new_file() failed (SSL: error:%s:system library::%s:calling fopen(%s, r) error:10000080:BIO routines::%s)", code, reason, path, lib)
-}
-
-// tlsVersions maps ssl_protocols to crypto/tls versions (TLSv1 and
-// TLSv1.1 are honoured as written; SSLv2/v3 are not available).
-func tlsVersions(protocols []string) (min, max uint16) {
-	vers := map[string]uint16{"TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13}
-	for _, p := range protocols {
-		v, ok := vers[p]
-		if !ok {
-			continue
-		}
-		if min == 0 || v < min {
-			min = v
-		}
-		if v > max {
-			max = v
-		}
-	}
-	if min == 0 {
-		min, max = tls.VersionTLS12, tls.VersionTLS13
-	}
-	return min, max
 }
 
 // sslMergeCheck makes the checks ngx_http_ssl_merge_srv_conf makes after

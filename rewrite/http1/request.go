@@ -21,6 +21,9 @@ type ConnInfo struct {
 	ServerPort string // local port ($server_port)
 	TLS        bool   // $scheme is "https"
 	SNI        string // TLS server name, lowercased
+	// SSL is the server's record of the TLS handshake (nil on plain
+	// connections), read by the $ssl_* variables it defines.
+	SSL any
 }
 
 // Request is one parsed request. All byte slices alias either the

@@ -36,11 +36,20 @@ type Request struct {
 	// SkipEnd does not wait to see whether the server keeps the connection open (a fuzzer's many
 	// requests): End is then "not observed".
 	SkipEnd bool
+	// TLS client settings (zero: crypto/tls defaults) and, with ShowTLS,
+	// what the handshake settled is part of the Result.
+	SNI     string // overrides Case.SNI
+	TLSMin  uint16
+	TLSMax  uint16
+	Ciphers []uint16 // TLS 1.2 suites offered, in order
+	ALPN    []string
+	ShowTLS bool
 }
 
 // Result is everything a client and the upstream observed for one Request, normalized.
 type Result struct {
 	Error     string   // connect or TLS handshake failure
+	TLS       string   // with Request.ShowTLS: version, suite, ALPN and certificate subject
 	Responses []string // per response: status line, header lines, "", body summary
 	End       string   // how the connection ended after the exchange
 	Frames    []string // WebSocket frames echoed back to the client
@@ -64,7 +73,11 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 	defer func() { conn.Close() }()
 	conn.SetDeadline(time.Now().Add(requestTimeout))
 	if useTLS && !req.Plain {
-		cfg := &tls.Config{InsecureSkipVerify: true, ServerName: sni} // the example cert is self-signed
+		cfg := &tls.Config{InsecureSkipVerify: true, ServerName: sni, // the example cert is self-signed
+			MinVersion: req.TLSMin, MaxVersion: req.TLSMax, CipherSuites: req.Ciphers, NextProtos: req.ALPN}
+		if req.SNI != "" {
+			cfg.ServerName = req.SNI
+		}
 		if req.NoSNI {
 			cfg.ServerName = ""
 		}
@@ -72,6 +85,9 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		if err := tc.Handshake(); err != nil {
 			res.Error = "tls handshake: " + errText(err)
 			return res
+		}
+		if req.ShowTLS {
+			res.TLS = tlsSummary(tc.ConnectionState())
 		}
 		conn = tc
 	}
@@ -128,6 +144,15 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 	}
 	res.End = connEnd(conn, br)
 	return res
+}
+
+// tlsSummary is what a client sees of a handshake.
+func tlsSummary(st tls.ConnectionState) string {
+	subject := ""
+	if len(st.PeerCertificates) > 0 {
+		subject = st.PeerCertificates[0].Subject.String()
+	}
+	return fmt.Sprintf("%s %s alpn=%q cert=%s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol, subject)
 }
 
 // connEnd tells whether the server closed the connection after the exchange or kept it open.

@@ -1,0 +1,174 @@
+package location
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// SSLConfig is a server's ssl_* configuration, merged http → server as
+// ngx_http_ssl_merge_srv_conf does. A server has one (VirtualServer.SSL
+// is not nil) when nginx makes it an SSL context: it has certificates or
+// "ssl_reject_handshake on".
+type SSLConfig struct {
+	// Enable is "ssl on": connections to an address whose default server
+	// this is are TLS, as if its listen had "ssl".
+	Enable       bool
+	Certificates []string // resolved paths (as written when they have variables)
+	Keys         []string
+	Protocols    []string // ssl_protocols
+	Ciphers      string   // ssl_ciphers, an OpenSSL cipher string
+	PreferServer bool     // ssl_prefer_server_ciphers
+	Curves       string   // ssl_ecdh_curve
+	Tickets      bool     // ssl_session_tickets
+	Reject       bool     // ssl_reject_handshake
+	Passwords    []string // lines of ssl_password_file, tried in order
+	File         string   // listen ... ssl or ssl directive, for errors
+	Line         int
+
+	// certValues/keyValues are set when a certificate or key names
+	// variables: both are then evaluated at each handshake.
+	certValues, keyValues []*rewrite.Complex
+}
+
+// nginx 1.22's defaults (ngx_http_ssl_module.c); TLSv1.3 is not among
+// the default protocols before 1.23.4.
+var defaultSSLProtocols = []string{"TLSv1", "TLSv1.1", "TLSv1.2"}
+
+const defaultSSLCiphers = "HIGH:!aNULL:!MD5"
+
+// sslDirectives returns the directives named name of the server block, or
+// of http when the server has none (nginx merges each setting so).
+func (c *compiler) sslDirectives(server *nginxconf.Directive, name string) []*nginxconf.Directive {
+	for _, block := range [][]*nginxconf.Directive{server.Block, c.httpBlock.Block} {
+		var out []*nginxconf.Directive
+		for _, d := range block {
+			if d.Name == name && len(d.Args) > 0 {
+				out = append(out, d)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return nil
+}
+
+// sslLast is the directive named name that applies to the server.
+func (c *compiler) sslLast(server *nginxconf.Directive, name string) *nginxconf.Directive {
+	ds := c.sslDirectives(server, name)
+	if len(ds) == 0 {
+		return nil
+	}
+	return ds[len(ds)-1]
+}
+
+// compileSSL merges a server's ssl_* settings and makes nginx's merge
+// checks; it returns nil when the server is no SSL context. listenSSL is
+// the server's first "listen ... ssl", if any.
+func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.Directive) (*SSLConfig, error) {
+	ssl := &SSLConfig{Protocols: defaultSSLProtocols, Ciphers: defaultSSLCiphers, Curves: "auto", Tickets: true}
+	if listenSSL != nil {
+		ssl.File, ssl.Line = listenSSL.File, endLine(listenSSL)
+	}
+	var enableAt *nginxconf.Directive
+	if d := c.sslLast(server, "ssl"); d != nil && d.Args[0] == "on" {
+		ssl.Enable, enableAt = true, d
+		ssl.File, ssl.Line = d.File, endLine(d)
+	}
+	if d := c.sslLast(server, "ssl_protocols"); d != nil {
+		ssl.Protocols = d.Args
+	}
+	if d := c.sslLast(server, "ssl_ciphers"); d != nil {
+		ssl.Ciphers = d.Args[0]
+	}
+	if d := c.sslLast(server, "ssl_ecdh_curve"); d != nil {
+		ssl.Curves = d.Args[0]
+	}
+	ssl.PreferServer = onOff(c.sslLast(server, "ssl_prefer_server_ciphers"))
+	if d := c.sslLast(server, "ssl_session_tickets"); d != nil {
+		ssl.Tickets = onOff(d)
+	}
+	ssl.Reject = onOff(c.sslLast(server, "ssl_reject_handshake"))
+	var certs, keys []string
+	for _, d := range c.sslDirectives(server, "ssl_certificate") {
+		certs = append(certs, d.Args[0])
+	}
+	for _, d := range c.sslDirectives(server, "ssl_certificate_key") {
+		keys = append(keys, d.Args[0])
+	}
+	last := ""
+	if len(certs) > 0 {
+		last = certs[len(certs)-1]
+	}
+	switch {
+	case ssl.Enable && len(certs) > 0 && len(keys) == 0:
+		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for the \"ssl\" directive in %s:%d", enableAt.File, endLine(enableAt))}
+	case ssl.Enable && len(keys) < len(certs):
+		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q and the \"ssl\" directive in %s:%d", last, enableAt.File, endLine(enableAt))}
+	case ssl.Enable && len(certs) == 0 && !ssl.Reject:
+		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate\" is defined for the \"ssl\" directive in %s:%d", enableAt.File, endLine(enableAt))}
+	case len(keys) < len(certs):
+		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q", last)}
+	case len(certs) == 0 && !ssl.Reject:
+		return nil, nil
+	}
+	keys = keys[:len(certs)]
+	if err := c.compileCertificates(ssl, certs, keys); err != nil {
+		return nil, err
+	}
+	if d := c.sslLast(server, "ssl_password_file"); d != nil && c.opts.LoadCerts {
+		pw, err := readPasswords(c.resolve(d.Args[0], c.cfg.ConfPrefix))
+		if err != nil {
+			return nil, err
+		}
+		ssl.Passwords = pw
+	}
+	return ssl, nil
+}
+
+// compileCertificates keeps the certificate and key names, as
+// ngx_http_ssl_compile_certificates: when any of them names a variable,
+// all are complex values evaluated at each handshake; otherwise they are
+// paths relative to the conf prefix.
+func (c *compiler) compileCertificates(ssl *SSLConfig, certs, keys []string) error {
+	vars := false
+	for i := range certs {
+		vars = vars || strings.Contains(certs[i], "$") || strings.Contains(keys[i], "$")
+	}
+	ssl.Certificates, ssl.Keys = make([]string, len(certs)), make([]string, len(keys))
+	for i := range certs {
+		if !vars {
+			ssl.Certificates[i] = c.resolve(certs[i], c.cfg.ConfPrefix)
+			ssl.Keys[i] = c.resolve(keys[i], c.cfg.ConfPrefix)
+			continue
+		}
+		ssl.Certificates[i], ssl.Keys[i] = certs[i], keys[i]
+		cv, err := c.rc.Complex(certs[i])
+		if err != nil {
+			return err
+		}
+		kv, err := c.rc.Complex(keys[i])
+		if err != nil {
+			return err
+		}
+		ssl.certValues = append(ssl.certValues, cv)
+		ssl.keyValues = append(ssl.keyValues, kv)
+	}
+	return nil
+}
+
+// dynamic reports whether the certificates are loaded at each handshake.
+func (ssl *SSLConfig) dynamic() bool { return len(ssl.certValues) > 0 }
+
+// resolveConf makes a certificate name evaluated at a handshake a path,
+// relative to the conf prefix as nginx's ngx_get_full_name.
+func (rt *Router) resolveConf(p string) string {
+	if p == "" || filepath.IsAbs(p) || rt.cfg == nil {
+		return p
+	}
+	return filepath.Join(rt.cfg.ConfPrefix, p)
+}

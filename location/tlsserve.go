@@ -1,0 +1,346 @@
+package location
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"errors"
+	"net"
+	"slices"
+	"strconv"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// tlsServer is one server's SSL context, as nginx's SSL_CTX: built once
+// per configuration, read by every handshake.
+type tlsServer struct {
+	vs     *VirtualServer
+	ssl    *SSLConfig
+	certs  []tls.Certificate // static certificates, in configuration order
+	suites []uint16          // TLS 1.2 suites ssl_ciphers enables, in OpenSSL's order
+	minV   uint16            // the versions ssl_protocols and the security level allow
+	maxV   uint16
+	// refused are versions ssl_protocols names that the security level
+	// refuses: a client that can only speak one of them gets OpenSSL's
+	// internal_error, not protocol_version.
+	refused []uint16
+	curves  []tls.CurveID
+	// ticketKey encrypts this context's session tickets: random per
+	// configuration, as OpenSSL makes one per SSL_CTX.
+	ticketKey [32]byte
+	rc        *Router
+}
+
+// tlsSocket selects, per handshake, what nginx's servername callback and
+// OpenSSL select: the server by SNI among the servers of the address.
+type tlsSocket struct {
+	sock    *Socket
+	servers map[*VirtualServer]*tlsServer
+	log     *Logger
+}
+
+// buildTLS makes the socket's TLS configuration; nil when no address of
+// the socket is TLS.
+func buildTLS(sock *Socket, rt *Router, log *Logger) (*tls.Config, error) {
+	ts := &tlsSocket{sock: sock, servers: map[*VirtualServer]*tlsServer{}, log: log}
+	tlsAddr := false
+	for _, a := range sock.Addrs {
+		if !a.tls() {
+			continue
+		}
+		tlsAddr = true
+		for _, vs := range a.Servers {
+			if vs.SSL == nil || ts.servers[vs] != nil {
+				continue
+			}
+			t, err := newTLSServer(vs, rt)
+			if err != nil {
+				return nil, err
+			}
+			ts.servers[vs] = t
+		}
+	}
+	if !tlsAddr {
+		return nil, nil
+	}
+	return &tls.Config{GetConfigForClient: ts.configFor}, nil
+}
+
+func newTLSServer(vs *VirtualServer, rt *Router) (*tlsServer, error) {
+	t := &tlsServer{vs: vs, ssl: vs.SSL, rc: rt}
+	if !vs.SSL.dynamic() {
+		certs, err := loadCerts(vs.SSL)
+		if err != nil {
+			return nil, err
+		}
+		t.certs = certs
+	}
+	suites, level := opensslSuites(vs.SSL.Ciphers)
+	t.suites = suites
+	t.minV, t.maxV = protocolRange(vs.SSL.Protocols, level)
+	if level >= 1 {
+		for _, p := range vs.SSL.Protocols {
+			switch p {
+			case "TLSv1":
+				t.refused = append(t.refused, tls.VersionTLS10)
+			case "TLSv1.1":
+				t.refused = append(t.refused, tls.VersionTLS11)
+			}
+		}
+	}
+	t.curves = tlsCurves(vs.SSL.Curves)
+	if _, err := rand.Read(t.ticketKey[:]); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// tls reports whether connections to the address are TLS: "listen ...
+// ssl", or "ssl on" in its default server (ngx_http_init_connection).
+func (a *Addr) tls() bool {
+	return a.Listen.SSL || a.Default.SSL != nil && a.Default.SSL.Enable
+}
+
+// TLS alerts OpenSSL sends where crypto/tls would send internal_error
+// for a failed GetConfigForClient.
+const (
+	alertHandshakeFailure = 40
+	alertInternalError    = 80
+	alertUnrecognizedName = 112
+)
+
+// fail ends the handshake with a fatal alert of OpenSSL's choice; what
+// crypto/tls writes afterwards is dropped.
+func (pc *peekedConn) fail(alert byte, err error) error {
+	if pc != nil {
+		pc.Conn.Write([]byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, alert})
+		pc.mute = true
+	}
+	return err
+}
+
+// configFor is the per-handshake choice nginx and OpenSSL make: the
+// address's default server gives the protocol versions, ciphers and
+// curves (they are settled before the servername callback switches
+// contexts); the server the SNI name selects gives the certificates,
+// the session tickets and the cipher preference, or rejects the
+// handshake.
+func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	pc, _ := hello.Conn.(*peekedConn)
+	a := ts.sock.Addrs[len(ts.sock.Addrs)-1]
+	if ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
+		a = ts.sock.addrFor(ta.IP)
+	}
+	def := ts.servers[a.Default]
+	if def == nil {
+		return nil, errors.New("no SSL context")
+	}
+	srv := def
+	if hello.ServerName != "" {
+		if t := ts.servers[a.SelectServer(lowerASCII(hello.ServerName))]; t != nil {
+			srv = t
+		}
+	}
+	info := &tlsInfo{serverName: hello.ServerName, ciphers: hello.CipherSuites, curves: hello.SupportedCurves}
+	if pc != nil && pc.info != nil {
+		pc.info.SSL = info
+	}
+	if srv.ssl.Reject {
+		return nil, pc.fail(alertUnrecognizedName, errors.New("handshake rejected"))
+	}
+	version := negotiatedVersion(hello.SupportedVersions, def.minV, def.maxV)
+	refused := version == 0 && slices.ContainsFunc(def.refused, func(v uint16) bool { return slices.Contains(hello.SupportedVersions, v) })
+	if def.maxV == 0 || refused {
+		return nil, pc.fail(alertInternalError, errors.New("no protocols available"))
+	}
+	certs := srv.certs
+	if srv.ssl.dynamic() {
+		var err error
+		if certs, err = srv.loadDynamic(pc); err != nil {
+			// ngx_http_ssl_certificate logs it; OpenSSL's certificate
+			// callback failure is an internal_error alert.
+			ts.logHandshake(pc, "error", err.Error())
+			return nil, pc.fail(alertInternalError, err)
+		}
+	}
+	if len(certs) == 0 {
+		certs = def.certs
+	}
+	cfg := &tls.Config{
+		MinVersion:             def.minV,
+		MaxVersion:             def.maxV,
+		CurvePreferences:       def.curves,
+		SessionTicketsDisabled: !srv.ssl.Tickets,
+		NextProtos:             []string{"http/1.1", "http/1.0", "http/0.9"},
+	}
+	cfg.SetSessionTicketKeys([][32]byte{srv.ticketKey})
+	if version == tls.VersionTLS13 {
+		cert := chooseCert13(certs, hello.SignatureSchemes, srv.ssl.PreferServer)
+		if cert == nil {
+			return nil, pc.fail(alertHandshakeFailure, errors.New("no suitable signature algorithm"))
+		}
+		cfg.Certificates = []tls.Certificate{*cert}
+		return cfg, nil
+	}
+	suite, cert := chooseSuite12(def.suites, hello.CipherSuites, certs, srv.ssl.PreferServer)
+	if cert == nil {
+		return nil, pc.fail(alertHandshakeFailure, errors.New("no shared cipher"))
+	}
+	cfg.CipherSuites = []uint16{suite}
+	cfg.Certificates = []tls.Certificate{*cert}
+	return cfg, nil
+}
+
+// logHandshake writes an error of a handshake with nginx's context.
+func (ts *tlsSocket) logHandshake(pc *peekedConn, level, msg string) {
+	if pc == nil || pc.info == nil {
+		ts.log.Log(level, msg)
+		return
+	}
+	ts.log.Log(level, "*"+strconv.FormatUint(pc.connID, 10)+" "+msg+" while SSL handshaking, client: "+
+		pc.info.RemoteAddr+", server: "+pc.info.ServerAddr+":"+pc.info.ServerPort)
+}
+
+// loadDynamic loads the certificates whose names have variables, as
+// ngx_http_ssl_certificate does at each handshake: the variables of the
+// connection and $ssl_server_name are known.
+func (t *tlsServer) loadDynamic(pc *peekedConn) ([]tls.Certificate, error) {
+	req := &http1.Request{}
+	if pc != nil {
+		req.Conn = pc.info
+	}
+	st := &rewrite.State{Req: req, Values: make([][]byte, t.rc.slots), Valid: make([]bool, t.rc.slots)}
+	var out []tls.Certificate
+	for i := range t.ssl.certValues {
+		certPath := string(t.ssl.certValues[i].Eval(st, nil))
+		keyPath := string(t.ssl.keyValues[i].Eval(st, nil))
+		pair, err := loadPair(t.rc.resolveConf(certPath), t.rc.resolveConf(keyPath), t.ssl.Passwords)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pair)
+	}
+	return out, nil
+}
+
+// negotiatedVersion is the highest version both sides support.
+func negotiatedVersion(client []uint16, minV, maxV uint16) uint16 {
+	best := uint16(0)
+	for _, v := range client {
+		if v >= minV && v <= maxV && v > best {
+			best = v
+		}
+	}
+	return best
+}
+
+// certKind classifies a certificate's key for the signature algorithms
+// and cipher suites that can use it.
+type certKind uint8
+
+const (
+	kindOther certKind = iota
+	kindRSA
+	kindECDSA
+	kindEd25519
+)
+
+func kindOf(c *tls.Certificate) (certKind, elliptic.Curve) {
+	switch k := c.PrivateKey.(type) {
+	case *rsa.PrivateKey:
+		return kindRSA, nil
+	case *ecdsa.PrivateKey:
+		return kindECDSA, k.Curve
+	case ed25519.PrivateKey:
+		return kindEd25519, nil
+	}
+	return kindOther, nil
+}
+
+// serverSigalgs is OpenSSL 3.0's own signature algorithm order (tls12_sigalgs),
+// the preference list when the server's preference counts.
+var serverSigalgs = []tls.SignatureScheme{
+	tls.ECDSAWithP256AndSHA256, tls.ECDSAWithP384AndSHA384, tls.ECDSAWithP521AndSHA512,
+	tls.Ed25519, tls.PSSWithSHA256, tls.PSSWithSHA384, tls.PSSWithSHA512,
+}
+
+// chooseCert13 picks the certificate as OpenSSL's tls_choose_sigalg does
+// in TLS 1.3: the first shared signature algorithm, in the client's order
+// (the server's with ssl_prefer_server_ciphers), that a certificate can
+// make; an ECDSA algorithm names the certificate's curve.
+func chooseCert13(certs []tls.Certificate, client []tls.SignatureScheme, preferServer bool) *tls.Certificate {
+	order, other := client, serverSigalgs
+	if preferServer {
+		order, other = serverSigalgs, client
+	}
+	for _, s := range order {
+		if !slices.Contains(other, s) {
+			continue
+		}
+		for i := range certs {
+			if sigalgFits(&certs[i], s) {
+				return &certs[i]
+			}
+		}
+	}
+	return nil
+}
+
+func sigalgFits(c *tls.Certificate, s tls.SignatureScheme) bool {
+	kind, curve := kindOf(c)
+	switch s {
+	case tls.PSSWithSHA256, tls.PSSWithSHA384, tls.PSSWithSHA512:
+		return kind == kindRSA
+	case tls.ECDSAWithP256AndSHA256:
+		return kind == kindECDSA && curve == elliptic.P256()
+	case tls.ECDSAWithP384AndSHA384:
+		return kind == kindECDSA && curve == elliptic.P384()
+	case tls.ECDSAWithP521AndSHA512:
+		return kind == kindECDSA && curve == elliptic.P521()
+	case tls.Ed25519:
+		return kind == kindEd25519
+	}
+	return false
+}
+
+// chooseSuite12 picks the TLS 1.2 suite and certificate as OpenSSL's
+// ssl3_choose_cipher does: the first suite, in the client's order (the
+// server's with ssl_prefer_server_ciphers), that both enable and whose
+// authentication a certificate provides; the certificate is the first
+// of that key type.
+func chooseSuite12(server, client []uint16, certs []tls.Certificate, preferServer bool) (uint16, *tls.Certificate) {
+	order, other := client, server
+	if preferServer {
+		order, other = server, client
+	}
+	for _, id := range order {
+		if !slices.Contains(other, id) {
+			continue
+		}
+		s := goSuites[id]
+		if s == nil {
+			continue
+		}
+		for i := range certs {
+			if k, _ := kindOf(&certs[i]); k == s.auth {
+				return id, &certs[i]
+			}
+		}
+	}
+	return 0, nil
+}
+
+// tlsInfo is what a TLS connection's handshake settled, for the $ssl_*
+// variables (http1.ConnInfo.SSL).
+type tlsInfo struct {
+	serverName string // as the client sent it
+	ciphers    []uint16
+	curves     []tls.CurveID
+	state      tls.ConnectionState
+	sessionID  [32]byte
+}

@@ -120,12 +120,8 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	if err := c.compileCertificates(ssl, certs, keys); err != nil {
 		return nil, err
 	}
-	if d := c.sslLast(server, "ssl_password_file"); d != nil && c.opts.LoadCerts {
-		pw, err := readPasswords(c.resolve(d.Args[0], c.cfg.ConfPrefix))
-		if err != nil {
-			return nil, err
-		}
-		ssl.Passwords = pw
+	if d := c.sslLast(server, "ssl_password_file"); d != nil {
+		ssl.Passwords = c.cfg.Passwords[c.cfg.ConfPath(d.Args[0])]
 	}
 	return ssl, nil
 }

@@ -13,32 +13,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"hash"
-	"os"
 	"strings"
-
-	"github.com/gonginx/gonginx/nginxconf"
 )
-
-// readPasswords reads ssl_password_file as ngx_ssl_read_password_file:
-// one password a line (CR LF or LF), empty lines skipped; a file with
-// none holds the empty password.
-func readPasswords(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &nginxconf.Error{Msg: fmt.Sprintf("open() %q failed (%s)", path, errnoText(err))}
-	}
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		if line != "" {
-			out = append(out, line)
-		}
-	}
-	if len(out) == 0 {
-		out = []string{""}
-	}
-	return out, nil
-}
 
 // decryptKeyPEM returns a key PEM with its key decrypted: PKCS#8
 // "ENCRYPTED PRIVATE KEY" (PBES2, what OpenSSL 3 writes) or a legacy

@@ -52,6 +52,10 @@ type Config struct {
 	// fragment, wrapped in events{} and http{}).
 	Tree     []*Directive
 	Warnings []*Error // "[warn]" lines, in order
+	// Passwords holds each ssl_password_file's passwords by resolved
+	// path, read once where the directive is parsed, as nginx reads it (a
+	// named pipe can be read only once).
+	Passwords map[string][]string
 }
 
 // Options are the command-line settings that affect loading.

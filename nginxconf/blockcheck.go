@@ -145,13 +145,23 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 	case strings.HasSuffix(d.Name, "_cache_path") && ctx == HTTPMainConf:
 		return p.cachePath(d)
 	case d.Name == "ssl_password_file" && len(d.Args) == 1:
-		f, err := os.Open(p.cfg.ConfPath(d.Args[0]))
+		path := p.cfg.ConfPath(d.Args[0])
+		if _, done := p.cfg.Passwords[path]; done {
+			break
+		}
+		data, err := os.ReadFile(path)
 		if err != nil {
-			e := fileError(p.cfg.ConfPath(d.Args[0]), err)
+			e := fileError(path, err)
+			if e.Crit { // ngx_read_fd failed: nginx says read(), as an emerg
+				e = &Error{Msg: `read() "` + path + `" failed ` + errnoText(err)}
+			}
 			e.File, e.Line = d.File, d.EndLine
 			return e
 		}
-		f.Close()
+		if p.cfg.Passwords == nil {
+			p.cfg.Passwords = map[string][]string{}
+		}
+		p.cfg.Passwords[path] = passwordLines(data)
 	case d.Name == "thread_pool" && ctx == MainConf:
 		if s.threadPools[d.Args[0]] {
 			return d.errorf("duplicate thread pool %q", d.Args[0])
@@ -1144,4 +1154,21 @@ func storeCacheCheck(d *Directive, before []*Directive) *Error {
 		}
 	}
 	return nil
+}
+
+// passwordLines splits an ssl_password_file as ngx_ssl_read_password_file:
+// one password a line (CR LF or LF), empty lines skipped; a file with
+// none holds the empty password.
+func passwordLines(data []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if line != "" {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out
 }

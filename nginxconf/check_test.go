@@ -55,3 +55,18 @@ func TestCheckFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestPasswordLines(t *testing.T) {
+	for _, tt := range []struct {
+		content string
+		want    []string
+	}{
+		{"one\r\n\ntwo\nthree", []string{"one", "two", "three"}},
+		{"", []string{""}},
+		{"\n\r\n", []string{""}},
+	} {
+		if d := cmp.Diff(tt.want, passwordLines([]byte(tt.content))); d != "" {
+			t.Errorf("%q (-want +got):\n%s", tt.content, d)
+		}
+	}
+}

@@ -59,7 +59,9 @@ var served = setOf(
 	"proxy_next_upstream", "proxy_next_upstream_tries", "proxy_next_upstream_timeout",
 	"proxy_method", "proxy_set_body", "proxy_intercept_errors",
 	// ssl
-	"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
+	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
+	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
+	"ssl_password_file",
 )
 
 // tuning lists directives that change only performance or resource use,
@@ -82,8 +84,10 @@ var tuning = setOf(
 	"connection_pool_size", "request_pool_size", "reset_timedout_connection", "subrequest_output_buffer_size",
 	"send_lowat", "resolver_timeout",
 	"rewrite_log", "uninitialized_variable_warn",
-	"ssl_buffer_size", "ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets",
-	"ssl_session_ticket_key", "ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_dhparam",
+	// Session resumption and 0-RTT only save round trips; DHE suites
+	// (ssl_dhparam) serve only clients that offer no ECDHE suite.
+	"ssl_buffer_size", "ssl_session_cache", "ssl_session_timeout", "ssl_session_ticket_key",
+	"ssl_early_data", "ssl_dhparam",
 	"http2_chunk_size", "http2_body_preread_size", "http2_recv_buffer_size", "http2_pool_size",
 	"http2_streams_index_size", "http2_idle_timeout", "http2_max_concurrent_pushes",
 	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",

@@ -1,0 +1,238 @@
+package location
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+func suiteNames(ids []uint16) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, opensslCipherNames[id])
+	}
+	return out
+}
+
+// The lists were checked with `openssl ciphers -V LIST` (OpenSSL 3.0.19),
+// keeping the suites crypto/tls implements.
+func TestOpensslSuites(t *testing.T) {
+	tests := []struct {
+		list  string
+		want  []string
+		level int
+	}{
+		{"HIGH:!aNULL:!MD5", []string{"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+			"ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES128-GCM-SHA256",
+			"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA256",
+			"ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA", "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA",
+			"AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES128-SHA256", "AES256-SHA", "AES128-SHA"}, 1},
+		{"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE+AES128:!SHA1",
+			[]string{"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+				"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA256"}, 1},
+		// "+X" moves to the end; "-X" may be added again, at the end.
+		{"ECDHE+AESGCM:+AES128", []string{"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+			"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"}, 1},
+		{"kRSA:-AES256:AES", []string{"AES128-GCM-SHA256", "AES128-SHA256", "AES128-SHA",
+			"AES256-GCM-SHA384", "AES256-SHA", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
+			"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA256",
+			"ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA", "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA"}, 1},
+		{"AES128-SHA:AES256-SHA:@STRENGTH", []string{"AES256-SHA", "AES128-SHA"}, 1},
+		// Unknown words are skipped; DEFAULT at the start is ALL here.
+		{"DEFAULT:ECCdraft:!kRSA:!SHA1:!SHA256:!SHA384", []string{"ECDHE-ECDSA-AES256-GCM-SHA384",
+			"ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+			"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"}, 1},
+		{"DHE-RSA-AES128-GCM-SHA256:AESCCM", nil, 1},
+		{"ALL:@SECLEVEL=0:!aECDSA:!SHA1:!SHA256:!AESGCM", []string{"ECDHE-RSA-CHACHA20-POLY1305"}, 0},
+	}
+	for _, tt := range tests {
+		suites, level := opensslSuites(tt.list)
+		if d := cmp.Diff(tt.want, suiteNames(suites)); d != "" || level != tt.level {
+			t.Errorf("%s: level %d (want %d) (-want +got):\n%s", tt.list, level, tt.level, d)
+		}
+	}
+}
+
+func TestProtocolRange(t *testing.T) {
+	tests := []struct {
+		protocols  []string
+		level      int
+		wantMin    uint16
+		wantMax    uint16
+		wantRefuse bool
+	}{
+		{defaultSSLProtocols, 1, tls.VersionTLS12, tls.VersionTLS12, false},
+		{[]string{"TLSv1.2", "TLSv1.3"}, 1, tls.VersionTLS12, tls.VersionTLS13, false},
+		{[]string{"TLSv1", "TLSv1.1"}, 1, 0, 0, false},
+		{[]string{"TLSv1", "TLSv1.1"}, 0, tls.VersionTLS10, tls.VersionTLS11, false},
+		{[]string{"SSLv3", "TLSv1.3"}, 1, tls.VersionTLS13, tls.VersionTLS13, false},
+	}
+	for _, tt := range tests {
+		lo, hi := protocolRange(tt.protocols, tt.level)
+		if lo != tt.wantMin || hi != tt.wantMax {
+			t.Errorf("%v level %d: got %x-%x, want %x-%x", tt.protocols, tt.level, lo, hi, tt.wantMin, tt.wantMax)
+		}
+	}
+}
+
+func testCerts(t *testing.T) (rsaCert, p256Cert, p384Cert tls.Certificate) {
+	t.Helper()
+	rk, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ek384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	return tls.Certificate{PrivateKey: rk}, tls.Certificate{PrivateKey: ek}, tls.Certificate{PrivateKey: ek384}
+}
+
+func TestChooseCertificate(t *testing.T) {
+	rsaC, p256, p384 := testCerts(t)
+	certs := []tls.Certificate{p256, rsaC, p384}
+	name := func(c *tls.Certificate) string {
+		if c == nil {
+			return "none"
+		}
+		switch k := c.PrivateKey.(type) {
+		case *rsa.PrivateKey:
+			return "rsa"
+		case *ecdsa.PrivateKey:
+			return "ec" + k.Curve.Params().Name
+		}
+		return "?"
+	}
+	tls13 := []struct {
+		name   string
+		client []tls.SignatureScheme
+		prefer bool
+		want   string
+	}{
+		// Go's and OpenSSL's clients: the first shared one the certificates can make.
+		{"pss first", []tls.SignatureScheme{tls.PSSWithSHA256, tls.ECDSAWithP256AndSHA256}, false, "rsa"},
+		{"ecdsa first", []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256, tls.PSSWithSHA256}, false, "ecP-256"},
+		{"p384 only", []tls.SignatureScheme{tls.ECDSAWithP384AndSHA384}, false, "ecP-384"},
+		{"server order", []tls.SignatureScheme{tls.PSSWithSHA256, tls.ECDSAWithP256AndSHA256}, true, "ecP-256"},
+		{"pkcs1 is not for tls 1.3", []tls.SignatureScheme{tls.PKCS1WithSHA256}, false, "none"},
+		{"ed25519 without such a certificate", []tls.SignatureScheme{tls.Ed25519}, false, "none"},
+	}
+	for _, tt := range tls13 {
+		if got := name(chooseCert13(certs, tt.client, tt.prefer)); got != tt.want {
+			t.Errorf("tls 1.3 %s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	server, _ := opensslSuites("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:AES128-SHA")
+	tls12 := []struct {
+		name      string
+		client    []uint16
+		certs     []tls.Certificate
+		prefer    bool
+		wantSuite string
+		wantCert  string
+	}{
+		{"client order", []uint16{0xc02b, 0xc02f}, certs, false, "ECDHE-ECDSA-AES128-GCM-SHA256", "ecP-256"},
+		{"server order", []uint16{0xc02b, 0xc02f}, certs, true, "ECDHE-RSA-AES128-GCM-SHA256", "rsa"},
+		{"no ecdsa certificate", []uint16{0xc02b, 0xc02f}, []tls.Certificate{rsaC}, false, "ECDHE-RSA-AES128-GCM-SHA256", "rsa"},
+		{"rsa key exchange", []uint16{0x002f}, certs, false, "AES128-SHA", "rsa"},
+		{"not enabled", []uint16{0xc030}, certs, false, "", "none"},
+	}
+	for _, tt := range tls12 {
+		id, c := chooseSuite12(server, tt.client, tt.certs, tt.prefer)
+		if got := opensslCipherNames[id]; got != tt.wantSuite || name(c) != tt.wantCert {
+			t.Errorf("tls 1.2 %s: got %s %s, want %s %s", tt.name, got, name(c), tt.wantSuite, tt.wantCert)
+		}
+	}
+}
+
+// Keys as OpenSSL 3 writes them encrypted (openssl pkcs8 -topk8 -v2 ...,
+// openssl ec -aes128), opened with the passwords of ssl_password_file.
+func TestDecryptKeyPEM(t *testing.T) {
+	plain, err := os.ReadFile("testdata/tls/plain.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(plain)
+	wantKey, err := x509.ParseECPrivateKey(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		file      string
+		passwords []string
+		ok        bool
+	}{
+		{"pbes2.key", []string{"wrong", "secret"}, true},
+		{"pbes2-sha512-aes256.key", []string{"secret"}, true},
+		{"legacy.key", []string{"secret"}, true},
+		{"pbes2.key", []string{"wrong"}, false},
+		{"legacy.key", nil, false},
+		{"plain.key", nil, true},
+	}
+	for _, tt := range tests {
+		data, err := os.ReadFile("testdata/tls/" + tt.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, ok := decryptKeyPEM(data, tt.passwords)
+		if ok != tt.ok {
+			t.Errorf("%s with %q: ok = %v, want %v", tt.file, tt.passwords, ok, tt.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		b, _ := pem.Decode(out)
+		var key any
+		if b.Type == "PRIVATE KEY" {
+			key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
+		} else {
+			key, err = x509.ParseECPrivateKey(b.Bytes)
+		}
+		if err != nil || !wantKey.Equal(key) {
+			t.Errorf("%s: decrypted key differs (%v)", tt.file, err)
+		}
+	}
+}
+
+// The $ssl_* variables print what OpenSSL names (suites, groups, versions),
+// are empty on plain connections, and $ssl_client_verify is NONE over TLS.
+func TestSSLVariables(t *testing.T) {
+	rc := rewrite.NewCompiler()
+	addSSLVariables(rc)
+	cv, err := rc.Complex("$ssl_protocol|$ssl_cipher|$ssl_ciphers|$ssl_curve|$ssl_curves|$ssl_server_name|" +
+		"$ssl_session_reused|$ssl_alpn_protocol|$ssl_client_verify|$ssl_client_cert|$ssl_early_data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	info := &tlsInfo{
+		serverName: "Example.COM",
+		ciphers:    []uint16{0x1301, 0xc02f, 0x0a0a, 0x00ff},
+		curves:     []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, 30, 256},
+		state: tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256,
+			CurveID: tls.X25519, DidResume: true, NegotiatedProtocol: "http/1.1"},
+	}
+	eval := func(ci *http1.ConnInfo) string {
+		st := &rewrite.State{Req: &http1.Request{Conn: ci}}
+		return string(cv.Eval(st, nil))
+	}
+	want := "TLSv1.3|TLS_AES_128_GCM_SHA256|TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256:0x0a0a:" +
+		"TLS_EMPTY_RENEGOTIATION_INFO_SCSV|X25519|0x11ec:X25519:prime256v1:X448:ffdhe2048|Example.COM|r|http/1.1|NONE||"
+	if d := cmp.Diff(want, eval(&http1.ConnInfo{TLS: true, SSL: info})); d != "" {
+		t.Errorf("tls (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff("||||||||||", eval(&http1.ConnInfo{})); d != "" {
+		t.Errorf("plain (-want +got):\n%s", d)
+	}
+}

@@ -11,9 +11,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/google/go-cmp/cmp"
 )
 
 func suiteNames(ids []uint16) []string {

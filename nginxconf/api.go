@@ -63,6 +63,11 @@ type Options struct {
 	Prefix   string // -p; "" means the default prefix
 	Globals  string // -g directives, parsed as if at the top of the main context
 	Comments bool   // keep '#' comments as "#" directives (JSON dump, formatter)
+	// Passwords are ssl_password_file contents already read by this
+	// start or reload (a named pipe can be read only once, and a worker
+	// gets its master's): Load takes a file from here when it is there,
+	// and adds the files it reads.
+	Passwords map[string][]string
 }
 
 // Error is a configuration error or warning in nginx's wording. Error()

@@ -39,7 +39,7 @@ import (
 // "server.pem" in /etc/nginx/conf.d/default.conf is /etc/nginx/server.pem,
 // as under nginx), else the fragment's own directory.
 func Load(confFile string, opt Options) (*Config, error) {
-	cfg := &Config{}
+	cfg := &Config{Passwords: opt.Passwords}
 	prefix := opt.Prefix
 	if prefix != "" {
 		prefix = absPath(prefix)

@@ -32,6 +32,14 @@ type flags struct {
 	help, version, verbose, test, dump, quiet, json bool
 	conf, prefix, errLog, globals, signal           string
 	confSet                                         bool
+	// passwords are the ssl_password_file contents read in this start or
+	// reload (nginxconf.Options.Passwords), shared by its loads.
+	passwords map[string][]string
+}
+
+// loadOptions are the nginxconf options of the flags.
+func (f *flags) loadOptions() nginxconf.Options {
+	return nginxconf.Options{Prefix: f.prefix, Globals: f.globals, Passwords: f.passwords}
 }
 
 func main() {
@@ -167,7 +175,7 @@ type loaded struct {
 
 func load(f *flags) *loaded {
 	l := &loaded{}
-	l.cfg, l.err = nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals})
+	l.cfg, l.err = nginxconf.Load(f.conf, f.loadOptions())
 	if l.cfg != nil {
 		l.warns = append(l.warns, l.cfg.Warnings...)
 	}
@@ -307,7 +315,7 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 }
 
 func pidPath(f *flags) (string, error) {
-	cfg, err := nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals})
+	cfg, err := nginxconf.Load(f.conf, f.loadOptions())
 	if err != nil {
 		return "", err
 	}
@@ -362,10 +370,11 @@ func serve(f *flags, stderr io.Writer) int {
 	if w != nil {
 		return runWorker(f, w, stderr)
 	}
+	f.passwords = map[string][]string{} // the loads of this start read each once
 	detached, ready := process.Daemonized()
 	if !detached {
 		// Only "daemon" is read here; the detached copy loads and reports.
-		if cfg, err := nginxconf.Load(f.conf, nginxconf.Options{Prefix: f.prefix, Globals: f.globals}); err == nil && coreOf(cfg).daemon {
+		if cfg, err := nginxconf.Load(f.conf, f.loadOptions()); err == nil && coreOf(cfg).daemon {
 			return process.Detach()
 		}
 	}

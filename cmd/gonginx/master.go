@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ const (
 	errorLogName  = "error_log"
 	accessLogName = "access_log " // + absolute path
 	listenName    = "listen "     // + nginx's address text
+	passwordsName = "passwords"   // the ssl_password_file contents the master read
 )
 
 // master is the configuration side of the master process: it binds the
@@ -50,6 +52,29 @@ func (o *openLogs) close() {
 	for _, f := range o.files {
 		f.Close()
 	}
+}
+
+// addPasswords hands the workers the ssl_password_file contents the
+// master read (a named pipe gives them once): an unlinked file only root
+// could open, which each worker reads and closes before it drops to
+// "user".
+func (o *openLogs) addPasswords(pw map[string][]string) error {
+	data, err := json.Marshal(pw)
+	if err != nil {
+		return err
+	}
+	fh, err := os.CreateTemp("", "gonginx-passwords-")
+	if err != nil {
+		return err
+	}
+	os.Remove(fh.Name())
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		return err
+	}
+	o.names = append(o.names, passwordsName)
+	o.files = append(o.files, fh)
+	return nil
 }
 
 // errorLogPath is where the main error log goes: -e, else the first
@@ -162,6 +187,9 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 		return nil, nil, nil, err
 	}
 	logs, err = openLogFiles(m.f, l)
+	if err == nil && len(l.cfg.Passwords) > 0 {
+		err = logs.addPasswords(l.cfg.Passwords)
+	}
 	if err != nil {
 		m.closeSockets(opened)
 		return nil, nil, nil, err
@@ -271,6 +299,7 @@ func (m *master) addrs() []string {
 // reload is ngx_init_cycle on SIGHUP: load, bind, open; any error is
 // logged as nginx logs it and leaves everything as it was.
 func (m *master) reload() (*process.Spec, func(bool), error) {
+	m.f.passwords = map[string][]string{} // a reload reads the files again, as nginx
 	l := load(m.f)
 	for _, w := range l.warns {
 		m.log.Log("warn", w.Error())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,20 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	logger := location.NewLogger(stderr)
 	if fh := w.Files[errorLogName]; fh != nil {
 		logger.SetOutput(fh)
+	}
+	f.passwords = map[string][]string{}
+	if fh := w.Files[passwordsName]; fh != nil {
+		// The master's reading of ssl_password_file (see addPasswords).
+		data, err := io.ReadAll(io.NewSectionReader(fh, 0, 1<<24))
+		if err == nil {
+			err = json.Unmarshal(data, &f.passwords)
+		}
+		fh.Close()
+		delete(w.Files, passwordsName)
+		if err != nil {
+			logger.Log("emerg", "ssl_password_file contents from the master: "+err.Error())
+			return 1
+		}
 	}
 	l := load(f)
 	if l.err != nil {

@@ -345,6 +345,9 @@ func (c *compiler) compile() error {
 		}
 	}
 	groups, err := upstream.CompileGroups(httpBlock.Block)
+	if groups != nil {
+		groups.ConfPrefix = c.cfg.ConfPrefix
+	}
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,9 @@ var served = setOf(
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
 	"proxy_next_upstream", "proxy_next_upstream_tries", "proxy_next_upstream_timeout",
 	"proxy_method", "proxy_set_body", "proxy_intercept_errors",
+	"proxy_ssl_verify", "proxy_ssl_trusted_certificate", "proxy_ssl_verify_depth", "proxy_ssl_name",
+	"proxy_ssl_server_name", "proxy_ssl_protocols", "proxy_ssl_ciphers", "proxy_ssl_certificate",
+	"proxy_ssl_certificate_key", "proxy_ssl_password_file", "proxy_ssl_crl", "proxy_ssl_session_reuse",
 	// ssl
 	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
@@ -125,7 +128,7 @@ var dependents = []struct{ prefix, except string }{
 // a directive written with its default value changes nothing.
 var defaults = map[string]string{
 	"satisfy":      "all",
-	"msie_padding": "on", "slice": "0", "proxy_ssl_session_reuse": "on",
+	"msie_padding": "on", "slice": "0",
 }
 
 // PolicyOf is the policy for a directive name of the http and main

@@ -44,6 +44,8 @@ type Proxy struct {
 	hasURIPart bool
 	urlValue   *rewrite.Complex // the URL, when it has variables
 	groups     *Groups
+	// tls is proxy_ssl_*, for an https URL or one with variables.
+	tls *backendTLS
 
 	version11   bool
 	headers     []setHeader
@@ -178,6 +180,16 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		maxBody: 1 << 20}
 	if err := p.compileURL(pass, c); err != nil {
 		return nil, err
+	}
+	if p.scheme == "https" || p.urlValue != nil {
+		// As ngx_http_proxy_merge_loc_conf: only then is the upstream
+		// SSL context made (and its files read and checked).
+		bt, err := compileTLS(blocks, groups.ConfPrefix, c)
+		if err != nil {
+			return nil, err
+		}
+		bt.prepare(p.group, p.proxyHost)
+		p.tls = bt
 	}
 	if d := last(blocks, "proxy_http_version"); d != nil {
 		switch d.Args[0] {

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -51,6 +52,9 @@ type Group struct {
 	mu   sync.Mutex
 	idle []idleConn
 
+	sessOnce sync.Once
+	sessions tls.ClientSessionCache // TLS sessions to its servers (proxy_ssl_session_reuse)
+
 	proxyHost, proxyPort string // for groups made at run time
 }
 
@@ -65,6 +69,9 @@ type Groups struct {
 	// connections; replace it with a server-wide set to keep tunnels
 	// across reloads.
 	Tunnels *Tunnels
+	// ConfPrefix is the directory relative proxy_ssl_* file names are
+	// read from (nginx's conf prefix).
+	ConfPrefix string
 
 	byName   map[string]*Group
 	implicit map[string]*Group
@@ -512,6 +519,12 @@ func (ipHash) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) int
 		hash = (hash*113 + uint32(tries)) % 6271
 	}
 	return roundRobin{}.Pick(g, st, tried, now)
+}
+
+// sessionCache is the group's TLS session cache, made on first use.
+func (g *Group) sessionCache() tls.ClientSessionCache {
+	g.sessOnce.Do(func() { g.sessions = tls.NewLRUClientSessionCache(len(g.Servers) * 4) })
+	return g.sessions
 }
 
 // getIdle returns a kept-alive connection to the group, if any.

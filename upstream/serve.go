@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -178,7 +177,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	useIdle := true
 	for {
 		now := time.Now()
-		nc, server, reused, err := p.connect(t.group, s, tried, useIdle, now)
+		nc, server, reused, err := p.connect(&t, s, x, tried, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
 			s.AddUpstreamTry(t.group.Name, 502, 0)
@@ -194,7 +193,6 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 				status, ft = 504, ftTimeout
 			}
 			s.AddUpstreamTry(addr, status, time.Since(now))
-			err = fmt.Errorf("connect() to %s failed: %w", addr, err)
 		} else {
 			sent = true
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
@@ -286,9 +284,11 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 }
 
 // connect picks a server and returns a connection to it: a kept-alive one
-// when the group has any, else a new one. server < 0: none is left; err:
-// the connection to server failed.
-func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
+// when the group has any, else a new one, its TLS handshake done for an
+// https URL. server < 0: none is left; err: the connection to server
+// failed, as nginx logs it.
+func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, tried uint64, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
+	g := t.group
 	if useIdle && tried == 0 {
 		if nc, server := g.getIdle(); nc != nil {
 			return nc, server, true, nil
@@ -306,12 +306,21 @@ func (p *Proxy) connect(g *Group, s *rewrite.State, tried uint64, useIdle bool, 
 	nc, err = d.Dial(srv.Network, srv.Addr)
 	if err != nil {
 		g.done(server, true, now)
-		return nil, server, false, err
+		return nil, server, false, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
 	}
-	if p.scheme == "https" {
-		// proxy_ssl_verify is off by default; SNI is off too
-		// (proxy_ssl_server_name off).
-		nc = tls.Client(nc, &tls.Config{InsecureSkipVerify: true})
+	if t.scheme == "https" && p.tls != nil {
+		// The handshake is part of connecting, bounded by
+		// proxy_connect_timeout; a failure (a certificate that does not
+		// verify too) counts as the server's error and moves on to the
+		// next one, as ngx_http_upstream_ssl_handshake.
+		name := p.tls.sslName(s, t.proxyHost, x.urlBuf[len(x.urlBuf):])
+		tc := p.tls.client(nc, g, name)
+		if err := p.tls.handshake(tc, name, p.ConnectTimeout); err != nil {
+			tc.Close()
+			g.done(server, true, now)
+			return nil, server, false, err
+		}
+		nc = tc
 	}
 	return nc, server, false, nil
 }

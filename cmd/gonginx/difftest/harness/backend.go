@@ -18,6 +18,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Exchange struct {
 	Body        string   // raw body bytes, chunked framing included
 	Frames      []string // WebSocket frames received after a 101, summarized
 	Incomplete  string   // why the request stopped before it was complete, "" if it was not
+	// TLS is what a TLS backend saw of the handshake (version, SNI name, the client
+	// certificate's subject), "" for a plain one.
+	TLS string
 }
 
 // Backend is a recording upstream on 127.0.0.1:0. It parses HTTP/1 itself at the TCP level
@@ -63,20 +67,24 @@ type Backend struct {
 	busy  int // connections in the middle of reading a request
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
+	tls   *tls.Config // nil: plain HTTP
 }
 
 // StartBackend listens on a free loopback port and serves until Close.
-func StartBackend() (*Backend, error) { return startBackend(true) }
+func StartBackend() (*Backend, error) { return startBackend(true, nil) }
+
+// StartTLSBackend is StartBackend speaking TLS with tc.
+func StartTLSBackend(tc *tls.Config) (*Backend, error) { return startBackend(true, tc) }
 
 // StartLoadBackend is StartBackend without recording, for load tests.
-func StartLoadBackend() (*Backend, error) { return startBackend(false) }
+func StartLoadBackend() (*Backend, error) { return startBackend(false, nil) }
 
-func startBackend(record bool) (*Backend, error) {
+func startBackend(record bool, tc *tls.Config) (*Backend, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("backend listen: %w", err)
 	}
-	b := &Backend{ln: ln, Port: ln.Addr().(*net.TCPAddr).Port, record: record, conns: map[net.Conn]struct{}{}}
+	b := &Backend{ln: ln, Port: ln.Addr().(*net.TCPAddr).Port, record: record, conns: map[net.Conn]struct{}{}, tls: tc}
 	b.wg.Add(1)
 	go b.accept()
 	return b, nil
@@ -155,6 +163,17 @@ func (b *Backend) update(e *Exchange, f func(*Exchange)) {
 }
 
 func (b *Backend) serve(c net.Conn) {
+	var seen string
+	if b.tls != nil {
+		tc := tls.Server(c, b.tls)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		c.SetDeadline(time.Time{})
+		seen = tlsSeen(tc.ConnectionState())
+		c = tc
+	}
 	br := bufio.NewReader(c)
 	for {
 		// An idle keepalive connection is not busy; one that has sent a byte is.
@@ -162,7 +181,7 @@ func (b *Backend) serve(c net.Conn) {
 			return
 		}
 		b.setBusy(1)
-		e := &Exchange{}
+		e := &Exchange{TLS: seen}
 		if b.record {
 			b.mu.Lock()
 			b.got = append(b.got, e)
@@ -390,4 +409,19 @@ func (b *Backend) echoWebSocket(c net.Conn, br *bufio.Reader, e *Exchange) {
 			return
 		}
 	}
+}
+
+// tlsSeen summarizes what a TLS backend learns from the handshake: the version, the SNI
+// name and the client certificate presented.
+func tlsSeen(cs tls.ConnectionState) string {
+	s := tls.VersionName(cs.Version) + " " + tls.CipherSuiteName(cs.CipherSuite) + " sni=" + strconv.Quote(cs.ServerName)
+	if len(cs.PeerCertificates) > 0 {
+		s += " client-cert=" + strconv.Quote(cs.PeerCertificates[0].Subject.CommonName)
+	} else {
+		s += " client-cert=none"
+	}
+	if cs.DidResume {
+		s += " resumed"
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +30,9 @@ type Case struct {
 	SNI      string            // TLS server name for requests
 	// BackendDown points the config at a port where nothing listens.
 	BackendDown bool
+	// BackendTLS makes the recording backend speak TLS with this config; what it saw of
+	// each handshake is compared too.
+	BackendTLS *tls.Config
 	// Setup runs on the prefix dir after the files are written (symlinks,
 	// ownership, modes).
 	Setup func(dir string) error
@@ -38,7 +42,10 @@ type Case struct {
 	// LogFiles (relative to the prefix) are read after the server stops and
 	// their request lines compared as ErrorLog's are.
 	LogFiles []string
-	Requests []Request
+	// ErrorMessages is ErrorLog comparing only each line's message, up to
+	// ", client:" (gonginx does not log ", upstream: ..." yet).
+	ErrorMessages bool
+	Requests      []Request
 }
 
 // Run is one implementation's results for a case, plus its log output.
@@ -104,7 +111,7 @@ func Start(c Case, im Impl, assets string, backendPort int) (*Server, error) {
 
 // Collect runs c under im with a fresh recording backend and returns the normalized results.
 func Collect(c Case, im Impl, assets string) (*Run, error) {
-	be, err := StartBackend()
+	be, err := startBackend(true, c.BackendTLS)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +151,13 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	dir := srv.dir
 	log, files := srv.StopReading(c.LogFiles)
 	run.Log = log
-	if c.ErrorLog {
+	if c.ErrorLog || c.ErrorMessages {
 		run.Errors = norm.lines(requestErrors(run.Log, dir))
+	}
+	if c.ErrorMessages {
+		for i, l := range run.Errors {
+			run.Errors[i], _, _ = strings.Cut(l, ", client:")
+		}
 	}
 	for _, f := range c.LogFiles {
 		for _, l := range requestErrors(files[f], dir) {
@@ -182,6 +194,9 @@ func render(got []Exchange) []string {
 	var out []string
 	for i, e := range got {
 		out = append(out, fmt.Sprintf("#%d %s", i+1, e.RequestLine))
+		if e.TLS != "" {
+			out = append(out, "tls: "+e.TLS)
+		}
 		out = append(out, e.Headers...)
 		if e.Body != "" {
 			out = append(out, "body: "+summarize([]byte(e.Body)))
@@ -340,7 +355,7 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 			}
 		})
 	}
-	if c.ErrorLog {
+	if c.ErrorLog || c.ErrorMessages {
 		t.Run("error log", func(t *testing.T) {
 			if os.Getenv("DIFFTEST_DUMP") != "" {
 				t.Logf("%s logged:\n%s", want.Name, strings.Join(wantRun.Errors, "\n"))

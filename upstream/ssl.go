@@ -1,0 +1,383 @@
+package upstream
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// backendTLS is a location's proxy_ssl_* settings, compiled once, as
+// ngx_http_proxy_set_ssl builds the upstream SSL context.
+type backendTLS struct {
+	// base has what every connection shares: versions, cipher suites, the
+	// client certificate and the session cache. Verification is ours
+	// (after the handshake, as nginx checks SSL_get_verify_result), so Go
+	// never verifies by itself.
+	base       *tls.Config
+	verify     bool
+	roots      []*x509.Certificate
+	depth      int
+	crls       []*x509.RevocationList
+	name       *rewrite.Complex // proxy_ssl_name; nil: the proxy_pass host
+	serverName bool             // proxy_ssl_server_name: send SNI
+	reuse      bool             // proxy_ssl_session_reuse
+	// configs holds, for a group and an SNI name known at compile time,
+	// the config to use: a handshake to a fixed backend clones nothing.
+	configs map[tlsKey]*tls.Config
+}
+
+type tlsKey struct {
+	g   *Group
+	sni string
+}
+
+// compileTLS reads the proxy_ssl_* directives inherited by a location
+// whose proxy_pass may speak https, with nginx's defaults and -t errors.
+func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.Compiler) (*backendTLS, error) {
+	bt := &backendTLS{depth: 1, base: &tls.Config{InsecureSkipVerify: true}}
+	full := func(name string) string {
+		if filepath.IsAbs(name) {
+			return name
+		}
+		return filepath.Join(confPrefix, name)
+	}
+	bt.verify = flag(blocks, "proxy_ssl_verify", false)
+	bt.serverName = flag(blocks, "proxy_ssl_server_name", false)
+	if d := last(blocks, "proxy_ssl_verify_depth"); d != nil {
+		n, err := strconv.Atoi(d.Args[0])
+		if err != nil || n < 0 {
+			return nil, confErr(d, `"%s" directive invalid number`, d.Name)
+		}
+		bt.depth = n
+	}
+	if d := last(blocks, "proxy_ssl_name"); d != nil {
+		cv, err := c.Complex(d.Args[0])
+		if err != nil {
+			return nil, rewrite.At(err, d)
+		}
+		bt.name = cv
+	}
+	secLevel0 := false
+	ciphers := "DEFAULT"
+	var cipherDir *nginxconf.Directive
+	if d := last(blocks, "proxy_ssl_ciphers"); d != nil {
+		ciphers, cipherDir = d.Args[0], d
+	}
+	suites, sec0, err := opensslCiphers(ciphers)
+	switch {
+	case err == errNoCipherMatch:
+		return nil, bare(fmt.Sprintf(`SSL_CTX_set_cipher_list("%s") failed (SSL: error:0A0000B9:SSL routines::no cipher match)`, ciphers))
+	case err != nil:
+		return nil, confErr(cipherDir, "%s", err.Error())
+	}
+	secLevel0 = sec0
+	bt.base.CipherSuites = suites
+	bt.base.MinVersion, bt.base.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+	if d := last(blocks, "proxy_ssl_protocols"); d != nil {
+		bt.base.MinVersion, bt.base.MaxVersion = protocolRange(d.Args, secLevel0)
+	}
+	bt.reuse = flag(blocks, "proxy_ssl_session_reuse", true)
+	var passwords []string
+	if pd := last(blocks, "proxy_ssl_password_file"); pd != nil {
+		if passwords, err = readPasswords(pd, full(pd.Args[0])); err != nil {
+			return nil, err
+		}
+	}
+	if d := last(blocks, "proxy_ssl_certificate"); d != nil {
+		key := last(blocks, "proxy_ssl_certificate_key")
+		if key == nil {
+			return nil, bare(fmt.Sprintf(`no "proxy_ssl_certificate_key" is defined for certificate "%s"`, d.Args[0]))
+		}
+		if strings.Contains(d.Args[0], "$") || strings.Contains(key.Args[0], "$") {
+			return nil, confErr(d, `"%s" with variables is not supported by gonginx`, d.Name)
+		}
+		cert, err := loadClientCert(key, full(d.Args[0]), full(key.Args[0]), passwords)
+		if err != nil {
+			return nil, err
+		}
+		bt.base.Certificates = []tls.Certificate{cert}
+	}
+	if bt.verify {
+		d := last(blocks, "proxy_ssl_trusted_certificate")
+		if d == nil || d.Args[0] == "" {
+			return nil, bare("no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+		}
+		if bt.roots, err = loadRoots(full(d.Args[0])); err != nil {
+			return nil, err
+		}
+		if d := last(blocks, "proxy_ssl_crl"); d != nil && d.Args[0] != "" {
+			if bt.crls, err = loadCRLs(full(d.Args[0])); err != nil {
+				return nil, err
+			}
+		}
+	}
+	bt.configs = map[tlsKey]*tls.Config{}
+	return bt, nil
+}
+
+// protocolRange maps proxy_ssl_protocols onto Go's version range. Under
+// OpenSSL 3 (Debian's nginx), TLS 1.0 and 1.1 need security level 0
+// ("@SECLEVEL=0" in the ciphers); SSLv2 and SSLv3 are not built in. A
+// gap (TLSv1 TLSv1.2) cannot be expressed in Go and takes the range.
+func protocolRange(args []string, secLevel0 bool) (lo, hi uint16) {
+	for _, a := range args {
+		var v uint16
+		switch a {
+		case "TLSv1":
+			v = tls.VersionTLS10
+		case "TLSv1.1":
+			v = tls.VersionTLS11
+		case "TLSv1.2":
+			v = tls.VersionTLS12
+		case "TLSv1.3":
+			v = tls.VersionTLS13
+		default:
+			continue
+		}
+		if v < tls.VersionTLS12 && !secLevel0 {
+			continue
+		}
+		if lo == 0 || v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	if lo == 0 {
+		// Nothing usable: every handshake fails, as nginx's does.
+		return tls.VersionTLS13, tls.VersionTLS12
+	}
+	return lo, hi
+}
+
+func readPasswords(d *nginxconf.Directive, path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, confErr(d, `open() "%s" failed (%s)`, path, errnoText(err))
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line != "" {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		return nil, confErr(d, `empty file "%s"`, path)
+	}
+	return out, nil
+}
+
+// errnoText is "2: No such file or directory", as nginx prints errno.
+func errnoText(err error) string {
+	var en syscall.Errno
+	if !errors.As(err, &en) {
+		return err.Error()
+	}
+	msg := en.Error()
+	return strconv.Itoa(int(en)) + ": " + strings.ToUpper(msg[:1]) + msg[1:]
+}
+
+// loadClientCert loads proxy_ssl_certificate and its key, decrypting a
+// legacy-encrypted PEM key with the password_file's lines in turn.
+func loadClientCert(keyDir *nginxconf.Directive, certPath, keyPath string, passwords []string) (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate "%s": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)`, certPath, certPath))
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)`, keyPath, keyPath))
+	}
+	if block, _ := pem.Decode(keyPEM); block != nil {
+		switch {
+		case block.Type == "ENCRYPTED PRIVATE KEY":
+			return tls.Certificate{}, confErr(keyDir, `encrypted PKCS#8 key "%s" is not supported by gonginx (a legacy PEM encryption is)`, keyPath)
+		case x509.IsEncryptedPEMBlock(block): //nolint:staticcheck // nginx reads legacy encrypted PEM keys
+			var der []byte
+			for _, pw := range passwords {
+				if der, err = x509.DecryptPEMBlock(block, []byte(pw)); err == nil { //nolint:staticcheck
+					break
+				}
+			}
+			if der == nil {
+				return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)`, keyPath))
+			}
+			keyPEM = pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der})
+		}
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, bare(fmt.Sprintf(`SSL_CTX_use_PrivateKey("%s") failed (SSL: %v)`, keyPath, err))
+	}
+	return pair, nil
+}
+
+func loadRoots(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	var roots []*x509.Certificate
+	for rest := data; err == nil; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if c, perr := x509.ParseCertificate(b.Bytes); perr == nil && b.Type == "CERTIFICATE" {
+			roots = append(roots, c)
+		}
+	}
+	if len(roots) > 0 {
+		return roots, nil
+	}
+	reason := "No such file or directory"
+	if err == nil {
+		reason = "no certificate"
+	} else if os.IsPermission(err) {
+		reason = "Permission denied"
+	}
+	return nil, bare(fmt.Sprintf(`SSL_CTX_load_verify_locations("%s") failed (SSL: error:80000002:system library::%s:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`, path, reason, path))
+}
+
+func loadCRLs(path string) ([]*x509.RevocationList, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, bare(fmt.Sprintf(`X509_LOOKUP_load_file("%s") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`, path, path))
+	}
+	var out []*x509.RevocationList
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "X509 CRL" {
+			continue
+		}
+		crl, err := x509.ParseRevocationList(b.Bytes)
+		if err != nil {
+			return nil, bare(fmt.Sprintf(`X509_LOOKUP_load_file("%s") failed (%v)`, path, err))
+		}
+		out = append(out, crl)
+	}
+	if len(out) == 0 {
+		return nil, bare(fmt.Sprintf(`X509_LOOKUP_load_file("%s") failed (SSL: error:05800088:x509 certificate routines::no certificate or crl found)`, path))
+	}
+	return out, nil
+}
+
+// sslName is ngx_http_upstream_ssl_name: proxy_ssl_name, else the
+// proxy_pass host, without a port.
+func (bt *backendTLS) sslName(s *rewrite.State, host string, buf []byte) string {
+	name := host
+	if bt.name != nil {
+		if v, ok := bt.name.Static(); ok {
+			name = v
+		} else {
+			name = string(bt.name.Eval(s, buf[:0]))
+		}
+	}
+	i := 0
+	if strings.HasPrefix(name, "[") {
+		if j := strings.IndexByte(name, ']'); j >= 0 {
+			i = j
+		}
+	}
+	if j := strings.IndexByte(name[i:], ':'); j >= 0 {
+		name = name[:i+j]
+	}
+	return name
+}
+
+// sni is the SNI name sent for name: only with proxy_ssl_server_name on,
+// and never an IP address literal (RFC 6066).
+func (bt *backendTLS) sni(name string) string {
+	if !bt.serverName || name == "" || name[0] == '[' || net.ParseIP(name) != nil {
+		return ""
+	}
+	return name
+}
+
+// config makes the config for connections to g with SNI name sni.
+// Sessions are kept per group, as nginx keeps one per upstream peer
+// whichever location used it.
+func (bt *backendTLS) config(g *Group, sni string) *tls.Config {
+	tc := bt.base.Clone()
+	tc.ServerName = sni
+	if bt.reuse {
+		tc.ClientSessionCache = g.sessionCache()
+	}
+	return tc
+}
+
+// prepare makes, at compile time, the config for a group and a proxy
+// host known then.
+func (bt *backendTLS) prepare(g *Group, host string) {
+	if g == nil || bt.name != nil && (bt.name.HasVariables() || bt.name.HasCaptures()) {
+		return
+	}
+	sni := bt.sni(bt.sslName(nil, host, nil))
+	key := tlsKey{g, sni}
+	if bt.configs[key] == nil {
+		bt.configs[key] = bt.config(g, sni)
+	}
+}
+
+// client starts TLS on nc to a server of g for name.
+func (bt *backendTLS) client(nc net.Conn, g *Group, name string) *tls.Conn {
+	sni := bt.sni(name)
+	tc := bt.configs[tlsKey{g, sni}]
+	if tc == nil {
+		// Known only per request: proxy_ssl_name with variables, or a
+		// proxy_pass URL with variables.
+		tc = bt.config(g, sni)
+	}
+	return tls.Client(nc, tc)
+}
+
+// handshake runs the TLS handshake within timeout and, with
+// proxy_ssl_verify on, checks the chain and then the name, as
+// ngx_http_upstream_ssl_handshake after OpenSSL's handshake.
+func (bt *backendTLS) handshake(tc *tls.Conn, name string, timeout time.Duration) error {
+	if timeout > 0 {
+		tc.SetDeadline(time.Now().Add(timeout))
+	}
+	if err := tc.Handshake(); err != nil {
+		if isTimeout(err) {
+			return fmt.Errorf("upstream timed out (110: Connection timed out) while SSL handshaking to upstream: %w", err)
+		}
+		return fmt.Errorf("SSL_do_handshake() failed (%w) while SSL handshaking to upstream", err)
+	}
+	tc.SetDeadline(time.Time{})
+	if !bt.verify {
+		return nil
+	}
+	certs := tc.ConnectionState().PeerCertificates
+	if code := bt.verifyChain(certs, time.Now()); code != 0 {
+		return fmt.Errorf("upstream SSL certificate verify error: (%d:%s) while SSL handshaking to upstream", code, verifyText[code])
+	}
+	if name == "" || !matchHost(certs[0], name) {
+		return fmt.Errorf(`upstream SSL certificate does not match "%s" while SSL handshaking to upstream`, name)
+	}
+	return nil
+}
+
+// positionless is an error nginx logs without "in file:line" (those of
+// the SSL library while the context is set up); rewrite.At leaves it so.
+type positionless struct{ e *nginxconf.Error }
+
+func (p positionless) Error() string { return p.e.Error() }
+func (p positionless) Unwrap() error { return p.e }
+
+func bare(msg string) error { return positionless{&nginxconf.Error{Msg: msg}} }

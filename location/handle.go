@@ -2,6 +2,7 @@ package location
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 	"time"
 
@@ -672,7 +673,12 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.
 		if err != nil && rc != 499 && rc != 408 {
-			x.log.Errorf(x, "%v", err)
+			level := "error"
+			var le interface{ LogLevel() string }
+			if errors.As(err, &le) {
+				level = le.LogLevel()
+			}
+			x.log.Logf(x, level, "%v", err)
 		}
 		if rc == 0 {
 			x.status = x.st.Status

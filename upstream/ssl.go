@@ -33,6 +33,7 @@ type backendTLS struct {
 	name       *rewrite.Complex // proxy_ssl_name; nil: the proxy_pass host
 	serverName bool             // proxy_ssl_server_name: send SNI
 	reuse      bool             // proxy_ssl_session_reuse
+	secLevel0  bool             // "@SECLEVEL=0" in proxy_ssl_ciphers
 	// configs holds, for a group and an SNI name known at compile time,
 	// the config to use: a handshake to a fixed backend clones nothing.
 	configs map[tlsKey]*tls.Config
@@ -69,7 +70,6 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 		}
 		bt.name = cv
 	}
-	secLevel0 := false
 	ciphers := "DEFAULT"
 	var cipherDir *nginxconf.Directive
 	if d := last(blocks, "proxy_ssl_ciphers"); d != nil {
@@ -82,12 +82,13 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 	case err != nil:
 		return nil, confErr(cipherDir, "%s", err.Error())
 	}
-	secLevel0 = sec0
+	bt.secLevel0 = sec0
 	bt.base.CipherSuites = suites
-	bt.base.MinVersion, bt.base.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+	protocols := []string{"TLSv1", "TLSv1.1", "TLSv1.2"} // nginx 1.22's default for proxy_ssl_protocols
 	if d := last(blocks, "proxy_ssl_protocols"); d != nil {
-		bt.base.MinVersion, bt.base.MaxVersion = protocolRange(d.Args, secLevel0)
+		protocols = d.Args
 	}
+	bt.base.MinVersion, bt.base.MaxVersion = protocolRange(protocols)
 	bt.reuse = flag(blocks, "proxy_ssl_session_reuse", true)
 	var passwords []string
 	if pd := last(blocks, "proxy_ssl_password_file"); pd != nil {
@@ -127,11 +128,10 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 	return bt, nil
 }
 
-// protocolRange maps proxy_ssl_protocols onto Go's version range. Under
-// OpenSSL 3 (Debian's nginx), TLS 1.0 and 1.1 need security level 0
-// ("@SECLEVEL=0" in the ciphers); SSLv2 and SSLv3 are not built in. A
-// gap (TLSv1 TLSv1.2) cannot be expressed in Go and takes the range.
-func protocolRange(args []string, secLevel0 bool) (lo, hi uint16) {
+// protocolRange maps proxy_ssl_protocols onto Go's version range (SSLv2
+// and SSLv3 are not built into OpenSSL 3). A gap (TLSv1 TLSv1.2) cannot
+// be expressed in Go and takes the range.
+func protocolRange(args []string) (lo, hi uint16) {
 	for _, a := range args {
 		var v uint16
 		switch a {
@@ -144,9 +144,6 @@ func protocolRange(args []string, secLevel0 bool) (lo, hi uint16) {
 		case "TLSv1.3":
 			v = tls.VersionTLS13
 		default:
-			continue
-		}
-		if v < tls.VersionTLS12 && !secLevel0 {
 			continue
 		}
 		if lo == 0 || v < lo {
@@ -360,6 +357,11 @@ func (bt *backendTLS) handshake(tc *tls.Conn, name string, timeout time.Duration
 		return fmt.Errorf("SSL_do_handshake() failed (%w) while SSL handshaking to upstream", err)
 	}
 	tc.SetDeadline(time.Time{})
+	if cs := tc.ConnectionState(); cs.Version < tls.VersionTLS12 && !bt.secLevel0 && isECDHE(cs.CipherSuite) {
+		// OpenSSL 3 offers TLS 1.0 and 1.1 but, at its default security
+		// level, refuses the server's SHA-1 signed key exchange.
+		return critError("SSL_do_handshake() failed (SSL: error:0A00014D:SSL routines::legacy sigalg disallowed or unsupported) while SSL handshaking to upstream")
+	}
 	if !bt.verify {
 		return nil
 	}
@@ -381,3 +383,13 @@ func (p positionless) Error() string { return p.e.Error() }
 func (p positionless) Unwrap() error { return p.e }
 
 func bare(msg string) error { return positionless{&nginxconf.Error{Msg: msg}} }
+
+func isECDHE(suite uint16) bool {
+	return strings.Contains(tls.CipherSuiteName(suite), "ECDHE")
+}
+
+// critError is an error nginx logs at "crit".
+type critError string
+
+func (e critError) Error() string    { return string(e) }
+func (e critError) LogLevel() string { return "crit" }

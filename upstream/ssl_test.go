@@ -101,24 +101,20 @@ func TestOpenSSLCiphers(t *testing.T) {
 	}
 }
 
-// Under OpenSSL 3 at its default security level TLS 1.0 and 1.1 do not
-// connect, whatever proxy_ssl_protocols lists.
 func TestProtocolRange(t *testing.T) {
 	tests := []struct {
 		args   string
-		sec0   bool
 		lo, hi uint16
 	}{
-		{"TLSv1 TLSv1.1 TLSv1.2", false, tls.VersionTLS12, tls.VersionTLS12},
-		{"TLSv1 TLSv1.1 TLSv1.2", true, tls.VersionTLS10, tls.VersionTLS12},
-		{"TLSv1.3", false, tls.VersionTLS13, tls.VersionTLS13},
-		{"TLSv1.2 TLSv1.3", false, tls.VersionTLS12, tls.VersionTLS13},
-		{"SSLv3 TLSv1", false, tls.VersionTLS13, tls.VersionTLS12}, // nothing usable
+		{"TLSv1 TLSv1.1 TLSv1.2", tls.VersionTLS10, tls.VersionTLS12},
+		{"TLSv1.3", tls.VersionTLS13, tls.VersionTLS13},
+		{"TLSv1.2 TLSv1.3", tls.VersionTLS12, tls.VersionTLS13},
+		{"SSLv3", tls.VersionTLS13, tls.VersionTLS12}, // nothing usable
 	}
 	for _, tt := range tests {
-		lo, hi := protocolRange(strings.Fields(tt.args), tt.sec0)
+		lo, hi := protocolRange(strings.Fields(tt.args))
 		if lo != tt.lo || hi != tt.hi {
-			t.Errorf("%q sec0=%v: %x-%x, want %x-%x", tt.args, tt.sec0, lo, hi, tt.lo, tt.hi)
+			t.Errorf("%q: %x-%x, want %x-%x", tt.args, lo, hi, tt.lo, tt.hi)
 		}
 	}
 }

@@ -52,6 +52,7 @@ server {
     location /mtls-password/ { proxy_pass https://{{BACKEND}}; proxy_ssl_certificate client.pem; proxy_ssl_certificate_key client-enc.key; proxy_ssl_password_file passwords; }
     location /tls13/ { proxy_pass https://{{BACKEND}}; proxy_ssl_protocols TLSv1.2 TLSv1.3; }
     location /ciphers/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "ECDHE+AES128:!SHA1:!SHA256"; }
+    location /seclevel0/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "DEFAULT:@SECLEVEL=0"; }
     location /noreuse/ { proxy_pass https://{{BACKEND}}; }
     location /var/ { proxy_pass https://$http_x_backend; proxy_ssl_server_name on; proxy_ssl_verify on; proxy_ssl_name backend.test; }
 }
@@ -120,15 +121,19 @@ func TestServeProxySSL(t *testing.T) {
 		cert     tls.Certificate
 		requests []harness.Request
 		crl      string
+		maxVer   uint16
 	}{
-		{"good certificate", good.TLS, all, ""},
-		{"expired", ca.Issue(harness.CertSpec{CN: "backend.test", DNS: names, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}).TLS, verifying, ""},
-		{"not yet valid", ca.Issue(harness.CertSpec{CN: "backend.test", DNS: names, NotBefore: now.Add(24 * time.Hour), NotAfter: now.Add(48 * time.Hour)}).TLS, verifying, ""},
-		{"foreign CA", other.Issue(harness.CertSpec{CN: "backend.test", DNS: names}).TLS, verifying, ""},
-		{"self-signed", harness.NewCA("backend.test").TLS(), verifying, ""},
-		{"common name only", ca.Issue(harness.CertSpec{CN: "backend.test"}).TLS, verifying, ""},
-		{"through an intermediate", chainedTLS, verifying, ""},
-		{"revoked", revoked.TLS, verifying, files["crl-revoked.pem"]},
+		{"good certificate", good.TLS, all, "", 0},
+		{"expired", ca.Issue(harness.CertSpec{CN: "backend.test", DNS: names, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}).TLS, verifying, "", 0},
+		{"not yet valid", ca.Issue(harness.CertSpec{CN: "backend.test", DNS: names, NotBefore: now.Add(24 * time.Hour), NotAfter: now.Add(48 * time.Hour)}).TLS, verifying, "", 0},
+		{"foreign CA", other.Issue(harness.CertSpec{CN: "backend.test", DNS: names}).TLS, verifying, "", 0},
+		{"self-signed", harness.NewCA("backend.test").TLS(), verifying, "", 0},
+		{"common name only", ca.Issue(harness.CertSpec{CN: "backend.test"}).TLS, verifying, "", 0},
+		{"through an intermediate", chainedTLS, verifying, "", 0},
+		{"revoked", revoked.TLS, verifying, files["crl-revoked.pem"], 0},
+		// OpenSSL 3 refuses TLS 1.0 and 1.1 at its default security level,
+		// though proxy_ssl_protocols lists them by default.
+		{"TLS 1.1 backend", good.TLS, []harness.Request{sslGet("default", "/off/x"), sslGet("@SECLEVEL=0", "/seclevel0/x")}, "", tls.VersionTLS11},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,6 +152,8 @@ func TestServeProxySSL(t *testing.T) {
 				BackendTLS: &tls.Config{
 					Certificates: []tls.Certificate{tc.cert},
 					ClientAuth:   tls.RequestClientCert,
+					MinVersion:   tls.VersionTLS10,
+					MaxVersion:   tc.maxVer,
 				},
 				Requests: tc.requests,
 			}

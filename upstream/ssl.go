@@ -202,7 +202,23 @@ func loadClientCert(keyDir *nginxconf.Directive, certPath, keyPath string, passw
 	if block, _ := pem.Decode(keyPEM); block != nil {
 		switch {
 		case block.Type == "ENCRYPTED PRIVATE KEY":
-			return tls.Certificate{}, confErr(keyDir, `encrypted PKCS#8 key "%s" is not supported by gonginx (a legacy PEM encryption is)`, keyPath)
+			var der []byte
+			var lastErr error
+			for _, pw := range passwords {
+				if der, lastErr = decryptPKCS8(block.Bytes, []byte(pw)); lastErr == nil {
+					if _, perr := x509.ParsePKCS8PrivateKey(der); perr == nil {
+						break
+					}
+					der, lastErr = nil, errPKCS8Decrypt
+				}
+			}
+			if errors.Is(lastErr, errPKCS8Unsupported) {
+				return tls.Certificate{}, confErr(keyDir, `the encryption of key "%s" is not supported by gonginx`, keyPath)
+			}
+			if der == nil {
+				return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)`, keyPath))
+			}
+			keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 		case x509.IsEncryptedPEMBlock(block): //nolint:staticcheck // nginx reads legacy encrypted PEM keys
 			var der []byte
 			for _, pw := range passwords {

@@ -141,3 +141,16 @@ func TestCompileTLSErrors(t *testing.T) {
 		}
 	}
 }
+
+// An "ENCRYPTED PRIVATE KEY" as OpenSSL 3 writes it (PBES2, PBKDF2 with
+// HMAC-SHA256, AES-128-CBC), unlocked by the password file's lines in turn.
+func TestClientCertEncryptedPKCS8(t *testing.T) {
+	d := parseConf(t, "proxy_ssl_certificate_key testdata/pkcs8-enc.key;")[0]
+	if _, err := loadClientCert(d, "testdata/pkcs8-enc.crt", "testdata/pkcs8-enc.key", []string{"wrong", "secret"}); err != nil {
+		t.Fatalf("right password second: %v", err)
+	}
+	_, err := loadClientCert(d, "testdata/pkcs8-enc.crt", "testdata/pkcs8-enc.key", []string{"wrong"})
+	if err == nil || !strings.Contains(err.Error(), "bad decrypt") {
+		t.Fatalf("wrong password: %v", err)
+	}
+}

@@ -110,6 +110,20 @@ func BenchmarkServeStatic(b *testing.B) {
 		})
 }
 
+// Static files under disable_symlinks: every component opened with
+// openat, the owner checks of if_not_owner, and from= evaluated.
+func BenchmarkServeStaticNoSymlinks(b *testing.B) {
+	for name, mode := range map[string]string{"on": "on", "if_not_owner": "if_not_owner", "from": "on from=$document_root"} {
+		b.Run(name, func(b *testing.B) {
+			benchServe(b, `server { listen 127.0.0.1:19300; root DIR; disable_symlinks `+mode+`; location / { try_files $uri /index.html; if (-f $request_filename) { } } }`,
+				"GET /sub/index.html HTTP/1.1\r\nHost: a\r\n\r\n", func(dir string) {
+					os.MkdirAll(dir+"/sub", 0o755)
+					os.WriteFile(dir+"/sub/index.html", []byte("<html>hi</html>\n"), 0o644)
+				})
+		})
+	}
+}
+
 func BenchmarkServeNotFound(b *testing.B) {
 	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; log_not_found off; }`,
 		"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", nil)

@@ -19,10 +19,13 @@ type core struct {
 	user            []string      // arguments of "user"; nil when not set
 	shutdownTimeout time.Duration // worker_shutdown_timeout; 0: none
 	errorLevel      string        // level of the main error_log ("error")
+	rlimitNofile    int64         // worker_rlimit_nofile; -1: not set
+	rlimitCore      int64         // worker_rlimit_core; -1: not set
+	workingDir      string        // working_directory
 }
 
 func coreOf(cfg *nginxconf.Config) core {
-	c := core{daemon: true, master: true, workers: 1, errorLevel: "error"}
+	c := core{daemon: true, master: true, workers: 1, errorLevel: "error", rlimitNofile: -1, rlimitCore: -1}
 	seenLog := false
 	for _, d := range cfg.Tree {
 		switch {
@@ -43,6 +46,16 @@ func coreOf(cfg *nginxconf.Config) core {
 			if ms, ok := nginxconf.ParseTime(d.Args[0], false); ok {
 				c.shutdownTimeout = time.Duration(ms) * time.Millisecond
 			}
+		case d.Name == "worker_rlimit_nofile" && len(d.Args) == 1:
+			if n, ok := nginxconf.ParseNumber(d.Args[0]); ok {
+				c.rlimitNofile = n
+			}
+		case d.Name == "worker_rlimit_core" && len(d.Args) == 1:
+			if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
+				c.rlimitCore = n
+			}
+		case d.Name == "working_directory" && len(d.Args) == 1:
+			c.workingDir = d.Args[0]
 		case d.Name == "error_log" && !seenLog:
 			seenLog = true
 			if len(d.Args) > 1 {

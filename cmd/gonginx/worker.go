@@ -75,6 +75,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	// loaded; switch to "user" before the first accept. Exit code 2 is
 	// nginx's fatal code for it (the master respawns no worker that fails
 	// before it is ready, whatever its code).
+	setLimits(c, logger)
 	if isRoot() {
 		id, err := process.ResolveUser(c.user)
 		if err == nil {
@@ -82,6 +83,13 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		}
 		if err != nil {
 			logger.Log("emerg", err.Error())
+			srv.Close()
+			return 2
+		}
+	}
+	if c.workingDir != "" {
+		if err := os.Chdir(c.workingDir); err != nil {
+			logger.Log("alert", fmt.Sprintf("chdir(%q) failed (%s)", c.workingDir, errnoText(err)))
 			srv.Close()
 			return 2
 		}
@@ -142,6 +150,25 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 					w.Files[errorLogName] = fh
 				}
 			}
+		}
+	}
+}
+
+// setLimits applies worker_rlimit_nofile and worker_rlimit_core as
+// ngx_worker_process_init does, soft and hard limit alike, before the
+// worker drops its privileges (a lower user could not raise them).
+func setLimits(c core, logger *location.Logger) {
+	for _, l := range []struct {
+		res  int
+		name string
+		v    int64
+	}{{syscall.RLIMIT_NOFILE, "RLIMIT_NOFILE", c.rlimitNofile}, {syscall.RLIMIT_CORE, "RLIMIT_CORE", c.rlimitCore}} {
+		if l.v < 0 {
+			continue
+		}
+		lim := &syscall.Rlimit{Cur: uint64(l.v), Max: uint64(l.v)}
+		if err := syscall.Setrlimit(l.res, lim); err != nil {
+			logger.Log("alert", fmt.Sprintf("setrlimit(%s, %d) failed (%s)", l.name, l.v, errnoText(err)))
 		}
 	}
 }

@@ -604,3 +604,57 @@ http {
 		t.Errorf("(-nginx +gonginx):\n%s", diff)
 	}
 }
+
+// TestProcessWorkerLimits: worker_rlimit_nofile, worker_rlimit_core and
+// working_directory apply to workers, not to the master, as in nginx.
+func TestProcessWorkerLimits(t *testing.T) {
+	requireRoot(t)
+	const conf = `daemon off;
+worker_rlimit_nofile 1234;
+worker_rlimit_core 10m;
+working_directory DIR/wd;
+error_log DIR/error.log;
+pid DIR/nginx.pid;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:PORT;
+        location / { return 200 "x\n"; }
+    }
+}
+`
+	limits := func(pid int) []string {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/limits")
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "Max open files") || strings.HasPrefix(l, "Max core file size") {
+				out = append(out, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		cwd, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
+		return append(out, "cwd "+filepath.Base(cwd))
+	}
+	got := map[string][]string{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		if err := os.Mkdir(filepath.Join(dir, "wd"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		m := startMaster(t, im, dir, conf, freeTCPPort(t))
+		var workers []int
+		waitUntil(t, im.name+" worker", func() bool { workers = children(m.pid()); return len(workers) == 1 })
+		got[im.name] = limits(workers[0])
+		if l := limits(m.pid()); slices.Equal(l, got[im.name]) {
+			t.Errorf("%s: the master has the workers' limits: %q", im.name, l)
+		}
+		m.quit()
+	}
+	want := []string{"Max core file size 10485760 10485760 bytes", "Max open files 1234 1234 files", "cwd wd"}
+	if diff := cmp.Diff(want, got["gonginx"]); diff != "" {
+		t.Errorf("gonginx worker (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("worker (-nginx +gonginx):\n%s", diff)
+	}
+}

@@ -45,7 +45,7 @@ var served = setOf(
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges",
-	"allow", "deny", "limit_rate", "limit_rate_after",
+	"allow", "deny", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	// headers filter
 	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",
 	// rewrite, map, geo, split_clients
@@ -82,7 +82,6 @@ var tuning = setOf(
 	"server_names_hash_bucket_size", "variables_hash_max_size", "variables_hash_bucket_size",
 	"map_hash_max_size", "map_hash_bucket_size", "referer_hash_max_size", "referer_hash_bucket_size",
 	"proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
-	"client_body_buffer_size",
 	"client_body_in_single_buffer", "client_body_temp_path",
 	"connection_pool_size", "request_pool_size", "reset_timedout_connection", "subrequest_output_buffer_size",
 	"send_lowat", "resolver_timeout",

@@ -83,6 +83,13 @@ type Proxy struct {
 	relativeRedir   bool // absolute_redirect off
 	noPortInRedir   bool
 	maxBody         int64 // client_max_body_size (for buffered chunked bodies)
+	// bodyBufferSize (client_body_buffer_size) is how much of a read body
+	// stays in memory past what came with the head; a longer one goes to
+	// a temporary file ($request_body then empty, $request_body_file set).
+	bodyBufferSize int64
+	// bodyInFileOnly (client_body_in_file_only): 0 off, 1 on (the file is
+	// kept), 2 clean (removed at the end).
+	bodyInFileOnly int
 	// tunnelBufs holds an upgraded connection's copy buffers, sized by
 	// proxy_buffer_size (default one memory page, as nginx).
 	tunnelBufs *sync.Pool
@@ -226,6 +233,15 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		}
 	}
 	p.tunnelBufs = tunnelPool(bufSize)
+	p.bodyBufferSize = 16 << 10 // nginx's default on 64-bit systems
+	if d := last(blocks, "client_body_buffer_size"); d != nil {
+		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
+			p.bodyBufferSize = n
+		}
+	}
+	if d := last(blocks, "client_body_in_file_only"); d != nil {
+		p.bodyInFileOnly = map[string]int{"on": 1, "clean": 2}[d.Args[0]]
+	}
 	if d := last(blocks, "client_max_body_size"); d != nil {
 		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
 			p.maxBody = n

@@ -369,8 +369,9 @@ func TestProxyRequestBuffering(t *testing.T) {
 // Bodies larger than what is kept in memory go through a temporary file
 // and reach the backend whole, with a Content-Length (chunked ones too).
 func TestProxyLargeRequestBody(t *testing.T) {
-	body := strings.Repeat("0123456789abcdef", (memBodySize+100<<10)/16)
-	chunked := fmt.Sprintf("%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", memBodySize, body[:memBodySize], len(body)-memBodySize, body[memBodySize:])
+	const mem = 16 << 10 // client_body_buffer_size's default
+	body := strings.Repeat("0123456789abcdef", (mem+100<<10)/16)
+	chunked := fmt.Sprintf("%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", mem, body[:mem], len(body)-mem, body[mem:])
 	tests := []struct{ name, request string }{
 		{"content-length", fmt.Sprintf("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s", len(body), body)},
 		{"chunked", "POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked},

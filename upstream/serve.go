@@ -23,6 +23,7 @@ type exchange struct {
 	// bodyFile holds what of the body did not fit in body; bodyBuffered
 	// says the body was read in full (so a retry can send it again).
 	bodyFile     *os.File
+	keepBodyFile bool // client_body_in_file_only on
 	bodyBuffered bool
 	vecArr       [2][]byte // head and body for one writev
 	vec          net.Buffers
@@ -564,25 +565,31 @@ func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, buf []byte) error {
 
 var errBodyTooLarge = errors.New("client intended to send too large body")
 
-// memBodySize is how much of a client body is kept in memory; the rest
-// goes to an unlinked temporary file, as nginx's client_body_buffer_size
-// (16k there) and client_body_temp_path.
-const memBodySize = 64 << 10
-
-// readBody reads the whole client body: the first memBodySize bytes into
-// x.body, the rest into x.bodyFile. It returns the body's length.
+// readBody reads the whole client body as nginx's
+// ngx_http_read_client_request_body keeps it: in memory (x.body) when
+// what did not come with the head fits client_body_buffer_size, else all
+// of it in a temporary file (x.bodyFile), and always in a file with
+// client_body_in_file_only. It returns the body's length.
 func (p *Proxy) readBody(c *http1.Conn, x *exchange) (int64, error) {
-	if cap(x.body) < memBodySize {
-		x.body = make([]byte, 0, memBodySize) // once per pooled exchange
+	limit := p.bodyBufferSize
+	if !c.Request().Chunked {
+		limit += c.Preread()
+	}
+	if p.bodyInFileOnly != 0 {
+		limit = 0
+	}
+	if int64(cap(x.body)) < limit {
+		x.body = make([]byte, 0, limit) // grows once per pooled exchange
 	}
 	x.body = x.body[:0]
+	x.keepBodyFile = p.bodyInFileOnly == 1
 	body := c.Body()
 	var total int64
 	for {
-		inMemory := len(x.body) < cap(x.body)
+		inMemory := x.bodyFile == nil && int64(len(x.body)) < limit
 		dst := x.rbuf // scratch: no response has been read yet
 		if inMemory {
-			dst = x.body[len(x.body):cap(x.body)]
+			dst = x.body[len(x.body):limit]
 		}
 		n, err := body.Read(dst)
 		if n > 0 {
@@ -592,8 +599,17 @@ func (p *Proxy) readBody(c *http1.Conn, x *exchange) (int64, error) {
 			}
 			if inMemory {
 				x.body = x.body[:len(x.body)+n]
-			} else if werr := x.writeBodyFile(dst[:n]); werr != nil {
-				return total, werr
+			} else {
+				// Past the buffer: what was in memory goes first.
+				if x.bodyFile == nil && len(x.body) > 0 {
+					if werr := x.writeBodyFile(x.body); werr != nil {
+						return total, werr
+					}
+					x.body = x.body[:0]
+				}
+				if werr := x.writeBodyFile(dst[:n]); werr != nil {
+					return total, werr
+				}
 			}
 		}
 		if err == io.EOF {
@@ -624,7 +640,9 @@ func (x *exchange) writeBodyFile(b []byte) error {
 func (x *exchange) dropBodyFile() {
 	if x.bodyFile != nil {
 		x.bodyFile.Close()
-		os.Remove(x.bodyFile.Name())
+		if !x.keepBodyFile {
+			os.Remove(x.bodyFile.Name())
+		}
 		x.bodyFile = nil
 	}
 }

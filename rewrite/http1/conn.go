@@ -269,6 +269,22 @@ func (c *Conn) grow(maxHead int) bool {
 // body's start or a pipelined request). It aliases the read buffer.
 func (c *Conn) Buffered() []byte { return (*c.rb)[c.rpos:c.rend] }
 
+// Preread is how much of the current request's body nginx would have read
+// with its head: the body bytes buffered after the head, as far as its
+// header buffer (client_header_buffer_size, or a large buffer) reaches.
+// nginx keeps a body in memory when the rest fits client_body_buffer_size.
+func (c *Conn) Preread() int64 {
+	if c.rb == nil || c.rpos != c.headEnd {
+		return 0
+	}
+	lim := c.Limits.withDefaults()
+	size := lim.ClientHeaderBufferSize
+	if c.large || c.headEnd > size {
+		size = lim.LargeHeaderBufferSize
+	}
+	return int64(max(min(c.rend, size)-c.headEnd, 0))
+}
+
 // Hijack hands the connection over (for a tunnel): it returns the raw
 // net.Conn and the bytes already read past the request head, which alias
 // the Conn's buffer and stay valid until Close. The Conn does no more I/O.

@@ -1,8 +1,11 @@
 package difftest
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 )
@@ -144,6 +147,77 @@ server {
 			{Name: "no user agent", Send: []string{"GET /misc/4/? HTTP/1.1\r\n" + h + "\r\n"}},
 			{Name: "two user agents", Send: []string{"GET /misc/5 HTTP/1.1\r\n" + h + "User-Agent: curl\r\nUser-Agent: MSIE 7.0 x\r\n\r\n"}},
 			log,
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// $request_body and $request_body_file as nginx keeps a proxied body: in
+// memory when what did not come with the head fits client_body_buffer_size,
+// else in a file, and always in a file with client_body_in_file_only.
+func TestServeRequestBodyVariables(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	const config = `map $request_body_file $body_file {
+    ""      none;
+    default file;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name www.example.com;
+    client_header_buffer_size 1k;
+    location / {
+        client_body_buffer_size 2k;
+        proxy_pass http://{{BACKEND}};
+        proxy_set_header X-Body $request_body;
+        proxy_set_header X-Body-File $body_file;
+    }
+    location /only/ {
+        client_body_buffer_size 2k;
+        client_body_in_file_only clean;
+        proxy_pass http://{{BACKEND}};
+        proxy_set_header X-Body $request_body;
+        proxy_set_header X-Body-File $body_file;
+    }
+    location /big/ {
+        client_body_buffer_size 64k;
+        proxy_pass http://{{BACKEND}};
+        proxy_set_header X-Body-Length "$request_body" ;
+        proxy_set_header X-Body-File $body_file;
+    }
+}
+`
+	post := func(target, body string) harness.Request {
+		return harness.Request{Name: target + " " + strconv.Itoa(len(body)), Send: []string{"POST " + target + " HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: " +
+			strconv.Itoa(len(body)) + "\r\n\r\n" + body}}
+	}
+	chunked := func(target string, parts ...string) harness.Request {
+		var b strings.Builder
+		n := 0
+		for _, p := range parts {
+			fmt.Fprintf(&b, "%x\r\n%s\r\n", len(p), p)
+			n += len(p)
+		}
+		b.WriteString("0\r\n\r\n")
+		return harness.Request{Name: target + " chunked " + strconv.Itoa(n), Send: []string{"POST " + target +
+			" HTTP/1.1\r\nHost: www.example.com\r\nTransfer-Encoding: chunked\r\n\r\n" + b.String()}}
+	}
+	ten := "0123456789"
+	c := harness.Case{
+		Name:   "request body variables",
+		Config: config,
+		Requests: []harness.Request{
+			post("/m", ten),
+			post("/m", strings.Repeat(ten, 128)),
+			post("/m", strings.Repeat(ten, 250)),
+			post("/m", strings.Repeat(ten, 512)),
+			post("/only/x", ten),
+			post("/only/x", strings.Repeat(ten, 512)),
+			post("/big/x", strings.Repeat(ten, 3000)),
+			chunked("/m", ten, ten),
+			chunked("/m", strings.Repeat(ten, 150), strings.Repeat(ten, 150)),
+			{Name: "body after the head", Send: []string{"POST /m HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: 10\r\n\r\n", ten}, Pause: 100 * time.Millisecond},
+			{Name: "get", Send: []string{"GET /m HTTP/1.1\r\nHost: www.example.com\r\n\r\n"}},
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

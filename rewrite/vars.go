@@ -94,9 +94,6 @@ func NewCompiler() *Compiler {
 	c.prefixes = []prefixVar{
 		{"http_", httpHeaderVar, true},
 		{"sent_http_", sentHeaderVar, false},
-		// gonginx sends no trailers (add_trailer refuses to start), so
-		// there is nothing for $sent_trailer_* to find, as in nginx
-		// without add_trailer.
 		{"sent_trailer_", sentTrailerVar, false},
 		{"cookie_", cookieVar, false},
 		{"arg_", argVar, false},

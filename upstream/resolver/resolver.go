@@ -1,0 +1,321 @@
+// Package resolver is nginx's DNS resolver (the "resolver" directive):
+// names known only per request, such as proxy_pass http://$host, are
+// looked up at run time on the configured name servers, as
+// src/core/ngx_resolver.c does it: A and AAAA queries over UDP (TCP when
+// an answer is truncated), a resend every 5 seconds rotating through the
+// servers until resolver_timeout, CNAMEs followed, answers cached for
+// their TTL (or valid=), failures not cached.
+//
+// It owns no goroutine: a lookup runs in the caller's, and callers asking
+// for a name already being looked up wait for that answer.
+package resolver
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is a "resolver" directive with its resolver_timeout.
+type Config struct {
+	Servers []netip.AddrPort
+	Valid   time.Duration // valid=: replaces the answers' TTL when set
+	NoIPv6  bool          // ipv6=off
+	Timeout time.Duration // resolver_timeout (nginx's default is 30s)
+}
+
+// Error is a name that could not be resolved, worded as nginx logs it.
+type Error struct {
+	Name string
+	Code int
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s could not be resolved (%d: %s)", e.Name, e.Code, strerror(e.Code))
+}
+
+const (
+	resendTimeout = 5 * time.Second // ngx_resolver_t's resend_timeout
+	maxRecursion  = 50              // NGX_RESOLVER_MAX_RECURSION: CNAME hops
+	maxCached     = 4096
+)
+
+// Resolver looks names up and caches the answers. Safe for concurrent use.
+type Resolver struct {
+	cfg Config
+
+	mu    sync.Mutex
+	cache map[string]*node
+	next  int // the server asked first, moved on at every resend
+
+	resend time.Duration // resendTimeout; shorter in tests
+}
+
+// node is one name's lookup: in flight until done is closed.
+type node struct {
+	done  chan struct{}
+	addrs []netip.Addr // IPv4 first, then IPv6
+	cname string
+	valid time.Time
+	code  int
+}
+
+// New returns a resolver for cfg.
+func New(cfg Config) *Resolver {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	return &Resolver{cfg: cfg, cache: map[string]*node{}, resend: resendTimeout}
+}
+
+// Resolve returns name's addresses, following CNAMEs. A cached answer comes
+// rotated, so that successive requests start on different addresses, as
+// ngx_resolver_export does for cached names.
+func (r *Resolver) Resolve(name string) ([]netip.Addr, error) {
+	deadline := time.Now().Add(r.cfg.Timeout)
+	key := strings.ToLower(strings.TrimSuffix(name, "."))
+	for range maxRecursion + 1 {
+		n, cached := r.lookup(key, deadline)
+		switch {
+		case n.code != 0:
+			return nil, &Error{Name: name, Code: n.code}
+		case len(n.addrs) > 0:
+			if !cached || len(n.addrs) == 1 {
+				return n.addrs, nil
+			}
+			return rotate(n.addrs), nil
+		}
+		key = n.cname
+	}
+	return nil, &Error{Name: name, Code: codeNXDomain}
+}
+
+// lookup returns key's node once it is done, from the cache when it is
+// still valid; cached tells which.
+func (r *Resolver) lookup(key string, deadline time.Time) (n *node, cached bool) {
+	r.mu.Lock()
+	if n := r.cache[key]; n != nil {
+		select {
+		case <-n.done:
+			if n.code == 0 && time.Now().Before(n.valid) {
+				r.mu.Unlock()
+				return n, true
+			}
+		default:
+			r.mu.Unlock()
+			return r.wait(n, deadline), false
+		}
+	}
+	if len(r.cache) >= maxCached {
+		r.dropExpired()
+	}
+	n = &node{done: make(chan struct{})}
+	r.cache[key] = n
+	r.mu.Unlock()
+
+	r.query(key, n, deadline)
+	r.mu.Lock()
+	if n.code != 0 || len(r.cache) > maxCached {
+		delete(r.cache, key)
+	}
+	r.mu.Unlock()
+	close(n.done)
+	return n, false
+}
+
+// wait waits for another caller's lookup, up to this caller's deadline.
+func (r *Resolver) wait(n *node, deadline time.Time) *node {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-n.done:
+		return n
+	case <-t.C:
+		return &node{code: codeTimedOut}
+	}
+}
+
+func (r *Resolver) dropExpired() {
+	now := time.Now()
+	for k, n := range r.cache {
+		select {
+		case <-n.done:
+			if !now.Before(n.valid) {
+				delete(r.cache, k)
+			}
+		default:
+		}
+	}
+}
+
+func rotate(addrs []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(addrs))
+	// Each family is rotated on its own, IPv4 still first.
+	v4 := 0
+	for v4 < len(addrs) && addrs[v4].Is4() {
+		v4++
+	}
+	for _, fam := range [][]netip.Addr{addrs[:v4], addrs[v4:]} {
+		if len(fam) == 0 {
+			continue
+		}
+		d := rand.IntN(len(fam))
+		out = append(out, fam[d:]...)
+		out = append(out, fam[:d]...)
+	}
+	return out
+}
+
+// query asks the servers for key's A (and AAAA) records and fills n.
+func (r *Resolver) query(key string, n *node, deadline time.Time) {
+	if len(r.cfg.Servers) == 0 {
+		n.code = codeTimedOut
+		return
+	}
+	qtypes := []uint16{typeA, typeAAAA}
+	if r.cfg.NoIPv6 {
+		qtypes = qtypes[:1]
+	}
+	results := map[uint16]*answer{}
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		server := r.cfg.Servers[r.next%len(r.cfg.Servers)]
+		r.next++
+		r.mu.Unlock()
+		var pending []uint16
+		for _, qt := range qtypes {
+			if results[qt] == nil {
+				pending = append(pending, qt)
+			}
+		}
+		attempt := time.Now().Add(r.resend)
+		if attempt.After(deadline) {
+			attempt = deadline
+		}
+		for _, a := range askUDP(server, key, pending, attempt) {
+			results[a.qtype] = a
+		}
+		if len(results) == len(qtypes) {
+			combine(n, results, qtypes, r.cfg.Valid)
+			return
+		}
+		time.Sleep(time.Until(attempt))
+	}
+	n.code = codeTimedOut
+}
+
+// combine turns the answers into the node's result as
+// ngx_resolver_process_a does once both families are in.
+func combine(n *node, results map[uint16]*answer, qtypes []uint16, valid time.Duration) {
+	ttl := ^uint32(0)
+	for _, qt := range qtypes {
+		a := results[qt]
+		if a.code == 0 && len(a.addrs) > 0 {
+			n.addrs = append(n.addrs, a.addrs...)
+			ttl = min(ttl, a.ttl)
+		}
+	}
+	if len(n.addrs) == 0 {
+		for _, qt := range qtypes {
+			if a := results[qt]; a.code == 0 && a.cname != "" {
+				n.cname, ttl = a.cname, a.ttl
+				break
+			}
+		}
+	}
+	if len(n.addrs) == 0 && n.cname == "" {
+		n.code = codeNXDomain
+		for _, qt := range qtypes {
+			if c := results[qt].code; c != 0 {
+				n.code = c
+				break
+			}
+		}
+		return
+	}
+	n.valid = time.Now().Add(time.Duration(ttl) * time.Second)
+	if valid > 0 {
+		n.valid = time.Now().Add(valid)
+	}
+}
+
+// askUDP sends one query per type to server and collects the answers that
+// arrive by the deadline; a truncated one is asked again over TCP.
+func askUDP(server netip.AddrPort, name string, qtypes []uint16, deadline time.Time) []*answer {
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server))
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	ids := map[uint16]uint16{} // query id → type
+	for _, qt := range qtypes {
+		id := uint16(rand.Uint32())
+		ids[id] = qt
+		if _, err := conn.Write(appendQuery(nil, id, name, qt)); err != nil {
+			return nil
+		}
+	}
+	conn.SetReadDeadline(deadline)
+	var out []*answer
+	buf := make([]byte, 4096) // NGX_RESOLVER_UDP_SIZE
+	for len(ids) > 0 {
+		m, err := conn.Read(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			continue // ICMP refusals and the like: wait for the resend
+		}
+		a, err := parseResponse(buf[:m])
+		if err != nil || a.qname != name || ids[a.id] != a.qtype {
+			continue
+		}
+		delete(ids, a.id)
+		if a.truncated {
+			if a = askTCP(server, name, a.qtype, deadline); a == nil {
+				continue
+			}
+		}
+		if a.code == 0 && len(a.addrs) == 0 && a.cname == "" && a.records > 0 {
+			continue // "no A or CNAME types in DNS response": not an answer
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func askTCP(server netip.AddrPort, name string, qtype uint16, deadline time.Time) *answer {
+	conn, err := net.DialTimeout("tcp", server.String(), time.Until(deadline))
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	conn.SetDeadline(deadline)
+	id := uint16(rand.Uint32())
+	q := appendQuery([]byte{0, 0}, id, name, qtype)
+	binary.BigEndian.PutUint16(q, uint16(len(q)-2))
+	if _, err := conn.Write(q); err != nil {
+		return nil
+	}
+	var size [2]byte
+	if _, err := io.ReadFull(conn, size[:]); err != nil {
+		return nil
+	}
+	msg := make([]byte, binary.BigEndian.Uint16(size[:]))
+	if _, err := io.ReadFull(conn, msg); err != nil {
+		return nil
+	}
+	a, err := parseResponse(msg)
+	if err != nil || a.id != id || a.qtype != qtype || a.qname != name || a.truncated {
+		return nil
+	}
+	return a
+}

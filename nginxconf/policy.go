@@ -53,6 +53,7 @@ var served = setOf(
 	// upstream
 	"upstream", "ip_hash", "least_conn", "keepalive",
 	// proxy
+	"resolver", "resolver_timeout",
 	"proxy_pass", "proxy_set_header", "proxy_hide_header", "proxy_pass_header", "proxy_http_version",
 	"proxy_redirect", "proxy_pass_request_body", "proxy_pass_request_headers",
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
@@ -84,7 +85,7 @@ var tuning = setOf(
 	"proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
 	"client_body_in_single_buffer", "client_body_temp_path",
 	"connection_pool_size", "request_pool_size", "reset_timedout_connection", "subrequest_output_buffer_size",
-	"send_lowat", "resolver_timeout",
+	"send_lowat",
 	"rewrite_log", "uninitialized_variable_warn",
 	// Session resumption and 0-RTT only save round trips; DHE suites
 	// (ssl_dhparam) serve only clients that offer no ECDHE suite.

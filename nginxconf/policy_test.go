@@ -28,7 +28,7 @@ func TestPolicyOf(t *testing.T) {
 		"gzip_types": Tuning, "fastcgi_param": Tuning, "sendfile": Tuning, "worker_priority": Tuning, "worker_rlimit_nofile": Served, "user": Served,
 		"gzip": Refuse, "gzip_static": Refuse, "fastcgi_pass": Refuse, "add_header": Served, "expires": Served, "add_trailer": Served, "sub_filter": Refuse,
 		"auth_basic": Refuse, "limit_req": Refuse, "proxy_method": Served, "proxy_cache": Refuse,
-		"ssl_verify_client": Refuse, "limit_except": Refuse, "stream": Refuse, "resolver": Refuse,
+		"ssl_verify_client": Refuse, "limit_except": Refuse, "stream": Refuse, "resolver": Served,
 		"ssl": Served, "ssl_reject_handshake": Served, "ssl_prefer_server_ciphers": Served,
 		"ssl_ecdh_curve": Served, "ssl_session_tickets": Served, "ssl_password_file": Served,
 		"ssl_client_certificate": Refuse, "ssl_stapling": Refuse, "ssl_conf_command": Refuse,

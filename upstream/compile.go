@@ -11,6 +11,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream/resolver"
 )
 
 // headerKind says how a proxy_set_header value is produced.
@@ -46,6 +47,9 @@ type Proxy struct {
 	groups     *Groups
 	// tls is proxy_ssl_*, for an https URL or one with variables.
 	tls *backendTLS
+
+	resolver        *resolver.Resolver // for hosts of urlValue; nil: none
+	resolverTimeout time.Duration
 
 	version11   bool
 	headers     []setHeader
@@ -197,6 +201,9 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		}
 		bt.prepare(p.group, p.proxyHost)
 		p.tls = bt
+	}
+	if err := groups.compileResolver(p, blocks); err != nil {
+		return nil, err
 	}
 	if d := last(blocks, "proxy_http_version"); d != nil {
 		switch d.Args[0] {

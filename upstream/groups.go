@@ -11,6 +11,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream/resolver"
 )
 
 // Server is one "server" line of an upstream group.
@@ -81,6 +82,8 @@ type Groups struct {
 
 	dynMu   sync.Mutex
 	dynamic map[string]*Group // hosts of proxy_pass URLs with variables
+
+	resolvers map[*nginxconf.Directive]*resolver.Resolver // by resolver directive
 }
 
 const defaultFailTimeout = 10 * time.Second

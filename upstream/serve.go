@@ -276,6 +276,13 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 		return 0, nil
 	}
 	g := p.groups.lookupDynamic(key, defPort)
+	if g == nil && p.resolver != nil {
+		addrs, err := p.resolver.Resolve(name, p.resolverTimeout)
+		if err != nil {
+			return 502, err
+		}
+		g = resolvedGroup(key, addrs, port, defPort)
+	}
 	if g == nil {
 		return 502, fmt.Errorf("%w %s", ErrNoResolver, name)
 	}

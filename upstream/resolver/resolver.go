@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +30,6 @@ type Config struct {
 	Servers []netip.AddrPort
 	Valid   time.Duration // valid=: replaces the answers' TTL when set
 	NoIPv6  bool          // ipv6=off
-	Timeout time.Duration // resolver_timeout (nginx's default is 30s)
 }
 
 // Error is a name that could not be resolved, worded as nginx logs it.
@@ -70,17 +70,15 @@ type node struct {
 
 // New returns a resolver for cfg.
 func New(cfg Config) *Resolver {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
-	}
 	return &Resolver{cfg: cfg, cache: map[string]*node{}, resend: resendTimeout}
 }
 
-// Resolve returns name's addresses, following CNAMEs. A cached answer comes
+// Resolve returns name's addresses, following CNAMEs, giving up after
+// timeout (the location's resolver_timeout). A cached answer comes
 // rotated, so that successive requests start on different addresses, as
 // ngx_resolver_export does for cached names.
-func (r *Resolver) Resolve(name string) ([]netip.Addr, error) {
-	deadline := time.Now().Add(r.cfg.Timeout)
+func (r *Resolver) Resolve(name string, timeout time.Duration) ([]netip.Addr, error) {
+	deadline := time.Now().Add(timeout)
 	key := strings.ToLower(strings.TrimSuffix(name, "."))
 	for range maxRecursion + 1 {
 		n, cached := r.lookup(key, deadline)
@@ -184,7 +182,7 @@ func (r *Resolver) query(key string, n *node, deadline time.Time) {
 	if r.cfg.NoIPv6 {
 		qtypes = qtypes[:1]
 	}
-	results := map[uint16]*answer{}
+	var arrived []*answer // in the order they came
 	for time.Now().Before(deadline) {
 		r.mu.Lock()
 		server := r.cfg.Servers[r.next%len(r.cfg.Servers)]
@@ -192,7 +190,7 @@ func (r *Resolver) query(key string, n *node, deadline time.Time) {
 		r.mu.Unlock()
 		var pending []uint16
 		for _, qt := range qtypes {
-			if results[qt] == nil {
+			if !slices.ContainsFunc(arrived, func(a *answer) bool { return a.qtype == qt }) {
 				pending = append(pending, qt)
 			}
 		}
@@ -200,11 +198,9 @@ func (r *Resolver) query(key string, n *node, deadline time.Time) {
 		if attempt.After(deadline) {
 			attempt = deadline
 		}
-		for _, a := range askUDP(server, key, pending, attempt) {
-			results[a.qtype] = a
-		}
-		if len(results) == len(qtypes) {
-			combine(n, results, qtypes, r.cfg.Valid)
+		arrived = append(arrived, askUDP(server, key, pending, attempt)...)
+		if len(arrived) == len(qtypes) {
+			combine(n, arrived, r.cfg.Valid)
 			return
 		}
 		time.Sleep(time.Until(attempt))
@@ -212,34 +208,37 @@ func (r *Resolver) query(key string, n *node, deadline time.Time) {
 	n.code = codeTimedOut
 }
 
-// combine turns the answers into the node's result as
-// ngx_resolver_process_a does once both families are in.
-func combine(n *node, results map[uint16]*answer, qtypes []uint16, valid time.Duration) {
+// combine turns the answers, in the order they came, into the node's
+// result as ngx_resolver_process_a does once both families are in: an
+// error in either is the result (the later one's code); else the
+// addresses of both; else the last answer decides: empty is "Host not
+// found", a CNAME is followed.
+func combine(n *node, arrived []*answer, valid time.Duration) {
 	ttl := ^uint32(0)
-	for _, qt := range qtypes {
-		a := results[qt]
-		if a.code == 0 && len(a.addrs) > 0 {
-			n.addrs = append(n.addrs, a.addrs...)
+	for _, a := range arrived {
+		if a.code != 0 {
+			n.code = a.code
+		}
+		if len(a.addrs) > 0 {
 			ttl = min(ttl, a.ttl)
 		}
 	}
-	if len(n.addrs) == 0 {
-		for _, qt := range qtypes {
-			if a := results[qt]; a.code == 0 && a.cname != "" {
-				n.cname, ttl = a.cname, a.ttl
-				break
+	if n.code != 0 {
+		return
+	}
+	for _, qt := range []uint16{typeA, typeAAAA} {
+		for _, a := range arrived {
+			if a.qtype == qt {
+				n.addrs = append(n.addrs, a.addrs...)
 			}
 		}
 	}
-	if len(n.addrs) == 0 && n.cname == "" {
-		n.code = codeNXDomain
-		for _, qt := range qtypes {
-			if c := results[qt].code; c != 0 {
-				n.code = c
-				break
-			}
+	if last := arrived[len(arrived)-1]; len(n.addrs) == 0 {
+		if last.records == 0 || last.cname == "" {
+			n.code = codeNXDomain
+			return
 		}
-		return
+		n.cname, ttl = last.cname, last.ttl
 	}
 	n.valid = time.Now().Add(time.Duration(ttl) * time.Second)
 	if valid > 0 {

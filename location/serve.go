@@ -50,7 +50,9 @@ type Server struct {
 	wg        sync.WaitGroup
 	closing   atomic.Bool
 	rt        atomic.Pointer[Router]
-	routers   []*Router // every configuration served, for closing tunnels
+	// routers are the configurations in use: the current one, and old
+	// ones some connection or tunnel still runs under.
+	routers []*Router
 	done      chan struct{}
 	connSeq   atomic.Uint64
 	stats     rewrite.ConnStats // $connections_*
@@ -169,8 +171,20 @@ func (s *Server) apply(rt *Router) error {
 		}
 		todo = append(todo, pending{l: &listener{ln: ln, srv: s}, sock: sock, tc: tc, new: true})
 	}
+	old := s.rt.Load()
 	s.rt.Store(rt)
 	s.routers = append(s.routers, rt)
+	if old != nil {
+		// Nothing new goes to the old configuration's backends: its idle
+		// keep-alive connections close now, the ones in use when their
+		// request ends (as nginx's old workers close theirs as they exit).
+		if old.groups != nil {
+			old.groups.Retire()
+		}
+		if old.users == 0 {
+			s.dropRouter(old)
+		}
+	}
 	for _, p := range todo {
 		p.l.sock.Store(p.sock)
 		p.l.tls.Store(p.tc)
@@ -191,6 +205,45 @@ func (s *Server) apply(rt *Router) error {
 		}
 	}
 	return nil
+}
+
+// acquire returns the configuration being served, counted as used by
+// one more connection until release.
+func (s *Server) acquire() *Router {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.rt.Load()
+	rt.users++
+	return rt
+}
+
+// release ends one connection's use of rt; an old configuration no
+// connection uses any more is dropped.
+func (s *Server) release(rt *Router) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt.users--
+	if rt.users == 0 && rt != s.rt.Load() {
+		s.dropRouter(rt)
+	}
+}
+
+// switchRouter moves a connection from rt to the configuration being
+// served, which it returns.
+func (s *Server) switchRouter(rt *Router) *Router {
+	cur := s.acquire()
+	s.release(rt)
+	return cur
+}
+
+// dropRouter forgets an old configuration (called with s.mu held).
+func (s *Server) dropRouter(rt *Router) {
+	for i, r := range s.routers {
+		if r == rt {
+			s.routers = append(s.routers[:i], s.routers[i+1:]...)
+			break
+		}
+	}
 }
 
 // listen opens one socket as nginx would for l.
@@ -356,7 +409,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	nc := sc.nc
 	defer func() { nc.Close() }()
 	sock := l.sock.Load()
-	rt := l.srv.rt.Load()
+	rt := l.srv.acquire()
 	info := &http1.ConnInfo{}
 	var localIP net.IP
 	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
@@ -385,12 +438,14 @@ func (l *listener) serveConn(sc *serverConn) {
 		var b [1]byte
 		n, err := io.ReadFull(nc, b[:])
 		if n == 0 || err != nil {
+			l.srv.release(rt)
 			return
 		}
 		pc := &peekedConn{Conn: nc, first: b[:n], info: info, connID: connID}
 		if b[0] == 0x16 || b[0]&0x80 != 0 {
 			t := tls.Server(pc, tc)
 			if err := t.Handshake(); err != nil {
+				l.srv.release(rt)
 				return
 			}
 			info.TLS = true
@@ -410,6 +465,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	defer c.Release()
 	x := newExchange(rt, c, l.srv.log)
 	defer x.release()
+	defer func() { l.srv.release(x.rt) }() // runs before x.release: x.rt is still set
 	x.toHTTPS = toHTTPS
 	x.connID = connID
 	x.connStart = accepted
@@ -445,20 +501,18 @@ func (l *listener) serveConn(sc *serverConn) {
 			var perr *http1.Error
 			switch {
 			case errors.As(err, &perr):
-				x.rt = l.srv.rt.Load()
+				x.useCurrent(l.srv)
 				x.badRequest(l.sock.Load().addrFor(localIP), perr)
 				x.accessLog()
 				x.lingeringClose(sc, conn)
 			case errors.Is(err, http1.ErrRequestTimeout):
-				x.rt = l.srv.rt.Load()
+				x.useCurrent(l.srv)
 				x.timedOut(l.sock.Load().addrFor(localIP))
 				x.accessLog()
 			}
 			return
 		}
-		if cur := l.srv.rt.Load(); cur != x.rt {
-			x.rebind(cur)
-		}
+		x.useCurrent(l.srv)
 		sock = l.sock.Load()
 		addr = sock.addrFor(localIP)
 		stats.Writing.Add(1)
@@ -538,6 +592,14 @@ func ipText(ip net.IP) string {
 		return v4.String()
 	}
 	return ip.String()
+}
+
+// useCurrent moves the exchange to the configuration being served, if a
+// reload replaced its own.
+func (x *exchange) useCurrent(s *Server) {
+	if s.rt.Load() != x.rt {
+		x.rebind(s.switchRouter(x.rt))
+	}
 }
 
 // rebind moves a connection's exchange to a reloaded configuration.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -53,6 +54,7 @@ type Group struct {
 	mu   sync.Mutex
 	idle []idleConn
 
+	retired  bool // its configuration was replaced: nothing is kept idle
 	sessOnce sync.Once
 	sessions tls.ClientSessionCache // TLS sessions to its servers (proxy_ssl_session_reuse)
 
@@ -79,6 +81,8 @@ type Groups struct {
 	// byHostPort finds implicit groups by "host:port" (host in lower
 	// case, port always given), for proxy_pass URLs with variables.
 	byHostPort map[string]*Group
+
+	retired atomic.Bool // Retire was called
 
 	dynMu   sync.Mutex
 	dynamic map[string]*Group // hosts of proxy_pass URLs with variables
@@ -549,6 +553,11 @@ func (g *Group) getIdle() (net.Conn, int) {
 // putIdle keeps nc for reuse, closing the oldest when the pool is full.
 func (g *Group) putIdle(nc net.Conn, server int) {
 	g.mu.Lock()
+	if g.retired {
+		g.mu.Unlock()
+		nc.Close()
+		return
+	}
 	if len(g.idle) == g.Keepalive {
 		old := g.idle[0]
 		copy(g.idle, g.idle[1:])
@@ -559,16 +568,42 @@ func (g *Group) putIdle(nc net.Conn, server int) {
 	g.mu.Unlock()
 }
 
-// CloseIdle closes the kept-alive connections (on reload or stop).
-func (gs *Groups) CloseIdle() {
+// CloseIdle closes the kept-alive connections (on stop).
+func (gs *Groups) CloseIdle() { gs.closeIdle(false) }
+
+// Retire closes the kept-alive connections of a configuration a reload
+// replaced, and those still in use as their requests end.
+func (gs *Groups) Retire() {
+	gs.retired.Store(true)
+	gs.closeIdle(true)
+}
+
+func (gs *Groups) closeIdle(retire bool) {
+	gs.dynMu.Lock()
+	dynamic := make([]*Group, 0, len(gs.dynamic))
+	for _, g := range gs.dynamic {
+		dynamic = append(dynamic, g)
+	}
+	gs.dynMu.Unlock()
 	for _, m := range []map[string]*Group{gs.byName, gs.implicit} {
 		for _, g := range m {
-			g.mu.Lock()
-			for _, ic := range g.idle {
-				ic.nc.Close()
-			}
-			g.idle = nil
-			g.mu.Unlock()
+			g.closeIdle(retire)
 		}
+	}
+	for _, g := range dynamic {
+		g.closeIdle(retire)
+	}
+}
+
+func (g *Group) closeIdle(retire bool) {
+	g.mu.Lock()
+	idle := g.idle
+	g.idle = nil
+	if retire {
+		g.retired = true
+	}
+	g.mu.Unlock()
+	for _, ic := range idle {
+		ic.nc.Close()
 	}
 }

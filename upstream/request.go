@@ -189,6 +189,7 @@ func (gs *Groups) lookupDynamic(host, defPort string) *Group {
 		Servers: []*Server{{Network: "tcp", Addr: addr, Name: addr, Weight: 1, effectiveWeight: 1, MaxFails: 1,
 			FailTimeout: defaultFailTimeout}}}
 	g.proxyHost, g.proxyPort = hostHeader(host, defPort)
+	g.retired = gs.retired.Load()
 	if gs.dynamic == nil {
 		gs.dynamic = map[string]*Group{}
 	}

@@ -53,10 +53,10 @@ type Server struct {
 	// routers are the configurations in use: the current one, and old
 	// ones some connection or tunnel still runs under.
 	routers []*Router
-	done      chan struct{}
-	connSeq   atomic.Uint64
-	stats     rewrite.ConnStats // $connections_*
-	held      []*listener       // accept loops waiting for Serve
+	done    chan struct{}
+	connSeq atomic.Uint64
+	stats   rewrite.ConnStats // $connections_*
+	held    []*listener       // accept loops waiting for Serve
 }
 
 type listener struct {

@@ -68,6 +68,10 @@ type State struct {
 	// several: $upstream_addr, $upstream_status and $upstream_response_time
 	// then join their values with ", " as nginx does.
 	UpstreamTries []UpstreamTry
+	// FoundEmpty is set by a getter that appends nothing for a variable
+	// that has a value, an empty one (nginx's found, zero length): the
+	// access log then writes nothing where it writes "-" for no value.
+	FoundEmpty bool
 
 	logScratch []byte // EvalLog's copy of a value being escaped
 
@@ -158,11 +162,24 @@ type UpstreamTry struct {
 	Addr   string
 	Status int // 502 or 504 for a failed connect
 	Time   time.Duration
+	// ConnectTime and HeaderTime: from the start of the try until the
+	// connection was up and until the response head was read; -1 when
+	// the try did not get that far ($upstream_connect_time and
+	// $upstream_header_time print "-").
+	ConnectTime, HeaderTime time.Duration
+	// ResponseLength is the body bytes read, BytesReceived every byte
+	// read and BytesSent every byte written to the server.
+	ResponseLength, BytesReceived, BytesSent int64
 }
 
-// AddUpstreamTry records a server tried and sets the single-try fields
-// (UpstreamAddr, UpstreamStatus, UpstreamResponseTime) to it.
+// AddUpstreamTry records a server tried that sent no response head.
 func (s *State) AddUpstreamTry(addr string, status int, d time.Duration) {
-	s.UpstreamTries = append(s.UpstreamTries, UpstreamTry{Addr: addr, Status: status, Time: d})
-	s.UpstreamAddr, s.UpstreamStatus, s.UpstreamResponseTime = addr, status, d
+	s.AddUpstream(UpstreamTry{Addr: addr, Status: status, Time: d, ConnectTime: -1, HeaderTime: -1})
+}
+
+// AddUpstream records a server tried and sets the single-try fields
+// (UpstreamAddr, UpstreamStatus, UpstreamResponseTime) to it.
+func (s *State) AddUpstream(t UpstreamTry) {
+	s.UpstreamTries = append(s.UpstreamTries, t)
+	s.UpstreamAddr, s.UpstreamStatus, s.UpstreamResponseTime = t.Addr, t.Status, t.Time
 }

@@ -15,7 +15,7 @@ import (
 // request gonginx can serve, each as nginx's would, with why. Every other
 // built-in must have a value on the request of TestNoBuiltinIsConstantEmpty.
 var emptyAsInNginx = map[string]string{
-	// The TLS variables and the upstream timings are another change's.
+	// The TLS variables are another change's.
 	"ssl_protocol": "tls", "ssl_cipher": "tls", "ssl_server_name": "tls", "ssl_session_reused": "tls",
 	"ssl_client_verify": "tls", "ssl_ciphers": "tls", "ssl_curve": "tls", "ssl_curves": "tls",
 	"ssl_session_id": "tls", "ssl_early_data": "tls", "ssl_client_cert": "tls", "ssl_client_raw_cert": "tls",
@@ -23,10 +23,8 @@ var emptyAsInNginx = map[string]string{
 	"ssl_client_s_dn_legacy": "tls", "ssl_client_i_dn_legacy": "tls", "ssl_client_serial": "tls",
 	"ssl_client_fingerprint": "tls", "ssl_client_v_start": "tls", "ssl_client_v_end": "tls",
 	"ssl_client_v_remain": "tls", "ssl_alpn_protocol": "tls",
-	"upstream_connect_time": "upstream", "upstream_header_time": "upstream",
-	"upstream_response_length": "upstream", "upstream_bytes_received": "upstream",
-	"upstream_bytes_sent": "upstream", "upstream_cache_status": "proxy_cache refuses to start",
-	"upstream_cache_etag": "proxy_cache refuses to start", "upstream_cache_last_modified": "proxy_cache refuses to start",
+	"upstream_cache_status": "proxy_cache refuses to start",
+	"upstream_cache_etag":   "proxy_cache refuses to start", "upstream_cache_last_modified": "proxy_cache refuses to start",
 	// Their modules' directives refuse to start, and without them nginx's
 	// values are empty too.
 	"gzip_ratio":                 "gzip refuses to start",

@@ -221,10 +221,14 @@ func (cv *Complex) EvalLog(s *State, dst []byte, esc LogEscape) []byte {
 			dst = append(dst, sg.lit...)
 			continue
 		case segVariable:
+			s.FoundEmpty = false
 			dst = sg.v.eval(s, dst)
 		case segCapture:
 			dst = appendCapture(s, sg.n, dst, false)
 		default:
+			continue
+		}
+		if len(dst) == start && sg.kind == segVariable && s.FoundEmpty {
 			continue
 		}
 		if len(dst) == start {

@@ -97,8 +97,8 @@ func TestUpstreamTries(t *testing.T) {
 		want  string
 	}{
 		{nil, `"-" "-" "-"`},
-		{[]UpstreamTry{{"127.0.0.1:8081", 200, 12 * time.Millisecond}}, `"127.0.0.1:8081" "200" "0.012"`},
-		{[]UpstreamTry{{"127.0.0.1:1", 502, 0}, {"127.0.0.1:8081", 200, 1001 * time.Millisecond}}, `"127.0.0.1:1, 127.0.0.1:8081" "502, 200" "0.000, 1.001"`},
+		{[]UpstreamTry{{Addr: "127.0.0.1:8081", Status: 200, Time: 12 * time.Millisecond}}, `"127.0.0.1:8081" "200" "0.012"`},
+		{[]UpstreamTry{{Addr: "127.0.0.1:1", Status: 502}, {Addr: "127.0.0.1:8081", Status: 200, Time: 1001 * time.Millisecond}}, `"127.0.0.1:1, 127.0.0.1:8081" "502, 200" "0.000, 1.001"`},
 	}
 	for _, tt := range tests {
 		s.Reset(s.Req)

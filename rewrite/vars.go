@@ -82,6 +82,9 @@ func NewCompiler() *Compiler {
 	for name, get := range tcpInfoGetters() {
 		c.define(name, get)
 	}
+	for name, get := range upstreamNamed() {
+		c.define(name, get)
+	}
 	c.defineKnownOnly()
 	for _, name := range alwaysFound {
 		c.vars[name].found = true
@@ -98,6 +101,8 @@ func NewCompiler() *Compiler {
 		{"cookie_", cookieVar, false},
 		{"arg_", argVar, false},
 		{"upstream_http_", upstreamHeaderVar, false},
+		// nginx 1.22's proxy reads a chunked response's trailers without
+		// keeping them (only gRPC keeps them), so nothing is found.
 		{"upstream_trailer_", emptyPrefix, false},
 		{"upstream_cookie_", upstreamCookieVar, false},
 	}
@@ -224,11 +229,16 @@ func (r *Var) Eval(s *State, dst []byte) []byte { return r.v.eval(s, dst) }
 
 func (v *variable) eval(s *State, dst []byte) []byte {
 	if v.slot >= 0 {
+		// A value set or mapped exists even when empty (a map falls
+		// back to nginx's empty "null value"); the log writes "" then.
 		if v.slot < len(s.Valid) && s.Valid[v.slot] {
+			s.FoundEmpty = true
 			return append(dst, s.Values[v.slot]...)
 		}
 		if v.mapping != nil {
-			return v.mapping.eval(s, v, dst)
+			dst = v.mapping.eval(s, v, dst)
+			s.FoundEmpty = true
+			return dst
 		}
 		return dst // nginx: "using uninitialized variable", empty value
 	}
@@ -451,19 +461,14 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return dst
 		},
-		"limit_rate":               appendLimitRate,
-		"upstream_connect_time":    none,
-		"upstream_header_time":     none,
-		"upstream_response_length": none,
-		"upstream_bytes_received":  none,
-		"upstream_bytes_sent":      none,
-		"upstream_cache_status":    none,
-		"ssl_protocol":             none,
-		"ssl_cipher":               none,
-		"ssl_server_name":          none,
-		"ssl_session_reused":       none,
-		"ssl_client_verify":        none,
-		"gzip_ratio":               none,
+		"limit_rate":            appendLimitRate,
+		"upstream_cache_status": none,
+		"ssl_protocol":          none,
+		"ssl_cipher":            none,
+		"ssl_server_name":       none,
+		"ssl_session_reused":    none,
+		"ssl_client_verify":     none,
+		"gzip_ratio":            none,
 		// The realip module is not served (set_real_ip_from refuses to
 		// start), so, as in nginx without it, these are the client's.
 		"realip_remote_addr": conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),

@@ -43,8 +43,14 @@ func (s *State) SetUpstreamHeaders(hs []http1.Header) {
 func upstreamHeaderVar(s *State, name string, dst []byte) []byte {
 	for _, h := range s.upstream.headers {
 		if headerNameIs(h.Name, name) {
+			s.FoundEmpty = len(h.Value) == 0
 			return append(dst, h.Value...)
 		}
+	}
+	// ngx_http_proxy_process_header adds an empty Server and Date to a
+	// response without them: found, empty.
+	if s.upstream.set && (name == "server" || name == "date") {
+		s.FoundEmpty = true
 	}
 	return dst
 }

@@ -34,12 +34,18 @@ type exchange struct {
 	setBodyBuf   []byte
 	method       []byte // the method sent (proxy_method or the client's)
 	methodBuf    []byte
-	headOnly     bool   // HEAD was sent: the response has no body
-	locBuf       []byte // a rewritten Location
-	refreshBuf   []byte // a rewritten Refresh
-	patBuf       []byte // an evaluated proxy_redirect pattern
-	urlBuf       []byte // an evaluated proxy_pass URL
-	chunk        http1.ChunkedParser
+	headOnly     bool // HEAD was sent: the response has no body
+	// Per try, for the $upstream_* variables: bytes written and read,
+	// the response head's length and when it was read.
+	sent, recvd int64
+	headLen     int
+	tryStart    time.Time
+	headerTime  time.Duration
+	locBuf      []byte // a rewritten Location
+	refreshBuf  []byte // a rewritten Refresh
+	patBuf      []byte // an evaluated proxy_redirect pattern
+	urlBuf      []byte // an evaluated proxy_pass URL
+	chunk       http1.ChunkedParser
 
 	locPrefix string
 }
@@ -186,6 +192,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		}
 		addr := t.group.Servers[server].Addr
 		s.UpstreamAddr, s.UpstreamStatus = addr, 0
+		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime = 0, 0, 0, now, -1
 		var ft ftMask
 		sent := false
 		if err != nil {
@@ -196,13 +203,20 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			s.AddUpstreamTry(addr, status, time.Since(now))
 		} else {
 			sent = true
+			connectTime := time.Since(now)
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
 			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
 			upStatus := s.UpstreamStatus // the backend's status when its head arrived
 			if upStatus == 0 && status != 499 {
 				upStatus = status // a hang-up is logged as "-", as nginx
 			}
-			s.AddUpstreamTry(addr, upStatus, time.Since(now))
+			var bodyRead int64
+			if x.headerTime >= 0 {
+				bodyRead = x.recvd - int64(x.headLen)
+			}
+			s.AddUpstream(rewrite.UpstreamTry{Addr: addr, Status: upStatus, Time: time.Since(now),
+				ConnectTime: connectTime, HeaderTime: x.headerTime,
+				ResponseLength: bodyRead, BytesReceived: x.recvd, BytesSent: x.sent})
 			if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
 				// The head went out and the body was cut: nginx flushes what
 				// it has, sends no last chunk and closes.
@@ -383,17 +397,23 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		// the head and closes does not cut the body off.
 		x.vecArr = [2][]byte{x.req, x.sendBody}
 		x.vec = x.vecArr[:]
-		if _, err := x.vec.WriteTo(nc); err != nil {
+		n, err := x.vec.WriteTo(nc)
+		x.sent += n
+		if err != nil {
 			return sendFailure(err)
 		}
 		if err := p.sendBodyFile(nc, x); err != nil {
 			return sendFailure(err)
 		}
-	} else if _, err := nc.Write(x.req); err != nil {
-		return sendFailure(err)
+	} else {
+		n, err := nc.Write(x.req)
+		x.sent += int64(n)
+		if err != nil {
+			return sendFailure(err)
+		}
 	}
 	if bodyLen > 0 && !x.bodyBuffered {
-		if err := p.sendBody(c, nc, x.rbuf); err != nil {
+		if err := p.sendBody(c, nc, x); err != nil {
 			var he *http1.Error
 			if errors.As(err, &he) {
 				return he.Status, err, 0
@@ -416,6 +436,9 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		failed = false
 		return 499, ErrClientClosed, 0
 	}
+	if status == 0 {
+		x.headLen, x.headerTime = headLen, time.Since(x.tryStart)
+	}
 	if http09 {
 		// nginx passes such a response on as HTTP/0.9: the bytes
 		// as they are, no header, then close.
@@ -423,7 +446,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		if s != nil {
 			s.Status = 200 // nginx logs such responses as 200 (HTTP/0.9)
 		}
-		return 0, p.relayHTTP09(c, nc, x.rbuf[:n], x.rbuf[n:]), 0
+		return 0, p.relayHTTP09(c, nc, x, x.rbuf[:n], x.rbuf[n:]), 0
 	}
 	if status != 0 {
 		return status, err, ft
@@ -515,6 +538,7 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 		}
 		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
 		n += m
+		x.recvd += int64(m)
 		if m > 0 {
 			hl, perr := http1.ParseResponseHead(x.rbuf[:n], &x.head)
 			if perr == http1.ErrInvalidStatusLine {
@@ -549,15 +573,18 @@ func sendFailure(err error) (int, error, ftMask) {
 }
 
 // sendBody streams a Content-Length body from the client to nc.
-func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, buf []byte) error {
+func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, x *exchange) error {
 	body := c.Body()
+	buf := x.rbuf
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
 			if p.SendTimeout > 0 {
 				nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 			}
-			if _, werr := nc.Write(buf[:n]); werr != nil {
+			m, werr := nc.Write(buf[:n])
+			x.sent += int64(m)
+			if werr != nil {
 				return werr
 			}
 		}
@@ -669,7 +696,9 @@ func (p *Proxy) sendBodyFile(nc net.Conn, x *exchange) error {
 			if p.SendTimeout > 0 {
 				nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 			}
-			if _, werr := nc.Write(x.rbuf[:n]); werr != nil {
+			m, werr := nc.Write(x.rbuf[:n])
+			x.sent += int64(m)
+			if werr != nil {
 				return werr
 			}
 		}
@@ -684,7 +713,7 @@ func (p *Proxy) sendBodyFile(nc net.Conn, x *exchange) error {
 
 // relayHTTP09 copies a response without a valid status line as it is,
 // then closes the client connection (nginx answers it as HTTP/0.9).
-func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, first, buf []byte) error {
+func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, x *exchange, first, buf []byte) error {
 	client, _ := c.Hijack()
 	defer client.Close()
 	if _, err := client.Write(first); err != nil {
@@ -695,6 +724,7 @@ func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, first, buf []byte) error
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
 		n, err := nc.Read(buf)
+		x.recvd += int64(n)
 		if n > 0 {
 			if _, werr := client.Write(buf[:n]); werr != nil {
 				return werr
@@ -765,6 +795,7 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
 		n, rerr := nc.Read(buf)
+		x.recvd += int64(n)
 		if n > 0 {
 			done, err := deliver(buf[:n])
 			if err != nil || done {

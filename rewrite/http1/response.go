@@ -198,7 +198,11 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	switch status {
 	case 204:
 		st.headerOnly = true
-		contentType, contentLength, lastModified = nil, -1, -1
+		// A backend's own status line is passed on with its headers:
+		// nginx's header filter clears them only for a status it words.
+		if len(resp.StatusLine) == 0 {
+			contentType, contentLength, lastModified = nil, -1, -1
+		}
 	case 304:
 		st.headerOnly = true
 	case 101:

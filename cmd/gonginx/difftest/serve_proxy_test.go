@@ -307,3 +307,51 @@ server {
 	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The $upstream_* variables in the access log, per server tried: lengths and byte counts
+// exactly, times by shape ("-" for a try that did not get that far), headers and cookies of
+// the backend's response (hidden ones too).
+func TestServeProxyUpstreamVariables(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("upstream variables", `log_format up "$uri $upstream_addr $upstream_status len=$upstream_response_length recv=$upstream_bytes_received sent=$upstream_bytes_sent ct=$ct ht=$ht rt=$rt xl=$upstream_http_x_lower mixed=$upstream_http_x_mixed_case srv=$upstream_http_server ka=$upstream_http_keep_alive cookie=$upstream_cookie_B tr=$upstream_trailer_x";
+map $upstream_connect_time $ct {
+    "~^[0-9]+\.[0-9]{3}$" t;
+    "~^-, [0-9]+\.[0-9]{3}$" "-, t";
+    default $upstream_connect_time;
+}
+map $upstream_header_time $ht {
+    "~^[0-9]+\.[0-9]{3}$" t;
+    "~^-, [0-9]+\.[0-9]{3}$" "-, t";
+    default $upstream_header_time;
+}
+map $upstream_response_time $rt {
+    "~^[0-9]+\.[0-9]{3}$" t;
+    "~^[0-9]+\.[0-9]{3}, [0-9]+\.[0-9]{3}$" "t, t";
+    default $upstream_response_time;
+}
+upstream deadfirst {
+    server 127.0.0.1:1;
+    server {{BACKEND}};
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/up.log up;
+    location = /logs/up.log { root .; access_log off; }
+    location /up/ { proxy_pass http://{{BACKEND}}/; }
+    location /dead/ { proxy_pass http://deadfirst/; }
+    location /ret { return 200 "no upstream\n"; }
+}
+`,
+		plainGet("headers", "/up/headers"),
+		plainGet("chunked", "/up/chunked"),
+		serveRaw("post", "POST /up/post HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello=world"),
+		plainGet("head", "/up/status/204"),
+		plainGet("a failed server first", "/dead/headers"),
+		plainGet("no upstream", "/ret"),
+		plainGet("log", "/logs/up.log"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

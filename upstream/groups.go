@@ -48,22 +48,23 @@ type Group struct {
 	Name      string
 	Servers   []*Server // primary servers, then backup servers
 	Keepalive int       // idle connections kept per worker ("keepalive N")
+	// keepalive_timeout, keepalive_requests and keepalive_time of the
+	// upstream block (nginx's defaults: 60s, 1000, 1h).
+	KeepaliveTimeout  time.Duration
+	KeepaliveRequests int
+	KeepaliveTime     time.Duration
 	Picker    Picker
 	Implicit  bool // made from a proxy_pass address, not an upstream{} block
 
-	mu   sync.Mutex
-	idle []idleConn
+	mu    sync.Mutex
+	idle  []idleConn  // oldest first
+	sweep *time.Timer // closes idle connections past keepalive_timeout
 
 	retired  bool // its configuration was replaced: nothing is kept idle
 	sessOnce sync.Once
 	sessions tls.ClientSessionCache // TLS sessions to its servers (proxy_ssl_session_reuse)
 
 	proxyHost, proxyPort string // for groups made at run time
-}
-
-type idleConn struct {
-	nc     net.Conn
-	server int
 }
 
 // Groups holds the upstream{} blocks of a configuration by name.
@@ -126,7 +127,8 @@ func confErr(d *nginxconf.Directive, format string, args ...any) error {
 }
 
 func compileGroup(d *nginxconf.Directive) (*Group, error) {
-	g := &Group{Name: d.Args[0], Picker: roundRobin{}}
+	g := &Group{Name: d.Args[0], Picker: roundRobin{}, KeepaliveTimeout: defaultKeepaliveTimeout,
+		KeepaliveRequests: defaultKeepaliveRequests, KeepaliveTime: defaultKeepaliveTime}
 	var backups []*Server
 	for _, sd := range d.Block {
 		switch sd.Name {
@@ -146,6 +148,22 @@ func compileGroup(d *nginxconf.Directive) (*Group, error) {
 				return nil, confErr(sd, `invalid value "%s" in "keepalive" directive`, sd.Args[0])
 			}
 			g.Keepalive = n
+		case "keepalive_timeout", "keepalive_time":
+			v, err := parseTime(sd.Args[0])
+			if err != nil {
+				return nil, confErr(sd, `"%s" directive invalid value`, sd.Name)
+			}
+			if sd.Name == "keepalive_time" {
+				g.KeepaliveTime = v
+			} else {
+				g.KeepaliveTimeout = v
+			}
+		case "keepalive_requests":
+			n, err := strconv.Atoi(sd.Args[0])
+			if err != nil || n < 0 {
+				return nil, confErr(sd, `"%s" directive invalid number`, sd.Name)
+			}
+			g.KeepaliveRequests = n
 		case "least_conn":
 			g.Picker = leastConn{}
 		case "ip_hash":
@@ -532,78 +550,4 @@ func (ipHash) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) int
 func (g *Group) sessionCache() tls.ClientSessionCache {
 	g.sessOnce.Do(func() { g.sessions = tls.NewLRUClientSessionCache(len(g.Servers) * 4) })
 	return g.sessions
-}
-
-// getIdle returns a kept-alive connection to the group, if any.
-func (g *Group) getIdle() (net.Conn, int) {
-	if g.Keepalive == 0 {
-		return nil, -1
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if n := len(g.idle); n > 0 {
-		ic := g.idle[n-1]
-		g.idle = g.idle[:n-1]
-		g.Servers[ic.server].conns++
-		return ic.nc, ic.server
-	}
-	return nil, -1
-}
-
-// putIdle keeps nc for reuse, closing the oldest when the pool is full.
-func (g *Group) putIdle(nc net.Conn, server int) {
-	g.mu.Lock()
-	if g.retired {
-		g.mu.Unlock()
-		nc.Close()
-		return
-	}
-	if len(g.idle) == g.Keepalive {
-		old := g.idle[0]
-		copy(g.idle, g.idle[1:])
-		g.idle = g.idle[:len(g.idle)-1]
-		defer old.nc.Close()
-	}
-	g.idle = append(g.idle, idleConn{nc, server})
-	g.mu.Unlock()
-}
-
-// CloseIdle closes the kept-alive connections (on stop).
-func (gs *Groups) CloseIdle() { gs.closeIdle(false) }
-
-// Retire closes the kept-alive connections of a configuration a reload
-// replaced, and those still in use as their requests end.
-func (gs *Groups) Retire() {
-	gs.retired.Store(true)
-	gs.closeIdle(true)
-}
-
-func (gs *Groups) closeIdle(retire bool) {
-	gs.dynMu.Lock()
-	dynamic := make([]*Group, 0, len(gs.dynamic))
-	for _, g := range gs.dynamic {
-		dynamic = append(dynamic, g)
-	}
-	gs.dynMu.Unlock()
-	for _, m := range []map[string]*Group{gs.byName, gs.implicit} {
-		for _, g := range m {
-			g.closeIdle(retire)
-		}
-	}
-	for _, g := range dynamic {
-		g.closeIdle(retire)
-	}
-}
-
-func (g *Group) closeIdle(retire bool) {
-	g.mu.Lock()
-	idle := g.idle
-	g.idle = nil
-	if retire {
-		g.retired = true
-	}
-	g.mu.Unlock()
-	for _, ic := range idle {
-		ic.nc.Close()
-	}
 }

@@ -86,6 +86,7 @@ type backend struct {
 	response string
 	close    bool // close after each response
 	conns    int  // connections accepted
+	open     int  // connections not yet closed
 	wg       sync.WaitGroup
 }
 
@@ -112,11 +113,12 @@ func (b *backend) serve() {
 		}
 		b.mu.Lock()
 		b.conns++
+		b.open++
 		b.mu.Unlock()
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
-			defer c.Close()
+			defer func() { c.Close(); b.mu.Lock(); b.open--; b.mu.Unlock() }()
 			br := bufio.NewReader(c)
 			for {
 				var head bytes.Buffer
@@ -153,6 +155,12 @@ func (b *backend) connCount() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.conns
+}
+
+func (b *backend) openConns() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
 }
 
 func (b *backend) requests() []string {

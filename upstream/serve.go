@@ -48,6 +48,7 @@ type exchange struct {
 	chunk       http1.ChunkedParser
 
 	locPrefix string
+	life      connLife // of the backend connection in use
 }
 
 const responseHeadSize = 4 << 10 // proxy_buffer_size: one page, as nginx on x86-64
@@ -312,7 +313,8 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, tried uint64, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
 	g := t.group
 	if useIdle && tried == 0 {
-		if nc, server := g.getIdle(); nc != nil {
+		if nc, server, life := g.getIdle(now); nc != nil {
+			x.life = life
 			return nc, server, true, nil
 		}
 	}
@@ -344,6 +346,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, tried uint64, 
 		}
 		nc = tc
 	}
+	x.life = connLife{created: now}
 	return nc, server, false, nil
 }
 
@@ -380,12 +383,13 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		g.done(server, failed && !(reused && ft == ftError), time.Now())
 		if keep {
 			nc.SetDeadline(time.Time{})
-			g.putIdle(nc, server)
+			g.putIdle(nc, server, x.life, time.Now())
 		} else if !tunneled {
 			nc.Close()
 		}
 	}()
 	r := c.Request()
+	x.life.requests++
 
 	// Send the head and the body.
 	if p.SendTimeout > 0 {

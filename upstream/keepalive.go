@@ -1,0 +1,159 @@
+package upstream
+
+import (
+	"net"
+	"time"
+)
+
+// The pool of kept-alive backend connections of a group, as
+// ngx_http_upstream_keepalive_module: at most "keepalive N" idle ones
+// (the least recently used is closed for a new one), each closed after
+// keepalive_timeout idle; a connection is not kept once it has served
+// keepalive_requests requests or lived keepalive_time. An idle connection
+// costs no goroutine: one timer per group sweeps the pool.
+
+const (
+	defaultKeepaliveTimeout  = 60 * time.Second
+	defaultKeepaliveRequests = 1000
+	defaultKeepaliveTime     = time.Hour
+)
+
+type idleConn struct {
+	nc     net.Conn
+	server int
+	life   connLife
+	since  time.Time // when it went idle
+}
+
+// connLife is what a backend connection carries from request to request.
+type connLife struct {
+	created  time.Time
+	requests int // requests sent on it, the current one included
+}
+
+// getIdle returns the most recently used idle connection of the group,
+// if any.
+func (g *Group) getIdle(now time.Time) (nc net.Conn, server int, life connLife) {
+	if g.Keepalive == 0 {
+		return nil, -1, life
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for n := len(g.idle); n > 0; n = len(g.idle) {
+		ic := g.idle[n-1]
+		g.idle[n-1] = idleConn{}
+		g.idle = g.idle[:n-1]
+		if now.Sub(ic.since) >= g.KeepaliveTimeout {
+			// The sweep has not run yet: nginx's timer would have closed it.
+			ic.nc.Close()
+			continue
+		}
+		g.Servers[ic.server].conns++
+		return ic.nc, ic.server, ic.life
+	}
+	return nil, -1, life
+}
+
+// putIdle keeps nc for reuse, or closes it when nginx would not cache it
+// (keepalive_requests reached, keepalive_time passed, the configuration
+// replaced).
+func (g *Group) putIdle(nc net.Conn, server int, life connLife, now time.Time) {
+	g.mu.Lock()
+	if g.retired || life.requests >= g.KeepaliveRequests || now.Sub(life.created) > g.KeepaliveTime {
+		g.mu.Unlock()
+		nc.Close()
+		return
+	}
+	var evicted net.Conn
+	if len(g.idle) == g.Keepalive {
+		evicted = g.idle[0].nc
+		copy(g.idle, g.idle[1:])
+		g.idle[len(g.idle)-1] = idleConn{}
+		g.idle = g.idle[:len(g.idle)-1]
+	}
+	g.idle = append(g.idle, idleConn{nc: nc, server: server, life: life, since: now})
+	if len(g.idle) == 1 {
+		g.armSweep(g.KeepaliveTimeout)
+	}
+	g.mu.Unlock()
+	if evicted != nil {
+		evicted.Close()
+	}
+}
+
+// armSweep schedules the sweep in d (called with g.mu held).
+func (g *Group) armSweep(d time.Duration) {
+	if g.sweep == nil {
+		g.sweep = time.AfterFunc(d, g.sweepIdle)
+		return
+	}
+	g.sweep.Reset(d)
+}
+
+// sweepIdle closes the idle connections past keepalive_timeout and
+// schedules itself for the oldest that remains.
+func (g *Group) sweepIdle() {
+	now := time.Now()
+	g.mu.Lock()
+	n := 0
+	for n < len(g.idle) && now.Sub(g.idle[n].since) >= g.KeepaliveTimeout {
+		n++
+	}
+	expired := make([]net.Conn, n)
+	for i := range n {
+		expired[i] = g.idle[i].nc
+	}
+	rest := copy(g.idle, g.idle[n:])
+	clear(g.idle[rest:])
+	g.idle = g.idle[:rest]
+	if rest > 0 {
+		g.armSweep(g.idle[0].since.Add(g.KeepaliveTimeout).Sub(now))
+	}
+	g.mu.Unlock()
+	for _, nc := range expired {
+		nc.Close()
+	}
+}
+
+// CloseIdle closes the kept-alive connections (on stop).
+func (gs *Groups) CloseIdle() { gs.closeIdle(false) }
+
+// Retire closes the kept-alive connections of a configuration a reload
+// replaced, and those still in use as their requests end.
+func (gs *Groups) Retire() {
+	gs.retired.Store(true)
+	gs.closeIdle(true)
+}
+
+func (gs *Groups) closeIdle(retire bool) {
+	gs.dynMu.Lock()
+	dynamic := make([]*Group, 0, len(gs.dynamic))
+	for _, g := range gs.dynamic {
+		dynamic = append(dynamic, g)
+	}
+	gs.dynMu.Unlock()
+	for _, m := range []map[string]*Group{gs.byName, gs.implicit} {
+		for _, g := range m {
+			g.closeIdle(retire)
+		}
+	}
+	for _, g := range dynamic {
+		g.closeIdle(retire)
+	}
+}
+
+func (g *Group) closeIdle(retire bool) {
+	g.mu.Lock()
+	idle := g.idle
+	g.idle = nil
+	if retire {
+		g.retired = true
+	}
+	if g.sweep != nil {
+		g.sweep.Stop()
+	}
+	g.mu.Unlock()
+	for _, ic := range idle {
+		ic.nc.Close()
+	}
+}

@@ -1,0 +1,119 @@
+package upstream
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// pipeConn is one end of a net.Pipe whose Close is recorded.
+type pipeConn struct {
+	net.Conn
+	closed *bool
+}
+
+func (p pipeConn) Close() error { *p.closed = true; return p.Conn.Close() }
+
+func newPipeConn(t *testing.T) (pipeConn, *bool) {
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	closed := new(bool)
+	return pipeConn{a, closed}, closed
+}
+
+// The pool's rules, with the clock given: keepalive_requests and
+// keepalive_time decide whether a connection is kept, keepalive_timeout
+// how long it may stay idle, "keepalive N" how many stay.
+func TestKeepalivePool(t *testing.T) {
+	now := time.Now()
+	newGroup := func() *Group {
+		return &Group{Servers: []*Server{{}}, Keepalive: 2, KeepaliveTimeout: time.Minute,
+			KeepaliveRequests: 3, KeepaliveTime: time.Hour}
+	}
+	tests := []struct {
+		name     string
+		life     connLife
+		getAfter time.Duration
+		kept     bool // put in the pool
+		reused   bool // and returned by getIdle after getAfter
+	}{
+		{"fresh", connLife{created: now, requests: 1}, time.Second, true, true},
+		{"keepalive_requests reached", connLife{created: now, requests: 3}, 0, false, false},
+		{"keepalive_time passed", connLife{created: now.Add(-time.Hour - time.Second), requests: 1}, 0, false, false},
+		{"idle past keepalive_timeout", connLife{created: now, requests: 1}, time.Minute, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGroup()
+			defer g.closeIdle(false)
+			c, closed := newPipeConn(t)
+			g.putIdle(c, 0, tt.life, now)
+			if got := len(g.idle) == 1; got != tt.kept {
+				t.Fatalf("kept = %v, want %v", got, tt.kept)
+			}
+			if *closed == tt.kept {
+				t.Errorf("closed = %v", *closed)
+			}
+			nc, _, life := g.getIdle(now.Add(tt.getAfter))
+			if got := nc != nil; got != tt.reused {
+				t.Fatalf("reused = %v, want %v", got, tt.reused)
+			}
+			if tt.reused && life != tt.life {
+				t.Errorf("life = %+v, want %+v", life, tt.life)
+			}
+			if tt.kept && !tt.reused && !*closed {
+				t.Error("an expired idle connection was not closed")
+			}
+		})
+	}
+
+	// "keepalive 2": a third idle connection closes the least recently used.
+	g := newGroup()
+	defer g.closeIdle(false)
+	var closed []*bool
+	for i := 0; i < 3; i++ {
+		c, cl := newPipeConn(t)
+		closed = append(closed, cl)
+		g.putIdle(c, 0, connLife{created: now}, now.Add(time.Duration(i)*time.Second))
+	}
+	if diff := cmp.Diff([]bool{true, false, false}, []bool{*closed[0], *closed[1], *closed[2]}); diff != "" {
+		t.Errorf("closed (-want +got):\n%s", diff)
+	}
+}
+
+// The sweep closes idle connections at keepalive_timeout with no request
+// coming: the backend sees its connection closed.
+func TestKeepaliveTimeoutSweep(t *testing.T) {
+	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	ps := newProxyServer(t, "upstream u { server "+be.addr()+"; keepalive 4; keepalive_timeout 50ms; }",
+		`proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";`, "/")
+	got := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Fatalf("got %q", got)
+	}
+	g := ps.proxy.group
+	if !settle(func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.idle) == 0 }) {
+		t.Fatal("idle connection still pooled after keepalive_timeout")
+	}
+	if !settle(func() bool { return be.openConns() == 0 }) {
+		t.Errorf("backend still has %d connections open", be.openConns())
+	}
+}
+
+// keepalive_requests 3: the fourth request opens a new connection.
+func TestKeepaliveRequests(t *testing.T) {
+	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	ps := newProxyServer(t, "upstream u { server "+be.addr()+"; keepalive 4; keepalive_requests 3; }",
+		`proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";`, "/")
+	for i := 0; i < 5; i++ {
+		if got := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Fatalf("request %d: %q", i, got)
+		}
+	}
+	if got := be.connCount(); got != 2 {
+		t.Errorf("backend connections for 5 requests: %d, want 2", got)
+	}
+}

@@ -149,6 +149,14 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			s.SetRequestBody(x.body)
 		}
 	}
+	if bodyLen > 0 && !x.bodyBuffered {
+		// Unbuffered (proxy_request_buffering off): nginx's buffers hold
+		// what arrived with the head, up to client_body_buffer_size more,
+		// and that is $request_body.
+		b := c.Buffered()
+		n := min(int64(len(b)), bodyLen, c.Preread()+p.bodyBufferSize)
+		s.SetRequestBody(b[:n])
+	}
 	x.sendBody = x.body
 	// hdrLen is $proxy_internal_body_length: the client's length (none
 	// for a request without a body) or proxy_set_body's.

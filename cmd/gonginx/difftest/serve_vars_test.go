@@ -158,7 +158,8 @@ server {
 func TestServeRequestBodyVariables(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	const config = `map $request_body_file $body_file {
+	const config = `log_format body "$uri $request_body";
+map $request_body_file $body_file {
     ""      none;
     default file;
 }
@@ -178,6 +179,18 @@ server {
         proxy_pass http://{{BACKEND}};
         proxy_set_header X-Body $request_body;
         proxy_set_header X-Body-File $body_file;
+    }
+    location /unbuffered/ {
+        client_body_buffer_size 2k;
+        proxy_request_buffering off;
+        proxy_pass http://{{BACKEND}};
+        proxy_set_header X-Body $request_body;
+        proxy_set_header X-Body-File $body_file;
+        access_log logs/body.log body;
+    }
+    location = /logs/body.log {
+        root .;
+        access_log off;
     }
     location /big/ {
         client_body_buffer_size 64k;
@@ -218,7 +231,12 @@ server {
 			chunked("/m", strings.Repeat(ten, 150), strings.Repeat(ten, 150)),
 			{Name: "body after the head", Send: []string{"POST /m HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: 10\r\n\r\n", ten}, Pause: 100 * time.Millisecond},
 			{Name: "get", Send: []string{"GET /m HTTP/1.1\r\nHost: www.example.com\r\n\r\n"}},
+			post("/unbuffered/x", ten),
+			post("/unbuffered/x", strings.Repeat(ten, 128)),
+			post("/unbuffered/x", strings.Repeat(ten, 512)),
+			{Name: "body log", Send: []string{"GET /logs/body.log HTTP/1.1\r\nHost: www.example.com\r\n\r\n"}},
 		},
+		Content: map[string]string{"logs/.keep": ""},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -407,7 +407,17 @@ func (p *peekedConn) CloseWrite() error {
 func (l *listener) serveConn(sc *serverConn) {
 	defer l.srv.untrack(sc)
 	nc := sc.nc
-	defer func() { nc.Close() }()
+	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
+	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
+	// forget a TLS 1.2 session whose connection ended without one.
+	var tconn *tls.Conn
+	quiet := false
+	defer func() {
+		if tconn != nil && !quiet {
+			tconn.Close()
+		}
+		nc.Close()
+	}()
 	sock := l.sock.Load()
 	rt := l.srv.acquire()
 	info := &http1.ConnInfo{}
@@ -449,6 +459,7 @@ func (l *listener) serveConn(sc *serverConn) {
 				return
 			}
 			info.TLS = true
+			tconn = t
 			info.SNI = lowerASCII(t.ConnectionState().ServerName)
 			if ti, ok := info.SSL.(*tlsInfo); ok {
 				ti.state = t.ConnectionState()
@@ -499,6 +510,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		first = false
 		if err != nil {
 			var perr *http1.Error
+			quiet = !errors.As(err, &perr)
 			switch {
 			case errors.As(err, &perr):
 				x.useCurrent(l.srv)
@@ -529,6 +541,7 @@ func (l *listener) serveConn(sc *serverConn) {
 			last = x.loc.conf
 		}
 		c.IdleTimeout = last.keepalive
+		quiet = x.status == 499 || x.status == 408
 		if !c.KeepAlive() || x.toHTTPS || x.status == 444 || x.status == 499 || x.status == 408 {
 			if x.status != 444 && x.status != 499 && x.status != 408 { // nginx closes these at once
 				x.lingeringClose(sc, conn)

@@ -8,8 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
+	"net"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -234,5 +238,64 @@ func TestSSLVariables(t *testing.T) {
 	}
 	if d := cmp.Diff("||||||||||", eval(&http1.ConnInfo{})); d != "" {
 		t.Errorf("plain (-want +got):\n%s", d)
+	}
+}
+
+// recordingConn keeps the TLS record types the client received.
+type recordingConn struct {
+	net.Conn
+	raw []byte
+}
+
+func (r *recordingConn) Read(b []byte) (int, error) {
+	n, err := r.Conn.Read(b)
+	r.raw = append(r.raw, b[:n]...)
+	return n, err
+}
+
+// lastRecordType walks TLS records and returns the type of the last one.
+func lastRecordType(raw []byte) byte {
+	var typ byte
+	for len(raw) >= 5 {
+		n := int(raw[3])<<8 | int(raw[4])
+		if len(raw) < 5+n {
+			break
+		}
+		typ, raw = raw[0], raw[5+n:]
+	}
+	return typ
+}
+
+// A connection that ends after a response sends close_notify first, as
+// ngx_ssl_shutdown (OpenSSL clients keep a TLS 1.2 session only then), and
+// a session ticket resumes on the next connection ($ssl_session_reused).
+func TestTLSCloseNotifyAndResumption(t *testing.T) {
+	dir := t.TempDir()
+	writeTestCert(t, dir)
+	ts := startTest(t, `server { listen 127.0.0.1:PORT ssl; ssl_certificate `+dir+`/cert.pem; ssl_certificate_key `+dir+`/key.pem;
+		return 200 "reused=$ssl_session_reused\n"; }`)
+	cache := tls.NewLRUClientSessionCache(4)
+	for i, want := range []string{"reused=.", "reused=r"} {
+		nc, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := &recordingConn{Conn: nc}
+		c := tls.Client(rc, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, ClientSessionCache: cache})
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := io.ReadAll(c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if !strings.HasSuffix(string(resp), want+"\n") {
+			t.Errorf("connection %d: got %q, want it to end with %q", i, resp, want)
+		}
+		if typ := lastRecordType(rc.raw); typ != 0x15 {
+			t.Errorf("connection %d: last record type %#x, want an alert (close_notify)", i, typ)
+		}
 	}
 }

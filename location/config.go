@@ -44,10 +44,11 @@ type Router struct {
 	// master opens for its workers.
 	AccessLogs []string
 
-	cfg    *nginxconf.Config
-	slots  int // rewrite.State value slots
-	rc     *rewrite.Compiler
-	groups *upstream.Groups
+	cfg      *nginxconf.Config
+	charsets charsetSet
+	slots    int // rewrite.State value slots
+	rc       *rewrite.Compiler
+	groups   *upstream.Groups
 	// users counts the connections bound to this configuration (guarded
 	// by Server.mu): a configuration replaced by a reload is dropped when
 	// its last connection or tunnel ends.
@@ -133,58 +134,60 @@ type level struct {
 
 // locConf is the merged configuration a request runs with.
 type locConf struct {
-	root, alias     string
-	aliasSet        bool
-	aliasLoc        string // the prefix alias replaces: the name of the location that set it
-	aliasRegex      bool   // alias set in a regex location: it is the whole path
-	symlinks        uint8  // disable_symlinks: symlinksOff, symlinksOn, symlinksNotOwner
-	symlinksFromRaw string // disable_symlinks from=
-	indexRaw        []string
-	tryFilesRaw     []string
-	tryFilesFile    string
-	tryFilesLine    int
-	autoindex       bool
-	defaultType     string
-	types           map[string]string
-	charset         string
-	charsetTypes    map[string]bool
-	charsetAny      bool // charset_types *
-	errorPages      map[int]*errorPage
-	serverTokens    bool
-	absRedirect     bool
-	nameInRedir     bool
-	portInRedir     bool
-	internal        bool
-	access          []accessRule
-	logNotFound     bool
-	etag            bool
-	ims             int // 0 exact, 1 before, 2 off
-	maxBody         int64
-	maxRanges       int // max_ranges; -1: no limit
-	keepalive       time.Duration
-	keepaliveHeader int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
-	keepaliveReqs   int              // keepalive_requests
-	keepaliveTime   time.Duration    // keepalive_time
-	keepaliveOff    uint8            // keepalive_disable: kaMSIE6, kaSafari
-	headerTimeout   time.Duration    // client_header_timeout (server level)
-	bodyTimeout     time.Duration    // client_body_timeout
-	limits          http1.Limits     // header buffers and parsing switches (server level)
-	limitRate       *rewrite.Complex // limit_rate: bytes per second (nil: none)
-	limitRateAfter  *rewrite.Complex // limit_rate_after
-	sendTimeout     time.Duration
-	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
-	lingeringTime   time.Duration
-	lingeringWait   time.Duration    // lingering_timeout
-	accessLogs      []*accessLogRule // this level's access_log lines (inherited when a level has none)
-	accessOff       bool             // access_log off at the level that set accessLogs
-	errorLogs       []errorLogRule   // error_log lines of the nearest level that has some; none: the main log
-	proxyPass       *nginxconf.Directive
-	recursiveEP     bool
-	epOwner         *locConf
-	addHeaders      []addHeader // this level's add_header lines, or the inherited ones (headers.go)
-	addTrailers     []addHeader // likewise add_trailer
-	noChunked       bool        // chunked_transfer_encoding off
-	expires         expiresConf
+	root, alias      string
+	aliasSet         bool
+	aliasLoc         string // the prefix alias replaces: the name of the location that set it
+	aliasRegex       bool   // alias set in a regex location: it is the whole path
+	symlinks         uint8  // disable_symlinks: symlinksOff, symlinksOn, symlinksNotOwner
+	symlinksFromRaw  string // disable_symlinks from=
+	indexRaw         []string
+	tryFilesRaw      []string
+	tryFilesFile     string
+	tryFilesLine     int
+	autoindex        bool
+	defaultType      string
+	types            map[string]string
+	charset          string
+	sourceCharset    string               // source_charset ("" off)
+	sourceCharsetDir *nginxconf.Directive // for a refusal's file:line
+	charsetTypes     map[string]bool
+	charsetAny       bool // charset_types *
+	errorPages       map[int]*errorPage
+	serverTokens     bool
+	absRedirect      bool
+	nameInRedir      bool
+	portInRedir      bool
+	internal         bool
+	access           []accessRule
+	logNotFound      bool
+	etag             bool
+	ims              int // 0 exact, 1 before, 2 off
+	maxBody          int64
+	maxRanges        int // max_ranges; -1: no limit
+	keepalive        time.Duration
+	keepaliveHeader  int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
+	keepaliveReqs    int              // keepalive_requests
+	keepaliveTime    time.Duration    // keepalive_time
+	keepaliveOff     uint8            // keepalive_disable: kaMSIE6, kaSafari
+	headerTimeout    time.Duration    // client_header_timeout (server level)
+	bodyTimeout      time.Duration    // client_body_timeout
+	limits           http1.Limits     // header buffers and parsing switches (server level)
+	limitRate        *rewrite.Complex // limit_rate: bytes per second (nil: none)
+	limitRateAfter   *rewrite.Complex // limit_rate_after
+	sendTimeout      time.Duration
+	lingering        int // lingering_close: lingerOff, lingerOn, lingerAlways
+	lingeringTime    time.Duration
+	lingeringWait    time.Duration    // lingering_timeout
+	accessLogs       []*accessLogRule // this level's access_log lines (inherited when a level has none)
+	accessOff        bool             // access_log off at the level that set accessLogs
+	errorLogs        []errorLogRule   // error_log lines of the nearest level that has some; none: the main log
+	proxyPass        *nginxconf.Directive
+	recursiveEP      bool
+	epOwner          *locConf
+	addHeaders       []addHeader // this level's add_header lines, or the inherited ones (headers.go)
+	addTrailers      []addHeader // likewise add_trailer
+	noChunked        bool        // chunked_transfer_encoding off
+	expires          expiresConf
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -196,6 +199,8 @@ type locConf struct {
 	tryFilesDir      []bool // the argument was written ending in "/"
 	charsetBytes     []byte
 	charsetVar       *rewrite.Var // charset $name: the value names the charset per request
+	charsetIdx       int          // charset's number in Router.charsets (-1: off or a variable)
+	sourceIdx        int          // source_charset's (-1: off)
 	typesBytes       map[string][]byte
 	defaultTypeBytes []byte
 	proxy            Proxy
@@ -357,6 +362,13 @@ func (c *compiler) compile() error {
 	}
 	c.rt.groups = groups
 	c.httpBlock = httpBlock
+	for _, d := range httpBlock.Block {
+		if d.Name == "charset_map" {
+			if err := c.charsetMap(d); err != nil {
+				return err
+			}
+		}
+	}
 	if err := c.applyBlock(conf, httpBlock.Block, "http"); err != nil {
 		return err
 	}

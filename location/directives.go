@@ -161,6 +161,12 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				conf.charset = ""
 			}
 		}
+	case "source_charset":
+		if len(d.Args) == 1 {
+			conf.sourceCharset, conf.sourceCharsetDir = d.Args[0], d
+		}
+	case "charset_map":
+		// Read once for the http block by compile.
 	case "charset_types":
 		// ngx_http_types_slot: "*" is any type, and text/html is always
 		// in the list.
@@ -540,8 +546,8 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		// ngx_http_set_charset_slot: the rest is one variable's name.
 		conf.charsetVar = c.rc.Variable(conf.charset[1:])
 	}
-	if conf.charset != "" {
-		conf.charsetBytes = []byte(conf.charset)
+	if err := c.compileCharsets(conf, conf.proxyPass != nil); err != nil {
+		return err
 	}
 	conf.typesBytes = make(map[string][]byte, len(conf.types))
 	for ext, t := range conf.types {

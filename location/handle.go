@@ -45,8 +45,10 @@ type exchange struct {
 	etag       []byte
 	crange     []byte
 	locBuf     []byte
-	keptLoc    []byte // Location kept across an error_page redirect
-	charsetBuf []byte // charset $name evaluated
+	keptLoc    []byte     // Location kept across an error_page redirect
+	charsetBuf []byte     // charset $name evaluated
+	recode     *[256]byte // source_charset to charset table for this response's body
+	recodeBuf  []byte
 	aliasURI   []byte // try_files' new URI under a prefix alias
 	fileBuf    []byte
 	cpath      []byte // NUL-terminated path for openat
@@ -113,7 +115,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
-	x.addURIToAlias, x.curConf = false, nil
+	x.addURIToAlias, x.curConf, x.recode = false, nil, nil
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
 		host = []byte(req.Conn.SNI)
@@ -409,7 +411,7 @@ func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
 	r.ContentLength = int64(len(text))
 	x.writeHeader(r)
 	if x.req.MethodCode != http1.MethodHEAD {
-		x.write(text)
+		x.writeBody(text)
 	}
 	return 0
 }
@@ -438,25 +440,6 @@ func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
 		x.resp.Status = x.errStatus
 	}
 	return &x.resp
-}
-
-func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
-	// ngx_http_charset_filter leaves 301 and 302 alone.
-	if r.Status == 301 || r.Status == 302 {
-		return
-	}
-	if conf.charset == "" || len(r.ContentType) == 0 || !conf.charsetAny && !conf.charsetTypes[string(r.ContentType)] {
-		return
-	}
-	if conf.charsetVar != nil {
-		x.charsetBuf = conf.charsetVar.Eval(&x.st, x.charsetBuf[:0])
-		r.Charset = nil
-		if len(x.charsetBuf) > 0 {
-			r.Charset = x.charsetBuf
-		}
-		return
-	}
-	r.Charset = conf.charsetBytes
 }
 
 func (x *exchange) writeHeader(r *http1.Response) {
@@ -621,7 +604,7 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 	// nginx's header filter stops before it marks a HEAD header-only
 	// when the request is HTTP/0.9, so a rejected "HEAD /" gets the page.
 	if body != nil && (x.req.MethodCode != http1.MethodHEAD || x.req.HTTP09()) {
-		x.write(body)
+		x.writeBody(body)
 	}
 }
 

@@ -303,7 +303,7 @@ func (x *exchange) copyFile(fd int, off, n int64) {
 		}
 		m, err := syscall.Pread(fd, chunk, off)
 		if m > 0 {
-			x.write(chunk[:m])
+			x.writeBody(chunk[:m])
 			n -= int64(m)
 			off += int64(m)
 		}

@@ -826,7 +826,7 @@ func checkCharsets(httpBlock []*Directive) *Error {
 	}
 	check := func(c conf) *Error {
 		if c.charset == "" || c.source == "" || c.charset == "off" || c.charset == c.source ||
-			strings.Contains(c.charset, "$") || maps[[2]string{c.source, c.charset}] {
+			strings.HasPrefix(c.charset, "$") || strings.HasPrefix(c.source, "$") || maps[[2]string{c.source, c.charset}] {
 			return nil
 		}
 		return &Error{Msg: `no "charset_map" between the charsets "` + c.source + `" and "` + c.charset + `"`}

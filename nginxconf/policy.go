@@ -44,7 +44,7 @@ var served = setOf(
 	"keepalive_requests", "keepalive_time", "keepalive_disable",
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
-	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges",
+	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map",
 	"allow", "deny", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	// headers filter
 	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",

@@ -464,3 +464,56 @@ func TestServeRanges(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Recoding a body between one-byte charsets (source_charset, charset_map)
+// and how it meets ranges, return text and error pages.
+func TestServeCharsetRecode(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name:     "charset recode",
+		ErrorLog: true,
+		Config: `charset_map B A {
+    58 59; # X -> Y
+    C8 D0;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / { charset A; source_charset B; }
+    location /same/ { charset b; source_charset B; }
+    location /ret/ { charset A; source_charset B; charset_types *; return 200 "XXX\xc8\xff"; }
+    location /var/ { charset $arg_c; source_charset B; }
+    location /back/ { charset B; source_charset A; }
+    location /dir/ { charset A; source_charset B; }
+}
+`,
+		Content: map[string]string{
+			"html/t.html":      "X0X1X2X3X4X5X6X7X8X9",
+			"html/u.html":      "abc\xc8\xd0\xe0",
+			"html/same/t.html": "XXXX",
+			"html/var/t.html":  "XXXX",
+			"html/back/t.html": "XYXY\xd0",
+			"html/dir/sub/x":   "x",
+		},
+		Requests: []harness.Request{
+			staticGet("recode", "/t.html"),
+			staticGet("recode high bytes", "/u.html"),
+			rangeReq("recode range", "/t.html", "bytes=0-4"),
+			rangeReq("recode ranges", "/t.html", "bytes=0-1,10-11"),
+			staticGet("same charset", "/same/t.html"),
+			staticGet("return text", "/ret/x"),
+			staticGet("404 page recoded", "/missing.html"),
+			staticGet("var names the map", "/var/t.html?c=A"),
+			staticGet("var names the source", "/var/t.html?c=B"),
+			staticGet("var names no map", "/var/t.html?c=C"),
+			staticGet("back the other way", "/back/t.html"),
+			staticGet("301 body recoded", "/dir/sub"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+func rangeReq(name, target, r string) harness.Request {
+	return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nRange: "+r+"\r\n\r\n")
+}

@@ -392,3 +392,35 @@ func TestProxyLargeRequestBody(t *testing.T) {
 		})
 	}
 }
+
+// A backend that sends more than its framing says: the client gets what
+// was declared and the connection is not kept alive, as nginx's copy and
+// chunked filters do ("upstream sent more data than specified in
+// Content-Length", "upstream sent data after final chunk").
+func TestProxyBodyOverrunNotKept(t *testing.T) {
+	tests := []struct{ name, response, wantBody string }{
+		{"more than Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA", "hello"},
+		{"after the last chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nEXTRA", "5\r\nhello\r\n0\r\n\r\n"},
+		{"within the framing: kept", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "hello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be := newBackend(t, tt.response)
+			ps := newProxyServer(t, "upstream u { server "+be.addr()+"; keepalive 2; }",
+				`proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";`, "/")
+			for i := 0; i < 2; i++ {
+				got := roundTrip(t, ps.ln.Addr().String(), "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+				if _, body, _ := strings.Cut(got, "\r\n\r\n"); body != tt.wantBody {
+					t.Errorf("body %q, want %q", body, tt.wantBody)
+				}
+			}
+			want := 2
+			if strings.HasSuffix(tt.name, "kept") {
+				want = 1
+			}
+			if got := be.connCount(); got != want {
+				t.Errorf("backend connections = %d, want %d", got, want)
+			}
+		})
+	}
+}

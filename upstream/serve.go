@@ -35,6 +35,7 @@ type exchange struct {
 	method       []byte // the method sent (proxy_method or the client's)
 	methodBuf    []byte
 	headOnly     bool // HEAD was sent: the response has no body
+	overrun      bool // the backend sent more than its framing said
 	// Per try, for the $upstream_* variables: bytes written and read,
 	// the response head's length and when it was read.
 	sent, recvd int64
@@ -77,6 +78,7 @@ var (
 	ErrNoResolver       = errors.New("no resolver defined to resolve")
 	errInvalidLength    = errors.New(`upstream sent invalid "Content-Length" header`)
 	errUnknownTE        = errors.New(`upstream sent unknown "Transfer-Encoding"`)
+	errInvalidChunked   = errors.New("upstream sent invalid chunked response")
 	errLengthAndChunked = errors.New(`upstream sent "Content-Length" and "Transfer-Encoding" headers at the same time`)
 )
 
@@ -227,10 +229,17 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 				ConnectTime: connectTime, HeaderTime: x.headerTime,
 				ResponseLength: bodyRead, BytesReceived: x.recvd, BytesSent: x.sent})
 			if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
-				// The head went out and the body was cut: nginx flushes what
-				// it has, sends no last chunk and closes.
-				c.Abort()
-				c.Flush()
+				if errors.Is(err, errInvalidChunked) {
+					// nginx's pipe aborts before writing what it parsed
+					// (ngx_event_pipe returns NGX_ABORT): what was not
+					// sent yet never is.
+					c.Discard()
+				} else {
+					// The head went out and the body was cut: nginx
+					// flushes what it has, sends no last chunk and closes.
+					c.Abort()
+					c.Flush()
+				}
 			}
 		}
 		if ft == 0 || c.HeaderWritten() || c.Hijacked() {
@@ -536,7 +545,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
 	}
-	keep = complete && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&
+	keep = complete && !x.overrun && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&
 		(noBody || length >= 0 || chunked)
 	return 0, nil, 0
 }
@@ -764,7 +773,7 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 			for len(b) > 0 && !x.chunk.Done {
 				data, consumed, err := x.chunk.Decode(b)
 				if err != nil {
-					return false, fmt.Errorf("upstream sent invalid chunked response: %w", err)
+					return false, errInvalidChunked
 				}
 				if len(data) > 0 {
 					if _, err := c.Write(data); err != nil {
@@ -773,9 +782,15 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 				}
 				b = b[consumed:]
 			}
+			if x.chunk.Done && len(b) > 0 {
+				x.overrun = true // "upstream sent data after final chunk"
+			}
 			return x.chunk.Done, nil
 		case length >= 0:
 			if int64(len(b)) > remaining {
+				// "upstream sent more data than specified in
+				// Content-Length": cut, and the connection not kept.
+				x.overrun = true
 				b = b[:remaining]
 			}
 			remaining -= int64(len(b))
@@ -788,7 +803,9 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 			return false, err
 		}
 	}
+	x.overrun = false
 	if length == 0 {
+		x.overrun = len(buffered) > 0
 		return true, nil
 	}
 	if len(buffered) > 0 {

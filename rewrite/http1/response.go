@@ -381,6 +381,17 @@ func (c *Conn) Abort() {
 	c.out.chunked = false
 }
 
+// Discard drops the response bytes not yet written to the client and
+// aborts the response, as nginx does when it terminates a request with
+// output still in its buffers (an invalid chunked response from a
+// backend).
+func (c *Conn) Discard() {
+	if c.wb != nil {
+		*c.wb = (*c.wb)[:0]
+	}
+	c.Abort()
+}
+
 // Aborted reports whether the current response was cut short: Abort was
 // called or a write to the client failed (nginx does not count such a
 // request as complete).

@@ -355,3 +355,39 @@ server {
 	c.Content = map[string]string{"logs/.keep": ""}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A backend that sends more than it declared: with a Content-Length the extra bytes are cut
+// off and the kept-alive connection is not reused; data after the last chunk likewise; a chunk
+// longer than its size is an invalid response. Each is followed by a request that shows whether
+// the backend connection was reused.
+func TestServeProxyBodyOverrun(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("body overrun", `upstream ka {
+    server {{BACKEND}};
+    keepalive 4;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / {
+        proxy_pass http://ka;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
+}
+`,
+		plainGet("first", "/reqno"),
+		plainGet("reused", "/reqno"),
+		plainGet("more than Content-Length", "/more-than-length"),
+		plainGet("not reused after it", "/reqno"),
+		plainGet("data after the last chunk", "/after-last-chunk"),
+		plainGet("not reused after that", "/reqno"),
+		plainGet("chunk longer than its size", "/chunk-too-long"),
+		plainGet("not reused after an invalid chunk", "/reqno"),
+		serveRaw("keep-alive client, more than Content-Length", "GET /more-than-length HTTP/1.1\r\nHost: localhost\r\n\r\nGET /reqno HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+	)
+	c.Requests[len(c.Requests)-1].Responses = 2
+	// Not compared: the error log line lacks nginx's " while reading upstream" and "upstream:" context.
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

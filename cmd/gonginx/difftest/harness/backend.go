@@ -37,6 +37,7 @@ type Exchange struct {
 	Body        string   // raw body bytes, chunked framing included
 	Frames      []string // WebSocket frames received after a 101, summarized
 	Incomplete  string   // why the request stopped before it was complete, "" if it was not
+	nreq        int      // the request's number on its connection (for .../reqno)
 	// TLS is what a TLS backend saw of the handshake (version, SNI name, the client
 	// certificate's subject), "" for a plain one.
 	TLS string
@@ -54,6 +55,10 @@ type Exchange struct {
 //	.../headers        odd response headers (case, duplicates, hop-by-hop ones)
 //	.../redirect       302 with an absolute Location pointing at the backend
 //	.../refresh        302 with that Location and a Refresh "7; url=" to the same URL
+//	.../reqno          "request N on this connection" (whether a proxy reused it)
+//	.../more-than-length   Content-Length: 5 and 10 bytes of body
+//	.../chunk-too-long     a chunk with more data than its size says
+//	.../after-last-chunk   a complete chunked body, then more bytes
 //	Upgrade: websocket (with Connection: upgrade and a key): 101, then echo frames;
 //	   with .../ws-hangup in the path it closes after echoing the first frame
 //	anything else      200 text/plain "backend saw: <request line>\n"
@@ -175,7 +180,7 @@ func (b *Backend) serve(c net.Conn) {
 		c = tc
 	}
 	br := bufio.NewReader(c)
-	for {
+	for nreq := 1; ; nreq++ {
 		// An idle keepalive connection is not busy; one that has sent a byte is.
 		if _, err := br.Peek(1); err != nil {
 			return
@@ -196,6 +201,7 @@ func (b *Backend) serve(c net.Conn) {
 			b.echoWebSocket(c, br, e)
 			return
 		}
+		e.nreq = nreq
 		if !b.respond(c, e) || !keep {
 			return
 		}
@@ -365,6 +371,14 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple("200 OK", "caching\n", "Expires: Thu, 01 Jan 1998 00:00:00 GMT",
 			"Cache-Control: public", "Cache-Control: max-age=60", "Last-Modified: Mon, 28 Sep 1970 06:00:00 GMT",
 			`ETag: "up"`, "Link: </a>; rel=preload", "X-Up: 1"))
+	case strings.Contains(target, "/reqno"):
+		return write(simple("200 OK", "request "+strconv.Itoa(e.nreq)+" on this connection\n"))
+	case strings.Contains(target, "/more-than-length"):
+		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhelloEXTRA")
+	case strings.Contains(target, "/chunk-too-long"):
+		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloEXTRA\r\n0\r\n\r\n")
+	case strings.Contains(target, "/after-last-chunk"):
+		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nEXTRA")
 	case strings.Contains(target, "/refresh"):
 		url := "http://127.0.0.1:" + strconv.Itoa(b.Port) + "/socket/elsewhere"
 		return write(simple("302 Found", "moved\n", "Location: "+url, "Refresh: 7; url="+url))

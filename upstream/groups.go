@@ -53,8 +53,8 @@ type Group struct {
 	KeepaliveTimeout  time.Duration
 	KeepaliveRequests int
 	KeepaliveTime     time.Duration
-	Picker    Picker
-	Implicit  bool // made from a proxy_pass address, not an upstream{} block
+	Picker            Picker
+	Implicit          bool // made from a proxy_pass address, not an upstream{} block
 
 	mu    sync.Mutex
 	idle  []idleConn  // oldest first

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -26,6 +27,11 @@ type Options struct {
 	// LoadCerts makes Compile load ssl_certificate/ssl_certificate_key
 	// (nginx -t does). Compile always checks that they are configured.
 	LoadCerts bool
+	// TicketSeed derives the session ticket keys of servers without
+	// ssl_session_ticket_key (processes given the same seed resume each
+	// other's sessions, as nginx's workers share the master's keys); nil
+	// draws one.
+	TicketSeed []byte
 }
 
 // Router is a compiled configuration: the sockets to listen on and, for
@@ -46,9 +52,11 @@ type Router struct {
 
 	cfg      *nginxconf.Config
 	charsets charsetSet
-	slots    int // rewrite.State value slots
-	rc       *rewrite.Compiler
-	groups   *upstream.Groups
+	// ticketSeed derives session ticket keys (Options.TicketSeed).
+	ticketSeed []byte
+	slots      int // rewrite.State value slots
+	rc         *rewrite.Compiler
+	groups     *upstream.Groups
 	// users counts the connections bound to this configuration (guarded
 	// by Server.mu): a configuration replaced by a reload is dropped when
 	// its last connection or tunnel ends.
@@ -283,7 +291,11 @@ func endLine(d *nginxconf.Directive) int {
 // Compile builds a Router from cfg. Errors are *nginxconf.Error with
 // nginx's wording; the first one stops compiling.
 func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
-	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg}, rc: rewrite.NewCompiler()}
+	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg, ticketSeed: opts.TicketSeed}, rc: rewrite.NewCompiler()}
+	if c.rt.ticketSeed == nil {
+		c.rt.ticketSeed = make([]byte, 32)
+		rand.Read(c.rt.ticketSeed)
+	}
 	addSSLVariables(c.rc)
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)

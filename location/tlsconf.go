@@ -2,6 +2,7 @@ package location
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -26,8 +27,11 @@ type SSLConfig struct {
 	Tickets      bool     // ssl_session_tickets
 	Reject       bool     // ssl_reject_handshake
 	Passwords    []string // lines of ssl_password_file, tried in order
-	File         string   // listen ... ssl or ssl directive, for errors
-	Line         int
+	// TicketKeys are the ssl_session_ticket_key files' contents (the
+	// first encrypts, all decrypt); none means keys of the process.
+	TicketKeys [][]byte
+	File       string // listen ... ssl or ssl directive, for errors
+	Line       int
 
 	// certValues/keyValues are set when a certificate or key names
 	// variables: both are then evaluated at each handshake.
@@ -119,6 +123,15 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	keys = keys[:len(certs)]
 	if err := c.compileCertificates(ssl, certs, keys); err != nil {
 		return nil, err
+	}
+	if c.opts.LoadCerts {
+		for _, d := range c.sslDirectives(server, "ssl_session_ticket_key") {
+			key, err := os.ReadFile(c.cfg.ConfPath(d.Args[0]))
+			if err != nil {
+				return nil, confErr(d, "open() %q failed (%s)", c.cfg.ConfPath(d.Args[0]), errnoText(err))
+			}
+			ssl.TicketKeys = append(ssl.TicketKeys, key)
+		}
 	}
 	if d := c.sslLast(server, "ssl_password_file"); d != nil {
 		ssl.Passwords = c.cfg.Passwords[c.cfg.ConfPath(d.Args[0])]

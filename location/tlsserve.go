@@ -4,8 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
+	"crypto/hmac"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -30,10 +31,10 @@ type tlsServer struct {
 	// internal_error, not protocol_version.
 	refused []uint16
 	curves  []tls.CurveID
-	// ticketKey encrypts this context's session tickets: random per
-	// configuration, as OpenSSL makes one per SSL_CTX.
-	ticketKey [32]byte
-	rc        *Router
+	// ticketKeys protect this context's session tickets: the first
+	// encrypts, all decrypt.
+	ticketKeys [][32]byte
+	rc         *Router
 }
 
 // tlsSocket selects, per handshake, what nginx's servername callback and
@@ -94,10 +95,28 @@ func newTLSServer(vs *VirtualServer, rt *Router) (*tlsServer, error) {
 		}
 	}
 	t.curves = tlsCurves(vs.SSL.Curves)
-	if _, err := rand.Read(t.ticketKey[:]); err != nil {
-		return nil, err
-	}
+	t.ticketKeys = ticketKeys(vs, rt.ticketSeed)
 	return t, nil
+}
+
+// ticketKeys are a server's session ticket keys: from its
+// ssl_session_ticket_key files, else derived from the process's seed and
+// the server's place in the configuration, so that every worker of a
+// configuration has the same ones and each server (SSL context) its own,
+// as nginx's contexts get random keys in the master.
+func ticketKeys(vs *VirtualServer, seed []byte) [][32]byte {
+	if len(vs.SSL.TicketKeys) > 0 {
+		var out [][32]byte
+		for _, k := range vs.SSL.TicketKeys {
+			out = append(out, sha256.Sum256(k))
+		}
+		return out
+	}
+	mac := hmac.New(sha256.New, seed)
+	mac.Write([]byte(vs.File + ":" + strconv.Itoa(vs.Line)))
+	var key [32]byte
+	copy(key[:], mac.Sum(nil))
+	return [][32]byte{key}
 }
 
 // tls reports whether connections to the address are TLS: "listen ...
@@ -178,7 +197,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		SessionTicketsDisabled: !srv.ssl.Tickets,
 		NextProtos:             []string{"http/1.1", "http/1.0", "http/0.9"},
 	}
-	cfg.SetSessionTicketKeys([][32]byte{srv.ticketKey})
+	cfg.SetSessionTicketKeys(srv.ticketKeys)
 	if version == tls.VersionTLS13 {
 		cert := chooseCert13(certs, hello.SignatureSchemes, srv.ssl.PreferServer)
 		if cert == nil {

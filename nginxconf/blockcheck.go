@@ -1120,13 +1120,15 @@ func (p *parser) checkTicketKeys(httpBlock []*Directive, file string, line int) 
 		}
 		for _, k := range list {
 			path := p.cfg.ConfPath(k)
-			f, err := os.Open(path)
+			data, err := os.ReadFile(path)
 			if err != nil {
 				e := fileError(path, err)
 				e.File, e.Line = file, line
 				return e
 			}
-			f.Close()
+			if len(data) != 48 && len(data) != 80 {
+				return &Error{Msg: `"` + path + `" must be 48 or 80 bytes`, File: file, Line: line}
+			}
 		}
 	}
 	return nil

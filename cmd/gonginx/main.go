@@ -35,6 +35,9 @@ type flags struct {
 	// passwords are the ssl_password_file contents read in this start or
 	// reload (nginxconf.Options.Passwords), shared by its loads.
 	passwords map[string][]string
+	// ticketSeed derives the session ticket keys (a worker's comes from
+	// its master, so all workers resume each other's sessions).
+	ticketSeed []byte
 }
 
 // loadOptions are the nginxconf options of the flags.
@@ -183,6 +186,7 @@ func load(f *flags) *loaded {
 		return l
 	}
 	opts := compileOptions(true)
+	opts.TicketSeed = f.ticketSeed
 	// Serving refuses what gonginx cannot serve, where -t accepts it as nginx -t does.
 	opts.Serving = !f.test && !f.json
 	l.rt, l.err = location.Compile(l.cfg, opts)

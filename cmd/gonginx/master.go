@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ const (
 	errorLogName  = "error_log"
 	accessLogName = "access_log " // + absolute path
 	listenName    = "listen "     // + nginx's address text
-	passwordsName = "passwords"   // the ssl_password_file contents the master read
+	secretsName   = "secrets"     // what the master hands its workers: masterSecrets
 )
 
 // master is the configuration side of the master process: it binds the
@@ -54,16 +55,24 @@ func (o *openLogs) close() {
 	}
 }
 
-// addPasswords hands the workers the ssl_password_file contents the
-// master read (a named pipe gives them once): an unlinked file only root
-// could open, which each worker reads and closes before it drops to
-// "user".
-func (o *openLogs) addPasswords(pw map[string][]string) error {
-	data, err := json.Marshal(pw)
+// masterSecrets is what every worker of a generation must share with
+// the master and each other: the ssl_password_file contents it read (a
+// named pipe gives them once) and the seed of the session ticket keys
+// (nginx makes them in the master, so a ticket from one worker resumes on
+// another).
+type masterSecrets struct {
+	Passwords  map[string][]string
+	TicketSeed []byte
+}
+
+// addSecrets passes s to the workers in an unlinked file only root could
+// open; each worker reads and closes it before it drops to "user".
+func (o *openLogs) addSecrets(s masterSecrets) error {
+	data, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	fh, err := os.CreateTemp("", "gonginx-passwords-")
+	fh, err := os.CreateTemp("", "gonginx-secrets-")
 	if err != nil {
 		return err
 	}
@@ -72,7 +81,7 @@ func (o *openLogs) addPasswords(pw map[string][]string) error {
 		fh.Close()
 		return err
 	}
-	o.names = append(o.names, passwordsName)
+	o.names = append(o.names, secretsName)
 	o.files = append(o.files, fh)
 	return nil
 }
@@ -187,8 +196,14 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 		return nil, nil, nil, err
 	}
 	logs, err = openLogFiles(m.f, l)
-	if err == nil && len(l.cfg.Passwords) > 0 {
-		err = logs.addPasswords(l.cfg.Passwords)
+	if err == nil {
+		sec := masterSecrets{Passwords: l.cfg.Passwords, TicketSeed: make([]byte, 32)}
+		if _, err = rand.Read(sec.TicketSeed); err == nil {
+			err = logs.addSecrets(sec)
+		}
+		if err != nil {
+			logs.close()
+		}
 	}
 	if err != nil {
 		m.closeSockets(opened)

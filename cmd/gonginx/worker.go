@@ -25,18 +25,22 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		logger.SetOutput(fh)
 	}
 	f.passwords = map[string][]string{}
-	if fh := w.Files[passwordsName]; fh != nil {
-		// The master's reading of ssl_password_file (see addPasswords).
+	if fh := w.Files[secretsName]; fh != nil {
+		var sec masterSecrets
 		data, err := io.ReadAll(io.NewSectionReader(fh, 0, 1<<24))
 		if err == nil {
-			err = json.Unmarshal(data, &f.passwords)
+			err = json.Unmarshal(data, &sec)
 		}
 		fh.Close()
-		delete(w.Files, passwordsName)
+		delete(w.Files, secretsName)
 		if err != nil {
-			logger.Log("emerg", "ssl_password_file contents from the master: "+err.Error())
+			logger.Log("emerg", "the master's secrets: "+err.Error())
 			return 1
 		}
+		if sec.Passwords != nil {
+			f.passwords = sec.Passwords
+		}
+		f.ticketSeed = sec.TicketSeed
 	}
 	l := load(f)
 	if l.err != nil {

@@ -92,6 +92,8 @@ type State struct {
 	argsBuf []byte
 	// upstream is the backend's response head (vars_upstream.go).
 	upstream upstreamHead
+	// upstreamPending: the last of UpstreamTries is BeginUpstream's.
+	upstreamPending bool
 	// SentTrailers holds the trailer lines sent so far ("Name: value\r\n"
 	// each), for $sent_trailer_*; the trailers filter appends to it.
 	SentTrailers []byte
@@ -133,6 +135,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.RequestLine = nil
 	s.UpstreamTries = s.UpstreamTries[:0]
 	s.upstream.reset()
+	s.upstreamPending = false
 	s.SentTrailers = s.SentTrailers[:0]
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]
@@ -178,8 +181,22 @@ func (s *State) AddUpstreamTry(addr string, status int, d time.Duration) {
 }
 
 // AddUpstream records a server tried and sets the single-try fields
-// (UpstreamAddr, UpstreamStatus, UpstreamResponseTime) to it.
+// (UpstreamAddr, UpstreamStatus, UpstreamResponseTime) to it; it
+// completes the try BeginUpstream recorded, if any.
 func (s *State) AddUpstream(t UpstreamTry) {
+	if s.upstreamPending {
+		s.upstreamPending = false
+		s.UpstreamTries = s.UpstreamTries[:len(s.UpstreamTries)-1]
+	}
 	s.UpstreamTries = append(s.UpstreamTries, t)
 	s.UpstreamAddr, s.UpstreamStatus, s.UpstreamResponseTime = t.Addr, t.Status, t.Time
+}
+
+// BeginUpstream records the try under way as nginx's u->state reads
+// while the filters run: with no response time yet (Time -1) while
+// add_header values are evaluated, with it once the body was read, when
+// add_trailer values are. Another BeginUpstream or AddUpstream replaces it.
+func (s *State) BeginUpstream(t UpstreamTry) {
+	s.AddUpstream(t)
+	s.upstreamPending = true
 }

@@ -427,10 +427,16 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			return strconv.AppendInt(dst, int64(s.UpstreamStatus), 10)
 		},
 		"upstream_response_time": func(s *State, dst []byte) []byte {
-			if len(s.UpstreamTries) >= 2 {
+			if len(s.UpstreamTries) > 0 {
 				for i, t := range s.UpstreamTries {
 					if i > 0 {
 						dst = append(dst, ", "...)
+					}
+					if t.Time < 0 {
+						// The try whose head the header filters see
+						// (State.BeginUpstream) has no response time yet.
+						dst = append(dst, '-')
+						continue
 					}
 					dst = appendMillis(dst, t.Time)
 				}

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/google/go-cmp/cmp"
@@ -64,5 +65,36 @@ func TestSetUpstreamHeadersCopiesWithoutAllocating(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { s.Reset(s.Req); s.SetUpstreamHeaders(head) }); n != 0 {
 		t.Errorf("%v allocs per request, want 0", n)
+	}
+}
+
+// The try under way is seen by the header filters with no response time
+// ("-") and is replaced, not repeated, when it ends.
+func TestBeginUpstream(t *testing.T) {
+	c := NewCompiler()
+	cv := mustComplex(t, c, "[$upstream_addr] [$upstream_response_time] [$upstream_status]")
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	s := testState(testReq("GET", "/", "/"))
+	eval := func() string { return string(cv.Eval(s, nil)) }
+	s.AddUpstreamTry("a:1", 502, 1500*time.Millisecond)
+	s.BeginUpstream(UpstreamTry{Addr: "b:2", Status: 200, Time: -1})
+	got := []string{eval()}
+	s.BeginUpstream(UpstreamTry{Addr: "b:2", Status: 200, Time: 2 * time.Second})
+	got = append(got, eval())
+	s.AddUpstream(UpstreamTry{Addr: "b:2", Status: 200, Time: 2 * time.Second})
+	got = append(got, eval())
+	s.Reset(s.Req)
+	s.BeginUpstream(UpstreamTry{Addr: "c:3", Status: 204, Time: -1})
+	got = append(got, eval())
+	want := []string{
+		"[a:1, b:2] [1.500, -] [502, 200]",
+		"[a:1, b:2] [1.500, 2.000] [502, 200]",
+		"[a:1, b:2] [1.500, 2.000] [502, 200]",
+		"[c:3] [-] [204]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

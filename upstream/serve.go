@@ -41,6 +41,8 @@ type exchange struct {
 	sent, recvd int64
 	headLen     int
 	tryStart    time.Time
+	tryAddr     string        // the server of the try under way
+	connectTime time.Duration // its connect time
 	headerTime  time.Duration
 	locBuf      []byte // a rewritten Location
 	refreshBuf  []byte // a rewritten Refresh
@@ -215,6 +217,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		} else {
 			sent = true
 			connectTime := time.Since(now)
+			x.tryAddr, x.connectTime = addr, connectTime
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
 			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
 			upStatus := s.UpstreamStatus // the backend's status when its head arrived
@@ -501,6 +504,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	}
 
 	if x.head.Status == 101 && r.Upgrade {
+		x.beginTry(s)
 		if err := c.WriteHeader(resp); err != nil {
 			return 0, err, 0
 		}
@@ -528,6 +532,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		return 0, err, 0
 	}
 
+	x.beginTry(s)
 	if err := c.WriteHeader(resp); err != nil {
 		return 0, err, 0
 	}
@@ -542,6 +547,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			return 0, err, 0
 		}
 	}
+	x.bodyDone(s)
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
 	}
@@ -939,4 +945,25 @@ func (p *Proxy) hidden(name []byte) bool {
 		}
 	}
 	return false
+}
+
+// beginTry shows the try under way to the header filters (add_header
+// values with $upstream_*_time), as nginx's u->state while they run: no
+// response time yet.
+func (x *exchange) beginTry(s *rewrite.State) {
+	if s != nil {
+		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: -1,
+			ConnectTime: x.connectTime, HeaderTime: x.headerTime, BytesReceived: x.recvd, BytesSent: x.sent})
+	}
+}
+
+// bodyDone gives the try its response time and lengths before the last
+// chunk goes out, as ngx_http_upstream_finalize_request does before the
+// trailers are evaluated.
+func (x *exchange) bodyDone(s *rewrite.State) {
+	if s != nil {
+		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: time.Since(x.tryStart),
+			ConnectTime: x.connectTime, HeaderTime: x.headerTime, ResponseLength: x.recvd - int64(x.headLen),
+			BytesReceived: x.recvd, BytesSent: x.sent})
+	}
 }

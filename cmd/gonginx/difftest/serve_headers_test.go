@@ -66,6 +66,8 @@ func TestServeHeadersFilter(t *testing.T) {
         add_header Link "</b>; rel=next";
         add_header ETag '"front"';
         add_header X-Up-Status $upstream_status always;
+        # The try under way: no response time or length yet.
+        add_header X-Up-Times "$upstream_response_time $upstream_response_length" always;
     }
     location /upmod/ {
         proxy_pass http://{{BACKEND}}/;
@@ -178,6 +180,8 @@ func TestServeTrailers(t *testing.T) {
     location /up/ {
         proxy_pass http://{{BACKEND}}/;
         add_trailer X-Up $upstream_http_x_lower;
+        # Known once the body was read.
+        add_trailer X-Len "$upstream_response_length $upstream_bytes_received";
     }
 }
 `,

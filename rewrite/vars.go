@@ -285,7 +285,12 @@ func builtinGetters(c *Compiler) map[string]Getter {
 	hdr := func(name string) Getter {
 		return func(s *State, dst []byte) []byte { return append(dst, s.Req.HeaderValue(name)...) }
 	}
-	uri := func(s *State, dst []byte) []byte { return append(dst, s.Req.URI...) }
+	uri := func(s *State, dst []byte) []byte {
+		// After a URI the parser rejected, nginx's r->uri is set but
+		// empty: the access log writes "", not "-".
+		s.FoundEmpty = s.FoundEmpty || s.Req.URIInvalid && len(s.Req.URI) == 0
+		return append(dst, s.Req.URI...)
+	}
 	args := func(s *State, dst []byte) []byte { return append(dst, s.Req.Args...) }
 	none := func(s *State, dst []byte) []byte { return dst }
 	hostname := c.hostname
@@ -301,7 +306,12 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return dst
 		},
-		"request_uri":    func(s *State, dst []byte) []byte { return append(dst, s.Req.RawURI...) },
+		"request_uri": func(s *State, dst []byte) []byte {
+			if s.Req.URIInvalid {
+				return dst // r->unparsed_uri was never set
+			}
+			return append(dst, s.Req.RawURI...)
+		},
 		"request_method": func(s *State, dst []byte) []byte { return append(dst, s.Req.Method...) },
 		"scheme": func(s *State, dst []byte) []byte {
 			if s.Req.Conn != nil && s.Req.Conn.TLS {

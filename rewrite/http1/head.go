@@ -279,6 +279,7 @@ func processURI(b []byte, rl *requestLine, r *Request, mergeSlashes bool) *Error
 		}
 		uri, args, hasArgs, plus, ok := NormalizeURI(r.scratch, raw, rl.emptyPathInURI, mergeSlashes)
 		if !ok {
+			r.URI, r.URIInvalid = raw[:0], true
 			return errInvalidRequest
 		}
 		r.scratch = r.scratch[:len(r.scratch)+len(uri)]

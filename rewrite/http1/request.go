@@ -46,6 +46,10 @@ type Request struct {
 	QuotedURI  bool   // the path had %XX escapes (nginx's r->quoted_uri)
 	PlusInURI  bool   // the path had '+' (nginx's r->plus_in_uri)
 	ComplexURI bool   // the path needed normalizing (nginx's r->complex_uri)
+	// URIInvalid: the path failed ngx_http_parse_complex_uri (a 400), so
+	// $uri is found empty and $request_uri is not found, as nginx leaves
+	// them.
+	URIInvalid bool
 	Host       []byte // lowercased host from an absolute URI or the Host header, port removed; nil if none
 
 	ContentLength int64 // -1 when absent

@@ -517,3 +517,36 @@ server {
 func rangeReq(name, target, r string) harness.Request {
 	return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nRange: "+r+"\r\n\r\n")
 }
+
+// What the access log shows of requests the parser rejects: nginx leaves
+// $uri empty but set after a URI it could not normalize, and
+// $request_uri and $args unset.
+func TestServeAccessLogBadRequests(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "access log of 400s",
+		Config: `log_format uris "$status [$uri] [$request_uri] [$request] [$args] [$document_uri] [$is_args] [$request_filename]";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/uris.log uris;
+    return 200 OK;
+}
+`,
+		Content:        map[string]string{"logs/.keep": ""},
+		AccessLogFiles: []string{"logs/uris.log"},
+		Requests: []harness.Request{
+			serveRaw("above the root", "GET /../bad_uri HTTP/1.0\r\n\r\n"),
+			serveRaw("above the root with args", "GET /a/../../x?q=1 HTTP/1.0\r\n\r\n"),
+			serveRaw("bad escape", "GET /%zz HTTP/1.0\r\n\r\n"),
+			serveRaw("escaped nul", "GET /a%00b HTTP/1.0\r\n\r\n"),
+			serveRaw("escaped dots above the root", "GET /%2e%2e/x HTTP/1.0\r\n\r\n"),
+			serveRaw("fine", "GET /x?a=b HTTP/1.0\r\n\r\n"),
+			serveRaw("empty args", "GET /x? HTTP/1.0\r\n\r\n"),
+			serveRaw("bad version", "GET / FOO\r\n\r\n"),
+			serveRaw("bad method", "G@T / HTTP/1.0\r\n\r\n"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

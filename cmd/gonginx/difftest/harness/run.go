@@ -45,7 +45,11 @@ type Case struct {
 	// ErrorMessages is ErrorLog comparing only each line's message, up to
 	// ", client:" (gonginx does not log ", upstream: ..." yet).
 	ErrorMessages bool
-	Requests      []Request
+	// AccessLogFiles (relative to the prefix) are read after the server
+	// stops and compared line by line (ports and the prefix dir hidden):
+	// give them a log_format without times.
+	AccessLogFiles []string
+	Requests       []Request
 }
 
 // Run is one implementation's results for a case, plus its log output.
@@ -55,6 +59,8 @@ type Run struct {
 	Errors  []string // request lines of the error log, normalized (Case.ErrorLog)
 	// Files holds the request lines of each of Case.LogFiles ("file: line").
 	Files []string
+	// Access holds the lines of each of Case.AccessLogFiles ("file: line").
+	Access []string
 }
 
 // Server is one implementation running a case's config on a free port.
@@ -149,7 +155,7 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	}
 	stopped = true
 	dir := srv.dir
-	log, files := srv.StopReading(c.LogFiles)
+	log, files := srv.StopReading(append(append([]string(nil), c.LogFiles...), c.AccessLogFiles...))
 	run.Log = log
 	if c.ErrorLog || c.ErrorMessages {
 		run.Errors = norm.lines(requestErrors(run.Log, dir))
@@ -157,6 +163,13 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	if c.ErrorMessages {
 		for i, l := range run.Errors {
 			run.Errors[i], _, _ = strings.Cut(l, ", client:")
+		}
+	}
+	for _, f := range c.AccessLogFiles {
+		for _, l := range strings.Split(strings.TrimRight(files[f], "\n"), "\n") {
+			if l != "" {
+				run.Access = append(run.Access, f+": "+norm.text(strings.ReplaceAll(l, dir, "PREFIX")))
+			}
 		}
 	}
 	for _, f := range c.LogFiles {
@@ -341,6 +354,17 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 			if d := cmp.Diff(wantRun.Results[i], gotRun.Results[i]); d != "" {
 				failed++
 				t.Errorf("%s vs %s (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
+			}
+		})
+	}
+	if len(c.AccessLogFiles) > 0 {
+		t.Run("access logs", func(t *testing.T) {
+			if os.Getenv("DIFFTEST_DUMP") != "" {
+				t.Logf("%s wrote:\n%s", want.Name, strings.Join(wantRun.Access, "\n"))
+			}
+			if d := cmp.Diff(wantRun.Access, gotRun.Access); d != "" {
+				failed++
+				t.Errorf("%s vs %s access logs (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
 			}
 		})
 	}

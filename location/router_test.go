@@ -8,6 +8,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -366,5 +367,23 @@ server { server_name nolisten; }
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("sockets (-want +got):\n%s", diff)
+	}
+}
+
+// A configuration without a types block has nginx's built-in types
+// (ngx_http_core_default_types: html, gif, jpg) and default_type
+// text/plain.
+func TestBuiltinTypes(t *testing.T) {
+	rt := compileConf(t, `server { listen 127.0.0.1:19030; }`)
+	conf := rt.Servers[0].root.conf
+	x := &exchange{req: &http1.Request{}}
+	for uri, want := range map[string]string{
+		"/a.html": "text/html", "/a.gif": "image/gif", "/a.jpg": "image/jpeg", "/A.JPG": "image/jpeg",
+		"/a.jpeg": "text/plain", "/a.css": "text/plain", "/a.js": "text/plain", "/a": "text/plain",
+	} {
+		x.req.URI = []byte(uri)
+		if diff := cmp.Diff(want, string(x.contentType(conf))); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", uri, diff)
+		}
 	}
 }

@@ -178,10 +178,9 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 }
 
 // writeBody writes body bytes through the recode table, if any.
-func (x *exchange) writeBody(b []byte) {
+func (x *exchange) writeBody(b []byte) bool {
 	if x.recode == nil {
-		x.write(b)
-		return
+		return x.write(b)
 	}
 	t := x.recode
 	out := x.recodeBuf[:0]
@@ -189,5 +188,5 @@ func (x *exchange) writeBody(b []byte) {
 		out = append(out, t[c])
 	}
 	x.recodeBuf = out
-	x.write(out)
+	return x.write(out)
 }

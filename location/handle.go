@@ -447,9 +447,10 @@ func (x *exchange) writeHeader(r *http1.Response) {
 	x.c.WriteHeader(r)
 }
 
-func (x *exchange) write(b []byte) {
-	n, _ := x.c.Write(b)
+func (x *exchange) write(b []byte) bool {
+	n, err := x.c.Write(b)
 	x.sent += int64(n)
+	return err == nil
 }
 
 // autoRedirect answers nginx's 301 for "/prefix" when the location

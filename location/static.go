@@ -303,7 +303,9 @@ func (x *exchange) copyFile(fd int, off, n int64) {
 		}
 		m, err := syscall.Pread(fd, chunk, off)
 		if m > 0 {
-			x.writeBody(chunk[:m])
+			if !x.writeBody(chunk[:m]) {
+				return // send_timeout or a client gone: nginx stops here
+			}
 			n -= int64(m)
 			off += int64(m)
 		}

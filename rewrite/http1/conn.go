@@ -71,8 +71,9 @@ type Conn struct {
 	body     bodyReader
 	hijacked bool
 
-	wb  *[]byte // pending output
-	out respState
+	wb   *[]byte // pending output
+	werr error   // the first failed write: the connection is cut, nothing more goes out
+	out  respState
 
 	// Requests counts requests read on this connection (for
 	// keepalive_requests).

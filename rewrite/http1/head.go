@@ -99,6 +99,11 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 	sizer := headSizer{lim: lim, size: lim.ClientHeaderBufferSize}
 	start, n, err := parseRequestLine(b, &rl)
 	if err != nil {
+		if rl.methodEnd > start {
+			// nginx knows the method once its token ended: a HEAD
+			// rejected later in the line gets no body.
+			r.MethodCode = methodCode(b[start:rl.methodEnd])
+		}
 		return 0, err
 	}
 	if n == 0 {

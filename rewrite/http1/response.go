@@ -407,6 +407,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.hijacked {
 		return 0, ErrHijacked
 	}
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	if c.out.headerOnly || len(p) == 0 {
 		return len(p), nil
 	}
@@ -456,7 +459,7 @@ func (c *Conn) Finish() error {
 // Flush writes buffered output to the connection.
 func (c *Conn) Flush() error {
 	if c.wb == nil || len(*c.wb) == 0 {
-		return nil
+		return c.werr
 	}
 	err := c.writeRaw(*c.wb)
 	*c.wb = (*c.wb)[:0]
@@ -464,6 +467,9 @@ func (c *Conn) Flush() error {
 }
 
 func (c *Conn) writeRaw(p []byte) error {
+	if c.werr != nil {
+		return c.werr
+	}
 	if !c.limit.set && c.DecideRate != nil {
 		c.DecideRate()
 		c.limit.set = true
@@ -486,7 +492,12 @@ func (c *Conn) writeRaw(p []byte) error {
 		n, err := c.nc.Write(chunk)
 		c.out.sent += int64(n)
 		if err != nil {
+			// send_timeout passed or the client went away: the stream is
+			// cut mid-response, so nothing more may follow on it (nginx
+			// closes the connection).
 			c.out.aborted = true
+			c.werr = err
+			c.out.keepAlive = false
 			return err
 		}
 		p = p[n:]

@@ -105,3 +105,41 @@ func TestReadTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// failingConn accepts limit bytes of writes, then fails every write (a send_timeout).
+type failingConn struct {
+	fakeConn
+	limit int
+}
+
+func (f *failingConn) Write(p []byte) (int, error) {
+	if len(p) > f.limit {
+		n := f.limit
+		f.limit = 0
+		f.out.Write(p[:n])
+		return n, os.ErrDeadlineExceeded
+	}
+	f.limit -= len(p)
+	return f.out.Write(p)
+}
+
+// After a write fails the response is cut: nothing more goes out on the connection (a later
+// write would splice bytes into the middle of the body) and it is not kept alive.
+func TestWriteErrorIsSticky(t *testing.T) {
+	fc := &failingConn{fakeConn: fakeConn{in: []byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n")}, limit: 100}
+	c := NewConn(fc, &ConnInfo{})
+	if _, err := c.ReadRequest(); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteHeader(&Response{Status: 200, ContentLength: 1 << 20, LastModified: -1})
+	big := make([]byte, 64<<10)
+	_, err1 := c.Write(big)
+	fc.limit = 1 << 30 // the client reads again
+	_, err2 := c.Write(big)
+	err3 := c.Finish()
+	got := []any{errors.Is(err1, os.ErrDeadlineExceeded), errors.Is(err2, os.ErrDeadlineExceeded),
+		errors.Is(err3, os.ErrDeadlineExceeded), fc.out.Len(), c.KeepAlive()}
+	if d := cmp.Diff([]any{true, true, true, 100, false}, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}

@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -260,4 +261,72 @@ func TestServeWireKeepalive(t *testing.T) {
 		{Name: "keepalive_time passed", Send: []string{get("/time"), get("/time")}, Pause: 1200 * time.Millisecond, Responses: 2},
 	}}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+// send_timeout is the time between two successive writes: a client that stops reading a large
+// file has its connection closed mid-body, with nothing written after the write that timed out,
+// and the request is logged with the status it had. The file is larger than twice what the
+// socket buffers can hold, so "less than half of it" tells a close at the timeout from a server
+// that goes on writing once the client reads again.
+func TestServeWireSendTimeout(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	const size = 32 << 20
+	c := harness.Case{Name: "send", Config: `log_format wire_sent 'ACCESS $status "$request" $body_bytes_sent';
+server {
+    listen 127.0.0.1:{{PORT}};
+    send_timeout 1s;
+    access_log /dev/stderr wire_sent;
+    location / { root html; }
+}
+`, Content: map[string]string{"html/big.bin": strings.Repeat("0123456789abcdef", size/16)}}
+	half := func(n int64) string {
+		if n < size/2 {
+			return "less than half"
+		}
+		return "half or more"
+	}
+	run := func(im harness.Impl) (string, []string) {
+		srv, err := harness.Start(c, im, serveAssets(t), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(srv.Port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, "GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+		time.Sleep(2500 * time.Millisecond) // not reading, past send_timeout
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		n, err := io.Copy(io.Discard, conn)
+		conn.Close()
+		got := "closed, read " + half(n)
+		if err != nil {
+			got = fmt.Sprintf("read %d bytes, %v", n, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		var lines []string
+		for _, l := range accessLines(srv.Stop()) {
+			i := strings.LastIndexByte(l, ' ')
+			n, _ := strconv.ParseInt(l[i+1:], 10, 64)
+			lines = append(lines, l[:i]+" sent "+half(n))
+		}
+		return got, lines
+	}
+	var wg sync.WaitGroup
+	var want, got string
+	var wantLog, gotLog []string
+	wg.Add(2)
+	go func() { defer wg.Done(); want, wantLog = run(nginx) }()
+	go func() { defer wg.Done(); got, gotLog = run(gonginx) }()
+	wg.Wait()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("client saw (-nginx +gonginx):\n%s", d)
+	}
+	if d := cmp.Diff(wantLog, gotLog); d != "" {
+		t.Errorf("access log (-nginx +gonginx):\n%s", d)
+	}
+	if os.Getenv("DIFFTEST_DUMP") != "" {
+		t.Logf("nginx: %q %q", want, wantLog)
+	}
 }

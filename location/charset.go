@@ -177,7 +177,8 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	r.Charset = dst
 }
 
-// writeBody writes body bytes through the recode table, if any.
+// writeBody writes body bytes through the recode table, if any; false once
+// a write failed (the response is cut).
 func (x *exchange) writeBody(b []byte) bool {
 	if x.recode == nil {
 		return x.write(b)

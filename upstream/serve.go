@@ -36,6 +36,7 @@ type exchange struct {
 	methodBuf    []byte
 	headOnly     bool // HEAD was sent: the response has no body
 	overrun      bool // the backend sent more than its framing said
+	tunneled     bool // the try became a tunnel (no response body counted)
 	// Per try, for the $upstream_* variables: bytes written and read,
 	// the response head's length and when it was read.
 	sent, recvd int64
@@ -205,7 +206,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		}
 		addr := t.group.Servers[server].Addr
 		s.UpstreamAddr, s.UpstreamStatus = addr, 0
-		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime = 0, 0, 0, now, -1
+		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime, x.tunneled = 0, 0, 0, now, -1, false
 		var ft ftMask
 		sent := false
 		if err != nil {
@@ -225,7 +226,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 				upStatus = status // a hang-up is logged as "-", as nginx
 			}
 			var bodyRead int64
-			if x.headerTime >= 0 {
+			if x.headerTime >= 0 && !x.tunneled {
 				bodyRead = x.recvd - int64(x.headLen)
 			}
 			s.AddUpstream(rewrite.UpstreamTry{Addr: addr, Status: upStatus, Time: time.Since(now),
@@ -529,6 +530,13 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			err = t.pump()
 		}
 		p.Tunnels.remove(t)
+		// What the tunnel moved counts as nginx's connection counters
+		// count it: sent to the client ($bytes_sent), and sent to and
+		// read from the backend; buffered was counted when read.
+		c.AddSent(t.toClient)
+		x.sent += t.toUpstream
+		x.recvd += t.toClient - int64(len(buffered))
+		x.tunneled = true
 		return 0, err, 0
 	}
 

@@ -89,6 +89,9 @@ type tunnel struct {
 	bufs             *sync.Pool   // copy buffers (proxy_buffer_size)
 	lastActive       atomic.Int64 // unix nanos
 	closeOnce        sync.Once
+	// Bytes written to each side, each by one goroutine, read once both
+	// have ended (for $bytes_sent and $upstream_bytes_*).
+	toUpstream, toClient int64
 }
 
 func (t *tunnel) touch() { t.lastActive.Store(time.Now().UnixNano()) }
@@ -114,13 +117,17 @@ func (t *tunnel) run(fromClient, fromUpstream []byte) error {
 func (t *tunnel) sendPending(fromClient, fromUpstream []byte) error {
 	t.touch()
 	if len(fromClient) > 0 {
-		if _, err := t.upstream.Write(fromClient); err != nil {
+		n, err := t.upstream.Write(fromClient)
+		t.toUpstream += int64(n)
+		if err != nil {
 			t.close()
 			return err
 		}
 	}
 	if len(fromUpstream) > 0 {
-		if _, err := t.client.Write(fromUpstream); err != nil {
+		n, err := t.client.Write(fromUpstream)
+		t.toClient += int64(n)
+		if err != nil {
 			t.close()
 			return err
 		}
@@ -149,12 +156,12 @@ func (t *tunnel) pump() error {
 // Each direction reports how it ended, then closes both connections so
 // that the other direction ends too (the first report is the cause).
 func (t *tunnel) copyToUpstream(errc chan<- error) {
-	errc <- t.copy(t.upstream, t.client)
+	errc <- t.copy(t.upstream, t.client, &t.toUpstream)
 	t.close()
 }
 
 func (t *tunnel) copyFromUpstream(errc chan<- error) {
-	errc <- t.copy(t.client, t.upstream)
+	errc <- t.copy(t.client, t.upstream, &t.toClient)
 	t.close()
 }
 
@@ -162,7 +169,7 @@ func (t *tunnel) copyFromUpstream(errc chan<- error) {
 // connections it lets the kernel splice (io.Copy's ReadFrom path) in
 // bounded chunks; from a plain TCP source it holds a buffer only while
 // data is there; otherwise (TLS) it reads into a pooled buffer.
-func (t *tunnel) copy(dst, src net.Conn) error {
+func (t *tunnel) copy(dst, src net.Conn, written *int64) error {
 	dstTCP, ok1 := dst.(*net.TCPConn)
 	srcTCP, ok2 := src.(*net.TCPConn)
 	if ok1 && ok2 {
@@ -171,6 +178,7 @@ func (t *tunnel) copy(dst, src net.Conn) error {
 			t.armDeadline(src)
 			lr.N = spliceChunk
 			n, err := dstTCP.ReadFrom(lr)
+			*written += n
 			if n > 0 {
 				t.touch()
 			}
@@ -186,7 +194,7 @@ func (t *tunnel) copy(dst, src net.Conn) error {
 		}
 	}
 	if ok2 {
-		return t.copyReady(dst, srcTCP)
+		return t.copyReady(dst, srcTCP, written)
 	}
 	bp := t.bufs.Get().(*[]byte)
 	defer t.bufs.Put(bp)
@@ -196,7 +204,9 @@ func (t *tunnel) copy(dst, src net.Conn) error {
 		n, err := src.Read(buf)
 		if n > 0 {
 			t.touch()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			m, werr := dst.Write(buf[:n])
+			*written += int64(m)
+			if werr != nil {
 				return werr
 			}
 		}
@@ -266,7 +276,7 @@ func (r *readyReader) release() {
 }
 
 // copyReady copies from a plain TCP src to dst through readyReader.
-func (t *tunnel) copyReady(dst net.Conn, src *net.TCPConn) error {
+func (t *tunnel) copyReady(dst net.Conn, src *net.TCPConn, written *int64) error {
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return err
@@ -291,7 +301,8 @@ func (t *tunnel) copyReady(dst net.Conn, src *net.TCPConn) error {
 			return io.EOF
 		}
 		t.touch()
-		_, werr := dst.Write((*r.bp)[:r.n])
+		m, werr := dst.Write((*r.bp)[:r.n])
+		*written += int64(m)
 		r.release()
 		if werr != nil {
 			return werr

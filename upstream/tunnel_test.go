@@ -362,3 +362,36 @@ func TestTunnelBufferedIdle(t *testing.T) {
 		t.Fatal("tunnel did not end")
 	}
 }
+
+// A tunnel counts what it writes to each side, bytes read before it
+// started included, for $bytes_sent and $upstream_bytes_* as nginx's
+// connection counters count them.
+func TestTunnelCountsBytes(t *testing.T) {
+	client, clientPeer := net.Pipe()
+	up, upPeer := net.Pipe()
+	tn := &tunnel{client: client, upstream: up, bufs: tunnelPool(4096)}
+	done := make(chan error, 1)
+	go func() { done <- tn.run([]byte("ab"), []byte("xyz")) }()
+	read := func(c net.Conn, n int) string {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(c, b); err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	got := []string{read(upPeer, 2), read(clientPeer, 3)}
+	go upPeer.Write([]byte("hello"))
+	got = append(got, read(clientPeer, 5))
+	go clientPeer.Write([]byte("1234"))
+	got = append(got, read(upPeer, 4))
+	clientPeer.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"ab", "xyz", "hello", "1234"}, got); diff != "" {
+		t.Errorf("relayed (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([2]int64{6, 8}, [2]int64{tn.toUpstream, tn.toClient}); diff != "" {
+		t.Errorf("bytes to upstream, to client (-want +got):\n%s", diff)
+	}
+}

@@ -510,6 +510,11 @@ func (c *Conn) writeRaw(p []byte) error {
 	return nil
 }
 
+// AddSent counts n bytes written to the client outside the Conn (an
+// upgraded connection's tunnel) into BytesSent, as nginx's connection
+// counter counts them.
+func (c *Conn) AddSent(n int64) { c.out.sent += n }
+
 // BytesSent reports what the current response has put on the wire so far:
 // all bytes, and those of the head (nginx's $bytes_sent and the part of
 // it $body_bytes_sent leaves out).

@@ -391,3 +391,30 @@ server {
 	// Not compared: the error log line lacks nginx's " while reading upstream" and "upstream:" context.
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A WebSocket tunnel in the access log: $bytes_sent and $body_bytes_sent count what went to
+// the client through the tunnel too, as nginx's connection counter does.
+func TestServeProxyTunnelLog(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("tunnel log", `log_format tun "$request_uri $status $body_bytes_sent $request_length $upstream_status $upstream_bytes_sent $upstream_bytes_received $upstream_response_length";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/tun.log tun;
+    location = /logs/tun.log { root .; access_log off; }
+    location /ws/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";
+    }
+}
+`,
+		harness.Request{Name: "ws", Send: []string{strings.Replace(serveUpgrade("/ws/chat"), serveHost, "localhost", 1)}, WS: serveFrames()},
+		harness.Request{Name: "ws backend hangs up", Send: []string{strings.Replace(serveUpgrade("/ws/ws-hangup"), serveHost, "localhost", 1)}, WS: serveFrames()[:1]},
+		plainGet("log", "/logs/tun.log"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -6,3 +6,5 @@ require (
 	github.com/dlclark/regexp2/v2 v2.13.0
 	github.com/google/go-cmp v0.7.0
 )
+
+require golang.org/x/crypto v0.59.0

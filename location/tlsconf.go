@@ -27,6 +27,13 @@ type SSLConfig struct {
 	Tickets      bool     // ssl_session_tickets
 	Reject       bool     // ssl_reject_handshake
 	Passwords    []string // lines of ssl_password_file, tried in order
+	// OCSP stapling: ssl_stapling, ssl_stapling_file, _responder, _verify,
+	// and ssl_trusted_certificate (issuers and response signers).
+	Stapling          bool
+	StaplingFile      string
+	StaplingResponder string
+	StaplingVerify    bool
+	Trusted           string
 	// TicketKeys are the ssl_session_ticket_key files' contents (the
 	// first encrypts, all decrypt); none means keys of the process.
 	TicketKeys [][]byte
@@ -97,6 +104,17 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 		ssl.Tickets = onOff(d)
 	}
 	ssl.Reject = onOff(c.sslLast(server, "ssl_reject_handshake"))
+	ssl.Stapling = onOff(c.sslLast(server, "ssl_stapling"))
+	ssl.StaplingVerify = onOff(c.sslLast(server, "ssl_stapling_verify"))
+	if d := c.sslLast(server, "ssl_stapling_file"); d != nil {
+		ssl.StaplingFile = c.cfg.ConfPath(d.Args[0])
+	}
+	if d := c.sslLast(server, "ssl_stapling_responder"); d != nil {
+		ssl.StaplingResponder = d.Args[0]
+	}
+	if d := c.sslLast(server, "ssl_trusted_certificate"); d != nil {
+		ssl.Trusted = c.cfg.ConfPath(d.Args[0])
+	}
 	var certs, keys []string
 	for _, d := range c.sslDirectives(server, "ssl_certificate") {
 		certs = append(certs, d.Args[0])

@@ -20,12 +20,14 @@ import (
 // tlsServer is one server's SSL context, as nginx's SSL_CTX: built once
 // per configuration, read by every handshake.
 type tlsServer struct {
-	vs     *VirtualServer
-	ssl    *SSLConfig
-	certs  []tls.Certificate // static certificates, in configuration order
-	suites []uint16          // TLS 1.2 suites ssl_ciphers enables, in OpenSSL's order
-	minV   uint16            // the versions ssl_protocols and the security level allow
-	maxV   uint16
+	vs    *VirtualServer
+	ssl   *SSLConfig
+	certs []tls.Certificate // static certificates, in configuration order
+	// staplers are the certificates' OCSP stapling (nil entries: none).
+	staplers []*stapler
+	suites   []uint16 // TLS 1.2 suites ssl_ciphers enables, in OpenSSL's order
+	minV     uint16   // the versions ssl_protocols and the security level allow
+	maxV     uint16
 	// refused are versions ssl_protocols names that the security level
 	// refuses: a client that can only speak one of them gets OpenSSL's
 	// internal_error, not protocol_version.
@@ -59,7 +61,7 @@ func buildTLS(sock *Socket, rt *Router, log *Logger) (*tls.Config, error) {
 			if vs.SSL == nil || ts.servers[vs] != nil {
 				continue
 			}
-			t, err := newTLSServer(vs, rt)
+			t, err := newTLSServer(vs, rt, log)
 			if err != nil {
 				return nil, err
 			}
@@ -72,7 +74,7 @@ func buildTLS(sock *Socket, rt *Router, log *Logger) (*tls.Config, error) {
 	return &tls.Config{GetConfigForClient: ts.configFor}, nil
 }
 
-func newTLSServer(vs *VirtualServer, rt *Router) (*tlsServer, error) {
+func newTLSServer(vs *VirtualServer, rt *Router, log *Logger) (*tlsServer, error) {
 	t := &tlsServer{vs: vs, ssl: vs.SSL, rc: rt}
 	if !vs.SSL.dynamic() {
 		certs, err := loadCerts(vs.SSL)
@@ -80,6 +82,15 @@ func newTLSServer(vs *VirtualServer, rt *Router) (*tlsServer, error) {
 			return nil, err
 		}
 		t.certs = certs
+		if vs.SSL.Stapling {
+			for i := range certs {
+				st, err := newStapler(vs.SSL, &t.certs[i], vs.SSL.Certificates[i], log)
+				if err != nil {
+					return nil, err
+				}
+				t.staplers = append(t.staplers, st)
+			}
+		}
 	}
 	suites, level := opensslSuites(vs.SSL.Ciphers)
 	t.suites = suites
@@ -187,8 +198,9 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 			return nil, pc.fail(alertInternalError, err)
 		}
 	}
+	owner := srv // the context whose certificates are sent
 	if len(certs) == 0 {
-		certs = def.certs
+		certs, owner = def.certs, def
 	}
 	cfg := &tls.Config{
 		MinVersion:             def.minV,
@@ -203,7 +215,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		if cert == nil {
 			return nil, pc.fail(alertHandshakeFailure, errors.New("no suitable signature algorithm"))
 		}
-		cfg.Certificates = []tls.Certificate{*cert}
+		cfg.Certificates = []tls.Certificate{owner.withStaple(cert, hello)}
 		return cfg, nil
 	}
 	suite, cert := chooseSuite12(def.suites, hello.CipherSuites, certs, srv.ssl.PreferServer)
@@ -211,8 +223,24 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		return nil, pc.fail(alertHandshakeFailure, errors.New("no shared cipher"))
 	}
 	cfg.CipherSuites = []uint16{suite}
-	cfg.Certificates = []tls.Certificate{*cert}
+	cfg.Certificates = []tls.Certificate{owner.withStaple(cert, hello)}
 	return cfg, nil
+}
+
+// withStaple is the certificate with its OCSP response when the client
+// asked for one (status_request), as OpenSSL calls nginx's status
+// callback only then.
+func (t *tlsServer) withStaple(cert *tls.Certificate, hello *tls.ClientHelloInfo) tls.Certificate {
+	out := *cert
+	if len(t.staplers) == 0 || !slices.Contains(hello.Extensions, 5) {
+		return out
+	}
+	for i := range t.certs {
+		if &t.certs[i] == cert && t.staplers[i] != nil {
+			out.OCSPStaple = t.staplers[i].current()
+		}
+	}
+	return out
 }
 
 // logHandshake writes an error of a handshake with nginx's context.

@@ -66,7 +66,8 @@ var served = setOf(
 	// ssl
 	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
-	"ssl_password_file",
+	"ssl_password_file", "ssl_stapling", "ssl_stapling_file", "ssl_stapling_responder",
+	"ssl_stapling_verify", "ssl_trusted_certificate",
 )
 
 // tuning lists directives that change only performance or resource use,
@@ -119,7 +120,7 @@ var dependents = []struct{ prefix, except string }{
 	{"mirror_request_body", ""}, {"addition_types", ""}, {"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""}, {"real_ip_", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
-	{"ssl_trusted_certificate", ""}, {"ssl_verify_depth", ""}, {"ssl_stapling_", ""},
+	{"ssl_verify_depth", ""},
 	{"ssl_ocsp_", ""},
 	{"secure_link_md5", ""}, {"secure_link_secret", ""},
 }

@@ -31,7 +31,7 @@ func TestPolicyOf(t *testing.T) {
 		"ssl_verify_client": Refuse, "limit_except": Refuse, "stream": Refuse, "resolver": Served,
 		"ssl": Served, "ssl_reject_handshake": Served, "ssl_prefer_server_ciphers": Served,
 		"ssl_ecdh_curve": Served, "ssl_session_tickets": Served, "ssl_password_file": Served,
-		"ssl_client_certificate": Refuse, "ssl_stapling": Refuse, "ssl_conf_command": Refuse,
+		"ssl_client_certificate": Refuse, "ssl_stapling": Served, "ssl_stapling_file": Served, "ssl_conf_command": Refuse,
 		"ssl_session_cache": Tuning, "ssl_early_data": Tuning, "ssl_dhparam": Tuning,
 	}
 	got := map[string]Policy{}

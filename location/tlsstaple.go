@@ -1,0 +1,220 @@
+package location
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+// stapler is one certificate's OCSP stapling, as ngx_event_openssl_stapling.c:
+// a response from ssl_stapling_file is sent as is; otherwise the
+// responder is asked when a handshake finds no valid response (that
+// handshake goes without one), and again before the response expires.
+type stapler struct {
+	leaf, issuer *x509.Certificate
+	responder    *url.URL // nil: no OCSP request (a file, or no responder)
+	verify       *x509.CertPool
+	name         string // certificate path, for the error log
+	log          *Logger
+
+	mu      sync.Mutex
+	staple  []byte
+	valid   time.Time // the staple is sent until then
+	refresh time.Time // no request before then
+	loading bool
+}
+
+// newStapler prepares stapling for the certificate at index i of t, or
+// returns nil when nginx ignores stapling for it (the warnings were
+// given when the configuration was loaded).
+func newStapler(ssl *SSLConfig, pair *tls.Certificate, certPath string, log *Logger) (*stapler, error) {
+	if pair.Leaf == nil {
+		return nil, nil
+	}
+	s := &stapler{leaf: pair.Leaf, name: certPath, log: log}
+	if ssl.StaplingFile != "" {
+		der, err := os.ReadFile(ssl.StaplingFile)
+		if err != nil {
+			return nil, fmt.Errorf("BIO_new_file(%q) failed (SSL: error:80000002:system library::No such file or directory)", ssl.StaplingFile)
+		}
+		s.staple, s.valid = der, time.Unix(1<<62, 0)
+		return s, nil
+	}
+	store := ssl.trustedCerts()
+	for _, der := range pair.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			store = append(store, c)
+		}
+	}
+	for _, c := range store {
+		if bytes.Equal(c.RawSubject, s.leaf.RawIssuer) {
+			s.issuer = c
+			break
+		}
+	}
+	if s.issuer == nil {
+		return nil, nil
+	}
+	raw := ssl.StaplingResponder
+	if raw == "" {
+		if len(s.leaf.OCSPServer) == 0 {
+			return nil, nil
+		}
+		raw = s.leaf.OCSPServer[0]
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") || u.Host == "" {
+		return nil, fmt.Errorf("invalid URL prefix in OCSP responder %q in \"ssl_stapling_responder\"", raw)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	s.responder = u
+	if ssl.StaplingVerify {
+		s.verify = x509.NewCertPool()
+		for _, c := range ssl.trustedCerts() {
+			s.verify.AddCert(c)
+		}
+	}
+	return s, nil
+}
+
+// current is ngx_ssl_certificate_status_callback: the staple to send (nil
+// when none is valid), starting a refresh when one is due.
+func (s *stapler) current() []byte {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []byte
+	if len(s.staple) > 0 && !now.After(s.valid) {
+		out = s.staple
+	}
+	if s.responder != nil && !s.loading && !s.refresh.After(now) {
+		s.loading = true
+		go s.update()
+	}
+	return out
+}
+
+// update asks the responder, as ngx_ssl_stapling_update: a good response
+// is kept until its nextUpdate and refreshed 5 minutes before, at least
+// hourly; a failure is retried after 5 minutes.
+func (s *stapler) update() {
+	der, valid, err := s.request()
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loading = false
+	if err != nil {
+		s.refresh = now.Add(5 * time.Minute)
+		s.log.Log("error", err.Error()+" while requesting certificate status, responder: "+s.responder.Hostname()+
+			", certificate: \""+s.name+"\"")
+		return
+	}
+	s.staple, s.valid = der, valid
+	s.refresh = maxTime(minTime(valid.Add(-5*time.Minute), now.Add(time.Hour)), now.Add(5*time.Minute))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// request sends the OCSP request as nginx does (GET with the request in
+// the path) and checks the answer as ngx_ssl_stapling_ocsp_handler.
+func (s *stapler) request() ([]byte, time.Time, error) {
+	req, err := ocsp.CreateRequest(s.leaf, s.issuer, nil)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if net.ParseIP(s.responder.Hostname()) == nil {
+		// nginx resolves responder names with "resolver", which gonginx
+		// does not serve: as nginx without one.
+		return nil, time.Time{}, fmt.Errorf("no resolver defined to resolve %s", s.responder.Hostname())
+	}
+	// nginx escapes the base64 as a URI component ("+", "/", "=").
+	u := *s.responder
+	u.RawQuery, u.Fragment = "", ""
+	target := strings.TrimSuffix(u.String(), "/") + "/" + url.QueryEscape(base64.StdEncoding.EncodeToString(req))
+	client := &http.Client{Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	resp, err := client.Get(target)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("OCSP responder: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, time.Time{}, fmt.Errorf("OCSP responder sent invalid status: %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.EqualFold(ct, "application/ocsp-response") {
+		return nil, time.Time{}, fmt.Errorf("OCSP responder sent invalid \"Content-Type\" header: %q", ct)
+	}
+	der, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var issuer *x509.Certificate
+	if s.verify != nil {
+		issuer = s.issuer
+	}
+	r, err := ocsp.ParseResponseForCert(der, s.leaf, issuer)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("OCSP response not successful or not verified (%v)", err)
+	}
+	if s.verify != nil {
+		if _, err := s.issuer.Verify(x509.VerifyOptions{Roots: s.verify, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			return nil, time.Time{}, errors.New("OCSP_basic_verify() failed")
+		}
+	}
+	if r.Status != ocsp.Good {
+		return nil, time.Time{}, fmt.Errorf("certificate status %q in the OCSP response", ocspStatus(r.Status))
+	}
+	now := time.Now()
+	if r.ThisUpdate.After(now.Add(5*time.Minute)) || !r.NextUpdate.IsZero() && r.NextUpdate.Before(now.Add(-5*time.Minute)) {
+		return nil, time.Time{}, errors.New("OCSP_check_validity() failed")
+	}
+	valid := r.NextUpdate
+	if valid.IsZero() {
+		valid = time.Unix(1<<62, 0)
+	}
+	return der, valid, nil
+}
+
+func ocspStatus(st int) string {
+	switch st {
+	case ocsp.Good:
+		return "good"
+	case ocsp.Revoked:
+		return "revoked"
+	}
+	return "unknown"
+}
+
+// trustedCerts are the certificates of ssl_trusted_certificate, where
+// nginx looks for issuers and verifies responses.
+func (ssl *SSLConfig) trustedCerts() []*x509.Certificate {
+	return pemCerts(ssl.Trusted)
+}

@@ -209,6 +209,11 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime, x.tunneled = 0, 0, 0, now, -1, false
 		var ft ftMask
 		sent := false
+		var fatal serverError
+		if errors.As(err, &fatal) {
+			s.AddUpstreamTry(addr, 500, time.Since(now))
+			return 500, err
+		}
 		if err != nil {
 			status, ft = 502, ftError
 			if isTimeout(err) {
@@ -359,7 +364,12 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, tried uint64, 
 		// verify too) counts as the server's error and moves on to the
 		// next one, as ngx_http_upstream_ssl_handshake.
 		name := p.tls.sslName(s, t.proxyHost, x.urlBuf[len(x.urlBuf):])
-		tc := p.tls.client(nc, g, name)
+		tc, err := p.tls.client(nc, g, name, s)
+		if err != nil {
+			nc.Close()
+			g.done(server, false, now)
+			return nil, server, false, err
+		}
 		if err := p.tls.handshake(tc, name, p.ConnectTimeout); err != nil {
 			tc.Close()
 			g.done(server, true, now)

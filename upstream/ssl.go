@@ -33,7 +33,13 @@ type backendTLS struct {
 	name       *rewrite.Complex // proxy_ssl_name; nil: the proxy_pass host
 	serverName bool             // proxy_ssl_server_name: send SNI
 	reuse      bool             // proxy_ssl_session_reuse
-	secLevel0  bool             // "@SECLEVEL=0" in proxy_ssl_ciphers
+	// certVar and keyVar: proxy_ssl_certificate with variables, loaded
+	// per connection (with keyDir, passwords and confPrefix).
+	certVar, keyVar *rewrite.Complex
+	keyDir          *nginxconf.Directive
+	passwords       []string
+	confPrefix      string
+	secLevel0       bool // "@SECLEVEL=0" in proxy_ssl_ciphers
 	// configs holds, for a group and an SNI name known at compile time,
 	// the config to use: a handshake to a fixed backend clones nothing.
 	configs map[tlsKey]*tls.Config
@@ -102,7 +108,16 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 			return nil, bare(fmt.Sprintf(`no "proxy_ssl_certificate_key" is defined for certificate "%s"`, d.Args[0]))
 		}
 		if strings.Contains(d.Args[0], "$") || strings.Contains(key.Args[0], "$") {
-			return nil, confErr(d, `"%s" with variables is not supported by gonginx`, d.Name)
+			// Loaded per connection, as nginx 1.22 does (no cache).
+			if bt.certVar, err = c.Complex(d.Args[0]); err != nil {
+				return nil, rewrite.At(err, d)
+			}
+			if bt.keyVar, err = c.Complex(key.Args[0]); err != nil {
+				return nil, rewrite.At(err, key)
+			}
+			bt.keyDir, bt.passwords, bt.confPrefix = key, passwords, confPrefix
+			bt.configs = map[tlsKey]*tls.Config{}
+			return bt, bt.finishVerify(blocks, full)
 		}
 		cert, err := loadClientCert(key, full(d.Args[0]), full(key.Args[0]), passwords)
 		if err != nil {
@@ -110,22 +125,27 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 		}
 		bt.base.Certificates = []tls.Certificate{cert}
 	}
+	bt.configs = map[tlsKey]*tls.Config{}
+	return bt, bt.finishVerify(blocks, full)
+}
+
+// finishVerify loads what proxy_ssl_verify needs.
+func (bt *backendTLS) finishVerify(blocks [][]*nginxconf.Directive, full func(string) string) (err error) {
 	if bt.verify {
 		d := last(blocks, "proxy_ssl_trusted_certificate")
 		if d == nil || d.Args[0] == "" {
-			return nil, bare("no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+			return bare("no proxy_ssl_trusted_certificate for proxy_ssl_verify")
 		}
 		if bt.roots, err = loadRoots(full(d.Args[0])); err != nil {
-			return nil, err
+			return err
 		}
 		if d := last(blocks, "proxy_ssl_crl"); d != nil && d.Args[0] != "" {
 			if bt.crls, err = loadCRLs(full(d.Args[0])); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	bt.configs = map[tlsKey]*tls.Config{}
-	return bt, nil
+	return nil
 }
 
 // protocolRange maps proxy_ssl_protocols onto Go's version range (SSLv2
@@ -199,6 +219,13 @@ func loadClientCert(keyDir *nginxconf.Directive, certPath, keyPath string, passw
 	if err != nil {
 		return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)`, keyPath, keyPath))
 	}
+	return parseClientCert(keyDir, certPEM, keyPEM, keyPath, passwords)
+}
+
+// parseClientCert makes the certificate from PEM data, decrypting the
+// key with the password file's lines in turn.
+func parseClientCert(keyDir *nginxconf.Directive, certPEM, keyPEM []byte, keyPath string, passwords []string) (tls.Certificate, error) {
+	var err error
 	if block, _ := pem.Decode(keyPEM); block != nil {
 		switch {
 		case block.Type == "ENCRYPTED PRIVATE KEY":
@@ -347,8 +374,9 @@ func (bt *backendTLS) prepare(g *Group, host string) {
 	}
 }
 
-// client starts TLS on nc to a server of g for name.
-func (bt *backendTLS) client(nc net.Conn, g *Group, name string) *tls.Conn {
+// client starts TLS on nc to a server of g for name. An error is a
+// certificate named by variables that does not load: nginx answers 500.
+func (bt *backendTLS) client(nc net.Conn, g *Group, name string, s *rewrite.State) (*tls.Conn, error) {
 	sni := bt.sni(name)
 	tc := bt.configs[tlsKey{g, sni}]
 	if tc == nil {
@@ -356,8 +384,54 @@ func (bt *backendTLS) client(nc net.Conn, g *Group, name string) *tls.Conn {
 		// proxy_pass URL with variables.
 		tc = bt.config(g, sni)
 	}
-	return tls.Client(nc, tc)
+	if bt.certVar != nil {
+		certName := string(bt.certVar.Eval(s, nil))
+		if certName != "" { // an empty name: no client certificate
+			cert, err := bt.loadVarCert(certName, string(bt.keyVar.Eval(s, nil)))
+			if err != nil {
+				return nil, err
+			}
+			tc = tc.Clone()
+			tc.Certificates = []tls.Certificate{cert}
+		}
+	}
+	return tls.Client(nc, tc), nil
 }
+
+// loadVarCert loads a certificate and key named at run time: a file
+// name (relative to the conf prefix) or "data:" and the PEM itself.
+// nginx loads them before its log says it is handshaking.
+func (bt *backendTLS) loadVarCert(certName, keyName string) (tls.Certificate, error) {
+	read := func(name string) (string, []byte, error) {
+		if pem, ok := strings.CutPrefix(name, "data:"); ok {
+			return name, []byte(pem), nil
+		}
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(bt.confPrefix, name)
+		}
+		data, err := os.ReadFile(name)
+		return name, data, err
+	}
+	certPath, certPEM, err := read(certName)
+	if err != nil {
+		return tls.Certificate{}, serverError(fmt.Sprintf(`cannot load certificate "%s": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file) while connecting to upstream`, certPath, certPath))
+	}
+	keyPath, keyPEM, err := read(keyName)
+	if err != nil {
+		return tls.Certificate{}, serverError(fmt.Sprintf(`cannot load certificate key "%s": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file) while connecting to upstream`, keyPath, keyPath))
+	}
+	cert, err := parseClientCert(bt.keyDir, certPEM, keyPEM, keyPath, bt.passwords)
+	if err != nil {
+		return tls.Certificate{}, serverError(err.Error() + " while connecting to upstream")
+	}
+	return cert, nil
+}
+
+// serverError is a failure nginx ends the request with, 500, without
+// trying another server.
+type serverError string
+
+func (e serverError) Error() string { return string(e) }
 
 // handshake runs the TLS handshake within timeout and, with
 // proxy_ssl_verify on, checks the chain and then the name, as

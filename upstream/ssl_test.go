@@ -126,7 +126,6 @@ func TestCompileTLSErrors(t *testing.T) {
 	}{
 		{"proxy_ssl_verify on;", "no proxy_ssl_trusted_certificate for proxy_ssl_verify"},
 		{"proxy_ssl_certificate c.pem;", `no "proxy_ssl_certificate_key" is defined for certificate "c.pem"`},
-		{"proxy_ssl_certificate $host.pem; proxy_ssl_certificate_key k.pem;", `"proxy_ssl_certificate" with variables is not supported by gonginx in /test.conf:1`},
 		{"proxy_ssl_ciphers DHE-RSA-AES128-SHA;", `is not supported by gonginx in /test.conf:1`},
 		{"proxy_ssl_verify_depth x;", `"proxy_ssl_verify_depth" directive invalid number in /test.conf:1`},
 	}

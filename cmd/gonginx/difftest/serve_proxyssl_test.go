@@ -50,6 +50,7 @@ server {
     location /crl-partial/ { proxy_pass https://{{BACKEND}}; proxy_ssl_verify on; proxy_ssl_crl leafcrl.pem; proxy_ssl_name backend.test; }
     location /mtls/ { proxy_pass https://{{BACKEND}}; proxy_ssl_certificate client.pem; proxy_ssl_certificate_key client.key; }
     location /mtls-password/ { proxy_pass https://{{BACKEND}}; proxy_ssl_certificate client.pem; proxy_ssl_certificate_key client-enc.key; proxy_ssl_password_file passwords; }
+    location /mtls-var/ { proxy_pass https://{{BACKEND}}; proxy_ssl_certificate $http_x_cert; proxy_ssl_certificate_key $http_x_key; proxy_ssl_password_file passwords; }
     location /tls13/ { proxy_pass https://{{BACKEND}}; proxy_ssl_protocols TLSv1.2 TLSv1.3; }
     location /ciphers/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "ECDHE+AES128:!SHA1:!SHA256"; }
     location /seclevel0/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "DEFAULT:@SECLEVEL=0"; }
@@ -104,6 +105,10 @@ func TestServeProxySSL(t *testing.T) {
 		sslGet("CRL missing for the root", "/crl-partial/x"),
 		sslGet("client certificate", "/mtls/x"),
 		sslGet("client certificate, encrypted key", "/mtls-password/x"),
+		sslGet("client certificate from variables", "/mtls-var/x", "X-Cert: client.pem\r\nX-Key: client-enc.key\r\n"),
+		sslGet("client certificate from variables, empty", "/mtls-var/x"),
+		sslGet("client certificate from variables, missing", "/mtls-var/x", "X-Cert: nope.pem\r\nX-Key: client.key\r\n"),
+		sslGet("client certificate from variables, key missing", "/mtls-var/x", "X-Cert: client.pem\r\nX-Key: nope.key\r\n"),
 		sslGet("TLS 1.3 allowed", "/tls13/x"),
 		sslGet("ciphers", "/ciphers/x"),
 		sslGet("no session reuse", "/noreuse/x"),

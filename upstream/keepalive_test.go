@@ -90,10 +90,12 @@ func TestKeepaliveTimeoutSweep(t *testing.T) {
 	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	ps := newProxyServer(t, "upstream u { server "+be.addr()+"; keepalive 4; keepalive_timeout 50ms; }",
 		`proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";`, "/")
+	ps.served = make(chan int, 1)
 	got := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 200") {
 		t.Fatalf("got %q", got)
 	}
+	<-ps.served // the backend connection is in the pool
 	g := ps.proxy.group
 	if !settle(func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.idle) == 0 }) {
 		t.Fatal("idle connection still pooled after keepalive_timeout")
@@ -108,10 +110,12 @@ func TestKeepaliveRequests(t *testing.T) {
 	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	ps := newProxyServer(t, "upstream u { server "+be.addr()+"; keepalive 4; keepalive_requests 3; }",
 		`proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";`, "/")
+	ps.served = make(chan int, 1)
 	for i := 0; i < 5; i++ {
 		if got := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
 			t.Fatalf("request %d: %q", i, got)
 		}
+		<-ps.served // the backend connection is back in the pool
 	}
 	if got := be.connCount(); got != 2 {
 		t.Errorf("backend connections for 5 requests: %d, want 2", got)

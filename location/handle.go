@@ -46,6 +46,9 @@ type exchange struct {
 	crange     []byte
 	locBuf     []byte
 	keptLoc    []byte     // Location kept across an error_page redirect
+	// wwwAuth is the backend's WWW-Authenticate kept for the error page
+	// of an intercepted 401 (ngx_http_upstream_intercept_errors).
+	wwwAuth []byte
 	charsetBuf []byte     // charset $name evaluated
 	recode     *[256]byte // source_charset to charset table for this response's body
 	recodeBuf  []byte
@@ -115,6 +118,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
+	x.wwwAuth = x.wwwAuth[:0]
 	x.addURIToAlias, x.curConf, x.recode = false, nil, nil
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
@@ -420,6 +424,9 @@ func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
 	x.resp = http1.Response{Status: code, ContentLength: -1, LastModified: -1, Headers: x.headers[:0],
 		ServerTokensOff: !conf.serverTokens, RelativeLocation: !conf.absRedirect, NoPortInRedirect: !conf.portInRedir,
 		KeepAliveTimeout: conf.keepaliveHeader}
+	if len(x.wwwAuth) > 0 {
+		x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrWWWAuthenticate, Value: x.wwwAuth})
+	}
 	if x.emptyLocation && len(x.redirLoc) == 0 {
 		x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrLocation})
 	}
@@ -663,6 +670,11 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 				level = le.LogLevel()
 			}
 			x.log.Logf(x, level, "%v", err)
+		}
+		if rc == 401 && err == nil {
+			// An intercepted 401 keeps the backend's first
+			// WWW-Authenticate on whatever its error_page answers.
+			x.wwwAuth = append(x.wwwAuth[:0], x.st.UpstreamHeader("www_authenticate")...)
 		}
 		if rc == 0 {
 			x.status = x.st.Status

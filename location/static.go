@@ -285,11 +285,13 @@ func (x *exchange) writeMultipart(fd int, size int64) {
 }
 
 var (
-	hdrETag         = []byte("ETag")
-	hdrLocation     = []byte("Location")
-	hdrAcceptRanges = []byte("Accept-Ranges")
-	hdrContentRange = []byte("Content-Range")
-	valBytes        = []byte("bytes")
+	hdrETag     = []byte("ETag")
+	hdrLocation = []byte("Location")
+	// hdrWWWAuthenticate is spelled as nginx's intercept copies it.
+	hdrWWWAuthenticate = []byte("WWW-Authenticate")
+	hdrAcceptRanges    = []byte("Accept-Ranges")
+	hdrContentRange    = []byte("Content-Range")
+	valBytes           = []byte("bytes")
 )
 
 func (x *exchange) copyFile(fd int, off, n int64) {

@@ -128,3 +128,14 @@ func prefixFold(b []byte, s string) bool {
 	}
 	return true
 }
+
+// UpstreamHeader returns the first header named name (lower case, '_'
+// for '-') of the backend's last response head, or nil.
+func (s *State) UpstreamHeader(name string) []byte {
+	for _, h := range s.upstream.headers {
+		if headerNameIs(h.Name, name) {
+			return h.Value
+		}
+	}
+	return nil
+}

@@ -177,6 +177,7 @@ func TestServeProxyRequestRewrites(t *testing.T) {
         proxy_method GET;
         proxy_intercept_errors on;
         error_page 500 502 = /caught;
+        error_page 401 /caught;
     }
     location /nointercept/ {
         proxy_pass http://{{BACKEND}}/;
@@ -202,6 +203,8 @@ func TestServeProxyRequestRewrites(t *testing.T) {
 		plainGet("intercepted 500", "/intercept/status/500"),
 		plainGet("intercepted 502", "/intercept/status/502"),
 		plainGet("404 without error_page", "/intercept/status/404"),
+		plainGet("intercepted 401 keeps WWW-Authenticate", "/intercept/auth"),
+		plainGet("401 not intercepted", "/nointercept/auth"),
 		plainGet("not intercepted", "/nointercept/status/500"),
 		plainGet("if inherits proxy_pass", "/if/x?x=1"),
 		plainGet("if not taken", "/if/x"),

@@ -56,6 +56,7 @@ type Exchange struct {
 //	.../redirect       302 with an absolute Location pointing at the backend
 //	.../refresh        302 with that Location and a Refresh "7; url=" to the same URL
 //	.../reqno          "request N on this connection" (whether a proxy reused it)
+//	.../auth           401 with two WWW-Authenticate headers
 //	.../more-than-length   Content-Length: 5 and 10 bytes of body
 //	.../chunk-too-long     a chunk with more data than its size says
 //	.../after-last-chunk   a complete chunked body, then more bytes
@@ -371,6 +372,8 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple("200 OK", "caching\n", "Expires: Thu, 01 Jan 1998 00:00:00 GMT",
 			"Cache-Control: public", "Cache-Control: max-age=60", "Last-Modified: Mon, 28 Sep 1970 06:00:00 GMT",
 			`ETag: "up"`, "Link: </a>; rel=preload", "X-Up: 1"))
+	case strings.Contains(target, "/auth"):
+		return write(simple("401 Unauthorized", "auth\n", "WWW-Authenticate: Basic realm=\"one\"", "WWW-Authenticate: Bearer"))
 	case strings.Contains(target, "/reqno"):
 		return write(simple("200 OK", "request "+strconv.Itoa(e.nreq)+" on this connection\n"))
 	case strings.Contains(target, "/more-than-length"):

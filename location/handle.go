@@ -34,21 +34,21 @@ type exchange struct {
 	st   rewrite.State
 	log  *Logger
 
-	resp       http1.Response
-	headers    [4]http1.Header
-	rangeHdr   [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
-	hdrs       headerScratch   // add_header and expires output (headers.go)
-	path       []byte          // filesystem path scratch
-	tmp        []byte          // evaluated values scratch
-	uriBuf     []byte          // URI of an internal redirect
-	argsBuf    []byte
-	etag       []byte
-	crange     []byte
-	locBuf     []byte
-	keptLoc    []byte     // Location kept across an error_page redirect
+	resp     http1.Response
+	headers  [4]http1.Header
+	rangeHdr [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
+	hdrs     headerScratch   // add_header and expires output (headers.go)
+	path     []byte          // filesystem path scratch
+	tmp      []byte          // evaluated values scratch
+	uriBuf   []byte          // URI of an internal redirect
+	argsBuf  []byte
+	etag     []byte
+	crange   []byte
+	locBuf   []byte
+	keptLoc  []byte // Location kept across an error_page redirect
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
 	// of an intercepted 401 (ngx_http_upstream_intercept_errors).
-	wwwAuth []byte
+	wwwAuth    []byte
 	charsetBuf []byte     // charset $name evaluated
 	recode     *[256]byte // source_charset to charset table for this response's body
 	recodeBuf  []byte

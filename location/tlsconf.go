@@ -1,6 +1,7 @@
 package location
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,9 +96,20 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	}
 	if d := c.sslLast(server, "ssl_ciphers"); d != nil {
 		ssl.Ciphers = d.Args[0]
+		// Suites crypto/tls lacks (DHE, CCM, ARIA, CAMELLIA) are not
+		// offered; a list of nothing else would fail every TLS 1.2
+		// handshake nginx serves.
+		suites, level := opensslSuites(ssl.Ciphers)
+		lo, _ := protocolRange(ssl.Protocols, level)
+		if c.opts.Serving && len(suites) == 0 && lo != 0 && lo <= tls.VersionTLS12 && cipherListOK(ssl.Ciphers) {
+			return nil, confErr(d, "%q value of \"ssl_ciphers\" directive is not supported by gonginx (no cipher suite it implements)", ssl.Ciphers)
+		}
 	}
 	if d := c.sslLast(server, "ssl_ecdh_curve"); d != nil {
 		ssl.Curves = d.Args[0]
+		if c.opts.Serving && len(tlsCurves(ssl.Curves)) == 0 {
+			return nil, confErr(d, "%q value of \"ssl_ecdh_curve\" directive is not supported by gonginx (no group it implements)", ssl.Curves)
+		}
 	}
 	ssl.PreferServer = onOff(c.sslLast(server, "ssl_prefer_server_ciphers"))
 	if d := c.sslLast(server, "ssl_session_tickets"); d != nil {

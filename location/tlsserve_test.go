@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/google/go-cmp/cmp"
@@ -296,6 +297,31 @@ func TestTLSCloseNotifyAndResumption(t *testing.T) {
 		}
 		if typ := lastRecordType(rc.raw); typ != 0x15 {
 			t.Errorf("connection %d: last record type %#x, want an alert (close_notify)", i, typ)
+		}
+	}
+}
+
+// Settings that crypto/tls cannot honour at all refuse to start, naming
+// the directive; partly honoured lists serve what it implements.
+func TestSSLRefusals(t *testing.T) {
+	tests := []struct {
+		name, server, want string
+	}{
+		{"curves none implemented", "ssl_ecdh_curve X448:brainpoolP256r1;", `"X448:brainpoolP256r1" value of "ssl_ecdh_curve" directive is not supported by gonginx (no group it implements)`},
+		{"curves partly", "ssl_ecdh_curve X448:prime256v1;", ""},
+		{"ciphers none implemented", "ssl_ciphers DHE-RSA-AES128-GCM-SHA256:AESCCM;", `"DHE-RSA-AES128-GCM-SHA256:AESCCM" value of "ssl_ciphers" directive is not supported by gonginx (no cipher suite it implements)`},
+		{"ciphers only for tls 1.3", "ssl_protocols TLSv1.3; ssl_ciphers DHE-RSA-AES128-GCM-SHA256;", ""},
+		{"ciphers partly", "ssl_ciphers DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256;", ""},
+	}
+	for _, tt := range tests {
+		cfg := loadConf(t, `server { listen 127.0.0.1:8443 ssl; ssl_certificate c.pem; ssl_certificate_key k.pem; `+tt.server+` }`)
+		_, err := Compile(cfg, Options{Serving: true})
+		got := ""
+		if err != nil {
+			got = err.(*nginxconf.Error).Msg
+		}
+		if got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

@@ -62,10 +62,14 @@ func fuzzRequest(rng *rand.Rand) string {
 		target = pick("*", "fuzz:80", "fuzz", "http://", "http://fuzz?x", "/r/?x y", "%2F")
 	}
 	version := pick("HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/1.0", "HTTP/1.2", "HTTP/2.0",
-		"HTTP/0.9", "http/1.1", "HTTP/1.10", "HTTP/01.1", "")
-	line := method + " " + target
+		"HTTP/0.9", "http/1.1", "HTTP/1.10", "HTTP/01.1", "HTTP/1.100", "HTTP/999.1", "HTTP/1.1 x", "HTTP/1", "")
+	sep := " "
+	if rng.Intn(10) == 0 {
+		sep = pick("  ", "\t", " \t")
+	}
+	line := method + sep + target
 	if version != "" {
-		line += " " + version
+		line += sep + version
 	}
 	var hs []string
 	switch rng.Intn(10) {
@@ -102,6 +106,7 @@ func fuzzRequest(rng *rand.Rand) string {
 	}
 	if rng.Intn(4) == 0 {
 		hs = append(hs, pick("X_Under: 1", "X Space: 1", "X-Ctl: a\x01b", "NoColon", ": empty",
+			" Leading: space", "X-Nul: a\x00b", "X-Tab:\tv", "X-Bare-CR: a\rb", "X\x7f: del",
 			"X-Fold: a\r\n b", "X-Long: "+strings.Repeat("v", 200), "Connection: close",
 			"Connection: keep-alive", "Connection: upgrade", "Upgrade: websocket", "Cookie: a=b",
 			"X-Utf8: \xc3\xa9", "X-Empty:", "x-lower: v"))
@@ -115,11 +120,15 @@ func fuzzRequest(rng *rand.Rand) string {
 	} else if !strings.Contains(strings.Join(hs, ""), "Connection: ") {
 		hs = append(hs, "Connection: close")
 	}
-	req := line + "\r\n"
+	eol := "\r\n"
+	if rng.Intn(10) == 0 {
+		eol = "\n" // nginx accepts a bare LF as the line end
+	}
+	req := line + eol
 	if version == "" {
 		return req // HTTP/0.9: no headers
 	}
-	return req + strings.Join(hs, "\r\n") + "\r\n\r\n" + body + second
+	return req + strings.Join(hs, eol) + eol + eol + body + second
 }
 
 func TestServeWireFuzz(t *testing.T) {

@@ -177,6 +177,7 @@ type locConf struct {
 	keepaliveReqs    int              // keepalive_requests
 	keepaliveTime    time.Duration    // keepalive_time
 	keepaliveOff     uint8            // keepalive_disable: kaMSIE6, kaSafari
+	msiePadding      bool             // msie_padding
 	headerTimeout    time.Duration    // client_header_timeout (server level)
 	bodyTimeout      time.Duration    // client_body_timeout
 	limits           http1.Limits     // header buffers and parsing switches (server level)
@@ -244,6 +245,7 @@ func defaultLocConf() *locConf {
 		keepaliveReqs: 1000,
 		keepaliveTime: time.Hour,
 		keepaliveOff:  kaMSIE6,
+		msiePadding:   true,
 		headerTimeout: 60 * time.Second,
 		bodyTimeout:   60 * time.Second,
 		limits:        http1.DefaultLimits,

@@ -251,6 +251,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				}
 			}
 		}
+	case "msie_padding":
+		conf.msiePadding = onOff(d)
 	case "keepalive_requests":
 		conf.keepaliveReqs, _ = strconv.Atoi(d.Args[0])
 	case "keepalive_time":

@@ -3,6 +3,7 @@ package location
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -337,39 +338,52 @@ func (x *exchange) updateKeepalive(conf *locConf) {
 		time.Since(x.connStart) > conf.keepaliveTime:
 		r.KeepAlive = false
 	case conf.keepaliveOff != 0:
-		msie6, safari := browser(r.HeaderValue("User-Agent"))
-		if msie6 && r.MethodCode == http1.MethodPOST && conf.keepaliveOff&kaMSIE6 != 0 ||
-			safari && conf.keepaliveOff&kaSafari != 0 {
+		b := browser(r.HeaderValue("User-Agent"))
+		if b.msie6 && r.MethodCode == http1.MethodPOST && conf.keepaliveOff&kaMSIE6 != 0 ||
+			b.safari && conf.keepaliveOff&kaSafari != 0 {
 			r.KeepAlive = false
 		}
 	}
 }
 
-// browser tells MSIE 4-6 (without SV1) and Safari on Mac OS X from a
-// User-Agent, as ngx_http_process_user_agent does (Opera is neither).
-func browser(ua []byte) (msie6, safari bool) {
+// userAgent is what ngx_http_process_user_agent tells of the first
+// User-Agent header: keepalive_disable and msie_padding read it.
+type userAgent struct {
+	msie, msie6, chrome, safari bool
+}
+
+// browser classifies ua as ngx_http_process_user_agent does: MSIE (4-6
+// without SV1 are msie6), Opera (then not MSIE), and for the others Gecko,
+// Chrome, or Safari on Mac OS X, in that order.
+func browser(ua []byte) userAgent {
+	var b userAgent
 	if len(ua) == 0 {
-		return false, false
+		return b
 	}
-	msie := false
 	if i := bytes.Index(ua, []byte("MSIE ")); i >= 0 && i+7 < len(ua) {
-		msie = true
+		b.msie = true
 		if ua[i+6] == '.' {
 			switch ua[i+5] {
 			case '4', '5':
-				msie6 = true
+				b.msie6 = true
 			case '6':
-				msie6 = !bytes.Contains(ua[i+8:], []byte("SV1"))
+				b.msie6 = !bytes.Contains(ua[i+8:], []byte("SV1"))
 			}
 		}
 	}
 	if bytes.Contains(ua, []byte("Opera")) {
-		return false, false
+		return userAgent{}
 	}
-	if !msie && !bytes.Contains(ua, []byte("Gecko/")) && !bytes.Contains(ua, []byte("Chrome/")) {
-		safari = bytes.Contains(ua, []byte("Safari/")) && bytes.Contains(ua, []byte("Mac OS X"))
+	if !b.msie {
+		switch {
+		case bytes.Contains(ua, []byte("Gecko/")):
+		case bytes.Contains(ua, []byte("Chrome/")):
+			b.chrome = true
+		default:
+			b.safari = bytes.Contains(ua, []byte("Safari/")) && bytes.Contains(ua, []byte("Mac OS X"))
+		}
 	}
-	return msie6, safari
+	return b
 }
 
 // returnAction answers a rewrite-module "return" or redirect.
@@ -601,10 +615,19 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 		x.rangeNotSatisfiable(r, x.conf())
 		r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
 	}
+	padding := false
 	if body != nil {
 		r.ContentType = textHTML
 		x.setCharset(r, conf)
 		r.ContentLength = int64(len(body))
+		// msie_padding: MSIE and Chrome show their own page for a short
+		// error page, so nginx pads it (ngx_http_send_special_response).
+		if conf.msiePadding && code >= 400 && !x.req.HTTP09() {
+			if b := browser(x.req.HeaderValue("User-Agent")); b.msie || b.chrome {
+				padding = true
+				r.ContentLength += int64(len(msiePadding))
+			}
+		}
 	} else if code != 204 && code >= 200 {
 		r.ContentLength = 0
 	}
@@ -612,9 +635,14 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 	// nginx's header filter stops before it marks a HEAD header-only
 	// when the request is HTTP/0.9, so a rejected "HEAD /" gets the page.
 	if body != nil && (x.req.MethodCode != http1.MethodHEAD || x.req.HTTP09()) {
-		x.writeBody(body)
+		if x.writeBody(body) && padding {
+			x.writeBody(msiePadding)
+		}
 	}
 }
+
+// msiePadding is nginx's ngx_http_msie_padding.
+var msiePadding = []byte(strings.Repeat("<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n", 6))
 
 var textHTML = []byte("text/html")
 

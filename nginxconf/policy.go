@@ -41,7 +41,7 @@ var served = setOf(
 	"port_in_redirect", "server_tokens", "log_not_found", "etag", "if_modified_since",
 	"client_max_body_size", "keepalive_timeout", "client_header_timeout", "send_timeout",
 	"lingering_close", "lingering_time", "lingering_timeout",
-	"keepalive_requests", "keepalive_time", "keepalive_disable",
+	"keepalive_requests", "keepalive_time", "keepalive_disable", "msie_padding",
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map",
@@ -128,8 +128,8 @@ var dependents = []struct{ prefix, except string }{
 // defaults are nginx's values of refused directives that are not "off":
 // a directive written with its default value changes nothing.
 var defaults = map[string]string{
-	"satisfy":      "all",
-	"msie_padding": "on", "slice": "0",
+	"satisfy": "all",
+	"slice":   "0",
 }
 
 // PolicyOf is the policy for a directive name of the http and main

@@ -240,3 +240,45 @@ func TestServeWireParsingSwitches(t *testing.T) {
 	}}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// msie_padding (on by default): nginx pads its built-in 4xx and 5xx pages for MSIE and Chrome
+// User-Agents, as ngx_http_process_user_agent tells them (Opera and Gecko are neither).
+func TestServeWireBrowserPadding(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	const (
+		msie    = "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1)"
+		chrome  = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+		firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+		opera   = "Opera/9.80 (Windows NT 6.1) Presto/2.12 Version/12.16 MSIE 6.0x"
+	)
+	get := func(name, target, ua string, extra ...string) harness.Request {
+		return oddRequest(name, "GET "+target+" HTTP/1.1\r\nHost: fuzz\r\nUser-Agent: "+ua+"\r\n"+strings.Join(extra, "")+"Connection: close\r\n\r\n")
+	}
+	c := harness.Case{Name: "padding", Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    root html;
+    location / { }
+    location = /r404t { return 404 "text\n"; }
+    location = /r500 { return 500; }
+    location = /r301 { return 301 /x; }
+    location /off/ { msie_padding off; }
+}
+`, Content: wireFuzzContent, Requests: []harness.Request{
+		get("MSIE 404", "/nope", msie),
+		get("Chrome 404", "/nope", chrome),
+		get("Firefox 404", "/nope", firefox),
+		get("Opera 404", "/nope", opera),
+		get("Chrome 500", "/r500", chrome),
+		get("Chrome 301", "/r301", chrome),
+		get("Chrome return 404 text", "/r404t", chrome),
+		get("Chrome 405", "/index.html?", chrome),
+		get("Chrome 400", "/nope", chrome, "Content-Length: x\r\n"),
+		get("Chrome, msie_padding off", "/off/nope", chrome),
+		oddRequest("Chrome HEAD 404", "HEAD /nope HTTP/1.1\r\nHost: fuzz\r\nUser-Agent: "+chrome+"\r\n\r\n"),
+		oddRequest("Chrome HTTP/1.0 404", "GET /nope HTTP/1.0\r\nUser-Agent: "+chrome+"\r\n\r\n"),
+		oddRequest("two User-Agents, the first counts", "GET /nope HTTP/1.0\r\nUser-Agent: "+firefox+"\r\nUser-Agent: "+chrome+"\r\n\r\n"),
+	}}
+	c.Requests[7].Send[0] = "OPTIONS /index.html HTTP/1.1\r\nHost: fuzz\r\nUser-Agent: " + chrome + "\r\nConnection: close\r\n\r\n"
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

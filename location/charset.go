@@ -10,10 +10,10 @@ import (
 
 // The charset filter (ngx_http_charset_filter_module): the charset named
 // in Content-Type, and recoding a body from source_charset to charset
-// through a charset_map. Served: one-byte charsets both ways, for the
-// bodies this package writes (static files, return text, built-in
-// pages). A recode to or from utf-8, source_charset with a variable, or a
-// recode in a location that proxies refuses to start.
+// through a charset_map, one-byte to one-byte or to and from utf-8, for
+// the bodies this package writes (static files, return text, built-in
+// pages). source_charset with a variable, or a recode in a location that
+// proxies, refuses to start.
 
 // charsetSet is the http block's charsets, numbered in the order they
 // were first named (nginx's mcf->charsets), and the one-byte tables of
@@ -22,12 +22,23 @@ type charsetSet struct {
 	names []string // as first written; Content-Type uses this spelling
 	utf8  []bool
 	// maps holds each charset_map both ways, keyed [src][dst].
-	maps map[[2]int]*[256]byte
+	maps map[[2]int]*recoder
 	// usable are the (source_charset, charset) pairs some location names
 	// without variables: only those recode at run time, as nginx builds
 	// charsets[].tables for them alone.
-	usable map[[2]int]*[256]byte
+	usable map[[2]int]*recoder
 }
+
+// recoder is one direction of a charset_map; one of its tables is set.
+type recoder struct {
+	bytes    *[256]byte       // one-byte charset to one-byte charset
+	toUTF8   *[256][]byte     // one-byte charset to utf-8
+	fromUTF8 *[256]*[256]byte // utf-8 (code points below 0x10000) to one-byte; 0: none
+}
+
+// grows: the body changes length, so it goes without Content-Length and
+// without ranges (nginx clears the length for a utf-8 recode).
+func (r *recoder) grows() bool { return r.bytes == nil }
 
 // add returns the number of name, registering it (caselessly) if new.
 func (cs *charsetSet) add(name string) int {
@@ -60,40 +71,78 @@ func (cs *charsetSet) indexBytes(name []byte) int {
 }
 
 // charsetMap reads a charset_map block as ngx_http_charset_map_block:
-// bytes not listed above 0x7f become '?', the rest map to themselves.
+// with a one-byte target, bytes not listed above 0x7f become '?' both
+// ways; with utf-8, each listed byte's value is its UTF-8 form in hex,
+// unlisted bytes above 0x7f become '?', and code points with no byte are
+// written as "&#N;".
 func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 	if len(d.Args) != 2 {
 		return nil
 	}
 	cs := &c.rt.charsets
 	src, dst := cs.add(d.Args[0]), cs.add(d.Args[1])
-	if cs.utf8[dst] || cs.utf8[src] {
-		// Kept as a name only: recoding through it refuses to start.
-		return nil
-	}
-	var fwd, back [256]byte
-	for i := range fwd {
-		fwd[i], back[i] = byte(i), byte(i)
-		if i >= 0x80 {
-			fwd[i], back[i] = '?', '?'
+	fwd, back := &recoder{}, &recoder{}
+	if cs.utf8[dst] {
+		to, from := new([256][]byte), new([256]*[256]byte)
+		from[0] = new([256]byte)
+		for i := range to {
+			to[i] = []byte{'?'}
+			if i < 0x80 {
+				to[i], from[0][i] = []byte{byte(i)}, byte(i)
+			}
 		}
-	}
-	for _, e := range d.Block {
-		if e.Name == "#" || len(e.Args) != 1 {
-			continue
+		for _, e := range d.Block {
+			a, err := strconv.ParseUint(e.Name, 16, 8)
+			if e.Name == "#" || len(e.Args) != 1 || err != nil || len(e.Args[0])%2 != 0 {
+				continue // -t reports it
+			}
+			seq := make([]byte, 0, len(e.Args[0])/2)
+			for k := 0; k+2 <= len(e.Args[0]); k += 2 {
+				v, err := strconv.ParseUint(e.Args[0][k:k+2], 16, 8)
+				if err != nil {
+					seq = nil
+					break
+				}
+				seq = append(seq, byte(v))
+			}
+			if len(seq) == 0 {
+				continue
+			}
+			to[a] = seq
+			if n, _ := utf8Decode(seq); n < 0x10000 {
+				if from[n>>8] == nil {
+					from[n>>8] = new([256]byte)
+				}
+				from[n>>8][n&0xff] = byte(a)
+			}
 		}
-		a, err1 := strconv.ParseUint(e.Name, 16, 8)
-		b, err2 := strconv.ParseUint(e.Args[0], 16, 8)
-		if err1 != nil || err2 != nil {
-			continue // -t reports it
+		fwd.toUTF8, back.fromUTF8 = to, from
+	} else {
+		var f, b [256]byte
+		for i := range f {
+			f[i], b[i] = byte(i), byte(i)
+			if i >= 0x80 {
+				f[i], b[i] = '?', '?'
+			}
 		}
-		fwd[a], back[b] = byte(b), byte(a)
+		for _, e := range d.Block {
+			if e.Name == "#" || len(e.Args) != 1 {
+				continue
+			}
+			a, err1 := strconv.ParseUint(e.Name, 16, 8)
+			v, err2 := strconv.ParseUint(e.Args[0], 16, 8)
+			if err1 != nil || err2 != nil {
+				continue // -t reports it
+			}
+			f[a], b[v] = byte(v), byte(a)
+		}
+		fwd.bytes, back.bytes = &f, &b
 	}
 	if cs.maps == nil {
-		cs.maps = map[[2]int]*[256]byte{}
-		cs.usable = map[[2]int]*[256]byte{}
+		cs.maps = map[[2]int]*recoder{}
+		cs.usable = map[[2]int]*recoder{}
 	}
-	cs.maps[[2]int{src, dst}], cs.maps[[2]int{dst, src}] = &fwd, &back
+	cs.maps[[2]int{src, dst}], cs.maps[[2]int{dst, src}] = fwd, back
 	return nil
 }
 
@@ -130,9 +179,6 @@ func (c *compiler) compileCharsets(conf *locConf, proxies bool) error {
 	if proxies {
 		return refuse("in a location that proxies")
 	}
-	if cs.utf8[conf.sourceIdx] || cs.utf8[conf.charsetIdx] {
-		return refuse("to or from utf-8")
-	}
 	pair := [2]int{conf.sourceIdx, conf.charsetIdx}
 	if t := cs.maps[pair]; t != nil {
 		cs.usable[pair] = t
@@ -141,10 +187,11 @@ func (c *compiler) compileCharsets(conf *locConf, proxies bool) error {
 }
 
 // setCharset is the charset filter's header part for a response this
-// package writes: the charset named in Content-Type, and the table the
-// body is recoded through (x.recode).
+// package writes: the charset named in Content-Type, and the recoder the
+// body goes through (x.recode). The caller clears the length when the
+// recode grows the body.
 func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
-	x.recode = nil
+	x.recode, x.utf8Saved = nil, x.utf8Saved[:0]
 	if conf.charset == "" || len(r.ContentType) == 0 || !conf.charsetAny && !conf.charsetTypes[string(r.ContentType)] {
 		return
 	}
@@ -154,11 +201,11 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 		dst, dstIdx = x.charsetBuf, x.rt.charsets.indexBytes(x.charsetBuf)
 	}
 	if conf.sourceCharset != "" && dstIdx != conf.sourceIdx {
-		var table *[256]byte
+		var rc *recoder
 		if dstIdx >= 0 && conf.sourceIdx >= 0 {
-			table = x.rt.charsets.usable[[2]int{conf.sourceIdx, dstIdx}]
+			rc = x.rt.charsets.usable[[2]int{conf.sourceIdx, dstIdx}]
 		}
-		if table == nil {
+		if rc == nil {
 			src := conf.sourceCharset
 			if conf.sourceIdx >= 0 {
 				src = x.rt.charsets.names[conf.sourceIdx]
@@ -167,7 +214,7 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 			x.log.Errorf(x, "no \"charset_map\" between the charsets \"%s\" and \"%s\" while sending response to client", src, dst)
 			return
 		}
-		x.recode = table
+		x.recode = rc
 	}
 	// ngx_http_set_charset: a 301 or 302 names no charset (its body is
 	// still recoded).
@@ -177,17 +224,107 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	r.Charset = dst
 }
 
-// writeBody writes body bytes through the recode table, if any; false once
-// a write failed (the response is cut).
+// recodeGrows reports whether the body being sent changes length.
+func (x *exchange) recodeGrows() bool { return x.recode != nil && x.recode.grows() }
+
+// writeBody writes body bytes through the recoder, if any; false once a
+// write failed (the response is cut).
 func (x *exchange) writeBody(b []byte) bool {
-	if x.recode == nil {
+	rc := x.recode
+	if rc == nil {
 		return x.write(b)
 	}
-	t := x.recode
 	out := x.recodeBuf[:0]
-	for _, c := range b {
-		out = append(out, t[c])
+	switch {
+	case rc.bytes != nil:
+		for _, c := range b {
+			out = append(out, rc.bytes[c])
+		}
+	case rc.toUTF8 != nil:
+		for _, c := range b {
+			out = append(out, rc.toUTF8[c]...)
+		}
+	default:
+		out = x.fromUTF8(out, b)
 	}
 	x.recodeBuf = out
 	return x.write(out)
+}
+
+// fromUTF8 recodes b as ngx_http_charset_recode_from_utf8, carrying an
+// incomplete sequence at its end over to the next call (one left at the
+// end of the body is dropped, as nginx drops it).
+func (x *exchange) fromUTF8(out, b []byte) []byte {
+	if len(x.utf8Saved) > 0 {
+		x.utf8Joined = append(append(x.utf8Joined[:0], x.utf8Saved...), b...)
+		b = x.utf8Joined
+		x.utf8Saved = x.utf8Saved[:0]
+	}
+	table := x.recode.fromUTF8
+	for i := 0; i < len(b); {
+		if b[i] < 0x80 {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		n, used := utf8Decode(b[i:])
+		switch {
+		case n == 0xfffffffe:
+			x.utf8Saved = append(x.utf8Saved[:0], b[i:]...)
+			return out
+		case n < 0x10000:
+			if p := table[n>>8]; p != nil && p[n&0xff] != 0 {
+				out = append(out, p[n&0xff])
+			} else {
+				out = appendEntity(out, n)
+			}
+		case n > 0x10ffff:
+			out = append(out, '?')
+		default:
+			out = appendEntity(out, n)
+		}
+		i += used
+	}
+	return out
+}
+
+func appendEntity(b []byte, n uint32) []byte {
+	b = append(b, "&#"...)
+	b = strconv.AppendUint(b, uint64(n), 10)
+	return append(b, ';')
+}
+
+// utf8Decode is ngx_utf8_decode: the code point at the start of b and the
+// bytes it takes; 0xfffffffe when b ends inside the sequence, 0xffffffff
+// for an invalid one (a continuation byte below 0x80 is taken with it).
+func utf8Decode(b []byte) (n uint32, used int) {
+	u := uint32(b[0])
+	var valid uint32
+	var k int
+	switch {
+	case u >= 0xf0:
+		u, valid, k = u&0x07, 0xffff, 3
+	case u >= 0xe0:
+		u, valid, k = u&0x0f, 0x7ff, 2
+	case u >= 0xc2:
+		u, valid, k = u&0x1f, 0x7f, 1
+	default:
+		return 0xffffffff, 1
+	}
+	if len(b)-1 < k {
+		return 0xfffffffe, 0
+	}
+	i := 1
+	for ; k > 0; k-- {
+		c := uint32(b[i])
+		i++
+		if c < 0x80 {
+			return 0xffffffff, i
+		}
+		u = u<<6 | c&0x3f
+	}
+	if u > valid {
+		return u, i
+	}
+	return 0xffffffff, i
 }

@@ -50,9 +50,11 @@ type exchange struct {
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
 	// of an intercepted 401 (ngx_http_upstream_intercept_errors).
 	wwwAuth    []byte
-	charsetBuf []byte     // charset $name evaluated
-	recode     *[256]byte // source_charset to charset table for this response's body
+	charsetBuf []byte   // charset $name evaluated
+	recode     *recoder // source_charset to charset for this response's body
 	recodeBuf  []byte
+	utf8Saved  []byte // an incomplete UTF-8 sequence carried to the next write
+	utf8Joined []byte
 	aliasURI   []byte // try_files' new URI under a prefix alias
 	fileBuf    []byte
 	cpath      []byte // NUL-terminated path for openat
@@ -427,6 +429,9 @@ func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
 	r.ContentType = x.contentType(conf)
 	x.setCharset(r, conf)
 	r.ContentLength = int64(len(text))
+	if x.recodeGrows() {
+		r.ContentLength = -1
+	}
 	x.writeHeader(r)
 	if x.req.MethodCode != http1.MethodHEAD {
 		x.writeBody(text)
@@ -627,6 +632,9 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 				padding = true
 				r.ContentLength += int64(len(msiePadding))
 			}
+		}
+		if x.recodeGrows() {
+			r.ContentLength = -1
 		}
 	} else if code != 204 && code >= 200 {
 		r.ContentLength = 0

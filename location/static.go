@@ -57,6 +57,10 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	r.ContentType = x.contentType(conf)
 	x.setCharset(r, conf)
 	r.ContentLength = size
+	grows := x.recodeGrows()
+	if grows {
+		r.ContentLength = -1
+	}
 	r.LastModified = mtime
 	if conf.etag {
 		x.etag = appendETag(x.etag[:0], mtime, size)
@@ -75,7 +79,8 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	start, n := int64(0), size
 	multipart := false
 	// max_ranges 0 turns the range filter off, Accept-Ranges included.
-	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 {
+	// And it needs the length: a body recoded to or from utf-8 has none.
+	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 && !grows {
 		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
 		r.RangeHeaders = x.rangeHdr[:1]
 		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(conf, mtime) {

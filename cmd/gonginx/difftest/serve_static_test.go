@@ -550,3 +550,50 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Recoding to and from utf-8 (a charset_map with utf-8 values): the body
+// loses its length and its ranges; code points without a byte become
+// "&#N;", invalid sequences "?".
+func TestServeCharsetRecodeUTF8(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "charset recode utf-8",
+		Config: `charset_map koi8-r utf-8 {
+    C1 D0B0;
+    C2 D0B1;
+    80 E29480;
+    95 E2889A;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /to/ { charset utf-8; source_charset koi8-r; }
+    location /from/ { charset koi8-r; source_charset utf-8; }
+    location /ret/ { charset utf-8; source_charset koi8-r; charset_types *; return 200 "a\xc1\xc2\x80\xff"; }
+}
+`,
+		Content: map[string]string{
+			"html/to/t.html":   "abc\xc1\xc2\x80\x95\xfe-end",
+			"html/from/t.html": "abc\xd0\xb0\xd0\xb1\xe2\x94\x80 \xe2\x88\x9a \xd1\x8f \xf0\x9f\x98\x80 \xc0\xaf \xe2\x94 x\xd0",
+			"html/from/big.html": func() string {
+				b := make([]byte, 0, 70000)
+				for len(b) < 69990 {
+					b = append(b, "\xd0\xb0\xd0\xb1xyz"...)
+				}
+				return string(b)
+			}(),
+		},
+		Requests: []harness.Request{
+			staticGet("to utf-8", "/to/t.html"),
+			rangeReq("to utf-8 ignores ranges", "/to/t.html", "bytes=0-2"),
+			serveRaw("to utf-8 http/1.0", "GET /to/t.html HTTP/1.0\r\n\r\n"),
+			serveRaw("to utf-8 head", "HEAD /to/t.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+			staticGet("from utf-8", "/from/t.html"),
+			staticGet("from utf-8 across reads", "/from/big.html"),
+			staticGet("return text", "/ret/x"),
+			staticGet("404 page", "/to/missing.html"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -357,7 +357,11 @@ func (gs *Groups) implicitGroup(hostport, defPort string) (*Group, error) {
 	}
 	g := &Group{Name: hostport, Implicit: true, Picker: roundRobin{}}
 	for _, addr := range addrs {
-		g.Servers = append(g.Servers, &Server{Network: network, Addr: addr, Name: addr, Weight: 1,
+		name := addr
+		if network == "unix" {
+			name = "unix:" + addr
+		}
+		g.Servers = append(g.Servers, &Server{Network: network, Addr: addr, Name: name, Weight: 1,
 			effectiveWeight: 1, MaxFails: 1, FailTimeout: 10 * time.Second})
 	}
 	gs.implicit[key] = g

@@ -261,31 +261,41 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestProxyToUnixSocket(t *testing.T) {
-	sock := t.TempDir() + "/b.sock"
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan string, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		buf := make([]byte, 4096)
-		n, _ := c.Read(buf)
-		got <- string(buf[:n])
-		c.Write([]byte(okResponse))
-	}()
-	defer ln.Close()
-	ps := newProxyServer(t, "", "proxy_pass http://unix:"+sock+":/u/;", "/x/")
-	if resp := roundTrip(t, ps.ln.Addr().String(), "GET /x/a?b HTTP/1.1\r\nHost: h\r\n\r\n"); !strings.HasPrefix(resp, "HTTP/1.1 200 OK\r\n") {
-		t.Fatalf("client got %q", resp)
-	}
-	// nginx sends "Host: localhost" to a unix socket.
-	if req := <-got; req != "GET /u/a?b HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n" {
-		t.Errorf("backend got %q", req)
+	for _, tt := range []struct{ name, location, request, want string }{
+		{"in proxy_pass", "proxy_pass http://unix:SOCK:/u/;", "GET /x/a?b HTTP/1.1\r\nHost: h\r\n\r\n",
+			"GET /u/a?b HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n"},
+		// nginx-tests proxy_unix.t: a URL from a variable may name a socket.
+		{"from a variable", "proxy_pass http://$arg_b;", "GET /x/a?b=unix:SOCK:/v HTTP/1.1\r\nHost: h\r\n\r\n",
+			"GET /v HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sock := t.TempDir() + "/b.sock"
+			ln, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan string, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				buf := make([]byte, 4096)
+				n, _ := c.Read(buf)
+				got <- string(buf[:n])
+				c.Write([]byte(okResponse))
+			}()
+			defer ln.Close()
+			ps := newProxyServer(t, "", strings.ReplaceAll(tt.location, "SOCK", sock), "/x/")
+			if resp := roundTrip(t, ps.ln.Addr().String(), strings.ReplaceAll(tt.request, "SOCK", sock)); !strings.HasPrefix(resp, "HTTP/1.1 200 OK\r\n") {
+				t.Fatalf("client got %q", resp)
+			}
+			// nginx sends "Host: localhost" to a unix socket.
+			if req := <-got; req != tt.want {
+				t.Errorf("backend got %q", req)
+			}
+		})
 	}
 }
 

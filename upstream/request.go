@@ -3,6 +3,7 @@ package upstream
 import (
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -174,6 +175,17 @@ func (gs *Groups) lookupDynamic(host, defPort string) *Group {
 	if g := gs.dynamic[host]; g != nil {
 		return g
 	}
+	if path, ok := strings.CutPrefix(host, "unix:"); ok {
+		if path == "" {
+			return nil
+		}
+		g := &Group{Name: host, Implicit: true, Picker: roundRobin{},
+			Servers: []*Server{{Network: "unix", Addr: path, Name: host, Weight: 1, effectiveWeight: 1, MaxFails: 1,
+				FailTimeout: defaultFailTimeout}}}
+		g.proxyHost, g.retired = "localhost", gs.retired.Load()
+		gs.addDynamic(host, g)
+		return g
+	}
 	h, port := host, defPort
 	if hh, pp, err := net.SplitHostPort(host); err == nil {
 		h, port = hh, pp
@@ -190,11 +202,17 @@ func (gs *Groups) lookupDynamic(host, defPort string) *Group {
 			FailTimeout: defaultFailTimeout}}}
 	g.proxyHost, g.proxyPort = hostHeader(host, defPort)
 	g.retired = gs.retired.Load()
+	gs.addDynamic(host, g)
+	return g
+}
+
+// addDynamic remembers a group made at run time (gs.dynMu held), up to a
+// bound.
+func (gs *Groups) addDynamic(host string, g *Group) {
 	if gs.dynamic == nil {
 		gs.dynamic = map[string]*Group{}
 	}
 	if len(gs.dynamic) < 4096 {
 		gs.dynamic[host] = g
 	}
-	return g
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -205,6 +206,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			return 502, ErrNoLiveUpstreams
 		}
 		addr := t.group.Servers[server].Addr
+		if t.group.Servers[server].Network == "unix" {
+			addr = t.group.Servers[server].Name // "unix:/path", as nginx names it
+		}
 		s.UpstreamAddr, s.UpstreamStatus = addr, 0
 		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime, x.tunneled = 0, 0, 0, now, -1, false
 		var ft ftMask
@@ -256,7 +260,12 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		}
 		if reused && ft == ftError {
 			// A kept-alive connection the backend had closed: nginx gives
-			// the try back and the same server gets a fresh connection.
+			// the try back and the same server gets a fresh connection,
+			// under the same proxy_next_upstream rules (a POST already
+			// sent is not repeated without non_idempotent).
+			if p.nextAllowed(tries+1, start, nonIdempotent, bodyAtHand)&ft == 0 {
+				return status, err
+			}
 			useIdle = false
 			continue
 		}
@@ -287,7 +296,12 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 		return 500, fmt.Errorf("invalid URL prefix in %q", x.urlBuf)
 	}
 	host := u
-	if i := bytes.IndexAny(u, "/?"); i >= 0 {
+	if len(u) >= 5 && string(u[:5]) == "unix:" {
+		// unix:/path[:/uri], as ngx_parse_unix_domain_url.
+		if i := bytes.IndexByte(u[5:], ':'); i >= 0 {
+			host, t.uri, t.hasURI = u[:5+i], u[5+i+1:], true
+		}
+	} else if i := bytes.IndexAny(u, "/?"); i >= 0 {
 		host, t.uri, t.hasURI = u[:i], u[i:], true
 	}
 	if len(host) == 0 {
@@ -306,6 +320,13 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 			t.group, t.proxyHost, t.proxyPort = g, key, defPort
 			return 0, nil
 		}
+	}
+	if strings.HasPrefix(key, "unix:") {
+		if g := p.groups.lookupDynamic(key, defPort); g != nil {
+			t.group, t.proxyHost, t.proxyPort = g, "localhost", ""
+			return 0, nil
+		}
+		return 502, fmt.Errorf("no path in the unix domain socket in upstream %q", key)
 	}
 	name, port, err := splitHostPort(key, defPort)
 	if err != nil {

@@ -421,3 +421,41 @@ server {
 	c.Content = map[string]string{"logs/.keep": ""}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A kept-alive backend connection that the backend closes without answering: a GET goes again on
+// a fresh connection, a POST already sent does not without non_idempotent (nginx-tests
+// proxy_non_idempotent.t "keepalive post").
+func TestServeProxyKeepaliveRetry(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("keepalive retry", `upstream ka {
+    server {{BACKEND}};
+    keepalive 4;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / {
+        proxy_pass http://ka;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        add_header X-Tried "$upstream_addr $upstream_status" always;
+    }
+    location /non/ {
+        proxy_pass http://ka/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_next_upstream error timeout non_idempotent;
+        add_header X-Tried "$upstream_addr $upstream_status" always;
+    }
+}
+`,
+		plainGet("establish", "/reqno"),
+		serveRaw("POST on a kept connection that hangs up", "POST /hangup HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
+		plainGet("establish again", "/reqno"),
+		plainGet("GET on a kept connection that hangs up", "/hangup"),
+		plainGet("and again", "/reqno"),
+		serveRaw("POST with non_idempotent", "POST /non/hangup HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -183,6 +183,7 @@ type locConf struct {
 	limits           http1.Limits     // header buffers and parsing switches (server level)
 	limitRate        *rewrite.Complex // limit_rate: bytes per second (nil: none)
 	limitRateAfter   *rewrite.Complex // limit_rate_after
+	stubStatus       bool             // stub_status: the page of connection counters
 	sendTimeout      time.Duration
 	lingering        int // lingering_close: lingerOff, lingerOn, lingerAlways
 	lingeringTime    time.Duration
@@ -271,8 +272,9 @@ const (
 
 func (c *locConf) clone() *locConf {
 	n := *c
-	// proxy_pass is not inherited by nested locations.
-	n.proxyPass = nil
+	// proxy_pass and stub_status (content handlers) are not inherited by
+	// nested locations.
+	n.proxyPass, n.stubStatus = nil, false
 	return &n
 }
 
@@ -633,7 +635,7 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 		loc.prog = prog
 		for _, ifd := range prog.IfBlocks() {
 			ic := conf.clone()
-			ic.proxyPass = conf.proxyPass
+			ic.proxyPass, ic.stubStatus = conf.proxyPass, conf.stubStatus
 			if err := c.applyBlock(ic, ifd.Block, "if"); err != nil {
 				return nil, err
 			}

@@ -224,6 +224,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				conf.maxBody = n
 			}
 		}
+	case "stub_status":
+		conf.stubStatus = true
 	case "limit_rate", "limit_rate_after":
 		// A size, maybe with variables, evaluated when the response
 		// starts (ngx_http_complex_value_size in the write filter).

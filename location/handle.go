@@ -479,6 +479,30 @@ func (x *exchange) write(b []byte) bool {
 	return err == nil
 }
 
+var textPlain = []byte("text/plain")
+
+// stubStatus is ngx_http_stub_status_handler: GET and HEAD only, the body
+// discarded, the counters as text/plain.
+func (x *exchange) stubStatus(conf *locConf) int {
+	if x.req.MethodCode != http1.MethodGET && x.req.MethodCode != http1.MethodHEAD {
+		return 405
+	}
+	if x.stats == nil {
+		return 500
+	}
+	x.expectContinue() // ngx_http_discard_request_body tests Expect
+	x.tmp = x.stats.AppendStubStatus(x.tmp[:0])
+	r := x.newResp(200, conf)
+	r.ContentType = textPlain
+	x.setCharset(r, conf)
+	r.ContentLength = int64(len(x.tmp))
+	x.writeHeader(r)
+	if x.req.MethodCode != http1.MethodHEAD {
+		x.write(x.tmp)
+	}
+	return 0
+}
+
 // autoRedirect answers nginx's 301 for "/prefix" when the location
 // "/prefix/" proxies: to the location's name escaped as NGX_ESCAPE_URI
 // (and the args), as ngx_http_core_find_config_phase does.
@@ -719,6 +743,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 			}
 		}
 		return rc
+	}
+	if conf.stubStatus {
+		return x.stubStatus(conf)
 	}
 	uri := x.req.URI
 	if len(uri) > 0 && uri[len(uri)-1] == '/' {

@@ -406,6 +406,10 @@ func (p *peekedConn) CloseWrite() error {
 
 func (l *listener) serveConn(sc *serverConn) {
 	defer l.srv.untrack(sc)
+	stats := &l.srv.stats // counted from accept, as nginx's ngx_stat_active
+	stats.Active.Add(1)
+	stats.Accepted.Add(1)
+	defer stats.Active.Add(-1)
 	nc := sc.nc
 	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
 	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
@@ -481,10 +485,13 @@ func (l *listener) serveConn(sc *serverConn) {
 	x.connID = connID
 	x.connStart = accepted
 	c.HeaderDeadline = headerDeadline
-	stats := &l.srv.stats
 	x.stats = stats
-	stats.Active.Add(1)
-	defer stats.Active.Add(-1)
+	reading := false
+	c.OnRequestBytes = func() { // once per connection
+		reading = true
+		stats.Reading.Add(1)
+		stats.Requests.Add(1)
+	}
 	first := true
 	for {
 		// A new request is read under its address's default server
@@ -497,13 +504,11 @@ func (l *listener) serveConn(sc *serverConn) {
 		if l.srv.closing.Load() && !first {
 			return
 		}
-		// A kept-alive connection waits for its next request (nginx
-		// counts it reading only once bytes arrive).
-		if first {
-			stats.Reading.Add(1)
-		}
+		// A connection waits for its next request until bytes arrive
+		// (OnRequestBytes), then reads it.
 		req, err := c.ReadRequest()
-		if first {
+		if reading {
+			reading = false
 			stats.Reading.Add(-1)
 		}
 		sc.idle.Store(false)

@@ -46,6 +46,7 @@ var served = setOf(
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map",
 	"allow", "deny", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
+	"stub_status",
 	// headers filter
 	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",
 	// rewrite, map, geo, split_clients

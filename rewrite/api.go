@@ -4,6 +4,7 @@ package rewrite
 // the other files of the package.
 
 import (
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -158,6 +159,30 @@ func (s *State) SetRequestBody(b []byte) {
 // serving a request (the others wait, idle between requests).
 type ConnStats struct {
 	Active, Reading, Writing atomic.Int64
+	// Accepted counts connections accepted (all are handled), Requests
+	// the requests whose first bytes arrived.
+	Accepted, Requests atomic.Int64
+}
+
+// AppendStubStatus appends stub_status's page for these counters.
+func (st *ConnStats) AppendStubStatus(dst []byte) []byte {
+	active, reading, writing := st.Active.Load(), st.Reading.Load(), st.Writing.Load()
+	accepted := st.Accepted.Load()
+	dst = append(dst, "Active connections: "...)
+	dst = strconv.AppendInt(dst, active, 10)
+	dst = append(dst, " \nserver accepts handled requests\n "...)
+	dst = strconv.AppendInt(dst, accepted, 10)
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, accepted, 10)
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, st.Requests.Load(), 10)
+	dst = append(dst, " \nReading: "...)
+	dst = strconv.AppendInt(dst, reading, 10)
+	dst = append(dst, " Writing: "...)
+	dst = strconv.AppendInt(dst, writing, 10)
+	dst = append(dst, " Waiting: "...)
+	dst = strconv.AppendInt(dst, max(active-reading-writing, 0), 10)
+	return append(dst, " \n"...)
 }
 
 // UpstreamTry is one server tried for a proxied request.

@@ -160,3 +160,19 @@ func TestNoBuiltinIsConstantEmpty(t *testing.T) {
 		t.Errorf("$sent_http_cache_control = %q", got)
 	}
 }
+
+// TestStubStatusPage: the page's layout, as ngx_http_stub_status_handler
+// prints it (trailing spaces included); waiting is what is neither
+// reading nor writing.
+func TestStubStatusPage(t *testing.T) {
+	var st ConnStats
+	st.Active.Add(3)
+	st.Accepted.Add(7)
+	st.Requests.Add(12)
+	st.Reading.Add(1)
+	st.Writing.Add(1)
+	want := "Active connections: 3 \nserver accepts handled requests\n 7 7 12 \nReading: 1 Writing: 1 Waiting: 1 \n"
+	if diff := cmp.Diff(want, string(st.AppendStubStatus(nil))); diff != "" {
+		t.Errorf("stub_status page (-want +got):\n%s", diff)
+	}
+}

@@ -81,6 +81,10 @@ type Conn struct {
 
 	pipelined bool // the current request arrived behind the previous one
 
+	// OnRequestBytes, when set, is called once per ReadRequest when the
+	// first bytes of the request are in (stub_status's "reading").
+	OnRequestBytes func()
+
 	// DecideRate, when set, is called before the first bytes of each
 	// response go out; it may call SetLimitRate (nginx evaluates
 	// limit_rate in its write filter). It is kept across requests.
@@ -186,8 +190,15 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	}
 	c.sentHead.reset()
 	c.limit = rateLimit{}
+	started := false
 	for {
 		if c.rend > 0 {
+			if !started && c.OnRequestBytes != nil {
+				// The first bytes of this request are here: nginx creates
+				// the request now (a connection reading, not waiting).
+				c.OnRequestBytes()
+			}
+			started = true
 			c.req.reset(c.Info)
 			m, perr := parseHead((*c.rb)[:c.rend], &c.req, &lim)
 			if perr != nil {

@@ -479,7 +479,10 @@ func (c *Conn) writeRaw(p []byte) error {
 		if c.limit.rate > 0 {
 			wait, limit := c.rateWait(time.Now())
 			if wait > 0 {
-				time.Sleep(wait)
+				if !c.rateSleep(wait) {
+					c.out.aborted = true
+					return errClientHungUp
+				}
 				continue
 			}
 			if int64(len(chunk)) > limit {
@@ -502,8 +505,9 @@ func (c *Conn) writeRaw(p []byte) error {
 		}
 		p = p[n:]
 		if c.limit.rate > 0 {
-			if d := c.rateDelay(c.out.sent-int64(n), c.out.sent); d > 0 && len(p) > 0 {
-				time.Sleep(d)
+			if d := c.rateDelay(c.out.sent-int64(n), c.out.sent); d > 0 && len(p) > 0 && !c.rateSleep(d) {
+				c.out.aborted = true
+				return errClientHungUp
 			}
 		}
 	}

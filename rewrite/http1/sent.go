@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"errors"
 	"strconv"
 	"time"
 )
@@ -124,6 +125,10 @@ func (c *Conn) LimitRate() int64 { return c.limit.rate }
 
 // LimitRateSet reports whether the rate was decided for this request.
 func (c *Conn) LimitRateSet() bool { return c.limit.set }
+
+// errClientHungUp ends a rate-limited response whose client went away
+// while it waited.
+var errClientHungUp = errors.New("client closed connection while waiting to send")
 
 type rateLimit struct {
 	rate, after int64

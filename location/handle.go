@@ -47,6 +47,8 @@ type exchange struct {
 	crange   []byte
 	locBuf   []byte
 	keptLoc  []byte // Location kept across an error_page redirect
+	// ifRangeTag is the ETag add_header sets, as the range filter sees it.
+	ifRangeTag []byte
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
 	// of an intercepted 401 (ngx_http_upstream_intercept_errors).
 	wwwAuth    []byte

@@ -399,15 +399,44 @@ func (x *exchange) notModified(conf *locConf, mtime int64) bool {
 
 // ifRange honours If-Range (an ETag or a date) as nginx's range filter.
 // An If-Range ending in '"' is an entity tag compared byte for byte with
-// the ETag sent (none: no ranges); anything else is a date.
+// the ETag sent (none: no ranges); anything else is a date compared with
+// Last-Modified (none: no ranges). The range filter runs after the
+// headers filter, so both are as add_header left them.
 func (x *exchange) ifRange(conf *locConf, mtime int64) bool {
 	v := x.req.HeaderValue("If-Range")
 	if v == nil {
 		return true
 	}
+	etag := x.sentETag(conf)
+	for i := range conf.addHeaders {
+		h := &conf.addHeaders[i]
+		if h.kind != addLastModified && h.kind != addETag {
+			continue
+		}
+		val := h.static
+		if h.value != nil {
+			x.tmp = h.value.Eval(&x.st, x.tmp[:0])
+			val = x.tmp
+		}
+		if h.kind == addETag {
+			etag = nil
+			if len(val) > 0 {
+				etag = append(x.ifRangeTag[:0], val...)
+				x.ifRangeTag = etag
+			}
+			continue
+		}
+		// ngx_http_set_last_modified: the time the value parses to.
+		mtime = -1
+		if t, ok := parseHTTPTime(val); ok && len(val) > 0 {
+			mtime = t
+		}
+	}
 	if len(v) >= 2 && v[len(v)-1] == '"' {
-		etag := x.sentETag(conf)
 		return etag != nil && bytes.Equal(v, etag)
+	}
+	if mtime == -1 {
+		return false
 	}
 	t, ok := parseHTTPTime(v)
 	return ok && t == mtime

@@ -438,9 +438,15 @@ func TestServeRanges(t *testing.T) {
     location /mr2/ { max_ranges 2; }
     location /mr0/ { max_ranges 0; }
     location /noetag/ { etag off; }
+    location /nolm/ { add_header Last-Modified ""; }
+    location /lm/ { add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT"; }
+    location /tag/ { add_header ETag '"mine"'; }
 }
 `,
 		Content: map[string]string{
+			"html/nolm/t":   "0123456789abcdefghij",
+			"html/lm/t":     "0123456789abcdefghij",
+			"html/tag/t":    "0123456789abcdefghij",
 			"html/t":        "0123456789abcdefghij",
 			"html/mr2/t":    "0123456789abcdefghij",
 			"html/mr0/t":    "0123456789abcdefghij",
@@ -460,6 +466,12 @@ func TestServeRanges(t *testing.T) {
 			rng("if-range date", "/t", "Range: bytes=0-1\r\nIf-Range: Tue, 02 Jan 2024 03:04:05 GMT\r\n"),
 			rng("if-range other date", "/t", "Range: bytes=0-1\r\nIf-Range: Tue, 02 Jan 2024 03:04:06 GMT\r\n"),
 			rng("if-range etag without etags", "/noetag/t", "Range: bytes=0-1\r\nIf-Range: "+etag+"\r\n"),
+			// The range filter sees Last-Modified and ETag as add_header left them.
+			rng("if-range date, last-modified removed", "/nolm/t", "Range: bytes=0-1\r\nIf-Range: Tue, 02 Jan 2024 03:04:05 GMT\r\n"),
+			rng("if-range date of add_header", "/lm/t", "Range: bytes=0-1\r\nIf-Range: Mon, 28 Sep 1970 06:00:00 GMT\r\n"),
+			rng("if-range file date under add_header", "/lm/t", "Range: bytes=0-1\r\nIf-Range: Tue, 02 Jan 2024 03:04:05 GMT\r\n"),
+			rng("if-range etag of add_header", "/tag/t", "Range: bytes=0-1\r\nIf-Range: \"mine\"\r\n"),
+			rng("if-range file etag under add_header", "/tag/t", "Range: bytes=0-1\r\nIf-Range: "+etag+"\r\n"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -68,6 +68,12 @@ type Options struct {
 	// gets its master's): Load takes a file from here when it is there,
 	// and adds the files it reads.
 	Passwords map[string][]string
+	// Files, when set, are the configuration files by absolute path (a
+	// master's Config.Files handed to its worker): they are read from
+	// here and include patterns match these paths instead of the disk, so
+	// a worker loads the very bytes its master checked, even after the
+	// files changed on disk.
+	Files map[string][]byte
 }
 
 // Error is a configuration error or warning in nginx's wording. Error()

@@ -59,7 +59,7 @@ func Load(confFile string, opt Options) (*Config, error) {
 	cfg.ConfPrefix = conf[:strings.LastIndexByte(conf, '/')+1]
 	cfg.Prefix = prefix
 
-	l := &loader{cfg: cfg, index: map[string]int{}}
+	l := &loader{cfg: cfg, index: map[string]int{}, snapshot: opt.Files}
 	p := &parser{cfg: cfg, loader: l, comments: opt.Comments}
 	p.state.nginxPrefix = opt.Prefix == ""
 	text, rerr := l.read(conf)
@@ -255,9 +255,70 @@ func isFragment(text string) bool {
 
 // loader reads files once each and keeps them in Config.Files.
 type loader struct {
-	cfg   *Config
-	index map[string]int // path → index in cfg.Files
-	texts []string       // file contents as strings, by index
+	cfg      *Config
+	index    map[string]int // path → index in cfg.Files
+	texts    []string       // file contents as strings, by index
+	snapshot map[string][]byte
+}
+
+// readFile reads path from the disk, or from the snapshot when there is one.
+func (l *loader) readFile(path string) ([]byte, error) {
+	if l.snapshot == nil {
+		return os.ReadFile(path)
+	}
+	if data, ok := l.snapshot[path]; ok {
+		return data, nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.ENOENT}
+}
+
+// exists is os.Stat's success, in the snapshot when there is one.
+func (l *loader) exists(path string) error {
+	if l.snapshot == nil {
+		_, err := os.Stat(path)
+		return err
+	}
+	_, err := l.readFile(path)
+	return err
+}
+
+// glob expands an include pattern over the disk or the snapshot.
+func (l *loader) glob(pattern string) []string {
+	if l.snapshot == nil {
+		return globFiles(pattern)
+	}
+	want := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+	var found []string
+	for path := range l.snapshot {
+		got := strings.Split(strings.TrimPrefix(path, "/"), "/")
+		if len(got) != len(want) {
+			continue
+		}
+		ok := true
+		for i, part := range want {
+			ok = ok && globElement(part, got[i])
+		}
+		if ok {
+			found = append(found, path)
+		}
+	}
+	sort.Strings(found)
+	return found
+}
+
+// globElement matches one path element as globFiles does.
+func globElement(part, name string) bool {
+	if !strings.ContainsAny(part, "*?[") {
+		return part == name
+	}
+	if name == "" || name[0] == '.' && part[0] != '.' {
+		return false
+	}
+	ok, err := filepath.Match(part, name)
+	if err != nil {
+		return part == name
+	}
+	return ok
 }
 
 // read returns the contents of path, reading it on first use.
@@ -265,7 +326,7 @@ func (l *loader) read(path string) (string, *Error) {
 	if i, ok := l.index[path]; ok {
 		return l.texts[i], nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := l.readFile(path)
 	if err != nil {
 		return "", fileError(path, err)
 	}
@@ -336,13 +397,13 @@ func (p *parser) include(src *source, buf *blockBuf, ctx Context, d *Directive) 
 	var paths []string
 	glob := strings.ContainsAny(name, "*?[") && p.rawBlock != "geo" // geo's include reads the name as is
 	if glob {
-		paths = globFiles(name)
+		paths = p.loader.glob(name)
 	} else {
 		paths = []string{name}
 	}
 	d.Includes = make([]int, 0, len(paths))
 	for _, path := range paths {
-		if _, err := os.Stat(path); err != nil && !glob {
+		if err := p.loader.exists(path); err != nil && !glob {
 			e := fileError(path, err)
 			if src.param {
 				e.Msg += " in command line"

@@ -416,3 +416,45 @@ func TestDupKeysBounded(t *testing.T) {
 		t.Errorf("keys after 10000 rounds (-once +many):\n%s", diff)
 	}
 }
+
+// TestLoadSnapshot: loading from a Config's Files gives the same files in
+// the same order after the disk changed (files edited, added, removed), as
+// a worker loads what its master read.
+func TestLoadSnapshot(t *testing.T) {
+	files := map[string]string{
+		"nginx.conf": head + "include c/*.conf;\ninclude d/x;\nserver { listen 127.0.0.1:8001; }\n}\n",
+		"c/a.conf":   "server { listen 127.0.0.1:8002; }\n",
+		"c/b.conf":   "server { listen 127.0.0.1:8003; }\n",
+		"c/.h.conf":  "bogus;\n",
+		"d/x":        "# x\n",
+	}
+	dir := writeTree(t, files)
+	cfg, err := Load(dir+"nginx.conf", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot := map[string][]byte{}
+	var want []string
+	for _, f := range cfg.Files {
+		snapshot[f.Path] = f.Data
+		want = append(want, f.Path+"="+string(f.Data))
+	}
+	os.WriteFile(dir+"nginx.conf", []byte("bogus;\n"), 0o644)
+	os.WriteFile(dir+"c/c.conf", []byte("bogus;\n"), 0o644)
+	os.Remove(dir + "c/a.conf")
+	os.Remove(dir + "d/x")
+	again, err := Load(dir+"nginx.conf", Options{Files: snapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range again.Files {
+		got = append(got, f.Path+"="+string(f.Data))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	if _, err := Load(dir+"other.conf", Options{Files: snapshot}); err == nil || !strings.Contains(err.Error(), "No such file") {
+		t.Errorf("a file not in the snapshot: %v", err)
+	}
+}

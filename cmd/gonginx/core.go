@@ -1,11 +1,8 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"runtime"
-	"strconv"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -65,23 +62,6 @@ func coreOf(cfg *nginxconf.Config) core {
 	}
 	return c
 }
-
-// configDigest names the configuration's bytes, so a worker can tell it
-// loaded what its master checked (a file edited in between fails the
-// worker, and with it the reload).
-func configDigest(cfg *nginxconf.Config) string {
-	h := sha256.New()
-	for _, f := range cfg.Files {
-		h.Write([]byte(f.Path))
-		h.Write([]byte{0})
-		h.Write([]byte(strconv.Itoa(len(f.Data))))
-		h.Write([]byte{0})
-		h.Write(f.Data)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-const digestEnv = "GONGINX_CONFIG_DIGEST"
 
 // defaultPid is nginx's NGX_PID_PATH, under the prefix.
 const defaultPid = "logs/nginx.pid"

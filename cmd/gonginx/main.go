@@ -38,11 +38,14 @@ type flags struct {
 	// ticketSeed derives the session ticket keys (a worker's comes from
 	// its master, so all workers resume each other's sessions).
 	ticketSeed []byte
+	// files are the configuration files a worker's master read
+	// (nginxconf.Options.Files); nil: read the disk.
+	files map[string][]byte
 }
 
 // loadOptions are the nginxconf options of the flags.
 func (f *flags) loadOptions() nginxconf.Options {
-	return nginxconf.Options{Prefix: f.prefix, Globals: f.globals, Passwords: f.passwords}
+	return nginxconf.Options{Prefix: f.prefix, Globals: f.globals, Passwords: f.passwords, Files: f.files}
 }
 
 func main() {

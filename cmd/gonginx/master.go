@@ -57,12 +57,15 @@ func (o *openLogs) close() {
 
 // masterSecrets is what every worker of a generation must share with
 // the master and each other: the ssl_password_file contents it read (a
-// named pipe gives them once) and the seed of the session ticket keys
+// named pipe gives them once), the seed of the session ticket keys
 // (nginx makes them in the master, so a ticket from one worker resumes on
-// another).
+// another), and the configuration files as the master read them (so a
+// worker started later, a respawned one, loads the bytes its master
+// checked even when the files were edited since, as nginx's forked one).
 type masterSecrets struct {
 	Passwords  map[string][]string
 	TicketSeed []byte
+	Files      map[string][]byte
 }
 
 // addSecrets passes s to the workers in an unlinked file only root could
@@ -174,7 +177,7 @@ func (m *master) closeSockets(addrs []string) {
 
 // spec is what a generation of workers for l inherits.
 func (m *master) spec(l *loaded, logs *openLogs) *process.Spec {
-	sp := &process.Spec{Workers: coreOf(l.cfg).workers, Env: []string{digestEnv + "=" + configDigest(l.cfg)}}
+	sp := &process.Spec{Workers: coreOf(l.cfg).workers}
 	for _, sock := range l.rt.Sockets {
 		sp.Names = append(sp.Names, listenName+sock.Listen.Addr)
 		sp.Files = append(sp.Files, m.socks[sock.Listen.Addr].file)
@@ -197,7 +200,10 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 	}
 	logs, err = openLogFiles(m.f, l)
 	if err == nil {
-		sec := masterSecrets{Passwords: l.cfg.Passwords, TicketSeed: make([]byte, 32)}
+		sec := masterSecrets{Passwords: l.cfg.Passwords, TicketSeed: make([]byte, 32), Files: map[string][]byte{}}
+		for _, f := range l.cfg.Files {
+			sec.Files[f.Path] = f.Data
+		}
 		if _, err = rand.Read(sec.TicketSeed); err == nil {
 			err = logs.addSecrets(sec)
 		}

@@ -41,17 +41,13 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			f.passwords = sec.Passwords
 		}
 		f.ticketSeed = sec.TicketSeed
+		f.files = sec.Files
 	}
 	l := load(f)
 	if l.err != nil {
 		logger.Log(levelOf(l.err), l.err.Error())
 		return 1
 	}
-	if got := configDigest(l.cfg); got != os.Getenv(digestEnv) {
-		logger.Log("emerg", "the configuration changed while the master process was loading it")
-		return 1
-	}
-	os.Unsetenv(digestEnv)
 	c := coreOf(l.cfg)
 	logger.SetLevel(c.errorLevel)
 	listeners := map[string]net.Listener{}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,20 +213,33 @@ func (m *Master) startWorker(g *generation, slot int) (*worker, error) {
 		return nil, err
 	}
 	defer theirs.Close()
-	files := append([]*os.File{os.Stdin, os.Stdout, os.Stderr, theirs}, g.spec.Files...)
+	fds := []uintptr{0, 1, 2}
+	for _, f := range append([]*os.File{theirs}, g.spec.Files...) {
+		fd, err := rawFd(f)
+		if err != nil {
+			ctl.Close()
+			return nil, err
+		}
+		fds = append(fds, fd)
+	}
 	env := slices.DeleteFunc(os.Environ(), func(s string) bool { return strings.HasPrefix(s, workerEnv+"=") })
 	env = append(env, g.spec.Env...)
 	env = append(env, workerEnv+"="+strconv.Itoa(slot)+"\n"+strings.Join(g.spec.Names, "\n"))
 	// argv[0] names the process in ps, as nginx's "worker process" title.
 	argv := append([]string{"gonginx: worker process"}, m.Args...)
-	p, err := os.StartProcess(m.Exe, argv, &os.ProcAttr{Env: env, Files: files})
+	// syscall.ForkExec with raw descriptors: os.StartProcess would call
+	// File.Fd, which puts a socket in blocking mode, and O_NONBLOCK belongs
+	// to the open file that every worker shares with the master, so the
+	// running workers' accept() would block where Close cannot reach it.
+	// The master reaps with wait4 on SIGCHLD: no goroutine waits per worker.
+	pid, err := syscall.ForkExec(m.Exe, argv, &syscall.ProcAttr{Env: env, Files: fds})
+	runtime.KeepAlive(theirs)
+	runtime.KeepAlive(g.spec.Files)
 	if err != nil {
 		ctl.Close()
 		return nil, fmt.Errorf("could not respawn worker process (%s)", errnoText(err))
 	}
-	w := &worker{pid: p.Pid, slot: slot, gen: g, ctl: ctl}
-	// The master reaps with wait4 on SIGCHLD: no goroutine waits per worker.
-	p.Release()
+	w := &worker{pid: pid, slot: slot, gen: g, ctl: ctl}
 	g.workers[w.pid] = w
 	m.procs[w.pid] = w
 	m.Log("notice", "start worker process "+strconv.Itoa(w.pid))

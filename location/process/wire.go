@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,13 +49,18 @@ func socketPair() (*net.UnixConn, *os.File, error) {
 func sendFiles(c *net.UnixConn, cmd byte, names []string, files []*os.File) error {
 	fds := make([]int, len(files))
 	for i, f := range files {
-		fds[i] = int(f.Fd())
+		fd, err := rawFd(f)
+		if err != nil {
+			return err
+		}
+		fds[i] = int(fd)
 	}
 	payload := append([]byte{cmd}, strings.Join(names, "\n")...)
 	if len(payload) > 4096 {
 		return errors.New("too many files to pass")
 	}
 	_, _, err := c.WriteMsgUnix(payload, syscall.UnixRights(fds...), nil)
+	runtime.KeepAlive(files)
 	return err
 }
 
@@ -69,4 +75,17 @@ func errnoText(err error) string {
 		return strconv.Itoa(int(errno)) + ": " + s
 	}
 	return err.Error()
+}
+
+// rawFd is f's descriptor, read without File.Fd's switch to blocking mode.
+func rawFd(f *os.File) (uintptr, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var fd uintptr
+	if err := rc.Control(func(d uintptr) { fd = d }); err != nil {
+		return 0, err
+	}
+	return fd, nil
 }

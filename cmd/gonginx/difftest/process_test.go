@@ -109,7 +109,8 @@ func (m *master) quit() {
 	select {
 	case <-m.exited:
 	case <-time.After(20 * time.Second):
-		m.t.Fatal("did not exit on SIGQUIT")
+		b, _ := os.ReadFile(filepath.Join(m.dir, "error.log"))
+		m.t.Fatalf("%s did not exit on SIGQUIT; children %v; error.log:\n%s", m.cmd.Path, children(m.pid()), b)
 	}
 }
 
@@ -296,11 +297,10 @@ func TestProcessWorkers(t *testing.T) {
 		m := startMaster(t, im, dir, procWorkersConf, port)
 		var workers []int
 		waitUntil(t, im.name+" 2 workers", func() bool { workers = children(m.pid()); return len(workers) == 2 })
-		for _, w := range workers {
-			if uid := uidOf(w); uid != 65534 {
-				t.Errorf("%s: worker %d runs as uid %d, want nobody (65534)", im.name, w, uid)
-			}
-		}
+		// A worker is root while it starts (nginx's forked one too).
+		waitUntil(t, im.name+" workers running as nobody (65534)", func() bool {
+			return uidOf(workers[0]) == 65534 && uidOf(workers[1]) == 65534
+		})
 		if uid := uidOf(m.pid()); uid != 0 {
 			t.Errorf("%s: master runs as uid %d, want root", im.name, uid)
 		}
@@ -585,9 +585,15 @@ http {
 		os.Rename(log, log+".1")
 		os.Rename(filepath.Join(dir, "error.log"), filepath.Join(dir, "error.log.1"))
 		syscall.Kill(m.pid(), syscall.SIGUSR1)
-		waitUntil(t, im.name+" reopened", func() bool {
-			_, err := os.Stat(log)
-			return err == nil && owner(log) != 0
+		workers := children(m.pid())
+		waitUntil(t, im.name+" worker holding the new log", func() bool {
+			ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", workers[0]))
+			for _, e := range ents {
+				if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", workers[0], e.Name())); l == log {
+					return true
+				}
+			}
+			return false
 		})
 		get(t, port, "/after")
 		waitUntil(t, im.name+" second line", func() bool { b, _ := os.ReadFile(log); return len(b) > 0 })
@@ -656,5 +662,45 @@ http {
 	}
 	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
 		t.Errorf("worker (-nginx +gonginx):\n%s", diff)
+	}
+}
+
+// TestProcessRespawnKeepsConfig: a worker respawned after the files were
+// edited on disk (no reload yet) serves the configuration being served, as
+// nginx's forked worker does.
+func TestProcessRespawnKeepsConfig(t *testing.T) {
+	conf := strings.Replace(procWorkersConf, "worker_processes 2;", "worker_processes 1;\ninclude DIR/answer.conf;", 1)
+	conf = strings.Replace(conf, `location / { return 200 "up\n"; }`, `location / { return 200 "$answer\n"; }`, 1)
+	conf = strings.Replace(conf, "    access_log off;", "    access_log off;\n    map $uri $answer { include DIR/map/*.conf; }", 1)
+	got := map[string][]string{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		os.WriteFile(filepath.Join(dir, "answer.conf"), []byte("# nothing\n"), 0o644)
+		os.Mkdir(filepath.Join(dir, "map"), 0o755)
+		os.WriteFile(filepath.Join(dir, "map", "a.conf"), []byte("default one;\n"), 0o644)
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf, port)
+		var first []int
+		waitUntil(t, im.name+" worker", func() bool { first = children(m.pid()); return len(first) == 1 })
+		_, before := get(t, port, "/")
+		// Edited, not reloaded: the include and a globbed file change.
+		os.WriteFile(filepath.Join(dir, "answer.conf"), []byte("bogus;\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "map", "a.conf"), []byte("default two;\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "map", "b.conf"), []byte("/x three;\n"), 0o644)
+		syscall.Kill(first[0], syscall.SIGKILL)
+		waitUntil(t, im.name+" respawned", func() bool {
+			now := children(m.pid())
+			return len(now) == 1 && now[0] != first[0]
+		})
+		_, after := get(t, port, "/")
+		_, x := get(t, port, "/x")
+		got[im.name] = []string{before, after, x}
+		m.quit()
+	}
+	if diff := cmp.Diff([]string{"one\n", "one\n", "one\n"}, got["gonginx"]); diff != "" {
+		t.Errorf("gonginx (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("(-nginx +gonginx):\n%s", diff)
 	}
 }

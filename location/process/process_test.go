@@ -46,6 +46,9 @@ func helperWorker(w *Worker) int {
 	if err := w.Ready(); err != nil {
 		return 1
 	}
+	if flag != "" {
+		os.WriteFile(fmt.Sprintf("%s.serving.%d", flag, os.Getpid()), nil, 0o644)
+	}
 	if _, err := os.Stat(flag + ".panic"); flag != "" && err == nil {
 		os.Remove(flag + ".panic")
 		panic("worker panics while serving")
@@ -206,6 +209,8 @@ func TestMasterCycle(t *testing.T) {
 
 	syscall.Kill(self, syscall.SIGHUP) // the new workers fail: nothing changes
 	waitFor(t, "failed reload", func() bool { mu.Lock(); defer mu.Unlock(); return len(commits) == 1 })
+	// The failed generation's workers exit on their own; wait until both are reaped.
+	waitFor(t, "failed workers reaped", func() bool { return book.count("[notice] worker process N exited with code 1") == 2 })
 	if now := workerPids(); !slices.Equal(now, second) {
 		t.Errorf("workers changed on a failed reload: %v -> %v", second, now)
 	}
@@ -355,18 +360,28 @@ func TestMasterRespawnRules(t *testing.T) {
 
 	os.WriteFile(flag+".panic", nil, 0o644) // the next worker panics once it serves
 	syscall.Kill(first[0], syscall.SIGKILL)
-	waitFor(t, "the panicking worker respawned", func() bool {
-		return book.has("[notice] worker process N exited with code 2") && len(workerPids()) == 1
+	var third []int
+	waitFor(t, "the panicking worker respawned and serving", func() bool {
+		// The log first: a worker listed before it was read may be the
+		// one that panicked.
+		if !book.has("[notice] worker process N exited with code 2") {
+			return false
+		}
+		if third = workerPids(); len(third) != 1 {
+			return false
+		}
+		_, err := os.Stat(fmt.Sprintf("%s.serving.%d", flag, third[0]))
+		return err == nil
 	})
 
 	os.WriteFile(flag+".fail", nil, 0o644) // the next worker fails to start
-	syscall.Kill(workerPids()[0], syscall.SIGKILL)
+	syscall.Kill(third[0], syscall.SIGKILL)
 	waitFor(t, "the failed respawn reaped", func() bool { return book.count("[notice] worker process N exited with code 1") == 1 })
 	if left := workerPids(); len(left) != 0 {
 		t.Errorf("workers: %v", left)
 	}
 	if got := book.count("[notice] start worker process N"); got != 4 {
-		t.Errorf("%d workers started, want 4 (first, respawned twice, the failed one)", got)
+		t.Errorf("%d workers started, want 4 (first, respawned twice, the failed one): %q", got, book.lines)
 	}
 	if !book.has("[alert] worker process N failed to start") {
 		t.Errorf("log: %q", book.lines)

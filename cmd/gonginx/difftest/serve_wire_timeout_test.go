@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +85,8 @@ func trickle(addr string, steps []trickleStep, limit time.Duration) trickleResul
 	switch {
 	case errors.Is(readErr, os.ErrDeadlineExceeded):
 		res.End = "kept open"
+	case errors.Is(readErr, syscall.ECONNRESET):
+		res.End = "reset"
 	default:
 		res.End = "closed"
 	}
@@ -328,5 +331,46 @@ server {
 	}
 	if os.Getenv("DIFFTEST_DUMP") != "" {
 		t.Logf("nginx: %q %q", want, wantLog)
+	}
+}
+
+// reset_timedout_connection on: a connection closed for a timeout (head, body) or by 444 is
+// reset; "return 408" is not a timeout and ends with a normal close.
+func TestServeWireResetTimedOut(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	c := harness.Case{Name: "reset", Config: wireLogFormat + `server {
+    listen 127.0.0.1:{{PORT}};
+    client_header_timeout 1s;
+    client_body_timeout 1s;
+    reset_timedout_connection on;
+    access_log /dev/stderr wire;
+    location / { return 200 "ok\n"; }
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /t408 { return 408; }
+    location /t444 { return 444; }
+}
+`}
+	clients := [][]trickleStep{
+		{{Data: "GET /slow HTTP/1.1\r\nHost: a\r\n"}},
+		{{Data: "POST /p/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n1234"}},
+		{{Data: "GET /t444 HTTP/1.1\r\nHost: a\r\n\r\n"}},
+		{{Data: "GET /t408 HTTP/1.1\r\nHost: a\r\n\r\n"}},
+	}
+	var wg sync.WaitGroup
+	var want, got []trickleResult
+	var wantLog, gotLog []string
+	wg.Add(2)
+	go func() { defer wg.Done(); want, wantLog = runTrickles(t, c, nginx, clients, 4*time.Second) }()
+	go func() { defer wg.Done(); got, gotLog = runTrickles(t, c, gonginx, clients, 4*time.Second) }()
+	wg.Wait()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("clients saw (-nginx +gonginx):\n%s", d)
+	}
+	if d := cmp.Diff(wantLog, gotLog); d != "" {
+		t.Errorf("access log (-nginx +gonginx):\n%s", d)
+	}
+	if os.Getenv("DIFFTEST_DUMP") != "" {
+		t.Logf("nginx: %q\n%q", want, wantLog)
 	}
 }

@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+	"golang.org/x/crypto/ocsp"
 )
 
 // TLS as nginx 1.22 (with Debian's OpenSSL 3.0) serves it: "ssl on", the
@@ -355,4 +357,97 @@ server {
 	tls10.TLSMin, tls10.TLSMax = tls.VersionTLS10, tls.VersionTLS11
 	c.Requests = []harness.Request{tlsGet("modern client", serveHost), tls10}
 	t.Run("default", func(t *testing.T) { harness.Compare(t, c, want, got, serveAssets(t)) })
+}
+
+// Session resumption: tickets by default (TLS 1.2 and 1.3), none with
+// ssl_session_tickets off (the Go client resumes by ticket only), and
+// tickets under keys from ssl_session_ticket_key.
+func TestServeTLSSessions(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "sessions",
+		Config: `ssl_certificate {{CERT}};
+ssl_certificate_key {{KEY}};
+ssl_protocols TLSv1.2 TLSv1.3;
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name www.my-api.com;
+    return 200 "$ssl_protocol $ssl_session_reused\n";
+}
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name off.example;
+    ssl_session_tickets off;
+    ssl_session_cache shared:S:1m;
+    return 200 "off $ssl_protocol $ssl_session_reused\n";
+}
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name keyed.example;
+    ssl_session_ticket_key ticket.key;
+    return 200 "keyed $ssl_protocol $ssl_session_reused\n";
+}
+`,
+		Files:   serveArticleFiles,
+		Content: map[string]string{"ticket.key": "0123456789abcdef0123456789abcdef0123456789abcdef"},
+		TLS:     true,
+		SNI:     serveHost,
+	}
+	resume := func(name, host string, max uint16) harness.Request {
+		r := tlsGet(name, host)
+		r.SNI, r.TLSMax, r.Resume = host, max, true
+		return r
+	}
+	c.Requests = []harness.Request{
+		resume("tickets tls 1.3", serveHost, 0),
+		resume("tickets tls 1.2", serveHost, tls.VersionTLS12),
+		resume("tickets off tls 1.3", "off.example", 0),
+		resume("tickets off tls 1.2", "off.example", tls.VersionTLS12),
+		resume("ticket key tls 1.3", "keyed.example", 0),
+		resume("ticket key tls 1.2", "keyed.example", tls.VersionTLS12),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// ssl_stapling_file: the response is stapled as it is, to clients that ask.
+func TestServeTLSStaplingFile(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	crt, keyPEM := ecCert(t, "stapled.example")
+	b, _ := pem.Decode([]byte(crt))
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := pem.Decode([]byte(keyPEM))
+	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ocsp.CreateResponse(cert, cert, ocsp.Response{Status: ocsp.Good, SerialNumber: cert.SerialNumber,
+		ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour)}, key.(crypto.Signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := harness.Case{
+		Name: "stapling file",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name stapled.example;
+    ssl_certificate s.crt;
+    ssl_certificate_key s.key;
+    ssl_stapling on;
+    ssl_stapling_file resp.der;
+    return 200 "$ssl_protocol\n";
+}
+`,
+		Content: map[string]string{"s.crt": crt, "s.key": keyPEM, "resp.der": string(resp)},
+		TLS:     true,
+		SNI:     "stapled.example",
+	}
+	tls12 := tlsGet("tls 1.2", "stapled.example")
+	tls12.TLSMax = tls.VersionTLS12
+	c.Requests = []harness.Request{tlsGet("first", "stapled.example"), tlsGet("second", "stapled.example"), tls12}
+	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -44,6 +44,9 @@ type Request struct {
 	Ciphers []uint16 // TLS 1.2 suites offered, in order
 	ALPN    []string
 	ShowTLS bool
+	// Resume makes a first connection with the same request and a
+	// session cache, then this one offers the session it got.
+	Resume bool
 }
 
 // Result is everything a client and the upstream observed for one Request, normalized.
@@ -80,6 +83,13 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		}
 		if req.NoSNI {
 			cfg.ServerName = ""
+		}
+		if req.Resume {
+			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+			if err := primeSession(addr, cfg, req, subst); err != nil {
+				res.Error = "first connection: " + errText(err)
+				return res
+			}
 		}
 		tc := tls.Client(raw, cfg)
 		if err := tc.Handshake(); err != nil {
@@ -152,7 +162,26 @@ func tlsSummary(st tls.ConnectionState) string {
 	if len(st.PeerCertificates) > 0 {
 		subject = st.PeerCertificates[0].Subject.String()
 	}
-	return fmt.Sprintf("%s %s alpn=%q cert=%s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol, subject)
+	return fmt.Sprintf("%s %s alpn=%q cert=%s ocsp=%d resumed=%v", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite),
+		st.NegotiatedProtocol, subject, len(st.OCSPResponse), st.DidResume)
+}
+
+// primeSession runs req once on its own connection, reading to the end, so
+// that cfg's session cache holds what the server gave.
+func primeSession(addr string, cfg *tls.Config, req Request, subst func(string) string) error {
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: requestTimeout}, "tcp", addr, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(requestTimeout))
+	for _, part := range req.Send {
+		if _, err := io.WriteString(c, subst(part)); err != nil {
+			return err
+		}
+	}
+	_, err = io.Copy(io.Discard, c)
+	return err
 }
 
 // connEnd tells whether the server closed the connection after the exchange or kept it open.

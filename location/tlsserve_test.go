@@ -325,3 +325,24 @@ func TestSSLRefusals(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkSSLVariables(b *testing.B) {
+	rc := rewrite.NewCompiler()
+	addSSLVariables(rc)
+	cv, err := rc.Complex("$ssl_protocol $ssl_cipher $ssl_curve $ssl_server_name $ssl_session_reused $ssl_ciphers $ssl_curves")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := rc.Finish(); err != nil {
+		b.Fatal(err)
+	}
+	info := &tlsInfo{serverName: "example.com", ciphers: []uint16{0x1301, 0x1302, 0xc02f, 0xc030, 0x00ff},
+		curves: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256},
+		state:  tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, CurveID: tls.X25519}}
+	st := &rewrite.State{Req: &http1.Request{Conn: &http1.ConnInfo{TLS: true, SSL: info}}}
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = cv.Eval(st, dst[:0])
+	}
+}

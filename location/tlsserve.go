@@ -218,7 +218,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		cfg.Certificates = []tls.Certificate{owner.withStaple(cert, hello)}
 		return cfg, nil
 	}
-	suite, cert := chooseSuite12(def.suites, hello.CipherSuites, certs, srv.ssl.PreferServer)
+	suite, cert := chooseSuite12(def.suites, hello.CipherSuites, certs, srv.ssl.PreferServer, hello.SupportedCurves, def.curves)
 	if cert == nil {
 		return nil, pc.fail(alertHandshakeFailure, errors.New("no shared cipher"))
 	}
@@ -357,29 +357,49 @@ func sigalgFits(c *tls.Certificate, s tls.SignatureScheme) bool {
 
 // chooseSuite12 picks the TLS 1.2 suite and certificate as OpenSSL's
 // ssl3_choose_cipher does: the first suite, in the client's order (the
-// server's with ssl_prefer_server_ciphers), that both enable and whose
-// authentication a certificate provides; the certificate is the first
-// of that key type.
-func chooseSuite12(server, client []uint16, certs []tls.Certificate, preferServer bool) (uint16, *tls.Certificate) {
+// server's with ssl_prefer_server_ciphers), that both enable, whose key
+// exchange has a group both support (ECDHE), and whose authentication a
+// certificate provides (an ECDSA one on a curve the client supports);
+// the certificate is the first such.
+func chooseSuite12(server, client []uint16, certs []tls.Certificate, preferServer bool, clientCurves, serverCurves []tls.CurveID) (uint16, *tls.Certificate) {
 	order, other := client, server
 	if preferServer {
 		order, other = server, client
 	}
+	sharedGroup := slices.ContainsFunc(clientCurves, func(c tls.CurveID) bool { return slices.Contains(serverCurves, c) })
 	for _, id := range order {
 		if !slices.Contains(other, id) {
 			continue
 		}
 		s := goSuites[id]
-		if s == nil {
+		if s == nil || s.kx == "kECDHE" && !sharedGroup {
 			continue
 		}
 		for i := range certs {
-			if k, _ := kindOf(&certs[i]); k == s.auth {
-				return id, &certs[i]
+			k, curve := kindOf(&certs[i])
+			if k != s.auth {
+				continue
 			}
+			if k == kindECDSA && len(clientCurves) > 0 && !slices.Contains(clientCurves, curveID(curve)) {
+				continue
+			}
+			return id, &certs[i]
 		}
 	}
 	return 0, nil
+}
+
+// curveID is the TLS group of an ECDSA key's curve.
+func curveID(c elliptic.Curve) tls.CurveID {
+	switch c {
+	case elliptic.P256():
+		return tls.CurveP256
+	case elliptic.P384():
+		return tls.CurveP384
+	case elliptic.P521():
+		return tls.CurveP521
+	}
+	return 0
 }
 
 // tlsInfo is what a TLS connection's handshake settled, for the $ssl_*

@@ -136,22 +136,28 @@ func TestChooseCertificate(t *testing.T) {
 		}
 	}
 	server, _ := opensslSuites("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:AES128-SHA")
+	allCurves := []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
+	serverCurves := tlsCurves("auto")
 	tls12 := []struct {
 		name      string
 		client    []uint16
+		curves    []tls.CurveID
 		certs     []tls.Certificate
 		prefer    bool
 		wantSuite string
 		wantCert  string
 	}{
-		{"client order", []uint16{0xc02b, 0xc02f}, certs, false, "ECDHE-ECDSA-AES128-GCM-SHA256", "ecP-256"},
-		{"server order", []uint16{0xc02b, 0xc02f}, certs, true, "ECDHE-RSA-AES128-GCM-SHA256", "rsa"},
-		{"no ecdsa certificate", []uint16{0xc02b, 0xc02f}, []tls.Certificate{rsaC}, false, "ECDHE-RSA-AES128-GCM-SHA256", "rsa"},
-		{"rsa key exchange", []uint16{0x002f}, certs, false, "AES128-SHA", "rsa"},
-		{"not enabled", []uint16{0xc030}, certs, false, "", "none"},
+		{"client order", []uint16{0xc02b, 0xc02f}, allCurves, certs, false, "ECDHE-ECDSA-AES128-GCM-SHA256", "ecP-256"},
+		{"server order", []uint16{0xc02b, 0xc02f}, allCurves, certs, true, "ECDHE-RSA-AES128-GCM-SHA256", "rsa"},
+		{"no ecdsa certificate", []uint16{0xc02b, 0xc02f}, allCurves, []tls.Certificate{rsaC}, false, "ECDHE-RSA-AES128-GCM-SHA256", "rsa"},
+		{"rsa key exchange", []uint16{0x002f}, allCurves, certs, false, "AES128-SHA", "rsa"},
+		{"not enabled", []uint16{0xc030}, allCurves, certs, false, "", "none"},
+		{"ecdsa certificate on a curve the client lacks", []uint16{0xc02b, 0xc02f}, []tls.CurveID{tls.X25519, tls.CurveP384},
+			[]tls.Certificate{p256, rsaC}, false, "ECDHE-RSA-AES128-GCM-SHA256", "rsa"},
+		{"no shared group: no ecdhe", []uint16{0xc02f, 0x002f}, []tls.CurveID{30}, certs, false, "AES128-SHA", "rsa"},
 	}
 	for _, tt := range tls12 {
-		id, c := chooseSuite12(server, tt.client, tt.certs, tt.prefer)
+		id, c := chooseSuite12(server, tt.client, tt.certs, tt.prefer, tt.curves, serverCurves)
 		if got := opensslCipherNames[id]; got != tt.wantSuite || name(c) != tt.wantCert {
 			t.Errorf("tls 1.2 %s: got %s %s, want %s %s", tt.name, got, name(c), tt.wantSuite, tt.wantCert)
 		}

@@ -70,72 +70,78 @@ func (cs *charsetSet) indexBytes(name []byte) int {
 	return -1
 }
 
-// charsetMap reads a charset_map block as ngx_http_charset_map_block:
-// with a one-byte target, bytes not listed above 0x7f become '?' both
-// ways; with utf-8, each listed byte's value is its UTF-8 form in hex,
-// unlisted bytes above 0x7f become '?', and code points with no byte are
-// written as "&#N;".
+// charsetMap reads a charset_map block as ngx_http_charset_map_block,
+// with its errors: with a one-byte target, bytes not listed above 0x7f
+// become '?' both ways; with utf-8, each listed byte's value is its UTF-8
+// form in hex (a code point below 0x10000), unlisted bytes above 0x7f
+// become '?', and code points with no byte are written as "&#N;".
 func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 	if len(d.Args) != 2 {
 		return nil
 	}
 	cs := &c.rt.charsets
 	src, dst := cs.add(d.Args[0]), cs.add(d.Args[1])
+	if src == dst {
+		return confErr(d, "\"charset_map\" between the same charsets \"%s\" and \"%s\"", d.Args[0], d.Args[1])
+	}
+	if cs.maps[[2]int{src, dst}] != nil {
+		return confErr(d, "duplicate \"charset_map\" between \"%s\" and \"%s\"", d.Args[0], d.Args[1])
+	}
 	fwd, back := &recoder{}, &recoder{}
+	var f, b [256]byte
+	to, from := new([256][]byte), new([256]*[256]byte)
+	from[0] = new([256]byte)
+	for i := range f {
+		f[i], b[i], to[i] = byte(i), byte(i), []byte{byte(i)}
+		from[0][i] = byte(i)
+		if i >= 0x80 {
+			f[i], b[i], to[i], from[0][i] = '?', '?', []byte{'?'}, 0
+		}
+	}
+	for _, e := range d.Block {
+		if e.Name == "#" {
+			continue
+		}
+		if len(e.Args) != 1 {
+			return confErr(e, "invalid parameters number")
+		}
+		a, ok := hexToI(e.Name)
+		if !ok || a > 255 {
+			return confErr(e, "invalid value %q", e.Name)
+		}
+		v := e.Args[0]
+		if !cs.utf8[dst] {
+			n, ok := hexToI(v)
+			if !ok || n > 255 {
+				return confErr(e, "invalid value %q", v)
+			}
+			f[a], b[n] = byte(n), byte(a)
+			continue
+		}
+		seq := make([]byte, 0, (len(v)+1)/2)
+		for k := 0; k < len(v); k += 2 {
+			n, ok := hexToI(v[k:min(k+2, len(v))])
+			if !ok || k+2 > len(v) {
+				return confErr(e, "invalid value %q", v)
+			}
+			seq = append(seq, byte(n))
+		}
+		n := uint32(0xffffffff)
+		if len(seq) > 0 {
+			n, _ = utf8Decode(seq)
+		}
+		if n > 0xffff {
+			return confErr(e, "invalid value %q", v)
+		}
+		to[a] = seq
+		if from[n>>8] == nil {
+			from[n>>8] = new([256]byte)
+		}
+		from[n>>8][n&0xff] = byte(a)
+	}
 	if cs.utf8[dst] {
-		to, from := new([256][]byte), new([256]*[256]byte)
-		from[0] = new([256]byte)
-		for i := range to {
-			to[i] = []byte{'?'}
-			if i < 0x80 {
-				to[i], from[0][i] = []byte{byte(i)}, byte(i)
-			}
-		}
-		for _, e := range d.Block {
-			a, err := strconv.ParseUint(e.Name, 16, 8)
-			if e.Name == "#" || len(e.Args) != 1 || err != nil || len(e.Args[0])%2 != 0 {
-				continue // -t reports it
-			}
-			seq := make([]byte, 0, len(e.Args[0])/2)
-			for k := 0; k+2 <= len(e.Args[0]); k += 2 {
-				v, err := strconv.ParseUint(e.Args[0][k:k+2], 16, 8)
-				if err != nil {
-					seq = nil
-					break
-				}
-				seq = append(seq, byte(v))
-			}
-			if len(seq) == 0 {
-				continue
-			}
-			to[a] = seq
-			if n, _ := utf8Decode(seq); n < 0x10000 {
-				if from[n>>8] == nil {
-					from[n>>8] = new([256]byte)
-				}
-				from[n>>8][n&0xff] = byte(a)
-			}
-		}
 		fwd.toUTF8, back.fromUTF8 = to, from
 	} else {
-		var f, b [256]byte
-		for i := range f {
-			f[i], b[i] = byte(i), byte(i)
-			if i >= 0x80 {
-				f[i], b[i] = '?', '?'
-			}
-		}
-		for _, e := range d.Block {
-			if e.Name == "#" || len(e.Args) != 1 {
-				continue
-			}
-			a, err1 := strconv.ParseUint(e.Name, 16, 8)
-			v, err2 := strconv.ParseUint(e.Args[0], 16, 8)
-			if err1 != nil || err2 != nil {
-				continue // -t reports it
-			}
-			f[a], b[v] = byte(v), byte(a)
-		}
 		fwd.bytes, back.bytes = &f, &b
 	}
 	if cs.maps == nil {
@@ -144,6 +150,26 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 	}
 	cs.maps[[2]int{src, dst}], cs.maps[[2]int{dst, src}] = fwd, back
 	return nil
+}
+
+// hexToI is ngx_hextoi: hex digits only, at least one.
+func hexToI(s string) (int, bool) {
+	if s == "" || len(s) > 8 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			n = n*16 + int(s[i]-'0')
+		case c >= 'a' && c <= 'f':
+			n = n*16 + int(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return n, true
 }
 
 // compileCharsets resolves conf's charset and source_charset against the

@@ -213,12 +213,11 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime, x.tunneled = 0, 0, 0, now, -1, false
 		var ft ftMask
 		sent := false
-		var fatal serverError
-		if errors.As(err, &fatal) {
-			s.AddUpstreamTry(addr, 500, time.Since(now))
-			return 500, err
-		}
 		if err != nil {
+			if _, fatal := err.(serverError); fatal {
+				s.AddUpstreamTry(addr, 500, time.Since(now))
+				return 500, err
+			}
 			status, ft = 502, ftError
 			if isTimeout(err) {
 				status, ft = 504, ftTimeout

@@ -95,7 +95,8 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		}
 	}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
+	// HUP and USR2 are the master's to act on; a worker ignores them, as nginx's does.
+	signal.Notify(sigs, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
 	if err := w.Ready(); err != nil {
 		srv.Close()

@@ -40,6 +40,26 @@ type recoder struct {
 // without ranges (nginx clears the length for a utf-8 recode).
 func (r *recoder) grows() bool { return r.bytes == nil }
 
+// register numbers the charsets the http block names in the order nginx
+// reads them (ngx_http_add_charset as each directive is parsed), so a name
+// written again in other letter cases keeps its first spelling.
+func (cs *charsetSet) register(block []*nginxconf.Directive) {
+	for _, d := range block {
+		switch {
+		case d.Name == "charset_map" && len(d.Args) == 2:
+			cs.add(d.Args[0])
+			cs.add(d.Args[1])
+		case (d.Name == "charset" || d.Name == "source_charset") && len(d.Args) == 1:
+			if a := d.Args[0]; !strings.HasPrefix(a, "$") && !(d.Name == "charset" && a == "off") {
+				cs.add(a)
+			}
+		}
+		if d.Name != "charset_map" && d.Name != "types" && d.Name != "map" {
+			cs.register(d.Block)
+		}
+	}
+}
+
 // add returns the number of name, registering it (caselessly) if new.
 func (cs *charsetSet) add(name string) int {
 	if i := cs.index(name); i >= 0 {

@@ -379,6 +379,7 @@ func (c *compiler) compile() error {
 	}
 	c.rt.groups = groups
 	c.httpBlock = httpBlock
+	c.rt.charsets.register(httpBlock.Block)
 	for _, d := range httpBlock.Block {
 		if d.Name == "charset_map" {
 			if err := c.charsetMap(d); err != nil {

@@ -609,3 +609,30 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// nginx numbers charsets as it reads them: a name written again with
+// other letter cases is the first spelling.
+func TestServeCharsetSpelling(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "charset spelling",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /a/ { charset Windows-1251; }
+    charset windows-1251;
+    location /b/ { charset WINDOWS-1251; }
+    location /c/ { charset $arg_c; }
+}
+`,
+		Content: map[string]string{"html/a/t.html": "a", "html/b/t.html": "b", "html/c/t.html": "c", "html/t.html": "t"},
+		Requests: []harness.Request{
+			staticGet("first spelling", "/a/t.html"),
+			staticGet("server level", "/t.html"),
+			staticGet("later spelling", "/b/t.html"),
+			staticGet("variable keeps its value", "/c/t.html?c=WINDOWS-1251"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

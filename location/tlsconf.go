@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
@@ -26,8 +27,11 @@ type SSLConfig struct {
 	PreferServer bool     // ssl_prefer_server_ciphers
 	Curves       string   // ssl_ecdh_curve
 	Tickets      bool     // ssl_session_tickets
-	Reject       bool     // ssl_reject_handshake
-	Passwords    []string // lines of ssl_password_file, tried in order
+	// SessionTimeout is ssl_session_timeout: a session older than this is
+	// not resumed.
+	SessionTimeout time.Duration
+	Reject         bool     // ssl_reject_handshake
+	Passwords      []string // lines of ssl_password_file, tried in order
 	// OCSP stapling: ssl_stapling, ssl_stapling_file, _responder, _verify,
 	// and ssl_trusted_certificate (issuers and response signers).
 	Stapling          bool
@@ -114,6 +118,12 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	ssl.PreferServer = onOff(c.sslLast(server, "ssl_prefer_server_ciphers"))
 	if d := c.sslLast(server, "ssl_session_tickets"); d != nil {
 		ssl.Tickets = onOff(d)
+	}
+	ssl.SessionTimeout = 300 * time.Second
+	if d := c.sslLast(server, "ssl_session_timeout"); d != nil {
+		if sec, ok := nginxconf.ParseTime(d.Args[0], true); ok {
+			ssl.SessionTimeout = time.Duration(sec) * time.Second
+		}
 	}
 	ssl.Reject = onOff(c.sslLast(server, "ssl_reject_handshake"))
 	ssl.Stapling = onOff(c.sslLast(server, "ssl_stapling"))

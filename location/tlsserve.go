@@ -12,6 +12,8 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -210,6 +212,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		NextProtos:             []string{"http/1.1", "http/1.0", "http/0.9"},
 	}
 	cfg.SetSessionTicketKeys(srv.ticketKeys)
+	srv.limitSessions(cfg)
 	if version == tls.VersionTLS13 {
 		cert := chooseCert13(certs, hello.SignatureSchemes, srv.ssl.PreferServer)
 		if cert == nil {
@@ -225,6 +228,43 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	cfg.CipherSuites = []uint16{suite}
 	cfg.Certificates = []tls.Certificate{owner.withStaple(cert, hello)}
 	return cfg, nil
+}
+
+// sessionStamp marks the creation time gonginx adds to a ticket's session.
+const sessionStamp = "gonginx-created:"
+
+// limitSessions makes ssl_session_timeout the sessions' lifetime, as
+// OpenSSL's SSL_CTX_set_timeout: tickets carry their creation time and
+// an older session is not resumed.
+func (t *tlsServer) limitSessions(cfg *tls.Config) {
+	timeout := t.ssl.SessionTimeout
+	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		ss.Extra = append(ss.Extra, strconv.AppendInt([]byte(sessionStamp), time.Now().Unix(), 10))
+		return cfg.EncryptTicket(cs, ss)
+	}
+	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := cfg.DecryptTicket(identity, cs)
+		if ss == nil || err != nil {
+			return nil, nil // not ours or unreadable: a full handshake
+		}
+		created := int64(-1)
+		for _, e := range ss.Extra {
+			if v, ok := strings.CutPrefix(string(e), sessionStamp); ok {
+				created, _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		if created < 0 || sessionExpired(created, time.Now().Unix(), timeout) {
+			return nil, nil
+		}
+		return ss, nil
+	}
+}
+
+// sessionExpired is OpenSSL's test, in whole seconds: a session expires
+// once more than timeout has passed (so "0" still resumes within the
+// second it was made).
+func sessionExpired(created, now int64, timeout time.Duration) bool {
+	return now > created+int64(timeout/time.Second)
 }
 
 // withStaple is the certificate with its OCSP response when the client

@@ -352,3 +352,20 @@ func BenchmarkSSLVariables(b *testing.B) {
 		dst = cv.Eval(st, dst[:0])
 	}
 }
+
+func TestSessionExpired(t *testing.T) {
+	for _, tt := range []struct {
+		created, now int64
+		timeout      time.Duration
+		want         bool
+	}{
+		{100, 100, 0, false},
+		{100, 101, 0, true},
+		{100, 400, 300 * time.Second, false},
+		{100, 401, 300 * time.Second, true},
+	} {
+		if got := sessionExpired(tt.created, tt.now, tt.timeout); got != tt.want {
+			t.Errorf("created %d, now %d, timeout %v: got %v, want %v", tt.created, tt.now, tt.timeout, got, tt.want)
+		}
+	}
+}

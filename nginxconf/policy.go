@@ -69,6 +69,7 @@ var served = setOf(
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
 	"ssl_password_file", "ssl_stapling", "ssl_stapling_file", "ssl_stapling_responder",
 	"ssl_stapling_verify", "ssl_trusted_certificate", "ssl_session_ticket_key",
+	"ssl_session_timeout",
 )
 
 // tuning lists directives that change only performance or resource use,
@@ -91,7 +92,7 @@ var tuning = setOf(
 	"rewrite_log", "uninitialized_variable_warn",
 	// Session resumption and 0-RTT only save round trips; DHE suites
 	// (ssl_dhparam) serve only clients that offer no ECDHE suite.
-	"ssl_buffer_size", "ssl_session_cache", "ssl_session_timeout", "ssl_early_data", "ssl_dhparam",
+	"ssl_buffer_size", "ssl_session_cache", "ssl_early_data", "ssl_dhparam",
 	"http2_chunk_size", "http2_body_preread_size", "http2_recv_buffer_size", "http2_pool_size",
 	"http2_streams_index_size", "http2_idle_timeout", "http2_max_concurrent_pushes",
 	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",

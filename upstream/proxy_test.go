@@ -434,3 +434,61 @@ func TestProxyBodyOverrunNotKept(t *testing.T) {
 		})
 	}
 }
+
+// proxy_request_buffering off and HTTP/1.1: a chunked body is passed on
+// as it arrives, chunked again, what is at hand as one chunk; one that
+// arrived whole with the head goes with a Content-Length, as nginx 1.22
+// (checked by TestServeProxyChunkedStreaming).
+func TestProxyStreamsChunkedBody(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				all := ""
+				for !strings.HasSuffix(all, "0\r\n\r\n") && !strings.HasSuffix(all, "whole") {
+					c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					n, err := c.Read(buf)
+					if err != nil {
+						break
+					}
+					got <- string(buf[:n])
+					all += string(buf[:n])
+				}
+				c.Write([]byte(okResponse))
+			}()
+		}
+	}()
+	ps := newProxyServer(t, "", "proxy_pass http://"+ln.Addr().String()+"; proxy_http_version 1.1; proxy_request_buffering off;", "/")
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n"))
+	want := "POST /a HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n"
+	if first := <-got; first != want {
+		t.Errorf("backend got first %q, want %q", first, want)
+	}
+	c.Write([]byte("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"))
+	if next := <-got; next != "5\r\nabcde\r\n0\r\n\r\n" {
+		t.Errorf("backend got then %q", next)
+	}
+	resp := roundTripOn(t, c, "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nwhole\r\n0\r\n\r\n")
+	if !strings.HasPrefix(resp, "HTTP/1.1 200 OK") {
+		t.Errorf("client got %q", resp)
+	}
+	if whole := <-got; !strings.HasSuffix(whole, "Content-Length: 5\r\n\r\nwhole") {
+		t.Errorf("a body at hand whole: backend got %q", whole)
+	}
+}

@@ -16,8 +16,8 @@ import (
 // overridden; empty values are not sent), then the client's header lines
 // in order with their names as sent, minus every name proxy_set_header
 // and the defaults cover. bodyLen is $proxy_internal_body_length (-1:
-// no Content-Length).
-func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, method []byte, locPrefix string, bodyLen int64) []byte {
+// no Content-Length); chunked sends "Transfer-Encoding: chunked".
+func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, method []byte, locPrefix string, bodyLen int64, chunked bool) []byte {
 	b = append(b, method...)
 	b = append(b, ' ')
 	b = p.appendURI(b, r, s, t, locPrefix)
@@ -44,7 +44,10 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 				b = strconv.AppendInt(b, bodyLen, 10)
 			}
 		case hdrInternalChunk:
-			// Bodies are sent with a length (request buffering on).
+			// $proxy_internal_chunked: a body passed on as it arrives.
+			if chunked {
+				b = append(b, "chunked"...)
+			}
 		}
 		if len(b) == valStart {
 			b = b[:start] // an empty value: the header is not sent

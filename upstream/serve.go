@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +37,12 @@ type exchange struct {
 	method       []byte // the method sent (proxy_method or the client's)
 	methodBuf    []byte
 	headOnly     bool // HEAD was sent: the response has no body
-	overrun      bool // the backend sent more than its framing said
-	tunneled     bool // the try became a tunnel (no response body counted)
+	// streamChunked: the client's chunked body is passed on as it
+	// arrives (proxy_request_buffering off, HTTP/1.1).
+	streamChunked bool
+	pending       []byte // body at hand when streaming starts, sent with the head
+	overrun       bool   // the backend sent more than its framing said
+	tunneled      bool   // the try became a tunnel (no response body counted)
 	// Per try, for the $upstream_* variables: bytes written and read,
 	// the response head's length and when it was read.
 	sent, recvd int64
@@ -131,22 +136,36 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	// sent with a Content-Length.
 	bodyLen := r.ContentLength
 	x.bodyBuffered = false
-	if r.Chunked || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
+	// proxy_request_buffering off with HTTP/1.1: a chunked body goes on
+	// to the backend as it arrives, chunked again (nginx's
+	// request_body_no_buffering).
+	x.streamChunked = r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
+	x.pending = nil
+	if x.streamChunked {
+		// A body that arrived whole with the head is sent with its
+		// length, as nginx does when nothing is left to read; otherwise
+		// what is at hand goes out with the request head.
+		if int64(cap(x.body)) < p.bodyBufferSize {
+			x.body = make([]byte, 0, p.bodyBufferSize) // grows once per pooled exchange
+		}
+		n, err := readAtHand(c, x.body[:cap(x.body)])
+		if err != nil {
+			return bodyStatus(err), err
+		}
+		x.body = x.body[:n]
+		if c.BodyDone() {
+			x.streamChunked = false
+			bodyLen, x.bodyBuffered = int64(n), true
+			s.SetRequestBody(x.body)
+		} else {
+			x.pending = x.body
+		}
+	}
+	if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
 		defer x.dropBodyFile()
 		n, err := p.readBody(c, x)
 		if err != nil {
-			var he *http1.Error
-			switch {
-			case errors.As(err, &he):
-				return he.Status, err
-			case errors.Is(err, http1.ErrRequestTimeout):
-				// ngx_http_read_client_request_body_handler: 408,
-				// and nothing is sent.
-				return 408, err
-			case errors.Is(err, errBodyTooLarge):
-				return 413, err
-			}
-			return 400, err
+			return bodyStatus(err), err
 		}
 		bodyLen, x.bodyBuffered = n, true
 		if x.bodyFile != nil {
@@ -188,13 +207,19 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	// A HEAD sent to the backend gets no body back, whatever the
 	// client asked (nginx's ctx->head).
 	x.headOnly = len(x.method) == 4 && http1.EqualFold(x.method, "head")
-	x.req = p.appendRequest(x.req[:0], r, s, &t, x.method, locPrefix, hdrLen)
+	if x.streamChunked {
+		hdrLen = -1
+	}
+	x.req = p.appendRequest(x.req[:0], r, s, &t, x.method, locPrefix, hdrLen, x.streamChunked)
+	if len(x.pending) > 0 {
+		x.req = appendChunk(x.req, x.pending)
+	}
 
 	start := time.Now()
 	tries := t.group.tries(p.nextTries)
 	nonIdempotent := r.MethodCode == http1.MethodPOST || r.MethodCode == http1.MethodLOCK ||
 		r.MethodCode == http1.MethodPATCH
-	bodyAtHand := x.bodyBuffered || bodyLen <= 0
+	bodyAtHand := (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked
 	var tried uint64
 	useIdle := true
 	for {
@@ -467,8 +492,14 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			return sendFailure(err)
 		}
 	}
-	if bodyLen > 0 && !x.bodyBuffered {
-		if err := p.sendBody(c, nc, x); err != nil {
+	if bodyLen > 0 && !x.bodyBuffered || x.streamChunked {
+		var err error
+		if x.streamChunked {
+			err = p.sendChunked(c, nc, x)
+		} else {
+			err = p.sendBody(c, nc, x)
+		}
+		if err != nil {
 			var he *http1.Error
 			if errors.As(err, &he) {
 				return he.Status, err, 0
@@ -660,6 +691,97 @@ func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, x *exchange) error {
 			return err
 		}
 	}
+}
+
+// sendChunked passes a chunked client body on as it arrives, each batch
+// of what is at hand as one chunk and the last one with the terminating
+// "0" chunk, as nginx's body chunked filter sends the buffers it read.
+func (p *Proxy) sendChunked(c *http1.Conn, nc net.Conn, x *exchange) error {
+	body := c.Body()
+	buf := x.rbuf
+	const room = 18 // a size line before the data ("%x\r\n" of an int64)
+	const tail = len("\r\n0\r\n\r\n")
+	for {
+		// Wait for some, then take what else is at hand.
+		n, rerr := body.Read(buf[room : len(buf)-tail])
+		k := n
+		if rerr == nil {
+			m, err := readAtHand(c, buf[room+k:len(buf)-tail])
+			k, rerr = k+m, err
+		}
+		if rerr != nil && rerr != io.EOF {
+			return rerr
+		}
+		start, end := room, room+k
+		if k > 0 {
+			var line [room]byte
+			l := strconv.AppendInt(line[:0], int64(k), 16)
+			l = append(l, '\r', '\n')
+			start = room - len(l)
+			copy(buf[start:], l)
+			end += copy(buf[end:], "\r\n")
+		}
+		if rerr == io.EOF {
+			end += copy(buf[end:], "0\r\n\r\n")
+		}
+		if end > start {
+			if p.SendTimeout > 0 {
+				nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
+			}
+			m, werr := nc.Write(buf[start:end])
+			x.sent += int64(m)
+			if werr != nil {
+				return werr
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+	}
+}
+
+// readAtHand reads the body bytes already received into p, without
+// waiting for more; io.EOF is not an error (c.BodyDone tells).
+func readAtHand(c *http1.Conn, p []byte) (int, error) {
+	k := 0
+	for k < len(p) {
+		n, err := c.ReadBodyAtHand(p[k:])
+		k += n
+		if err == io.EOF {
+			return k, nil
+		}
+		if err != nil {
+			return k, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return k, nil
+}
+
+// appendChunk frames data as one chunk.
+func appendChunk(b, data []byte) []byte {
+	b = strconv.AppendInt(b, int64(len(data)), 16)
+	b = append(b, '\r', '\n')
+	b = append(b, data...)
+	return append(b, '\r', '\n')
+}
+
+// bodyStatus is the status for a client body that could not be read.
+func bodyStatus(err error) int {
+	var he *http1.Error
+	switch {
+	case errors.As(err, &he):
+		return he.Status
+	case errors.Is(err, http1.ErrRequestTimeout):
+		// ngx_http_read_client_request_body_handler: 408, and nothing
+		// is sent.
+		return 408
+	case errors.Is(err, errBodyTooLarge):
+		return 413
+	}
+	return 400
 }
 
 var errBodyTooLarge = errors.New("client intended to send too large body")

@@ -15,6 +15,9 @@ type bodyReader struct {
 	done bool
 	err  error
 	read int64 // body bytes delivered so far
+	// atHand: reads return only what is already buffered, never waiting
+	// for the client (0, nil when nothing is).
+	atHand bool
 }
 
 const (
@@ -46,6 +49,15 @@ func (b *bodyReader) start(r *Request) {
 // Body returns the current request's body. Reads return io.EOF at its
 // end; a malformed chunked body yields an *Error with Status 400.
 func (c *Conn) Body() io.Reader { return &c.body }
+
+// ReadBodyAtHand reads body bytes already received (decoded, for a
+// chunked body) without waiting for more: 0, nil when none are at hand.
+func (c *Conn) ReadBodyAtHand(p []byte) (int, error) {
+	c.body.atHand = true
+	n, err := c.body.Read(p)
+	c.body.atHand = false
+	return n, err
+}
 
 // BodyDone reports whether the body has been read to its end.
 func (c *Conn) BodyDone() bool { return c.body.done }
@@ -88,6 +100,8 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 			if c.rpos < c.rend {
 				n = copy(p[:want], (*c.rb)[c.rpos:c.rend])
 				c.rpos += n
+			} else if b.atHand {
+				return 0, nil
 			} else {
 				// Large reads go straight into p.
 				if c.ReadTimeout > 0 {
@@ -110,6 +124,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		}
 		// Chunk framing: parse buffered bytes, reading more as needed.
 		if c.rpos == c.rend {
+			if b.atHand {
+				return 0, nil
+			}
 			if _, err := c.fill(); err != nil {
 				b.err = err
 				return 0, err

@@ -3,6 +3,7 @@ package difftest
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 )
@@ -456,6 +457,32 @@ server {
 		plainGet("GET on a kept connection that hangs up", "/hangup"),
 		plainGet("and again", "/reqno"),
 		serveRaw("POST with non_idempotent", "POST /non/hangup HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// proxy_request_buffering off with HTTP/1.1: a chunked body goes to the backend as it arrives,
+// what is at hand as one chunk (nginx-tests proxy_request_buffering_chunked.t).
+func TestServeProxyChunkedStreaming(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("chunked streaming", `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    proxy_request_buffering off;
+    location / {
+        proxy_pass http://{{BACKEND}};
+        proxy_http_version 1.1;
+        add_header X-Body "$request_body" always;
+    }
+    location /v10/ { proxy_pass http://{{BACKEND}}; }
+}
+`,
+		serveRaw("in one go", "POST /a HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n01234\r\n4\r\nmany\r\n0\r\n\r\n"),
+		harness.Request{Name: "in parts", Pause: 100 * time.Millisecond, Send: []string{
+			"POST /b HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+			"5\r\n01234\r\n", "3\r\nabc\r\n2\r\nde\r\n", "5\r\n56789\r\n0\r\n\r\n"}},
+		serveRaw("HTTP/1.0 to the backend: read first, sent with a length", "POST /v10/c HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n01234\r\n0\r\n\r\n"),
 	)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -78,6 +78,11 @@ type Addr struct {
 	Default *VirtualServer
 	names   nameTable
 	regexes bool
+	// hostLimits: some server of the address parses heads under other
+	// limits than the default one, so the host a request names switches
+	// them (nginx reads them from r->srv_conf); maxHead is the largest.
+	hostLimits bool
+	maxHead    int
 }
 
 // VirtualServer is one server{} block.
@@ -753,6 +758,18 @@ func (a *Addr) defaultExplicit() bool { return a.Listen.DefaultServer }
 // buildSockets groups addresses by family and port as
 // ngx_http_init_listening does and builds the name tables.
 func (c *compiler) buildSockets() error {
+	for _, a := range c.addrs {
+		def := a.Default.root.conf.limits
+		for _, s := range a.Servers {
+			l := s.root.conf.limits
+			a.maxHead = max(a.maxHead, l.ClientHeaderBufferSize+l.LargeHeaderBufferSize*l.LargeHeaderBuffers)
+			if l.LargeHeaderBufferSize != def.LargeHeaderBufferSize || l.LargeHeaderBuffers != def.LargeHeaderBuffers ||
+				l.MaxHeaders != def.MaxHeaders || l.UnderscoresInHeaders != def.UnderscoresInHeaders ||
+				l.KeepInvalidHeaders != def.KeepInvalidHeaders {
+				a.hostLimits = true
+			}
+		}
+	}
 	for _, a := range c.addrs {
 		for _, s := range a.Servers {
 			for _, n := range s.Names {

@@ -67,12 +67,15 @@ type exchange struct {
 	partHead   []byte
 	ctype      []byte
 
-	toHTTPS       bool   // plain HTTP arrived on a TLS socket: every request gets 497
-	timedOutBody  bool   // client_body_timeout passed (nginx's c->timedout)
-	expectDone    bool   // Expect: 100-continue was handled
-	emptyLocation bool   // "return 3xx" without a URL
-	redirLoc      []byte // Location of a redirect being answered
-	rangeUnsat    bool   // a 416 carries "Content-Range: bytes */size"
+	toHTTPS       bool  // plain HTTP arrived on a TLS socket: every request gets 497
+	timedOutBody  bool  // client_body_timeout passed (nginx's c->timedout)
+	hostAddr      *Addr // the address whose servers forHost picks from
+	hostSt        rewrite.State
+	forHost       func([]byte) *http1.Limits // limitsForHost, bound once per exchange
+	expectDone    bool                       // Expect: 100-continue was handled
+	emptyLocation bool                       // "return 3xx" without a URL
+	redirLoc      []byte                     // Location of a redirect being answered
+	rangeUnsat    bool                       // a 416 carries "Content-Range: bytes */size"
 
 	// curConf is the configuration the request runs under now (server,
 	// location or "if" block): file tests, $document_root and
@@ -98,6 +101,9 @@ var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
 func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
 	x := exchanges.Get().(*exchange)
+	if x.forHost == nil {
+		x.forHost = x.limitsForHost // a method value allocates: once per pooled exchange
+	}
 	x.c, x.log, x.toHTTPS = c, log, false
 	c.Filter = x
 	x.st.Files = x
@@ -111,6 +117,7 @@ func (x *exchange) release() {
 		x.c.Filter = nil
 	}
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
+	x.hostAddr = nil
 	x.st.Reset(nil)
 	x.redirLoc = nil
 	x.resp = http1.Response{}
@@ -686,6 +693,13 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 var msiePadding = []byte(strings.Repeat("<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n", 6))
 
 var textHTML = []byte("text/html")
+
+// limitsForHost gives the parser the header limits of the server a
+// request's host selects (http1.Limits.ForHost).
+func (x *exchange) limitsForHost(host []byte) *http1.Limits {
+	srv := x.hostAddr.selectServer(host, &x.hostSt)
+	return &srv.root.conf.limits
+}
 
 // resetIfTimedOut is reset_timedout_connection: a connection closed for a
 // timeout (or 444) is closed with SO_LINGER 0, a reset, so its socket

@@ -498,6 +498,10 @@ func (l *listener) serveConn(sc *serverConn) {
 		// (the keepalive wait under the last request's location).
 		c.HeaderTimeout = conf.headerTimeout
 		c.Limits = conf.limits
+		if addr.hostLimits {
+			x.hostAddr = addr
+			c.Limits.ForHost, c.Limits.MaxHeadAll = x.forHost, addr.maxHead
+		}
 		c.ReadTimeout = conf.bodyTimeout
 		c.WriteTimeout = conf.sendTimeout
 		sc.idle.Store(!first)

@@ -10,6 +10,16 @@ type Limits struct {
 	UnderscoresInHeaders   bool // underscores_in_headers (off)
 	KeepInvalidHeaders     bool // ignore_invalid_headers off
 	NoMergeSlashes         bool // merge_slashes off
+
+	// ForHost, when set, gives the limits of the server the request's host
+	// selects: nginx switches to that server's configuration as soon as the
+	// request line or the Host header names it, and reads the large
+	// buffers, max_headers, underscores_in_headers and
+	// ignore_invalid_headers of the lines after from there. nil: keep these.
+	ForHost func(host []byte) *Limits
+	// MaxHeadAll is the largest head any server ForHost can select allows
+	// (it sizes the read buffer); 0 when ForHost is nil.
+	MaxHeadAll int
 }
 
 // DefaultLimits are nginx's defaults.
@@ -34,7 +44,23 @@ func (l *Limits) withDefaults() Limits {
 
 // maxHead is the most head bytes the limits allow.
 func (l *Limits) maxHead() int {
-	return l.ClientHeaderBufferSize + l.LargeHeaderBufferSize*l.LargeHeaderBuffers
+	return max(l.ClientHeaderBufferSize+l.LargeHeaderBufferSize*l.LargeHeaderBuffers, l.MaxHeadAll)
+}
+
+// switchHost moves the parse to the limits of the server host selects
+// (ngx_http_set_virtual_server), keeping the buffers counted so far. The
+// limits are copied into r, which outlives the parse without allocating.
+func switchHost(lim *Limits, sizer *headSizer, host []byte, r *Request) *Limits {
+	if lim.ForHost == nil {
+		return lim
+	}
+	l := lim.ForHost(host)
+	if l == nil {
+		return lim
+	}
+	r.hostLimits = l.withDefaults()
+	sizer.lim = &r.hostLimits
+	return &r.hostLimits
 }
 
 // headSizer replays nginx's header buffer allocation: lines fill the
@@ -140,6 +166,7 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		}
 		r.scratch = r.scratch[:len(r.scratch)+len(host)]
 		r.Host = host
+		lim = switchHost(lim, &sizer, host, r)
 	}
 	if r.ProtoMajor == 0 {
 		r.Head = b[:n]
@@ -197,6 +224,7 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 			if r.Host == nil {
 				r.scratch = r.scratch[:len(r.scratch)+len(host)]
 				r.Host = host
+				lim = switchHost(lim, &sizer, host, r)
 			}
 			continue
 		case equalFoldBytes(name, "connection"):

@@ -73,7 +73,8 @@ type Request struct {
 	// empty line); the proxy forwards header names from here verbatim.
 	Head []byte
 
-	scratch []byte // normalized URI and lower-cased host live here
+	scratch    []byte // normalized URI and lower-cased host live here
+	hostLimits Limits // the limits of the server the host selected (Limits.ForHost)
 }
 
 // HTTP09 reports an HTTP/0.9 request ("GET /path" with no version): nginx

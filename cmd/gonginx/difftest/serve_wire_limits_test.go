@@ -104,3 +104,61 @@ func TestServeWireHeaderLimits(t *testing.T) {
 		})
 	}
 }
+
+// The header limits of the server a request's host selects apply from the line after the one
+// that names it (the request line's absolute URI, else the Host header), as nginx reads
+// large_client_header_buffers, max_headers, underscores_in_headers and ignore_invalid_headers
+// from r->srv_conf once ngx_http_set_virtual_server switched it; client_header_buffer_size is
+// always the default server's.
+func TestServeWireHeaderLimitsByHost(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	line := func(i, size int) string {
+		name := fmt.Sprintf("X-%d: ", i)
+		return name + strings.Repeat("v", size-2-len(name)) + "\r\n"
+	}
+	lines := func(n, size int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteString(line(i, size))
+		}
+		return b.String()
+	}
+	req := func(name, target, host, headers string) harness.Request {
+		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: "+host+"\r\n"+headers+"Connection: close\r\n\r\n")
+	}
+	c := harness.Case{Name: "by host", Config: `server {
+    listen 127.0.0.1:{{PORT}} default_server;
+    client_header_buffer_size 200;
+    large_client_header_buffers 2 600;
+    max_headers 10;
+    location / { return 200 "default $http_x_u\n"; }
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name big;
+    large_client_header_buffers 4 2k;
+    max_headers 50;
+    underscores_in_headers on;
+    location / { return 200 "big $http_x_u\n"; }
+}
+`, Requests: []harness.Request{
+		req("default: a 700-byte line", "/", "small", line(0, 700)),
+		req("big: a 700-byte line", "/", "big", line(0, 700)),
+		req("big: a 700-byte line before Host", "/", "big", "")},
+	}
+	c.Requests[2].Send[0] = "GET / HTTP/1.1\r\n" + line(0, 700) + "Host: big\r\nConnection: close\r\n\r\n"
+	c.Requests = append(c.Requests,
+		req("default: 20 headers", "/", "small", lines(20, 30)),
+		req("big: 20 headers", "/", "big", lines(20, 30)),
+		req("big: 60 headers", "/", "big", lines(60, 30)),
+		req("default: 3 buffers' worth", "/", "small", lines(3, 590)),
+		req("big: 3 buffers' worth", "/", "big", lines(3, 590)),
+		req("big: 6 KB", "/", "big", lines(12, 500)),
+		req("big: underscore", "/", "big", "X_U: under\r\n"),
+		req("default: underscore", "/", "small", "X_U: under\r\n"),
+		serveRaw("absolute URI selects big", "GET http://big/ HTTP/1.1\r\nHost: small\r\n"+line(0, 700)+"Connection: close\r\n\r\n"),
+		serveRaw("absolute URI selects default", "GET http://small/ HTTP/1.1\r\nHost: big\r\n"+line(0, 700)+"Connection: close\r\n\r\n"),
+	)
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

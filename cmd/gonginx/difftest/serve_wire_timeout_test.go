@@ -139,9 +139,30 @@ func runTrickles(t *testing.T, c harness.Case, im harness.Impl, clients [][]tric
 	for _, steps := range clients {
 		out = append(out, trickle(addr, steps, limit))
 	}
-	// nginx writes the line of a closed request after the close the client saw.
-	time.Sleep(100 * time.Millisecond)
+	settleLog(srv, -1)
 	return out, accessLines(srv.Stop())
+}
+
+// settleLog waits (boundedly) until srv has written want access log lines, or, with want < 0,
+// until their count stays the same for a while: a line is written when its request ends, which
+// on a loaded machine can be well after the client saw the connection close.
+func settleLog(srv *harness.Server, want int) {
+	last, stable := -1, 0
+	for i := 0; i < 60; i++ {
+		n := len(accessLines(srv.Output()))
+		if want >= 0 && n >= want {
+			return
+		}
+		if n == last {
+			stable++
+			if want < 0 && stable >= 4 {
+				return
+			}
+		} else {
+			last, stable = n, 0
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // nginx's client_header_timeout bounds the whole request head, armed once at accept (or at the
@@ -155,7 +176,7 @@ func TestServeWireSlowClients(t *testing.T) {
 	c := harness.Case{Name: "slow", Config: wireLogFormat + `server {
     listen 127.0.0.1:{{PORT}};
     client_header_timeout 1s;
-    client_body_timeout 1s;
+    client_body_timeout 2s;
     access_log /dev/stderr wire;
     location / { return 200 "ok\n"; }
     location /p/ { proxy_pass http://{{BACKEND}}/; }
@@ -165,20 +186,21 @@ func TestServeWireSlowClients(t *testing.T) {
 	const pause = 250 * time.Millisecond
 	long := "GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + strings.Repeat("v", 1200) + "\r\n"
 	clients := [][]trickleStep{
-		// A head trickled a byte at a time for longer than the timeout.
-		bytewise("GET /slow HTTP/1.1\r\nHost: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause),
+		// A head trickled a byte at a time for longer than the timeout (the request line whole,
+		// so that what the log shows of it does not depend on timing).
+		append([]trickleStep{{Data: "GET /slow HTTP/1.1\r\n"}}, bytewise("Host: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause)...),
 		// The same past the first buffer (a large header buffer in nginx).
 		append([]trickleStep{{Data: long}}, bytewise("X-More: bbbbbbbbbbbbbbbbbbbb\r\n\r\n", pause)...),
 		// A keepalive connection: the first request is answered, the second head trickles.
-		append([]trickleStep{{Data: "GET /first HTTP/1.1\r\nHost: a\r\n\r\n"}},
-			bytewise("GET /second HTTP/1.1\r\nHost: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause)...),
+		append([]trickleStep{{Data: "GET /first HTTP/1.1\r\nHost: a\r\n\r\n"}, {Wait: pause, Data: "GET /second HTTP/1.1\r\n"}},
+			bytewise("Host: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause)...),
 		// Nothing at all: closed at the timeout, nothing logged.
 		{{Wait: 3 * time.Second, Data: "GET / HTTP/1.1\r\nHost: a\r\n\r\n"}},
 		// A body trickled with pauses shorter than client_body_timeout arrives whole.
 		append([]trickleStep{{Data: "POST /p/body HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"}},
 			bytewise("12345678", pause)...),
 		// A body that stops for longer: 408, nothing sent.
-		{{Data: "POST /p/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n1234"}, {Wait: 2500 * time.Millisecond, Data: "5678"}},
+		{{Data: "POST /p/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n1234"}, {Wait: 3 * time.Second, Data: "5678"}},
 		// "return 408" is the same ending.
 		{{Data: "GET /t408 HTTP/1.1\r\nHost: a\r\n\r\n"}},
 	}
@@ -307,7 +329,7 @@ server {
 		if err != nil {
 			got = fmt.Sprintf("read %d bytes, %v", n, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		settleLog(srv, 1)
 		var lines []string
 		for _, l := range accessLines(srv.Stop()) {
 			i := strings.LastIndexByte(l, ' ')

@@ -72,6 +72,10 @@ type Server struct {
 	p           *process
 }
 
+// Output is what the server has written to stdout and stderr so far (its error log, and access
+// logs a case sends to /dev/stderr).
+func (s *Server) Output() string { return s.p.out.String() }
+
 // Stop stops the server by pid and removes its prefix dir; it returns the server's log output.
 func (s *Server) Stop() string {
 	log, _ := s.StopReading(nil)

@@ -36,6 +36,17 @@ type StartOptions struct {
 	// Hold keeps Start from accepting until Serve is called, so a worker
 	// can drop its privileges between loading keys and serving.
 	Hold bool
+	// Counters, when set, are shared with other processes (a worker's
+	// point into memory its master shares with all workers); nil: the
+	// server's own.
+	Counters *Counters
+}
+
+// Counters are what nginx keeps in shared memory for all its workers:
+// the connection serial number ($connection) and stub_status's counters.
+type Counters struct {
+	Conn  atomic.Uint64
+	Stats rewrite.ConnStats
 }
 
 // Server runs a Router on its listen sockets. Reload swaps in a new
@@ -54,8 +65,7 @@ type Server struct {
 	// ones some connection or tunnel still runs under.
 	routers []*Router
 	done    chan struct{}
-	connSeq atomic.Uint64
-	stats   rewrite.ConnStats // $connections_*
+	counters *Counters
 	held    []*listener       // accept loops waiting for Serve
 }
 
@@ -79,6 +89,9 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, listeners: map[string]*listener{}, conns: map[*serverConn]struct{}{}, done: make(chan struct{})}
+	if s.counters = opts.Counters; s.counters == nil {
+		s.counters = &Counters{}
+	}
 	s.log = opts.Logger
 	if s.log == nil {
 		s.log = NewLogger(opts.ErrorLog)
@@ -406,7 +419,7 @@ func (p *peekedConn) CloseWrite() error {
 
 func (l *listener) serveConn(sc *serverConn) {
 	defer l.srv.untrack(sc)
-	stats := &l.srv.stats // counted from accept, as nginx's ngx_stat_active
+	stats := &l.srv.counters.Stats // counted from accept, as nginx's ngx_stat_active
 	stats.Active.Add(1)
 	stats.Accepted.Add(1)
 	defer stats.Active.Add(-1)
@@ -437,7 +450,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	addr := sock.addrFor(localIP)
 	conf := addr.Default.root.conf
-	connID := l.srv.connSeq.Add(1) // nginx numbers connections as accepted
+	connID := l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).
 	accepted := time.Now()

@@ -34,6 +34,8 @@ type master struct {
 	pid    string
 	logs   *openLogs // of the current generation
 	cur    *loaded   // the configuration served
+	// counters is the memory all workers share (newSharedCounters).
+	counters *os.File
 }
 
 type boundSocket struct {
@@ -184,6 +186,10 @@ func (m *master) spec(l *loaded, logs *openLogs) *process.Spec {
 	}
 	sp.Names = append(sp.Names, logs.names...)
 	sp.Files = append(sp.Files, logs.files...)
+	if m.counters != nil {
+		sp.Names = append(sp.Names, countersName)
+		sp.Files = append(sp.Files, m.counters)
+	}
 	return sp
 }
 
@@ -270,6 +276,13 @@ func (m *master) keepOnly(rt *location.Router) {
 // runMaster serves l with a master process and worker processes.
 func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	m := &master{f: f, stderr: stderr, log: location.NewLogger(stderr), socks: map[string]*boundSocket{}}
+	counters, err := newSharedCounters()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		return 1
+	}
+	defer counters.Close()
+	m.counters = counters
 	sp, logs, _, err := m.prepare(l)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)

@@ -65,7 +65,16 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			listeners[addr] = ln
 		}
 	}
-	srv, err := location.Start(l.cfg, location.StartOptions{Compile: compileOptions(true), Logger: logger,
+	var counters *location.Counters
+	if fh := w.Files[countersName]; fh != nil {
+		delete(w.Files, countersName)
+		var err error
+		if counters, err = mapSharedCounters(fh); err != nil {
+			logger.Log("emerg", err.Error())
+			return 2
+		}
+	}
+	srv, err := location.Start(l.cfg, location.StartOptions{Counters: counters, Compile: compileOptions(true), Logger: logger,
 		Listeners: listeners, InheritedOnly: true, Hold: true})
 	if err != nil {
 		logger.Log("emerg", err.Error())

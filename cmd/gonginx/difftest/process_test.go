@@ -704,3 +704,44 @@ func TestProcessRespawnKeepsConfig(t *testing.T) {
 		t.Errorf("(-nginx +gonginx):\n%s", diff)
 	}
 }
+
+// TestProcessSharedCounters: with two workers, $connection numbers stay
+// unique and stub_status counts every worker's connections, as nginx's
+// counters in shared memory.
+func TestProcessSharedCounters(t *testing.T) {
+	conf := strings.Replace(procWorkersConf, `location / { return 200 "up\n"; }`,
+		`location / { return 200 "$connection\n"; }
+        location = /status { stub_status; }`, 1)
+	type result struct {
+		Distinct, Connections int
+		Accepted              bool
+	}
+	got := map[string]result{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf, port)
+		waitUntil(t, im.name+" 2 workers", func() bool { return len(children(m.pid())) == 2 })
+		const n = 40
+		seen := map[string]bool{}
+		for i := 0; i < n; i++ {
+			_, body := get(t, port, "/")
+			seen[body] = true
+		}
+		_, status := get(t, port, "/status")
+		// "server accepts handled requests\n A H R": at least every
+		// connection of this loop, whichever worker took it.
+		accepted := 0
+		if f := strings.Fields(strings.SplitN(status, "\n", 4)[2]); len(f) == 3 {
+			accepted, _ = strconv.Atoi(f[0])
+		}
+		got[im.name] = result{len(seen), n, accepted > n}
+		m.quit()
+	}
+	if diff := cmp.Diff(result{40, 40, true}, got["gonginx"]); diff != "" {
+		t.Errorf("gonginx (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("(-nginx +gonginx):\n%s", diff)
+	}
+}

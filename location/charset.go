@@ -238,7 +238,7 @@ func (c *compiler) compileCharsets(conf *locConf, proxies bool) error {
 // recode grows the body.
 func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	x.recode, x.utf8Saved = nil, x.utf8Saved[:0]
-	if conf.charset == "" || len(r.ContentType) == 0 || !conf.charsetAny && !conf.charsetTypes[string(r.ContentType)] {
+	if conf.charset == "" || len(r.ContentType) == 0 || !conf.charsetAny && !x.charsetType(conf, r.ContentType) {
 		return
 	}
 	dst, dstIdx := conf.charsetBytes, conf.charsetIdx
@@ -268,6 +268,39 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 		return
 	}
 	r.Charset = dst
+}
+
+// proxiedCharset is the charset filter for a proxied response: one whose
+// Content-Type has parameters (a charset of its own) is left as the proxy
+// wrote it (override_charset off); otherwise the location's charset,
+// charset_types and charset $name decide, as for any response. A recode
+// of a proxied body is refused at load, so none is set here.
+func (x *exchange) proxiedCharset(resp *http1.Response, conf *locConf) {
+	for _, c := range resp.ContentType {
+		if c == ';' {
+			return
+		}
+	}
+	resp.Charset = nil
+	x.setCharset(resp, conf)
+	x.recode = nil
+}
+
+// charsetType tests a type against charset_types as nginx does, through
+// its lowercase form.
+func (x *exchange) charsetType(conf *locConf, ct []byte) bool {
+	if conf.charsetTypes[string(ct)] {
+		return true
+	}
+	lower := x.ctLower[:0]
+	for _, c := range ct {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower = append(lower, c)
+	}
+	x.ctLower = lower
+	return conf.charsetTypes[string(lower)]
 }
 
 // recodeGrows reports whether the body being sent changes length.

@@ -53,7 +53,9 @@ type exchange struct {
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
 	// of an intercepted 401 (ngx_http_upstream_intercept_errors).
 	wwwAuth    []byte
-	charsetBuf []byte   // charset $name evaluated
+	charsetBuf []byte // charset $name evaluated
+	proxied    bool   // the head being written is a proxied response's
+	ctLower    []byte
 	recode     *recoder // source_charset to charset for this response's body
 	recodeBuf  []byte
 	utf8Saved  []byte // an incomplete UTF-8 sequence carried to the next write
@@ -757,7 +759,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		x.expectContinue()
 		x.c.ReadTimeout = conf.bodyTimeout
 		x.st.ErrStatus = x.errStatus
+		x.proxied = true
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
+		x.proxied = false
 		x.timedOutBody = rc == 408 && errors.Is(err, http1.ErrRequestTimeout)
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.

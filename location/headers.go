@@ -183,6 +183,9 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 		return
 	}
 	conf := x.conf()
+	if x.proxied {
+		x.proxiedCharset(resp, conf)
+	}
 	// The chunked filter's switch, read from the same configuration.
 	resp.NoChunked = conf.noChunked
 	if len(conf.addHeaders) == 0 && conf.expires.mode == expiresOff && len(conf.addTrailers) == 0 {

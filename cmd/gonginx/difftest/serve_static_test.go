@@ -636,3 +636,33 @@ func TestServeCharsetSpelling(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The charset filter on proxied responses: charset_types, "*", a charset
+// named by a variable, a backend's own charset left alone.
+func TestServeCharsetProxied(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "charset proxied",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /plain/ { charset utf-8; proxy_pass http://{{BACKEND}}; }
+    location /json/ { charset utf-8; charset_types application/json; proxy_pass http://{{BACKEND}}; }
+    location /any/ { charset utf-8; charset_types *; proxy_pass http://{{BACKEND}}; }
+    location /var/ { charset $arg_c; proxy_pass http://{{BACKEND}}; }
+    location /redirect/ { charset utf-8; proxy_pass http://{{BACKEND}}; }
+}
+`,
+		Requests: []harness.Request{
+			staticGet("text/plain in the default types", "/plain/x"),
+			staticGet("text/plain not in charset_types", "/json/x"),
+			staticGet("any type", "/any/x"),
+			staticGet("variable", "/var/x?c=koi8-r"),
+			staticGet("variable empty", "/var/x?c="),
+			staticGet("backend 404", "/plain/status/404"),
+			staticGet("backend redirect", "/redirect/api/socket/redirect"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

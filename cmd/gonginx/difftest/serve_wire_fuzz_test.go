@@ -44,8 +44,9 @@ var wireFuzzContent = map[string]string{
 	"html/dir/sub.txt": "sub\n",
 }
 
-// fuzzRequest builds one raw request from rng.
-func fuzzRequest(rng *rand.Rand) string {
+// fuzzRequest builds one raw request from rng; keep says it asks for no close, so how the
+// connection ends (kept, closed, lingering) is worth observing.
+func fuzzRequest(rng *rand.Rand) (raw string, keep bool) {
 	pick := func(xs ...string) string { return xs[rng.Intn(len(xs))] }
 	method := pick("GET", "GET", "GET", "HEAD", "POST", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
 		"CONNECT", "TRACE", "PROPFIND", "get", "GE_T", "G-T", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "M")
@@ -114,7 +115,9 @@ func fuzzRequest(rng *rand.Rand) string {
 	// Every connection ends after its requests: the fuzzer compares answers, not idle
 	// connections. A second request pipelined behind the first shows how its framing was read.
 	second := ""
-	if rng.Intn(4) == 0 {
+	keep = rng.Intn(8) == 0
+	if keep {
+	} else if rng.Intn(4) == 0 {
 		second = pick("GET /r/second HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n",
 			"POST /p/second HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
 	} else if !strings.Contains(strings.Join(hs, ""), "Connection: ") {
@@ -126,9 +129,9 @@ func fuzzRequest(rng *rand.Rand) string {
 	}
 	req := line + eol
 	if version == "" {
-		return req // HTTP/0.9: no headers
+		return req, keep // HTTP/0.9: no headers
 	}
-	return req + strings.Join(hs, eol) + eol + eol + body + second
+	return req + strings.Join(hs, eol) + eol + eol + body + second, keep
 }
 
 func TestServeWireFuzz(t *testing.T) {
@@ -144,13 +147,13 @@ func TestServeWireFuzz(t *testing.T) {
 	rng := rand.New(rand.NewSource(seed))
 	var reqs []harness.Request
 	for i := 0; i < count; i++ {
-		raw := fuzzRequest(rng)
+		raw, keep := fuzzRequest(rng)
 		name := fmt.Sprintf("%d %q", i, raw)
 		n := 1
 		if strings.Count(raw, " HTTP/1.1\r\nHost: fuzz\r\n") > 1 || strings.Contains(raw, "/second HTTP") {
 			n = 2
 		}
-		reqs = append(reqs, harness.Request{Name: name, Send: []string{raw}, SkipEnd: true, Responses: n})
+		reqs = append(reqs, harness.Request{Name: name, Send: []string{raw}, SkipEnd: !keep, Responses: n})
 	}
 	c := harness.Case{Name: "fuzz", Config: wireFuzzConfig, Content: wireFuzzContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))

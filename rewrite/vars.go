@@ -200,7 +200,29 @@ func (c *Compiler) Finish() error {
 			return &nginxconf.Error{Msg: `unknown "` + v.name + `" variable`}
 		}
 	}
+	// nginx keeps the first value of a cacheable variable for the rest of
+	// the request; of those, the response's change while it runs, so the
+	// access log reads $sent_http_* as add_header (or a return) first saw
+	// them.
+	for _, v := range c.order {
+		if strings.HasPrefix(v.name, "sent_http_") && v.slot < 0 && v.get != nil {
+			v.slot, v.mapping = c.nslots, cachedGetter{v.get}
+			c.nslots++
+		}
+	}
 	return nil
+}
+
+// cachedGetter is a built-in whose first value is kept for the request.
+type cachedGetter struct{ get Getter }
+
+func (g cachedGetter) eval(s *State, v *variable, dst []byte) []byte {
+	start := len(dst)
+	dst = g.get(s, dst)
+	growSlots(s, v.slot+1)
+	s.Values[v.slot] = append(s.Values[v.slot][:0], dst[start:]...)
+	s.Valid[v.slot] = true
+	return dst
 }
 
 func bindPrefix(p prefixVar, name string) Getter {
@@ -231,13 +253,15 @@ func (v *variable) eval(s *State, dst []byte) []byte {
 	if v.slot >= 0 {
 		// A value set or mapped exists even when empty (a map falls
 		// back to nginx's empty "null value"); the log writes "" then.
+		// A kept built-in ($sent_http_*) has no value when empty.
+		_, kept := v.mapping.(cachedGetter)
 		if v.slot < len(s.Valid) && s.Valid[v.slot] {
-			s.FoundEmpty = true
+			s.FoundEmpty = !kept
 			return append(dst, s.Values[v.slot]...)
 		}
 		if v.mapping != nil {
 			dst = v.mapping.eval(s, v, dst)
-			s.FoundEmpty = true
+			s.FoundEmpty = !kept
 			return dst
 		}
 		return dst // nginx: "using uninitialized variable", empty value

@@ -28,7 +28,13 @@ func sentNamed() map[string]Getter {
 		"sent_http_content_length": sent(func(h *http1.SentHead, dst []byte) []byte {
 			return h.AppendContentLength(dst)
 		}),
-		"sent_http_location": sent(func(h *http1.SentHead, dst []byte) []byte { return append(dst, h.Location...) }),
+		// An absolute Location is in the list of other headers.
+		"sent_http_location": sent(func(h *http1.SentHead, dst []byte) []byte {
+			if len(h.Location) == 0 {
+				return appendSentHeader(h, "location", dst)
+			}
+			return append(dst, h.Location...)
+		}),
 		"sent_http_last_modified": sent(func(h *http1.SentHead, dst []byte) []byte {
 			return append(dst, h.LastModified...)
 		}),
@@ -67,9 +73,13 @@ func sentHeaderVar(s *State, name string, dst []byte) []byte {
 	if s.Conn == nil || !s.Conn.Sent().Written {
 		return dst
 	}
-	for _, h := range s.Conn.Sent().Headers {
-		if headerNameIs(h.Name, name) {
-			return append(dst, h.Value...)
+	return appendSentHeader(s.Conn.Sent(), name, dst)
+}
+
+func appendSentHeader(h *http1.SentHead, name string, dst []byte) []byte {
+	for _, hd := range h.Headers {
+		if headerNameIs(hd.Name, name) {
+			return append(dst, hd.Value...)
 		}
 	}
 	return dst

@@ -182,6 +182,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		return nil
 	}
 	if c.Filter != nil {
+		c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
 		c.Filter.FilterHeader(resp)
 	}
 	if c.wb == nil {

@@ -22,16 +22,33 @@ type SentHead struct {
 	KeepAlive        bool
 	KeepAliveTimeout int
 	// Headers are the other header lines (nginx's headers_out.headers
-	// list): not Server, Date nor the fields above.
+	// list): not Server, Date nor the fields above. While the header
+	// filter runs they are the response's own list (see provisional).
 	Headers []Header
+	own     []Header // record's copies, which Headers is after the write
 	buf     []byte
+}
+
+// provisional shows the response about to be written to the header
+// filter (add_header values naming $sent_http_*), as nginx's headers_out
+// holds it then: the type without its charset, a relative Location.
+func (h *SentHead) provisional(resp *Response, keepAlive bool, keepAliveTimeout int) {
+	h.Written, h.Status = true, resp.Status
+	h.ContentType, h.ContentLength, h.Location = resp.ContentType, resp.ContentLength, resp.Location
+	h.LastModified = h.LastModified[:0]
+	if resp.LastModified != -1 {
+		h.buf = AppendHTTPTime(h.buf[:0], resp.LastModified)
+		h.LastModified = h.buf
+	}
+	h.Chunked, h.KeepAlive, h.KeepAliveTimeout = false, keepAlive, keepAliveTimeout
+	h.Headers = resp.Headers
 }
 
 func (h *SentHead) reset() {
 	h.Written, h.Status, h.ContentLength = false, 0, -1
 	h.ContentType, h.LastModified, h.Location = nil, nil, nil
 	h.Chunked, h.KeepAlive, h.KeepAliveTimeout = false, false, 0
-	h.Headers = h.Headers[:0]
+	h.Headers, h.own = nil, h.own[:0]
 	h.buf = h.buf[:0]
 }
 
@@ -69,8 +86,9 @@ func (h *SentHead) record(c *Conn, resp *Response, head []byte, st *respState, c
 	b := h.buf
 	h.ContentType, h.Location, h.LastModified = b[ct[0]:ct[1]], b[loc[0]:loc[1]], b[lmStart:lmEnd]
 	for _, s := range list {
-		h.Headers = append(h.Headers, Header{Name: b[s.n0:s.n1:s.n1], Value: b[s.v0:s.v1:s.v1]})
+		h.own = append(h.own, Header{Name: b[s.n0:s.n1:s.n1], Value: b[s.v0:s.v1:s.v1]})
 	}
+	h.Headers = h.own
 }
 
 // copyField copies the value of the head line starting with name (as

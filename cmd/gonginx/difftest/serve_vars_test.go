@@ -87,6 +87,26 @@ server {
     server_name www.example.com;
     keepalive_timeout 60 30;
     access_log logs/vars.log vars;
+    location /addh/ {
+        charset utf-8;
+        add_header X-Sent "ct=$sent_http_content_type cl=$sent_http_content_length conn=$sent_http_connection te=$sent_http_transfer_encoding ka=$sent_http_keep_alive x=$sent_http_x_first";
+        add_header X-First first;
+        return 200 "x\n";
+    }
+    location /addh/redir {
+        access_log logs/vars.log nolength;
+        add_header X-Loc "loc=$sent_http_location" always;
+        return 302 /there;
+    }
+    location /addh/abs {
+        access_log logs/vars.log nolength;
+        add_header X-Loc "loc=$sent_http_location" always;
+        return 302 http://example.com/there;
+    }
+    location /addh/up/ {
+        proxy_pass http://{{BACKEND}}/;
+        add_header X-Sent "ct=$sent_http_content_type cl=$sent_http_content_length te=$sent_http_transfer_encoding xl=$sent_http_x_lower cc=$sent_http_cache_control";
+    }
     location /stats {
         return 200 "reading=$connections_reading writing=$connections_writing\n";
     }
@@ -141,6 +161,11 @@ server {
 			{Name: "keep-alive and pipelined", Send: []string{get("/ret") + get("/redir") + "GET /up/x HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"}, Responses: 3},
 			{Name: "http/1.0", Send: []string{"GET /ret HTTP/1.0\r\n\r\n"}},
 			{Name: "connection counters", Send: []string{get("/stats")}},
+			{Name: "add_header sent", Send: []string{get("/addh/x")}},
+			{Name: "add_header location", Send: []string{get("/addh/redir")}},
+			{Name: "add_header absolute location", Send: []string{get("/addh/abs")}},
+			{Name: "add_header proxied", Send: []string{get("/addh/up/headers")}},
+			{Name: "add_header proxied chunked", Send: []string{get("/addh/up/chunked")}},
 			{Name: "msie", Send: []string{"GET /misc/1 HTTP/1.1\r\n" + h + "User-Agent: Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)\r\n\r\n"}},
 			{Name: "msie short", Send: []string{"GET /misc/2 HTTP/1.1\r\n" + h + "User-Agent: MSIE 6.\r\n\r\n"}},
 			{Name: "opera", Send: []string{"GET /misc/3 HTTP/1.1\r\n" + h + "User-Agent: Opera/9.80 (MSIE 6.0)\r\n\r\n"}},

@@ -213,6 +213,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	}
 	cfg.SetSessionTicketKeys(srv.ticketKeys)
 	srv.limitSessions(cfg)
+	cfg.CurvePreferences = groupOrder(hello.SupportedCurves, def.curves, version < tls.VersionTLS13 && srv.ssl.PreferServer)
 	if version == tls.VersionTLS13 {
 		cert := chooseCert13(certs, hello.SignatureSchemes, srv.ssl.PreferServer)
 		if cert == nil {
@@ -313,6 +314,32 @@ func (t *tlsServer) loadDynamic(pc *peekedConn) ([]tls.Certificate, error) {
 		out = append(out, pair)
 	}
 	return out, nil
+}
+
+// groupOrder is the order OpenSSL 3.0 picks the key exchange group in:
+// the client's (TLS 1.3 takes its first key share the server supports),
+// or in TLS 1.2 with ssl_prefer_server_ciphers the server's. crypto/tls
+// takes the first of CurvePreferences the client supports (with a key
+// share, in TLS 1.3) but in TLS 1.2 the client's first that
+// CurvePreferences has: the server's choice is then the only one left.
+func groupOrder(client, server []tls.CurveID, preferServer bool) []tls.CurveID {
+	order, other := client, server
+	if preferServer {
+		order, other = server, client
+	}
+	var out []tls.CurveID
+	for _, g := range order {
+		if slices.Contains(other, g) {
+			out = append(out, g)
+		}
+	}
+	if len(out) == 0 {
+		return server
+	}
+	if preferServer {
+		return out[:1]
+	}
+	return out
 }
 
 // negotiatedVersion is the highest version both sides support.

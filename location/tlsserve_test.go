@@ -369,3 +369,23 @@ func TestSessionExpired(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupOrder(t *testing.T) {
+	server := tlsCurves("secp384r1:X25519:prime256v1")
+	for _, tt := range []struct {
+		name   string
+		client []tls.CurveID
+		prefer bool
+		want   []tls.CurveID
+	}{
+		{"client order", []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384}, false,
+			[]tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}},
+		{"server order (tls 1.2)", []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}, true,
+			[]tls.CurveID{tls.CurveP384}},
+		{"none shared", []tls.CurveID{30}, false, server},
+	} {
+		if d := cmp.Diff(tt.want, groupOrder(tt.client, server, tt.prefer)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, d)
+		}
+	}
+}

@@ -451,3 +451,44 @@ func TestServeTLSStaplingFile(t *testing.T) {
 	c.Requests = []harness.Request{tlsGet("first", "stapled.example"), tlsGet("second", "stapled.example"), tls12}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The key exchange group: the client's order (TLS 1.3 takes its first key
+// share), the server's in TLS 1.2 with ssl_prefer_server_ciphers.
+func TestServeTLSCurves(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "curves",
+		Config: `ssl_certificate {{CERT}};
+ssl_certificate_key {{KEY}};
+ssl_protocols TLSv1.2 TLSv1.3;
+ssl_ecdh_curve secp384r1:X25519:prime256v1;
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name www.my-api.com;
+    return 200 "$ssl_protocol $ssl_curve $ssl_curves\n";
+}
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name prefer.example;
+    ssl_prefer_server_ciphers on;
+    return 200 "prefer $ssl_protocol $ssl_curve\n";
+}
+`,
+		Files: serveArticleFiles,
+		TLS:   true,
+		SNI:   serveHost,
+	}
+	get := func(name, host string, max uint16) harness.Request {
+		r := tlsGet(name, host)
+		r.SNI, r.TLSMax = host, max
+		return r
+	}
+	c.Requests = []harness.Request{
+		get("tls 1.3", serveHost, 0),
+		get("tls 1.2", serveHost, tls.VersionTLS12),
+		get("prefer tls 1.3", "prefer.example", 0),
+		get("prefer tls 1.2", "prefer.example", tls.VersionTLS12),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -109,8 +109,24 @@ func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
 	x.c, x.log, x.toHTTPS = c, log, false
 	c.Filter = x
 	x.st.Files = x
+	x.st.TryLog = x
 	x.rebind(rt)
 	return x
+}
+
+// LogTryError logs an upstream try that failed before the next server
+// was tried.
+func (x *exchange) LogTryError(err error) { x.logUpstreamError(err) }
+
+// logUpstreamError logs at the level the error carries ("error" by
+// default).
+func (x *exchange) logUpstreamError(err error) {
+	level := "error"
+	var le interface{ LogLevel() string }
+	if errors.As(err, &le) {
+		level = le.LogLevel()
+	}
+	x.log.Logf(x, level, "%v", err)
 }
 
 // release returns x to the pool; nothing of the connection stays reachable.
@@ -766,12 +782,7 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.
 		if err != nil && rc != 499 && rc != 408 {
-			level := "error"
-			var le interface{ LogLevel() string }
-			if errors.As(err, &le) {
-				level = le.LogLevel()
-			}
-			x.log.Logf(x, level, "%v", err)
+			x.logUpstreamError(err)
 		}
 		if rc == 401 && err == nil {
 			// An intercepted 401 keeps the backend's first

@@ -104,6 +104,14 @@ type State struct {
 	// and $request_filename with root or alias. Nil: DocumentRoot and a
 	// plain stat. Kept across Reset.
 	Files Files
+	// TryLog, when set, logs the error of an upstream try that failed
+	// before the request moved on to another server.
+	TryLog TryLogger
+}
+
+// TryLogger is implemented by the location package for the request.
+type TryLogger interface {
+	LogTryError(err error)
 }
 
 // Files is implemented by the location package for the request.

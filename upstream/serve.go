@@ -297,6 +297,12 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		if p.nextAllowed(tries, start, sent && nonIdempotent, bodyAtHand)&ft == 0 {
 			return status, err
 		}
+		if !sent && s.TryLog != nil {
+			// nginx logs each server that could not be connected to (a
+			// certificate that does not verify included) as it moves on;
+			// the caller logs the last error.
+			s.TryLog.LogTryError(err)
+		}
 		tries--
 	}
 }

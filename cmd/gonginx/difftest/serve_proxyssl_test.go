@@ -27,6 +27,7 @@ func sslGet(name, target string, extra ...string) harness.Request {
 // sslLocations are the locations every case serves; {{B}} is the backend.
 const sslLocations = `
 upstream backend.test { server {{BACKEND}}; }
+upstream two { server {{BACKEND}}; server 127.0.0.1:{{BACKEND_PORT}}; }
 server {
     listen 127.0.0.1:{{PORT}};
     proxy_ssl_trusted_certificate ca.pem;
@@ -53,6 +54,7 @@ server {
     location /mtls-var/ { proxy_pass https://{{BACKEND}}; proxy_ssl_certificate $http_x_cert; proxy_ssl_certificate_key $http_x_key; proxy_ssl_password_file passwords; }
     location /tls13/ { proxy_pass https://{{BACKEND}}; proxy_ssl_protocols TLSv1.2 TLSv1.3; }
     location /ciphers/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "ECDHE+AES128:!SHA1:!SHA256"; }
+    location /two/ { proxy_pass https://two; proxy_ssl_verify on; proxy_ssl_name backend.test; }
     location /seclevel0/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "DEFAULT:@SECLEVEL=0"; }
     location /noreuse/ { proxy_pass https://{{BACKEND}}; }
     location /var/ { proxy_pass https://$http_x_backend; proxy_ssl_server_name on; proxy_ssl_verify on; proxy_ssl_name backend.test; }
@@ -117,6 +119,7 @@ func TestServeProxySSL(t *testing.T) {
 	}
 	verifying := []harness.Request{
 		sslGet("no verify", "/off/x"),
+		sslGet("two servers", "/two/x"),
 		sslGet("verify", "/verify/x"),
 		sslGet("depth 0", "/depth0/x"),
 		sslGet("CRL", "/crl/x"),

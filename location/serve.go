@@ -63,10 +63,10 @@ type Server struct {
 	rt        atomic.Pointer[Router]
 	// routers are the configurations in use: the current one, and old
 	// ones some connection or tunnel still runs under.
-	routers []*Router
-	done    chan struct{}
+	routers  []*Router
+	done     chan struct{}
 	counters *Counters
-	held    []*listener       // accept loops waiting for Serve
+	held     []*listener // accept loops waiting for Serve
 }
 
 type listener struct {

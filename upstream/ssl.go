@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -219,6 +220,9 @@ func loadClientCert(keyDir *nginxconf.Directive, certPath, keyPath string, passw
 	if err != nil {
 		return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)`, keyPath, keyPath))
 	}
+	if !bytes.Contains(certPEM, []byte("-----BEGIN ")) {
+		return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate "%s": PEM_read_bio_X509_AUX() failed (SSL: error:0480006C:PEM routines::no start line:Expecting: TRUSTED CERTIFICATE)`, certPath))
+	}
 	return parseClientCert(keyDir, certPEM, keyPEM, keyPath, passwords)
 }
 
@@ -281,10 +285,11 @@ func loadRoots(path string) ([]*x509.Certificate, error) {
 	if len(roots) > 0 {
 		return roots, nil
 	}
-	reason := "No such file or directory"
 	if err == nil {
-		reason = "no certificate"
-	} else if os.IsPermission(err) {
+		return nil, bare(fmt.Sprintf(`SSL_CTX_load_verify_locations("%s") failed (SSL: error:05800088:x509 certificate routines::no certificate or crl found)`, path))
+	}
+	reason := "No such file or directory"
+	if os.IsPermission(err) {
 		reason = "Permission denied"
 	}
 	return nil, bare(fmt.Sprintf(`SSL_CTX_load_verify_locations("%s") failed (SSL: error:80000002:system library::%s:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`, path, reason, path))

@@ -426,7 +426,9 @@ func (x *exchange) returnAction(act rewrite.Action, loc *Location) int {
 		// ngx_http_send_response, which discards the body (a 100 for
 		// Expect); the others, and a rewrite's redirect, are special
 		// responses, which do not.
-		x.expectContinue()
+		if rc := x.discardBody(); rc != 0 {
+			return rc
+		}
 	}
 	switch {
 	case act.Kind == rewrite.Redirect || isRedirect(code):
@@ -679,6 +681,11 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 		r.Headers = append(r.Headers, http1.Header{Name: hdrContentRange, Value: x.crange})
 	}
 	padding := false
+	// ngx_http_special_response_handler discards the body; when it
+	// cannot, the connection is not kept.
+	if x.c.DiscardBuffered() != nil {
+		r.Close = true
+	}
 	if body != nil {
 		r.ContentType = textHTML
 		x.setCharset(r, conf)
@@ -731,6 +738,18 @@ func (x *exchange) resetIfTimedOut(conf *locConf) {
 			syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
 		})
 	}
+}
+
+// discardBody is ngx_http_discard_request_body where a handler answers
+// without reading the body: Expect is answered, and the body bytes at hand
+// are dropped; an invalid chunked framing among them is a 400.
+func (x *exchange) discardBody() int {
+	x.expectContinue()
+	var perr *http1.Error
+	if err := x.c.DiscardBuffered(); errors.As(err, &perr) {
+		return perr.Status
+	}
+	return 0
 }
 
 // expectContinue answers "Expect: 100-continue" as ngx_http_test_expect

@@ -51,7 +51,9 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	}
 	// The static module discards the body (and so answers Expect) only
 	// here, about to send the file: a 404 or 405 before gets no 100.
-	x.expectContinue()
+	if rc := x.discardBody(); rc != 0 {
+		return rc
+	}
 	size, mtime := fi.size, fi.mtime
 	r := x.newResp(200, conf)
 	r.ContentType = x.contentType(conf)

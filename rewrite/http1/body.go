@@ -165,6 +165,45 @@ func (b *bodyReader) parseFraming() error {
 	return nil
 }
 
+// DiscardBuffered drops the body bytes that arrived with the head, as
+// ngx_http_discard_request_body does before a response that does not read
+// the body: a chunked body whose buffered framing is invalid is an *Error
+// (400). What is still to come is discarded after the response.
+func (c *Conn) DiscardBuffered() error {
+	b := &c.body
+	if c.hijacked || c.rb == nil || c.headEnd == 0 {
+		return nil // no request head: nothing of a body to discard
+	}
+	if b.err != nil {
+		return b.err
+	}
+	for !b.done && c.rpos < c.rend {
+		if !b.chunked || b.state == chData {
+			if b.remaining == 0 {
+				if !b.chunked {
+					b.done = true
+					break
+				}
+				b.state = chAfterData
+				continue
+			}
+			n := min(int64(c.rend-c.rpos), b.remaining)
+			c.rpos += int(n)
+			b.remaining -= n
+			b.read += n
+			if !b.chunked && b.remaining == 0 {
+				b.done = true
+			}
+			continue
+		}
+		if err := b.parseFraming(); err != nil {
+			b.err = err
+			return err
+		}
+	}
+	return nil
+}
+
 func hexDigit(c byte) (byte, bool) {
 	switch {
 	case c >= '0' && c <= '9':

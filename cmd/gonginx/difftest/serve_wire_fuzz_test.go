@@ -209,6 +209,17 @@ func TestServeWireOddRequests(t *testing.T) {
 		oddRequest("HEAD with lower-case version", "HEAD / http/1.1\r\n"+host+"\r\n"),
 		oddRequest("HEAD with HTTP/0.9 version", "HEAD /index.html HTTP/0.9\r\n"+host+"\r\n"),
 		oddRequest("HEAD with bad URI", "HEAD /%zz%00 HTTP/1.1\r\n"+host+"\r\n"),
+		// A body nginx discards is parsed as far as it arrived with the head: a chunk longer
+		// than declared is a 400 where the response does not read the body.
+		oddRequest("runaway chunk, return text", "POST /r/ HTTP/1.1\r\n"+host+"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nSEE-THIS\r\n0\r\n\r\n"),
+		oddRequest("runaway chunk, static file", "GET /index.html HTTP/1.1\r\n"+host+"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nSEE-THIS\r\n0\r\n\r\n"),
+		oddRequest("runaway chunk, return 301", "GET /redir HTTP/1.1\r\n"+host+"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nSEE-THIS\r\n0\r\n\r\n"),
+		oddRequest("runaway chunk, 404", "GET /nope HTTP/1.1\r\n"+host+"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nSEE-THIS\r\n0\r\n\r\n"),
+		oddRequest("bad chunk size, return text", "POST /r/ HTTP/1.1\r\n"+host+"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+		{Name: "valid chunks discarded, then a pipelined request", Send: []string{"POST /r/ HTTP/1.1\r\n" + host +
+			"Transfer-Encoding: chunked\r\n\r\n4\r\nSEE!\r\n0\r\n\r\nGET /r/next HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n"}, Responses: 2},
+		{Name: "runaway chunk after a 404, then a pipelined request", Send: []string{"GET /nope HTTP/1.1\r\n" + host +
+			"Transfer-Encoding: chunked\r\n\r\n4\r\nSEE-THIS\r\n0\r\n\r\nGET /r/next HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n"}, Responses: 2},
 		oddRequest("expect: HTTP/1.0", "POST /p/x HTTP/1.0\r\n"+host+"Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi"),
 		oddRequest("expect: other value", "POST /p/x HTTP/1.1\r\n"+host+"Expect: 100-continuex\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
 	}

@@ -421,7 +421,7 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	if fh, ok := logw.(*os.File); ok && logw != stderr {
 		redirectStderr(fh)
 	}
-	defer startProfile(stderr)()
+	defer startProfile(stderr, "")()
 	logger := location.NewLogger(logw)
 	logger.SetLevel(coreOf(cfg).errorLevel)
 	if len(rt.Unserved) > 0 {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -84,6 +85,11 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	// loaded; switch to "user" before the first accept. Exit code 2 is
 	// nginx's fatal code for it (the master respawns no worker that fails
 	// before it is ready, whatever its code).
+	suffix := ""
+	if w.Slot > 0 {
+		suffix = "." + strconv.Itoa(w.Slot)
+	}
+	defer startProfile(stderr, suffix)() // created while still root
 	setLimits(c, logger)
 	if isRoot() {
 		id, err := process.ResolveUser(c.user)

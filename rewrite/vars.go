@@ -205,12 +205,19 @@ func (c *Compiler) Finish() error {
 	// access log reads $sent_http_* as add_header (or a return) first saw
 	// them.
 	for _, v := range c.order {
-		if strings.HasPrefix(v.name, "sent_http_") && v.slot < 0 && v.get != nil {
+		if keptBuiltin(v.name) && v.slot < 0 && v.get != nil {
 			v.slot, v.mapping = c.nslots, cachedGetter{v.get}
 			c.nslots++
 		}
 	}
 	return nil
+}
+
+// keptBuiltin reports the cacheable built-ins (no NGX_HTTP_VAR_NOCACHEABLE
+// in nginx) whose value changes while a request runs.
+func keptBuiltin(name string) bool {
+	return strings.HasPrefix(name, "sent_http_") || strings.HasPrefix(name, "sent_trailer_") ||
+		name == "request_completion" || name == "request_body_file"
 }
 
 // cachedGetter is a built-in whose first value is kept for the request.
@@ -253,15 +260,16 @@ func (v *variable) eval(s *State, dst []byte) []byte {
 	if v.slot >= 0 {
 		// A value set or mapped exists even when empty (a map falls
 		// back to nginx's empty "null value"); the log writes "" then.
-		// A kept built-in ($sent_http_*) has no value when empty.
+		// A kept built-in ($sent_http_*) is found empty only if nginx's
+		// getter is.
 		_, kept := v.mapping.(cachedGetter)
 		if v.slot < len(s.Valid) && s.Valid[v.slot] {
-			s.FoundEmpty = !kept
+			s.FoundEmpty = !kept || v.found
 			return append(dst, s.Values[v.slot]...)
 		}
 		if v.mapping != nil {
 			dst = v.mapping.eval(s, v, dst)
-			s.FoundEmpty = !kept
+			s.FoundEmpty = !kept || v.found
 			return dst
 		}
 		return dst // nginx: "using uninitialized variable", empty value

@@ -76,6 +76,7 @@ map $request_id $rid_shape {
     "~^[0-9a-f]{32}$" hex32;
     default           bad;
 }
+log_format complete "$uri complete=$request_completion";
 log_format nolength "$request_method $uri $status ct=$sent_http_content_type loc=$sent_http_location conn=$sent_http_connection rate=$limit_rate creq=$connection_requests pipe=$pipe";
 log_format misc "$uri ir=$invalid_referer h2=$http2 fpi=$fastcgi_path_info sl=$secure_link uid=$uid_got gz=$gzip_ratio lrs=$limit_req_status lcs=$limit_conn_status sr=$slice_range pia=$proxy_protocol_addr ucs=$upstream_cache_status pibl=$proxy_internal_body_length wr=$connections_writing rd=$connections_reading https=$https isargs=$is_args args=$args msie=$msie modern=$modern_browser ancient=$ancient_browser complete=$request_completion rtt=$num_rtt cwnd=$num_cwnd ctime=$ctime_shape realip=$realip_remote_addr fcgi=$fastcgi_script_name dgmt=$dgmt_shape";
 map $tcpinfo_rtt $num_rtt { "~^[0-9]+$" num; default bad; }
@@ -106,6 +107,14 @@ server {
     location /addh/up/ {
         proxy_pass http://{{BACKEND}}/;
         add_header X-Sent "ct=$sent_http_content_type cl=$sent_http_content_length te=$sent_http_transfer_encoding xl=$sent_http_x_lower cc=$sent_http_cache_control";
+    }
+    location /complete {
+        access_log logs/vars.log complete;
+        return 200 "c=$request_completion\n";
+    }
+    location /complete/log {
+        access_log logs/vars.log complete;
+        return 200 "log only\n";
     }
     location /stats {
         return 200 "reading=$connections_reading writing=$connections_writing\n";
@@ -161,6 +170,8 @@ server {
 			{Name: "keep-alive and pipelined", Send: []string{get("/ret") + get("/redir") + "GET /up/x HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"}, Responses: 3},
 			{Name: "http/1.0", Send: []string{"GET /ret HTTP/1.0\r\n\r\n"}},
 			{Name: "connection counters", Send: []string{get("/stats")}},
+			{Name: "completion in return", Send: []string{get("/complete")}},
+			{Name: "completion in log", Send: []string{get("/complete/log")}},
 			{Name: "add_header sent", Send: []string{get("/addh/x")}},
 			{Name: "add_header location", Send: []string{get("/addh/redir")}},
 			{Name: "add_header absolute location", Send: []string{get("/addh/abs")}},

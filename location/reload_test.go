@@ -160,3 +160,20 @@ server { listen 127.0.0.1:PORT; location / { proxy_pass http://b; proxy_http_ver
 		t.Errorf("backend connections of replaced configurations: %d, want 0", be.conns())
 	}
 }
+
+// A stop closes the idle keep-alive backend connections too.
+func TestCloseClosesIdleBackends(t *testing.T) {
+	be := newKeepAliveBackend(t)
+	ts := startTest(t, `upstream b { server `+be.ln.Addr().String()+`; keepalive 4; }
+server { listen 127.0.0.1:PORT; location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; } }`)
+	if got := ts.roundTrip(t, get("/")); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Fatalf("got %q", got)
+	}
+	if !settle(func() bool { return be.conns() == 1 }) {
+		t.Fatalf("backend connections: %d, want 1 kept alive", be.conns())
+	}
+	ts.srv.Close()
+	if !settle(func() bool { return be.conns() == 0 }) {
+		t.Errorf("backend connections after Close: %d, want 0", be.conns())
+	}
+}

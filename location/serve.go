@@ -711,6 +711,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for {
 		select {
 		case <-waited:
+			s.closeBackends()
 			s.log.Close()
 			return nil
 		case <-tick.C:
@@ -719,6 +720,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.closeTunnels()
 			s.closeConns(false)
 			<-waited
+			s.closeBackends()
 			s.log.Close()
 			return ctx.Err()
 		}
@@ -732,8 +734,22 @@ func (s *Server) Close() error {
 	s.closeTunnels()
 	s.closeConns(false)
 	s.wg.Wait()
+	s.closeBackends()
 	s.log.Close()
 	return nil
+}
+
+// closeBackends closes the idle keep-alive backend connections of every
+// configuration once no request runs (a stop).
+func (s *Server) closeBackends() {
+	s.mu.Lock()
+	routers := append([]*Router(nil), s.routers...)
+	s.mu.Unlock()
+	for _, rt := range routers {
+		if rt.groups != nil {
+			rt.groups.Retire()
+		}
+	}
 }
 
 func (s *Server) closeTunnels() {

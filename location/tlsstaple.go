@@ -158,9 +158,13 @@ func (s *stapler) request() ([]byte, time.Time, error) {
 	u := *s.responder
 	u.RawQuery, u.Fragment = "", ""
 	target := strings.TrimSuffix(u.String(), "/") + "/" + url.QueryEscape(base64.StdEncoding.EncodeToString(req))
-	client := &http.Client{Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
+	// Straight to the responder as nginx (no proxy from the environment),
+	// one request per connection, no redirects followed.
+	client := &http.Client{Timeout: 60 * time.Second,
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, DisableCompression: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 	resp, err := client.Get(target)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("OCSP responder: %v", err)

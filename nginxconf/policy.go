@@ -32,7 +32,7 @@ func (p Policy) String() string {
 var served = setOf(
 	// core and events
 	"daemon", "master_process", "user", "worker_processes", "worker_shutdown_timeout", "pid",
-	"worker_rlimit_nofile", "worker_rlimit_core", "working_directory",
+	"worker_rlimit_nofile", "worker_rlimit_core", "working_directory", "worker_priority",
 	"error_log", "include",
 	"load_module", "events", "worker_connections",
 	// http core
@@ -75,7 +75,7 @@ var served = setOf(
 // tuning lists directives that change only performance or resource use,
 // or log detail, never which response a client or backend gets.
 var tuning = setOf(
-	"worker_priority", "worker_cpu_affinity", "timer_resolution", "pcre_jit", "thread_pool",
+	"worker_cpu_affinity", "timer_resolution", "pcre_jit", "thread_pool",
 	"lock_file", "debug_points", "env", "multi_accept", "accept_mutex", "accept_mutex_delay", "use",
 	"debug_connection", "epoll_events", "worker_aio_requests",
 	"sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay", "aio", "aio_write", "directio",

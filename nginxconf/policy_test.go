@@ -25,7 +25,7 @@ func TestPolicyOf(t *testing.T) {
 	want := map[string]Policy{
 		"proxy_pass": Served, "rewrite": Served, "allow": Served, "listen": Served,
 		"proxy_buffers": Tuning, "fastcgi_read_timeout": Tuning, "gzip_comp_level": Tuning,
-		"gzip_types": Tuning, "fastcgi_param": Tuning, "sendfile": Tuning, "worker_priority": Tuning, "worker_rlimit_nofile": Served, "user": Served,
+		"gzip_types": Tuning, "fastcgi_param": Tuning, "sendfile": Tuning, "worker_priority": Served, "worker_cpu_affinity": Tuning, "worker_rlimit_nofile": Served, "user": Served,
 		"gzip": Refuse, "gzip_static": Refuse, "fastcgi_pass": Refuse, "add_header": Served, "expires": Served, "add_trailer": Served, "sub_filter": Refuse,
 		"auth_basic": Refuse, "limit_req": Refuse, "proxy_method": Served, "proxy_cache": Refuse,
 		"ssl_verify_client": Refuse, "limit_except": Refuse, "stream": Refuse, "resolver": Served,

@@ -19,6 +19,7 @@ type core struct {
 	rlimitNofile    int64         // worker_rlimit_nofile; -1: not set
 	rlimitCore      int64         // worker_rlimit_core; -1: not set
 	workingDir      string        // working_directory
+	priority        int           // worker_priority (nice); 0: unchanged
 }
 
 func coreOf(cfg *nginxconf.Config) core {
@@ -50,6 +51,17 @@ func coreOf(cfg *nginxconf.Config) core {
 		case d.Name == "worker_rlimit_core" && len(d.Args) == 1:
 			if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
 				c.rlimitCore = n
+			}
+		case d.Name == "worker_priority" && len(d.Args) == 1:
+			v, neg := d.Args[0], false
+			if v != "" && (v[0] == '-' || v[0] == '+') {
+				v, neg = v[1:], v[0] == '-'
+			}
+			if n, ok := nginxconf.ParseNumber(v); ok {
+				c.priority = int(n)
+				if neg {
+					c.priority = -c.priority
+				}
 			}
 		case d.Name == "working_directory" && len(d.Args) == 1:
 			c.workingDir = d.Args[0]

@@ -174,6 +174,9 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 // ngx_worker_process_init does, soft and hard limit alike, before the
 // worker drops its privileges (a lower user could not raise them).
 func setLimits(c core, logger *location.Logger) {
+	if c.priority != 0 {
+		setPriority(c.priority, logger)
+	}
 	for _, l := range []struct {
 		res  int
 		name string
@@ -185,6 +188,35 @@ func setLimits(c core, logger *location.Logger) {
 		lim := &syscall.Rlimit{Cur: uint64(l.v), Max: uint64(l.v)}
 		if err := syscall.Setrlimit(l.res, lim); err != nil {
 			logger.Log("alert", fmt.Sprintf("setrlimit(%s, %d) failed (%s)", l.name, l.v, errnoText(err)))
+		}
+	}
+}
+
+// setPriority is worker_priority's setpriority(PRIO_PROCESS, 0, n). On
+// Linux a nice value belongs to a thread and a new thread takes its
+// creator's, so every thread of the worker is set, again until no new one
+// appeared.
+func setPriority(prio int, logger *location.Logger) {
+	done := map[int]bool{}
+	for pass := 0; pass < 5; pass++ {
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			break
+		}
+		fresh := false
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil || done[tid] {
+				continue
+			}
+			fresh, done[tid] = true, true
+			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, prio); err != nil {
+				logger.Log("alert", fmt.Sprintf("setpriority(%d) failed (%s)", prio, errnoText(err)))
+				return
+			}
+		}
+		if !fresh {
+			break
 		}
 	}
 }

@@ -611,11 +611,13 @@ http {
 	}
 }
 
-// TestProcessWorkerLimits: worker_rlimit_nofile, worker_rlimit_core and
-// working_directory apply to workers, not to the master, as in nginx.
+// TestProcessWorkerLimits: worker_priority, worker_rlimit_nofile,
+// worker_rlimit_core and working_directory apply to workers (every thread
+// of a gonginx worker), not to the master, as in nginx.
 func TestProcessWorkerLimits(t *testing.T) {
 	requireRoot(t)
 	const conf = `daemon off;
+worker_priority -5;
 worker_rlimit_nofile 1234;
 worker_rlimit_core 10m;
 working_directory DIR/wd;
@@ -639,7 +641,21 @@ http {
 			}
 		}
 		cwd, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
-		return append(out, "cwd "+filepath.Base(cwd))
+		out = append(out, "cwd "+filepath.Base(cwd))
+		// The nice value of every thread (field 19 of each task's stat).
+		nice := map[string]bool{}
+		tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+		for _, task := range tasks {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/stat")
+			st := string(b)
+			if f := strings.Fields(st[strings.LastIndexByte(st, ')')+1:]); len(f) > 16 {
+				nice[f[16]] = true
+			}
+		}
+		for n := range nice {
+			out = append(out, "nice "+n)
+		}
+		return out
 	}
 	got := map[string][]string{}
 	for _, im := range procImpls(t) {
@@ -656,7 +672,7 @@ http {
 		}
 		m.quit()
 	}
-	want := []string{"Max core file size 10485760 10485760 bytes", "Max open files 1234 1234 files", "cwd wd"}
+	want := []string{"Max core file size 10485760 10485760 bytes", "Max open files 1234 1234 files", "cwd wd", "nice -5"}
 	if diff := cmp.Diff(want, got["gonginx"]); diff != "" {
 		t.Errorf("gonginx worker (-want +got):\n%s", diff)
 	}

@@ -52,22 +52,24 @@ type exchange struct {
 	ifRangeTag []byte
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
 	// of an intercepted 401 (ngx_http_upstream_intercept_errors).
-	wwwAuth    []byte
-	charsetBuf []byte // charset $name evaluated
-	proxied    bool   // the head being written is a proxied response's
-	ctLower    []byte
-	recode     *recoder // source_charset to charset for this response's body
-	recodeBuf  []byte
-	utf8Saved  []byte // an incomplete UTF-8 sequence carried to the next write
-	utf8Joined []byte
-	aliasURI   []byte // try_files' new URI under a prefix alias
-	fileBuf    []byte
-	cpath      []byte // NUL-terminated path for openat
-	fromBuf    []byte // disable_symlinks from= evaluated
-	ranges     []byteRange
-	boundary   []byte
-	partHead   []byte
-	ctype      []byte
+	wwwAuth []byte
+	// upstreamName is what a proxy error names after ", upstream:".
+	upstreamName string
+	charsetBuf   []byte // charset $name evaluated
+	proxied      bool   // the head being written is a proxied response's
+	ctLower      []byte
+	recode       *recoder // source_charset to charset for this response's body
+	recodeBuf    []byte
+	utf8Saved    []byte // an incomplete UTF-8 sequence carried to the next write
+	utf8Joined   []byte
+	aliasURI     []byte // try_files' new URI under a prefix alias
+	fileBuf      []byte
+	cpath        []byte // NUL-terminated path for openat
+	fromBuf      []byte // disable_symlinks from= evaluated
+	ranges       []byteRange
+	boundary     []byte
+	partHead     []byte
+	ctype        []byte
 
 	toHTTPS       bool  // plain HTTP arrived on a TLS socket: every request gets 497
 	timedOutBody  bool  // client_body_timeout passed (nginx's c->timedout)
@@ -126,7 +128,12 @@ func (x *exchange) logUpstreamError(err error) {
 	if errors.As(err, &le) {
 		level = le.LogLevel()
 	}
+	var un interface{ UpstreamName() string }
+	if errors.As(err, &un) {
+		x.upstreamName = un.UpstreamName()
+	}
 	x.log.Logf(x, level, "%v", err)
+	x.upstreamName = ""
 }
 
 // release returns x to the pool; nothing of the connection stays reachable.

@@ -153,6 +153,9 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 			msg += ", server: " + x.srv.Name
 		}
 		msg += ", request: \"" + string(appendRequestLine(nil, r)) + "\""
+		if x.upstreamName != "" {
+			msg += ", upstream: \"" + x.upstreamName + "\""
+		}
 		if h := r.HeaderValue("Host"); h != nil {
 			msg += ", host: \"" + string(h) + "\""
 		}

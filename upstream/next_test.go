@@ -1,7 +1,10 @@
 package upstream
 
 import (
+	"errors"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -97,5 +100,35 @@ func TestGroupTries(t *testing.T) {
 				t.Errorf("tries = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// Failed tries are worded for the error log as nginx's: message, what
+// the proxy was doing, and the upstream named with the URI sent.
+func TestTryErrorWording(t *testing.T) {
+	x := &exchange{req: []byte("GET /x/a?b=c HTTP/1.0\r\nHost: h\r\n\r\n")}
+	tg := &target{scheme: "http"}
+	p := &Proxy{}
+	tests := []struct {
+		err                  error
+		action, addr         string
+		wantMsg, wantUpsteam string
+	}{
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, actionConnect, "127.0.0.1:1",
+			"connect() failed (111: Connection refused) while connecting to upstream", "http://127.0.0.1:1/x/a?b=c"},
+		{ErrPrematureClose, actionHeader, "127.0.0.1:2",
+			"upstream prematurely closed connection while reading response header from upstream", "http://127.0.0.1:2/x/a?b=c"},
+		{errTimedOut, actionBody, "unix:/s.sock",
+			"upstream timed out (110: Connection timed out) while reading upstream", "http://unix:/s.sock:/x/a?b=c"},
+	}
+	for _, tt := range tests {
+		err := p.wrapTry(tt.err, tt.action, tg, x, tt.addr)
+		var te *tryError
+		if !errors.As(err, &te) {
+			t.Fatalf("%v: not a tryError", err)
+		}
+		if diff := cmp.Diff([2]string{tt.wantMsg, tt.wantUpsteam}, [2]string{err.Error(), te.UpstreamName()}); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
 	}
 }

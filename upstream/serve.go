@@ -40,6 +40,7 @@ type exchange struct {
 	// streamChunked: the client's chunked body is passed on as it
 	// arrives (proxy_request_buffering off, HTTP/1.1).
 	streamChunked bool
+	action        string // what the try is doing, for the error log
 	pending       []byte // body at hand when streaming starts, sent with the head
 	overrun       bool   // the backend sent more than its framing said
 	tunneled      bool   // the try became a tunnel (no response body counted)
@@ -228,7 +229,8 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
 			s.AddUpstreamTry(t.group.Name, 502, 0)
-			return 502, ErrNoLiveUpstreams
+			return 502, &tryError{msg: ErrNoLiveUpstreams.Error(), cause: ErrNoLiveUpstreams,
+				action: actionConnect, upstream: upstreamURL(&t, x, t.group.Name)}
 		}
 		addr := t.group.Servers[server].Addr
 		if t.group.Servers[server].Network == "unix" {
@@ -248,12 +250,14 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 				status, ft = 504, ftTimeout
 			}
 			s.AddUpstreamTry(addr, status, time.Since(now))
+			err = p.wrapTry(err, actionConnect, &t, x, addr)
 		} else {
 			sent = true
 			connectTime := time.Since(now)
 			x.tryAddr, x.connectTime = addr, connectTime
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
 			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
+			err = p.wrapTry(err, x.action, &t, x, addr)
 			upStatus := s.UpstreamStatus // the backend's status when its head arrived
 			if upStatus == 0 && status != 499 {
 				upStatus = status // a hang-up is logged as "-", as nginx
@@ -290,6 +294,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			if p.nextAllowed(tries+1, start, nonIdempotent, bodyAtHand)&ft == 0 {
 				return status, err
 			}
+			if err != nil && s.TryLog != nil {
+				s.TryLog.LogTryError(err)
+			}
 			useIdle = false
 			continue
 		}
@@ -297,10 +304,10 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		if p.nextAllowed(tries, start, sent && nonIdempotent, bodyAtHand)&ft == 0 {
 			return status, err
 		}
-		if !sent && s.TryLog != nil {
-			// nginx logs each server that could not be connected to (a
-			// certificate that does not verify included) as it moves on;
-			// the caller logs the last error.
+		if err != nil && s.TryLog != nil {
+			// nginx logs each failed try as it moves on (a server that
+			// could not be connected to, a certificate that does not
+			// verify, a backend that hung up); the caller logs the last.
 			s.TryLog.LogTryError(err)
 		}
 		tries--
@@ -474,6 +481,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	x.life.requests++
 
 	// Send the head and the body.
+	x.action = actionSend
 	if p.SendTimeout > 0 {
 		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 	}
@@ -522,6 +530,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			watch = watchClient(raw, nc)
 		}
 	}
+	x.action = actionHeader
 	n, headLen, http09, status, err, ft := p.readHead(nc, x)
 	if watch != nil && watch.stop() {
 		// Not the backend's failure; nginx logs 499 and closes both.
@@ -617,6 +626,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	if noBody {
 		complete = true
 	} else {
+		x.action = actionBody
 		complete, err = p.relayBody(c, nc, x, buffered, length, chunked)
 		if err != nil {
 			return 0, err, 0
@@ -658,7 +668,7 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 		}
 		if rerr != nil {
 			if isTimeout(rerr) {
-				return n, 0, false, 504, fmt.Errorf("upstream timed out: %w", rerr), ftTimeout
+				return n, 0, false, 504, errTimedOut, ftTimeout
 			}
 			return n, 0, false, 502, ErrPrematureClose, ftError
 		}
@@ -1007,10 +1017,13 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 			return false, nil // the body ends with the connection
 		}
 		if rerr != nil {
-			if rerr == io.EOF {
+			switch {
+			case rerr == io.EOF:
 				return false, ErrPrematureClose
+			case isTimeout(rerr):
+				return false, errTimedOut
 			}
-			return false, rerr
+			return false, &recvError{rerr}
 		}
 	}
 }

@@ -392,7 +392,7 @@ server {
 		serveRaw("keep-alive client, more than Content-Length", "GET /more-than-length HTTP/1.1\r\nHost: localhost\r\n\r\nGET /reqno HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 	)
 	c.Requests[len(c.Requests)-1].Responses = 2
-	// Not compared: the error log line lacks nginx's " while reading upstream" and "upstream:" context.
+	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
 
@@ -484,5 +484,36 @@ func TestServeProxyChunkedStreaming(t *testing.T) {
 			"5\r\n01234\r\n", "3\r\nabc\r\n2\r\nde\r\n", "5\r\n56789\r\n0\r\n\r\n"}},
 		serveRaw("HTTP/1.0 to the backend: read first, sent with a length", "POST /v10/c HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n01234\r\n0\r\n\r\n"),
 	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// Proxy failures in the error log, worded as nginx's: the message, what the proxy was doing
+// ("while connecting to upstream", "while reading response header from upstream", "while
+// reading upstream") and the upstream it talked to.
+func TestServeProxyErrorLog(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("proxy error log", `upstream dead {
+    server 127.0.0.1:1;
+    server 127.0.0.1:2;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / { proxy_pass http://{{BACKEND}}; }
+    location /dead/ { proxy_pass http://127.0.0.1:1/x/; }
+    location /group/ { proxy_pass http://dead; }
+    location /slow { proxy_pass http://{{BACKEND}}; proxy_read_timeout 100ms; }
+}
+`,
+		plainGet("connection refused", "/dead/a?b=c"),
+		plainGet("a group all refused", "/group/a"),
+		plainGet("no live upstreams", "/group/b"),
+		plainGet("hang-up before the head", "/hangup"),
+		plainGet("body cut short", "/close-early"),
+		plainGet("invalid chunk", "/chunk-too-long"),
+		plainGet("read timeout", "/slow"),
+	)
+	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

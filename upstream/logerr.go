@@ -1,0 +1,107 @@
+package upstream
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+)
+
+// tryError is a failed try worded for nginx's error log: the message, then
+// " while " what the proxy was doing, and the upstream it talked to for
+// the ", upstream:" part the log adds (ngx_http_log_error).
+type tryError struct {
+	msg      string
+	cause    error
+	action   string
+	upstream string
+}
+
+func (e *tryError) Error() string {
+	if e.action == "" {
+		return e.msg
+	}
+	return e.msg + " while " + e.action
+}
+func (e *tryError) Unwrap() error { return e.cause }
+
+// UpstreamName is the upstream as nginx's error log names it:
+// "http://127.0.0.1:8081/uri".
+func (e *tryError) UpstreamName() string { return e.upstream }
+
+const (
+	actionConnect = "connecting to upstream"
+	actionSend    = "sending request to upstream"
+	actionHeader  = "reading response header from upstream"
+	actionBody    = "reading upstream"
+)
+
+var errTimedOut = errors.New("upstream timed out (110: Connection timed out)")
+
+// wrapTry words err for the log; errors of the client's side are left
+// as they are.
+func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr string) error {
+	if err == nil || errors.Is(err, ErrClientClosed) {
+		return err
+	}
+	var te *tryError
+	if errors.As(err, &te) {
+		return err
+	}
+	msg := err.Error()
+	if strings.Contains(msg, " while ") {
+		// Worded already (the TLS handshake's errors): only the
+		// upstream is added.
+		return &tryError{msg: msg, cause: err, upstream: upstreamURL(t, x, addr)}
+	}
+	var re *recvError
+	switch {
+	case errors.Is(err, errTimedOut) || action != actionBody && isTimeout(err):
+		msg = errTimedOut.Error()
+	case action == actionBody && errors.As(err, &re):
+	case action == actionConnect:
+		msg = "connect() failed"
+		var en syscall.Errno
+		if errors.As(err, &en) {
+			msg += " (" + errnoText(err) + ")"
+		}
+	case action == actionBody && !errors.Is(err, ErrPrematureClose) && !errors.Is(err, errInvalidChunked):
+		return err // the client's side (a failed write), logged as it is
+	}
+	return &tryError{msg: msg, cause: err, action: action, upstream: upstreamURL(t, x, addr)}
+}
+
+// upstreamURL is scheme, server and the URI sent: nginx's
+// "%V%V%s%V" of u->schema, the peer name and u->uri (with ':' after a
+// unix socket path).
+func upstreamURL(t *target, x *exchange, addr string) string {
+	uri := x.req
+	if i := indexByte(uri, ' '); i >= 0 {
+		uri = uri[i+1:]
+	}
+	for i := 0; i+6 <= len(uri); i++ {
+		if string(uri[i:i+6]) == " HTTP/" {
+			uri = uri[:i]
+			break
+		}
+	}
+	sep := ""
+	if len(addr) > 5 && addr[:5] == "unix:" {
+		sep = ":"
+	}
+	return t.scheme + "://" + addr + sep + string(uri)
+}
+
+func indexByte(b []byte, c byte) int {
+	for i := range b {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// recvError is a failed read from the backend while relaying its body.
+type recvError struct{ err error }
+
+func (e *recvError) Error() string { return "recv() failed (" + errnoText(e.err) + ")" }
+func (e *recvError) Unwrap() error { return e.err }

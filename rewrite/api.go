@@ -95,6 +95,7 @@ type State struct {
 	upstream upstreamHead
 	// upstreamPending: the last of UpstreamTries is BeginUpstream's.
 	upstreamPending bool
+	passStart       int // index in UpstreamTries of the current pass's first try
 	// SentTrailers holds the trailer lines sent so far ("Name: value\r\n"
 	// each), for $sent_trailer_*; the trailers filter appends to it.
 	SentTrailers []byte
@@ -142,7 +143,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.ConnectionRequests, s.Pipelined = 0, false
 	s.UpstreamStatus, s.UpstreamResponseTime = 0, -1
 	s.RequestLine = nil
-	s.UpstreamTries = s.UpstreamTries[:0]
+	s.UpstreamTries, s.passStart = s.UpstreamTries[:0], 0
 	s.upstream.reset()
 	s.upstreamPending = false
 	s.SentTrailers = s.SentTrailers[:0]
@@ -206,6 +207,28 @@ type UpstreamTry struct {
 	// ResponseLength is the body bytes read, BytesReceived every byte
 	// read and BytesSent every byte written to the server.
 	ResponseLength, BytesReceived, BytesSent int64
+	// NewPass marks the first try of a later pass through the proxy
+	// (the request came back after an internal redirect): the
+	// $upstream_* variables put " : " before it, as nginx.
+	NewPass bool
+}
+
+// StartUpstreamPass is called as the proxy starts on a request: its tries
+// from here on are one pass.
+func (s *State) StartUpstreamPass() {
+	s.passStart = len(s.UpstreamTries)
+	if s.upstreamPending {
+		s.passStart--
+	}
+}
+
+// appendTrySep appends what goes before a try after the first: ", "
+// within a pass, " : " where a new one starts.
+func appendTrySep(dst []byte, t *UpstreamTry) []byte {
+	if t.NewPass {
+		return append(dst, " : "...)
+	}
+	return append(dst, ", "...)
 }
 
 // AddUpstreamTry records a server tried that sent no response head.
@@ -221,6 +244,7 @@ func (s *State) AddUpstream(t UpstreamTry) {
 		s.upstreamPending = false
 		s.UpstreamTries = s.UpstreamTries[:len(s.UpstreamTries)-1]
 	}
+	t.NewPass = len(s.UpstreamTries) == s.passStart && s.passStart > 0
 	s.UpstreamTries = append(s.UpstreamTries, t)
 	s.UpstreamAddr, s.UpstreamStatus, s.UpstreamResponseTime = t.Addr, t.Status, t.Time
 }

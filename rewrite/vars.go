@@ -420,7 +420,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			for i, t := range s.UpstreamTries {
 				if i > 0 {
-					dst = append(dst, ", "...)
+					dst = appendTrySep(dst, &t)
 				}
 				dst = append(dst, t.Addr...)
 			}
@@ -453,7 +453,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			if len(s.UpstreamTries) >= 2 {
 				for i, t := range s.UpstreamTries {
 					if i > 0 {
-						dst = append(dst, ", "...)
+						dst = appendTrySep(dst, &t)
 					}
 					if t.Status == 0 {
 						dst = append(dst, '-') // no status, as nginx
@@ -472,7 +472,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			if len(s.UpstreamTries) > 0 {
 				for i, t := range s.UpstreamTries {
 					if i > 0 {
-						dst = append(dst, ", "...)
+						dst = appendTrySep(dst, &t)
 					}
 					if t.Time < 0 {
 						// The try whose head the header filters see

@@ -14,7 +14,7 @@ func upstreamNamed() map[string]Getter {
 		return func(s *State, dst []byte) []byte {
 			for i := range s.UpstreamTries {
 				if i > 0 {
-					dst = append(dst, ", "...)
+					dst = appendTrySep(dst, &s.UpstreamTries[i])
 				}
 				if d := f(&s.UpstreamTries[i]); d >= 0 {
 					dst = appendMillis(dst, d)
@@ -29,7 +29,7 @@ func upstreamNamed() map[string]Getter {
 		return func(s *State, dst []byte) []byte {
 			for i := range s.UpstreamTries {
 				if i > 0 {
-					dst = append(dst, ", "...)
+					dst = appendTrySep(dst, &s.UpstreamTries[i])
 				}
 				dst = strconv.AppendInt(dst, f(&s.UpstreamTries[i]), 10)
 			}

@@ -50,3 +50,22 @@ func TestUpstreamTryVariables(t *testing.T) {
 		})
 	}
 }
+
+// A second pass through the proxy (after an internal redirect) is set
+// off with " : ", as nginx's upstream variables print an empty state.
+func TestUpstreamPasses(t *testing.T) {
+	c := NewCompiler()
+	cv := mustComplex(t, c, `$upstream_addr|$upstream_status|$upstream_bytes_sent`)
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	s := testState(testReq("GET", "/", "/"))
+	s.StartUpstreamPass()
+	s.AddUpstream(UpstreamTry{Addr: "a", Status: 500, BytesSent: 10})
+	s.StartUpstreamPass()
+	s.AddUpstreamTry("b", 502, 0)
+	s.AddUpstream(UpstreamTry{Addr: "c", Status: 200, BytesSent: 20})
+	if diff := cmp.Diff("a : b, c|500 : 502, 200|10 : 0, 20", string(cv.EvalLog(s, nil, LogEscapeDefault))); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -217,6 +217,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	}
 
 	start := time.Now()
+	s.StartUpstreamPass()
 	tries := t.group.tries(p.nextTries)
 	nonIdempotent := r.MethodCode == http1.MethodPOST || r.MethodCode == http1.MethodLOCK ||
 		r.MethodCode == http1.MethodPATCH
@@ -263,7 +264,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 				upStatus = status // a hang-up is logged as "-", as nginx
 			}
 			var bodyRead int64
-			if x.headerTime >= 0 && !x.tunneled {
+			// Only a body relayed counts (nginx's pipe read_length): not
+			// an intercepted answer's nor one proxy_next_upstream passed.
+			if x.headerTime >= 0 && !x.tunneled && c.HeaderWritten() {
 				bodyRead = x.recvd - int64(x.headLen)
 			}
 			s.AddUpstream(rewrite.UpstreamTry{Addr: addr, Status: upStatus, Time: time.Since(now),
@@ -1131,8 +1134,10 @@ func (p *Proxy) hidden(name []byte) bool {
 // response time yet.
 func (x *exchange) beginTry(s *rewrite.State) {
 	if s != nil {
+		// nginx sets a try's bytes_sent only when it ends: the header
+		// filters see 0.
 		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: -1,
-			ConnectTime: x.connectTime, HeaderTime: x.headerTime, BytesReceived: x.recvd, BytesSent: x.sent})
+			ConnectTime: x.connectTime, HeaderTime: x.headerTime, BytesReceived: x.recvd})
 	}
 }
 

@@ -517,3 +517,31 @@ server {
 	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A request proxied again after an internal redirect: the $upstream_* variables separate the
+// passes with " : " (and the tries within one with ", "), as nginx.
+func TestServeProxyTwoPasses(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("two passes", `upstream two {
+    server 127.0.0.1:1;
+    server {{BACKEND}};
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /first/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_intercept_errors on;
+        error_page 500 = /second/fallback;
+    }
+    location /second/ {
+        proxy_pass http://two/;
+        add_header X-Tried "$upstream_addr|$upstream_status|$upstream_response_length|$upstream_bytes_sent" always;
+    }
+}
+`,
+		plainGet("intercepted, then proxied again", "/first/status/500"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

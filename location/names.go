@@ -34,9 +34,11 @@ type regexName struct {
 // lookup returns the server for host (already lowercased, port removed);
 // a regex match stores its captures in st.
 func (t *nameTable) lookup(host []byte, st *rewrite.State) *VirtualServer {
-	if t == nil || t.exact == nil {
+	if t == nil {
 		return nil
 	}
+	// Only regexes may be in the table (a single server named by one):
+	// they still run, for their captures.
 	if s, ok := t.exact[string(host)]; ok {
 		return s
 	}

@@ -314,6 +314,22 @@ func TestServeServerNames(t *testing.T) {
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
 
+// A server alone on its address, named by a regex: the regex still runs
+// for its captures (named and numbered), whatever the host.
+func TestServeServerNameCapturesAlone(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "server name captures, one server",
+		Config: "server {\n    listen 127.0.0.1:{{PORT}};\n    server_name ~^(?<sub>[a-z]+)\\.example\\.com$;\n" +
+			"    return 200 \"sub=[$sub] 1=[$1] $server_name\\n\";\n}\n",
+	}
+	for _, h := range []string{"abc.example.com", "ABC.example.com", "other"} {
+		c.Requests = append(c.Requests, serveRaw("host "+h, "GET / HTTP/1.1\r\nHost: "+h+"\r\nConnection: close\r\n\r\n"))
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
 // error_log at server and location level, with levels: each request's
 // lines go to the logs of the configuration it runs under.
 func TestServeErrorLogLevels(t *testing.T) {

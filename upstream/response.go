@@ -1,0 +1,225 @@
+package upstream
+
+import (
+	"io"
+	"net"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// This file holds the backend's response on its way to the client: the
+// head filtered into the client's, the body relayed.
+
+// relayHTTP09 copies a response without a valid status line as it is,
+// then closes the client connection (nginx answers it as HTTP/0.9).
+func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, x *exchange, first, buf []byte) error {
+	client, _ := c.Hijack()
+	defer client.Close()
+	if _, err := client.Write(first); err != nil {
+		return err
+	}
+	for {
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		n, err := nc.Read(buf)
+		x.recvd += int64(n)
+		if n > 0 {
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// relayBody streams the backend's body to the client. complete reports
+// that the body ended where its framing said (so the backend connection
+// may be kept).
+func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []byte, length int64, chunked bool) (complete bool, err error) {
+	x.chunk = http1.ChunkedParser{}
+	remaining := length
+	// deliver passes decoded bytes on; it reports whether the body ended.
+	deliver := func(b []byte) (bool, error) {
+		switch {
+		case chunked:
+			for len(b) > 0 && !x.chunk.Done {
+				data, consumed, err := x.chunk.Decode(b)
+				if err != nil {
+					return false, errInvalidChunked
+				}
+				if len(data) > 0 {
+					if _, err := c.Write(data); err != nil {
+						return false, err
+					}
+				}
+				b = b[consumed:]
+			}
+			if x.chunk.Done && len(b) > 0 {
+				x.overrun = true // "upstream sent data after final chunk"
+			}
+			return x.chunk.Done, nil
+		case length >= 0:
+			if int64(len(b)) > remaining {
+				// "upstream sent more data than specified in
+				// Content-Length": cut, and the connection not kept.
+				x.overrun = true
+				b = b[:remaining]
+			}
+			remaining -= int64(len(b))
+			if _, err := c.Write(b); err != nil {
+				return false, err
+			}
+			return remaining == 0, nil
+		default:
+			_, err := c.Write(b)
+			return false, err
+		}
+	}
+	x.overrun = false
+	if length == 0 {
+		x.overrun = len(buffered) > 0
+		return true, nil
+	}
+	if len(buffered) > 0 {
+		done, err := deliver(buffered)
+		if err != nil || done {
+			return done, err
+		}
+	}
+	// The head area of rbuf is free now: reuse the whole buffer.
+	buf := x.rbuf
+	for {
+		if err := c.Flush(); err != nil {
+			return false, err
+		}
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		n, rerr := nc.Read(buf)
+		x.recvd += int64(n)
+		if n > 0 {
+			done, err := deliver(buf[:n])
+			if err != nil || done {
+				return done, err
+			}
+		}
+		if rerr == io.EOF && !chunked && length < 0 {
+			return false, nil // the body ends with the connection
+		}
+		if rerr != nil {
+			switch {
+			case rerr == io.EOF:
+				return false, ErrPrematureClose
+			case isTimeout(rerr):
+				return false, errTimedOut
+			}
+			return false, &recvError{rerr}
+		}
+	}
+}
+
+// buildResponse turns the backend's head into the client's, filtering
+// headers as nginx's proxy module and upstream do.
+func (p *Proxy) buildResponse(c *http1.Conn, s *rewrite.State, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
+	h := &x.head
+	resp = &x.resp
+	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,
+		ServerTokensOff: p.serverTokensOff, RelativeLocation: p.relativeRedir, NoPortInRedirect: p.noPortInRedir}
+	x.hdrs = x.hdrs[:0]
+	length = -1
+	hasLength := false
+	upstreamClose = h.Major == 1 && h.Minor == 0
+	for _, hd := range h.Headers {
+		name := hd.Name
+		switch {
+		case http1.EqualFold(name, "content-length"):
+			v, ok := http1.ParseOffset(hd.Value)
+			if !ok {
+				return nil, 0, false, false, errInvalidLength
+			}
+			length, hasLength = v, true
+			continue
+		case http1.EqualFold(name, "content-type"):
+			resp.ContentType = hd.Value
+			continue
+		case http1.EqualFold(name, "transfer-encoding"):
+			if !http1.EqualFold(hd.Value, "chunked") {
+				return nil, 0, false, false, errUnknownTE
+			}
+			chunked = true
+			continue
+		case http1.EqualFold(name, "connection"):
+			if http1.ContainsFold(hd.Value, "close") {
+				upstreamClose = true
+			}
+			continue
+		case http1.EqualFold(name, "keep-alive"):
+			continue
+		case http1.EqualFold(name, "location") && len(p.redirects) > 0:
+			if loc, ok := p.rewriteRedirect(s, x, &x.locBuf, hd.Value, 0); ok {
+				resp.Location = loc
+				continue
+			}
+		case http1.EqualFold(name, "refresh") && len(p.redirects) > 0:
+			if at := refreshURL(hd.Value); at >= 0 {
+				if v, ok := p.rewriteRedirect(s, x, &x.refreshBuf, hd.Value, at); ok {
+					hd.Value = v
+				}
+			}
+		}
+		if p.hidden(name) {
+			continue
+		}
+		if http1.EqualFold(name, "server") {
+			resp.NoServer = true
+		} else if http1.EqualFold(name, "date") {
+			resp.NoDate = true
+		}
+		x.hdrs = append(x.hdrs, hd)
+	}
+	if chunked && hasLength {
+		return nil, 0, false, false, errLengthAndChunked
+	}
+	if chunked {
+		length = -1
+	}
+	if h.Status == 101 {
+		length = -1
+	}
+	// nginx keeps a backend's Content-Length on HEAD, 204 and 304 too.
+	resp.ContentLength = length
+	if s.ErrStatus != 0 {
+		// An error_page's status replaces the backend's (ngx_http_send_header).
+		resp.Status, resp.StatusLine = s.ErrStatus, nil
+	}
+	// ngx_http_set_charset leaves 301 and 302 without a charset.
+	if len(p.charsetBytes) > 0 && h.Status != 301 && h.Status != 302 && http1.CharsetApplies(resp.ContentType) {
+		resp.Charset = p.charsetBytes
+	}
+	resp.Headers = x.hdrs
+	return resp, length, chunked, upstreamClose, nil
+}
+
+// hidden reports whether a backend header is dropped (proxy_hide_header
+// and nginx's defaults, minus proxy_pass_header).
+func (p *Proxy) hidden(name []byte) bool {
+	for _, h := range p.passUpstream {
+		if http1.EqualFold(name, h) {
+			return false
+		}
+	}
+	for _, h := range p.hide {
+		if http1.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"slices"
 	"strings"
+
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // goSuite is a TLS 1.2 cipher suite both OpenSSL 3.0 and crypto/tls
@@ -211,17 +213,7 @@ func protocolRange(protocols []string, secLevel int) (minV, maxV uint16) {
 	if secLevel < 1 {
 		lowest = tls.VersionTLS10
 	}
-	for _, p := range protocols {
-		v := map[string]uint16{"TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13}[p]
-		if v < lowest {
-			continue
-		}
-		if minV == 0 || v < minV {
-			minV = v
-		}
-		maxV = max(maxV, v)
-	}
-	return minV, maxV
+	return tlsutil.ProtocolRange(protocols, lowest)
 }
 
 // tlsCurves maps ssl_ecdh_curve to crypto/tls groups: "auto" is

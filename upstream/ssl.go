@@ -17,6 +17,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // backendTLS is a location's proxy_ssl_* settings, compiled once, as
@@ -153,28 +154,7 @@ func (bt *backendTLS) finishVerify(blocks [][]*nginxconf.Directive, full func(st
 // and SSLv3 are not built into OpenSSL 3). A gap (TLSv1 TLSv1.2) cannot
 // be expressed in Go and takes the range.
 func protocolRange(args []string) (lo, hi uint16) {
-	for _, a := range args {
-		var v uint16
-		switch a {
-		case "TLSv1":
-			v = tls.VersionTLS10
-		case "TLSv1.1":
-			v = tls.VersionTLS11
-		case "TLSv1.2":
-			v = tls.VersionTLS12
-		case "TLSv1.3":
-			v = tls.VersionTLS13
-		default:
-			continue
-		}
-		if lo == 0 || v < lo {
-			lo = v
-		}
-		if v > hi {
-			hi = v
-		}
-	}
-	if lo == 0 {
+	if lo, hi = tlsutil.ProtocolRange(args, tls.VersionTLS10); lo == 0 {
 		// Nothing usable: every handshake fails, as nginx's does.
 		return tls.VersionTLS13, tls.VersionTLS12
 	}
@@ -229,39 +209,15 @@ func loadClientCert(keyDir *nginxconf.Directive, certPath, keyPath string, passw
 // parseClientCert makes the certificate from PEM data, decrypting the
 // key with the password file's lines in turn.
 func parseClientCert(keyDir *nginxconf.Directive, certPEM, keyPEM []byte, keyPath string, passwords []string) (tls.Certificate, error) {
-	var err error
-	if block, _ := pem.Decode(keyPEM); block != nil {
-		switch {
-		case block.Type == "ENCRYPTED PRIVATE KEY":
-			var der []byte
-			var lastErr error
-			for _, pw := range passwords {
-				if der, lastErr = decryptPKCS8(block.Bytes, []byte(pw)); lastErr == nil {
-					if _, perr := x509.ParsePKCS8PrivateKey(der); perr == nil {
-						break
-					}
-					der, lastErr = nil, errPKCS8Decrypt
-				}
-			}
-			if errors.Is(lastErr, errPKCS8Unsupported) {
-				return tls.Certificate{}, confErr(keyDir, `the encryption of key "%s" is not supported by gonginx`, keyPath)
-			}
-			if der == nil {
-				return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)`, keyPath))
-			}
-			keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		case x509.IsEncryptedPEMBlock(block): //nolint:staticcheck // nginx reads legacy encrypted PEM keys
-			var der []byte
-			for _, pw := range passwords {
-				if der, err = x509.DecryptPEMBlock(block, []byte(pw)); err == nil { //nolint:staticcheck
-					break
-				}
-			}
-			if der == nil {
-				return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)`, keyPath))
-			}
-			keyPEM = pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der})
+	if block, _ := pem.Decode(keyPEM); block != nil && tlsutil.Encrypted(block) {
+		k, err := tlsutil.DecryptKey(block, passwords)
+		if errors.Is(err, tlsutil.ErrUnsupported) {
+			return tls.Certificate{}, confErr(keyDir, `the encryption of key "%s" is not supported by gonginx`, keyPath)
 		}
+		if err != nil {
+			return tls.Certificate{}, bare(fmt.Sprintf(`cannot load certificate key "%s": PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)`, keyPath))
+		}
+		keyPEM = pem.EncodeToMemory(k)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {

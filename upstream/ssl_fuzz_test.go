@@ -34,11 +34,3 @@ func FuzzOpenSSLCiphers(f *testing.F) {
 		}
 	})
 }
-
-// Encrypted key files: no panic on any input.
-func FuzzDecryptPKCS8(f *testing.F) {
-	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x00}, []byte("pw"))
-	f.Fuzz(func(t *testing.T, der, password []byte) {
-		decryptPKCS8(der, password)
-	})
-}

@@ -187,7 +187,7 @@ func (b *Backend) serve(c net.Conn) {
 			return
 		}
 		b.setBusy(1)
-		e := &Exchange{TLS: seen}
+		e := &Exchange{TLS: seen, nreq: nreq} // set before Take can see e
 		if b.record {
 			b.mu.Lock()
 			b.got = append(b.got, e)
@@ -202,7 +202,6 @@ func (b *Backend) serve(c net.Conn) {
 			b.echoWebSocket(c, br, e)
 			return
 		}
-		e.nreq = nreq
 		if !b.respond(c, e) || !keep {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
@@ -28,7 +29,7 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 		var fi fileStat
 		if e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi); e != 0 {
 			if !notFoundErrno(e) {
-				x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+				x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, nginxconf.ErrnoText(e))
 			}
 			continue
 		}
@@ -180,7 +181,7 @@ func (x *exchange) TestFile(path []byte) (rewrite.FileInfo, bool) {
 	e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi)
 	if e != 0 {
 		if !notFoundErrno(e) {
-			x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+			x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, nginxconf.ErrnoText(e))
 		}
 		return rewrite.FileInfo{}, false
 	}
@@ -225,7 +226,7 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		if e == syscall.ENOENT {
 			continue
 		}
-		x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+		x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, nginxconf.ErrnoText(e))
 		return 500
 	}
 	dir := x.mapPath(loc, conf, x.req.URI, true)
@@ -251,7 +252,7 @@ func (x *exchange) indexTestDir(conf *locConf, dir, full []byte) int {
 	case e == syscall.EACCES:
 		return 0
 	case e != 0:
-		x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, dir, errnoText(e))
+		x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, dir, nginxconf.ErrnoText(e))
 		return 500
 	case !fi.isDir:
 		x.log.Logf(x, "alert", "\"%s\" is not a directory", dir)
@@ -263,11 +264,11 @@ func (x *exchange) indexTestDir(conf *locConf, dir, full []byte) int {
 // indexError is ngx_http_index_error.
 func (x *exchange) indexError(conf *locConf, path []byte, e syscall.Errno) int {
 	if e == syscall.EACCES {
-		x.log.Errorf(x, "\"%s\" is forbidden (%s)", path, errnoText(e))
+		x.log.Errorf(x, "\"%s\" is forbidden (%s)", path, nginxconf.ErrnoText(e))
 		return 403
 	}
 	if conf.logNotFound {
-		x.log.Errorf(x, "\"%s\" is not found (%s)", path, errnoText(e))
+		x.log.Errorf(x, "\"%s\" is not found (%s)", path, nginxconf.ErrnoText(e))
 	}
 	return 404
 }

@@ -1,7 +1,6 @@
 package location
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -205,7 +203,7 @@ func (l *Logger) accessFile(path string) *os.File {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		l.failed[path] = true
-		l.Log("emerg", fmt.Sprintf("open() %q failed (%s)", path, errnoText(err)))
+		l.Log("emerg", fmt.Sprintf("open() %q failed (%s)", path, nginxconf.ErrnoText(err)))
 		return nil
 	}
 	l.access[path] = f
@@ -256,27 +254,6 @@ func (l *Logger) Reopen() {
 
 // Close closes the access logs.
 func (l *Logger) Close() { l.Reopen() }
-
-// errnoText renders an error as nginx does: "2: No such file or directory".
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return strconv.Itoa(int(errno)) + ": " + errnoMessage(errno)
-	}
-	return err.Error()
-}
-
-func errnoMessage(e syscall.Errno) string {
-	s := e.Error()
-	if s == "" {
-		return s
-	}
-	// Go's texts are lowercase; glibc's start with a capital.
-	if s[0] >= 'a' && s[0] <= 'z' {
-		return string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
-}
 
 // remoteIP parses the client address once per check into scratch.
 func remoteIP(addr string, scratch *[]byte) net.IP {

@@ -305,7 +305,7 @@ func ListenSocket(l *Listen) (net.Listener, error) {
 	}}
 	ln, err := lc.Listen(context.Background(), network, addr)
 	if err != nil {
-		return nil, &bindError{msg: fmt.Sprintf("bind() to %s failed (%s)", l.Addr, errnoText(err)), err: err}
+		return nil, &bindError{msg: fmt.Sprintf("bind() to %s failed (%s)", l.Addr, nginxconf.ErrnoText(err)), err: err}
 	}
 	return ln, nil
 }
@@ -350,7 +350,7 @@ func (l *listener) acceptLoop() {
 			} else if delay *= 2; delay > time.Second {
 				delay = time.Second
 			}
-			l.srv.log.Log("alert", "accept() failed ("+errnoText(err)+")")
+			l.srv.log.Log("alert", "accept() failed ("+nginxconf.ErrnoText(err)+")")
 			time.Sleep(delay)
 			continue
 		}

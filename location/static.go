@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -30,7 +31,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 			rc, level = 403, "error"
 		}
 		if rc != 404 || conf.logNotFound {
-			x.log.Logf(x, level, "%s \"%s\" failed (%s)", failed, path, errnoText(e))
+			x.log.Logf(x, level, "%s \"%s\" failed (%s)", failed, path, nginxconf.ErrnoText(e))
 		}
 		return rc
 	}

@@ -168,7 +168,7 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 		for _, d := range c.sslDirectives(server, "ssl_session_ticket_key") {
 			key, err := os.ReadFile(c.cfg.ConfPath(d.Args[0]))
 			if err != nil {
-				return nil, confErr(d, "open() %q failed (%s)", c.cfg.ConfPath(d.Args[0]), errnoText(err))
+				return nil, confErr(d, "open() %q failed (%s)", c.cfg.ConfPath(d.Args[0]), nginxconf.ErrnoText(err))
 			}
 			ssl.TicketKeys = append(ssl.TicketKeys, key)
 		}

@@ -349,18 +349,22 @@ func fileError(path string, err error) *Error {
 	return &Error{Msg: op + `() "` + path + `" failed ` + errnoText(err)}
 }
 
-// errnoText renders an errno as nginx does: "(2: No such file or
-// directory)", with glibc's capitalized message.
-func errnoText(err error) string {
+// errnoText is ErrnoText in parentheses, as nginx's messages have it.
+func errnoText(err error) string { return "(" + ErrnoText(err) + ")" }
+
+// ErrnoText renders err as nginx prints an errno, "2: No such file or
+// directory" (glibc's message starts with a capital, Go's does not); an
+// error that is not an errno is its text.
+func ErrnoText(err error) string {
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
-		return "(" + err.Error() + ")"
+		return err.Error()
 	}
 	msg := errno.Error()
 	if msg != "" {
 		msg = strings.ToUpper(msg[:1]) + msg[1:]
 	}
-	return "(" + strconv.Itoa(int(errno)) + ": " + msg + ")"
+	return strconv.Itoa(int(errno)) + ": " + msg
 }
 
 // parseFile reads path and parses its directives in ctx into the block

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"syscall"
+
+	"github.com/gonginx/gonginx/nginxconf"
 )
 
 // tryError is a failed try worded for nginx's error log: the message, then
@@ -62,7 +64,7 @@ func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr s
 		msg = "connect() failed"
 		var en syscall.Errno
 		if errors.As(err, &en) {
-			msg += " (" + errnoText(err) + ")"
+			msg += " (" + nginxconf.ErrnoText(err) + ")"
 		}
 	case action == actionBody && !errors.Is(err, ErrPrematureClose) && !errors.Is(err, errInvalidChunked):
 		return err // the client's side (a failed write), logged as it is
@@ -103,5 +105,5 @@ func indexByte(b []byte, c byte) int {
 // recvError is a failed read from the backend while relaying its body.
 type recvError struct{ err error }
 
-func (e *recvError) Error() string { return "recv() failed (" + errnoText(e.err) + ")" }
+func (e *recvError) Error() string { return "recv() failed (" + nginxconf.ErrnoText(e.err) + ")" }
 func (e *recvError) Unwrap() error { return e.err }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -164,7 +163,7 @@ func protocolRange(args []string) (lo, hi uint16) {
 func readPasswords(d *nginxconf.Directive, path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, confErr(d, `open() "%s" failed (%s)`, path, errnoText(err))
+		return nil, confErr(d, `open() "%s" failed (%s)`, path, nginxconf.ErrnoText(err))
 	}
 	var out []string
 	for _, line := range strings.Split(string(data), "\n") {
@@ -177,16 +176,6 @@ func readPasswords(d *nginxconf.Directive, path string) ([]string, error) {
 		return nil, confErr(d, `empty file "%s"`, path)
 	}
 	return out, nil
-}
-
-// errnoText is "2: No such file or directory", as nginx prints errno.
-func errnoText(err error) string {
-	var en syscall.Errno
-	if !errors.As(err, &en) {
-		return err.Error()
-	}
-	msg := en.Error()
-	return strconv.Itoa(int(en)) + ": " + strings.ToUpper(msg[:1]) + msg[1:]
 }
 
 // loadClientCert loads proxy_ssl_certificate and its key, decrypting a

@@ -337,7 +337,7 @@ func sendSignal(f *flags, stderr io.Writer) int {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [error] open() %q failed (%s)\n", progName, path, errnoText(err))
+		fmt.Fprintf(stderr, "%s: [error] open() %q failed (%s)\n", progName, path, nginxconf.ErrnoText(err))
 		return 1
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
@@ -347,22 +347,10 @@ func sendSignal(f *flags, stderr io.Writer) int {
 	}
 	sig := map[string]syscall.Signal{"stop": syscall.SIGTERM, "quit": syscall.SIGQUIT, "reopen": syscall.SIGUSR1, "reload": syscall.SIGHUP}[f.signal]
 	if err := syscall.Kill(pid, sig); err != nil {
-		fmt.Fprintf(stderr, "%s: [alert] kill(%d, %d) failed (%s)\n", progName, pid, sig, errnoText(err))
+		fmt.Fprintf(stderr, "%s: [alert] kill(%d, %d) failed (%s)\n", progName, pid, sig, nginxconf.ErrnoText(err))
 		return 1
 	}
 	return 0
-}
-
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-			s = string(s[0]-'a'+'A') + s[1:]
-		}
-		return strconv.Itoa(int(errno)) + ": " + s
-	}
-	return err.Error()
 }
 
 // serve runs the configuration as nginx does: detached (daemon on) or
@@ -504,7 +492,7 @@ func openErrorLog(f *flags, cfg *nginxconf.Config, stderr io.Writer) (io.Writer,
 	}
 	fh, err := os.OpenFile(cfg.PrefixPath(path), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [alert] could not open error log file: open() %q failed (%s)\n", progName, cfg.PrefixPath(path), errnoText(err))
+		fmt.Fprintf(stderr, "%s: [alert] could not open error log file: open() %q failed (%s)\n", progName, cfg.PrefixPath(path), nginxconf.ErrnoText(err))
 		return stderr, func() {}
 	}
 	return fh, func() { fh.Close() }

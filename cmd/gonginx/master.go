@@ -112,7 +112,7 @@ func errorLogPath(f *flags, cfg *nginxconf.Config) string {
 func openLog(path string) (*os.File, error) {
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open() %q failed (%s)", path, errnoText(err))
+		return nil, fmt.Errorf("open() %q failed (%s)", path, nginxconf.ErrnoText(err))
 	}
 	return fh, nil
 }
@@ -418,13 +418,13 @@ func (m *master) giveToUser(fh *os.File, path string) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if ok && int(st.Uid) != id.UID {
 		if err := fh.Chown(id.UID, -1); err != nil {
-			m.log.Log("emerg", fmt.Sprintf("chown(%q, %d) failed (%s)", path, id.UID, errnoText(err)))
+			m.log.Log("emerg", fmt.Sprintf("chown(%q, %d) failed (%s)", path, id.UID, nginxconf.ErrnoText(err)))
 			return
 		}
 	}
 	if mode := fi.Mode().Perm(); mode&0o600 != 0o600 {
 		if err := fh.Chmod(mode | 0o600); err != nil {
-			m.log.Log("alert", fmt.Sprintf("chmod() %q failed (%s)", path, errnoText(err)))
+			m.log.Log("alert", fmt.Sprintf("chmod() %q failed (%s)", path, nginxconf.ErrnoText(err)))
 		}
 	}
 }
@@ -437,7 +437,7 @@ func writePid(path string) error {
 		os.MkdirAll(filepath.Dir(path), 0o755)
 	}
 	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
-		return fmt.Errorf("open() %q failed (%s)", path, errnoText(err))
+		return fmt.Errorf("open() %q failed (%s)", path, nginxconf.ErrnoText(err))
 	}
 	return nil
 }

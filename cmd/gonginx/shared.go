@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/nginxconf"
 )
 
 // countersName is the file of the counters all workers share.
@@ -42,7 +43,7 @@ func mapSharedCounters(fh *os.File) (*location.Counters, error) {
 	defer fh.Close()
 	mem, err := syscall.Mmap(int(fh.Fd()), 0, sharedSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, fmt.Errorf("mmap(MAP_SHARED) failed (%s)", errnoText(err))
+		return nil, fmt.Errorf("mmap(MAP_SHARED) failed (%s)", nginxconf.ErrnoText(err))
 	}
 	return (*location.Counters)(unsafe.Pointer(&mem[0])), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
+	"github.com/gonginx/gonginx/nginxconf"
 )
 
 // runWorker is a worker process: it loads the configuration as its
@@ -104,7 +105,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	}
 	if c.workingDir != "" {
 		if err := os.Chdir(c.workingDir); err != nil {
-			logger.Log("alert", fmt.Sprintf("chdir(%q) failed (%s)", c.workingDir, errnoText(err)))
+			logger.Log("alert", fmt.Sprintf("chdir(%q) failed (%s)", c.workingDir, nginxconf.ErrnoText(err)))
 			srv.Close()
 			return 2
 		}
@@ -187,7 +188,7 @@ func setLimits(c core, logger *location.Logger) {
 		}
 		lim := &syscall.Rlimit{Cur: uint64(l.v), Max: uint64(l.v)}
 		if err := syscall.Setrlimit(l.res, lim); err != nil {
-			logger.Log("alert", fmt.Sprintf("setrlimit(%s, %d) failed (%s)", l.name, l.v, errnoText(err)))
+			logger.Log("alert", fmt.Sprintf("setrlimit(%s, %d) failed (%s)", l.name, l.v, nginxconf.ErrnoText(err)))
 		}
 	}
 }
@@ -211,7 +212,7 @@ func setPriority(prio int, logger *location.Logger) {
 			}
 			fresh, done[tid] = true, true
 			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, prio); err != nil {
-				logger.Log("alert", fmt.Sprintf("setpriority(%d) failed (%s)", prio, errnoText(err)))
+				logger.Log("alert", fmt.Sprintf("setpriority(%d) failed (%s)", prio, nginxconf.ErrnoText(err)))
 				return
 			}
 		}

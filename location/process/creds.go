@@ -5,6 +5,8 @@ import (
 	"os/user"
 	"strconv"
 	"syscall"
+
+	"github.com/gonginx/gonginx/nginxconf"
 )
 
 // Identity is who a worker runs as: nginx's ccf->user, ccf->group and the
@@ -75,13 +77,13 @@ func ResolveUser(args []string) (*Identity, error) {
 // every thread of the process. Errors read as nginx's.
 func (id *Identity) Drop() error {
 	if err := syscall.Setgid(id.GID); err != nil {
-		return fmt.Errorf("setgid(%d) failed (%s)", id.GID, errnoText(err))
+		return fmt.Errorf("setgid(%d) failed (%s)", id.GID, nginxconf.ErrnoText(err))
 	}
 	if err := syscall.Setgroups(id.Groups); err != nil {
-		return fmt.Errorf("initgroups(%s, %d) failed (%s)", id.User, id.GID, errnoText(err))
+		return fmt.Errorf("initgroups(%s, %d) failed (%s)", id.User, id.GID, nginxconf.ErrnoText(err))
 	}
 	if err := syscall.Setuid(id.UID); err != nil {
-		return fmt.Errorf("setuid(%d) failed (%s)", id.UID, errnoText(err))
+		return fmt.Errorf("setuid(%d) failed (%s)", id.UID, nginxconf.ErrnoText(err))
 	}
 	return nil
 }

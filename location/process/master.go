@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
 )
 
 // Spec is one generation of workers: how many, and the files each
@@ -237,7 +239,7 @@ func (m *Master) startWorker(g *generation, slot int) (*worker, error) {
 	runtime.KeepAlive(g.spec.Files)
 	if err != nil {
 		ctl.Close()
-		return nil, fmt.Errorf("could not respawn worker process (%s)", errnoText(err))
+		return nil, fmt.Errorf("could not respawn worker process (%s)", nginxconf.ErrnoText(err))
 	}
 	w := &worker{pid: pid, slot: slot, gen: g, ctl: ctl}
 	g.workers[w.pid] = w
@@ -362,7 +364,7 @@ func (m *Master) reopen() {
 	}
 	for _, w := range m.gen.workers {
 		if err := sendFiles(w.ctl, cmdReopen, names, files); err != nil {
-			m.Log("alert", fmt.Sprintf("sendmsg() to worker process %d failed (%s)", w.pid, errnoText(err)))
+			m.Log("alert", fmt.Sprintf("sendmsg() to worker process %d failed (%s)", w.pid, nginxconf.ErrnoText(err)))
 		}
 	}
 }
@@ -386,14 +388,14 @@ func (m *Master) command(w *worker, cmd byte) {
 		sig = syscall.SIGTERM
 	}
 	if err := syscall.Kill(w.pid, sig); err != nil && err != syscall.ESRCH {
-		m.Log("alert", fmt.Sprintf("kill(%d, %d) failed (%s)", w.pid, int(sig), errnoText(err)))
+		m.Log("alert", fmt.Sprintf("kill(%d, %d) failed (%s)", w.pid, int(sig), nginxconf.ErrnoText(err)))
 	}
 }
 
 func (m *Master) signalAll(sig syscall.Signal) {
 	for pid := range m.procs {
 		if err := syscall.Kill(pid, sig); err != nil && err != syscall.ESRCH {
-			m.Log("alert", fmt.Sprintf("kill(%d, %d) failed (%s)", pid, int(sig), errnoText(err)))
+			m.Log("alert", fmt.Sprintf("kill(%d, %d) failed (%s)", pid, int(sig), nginxconf.ErrnoText(err)))
 		}
 	}
 }

@@ -6,9 +6,10 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/gonginx/gonginx/nginxconf"
 )
 
 // Commands on the control socket, master to worker: one byte each, as
@@ -33,7 +34,7 @@ const workerEnv = "GONGINX_WORKER"
 func socketPair() (*net.UnixConn, *os.File, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair() failed (%s)", errnoText(err))
+		return nil, nil, fmt.Errorf("socketpair() failed (%s)", nginxconf.ErrnoText(err))
 	}
 	mine := os.NewFile(uintptr(fds[0]), "master channel")
 	defer mine.Close()
@@ -62,19 +63,6 @@ func sendFiles(c *net.UnixConn, cmd byte, names []string, files []*os.File) erro
 	_, _, err := c.WriteMsgUnix(payload, syscall.UnixRights(fds...), nil)
 	runtime.KeepAlive(files)
 	return err
-}
-
-// errnoText renders err as nginx does: "13: Permission denied".
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-			s = string(s[0]-'a'+'A') + s[1:]
-		}
-		return strconv.Itoa(int(errno)) + ": " + s
-	}
-	return err.Error()
 }
 
 // rawFd is f's descriptor, read without File.Fd's switch to blocking mode.

@@ -17,25 +17,30 @@ import (
 
 // sendBody streams a Content-Length body from the client to nc.
 func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, x *exchange) error {
-	body := c.Body()
-	buf := x.rbuf
+	_, err := p.copyToBackend(nc, x, c.Body())
+	return err
+}
+
+// copyToBackend copies r to nc through x.rbuf, each write under
+// proxy_send_timeout; readErr says err came from r.
+func (p *Proxy) copyToBackend(nc net.Conn, x *exchange, r io.Reader) (readErr bool, err error) {
 	for {
-		n, err := body.Read(buf)
+		n, err := r.Read(x.rbuf)
 		if n > 0 {
 			if p.SendTimeout > 0 {
 				nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 			}
-			m, werr := nc.Write(buf[:n])
+			m, werr := nc.Write(x.rbuf[:n])
 			x.sent += int64(m)
 			if werr != nil {
-				return werr
+				return false, werr
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return false, nil
 		}
 		if err != nil {
-			return err
+			return true, err
 		}
 	}
 }
@@ -224,23 +229,9 @@ func (p *Proxy) sendBodyFile(nc net.Conn, x *exchange) error {
 	if _, err := x.bodyFile.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("client body temp file: %w", err)
 	}
-	for {
-		n, err := x.bodyFile.Read(x.rbuf)
-		if n > 0 {
-			if p.SendTimeout > 0 {
-				nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
-			}
-			m, werr := nc.Write(x.rbuf[:n])
-			x.sent += int64(m)
-			if werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("client body temp file: %w", err)
-		}
+	readErr, err := p.copyToBackend(nc, x, x.bodyFile)
+	if readErr {
+		return fmt.Errorf("client body temp file: %w", err)
 	}
+	return err
 }

@@ -292,13 +292,7 @@ func (x *exchange) charsetType(conf *locConf, ct []byte) bool {
 	if conf.charsetTypes[string(ct)] {
 		return true
 	}
-	lower := x.ctLower[:0]
-	for _, c := range ct {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lower = append(lower, c)
-	}
+	lower := appendLower(x.ctLower[:0], ct)
 	x.ctLower = lower
 	return conf.charsetTypes[string(lower)]
 }

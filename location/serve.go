@@ -320,6 +320,18 @@ type bindError struct {
 func (e *bindError) Error() string { return e.msg }
 func (e *bindError) Unwrap() error { return e.err }
 
+// appendLower appends b to dst with ASCII letters lowercased (a lookup
+// key built in a per-request scratch buffer).
+func appendLower(dst, b []byte) []byte {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {

@@ -343,13 +343,7 @@ func (x *exchange) contentType(conf *locConf) []byte {
 		if t, ok := conf.typesBytes[string(ext)]; ok {
 			return t
 		}
-		lower := x.tmp[:0]
-		for _, c := range ext {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			lower = append(lower, c)
-		}
+		lower := appendLower(x.tmp[:0], ext)
 		x.tmp = lower
 		if t, ok := conf.typesBytes[string(lower)]; ok {
 			return t

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // loadCertCheck loads every certificate/key pair of a server, failing with
@@ -244,7 +245,7 @@ func cipherSelects(e string) bool {
 func cipherListOK(list string) bool {
 	selected := map[string]bool{}
 	banned := map[string]bool{}
-	for _, e := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' || r == ';' }) {
+	for _, e := range tlsutil.CipherElems(list) {
 		if at := strings.IndexByte(e, '@'); at >= 0 {
 			e = e[:at]
 		}

@@ -135,7 +135,7 @@ func opensslSuites(list string) (suites []uint16, secLevel int) {
 	if strings.HasPrefix(list, "DEFAULT") {
 		list = "ALL" + list[len("DEFAULT"):]
 	}
-	for _, e := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' || r == ';' }) {
+	for _, e := range tlsutil.CipherElems(list) {
 		if strings.HasPrefix(e, "@") {
 			switch {
 			case e == "@STRENGTH":

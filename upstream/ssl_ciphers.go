@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // A cipher suite as OpenSSL names and classifies it, for reading
@@ -72,7 +74,7 @@ func opensslCiphers(spec string) (suites []uint16, secLevel0 bool, err error) {
 	var order []int
 	banned := map[int]bool{}
 	in := map[int]bool{}
-	for _, elem := range strings.FieldsFunc(spec, func(r rune) bool { return r == ':' || r == ',' || r == ' ' || r == ';' }) {
+	for _, elem := range tlsutil.CipherElems(spec) {
 		op := byte(0)
 		if elem[0] == '!' || elem[0] == '-' || elem[0] == '+' {
 			op, elem = elem[0], elem[1:]

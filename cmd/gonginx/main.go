@@ -478,21 +478,13 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 // error_log, else stderr. A file that cannot be opened falls back to
 // stderr with a warning.
 func openErrorLog(f *flags, cfg *nginxconf.Config, stderr io.Writer) (io.Writer, func()) {
-	path := f.errLog
+	path := errorLogPath(f, cfg)
 	if path == "" {
-		for _, d := range cfg.Tree {
-			if d.Name == "error_log" && len(d.Args) > 0 {
-				path = d.Args[0]
-				break
-			}
-		}
-	}
-	if path == "" || path == "stderr" {
 		return stderr, func() {}
 	}
-	fh, err := os.OpenFile(cfg.PrefixPath(path), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	fh, err := openLog(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [alert] could not open error log file: open() %q failed (%s)\n", progName, cfg.PrefixPath(path), nginxconf.ErrnoText(err))
+		fmt.Fprintf(stderr, "%s: [alert] could not open error log file: %s\n", progName, err)
 		return stderr, func() {}
 	}
 	return fh, func() { fh.Close() }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
@@ -439,12 +440,7 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 			return 0
 		case syscall.SIGQUIT:
 			logger.Log("notice", "gracefully shutting down")
-			ctx, cancel := context.Background(), func() {}
-			if t := coreOf(cfg).shutdownTimeout; t > 0 {
-				ctx, cancel = context.WithTimeout(ctx, t)
-			}
-			srv.Shutdown(ctx)
-			cancel()
+			shutdown(srv, coreOf(cfg).shutdownTimeout)
 			return 0
 		case syscall.SIGHUP:
 			logger.Log("notice", "signal 1 (SIGHUP) received, reconfiguring")
@@ -488,4 +484,15 @@ func openErrorLog(f *flags, cfg *nginxconf.Config, stderr io.Writer) (io.Writer,
 		return stderr, func() {}
 	}
 	return fh, func() { fh.Close() }
+}
+
+// shutdown stops srv gracefully, waiting for its connections at most
+// worker_shutdown_timeout (without one, until they end).
+func shutdown(srv *location.Server, timeout time.Duration) {
+	ctx, cancel := context.Background(), func() {}
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	srv.Shutdown(ctx)
+	cancel()
 }

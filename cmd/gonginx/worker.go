@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -145,12 +144,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			return 0
 		case cmd.Quit:
 			logger.Log("notice", "gracefully shutting down")
-			ctx, cancel := context.Background(), func() {}
-			if c.shutdownTimeout > 0 {
-				ctx, cancel = context.WithTimeout(ctx, c.shutdownTimeout)
-			}
-			srv.Shutdown(ctx)
-			cancel()
+			shutdown(srv, c.shutdownTimeout)
 			logger.Log("notice", "exiting")
 			logger.Log("notice", "exit")
 			return 0

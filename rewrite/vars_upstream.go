@@ -92,7 +92,7 @@ func upstreamCookieVar(s *State, name string, dst []byte) []byte {
 			continue
 		}
 		v := h.Value
-		if len(name) >= len(v) || !prefixFold(v, name) {
+		if len(name) >= len(v) || !hasPrefixFold(v, name) {
 			continue
 		}
 		i := len(name)
@@ -113,20 +113,6 @@ func upstreamCookieVar(s *State, name string, dst []byte) []byte {
 		return append(dst, v[i:end]...)
 	}
 	return dst
-}
-
-// prefixFold reports whether b starts with the lowercase s, ignoring case.
-func prefixFold(b []byte, s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c |= 0x20
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // UpstreamHeader returns the first header named name (lower case, '_'

@@ -663,9 +663,15 @@ http {
 		if err := os.Mkdir(filepath.Join(dir, "wd"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		m := startMaster(t, im, dir, conf, freeTCPPort(t))
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf, port)
 		var workers []int
 		waitUntil(t, im.name+" worker", func() bool { workers = children(m.pid()); return len(workers) == 1 })
+		// A worker that answered has finished its set-up (limits, user,
+		// chdir); one just forked may not have.
+		if code, _ := get(t, port, "/"); code != 200 {
+			t.Fatalf("%s: status %d", im.name, code)
+		}
 		got[im.name] = limits(workers[0])
 		if l := limits(m.pid()); slices.Equal(l, got[im.name]) {
 			t.Errorf("%s: the master has the workers' limits: %q", im.name, l)

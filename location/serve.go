@@ -18,6 +18,7 @@ import (
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // StartOptions configure Start.
@@ -745,21 +746,29 @@ func (s *Server) Close() error {
 	s.closeListeners()
 	s.closeTunnels()
 	s.closeConns(false)
+	s.stopResolvers()
 	s.wg.Wait()
 	s.closeBackends()
 	s.log.Close()
 	return nil
 }
 
+// stopResolvers ends name lookups in flight: a request waiting for a
+// silent name server must not hold a stopping server for resolver_timeout.
+func (s *Server) stopResolvers() { s.eachGroups((*upstream.Groups).StopResolvers) }
+
 // closeBackends closes the idle keep-alive backend connections of every
 // configuration once no request runs (a stop).
-func (s *Server) closeBackends() {
+func (s *Server) closeBackends() { s.eachGroups((*upstream.Groups).Retire) }
+
+// eachGroups calls f on the upstream groups of every configuration served.
+func (s *Server) eachGroups(f func(*upstream.Groups)) {
 	s.mu.Lock()
 	routers := append([]*Router(nil), s.routers...)
 	s.mu.Unlock()
 	for _, rt := range routers {
 		if rt.groups != nil {
-			rt.groups.Retire()
+			f(rt.groups)
 		}
 	}
 }

@@ -107,3 +107,11 @@ func resolvedGroup(host string, addrs []netip.Addr, port, defPort string) *Group
 	g.proxyHost, g.proxyPort = hostHeader(host, defPort)
 	return g
 }
+
+// StopResolvers ends the lookups in flight of every resolver of the
+// config, for a server that stops now.
+func (gs *Groups) StopResolvers() {
+	for _, r := range gs.resolvers {
+		r.Stop()
+	}
+}

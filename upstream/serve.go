@@ -12,6 +12,7 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/resolver"
 )
 
 // exchange is the per-request scratch of a proxied request, pooled so the
@@ -378,6 +379,11 @@ func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
 	g := p.groups.lookupDynamic(key, defPort)
 	if g == nil && p.resolver != nil {
 		addrs, err := p.resolver.Resolve(name, p.resolverTimeout)
+		if errors.Is(err, resolver.ErrStopped) {
+			// The server is stopping: the client's connection goes
+			// with it, and nginx logs nothing.
+			return 499, ErrClientClosed
+		}
 		if err != nil {
 			return 502, err
 		}

@@ -57,7 +57,18 @@ type Resolver struct {
 	next  int // the server asked first, moved on at every resend
 
 	resend time.Duration // resendTimeout; shorter in tests
+
+	stop     chan struct{} // closed by Stop
+	stopOnce sync.Once
+	conns    map[net.Conn]struct{} // sockets of lookups in flight, for Stop
 }
+
+// ErrStopped is what lookups in flight, and later ones, return once the
+// resolver is stopped (the server is stopping).
+var ErrStopped = errors.New("resolver stopped")
+
+// codeStopped marks a node whose lookup Stop ended.
+const codeStopped = -1
 
 // node is one name's lookup: in flight until done is closed.
 type node struct {
@@ -70,7 +81,42 @@ type node struct {
 
 // New returns a resolver for cfg.
 func New(cfg Config) *Resolver {
-	return &Resolver{cfg: cfg, cache: map[string]*node{}, resend: resendTimeout}
+	return &Resolver{cfg: cfg, cache: map[string]*node{}, resend: resendTimeout,
+		stop: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+}
+
+// Stop ends every lookup in flight at once and makes later ones fail, as
+// a worker that is told to stop does not wait for name servers.
+func (r *Resolver) Stop() {
+	r.stopOnce.Do(func() {
+		close(r.stop)
+		r.mu.Lock()
+		for c := range r.conns {
+			c.Close()
+		}
+		r.mu.Unlock()
+	})
+}
+
+// track registers a lookup's socket so that Stop can close it; false when
+// the resolver is already stopped.
+func (r *Resolver) track(c net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	select {
+	case <-r.stop:
+		return false
+	default:
+	}
+	r.conns[c] = struct{}{}
+	return true
+}
+
+func (r *Resolver) untrack(c net.Conn) {
+	r.mu.Lock()
+	delete(r.conns, c)
+	r.mu.Unlock()
+	c.Close()
 }
 
 // Resolve returns name's addresses, following CNAMEs, giving up after
@@ -83,6 +129,8 @@ func (r *Resolver) Resolve(name string, timeout time.Duration) ([]netip.Addr, er
 	for range maxRecursion + 1 {
 		n, cached := r.lookup(key, deadline)
 		switch {
+		case n.code == codeStopped:
+			return nil, ErrStopped
 		case n.code != 0:
 			return nil, &Error{Name: name, Code: n.code}
 		case len(n.addrs) > 0:
@@ -138,6 +186,8 @@ func (r *Resolver) wait(n *node, deadline time.Time) *node {
 		return n
 	case <-t.C:
 		return &node{code: codeTimedOut}
+	case <-r.stop:
+		return &node{code: codeStopped}
 	}
 }
 
@@ -184,6 +234,12 @@ func (r *Resolver) query(key string, n *node, deadline time.Time) {
 	}
 	var arrived []*answer // in the order they came
 	for time.Now().Before(deadline) {
+		select {
+		case <-r.stop:
+			n.code = codeStopped
+			return
+		default:
+		}
 		r.mu.Lock()
 		server := r.cfg.Servers[r.next%len(r.cfg.Servers)]
 		r.next++
@@ -198,12 +254,15 @@ func (r *Resolver) query(key string, n *node, deadline time.Time) {
 		if attempt.After(deadline) {
 			attempt = deadline
 		}
-		arrived = append(arrived, askUDP(server, key, pending, attempt)...)
+		arrived = append(arrived, r.askUDP(server, key, pending, attempt)...)
 		if len(arrived) == len(qtypes) {
 			combine(n, arrived, r.cfg.Valid)
 			return
 		}
-		time.Sleep(time.Until(attempt))
+		select {
+		case <-r.stop:
+		case <-time.After(time.Until(attempt)):
+		}
 	}
 	n.code = codeTimedOut
 }
@@ -248,12 +307,16 @@ func combine(n *node, arrived []*answer, valid time.Duration) {
 
 // askUDP sends one query per type to server and collects the answers that
 // arrive by the deadline; a truncated one is asked again over TCP.
-func askUDP(server netip.AddrPort, name string, qtypes []uint16, deadline time.Time) []*answer {
+func (r *Resolver) askUDP(server netip.AddrPort, name string, qtypes []uint16, deadline time.Time) []*answer {
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server))
 	if err != nil {
 		return nil
 	}
-	defer conn.Close()
+	if !r.track(conn) {
+		conn.Close()
+		return nil
+	}
+	defer r.untrack(conn)
 	ids := map[uint16]uint16{} // query id → type
 	for _, qt := range qtypes {
 		id := uint16(rand.Uint32())
@@ -268,7 +331,7 @@ func askUDP(server netip.AddrPort, name string, qtypes []uint16, deadline time.T
 	for len(ids) > 0 {
 		m, err := conn.Read(buf)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 				break
 			}
 			continue // ICMP refusals and the like: wait for the resend
@@ -279,7 +342,7 @@ func askUDP(server netip.AddrPort, name string, qtypes []uint16, deadline time.T
 		}
 		delete(ids, a.id)
 		if a.truncated {
-			if a = askTCP(server, name, a.qtype, deadline); a == nil {
+			if a = r.askTCP(server, name, a.qtype, deadline); a == nil {
 				continue
 			}
 		}
@@ -291,12 +354,16 @@ func askUDP(server netip.AddrPort, name string, qtypes []uint16, deadline time.T
 	return out
 }
 
-func askTCP(server netip.AddrPort, name string, qtype uint16, deadline time.Time) *answer {
+func (r *Resolver) askTCP(server netip.AddrPort, name string, qtype uint16, deadline time.Time) *answer {
 	conn, err := net.DialTimeout("tcp", server.String(), time.Until(deadline))
 	if err != nil {
 		return nil
 	}
-	defer conn.Close()
+	if !r.track(conn) {
+		conn.Close()
+		return nil
+	}
+	defer r.untrack(conn)
 	conn.SetDeadline(deadline)
 	id := uint16(rand.Uint32())
 	q := appendQuery([]byte{0, 0}, id, name, qtype)

@@ -164,3 +164,29 @@ func FuzzParseResponse(f *testing.F) {
 		}
 	})
 }
+
+// Stop ends a lookup waiting on a silent server, and the lookups waiting
+// for it, at once; later lookups fail too.
+func TestStop(t *testing.T) {
+	silent := dnstest.Start(t, map[string]dnstest.Reply{"s.example.net A": {Silent: true}})
+	r := New(Config{Servers: []netip.AddrPort{silent.Addr}, NoIPv6: true})
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := r.Resolve("s.example.net", time.Minute); errs <- err }()
+	}
+	time.Sleep(100 * time.Millisecond)
+	r.Stop()
+	for range 2 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ErrStopped) {
+				t.Errorf("after Stop: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Stop did not end the lookup")
+		}
+	}
+	if _, err := r.Resolve("other.example.net", time.Minute); !errors.Is(err, ErrStopped) {
+		t.Errorf("lookup after Stop: %v", err)
+	}
+}

@@ -418,11 +418,15 @@ func TestProxyBodyOverrunNotKept(t *testing.T) {
 			be := newBackend(t, tt.response)
 			ps := newProxyServer(t, "upstream u { server "+be.addr()+"; keepalive 2; }",
 				`proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";`, "/")
+			ps.served = make(chan int, 2)
 			for i := 0; i < 2; i++ {
 				got := roundTrip(t, ps.ln.Addr().String(), "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 				if _, body, _ := strings.Cut(got, "\r\n\r\n"); body != tt.wantBody {
 					t.Errorf("body %q, want %q", body, tt.wantBody)
 				}
+				// The exchange has ended (its backend connection pooled or
+				// closed) before the next request starts.
+				<-ps.served
 			}
 			want := 2
 			if strings.HasSuffix(tt.name, "kept") {

@@ -112,6 +112,21 @@ func (r *Resolver) track(c net.Conn) bool {
 	return true
 }
 
+// dial connects to a name server, registered for Stop; nil when that
+// fails or the resolver is stopped.
+func (r *Resolver) dial(network string, server netip.AddrPort, deadline time.Time) net.Conn {
+	d := net.Dialer{Deadline: deadline}
+	conn, err := d.Dial(network, server.String())
+	if err != nil {
+		return nil
+	}
+	if !r.track(conn) {
+		conn.Close()
+		return nil
+	}
+	return conn
+}
+
 func (r *Resolver) untrack(c net.Conn) {
 	r.mu.Lock()
 	delete(r.conns, c)
@@ -308,12 +323,8 @@ func combine(n *node, arrived []*answer, valid time.Duration) {
 // askUDP sends one query per type to server and collects the answers that
 // arrive by the deadline; a truncated one is asked again over TCP.
 func (r *Resolver) askUDP(server netip.AddrPort, name string, qtypes []uint16, deadline time.Time) []*answer {
-	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server))
-	if err != nil {
-		return nil
-	}
-	if !r.track(conn) {
-		conn.Close()
+	conn := r.dial("udp", server, deadline)
+	if conn == nil {
 		return nil
 	}
 	defer r.untrack(conn)
@@ -355,12 +366,8 @@ func (r *Resolver) askUDP(server netip.AddrPort, name string, qtypes []uint16, d
 }
 
 func (r *Resolver) askTCP(server netip.AddrPort, name string, qtype uint16, deadline time.Time) *answer {
-	conn, err := net.DialTimeout("tcp", server.String(), time.Until(deadline))
-	if err != nil {
-		return nil
-	}
-	if !r.track(conn) {
-		conn.Close()
+	conn := r.dial("tcp", server, deadline)
+	if conn == nil {
 		return nil
 	}
 	defer r.untrack(conn)

@@ -82,7 +82,6 @@ type Proxy struct {
 
 	redirects       []redirect
 	passURL         string // proxy_pass's URL as written (no variables)
-	charsetBytes    []byte
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off
 	noPortInRedir   bool
@@ -253,9 +252,6 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
 			p.maxBody = n
 		}
-	}
-	if d := last(blocks, "charset"); d != nil && d.Args[0] != "off" {
-		p.charsetBytes = []byte(d.Args[0])
 	}
 	for _, d := range innermost(blocks, "proxy_set_header") {
 		if len(d.Args) != 2 {

@@ -200,10 +200,8 @@ func (p *Proxy) buildResponse(c *http1.Conn, s *rewrite.State, x *exchange) (res
 		// An error_page's status replaces the backend's (ngx_http_send_header).
 		resp.Status, resp.StatusLine = s.ErrStatus, nil
 	}
-	// ngx_http_set_charset leaves 301 and 302 without a charset.
-	if len(p.charsetBytes) > 0 && h.Status != 301 && h.Status != 302 && http1.CharsetApplies(resp.ContentType) {
-		resp.Charset = p.charsetBytes
-	}
+	// The charset filter (location's) decides resp.Charset, as for any
+	// response.
 	resp.Headers = x.hdrs
 	return resp, length, chunked, upstreamClose, nil
 }

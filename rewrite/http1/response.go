@@ -26,7 +26,8 @@ type Response struct {
 	ContentType []byte
 	// Charset is appended as "; charset=X" when ContentType has no
 	// parameters (nginx's charset filter with "charset X"); the caller
-	// decides whether the type is in charset_types (see CharsetApplies).
+	// decides whether the type is in charset_types (location's charset
+	// filter).
 	Charset       []byte
 	ContentLength int64 // -1: unknown (chunked for HTTP/1.1, close for 1.0)
 	LastModified  int64 // Unix seconds; -1: none. Dropped unless 200, 206 or 304.
@@ -118,26 +119,6 @@ func StatusText(code int) string {
 		return statusLines[code]
 	}
 	return ""
-}
-
-// charsetTypes are charset_types' defaults.
-var charsetTypes = [...]string{"text/html", "text/xml", "text/plain", "text/vnd.wap.wml",
-	"application/javascript", "application/rss+xml"}
-
-// CharsetApplies reports whether "charset" applies to contentType with the
-// default charset_types: the type must have no parameters and be listed.
-func CharsetApplies(contentType []byte) bool {
-	for _, c := range contentType {
-		if c == ';' {
-			return false
-		}
-	}
-	for _, t := range charsetTypes {
-		if equalFoldBytes(contentType, t) {
-			return true
-		}
-	}
-	return false
 }
 
 // Date caching: nginx formats the time once a second.

@@ -361,39 +361,24 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 			}
 		})
 	}
-	if len(c.AccessLogFiles) > 0 {
-		t.Run("access logs", func(t *testing.T) {
+	// The logs each run wrote, compared line list against line list.
+	compareLines := func(on bool, what string, wantLines, gotLines []string) {
+		if !on {
+			return
+		}
+		t.Run(what, func(t *testing.T) {
 			if os.Getenv("DIFFTEST_DUMP") != "" {
-				t.Logf("%s wrote:\n%s", want.Name, strings.Join(wantRun.Access, "\n"))
+				t.Logf("%s wrote to its %s:\n%s", want.Name, what, strings.Join(wantLines, "\n"))
 			}
-			if d := cmp.Diff(wantRun.Access, gotRun.Access); d != "" {
+			if d := cmp.Diff(wantLines, gotLines); d != "" {
 				failed++
-				t.Errorf("%s vs %s access logs (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
+				t.Errorf("%s vs %s %s (-%s +%s):\n%s", want.Name, got.Name, what, want.Name, got.Name, d)
 			}
 		})
 	}
-	if len(c.LogFiles) > 0 {
-		t.Run("log files", func(t *testing.T) {
-			if os.Getenv("DIFFTEST_DUMP") != "" {
-				t.Logf("%s wrote:\n%s", want.Name, strings.Join(wantRun.Files, "\n"))
-			}
-			if d := cmp.Diff(wantRun.Files, gotRun.Files); d != "" {
-				failed++
-				t.Errorf("%s vs %s log files (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
-			}
-		})
-	}
-	if c.ErrorLog || c.ErrorMessages {
-		t.Run("error log", func(t *testing.T) {
-			if os.Getenv("DIFFTEST_DUMP") != "" {
-				t.Logf("%s logged:\n%s", want.Name, strings.Join(wantRun.Errors, "\n"))
-			}
-			if d := cmp.Diff(wantRun.Errors, gotRun.Errors); d != "" {
-				failed++
-				t.Errorf("%s vs %s error log (-%s +%s):\n%s", want.Name, got.Name, want.Name, got.Name, d)
-			}
-		})
-	}
+	compareLines(len(c.AccessLogFiles) > 0, "access logs", wantRun.Access, gotRun.Access)
+	compareLines(len(c.LogFiles) > 0, "log files", wantRun.Files, gotRun.Files)
+	compareLines(c.ErrorLog || c.ErrorMessages, "error log", wantRun.Errors, gotRun.Errors)
 	if failed > 0 {
 		t.Logf("%d of %d requests differ; %s log:\n%s", failed, len(c.Requests), got.Name, tail(gotRun.Log, 40))
 	}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -40,6 +41,7 @@ type exchange struct {
 	headers  [4]http1.Header
 	rangeHdr [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
 	hdrs     headerScratch   // add_header and expires output (headers.go)
+	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
 	path     []byte          // filesystem path scratch
 	tmp      []byte          // evaluated values scratch
 	uriBuf   []byte          // URI of an internal redirect

@@ -188,6 +188,9 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	}
 	// The chunked filter's switch, read from the same configuration.
 	resp.NoChunked = conf.noChunked
+	// The body filters' header parts run below the headers filter; what
+	// they push (Content-Encoding) comes after add_header's lines.
+	defer x.bodyFilters(resp, conf)
 	if len(conf.addHeaders) == 0 && conf.expires.mode == expiresOff && len(conf.addTrailers) == 0 {
 		return
 	}

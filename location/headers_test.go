@@ -168,7 +168,7 @@ func TestApplyHeadersAccess(t *testing.T) {
 func TestFilterHeaderAllocs(t *testing.T) {
 	conf := &locConf{addHeaders: []addHeader{addHdr("X-A", "a", false), addHdr("ETag", "e", false)},
 		expires: expiresConf{mode: expiresAccess, time: 3600}}
-	x := &exchange{srv: &VirtualServer{}, curConf: conf}
+	x := &exchange{srv: &VirtualServer{}, curConf: conf, req: &http1.Request{}}
 	own := hdrs("ETag", `"1-2"`, "Cache-Control", "c")
 	resp := &http1.Response{}
 	run := func() {

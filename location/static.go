@@ -60,7 +60,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	r.ContentType = x.contentType(conf)
 	x.setCharset(r, conf)
 	r.ContentLength = size
-	grows := x.recodeGrows()
+	grows := x.recodeGrows() || x.transformsBody(r, conf)
 	if grows {
 		r.ContentLength = -1
 	}

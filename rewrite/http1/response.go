@@ -60,6 +60,13 @@ type Response struct {
 	// (keepalive_timeout's second parameter).
 	KeepAliveTimeout int
 	NoChunked        bool // chunked_transfer_encoding off
+
+	// VaryAcceptEncoding writes "Vary: Accept-Encoding" after the
+	// Connection lines, where nginx's header filter puts it for gzip_vary.
+	VaryAcceptEncoding bool
+	// Body, set by a HeaderFilter, transforms this response's body: every
+	// Write goes to it, and it passes its output on with WriteOut.
+	Body BodyFilter
 }
 
 // A HeaderFilter edits a response head before it is written: the header
@@ -68,6 +75,16 @@ type Response struct {
 // proxied ones too. It may replace resp.Headers with a slice it owns.
 type HeaderFilter interface {
 	FilterHeader(resp *Response)
+}
+
+// A BodyFilter is a response's chain of body filters (nginx's gzip,
+// sub_filter, addition, charset recoding), between the content handler's
+// Write calls and the wire. It passes what it produces on with
+// Conn.WriteOut and Conn.FlushOut. flush asks for everything held back so
+// far (an unbuffered backend's data); last ends the body, once, before
+// the wire's own end (Finish).
+type BodyFilter interface {
+	FilterBody(p []byte, flush, last bool) error
 }
 
 // A TrailerFilter appends the trailer lines ("Name: value\r\n") of a
@@ -87,7 +104,8 @@ type respState struct {
 	headerOnly  bool
 	keepAlive   bool
 	http09      bool
-	aborted     bool // cut short (Abort) or a write failed
+	aborted     bool       // cut short (Abort) or a write failed
+	body        BodyFilter // Response.Body of a response with a body
 }
 
 // statusLines is nginx 1.22's table (checked against a running nginx for
@@ -205,6 +223,10 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		}
 	}
 
+	if !st.headerOnly {
+		st.body = resp.Body
+	}
+
 	b := *c.wb
 	headStart := len(b)
 	b = append(b, "HTTP/1.1 "...)
@@ -278,6 +300,9 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		}
 	default:
 		b = append(b, "Connection: close\r\n"...)
+	}
+	if resp.VaryAcceptEncoding {
+		b = append(b, "Vary: Accept-Encoding\r\n"...)
 	}
 	b = appendHeaders(b, resp.Headers)
 	b = appendHeaders(b, resp.RangeHeaders)
@@ -358,6 +383,7 @@ func (c *Conn) KeepAlive() bool { return c.out.keepAlive && !c.hijacked }
 // and the connection is not kept, as nginx does when it finalizes a
 // request with an error after the header was sent.
 func (c *Conn) Abort() {
+	c.out.body = nil // a cut body is not ended (no gzip trailer)
 	c.out.aborted = true
 	c.out.keepAlive = false
 	c.out.chunked = false
@@ -387,9 +413,25 @@ func (c *Conn) WriteErr() error { return c.werr }
 // request (so an error can no longer be answered with a status).
 func (c *Conn) HeaderWritten() bool { return c.out.wroteHeader }
 
-// Write writes body bytes, framed as a chunk when the response is
-// chunked; nothing is written for header-only responses.
+// Write writes body bytes through the response's body filters, if it has
+// any, to WriteOut.
 func (c *Conn) Write(p []byte) (int, error) {
+	if f := c.out.body; f != nil && len(p) > 0 && !c.hijacked {
+		if c.werr != nil {
+			return 0, c.werr
+		}
+		if err := f.FilterBody(p, false, false); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.WriteOut(p)
+}
+
+// WriteOut writes body bytes to the wire (nginx's chunked and write
+// filters), framed as a chunk when the response is chunked; nothing is
+// written for header-only responses.
+func (c *Conn) WriteOut(p []byte) (int, error) {
 	if c.hijacked {
 		return 0, ErrHijacked
 	}
@@ -417,7 +459,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	// Too big to buffer: flush what is pending, then write p directly.
 	*c.wb = b
-	if err := c.Flush(); err != nil {
+	if err := c.FlushOut(); err != nil {
 		return 0, err
 	}
 	if err := c.writeRaw(p); err != nil {
@@ -429,8 +471,15 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Finish ends the response body (the last chunk) and flushes.
+// Finish ends the response body: the body filters' end, then the last
+// chunk, and flushes.
 func (c *Conn) Finish() error {
+	if f := c.out.body; f != nil {
+		c.out.body = nil
+		if !c.hijacked && c.werr == nil {
+			f.FilterBody(nil, false, true)
+		}
+	}
 	if c.out.chunked && !c.out.headerOnly {
 		b := append(*c.wb, "0\r\n"...)
 		if tf, ok := c.Filter.(TrailerFilter); ok && c.out.trailers {
@@ -439,11 +488,22 @@ func (c *Conn) Finish() error {
 		*c.wb = append(b, "\r\n"...)
 		c.out.chunked = false
 	}
-	return c.Flush()
+	return c.FlushOut()
 }
 
-// Flush writes buffered output to the connection.
+// Flush passes on what the body filters hold and writes buffered output
+// to the connection.
 func (c *Conn) Flush() error {
+	if f := c.out.body; f != nil && !c.hijacked && c.werr == nil {
+		if err := f.FilterBody(nil, true, false); err != nil {
+			return err
+		}
+	}
+	return c.FlushOut()
+}
+
+// FlushOut writes buffered output to the connection.
+func (c *Conn) FlushOut() error {
 	if c.wb == nil || len(*c.wb) == 0 {
 		return c.werr
 	}

@@ -15,11 +15,12 @@ import (
 // bodyFilters runs the filters' header parts for resp and hands the wire
 // the chain, if any link was pushed.
 func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
-	if x.headerOnly(resp) {
-		return
-	}
 	x.chain.Reset(x.c)
 	// Each filter's header part goes here, in nginx's order.
+	postpone := x.additionFilter(resp, conf)
+	if postpone {
+		x.chain.Push(&x.postpone)
+	}
 	if !x.chain.Empty() {
 		resp.Body = &x.chain
 	}
@@ -29,14 +30,78 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 // resp's body, so that the static module sends the whole file rather than
 // ranges of it (nginx's range filter sits below them and finds no length).
 func (x *exchange) transformsBody(resp *http1.Response, conf *locConf) bool {
-	if x.headerOnly(resp) {
+	return x.additionApplies(resp, conf)
+}
+
+// additionApplies is the test of nginx's addition header filter: a 200
+// of the main request whose type is in addition_types, in a location with
+// add_before_body or add_after_body.
+func (x *exchange) additionApplies(resp *http1.Response, conf *locConf) bool {
+	if resp.Status != 200 || x.isSub() || (conf.addBefore == nil && conf.addAfter == nil) {
 		return false
 	}
-	return false
+	return conf.additionTypes.matches(resp, &x.ctLower)
+}
+
+// additionFilter is the addition filter's header part: the body changes
+// length, so Content-Length and Accept-Ranges go and an ETag turns weak.
+// It reports whether subrequests will join the body (postpone).
+func (x *exchange) additionFilter(resp *http1.Response, conf *locConf) bool {
+	if !x.additionApplies(resp, conf) {
+		return false
+	}
+	x.changesLength(resp)
+	if x.additionRun == nil {
+		x.additionRun = x.runAddition
+	}
+	x.addition.Reset(conf.addBefore, conf.addAfter, x.additionRun)
+	x.chain.Push(&x.addition)
+	return true
+}
+
+// runAddition makes add_before_body's or add_after_body's subrequest.
+func (x *exchange) runAddition(uri []byte) {
+	x.subrequest(uri, nil, false, x.subrequestOut())
+}
+
+// subrequestOut is where x's subrequests' output goes: x's postpone link.
+func (x *exchange) subrequestOut() func([]byte) error {
+	if x.postponeOut == nil {
+		x.postponeOut = x.postpone.Write
+	}
+	return x.postponeOut
+}
+
+// changesLength is what a filter that changes the body's length does to
+// the head (ngx_http_clear_content_length, ngx_http_clear_accept_ranges,
+// ngx_http_weak_etag).
+func (x *exchange) changesLength(resp *http1.Response) {
+	resp.ContentLength = -1
+	resp.RangeHeaders = nil
+	for i := range resp.Headers {
+		h := &resp.Headers[i]
+		if !http1.EqualFold(h.Name, "etag") {
+			continue
+		}
+		v := h.Value
+		switch {
+		case len(v) > 2 && v[0] == 'W' && v[1] == '/':
+		case len(v) > 0 && v[0] == '"':
+			x.weakETag = append(append(x.weakETag[:0], "W/"...), v...)
+			h.Value = x.weakETag
+		default:
+			// Not a valid entity tag: nginx drops it.
+			resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
+		}
+		break
+	}
 }
 
 // headerOnly reports whether resp goes without a body (nginx's
-// r->header_only), which no body filter touches.
+// r->header_only). The wire never hands such a body to the chain, but the
+// filters' header parts run all the same, and each decides whether it
+// edits a head without a body as nginx's does (gzip does not, addition
+// and sub_filter do).
 func (x *exchange) headerOnly(resp *http1.Response) bool {
 	switch resp.Status {
 	case 101, 204, 304:

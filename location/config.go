@@ -176,7 +176,10 @@ type locConf struct {
 	etag             bool
 	ims              int // 0 exact, 1 before, 2 off
 	maxBody          int64
-	maxRanges        int // max_ranges; -1: no limit
+	maxRanges        int     // max_ranges; -1: no limit
+	addBefore        []byte  // add_before_body URI (bodyfilters.go)
+	addAfter         []byte  // add_after_body URI
+	additionTypes    typeSet // addition_types
 	keepalive        time.Duration
 	keepaliveHeader  int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
 	keepaliveReqs    int              // keepalive_requests
@@ -248,6 +251,7 @@ func defaultLocConf() *locConf {
 		etag:          true,
 		maxBody:       1 << 20,
 		maxRanges:     -1,
+		additionTypes: typeSet{types: map[string]bool{"text/html": true}},
 		keepalive:     75 * time.Second,
 		keepaliveReqs: 1000,
 		keepaliveTime: time.Hour,

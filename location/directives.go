@@ -206,6 +206,18 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.access = append(conf.access, r)
 	case "log_not_found":
 		conf.logNotFound = onOff(d)
+	case "add_before_body", "add_after_body":
+		var uri []byte
+		if len(d.Args) == 1 && d.Args[0] != "" {
+			uri = []byte(d.Args[0])
+		}
+		if d.Name == "add_before_body" {
+			conf.addBefore = uri
+		} else {
+			conf.addAfter = uri
+		}
+	case "addition_types":
+		conf.additionTypes.addTypes(conf, "text/html", d.Args)
 	case "etag":
 		conf.etag = onOff(d)
 	case "if_modified_since":

@@ -42,14 +42,21 @@ type exchange struct {
 	rangeHdr [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
 	hdrs     headerScratch   // add_header and expires output (headers.go)
 	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
-	path     []byte          // filesystem path scratch
-	tmp      []byte          // evaluated values scratch
-	uriBuf   []byte          // URI of an internal redirect
-	argsBuf  []byte
-	etag     []byte
-	crange   []byte
-	locBuf   []byte
-	keptLoc  []byte // Location kept across an error_page redirect
+	addition filter.Addition
+	postpone filter.Postpone
+	// Bound once per pooled exchange (a method value allocates):
+	// subrequests' output into postpone, addition's subrequest.
+	postponeOut func([]byte) error
+	additionRun func([]byte)
+	path        []byte // filesystem path scratch
+	tmp         []byte // evaluated values scratch
+	uriBuf      []byte // URI of an internal redirect
+	argsBuf     []byte
+	etag        []byte
+	weakETag    []byte // the ETag a length-changing filter made weak
+	crange      []byte
+	locBuf      []byte
+	keptLoc     []byte // Location kept across an error_page redirect
 	// ifRangeTag is the ETag add_header sets, as the range filter sees it.
 	ifRangeTag []byte
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
@@ -100,6 +107,11 @@ type exchange struct {
 	status     int  // status sent, for the access log
 	sent       int64
 	loc        *Location
+
+	// parent is the request a subrequest runs for (nil for the main
+	// one), depth how deep it nests (subrequest.go).
+	parent *exchange
+	depth  int
 }
 
 // exchanges pools per-connection state with its grown buffers.
@@ -144,7 +156,7 @@ func (x *exchange) release() {
 		x.c.Filter = nil
 	}
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
-	x.hostAddr = nil
+	x.hostAddr, x.parent, x.depth = nil, nil, 0
 	x.st.Reset(nil)
 	x.redirLoc = nil
 	x.resp = http1.Response{}

@@ -69,7 +69,9 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		x.etag = appendETag(x.etag[:0], mtime, size)
 		r.Headers = append(r.Headers, http1.Header{Name: hdrETag, Value: x.etag})
 	}
-	if x.errStatus == 0 {
+	// Subrequests get neither 304s nor ranges (nginx's not_modified and
+	// range filters skip them).
+	if x.errStatus == 0 && !x.isSub() {
 		if x.preconditionFailed(conf, mtime) {
 			return 412
 		}
@@ -83,7 +85,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	multipart := false
 	// max_ranges 0 turns the range filter off, Accept-Ranges included.
 	// And it needs the length: a body recoded to or from utf-8 has none.
-	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 && !grows {
+	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 && !grows && !x.isSub() {
 		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
 		r.RangeHeaders = x.rangeHdr[:1]
 		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(conf, mtime) {

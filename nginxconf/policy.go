@@ -49,6 +49,8 @@ var served = setOf(
 	"stub_status",
 	// headers filter
 	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",
+	// body filters
+	"add_before_body", "add_after_body", "addition_types",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
@@ -118,7 +120,7 @@ var dependents = []struct{ prefix, except string }{
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""}, {"userid_", ""}, {"limit_req_", ""}, {"limit_conn_", ""},
-	{"mirror_request_body", ""}, {"addition_types", ""}, {"create_full_put_path", ""},
+	{"mirror_request_body", ""}, {"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""}, {"real_ip_", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
 	{"ssl_verify_depth", ""},

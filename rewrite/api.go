@@ -257,3 +257,33 @@ func (s *State) BeginUpstream(t UpstreamTry) {
 	s.AddUpstream(t)
 	s.upstreamPending = true
 }
+
+// ShareVariables starts a subrequest's State with its parent's variables,
+// as nginx's subrequests share r->variables: what "set" and map put there
+// is seen by both. Call ReturnVariables when the subrequest ends.
+func (s *State) ShareVariables(parent *State) {
+	copy(s.Values, parent.Values)
+	copy(s.Valid, parent.Valid)
+	s.RequestID = parent.RequestID
+}
+
+// ReturnVariables hands the values a subrequest set back to its parent,
+// copied into the parent's memory (the subrequest's goes back to a pool).
+func (s *State) ReturnVariables(parent *State) {
+	n := min(len(s.Values), len(parent.Values))
+	for i := 0; i < n; i++ {
+		if !s.Valid[i] {
+			continue
+		}
+		v, pv := s.Values[i], parent.Values[i]
+		if parent.Valid[i] && len(v) == len(pv) && (len(v) == 0 || &v[0] == &pv[0]) {
+			continue
+		}
+		start := len(parent.Buf)
+		parent.Buf = append(parent.Buf, v...)
+		parent.Values[i], parent.Valid[i] = parent.Buf[start:len(parent.Buf):len(parent.Buf)], true
+	}
+	if parent.RequestID == ([16]byte{}) {
+		parent.RequestID = s.RequestID
+	}
+}

@@ -95,6 +95,11 @@ type Conn struct {
 
 	discardUntil time.Time // DiscardBody's overall deadline
 
+	// sink, set for a subrequest's Conn (NewSub), takes its body output
+	// in place of the socket; subStatus is the status its head had.
+	sink      func([]byte) error
+	subStatus int
+
 	raw     syscall.RawConn // the socket under nc, cached by Socket
 	rawConn net.Conn        // the net.Conn raw belongs to
 	rawDone bool
@@ -301,6 +306,9 @@ func (c *Conn) Preread() int64 {
 // net.Conn and the bytes already read past the request head, which alias
 // the Conn's buffer and stay valid until Close. The Conn does no more I/O.
 func (c *Conn) Hijack() (net.Conn, []byte) {
+	if c.sink != nil {
+		return nil, nil // a subrequest's connection is its parent's
+	}
 	c.hijacked = true
 	c.releaseWrite()
 	if c.rb == nil {

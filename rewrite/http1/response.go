@@ -226,6 +226,11 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	if !st.headerOnly {
 		st.body = resp.Body
 	}
+	if c.sink != nil {
+		// A subrequest's head goes nowhere: its body joins the parent's.
+		st.chunked, c.subStatus = false, status
+		return nil
+	}
 
 	b := *c.wb
 	headStart := len(b)
@@ -515,6 +520,14 @@ func (c *Conn) FlushOut() error {
 func (c *Conn) writeRaw(p []byte) error {
 	if c.werr != nil {
 		return c.werr
+	}
+	if c.sink != nil {
+		if err := c.sink(p); err != nil {
+			c.out.aborted, c.werr = true, err
+			return err
+		}
+		c.out.sent += int64(len(p))
+		return nil
 	}
 	if !c.limit.set && c.DecideRate != nil {
 		c.DecideRate()

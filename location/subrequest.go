@@ -1,0 +1,75 @@
+package location
+
+import (
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// maxSubrequests is NGX_HTTP_MAX_SUBREQUESTS: how deep subrequests may
+// nest below a request.
+const maxSubrequests = 50
+
+// subrequest runs uri (with args) as nginx's ngx_http_subrequest does for
+// ssi and addition: a GET in the same server, from its rewrite phase,
+// with the parent's headers and variables, run to its end before the
+// parent goes on, so its output lands where the parent asked for it (what
+// nginx's postpone filter keeps in order). Its head is dropped; its body,
+// through its own location's filters, goes to out. It returns the
+// subrequest's status (0 if nothing was sent), or 500 when subrequests
+// nest too deep.
+func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) error) int {
+	if x.subsLeft() == 0 {
+		x.log.Errorf(x, "subrequests cycle while processing \"%s\"", uri)
+		return 500
+	}
+	sc := x.c.NewSub(uri, args, hasArgs, out)
+	defer sc.Release()
+	sx := exchanges.Get().(*exchange)
+	if sx.forHost == nil {
+		sx.forHost = sx.limitsForHost
+	}
+	sx.c, sx.log, sx.toHTTPS = sc, x.log, false
+	sc.Filter = sx
+	sx.st.Files, sx.st.TryLog = sx, sx
+	sx.rebind(x.rt)
+	defer sx.release()
+	sx.parent, sx.depth = x, x.depth+1
+	sx.connID, sx.connStart, sx.stats = x.connID, x.connStart, x.stats
+
+	req := sc.Request()
+	sx.req, sx.addr, sx.srv = req, x.addr, x.srv
+	sx.st.Reset(req)
+	s := &sx.st
+	s.Start = x.st.Start
+	s.Conn, s.ConnStart, s.Stats = sc, x.connStart, x.stats
+	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.Requests, x.st.Pipelined
+	s.ServerName = x.srv.Name
+	s.ShareVariables(&x.st)
+	sx.uriChanges = maxURIChanges + 1
+	sx.errStatus, sx.inErrPage, sx.status, sx.sent, sx.loc = 0, false, 0, 0, nil
+	sx.redirLoc, sx.rangeUnsat, sx.expectDone, sx.emptyLocation = nil, false, true, false
+	sx.timedOutBody = false
+	sx.wwwAuth = sx.wwwAuth[:0]
+	sx.addURIToAlias, sx.curConf, sx.recode = false, nil, nil
+	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
+
+	if rc := sx.serverPhase(); rc != 0 {
+		sx.special(rc)
+	}
+	sc.Finish()
+	s.ReturnVariables(&x.st)
+	return sc.SubStatus()
+}
+
+// subsLeft is how many more levels of subrequests may nest below x.
+func (x *exchange) subsLeft() int { return maxSubrequests - x.depth }
+
+// isSub reports whether x runs a subrequest (nginx's r != r->main).
+func (x *exchange) isSub() bool { return x.parent != nil }
+
+// mainConn is the client connection of the main request.
+func (x *exchange) mainConn() *http1.Conn {
+	for x.parent != nil {
+		x = x.parent
+	}
+	return x.c
+}

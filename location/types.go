@@ -1,0 +1,56 @@
+package location
+
+import (
+	"bytes"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// typeSet is a list of MIME types as ngx_http_types_slot reads it
+// (addition_types, gzip_types, sub_filter_types, ssi_types): lowercased,
+// the module's default type always in it, "*" for any response (even one
+// without a Content-Type). A level's lines add up; a level with none
+// inherits its parent's list whole.
+type typeSet struct {
+	types map[string]bool
+	any   bool
+	owner *locConf // the level whose lines built it
+}
+
+// addTypes adds one directive's arguments to the list of conf's level,
+// starting from def alone at the level's first line.
+func (ts *typeSet) addTypes(conf *locConf, def string, args []string) {
+	if ts.owner != conf {
+		*ts = typeSet{types: map[string]bool{}, owner: conf}
+		if def != "" {
+			ts.types[def] = true
+		}
+	}
+	for _, a := range args {
+		if a == "*" {
+			ts.any = true
+			return
+		}
+		ts.types[string(bytes.ToLower([]byte(a)))] = true
+	}
+}
+
+// matches is ngx_http_test_content_type: the response's type up to its
+// parameters, lowercased, looked up in the list.
+func (ts *typeSet) matches(resp *http1.Response, scratch *[]byte) bool {
+	if ts.any {
+		return true
+	}
+	ct := resp.ContentType
+	if len(ct) == 0 {
+		return false
+	}
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = bytes.TrimRight(ct[:i], " ")
+	}
+	if ts.types[string(ct)] {
+		return true
+	}
+	*scratch = appendLower((*scratch)[:0], ct)
+	return ts.types[string(*scratch)]
+}

@@ -13,7 +13,10 @@ import (
 // none applies to goes to the wire as it is.
 
 // bodyFilters runs the filters' header parts for resp and hands the wire
-// the chain, if any link was pushed.
+// the chain, if any link was pushed. They run for a HEAD too: nginx's
+// header writer, below them, is what marks a HEAD header-only, so a HEAD
+// gets the Content-Encoding or the cleared length a GET gets; the wire
+// then sends no body through the chain.
 func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.chain.Reset(x.c)
 	// Each filter's header part goes here, in nginx's order.
@@ -95,17 +98,4 @@ func (x *exchange) changesLength(resp *http1.Response) {
 		}
 		break
 	}
-}
-
-// headerOnly reports whether resp goes without a body (nginx's
-// r->header_only). The wire never hands such a body to the chain, but the
-// filters' header parts run all the same, and each decides whether it
-// edits a head without a body as nginx's does (gzip does not, addition
-// and sub_filter do).
-func (x *exchange) headerOnly(resp *http1.Response) bool {
-	switch resp.Status {
-	case 101, 204, 304:
-		return true
-	}
-	return x.req.MethodCode == http1.MethodHEAD || x.req.HTTP09()
 }

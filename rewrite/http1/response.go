@@ -177,12 +177,16 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	st.wroteHeader = true
 	st.keepAlive = r.KeepAlive && !resp.Close
 	if r.HTTP09() {
-		st.http09, st.keepAlive = true, false
-		return nil
+		st.keepAlive = false
 	}
 	if c.Filter != nil {
 		c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
 		c.Filter.FilterHeader(resp)
+	}
+	if r.HTTP09() {
+		// No head, but the body still goes through the body filters.
+		st.http09, st.body = true, resp.Body
+		return nil
 	}
 	if c.wb == nil {
 		c.wb = writePool.Get().(*[]byte)

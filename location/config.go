@@ -158,6 +158,10 @@ type locConf struct {
 	tryFilesFile     string
 	tryFilesLine     int
 	autoindex        bool
+	autoindexFormat  uint8 // formatHTML, formatJSON, formatJSONP, formatXML
+	autoindexLocal   bool  // autoindex_localtime
+	autoindexRound   bool  // autoindex_exact_size off: sizes rounded to K, M, G
+	randomIndex      bool
 	defaultType      string
 	types            map[string]string
 	charset          string
@@ -193,6 +197,7 @@ type locConf struct {
 	limitRate        *rewrite.Complex // limit_rate: bytes per second (nil: none)
 	limitRateAfter   *rewrite.Complex // limit_rate_after
 	stubStatus       bool             // stub_status: the page of connection counters
+	emptyGif         bool             // empty_gif: the location's handler
 	sendTimeout      time.Duration
 	lingering        int // lingering_close: lingerOff, lingerOn, lingerAlways
 	lingeringTime    time.Duration
@@ -282,9 +287,9 @@ const (
 
 func (c *locConf) clone() *locConf {
 	n := *c
-	// proxy_pass and stub_status (content handlers) are not inherited by
-	// nested locations.
-	n.proxyPass, n.stubStatus = nil, false
+	// proxy_pass, stub_status and empty_gif (content handlers) are not
+	// inherited by nested locations.
+	n.proxyPass, n.stubStatus, n.emptyGif = nil, false, false
 	return &n
 }
 
@@ -646,7 +651,7 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 		loc.prog = prog
 		for _, ifd := range prog.IfBlocks() {
 			ic := conf.clone()
-			ic.proxyPass, ic.stubStatus = conf.proxyPass, conf.stubStatus
+			ic.proxyPass, ic.stubStatus, ic.emptyGif = conf.proxyPass, conf.stubStatus, conf.emptyGif
 			if err := c.applyBlock(ic, ifd.Block, "if"); err != nil {
 				return nil, err
 			}

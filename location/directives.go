@@ -139,6 +139,18 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.tryFilesFile, conf.tryFilesLine = d.File, d.Line
 	case "autoindex":
 		conf.autoindex = onOff(d)
+	case "autoindex_format":
+		if len(d.Args) == 1 {
+			conf.autoindexFormat = map[string]uint8{"html": formatHTML, "json": formatJSON, "jsonp": formatJSONP, "xml": formatXML}[d.Args[0]]
+		}
+	case "autoindex_localtime":
+		conf.autoindexLocal = onOff(d)
+	case "autoindex_exact_size":
+		conf.autoindexRound = !onOff(d)
+	case "random_index":
+		conf.randomIndex = onOff(d)
+	case "empty_gif":
+		conf.emptyGif = true
 	case "default_type":
 		if len(d.Args) == 1 {
 			conf.defaultType = d.Args[0]

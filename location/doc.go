@@ -8,8 +8,10 @@
 // proxied prefixes ending in "/"), the per-request phases (server rewrite,
 // find location, location rewrite with at most 10 "last" cycles, access,
 // try_files, content), static files (root, alias, index, types,
-// default_type, charset, ETag/Last-Modified, ranges), error_page and
-// nginx's built-in error pages byte for byte.
+// default_type, charset, ETag/Last-Modified, ranges), the other content
+// handlers (autoindex, random_index, empty_gif, stub_status; one file
+// each, with the listing formats in the sub-package autoindex),
+// error_page and nginx's built-in error pages byte for byte.
 //
 // It does not own parsing (nginxconf), variables and the rewrite module
 // (rewrite) or proxying (upstream).

@@ -188,12 +188,12 @@ func (x *exchange) TestFile(path []byte) (rewrite.FileInfo, bool) {
 	return rewrite.FileInfo{Regular: fi.regular, Dir: fi.isDir, Exec: fi.exec}, true
 }
 
-// index is ngx_http_index_handler followed by the core content phase's
-// 403 for a directory without an index file.
+// index is ngx_http_index_handler: it declines when no index file is
+// found in an existing directory.
 func (x *exchange) index(loc *Location, conf *locConf) int {
 	m := x.req.MethodCode
 	if m != http1.MethodGET && m != http1.MethodHEAD && m != http1.MethodPOST {
-		return 405
+		return declined
 	}
 	dirTested := false
 	for _, ix := range conf.index {
@@ -205,7 +205,10 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		buf := append(x.uriBuf[:0], x.req.URI...)
 		buf = append(buf, name...)
 		x.uriBuf = buf
-		path := x.mapPath(loc, conf, buf, false)
+		// The directory's path, then the name: under a regex location's
+		// alias the URI is not part of the path.
+		path := append(x.mapPath(loc, conf, x.req.URI, false), name...)
+		x.path = path
 		var fi fileStat
 		e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi)
 		if e == 0 {
@@ -228,6 +231,33 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		}
 		x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, nginxconf.ErrnoText(e))
 		return 500
+	}
+	return declined
+}
+
+// declined is a content handler's NGX_DECLINED: the next one is tried.
+const declined = -1
+
+// directory runs the content handlers nginx tries for a URI ending in
+// "/", in its order (the reverse of their registration): random_index,
+// index, autoindex; the static module declines such a URI (405 for a
+// method it does not serve), and then the core answers 403.
+func (x *exchange) directory(loc *Location, conf *locConf) int {
+	if conf.randomIndex {
+		if rc := x.randomIndex(loc, conf); rc != declined {
+			return rc
+		}
+	}
+	if rc := x.index(loc, conf); rc != declined {
+		return rc
+	}
+	if conf.autoindex {
+		if rc := x.autoindex(loc, conf); rc != declined {
+			return rc
+		}
+	}
+	if m := x.req.MethodCode; m != http1.MethodGET && m != http1.MethodHEAD && m != http1.MethodPOST {
+		return 405
 	}
 	dir := x.mapPath(loc, conf, x.req.URI, true)
 	x.log.Errorf(x, "directory index of \"%s\" is forbidden", dir)

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gonginx/gonginx/location/autoindex"
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
@@ -79,6 +80,10 @@ type exchange struct {
 	boundary     []byte
 	partHead     []byte
 	ctype        []byte
+	dir          dirReader         // the directory autoindex or random_index reads (dirs.go)
+	dirEntries   []autoindex.Entry // autoindex's listing
+	dirNames     []byte            // the names dirEntries point into; random_index's pick
+	listing      []byte            // autoindex's rendered listing
 
 	toHTTPS       bool  // plain HTTP arrived on a TLS socket: every request gets 497
 	timedOutBody  bool  // client_body_timeout passed (nginx's c->timedout)
@@ -348,6 +353,22 @@ func (x *exchange) internalRedirect(uri []byte) int {
 		x.req.Args, x.req.HasArgs = x.argsBuf, true
 		u = u[:i]
 	}
+	return x.enterURI(u)
+}
+
+// internalRedirectTo is ngx_http_internal_redirect with the args kept and
+// u taken whole as the new URI ('?' included), as random_index calls it.
+func (x *exchange) internalRedirectTo(u []byte) int {
+	x.uriChanges--
+	if x.uriChanges == 0 {
+		x.log.Errorf(x, "rewrite or internal redirection cycle while internally redirecting to \"%s\"", u)
+		return 500
+	}
+	return x.enterURI(u)
+}
+
+// enterURI runs the request again for u from the server rewrite phase.
+func (x *exchange) enterURI(u []byte) int {
 	x.req.URI = u
 	x.req.Internal = true
 	x.st.Captures = x.st.Captures[:0]
@@ -840,9 +861,12 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 	if conf.stubStatus {
 		return x.stubStatus(conf)
 	}
+	if conf.emptyGif {
+		return x.emptyGif(conf)
+	}
 	uri := x.req.URI
 	if len(uri) > 0 && uri[len(uri)-1] == '/' {
-		return x.index(loc, conf)
+		return x.directory(loc, conf)
 	}
 	return x.static(loc, conf)
 }

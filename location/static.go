@@ -505,3 +505,50 @@ func (x *exchange) preconditionFailed(conf *locConf, mtime int64) bool {
 	}
 	return false
 }
+
+// notModifiedFilter is ngx_http_not_modified_header_filter for a 200 that
+// a content handler other than static makes, with its Last-Modified time
+// (-1: none) and ETag (nil: none): 412 when a precondition fails, 304
+// when the client's copy is current, else 0.
+func (x *exchange) notModifiedFilter(conf *locConf, mtime int64, etag []byte) int {
+	if x.errStatus != 0 && x.errStatus != 200 {
+		return 0
+	}
+	if v := x.req.HeaderValue("If-Unmodified-Since"); v != nil {
+		t, ok := parseHTTPTime(v)
+		if mtime == -1 || !ok || t < mtime {
+			return 412
+		}
+	}
+	if v := x.req.HeaderValue("If-Match"); v != nil && !etagListMatch(v, etag, false) {
+		return 412
+	}
+	ims := x.req.HeaderValue("If-Modified-Since")
+	inm := x.req.HeaderValue("If-None-Match")
+	if ims == nil && inm == nil {
+		return 0
+	}
+	if ims != nil && modifiedSince(conf, ims, mtime) {
+		return 0
+	}
+	if inm != nil && !etagListMatch(inm, etag, true) {
+		return 0
+	}
+	return 304
+}
+
+// modifiedSince is ngx_http_test_if_modified: an unparsable date or no
+// Last-Modified counts as modified.
+func modifiedSince(conf *locConf, ims []byte, mtime int64) bool {
+	if mtime == -1 || conf.ims == 2 {
+		return true
+	}
+	t, ok := parseHTTPTime(ims)
+	if !ok {
+		t = -1
+	}
+	if t == mtime {
+		return false
+	}
+	return conf.ims == 0 || t < mtime
+}

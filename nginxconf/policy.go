@@ -47,6 +47,8 @@ var served = setOf(
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map",
 	"allow", "deny", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	"stub_status",
+	// content modules
+	"autoindex", "autoindex_format", "autoindex_localtime", "autoindex_exact_size", "random_index", "empty_gif",
 	// headers filter
 	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",
 	// body filters
@@ -114,7 +116,7 @@ var tuningSuffixes = []string{
 // that is refused (gzip_types needs gzip on, fastcgi_param needs
 // fastcgi_pass, ...): alone they change nothing, so they are tuning.
 var dependents = []struct{ prefix, except string }{
-	{"gzip_", "gzip_static"}, {"gunzip_", ""}, {"ssi_", ""}, {"sub_filter_", ""}, {"autoindex_", ""},
+	{"gzip_", "gzip_static"}, {"gunzip_", ""}, {"ssi_", ""}, {"sub_filter_", ""},
 	{"proxy_cache_", ""}, {"proxy_no_cache", ""}, {"proxy_store_access", ""},
 	{"fastcgi_", "fastcgi_pass"}, {"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},

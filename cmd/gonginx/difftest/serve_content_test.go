@@ -187,6 +187,33 @@ func TestServeAutoindex(t *testing.T) {
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
 
+// autoindex_localtime prints the dates in the server's time zone (TZ,
+// which nginx keeps for its workers), at the offset of the current time.
+func TestServeAutoindexLocaltime(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	want.Env, got.Env = []string{"TZ=Asia/Kolkata"}, []string{"TZ=Asia/Kolkata"}
+	c := harness.Case{
+		Name: "autoindex_localtime",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    autoindex on;
+    location /local/ { autoindex_localtime on; alias html/; }
+    location /xml/ { autoindex_localtime on; autoindex_format xml; alias html/; }
+}
+`,
+		Content: map[string]string{"html/a": "a", "html/b/c": "c"},
+		Setup:   listedTree(nil, nil, nil, nil),
+		Requests: []harness.Request{
+			staticGet("gmt", "/"),
+			staticGet("local", "/local/"),
+			staticGet("xml stays in UTC", "/xml/"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
 func TestServeRandomIndexAndEmptyGif(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)

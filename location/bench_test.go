@@ -134,37 +134,6 @@ func BenchmarkServeStaticHeaders(b *testing.B) {
 		})
 }
 
-// The content modules: a listing of 40 names in each format (the
-// directory read and stat'ed each time), a random file, the empty GIF.
-func BenchmarkServeAutoindex(b *testing.B) {
-	for _, format := range []string{"html", "json", "xml"} {
-		b.Run(format, func(b *testing.B) {
-			benchServe(b, `server { listen 127.0.0.1:19300; root DIR; charset utf-8; autoindex on; autoindex_format `+format+`; }`,
-				"GET /list/ HTTP/1.1\r\nHost: a\r\n\r\n", func(dir string) {
-					os.MkdirAll(dir+"/list/sub", 0o755)
-					for i := 0; i < 40; i++ {
-						os.WriteFile(fmt.Sprintf("%s/list/file-\u0444-%02d.txt", dir, i), []byte("x"), 0o644)
-					}
-				})
-		})
-	}
-}
-
-func BenchmarkServeRandomIndex(b *testing.B) {
-	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; location / { random_index on; } }`,
-		"GET /r/ HTTP/1.1\r\nHost: a\r\n\r\n", func(dir string) {
-			os.MkdirAll(dir+"/r", 0o755)
-			for i := 0; i < 10; i++ {
-				os.WriteFile(fmt.Sprintf("%s/r/%d.html", dir, i), []byte("<html>hi</html>\n"), 0o644)
-			}
-		})
-}
-
-func BenchmarkServeEmptyGif(b *testing.B) {
-	benchServe(b, `server { listen 127.0.0.1:19300; location / { empty_gif; } }`,
-		"GET /pixel.gif HTTP/1.1\r\nHost: a\r\n\r\n", nil)
-}
-
 func BenchmarkServeNotFound(b *testing.B) {
 	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; log_not_found off; }`,
 		"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", nil)

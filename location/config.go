@@ -184,6 +184,7 @@ type locConf struct {
 	addBefore        []byte  // add_before_body URI (bodyfilters.go)
 	addAfter         []byte  // add_after_body URI
 	additionTypes    typeSet // addition_types
+	ssi              ssiConf
 	keepalive        time.Duration
 	keepaliveHeader  int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
 	keepaliveReqs    int              // keepalive_requests
@@ -257,6 +258,7 @@ func defaultLocConf() *locConf {
 		maxBody:       1 << 20,
 		maxRanges:     -1,
 		additionTypes: typeSet{types: map[string]bool{"text/html": true}},
+		ssi:           defaultSSIConf(),
 		keepalive:     75 * time.Second,
 		keepaliveReqs: 1000,
 		keepaliveTime: time.Hour,

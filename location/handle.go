@@ -10,6 +10,7 @@ import (
 
 	"github.com/gonginx/gonginx/location/autoindex"
 	"github.com/gonginx/gonginx/location/filter"
+	"github.com/gonginx/gonginx/location/ssi"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -48,6 +49,9 @@ type exchange struct {
 	// Bound once per pooled exchange (a method value allocates):
 	// subrequests' output into postpone, addition's subrequest.
 	postponeOut func([]byte) error
+	ssi         ssi.Filter // the ssi filter (ssi.go)
+	ssiHost     ssiHost
+	ssiShared   ssi.Shared // a main request's ssi variables and blocks
 	additionRun func([]byte)
 	path        []byte // filesystem path scratch
 	tmp         []byte // evaluated values scratch

@@ -507,11 +507,11 @@ func (x *exchange) preconditionFailed(conf *locConf, mtime int64) bool {
 }
 
 // notModifiedFilter is ngx_http_not_modified_header_filter for a 200 that
-// a content handler other than static makes (not for a subrequest), with its Last-Modified time
+// a content handler other than static makes, with its Last-Modified time
 // (-1: none) and ETag (nil: none): 412 when a precondition fails, 304
 // when the client's copy is current, else 0.
 func (x *exchange) notModifiedFilter(conf *locConf, mtime int64, etag []byte) int {
-	if x.isSub() || x.errStatus != 0 && x.errStatus != 200 {
+	if x.errStatus != 0 && x.errStatus != 200 {
 		return 0
 	}
 	if v := x.req.HeaderValue("If-Unmodified-Since"); v != nil {

@@ -53,6 +53,8 @@ var served = setOf(
 	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",
 	// body filters
 	"add_before_body", "add_after_body", "addition_types",
+	"ssi", "ssi_types", "ssi_silent_errors", "ssi_value_length", "ssi_last_modified", "ssi_min_file_chunk",
+	"subrequest_output_buffer_size",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
@@ -91,7 +93,7 @@ var tuning = setOf(
 	"map_hash_max_size", "map_hash_bucket_size", "referer_hash_max_size", "referer_hash_bucket_size",
 	"proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
 	"client_body_in_single_buffer", "client_body_temp_path",
-	"connection_pool_size", "request_pool_size", "subrequest_output_buffer_size",
+	"connection_pool_size", "request_pool_size",
 	"send_lowat",
 	"rewrite_log", "uninitialized_variable_warn",
 	// Session resumption and 0-RTT only save round trips; DHE suites

@@ -26,7 +26,8 @@ type Regex struct {
 
 type namedCapture struct {
 	group int
-	v     *variable
+	v     *variable // nil for a regex compiled at run time (CompileRegex)
+	name  string
 }
 
 // Regex compiles pattern as nginx would with PCRE (caseless for "~*").
@@ -89,11 +90,15 @@ func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
 		if name == "" {
 			continue
 		}
+		if c == nil {
+			rx.named = append(rx.named, namedCapture{group: group, name: name})
+			continue
+		}
 		v, err := c.newSlot(name)
 		if err != nil {
 			return nil, err
 		}
-		rx.named = append(rx.named, namedCapture{group, v})
+		rx.named = append(rx.named, namedCapture{group: group, v: v})
 	}
 	return rx, nil
 }
@@ -162,6 +167,9 @@ func (rx *Regex) keepSubject(s *State, subject []byte) {
 		s.CaptureSubject = append(s.CaptureSubject[:0], subject...)
 	}
 	for _, nc := range rx.named {
+		if nc.v == nil {
+			continue
+		}
 		nc.v.store(s, s.Capture(nc.group))
 	}
 }

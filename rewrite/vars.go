@@ -738,6 +738,7 @@ func lower(c byte) byte {
 // (still escaped) value up to the next '&'.
 func argVar(s *State, name string, dst []byte) []byte {
 	if v, ok := FindArg(s.Req.Args, name); ok {
+		s.FoundEmpty = len(v) == 0 // "?name=": found, empty
 		return append(dst, v...)
 	}
 	return dst

@@ -99,9 +99,6 @@ func TestServeAutoindex(t *testing.T) {
     location /idx/ { autoindex on; }
     location /closed/ { autoindex on; }
     location ~ ^/re(/.*)$ { autoindex on; alias html$1; }
-    location /sub/ { add_before_body /hdr/; add_after_body /json/empty/; alias html/idx/; }
-    location /subgif/ { add_after_body /gif; alias html/idx/; }
-    location /gif { empty_gif; }
 }
 `,
 		Content: map[string]string{
@@ -177,38 +174,6 @@ func TestServeAutoindex(t *testing.T) {
 			staticGet("index first", "/idx/"),
 			staticGet("unreadable dir", "/closed/"),
 			staticGet("regex alias", "/re/sizes/"),
-			staticGet("listings in subrequests", "/sub/index.html"),
-			// The not-modified filter skips subrequests: the main request's
-			// file passes these, a listing or the GIF alone would not.
-			serveRaw("listing in a subrequest with conditions", "GET /sub/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Unmodified-Since: Tue, 02 Jan 2024 03:04:05 GMT\r\n\r\n"),
-			serveRaw("gif in a subrequest with conditions", "GET /subgif/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Modified-Since: Mon, 28 Sep 1970 06:00:00 GMT\r\n\r\n"),
-		},
-	}
-	harness.Compare(t, c, want, got, serveAssets(t))
-}
-
-// autoindex_localtime prints the dates in the server's time zone (TZ,
-// which nginx keeps for its workers), at the offset of the current time.
-func TestServeAutoindexLocaltime(t *testing.T) {
-	t.Parallel()
-	want, got := serveNginx(t), serveUnderTest(t)
-	want.Env, got.Env = []string{"TZ=Asia/Kolkata"}, []string{"TZ=Asia/Kolkata"}
-	c := harness.Case{
-		Name: "autoindex_localtime",
-		Config: `server {
-    listen 127.0.0.1:{{PORT}};
-    server_name localhost;
-    autoindex on;
-    location /local/ { autoindex_localtime on; alias html/; }
-    location /xml/ { autoindex_localtime on; autoindex_format xml; alias html/; }
-}
-`,
-		Content: map[string]string{"html/a": "a", "html/b/c": "c"},
-		Setup:   listedTree(nil, nil, nil, nil),
-		Requests: []harness.Request{
-			staticGet("gmt", "/"),
-			staticGet("local", "/local/"),
-			staticGet("xml stays in UTC", "/xml/"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -28,8 +28,6 @@ type Impl struct {
 	// the load test needs more than the default 512 worker_connections.
 	NginxEvents string
 	NginxGlobal string
-	// Env is added to the server's environment (TZ for autoindex_localtime).
-	Env []string
 }
 
 // NginxBin is where Debian's package installs nginx.
@@ -95,9 +93,6 @@ func (im Impl) start(dir string, port int) (*process, error) {
 	cmd, err := im.command(dir)
 	if err != nil {
 		return nil, err
-	}
-	if len(im.Env) > 0 {
-		cmd.Env = append(os.Environ(), im.Env...)
 	}
 	p := &process{cmd: cmd, out: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out

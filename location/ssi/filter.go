@@ -1,0 +1,198 @@
+// Package ssi is nginx's ssi filter (ngx_http_ssi_filter_module): a body
+// filter that reads <!--# command param="value" --> in a response as it
+// streams and runs include, echo, set, if/elif/else/endif, config and
+// block/endblock, as nginx 1.22 does, malformed commands and their
+// "[an error occurred while processing the directive]" included.
+//
+// It owns the parser and the commands. Whether a response is filtered,
+// and the head (Content-Length, Last-Modified, ETag), is decided in
+// package location, which also runs the subrequests of include for it
+// (Host). The entry point is Filter, a filter.Link.
+package ssi
+
+import (
+	"github.com/gonginx/gonginx/location/filter"
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// Host is what the filter needs of the request it runs for.
+type Host interface {
+	// Variable appends the value of the request variable name
+	// (lowercase) to dst, as ngx_http_get_variable; found is false for
+	// nginx's not_found (and for an unknown name).
+	Variable(name, dst []byte) (out []byte, found bool)
+	// URI is the request's current $uri: a relative include is relative
+	// to it.
+	URI() []byte
+	// Include runs uri (with args when hasArgs) as a subrequest of the
+	// request, as ngx_http_subrequest, to its end; what its response's
+	// body becomes, through its own location's filters, goes to out. It
+	// returns the subrequest's status, or ok false when the subrequest
+	// could not be made (logged by Include).
+	Include(uri, args []byte, hasArgs bool, out func([]byte) error) (status int, ok bool)
+	// Errorf logs at level error.
+	Errorf(format string, args ...any)
+}
+
+// Conf is a location's ssi settings.
+type Conf struct {
+	SilentErrors bool // ssi_silent_errors
+	ValueLen     int  // ssi_value_length
+	// SubrequestBuffer is subrequest_output_buffer_size: how much of an
+	// include's output set= keeps.
+	SubrequestBuffer int
+}
+
+// Shared is what nginx keeps in the main request's ssi context: variables
+// set, blocks, the captures of the last regex. The main request's filter
+// and those of its subrequests share one.
+type Shared struct {
+	vars     []sharedVar
+	blocks   []block
+	captures []int // pairs of offsets into capSubject
+	capN     int   // how many pairs the match set (nginx's ncaptures)
+	capSubj  []byte
+	rs       rewrite.State // regex scratch
+}
+
+type sharedVar struct{ name, value []byte }
+
+type block struct{ name, body []byte }
+
+// Reset empties s for another request, keeping its memory.
+func (s *Shared) Reset() {
+	s.vars, s.blocks = s.vars[:0], s.blocks[:0]
+	s.captures, s.capN, s.capSubj = s.captures[:0], 0, s.capSubj[:0]
+}
+
+func (s *Shared) lookup(name []byte) *sharedVar {
+	for i := range s.vars {
+		if string(s.vars[i].name) == string(name) {
+			return &s.vars[i]
+		}
+	}
+	return nil
+}
+
+func (s *Shared) set(name, value []byte) {
+	v := s.lookup(name)
+	if v == nil {
+		s.vars = append(s.vars, sharedVar{name: append([]byte(nil), name...)})
+		v = &s.vars[len(s.vars)-1]
+	}
+	v.value = append(v.value[:0], value...)
+}
+
+// echo's encodings.
+const (
+	encNone = iota
+	encURL
+	encEntity
+)
+
+// conditional levels (NGX_HTTP_SSI_COND_IF, _ELSE).
+const (
+	condIf   = 1
+	condElse = 2
+)
+
+var (
+	defaultErrmsg  = []byte("[an error occurred while processing the directive]")
+	defaultTimefmt = []byte("%A, %d-%b-%Y %H:%M:%S %Z")
+	noneValue      = []byte("(none)")
+	openingBytes   = []byte(opening)
+)
+
+// Filter is one response's ssi filter.
+type Filter struct {
+	next   filter.Link
+	host   Host
+	shared *Shared
+	conf   Conf
+	ps     parser
+
+	output       bool // text and commands are run, not skipped
+	outputChosen bool // a branch of this if was taken
+	inBlock      bool // text goes to the last block
+	conditional  int
+	encoding     int
+	errmsg       []byte
+	timefmt      []byte
+
+	scratch, scratch2 []byte
+	uriBuf, pathBuf   []byte
+	capture           captureSink
+	emitFn            func([]byte) error // f.emit, bound once
+}
+
+// Reset readies f for a response of host, with the main request's shared
+// state.
+func (f *Filter) Reset(host Host, shared *Shared, conf Conf) {
+	f.host, f.shared, f.conf = host, shared, conf
+	if f.emitFn == nil {
+		f.emitFn = f.emit
+	}
+	if f.conf.ValueLen <= 0 {
+		f.conf.ValueLen = 255
+	}
+	if f.conf.SubrequestBuffer <= 0 {
+		f.conf.SubrequestBuffer = 4096 // nginx's default, the page size
+	}
+	f.ps.reset(f.conf.ValueLen)
+	f.output, f.outputChosen, f.inBlock, f.conditional = true, false, false, 0
+	f.encoding = encEntity
+	f.errmsg = append(f.errmsg[:0], defaultErrmsg...)
+	f.timefmt = append(f.timefmt[:0], defaultTimefmt...)
+}
+
+// SetNext is filter.Link's.
+func (f *Filter) SetNext(next filter.Link) { f.next = next }
+
+// Body is filter.Link's: p is parsed; text and the commands' output go on
+// to the next link as they come. A command still open when the body ends
+// is dropped, with the "<!--" before it, as nginx does.
+func (f *Filter) Body(p []byte, flush, last bool) error {
+	if len(p) > 0 {
+		if err := f.ps.feed(p, f); err != nil {
+			return err
+		}
+	}
+	if flush || last {
+		return f.next.Body(nil, flush, last)
+	}
+	return nil
+}
+
+func (f *Filter) emit(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	return f.next.Body(p, false, false)
+}
+
+// text is the parser's: text is output, kept in the block being defined,
+// or skipped.
+func (f *Filter) text(p []byte) error {
+	if f.output {
+		return f.emit(p)
+	}
+	if f.inBlock && len(f.shared.blocks) > 0 {
+		b := &f.shared.blocks[len(f.shared.blocks)-1]
+		b.body = append(b.body, p...)
+	}
+	return nil
+}
+
+func (f *Filter) logf(format string, args ...any) { f.host.Errorf(format, args...) }
+
+// parseError is the parser's: a malformed command is an error.
+func (f *Filter) parseError() error { return f.fail() }
+
+// fail outputs errmsg for a command that failed, unless ssi_silent_errors.
+// It is output even where text is skipped, as nginx does.
+func (f *Filter) fail() error {
+	if f.conf.SilentErrors {
+		return nil
+	}
+	return f.emit(f.errmsg)
+}

@@ -1,0 +1,76 @@
+package rewrite
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// Run-time look-ups, for the modules that name variables and regexes in
+// a response rather than in the configuration (ssi's echo, set and if):
+// nginx's ngx_http_get_variable and a per-request ngx_regex_compile.
+
+// Lookup appends the value of the variable name (lowercase, without '$')
+// for the request in s to dst, as ngx_http_get_variable finds it: a
+// variable of the configuration, else one of the prefixes ($arg_,
+// $http_, $cookie_, ...). found is false for nginx's not_found, and for a
+// name nginx does not know. It reads the table only, so it is safe on a
+// finished Compiler shared by requests.
+func (c *Compiler) Lookup(s *State, name, dst []byte) (out []byte, found bool) {
+	start := len(dst)
+	if v := c.vars[string(name)]; v != nil && v.defined {
+		s.FoundEmpty = false
+		dst = v.eval(s, dst)
+		if len(dst) > start {
+			return dst, true
+		}
+		if v.slot >= 0 {
+			return dst, v.slot < len(s.Valid) && s.Valid[v.slot] || s.FoundEmpty
+		}
+		return dst, v.found || s.FoundEmpty
+	}
+	for _, p := range c.prefixes {
+		if !strings.HasPrefix(string(name), p.prefix) {
+			continue
+		}
+		rest := string(name[len(p.prefix):])
+		s.FoundEmpty = false
+		switch {
+		case p.nginxHeaders && rest == "cookie":
+			dst = joinHeaders(s, "cookie", "; ", dst)
+		case p.nginxHeaders && rest == "x_forwarded_for":
+			dst = joinHeaders(s, "x_forwarded_for", ", ", dst)
+		default:
+			dst = p.get(s, rest, dst)
+		}
+		return dst, len(dst) > start || s.FoundEmpty
+	}
+	return dst, false
+}
+
+// CompileRegex compiles pattern as PCRE would, case-sensitive, outside
+// any configuration: its named captures are not variables (NamedCaptures
+// lists them).
+func CompileRegex(pattern string) (*Regex, error) {
+	var c *Compiler
+	return c.Regex(pattern, false)
+}
+
+// NamedCaptures calls fn for each named group of rx, in group order.
+func (rx *Regex) NamedCaptures(fn func(group int, name string)) {
+	for _, nc := range rx.named {
+		fn(nc.group, nc.name)
+	}
+}
+
+// RegexErrorText is the message nginx logs for a pattern that does not
+// compile ("pcre2_compile() failed: ..."), without a place in the
+// configuration.
+func RegexErrorText(err error) string {
+	var ne *nginxconf.Error
+	if errors.As(err, &ne) {
+		return ne.Msg
+	}
+	return err.Error()
+}

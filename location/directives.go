@@ -150,7 +150,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "random_index":
 		conf.randomIndex = onOff(d)
 	case "empty_gif":
-		conf.emptyGif = true
+		// Like stub_status, it sets the location's handler: the last
+		// one written wins.
+		conf.emptyGif, conf.stubStatus = true, false
 	case "default_type":
 		if len(d.Args) == 1 {
 			conf.defaultType = d.Args[0]
@@ -252,7 +254,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			}
 		}
 	case "stub_status":
-		conf.stubStatus = true
+		conf.stubStatus, conf.emptyGif = true, false
 	case "limit_rate", "limit_rate_after":
 		// A size, maybe with variables, evaluated when the response
 		// starts (ngx_http_complex_value_size in the write filter).

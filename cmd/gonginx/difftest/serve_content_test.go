@@ -193,6 +193,7 @@ func TestServeRandomIndexAndEmptyGif(t *testing.T) {
     location /gif/nested { }
     location /gifcharset { empty_gif; charset utf-8; charset_types *; add_header X-Gif yes; expires modified 1h; }
     location /gifif { if ($arg_x) { } empty_gif; }
+    location /gifstub { stub_status; empty_gif; }
 }
 `,
 		Content: map[string]string{
@@ -228,6 +229,7 @@ func TestServeRandomIndexAndEmptyGif(t *testing.T) {
 			serveRaw("gif expect", "GET /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi"),
 			staticGet("gif charset and headers", "/gifcharset"),
 			staticGet("gif in if", "/gifif?x=1"),
+			staticGet("the last handler wins", "/gifstub"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

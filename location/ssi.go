@@ -126,4 +126,8 @@ func (h *ssiHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error
 	return x.subrequest(uri, args, hasArgs, out), true
 }
 
-func (h *ssiHost) Errorf(format string, args ...any) { h.x.log.Errorf(h.x, format, args...) }
+// Errorf logs with the action nginx's log handler names while a body
+// filter runs.
+func (h *ssiHost) Errorf(format string, args ...any) {
+	h.x.log.Errorf(h.x, format+" while sending response to client", args...)
+}

@@ -87,8 +87,14 @@ func (f *Filter) include(a *args) (bool, error) {
 		if status < 300 && len(c.buf) > 0 {
 			return true, f.emit(c.buf)
 		}
-		// nginx sends the stub as the subrequest's output, through its
-		// filters: its ssi commands run.
+		if status > 0 && status < 300 {
+			// An empty body: the subrequest's head went out with no
+			// length, which no ssi filter takes; the stub goes out as
+			// it is.
+			return true, f.emit(stubBody)
+		}
+		// A failed subrequest: nginx sends the stub as its output, with
+		// the parent's type, through its filters; its ssi commands run.
 		body := append([]byte(nil), stubBody...)
 		sub := &Filter{}
 		sub.Reset(f.host, f.shared, f.conf)

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
 )
@@ -51,11 +52,19 @@ func (c *Compiler) Lookup(s *State, name, dst []byte) (out []byte, found bool) {
 
 // CompileRegex compiles pattern as PCRE would, case-sensitive, outside
 // any configuration: its named captures are not variables (NamedCaptures
-// lists them).
+// lists them). The pattern may come from a response (ssi): on the
+// backtracking engine a match gives up after runtimeMatchLimit, as PCRE
+// stops at its match limit, and counts as no match.
 func CompileRegex(pattern string) (*Regex, error) {
 	var c *Compiler
-	return c.Regex(pattern, false)
+	rx, err := c.Regex(pattern, false)
+	if err == nil && rx.pcre != nil {
+		rx.pcre.MatchTimeout = runtimeMatchLimit
+	}
+	return rx, err
 }
+
+const runtimeMatchLimit = 100 * time.Millisecond
 
 // NamedCaptures calls fn for each named group of rx, in group order.
 func (rx *Regex) NamedCaptures(fn func(group int, name string)) {

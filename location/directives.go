@@ -150,8 +150,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "random_index":
 		conf.randomIndex = onOff(d)
 	case "empty_gif":
-		// Like stub_status, it sets the location's handler: the last
-		// one written wins.
+		// Like stub_status and proxy_pass, it sets the location's
+		// handler: the last one written wins.
 		conf.emptyGif, conf.stubStatus = true, false
 	case "default_type":
 		if len(d.Args) == 1 {
@@ -361,6 +361,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		// Compiled by the rewrite package from the block itself.
 	case "proxy_pass":
 		conf.proxyPass = d
+		conf.stubStatus, conf.emptyGif = false, false
 	}
 	return nil
 }

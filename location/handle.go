@@ -834,6 +834,14 @@ func equalFold(b []byte, s string) bool {
 
 // content is nginx's content phase: the proxy, or index and static files.
 func (x *exchange) content(loc *Location, conf *locConf) int {
+	// A location's handler is the last of proxy_pass, stub_status and
+	// empty_gif written (proxy_pass clears the other two).
+	if conf.stubStatus {
+		return x.stubStatus(conf)
+	}
+	if conf.emptyGif {
+		return x.emptyGif(conf)
+	}
 	if conf.proxy != nil {
 		// ngx_http_read_client_request_body tests Expect first, with a
 		// body or without.
@@ -861,12 +869,6 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 			}
 		}
 		return rc
-	}
-	if conf.stubStatus {
-		return x.stubStatus(conf)
-	}
-	if conf.emptyGif {
-		return x.emptyGif(conf)
 	}
 	uri := x.req.URI
 	if len(uri) > 0 && uri[len(uri)-1] == '/' {

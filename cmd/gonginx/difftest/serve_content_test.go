@@ -194,6 +194,8 @@ func TestServeRandomIndexAndEmptyGif(t *testing.T) {
     location /gifcharset { empty_gif; charset utf-8; charset_types *; add_header X-Gif yes; expires modified 1h; }
     location /gifif { if ($arg_x) { } empty_gif; }
     location /gifstub { stub_status; empty_gif; }
+    location /proxygif { proxy_pass http://{{BACKEND}}; empty_gif; }
+    location /gifproxy { empty_gif; proxy_pass http://{{BACKEND}}; }
 }
 `,
 		Content: map[string]string{
@@ -230,6 +232,8 @@ func TestServeRandomIndexAndEmptyGif(t *testing.T) {
 			staticGet("gif charset and headers", "/gifcharset"),
 			staticGet("gif in if", "/gifif?x=1"),
 			staticGet("the last handler wins", "/gifstub"),
+			staticGet("empty_gif after proxy_pass", "/proxygif"),
+			staticGet("proxy_pass after empty_gif", "/gifproxy"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -134,6 +134,16 @@ func BenchmarkServeStaticHeaders(b *testing.B) {
 		})
 }
 
+// sub_filter on a static file, one pattern with a variable: the link,
+// its table and its buffers are the connection's, 0 allocs/op.
+func BenchmarkServeStaticSubFilter(b *testing.B) {
+	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; sub_filter_once off;
+		sub_filter hi "<b>$uri</b>"; sub_filter "$arg_x" y; }`,
+		"GET /index.html?x=TM HTTP/1.1\r\nHost: a\r\n\r\n", func(dir string) {
+			os.WriteFile(dir+"/index.html", []byte(strings.Repeat("<html>hi</html>\n", 100)), 0o644)
+		})
+}
+
 func BenchmarkServeNotFound(b *testing.B) {
 	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; log_not_found off; }`,
 		"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", nil)

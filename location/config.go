@@ -213,6 +213,10 @@ type locConf struct {
 	addTrailers      []addHeader // likewise add_trailer
 	noChunked        bool        // chunked_transfer_encoding off
 	expires          expiresConf
+	sub              *subConf // sub_filter lines of this level or inherited (subfilter.go)
+	subOnce          bool     // sub_filter_once
+	subLastModified  bool     // sub_filter_last_modified
+	subTypes         typeSet  // sub_filter_types
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -251,6 +255,8 @@ func defaultLocConf() *locConf {
 		types:         map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"},
 		charsetTypes:  map[string]bool{"text/html": true, "text/xml": true, "text/plain": true, "text/vnd.wap.wml": true, "application/javascript": true, "application/rss+xml": true},
 		serverTokens:  true,
+		subOnce:       true,
+		subTypes:      typeSet{types: map[string]bool{"text/html": true}},
 		absRedirect:   true,
 		portInRedir:   true,
 		logNotFound:   true,

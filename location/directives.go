@@ -38,6 +38,8 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 			conf.addHeaders = nil
 		case "add_trailer":
 			conf.addTrailers = nil
+		case "sub_filter":
+			conf.sub = nil
 		case "expires":
 			if expiresSeen {
 				return confErr(d, "\"expires\" directive is duplicate")
@@ -58,6 +60,7 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 			return err
 		}
 	}
+	finishSub(conf)
 	return nil
 }
 
@@ -357,6 +360,14 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		return err
 	case "expires":
 		return c.compileExpires(conf, d)
+	case "sub_filter":
+		return c.subFilterLine(conf, d)
+	case "sub_filter_once":
+		conf.subOnce = onOff(d)
+	case "sub_filter_last_modified":
+		conf.subLastModified = onOff(d)
+	case "sub_filter_types":
+		conf.subTypes.addTypes(conf, "text/html", d.Args)
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
 	case "proxy_pass":

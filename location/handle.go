@@ -44,6 +44,7 @@ type exchange struct {
 	rangeHdr [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
 	hdrs     headerScratch   // add_header and expires output (headers.go)
 	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
+	subs     subScratch      // sub_filter's link and memory (subfilter.go)
 	addition filter.Addition
 	postpone filter.Postpone
 	// Bound once per pooled exchange (a method value allocates):

@@ -55,6 +55,8 @@ var served = setOf(
 	"add_before_body", "add_after_body", "addition_types",
 	"ssi", "ssi_types", "ssi_silent_errors", "ssi_value_length", "ssi_last_modified", "ssi_min_file_chunk",
 	"subrequest_output_buffer_size",
+	// sub filter
+	"sub_filter", "sub_filter_once", "sub_filter_types", "sub_filter_last_modified",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
@@ -118,7 +120,7 @@ var tuningSuffixes = []string{
 // that is refused (gzip_types needs gzip on, fastcgi_param needs
 // fastcgi_pass, ...): alone they change nothing, so they are tuning.
 var dependents = []struct{ prefix, except string }{
-	{"gzip_", "gzip_static"}, {"gunzip_", ""}, {"ssi_", ""}, {"sub_filter_", ""},
+	{"gzip_", "gzip_static"}, {"gunzip_", ""}, {"ssi_", ""},
 	{"proxy_cache_", ""}, {"proxy_no_cache", ""}, {"proxy_store_access", ""},
 	{"fastcgi_", "fastcgi_pass"}, {"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},

@@ -82,6 +82,19 @@ func TestServeSubFilter(t *testing.T) {
         sub_filter abpatternyz +;
         sub_filter 89abcdef01 -;
     }
+    location /ssi/ {
+        ssi on;
+        sub_filter_once off;
+        sub_filter notfoo bar;
+        sub_filter "is n" "IS N";
+    }
+    location /add/ {
+        sub_filter_once off;
+        sub_filter "t t" "T T";
+        add_after_body /add/after.txt;
+        add_before_body /ssi/not.html;
+        addition_types text/plain;
+    }
     location /up/ {
         proxy_pass http://{{BACKEND}}/;
         sub_filter_once off;
@@ -105,20 +118,24 @@ func TestServeSubFilter(t *testing.T) {
 }
 `,
 		Content: map[string]string{
-			"html/f.txt":        "hello hello world\n",
-			"html/f.html":       "<p>Hello</p> hello\n",
-			"html/f.bin":        "hello\n",
-			"html/f.json":       "{\"hello\": 1}\n",
-			"html/empty.txt":    "",
-			"html/many/f.txt":   "aAbB ab AB a-b xyz XYZ\n",
-			"html/once/f.txt":   "a b a b\n",
-			"html/lm/f.txt":     "xxx\n",
-			"html/types/f.json": "{\"hello\": 1}\n",
-			"html/types/f.txt":  "hello\n",
-			"html/any/f.bin":    "hello\n",
-			"html/ep/page.html": "error hello page\n",
-			"html/dyn/f.txt":    "axbxcx ABXB\n",
-			"html/big/f.txt":    big,
+			"html/f.txt":         "hello hello world\n",
+			"html/f.html":        "<p>Hello</p> hello\n",
+			"html/f.bin":         "hello\n",
+			"html/f.json":        "{\"hello\": 1}\n",
+			"html/empty.txt":     "",
+			"html/many/f.txt":    "aAbB ab AB a-b xyz XYZ\n",
+			"html/once/f.txt":    "a b a b\n",
+			"html/lm/f.txt":      "xxx\n",
+			"html/types/f.json":  "{\"hello\": 1}\n",
+			"html/types/f.txt":   "hello\n",
+			"html/any/f.bin":     "hello\n",
+			"html/ep/page.html":  "error hello page\n",
+			"html/dyn/f.txt":     "axbxcx ABXB\n",
+			"html/big/f.txt":     big,
+			"html/ssi/i.html":    "<!--#include virtual=\"/ssi/not.html\" --> truncated, notfoo",
+			"html/ssi/not.html":  "response is not",
+			"html/add/f.txt":     "text t",
+			"html/add/after.txt": "t tail",
 		},
 		// A fixed mtime makes Last-Modified and ETag the same under both
 		// servers.
@@ -157,6 +174,8 @@ func TestServeSubFilter(t *testing.T) {
 			get("variable patterns all empty", "/dyn/f.txt?b="),
 			get("variable patterns, case", "/dyn/f.txt?a=AXB"),
 			get("across buffers", "/big/f.txt"),
+			get("ssi include ends in a partial match", "/ssi/i.html"),
+			get("addition around", "/add/f.txt"),
 			get("proxied chunked", "/up/chunked"),
 			get("proxied with ETag", "/up/caching"),
 			get("proxied 404", "/up/status/404"),

@@ -130,8 +130,16 @@ func (x *exchange) autoindex(loc *Location, conf *locConf) int {
 		x.listing = autoindex.AppendHTML(x.listing[:0], x.req.URI, entries, o)
 	}
 	x.writeBody(x.listing)
+	if cap(x.listing) > maxKeptListing {
+		// A huge directory's buffers are not kept by the pooled
+		// exchange for every later request.
+		x.listing, x.dirEntries, x.dirNames = nil, nil, nil
+	}
 	return 0
 }
+
+// maxKeptListing is the largest listing whose buffers an exchange keeps.
+const maxKeptListing = 256 << 10
 
 // openListedDir opens path into x.dir as ngx_open_dir, answering its
 // failure as autoindex and random_index do.

@@ -148,6 +148,10 @@ func TestServeAutoindex(t *testing.T) {
 			serveRaw("if-unmodified-since", "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Unmodified-Since: Tue, 02 Jan 2024 03:04:05 GMT\r\n\r\n"),
 			serveRaw("if-match star", "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Match: *\r\n\r\n"),
 			serveRaw("range", "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nRange: bytes=0-10\r\n\r\n"),
+			{Name: "keep-alive: three listings", Responses: 3, Send: []string{
+				"GET /sizes/ HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+					"GET /scaled/ HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+					"GET /json/sizes/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"}},
 			staticGet("escaped title", "/test-dir-escape-%3C%3E&/"),
 			staticGet("empty dir", "/empty/"),
 			staticGet("dir without slash", "/empty"),

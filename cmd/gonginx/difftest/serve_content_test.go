@@ -152,6 +152,7 @@ func TestServeAutoindex(t *testing.T) {
 				"GET /sizes/ HTTP/1.1\r\nHost: localhost\r\n\r\n" +
 					"GET /scaled/ HTTP/1.1\r\nHost: localhost\r\n\r\n" +
 					"GET /json/sizes/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"}},
+			serveRaw("HTTP/0.9", "GET /sizes/\r\n"),
 			staticGet("escaped title", "/test-dir-escape-%3C%3E&/"),
 			staticGet("empty dir", "/empty/"),
 			staticGet("dir without slash", "/empty"),
@@ -197,6 +198,8 @@ func TestServeRandomIndexAndEmptyGif(t *testing.T) {
     location /gif/nested { }
     location /gifcharset { empty_gif; charset utf-8; charset_types *; add_header X-Gif yes; expires modified 1h; }
     location /gifif { if ($arg_x) { } empty_gif; }
+    location /gifbefore { empty_gif; if_modified_since before; }
+    location /gifimsoff { empty_gif; if_modified_since off; }
     location /gifstub { stub_status; empty_gif; }
     location /proxygif { proxy_pass http://{{BACKEND}}; empty_gif; }
     location /gifproxy { empty_gif; proxy_pass http://{{BACKEND}}; }
@@ -223,12 +226,16 @@ func TestServeRandomIndexAndEmptyGif(t *testing.T) {
 			serveRaw("put", "PUT /one/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"),
 			staticGet("gif", "/gif"),
 			staticGet("gif any uri", "/gif/x.html?y"),
+			serveRaw("gif HTTP/0.9", "GET /gif\r\n"),
 			staticGet("gif not in nested location", "/gif/nested/a.txt"),
 			serveRaw("gif head", "HEAD /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 			serveRaw("gif post", "POST /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"),
 			serveRaw("gif put", "PUT /gif HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi"),
 			serveRaw("gif not modified", "GET /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Modified-Since: Mon, 28 Sep 1970 06:00:00 GMT\r\n\r\n"),
 			serveRaw("gif modified", "GET /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Modified-Since: Mon, 28 Sep 1970 05:00:00 GMT\r\n\r\n"),
+			serveRaw("gif modified since before", "GET /gifbefore HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Modified-Since: Tue, 02 Jan 2024 03:04:05 GMT\r\n\r\n"),
+			serveRaw("gif if_modified_since off", "GET /gifimsoff HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Modified-Since: Mon, 28 Sep 1970 06:00:00 GMT\r\n\r\n"),
+			serveRaw("gif none match star", "GET /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-None-Match: *\r\n\r\n"),
 			serveRaw("gif unmodified since", "GET /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Unmodified-Since: Mon, 28 Sep 1970 05:00:00 GMT\r\n\r\n"),
 			serveRaw("gif if-match", "GET /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nIf-Match: \"x\"\r\n\r\n"),
 			serveRaw("gif range", "GET /gif HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nRange: bytes=0-1\r\n\r\n"),

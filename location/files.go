@@ -200,7 +200,9 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		x.tmp = ix.Eval(&x.st, x.tmp[:0])
 		name := x.tmp
 		if len(name) > 0 && name[0] == '/' {
-			return x.internalRedirect(name)
+			// The name is the URI as is, '?' included; the args stay.
+			x.uriBuf = append(x.uriBuf[:0], name...)
+			return x.internalRedirectTo(x.uriBuf)
 		}
 		buf := append(x.uriBuf[:0], x.req.URI...)
 		buf = append(buf, name...)
@@ -212,7 +214,7 @@ func (x *exchange) index(loc *Location, conf *locConf) int {
 		var fi fileStat
 		e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi)
 		if e == 0 {
-			return x.internalRedirect(x.uriBuf)
+			return x.internalRedirectTo(x.uriBuf)
 		}
 		switch e {
 		case syscall.EMLINK, syscall.ELOOP:

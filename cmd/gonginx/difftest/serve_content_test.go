@@ -97,6 +97,8 @@ func TestServeAutoindex(t *testing.T) {
     location /hdr/ { autoindex on; alias html/sizes/; add_header X-Listing yes; expires epoch; }
     location /off/ { alias html/sizes/; }
     location /idx/ { autoindex on; }
+    location /qidx/ { index "a?b.html"; }
+    location /absidx/ { index /qidx/a?b.html; }
     location /closed/ { autoindex on; }
     location ~ ^/re(/.*)$ { autoindex on; alias html$1; }
 }
@@ -126,6 +128,7 @@ func TestServeAutoindex(t *testing.T) {
 			"html/sizes/m23":                                                 "",
 			"html/sizes/g5":                                                  "",
 			"html/idx/index.html":                                            "index wins\n",
+			"html/qidx/a?b.html":                                             "a?b\n",
 			"html/closed/x":                                                  "",
 		},
 		Setup: listedTree(
@@ -177,6 +180,8 @@ func TestServeAutoindex(t *testing.T) {
 			staticGet("headers", "/hdr/"),
 			staticGet("autoindex off", "/off/"),
 			staticGet("index first", "/idx/"),
+			staticGet("index name with '?'", "/qidx/?x=1"),
+			staticGet("absolute index with '?'", "/absidx/?x=1"),
 			staticGet("unreadable dir", "/closed/"),
 			staticGet("regex alias", "/re/sizes/"),
 		},

@@ -21,7 +21,7 @@ type dirReader struct {
 	path []byte // NUL-terminated names for statAt
 }
 
-// openDir opens path (NUL-terminated into nameBuf) as opendir(3) does.
+// open opens path (NUL-terminated into nameBuf) as opendir(3) does.
 func (d *dirReader) open(nameBuf *[]byte, path []byte) syscall.Errno {
 	b := append((*nameBuf)[:0], path...)
 	b = append(b, 0)

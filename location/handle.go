@@ -53,6 +53,8 @@ type exchange struct {
 	ssi         ssi.Filter // the ssi filter (ssi.go)
 	ssiHost     ssiHost
 	ssiShared   ssi.Shared // a main request's ssi variables and blocks
+	runningSub  *exchange  // the subrequest x runs now (subrequest.go)
+	headLength  int64      // Content-Length of the head x's body filters saw
 	additionRun func([]byte)
 	path        []byte // filesystem path scratch
 	tmp         []byte // evaluated values scratch

@@ -19,7 +19,7 @@ type ssiConf struct {
 	valueLen     int   // ssi_value_length
 	minFileChunk int64 // ssi_min_file_chunk: only how files are sent
 	types        typeSet
-	subBuf       int // subrequest_output_buffer_size: what include set= keeps
+	subBuf       int // subrequest_output_buffer_size: what an include set= keeps of this location's output
 }
 
 func defaultSSIConf() ssiConf {
@@ -65,6 +65,7 @@ func (x *exchange) ssiApplies(resp *http1.Response, conf *locConf) bool {
 // weak. It reports whether the filter was pushed (its includes need the
 // postpone link below it).
 func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
+	x.headLength = resp.ContentLength
 	if !x.isSub() {
 		// The main request's head comes before any of its subrequests':
 		// a new document's variables and blocks start empty.
@@ -87,8 +88,7 @@ func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
 		top = top.parent
 	}
 	x.ssiHost.x = x
-	x.ssi.Reset(&x.ssiHost, &top.ssiShared, ssi.Conf{SilentErrors: conf.ssi.silent,
-		ValueLen: conf.ssi.valueLen, SubrequestBuffer: conf.ssi.subBuf})
+	x.ssi.Reset(&x.ssiHost, &top.ssiShared, ssi.Conf{SilentErrors: conf.ssi.silent, ValueLen: conf.ssi.valueLen})
 	x.chain.Push(&x.ssi)
 	return true
 }
@@ -125,6 +125,18 @@ func (h *ssiHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error
 	}
 	return x.subrequest(uri, args, hasArgs, out), true
 }
+
+// SubrequestBuffer is subrequest_output_buffer_size of the location the
+// running include's subrequest is in, which bounds its in-memory output,
+// and the length its head announced.
+func (h *ssiHost) SubrequestBuffer() (int, int64) {
+	if sx := h.x.runningSub; sx != nil && sx.srv != nil {
+		return sx.conf().ssi.subBuf, sx.headLength
+	}
+	return h.x.conf().ssi.subBuf, -1
+}
+
+func (h *ssiHost) Terminate() { h.x.mainConn().Discard() }
 
 // Errorf logs with the action nginx's log handler names while a body
 // filter runs.

@@ -52,6 +52,8 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	sx.addURIToAlias, sx.curConf, sx.recode = false, nil, nil
 	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
 
+	x.runningSub = sx
+	defer func() { x.runningSub = nil }()
 	if rc := sx.serverPhase(); rc != 0 {
 		sx.special(rc)
 	}

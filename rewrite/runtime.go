@@ -26,7 +26,7 @@ func (c *Compiler) Lookup(s *State, name, dst []byte) (out []byte, found bool) {
 		if len(dst) > start {
 			return dst, true
 		}
-		if v.slot >= 0 {
+		if v.slot >= 0 && v.get == nil {
 			return dst, v.slot < len(s.Valid) && s.Valid[v.slot] || s.FoundEmpty
 		}
 		return dst, v.found || s.FoundEmpty

@@ -200,6 +200,20 @@ func (c *Compiler) Finish() error {
 			return &nginxconf.Error{Msg: `unknown "` + v.name + `" variable`}
 		}
 	}
+	// A "set" variable with a prefix's name ($http_foo) is nginx's weak
+	// variable: until it is set, the prefix's getter answers
+	// (ngx_http_variables_init_vars).
+	for _, v := range c.order {
+		if v.slot < 0 || v.mapping != nil || v.get != nil || v.builtin {
+			continue
+		}
+		for _, p := range c.prefixes {
+			if strings.HasPrefix(v.name, p.prefix) {
+				v.get = bindPrefix(p, v.name[len(p.prefix):])
+				break
+			}
+		}
+	}
 	// nginx keeps the first value of a cacheable variable for the rest of
 	// the request; of those, the response's change while it runs, so the
 	// access log reads $sent_http_* as add_header (or a return) first saw
@@ -271,6 +285,9 @@ func (v *variable) eval(s *State, dst []byte) []byte {
 			dst = v.mapping.eval(s, v, dst)
 			s.FoundEmpty = !kept || v.found
 			return dst
+		}
+		if v.get != nil {
+			return v.get(s, dst) // a weak variable not set yet
 		}
 		return dst // nginx: "using uninitialized variable", empty value
 	}

@@ -30,6 +30,14 @@ type Host interface {
 	// returns the subrequest's status, or ok false when the subrequest
 	// could not be made (logged by Include).
 	Include(uri, args []byte, hasArgs bool, out func([]byte) error) (status int, ok bool)
+	// SubrequestBuffer is subrequest_output_buffer_size where the
+	// running include's subrequest is, how much of its output set= may
+	// keep, and the length its head announced (-1: none); read while the
+	// subrequest writes.
+	SubrequestBuffer() (size int, length int64)
+	// Terminate ends the request at once, what it has not sent yet
+	// dropped (ngx_http_terminate_request).
+	Terminate()
 	// Errorf logs at level error.
 	Errorf(format string, args ...any)
 }
@@ -38,9 +46,6 @@ type Host interface {
 type Conf struct {
 	SilentErrors bool // ssi_silent_errors
 	ValueLen     int  // ssi_value_length
-	// SubrequestBuffer is subrequest_output_buffer_size: how much of an
-	// include's output set= keeps.
-	SubrequestBuffer int
 }
 
 // Shared is what nginx keeps in the main request's ssi context: variables
@@ -134,9 +139,6 @@ func (f *Filter) Reset(host Host, shared *Shared, conf Conf) {
 	}
 	if f.conf.ValueLen <= 0 {
 		f.conf.ValueLen = 255
-	}
-	if f.conf.SubrequestBuffer <= 0 {
-		f.conf.SubrequestBuffer = 4096 // nginx's default, the page size
 	}
 	f.ps.reset(f.conf.ValueLen)
 	f.output, f.outputChosen, f.inBlock, f.conditional = true, false, false, 0

@@ -38,6 +38,10 @@ func (h *fakeHost) Variable(name, dst []byte) ([]byte, bool) {
 
 func (h *fakeHost) URI() []byte { return []byte(h.uri) }
 
+func (h *fakeHost) SubrequestBuffer() (int, int64) { return 4096, -1 }
+
+func (h *fakeHost) Terminate() { h.logs = append(h.logs, "terminated") }
+
 func (h *fakeHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error) (int, bool) {
 	full := string(uri)
 	if hasArgs {

@@ -2,6 +2,16 @@ package ssi
 
 import "bytes"
 
+// errTooBig ends a response whose include set= got more than
+// subrequest_output_buffer_size. It is logged where it happens (a proxy
+// that sees its write fail logs it only at debug level).
+var errTooBig error = tooBigError{}
+
+type tooBigError struct{}
+
+func (tooBigError) Error() string    { return "too big subrequest response" }
+func (tooBigError) LogLevel() string { return "debug" }
+
 // include runs a subrequest (ngx_http_ssi_include): virtual= a URI, file=
 // a URI too (nginx makes no difference but for wait=), its output where
 // the command was; set= keeps the output in a variable instead; stub=
@@ -69,17 +79,22 @@ func (f *Filter) include(a *args) (bool, error) {
 			f.shared.set(setName, nil)
 		}
 		c := &f.capture
-		c.reset(f.conf.SubrequestBuffer, f.host)
+		c.reset(true, f.host)
 		status, ok := f.host.Include(path, args, len(args) > 0, c.writeFn)
 		if !ok {
 			return false, nil
+		}
+		if c.full {
+			// nginx fails the subrequest and, with it, the request.
+			f.host.Terminate()
+			return false, errTooBig
 		}
 		if status < 300 && c.wrote {
 			f.shared.set(setName, c.buf)
 		}
 	case hasStub:
 		c := &captureSink{}
-		c.reset(-1, f.host)
+		c.reset(false, f.host)
 		status, ok := f.host.Include(path, args, len(args) > 0, c.writeFn)
 		if !ok {
 			return false, nil
@@ -113,15 +128,15 @@ func (f *Filter) include(a *args) (bool, error) {
 // subrequests.
 type captureSink struct {
 	buf     []byte
-	limit   int // -1: none
+	limited bool // set=: up to the host's SubrequestBuffer
 	wrote   bool
 	full    bool
 	host    Host
 	writeFn func([]byte) error
 }
 
-func (c *captureSink) reset(limit int, host Host) {
-	c.buf, c.limit, c.wrote, c.full, c.host = c.buf[:0], limit, false, false, host
+func (c *captureSink) reset(limited bool, host Host) {
+	c.buf, c.limited, c.wrote, c.full, c.host = c.buf[:0], limited, false, false, host
 	if c.writeFn == nil {
 		c.writeFn = c.write
 	}
@@ -132,10 +147,22 @@ func (c *captureSink) write(p []byte) error {
 	if c.full {
 		return nil
 	}
-	if c.limit >= 0 && len(c.buf)+len(p) > c.limit {
+	if !c.limited {
+		c.buf = append(c.buf, p...)
+		return nil
+	}
+	size, length := c.host.SubrequestBuffer()
+	if len(c.buf) == 0 && length > int64(size) {
+		// ngx_http_postpone_filter_in_memory: a known length is
+		// checked before any byte.
+		c.host.Errorf("too big subrequest response: %d", length)
+		c.full = true
+		return errTooBig
+	}
+	if len(c.buf)+len(p) > size {
 		c.host.Errorf("too big subrequest response")
 		c.full = true
-		return nil
+		return errTooBig
 	}
 	c.buf = append(c.buf, p...)
 	return nil

@@ -38,6 +38,8 @@ func TestServeSSI(t *testing.T) {
     location /sub/ { proxy_pass http://{{BACKEND}}/; }
     location /ret/ { return 200 "ret $uri $args\n"; }
     location /small/ { ssi on; subrequest_output_buffer_size 4; }
+    location /tiny/ { subrequest_output_buffer_size 2; }
+    location /weak/ { set $http_x_weak "set"; }
 }
 `,
 		Content: map[string]string{
@@ -75,6 +77,9 @@ func TestServeSSI(t *testing.T) {
 			"html/plain/page.html": `plain <!--#echo var="arg_a" -->` + "\n",
 			"html/up.html":         `up[<!--#include virtual="/sub/headers?from=ssi" -->]` + "\n",
 			"html/small/s.html":    `<!--#include virtual="/part.html" set="v" -->[<!--#echo var="v" -->]` + "\n",
+			"html/toobig.html":     `before<!--#include virtual="/tiny/p.html" set="v" -->[<!--#echo var="v" -->]` + "\n",
+			"html/tiny/p.html":     "PART",
+			"html/weak.html":       `[<!--#echo var="http_x_weak" -->]` + "\n",
 			"html/cut.html":        `text<!--#echo var="arg_a`,
 		},
 		ErrorMessages: true,
@@ -105,6 +110,8 @@ func TestServeSSI(t *testing.T) {
 			get("proxied page", "/up/ssi?a=1"),
 			get("subrequest_output_buffer_size", "/small/s.html"),
 			get("empty file", "/empty.html"),
+			get("set= output too big", "/toobig.html"),
+			get("a set variable not set here", "/weak.html", "X-Weak: header"),
 			get("cut at end", "/cut.html?a=1"),
 			get("range", "/echo.html", "Range: bytes=0-1"),
 			serveRaw("HEAD", "HEAD /echo.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),

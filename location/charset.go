@@ -238,6 +238,9 @@ func (c *compiler) compileCharsets(conf *locConf, proxies bool) error {
 // recode grows the body.
 func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	x.recode, x.utf8Saved = nil, x.utf8Saved[:0]
+	if x.overrideCharset(r, conf) {
+		return
+	}
 	if conf.charset == "" || len(r.ContentType) == 0 || !conf.charsetAny && !x.charsetType(conf, r.ContentType) {
 		return
 	}
@@ -276,6 +279,10 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 // charset_types and charset $name decide, as for any response. A recode
 // of a proxied body is refused at load, so none is set here.
 func (x *exchange) proxiedCharset(resp *http1.Response, conf *locConf) {
+	if x.overrideCharset(resp, conf) {
+		x.recode = nil
+		return
+	}
 	for _, c := range resp.ContentType {
 		if c == ';' {
 			return

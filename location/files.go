@@ -68,7 +68,7 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 		x.uriBuf = append(x.uriBuf[:0], last...)
 		return x.namedRedirect(x.uriBuf), true
 	}
-	return x.internalRedirect(last), true
+	return x.internalRedirect(last, true), true
 }
 
 // tryPath builds the path a try_files argument names, as the try_files

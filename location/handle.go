@@ -70,6 +70,11 @@ type exchange struct {
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
 	// of an intercepted 401 (ngx_http_upstream_intercept_errors).
 	wwwAuth []byte
+	// kept: what X-Accel-Redirects carry over to the response (accel.go).
+	kept accelKept
+	// inAccel: an X-Accel-Redirect is being followed, so errors are
+	// logged as nginx's upstream module logs them.
+	inAccel bool
 	// upstreamName is what a proxy error names after ", upstream:".
 	upstreamName string
 	charsetBuf   []byte // charset $name evaluated
@@ -186,6 +191,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.timedOutBody = false
 	x.wwwAuth = x.wwwAuth[:0]
 	x.addURIToAlias, x.curConf, x.recode = false, nil, nil
+	x.kept.reset()
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
 		host = []byte(req.Conn.SNI)
@@ -344,39 +350,42 @@ func (x *exchange) access(conf *locConf) int {
 	return 0
 }
 
-// internalRedirect changes the URI (and args when uri has '?') and runs
-// the request again from the server rewrite phase, as
-// ngx_http_internal_redirect does.
-func (x *exchange) internalRedirect(uri []byte) int {
-	x.uriChanges--
-	if x.uriChanges == 0 {
-		x.log.Errorf(x, "rewrite or internal redirection cycle while internally redirecting to \"%s\"", uri)
-		return 500
-	}
+// internalRedirect changes the URI and the args to what uri has after a
+// '?' (none without one, as error_page and try_files leave them), then
+// runs the request again from the server rewrite phase, as
+// ngx_http_internal_redirect does. argsFound: args without a '?' are
+// found, empty (ngx_http_split_args), not missing (a static error_page).
+func (x *exchange) internalRedirect(uri []byte, argsFound bool) int {
 	x.uriBuf = append(x.uriBuf[:0], uri...)
 	u := x.uriBuf
+	var args []byte
 	if i := bytes.IndexByte(u, '?'); i >= 0 {
-		x.argsBuf = append(x.argsBuf[:0], u[i+1:]...)
-		x.req.Args, x.req.HasArgs = x.argsBuf, true
-		u = u[:i]
+		u, args, argsFound = u[:i], u[i+1:], true
 	}
-	return x.enterURI(u)
+	return x.redirectTo(u, args, argsFound, true)
 }
 
 // internalRedirectTo is ngx_http_internal_redirect with the args kept and
 // u taken whole as the new URI ('?' included), as random_index calls it.
 func (x *exchange) internalRedirectTo(u []byte) int {
-	x.uriChanges--
-	if x.uriChanges == 0 {
-		x.log.Errorf(x, "rewrite or internal redirection cycle while internally redirecting to \"%s\"", u)
-		return 500
-	}
-	return x.enterURI(u)
+	return x.redirectTo(u, nil, false, false)
 }
 
-// enterURI runs the request again for u from the server rewrite phase.
-func (x *exchange) enterURI(u []byte) int {
-	x.req.URI = u
+// redirectTo is ngx_http_internal_redirect to uri (which x keeps): args
+// replace the request's when setArgs (the index module keeps them). It
+// counts toward the 10-cycle limit.
+func (x *exchange) redirectTo(uri, args []byte, hasArgs, setArgs bool) int {
+	x.uriChanges--
+	if x.uriChanges == 0 {
+		x.log.Errorf(x, "rewrite or internal redirection cycle while internally redirecting to \"%s\"%s", uri, x.accelAction())
+		return 500
+	}
+	x.inAccel = false
+	if setArgs {
+		x.argsBuf = append(x.argsBuf[:0], args...)
+		x.req.Args, x.req.HasArgs, x.req.ArgsFound = x.argsBuf, hasArgs, hasArgs
+	}
+	x.req.URI = uri
 	x.req.Internal = true
 	x.st.Captures = x.st.Captures[:0]
 	return x.serverPhase()
@@ -384,15 +393,17 @@ func (x *exchange) enterURI(u []byte) int {
 
 // namedRedirect runs the named location from its rewrite phase.
 func (x *exchange) namedRedirect(name []byte) int {
-	loc := x.srv.Named(name)
-	if loc == nil {
-		x.log.Errorf(x, "could not find named location \"%s\"", name)
-		return 500
-	}
 	x.uriChanges--
 	if x.uriChanges == 0 {
+		x.log.Errorf(x, "rewrite or internal redirection cycle while redirect to named location \"%s\"%s", name, x.accelAction())
 		return 500
 	}
+	loc := x.srv.Named(name)
+	if loc == nil {
+		x.log.Errorf(x, "could not find named location \"%s\"%s", name, x.accelAction())
+		return 500
+	}
+	x.inAccel = false
 	x.req.Internal = true
 	x.loc, x.curConf = loc, loc.conf
 	x.updateKeepalive(loc.conf)
@@ -648,8 +659,10 @@ func (x *exchange) special(code int) {
 		return
 	}
 	// ngx_http_special_response_handler: the new error replaces any
-	// status an earlier error_page chose.
+	// status an earlier error_page chose, and the type is cleared (one
+	// an X-Accel-Redirect carried).
 	x.errStatus = 0
+	x.kept.ctype = nil
 	conf := x.srv.root.conf
 	if x.loc != nil {
 		conf = x.loc.conf
@@ -680,9 +693,7 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 		if ep.code >= 0 {
 			x.errStatus = status
 		}
-		if x.req.MethodCode != http1.MethodHEAD {
-			x.req.MethodCode = http1.MethodGET
-		}
+		x.toGET()
 		// A Location already set (return 301 URL, a directory's
 		// redirect) stays on whatever the page's URI answers, as the
 		// internal redirect keeps r->headers_out; copied, as the
@@ -696,7 +707,7 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 			rc = x.namedRedirect(uri)
 		} else {
 			u := append(x.uriBuf[:0], uri...)
-			rc = x.internalRedirect(u)
+			rc = x.internalRedirect(u, ep.value != nil)
 		}
 		if rc != 0 {
 			x.special(rc)
@@ -735,6 +746,7 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 	if x.c.DiscardBuffered() != nil {
 		r.Close = true
 	}
+	x.kept.dropRanges = true // ngx_http_clear_accept_ranges
 	if body != nil {
 		r.ContentType = textHTML
 		x.setCharset(r, conf)
@@ -854,6 +866,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		x.proxied = true
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
 		x.proxied = false
+		if rc == 0 && err == nil && x.st.AccelRedirect {
+			return x.accelRedirect()
+		}
 		x.timedOutBody = rc == 408 && errors.Is(err, http1.ErrRequestTimeout)
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.

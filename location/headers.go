@@ -183,6 +183,9 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 		return
 	}
 	conf := x.conf()
+	if x.kept.on {
+		x.applyKept(resp)
+	}
 	if x.proxied {
 		x.proxiedCharset(resp, conf)
 	}

@@ -330,6 +330,9 @@ func (x *exchange) copyFile(fd int, off, n int64) {
 // contentType picks the type by the URI's extension (ngx_http_set_exten:
 // after the last '.' of the last path segment), case-insensitively.
 func (x *exchange) contentType(conf *locConf) []byte {
+	if x.kept.ctype != nil {
+		return x.kept.ctype // an X-Accel-Redirect's: the type is set already
+	}
 	uri := x.req.URI
 	ext := []byte(nil)
 	for i := len(uri) - 1; i >= 0; i-- {

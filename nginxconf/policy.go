@@ -68,7 +68,7 @@ var served = setOf(
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
 	"proxy_next_upstream", "proxy_next_upstream_tries", "proxy_next_upstream_timeout",
-	"proxy_method", "proxy_set_body", "proxy_intercept_errors",
+	"proxy_method", "proxy_set_body", "proxy_intercept_errors", "proxy_ignore_headers",
 	"proxy_ssl_verify", "proxy_ssl_trusted_certificate", "proxy_ssl_verify_depth", "proxy_ssl_name",
 	"proxy_ssl_server_name", "proxy_ssl_protocols", "proxy_ssl_ciphers", "proxy_ssl_certificate",
 	"proxy_ssl_certificate_key", "proxy_ssl_password_file", "proxy_ssl_crl", "proxy_ssl_session_reuse",

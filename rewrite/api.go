@@ -108,6 +108,15 @@ type State struct {
 	// TryLog, when set, logs the error of an upstream try that failed
 	// before the request moved on to another server.
 	TryLog TryLogger
+
+	// AccelRedirect: the backend answered with an X-Accel-Redirect to
+	// follow (upstream sets it, location makes the internal redirect and
+	// clears it); the URI is UpstreamHeader("x_accel_redirect").
+	AccelRedirect bool
+	// AccelCharset is a backend's X-Accel-Charset (nginx's
+	// headers_out.override_charset) for the charset filter; it slices
+	// the copied upstream head, so a new head clears it.
+	AccelCharset []byte
 }
 
 // TryLogger is implemented by the location package for the request.
@@ -136,6 +145,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
+	s.AccelRedirect, s.AccelCharset = false, nil
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
 	s.RequestComplete = false

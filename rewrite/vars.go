@@ -340,7 +340,12 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		s.FoundEmpty = s.FoundEmpty || s.Req.URIInvalid && len(s.Req.URI) == 0
 		return append(dst, s.Req.URI...)
 	}
-	args := func(s *State, dst []byte) []byte { return append(dst, s.Req.Args...) }
+	args := func(s *State, dst []byte) []byte {
+		// An internal redirect's empty args are found, empty (nginx's
+		// r->args with data): the access log writes "", not "-".
+		s.FoundEmpty = s.FoundEmpty || s.Req.ArgsFound && len(s.Req.Args) == 0
+		return append(dst, s.Req.Args...)
+	}
 	none := func(s *State, dst []byte) []byte { return dst }
 	hostname := c.hostname
 	pid := strconv.Itoa(os.Getpid())
@@ -361,7 +366,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return append(dst, s.Req.RawURI...)
 		},
-		"request_method": func(s *State, dst []byte) []byte { return append(dst, s.Req.Method...) },
+		"request_method": func(s *State, dst []byte) []byte { return append(dst, s.Req.MethodName()...) },
 		"scheme": func(s *State, dst []byte) []byte {
 			if s.Req.Conn != nil && s.Req.Conn.TLS {
 				return append(dst, "https"...)

@@ -23,6 +23,7 @@ func (u *upstreamHead) reset() {
 func (s *State) SetUpstreamHeaders(hs []http1.Header) {
 	u := &s.upstream
 	u.reset()
+	s.AccelCharset = nil
 	u.set = true
 	// Offsets first, slices last, so growing buf leaves none on an old
 	// array.
@@ -114,6 +115,10 @@ func upstreamCookieVar(s *State, name string, dst []byte) []byte {
 	}
 	return dst
 }
+
+// UpstreamHeaders is the copy of the backend's last response head, in
+// its order; it is valid until the next head is recorded.
+func (s *State) UpstreamHeaders() []http1.Header { return s.upstream.headers }
 
 // UpstreamHeader returns the first header named name (lower case, '_'
 // for '-') of the backend's last response head, or nil.

@@ -62,7 +62,8 @@ type Proxy struct {
 	// the backend after the client hung up.
 	ignoreClientAbort bool
 	hide              []string
-	passUpstream      []string // proxy_pass_header
+	passUpstream      []string   // proxy_pass_header
+	ignore            ignoreMask // proxy_ignore_headers
 
 	ConnectTimeout time.Duration
 	ReadTimeout    time.Duration
@@ -288,6 +289,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 	for _, d := range innermost(blocks, "proxy_hide_header") {
 		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
 	}
+	p.compileIgnoreHeaders(blocks)
 	if err := p.compileRedirects(blocks, c); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -250,6 +251,13 @@ func (ps *proxyServer) serve() {
 				}
 				if c.Hijacked() {
 					return
+				}
+				if status == 0 && s.AccelRedirect {
+					// What location would follow, for the X-Accel tests.
+					body := fmt.Sprintf("redirect to %s charset=%s rate=%d", s.UpstreamHeader("x_accel_redirect"), s.AccelCharset, c.LimitRate())
+					c.WriteHeader(&http1.Response{Status: 200, ContentLength: int64(len(body)), LastModified: -1})
+					c.Write([]byte(body))
+					c.Finish()
 				}
 				if status > 0 {
 					c.WriteHeader(&http1.Response{Status: status, ContentType: []byte("text/html"), ContentLength: 0, LastModified: -1})

@@ -199,7 +199,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		x.sendBody = x.setBodyBuf
 		bodyLen, hdrLen, x.bodyBuffered = int64(len(x.sendBody)), int64(len(x.sendBody)), true
 	}
-	x.method = r.Method
+	x.method = r.MethodName()
 	if p.method != nil {
 		x.methodBuf = p.method.Eval(s, x.methodBuf[:0])
 		x.method = x.methodBuf
@@ -562,6 +562,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	if s != nil {
 		s.UpstreamStatus = x.head.Status
 		s.SetUpstreamHeaders(x.head.Headers)
+		p.accelHeaders(c, s)
 	}
 	if ft := statusFT(x.head.Status); ft != 0 && allow&ft != 0 {
 		// proxy_next_upstream http_NNN: this answer is dropped and the
@@ -569,18 +570,32 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		failed = peerFailed(ft)
 		return x.head.Status, nil, ft
 	}
-	if p.intercepts(x.head.Status) {
-		// proxy_intercept_errors: the location's error_page answers.
-		failed = false
-		return x.head.Status, nil, 0
-	}
-
-	// Build the client response from the backend's head.
+	// Build the client response from the backend's head (an invalid
+	// length is the backend's error whatever its status).
 	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, s, x)
 	if perr != nil {
 		return 502, perr, ftInvalidHeader
 	}
+	// When the body is dropped (an intercepted error, an
+	// X-Accel-Redirect), the connection is kept only when none follows
+	// the head, as nginx's proxy sets u->keepalive (bytes of a 204's body
+	// that came with the head are dropped with it).
+	keepBodiless := (x.headOnly || x.head.Status == 204 || x.head.Status == 304 || !chunked && length == 0) &&
+		g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1
 	failed = false
+	if p.intercepts(x.head.Status) {
+		// proxy_intercept_errors: the location's error_page answers.
+		keep = keepBodiless
+		return x.head.Status, nil, 0
+	}
+	if s != nil && p.accelRedirect(x.head.Headers) {
+		// X-Accel-Redirect, after proxy_next_upstream and
+		// proxy_intercept_errors had their say: location redirects
+		// (ngx_http_upstream_process_headers).
+		s.AccelRedirect = true
+		keep = keepBodiless
+		return 0, nil, 0
+	}
 	buffered := x.rbuf[headLen:n]
 	if s != nil {
 		s.Status = x.head.Status

@@ -39,9 +39,12 @@ type Request struct {
 
 	// Derived while parsing, as ngx_http_parse_request_line and
 	// ngx_http_parse_complex_uri do.
-	Path       []byte // raw path of RawURI, without "?args"
-	Args       []byte // $args ($query_string); nil when there was no '?'
-	HasArgs    bool   // the request target had a '?', even with empty args
+	Path    []byte // raw path of RawURI, without "?args"
+	Args    []byte // $args ($query_string); nil when there was no '?'
+	HasArgs bool   // the request target had a '?', even with empty args
+	// ArgsFound: an internal redirect set Args, empty ones too ($args is
+	// then found empty, not missing).
+	ArgsFound  bool
 	URI        []byte // $uri: percent-decoded, dot segments resolved, slashes merged; rewrite may change it
 	QuotedURI  bool   // the path had %XX escapes (nginx's r->quoted_uri)
 	PlusInURI  bool   // the path had '+' (nginx's r->plus_in_uri)
@@ -63,7 +66,10 @@ type Request struct {
 
 	Conn *ConnInfo
 
-	MethodCode int  // MethodGET, MethodHEAD, ... or MethodOther
+	MethodCode int // MethodGET, MethodHEAD, ... or MethodOther
+	// AsGET: an error_page or X-Accel-Redirect made the method GET
+	// (nginx's r->method_name); Method stays as the request line had it.
+	AsGET      bool
 	HostHeader bool // a Host header was sent (HTTP/1.1 requires one)
 	// Close is set when the client sent "Connection: close" (nginx's
 	// connection_type close); KeepAlive already accounts for it.
@@ -80,6 +86,15 @@ type Request struct {
 // HTTP09 reports an HTTP/0.9 request ("GET /path" with no version): nginx
 // answers it with a bare body and no header.
 func (r *Request) HTTP09() bool { return r.ProtoMajor == 0 }
+
+// MethodName is the method as the request now has it ($request_method,
+// the method proxied): GET after AsGET, else Method.
+func (r *Request) MethodName() []byte {
+	if r.AsGET {
+		return methodGET
+	}
+	return r.Method
+}
 
 // reset prepares r for the next request, keeping its slices' capacity.
 func (r *Request) reset(info *ConnInfo) {

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -341,6 +342,18 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return h + "\r\n" + body
 	}
 	switch {
+	case strings.Contains(target, "/accel?"):
+		// Headers from the query ("h=Name: value", repeated), a status
+		// ("s=204") and a body ("b=..."): X-Accel-* steering tests.
+		q, _ := url.ParseQuery(target[strings.Index(target, "?")+1:])
+		status, body := "200 OK", "accel body\n"
+		if v := q.Get("s"); v != "" {
+			status = v + " Accel"
+		}
+		if v, ok := q["b"]; ok {
+			body = v[0]
+		}
+		return write(simple(status, body, q["h"]...))
 	case strings.Contains(target, "/status/"):
 		code := target[strings.Index(target, "/status/")+len("/status/"):]
 		if len(code) > 3 {

@@ -177,6 +177,7 @@ func (x *exchange) release() {
 	x.st.Reset(nil)
 	x.redirLoc = nil
 	x.resp = http1.Response{}
+	x.kept.reset() // a subrequest's exchange starts from the pool
 	exchanges.Put(x)
 }
 

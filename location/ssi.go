@@ -83,6 +83,7 @@ func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
 			dropHeader(resp, "etag")
 		}
 	}
+	x.ssiType = append(x.ssiType[:0], resp.ContentType...)
 	top := x
 	for top.parent != nil {
 		top = top.parent
@@ -134,6 +135,19 @@ func (h *ssiHost) SubrequestBuffer() (int, int64) {
 		return sx.conf().ssi.subBuf, sx.headLength
 	}
 	return h.x.conf().ssi.subBuf, -1
+}
+
+// StubFilter says whether the last include's location filters a stub
+// sent as its output (with the parent's type, as ngx_http_ssi_stub_output
+// sends it), and with which settings.
+func (h *ssiHost) StubFilter() (bool, ssi.Conf) {
+	x := h.x
+	c := x.lastSubConf
+	head := http1.Response{ContentType: x.ssiType}
+	if c == nil || !c.ssi.on || !c.ssi.types.matches(&head, &x.ctLower) {
+		return false, ssi.Conf{}
+	}
+	return true, ssi.Conf{SilentErrors: c.ssi.silent, ValueLen: c.ssi.valueLen}
 }
 
 func (h *ssiHost) Terminate() { h.x.mainConn().Discard() }

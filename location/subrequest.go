@@ -53,7 +53,7 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
 
 	x.runningSub = sx
-	defer func() { x.runningSub = nil }()
+	defer func() { x.runningSub, x.lastSubConf = nil, sx.conf() }()
 	if rc := sx.serverPhase(); rc != 0 {
 		sx.special(rc)
 	}

@@ -35,6 +35,10 @@ type Host interface {
 	// keep, and the length its head announced (-1: none); read while the
 	// subrequest writes.
 	SubrequestBuffer() (size int, length int64)
+	// StubFilter says whether the location the last include ended in
+	// has ssi on for this response's type, and its settings: a stub
+	// sent as that include's output is filtered then.
+	StubFilter() (bool, Conf)
 	// Terminate ends the request at once, what it has not sent yet
 	// dropped (ngx_http_terminate_request).
 	Terminate()

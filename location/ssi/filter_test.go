@@ -40,6 +40,8 @@ func (h *fakeHost) URI() []byte { return []byte(h.uri) }
 
 func (h *fakeHost) SubrequestBuffer() (int, int64) { return 4096, -1 }
 
+func (h *fakeHost) StubFilter() (bool, Conf) { return true, h.conf }
+
 func (h *fakeHost) Terminate() { h.logs = append(h.logs, "terminated") }
 
 func (h *fakeHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error) (int, bool) {

@@ -109,10 +109,16 @@ func (f *Filter) include(a *args) (bool, error) {
 			return true, f.emit(stubBody)
 		}
 		// A failed subrequest: nginx sends the stub as its output, with
-		// the parent's type, through its filters; its ssi commands run.
+		// the parent's type, through its filters; where ssi is on there,
+		// its commands run (with the request's variables standing for
+		// the subrequest's).
+		filtered, conf := f.host.StubFilter()
+		if !filtered {
+			return true, f.emit(stubBody)
+		}
 		body := append([]byte(nil), stubBody...)
 		sub := &Filter{}
-		sub.Reset(f.host, f.shared, f.conf)
+		sub.Reset(f.host, f.shared, conf)
 		sub.SetNext(f.next)
 		return true, sub.Body(body, false, false)
 	default:

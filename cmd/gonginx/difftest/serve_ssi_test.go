@@ -40,6 +40,8 @@ func TestServeSSI(t *testing.T) {
     location /small/ { ssi on; subrequest_output_buffer_size 4; }
     location /tiny/ { subrequest_output_buffer_size 2; }
     location /weak/ { set $http_x_weak "set"; }
+    location /ifssi/ { if ($arg_on) { ssi on; } }
+    location /anytype/ { ssi on; ssi_types *; }
 }
 `,
 		Content: map[string]string{
@@ -63,7 +65,7 @@ func TestServeSSI(t *testing.T) {
 			"html/part.html":     "PART",
 			"html/nested.html":   `(<!--#echo var="arg_q" -->:<!--#echo var="set_by_parent" -->)`,
 			"html/setinc.html":   `<!--#set var="set_by_parent" value="P" --><!--#include virtual="/nested.html?q=3" set="got" -->[<!--#echo var="got" -->]<!--#include virtual="/nope" set="got" -->[<!--#echo var="got" -->]` + "\n",
-			"html/stub.html":     `<!--#block name="one" -->STUB<!--#if expr="$arg_s" -->S<!--#else -->NOS<!--#endif --><!--#echo var="arg_s" --><!--#endblock -->[<!--#include virtual="/nope?$args" stub="one" -->|<!--#include virtual="/empty.html" stub="one" -->|<!--#include virtual="/part.html" stub="one" -->]` + "\n",
+			"html/stub.html":     `<!--#block name="one" -->STUB<!--#if expr="$arg_s" -->S<!--#else -->NOS<!--#endif --><!--#echo var="arg_s" --><!--#endblock -->[<!--#include virtual="/nope?$args" stub="one" -->|<!--#include virtual="/empty.html" stub="one" -->|<!--#include virtual="/part.html" stub="one" -->|<!--#include virtual="/plain/nope" stub="one" -->]` + "\n",
 			"html/empty.html":    "",
 			"html/escaped.html":  `<!--#include virtual="/p%61rt.html" -->|<!--#include virtual="/x/../part.html" -->|<!--#include virtual="/x/%2e%2e/part.html" -->|<!--#include virtual="../part.html" -->` + "\n",
 			// nginx runs a subrequest after the commands that follow it
@@ -80,6 +82,8 @@ func TestServeSSI(t *testing.T) {
 			"html/toobig.html":     `before<!--#include virtual="/tiny/p.html" set="v" -->[<!--#echo var="v" -->]` + "\n",
 			"html/tiny/p.html":     "PART",
 			"html/weak.html":       `[<!--#echo var="http_x_weak" -->]` + "\n",
+			"html/ifssi/f.html":    `if <!--#echo var="arg_on" -->` + "\n",
+			"html/anytype/f.bin":   `bin <!--#echo var="arg_a" -->` + "\n",
 			"html/cut.html":        `text<!--#echo var="arg_a`,
 		},
 		ErrorMessages: true,
@@ -110,6 +114,9 @@ func TestServeSSI(t *testing.T) {
 			get("proxied page", "/up/ssi?a=1"),
 			get("subrequest_output_buffer_size", "/small/s.html"),
 			get("empty file", "/empty.html"),
+			get("ssi on in if", "/ifssi/f.html?on=1"),
+			get("ssi on in if, not taken", "/ifssi/f.html"),
+			get("ssi_types *", "/anytype/f.bin?a=1"),
 			get("set= output too big", "/toobig.html"),
 			get("a set variable not set here", "/weak.html", "X-Weak: header"),
 			get("cut at end", "/cut.html?a=1"),

@@ -42,6 +42,7 @@ func TestServeSSI(t *testing.T) {
     location /weak/ { set $http_x_weak "set"; }
     location /ifssi/ { if ($arg_on) { ssi on; } }
     location /anytype/ { ssi on; ssi_types *; }
+    location /upssi/ { ssi on; ssi_types text/plain; proxy_pass http://{{BACKEND}}/; }
 }
 `,
 		Content: map[string]string{
@@ -84,6 +85,7 @@ func TestServeSSI(t *testing.T) {
 			"html/weak.html":       `[<!--#echo var="http_x_weak" -->]` + "\n",
 			"html/ifssi/f.html":    `if <!--#echo var="arg_on" -->` + "\n",
 			"html/anytype/f.bin":   `bin <!--#echo var="arg_a" -->` + "\n",
+			"html/date.html":       `<!--#config timefmt="%Y|%C|%y|%Z|%%|%q" --><!--#echo var="date_gmt" -->|<!--#echo var="date_local" -->|<!--#set var="d" value="x$date_gmt" --><!--#echo var="d" -->` + "\n",
 			"html/cut.html":        `text<!--#echo var="arg_a`,
 		},
 		ErrorMessages: true,
@@ -117,6 +119,8 @@ func TestServeSSI(t *testing.T) {
 			get("ssi on in if", "/ifssi/f.html?on=1"),
 			get("ssi on in if, not taken", "/ifssi/f.html"),
 			get("ssi_types *", "/anytype/f.bin?a=1"),
+			get("timefmt", "/date.html"),
+			get("proxied response filtered", "/upssi/x?a=1"),
 			get("set= output too big", "/toobig.html"),
 			get("a set variable not set here", "/weak.html", "X-Weak: header"),
 			get("cut at end", "/cut.html?a=1"),

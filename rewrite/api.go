@@ -49,6 +49,10 @@ type State struct {
 	RequestBody     []byte
 	RequestBodyFile string
 	hasBody         bool
+	// RequestBodyWhole: RequestBody is the whole client body, read in
+	// full, so a later proxy pass (after an X-Accel-Redirect or an
+	// error_page) sends it again, as nginx keeps r->request_body.
+	RequestBodyWhole bool
 	// RequestComplete: the response was finished, not cut short
 	// ($request_completion "OK"); set by location before logging.
 	RequestComplete bool
@@ -148,6 +152,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
+	s.RequestBodyWhole = false
 	s.RequestComplete = false
 	s.Start, s.RequestLength, s.BytesSent, s.BodyBytesSent = time.Time{}, 0, 0, 0
 	s.ConnectionRequests, s.Pipelined = 0, false

@@ -139,7 +139,10 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	// proxy_request_buffering off with HTTP/1.1: a chunked body goes on
 	// to the backend as it arrives, chunked again (nginx's
 	// request_body_no_buffering).
-	x.streamChunked = r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
+	// An earlier pass (before an X-Accel-Redirect or an error_page) read
+	// the whole body: nginx sends r->request_body again.
+	reuseBody := s.RequestBodyWhole && c.BodyDone()
+	x.streamChunked = !reuseBody && r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
 	x.pending = nil
 	if x.streamChunked {
 		// A body that arrived whole with the head is sent with its
@@ -157,11 +160,15 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			x.streamChunked = false
 			bodyLen, x.bodyBuffered = int64(n), true
 			s.SetRequestBody(x.body)
+			s.RequestBodyWhole = true
 		} else {
 			x.pending = x.body
 		}
 	}
-	if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
+	if reuseBody {
+		x.body = append(x.body[:0], s.RequestBody...)
+		bodyLen, x.bodyBuffered = int64(len(x.body)), true
+	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
 		defer x.dropBodyFile()
 		n, err := p.readBody(c, x)
 		if err != nil {
@@ -172,6 +179,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			s.RequestBodyFile = x.bodyFile.Name()
 		} else {
 			s.SetRequestBody(x.body)
+			s.RequestBodyWhole = true
 		}
 	}
 	if bodyLen > 0 && !x.bodyBuffered {

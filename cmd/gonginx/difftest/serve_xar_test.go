@@ -58,6 +58,11 @@ server {
         proxy_intercept_errors on;
         error_page 404 /ret/kai;
     }
+    location /icpt2/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_intercept_errors on;
+        error_page 404 = /again/echo;
+    }
     location /pe/ { proxy_pass http://{{BACKEND}}/; error_page 404 /files/err.html; }
     location /ign/ {
         proxy_pass http://{{BACKEND}}/;
@@ -113,6 +118,9 @@ server {
 		plainGet("an internal location", accelTarget("/p/", "", xar("/internal/x")...)),
 		plainGet("the first of two", accelTarget("/p/", "", xar("/ret/first", "X-Accel-Redirect: /ret/second")...)),
 		plainGet("proxied again", accelTarget("/p/", "", xar("/again/headers", carried...)...)),
+		serveRaw("POST proxied again", "POST "+accelTarget("/p/", "", xar("/again/echo")...)+" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+		serveRaw("chunked POST proxied again", "POST "+accelTarget("/p/", "", xar("/again/echo")...)+" HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+		serveRaw("POST intercepted, proxied again", "POST /icpt2/status/404 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
 		plainGet("from a 404 and a 500", accelTarget("/p/", "404", xar("/ret/from404")...)),
 		plainGet("from a 500", accelTarget("/p/", "500", xar("/ret/from500")...)),
 		plainGet("intercepted first", accelTarget("/icpt/", "404", xar("/ret/not-followed")...)),

@@ -42,6 +42,8 @@ func TestServeSSI(t *testing.T) {
     location /weak/ { set $http_x_weak "set"; }
     location /ifssi/ { if ($arg_on) { ssi on; } }
     location /anytype/ { ssi on; ssi_types *; }
+    location /ims/ { ssi on; if_modified_since before; }
+    location /imslm/ { ssi on; ssi_last_modified on; if_modified_since before; }
     location /upssi/ { ssi on; ssi_types text/plain; proxy_pass http://{{BACKEND}}/; }
 }
 `,
@@ -86,6 +88,8 @@ func TestServeSSI(t *testing.T) {
 			"html/ifssi/f.html":    `if <!--#echo var="arg_on" -->` + "\n",
 			"html/anytype/f.bin":   `bin <!--#echo var="arg_a" -->` + "\n",
 			"html/date.html":       `<!--#config timefmt="%Y|%C|%y|%Z|%%|%q" --><!--#echo var="date_gmt" -->|<!--#echo var="date_local" -->|<!--#set var="d" value="x$date_gmt" --><!--#echo var="d" -->` + "\n",
+			"html/ims/f.html":      `ims <!--#echo var="arg_a" -->` + "\n",
+			"html/imslm/f.html":    `imslm <!--#echo var="arg_a" -->` + "\n",
 			"html/cut.html":        `text<!--#echo var="arg_a`,
 		},
 		ErrorMessages: true,
@@ -120,6 +124,9 @@ func TestServeSSI(t *testing.T) {
 			get("ssi on in if, not taken", "/ifssi/f.html"),
 			get("ssi_types *", "/anytype/f.bin?a=1"),
 			get("timefmt", "/date.html"),
+			get("304", "/ims/f.html", "If-Modified-Since: Fri, 01 Jan 2038 00:00:00 GMT"),
+			get("304 with ssi_last_modified", "/imslm/f.html", "If-Modified-Since: Fri, 01 Jan 2038 00:00:00 GMT"),
+			get("not modified since long ago", "/ims/f.html", "If-Modified-Since: Fri, 01 Jan 1971 00:00:00 GMT"),
 			get("proxied response filtered", "/upssi/x?a=1"),
 			get("set= output too big", "/toobig.html"),
 			get("a set variable not set here", "/weak.html", "X-Weak: header"),

@@ -77,6 +77,10 @@ func TestServeSubFilter(t *testing.T) {
         sub_filter "$arg_a" "<$arg_a>";
         sub_filter "$arg_b" "<x$arg_b>";
     }
+    location /dynuc/ {
+        # Lowercased, the variable's name too.
+        sub_filter "X$ARG_A" "<$arg_a>";
+    }
     location /big/ {
         sub_filter_once off;
         sub_filter abpatternyz +;
@@ -173,6 +177,7 @@ func TestServeSubFilter(t *testing.T) {
 			get("variable patterns, one empty", "/dyn/f.txt?b=b"),
 			get("variable patterns all empty", "/dyn/f.txt?b="),
 			get("variable patterns, case", "/dyn/f.txt?a=AXB"),
+			get("pattern's variable name lowercased", "/dynuc/f.txt?a=B"),
 			get("across buffers", "/big/f.txt"),
 			get("ssi include ends in a partial match", "/ssi/i.html"),
 			get("addition around", "/add/f.txt"),

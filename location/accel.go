@@ -181,11 +181,10 @@ func (x *exchange) overrideCharset(r *http1.Response, conf *locConf) bool {
 	if src != dst {
 		var rc *recoder
 		if src >= 0 {
-			rc = cs.usable[[2]int{src, dst}]
+			// nginx has the tables of every charset_map at run time.
+			rc = cs.maps[[2]int{src, dst}]
 		}
-		if rc == nil || x.proxied {
-			// A proxied body is not recoded (source_charset with a map
-			// is refused where a location proxies).
+		if rc == nil {
 			action := x.accelAction()
 			if action == "" {
 				action = " while sending response to client"

@@ -129,7 +129,7 @@ func (x *exchange) autoindex(loc *Location, conf *locConf) int {
 		}
 		x.listing = autoindex.AppendHTML(x.listing[:0], x.req.URI, entries, o)
 	}
-	x.writeBody(x.listing)
+	x.write(x.listing)
 	if cap(x.listing) > maxKeptListing {
 		// A huge directory's buffers are not kept by the pooled
 		// exchange for every later request.

@@ -24,6 +24,13 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	if x.subHeader(resp, conf) {
 		x.chain.Push(&x.subs.link)
 	}
+	if x.proxied {
+		x.proxiedCharset(resp, conf)
+	}
+	if x.recode != nil {
+		x.recodeLink.Reset(x.recode)
+		x.chain.Push(&x.recodeLink)
+	}
 	postpone = x.ssiFilter(resp, conf) || postpone
 	if postpone {
 		x.chain.Push(&x.postpone)

@@ -1,19 +1,20 @@
 package location
 
 import (
-	"strconv"
 	"strings"
 
+	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
-// The charset filter (ngx_http_charset_filter_module): the charset named
-// in Content-Type, and recoding a body from source_charset to charset
-// through a charset_map, one-byte to one-byte or to and from utf-8, for
-// the bodies this package writes (static files, return text, built-in
-// pages). source_charset with a variable, or a recode in a location that
-// proxies, refuses to start.
+// The charset filter's header part (ngx_http_charset_filter_module): the
+// charset named in Content-Type, and whether the body is recoded from its
+// source charset (source_charset, or a proxied response's own charset
+// under override_charset) to charset through a charset_map, one-byte to
+// one-byte or to and from utf-8. The recoding itself is filter.Recode, a
+// link of the response's chain below sub_filter. source_charset with a
+// variable refuses to start.
 
 // charsetSet is the http block's charsets, numbered in the order they
 // were first named (nginx's mcf->charsets), and the one-byte tables of
@@ -29,16 +30,9 @@ type charsetSet struct {
 	usable map[[2]int]*recoder
 }
 
-// recoder is one direction of a charset_map; one of its tables is set.
-type recoder struct {
-	bytes    *[256]byte       // one-byte charset to one-byte charset
-	toUTF8   *[256][]byte     // one-byte charset to utf-8
-	fromUTF8 *[256]*[256]byte // utf-8 (code points below 0x10000) to one-byte; 0: none
-}
-
-// grows: the body changes length, so it goes without Content-Length and
-// without ranges (nginx clears the length for a utf-8 recode).
-func (r *recoder) grows() bool { return r.bytes == nil }
+// recoder is one direction of a charset_map (the tables the charset
+// link recodes through).
+type recoder = filter.Recoder
 
 // register numbers the charsets the http block names in the order nginx
 // reads them (ngx_http_add_charset as each directive is parsed), so a name
@@ -148,7 +142,7 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 		}
 		n := uint32(0xffffffff)
 		if len(seq) > 0 {
-			n, _ = utf8Decode(seq)
+			n, _ = filter.UTF8Decode(seq)
 		}
 		if n > 0xffff {
 			return confErr(e, "invalid value %q", v)
@@ -160,9 +154,9 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 		from[n>>8][n&0xff] = byte(a)
 	}
 	if cs.utf8[dst] {
-		fwd.toUTF8, back.fromUTF8 = to, from
+		fwd.ToUTF8, back.FromUTF8 = to, from
 	} else {
-		fwd.bytes, back.bytes = &f, &b
+		fwd.Bytes, back.Bytes = &f, &b
 	}
 	if cs.maps == nil {
 		cs.maps = map[[2]int]*recoder{}
@@ -194,7 +188,7 @@ func hexToI(s string) (int, bool) {
 
 // compileCharsets resolves conf's charset and source_charset against the
 // http block's charsets, refusing what is not served.
-func (c *compiler) compileCharsets(conf *locConf, proxies bool) error {
+func (c *compiler) compileCharsets(conf *locConf) error {
 	cs := &c.rt.charsets
 	conf.charsetIdx, conf.sourceIdx = -1, -1
 	if conf.charset != "" && conf.charsetVar == nil {
@@ -222,9 +216,6 @@ func (c *compiler) compileCharsets(conf *locConf, proxies bool) error {
 		// Resolved per request among the usable pairs, as nginx does.
 		return nil
 	}
-	if proxies {
-		return refuse("in a location that proxies")
-	}
 	pair := [2]int{conf.sourceIdx, conf.charsetIdx}
 	if t := cs.maps[pair]; t != nil {
 		cs.usable[pair] = t
@@ -237,7 +228,7 @@ func (c *compiler) compileCharsets(conf *locConf, proxies bool) error {
 // body goes through (x.recode). The caller clears the length when the
 // recode grows the body.
 func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
-	x.recode, x.utf8Saved = nil, x.utf8Saved[:0]
+	x.recode = nil
 	if x.overrideCharset(r, conf) {
 		return
 	}
@@ -273,24 +264,127 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	r.Charset = dst
 }
 
-// proxiedCharset is the charset filter for a proxied response: one whose
-// Content-Type has parameters (a charset of its own) is left as the proxy
-// wrote it (override_charset off); otherwise the location's charset,
-// charset_types and charset $name decide, as for any response. A recode
-// of a proxied body is refused at load, so none is set here.
+// proxiedCharset is the charset filter's header part for a proxied
+// response (ngx_http_charset_header_filter on the backend's
+// Content-Type): a charset the backend names is the source and is left
+// alone unless override_charset is on; without one, charset_types decide
+// and source_charset is the source. The Content-Type is then written
+// here whole, the backend's charset replaced, and x.recode set when the
+// body is recoded. A subrequest's head is not sent and its body is not
+// recoded.
 func (x *exchange) proxiedCharset(resp *http1.Response, conf *locConf) {
+	x.recode = nil
 	if x.overrideCharset(resp, conf) {
-		x.recode = nil
+		if x.recode != nil && x.recode.Grows() {
+			resp.ContentLength = -1
+		}
 		return
 	}
-	for _, c := range resp.ContentType {
-		if c == ';' {
+	resp.Charset = nil
+	ct := resp.ContentType
+	if len(ct) == 0 || conf.charset == "" || x.isSub() {
+		return
+	}
+	typ, src := splitCharset(ct)
+	if src != nil {
+		if !conf.overrideCharset {
 			return
 		}
+	} else if !conf.charsetAny && !x.charsetType(conf, typ) {
+		return
 	}
-	resp.Charset = nil
-	x.setCharset(resp, conf)
-	x.recode = nil
+	cs := &x.rt.charsets
+	dst, dstIdx := conf.charsetBytes, conf.charsetIdx
+	if conf.charsetVar != nil {
+		x.charsetBuf = conf.charsetVar.Eval(&x.st, x.charsetBuf[:0])
+		dst, dstIdx = x.charsetBuf, cs.indexBytes(x.charsetBuf)
+	}
+	srcIdx, srcName := -1, ""
+	switch {
+	case src != nil:
+		srcIdx = cs.indexBytes(src)
+	case conf.sourceCharset == "":
+		x.nameProxiedCharset(resp, ct, dst)
+		return
+	default:
+		srcIdx, srcName = conf.sourceIdx, cs.names[conf.sourceIdx]
+	}
+	noMap := func() {
+		if src != nil {
+			srcName = string(src)
+		}
+		// nginx is in the upstream's header handling.
+		x.log.Errorf(x, "no \"charset_map\" between the charsets \"%s\" and \"%s\" while reading response header from upstream", srcName, dst)
+	}
+	if dstIdx < 0 || srcIdx < 0 {
+		if dstIdx != srcIdx || !equalFold(dst, strings.ToLower(string(src))) {
+			noMap()
+			return
+		}
+		x.nameProxiedCharset(resp, typ, dst)
+		return
+	}
+	if srcIdx == dstIdx {
+		x.nameProxiedCharset(resp, typ, dst)
+		return
+	}
+	if lastHeader(resp.Headers, "content-encoding") >= 0 {
+		return
+	}
+	rc := cs.maps[[2]int{srcIdx, dstIdx}]
+	if rc == nil {
+		noMap()
+		return
+	}
+	x.nameProxiedCharset(resp, typ, dst)
+	x.recode = rc
+	if rc.Grows() {
+		resp.ContentLength = -1
+	}
+}
+
+// nameProxiedCharset writes a proxied response's Content-Type as typ with
+// "; charset=dst" (ngx_http_set_charset and the header filter's append):
+// a 301 or 302 names no charset, nor does an empty name.
+func (x *exchange) nameProxiedCharset(resp *http1.Response, typ, dst []byte) {
+	resp.ContentType = typ
+	if resp.Status == 301 || resp.Status == 302 || len(dst) == 0 {
+		return
+	}
+	x.ctBuf = append(append(append(x.ctBuf[:0], typ...), "; charset="...), dst...)
+	resp.ContentType = x.ctBuf
+}
+
+// splitCharset splits a backend's Content-Type as
+// ngx_http_upstream_copy_content_type: the type is what precedes the ';'
+// of a "charset=" parameter (else the whole value), the charset is the
+// rest of the value after "charset=", its quotes dropped; nil without
+// one.
+func splitCharset(ct []byte) (typ, charset []byte) {
+	for i := 0; i < len(ct); i++ {
+		if ct[i] != ';' {
+			continue
+		}
+		j := i + 1
+		for j < len(ct) && ct[j] == ' ' {
+			j++
+		}
+		if j == len(ct) {
+			return ct, nil
+		}
+		if len(ct)-j < 8 || !http1.EqualFold(ct[j:j+8], "charset=") {
+			continue
+		}
+		v := ct[j+8:]
+		if len(v) > 0 && v[0] == '"' {
+			v = v[1:]
+		}
+		if len(v) > 0 && v[len(v)-1] == '"' {
+			v = v[:len(v)-1]
+		}
+		return ct[:i], v
+	}
+	return ct, nil
 }
 
 // charsetType tests a type against charset_types as nginx does, through
@@ -305,106 +399,4 @@ func (x *exchange) charsetType(conf *locConf, ct []byte) bool {
 }
 
 // recodeGrows reports whether the body being sent changes length.
-func (x *exchange) recodeGrows() bool { return x.recode != nil && x.recode.grows() }
-
-// writeBody writes body bytes through the recoder, if any; false once a
-// write failed (the response is cut).
-func (x *exchange) writeBody(b []byte) bool {
-	rc := x.recode
-	if rc == nil {
-		return x.write(b)
-	}
-	out := x.recodeBuf[:0]
-	switch {
-	case rc.bytes != nil:
-		for _, c := range b {
-			out = append(out, rc.bytes[c])
-		}
-	case rc.toUTF8 != nil:
-		for _, c := range b {
-			out = append(out, rc.toUTF8[c]...)
-		}
-	default:
-		out = x.fromUTF8(out, b)
-	}
-	x.recodeBuf = out
-	return x.write(out)
-}
-
-// fromUTF8 recodes b as ngx_http_charset_recode_from_utf8, carrying an
-// incomplete sequence at its end over to the next call (one left at the
-// end of the body is dropped, as nginx drops it).
-func (x *exchange) fromUTF8(out, b []byte) []byte {
-	if len(x.utf8Saved) > 0 {
-		x.utf8Joined = append(append(x.utf8Joined[:0], x.utf8Saved...), b...)
-		b = x.utf8Joined
-		x.utf8Saved = x.utf8Saved[:0]
-	}
-	table := x.recode.fromUTF8
-	for i := 0; i < len(b); {
-		if b[i] < 0x80 {
-			out = append(out, b[i])
-			i++
-			continue
-		}
-		n, used := utf8Decode(b[i:])
-		switch {
-		case n == 0xfffffffe:
-			x.utf8Saved = append(x.utf8Saved[:0], b[i:]...)
-			return out
-		case n < 0x10000:
-			if p := table[n>>8]; p != nil && p[n&0xff] != 0 {
-				out = append(out, p[n&0xff])
-			} else {
-				out = appendEntity(out, n)
-			}
-		case n > 0x10ffff:
-			out = append(out, '?')
-		default:
-			out = appendEntity(out, n)
-		}
-		i += used
-	}
-	return out
-}
-
-func appendEntity(b []byte, n uint32) []byte {
-	b = append(b, "&#"...)
-	b = strconv.AppendUint(b, uint64(n), 10)
-	return append(b, ';')
-}
-
-// utf8Decode is ngx_utf8_decode: the code point at the start of b and the
-// bytes it takes; 0xfffffffe when b ends inside the sequence, 0xffffffff
-// for an invalid one (a continuation byte below 0x80 is taken with it).
-func utf8Decode(b []byte) (n uint32, used int) {
-	u := uint32(b[0])
-	var valid uint32
-	var k int
-	switch {
-	case u >= 0xf0:
-		u, valid, k = u&0x07, 0xffff, 3
-	case u >= 0xe0:
-		u, valid, k = u&0x0f, 0x7ff, 2
-	case u >= 0xc2:
-		u, valid, k = u&0x1f, 0x7f, 1
-	default:
-		return 0xffffffff, 1
-	}
-	if len(b)-1 < k {
-		return 0xfffffffe, 0
-	}
-	i := 1
-	for ; k > 0; k-- {
-		c := uint32(b[i])
-		i++
-		if c < 0x80 {
-			return 0xffffffff, i
-		}
-		u = u<<6 | c&0x3f
-	}
-	if u > valid {
-		return u, i
-	}
-	return 0xffffffff, i
-}
+func (x *exchange) recodeGrows() bool { return x.recode != nil && x.recode.Grows() }

@@ -166,6 +166,7 @@ type locConf struct {
 	types            map[string]string
 	charset          string
 	sourceCharset    string               // source_charset ("" off)
+	overrideCharset  bool                 // override_charset
 	sourceCharsetDir *nginxconf.Directive // for a refusal's file:line
 	charsetTypes     map[string]bool
 	charsetAny       bool // charset_types *

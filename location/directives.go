@@ -182,6 +182,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		if len(d.Args) == 1 {
 			conf.sourceCharset, conf.sourceCharsetDir = d.Args[0], d
 		}
+	case "override_charset":
+		conf.overrideCharset = onOff(d)
 	case "charset_map":
 		// Read once for the http block by compile.
 	case "charset_types":
@@ -593,7 +595,7 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		// ngx_http_set_charset_slot: the rest is one variable's name.
 		conf.charsetVar = c.rc.Variable(conf.charset[1:])
 	}
-	if err := c.compileCharsets(conf, conf.proxyPass != nil); err != nil {
+	if err := c.compileCharsets(conf); err != nil {
 		return err
 	}
 	conf.typesBytes = make(map[string][]byte, len(conf.types))

@@ -53,7 +53,7 @@ func (x *exchange) emptyGif(conf *locConf) int {
 	}
 	x.writeHeader(r)
 	if m != http1.MethodHEAD {
-		x.writeBody(emptyGIF)
+		x.write(emptyGIF)
 	}
 	return 0
 }

@@ -82,11 +82,10 @@ type exchange struct {
 	charsetBuf   []byte // charset $name evaluated
 	proxied      bool   // the head being written is a proxied response's
 	ctLower      []byte
-	recode       *recoder // source_charset to charset for this response's body
-	recodeBuf    []byte
-	utf8Saved    []byte // an incomplete UTF-8 sequence carried to the next write
-	utf8Joined   []byte
-	aliasURI     []byte // try_files' new URI under a prefix alias
+	recode       *recoder      // source_charset to charset for this response's body
+	recodeLink   filter.Recode // the charset filter's link, recoding through recode
+	ctBuf        []byte        // a proxied Content-Type the charset filter rewrote
+	aliasURI     []byte        // try_files' new URI under a prefix alias
 	fileBuf      []byte
 	cpath        []byte // NUL-terminated path for openat
 	fromBuf      []byte // disable_symlinks from= evaluated
@@ -529,7 +528,7 @@ func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
 	}
 	x.writeHeader(r)
 	if x.req.MethodCode != http1.MethodHEAD {
-		x.writeBody(text)
+		x.write(text)
 	}
 	return 0
 }
@@ -772,8 +771,8 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 	// nginx's header filter stops before it marks a HEAD header-only
 	// when the request is HTTP/0.9, so a rejected "HEAD /" gets the page.
 	if body != nil && (x.req.MethodCode != http1.MethodHEAD || x.req.HTTP09()) {
-		if x.writeBody(body) && padding {
-			x.writeBody(msiePadding)
+		if x.write(body) && padding {
+			x.write(msiePadding)
 		}
 	}
 }

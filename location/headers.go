@@ -186,9 +186,6 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	if x.kept.on {
 		x.applyKept(resp)
 	}
-	if x.proxied {
-		x.proxiedCharset(resp, conf)
-	}
 	// The chunked filter's switch, read from the same configuration.
 	resp.NoChunked = conf.noChunked
 	// The body filters' header parts run below the headers filter; what

@@ -315,7 +315,7 @@ func (x *exchange) copyFile(fd int, off, n int64) {
 		}
 		m, err := syscall.Pread(fd, chunk, off)
 		if m > 0 {
-			if !x.writeBody(chunk[:m]) {
+			if !x.write(chunk[:m]) {
 				return // send_timeout or a client gone: nginx stops here
 			}
 			n -= int64(m)

@@ -179,7 +179,7 @@ func (x *exchange) subType(resp *http1.Response, types *typeSet) bool {
 		return false
 	}
 	if x.proxied {
-		ct = typeWithoutCharset(ct)
+		ct, _ = splitCharset(ct)
 	}
 	if types.types[string(ct)] {
 		return true
@@ -194,28 +194,6 @@ func lowerInPlace(b []byte) {
 			b[i] = c + 'a' - 'A'
 		}
 	}
-}
-
-// typeWithoutCharset is the part of a backend's Content-Type nginx
-// matches types against (ngx_http_upstream_copy_content_type): up to the
-// ';' of a "charset=" parameter, else the whole value.
-func typeWithoutCharset(ct []byte) []byte {
-	for i := 0; i < len(ct); i++ {
-		if ct[i] != ';' {
-			continue
-		}
-		j := i + 1
-		for j < len(ct) && ct[j] == ' ' {
-			j++
-		}
-		if j == len(ct) {
-			return ct
-		}
-		if len(ct)-j >= 8 && http1.EqualFold(ct[j:j+8], "charset=") {
-			return ct[:i]
-		}
-	}
-	return ct
 }
 
 // subHeader is sub_filter's header part: when it applies, the body loses

@@ -44,7 +44,7 @@ var served = setOf(
 	"keepalive_requests", "keepalive_time", "keepalive_disable", "msie_padding", "reset_timedout_connection",
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
-	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map",
+	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map", "override_charset",
 	"allow", "deny", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	"stub_status",
 	// content modules

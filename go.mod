@@ -8,3 +8,5 @@ require (
 )
 
 require golang.org/x/crypto v0.59.0
+
+require github.com/klauspost/compress v1.20.5

@@ -20,6 +20,7 @@ import (
 func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.chain.Reset(x.c)
 	// Each filter's header part goes here, in nginx's order.
+	x.gunzipFilterHeader(resp, conf)
 	postpone := x.additionFilter(resp, conf)
 	if x.subHeader(resp, conf) {
 		x.chain.Push(&x.subs.link)
@@ -35,6 +36,8 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	if postpone {
 		x.chain.Push(&x.postpone)
 	}
+	x.gzipFilterHeader(resp, conf)
+	x.gzipVary(resp, conf)
 	if !x.chain.Empty() {
 		resp.Body = &x.chain
 	}
@@ -44,7 +47,8 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 // resp's body, so that the static module sends the whole file rather than
 // ranges of it (nginx's range filter sits below them and finds no length).
 func (x *exchange) transformsBody(resp *http1.Response, conf *locConf) bool {
-	return x.additionApplies(resp, conf) || x.subTable(resp, conf) != nil || x.ssiApplies(resp, conf)
+	return x.additionApplies(resp, conf) || x.subTable(resp, conf) != nil || x.ssiApplies(resp, conf) ||
+		x.gzipTransforms(resp, conf)
 }
 
 // additionApplies is the test of nginx's addition header filter: a 200

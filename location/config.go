@@ -218,6 +218,7 @@ type locConf struct {
 	subOnce          bool     // sub_filter_once
 	subLastModified  bool     // sub_filter_last_modified
 	subTypes         typeSet  // sub_filter_types
+	gz               gzipConf // the gzip family (gzip.go)
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -278,6 +279,7 @@ func defaultLocConf() *locConf {
 		lingering:     lingerOn,
 		lingeringTime: 30 * time.Second,
 		lingeringWait: 5 * time.Second,
+		gz:            defaultGzipConf,
 	}
 }
 
@@ -325,6 +327,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 		rand.Read(c.rt.ticketSeed)
 	}
 	addSSLVariables(c.rc)
+	addGzipVariables(c.rc)
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
 		if err != nil {

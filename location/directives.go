@@ -91,6 +91,9 @@ func setLimit(l *http1.Limits, d *nginxconf.Directive) {
 func onOff(d *nginxconf.Directive) bool { return d != nil && len(d.Args) > 0 && d.Args[0] == "on" }
 
 func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) error {
+	if ok, err := c.applyGzip(conf, d); ok {
+		return err
+	}
 	switch d.Name {
 	case "server", "location", "listen", "server_name", "upstream", "map",
 		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols":
@@ -102,17 +105,6 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "auth_request_set":
 		if err := c.rc.AuthRequestSet(d); err != nil {
 			return err
-		}
-		return nil
-	case "gzip_disable":
-		// ngx_http_gzip_disable: each value but msie6 and degradation is
-		// a caseless regex, the whole value.
-		for _, a := range d.Args {
-			if a != "msie6" && a != "degradation" {
-				if _, err := c.rc.Regex(a, true); err != nil {
-					return rewrite.At(err, d)
-				}
-			}
 		}
 		return nil
 	case "valid_referers":

@@ -45,6 +45,7 @@ type exchange struct {
 	hdrs     headerScratch   // add_header and expires output (headers.go)
 	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
 	subs     subScratch      // sub_filter's link and memory (subfilter.go)
+	gzip     gzipState       // gzip, gunzip, gzip_static (gzip.go)
 	addition filter.Addition
 	postpone filter.Postpone
 	// Bound once per pooled exchange (a method value allocates):
@@ -194,6 +195,8 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.wwwAuth = x.wwwAuth[:0]
 	x.addURIToAlias, x.curConf, x.recode = false, nil, nil
 	x.kept.reset()
+	x.gzip.reset()
+	defer x.gzipEnd()
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
 		host = []byte(req.Conn.SNI)
@@ -874,7 +877,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		x.timedOutBody = rc == 408 && errors.Is(err, http1.ErrRequestTimeout)
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.
-		if err != nil && rc != 499 && rc != 408 {
+		// A gzip body that does not inflate is logged when the request
+		// ends (gzipEnd), as for any response.
+		if err != nil && rc != 499 && rc != 408 && !isGunzipError(err) {
 			x.logUpstreamError(err)
 		}
 		if rc == 401 && err == nil {
@@ -893,6 +898,11 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 	uri := x.req.URI
 	if len(uri) > 0 && uri[len(uri)-1] == '/' {
 		return x.directory(loc, conf)
+	}
+	if conf.gz.static != staticOff {
+		if rc, handled := x.gzipStatic(loc, conf); handled {
+			return rc
+		}
 	}
 	return x.static(loc, conf)
 }

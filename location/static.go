@@ -60,14 +60,14 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	r.ContentType = x.contentType(conf)
 	x.setCharset(r, conf)
 	r.ContentLength = size
-	grows := x.recodeGrows() || x.transformsBody(r, conf)
-	if grows {
-		r.ContentLength = -1
-	}
 	r.LastModified = mtime
 	if conf.etag {
 		x.etag = appendETag(x.etag[:0], mtime, size)
 		r.Headers = append(r.Headers, http1.Header{Name: hdrETag, Value: x.etag})
+	}
+	grows := x.recodeGrows() || x.transformsBody(r, conf)
+	if grows {
+		r.ContentLength = -1
 	}
 	// Subrequests get neither 304s nor ranges (nginx's not_modified and
 	// range filters skip them).

@@ -50,6 +50,8 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	sx.timedOutBody = false
 	sx.wwwAuth = sx.wwwAuth[:0]
 	sx.addURIToAlias, sx.curConf, sx.recode = false, nil, nil
+	sx.gzip.reset()
+	defer sx.gzipEnd()
 	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
 
 	x.runningSub = sx

@@ -57,6 +57,9 @@ var served = setOf(
 	"subrequest_output_buffer_size",
 	// sub filter
 	"sub_filter", "sub_filter_once", "sub_filter_types", "sub_filter_last_modified",
+	// gzip, gunzip, gzip_static
+	"gzip", "gzip_types", "gzip_min_length", "gzip_comp_level", "gzip_proxied", "gzip_vary",
+	"gzip_disable", "gzip_http_version", "gzip_buffers", "gzip_static", "gunzip", "gunzip_buffers",
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
@@ -106,6 +109,8 @@ var tuning = setOf(
 	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",
 	"http2_max_requests", "http2_recv_timeout",
 	"proxy_temp_path", "proxy_limit_rate", "zone", "auth_delay",
+	// zlib's memory and when it starts: the body is the same gzip stream.
+	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )
 
 // tuningSuffixes are the per-protocol families (proxy_, fastcgi_, ...) of
@@ -120,7 +125,7 @@ var tuningSuffixes = []string{
 // that is refused (gzip_types needs gzip on, fastcgi_param needs
 // fastcgi_pass, ...): alone they change nothing, so they are tuning.
 var dependents = []struct{ prefix, except string }{
-	{"gzip_", "gzip_static"}, {"gunzip_", ""}, {"ssi_", ""},
+	{"ssi_", ""},
 	{"proxy_cache_", ""}, {"proxy_no_cache", ""}, {"proxy_store_access", ""},
 	{"fastcgi_", "fastcgi_pass"}, {"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},

@@ -24,9 +24,9 @@ func TestPolicyNamesAreDirectives(t *testing.T) {
 func TestPolicyOf(t *testing.T) {
 	want := map[string]Policy{
 		"proxy_pass": Served, "rewrite": Served, "allow": Served, "listen": Served,
-		"proxy_buffers": Tuning, "fastcgi_read_timeout": Tuning, "gzip_comp_level": Tuning,
-		"gzip_types": Tuning, "fastcgi_param": Tuning, "sendfile": Tuning, "worker_priority": Served, "worker_cpu_affinity": Tuning, "worker_rlimit_nofile": Served, "user": Served,
-		"gzip": Refuse, "gzip_static": Refuse, "fastcgi_pass": Refuse, "add_header": Served, "expires": Served, "add_trailer": Served, "sub_filter": Served, "sub_filter_types": Served, "xslt_stylesheet": Refuse,
+		"proxy_buffers": Tuning, "fastcgi_read_timeout": Tuning, "gzip_comp_level": Served,
+		"gzip_types": Served, "gzip_window": Tuning, "postpone_gzipping": Tuning, "fastcgi_param": Tuning, "sendfile": Tuning, "worker_priority": Served, "worker_cpu_affinity": Tuning, "worker_rlimit_nofile": Served, "user": Served,
+		"gzip": Served, "gzip_static": Served, "gunzip": Served, "fastcgi_pass": Refuse, "add_header": Served, "expires": Served, "add_trailer": Served, "sub_filter": Served, "sub_filter_types": Served, "xslt_stylesheet": Refuse,
 		"auth_basic": Refuse, "limit_req": Refuse, "proxy_method": Served, "proxy_cache": Refuse,
 		"ssl_verify_client": Refuse, "limit_except": Refuse, "stream": Refuse, "resolver": Served,
 		"ssl": Served, "ssl_reject_handshake": Served, "ssl_prefer_server_ciphers": Served,
@@ -55,8 +55,8 @@ func TestServable(t *testing.T) {
 			nil, ""},
 		{"refused, with its place", "http {\n server {\n  xslt_stylesheet x.xsl;\n }\n}", nil,
 			`"xslt_stylesheet" directive is not supported by gonginx in t.conf:3`},
-		{"inside if", "http { server { location / { if ($x) { gzip on; } } } }", nil,
-			`"gzip" directive is not supported by gonginx in t.conf:1`},
+		{"inside if", "http { server { location / { if ($x) { post_action /x; } } } }", nil,
+			`"post_action" directive is not supported by gonginx in t.conf:1`},
 		{"data blocks are not directives", "http { types { add_header x; } map $a $b { gzip 1; } }", nil, ""},
 		{"stream refused whole", "stream { server { listen 1; } }", nil,
 			`"stream" directive is not supported by gonginx in t.conf:1`},

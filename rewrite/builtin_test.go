@@ -27,7 +27,7 @@ var emptyAsInNginx = map[string]string{
 	"upstream_cache_etag":   "proxy_cache refuses to start", "upstream_cache_last_modified": "proxy_cache refuses to start",
 	// Their modules' directives refuse to start, and without them nginx's
 	// values are empty too.
-	"gzip_ratio":                 "gzip refuses to start",
+	"gzip_ratio":                 "the gzip filter (package location) defines it; empty in this package alone",
 	"proxy_protocol_addr":        "listen proxy_protocol refuses to start",
 	"proxy_protocol_port":        "listen proxy_protocol refuses to start",
 	"proxy_protocol_server_addr": "listen proxy_protocol refuses to start",

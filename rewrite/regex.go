@@ -194,6 +194,15 @@ func (rx *Regex) matchFallback(s *State, subject []byte) bool {
 	return true
 }
 
+// Test reports whether subject matches, without touching captures
+// (ngx_regex_exec_array, for lists such as gzip_disable).
+func (rx *Regex) Test(subject []byte) bool {
+	if rx.pcre != nil {
+		return rx.MatchString(string(subject))
+	}
+	return rx.re.Match(subject)
+}
+
 // MatchString reports whether subject matches, without touching captures.
 func (rx *Regex) MatchString(subject string) bool {
 	if rx.pcre != nil {

@@ -136,15 +136,15 @@ func TestOptions(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`^nginx version: nginx/1\.22\.1\ngonginx version: gonginx/0\.1\.0\n`),
 		regexp.MustCompile(`\nTLS SNI support enabled\n`),
-		regexp.MustCompile(`\nconfigure arguments: .*--with-http_ssl_module .*--without-http_gzip_module`),
-		regexp.MustCompile(`\naccepted by -t, not served .*: .* auth_basic .* gzip `),
+		regexp.MustCompile(`\nconfigure arguments: .*--with-http_ssl_module .*--with-http_gunzip_module --with-http_gzip_static_module .*--without-http_grpc_module`),
+		regexp.MustCompile(`\naccepted by -t, not served .*: .* auth_basic .* grpc_pass `),
 		regexp.MustCompile(`\naccepted, tuning only .*: .* sendfile `),
 	} {
 		if !want.MatchString(v) {
 			t.Errorf("-V lacks %s:\n%s", want, v)
 		}
 	}
-	for _, served := range []string{"http_proxy_module", "http_rewrite_module", "http_access_module", "http_map_module"} {
+	for _, served := range []string{"http_proxy_module", "http_rewrite_module", "http_access_module", "http_map_module", "http_gzip_module"} {
 		if strings.Contains(v, served) {
 			t.Errorf("-V says %s is not served", served)
 		}

@@ -430,6 +430,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return 0, c.werr
 		}
 		if err := f.FilterBody(p, false, false); err != nil {
+			c.Discard()
 			return 0, err
 		}
 		return len(p), nil
@@ -481,12 +482,16 @@ func (c *Conn) WriteOut(p []byte) (int, error) {
 }
 
 // Finish ends the response body: the body filters' end, then the last
-// chunk, and flushes.
+// chunk, and flushes. A filter that fails (a backend's gzip body that
+// does not inflate) ends the response as nginx finalizes a request with
+// an error: what was not written yet never is, and no last chunk.
 func (c *Conn) Finish() error {
 	if f := c.out.body; f != nil {
 		c.out.body = nil
 		if !c.hijacked && c.werr == nil {
-			f.FilterBody(nil, false, true)
+			if err := f.FilterBody(nil, false, true); err != nil {
+				c.Discard()
+			}
 		}
 	}
 	if c.out.chunked && !c.out.headerOnly {
@@ -505,6 +510,7 @@ func (c *Conn) Finish() error {
 func (c *Conn) Flush() error {
 	if f := c.out.body; f != nil && !c.hijacked && c.werr == nil {
 		if err := f.FilterBody(nil, true, false); err != nil {
+			c.Discard()
 			return err
 		}
 	}

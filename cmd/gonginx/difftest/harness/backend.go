@@ -17,6 +17,7 @@ package harness
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
@@ -354,6 +355,8 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 			body = v[0]
 		}
 		return write(simple(status, body, q["h"]...))
+	case strings.Contains(target, "/made?"):
+		return write(madeResponse(target[strings.Index(target, "/made?")+len("/made?"):]))
 	case strings.Contains(target, "/status/"):
 		code := target[strings.Index(target, "/status/")+len("/status/"):]
 		if len(code) > 3 {
@@ -453,4 +456,63 @@ func tlsSeen(cs tls.ConnectionState) string {
 		s += " resumed"
 	}
 	return s
+}
+
+// madeResponse is the response a "/made?" query describes, for the gzip
+// family's cases: status=N (200), ct= (Content-Type, "-" for none),
+// h=Name:value (repeatable), n=body size in bytes (64, a text pattern),
+// gz=1 (the body gzipped, with Content-Encoding: gzip), gz=bad (not gzip,
+// with it), gz=trunc (the gzip header alone), gz=two (two members),
+// chunked=1 (else Content-Length), nolength=1 (neither: until close).
+func madeResponse(query string) string {
+	q, _ := url.ParseQuery(query)
+	status := q.Get("status")
+	if status == "" {
+		status = "200"
+	}
+	ct := q.Get("ct")
+	if ct == "" {
+		ct = "text/html"
+	}
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil {
+		n = 64
+	}
+	pattern := "<p>gzip family body text</p>\n"
+	body := []byte(strings.Repeat(pattern, n/len(pattern)+1)[:n])
+	h := "HTTP/1.1 " + status + " Made\r\n"
+	if ct != "-" {
+		h += "Content-Type: " + ct + "\r\n"
+	}
+	gzipped := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(b)
+		zw.Close()
+		return out.Bytes()
+	}
+	switch q.Get("gz") {
+	case "1":
+		body = gzipped(body)
+	case "bad":
+		body = append([]byte("\x1f\x8b\x08\x00not really gzip"), body...)
+	case "trunc":
+		body = gzipped(body)[:10] // the header alone: nothing inflates
+	case "two":
+		body = append(gzipped(body), gzipped([]byte("second member\n"))...)
+	}
+	if q.Get("gz") != "" {
+		h += "Content-Encoding: gzip\r\n"
+	}
+	for _, x := range q["h"] {
+		h += x + "\r\n"
+	}
+	switch {
+	case q.Get("chunked") == "1":
+		h += "Transfer-Encoding: chunked\r\n\r\n"
+		return h + strconv.FormatInt(int64(len(body)), 16) + "\r\n" + string(body) + "\r\n0\r\n\r\n"
+	case q.Get("nolength") == "1":
+		return h + "Connection: close\r\n\r\n" + string(body)
+	}
+	return h + "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body)
 }

@@ -2,6 +2,8 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -276,7 +278,7 @@ func readResponse(br *bufio.Reader, method string) ([]string, int, error) {
 			bodyErr = fmt.Errorf("body until close: %s", errText(err))
 		}
 	}
-	lines = append(lines, summarize(body))
+	lines = append(lines, summarizeCoded(body, headerValue(headers, "Content-Encoding")))
 	for _, t := range trailers {
 		lines = append(lines, "trailer: "+t)
 	}
@@ -318,6 +320,23 @@ func readChunked(br *bufio.Reader) ([]byte, []string, error) {
 			return body, trailers, fmt.Errorf("chunk end: %s", errText(err))
 		}
 	}
+}
+
+// summarizeCoded summarizes a gzip body by what it inflates to: two
+// compressors need not write the same bytes for the same text.
+func summarizeCoded(body []byte, coding string) string {
+	if !strings.EqualFold(coding, "gzip") || len(body) == 0 {
+		return summarize(body)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return "not gzip: " + summarize(body)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		return "gzip cut (" + err.Error() + "): " + summarize(plain)
+	}
+	return "gunzipped: " + summarize(plain)
 }
 
 // summarize keeps readable bodies verbatim and replaces big or binary ones by length and hash.

@@ -1,0 +1,177 @@
+package filter
+
+import (
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Gzip is the gzip body filter (ngx_http_gzip_filter_module's body part):
+// it compresses the body at a level from 1 to 9 into one gzip member. A
+// flush ends a deflate block with an empty stored block and passes on all
+// output so far (zlib's Z_SYNC_FLUSH, as nginx does for a flush buffer), so
+// the client can read everything sent before it.
+//
+// The compressor and the output buffer are taken from pools when the
+// first bytes come and given back when the body ends (or Release), so a
+// Gzip kept with a request costs nothing between responses.
+type Gzip struct {
+	next  Link
+	level int
+	zw    *gzip.Writer
+	out   *[]byte // compressed bytes not yet passed on
+	// In and Out count the bytes taken and produced (gzip header and
+	// trailer included, as zlib's total_out): nginx's $gzip_ratio.
+	In, Out int64
+	done    bool
+	err     error
+}
+
+// outSize is how many compressed bytes are gathered before they are passed
+// on: nginx gives zlib 4k buffers and passes on what fills them while the
+// input lasts, so its pieces are as big as the output of one input buffer.
+const outSize = 32 << 10
+
+var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, outSize); return &b }}
+
+// gzipWriters pools compressors per level (index 1 to 9): one holds
+// several hundred KiB of tables.
+var gzipWriters [10]sync.Pool
+
+// Reset prepares g for a response compressed at level (1 to 9).
+func (g *Gzip) Reset(level int) {
+	g.Release()
+	g.level = min(max(level, 1), 9)
+	g.In, g.Out, g.done, g.err = 0, 0, false, nil
+}
+
+// SetNext is Link's.
+func (g *Gzip) SetNext(next Link) { g.next = next }
+
+// Ratio is $gzip_ratio's value, "in/out" with two decimals rounded half
+// up as ngx_http_gzip_ratio_variable does; ok is false before the body
+// ended (nginx's zout is set by deflateEnd).
+func (g *Gzip) Ratio(dst []byte) ([]byte, bool) {
+	if !g.done || g.Out == 0 {
+		return dst, false
+	}
+	zint := g.In / g.Out
+	zfrac := g.In * 100 / g.Out % 100
+	if g.In*1000/g.Out%10 > 4 {
+		zfrac++
+		if zfrac > 99 {
+			zint++
+			zfrac = 0
+		}
+	}
+	dst = appendUint(dst, zint)
+	dst = append(dst, '.', byte('0'+zfrac/10), byte('0'+zfrac%10))
+	return dst, true
+}
+
+func appendUint(dst []byte, n int64) []byte {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+// Body is Link's.
+func (g *Gzip) Body(p []byte, flush, last bool) error {
+	if g.err != nil {
+		return g.err
+	}
+	if g.done {
+		return g.next.Body(p, flush, last)
+	}
+	if g.zw == nil {
+		g.start()
+	}
+	if len(p) > 0 {
+		g.In += int64(len(p))
+		if _, err := g.zw.Write(p); err != nil {
+			return g.fail(err)
+		}
+	}
+	switch {
+	case last:
+		if err := g.zw.Close(); err != nil {
+			return g.fail(err)
+		}
+		g.done = true
+		err := g.pass(false, true)
+		g.Release()
+		return err
+	case flush:
+		if err := g.zw.Flush(); err != nil {
+			return g.fail(err)
+		}
+		return g.pass(true, false)
+	}
+	return nil
+}
+
+func (g *Gzip) start() {
+	if w, _ := gzipWriters[g.level].Get().(*gzip.Writer); w != nil {
+		g.zw = w
+		w.Reset(g)
+	} else {
+		g.zw, _ = gzip.NewWriterLevel(g, g.level)
+	}
+	g.out = outBufs.Get().(*[]byte)
+}
+
+func (g *Gzip) fail(err error) error {
+	g.err = err
+	g.Release()
+	return err
+}
+
+// Write takes the compressor's output (Gzip is its io.Writer), passing it
+// on in pieces of outSize.
+func (g *Gzip) Write(p []byte) (int, error) {
+	g.Out += int64(len(p))
+	n := len(p)
+	for len(p) > 0 {
+		b := *g.out
+		k := min(len(p), cap(b)-len(b))
+		b = append(b, p[:k]...)
+		*g.out = b
+		p = p[k:]
+		if len(b) == cap(b) {
+			if err := g.pass(false, false); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// pass hands the gathered output to the next link.
+func (g *Gzip) pass(flush, last bool) error {
+	b := *g.out
+	*g.out = b[:0]
+	return g.next.Body(b, flush, last)
+}
+
+// Release gives the compressor and buffer back to their pools; a body cut
+// short ends here.
+func (g *Gzip) Release() {
+	if g.zw != nil {
+		g.zw.Reset(nil)
+		gzipWriters[g.level].Put(g.zw)
+		g.zw = nil
+	}
+	if g.out != nil {
+		*g.out = (*g.out)[:0]
+		outBufs.Put(g.out)
+		g.out = nil
+	}
+}

@@ -1,0 +1,156 @@
+package filter
+
+import (
+	"bytes"
+	stdgzip "compress/gzip"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// flushWire records the wire's bytes and, at each flush, how many had
+// arrived by then.
+type flushWire struct {
+	got     bytes.Buffer
+	flushes []int
+}
+
+func (w *flushWire) WriteOut(p []byte) (int, error) { return w.got.Write(p) }
+func (w *flushWire) FlushOut() error {
+	w.flushes = append(w.flushes, w.got.Len())
+	return nil
+}
+
+func gunzipAll(t *testing.T, b []byte) string {
+	t.Helper()
+	zr, err := stdgzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not gzip: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("bad gzip: %v", err)
+	}
+	return string(out)
+}
+
+func TestGzipRoundTrip(t *testing.T) {
+	big := strings.Repeat("the quick brown fox jumps over the lazy dog ", 5000)
+	tests := []struct {
+		name   string
+		level  int
+		pieces []string
+	}{
+		{"empty body", 1, nil},
+		{"one piece", 1, []string{"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"}},
+		{"many pieces, level 9", 9, []string{"a", "", "bc", big, "def"}},
+		{"bigger than the output buffer, level 6", 6, []string{big, big}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w flushWire
+			var c Chain
+			var g Gzip
+			c.Reset(&w)
+			g.Reset(tt.level)
+			c.Push(&g)
+			for _, p := range tt.pieces {
+				if err := c.FilterBody([]byte(p), false, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.FilterBody(nil, false, true); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(strings.Join(tt.pieces, ""), gunzipAll(t, w.got.Bytes())); d != "" {
+				t.Errorf("body (-want +got):\n%s", d)
+			}
+			if g.Out != int64(w.got.Len()) || g.In != int64(len(strings.Join(tt.pieces, ""))) {
+				t.Errorf("counted in %d out %d, wire has %d", g.In, g.Out, w.got.Len())
+			}
+		})
+	}
+}
+
+// A flush passes on all output so far: what came before it can be read
+// from the wire before the body ends (nginx's Z_SYNC_FLUSH, gzip_flush.t).
+func TestGzipFlushReachesWire(t *testing.T) {
+	var w flushWire
+	var c Chain
+	var g Gzip
+	c.Reset(&w)
+	g.Reset(1)
+	c.Push(&g)
+	c.FilterBody([]byte("DA"), false, false)
+	c.FilterBody(nil, true, false)
+	c.FilterBody(nil, true, false) // an empty flush again
+	if len(w.flushes) != 2 {
+		t.Fatalf("flushes reached the wire %d times, want 2", len(w.flushes))
+	}
+	// What was on the wire at the first flush inflates to "DA".
+	zr, err := stdgzip.NewReader(bytes.NewReader(w.got.Bytes()[:w.flushes[0]]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 10)
+	n, _ := io.ReadAtLeast(zr, buf, 2)
+	if d := cmp.Diff("DA", string(buf[:n])); d != "" {
+		t.Errorf("before the flush (-want +got):\n%s", d)
+	}
+	c.FilterBody([]byte("TA"), false, true)
+	if d := cmp.Diff("DATA", gunzipAll(t, w.got.Bytes())); d != "" {
+		t.Errorf("body (-want +got):\n%s", d)
+	}
+}
+
+func TestGzipRatio(t *testing.T) {
+	tests := []struct {
+		in, out int64
+		want    string
+	}{
+		{64, 23, "2.78"},     // 2.7826
+		{2125, 1000, "2.13"}, // nginx's own example of rounding up
+		{1999, 1000, "2.00"}, // 1.999 rounds up into the integer
+		{10, 20, "0.50"},
+		{1, 3, "0.33"},
+	}
+	for _, tt := range tests {
+		g := Gzip{In: tt.in, Out: tt.out, done: true}
+		got, ok := g.Ratio(nil)
+		if !ok {
+			t.Fatalf("%d/%d: no value", tt.in, tt.out)
+		}
+		if d := cmp.Diff(tt.want, string(got)); d != "" {
+			t.Errorf("%d/%d (-want +got):\n%s", tt.in, tt.out, d)
+		}
+	}
+	if _, ok := (&Gzip{In: 5, Out: 3}).Ratio(nil); ok {
+		t.Error("a ratio before the body ended")
+	}
+}
+
+// Steady state: a pooled compressor and buffer, nothing allocated per
+// response.
+func TestGzipAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	var w flushWire
+	var c Chain
+	var g Gzip
+	body := []byte(strings.Repeat("<p>hello</p>", 100))
+	run := func() {
+		w.got.Reset()
+		c.Reset(&w)
+		g.Reset(1)
+		c.Push(&g)
+		c.FilterBody(body, false, false)
+		c.FilterBody(nil, false, true)
+	}
+	run()
+	if n := testing.AllocsPerRun(50, run); n > 0 {
+		t.Errorf("%.1f allocations per response", n)
+	}
+}

@@ -22,12 +22,10 @@ import (
 type charsetSet struct {
 	names []string // as first written; Content-Type uses this spelling
 	utf8  []bool
-	// maps holds each charset_map both ways, keyed [src][dst].
+	// maps holds each charset_map both ways, keyed [src][dst]: nginx
+	// has the tables of every map at run time (ngx_http_charset_
+	// postconfiguration), whatever pairs the locations name.
 	maps map[[2]int]*recoder
-	// usable are the (source_charset, charset) pairs some location names
-	// without variables: only those recode at run time, as nginx builds
-	// charsets[].tables for them alone.
-	usable map[[2]int]*recoder
 }
 
 // recoder is one direction of a charset_map (the tables the charset
@@ -160,7 +158,6 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 	}
 	if cs.maps == nil {
 		cs.maps = map[[2]int]*recoder{}
-		cs.usable = map[[2]int]*recoder{}
 	}
 	cs.maps[[2]int{src, dst}], cs.maps[[2]int{dst, src}] = fwd, back
 	return nil
@@ -209,17 +206,6 @@ func (c *compiler) compileCharsets(conf *locConf) error {
 		return refuse("with a variable")
 	}
 	conf.sourceIdx = cs.add(conf.sourceCharset)
-	if conf.charset == "" || conf.charsetIdx == conf.sourceIdx {
-		return nil
-	}
-	if conf.charsetVar != nil {
-		// Resolved per request among the usable pairs, as nginx does.
-		return nil
-	}
-	pair := [2]int{conf.sourceIdx, conf.charsetIdx}
-	if t := cs.maps[pair]; t != nil {
-		cs.usable[pair] = t
-	}
 	return nil
 }
 
@@ -243,7 +229,7 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	if conf.sourceCharset != "" && dstIdx != conf.sourceIdx {
 		var rc *recoder
 		if dstIdx >= 0 && conf.sourceIdx >= 0 {
-			rc = x.rt.charsets.usable[[2]int{conf.sourceIdx, dstIdx}]
+			rc = x.rt.charsets.maps[[2]int{conf.sourceIdx, dstIdx}]
 		}
 		if rc == nil {
 			src := conf.sourceCharset

@@ -80,6 +80,12 @@ server {
         sub_filter X Z;
         proxy_pass http://127.0.0.1:{{PORT}}/;
     }
+    location /onlyvar/ {
+        alias html/plain/;
+        # No location names the pair: every map is usable all the same.
+        charset $arg_c;
+        source_charset B;
+    }
     location /subfile/ {
         alias html/plain/;
         charset A;
@@ -112,6 +118,7 @@ server {
 			get("X-Accel-Charset recodes from source_charset", "/accel/xa/t.html"),
 			get("X-Accel-Charset to utf-8", "/accelk/xu/t.html"),
 			get("sub_filter before the recode, proxied", "/sub/plain/t.html"),
+			get("charset variable, a map no location names", "/onlyvar/t.html?c=A"),
 			get("sub_filter before the recode, static", "/subfile/t.html"),
 		},
 	}

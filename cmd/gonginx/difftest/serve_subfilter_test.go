@@ -99,6 +99,26 @@ func TestServeSubFilter(t *testing.T) {
         add_before_body /ssi/not.html;
         addition_types text/plain;
     }
+    location /ctparam/ {
+        sub_filter_types text/html;
+        default_type 'text/html; charset=koi8-r';
+        return 200 "hello\n";
+    }
+    location /ctproxied/ {
+        sub_filter_types text/html;
+        proxy_pass http://127.0.0.1:{{PORT}}/ctparam/;
+    }
+    location /bigproxied/ {
+        sub_filter_once off;
+        sub_filter abpatternyz +;
+        sub_filter 89abcdef01 -;
+        proxy_pass http://127.0.0.1:{{PORT}}/raw/;
+        sub_filter_types *;
+    }
+    location /raw/ {
+        alias html/big/;
+        sub_filter_types text/html;
+    }
     location /up/ {
         proxy_pass http://{{BACKEND}}/;
         sub_filter_once off;
@@ -179,6 +199,9 @@ func TestServeSubFilter(t *testing.T) {
 			get("variable patterns, case", "/dyn/f.txt?a=AXB"),
 			get("pattern's variable name lowercased", "/dynuc/f.txt?a=B"),
 			get("across buffers", "/big/f.txt"),
+			get("a type with parameters is not text/html", "/ctparam/"),
+			get("a proxied type's charset is not part of it", "/ctproxied/"),
+			get("proxied, across buffers", "/bigproxied/f.txt"),
 			get("ssi include ends in a partial match", "/ssi/i.html"),
 			get("addition around", "/add/f.txt"),
 			get("proxied chunked", "/up/chunked"),

@@ -568,6 +568,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		// nginx no longer counts the request writing when it logs it.
 		stats.Writing.Add(-1)
 		x.accessLog()
+		x.st.DropBodyFile() // the request's end, as nginx's pool cleanup
 		if c.Hijacked() {
 			return
 		}

@@ -4,6 +4,7 @@ package rewrite
 // the other files of the package.
 
 import (
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,12 @@ type State struct {
 	// full, so a later proxy pass (after an X-Accel-Redirect or an
 	// error_page) sends it again, as nginx keeps r->request_body.
 	RequestBodyWhole bool
+	// bodyTemp is the client body's temporary file (RequestBodyFile),
+	// kept for the whole request so a later proxy pass sends it again,
+	// and removed at its end unless bodyTempKeep
+	// (client_body_in_file_only on).
+	bodyTemp     *os.File
+	bodyTempKeep bool
 	// RequestComplete: the response was finished, not cut short
 	// ($request_completion "OK"); set by location before logging.
 	RequestComplete bool
@@ -146,6 +153,7 @@ type FileInfo struct {
 // Reset prepares s for the next request on the same connection, keeping
 // its buffers.
 func (s *State) Reset(req *http1.Request) {
+	s.DropBodyFile()
 	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
@@ -176,6 +184,29 @@ func (s *State) Reset(req *http1.Request) {
 func (s *State) SetRequestBody(b []byte) {
 	s.RequestBody = append(s.RequestBody[:0], b...)
 	s.hasBody = true
+}
+
+// KeepBodyFile gives the State the client body's temporary file for the
+// rest of the request; keep leaves it on disk at the end.
+func (s *State) KeepBodyFile(f *os.File, keep bool) {
+	s.bodyTemp, s.bodyTempKeep = f, keep
+}
+
+// BodyFile is the client body's temporary file kept by KeepBodyFile, or
+// nil.
+func (s *State) BodyFile() *os.File { return s.bodyTemp }
+
+// DropBodyFile closes the client body's temporary file at the end of the
+// request and removes it, as nginx's pool cleanup does.
+func (s *State) DropBodyFile() {
+	if s.bodyTemp == nil {
+		return
+	}
+	s.bodyTemp.Close()
+	if !s.bodyTempKeep {
+		os.Remove(s.bodyTemp.Name())
+	}
+	s.bodyTemp = nil
 }
 
 // ConnStats are a server's connection counters, as nginx's stub_status

@@ -211,13 +211,13 @@ func (x *exchange) writeBodyFile(b []byte) error {
 }
 
 func (x *exchange) dropBodyFile() {
-	if x.bodyFile != nil {
+	if x.bodyFile != nil && !x.bodyFileShared {
 		x.bodyFile.Close()
 		if !x.keepBodyFile {
 			os.Remove(x.bodyFile.Name())
 		}
-		x.bodyFile = nil
 	}
+	x.bodyFile, x.bodyFileShared = nil, false
 }
 
 // sendBodyFile sends the part of a body readBody put in a file (again,

@@ -23,19 +23,22 @@ type exchange struct {
 	body []byte // the client body, read before the backend is contacted
 	// bodyFile holds what of the body did not fit in body; bodyBuffered
 	// says the body was read in full (so a retry can send it again).
-	bodyFile     *os.File
-	keepBodyFile bool // client_body_in_file_only on
-	bodyBuffered bool
-	vecArr       [2][]byte // head and body for one writev
-	vec          net.Buffers
-	head         http1.ResponseHead
-	resp         http1.Response
-	hdrs         []http1.Header
-	sendBody     []byte // the body from memory: the client's or proxy_set_body's
-	setBodyBuf   []byte
-	method       []byte // the method sent (proxy_method or the client's)
-	methodBuf    []byte
-	headOnly     bool // HEAD was sent: the response has no body
+	bodyFile *os.File
+	// bodyFileShared: the State owns bodyFile (KeepBodyFile) and
+	// removes it when the request ends.
+	bodyFileShared bool
+	keepBodyFile   bool // client_body_in_file_only on
+	bodyBuffered   bool
+	vecArr         [2][]byte // head and body for one writev
+	vec            net.Buffers
+	head           http1.ResponseHead
+	resp           http1.Response
+	hdrs           []http1.Header
+	sendBody       []byte // the body from memory: the client's or proxy_set_body's
+	setBodyBuf     []byte
+	method         []byte // the method sent (proxy_method or the client's)
+	methodBuf      []byte
+	headOnly       bool // HEAD was sent: the response has no body
 	// streamChunked: the client's chunked body is passed on as it
 	// arrives (proxy_request_buffering off, HTTP/1.1).
 	streamChunked bool
@@ -141,7 +144,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	// request_body_no_buffering).
 	// An earlier pass (before an X-Accel-Redirect or an error_page) read
 	// the whole body: nginx sends r->request_body again.
-	reuseBody := s.RequestBodyWhole && c.BodyDone()
+	reuseBody := (s.RequestBodyWhole || s.BodyFile() != nil) && c.BodyDone()
 	x.streamChunked = !reuseBody && r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
 	x.pending = nil
 	if x.streamChunked {
@@ -166,8 +169,19 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		}
 	}
 	if reuseBody {
-		x.body = append(x.body[:0], s.RequestBody...)
-		bodyLen, x.bodyBuffered = int64(len(x.body)), true
+		x.body = x.body[:0]
+		if f := s.BodyFile(); f != nil {
+			fi, err := f.Stat()
+			if err != nil {
+				return 500, fmt.Errorf("client body temp file: %w", err)
+			}
+			defer x.dropBodyFile()
+			x.bodyFile, x.bodyFileShared, bodyLen = f, true, fi.Size()
+		} else {
+			x.body = append(x.body, s.RequestBody...)
+			bodyLen = int64(len(x.body))
+		}
+		x.bodyBuffered = true
 	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
 		defer x.dropBodyFile()
 		n, err := p.readBody(c, x)
@@ -177,6 +191,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		bodyLen, x.bodyBuffered = n, true
 		if x.bodyFile != nil {
 			s.RequestBodyFile = x.bodyFile.Name()
+			// The State keeps the file to the end of the request.
+			s.KeepBodyFile(x.bodyFile, x.keepBodyFile)
+			x.bodyFileShared = true
 		} else {
 			s.SetRequestBody(x.body)
 			s.RequestBodyWhole = true

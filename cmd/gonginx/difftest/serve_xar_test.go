@@ -120,6 +120,7 @@ server {
 		plainGet("proxied again", accelTarget("/p/", "", xar("/again/headers", carried...)...)),
 		serveRaw("POST proxied again", "POST "+accelTarget("/p/", "", xar("/again/echo")...)+" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
 		serveRaw("chunked POST proxied again", "POST "+accelTarget("/p/", "", xar("/again/echo")...)+" HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+		serveRaw("a POST in a temporary file proxied again", "POST "+accelTarget("/p/", "", xar("/again/echo")...)+" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 40000\r\nConnection: close\r\n\r\n"+strings.Repeat("0123456789", 4000)),
 		serveRaw("POST intercepted, proxied again", "POST /icpt2/status/404 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
 		plainGet("from a 404 and a 500", accelTarget("/p/", "404", xar("/ret/from404")...)),
 		plainGet("from a 500", accelTarget("/p/", "500", xar("/ret/from500")...)),

@@ -36,3 +36,31 @@ func TestRecodeFromUTF8EverySplit(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRecodeFromUTF8: any body, cut anywhere, recodes as it does whole.
+func FuzzRecodeFromUTF8(f *testing.F) {
+	f.Add([]byte("a\xd0\xb0\xe2\x94\x80\xc0\xaf\xf0\x9f\x98\x80z"), 3)
+	from := new([256]*[256]byte)
+	from[0x04] = new([256]byte)
+	from[0x04][0x30] = 0xc1
+	r := &Recoder{FromUTF8: from}
+	run := func(pieces ...[]byte) string {
+		var w recordWire
+		var c Chain
+		c.Reset(&w)
+		var l Recode
+		l.Reset(r)
+		c.Push(&l)
+		for _, p := range pieces {
+			c.FilterBody(p, false, false)
+		}
+		c.FilterBody(nil, false, true)
+		return w.got.String()
+	}
+	f.Fuzz(func(t *testing.T, in []byte, cut int) {
+		cut = int(uint(cut) % uint(len(in)+1))
+		if want, got := run(in), run(in[:cut], in[cut:]); got != want {
+			t.Fatalf("cut at %d: %q, whole: %q", cut, got, want)
+		}
+	})
+}

@@ -25,6 +25,10 @@ type Gzip struct {
 	In, Out int64
 	done    bool
 	err     error
+	// fresh: input came since the last flush. zlib makes no empty block
+	// for a flush with nothing new (Z_BUF_ERROR), and the proxy flushes
+	// before every read from the backend.
+	fresh bool
 }
 
 // outSize is how many compressed bytes are gathered before they are passed
@@ -42,7 +46,7 @@ var gzipWriters [10]sync.Pool
 func (g *Gzip) Reset(level int) {
 	g.Release()
 	g.level = min(max(level, 1), 9)
-	g.In, g.Out, g.done, g.err = 0, 0, false, nil
+	g.In, g.Out, g.done, g.err, g.fresh = 0, 0, false, nil, false
 }
 
 // SetNext is Link's.
@@ -92,10 +96,18 @@ func (g *Gzip) Body(p []byte, flush, last bool) error {
 		return g.next.Body(p, flush, last)
 	}
 	if g.zw == nil {
+		if len(p) == 0 && !last {
+			// Nothing to compress yet: a flush has nothing to pass on.
+			if flush {
+				return g.next.Body(nil, true, false)
+			}
+			return nil
+		}
 		g.start()
 	}
 	if len(p) > 0 {
 		g.In += int64(len(p))
+		g.fresh = true
 		if _, err := g.zw.Write(p); err != nil {
 			return g.fail(err)
 		}
@@ -110,8 +122,11 @@ func (g *Gzip) Body(p []byte, flush, last bool) error {
 		g.Release()
 		return err
 	case flush:
-		if err := g.zw.Flush(); err != nil {
-			return g.fail(err)
+		if g.fresh {
+			g.fresh = false
+			if err := g.zw.Flush(); err != nil {
+				return g.fail(err)
+			}
 		}
 		return g.pass(true, false)
 	}

@@ -83,11 +83,20 @@ func TestGzipFlushReachesWire(t *testing.T) {
 	c.Reset(&w)
 	g.Reset(1)
 	c.Push(&g)
+	c.FilterBody(nil, true, false) // before any body: nothing to write
+	if w.got.Len() != 0 || len(w.flushes) != 1 {
+		t.Fatalf("a flush before the body wrote %q", w.got.Bytes())
+	}
+	w.flushes = nil
 	c.FilterBody([]byte("DA"), false, false)
 	c.FilterBody(nil, true, false)
 	c.FilterBody(nil, true, false) // an empty flush again
 	if len(w.flushes) != 2 {
 		t.Fatalf("flushes reached the wire %d times, want 2", len(w.flushes))
+	}
+	// Nothing new came: zlib writes no empty block for it.
+	if w.flushes[1] != w.flushes[0] {
+		t.Errorf("an empty flush wrote %d bytes", w.flushes[1]-w.flushes[0])
 	}
 	// What was on the wire at the first flush inflates to "DA".
 	zr, err := stdgzip.NewReader(bytes.NewReader(w.got.Bytes()[:w.flushes[0]]))

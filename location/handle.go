@@ -316,13 +316,17 @@ func (x *exchange) decideRate() {
 	if conf == nil && x.srv != nil {
 		conf = x.srv.root.conf
 	}
-	if conf == nil || conf.limitRate == nil {
+	if conf == nil {
 		return
 	}
-	x.tmp = conf.limitRate.Eval(&x.st, x.tmp[:0])
-	rate, _ := nginxconf.ParseSize(string(x.tmp))
-	x.c.SetLimitRate(rate, false)
-	if rate > 0 && conf.limitRateAfter != nil {
+	// A rate from "set $limit_rate" or X-Accel-Limit-Rate stays;
+	// limit_rate_after applies to it all the same.
+	if !x.c.LimitRateSet() && conf.limitRate != nil {
+		x.tmp = conf.limitRate.Eval(&x.st, x.tmp[:0])
+		rate, _ := nginxconf.ParseSize(string(x.tmp))
+		x.c.SetLimitRate(rate, false)
+	}
+	if x.c.LimitRate() > 0 && conf.limitRateAfter != nil {
 		x.tmp = conf.limitRateAfter.Eval(&x.st, x.tmp[:0])
 		after, _ := nginxconf.ParseSize(string(x.tmp))
 		x.c.SetLimitRateAfter(after)

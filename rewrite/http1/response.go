@@ -539,9 +539,11 @@ func (c *Conn) writeRaw(p []byte) error {
 		c.out.sent += int64(len(p))
 		return nil
 	}
-	if !c.limit.set && c.DecideRate != nil {
+	if !c.limit.decided && c.DecideRate != nil {
+		// Also when a rate was set: limit_rate_after still comes from
+		// the configuration (nginx's limit_rate_after_set).
 		c.DecideRate()
-		c.limit.set = true
+		c.limit.set, c.limit.decided = true, true
 	}
 	for len(p) > 0 {
 		chunk := p

@@ -151,6 +151,7 @@ var errClientHungUp = errors.New("client closed connection while waiting to send
 type rateLimit struct {
 	rate, after int64
 	set         bool
+	decided     bool  // DecideRate ran for this response
 	start       int64 // the request's start, Unix seconds (r->start_sec)
 }
 

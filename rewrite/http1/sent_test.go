@@ -64,3 +64,29 @@ func TestSetLimitRate(t *testing.T) {
 		t.Errorf("set $limit_rate wins over limit_rate: got %d", c.LimitRate())
 	}
 }
+
+// TestDecideRateAfterSet: DecideRate runs before each response's first
+// bytes even when a rate was set before ("set $limit_rate",
+// X-Accel-Limit-Rate), so limit_rate_after still comes from the
+// configuration, as ngx_http_write_filter's limit_rate_after_set.
+func TestDecideRateAfterSet(t *testing.T) {
+	fc := &fakeConn{in: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")}
+	c := NewConn(fc, &ConnInfo{})
+	defer c.Close()
+	if _, err := c.ReadRequest(); err != nil {
+		t.Fatal(err)
+	}
+	decided := 0
+	c.DecideRate = func() {
+		decided++
+		c.SetLimitRate(100, false) // the location's: not over the set one
+		c.SetLimitRateAfter(1 << 20)
+	}
+	c.SetLimitRate(1<<30, true)
+	c.WriteHeader(&Response{Status: 200, ContentLength: 2, LastModified: -1})
+	c.Write([]byte("ok"))
+	c.Finish()
+	if diff := cmp.Diff([3]int64{1, 1 << 30, 1 << 20}, [3]int64{int64(decided), c.LimitRate(), c.limit.after}); diff != "" {
+		t.Errorf("decided, rate, after (-want +got):\n%s", diff)
+	}
+}

@@ -92,6 +92,8 @@ server {
     location /post/ { error_page 405 = /ret/405; return 405; }
     location /cs/ { charset koi8-r; return 200 "charset\n"; }
     location @named { return 200 "named uri=$uri args=$args m=$request_method\n"; }
+    location /r301/ { return 301 /elsewhere; }
+    location /ssi/ { ssi on; root html; }
     location /tf/ { try_files /nonexistent /ret/tf; }
     location /tfa/ { try_files /nonexistent /ret/tf?x=1; }
     location /ep/ { error_page 404 /ret/ep; return 404; }
@@ -116,6 +118,14 @@ server {
 		plainGet("named location", accelTarget("/p/", "", xar("@named", carried...)...)),
 		plainGet("unknown named location", accelTarget("/p/", "", xar("@nowhere")...)),
 		plainGet("an internal location", accelTarget("/p/", "", xar("/internal/x")...)),
+		plainGet("to a return 301", accelTarget("/p/", "", xar("/r301/x", carried...)...)),
+		plainGet("to a directory without its slash", accelTarget("/p/", "", xar("/files?a=b", carried...)...)),
+		plainGet("to a directory", accelTarget("/p/", "", xar("/files/", carried...)...)),
+		plainGet("an absolute URL", accelTarget("/p/", "", xar("http://example.com/files/a.txt")...)),
+		plainGet("no leading slash", accelTarget("/p/", "", xar("files/a.txt")...)),
+		plainGet("a '?' first", accelTarget("/p/", "", xar("?a=1")...)),
+		serveRaw("HEAD to a static file", "HEAD "+accelTarget("/p/", "", xar("/files/a.txt", carried...)...)+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+		plainGet("in an ssi include", "/ssi/page.html"),
 		plainGet("the first of two", accelTarget("/p/", "", xar("/ret/first", "X-Accel-Redirect: /ret/second")...)),
 		plainGet("proxied again", accelTarget("/p/", "", xar("/again/headers", carried...)...)),
 		serveRaw("POST proxied again", "POST "+accelTarget("/p/", "", xar("/again/echo")...)+" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
@@ -145,7 +155,8 @@ server {
 		plainGet("error_page drops them", "/ep/?q=1"),
 		plainGet("index keeps them", "/ix/?q=1"),
 	)
-	c.Content = map[string]string{"logs/.keep": "", "html/files/a.txt": "a file\n", "html/files/err.html": "error page\n"}
+	c.Content = map[string]string{"logs/.keep": "", "html/files/a.txt": "a file\n", "html/files/err.html": "error page\n",
+		"html/ssi/page.html": "before <!--# include virtual=\"/p/accel?h=X-Accel-Redirect%3A+%2Fret%2Fsub&h=Set-Cookie%3A+s%3D1\" --> after\n"}
 	c.AccessLogFiles = []string{"logs/xar.log"}
 	c.ErrorMessages = true
 	// A range of the static file: the carried Accept-Ranges and the file's own.

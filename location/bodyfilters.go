@@ -28,6 +28,7 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	if x.proxied {
 		x.proxiedCharset(resp, conf)
 	}
+	x.noteCharset(resp)
 	if x.recode != nil {
 		x.recodeLink.Reset(x.recode)
 		x.chain.Push(&x.recodeLink)

@@ -215,6 +215,10 @@ func (c *compiler) compileCharsets(conf *locConf) error {
 // recode grows the body.
 func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 	x.recode = nil
+	if x.isSub() {
+		x.subrequestCharset(r, conf, nil)
+		return
+	}
 	if x.overrideCharset(r, conf) {
 		return
 	}
@@ -256,10 +260,15 @@ func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
 // alone unless override_charset is on; without one, charset_types decide
 // and source_charset is the source. The Content-Type is then written
 // here whole, the backend's charset replaced, and x.recode set when the
-// body is recoded. A subrequest's head is not sent and its body is not
-// recoded.
+// body is recoded. A subrequest's body is recoded to the main response's
+// charset (charsetsub.go).
 func (x *exchange) proxiedCharset(resp *http1.Response, conf *locConf) {
 	x.recode = nil
+	if x.isSub() {
+		_, src := splitCharset(resp.ContentType)
+		x.subrequestCharset(resp, conf, src)
+		return
+	}
 	if x.overrideCharset(resp, conf) {
 		if x.recode != nil && x.recode.Grows() {
 			resp.ContentLength = -1
@@ -268,7 +277,7 @@ func (x *exchange) proxiedCharset(resp *http1.Response, conf *locConf) {
 	}
 	resp.Charset = nil
 	ct := resp.ContentType
-	if len(ct) == 0 || conf.charset == "" || x.isSub() {
+	if len(ct) == 0 || conf.charset == "" {
 		return
 	}
 	typ, src := splitCharset(ct)

@@ -86,6 +86,7 @@ type exchange struct {
 	recode       *recoder      // source_charset to charset for this response's body
 	recodeLink   filter.Recode // the charset filter's link, recoding through recode
 	ctBuf        []byte        // a proxied Content-Type the charset filter rewrote
+	mainCharset  []byte        // the charset the main response names, for its subrequests
 	aliasURI     []byte        // try_files' new URI under a prefix alias
 	fileBuf      []byte
 	cpath        []byte // NUL-terminated path for openat

@@ -124,3 +124,59 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Subrequests' bodies (ssi includes, addition) are recoded to the charset
+// the main response names, from their own source charset
+// (ngx_http_main_request_charset).
+func TestServeCharsetSubrequests(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	get := func(name, target string) harness.Request {
+		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	}
+	page := `a<!--#include virtual="/inc/x.html" -->b<!--#include virtual="/incsame/x.html" -->` +
+		`c<!--#include virtual="/incnone/x.html" -->d<!--#include virtual="/incother/x.html" -->` +
+		`e<!--#include virtual="/incup/" -->f`
+	c := harness.Case{
+		Name:          "charset subrequests",
+		ErrorMessages: true,
+		Config: `charset_map B A {
+    58 59; # X -> Y
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /main/ { ssi on; charset A; }
+    location /mainnone/ { ssi on; }
+    location /mainrecoded/ { ssi on; charset A; source_charset B; }
+    location /inc/ { source_charset B; }
+    location /incsame/ { source_charset A; }
+    location /incnone/ { }
+    location /incother/ { source_charset C; }
+    location /incup/ { proxy_pass http://127.0.0.1:{{PORT}}/rawb/; }
+    location /rawb/ { default_type 'text/html; charset=B'; return 200 "XX"; }
+    location /add/ {
+        charset A;
+        add_after_body /inc/x.html;
+    }
+}
+`,
+		Content: map[string]string{
+			"html/main/p.html":        page,
+			"html/mainnone/p.html":    page,
+			"html/mainrecoded/p.html": "X" + page,
+			"html/inc/x.html":         "XX",
+			"html/incsame/x.html":     "XX",
+			"html/incnone/x.html":     "XX",
+			"html/incother/x.html":    "XX",
+			"html/add/p.html":         "XX",
+		},
+		Requests: []harness.Request{
+			get("main names a charset", "/main/p.html"),
+			get("main names none", "/mainnone/p.html"),
+			get("main recoded too", "/mainrecoded/p.html"),
+			get("addition", "/add/p.html"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

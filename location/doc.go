@@ -11,7 +11,8 @@
 // default_type, charset, ETag/Last-Modified, ranges), the other content
 // handlers (autoindex, random_index, empty_gif, stub_status; one file
 // each, with the listing formats in the sub-package autoindex),
-// error_page and nginx's built-in error pages byte for byte.
+// error_page and nginx's built-in error pages byte for byte, and the
+// internal redirect a backend's X-Accel-Redirect asks for (accel.go).
 //
 // It does not own parsing (nginxconf), variables and the rewrite module
 // (rewrite) or proxying (upstream).

@@ -2,8 +2,10 @@
 // max_fails, fail_timeout, backup, down; keepalive; balancing behind a
 // one-method Picker), the proxy handler (proxy_pass URI rules,
 // proxy_set_header with inheritance and defaults, proxy_http_version,
-// timeouts, 502/504) and the upgrade tunnel that takes over a connection
-// when a backend answers 101.
+// timeouts, 502/504), the X-Accel-* headers a backend steers it with
+// (accel.go; location follows an X-Accel-Redirect, which Serve reports in
+// rewrite.State.AccelRedirect) and the upgrade tunnel that takes over a
+// connection when a backend answers 101.
 //
 // Entry points: CompileGroups (http{} level, once per config), CompileProxy
 // (per location), (*Proxy).Serve (per request). The request to the backend

@@ -93,6 +93,9 @@ server {
     location /cs/ { charset koi8-r; return 200 "charset\n"; }
     location @named { return 200 "named uri=$uri args=$args m=$request_method\n"; }
     location /r301/ { return 301 /elsewhere; }
+    location /epx/ { error_page 404 = /p/accel?h=X-Accel-Redirect:%20/ret/fromep; return 404; }
+    location /epx201/ { error_page 404 =201 /p/accel?h=X-Accel-Redirect:%20/ret/fromep; return 404; }
+    location /epxf/ { error_page 404 /p/accel?h=X-Accel-Redirect:%20/files/missing; return 404; }
     location /ssi/ { ssi on; root html; }
     location /tf/ { try_files /nonexistent /ret/tf; }
     location /tfa/ { try_files /nonexistent /ret/tf?x=1; }
@@ -126,6 +129,9 @@ server {
 		plainGet("a '?' first", accelTarget("/p/", "", xar("?a=1")...)),
 		serveRaw("HEAD to a static file", "HEAD "+accelTarget("/p/", "", xar("/files/a.txt", carried...)...)+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		plainGet("in an ssi include", "/ssi/page.html"),
+		plainGet("from an error_page =", "/epx/x"),
+		plainGet("from an error_page =201", "/epx201/x"),
+		plainGet("from an error_page to a missing file", "/epxf/x"),
 		plainGet("the first of two", accelTarget("/p/", "", xar("/ret/first", "X-Accel-Redirect: /ret/second")...)),
 		plainGet("proxied again", accelTarget("/p/", "", xar("/again/headers", carried...)...)),
 		serveRaw("POST proxied again", "POST "+accelTarget("/p/", "", xar("/again/echo")...)+" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),

@@ -149,55 +149,6 @@ func (x *exchange) toGET() {
 	}
 }
 
-// overrideCharset is the charset filter for a response while a backend's
-// X-Accel-Charset is in force (ngx_http_destination_charset's
-// override_charset): the charset named, whatever charset and
-// charset_types say, when the configuration knows it. It reports false
-// when there is none, so the usual rules apply.
-func (x *exchange) overrideCharset(r *http1.Response, conf *locConf) bool {
-	name := x.st.AccelCharset
-	if len(name) == 0 {
-		return false
-	}
-	if len(r.ContentType) == 0 {
-		return true
-	}
-	cs := &x.rt.charsets
-	dst := cs.indexBytes(name)
-	if dst < 0 {
-		x.log.Errorf(x, "unknown charset \"%s\" to override%s", name, x.accelAction())
-		return true
-	}
-	// The source: a charset the type names, else source_charset.
-	base, src, srcName := r.ContentType, -1, []byte(nil)
-	if b, param, ok := charsetParam(r.ContentType); ok {
-		base, srcName, src = b, param, cs.indexBytes(param)
-	} else if conf.sourceCharset != "" {
-		src, srcName = conf.sourceIdx, []byte(conf.sourceCharset)
-	} else {
-		r.Charset = name
-		return true
-	}
-	if src != dst {
-		var rc *recoder
-		if src >= 0 {
-			// nginx has the tables of every charset_map at run time.
-			rc = cs.maps[[2]int{src, dst}]
-		}
-		if rc == nil {
-			action := x.accelAction()
-			if action == "" {
-				action = " while sending response to client"
-			}
-			x.log.Errorf(x, "no \"charset_map\" between the charsets \"%s\" and \"%s\"%s", srcName, name, action)
-			return true
-		}
-		x.recode = rc
-	}
-	r.ContentType, r.Charset = base, name
-	return true
-}
-
 // charsetParam finds a "charset=" parameter as
 // ngx_http_upstream_copy_content_type does: the type before its ';' and
 // the value without quotes.

@@ -95,12 +95,11 @@ func (x *exchange) autoindex(loc *Location, conf *locConf) int {
 	if format == formatXML {
 		// The handler names utf-8 itself, which the charset filter
 		// leaves alone (override_charset off).
-		r.Charset, x.recode = charsetUTF8, nil
-	} else {
-		x.setCharset(r, conf)
+		r.Charset = charsetUTF8
 	}
-	utf8 := len(r.Charset) == 5 && equalFold(r.Charset, "utf-8")
 	x.writeHeader(r)
+	// The listing escapes names for the charset the page went out with.
+	utf8 := len(r.Charset) == 5 && equalFold(r.Charset, "utf-8")
 	if m == http1.MethodHEAD {
 		d.close()
 		return 0

@@ -25,14 +25,7 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	if x.subHeader(resp, conf) {
 		x.chain.Push(&x.subs.link)
 	}
-	if x.proxied {
-		x.proxiedCharset(resp, conf)
-	}
-	x.noteCharset(resp)
-	if x.recode != nil {
-		x.recodeLink.Reset(x.recode)
-		x.chain.Push(&x.recodeLink)
-	}
+	x.charsetFilter(resp, conf)
 	postpone = x.ssiFilter(resp, conf) || postpone
 	if postpone {
 		x.chain.Push(&x.postpone)
@@ -48,8 +41,8 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 // resp's body, so that the static module sends the whole file rather than
 // ranges of it (nginx's range filter sits below them and finds no length).
 func (x *exchange) transformsBody(resp *http1.Response, conf *locConf) bool {
-	return x.additionApplies(resp, conf) || x.subTable(resp, conf) != nil || x.ssiApplies(resp, conf) ||
-		x.gzipTransforms(resp, conf)
+	return x.additionApplies(resp, conf) || x.subTable(resp, conf) != nil || x.charsetGrows(resp, conf) ||
+		x.ssiApplies(resp, conf) || x.gzipTransforms(resp, conf)
 }
 
 // additionApplies is the test of nginx's addition header filter: a 200
@@ -59,7 +52,7 @@ func (x *exchange) additionApplies(resp *http1.Response, conf *locConf) bool {
 	if resp.Status != 200 || x.isSub() || (conf.addBefore == nil && conf.addAfter == nil) {
 		return false
 	}
-	return conf.additionTypes.matches(resp, &x.ctLower)
+	return conf.additionTypes.matches(x, resp)
 }
 
 // additionFilter is the addition filter's header part: the body changes

@@ -1,20 +1,19 @@
 package location
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
-	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
-// The charset filter's header part (ngx_http_charset_filter_module): the
-// charset named in Content-Type, and whether the body is recoded from its
-// source charset (source_charset, or a proxied response's own charset
-// under override_charset) to charset through a charset_map, one-byte to
-// one-byte or to and from utf-8. The recoding itself is filter.Recode, a
-// link of the response's chain below sub_filter. source_charset with a
-// variable refuses to start.
+// The charset filter (ngx_http_charset_filter_module): the charset named
+// in Content-Type, and recoding a body from source_charset to charset
+// through a charset_map, one-byte to one-byte or to and from utf-8, for
+// the bodies this package writes (static files, return text, built-in
+// pages). source_charset with a variable, or a recode in a location that
+// proxies, refuses to start.
 
 // charsetSet is the http block's charsets, numbered in the order they
 // were first named (nginx's mcf->charsets), and the one-byte tables of
@@ -23,14 +22,9 @@ type charsetSet struct {
 	names []string // as first written; Content-Type uses this spelling
 	utf8  []bool
 	// maps holds each charset_map both ways, keyed [src][dst]: nginx
-	// has the tables of every map at run time (ngx_http_charset_
-	// postconfiguration), whatever pairs the locations name.
-	maps map[[2]int]*recoder
+	// makes every one usable at run time (ngx_http_charset_postconfiguration).
+	maps map[[2]int]*filter.Recoder
 }
-
-// recoder is one direction of a charset_map (the tables the charset
-// link recodes through).
-type recoder = filter.Recoder
 
 // register numbers the charsets the http block names in the order nginx
 // reads them (ngx_http_add_charset as each directive is parsed), so a name
@@ -99,7 +93,7 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 	if cs.maps[[2]int{src, dst}] != nil {
 		return confErr(d, "duplicate \"charset_map\" between \"%s\" and \"%s\"", d.Args[0], d.Args[1])
 	}
-	fwd, back := &recoder{}, &recoder{}
+	fwd, back := &filter.Recoder{}, &filter.Recoder{}
 	var f, b [256]byte
 	to, from := new([256][]byte), new([256]*[256]byte)
 	from[0] = new([256]byte)
@@ -157,7 +151,7 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 		fwd.Bytes, back.Bytes = &f, &b
 	}
 	if cs.maps == nil {
-		cs.maps = map[[2]int]*recoder{}
+		cs.maps = map[[2]int]*filter.Recoder{}
 	}
 	cs.maps[[2]int{src, dst}], cs.maps[[2]int{dst, src}] = fwd, back
 	return nil
@@ -184,7 +178,8 @@ func hexToI(s string) (int, bool) {
 }
 
 // compileCharsets resolves conf's charset and source_charset against the
-// http block's charsets, refusing what is not served.
+// http block's charsets; a (source_charset, charset) pair without a
+// charset_map is nginx's emergency.
 func (c *compiler) compileCharsets(conf *locConf) error {
 	cs := &c.rt.charsets
 	conf.charsetIdx, conf.sourceIdx = -1, -1
@@ -195,191 +190,17 @@ func (c *compiler) compileCharsets(conf *locConf) error {
 	if conf.sourceCharset == "" {
 		return nil
 	}
-	d := conf.sourceCharsetDir
-	refuse := func(why string) error {
-		if !c.opts.Serving {
-			return nil
-		}
-		return confErr(d, "\"source_charset\" %s is not supported by gonginx", why)
-	}
 	if strings.HasPrefix(conf.sourceCharset, "$") {
-		return refuse("with a variable")
+		conf.sourceVar = c.rc.Variable(conf.sourceCharset[1:])
+		return nil
 	}
 	conf.sourceIdx = cs.add(conf.sourceCharset)
+	conf.sourceBytes = []byte(cs.names[conf.sourceIdx])
+	if conf.charsetIdx >= 0 && conf.charsetIdx != conf.sourceIdx && cs.maps[[2]int{conf.sourceIdx, conf.charsetIdx}] == nil {
+		return &nginxconf.Error{Msg: fmt.Sprintf("no \"charset_map\" between the charsets \"%s\" and \"%s\"",
+			cs.names[conf.sourceIdx], cs.names[conf.charsetIdx])}
+	}
 	return nil
-}
-
-// setCharset is the charset filter's header part for a response this
-// package writes: the charset named in Content-Type, and the recoder the
-// body goes through (x.recode). The caller clears the length when the
-// recode grows the body.
-func (x *exchange) setCharset(r *http1.Response, conf *locConf) {
-	x.recode = nil
-	if x.isSub() {
-		x.subrequestCharset(r, conf, nil)
-		return
-	}
-	if x.overrideCharset(r, conf) {
-		return
-	}
-	if conf.charset == "" || len(r.ContentType) == 0 || !conf.charsetAny && !x.charsetType(conf, r.ContentType) {
-		return
-	}
-	dst, dstIdx := conf.charsetBytes, conf.charsetIdx
-	if conf.charsetVar != nil {
-		x.charsetBuf = conf.charsetVar.Eval(&x.st, x.charsetBuf[:0])
-		dst, dstIdx = x.charsetBuf, x.rt.charsets.indexBytes(x.charsetBuf)
-	}
-	if conf.sourceCharset != "" && dstIdx != conf.sourceIdx {
-		var rc *recoder
-		if dstIdx >= 0 && conf.sourceIdx >= 0 {
-			rc = x.rt.charsets.maps[[2]int{conf.sourceIdx, dstIdx}]
-		}
-		if rc == nil {
-			src := conf.sourceCharset
-			if conf.sourceIdx >= 0 {
-				src = x.rt.charsets.names[conf.sourceIdx]
-			}
-			// nginx is in its header filter, "sending response to client".
-			x.log.Errorf(x, "no \"charset_map\" between the charsets \"%s\" and \"%s\" while sending response to client", src, dst)
-			return
-		}
-		x.recode = rc
-	}
-	// ngx_http_set_charset: a 301 or 302 names no charset (its body is
-	// still recoded).
-	if r.Status == 301 || r.Status == 302 || len(dst) == 0 {
-		return
-	}
-	r.Charset = dst
-}
-
-// proxiedCharset is the charset filter's header part for a proxied
-// response (ngx_http_charset_header_filter on the backend's
-// Content-Type): a charset the backend names is the source and is left
-// alone unless override_charset is on; without one, charset_types decide
-// and source_charset is the source. The Content-Type is then written
-// here whole, the backend's charset replaced, and x.recode set when the
-// body is recoded. A subrequest's body is recoded to the main response's
-// charset (charsetsub.go).
-func (x *exchange) proxiedCharset(resp *http1.Response, conf *locConf) {
-	x.recode = nil
-	if x.isSub() {
-		_, src := splitCharset(resp.ContentType)
-		x.subrequestCharset(resp, conf, src)
-		return
-	}
-	if x.overrideCharset(resp, conf) {
-		if x.recode != nil && x.recode.Grows() {
-			resp.ContentLength = -1
-		}
-		return
-	}
-	resp.Charset = nil
-	ct := resp.ContentType
-	if len(ct) == 0 || conf.charset == "" {
-		return
-	}
-	typ, src := splitCharset(ct)
-	if src != nil {
-		if !conf.overrideCharset {
-			return
-		}
-	} else if !conf.charsetAny && !x.charsetType(conf, typ) {
-		return
-	}
-	cs := &x.rt.charsets
-	dst, dstIdx := conf.charsetBytes, conf.charsetIdx
-	if conf.charsetVar != nil {
-		x.charsetBuf = conf.charsetVar.Eval(&x.st, x.charsetBuf[:0])
-		dst, dstIdx = x.charsetBuf, cs.indexBytes(x.charsetBuf)
-	}
-	srcIdx, srcName := -1, ""
-	switch {
-	case src != nil:
-		srcIdx = cs.indexBytes(src)
-	case conf.sourceCharset == "":
-		x.nameProxiedCharset(resp, ct, dst)
-		return
-	default:
-		srcIdx, srcName = conf.sourceIdx, cs.names[conf.sourceIdx]
-	}
-	noMap := func() {
-		if src != nil {
-			srcName = string(src)
-		}
-		// nginx is in the upstream's header handling.
-		x.log.Errorf(x, "no \"charset_map\" between the charsets \"%s\" and \"%s\" while reading response header from upstream", srcName, dst)
-	}
-	if dstIdx < 0 || srcIdx < 0 {
-		if dstIdx != srcIdx || !equalFold(dst, strings.ToLower(string(src))) {
-			noMap()
-			return
-		}
-		x.nameProxiedCharset(resp, typ, dst)
-		return
-	}
-	if srcIdx == dstIdx {
-		x.nameProxiedCharset(resp, typ, dst)
-		return
-	}
-	if lastHeader(resp.Headers, "content-encoding") >= 0 {
-		return
-	}
-	rc := cs.maps[[2]int{srcIdx, dstIdx}]
-	if rc == nil {
-		noMap()
-		return
-	}
-	x.nameProxiedCharset(resp, typ, dst)
-	x.recode = rc
-	if rc.Grows() {
-		resp.ContentLength = -1
-	}
-}
-
-// nameProxiedCharset writes a proxied response's Content-Type as typ with
-// "; charset=dst" (ngx_http_set_charset and the header filter's append):
-// a 301 or 302 names no charset, nor does an empty name.
-func (x *exchange) nameProxiedCharset(resp *http1.Response, typ, dst []byte) {
-	resp.ContentType = typ
-	if resp.Status == 301 || resp.Status == 302 || len(dst) == 0 {
-		return
-	}
-	x.ctBuf = append(append(append(x.ctBuf[:0], typ...), "; charset="...), dst...)
-	resp.ContentType = x.ctBuf
-}
-
-// splitCharset splits a backend's Content-Type as
-// ngx_http_upstream_copy_content_type: the type is what precedes the ';'
-// of a "charset=" parameter (else the whole value), the charset is the
-// rest of the value after "charset=", its quotes dropped; nil without
-// one.
-func splitCharset(ct []byte) (typ, charset []byte) {
-	for i := 0; i < len(ct); i++ {
-		if ct[i] != ';' {
-			continue
-		}
-		j := i + 1
-		for j < len(ct) && ct[j] == ' ' {
-			j++
-		}
-		if j == len(ct) {
-			return ct, nil
-		}
-		if len(ct)-j < 8 || !http1.EqualFold(ct[j:j+8], "charset=") {
-			continue
-		}
-		v := ct[j+8:]
-		if len(v) > 0 && v[0] == '"' {
-			v = v[1:]
-		}
-		if len(v) > 0 && v[len(v)-1] == '"' {
-			v = v[:len(v)-1]
-		}
-		return ct[:i], v
-	}
-	return ct, nil
 }
 
 // charsetType tests a type against charset_types as nginx does, through
@@ -392,6 +213,3 @@ func (x *exchange) charsetType(conf *locConf, ct []byte) bool {
 	x.ctLower = lower
 	return conf.charsetTypes[string(lower)]
 }
-
-// recodeGrows reports whether the body being sent changes length.
-func (x *exchange) recodeGrows() bool { return x.recode != nil && x.recode.Grows() }

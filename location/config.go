@@ -147,78 +147,79 @@ type level struct {
 
 // locConf is the merged configuration a request runs with.
 type locConf struct {
-	root, alias      string
-	aliasSet         bool
-	aliasLoc         string // the prefix alias replaces: the name of the location that set it
-	aliasRegex       bool   // alias set in a regex location: it is the whole path
-	symlinks         uint8  // disable_symlinks: symlinksOff, symlinksOn, symlinksNotOwner
-	symlinksFromRaw  string // disable_symlinks from=
-	indexRaw         []string
-	tryFilesRaw      []string
-	tryFilesFile     string
-	tryFilesLine     int
-	autoindex        bool
-	autoindexFormat  uint8 // formatHTML, formatJSON, formatJSONP, formatXML
-	autoindexLocal   bool  // autoindex_localtime
-	autoindexRound   bool  // autoindex_exact_size off: sizes rounded to K, M, G
-	randomIndex      bool
-	defaultType      string
-	types            map[string]string
-	charset          string
-	sourceCharset    string               // source_charset ("" off)
-	overrideCharset  bool                 // override_charset
-	sourceCharsetDir *nginxconf.Directive // for a refusal's file:line
-	charsetTypes     map[string]bool
-	charsetAny       bool // charset_types *
-	errorPages       map[int]*errorPage
-	serverTokens     bool
-	absRedirect      bool
-	nameInRedir      bool
-	portInRedir      bool
-	internal         bool
-	access           []accessRule
-	logNotFound      bool
-	etag             bool
-	ims              int // 0 exact, 1 before, 2 off
-	maxBody          int64
-	maxRanges        int     // max_ranges; -1: no limit
-	addBefore        []byte  // add_before_body URI (bodyfilters.go)
-	addAfter         []byte  // add_after_body URI
-	additionTypes    typeSet // addition_types
-	ssi              ssiConf
-	keepalive        time.Duration
-	keepaliveHeader  int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
-	keepaliveReqs    int              // keepalive_requests
-	keepaliveTime    time.Duration    // keepalive_time
-	keepaliveOff     uint8            // keepalive_disable: kaMSIE6, kaSafari
-	msiePadding      bool             // msie_padding
-	resetTimedout    bool             // reset_timedout_connection
-	headerTimeout    time.Duration    // client_header_timeout (server level)
-	bodyTimeout      time.Duration    // client_body_timeout
-	limits           http1.Limits     // header buffers and parsing switches (server level)
-	limitRate        *rewrite.Complex // limit_rate: bytes per second (nil: none)
-	limitRateAfter   *rewrite.Complex // limit_rate_after
-	stubStatus       bool             // stub_status: the page of connection counters
-	emptyGif         bool             // empty_gif: the location's handler
-	sendTimeout      time.Duration
-	lingering        int // lingering_close: lingerOff, lingerOn, lingerAlways
-	lingeringTime    time.Duration
-	lingeringWait    time.Duration    // lingering_timeout
-	accessLogs       []*accessLogRule // this level's access_log lines (inherited when a level has none)
-	accessOff        bool             // access_log off at the level that set accessLogs
-	errorLogs        []errorLogRule   // error_log lines of the nearest level that has some; none: the main log
-	proxyPass        *nginxconf.Directive
-	recursiveEP      bool
-	epOwner          *locConf
-	addHeaders       []addHeader // this level's add_header lines, or the inherited ones (headers.go)
-	addTrailers      []addHeader // likewise add_trailer
-	noChunked        bool        // chunked_transfer_encoding off
-	expires          expiresConf
-	sub              *subConf // sub_filter lines of this level or inherited (subfilter.go)
-	subOnce          bool     // sub_filter_once
-	subLastModified  bool     // sub_filter_last_modified
-	subTypes         typeSet  // sub_filter_types
-	gz               gzipConf // the gzip family (gzip.go)
+	root, alias     string
+	aliasSet        bool
+	aliasLoc        string // the prefix alias replaces: the name of the location that set it
+	aliasRegex      bool   // alias set in a regex location: it is the whole path
+	symlinks        uint8  // disable_symlinks: symlinksOff, symlinksOn, symlinksNotOwner
+	symlinksFromRaw string // disable_symlinks from=
+	indexRaw        []string
+	tryFilesRaw     []string
+	tryFilesFile    string
+	tryFilesLine    int
+	autoindex       bool
+	autoindexFormat uint8 // formatHTML, formatJSON, formatJSONP, formatXML
+	autoindexLocal  bool  // autoindex_localtime
+	autoindexRound  bool  // autoindex_exact_size off: sizes rounded to K, M, G
+	randomIndex     bool
+	defaultType     string
+	types           map[string]string
+	charset         string
+	sourceCharset   string       // source_charset ("" off)
+	overrideCharset bool         // override_charset
+	sourceVar       *rewrite.Var // source_charset $name
+	sourceBytes     []byte
+	charsetTypes    map[string]bool
+	charsetAny      bool // charset_types *
+	errorPages      map[int]*errorPage
+	serverTokens    bool
+	absRedirect     bool
+	nameInRedir     bool
+	portInRedir     bool
+	internal        bool
+	access          []accessRule
+	logNotFound     bool
+	etag            bool
+	ims             int // 0 exact, 1 before, 2 off
+	maxBody         int64
+	maxRanges       int     // max_ranges; -1: no limit
+	addBefore       []byte  // add_before_body URI (bodyfilters.go)
+	addAfter        []byte  // add_after_body URI
+	additionTypes   typeSet // addition_types
+	ssi             ssiConf
+	keepalive       time.Duration
+	keepaliveHeader int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
+	keepaliveReqs   int              // keepalive_requests
+	keepaliveTime   time.Duration    // keepalive_time
+	keepaliveOff    uint8            // keepalive_disable: kaMSIE6, kaSafari
+	msiePadding     bool             // msie_padding
+	resetTimedout   bool             // reset_timedout_connection
+	headerTimeout   time.Duration    // client_header_timeout (server level)
+	bodyTimeout     time.Duration    // client_body_timeout
+	limits          http1.Limits     // header buffers and parsing switches (server level)
+	limitRate       *rewrite.Complex // limit_rate: bytes per second (nil: none)
+	limitRateAfter  *rewrite.Complex // limit_rate_after
+	stubStatus      bool             // stub_status: the page of connection counters
+	emptyGif        bool             // empty_gif: the location's handler
+	sendTimeout     time.Duration
+	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
+	lingeringTime   time.Duration
+	lingeringWait   time.Duration    // lingering_timeout
+	accessLogs      []*accessLogRule // this level's access_log lines (inherited when a level has none)
+	accessOff       bool             // access_log off at the level that set accessLogs
+	errorLogs       []errorLogRule   // error_log lines of the nearest level that has some; none: the main log
+	proxyPass       *nginxconf.Directive
+	recursiveEP     bool
+	epOwner         *locConf
+	addHeaders      []addHeader // this level's add_header lines, or the inherited ones (headers.go)
+	addTrailers     []addHeader // likewise add_trailer
+	noChunked       bool        // chunked_transfer_encoding off
+	expires         expiresConf
+	sub             *subConf // sub_filter lines of this level or inherited (subfilter.go)
+	subOnce         bool     // sub_filter_once
+	subLastModified bool     // sub_filter_last_modified
+	subTypes        typeSet  // sub_filter_types
+	gz              gzipConf // the gzip family (gzip.go)
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables

@@ -172,7 +172,10 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		}
 	case "source_charset":
 		if len(d.Args) == 1 {
-			conf.sourceCharset, conf.sourceCharsetDir = d.Args[0], d
+			conf.sourceCharset = d.Args[0]
+			if conf.sourceCharset == "off" {
+				conf.sourceCharset = ""
+			}
 		}
 	case "override_charset":
 		conf.overrideCharset = onOff(d)

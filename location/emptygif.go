@@ -47,10 +47,6 @@ func (x *exchange) emptyGif(conf *locConf) int {
 		x.writeHeader(r)
 		return 0
 	}
-	x.setCharset(r, conf)
-	if x.recodeGrows() {
-		r.ContentLength = -1
-	}
 	x.writeHeader(r)
 	if m != http1.MethodHEAD {
 		x.write(emptyGIF)

@@ -62,12 +62,6 @@ func (x *exchange) gzipStatic(loc *Location, conf *locConf) (rc int, handled boo
 	size, mtime := fi.size, fi.mtime
 	r := x.newResp(200, conf)
 	r.ContentType = x.contentType(conf)
-	// The charset filter names a charset for a body it need not recode,
-	// and leaves a gzipped one it would have to alone.
-	x.setCharset(r, conf)
-	if x.recode != nil {
-		r.Charset, x.recode = nil, nil
-	}
 	r.ContentLength = size
 	r.LastModified = mtime
 	if conf.etag {

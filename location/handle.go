@@ -83,22 +83,26 @@ type exchange struct {
 	charsetBuf   []byte // charset $name evaluated
 	proxied      bool   // the head being written is a proxied response's
 	ctLower      []byte
-	recode       *recoder      // source_charset to charset for this response's body
-	recodeLink   filter.Recode // the charset filter's link, recoding through recode
-	ctBuf        []byte        // a proxied Content-Type the charset filter rewrote
-	mainCharset  []byte        // the charset the main response names, for its subrequests
-	aliasURI     []byte        // try_files' new URI under a prefix alias
-	fileBuf      []byte
-	cpath        []byte // NUL-terminated path for openat
-	fromBuf      []byte // disable_symlinks from= evaluated
-	ranges       []byteRange
-	boundary     []byte
-	partHead     []byte
-	ctype        []byte
-	dir          dirReader         // the directory autoindex or random_index reads (dirs.go)
-	dirEntries   []autoindex.Entry // autoindex's listing
-	dirNames     []byte            // the names dirEntries point into; random_index's pick
-	listing      []byte            // autoindex's rendered listing
+	recode       filter.Recode // the charset filter's link (charsetfilter.go)
+	sourceBuf    []byte        // source_charset $name evaluated
+	// outCharset is the charset the main response named, which its
+	// subrequests' bodies are recoded to.
+	outCharset []byte
+	// partType is the file's own type in a multipart/byteranges response
+	// (the charset filter's view of it).
+	partType   []byte
+	aliasURI   []byte // try_files' new URI under a prefix alias
+	fileBuf    []byte
+	cpath      []byte // NUL-terminated path for openat
+	fromBuf    []byte // disable_symlinks from= evaluated
+	ranges     []byteRange
+	boundary   []byte
+	partHead   []byte
+	ctype      []byte
+	dir        dirReader         // the directory autoindex or random_index reads (dirs.go)
+	dirEntries []autoindex.Entry // autoindex's listing
+	dirNames   []byte            // the names dirEntries point into; random_index's pick
+	listing    []byte            // autoindex's rendered listing
 
 	toHTTPS       bool  // plain HTTP arrived on a TLS socket: every request gets 497
 	timedOutBody  bool  // client_body_timeout passed (nginx's c->timedout)
@@ -194,7 +198,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.timedOutBody = false
 	x.wwwAuth = x.wwwAuth[:0]
-	x.addURIToAlias, x.curConf, x.recode = false, nil, nil
+	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
 	x.kept.reset()
 	x.gzip.reset()
 	defer x.gzipEnd()
@@ -529,11 +533,7 @@ func (x *exchange) sendText(code int, text []byte, conf *locConf) int {
 	}
 	// ngx_http_set_content_type: the type of the URI's extension.
 	r.ContentType = x.contentType(conf)
-	x.setCharset(r, conf)
 	r.ContentLength = int64(len(text))
-	if x.recodeGrows() {
-		r.ContentLength = -1
-	}
 	x.writeHeader(r)
 	if x.req.MethodCode != http1.MethodHEAD {
 		x.write(text)
@@ -596,7 +596,6 @@ func (x *exchange) stubStatus(conf *locConf) int {
 	x.tmp = x.stats.AppendStubStatus(x.tmp[:0])
 	r := x.newResp(200, conf)
 	r.ContentType = textPlain
-	x.setCharset(r, conf)
 	r.ContentLength = int64(len(x.tmp))
 	x.writeHeader(r)
 	if x.req.MethodCode != http1.MethodHEAD {
@@ -759,7 +758,6 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 	x.kept.dropRanges = true // ngx_http_clear_accept_ranges
 	if body != nil {
 		r.ContentType = textHTML
-		x.setCharset(r, conf)
 		r.ContentLength = int64(len(body))
 		// msie_padding: MSIE and Chrome show their own page for a short
 		// error page, so nginx pads it (ngx_http_send_special_response).
@@ -768,9 +766,6 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 				padding = true
 				r.ContentLength += int64(len(msiePadding))
 			}
-		}
-		if x.recodeGrows() {
-			r.ContentLength = -1
 		}
 	} else if code != 204 && code >= 200 {
 		r.ContentLength = 0

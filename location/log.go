@@ -142,7 +142,9 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 		msg = "*" + strconv.FormatUint(x.connID, 10) + " " + msg
 	}
 	if x != nil && x.req != nil {
-		r := x.req
+		// A subrequest shares its main request's line; nginx names the
+		// subrequest's URI after it.
+		r := x.mainConn().Request()
 		msg += ", client: "
 		if r.Conn != nil {
 			msg += r.Conn.RemoteAddr
@@ -151,8 +153,14 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 			msg += ", server: " + x.srv.Name
 		}
 		msg += ", request: \"" + string(appendRequestLine(nil, r)) + "\""
-		if x.upstreamName != "" {
+		if x.isSub() {
+			msg += ", subrequest: \"" + string(x.req.URI) + "\""
+		}
+		switch {
+		case x.upstreamName != "":
 			msg += ", upstream: \"" + x.upstreamName + "\""
+		case x.proxied && x.st.UpstreamLog != nil:
+			msg += ", upstream: \"" + x.st.UpstreamLog.UpstreamLogName() + "\""
 		}
 		if h := r.HeaderValue("Host"); h != nil {
 			msg += ", host: \"" + string(h) + "\""

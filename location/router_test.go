@@ -287,7 +287,7 @@ func TestServingRefuses(t *testing.T) {
 		{"one-byte recode is served", "charset_map b a { 58 59; }\nserver {\nlisten 127.0.0.1:19020;\ncharset a;\nsource_charset b;\n}", `<nil>`},
 		{"recode to utf-8 is served", "charset_map koi8-r utf-8 { C1 D0B0; }\nserver {\nlisten 127.0.0.1:19020;\ncharset utf-8;\nsource_charset koi8-r;\n}", `<nil>`},
 		{"recode of a proxied body", "charset_map b a { 58 59; }\nserver {\nlisten 127.0.0.1:19020;\nlocation / {\ncharset a;\nsource_charset b;\nproxy_pass http://127.0.0.1:1;\n}\n}", `<nil>`},
-		{"source_charset variable", "server {\nlisten 127.0.0.1:19020;\ncharset a;\nsource_charset $arg_s;\n}", `"source_charset" with a variable is not supported by gonginx in F:6`},
+		{"source_charset variable", "server {\nlisten 127.0.0.1:19020;\ncharset a;\nsource_charset $arg_s;\n}", `<nil>`},
 		{"same charsets need no map", "server {\nlisten 127.0.0.1:19020;\ncharset utf-8;\nsource_charset UTF-8;\n}", `<nil>`},
 	}
 	for _, tt := range tests {

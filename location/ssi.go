@@ -56,7 +56,7 @@ func ssiDirective(conf *locConf, d *nginxconf.Directive) {
 // that is not known to be empty, a type in ssi_types. The status does not
 // matter: error pages are filtered too.
 func (x *exchange) ssiApplies(resp *http1.Response, conf *locConf) bool {
-	return conf.ssi.on && resp.ContentLength != 0 && conf.ssi.types.matches(resp, &x.ctLower)
+	return conf.ssi.on && resp.ContentLength != 0 && conf.ssi.types.matches(x, resp)
 }
 
 // ssiFilter is the ssi filter's header part: for the main request the
@@ -144,7 +144,7 @@ func (h *ssiHost) StubFilter() (bool, ssi.Conf) {
 	x := h.x
 	c := x.lastSubConf
 	head := http1.Response{ContentType: x.ssiType}
-	if c == nil || !c.ssi.on || !c.ssi.types.matches(&head, &x.ctLower) {
+	if c == nil || !c.ssi.on || !c.ssi.types.matches(x, &head) {
 		return false, ssi.Conf{}
 	}
 	return true, ssi.Conf{SilentErrors: c.ssi.silent, ValueLen: c.ssi.valueLen}

@@ -58,14 +58,13 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	size, mtime := fi.size, fi.mtime
 	r := x.newResp(200, conf)
 	r.ContentType = x.contentType(conf)
-	x.setCharset(r, conf)
 	r.ContentLength = size
 	r.LastModified = mtime
 	if conf.etag {
 		x.etag = appendETag(x.etag[:0], mtime, size)
 		r.Headers = append(r.Headers, http1.Header{Name: hdrETag, Value: x.etag})
 	}
-	grows := x.recodeGrows() || x.transformsBody(r, conf)
+	grows := x.transformsBody(r, conf)
 	if grows {
 		r.ContentLength = -1
 	}
@@ -253,10 +252,13 @@ func (x *exchange) multipartHead(r *http1.Response, size int64) {
 	if len(r.ContentType) > 0 {
 		ph = append(ph, "\r\nContent-Type: "...)
 		ph = append(ph, r.ContentType...)
-		if len(r.Charset) > 0 {
+		// The charset filter, above the range filter in nginx, has named
+		// the charset by the time the parts are made.
+		if p := x.planCharset(r, x.conf()); p.apply && p.set && !p.noMap && !p.fail {
 			ph = append(ph, "; charset="...)
-			ph = append(ph, r.Charset...)
+			ph = append(ph, p.dst...)
 		}
+		x.partType = r.ContentType
 	}
 	ph = append(ph, "\r\nContent-Range: bytes "...)
 	x.partHead = ph

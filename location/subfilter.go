@@ -171,21 +171,7 @@ func (x *exchange) subTable(resp *http1.Response, conf *locConf) *filter.SubTabl
 // ngx_http_test_content_type: the type as the handler set it, parameters
 // and all, a proxied one without its "; charset=…".
 func (x *exchange) subType(resp *http1.Response, types *typeSet) bool {
-	if types.any {
-		return true
-	}
-	ct := resp.ContentType
-	if len(ct) == 0 {
-		return false
-	}
-	if x.proxied {
-		ct, _ = splitCharset(ct)
-	}
-	if types.types[string(ct)] {
-		return true
-	}
-	x.ctLower = appendLower(x.ctLower[:0], ct)
-	return types.types[string(x.ctLower)]
+	return types.matches(x, resp)
 }
 
 func lowerInPlace(b []byte) {

@@ -49,7 +49,7 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	sx.redirLoc, sx.rangeUnsat, sx.expectDone, sx.emptyLocation = nil, false, true, false
 	sx.timedOutBody = false
 	sx.wwwAuth = sx.wwwAuth[:0]
-	sx.addURIToAlias, sx.curConf, sx.recode = false, nil, nil
+	sx.addURIToAlias, sx.curConf, sx.partType = false, nil, nil
 	sx.gzip.reset()
 	defer sx.gzipEnd()
 	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens

@@ -35,22 +35,35 @@ func (ts *typeSet) addTypes(conf *locConf, def string, args []string) {
 	}
 }
 
-// matches is ngx_http_test_content_type: the response's type up to its
-// parameters, lowercased, looked up in the list.
-func (ts *typeSet) matches(resp *http1.Response, scratch *[]byte) bool {
+// matches is ngx_http_test_content_type: the response's type as nginx
+// keeps it (typeForMatch), lowercased, looked up in the list.
+func (ts *typeSet) matches(x *exchange, resp *http1.Response) bool {
 	if ts.any {
 		return true
 	}
-	ct := resp.ContentType
+	ct, _ := x.splitContentType(resp)
 	if len(ct) == 0 {
 		return false
-	}
-	if i := bytes.IndexByte(ct, ';'); i >= 0 {
-		ct = bytes.TrimRight(ct[:i], " ")
 	}
 	if ts.types[string(ct)] {
 		return true
 	}
-	*scratch = appendLower((*scratch)[:0], ct)
-	return ts.types[string(*scratch)]
+	x.ctLower = appendLower(x.ctLower[:0], ct)
+	return ts.types[string(x.ctLower)]
+}
+
+// splitContentType is nginx's view of a Content-Type: the type the
+// filters test (content_type_len) and the charset it names. One this
+// package made is all type (nginx parses no charset out of a type from
+// the config); a backend's is cut before a "; charset=" parameter, whose
+// value, unquoted, is the charset (ngx_http_upstream_copy_content_type).
+func (x *exchange) splitContentType(resp *http1.Response) (ct, charset []byte) {
+	ct = resp.ContentType
+	if !x.proxied {
+		return ct, nil
+	}
+	if base, cs, ok := charsetParam(ct); ok {
+		return base, cs
+	}
+	return ct, nil
 }

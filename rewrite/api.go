@@ -102,6 +102,9 @@ type State struct {
 	Buf []byte
 	// argsBuf holds the value of "set $args", which r.Args points at.
 	argsBuf []byte
+	// UpstreamLog names the backend whose response is being sent, for
+	// the ", upstream:" part of an error line logged meanwhile.
+	UpstreamLog interface{ UpstreamLogName() string }
 	// upstream is the backend's response head (vars_upstream.go).
 	upstream upstreamHead
 	// upstreamPending: the last of UpstreamTries is BeginUpstream's.
@@ -169,6 +172,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.UpstreamTries, s.passStart = s.UpstreamTries[:0], 0
 	s.upstream.reset()
 	s.upstreamPending = false
+	s.UpstreamLog = nil
 	s.SentTrailers = s.SentTrailers[:0]
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]

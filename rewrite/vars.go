@@ -270,6 +270,15 @@ func (c *Compiler) Variable(name string) *Var { return &Var{c.lookup(name)} }
 // Eval appends the variable's value to dst.
 func (r *Var) Eval(s *State, dst []byte) []byte { return r.v.eval(s, dst) }
 
+// EvalFound appends the variable's value to dst and reports whether it
+// has one (nginx's not_found unset), empty or not.
+func (r *Var) EvalFound(s *State, dst []byte) ([]byte, bool) {
+	s.FoundEmpty = false
+	start := len(dst)
+	dst = r.v.eval(s, dst)
+	return dst, len(dst) > start || s.FoundEmpty
+}
+
 func (v *variable) eval(s *State, dst []byte) []byte {
 	if v.slot >= 0 {
 		// A value set or mapped exists even when empty (a map falls

@@ -76,6 +76,14 @@ func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr s
 // "%V%V%s%V" of u->schema, the peer name and u->uri (with ':' after a
 // unix socket path).
 func upstreamURL(t *target, x *exchange, addr string) string {
+	return logName(t.scheme, x, addr)
+}
+
+// UpstreamLogName is the backend whose response is being sent, as an
+// error line names it (rewrite.State.UpstreamLog).
+func (x *exchange) UpstreamLogName() string { return logName(x.scheme, x, x.tryAddr) }
+
+func logName(scheme string, x *exchange, addr string) string {
 	uri := x.req
 	if i := indexByte(uri, ' '); i >= 0 {
 		uri = uri[i+1:]
@@ -90,7 +98,7 @@ func upstreamURL(t *target, x *exchange, addr string) string {
 	if len(addr) > 5 && addr[:5] == "unix:" {
 		sep = ":"
 	}
-	return t.scheme + "://" + addr + sep + string(uri)
+	return scheme + "://" + addr + sep + string(uri)
 }
 
 func indexByte(b []byte, c byte) int {

@@ -18,9 +18,10 @@ import (
 // exchange is the per-request scratch of a proxied request, pooled so the
 // steady state allocates nothing.
 type exchange struct {
-	req  []byte // the request head sent to the backend
-	rbuf []byte // the backend's response head, then body bytes
-	body []byte // the client body, read before the backend is contacted
+	scheme string // of the target tried, for UpstreamLogName
+	req    []byte // the request head sent to the backend
+	rbuf   []byte // the backend's response head, then body bytes
+	body   []byte // the client body, read before the backend is contacted
 	// bodyFile holds what of the body did not fit in body; bodyBuffered
 	// says the body was read in full (so a retry can send it again).
 	bodyFile *os.File
@@ -279,7 +280,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		} else {
 			sent = true
 			connectTime := time.Since(now)
-			x.tryAddr, x.connectTime = addr, connectTime
+			x.tryAddr, x.connectTime, x.scheme = addr, connectTime, t.scheme
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
 			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
 			err = p.wrapTry(err, x.action, &t, x, addr)
@@ -736,6 +737,7 @@ func sendFailure(err error) (int, error, ftMask) {
 // response time yet.
 func (x *exchange) beginTry(s *rewrite.State) {
 	if s != nil {
+		s.UpstreamLog = x
 		// nginx sets a try's bytes_sent only when it ends: the header
 		// filters see 0.
 		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: -1,

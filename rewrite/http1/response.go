@@ -24,10 +24,9 @@ type Response struct {
 	StatusLine []byte
 
 	ContentType []byte
-	// Charset is appended as "; charset=X" when ContentType has no
-	// parameters (nginx's charset filter with "charset X"); the caller
-	// decides whether the type is in charset_types (location's charset
-	// filter).
+	// Charset is appended as "; charset=X", as nginx's header writer
+	// appends headers_out.charset (location's charset filter decides; it
+	// leaves it empty for a type that still names its own charset).
 	Charset       []byte
 	ContentLength int64 // -1: unknown (chunked for HTTP/1.1, close for 1.0)
 	LastModified  int64 // Unix seconds; -1: none. Dropped unless 200, 206 or 304.
@@ -64,6 +63,9 @@ type Response struct {
 	// VaryAcceptEncoding writes "Vary: Accept-Encoding" after the
 	// Connection lines, where nginx's header filter puts it for gzip_vary.
 	VaryAcceptEncoding bool
+	// Drop, set by a HeaderFilter that failed (nginx's NGX_ERROR from a
+	// header filter), sends nothing and closes the connection.
+	Drop bool
 	// Body, set by a HeaderFilter, transforms this response's body: every
 	// Write goes to it, and it passes its output on with WriteOut.
 	Body BodyFilter
@@ -183,6 +185,11 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
 		c.Filter.FilterHeader(resp)
 	}
+	if resp.Drop {
+		st.headerOnly = true
+		c.Abort()
+		return nil
+	}
 	if r.HTTP09() {
 		// No head, but the body still goes through the body filters.
 		st.http09, st.body = true, resp.Body
@@ -270,7 +277,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	if len(contentType) > 0 {
 		b = append(b, "Content-Type: "...)
 		b = append(b, contentType...)
-		if len(resp.Charset) > 0 && !hasParams(contentType) {
+		if len(resp.Charset) > 0 {
 			b = append(b, "; charset="...)
 			b = append(b, resp.Charset...)
 		}
@@ -330,15 +337,6 @@ func appendHeaders(b []byte, hs []Header) []byte {
 		b = append(b, '\r', '\n')
 	}
 	return b
-}
-
-func hasParams(ct []byte) bool {
-	for _, c := range ct {
-		if c == ';' {
-			return true
-		}
-	}
-	return false
 }
 
 // appendRedirectBase writes "http[s]://host[:port]" for a relative

@@ -274,9 +274,9 @@ func TestServeCharset(t *testing.T) {
 			staticGet("var utf-8", "/var/a.html?c=utf-8"),
 			staticGet("var other name", "/var/a.html?c=windows-1251"),
 			staticGet("var empty", "/var/a.html?c="),
-			// Not compared: with the variable not found (no c= at all) nginx's
-			// header filter fails and the connection closes without a
-			// response; gonginx cannot tell "not found" from empty yet.
+			// Not found: nginx's header filter fails, the connection closes
+			// without a response.
+			staticGet("var not found", "/var/a.html"),
 			staticGet("var off", "/var/a.html?c=off"),
 			staticGet("var css not in types", "/var/a.css?c=utf-8"),
 			staticGet("var any", "/varany/a.css?c=utf-8"),

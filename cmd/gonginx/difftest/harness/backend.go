@@ -357,6 +357,13 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple(status, body, q["h"]...))
 	case strings.Contains(target, "/made?"):
 		return write(madeResponse(target[strings.Index(target, "/made?")+len("/made?"):]))
+	case strings.Contains(target, "/typed?"):
+		// /typed?ct=TYPE&body=BODY (both URL-encoded): a response of any
+		// Content-Type and bytes, for the filters that read them.
+		q, _ := url.ParseQuery(target[strings.Index(target, "?")+1:])
+		body := q.Get("body")
+		return write("HTTP/1.1 200 OK\r\nContent-Type: " + q.Get("ct") + "\r\nContent-Length: " +
+			strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	case strings.Contains(target, "/status/"):
 		code := target[strings.Index(target, "/status/")+len("/status/"):]
 		if len(code) > 3 {

@@ -129,6 +129,9 @@ server {
 		plainGet("a '?' first", accelTarget("/p/", "", xar("?a=1")...)),
 		serveRaw("HEAD to a static file", "HEAD "+accelTarget("/p/", "", xar("/files/a.txt", carried...)...)+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		plainGet("in an ssi include", "/ssi/page.html"),
+		serveRaw("HTTP/1.0 to a static file", "GET "+accelTarget("/p/", "", xar("/files/a.txt", carried...)...)+" HTTP/1.0\r\n\r\n"),
+		harness.Request{Name: "keep-alive, then another request", Send: []string{"GET " + accelTarget("/p/", "", xar("/ret/ka1")...) + " HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+			"GET /ret/second HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"}, Responses: 2},
 		plainGet("from an error_page =", "/epx/x"),
 		plainGet("from an error_page =201", "/epx201/x"),
 		plainGet("from an error_page to a missing file", "/epxf/x"),

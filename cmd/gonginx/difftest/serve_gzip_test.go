@@ -90,6 +90,9 @@ server {
     location /agunzip/ { gzip_static always; gunzip on; gzip_vary on; }
     location /cs/ { gzip_static on; charset utf-8; }
     location /gunzip/ { proxy_pass http://{{BACKEND}}/; gunzip on; }
+    location /subgz/ { sub_filter compresses COMPRESSES; gzip_vary on; }
+    location /gunsub/ { proxy_pass http://{{BACKEND}}/; gunzip on; sub_filter family FAMILY; }
+    location /ssigz/ { ssi on; }
     location /exp/ { expires max; gzip_proxied expired no-cache; }
     location /expold/ { expires epoch; gzip_proxied expired; }
 }
@@ -125,6 +128,8 @@ server {
 			"html/agunzip/bad.html.gz":  "not gzip at all",
 			"html/cs/a.html":            page,
 			"html/cs/a.html.gz":         gzipOf("charset\n"),
+			"html/subgz/f.html":         page,
+			"html/ssigz/f.html":         "<!--# include virtual=\"/index.html\" --><!--# echo var=\"uri\" -->\n" + page,
 			"html/exp/f.html":           page,
 			"html/expold/f.html":        page,
 		},
@@ -247,6 +252,11 @@ server {
 			get("gunzip plain", "/gunzip/made"),
 			get("gunzip ETag", "/gunzip/made?gz=1&h=ETag:%20%22e%22&h=Accept-Ranges:%20bytes"),
 			get("gunzip bad", "/gunzip/made?gz=bad"),
+			gz("sub_filter then gzip", "/subgz/f.html"),
+			get("sub_filter without gzip", "/subgz/f.html"),
+			get("gunzip then sub_filter", "/gunsub/made?gz=1&n=300"),
+			gz("gzip body, client takes gzip: sub_filter", "/gunsub/made?gz=1&n=300"),
+			gz("ssi then gzip", "/ssigz/f.html"),
 			get("gunzip truncated", "/gunzip/made?gz=trunc"),
 		},
 	}

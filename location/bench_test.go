@@ -2,6 +2,7 @@ package location
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -206,4 +207,28 @@ server { listen 127.0.0.1:19300;
     proxy_set_header Host $host;
   }
 }`, "GET /api/socket/test HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\n\r\n", nil)
+}
+
+// gzip on a static file and gunzip of a gzip_static file for a client
+// that does not take gzip: the compressor, the inflater and their buffers
+// come from pools, the links are the connection's.
+func BenchmarkServeStaticGzip(b *testing.B) {
+	page := strings.Repeat("<html>hi</html>\n", 100)
+	for name, req := range map[string]string{
+		"gzip":   "GET /index.html HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n",
+		"gunzip": "GET /g/index.html HTTP/1.1\r\nHost: a\r\n\r\n",
+	} {
+		b.Run(name, func(b *testing.B) {
+			benchServe(b, `server { listen 127.0.0.1:19300; root DIR; gzip on; gzip_vary on;
+				location /g/ { gzip_static always; gunzip on; } }`, req, func(dir string) {
+				os.WriteFile(dir+"/index.html", []byte(page), 0o644)
+				os.MkdirAll(dir+"/g", 0o755)
+				var z bytes.Buffer
+				zw := gzip.NewWriter(&z)
+				zw.Write([]byte(page))
+				zw.Close()
+				os.WriteFile(dir+"/g/index.html.gz", z.Bytes(), 0o644)
+			})
+		})
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"sync"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -81,7 +80,7 @@ func (g *Gunzip) Body(p []byte, flush, last bool) error {
 		return g.next.Body(p, flush, last)
 	}
 	if g.w == nil {
-		g.w = inflaters.Get().(*inflater)
+		g.w = getInflater()
 		g.w.start(g.next)
 	}
 	g.w.feed <- piece{p: p, flush: flush, last: last}
@@ -111,8 +110,7 @@ func (g *Gunzip) Err() error {
 	if g.held != nil {
 		return g.held
 	}
-	var ge *GunzipError
-	if errors.As(g.err, &ge) {
+	if ge, ok := g.err.(*GunzipError); ok {
 		return ge
 	}
 	return nil
@@ -130,7 +128,7 @@ func (g *Gunzip) Release() {
 		<-w.back
 	}
 	w.next = nil
-	inflaters.Put(w)
+	putInflater(w)
 }
 
 // piece is one Body call's input for the inflater.
@@ -148,8 +146,10 @@ type result struct {
 
 // inflater is the goroutine's side: its input is the pieces fed to it.
 // Every piece fed gets one result back: when it is used up, or when the
-// stream fails or ends.
+// stream fails or ends. The goroutine stays with its inflater from body
+// to body (starting one allocates), parked on begin while idle.
 type inflater struct {
+	begin   chan struct{}
 	feed    chan piece
 	back    chan result
 	cur     piece
@@ -161,26 +161,49 @@ type inflater struct {
 	running bool // the goroutine waits for input (set by it before it reports)
 }
 
-var inflaters = sync.Pool{New: func() any {
-	return &inflater{feed: make(chan piece), back: make(chan result), out: make([]byte, outSize)}
-}}
+// idleInflaters holds inflaters between bodies. It is bounded, not a
+// sync.Pool: an inflater dropped by the pool would leave its goroutine
+// parked for ever; one that finds the list full ends it.
+var idleInflaters = make(chan *inflater, 64)
+
+func getInflater() *inflater {
+	select {
+	case w := <-idleInflaters:
+		return w
+	default:
+	}
+	w := &inflater{begin: make(chan struct{}), feed: make(chan piece), back: make(chan result), out: make([]byte, outSize)}
+	go w.loop()
+	return w
+}
+
+func putInflater(w *inflater) {
+	select {
+	case idleInflaters <- w:
+	default:
+		close(w.begin)
+	}
+}
 
 // errAbandoned stops the goroutine of a body cut short.
 var errAbandoned = errors.New("gunzip: abandoned")
 
 func (w *inflater) start(next Link) {
 	w.next, w.cur, w.pos, w.fed, w.running = next, piece{}, 0, false, true
-	go w.run()
+	w.begin <- struct{}{}
 }
 
-// run inflates until the stream and the body end, or fail.
-func (w *inflater) run() {
-	res := w.inflate()
-	w.running = false
-	if res.err == errAbandoned {
-		res.err = nil
+// loop inflates one body after another, each until the stream and the
+// body end, or fail.
+func (w *inflater) loop() {
+	for range w.begin {
+		res := w.inflate()
+		w.running = false
+		if res.err == errAbandoned {
+			res.err = nil
+		}
+		w.back <- res
 	}
-	w.back <- res
 }
 
 func (w *inflater) inflate() result {

@@ -811,8 +811,13 @@ func (x *exchange) resetIfTimedOut(conf *locConf) {
 // are dropped; an invalid chunked framing among them is a 400.
 func (x *exchange) discardBody() int {
 	x.expectContinue()
+	err := x.c.DiscardBuffered()
+	if err == nil {
+		return 0
+	}
+	// Only now: errors.As's target escapes, an allocation per request.
 	var perr *http1.Error
-	if err := x.c.DiscardBuffered(); errors.As(err, &perr) {
+	if errors.As(err, &perr) {
 		return perr.Status
 	}
 	return 0

@@ -105,6 +105,10 @@ type State struct {
 	// UpstreamLog names the backend whose response is being sent, for
 	// the ", upstream:" part of an error line logged meanwhile.
 	UpstreamLog interface{ UpstreamLogName() string }
+	// UpstreamName is the last backend tried ("http://host:port/uri"),
+	// named after ", upstream:" in error lines for the rest of the
+	// request, as nginx's log handler names r->upstream's peer.
+	UpstreamName []byte
 	// upstream is the backend's response head (vars_upstream.go).
 	upstream upstreamHead
 	// upstreamPending: the last of UpstreamTries is BeginUpstream's.
@@ -173,6 +177,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.upstream.reset()
 	s.upstreamPending = false
 	s.UpstreamLog = nil
+	s.UpstreamName = s.UpstreamName[:0]
 	s.SentTrailers = s.SentTrailers[:0]
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]

@@ -84,6 +84,12 @@ func upstreamURL(t *target, x *exchange, addr string) string {
 func (x *exchange) UpstreamLogName() string { return logName(x.scheme, x, x.tryAddr) }
 
 func logName(scheme string, x *exchange, addr string) string {
+	return string(appendLogName(nil, scheme, x, addr))
+}
+
+// appendLogName appends the upstream as an error line names it: scheme,
+// server and the URI of the request sent.
+func appendLogName(dst []byte, scheme string, x *exchange, addr string) []byte {
 	uri := x.req
 	if i := indexByte(uri, ' '); i >= 0 {
 		uri = uri[i+1:]
@@ -94,11 +100,11 @@ func logName(scheme string, x *exchange, addr string) string {
 			break
 		}
 	}
-	sep := ""
+	dst = append(append(append(dst, scheme...), "://"...), addr...)
 	if len(addr) > 5 && addr[:5] == "unix:" {
-		sep = ":"
+		dst = append(dst, ':')
 	}
-	return scheme + "://" + addr + sep + string(uri)
+	return append(dst, uri...)
 }
 
 func indexByte(b []byte, c byte) int {

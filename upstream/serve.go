@@ -254,6 +254,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		nc, server, reused, err := p.connect(&t, s, x, tried, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
+			s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, t.group.Name)
 			s.AddUpstreamTry(t.group.Name, 502, 0)
 			return 502, &tryError{msg: ErrNoLiveUpstreams.Error(), cause: ErrNoLiveUpstreams,
 				action: actionConnect, upstream: upstreamURL(&t, x, t.group.Name)}
@@ -263,6 +264,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			addr = t.group.Servers[server].Name // "unix:/path", as nginx names it
 		}
 		s.UpstreamAddr, s.UpstreamStatus = addr, 0
+		// Error lines name it for the rest of the request (nginx's
+		// r->upstream stays, with its peer's name).
+		s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, addr)
 		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime, x.tunneled = 0, 0, 0, now, -1, false
 		var ft ftMask
 		sent := false

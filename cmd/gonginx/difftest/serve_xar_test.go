@@ -167,7 +167,7 @@ server {
 	c.Content = map[string]string{"logs/.keep": "", "html/files/a.txt": "a file\n", "html/files/err.html": "error page\n",
 		"html/ssi/page.html": "before <!--# include virtual=\"/p/accel?h=X-Accel-Redirect%3A+%2Fret%2Fsub&h=Set-Cookie%3A+s%3D1\" --> after\n"}
 	c.AccessLogFiles = []string{"logs/xar.log"}
-	c.ErrorMessages = true
+	c.ErrorLog = true
 	// A range of the static file: the carried Accept-Ranges and the file's own.
 	c.Requests[1].Send = []string{strings.Replace(c.Requests[1].Send[0], "\r\n\r\n", "\r\nRange: bytes=0-1\r\n\r\n", 1)}
 	harness.Compare(t, c, want, got, serveAssets(t))
@@ -209,6 +209,6 @@ server {
 		plainGet("log", "/logs/lr.log"),
 	)
 	c.Content = map[string]string{"logs/.keep": "", "html/files/a.txt": "a file\n"}
-	c.ErrorMessages = true
+	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -46,6 +46,7 @@ type exchange struct {
 	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
 	subs     subScratch      // sub_filter's link and memory (subfilter.go)
 	gzip     gzipState       // gzip, gunzip, gzip_static (gzip.go)
+	logGz    []byte          // an access log line gzipped (access_log gzip)
 	addition filter.Addition
 	postpone filter.Postpone
 	// Bound once per pooled exchange (a method value allocates):

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -301,6 +302,7 @@ type accessLogRule struct {
 	pathValue *rewrite.Complex // a path with variables, prefixed at load
 	format    *logFormat
 	cond      *rewrite.Complex // if=: no line when it is empty or "0"
+	gzipLevel int              // gzip[=level]: lines go out as gzip members
 }
 
 // compileFormat compiles the strings of a log_format (or combined).
@@ -366,7 +368,8 @@ func (c *compiler) logFormat(d *nginxconf.Directive) error {
 
 // accessLog adds an access_log line to conf. buffer= and flush= are
 // accepted and lines are written at once (nginx's output is the same once
-// its buffer is flushed); gzip is not supported.
+// its buffer is flushed); with gzip each line is a gzip member of its own
+// (nginx's a buffer's worth: zcat reads the same lines either way).
 func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 	if len(d.Args) == 0 {
 		return nil
@@ -411,6 +414,11 @@ func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 			if r.cond, err = c.rc.Complex(v); err != nil {
 				return rewrite.At(err, d)
 			}
+		}
+		if a == "gzip" {
+			r.gzipLevel = 1
+		} else if v, ok := strings.CutPrefix(a, "gzip="); ok {
+			r.gzipLevel, _ = strconv.Atoi(v) // 1 to 9, checked by -t
 		}
 	}
 	conf.accessLogs = append(conf.accessLogs, r)
@@ -458,6 +466,10 @@ func (x *exchange) writeAccessLogs(conf *locConf) {
 		}
 		b = append(b, '\n')
 		x.tmp = b
+		if r.gzipLevel > 0 {
+			x.logGz = filter.AppendMember(x.logGz[:0], b, r.gzipLevel)
+			b = x.logGz
+		}
 		f.Write(b)
 	}
 }

@@ -234,11 +234,6 @@ func unservedArg(d *Directive) string {
 		if len(d.Args) > 0 && strings.HasPrefix(d.Args[0], "syslog:") {
 			return `"syslog:" destination`
 		}
-		for _, a := range d.Args[min(1, len(d.Args)):] {
-			if a == "gzip" || strings.HasPrefix(a, "gzip=") {
-				return `"gzip" parameter`
-			}
-		}
 	}
 	return ""
 }

@@ -190,3 +190,34 @@ func (g *Gzip) Release() {
 		g.out = nil
 	}
 }
+
+// memberWriter gathers one gzip member (AppendMember).
+type memberWriter struct {
+	zw  *gzip.Writer
+	dst []byte
+}
+
+func (m *memberWriter) Write(p []byte) (int, error) {
+	m.dst = append(m.dst, p...)
+	return len(p), nil
+}
+
+var memberWriters [10]sync.Pool
+
+// AppendMember appends src compressed at level (1 to 9) as one whole
+// gzip member: access_log's gzip lines.
+func AppendMember(dst, src []byte, level int) []byte {
+	level = min(max(level, 1), 9)
+	m, _ := memberWriters[level].Get().(*memberWriter)
+	if m == nil {
+		m = &memberWriter{}
+		m.zw, _ = gzip.NewWriterLevel(m, level)
+	}
+	m.dst = dst
+	m.zw.Reset(m)
+	m.zw.Write(src)
+	m.zw.Close()
+	dst, m.dst = m.dst, nil
+	memberWriters[level].Put(m)
+	return dst
+}

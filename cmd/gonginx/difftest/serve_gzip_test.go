@@ -63,6 +63,7 @@ server {
     server_name localhost;
     root html;
     access_log logs/gz.log gz;
+    access_log logs/packed.log gz gzip=5 buffer=4k flush=1m;
     gzip on;
     location / { }
     location /types/ { gzip_types text/plain application/json; gzip_types text/css; }
@@ -142,7 +143,7 @@ server {
 				return os.Chtimes(p, mtime, mtime)
 			})
 		},
-		AccessLogFiles: []string{"logs/gz.log"},
+		AccessLogFiles: []string{"logs/gz.log", "logs/packed.log"},
 		ErrorMessages:  true,
 		Requests: []harness.Request{
 			get("no Accept-Encoding", "/index.html"),

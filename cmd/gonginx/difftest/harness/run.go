@@ -1,8 +1,11 @@
 package harness
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -83,12 +86,20 @@ func (s *Server) Stop() string {
 }
 
 // StopReading is Stop that first reads files of the prefix (relative
-// names; a missing file reads as empty).
+// names; a missing file reads as empty; a gzip one, access_log's gzip,
+// as what it inflates to: the two servers cut members differently).
 func (s *Server) StopReading(files []string) (string, map[string]string) {
 	s.p.stop()
 	got := map[string]string{}
 	for _, f := range files {
 		b, _ := os.ReadFile(filepath.Join(s.dir, f))
+		if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+			if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+				if plain, err := io.ReadAll(zr); err == nil {
+					b = plain
+				}
+			}
+		}
 		got[f] = string(b)
 	}
 	os.RemoveAll(s.dir)

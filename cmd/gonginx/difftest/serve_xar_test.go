@@ -93,6 +93,11 @@ server {
     location /cs/ { charset koi8-r; return 200 "charset\n"; }
     location @named { return 200 "named uri=$uri args=$args m=$request_method\n"; }
     location /r301/ { return 301 /elsewhere; }
+    location /lvl/ {
+        proxy_ignore_headers X-Accel-Redirect;
+        location /lvl/inh/ { proxy_pass http://{{BACKEND}}/; }
+        location /lvl/own/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_headers X-Accel-Charset; }
+    }
     location /epx/ { error_page 404 = /p/accel?h=X-Accel-Redirect:%20/ret/fromep; return 404; }
     location /epx201/ { error_page 404 =201 /p/accel?h=X-Accel-Redirect:%20/ret/fromep; return 404; }
     location /epxf/ { error_page 404 /p/accel?h=X-Accel-Redirect:%20/files/missing; return 404; }
@@ -129,6 +134,8 @@ server {
 		plainGet("a '?' first", accelTarget("/p/", "", xar("?a=1")...)),
 		serveRaw("HEAD to a static file", "HEAD "+accelTarget("/p/", "", xar("/files/a.txt", carried...)...)+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		plainGet("in an ssi include", "/ssi/page.html"),
+		plainGet("proxy_ignore_headers inherited", accelTarget("/lvl/inh/", "", xar("/ret/inh")...)),
+		plainGet("proxy_ignore_headers of its own level", accelTarget("/lvl/own/", "", xar("/ret/own")...)),
 		serveRaw("HTTP/1.0 to a static file", "GET "+accelTarget("/p/", "", xar("/files/a.txt", carried...)...)+" HTTP/1.0\r\n\r\n"),
 		harness.Request{Name: "keep-alive, then another request", Send: []string{"GET " + accelTarget("/p/", "", xar("/ret/ka1")...) + " HTTP/1.1\r\nHost: localhost\r\n\r\n" +
 			"GET /ret/second HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"}, Responses: 2},

@@ -56,8 +56,9 @@ type exchange struct {
 	ssiHost     ssiHost
 	ssiShared   ssi.Shared // a main request's ssi variables and blocks
 	runningSub  *exchange  // the subrequest x runs now (subrequest.go)
-	lastSubConf *locConf   // where x's last subrequest ended up
+	subStub     [][]byte   // the ssi stub of the subrequest x makes next
 	ssiType     []byte     // the Content-Type of the response x's ssi filters
+	ssiIncludes int        // includes made for x's document and its subrequests'
 	headLength  int64      // Content-Length of the head x's body filters saw
 	additionRun func([]byte)
 	path        []byte // filesystem path scratch

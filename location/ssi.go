@@ -70,6 +70,7 @@ func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
 		// The main request's head comes before any of its subrequests':
 		// a new document's variables and blocks start empty.
 		x.ssiShared.Reset()
+		x.ssiIncludes = 0
 	}
 	if !x.ssiApplies(resp, conf) {
 		return false
@@ -112,19 +113,60 @@ func dropHeader(resp *http1.Response, name string) {
 // ssiHost is what the ssi filter of x's response asks of x.
 type ssiHost struct{ x *exchange }
 
+// maxSSIIncludes bounds the includes of one main request: nginx stops
+// making subrequests when the request has 65535 - 1000 references
+// ("request reference counter overflow"); its includes are all made
+// before they run, gonginx's one after the other.
+const maxSSIIncludes = 65535 - 1000
+
 func (h *ssiHost) Variable(name, dst []byte) ([]byte, bool) {
 	return h.x.rt.rc.Lookup(&h.x.st, name, dst)
 }
 
 func (h *ssiHost) URI() []byte { return h.x.req.URI }
 
-func (h *ssiHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error) (int, bool) {
+func (h *ssiHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte) (int, bool) {
 	x := h.x
-	if x.subsLeft() == 0 {
-		x.subrequest(uri, args, hasArgs, out) // logs the cycle
+	if x.subsLeft() <= 0 {
+		x.log.Errorf(x, "subrequests cycle while processing \"%s\"", uri)
 		return 0, false
 	}
+	top := x
+	for top.parent != nil {
+		top = top.parent
+	}
+	if top.ssiIncludes++; top.ssiIncludes > maxSSIIncludes {
+		x.log.Errorf(x, "request reference counter overflow while processing \"%s\"", uri)
+		return 0, false
+	}
+	x.subStub = stub
 	return x.subrequest(uri, args, hasArgs, out), true
+}
+
+// stubOutput is ngx_http_ssi_stub_output, the handler nginx runs when an
+// include with stub= ends: a subrequest that sent no body sends the
+// block instead, through its own filters (with the including page's
+// type, as the head it sends then has), and then not its error page. It
+// reports whether it sent the stub.
+func (sx *exchange) stubOutput(rc int, stub [][]byte, parentType []byte) bool {
+	if sx.c.BodyWritten() {
+		return false
+	}
+	if !sx.c.HeaderWritten() {
+		status := rc
+		if status == 0 {
+			status = 200
+		}
+		r := sx.newResp(status, sx.conf())
+		r.ContentType = parentType
+		sx.writeHeader(r)
+	}
+	for _, c := range stub {
+		if !sx.write(c) {
+			break
+		}
+	}
+	return true
 }
 
 // SubrequestBuffer is subrequest_output_buffer_size of the location the
@@ -135,19 +177,6 @@ func (h *ssiHost) SubrequestBuffer() (int, int64) {
 		return sx.conf().ssi.subBuf, sx.headLength
 	}
 	return h.x.conf().ssi.subBuf, -1
-}
-
-// StubFilter says whether the last include's location filters a stub
-// sent as its output (with the parent's type, as ngx_http_ssi_stub_output
-// sends it), and with which settings.
-func (h *ssiHost) StubFilter() (bool, ssi.Conf) {
-	x := h.x
-	c := x.lastSubConf
-	head := http1.Response{ContentType: x.ssiType}
-	if c == nil || !c.ssi.on || !c.ssi.types.matches(x, &head) {
-		return false, ssi.Conf{}
-	}
-	return true, ssi.Conf{SilentErrors: c.ssi.silent, ValueLen: c.ssi.valueLen}
 }
 
 func (h *ssiHost) Terminate() { h.x.mainConn().Discard() }

@@ -54,9 +54,13 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	defer sx.gzipEnd()
 	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
 
-	x.runningSub = sx
-	defer func() { x.runningSub, x.lastSubConf = nil, sx.conf() }()
-	if rc := sx.serverPhase(); rc != 0 {
+	stub := x.subStub
+	x.subStub, x.runningSub = nil, sx
+	defer func() { x.runningSub = nil }()
+	rc := sx.serverPhase()
+	switch {
+	case stub != nil && sx.stubOutput(rc, stub, x.ssiType):
+	case rc != 0:
 		sx.special(rc)
 	}
 	sc.Finish()
@@ -64,8 +68,9 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	return sc.SubStatus()
 }
 
-// subsLeft is how many more levels of subrequests may nest below x.
-func (x *exchange) subsLeft() int { return maxSubrequests - x.depth }
+// subsLeft is how many more levels of subrequests may nest below x: a
+// main request starts with NGX_HTTP_MAX_SUBREQUESTS + 1 (r->subrequests).
+func (x *exchange) subsLeft() int { return maxSubrequests + 1 - x.depth }
 
 // isSub reports whether x runs a subrequest (nginx's r != r->main).
 func (x *exchange) isSub() bool { return x.parent != nil }

@@ -116,17 +116,17 @@ func (f *Filter) keepCommandText() {
 	if len(f.shared.blocks) == 0 {
 		return
 	}
-	b := &f.shared.blocks[len(f.shared.blocks)-1]
-	b.body = append(b.body, "<!--#"...)
-	b.body = append(b.body, f.ps.command...)
+	c := append([]byte("<!--#"), f.ps.command...)
 	for _, pm := range f.ps.params {
-		b.body = append(b.body, ' ')
-		b.body = append(b.body, pm.Key...)
-		b.body = append(b.body, '=', '"')
-		b.body = append(b.body, pm.Value...)
-		b.body = append(b.body, '"')
+		c = append(c, ' ')
+		c = append(c, pm.Key...)
+		c = append(c, '=', '"')
+		c = append(c, pm.Value...)
+		c = append(c, '"')
 	}
-	b.body = append(b.body, " -->"...)
+	c = append(c, " -->"...)
+	b := &f.shared.blocks[len(f.shared.blocks)-1]
+	b.chunks = append(b.chunks, c)
 }
 
 func (f *Filter) config(a *args) (bool, error) {
@@ -171,7 +171,7 @@ func (f *Filter) blockCommand(a *args) (bool, error) {
 	}
 	b := &s.blocks[len(s.blocks)-1]
 	b.name = append(b.name[:0], a.val[0]...)
-	b.body = b.body[:0]
+	b.chunks = b.chunks[:0]
 	f.output, f.inBlock = false, true
 	return true, nil
 }

@@ -26,19 +26,17 @@ type Host interface {
 	URI() []byte
 	// Include runs uri (with args when hasArgs) as a subrequest of the
 	// request, as ngx_http_subrequest, to its end; what its response's
-	// body becomes, through its own location's filters, goes to out. It
-	// returns the subrequest's status, or ok false when the subrequest
-	// could not be made (logged by Include).
-	Include(uri, args []byte, hasArgs bool, out func([]byte) error) (status int, ok bool)
+	// body becomes, through its own location's filters, goes to out. A
+	// subrequest that sends no body sends stub, when not nil, instead
+	// (a buffer a chunk), through its filters. It returns the
+	// subrequest's status, or ok false when the subrequest could not be
+	// made (logged by Include).
+	Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte) (status int, ok bool)
 	// SubrequestBuffer is subrequest_output_buffer_size where the
 	// running include's subrequest is, how much of its output set= may
 	// keep, and the length its head announced (-1: none); read while the
 	// subrequest writes.
 	SubrequestBuffer() (size int, length int64)
-	// StubFilter says whether the location the last include ended in
-	// has ssi on for this response's type, and its settings: a stub
-	// sent as that include's output is filtered then.
-	StubFilter() (bool, Conf)
 	// Terminate ends the request at once, what it has not sent yet
 	// dropped (ngx_http_terminate_request).
 	Terminate()
@@ -66,7 +64,20 @@ type Shared struct {
 
 type sharedVar struct{ name, value []byte }
 
-type block struct{ name, body []byte }
+// block is a block's text as nginx keeps it: a buffer per copy of text
+// or command written again, which a stub sends as as many buffers.
+type block struct {
+	name   []byte
+	chunks [][]byte
+}
+
+func (b *block) add(parts ...[]byte) {
+	var c []byte
+	for _, p := range parts {
+		c = append(c, p...)
+	}
+	b.chunks = append(b.chunks, c)
+}
 
 // Reset empties s for another request, keeping its memory.
 func (s *Shared) Reset() {
@@ -178,13 +189,15 @@ func (f *Filter) emit(p []byte) error {
 
 // text is the parser's: text is output, kept in the block being defined,
 // or skipped.
-func (f *Filter) text(p []byte) error {
+func (f *Filter) text(prefix, p []byte) error {
 	if f.output {
+		if err := f.emit(prefix); err != nil {
+			return err
+		}
 		return f.emit(p)
 	}
 	if f.inBlock && len(f.shared.blocks) > 0 {
-		b := &f.shared.blocks[len(f.shared.blocks)-1]
-		b.body = append(b.body, p...)
+		f.shared.blocks[len(f.shared.blocks)-1].add(prefix, p)
 	}
 	return nil
 }

@@ -58,12 +58,14 @@ func (f *Filter) include(a *args) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	var stubBody []byte
+	var stubChunks [][]byte
 	if hasStub {
 		found := false
 		for i := range f.shared.blocks {
 			if b := &f.shared.blocks[i]; string(b.name) == string(stub) {
-				stubBody, found = b.body, true
+				// A copy (not nil, even for an empty block): running the
+				// stub may define blocks.
+				stubChunks, found = append(make([][]byte, 0, len(b.chunks)), b.chunks...), true
 				break
 			}
 		}
@@ -79,8 +81,8 @@ func (f *Filter) include(a *args) (bool, error) {
 			f.shared.set(setName, nil)
 		}
 		c := &f.capture
-		c.reset(true, f.host)
-		status, ok := f.host.Include(path, args, len(args) > 0, c.writeFn)
+		c.reset(f.host)
+		status, ok := f.host.Include(path, args, len(args) > 0, c.writeFn, nil)
 		if !ok {
 			return false, nil
 		}
@@ -92,57 +94,26 @@ func (f *Filter) include(a *args) (bool, error) {
 		if status < 300 && c.wrote {
 			f.shared.set(setName, c.buf)
 		}
-	case hasStub:
-		c := &captureSink{}
-		c.reset(false, f.host)
-		status, ok := f.host.Include(path, args, len(args) > 0, c.writeFn)
-		if !ok {
-			return false, nil
-		}
-		if status < 300 && len(c.buf) > 0 {
-			return true, f.emit(c.buf)
-		}
-		if status > 0 && status < 300 {
-			// An empty body: the subrequest's head went out with no
-			// length, which no ssi filter takes; the stub goes out as
-			// it is.
-			return true, f.emit(stubBody)
-		}
-		// A failed subrequest: nginx sends the stub as its output, with
-		// the parent's type, through its filters; where ssi is on there,
-		// its commands run (with the request's variables standing for
-		// the subrequest's).
-		filtered, conf := f.host.StubFilter()
-		if !filtered {
-			return true, f.emit(stubBody)
-		}
-		body := append([]byte(nil), stubBody...)
-		sub := &Filter{}
-		sub.Reset(f.host, f.shared, conf)
-		sub.SetNext(f.next)
-		return true, sub.Body(body, false, false)
 	default:
-		if _, ok := f.host.Include(path, args, len(args) > 0, f.emitFn); !ok {
+		if _, ok := f.host.Include(path, args, len(args) > 0, f.emitFn, stubChunks); !ok {
 			return false, nil
 		}
 	}
 	return true, nil
 }
 
-// captureSink keeps an include's output in memory: all of it for a stub,
-// up to subrequest_output_buffer_size for set=, as nginx's in-memory
-// subrequests.
+// captureSink keeps the output of an include set= in memory, up to
+// subrequest_output_buffer_size, as nginx's in-memory subrequests.
 type captureSink struct {
 	buf     []byte
-	limited bool // set=: up to the host's SubrequestBuffer
 	wrote   bool
 	full    bool
 	host    Host
 	writeFn func([]byte) error
 }
 
-func (c *captureSink) reset(limited bool, host Host) {
-	c.buf, c.limited, c.wrote, c.full, c.host = c.buf[:0], limited, false, false, host
+func (c *captureSink) reset(host Host) {
+	c.buf, c.wrote, c.full, c.host = c.buf[:0], false, false, host
 	if c.writeFn == nil {
 		c.writeFn = c.write
 	}
@@ -151,10 +122,6 @@ func (c *captureSink) reset(limited bool, host Host) {
 func (c *captureSink) write(p []byte) error {
 	c.wrote = true
 	if c.full {
-		return nil
-	}
-	if !c.limited {
-		c.buf = append(c.buf, p...)
 		return nil
 	}
 	size, length := c.host.SubrequestBuffer()

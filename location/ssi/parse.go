@@ -51,9 +51,9 @@ type Param struct {
 
 // handler takes what the parser finds, in document order.
 type handler interface {
-	text(p []byte) error
-	command() error    // parser.command and parser.params hold it
-	parseError() error // a malformed command ended with "-->"
+	text(prefix, p []byte) error // prefix: what nginx's ctx->saved adds
+	command() error              // parser.command and parser.params hold it
+	parseError() error           // a malformed command ended with "-->"
 	logf(format string, args ...any)
 }
 
@@ -61,6 +61,7 @@ type handler interface {
 type parser struct {
 	st, savedSt state
 	looked      int // bytes of opening matched
+	saved       int // of them, those at the end of the last buffer
 	valueLen    int // ssi_value_length
 	command     []byte
 	params      []Param // the kept ones
@@ -69,7 +70,7 @@ type parser struct {
 }
 
 func (ps *parser) reset(valueLen int) {
-	ps.st, ps.savedSt, ps.looked, ps.valueLen = stText, stText, 0, valueLen
+	ps.st, ps.savedSt, ps.looked, ps.saved, ps.valueLen = stText, stText, 0, 0, valueLen
 	ps.command, ps.params, ps.nparams = ps.command[:0], ps.params[:0], 0
 }
 
@@ -100,24 +101,47 @@ func (ps *parser) newParam(c byte) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\r' || c == '\n' || c == '\t' }
 
-// feed parses p. Text is handed on as slices of p (or of opening, for a
-// tag that turned out not to be a command).
+// feed parses p, one buffer of nginx's. Text goes on in nginx's copies:
+// from the end of a command (or the buffer's start) to the start of the
+// next one or the buffer's end. The start of an opening ("<", "<!",
+// "<!-", "<!--") left at the end of a buffer is nginx's ctx->saved: it
+// goes out before the next text copied, and is lost when the next buffer
+// copies none before its end, or starts a command with it (nginx's
+// buffers fall at the same places for static files, which it reads in
+// 32 KiB buffers as gonginx does).
 func (ps *parser) feed(p []byte, h handler) error {
-	start := 0 // where the text run begins while st is stText
+	pos0 := 0      // where this parse call started (nginx's ctx->pos)
+	cs, ce := 0, 0 // the text to copy, p[cs:ce]; -1: none yet (NULL)
+	if ps.st != stText {
+		cs, ce = -1, -1
+	}
+	copyText := func() error {
+		if ce < 0 {
+			return nil
+		}
+		if cs < 0 {
+			cs = 0
+		}
+		if ce == cs {
+			return nil
+		}
+		var prefix []byte
+		if ps.saved > 0 {
+			prefix = openingBytes[:ps.saved]
+		}
+		ps.saved = 0
+		return h.text(prefix, p[cs:ce])
+	}
 	i := 0
 	for i < len(p) {
 		if ps.st == stText {
 			j := bytes.IndexByte(p[i:], '<')
 			if j < 0 {
+				i = len(p)
 				break
 			}
 			i += j
-			if i > start {
-				if err := h.text(p[start:i]); err != nil {
-					return err
-				}
-			}
-			ps.st, ps.looked = stTag, 1
+			ce, ps.looked, ps.st = i, 1, stTag
 			i++
 			continue
 		}
@@ -131,21 +155,20 @@ func (ps *parser) feed(p []byte, h handler) error {
 			}
 			switch {
 			case c == next && ps.st == stSharp:
+				if i-1-pos0 < len(opening) {
+					// The opening began in an earlier buffer: it was
+					// this command's.
+					ps.saved = 0
+				}
 				ps.st, ps.looked = stPreCommand, 0
 				ps.command, ps.params, ps.nparams = ps.command[:0], ps.params[:0], 0
 			case c == next:
 				ps.looked++
 				ps.st++
+			case c == '<':
+				ce, ps.looked, ps.st = i-1, 1, stTag
 			default:
-				// Not a command: what was matched is text.
-				if err := h.text([]byte(opening[:ps.looked])); err != nil {
-					return err
-				}
-				if c == '<' {
-					ps.st, ps.looked = stTag, 1
-				} else {
-					ps.st, ps.looked, start = stText, 0, i-1
-				}
+				ce, ps.looked, ps.st = i-1, 0, stText
 			}
 		case stPreCommand:
 			if !isSpace(c) {
@@ -250,16 +273,29 @@ func (ps *parser) feed(p []byte, h handler) error {
 			}
 			h.logf("unexpected \"%c\" symbol in \"%s\" SSI command", c, ps.command)
 			ps.st = stError
-		case stCommentEnd1:
-			if c == '>' {
-				ps.st, start = stText, i
-				if err := h.command(); err != nil {
-					return err
+		case stCommentEnd1, stErrorEnd1:
+			if c != '>' {
+				if ps.st == stCommentEnd1 {
+					h.logf("unexpected \"%c\" symbol in \"%s\" SSI command", c, ps.command)
 				}
+				ps.st = stError
 				break
 			}
-			h.logf("unexpected \"%c\" symbol in \"%s\" SSI command", c, ps.command)
-			ps.st = stError
+			ok := ps.st == stCommentEnd1
+			ps.st = stText
+			if err := copyText(); err != nil {
+				return err
+			}
+			var err error
+			if ok {
+				err = h.command()
+			} else {
+				err = h.parseError()
+			}
+			if err != nil {
+				return err
+			}
+			pos0, cs, ce = i, i, i
 		case stError:
 			if c == '-' {
 				ps.st = stErrorEnd0
@@ -269,19 +305,17 @@ func (ps *parser) feed(p []byte, h handler) error {
 			if c == '-' {
 				ps.st = stErrorEnd1
 			}
-		case stErrorEnd1:
-			if c == '>' {
-				ps.st, start = stText, i
-				if err := h.parseError(); err != nil {
-					return err
-				}
-				break
-			}
-			ps.st = stError
 		}
 	}
-	if ps.st == stText && start < len(p) {
-		return h.text(p[start:])
+	if ps.st == stText {
+		ce = len(p)
+	}
+	if err := copyText(); err != nil {
+		return err
+	}
+	ps.saved = 0
+	if ps.st >= stTag && ps.st <= stSharp {
+		ps.saved = ps.looked
 	}
 	return nil
 }

@@ -107,6 +107,7 @@ type respState struct {
 	keepAlive   bool
 	http09      bool
 	aborted     bool       // cut short (Abort) or a write failed
+	handlerBody bool       // Write was given body bytes (nginx's r->request_output)
 	body        BodyFilter // Response.Body of a response with a body
 }
 
@@ -416,6 +417,10 @@ func (c *Conn) Aborted() bool { return c.out.aborted }
 // send_timeout is os.ErrDeadlineExceeded): nothing more is written.
 func (c *Conn) WriteErr() error { return c.werr }
 
+// BodyWritten reports whether the content handler has written body bytes
+// for the current request (before any body filter).
+func (c *Conn) BodyWritten() bool { return c.out.handlerBody }
+
 // HeaderWritten reports whether WriteHeader was called for the current
 // request (so an error can no longer be answered with a status).
 func (c *Conn) HeaderWritten() bool { return c.out.wroteHeader }
@@ -423,6 +428,7 @@ func (c *Conn) HeaderWritten() bool { return c.out.wroteHeader }
 // Write writes body bytes through the response's body filters, if it has
 // any, to WriteOut.
 func (c *Conn) Write(p []byte) (int, error) {
+	c.out.handlerBody = c.out.handlerBody || len(p) > 0
 	if f := c.out.body; f != nil && len(p) > 0 && !c.hijacked {
 		if c.werr != nil {
 			return 0, c.werr

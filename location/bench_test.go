@@ -145,6 +145,18 @@ func BenchmarkServeStaticSubFilter(b *testing.B) {
 		})
 }
 
+// ssi on a static page with echo, set, if and an include of another
+// file: the filter, its parser and the subrequest's exchange are reused.
+func BenchmarkServeStaticSSI(b *testing.B) {
+	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; ssi on; }`,
+		"GET /index.html?x=TM HTTP/1.1\r\nHost: a\r\n\r\n", func(dir string) {
+			os.WriteFile(dir+"/part.html", []byte("part\n"), 0o644)
+			os.WriteFile(dir+"/index.html", []byte(strings.Repeat("<html>hi</html>\n", 50)+
+				`<!--#echo var="arg_x" --><!--#set var="v" value="$uri" --><!--#if expr="$v = /index/" -->yes<!--#endif -->`+
+				`<!--#include virtual="/part.html" -->`+strings.Repeat("<p>bye</p>\n", 50)), 0o644)
+		})
+}
+
 func BenchmarkServeNotFound(b *testing.B) {
 	benchServe(b, `server { listen 127.0.0.1:19300; root DIR; log_not_found off; }`,
 		"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", nil)

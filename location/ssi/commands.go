@@ -74,7 +74,8 @@ func (f *Filter) command() error {
 		f.logf("too many SSI command parameters: \"%s\"", ps.command)
 		return f.fail()
 	}
-	var a args
+	a := &f.args
+	*a = args{}
 	for i := range ps.params {
 		pm := &ps.params[i]
 		idx := -1
@@ -100,7 +101,7 @@ func (f *Filter) command() error {
 			return f.fail()
 		}
 	}
-	ok, err := cmd.run(f, &a)
+	ok, err := cmd.run(f, a)
 	if err != nil {
 		return err
 	}

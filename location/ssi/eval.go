@@ -279,7 +279,7 @@ func (f *Filter) choose(cond bool) {
 // case-sensitive). A match keeps its captures for $0..$9 and sets its
 // named captures as ssi variables.
 func (f *Filter) regexMatch(pattern, subject []byte) (matched, ok bool) {
-	rx, err := rewrite.CompileRegex(string(pattern))
+	rx, err := compileRegex(pattern)
 	if err != nil {
 		f.logf("%s", rewrite.RegexErrorText(err))
 		return false, false

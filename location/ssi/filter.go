@@ -97,8 +97,14 @@ func (s *Shared) lookup(name []byte) *sharedVar {
 func (s *Shared) set(name, value []byte) {
 	v := s.lookup(name)
 	if v == nil {
-		s.vars = append(s.vars, sharedVar{name: append([]byte(nil), name...)})
+		// Entries past len keep their buffers from earlier requests.
+		if len(s.vars) < cap(s.vars) {
+			s.vars = s.vars[:len(s.vars)+1]
+		} else {
+			s.vars = append(s.vars, sharedVar{})
+		}
 		v = &s.vars[len(s.vars)-1]
+		v.name = append(v.name[:0], name...)
 	}
 	v.value = append(v.value[:0], value...)
 }
@@ -139,6 +145,7 @@ type Filter struct {
 	errmsg       []byte
 	timefmt      []byte
 
+	args              args // the command being run's
 	scratch, scratch2 []byte
 	uriBuf, pathBuf   []byte
 	capture           captureSink

@@ -90,6 +90,10 @@ func (x *exchange) subrequestOut() func([]byte) error {
 func (x *exchange) changesLength(resp *http1.Response) {
 	resp.ContentLength = -1
 	resp.RangeHeaders = nil
+	// A backend's Accept-Ranges goes too (headers_out.accept_ranges).
+	if i := lastHeader(resp.Headers, "accept-ranges"); i >= 0 {
+		resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
+	}
 	for i := range resp.Headers {
 		h := &resp.Headers[i]
 		if !http1.EqualFold(h.Name, "etag") {

@@ -152,7 +152,6 @@ type gzipState struct {
 	gz               filter.Gzip
 	gunzip           filter.Gunzip
 	hdrs             []http1.Header // the head's headers, as the filters edit them
-	etag             []byte         // a weak ETag's value
 }
 
 // reset starts a request.
@@ -524,43 +523,22 @@ func (x *exchange) gunzipFilterHeader(resp *http1.Response, conf *locConf) {
 
 // editForCoding edits the head for a body whose coding changes: gzip
 // adds Content-Encoding (last, as nginx pushes it), gunzip drops it; both
-// drop the length and Accept-Ranges and weaken the ETag
-// (ngx_http_weak_etag: an ETag that is not quoted is dropped).
+// change the body's length (changesLength).
 func (x *exchange) editForCoding(resp *http1.Response, gzip bool) {
 	s := &x.gzip
 	hs := s.hdrs[:0]
-	etag := -1
 	for _, h := range resp.Headers {
-		switch {
-		case http1.EqualFold(h.Name, "Accept-Ranges"):
+		if !gzip && http1.EqualFold(h.Name, "Content-Encoding") {
 			continue
-		case !gzip && http1.EqualFold(h.Name, "Content-Encoding"):
-			continue
-		case http1.EqualFold(h.Name, "ETag"):
-			etag = len(hs)
 		}
 		hs = append(hs, h)
-	}
-	if etag >= 0 {
-		v := hs[etag].Value
-		switch {
-		case len(v) > 2 && v[0] == 'W' && v[1] == '/':
-		case len(v) < 1 || v[0] != '"':
-			hs = append(hs[:etag], hs[etag+1:]...)
-		default:
-			s.etag = append(append(s.etag[:0], "W/"...), v...)
-			hs[etag].Value = s.etag
-		}
 	}
 	if gzip {
 		hs = append(hs, http1.Header{Name: hdrContentEncoding, Value: valGzip})
 	}
 	s.hdrs = hs
 	resp.Headers = hs
-	resp.ContentLength = -1
-	if len(resp.RangeHeaders) > 0 && http1.EqualFold(resp.RangeHeaders[0].Name, "Accept-Ranges") {
-		resp.RangeHeaders = nil
-	}
+	x.changesLength(resp)
 }
 
 var (

@@ -404,6 +404,7 @@ func (x *exchange) redirectTo(uri, args []byte, hasArgs, setArgs bool) int {
 	x.req.URI = uri
 	x.req.Internal = true
 	x.st.Captures = x.st.Captures[:0]
+	x.gzip.reset() // ngx_http_handler tests gzip afresh
 	return x.serverPhase()
 }
 

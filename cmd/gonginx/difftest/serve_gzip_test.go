@@ -91,6 +91,8 @@ server {
     location /agunzip/ { gzip_static always; gunzip on; gzip_vary on; }
     location /cs/ { gzip_static on; charset utf-8; }
     location /gunzip/ { proxy_pass http://{{BACKEND}}/; gunzip on; }
+    location /sv/ { gzip_static on; gzip_vary on; error_page 404 /tiny404.html; }
+    location = /tiny404.html { gzip_vary on; }
     location /subgz/ { sub_filter compresses COMPRESSES; gzip_vary on; }
     location /gunsub/ { proxy_pass http://{{BACKEND}}/; gunzip on; sub_filter family FAMILY; }
     location /ssigz/ { ssi on; }
@@ -129,6 +131,8 @@ server {
 			"html/agunzip/bad.html.gz":  "not gzip at all",
 			"html/cs/a.html":            page,
 			"html/cs/a.html.gz":         gzipOf("charset\n"),
+			"html/sv/x.html.gz":         gzipOf("only the .gz\n"),
+			"html/tiny404.html":         "tiny\n",
 			"html/subgz/f.html":         page,
 			"html/ssigz/f.html":         "<!--# include virtual=\"/index.html\" --><!--# echo var=\"uri\" -->\n" + page,
 			"html/exp/f.html":           page,
@@ -253,6 +257,8 @@ server {
 			get("gunzip plain", "/gunzip/made"),
 			get("gunzip ETag", "/gunzip/made?gz=1&h=ETag:%20%22e%22&h=Accept-Ranges:%20bytes"),
 			get("gunzip bad", "/gunzip/made?gz=bad"),
+			get("an internal redirect tests gzip afresh", "/sv/x.html"),
+			gz("an internal redirect tests gzip afresh, gzip", "/sv/x.html"),
 			gz("sub_filter then gzip", "/subgz/f.html"),
 			get("sub_filter without gzip", "/subgz/f.html"),
 			get("gunzip then sub_filter", "/gunsub/made?gz=1&n=300"),

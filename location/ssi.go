@@ -120,7 +120,11 @@ type ssiHost struct{ x *exchange }
 const maxSSIIncludes = 65535 - 1000
 
 func (h *ssiHost) Variable(name, dst []byte) ([]byte, bool) {
-	return h.x.rt.rc.Lookup(&h.x.st, name, dst)
+	dst, found, uninit := h.x.rt.rc.Lookup(&h.x.st, name, dst)
+	if uninit {
+		h.x.log.Logf(h.x, "warn", "using uninitialized \"%s\" variable while sending response to client", name)
+	}
+	return dst, found
 }
 
 func (h *ssiHost) URI() []byte { return h.x.req.URI }

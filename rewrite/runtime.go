@@ -16,20 +16,22 @@ import (
 // for the request in s to dst, as ngx_http_get_variable finds it: a
 // variable of the configuration, else one of the prefixes ($arg_,
 // $http_, $cookie_, ...). found is false for nginx's not_found, and for a
-// name nginx does not know. It reads the table only, so it is safe on a
-// finished Compiler shared by requests.
-func (c *Compiler) Lookup(s *State, name, dst []byte) (out []byte, found bool) {
+// name nginx does not know. uninit reports a "set" variable not set for
+// this request: nginx's value is empty then, with a warning to log
+// ("using uninitialized variable"). It reads the table only, so it is
+// safe on a finished Compiler shared by requests.
+func (c *Compiler) Lookup(s *State, name, dst []byte) (out []byte, found, uninit bool) {
 	start := len(dst)
 	if v := c.vars[string(name)]; v != nil && v.defined {
 		s.FoundEmpty = false
 		dst = v.eval(s, dst)
 		if len(dst) > start {
-			return dst, true
+			return dst, true, false
 		}
-		if v.slot >= 0 && v.get == nil {
-			return dst, v.slot < len(s.Valid) && s.Valid[v.slot] || s.FoundEmpty
+		if v.slot >= 0 && v.get == nil && v.mapping == nil && !(v.slot < len(s.Valid) && s.Valid[v.slot]) {
+			return dst, true, true
 		}
-		return dst, v.found || s.FoundEmpty
+		return dst, v.found || s.FoundEmpty, false
 	}
 	for _, p := range c.prefixes {
 		if !strings.HasPrefix(string(name), p.prefix) {
@@ -45,9 +47,9 @@ func (c *Compiler) Lookup(s *State, name, dst []byte) (out []byte, found bool) {
 		default:
 			dst = p.get(s, rest, dst)
 		}
-		return dst, len(dst) > start || s.FoundEmpty
+		return dst, len(dst) > start || s.FoundEmpty, false
 	}
-	return dst, false
+	return dst, false, false
 }
 
 // CompileRegex compiles pattern as PCRE would, case-sensitive, outside

@@ -29,7 +29,7 @@ func TestLookup(t *testing.T) {
 		{"args", "a=1&e=", true},
 	}
 	for _, tc := range tests {
-		got, found := c.Lookup(s, []byte(tc.name), nil)
+		got, found, _ := c.Lookup(s, []byte(tc.name), nil)
 		if d := cmp.Diff(tc.want+"|"+map[bool]string{true: "found"}[tc.found], string(got)+"|"+map[bool]string{true: "found"}[found]); d != "" {
 			t.Errorf("%s: -want +got:\n%s", tc.name, d)
 		}

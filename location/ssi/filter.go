@@ -8,6 +8,15 @@
 // and the head (Content-Length, Last-Modified, ETag), is decided in
 // package location, which also runs the subrequests of include for it
 // (Host). The entry point is Filter, a filter.Link.
+//
+// nginx runs subrequests after the commands that follow them; gonginx
+// runs each to its end where it is made, so output lands in the same
+// place (nginx's postpone filter) and wait= changes nothing. Where the
+// order shows otherwise: nginx assigns an include set='s variable again
+// when the subrequest's output turn comes, if it was not its turn when
+// it ended (commands in between see the value gonginx keeps), and
+// nginx 1.22 hangs on a waited include (file=, wait=yes) right after
+// such an include; gonginx answers.
 package ssi
 
 import (

@@ -317,5 +317,12 @@ func FuzzFilter(f *testing.F) {
 		if whole != split {
 			t.Fatalf("whole %q, split %q", whole, split)
 		}
+		// Every step, openings cut too: no panic, nothing past the
+		// document's own bytes and the commands' output.
+		splits = splits[:0]
+		for i := int(step%16) + 1; i < len(doc); i += int(step%16) + 1 {
+			splits = append(splits, i)
+		}
+		run(t, doc, "v=1", Conf{ValueLen: 16}, splits...)
 	})
 }

@@ -39,7 +39,7 @@ func TestServeSSI(t *testing.T) {
     location /ret/ { return 200 "ret $uri $args\n"; }
     location /small/ { ssi on; subrequest_output_buffer_size 4; }
     location /tiny/ { subrequest_output_buffer_size 2; }
-    location /weak/ { set $http_x_weak "set"; }
+    location /weak/ { set $http_x_weak "set"; set $plain_set "set"; }
     location /ifssi/ { if ($arg_on) { ssi on; } }
     location /anytype/ { ssi on; ssi_types *; }
     location /ims/ { ssi on; if_modified_since before; }
@@ -84,7 +84,7 @@ func TestServeSSI(t *testing.T) {
 			"html/small/s.html":    `<!--#include virtual="/part.html" set="v" -->[<!--#echo var="v" -->]` + "\n",
 			"html/toobig.html":     `before<!--#include virtual="/tiny/p.html" set="v" -->[<!--#echo var="v" -->]` + "\n",
 			"html/tiny/p.html":     "PART",
-			"html/weak.html":       `[<!--#echo var="http_x_weak" -->]` + "\n",
+			"html/weak.html":       `[<!--#echo var="http_x_weak" -->|<!--#echo var="plain_set" -->]` + "\n",
 			"html/ifssi/f.html":    `if <!--#echo var="arg_on" -->` + "\n",
 			"html/anytype/f.bin":   `bin <!--#echo var="arg_a" -->` + "\n",
 			"html/date.html":       `<!--#config timefmt="%Y|%C|%y|%Z|%%|%q" --><!--#echo var="date_gmt" -->|<!--#echo var="date_local" -->|<!--#set var="d" value="x$date_gmt" --><!--#echo var="d" -->` + "\n",

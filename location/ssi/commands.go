@@ -172,7 +172,7 @@ func (f *Filter) blockCommand(a *args) (bool, error) {
 	}
 	b := &s.blocks[len(s.blocks)-1]
 	b.name = append(b.name[:0], a.val[0]...)
-	b.chunks = b.chunks[:0]
+	b.chunks = nil
 	f.output, f.inBlock = false, true
 	return true, nil
 }

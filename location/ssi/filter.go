@@ -90,6 +90,9 @@ func (b *block) add(parts ...[]byte) {
 
 // Reset empties s for another request, keeping its memory.
 func (s *Shared) Reset() {
+	for i := range s.blocks {
+		s.blocks[i].chunks = nil // a block's text is not kept for the next document
+	}
 	s.vars, s.blocks = s.vars[:0], s.blocks[:0]
 	s.captures, s.capN, s.capSubj = s.captures[:0], 0, s.capSubj[:0]
 }

@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -90,7 +91,12 @@ func TestServeSSI(t *testing.T) {
 			"html/date.html":       `<!--#config timefmt="%Y|%C|%y|%Z|%%|%q" --><!--#echo var="date_gmt" -->|<!--#echo var="date_local" -->|<!--#set var="d" value="x$date_gmt" --><!--#echo var="d" -->` + "\n",
 			"html/ims/f.html":      `ims <!--#echo var="arg_a" -->` + "\n",
 			"html/imslm/f.html":    `imslm <!--#echo var="arg_a" -->` + "\n",
-			"html/cut.html":        `text<!--#echo var="arg_a`,
+			// Openings cut by the end of nginx's 32 KiB file buffers.
+			"html/big1.html": strings.Repeat("x", 32766) + `<!--#echo var="arg_a" -->y` + "\n",
+			"html/big2.html": strings.Repeat("x", 32766) + `<!<!--#echo var="arg_a" -->` + "\n",
+			"html/big3.html": strings.Repeat("x", 32766) + `<!<!--#echo var="arg_a" -->`,
+			"html/big4.html": strings.Repeat("x", 32767) + `<!-x<!--#echo var="arg_a" -->` + "\n",
+			"html/cut.html":  `text<!--#echo var="arg_a`,
 		},
 		ErrorMessages: true,
 		Requests: []harness.Request{
@@ -131,6 +137,10 @@ func TestServeSSI(t *testing.T) {
 			get("set= output too big", "/toobig.html"),
 			get("a set variable not set here", "/weak.html", "X-Weak: header"),
 			get("cut at end", "/cut.html?a=1"),
+			get("opening across buffers", "/big1.html?a=1"),
+			get("opening lost across buffers", "/big2.html?a=1"),
+			get("opening lost at the end", "/big3.html?a=1"),
+			get("opening kept across buffers", "/big4.html?a=1"),
 			get("range", "/echo.html", "Range: bytes=0-1"),
 			serveRaw("HEAD", "HEAD /echo.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 			serveRaw("HTTP/1.0", "GET /inc.html HTTP/1.0\r\n\r\n"),

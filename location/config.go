@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gonginx/gonginx/location/realip"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -220,6 +221,8 @@ type locConf struct {
 	subLastModified bool     // sub_filter_last_modified
 	subTypes        typeSet  // sub_filter_types
 	gz              gzipConf // the gzip family (gzip.go)
+	realip          realip.Config
+	realipOwner     *locConf // the level whose set_real_ip_from list realip.From is
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -329,6 +332,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	}
 	addSSLVariables(c.rc)
 	addGzipVariables(c.rc)
+	addRealipVariables(c.rc)
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
 		if err != nil {

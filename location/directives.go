@@ -107,6 +107,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			return err
 		}
 		return nil
+	case "set_real_ip_from", "real_ip_header", "real_ip_recursive":
+		return c.realipDirective(conf, d)
 	case "valid_referers":
 		// ngx_http_valid_referers compiles "~" entries caselessly.
 		for _, a := range d.Args {

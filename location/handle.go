@@ -46,6 +46,7 @@ type exchange struct {
 	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
 	subs     subScratch      // sub_filter's link and memory (subfilter.go)
 	gzip     gzipState       // gzip, gunzip, gzip_static (gzip.go)
+	realip   realipState     // the client address realip set (realipphase.go)
 	logGz    []byte          // an access log line gzipped (access_log gzip)
 	addition filter.Addition
 	postpone filter.Postpone
@@ -203,6 +204,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
 	x.kept.reset()
 	x.gzip.reset()
+	x.realip.done = false
 	defer x.gzipEnd()
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
@@ -218,6 +220,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 		x.c.Finish()
 		return
 	}
+	x.applyRealip(x.srv.root.conf) // the post-read phase
 	if rc := x.serverPhase(); rc != 0 {
 		x.special(rc)
 	}
@@ -292,6 +295,7 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 			return x.returnAction(act, loc), false
 		}
 	}
+	x.applyRealip(conf) // the preaccess phase
 	if rc := x.access(conf); rc != 0 {
 		return rc, false
 	}

@@ -45,7 +45,7 @@ var served = setOf(
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map", "override_charset",
-	"allow", "deny", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
+	"allow", "deny", "set_real_ip_from", "real_ip_header", "real_ip_recursive", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	"stub_status",
 	// content modules
 	"autoindex", "autoindex_format", "autoindex_localtime", "autoindex_exact_size", "random_index", "empty_gif",
@@ -133,7 +133,7 @@ var dependents = []struct{ prefix, except string }{
 	{"mp4_", ""}, {"userid_", ""}, {"limit_req_", ""}, {"limit_conn_", ""},
 	{"mirror_request_body", ""}, {"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
-	{"perl_require", ""}, {"real_ip_", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
+	{"perl_require", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
 	{"ssl_verify_depth", ""},
 	{"ssl_ocsp_", ""},
 	{"secure_link_md5", ""}, {"secure_link_secret", ""},
@@ -229,6 +229,12 @@ func unservedArg(d *Directive) string {
 			if a == "proxy_protocol" || (a == "http2" && !ssl) {
 				return `"` + a + `" parameter`
 			}
+		}
+	case "real_ip_header":
+		// The PROXY protocol is not read (listen ... proxy_protocol is
+		// refused), so its address cannot be taken.
+		if len(d.Args) == 1 && d.Args[0] == "proxy_protocol" {
+			return `"proxy_protocol" parameter`
 		}
 	case "access_log", "error_log":
 		if len(d.Args) > 0 && strings.HasPrefix(d.Args[0], "syslog:") {

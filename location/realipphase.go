@@ -1,0 +1,119 @@
+package location
+
+import (
+	"net"
+	"strconv"
+
+	"github.com/gonginx/gonginx/location/realip"
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// realipState is what the realip module keeps for a request: whether it
+// ran (nginx's module context) and the connection as the request sees it
+// afterwards.
+type realipState struct {
+	done bool
+	info http1.ConnInfo // the connection with the client's real address
+	text []byte         // scratch for the address text
+	addr string         // the last address text, reused while it repeats
+	port string
+}
+
+// realipDirective applies set_real_ip_from, real_ip_header and
+// real_ip_recursive; a level with set_real_ip_from lines replaces the
+// list it inherited (ngx_http_realip_merge_loc_conf).
+func (c *compiler) realipDirective(conf *locConf, d *nginxconf.Directive) error {
+	if len(d.Args) != 1 {
+		return nil
+	}
+	switch d.Name {
+	case "set_real_ip_from":
+		nets, err := realip.ParseNet(d.Args[0], net.LookupIP)
+		// -t's checks warned of low address bits already.
+		if err != nil && err != realip.ErrLowBits {
+			return confErr(d, "host not found in set_real_ip_from \"%s\"", d.Args[0])
+		}
+		if conf.realipOwner != conf {
+			conf.realip.From, conf.realipOwner = nil, conf
+		}
+		conf.realip.From = append(conf.realip.From, nets...)
+	case "real_ip_header":
+		src, name := realip.ParseSource(d.Args[0])
+		conf.realip.Source = src
+		if name != "" {
+			conf.realip.Name = name
+		}
+	case "real_ip_recursive":
+		conf.realip.Recursive = onOff(d)
+	}
+	return nil
+}
+
+// applyRealip is ngx_http_realip_handler, run at the post-read phase with
+// the server's settings and at the preaccess phase with the location's:
+// the first that finds a trusted peer and an address changes the
+// request's client address, once per request (internal redirects and
+// subrequests keep it).
+func (x *exchange) applyRealip(conf *locConf) {
+	rs := &x.realip
+	if rs.done || conf.realip.From == nil || x.isSub() || x.c.Info == nil {
+		return
+	}
+	orig := x.c.Info
+	var a realip.Addr
+	if orig.RemoteAddr == "unix:" {
+		a.Unix = true
+	} else {
+		rs.text = append(rs.text[:0], orig.RemoteAddr...)
+		var ok bool
+		if a, ok = realip.ParseAddrPort(rs.text); !ok {
+			return
+		}
+	}
+	if !realip.Forwarded(&conf.realip, x.req.Headers, &a) {
+		return
+	}
+	rs.done = true
+	rs.info = *orig
+	rs.text = a.AppendText(rs.text[:0])
+	if string(rs.text) != rs.addr {
+		rs.addr = string(rs.text)
+	}
+	rs.text = rs.text[:0]
+	if a.Port > 0 {
+		rs.text = strconv.AppendInt(rs.text, int64(a.Port), 10)
+	}
+	if string(rs.text) != rs.port {
+		rs.port = string(rs.text)
+	}
+	rs.info.RemoteAddr, rs.info.RemotePort = rs.addr, rs.port
+	x.req.Conn = &rs.info
+}
+
+// addRealipVariables defines $realip_remote_addr and $realip_remote_port
+// (the connection's own address whatever realip did) and $remote_port,
+// found empty when the real address came without a port, as nginx's.
+func addRealipVariables(rc *rewrite.Compiler) {
+	conn := func(f func(ci *http1.ConnInfo) string) func(s *rewrite.State, dst []byte) []byte {
+		return func(s *rewrite.State, dst []byte) []byte {
+			x, ok := s.Files.(*exchange)
+			if !ok || x.c == nil || x.c.Info == nil {
+				return dst
+			}
+			v := f(x.c.Info)
+			s.FoundEmpty = v == ""
+			return append(dst, v...)
+		}
+	}
+	rc.AddVariable("realip_remote_addr", conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }))
+	rc.AddVariable("realip_remote_port", conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }))
+	rc.AddVariable("remote_port", func(s *rewrite.State, dst []byte) []byte {
+		if s.Req == nil || s.Req.Conn == nil {
+			return dst
+		}
+		s.FoundEmpty = s.Req.Conn.RemotePort == ""
+		return append(dst, s.Req.Conn.RemotePort...)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,69 @@ server {
 			gz("gzip body, client takes gzip: sub_filter", "/gunsub/made?gz=1&n=300"),
 			gz("ssi then gzip", "/ssigz/f.html"),
 			get("gunzip truncated", "/gunzip/made?gz=trunc"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// Debian's stock nginx.conf turns gzip on: its http block, read from the
+// system at test time (the includes of conf.d and sites-enabled and the
+// log paths left out, mime.types and default_type as the harness's
+// wrapper has them already), with the stock default site on a test port,
+// serves as nginx does.
+func TestServeDebianStockGzip(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	stock, err := os.ReadFile("/etc/nginx/nginx.conf")
+	if err != nil {
+		t.Fatalf("Debian's nginx.conf: %v", err)
+	}
+	var httpBlock []string
+	depth, inHTTP := 0, false
+	for _, line := range strings.Split(string(stock), "\n") {
+		code := strings.TrimSpace(line)
+		if i := strings.Index(code, "#"); i >= 0 {
+			code = strings.TrimSpace(code[:i])
+		}
+		switch {
+		case !inHTTP && strings.HasPrefix(code, "http {"):
+			inHTTP, depth = true, 1
+			continue
+		case !inHTTP || code == "":
+			continue
+		}
+		depth += strings.Count(code, "{") - strings.Count(code, "}")
+		if depth == 0 {
+			break
+		}
+		if strings.HasPrefix(code, "include /etc/nginx/conf.d") || strings.HasPrefix(code, "include /etc/nginx/sites-enabled") ||
+			strings.HasPrefix(code, "access_log") || strings.HasPrefix(code, "error_log") ||
+			code == "include /etc/nginx/mime.types;" || code == "default_type application/octet-stream;" {
+			continue
+		}
+		httpBlock = append(httpBlock, code)
+	}
+	if !slices.Contains(httpBlock, "gzip on;") {
+		t.Fatalf("the stock http block has no \"gzip on;\": %q", httpBlock)
+	}
+	c := harness.Case{
+		Name: "Debian's stock nginx.conf",
+		Config: strings.Join(httpBlock, "\n") + `
+server {
+    listen 127.0.0.1:{{PORT}} default_server;
+    root /var/www/html;
+    index index.html index.htm index.nginx-debian.html;
+    server_name _;
+    location / {
+        try_files $uri $uri/ =404;
+    }
+}
+`,
+		Requests: []harness.Request{
+			serveRaw("index", "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+			serveRaw("index gzipped", "GET / HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: close\r\n\r\n"),
+			serveRaw("HEAD gzipped", "HEAD /index.nginx-debian.html HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"),
+			serveRaw("404 gzipped", "GET /nope HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -29,7 +29,16 @@ type Gzip struct {
 	// for a flush with nothing new (Z_BUF_ERROR), and the proxy flushes
 	// before every read from the backend.
 	fresh bool
+	// A body's first bytes wait here until it is known whether the whole
+	// body is small: klauspost's levels 1 to 6 store a block under 128
+	// bytes as it is (64 bytes become 89 where zlib makes 24), so a small
+	// body is compressed at level 9, which codes it as zlib does.
+	small  [smallBody]byte
+	nsmall int
+	used   int // the level of zw's pool
 }
+
+const smallBody = 128
 
 // outSize is how many compressed bytes are gathered before they are passed
 // on: nginx gives zlib 4k buffers and passes on what fills them while the
@@ -46,7 +55,7 @@ var gzipWriters [10]sync.Pool
 func (g *Gzip) Reset(level int) {
 	g.Release()
 	g.level = min(max(level, 1), 9)
-	g.In, g.Out, g.done, g.err, g.fresh = 0, 0, false, nil, false
+	g.In, g.Out, g.done, g.err, g.fresh, g.nsmall = 0, 0, false, nil, false, 0
 }
 
 // SetNext is Link's.
@@ -96,14 +105,26 @@ func (g *Gzip) Body(p []byte, flush, last bool) error {
 		return g.next.Body(p, flush, last)
 	}
 	if g.zw == nil {
-		if len(p) == 0 && !last {
-			// Nothing to compress yet: a flush has nothing to pass on.
-			if flush {
-				return g.next.Body(nil, true, false)
-			}
+		if !last && !flush && g.nsmall+len(p) < smallBody {
+			g.nsmall += copy(g.small[g.nsmall:], p)
+			g.In += int64(len(p))
 			return nil
 		}
-		g.start()
+		if g.nsmall == 0 && len(p) == 0 && !last {
+			// Nothing to compress yet: a flush has nothing to pass on.
+			return g.next.Body(nil, true, false)
+		}
+		level := g.level
+		if last && g.nsmall+len(p) < smallBody {
+			level = 9
+		}
+		g.start(level)
+		if g.nsmall > 0 {
+			g.fresh = true
+			if _, err := g.zw.Write(g.small[:g.nsmall]); err != nil {
+				return g.fail(err)
+			}
+		}
 	}
 	if len(p) > 0 {
 		g.In += int64(len(p))
@@ -133,12 +154,13 @@ func (g *Gzip) Body(p []byte, flush, last bool) error {
 	return nil
 }
 
-func (g *Gzip) start() {
-	if w, _ := gzipWriters[g.level].Get().(*gzip.Writer); w != nil {
+func (g *Gzip) start(level int) {
+	g.used = level
+	if w, _ := gzipWriters[level].Get().(*gzip.Writer); w != nil {
 		g.zw = w
 		w.Reset(g)
 	} else {
-		g.zw, _ = gzip.NewWriterLevel(g, g.level)
+		g.zw, _ = gzip.NewWriterLevel(g, level)
 	}
 	g.out = outBufs.Get().(*[]byte)
 }
@@ -181,7 +203,7 @@ func (g *Gzip) pass(flush, last bool) error {
 func (g *Gzip) Release() {
 	if g.zw != nil {
 		g.zw.Reset(nil)
-		gzipWriters[g.level].Put(g.zw)
+		gzipWriters[g.used].Put(g.zw)
 		g.zw = nil
 	}
 	if g.out != nil {

@@ -114,6 +114,28 @@ func TestGzipFlushReachesWire(t *testing.T) {
 	}
 }
 
+// A small body is coded, not stored: 64 bytes of "X" in two pieces come
+// out as zlib's 24 bytes, not klauspost's stored block of 89.
+func TestGzipSmallBody(t *testing.T) {
+	var w flushWire
+	var c Chain
+	var g Gzip
+	c.Reset(&w)
+	g.Reset(1)
+	c.Push(&g)
+	c.FilterBody([]byte(strings.Repeat("X", 32)), false, false)
+	c.FilterBody([]byte(strings.Repeat("X", 32)), false, true)
+	if d := cmp.Diff(strings.Repeat("X", 64), gunzipAll(t, w.got.Bytes())); d != "" {
+		t.Fatalf("body (-want +got):\n%s", d)
+	}
+	if w.got.Len() > 24 {
+		t.Errorf("64 bytes of X took %d bytes gzipped, zlib's level 1 takes 24", w.got.Len())
+	}
+	if r, _ := g.Ratio(nil); string(r) != "2.67" {
+		t.Errorf("$gzip_ratio %s, zlib's 64/24 is 2.67", r)
+	}
+}
+
 func TestGzipRatio(t *testing.T) {
 	tests := []struct {
 		in, out int64

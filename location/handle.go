@@ -571,7 +571,10 @@ func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
 	if conf.nameInRedir {
 		x.resp.RedirectHost = x.srv.nameBytes
 	}
-	if x.errStatus != 0 && code < 300 {
+	// ngx_http_send_header: an error_page's status replaces whatever
+	// the page's own handler answers (a special response, which resets
+	// it, never gets here with one).
+	if x.errStatus != 0 {
 		x.resp.Status = x.errStatus
 	}
 	return &x.resp

@@ -183,6 +183,9 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 		return
 	}
 	conf := x.conf()
+	// $status is the status going out from here on (nginx's
+	// headers_out.status, err_status already applied).
+	x.st.Status = resp.Status
 	if x.kept.on {
 		x.applyKept(resp)
 	}
@@ -258,6 +261,11 @@ func (x *exchange) applyHeaders(conf *locConf, resp *http1.Response, status int,
 		}
 		v := h.static
 		if h.value != nil {
+			// $sent_http_* see the lines added so far, as nginx's
+			// headers_out does while its filter pushes them.
+			if x.st.Conn != nil && x.st.Conn.Sent().Written {
+				x.st.Conn.Sent().Headers = list
+			}
 			start := len(x.hdrs.vals)
 			x.hdrs.vals = h.value.Eval(&x.st, x.hdrs.vals)
 			v = x.hdrs.vals[start:len(x.hdrs.vals):len(x.hdrs.vals)]

@@ -233,3 +233,44 @@ func TestServeHeaders(t *testing.T) {
 		}
 	}
 }
+
+// What add_header's values see while the filter runs: $status is the
+// status going out (an error_page's included), and $sent_http_* the
+// lines already added, Cache-Control and Link joined.
+func TestAddHeaderSeesResponse(t *testing.T) {
+	ts := startTest(t, `server {
+    listen 127.0.0.1:PORT;
+    location /s {
+        add_header Cache-Control foo;
+        add_header Cache-Control bar;
+        add_header Link "</a>";
+        add_header Foo foo;
+        add_header Foo bar;
+        add_header X-Sent "cc=$sent_http_cache_control link=$sent_http_link foo=$sent_http_foo later=$sent_http_x_later";
+        add_header X-Later later;
+        add_header X-Status $status always;
+        return 204;
+    }
+    location /ep { error_page 404 =200 /text404; return 404; }
+    location /text404 { add_header X-Status $status always; return 404 "text"; }
+}`)
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/s", []string{"HTTP/1.1 204 No Content", "X-Sent: cc=foo, bar link=</a> foo=foo later=", "X-Status: 204"}},
+		{"/ep", []string{"HTTP/1.1 200 OK", "X-Status: 200"}},
+	}
+	for _, tt := range tests {
+		resp := ts.roundTrip(t, get(tt.path))
+		var got []string
+		for _, l := range strings.Split(resp, "\r\n") {
+			if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "X-Sent:") || strings.HasPrefix(l, "X-Status:") {
+				got = append(got, l)
+			}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("GET %s (-want +got):\n%s", tt.path, diff)
+		}
+	}
+}

@@ -131,3 +131,28 @@ func TestNormalize(t *testing.T) {
 		t.Error("a wrong Content-Length was normalized away")
 	}
 }
+
+// server_tokens stays visible: a token with a version and one without
+// do not normalize to the same thing, whichever server sent them.
+func TestNormalizeServerTokens(t *testing.T) {
+	head := func(token string) Result {
+		return Result{Responses: []string{"HTTP/1.1 404 Not Found", "Server: " + token, "Content-Type: text/html",
+			"Content-Length: " + strconv.Itoa(30+len(token)), "", "<hr><center>" + token + "</center>\r\n</body>\r\n</html>\r\n"}}
+	}
+	n := newNormalizer(nil)
+	if d := cmp.Diff(n.result(head("nginx")), n.result(head("gonginx"))); d != "" {
+		t.Errorf("server_tokens off differs between servers:\n%s", d)
+	}
+	if d := cmp.Diff(n.result(head("nginx/1.22.1")), n.result(head("gonginx/0.1.0"))); d != "" {
+		t.Errorf("server_tokens on differs between servers:\n%s", d)
+	}
+	if cmp.Equal(n.result(head("nginx")), n.result(head("gonginx/0.1.0"))) {
+		t.Error("server_tokens off and on normalize alike")
+	}
+	clock := clockNeutral([]string{"HTTP/1.1 200 OK", "Date: Sun, 06 Dec 2026 07:00:00 GMT", "Expires: Sun, 06 Dec 2026 08:00:00 GMT",
+		"Cache-Control: max-age=3600", ""}, ClockRelative)
+	if d := cmp.Diff([]string{"HTTP/1.1 200 OK", "Date: Sun, 06 Dec 2026 07:00:00 GMT", "Expires: DATE+3600s",
+		"Cache-Control: max-age=EXPIRES-DATE", ""}, clock); d != "" {
+		t.Errorf("clockNeutral (-want +got):\n%s", d)
+	}
+}

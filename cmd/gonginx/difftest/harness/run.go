@@ -52,7 +52,10 @@ type Case struct {
 	// stops and compared line by line (ports and the prefix dir hidden):
 	// give them a log_format without times.
 	AccessLogFiles []string
-	Requests       []Request
+	// Clock shows the times "expires" computes from the moment of the
+	// request relative to the response's Date (see Clock).
+	Clock    Clock
+	Requests []Request
 }
 
 // Run is one implementation's results for a case, plus its log output.
@@ -166,6 +169,7 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 		}
 		res := do(target, c.TLS, c.SNI, req, subst)
 		res.Backend = render(be.Take(req.Settle + 20*time.Millisecond))
+		res.Responses = clockNeutral(res.Responses, c.Clock)
 		run.Results = append(run.Results, norm.result(res))
 	}
 	stopped = true
@@ -241,6 +245,8 @@ func render(got []Exchange) []string {
 
 // normalizer hides what legitimately differs between two runs: ports, Date, the Server
 // token (also in the <center> line of error pages, with Content-Length adjusted to match).
+// The token keeps whether it names a version (server_tokens on) or not (off): "nginx/1.22.1"
+// and "gonginx/0.1.0" are both SERVER/VERSION, "nginx" and "gonginx" both SERVER.
 type normalizer struct {
 	ports *regexp.Regexp
 	names map[string]string
@@ -279,7 +285,9 @@ func (n *normalizer) result(r Result) Result {
 	r.Responses = n.lines(serverNeutral(r.Responses))
 	if len(r.Responses) > 0 && !looksLikeStatus(r.Responses[0]) {
 		for i, l := range r.Responses {
-			r.Responses[i] = bareToken.ReplaceAllString(l, "<center>SERVER</center>")
+			r.Responses[i] = bareToken.ReplaceAllStringFunc(l, func(m string) string {
+				return "<center>" + serverPlaceholder(strings.TrimSuffix(strings.TrimPrefix(m, "<center>"), "</center>")) + "</center>"
+			})
 		}
 	}
 	r.Error = n.text(r.Error)
@@ -309,7 +317,7 @@ func serverNeutral(lines []string) []string {
 				out[i] = name + ": DATE"
 			case "server":
 				token = strings.TrimSpace(value)
-				out[i] = name + ": SERVER"
+				out[i] = name + ": " + serverPlaceholder(token)
 			case "content-length":
 				clIndex = i
 			}
@@ -318,11 +326,11 @@ func serverNeutral(lines []string) []string {
 		if end+1 < len(out) && !looksLikeStatus(out[end+1]) {
 			body := out[end+1]
 			if token != "" && strings.Contains(body, "<center>"+token+"</center>") {
-				out[end+1] = strings.ReplaceAll(body, "<center>"+token+"</center>", "<center>SERVER</center>")
+				out[end+1] = strings.ReplaceAll(body, "<center>"+token+"</center>", "<center>"+serverPlaceholder(token)+"</center>")
 				if clIndex >= 0 {
 					name, value, _ := strings.Cut(out[clIndex], ":")
 					if cl, err := strconv.Atoi(strings.TrimSpace(value)); err == nil {
-						out[clIndex] = fmt.Sprintf("%s: %d", name, cl-len(token)+len("SERVER"))
+						out[clIndex] = fmt.Sprintf("%s: %d", name, cl-len(token)+len(serverPlaceholder(token)))
 					}
 				}
 			}
@@ -331,12 +339,21 @@ func serverNeutral(lines []string) []string {
 			// A HEAD answer to an error page: the length still counts the token in the body.
 			name, value, _ := strings.Cut(out[clIndex], ":")
 			if cl, err := strconv.Atoi(strings.TrimSpace(value)); err == nil {
-				out[clIndex] = fmt.Sprintf("%s: %d", name, cl-len(token)+len("SERVER"))
+				out[clIndex] = fmt.Sprintf("%s: %d", name, cl-len(token)+len(serverPlaceholder(token)))
 			}
 		}
 		start = next
 	}
 	return out
+}
+
+// serverPlaceholder stands for a server token, keeping only whether it
+// names a version.
+func serverPlaceholder(token string) string {
+	if strings.Contains(token, "/") {
+		return "SERVER/VERSION"
+	}
+	return "SERVER"
 }
 
 func looksLikeStatus(s string) bool { return strings.HasPrefix(s, "HTTP/") }

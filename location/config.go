@@ -165,6 +165,7 @@ type locConf struct {
 	randomIndex     bool
 	defaultType     string
 	types           map[string]string
+	typesLevel      *locConf // the level whose types blocks built types
 	charset         string
 	sourceCharset   string       // source_charset ("" off)
 	overrideCharset bool         // override_charset

@@ -155,7 +155,14 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			conf.defaultType = d.Args[0]
 		}
 	case "types":
-		m := map[string]string{}
+		// The types blocks of one level fill one list (an extension
+		// given again takes the later type); a level with none inherits
+		// its parent's whole.
+		m := conf.types
+		if conf.typesLevel != conf {
+			m = map[string]string{}
+			conf.typesLevel = conf
+		}
 		for _, e := range d.Block {
 			if e.Name == "#" {
 				continue

@@ -274,3 +274,23 @@ func TestAddHeaderSeesResponse(t *testing.T) {
 		}
 	}
 }
+
+func TestURIExtension(t *testing.T) {
+	tests := []struct{ uri, want string }{
+		{"/a.txt", "txt"},
+		{"/a.tar.gz", "gz"},
+		{"/.txt", ""},
+		{"/d/.txt", ""},
+		{"/.a.txt", "txt"},
+		{"/d.txt/f", ""},
+		{"/a.", ""},
+		{"/noext", ""},
+		{"/", ""},
+		{".x", ""},
+	}
+	for _, tt := range tests {
+		if got := string(uriExtension([]byte(tt.uri))); got != tt.want {
+			t.Errorf("uriExtension(%q) = %q, want %q", tt.uri, got, tt.want)
+		}
+	}
+}

@@ -335,17 +335,7 @@ func (x *exchange) contentType(conf *locConf) []byte {
 	if x.kept.ctype != nil {
 		return x.kept.ctype // an X-Accel-Redirect's: the type is set already
 	}
-	uri := x.req.URI
-	ext := []byte(nil)
-	for i := len(uri) - 1; i >= 0; i-- {
-		if uri[i] == '.' {
-			ext = uri[i+1:]
-			break
-		}
-		if uri[i] == '/' {
-			break
-		}
-	}
+	ext := uriExtension(x.req.URI)
 	if len(ext) > 0 {
 		if t, ok := conf.typesBytes[string(ext)]; ok {
 			return t
@@ -357,6 +347,21 @@ func (x *exchange) contentType(conf *locConf) []byte {
 		}
 	}
 	return conf.defaultTypeBytes
+}
+
+// uriExtension is ngx_http_set_exten: what follows the last '.' of the
+// last path segment, unless that dot starts the segment (a dot file has
+// no extension); the first two bytes are never looked at.
+func uriExtension(uri []byte) []byte {
+	for i := len(uri) - 1; i > 1; i-- {
+		switch {
+		case uri[i] == '.' && uri[i-1] != '/':
+			return uri[i+1:]
+		case uri[i] == '/':
+			return nil
+		}
+	}
+	return nil
 }
 
 func appendETag(b []byte, mtime, size int64) []byte {

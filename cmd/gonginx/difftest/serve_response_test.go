@@ -95,3 +95,144 @@ func TestServeChunkedTransferEncoding(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// types and default_type at the http (the fragment's top level: added to
+// the stock mime.types, a duplicate extension replaced), server and
+// location levels, a location's "if" inheriting them, and the type of
+// return's text; index with several names, variables and an absolute
+// last name.
+func TestServeTypesAndIndex(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "types and index",
+		Config: `types { text/x-http-level txt xyz; }
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    root html;
+    location / { }
+    location /idx/ { index a.html b.html c.html; }
+    location /idxvar/ { index $arg_i.html fallback.html; }
+    location /idxabs/ { index missing.html /idxabs/target.txt; }
+    location /idxvarabs/ { index $arg_i /idxvarabs/last.txt; }
+    location /idxdir/ { index sub; }
+    location /idxnone/ { index none.html; }
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name srv;
+    root html;
+    types { text/x-srv txt; application/x-srv-html html; text/x-caps CAPS; }
+    default_type text/x-srv-default;
+    location / { }
+    location /loc/ { types { text/x-loc txt; } }
+    location /locdef/ { default_type text/x-loc-default; }
+    location /empty/ { types { } default_type text/x-none; }
+    location /if/ { types { text/x-iftype txt; } if ($arg_a) { } }
+    location /ifret/ { default_type text/x-ifret; if ($arg_a) { return 200 "if\n"; } }
+    location /ret/ { types { text/x-r txt; } return 200 "r\n"; }
+}
+`,
+		Content: map[string]string{
+			"html/a.txt":                 "a\n",
+			"html/a.xyz":                 "xyz\n",
+			"html/a.html":                "html\n",
+			"html/a.TXT":                 "upper\n",
+			"html/a.caps":                "caps\n",
+			"html/a.tar.gz":              "gz\n",
+			"html/noext":                 "none\n",
+			"html/.txt":                  "dot\n",
+			"html/d.txt/f":               "in a dir with a dot\n",
+			"html/loc/a.txt":             "loc\n",
+			"html/loc/a.html":            "loc html\n",
+			"html/locdef/a.txt":          "locdef\n",
+			"html/locdef/noext":          "locdef none\n",
+			"html/empty/a.txt":           "empty\n",
+			"html/if/a.txt":              "if\n",
+			"html/ifret/a.txt":           "ifret\n",
+			"html/idx/b.html":            "b\n",
+			"html/idx/c.html":            "c\n",
+			"html/idxvar/x.html":         "x\n",
+			"html/idxvar/fallback.html":  "fallback\n",
+			"html/idxabs/target.txt":     "target\n",
+			"html/idxvarabs/y":           "y\n",
+			"html/idxvarabs/last.txt":    "last\n",
+			"html/idxdir/sub/index.html": "sub\n",
+		},
+		ErrorLog: true,
+		Requests: []harness.Request{
+			plainGet("http types", "/a.txt"),
+			plainGet("http types, second extension", "/a.xyz"),
+			plainGet("http level keeps mime.types", "/a.html"),
+			plainGet("upper-case extension", "/a.TXT"),
+			plainGet("two dots", "/a.tar.gz"),
+			plainGet("no extension", "/noext"),
+			plainGet("dot file", "/.txt"),
+			plainGet("dot in a directory", "/d.txt/f"),
+			hostGet("server types", "srv", "/a.txt"),
+			hostGet("server types replace mime.types", "srv", "/a.xyz"),
+			hostGet("server types html", "srv", "/a.html"),
+			hostGet("server types upper-case in types", "srv", "/a.caps"),
+			hostGet("server types upper-case file", "srv", "/a.TXT"),
+			hostGet("server default_type", "srv", "/noext"),
+			hostGet("location types", "srv", "/loc/a.txt"),
+			hostGet("location types, default_type inherited", "srv", "/loc/a.html"),
+			hostGet("location default_type, types inherited", "srv", "/locdef/a.txt"),
+			hostGet("location default_type", "srv", "/locdef/noext"),
+			hostGet("empty types", "srv", "/empty/a.txt"),
+			hostGet("if inherits types", "srv", "/if/a.txt?a=1"),
+			hostGet("if return text", "srv", "/ifret/a.txt?a=1"),
+			hostGet("return text typed by extension", "srv", "/ret/a.txt"),
+			hostGet("return text, no extension", "srv", "/ret/x"),
+			hostGet("server 404 page", "srv", "/nope.txt"),
+			plainGet("index: first missing", "/idx/"),
+			plainGet("index: variable", "/idxvar/?i=x"),
+			plainGet("index: variable missing", "/idxvar/?i=nope"),
+			plainGet("index: variable empty", "/idxvar/"),
+			plainGet("index: absolute last", "/idxabs/"),
+			plainGet("index: variable names a file", "/idxvarabs/?i=y"),
+			plainGet("index: variable to absolute", "/idxvarabs/?i=nope"),
+			plainGet("index: a directory", "/idxdir/"),
+			plainGet("index: none", "/idxnone/"),
+			plainGet("index: missing dir", "/idxnone/nodir/"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// stub_status and the $connections_* variables on single connections
+// (counts of concurrent ones would race).
+func TestServeStubStatus(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "stub_status",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location = /vars {
+        return 200 "active=$connections_active reading=$connections_reading writing=$connections_writing waiting=$connections_waiting\n";
+    }
+    location = /hdr {
+        add_header X-Conn "$connections_active $connections_reading $connections_writing $connections_waiting";
+        return 204;
+    }
+    location = /status { stub_status; }
+    location = /status-on { stub_status on; add_header X-S s; expires epoch; }
+    location = /status-charset { stub_status; charset utf-8; charset_types text/plain; }
+}
+`,
+		Requests: []harness.Request{
+			plainGet("variables", "/vars"),
+			plainGet("in add_header", "/hdr"),
+			{Name: "variables, kept alive", Send: []string{
+				"GET /vars HTTP/1.1\r\nHost: localhost\r\n\r\nGET /vars HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"}, Responses: 2},
+			serveRaw("HEAD", "HEAD /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+			serveRaw("POST", "POST /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"),
+			plainGet("headers and expires", "/status-on"),
+			plainGet("charset", "/status-charset"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

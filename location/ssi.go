@@ -77,7 +77,6 @@ func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
 	}
 	if !x.isSub() {
 		x.changesLength(resp)
-		dropHeader(resp, "accept-ranges")
 		if !conf.ssi.lastModified {
 			resp.LastModified = -1
 			dropHeader(resp, "last-modified")

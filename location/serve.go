@@ -373,6 +373,12 @@ func (l *listener) acceptLoop() {
 			nc.Close()
 			return
 		}
+		// Counted here, before the next accept, as nginx's
+		// ngx_stat_active: a connection counts (as waiting) from the
+		// moment it is accepted, even before its goroutine runs.
+		stats := &l.srv.counters.Stats
+		stats.Active.Add(1)
+		stats.Accepted.Add(1)
 		go l.serveConn(sc)
 	}
 }
@@ -432,9 +438,7 @@ func (p *peekedConn) CloseWrite() error {
 
 func (l *listener) serveConn(sc *serverConn) {
 	defer l.srv.untrack(sc)
-	stats := &l.srv.counters.Stats // counted from accept, as nginx's ngx_stat_active
-	stats.Active.Add(1)
-	stats.Accepted.Add(1)
+	stats := &l.srv.counters.Stats // counted in acceptLoop
 	defer stats.Active.Add(-1)
 	nc := sc.nc
 	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends

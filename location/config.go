@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/location/realip"
+	"github.com/gonginx/gonginx/location/referer"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -223,7 +224,11 @@ type locConf struct {
 	subTypes        typeSet  // sub_filter_types
 	gz              gzipConf // the gzip family (gzip.go)
 	realip          realip.Config
-	realipOwner     *locConf // the level whose set_real_ip_from list realip.From is
+	refList         *referer.List    // valid_referers lines of refOwner's level
+	refOwner        *locConf         // the level refList belongs to
+	refDone         *locConf         // the level whose referer was compiled from refList
+	referer         *referer.Matcher // what $invalid_referer tests here
+	realipOwner     *locConf         // the level whose set_real_ip_from list realip.From is
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -334,6 +339,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	addSSLVariables(c.rc)
 	addGzipVariables(c.rc)
 	addRealipVariables(c.rc)
+	addRefererVariables(c.rc)
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
 		if err != nil {
@@ -359,6 +365,7 @@ type compiler struct {
 	addrs      []*Addr // in order of first listen
 	rc         *rewrite.Compiler
 	httpBlock  *nginxconf.Directive
+	server     *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
 	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
 }
 
@@ -444,6 +451,7 @@ func (c *compiler) resolve(p, base string) string {
 func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) error {
 	conf := httpConf.clone()
 	conf.epOwner = nil
+	c.server = d
 	srv := &VirtualServer{File: d.File, Line: endLine(d), named: map[string]*Location{}}
 	root := &Location{mod: modServer, File: d.File, Line: endLine(d), conf: conf,
 		blocks: [][]*nginxconf.Directive{c.httpBlock.Block, d.Block}}

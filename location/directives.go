@@ -61,7 +61,7 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 		}
 	}
 	finishSub(conf)
-	return nil
+	return c.finishReferers(conf)
 }
 
 // setLimit applies one of the directives that shape request parsing
@@ -110,15 +110,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "set_real_ip_from", "real_ip_header", "real_ip_recursive":
 		return c.realipDirective(conf, d)
 	case "valid_referers":
-		// ngx_http_valid_referers compiles "~" entries caselessly.
-		for _, a := range d.Args {
-			if strings.HasPrefix(a, "~") {
-				if _, err := c.rc.Regex(a[1:], true); err != nil {
-					return rewrite.At(err, d)
-				}
-			}
-		}
-		return nil
+		return c.validReferers(conf, d)
 	case "root":
 		if len(d.Args) == 1 {
 			conf.root, conf.alias, conf.aliasSet = d.Args[0], "", false

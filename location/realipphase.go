@@ -10,6 +10,13 @@ import (
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
+// modState is the per-request state of the access modules of their own
+// files, kept with the pooled exchange.
+type modState struct {
+	realip realipState
+	refBuf [256]byte // the Referer's host, lowercased
+}
+
 // realipState is what the realip module keeps for a request: whether it
 // ran (nginx's module context) and the connection as the request sees it
 // afterwards.
@@ -57,7 +64,7 @@ func (c *compiler) realipDirective(conf *locConf, d *nginxconf.Directive) error 
 // request's client address, once per request (internal redirects and
 // subrequests keep it).
 func (x *exchange) applyRealip(conf *locConf) {
-	rs := &x.realip
+	rs := &x.mods.realip
 	if rs.done || conf.realip.From == nil || x.isSub() || x.c.Info == nil {
 		return
 	}

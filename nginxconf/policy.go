@@ -45,7 +45,7 @@ var served = setOf(
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map", "override_charset",
-	"allow", "deny", "set_real_ip_from", "real_ip_header", "real_ip_recursive", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
+	"allow", "deny", "set_real_ip_from", "real_ip_header", "real_ip_recursive", "valid_referers", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	"stub_status",
 	// content modules
 	"autoindex", "autoindex_format", "autoindex_localtime", "autoindex_exact_size", "random_index", "empty_gif",

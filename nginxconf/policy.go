@@ -66,7 +66,7 @@ var served = setOf(
 	"upstream", "ip_hash", "least_conn", "keepalive",
 	// proxy
 	"resolver", "resolver_timeout",
-	"proxy_pass", "proxy_set_header", "proxy_hide_header", "proxy_pass_header", "proxy_http_version",
+	"proxy_pass", "proxy_set_header", "proxy_hide_header", "proxy_pass_header", "proxy_http_version", "proxy_buffering",
 	"proxy_redirect", "proxy_pass_request_body", "proxy_pass_request_headers",
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",

@@ -42,8 +42,7 @@ var ignoreNames = []struct {
 // merge). -t has checked the names. Expires, Cache-Control, Set-Cookie,
 // Vary and X-Accel-Expires only steer proxy_cache, which is not served:
 // ignoring them changes nothing here. X-Accel-Buffering switches
-// proxy_buffering per response, which changes only when bytes are read
-// from the backend, not what anyone receives.
+// proxy_buffering per response (accelHeaders).
 func (p *Proxy) compileIgnoreHeaders(blocks [][]*nginxconf.Directive) {
 	for _, d := range innermost(blocks, "proxy_ignore_headers") {
 		for _, a := range d.Args {
@@ -62,10 +61,19 @@ func (p *Proxy) compileIgnoreHeaders(blocks [][]*nginxconf.Directive) {
 // $limit_rate"), X-Accel-Charset the charset the charset filter gives the
 // response. The last valid one of each counts, as each line's handler
 // runs in turn.
-func (p *Proxy) accelHeaders(c *http1.Conn, s *rewrite.State) {
+func (p *Proxy) accelHeaders(c *http1.Conn, s *rewrite.State, x *exchange) {
+	x.buffering = p.buffering
 	// The State's copy of the head outlives the response buffer.
 	for _, h := range s.UpstreamHeaders() {
 		switch {
+		case p.ignore&ignXABuffering == 0 && http1.EqualFold(h.Name, "x-accel-buffering"):
+			// ngx_http_upstream_process_buffering: "yes" or "no".
+			switch {
+			case http1.EqualFold(h.Value, "yes"):
+				x.buffering = true
+			case http1.EqualFold(h.Value, "no"):
+				x.buffering = false
+			}
 		case p.ignore&ignXALimitRate == 0 && http1.EqualFold(h.Name, "x-accel-limit-rate"):
 			if n, ok := atoi(h.Value); ok && c != nil {
 				c.SetLimitRate(n, true)

@@ -58,6 +58,10 @@ type Proxy struct {
 	// requestBuffering (proxy_request_buffering): read the whole client
 	// body before contacting the backend.
 	requestBuffering bool
+	// buffering (proxy_buffering): off, the backend's bytes are flushed
+	// through the body filters as they come (gzip's sync flush), as
+	// nginx's unbuffered relay marks them.
+	buffering bool
 	// ignoreClientAbort (proxy_ignore_client_abort): keep waiting for
 	// the backend after the client hung up.
 	ignoreClientAbort bool
@@ -217,6 +221,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 	p.passHeaders = flag(blocks, "proxy_pass_request_headers", true)
 	p.passBody = flag(blocks, "proxy_pass_request_body", true)
 	p.requestBuffering = flag(blocks, "proxy_request_buffering", true)
+	p.buffering = flag(blocks, "proxy_buffering", true)
 	p.ignoreClientAbort = flag(blocks, "proxy_ignore_client_abort", false)
 	p.serverTokensOff = !flag(blocks, "server_tokens", true)
 	p.relativeRedir = !flag(blocks, "absolute_redirect", true)

@@ -97,7 +97,17 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 	// The head area of rbuf is free now: reuse the whole buffer.
 	buf := x.rbuf
 	for {
-		if err := c.Flush(); err != nil {
+		// Before waiting on the backend, what is made goes out. Unbuffered,
+		// the body filters give up what they hold too (gzip's sync flush,
+		// sub_filter's unmatched tail), as nginx's unbuffered relay flags
+		// its buffers; buffered, they keep it, as nginx's event pipe does.
+		var err error
+		if x.buffering {
+			err = c.FlushOut()
+		} else {
+			err = c.Flush()
+		}
+		if err != nil {
 			return false, err
 		}
 		if p.ReadTimeout > 0 {

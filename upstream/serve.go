@@ -18,10 +18,11 @@ import (
 // exchange is the per-request scratch of a proxied request, pooled so the
 // steady state allocates nothing.
 type exchange struct {
-	scheme string // of the target tried, for UpstreamLogName
-	req    []byte // the request head sent to the backend
-	rbuf   []byte // the backend's response head, then body bytes
-	body   []byte // the client body, read before the backend is contacted
+	scheme    string // of the target tried, for UpstreamLogName
+	buffering bool   // this response's proxy_buffering (X-Accel-Buffering)
+	req       []byte // the request head sent to the backend
+	rbuf      []byte // the backend's response head, then body bytes
+	body      []byte // the client body, read before the backend is contacted
 	// bodyFile holds what of the body did not fit in body; bodyBuffered
 	// says the body was read in full (so a retry can send it again).
 	bodyFile *os.File
@@ -592,7 +593,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	if s != nil {
 		s.UpstreamStatus = x.head.Status
 		s.SetUpstreamHeaders(x.head.Headers)
-		p.accelHeaders(c, s)
+		p.accelHeaders(c, s, x)
 	}
 	if ft := statusFT(x.head.Status); ft != 0 && allow&ft != 0 {
 		// proxy_next_upstream http_NNN: this answer is dropped and the

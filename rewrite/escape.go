@@ -96,3 +96,23 @@ func unescapeRedirect(b []byte) []byte {
 	}
 	return append(b[:d], b[s:]...)
 }
+
+// AppendEscapeHTML is ngx_escape_html: <, >, & and " as entities (ssi's
+// echo encoding=entity, autoindex's names).
+func AppendEscapeHTML(dst, s []byte) []byte {
+	for _, c := range s {
+		switch c {
+		case '<':
+			dst = append(dst, "&lt;"...)
+		case '>':
+			dst = append(dst, "&gt;"...)
+		case '&':
+			dst = append(dst, "&amp;"...)
+		case '"':
+			dst = append(dst, "&quot;"...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -72,9 +73,9 @@ var months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", 
 // URI, ending in "/") with entries, sorted.
 func AppendHTML(dst, uri []byte, entries []Entry, o HTMLOptions) []byte {
 	dst = append(dst, "<html>\r\n<head><title>Index of "...)
-	dst = appendEscapeHTML(dst, uri)
+	dst = rewrite.AppendEscapeHTML(dst, uri)
 	dst = append(dst, "</title></head>\r\n<body>\r\n<h1>Index of "...)
-	dst = appendEscapeHTML(dst, uri)
+	dst = rewrite.AppendEscapeHTML(dst, uri)
 	dst = append(dst, "</h1><hr><pre><a href=\"../\">../</a>\r\n"...)
 	for i := range entries {
 		dst = appendHTMLEntry(dst, &entries[i], o)
@@ -104,11 +105,11 @@ func appendHTMLEntry(dst []byte, e *Entry, o HTMLOptions) []byte {
 		if n > nameLen {
 			keep = nameLen - 3
 		}
-		dst = appendEscapeHTML(dst, name[:utf8Prefix(name, keep)])
+		dst = rewrite.AppendEscapeHTML(dst, name[:utf8Prefix(name, keep)])
 	case n > nameLen:
-		dst = appendEscapeHTML(dst, name[:nameLen-3])
+		dst = rewrite.AppendEscapeHTML(dst, name[:nameLen-3])
 	default:
-		dst = appendEscapeHTML(dst, name)
+		dst = rewrite.AppendEscapeHTML(dst, name)
 	}
 	if n > nameLen {
 		dst = append(dst, "..&gt;</a>"...)
@@ -254,7 +255,7 @@ func AppendXML(dst []byte, entries []Entry) []byte {
 			dst = strconv.AppendInt(dst, e.Size, 10)
 		}
 		dst = append(dst, '"', '>')
-		dst = appendEscapeHTML(dst, e.Name)
+		dst = rewrite.AppendEscapeHTML(dst, e.Name)
 		dst = append(dst, '<', '/')
 		dst = append(dst, typ...)
 		dst = append(dst, '>', '\r', '\n')
@@ -292,25 +293,6 @@ func ValidCallback(cb []byte) bool {
 		return false
 	}
 	return true
-}
-
-// appendEscapeHTML is ngx_escape_html: <, >, & and " as entities.
-func appendEscapeHTML(dst, s []byte) []byte {
-	for _, c := range s {
-		switch c {
-		case '<':
-			dst = append(dst, "&lt;"...)
-		case '>':
-			dst = append(dst, "&gt;"...)
-		case '&':
-			dst = append(dst, "&amp;"...)
-		case '"':
-			dst = append(dst, "&quot;"...)
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
 }
 
 // uriComponent is ngx_escape_uri's NGX_ESCAPE_URI_COMPONENT table:

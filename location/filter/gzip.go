@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -77,23 +78,9 @@ func (g *Gzip) Ratio(dst []byte) ([]byte, bool) {
 			zfrac = 0
 		}
 	}
-	dst = appendUint(dst, zint)
+	dst = strconv.AppendInt(dst, zint, 10)
 	dst = append(dst, '.', byte('0'+zfrac/10), byte('0'+zfrac%10))
 	return dst, true
-}
-
-func appendUint(dst []byte, n int64) []byte {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
 }
 
 // Body is Link's.

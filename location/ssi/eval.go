@@ -2,6 +2,7 @@ package ssi
 
 import (
 	"bytes"
+	"strconv"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -39,7 +40,7 @@ func (f *Filter) variable(name, dst []byte) ([]byte, bool) {
 func (f *Filter) appendDate(dst []byte, gmt bool) []byte {
 	now := time.Now()
 	if string(f.timefmt) == "%s" {
-		return appendInt(dst, now.Unix())
+		return strconv.AppendInt(dst, now.Unix(), 10)
 	}
 	if gmt {
 		now = now.UTC()
@@ -340,7 +341,7 @@ func (f *Filter) echo(a *args) (bool, error) {
 		f.scratch2 = appendEscapeHTMLURI(f.scratch2[:0], value)
 		value = f.scratch2
 	case encEntity:
-		f.scratch2 = appendEscapeHTML(f.scratch2[:0], value)
+		f.scratch2 = rewrite.AppendEscapeHTML(f.scratch2[:0], value)
 		value = f.scratch2
 	}
 	return true, f.emit(value)
@@ -363,41 +364,4 @@ func appendEscapeHTMLURI(dst, v []byte) []byte {
 		dst = append(dst, c)
 	}
 	return dst
-}
-
-// appendEscapeHTML is ngx_escape_html.
-func appendEscapeHTML(dst, v []byte) []byte {
-	for _, c := range v {
-		switch c {
-		case '<':
-			dst = append(dst, "&lt;"...)
-		case '>':
-			dst = append(dst, "&gt;"...)
-		case '&':
-			dst = append(dst, "&amp;"...)
-		case '"':
-			dst = append(dst, "&quot;"...)
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
-
-func appendInt(dst []byte, n int64) []byte {
-	if n < 0 {
-		dst = append(dst, '-')
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
 }

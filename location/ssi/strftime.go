@@ -1,6 +1,7 @@
 package ssi
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -38,14 +39,14 @@ func appendConversion(dst []byte, c, pad byte, t time.Time, gmt bool) []byte {
 	num := func(n, width int, fill byte) []byte {
 		switch pad {
 		case '-':
-			return appendInt(dst, int64(n))
+			return strconv.AppendInt(dst, int64(n), 10)
 		case '_':
 			fill = ' '
 		case '0':
 			fill = '0'
 		}
 		var b [20]byte
-		s := appendInt(b[:0], int64(n))
+		s := strconv.AppendInt(b[:0], int64(n), 10)
 		for k := len(s); k < width; k++ {
 			dst = append(dst, fill)
 		}
@@ -113,7 +114,7 @@ func appendConversion(dst []byte, c, pad byte, t time.Time, gmt bool) []byte {
 	case 'R':
 		return AppendStrftime(dst, []byte("%H:%M"), t, gmt)
 	case 's':
-		return appendInt(dst, t.Unix())
+		return strconv.AppendInt(dst, t.Unix(), 10)
 	case 'S':
 		return num(t.Second(), 2, '0')
 	case 't':
@@ -165,7 +166,7 @@ func appendConversion(dst []byte, c, pad byte, t time.Time, gmt bool) []byte {
 
 func appendConversionNum(dst []byte, n, width int) []byte {
 	var b [20]byte
-	s := appendInt(b[:0], int64(n))
+	s := strconv.AppendInt(b[:0], int64(n), 10)
 	for k := len(s); k < width; k++ {
 		dst = append(dst, '0')
 	}

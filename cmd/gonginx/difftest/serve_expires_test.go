@@ -40,6 +40,10 @@ server {
     location /upmap/ { proxy_pass http://{{BACKEND}}/; }
     location /ret/ { return 200 "ret\n"; }
     location /ret404/ { return 404; }
+    location /cc/ { expires 1h; add_header Cache-Control public; add_header X-CC $sent_http_cache_control; }
+    location /upcc/ { expires epoch; add_header Cache-Control private; proxy_pass http://{{BACKEND}}/; }
+    location /modret/ { expires modified 1h; return 200 "no Last-Modified\n"; }
+    location /modneg/ { expires modified -1h; return 200 "no Last-Modified\n"; }
 }
 `,
 		Content: map[string]string{
@@ -57,6 +61,7 @@ server {
 			"html/var/f":    "f\n",
 			"html/modvar/f": "f\n",
 			"html/if/f":     "f\n",
+			"html/cc/a.txt": "cc\n",
 		},
 		Clock: harness.ClockRelative,
 		Requests: []harness.Request{
@@ -86,7 +91,11 @@ server {
 			plainGet("if inherits", "/if/f?b=1"),
 			plainGet("proxied with its own Expires and Cache-Control", "/up/caching"),
 			hostGet("304", "localhost", "/acc/f", imsExact),
-			plainGet("HEAD-less 404 with expires", "/ret404/"),
+			plainGet("404 with expires", "/ret404/"),
+			plainGet("expires and add_header Cache-Control", "/cc/a.txt"),
+			plainGet("proxied: expires and add_header Cache-Control", "/upcc/caching"),
+			plainGet("modified without Last-Modified", "/modret/"),
+			plainGet("modified negative without Last-Modified", "/modneg/"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

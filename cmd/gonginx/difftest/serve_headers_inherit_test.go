@@ -70,6 +70,15 @@ server {
     }
     location /up/ { proxy_pass http://{{BACKEND}}/; }
     location /ret/ { return 200 "ret\n"; }
+    location /imsoff/ {
+        if_modified_since off;
+        location /imsoff/nolm/ { add_header Last-Modified ""; add_header ETag ""; if_modified_since exact; }
+    }
+    location /trailer/ {
+        add_trailer X-T t;
+        if ($arg_a) { add_trailer X-If-T it; }
+        if ($arg_b) { }
+    }
     location /s/ {
         add_header Cache-Control foo;
         add_header Cache-Control bar;
@@ -110,6 +119,9 @@ server {
 			"html/nest/in/f.txt":  "0123456789\n",
 			"html/nest/own/f.txt": "0123456789\n",
 			"html/loc/f.txt":      "0123456789\n",
+			"html/imsoff/f.txt":   "0123456789\n",
+			"html/imsoff/nolm/f":  "0123456789\n",
+			"html/trailer/f.txt":  "0123456789\n",
 			"html/ifloc/f.txt":    "0123456789\n",
 		},
 		Requests: []harness.Request{
@@ -141,6 +153,14 @@ server {
 			hostGet("proxied", "localhost", "/up/caching"),
 			hostGet("return", "localhost", "/ret/x"),
 			hostGet("$sent_http_ of add_header's own lines", "localhost", "/s/"),
+			hostGet("if_modified_since off", "localhost", "/imsoff/f.txt", imsExact),
+			hostGet("if_modified_since off, if-unmodified-since", "localhost", "/imsoff/f.txt", "If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT"),
+			hostGet("if_modified_since off, if-none-match", "localhost", "/imsoff/f.txt", `If-None-Match: "65937d25-b"`),
+			hostGet("Last-Modified removed, still compared", "localhost", "/imsoff/nolm/f", imsExact),
+			hostGet("max_ranges 1 with if-range", "localhost", "/f.txt", "Range: bytes=0-1,4-5", "If-Range: Tue, 02 Jan 2024 03:04:05 GMT"),
+			hostGet("add_trailer inherited by if", "localhost", "/trailer/f.txt?b=1"),
+			hostGet("add_trailer replaced in if", "localhost", "/trailer/f.txt?a=1"),
+			hostGet("add_trailer 404 in if", "localhost", "/trailer/nope?a=1"),
 			hostGet("server level", "srv", "/f.txt"),
 			hostGet("server level ims later", "srv", "/f.txt", imsLater),
 			hostGet("server level ims exact", "srv", "/f.txt", imsExact),

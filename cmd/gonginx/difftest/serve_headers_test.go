@@ -133,6 +133,12 @@ func TestServeHeadersFilter(t *testing.T) {
 			get("var empty", "/exp/var/f.txt"),
 			get("ETag and Last-Modified replaced", "/etag/f.txt"),
 			get("ETag and Last-Modified removed", "/noetag/f.txt"),
+			// The not-modified filter runs before add_header: it compares
+			// the file's own ETag and time.
+			get("if-none-match add_header's ETag", "/etag/f.txt", `If-None-Match: "mine"`),
+			get("if-none-match the file's ETag", "/etag/f.txt", `If-None-Match: "3b9aca00-5"`),
+			get("if-modified-since add_header's time", "/etag/f.txt", "If-Modified-Since: Mon, 28 Sep 1970 06:00:00 GMT"),
+			get("if-none-match with ETag removed", "/noetag/f.txt", `If-None-Match: "3b9aca00-7"`),
 			get("return text", "/ret/"),
 			get("return 404", "/ret404"),
 			get("return 301", "/redir"),

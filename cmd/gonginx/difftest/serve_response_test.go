@@ -222,8 +222,19 @@ func TestServeStubStatus(t *testing.T) {
     location = /status-on { stub_status on; add_header X-S s; expires epoch; }
     location = /status-charset { stub_status; charset utf-8; charset_types text/plain; }
 }
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name srv;
+    # At the server level: requests no location takes.
+    stub_status;
+    location /x/ { return 200 "x\n"; }
+}
 `,
 		Requests: []harness.Request{
+			// The harness's own probe for the port may still be closing
+			// (its goroutine racing this request's): a first request lets
+			// it finish.
+			hostGet("first", "srv", "/x/"),
 			plainGet("variables", "/vars"),
 			plainGet("in add_header", "/hdr"),
 			{Name: "variables, kept alive", Send: []string{
@@ -232,6 +243,8 @@ func TestServeStubStatus(t *testing.T) {
 			serveRaw("POST", "POST /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"),
 			plainGet("headers and expires", "/status-on"),
 			plainGet("charset", "/status-charset"),
+			hostGet("server level, no location", "srv", "/"),
+			hostGet("server level, a location", "srv", "/x/"),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -275,17 +275,6 @@ func remoteIP(addr string, scratch *[]byte) net.IP {
 	return ip
 }
 
-// parseHTTPTime reads an IMF-fixdate (and the two obsolete forms).
-func parseHTTPTime(b []byte) (int64, bool) {
-	s := string(b)
-	for _, layout := range []string{time.RFC1123, time.RFC850, time.ANSIC} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.Unix(), true
-		}
-	}
-	return 0, false
-}
-
 // logFormat is one log_format, compiled at config load: its strings are
 // written one after the other, variables escaped with esc.
 type logFormat struct {

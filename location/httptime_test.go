@@ -14,8 +14,8 @@ func TestParseHTTPTime(t *testing.T) {
 	}{
 		{"Tue, 02 Jan 2024 03:04:05 GMT", want, true},
 		{"Tue, 02 Jan 2024 03:04:05 GMT; length=11", want, true}, // old browsers' suffix
-		{"Mon, 02 Jan 2024 03:04:05 GMT", want, true},             // the weekday is not checked
-		{"Tue, 02 Jan 2024 03:04:05", want, true},                 // nor the zone
+		{"Mon, 02 Jan 2024 03:04:05 GMT", want, true},            // the weekday is not checked
+		{"Tue, 02 Jan 2024 03:04:05", want, true},                // nor the zone
 		{"Tuesday, 02-Jan-24 03:04:05 GMT", want, true},
 		{"Tue Jan  2 03:04:05 2024", want, true},
 		{"Tue Jan 02 03:04:05 2024", want, true},

@@ -228,7 +228,8 @@ type locConf struct {
 	refOwner        *locConf         // the level refList belongs to
 	refDone         *locConf         // the level whose referer was compiled from refList
 	referer         *referer.Matcher // what $invalid_referer tests here
-	realipOwner     *locConf         // the level whose set_real_ip_from list realip.From is
+	secureLink      secureLinkConf
+	realipOwner     *locConf // the level whose set_real_ip_from list realip.From is
 
 	// Compiled by finishConf.
 	rootStatic       string // absolute root when it has no variables
@@ -340,6 +341,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	addGzipVariables(c.rc)
 	addRealipVariables(c.rc)
 	addRefererVariables(c.rc)
+	addSecureLinkVariables(c.rc)
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
 		if err != nil {

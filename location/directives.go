@@ -61,6 +61,9 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 		}
 	}
 	finishSub(conf)
+	if err := finishSecureLink(conf); err != nil {
+		return err
+	}
 	return c.finishReferers(conf)
 }
 
@@ -111,6 +114,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		return c.realipDirective(conf, d)
 	case "valid_referers":
 		return c.validReferers(conf, d)
+	case "secure_link", "secure_link_md5", "secure_link_secret":
+		return c.secureLinkDirective(conf, d)
 	case "root":
 		if len(d.Args) == 1 {
 			conf.root, conf.alias, conf.aliasSet = d.Args[0], "", false

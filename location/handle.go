@@ -46,7 +46,7 @@ type exchange struct {
 	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
 	subs     subScratch      // sub_filter's link and memory (subfilter.go)
 	gzip     gzipState       // gzip, gunzip, gzip_static (gzip.go)
-	mods     modState        // realip's address, referer's scratch (realipphase.go, refererphase.go)
+	mods     modState        // state of realip, referer, secure_link (realipphase.go)
 	logGz    []byte          // an access log line gzipped (access_log gzip)
 	addition filter.Addition
 	postpone filter.Postpone
@@ -204,7 +204,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
 	x.kept.reset()
 	x.gzip.reset()
-	x.mods.realip.done = false
+	x.mods.reset()
 	defer x.gzipEnd()
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {

@@ -13,8 +13,15 @@ import (
 // modState is the per-request state of the access modules of their own
 // files, kept with the pooled exchange.
 type modState struct {
-	realip realipState
-	refBuf [256]byte // the Referer's host, lowercased
+	realip     realipState
+	refBuf     [256]byte // the Referer's host, lowercased
+	secureLink secureLinkState
+}
+
+// reset starts a request.
+func (m *modState) reset() {
+	m.realip.done = false
+	m.secureLink.hasExpires = false
 }
 
 // realipState is what the realip module keeps for a request: whether it

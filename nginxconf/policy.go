@@ -45,7 +45,8 @@ var served = setOf(
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "disable_symlinks", "max_ranges", "source_charset", "charset_map", "override_charset",
-	"allow", "deny", "set_real_ip_from", "real_ip_header", "real_ip_recursive", "valid_referers", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
+	"allow", "deny", "set_real_ip_from", "real_ip_header", "real_ip_recursive", "valid_referers",
+	"secure_link", "secure_link_md5", "secure_link_secret", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	"stub_status",
 	// content modules
 	"autoindex", "autoindex_format", "autoindex_localtime", "autoindex_exact_size", "random_index", "empty_gif",
@@ -136,7 +137,6 @@ var dependents = []struct{ prefix, except string }{
 	{"perl_require", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
 	{"ssl_verify_depth", ""},
 	{"ssl_ocsp_", ""},
-	{"secure_link_md5", ""}, {"secure_link_secret", ""},
 }
 
 // defaults are nginx's values of refused directives that are not "off":

@@ -87,7 +87,7 @@ func benchServe(b *testing.B, httpBody, request string, setup func(dir string)) 
 	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: "5000", ServerAddr: "127.0.0.1", ServerPort: "80"}
 	c := http1.NewConn(&loopConn{req: []byte(request)}, info)
 	x := newExchange(rt, c, NewLogger(io.Discard))
-	addr := sock.addrFor(net.IPv4(127, 0, 0, 1))
+	addr := sock.AddrFor(net.IPv4(127, 0, 0, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -59,10 +59,6 @@ type Router struct {
 	slots      int // rewrite.State value slots
 	rc         *rewrite.Compiler
 	groups     *upstream.Groups
-	// users counts the connections bound to this configuration (guarded
-	// by Server.mu): a configuration replaced by a reload is dropped when
-	// its last connection or tunnel ends.
-	users int
 }
 
 // Socket is one listening socket and the addresses it serves: a wildcard

@@ -1,22 +1,28 @@
 // Package location compiles a loaded nginx configuration into a Router and
-// runs requests through nginx's phases against it.
+// runs each request through nginx's phases against it.
 //
-// It owns: listen sockets (parsed as ngx_http_core_listen does), the
-// servers on each socket and server_name selection (exact, wildcards,
-// regexes, default_server), the location tree (=, ^~, longest prefix, ~ and
-// ~* in config order, nested and named locations, nginx's auto-redirect for
-// proxied prefixes ending in "/"), the per-request phases (server rewrite,
-// find location, location rewrite with at most 10 "last" cycles, access,
-// try_files, content), static files (root, alias, index, types,
-// default_type, charset, ETag/Last-Modified, ranges), the other content
-// handlers (autoindex, random_index, empty_gif, stub_status; one file
-// each, with the listing formats in the sub-package autoindex),
-// error_page and nginx's built-in error pages byte for byte, and the
-// internal redirect a backend's X-Accel-Redirect asks for (accel.go).
+// It owns: listen directives (parsed as ngx_http_core_listen does) and the
+// servers on each socket, server_name selection (exact, wildcards,
+// regexes, default_server), the TLS contexts of a socket and what SNI
+// selects with them (tlsserve.go, with the $ssl_* variables), the
+// location tree (=, ^~, longest prefix, ~ and ~* in config order, nested
+// and named locations, nginx's auto-redirect for proxied prefixes ending
+// in "/"), the per-request phases (server rewrite, find location,
+// location rewrite with at most 10 "last" cycles, access, try_files,
+// content), static files (root, alias, index, types, default_type,
+// charset, ETag/Last-Modified, ranges), the other content handlers
+// (autoindex, random_index, empty_gif, stub_status; one file each, with
+// the listing formats in the sub-package autoindex), error_page and
+// nginx's built-in error pages byte for byte, the internal redirect a
+// backend's X-Accel-Redirect asks for (accel.go), which body filters a
+// response gets, and the error and access logs.
 //
 // It does not own parsing (nginxconf), variables and the rewrite module
-// (rewrite) or proxying (upstream).
+// (rewrite), proxying (upstream), the body filters' transforms (filter),
+// or sockets and connections: package location/server accepts, handshakes,
+// keeps connections alive, reloads and stops, and hands each request to a
+// Conn (conn.go, the seam between the two).
 //
-// Entry points: Compile builds a Router from a *nginxconf.Config; Start (in
-// serve.go) runs it on its listen sockets.
+// Entry points: Compile builds a Router from a *nginxconf.Config;
+// server.Start runs it on its listen sockets, through NewConn.
 package location

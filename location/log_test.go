@@ -148,7 +148,7 @@ func BenchmarkServeAccessLog(b *testing.B) {
 	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: "5000", ServerAddr: "127.0.0.1", ServerPort: "80"}
 	c := http1.NewConn(&loopConn{req: []byte("GET /x HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\n\r\n")}, info)
 	x := newExchange(rt, c, NewLogger(io.Discard))
-	addr := rt.Sockets[0].addrFor(net.IPv4(127, 0, 0, 1))
+	addr := rt.Sockets[0].AddrFor(net.IPv4(127, 0, 0, 1))
 	b.ReportAllocs()
 	for b.Loop() {
 		req, err := c.ReadRequest()

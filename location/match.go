@@ -128,8 +128,8 @@ func (a *Addr) SelectServer(host string) *VirtualServer {
 	return a.selectServer([]byte(host), &rewrite.State{})
 }
 
-// addrFor picks the address configuration of a socket for a local IP.
-func (s *Socket) addrFor(local []byte) *Addr {
+// AddrFor picks the address configuration of a socket for a local IP.
+func (s *Socket) AddrFor(local []byte) *Addr {
 	if len(s.Addrs) == 1 {
 		return s.Addrs[0]
 	}

@@ -1,9 +1,7 @@
 package location
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"os"
@@ -20,11 +18,16 @@ import (
 // testServer runs httpBody (with PORT replaced by a free loopback port)
 // in-process and returns its address; the server stops with the test.
 type testServer struct {
-	srv  *Server
+	srv  io.Closer
 	addr string
 	dir  string
 	log  bytes.Buffer
 }
+
+// StartServer runs cfg on its sockets with package location/server,
+// which imports this package: link_test.go, an external test file, sets
+// it, so that these tests run requests through the real server.
+var StartServer func(cfg *nginxconf.Config, errorLog io.Writer, listeners map[string]net.Listener) (io.Closer, error)
 
 func startTest(t *testing.T, httpBody string) *testServer {
 	t.Helper()
@@ -44,7 +47,7 @@ func startTest(t *testing.T, httpBody string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Start(cfg, StartOptions{ErrorLog: &syncBuffer{b: &ts.log}, Listeners: map[string]net.Listener{ts.addr: ln}})
+	srv, err := StartServer(cfg, &syncBuffer{b: &ts.log}, map[string]net.Listener{ts.addr: ln})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
@@ -191,82 +194,6 @@ func TestPlainHTTPToTLSPort(t *testing.T) {
 	want := "HTTP/1.1 400 Bad Request\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + string(body)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
-	}
-}
-
-func TestReloadKeepsServingOnBadConfig(t *testing.T) {
-	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "one"; } }`)
-	if got := ts.roundTrip(t, get("/")); !strings.HasSuffix(got, "one") {
-		t.Fatalf("before reload: %q", got)
-	}
-	conf := filepath.Join(ts.dir, "nginx.conf")
-	port := ts.addr[strings.LastIndexByte(ts.addr, ':')+1:]
-	reload := func(body string) error {
-		if err := os.WriteFile(conf, []byte("events {}\nhttp {\n"+strings.ReplaceAll(body, "PORT", port)+"\n}\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := nginxconf.Load(conf, nginxconf.Options{})
-		if err != nil {
-			return err
-		}
-		return ts.srv.Reload(cfg)
-	}
-	if err := reload(`server { listen 127.0.0.1:PORT; location / { return 200 "two"; } location / { } }`); err == nil {
-		t.Fatal("bad config reloaded")
-	}
-	if got := ts.roundTrip(t, get("/")); !strings.HasSuffix(got, "one") {
-		t.Fatalf("after bad reload: %q", got)
-	}
-	if err := reload(`server { listen 127.0.0.1:PORT; location / { return 200 "two"; } }`); err != nil {
-		t.Fatal(err)
-	}
-	if got := ts.roundTrip(t, get("/")); !strings.HasSuffix(got, "two") {
-		t.Fatalf("after reload: %q", got)
-	}
-}
-
-// TestGracefulShutdown: a request whose head is still arriving when the
-// server stops is answered; an idle keep-alive connection is closed.
-func TestGracefulShutdown(t *testing.T) {
-	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "done"; } }`)
-	idle, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-	br := bufio.NewReader(idle)
-	if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 200") {
-		t.Fatalf("idle conn first response: %q", line)
-	}
-	busy, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	io.WriteString(busy, "GET / HTTP/1.1\r\nHost: t\r\n")
-	time.Sleep(50 * time.Millisecond) // let the server start reading the head
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		done <- ts.srv.Shutdown(ctx)
-	}()
-	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.ReadAll(br); err != nil {
-		t.Fatalf("idle connection not closed: %v", err)
-	}
-	io.WriteString(busy, "Connection: close\r\n\r\n")
-	busy.SetReadDeadline(time.Now().Add(5 * time.Second))
-	out, _ := io.ReadAll(busy)
-	if !strings.HasSuffix(string(out), "done") {
-		t.Fatalf("in-flight request: %q", out)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
-		t.Fatal("still accepting after Shutdown")
 	}
 }
 
@@ -417,103 +344,5 @@ func TestRanges(t *testing.T) {
 		"\r\nContent-Length: " + strconv.Itoa(len(wantBody)) + "\r\nConnection: close"
 	if diff := cmp.Diff(wantHead+"\r\n\r\n"+wantBody, head+"\r\n\r\n"+body); diff != "" {
 		t.Errorf("multipart (-want +got):\n%s", diff)
-	}
-}
-
-// TestReloadMovesListener: a reload that changes the port opens the new
-// socket and closes the old one.
-func TestReloadMovesListener(t *testing.T) {
-	ts := startTest(t, `server { listen 127.0.0.1:PORT; return 200 "old"; }`)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	newAddr := ln.Addr().String()
-	ln.Close()
-	conf := filepath.Join(ts.dir, "nginx.conf")
-	os.WriteFile(conf, []byte("events {}\nhttp {\naccess_log off;\nserver { listen "+newAddr+"; return 200 \"new\"; }\n}\n"), 0o644)
-	cfg, err := nginxconf.Load(conf, nginxconf.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.srv.Reload(cfg); err != nil {
-		t.Fatal(err)
-	}
-	moved := &testServer{addr: newAddr}
-	if got := bodyOf(moved.roundTrip(t, get("/"))); got != "new" {
-		t.Errorf("new socket: %q", got)
-	}
-	if c, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
-		c.Close()
-		t.Errorf("old socket %s still accepts", ts.addr)
-	}
-	if diff := cmp.Diff([]string{newAddr}, addrStrings(ts.srv.Addrs())); diff != "" {
-		t.Errorf("Addrs (-want +got):\n%s", diff)
-	}
-}
-
-func addrStrings(as []net.Addr) []string {
-	var out []string
-	for _, a := range as {
-		out = append(out, a.String())
-	}
-	return out
-}
-
-// Rejected requests as nginx 1.22.1 answered them: a head with the error
-// page, except for a request line parsed whole as HTTP/0.9, which gets
-// the bare page (even for HEAD: nginx's header filter stops first).
-func TestRejectedRequests(t *testing.T) {
-	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "ok\n"; } }`)
-	page, _ := DefaultPage(400, true)
-	head := "HTTP/1.1 400 Bad Request\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " +
-		strconv.Itoa(len(page)) + "\r\nConnection: close\r\n\r\n"
-	tests := []struct{ raw, want string }{
-		{"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", head + string(page)},
-		{"GET / HTTP/1.\r\n\r\n", head + string(page)},
-		{"GET / x\r\n\r\n", head + string(page)},
-		{"POST /\r\n", string(page)},
-		{"HEAD /\r\n", string(page)},
-		{"GET /../x\r\n", string(page)},
-	}
-	for _, tc := range tests {
-		if diff := cmp.Diff(tc.want, ts.roundTrip(t, tc.raw)); diff != "" {
-			t.Errorf("%q (-want +got):\n%s", tc.raw, diff)
-		}
-	}
-}
-
-// A request answered without reading its body (413 here) is followed by
-// nginx's lingering close: the rest of the body is discarded, then the
-// write side is shut down and input drained, so the client reads the
-// whole response and a clean end instead of a reset.
-func TestLingeringClose(t *testing.T) {
-	ts := startTest(t, `server { listen 127.0.0.1:PORT; client_max_body_size 1k; location / { return 200 "ok\n"; } }`)
-	page, _ := DefaultPage(413, true)
-	want := "HTTP/1.1 413 Request Entity Too Large\r\nServer: gonginx/0.1.0\r\nContent-Type: text/html\r\nContent-Length: " +
-		strconv.Itoa(len(page)) + "\r\nConnection: close\r\n\r\n" + string(page)
-	for _, tail := range []string{"", "GET / HTTP/1.1\r\nHost: t\r\n\r\n"} {
-		c, err := net.Dial("tcp", ts.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		body := strings.Repeat("y", 4<<20)
-		sent := make(chan error, 1)
-		go func() {
-			_, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body+tail)
-			sent <- err
-		}()
-		out, err := io.ReadAll(c)
-		if err != nil {
-			t.Errorf("tail %q: read ended with %v, want a clean end", tail, err)
-		}
-		if diff := cmp.Diff(want, normalize(string(out))); diff != "" {
-			t.Errorf("tail %q (-want +got):\n%s", tail, diff)
-		}
-		if err := <-sent; err != nil {
-			t.Errorf("tail %q: sending the body: %v", tail, err)
-		}
-		c.Close()
 	}
 }

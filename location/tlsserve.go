@@ -55,7 +55,7 @@ func buildTLS(sock *Socket, rt *Router, log *Logger) (*tls.Config, error) {
 	ts := &tlsSocket{sock: sock, servers: map[*VirtualServer]*tlsServer{}, log: log}
 	tlsAddr := false
 	for _, a := range sock.Addrs {
-		if !a.tls() {
+		if !a.TLS() {
 			continue
 		}
 		tlsAddr = true
@@ -132,10 +132,39 @@ func ticketKeys(vs *VirtualServer, seed []byte) [][32]byte {
 	return [][32]byte{key}
 }
 
-// tls reports whether connections to the address are TLS: "listen ...
-// ssl", or "ssl on" in its default server (ngx_http_init_connection).
-func (a *Addr) tls() bool {
-	return a.Listen.SSL || a.Default.SSL != nil && a.Default.SSL.Enable
+// peekedConn replays the byte read to tell TLS from plain HTTP. The
+// handshake records on it what the variables need; mute drops what
+// crypto/tls writes after a rejected handshake's own alert.
+type peekedConn struct {
+	net.Conn
+	first  []byte
+	info   *http1.ConnInfo
+	connID uint64
+	mute   bool
+}
+
+func (p *peekedConn) Write(b []byte) (int, error) {
+	if p.mute {
+		return 0, net.ErrClosed
+	}
+	return p.Conn.Write(b)
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) {
+	if len(p.first) > 0 {
+		n := copy(b, p.first)
+		p.first = p.first[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// CloseWrite lets the proxy half-close through the wrapper.
+func (p *peekedConn) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // TLS alerts OpenSSL sends where crypto/tls would send internal_error
@@ -166,7 +195,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	pc, _ := hello.Conn.(*peekedConn)
 	a := ts.sock.Addrs[len(ts.sock.Addrs)-1]
 	if ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
-		a = ts.sock.addrFor(ta.IP)
+		a = ts.sock.AddrFor(ta.IP)
 	}
 	def := ts.servers[a.Default]
 	if def == nil {

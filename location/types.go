@@ -67,3 +67,30 @@ func (x *exchange) splitContentType(resp *http1.Response) (ct, charset []byte) {
 	}
 	return ct, nil
 }
+
+// appendLower appends b to dst with ASCII letters lowercased (a lookup
+// key built in a per-request scratch buffer).
+func appendLower(dst, b []byte) []byte {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
+	"github.com/gonginx/gonginx/location/server"
 	"github.com/gonginx/gonginx/nginxconf"
 )
 
@@ -287,7 +288,7 @@ func test(f *flags, stdout, stderr io.Writer) int {
 // address the host does not have) fails the test.
 func testBind(rt *location.Router) error {
 	for _, sock := range rt.Sockets {
-		ln, err := location.ListenSocket(sock.Listen)
+		ln, err := server.ListenSocket(sock.Listen)
 		if errors.Is(err, syscall.EADDRINUSE) {
 			continue
 		}
@@ -416,7 +417,7 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	if len(rt.Unserved) > 0 {
 		logger.Log("warn", "directives validated but not served by gonginx: "+strings.Join(rt.Unserved, ", "))
 	}
-	srv, err := location.Start(cfg, location.StartOptions{Compile: compileOptions(true), Logger: logger})
+	srv, err := server.Start(cfg, server.StartOptions{Compile: compileOptions(true), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
 		return 1
@@ -488,7 +489,7 @@ func openErrorLog(f *flags, cfg *nginxconf.Config, stderr io.Writer) (io.Writer,
 
 // shutdown stops srv gracefully, waiting for its connections at most
 // worker_shutdown_timeout (without one, until they end).
-func shutdown(srv *location.Server, timeout time.Duration) {
+func shutdown(srv *server.Server, timeout time.Duration) {
 	ctx, cancel := context.Background(), func() {}
 	if timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, timeout)

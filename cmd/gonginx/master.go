@@ -13,6 +13,7 @@ import (
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
+	"github.com/gonginx/gonginx/location/server"
 	"github.com/gonginx/gonginx/nginxconf"
 )
 
@@ -150,7 +151,7 @@ func (m *master) bind(rt *location.Router) ([]string, error) {
 		if m.socks[addr] != nil {
 			continue
 		}
-		ln, err := location.ListenSocket(sock.Listen)
+		ln, err := server.ListenSocket(sock.Listen)
 		if err == nil {
 			var fh *os.File
 			fh, err = ln.(interface{ File() (*os.File, error) }).File()

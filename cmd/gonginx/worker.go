@@ -13,6 +13,7 @@ import (
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
+	"github.com/gonginx/gonginx/location/server"
 	"github.com/gonginx/gonginx/nginxconf"
 )
 
@@ -66,7 +67,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			listeners[addr] = ln
 		}
 	}
-	var counters *location.Counters
+	var counters *server.Counters
 	if fh := w.Files[countersName]; fh != nil {
 		delete(w.Files, countersName)
 		var err error
@@ -75,7 +76,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			return 2
 		}
 	}
-	srv, err := location.Start(l.cfg, location.StartOptions{Counters: counters, Compile: compileOptions(true), Logger: logger,
+	srv, err := server.Start(l.cfg, server.StartOptions{Counters: counters, Compile: compileOptions(true), Logger: logger,
 		Listeners: listeners, InheritedOnly: true, Hold: true})
 	if err != nil {
 		logger.Log("emerg", err.Error())

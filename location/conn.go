@@ -1,0 +1,219 @@
+package location
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"net"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// This file is the seam package location/server drives: the server owns
+// sockets, handshakes, timeouts, the keep-alive loop, reload and shutdown;
+// it hands each request of a connection to a Conn, which routes it
+// through the phases and the content handlers.
+
+// Conn is one client connection's exchange: the per-request state its
+// requests run through, bound to one configuration. A value (no
+// allocation); the exchange behind it is pooled.
+type Conn struct{ x *exchange }
+
+// NewConn binds a connection to rt. id is nginx's connection number,
+// accepted the accept time, stats the counters it is counted in;
+// toHTTPS: plain HTTP arrived on a TLS socket (every request gets 497).
+func NewConn(rt *Router, c *http1.Conn, log *Logger, id uint64, accepted time.Time, stats *rewrite.ConnStats, toHTTPS bool) Conn {
+	x := newExchange(rt, c, log)
+	x.toHTTPS = toHTTPS
+	x.connID = id
+	x.connStart = accepted
+	x.stats = stats
+	return Conn{x}
+}
+
+// Release returns the exchange to its pool.
+func (h Conn) Release() { h.x.release() }
+
+// Router is the configuration the connection is bound to.
+func (h Conn) Router() *Router { return h.x.rt }
+
+// Rebind moves the connection to a reloaded configuration.
+func (h Conn) Rebind(rt *Router) { h.x.rebind(rt) }
+
+// Prepare sets the limits the next request is read under: its address's
+// default server's (the keepalive wait stays the last request's
+// location's), or the server the Host names where an address's servers
+// parse heads differently.
+func (h Conn) Prepare(addr *Addr) {
+	x, c := h.x, h.x.c
+	conf := addr.Default.root.conf
+	c.HeaderTimeout = conf.headerTimeout
+	c.Limits = conf.limits
+	if addr.hostLimits {
+		x.hostAddr = addr
+		c.Limits.ForHost, c.Limits.MaxHeadAll = x.forHost, addr.maxHead
+	}
+	c.ReadTimeout = conf.bodyTimeout
+	c.WriteTimeout = conf.sendTimeout
+}
+
+// HeaderTimeout is client_header_timeout of the address's default server,
+// which runs from accept through the TLS handshake.
+func (a *Addr) HeaderTimeout() time.Duration { return a.Default.root.conf.headerTimeout }
+
+// Serve runs one request through nginx's phases and writes the response.
+func (h Conn) Serve(addr *Addr, req *http1.Request) { h.x.serve(addr, req) }
+
+// BadRequest answers a request the parser rejected with its status.
+func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, perr) }
+
+// TimedOut records a request whose head did not arrive in time (408,
+// nothing sent).
+func (h Conn) TimedOut(addr *Addr) { h.x.timedOut(addr) }
+
+// AccessLog writes the access log lines of the request just served.
+func (h Conn) AccessLog() { h.x.accessLog() }
+
+// EndRequest is the request's end, as nginx's pool cleanup: its body's
+// temporary file goes.
+func (h Conn) EndRequest() { h.x.st.DropBodyFile() }
+
+// Status is the status the last request ended with (444, 499 and 408
+// close the connection at once).
+func (h Conn) Status() int { return h.x.status }
+
+// ToHTTPS reports plain HTTP on a TLS socket: the connection closes
+// after its 497.
+func (h Conn) ToHTTPS() bool { return h.x.toHTTPS }
+
+// lastConf is the configuration the last request ended in: its location's,
+// else its server's.
+func (x *exchange) lastConf() *locConf {
+	if x.loc != nil {
+		return x.loc.conf
+	}
+	return x.srv.root.conf
+}
+
+// KeepaliveTimeout is keepalive_timeout where the last request ended.
+func (h Conn) KeepaliveTimeout() time.Duration { return h.x.lastConf().keepalive }
+
+// ResetIfTimedOut closes with a reset under reset_timedout_connection,
+// where the last request ended.
+func (h Conn) ResetIfTimedOut() { h.x.resetIfTimedOut(h.x.lastConf()) }
+
+// Linger is lingering_close where the last request ended: whether to
+// linger (always, or on with input left unread), lingering_time in all
+// and lingering_timeout per wait.
+func (h Conn) Linger() (linger bool, total, wait time.Duration) {
+	conf := h.x.lastConf()
+	if conf.lingering == lingerOff || conf.lingering == lingerOn && !h.x.c.UnreadInput() {
+		return false, 0, 0
+	}
+	return true, conf.lingeringTime, conf.lingeringWait
+}
+
+// TLS reports whether connections to the address are TLS: "listen ...
+// ssl", or "ssl on" in its default server (ngx_http_init_connection).
+func (a *Addr) TLS() bool {
+	return a.Listen.SSL || a.Default.SSL != nil && a.Default.SSL.Enable
+}
+
+// TLSConfig is the socket's TLS configuration, its SSL contexts built
+// (certificates loaded, OCSP stapling started); nil when no address of
+// the socket is TLS.
+func (rt *Router) TLSConfig(sock *Socket, log *Logger) (*tls.Config, error) {
+	return buildTLS(sock, rt, log)
+}
+
+// HandshakeConn wraps a connection of a TLS socket for its handshake:
+// first (the byte read to tell TLS from plain HTTP) is read again, and
+// the SNI callback records on it what the $ssl_* variables need.
+func HandshakeConn(nc net.Conn, first []byte, info *http1.ConnInfo, id uint64) net.Conn {
+	return &peekedConn{Conn: nc, first: first, info: info, connID: id}
+}
+
+// Handshaken records what a finished handshake settled, for $https,
+// the server name and the $ssl_* variables.
+func Handshaken(info *http1.ConnInfo, t *tls.Conn) {
+	info.TLS = true
+	info.SNI = lowerASCII(t.ConnectionState().ServerName)
+	if ti, ok := info.SSL.(*tlsInfo); ok {
+		ti.state = t.ConnectionState()
+		rand.Read(ti.sessionID[:])
+	}
+}
+
+// RetireBackends closes the configuration's idle keep-alive backend
+// connections now and the ones in use when their request ends: nothing
+// new goes to its backends.
+func (rt *Router) RetireBackends() { rt.eachGroups((*upstream.Groups).Retire) }
+
+// StopResolvers ends the configuration's name lookups in flight.
+func (rt *Router) StopResolvers() { rt.eachGroups((*upstream.Groups).StopResolvers) }
+
+// CloseTunnels closes the configuration's WebSocket and other upgraded
+// tunnels.
+func (rt *Router) CloseTunnels() {
+	if rt.groups != nil && rt.groups.Tunnels != nil {
+		rt.groups.Tunnels.CloseAll()
+	}
+}
+
+func (rt *Router) eachGroups(f func(*upstream.Groups)) {
+	if rt.groups != nil {
+		f(rt.groups)
+	}
+}
+
+// rebind moves a connection's exchange to a reloaded configuration.
+func (x *exchange) rebind(rt *Router) {
+	x.rt = rt
+	if len(x.st.Values) < rt.slots || x.st.Values == nil {
+		x.st.Values = make([][]byte, rt.slots)
+		x.st.Valid = make([]bool, rt.slots)
+	}
+}
+
+// badRequest answers a request the parser rejected with its status.
+func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
+	req := x.c.Request()
+	x.req, x.addr = req, addr
+	x.st.Reset(req)
+	x.startState()
+	if len(req.Method) == 0 {
+		x.st.RequestLine = x.c.FirstLine()
+	}
+	x.srv = addr.Default
+	if len(req.Host) > 0 {
+		x.srv = addr.selectServer(req.Host, &x.st)
+	}
+	// The server's own configuration, not what the connection's previous
+	// request ended in (add_header always applies to a 400).
+	x.loc, x.curConf = nil, nil
+	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
+	// nginx logs these at "info", below the default error_log level.
+	// A request line parsed whole as HTTP/0.9 gets a bare body; one
+	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.
+	x.special(perr.Status)
+	x.c.Finish()
+}
+
+// timedOut logs a request whose head did not arrive within
+// client_header_timeout: nginx closes it with 408 and sends nothing.
+func (x *exchange) timedOut(addr *Addr) {
+	req := x.c.Request()
+	x.req, x.addr = req, addr
+	x.st.Reset(req)
+	x.st.Start = time.Now()
+	if len(req.Method) == 0 {
+		x.st.RequestLine = x.c.FirstLine()
+	}
+	x.srv, x.loc = addr.Default, nil
+	x.status = 408
+}
+
+// accessLog writes the access log lines for the request just served.
+func (x *exchange) accessLog() { x.writeAccessLogs(x.lastConf()) }

@@ -1,0 +1,267 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+func (l *listener) acceptLoop() {
+	defer l.srv.wg.Done()
+	var delay time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || l.srv.closing.Load() {
+				return
+			}
+			// Out of descriptors and the like: back off as net/http does.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			l.srv.log.Log("alert", "accept() failed ("+nginxconf.ErrnoText(err)+")")
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		sc := &serverConn{nc: nc}
+		if !l.srv.track(sc) {
+			nc.Close()
+			return
+		}
+		// Counted here, before the next accept, as nginx's
+		// ngx_stat_active: a connection counts (as waiting) from the
+		// moment it is accepted, even before its goroutine runs.
+		stats := &l.srv.counters.Stats
+		stats.Active.Add(1)
+		stats.Accepted.Add(1)
+		go l.serveConn(sc)
+	}
+}
+
+func (s *Server) track(sc *serverConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.conns[sc] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(sc *serverConn) {
+	s.mu.Lock()
+	delete(s.conns, sc)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (l *listener) serveConn(sc *serverConn) {
+	defer l.srv.untrack(sc)
+	stats := &l.srv.counters.Stats // counted in acceptLoop
+	defer stats.Active.Add(-1)
+	nc := sc.nc
+	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
+	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
+	// forget a TLS 1.2 session whose connection ended without one.
+	var tconn *tls.Conn
+	quiet := false
+	defer func() {
+		if tconn != nil && !quiet {
+			tconn.Close()
+		}
+		nc.Close()
+	}()
+	sock := l.sock.Load()
+	rt := l.srv.acquire()
+	info := &http1.ConnInfo{}
+	var localIP net.IP
+	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+		localIP = ta.IP
+		info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
+	}
+	if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		info.RemoteAddr, info.RemotePort = ipText(ra.IP), strconv.Itoa(ra.Port)
+	} else {
+		info.RemoteAddr = "unix:"
+	}
+	addr := sock.AddrFor(localIP)
+	connID := l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
+	// One client_header_timeout runs from accept through the handshake
+	// to the end of the first request's head (ngx_http_init_connection).
+	accepted := time.Now()
+	var headerDeadline time.Time
+	if ht := addr.HeaderTimeout(); ht > 0 {
+		headerDeadline = accepted.Add(ht)
+	}
+	toHTTPS := false
+	conn := nc
+	if tc := l.tls.Load(); tc != nil && addr.TLS() {
+		nc.SetReadDeadline(headerDeadline)
+		var b [1]byte
+		n, err := io.ReadFull(nc, b[:])
+		if n == 0 || err != nil {
+			l.srv.release(rt)
+			return
+		}
+		pc := location.HandshakeConn(nc, b[:n], info, connID)
+		if b[0] == 0x16 || b[0]&0x80 != 0 {
+			t := tls.Server(pc, tc)
+			if err := t.Handshake(); err != nil {
+				l.srv.release(rt)
+				return
+			}
+			tconn = t
+			location.Handshaken(info, t)
+			conn = t
+		} else {
+			toHTTPS = true
+			conn = pc
+		}
+		nc.SetReadDeadline(time.Time{})
+	}
+	c := http1.NewConn(conn, info)
+	defer c.Release()
+	x := location.NewConn(rt, c, l.srv.log, connID, accepted, stats, toHTTPS)
+	defer x.Release()
+	defer func() { l.srv.release(x.Router()) }() // runs before x.Release: the router is still set
+	c.HeaderDeadline = headerDeadline
+	reading := false
+	c.OnRequestBytes = func() { // once per connection
+		reading = true
+		stats.Reading.Add(1)
+		stats.Requests.Add(1)
+	}
+	first := true
+	for {
+		// A new request is read under its address's default server
+		// (the keepalive wait under the last request's location).
+		x.Prepare(addr)
+		sc.idle.Store(!first)
+		if l.srv.closing.Load() && !first {
+			return
+		}
+		// A connection waits for its next request until bytes arrive
+		// (OnRequestBytes), then reads it.
+		req, err := c.ReadRequest()
+		if reading {
+			reading = false
+			stats.Reading.Add(-1)
+		}
+		sc.idle.Store(false)
+		first = false
+		if err != nil {
+			var perr *http1.Error
+			quiet = !errors.As(err, &perr)
+			switch {
+			case errors.As(err, &perr):
+				l.srv.useCurrent(x)
+				x.BadRequest(l.sock.Load().AddrFor(localIP), perr)
+				x.AccessLog()
+				lingeringClose(x, c, sc, conn)
+			case errors.Is(err, http1.ErrRequestTimeout):
+				l.srv.useCurrent(x)
+				x.TimedOut(l.sock.Load().AddrFor(localIP))
+				x.AccessLog()
+				x.ResetIfTimedOut()
+			}
+			return
+		}
+		l.srv.useCurrent(x)
+		sock = l.sock.Load()
+		addr = sock.AddrFor(localIP)
+		stats.Writing.Add(1)
+		x.Serve(addr, req)
+		// nginx no longer counts the request writing when it logs it.
+		stats.Writing.Add(-1)
+		x.AccessLog()
+		x.EndRequest()
+		if c.Hijacked() {
+			return
+		}
+		c.IdleTimeout = x.KeepaliveTimeout()
+		if errors.Is(c.WriteErr(), os.ErrDeadlineExceeded) {
+			x.ResetIfTimedOut() // send_timeout passed
+		}
+		status := x.Status()
+		quiet = status == 499 || status == 408
+		if !c.KeepAlive() || x.ToHTTPS() || status == 444 || status == 499 || status == 408 {
+			if status != 444 && status != 499 && status != 408 { // nginx closes these at once
+				lingeringClose(x, c, sc, conn)
+			}
+			return
+		}
+	}
+}
+
+// lingeringClose is ngx_http_set_lingering_close: when the client may
+// still be sending (lingering_close on and input left unread, or always),
+// the write side is shut down (after TLS's close_notify) and what arrives
+// is read and dropped until the client closes, lingering_timeout passes
+// without data or lingering_time in all. Closing at once would make the
+// kernel answer the unread bytes with a reset, which can destroy the
+// response (a 413, a 400) before the client has read it.
+func lingeringClose(x location.Conn, c *http1.Conn, sc *serverConn, conn net.Conn) {
+	linger, total, wait := x.Linger()
+	if !linger {
+		return
+	}
+	sc.idle.Store(true) // a graceful stop closes it at once
+	deadline := time.Now().Add(total)
+	if !c.BodyDone() {
+		// nginx first goes on discarding the body, its write side open
+		// (ngx_http_discarded_request_body_handler), then lingers.
+		if c.DiscardBody(wait, deadline) != nil {
+			return
+		}
+	}
+	if t, ok := conn.(*tls.Conn); ok {
+		if t.CloseWrite() != nil {
+			return
+		}
+	}
+	// The raw socket: after close_notify nginx reads and drops ciphertext.
+	nc := sc.nc
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	buf := make([]byte, 4096) // an error path: no pooling needed
+	for {
+		w := time.Until(deadline)
+		if w <= 0 {
+			return
+		}
+		w = min(w, wait)
+		nc.SetReadDeadline(time.Now().Add(w))
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func ipText(ip net.IP) string {
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.String()
+}
+
+// useCurrent moves the connection to the configuration being served, if
+// a reload replaced its own.
+func (s *Server) useCurrent(x location.Conn) {
+	if rt := x.Router(); s.rt.Load() != rt {
+		x.Rebind(s.switchRouter(rt))
+	}
+}

@@ -1,0 +1,338 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// StartOptions configure Start.
+type StartOptions struct {
+	Compile location.Options
+	// ErrorLog receives nginx-format error lines (stderr when nil).
+	ErrorLog io.Writer
+	// Logger replaces ErrorLog when set (shared across reloads).
+	Logger *location.Logger
+	// Listeners pre-opened by the caller, by nginx address text
+	// ("127.0.0.1:9000"); others are opened by Start.
+	Listeners map[string]net.Listener
+	// InheritedOnly makes a socket missing from Listeners an error: a
+	// worker serves only what its master bound.
+	InheritedOnly bool
+	// Hold keeps Start from accepting until Serve is called, so a worker
+	// can drop its privileges between loading keys and serving.
+	Hold bool
+	// Counters, when set, are shared with other processes (a worker's
+	// point into memory its master shares with all workers); nil: the
+	// server's own.
+	Counters *Counters
+}
+
+// Counters are what nginx keeps in shared memory for all its workers:
+// the connection serial number ($connection) and stub_status's counters.
+type Counters struct {
+	Conn  atomic.Uint64
+	Stats rewrite.ConnStats
+}
+
+// Server runs a location.Router on its listen sockets. Reload swaps in a new
+// configuration atomically; connections pick it up at their next request.
+type Server struct {
+	opts StartOptions
+	log  *location.Logger
+
+	mu        sync.Mutex
+	listeners map[string]*listener // by socket address text
+	conns     map[*serverConn]struct{}
+	wg        sync.WaitGroup
+	closing   atomic.Bool
+	rt        atomic.Pointer[location.Router]
+	// routers are the configurations in use: the current one, and old
+	// ones some connection or tunnel still runs under.
+	routers []*location.Router
+	// users counts the connections bound to each configuration: one
+	// replaced by a reload is dropped when its last connection or tunnel
+	// ends.
+	users    map[*location.Router]int
+	done     chan struct{}
+	counters *Counters
+	held     []*listener // accept loops waiting for Serve
+}
+
+type listener struct {
+	ln   net.Listener
+	sock atomic.Pointer[location.Socket]
+	tls  atomic.Pointer[tls.Config]
+	srv  *Server
+}
+
+type serverConn struct {
+	nc   net.Conn
+	idle atomic.Bool
+}
+
+// Start compiles cfg and listens on its sockets.
+func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
+	opts.Compile.LoadCerts, opts.Compile.Serving = true, true
+	rt, err := location.Compile(cfg, opts.Compile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, listeners: map[string]*listener{}, conns: map[*serverConn]struct{}{}, users: map[*location.Router]int{}, done: make(chan struct{})}
+	if s.counters = opts.Counters; s.counters == nil {
+		s.counters = &Counters{}
+	}
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = location.NewLogger(opts.ErrorLog)
+	}
+	if opts.Hold {
+		s.held = []*listener{}
+	}
+	if err := s.apply(rt); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Serve starts accepting on the listeners of a Start with Hold.
+func (s *Server) Serve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.held {
+		s.wg.Add(1)
+		go l.acceptLoop()
+	}
+	s.held = nil
+}
+
+// Router returns the configuration being served.
+func (s *Server) Router() *location.Router { return s.rt.Load() }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *location.Logger { return s.log }
+
+// Addrs returns the bound addresses, in socket order.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, sock := range s.rt.Load().Sockets {
+		if l := s.listeners[sock.Listen.Addr]; l != nil {
+			out = append(out, l.ln.Addr())
+		}
+	}
+	return out
+}
+
+// Reload compiles cfg and, when it compiles, serves it: sockets still in
+// the configuration keep their listener, new ones are opened, and gone
+// ones closed. On error the old configuration keeps serving.
+func (s *Server) Reload(cfg *nginxconf.Config) error {
+	opts := s.opts.Compile
+	opts.LoadCerts, opts.Serving = true, true
+	rt, err := location.Compile(cfg, opts)
+	if err != nil {
+		return err
+	}
+	return s.apply(rt)
+}
+
+// apply opens missing listeners, installs rt, and closes listeners whose
+// socket is gone.
+func (s *Server) apply(rt *location.Router) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type pending struct {
+		l    *listener
+		sock *location.Socket
+		tc   *tls.Config
+		new  bool
+	}
+	var todo []pending
+	keep := map[string]bool{}
+	for _, sock := range rt.Sockets {
+		tc, err := rt.TLSConfig(sock, s.log)
+		if err != nil {
+			return err
+		}
+		key := sock.Listen.Addr
+		keep[key] = true
+		if l := s.listeners[key]; l != nil {
+			todo = append(todo, pending{l: l, sock: sock, tc: tc})
+			continue
+		}
+		ln, err := s.listen(sock.Listen)
+		if err != nil {
+			for _, p := range todo {
+				if p.new {
+					p.l.ln.Close()
+				}
+			}
+			return err
+		}
+		todo = append(todo, pending{l: &listener{ln: ln, srv: s}, sock: sock, tc: tc, new: true})
+	}
+	old := s.rt.Load()
+	s.rt.Store(rt)
+	s.routers = append(s.routers, rt)
+	if old != nil {
+		// Nothing new goes to the old configuration's backends: its idle
+		// keep-alive connections close now, the ones in use when their
+		// request ends (as nginx's old workers close theirs as they exit).
+		old.RetireBackends()
+		if s.users[old] == 0 {
+			s.dropRouter(old)
+		}
+	}
+	for _, p := range todo {
+		p.l.sock.Store(p.sock)
+		p.l.tls.Store(p.tc)
+		if p.new {
+			s.listeners[p.sock.Listen.Addr] = p.l
+			if s.opts.Hold && s.held != nil {
+				s.held = append(s.held, p.l)
+				continue
+			}
+			s.wg.Add(1)
+			go p.l.acceptLoop()
+		}
+	}
+	for key, l := range s.listeners {
+		if !keep[key] {
+			l.ln.Close()
+			delete(s.listeners, key)
+		}
+	}
+	return nil
+}
+
+// acquire returns the configuration being served, counted as used by
+// one more connection until release.
+func (s *Server) acquire() *location.Router {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.rt.Load()
+	s.users[rt]++
+	return rt
+}
+
+// release ends one connection's use of rt; an old configuration no
+// connection uses any more is dropped.
+func (s *Server) release(rt *location.Router) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users[rt]--; s.users[rt] == 0 && rt != s.rt.Load() {
+		s.dropRouter(rt)
+	}
+}
+
+// switchRouter moves a connection from rt to the configuration being
+// served, which it returns.
+func (s *Server) switchRouter(rt *location.Router) *location.Router {
+	cur := s.acquire()
+	s.release(rt)
+	return cur
+}
+
+// dropRouter forgets an old configuration (called with s.mu held).
+func (s *Server) dropRouter(rt *location.Router) {
+	delete(s.users, rt)
+	for i, r := range s.routers {
+		if r == rt {
+			s.routers = append(s.routers[:i], s.routers[i+1:]...)
+			break
+		}
+	}
+}
+
+// Shutdown stops accepting, closes idle connections and waits for
+// in-flight requests to finish (SIGQUIT); when ctx ends first the rest
+// are closed too.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.closeListeners()
+	s.closeConns(true)
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-waited:
+			s.closeBackends()
+			s.log.Close()
+			return nil
+		case <-tick.C:
+			s.closeConns(true)
+		case <-ctx.Done():
+			s.closeTunnels()
+			s.closeConns(false)
+			<-waited
+			s.closeBackends()
+			s.log.Close()
+			return ctx.Err()
+		}
+	}
+}
+
+// Close stops at once (SIGTERM/SIGINT): listeners and connections close.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.closeListeners()
+	s.closeTunnels()
+	s.closeConns(false)
+	s.stopResolvers()
+	s.wg.Wait()
+	s.closeBackends()
+	s.log.Close()
+	return nil
+}
+
+// stopResolvers ends name lookups in flight: a request waiting for a
+// silent name server must not hold a stopping server for resolver_timeout.
+func (s *Server) stopResolvers() { s.eachRouter((*location.Router).StopResolvers) }
+
+// closeBackends closes the idle keep-alive backend connections of every
+// configuration once no request runs (a stop).
+func (s *Server) closeBackends() { s.eachRouter((*location.Router).RetireBackends) }
+
+// eachRouter calls f on every configuration served.
+func (s *Server) eachRouter(f func(*location.Router)) {
+	s.mu.Lock()
+	routers := append([]*location.Router(nil), s.routers...)
+	s.mu.Unlock()
+	for _, rt := range routers {
+		f(rt)
+	}
+}
+
+func (s *Server) closeTunnels() { s.eachRouter((*location.Router).CloseTunnels) }
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, l := range s.listeners {
+		l.ln.Close()
+		delete(s.listeners, k)
+	}
+}
+
+func (s *Server) closeConns(idleOnly bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sc := range s.conns {
+		if !idleOnly || sc.idle.Load() {
+			sc.nc.Close()
+		}
+	}
+}

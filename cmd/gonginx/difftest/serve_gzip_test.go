@@ -258,6 +258,8 @@ server {
 			get("gunzip plain", "/gunzip/made"),
 			get("gunzip ETag", "/gunzip/made?gz=1&h=ETag:%20%22e%22&h=Accept-Ranges:%20bytes"),
 			get("gunzip bad", "/gunzip/made?gz=bad"),
+			serveRaw("gunzip HTTP/0.9", "GET /gunzip/made?gz=1\r\n"),
+			serveRaw("gzip HTTP/0.9", "GET /index.html\r\n"),
 			get("an internal redirect tests gzip afresh", "/sv/x.html"),
 			gz("an internal redirect tests gzip afresh, gzip", "/sv/x.html"),
 			gz("sub_filter then gzip", "/subgz/f.html"),

@@ -192,8 +192,12 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		return nil
 	}
 	if r.HTTP09() {
-		// No head, but the body still goes through the body filters.
+		// No head, but the body still goes through the body filters, and
+		// $sent_http_* read the head as they left it (gunzip's).
 		st.http09, st.body = true, resp.Body
+		if c.Filter != nil {
+			c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
+		}
 		return nil
 	}
 	if c.wb == nil {

@@ -51,7 +51,7 @@ func TestServeGzip(t *testing.T) {
 		Config: `log_format gz "$uri $status gz=$gzr ce=$sent_http_content_encoding cl=$cl";
 # An error page's length depends on the server's name.
 map "$status:$sent_http_content_length" $cl {
-    "~^[45]" page;
+    "~^[345]" page;
     default $sent_http_content_length;
 }
 map $gzip_ratio $gzr {
@@ -94,6 +94,13 @@ server {
     location /gunzip/ { proxy_pass http://{{BACKEND}}/; gunzip on; }
     location /sv/ { gzip_static on; gzip_vary on; error_page 404 /tiny404.html; }
     location = /tiny404.html { gzip_vary on; }
+    location /ret/ {
+        gzip_types text/plain;
+        location /ret/text { return 200 "a returned text that is long enough to be compressed\n"; }
+        location /ret/403 { return 403; }
+        location /ret/302 { return 302 /elsewhere; }
+        location /ret/500 { return 500; }
+    }
     location /subgz/ { sub_filter compresses COMPRESSES; gzip_vary on; }
     location /gunsub/ { proxy_pass http://{{BACKEND}}/; gunzip on; sub_filter family FAMILY; }
     location /ssigz/ { ssi on; }
@@ -258,6 +265,10 @@ server {
 			get("gunzip plain", "/gunzip/made"),
 			get("gunzip ETag", "/gunzip/made?gz=1&h=ETag:%20%22e%22&h=Accept-Ranges:%20bytes"),
 			get("gunzip bad", "/gunzip/made?gz=bad"),
+			gz("return text", "/ret/text"),
+			gz("return 403", "/ret/403"),
+			gz("return 302", "/ret/302"),
+			gz("return 500", "/ret/500"),
 			serveRaw("gunzip HTTP/0.9", "GET /gunzip/made?gz=1\r\n"),
 			serveRaw("gzip HTTP/0.9", "GET /index.html\r\n"),
 			get("an internal redirect tests gzip afresh", "/sv/x.html"),

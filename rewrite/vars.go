@@ -1,8 +1,6 @@
 package rewrite
 
 import (
-	"bytes"
-	"encoding/base64"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite/auth"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -832,32 +831,17 @@ func appendRemoteUser(s *State, dst []byte) []byte {
 	if s.Req == nil {
 		return dst
 	}
-	var v []byte
 	for i := range s.Req.Headers {
 		if headerNameIs(s.Req.Headers[i].Name, "authorization") {
-			v = s.Req.Headers[i].Value
-			break
+			user, _, ok := auth.Credentials(dst, s.Req.Headers[i].Value)
+			if !ok {
+				return dst
+			}
+			// user sits at dst's end, in dst's room or a new array.
+			return append(dst, user...)
 		}
 	}
-	const scheme = "basic "
-	if len(v) < len(scheme) || !bytes.EqualFold(v[:len(scheme)], []byte(scheme)) {
-		return dst
-	}
-	v = bytes.TrimLeft(v[len(scheme):], " ")
-	v = bytes.TrimRight(v, "=")
-	if len(v) == 0 {
-		return dst
-	}
-	start := len(dst)
-	out, err := base64.RawStdEncoding.AppendDecode(dst, v)
-	if err != nil {
-		return dst[:start]
-	}
-	colon := bytes.IndexByte(out[start:], ':')
-	if colon < 0 {
-		return out[:start]
-	}
-	return out[:start+colon]
+	return dst
 }
 
 // appendDocumentRoot is $document_root: the running location's root or

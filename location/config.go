@@ -131,6 +131,7 @@ type Location struct {
 	blocks       [][]*nginxconf.Directive // http, server, enclosing locations, this one
 	prog         *rewrite.Program
 	ifConfs      []*locConf // configuration inside each "if" of prog
+	limitExcept  *limitExcept
 }
 
 // level holds the locations directly inside one block, arranged for
@@ -177,6 +178,7 @@ type locConf struct {
 	portInRedir     bool
 	internal        bool
 	access          []accessRule
+	auth            authConf // satisfy, auth_basic, auth_request (access.go)
 	logNotFound     bool
 	etag            bool
 	ims             int // 0 exact, 1 before, 2 off
@@ -686,6 +688,9 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 		}
 	}
 	if err := c.finishConf(conf, loc, d); err != nil {
+		return nil, err
+	}
+	if err := c.compileLimitExcept(loc, d.Block); err != nil {
 		return nil, err
 	}
 	if err := c.compileLevel(srv, loc, d.Block); err != nil {

@@ -97,6 +97,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	if ok, err := c.applyGzip(conf, d); ok {
 		return err
 	}
+	if ok, err := c.applyAuth(conf, d); ok {
+		return err
+	}
 	switch d.Name {
 	case "server", "location", "listen", "server_name", "upstream", "map",
 		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols":
@@ -105,11 +108,6 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		return c.errorLog(conf, d)
 	case "log_format":
 		return c.logFormat(d)
-	case "auth_request_set":
-		if err := c.rc.AuthRequestSet(d); err != nil {
-			return err
-		}
-		return nil
 	case "set_real_ip_from", "real_ip_header", "real_ip_recursive":
 		return c.realipDirective(conf, d)
 	case "valid_referers":

@@ -78,6 +78,7 @@ type exchange struct {
 	wwwAuth []byte
 	// kept: what X-Accel-Redirects carry over to the response (accel.go).
 	kept accelKept
+	auth authScratch // the access phase's memory (access.go)
 	// inAccel: an X-Accel-Redirect is being followed, so errors are
 	// logged as nginx's upstream module logs them.
 	inAccel bool
@@ -278,9 +279,14 @@ func (x *exchange) findPhase() int {
 // locationPhase runs loc's rewrite program, access checks, try_files and
 // content. again=true means the URI changed with "last": find again.
 func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
-	conf := loc.conf
+	conf, prog := loc.conf, loc.prog
+	if lc := loc.limited(x.req.MethodCode); lc != nil {
+		// limit_except: the block's configuration, no rewrite program
+		// (ngx_http_update_location_config).
+		conf, prog, x.curConf = lc, nil, lc
+	}
 	x.addURIToAlias = false
-	if p := loc.prog; p != nil {
+	if p := prog; p != nil {
 		x.curConf = conf
 		act := p.Run(&x.st)
 		if act.IfBlock >= 0 && act.IfBlock < len(loc.ifConfs) && loc.ifConfs[act.IfBlock] != nil {
@@ -342,32 +348,6 @@ func (x *exchange) decideRate() {
 		after, _ := nginxconf.ParseSize(string(x.tmp))
 		x.c.SetLimitRateAfter(after)
 	}
-}
-
-// access applies allow/deny in order (ngx_http_access_module).
-func (x *exchange) access(conf *locConf) int {
-	if len(conf.access) == 0 || x.req.Conn == nil {
-		return 0
-	}
-	ip := remoteIP(x.req.Conn.RemoteAddr, &x.tmp)
-	for _, r := range conf.access {
-		switch {
-		case r.unix:
-			if x.req.Conn.RemoteAddr != "unix:" {
-				continue
-			}
-		case r.net != nil:
-			if ip == nil || !r.net.Contains(ip) {
-				continue
-			}
-		}
-		if r.deny {
-			x.log.Errorf(x, "access forbidden by rule")
-			return 403
-		}
-		return 0
-	}
-	return 0
 }
 
 // internalRedirect changes the URI and the args to what uri has after a

@@ -277,7 +277,8 @@ func TestCompileErrors(t *testing.T) {
 // gonginx cannot honour it.
 func TestServingRefuses(t *testing.T) {
 	tests := []struct{ name, body, want string }{
-		{"auth_basic", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic \"x\";\n}\n}", `"auth_basic" directive is not supported by gonginx in F:6`},
+		{"auth_basic is served", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic \"x\";\n}\n}", `<nil>`},
+		{"limit_req", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nlimit_req zone=a;\n}\n}", `"limit_req" directive is not supported by gonginx in F:6`},
 		{"auth_basic off is fine", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic off;\n}\n}", `<nil>`},
 		{"fastcgi_pass", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\n}\n}", `"fastcgi_pass" directive is not supported by gonginx in F:6`},
 		{"allow is served", "server {\nlisten 127.0.0.1:19020;\nallow 127.0.0.1;\ndeny all;\n}", `<nil>`},

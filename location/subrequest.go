@@ -65,6 +65,9 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	}
 	sc.Finish()
 	s.ReturnVariables(&x.st)
+	if x.auth.pending != nil {
+		x.authRequestDone(sx)
+	}
 	return sc.SubStatus()
 }
 

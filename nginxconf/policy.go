@@ -48,6 +48,8 @@ var served = setOf(
 	"allow", "deny", "set_real_ip_from", "real_ip_header", "real_ip_recursive", "valid_referers",
 	"secure_link", "secure_link_md5", "secure_link_secret", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	"stub_status",
+	// access
+	"satisfy", "limit_except", "auth_basic", "auth_basic_user_file", "auth_request", "auth_request_set", "auth_delay",
 	// content modules
 	"autoindex", "autoindex_format", "autoindex_localtime", "autoindex_exact_size", "random_index", "empty_gif",
 	// headers filter
@@ -109,7 +111,7 @@ var tuning = setOf(
 	"http2_streams_index_size", "http2_idle_timeout", "http2_max_concurrent_pushes",
 	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",
 	"http2_max_requests", "http2_recv_timeout",
-	"proxy_temp_path", "proxy_limit_rate", "zone", "auth_delay",
+	"proxy_temp_path", "proxy_limit_rate", "zone",
 	// zlib's memory and when it starts: the body is the same gzip stream.
 	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )
@@ -134,7 +136,7 @@ var dependents = []struct{ prefix, except string }{
 	{"mp4_", ""}, {"userid_", ""}, {"limit_req_", ""}, {"limit_conn_", ""},
 	{"mirror_request_body", ""}, {"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
-	{"perl_require", ""}, {"auth_basic_user_file", ""}, {"auth_request_set", ""},
+	{"perl_require", ""},
 	{"ssl_verify_depth", ""},
 	{"ssl_ocsp_", ""},
 }
@@ -142,8 +144,7 @@ var dependents = []struct{ prefix, except string }{
 // defaults are nginx's values of refused directives that are not "off":
 // a directive written with its default value changes nothing.
 var defaults = map[string]string{
-	"satisfy": "all",
-	"slice":   "0",
+	"slice": "0",
 }
 
 // PolicyOf is the policy for a directive name of the http and main

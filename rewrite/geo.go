@@ -240,21 +240,38 @@ func murmurHash2(data []byte) uint32 {
 
 // AuthRequestSet compiles "auth_request_set $variable value": the
 // variable is defined (nginx adds it as changeable) and the value's
-// variables are resolved like any other. gonginx does not run auth
-// subrequests, so the variable keeps its empty value when served.
-func (c *Compiler) AuthRequestSet(d *nginxconf.Directive) error {
+// variables are resolved like any other.
+func (c *Compiler) AuthRequestSet(d *nginxconf.Directive) (*Assignment, error) {
 	if len(d.Args) != 2 {
-		return At(errf(`invalid number of arguments in "auth_request_set" directive`), d)
+		return nil, At(errf(`invalid number of arguments in "auth_request_set" directive`), d)
 	}
 	name := d.Args[0]
 	if !strings.HasPrefix(name, "$") {
-		return At(errf(`invalid variable name "`+name+`"`), d)
+		return nil, At(errf(`invalid variable name "`+name+`"`), d)
 	}
-	if _, err := c.newSlot(name[1:]); err != nil {
-		return At(err, d)
+	v, err := c.newSlot(name[1:])
+	if err != nil {
+		return nil, At(err, d)
 	}
-	if _, err := c.Complex(d.Args[1]); err != nil {
-		return At(err, d)
+	val, err := c.Complex(d.Args[1])
+	if err != nil {
+		return nil, At(err, d)
 	}
-	return nil
+	return &Assignment{v: v, val: val}, nil
+}
+
+// Assignment is a compiled auth_request_set: a value evaluated in one
+// request (the auth subrequest) stored in a variable of another (its
+// parent), through the variable's set handler when it has one ($args).
+type Assignment struct {
+	v   *variable
+	val *Complex
+}
+
+// Apply evaluates the value in from and sets the variable in to; scratch
+// is reused and returned.
+func (a *Assignment) Apply(to, from *State, scratch []byte) []byte {
+	scratch = a.val.Eval(from, scratch[:0])
+	a.v.store(to, scratch)
+	return scratch
 }

@@ -1,0 +1,389 @@
+package location
+
+import (
+	"bytes"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/auth"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// The access phase as nginx runs it for a main request: allow/deny
+// (ngx_http_access_module), auth_basic, then auth_request, in that order
+// (the reverse of their modules' registration), combined by "satisfy".
+// Subrequests skip it (ngx_http_core_access_phase).
+
+// authConf is a level's access settings beyond allow/deny.
+type authConf struct {
+	satisfyAny bool
+	realm      *rewrite.Complex // auth_basic; a value of "off" turns it off
+	userFile   *rewrite.Complex // auth_basic_user_file, a relative value under the conf prefix
+	request    []byte           // auth_request URI; nil: off
+	sets       []*rewrite.Assignment
+	delay      time.Duration // auth_delay
+	setsOwner  *locConf      // the level whose auth_request_set lines sets holds
+}
+
+// limitExcept is a location's limit_except block: methods outside allowed
+// run under conf, which the block's directives changed.
+type limitExcept struct {
+	allowed uint32 // bits of http1 method codes
+	conf    *locConf
+}
+
+// authScratch is an exchange's memory for the access phase.
+type authScratch struct {
+	file    []byte   // the user file read
+	creds   []byte   // decoded credentials
+	path    []byte   // auth_basic_user_file evaluated
+	name    []byte   // the same under the conf prefix
+	pending *locConf // the auth_request whose subrequest runs now
+	status  int      // its status
+	www     []byte   // the WWW-Authenticate of its 401
+}
+
+// access answers 0 to go on, else the status that ends the request.
+func (x *exchange) access(conf *locConf) int {
+	if x.isSub() || x.req.Conn == nil {
+		return 0
+	}
+	code := 0
+	for i := range 3 {
+		var rc int
+		switch i {
+		case 0:
+			rc = x.accessRules(conf)
+		case 1:
+			rc = x.authBasic(conf)
+		default:
+			rc = x.authRequest(conf)
+		}
+		switch {
+		case rc < 0: // declined
+			continue
+		case !conf.auth.satisfyAny:
+			if rc == 0 {
+				continue
+			}
+			if rc == 401 {
+				return x.authDelay(conf)
+			}
+			return rc
+		case rc == 0:
+			// The first that allows lets the request in, and takes back
+			// a WWW-Authenticate an earlier one added.
+			x.wwwAuth = x.wwwAuth[:0]
+			return 0
+		case rc == 401 || rc == 403:
+			if code != 401 {
+				code = rc
+			}
+			continue
+		}
+		return rc
+	}
+	if code == 403 {
+		x.log.Errorf(x, "access forbidden by rule")
+	}
+	if code == 401 {
+		return x.authDelay(conf)
+	}
+	return code
+}
+
+// authDelay is ngx_http_core_auth_delay: a 401 goes out auth_delay
+// later, so that how long a wrong password takes tells nothing.
+func (x *exchange) authDelay(conf *locConf) int {
+	if d := conf.auth.delay; d > 0 {
+		x.log.Logf(x, "info", "delaying unauthorized request")
+		time.Sleep(d)
+	}
+	return 401
+}
+
+// accessRules is ngx_http_access_handler: -1 when no rule matches.
+func (x *exchange) accessRules(conf *locConf) int {
+	if len(conf.access) == 0 {
+		return -1
+	}
+	ip := remoteIP(x.req.Conn.RemoteAddr, &x.tmp)
+	for _, r := range conf.access {
+		switch {
+		case r.unix:
+			if x.req.Conn.RemoteAddr != "unix:" {
+				continue
+			}
+		case r.net != nil:
+			if ip == nil || !r.net.Contains(ip) {
+				continue
+			}
+		}
+		if !r.deny {
+			return 0
+		}
+		if !conf.auth.satisfyAny {
+			x.log.Errorf(x, "access forbidden by rule")
+		}
+		return 403
+	}
+	return -1
+}
+
+var authOff = []byte("off")
+
+// authBasic is ngx_http_auth_basic_handler.
+func (x *exchange) authBasic(conf *locConf) int {
+	a := &conf.auth
+	if a.realm == nil || a.userFile == nil {
+		return -1
+	}
+	s := &x.auth
+	x.tmp = a.realm.Eval(&x.st, x.tmp[:0])
+	if bytes.Equal(x.tmp, authOff) {
+		return -1
+	}
+	user, pass, ok := x.credentials()
+	if !ok {
+		x.log.Logf(x, "info", "no user/password was provided for basic authentication")
+		return x.setRealm()
+	}
+	s.path = a.userFile.Eval(&x.st, s.path[:0])
+	name := s.path
+	if len(name) == 0 || name[0] != '/' {
+		// ngx_get_full_name at run time: the conf prefix before a
+		// relative name (an empty one names the prefix itself).
+		s.name = append(append(s.name[:0], x.rt.cfg.ConfPrefix...), name...)
+		name = s.name
+	}
+	rc := x.readUserFile(name)
+	defer clear(s.file) // nginx zeroes its buffer too
+	if rc != 0 {
+		return rc
+	}
+	stored, found := auth.Lookup(s.file, user)
+	if !found {
+		x.log.Errorf(x, "user \"%s\" was not found in \"%s\"", user, name)
+		return x.setRealm()
+	}
+	switch auth.Verify(pass, stored) {
+	case auth.Match:
+		return 0
+	case auth.Unsupported:
+		// libxcrypt computes it; gonginx does not, so it never lets in.
+		x.log.Errorf(x, "user \"%s\": password hash format not supported by gonginx", user)
+		return x.setRealm()
+	}
+	x.log.Errorf(x, "user \"%s\": password mismatch", user)
+	return x.setRealm()
+}
+
+// credentials decodes the request's Authorization header (the first).
+func (x *exchange) credentials() (user, pass []byte, ok bool) {
+	for i := range x.req.Headers {
+		h := &x.req.Headers[i]
+		if len(h.Name) == len("authorization") && strings.EqualFold(string(h.Name), "authorization") {
+			var u, p []byte
+			u, p, ok = auth.Credentials(x.auth.creds[:0], h.Value)
+			if ok {
+				x.auth.creds = u[:0] // keep the room it grew
+			}
+			return u, p, ok
+		}
+	}
+	return nil, nil, false
+}
+
+// setRealm adds "WWW-Authenticate: Basic realm=..." (the realm evaluated
+// in x.tmp) and answers 401.
+func (x *exchange) setRealm() int {
+	x.wwwAuth = append(append(append(x.wwwAuth[:0], `Basic realm="`...), x.tmp...), '"')
+	return 401
+}
+
+// readUserFile reads the user file into x.auth.file: 403 when it does
+// not exist, 500 when it cannot be opened or read.
+func (x *exchange) readUserFile(name []byte) int {
+	s := &x.auth
+	cpath := append(append(x.cpath[:0], name...), 0)
+	x.cpath = cpath
+	fd, err := syscall.Open(string(cpath[:len(cpath)-1]), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		e, _ := err.(syscall.Errno)
+		if e == syscall.ENOENT {
+			x.log.Errorf(x, "open() \"%s\" failed (%s)", name, nginxconf.ErrnoText(e))
+			return 403
+		}
+		x.log.Logf(x, "crit", "open() \"%s\" failed (%s)", name, nginxconf.ErrnoText(e))
+		return 500
+	}
+	defer syscall.Close(fd)
+	s.file = s.file[:0]
+	for {
+		if len(s.file) == cap(s.file) {
+			s.file = append(s.file, make([]byte, 4096)...)[:len(s.file)]
+		}
+		n, err := syscall.Pread(fd, s.file[len(s.file):cap(s.file)], int64(len(s.file)))
+		if err != nil {
+			e, _ := err.(syscall.Errno)
+			x.log.Logf(x, "crit", "pread() \"%s\" failed (%s)", name, nginxconf.ErrnoText(e))
+			return 500
+		}
+		if n == 0 {
+			return 0
+		}
+		s.file = s.file[:len(s.file)+n]
+	}
+}
+
+func discardSub([]byte) error { return nil }
+
+// authRequest is ngx_http_auth_request_handler: the subrequest's status
+// decides, its auth_request_set values are set in any case.
+func (x *exchange) authRequest(conf *locConf) int {
+	a := &conf.auth
+	if a.request == nil {
+		return -1
+	}
+	s := &x.auth
+	s.pending, s.status, s.www = conf, 0, s.www[:0]
+	x.subrequest(a.request, nil, false, discardSub)
+	s.pending = nil
+	switch st := s.status; {
+	case st == 403:
+		return 403
+	case st == 401:
+		if len(s.www) > 0 {
+			x.wwwAuth = append(x.wwwAuth[:0], s.www...)
+		}
+		return 401
+	case st >= 200 && st < 300:
+		return 0
+	default:
+		x.log.Errorf(x, "auth request unexpected status: %d", st)
+		return 500
+	}
+}
+
+// authRequestDone runs when the auth subrequest sx ended, before it is
+// released: its status, its backend's WWW-Authenticate, and the
+// auth_request_set values evaluated in it.
+func (x *exchange) authRequestDone(sx *exchange) {
+	s := &x.auth
+	s.status = sx.c.SubStatus()
+	s.www = append(s.www[:0], sx.st.UpstreamHeader("www_authenticate")...)
+	for _, set := range s.pending.auth.sets {
+		x.tmp = set.Apply(&x.st, &sx.st, x.tmp[:0])
+	}
+}
+
+// applyAuth applies the access directives of this file.
+func (c *compiler) applyAuth(conf *locConf, d *nginxconf.Directive) (bool, error) {
+	a := &conf.auth
+	switch d.Name {
+	case "satisfy":
+		a.satisfyAny = len(d.Args) == 1 && d.Args[0] == "any"
+	case "auth_basic":
+		v, err := c.rc.Complex(d.Args[0])
+		if err != nil {
+			return true, rewrite.At(err, d)
+		}
+		a.realm = v
+	case "auth_basic_user_file":
+		v, err := c.rc.Complex(d.Args[0])
+		if err != nil {
+			return true, rewrite.At(err, d)
+		}
+		a.userFile = v
+	case "auth_request":
+		a.request = nil
+		if d.Args[0] != "off" {
+			a.request = []byte(d.Args[0])
+		}
+	case "auth_request_set":
+		set, err := c.rc.AuthRequestSet(d)
+		if err != nil {
+			return true, err
+		}
+		// A level with its own lines replaces the inherited ones.
+		if a.setsOwner != conf {
+			a.sets, a.setsOwner = nil, conf
+		}
+		a.sets = append(a.sets, set)
+	case "auth_delay":
+		ms, _ := nginxconf.ParseTime(d.Args[0], false)
+		a.delay = time.Duration(ms) * time.Millisecond
+	case "limit_except":
+		// compiled with its location (compileLimitExcept)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// limitMethods are the methods limit_except names, as nginx's
+// ngx_methods_names.
+var limitMethods = map[string]int{
+	"GET": http1.MethodGET, "HEAD": http1.MethodHEAD, "POST": http1.MethodPOST, "PUT": http1.MethodPUT,
+	"DELETE": http1.MethodDELETE, "MKCOL": http1.MethodMKCOL, "COPY": http1.MethodCOPY,
+	"MOVE": http1.MethodMOVE, "OPTIONS": http1.MethodOPTIONS, "PROPFIND": http1.MethodPROPFIND,
+	"PROPPATCH": http1.MethodPROPPATCH, "LOCK": http1.MethodLOCK, "UNLOCK": http1.MethodUNLOCK,
+	"PATCH": http1.MethodPATCH,
+}
+
+// compileLimitExcept compiles loc's limit_except block, if any, as
+// ngx_http_core_limit_except: a configuration merged from the location's
+// for the methods not listed (GET brings HEAD). It has no rewrite
+// program and no try_files of its own, and keeps proxy_pass (as
+// ngx_http_proxy_merge_loc_conf gives it to a limit_except block).
+func (c *compiler) compileLimitExcept(loc *Location, block []*nginxconf.Directive) error {
+	var d *nginxconf.Directive
+	for _, x := range block {
+		if x.Name != "limit_except" {
+			continue
+		}
+		if d != nil {
+			return confErr(x, "\"limit_except\" directive is duplicate")
+		}
+		d = x
+	}
+	if d == nil {
+		return nil
+	}
+	var allowed uint32
+	for _, m := range d.Args {
+		code, ok := limitMethods[strings.ToUpper(m)]
+		if !ok {
+			return confErr(d, "invalid method %q", m)
+		}
+		allowed |= 1 << code
+	}
+	if allowed&(1<<http1.MethodGET) != 0 {
+		allowed |= 1 << http1.MethodHEAD
+	}
+	lc := loc.conf.clone()
+	lc.proxyPass = loc.conf.proxyPass
+	lc.tryFilesRaw = nil
+	if err := c.applyScoped(lc, d.Block, "limit_except"); err != nil {
+		return err
+	}
+	blocks := append(append([][]*nginxconf.Directive(nil), loc.blocks...), d.Block)
+	if err := c.finishConfIn(lc, loc, d, blocks, true); err != nil {
+		return err
+	}
+	loc.limitExcept = &limitExcept{allowed: allowed, conf: lc}
+	return nil
+}
+
+// limited is the configuration a request of method code runs under in
+// loc when limit_except excludes it, else nil.
+func (loc *Location) limited(code int) *locConf {
+	l := loc.limitExcept
+	if l == nil || code < 32 && l.allowed&(1<<code) != 0 {
+		return nil
+	}
+	return l.conf
+}

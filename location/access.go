@@ -44,6 +44,10 @@ type authScratch struct {
 	pending *locConf // the auth_request whose subrequest runs now
 	status  int      // its status
 	www     []byte   // the WWW-Authenticate of its 401
+	// sending: an auth subrequest went to a backend, whose finalization
+	// left nginx's connection log action at "sending to client" until
+	// the next internal redirect (ngx_http_handler clears it).
+	sending bool
 }
 
 // access answers 0 to go on, else the status that ends the request.
@@ -274,6 +278,7 @@ func (x *exchange) authRequest(conf *locConf) int {
 func (x *exchange) authRequestDone(sx *exchange) {
 	s := &x.auth
 	s.status = sx.c.SubStatus()
+	s.sending = s.sending || len(sx.st.UpstreamTries) > 0
 	s.www = append(s.www[:0], sx.st.UpstreamHeader("www_authenticate")...)
 	for _, set := range s.pending.auth.sets {
 		x.tmp = set.Apply(&x.st, &sx.st, x.tmp[:0])

@@ -202,6 +202,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.timedOutBody = false
 	x.wwwAuth = x.wwwAuth[:0]
+	x.auth.sending = false
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
 	x.kept.reset()
 	x.gzip.reset()
@@ -380,7 +381,7 @@ func (x *exchange) redirectTo(uri, args []byte, hasArgs, setArgs bool) int {
 		x.log.Errorf(x, "rewrite or internal redirection cycle while internally redirecting to \"%s\"%s", uri, x.accelAction())
 		return 500
 	}
-	x.inAccel = false
+	x.inAccel, x.auth.sending = false, false
 	if setArgs {
 		x.argsBuf = append(x.argsBuf[:0], args...)
 		x.req.Args, x.req.HasArgs, x.req.ArgsFound = x.argsBuf, hasArgs, hasArgs

@@ -146,6 +146,9 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 		// A subrequest shares its main request's line; nginx names the
 		// subrequest's URI after it.
 		r := x.mainConn().Request()
+		if x.auth.sending {
+			msg += " while sending to client"
+		}
 		msg += ", client: "
 		if r.Conn != nil {
 			msg += r.Conn.RemoteAddr

@@ -74,6 +74,17 @@ server {
         if_modified_since off;
         location /imsoff/nolm/ { add_header Last-Modified ""; add_header ETag ""; if_modified_since exact; }
     }
+    location /ifproxy/ {
+        add_header X-L l;
+        if ($arg_a) { add_header X-I i; expires epoch; proxy_pass http://{{BACKEND}}; }
+        if ($arg_b) { proxy_pass http://{{BACKEND}}; }
+        return 200 "no if\n";
+    }
+    location ~ ^/re/ {
+        add_header X-Re r;
+        location ~ ^/re/in/ { if ($arg_a) { add_header X-Re-If ri always; } return 404; }
+        return 200 "re\n";
+    }
     location /trailer/ {
         add_trailer X-T t;
         if ($arg_a) { add_trailer X-If-T it; }
@@ -165,6 +176,12 @@ server {
 			hostGet("Last-Modified removed, still compared", "localhost", "/imsoff/nolm/f", imsExact),
 			hostGet("max_ranges 1 with if-range", "localhost", "/f.txt", "Range: bytes=0-1,4-5", "If-Range: Tue, 02 Jan 2024 03:04:05 GMT"),
 			hostGet("add_trailer inherited by if", "localhost", "/trailer/f.txt?b=1"),
+			hostGet("proxy_pass in an if with its own headers", "localhost", "/ifproxy/caching?a=1"),
+			hostGet("proxy_pass in an if inheriting", "localhost", "/ifproxy/caching?b=1"),
+			hostGet("if not taken, return", "localhost", "/ifproxy/caching"),
+			hostGet("regex location", "localhost", "/re/x"),
+			hostGet("nested regex location inherits", "localhost", "/re/in/x"),
+			hostGet("nested regex location's if, always", "localhost", "/re/in/x?a=1"),
 			hostGet("add_trailer replaced in if", "localhost", "/trailer/f.txt?a=1"),
 			hostGet("add_trailer 404 in if", "localhost", "/trailer/nope?a=1"),
 			hostGet("server level", "srv", "/f.txt"),

@@ -15,7 +15,9 @@
 // the listing formats in the sub-package autoindex), error_page and
 // nginx's built-in error pages byte for byte, the internal redirect a
 // backend's X-Accel-Redirect asks for (accel.go), which body filters a
-// response gets, and the error and access logs.
+// response gets (gzip.go decides gzip and gunzip as ngx_http_gzip_ok and
+// their header filters do; gzipstatic.go is the gzip_static handler), and
+// the error and access logs.
 //
 // It does not own parsing (nginxconf), variables and the rewrite module
 // (rewrite), proxying (upstream), the body filters' transforms (filter),

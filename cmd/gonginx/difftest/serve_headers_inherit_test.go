@@ -85,6 +85,21 @@ server {
         location ~ ^/re/in/ { if ($arg_a) { add_header X-Re-If ri always; } return 404; }
         return 200 "re\n";
     }
+    location /special/ {
+        add_header Content-Type text/x-added;
+        add_header Content-Length 1;
+        add_header Server added;
+        add_header Date added;
+        add_header Location /added;
+        add_header Connection added;
+        add_header Transfer-Encoding added;
+        add_header Accept-Ranges added;
+        add_header Content-Encoding added;
+        add_header Vary added;
+        add_header WWW-Authenticate added;
+        add_header x-lower l;
+        add_header X-Sent "[$sent_http_content_type] [$sent_http_location] [$sent_http_server] [$sent_http_date]";
+    }
     location /trailer/ {
         add_trailer X-T t;
         if ($arg_a) { add_trailer X-If-T it; }
@@ -133,6 +148,7 @@ server {
 			"html/imsoff/f.txt":   "0123456789\n",
 			"html/imsoff/nolm/f":  "0123456789\n",
 			"html/trailer/f.txt":  "0123456789\n",
+			"html/special/f.txt":  "0123456789\n",
 			"html/ifloc/f.txt":    "0123456789\n",
 		},
 		Requests: []harness.Request{
@@ -176,6 +192,9 @@ server {
 			hostGet("Last-Modified removed, still compared", "localhost", "/imsoff/nolm/f", imsExact),
 			hostGet("max_ranges 1 with if-range", "localhost", "/f.txt", "Range: bytes=0-1,4-5", "If-Range: Tue, 02 Jan 2024 03:04:05 GMT"),
 			hostGet("add_trailer inherited by if", "localhost", "/trailer/f.txt?b=1"),
+			hostGet("headers nginx writes itself, added again", "localhost", "/special/f.txt"),
+			hostGet("headers nginx writes itself, added again, range", "localhost", "/special/f.txt", "Range: bytes=0-1"),
+			hostGet("headers nginx writes itself, added again, redirect", "localhost", "/special"),
 			hostGet("proxy_pass in an if with its own headers", "localhost", "/ifproxy/caching?a=1"),
 			hostGet("proxy_pass in an if inheriting", "localhost", "/ifproxy/caching?b=1"),
 			hostGet("if not taken, return", "localhost", "/ifproxy/caching"),

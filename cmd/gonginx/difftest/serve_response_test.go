@@ -107,6 +107,7 @@ func TestServeTypesAndIndex(t *testing.T) {
 	c := harness.Case{
 		Name: "types and index",
 		Config: `types { text/x-http-level txt xyz; }
+index first.html index.html;
 server {
     listen 127.0.0.1:{{PORT}};
     server_name localhost;
@@ -136,6 +137,7 @@ server {
 `,
 		Content: map[string]string{
 			"html/a.txt":                 "a\n",
+			"html/index.html":            "index\n",
 			"html/a.xyz":                 "xyz\n",
 			"html/a.html":                "html\n",
 			"html/a.TXT":                 "upper\n",
@@ -186,6 +188,8 @@ server {
 			hostGet("return text typed by extension", "srv", "/ret/a.txt"),
 			hostGet("return text, no extension", "srv", "/ret/x"),
 			hostGet("server 404 page", "srv", "/nope.txt"),
+			plainGet("index: http level", "/"),
+			hostGet("index: http level through a server's types", "srv", "/"),
 			plainGet("index: first missing", "/idx/"),
 			plainGet("index: variable", "/idxvar/?i=x"),
 			plainGet("index: variable missing", "/idxvar/?i=nope"),

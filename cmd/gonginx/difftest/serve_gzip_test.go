@@ -101,6 +101,8 @@ server {
         location /ret/302 { return 302 /elsewhere; }
         location /ret/500 { return 500; }
     }
+    location /ai/ { autoindex on; }
+    location /aijson/ { autoindex on; autoindex_format json; gzip_types application/json; }
     location /subgz/ { sub_filter compresses COMPRESSES; gzip_vary on; }
     location /gunsub/ { proxy_pass http://{{BACKEND}}/; gunzip on; sub_filter family FAMILY; }
     location /ssigz/ { ssi on; }
@@ -141,6 +143,9 @@ server {
 			"html/cs/a.html.gz":         gzipOf("charset\n"),
 			"html/sv/x.html.gz":         gzipOf("only the .gz\n"),
 			"html/tiny404.html":         "tiny\n",
+			"html/ai/a.txt":             "a\n",
+			"html/ai/b.txt":             "b\n",
+			"html/aijson/a.txt":         "a\n",
 			"html/subgz/f.html":         page,
 			"html/ssigz/f.html":         "<!--# include virtual=\"/index.html\" --><!--# echo var=\"uri\" -->\n" + page,
 			"html/exp/f.html":           page,
@@ -265,6 +270,8 @@ server {
 			get("gunzip plain", "/gunzip/made"),
 			get("gunzip ETag", "/gunzip/made?gz=1&h=ETag:%20%22e%22&h=Accept-Ranges:%20bytes"),
 			get("gunzip bad", "/gunzip/made?gz=bad"),
+			gz("autoindex", "/ai/"),
+			gz("autoindex json", "/aijson/"),
 			gz("return text", "/ret/text"),
 			gz("return 403", "/ret/403"),
 			gz("return 302", "/ret/302"),

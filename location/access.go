@@ -2,6 +2,8 @@ package location
 
 import (
 	"bytes"
+	"net"
+	"net/netip"
 	"strings"
 	"syscall"
 	"time"
@@ -137,6 +139,23 @@ func (x *exchange) accessRules(conf *locConf) int {
 	return -1
 }
 
+// remoteIP parses the client's address into scratch, an IPv4-mapped one
+// as IPv4 (ngx_http_access_handler tests those against IPv4 rules).
+func remoteIP(addr string, scratch *[]byte) net.IP {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return nil
+	}
+	if a.Is4() || a.Is4In6() {
+		b := a.As4()
+		*scratch = append((*scratch)[:0], b[:]...)
+	} else {
+		b := a.As16()
+		*scratch = append((*scratch)[:0], b[:]...)
+	}
+	return net.IP(*scratch)
+}
+
 var authOff = []byte("off")
 
 // authBasic is ngx_http_auth_basic_handler.
@@ -212,11 +231,9 @@ func (x *exchange) setRealm() int {
 // not exist, 500 when it cannot be opened or read.
 func (x *exchange) readUserFile(name []byte) int {
 	s := &x.auth
-	cpath := append(append(x.cpath[:0], name...), 0)
-	x.cpath = cpath
-	fd, err := syscall.Open(string(cpath[:len(cpath)-1]), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		e, _ := err.(syscall.Errno)
+	x.cpath = append(append(x.cpath[:0], name...), 0)
+	fd, e := openat(atFDCWD, &x.cpath[0], syscall.O_RDONLY|syscall.O_CLOEXEC)
+	if e != 0 {
 		if e == syscall.ENOENT {
 			x.log.Errorf(x, "open() \"%s\" failed (%s)", name, nginxconf.ErrnoText(e))
 			return 403

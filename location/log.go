@@ -3,7 +3,6 @@ package location
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -268,15 +267,6 @@ func (l *Logger) Reopen() {
 
 // Close closes the access logs.
 func (l *Logger) Close() { l.Reopen() }
-
-// remoteIP parses the client address once per check into scratch.
-func remoteIP(addr string, scratch *[]byte) net.IP {
-	ip := net.ParseIP(addr)
-	if v4 := ip.To4(); v4 != nil {
-		return v4
-	}
-	return ip
-}
 
 // logFormat is one log_format, compiled at config load: its strings are
 // written one after the other, variables escaped with esc.

@@ -27,12 +27,14 @@ func Verify(password, stored []byte) Result {
 	case bytes.HasPrefix(stored, []byte("$apr1$")):
 		got = md5Crypt(password, stored, "$apr1$")
 	case bytes.HasPrefix(stored, []byte("{PLAIN}")):
-		got = append([]byte("{PLAIN}"), password...)
+		return equal(password, stored[len("{PLAIN}"):])
 	case bytes.HasPrefix(stored, []byte("{SSHA}")):
 		got = ssha(password, stored[len("{SSHA}"):])
 	case bytes.HasPrefix(stored, []byte("{SHA}")):
 		sum := sha1.Sum(password)
-		got = base64.StdEncoding.AppendEncode([]byte("{SHA}"), sum[:])
+		var enc [28]byte
+		base64.StdEncoding.Encode(enc[:], sum[:])
+		return equal(enc[:], stored[len("{SHA}"):])
 	default:
 		return libcCrypt(password, stored)
 	}

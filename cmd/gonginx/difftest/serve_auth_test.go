@@ -164,6 +164,10 @@ func TestServeSatisfyAuthRequest(t *testing.T) {
 		authGet("auth_request off", "/any/off", ""),
 		authGet("set survives error_page", "/fallback/", ""),
 		authGet("unset variable", "/unset", ""),
+		authGet("documented auth backend", "/doc/?a=1", good),
+		serveRaw("documented auth backend, POST", "POST /doc/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd"),
+		authGet("subrequest skips access", "/viaprotected/", ""),
+		authGet("protected itself", "/protected/ok.txt", ""),
 	)
 	c := harness.Case{
 		Name: "satisfy and auth_request",
@@ -209,11 +213,22 @@ func TestServeSatisfyAuthRequest(t *testing.T) {
     }
     location @fb { add_header X-Who "fb $who" always; return 204; }
     location = /unset { add_header X-Who "x${who}x" always; return 204; }
+    location /doc/ { auth_request /docauth; return 200 "doc $remote_user\n"; }
+    location = /docauth {
+        internal;
+        proxy_pass http://{{BACKEND}}/accel?s=204;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_set_header X-Original-URI $request_uri;
+    }
+    location /viaprotected/ { auth_request /protected/ok.txt; return 200 "via\n"; }
+    location /protected/ { deny all; auth_basic "p"; auth_basic_user_file htpasswd; }
 }
 `,
 		Content: map[string]string{
-			"htpasswd":    authHtpasswd,
-			"html/ok.txt": "ok\n",
+			"htpasswd":              authHtpasswd,
+			"html/ok.txt":           "ok\n",
+			"html/protected/ok.txt": "protected\n",
 		},
 		ErrorLog: true,
 		Requests: requests,

@@ -20,6 +20,7 @@ import (
 func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.chain.Reset(x.c)
 	// Each filter's header part goes here, in nginx's order.
+	x.useridFilter(resp, conf)
 	x.gunzipFilterHeader(resp, conf)
 	postpone := x.additionFilter(resp, conf)
 	if x.subHeader(resp, conf) {

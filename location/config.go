@@ -39,6 +39,7 @@ type Options struct {
 // Router is a compiled configuration: the sockets to listen on and, for
 // each, the servers and their locations.
 type Router struct {
+	uidReset *rewrite.Var // $uid_reset, which "set" may fill
 	Sockets  []*Socket
 	Servers  []*VirtualServer
 	Warnings []*nginxconf.Error // "[warn]" lines from compiling
@@ -227,6 +228,7 @@ type locConf struct {
 	refDone         *locConf         // the level whose referer was compiled from refList
 	referer         *referer.Matcher // what $invalid_referer tests here
 	secureLink      secureLinkConf
+	userid          useridConf
 	realipOwner     *locConf // the level whose set_real_ip_from list realip.From is
 
 	// Compiled by finishConf.
@@ -289,6 +291,7 @@ func defaultLocConf() *locConf {
 		lingeringTime: 30 * time.Second,
 		lingeringWait: 5 * time.Second,
 		gz:            defaultGzipConf,
+		userid:        defaultUserid,
 	}
 }
 
@@ -340,6 +343,8 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	addRealipVariables(c.rc)
 	addRefererVariables(c.rc)
 	addSecureLinkVariables(c.rc)
+	addUseridVariables(c.rc)
+	c.rt.uidReset = c.rc.Variable("uid_reset")
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
 		if err != nil {

@@ -114,6 +114,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		return c.validReferers(conf, d)
 	case "secure_link", "secure_link_md5", "secure_link_secret":
 		return c.secureLinkDirective(conf, d)
+	case "userid", "userid_service", "userid_name", "userid_domain", "userid_path", "userid_p3p",
+		"userid_expires", "userid_mark", "userid_flags":
+		return c.useridDirective(conf, d)
 	case "root":
 		if len(d.Args) == 1 {
 			conf.root, conf.alias, conf.aliasSet = d.Args[0], "", false

@@ -46,7 +46,7 @@ type exchange struct {
 	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
 	subs     subScratch      // sub_filter's link and memory (subfilter.go)
 	gzip     gzipState       // gzip, gunzip, gzip_static (gzip.go)
-	mods     modState        // state of realip, referer, secure_link (realipphase.go)
+	mods     modState        // state of realip, referer, secure_link, userid (realipphase.go)
 	logGz    []byte          // an access log line gzipped (access_log gzip)
 	addition filter.Addition
 	postpone filter.Postpone

@@ -16,12 +16,15 @@ type modState struct {
 	realip     realipState
 	refBuf     [256]byte // the Referer's host, lowercased
 	secureLink secureLinkState
+	uid        useridState
 }
 
 // reset starts a request.
 func (m *modState) reset() {
 	m.realip.done = false
 	m.secureLink.hasExpires = false
+	m.uid.read, m.uid.created, m.uid.reset = false, false, false
+	m.uid.set = [4]uint32{}
 }
 
 // realipState is what the realip module keeps for a request: whether it

@@ -40,6 +40,10 @@ type variable struct {
 	slot    int                      // index into State.Values, or -1
 	mapping lazyVar                  // lazily evaluated map, geo or split_clients variable
 	builtin bool                     // defined by the table, not by set/map/capture
+	// weak: a built-in that "set" and map may define for the request
+	// (NGX_HTTP_VAR_CHANGEABLE without a setter): its getter answers
+	// until they do.
+	weak bool
 	// found: nginx's getter always finds a value, maybe empty
 	// (ngx_http_variable_null_value), which the access log writes as
 	// nothing rather than "-".
@@ -92,6 +96,8 @@ func NewCompiler() *Compiler {
 	// change them ($query_string is not one of them).
 	c.lookup("args").setter = setArgs
 	c.lookup("limit_rate").setter = setLimitRate
+	c.lookup("uid_reset").weak = true
+	c.lookup("invalid_referer").weak = true
 	// nginx registers these prefixes in this order (core, then upstream).
 	c.prefixes = []prefixVar{
 		{"http_", httpHeaderVar, true},
@@ -155,7 +161,7 @@ func (c *Compiler) newSlot(name string) (*variable, error) {
 		return nil, errf(`invalid variable name "$"`)
 	}
 	v := c.lookup(name)
-	if v.builtin && v.setter == nil || explicitHeaderVars[v.name] {
+	if v.builtin && v.setter == nil && !v.weak || explicitHeaderVars[v.name] {
 		return nil, &nginxconf.Error{Msg: `the duplicate "` + v.name + `" variable`}
 	}
 	if v.slot < 0 && v.setter == nil {
@@ -547,8 +553,8 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"ssl_session_reused":    none,
 		"ssl_client_verify":     none,
 		"gzip_ratio":            none,
-		// The realip module is not served (set_real_ip_from refuses to
-		// start), so, as in nginx without it, these are the client's.
+		// The location package defines them over realip (realipphase.go);
+		// without it they are the client's.
 		"realip_remote_addr": conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),
 		"realip_remote_port": conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }),
 		// Registered by nginx's other compiled-in modules (ssl, realip,

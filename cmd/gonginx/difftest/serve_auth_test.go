@@ -383,3 +383,38 @@ func TestServeAuthBasicUnreadable(t *testing.T) {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The info lines: no credentials, auth_delay's delay, and an access log
+// with $remote_user.
+func TestServeAuthInfoLog(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "auth info log",
+		Config: `log_format user "$remote_user|$status|$request_uri";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/user.log user;
+    # in the locations: the connection's own info lines are not these tests'
+    location / { error_log logs/info.log info; auth_basic "x"; auth_basic_user_file htpasswd; }
+    location /delay/ { error_log logs/info.log info; auth_delay 10ms; auth_basic "x"; auth_basic_user_file htpasswd; }
+    location /any/ { error_log logs/info.log info; satisfy any; deny all; auth_basic "x"; auth_basic_user_file htpasswd; }
+}
+`,
+		Content:        map[string]string{"htpasswd": authHtpasswd, "html/index.html": "x\n", "html/delay/index.html": "d\n", "html/any/index.html": "a\n", "logs/.keep": ""},
+		LogFiles:       []string{"logs/info.log"},
+		AccessLogFiles: []string{"logs/user.log"},
+		Requests: []harness.Request{
+			authGet("none", "/", ""),
+			authGet("right", "/", "Basic "+basicAuth("plain", "secret")),
+			authGet("wrong", "/", "Basic "+basicAuth("plain", "x")),
+			authGet("delayed", "/delay/", "Basic "+basicAuth("plain", "x")),
+			authGet("delay not for the right one", "/delay/", "Basic "+basicAuth("plain", "secret")),
+			authGet("any, none", "/any/", ""),
+			authGet("any, right", "/any/", "Basic "+basicAuth("plain", "secret")),
+			authGet("any, wrong", "/any/", "Basic "+basicAuth("nobody", "x")),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -726,9 +726,11 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 }
 
 func (x *exchange) defaultPage(code int, conf *locConf) {
-	body, _ := DefaultPage(code, conf.serverTokens)
+	// 494-497 have their own page but go out, and count in $status and
+	// the log, as 400 (ngx_http_special_response_handler's err_status).
+	body, sent := DefaultPage(code, conf.serverTokens)
 	r := x.newResp(code, conf)
-	r.Status = code
+	r.Status = sent
 	switch code {
 	case 400, 413, 414, 495, 496, 497, 500, 501:
 		r.Close = true

@@ -248,12 +248,21 @@ func TestServeHeadersStatuses(t *testing.T) {
 		plainGet("intercepted 404", "/int/status/404"),
 		serveRaw("HEAD 404", "HEAD /r/404 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		serveRaw("HTTP/1.0 500", "GET /r/500 HTTP/1.0\r\n\r\n"),
+		serveRaw("400: no Host", "GET /r/200 HTTP/1.1\r\n\r\n"),
+		serveRaw("400: bad request line", "GET /r/200 HTTP/1.1 x\r\nHost: localhost\r\n\r\n"),
+		serveRaw("400: bad header", "GET /r/200 HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n"),
+		serveRaw("414", "GET /"+strings.Repeat("u", 9000)+" HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+		serveRaw("494", "GET /r/200 HTTP/1.1\r\nHost: localhost\r\nX-Big: "+strings.Repeat("h", 9000)+"\r\n\r\n"),
+		serveRaw("501 transfer-encoding", "GET /r/200 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n"),
+		serveRaw("405 to a static file", "POST /static.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx"),
 	)
 	c := harness.Case{
 		Name: "headers statuses",
-		Config: `server {
+		Config: `log_format st "$status $request_method";
+server {
     listen 127.0.0.1:{{PORT}};
     server_name localhost;
+    access_log logs/st.log st;
     add_header X-Safe s;
     add_header X-Always a always;
     add_header X-Status $status always;
@@ -266,7 +275,9 @@ func TestServeHeadersStatuses(t *testing.T) {
     location /ep201/ { error_page 404 = /up/status/201; }
 }
 `,
-		Requests: reqs,
+		Content:        map[string]string{"html/static.txt": "static\n", "logs/.keep": ""},
+		AccessLogFiles: []string{"logs/st.log"},
+		Requests:       reqs,
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

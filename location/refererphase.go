@@ -54,7 +54,8 @@ func (c *compiler) addReferer(l *referer.List, d *nginxconf.Directive, host, uri
 	case referer.ErrInvalid:
 		return confErr(d, "invalid hostname or wildcard \"%s\"", host)
 	case referer.ErrConflict:
-		return confErr(d, "conflicting parameter \"%s\"", host)
+		// ngx_hash_add_key lowercased the name in place first.
+		return confErr(d, "conflicting parameter \"%s\"", strings.ToLower(host))
 	}
 	return nil
 }

@@ -693,7 +693,11 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 		if ep.code >= 0 {
 			x.errStatus = status
 		}
-		x.toGET()
+		// A URI makes the method GET (HEAD stays); a named location
+		// keeps it (ngx_http_send_error_page).
+		if uri[0] == '/' {
+			x.toGET()
+		}
 		// A Location already set (return 301 URL, a directory's
 		// redirect) stays on whatever the page's URI answers, as the
 		// internal redirect keeps r->headers_out; copied, as the

@@ -264,6 +264,11 @@ func TestServeLimitExcept(t *testing.T) {
 		req("allow inside", "POST", "/allowed/x.txt", ""),
 		req("proxy inside", "POST", "/inproxy/x", ""),
 		req("proxy inside, GET", "GET", "/inproxy/x.txt", ""),
+		req("error_page makes it GET", "POST", "/ep/missing", ""),
+		req("error_page keeps HEAD", "HEAD", "/ep/missing", ""),
+		req("error_page to a named location", "DELETE", "/epn/missing", ""),
+		req("error_page to a named location keeps the method", "POST", "/epp/missing", "Content-Length: 0\r\n"),
+		req("error_page to a URI makes it GET", "POST", "/epu/missing", "Content-Length: 0\r\n"),
 	)
 	c := harness.Case{
 		Name: "limit_except",
@@ -296,6 +301,13 @@ func TestServeLimitExcept(t *testing.T) {
     location /inproxy/ {
         limit_except GET { proxy_pass http://{{BACKEND}}; }
     }
+    location /ep/ { error_page 404 405 /deny/x.txt; }
+    location /epn/ { error_page 404 405 @lim; }
+    location @lim { limit_except GET { deny all; } return 200 "named\n"; }
+    location /epp/ { error_page 404 @up; }
+    location /epu/ { error_page 404 /up/x; }
+    location @up { proxy_pass http://{{BACKEND}}; }
+    location /up/ { proxy_pass http://{{BACKEND}}; }
 }
 `,
 		Content: map[string]string{

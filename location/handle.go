@@ -662,6 +662,7 @@ func (x *exchange) special(code int) {
 	// status an earlier error_page chose, and the type is cleared (one
 	// an X-Accel-Redirect carried).
 	x.errStatus = 0
+	x.st.ErrStatus = x.errStatus // $status reads it first
 	x.kept.ctype = nil
 	conf := x.srv.root.conf
 	if x.loc != nil {
@@ -692,6 +693,7 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 	if len(uri) > 0 && uri[0] == '/' || len(uri) > 0 && uri[0] == '@' {
 		if ep.code >= 0 {
 			x.errStatus = status
+			x.st.ErrStatus = x.errStatus // $status reads it first
 		}
 		// A URI makes the method GET (HEAD stays); a named location
 		// keeps it (ngx_http_send_error_page).
@@ -725,6 +727,7 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 	x.locBuf = append(x.locBuf[:0], uri...)
 	x.redirLoc = x.locBuf
 	x.errStatus = 0
+	x.st.ErrStatus = x.errStatus // $status reads it first
 	x.defaultPage(status, conf)
 	return true
 }

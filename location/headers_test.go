@@ -253,6 +253,8 @@ func TestAddHeaderSeesResponse(t *testing.T) {
     }
     location /ep { error_page 404 =200 /text404; return 404; }
     location /text404 { add_header X-Status $status always; return 404 "text"; }
+    location /ret { add_header X-Status $status; return 200 "$status"; }
+    location /epret { error_page 404 =201 /ret; return 404; }
 }`)
 	tests := []struct {
 		path string
@@ -260,12 +262,15 @@ func TestAddHeaderSeesResponse(t *testing.T) {
 	}{
 		{"/s", []string{"HTTP/1.1 204 No Content", "X-Sent: cc=foo, bar link=</a> foo=foo later=", "X-Status: 204"}},
 		{"/ep", []string{"HTTP/1.1 200 OK", "X-Status: 200"}},
+		// The text is evaluated once the status is set (ngx_http_send_response).
+		{"/ret", []string{"HTTP/1.1 200 OK", "X-Status: 200", "200"}},
+		{"/epret", []string{"HTTP/1.1 201 Created", "X-Status: 201", "201"}},
 	}
 	for _, tt := range tests {
 		resp := ts.roundTrip(t, get(tt.path))
 		var got []string
 		for _, l := range strings.Split(resp, "\r\n") {
-			if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "X-Sent:") || strings.HasPrefix(l, "X-Status:") {
+			if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "X-Sent:") || strings.HasPrefix(l, "X-Status:") || l == "200" || l == "201" {
 				got = append(got, l)
 			}
 		}

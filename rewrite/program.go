@@ -402,6 +402,9 @@ func (p *Program) Run(s *State) Action {
 		case opReturn:
 			act.Kind, act.Code = Return, o.code
 			if o.text != nil {
+				// ngx_http_send_response sets the status before it
+				// evaluates the text: "return 200 $status" says 200.
+				s.Status = o.code
 				start := len(s.Buf)
 				s.Buf = o.text.Eval(s, s.Buf)
 				act.Text, act.HasText = s.Buf[start:], true

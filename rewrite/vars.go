@@ -426,7 +426,11 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		},
 		"request_id": appendRequestID,
 		"status": func(s *State, dst []byte) []byte {
+			// ngx_http_variable_status: an error_page's status first.
 			st := s.Status
+			if s.ErrStatus != 0 {
+				st = s.ErrStatus
+			}
 			return append(dst, byte('0'+st/100%10), byte('0'+st/10%10), byte('0'+st%10))
 		},
 		"msec": func(s *State, dst []byte) []byte {

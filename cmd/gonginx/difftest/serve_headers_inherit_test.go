@@ -244,6 +244,11 @@ func TestServeHeadersStatuses(t *testing.T) {
 	}
 	reqs = append(reqs,
 		plainGet("error_page =200", "/ep/x"),
+		plainGet("$status in return text", "/st/"),
+		plainGet("$status in an error page's return text", "/epst/x"),
+		plainGet("$status in an error page =200", "/epst200/x"),
+		plainGet("$status in an error page =302", "/epst302/x"),
+		plainGet("$status set in rewrite", "/setst/"),
 		plainGet("error_page to a proxied 201", "/ep201/x"),
 		plainGet("intercepted 404", "/int/status/404"),
 		serveRaw("HEAD 404", "HEAD /r/404 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
@@ -273,6 +278,11 @@ server {
     location /int/ { proxy_pass http://{{BACKEND}}/; proxy_intercept_errors on; error_page 404 =200 /t/200; }
     location /ep/ { error_page 404 =200 /t/404; }
     location /ep201/ { error_page 404 = /up/status/201; }
+    location /st/ { return 200 "status=$status\n"; }
+    location /epst/ { error_page 404 /st/; }
+    location /epst200/ { error_page 404 =200 /st/; }
+    location /epst302/ { error_page 404 =302 /st/; }
+    location /setst/ { set $s $status; add_header X-Set $s always; return 200 "$s\n"; }
 }
 `,
 		Content:        map[string]string{"html/static.txt": "static\n", "logs/.keep": ""},

@@ -36,6 +36,10 @@ var vectors = []struct{ password, stored string }{
 	{"password", "$2y$05$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu"},
 	{"password", "$2a$05$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu"},
 	{strings.Repeat("x", 80), "$2b$04$abcdefghijklmnopqrstuubzadhGtS2zEF.gu0yd0opP6cVzb.e0i"},
+	{"password", "$3$$8846f7eaee8fb117ad06bdd830b7586c"},
+	{"p\xe4ss", "$3$$411b68984d6b19bbb302455798320a06"},
+	{"", "$3$$31d6cfe0d16ae931b73c59d7e0c089c0"},
+	{strings.Repeat("x", 200), "$3$$33564215584c7572e7ba233025d30554"},
 	{"password", "{PLAIN}password"},
 	{"password", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="},
 	{"password", "{SSHA}yI6cZwQadOA1e+/f+T+H3eCQQhRzYWx0"},
@@ -146,6 +150,10 @@ func TestVerifyLibc(t *testing.T) {
 		case 6:
 			s = "$apr1$" + str(10, chars)
 		case 7:
+			if r.IntN(4) == 0 {
+				s = "$3$" + str(3, chars)
+				break
+			}
 			s = str(2, itoa64)
 			if r.IntN(2) == 0 {
 				s += str(30, itoa64) // bigcrypt

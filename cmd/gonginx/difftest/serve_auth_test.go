@@ -27,6 +27,7 @@ const authHtpasswd = "# users\n" +
 	"bc2b:$2b$04$0123456789abcdefghijkekG4i0TYEpk8BRc71W/ARo/HzJumpx66\n" +
 	"bc2y:$2y$04$0123456789abcdefghijkekG4i0TYEpk8BRc71W/ARo/HzJumpx66:a comment\n" +
 	"bc2a:$2a$04$0123456789abcdefghijkekG4i0TYEpk8BRc71W/ARo/HzJumpx66\r\n" +
+	"nt:$3$$878d8014606cda29677a44efa1353fc7\n" +
 	"plain:{PLAIN}secret\n" +
 	"sha:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n" +
 	"ssha:{SSHA}yI6cZwQadOA1e+/f+T+H3eCQQhRzYWx0\n" +
@@ -54,7 +55,7 @@ func TestServeAuthBasic(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
 	var requests []harness.Request
-	for _, u := range []string{"des", "md5", "apr1", "sha256", "sha512", "bc2b", "bc2y", "bc2a", "plain", "sha", "ssha", "last"} {
+	for _, u := range []string{"des", "md5", "apr1", "sha256", "sha512", "bc2b", "bc2y", "bc2a", "nt", "plain", "sha", "ssha", "last"} {
 		requests = append(requests,
 			authGet(u+" right", "/", "Basic "+basicAuth(u, "secret")),
 			authGet(u+" wrong", "/", "Basic "+basicAuth(u, "secreT")))

@@ -195,6 +195,7 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 	x.loc, x.curConf = nil, nil
 	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
 	x.st.ErrStatus = 0
+	x.mods.reset()
 	// nginx logs these at "info", below the default error_log level.
 	// A request line parsed whole as HTTP/0.9 gets a bare body; one
 	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.

@@ -100,6 +100,9 @@ server {
 			req("/via/?reset=1", "Cookie: uid="+uid+"t="),
 			req("/via/?reset=log", "Cookie: uid="+uid+"t="),
 			req("/via/?reset=0", "Cookie: uid="+uid+"t="),
+			// Error responses get the header filters too.
+			{Name: "400 without Host", Send: []string{"GET / HTTP/1.1\r\nCookie: uid=" + uid + "==\r\n\r\n"}},
+			req("/plain/missing.html", "Cookie: uid="+uid+"=="),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

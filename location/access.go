@@ -46,6 +46,9 @@ type authScratch struct {
 	pending *locConf // the auth_request whose subrequest runs now
 	status  int      // its status
 	www     []byte   // the WWW-Authenticate of its 401
+	// wwwMore is auth_request's WWW-Authenticate after auth_basic's
+	// (satisfy any): nginx's header list holds both.
+	wwwMore []byte
 	// sending: an auth subrequest went to a backend, whose finalization
 	// left nginx's connection log action at "sending to client" until
 	// the next internal redirect (ngx_http_handler clears it).
@@ -66,7 +69,7 @@ func (x *exchange) access(conf *locConf) int {
 		case 1:
 			rc = x.authBasic(conf)
 		default:
-			rc = x.authRequest(conf)
+			rc = x.authRequest(conf, code == 401 && len(x.wwwAuth) > 0)
 		}
 		switch {
 		case rc < 0: // declined
@@ -82,7 +85,7 @@ func (x *exchange) access(conf *locConf) int {
 		case rc == 0:
 			// The first that allows lets the request in, and takes back
 			// a WWW-Authenticate an earlier one added.
-			x.wwwAuth = x.wwwAuth[:0]
+			x.wwwAuth, x.auth.wwwMore = x.wwwAuth[:0], x.auth.wwwMore[:0]
 			return 0
 		case rc == 401 || rc == 403:
 			if code != 401 {
@@ -264,7 +267,7 @@ func discardSub([]byte) error { return nil }
 
 // authRequest is ngx_http_auth_request_handler: the subrequest's status
 // decides, its auth_request_set values are set in any case.
-func (x *exchange) authRequest(conf *locConf) int {
+func (x *exchange) authRequest(conf *locConf, basic401 bool) int {
 	a := &conf.auth
 	if a.request == nil {
 		return -1
@@ -277,7 +280,11 @@ func (x *exchange) authRequest(conf *locConf) int {
 	case st == 403:
 		return 403
 	case st == 401:
-		if len(s.www) > 0 {
+		switch {
+		case len(s.www) == 0:
+		case basic401:
+			s.wwwMore = append(s.wwwMore[:0], s.www...)
+		default:
 			x.wwwAuth = append(x.wwwAuth[:0], s.www...)
 		}
 		return 401

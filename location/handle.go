@@ -202,7 +202,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.timedOutBody = false
 	x.wwwAuth = x.wwwAuth[:0]
-	x.auth.sending = false
+	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
 	x.kept.reset()
 	x.gzip.reset()
@@ -535,6 +535,9 @@ func (x *exchange) newResp(code int, conf *locConf) *http1.Response {
 		KeepAliveTimeout: conf.keepaliveHeader}
 	if len(x.wwwAuth) > 0 {
 		x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrWWWAuthenticate, Value: x.wwwAuth})
+	}
+	if len(x.auth.wwwMore) > 0 {
+		x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrWWWAuthenticate, Value: x.auth.wwwMore})
 	}
 	if x.emptyLocation && len(x.redirLoc) == 0 {
 		x.resp.Headers = append(x.resp.Headers, http1.Header{Name: hdrLocation})

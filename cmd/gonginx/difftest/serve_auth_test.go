@@ -169,6 +169,10 @@ func TestServeSatisfyAuthRequest(t *testing.T) {
 		serveRaw("documented auth backend, POST", "POST /doc/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd"),
 		authGet("subrequest skips access", "/viaprotected/", ""),
 		authGet("protected itself", "/protected/ok.txt", ""),
+		authGet("any: two WWW-Authenticate", "/two/", ""),
+		authGet("any: two, then error_page", "/twopage/", ""),
+		authGet("any: basic 401, request allows", "/twoallow/", ""),
+		authGet("all: basic first", "/twoall/", ""),
 	)
 	c := harness.Case{
 		Name: "satisfy and auth_request",
@@ -222,6 +226,10 @@ func TestServeSatisfyAuthRequest(t *testing.T) {
         proxy_set_header Content-Length "";
         proxy_set_header X-Original-URI $request_uri;
     }
+    location /two/ { satisfy any; auth_basic "b"; auth_basic_user_file htpasswd; auth_request /up//proxied/401; }
+    location /twopage/ { satisfy any; auth_basic "b"; auth_basic_user_file htpasswd; auth_request /up//proxied/401; error_page 401 /ok.txt; }
+    location /twoallow/ { satisfy any; auth_basic "b"; auth_basic_user_file htpasswd; auth_request /up//proxied/204; }
+    location /twoall/ { auth_basic "b"; auth_basic_user_file htpasswd; auth_request /up//proxied/401; }
     location /viaprotected/ { auth_request /protected/ok.txt; return 200 "via\n"; }
     location /protected/ { deny all; auth_basic "p"; auth_basic_user_file htpasswd; }
 }

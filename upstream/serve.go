@@ -537,6 +537,22 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		if err := p.sendBodyFile(nc, x); err != nil {
 			return sendFailure(err)
 		}
+	} else if bodyLen > 0 && !x.streamChunked {
+		// Unbuffered with a length: what of the body is at hand goes out
+		// with the head in one writev, as nginx's request chain carries
+		// the preread body (a backend reading the head sees the body
+		// already there), the rest as it arrives.
+		k, err := readAtHand(c, x.rbuf)
+		if err != nil {
+			return bodyStatus(err), err, 0
+		}
+		x.vecArr = [2][]byte{x.req, x.rbuf[:k]}
+		x.vec = x.vecArr[:]
+		n, err := x.vec.WriteTo(nc)
+		x.sent += n
+		if err != nil {
+			return sendFailure(err)
+		}
 	} else {
 		n, err := nc.Write(x.req)
 		x.sent += int64(n)

@@ -133,11 +133,31 @@ server {
     location /if/ { types { text/x-iftype txt; } if ($arg_a) { } }
     location /ifret/ { default_type text/x-ifret; if ($arg_a) { return 200 "if\n"; } }
     location /ret/ { types { text/x-r txt; } return 200 "r\n"; }
+    # An "if" block inherits every setting of its location.
+    location /all/ {
+        alias html/allsrc/;
+        index two.html;
+        types { text/x-all txt; }
+        default_type text/x-all-default;
+        etag off;
+        if_modified_since before;
+        max_ranges 1;
+        chunked_transfer_encoding off;
+        server_tokens off;
+        charset utf-8;
+        charset_types text/x-all;
+        expires epoch;
+        add_header X-All a;
+        if ($arg_a) { }
+    }
 }
 `,
 		Content: map[string]string{
 			"html/a.txt":                 "a\n",
 			"html/index.html":            "index\n",
+			"html/allsrc/a.txt":          "all\n",
+			"html/allsrc/two.html":       "two\n",
+			"html/allsrc/noext":          "noext\n",
 			"html/a.xyz":                 "xyz\n",
 			"html/a.html":                "html\n",
 			"html/a.TXT":                 "upper\n",
@@ -188,6 +208,13 @@ server {
 			hostGet("return text typed by extension", "srv", "/ret/a.txt"),
 			hostGet("return text, no extension", "srv", "/ret/x"),
 			hostGet("server 404 page", "srv", "/nope.txt"),
+			hostGet("everything inherited by if", "srv", "/all/a.txt?a=1"),
+			hostGet("everything inherited by if: index", "srv", "/all/?a=1"),
+			hostGet("everything inherited by if: no extension", "srv", "/all/noext?a=1"),
+			hostGet("everything inherited by if: 404", "srv", "/all/nope?a=1"),
+			hostGet("everything inherited by if: ranges", "srv", "/all/a.txt?a=1", "Range: bytes=0-0,2-2"),
+			hostGet("everything inherited by if: ims later", "srv", "/all/a.txt?a=1", "If-Modified-Since: Wed, 03 Jan 2024 00:00:00 GMT"),
+			hostGet("everything, no if", "srv", "/all/a.txt"),
 			plainGet("index: http level", "/"),
 			hostGet("index: http level through a server's types", "srv", "/"),
 			plainGet("index: first missing", "/idx/"),

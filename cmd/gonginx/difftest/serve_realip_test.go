@@ -73,6 +73,22 @@ server {
 }
 server {
     listen 127.0.0.1:{{PORT}};
+    server_name sub;
+    access_log logs/realip.log realip;
+    # Only the auth subrequest's location trusts the peer: nginx leaves
+    # the main request's address alone.
+    location /main/ {
+        auth_request /auth;
+        return 200 "main addr=$remote_addr realip=$realip_remote_addr\n";
+    }
+    location = /auth {
+        set_real_ip_from 127.0.0.1;
+        real_ip_header X-Forwarded-For;
+        empty_gif; # "return" would end it in the rewrite phase, before preaccess
+    }
+}
+server {
+    listen 127.0.0.1:{{PORT}};
     server_name postread;
     set_real_ip_from 127.0.0.1;
     real_ip_header X-Real-IP;
@@ -134,6 +150,7 @@ server {
 			req("allow refused", "/allow/", "X-Forwarded-For: 198.51.101.77"),
 			req("backend sees", "/up/x", "X-Forwarded-For: 1.1.1.1, 198.51.100.9"),
 			{Name: "ipv6 peer", Send: []string{get("/", "X-Forwarded-For: 192.0.2.99")}, IPv6: true},
+			{Name: "subrequest", Send: []string{"GET /main/ HTTP/1.1\r\nHost: sub\r\nConnection: close\r\nX-Forwarded-For: 192.0.2.77\r\n\r\n"}},
 			{Name: "post-read", Send: []string{"GET / HTTP/1.1\r\nHost: postread\r\nConnection: close\r\nX-Real-IP: 192.0.2.55\r\n\r\n"}},
 		},
 	}

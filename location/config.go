@@ -232,7 +232,10 @@ type locConf struct {
 	realipOwner     *locConf // the level whose set_real_ip_from list realip.From is
 
 	// Compiled by finishConf.
-	rootStatic       string // absolute root when it has no variables
+	rootStatic string // absolute root when it has no variables
+	// fcgiSplit is fastcgi_split_path_info and fastcgi_index
+	// (rewrite.State.FastCGI); nil when neither is set.
+	fcgiSplit        *rewrite.FastCGISplit
 	rootValue        *rewrite.Complex
 	aliasValue       *rewrite.Complex
 	symlinksFrom     *rewrite.Complex

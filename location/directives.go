@@ -374,7 +374,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.subTypes.addTypes(conf, "text/html", d.Args)
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
-	case "proxy_pass":
+	case "proxy_pass", "fastcgi_pass":
 		conf.proxyPass = d
 		conf.stubStatus, conf.emptyGif = false, false
 	}
@@ -606,7 +606,18 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 	}
 	conf.defaultTypeBytes = []byte(conf.defaultType)
 	conf.proxy = nil
-	if conf.proxyPass != nil {
+	if err := c.compileFastCGISplit(conf, blocks); err != nil {
+		return err
+	}
+	if conf.proxyPass != nil && conf.proxyPass.Name == "fastcgi_pass" {
+		p, err := upstream.CompileFastCGIPass(conf.proxyPass, blocks, c.rt.groups, c.rc)
+		if err != nil {
+			return rewrite.At(err, conf.proxyPass)
+		}
+		if p != nil {
+			conf.proxy = p
+		}
+	} else if conf.proxyPass != nil {
 		p, err := upstream.CompileProxyPass(conf.proxyPass, blocks, c.rt.groups, c.rc)
 		if err != nil {
 			return rewrite.At(err, conf.proxyPass)
@@ -621,5 +632,42 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 			conf.proxy = p
 		}
 	}
+	return nil
+}
+
+// compileFastCGISplit reads fastcgi_split_path_info and fastcgi_index for
+// $fastcgi_script_name and $fastcgi_path_info (any location may use
+// them, with fastcgi_pass or without).
+func (c *compiler) compileFastCGISplit(conf *locConf, blocks [][]*nginxconf.Directive) error {
+	conf.fcgiSplit = nil
+	var split, index *nginxconf.Directive
+	for _, b := range blocks {
+		for _, d := range b {
+			switch d.Name {
+			case "fastcgi_split_path_info":
+				split = d
+			case "fastcgi_index":
+				index = d
+			}
+		}
+	}
+	if split == nil && index == nil {
+		return nil
+	}
+	f := &rewrite.FastCGISplit{}
+	if index != nil && len(index.Args) == 1 {
+		f.Index = index.Args[0]
+	}
+	if split != nil && len(split.Args) == 1 {
+		rx, err := c.rc.Regex(split.Args[0], false)
+		if err != nil {
+			return rewrite.At(err, split)
+		}
+		if rx.NumCaptures() != 2 {
+			return confErr(split, "pattern \"%s\" must have 2 captures", split.Args[0])
+		}
+		f.Regex = rx
+	}
+	conf.fcgiSplit = f
 	return nil
 }

@@ -253,6 +253,7 @@ func (x *exchange) findPhase() int {
 		x.st.LocationChanged = false
 		x.updateKeepalive(loc.conf)
 		x.st.DocumentRoot = loc.conf.rootStatic
+		x.st.FastCGI = loc.conf.fcgiSplit
 		if loc.conf.internal && !x.req.Internal {
 			return 404
 		}

@@ -280,7 +280,7 @@ func TestServingRefuses(t *testing.T) {
 		{"auth_basic is served", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic \"x\";\n}\n}", `<nil>`},
 		{"limit_req", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nlimit_req zone=a;\n}\n}", `"limit_req" directive is not supported by gonginx in F:6`},
 		{"auth_basic off is fine", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic off;\n}\n}", `<nil>`},
-		{"fastcgi_pass", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\n}\n}", `"fastcgi_pass" directive is not supported by gonginx in F:6`},
+		{"fastcgi_force_ranges", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\nfastcgi_force_ranges on;\n}\n}", `"fastcgi_force_ranges" directive is not supported by gonginx in F:7`},
 		{"allow is served", "server {\nlisten 127.0.0.1:19020;\nallow 127.0.0.1;\ndeny all;\n}", `<nil>`},
 		{"secure_link is served", "server {\nlisten 127.0.0.1:19020;\nsecure_link $arg_md5;\n}", `<nil>`},
 		{"realip from the PROXY protocol", "server {\nlisten 127.0.0.1:19020;\nreal_ip_header proxy_protocol;\n}", `"proxy_protocol" parameter of "real_ip_header" directive is not supported by gonginx in F:5`},

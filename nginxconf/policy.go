@@ -80,6 +80,14 @@ var served = setOf(
 	"proxy_ssl_verify", "proxy_ssl_trusted_certificate", "proxy_ssl_verify_depth", "proxy_ssl_name",
 	"proxy_ssl_server_name", "proxy_ssl_protocols", "proxy_ssl_ciphers", "proxy_ssl_certificate",
 	"proxy_ssl_certificate_key", "proxy_ssl_password_file", "proxy_ssl_crl", "proxy_ssl_session_reuse",
+	// fastcgi
+	"fastcgi_pass", "fastcgi_param", "fastcgi_index", "fastcgi_split_path_info",
+	"fastcgi_pass_request_headers", "fastcgi_pass_request_body", "fastcgi_hide_header",
+	"fastcgi_pass_header", "fastcgi_ignore_headers", "fastcgi_intercept_errors",
+	"fastcgi_next_upstream", "fastcgi_next_upstream_tries", "fastcgi_next_upstream_timeout",
+	"fastcgi_keep_conn", "fastcgi_connect_timeout", "fastcgi_send_timeout", "fastcgi_read_timeout",
+	"fastcgi_request_buffering", "fastcgi_buffering", "fastcgi_ignore_client_abort",
+	"fastcgi_catch_stderr",
 	// ssl
 	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
@@ -114,6 +122,7 @@ var tuning = setOf(
 	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",
 	"http2_max_requests", "http2_recv_timeout",
 	"proxy_temp_path", "proxy_limit_rate", "zone",
+	"fastcgi_temp_path", "fastcgi_limit_rate",
 	// zlib's memory and when it starts: the body is the same gzip stream.
 	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )
@@ -127,12 +136,13 @@ var tuningSuffixes = []string{
 }
 
 // dependents take effect only through another directive of their module
-// that is refused (gzip_types needs gzip on, fastcgi_param needs
-// fastcgi_pass, ...): alone they change nothing, so they are tuning.
+// that is refused (gzip_types needs gzip on, uwsgi_param needs
+// uwsgi_pass, ...): alone they change nothing, so they are tuning.
 var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
 	{"proxy_cache_", ""}, {"proxy_no_cache", ""}, {"proxy_store_access", ""},
-	{"fastcgi_", "fastcgi_pass"}, {"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
+	{"fastcgi_cache_", ""}, {"fastcgi_no_cache", ""}, {"fastcgi_store_access", ""},
+	{"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""}, {"limit_req_", ""}, {"limit_conn_", ""},

@@ -123,6 +123,10 @@ type State struct {
 	// and $request_filename with root or alias. Nil: DocumentRoot and a
 	// plain stat. Kept across Reset.
 	Files Files
+	// FastCGI is the running location's fastcgi_split_path_info and
+	// fastcgi_index, for $fastcgi_script_name and $fastcgi_path_info
+	// (nil: neither). Set by location as it picks a location.
+	FastCGI *FastCGISplit
 	// TryLog, when set, logs the error of an upstream try that failed
 	// before the request moved on to another server.
 	TryLog TryLogger
@@ -163,6 +167,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.DropBodyFile()
 	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
+	s.FastCGI = nil
 	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.RequestID = [16]byte{}

@@ -42,7 +42,7 @@ var emptyAsInNginx = map[string]string{
 	"limit_req_status":           "limit_req refuses to start",
 	"limit_conn_status":          "limit_conn refuses to start",
 	"slice_range":                "slice refuses to start",
-	"fastcgi_path_info":          "fastcgi_split_path_info takes effect only with fastcgi_pass, which refuses to start",
+	"fastcgi_path_info":          "empty without fastcgi_split_path_info",
 	"proxy_internal_body_length": "proxy_set_body refuses to start; internal to proxy_pass",
 	"proxy_internal_chunked":     "internal to proxy_pass",
 	"grpc_internal_trailers":     "grpc_pass refuses to start",

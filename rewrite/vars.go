@@ -603,10 +603,10 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"ancient_browser":            func(s *State, dst []byte) []byte { return append(dst, '1') },
 		"proxy_internal_body_length": none,
 		"proxy_internal_chunked":     none,
-		// Without fastcgi_split_path_info, the URI (fastcgi_index
-		// applies only to fastcgi_pass, which is not served).
-		"fastcgi_script_name": uri,
-		"fastcgi_path_info":   none,
+		// The running location's fastcgi_split_path_info and
+		// fastcgi_index (State.FastCGI).
+		"fastcgi_script_name": fastcgiScriptName,
+		"fastcgi_path_info":   fastcgiPathInfo,
 		"uid_got":             none,
 		"uid_set":             none,
 		"uid_reset":           none,

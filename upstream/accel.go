@@ -44,7 +44,7 @@ var ignoreNames = []struct {
 // ignoring them changes nothing here. X-Accel-Buffering switches
 // proxy_buffering per response (accelHeaders).
 func (p *Proxy) compileIgnoreHeaders(blocks [][]*nginxconf.Directive) {
-	for _, d := range innermost(blocks, "proxy_ignore_headers") {
+	for _, d := range innermost(blocks, p.name("_ignore_headers")) {
 		for _, a := range d.Args {
 			for _, n := range ignoreNames {
 				if strings.EqualFold(a, n.name) {

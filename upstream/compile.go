@@ -104,6 +104,10 @@ type Proxy struct {
 
 	// Tunnels tracks upgraded connections so a stop can close them.
 	Tunnels *Tunnels
+
+	// fcgi is the FastCGI protocol of a fastcgi_pass (fastcgi.go); nil
+	// for proxy_pass, which speaks HTTP.
+	fcgi *fastcgi
 }
 
 // HasURIPart reports whether proxy_pass had a URI part; nginx rejects

@@ -196,6 +196,13 @@ func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, d := range locBlock {
+		if d.Name == "fastcgi_pass" {
+			if p, err = CompileFastCGIPass(d, [][]*nginxconf.Directive{httpBlock, locBlock}, groups, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	prog, err := c.Program(locBlock)
 	if err != nil {
 		t.Fatal(err)

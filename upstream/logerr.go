@@ -100,6 +100,9 @@ func appendLogName(dst []byte, scheme string, x *exchange, addr string) []byte {
 			break
 		}
 	}
+	if scheme == "fastcgi" {
+		uri = nil // x.req holds records; nginx's u->uri is empty
+	}
 	dst = append(append(append(dst, scheme...), "://"...), addr...)
 	if len(addr) > 5 && addr[:5] == "unix:" {
 		dst = append(dst, ':')

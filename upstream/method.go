@@ -10,21 +10,21 @@ import (
 // compileRequestBody reads proxy_method, proxy_set_body and
 // proxy_intercept_errors (with the error_page codes it hands over).
 func (p *Proxy) compileRequestBody(blocks [][]*nginxconf.Directive, c *rewrite.Compiler) error {
-	if d := last(blocks, "proxy_method"); d != nil {
+	if d := last(blocks, p.name("_method")); d != nil {
 		cv, err := c.Complex(d.Args[0])
 		if err != nil {
 			return rewrite.At(err, d)
 		}
 		p.method = cv
 	}
-	if d := last(blocks, "proxy_set_body"); d != nil {
+	if d := last(blocks, p.name("_set_body")); d != nil {
 		cv, err := c.Complex(d.Args[0])
 		if err != nil {
 			return rewrite.At(err, d)
 		}
 		p.setBody = cv
 	}
-	if flag(blocks, "proxy_intercept_errors", false) {
+	if flag(blocks, p.name("_intercept_errors"), false) {
 		// error_page is an array directive: the innermost level that
 		// has any replaces what outer levels set.
 		for _, d := range innermost(blocks, "error_page") {

@@ -65,7 +65,7 @@ func peerFailed(ft ftMask) bool { return ft != ftHTTP403 && ft != ftHTTP404 }
 // proxy_next_upstream_timeout.
 func (p *Proxy) compileNext(blocks [][]*nginxconf.Directive) error {
 	p.next = ftError | ftTimeout
-	if d := last(blocks, "proxy_next_upstream"); d != nil {
+	if d := last(blocks, p.name("_next_upstream")); d != nil {
 		p.next = 0
 		for _, a := range d.Args {
 			if a == "off" {
@@ -79,14 +79,14 @@ func (p *Proxy) compileNext(blocks [][]*nginxconf.Directive) error {
 			p.next |= m
 		}
 	}
-	if d := last(blocks, "proxy_next_upstream_tries"); d != nil {
+	if d := last(blocks, p.name("_next_upstream_tries")); d != nil {
 		n, ok := nginxconf.ParseOffset(d.Args[0])
 		if !ok || n < 0 || n > 1<<30 {
 			return confErr(d, `invalid number "%s"`, d.Args[0])
 		}
 		p.nextTries = int(n)
 	}
-	if d := last(blocks, "proxy_next_upstream_timeout"); d != nil {
+	if d := last(blocks, p.name("_next_upstream_timeout")); d != nil {
 		v, err := parseTime(d.Args[0])
 		if err != nil {
 			return confErr(d, `"%s" directive invalid value`, d.Name)

@@ -160,6 +160,8 @@ func (p *Proxy) buildResponse(c *http1.Conn, s *rewrite.State, x *exchange) (res
 		case http1.EqualFold(name, "content-type"):
 			resp.ContentType = hd.Value
 			continue
+		case http1.EqualFold(name, "transfer-encoding") && p.fcgi != nil:
+			continue // dropped; a CGI body is not chunked
 		case http1.EqualFold(name, "transfer-encoding"):
 			if !http1.EqualFold(hd.Value, "chunked") {
 				return nil, 0, false, false, errUnknownTE

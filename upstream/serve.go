@@ -64,6 +64,17 @@ type exchange struct {
 
 	locPrefix string
 	life      connLife // of the backend connection in use
+
+	// FastCGI's scratch (fcgi_wire.go): an evaluated param, the
+	// decoder, the CGI head and what of the body came with it, one
+	// framed record.
+	fval     []byte
+	fdec     fcgiDecoder
+	fhead    []byte
+	fpending []byte
+	fended   bool // FCGI_END_REQUEST arrived and nothing followed it
+	fhdr     [8]byte
+	fvec     [3][]byte
 }
 
 const responseHeadSize = 4 << 10 // proxy_buffer_size: one page, as nginx on x86-64
@@ -237,9 +248,15 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 	if x.streamChunked {
 		hdrLen = -1
 	}
-	x.req = p.appendRequest(x.req[:0], r, s, &t, x.method, locPrefix, hdrLen, x.streamChunked)
-	if len(x.pending) > 0 {
-		x.req = appendChunk(x.req, x.pending)
+	if p.fcgi != nil {
+		if err := p.fcgiRequest(r, s, x, bodyLen); err != nil {
+			return 500, err
+		}
+	} else {
+		x.req = p.appendRequest(x.req[:0], r, s, &t, x.method, locPrefix, hdrLen, x.streamChunked)
+		if len(x.pending) > 0 {
+			x.req = appendChunk(x.req, x.pending)
+		}
 	}
 
 	start := time.Now()
@@ -350,6 +367,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 // resolve finds where the request goes: the compiled group, or for a
 // URL with variables, the evaluated one.
 func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
+	if p.fcgi != nil && p.urlValue != nil {
+		return p.resolveFastCGI(s, x, t)
+	}
 	if p.urlValue == nil {
 		*t = target{group: p.group, scheme: p.scheme, proxyHost: p.proxyHost, proxyPort: p.proxyPort,
 			hasURI: p.hasURIPart}
@@ -523,7 +543,11 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	if p.SendTimeout > 0 {
 		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 	}
-	if bodyLen > 0 && x.bodyBuffered {
+	if p.fcgi != nil {
+		if status, err, ft := p.sendFastCGI(c, nc, x, bodyLen); status != 0 {
+			return status, err, ft
+		}
+	} else if bodyLen > 0 && x.bodyBuffered {
 		// The head and the body read into memory go out in one writev,
 		// as nginx sends its request chain: a backend that answers on
 		// the head and closes does not cut the body off.
@@ -560,7 +584,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 			return sendFailure(err)
 		}
 	}
-	if bodyLen > 0 && !x.bodyBuffered || x.streamChunked {
+	if p.fcgi == nil && (bodyLen > 0 && !x.bodyBuffered || x.streamChunked) {
 		var err error
 		if x.streamChunked {
 			err = p.sendChunked(c, nc, x)
@@ -585,7 +609,13 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		}
 	}
 	x.action = actionHeader
-	n, headLen, http09, status, err, ft := p.readHead(nc, x)
+	var n, headLen int
+	var http09 bool
+	if p.fcgi != nil {
+		n, headLen, status, err, ft = p.readHeadFastCGI(nc, x, s)
+	} else {
+		n, headLen, http09, status, err, ft = p.readHead(nc, x)
+	}
 	if watch != nil && watch.stop() {
 		// Not the backend's failure; nginx logs 499 and closes both.
 		failed = false
@@ -627,7 +657,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	// X-Accel-Redirect), the connection is kept only when none follows
 	// the head, as nginx's proxy sets u->keepalive (bytes of a 204's body
 	// that came with the head are dropped with it).
-	keepBodiless := (x.headOnly || x.head.Status == 204 || x.head.Status == 304 || !chunked && length == 0) &&
+	keepBodiless := p.fcgi == nil && (x.headOnly || x.head.Status == 204 || x.head.Status == 304 || !chunked && length == 0) &&
 		g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1
 	failed = false
 	if p.intercepts(x.head.Status) {
@@ -649,7 +679,7 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 		s.UpstreamStatus = x.head.Status
 	}
 
-	if x.head.Status == 101 && r.Upgrade {
+	if x.head.Status == 101 && r.Upgrade && p.fcgi == nil {
 		x.beginTry(s)
 		if err := c.WriteHeader(resp); err != nil {
 			return 0, err, 0
@@ -692,7 +722,16 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	noBody := x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
 		(x.head.Status >= 100 && x.head.Status < 200)
 	var complete bool
-	if noBody {
+	if p.fcgi != nil {
+		x.action = actionBody
+		if x.head.Status == 204 || x.head.Status == 304 {
+			length = 0 // ngx_http_fastcgi_input_filter_init: f->rest = 0
+		}
+		complete, err = p.relayFastCGI(c, nc, x, s, buffered, length, noBody)
+		if err != nil {
+			return 0, err, 0
+		}
+	} else if noBody {
 		complete = true
 	} else {
 		x.action = actionBody
@@ -704,6 +743,10 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	x.bodyDone(s)
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
+	}
+	if p.fcgi != nil {
+		keep = complete && x.fended && g.Keepalive > 0
+		return 0, nil, 0
 	}
 	keep = complete && !x.overrun && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&
 		(noBody || length >= 0 || chunked)

@@ -95,7 +95,19 @@ func ParseResponseHead(b []byte, h *ResponseHead) (int, *Error) {
 		return 0, nil
 	}
 	h.StatusLine = b[start:end]
-	p++
+	return parseUpstreamHeaders(b, p+1, h)
+}
+
+// ParseHeaderLines parses header lines up to the empty line at the start
+// of b into h.Headers, as ngx_http_parse_header_line does for a CGI
+// response (FastCGI's head has no status line). It returns the head's
+// length, or 0 when more bytes are needed.
+func ParseHeaderLines(b []byte, h *ResponseHead) (int, *Error) {
+	h.Headers = h.Headers[:0]
+	return parseUpstreamHeaders(b, 0, h)
+}
+
+func parseUpstreamHeaders(b []byte, p int, h *ResponseHead) (int, *Error) {
 	for {
 		var hl headerLine
 		m, err := parseHeaderLine(b[p:], true, true, &hl)

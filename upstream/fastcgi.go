@@ -1,0 +1,339 @@
+package upstream
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// This file is FastCGI as a protocol on the upstream machinery, as
+// ngx_http_fastcgi_module sits on ngx_http_upstream.c: fastcgi_pass
+// compiles into a Proxy whose fcgi part encodes the request
+// (FCGI_BEGIN_REQUEST, FCGI_PARAMS, FCGI_STDIN: createRequest) and
+// decodes the response (FCGI_STDOUT into a CGI head and a body,
+// FCGI_STDERR into the error log: fcgi_wire.go). Groups, balancing,
+// retries, timeouts, keepalive, buffering, header hiding and the
+// $upstream_* variables are the proxy's.
+
+// fastcgi is the protocol part of a fastcgi_pass location.
+type fastcgi struct {
+	params []fcgiParam
+	// hideHeaders are the client headers HTTP_* params replace, lower
+	// case with '-' as '_' (nginx's params->hash).
+	hideHeaders []string
+	keepConn    bool // fastcgi_keep_conn
+	// catchStderr (fastcgi_catch_stderr): stderr text before the head
+	// that makes the response an invalid header.
+	catchStderr []string
+}
+
+type fcgiParam struct {
+	key       string
+	value     *rewrite.Complex // nil: static
+	static    string
+	skipEmpty bool // if_not_empty
+}
+
+// fcgiDefaultHide are ngx_http_fastcgi_hide_headers: a FastCGI backend's
+// Date and Server pass, unlike a proxied one's.
+var fcgiDefaultHide = []string{"status", "x-accel-expires", "x-accel-redirect", "x-accel-limit-rate",
+	"x-accel-buffering", "x-accel-charset"}
+
+// name is the directive of this protocol with the given suffix
+// ("_next_upstream": proxy_next_upstream or fastcgi_next_upstream).
+func (p *Proxy) name(suffix string) string {
+	if p.fcgi != nil {
+		return "fastcgi" + suffix
+	}
+	return "proxy" + suffix
+}
+
+// CompileFastCGIPass compiles a location's fastcgi_pass (which may come
+// from the location an "if" block is in) with the fastcgi_* settings of
+// blocks, outermost first.
+func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
+	if pass == nil || len(pass.Args) != 1 || len(blocks) == 0 {
+		return nil, nil
+	}
+	if groups == nil {
+		groups = NewGroups()
+	}
+	f := &fastcgi{}
+	p := &Proxy{groups: groups, passHeaders: true, passBody: true, Tunnels: groups.Tunnels,
+		ConnectTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second,
+		maxBody: 1 << 20, fcgi: f, scheme: "fastcgi", version11: true}
+	if err := p.compileFastCGIURL(pass, c); err != nil {
+		return nil, err
+	}
+	if err := groups.compileResolver(p, blocks); err != nil {
+		return nil, err
+	}
+	p.passHeaders = flag(blocks, "fastcgi_pass_request_headers", true)
+	p.passBody = flag(blocks, "fastcgi_pass_request_body", true)
+	p.requestBuffering = flag(blocks, "fastcgi_request_buffering", true)
+	p.buffering = flag(blocks, "fastcgi_buffering", true)
+	p.ignoreClientAbort = flag(blocks, "fastcgi_ignore_client_abort", false)
+	f.keepConn = flag(blocks, "fastcgi_keep_conn", false)
+	p.serverTokensOff = !flag(blocks, "server_tokens", true)
+	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
+	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)
+	for _, t := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"fastcgi_connect_timeout", &p.ConnectTimeout}, {"fastcgi_read_timeout", &p.ReadTimeout}, {"fastcgi_send_timeout", &p.SendTimeout}} {
+		if d := last(blocks, t.name); d != nil {
+			v, err := parseTime(d.Args[0])
+			if err != nil {
+				return nil, confErr(d, `"%s" directive invalid value`, d.Name)
+			}
+			*t.dst = v
+		}
+	}
+	p.tunnelBufs = tunnelPool(os.Getpagesize())
+	p.bodyBufferSize = 16 << 10
+	if d := last(blocks, "client_body_buffer_size"); d != nil {
+		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
+			p.bodyBufferSize = n
+		}
+	}
+	if d := last(blocks, "client_body_in_file_only"); d != nil {
+		p.bodyInFileOnly = map[string]int{"on": 1, "clean": 2}[d.Args[0]]
+	}
+	if d := last(blocks, "client_max_body_size"); d != nil {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
+			p.maxBody = n
+		}
+	}
+	for _, d := range innermost(blocks, "fastcgi_catch_stderr") {
+		f.catchStderr = append(f.catchStderr, d.Args[0])
+	}
+	if err := f.compileParams(blocks, c); err != nil {
+		return nil, err
+	}
+	p.hide = append(p.hide, fcgiDefaultHide...)
+	for _, d := range innermost(blocks, "fastcgi_pass_header") {
+		p.passUpstream = append(p.passUpstream, strings.ToLower(d.Args[0]))
+	}
+	for _, d := range innermost(blocks, "fastcgi_hide_header") {
+		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
+	}
+	p.compileIgnoreHeaders(blocks)
+	if err := p.compileNext(blocks); err != nil {
+		return nil, err
+	}
+	if err := p.compileRequestBody(blocks, c); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// compileParams reads fastcgi_param as ngx_http_fastcgi_init_params: the
+// innermost level with any replaces all inherited ones; an HTTP_* param
+// keeps the client's header of that name out, and one with an empty value
+// is not sent at all.
+func (f *fastcgi) compileParams(blocks [][]*nginxconf.Directive, c *rewrite.Compiler) error {
+	for _, d := range innermost(blocks, "fastcgi_param") {
+		if len(d.Args) < 2 {
+			continue
+		}
+		key, val := d.Args[0], d.Args[1]
+		if len(d.Args) == 3 {
+			if d.Args[2] != "if_not_empty" {
+				return confErr(d, `invalid parameter "%s"`, d.Args[2])
+			}
+		}
+		if len(key) > len("HTTP_") && strings.HasPrefix(key, "HTTP_") {
+			f.hideHeaders = append(f.hideHeaders, strings.ToLower(key[5:]))
+			if val == "" {
+				continue
+			}
+		}
+		pm := fcgiParam{key: key, skipEmpty: len(d.Args) == 3}
+		cv, err := c.Complex(val)
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		if v, ok := cv.Static(); ok {
+			pm.static = v
+		} else {
+			pm.value = cv
+		}
+		f.params = append(f.params, pm)
+	}
+	return nil
+}
+
+// compileFastCGIURL reads fastcgi_pass's address: host:port, unix:path,
+// an upstream{} name, or a value with variables evaluated per request.
+func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) error {
+	addr := d.Args[0]
+	if strings.Contains(addr, "$") {
+		cv, err := c.Complex(addr)
+		if err != nil {
+			return rewrite.At(err, d)
+		}
+		if !cv.HasVariables() && !cv.HasCaptures() {
+			addr, _ = cv.Static()
+		} else {
+			p.urlValue = cv
+			return nil
+		}
+	}
+	p.passURL = addr
+	if strings.HasPrefix(addr, "unix:") {
+		g, err := p.groups.implicitGroup(addr, "")
+		if err != nil {
+			return confErr(d, `%s in upstream "%s"`, err.Error(), addr)
+		}
+		p.group, p.proxyHost = g, "localhost"
+		return nil
+	}
+	if g := p.groups.Lookup(addr); g != nil {
+		p.group, p.proxyHost = g, addr
+		return nil
+	}
+	g, err := p.groups.implicitGroup(addr, "")
+	if err != nil {
+		return confErr(d, `%s in upstream "%s"`, err.Error(), addr)
+	}
+	p.group, p.proxyHost = g, addr
+	return nil
+}
+
+// resolveFastCGI finds the group of a fastcgi_pass with variables, as
+// ngx_http_fastcgi_eval and ngx_http_upstream_init_request: an
+// upstream{} name, a unix: socket, or an address (a name needs a
+// resolver).
+func (p *Proxy) resolveFastCGI(s *rewrite.State, x *exchange, t *target) (int, error) {
+	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
+	key := internString(x.urlBuf)
+	t.scheme, t.proxyHost = "fastcgi", key
+	if key == "" {
+		return 500, fmt.Errorf("no host in upstream %q", key)
+	}
+	if strings.HasPrefix(key, "unix:") {
+		if g := p.groups.lookupDynamic(key, ""); g != nil {
+			t.group = g
+			return 0, nil
+		}
+		return 500, fmt.Errorf("no path in the unix domain socket in upstream %q", key)
+	}
+	if !strings.Contains(key, ":") {
+		if g := p.groups.Lookup(key); g != nil {
+			t.group = g
+			return 0, nil
+		}
+	}
+	name, port, err := splitHostPort(key, "")
+	if err != nil || port == "" {
+		if err == nil {
+			err = fmt.Errorf("no port")
+		}
+		return 500, fmt.Errorf("%s in upstream %q", err, key)
+	}
+	if g := p.groups.lookupImplicit(name, port); g != nil {
+		t.group = g
+		return 0, nil
+	}
+	g := p.groups.lookupDynamic(key, "")
+	if g == nil && p.resolver != nil {
+		addrs, err := p.resolver.Resolve(name, p.resolverTimeout)
+		if err != nil {
+			return 502, err
+		}
+		g = resolvedGroup(key, addrs, port, "")
+	}
+	if g == nil {
+		return 502, fmt.Errorf("%w %s", ErrNoResolver, name)
+	}
+	t.group = g
+	return 0, nil
+}
+
+// createRequest writes FCGI_BEGIN_REQUEST and the FCGI_PARAMS records
+// (the params, then the client's headers as HTTP_* unless a param
+// replaces them), as ngx_http_fastcgi_create_request, all params in one
+// record of at most 65535 bytes.
+func (f *fastcgi) createRequest(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool) ([]byte, error) {
+	b = appendBeginRequest(b, f.keepConn)
+	hdrAt := len(b)
+	b = appendRecordHeader(b, fcgiParams, 0)
+	start := len(b)
+	for i := range f.params {
+		pm := &f.params[i]
+		val := pm.static
+		var vb []byte
+		if pm.value != nil {
+			x.fval = pm.value.Eval(s, x.fval[:0])
+			vb = x.fval
+		}
+		n := len(val) + len(vb)
+		if pm.skipEmpty && n == 0 {
+			continue
+		}
+		b = appendParamLen(b, len(pm.key))
+		b = appendParamLen(b, n)
+		b = append(b, pm.key...)
+		b = append(b, val...)
+		b = append(b, vb...)
+	}
+	if passHeaders {
+	headers:
+		for _, h := range r.Headers {
+			for _, hide := range f.hideHeaders {
+				if headerParamEqual(h.Name, hide) {
+					continue headers
+				}
+			}
+			b = appendParamLen(b, 5+len(h.Name))
+			b = appendParamLen(b, len(h.Value))
+			b = append(b, "HTTP_"...)
+			for _, c := range h.Name {
+				if 'a' <= c && c <= 'z' {
+					c -= 'a' - 'A'
+				} else if c == '-' {
+					c = '_'
+				}
+				b = append(b, c)
+			}
+			b = append(b, h.Value...)
+		}
+	}
+	n := len(b) - start
+	if n > fcgiMaxRecord {
+		return b, &alertError{fmt.Sprintf("fastcgi request record is too big: %d", n)}
+	}
+	b[hdrAt+4], b[hdrAt+5], b[hdrAt+6] = byte(n>>8), byte(n), byte(fcgiPadding(n))
+	b = append(b, fcgiZeros[:fcgiPadding(n)]...)
+	return appendRecordHeader(b, fcgiParams, 0), nil
+}
+
+// headerParamEqual compares a client header's name with an HTTP_*
+// param's (lower case, '_' for '-').
+func headerParamEqual(name []byte, param string) bool {
+	if len(name) != len(param) {
+		return false
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		} else if c == '-' {
+			c = '_'
+		}
+		if c != param[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// alertError is logged at "alert", as nginx logs an internal failure.
+type alertError struct{ msg string }
+
+func (e *alertError) Error() string    { return e.msg }
+func (e *alertError) LogLevel() string { return "alert" }

@@ -1,0 +1,300 @@
+package upstream
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/fcgi"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fcgiBackend is net/http/fcgi serving on 127.0.0.1:0; it records the
+// params and body of each request and answers as handler says.
+type fcgiBackend struct {
+	ln  net.Listener
+	mu  sync.Mutex
+	got []string
+}
+
+func newFCGIBackend(t *testing.T, handler func(w http.ResponseWriter, r *http.Request)) *fcgiBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &fcgiBackend{ln: ln}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			env := fcgi.ProcessEnv(r)
+			var lines []string
+			for k, v := range env {
+				lines = append(lines, k+"="+v)
+			}
+			for k, v := range r.Header {
+				lines = append(lines, "H:"+k+"="+strings.Join(v, ","))
+			}
+			body, _ := io.ReadAll(r.Body)
+			sort.Strings(lines)
+			lines = append(lines, r.Method+" "+r.URL.String(), "body="+string(body))
+			b.mu.Lock()
+			b.got = append(b.got, strings.Join(lines, "\n"))
+			b.mu.Unlock()
+			handler(w, r)
+		}))
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return b
+}
+
+func (b *fcgiBackend) requests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.got...)
+}
+
+// TestFastCGIGoBackend: net/http/fcgi, a FastCGI server of the standard
+// library, reads what gonginx sends.
+func TestFastCGIGoBackend(t *testing.T) {
+	be := newFCGIBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Got", r.Header.Get("X-Foo"))
+		w.WriteHeader(201)
+		io.WriteString(w, "ok")
+	})
+	ps := newProxyServer(t, "", `fastcgi_pass `+be.ln.Addr().String()+`; fastcgi_param SERVER_PROTOCOL $server_protocol; fastcgi_param REQUEST_METHOD $request_method; fastcgi_param REQUEST_URI $request_uri; fastcgi_param CONTENT_LENGTH $content_length; fastcgi_param APP x;`, "/")
+	got := normalize(roundTrip(t, ps.ln.Addr().String(), "POST /f/x?a=1 HTTP/1.1\r\nHost: h\r\nX-Foo: bar\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"))
+	want := "HTTP/1.1 201 Created\r\nServer: gonginx/0.1.0\r\nContent-Type: text/plain; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nDate: D\r\nX-Got: bar\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("response (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"APP=x\nH:Connection=close\nH:Content-Length=5\nH:X-Foo=bar\nPOST http://h/f/x?a=1\nbody=hello"}, be.requests()); diff != "" {
+		t.Errorf("backend got (-want +got):\n%s", diff)
+	}
+}
+
+// decodeFCGIRequest turns a request's records into lines: the params as
+// NAME=value in order, then stdin=body, and the begin record's flags.
+func decodeFCGIRequest(t *testing.T, b []byte) []string {
+	t.Helper()
+	var lines []string
+	var params, stdin []byte
+	for len(b) >= 8 {
+		typ, n, pad := b[1], int(b[4])<<8|int(b[5]), int(b[6])
+		data := b[8 : 8+n]
+		switch typ {
+		case fcgiBeginRequest:
+			lines = append(lines, "begin flags="+string(rune('0'+data[2])))
+		case fcgiParams:
+			params = append(params, data...)
+		case fcgiStdin:
+			stdin = append(stdin, data...)
+			if n == 0 {
+				lines = append(lines, "stdin="+string(stdin))
+			}
+		}
+		b = b[8+n+pad:]
+	}
+	readLen := func() int {
+		if params[0] < 0x80 {
+			n := int(params[0])
+			params = params[1:]
+			return n
+		}
+		n := int(params[0]&0x7f)<<24 | int(params[1])<<16 | int(params[2])<<8 | int(params[3])
+		params = params[4:]
+		return n
+	}
+	var kv []string
+	for len(params) > 0 {
+		kl := readLen()
+		vl := readLen()
+		kv = append(kv, string(params[:kl])+"="+string(params[kl:kl+vl]))
+		params = params[kl+vl:]
+	}
+	return append(append(lines[:1:1], kv...), lines[1:]...)
+}
+
+func TestFastCGIRequestRecords(t *testing.T) {
+	long := strings.Repeat("v", 200)
+	tests := []struct {
+		name, location, request string
+		want                    []string
+	}{
+		{"params in order, if_not_empty, client headers as HTTP_*",
+			`fastcgi_param REQUEST_METHOD $request_method; fastcgi_param REQUEST_URI $request_uri; fastcgi_param EMPTY $arg_none if_not_empty; fastcgi_param KEPT ""; fastcgi_param CONTENT_LENGTH $content_length;`,
+			"POST /f/x?a=1 HTTP/1.1\r\nHost: h\r\nX-Foo: bar\r\nx-bar-baz: " + long + "\r\nContent-Length: 5\r\n\r\nhello",
+			[]string{"begin flags=0", "REQUEST_METHOD=POST", "REQUEST_URI=/f/x?a=1", "KEPT=", "CONTENT_LENGTH=5",
+				"HTTP_HOST=h", "HTTP_X_FOO=bar", "HTTP_X_BAR_BAZ=" + long, "HTTP_CONTENT_LENGTH=5", "stdin=hello"}},
+		{"an HTTP_* param replaces the client's header; an empty one drops it",
+			`fastcgi_param HTTP_HOST fixed; fastcgi_param HTTP_X_FOO ""; fastcgi_keep_conn on;`,
+			"GET /f/ HTTP/1.1\r\nHost: h\r\nX-Foo: bar\r\nX-Bar-Baz: q\r\n\r\n",
+			[]string{"begin flags=1", "HTTP_HOST=fixed", "HTTP_X_BAR_BAZ=q", "stdin="}},
+		{"fastcgi_pass_request_headers and _body off",
+			`fastcgi_param A b; fastcgi_pass_request_headers off; fastcgi_pass_request_body off;`,
+			"POST /f/ HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+			[]string{"begin flags=0", "A=b", "stdin="}},
+		{"a chunked body",
+			`fastcgi_param A b;`,
+			"POST /f/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+			[]string{"begin flags=0", "A=b", "HTTP_HOST=h", "HTTP_TRANSFER_ENCODING=chunked", "stdin=abcde"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, got := rawFCGIRecording(t, records(out+"\r\nok", out, end))
+			ps := newProxyServer(t, "", "fastcgi_pass "+addr+"; "+tt.location, "/f/")
+			resp := roundTrip(t, ps.ln.Addr().String(), tt.request)
+			if !strings.Contains(resp, "ok") {
+				t.Fatalf("response %q", resp)
+			}
+			if diff := cmp.Diff(tt.want, decodeFCGIRequest(t, <-got)); diff != "" {
+				t.Errorf("backend got (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// rawFCGI answers every connection with the bytes of respond, after
+// reading the request up to its empty FCGI_STDIN record.
+func rawFCGI(t *testing.T, respond []byte) string {
+	t.Helper()
+	addr, _ := rawFCGIRecording(t, respond)
+	return addr
+}
+
+// rawFCGIRecording is rawFCGI that also hands over each request's bytes.
+func rawFCGIRecording(t *testing.T, respond []byte) (string, chan []byte) {
+	t.Helper()
+	reqs := make(chan []byte, 16)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			var req []byte
+			buf := make([]byte, 4096)
+			for !bytes.Contains(req, []byte{1, fcgiStdin, 0, 1, 0, 0, 0, 0}) {
+				n, err := c.Read(buf)
+				req = append(req, buf[:n]...)
+				if err != nil {
+					break
+				}
+			}
+			select {
+			case reqs <- req:
+			default:
+			}
+			c.Write(respond)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String(), reqs
+}
+
+// records frames pieces as records: a leading byte gives the type.
+func records(pieces ...string) []byte {
+	var b []byte
+	for _, p := range pieces {
+		typ, data := p[0], []byte(p[1:])
+		if typ == fcgiEndRequest {
+			data = make([]byte, 8)
+		}
+		b = appendRecordHeader(b, typ, len(data))
+		b = append(b, data...)
+		b = append(b, fcgiZeros[:fcgiPadding(len(data))]...)
+	}
+	return b
+}
+
+const (
+	out  = "\x06"
+	errs = "\x07"
+	end  = "\x03"
+)
+
+func TestFastCGIResponse(t *testing.T) {
+	tests := []struct {
+		name string
+		resp []byte
+		want string
+	}{
+		{"no Status: 200 OK; the backend's Server passes",
+			records(out+"Content-Type: text/plain\r\nServer: php\r\n\r\nhello", out, end),
+			"HTTP/1.1 200 OK\r\nDate: D\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nServer: php\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+		{"Status sets the status line; Status is hidden",
+			records(out+"Status: 404 Nope\r\nContent-Length: 3\r\n\r\nabcdef", out, end),
+			"HTTP/1.1 404 Nope\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+		{"Location alone is a 302, passed as it is",
+			records(out+"Location: /x\r\n\r\n", out, end),
+			"HTTP/1.1 302 Moved Temporarily\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nLocation: /x\r\n\r\n0\r\n\r\n"},
+		{"a head split across records, stderr between",
+			records(out+"Content-Ty", errs+"warn\n", out+"pe: a/b\r\n", out+"\r\nbody", out, end),
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: a/b\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nbody\r\n0\r\n\r\n"},
+		{"invalid status", records(out+"Status: x\r\n\r\n", end), "HTTP/1.1 502 Bad Gateway\r\n"},
+		{"END_REQUEST before the head", records(end), "HTTP/1.1 502 Bad Gateway\r\n"},
+		{"stdout closed before the head", records(out+"X: y\r\n", out, end), "HTTP/1.1 502 Bad Gateway\r\n"},
+		{"bad version", []byte{2, 6, 0, 1, 0, 0, 0, 0}, "HTTP/1.1 502 Bad Gateway\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := rawFCGI(t, tt.resp)
+			ps := newProxyServer(t, "", "fastcgi_pass "+addr+";", "/")
+			got := normalize(roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"))
+			if strings.HasSuffix(tt.want, "\r\n") && !strings.HasSuffix(tt.want, "\r\n\r\n") {
+				got = got[:min(len(got), len(tt.want))]
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFastCGIDecoderSplits(t *testing.T) {
+	in := records(out+"Status: 201\r\n\r\nabc", errs+"e1", out+"def", out, end)
+	// Any cut of the bytes decodes to the same stdout, stderr and ends.
+	for cut := 0; cut <= len(in); cut++ {
+		var d fcgiDecoder
+		var stdout, stderr, ends string
+		for _, part := range [][]byte{in[:cut], in[cut:]} {
+			for len(part) > 0 {
+				piece, data, used, err := d.next(part)
+				if err != nil {
+					t.Fatal(err)
+				}
+				part = part[used:]
+				switch piece {
+				case pieceStdout:
+					stdout += string(data)
+				case pieceStderr:
+					stderr += string(data)
+				case pieceStdoutEnd:
+					ends += "o"
+				case pieceEnd:
+					ends += "e"
+				}
+			}
+		}
+		got := []string{stdout, stderr, ends}
+		if diff := cmp.Diff([]string{"Status: 201\r\n\r\nabcdef", "e1", "oe"}, got); diff != "" {
+			t.Fatalf("cut at %d (-want +got):\n%s", cut, diff)
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package upstream
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// This file is FastCGI on the wire: the request's records sent, the
+// response's records read into a CGI head and a body.
+
+var (
+	// errFCGICaught: fastcgi_catch_stderr matched; nginx logs only the
+	// stderr line and answers as for an invalid header.
+	errFCGICaught        = errors.New("upstream sent invalid header")
+	errFCGIUnexpectedEnd = errors.New("upstream sent unexpected FastCGI record: 3")
+	errFCGIPrematureReq  = errors.New("upstream prematurely closed FastCGI request")
+)
+
+// fcgiBodyLater reports whether the client body goes out after the
+// request head (streamed, or from a temporary file) rather than framed
+// into x.req.
+func fcgiBodyLater(x *exchange, bodyLen int64) bool {
+	return bodyLen > 0 && (x.bodyFile != nil || !x.bodyBuffered) || x.streamChunked
+}
+
+// fcgiRequest builds x.req: the params, then the body when it is in
+// memory, and the empty FCGI_STDIN that ends it unless the body follows.
+func (p *Proxy) fcgiRequest(r *http1.Request, s *rewrite.State, x *exchange, bodyLen int64) error {
+	var err error
+	x.req, err = p.fcgi.createRequest(x.req[:0], r, s, x, p.passHeaders)
+	if err != nil {
+		return err
+	}
+	if bodyLen > 0 && x.bodyBuffered && x.bodyFile == nil {
+		x.req = appendStdin(x.req, x.sendBody)
+	}
+	if len(x.pending) > 0 {
+		x.req = appendStdin(x.req, x.pending)
+	}
+	if !fcgiBodyLater(x, bodyLen) {
+		x.req = appendRecordHeader(x.req, fcgiStdin, 0)
+	}
+	return nil
+}
+
+// sendFastCGI sends x.req, then a body that was not framed into it (a
+// temporary file, or the client's as it arrives) as FCGI_STDIN records
+// and the empty one that ends it.
+func (p *Proxy) sendFastCGI(c *http1.Conn, nc net.Conn, x *exchange, bodyLen int64) (int, error, ftMask) {
+	n, err := nc.Write(x.req)
+	x.sent += int64(n)
+	if err != nil {
+		return sendFailure(err)
+	}
+	if !fcgiBodyLater(x, bodyLen) {
+		return 0, nil, 0
+	}
+	var src io.Reader = c.Body()
+	if x.bodyFile != nil {
+		if _, err := x.bodyFile.Seek(0, io.SeekStart); err != nil {
+			return 500, err, 0
+		}
+		src = x.bodyFile
+	}
+	buf := x.rbuf[:fcgiBodyRecord]
+	for {
+		k, rerr := src.Read(buf)
+		if k > 0 {
+			if err := p.writeRecord(nc, x, fcgiStdin, buf[:k]); err != nil {
+				return sendFailure(err)
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			var he *http1.Error
+			if errors.As(rerr, &he) {
+				return he.Status, rerr, 0
+			}
+			if x.bodyFile != nil {
+				return 500, rerr, 0
+			}
+			return bodyStatus(rerr), rerr, 0
+		}
+	}
+	if err := p.writeRecord(nc, x, fcgiStdin, nil); err != nil {
+		return sendFailure(err)
+	}
+	return 0, nil, 0
+}
+
+// writeRecord sends one record under fastcgi_send_timeout.
+func (p *Proxy) writeRecord(nc net.Conn, x *exchange, typ byte, data []byte) error {
+	if p.SendTimeout > 0 {
+		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
+	}
+	x.fvec = [3][]byte{appendRecordHeader(x.fhdr[:0], typ, len(data)), data, fcgiZeros[:fcgiPadding(len(data))]}
+	bufs := net.Buffers(x.fvec[:])
+	n, err := bufs.WriteTo(nc)
+	x.sent += n
+	return err
+}
+
+// readHeadFastCGI reads records until FCGI_STDOUT has given a whole CGI
+// head, as ngx_http_fastcgi_process_header: FCGI_STDERR is logged,
+// "Status" gives the status ("Location" alone 302, else 200). It returns
+// the bytes read into x.rbuf and where the undecoded rest starts; the
+// body bytes the head's records carried are x.fpending.
+func (p *Proxy) readHeadFastCGI(nc net.Conn, x *exchange, s *rewrite.State) (n, pos int, status int, err error, ft ftMask) {
+	x.fdec.reset()
+	x.fhead, x.fpending, x.fended = x.fhead[:0], nil, false
+	x.head = http1.ResponseHead{Major: 1, Minor: 1, Headers: x.head.Headers[:0]}
+	for {
+		for pos < n {
+			piece, data, used, derr := x.fdec.next(x.rbuf[pos:n])
+			pos += used
+			if derr != nil {
+				return n, pos, 502, derr, ftInvalidHeader
+			}
+			switch piece {
+			case pieceNone:
+				continue
+			case pieceEnd:
+				return n, pos, 502, errFCGIUnexpectedEnd, ftInvalidHeader
+			case pieceStdoutEnd:
+				return n, pos, 502, errFCGIPrematureStdout, ftInvalidHeader
+			case pieceStderr:
+				p.logStderr(s, x, data, actionHeader)
+				for _, pat := range p.fcgi.catchStderr {
+					if bytes.Contains(trimStderr(data), []byte(pat)) {
+						return n, pos, 502, errFCGICaught, ftInvalidHeader
+					}
+				}
+				continue
+			}
+			if len(x.fhead)+len(data) > responseHeadSize {
+				return n, pos, 502, ErrTooBigHeader, ftInvalidHeader
+			}
+			x.fhead = append(x.fhead, data...)
+			hl, perr := http1.ParseHeaderLines(x.fhead, &x.head)
+			if perr != nil {
+				return n, pos, 502, perr, ftInvalidHeader
+			}
+			if hl > 0 {
+				x.fpending = x.fhead[hl:]
+				if err := fcgiStatus(&x.head); err != nil {
+					return n, pos, 502, err, ftInvalidHeader
+				}
+				return n, pos, 0, nil, 0
+			}
+		}
+		// All of rbuf was decoded: read on from its start.
+		n, pos = 0, 0
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		m, rerr := nc.Read(x.rbuf[:responseHeadSize])
+		n += m
+		x.recvd += int64(m)
+		if m == 0 && rerr != nil {
+			if isTimeout(rerr) {
+				return n, pos, 504, errTimedOut, ftTimeout
+			}
+			return n, pos, 502, ErrPrematureClose, ftError
+		}
+	}
+}
+
+// fcgiStatus sets the head's status from its "Status" line, as nginx:
+// its first three bytes are the code and the whole value the status line.
+func fcgiStatus(h *http1.ResponseHead) error {
+	var status, location []byte
+	hasStatus, hasLocation := false, false
+	for _, hd := range h.Headers {
+		switch {
+		case http1.EqualFold(hd.Name, "status"):
+			status, hasStatus = hd.Value, true
+		case http1.EqualFold(hd.Name, "location"):
+			location, hasLocation = hd.Value, true
+		}
+	}
+	_ = location
+	switch {
+	case hasStatus:
+		code, ok := atoi(status[:min(3, len(status))])
+		if !ok || len(status) < 3 {
+			return errors.New(`upstream sent invalid status "` + string(status) + `"`)
+		}
+		h.Status, h.StatusLine = int(code), status
+	case hasLocation:
+		h.Status, h.StatusLine = 302, statusLine302
+	default:
+		h.Status, h.StatusLine = 200, statusLine200
+	}
+	return nil
+}
+
+var (
+	statusLine302 = []byte("302 Moved Temporarily")
+	statusLine200 = []byte("200 OK")
+)
+
+// logStderr logs what a FastCGI backend wrote to its stderr, as nginx:
+// one line per piece read, without trailing newlines, dots and spaces.
+func (p *Proxy) logStderr(s *rewrite.State, x *exchange, msg []byte, action string) {
+	if s == nil || s.TryLog == nil {
+		return
+	}
+	s.TryLog.LogTryError(&tryError{msg: `FastCGI sent in stderr: "` + string(trimStderr(msg)) + `"`,
+		action: action, upstream: logName("fastcgi", x, x.tryAddr)})
+}
+
+// relayFastCGI passes FCGI_STDOUT on to the client until the response
+// ends (as ngx_http_fastcgi_input_filter and its unbuffered twin): at
+// FCGI_END_REQUEST, or without fastcgi_keep_conn at the empty
+// FCGI_STDOUT or the connection's end. Bytes past a Content-Length are
+// dropped; discard drops them all (HEAD, 204, 304). raw is what was read
+// but not decoded yet.
+func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64, discard bool) (complete bool, err error) {
+	x.overrun = false
+	deliver := func(b []byte) error {
+		if discard || len(b) == 0 {
+			return nil
+		}
+		if rest >= 0 {
+			if int64(len(b)) > rest {
+				x.overrun = true
+				b = b[:rest]
+			}
+			rest -= int64(len(b))
+		}
+		if len(b) == 0 {
+			return nil
+		}
+		_, err := c.Write(b)
+		return err
+	}
+	if err := deliver(x.fpending); err != nil {
+		return false, err
+	}
+	keepConn := p.fcgi.keepConn
+	for {
+		for len(raw) > 0 {
+			piece, data, used, derr := x.fdec.next(raw)
+			raw = raw[used:]
+			if derr != nil {
+				return false, derr
+			}
+			switch piece {
+			case pieceStdout:
+				if err := deliver(data); err != nil {
+					return false, err
+				}
+			case pieceStderr:
+				p.logStderr(s, x, data, actionBody)
+			case pieceStdoutEnd:
+				if rest > 0 {
+					return false, errFCGIPrematureStdout
+				}
+				if !keepConn {
+					return true, nil
+				}
+			case pieceEnd:
+				if rest > 0 {
+					return false, errFCGIPrematureReq
+				}
+				if !keepConn {
+					return true, nil
+				}
+				// The connection is kept only when the record's padding
+				// and nothing else follows.
+				pad := x.fdec.paddingLeft()
+				if len(raw) > pad {
+					return true, nil
+				}
+				pad -= len(raw)
+				for pad > 0 {
+					m, rerr := p.readFCGI(nc, x)
+					if m > pad || rerr != nil && m == 0 {
+						return true, nil
+					}
+					pad -= m
+				}
+				x.fended = true
+				return true, nil
+			}
+		}
+		var ferr error
+		if x.buffering {
+			ferr = c.FlushOut()
+		} else {
+			ferr = c.Flush()
+		}
+		if ferr != nil {
+			return false, ferr
+		}
+		m, rerr := p.readFCGI(nc, x)
+		raw = x.rbuf[:m]
+		if m == 0 && rerr != nil {
+			switch {
+			case rerr == io.EOF && !keepConn && rest <= 0:
+				return true, nil
+			case rerr == io.EOF:
+				return false, ErrPrematureClose
+			case isTimeout(rerr):
+				return false, errTimedOut
+			}
+			return false, &recvError{rerr}
+		}
+	}
+}
+
+// readFCGI reads the next bytes of the response into x.rbuf under
+// fastcgi_read_timeout.
+func (p *Proxy) readFCGI(nc net.Conn, x *exchange) (int, error) {
+	if p.ReadTimeout > 0 {
+		nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+	}
+	m, err := nc.Read(x.rbuf)
+	x.recvd += int64(m)
+	return m, err
+}

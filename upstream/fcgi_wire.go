@@ -53,12 +53,26 @@ func (p *Proxy) fcgiRequest(r *http1.Request, s *rewrite.State, x *exchange, bod
 // temporary file, or the client's as it arrives) as FCGI_STDIN records
 // and the empty one that ends it.
 func (p *Proxy) sendFastCGI(c *http1.Conn, nc net.Conn, x *exchange, bodyLen int64) (int, error, ftMask) {
+	later := fcgiBodyLater(x, bodyLen)
+	if later && x.bodyFile == nil && !x.streamChunked {
+		// What of an unbuffered body came with the head goes out with
+		// the params, as nginx sends its preread buffer.
+		k, err := readAtHand(c, x.rbuf[:fcgiBodyRecord])
+		if err != nil {
+			return bodyStatus(err), err, 0
+		}
+		x.req = appendStdin(x.req, x.rbuf[:k])
+		if c.BodyDone() {
+			x.req = appendRecordHeader(x.req, fcgiStdin, 0)
+			later = false
+		}
+	}
 	n, err := nc.Write(x.req)
 	x.sent += int64(n)
 	if err != nil {
 		return sendFailure(err)
 	}
-	if !fcgiBodyLater(x, bodyLen) {
+	if !later {
 		return 0, nil, 0
 	}
 	var src io.Reader = c.Body()
@@ -140,13 +154,13 @@ func (p *Proxy) readHeadFastCGI(nc net.Conn, x *exchange, s *rewrite.State) (n, 
 				}
 				continue
 			}
-			if len(x.fhead)+len(data) > responseHeadSize {
-				return n, pos, 502, ErrTooBigHeader, ftInvalidHeader
-			}
 			x.fhead = append(x.fhead, data...)
 			hl, perr := http1.ParseHeaderLines(x.fhead, &x.head)
 			if perr != nil {
 				return n, pos, 502, perr, ftInvalidHeader
+			}
+			if hl == 0 && len(x.fhead) >= responseHeadSize || hl > responseHeadSize {
+				return n, pos, 502, ErrTooBigHeader, ftInvalidHeader
 			}
 			if hl > 0 {
 				x.fpending = x.fhead[hl:]
@@ -218,15 +232,19 @@ func (p *Proxy) logStderr(s *rewrite.State, x *exchange, msg []byte, action stri
 }
 
 // relayFastCGI passes FCGI_STDOUT on to the client until the response
-// ends (as ngx_http_fastcgi_input_filter and its unbuffered twin): at
-// FCGI_END_REQUEST, or without fastcgi_keep_conn at the empty
-// FCGI_STDOUT or the connection's end. Bytes past a Content-Length are
+// ends, as nginx's input filters: buffered without fastcgi_keep_conn,
+// nginx's event pipe only looks at what it read when its buffers fill or
+// the backend closes, so the response ends with the connection (what
+// follows the empty FCGI_STDOUT or FCGI_END_REQUEST is dropped);
+// otherwise it ends at FCGI_END_REQUEST (a connection that ends before
+// is a failure with fastcgi_keep_conn). Bytes past a Content-Length are
 // dropped; discard drops them all (HEAD, 204, 304). raw is what was read
 // but not decoded yet.
 func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64, discard bool) (complete bool, err error) {
 	x.overrun = false
+	closed := false
 	deliver := func(b []byte) error {
-		if discard || len(b) == 0 {
+		if discard || closed || len(b) == 0 {
 			return nil
 		}
 		if rest >= 0 {
@@ -246,11 +264,15 @@ func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite
 		return false, err
 	}
 	keepConn := p.fcgi.keepConn
+	untilEOF := x.buffering && !keepConn
 	for {
 		for len(raw) > 0 {
 			piece, data, used, derr := x.fdec.next(raw)
 			raw = raw[used:]
 			if derr != nil {
+				if closed {
+					return true, nil // nginx ignores data after close
+				}
 				return false, derr
 			}
 			switch piece {
@@ -261,15 +283,23 @@ func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite
 			case pieceStderr:
 				p.logStderr(s, x, data, actionBody)
 			case pieceStdoutEnd:
+				if closed {
+					continue
+				}
 				if rest > 0 {
 					return false, errFCGIPrematureStdout
 				}
-				if !keepConn {
-					return true, nil
-				}
+				closed = untilEOF
 			case pieceEnd:
+				if closed {
+					continue
+				}
 				if rest > 0 {
 					return false, errFCGIPrematureReq
+				}
+				if untilEOF {
+					closed = true
+					continue
 				}
 				if !keepConn {
 					return true, nil
@@ -305,7 +335,7 @@ func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite
 		raw = x.rbuf[:m]
 		if m == 0 && rerr != nil {
 			switch {
-			case rerr == io.EOF && !keepConn && rest <= 0:
+			case rerr == io.EOF && !keepConn:
 				return true, nil
 			case rerr == io.EOF:
 				return false, ErrPrematureClose

@@ -298,3 +298,62 @@ func TestFastCGIDecoderSplits(t *testing.T) {
 		}
 	}
 }
+
+// TestFastCGIKeepConn: with fastcgi_keep_conn and keepalive, a response
+// that ends with FCGI_END_REQUEST leaves its connection for the next
+// request; a HEAD, whose body nginx does not read, does not.
+func TestFastCGIKeepConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	conns := 0
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns++
+			n := conns
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				var req []byte
+				buf := make([]byte, 4096)
+				for {
+					for !bytes.Contains(req, []byte{1, fcgiStdin, 0, 1, 0, 0, 0, 0}) {
+						k, err := c.Read(buf)
+						if err != nil {
+							return
+						}
+						req = append(req, buf[:k]...)
+					}
+					req = req[:0]
+					body := "conn " + string(rune('0'+n))
+					if _, err := c.Write(records(out+"Content-Type: text/plain\r\n\r\n"+body, out, end)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	ps := newProxyServer(t, "upstream b { server "+ln.Addr().String()+"; keepalive 2; }", "fastcgi_pass b; fastcgi_keep_conn on;", "/")
+	var got []string
+	for _, req := range []string{"GET", "GET", "HEAD", "GET"} {
+		resp := roundTrip(t, ps.ln.Addr().String(), req+" / HTTP/1.0\r\n\r\n")
+		got = append(got, resp[strings.Index(resp, "\r\n\r\n")+4:])
+	}
+	if diff := cmp.Diff([]string{"conn 1", "conn 1", "", "conn 2"}, got); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+}

@@ -238,13 +238,12 @@ func (p *Proxy) logStderr(s *rewrite.State, x *exchange, msg []byte, action stri
 // follows the empty FCGI_STDOUT or FCGI_END_REQUEST is dropped);
 // otherwise it ends at FCGI_END_REQUEST (a connection that ends before
 // is a failure with fastcgi_keep_conn). Bytes past a Content-Length are
-// dropped; discard drops them all (HEAD, 204, 304). raw is what was read
-// but not decoded yet.
-func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64, discard bool) (complete bool, err error) {
+// dropped. raw is what was read but not decoded yet.
+func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64) (complete bool, err error) {
 	x.overrun = false
 	closed := false
 	deliver := func(b []byte) error {
-		if discard || closed || len(b) == 0 {
+		if closed || len(b) == 0 {
 			return nil
 		}
 		if rest >= 0 {

@@ -722,12 +722,13 @@ func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Co
 	noBody := x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
 		(x.head.Status >= 100 && x.head.Status < 200)
 	var complete bool
-	if p.fcgi != nil {
+	if p.fcgi != nil && noBody {
+		// A head-only response: nginx reads no FastCGI body and closes
+		// the connection (ngx_http_upstream_send_response, header_only).
+		complete = true
+	} else if p.fcgi != nil {
 		x.action = actionBody
-		if x.head.Status == 204 || x.head.Status == 304 {
-			length = 0 // ngx_http_fastcgi_input_filter_init: f->rest = 0
-		}
-		complete, err = p.relayFastCGI(c, nc, x, s, buffered, length, noBody)
+		complete, err = p.relayFastCGI(c, nc, x, s, buffered, length)
 		if err != nil {
 			return 0, err, 0
 		}

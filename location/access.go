@@ -39,13 +39,15 @@ type limitExcept struct {
 
 // authScratch is an exchange's memory for the access phase.
 type authScratch struct {
-	file    []byte   // the user file read
-	creds   []byte   // decoded credentials
-	path    []byte   // auth_basic_user_file evaluated
-	name    []byte   // the same under the conf prefix
-	pending *locConf // the auth_request whose subrequest runs now
-	status  int      // its status
-	www     []byte   // the WWW-Authenticate of its 401
+	file    []byte        // a piece of the user file
+	scan    auth.UserScan // the user file's scan
+	stored  []byte        // the password found
+	creds   []byte        // decoded credentials
+	path    []byte        // auth_basic_user_file evaluated
+	name    []byte        // the same under the conf prefix
+	pending *locConf      // the auth_request whose subrequest runs now
+	status  int           // its status
+	www     []byte        // the WWW-Authenticate of its 401
 	// wwwMore is auth_request's WWW-Authenticate after auth_basic's
 	// (satisfy any): nginx's header list holds both.
 	wwwMore []byte
@@ -185,12 +187,16 @@ func (x *exchange) authBasic(conf *locConf) int {
 		s.name = append(append(s.name[:0], x.rt.cfg.ConfPrefix...), name...)
 		name = s.name
 	}
-	rc := x.readUserFile(name)
-	defer clear(s.file) // nginx zeroes its buffer too
+	s.scan.Reset(user, s.stored)
+	rc := x.scanUserFile(name)
+	stored, found := s.scan.Result()
+	s.stored = stored[:0]
+	// nginx zeroes its buffer too.
+	defer clear(s.file[:cap(s.file)])
+	defer clear(stored)
 	if rc != 0 {
 		return rc
 	}
-	stored, found := auth.Lookup(s.file, user)
 	if !found {
 		x.log.Errorf(x, "user \"%s\" was not found in \"%s\"", user, name)
 		return x.setRealm()
@@ -230,9 +236,10 @@ func (x *exchange) setRealm() int {
 	return 401
 }
 
-// readUserFile reads the user file into x.auth.file: 403 when it does
-// not exist, 500 when it cannot be opened or read.
-func (x *exchange) readUserFile(name []byte) int {
+// scanUserFile reads the user file through x.auth.scan, a buffer at a
+// time as nginx does, until the user's password was read: 403 when the
+// file does not exist, 500 when it cannot be opened or read.
+func (x *exchange) scanUserFile(name []byte) int {
 	s := &x.auth
 	x.cpath = append(append(x.cpath[:0], name...), 0)
 	fd, e := openat(atFDCWD, &x.cpath[0], syscall.O_RDONLY|syscall.O_CLOEXEC)
@@ -245,23 +252,25 @@ func (x *exchange) readUserFile(name []byte) int {
 		return 500
 	}
 	defer syscall.Close(fd)
-	s.file = s.file[:0]
-	for {
-		if len(s.file) == cap(s.file) {
-			s.file = append(s.file, make([]byte, 4096)...)[:len(s.file)]
-		}
-		n, err := syscall.Pread(fd, s.file[len(s.file):cap(s.file)], int64(len(s.file)))
+	if s.file == nil {
+		s.file = make([]byte, userFileBuf)
+	}
+	for off := int64(0); ; {
+		n, err := syscall.Pread(fd, s.file, off)
 		if err != nil {
 			e, _ := err.(syscall.Errno)
 			x.log.Logf(x, "crit", "pread() \"%s\" failed (%s)", name, nginxconf.ErrnoText(e))
 			return 500
 		}
-		if n == 0 {
+		if n == 0 || s.scan.Feed(s.file[:n]) {
 			return 0
 		}
-		s.file = s.file[:len(s.file)+n]
+		off += int64(n)
 	}
 }
+
+// userFileBuf is NGX_HTTP_AUTH_BUF_SIZE, what nginx reads at a time.
+const userFileBuf = 2048
 
 func discardSub([]byte) error { return nil }
 

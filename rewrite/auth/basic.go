@@ -60,18 +60,47 @@ func asciiEqualFold(b []byte, lower string) bool {
 // first makes a comment, the password ends at LF, CR, ':' or the end of
 // the file. found is false when no line names user.
 func Lookup(file, user []byte) (stored []byte, found bool) {
-	const (
-		login = iota
-		passwd
-		skip
-	)
-	state, n, start := login, 0, 0
-	for i, c := range file {
-		switch state {
-		case login:
-			if n == 0 {
+	var s UserScan
+	s.Reset(user, nil)
+	s.Feed(file)
+	return s.Result()
+}
+
+// UserScan is Lookup over a file read in pieces, as nginx reads it (so a
+// big file is not held whole): Feed each piece until it reports done,
+// then Result.
+type UserScan struct {
+	user   []byte
+	state  uint8
+	n      int    // bytes of "user:" matched on this line
+	stored []byte // the password so far
+	done   bool
+}
+
+const (
+	scanLogin = iota
+	scanPasswd
+	scanSkip
+)
+
+// Reset starts a scan for user, collecting the password into buf.
+func (s *UserScan) Reset(user, buf []byte) {
+	*s = UserScan{user: user, stored: buf[:0]}
+}
+
+// Feed scans the next piece of the file; it reports whether the scan is
+// over (the password was read to its end).
+func (s *UserScan) Feed(p []byte) bool {
+	if s.done {
+		return true
+	}
+	start := 0
+	for i, c := range p {
+		switch s.state {
+		case scanLogin:
+			if s.n == 0 {
 				if c == '#' || c == '\r' {
-					state = skip
+					s.state = scanSkip
 					continue
 				}
 				if c == '\n' {
@@ -81,29 +110,40 @@ func Lookup(file, user []byte) (stored []byte, found bool) {
 			// The decoded credentials hold ':' right after the user,
 			// so the name must end with ':' in the file too.
 			want := byte(':')
-			if n < len(user) {
-				want = user[n]
+			if s.n < len(s.user) {
+				want = s.user[s.n]
 			}
 			if c != want {
-				state = skip
+				s.state = scanSkip
 				continue
 			}
-			if n == len(user) {
-				state, start = passwd, i+1
+			if s.n == len(s.user) {
+				s.state, start = scanPasswd, i+1
 			}
-			n++
-		case passwd:
+			s.n++
+		case scanPasswd:
 			if c == '\n' || c == '\r' || c == ':' {
-				return file[start:i], true
+				s.stored = append(s.stored, p[start:i]...)
+				s.done = true
+				return true
 			}
-		case skip:
+		case scanSkip:
 			if c == '\n' {
-				state, n = login, 0
+				s.state, s.n = scanLogin, 0
 			}
 		}
 	}
-	if state == passwd {
-		return file[start:], true
+	if s.state == scanPasswd {
+		s.stored = append(s.stored, p[start:]...)
+	}
+	return false
+}
+
+// Result is the stored password when the user was found (at the end of
+// the file, a password runs to it).
+func (s *UserScan) Result() (stored []byte, found bool) {
+	if s.done || s.state == scanPasswd {
+		return s.stored, true
 	}
 	return nil, false
 }

@@ -125,6 +125,28 @@ func FuzzLookup(f *testing.F) {
 	})
 }
 
+// FuzzUserScan: a file fed in pieces, cut anywhere, scans as it does
+// whole.
+func FuzzUserScan(f *testing.F) {
+	f.Add([]byte("alice:{PLAIN}a\n#x\nbob:b:c"), []byte("bob"), uint8(3), uint8(7))
+	f.Fuzz(func(t *testing.T, file, user []byte, cut1, cut2 uint8) {
+		wantStored, wantFound := Lookup(file, user)
+		var s UserScan
+		s.Reset(user, nil)
+		a := min(int(cut1), len(file))
+		b := min(a+int(cut2), len(file))
+		for _, p := range [][]byte{file[:a], file[a:b], file[b:]} {
+			if s.Feed(p) {
+				break
+			}
+		}
+		stored, found := s.Result()
+		if found != wantFound || !bytes.Equal(stored, wantStored) {
+			t.Fatalf("pieces: %q %v; whole: %q %v", stored, found, wantStored, wantFound)
+		}
+	})
+}
+
 // FuzzVerify: no panic on any stored string.
 func FuzzVerify(f *testing.F) {
 	for _, v := range vectors {

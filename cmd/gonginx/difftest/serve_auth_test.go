@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -37,6 +38,15 @@ const authHtpasswd = "# users\n" +
 	"empty:\n" +
 	"#hidden:{PLAIN}secret\n" +
 	"last:{PLAIN}secret"
+
+// bigHtpasswd puts users where nginx's 2048-byte reads cut them.
+func bigHtpasswd() string {
+	head := "#" + strings.Repeat("x", 2040) + "\n" // 2042 bytes
+	mid := "straddle:{PLAIN}secretsecret\n" + "#" + strings.Repeat("y", 4096-2042-29-1-10) + "\n"
+	cross := "crossname:{PLAIN}secret\n"
+	tail := strings.Repeat("#"+strings.Repeat("z", 60)+"\n", 20)
+	return head + mid + cross + tail + "late:{PLAIN}secret\n"
+}
 
 func basicAuth(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
@@ -93,6 +103,10 @@ func TestServeAuthBasic(t *testing.T) {
 		authGet("remote_user", "/user/", "Basic "+basicAuth("plain", "secret")),
 		authGet("remote_user wrong", "/user/", "Basic "+basicAuth("plain", "x")),
 		authGet("error_page 401", "/page/", ""),
+		authGet("big file: password across a buffer", "/big/x.txt", "Basic "+basicAuth("straddle", "secretsecret")),
+		authGet("big file: user after 5000 bytes", "/big/x.txt", "Basic "+basicAuth("late", "secret")),
+		authGet("big file: user name across a buffer", "/big/x.txt", "Basic "+basicAuth("crossname", "secret")),
+		authGet("big file: wrong", "/big/x.txt", "Basic "+basicAuth("late", "x")),
 	)
 	c := harness.Case{
 		Name: "auth_basic",
@@ -125,6 +139,7 @@ func TestServeAuthBasic(t *testing.T) {
         error_page 401 /denied.txt;
     }
     location = /denied.txt { }
+    location /big/ { auth_basic "big"; auth_basic_user_file big.htpasswd; }
 }
 `,
 		Content: map[string]string{

@@ -335,6 +335,9 @@ func (c *Conn) Release() {
 		writePool.Put(c.wb)
 		c.wb = nil
 	}
+	if c.sink != nil {
+		c.releaseSub()
+	}
 }
 
 // releaseWrite returns the write buffer to its pool when nothing is

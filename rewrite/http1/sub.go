@@ -1,5 +1,11 @@
 package http1
 
+import "sync"
+
+// subConns pools subrequests' Conns with the memory they grew (the sent
+// head's copy), so an ssi page's includes allocate nothing each.
+var subConns = sync.Pool{New: func() any { return new(Conn) }}
+
 // NewSub returns a Conn for a subrequest of the current request on c, as
 // ngx_http_subrequest makes one: a GET for uri and args with the parent's
 // headers, request line, $request_uri and connection, no body, whose head
@@ -7,8 +13,11 @@ package http1
 // point the subrequest was made). uri and args must stay valid until the
 // subrequest ends; so must c's request. Release the Conn after use.
 func (c *Conn) NewSub(uri, args []byte, hasArgs bool, sink func([]byte) error) *Conn {
-	sc := &Conn{nc: c.nc, Info: c.Info, Limits: c.Limits, WriteTimeout: c.WriteTimeout,
+	sc := subConns.Get().(*Conn)
+	head := sc.sentHead
+	*sc = Conn{nc: c.nc, Info: c.Info, Limits: c.Limits, WriteTimeout: c.WriteTimeout,
 		sink: sink, Requests: c.Requests, raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone}
+	sc.sentHead.own, sc.sentHead.buf = head.own[:0], head.buf[:0]
 	sc.body.c = sc
 	sc.body.done = true
 	sc.req = c.req
@@ -31,3 +40,13 @@ func (c *Conn) IsSub() bool { return c.sink != nil }
 // SubStatus is the status the subrequest's head had, 0 before it was
 // written.
 func (c *Conn) SubStatus() int { return c.subStatus }
+
+// releaseSub returns a subrequest's Conn to its pool, holding nothing of
+// the request it ran for.
+func (c *Conn) releaseSub() {
+	head := c.sentHead
+	clear(head.own[:cap(head.own)])
+	*c = Conn{}
+	c.sentHead.own, c.sentHead.buf = head.own[:0], head.buf[:0]
+	subConns.Put(c)
+}

@@ -15,9 +15,13 @@
 // the listing formats in the sub-package autoindex), error_page and
 // nginx's built-in error pages byte for byte, the internal redirect a
 // backend's X-Accel-Redirect asks for (accel.go), which body filters a
-// response gets (gzip.go decides gzip and gunzip as ngx_http_gzip_ok and
-// their header filters do; gzipstatic.go is the gzip_static handler), and
-// the error and access logs.
+// response gets (bodyfilters.go runs their header parts in nginx's order
+// and builds the response's chain of filter links: gzip.go decides gzip
+// and gunzip as ngx_http_gzip_ok and their header filters do,
+// gzipstatic.go is the gzip_static handler, subfilter.go, charsetfilter.go,
+// ssi.go), subrequests (subrequest.go: a URI run through the phases in
+// place, for ssi and addition, its body joining the parent's at the
+// postpone point), and the error and access logs.
 //
 // It does not own parsing (nginxconf), variables and the rewrite module
 // (rewrite), proxying (upstream), the body filters' transforms (filter),

@@ -391,6 +391,7 @@ func (x *exchange) redirectTo(uri, args []byte, hasArgs, setArgs bool) int {
 	x.req.Internal = true
 	x.st.Captures = x.st.Captures[:0]
 	x.gzip.reset() // ngx_http_handler tests gzip afresh
+	x.mods.redirected()
 	return x.serverPhase()
 }
 
@@ -408,6 +409,7 @@ func (x *exchange) namedRedirect(name []byte) int {
 	}
 	x.inAccel = false
 	x.req.Internal = true
+	x.mods.redirected()
 	x.loc, x.curConf = loc, loc.conf
 	x.updateKeepalive(loc.conf)
 	rc, again := x.locationPhase(loc)

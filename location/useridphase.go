@@ -90,6 +90,27 @@ type useridState struct {
 	out        []byte // the Set-Cookie value
 	hdrs       []http1.Header
 	resetValue []byte
+	// gotVar and setVar are $uid_got and $uid_set as first evaluated:
+	// nginx caches them for the request.
+	gotVar, setVar cachedVar
+}
+
+// cachedVar is a variable's value kept for the rest of the request.
+type cachedVar struct {
+	done, found bool
+	val         []byte
+}
+
+// get returns the cached value, computing it with f the first time.
+func (v *cachedVar) get(s *rewrite.State, dst []byte, f func(dst []byte) ([]byte, bool)) []byte {
+	if !v.done {
+		v.done = true
+		v.val, v.found = f(v.val[:0])
+	}
+	if v.found && len(v.val) == 0 {
+		s.FoundEmpty = true
+	}
+	return append(dst, v.val...)
 }
 
 // mainExchange is the main request's exchange.
@@ -193,15 +214,17 @@ func addUseridVariables(rc *rewrite.Compiler) {
 			return dst
 		}
 		m := x.mainExchange()
-		c := &m.conf().userid.cfg
-		if c.Enable == userid.Off {
-			return dst
-		}
-		st := m.uidGet(c)
-		if st.got.Zero() {
-			return dst
-		}
-		return userid.AppendVar(dst, c.Name, &st.got)
+		return m.mods.uid.gotVar.get(s, dst, func(dst []byte) ([]byte, bool) {
+			c := &m.conf().userid.cfg
+			if c.Enable == userid.Off {
+				return dst, false
+			}
+			st := m.uidGet(c)
+			if st.got.Zero() {
+				return dst, false
+			}
+			return userid.AppendVar(dst, c.Name, &st.got), true
+		})
 	})
 	rc.AddVariable("uid_set", func(s *rewrite.State, dst []byte) []byte {
 		x, ok := s.Files.(*exchange)
@@ -209,15 +232,17 @@ func addUseridVariables(rc *rewrite.Compiler) {
 			return dst
 		}
 		m := x.mainExchange()
-		c := &m.conf().userid.cfg
-		if c.Enable < userid.V1 {
-			return dst
-		}
-		st := m.uidGet(c)
-		m.uidCreate(c, st)
-		if st.set.Zero() {
-			return dst
-		}
-		return userid.AppendVar(dst, c.Name, &st.set)
+		return m.mods.uid.setVar.get(s, dst, func(dst []byte) ([]byte, bool) {
+			c := &m.conf().userid.cfg
+			if c.Enable < userid.V1 {
+				return dst, false
+			}
+			st := m.uidGet(c)
+			m.uidCreate(c, st)
+			if st.set.Zero() {
+				return dst, false
+			}
+			return userid.AppendVar(dst, c.Name, &st.set), true
+		})
 	})
 }

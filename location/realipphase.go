@@ -26,13 +26,16 @@ func (m *modState) reset() {
 	m.uid.read, m.uid.created, m.uid.reset = false, false, false
 	m.uid.set = [4]uint32{}
 	m.uid.gotVar.done, m.uid.setVar.done = false, false
+	m.secureLink.linkVar.done, m.secureLink.expiresVar.done = false, false
 }
 
 // redirected is the part of an internal redirect that clears the
 // modules' contexts (nginx zeroes r->ctx): userid reads its cookie and
-// makes its uid again, though $uid_got and $uid_set keep the values the
-// request cached (realip's address stays, as nginx finds it again).
+// makes its uid again and secure_link forgets the expiry it read, though
+// the variables keep the values the request cached (realip's address
+// stays, as nginx finds it again).
 func (m *modState) redirected() {
+	m.secureLink.hasExpires = false
 	m.uid.read, m.uid.created, m.uid.reset = false, false, false
 	m.uid.set = [4]uint32{}
 }

@@ -72,6 +72,9 @@ type secureLinkState struct {
 	link, input []byte
 	expires     []byte
 	hasExpires  bool // nginx's module context: an expiry was read
+	// linkVar and expiresVar are the variables as first evaluated:
+	// nginx caches them for the request, internal redirects included.
+	linkVar, expiresVar cachedVar
 }
 
 // addSecureLinkVariables defines $secure_link and $secure_link_expires.
@@ -81,48 +84,57 @@ func addSecureLinkVariables(rc *rewrite.Compiler) {
 		if !ok || s.Req == nil {
 			return dst
 		}
-		conf := x.curConf
-		if conf == nil && x.srv != nil {
-			conf = x.srv.root.conf
-		}
-		if conf == nil {
-			return dst
-		}
-		sl, st := &conf.secureLink, &x.mods.secureLink
-		if sl.hasSecret {
-			link, ok := securelink.Old(s.Req.RawURI, sl.secret)
-			if !ok {
-				return dst
-			}
-			s.FoundEmpty = len(link) == 0
-			return append(dst, link...)
-		}
-		if sl.variable == nil || sl.md5 == nil {
-			return dst
-		}
-		st.link = sl.variable.Eval(s, st.link[:0])
-		hash, expires, when, ok := securelink.Split(st.link)
-		if !ok {
-			return dst
-		}
-		if expires != nil {
-			st.expires, st.hasExpires = append(st.expires[:0], expires...), true
-		}
-		st.input = sl.md5.Eval(s, st.input[:0])
-		switch securelink.Check(hash, st.input, when, time.Now().Unix()) {
-		case securelink.Valid:
-			return append(dst, '1')
-		case securelink.Expired:
-			return append(dst, '0')
-		}
-		return dst
+		return x.mods.secureLink.linkVar.get(s, dst, func(dst []byte) ([]byte, bool) {
+			return x.secureLinkValue(s, dst)
+		})
 	})
 	rc.AddVariable("secure_link_expires", func(s *rewrite.State, dst []byte) []byte {
 		x, ok := s.Files.(*exchange)
-		if !ok || !x.mods.secureLink.hasExpires {
+		if !ok {
 			return dst
 		}
-		s.FoundEmpty = len(x.mods.secureLink.expires) == 0
-		return append(dst, x.mods.secureLink.expires...)
+		st := &x.mods.secureLink
+		return st.expiresVar.get(s, dst, func(dst []byte) ([]byte, bool) {
+			if !st.hasExpires {
+				return dst, false
+			}
+			return append(dst, st.expires...), true
+		})
 	})
+}
+
+// secureLinkValue is ngx_http_secure_link_variable: found is false for
+// a wrong link.
+func (x *exchange) secureLinkValue(s *rewrite.State, dst []byte) (_ []byte, found bool) {
+	conf := x.curConf
+	if conf == nil && x.srv != nil {
+		conf = x.srv.root.conf
+	}
+	if conf == nil {
+		return dst, false
+	}
+	sl, st := &conf.secureLink, &x.mods.secureLink
+	if sl.hasSecret {
+		link, ok := securelink.Old(s.Req.RawURI, sl.secret)
+		return append(dst, link...), ok
+	}
+	if sl.variable == nil || sl.md5 == nil {
+		return dst, false
+	}
+	st.link = sl.variable.Eval(s, st.link[:0])
+	hash, expires, when, ok := securelink.Split(st.link)
+	if !ok {
+		return dst, false
+	}
+	if expires != nil {
+		st.expires, st.hasExpires = append(st.expires[:0], expires...), true
+	}
+	st.input = sl.md5.Eval(s, st.input[:0])
+	switch securelink.Check(hash, st.input, when, time.Now().Unix()) {
+	case securelink.Valid:
+		return append(dst, '1'), true
+	case securelink.Expired:
+		return append(dst, '0'), true
+	}
+	return dst, false
 }

@@ -42,6 +42,19 @@ func TestServeSecureLink(t *testing.T) {
         if ($secure_link = "") { return 403 "no\n"; }
         return 200 "link=[$secure_link]\n";
     }
+    # The variables keep their first value for the request; an internal
+    # redirect forgets the expiry read (nginx's module context).
+    location /redir/ {
+        secure_link $arg_md5,$arg_e;
+        secure_link_md5 "$uri secret";
+        set $x "v:$secure_link";
+        try_files /nope /final/;
+    }
+    location /final/ {
+        secure_link $arg_other;
+        secure_link_md5 other;
+        return 200 "final link=[$secure_link] expires=[$secure_link_expires]\n";
+    }
     location /p/inner/ {
         secure_link $arg_md5;
         return 200 "inner link=[$secure_link]\n";

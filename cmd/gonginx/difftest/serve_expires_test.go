@@ -38,6 +38,9 @@ server {
     location /if/ { expires 2h; if ($arg_a) { expires 3h; } if ($arg_b) { } }
     location /up/ { expires 1h; proxy_pass http://{{BACKEND}}/; }
     location /upmap/ { proxy_pass http://{{BACKEND}}/; }
+    location /upetag/ { add_header ETag ""; add_header Last-Modified ""; proxy_pass http://{{BACKEND}}/; }
+    location /upetag2/ { add_header ETag '"new"'; proxy_pass http://{{BACKEND}}/; }
+    location /upmod/ { expires modified 1h; add_header X-CC $sent_http_cache_control; proxy_pass http://{{BACKEND}}/; }
     location /ret/ { return 200 "ret\n"; }
     location /ret404/ { return 404; }
     location /cc/ { expires 1h; add_header Cache-Control public; add_header X-CC $sent_http_cache_control; }
@@ -90,6 +93,13 @@ server {
 			plainGet("if replaces", "/if/f?a=1"),
 			plainGet("if inherits", "/if/f?b=1"),
 			plainGet("proxied with its own Expires and Cache-Control", "/up/caching"),
+			plainGet("proxied with two Expires", "/up/accel?h=Expires:%20Thu,%2001%20Jan%201998%2000:00:00%20GMT&h=Expires:%20Fri,%2002%20Jan%201998%2000:00:00%20GMT"),
+			plainGet("proxied with two Last-Modified, modified", "/upmod/accel?h=Last-Modified:%20Thu,%2001%20Jan%201998%2000:00:00%20GMT&h=Last-Modified:%20Fri,%2002%20Jan%201998%2000:00:00%20GMT"),
+			plainGet("proxied with an invalid Last-Modified, modified", "/upmod/accel?h=Last-Modified:%20yesterday"),
+			plainGet("proxied with a lenient Last-Modified, modified", "/upmod/accel?h=Last-Modified:%20Thu,%2001%20Jan%201998%2000:00:00%20GMT;%20x"),
+			plainGet("proxied two ETags and Last-Modifieds, removed", "/upetag/accel?h=ETag:%20%22a%22&h=ETag:%20%22b%22&h=Last-Modified:%20Thu,%2001%20Jan%201998%2000:00:00%20GMT&h=Last-Modified:%20Fri,%2002%20Jan%201998%2000:00:00%20GMT"),
+			plainGet("proxied two ETags, replaced", "/upetag2/accel?h=ETag:%20%22a%22&h=ETag:%20%22b%22"),
+			plainGet("proxied with three Cache-Control", "/up/accel?h=Cache-Control:%20a&h=Cache-Control:%20b&h=Cache-Control:%20c"),
 			hostGet("304", "localhost", "/acc/f", imsExact),
 			plainGet("404 with expires", "/ret404/"),
 			plainGet("expires and add_header Cache-Control", "/cc/a.txt"),

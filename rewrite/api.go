@@ -49,7 +49,12 @@ type State struct {
 	// the temporary file it was written to ($request_body_file).
 	RequestBody     []byte
 	RequestBodyFile string
-	hasBody         bool
+	// ChunkedLength is a chunked body's length once it was read in full
+	// (ChunkedRead): $content_length then gives it, as nginx sets
+	// headers_in.content_length_n while reading.
+	ChunkedLength int64
+	ChunkedRead   bool
+	hasBody       bool
 	// RequestBodyWhole: RequestBody is the whole client body, read in
 	// full, so a later proxy pass (after an X-Accel-Redirect or an
 	// error_page) sends it again, as nginx keeps r->request_body.
@@ -168,6 +173,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.FastCGI = nil
+	s.ChunkedLength, s.ChunkedRead = 0, false
 	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.RequestID = [16]byte{}

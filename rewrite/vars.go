@@ -408,9 +408,14 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"binary_remote_addr": binaryRemoteAddr,
 		"server_name":        str(func(s *State) string { return s.ServerName }),
 		"server_protocol":    func(s *State, dst []byte) []byte { return append(dst, s.Req.Proto...) },
-		"content_length":     hdr("Content-Length"),
-		"content_type":       hdr("Content-Type"),
-		"document_root":      appendDocumentRoot,
+		"content_length": func(s *State, dst []byte) []byte {
+			if v := s.Req.HeaderValue("Content-Length"); v != nil || !s.ChunkedRead {
+				return append(dst, v...)
+			}
+			return strconv.AppendInt(dst, s.ChunkedLength, 10)
+		},
+		"content_type":  hdr("Content-Type"),
+		"document_root": appendDocumentRoot,
 		"realpath_root": func(s *State, dst []byte) []byte {
 			root := appendDocumentRoot(s, nil)
 			if p, err := filepath.EvalSymlinks(string(root)); err == nil {

@@ -15,9 +15,6 @@ import (
 // response's records read into a CGI head and a body.
 
 var (
-	// errFCGICaught: fastcgi_catch_stderr matched; nginx logs only the
-	// stderr line and answers as for an invalid header.
-	errFCGICaught        = errors.New("upstream sent invalid header")
 	errFCGIUnexpectedEnd = errors.New("upstream sent unexpected FastCGI record: 3")
 	errFCGIPrematureReq  = errors.New("upstream prematurely closed FastCGI request")
 )
@@ -149,7 +146,8 @@ func (p *Proxy) readHeadFastCGI(nc net.Conn, x *exchange, s *rewrite.State) (n, 
 				p.logStderr(s, x, data, actionHeader)
 				for _, pat := range p.fcgi.catchStderr {
 					if bytes.Contains(trimStderr(data), []byte(pat)) {
-						return n, pos, 502, errFCGICaught, ftInvalidHeader
+						// nginx logs only the stderr line.
+						return n, pos, 502, nil, ftInvalidHeader
 					}
 				}
 				continue
@@ -280,7 +278,12 @@ func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite
 					return false, err
 				}
 			case pieceStderr:
-				p.logStderr(s, x, data, actionBody)
+				// nginx's unbuffered relay runs under the header's action.
+				action := actionBody
+				if !x.buffering {
+					action = actionHeader
+				}
+				p.logStderr(s, x, data, action)
 			case pieceStdoutEnd:
 				if closed {
 					continue

@@ -175,6 +175,7 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 		if c.BodyDone() {
 			x.streamChunked = false
 			bodyLen, x.bodyBuffered = int64(n), true
+			s.ChunkedLength, s.ChunkedRead = bodyLen, true
 			s.SetRequestBody(x.body)
 			s.RequestBodyWhole = true
 		} else {
@@ -202,6 +203,9 @@ func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status
 			return bodyStatus(err), err
 		}
 		bodyLen, x.bodyBuffered = n, true
+		if r.Chunked {
+			s.ChunkedLength, s.ChunkedRead = n, true
+		}
 		if x.bodyFile != nil {
 			s.RequestBodyFile = x.bodyFile.Name()
 			// The State keeps the file to the end of the request.

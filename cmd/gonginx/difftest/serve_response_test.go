@@ -288,3 +288,32 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// server_tokens at the http level, turned on again by a server.
+func TestServeServerTokensHTTPLevel(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "server_tokens http level",
+		Config: `server_tokens off;
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / { }
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name on;
+    server_tokens on;
+    location / { }
+}
+`,
+		Requests: []harness.Request{
+			plainGet("http off", "/x"),
+			hostGet("server on", "on", "/x"),
+			serveRaw("400 in the default server", "GET / HTTP/1.1\r\n\r\n"),
+			serveRaw("HTTP/0.9", "GET /x\r\n"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

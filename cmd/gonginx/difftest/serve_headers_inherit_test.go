@@ -291,3 +291,36 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// add_header, expires and add_trailer leave subrequests alone (nginx's
+// headers filter passes them by): what an ssi include's own location
+// adds is not in its $sent_http_*.
+func TestServeHeadersSubrequest(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "headers in subrequests",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    root html;
+    location / { ssi on; add_header X-Main m; }
+    location /inc/ {
+        ssi on;
+        add_header X-Sub s;
+        expires max;
+        add_trailer X-Sub-Trailer t;
+    }
+}
+`,
+		Content: map[string]string{
+			"html/main.html":    `main:<!--#include virtual="/inc/sub.html" -->|<!--#echo var="sent_http_x_main" default="none" -->` + "\n",
+			"html/inc/sub.html": `sub:<!--#echo var="sent_http_x_sub" default="none" -->,<!--#echo var="sent_http_expires" default="none" -->,<!--#echo var="sent_http_cache_control" default="none" -->` + "\n",
+		},
+		Requests: []harness.Request{
+			plainGet("include", "/main.html"),
+			plainGet("the included page itself", "/inc/sub.html"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

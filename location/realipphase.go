@@ -15,6 +15,7 @@ import (
 type modState struct {
 	realip     realipState
 	refBuf     [256]byte // the Referer's host, lowercased
+	refVar     cachedVar // $invalid_referer
 	secureLink secureLinkState
 	uid        useridState
 }
@@ -27,6 +28,7 @@ func (m *modState) reset() {
 	m.uid.set = [4]uint32{}
 	m.uid.gotVar.done, m.uid.setVar.done = false, false
 	m.secureLink.linkVar.done, m.secureLink.expiresVar.done = false, false
+	m.refVar.done = false
 }
 
 // redirected is the part of an internal redirect that clears the

@@ -109,20 +109,22 @@ func addRefererVariables(rc *rewrite.Compiler) {
 		if !ok || s.Req == nil {
 			return dst
 		}
-		conf := x.curConf
-		if conf == nil && x.srv != nil {
-			conf = x.srv.root.conf
-		}
-		if conf == nil || conf.referer == nil {
-			s.FoundEmpty = true
-			return dst
-		}
-		ref, present := refererHeader(s)
-		if conf.referer.Invalid(ref, present, &x.mods.refBuf) {
-			return append(dst, '1')
-		}
-		s.FoundEmpty = true
-		return dst
+		// nginx caches the value for the request, internal redirects
+		// included.
+		return x.mods.refVar.get(s, dst, func(dst []byte) ([]byte, bool) {
+			conf := x.curConf
+			if conf == nil && x.srv != nil {
+				conf = x.srv.root.conf
+			}
+			if conf == nil || conf.referer == nil {
+				return dst, true
+			}
+			ref, present := refererHeader(s)
+			if conf.referer.Invalid(ref, present, &x.mods.refBuf) {
+				return append(dst, '1'), true
+			}
+			return dst, true
+		})
 	})
 }
 

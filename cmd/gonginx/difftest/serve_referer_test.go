@@ -39,6 +39,16 @@ func TestServeReferer(t *testing.T) {
         }
         return 200 "regexonly invalid=[$invalid_referer]\n";
     }
+    # $invalid_referer keeps its first value for the request.
+    location /refredir/ {
+        valid_referers good.test;
+        set $x "v:$invalid_referer";
+        try_files /nope /reffinal/;
+    }
+    location /reffinal/ {
+        valid_referers bad.test;
+        return 200 "final invalid=[$invalid_referer]\n";
+    }
     location /deny/ {
         valid_referers server_names;
         if ($invalid_referer) {
@@ -82,6 +92,7 @@ server {
 		{"/nested/own/", "http://www.example.org/pics"}, {"/nested/own/", "\x00"},
 		{"/regexonly/", "http://good.test/"}, {"/regexonly/", "http://bad.test/"}, {"/regexonly/", "\x00"},
 		{"/regexonly/inner/", "http://good.test/"}, {"/regexonly/inner/", "http://inner.test/"},
+		{"/refredir/", "http://good.test/"}, {"/refredir/", "http://bad.test/"}, {"/reffinal/", "http://bad.test/"},
 		{"/deny/", "http://localhost/"}, {"/deny/", "http://evil.test/"}, {"/deny/", "\x00"},
 	} {
 		reqs = append(reqs, req(r[0], r[1]))

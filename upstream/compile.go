@@ -222,25 +222,8 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 			return nil, confErr(d, `invalid value "%s" in "%s" directive, it must be "1.0" or "1.1"`, d.Args[0], d.Name)
 		}
 	}
-	p.passHeaders = flag(blocks, "proxy_pass_request_headers", true)
-	p.passBody = flag(blocks, "proxy_pass_request_body", true)
-	p.requestBuffering = flag(blocks, "proxy_request_buffering", true)
-	p.buffering = flag(blocks, "proxy_buffering", true)
-	p.ignoreClientAbort = flag(blocks, "proxy_ignore_client_abort", false)
-	p.serverTokensOff = !flag(blocks, "server_tokens", true)
-	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
-	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)
-	for _, t := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"proxy_connect_timeout", &p.ConnectTimeout}, {"proxy_read_timeout", &p.ReadTimeout}, {"proxy_send_timeout", &p.SendTimeout}} {
-		if d := last(blocks, t.name); d != nil {
-			v, err := parseTime(d.Args[0])
-			if err != nil {
-				return nil, confErr(d, `"%s" directive invalid value`, d.Name)
-			}
-			*t.dst = v
-		}
+	if err := p.compileUpstreamConf(blocks); err != nil {
+		return nil, err
 	}
 	bufSize := os.Getpagesize()
 	if d := last(blocks, "proxy_buffer_size"); d != nil {
@@ -249,20 +232,6 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		}
 	}
 	p.tunnelBufs = tunnelPool(bufSize)
-	p.bodyBufferSize = 16 << 10 // nginx's default on 64-bit systems
-	if d := last(blocks, "client_body_buffer_size"); d != nil {
-		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
-			p.bodyBufferSize = n
-		}
-	}
-	if d := last(blocks, "client_body_in_file_only"); d != nil {
-		p.bodyInFileOnly = map[string]int{"on": 1, "clean": 2}[d.Args[0]]
-	}
-	if d := last(blocks, "client_max_body_size"); d != nil {
-		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
-			p.maxBody = n
-		}
-	}
 	for _, d := range innermost(blocks, "proxy_set_header") {
 		if len(d.Args) != 2 {
 			continue
@@ -291,18 +260,8 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 			p.headers = append(p.headers, def)
 		}
 	}
-	p.hide = append(p.hide, defaultHide...)
-	for _, d := range innermost(blocks, "proxy_pass_header") {
-		p.passUpstream = append(p.passUpstream, strings.ToLower(d.Args[0]))
-	}
-	for _, d := range innermost(blocks, "proxy_hide_header") {
-		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
-	}
-	p.compileIgnoreHeaders(blocks)
+	p.compileHeaders(blocks, defaultHide)
 	if err := p.compileRedirects(blocks, c); err != nil {
-		return nil, err
-	}
-	if err := p.compileNext(blocks); err != nil {
 		return nil, err
 	}
 	if err := p.compileRequestBody(blocks, c); err != nil {

@@ -73,59 +73,18 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	if err := groups.compileResolver(p, blocks); err != nil {
 		return nil, err
 	}
-	p.passHeaders = flag(blocks, "fastcgi_pass_request_headers", true)
-	p.passBody = flag(blocks, "fastcgi_pass_request_body", true)
-	p.requestBuffering = flag(blocks, "fastcgi_request_buffering", true)
-	p.buffering = flag(blocks, "fastcgi_buffering", true)
-	p.ignoreClientAbort = flag(blocks, "fastcgi_ignore_client_abort", false)
+	if err := p.compileUpstreamConf(blocks); err != nil {
+		return nil, err
+	}
 	f.keepConn = flag(blocks, "fastcgi_keep_conn", false)
-	p.serverTokensOff = !flag(blocks, "server_tokens", true)
-	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
-	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)
-	for _, t := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"fastcgi_connect_timeout", &p.ConnectTimeout}, {"fastcgi_read_timeout", &p.ReadTimeout}, {"fastcgi_send_timeout", &p.SendTimeout}} {
-		if d := last(blocks, t.name); d != nil {
-			v, err := parseTime(d.Args[0])
-			if err != nil {
-				return nil, confErr(d, `"%s" directive invalid value`, d.Name)
-			}
-			*t.dst = v
-		}
-	}
 	p.tunnelBufs = tunnelPool(os.Getpagesize())
-	p.bodyBufferSize = 16 << 10
-	if d := last(blocks, "client_body_buffer_size"); d != nil {
-		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
-			p.bodyBufferSize = n
-		}
-	}
-	if d := last(blocks, "client_body_in_file_only"); d != nil {
-		p.bodyInFileOnly = map[string]int{"on": 1, "clean": 2}[d.Args[0]]
-	}
-	if d := last(blocks, "client_max_body_size"); d != nil {
-		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
-			p.maxBody = n
-		}
-	}
 	for _, d := range innermost(blocks, "fastcgi_catch_stderr") {
 		f.catchStderr = append(f.catchStderr, d.Args[0])
 	}
 	if err := f.compileParams(blocks, c); err != nil {
 		return nil, err
 	}
-	p.hide = append(p.hide, fcgiDefaultHide...)
-	for _, d := range innermost(blocks, "fastcgi_pass_header") {
-		p.passUpstream = append(p.passUpstream, strings.ToLower(d.Args[0]))
-	}
-	for _, d := range innermost(blocks, "fastcgi_hide_header") {
-		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
-	}
-	p.compileIgnoreHeaders(blocks)
-	if err := p.compileNext(blocks); err != nil {
-		return nil, err
-	}
+	p.compileHeaders(blocks, fcgiDefaultHide)
 	if err := p.compileRequestBody(blocks, c); err != nil {
 		return nil, err
 	}

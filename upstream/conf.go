@@ -1,0 +1,65 @@
+package upstream
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// This file reads the settings every upstream protocol has under its own
+// prefix (proxy_*, fastcgi_*), as ngx_http_upstream_conf_t holds them for
+// each module: p.name gives the directive of p's protocol.
+
+// compileUpstreamConf reads the request and body passing, buffering,
+// timeouts, client body limits, retries and ignored headers.
+func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive) error {
+	p.passHeaders = flag(blocks, p.name("_pass_request_headers"), true)
+	p.passBody = flag(blocks, p.name("_pass_request_body"), true)
+	p.requestBuffering = flag(blocks, p.name("_request_buffering"), true)
+	p.buffering = flag(blocks, p.name("_buffering"), true)
+	p.ignoreClientAbort = flag(blocks, p.name("_ignore_client_abort"), false)
+	p.serverTokensOff = !flag(blocks, "server_tokens", true)
+	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
+	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)
+	for _, t := range []struct {
+		suffix string
+		dst    *time.Duration
+	}{{"_connect_timeout", &p.ConnectTimeout}, {"_read_timeout", &p.ReadTimeout}, {"_send_timeout", &p.SendTimeout}} {
+		if d := last(blocks, p.name(t.suffix)); d != nil {
+			v, err := parseTime(d.Args[0])
+			if err != nil {
+				return confErr(d, `"%s" directive invalid value`, d.Name)
+			}
+			*t.dst = v
+		}
+	}
+	p.bodyBufferSize = 16 << 10 // nginx's default on 64-bit systems
+	if d := last(blocks, "client_body_buffer_size"); d != nil {
+		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
+			p.bodyBufferSize = n
+		}
+	}
+	if d := last(blocks, "client_body_in_file_only"); d != nil {
+		p.bodyInFileOnly = map[string]int{"on": 1, "clean": 2}[d.Args[0]]
+	}
+	if d := last(blocks, "client_max_body_size"); d != nil {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
+			p.maxBody = n
+		}
+	}
+	p.compileIgnoreHeaders(blocks)
+	return p.compileNext(blocks)
+}
+
+// compileHeaders sets the backend headers hidden from the client: the
+// protocol's defaults and *_hide_header, minus *_pass_header.
+func (p *Proxy) compileHeaders(blocks [][]*nginxconf.Directive, defaults []string) {
+	p.hide = append(p.hide, defaults...)
+	for _, d := range innermost(blocks, p.name("_pass_header")) {
+		p.passUpstream = append(p.passUpstream, strings.ToLower(d.Args[0]))
+	}
+	for _, d := range innermost(blocks, p.name("_hide_header")) {
+		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
+	}
+}

@@ -27,6 +27,8 @@ import (
 type fcgiServer struct {
 	ln net.Listener
 	wg sync.WaitGroup
+	// fixed, when set, answers every request (a failing server).
+	fixed []byte
 }
 
 func startFCGIServer(t *testing.T) *fcgiServer {
@@ -162,6 +164,10 @@ var endRequest = record(3, "\x00\x00\x00\x00\x00\x00\x00\x00", 0)
 
 // respond answers by the script the request's DOCUMENT_URI names.
 func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
+	if s.fixed != nil {
+		_, err := c.Write(s.fixed)
+		return err == nil
+	}
 	var out []byte
 	w := func(b ...[]byte) {
 		for _, x := range b {
@@ -207,6 +213,9 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 		w(stdout("Content-Type: text/plain\n\nlf only"), stdout(""), endRequest)
 	case script == "eof":
 		w(stdout("Content-Type: text/plain\r\n\r\nthen close"))
+	case script == "slow":
+		time.Sleep(300 * time.Millisecond)
+		w(stdout("\r\nslow"), stdout(""), endRequest)
 	case script == "e500":
 		w(stdout("Status: 500 Oops\r\n\r\nfailed"), stdout(""), endRequest)
 	default:
@@ -370,5 +379,46 @@ server {
 			"GET /scripts/echo HTTP/1.1\r\nHost: localhost\r\n\r\nGET /scripts/echo2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 	}
 	c.Requests[len(c.Requests)-1].Responses = 2
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// fastcgi_next_upstream, timeouts and the $upstream_* variables: groups of
+// a refusing address, a server answering 500 and a good one.
+func TestServeFastCGINextUpstream(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	good := startFCGIServer(t)
+	bad := startFCGIServer(t)
+	bad.fixed = append(stdout("Status: 500 Bad\r\n\r\nfrom bad"), append(stdout(""), endRequest...)...)
+	c := harness.Case{Name: "fastcgi_next_upstream", ErrorMessages: true, AccessLogFiles: []string{"up.log"},
+		Config: `log_format up "$uri $status ua=$upstream_addr us=$upstream_status";
+upstream refused { server 127.0.0.1:1; server ` + good.addr() + `; }
+upstream e500 { server ` + bad.addr() + `; server ` + good.addr() + `; }
+upstream e500b { server ` + bad.addr() + `; server ` + good.addr() + `; }
+upstream e500c { server ` + bad.addr() + `; server ` + good.addr() + `; }
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log up.log up;
+    fastcgi_param DOCUMENT_URI $document_uri;
+    location /refused/ { fastcgi_pass refused; }
+    location /e500/ { fastcgi_pass e500; fastcgi_next_upstream error http_500; }
+    location /e500off/ { fastcgi_pass e500b; fastcgi_next_upstream off; }
+    location /e500tries/ { fastcgi_pass e500c; fastcgi_next_upstream http_500; fastcgi_next_upstream_tries 1; }
+    location /timeout/ { fastcgi_pass ` + good.addr() + `; fastcgi_read_timeout 100ms; }
+    location /ok/ { fastcgi_pass ` + good.addr() + `; fastcgi_read_timeout 1s; }
+}
+`}
+	get := func(name, target string) harness.Request {
+		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	}
+	c.Requests = []harness.Request{
+		get("refused, then the next server", "/refused/echo"),
+		get("http_500, then the next server", "/e500/echo"),
+		get("off: the 500 is the answer", "/e500off/echo"),
+		get("tries 1", "/e500tries/echo"),
+		get("read timeout", "/timeout/slow"),
+		get("within the read timeout", "/ok/slow"),
+	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -1,6 +1,8 @@
 // Package upstream owns nginx's upstream{} groups (servers with weight,
 // max_fails, fail_timeout, backup, down; keepalive; balancing behind a
-// one-method Picker), the proxy handler (proxy_pass URI rules,
+// one-method Picker), FastCGI as a second protocol on the same
+// machinery (fastcgi.go, fcgi_record.go, fcgi_wire.go: fastcgi_pass,
+// fastcgi_param, the records), the proxy handler (proxy_pass URI rules,
 // proxy_set_header with inheritance and defaults, proxy_http_version,
 // timeouts, 502/504), the X-Accel-* headers a backend steers it with
 // (accel.go; location follows an X-Accel-Redirect, which Serve reports in
@@ -8,7 +10,7 @@
 // connection when a backend answers 101.
 //
 // Entry points: CompileGroups (http{} level, once per config), CompileProxy
-// (per location), (*Proxy).Serve (per request). The request to the backend
-// and the response to the client are written byte for byte as nginx 1.22
-// writes them, without net/http.
+// and CompileFastCGIPass (per location), (*Proxy).Serve (per request). The
+// request to the backend and the response to the client are written byte
+// for byte as nginx 1.22 writes them, without net/http.
 package upstream

@@ -152,6 +152,11 @@ func (p *Proxy) buildResponse(c *http1.Conn, s *rewrite.State, x *exchange) (res
 		switch {
 		case http1.EqualFold(name, "content-length"):
 			v, ok := http1.ParseOffset(hd.Value)
+			if !ok && p.fcgi != nil {
+				// nginx's upstream takes ngx_atoof's -1: no length.
+				length, hasLength = -1, false
+				continue
+			}
 			if !ok {
 				return nil, 0, false, false, errInvalidLength
 			}

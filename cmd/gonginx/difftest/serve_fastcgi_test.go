@@ -201,6 +201,8 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 		w(stdout(""), endRequest)
 	case script == "cl":
 		w(stdout("Content-Length: 3\r\n\r\nabcdef"), stdout(""), endRequest)
+	case script == "badlength":
+		w(stdout("Content-Length: 2\r\nContent-Length: x\r\n\r\nabc"), stdout(""), endRequest)
 	case script == "badstatus":
 		w(stdout("Status: abc\r\n\r\n"), stdout(""), endRequest)
 	case script == "servers":
@@ -362,6 +364,7 @@ server {
 		get("a big body", "/plain/big"),
 		get("Content-Length cuts", "/plain/cl"),
 		get("invalid Status", "/plain/badstatus"),
+		get("an invalid Content-Length after a valid one", "/plain/badlength"),
 		get("Server, Date, Connection, Transfer-Encoding from the backend", "/plain/servers"),
 		get("X-Accel-Redirect", "/plain/xaccel"),
 		get("an empty head", "/plain/empty"),

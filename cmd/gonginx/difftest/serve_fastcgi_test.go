@@ -332,6 +332,10 @@ server {
         fastcgi_pass 127.0.0.1:1;
         include fastcgi_params;
     }
+    location /toobig/ {
+        fastcgi_pass ` + addr + `;
+        ` + strings.Repeat("fastcgi_param BIG "+strings.Repeat("x", 4000)+";\n", 17) + `
+    }
     location /catch/ {
         fastcgi_pass ` + addr + `;
         include fastcgi_params;
@@ -378,6 +382,7 @@ server {
 		get("fastcgi_pass with a variable", "/var/echo"),
 		get("backend down", "/down/echo"),
 		get("catch_stderr", "/catch/stderr"),
+		get("params over one record", "/toobig/echo"),
 		serveRaw("keep_conn: two requests on one client connection",
 			"GET /scripts/echo HTTP/1.1\r\nHost: localhost\r\n\r\nGET /scripts/echo2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 	}

@@ -20,7 +20,7 @@ const phpFPMBin = "/usr/sbin/php-fpm8.2"
 
 // startPHPFPM runs a php-fpm pool on a free loopback port until the test
 // ends (stopped by its pid).
-func startPHPFPM(t *testing.T) string {
+func startPHPFPM(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(phpFPMBin); err != nil {
 		if os.Getenv("CI") != "" {
@@ -184,4 +184,55 @@ func TestServePHPFPM(t *testing.T) {
 		serveRaw("HEAD", "HEAD /index.php HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// BenchmarkServePHPFPM sends b.N keepalive requests for a small PHP script
+// through nginx and through gonginx to one php-fpm pool (fastcgi_keep_conn
+// with upstream keepalive), and reports throughput and the server's CPU
+// time per request (php-fpm's own CPU is not counted).
+func BenchmarkServePHPFPM(b *testing.B) {
+	fpm := startPHPFPM(b)
+	c := harness.Case{Config: `upstream fpm { server ` + fpm + `; keepalive 8; }
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    root html;
+    location ~ \.php$ {
+        fastcgi_pass fpm;
+        fastcgi_keep_conn on;
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        fastcgi_param QUERY_STRING $query_string;
+        fastcgi_param REQUEST_METHOD $request_method;
+        fastcgi_param REQUEST_URI $request_uri;
+        fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+        fastcgi_param SERVER_PROTOCOL $server_protocol;
+        fastcgi_param HTTP_HOST $host;
+    }
+}
+`, Content: map[string]string{"html/hello.php": "<?php echo 'hello ', $_GET['n'] ?? '', \"\\n\";\n"}}
+	for _, im := range []harness.Impl{serveNginx(b), serveUnderTest(b)} {
+		b.Run(im.Name, func(b *testing.B) {
+			srv, err := harness.Start(c, im, serveAssets(b), 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Stop()
+			opt := harness.LoadOptions{Requests: 100, Concurrency: 4, MaxDuration: time.Minute,
+				Path: "/hello.php?n=1", SNI: "localhost"}
+			if _, err := harness.Load(srv, opt); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			opt.Requests = b.N
+			res, err := harness.Load(srv, opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Errors > 0 {
+				b.Errorf("%d of %d requests failed", res.Errors, b.N)
+			}
+			b.ReportMetric(res.ReqPerSec, "req/s")
+			b.ReportMetric(float64(res.CPUPerRequest.Nanoseconds())/1e3, "server-µs/req")
+		})
+	}
 }

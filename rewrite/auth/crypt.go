@@ -106,10 +106,16 @@ func libcCrypt(password, setting []byte) Result {
 		return equal(got, setting)
 	case strings.HasPrefix(s, "$2"):
 		return bcryptVerify(password, setting)
+	case strings.HasPrefix(s, "$sha1$"):
+		got, ok := sha1Crypt(password, s)
+		if !ok {
+			return Mismatch
+		}
+		return equal(got, setting)
 	case strings.HasPrefix(s, "$3$"):
 		return equal(ntHash(password), setting)
 	case strings.HasPrefix(s, "$y$"), strings.HasPrefix(s, "$gy$"), strings.HasPrefix(s, "$7$"),
-		strings.HasPrefix(s, "$md5"), strings.HasPrefix(s, "$sha1$"),
+		strings.HasPrefix(s, "$md5"),
 		strings.HasPrefix(s, "_"):
 		return Unsupported
 	case strings.HasPrefix(s, "$"):

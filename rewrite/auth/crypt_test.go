@@ -37,6 +37,9 @@ var vectors = []struct{ password, stored string }{
 	{"password", "$2a$05$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu"},
 	{strings.Repeat("x", 80), "$2b$04$abcdefghijklmnopqrstuubzadhGtS2zEF.gu0yd0opP6cVzb.e0i"},
 	{"password", "$3$$8846f7eaee8fb117ad06bdd830b7586c"},
+	{"password", "$sha1$1000$salt$91xEa0TCSk6jnl996QgXUA8913Xy"},
+	{"password", "$sha1$0$salt$gMhEgx9CAHre9oEPCTmDy8sy0xcv"},
+	{"password", "$sha1$1$s$maRwmY.e4hCyQMOR0V1Hooeplz13"},
 	{"p\xe4ss", "$3$$411b68984d6b19bbb302455798320a06"},
 	{"", "$3$$31d6cfe0d16ae931b73c59d7e0c089c0"},
 	{strings.Repeat("x", 200), "$3$$33564215584c7572e7ba233025d30554"},
@@ -150,14 +153,17 @@ func TestVerifyLibc(t *testing.T) {
 		case 6:
 			s = "$apr1$" + str(10, chars)
 		case 7:
-			if r.IntN(4) == 0 {
+			switch r.IntN(4) {
+			case 0:
 				s = "$3$" + str(3, chars)
-				break
-			}
-			s = str(2, itoa64)
-			if r.IntN(2) == 0 {
-				s += str(30, itoa64) // bigcrypt
-				pw += str(40, chars)
+			case 1:
+				s = "$sha1$" + str(3, "0123456789x") + "$" + str(12, chars)
+			default:
+				s = str(2, itoa64)
+				if r.IntN(2) == 0 {
+					s += str(30, itoa64) // bigcrypt
+					pw += str(40, chars)
+				}
 			}
 		}
 		pws, settings = append(pws, pw), append(settings, s)

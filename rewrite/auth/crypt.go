@@ -112,11 +112,16 @@ func libcCrypt(password, setting []byte) Result {
 			return Mismatch
 		}
 		return equal(got, setting)
+	case strings.HasPrefix(s, "_"):
+		got, ok := bsdiCrypt(password, setting)
+		if !ok {
+			return Mismatch
+		}
+		return equal(got, setting)
 	case strings.HasPrefix(s, "$3$"):
 		return equal(ntHash(password), setting)
 	case strings.HasPrefix(s, "$y$"), strings.HasPrefix(s, "$gy$"), strings.HasPrefix(s, "$7$"),
-		strings.HasPrefix(s, "$md5"),
-		strings.HasPrefix(s, "_"):
+		strings.HasPrefix(s, "$md5"):
 		return Unsupported
 	case strings.HasPrefix(s, "$"):
 		return Mismatch // no such method: a failure token

@@ -37,6 +37,11 @@ var vectors = []struct{ password, stored string }{
 	{"password", "$2a$05$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu"},
 	{strings.Repeat("x", 80), "$2b$04$abcdefghijklmnopqrstuubzadhGtS2zEF.gu0yd0opP6cVzb.e0i"},
 	{"password", "$3$$8846f7eaee8fb117ad06bdd830b7586c"},
+	{"password", "_J9..saltJW8FtKdEkNM"},
+	{"", "_J9..salt7oN3Rp4tKOo"},
+	{"averylongpassword1234567", "_J9..salt5sTub7W3fe2"},
+	{"password", "_...0saltiIdc23MCpmU"},
+	{"password", "_....saltUT7G1QBPZ9s"},
 	{"password", "$sha1$1000$salt$91xEa0TCSk6jnl996QgXUA8913Xy"},
 	{"password", "$sha1$0$salt$gMhEgx9CAHre9oEPCTmDy8sy0xcv"},
 	{"password", "$sha1$1$s$maRwmY.e4hCyQMOR0V1Hooeplz13"},
@@ -153,7 +158,13 @@ func TestVerifyLibc(t *testing.T) {
 		case 6:
 			s = "$apr1$" + str(10, chars)
 		case 7:
-			switch r.IntN(4) {
+			switch r.IntN(5) {
+			case 4:
+				s = "_" + str(2, itoa64) + ".." + str(5, chars) // counts below 4096
+				if r.IntN(3) == 0 {
+					s = "_...." + str(5, chars) // count 0
+				}
+				pw += str(20, chars)
 			case 0:
 				s = "$3$" + str(3, chars)
 			case 1:
@@ -201,5 +212,21 @@ func TestVerifyLibc(t *testing.T) {
 				t.Errorf("Verify(%q, crypt = %q) (-want +got):\n%s", pw, h, diff)
 			}
 		}
+	}
+}
+
+// The cost of each format's check, for comparison with crypt(3)'s.
+func BenchmarkVerify(b *testing.B) {
+	for _, v := range []struct{ name, stored string }{
+		{"des", "Xy66mTkgaWMYA"}, {"md5", "$1$SaLt$mAht8d4ruTHcl5CWW3suL/"},
+		{"sha512", "$6$s6$MC93XOZK.SA4XYrBZo4wmdQjQNC52hkEmB78QBWoBDldcHtHf6eEVBdL82X2zgCSk3aqy0g4WOQWIRVj0BdW/0"},
+		{"bsdi725", "_J9..saltJW8FtKdEkNM"}, {"plain", "{PLAIN}secret"},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				Verify([]byte("secret"), []byte(v.stored))
+			}
+		})
 	}
 }

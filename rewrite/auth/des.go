@@ -126,6 +126,11 @@ func desCrypt(password, setting []byte) ([]byte, bool) {
 // desBlock appends the 11 characters of 25 DES encryptions of a zero
 // block under the first 8 bytes of key and the 12-bit salt.
 func desBlock(out, password []byte, salt uint32) []byte {
+	return appendBlock(out, desEncrypt(desSchedule(desKey(password)), salt, 0, 25))
+}
+
+// desKey is the DES key of up to 8 password bytes, 7 bits each.
+func desKey(password []byte) uint64 {
 	var key uint64
 	for i := range 8 {
 		var c byte
@@ -134,6 +139,10 @@ func desBlock(out, password []byte, salt uint32) []byte {
 		}
 		key = key<<8 | uint64(c<<1)
 	}
+	return key
+}
+
+func desSchedule(key uint64) *[16]uint64 {
 	var subkeys [16]uint64
 	cd := permute(key, 64, desPC1[:])
 	c, d := uint32(cd>>28), uint32(cd&0xfffffff)
@@ -142,18 +151,19 @@ func desBlock(out, password []byte, salt uint32) []byte {
 		d = (d<<s | d>>(28-s)) & 0xfffffff
 		subkeys[i] = permute(uint64(c)<<28|uint64(d), 56, desPC2[:])
 	}
+	return &subkeys
+}
 
-	// The salt swaps E's outputs i and i+24 for each of its bits i
-	// (bit 0 of the first character is output 1).
+// desEncrypt encrypts block count times under subkeys, each bit i of
+// the salt (24 at most) swapping E's outputs i and i+24.
+func desEncrypt(subkeys *[16]uint64, salt uint32, block uint64, count int) uint64 {
 	e := desE
-	for i := range 12 {
+	for i := range 24 {
 		if salt>>i&1 != 0 {
 			e[i], e[i+24] = e[i+24], e[i]
 		}
 	}
-
-	var block uint64
-	for range 25 {
+	for range count {
 		lr := permute(block, 64, desIP[:])
 		l, r := uint32(lr>>32), uint32(lr)
 		for _, k := range subkeys {
@@ -170,7 +180,12 @@ func desBlock(out, password []byte, salt uint32) []byte {
 		}
 		block = permute(uint64(r)<<32|uint64(l), 64, desFP[:])
 	}
-	// 64 bits make 11 characters, the last with two zero bits below.
+	return block
+}
+
+// appendBlock appends a block as 11 characters, 6 bits each from the
+// top, the last with two zero bits below.
+func appendBlock(out []byte, block uint64) []byte {
 	for i := range 11 {
 		shift := 64 - 6*(i+1)
 		var v uint64
@@ -182,4 +197,35 @@ func desBlock(out, password []byte, salt uint32) []byte {
 		out = append(out, itoa64[v&0x3f])
 	}
 	return out
+}
+
+// bsdiCrypt is BSDi's extended DES, "_" then 4 characters of count (0
+// counts as 1) and 4 of salt (24 bits each, low first): a password longer than 8 bytes
+// is folded into the key by encrypting the key with itself and adding
+// the next 8 bytes.
+func bsdiCrypt(password, setting []byte) ([]byte, bool) {
+	if len(setting) < 9 {
+		return nil, false
+	}
+	var count, salt uint32
+	for i := range 4 {
+		c, s := strings.IndexByte(itoa64, setting[1+i]), strings.IndexByte(itoa64, setting[5+i])
+		if c < 0 || s < 0 {
+			return nil, false
+		}
+		count |= uint32(c) << (6 * i)
+		salt |= uint32(s) << (6 * i)
+	}
+	if count == 0 {
+		count = 1 // as libxcrypt takes it
+	}
+	key := desKey(password)
+	for rest := password[min(len(password), 8):]; len(rest) > 0; rest = rest[min(len(rest), 8):] {
+		key = desEncrypt(desSchedule(key), 0, key, 1)
+		for i := 0; i < 8 && i < len(rest); i++ {
+			key ^= uint64(rest[i]<<1) << (56 - 8*i)
+		}
+	}
+	out := append([]byte(nil), setting[:9]...)
+	return appendBlock(out, desEncrypt(desSchedule(key), salt, 0, int(count))), true
 }

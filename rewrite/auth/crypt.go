@@ -112,6 +112,12 @@ func libcCrypt(password, setting []byte) Result {
 			return Mismatch
 		}
 		return equal(got, setting)
+	case strings.HasPrefix(s, "$7$"):
+		got, ok := scryptCrypt(password, s)
+		if !ok {
+			return Mismatch
+		}
+		return equal(got, setting)
 	case strings.HasPrefix(s, "_"):
 		got, ok := bsdiCrypt(password, setting)
 		if !ok {
@@ -120,8 +126,7 @@ func libcCrypt(password, setting []byte) Result {
 		return equal(got, setting)
 	case strings.HasPrefix(s, "$3$"):
 		return equal(ntHash(password), setting)
-	case strings.HasPrefix(s, "$y$"), strings.HasPrefix(s, "$gy$"), strings.HasPrefix(s, "$7$"),
-		strings.HasPrefix(s, "$md5"):
+	case strings.HasPrefix(s, "$y$"), strings.HasPrefix(s, "$gy$"), strings.HasPrefix(s, "$md5"):
 		return Unsupported
 	case strings.HasPrefix(s, "$"):
 		return Mismatch // no such method: a failure token

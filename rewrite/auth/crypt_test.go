@@ -38,6 +38,9 @@ var vectors = []struct{ password, stored string }{
 	{strings.Repeat("x", 80), "$2b$04$abcdefghijklmnopqrstuubzadhGtS2zEF.gu0yd0opP6cVzb.e0i"},
 	{"password", "$3$$8846f7eaee8fb117ad06bdd830b7586c"},
 	{"password", "_J9..saltJW8FtKdEkNM"},
+	{"password", "$7$CU..../....salt$r4ckezyK3/Wh7UWRZUCYlbUImq1wt069RwecCCIl6u4"},
+	{"password", "$7$06..../....s$OaK0q/KOZ6Ig0AxTJI4fEFaeiLvSbXhF9jliBj9nRpC"},
+	{"password", "$7$96..../....s$vhTzaB9I8SmiLVnQE5Fo8661HGFEc7rSGdCZ7R61s3B"},
 	{"", "_J9..salt7oN3Rp4tKOo"},
 	{"averylongpassword1234567", "_J9..salt5sTub7W3fe2"},
 	{"password", "_...0saltiIdc23MCpmU"},
@@ -158,7 +161,11 @@ func TestVerifyLibc(t *testing.T) {
 		case 6:
 			s = "$apr1$" + str(10, chars)
 		case 7:
-			switch r.IntN(5) {
+			switch r.IntN(6) {
+			case 5:
+				pick := func(opts ...string) string { return opts[r.IntN(len(opts))] }
+				s = "$7$" + pick(".", "/", "0", "1", "3", "x") + pick("6....", "/....", ".....", "a.../") +
+					pick("/....", "0....", ".....") + str(6, chars)
 			case 4:
 				s = "_" + str(2, itoa64) + ".." + str(5, chars) // counts below 4096
 				if r.IntN(3) == 0 {

@@ -454,3 +454,45 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// auth_basic, its file, satisfy and auth_request inherited from http and
+// server levels and turned off or changed below.
+func TestServeAuthInherit(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	good := "Basic " + basicAuth("plain", "secret")
+	var requests []harness.Request
+	for _, p := range []string{"/a/", "/b/", "/c/", "/d/", "/e/", "/f/", "/g/"} {
+		requests = append(requests, authGet(p+" none", p, ""), authGet(p+" right", p, good))
+	}
+	requests = append(requests, authGet("args in auth_request", "/args/", ""))
+	c := harness.Case{
+		Name: "auth inherit",
+		Config: `auth_basic_user_file htpasswd;
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    auth_basic "srv";
+    location /a/ { }
+    location /b/ { auth_basic off; }
+    location /c/ { auth_basic_user_file other.htpasswd; }
+    location /d/ { satisfy any; allow 127.0.0.1; }
+    location /e/ { auth_basic "e"; location /e/ { } }
+    location /f/ { auth_request /yes; auth_basic off; }
+    location /g/ { auth_request /no; satisfy any; }
+    location = /yes { return 204; }
+    location = /no { return 403; }
+    location /args/ { auth_basic off; auth_request /argsauth?a=1; }
+    location /argsauth { return 204; }
+}
+`,
+		Content: map[string]string{
+			"htpasswd": authHtpasswd, "other.htpasswd": "plain:{PLAIN}other\n",
+			"html/a/index.html": "a\n", "html/b/index.html": "b\n", "html/c/index.html": "c\n", "html/d/index.html": "d\n",
+			"html/e/index.html": "e\n", "html/f/index.html": "f\n", "html/g/index.html": "g\n", "html/args/index.html": "args\n",
+		},
+		ErrorLog: true,
+		Requests: requests,
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -18,8 +18,13 @@ import (
 
 // Conn is one client connection's exchange: the per-request state its
 // requests run through, bound to one configuration. A value (no
-// allocation); the exchange behind it is pooled.
-type Conn struct{ x *exchange }
+// allocation); the exchange behind it is pooled. The handlers see the
+// connection as an http1.Stream; c is the HTTP/1 connection itself, for
+// what only the server sets and reads (limits, timeouts, unread input).
+type Conn struct {
+	x *exchange
+	c *http1.Conn
+}
 
 // NewConn binds a connection to rt. id is nginx's connection number,
 // accepted the accept time, stats the counters it is counted in;
@@ -30,11 +35,16 @@ func NewConn(rt *Router, c *http1.Conn, log *Logger, id uint64, accepted time.Ti
 	x.connID = id
 	x.connStart = accepted
 	x.stats = stats
-	return Conn{x}
+	return Conn{x, c}
 }
 
 // Release returns the exchange to its pool.
-func (h Conn) Release() { h.x.release() }
+func (h Conn) Release() {
+	if h.c.Filter == h.x {
+		h.c.Filter = nil
+	}
+	h.x.release()
+}
 
 // Router is the configuration the connection is bound to.
 func (h Conn) Router() *Router { return h.x.rt }
@@ -47,7 +57,7 @@ func (h Conn) Rebind(rt *Router) { h.x.rebind(rt) }
 // location's), or the server the Host names where an address's servers
 // parse heads differently.
 func (h Conn) Prepare(addr *Addr) {
-	x, c := h.x, h.x.c
+	x, c := h.x, h.c
 	conf := addr.Default.root.conf
 	c.HeaderTimeout = conf.headerTimeout
 	c.Limits = conf.limits
@@ -67,11 +77,11 @@ func (a *Addr) HeaderTimeout() time.Duration { return a.Default.root.conf.header
 func (h Conn) Serve(addr *Addr, req *http1.Request) { h.x.serve(addr, req) }
 
 // BadRequest answers a request the parser rejected with its status.
-func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, perr) }
+func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, perr, h.c) }
 
 // TimedOut records a request whose head did not arrive in time (408,
 // nothing sent).
-func (h Conn) TimedOut(addr *Addr) { h.x.timedOut(addr) }
+func (h Conn) TimedOut(addr *Addr) { h.x.timedOut(addr, h.c) }
 
 // AccessLog writes the access log lines of the request just served.
 func (h Conn) AccessLog() { h.x.accessLog() }
@@ -109,7 +119,7 @@ func (h Conn) ResetIfTimedOut() { h.x.resetIfTimedOut(h.x.lastConf()) }
 // and lingering_timeout per wait.
 func (h Conn) Linger() (linger bool, total, wait time.Duration) {
 	conf := h.x.lastConf()
-	if conf.lingering == lingerOff || conf.lingering == lingerOn && !h.x.c.UnreadInput() {
+	if conf.lingering == lingerOff || conf.lingering == lingerOn && !h.c.UnreadInput() {
 		return false, 0, 0
 	}
 	return true, conf.lingeringTime, conf.lingeringWait
@@ -178,13 +188,15 @@ func (x *exchange) rebind(rt *Router) {
 }
 
 // badRequest answers a request the parser rejected with its status.
-func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
+// c is x's connection, whose raw first line is $request when the request
+// line did not parse.
+func (x *exchange) badRequest(addr *Addr, perr *http1.Error, c *http1.Conn) {
 	req := x.c.Request()
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
 	x.startState()
 	if len(req.Method) == 0 {
-		x.st.RequestLine = x.c.FirstLine()
+		x.st.RequestLine = c.FirstLine()
 	}
 	x.srv = addr.Default
 	if len(req.Host) > 0 {
@@ -205,13 +217,13 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error) {
 
 // timedOut logs a request whose head did not arrive within
 // client_header_timeout: nginx closes it with 408 and sends nothing.
-func (x *exchange) timedOut(addr *Addr) {
+func (x *exchange) timedOut(addr *Addr, c *http1.Conn) {
 	req := x.c.Request()
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
 	x.st.Start = time.Now()
 	if len(req.Method) == 0 {
-		x.st.RequestLine = x.c.FirstLine()
+		x.st.RequestLine = c.FirstLine()
 	}
 	x.srv, x.loc = addr.Default, nil
 	x.status = 408

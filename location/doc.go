@@ -27,7 +27,8 @@
 // (rewrite), proxying (upstream), the body filters' transforms (filter),
 // or sockets and connections: package location/server accepts, handshakes,
 // keeps connections alive, reloads and stops, and hands each request to a
-// Conn (conn.go, the seam between the two).
+// Conn (conn.go, the seam between the two). Past that seam the handlers
+// see the connection as an http1.Stream, not as HTTP/1's *http1.Conn.
 //
 // Entry points: Compile builds a Router from a *nginxconf.Config;
 // server.Start runs it on its listen sockets, through NewConn.

@@ -25,7 +25,7 @@ const maxURIChanges = 10
 // an upgrade), or a status (502, 504, ...) for the caller to render as
 // nginx does; err explains a failure.
 type Proxy interface {
-	Serve(c *http1.Conn, st *rewrite.State, locPrefix string) (int, error)
+	Serve(c http1.Stream, st *rewrite.State, locPrefix string) (int, error)
 }
 
 // exchange is the per-connection request state: reused for every request
@@ -34,7 +34,7 @@ type exchange struct {
 	rt   *Router
 	srv  *VirtualServer
 	addr *Addr
-	c    *http1.Conn
+	c    http1.Stream
 	req  *http1.Request
 	st   rewrite.State
 	log  *Logger
@@ -113,6 +113,7 @@ type exchange struct {
 	hostAddr      *Addr // the address whose servers forHost picks from
 	hostSt        rewrite.State
 	forHost       func([]byte) *http1.Limits // limitsForHost, bound once per exchange
+	rateFn        func()                     // decideRate, likewise (http1.Conn.DecideRate)
 	expectDone    bool                       // Expect: 100-continue was handled
 	emptyLocation bool                       // "return 3xx" without a URL
 	redirLoc      []byte                     // Location of a redirect being answered
@@ -150,8 +151,11 @@ func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
 	if x.forHost == nil {
 		x.forHost = x.limitsForHost // a method value allocates: once per pooled exchange
 	}
+	if x.rateFn == nil {
+		x.rateFn = x.decideRate // likewise
+	}
 	x.c, x.log, x.toHTTPS = c, log, false
-	c.Filter = x
+	c.Filter, c.DecideRate = x, x.rateFn
 	x.st.Files = x
 	x.st.TryLog = x
 	x.rebind(rt)
@@ -180,9 +184,6 @@ func (x *exchange) logUpstreamError(err error) {
 
 // release returns x to the pool; nothing of the connection stays reachable.
 func (x *exchange) release() {
-	if x.c != nil && x.c.Filter == x {
-		x.c.Filter = nil
-	}
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
 	x.hostAddr, x.parent, x.depth = nil, nil, 0
 	x.st.Reset(nil)
@@ -321,10 +322,7 @@ func (x *exchange) startState() {
 	s := &x.st
 	s.Start = time.Now()
 	s.Conn, s.ConnStart, s.Stats = x.c, x.connStart, x.stats
-	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.Requests, x.c.Pipelined()
-	if x.c.DecideRate == nil {
-		x.c.DecideRate = x.decideRate // once per connection
-	}
+	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.ConnRequests(), x.c.Pipelined()
 }
 
 // decideRate sets the response's limit_rate and limit_rate_after from the
@@ -424,14 +422,14 @@ func (x *exchange) namedRedirect(name []byte) int {
 // keepalive off (keepalive_timeout 0, keepalive_requests, keepalive_time,
 // keepalive_disable), and the last one's Keep-Alive header is sent.
 func (x *exchange) updateKeepalive(conf *locConf) {
-	x.c.KeepAliveHeader = conf.keepaliveHeader
+	x.c.SetKeepAliveHeader(conf.keepaliveHeader)
 	r := x.req
 	if !r.KeepAlive {
 		return
 	}
 	switch {
 	case conf.keepalive == 0,
-		x.c.Requests >= conf.keepaliveReqs,
+		x.c.ConnRequests() >= conf.keepaliveReqs,
 		time.Since(x.connStart) > conf.keepaliveTime:
 		r.KeepAlive = false
 	case conf.keepaliveOff != 0:
@@ -877,7 +875,7 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		// ngx_http_read_client_request_body tests Expect first, with a
 		// body or without.
 		x.expectContinue()
-		x.c.ReadTimeout = conf.bodyTimeout
+		x.c.SetReadTimeout(conf.bodyTimeout)
 		x.st.ErrStatus = x.errStatus
 		x.proxied = true
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)

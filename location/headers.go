@@ -12,8 +12,9 @@ import (
 
 // This file is nginx's headers filter (ngx_http_headers_filter_module):
 // add_header and expires, compiled per level at load time and applied to
-// every response head through http1.Conn's HeaderFilter hook, so static
-// files, return, error pages and proxied responses all pass through it.
+// every response head through the wire's HeaderFilter hook
+// (http1.Conn.Filter), so static files, return, error pages and proxied
+// responses all pass through it.
 
 // addKind is what add_header does with its header, by name as nginx's
 // ngx_http_set_headers table: most are appended; Cache-Control and Link

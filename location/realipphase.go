@@ -90,10 +90,10 @@ func (c *compiler) realipDirective(conf *locConf, d *nginxconf.Directive) error 
 // subrequests keep it).
 func (x *exchange) applyRealip(conf *locConf) {
 	rs := &x.mods.realip
-	if rs.done || conf.realip.From == nil || x.isSub() || x.c.Info == nil {
+	if rs.done || conf.realip.From == nil || x.isSub() || x.c.ConnInfo() == nil {
 		return
 	}
-	orig := x.c.Info
+	orig := x.c.ConnInfo()
 	var a realip.Addr
 	if orig.RemoteAddr == "unix:" {
 		a.Unix = true
@@ -131,10 +131,10 @@ func addRealipVariables(rc *rewrite.Compiler) {
 	conn := func(f func(ci *http1.ConnInfo) string) func(s *rewrite.State, dst []byte) []byte {
 		return func(s *rewrite.State, dst []byte) []byte {
 			x, ok := s.Files.(*exchange)
-			if !ok || x.c == nil || x.c.Info == nil {
+			if !ok || x.c == nil || x.c.ConnInfo() == nil {
 				return dst
 			}
-			v := f(x.c.Info)
+			v := f(x.c.ConnInfo())
 			s.FoundEmpty = v == ""
 			return append(dst, v...)
 		}

@@ -41,7 +41,7 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	s := &sx.st
 	s.Start = x.st.Start
 	s.Conn, s.ConnStart, s.Stats = sc, x.connStart, x.stats
-	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.Requests, x.st.Pipelined
+	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.ConnRequests(), x.st.Pipelined
 	s.ServerName = x.srv.Name
 	s.ShareVariables(&x.st)
 	sx.uriChanges = maxURIChanges + 1
@@ -79,7 +79,7 @@ func (x *exchange) subsLeft() int { return maxSubrequests + 1 - x.depth }
 func (x *exchange) isSub() bool { return x.parent != nil }
 
 // mainConn is the client connection of the main request.
-func (x *exchange) mainConn() *http1.Conn {
+func (x *exchange) mainConn() http1.Stream {
 	for x.parent != nil {
 		x = x.parent
 	}

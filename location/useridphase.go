@@ -169,8 +169,8 @@ func (x *exchange) uidCreate(c *userid.Config, st *useridState) {
 		}
 	}
 	var local [4]byte
-	if x.c != nil && x.c.Info != nil {
-		if a, err := netip.ParseAddr(x.c.Info.ServerAddr); err == nil {
+	if x.c != nil && x.c.ConnInfo() != nil {
+		if a, err := netip.ParseAddr(x.c.ConnInfo().ServerAddr); err == nil {
 			b := a.As16()
 			copy(local[:], b[12:])
 		}

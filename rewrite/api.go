@@ -19,7 +19,7 @@ type State struct {
 	// Conn is the client connection of Req, for what the response has
 	// done so far ($sent_http_*, $bytes_sent, $limit_rate); nil in tests
 	// that evaluate without one.
-	Conn *http1.Conn
+	Conn http1.Stream
 
 	// Set by the packages above before they evaluate anything that needs
 	// them (nginx registers these variables from those modules).

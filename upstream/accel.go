@@ -61,7 +61,7 @@ func (p *Proxy) compileIgnoreHeaders(blocks [][]*nginxconf.Directive) {
 // $limit_rate"), X-Accel-Charset the charset the charset filter gives the
 // response. The last valid one of each counts, as each line's handler
 // runs in turn.
-func (p *Proxy) accelHeaders(c *http1.Conn, s *rewrite.State, x *exchange) {
+func (p *Proxy) accelHeaders(c http1.Stream, s *rewrite.State, x *exchange) {
 	x.buffering = p.buffering
 	// The State's copy of the head outlives the response buffer.
 	for _, h := range s.UpstreamHeaders() {

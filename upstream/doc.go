@@ -10,7 +10,9 @@
 // connection when a backend answers 101.
 //
 // Entry points: CompileGroups (http{} level, once per config), CompileProxy
-// and CompileFastCGIPass (per location), (*Proxy).Serve (per request). The
-// request to the backend and the response to the client are written byte
-// for byte as nginx 1.22 writes them, without net/http.
+// and CompileFastCGIPass (per location), (*Proxy).Serve (per request, on
+// the client's http1.Stream, whatever its wire protocol; the upgrade
+// tunnel is HTTP/1's Hijack). The request to the backend and the response
+// to the client are written byte for byte as nginx 1.22 writes them,
+// without net/http.
 package upstream

@@ -49,7 +49,7 @@ func (p *Proxy) fcgiRequest(r *http1.Request, s *rewrite.State, x *exchange, bod
 // sendFastCGI sends x.req, then a body that was not framed into it (a
 // temporary file, or the client's as it arrives) as FCGI_STDIN records
 // and the empty one that ends it.
-func (p *Proxy) sendFastCGI(c *http1.Conn, nc net.Conn, x *exchange, bodyLen int64) (int, error, ftMask) {
+func (p *Proxy) sendFastCGI(c http1.Stream, nc net.Conn, x *exchange, bodyLen int64) (int, error, ftMask) {
 	later := fcgiBodyLater(x, bodyLen)
 	if later && x.bodyFile == nil && !x.streamChunked {
 		// What of an unbuffered body came with the head goes out with
@@ -237,7 +237,7 @@ func (p *Proxy) logStderr(s *rewrite.State, x *exchange, msg []byte, action stri
 // otherwise it ends at FCGI_END_REQUEST (a connection that ends before
 // is a failure with fastcgi_keep_conn). Bytes past a Content-Length are
 // dropped. raw is what was read but not decoded yet.
-func (p *Proxy) relayFastCGI(c *http1.Conn, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64) (complete bool, err error) {
+func (p *Proxy) relayFastCGI(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64) (complete bool, err error) {
 	x.overrun = false
 	closed := false
 	deliver := func(b []byte) error {

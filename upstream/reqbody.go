@@ -16,7 +16,7 @@ import (
 // read and buffered (in memory or a temporary file) or streamed.
 
 // sendBody streams a Content-Length body from the client to nc.
-func (p *Proxy) sendBody(c *http1.Conn, nc net.Conn, x *exchange) error {
+func (p *Proxy) sendBody(c http1.Stream, nc net.Conn, x *exchange) error {
 	_, err := p.copyToBackend(nc, x, c.Body())
 	return err
 }
@@ -48,7 +48,7 @@ func (p *Proxy) copyToBackend(nc net.Conn, x *exchange, r io.Reader) (readErr bo
 // sendChunked passes a chunked client body on as it arrives, each batch
 // of what is at hand as one chunk and the last one with the terminating
 // "0" chunk, as nginx's body chunked filter sends the buffers it read.
-func (p *Proxy) sendChunked(c *http1.Conn, nc net.Conn, x *exchange) error {
+func (p *Proxy) sendChunked(c http1.Stream, nc net.Conn, x *exchange) error {
 	body := c.Body()
 	buf := x.rbuf
 	const room = 18 // a size line before the data ("%x\r\n" of an int64)
@@ -94,7 +94,7 @@ func (p *Proxy) sendChunked(c *http1.Conn, nc net.Conn, x *exchange) error {
 
 // readAtHand reads the body bytes already received into p, without
 // waiting for more; io.EOF is not an error (c.BodyDone tells).
-func readAtHand(c *http1.Conn, p []byte) (int, error) {
+func readAtHand(c http1.Stream, p []byte) (int, error) {
 	k := 0
 	for k < len(p) {
 		n, err := c.ReadBodyAtHand(p[k:])
@@ -143,7 +143,7 @@ var errBodyTooLarge = errors.New("client intended to send too large body")
 // what did not come with the head fits client_body_buffer_size, else all
 // of it in a temporary file (x.bodyFile), and always in a file with
 // client_body_in_file_only. It returns the body's length.
-func (p *Proxy) readBody(c *http1.Conn, x *exchange) (int64, error) {
+func (p *Proxy) readBody(c http1.Stream, x *exchange) (int64, error) {
 	limit := p.bodyBufferSize
 	if !c.Request().Chunked {
 		limit += c.Preread()

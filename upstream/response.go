@@ -14,7 +14,7 @@ import (
 
 // relayHTTP09 copies a response without a valid status line as it is,
 // then closes the client connection (nginx answers it as HTTP/0.9).
-func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, x *exchange, first, buf []byte) error {
+func (p *Proxy) relayHTTP09(c http1.Stream, nc net.Conn, x *exchange, first, buf []byte) error {
 	client, _ := c.Hijack()
 	defer client.Close()
 	if _, err := client.Write(first); err != nil {
@@ -43,7 +43,7 @@ func (p *Proxy) relayHTTP09(c *http1.Conn, nc net.Conn, x *exchange, first, buf 
 // relayBody streams the backend's body to the client. complete reports
 // that the body ended where its framing said (so the backend connection
 // may be kept).
-func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []byte, length int64, chunked bool) (complete bool, err error) {
+func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []byte, length int64, chunked bool) (complete bool, err error) {
 	x.chunk = http1.ChunkedParser{}
 	remaining := length
 	// deliver passes decoded bytes on; it reports whether the body ended.
@@ -138,7 +138,7 @@ func (p *Proxy) relayBody(c *http1.Conn, nc net.Conn, x *exchange, buffered []by
 
 // buildResponse turns the backend's head into the client's, filtering
 // headers as nginx's proxy module and upstream do.
-func (p *Proxy) buildResponse(c *http1.Conn, s *rewrite.State, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
+func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
 	h := &x.head
 	resp = &x.resp
 	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,

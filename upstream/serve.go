@@ -130,7 +130,7 @@ type target struct {
 // clcf->name), used when proxy_pass has a URI part and by proxy_redirect
 // default. s must hold the request (s.Req == c.Request()); Serve sets
 // s.ProxyHost, s.ProxyPort and s.UpstreamAddr.
-func (p *Proxy) Serve(c *http1.Conn, s *rewrite.State, locPrefix string) (status int, err error) {
+func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (status int, err error) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	if x.rbuf == nil {
@@ -522,7 +522,7 @@ func (g *Group) pickable(tried uint64, now time.Time) bool {
 // when the try failed before anything reached the client, in a way
 // proxy_next_upstream can name: an error, a timeout, an invalid header,
 // or a status in allow (then status is the backend's).
-func (p *Proxy) exchange(c *http1.Conn, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool, allow ftMask) (status int, err error, ft ftMask) {
+func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool, allow ftMask) (status int, err error, ft ftMask) {
 	keep := false
 	failed := true
 	// tunneled: a tunnel owns nc and closes it. Every other way out

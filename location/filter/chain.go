@@ -19,8 +19,8 @@ type Link interface {
 	SetNext(next Link)
 }
 
-// Wire is what the chain's output goes to: http1.Conn's WriteOut and
-// FlushOut.
+// Wire is what the chain's output goes to: the http1.Stream's WriteOut
+// and FlushOut, below every body filter.
 type Wire interface {
 	WriteOut(p []byte) (int, error)
 	FlushOut() error

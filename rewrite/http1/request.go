@@ -4,6 +4,10 @@
 // response header writer that applies nginx's header filter. It allocates
 // nothing per request in steady state: a Request is reused per connection
 // and its slices alias the connection's read buffer.
+//
+// Stream (stream.go) is the response path without the wire protocol: the
+// content handlers and the proxy take one, and *Conn, HTTP/1's, is the
+// last filter of every response on it (HTTP/2 will be another Stream).
 package http1
 
 // Header is one header line as received: name and value bytes exactly as

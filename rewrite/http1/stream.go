@@ -1,0 +1,100 @@
+package http1
+
+import (
+	"io"
+	"net"
+	"syscall"
+	"time"
+)
+
+// Stream is one request's exchange with the client as the content
+// handlers (package location) and the proxy (package upstream) see it:
+// the request, its body, and the response path, whose head goes through
+// the header filter and whose body goes through the response's body
+// filters (Response.Body) to the wire, the last filter. *Conn is HTTP/1's
+// Stream, a subrequest's Conn (NewSub) one writing to its parent's
+// output; HTTP/2 will add a stream of its own. An interface holding a
+// pointer costs no allocation.
+type Stream interface {
+	// The request and the connection it came on.
+
+	Request() *Request
+	// ConnInfo describes the client connection as accepted (the address
+	// realip does not change); nil when unknown.
+	ConnInfo() *ConnInfo
+	// ConnRequests counts the requests read on the connection, this one
+	// included ($connection_requests, keepalive_requests).
+	ConnRequests() int
+	Pipelined() bool
+	RequestLength() int64
+
+	// The request body.
+
+	Body() io.Reader
+	ReadBodyAtHand(p []byte) (int, error)
+	BodyDone() bool
+	DiscardBuffered() error
+	// SetReadTimeout sets client_body_timeout for what is left of the
+	// body.
+	SetReadTimeout(d time.Duration)
+
+	// The response head.
+
+	WriteHeader(resp *Response) error
+	HeaderWritten() bool
+	Sent() *SentHead
+
+	// The response body. Write goes through the body filters, which pass
+	// their output to WriteOut and FlushOut (the chain's end, filter.Wire).
+
+	Write(p []byte) (int, error)
+	Flush() error
+	Finish() error
+	WriteOut(p []byte) (int, error)
+	FlushOut() error
+	BodyWritten() bool
+	Abort()
+	Discard()
+	Aborted() bool
+	BytesSent() (total, header int64)
+	LimitRate() int64
+	LimitRateSet() bool
+	SetLimitRate(rate int64, fromSet bool)
+	SetLimitRateAfter(after int64)
+
+	// Subrequests: whatever the main request's protocol, a subrequest
+	// runs on an HTTP/1 Conn whose body goes to sink (NewSub).
+
+	NewSub(uri, args []byte, hasArgs bool, sink func([]byte) error) *Conn
+	SubStatus() int
+
+	// What only HTTP/1 has: the byte stream under the request (the
+	// upgrade tunnel's Hijack, the body bytes read with the head, the
+	// interim "100 Continue" and 444's close on NetConn) and the
+	// Keep-Alive header.
+
+	Hijack() (net.Conn, []byte)
+	Hijacked() bool
+	AddSent(n int64)
+	Buffered() []byte
+	Preread() int64
+	NetConn() net.Conn
+	Socket() (syscall.RawConn, net.Conn)
+	// SetKeepAliveHeader sets the request's "Keep-Alive: timeout=N"
+	// (Conn.KeepAliveHeader).
+	SetKeepAliveHeader(n int)
+}
+
+var _ Stream = (*Conn)(nil)
+
+// ConnInfo is Stream's: the Conn's Info.
+func (c *Conn) ConnInfo() *ConnInfo { return c.Info }
+
+// ConnRequests is Stream's: the Conn's Requests.
+func (c *Conn) ConnRequests() int { return c.Requests }
+
+// SetReadTimeout is Stream's: it sets the Conn's ReadTimeout.
+func (c *Conn) SetReadTimeout(d time.Duration) { c.ReadTimeout = d }
+
+// SetKeepAliveHeader is Stream's: it sets the Conn's KeepAliveHeader.
+func (c *Conn) SetKeepAliveHeader(n int) { c.KeepAliveHeader = n }

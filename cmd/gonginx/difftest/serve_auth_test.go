@@ -465,7 +465,9 @@ func TestServeAuthInherit(t *testing.T) {
 	for _, p := range []string{"/a/", "/b/", "/c/", "/d/", "/e/", "/f/", "/g/"} {
 		requests = append(requests, authGet(p+" none", p, ""), authGet(p+" right", p, good))
 	}
-	requests = append(requests, authGet("args in auth_request", "/args/", ""))
+	requests = append(requests, authGet("args in auth_request", "/args/", ""),
+		authGet("sent_http of the subrequest", "/sent/", ""),
+		authGet("status of the subrequest", "/sent403/", ""))
 	c := harness.Case{
 		Name: "auth inherit",
 		Config: `auth_basic_user_file htpasswd;
@@ -484,12 +486,26 @@ server {
     location = /no { return 403; }
     location /args/ { auth_basic off; auth_request /argsauth?a=1; }
     location /argsauth { return 204; }
+    location /sent/ {
+        auth_basic off;
+        auth_request /sentauth;
+        auth_request_set $foo "$sent_http_x_foo/$status/$upstream_status/$request_uri/$uri";
+        add_header X-Got $foo always;
+    }
+    location /sent403/ {
+        auth_basic off;
+        auth_request /sentno;
+        auth_request_set $foo "$sent_http_x_foo/$status";
+        add_header X-Got $foo always;
+    }
+    location = /sentauth { add_header X-Foo bar always; return 204; }
+    location = /sentno { add_header X-Foo no always; return 403; }
 }
 `,
 		Content: map[string]string{
 			"htpasswd": authHtpasswd, "other.htpasswd": "plain:{PLAIN}other\n",
 			"html/a/index.html": "a\n", "html/b/index.html": "b\n", "html/c/index.html": "c\n", "html/d/index.html": "d\n",
-			"html/e/index.html": "e\n", "html/f/index.html": "f\n", "html/g/index.html": "g\n", "html/args/index.html": "args\n",
+			"html/e/index.html": "e\n", "html/f/index.html": "f\n", "html/g/index.html": "g\n", "html/args/index.html": "args\n", "html/sent/index.html": "sent\n",
 		},
 		ErrorLog: true,
 		Requests: requests,

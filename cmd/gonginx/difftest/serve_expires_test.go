@@ -40,6 +40,8 @@ server {
     location /upmap/ { proxy_pass http://{{BACKEND}}/; }
     location /upetag/ { add_header ETag ""; add_header Last-Modified ""; proxy_pass http://{{BACKEND}}/; }
     location /upetag2/ { add_header ETag '"new"'; proxy_pass http://{{BACKEND}}/; }
+    location /submod/ { sub_filter a b; expires modified 1h; add_header X-LM "[$sent_http_last_modified]"; }
+    location /ssimod/ { ssi on; expires modified 1h; }
     location /upmod/ { expires modified 1h; add_header X-CC $sent_http_cache_control; proxy_pass http://{{BACKEND}}/; }
     location /ret/ { return 200 "ret\n"; }
     location /ret404/ { return 404; }
@@ -50,21 +52,23 @@ server {
 }
 `,
 		Content: map[string]string{
-			"html/a.html":   "html\n",
-			"html/a.css":    "css\n",
-			"html/a.js":     "js\n",
-			"html/a.png":    "png\n",
-			"html/a.json":   "{}\n",
-			"html/a.xml":    "<a/>\n",
-			"html/a.txt":    "txt\n",
-			"html/acc/f":    "f\n",
-			"html/neg/f":    "f\n",
-			"html/zero/f":   "f\n",
-			"html/plus/f":   "f\n",
-			"html/var/f":    "f\n",
-			"html/modvar/f": "f\n",
-			"html/if/f":     "f\n",
-			"html/cc/a.txt": "cc\n",
+			"html/a.html":        "html\n",
+			"html/a.css":         "css\n",
+			"html/a.js":          "js\n",
+			"html/a.png":         "png\n",
+			"html/a.json":        "{}\n",
+			"html/a.xml":         "<a/>\n",
+			"html/a.txt":         "txt\n",
+			"html/acc/f":         "f\n",
+			"html/neg/f":         "f\n",
+			"html/zero/f":        "f\n",
+			"html/plus/f":        "f\n",
+			"html/var/f":         "f\n",
+			"html/modvar/f":      "f\n",
+			"html/if/f":          "f\n",
+			"html/cc/a.txt":      "cc\n",
+			"html/submod/a.html": "a\n",
+			"html/ssimod/a.html": "a\n",
 		},
 		Clock: harness.ClockRelative,
 		Requests: []harness.Request{
@@ -99,6 +103,8 @@ server {
 			plainGet("proxied with a lenient Last-Modified, modified", "/upmod/accel?h=Last-Modified:%20Thu,%2001%20Jan%201998%2000:00:00%20GMT;%20x"),
 			plainGet("proxied two ETags and Last-Modifieds, removed", "/upetag/accel?h=ETag:%20%22a%22&h=ETag:%20%22b%22&h=Last-Modified:%20Thu,%2001%20Jan%201998%2000:00:00%20GMT&h=Last-Modified:%20Fri,%2002%20Jan%201998%2000:00:00%20GMT"),
 			plainGet("proxied two ETags, replaced", "/upetag2/accel?h=ETag:%20%22a%22&h=ETag:%20%22b%22"),
+			plainGet("sub_filter drops Last-Modified after expires read it", "/submod/a.html"),
+			plainGet("ssi drops Last-Modified after expires read it", "/ssimod/a.html"),
 			plainGet("proxied with three Cache-Control", "/up/accel?h=Cache-Control:%20a&h=Cache-Control:%20b&h=Cache-Control:%20c"),
 			hostGet("304", "localhost", "/acc/f", imsExact),
 			plainGet("404 with expires", "/ret404/"),

@@ -21,13 +21,6 @@ var desFP = [64]uint8{
 	34, 2, 42, 10, 50, 18, 58, 26, 33, 1, 41, 9, 49, 17, 57, 25,
 }
 
-var desE = [48]uint8{
-	32, 1, 2, 3, 4, 5, 4, 5, 6, 7, 8, 9,
-	8, 9, 10, 11, 12, 13, 12, 13, 14, 15, 16, 17,
-	16, 17, 18, 19, 20, 21, 20, 21, 22, 23, 24, 25,
-	24, 25, 26, 27, 28, 29, 28, 29, 30, 31, 32, 1,
-}
-
 var desP = [32]uint8{
 	16, 7, 20, 21, 29, 12, 28, 17, 1, 15, 23, 26, 5, 18, 31, 10,
 	2, 8, 24, 14, 32, 27, 3, 9, 19, 13, 30, 6, 22, 11, 4, 25,
@@ -154,33 +147,53 @@ func desSchedule(key uint64) *[16]uint64 {
 	return &subkeys
 }
 
+// desSP is each S-box's output put through P, by S-box and input: one
+// lookup per S-box and a round's f is their OR.
+var desSP = func() (sp [8][64]uint32) {
+	for j := range 8 {
+		for six := range 64 {
+			row := (six>>4)&2 | six&1
+			col := (six >> 1) & 0xf
+			sp[j][six] = uint32(permute(uint64(desS[j][row*16+col])<<(28-4*j), 32, desP[:]))
+		}
+	}
+	return sp
+}()
+
 // desEncrypt encrypts block count times under subkeys, each bit i of
-// the salt (24 at most) swapping E's outputs i and i+24.
+// the salt (24 at most) swapping E's outputs i and i+24. IP and FP cancel
+// between iterations, so they run once.
 func desEncrypt(subkeys *[16]uint64, salt uint32, block uint64, count int) uint64 {
-	e := desE
+	// The swaps as a mask on E's right half (output i is bit 47-i).
+	var mask uint64
 	for i := range 24 {
 		if salt>>i&1 != 0 {
-			e[i], e[i+24] = e[i+24], e[i]
+			mask |= 1 << (23 - i)
 		}
 	}
-	for range count {
-		lr := permute(block, 64, desIP[:])
-		l, r := uint32(lr>>32), uint32(lr)
+	lr := permute(block, 64, desIP[:])
+	l, r := uint32(lr>>32), uint32(lr)
+	for n := range count {
+		if n > 0 {
+			l, r = r, l
+		}
 		for _, k := range subkeys {
-			x := permute(uint64(r), 32, e[:]) ^ k
-			var f uint32
+			// E: 8 groups of 6 bits, each 4 bits on, from the 34-bit
+			// string "bit 32, bits 1..32, bit 1".
+			w := uint64(r&1)<<33 | uint64(r)<<1 | uint64(r>>31)
+			var e uint64
 			for j := range 8 {
-				six := (x >> (42 - 6*j)) & 0x3f
-				row := (six>>4)&2 | six&1
-				col := (six >> 1) & 0xf
-				f = f<<4 | uint32(desS[j][row*16+col])
+				e |= (w >> (28 - 4*j) & 0x3f) << (42 - 6*j)
 			}
-			f = uint32(permute(uint64(f), 32, desP[:]))
+			t := (e>>24 ^ e) & mask
+			e ^= t | t<<24
+			x := e ^ k
+			f := desSP[0][x>>42&0x3f] | desSP[1][x>>36&0x3f] | desSP[2][x>>30&0x3f] | desSP[3][x>>24&0x3f] |
+				desSP[4][x>>18&0x3f] | desSP[5][x>>12&0x3f] | desSP[6][x>>6&0x3f] | desSP[7][x&0x3f]
 			l, r = r, l^f
 		}
-		block = permute(uint64(r)<<32|uint64(l), 64, desFP[:])
 	}
-	return block
+	return permute(uint64(r)<<32|uint64(l), 64, desFP[:])
 }
 
 // appendBlock appends a block as 11 characters, 6 bits each from the

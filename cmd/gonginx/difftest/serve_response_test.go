@@ -83,8 +83,10 @@ func TestServeChunkedTransferEncoding(t *testing.T) {
 `,
 		Requests: []harness.Request{
 			plainGet("off: proxied chunked", "/up/chunked"),
-			{Name: "off: proxied chunked, kept alive", Send: []string{
-				"GET /up/chunked HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET /ret/ HTTP/1.1\r\nHost: localhost\r\n\r\n"}, Responses: 2},
+			// A keep-alive request: the body's end is the connection's.
+			// (Not pipelined: whether a request sent on behind it is
+			// read and dropped or answered with a reset is a race.)
+			serveRaw("off: proxied chunked, keep-alive asked", "GET /up/chunked HTTP/1.1\r\nHost: localhost\r\n\r\n"),
 			plainGet("off: proxied with length", "/up/status/200"),
 			plainGet("off: sub_filter drops the length", "/sub/status/200"),
 			plainGet("on: proxied chunked", "/on/chunked"),

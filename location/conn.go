@@ -208,6 +208,8 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error, c *http1.Conn) {
 	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
 	x.st.ErrStatus = 0
 	x.mods.reset()
+	// Nor the WWW-Authenticate a previous 401 carried.
+	x.wwwAuth, x.auth.wwwMore, x.auth.sending = x.wwwAuth[:0], x.auth.wwwMore[:0], false
 	// nginx logs these at "info", below the default error_log level.
 	// A request line parsed whole as HTTP/0.9 gets a bare body; one
 	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.

@@ -107,6 +107,10 @@ func TestServeAuthBasic(t *testing.T) {
 		authGet("big file: user after 5000 bytes", "/big/x.txt", "Basic "+basicAuth("late", "secret")),
 		authGet("big file: user name across a buffer", "/big/x.txt", "Basic "+basicAuth("crossname", "secret")),
 		authGet("big file: wrong", "/big/x.txt", "Basic "+basicAuth("late", "x")),
+		harness.Request{Name: "401 then a bad request on the connection", Responses: 2,
+			Send: []string{"GET / HTTP/1.1\r\nHost: localhost\r\n\r\nget / HTTP/1.1\r\nHost: localhost\r\n\r\n"}},
+		harness.Request{Name: "401 then a good request on the connection", Responses: 2,
+			Send: []string{"GET / HTTP/1.1\r\nHost: localhost\r\n\r\nGET /open/x.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"}},
 	)
 	c := harness.Case{
 		Name: "auth_basic",

@@ -627,6 +627,11 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 	if status == 0 {
 		x.headLen, x.headerTime = headLen, time.Since(x.tryStart)
+		if p.fcgi != nil {
+			// $upstream_response_length counts what follows the head's
+			// last line, record bytes included, as nginx's pipe does.
+			x.headLen = int(x.recvd) - (n - headLen) - len(x.fpending)
+		}
 	}
 	if http09 {
 		// nginx passes such a response on as HTTP/0.9: the bytes
@@ -730,6 +735,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		// A head-only response: nginx reads no FastCGI body and closes
 		// the connection (ngx_http_upstream_send_response, header_only).
 		complete = true
+		x.headLen = int(x.recvd)
 	} else if p.fcgi != nil {
 		x.action = actionBody
 		complete, err = p.relayFastCGI(c, nc, x, s, buffered, length)

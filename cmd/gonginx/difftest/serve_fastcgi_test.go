@@ -254,20 +254,22 @@ func TestServeFastCGI(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := be.addr()
-	c := harness.Case{Name: "fastcgi", ErrorMessages: true,
+	c := harness.Case{Name: "fastcgi", ErrorMessages: true, AccessLogFiles: []string{"fcgi.log"},
 		Content: map[string]string{
 			"fastcgi_params": string(params), "fastcgi.conf": string(fcgiConf),
 			"snippets/fastcgi-php.conf": string(snippet),
 			"html/index.php":            "<?php", "html/app.php": "<?php", "html/dir/index.php": "<?php",
 			"html/files/static.txt": "static file\n",
 		},
-		Config: `upstream fpm {
+		Config: `log_format fcgi "$request_method $uri $status us=$upstream_status url=$upstream_response_length ubr=$upstream_bytes_received cl=$content_length";
+upstream fpm {
     server ` + addr + `;
     keepalive 2;
 }
 server {
     listen 127.0.0.1:{{PORT}};
     server_name localhost;
+    access_log fcgi.log fcgi;
     fastcgi_param SERVER_LEVEL yes;
     location / { return 404; }
     location /files/ { }

@@ -82,15 +82,18 @@ func (p *Proxy) sendFastCGI(c http1.Stream, nc net.Conn, x *exchange, bodyLen in
 	buf := x.rbuf[:fcgiBodyRecord]
 	for {
 		k, rerr := src.Read(buf)
-		if k > 0 {
-			if err := p.writeRecord(nc, x, fcgiStdin, buf[:k]); err != nil {
-				return sendFailure(err)
+		if rerr == nil && x.bodyFile == nil {
+			// What else is at hand goes in the same record, as nginx
+			// sends the buffers it has read.
+			m, err := readAtHand(c, buf[k:])
+			k += m
+			if err != nil {
+				rerr = err
+			} else if c.BodyDone() {
+				rerr = io.EOF
 			}
 		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
+		if rerr != nil && rerr != io.EOF {
 			var he *http1.Error
 			if errors.As(rerr, &he) {
 				return he.Status, rerr, 0
@@ -100,19 +103,34 @@ func (p *Proxy) sendFastCGI(c http1.Stream, nc net.Conn, x *exchange, bodyLen in
 			}
 			return bodyStatus(rerr), rerr, 0
 		}
+		if k > 0 || rerr == io.EOF {
+			if err := p.writeRecord(nc, x, buf[:k], rerr == io.EOF); err != nil {
+				return sendFailure(err)
+			}
+		}
+		if rerr == io.EOF {
+			return 0, nil, 0
+		}
 	}
-	if err := p.writeRecord(nc, x, fcgiStdin, nil); err != nil {
-		return sendFailure(err)
-	}
-	return 0, nil, 0
 }
 
-// writeRecord sends one record under fastcgi_send_timeout.
-func (p *Proxy) writeRecord(nc net.Conn, x *exchange, typ byte, data []byte) error {
+// writeRecord sends data as one FCGI_STDIN record (none when empty),
+// followed by the empty one that ends the body when last, under
+// fastcgi_send_timeout.
+func (p *Proxy) writeRecord(nc net.Conn, x *exchange, data []byte, last bool) error {
 	if p.SendTimeout > 0 {
 		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 	}
-	x.fvec = [3][]byte{appendRecordHeader(x.fhdr[:0], typ, len(data)), data, fcgiZeros[:fcgiPadding(len(data))]}
+	var head []byte
+	tail := x.ftail[:0]
+	if len(data) > 0 {
+		head = appendRecordHeader(x.fhdr[:0], fcgiStdin, len(data))
+		tail = append(tail, fcgiZeros[:fcgiPadding(len(data))]...)
+	}
+	if last {
+		tail = appendRecordHeader(tail, fcgiStdin, 0)
+	}
+	x.fvec = [3][]byte{head, data, tail}
 	bufs := net.Buffers(x.fvec[:])
 	n, err := bufs.WriteTo(nc)
 	x.sent += n

@@ -74,6 +74,7 @@ type exchange struct {
 	fpending []byte
 	fended   bool // FCGI_END_REQUEST arrived and nothing followed it
 	fhdr     [8]byte
+	ftail    [16]byte
 	fvec     [3][]byte
 }
 

@@ -269,12 +269,25 @@ func (p *Proxy) relayFastCGI(c http1.Stream, nc net.Conn, x *exchange, s *rewrit
 			}
 			rest -= int64(len(b))
 		}
-		if len(b) == 0 {
+		// The pieces of one read go out as one write (one chunk), as
+		// nginx's pipe passes on the buffers it filled.
+		x.fout = append(x.fout, b...)
+		return nil
+	}
+	flushOut := func() error {
+		if len(x.fout) == 0 {
 			return nil
 		}
-		_, err := c.Write(b)
+		_, err := c.Write(x.fout)
+		x.fout = x.fout[:0]
 		return err
 	}
+	x.fout = x.fout[:0]
+	defer func() {
+		if err == nil {
+			err = flushOut()
+		}
+	}()
 	if err := deliver(x.fpending); err != nil {
 		return false, err
 	}
@@ -341,6 +354,9 @@ func (p *Proxy) relayFastCGI(c http1.Stream, nc net.Conn, x *exchange, s *rewrit
 				x.fended = true
 				return true, nil
 			}
+		}
+		if err := flushOut(); err != nil {
+			return false, err
 		}
 		var ferr error
 		if x.buffering {

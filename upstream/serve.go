@@ -75,6 +75,7 @@ type exchange struct {
 	fended   bool // FCGI_END_REQUEST arrived and nothing followed it
 	fhdr     [8]byte
 	ftail    [16]byte
+	fout     []byte // the body pieces of one read, written at once
 	fvec     [3][]byte
 }
 

@@ -3,6 +3,7 @@ package location
 import (
 	"crypto/rand"
 	"fmt"
+	"github.com/gonginx/gonginx/location/limit"
 	"net"
 	"os"
 	"path/filepath"
@@ -34,6 +35,9 @@ type Options struct {
 	// other's sessions, as nginx's workers share the master's keys); nil
 	// draws one.
 	TicketSeed []byte
+	// Zones holds the limit_req zones (shared with other workers, kept
+	// across reloads); nil makes each Compile its own.
+	Zones *limit.Registry
 }
 
 // Router is a compiled configuration: the sockets to listen on and, for
@@ -47,7 +51,9 @@ type Router struct {
 	// ignores them and says so once at start-up), in first-seen order.
 	Unserved []string
 
-	PidFile   string // "pid" in the main context ("" when not set)
+	PidFile string // "pid" in the main context ("" when not set)
+	// Zones are the limit zones, which a master shares with its workers.
+	Zones     []ZoneSpec
 	ErrorLogs []string
 	// AccessLogs are the access_log paths without variables, which a
 	// master opens for its workers.
@@ -147,6 +153,7 @@ type level struct {
 
 // locConf is the merged configuration a request runs with.
 type locConf struct {
+	limitReq        limitReqConf
 	root, alias     string
 	aliasSet        bool
 	aliasLoc        string // the prefix alias replaces: the name of the location that set it
@@ -347,6 +354,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	addRefererVariables(c.rc)
 	addSecureLinkVariables(c.rc)
 	addUseridVariables(c.rc)
+	addLimitVariables(c.rc)
 	c.rt.uidReset = c.rc.Variable("uid_reset")
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
@@ -375,6 +383,7 @@ type compiler struct {
 	httpBlock  *nginxconf.Directive
 	server     *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
 	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
+	reqZones   map[string]*reqZone   // limit_req_zone name → zone
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
@@ -426,6 +435,9 @@ func (c *compiler) compile() error {
 	}
 	c.rt.groups = groups
 	c.httpBlock = httpBlock
+	if err := c.limitZones(httpBlock.Block); err != nil {
+		return err
+	}
 	c.rt.charsets.register(httpBlock.Block)
 	for _, d := range httpBlock.Block {
 		if d.Name == "charset_map" {

@@ -305,6 +305,9 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 		}
 	}
 	x.applyRealip(conf) // the preaccess phase
+	if rc := x.limitReq(conf); rc != 0 {
+		return rc, false
+	}
 	if rc := x.access(conf); rc != 0 {
 		return rc, false
 	}

@@ -18,11 +18,14 @@ type modState struct {
 	refVar     cachedVar // $invalid_referer
 	secureLink secureLinkState
 	uid        useridState
+	limitReq   uint8 // $limit_req_status, on the main request
+	limitKeys  limitKeys
 }
 
 // reset starts a request.
 func (m *modState) reset() {
 	m.realip.done = false
+	m.limitReq = 0
 	m.secureLink.hasExpires = false
 	m.uid.read, m.uid.created, m.uid.reset = false, false, false
 	m.uid.set = [4]uint32{}

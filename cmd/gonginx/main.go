@@ -211,6 +211,7 @@ func compileOptions(loadCerts bool) location.Options {
 	return location.Options{
 		Root:      os.Geteuid() == 0,
 		LoadCerts: loadCerts,
+		Zones:     zones,
 	}
 }
 

@@ -37,6 +37,7 @@ type master struct {
 	cur    *loaded   // the configuration served
 	// counters is the memory all workers share (newSharedCounters).
 	counters *os.File
+	zones    map[string]*os.File // limit zones by name (zones.go)
 }
 
 type boundSocket struct {
@@ -191,6 +192,7 @@ func (m *master) spec(l *loaded, logs *openLogs) *process.Spec {
 		sp.Names = append(sp.Names, countersName)
 		sp.Files = append(sp.Files, m.counters)
 	}
+	m.addZones(sp, l.rt)
 	return sp
 }
 
@@ -202,7 +204,11 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 		}
 	}
 	opened, err := m.bind(l.rt)
+	if err == nil {
+		err = m.makeZones(l.rt)
+	}
 	if err != nil {
+		m.closeSockets(opened)
 		return nil, nil, nil, err
 	}
 	logs, err = openLogFiles(m.f, l)

@@ -45,6 +45,11 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		f.ticketSeed = sec.TicketSeed
 		f.files = sec.Files
 	}
+	// The zones first: the configuration finds them by name and size.
+	if err := adoptZones(w.Files); err != nil {
+		logger.Log("emerg", err.Error())
+		return 2
+	}
 	l := load(f)
 	if l.err != nil {
 		logger.Log(levelOf(l.err), l.err.Error())

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/limit"
+	"github.com/gonginx/gonginx/location/process"
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// zones are this process's limit zones, kept across reloads; a worker's
+// are the master's files mapped.
+var zones = limit.NewRegistry()
+
+// zoneName names a zone file a worker inherits: + size + " " + name.
+const zoneName = "zone "
+
+// makeZones creates the memory of rt's zones that the master has not
+// made yet (or made with another size): unlinked files every worker maps,
+// as nginx's shared memory, kept across reloads.
+func (m *master) makeZones(rt *location.Router) error {
+	for _, z := range rt.Zones {
+		key := strconv.Itoa(z.Size) + " " + z.Name
+		if m.zones[key] != nil {
+			continue
+		}
+		fh, err := os.CreateTemp("", "gonginx-zone-")
+		if err != nil {
+			return err
+		}
+		os.Remove(fh.Name())
+		if err := fh.Truncate(int64(z.Size)); err != nil {
+			fh.Close()
+			return err
+		}
+		if m.zones == nil {
+			m.zones = map[string]*os.File{}
+		}
+		m.zones[key] = fh
+	}
+	return nil
+}
+
+// addZones passes rt's zone files to a generation of workers.
+func (m *master) addZones(sp *process.Spec, rt *location.Router) {
+	for _, z := range rt.Zones {
+		key := strconv.Itoa(z.Size) + " " + z.Name
+		if fh := m.zones[key]; fh != nil {
+			sp.Names = append(sp.Names, zoneName+key)
+			sp.Files = append(sp.Files, fh)
+		}
+	}
+}
+
+// adoptZones maps the zone files a worker inherited.
+func adoptZones(files map[string]*os.File) error {
+	for name, fh := range files {
+		rest, ok := strings.CutPrefix(name, zoneName)
+		if !ok {
+			continue
+		}
+		delete(files, name)
+		sizeText, zone, _ := strings.Cut(rest, " ")
+		size, _ := strconv.Atoi(sizeText)
+		mem, err := syscall.Mmap(int(fh.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("mmap(MAP_SHARED) failed (%s)", nginxconf.ErrnoText(err))
+		}
+		if err := zones.Adopt(zone, mem); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -198,16 +198,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
 	x.startState()
-	x.uriChanges = maxURIChanges + 1
-	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
-	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
-	x.timedOutBody = false
-	x.wwwAuth = x.wwwAuth[:0]
-	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
-	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
-	x.kept.reset()
-	x.gzip.reset()
-	x.mods.reset()
+	x.startRequest()
 	defer x.gzipEnd()
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
@@ -228,6 +219,21 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 		x.special(rc)
 	}
 	x.c.Finish()
+}
+
+// startRequest clears what one request leaves in the exchange, for a main
+// request and a subrequest alike (both take exchanges from the pool).
+func (x *exchange) startRequest() {
+	x.uriChanges = maxURIChanges + 1
+	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
+	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
+	x.timedOutBody = false
+	x.wwwAuth = x.wwwAuth[:0]
+	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
+	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
+	x.kept.reset()
+	x.gzip.reset()
+	x.mods.reset()
 }
 
 // serverPhase runs the server rewrite program and then the location

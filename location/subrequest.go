@@ -44,13 +44,8 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.ConnRequests(), x.st.Pipelined
 	s.ServerName = x.srv.Name
 	s.ShareVariables(&x.st)
-	sx.uriChanges = maxURIChanges + 1
-	sx.errStatus, sx.inErrPage, sx.status, sx.sent, sx.loc = 0, false, 0, 0, nil
-	sx.redirLoc, sx.rangeUnsat, sx.expectDone, sx.emptyLocation = nil, false, true, false
-	sx.timedOutBody = false
-	sx.wwwAuth = sx.wwwAuth[:0]
-	sx.addURIToAlias, sx.curConf, sx.partType = false, nil, nil
-	sx.gzip.reset()
+	sx.startRequest()
+	sx.expectDone = true // the main request answers Expect
 	defer sx.gzipEnd()
 	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
 

@@ -154,6 +154,7 @@ type level struct {
 // locConf is the merged configuration a request runs with.
 type locConf struct {
 	limitReq        limitReqConf
+	limitConn       limitConnConf
 	root, alias     string
 	aliasSet        bool
 	aliasLoc        string // the prefix alias replaces: the name of the location that set it
@@ -355,6 +356,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	addSecureLinkVariables(c.rc)
 	addUseridVariables(c.rc)
 	addLimitVariables(c.rc)
+	addLimitConnVariables(c.rc)
 	c.rt.uidReset = c.rc.Variable("uid_reset")
 	if opts.Serving {
 		tuning, err := nginxconf.Servable(cfg.Tree)
@@ -384,6 +386,7 @@ type compiler struct {
 	server     *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
 	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
 	reqZones   map[string]*reqZone   // limit_req_zone name → zone
+	connZones  map[string]*connZone  // limit_conn_zone name → zone
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }

@@ -88,7 +88,10 @@ func (h Conn) AccessLog() { h.x.accessLog() }
 
 // EndRequest is the request's end, as nginx's pool cleanup: its body's
 // temporary file goes.
-func (h Conn) EndRequest() { h.x.st.DropBodyFile() }
+func (h Conn) EndRequest() {
+	h.x.st.DropBodyFile()
+	h.x.endLimitConn()
+}
 
 // Status is the status the last request ended with (444, 499 and 408
 // close the connection at once).

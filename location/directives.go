@@ -108,8 +108,10 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		return c.errorLog(conf, d)
 	case "log_format":
 		return c.logFormat(d)
-	case "limit_req_zone":
+	case "limit_req_zone", "limit_conn_zone":
 		return nil
+	case "limit_conn", "limit_conn_log_level", "limit_conn_status", "limit_conn_dry_run":
+		return c.limitConnDirective(conf, d)
 	case "limit_req", "limit_req_log_level", "limit_req_status", "limit_req_dry_run":
 		return c.limitReqDirective(conf, d)
 	case "set_real_ip_from", "real_ip_header", "real_ip_recursive":

@@ -184,6 +184,7 @@ func (x *exchange) logUpstreamError(err error) {
 
 // release returns x to the pool; nothing of the connection stays reachable.
 func (x *exchange) release() {
+	x.endLimitConn() // a request that never reached its end
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
 	x.hostAddr, x.parent, x.depth = nil, nil, 0
 	x.st.Reset(nil)
@@ -312,6 +313,9 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 	}
 	x.applyRealip(conf) // the preaccess phase
 	if rc := x.limitReq(conf); rc != 0 {
+		return rc, false
+	}
+	if rc := x.limitConn(conf); rc != 0 {
 		return rc, false
 	}
 	if rc := x.access(conf); rc != 0 {

@@ -3,6 +3,7 @@ package location
 import (
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/location/limit"
@@ -51,6 +52,12 @@ var limitReqStatusText = [...]string{"", "PASSED", "DELAYED", "REJECTED", "DELAY
 // declared after its use.
 func (c *compiler) limitZones(block []*nginxconf.Directive) error {
 	for _, d := range block {
+		if d.Name == "limit_conn_zone" && len(d.Args) == 2 {
+			if err := c.connZoneDirective(d); err != nil {
+				return err
+			}
+			continue
+		}
 		if d.Name != "limit_req_zone" || len(d.Args) < 3 {
 			continue
 		}
@@ -218,9 +225,45 @@ func (x *exchange) limitReq(conf *locConf) int {
 		return 0
 	}
 	m.mods.limitReq = lreqDelayed
-	// The request waits, then goes on through the phases.
-	time.Sleep(time.Duration(out.Delay) * time.Millisecond)
+	// The request waits, then goes on through the phases; a client that
+	// goes away meanwhile ends it (ngx_http_test_reading).
+	if x.waitClient(time.Duration(out.Delay) * time.Millisecond) {
+		x.log.Logf(x, "info", "client prematurely closed connection")
+		return 499
+	}
 	return 0
+}
+
+// waitClient sleeps d, looking at the client's socket every 100ms as
+// nginx's read event would tell it: true when the client closed it.
+func (x *exchange) waitClient(d time.Duration) (gone bool) {
+	var raw syscall.RawConn
+	if x.c != nil {
+		raw, _ = x.c.Socket()
+	}
+	end := time.Now().Add(d)
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			return false
+		}
+		time.Sleep(min(left, 100*time.Millisecond))
+		if raw != nil && clientClosed(raw) {
+			return true
+		}
+	}
+}
+
+// clientClosed peeks at a socket without blocking: EOF or an error is a
+// client gone, bytes (a pipelined request) or nothing yet are not.
+func clientClosed(raw syscall.RawConn) bool {
+	gone := false
+	raw.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		gone = (err == nil && n == 0) || (err != nil && err != syscall.EAGAIN && err != syscall.EINTR)
+	})
+	return gone
 }
 
 // delayLevel is the level of "delaying request": one less severe than

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"github.com/gonginx/gonginx/location/limit"
 	"net"
 	"strconv"
 
@@ -19,13 +20,15 @@ type modState struct {
 	secureLink secureLinkState
 	uid        useridState
 	limitReq   uint8 // $limit_req_status, on the main request
+	limitConn  uint8 // $limit_conn_status, on the main request
+	connHeld   []limit.Held
 	limitKeys  limitKeys
 }
 
 // reset starts a request.
 func (m *modState) reset() {
 	m.realip.done = false
-	m.limitReq = 0
+	m.limitReq, m.limitConn = 0, 0
 	m.secureLink.hasExpires = false
 	m.uid.read, m.uid.created, m.uid.reset = false, false, false
 	m.uid.set = [4]uint32{}

@@ -279,7 +279,7 @@ func TestServingRefuses(t *testing.T) {
 	tests := []struct{ name, body, want string }{
 		{"auth_basic is served", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic \"x\";\n}\n}", `<nil>`},
 		{"limit_req without its zone", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nlimit_req zone=a;\n}\n}", `zero size shared memory zone "a"`},
-		{"limit_conn", "limit_conn_zone $binary_remote_addr zone=c:32k;\nserver {\nlisten 127.0.0.1:19020;\nlocation / {\nlimit_conn c 1;\n}\n}", `"limit_conn" directive is not supported by gonginx in F:7`},
+		{"limit_conn is served", "limit_conn_zone $binary_remote_addr zone=c:32k;\nserver {\nlisten 127.0.0.1:19020;\nlocation / {\nlimit_conn c 1;\n}\n}", `<nil>`},
 		{"auth_basic off is fine", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic off;\n}\n}", `<nil>`},
 		{"fastcgi_force_ranges", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\nfastcgi_force_ranges on;\n}\n}", `"fastcgi_force_ranges" directive is not supported by gonginx in F:7`},
 		{"allow is served", "server {\nlisten 127.0.0.1:19020;\nallow 127.0.0.1;\ndeny all;\n}", `<nil>`},

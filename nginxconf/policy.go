@@ -37,6 +37,7 @@ var served = setOf(
 	"load_module", "events", "worker_connections",
 	// limit_req (location/limit: zones shared by the workers)
 	"limit_req_zone", "limit_req", "limit_req_log_level", "limit_req_status", "limit_req_dry_run",
+	"limit_conn_zone", "limit_conn", "limit_conn_log_level", "limit_conn_status", "limit_conn_dry_run",
 	// http core
 	"http", "server", "location", "listen", "server_name", "root", "alias", "types", "default_type",
 	"error_page", "recursive_error_pages", "internal", "absolute_redirect", "server_name_in_redirect",
@@ -147,7 +148,7 @@ var dependents = []struct{ prefix, except string }{
 	{"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
-	{"mp4_", ""}, {"limit_conn_", ""},
+	{"mp4_", ""},
 	{"mirror_request_body", ""}, {"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""},

@@ -1,0 +1,173 @@
+package location
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gonginx/gonginx/location/limit"
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// connZone is a limit_conn_zone: its key and memory.
+type connZone struct {
+	key  *rewrite.Complex
+	text string
+	zone *limit.Zone
+}
+
+// limitConnConf is a level's limit_conn settings; a level with limit_conn
+// lines replaces the list it inherited (ngx_http_limit_conn_merge_conf).
+type limitConnConf struct {
+	owner  *locConf
+	limits []limit.Conn
+	zones  []*connZone
+	level  string // limit_conn_log_level; "" is "error"
+	status int    // limit_conn_status; 0 is 503
+	dryRun bool
+}
+
+// $limit_conn_status values.
+var limitConnStatusText = [...]string{"", "PASSED", "REJECTED", "REJECTED_DRY_RUN"}
+
+const (
+	lconnPassed = iota + 1
+	lconnRejected
+	lconnRejectedDryRun
+)
+
+// connZoneDirective reads a limit_conn_zone line (values -t checked).
+func (c *compiler) connZoneDirective(d *nginxconf.Directive) error {
+	z := &connZone{text: d.Args[0]}
+	var name string
+	var size int64
+	for _, a := range d.Args[1:] {
+		if v, ok := strings.CutPrefix(a, "zone="); ok {
+			n, sz, _ := strings.Cut(v, ":")
+			name = n
+			size, _ = nginxconf.ParseSize(sz)
+		}
+	}
+	key, err := c.rc.Complex(d.Args[0])
+	if err != nil {
+		return rewrite.At(err, d)
+	}
+	z.key = key
+	if z.zone, err = c.opts.Zones.Zone(name, int(size)); err != nil {
+		return confErr(d, "%v", err)
+	}
+	if c.connZones == nil {
+		c.connZones = map[string]*connZone{}
+	}
+	c.connZones[name] = z
+	c.rt.Zones = append(c.rt.Zones, ZoneSpec{Name: name, Size: int(size)})
+	return nil
+}
+
+// limitConnDirective applies limit_conn, limit_conn_log_level,
+// limit_conn_status or limit_conn_dry_run.
+func (c *compiler) limitConnDirective(conf *locConf, d *nginxconf.Directive) error {
+	lc := &conf.limitConn
+	switch d.Name {
+	case "limit_conn_log_level":
+		lc.level = d.Args[0]
+	case "limit_conn_status":
+		lc.status, _ = strconv.Atoi(d.Args[0])
+	case "limit_conn_dry_run":
+		lc.dryRun = onOff(d)
+	case "limit_conn":
+		if len(d.Args) != 2 {
+			return nil
+		}
+		if lc.owner != conf {
+			lc.owner, lc.limits, lc.zones = conf, nil, nil
+		}
+		z := c.connZones[d.Args[0]]
+		if z == nil {
+			// As limit_req: nginxconf.Check reports it.
+			if !c.opts.Serving {
+				return nil
+			}
+			return &nginxconf.Error{Msg: "zero size shared memory zone \"" + d.Args[0] + "\""}
+		}
+		n, _ := strconv.Atoi(d.Args[1])
+		lc.limits = append(lc.limits[:len(lc.limits):len(lc.limits)], limit.Conn{Zone: z.zone, Max: int32(n)})
+		lc.zones = append(lc.zones[:len(lc.zones):len(lc.zones)], z)
+	}
+	return nil
+}
+
+// limitConn is ngx_http_limit_conn_handler at the preaccess phase (after
+// limit_req): the main request is counted in each zone until it ends
+// (endLimitConn), once, whatever redirects and subrequests follow.
+func (x *exchange) limitConn(conf *locConf) int {
+	lc := &conf.limitConn
+	m := x.mainExchange()
+	if len(lc.limits) == 0 || m.mods.limitConn != 0 {
+		return 0
+	}
+	for i := range lc.limits {
+		z := lc.zones[i]
+		key := z.key.Eval(&x.st, x.mods.limitKeys.key[:0])
+		x.mods.limitKeys.key = key
+		if len(key) == 0 {
+			continue
+		}
+		if len(key) > 255 {
+			x.log.Logf(x, "error", "the value of the \"%s\" key is more than 255 bytes: \"%s\"", z.text, key)
+			continue
+		}
+		m.mods.limitConn = lconnPassed
+		h, res := lc.limits[i].Acquire(key)
+		if res == limit.Passed {
+			m.mods.connHeld = append(m.mods.connHeld, h)
+			continue
+		}
+		if res == limit.Rejected {
+			level, dry := lc.level, ""
+			if level == "" {
+				level = "error"
+			}
+			if lc.dryRun {
+				dry = ", dry run,"
+			}
+			x.log.Logf(x, level, "limiting connections%s by zone \"%s\"", dry, z.zone.Name)
+		} else {
+			x.log.Logf(x, "alert", "could not allocate node in limit_conn zone \"%s\"", z.zone.Name)
+		}
+		m.endLimitConn()
+		if lc.dryRun {
+			m.mods.limitConn = lconnRejectedDryRun
+			return 0
+		}
+		m.mods.limitConn = lconnRejected
+		if lc.status == 0 {
+			return 503
+		}
+		return lc.status
+	}
+	return 0
+}
+
+// endLimitConn ends the counts of the request (nginx's pool cleanup).
+func (x *exchange) endLimitConn() {
+	for i, h := range x.mods.connHeld {
+		h.Release()
+		x.mods.connHeld[i] = limit.Held{}
+	}
+	x.mods.connHeld = x.mods.connHeld[:0]
+}
+
+// addLimitConnVariables defines $limit_conn_status.
+func addLimitConnVariables(rc *rewrite.Compiler) {
+	rc.AddVariable("limit_conn_status", func(s *rewrite.State, dst []byte) []byte {
+		x, ok := s.Files.(*exchange)
+		if !ok || s.Req == nil {
+			return dst
+		}
+		if st := x.mainExchange().mods.limitConn; st != 0 {
+			return append(dst, limitConnStatusText[st]...)
+		}
+		return dst
+	})
+}

@@ -180,7 +180,7 @@ func (x *exchange) limitReq(conf *locConf) int {
 	if len(lr.limits) == 0 || m.mods.limitReq != 0 {
 		return 0
 	}
-	x.mods.limitKeys = limitKeys{x: x, conf: lr}
+	x.mods.limitKeys.x, x.mods.limitKeys.conf = x, lr
 	out, err := limit.Check(lr.limits, &x.mods.limitKeys)
 	x.mods.limitKeys = limitKeys{key: x.mods.limitKeys.key}
 	if err != nil {

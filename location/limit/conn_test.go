@@ -52,6 +52,12 @@ func TestConnFullZone(t *testing.T) {
 	if failed == 0 || len(held)+failed != 1000 {
 		t.Fatalf("held %d failed %d", len(held), failed)
 	}
+	// The zone fills as a whole, as nginx's slab does, not bucket by
+	// bucket: nearly every slot is used before a key is refused.
+	slots := (MinSize - headerSize) / slotSize
+	if len(held) < slots*9/10 {
+		t.Errorf("%d keys held in a zone of %d slots", len(held), slots)
+	}
 	for _, h := range held {
 		h.Release()
 	}

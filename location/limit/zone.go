@@ -23,6 +23,7 @@ const (
 	slotsPerBucket = 8
 	bucketSize     = slotSize * slotsPerBucket
 	keyRoom        = slotSize - 40
+	probeBuckets   = 4
 	// MinSize is nginx's smallest zone (8 pages, "zone ... is too small").
 	MinSize = 8 * 4096
 )
@@ -122,34 +123,43 @@ func (s *slot) matches(h uint64, key []byte) bool {
 }
 
 // find returns key's slot, or a fresh one for it (fresh=true), or nil
-// when its bucket is full of entries in use. evictable tells whether an
-// entry may go (nginx's expiry); with none, the least recently used
-// entry nobody counts on goes, as nginx's forced expiry.
+// when the buckets it may live in are full of entries in use. A key
+// lives in its own bucket or one of the next probeBuckets-1, so the zone
+// fills up as a whole rather than bucket by bucket. evictable tells
+// whether an entry may go (nginx's expiry); with none, the least
+// recently used entry nobody counts on goes, as nginx's forced expiry.
 // Called with the lock held.
 func (z *Zone) find(key []byte, now int64, evictable func(*slot) bool) (s *slot, fresh bool) {
 	h := hashKey(key)
-	b := int(h % uint64(z.buckets))
-	var free, old *slot
-	for i := 0; i < slotsPerBucket; i++ {
-		s := z.slotAt(b, i)
-		switch {
-		case s.hash == 0:
-			if free == nil {
-				free = s
-			}
-		case s.matches(h, key):
-			s.used = now
-			return s, false
-		case s.count == 0:
-			if evictable(s) && free == nil {
-				free = s
-			}
-			if old == nil || s.used < old.used {
-				old = s
+	home := int(h % uint64(z.buckets))
+	var free, expired, old *slot
+	for p := 0; p < min(probeBuckets, z.buckets); p++ {
+		b := (home + p) % z.buckets
+		for i := 0; i < slotsPerBucket; i++ {
+			s := z.slotAt(b, i)
+			switch {
+			case s.hash == 0:
+				if free == nil {
+					free = s
+				}
+			case s.matches(h, key):
+				s.used = now
+				return s, false
+			case s.count == 0:
+				if expired == nil && evictable(s) {
+					expired = s
+				}
+				if old == nil || s.used < old.used {
+					old = s
+				}
 			}
 		}
 	}
-	if free == nil {
+	switch {
+	case free != nil:
+	case expired != nil:
+		free = expired
+	default:
 		free = old
 	}
 	if free == nil {

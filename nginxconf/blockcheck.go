@@ -19,7 +19,7 @@ type blockState struct {
 	logFormats    map[string]bool // http log_format names ("combined" is built in)
 	streamListens []string        // "tcp 127.0.0.1:5432" as ngx_cmp_sockaddr compares
 	mailListens   []string
-	reqZones      map[string]string // limit_req_zone name → key
+	reqZones      map[string]limitZone // limit_req_zone and limit_conn_zone zones by name
 	loaded        map[string]bool   // dynamic objects loaded: "ngx_stream_module"
 	modulesUsed   bool              // an events, http, stream or mail block was read
 	// nginxPrefix: no -p was given; nginx would resolve load_module
@@ -99,7 +99,7 @@ func (p *parser) stateCheck(d *Directive, ctx Context) *Error {
 	switch {
 	case d.Name == "index" && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf) != 0:
 		out = indexWarnings(d)
-	case d.Name == "limit_req_zone" && ctx == HTTPMainConf:
+	case (d.Name == "limit_req_zone" || d.Name == "limit_conn_zone") && ctx == HTTPMainConf:
 		out = p.state.bindZone(d)
 	default:
 		if cmds := p.nameInfo(d.Name).commands(); len(cmds) > 0 && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf|HTTPLifConf) != 0 {
@@ -119,18 +119,33 @@ func (p *parser) stateCheck(d *Directive, ctx Context) *Error {
 	return p.stateCheck1(d, ctx)
 }
 
-// bindZone refuses a limit_req_zone zone bound to another key.
+// limitZone is a limit_req_zone or limit_conn_zone line's shared zone.
+type limitZone struct {
+	use, key string // the directive that declared it, its key
+	size     int64
+}
+
+// bindZone makes ngx_shared_memory_add's checks and the module's, in
+// nginx's order: a zone of the other module, a zone of another size, a
+// zone bound to a key already.
 func (s *blockState) bindZone(d *Directive) []*Error {
 	for _, v := range d.Args[1:] {
 		if rest, ok := strings.CutPrefix(v, "zone="); ok {
-			name, _, _ := strings.Cut(rest, ":")
+			name, sizeText, _ := strings.Cut(rest, ":")
+			size, _ := ParseSize(sizeText)
 			if s.reqZones == nil {
-				s.reqZones = map[string]string{}
+				s.reqZones = map[string]limitZone{}
 			}
-			if key, dup := s.reqZones[name]; dup {
-				return []*Error{d.errorf("limit_req_zone %q is already bound to key %q", name, key)}
+			if z, dup := s.reqZones[name]; dup {
+				switch {
+				case z.use != d.Name:
+					return []*Error{d.errorf("the shared memory zone %q is already declared for a different use", name)}
+				case z.size != size:
+					return []*Error{d.errorf("the size %d of shared memory zone %q conflicts with already declared size %d", size, name, z.size)}
+				}
+				return []*Error{d.errorf("%s %q is already bound to key %q", d.Name, name, z.key)}
 			}
-			s.reqZones[name] = d.Args[0]
+			s.reqZones[name] = limitZone{use: d.Name, key: d.Args[0], size: size}
 		}
 	}
 	return nil

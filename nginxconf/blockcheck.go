@@ -20,8 +20,8 @@ type blockState struct {
 	streamListens []string        // "tcp 127.0.0.1:5432" as ngx_cmp_sockaddr compares
 	mailListens   []string
 	reqZones      map[string]limitZone // limit_req_zone and limit_conn_zone zones by name
-	loaded        map[string]bool   // dynamic objects loaded: "ngx_stream_module"
-	modulesUsed   bool              // an events, http, stream or mail block was read
+	loaded        map[string]bool      // dynamic objects loaded: "ngx_stream_module"
+	modulesUsed   bool                 // an events, http, stream or mail block was read
 	// nginxPrefix: no -p was given; nginx would resolve load_module
 	// against its compiled-in prefix (Debian: /usr/share/nginx/).
 	nginxPrefix bool

@@ -53,14 +53,14 @@ func (c *compiler) connZoneDirective(d *nginxconf.Directive) error {
 		return rewrite.At(err, d)
 	}
 	z.key = key
-	if z.zone, err = c.opts.Zones.Zone(name, int(size)); err != nil {
-		return confErr(d, "%v", err)
+	if z.zone, err = c.opts.Zones.Zone(d.Name, name, d.Args[0], int(size)); err != nil {
+		return &nginxconf.Error{Msg: err.Error()}
 	}
 	if c.connZones == nil {
 		c.connZones = map[string]*connZone{}
 	}
 	c.connZones[name] = z
-	c.rt.Zones = append(c.rt.Zones, ZoneSpec{Name: name, Size: int(size)})
+	c.rt.Zones = append(c.rt.Zones, ZoneSpec{ID: limit.ZoneID(d.Name, name, int(size)), Name: name, Size: int(size)})
 	return nil
 }
 

@@ -21,6 +21,7 @@ type reqZone struct {
 
 // ZoneSpec is a shared zone a configuration declares.
 type ZoneSpec struct {
+	ID   string // limit.ZoneID: module, size and name
 	Name string
 	Size int
 }
@@ -89,14 +90,14 @@ func (c *compiler) limitZones(block []*nginxconf.Directive) error {
 			return rewrite.At(err, d)
 		}
 		z.key = key
-		if z.zone, err = c.opts.Zones.Zone(name, int(size)); err != nil {
-			return confErr(d, "%v", err)
+		if z.zone, err = c.opts.Zones.Zone(d.Name, name, d.Args[0], int(size)); err != nil {
+			return &nginxconf.Error{Msg: err.Error()}
 		}
 		if c.reqZones == nil {
 			c.reqZones = map[string]*reqZone{}
 		}
 		c.reqZones[name] = z
-		c.rt.Zones = append(c.rt.Zones, ZoneSpec{Name: name, Size: int(size)})
+		c.rt.Zones = append(c.rt.Zones, ZoneSpec{ID: limit.ZoneID(d.Name, name, int(size)), Name: name, Size: int(size)})
 	}
 	return nil
 }

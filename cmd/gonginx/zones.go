@@ -17,7 +17,8 @@ import (
 // are the master's files mapped.
 var zones = limit.NewRegistry()
 
-// zoneName names a zone file a worker inherits: + size + " " + name.
+// zoneName names a zone file a worker inherits: + its limit.ZoneID
+// (module, size, name).
 const zoneName = "zone "
 
 // makeZones creates the memory of rt's zones that the master has not
@@ -25,7 +26,7 @@ const zoneName = "zone "
 // as nginx's shared memory, kept across reloads.
 func (m *master) makeZones(rt *location.Router) error {
 	for _, z := range rt.Zones {
-		key := strconv.Itoa(z.Size) + " " + z.Name
+		key := z.ID
 		if m.zones[key] != nil {
 			continue
 		}
@@ -49,7 +50,7 @@ func (m *master) makeZones(rt *location.Router) error {
 // addZones passes rt's zone files to a generation of workers.
 func (m *master) addZones(sp *process.Spec, rt *location.Router) {
 	for _, z := range rt.Zones {
-		key := strconv.Itoa(z.Size) + " " + z.Name
+		key := z.ID
 		if fh := m.zones[key]; fh != nil {
 			sp.Names = append(sp.Names, zoneName+key)
 			sp.Files = append(sp.Files, fh)
@@ -60,11 +61,13 @@ func (m *master) addZones(sp *process.Spec, rt *location.Router) {
 // adoptZones maps the zone files a worker inherited.
 func adoptZones(files map[string]*os.File) error {
 	for name, fh := range files {
-		rest, ok := strings.CutPrefix(name, zoneName)
+		id, ok := strings.CutPrefix(name, zoneName)
 		if !ok {
 			continue
 		}
 		delete(files, name)
+		// The id is "use size name" (limit.ZoneID).
+		_, rest, _ := strings.Cut(id, " ")
 		sizeText, zone, _ := strings.Cut(rest, " ")
 		size, _ := strconv.Atoi(sizeText)
 		mem, err := syscall.Mmap(int(fh.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
@@ -72,7 +75,7 @@ func adoptZones(files map[string]*os.File) error {
 		if err != nil {
 			return fmt.Errorf("mmap(MAP_SHARED) failed (%s)", nginxconf.ErrnoText(err))
 		}
-		if err := zones.Adopt(zone, mem); err != nil {
+		if err := zones.Adopt(id, zone, mem); err != nil {
 			return err
 		}
 	}

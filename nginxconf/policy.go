@@ -91,6 +91,12 @@ var served = setOf(
 	"fastcgi_keep_conn", "fastcgi_connect_timeout", "fastcgi_send_timeout", "fastcgi_read_timeout",
 	"fastcgi_request_buffering", "fastcgi_buffering", "fastcgi_ignore_client_abort",
 	"fastcgi_catch_stderr",
+	// scgi
+	"scgi_pass", "scgi_param", "scgi_pass_request_headers", "scgi_pass_request_body",
+	"scgi_hide_header", "scgi_pass_header", "scgi_ignore_headers", "scgi_intercept_errors",
+	"scgi_next_upstream", "scgi_next_upstream_tries", "scgi_next_upstream_timeout",
+	"scgi_connect_timeout", "scgi_send_timeout", "scgi_read_timeout",
+	"scgi_request_buffering", "scgi_buffering", "scgi_ignore_client_abort",
 	// ssl
 	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
@@ -125,7 +131,7 @@ var tuning = setOf(
 	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",
 	"http2_max_requests", "http2_recv_timeout",
 	"proxy_temp_path", "proxy_limit_rate", "zone",
-	"fastcgi_temp_path", "fastcgi_limit_rate",
+	"fastcgi_temp_path", "fastcgi_limit_rate", "scgi_temp_path", "scgi_limit_rate",
 	// zlib's memory and when it starts: the body is the same gzip stream.
 	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )
@@ -145,7 +151,8 @@ var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
 	{"proxy_cache_", ""}, {"proxy_no_cache", ""}, {"proxy_store_access", ""},
 	{"fastcgi_cache_", ""}, {"fastcgi_no_cache", ""}, {"fastcgi_store_access", ""},
-	{"uwsgi_", "uwsgi_pass"}, {"scgi_", "scgi_pass"},
+	{"scgi_cache_", ""}, {"scgi_no_cache", ""}, {"scgi_store_access", ""},
+	{"uwsgi_", "uwsgi_pass"},
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},

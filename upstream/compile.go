@@ -108,6 +108,8 @@ type Proxy struct {
 	// fcgi is the FastCGI protocol of a fastcgi_pass (fastcgi.go); nil
 	// for proxy_pass, which speaks HTTP.
 	fcgi *fastcgi
+	// scgi is the SCGI protocol of an scgi_pass (scgi.go).
+	scgi *scgi
 }
 
 // HasURIPart reports whether proxy_pass had a URI part; nginx rejects

@@ -47,11 +47,19 @@ var fcgiDefaultHide = []string{"status", "x-accel-expires", "x-accel-redirect", 
 // name is the directive of this protocol with the given suffix
 // ("_next_upstream": proxy_next_upstream or fastcgi_next_upstream).
 func (p *Proxy) name(suffix string) string {
-	if p.fcgi != nil {
+	switch {
+	case p.fcgi != nil:
 		return "fastcgi" + suffix
+	case p.scgi != nil:
+		return "scgi" + suffix
 	}
 	return "proxy" + suffix
 }
+
+// cgi reports whether the backend answers with a CGI head (FastCGI,
+// SCGI): a bad Content-Length is no length, Transfer-Encoding is dropped
+// and no connection is upgraded.
+func (p *Proxy) cgi() bool { return p.fcgi != nil || p.scgi != nil }
 
 // CompileFastCGIPass compiles a location's fastcgi_pass (which may come
 // from the location an "if" block is in) with the fastcgi_* settings of
@@ -81,7 +89,8 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	for _, d := range innermost(blocks, "fastcgi_catch_stderr") {
 		f.catchStderr = append(f.catchStderr, d.Args[0])
 	}
-	if err := f.compileParams(blocks, c); err != nil {
+	var err error
+	if f.params, f.hideHeaders, err = compileCGIParams("fastcgi_param", blocks, c); err != nil {
 		return nil, err
 	}
 	p.compileHeaders(blocks, fcgiDefaultHide)
@@ -91,23 +100,24 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	return p, nil
 }
 
-// compileParams reads fastcgi_param as ngx_http_fastcgi_init_params: the
+// compileCGIParams reads fastcgi_param or scgi_param as
+// ngx_http_fastcgi_init_params and ngx_http_scgi_init_params: the
 // innermost level with any replaces all inherited ones; an HTTP_* param
-// keeps the client's header of that name out, and one with an empty value
-// is not sent at all.
-func (f *fastcgi) compileParams(blocks [][]*nginxconf.Directive, c *rewrite.Compiler) error {
-	for _, d := range innermost(blocks, "fastcgi_param") {
+// keeps the client's header of that name out (hide), and one with an
+// empty value is not sent at all.
+func compileCGIParams(name string, blocks [][]*nginxconf.Directive, c *rewrite.Compiler) (params []fcgiParam, hide []string, err error) {
+	for _, d := range innermost(blocks, name) {
 		if len(d.Args) < 2 {
 			continue
 		}
 		key, val := d.Args[0], d.Args[1]
 		if len(d.Args) == 3 {
 			if d.Args[2] != "if_not_empty" {
-				return confErr(d, `invalid parameter "%s"`, d.Args[2])
+				return nil, nil, confErr(d, `invalid parameter "%s"`, d.Args[2])
 			}
 		}
 		if len(key) > len("HTTP_") && strings.HasPrefix(key, "HTTP_") {
-			f.hideHeaders = append(f.hideHeaders, strings.ToLower(key[5:]))
+			hide = append(hide, strings.ToLower(key[5:]))
 			if val == "" {
 				continue
 			}
@@ -115,19 +125,19 @@ func (f *fastcgi) compileParams(blocks [][]*nginxconf.Directive, c *rewrite.Comp
 		pm := fcgiParam{key: key, skipEmpty: len(d.Args) == 3}
 		cv, err := c.Complex(val)
 		if err != nil {
-			return rewrite.At(err, d)
+			return nil, nil, rewrite.At(err, d)
 		}
 		if v, ok := cv.Static(); ok {
 			pm.static = v
 		} else {
 			pm.value = cv
 		}
-		f.params = append(f.params, pm)
+		params = append(params, pm)
 	}
-	return nil
+	return params, hide, nil
 }
 
-// compileFastCGIURL reads fastcgi_pass's address: host:port, unix:path,
+// compileFastCGIURL reads fastcgi_pass's (or scgi_pass's) address: host:port, unix:path,
 // an upstream{} name, or a value with variables evaluated per request.
 func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) error {
 	addr := d.Args[0]
@@ -171,7 +181,7 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 func (p *Proxy) resolveFastCGI(s *rewrite.State, x *exchange, t *target) (int, error) {
 	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
 	key := internString(x.urlBuf)
-	t.scheme, t.proxyHost = "fastcgi", key
+	t.scheme, t.proxyHost = p.scheme, key
 	if key == "" {
 		return 500, fmt.Errorf("no host in upstream %q", key)
 	}

@@ -202,6 +202,11 @@ func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
 				t.Fatal(err)
 			}
 		}
+		if d.Name == "scgi_pass" {
+			if p, err = CompileSCGIPass(d, [][]*nginxconf.Directive{httpBlock, locBlock}, groups, c); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	prog, err := c.Program(locBlock)
 	if err != nil {

@@ -100,8 +100,8 @@ func appendLogName(dst []byte, scheme string, x *exchange, addr string) []byte {
 			break
 		}
 	}
-	if scheme == "fastcgi" {
-		uri = nil // x.req holds records; nginx's u->uri is empty
+	if scheme == "fastcgi" || scheme == "scgi" {
+		uri = nil // x.req is no HTTP request; nginx's u->uri is empty
 	}
 	dst = append(append(append(dst, scheme...), "://"...), addr...)
 	if len(addr) > 5 && addr[:5] == "unix:" {

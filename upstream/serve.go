@@ -233,6 +233,9 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	if r.ContentLength >= 0 || r.Chunked {
 		hdrLen = bodyLen
 	}
+	// SCGI's CONTENT_LENGTH counts the body read even when it is not
+	// passed on (nginx sums the request's buffers before dropping them).
+	contentLen := bodyLen
 	if !p.passBody {
 		bodyLen, hdrLen = -1, -1
 	}
@@ -257,6 +260,11 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	if p.fcgi != nil {
 		if err := p.fcgiRequest(r, s, x, bodyLen); err != nil {
 			return 500, err
+		}
+	} else if p.scgi != nil {
+		x.req = p.scgi.createRequest(x.req[:0], r, s, x, p.passHeaders, contentLen)
+		if len(x.pending) > 0 {
+			x.req = append(x.req, x.pending...)
 		}
 	} else {
 		x.req = p.appendRequest(x.req[:0], r, s, &t, x.method, locPrefix, hdrLen, x.streamChunked)
@@ -373,7 +381,7 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 // resolve finds where the request goes: the compiled group, or for a
 // URL with variables, the evaluated one.
 func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
-	if p.fcgi != nil && p.urlValue != nil {
+	if p.cgi() && p.urlValue != nil {
 		return p.resolveFastCGI(s, x, t)
 	}
 	if p.urlValue == nil {
@@ -592,7 +600,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 	if p.fcgi == nil && (bodyLen > 0 && !x.bodyBuffered || x.streamChunked) {
 		var err error
-		if x.streamChunked {
+		if x.streamChunked && p.scgi == nil {
 			err = p.sendChunked(c, nc, x)
 		} else {
 			err = p.sendBody(c, nc, x)
@@ -619,6 +627,8 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	var http09 bool
 	if p.fcgi != nil {
 		n, headLen, status, err, ft = p.readHeadFastCGI(nc, x, s)
+	} else if p.scgi != nil {
+		n, headLen, status, err, ft = p.readHeadSCGI(nc, x)
 	} else {
 		n, headLen, http09, status, err, ft = p.readHead(nc, x)
 	}
@@ -668,7 +678,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// X-Accel-Redirect), the connection is kept only when none follows
 	// the head, as nginx's proxy sets u->keepalive (bytes of a 204's body
 	// that came with the head are dropped with it).
-	keepBodiless := p.fcgi == nil && (x.headOnly || x.head.Status == 204 || x.head.Status == 304 || !chunked && length == 0) &&
+	keepBodiless := !p.cgi() && (x.headOnly || x.head.Status == 204 || x.head.Status == 304 || !chunked && length == 0) &&
 		g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1
 	failed = false
 	if p.intercepts(x.head.Status) {
@@ -690,7 +700,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		s.UpstreamStatus = x.head.Status
 	}
 
-	if x.head.Status == 101 && r.Upgrade && p.fcgi == nil {
+	if x.head.Status == 101 && r.Upgrade && !p.cgi() {
 		x.beginTry(s)
 		if err := c.WriteHeader(resp); err != nil {
 			return 0, err, 0
@@ -733,9 +743,10 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	noBody := x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
 		(x.head.Status >= 100 && x.head.Status < 200)
 	var complete bool
-	if p.fcgi != nil && noBody {
-		// A head-only response: nginx reads no FastCGI body and closes
-		// the connection (ngx_http_upstream_send_response, header_only).
+	if p.cgi() && noBody {
+		// A head-only response: nginx reads no FastCGI or SCGI body and
+		// closes the connection (ngx_http_upstream_send_response,
+		// header_only).
 		complete = true
 		x.headLen = int(x.recvd)
 	} else if p.fcgi != nil {
@@ -759,6 +770,10 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 	if p.fcgi != nil {
 		keep = complete && x.fended && g.Keepalive > 0
+		return 0, nil, 0
+	}
+	if p.scgi != nil {
+		// An SCGI response ends with the connection: none is kept.
 		return 0, nil, 0
 	}
 	keep = complete && !x.overrun && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&

@@ -1,0 +1,186 @@
+package upstream
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// This file is SCGI as a protocol on the upstream machinery, as
+// ngx_http_scgi_module sits on ngx_http_upstream.c: the request is a
+// netstring of NUL-separated name/value pairs (CONTENT_LENGTH first,
+// then scgi_param, then the client's headers as HTTP_*) followed by the
+// body as it is; the response is an HTTP status line or a CGI head
+// ("Status:", "Location:", as FastCGI's) and a body that ends with the
+// connection. Everything else is the proxy's.
+
+// scgi is the protocol part of an scgi_pass location.
+type scgi struct {
+	params      []fcgiParam
+	hideHeaders []string // as fastcgi's: HTTP_* params replace headers
+}
+
+// CompileSCGIPass compiles a location's scgi_pass with the scgi_*
+// settings of blocks, outermost first.
+func CompileSCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
+	if pass == nil || len(pass.Args) != 1 || len(blocks) == 0 {
+		return nil, nil
+	}
+	if groups == nil {
+		groups = NewGroups()
+	}
+	sc := &scgi{}
+	p := &Proxy{groups: groups, passHeaders: true, passBody: true, Tunnels: groups.Tunnels,
+		ConnectTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second,
+		maxBody: 1 << 20, scgi: sc, scheme: "scgi", version11: true}
+	if err := p.compileFastCGIURL(pass, c); err != nil {
+		return nil, err
+	}
+	if err := groups.compileResolver(p, blocks); err != nil {
+		return nil, err
+	}
+	if err := p.compileUpstreamConf(blocks); err != nil {
+		return nil, err
+	}
+	p.tunnelBufs = tunnelPool(os.Getpagesize())
+	var err error
+	if sc.params, sc.hideHeaders, err = compileCGIParams("scgi_param", blocks, c); err != nil {
+		return nil, err
+	}
+	// ngx_http_scgi_hide_headers are FastCGI's.
+	p.compileHeaders(blocks, fcgiDefaultHide)
+	if err := p.compileRequestBody(blocks, c); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// createRequest writes the netstring of the request's headers, as
+// ngx_http_scgi_create_request: its length is known only once the pairs
+// are written, so they go after room for the longest length and are
+// moved back to close up the gap.
+func (sc *scgi) createRequest(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool, bodyLen int64) []byte {
+	const room = 20 // the digits of any length, and ':'
+	start := len(b)
+	b = append(b, make([]byte, room)...)
+	pairs := len(b)
+	b = append(b, "CONTENT_LENGTH\x00"...)
+	switch {
+	case bodyLen >= 0 && !x.streamChunked:
+		b = strconv.AppendInt(b, bodyLen, 10)
+	default:
+		// A chunked body passed on as it arrives: nginx counts what it
+		// has at hand.
+		b = strconv.AppendInt(b, int64(len(x.pending)), 10)
+	}
+	b = append(b, 0)
+	for i := range sc.params {
+		pm := &sc.params[i]
+		var vb []byte
+		if pm.value != nil {
+			x.fval = pm.value.Eval(s, x.fval[:0])
+			vb = x.fval
+		}
+		if pm.skipEmpty && len(pm.static)+len(vb) == 0 {
+			continue
+		}
+		b = append(b, pm.key...)
+		b = append(b, 0)
+		b = append(b, pm.static...)
+		b = append(b, vb...)
+		b = append(b, 0)
+	}
+	if passHeaders {
+	headers:
+		for _, h := range r.Headers {
+			for _, hide := range sc.hideHeaders {
+				if headerParamEqual(h.Name, hide) {
+					continue headers
+				}
+			}
+			b = append(b, "HTTP_"...)
+			for _, c := range h.Name {
+				if 'a' <= c && c <= 'z' {
+					c -= 'a' - 'A'
+				} else if c == '-' {
+					c = '_'
+				}
+				b = append(b, c)
+			}
+			b = append(b, 0)
+			b = append(b, h.Value...)
+			b = append(b, 0)
+		}
+	}
+	n := len(b) - pairs
+	var digits [room]byte
+	d := strconv.AppendInt(digits[:0], int64(n), 10)
+	d = append(d, ':')
+	at := pairs - len(d)
+	copy(b[at:], d)
+	b = append(b[:start], b[at:]...)
+	return append(b, ',')
+}
+
+// readHeadSCGI reads the response head into x.rbuf, as
+// ngx_http_scgi_process_status_line and _process_header: an HTTP status
+// line and headers, or a CGI head whose "Status" (else "Location": 302,
+// else 200) gives the status.
+func (p *Proxy) readHeadSCGI(nc net.Conn, x *exchange) (n, headLen int, status int, err error, ft ftMask) {
+	for {
+		if p.ReadTimeout > 0 {
+			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
+		n += m
+		x.recvd += int64(m)
+		if m > 0 {
+			hl, perr := parseSCGIHead(x.rbuf[:n], &x.head)
+			if perr != nil {
+				return n, 0, 502, perr, ftInvalidHeader
+			}
+			if hl > 0 {
+				return n, hl, 0, nil, 0
+			}
+			if n == responseHeadSize {
+				return n, 0, 502, ErrTooBigHeader, ftInvalidHeader
+			}
+		}
+		if rerr != nil {
+			if isTimeout(rerr) {
+				return n, 0, 504, errTimedOut, ftTimeout
+			}
+			return n, 0, 502, ErrPrematureClose, ftError
+		}
+	}
+}
+
+// parseSCGIHead parses a whole response head at the start of b: an HTTP
+// status line and headers, or CGI headers whose "Status" (else
+// "Location": 302, else 200) gives the status. It returns 0 while the
+// head is incomplete.
+func parseSCGIHead(b []byte, h *http1.ResponseHead) (int, error) {
+	hl, perr := http1.ParseResponseHead(b, h)
+	if perr == nil {
+		return hl, nil
+	}
+	if perr != http1.ErrInvalidStatusLine {
+		return 0, perr
+	}
+	h.Major, h.Minor, h.Status, h.StatusLine = 1, 1, 0, nil
+	hl, perr = http1.ParseHeaderLines(b, h)
+	if perr != nil {
+		return 0, perr
+	}
+	if hl > 0 {
+		if err := fcgiStatus(h); err != nil {
+			return 0, err
+		}
+	}
+	return hl, nil
+}

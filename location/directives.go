@@ -380,7 +380,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.subTypes.addTypes(conf, "text/html", d.Args)
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
-	case "proxy_pass", "fastcgi_pass", "scgi_pass":
+	case "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass":
 		conf.proxyPass = d
 		conf.stubStatus, conf.emptyGif = false, false
 	}
@@ -623,8 +623,12 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		if p != nil {
 			conf.proxy = p
 		}
-	} else if conf.proxyPass != nil && conf.proxyPass.Name == "scgi_pass" {
-		p, err := upstream.CompileSCGIPass(conf.proxyPass, blocks, c.rt.groups, c.rc)
+	} else if conf.proxyPass != nil && (conf.proxyPass.Name == "scgi_pass" || conf.proxyPass.Name == "uwsgi_pass") {
+		compile := upstream.CompileSCGIPass
+		if conf.proxyPass.Name == "uwsgi_pass" {
+			compile = upstream.CompileUWSGIPass
+		}
+		p, err := compile(conf.proxyPass, blocks, c.rt.groups, c.rc)
 		if err != nil {
 			return rewrite.At(err, conf.proxyPass)
 		}

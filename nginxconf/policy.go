@@ -97,6 +97,13 @@ var served = setOf(
 	"scgi_next_upstream", "scgi_next_upstream_tries", "scgi_next_upstream_timeout",
 	"scgi_connect_timeout", "scgi_send_timeout", "scgi_read_timeout",
 	"scgi_request_buffering", "scgi_buffering", "scgi_ignore_client_abort",
+	// uwsgi (not uwsgi_ssl_*: suwsgi:// is refused)
+	"uwsgi_pass", "uwsgi_param", "uwsgi_modifier1", "uwsgi_modifier2",
+	"uwsgi_pass_request_headers", "uwsgi_pass_request_body",
+	"uwsgi_hide_header", "uwsgi_pass_header", "uwsgi_ignore_headers", "uwsgi_intercept_errors",
+	"uwsgi_next_upstream", "uwsgi_next_upstream_tries", "uwsgi_next_upstream_timeout",
+	"uwsgi_connect_timeout", "uwsgi_send_timeout", "uwsgi_read_timeout",
+	"uwsgi_request_buffering", "uwsgi_buffering", "uwsgi_ignore_client_abort",
 	// ssl
 	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
@@ -132,6 +139,7 @@ var tuning = setOf(
 	"http2_max_requests", "http2_recv_timeout",
 	"proxy_temp_path", "proxy_limit_rate", "zone",
 	"fastcgi_temp_path", "fastcgi_limit_rate", "scgi_temp_path", "scgi_limit_rate",
+	"uwsgi_temp_path", "uwsgi_limit_rate",
 	// zlib's memory and when it starts: the body is the same gzip stream.
 	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )
@@ -152,7 +160,7 @@ var dependents = []struct{ prefix, except string }{
 	{"proxy_cache_", ""}, {"proxy_no_cache", ""}, {"proxy_store_access", ""},
 	{"fastcgi_cache_", ""}, {"fastcgi_no_cache", ""}, {"fastcgi_store_access", ""},
 	{"scgi_cache_", ""}, {"scgi_no_cache", ""}, {"scgi_store_access", ""},
-	{"uwsgi_", "uwsgi_pass"},
+	{"uwsgi_cache_", ""}, {"uwsgi_no_cache", ""}, {"uwsgi_store_access", ""},
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},

@@ -51,7 +51,7 @@ func (p *Proxy) name(suffix string) string {
 	case p.fcgi != nil:
 		return "fastcgi" + suffix
 	case p.scgi != nil:
-		return "scgi" + suffix
+		return p.scgi.prefix + suffix
 	}
 	return "proxy" + suffix
 }
@@ -153,6 +153,12 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 			return nil
 		}
 	}
+	if p.scgi != nil && p.scgi.uwsgi {
+		var ssl bool
+		if addr, ssl = trimUWSGIScheme(addr); ssl {
+			return confErr(d, `"suwsgi://" (uwsgi over SSL) is not supported by gonginx`)
+		}
+	}
 	p.passURL = addr
 	if strings.HasPrefix(addr, "unix:") {
 		g, err := p.groups.implicitGroup(addr, "")
@@ -181,6 +187,12 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 func (p *Proxy) resolveFastCGI(s *rewrite.State, x *exchange, t *target) (int, error) {
 	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
 	key := internString(x.urlBuf)
+	if p.scgi != nil && p.scgi.uwsgi {
+		var ssl bool
+		if key, ssl = trimUWSGIScheme(key); ssl {
+			return 500, fmt.Errorf("suwsgi (uwsgi over SSL) is not supported by gonginx")
+		}
+	}
 	t.scheme, t.proxyHost = p.scheme, key
 	if key == "" {
 		return 500, fmt.Errorf("no host in upstream %q", key)
@@ -306,3 +318,15 @@ type alertError struct{ msg string }
 
 func (e *alertError) Error() string    { return e.msg }
 func (e *alertError) LogLevel() string { return "alert" }
+
+// trimUWSGIScheme drops a uwsgi_pass address's "uwsgi://" as nginx does;
+// ssl reports "suwsgi://".
+func trimUWSGIScheme(addr string) (string, bool) {
+	switch {
+	case len(addr) > 8 && strings.EqualFold(addr[:8], "uwsgi://"):
+		return addr[8:], false
+	case len(addr) > 9 && strings.EqualFold(addr[:9], "suwsgi://"):
+		return addr[9:], true
+	}
+	return addr, false
+}

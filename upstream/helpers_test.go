@@ -202,8 +202,12 @@ func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
 				t.Fatal(err)
 			}
 		}
-		if d.Name == "scgi_pass" {
-			if p, err = CompileSCGIPass(d, [][]*nginxconf.Directive{httpBlock, locBlock}, groups, c); err != nil {
+		if d.Name == "scgi_pass" || d.Name == "uwsgi_pass" {
+			compile := CompileSCGIPass
+			if d.Name == "uwsgi_pass" {
+				compile = CompileUWSGIPass
+			}
+			if p, err = compile(d, [][]*nginxconf.Directive{httpBlock, locBlock}, groups, c); err != nil {
 				t.Fatal(err)
 			}
 		}

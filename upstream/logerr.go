@@ -100,7 +100,7 @@ func appendLogName(dst []byte, scheme string, x *exchange, addr string) []byte {
 			break
 		}
 	}
-	if scheme == "fastcgi" || scheme == "scgi" {
+	if scheme == "fastcgi" || scheme == "scgi" || scheme == "uwsgi" {
 		uri = nil // x.req is no HTTP request; nginx's u->uri is empty
 	}
 	dst = append(append(append(dst, scheme...), "://"...), addr...)

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -19,25 +20,52 @@ import (
 // ("Status:", "Location:", as FastCGI's) and a body that ends with the
 // connection. Everything else is the proxy's.
 
-// scgi is the protocol part of an scgi_pass location.
+// scgi is the protocol part of an scgi_pass or a uwsgi_pass location:
+// uwsgi differs from SCGI only in how the request's pairs are framed.
 type scgi struct {
+	prefix      string // "scgi" or "uwsgi": the directives' prefix
 	params      []fcgiParam
 	hideHeaders []string // as fastcgi's: HTTP_* params replace headers
+	uwsgi       bool
+	// modifier1 and modifier2 (uwsgi_modifier1/2) frame a uwsgi packet.
+	modifier1, modifier2 byte
 }
 
 // CompileSCGIPass compiles a location's scgi_pass with the scgi_*
 // settings of blocks, outermost first.
 func CompileSCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
+	return compileSCGI(pass, blocks, groups, c, &scgi{prefix: "scgi"})
+}
+
+// CompileUWSGIPass compiles a location's uwsgi_pass with the uwsgi_*
+// settings of blocks, outermost first, as ngx_http_uwsgi_module.
+func CompileUWSGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
+	sc := &scgi{prefix: "uwsgi", uwsgi: true}
+	for _, m := range []struct {
+		name string
+		dst  *byte
+	}{{"uwsgi_modifier1", &sc.modifier1}, {"uwsgi_modifier2", &sc.modifier2}} {
+		if d := last(blocks, m.name); d != nil {
+			v, err := strconv.ParseUint(d.Args[0], 10, 64)
+			if err != nil {
+				return nil, confErr(d, `invalid number "%s" in "%s" directive`, d.Args[0], d.Name)
+			}
+			*m.dst = byte(v) // nginx keeps the low byte
+		}
+	}
+	return compileSCGI(pass, blocks, groups, c, sc)
+}
+
+func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler, sc *scgi) (*Proxy, error) {
 	if pass == nil || len(pass.Args) != 1 || len(blocks) == 0 {
 		return nil, nil
 	}
 	if groups == nil {
 		groups = NewGroups()
 	}
-	sc := &scgi{}
 	p := &Proxy{groups: groups, passHeaders: true, passBody: true, Tunnels: groups.Tunnels,
 		ConnectTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second,
-		maxBody: 1 << 20, scgi: sc, scheme: "scgi", version11: true}
+		maxBody: 1 << 20, scgi: sc, scheme: sc.prefix, version11: true}
 	if err := p.compileFastCGIURL(pass, c); err != nil {
 		return nil, err
 	}
@@ -49,11 +77,16 @@ func CompileSCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive,
 	}
 	p.tunnelBufs = tunnelPool(os.Getpagesize())
 	var err error
-	if sc.params, sc.hideHeaders, err = compileCGIParams("scgi_param", blocks, c); err != nil {
+	if sc.params, sc.hideHeaders, err = compileCGIParams(sc.prefix+"_param", blocks, c); err != nil {
 		return nil, err
 	}
-	// ngx_http_scgi_hide_headers are FastCGI's.
-	p.compileHeaders(blocks, fcgiDefaultHide)
+	if sc.uwsgi {
+		// ngx_http_uwsgi_hide_headers: a uwsgi backend's Status passes.
+		p.compileHeaders(blocks, fcgiDefaultHide[1:])
+	} else {
+		// ngx_http_scgi_hide_headers are FastCGI's.
+		p.compileHeaders(blocks, fcgiDefaultHide)
+	}
 	if err := p.compileRequestBody(blocks, c); err != nil {
 		return nil, err
 	}
@@ -64,7 +97,10 @@ func CompileSCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive,
 // ngx_http_scgi_create_request: its length is known only once the pairs
 // are written, so they go after room for the longest length and are
 // moved back to close up the gap.
-func (sc *scgi) createRequest(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool, bodyLen int64) []byte {
+func (sc *scgi) createRequest(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool, bodyLen int64) ([]byte, error) {
+	if sc.uwsgi {
+		return sc.createUWSGI(b, r, s, x, passHeaders)
+	}
 	const room = 20 // the digits of any length, and ':'
 	start := len(b)
 	b = append(b, make([]byte, room)...)
@@ -124,7 +160,62 @@ func (sc *scgi) createRequest(b []byte, r *http1.Request, s *rewrite.State, x *e
 	at := pairs - len(d)
 	copy(b[at:], d)
 	b = append(b[:start], b[at:]...)
-	return append(b, ',')
+	return append(b, ','), nil
+}
+
+// createUWSGI writes a uwsgi packet, as ngx_http_uwsgi_create_request:
+// modifier1, the pairs' length (16 bits, little-endian), modifier2, then
+// each name and value after its 16-bit length; the params, then the
+// client's headers as HTTP_*.
+func (sc *scgi) createUWSGI(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool) ([]byte, error) {
+	start := len(b)
+	b = append(b, sc.modifier1, 0, 0, sc.modifier2)
+	appendLen := func(b []byte, n int) []byte { return append(b, byte(n), byte(n>>8)) }
+	for i := range sc.params {
+		pm := &sc.params[i]
+		var vb []byte
+		if pm.value != nil {
+			x.fval = pm.value.Eval(s, x.fval[:0])
+			vb = x.fval
+		}
+		n := len(pm.static) + len(vb)
+		if pm.skipEmpty && n == 0 {
+			continue
+		}
+		b = appendLen(b, len(pm.key))
+		b = append(b, pm.key...)
+		b = appendLen(b, n)
+		b = append(b, pm.static...)
+		b = append(b, vb...)
+	}
+	if passHeaders {
+	headers:
+		for _, h := range r.Headers {
+			for _, hide := range sc.hideHeaders {
+				if headerParamEqual(h.Name, hide) {
+					continue headers
+				}
+			}
+			b = appendLen(b, 5+len(h.Name))
+			b = append(b, "HTTP_"...)
+			for _, c := range h.Name {
+				if 'a' <= c && c <= 'z' {
+					c -= 'a' - 'A'
+				} else if c == '-' {
+					c = '_'
+				}
+				b = append(b, c)
+			}
+			b = appendLen(b, len(h.Value))
+			b = append(b, h.Value...)
+		}
+	}
+	n := len(b) - start - 4
+	if n > 65535 {
+		return b, &alertError{fmt.Sprintf("uwsgi request is too big: %d", n)}
+	}
+	b[start+1], b[start+2] = byte(n), byte(n>>8)
+	return b, nil
 }
 
 // readHeadSCGI reads the response head into x.rbuf, as

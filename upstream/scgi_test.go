@@ -143,3 +143,33 @@ func FuzzSCGIHead(f *testing.F) {
 		}
 	})
 }
+
+// TestUWSGIPacket: the bytes of a uwsgi request, as nginx frames them.
+func TestUWSGIPacket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		var h [4]byte
+		io.ReadFull(c, h[:])
+		rest := make([]byte, int(h[1])|int(h[2])<<8+3)
+		io.ReadFull(c, rest)
+		got <- string(h[:]) + string(rest)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\nok")
+	}()
+	t.Cleanup(func() { ln.Close() })
+	ps := newProxyServer(t, "", `uwsgi_pass uwsgi://`+ln.Addr().String()+`; uwsgi_param A $arg_a; uwsgi_param E $arg_e if_not_empty; uwsgi_modifier1 5; uwsgi_modifier2 9; uwsgi_pass_request_headers off;`, "/")
+	roundTrip(t, ps.ln.Addr().String(), "POST /u?a=xy HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+	want := "\x05\x07\x00\x09" + "\x01\x00A\x02\x00xy" + "abc"
+	if diff := cmp.Diff(want, <-got); diff != "" {
+		t.Errorf("packet (-want +got):\n%s", diff)
+	}
+}

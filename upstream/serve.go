@@ -262,7 +262,10 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 			return 500, err
 		}
 	} else if p.scgi != nil {
-		x.req = p.scgi.createRequest(x.req[:0], r, s, x, p.passHeaders, contentLen)
+		var err error
+		if x.req, err = p.scgi.createRequest(x.req[:0], r, s, x, p.passHeaders, contentLen); err != nil {
+			return 500, err
+		}
 		if len(x.pending) > 0 {
 			x.req = append(x.req, x.pending...)
 		}

@@ -24,15 +24,19 @@ import (
 type scgiServer struct {
 	ln net.Listener
 	wg sync.WaitGroup
+	// uwsgi: the backend reads uwsgi packets (and echoes the modifiers).
+	uwsgi bool
 }
 
-func startSCGIServer(t *testing.T) *scgiServer {
+func startSCGIServer(t *testing.T) *scgiServer { return startCGIServer(t, false) }
+
+func startCGIServer(t *testing.T, uwsgi bool) *scgiServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &scgiServer{ln: ln}
+	s := &scgiServer{ln: ln, uwsgi: uwsgi}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -93,15 +97,51 @@ func readSCGIRequest(br *bufio.Reader) (pairs [][2]string, body []byte, bad stri
 	return pairs, body[:k], ""
 }
 
+// readUWSGIRequest reads a uwsgi packet's vars (the modifiers first, as
+// a pair) and CONTENT_LENGTH bytes of body.
+func readUWSGIRequest(br *bufio.Reader) (pairs [][2]string, body []byte, bad string) {
+	var h [4]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return nil, nil, "no header"
+	}
+	vars := make([]byte, int(h[1])|int(h[2])<<8)
+	if _, err := io.ReadFull(br, vars); err != nil {
+		return nil, nil, "short vars"
+	}
+	pairs = append(pairs, [2]string{"modifiers", fmt.Sprint(h[0], h[3])})
+	cl := 0
+	for len(vars) > 0 {
+		var kv [2]string
+		for i := range kv {
+			if len(vars) < 2 || len(vars) < 2+(int(vars[0])|int(vars[1])<<8) {
+				return nil, nil, fmt.Sprintf("bad vars %q", vars)
+			}
+			n := int(vars[0]) | int(vars[1])<<8
+			kv[i], vars = string(vars[2:2+n]), vars[2+n:]
+		}
+		if kv[0] == "CONTENT_LENGTH" {
+			cl, _ = strconv.Atoi(kv[1])
+		}
+		pairs = append(pairs, kv)
+	}
+	body = make([]byte, cl)
+	k, _ := io.ReadFull(br, body)
+	return pairs, body[:k], ""
+}
+
 func (s *scgiServer) serveConn(c net.Conn) {
-	pairs, body, bad := readSCGIRequest(bufio.NewReader(c))
+	read := readSCGIRequest
+	if s.uwsgi {
+		read = readUWSGIRequest
+	}
+	pairs, body, bad := read(bufio.NewReader(c))
 	if bad != "" {
 		fmt.Fprintf(c, "Status: 500\r\n\r\n%s", bad)
 		return
 	}
 	uri := ""
 	for _, p := range pairs {
-		if p[0] == "DOCUMENT_URI" {
+		if p[0] == "DOCUMENT_URI" || p[0] == "PATH_INFO" {
 			uri = p[1]
 		}
 	}
@@ -246,6 +286,82 @@ server {
 		serveRaw("unbuffered request body", "POST /unbuf/echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"),
 		get("scgi_pass with a variable", "/var/echo"),
 		get("a refused server, then the next", "/group/echo"),
+		get("backend down", "/down/echo"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+func TestServeUWSGI(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	be := startCGIServer(t, true)
+	params, err := os.ReadFile("/etc/nginx/uwsgi_params")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := be.addr()
+	c := harness.Case{Name: "uwsgi", ErrorMessages: true, AccessLogFiles: []string{"uwsgi.log"},
+		Content: map[string]string{"uwsgi_params": string(params), "html/files/static.txt": "static file\n"},
+		Config: `log_format uwsgi "$request_method $uri $status us=$upstream_status url=$upstream_response_length cl=$content_length";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log uwsgi.log uwsgi;
+    location / { return 404; }
+    location /files/ { }
+    location /plain/ {
+        uwsgi_pass uwsgi://` + addr + `;
+        include uwsgi_params;
+        uwsgi_param EMPTY_SKIPPED $arg_none if_not_empty;
+        uwsgi_param HTTP_X_REPLACED from-param;
+        uwsgi_modifier1 5;
+        uwsgi_modifier2 7;
+    }
+    location /icpt/ {
+        uwsgi_pass ` + addr + `;
+        include uwsgi_params;
+        uwsgi_intercept_errors on;
+        error_page 404 = /files/static.txt;
+    }
+    location /unbuf/ {
+        uwsgi_pass ` + addr + `;
+        include uwsgi_params;
+        uwsgi_buffering off;
+        uwsgi_request_buffering off;
+    }
+    location /var/ {
+        set $be uwsgi://` + addr + `;
+        uwsgi_pass $be;
+        include uwsgi_params;
+    }
+    location /toobig/ {
+        uwsgi_pass ` + addr + `;
+        ` + strings.Repeat("uwsgi_param BIG "+strings.Repeat("x", 4000)+";\n", 17) + `
+    }
+    location /down/ {
+        uwsgi_pass 127.0.0.1:1;
+        include uwsgi_params;
+    }
+}
+`}
+	get := func(name, target string) harness.Request {
+		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	}
+	c.Requests = []harness.Request{
+		serveRaw("POST with uwsgi_params and modifiers", "POST /plain/echo?q=1 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\nX-Replaced: client\r\nConnection: close\r\n\r\nhello=world"),
+		serveRaw("HEAD", "HEAD /plain/echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+		get("Status passes", "/plain/status"),
+		get("an HTTP status line", "/plain/statusline"),
+		get("Location alone", "/plain/location"),
+		get("Content-Length cuts", "/plain/cl"),
+		get("invalid Status", "/plain/badstatus"),
+		get("Server, Date, Connection, Transfer-Encoding from the backend", "/plain/servers"),
+		get("X-Accel-Redirect", "/plain/xaccel"),
+		get("intercepted 404", "/icpt/status"),
+		get("unbuffered", "/unbuf/big"),
+		serveRaw("unbuffered request body", "POST /unbuf/echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"),
+		get("uwsgi_pass with a variable", "/var/echo"),
+		get("vars over 64k", "/toobig/echo"),
 		get("backend down", "/down/echo"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -2,7 +2,9 @@
 // max_fails, fail_timeout, backup, down; keepalive; balancing behind a
 // one-method Picker), FastCGI as a second protocol on the same
 // machinery (fastcgi.go, fcgi_record.go, fcgi_wire.go: fastcgi_pass,
-// fastcgi_param, the records), the proxy handler (proxy_pass URI rules,
+// fastcgi_param, the records) and SCGI and uwsgi as a third (scgi.go:
+// scgi_pass, uwsgi_pass, their params, the netstring and the uwsgi
+// packet, an HTTP or CGI head), the proxy handler (proxy_pass URI rules,
 // proxy_set_header with inheritance and defaults, proxy_http_version,
 // timeouts, 502/504), the X-Accel-* headers a backend steers it with
 // (accel.go; location follows an X-Accel-Redirect, which Serve reports in

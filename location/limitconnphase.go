@@ -48,19 +48,14 @@ func (c *compiler) connZoneDirective(d *nginxconf.Directive) error {
 			size, _ = nginxconf.ParseSize(sz)
 		}
 	}
-	key, err := c.rc.Complex(d.Args[0])
-	if err != nil {
-		return rewrite.At(err, d)
-	}
-	z.key = key
-	if z.zone, err = c.opts.Zones.Zone(d.Name, name, d.Args[0], int(size)); err != nil {
-		return &nginxconf.Error{Msg: err.Error()}
+	var err error
+	if z.key, z.zone, err = c.declareZone(d, name, size); err != nil {
+		return err
 	}
 	if c.connZones == nil {
 		c.connZones = map[string]*connZone{}
 	}
 	c.connZones[name] = z
-	c.rt.Zones = append(c.rt.Zones, ZoneSpec{ID: limit.ZoneID(d.Name, name, int(size)), Name: name, Size: int(size)})
 	return nil
 }
 

@@ -85,21 +85,32 @@ func (c *compiler) limitZones(block []*nginxconf.Directive) error {
 		if z.rate <= 0 {
 			z.rate = 1000 // nginx's default of 1r/s
 		}
-		key, err := c.rc.Complex(d.Args[0])
-		if err != nil {
-			return rewrite.At(err, d)
-		}
-		z.key = key
-		if z.zone, err = c.opts.Zones.Zone(d.Name, name, d.Args[0], int(size)); err != nil {
-			return &nginxconf.Error{Msg: err.Error()}
+		var err error
+		if z.key, z.zone, err = c.declareZone(d, name, size); err != nil {
+			return err
 		}
 		if c.reqZones == nil {
 			c.reqZones = map[string]*reqZone{}
 		}
 		c.reqZones[name] = z
-		c.rt.Zones = append(c.rt.Zones, ZoneSpec{ID: limit.ZoneID(d.Name, name, int(size)), Name: name, Size: int(size)})
 	}
 	return nil
+}
+
+// declareZone is what limit_req_zone and limit_conn_zone share: the key
+// compiled, the zone taken from the registry (kept across reloads) and
+// listed for the master to share with its workers.
+func (c *compiler) declareZone(d *nginxconf.Directive, name string, size int64) (*rewrite.Complex, *limit.Zone, error) {
+	key, err := c.rc.Complex(d.Args[0])
+	if err != nil {
+		return nil, nil, rewrite.At(err, d)
+	}
+	zone, err := c.opts.Zones.Zone(d.Name, name, d.Args[0], int(size))
+	if err != nil {
+		return nil, nil, &nginxconf.Error{Msg: err.Error()}
+	}
+	c.rt.Zones = append(c.rt.Zones, ZoneSpec{ID: limit.ZoneID(d.Name, name, int(size)), Name: name, Size: int(size)})
+	return key, zone, nil
 }
 
 // limitReqDirective applies limit_req, limit_req_log_level,

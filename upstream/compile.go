@@ -105,11 +105,9 @@ type Proxy struct {
 	// Tunnels tracks upgraded connections so a stop can close them.
 	Tunnels *Tunnels
 
-	// fcgi is the FastCGI protocol of a fastcgi_pass (fastcgi.go); nil
-	// for proxy_pass, which speaks HTTP.
-	fcgi *fastcgi
-	// scgi is the SCGI protocol of an scgi_pass (scgi.go).
-	scgi *scgi
+	// proto is the protocol spoken to the backend (protocol.go): HTTP for
+	// proxy_pass, FastCGI, SCGI, uwsgi.
+	proto protocol
 }
 
 // HasURIPart reports whether proxy_pass had a URI part; nginx rejects
@@ -198,7 +196,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 	}
 	p := &Proxy{groups: groups, passHeaders: true, passBody: true, Tunnels: groups.Tunnels,
 		ConnectTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second,
-		maxBody: 1 << 20}
+		maxBody: 1 << 20, proto: proxyHTTP}
 	if err := p.compileURL(pass, c); err != nil {
 		return nil, err
 	}

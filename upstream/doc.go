@@ -1,7 +1,9 @@
 // Package upstream owns nginx's upstream{} groups (servers with weight,
 // max_fails, fail_timeout, backup, down; keepalive; balancing behind a
-// one-method Picker), FastCGI as a second protocol on the same
-// machinery (fastcgi.go, fcgi_record.go, fcgi_wire.go: fastcgi_pass,
+// one-method Picker), the protocol interface every backend protocol
+// implements for the one machinery of tries, timeouts and keepalive
+// (protocol.go, with HTTP as the proxy's), FastCGI as a second protocol
+// on it (fastcgi.go, fcgi_record.go, fcgi_wire.go: fastcgi_pass,
 // fastcgi_param, the records) and SCGI and uwsgi as a third (scgi.go:
 // scgi_pass, uwsgi_pass, their params, the netstring and the uwsgi
 // packet, an HTTP or CGI head), the proxy handler (proxy_pass URI rules,

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ type fastcgi struct {
 	// hideHeaders are the client headers HTTP_* params replace, lower
 	// case with '-' as '_' (nginx's params->hash).
 	hideHeaders []string
-	keepConn    bool // fastcgi_keep_conn
+	keepAlive   bool // fastcgi_keep_conn
 	// catchStderr (fastcgi_catch_stderr): stderr text before the head
 	// that makes the response an invalid header.
 	catchStderr []string
@@ -46,20 +47,54 @@ var fcgiDefaultHide = []string{"status", "x-accel-expires", "x-accel-redirect", 
 
 // name is the directive of this protocol with the given suffix
 // ("_next_upstream": proxy_next_upstream or fastcgi_next_upstream).
-func (p *Proxy) name(suffix string) string {
-	switch {
-	case p.fcgi != nil:
-		return "fastcgi" + suffix
-	case p.scgi != nil:
-		return p.scgi.prefix + suffix
-	}
-	return "proxy" + suffix
+func (p *Proxy) name(suffix string) string { return p.proto.prefix() + suffix }
+
+func (*fastcgi) prefix() string { return "fastcgi" }
+
+// cgiHead: FastCGI answers with a CGI head.
+func (*fastcgi) cgiHead() bool { return true }
+
+func (*fastcgi) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (int, error) {
+	return p.resolveAddress(s, x, t)
 }
 
-// cgi reports whether the backend answers with a CGI head (FastCGI,
-// SCGI): a bad Content-Length is no length, Transfer-Encoding is dropped
-// and no connection is upgraded.
-func (p *Proxy) cgi() bool { return p.fcgi != nil || p.scgi != nil }
+func (f *fastcgi) createRequest(p *Proxy, r *http1.Request, s *rewrite.State, t *target, x *exchange, l bodyLens) error {
+	return f.fcgiRequest(p, r, s, x, l.body)
+}
+
+func (f *fastcgi) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, bodyLen int64) (int, error, ftMask) {
+	return p.sendFastCGI(c, nc, x, bodyLen)
+}
+
+func (f *fastcgi) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State) headRead {
+	n, pos, status, err, ft := f.readHeadFastCGI(p, nc, x, s)
+	// $upstream_response_length counts what follows the head's last
+	// line, record bytes included, as nginx's pipe does.
+	return headRead{n: n, headLen: pos, counted: int(x.recvd) - (n - pos) - len(x.fpending),
+		status: status, err: err, ft: ft}
+}
+
+func (f *fastcgi) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, fr framing) (bool, error) {
+	if fr.noBody {
+		return cgiNoBody(x), nil
+	}
+	x.action = actionBody
+	return f.relayFastCGI(p, c, nc, x, s, buffered, fr.length)
+}
+
+// keepConn: a FastCGI connection is kept (fastcgi_keep_conn) only after
+// FCGI_END_REQUEST with nothing after it.
+func (*fastcgi) keepConn(x *exchange, _ framing, complete, dropped bool) bool {
+	return !dropped && complete && x.fended
+}
+
+// cgiNoBody ends a head-only CGI response: nginx reads no FastCGI or
+// SCGI body and closes the connection (ngx_http_upstream_send_response,
+// header_only).
+func cgiNoBody(x *exchange) bool {
+	x.headLen = int(x.recvd)
+	return true
+}
 
 // CompileFastCGIPass compiles a location's fastcgi_pass (which may come
 // from the location an "if" block is in) with the fastcgi_* settings of
@@ -74,7 +109,7 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	f := &fastcgi{}
 	p := &Proxy{groups: groups, passHeaders: true, passBody: true, Tunnels: groups.Tunnels,
 		ConnectTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second,
-		maxBody: 1 << 20, fcgi: f, scheme: "fastcgi", version11: true}
+		maxBody: 1 << 20, proto: f, scheme: "fastcgi", version11: true}
 	if err := p.compileFastCGIURL(pass, c); err != nil {
 		return nil, err
 	}
@@ -84,7 +119,7 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	if err := p.compileUpstreamConf(blocks); err != nil {
 		return nil, err
 	}
-	f.keepConn = flag(blocks, "fastcgi_keep_conn", false)
+	f.keepAlive = flag(blocks, "fastcgi_keep_conn", false)
 	p.tunnelBufs = tunnelPool(os.Getpagesize())
 	for _, d := range innermost(blocks, "fastcgi_catch_stderr") {
 		f.catchStderr = append(f.catchStderr, d.Args[0])
@@ -153,7 +188,7 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 			return nil
 		}
 	}
-	if p.scgi != nil && p.scgi.uwsgi {
+	if sc, ok := p.proto.(*scgi); ok && sc.uwsgi {
 		var ssl bool
 		if addr, ssl = trimUWSGIScheme(addr); ssl {
 			return confErr(d, `"suwsgi://" (uwsgi over SSL) is not supported by gonginx`)
@@ -180,14 +215,14 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 	return nil
 }
 
-// resolveFastCGI finds the group of a fastcgi_pass with variables, as
+// resolveAddress finds the group of a fastcgi_pass (scgi_pass, ...) with variables, as
 // ngx_http_fastcgi_eval and ngx_http_upstream_init_request: an
 // upstream{} name, a unix: socket, or an address (a name needs a
 // resolver).
-func (p *Proxy) resolveFastCGI(s *rewrite.State, x *exchange, t *target) (int, error) {
+func (p *Proxy) resolveAddress(s *rewrite.State, x *exchange, t *target) (int, error) {
 	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
 	key := internString(x.urlBuf)
-	if p.scgi != nil && p.scgi.uwsgi {
+	if sc, ok := p.proto.(*scgi); ok && sc.uwsgi {
 		var ssl bool
 		if key, ssl = trimUWSGIScheme(key); ssl {
 			return 500, fmt.Errorf("suwsgi (uwsgi over SSL) is not supported by gonginx")
@@ -236,12 +271,12 @@ func (p *Proxy) resolveFastCGI(s *rewrite.State, x *exchange, t *target) (int, e
 	return 0, nil
 }
 
-// createRequest writes FCGI_BEGIN_REQUEST and the FCGI_PARAMS records
+// appendParams writes FCGI_BEGIN_REQUEST and the FCGI_PARAMS records
 // (the params, then the client's headers as HTTP_* unless a param
 // replaces them), as ngx_http_fastcgi_create_request, all params in one
 // record of at most 65535 bytes.
-func (f *fastcgi) createRequest(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool) ([]byte, error) {
-	b = appendBeginRequest(b, f.keepConn)
+func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool) ([]byte, error) {
+	b = appendBeginRequest(b, f.keepAlive)
 	hdrAt := len(b)
 	b = appendRecordHeader(b, fcgiParams, 0)
 	start := len(b)

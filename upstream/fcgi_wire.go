@@ -28,9 +28,9 @@ func fcgiBodyLater(x *exchange, bodyLen int64) bool {
 
 // fcgiRequest builds x.req: the params, then the body when it is in
 // memory, and the empty FCGI_STDIN that ends it unless the body follows.
-func (p *Proxy) fcgiRequest(r *http1.Request, s *rewrite.State, x *exchange, bodyLen int64) error {
+func (f *fastcgi) fcgiRequest(p *Proxy, r *http1.Request, s *rewrite.State, x *exchange, bodyLen int64) error {
 	var err error
-	x.req, err = p.fcgi.createRequest(x.req[:0], r, s, x, p.passHeaders)
+	x.req, err = f.appendParams(x.req[:0], r, s, x, p.passHeaders)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (p *Proxy) writeRecord(nc net.Conn, x *exchange, data []byte, last bool) er
 // "Status" gives the status ("Location" alone 302, else 200). It returns
 // the bytes read into x.rbuf and where the undecoded rest starts; the
 // body bytes the head's records carried are x.fpending.
-func (p *Proxy) readHeadFastCGI(nc net.Conn, x *exchange, s *rewrite.State) (n, pos int, status int, err error, ft ftMask) {
+func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State) (n, pos int, status int, err error, ft ftMask) {
 	x.fdec.reset()
 	x.fhead, x.fpending, x.fended = x.fhead[:0], nil, false
 	x.head = http1.ResponseHead{Major: 1, Minor: 1, Headers: x.head.Headers[:0]}
@@ -162,7 +162,7 @@ func (p *Proxy) readHeadFastCGI(nc net.Conn, x *exchange, s *rewrite.State) (n, 
 				return n, pos, 502, errFCGIPrematureStdout, ftInvalidHeader
 			case pieceStderr:
 				p.logStderr(s, x, data, actionHeader)
-				for _, pat := range p.fcgi.catchStderr {
+				for _, pat := range f.catchStderr {
 					if bytes.Contains(trimStderr(data), []byte(pat)) {
 						// nginx logs only the stderr line.
 						return n, pos, 502, nil, ftInvalidHeader
@@ -255,7 +255,7 @@ func (p *Proxy) logStderr(s *rewrite.State, x *exchange, msg []byte, action stri
 // otherwise it ends at FCGI_END_REQUEST (a connection that ends before
 // is a failure with fastcgi_keep_conn). Bytes past a Content-Length are
 // dropped. raw is what was read but not decoded yet.
-func (p *Proxy) relayFastCGI(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64) (complete bool, err error) {
+func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64) (complete bool, err error) {
 	x.overrun = false
 	closed := false
 	deliver := func(b []byte) error {
@@ -291,7 +291,7 @@ func (p *Proxy) relayFastCGI(c http1.Stream, nc net.Conn, x *exchange, s *rewrit
 	if err := deliver(x.fpending); err != nil {
 		return false, err
 	}
-	keepConn := p.fcgi.keepConn
+	keepConn := f.keepAlive
 	untilEOF := x.buffering && !keepConn
 	for {
 		for len(raw) > 0 {

@@ -28,7 +28,7 @@ func TestCompileNextUpstream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &Proxy{}
+			p := &Proxy{proto: proxyHTTP}
 			err := p.compileNext([][]*nginxconf.Directive{parseConf(t, tt.conf)})
 			gotErr := ""
 			if err != nil {
@@ -108,7 +108,7 @@ func TestGroupTries(t *testing.T) {
 func TestTryErrorWording(t *testing.T) {
 	x := &exchange{req: []byte("GET /x/a?b=c HTTP/1.0\r\nHost: h\r\n\r\n")}
 	tg := &target{scheme: "http"}
-	p := &Proxy{}
+	p := &Proxy{proto: proxyHTTP}
 	tests := []struct {
 		err                  error
 		action, addr         string

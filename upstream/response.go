@@ -152,7 +152,7 @@ func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (re
 		switch {
 		case http1.EqualFold(name, "content-length"):
 			v, ok := http1.ParseOffset(hd.Value)
-			if !ok && p.cgi() {
+			if !ok && p.proto.cgiHead() {
 				// nginx's upstream takes ngx_atoof's -1: no length.
 				length, hasLength = -1, false
 				continue
@@ -165,7 +165,7 @@ func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (re
 		case http1.EqualFold(name, "content-type"):
 			resp.ContentType = hd.Value
 			continue
-		case http1.EqualFold(name, "transfer-encoding") && p.cgi():
+		case http1.EqualFold(name, "transfer-encoding") && p.proto.cgiHead():
 			continue // dropped; a CGI body is not chunked
 		case http1.EqualFold(name, "transfer-encoding"):
 			if !http1.EqualFold(hd.Value, "chunked") {

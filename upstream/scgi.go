@@ -23,7 +23,7 @@ import (
 // scgi is the protocol part of an scgi_pass or a uwsgi_pass location:
 // uwsgi differs from SCGI only in how the request's pairs are framed.
 type scgi struct {
-	prefix      string // "scgi" or "uwsgi": the directives' prefix
+	name        string // "scgi" or "uwsgi": the directives' prefix
 	params      []fcgiParam
 	hideHeaders []string // as fastcgi's: HTTP_* params replace headers
 	uwsgi       bool
@@ -34,13 +34,13 @@ type scgi struct {
 // CompileSCGIPass compiles a location's scgi_pass with the scgi_*
 // settings of blocks, outermost first.
 func CompileSCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
-	return compileSCGI(pass, blocks, groups, c, &scgi{prefix: "scgi"})
+	return compileSCGI(pass, blocks, groups, c, &scgi{name: "scgi"})
 }
 
 // CompileUWSGIPass compiles a location's uwsgi_pass with the uwsgi_*
 // settings of blocks, outermost first, as ngx_http_uwsgi_module.
 func CompileUWSGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, groups *Groups, c *rewrite.Compiler) (*Proxy, error) {
-	sc := &scgi{prefix: "uwsgi", uwsgi: true}
+	sc := &scgi{name: "uwsgi", uwsgi: true}
 	for _, m := range []struct {
 		name string
 		dst  *byte
@@ -65,7 +65,7 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 	}
 	p := &Proxy{groups: groups, passHeaders: true, passBody: true, Tunnels: groups.Tunnels,
 		ConnectTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second, SendTimeout: 60 * time.Second,
-		maxBody: 1 << 20, scgi: sc, scheme: sc.prefix, version11: true}
+		maxBody: 1 << 20, proto: sc, scheme: sc.name, version11: true}
 	if err := p.compileFastCGIURL(pass, c); err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 	}
 	p.tunnelBufs = tunnelPool(os.Getpagesize())
 	var err error
-	if sc.params, sc.hideHeaders, err = compileCGIParams(sc.prefix+"_param", blocks, c); err != nil {
+	if sc.params, sc.hideHeaders, err = compileCGIParams(sc.name+"_param", blocks, c); err != nil {
 		return nil, err
 	}
 	if sc.uwsgi {
@@ -93,11 +93,54 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 	return p, nil
 }
 
-// createRequest writes the netstring of the request's headers, as
+func (sc *scgi) prefix() string { return sc.name }
+
+// cgiHead: an SCGI or uwsgi backend answers with a CGI head (or an HTTP
+// status line).
+func (*scgi) cgiHead() bool { return true }
+
+func (*scgi) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (int, error) {
+	return p.resolveAddress(s, x, t)
+}
+
+func (sc *scgi) createRequest(p *Proxy, r *http1.Request, s *rewrite.State, t *target, x *exchange, l bodyLens) error {
+	var err error
+	if x.req, err = sc.appendHead(x.req[:0], r, s, x, p.passHeaders, l.content); err != nil {
+		return err
+	}
+	if len(x.pending) > 0 {
+		x.req = append(x.req, x.pending...)
+	}
+	return nil
+}
+
+// sendRequest: the body follows the head as it is, a chunked one
+// dechunked.
+func (*scgi) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, bodyLen int64) (int, error, ftMask) {
+	return p.sendPlain(c, nc, x, bodyLen, false)
+}
+
+func (*scgi) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State) headRead {
+	n, hl, status, err, ft := p.readHeadSCGI(nc, x)
+	return headRead{n: n, headLen: hl, counted: hl, status: status, err: err, ft: ft}
+}
+
+func (*scgi) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, f framing) (bool, error) {
+	if f.noBody {
+		return cgiNoBody(x), nil
+	}
+	x.action = actionBody
+	return p.relayBody(c, nc, x, buffered, f.length, false)
+}
+
+// keepConn: an SCGI response ends with the connection: none is kept.
+func (*scgi) keepConn(*exchange, framing, bool, bool) bool { return false }
+
+// appendHead writes the netstring of the request's headers, as
 // ngx_http_scgi_create_request: its length is known only once the pairs
 // are written, so they go after room for the longest length and are
 // moved back to close up the gap.
-func (sc *scgi) createRequest(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool, bodyLen int64) ([]byte, error) {
+func (sc *scgi) appendHead(b []byte, r *http1.Request, s *rewrite.State, x *exchange, passHeaders bool, bodyLen int64) ([]byte, error) {
 	if sc.uwsgi {
 		return sc.createUWSGI(b, r, s, x, passHeaders)
 	}

@@ -64,6 +64,7 @@ type exchange struct {
 
 	locPrefix string
 	life      connLife // of the backend connection in use
+	tgt       target   // where the request goes
 
 	// FastCGI's scratch (fcgi_wire.go): an evaluated param, the
 	// decoder, the CGI head and what of the body came with it, one
@@ -141,8 +142,11 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	x.locPrefix = locPrefix
 	r := c.Request()
 
-	var t target
-	if status, err := p.resolve(s, x, &t); status != 0 {
+	// The target lives in the pooled exchange: the protocol's methods
+	// take it through an interface, which a stack variable would escape.
+	x.tgt = target{}
+	t := &x.tgt
+	if status, err := p.resolve(s, x, t); status != 0 {
 		return status, err
 	}
 	s.ProxyHost, s.ProxyPort = t.proxyHost, t.proxyPort
@@ -257,23 +261,8 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	if x.streamChunked {
 		hdrLen = -1
 	}
-	if p.fcgi != nil {
-		if err := p.fcgiRequest(r, s, x, bodyLen); err != nil {
-			return 500, err
-		}
-	} else if p.scgi != nil {
-		var err error
-		if x.req, err = p.scgi.createRequest(x.req[:0], r, s, x, p.passHeaders, contentLen); err != nil {
-			return 500, err
-		}
-		if len(x.pending) > 0 {
-			x.req = append(x.req, x.pending...)
-		}
-	} else {
-		x.req = p.appendRequest(x.req[:0], r, s, &t, x.method, locPrefix, hdrLen, x.streamChunked)
-		if len(x.pending) > 0 {
-			x.req = appendChunk(x.req, x.pending)
-		}
+	if err := p.proto.createRequest(p, r, s, t, x, bodyLens{body: bodyLen, header: hdrLen, content: contentLen}); err != nil {
+		return 500, err
 	}
 
 	start := time.Now()
@@ -286,13 +275,13 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	useIdle := true
 	for {
 		now := time.Now()
-		nc, server, reused, err := p.connect(&t, s, x, tried, useIdle, now)
+		nc, server, reused, err := p.connect(t, s, x, tried, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
 			s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, t.group.Name)
 			s.AddUpstreamTry(t.group.Name, 502, 0)
 			return 502, &tryError{msg: ErrNoLiveUpstreams.Error(), cause: ErrNoLiveUpstreams,
-				action: actionConnect, upstream: upstreamURL(&t, x, t.group.Name)}
+				action: actionConnect, upstream: upstreamURL(t, x, t.group.Name)}
 		}
 		addr := t.group.Servers[server].Addr
 		if t.group.Servers[server].Network == "unix" {
@@ -315,14 +304,14 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 				status, ft = 504, ftTimeout
 			}
 			s.AddUpstreamTry(addr, status, time.Since(now))
-			err = p.wrapTry(err, actionConnect, &t, x, addr)
+			err = p.wrapTry(err, actionConnect, t, x, addr)
 		} else {
 			sent = true
 			connectTime := time.Since(now)
 			x.tryAddr, x.connectTime, x.scheme = addr, connectTime, t.scheme
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
 			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
-			err = p.wrapTry(err, x.action, &t, x, addr)
+			err = p.wrapTry(err, x.action, t, x, addr)
 			upStatus := s.UpstreamStatus // the backend's status when its head arrived
 			if upStatus == 0 && status != 499 {
 				upStatus = status // a hang-up is logged as "-", as nginx
@@ -384,14 +373,16 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 // resolve finds where the request goes: the compiled group, or for a
 // URL with variables, the evaluated one.
 func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
-	if p.cgi() && p.urlValue != nil {
-		return p.resolveFastCGI(s, x, t)
-	}
 	if p.urlValue == nil {
 		*t = target{group: p.group, scheme: p.scheme, proxyHost: p.proxyHost, proxyPort: p.proxyPort,
 			hasURI: p.hasURIPart}
 		return 0, nil
 	}
+	return p.proto.resolve(p, s, x, t)
+}
+
+// resolveURL finds the target of a proxy_pass URL with variables.
+func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error) {
 	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
 	u := x.urlBuf
 	switch {
@@ -560,61 +551,8 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if p.SendTimeout > 0 {
 		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 	}
-	if p.fcgi != nil {
-		if status, err, ft := p.sendFastCGI(c, nc, x, bodyLen); status != 0 {
-			return status, err, ft
-		}
-	} else if bodyLen > 0 && x.bodyBuffered {
-		// The head and the body read into memory go out in one writev,
-		// as nginx sends its request chain: a backend that answers on
-		// the head and closes does not cut the body off.
-		x.vecArr = [2][]byte{x.req, x.sendBody}
-		x.vec = x.vecArr[:]
-		n, err := x.vec.WriteTo(nc)
-		x.sent += n
-		if err != nil {
-			return sendFailure(err)
-		}
-		if err := p.sendBodyFile(nc, x); err != nil {
-			return sendFailure(err)
-		}
-	} else if bodyLen > 0 && !x.streamChunked {
-		// Unbuffered with a length: what of the body is at hand goes out
-		// with the head in one writev, as nginx's request chain carries
-		// the preread body (a backend reading the head sees the body
-		// already there), the rest as it arrives.
-		k, err := readAtHand(c, x.rbuf)
-		if err != nil {
-			return bodyStatus(err), err, 0
-		}
-		x.vecArr = [2][]byte{x.req, x.rbuf[:k]}
-		x.vec = x.vecArr[:]
-		n, err := x.vec.WriteTo(nc)
-		x.sent += n
-		if err != nil {
-			return sendFailure(err)
-		}
-	} else {
-		n, err := nc.Write(x.req)
-		x.sent += int64(n)
-		if err != nil {
-			return sendFailure(err)
-		}
-	}
-	if p.fcgi == nil && (bodyLen > 0 && !x.bodyBuffered || x.streamChunked) {
-		var err error
-		if x.streamChunked && p.scgi == nil {
-			err = p.sendChunked(c, nc, x)
-		} else {
-			err = p.sendBody(c, nc, x)
-		}
-		if err != nil {
-			var he *http1.Error
-			if errors.As(err, &he) {
-				return he.Status, err, 0
-			}
-			return sendFailure(err)
-		}
+	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
+		return status, err, ft
 	}
 
 	// Read the response head, watching the client meanwhile (nginx's
@@ -626,29 +564,17 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		}
 	}
 	x.action = actionHeader
-	var n, headLen int
-	var http09 bool
-	if p.fcgi != nil {
-		n, headLen, status, err, ft = p.readHeadFastCGI(nc, x, s)
-	} else if p.scgi != nil {
-		n, headLen, status, err, ft = p.readHeadSCGI(nc, x)
-	} else {
-		n, headLen, http09, status, err, ft = p.readHead(nc, x)
-	}
+	hr := p.proto.readHead(p, nc, x, s)
+	n, headLen, status, err, ft := hr.n, hr.headLen, hr.status, hr.err, hr.ft
 	if watch != nil && watch.stop() {
 		// Not the backend's failure; nginx logs 499 and closes both.
 		failed = false
 		return 499, ErrClientClosed, 0
 	}
 	if status == 0 {
-		x.headLen, x.headerTime = headLen, time.Since(x.tryStart)
-		if p.fcgi != nil {
-			// $upstream_response_length counts what follows the head's
-			// last line, record bytes included, as nginx's pipe does.
-			x.headLen = int(x.recvd) - (n - headLen) - len(x.fpending)
-		}
+		x.headLen, x.headerTime = hr.counted, time.Since(x.tryStart)
 	}
-	if http09 {
+	if hr.http09 {
 		// nginx passes such a response on as HTTP/0.9: the bytes
 		// as they are, no header, then close.
 		failed = false
@@ -677,12 +603,13 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if perr != nil {
 		return 502, perr, ftInvalidHeader
 	}
+	f := framing{length: length, chunked: chunked, upstreamClose: upstreamClose,
+		noBody: x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
+			(x.head.Status >= 100 && x.head.Status < 200)}
 	// When the body is dropped (an intercepted error, an
-	// X-Accel-Redirect), the connection is kept only when none follows
-	// the head, as nginx's proxy sets u->keepalive (bytes of a 204's body
-	// that came with the head are dropped with it).
-	keepBodiless := !p.cgi() && (x.headOnly || x.head.Status == 204 || x.head.Status == 304 || !chunked && length == 0) &&
-		g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1
+	// X-Accel-Redirect), the protocol says whether the connection can
+	// still be kept.
+	keepBodiless := g.Keepalive > 0 && p.proto.keepConn(x, f, false, true)
 	failed = false
 	if p.intercepts(x.head.Status) {
 		// proxy_intercept_errors: the location's error_page answers.
@@ -703,7 +630,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		s.UpstreamStatus = x.head.Status
 	}
 
-	if x.head.Status == 101 && r.Upgrade && !p.cgi() {
+	if x.head.Status == 101 && r.Upgrade && !p.proto.cgiHead() {
 		x.beginTry(s)
 		if err := c.WriteHeader(resp); err != nil {
 			return 0, err, 0
@@ -743,44 +670,15 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if err := c.WriteHeader(resp); err != nil {
 		return 0, err, 0
 	}
-	noBody := x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
-		(x.head.Status >= 100 && x.head.Status < 200)
-	var complete bool
-	if p.cgi() && noBody {
-		// A head-only response: nginx reads no FastCGI or SCGI body and
-		// closes the connection (ngx_http_upstream_send_response,
-		// header_only).
-		complete = true
-		x.headLen = int(x.recvd)
-	} else if p.fcgi != nil {
-		x.action = actionBody
-		complete, err = p.relayFastCGI(c, nc, x, s, buffered, length)
-		if err != nil {
-			return 0, err, 0
-		}
-	} else if noBody {
-		complete = true
-	} else {
-		x.action = actionBody
-		complete, err = p.relayBody(c, nc, x, buffered, length, chunked)
-		if err != nil {
-			return 0, err, 0
-		}
+	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
+	if err != nil {
+		return 0, err, 0
 	}
 	x.bodyDone(s)
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
 	}
-	if p.fcgi != nil {
-		keep = complete && x.fended && g.Keepalive > 0
-		return 0, nil, 0
-	}
-	if p.scgi != nil {
-		// An SCGI response ends with the connection: none is kept.
-		return 0, nil, 0
-	}
-	keep = complete && !x.overrun && g.Keepalive > 0 && !upstreamClose && x.head.Major == 1 && x.head.Minor >= 1 &&
-		(noBody || length >= 0 || chunked)
+	keep = g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
 	return 0, nil, 0
 }
 

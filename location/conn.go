@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/gonginx/gonginx/location/proxyproto"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream"
@@ -72,6 +73,21 @@ func (h Conn) Prepare(addr *Addr) {
 // HeaderTimeout is client_header_timeout of the address's default server,
 // which runs from accept through the TLS handshake.
 func (a *Addr) HeaderTimeout() time.Duration { return a.Default.root.conf.headerTimeout }
+
+// ProxyProtocol reports whether connections to the address start with a
+// PROXY protocol header ("listen ... proxy_protocol" on any of its
+// listen directives), and how many bytes nginx's one read of it takes:
+// client_header_buffer_size of the default server, or the 108 bytes it
+// peeks at on a TLS address (tls).
+func (a *Addr) ProxyProtocol() (on bool, readSize int, tls bool) {
+	if !a.Listen.ProxyProtocol {
+		return false, 0, false
+	}
+	if a.TLS() {
+		return true, proxyproto.MaxTLSHeader + 1, true
+	}
+	return true, a.Default.root.conf.limits.ClientHeaderBufferSize, false
+}
 
 // Serve runs one request through nginx's phases and writes the response.
 func (h Conn) Serve(addr *Addr, req *http1.Request) { h.x.serve(addr, req) }

@@ -55,6 +55,7 @@ type realipState struct {
 	done bool
 	info http1.ConnInfo // the connection with the client's real address
 	text []byte         // scratch for the address text
+	pp   []byte         // scratch for the PROXY protocol address
 	addr string         // the last address text, reused while it repeats
 	port string
 }
@@ -110,7 +111,20 @@ func (x *exchange) applyRealip(conf *locConf) {
 			return
 		}
 	}
-	if !realip.Forwarded(&conf.realip, x.req.Headers, &a) {
+	if conf.realip.Source == realip.ProxyProtocol {
+		// nginx takes the header's source address, then its port.
+		if !orig.Proxied {
+			return
+		}
+		rs.pp = append(rs.pp[:0], orig.ProxyAddr...)
+		if !realip.FromProxy(&conf.realip, rs.pp, &a) {
+			return
+		}
+		a.Port = 0
+		for _, c := range []byte(orig.ProxyPort) {
+			a.Port = a.Port*10 + int(c-'0')
+		}
+	} else if !realip.Forwarded(&conf.realip, x.req.Headers, &a) {
 		return
 	}
 	rs.done = true

@@ -37,6 +37,9 @@ func (c *compiler) addListen(srv *VirtualServer, l *Listen) error {
 		if l.HTTP2 {
 			a.Listen.HTTP2 = true
 		}
+		if l.ProxyProtocol {
+			a.Listen.ProxyProtocol = true
+		}
 		a.Servers = append(a.Servers, srv)
 		return nil
 	}

@@ -257,15 +257,9 @@ func unservedArg(d *Directive) string {
 	case "listen":
 		ssl := slices.Contains(d.Args, "ssl")
 		for _, a := range d.Args[min(1, len(d.Args)):] {
-			if a == "proxy_protocol" || (a == "http2" && !ssl) {
+			if a == "http2" && !ssl {
 				return `"` + a + `" parameter`
 			}
-		}
-	case "real_ip_header":
-		// The PROXY protocol is not read (listen ... proxy_protocol is
-		// refused), so its address cannot be taken.
-		if len(d.Args) == 1 && d.Args[0] == "proxy_protocol" {
-			return `"proxy_protocol" parameter`
 		}
 	case "access_log", "error_log":
 		if len(d.Args) > 0 && strings.HasPrefix(d.Args[0], "syslog:") {

@@ -28,10 +28,6 @@ var emptyAsInNginx = map[string]string{
 	// Their modules' directives refuse to start, and without them nginx's
 	// values are empty too.
 	"gzip_ratio":                 "the gzip filter (package location) defines it; empty in this package alone",
-	"proxy_protocol_addr":        "listen proxy_protocol refuses to start",
-	"proxy_protocol_port":        "listen proxy_protocol refuses to start",
-	"proxy_protocol_server_addr": "listen proxy_protocol refuses to start",
-	"proxy_protocol_server_port": "listen proxy_protocol refuses to start",
 	"secure_link":                "the secure_link module (package location) defines it",
 	"secure_link_expires":        "the secure_link module (package location) defines it",
 	"invalid_referer":            "the referer module (package location) defines it; empty without valid_referers",
@@ -80,7 +76,8 @@ func TestNoBuiltinIsConstantEmpty(t *testing.T) {
 			}
 		}
 	}()
-	c := http1.NewConn(server, &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: "40000", ServerAddr: "127.0.0.1", ServerPort: "8080"})
+	c := http1.NewConn(server, &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: "40000", ServerAddr: "127.0.0.1", ServerPort: "8080",
+		Proxied: true, ProxyAddr: "192.0.2.1", ProxyPort: "123", ProxyServerAddr: "192.0.2.2", ProxyServerPort: "5678"})
 	req, err := c.ReadRequest()
 	if err != nil {
 		t.Fatal(err)

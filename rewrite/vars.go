@@ -569,10 +569,10 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		// Registered by nginx's other compiled-in modules (ssl, realip,
 		// secure_link, referer, browser, userid, ssi, stub_status, ...):
 		// known, so "nginx -t" accepts configs that name them.
-		"proxy_protocol_addr":        none,
-		"proxy_protocol_port":        none,
-		"proxy_protocol_server_addr": none,
-		"proxy_protocol_server_port": none,
+		"proxy_protocol_addr":        proxied(func(ci *http1.ConnInfo) string { return ci.ProxyAddr }),
+		"proxy_protocol_port":        proxied(func(ci *http1.ConnInfo) string { return ci.ProxyPort }),
+		"proxy_protocol_server_addr": proxied(func(ci *http1.ConnInfo) string { return ci.ProxyServerAddr }),
+		"proxy_protocol_server_port": proxied(func(ci *http1.ConnInfo) string { return ci.ProxyServerPort }),
 		"connection_time": func(s *State, dst []byte) []byte {
 			if s.ConnStart.IsZero() {
 				return append(dst, "0.000"...)
@@ -643,6 +643,19 @@ func conn(f func(ci *http1.ConnInfo) string) Getter {
 			return dst
 		}
 		return append(dst, f(s.Req.Conn)...)
+	}
+}
+
+// proxied reads what a PROXY protocol header carried: not found without
+// one, found (even empty: a port of 0) with one, as nginx's variables.
+func proxied(f func(ci *http1.ConnInfo) string) Getter {
+	return func(s *State, dst []byte) []byte {
+		if s.Req.Conn == nil || !s.Req.Conn.Proxied {
+			return dst
+		}
+		v := f(s.Req.Conn)
+		s.FoundEmpty = v == ""
+		return append(dst, v...)
 	}
 }
 

@@ -244,7 +244,7 @@ func forwardedIn(from []Net, a *Addr, v []byte, recursive bool) result {
 
 // Forwarded applies the header c names in headers to the client address
 // a, as ngx_http_realip_handler does through ngx_http_get_forwarded_addr;
-// it reports whether a changed. ProxyProtocol is not handled here.
+// it reports whether a changed. ProxyProtocol is FromProxy's.
 func Forwarded(c *Config, headers []http1.Header, a *Addr) bool {
 	switch c.Source {
 	case XForwardedFor:
@@ -281,6 +281,13 @@ func Forwarded(c *Config, headers []http1.Header, a *Addr) bool {
 		}
 	}
 	return false
+}
+
+// FromProxy applies the source address of a PROXY protocol header (value)
+// to the client address a when a is trusted, as ngx_http_realip_handler
+// does for "real_ip_header proxy_protocol"; the caller sets the port.
+func FromProxy(c *Config, value []byte, a *Addr) bool {
+	return forwardedIn(c.From, a, value, c.Recursive) != declined
 }
 
 // equalFold compares a header name with a lowercase name.

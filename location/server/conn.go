@@ -105,6 +105,10 @@ func (l *listener) serveConn(sc *serverConn) {
 	if ht := addr.HeaderTimeout(); ht > 0 {
 		headerDeadline = accepted.Add(ht)
 	}
+	if on, size, isTLS := addr.ProxyProtocol(); on && !l.readProxyHeader(nc, size, isTLS, info, connID, headerDeadline) {
+		l.srv.release(rt)
+		return
+	}
 	toHTTPS := false
 	conn := nc
 	if tc := l.tls.Load(); tc != nil && addr.TLS() {

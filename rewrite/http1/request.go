@@ -28,6 +28,12 @@ type ConnInfo struct {
 	// SSL is the server's record of the TLS handshake (nil on plain
 	// connections), read by the $ssl_* variables it defines.
 	SSL any
+	// Proxied: a PROXY protocol header named the client; the Proxy*
+	// fields are its addresses as nginx keeps them ($proxy_protocol_*),
+	// a port of 0 empty.
+	Proxied                          bool
+	ProxyAddr, ProxyPort             string
+	ProxyServerAddr, ProxyServerPort string
 }
 
 // Request is one parsed request. All byte slices alias either the

@@ -22,12 +22,15 @@ import (
 // Request is one client connection: raw bytes sent unchanged (so odd request lines survive),
 // then the responses read back and the connection's end observed.
 type Request struct {
-	Name  string
-	Send  []string      // written in order; {{PORT}} and {{BACKEND_PORT}} are substituted
-	Pause time.Duration // between parts of Send
-	Plain bool          // plain TCP even when the case listens with TLS
-	NoSNI bool          // TLS without a server name
-	IPv6  bool          // connect to [::1] instead of 127.0.0.1
+	Name string
+	Send []string // written in order; {{PORT}} and {{BACKEND_PORT}} are substituted
+	// Prefix is written first, in plain even before a TLS handshake (a
+	// PROXY protocol header), as it is: no substitution.
+	Prefix string
+	Pause  time.Duration // between parts of Send
+	Plain  bool          // plain TCP even when the case listens with TLS
+	NoSNI  bool          // TLS without a server name
+	IPv6   bool          // connect to [::1] instead of 127.0.0.1
 	// HangUp closes the connection right after sending, without reading (client gives up).
 	HangUp bool
 	// HangUpAfter closes the connection this long after sending, without reading.
@@ -77,6 +80,12 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 	conn := raw
 	defer func() { conn.Close() }()
 	conn.SetDeadline(time.Now().Add(requestTimeout))
+	if req.Prefix != "" {
+		if _, err := io.WriteString(raw, req.Prefix); err != nil {
+			res.Error = "write: " + errText(err)
+			return res
+		}
+	}
 	if useTLS && !req.Plain {
 		cfg := &tls.Config{InsecureSkipVerify: true, ServerName: sni, // the example cert is self-signed
 			MinVersion: req.TLSMin, MaxVersion: req.TLSMax, CipherSuites: req.Ciphers, NextProtos: req.ALPN}

@@ -429,7 +429,7 @@ func (c *compiler) compile() error {
 			return rewrite.At(err, d)
 		}
 	}
-	groups, err := upstream.CompileGroups(httpBlock.Block)
+	groups, err := upstream.CompileGroupsVars(httpBlock.Block, c.rc)
 	if groups != nil {
 		groups.ConfPrefix = c.cfg.ConfPrefix
 	}

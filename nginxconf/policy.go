@@ -71,7 +71,7 @@ var served = setOf(
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
-	"upstream", "ip_hash", "least_conn", "keepalive",
+	"upstream", "ip_hash", "least_conn", "keepalive", "hash", "random",
 	// proxy
 	"resolver", "resolver_timeout",
 	"proxy_pass", "proxy_set_header", "proxy_hide_header", "proxy_pass_header", "proxy_http_version", "proxy_buffering",

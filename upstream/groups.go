@@ -25,6 +25,7 @@ type Server struct {
 	FailTimeout time.Duration
 	Backup      bool
 	Down        bool
+	MaxConns    int // 0: no limit
 
 	// Balancer state, guarded by the group's mutex.
 	currentWeight   int
@@ -34,13 +35,35 @@ type Server struct {
 	conns           int       // active connections (least_conn)
 }
 
-// Picker chooses a server for a request; ip_hash, least_conn and hash
-// are other implementations. tried marks servers (by index in
-// Group.Servers) already tried for this request. It is called with the
-// group locked and returns -1 when no server is available.
+// Picker chooses a server for a request: round robin, least_conn,
+// ip_hash, hash, hash consistent and random are its implementations. ps
+// is the request's state over its tries (the servers tried, by index in
+// Group.Servers). It is called with the group locked and returns -1 when
+// no server is available.
 type Picker interface {
-	Pick(g *Group, s *rewrite.State, tried uint64, now time.Time) int
+	Pick(g *Group, s *rewrite.State, ps *pickState, now time.Time) int
 }
+
+// keyedPicker is a Picker with per-request work done before the first
+// pick, outside the group's lock (hash evaluates its key).
+type keyedPicker interface {
+	start(s *rewrite.State, ps *pickState)
+}
+
+// pickState is one request's balancer state over its tries, as nginx's
+// peer data: rrp->tried, and the hash, rehash and tries of the hash,
+// ip_hash and random modules.
+type pickState struct {
+	tried   uint64
+	started bool   // a keyedPicker's start ran
+	key     []byte // hash: the evaluated key
+	hash    uint32 // ip_hash, hash: the running hash; consistent: the point
+	rehash  uint32
+	tries   int // picks given up; past 20 round robin takes over
+}
+
+// reset readies ps for a new request, keeping the key's buffer.
+func (ps *pickState) reset() { *ps = pickState{key: ps.key[:0]} }
 
 // Group is an upstream{} block, or the implicit one-server group of a
 // "proxy_pass http://host:port".
@@ -104,6 +127,12 @@ func (gs *Groups) Lookup(name string) *Group { return gs.byName[strings.ToLower(
 // CompileGroups compiles the upstream{} blocks among the http{} level
 // directives.
 func CompileGroups(http []*nginxconf.Directive) (*Groups, error) {
+	return CompileGroupsVars(http, rewrite.NewCompiler())
+}
+
+// CompileGroupsVars is CompileGroups with the configuration's variables,
+// for the keys of "hash".
+func CompileGroupsVars(http []*nginxconf.Directive, rc *rewrite.Compiler) (*Groups, error) {
 	gs := NewGroups()
 	for _, d := range http {
 		if d.Name != "upstream" || len(d.Args) != 1 {
@@ -113,7 +142,7 @@ func CompileGroups(http []*nginxconf.Directive) (*Groups, error) {
 		if _, dup := gs.byName[name]; dup {
 			return nil, confErr(d, `duplicate upstream "%s"`, d.Args[0])
 		}
-		g, err := compileGroup(d)
+		g, err := compileGroup(d, rc)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +155,7 @@ func confErr(d *nginxconf.Directive, format string, args ...any) error {
 	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.Line}
 }
 
-func compileGroup(d *nginxconf.Directive) (*Group, error) {
+func compileGroup(d *nginxconf.Directive, rc *rewrite.Compiler) (*Group, error) {
 	g := &Group{Name: d.Args[0], Picker: roundRobin{}, KeepaliveTimeout: defaultKeepaliveTimeout,
 		KeepaliveRequests: defaultKeepaliveRequests, KeepaliveTime: defaultKeepaliveTime}
 	var backups []*Server
@@ -164,10 +193,12 @@ func compileGroup(d *nginxconf.Directive) (*Group, error) {
 				return nil, confErr(sd, `"%s" directive invalid number`, sd.Name)
 			}
 			g.KeepaliveRequests = n
-		case "least_conn":
-			g.Picker = leastConn{}
-		case "ip_hash":
-			g.Picker = ipHash{}
+		case "least_conn", "ip_hash", "hash", "random":
+			p, err := compilePicker(sd, rc)
+			if err != nil {
+				return nil, err
+			}
+			g.Picker = p
 		}
 	}
 	if len(g.Servers)+len(backups) == 0 {
@@ -180,6 +211,9 @@ func compileGroup(d *nginxconf.Directive) (*Group, error) {
 	g.Servers = append(g.Servers, backups...)
 	if len(g.Servers) > 64 {
 		return nil, confErr(d, "too many servers in upstream \"%s\" (gonginx supports 64)", d.Args[0])
+	}
+	if f, ok := g.Picker.(interface{ init(g *Group) }); ok {
+		f.init(g)
 	}
 	return g, nil
 }
@@ -208,7 +242,8 @@ func compileServer(d *nginxconf.Directive, upstream string) ([]*Server, error) {
 				return nil, confErr(d, `invalid parameter "%s"`, a)
 			}
 		case strings.HasPrefix(a, "max_conns="):
-			if n, err := strconv.Atoi(a[10:]); err != nil || n < 0 || strings.HasPrefix(a[10:], "+") {
+			s.MaxConns, err = strconv.Atoi(a[10:])
+			if err != nil || s.MaxConns < 0 || strings.HasPrefix(a[10:], "+") {
 				return nil, confErr(d, `invalid parameter "%s"`, a)
 			}
 		case a == "backup":
@@ -388,18 +423,28 @@ func (g *Group) available(i int, tried uint64, now time.Time) bool {
 	if !g.single() && s.MaxFails > 0 && s.fails >= s.MaxFails && now.Sub(s.checked) <= s.FailTimeout {
 		return false
 	}
-	return true
+	return s.MaxConns == 0 || s.conns < s.MaxConns
 }
 
 // single reports a group of one server (nginx's peers->single): its
 // failures are not counted, so it is never taken out of service.
 func (g *Group) single() bool { return len(g.Servers) == 1 }
 
-// pick chooses a server with the group's picker, falling back to backup
-// servers when no primary one is available.
+// pick chooses a server for a request's first try.
 func (g *Group) pick(s *rewrite.State, tried uint64, now time.Time) int {
+	ps := pickState{tried: tried}
+	return g.pickNext(s, &ps, now)
+}
+
+// pickNext chooses a server with the group's picker, falling back to
+// backup servers when no primary one is available.
+func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
+	if kp, ok := g.Picker.(keyedPicker); ok && !ps.started {
+		kp.start(s, ps)
+		ps.started = true
+	}
 	g.mu.Lock()
-	i := g.Picker.Pick(g, s, tried, now)
+	i := g.Picker.Pick(g, s, ps, now)
 	if i >= 0 {
 		g.Servers[i].conns++
 	}
@@ -444,7 +489,8 @@ func (g *Group) done(i int, failed bool, now time.Time) {
 // effective weight, the largest wins and pays the total back.
 type roundRobin struct{}
 
-func (roundRobin) Pick(g *Group, _ *rewrite.State, tried uint64, now time.Time) int {
+func (roundRobin) Pick(g *Group, _ *rewrite.State, ps *pickState, now time.Time) int {
+	tried := ps.tried
 	for _, backup := range [2]bool{false, true} {
 		best, total := -1, 0
 		for i, s := range g.Servers {
@@ -470,7 +516,8 @@ func (roundRobin) Pick(g *Group, _ *rewrite.State, tried uint64, now time.Time) 
 // weighted round robin, as ngx_http_upstream_get_least_conn_peer.
 type leastConn struct{}
 
-func (leastConn) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) int {
+func (leastConn) Pick(g *Group, st *rewrite.State, ps *pickState, now time.Time) int {
+	tried := ps.tried
 	for _, backup := range [2]bool{false, true} {
 		best, many := -1, false
 		for i, s := range g.Servers {
@@ -511,43 +558,6 @@ func (leastConn) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) 
 		return best
 	}
 	return -1
-}
-
-// ipHash hashes the first three octets of an IPv4 client address (the
-// whole IPv6 address) as ngx_http_upstream_ip_hash, then steps to the
-// next server while the chosen one is unavailable.
-type ipHash struct{}
-
-func (ipHash) Pick(g *Group, st *rewrite.State, tried uint64, now time.Time) int {
-	var addr string
-	if st != nil && st.Req != nil && st.Req.Conn != nil {
-		addr = st.Req.Conn.RemoteAddr
-	}
-	hash := uint32(89)
-	ip := net.ParseIP(addr)
-	var key []byte
-	if v4 := ip.To4(); v4 != nil {
-		key = v4[:3]
-	} else {
-		key = ip
-	}
-	for _, b := range key {
-		hash = (hash*113 + uint32(b)) % 6271
-	}
-	n := 0
-	for _, s := range g.Servers {
-		if !s.Backup {
-			n++
-		}
-	}
-	for tries := 0; tries < 20 && n > 0; tries++ {
-		i := int(hash % uint32(n))
-		if g.available(i, tried, now) {
-			return i
-		}
-		hash = (hash*113 + uint32(tries)) % 6271
-	}
-	return roundRobin{}.Pick(g, st, tried, now)
 }
 
 // sessionCache is the group's TLS session cache, made on first use.

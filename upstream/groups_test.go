@@ -1,12 +1,16 @@
 package upstream
 
 import (
+	"hash/crc32"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gonginx/gonginx/rewrite"
 )
 
 func TestSmoothWeightedRoundRobin(t *testing.T) {
@@ -217,4 +221,69 @@ func TestLookupImplicit(t *testing.T) {
 			t.Errorf("lookupImplicit(%q, %q) = %v, want %v", tt.host, tt.port, got, tt.want)
 		}
 	}
+}
+
+// Every balancer passes over servers that are down or hold max_conns
+// connections, and with none left answers -1 (nginx's NGX_BUSY).
+func TestPickersKeepMaxConns(t *testing.T) {
+	for _, method := range []string{"", "least_conn;", "ip_hash;", "hash key;", "hash key consistent;", "random;", "random two least_conn;"} {
+		t.Run(method, func(t *testing.T) {
+			gs, err := CompileGroups(parseConf(t, "upstream u { "+method+
+				" server 127.0.0.1:1 max_conns=1; server 127.0.0.2:1 max_conns=2; server 127.0.0.3:1 down; }"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := gs.Lookup("u")
+			now := time.Now()
+			var got []int
+			for range 4 {
+				got = append(got, g.pick(&rewrite.State{}, 0, now))
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff([]int{-1, 0, 1, 1}, got); diff != "" {
+				t.Errorf("picks (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The consistent hash's ring: 160 points per weight of each primary
+// server, sorted, each point the crc32 of "host\0port" and the point
+// before it.
+func TestConsistentHashRing(t *testing.T) {
+	gs, err := CompileGroups(parseConf(t, "upstream u { hash $arg_a consistent; server 127.0.0.1:8081; server 127.0.0.1:8083 weight=2; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := gs.Lookup("u").Picker.(*chashPicker)
+	if len(h.points) != 480 {
+		t.Errorf("%d points, want 480", len(h.points))
+	}
+	if !slices.IsSortedFunc(h.points, func(a, b chashPoint) int { return cmp2(a.hash, b.hash) }) {
+		t.Error("points not sorted")
+	}
+	first := crc32.ChecksumIEEE([]byte("127.0.0.1\x008081\x00\x00\x00\x00"))
+	if !slices.ContainsFunc(h.points, func(p chashPoint) bool { return p.hash == first && p.name == 0 }) {
+		t.Errorf("no point %#x for the first server", first)
+	}
+	for _, tt := range []struct{ name, want string }{
+		{"127.0.0.1:8081", "127.0.0.1\x008081"},
+		{"example.com", "example.com\x00"},
+		{"UNIX:/tmp/a:80", "/tmp/a:80\x00"},
+		{"[::1]:80", "[::1]\x0080"},
+	} {
+		if got := string(chashBase(tt.name)); got != tt.want {
+			t.Errorf("chashBase(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func cmp2(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

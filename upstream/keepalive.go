@@ -31,27 +31,30 @@ type connLife struct {
 	requests int // requests sent on it, the current one included
 }
 
-// getIdle returns the most recently used idle connection of the group,
-// if any.
-func (g *Group) getIdle(now time.Time) (nc net.Conn, server int, life connLife) {
+// getIdle returns the most recently used idle connection to server, if
+// any (its balancer counted it already).
+func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) {
 	if g.Keepalive == 0 {
-		return nil, -1, life
+		return nil, life
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for n := len(g.idle); n > 0; n = len(g.idle) {
-		ic := g.idle[n-1]
-		g.idle[n-1] = idleConn{}
-		g.idle = g.idle[:n-1]
+	for n := len(g.idle) - 1; n >= 0; n-- {
+		ic := g.idle[n]
+		if ic.server != server && g.Servers[ic.server].Addr != g.Servers[server].Addr {
+			continue
+		}
+		copy(g.idle[n:], g.idle[n+1:])
+		g.idle[len(g.idle)-1] = idleConn{}
+		g.idle = g.idle[:len(g.idle)-1]
 		if now.Sub(ic.since) >= g.KeepaliveTimeout {
 			// The sweep has not run yet: nginx's timer would have closed it.
 			ic.nc.Close()
 			continue
 		}
-		g.Servers[ic.server].conns++
-		return ic.nc, ic.server, ic.life
+		return ic.nc, ic.life
 	}
-	return nil, -1, life
+	return nil, life
 }
 
 // putIdle keeps nc for reuse, or closes it when nginx would not cache it

@@ -57,7 +57,7 @@ func TestKeepalivePool(t *testing.T) {
 			if *closed == tt.kept {
 				t.Errorf("closed = %v", *closed)
 			}
-			nc, _, life := g.getIdle(now.Add(tt.getAfter))
+			nc, life := g.getIdle(0, now.Add(tt.getAfter))
 			if got := nc != nil; got != tt.reused {
 				t.Fatalf("reused = %v, want %v", got, tt.reused)
 			}

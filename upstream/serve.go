@@ -63,8 +63,9 @@ type exchange struct {
 	chunk       http1.ChunkedParser
 
 	locPrefix string
-	life      connLife // of the backend connection in use
-	tgt       target   // where the request goes
+	life      connLife  // of the backend connection in use
+	tgt       target    // where the request goes
+	pick      pickState // the balancer's, over the request's tries
 
 	// FastCGI's scratch (fcgi_wire.go): an evaluated param, the
 	// decoder, the CGI head and what of the body came with it, one
@@ -271,11 +272,11 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	nonIdempotent := r.MethodCode == http1.MethodPOST || r.MethodCode == http1.MethodLOCK ||
 		r.MethodCode == http1.MethodPATCH
 	bodyAtHand := (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked
-	var tried uint64
+	x.pick.reset()
 	useIdle := true
 	for {
 		now := time.Now()
-		nc, server, reused, err := p.connect(t, s, x, tried, useIdle, now)
+		nc, server, reused, err := p.connect(t, s, x, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
 			s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, t.group.Name)
@@ -356,7 +357,7 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 			useIdle = false
 			continue
 		}
-		tried |= 1 << uint(server)
+		x.pick.tried |= 1 << uint(server)
 		if p.nextAllowed(tries, start, sent && nonIdempotent, bodyAtHand)&ft == 0 {
 			return status, err
 		}
@@ -460,17 +461,19 @@ func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error
 // when the group has any, else a new one, its TLS handshake done for an
 // https URL. server < 0: none is left; err: the connection to server
 // failed, as nginx logs it.
-func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, tried uint64, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
+func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
 	g := t.group
-	if useIdle && tried == 0 {
-		if nc, server, life := g.getIdle(now); nc != nil {
+	server = g.pickNext(s, &x.pick, now)
+	if server < 0 {
+		return nil, -1, false, nil
+	}
+	// As the keepalive module: the balancer chooses the server, then a
+	// connection to it kept alive is used if there is one.
+	if useIdle {
+		if nc, life := g.getIdle(server, now); nc != nil {
 			x.life = life
 			return nc, server, true, nil
 		}
-	}
-	server = g.pick(s, tried, now)
-	if server < 0 {
-		return nil, -1, false, nil
 	}
 	srv := g.Servers[server]
 	// No SO_KEEPALIVE: nginx leaves it off (proxy_socket_keepalive
@@ -508,18 +511,6 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, tried uint64, 
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// pickable reports whether any server is left to try.
-func (g *Group) pickable(tried uint64, now time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for i := range g.Servers {
-		if g.available(i, tried, now) {
-			return true
-		}
-	}
-	return false
 }
 
 // exchange sends the request on nc and relays the response. ft is set

@@ -72,6 +72,23 @@ func (b *lockedBuffer) String() string {
 }
 
 func (im Impl) command(dir string) (*exec.Cmd, error) {
+	cmd, err := im.commandIn(dir)
+	if err != nil {
+		return nil, err
+	}
+	// Relative paths a config names outside the prefix (a unix socket
+	// "unix:a.sock") are the run's own.
+	cmd.Dir = dir
+	if frag, _ := os.ReadFile(filepath.Join(dir, "fragment.conf")); bytes.Contains(frag, []byte("listen unix:")) {
+		// Sockets the root master binds, workers running as nobody
+		// connect to: made with umask 0 so nobody may.
+		cmd.Args = append([]string{"/bin/sh", "-c", `umask 0; exec "$0" "$@"`}, cmd.Args...)
+		cmd.Path = "/bin/sh"
+	}
+	return cmd, nil
+}
+
+func (im Impl) commandIn(dir string) (*exec.Cmd, error) {
 	if im.Nginx {
 		conf := filepath.Join(dir, "nginx.conf")
 		events := im.NginxEvents

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gonginx/gonginx/location/realip"
 	"github.com/gonginx/gonginx/location/referer"
+	"github.com/gonginx/gonginx/location/syslog"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -53,8 +54,7 @@ type Router struct {
 
 	PidFile string // "pid" in the main context ("" when not set)
 	// Zones are the limit zones, which a master shares with its workers.
-	Zones     []ZoneSpec
-	ErrorLogs []string
+	Zones []ZoneSpec
 	// AccessLogs are the access_log paths without variables, which a
 	// master opens for its workers.
 	AccessLogs []string
@@ -66,6 +66,9 @@ type Router struct {
 	slots      int // rewrite.State value slots
 	rc         *rewrite.Compiler
 	groups     *upstream.Groups
+	// syslogPeers are the "syslog:" logs' sockets, closed with the
+	// configuration.
+	syslogPeers []*syslog.Peer
 }
 
 // Socket is one listening socket and the addresses it serves: a wildcard
@@ -402,10 +405,6 @@ func (c *compiler) compile() error {
 		case "pid":
 			if len(d.Args) == 1 {
 				c.rt.PidFile = c.resolve(d.Args[0], c.cfg.Prefix)
-			}
-		case "error_log":
-			if len(d.Args) > 0 {
-				c.rt.ErrorLogs = append(c.rt.ErrorLogs, d.Args[0])
 			}
 		}
 	}

@@ -191,6 +191,14 @@ func (rt *Router) CloseTunnels() {
 	}
 }
 
+// CloseLogs closes the configuration's syslog sockets, once no request
+// runs under it.
+func (rt *Router) CloseLogs() {
+	for _, p := range rt.syslogPeers {
+		p.Close()
+	}
+}
+
 func (rt *Router) eachGroups(f func(*upstream.Groups)) {
 	if rt.groups != nil {
 		f(rt.groups)

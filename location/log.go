@@ -1,6 +1,7 @@
 package location
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/location/filter"
+	"github.com/gonginx/gonginx/location/syslog"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -24,7 +26,10 @@ type Logger struct {
 	mu  sync.Mutex
 	w   io.Writer
 	pid string
-	max atomic.Int32 // 1 + levelRank of the least severe line written; 0: all
+	max atomic.Int32 // 1 + levelRank of the least severe line written to w; 0: all
+	// mainLogs are the main context's other error logs (syslog, more
+	// files), each with its own level.
+	mainLogs atomic.Pointer[[]errorLogRule]
 
 	amu     sync.Mutex
 	access  map[string]*os.File // path → open file
@@ -40,18 +45,90 @@ func NewLogger(w io.Writer) *Logger {
 	return &Logger{w: w, pid: strconv.Itoa(os.Getpid()), access: map[string]*os.File{}, failed: map[string]bool{}}
 }
 
-// Log writes one line at level ("emerg", "warn", "notice", ...).
+// Log writes one line at level ("emerg", "warn", "notice", ...) to the
+// main context's error logs that take it.
 func (l *Logger) Log(level, msg string) {
 	if l == nil {
 		return
 	}
-	if m := l.max.Load(); m > 0 && int32(levelRank(level)) >= m {
+	rank := levelRank(level)
+	m := l.max.Load()
+	toW := m == 0 || int32(rank) < m
+	var others []errorLogRule
+	if p := l.mainLogs.Load(); p != nil {
+		others = *p
+	}
+	if !toW && !takenBy(others, rank) {
 		return
 	}
 	b := l.line(level, msg)
-	l.mu.Lock()
-	l.w.Write(b)
-	l.mu.Unlock()
+	if toW {
+		l.mu.Lock()
+		l.w.Write(b)
+		l.mu.Unlock()
+	}
+	l.writeTo(others, rank, b)
+}
+
+// MainLog is one more error_log of the main context: a file path
+// (absolute), "stderr" or a "syslog:" destination, and its level.
+type MainLog struct{ Dest, Level string }
+
+// SetMainLogs replaces the main context's error logs besides the one
+// SetOutput and SetLevel give (nginx writes a line to every log whose
+// level takes it).
+func (l *Logger) SetMainLogs(logs []MainLog) error {
+	rules := make([]errorLogRule, 0, len(logs))
+	for _, m := range logs {
+		r := errorLogRule{path: m.Dest, rank: levelRank(m.Level)}
+		if m.Level == "" {
+			r.rank = levelRank("error")
+		}
+		if strings.HasPrefix(m.Dest, "syslog:") {
+			p, err := syslog.Parse(m.Dest)
+			if err != nil {
+				return err
+			}
+			r.path, r.peer = "", p
+		}
+		rules = append(rules, r)
+	}
+	if old := l.mainLogs.Swap(&rules); old != nil {
+		for _, r := range *old {
+			if r.peer != nil {
+				r.peer.Close()
+			}
+		}
+	}
+	return nil
+}
+
+func takenBy(rules []errorLogRule, rank int) bool {
+	for _, r := range rules {
+		if rank <= r.rank {
+			return true
+		}
+	}
+	return false
+}
+
+// writeTo writes an error line to the rules that take its level.
+func (l *Logger) writeTo(rules []errorLogRule, rank int, line []byte) {
+	for _, r := range rules {
+		switch {
+		case rank > r.rank:
+		case r.peer != nil:
+			// As ngx_syslog_writer: the line's level is the severity, and
+			// a failed send is not logged (it would go to itself).
+			r.peer.Send(min(rank, len(syslog.Severities)-1), time.Now(), line)
+		case r.path == "stderr":
+			os.Stderr.Write(line)
+		default:
+			if f := l.accessFile(r.path); f != nil {
+				f.Write(line)
+			}
+		}
+	}
 }
 
 // line formats one error log line.
@@ -61,8 +138,11 @@ func (l *Logger) line(level, msg string) []byte {
 	b = append(b, " ["...)
 	b = append(b, level...)
 	b = append(b, "] "...)
+	// pid#tid: a process of gonginx logs as one thread, as nginx's does.
 	b = append(b, l.pid...)
-	b = append(b, "#0: "...)
+	b = append(b, '#')
+	b = append(b, l.pid...)
+	b = append(b, ": "...)
 	b = append(b, msg...)
 	return append(b, '\n')
 }
@@ -70,7 +150,8 @@ func (l *Logger) line(level, msg string) []byte {
 // errorLogRule is one error_log line of a level: where, and the least
 // severe level it takes.
 type errorLogRule struct {
-	path string // absolute, or "stderr"
+	path string       // absolute, or "stderr"
+	peer *syslog.Peer // a "syslog:" log instead of a path
 	rank int
 }
 
@@ -93,11 +174,17 @@ func (c *compiler) errorLog(conf *locConf, d *nginxconf.Directive) error {
 		return nil
 	}
 	r := errorLogRule{path: d.Args[0], rank: levelRank("error")}
-	if strings.HasPrefix(r.path, "syslog:") || strings.HasPrefix(r.path, "memory:") {
-		// Not files: their lines stay in the main log.
+	switch {
+	case strings.HasPrefix(r.path, "memory:"):
+		// Not a file: its lines stay in the main log.
 		return nil
-	}
-	if r.path != "stderr" {
+	case strings.HasPrefix(r.path, "syslog:"):
+		p, err := c.syslogPeer(d)
+		if err != nil {
+			return err
+		}
+		r.path, r.peer = "", p
+	case r.path != "stderr":
 		r.path = c.cfg.PrefixPath(r.path)
 		// Opened by the master with the access logs (same file cache).
 		if !slices.Contains(c.rt.AccessLogs, r.path) {
@@ -175,19 +262,7 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 		l.Log(level, msg)
 		return
 	}
-	line := l.line(level, msg)
-	for _, r := range logs {
-		if rank > r.rank {
-			continue
-		}
-		if r.path == "stderr" {
-			os.Stderr.Write(line)
-			continue
-		}
-		if f := l.accessFile(r.path); f != nil {
-			f.Write(line)
-		}
-	}
+	l.writeTo(logs, rank, l.line(level, msg))
 }
 
 // appendRequestLine appends $request: method, URI as sent, and protocol
@@ -282,6 +357,7 @@ const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $st
 type accessLogRule struct {
 	path      string           // absolute; when the path has no variables
 	pathValue *rewrite.Complex // a path with variables, prefixed at load
+	peer      *syslog.Peer     // a "syslog:" log instead of a path
 	format    *logFormat
 	cond      *rewrite.Complex // if=: no line when it is empty or "0"
 	gzipLevel int              // gzip[=level]: lines go out as gzip members
@@ -366,9 +442,10 @@ func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 	}
 	r := &accessLogRule{}
 	if strings.HasPrefix(d.Args[0], "syslog:") {
-		return nil // refused by nginxconf.Servable when serving
-	}
-	if strings.Contains(d.Args[0], "$") {
+		if r.peer, err = c.syslogPeer(d); err != nil {
+			return err
+		}
+	} else if strings.Contains(d.Args[0], "$") {
 		if r.pathValue, err = c.rc.Complex(c.cfg.PrefixPath(d.Args[0])); err != nil {
 			return rewrite.At(err, d)
 		}
@@ -433,14 +510,16 @@ func (x *exchange) writeAccessLogs(conf *locConf) {
 				continue
 			}
 		}
-		path := r.path
-		if r.pathValue != nil {
-			x.tmp = r.pathValue.Eval(s, x.tmp[:0])
-			path = string(x.tmp)
-		}
-		f := x.log.accessFile(path)
-		if f == nil {
-			continue
+		var f *os.File
+		if r.peer == nil {
+			path := r.path
+			if r.pathValue != nil {
+				x.tmp = r.pathValue.Eval(s, x.tmp[:0])
+				path = string(x.tmp)
+			}
+			if f = x.log.accessFile(path); f == nil {
+				continue
+			}
 		}
 		b := x.tmp[:0]
 		for _, p := range r.format.parts {
@@ -448,10 +527,39 @@ func (x *exchange) writeAccessLogs(conf *locConf) {
 		}
 		b = append(b, '\n')
 		x.tmp = b
+		if r.peer != nil {
+			x.sendSyslog(r.peer, b)
+			continue
+		}
 		if r.gzipLevel > 0 {
 			x.logGz = filter.AppendMember(x.logGz[:0], b, r.gzipLevel)
 			b = x.logGz
 		}
 		f.Write(b)
+	}
+}
+
+// syslogPeer reads a "syslog:" destination of d (checked by -t already);
+// its socket is the configuration's, closed with it.
+func (c *compiler) syslogPeer(d *nginxconf.Directive) (*syslog.Peer, error) {
+	p, err := syslog.Parse(d.Args[0])
+	if err != nil {
+		return nil, confErr(d, "%s", err)
+	}
+	c.rt.syslogPeers = append(c.rt.syslogPeers, p)
+	return p, nil
+}
+
+// sendSyslog sends an access log line, warning as ngx_http_log_handler
+// does when it does not go out whole.
+func (x *exchange) sendSyslog(p *syslog.Peer, line []byte) {
+	err := p.Send(p.Severity(), time.Now(), line)
+	var short *syslog.ShortWriteError
+	switch {
+	case err == nil:
+	case errors.As(err, &short):
+		x.log.Logf(x, "warn", "%s", err)
+	default:
+		x.log.Logf(x, "warn", "send() to syslog failed")
 	}
 }

@@ -261,10 +261,6 @@ func unservedArg(d *Directive) string {
 				return `"` + a + `" parameter`
 			}
 		}
-	case "access_log", "error_log":
-		if len(d.Args) > 0 && strings.HasPrefix(d.Args[0], "syslog:") {
-			return `"syslog:" destination`
-		}
 	}
 	return ""
 }

@@ -24,7 +24,9 @@ type core struct {
 
 func coreOf(cfg *nginxconf.Config) core {
 	c := core{daemon: true, master: true, workers: 1, errorLevel: "error", rlimitNofile: -1, rlimitCore: -1}
-	seenLog := false
+	if d, _ := mainErrorLogs(cfg); d != nil && len(d.Args) > 1 {
+		c.errorLevel = d.Args[1]
+	}
 	for _, d := range cfg.Tree {
 		switch {
 		case d.Name == "daemon" && len(d.Args) == 1:
@@ -65,11 +67,6 @@ func coreOf(cfg *nginxconf.Config) core {
 			}
 		case d.Name == "working_directory" && len(d.Args) == 1:
 			c.workingDir = d.Args[0]
-		case d.Name == "error_log" && !seenLog:
-			seenLog = true
-			if len(d.Args) > 1 {
-				c.errorLevel = d.Args[1]
-			}
 		}
 	}
 	return c

@@ -409,12 +409,13 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	cfg, rt := l.cfg, l.rt
 	logw, closeLog := openErrorLog(f, cfg, stderr)
 	defer closeLog()
-	if fh, ok := logw.(*os.File); ok && logw != stderr {
+	if fh, ok := logw.(*os.File); ok && logw != stderr && !logsToStderr(cfg.Tree) {
 		redirectStderr(fh)
 	}
 	defer startProfile(stderr, "")()
 	logger := location.NewLogger(logw)
 	logger.SetLevel(coreOf(cfg).errorLevel)
+	setMainLogs(logger, cfg)
 	if len(rt.Unserved) > 0 {
 		logger.Log("warn", "directives validated but not served by gonginx: "+strings.Join(rt.Unserved, ", "))
 	}
@@ -459,6 +460,8 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 				continue
 			}
 			cfg = nl.cfg
+			logger.SetLevel(coreOf(cfg).errorLevel)
+			setMainLogs(logger, cfg)
 			if np := pidFile(cfg); np != pid {
 				if writePid(np) == nil {
 					os.Remove(pid)

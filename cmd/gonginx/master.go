@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -93,17 +94,12 @@ func (o *openLogs) addSecrets(s masterSecrets) error {
 	return nil
 }
 
-// errorLogPath is where the main error log goes: -e, else the first
-// main-level error_log; "" means stderr.
+// errorLogPath is where the main error log goes: the first main-level
+// error_log to a file or stderr, else -e; "" means stderr.
 func errorLogPath(f *flags, cfg *nginxconf.Config) string {
 	path := f.errLog
-	if path == "" {
-		for _, d := range cfg.Tree {
-			if d.Name == "error_log" && len(d.Args) > 0 {
-				path = d.Args[0]
-				break
-			}
-		}
+	if d, _ := mainErrorLogs(cfg); d != nil {
+		path = d.Args[0]
 	}
 	if path == "" || path == "stderr" {
 		return ""
@@ -124,6 +120,11 @@ func openLog(path string) (*os.File, error) {
 func openLogFiles(f *flags, l *loaded) (*openLogs, error) {
 	o := &openLogs{errorLog: errorLogPath(f, l.cfg)}
 	paths := l.rt.AccessLogs
+	for _, p := range otherLogFiles(l.cfg) {
+		if !slices.Contains(paths, p) {
+			paths = append(slices.Clip(paths), p)
+		}
+	}
 	if o.errorLog != "" {
 		paths = append([]string{o.errorLog}, paths...)
 	}
@@ -235,9 +236,12 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 func (m *master) use(l *loaded, logs *openLogs) {
 	m.cur = l
 	m.log.SetLevel(coreOf(l.cfg).errorLevel)
+	setMainLogs(m.log, l.cfg)
 	if logs.errorLog != "" {
 		m.log.SetOutput(logs.files[0])
-		redirectStderr(logs.files[0])
+		if !logsToStderr(l.cfg.Tree) {
+			redirectStderr(logs.files[0])
+		}
 	} else {
 		m.log.SetOutput(m.stderr)
 	}

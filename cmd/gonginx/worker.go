@@ -57,6 +57,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	}
 	c := coreOf(l.cfg)
 	logger.SetLevel(c.errorLevel)
+	setMainLogs(logger, l.cfg)
 	listeners := map[string]net.Listener{}
 	for name, fh := range w.Files {
 		if path, ok := strings.CutPrefix(name, accessLogName); ok {

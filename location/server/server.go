@@ -247,6 +247,7 @@ func (s *Server) switchRouter(rt *location.Router) *location.Router {
 // dropRouter forgets an old configuration (called with s.mu held).
 func (s *Server) dropRouter(rt *location.Router) {
 	delete(s.users, rt)
+	rt.CloseLogs()
 	for i, r := range s.routers {
 		if r == rt {
 			s.routers = append(s.routers[:i], s.routers[i+1:]...)
@@ -294,6 +295,7 @@ func (s *Server) Close() error {
 	s.stopResolvers()
 	s.wg.Wait()
 	s.closeBackends()
+	s.eachRouter((*location.Router).CloseLogs)
 	s.log.Close()
 	return nil
 }

@@ -76,6 +76,7 @@ var served = setOf(
 	"resolver", "resolver_timeout",
 	"proxy_pass", "proxy_set_header", "proxy_hide_header", "proxy_pass_header", "proxy_http_version", "proxy_buffering",
 	"proxy_redirect", "proxy_pass_request_body", "proxy_pass_request_headers",
+	"proxy_cookie_domain", "proxy_cookie_path", "proxy_cookie_flags",
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
 	"proxy_next_upstream", "proxy_next_upstream_tries", "proxy_next_upstream_timeout",

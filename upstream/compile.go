@@ -86,7 +86,10 @@ type Proxy struct {
 	intercept map[int]bool
 
 	redirects       []redirect
-	passURL         string // proxy_pass's URL as written (no variables)
+	cookieDomains   []cookieRule  // proxy_cookie_domain
+	cookiePaths     []cookieRule  // proxy_cookie_path
+	cookieFlags     []cookieFlags // proxy_cookie_flags
+	passURL         string        // proxy_pass's URL as written (no variables)
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off
 	noPortInRedir   bool
@@ -262,6 +265,9 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 	}
 	p.compileHeaders(blocks, defaultHide)
 	if err := p.compileRedirects(blocks, c); err != nil {
+		return nil, err
+	}
+	if err := p.compileCookies(blocks, c); err != nil {
 		return nil, err
 	}
 	if err := p.compileRequestBody(blocks, c); err != nil {

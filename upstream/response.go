@@ -144,6 +144,7 @@ func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (re
 	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,
 		ServerTokensOff: p.serverTokensOff, RelativeLocation: p.relativeRedir, NoPortInRedirect: p.noPortInRedir}
 	x.hdrs = x.hdrs[:0]
+	x.cookieBuf = x.cookieBuf[:0]
 	length = -1
 	hasLength := false
 	upstreamClose = h.Major == 1 && h.Minor == 0
@@ -194,6 +195,11 @@ func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (re
 		}
 		if p.hidden(name) {
 			continue
+		}
+		if p.hasCookieRules() && http1.EqualFold(name, "set-cookie") {
+			if v, ok := p.rewriteCookie(s, x, hd.Value); ok {
+				hd.Value = v
+			}
 		}
 		if http1.EqualFold(name, "server") {
 			resp.NoServer = true

@@ -60,6 +60,8 @@ type exchange struct {
 	refreshBuf  []byte // a rewritten Refresh
 	patBuf      []byte // an evaluated proxy_redirect pattern
 	urlBuf      []byte // an evaluated proxy_pass URL
+	cookieBuf   []byte // rewritten Set-Cookie values, one after another
+	cookieAttrs []cookieAttr
 	chunk       http1.ChunkedParser
 
 	locPrefix string

@@ -34,6 +34,10 @@ type flags struct {
 	help, version, verbose, test, dump, quiet, json bool
 	conf, prefix, errLog, globals, signal           string
 	confSet                                         bool
+	// lint runs nginxconf/lint after -t's checks; format prints -t's and
+	// lint's findings on stdout for CI ("github" or "sarif").
+	lint   bool
+	format string
 	// passwords are the ssl_password_file contents read in this start or
 	// reload (nginxconf.Options.Passwords), shared by its loads.
 	passwords map[string][]string
@@ -100,6 +104,8 @@ Options:
   -e filename   : set error log file (default: stderr)
   -c filename   : set configuration file (default: /etc/nginx/nginx.conf)
   -g directives : set global directives out of configuration file
+  --lint        : with -t, also report the traps nginx -t lets pass (exit 1 when any)
+  --format F    : with -t, also print findings on stdout as "github" annotations or "sarif"
 
 `
 
@@ -111,6 +117,25 @@ func parseFlags(args []string) (*flags, error) {
 		a := args[i]
 		if len(a) == 0 || a[0] != '-' {
 			return nil, fmt.Errorf("invalid option: %q", a)
+		}
+		if long, ok := strings.CutPrefix(a, "--"); ok {
+			// gonginx's own options, which nginx does not have.
+			switch name, value, hasValue := strings.Cut(long, "="); name {
+			case "lint":
+				f.lint, f.test = true, true
+			case "format":
+				if !hasValue && i+1 < len(args) {
+					i++
+					value = args[i]
+				}
+				if value != "github" && value != "sarif" {
+					return nil, fmt.Errorf("invalid option: \"--format %s\" (github, sarif)", value)
+				}
+				f.format, f.test = value, true
+			default:
+				return nil, fmt.Errorf("invalid option: %q", a)
+			}
+			continue
 		}
 		p := a[1:]
 		for len(p) > 0 {
@@ -266,6 +291,11 @@ func test(f *flags, stdout, stderr io.Writer) int {
 	if (err == nil || l.afterSyntax) && !f.quiet {
 		fmt.Fprintf(stderr, "%s: the configuration file %s syntax is ok\n", progName, name)
 	}
+	var report []finding
+	if f.format != "" {
+		report = testFindings(warns, err)
+		defer func() { writeReport(stdout, f.format, report) }()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
 		fmt.Fprintf(stderr, "%s: configuration file %s test failed\n", progName, name)
@@ -273,6 +303,13 @@ func test(f *flags, stdout, stderr io.Writer) int {
 	}
 	if !f.quiet {
 		fmt.Fprintf(stderr, "%s: configuration file %s test is successful\n", progName, name)
+	}
+	if f.lint {
+		found := lintFindings(cfg, stderr)
+		report = append(report, found...)
+		if len(found) > 0 {
+			return 1
+		}
 	}
 	if f.dump {
 		if err := cfg.DumpT(stdout); err != nil {

@@ -54,7 +54,8 @@ type Router struct {
 
 	PidFile string // "pid" in the main context ("" when not set)
 	// Zones are the limit zones, which a master shares with its workers.
-	Zones []ZoneSpec
+	Zones       []ZoneSpec
+	ordersFirst bool // limit_conn zones: see OrdersFirst
 	// AccessLogs are the access_log paths without variables, which a
 	// master opens for its workers.
 	AccessLogs []string

@@ -39,6 +39,10 @@ func NewConn(rt *Router, c *http1.Conn, log *Logger, id uint64, accepted time.Ti
 	return Conn{x, c}
 }
 
+// SetOrder gives the connection's first request its place among the
+// first requests of other connections (see Ordered); nil: none.
+func (h Conn) SetOrder(o Ordered) { h.x.order = o }
+
 // Release returns the exchange to its pool.
 func (h Conn) Release() {
 	if h.c.Filter == h.x {

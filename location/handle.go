@@ -108,9 +108,10 @@ type exchange struct {
 	dirNames   []byte            // the names dirEntries point into; random_index's pick
 	listing    []byte            // autoindex's rendered listing
 
-	toHTTPS       bool  // plain HTTP arrived on a TLS socket: every request gets 497
-	timedOutBody  bool  // client_body_timeout passed (nginx's c->timedout)
-	hostAddr      *Addr // the address whose servers forHost picks from
+	toHTTPS       bool    // plain HTTP arrived on a TLS socket: every request gets 497
+	order         Ordered // the connection's first request's place among others (nil once passed)
+	timedOutBody  bool    // client_body_timeout passed (nginx's c->timedout)
+	hostAddr      *Addr   // the address whose servers forHost picks from
 	hostSt        rewrite.State
 	forHost       func([]byte) *http1.Limits // limitsForHost, bound once per exchange
 	rateFn        func()                     // decideRate, likewise (http1.Conn.DecideRate)
@@ -186,7 +187,7 @@ func (x *exchange) logUpstreamError(err error) {
 func (x *exchange) release() {
 	x.endLimitConn() // a request that never reached its end
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
-	x.hostAddr, x.parent, x.depth = nil, nil, 0
+	x.hostAddr, x.parent, x.depth, x.order = nil, nil, 0, nil
 	x.st.Reset(nil)
 	x.redirLoc = nil
 	x.resp = http1.Response{}
@@ -315,7 +316,11 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 	if rc := x.limitReq(conf); rc != 0 {
 		return rc, false
 	}
-	if rc := x.limitConn(conf); rc != 0 {
+	rc = x.limitConn(conf)
+	if m := x.mainExchange(); m.order != nil {
+		m.passOrder()
+	}
+	if rc != 0 {
 		return rc, false
 	}
 	if rc := x.access(conf); rc != 0 {

@@ -3,10 +3,12 @@ package location
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gonginx/gonginx/location/limit"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // connZone is a limit_conn_zone: its key and memory.
@@ -56,6 +58,7 @@ func (c *compiler) connZoneDirective(d *nginxconf.Directive) error {
 		c.connZones = map[string]*connZone{}
 	}
 	c.connZones[name] = z
+	c.rt.ordersFirst = true
 	return nil
 }
 
@@ -101,6 +104,12 @@ func (x *exchange) limitConn(conf *locConf) int {
 	if len(lc.limits) == 0 || m.mods.limitConn != 0 {
 		return 0
 	}
+	if m.order != nil {
+		// nginx's one event loop counts the first requests of
+		// connections in the order they came: ours wait for those of
+		// connections accepted earlier.
+		m.order.WaitEarlier()
+	}
 	for i := range lc.limits {
 		z := lc.zones[i]
 		key := z.key.Eval(&x.st, x.mods.limitKeys.key[:0])
@@ -114,6 +123,9 @@ func (x *exchange) limitConn(conf *locConf) int {
 		}
 		m.mods.limitConn = lconnPassed
 		h, res := lc.limits[i].Acquire(key)
+		if res == limit.Rejected && upstream.SettleAborts() {
+			h, res = x.acquireAfterAborts(&lc.limits[i], key)
+		}
 		if res == limit.Passed {
 			m.mods.connHeld = append(m.mods.connHeld, h)
 			continue
@@ -142,6 +154,46 @@ func (x *exchange) limitConn(conf *locConf) int {
 		return lc.status
 	}
 	return 0
+}
+
+// acquireAfterAborts tries again while requests whose clients hung up
+// are still ending: nginx, handling events in order, would have ended
+// them (and their counts) on the hang-up, before it read this request.
+// Bounded: a refusal is late by at most abortSettleTime.
+func (x *exchange) acquireAfterAborts(lim *limit.Conn, key []byte) (limit.Held, limit.Result) {
+	deadline := time.Now().Add(abortSettleTime)
+	for {
+		ending := upstream.SettleAborts()
+		time.Sleep(time.Millisecond)
+		h, res := lim.Acquire(key)
+		if res != limit.Rejected || !ending || time.Now().After(deadline) {
+			return h, res
+		}
+	}
+}
+
+const abortSettleTime = 100 * time.Millisecond
+
+// Ordered is a connection's place among the first requests of the
+// connections accepted before it (location/server keeps the order).
+type Ordered interface {
+	// WaitEarlier returns once every connection accepted before this
+	// one has had its first request pass the preaccess phase, has shown
+	// no request yet, or has ended (or after a bound).
+	WaitEarlier()
+	// Pass says this connection's first request passed the preaccess
+	// phase (or ended before it).
+	Pass()
+}
+
+// OrdersFirst reports whether the first requests of connections must be
+// ordered as accepted (the configuration counts connections).
+func (rt *Router) OrdersFirst() bool { return rt.ordersFirst }
+
+// passOrder lets the connections accepted after this one go on.
+func (x *exchange) passOrder() {
+	x.order.Pass()
+	x.order = nil
 }
 
 // endLimitConn ends the counts of the request (nginx's pool cleanup).

@@ -237,6 +237,9 @@ func (x *exchange) limitReq(conf *locConf) int {
 		return 0
 	}
 	m.mods.limitReq = lreqDelayed
+	if m.order != nil {
+		m.passOrder() // a delayed request holds no count: others go on
+	}
 	// The request waits, then goes on through the phases; a client that
 	// goes away meanwhile ends it (ngx_http_test_reading).
 	if x.waitClient(time.Duration(out.Delay) * time.Millisecond) {

@@ -60,7 +60,23 @@ func watchClient(raw syscall.RawConn, backend net.Conn) *clientWatch {
 func (w *clientWatch) stop() bool {
 	brokenConns.remove(w)
 	aborted := w.aborted.Load()
+	if aborted {
+		abortsEnding.Add(-1)
+	}
 	w.backend = nil
 	watchPool.Put(w)
 	return aborted
+}
+
+// abortsEnding counts the watched requests whose client hung up and that
+// have not ended their wait for the backend yet.
+var abortsEnding atomic.Int32
+
+// SettleAborts handles the hang-ups the kernel reported that the watcher
+// has not handled yet, and reports whether a request whose client hung
+// up is still ending. nginx handles events in the order they come: a
+// limit a gone client held is free for a request read after the hang-up.
+func SettleAborts() bool {
+	brokenConns.settle()
+	return abortsEnding.Load() > 0
 }

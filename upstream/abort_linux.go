@@ -4,6 +4,7 @@ package upstream
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -17,6 +18,7 @@ type watcher struct {
 	slots []*clientWatch
 	free  []int32
 	gen   int32
+	ready atomic.Bool // epfd is set and valid
 }
 
 const epollRDHUP = 0x2000
@@ -28,6 +30,7 @@ func (p *watcher) start() {
 		return
 	}
 	p.epfd = fd
+	p.ready.Store(true)
 	go p.loop()
 }
 
@@ -83,21 +86,40 @@ func (p *watcher) loop() {
 			}
 			return
 		}
-		p.mu.Lock()
-		for _, ev := range events[:n] {
-			if int(ev.Fd) >= len(p.slots) {
-				continue
-			}
-			w := p.slots[ev.Fd]
-			if w == nil || w.gen != ev.Pad {
-				continue // stopped meanwhile
-			}
-			if ev.Events&(epollRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
-				continue
-			}
-			w.aborted.Store(true)
-			w.backend.Close()
+		p.handle(events[:n])
+	}
+}
+
+// settle handles what is ready now, from the caller's goroutine (the
+// events are one-shot: the loop or settle gets each once).
+func (p *watcher) settle() {
+	if !p.ready.Load() {
+		return // nothing watched yet, or epoll failed
+	}
+	var events [16]syscall.EpollEvent
+	n, err := syscall.EpollWait(p.epfd, events[:], 0)
+	if err == nil && n > 0 {
+		p.handle(events[:n])
+	}
+}
+
+// handle closes the backends of the watches whose client hung up.
+func (p *watcher) handle(events []syscall.EpollEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range events {
+		if int(ev.Fd) >= len(p.slots) {
+			continue
 		}
-		p.mu.Unlock()
+		w := p.slots[ev.Fd]
+		if w == nil || w.gen != ev.Pad {
+			continue // stopped meanwhile
+		}
+		if ev.Events&(epollRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+			continue
+		}
+		w.aborted.Store(true)
+		abortsEnding.Add(1)
+		w.backend.Close()
 	}
 }

@@ -10,3 +10,4 @@ type watcher struct{}
 
 func (watcher) add(*clientWatch) bool { return false }
 func (watcher) remove(*clientWatch)   {}
+func (watcher) settle()               {}

@@ -35,6 +35,9 @@ func (l *listener) acceptLoop() {
 		}
 		delay = 0
 		sc := &serverConn{nc: nc}
+		if l.srv.rt.Load().OrdersFirst() {
+			l.srv.order.add(&sc.order)
+		}
 		if !l.srv.track(sc) {
 			nc.Close()
 			return
@@ -69,6 +72,9 @@ func (s *Server) untrack(sc *serverConn) {
 
 func (l *listener) serveConn(sc *serverConn) {
 	defer l.srv.untrack(sc)
+	if sc.order.o != nil {
+		defer sc.order.Pass()
+	}
 	stats := &l.srv.counters.Stats // counted in acceptLoop
 	defer stats.Active.Add(-1)
 	nc := sc.nc
@@ -112,6 +118,9 @@ func (l *listener) serveConn(sc *serverConn) {
 	toHTTPS := false
 	conn := nc
 	if tc := l.tls.Load(); tc != nil && addr.TLS() {
+		if sc.order.o != nil {
+			sc.order.Pass() // a handshake first: not ordered
+		}
 		nc.SetReadDeadline(headerDeadline)
 		var b [1]byte
 		n, err := io.ReadFull(nc, b[:])
@@ -139,10 +148,17 @@ func (l *listener) serveConn(sc *serverConn) {
 	defer c.Release()
 	x := location.NewConn(rt, c, l.srv.log, connID, accepted, stats, toHTTPS)
 	defer x.Release()
+	if sc.order.o != nil && !sc.order.done {
+		if raw, _ := c.Socket(); raw != nil {
+			sc.order.raw.Store(&raw)
+		}
+		x.SetOrder(&sc.order)
+	}
 	defer func() { l.srv.release(x.Router()) }() // runs before x.Release: the router is still set
 	c.HeaderDeadline = headerDeadline
 	reading := false
 	c.OnRequestBytes = func() { // once per connection
+		sc.order.started.Store(true)
 		reading = true
 		stats.Reading.Add(1)
 		stats.Requests.Add(1)
@@ -187,6 +203,10 @@ func (l *listener) serveConn(sc *serverConn) {
 		addr = sock.AddrFor(localIP)
 		stats.Writing.Add(1)
 		x.Serve(addr, req)
+		if sc.order.o != nil && !sc.order.done {
+			sc.order.Pass() // it ended before the preaccess phase
+			x.SetOrder(nil)
+		}
 		// nginx no longer counts the request writing when it logs it.
 		stats.Writing.Add(-1)
 		x.AccessLog()

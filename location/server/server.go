@@ -65,6 +65,7 @@ type Server struct {
 	done     chan struct{}
 	counters *Counters
 	held     []*listener // accept loops waiting for Serve
+	order    acceptOrder
 }
 
 type listener struct {
@@ -75,8 +76,9 @@ type listener struct {
 }
 
 type serverConn struct {
-	nc   net.Conn
-	idle atomic.Bool
+	nc    net.Conn
+	idle  atomic.Bool
+	order orderedConn // o is nil when the configuration does not order
 }
 
 // Start compiles cfg and listens on its sockets.

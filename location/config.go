@@ -102,6 +102,8 @@ type VirtualServer struct {
 	Line  int
 
 	SSL     *SSLConfig // nil unless some listen of this server has "ssl" or ssl_certificate is set
+	// sslVerify is ssl_verify_client, checked on its TLS requests.
+	sslVerify verifyMode
 	root    *Location  // server-level configuration and the top level of locations
 	prog    *rewrite.Program
 	named   map[string]*Location
@@ -541,6 +543,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 		return err
 	}
 	srv.SSL = ssl
+	srv.sslVerify = c.sslVerifyMode(d)
 	if ssl != nil && c.opts.LoadCerts && !ssl.dynamic() {
 		if err := loadCertCheck(ssl); err != nil {
 			return err

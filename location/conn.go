@@ -176,6 +176,12 @@ func Handshaken(info *http1.ConnInfo, t *tls.Conn) {
 	if ti, ok := info.SSL.(*tlsInfo); ok {
 		ti.state = t.ConnectionState()
 		rand.Read(ti.sessionID[:])
+		// OpenSSL verifies the chain during the handshake and keeps the
+		// result with the session; a resumed session's chain is
+		// verified again here.
+		if ti.verifier != nil && len(ti.state.PeerCertificates) > 0 {
+			ti.verifyCode = ti.verifier.verify(ti.state.PeerCertificates, time.Now())
+		}
 	}
 }
 

@@ -496,6 +496,11 @@ func (c *compiler) errorPage(conf *locConf, d *nginxconf.Directive) error {
 			return confErr(d, "value %q must be between 300 and 599", cs)
 		}
 		ep := &errorPage{code: over, uri: []byte(uri)}
+		// nginx's own codes for 400s answer as 400 unless "=" says
+		// otherwise (ngx_http_core_error_page).
+		if over == 0 && n >= 494 && n <= 497 {
+			ep.code = 400
+		}
 		if strings.Contains(uri, "$") {
 			v, err := c.rc.Complex(uri)
 			if err != nil {

@@ -216,6 +216,11 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 		x.c.Finish()
 		return
 	}
+	if rc := x.checkClientCert(host); rc != 0 {
+		x.special(rc)
+		x.c.Finish()
+		return
+	}
 	x.applyRealip(x.srv.root.conf) // the post-read phase
 	if rc := x.serverPhase(); rc != 0 {
 		x.special(rc)

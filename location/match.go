@@ -122,6 +122,16 @@ func (a *Addr) selectServer(host []byte, st *rewrite.State) *VirtualServer {
 	return a.Default
 }
 
+// namedServer is the server a TLS server name selects by its names, nil
+// when none does; an address of one server without regex names has no
+// names to look up (nginx's virtual_names is NULL).
+func (a *Addr) namedServer(host string) *VirtualServer {
+	if len(a.Servers) == 1 && !a.regexes {
+		return nil
+	}
+	return a.names.lookup([]byte(host), &rewrite.State{})
+}
+
 // SelectServer picks the server for host (lowercased, without port) among
 // those of a (exported for tests and tools).
 func (a *Addr) SelectServer(host string) *VirtualServer {

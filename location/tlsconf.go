@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,12 @@ type SSLConfig struct {
 	StaplingResponder string
 	StaplingVerify    bool
 	Trusted           string
+	// Client certificates: ssl_verify_client, ssl_verify_depth,
+	// ssl_client_certificate and ssl_crl (paths resolved).
+	Verify      verifyMode
+	VerifyDepth int
+	ClientCA    string
+	CRL         string
 	// TicketKeys are the ssl_session_ticket_key files' contents (the
 	// first encrypts, all decrypt); none means keys of the process.
 	TicketKeys [][]byte
@@ -137,6 +144,17 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	if d := c.sslLast(server, "ssl_trusted_certificate"); d != nil {
 		ssl.Trusted = c.cfg.ConfPath(d.Args[0])
 	}
+	ssl.Verify = c.sslVerifyMode(server)
+	ssl.VerifyDepth = 1
+	if d := c.sslLast(server, "ssl_verify_depth"); d != nil {
+		ssl.VerifyDepth, _ = strconv.Atoi(d.Args[0])
+	}
+	if d := c.sslLast(server, "ssl_client_certificate"); d != nil {
+		ssl.ClientCA = c.cfg.ConfPath(d.Args[0])
+	}
+	if d := c.sslLast(server, "ssl_crl"); d != nil {
+		ssl.CRL = c.cfg.ConfPath(d.Args[0])
+	}
 	var certs, keys []string
 	for _, d := range c.sslDirectives(server, "ssl_certificate") {
 		certs = append(certs, d.Args[0])
@@ -177,6 +195,15 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 		ssl.Passwords = c.cfg.Passwords[c.cfg.ConfPath(d.Args[0])]
 	}
 	return ssl, nil
+}
+
+// sslVerifyMode is the server's ssl_verify_client, which applies to its
+// requests whether or not it has certificates of its own.
+func (c *compiler) sslVerifyMode(server *nginxconf.Directive) verifyMode {
+	if d := c.sslLast(server, "ssl_verify_client"); d != nil {
+		return parseVerifyMode(d.Args[0])
+	}
+	return verifyOff
 }
 
 // compileCertificates keeps the certificate and key names, as

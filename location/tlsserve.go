@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"slices"
@@ -38,6 +39,7 @@ type tlsServer struct {
 	// ticketKeys protect this context's session tickets: the first
 	// encrypts, all decrypt.
 	ticketKeys [][32]byte
+	verifier   *clientVerifier // nil: ssl_verify_client off
 	rc         *Router
 }
 
@@ -109,6 +111,11 @@ func newTLSServer(vs *VirtualServer, rt *Router, log *Logger) (*tlsServer, error
 	}
 	t.curves = tlsCurves(vs.SSL.Curves)
 	t.ticketKeys = ticketKeys(vs, rt.ticketSeed)
+	v, err := newClientVerifier(vs.SSL)
+	if err != nil {
+		return nil, err
+	}
+	t.verifier = v
 	return t, nil
 }
 
@@ -202,12 +209,14 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		return nil, errors.New("no SSL context")
 	}
 	srv := def
+	info := &tlsInfo{serverName: hello.ServerName, ciphers: hello.CipherSuites, curves: hello.SupportedCurves}
 	if hello.ServerName != "" {
-		if t := ts.servers[a.SelectServer(lowerASCII(hello.ServerName))]; t != nil {
+		info.sniServer = a.namedServer(lowerASCII(hello.ServerName))
+		if t := ts.servers[info.sniServer]; t != nil {
 			srv = t
 		}
 	}
-	info := &tlsInfo{serverName: hello.ServerName, ciphers: hello.CipherSuites, curves: hello.SupportedCurves}
+	info.verifier = srv.verifier
 	if pc != nil && pc.info != nil {
 		pc.info.SSL = info
 	}
@@ -239,6 +248,11 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		CurvePreferences:       def.curves,
 		SessionTicketsDisabled: !srv.ssl.Tickets,
 		NextProtos:             []string{"http/1.1", "http/1.0", "http/0.9"},
+	}
+	if v := srv.verifier; v != nil {
+		// Requested, never required: nginx decides per request.
+		cfg.ClientAuth = tls.RequestClientCert
+		cfg.ClientCAs = v.names
 	}
 	cfg.SetSessionTicketKeys(srv.ticketKeys)
 	srv.limitSessions(cfg)
@@ -506,4 +520,21 @@ type tlsInfo struct {
 	curves     []tls.CurveID
 	state      tls.ConnectionState
 	sessionID  [32]byte
+	// sniServer is the server the SNI name selected by name (nginx's
+	// hc->ssl_servername), nil when the name selected none.
+	sniServer *VirtualServer
+	// verifier is the client verification of the context the handshake
+	// ran with; verifyCode its result for the client's certificate
+	// (SSL_get_verify_result), ocspError the OCSP check's failure.
+	verifier   *clientVerifier
+	verifyCode int
+	ocspError  string
+}
+
+// peer is the client's certificate, nil when it sent none.
+func (t *tlsInfo) peer() *x509.Certificate {
+	if len(t.state.PeerCertificates) == 0 {
+		return nil
+	}
+	return t.state.PeerCertificates[0]
 }

@@ -1,8 +1,13 @@
 package location
 
 import (
+	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
+	"strconv"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
 )
@@ -83,17 +88,84 @@ func addSSLVariables(rc *rewrite.Compiler) {
 	rc.AddVariable("ssl_alpn_protocol", done(func(t *tlsInfo, dst []byte) []byte {
 		return append(dst, t.state.NegotiatedProtocol...)
 	}))
-	// Client certificates are not requested (ssl_verify_client refuses to
-	// start), so nginx's values for "no certificate" hold.
+	// The client certificate, when the handshake requested one (an
+	// SSL context with ssl_verify_client).
 	rc.AddVariable("ssl_client_verify", get(func(t *tlsInfo, dst []byte) []byte {
-		return append(dst, "NONE"...)
+		switch {
+		case t.peer() == nil:
+			return append(dst, "NONE"...)
+		case t.verifyCode != x509OK:
+			dst = append(dst, "FAILED:"...)
+			return append(dst, x509ErrorText(t.verifyCode)...)
+		case t.ocspError != "":
+			dst = append(dst, "FAILED:"...)
+			return append(dst, t.ocspError...)
+		}
+		return append(dst, "SUCCESS"...)
 	}))
-	for _, name := range []string{"ssl_client_cert", "ssl_client_raw_cert", "ssl_client_escaped_cert",
-		"ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_s_dn_legacy", "ssl_client_i_dn_legacy",
-		"ssl_client_serial", "ssl_client_fingerprint", "ssl_client_v_start", "ssl_client_v_end",
-		"ssl_client_v_remain"} {
-		rc.AddVariable(name, func(s *rewrite.State, dst []byte) []byte { return dst })
+	peer := func(f func(t *tlsInfo, c *x509.Certificate, dst []byte) []byte) func(s *rewrite.State, dst []byte) []byte {
+		return get(func(t *tlsInfo, dst []byte) []byte {
+			if c := t.peer(); c != nil {
+				return f(t, c, dst)
+			}
+			return dst
+		})
 	}
+	rc.AddVariable("ssl_client_raw_cert", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendPEM(dst, c.Raw)
+	}))
+	// The deprecated form: a tab after each line break but the last.
+	rc.AddVariable("ssl_client_cert", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+		for _, b := range p[:len(p)-1] {
+			dst = append(dst, b)
+			if b == '\n' {
+				dst = append(dst, '\t')
+			}
+		}
+		return dst
+	}))
+	rc.AddVariable("ssl_client_escaped_cert", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendEscapedCert(dst, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+	}))
+	rc.AddVariable("ssl_client_s_dn", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendDN2253(dst, c.RawSubject)
+	}))
+	rc.AddVariable("ssl_client_i_dn", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendDN2253(dst, c.RawIssuer)
+	}))
+	rc.AddVariable("ssl_client_s_dn_legacy", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendDNOneline(dst, c.RawSubject)
+	}))
+	rc.AddVariable("ssl_client_i_dn_legacy", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendDNOneline(dst, c.RawIssuer)
+	}))
+	rc.AddVariable("ssl_client_serial", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendSerial(dst, c.SerialNumber)
+	}))
+	rc.AddVariable("ssl_client_fingerprint", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		sum := sha1.Sum(c.Raw)
+		return hex.AppendEncode(dst, sum[:])
+	}))
+	rc.AddVariable("ssl_client_v_start", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendASN1Time(dst, c.NotBefore)
+	}))
+	rc.AddVariable("ssl_client_v_end", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		return appendASN1Time(dst, c.NotAfter)
+	}))
+	// Whole days left, "0" within the last one (ngx_ssl_get_client_v_remain).
+	rc.AddVariable("ssl_client_v_remain", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+		end, now := c.NotAfter.Unix(), time.Now().Unix()
+		if end < now+86400 {
+			return append(dst, '0')
+		}
+		return strconv.AppendInt(dst, (end-now)/86400, 10)
+	}))
+}
+
+// appendPEM appends a certificate as PEM_write_bio_X509 writes it.
+func appendPEM(dst, der []byte) []byte {
+	return append(dst, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 }
 
 // protocolName is OpenSSL's SSL_get_version text.

@@ -110,7 +110,7 @@ var served = setOf(
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
 	"ssl_password_file", "ssl_stapling", "ssl_stapling_file", "ssl_stapling_responder",
 	"ssl_stapling_verify", "ssl_trusted_certificate", "ssl_session_ticket_key",
-	"ssl_session_timeout",
+	"ssl_session_timeout", "ssl_verify_client", "ssl_verify_depth", "ssl_client_certificate", "ssl_crl",
 )
 
 // tuning lists directives that change only performance or resource use,
@@ -168,7 +168,6 @@ var dependents = []struct{ prefix, except string }{
 	{"mirror_request_body", ""}, {"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""},
-	{"ssl_verify_depth", ""},
 	{"ssl_ocsp_", ""},
 }
 

@@ -6,6 +6,8 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -52,6 +54,9 @@ type Request struct {
 	// Resume makes a first connection with the same request and a
 	// session cache, then this one offers the session it got.
 	Resume bool
+	// ClientCert is presented when the server asks for a certificate;
+	// with ShowTLS the CA names the server sent are part of the Result.
+	ClientCert *tls.Certificate
 }
 
 // Result is everything a client and the upstream observed for one Request, normalized.
@@ -95,6 +100,19 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		if req.NoSNI {
 			cfg.ServerName = ""
 		}
+		asked, cas := false, ""
+		cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked = true
+			for _, dn := range cri.AcceptableCAs {
+				var name pkix.RDNSequence
+				asn1.Unmarshal(dn, &name)
+				cas += " ca=" + name.String()
+			}
+			if req.ClientCert != nil {
+				return req.ClientCert, nil
+			}
+			return &tls.Certificate{}, nil
+		}
 		if req.Resume {
 			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
 			if err := primeSession(addr, cfg, req, subst); err != nil {
@@ -109,6 +127,9 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		}
 		if req.ShowTLS {
 			res.TLS = tlsSummary(tc.ConnectionState())
+			if asked {
+				res.TLS += " certificate requested" + cas
+			}
 		}
 		conn = tc
 	}

@@ -101,13 +101,13 @@ type VirtualServer struct {
 	File  string
 	Line  int
 
-	SSL     *SSLConfig // nil unless some listen of this server has "ssl" or ssl_certificate is set
+	SSL *SSLConfig // nil unless some listen of this server has "ssl" or ssl_certificate is set
 	// sslVerify is ssl_verify_client, checked on its TLS requests.
 	sslVerify verifyMode
-	root    *Location  // server-level configuration and the top level of locations
-	prog    *rewrite.Program
-	named   map[string]*Location
-	listens []*Listen
+	root      *Location // server-level configuration and the top level of locations
+	prog      *rewrite.Program
+	named     map[string]*Location
+	listens   []*Listen
 
 	nameBytes []byte // Name for server_name_in_redirect, converted once; read-only
 }

@@ -32,27 +32,27 @@ func parseVerifyMode(s string) verifyMode {
 
 // OpenSSL's X509_V_ERR_* codes gonginx's verification reports.
 const (
-	x509OK                     = 0
-	x509NoIssuer               = 2
-	x509NoCRL                  = 3
-	x509CertSignature          = 7
-	x509CRLSignature           = 8
-	x509NotYetValid            = 9
-	x509Expired                = 10
-	x509CRLNotYetValid         = 11
-	x509CRLExpired             = 12
-	x509DepthZeroSelfSigned    = 18
-	x509SelfSignedInChain      = 19
-	x509NoLocalIssuer          = 20
-	x509CannotVerifyLeaf       = 21
-	x509ChainTooLong           = 22
-	x509Revoked                = 23
-	x509InvalidCA              = 24
-	x509PathLength             = 25
-	x509InvalidPurpose         = 26
-	x509Untrusted              = 27
-	x509NoCRLIssuer            = 33
-	x509UnhandledCritical      = 34
+	x509OK                  = 0
+	x509NoIssuer            = 2
+	x509NoCRL               = 3
+	x509CertSignature       = 7
+	x509CRLSignature        = 8
+	x509NotYetValid         = 9
+	x509Expired             = 10
+	x509CRLNotYetValid      = 11
+	x509CRLExpired          = 12
+	x509DepthZeroSelfSigned = 18
+	x509SelfSignedInChain   = 19
+	x509NoLocalIssuer       = 20
+	x509CannotVerifyLeaf    = 21
+	x509ChainTooLong        = 22
+	x509Revoked             = 23
+	x509InvalidCA           = 24
+	x509PathLength          = 25
+	x509InvalidPurpose      = 26
+	x509Untrusted           = 27
+	x509NoCRLIssuer         = 33
+	x509UnhandledCritical   = 34
 )
 
 // x509ErrorText is OpenSSL 3.0's X509_verify_cert_error_string.
@@ -456,7 +456,6 @@ func internalVerify(chain []*x509.Certificate, now time.Time, fail func(int)) {
 		issuer = c
 	}
 }
-
 
 // checkClientCert makes the checks nginx makes of a TLS request once its
 // head is read: a Host other than the SNI name the handshake selected a

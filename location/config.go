@@ -159,6 +159,8 @@ type level struct {
 
 // locConf is the merged configuration a request runs with.
 type locConf struct {
+	mirror          mirrorConf // mirror, mirror_request_body (mirror.go)
+	logSubrequest   bool
 	limitReq        limitReqConf
 	limitConn       limitConnConf
 	root, alias     string

@@ -123,6 +123,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "userid", "userid_service", "userid_name", "userid_domain", "userid_path", "userid_p3p",
 		"userid_expires", "userid_mark", "userid_flags":
 		return c.useridDirective(conf, d)
+	case "log_subrequest":
+		conf.logSubrequest = d.Args[0] == "on"
 	case "root":
 		if len(d.Args) == 1 {
 			conf.root, conf.alias, conf.aliasSet = d.Args[0], "", false
@@ -617,6 +619,7 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 	}
 	conf.defaultTypeBytes = []byte(conf.defaultType)
 	conf.proxy = nil
+	c.compileMirror(conf, blocks)
 	if err := c.compileFastCGISplit(conf, blocks); err != nil {
 		return err
 	}

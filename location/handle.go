@@ -142,6 +142,10 @@ type exchange struct {
 	// one), depth how deep it nests (subrequest.go).
 	parent *exchange
 	depth  int
+
+	// The mirror subrequests queued for after the response (mirror.go).
+	mirrors    []pendingMirror
+	mirrorArgs []byte
 }
 
 // exchanges pools per-connection state with its grown buffers.
@@ -226,6 +230,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 		x.special(rc)
 	}
 	x.c.Finish()
+	x.runMirrors()
 }
 
 // startRequest clears what one request leaves in the exchange, for a main
@@ -336,6 +341,9 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 		if rc != 0 || redirected {
 			return rc, false
 		}
+	}
+	if rc := x.mirrorPhase(conf); rc != 0 {
+		return rc, false
 	}
 	return x.content(loc, conf), false
 }

@@ -17,6 +17,12 @@ const maxSubrequests = 50
 // subrequest's status (0 if nothing was sent), or 500 when subrequests
 // nest too deep.
 func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) error) int {
+	return x.runSub(uri, args, hasArgs, out, nil)
+}
+
+// runSub runs a subrequest; m, when set, makes it a mirror's (the
+// parent's method, its body or none, output dropped).
+func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error, m *pendingMirror) int {
 	if x.subsLeft() == 0 {
 		x.log.Errorf(x, "subrequests cycle while processing \"%s\"", uri)
 		return 500
@@ -36,6 +42,9 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	sx.connID, sx.connStart, sx.stats = x.connID, x.connStart, x.stats
 
 	req := sc.Request()
+	if m != nil {
+		m.apply(req, x.req)
+	}
 	sx.req, sx.addr, sx.srv = req, x.addr, x.srv
 	sx.st.Reset(req)
 	s := &sx.st
@@ -44,6 +53,10 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.ConnRequests(), x.st.Pipelined
 	s.ServerName = x.srv.Name
 	s.ShareVariables(&x.st)
+	if m != nil && m.withBody {
+		shareBody(s, &x.st)
+		defer s.KeepBodyFile(nil, false) // the main request's to remove
+	}
 	sx.startRequest()
 	sx.expectDone = true // the main request answers Expect
 	defer sx.gzipEnd()
@@ -59,6 +72,7 @@ func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) e
 		sx.special(rc)
 	}
 	sc.Finish()
+	sx.logSubrequest(sc.SubStatus())
 	s.ReturnVariables(&x.st)
 	if x.auth.pending != nil {
 		x.authRequestDone(sx)

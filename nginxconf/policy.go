@@ -52,7 +52,7 @@ var served = setOf(
 	"secure_link", "secure_link_md5", "secure_link_secret",
 	"userid", "userid_service", "userid_name", "userid_domain", "userid_path", "userid_p3p",
 	"userid_expires", "userid_mark", "userid_flags", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
-	"stub_status",
+	"stub_status", "mirror", "mirror_request_body", "log_subrequest",
 	// access
 	"satisfy", "limit_except", "auth_basic", "auth_basic_user_file", "auth_request", "auth_request_set", "auth_delay",
 	// content modules
@@ -122,7 +122,7 @@ var tuning = setOf(
 	"sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay", "aio", "aio_write", "directio",
 	"directio_alignment", "output_buffers", "postpone_output", "read_ahead", "open_file_cache",
 	"open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",
-	"open_file_cache_events", "open_log_file_cache", "log_subrequest",
+	"open_file_cache_events", "open_log_file_cache",
 	"types_hash_max_size", "types_hash_bucket_size", "server_names_hash_max_size",
 	"server_names_hash_bucket_size", "variables_hash_max_size", "variables_hash_bucket_size",
 	"map_hash_max_size", "map_hash_bucket_size", "referer_hash_max_size", "referer_hash_bucket_size",
@@ -165,7 +165,7 @@ var dependents = []struct{ prefix, except string }{
 	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},
-	{"mirror_request_body", ""}, {"create_full_put_path", ""},
+	{"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""},
 	{"ssl_ocsp_", ""},

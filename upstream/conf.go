@@ -34,6 +34,15 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive) error {
 			*t.dst = v
 		}
 	}
+	p.compileClientBody(blocks)
+	p.compileIgnoreHeaders(blocks)
+	return p.compileNext(blocks)
+}
+
+// compileClientBody reads how the client body is kept when read whole:
+// client_body_buffer_size, client_body_in_file_only,
+// client_max_body_size.
+func (p *Proxy) compileClientBody(blocks [][]*nginxconf.Directive) {
 	p.bodyBufferSize = 16 << 10 // nginx's default on 64-bit systems
 	if d := last(blocks, "client_body_buffer_size"); d != nil {
 		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
@@ -48,8 +57,6 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive) error {
 			p.maxBody = n
 		}
 	}
-	p.compileIgnoreHeaders(blocks)
-	return p.compileNext(blocks)
 }
 
 // compileHeaders sets the backend headers hidden from the client: the

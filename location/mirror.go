@@ -1,0 +1,151 @@
+package location
+
+import (
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// mirror and mirror_request_body, as ngx_http_mirror_module: in the
+// precontent phase (after try_files) a location with mirrors reads the
+// whole client body (unless mirror_request_body is off), then makes a
+// subrequest to each mirror URI, with the request's arguments and method,
+// whose response is dropped. nginx runs them in the background: the
+// client gets its response without waiting, while the request (its
+// access log line, the connection's next request) ends only when they
+// have. gonginx runs them once the response is sent, before the request
+// ends, for the same view from the client and the log.
+
+// mirrorConf is a location's mirror configuration.
+type mirrorConf struct {
+	uris [][]byte
+	body *upstream.ClientBody // mirror_request_body on: how the body is read
+}
+
+// pendingMirror is a mirror subrequest to run when the response is sent.
+type pendingMirror struct {
+	uri              []byte // the configuration's
+	argsFrom, argsTo int    // the arguments, in the main exchange's mirrorArgs
+	hasArgs          bool
+	withBody         bool
+	method           []byte // the configuration's or the request's
+	methodCode       int
+}
+
+// compileMirror reads mirror (the innermost level that has any, "off"
+// there turning them off) and mirror_request_body.
+func (c *compiler) compileMirror(conf *locConf, blocks [][]*nginxconf.Directive) {
+	conf.mirror = mirrorConf{}
+	var uris [][]byte
+	for i := len(blocks) - 1; i >= 0 && uris == nil; i-- {
+		for _, d := range blocks[i] {
+			if d.Name != "mirror" || len(d.Args) != 1 {
+				continue
+			}
+			if d.Args[0] == "off" {
+				uris = [][]byte{}
+				break
+			}
+			uris = append(uris, []byte(d.Args[0]))
+		}
+	}
+	if len(uris) == 0 {
+		return
+	}
+	conf.mirror.uris = uris
+	withBody := true
+	for _, b := range blocks {
+		for _, d := range b {
+			if d.Name == "mirror_request_body" && len(d.Args) == 1 {
+				withBody = d.Args[0] == "on"
+			}
+		}
+	}
+	if withBody {
+		conf.mirror.body = upstream.CompileClientBody(blocks)
+	}
+}
+
+// mirrorPhase is the mirror handler: it reads the body, then queues a
+// subrequest for each mirror. It returns a status when the body could
+// not be read.
+func (x *exchange) mirrorPhase(conf *locConf) int {
+	m := &conf.mirror
+	if len(m.uris) == 0 {
+		return 0
+	}
+	if m.body != nil && !x.isSub() {
+		// ngx_http_read_client_request_body tests Expect first.
+		x.expectContinue()
+		x.c.SetReadTimeout(conf.bodyTimeout)
+		if rc, err := m.body.Read(x.c, &x.st); rc != 0 {
+			x.timedOutBody = rc == 408
+			if err != nil && rc != 499 && rc != 408 {
+				x.logUpstreamError(err)
+			}
+			return rc
+		}
+	}
+	main := x
+	for main.parent != nil {
+		main = main.parent
+	}
+	from := len(main.mirrorArgs)
+	main.mirrorArgs = append(main.mirrorArgs, x.req.Args...)
+	for _, uri := range m.uris {
+		main.mirrors = append(main.mirrors, pendingMirror{uri: uri, argsFrom: from, argsTo: len(main.mirrorArgs),
+			hasArgs: x.req.HasArgs, withBody: m.body != nil, method: x.req.Method, methodCode: x.req.MethodCode})
+	}
+	return 0
+}
+
+// runMirrors runs the mirrors the request queued, once its response was
+// sent.
+func (x *exchange) runMirrors() {
+	if len(x.mirrors) > 0 && !x.c.Hijacked() {
+		for i := 0; i < len(x.mirrors); i++ {
+			m := &x.mirrors[i]
+			x.runSub(m.uri, x.mirrorArgs[m.argsFrom:m.argsTo], m.hasArgs, dropOutput, m)
+		}
+	}
+	clear(x.mirrors)
+	x.mirrors, x.mirrorArgs = x.mirrors[:0], x.mirrorArgs[:0]
+}
+
+func dropOutput([]byte) error { return nil }
+
+// apply makes a subrequest's request a mirror's: the main request's
+// method, and its body's framing when the body goes along.
+func (m *pendingMirror) apply(req, main *http1.Request) {
+	req.Method, req.MethodCode = m.method, m.methodCode
+	if m.withBody {
+		req.ContentLength, req.Chunked = main.ContentLength, main.Chunked
+	}
+}
+
+// shareBody gives a mirror's State the body its main request read.
+func shareBody(s, main *rewrite.State) {
+	if main.RequestBodyWhole {
+		s.SetRequestBody(main.RequestBody)
+		s.RequestBodyWhole = true
+	}
+	if f := main.BodyFile(); f != nil {
+		s.KeepBodyFile(f, true)
+		s.RequestBodyFile = main.RequestBodyFile
+	}
+	s.ChunkedLength, s.ChunkedRead = main.ChunkedLength, main.ChunkedRead
+}
+
+// logSubrequest writes a subrequest's access log lines under
+// log_subrequest on, as ngx_http_finalize_request does.
+func (x *exchange) logSubrequest(status int) {
+	conf := x.lastConf()
+	if !conf.logSubrequest {
+		return
+	}
+	if x.status == 0 {
+		x.status = status
+	}
+	x.writeAccessLogs(conf)
+}

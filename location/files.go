@@ -27,6 +27,9 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 		testDir := conf.tryFilesDir[i]
 		path, rel := x.tryPath(conf, name)
 		var fi fileStat
+		if x.st.Trace != nil {
+			x.traceTry(path, testDir)
+		}
 		if e, failed := testFile(&x.cpath, path, x.openRule(conf, path), &fi); e != 0 {
 			if !notFoundErrno(e) {
 				x.log.Logf(x, "crit", "%s \"%s\" failed (%s)", failed, path, nginxconf.ErrnoText(e))
@@ -57,6 +60,9 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 	}
 	x.tmp = conf.tryFiles[n-1].Eval(&x.st, x.tmp[:0])
 	last := x.tmp
+	if x.st.Trace != nil {
+		x.st.Trace("try_files", "none found: the last argument, \""+string(last)+"\"")
+	}
 	switch {
 	case len(last) > 1 && last[0] == '=':
 		code, err := strconv.Atoi(string(last[1:]))

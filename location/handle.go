@@ -193,6 +193,7 @@ func (x *exchange) release() {
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
 	x.hostAddr, x.parent, x.depth, x.order = nil, nil, 0, nil
 	x.st.Reset(nil)
+	x.st.Trace = nil
 	x.redirLoc = nil
 	x.resp = http1.Response{}
 	x.kept.reset() // a subrequest's exchange starts from the pool
@@ -214,6 +215,9 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	// request, as nginx does.
 	x.srv = addr.selectServer(host, &x.st)
 	x.st.ServerName = x.srv.Name
+	if x.st.Trace != nil {
+		x.traceServer(addr, host)
+	}
 	x.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
 	if x.toHTTPS {
 		x.special(497)
@@ -267,8 +271,14 @@ func (x *exchange) serverPhase() int {
 // loops back here.
 func (x *exchange) findPhase() int {
 	for {
+		if x.st.Trace != nil {
+			x.st.Trace("uri", "find the location of \""+string(x.req.URI)+"\"")
+		}
 		loc, redirect := x.srv.Match(&x.st, x.req.URI)
 		x.loc, x.curConf = loc, loc.conf
+		if x.st.Trace != nil {
+			x.st.Trace("location", "chosen: "+loc.describe())
+		}
 		x.st.LocationChanged = false
 		x.updateKeepalive(loc.conf)
 		x.st.DocumentRoot = loc.conf.rootStatic
@@ -324,6 +334,9 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 	}
 	x.applyRealip(conf) // the preaccess phase
 	if rc := x.limitReq(conf); rc != 0 {
+		if x.st.Trace != nil {
+			x.traceStatus("limit_req", rc)
+		}
 		return rc, false
 	}
 	rc = x.limitConn(conf)
@@ -331,9 +344,15 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 		m.passOrder()
 	}
 	if rc != 0 {
+		if x.st.Trace != nil {
+			x.traceStatus("limit_conn", rc)
+		}
 		return rc, false
 	}
 	if rc := x.access(conf); rc != 0 {
+		if x.st.Trace != nil {
+			x.traceStatus("access", rc)
+		}
 		return rc, false
 	}
 	if len(conf.tryFiles) > 0 {
@@ -784,6 +803,9 @@ func equalFold(b []byte, s string) bool {
 func (x *exchange) content(loc *Location, conf *locConf) int {
 	// A location's handler is the last of proxy_pass, stub_status and
 	// empty_gif written (proxy_pass clears the other two).
+	if x.st.Trace != nil {
+		x.traceHandler(conf)
+	}
 	if conf.stubStatus {
 		return x.stubStatus(conf)
 	}

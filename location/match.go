@@ -28,6 +28,9 @@ func findLocation(parent *Location, uri []byte, st *rewrite.State) (*Location, f
 	lv := &parent.children
 	if len(lv.exact) > 0 {
 		if l, ok := lv.exact[string(uri)]; ok {
+			if st.Trace != nil {
+				st.Trace("location", l.describe()+": exact match, final")
+			}
 			return l, findOK
 		}
 	}
@@ -42,6 +45,13 @@ func findLocation(parent *Location, uri []byte, st *rewrite.State) (*Location, f
 	noregex := false
 	if p != nil {
 		cur, rc, noregex = p, findAgain, p.mod == modNoRegex
+		if st.Trace != nil {
+			note := ": longest prefix, kept unless a regex location matches"
+			if noregex {
+				note = ": longest prefix, ^~ so no regex is tried"
+			}
+			st.Trace("location", p.describe()+note)
+		}
 		inner, irc := findLocation(p, uri, st)
 		if irc == findOK || irc == findDone {
 			return inner, irc
@@ -53,7 +63,13 @@ func findLocation(parent *Location, uri []byte, st *rewrite.State) (*Location, f
 	if !noregex {
 		for _, l := range lv.regexes {
 			if !l.re.Match(st, uri) {
+				if st.Trace != nil {
+					st.Trace("location", l.describe()+": no match")
+				}
 				continue
+			}
+			if st.Trace != nil {
+				st.Trace("location", l.describe()+": matches, the first regex in order to match wins")
 			}
 			if inner, _ := findLocation(l, uri, st); inner != nil {
 				return inner, findOK

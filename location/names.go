@@ -34,22 +34,29 @@ type regexName struct {
 // lookup returns the server for host (already lowercased, port removed);
 // a regex match stores its captures in st.
 func (t *nameTable) lookup(host []byte, st *rewrite.State) *VirtualServer {
+	s, _ := t.find(host, st)
+	return s
+}
+
+// find is lookup that also names the kind of name that matched, for
+// gonginx explain.
+func (t *nameTable) find(host []byte, st *rewrite.State) (*VirtualServer, string) {
 	if t == nil {
-		return nil
+		return nil, ""
 	}
 	// Only regexes may be in the table (a single server named by one):
 	// they still run, for their captures.
 	if s, ok := t.exact[string(host)]; ok {
-		return s
+		return s, "exact name"
 	}
 	if len(t.head) > 0 {
 		if e, ok := t.head[string(host)]; ok && e.dot {
-			return e.srv
+			return e.srv, "leading wildcard"
 		}
 		for i := 0; i < len(host); i++ {
 			if host[i] == '.' {
 				if e, ok := t.head[string(host[i+1:])]; ok {
-					return e.srv
+					return e.srv, "leading wildcard"
 				}
 			}
 		}
@@ -58,17 +65,17 @@ func (t *nameTable) lookup(host []byte, st *rewrite.State) *VirtualServer {
 		for i := len(host) - 2; i >= 0; i-- {
 			if host[i] == '.' {
 				if s, ok := t.tail[string(host[:i+1])]; ok {
-					return s
+					return s, "trailing wildcard"
 				}
 			}
 		}
 	}
 	for i := range t.regex {
 		if t.regex[i].re.Match(st, host) {
-			return t.regex[i].srv
+			return t.regex[i].srv, "regex"
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // add puts one server's name into the table, as ngx_http_server_names

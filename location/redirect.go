@@ -46,6 +46,9 @@ func (x *exchange) redirectTo(uri, args []byte, hasArgs, setArgs bool) int {
 	x.req.URI = uri
 	x.req.Internal = true
 	x.st.Captures = x.st.Captures[:0]
+	if x.st.Trace != nil {
+		x.st.Trace("redirect", "internal redirect to \""+string(uri)+"\", the phases again from the server's rewrite directives")
+	}
 	x.gzip.reset() // ngx_http_handler tests gzip afresh
 	x.mods.redirected()
 	return x.serverPhase()
@@ -66,6 +69,9 @@ func (x *exchange) namedRedirect(name []byte) int {
 	x.inAccel = false
 	x.req.Internal = true
 	x.mods.redirected()
+	if x.st.Trace != nil {
+		x.st.Trace("redirect", "to the named "+loc.describe())
+	}
 	x.loc, x.curConf = loc, loc.conf
 	x.updateKeepalive(loc.conf)
 	rc, again := x.locationPhase(loc)

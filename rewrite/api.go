@@ -21,6 +21,11 @@ type State struct {
 	// that evaluate without one.
 	Conn http1.Stream
 
+	// Trace, when set, is told each step of the request's way through
+	// the configuration, for "gonginx explain"; nil when serving (every
+	// trace point is behind a nil check).
+	Trace func(step, detail string)
+
 	// Set by the packages above before they evaluate anything that needs
 	// them (nginx registers these variables from those modules).
 	ServerName   string // $server_name: first name of the chosen server

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -90,6 +91,8 @@ type op struct {
 	fileOp   byte // 'f', 'd', 'e', 'x'
 	next     int  // op index after the if block
 	ifBlock  int
+	// src is the directive the op came from, for State.Trace.
+	src *nginxconf.Directive
 }
 
 // Program is the rewrite module's directives of one server or location
@@ -120,6 +123,7 @@ func (c *Compiler) Program(block []*nginxconf.Directive) (*Program, error) {
 func (c *Compiler) compileBlock(p *Program, block []*nginxconf.Directive) error {
 	for _, d := range block {
 		var err error
+		first := len(p.ops)
 		switch d.Name {
 		case "rewrite":
 			err = c.compileRewrite(p, d)
@@ -131,6 +135,11 @@ func (c *Compiler) compileBlock(p *Program, block []*nginxconf.Directive) error 
 			p.ops = append(p.ops, op{kind: opBreak})
 		case "if":
 			err = c.compileIf(p, d)
+		}
+		for k := first; k < len(p.ops); k++ {
+			if p.ops[k].src == nil {
+				p.ops[k].src = d
+			}
 		}
 		if err != nil {
 			return At(err, d)
@@ -360,12 +369,18 @@ func (p *Program) Run(s *State) Action {
 		case opRewrite:
 			if !o.regex.Match(s, s.Req.URI) {
 				s.Captures = s.Captures[:0]
+				if s.Trace != nil {
+					traceOp(s, o, "no match for \""+string(s.Req.URI)+"\"")
+				}
 				continue
 			}
 			quote = false
 			if o.redirect {
 				act.Kind, act.Code, act.HasText = Redirect, o.code, true
 				act.Text = p.redirectTarget(s, o)
+				if s.Trace != nil {
+					traceOp(s, o, "matches: redirect "+strconv.Itoa(o.code)+" to \""+string(act.Text)+"\"")
+				}
 				return act
 			}
 			start := len(s.Buf)
@@ -395,6 +410,9 @@ func (p *Program) Run(s *State) Action {
 			act.URIChanged = true
 			uriChanged = o.flag != Break
 			s.LocationChanged = o.flag == Break
+			if s.Trace != nil {
+				traceOp(s, o, "matches: URI is now \""+string(s.Req.URI)+"\", args \""+string(args)+"\"")
+			}
 			if o.stop {
 				act.Kind = o.flag
 				return act
@@ -409,12 +427,18 @@ func (p *Program) Run(s *State) Action {
 				s.Buf = o.text.Eval(s, s.Buf)
 				act.Text, act.HasText = s.Buf[start:], true
 			}
+			if s.Trace != nil {
+				traceOp(s, o, "returns "+strconv.Itoa(o.code)+" \""+string(act.Text)+"\"")
+			}
 			return act
 		case opSet:
 			start := len(s.Buf)
 			s.Buf, _ = o.value.eval(s, s.Buf, quote)
 			// store copies the value into memory of its own.
 			o.target.store(s, s.Buf[start:])
+			if s.Trace != nil {
+				traceOp(s, o, "sets \""+string(s.Buf[start:])+"\"")
+			}
 			s.Buf = s.Buf[:start]
 		case opBreak:
 			// ngx_http_script_break_code: after a rewrite that changed the
@@ -423,12 +447,21 @@ func (p *Program) Run(s *State) Action {
 				s.LocationChanged = true
 			}
 			act.Kind = Break
+			if s.Trace != nil {
+				traceOp(s, o, "stops the rewrite directives")
+			}
 			return act
 		case opIf:
 			if p.test(s, o, quote) {
 				act.IfBlock = o.ifBlock
+				if s.Trace != nil {
+					traceOp(s, o, "true: its block applies")
+				}
 			} else {
 				pc = o.next
+				if s.Trace != nil {
+					traceOp(s, o, "false")
+				}
 			}
 		}
 	}
@@ -516,4 +549,20 @@ func fileTest(s *State, path []byte, op byte) bool {
 		return fi.Exec
 	}
 	return false
+}
+
+// traceOp tells s.Trace what an op did, naming its directive as written.
+func traceOp(s *State, o *op, what string) {
+	src := ""
+	if d := o.src; d != nil {
+		src = d.Name
+		if len(d.Args) > 0 {
+			src += " " + strings.Join(d.Args, " ")
+		}
+		if d.Name == "if" {
+			src = "if (" + strings.TrimSuffix(strings.TrimPrefix(strings.Join(d.Args, " "), "("), ")") + ")"
+		}
+		src += " (" + d.File + ":" + strconv.Itoa(d.Line) + ")"
+	}
+	s.Trace("rewrite", src+": "+what)
 }

@@ -114,6 +114,10 @@ var (
 )
 
 // target is where one request goes.
+// ErrExplained ends a request traced by gonginx explain where it would
+// reach its backend.
+var ErrExplained = errors.New("not sent to the backend: gonginx explain")
+
 type target struct {
 	group     *Group
 	scheme    string
@@ -266,6 +270,11 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	}
 	if err := p.proto.createRequest(p, r, s, t, x, bodyLens{body: bodyLen, header: hdrLen, content: contentLen}); err != nil {
 		return 500, err
+	}
+	if s.Trace != nil {
+		// gonginx explain: what the backend would receive; nothing is sent.
+		s.Trace("upstream", t.scheme+"://"+t.group.Name+" would receive:\n"+string(x.req))
+		return 502, ErrExplained
 	}
 
 	start := time.Now()

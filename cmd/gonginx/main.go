@@ -63,6 +63,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "fmt" {
 		return runFmt(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "explain" {
+		return runExplain(args[1:], stdout, stderr)
+	}
 	f, err := parseFlags(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", progName, err)
@@ -90,6 +93,7 @@ gonginx version: gonginx/0.1.0
 Usage: gonginx [-?hvVtTqJ] [-s signal] [-p prefix]
              [-e filename] [-c filename] [-g directives]
        gonginx fmt [-c] filename
+       gonginx explain [-c filename] [-X method] [-H 'Name: value'] [-J] URL
 
 Options:
   -?,-h         : this help

@@ -436,6 +436,7 @@ func (c *compiler) compile() error {
 	groups, err := upstream.CompileGroupsVars(httpBlock.Block, c.rc)
 	if groups != nil {
 		groups.ConfPrefix = c.cfg.ConfPrefix
+		groups.CompileCachePaths(httpBlock.Block, c.cfg.PrefixPath)
 	}
 	if err != nil {
 		return err

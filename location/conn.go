@@ -270,3 +270,16 @@ func (x *exchange) timedOut(addr *Addr, c *http1.Conn) {
 
 // accessLog writes the access log lines for the request just served.
 func (x *exchange) accessLog() { x.writeAccessLogs(x.lastConf()) }
+
+// CachePaths lists the directories of the configuration's
+// proxy_cache_path zones (and fastcgi's, scgi's, uwsgi's), which the
+// master gives to the workers' user as nginx's ngx_create_paths does.
+func (rt *Router) CachePaths() []string {
+	var paths []string
+	if rt.groups != nil {
+		for _, z := range rt.groups.Caches() {
+			paths = append(paths, z.Path)
+		}
+	}
+	return paths
+}

@@ -149,6 +149,16 @@ type State struct {
 	// headers_out.override_charset) for the charset filter; it slices
 	// the copied upstream head, so a new head clears it.
 	AccelCharset []byte
+
+	// CacheStatus is $upstream_cache_status ("" when the request did not
+	// look in a cache): MISS, BYPASS, EXPIRED, STALE, UPDATING,
+	// REVALIDATED or HIT, set by upstream's proxy cache.
+	CacheStatus string
+	// CacheLastModified and CacheETag are the cached response's, while
+	// an expired entry is revalidated ($upstream_cache_last_modified,
+	// $upstream_cache_etag); CacheLastModified < 0: none.
+	CacheLastModified int64
+	CacheETag         []byte
 }
 
 // TryLogger is implemented by the location package for the request.
@@ -181,6 +191,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.ChunkedLength, s.ChunkedRead = 0, false
 	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
 	s.AccelRedirect, s.AccelCharset = false, nil
+	s.CacheStatus, s.CacheLastModified, s.CacheETag = "", -1, s.CacheETag[:0]
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
 	s.RequestBodyWhole = false

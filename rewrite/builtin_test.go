@@ -23,8 +23,8 @@ var emptyAsInNginx = map[string]string{
 	"ssl_client_s_dn_legacy": "tls", "ssl_client_i_dn_legacy": "tls", "ssl_client_serial": "tls",
 	"ssl_client_fingerprint": "tls", "ssl_client_v_start": "tls", "ssl_client_v_end": "tls",
 	"ssl_client_v_remain": "tls", "ssl_alpn_protocol": "tls",
-	"upstream_cache_status": "proxy_cache refuses to start",
-	"upstream_cache_etag":   "proxy_cache refuses to start", "upstream_cache_last_modified": "proxy_cache refuses to start",
+	"upstream_cache_status": "empty without proxy_cache, as in nginx",
+	"upstream_cache_etag":   "empty unless an expired entry is revalidated", "upstream_cache_last_modified": "empty unless an expired entry is revalidated",
 	// Their modules' directives refuse to start, and without them nginx's
 	// values are empty too.
 	"gzip_ratio":                 "the gzip filter (package location) defines it; empty in this package alone",

@@ -555,13 +555,20 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			return dst
 		},
 		"limit_rate":            appendLimitRate,
-		"upstream_cache_status": none,
-		"ssl_protocol":          none,
-		"ssl_cipher":            none,
-		"ssl_server_name":       none,
-		"ssl_session_reused":    none,
-		"ssl_client_verify":     none,
-		"gzip_ratio":            none,
+		"upstream_cache_status": func(s *State, dst []byte) []byte { return append(dst, s.CacheStatus...) },
+		"upstream_cache_last_modified": func(s *State, dst []byte) []byte {
+			if s.CacheLastModified < 0 {
+				return dst
+			}
+			return http1.AppendHTTPTime(dst, s.CacheLastModified)
+		},
+		"upstream_cache_etag": func(s *State, dst []byte) []byte { return append(dst, s.CacheETag...) },
+		"ssl_protocol":        none,
+		"ssl_cipher":          none,
+		"ssl_server_name":     none,
+		"ssl_session_reused":  none,
+		"ssl_client_verify":   none,
+		"gzip_ratio":          none,
 		// The location package defines them over realip (realipphase.go);
 		// without it they are the client's.
 		"realip_remote_addr": conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),

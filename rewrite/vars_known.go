@@ -8,7 +8,7 @@ package rewrite
 // and they read empty, as in nginx without those directives. Checked name
 // by name against nginx -t (see TestBuiltinVariablesKnownToNginx).
 var knownOnly = []string{
-	"slice_range", "upstream_cache_etag", "upstream_cache_last_modified", "grpc_internal_trailers",
+	"slice_range", "grpc_internal_trailers",
 	// Until the TLS variables give it its value:
 	"ssl_alpn_protocol",
 }

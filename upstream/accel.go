@@ -40,8 +40,7 @@ var ignoreNames = []struct {
 // compileIgnoreHeaders reads proxy_ignore_headers: the innermost level
 // that has any, its directives' values together (nginx's bitmask slot and
 // merge). -t has checked the names. Expires, Cache-Control, Set-Cookie,
-// Vary and X-Accel-Expires only steer proxy_cache, which is not served:
-// ignoring them changes nothing here. X-Accel-Buffering switches
+// Vary and X-Accel-Expires steer the cache (cacheHeaders). X-Accel-Buffering switches
 // proxy_buffering per response (accelHeaders).
 func (p *Proxy) compileIgnoreHeaders(blocks [][]*nginxconf.Directive) {
 	for _, d := range innermost(blocks, p.name("_ignore_headers")) {

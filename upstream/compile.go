@@ -111,6 +111,8 @@ type Proxy struct {
 	// proto is the protocol spoken to the backend (protocol.go): HTTP for
 	// proxy_pass, FastCGI, SCGI, uwsgi.
 	proto protocol
+	// cache is *_cache and its settings (cacheconf.go); nil: off.
+	cache *cacheConf
 }
 
 // HasURIPart reports whether proxy_pass had a URI part; nginx rejects
@@ -261,6 +263,14 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		if !overridden {
 			def.lower = strings.ToLower(def.name)
 			p.headers = append(p.headers, def)
+		}
+	}
+	if err := p.compileCache(blocks, c); err != nil {
+		return nil, err
+	}
+	if p.cache != nil {
+		if err := p.cacheRequestHeaders(c); err != nil {
+			return nil, err
 		}
 	}
 	p.compileHeaders(blocks, defaultHide)

@@ -128,6 +128,14 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	if f.params, f.hideHeaders, err = compileCGIParams("fastcgi_param", blocks, c); err != nil {
 		return nil, err
 	}
+	if err := p.compileCache(blocks, c); err != nil {
+		return nil, err
+	}
+	if p.cache != nil {
+		if f.params, f.hideHeaders, err = cacheParams(f.params, f.hideHeaders, c); err != nil {
+			return nil, err
+		}
+	}
 	p.compileHeaders(blocks, fcgiDefaultHide)
 	if err := p.compileRequestBody(blocks, c); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream/filecache"
 	"github.com/gonginx/gonginx/upstream/resolver"
 )
 
@@ -112,6 +113,8 @@ type Groups struct {
 	dynamic map[string]*Group // hosts of proxy_pass URLs with variables
 
 	resolvers map[*nginxconf.Directive]*resolver.Resolver // by resolver directive
+	// caches are the *_cache_path zones, by keys_zone name.
+	caches map[string]*filecache.Zone
 }
 
 const defaultFailTimeout = 10 * time.Second

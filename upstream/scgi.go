@@ -80,6 +80,14 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 	if sc.params, sc.hideHeaders, err = compileCGIParams(sc.name+"_param", blocks, c); err != nil {
 		return nil, err
 	}
+	if err := p.compileCache(blocks, c); err != nil {
+		return nil, err
+	}
+	if p.cache != nil {
+		if sc.params, sc.hideHeaders, err = cacheParams(sc.params, sc.hideHeaders, c); err != nil {
+			return nil, err
+		}
+	}
 	if sc.uwsgi {
 		// ngx_http_uwsgi_hide_headers: a uwsgi backend's Status passes.
 		p.compileHeaders(blocks, fcgiDefaultHide[1:])

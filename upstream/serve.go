@@ -81,6 +81,9 @@ type exchange struct {
 	ftail    [16]byte
 	fout     []byte // the body pieces of one read, written at once
 	fvec     [3][]byte
+
+	cr       *cacheReq       // the request's cache state (cache.go); nil: no cache
+	rangeHdr [1]http1.Header // a cached response's Accept-Ranges or Content-Range
 }
 
 const responseHeadSize = 4 << 10 // proxy_buffer_size: one page, as nginx on x86-64
@@ -127,7 +130,8 @@ type target struct {
 	hasURI    bool
 }
 
-// Serve proxies the current request of c.
+// serveUpstream proxies the current request of c (Serve puts the cache
+// in front of it; cr is its state, nil without a cache).
 //
 // It returns status > 0 when nothing has been written to the client: the
 // caller answers with that status (502 Bad Gateway, 504 Gateway
@@ -140,9 +144,11 @@ type target struct {
 // clcf->name), used when proxy_pass has a URI part and by proxy_redirect
 // default. s must hold the request (s.Req == c.Request()); Serve sets
 // s.ProxyHost, s.ProxyPort and s.UpstreamAddr.
-func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (status int, err error) {
+func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string, cr *cacheReq) (status int, err error) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
+	x.cr = cr
+	defer func() { x.cr = nil }()
 	if x.rbuf == nil {
 		x.rbuf = *spareRbufs.Get().(*[]byte)
 	}
@@ -257,10 +263,18 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 		x.sendBody = x.setBodyBuf
 		bodyLen, hdrLen, x.bodyBuffered = int64(len(x.sendBody)), int64(len(x.sendBody)), true
 	}
+	if cr != nil {
+		if done, status, err := p.cacheOpen(c, s, x, t); done {
+			return status, err
+		}
+	}
 	x.method = r.MethodName()
 	if p.method != nil {
 		x.methodBuf = p.method.Eval(s, x.methodBuf[:0])
 		x.method = x.methodBuf
+	}
+	if cr != nil && cr.zone != nil && r.MethodCode == http1.MethodHEAD && p.cache.convHead {
+		x.method = methodGET // proxy_cache_convert_head
 	}
 	// A HEAD sent to the backend gets no body back, whatever the
 	// client asked (nginx's ctx->head).
@@ -292,6 +306,9 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 			// nginx logs the group's name when no server is left.
 			s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, t.group.Name)
 			s.AddUpstreamTry(t.group.Name, 502, 0)
+			if cr != nil {
+				cr.lastFT = ftError
+			}
 			return 502, &tryError{msg: ErrNoLiveUpstreams.Error(), cause: ErrNoLiveUpstreams,
 				action: actionConnect, upstream: upstreamURL(t, x, t.group.Name)}
 		}
@@ -350,6 +367,9 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 					c.Flush()
 				}
 			}
+		}
+		if cr != nil {
+			cr.lastFT = ft
 		}
 		if ft == 0 || c.HeaderWritten() || c.Hijacked() {
 			return status, err
@@ -599,6 +619,13 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		failed = peerFailed(ft)
 		return x.head.Status, nil, ft
 	}
+	if x.cr != nil {
+		if st := p.cacheTestNext(x); st != 0 {
+			// The cache file answers (stale, or revalidated by a 304).
+			failed = false
+			return st, nil, 0
+		}
+	}
 	// Build the client response from the backend's head (an invalid
 	// length is the backend's error whatever its status).
 	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, s, x)
@@ -669,14 +696,24 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 
 	x.beginTry(s)
+	if x.cr != nil && p.cacheStore(r, s, x) && dropHeader(resp, "accept-ranges") && resp.Status == 200 && length >= 0 {
+		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
+		resp.RangeHeaders = x.rangeHdr[:1]
+	}
 	if err := c.WriteHeader(resp); err != nil {
 		return 0, err, 0
+	}
+	if x.cr != nil && x.cr.w.Active() {
+		// The body goes to the cache file as it is relayed.
+		x.cr.tee = teeStream{Stream: c, w: &x.cr.w}
+		c = &x.cr.tee
 	}
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
 	if err != nil {
 		return 0, err, 0
 	}
 	x.bodyDone(s)
+	x.cacheBodyEnd(true) // no error: the body came whole (or ended with the connection)
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
 	}

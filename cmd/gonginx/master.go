@@ -200,8 +200,19 @@ func (m *master) spec(l *loaded, logs *openLogs) *process.Spec {
 // prepare binds and opens what l needs; undo closes what it opened.
 func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func(), err error) {
 	if isRoot() {
-		if _, err := process.ResolveUser(coreOf(l.cfg).user); err != nil {
+		id, err := process.ResolveUser(coreOf(l.cfg).user)
+		if err != nil {
 			return nil, nil, nil, err
+		}
+		// ngx_create_paths: the cache directories are the workers'.
+		for _, path := range l.rt.CachePaths() {
+			if fi, err := os.Stat(path); err == nil {
+				if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != id.UID {
+					if err := os.Chown(path, id.UID, -1); err != nil {
+						return nil, nil, nil, fmt.Errorf("chown(\"%s\", %d) failed (%s)", path, id.UID, nginxconf.ErrnoText(err))
+					}
+				}
+			}
 		}
 	}
 	opened, err := m.bind(l.rt)

@@ -1,0 +1,650 @@
+package upstream
+
+import (
+	"bytes"
+	"crypto/md5"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/filecache"
+)
+
+// This file is the proxy cache on the request's way, as
+// ngx_http_upstream_cache and its callers: the lookup before the backend
+// is asked, what the backend's head makes cacheable, the body written to
+// the cache file while it is relayed, and the answer from a cache file
+// (a hit, a stale entry, a revalidated one).
+
+// Cache states, as $upstream_cache_status words them.
+const (
+	cacheMiss        = "MISS"
+	cacheBypass      = "BYPASS"
+	cacheExpired     = "EXPIRED"
+	cacheStale       = "STALE"
+	cacheUpdating    = "UPDATING"
+	cacheRevalidated = "REVALIDATED"
+	cacheHit         = "HIT"
+)
+
+// Sentinels exchange returns to Serve for an answer from the cache file.
+const (
+	statusServeStale  = -1 // proxy_cache_use_stale for the backend's status
+	statusRevalidated = -2 // a 304 to the revalidation of an expired entry
+)
+
+// cacheReq is one request's cache state.
+type cacheReq struct {
+	conf      *cacheConf
+	zone      *filecache.Zone
+	keyText   []byte
+	main, key filecache.Key // the key's and the one in use (the Vary variant's)
+	secondary bool          // key is a Vary variant
+	status    string
+	cacheable bool // the response may be stored (u->cacheable)
+	entry     filecache.Entry
+	hasEntry  bool // entry is an expired file kept for stale or revalidation
+	updating  bool // this request holds the key's updating mark
+	lastFT    ftMask
+	// From the backend's head: nginx's r->cache fields.
+	validSec, updatingSec, errorSec int64
+	vary                            []byte
+	meta                            filecache.Meta
+	head                            []byte
+	w                               filecache.Writer
+	tee                             teeStream
+	variantBuf                      []byte
+}
+
+var cacheReqPool = sync.Pool{New: func() any { return &cacheReq{entry: filecache.Entry{Fd: -1}} }}
+
+// teeStream writes the relayed body to the cache file too.
+type teeStream struct {
+	http1.Stream
+	w *filecache.Writer
+}
+
+func (t *teeStream) Write(p []byte) (int, error) {
+	t.w.Write(p)
+	return t.Stream.Write(p)
+}
+
+// Serve proxies the current request of c (see serveUpstream), through
+// the location's cache when it has one.
+func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (status int, err error) {
+	if p.cache == nil {
+		return p.serveUpstream(c, s, locPrefix, nil)
+	}
+	cr := cacheReqPool.Get().(*cacheReq)
+	defer func() {
+		cr.end()
+		cacheReqPool.Put(cr)
+	}()
+	cr.conf, cr.zone, cr.status, cr.cacheable, cr.hasEntry, cr.updating, cr.lastFT, cr.secondary = p.cache, nil, "", false, false, false, 0, false
+	status, err = p.serveUpstream(c, s, locPrefix, cr)
+	switch {
+	case status == statusServeStale:
+		cr.status = cacheStale
+		s.CacheStatus = cr.status
+		return p.sendCached(c, s, cr)
+	case status == statusRevalidated:
+		cr.status = cacheRevalidated
+		s.CacheStatus = cr.status
+		return p.sendCached(c, s, cr)
+	case status > 0 && cr.hasEntry && cr.status == cacheExpired && !c.HeaderWritten() && p.staleOnError(cr):
+		// ngx_http_upstream_next: no server left, and the entry may be
+		// served stale for this failure.
+		cr.status = cacheStale
+		s.CacheStatus = cr.status
+		return p.sendCached(c, s, cr)
+	}
+	return status, err
+}
+
+// staleOnError reports whether a failed request serves the expired entry
+// (proxy_cache_use_stale, or the entry's stale-if-error time).
+func (p *Proxy) staleOnError(cr *cacheReq) bool {
+	ft := cr.lastFT
+	if ft == 0 {
+		ft = ftError
+	}
+	if p.cache.useStale&ft != 0 {
+		return true
+	}
+	return cr.entry.ValidSec+cr.entry.ErrorSec >= time.Now().Unix()
+}
+
+// end releases what the request held of the cache.
+func (cr *cacheReq) end() {
+	cr.w.Abort()
+	cr.entry.Close()
+	if cr.updating && cr.zone != nil {
+		cr.zone.Done(cr.key)
+	}
+	cr.updating, cr.hasEntry = false, false
+}
+
+// cacheOpen is ngx_http_upstream_cache: it decides whether the request
+// looks in the cache, and answers it from there when it can. done
+// reports that the request was answered (status and err as Serve's).
+func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *target) (done bool, status int, err error) {
+	cr := x.cr
+	cc := cr.conf
+	r := c.Request()
+	if cc.methods&(1<<uint(r.MethodCode)) == 0 {
+		return false, 0, nil
+	}
+	cr.zone = cc.zone
+	if cc.zoneValue != nil {
+		x.fval = cc.zoneValue.Eval(s, x.fval[:0])
+		if len(x.fval) == 0 || string(x.fval) == "off" {
+			return false, 0, nil
+		}
+		if cr.zone = cc.zones[string(x.fval)]; cr.zone == nil {
+			return true, 500, errors.New(`cache "` + string(x.fval) + `" not found`)
+		}
+	}
+	if cc.key != nil {
+		cr.keyText = cc.key.Eval(s, cr.keyText[:0])
+	} else {
+		cr.keyText = p.defaultKey(cr.keyText[:0], r, s, t, x.locPrefix)
+	}
+	cr.main = filecache.Sum(cr.keyText)
+	cr.key = cr.main
+	cr.cacheable = true
+	if predicates(s, cc.bypass, x) {
+		cr.status = cacheBypass
+		s.CacheStatus = cr.status
+		return false, 0, nil
+	}
+	cr.status = cacheMiss
+	waitUntil := time.Time{}
+	lockWait := cc.lockWait
+	for {
+		found, err := cr.zone.Open(cr.key, &cr.entry)
+		if err != nil {
+			return true, 500, err
+		}
+		if found && !bytes.Equal(cr.entry.Key, cr.keyText) {
+			found = false // an MD5 collision: nginx logs it and fetches
+		}
+		if found && len(cr.entry.Vary) > 0 {
+			variant := p.variant(cr, r, cr.entry.Vary)
+			if variant != cr.entry.Variant {
+				cr.entry.Close()
+				if cr.secondary {
+					found = false
+				} else {
+					cr.secondary, cr.key = true, variant
+					continue
+				}
+			}
+		}
+		if found {
+			now := time.Now().Unix()
+			if cr.entry.ValidSec >= now {
+				cr.status = cacheHit
+				s.CacheStatus = cr.status
+				st, err := p.sendCached(c, s, cr)
+				return true, st, err
+			}
+			staleUpdating := cr.entry.ValidSec+cr.entry.UpdatingSec >= now
+			if !cr.zone.TryUpdate(cr.key, 0) {
+				// Another request fetches it (UPDATING).
+				if cc.staleUpd || staleUpdating {
+					cr.status = cacheUpdating
+					s.CacheStatus = cr.status
+					st, err := p.sendCached(c, s, cr)
+					return true, st, err
+				}
+			} else {
+				cr.updating = true
+			}
+			cr.hasEntry = true
+			cr.status = cacheExpired
+			if cc.revalid {
+				s.CacheLastModified = cr.entry.LastModified
+				s.CacheETag = append(s.CacheETag[:0], cr.entry.ETag...)
+			}
+			if cc.maxOffset >= 0 && !rangeBelow(r, cc.maxOffset) {
+				cr.cacheable = false
+			}
+			s.CacheStatus = cr.status
+			return false, 0, nil
+		}
+		// No file: proxy_cache_min_uses, then proxy_cache_lock.
+		if waitUntil.IsZero() && cr.zone.Use(cr.key) < cc.minUses {
+			cr.cacheable = false
+			break
+		}
+		if !cc.lock {
+			break
+		}
+		if cr.zone.TryUpdate(cr.key, cc.lockAge) {
+			cr.updating = true
+			break
+		}
+		if lockWait <= 0 {
+			// The lock timed out: fetched, not cached.
+			cr.cacheable = false
+			break
+		}
+		if waitUntil.IsZero() {
+			waitUntil = time.Now().Add(cc.lockWait)
+		}
+		// ngx_http_file_cache_lock_wait: look again every 500ms until
+		// the entry is there, the lock is free, or lock_timeout.
+		for {
+			left := time.Until(waitUntil)
+			if left <= 0 {
+				lockWait = 0
+				break
+			}
+			time.Sleep(min(left, 500*time.Millisecond))
+			if !cr.zone.Updating(cr.key) {
+				break
+			}
+		}
+	}
+	if cr.cacheable && cc.maxOffset >= 0 && !rangeBelow(r, cc.maxOffset) {
+		cr.cacheable = false
+	}
+	s.CacheStatus = cr.status
+	return false, 0, nil
+}
+
+// rangeBelow is ngx_http_upstream_cache_check_range: a Range request
+// starting at or past proxy_cache_max_range_offset is not cached.
+func rangeBelow(r *http1.Request, max int64) bool {
+	v := r.HeaderValue("Range")
+	if v == nil {
+		return true
+	}
+	if max == 0 {
+		return false
+	}
+	if len(v) < 7 || !http1.EqualFold(v[:6], "bytes=") {
+		return true
+	}
+	v = v[6:]
+	for len(v) > 0 && v[0] == ' ' {
+		v = v[1:]
+	}
+	if len(v) > 0 && v[0] == '-' {
+		return false
+	}
+	var off int64
+	for len(v) > 0 && v[0] >= '0' && v[0] <= '9' {
+		off = off*10 + int64(v[0]-'0')
+		v = v[1:]
+	}
+	return off < max
+}
+
+// predicates is ngx_http_test_predicates: true when a value is neither
+// empty nor "0".
+func predicates(s *rewrite.State, vals []*rewrite.Complex, x *exchange) bool {
+	for _, v := range vals {
+		x.fval = v.Eval(s, x.fval[:0])
+		if len(x.fval) > 0 && !(len(x.fval) == 1 && x.fval[0] == '0') {
+			return true
+		}
+	}
+	return false
+}
+
+// variant is ngx_http_file_cache_vary: the MD5 of the main key and, for
+// each name Vary lists, the request's values of that header.
+func (p *Proxy) variant(cr *cacheReq, r *http1.Request, vary []byte) filecache.Key {
+	b := append(cr.variantBuf[:0], cr.main[:]...)
+	for len(vary) > 0 {
+		for len(vary) > 0 && (vary[0] == ' ' || vary[0] == ',') {
+			vary = vary[1:]
+		}
+		i := 0
+		for i < len(vary) && vary[i] != ',' && vary[i] != ' ' {
+			i++
+		}
+		name := vary[:i]
+		vary = vary[i:]
+		if len(name) == 0 {
+			break
+		}
+		for _, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+		b = append(b, ':')
+		normalize := http1.EqualFold(name, "accept-charset") || http1.EqualFold(name, "accept-encoding") ||
+			http1.EqualFold(name, "accept-language")
+		multiple := false
+		for _, h := range r.Headers {
+			if !eqFold(h.Name, name) {
+				continue
+			}
+			if !normalize {
+				if multiple {
+					b = append(b, ',')
+				}
+				b = append(b, h.Value...)
+				multiple = true
+				continue
+			}
+			v := h.Value
+			for len(v) > 0 {
+				for len(v) > 0 && (v[0] == ' ' || v[0] == ',') {
+					v = v[1:]
+				}
+				j := 0
+				for j < len(v) && v[j] != ',' && v[j] != ' ' {
+					j++
+				}
+				if j == 0 {
+					break
+				}
+				if multiple {
+					b = append(b, ',')
+				}
+				b = append(b, v[:j]...)
+				v = v[j:]
+				multiple = true
+			}
+		}
+		b = append(b, '\r', '\n')
+	}
+	cr.variantBuf = b
+	return md5.Sum(b)
+}
+
+// cacheTestNext is the cache's part of ngx_http_upstream_test_next, for
+// a head that proxy_next_upstream did not take: an expired entry served
+// stale for the backend's error status, or revalidated by a 304.
+func (p *Proxy) cacheTestNext(x *exchange) int {
+	cr := x.cr
+	if cr.status != cacheExpired || !cr.hasEntry {
+		return 0
+	}
+	if ft := statusFT(x.head.Status); ft != 0 && p.cache.useStale&ft != 0 {
+		return statusServeStale
+	}
+	if x.head.Status == 304 && p.cache.revalid {
+		// The entry's times are renewed from the 304 (its
+		// Cache-Control or Expires), else from proxy_cache_valid.
+		cr.validSec, cr.updatingSec, cr.errorSec, cr.vary = 0, 0, 0, nil
+		p.cacheHeaders(x, false)
+		now := time.Now().Unix()
+		m := cr.entry.Meta
+		if cr.validSec == 0 {
+			if v := p.cache.validFor(304); v > 0 {
+				cr.validSec = now + int64(v/time.Second)
+			}
+		} else {
+			m.UpdatingSec, m.ErrorSec = cr.updatingSec, cr.errorSec
+		}
+		if cr.validSec != 0 {
+			m.ValidSec, m.Date = cr.validSec, now
+			cr.zone.Refresh(&cr.entry, &m)
+			cr.entry.Meta.ValidSec = m.ValidSec
+		}
+		return statusRevalidated
+	}
+	return 0
+}
+
+// cacheHeaders reads the backend's head as nginx's header handlers do for
+// the cache: X-Accel-Expires, Cache-Control, Expires, Set-Cookie and Vary,
+// in the order they come, each unless proxy_ignore_headers names it.
+// store: the head is a response to store (a 304's Set-Cookie or Vary
+// does not matter).
+func (p *Proxy) cacheHeaders(x *exchange, store bool) {
+	cr := x.cr
+	now := time.Now().Unix()
+	xaExpires := false
+	for _, h := range x.head.Headers {
+		v := h.Value
+		switch {
+		case http1.EqualFold(h.Name, "x-accel-expires"):
+			xaExpires = true
+			if p.ignore&ignXAExpires != 0 || len(v) == 0 {
+				continue
+			}
+			if v[0] != '@' {
+				n, ok := atoi(v)
+				switch {
+				case !ok:
+				case n == 0:
+					cr.cacheable = false
+				default:
+					cr.validSec = now + n
+				}
+				continue
+			}
+			if n, ok := atoi(v[1:]); ok {
+				cr.validSec = n
+			}
+		case http1.EqualFold(h.Name, "cache-control"):
+			if p.ignore&ignCacheControl != 0 || cr.validSec != 0 && xaExpires {
+				continue
+			}
+			p.cacheControl(cr, v, now)
+		case http1.EqualFold(h.Name, "expires"):
+			if p.ignore&ignExpires != 0 || cr.validSec != 0 {
+				continue
+			}
+			t, ok := http1.ParseHTTPTime(v)
+			if !ok || t < now {
+				cr.cacheable = false
+				continue
+			}
+			cr.validSec = t
+		case http1.EqualFold(h.Name, "set-cookie"):
+			if p.ignore&ignSetCookie == 0 && store {
+				cr.cacheable = false
+			}
+		case http1.EqualFold(h.Name, "vary"):
+			if p.ignore&ignVary != 0 {
+				continue
+			}
+			if len(v) > 128 || len(v) == 1 && v[0] == '*' {
+				cr.cacheable = false
+			}
+			cr.vary = v
+		}
+	}
+}
+
+// cacheControl is ngx_http_upstream_process_cache_control's reading of
+// one Cache-Control line.
+func (p *Proxy) cacheControl(cr *cacheReq, v []byte, now int64) {
+	if containsFold(v, "no-cache") || containsFold(v, "no-store") || containsFold(v, "private") {
+		cr.cacheable = false
+		return
+	}
+	number := func(at int) (int64, bool) {
+		var n int64
+		for _, c := range v[at:] {
+			if c == ',' || c == ';' || c == ' ' {
+				break
+			}
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n, true
+	}
+	i, off := indexFold(v, "s-maxage="), 9
+	if i < 0 {
+		i, off = indexFold(v, "max-age="), 8
+	}
+	if i >= 0 {
+		n, ok := number(i + off)
+		if !ok || n == 0 {
+			cr.cacheable = false
+			return
+		}
+		cr.validSec = now + n
+	}
+	if i := indexFold(v, "stale-while-revalidate="); i >= 0 {
+		n, ok := number(i + 23)
+		if !ok {
+			cr.cacheable = false
+			return
+		}
+		cr.updatingSec, cr.errorSec = n, n
+	}
+	if i := indexFold(v, "stale-if-error="); i >= 0 {
+		n, ok := number(i + 15)
+		if !ok {
+			cr.cacheable = false
+			return
+		}
+		cr.errorSec = n
+	}
+}
+
+func indexFold(b []byte, lower string) int {
+	for i := 0; i+len(lower) <= len(b); i++ {
+		if http1.EqualFold(b[i:i+len(lower)], lower) {
+			return i
+		}
+	}
+	return -1
+}
+
+// eqFold compares two header names, ASCII case folded.
+func eqFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(b []byte, lower string) bool { return indexFold(b, lower) >= 0 }
+
+// cacheStore is the cache's part of ngx_http_upstream_send_response: with
+// the head to go to the client, it decides whether the response is stored
+// (proxy_no_cache, the headers, proxy_cache_valid) and, if so, starts its
+// cache file.
+func (p *Proxy) cacheStore(r *http1.Request, s *rewrite.State, x *exchange) (allowRanges bool) {
+	cr := x.cr
+	if !cr.cacheable || cr.zone == nil {
+		return false
+	}
+	cr.validSec, cr.updatingSec, cr.errorSec, cr.vary = 0, 0, 0, nil
+	p.cacheHeaders(x, true)
+	if !cr.cacheable {
+		return false
+	}
+	// Still cacheable after the head's handlers: nginx's range filter
+	// owns Accept-Ranges (ngx_http_upstream_copy_allow_ranges).
+	allowRanges = true
+	if predicates(s, p.cache.noCache, x) {
+		cr.cacheable = false
+		return
+	}
+	now := time.Now().Unix()
+	if cr.validSec == 0 {
+		v := p.cache.validFor(x.head.Status)
+		if v <= 0 {
+			cr.cacheable = false
+			return allowRanges
+		}
+		cr.validSec = now + int64(v/time.Second)
+	}
+	m := &cr.meta
+	*m = filecache.Meta{ValidSec: cr.validSec, UpdatingSec: cr.updatingSec, ErrorSec: cr.errorSec,
+		LastModified: -1, Date: now, Key: cr.keyText, Vary: cr.vary}
+	if x.head.Status == 200 || x.head.Status == 206 {
+		for _, h := range x.head.Headers {
+			switch {
+			case http1.EqualFold(h.Name, "last-modified"):
+				if t, ok := http1.ParseHTTPTime(h.Value); ok {
+					m.LastModified = t
+				}
+			case http1.EqualFold(h.Name, "etag"):
+				m.ETag = h.Value
+			}
+		}
+	}
+	key := cr.key
+	if len(cr.vary) > 0 {
+		m.Variant = p.variant(cr, r, cr.vary)
+		if cr.secondary && m.Variant != cr.key {
+			// ngx_http_file_cache_update_variant: back to the main key.
+			key = cr.main
+		}
+	} else if cr.secondary {
+		key = cr.main
+	}
+	cr.head = appendStoredHead(cr.head[:0], &x.head)
+	m.Head = cr.head
+	if err := cr.zone.Begin(&cr.w, key, m); err != nil {
+		cr.w.Abort()
+		cr.cacheable = false
+	}
+	return allowRanges
+}
+
+// defaultKey is ngx_http_proxy_create_key without proxy_cache_key: the
+// scheme and host of a proxy_pass without variables (the scheme alone
+// with them), then the URI sent to the backend.
+func (p *Proxy) defaultKey(b []byte, r *http1.Request, s *rewrite.State, t *target, locPrefix string) []byte {
+	b = append(b, t.scheme...)
+	b = append(b, "://"...)
+	if p.urlValue == nil {
+		b = append(b, p.proxyHost...)
+	}
+	return p.appendURI(b, r, s, t, locPrefix)
+}
+
+// appendStoredHead writes the backend's head as the cache file keeps it:
+// an HTTP/1.1 head, read back by http1.ParseResponseHead on a hit.
+func appendStoredHead(b []byte, h *http1.ResponseHead) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	if len(h.StatusLine) > 0 {
+		b = append(b, h.StatusLine...)
+	} else {
+		b = strconv.AppendInt(b, int64(h.Status), 10)
+	}
+	b = append(b, '\r', '\n')
+	for _, hd := range h.Headers {
+		b = append(b, hd.Name...)
+		b = append(b, ':', ' ')
+		b = append(b, hd.Value...)
+		b = append(b, '\r', '\n')
+	}
+	return append(b, '\r', '\n')
+}
+
+// cacheBodyEnd stores the body relayed when it came whole.
+func (x *exchange) cacheBodyEnd(complete bool) {
+	cr := x.cr
+	if cr == nil || !cr.w.Active() {
+		return
+	}
+	if !complete {
+		cr.w.Abort()
+		return
+	}
+	cr.w.Commit()
+}
+
+var methodGET = []byte("GET")

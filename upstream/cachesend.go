@@ -1,0 +1,249 @@
+package upstream
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// errCachedHeader: a cache file whose head does not parse.
+var errCachedHeader = errors.New("cache file contains invalid header")
+
+var (
+	hdrAcceptRanges = []byte("Accept-Ranges")
+	hdrContentRange = []byte("Content-Range")
+	valBytes        = []byte("bytes")
+)
+
+// sendCached answers from the open cache entry, as
+// ngx_http_upstream_cache_send and ngx_http_cache_send: the stored head
+// goes through the protocol's header handling (hidden headers,
+// proxy_redirect, X-Accel-*) as a backend's would, then the not-modified
+// and range filters, then the body from the file.
+func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int, error) {
+	x := exchangePool.Get().(*exchange)
+	defer exchangePool.Put(x)
+	if x.rbuf == nil {
+		x.rbuf = *spareRbufs.Get().(*[]byte)
+	}
+	e := &cr.entry
+	hl, perr := http1.ParseResponseHead(e.Head, &x.head)
+	if perr != nil || hl == 0 {
+		return 500, errCachedHeader
+	}
+	s.SetUpstreamHeaders(x.head.Headers)
+	p.accelHeaders(c, s, x)
+	if p.accelRedirect(x.head.Headers) {
+		s.AccelRedirect = true
+		return 0, nil
+	}
+	resp, length, chunked, _, err := p.buildResponse(c, s, x)
+	if err != nil {
+		return 500, errCachedHeader
+	}
+	bodyLen := e.BodyLength()
+	if !chunked && length < 0 {
+		length = -1
+	}
+	s.Status = resp.Status
+	r := c.Request()
+	start, n := int64(0), bodyLen
+	if resp.Status == 200 && s.ErrStatus == 0 {
+		if notModified(r, x.head.Headers) {
+			resp.Status, resp.StatusLine, resp.ContentType, resp.ContentLength = 304, nil, nil, -1
+			s.Status = 304
+			if err := c.WriteHeader(resp); err != nil {
+				return 0, err
+			}
+			return 0, c.Finish()
+		}
+		if length >= 0 && dropHeader(resp, "accept-ranges") {
+			x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
+			resp.RangeHeaders = x.rangeHdr[:1]
+			if rs := r.HeaderValue("Range"); rs != nil && r.HeaderValue("If-Range") == nil {
+				rstart, rend, code := parseSingleRange(rs, bodyLen)
+				switch code {
+				case 206:
+					start, n = rstart, rend-rstart
+					resp.Status, resp.StatusLine, resp.ContentLength = 206, nil, n
+					s.Status = 206
+					x.locBuf = append(x.locBuf[:0], "bytes "...)
+					x.locBuf = strconv.AppendInt(x.locBuf, rstart, 10)
+					x.locBuf = append(x.locBuf, '-')
+					x.locBuf = strconv.AppendInt(x.locBuf, rend-1, 10)
+					x.locBuf = append(x.locBuf, '/')
+					x.locBuf = strconv.AppendInt(x.locBuf, bodyLen, 10)
+					x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.locBuf}
+				case 416:
+					return 416, nil
+				}
+			}
+		}
+	}
+	if err := c.WriteHeader(resp); err != nil {
+		return 0, err
+	}
+	if r.MethodCode != http1.MethodHEAD {
+		buf := x.rbuf
+		for off := start; off < start+n; {
+			k, err := e.ReadAt(buf[:min(int64(len(buf)), start+n-off)], off)
+			if err != nil || k == 0 {
+				c.Abort()
+				return 0, errCachedHeader
+			}
+			if _, err := c.Write(buf[:k]); err != nil {
+				return 0, err
+			}
+			off += int64(k)
+		}
+	}
+	return 0, c.Finish()
+}
+
+// dropHeader removes the header named lower from resp, reporting whether
+// it was there.
+func dropHeader(resp *http1.Response, lower string) bool {
+	for i, h := range resp.Headers {
+		if http1.EqualFold(h.Name, lower) {
+			resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// notModified is nginx's not-modified filter for a cached 200: the
+// client's If-None-Match against the ETag, else its If-Modified-Since
+// against Last-Modified (if_modified_since exact).
+func notModified(r *http1.Request, hs []http1.Header) bool {
+	var etag, lm []byte
+	for _, h := range hs {
+		switch {
+		case http1.EqualFold(h.Name, "etag"):
+			etag = h.Value
+		case http1.EqualFold(h.Name, "last-modified"):
+			lm = h.Value
+		}
+	}
+	if inm := r.HeaderValue("If-None-Match"); inm != nil {
+		return etag != nil && etagListed(inm, etag)
+	}
+	if ims := r.HeaderValue("If-Modified-Since"); ims != nil && lm != nil {
+		t1, ok1 := http1.ParseHTTPTime(ims)
+		t2, ok2 := http1.ParseHTTPTime(lm)
+		return ok1 && ok2 && t1 == t2
+	}
+	return false
+}
+
+// etagListed is ngx_http_test_if_match's weak comparison for
+// If-None-Match: "*" or any listed tag equal to etag, W/ ignored.
+func etagListed(list, etag []byte) bool {
+	if len(list) == 1 && list[0] == '*' {
+		return true
+	}
+	trim := func(b []byte) []byte {
+		if len(b) > 2 && b[0] == 'W' && b[1] == '/' {
+			return b[2:]
+		}
+		return b
+	}
+	etag = trim(etag)
+	for len(list) > 0 {
+		for len(list) > 0 && (list[0] == ' ' || list[0] == ',') {
+			list = list[1:]
+		}
+		i := 0
+		for i < len(list) && list[i] != ',' {
+			i++
+		}
+		tag := list[:i]
+		for len(tag) > 0 && tag[len(tag)-1] == ' ' {
+			tag = tag[:len(tag)-1]
+		}
+		if string(trim(tag)) == string(etag) && len(tag) > 0 {
+			return true
+		}
+		list = list[i:]
+	}
+	return false
+}
+
+// parseSingleRange reads a Range header with one range, as
+// ngx_http_range_parse: 206 with [start, end), 416 when it starts past the
+// body, 0 to send the whole body (several ranges are sent whole here).
+func parseSingleRange(v []byte, size int64) (start, end int64, code int) {
+	if len(v) < 7 || !http1.EqualFold(v[:6], "bytes=") {
+		return 0, 0, 0
+	}
+	v = v[6:]
+	num := func() (int64, bool) {
+		for len(v) > 0 && v[0] == ' ' {
+			v = v[1:]
+		}
+		if len(v) == 0 || v[0] < '0' || v[0] > '9' {
+			return 0, false
+		}
+		var n int64
+		for len(v) > 0 && v[0] >= '0' && v[0] <= '9' {
+			n = n*10 + int64(v[0]-'0')
+			v = v[1:]
+		}
+		for len(v) > 0 && v[0] == ' ' {
+			v = v[1:]
+		}
+		return n, true
+	}
+	suffix := false
+	for len(v) > 0 && v[0] == ' ' {
+		v = v[1:]
+	}
+	if len(v) > 0 && v[0] == '-' {
+		suffix = true
+		v = v[1:]
+	}
+	a, ok := num()
+	if !ok {
+		return 0, 0, 416
+	}
+	if suffix {
+		if len(v) != 0 {
+			return 0, 0, 0
+		}
+		if a > size {
+			a = size
+		}
+		if a == 0 {
+			return 0, 0, 416
+		}
+		return size - a, size, 206
+	}
+	if len(v) == 0 || v[0] != '-' {
+		return 0, 0, 416
+	}
+	v = v[1:]
+	b := size - 1
+	for len(v) > 0 && v[0] == ' ' {
+		v = v[1:]
+	}
+	if len(v) > 0 && v[0] != ',' {
+		if b, ok = num(); !ok {
+			return 0, 0, 416
+		}
+	}
+	if len(v) != 0 {
+		return 0, 0, 0 // several ranges
+	}
+	if a >= size {
+		return 0, 0, 416
+	}
+	if b >= size {
+		b = size - 1
+	}
+	if a > b {
+		return 0, 0, 416
+	}
+	return a, b + 1, 206
+}

@@ -1,0 +1,281 @@
+package filecache
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Zone is one proxy_cache_path: a directory of cache files and the
+// keys zone's name. It is shared by every location that names it, and
+// kept across reloads when its path and parameters stay the same.
+type Zone struct {
+	Name     string
+	Path     string
+	Levels   []int
+	Inactive time.Duration // an entry not used for this long is removed
+	MaxSize  int64         // 0: no limit
+	MinFree  int64         // free space the manager keeps on the file system; 0: none
+
+	mu    sync.Mutex
+	nodes map[Key]*node
+	size  int64 // bytes of the files known (for max_size)
+
+	startOnce sync.Once
+	stop      chan struct{}
+}
+
+// node is what nginx's keys zone keeps of a key, in this process.
+type node struct {
+	uses     int       // requests for the key (proxy_cache_min_uses)
+	updating bool      // a request is fetching it (lock or expired)
+	lockEnd  time.Time // until when the updating request holds the lock (proxy_cache_lock_age)
+	lastUse  time.Time // for inactive
+	size     int64     // the file's length, 0 when none is known
+}
+
+// NewZone makes a zone; Start runs its manager.
+func NewZone(name, path string, levels []int, inactive time.Duration, maxSize, minFree int64) *Zone {
+	return &Zone{Name: name, Path: path, Levels: levels, Inactive: inactive, MaxSize: maxSize, MinFree: minFree,
+		nodes: map[Key]*node{}}
+}
+
+// SameAs reports whether z and o describe the same cache, so a reload
+// keeps z (and its per-process state).
+func (z *Zone) SameAs(o *Zone) bool {
+	if z.Path != o.Path || z.Inactive != o.Inactive || z.MaxSize != o.MaxSize || z.MinFree != o.MinFree || len(z.Levels) != len(o.Levels) {
+		return false
+	}
+	for i := range z.Levels {
+		if z.Levels[i] != o.Levels[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (z *Zone) nodeOf(k Key) *node {
+	n := z.nodes[k]
+	if n == nil {
+		n = &node{}
+		z.nodes[k] = n
+	}
+	return n
+}
+
+// Open opens k's file into e (whose buffers it reuses). found is false
+// when there is none (or it is not readable as ours: then it is treated
+// as missing, as nginx treats a file whose header it rejects).
+func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
+	e.Close()
+	e.path = appendName(e.path[:0], z.Path, z.Levels, k)
+	e.path = append(e.path, 0)
+	fd, errno := openat(e.path, syscall.O_RDONLY|syscall.O_CLOEXEC)
+	if errno != 0 {
+		if errno == syscall.ENOENT || errno == syscall.ENOTDIR {
+			return false, nil
+		}
+		return false, errno
+	}
+	e.Fd = fd
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		e.Close()
+		return false, err
+	}
+	e.Length = st.Size
+	if cap(e.buf) < 1024 {
+		e.buf = make([]byte, 1024)
+	}
+	e.buf = e.buf[:cap(e.buf)]
+	for {
+		n, err := syscall.Pread(fd, e.buf, 0)
+		if err != nil {
+			e.Close()
+			return false, err
+		}
+		hl, derr := decodeHeader(e.buf[:n], &e.Meta)
+		if derr != nil || hl == 0 && n < len(e.buf) {
+			e.Close()
+			return false, nil
+		}
+		if hl > 0 {
+			break
+		}
+		e.buf = make([]byte, 2*len(e.buf))
+	}
+	z.mu.Lock()
+	nd := z.nodeOf(k)
+	nd.lastUse = time.Now()
+	if nd.size != e.Length {
+		z.size += e.Length - nd.size
+		nd.size = e.Length
+	}
+	z.mu.Unlock()
+	return true, nil
+}
+
+// FileName is the path of k's file.
+func (z *Zone) FileName(k Key) string {
+	return string(appendName(nil, z.Path, z.Levels, k))
+}
+
+// Use counts a request for k that found no file and reports how many
+// there were (proxy_cache_min_uses).
+func (z *Zone) Use(k Key) int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodeOf(k)
+	n.uses++
+	n.lastUse = time.Now()
+	return n.uses
+}
+
+// TryUpdate marks k as being fetched by the caller, for at most lockAge
+// (0: until Done), unless another request is fetching it and its lock has
+// not run out. It reports whether the caller got it.
+func (z *Zone) TryUpdate(k Key, lockAge time.Duration) bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodeOf(k)
+	now := time.Now()
+	if n.updating && (n.lockEnd.IsZero() || now.Before(n.lockEnd)) {
+		return false
+	}
+	n.updating = true
+	n.lockEnd = time.Time{}
+	if lockAge > 0 {
+		n.lockEnd = now.Add(lockAge)
+	}
+	return true
+}
+
+// Updating reports whether another request is fetching k (its lock
+// still holds).
+func (z *Zone) Updating(k Key) bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodes[k]
+	return n != nil && n.updating && (n.lockEnd.IsZero() || time.Now().Before(n.lockEnd))
+}
+
+// Done ends the caller's TryUpdate of k.
+func (z *Zone) Done(k Key) {
+	z.mu.Lock()
+	if n := z.nodes[k]; n != nil {
+		n.updating = false
+		n.lockEnd = time.Time{}
+	}
+	z.mu.Unlock()
+}
+
+// Writer writes one cache file: Begin, the body with Write, then
+// Commit or Abort.
+type Writer struct {
+	f    *os.File
+	z    *Zone
+	key  Key
+	err  error
+	hdr  []byte
+	size int64
+}
+
+// Begin starts k's file with m's header (m.BodyStart is set).
+func (z *Zone) Begin(w *Writer, k Key, m *Meta) error {
+	*w = Writer{z: z, key: k, hdr: w.hdr[:0]}
+	f, err := os.CreateTemp(z.Path, ".tmp-")
+	if err != nil {
+		return err
+	}
+	w.f = f
+	w.hdr = appendHeader(w.hdr, m)
+	m.BodyStart = int64(len(w.hdr))
+	_, w.err = f.Write(w.hdr)
+	w.size = int64(len(w.hdr))
+	return w.err
+}
+
+// Active reports whether a file is being written.
+func (w *Writer) Active() bool { return w.f != nil }
+
+// Write appends body bytes; a failure is kept for Commit.
+func (w *Writer) Write(p []byte) {
+	if w.f == nil || w.err != nil {
+		return
+	}
+	var n int
+	n, w.err = w.f.Write(p)
+	w.size += int64(n)
+}
+
+// Abort drops the file.
+func (w *Writer) Abort() {
+	if w.f == nil {
+		return
+	}
+	name := w.f.Name()
+	w.f.Close()
+	os.Remove(name)
+	w.f = nil
+}
+
+// Commit renames the file into place (making its directories).
+func (w *Writer) Commit() error {
+	if w.f == nil {
+		return nil
+	}
+	if w.err != nil {
+		err := w.err
+		w.Abort()
+		return err
+	}
+	tmp := w.f.Name()
+	w.f.Close()
+	w.f = nil
+	name := w.z.FileName(w.key)
+	err := os.Rename(tmp, name)
+	if os.IsNotExist(err) {
+		if err = os.MkdirAll(filepath.Dir(name), 0o700); err == nil {
+			err = os.Rename(tmp, name)
+		}
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	z := w.z
+	z.mu.Lock()
+	n := z.nodeOf(w.key)
+	z.size += w.size - n.size
+	n.size, n.lastUse = w.size, time.Now()
+	z.mu.Unlock()
+	return nil
+}
+
+// Refresh rewrites the times of k's file (a revalidated entry), as
+// ngx_http_file_cache_update_header.
+func (z *Zone) Refresh(e *Entry, m *Meta) error {
+	f, err := os.OpenFile(string(e.path[:len(e.path)-1]), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var b [40]byte
+	h := appendHeader(nil, m)
+	copy(b[:], h[timesOffset:timesOffset+40])
+	_, err = f.WriteAt(b[:], timesOffset)
+	return err
+}
+
+// Remove deletes k's file (an entry nginx would not serve again).
+func (z *Zone) Remove(k Key) {
+	os.Remove(z.FileName(k))
+	z.mu.Lock()
+	if n := z.nodes[k]; n != nil {
+		z.size -= n.size
+		n.size = 0
+	}
+	z.mu.Unlock()
+}

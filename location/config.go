@@ -265,6 +265,7 @@ type locConf struct {
 	typesBytes       map[string][]byte
 	defaultTypeBytes []byte
 	proxy            Proxy
+	proxyTyped       bool // the proxy answers with the location's type and allows ranges (memcached_pass)
 }
 
 type errorPage struct {

@@ -382,7 +382,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.subTypes.addTypes(conf, "text/html", d.Args)
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
-	case "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass":
+	case "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass", "memcached_pass":
 		conf.proxyPass = d
 		conf.stubStatus, conf.emptyGif = false, false
 	}
@@ -618,7 +618,7 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		conf.typesBytes[ext] = []byte(t)
 	}
 	conf.defaultTypeBytes = []byte(conf.defaultType)
-	conf.proxy = nil
+	conf.proxy, conf.proxyTyped = nil, false
 	c.compileMirror(conf, blocks)
 	if err := c.compileFastCGISplit(conf, blocks); err != nil {
 		return err
@@ -630,6 +630,14 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 		}
 		if p != nil {
 			conf.proxy = p
+		}
+	} else if conf.proxyPass != nil && conf.proxyPass.Name == "memcached_pass" {
+		p, err := upstream.CompileMemcachedPass(conf.proxyPass, blocks, c.rt.groups, c.rc)
+		if err != nil {
+			return rewrite.At(err, conf.proxyPass)
+		}
+		if p != nil {
+			conf.proxy, conf.proxyTyped = p, p.Typed()
 		}
 	} else if conf.proxyPass != nil && (conf.proxyPass.Name == "scgi_pass" || conf.proxyPass.Name == "uwsgi_pass") {
 		compile := upstream.CompileSCGIPass

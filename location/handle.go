@@ -818,6 +818,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		x.expectContinue()
 		x.c.SetReadTimeout(conf.bodyTimeout)
 		x.st.ErrStatus = x.errStatus
+		if conf.proxyTyped {
+			x.st.ContentType = x.contentType(conf)
+		}
 		x.proxied = true
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
 		x.proxied = false

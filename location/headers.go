@@ -192,6 +192,14 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	}
 	// The chunked filter's switch, read from the same configuration.
 	resp.NoChunked = conf.noChunked
+	if x.proxied && conf.proxyTyped && resp.Status == 200 && resp.ContentLength >= 0 && conf.maxRanges != 0 &&
+		!x.isSub() {
+		// memcached's force_ranges: the range filter announces ranges
+		// for its response as for a file (a Range request still gets
+		// the whole value: ranges of a backend's body are not served).
+		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
+		resp.RangeHeaders = x.rangeHdr[:1]
+	}
 	// The body filters' header parts run below the headers filter; what
 	// they push (Content-Encoding) comes after add_header's lines.
 	defer x.bodyFilters(resp, conf)

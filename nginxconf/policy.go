@@ -152,6 +152,10 @@ var tuning = setOf(
 	"proxy_temp_path", "proxy_limit_rate", "zone",
 	"fastcgi_temp_path", "fastcgi_limit_rate", "scgi_temp_path", "scgi_limit_rate",
 	"uwsgi_temp_path", "uwsgi_limit_rate",
+	// memcached (upstream/memcached.go)
+	"memcached_pass", "memcached_gzip_flag", "memcached_next_upstream", "memcached_next_upstream_tries",
+	"memcached_next_upstream_timeout", "memcached_buffer_size", "memcached_connect_timeout",
+	"memcached_send_timeout", "memcached_read_timeout",
 	// zlib's memory and when it starts: the body is the same gzip stream.
 	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )
@@ -170,7 +174,7 @@ var tuningSuffixes = []string{
 var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
 	{"proxy_store_access", ""}, {"fastcgi_store_access", ""}, {"scgi_store_access", ""}, {"uwsgi_store_access", ""},
-	{"grpc_", "grpc_pass"}, {"memcached_", "memcached_pass"},
+	{"grpc_", "grpc_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},
 	{"create_full_put_path", ""},

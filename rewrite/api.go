@@ -42,6 +42,10 @@ type State struct {
 	// ErrStatus is the status an error_page chose for whatever answers
 	// its URI (nginx's r->err_status), 0 for none.
 	ErrStatus int
+	// ContentType is the location's type for the URI, for a handler
+	// that answers with it (memcached_pass; nginx's
+	// ngx_http_set_content_type), set by the caller before it runs.
+	ContentType []byte
 	// RequestID is $request_id's 16 random bytes, drawn on first use
 	// (unless set before).
 	RequestID [16]byte
@@ -189,7 +193,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.FastCGI = nil
 	s.ChunkedLength, s.ChunkedRead = 0, false
-	s.Status, s.LocationChanged, s.ErrStatus = 0, false, 0
+	s.Status, s.LocationChanged, s.ErrStatus, s.ContentType = 0, false, 0, nil
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.CacheStatus, s.CacheLastModified, s.CacheETag = "", -1, s.CacheETag[:0]
 	s.RequestID = [16]byte{}

@@ -39,7 +39,8 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int,
 		s.AccelRedirect = true
 		return 0, nil
 	}
-	resp, length, chunked, _, err := p.buildResponse(c, s, x)
+	resp, f, err := p.proto.buildResponse(p, c, s, x)
+	length, chunked := f.length, f.chunked
 	if err != nil {
 		return 500, errCachedHeader
 	}

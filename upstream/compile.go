@@ -108,12 +108,28 @@ type Proxy struct {
 	// Tunnels tracks upgraded connections so a stop can close them.
 	Tunnels *Tunnels
 
+	// nextNames are *_next_upstream's values (nil: proxy_next_upstream's).
+	nextNames map[string]ftMask
+	// getHeadOnly: other methods are answered 405 (memcached).
+	getHeadOnly bool
+	// intercept404: a 404 is always the location's to answer (nginx's
+	// intercept_404, memcached's).
+	intercept404 bool
+	// typed: the response's type is the location's for the URI (nginx's
+	// ngx_http_set_content_type in the handler), in State.ContentType.
+	typed bool
+
 	// proto is the protocol spoken to the backend (protocol.go): HTTP for
 	// proxy_pass, FastCGI, SCGI, uwsgi.
 	proto protocol
 	// cache is *_cache and its settings (cacheconf.go); nil: off.
 	cache *cacheConf
 }
+
+// Typed reports whether the response's type is the location's for the
+// URI, which the caller puts in State.ContentType before Serve
+// (memcached_pass).
+func (p *Proxy) Typed() bool { return p.typed }
 
 // HasURIPart reports whether proxy_pass had a URI part; nginx rejects
 // that in regex and named locations ("proxy_pass" cannot have URI part

@@ -74,6 +74,10 @@ func (f *fastcgi) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State)
 		status: status, err: err, ft: ft}
 }
 
+func (*fastcgi) buildResponse(p *Proxy, c http1.Stream, s *rewrite.State, x *exchange) (*http1.Response, framing, error) {
+	return p.buildResponse(c, s, x)
+}
+
 func (f *fastcgi) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, fr framing) (bool, error) {
 	if fr.noBody {
 		return cgiNoBody(x), nil

@@ -202,6 +202,11 @@ func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
 				t.Fatal(err)
 			}
 		}
+		if d.Name == "memcached_pass" {
+			if p, err = CompileMemcachedPass(d, [][]*nginxconf.Directive{httpBlock, locBlock}, groups, c); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if d.Name == "scgi_pass" || d.Name == "uwsgi_pass" {
 			compile := CompileSCGIPass
 			if d.Name == "uwsgi_pass" {

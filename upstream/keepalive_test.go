@@ -84,6 +84,30 @@ func TestKeepalivePool(t *testing.T) {
 	}
 }
 
+// A cached connection is looked for by the server the balancer picked
+// (ngx_http_upstream_get_keepalive_peer): one to another server is not
+// taken.
+func TestKeepaliveIdleByServer(t *testing.T) {
+	now := time.Now()
+	g := &Group{Servers: []*Server{{Addr: "a"}, {Addr: "b"}}, Keepalive: 4, KeepaliveTimeout: time.Minute,
+		KeepaliveRequests: 100, KeepaliveTime: time.Hour}
+	defer g.closeIdle(false)
+	c0, _ := newPipeConn(t)
+	c1, _ := newPipeConn(t)
+	g.putIdle(c0, 0, connLife{created: now, requests: 1}, now)
+	g.putIdle(c1, 1, connLife{created: now, requests: 2}, now)
+	got := []bool{}
+	nc, life := g.getIdle(0, now)
+	got = append(got, nc == c0 && life.requests == 1)
+	nc, _ = g.getIdle(0, now)
+	got = append(got, nc == nil)
+	nc, life = g.getIdle(1, now)
+	got = append(got, nc == c1 && life.requests == 2)
+	if diff := cmp.Diff([]bool{true, true, true}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 // The sweep closes idle connections at keepalive_timeout with no request
 // coming: the backend sees its connection closed.
 func TestKeepaliveTimeoutSweep(t *testing.T) {

@@ -35,6 +35,9 @@ const (
 	actionSend    = "sending request to upstream"
 	actionHeader  = "reading response header from upstream"
 	actionBody    = "reading upstream"
+	// actionToClient: nginx's unbuffered relay reads what is at hand
+	// right after the head while it sends to the client.
+	actionToClient = "sending to client"
 )
 
 var errTimedOut = errors.New("upstream timed out (110: Connection timed out)")
@@ -59,7 +62,7 @@ func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr s
 	switch {
 	case errors.Is(err, errTimedOut) || action != actionBody && isTimeout(err):
 		msg = errTimedOut.Error()
-	case action == actionBody && errors.As(err, &re):
+	case (action == actionBody || action == actionToClient) && errors.As(err, &re):
 	case action == actionConnect:
 		msg = "connect() failed"
 		var en syscall.Errno
@@ -100,7 +103,7 @@ func appendLogName(dst []byte, scheme string, x *exchange, addr string) []byte {
 			break
 		}
 	}
-	if scheme == "fastcgi" || scheme == "scgi" || scheme == "uwsgi" {
+	if scheme != "http" && scheme != "https" {
 		uri = nil // x.req is no HTTP request; nginx's u->uri is empty
 	}
 	dst = append(append(append(dst, scheme...), "://"...), addr...)

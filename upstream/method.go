@@ -46,5 +46,5 @@ func (p *Proxy) compileRequestBody(blocks [][]*nginxconf.Directive, c *rewrite.C
 // response (ngx_http_upstream_intercept_errors: statuses from 300 up
 // that have an error_page).
 func (p *Proxy) intercepts(status int) bool {
-	return status >= 300 && p.intercept[status]
+	return status >= 300 && p.intercept[status] || status == 404 && p.intercept404
 }

@@ -72,7 +72,11 @@ func (p *Proxy) compileNext(blocks [][]*nginxconf.Directive) error {
 				p.next = 0
 				break
 			}
-			m, ok := nextUpstreamNames[a]
+			names := nextUpstreamNames
+			if p.nextNames != nil {
+				names = p.nextNames
+			}
+			m, ok := names[a]
 			if !ok {
 				return confErr(d, `invalid value "%s"`, a)
 			}

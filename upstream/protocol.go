@@ -29,6 +29,8 @@ type protocol interface {
 	sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, bodyLen int64) (status int, err error, ft ftMask)
 	// readHead reads the response head into x.head.
 	readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State) headRead
+	// buildResponse turns the backend's head into the client's.
+	buildResponse(p *Proxy, c http1.Stream, s *rewrite.State, x *exchange) (*http1.Response, framing, error)
 	// relayBody passes the response body on to the client; complete
 	// says it ended where its framing said. buffered is what was read
 	// past the head.
@@ -98,6 +100,10 @@ func (*httpProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *exchange
 func (*httpProto) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State) headRead {
 	n, hl, http09, status, err, ft := p.readHead(nc, x)
 	return headRead{n: n, headLen: hl, counted: hl, http09: http09, status: status, err: err, ft: ft}
+}
+
+func (*httpProto) buildResponse(p *Proxy, c http1.Stream, s *rewrite.State, x *exchange) (*http1.Response, framing, error) {
+	return p.buildResponse(c, s, x)
 }
 
 func (*httpProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, f framing) (bool, error) {

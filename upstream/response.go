@@ -138,7 +138,12 @@ func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []b
 
 // buildResponse turns the backend's head into the client's, filtering
 // headers as nginx's proxy module and upstream do.
-func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
+func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (*http1.Response, framing, error) {
+	resp, length, chunked, upstreamClose, err := p.headToResponse(c, s, x)
+	return resp, framing{length: length, chunked: chunked, upstreamClose: upstreamClose}, err
+}
+
+func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
 	h := &x.head
 	resp = &x.resp
 	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,

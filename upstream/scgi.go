@@ -133,6 +133,10 @@ func (*scgi) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State) head
 	return headRead{n: n, headLen: hl, counted: hl, status: status, err: err, ft: ft}
 }
 
+func (*scgi) buildResponse(p *Proxy, c http1.Stream, s *rewrite.State, x *exchange) (*http1.Response, framing, error) {
+	return p.buildResponse(c, s, x)
+}
+
 func (*scgi) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, f framing) (bool, error) {
 	if f.noBody {
 		return cgiNoBody(x), nil

@@ -69,6 +69,11 @@ type exchange struct {
 	tgt       target    // where the request goes
 	pick      pickState // the balancer's, over the request's tries
 
+	// memcached's (memcached.go): the value's length, its gzip flag, a
+	// miss ("END").
+	mcLength       int64
+	mcGzip, mcMiss bool
+
 	// FastCGI's scratch (fcgi_wire.go): an evaluated param, the
 	// decoder, the CGI head and what of the body came with it, one
 	// framed record.
@@ -154,6 +159,9 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 	}
 	x.locPrefix = locPrefix
 	r := c.Request()
+	if p.getHeadOnly && r.MethodCode != http1.MethodGET && r.MethodCode != http1.MethodHEAD {
+		return 405, nil
+	}
 
 	// The target lives in the pooled exchange: the protocol's methods
 	// take it through an interface, which a stack variable would escape.
@@ -628,13 +636,12 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 	// Build the client response from the backend's head (an invalid
 	// length is the backend's error whatever its status).
-	resp, length, chunked, upstreamClose, perr := p.buildResponse(c, s, x)
+	resp, f, perr := p.proto.buildResponse(p, c, s, x)
 	if perr != nil {
 		return 502, perr, ftInvalidHeader
 	}
-	f := framing{length: length, chunked: chunked, upstreamClose: upstreamClose,
-		noBody: x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
-			(x.head.Status >= 100 && x.head.Status < 200)}
+	f.noBody = x.headOnly || x.head.Status == 204 || x.head.Status == 304 ||
+		(x.head.Status >= 100 && x.head.Status < 200)
 	// When the body is dropped (an intercepted error, an
 	// X-Accel-Redirect), the protocol says whether the connection can
 	// still be kept.
@@ -696,7 +703,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 
 	x.beginTry(s)
-	if x.cr != nil && p.cacheStore(r, s, x) && dropHeader(resp, "accept-ranges") && resp.Status == 200 && length >= 0 {
+	if x.cr != nil && p.cacheStore(r, s, x) && dropHeader(resp, "accept-ranges") && resp.Status == 200 && f.length >= 0 {
 		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
 		resp.RangeHeaders = x.rangeHdr[:1]
 	}

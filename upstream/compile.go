@@ -89,6 +89,7 @@ type Proxy struct {
 	cookieDomains   []cookieRule  // proxy_cookie_domain
 	cookiePaths     []cookieRule  // proxy_cookie_path
 	cookieFlags     []cookieFlags // proxy_cookie_flags
+	limitRate       int64         // proxy_limit_rate (fastcgi_, ...): bytes a second
 	passURL         string        // proxy_pass's URL as written (no variables)
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off

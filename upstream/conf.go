@@ -35,6 +35,9 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive) error {
 		}
 	}
 	p.compileClientBody(blocks)
+	if d := last(blocks, p.name("_limit_rate")); d != nil {
+		p.limitRate, _ = nginxconf.ParseSize(d.Args[0])
+	}
 	p.compileIgnoreHeaders(blocks)
 	return p.compileNext(blocks)
 }

@@ -283,6 +283,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		return err
 	}
 	x.fout = x.fout[:0]
+	x.beginRate(p, len(raw))
 	defer func() {
 		if err == nil {
 			err = flushOut()
@@ -389,7 +390,8 @@ func (p *Proxy) readFCGI(nc net.Conn, x *exchange) (int, error) {
 	if p.ReadTimeout > 0 {
 		nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 	}
-	m, err := nc.Read(x.rbuf)
+	m, err := nc.Read(x.rate.limit(x.rbuf))
 	x.recvd += int64(m)
+	x.rate.after(time.Now(), m)
 	return m, err
 }

@@ -88,6 +88,7 @@ func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []b
 		x.overrun = len(buffered) > 0
 		return true, nil
 	}
+	x.beginRate(p, len(buffered))
 	if len(buffered) > 0 {
 		done, err := deliver(buffered)
 		if err != nil || done {
@@ -113,8 +114,9 @@ func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []b
 		if p.ReadTimeout > 0 {
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
-		n, rerr := nc.Read(buf)
+		n, rerr := nc.Read(x.rate.limit(buf))
 		x.recvd += int64(n)
+		x.rate.after(time.Now(), n)
 		if n > 0 {
 			done, err := deliver(buf[:n])
 			if err != nil || done {

@@ -68,6 +68,7 @@ type exchange struct {
 	life      connLife  // of the backend connection in use
 	tgt       target    // where the request goes
 	pick      pickState // the balancer's, over the request's tries
+	rate      pipeRate  // *_limit_rate on the body being read
 
 	// memcached's (memcached.go): the value's length, its gzip flag, a
 	// miss ("END").
@@ -329,6 +330,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 		// r->upstream stays, with its peer's name).
 		s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, addr)
 		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime, x.tunneled = 0, 0, 0, now, -1, false
+		x.rate = pipeRate{}
 		var ft ftMask
 		sent := false
 		if err != nil {

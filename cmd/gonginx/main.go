@@ -47,6 +47,10 @@ type flags struct {
 	// files are the configuration files a worker's master read
 	// (nginxconf.Options.Files); nil: read the disk.
 	files map[string][]byte
+	// inherited are the listening sockets an old master handed over
+	// (binary upgrade); daemonized: this master runs as a daemon.
+	inherited  []*os.File
+	daemonized bool
 }
 
 // loadOptions are the nginxconf options of the flags.
@@ -410,8 +414,16 @@ func serve(f *flags, stderr io.Writer) int {
 		return runWorker(f, w, stderr)
 	}
 	f.passwords = map[string][]string{} // the loads of this start read each once
+	inherited, err := process.InheritedSockets()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+	}
+	f.inherited = inherited
 	detached, ready := process.Daemonized()
-	if !detached {
+	// A new binary started by SIGUSR2 runs where its old master runs,
+	// daemon or not (nginx: ngx_inherited means ngx_daemonized).
+	f.daemonized = detached || inherited != nil
+	if !detached && inherited == nil {
 		// Only "daemon" is read here; the detached copy loads and reports.
 		if cfg, err := nginxconf.Load(f.conf, f.loadOptions()); err == nil && coreOf(cfg).daemon {
 			return process.Detach()

@@ -305,6 +305,7 @@ func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	}
 	defer counters.Close()
 	m.counters = counters
+	m.adoptInherited(l.rt)
 	sp, logs, _, err := m.prepare(l)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
@@ -320,11 +321,13 @@ func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
 		return 1
 	}
-	pm := &process.Master{Log: m.log.Log, Exe: exe, Args: os.Args[1:]}
+	pm := &process.Master{Log: m.log.Log, Exe: exe, Args: os.Args[1:], Daemonized: f.daemonized, Inherited: f.inherited != nil}
 	pm.Hooks = process.Hooks{
 		Reload:        m.reload,
 		Reopen:        m.reopen,
 		StopListening: func() { m.closeSockets(m.addrs()) },
+		Upgrade:       func() (int, error) { return m.upgrade(exe) },
+		UpgradeFailed: m.upgradeFailed,
 	}
 	code := pm.Run(sp, func() error {
 		if err := m.usePid(l); err != nil {

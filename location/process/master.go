@@ -37,6 +37,11 @@ type Hooks struct {
 	Reopen func(spec *Spec) []int
 	// StopListening closes the master's listening sockets (SIGQUIT).
 	StopListening func()
+	// Upgrade starts a new binary as a new master on the listening
+	// sockets (SIGUSR2) and returns its pid; UpgradeFailed undoes what
+	// Upgrade did to the pid file once that process has exited.
+	Upgrade       func() (pid int, err error)
+	UpgradeFailed func()
 }
 
 // Master is nginx's master process cycle.
@@ -48,6 +53,15 @@ type Master struct {
 	// ReadyTimeout bounds how long a worker may take to load and report
 	// ready (keys, regexes and maps of a large configuration).
 	ReadyTimeout time.Duration
+	// Daemonized: SIGWINCH stops the workers only of a daemon, as nginx's.
+	Daemonized bool
+	// Inherited: this master was started by an old one's SIGUSR2; while
+	// that one runs, SIGUSR2 is ignored here.
+	Inherited bool
+
+	parent      int  // parent pid at start (the old master when Inherited)
+	newBinary   int  // pid of the new master SIGUSR2 started (0: none)
+	noAccepting bool // SIGWINCH stopped the workers
 
 	gen   *generation
 	procs map[int]*worker // every worker not reaped yet, by pid
@@ -74,6 +88,7 @@ type worker struct {
 // from it stops them and the master. It returns the process exit code.
 func (m *Master) Run(spec *Spec, ready func() error) int {
 	m.procs = map[int]*worker{}
+	m.parent = os.Getppid()
 	if m.ReadyTimeout == 0 {
 		m.ReadyTimeout = time.Minute
 	}
@@ -119,7 +134,7 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 			case syscall.SIGCHLD:
 				m.logSignal(sig, "")
 				m.reap()
-				if !quitting && !terminating {
+				if !quitting && !terminating && !m.noAccepting {
 					m.respawn()
 				}
 			case syscall.SIGTERM, syscall.SIGINT:
@@ -137,6 +152,15 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 					m.Hooks.StopListening()
 				}
 			case syscall.SIGHUP:
+				if m.noAccepting {
+					// ngx_noaccepting: workers start again on the same
+					// configuration (the new binary is being given up).
+					m.logSignal(sig, ", reconfiguring")
+					if !quitting && !terminating {
+						m.restart()
+					}
+					break
+				}
 				m.logSignal(sig, ", reconfiguring")
 				if !quitting && !terminating {
 					m.reload()
@@ -146,11 +170,31 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 				if !quitting && !terminating {
 					m.reopen()
 				}
-			case syscall.SIGUSR2, syscall.SIGWINCH:
-				// nginx's binary upgrade and "stop accepting": caught so
-				// that they do not kill the master, not acted on.
-				m.logSignal(sig, "")
-				m.Log("warn", fmt.Sprintf("signal %d is not supported by gonginx, ignored", int(sig)))
+			case syscall.SIGUSR2:
+				// ngx_signal_handler: no second upgrade while one runs, nor
+				// in a new binary whose old master still runs.
+				if m.newBinary > 0 || (m.Inherited && os.Getppid() == m.parent) {
+					m.logSignal(sig, ", ignoring")
+					break
+				}
+				m.logSignal(sig, ", changing binary")
+				if !quitting && !terminating {
+					m.upgrade()
+				}
+			case syscall.SIGWINCH:
+				if !m.Daemonized {
+					m.logSignal(sig, "")
+					break
+				}
+				m.logSignal(sig, ", stop accepting connections")
+				if !quitting && !terminating && !m.noAccepting {
+					m.noAccepting = true
+					m.Log("notice", "gracefully shutting down worker processes")
+					for _, w := range m.gen.workers {
+						w.exiting = true
+						m.command(w, cmdQuit)
+					}
+				}
 			}
 		}
 	}
@@ -279,6 +323,9 @@ func (m *Master) reap() {
 		}
 		name := "unknown process"
 		w := m.procs[pid]
+		if pid == m.newBinary {
+			name = "new binary process"
+		}
 		if w != nil {
 			name = "worker process"
 			delete(m.procs, pid)
@@ -294,6 +341,17 @@ func (m *Master) reap() {
 			m.Log("alert", fmt.Sprintf("%s %d exited on signal %d%s", name, pid, int(ws.Signal()), core))
 		default:
 			m.Log("notice", fmt.Sprintf("%s %d exited with code %d", name, pid, ws.ExitStatus()))
+		}
+		if pid == m.newBinary {
+			// The new binary is gone: this master is the one again, and
+			// workers stopped by SIGWINCH start again.
+			m.newBinary = 0
+			if m.Hooks.UpgradeFailed != nil {
+				m.Hooks.UpgradeFailed()
+			}
+			if m.noAccepting {
+				m.restart()
+			}
 		}
 		// A worker that failed before serving is not respawned (nginx's
 		// "exited with fatal code 2", which its init failures use; a Go
@@ -325,6 +383,33 @@ func (m *Master) respawn() {
 		}
 		m.command(w, msgGo)
 	}
+}
+
+// upgrade starts the new binary (SIGUSR2).
+func (m *Master) upgrade() {
+	if m.Hooks.Upgrade == nil {
+		return
+	}
+	pid, err := m.Hooks.Upgrade()
+	if err != nil {
+		m.Log("alert", err.Error())
+		return
+	}
+	m.newBinary = pid
+	m.Log("notice", "start new binary process "+strconv.Itoa(pid))
+}
+
+// restart starts workers on the current configuration again after
+// SIGWINCH stopped them.
+func (m *Master) restart() {
+	m.noAccepting = false
+	m.Log("notice", "start worker processes")
+	g, err := m.startGeneration(m.gen.spec)
+	if err != nil {
+		m.Log("alert", err.Error())
+		return
+	}
+	m.gen = g
 }
 
 // reload is the SIGHUP branch of ngx_master_process_cycle, except that

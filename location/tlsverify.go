@@ -6,6 +6,8 @@ import (
 	"encoding/pem"
 	"os"
 	"time"
+
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // verifyMode is ssl_verify_client, in nginx's numbering (sscf->verify).
@@ -126,7 +128,7 @@ type clientVerifier struct {
 	// CertificateRequest (ssl_trusted_certificate's are not sent).
 	names *x509.CertPool
 	store []*x509.Certificate // ssl_client_certificate and ssl_trusted_certificate
-	crls  []*crl
+	crls  []*tlsutil.CRL
 	crl   bool // ssl_crl is set: every certificate of the chain is checked
 }
 
@@ -175,13 +177,13 @@ func newClientVerifier(ssl *SSLConfig) (*clientVerifier, error) {
 
 // readPEMStore reads the certificates and CRLs of a PEM file, as
 // X509_LOOKUP_load_file does.
-func readPEMStore(path string) ([]*x509.Certificate, []*crl, error) {
+func readPEMStore(path string) ([]*x509.Certificate, []*tlsutil.CRL, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	var certs []*x509.Certificate
-	var crls []*crl
+	var crls []*tlsutil.CRL
 	for {
 		var b *pem.Block
 		b, data = pem.Decode(data)
@@ -194,7 +196,7 @@ func readPEMStore(path string) ([]*x509.Certificate, []*crl, error) {
 				certs = append(certs, c)
 			}
 		case "X509 CRL":
-			if l, err := parseCRL(b.Bytes); err == nil {
+			if l, err := tlsutil.ParseCRL(b.Bytes); err == nil {
 				crls = append(crls, l)
 			}
 		}
@@ -394,12 +396,12 @@ func (v *clientVerifier) checkRevocation(chain []*x509.Certificate, now time.Tim
 		case selfIssued(c):
 			issuer = c
 		}
-		var list *crl
+		var list *tlsutil.CRL
 		for _, l := range v.crls {
-			if !bytes.Equal(l.rawIssuer, c.RawIssuer) {
+			if !bytes.Equal(l.RawIssuer, c.RawIssuer) {
 				continue
 			}
-			if list == nil || issuer != nil && l.signedBy(issuer) {
+			if list == nil || issuer != nil && l.SignedBy(issuer) {
 				list = l
 			}
 		}
@@ -410,15 +412,15 @@ func (v *clientVerifier) checkRevocation(chain []*x509.Certificate, now time.Tim
 		switch {
 		case issuer == nil:
 			fail(x509NoCRLIssuer)
-		case !list.signedBy(issuer):
+		case !list.SignedBy(issuer):
 			fail(x509CRLSignature)
 		}
-		if now.Before(list.thisUpdate) {
+		if now.Before(list.ThisUpdate) {
 			fail(x509CRLNotYetValid)
-		} else if !list.nextUpdate.IsZero() && now.After(list.nextUpdate) {
+		} else if !list.NextUpdate.IsZero() && now.After(list.NextUpdate) {
 			fail(x509CRLExpired)
 		}
-		for _, serial := range list.revoked {
+		for _, serial := range list.Revoked {
 			if serial.Cmp(c.SerialNumber) == 0 {
 				fail(x509Revoked)
 				break

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -59,7 +60,7 @@ func leafTemplate(cn string, eku x509.ExtKeyUsage) *x509.Certificate {
 		ExtKeyUsage: []x509.ExtKeyUsage{eku}}
 }
 
-func testCRL(t *testing.T, ca *testCA, revoked ...*big.Int) *crl {
+func testCRL(t *testing.T, ca *testCA, revoked ...*big.Int) *tlsutil.CRL {
 	t.Helper()
 	var entries []x509.RevocationListEntry
 	for _, s := range revoked {
@@ -71,7 +72,7 @@ func testCRL(t *testing.T, ca *testCA, revoked ...*big.Int) *crl {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := parseCRL(der)
+	l, err := tlsutil.ParseCRL(der)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +112,9 @@ func TestClientVerifyCodes(t *testing.T) {
 		{"self-signed trusted", clientVerifier{depth: 1, store: []*x509.Certificate{self.cert}}, []*testCA{self}, x509OK},
 		{"expired", clientVerifier{depth: 1, store: store}, []*testCA{expired}, x509Expired},
 		{"server purpose", clientVerifier{depth: 1, store: store}, []*testCA{serverOnly}, x509InvalidPurpose},
-		{"crl", clientVerifier{depth: 1, store: store, crl: true, crls: []*crl{testCRL(t, root)}}, []*testCA{good}, x509OK},
-		{"revoked", clientVerifier{depth: 1, store: store, crl: true, crls: []*crl{testCRL(t, root, good.cert.SerialNumber)}}, []*testCA{good}, x509Revoked},
-		{"no crl of the intermediate", clientVerifier{depth: 2, store: store, crl: true, crls: []*crl{testCRL(t, root)}}, []*testCA{viaInter, inter}, x509NoCRL},
+		{"crl", clientVerifier{depth: 1, store: store, crl: true, crls: []*tlsutil.CRL{testCRL(t, root)}}, []*testCA{good}, x509OK},
+		{"revoked", clientVerifier{depth: 1, store: store, crl: true, crls: []*tlsutil.CRL{testCRL(t, root, good.cert.SerialNumber)}}, []*testCA{good}, x509Revoked},
+		{"no crl of the intermediate", clientVerifier{depth: 2, store: store, crl: true, crls: []*tlsutil.CRL{testCRL(t, root)}}, []*testCA{viaInter, inter}, x509NoCRL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +170,6 @@ func FuzzParseDN(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		appendDN2253(nil, b)
 		appendDNOneline(nil, b)
-		parseCRL(b)
+		tlsutil.ParseCRL(b)
 	})
 }

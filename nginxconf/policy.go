@@ -99,7 +99,10 @@ var served = setOf(
 	"scgi_next_upstream", "scgi_next_upstream_tries", "scgi_next_upstream_timeout",
 	"scgi_connect_timeout", "scgi_send_timeout", "scgi_read_timeout",
 	"scgi_request_buffering", "scgi_buffering", "scgi_ignore_client_abort",
-	// uwsgi (not uwsgi_ssl_*: suwsgi:// is refused)
+	// uwsgi (uwsgi_ssl_* for suwsgi://)
+	"uwsgi_ssl_verify", "uwsgi_ssl_trusted_certificate", "uwsgi_ssl_verify_depth", "uwsgi_ssl_name",
+	"uwsgi_ssl_server_name", "uwsgi_ssl_protocols", "uwsgi_ssl_ciphers", "uwsgi_ssl_certificate",
+	"uwsgi_ssl_certificate_key", "uwsgi_ssl_password_file", "uwsgi_ssl_crl", "uwsgi_ssl_session_reuse",
 	"uwsgi_pass", "uwsgi_param", "uwsgi_modifier1", "uwsgi_modifier2",
 	"uwsgi_pass_request_headers", "uwsgi_pass_request_body",
 	"uwsgi_hide_header", "uwsgi_pass_header", "uwsgi_ignore_headers", "uwsgi_intercept_errors",

@@ -225,7 +225,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 	if p.scheme == "https" || p.urlValue != nil {
 		// As ngx_http_proxy_merge_loc_conf: only then is the upstream
 		// SSL context made (and its files read and checked).
-		bt, err := compileTLS(blocks, groups.ConfPrefix, c)
+		bt, err := compileTLS("proxy", blocks, groups.ConfPrefix, c)
 		if err != nil {
 			return nil, err
 		}

@@ -203,7 +203,7 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 	if sc, ok := p.proto.(*scgi); ok && sc.uwsgi {
 		var ssl bool
 		if addr, ssl = trimUWSGIScheme(addr); ssl {
-			return confErr(d, `"suwsgi://" (uwsgi over SSL) is not supported by gonginx`)
+			p.scheme = "suwsgi" // uwsgi over TLS, uwsgi_ssl_*
 		}
 	}
 	p.passURL = addr
@@ -234,13 +234,14 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 func (p *Proxy) resolveAddress(s *rewrite.State, x *exchange, t *target) (int, error) {
 	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
 	key := internString(x.urlBuf)
+	t.scheme = p.scheme
 	if sc, ok := p.proto.(*scgi); ok && sc.uwsgi {
 		var ssl bool
 		if key, ssl = trimUWSGIScheme(key); ssl {
-			return 500, fmt.Errorf("suwsgi (uwsgi over SSL) is not supported by gonginx")
+			t.scheme = "suwsgi"
 		}
 	}
-	t.scheme, t.proxyHost = p.scheme, key
+	t.proxyHost = key
 	if key == "" {
 		return 500, fmt.Errorf("no host in upstream %q", key)
 	}

@@ -69,6 +69,17 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 	if err := p.compileFastCGIURL(pass, c); err != nil {
 		return nil, err
 	}
+	if sc.uwsgi && (p.scheme == "suwsgi" || p.urlValue != nil) {
+		// As ngx_http_uwsgi_merge_loc_conf: suwsgi:// (or an address
+		// with variables, which may name it) makes the upstream SSL
+		// context of the uwsgi_ssl_* settings.
+		bt, err := compileTLS("uwsgi", blocks, groups.ConfPrefix, c)
+		if err != nil {
+			return nil, err
+		}
+		bt.prepare(p.group, p.proxyHost)
+		p.tls = bt
+	}
 	if err := groups.compileResolver(p, blocks); err != nil {
 		return nil, err
 	}

@@ -526,7 +526,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		g.done(server, true, now)
 		return nil, server, false, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
 	}
-	if t.scheme == "https" && p.tls != nil {
+	if (t.scheme == "https" || t.scheme == "suwsgi") && p.tls != nil {
 		// The handshake is part of connecting, bounded by
 		// proxy_connect_timeout; a failure (a certificate that does not
 		// verify too) counts as the server's error and moves on to the

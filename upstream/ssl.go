@@ -30,7 +30,7 @@ type backendTLS struct {
 	verify     bool
 	roots      []*x509.Certificate
 	depth      int
-	crls       []*x509.RevocationList
+	crls       []*tlsutil.CRL
 	name       *rewrite.Complex // proxy_ssl_name; nil: the proxy_pass host
 	serverName bool             // proxy_ssl_server_name: send SNI
 	reuse      bool             // proxy_ssl_session_reuse
@@ -40,7 +40,8 @@ type backendTLS struct {
 	keyDir          *nginxconf.Directive
 	passwords       []string
 	confPrefix      string
-	secLevel0       bool // "@SECLEVEL=0" in proxy_ssl_ciphers
+	secLevel0       bool   // "@SECLEVEL=0" in proxy_ssl_ciphers
+	module          string // "proxy" or "uwsgi", the directives' prefix
 	// configs holds, for a group and an SNI name known at compile time,
 	// the config to use: a handshake to a fixed backend clones nothing.
 	configs map[tlsKey]*tls.Config
@@ -53,24 +54,25 @@ type tlsKey struct {
 
 // compileTLS reads the proxy_ssl_* directives inherited by a location
 // whose proxy_pass may speak https, with nginx's defaults and -t errors.
-func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.Compiler) (*backendTLS, error) {
-	bt := &backendTLS{depth: 1, base: &tls.Config{InsecureSkipVerify: true}}
+// module is the directives' prefix: "proxy", or "uwsgi" for suwsgi://.
+func compileTLS(module string, blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.Compiler) (*backendTLS, error) {
+	bt := &backendTLS{depth: 1, base: &tls.Config{InsecureSkipVerify: true}, module: module}
 	full := func(name string) string {
 		if filepath.IsAbs(name) {
 			return name
 		}
 		return filepath.Join(confPrefix, name)
 	}
-	bt.verify = flag(blocks, "proxy_ssl_verify", false)
-	bt.serverName = flag(blocks, "proxy_ssl_server_name", false)
-	if d := last(blocks, "proxy_ssl_verify_depth"); d != nil {
+	bt.verify = flag(blocks, module+"_ssl_verify", false)
+	bt.serverName = flag(blocks, module+"_ssl_server_name", false)
+	if d := last(blocks, module+"_ssl_verify_depth"); d != nil {
 		n, err := strconv.Atoi(d.Args[0])
 		if err != nil || n < 0 {
 			return nil, confErr(d, `"%s" directive invalid number`, d.Name)
 		}
 		bt.depth = n
 	}
-	if d := last(blocks, "proxy_ssl_name"); d != nil {
+	if d := last(blocks, module+"_ssl_name"); d != nil {
 		cv, err := c.Complex(d.Args[0])
 		if err != nil {
 			return nil, rewrite.At(err, d)
@@ -79,7 +81,7 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 	}
 	ciphers := "DEFAULT"
 	var cipherDir *nginxconf.Directive
-	if d := last(blocks, "proxy_ssl_ciphers"); d != nil {
+	if d := last(blocks, module+"_ssl_ciphers"); d != nil {
 		ciphers, cipherDir = d.Args[0], d
 	}
 	suites, sec0, err := opensslCiphers(ciphers)
@@ -87,26 +89,26 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 	case err == errNoCipherMatch:
 		return nil, bare(fmt.Sprintf(`SSL_CTX_set_cipher_list("%s") failed (SSL: error:0A0000B9:SSL routines::no cipher match)`, ciphers))
 	case err != nil:
-		return nil, confErr(cipherDir, "%s", err.Error())
+		return nil, confErr(cipherDir, "%s", strings.Replace(err.Error(), "proxy_ssl_ciphers", module+"_ssl_ciphers", 1))
 	}
 	bt.secLevel0 = sec0
 	bt.base.CipherSuites = suites
 	protocols := []string{"TLSv1", "TLSv1.1", "TLSv1.2"} // nginx 1.22's default for proxy_ssl_protocols
-	if d := last(blocks, "proxy_ssl_protocols"); d != nil {
+	if d := last(blocks, module+"_ssl_protocols"); d != nil {
 		protocols = d.Args
 	}
 	bt.base.MinVersion, bt.base.MaxVersion = protocolRange(protocols)
-	bt.reuse = flag(blocks, "proxy_ssl_session_reuse", true)
+	bt.reuse = flag(blocks, module+"_ssl_session_reuse", true)
 	var passwords []string
-	if pd := last(blocks, "proxy_ssl_password_file"); pd != nil {
+	if pd := last(blocks, module+"_ssl_password_file"); pd != nil {
 		if passwords, err = readPasswords(pd, full(pd.Args[0])); err != nil {
 			return nil, err
 		}
 	}
-	if d := last(blocks, "proxy_ssl_certificate"); d != nil {
-		key := last(blocks, "proxy_ssl_certificate_key")
+	if d := last(blocks, module+"_ssl_certificate"); d != nil {
+		key := last(blocks, module+"_ssl_certificate_key")
 		if key == nil {
-			return nil, bare(fmt.Sprintf(`no "proxy_ssl_certificate_key" is defined for certificate "%s"`, d.Args[0]))
+			return nil, bare(fmt.Sprintf(`no "%s_ssl_certificate_key" is defined for certificate "%s"`, module, d.Args[0]))
 		}
 		if strings.Contains(d.Args[0], "$") || strings.Contains(key.Args[0], "$") {
 			// Loaded per connection, as nginx 1.22 does (no cache).
@@ -133,14 +135,14 @@ func compileTLS(blocks [][]*nginxconf.Directive, confPrefix string, c *rewrite.C
 // finishVerify loads what proxy_ssl_verify needs.
 func (bt *backendTLS) finishVerify(blocks [][]*nginxconf.Directive, full func(string) string) (err error) {
 	if bt.verify {
-		d := last(blocks, "proxy_ssl_trusted_certificate")
+		d := last(blocks, bt.module+"_ssl_trusted_certificate")
 		if d == nil || d.Args[0] == "" {
-			return bare("no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+			return bare(fmt.Sprintf("no %s_ssl_trusted_certificate for %s_ssl_verify", bt.module, bt.module))
 		}
 		if bt.roots, err = loadRoots(full(d.Args[0])); err != nil {
 			return err
 		}
-		if d := last(blocks, "proxy_ssl_crl"); d != nil && d.Args[0] != "" {
+		if d := last(blocks, bt.module+"_ssl_crl"); d != nil && d.Args[0] != "" {
 			if bt.crls, err = loadCRLs(full(d.Args[0])); err != nil {
 				return err
 			}
@@ -240,12 +242,12 @@ func loadRoots(path string) ([]*x509.Certificate, error) {
 	return nil, bare(fmt.Sprintf(`SSL_CTX_load_verify_locations("%s") failed (SSL: error:80000002:system library::%s:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`, path, reason, path))
 }
 
-func loadCRLs(path string) ([]*x509.RevocationList, error) {
+func loadCRLs(path string) ([]*tlsutil.CRL, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, bare(fmt.Sprintf(`X509_LOOKUP_load_file("%s") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`, path, path))
 	}
-	var out []*x509.RevocationList
+	var out []*tlsutil.CRL
 	for {
 		var b *pem.Block
 		b, data = pem.Decode(data)
@@ -255,7 +257,9 @@ func loadCRLs(path string) ([]*x509.RevocationList, error) {
 		if b.Type != "X509 CRL" {
 			continue
 		}
-		crl, err := x509.ParseRevocationList(b.Bytes)
+		// Version 1 lists too ("openssl ca -gencrl" without crlnumber),
+		// which crypto/x509 does not parse.
+		crl, err := tlsutil.ParseCRL(b.Bytes)
 		if err != nil {
 			return nil, bare(fmt.Sprintf(`X509_LOOKUP_load_file("%s") failed (%v)`, path, err))
 		}

@@ -130,7 +130,7 @@ func TestCompileTLSErrors(t *testing.T) {
 		{"proxy_ssl_verify_depth x;", `"proxy_ssl_verify_depth" directive invalid number in /test.conf:1`},
 	}
 	for _, tt := range tests {
-		_, err := compileTLS([][]*nginxconfDirective{parseConf(t, tt.conf)}, t.TempDir(), newCompiler())
+		_, err := compileTLS("proxy", [][]*nginxconfDirective{parseConf(t, tt.conf)}, t.TempDir(), newCompiler())
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.conf, err, tt.want)
 		}

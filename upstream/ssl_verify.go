@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"strings"
 	"time"
+
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // OpenSSL's X509_V_ERR_* codes that proxy_ssl_verify can report, with
@@ -186,7 +188,7 @@ func (bt *backendTLS) checkCRLs(chain []*x509.Certificate, now time.Time) int {
 		if i+1 < len(chain) {
 			issuer = chain[i+1]
 		}
-		var crl *x509.RevocationList
+		var crl *tlsutil.CRL
 		for _, l := range bt.crls {
 			if bytes.Equal(l.RawIssuer, c.RawIssuer) {
 				crl = l
@@ -197,7 +199,7 @@ func (bt *backendTLS) checkCRLs(chain []*x509.Certificate, now time.Time) int {
 			code = vNoCRL
 			continue
 		}
-		if crl.CheckSignatureFrom(issuer) != nil {
+		if !crl.SignedBy(issuer) {
 			code = vCRLSignature
 		}
 		if now.Before(crl.ThisUpdate) {
@@ -205,8 +207,8 @@ func (bt *backendTLS) checkCRLs(chain []*x509.Certificate, now time.Time) int {
 		} else if !crl.NextUpdate.IsZero() && now.After(crl.NextUpdate) {
 			code = vCRLExpired
 		}
-		for _, e := range crl.RevokedCertificateEntries {
-			if e.SerialNumber.Cmp(c.SerialNumber) == 0 {
+		for _, serial := range crl.Revoked {
+			if serial.Cmp(c.SerialNumber) == 0 {
 				code = vRevoked
 			}
 		}

@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -30,11 +31,17 @@ type scgiServer struct {
 
 func startSCGIServer(t *testing.T) *scgiServer { return startCGIServer(t, false) }
 
-func startCGIServer(t *testing.T, uwsgi bool) *scgiServer {
+func startCGIServer(t *testing.T, uwsgi bool) *scgiServer { return startCGIServerTLS(t, uwsgi, nil) }
+
+// startCGIServerTLS speaks TLS with cfg when it is not nil (suwsgi://).
+func startCGIServerTLS(t *testing.T, uwsgi bool, cfg *tls.Config) *scgiServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
 	}
 	s := &scgiServer{ln: ln, uwsgi: uwsgi}
 	s.wg.Add(1)
@@ -147,6 +154,12 @@ func (s *scgiServer) serveConn(c net.Conn) {
 	}
 	var out string
 	switch script := uri[strings.LastIndexByte(uri, '/')+1:]; script {
+	case "peer": // over TLS: the client certificate the server presented
+		peer := "none"
+		if tc, ok := c.(*tls.Conn); ok && len(tc.ConnectionState().PeerCertificates) > 0 {
+			peer = tc.ConnectionState().PeerCertificates[0].Subject.String()
+		}
+		out = "Status: 200\r\n\r\npeer " + peer + "\n"
 	case "status":
 		out = "Status: 404 Not Found\r\nX-A: b\r\nContent-Type: text/plain\r\n\r\nnope\n"
 	case "statusline":

@@ -1,4 +1,4 @@
-package location
+package tlsutil
 
 import (
 	"crypto/x509"
@@ -9,17 +9,17 @@ import (
 	"time"
 )
 
-// crl is what verification needs of a certificate revocation list.
+// CRL is what verification needs of a certificate revocation list.
 // crypto/x509 parses version 2 lists only, and "openssl ca -gencrl"
 // without a crlnumber writes version 1 ones, which OpenSSL takes.
-type crl struct {
-	rawIssuer  []byte
+type CRL struct {
+	RawIssuer  []byte
+	ThisUpdate time.Time
+	NextUpdate time.Time // zero when absent
+	Revoked    []*big.Int
 	tbs        []byte
 	sigAlg     x509.SignatureAlgorithm
 	sig        []byte
-	thisUpdate time.Time
-	nextUpdate time.Time // zero when absent
-	revoked    []*big.Int
 }
 
 type crlDER struct {
@@ -34,15 +34,15 @@ type revokedDER struct {
 	Ext    asn1.RawValue `asn1:"optional"`
 }
 
-// parseCRL parses a DER CertificateList of version 1 or 2.
-func parseCRL(der []byte) (*crl, error) {
+// ParseCRL parses a DER CertificateList of version 1 or 2.
+func ParseCRL(der []byte) (*CRL, error) {
 	var outer crlDER
 	if rest, err := asn1.Unmarshal(der, &outer); err != nil {
 		return nil, err
 	} else if len(rest) > 0 {
 		return nil, errors.New("trailing data")
 	}
-	l := &crl{tbs: outer.TBS.FullBytes, sig: outer.Sig.RightAlign(), sigAlg: sigAlgOf(outer.SigAlg.Algorithm)}
+	l := &CRL{tbs: outer.TBS.FullBytes, sig: outer.Sig.RightAlign(), sigAlg: sigAlgOf(outer.SigAlg.Algorithm)}
 	var fields []asn1.RawValue
 	rest := outer.TBS.Bytes
 	for len(rest) > 0 {
@@ -60,15 +60,15 @@ func parseCRL(der []byte) (*crl, error) {
 	if len(fields) < 3 {
 		return nil, errors.New("short CRL")
 	}
-	l.rawIssuer = fields[1].FullBytes
+	l.RawIssuer = fields[1].FullBytes
 	var err error
-	if l.thisUpdate, err = parseASN1Time(fields[2]); err != nil {
+	if l.ThisUpdate, err = parseASN1Time(fields[2]); err != nil {
 		return nil, err
 	}
 	for _, f := range fields[3:] {
 		switch {
 		case f.Class == asn1.ClassUniversal && (f.Tag == asn1.TagUTCTime || f.Tag == asn1.TagGeneralizedTime):
-			if l.nextUpdate, err = parseASN1Time(f); err != nil {
+			if l.NextUpdate, err = parseASN1Time(f); err != nil {
 				return nil, err
 			}
 		case f.Class == asn1.ClassUniversal && f.Tag == asn1.TagSequence:
@@ -77,7 +77,7 @@ func parseCRL(der []byte) (*crl, error) {
 				return nil, err
 			}
 			for _, e := range entries {
-				l.revoked = append(l.revoked, e.Serial)
+				l.Revoked = append(l.Revoked, e.Serial)
 			}
 		}
 	}
@@ -90,9 +90,9 @@ func parseASN1Time(v asn1.RawValue) (time.Time, error) {
 	return t, err
 }
 
-// signedBy checks the list's signature with the issuer's key only (its
+// SignedBy checks the list's signature with the issuer's key only (its
 // CA-ness is check_extensions' business).
-func (l *crl) signedBy(issuer *x509.Certificate) bool {
+func (l *CRL) SignedBy(issuer *x509.Certificate) bool {
 	return l.sigAlg != x509.UnknownSignatureAlgorithm && issuer.CheckSignature(l.sigAlg, l.tbs, l.sig) == nil
 }
 

@@ -606,6 +606,13 @@ func (x *exchange) special(code int) {
 	x.errStatus = 0
 	x.st.ErrStatus = x.errStatus // $status reads it first
 	x.kept.ctype = nil
+	switch code {
+	case 400, 413, 414, 495, 496, 497, 500, 501:
+		// Not kept alive, error_page or not (r->keepalive = 0).
+		if x.req != nil {
+			x.req.KeepAlive = false
+		}
+	}
 	conf := x.srv.root.conf
 	if x.loc != nil {
 		conf = x.loc.conf

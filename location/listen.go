@@ -29,8 +29,11 @@ type Listen struct {
 	Backlog       int
 	RcvBuf        int
 	SndBuf        int
-	FastOpen      int
-	SoKeepalive   string
+	FastOpen      int    // -1: not set
+	SoKeepalive   string // "on", "off", a triple or "" (not set)
+	// KeepIdle, KeepIntvl (seconds) and KeepCnt are so_keepalive's
+	// triple (0: the system's).
+	KeepIdle, KeepIntvl, KeepCnt int
 
 	File string
 	Line int
@@ -49,7 +52,7 @@ func defaultListen(root bool, file string, line int) *Listen {
 		port = 80
 	}
 	return &Listen{Network: "tcp4", IP: net.IPv4zero.To4(), Port: port,
-		Addr: "0.0.0.0:" + strconv.Itoa(port), IPv6Only: true, Backlog: -1, File: file, Line: line}
+		Addr: "0.0.0.0:" + strconv.Itoa(port), IPv6Only: true, Backlog: -1, FastOpen: -1, File: file, Line: line}
 }
 
 // parseListen parses the arguments of one listen directive. Errors are
@@ -64,7 +67,7 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 	}
 	l := *base[0]
 	l.File, l.Line = d.File, endLine(d)
-	l.Backlog = -1
+	l.Backlog, l.FastOpen = -1, -1
 	l.IPv6Only = true
 	for _, a := range d.Args[1:] {
 		switch {
@@ -113,8 +116,11 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 			l.Set, l.Bind = true, true
 		case strings.HasPrefix(a, "so_keepalive="):
 			v := a[13:]
-			if v != "on" && v != "off" && !validKeepaliveTriple(v) {
-				return nil, fmt.Errorf("invalid so_keepalive value: %q", v)
+			if v != "on" && v != "off" {
+				var ok bool
+				if l.KeepIdle, l.KeepIntvl, l.KeepCnt, ok = parseKeepaliveTriple(v); !ok {
+					return nil, fmt.Errorf("invalid so_keepalive value: %q", v)
+				}
 			}
 			l.SoKeepalive, l.Set, l.Bind = v, true, true
 		default:
@@ -130,26 +136,29 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 	return out, nil
 }
 
-func validKeepaliveTriple(v string) bool {
-	parts := strings.Split(v, ":")
-	if len(parts) != 3 {
-		return false
-	}
+// parseKeepaliveTriple reads so_keepalive's "[idle]:[intvl]:[cnt]"
+// (times in seconds), as ngx_http_core_listen: one part at least is
+// non-zero.
+func parseKeepaliveTriple(v string) (idle, intvl, cnt int, ok bool) {
+	parts := strings.SplitN(v, ":", 3)
+	var n [3]int64
 	for i, p := range parts {
 		if p == "" {
 			continue
 		}
-		if i == 2 {
-			if _, err := strconv.Atoi(p); err != nil {
-				return false
-			}
-			continue
+		if i < 2 {
+			n[i], ok = nginxconf.ParseTime(p, true)
+		} else {
+			n[i], ok = nginxconf.ParseNumber(p)
 		}
-		if _, ok := parseSeconds(p); !ok {
-			return false
+		if !ok {
+			return 0, 0, 0, false
 		}
 	}
-	return true
+	if n[0] == 0 && n[1] == 0 && n[2] == 0 {
+		return 0, 0, 0, false
+	}
+	return int(n[0]), int(n[1]), int(n[2]), true
 }
 
 // parseListenAddr parses the address argument as ngx_parse_url does for

@@ -34,6 +34,7 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		l.ka.apply(nc)
 		sc := &serverConn{nc: nc}
 		if l.srv.rt.Load().OrdersFirst() {
 			l.srv.order.add(&sc.order)

@@ -70,6 +70,7 @@ type Server struct {
 
 type listener struct {
 	ln   net.Listener
+	ka   acceptedKeepalive // what accepted connections get
 	sock atomic.Pointer[location.Socket]
 	tls  atomic.Pointer[tls.Config]
 	srv  *Server
@@ -182,7 +183,7 @@ func (s *Server) apply(rt *location.Router) error {
 			}
 			return err
 		}
-		todo = append(todo, pending{l: &listener{ln: ln, srv: s}, sock: sock, tc: tc, new: true})
+		todo = append(todo, pending{l: &listener{ln: ln, ka: readKeepalive(ln), srv: s}, sock: sock, tc: tc, new: true})
 	}
 	old := s.rt.Load()
 	s.rt.Store(rt)

@@ -109,17 +109,16 @@ var served = setOf(
 	"uwsgi_next_upstream", "uwsgi_next_upstream_tries", "uwsgi_next_upstream_timeout",
 	"uwsgi_connect_timeout", "uwsgi_send_timeout", "uwsgi_read_timeout",
 	"uwsgi_request_buffering", "uwsgi_buffering", "uwsgi_ignore_client_abort",
-	// the proxy cache, for each protocol (upstream/cache.go); not
-	// *_cache_background_update on
+	// the proxy cache, for each protocol (upstream/cache.go)
 	"proxy_cache_path", "fastcgi_cache_path", "scgi_cache_path", "uwsgi_cache_path",
 	"proxy_cache", "proxy_cache_key", "proxy_cache_valid", "proxy_cache_methods", "proxy_cache_min_uses", "proxy_cache_bypass", "proxy_no_cache", "proxy_cache_use_stale",
-	"proxy_cache_lock", "proxy_cache_lock_age", "proxy_cache_lock_timeout", "proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_max_range_offset",
+	"proxy_cache_lock", "proxy_cache_background_update", "proxy_cache_lock_age", "proxy_cache_lock_timeout", "proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_max_range_offset",
 	"fastcgi_cache", "fastcgi_cache_key", "fastcgi_cache_valid", "fastcgi_cache_methods", "fastcgi_cache_min_uses", "fastcgi_cache_bypass", "fastcgi_no_cache", "fastcgi_cache_use_stale",
-	"fastcgi_cache_lock", "fastcgi_cache_lock_age", "fastcgi_cache_lock_timeout", "fastcgi_cache_revalidate", "fastcgi_cache_max_range_offset",
+	"fastcgi_cache_lock", "fastcgi_cache_background_update", "fastcgi_cache_lock_age", "fastcgi_cache_lock_timeout", "fastcgi_cache_revalidate", "fastcgi_cache_max_range_offset",
 	"scgi_cache", "scgi_cache_key", "scgi_cache_valid", "scgi_cache_methods", "scgi_cache_min_uses", "scgi_cache_bypass", "scgi_no_cache", "scgi_cache_use_stale",
-	"scgi_cache_lock", "scgi_cache_lock_age", "scgi_cache_lock_timeout", "scgi_cache_revalidate", "scgi_cache_max_range_offset",
+	"scgi_cache_lock", "scgi_cache_background_update", "scgi_cache_lock_age", "scgi_cache_lock_timeout", "scgi_cache_revalidate", "scgi_cache_max_range_offset",
 	"uwsgi_cache", "uwsgi_cache_key", "uwsgi_cache_valid", "uwsgi_cache_methods", "uwsgi_cache_min_uses", "uwsgi_cache_bypass", "uwsgi_no_cache", "uwsgi_cache_use_stale",
-	"uwsgi_cache_lock", "uwsgi_cache_lock_age", "uwsgi_cache_lock_timeout", "uwsgi_cache_revalidate", "uwsgi_cache_max_range_offset",
+	"uwsgi_cache_lock", "uwsgi_cache_background_update", "uwsgi_cache_lock_age", "uwsgi_cache_lock_timeout", "uwsgi_cache_revalidate", "uwsgi_cache_max_range_offset",
 	// ssl
 	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/md5"
 	"errors"
+	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -49,6 +51,10 @@ type cacheReq struct {
 	hasEntry  bool // entry is an expired file kept for stale or revalidation
 	updating  bool // this request holds the key's updating mark
 	lastFT    ftMask
+	// background: this is the fetch of a background update (nginx's
+	// r->background); bgPending: the stale entry was sent and that fetch
+	// follows.
+	background, bgPending bool
 	// From the backend's head: nginx's r->cache fields.
 	validSec, updatingSec, errorSec int64
 	vary                            []byte
@@ -57,6 +63,7 @@ type cacheReq struct {
 	w                               filecache.Writer
 	tee                             teeStream
 	variantBuf                      []byte
+	revHead                         http1.ResponseHead // the cached head, read for a revalidation
 }
 
 var cacheReqPool = sync.Pool{New: func() any { return &cacheReq{entry: filecache.Entry{Fd: -1}} }}
@@ -83,8 +90,13 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 		cr.end()
 		cacheReqPool.Put(cr)
 	}()
-	cr.conf, cr.zone, cr.status, cr.cacheable, cr.hasEntry, cr.updating, cr.lastFT, cr.secondary = p.cache, nil, "", false, false, false, 0, false
+	cr.reset(p.cache)
 	status, err = p.serveUpstream(c, s, locPrefix, cr)
+	if cr.bgPending {
+		cr.end()
+		p.backgroundUpdate(c, s, locPrefix)
+		return status, err
+	}
 	switch {
 	case status == statusServeStale:
 		cr.status = cacheStale
@@ -103,6 +115,52 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	}
 	return status, err
 }
+
+func (cr *cacheReq) reset(cc *cacheConf) {
+	cr.conf, cr.zone, cr.status, cr.cacheable, cr.hasEntry, cr.updating, cr.lastFT, cr.secondary = cc, nil, "", false, false, false, 0, false
+	cr.background, cr.bgPending = false, false
+}
+
+// backgroundUpdate fetches the entry a stale answer was sent from, as
+// nginx's background subrequest: once the client has the response, the
+// request goes to the backend again, its answer stored and dropped. It
+// runs on copies of the request's state, so the client's log line keeps
+// the main request's values.
+func (p *Proxy) backgroundUpdate(c http1.Stream, s *rewrite.State, locPrefix string) {
+	cr := cacheReqPool.Get().(*cacheReq)
+	defer cacheReqPool.Put(cr)
+	cr.reset(p.cache)
+	cr.background = true
+	bs := *s
+	bs.UpstreamTries, bs.UpstreamName, bs.Buf, bs.CacheETag, bs.SentTrailers = nil, nil, nil, nil, nil
+	bs.Conn = nil
+	ds := &discardStream{Stream: c}
+	p.serveUpstream(ds, &bs, locPrefix, cr)
+	cr.end()
+}
+
+// discardStream is the client side of a background update: the head and
+// body go nowhere.
+type discardStream struct {
+	http1.Stream
+	wrote bool
+}
+
+func (d *discardStream) WriteHeader(*http1.Response) error { d.wrote = true; return nil }
+func (d *discardStream) HeaderWritten() bool               { return d.wrote }
+func (d *discardStream) Write(p []byte) (int, error)       { return len(p), nil }
+func (d *discardStream) WriteOut(p []byte) (int, error)    { return len(p), nil }
+func (d *discardStream) Flush() error                      { return nil }
+func (d *discardStream) FlushOut() error                   { return nil }
+func (d *discardStream) Finish() error                     { return nil }
+func (d *discardStream) Abort()                            {}
+func (d *discardStream) Discard()                          {}
+func (d *discardStream) Hijacked() bool                    { return false }
+func (d *discardStream) Socket() (syscall.RawConn, net.Conn) {
+	return nil, nil
+}
+func (d *discardStream) SetLimitRate(int64, bool) {}
+func (d *discardStream) AddSent(int64)            {}
 
 // staleOnError reports whether a failed request serves the expired entry
 // (proxy_cache_use_stale, or the entry's stale-if-error time).
@@ -161,6 +219,12 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 		return false, 0, nil
 	}
 	cr.status = cacheMiss
+	if st := cr.zone.Error(cr.key, time.Now().Unix()); st != 0 {
+		// An intercepted error cached: its error_page answers again.
+		cr.status = cacheHit
+		s.CacheStatus = cr.status
+		return true, st, nil
+	}
 	waitUntil := time.Time{}
 	lockWait := cc.lockWait
 	for {
@@ -192,9 +256,11 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 				return true, st, err
 			}
 			staleUpdating := cr.entry.ValidSec+cr.entry.UpdatingSec >= now
+			stale := (cc.staleUpd || staleUpdating) && !cr.background
 			if !cr.zone.TryUpdate(cr.key, 0) {
-				// Another request fetches it (UPDATING).
-				if cc.staleUpd || staleUpdating {
+				// Another request fetches it (UPDATING); else, as a
+				// background update, it is fetched all the same.
+				if stale {
 					cr.status = cacheUpdating
 					s.CacheStatus = cr.status
 					st, err := p.sendCached(c, s, cr)
@@ -202,6 +268,15 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 				}
 			} else {
 				cr.updating = true
+				if stale && cc.bgUpdate {
+					// proxy_cache_background_update: the stale entry
+					// now, the fetch after it (Serve).
+					cr.status = cacheStale
+					s.CacheStatus = cr.status
+					cr.bgPending = true
+					st, err := p.sendCached(c, s, cr)
+					return true, st, err
+				}
 			}
 			cr.hasEntry = true
 			cr.status = cacheExpired
@@ -373,21 +448,25 @@ func (p *Proxy) cacheTestNext(x *exchange) int {
 		return statusServeStale
 	}
 	if x.head.Status == 304 && p.cache.revalid {
-		// The entry's times are renewed from the 304 (its
-		// Cache-Control or Expires), else from proxy_cache_valid.
+		// The entry's times are renewed from the 304's Cache-Control or
+		// Expires, else from the cached head's (read again as a hit
+		// would), else proxy_cache_valid for the cached status.
 		cr.validSec, cr.updatingSec, cr.errorSec, cr.vary = 0, 0, 0, nil
-		p.cacheHeaders(x, false)
-		now := time.Now().Unix()
-		m := cr.entry.Meta
+		p.cacheHeaders(cr, x.head.Headers, false)
 		if cr.validSec == 0 {
-			if v := p.cache.validFor(304); v > 0 {
-				cr.validSec = now + int64(v/time.Second)
+			if hl, err := http1.ParseResponseHead(cr.entry.Head, &cr.revHead); err == nil && hl > 0 {
+				cr.validSec, cr.updatingSec, cr.errorSec = 0, 0, 0
+				p.cacheHeaders(cr, cr.revHead.Headers, false)
+				if cr.validSec == 0 {
+					if v := p.cache.validFor(cr.revHead.Status); v > 0 {
+						cr.validSec = time.Now().Unix() + int64(v/time.Second)
+					}
+				}
 			}
-		} else {
-			m.UpdatingSec, m.ErrorSec = cr.updatingSec, cr.errorSec
 		}
 		if cr.validSec != 0 {
-			m.ValidSec, m.Date = cr.validSec, now
+			m := cr.entry.Meta
+			m.ValidSec, m.UpdatingSec, m.ErrorSec, m.Date = cr.validSec, cr.updatingSec, cr.errorSec, time.Now().Unix()
 			cr.zone.Refresh(&cr.entry, &m)
 			cr.entry.Meta.ValidSec = m.ValidSec
 		}
@@ -401,11 +480,10 @@ func (p *Proxy) cacheTestNext(x *exchange) int {
 // in the order they come, each unless proxy_ignore_headers names it.
 // store: the head is a response to store (a 304's Set-Cookie or Vary
 // does not matter).
-func (p *Proxy) cacheHeaders(x *exchange, store bool) {
-	cr := x.cr
+func (p *Proxy) cacheHeaders(cr *cacheReq, hs []http1.Header, store bool) {
 	now := time.Now().Unix()
 	xaExpires := false
-	for _, h := range x.head.Headers {
+	for _, h := range hs {
 		v := h.Value
 		switch {
 		case http1.EqualFold(h.Name, "x-accel-expires"):
@@ -549,7 +627,7 @@ func (p *Proxy) cacheStore(r *http1.Request, s *rewrite.State, x *exchange) (all
 		return false
 	}
 	cr.validSec, cr.updatingSec, cr.errorSec, cr.vary = 0, 0, 0, nil
-	p.cacheHeaders(x, true)
+	p.cacheHeaders(cr, x.head.Headers, true)
 	if !cr.cacheable {
 		return false
 	}
@@ -613,6 +691,29 @@ func (p *Proxy) defaultKey(b []byte, r *http1.Request, s *rewrite.State, t *targ
 		b = append(b, p.proxyHost...)
 	}
 	return p.appendURI(b, r, s, t, locPrefix)
+}
+
+// cacheError is the cache's part of ngx_http_upstream_intercept_errors:
+// an intercepted error that may be cached is remembered by its status.
+func (p *Proxy) cacheError(x *exchange) {
+	cr := x.cr
+	if !cr.cacheable || cr.zone == nil {
+		return
+	}
+	cr.validSec, cr.updatingSec, cr.errorSec, cr.vary = 0, 0, 0, nil
+	p.cacheHeaders(cr, x.head.Headers, true)
+	if !cr.cacheable {
+		return
+	}
+	valid := cr.validSec
+	if valid == 0 {
+		if v := p.cache.validFor(x.head.Status); v > 0 {
+			valid = time.Now().Unix() + int64(v/time.Second)
+		}
+	}
+	if valid != 0 {
+		cr.zone.SetError(cr.key, x.head.Status, valid)
+	}
 }
 
 // appendStoredHead writes the backend's head as the cache file keeps it:

@@ -652,6 +652,9 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if p.intercepts(x.head.Status) {
 		// proxy_intercept_errors: the location's error_page answers.
 		keep = keepBodiless
+		if x.cr != nil {
+			p.cacheError(x)
+		}
 		return x.head.Status, nil, 0
 	}
 	if s != nil && p.accelRedirect(x.head.Headers) {

@@ -34,6 +34,10 @@ type node struct {
 	lockEnd  time.Time // until when the updating request holds the lock (proxy_cache_lock_age)
 	lastUse  time.Time // for inactive
 	size     int64     // the file's length, 0 when none is known
+	// errStatus is an intercepted error cached (nginx keeps only the
+	// status, in the keys zone), valid until errValid.
+	errStatus int
+	errValid  int64
 }
 
 // NewZone makes a zone; Start runs its manager.
@@ -120,6 +124,29 @@ func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
 // FileName is the path of k's file.
 func (z *Zone) FileName(k Key) string {
 	return string(appendName(nil, z.Path, z.Levels, k))
+}
+
+// SetError caches an intercepted error's status for k until validSec.
+func (z *Zone) SetError(k Key, status int, validSec int64) {
+	z.mu.Lock()
+	n := z.nodeOf(k)
+	n.errStatus, n.errValid = status, validSec
+	z.mu.Unlock()
+}
+
+// Error is k's cached error status, 0 when none is valid at now.
+func (z *Zone) Error(k Key, now int64) int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodes[k]
+	if n == nil || n.errStatus == 0 {
+		return 0
+	}
+	if n.errValid < now {
+		n.errStatus = 0
+		return 0
+	}
+	return n.errStatus
 }
 
 // Use counts a request for k that found no file and reports how many
@@ -249,7 +276,7 @@ func (w *Writer) Commit() error {
 	z.mu.Lock()
 	n := z.nodeOf(w.key)
 	z.size += w.size - n.size
-	n.size, n.lastUse = w.size, time.Now()
+	n.size, n.lastUse, n.errStatus = w.size, time.Now(), 0
 	z.mu.Unlock()
 	return nil
 }

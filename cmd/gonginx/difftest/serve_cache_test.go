@@ -33,6 +33,18 @@ server {
     location /off/ { proxy_pass http://{{BACKEND}}/; proxy_cache off; }
     location /m/ { proxy_pass http://{{BACKEND}}/m/; proxy_cache_min_uses 2; }
     location /ign/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_headers Set-Cookie Cache-Control; }
+    location /bg/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_cache_key $arg_k;
+        proxy_cache_use_stale updating;
+        proxy_cache_background_update on;
+    }
+    location /icpt/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_intercept_errors on;
+        error_page 404 = /ret/404;
+    }
+    location /ret/ { return 200 "error page $uri $upstream_cache_status\n"; }
     location /dead/ { proxy_pass http://127.0.0.1:1/; proxy_cache_key $arg_k; proxy_cache_use_stale error; }
 }
 `,
@@ -89,6 +101,11 @@ server {
 		plainGet("a chunked response hit", "/c/chunked"),
 		plainGet("no length", "/c/nolength"),
 		plainGet("no length hit", "/c/nolength"),
+		plainGet("background: stored expired", "/bg/accel?k=bg&h=X-Accel-Expires:%20@1&b=old"),
+		plainGet("background: stale, then fetched", "/bg/accel?k=bg&b=new"),
+		plainGet("background: the new one", "/bg/accel?k=bg&b=newer"),
+		plainGet("an intercepted 404", "/icpt/status/404"),
+		plainGet("an intercepted 404 cached", "/icpt/status/404"),
 		plainGet("dead backend: stale on error", "/dead/x?k=s"),
 		plainGet("dead backend: no entry", "/dead/x?k=none"),
 	)

@@ -70,6 +70,8 @@ type Router struct {
 	// syslogPeers are the "syslog:" logs' sockets, closed with the
 	// configuration.
 	syslogPeers []*syslog.Peer
+	// logCaches are the open_log_file_cache descriptors, likewise.
+	logCaches []*logFileCache
 }
 
 // Socket is one listening socket and the addresses it serves: a wildcard
@@ -225,6 +227,7 @@ type locConf struct {
 	lingeringWait   time.Duration    // lingering_timeout
 	accessLogs      []*accessLogRule // this level's access_log lines (inherited when a level has none)
 	accessOff       bool             // access_log off at the level that set accessLogs
+	logCache        *logFileCache    // open_log_file_cache (nil: off)
 	errorLogs       []errorLogRule   // error_log lines of the nearest level that has some; none: the main log
 	proxyPass       *nginxconf.Directive
 	recursiveEP     bool

@@ -207,6 +207,9 @@ func (rt *Router) CloseLogs() {
 	for _, p := range rt.syslogPeers {
 		p.Close()
 	}
+	for _, c := range rt.logCaches {
+		c.close()
+	}
 }
 
 func (rt *Router) eachGroups(f func(*upstream.Groups)) {

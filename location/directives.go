@@ -359,6 +359,13 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		setLimit(&conf.limits, d)
 	case "access_log":
 		return c.accessLog(conf, d)
+	case "open_log_file_cache":
+		lc, err := compileLogCache(d)
+		if lc != nil {
+			c.rt.logCaches = append(c.rt.logCaches, lc)
+		}
+		conf.logCache = lc
+		return err
 	case "add_header":
 		h, err := c.compileAddHeader(d)
 		conf.addHeaders = append(conf.addHeaders, h)

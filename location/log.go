@@ -361,6 +361,9 @@ type accessLogRule struct {
 	format    *logFormat
 	cond      *rewrite.Complex // if=: no line when it is empty or "0"
 	gzipLevel int              // gzip[=level]: lines go out as gzip members
+	// lastError is when a variable path last failed to open (unix
+	// seconds): nginx logs that once a minute per access_log line.
+	lastError atomic.Int64
 }
 
 // compileFormat compiles the strings of a log_format (or combined).
@@ -511,13 +514,13 @@ func (x *exchange) writeAccessLogs(conf *locConf) {
 			}
 		}
 		var f *os.File
-		if r.peer == nil {
-			path := r.path
-			if r.pathValue != nil {
-				x.tmp = r.pathValue.Eval(s, x.tmp[:0])
-				path = string(x.tmp)
-			}
-			if f = x.log.accessFile(path); f == nil {
+		varPath := ""
+		switch {
+		case r.pathValue != nil:
+			x.tmp = r.pathValue.Eval(s, x.tmp[:0])
+			varPath = string(x.tmp)
+		case r.peer == nil:
+			if f = x.log.accessFile(r.path); f == nil {
 				continue
 			}
 		}
@@ -529,6 +532,12 @@ func (x *exchange) writeAccessLogs(conf *locConf) {
 		x.tmp = b
 		if r.peer != nil {
 			x.sendSyslog(r.peer, b)
+			continue
+		}
+		if r.pathValue != nil {
+			if err := x.log.writeVarLog(conf.logCache, varPath, b); err != nil {
+				x.logVarPathError(r, err)
+			}
 			continue
 		}
 		if r.gzipLevel > 0 {
@@ -561,5 +570,14 @@ func (x *exchange) sendSyslog(p *syslog.Peer, line []byte) {
 		x.log.Logf(x, "warn", "%s", err)
 	default:
 		x.log.Logf(x, "warn", "send() to syslog failed")
+	}
+}
+
+// logVarPathError logs a variable access log path that failed to open,
+// at most once a minute for the access_log line (ngx_http_log_write).
+func (x *exchange) logVarPathError(r *accessLogRule, err error) {
+	now := time.Now().Unix()
+	if last := r.lastError.Load(); now-last > 59 && r.lastError.CompareAndSwap(last, now) {
+		x.log.Logf(x, "crit", "%s", err)
 	}
 }

@@ -78,6 +78,7 @@ var served = setOf(
 	"proxy_redirect", "proxy_pass_request_body", "proxy_pass_request_headers",
 	"proxy_cookie_domain", "proxy_cookie_path", "proxy_cookie_flags",
 	"proxy_limit_rate", "fastcgi_limit_rate", "scgi_limit_rate", "uwsgi_limit_rate",
+	"proxy_bind", "fastcgi_bind", "scgi_bind", "uwsgi_bind", "memcached_bind",
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
 	"proxy_next_upstream", "proxy_next_upstream_tries", "proxy_next_upstream_timeout",

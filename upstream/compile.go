@@ -90,6 +90,7 @@ type Proxy struct {
 	cookiePaths     []cookieRule  // proxy_cookie_path
 	cookieFlags     []cookieFlags // proxy_cookie_flags
 	limitRate       int64         // proxy_limit_rate (fastcgi_, ...): bytes a second
+	bind            *localAddr    // proxy_bind (fastcgi_bind, ...)
 	passURL         string        // proxy_pass's URL as written (no variables)
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off
@@ -244,7 +245,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 			return nil, confErr(d, `invalid value "%s" in "%s" directive, it must be "1.0" or "1.1"`, d.Args[0], d.Name)
 		}
 	}
-	if err := p.compileUpstreamConf(blocks); err != nil {
+	if err := p.compileUpstreamConf(blocks, c); err != nil {
 		return nil, err
 	}
 	bufSize := os.Getpagesize()

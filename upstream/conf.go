@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
 )
 
 // This file reads the settings every upstream protocol has under its own
@@ -13,7 +14,7 @@ import (
 
 // compileUpstreamConf reads the request and body passing, buffering,
 // timeouts, client body limits, retries and ignored headers.
-func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive) error {
+func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive, c *rewrite.Compiler) error {
 	p.passHeaders = flag(blocks, p.name("_pass_request_headers"), true)
 	p.passBody = flag(blocks, p.name("_pass_request_body"), true)
 	p.requestBuffering = flag(blocks, p.name("_request_buffering"), true)
@@ -37,6 +38,9 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive) error {
 	p.compileClientBody(blocks)
 	if d := last(blocks, p.name("_limit_rate")); d != nil {
 		p.limitRate, _ = nginxconf.ParseSize(d.Args[0])
+	}
+	if err := p.compileBind(blocks, c); err != nil {
+		return err
 	}
 	p.compileIgnoreHeaders(blocks)
 	return p.compileNext(blocks)

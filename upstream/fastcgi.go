@@ -120,7 +120,7 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	if err := groups.compileResolver(p, blocks); err != nil {
 		return nil, err
 	}
-	if err := p.compileUpstreamConf(blocks); err != nil {
+	if err := p.compileUpstreamConf(blocks, c); err != nil {
 		return nil, err
 	}
 	f.keepAlive = flag(blocks, "fastcgi_keep_conn", false)

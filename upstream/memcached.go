@@ -64,7 +64,7 @@ func CompileMemcachedPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Direc
 		}
 	}
 	p.group, p.proxyHost = g, pass.Args[0]
-	if err := p.compileUpstreamConf(blocks); err != nil {
+	if err := p.compileUpstreamConf(blocks, c); err != nil {
 		return nil, err
 	}
 	p.passHeaders, p.passBody, p.requestBuffering, p.buffering, p.ignoreClientAbort = false, false, false, false, false

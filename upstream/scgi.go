@@ -83,7 +83,7 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 	if err := groups.compileResolver(p, blocks); err != nil {
 		return nil, err
 	}
-	if err := p.compileUpstreamConf(blocks); err != nil {
+	if err := p.compileUpstreamConf(blocks, c); err != nil {
 		return nil, err
 	}
 	p.tunnelBufs = tunnelPool(os.Getpagesize())

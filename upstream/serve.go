@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -69,6 +70,10 @@ type exchange struct {
 	tgt       target    // where the request goes
 	pick      pickState // the balancer's, over the request's tries
 	rate      pipeRate  // *_limit_rate on the body being read
+	// proxy_bind's address for the request (localName "": none).
+	local     netip.AddrPort
+	localName string
+	localBuf  []byte
 
 	// memcached's (memcached.go): the value's length, its gzip flag, a
 	// miss ("END").
@@ -307,6 +312,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 		r.MethodCode == http1.MethodPATCH
 	bodyAtHand := (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked
 	x.pick.reset()
+	p.setLocal(s, x)
 	useIdle := true
 	for {
 		now := time.Now()
@@ -334,7 +340,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 		var ft ftMask
 		sent := false
 		if err != nil {
-			if _, fatal := err.(serverError); fatal {
+			if fatalConnect(err) {
 				s.AddUpstreamTry(addr, 500, time.Since(now))
 				return 500, err
 			}
@@ -517,12 +523,16 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		}
 	}
 	srv := g.Servers[server]
-	// No SO_KEEPALIVE: nginx leaves it off (proxy_socket_keepalive
-	// off), and Go's default would cost four setsockopt calls per
-	// connection.
-	d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
-	nc, err = d.Dial(srv.Network, srv.Addr)
+	d, err := p.dialer(x, srv.Network)
+	if err == nil {
+		nc, err = d.Dial(srv.Network, srv.Addr)
+	}
 	if err != nil {
+		var be *bindError
+		if errors.As(err, &be) {
+			g.done(server, false, now)
+			return nil, server, false, be
+		}
 		g.done(server, true, now)
 		return nil, server, false, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
 	}

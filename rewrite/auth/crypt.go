@@ -126,7 +126,13 @@ func libcCrypt(password, setting []byte) Result {
 		return equal(got, setting)
 	case strings.HasPrefix(s, "$3$"):
 		return equal(ntHash(password), setting)
-	case strings.HasPrefix(s, "$y$"), strings.HasPrefix(s, "$gy$"), strings.HasPrefix(s, "$md5"):
+	case strings.HasPrefix(s, "$y$"):
+		got, ok := yescryptCrypt(password, s)
+		if !ok {
+			return Mismatch
+		}
+		return equal(got, setting)
+	case strings.HasPrefix(s, "$gy$"), strings.HasPrefix(s, "$md5"):
 		return Unsupported
 	case strings.HasPrefix(s, "$"):
 		return Mismatch // no such method: a failure token

@@ -90,7 +90,8 @@ func TestVerifyMismatch(t *testing.T) {
 		{"bcrypt cost 3", "password", "$2b$03$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awu", Mismatch},
 		{"bcrypt trailing", "password", "$2b$05$abcdefghijklmnopqrstuuWG29KuyeAicPCJODk1zjyGvyQUU2awux", Mismatch},
 		{"unknown method", "password", "$9$abc", Mismatch},
-		{"yescrypt", "password", "$y$j9T$salt$NneOCo6fmVy5/hoXxiGz4R6rrxBZUTXv4oi35IMCx.1", Unsupported},
+		{"yescrypt other hash", "password", "$y$j9T$salt$NneOCo6fmVy5/hoXxiGz4R6rrxBZUTXv4oi35IMCx.1", Mismatch},
+		{"sunmd5", "password", "$md5,rounds=904$salt$x", Unsupported},
 		{"failure token", "x", "*0", Mismatch},
 	}
 	for _, tt := range tests {

@@ -10,3 +10,8 @@ require (
 require golang.org/x/crypto v0.59.0
 
 require github.com/klauspost/compress v1.20.5
+
+require (
+	golang.org/x/net v0.63.0
+	golang.org/x/text v0.44.0 // indirect
+)

@@ -207,6 +207,7 @@ type locConf struct {
 	addAfter        []byte  // add_after_body URI
 	additionTypes   typeSet // addition_types
 	ssi             ssiConf
+	h2              http2Conf // http2.go
 	keepalive       time.Duration
 	keepaliveHeader int              // keepalive_timeout's second parameter (Keep-Alive: timeout=N)
 	keepaliveReqs   int              // keepalive_requests
@@ -301,6 +302,7 @@ func defaultLocConf() *locConf {
 		maxRanges:     -1,
 		additionTypes: typeSet{types: map[string]bool{"text/html": true}},
 		ssi:           defaultSSIConf(),
+		h2:            defaultHTTP2,
 		keepalive:     75 * time.Second,
 		keepaliveReqs: 1000,
 		keepaliveTime: time.Hour,

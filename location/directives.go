@@ -100,6 +100,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	if ok, err := c.applyAuth(conf, d); ok {
 		return err
 	}
+	if applyHTTP2(conf, d) {
+		return nil
+	}
 	switch d.Name {
 	case "server", "location", "listen", "server_name", "upstream", "map",
 		"include", "#", "ssl_certificate", "ssl_certificate_key", "ssl_protocols":

@@ -406,6 +406,9 @@ func (x *exchange) decideRate() {
 // keepalive_disable), and the last one's Keep-Alive header is sent.
 func (x *exchange) updateKeepalive(conf *locConf) {
 	x.c.SetKeepAliveHeader(conf.keepaliveHeader)
+	if x.c.ConnInfo() != nil && x.c.ConnInfo().HTTP2 != "" {
+		x.c.SetChunkSize(conf.h2.chunk)
+	}
 	r := x.req
 	if !r.KeepAlive {
 		return

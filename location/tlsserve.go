@@ -192,6 +192,12 @@ func (pc *peekedConn) fail(alert byte, err error) error {
 	return err
 }
 
+// The protocols ALPN offers, in nginx's order of preference.
+var (
+	alpnHTTP1 = []string{"http/1.1", "http/1.0", "http/0.9"}
+	alpnHTTP2 = []string{"h2", "http/1.1", "http/1.0", "http/0.9"}
+)
+
 // configFor is the per-handshake choice nginx and OpenSSL make: the
 // address's default server gives the protocol versions, ciphers and
 // curves (they are settled before the servername callback switches
@@ -247,7 +253,10 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		MaxVersion:             def.maxV,
 		CurvePreferences:       def.curves,
 		SessionTicketsDisabled: !srv.ssl.Tickets,
-		NextProtos:             []string{"http/1.1", "http/1.0", "http/0.9"},
+		NextProtos:             alpnHTTP1,
+	}
+	if a.Listen.HTTP2 {
+		cfg.NextProtos = alpnHTTP2 // ngx_http_ssl_alpn_select: h2 first
 	}
 	if v := srv.verifier; v != nil {
 		// Requested, never required: nginx decides per request.

@@ -38,6 +38,11 @@ var served = setOf(
 	// limit_req (location/limit: zones shared by the workers)
 	"limit_req_zone", "limit_req", "limit_req_log_level", "limit_req_status", "limit_req_dry_run",
 	"limit_conn_zone", "limit_conn", "limit_conn_log_level", "limit_conn_status", "limit_conn_dry_run",
+	// HTTP/2 (rewrite/http2): push is accepted and not done (a server
+	// need not push); the obsolete ones do nothing in nginx 1.22 either.
+	"http2_max_concurrent_streams", "http2_chunk_size", "http2_body_preread_size",
+	"http2_push", "http2_push_preload", "http2_idle_timeout", "http2_max_requests",
+	"http2_recv_timeout", "http2_max_field_size", "http2_max_header_size",
 	// http core
 	"http", "server", "location", "listen", "server_name", "root", "alias", "types", "default_type",
 	"error_page", "recursive_error_pages", "internal", "absolute_redirect", "server_name_in_redirect",
@@ -149,10 +154,9 @@ var tuning = setOf(
 	// Session resumption and 0-RTT only save round trips; DHE suites
 	// (ssl_dhparam) serve only clients that offer no ECDHE suite.
 	"ssl_buffer_size", "ssl_session_cache", "ssl_early_data", "ssl_dhparam",
-	"http2_chunk_size", "http2_body_preread_size", "http2_recv_buffer_size", "http2_pool_size",
-	"http2_streams_index_size", "http2_idle_timeout", "http2_max_concurrent_pushes",
-	"http2_max_concurrent_streams", "http2_max_field_size", "http2_max_header_size",
-	"http2_max_requests", "http2_recv_timeout",
+	// How much HTTP/2 reads at once and its memory; no push is made.
+	"http2_recv_buffer_size", "http2_pool_size", "http2_streams_index_size",
+	"http2_max_concurrent_pushes",
 	"proxy_temp_path", "zone",
 	"fastcgi_temp_path", "scgi_temp_path",
 	"uwsgi_temp_path",
@@ -269,15 +273,9 @@ func Servable(tree []*Directive) (tuningMet []string, err error) {
 // unservedArg names the part of a served directive that is not served
 // yet ("" when all of it is).
 func unservedArg(d *Directive) string {
-	switch d.Name {
-	case "listen":
-		ssl := slices.Contains(d.Args, "ssl")
-		for _, a := range d.Args[min(1, len(d.Args)):] {
-			if a == "http2" && !ssl {
-				return `"` + a + `" parameter`
-			}
-		}
-	}
+	// Every parameter of the served directives is served now (listen's
+	// http2 without ssl and proxy_protocol were the last).
+	_ = d
 	return ""
 }
 

@@ -61,8 +61,7 @@ func TestServable(t *testing.T) {
 		{"stream refused whole", "stream { server { listen 1; } }", nil,
 			`"stream" directive is not supported by gonginx in t.conf:1`},
 		{"PROXY protocol is served", "http { server { listen 80 proxy_protocol; real_ip_header proxy_protocol; } }", nil, ""},
-		{"plain http2", "http { server { listen 80 http2; listen 443 ssl http2; } }", nil,
-			`"http2" parameter of "listen" directive is not supported by gonginx in t.conf:1`},
+		{"plain http2", "http { server { listen 80 http2; listen 443 ssl http2; } }", nil, ""},
 		{"syslog", "error_log syslog:server=127.0.0.1; http { access_log syslog:server=127.0.0.1; }", nil, ""},
 		{"gzip log", "http { access_log /x combined gzip=4; }", nil, ""},
 	}

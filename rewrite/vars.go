@@ -629,7 +629,12 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"date_gmt": func(s *State, dst []byte) []byte {
 			return time.Now().UTC().AppendFormat(dst, "Monday, 02-Jan-2006 15:04:05 GMT")
 		},
-		"http2":             none,
+		"http2": func(s *State, dst []byte) []byte {
+			if s.Req != nil && s.Req.Conn != nil {
+				return append(dst, s.Req.Conn.HTTP2...)
+			}
+			return dst
+		},
 		"limit_req_status":  none,
 		"limit_conn_status": none,
 	}

@@ -139,11 +139,22 @@ func (l *listener) serveConn(sc *serverConn) {
 			tconn = t
 			location.Handshaken(info, t)
 			conn = t
+			if t.ConnectionState().NegotiatedProtocol == "h2" {
+				nc.SetReadDeadline(time.Time{})
+				l.serveHTTP2(sc, t, info, rt, addr, connID, accepted, nil)
+				l.srv.release(rt)
+				return
+			}
 		} else {
 			toHTTPS = true
 			conn = pc
 		}
 		nc.SetReadDeadline(time.Time{})
+	}
+	if addr.HTTP2() && !addr.TLS() {
+		l.serveHTTP2(sc, conn, info, rt, addr, connID, accepted, nil)
+		l.srv.release(rt)
+		return
 	}
 	c := http1.NewConn(conn, info)
 	defer c.Release()

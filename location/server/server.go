@@ -12,6 +12,7 @@ import (
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http2"
 )
 
 // StartOptions configure Start.
@@ -80,6 +81,8 @@ type serverConn struct {
 	nc    net.Conn
 	idle  atomic.Bool
 	order orderedConn // o is nil when the configuration does not order
+	// h2, for an HTTP/2 connection, is stopped gracefully with GOAWAY.
+	h2 atomic.Pointer[http2.Conn]
 }
 
 // Start compiles cfg and listens on its sockets.
@@ -336,6 +339,10 @@ func (s *Server) closeConns(idleOnly bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sc := range s.conns {
+		if h2 := sc.h2.Load(); h2 != nil && idleOnly {
+			h2.Shutdown()
+			continue
+		}
 		if !idleOnly || sc.idle.Load() {
 			sc.nc.Close()
 		}

@@ -18,6 +18,9 @@ type bodyReader struct {
 	// atHand: reads return only what is already buffered, never waiting
 	// for the client (0, nil when nothing is).
 	atHand bool
+	// eof: a framed stream's body of unknown length, read until the
+	// stream's net.Conn says io.EOF.
+	eof bool
 }
 
 const (
@@ -53,6 +56,9 @@ func (c *Conn) Body() io.Reader { return &c.body }
 // ReadBodyAtHand reads body bytes already received (decoded, for a
 // chunked body) without waiting for more: 0, nil when none are at hand.
 func (c *Conn) ReadBodyAtHand(p []byte) (int, error) {
+	if c.wire != nil {
+		return c.body.readFramedAtHand(p)
+	}
 	c.body.atHand = true
 	n, err := c.body.Read(p)
 	c.body.atHand = false
@@ -109,6 +115,10 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 				}
 				var err error
 				n, err = c.nc.Read(p[:want])
+				if n == 0 && err == io.EOF && b.eof {
+					b.done = true
+					return 0, io.EOF
+				}
 				if n == 0 && err != nil {
 					err = bodyReadError(err)
 					b.err = err
@@ -140,6 +150,46 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 	}
+}
+
+// readFramedAtHand is ReadBodyAtHand on a framed stream: what the
+// stream holds, within the body's length.
+func (b *bodyReader) readFramedAtHand(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.done {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	if len(p) == 0 {
+		b.done = true
+		return 0, io.EOF
+	}
+	n, err := b.c.wire.ReadAtHand(p)
+	b.remaining -= int64(n)
+	b.read += int64(n)
+	if n > 0 {
+		if b.remaining == 0 {
+			b.done = true
+		}
+		return n, nil
+	}
+	if err == io.EOF {
+		if b.eof {
+			b.done = true
+			return 0, io.EOF
+		}
+		b.err = errPrematureBodyEOF
+		return 0, b.err
+	}
+	if err != nil {
+		b.err = bodyReadError(err)
+		return 0, b.err
+	}
+	return 0, nil
 }
 
 // parseFraming consumes framing bytes from the buffer until chunk data

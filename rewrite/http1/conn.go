@@ -100,6 +100,11 @@ type Conn struct {
 	sink      func([]byte) error
 	subStatus int
 
+	// wire, for a framed protocol's stream (NewFramedConn), takes the
+	// head and the end of the response; reqLen is its head's length.
+	wire   Wire
+	reqLen int
+
 	raw     syscall.RawConn // the socket under nc, cached by Socket
 	rawConn net.Conn        // the net.Conn raw belongs to
 	rawDone bool
@@ -216,7 +221,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				}
 				c.headEnd, c.rpos = m, m
 				c.Requests++
-				c.limit.start = time.Now().Unix()
+				c.limit.start = nowUnix()
 				c.body.start(&c.req)
 				return &c.req, nil
 			}
@@ -306,7 +311,7 @@ func (c *Conn) Preread() int64 {
 // net.Conn and the bytes already read past the request head, which alias
 // the Conn's buffer and stay valid until Close. The Conn does no more I/O.
 func (c *Conn) Hijack() (net.Conn, []byte) {
-	if c.sink != nil {
+	if c.sink != nil || c.wire != nil {
 		return nil, nil // a subrequest's connection is its parent's
 	}
 	c.hijacked = true
@@ -399,6 +404,8 @@ func bodyReadError(err error) error {
 	}
 	return err
 }
+
+func nowUnix() int64 { return time.Now().Unix() }
 
 // Hijacked reports whether Hijack was called: the caller must not use the
 // Conn for I/O any more (Release it once the tunnel is over).

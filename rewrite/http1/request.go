@@ -34,6 +34,8 @@ type ConnInfo struct {
 	Proxied                          bool
 	ProxyAddr, ProxyPort             string
 	ProxyServerAddr, ProxyServerPort string
+	// HTTP2 is "h2" (over TLS) or "h2c" on an HTTP/2 connection ($http2).
+	HTTP2 string
 }
 
 // Request is one parsed request. All byte slices alias either the

@@ -107,6 +107,7 @@ type respState struct {
 	keepAlive   bool
 	http09      bool
 	aborted     bool       // cut short (Abort) or a write failed
+	ended       bool       // a framed stream's end was sent
 	handlerBody bool       // Write was given body bytes (nginx's r->request_output)
 	body        BodyFilter // Response.Body of a response with a body
 }
@@ -231,6 +232,9 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		contentLength = -1
 		st.trailers = true
 	}
+	if c.wire != nil && resp.ExpectTrailers && status >= 200 && !st.headerOnly {
+		st.trailers = true // HTTP/2 sends them as a HEADERS frame, length kept
+	}
 	if contentLength < 0 && status >= 200 && !st.headerOnly && status != 204 && status != 304 {
 		if r.ProtoMajor == 1 && r.ProtoMinor >= 1 && !resp.NoChunked {
 			st.chunked = true
@@ -310,6 +314,8 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
 	switch {
+	case c.wire != nil:
+		// A framed stream has no connection framing to say.
 	case status == 101:
 		b = append(b, "Connection: upgrade\r\n"...)
 	case st.keepAlive:
@@ -331,6 +337,9 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
 	c.sentHead.record(c, resp, b[headStart:], st, contentLength, lastModified)
+	if c.wire != nil {
+		return c.writeFramedHead(status, b, headStart, contentLength)
+	}
 	return nil
 }
 
@@ -502,6 +511,9 @@ func (c *Conn) Finish() error {
 			}
 		}
 	}
+	if c.wire != nil {
+		return c.finishFramed()
+	}
 	if c.out.chunked && !c.out.headerOnly {
 		b := append(*c.wb, "0\r\n"...)
 		if tf, ok := c.Filter.(TrailerFilter); ok && c.out.trailers {
@@ -605,7 +617,12 @@ func (c *Conn) BytesSent() (total, header int64) { return c.out.sent, c.out.head
 
 // RequestLength is nginx's $request_length: the request head and the body
 // bytes read so far.
-func (c *Conn) RequestLength() int64 { return int64(c.headEnd) + c.body.read }
+func (c *Conn) RequestLength() int64 {
+	if c.wire != nil {
+		return int64(c.reqLen) + c.body.read
+	}
+	return int64(c.headEnd) + c.body.read
+}
 
 // Pipelined reports whether the current request was already buffered when
 // the previous one ended (nginx's $pipe "p").

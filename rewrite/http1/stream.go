@@ -83,6 +83,9 @@ type Stream interface {
 	// SetKeepAliveHeader sets the request's "Keep-Alive: timeout=N"
 	// (Conn.KeepAliveHeader).
 	SetKeepAliveHeader(n int)
+	// SetChunkSize sets the location's http2_chunk_size: the largest
+	// DATA frame of an HTTP/2 stream's response (nothing on HTTP/1).
+	SetChunkSize(n int)
 }
 
 var _ Stream = (*Conn)(nil)

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"net"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/rewrite/http2"
+)
+
+// h2Streams runs an HTTP/2 connection's streams: each is one request on
+// the connection's configuration, through location as an HTTP/1 request
+// is.
+type h2Streams struct {
+	l        *listener
+	rt       *location.Router
+	addr     *location.Addr
+	connID   uint64
+	accepted time.Time
+}
+
+func (h *h2Streams) ServeStream(s *http2.Stream) {
+	stats := &h.l.srv.counters.Stats
+	stats.Requests.Add(1)
+	stats.Writing.Add(1)
+	defer stats.Writing.Add(-1)
+	x := location.NewConn(h.rt, s.Conn(), h.l.srv.log, h.connID, h.accepted, stats, false)
+	defer x.Release()
+	x.Prepare(h.addr)
+	req, perr := s.Start()
+	if perr != nil {
+		x.BadRequest(h.addr, perr)
+	} else {
+		x.Serve(h.addr, req)
+	}
+	x.AccessLog()
+	x.EndRequest()
+}
+
+// serveHTTP2 runs conn as HTTP/2 (ALPN "h2", or "listen ... http2"
+// without ssl: nginx 1.22 takes only the connection preface there). pre
+// is what was read of it already.
+func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInfo, rt *location.Router, addr *location.Addr, connID uint64, accepted time.Time, pre []byte) {
+	info.HTTP2 = "h2c"
+	if info.TLS {
+		info.HTTP2 = "h2"
+	}
+	cfg := addr.HTTP2Config()
+	if !accepted.IsZero() && cfg.HeaderTimeout > 0 {
+		// The first frames' timer runs from accept, as the handshake's.
+		cfg.HeaderTimeout -= time.Since(accepted)
+		if cfg.HeaderTimeout <= 0 {
+			cfg.HeaderTimeout = time.Nanosecond
+		}
+	}
+	h := &h2Streams{l: l, rt: rt, addr: addr, connID: connID, accepted: accepted}
+	hc := http2.NewConn(conn, cfg, info, h, pre)
+	sc.h2.Store(hc)
+	sc.idle.Store(true)
+	if l.srv.closing.Load() {
+		hc.Shutdown()
+	}
+	hc.Serve()
+}

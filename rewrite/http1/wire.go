@@ -1,0 +1,178 @@
+package http1
+
+import (
+	"net"
+)
+
+// Wire is a framed protocol carrying one request and its response on a
+// Conn: an HTTP/2 stream (package rewrite/http2). The Conn keeps
+// everything that does not depend on the protocol (the request's
+// parsing, the header filter, the body filters, $sent_http_*,
+// limit_rate, send_timeout); the Wire takes the finished head, and body
+// bytes go to the Conn's net.Conn, the stream's DATA side.
+type Wire interface {
+	// WriteHead sends the head: lines are the header lines WriteHeader
+	// wrote ("Name: value\r\n" each, after the status line, through the
+	// empty line) without HTTP/1's connection framing; end: the
+	// response has no body. It returns the bytes it put on the wire.
+	WriteHead(status int, lines []byte, end bool) (int, error)
+	// End ends the response: last is the body's last bytes (the frame
+	// that carries the end), trailers "Name: value\r\n" lines or nil.
+	// It returns the bytes it put on the wire.
+	End(last, trailers []byte) (int, error)
+	// ReadAtHand copies body bytes already received, without waiting:
+	// 0 when none are; io.EOF once the body ended.
+	ReadAtHand(p []byte) (int, error)
+}
+
+// NewFramedConn wraps one stream of a framed protocol: nc reads the
+// request body (io.EOF at its end) and writes body bytes; w takes the
+// head and the end. The request comes from StartFramed.
+func NewFramedConn(nc net.Conn, info *ConnInfo, w Wire) *Conn {
+	c := NewConn(nc, info)
+	c.wire = w
+	return c
+}
+
+// Framed reports whether the Conn is a framed protocol's stream.
+func (c *Conn) Framed() bool { return c.wire != nil }
+
+var proto20 = []byte("HTTP/2.0")
+
+// StartFramed parses head, a request head in HTTP/1 form that the framed
+// protocol built from its fields ("METHOD URI HTTP/1.1", header lines,
+// the empty line), as the request of this Conn: the same validation and
+// meaning as an HTTP/1 head (Host, Content-Length, the URI), under the
+// Conn's Limits for what the framed protocol does not bound itself.
+// body: the request has a body whose length the head may not say (it
+// ends with the stream); length unknown then makes it a chunked-like
+// request (nginx's r->headers_in.chunked for HTTP/2), read to io.EOF.
+func (c *Conn) StartFramed(head []byte, body bool) (*Request, *Error) {
+	if c.rb == nil || len(*c.rb) < len(head) {
+		if c.rb != nil && !c.large {
+			smallReadPool.Put(c.rb)
+		}
+		if len(head) <= smallReadSize {
+			c.rb, c.large = smallReadPool.Get().(*[]byte), false
+		} else {
+			b := make([]byte, len(head))
+			c.rb, c.large = &b, true
+		}
+	}
+	n := copy(*c.rb, head)
+	c.rpos, c.rend, c.headEnd = n, n, 0
+	c.ResetFramed()
+	lim := c.Limits.withDefaults()
+	// The framed protocol bounds fields itself (HTTP/2's header list):
+	// the head's buffers always fit.
+	lim.ClientHeaderBufferSize, lim.LargeHeaderBufferSize = n+1, n+1
+	lim.ForHost, lim.MaxHeadAll = nil, 0
+	m, perr := parseHead((*c.rb)[:n], &c.req, &lim)
+	r := &c.req
+	r.Proto, r.ProtoMajor, r.ProtoMinor = proto20, 2, 0
+	if perr == nil && m != n {
+		perr = errInvalidRequest
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	c.headEnd = m
+	r.KeepAlive, r.Upgrade = false, false
+	if body && r.ContentLength < 0 && !r.Chunked {
+		r.Chunked = true
+	}
+	if !body {
+		r.Chunked = false
+	}
+	c.body.start(r)
+	c.body.eof = body && r.Chunked
+	c.body.chunked = false
+	if c.body.eof {
+		c.body.remaining = 1<<63 - 1
+	}
+	c.limit.start = nowUnix()
+	return r, nil
+}
+
+// ResetFramed starts the Conn's request afresh as an HTTP/2.0 one with
+// nothing parsed: a stream answered before its head could be parsed.
+func (c *Conn) ResetFramed() {
+	c.req.reset(c.Info)
+	c.req.Proto, c.req.ProtoMajor, c.req.ProtoMinor = proto20, 2, 0
+	c.out = respState{}
+	c.sentHead.reset()
+	c.limit = rateLimit{}
+	c.body.start(&c.req)
+}
+
+// SetRequestLength sets the head's share of $request_length (HTTP/2
+// counts its HEADERS payload, not the HTTP/1 form).
+func (c *Conn) SetRequestLength(n int) { c.reqLen = n }
+
+// writeFramedHead hands the head WriteHeader wrote at b[start:] to the
+// wire, as the header lines after its status line. A response of length
+// 0 ends with its head, as nginx's HEADERS frame with END_STREAM.
+func (c *Conn) writeFramedHead(status int, b []byte, start int, contentLength int64) error {
+	st := &c.out
+	if contentLength == 0 && !st.trailers {
+		st.headerOnly = true
+	}
+	head := b[start:]
+	for i := 0; i+1 < len(head); i++ {
+		if head[i] == '\r' && head[i+1] == '\n' {
+			head = head[i+2:]
+			break
+		}
+	}
+	*c.wb = b[:start]
+	if c.werr != nil {
+		return c.werr
+	}
+	n, err := c.wire.WriteHead(status, head, st.headerOnly)
+	st.headerSize = int64(n)
+	st.sent += int64(n)
+	if err != nil {
+		st.aborted, c.werr = true, err
+		return err
+	}
+	return nil
+}
+
+// finishFramed is Finish's end on a framed stream: what is buffered goes
+// out with the stream's end, then the trailers the filter has.
+func (c *Conn) finishFramed() error {
+	if c.out.headerOnly || !c.out.wroteHeader || c.out.aborted || c.out.ended || c.werr != nil {
+		return c.werr
+	}
+	c.out.ended = true
+	var trailers []byte
+	if tf, ok := c.Filter.(TrailerFilter); ok && c.out.trailers {
+		trailers = tf.AppendTrailers(nil)
+	}
+	var last []byte
+	if c.wb != nil {
+		last = *c.wb
+	}
+	n, err := c.wire.End(last, trailers)
+	c.out.sent += int64(n)
+	if c.wb != nil {
+		*c.wb = (*c.wb)[:0]
+	}
+	if err != nil {
+		c.out.aborted, c.werr = true, err
+	}
+	return err
+}
+
+// Ended reports whether the framed stream's response ended (Finish sent
+// its end, or the head said there is no body).
+func (c *Conn) Ended() bool {
+	return c.out.ended || c.out.wroteHeader && c.out.headerOnly && !c.out.aborted
+}
+
+// SetChunkSize is Stream's: a framed stream's wire may bound its frames.
+func (c *Conn) SetChunkSize(n int) {
+	if cs, ok := c.wire.(interface{ SetChunkSize(int) }); ok {
+		cs.SetChunkSize(n)
+	}
+}

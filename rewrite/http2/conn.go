@@ -1,0 +1,539 @@
+package http2
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// nginx's protocol constants (ngx_http_v2.h).
+const (
+	defaultWindow    = 65535
+	maxWindow        = 1<<31 - 1
+	defaultFrameSize = 1 << 14
+	maxFrameSize     = 1<<24 - 1
+	// The header table nginx allows a client (NGX_HTTP_V2_TABLE_SIZE).
+	tableSize = 4096
+)
+
+// ClientPreface is what an HTTP/2 client sends first.
+const ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// Config is what nginx's configuration sets for a connection: the
+// default server's http2_* and core settings.
+type Config struct {
+	// MaxConcurrentStreams is http2_max_concurrent_streams (128).
+	MaxConcurrentStreams int
+	// PrereadSize is http2_body_preread_size (64k): the window a stream
+	// starts with.
+	PrereadSize int
+	// ChunkSize is http2_chunk_size (8k): the largest DATA frame sent.
+	ChunkSize int
+	// HeaderLimit bounds a request's header list: nginx takes
+	// large_client_header_buffers' size times their number (32k).
+	HeaderLimit int
+	// HeaderTimeout (client_header_timeout) bounds the wait for the
+	// first frames; IdleTimeout (keepalive_timeout) a connection with no
+	// stream; 0 IdleTimeout sends GOAWAY after the first stream.
+	HeaderTimeout, IdleTimeout time.Duration
+	// MaxRequests is keepalive_requests, MaxTime keepalive_time: then
+	// the connection says GOAWAY after the stream that reached them.
+	MaxRequests int
+	MaxTime     time.Duration
+	// SendTimeout bounds a write of the connection's own frames
+	// (send_timeout); streams use their request's.
+	SendTimeout time.Duration
+	// UnderscoresInHeaders is underscores_in_headers: without it a name
+	// with '_' is an invalid header, which IgnoreInvalidHeaders drops.
+	UnderscoresInHeaders bool
+	IgnoreInvalidHeaders bool
+	// Log, when set, logs what nginx logs at "info" about a client.
+	Log func(msg string)
+}
+
+func (cfg *Config) withDefaults() {
+	if cfg.MaxConcurrentStreams <= 0 {
+		cfg.MaxConcurrentStreams = 128
+	}
+	if cfg.PrereadSize < 0 {
+		cfg.PrereadSize = 65536
+	}
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = 8192
+	}
+	if cfg.HeaderLimit <= 0 {
+		cfg.HeaderLimit = 4 * 8192
+	}
+	if cfg.MaxRequests <= 0 {
+		cfg.MaxRequests = 1000
+	}
+}
+
+// Handler runs streams' requests: ServeStream is called in a goroutine
+// of its own for each stream whose head arrived, and the stream ends when
+// it returns.
+type Handler interface {
+	ServeStream(s *Stream)
+}
+
+// Conn is the server side of one HTTP/2 connection. Serve, in the
+// connection's goroutine, reads and answers frames; the streams'
+// goroutines write their HEADERS and DATA under wmu.
+type Conn struct {
+	nc   net.Conn
+	cfg  Config
+	info *http1.ConnInfo
+	h    Handler
+
+	// Writing: any goroutine, under wmu.
+	wmu  sync.Mutex
+	fr   *http2.Framer
+	bw   *bufio.Writer
+	henc *hpack.Encoder
+	hbuf bytes.Buffer
+	werr error
+
+	// Reading state: Serve's goroutine only.
+	hdec          *hpack.Decoder
+	lastID        uint32
+	recvWindow    int64
+	totalBytes    int64
+	payloadBytes  int64
+	settingsAcked bool
+	block         headerBlock
+	start         time.Time
+
+	// Shared with the streams, under mu.
+	mu         sync.Mutex
+	streams    map[uint32]*Stream
+	processing int
+	requests   int
+	goaway     bool
+	done       bool
+	sendWindow int64
+	initWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
+	maxFrame   int   // the client's SETTINGS_MAX_FRAME_SIZE
+	idleArmed  bool
+	frameBuf   []byte
+
+	wg sync.WaitGroup // the streams' handlers
+	br *bufio.Reader
+}
+
+// NewConn prepares a connection: pre is what was read from nc already
+// (part of the preface).
+func NewConn(nc net.Conn, cfg Config, info *http1.ConnInfo, h Handler, pre []byte) *Conn {
+	cfg.withDefaults()
+	c := &Conn{nc: nc, cfg: cfg, info: info, h: h,
+		streams:    make(map[uint32]*Stream),
+		recvWindow: maxWindow, sendWindow: defaultWindow, initWindow: defaultWindow,
+		maxFrame: defaultFrameSize, start: time.Now()}
+	c.bw = bufio.NewWriterSize(nc, 16<<10)
+	c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), nc), 16<<10)
+	c.fr = http2.NewFramer(c.bw, c.br)
+	c.fr.SetMaxReadFrameSize(defaultFrameSize)
+	c.fr.SetReuseFrames()
+	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.hdec = hpack.NewDecoder(tableSize, c.emitField)
+	c.hdec.SetMaxStringLength(c.cfg.HeaderLimit)
+	return c
+}
+
+func (c *Conn) logInfo(msg string) {
+	if c.cfg.Log != nil {
+		c.cfg.Log(msg)
+	}
+}
+
+// Serve runs the connection until it closes.
+func (c *Conn) Serve() {
+	defer c.closeConn()
+	// nginx writes its SETTINGS and opens the connection window before it
+	// reads anything (ngx_http_v2_init).
+	c.wmu.Lock()
+	c.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(c.cfg.MaxConcurrentStreams)},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(c.cfg.PrereadSize)},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: defaultFrameSize},
+	)
+	c.fr.WriteWindowUpdate(0, maxWindow-defaultWindow)
+	err := c.flushLocked()
+	c.wmu.Unlock()
+	if err != nil {
+		return
+	}
+	if c.cfg.HeaderTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.cfg.HeaderTimeout))
+	}
+	if !c.readPreface() {
+		return
+	}
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			if !c.readError(err) {
+				return
+			}
+			continue
+		}
+		fh := f.Header()
+		c.totalBytes += 9 + int64(fh.Length)
+		// nginx's flood check (ngx_http_v2_read_handler): a client whose
+		// bytes are mostly not requests and their bodies is cut off.
+		if c.totalBytes/8 > c.payloadBytes+1<<20 {
+			c.logInfo("http2 flood detected")
+			c.goAway(http2.ErrCodeNo)
+			return
+		}
+		if err := c.handleFrame(f); err != nil {
+			var ce http2.ConnectionError
+			if errors.As(err, &ce) {
+				c.goAway(http2.ErrCode(ce))
+			}
+			return
+		}
+		c.mu.Lock()
+		stop := c.goaway && c.processing == 0
+		c.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// readPreface checks the client's connection preface; anything else
+// (an HTTP/1 request on an http2 port) is a PROTOCOL_ERROR, as nginx 1.22
+// answers it.
+func (c *Conn) readPreface() bool {
+	var b [len(ClientPreface)]byte
+	n, err := io.ReadFull(c.br, b[:])
+	if err != nil && n == 0 {
+		return false
+	}
+	if string(b[:n]) != ClientPreface[:n] {
+		c.logInfo("invalid http2 connection preface \"" + string(b[:n]) + "\"")
+		c.goAway(http2.ErrCodeProtocol)
+		return false
+	}
+	if err != nil {
+		return false
+	}
+	c.armIdle()
+	return true
+}
+
+// readError decides what a failed frame read means: true to go on.
+func (c *Conn) readError(err error) bool {
+	var se http2.StreamError
+	var ce http2.ConnectionError
+	switch {
+	case errors.As(err, &se):
+		c.resetStream(se.StreamID, se.Code)
+		return true
+	case errors.As(err, &ce):
+		c.goAway(http2.ErrCode(ce))
+	case errors.Is(err, http2.ErrFrameTooLarge):
+		c.logInfo("client sent frame with incorrect length")
+		c.goAway(http2.ErrCodeFrameSize)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.mu.Lock()
+		busy := c.processing > 0
+		c.idleArmed = false
+		c.mu.Unlock()
+		if busy {
+			c.nc.SetReadDeadline(time.Time{})
+			return true
+		}
+		c.goAway(http2.ErrCodeNo)
+	}
+	return false
+}
+
+// armIdle sets the read deadline of a connection with no stream:
+// keepalive_timeout, nginx's idle handler.
+func (c *Conn) armIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.armIdleLocked()
+}
+
+func (c *Conn) armIdleLocked() {
+	if c.processing > 0 || c.done {
+		return
+	}
+	if c.cfg.IdleTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.cfg.IdleTimeout))
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	c.idleArmed = true
+}
+
+func (c *Conn) handleFrame(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.HeadersFrame:
+		return c.onHeaders(f)
+	case *http2.ContinuationFrame:
+		return c.onContinuation(f)
+	case *http2.DataFrame:
+		return c.onData(f)
+	case *http2.SettingsFrame:
+		return c.onSettings(f)
+	case *http2.WindowUpdateFrame:
+		return c.onWindowUpdate(f)
+	case *http2.PingFrame:
+		if f.IsAck() {
+			return nil
+		}
+		c.wmu.Lock()
+		c.fr.WritePing(true, f.Data)
+		err := c.flushLocked()
+		c.wmu.Unlock()
+		return err
+	case *http2.RSTStreamFrame:
+		return c.onReset(f)
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			c.logInfo("client sent PRIORITY frame with incorrect dependency")
+			c.resetStream(f.StreamID, http2.ErrCodeProtocol)
+		}
+		return nil
+	case *http2.GoAwayFrame:
+		return nil
+	case *http2.PushPromiseFrame:
+		c.logInfo("client sent PUSH_PROMISE frame")
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	return nil // unknown frame types are ignored
+}
+
+func (c *Conn) onSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		c.settingsAcked = true
+		return nil
+	}
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			if s.Val > maxWindow {
+				c.logInfo("client sent SETTINGS frame with incorrect INITIAL_WINDOW_SIZE value")
+				return http2.ConnectionError(http2.ErrCodeFlowControl)
+			}
+			c.mu.Lock()
+			delta := int64(s.Val) - c.initWindow
+			c.initWindow = int64(s.Val)
+			for _, st := range c.streams {
+				st.sendWindow += delta
+				st.wakeWriter()
+			}
+			c.mu.Unlock()
+		case http2.SettingMaxFrameSize:
+			if s.Val < defaultFrameSize || s.Val > maxFrameSize {
+				c.logInfo("client sent SETTINGS frame with incorrect MAX_FRAME_SIZE value")
+				return http2.ConnectionError(http2.ErrCodeProtocol)
+			}
+			c.mu.Lock()
+			c.maxFrame = int(s.Val)
+			c.mu.Unlock()
+		case http2.SettingEnablePush:
+			if s.Val > 1 {
+				c.logInfo("client sent SETTINGS frame with incorrect ENABLE_PUSH value")
+				return http2.ConnectionError(http2.ErrCodeProtocol)
+			}
+		case http2.SettingHeaderTableSize:
+			c.wmu.Lock()
+			c.henc.SetMaxDynamicTableSizeLimit(min(s.Val, tableSize))
+			c.wmu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	c.fr.WriteSettingsAck()
+	err = c.flushLocked()
+	c.wmu.Unlock()
+	return err
+}
+
+func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.StreamID == 0 {
+		if c.sendWindow+int64(f.Increment) > maxWindow {
+			c.logInfo("client violated connection flow control: received WINDOW_UPDATE frame with window increment that exceeds the window size")
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+		c.sendWindow += int64(f.Increment)
+		for _, st := range c.streams {
+			st.wakeWriter()
+		}
+		return nil
+	}
+	st := c.streams[f.StreamID]
+	if st == nil {
+		return nil
+	}
+	if st.sendWindow+int64(f.Increment) > maxWindow {
+		c.logInfo("client violated flow control for stream: received WINDOW_UPDATE frame with window increment that exceeds the window size")
+		c.mu.Unlock()
+		c.resetStream(f.StreamID, http2.ErrCodeFlowControl)
+		c.mu.Lock()
+		return nil
+	}
+	st.sendWindow += int64(f.Increment)
+	st.wakeWriter()
+	return nil
+}
+
+func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
+	c.mu.Lock()
+	st := c.streams[f.StreamID]
+	c.mu.Unlock()
+	if st == nil {
+		if f.StreamID > c.lastID {
+			c.logInfo("client sent RST_STREAM frame for idle stream")
+			return http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		return nil
+	}
+	c.logInfo("client canceled stream")
+	st.abort(errStreamReset, true)
+	return nil
+}
+
+func (c *Conn) onData(f *http2.DataFrame) error {
+	size := int64(f.Length)
+	if size > c.recvWindow {
+		c.logInfo("client violated connection flow control")
+		return http2.ConnectionError(http2.ErrCodeFlowControl)
+	}
+	c.recvWindow -= size
+	if c.recvWindow < maxWindow/4 {
+		c.wmu.Lock()
+		c.fr.WriteWindowUpdate(0, uint32(maxWindow-c.recvWindow))
+		err := c.flushLocked()
+		c.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+		c.recvWindow = maxWindow
+	}
+	c.mu.Lock()
+	st := c.streams[f.StreamID]
+	c.mu.Unlock()
+	if st == nil {
+		if f.StreamID > c.lastID {
+			c.logInfo("client sent DATA frame for idle stream")
+			return http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		return nil
+	}
+	c.payloadBytes += int64(len(f.Data()))
+	st.receive(f.Data(), size, f.StreamEnded())
+	return nil
+}
+
+// resetStream sends RST_STREAM and ends the stream's I/O.
+func (c *Conn) resetStream(id uint32, code http2.ErrCode) {
+	c.mu.Lock()
+	st := c.streams[id]
+	c.mu.Unlock()
+	if st != nil {
+		st.abort(errStreamReset, false)
+		if !st.markRst() {
+			return
+		}
+	}
+	c.wmu.Lock()
+	c.fr.WriteRSTStream(id, code)
+	c.flushLocked()
+	c.wmu.Unlock()
+}
+
+// goAway says GOAWAY with code and the last stream taken.
+func (c *Conn) goAway(code http2.ErrCode) {
+	c.mu.Lock()
+	c.goaway = true
+	c.mu.Unlock()
+	c.wmu.Lock()
+	c.fr.WriteGoAway(c.lastID, code, nil)
+	c.flushLocked()
+	c.wmu.Unlock()
+}
+
+// Shutdown is a graceful stop (a reload's or quit's old worker): GOAWAY
+// once, then the connection closes when its streams end.
+func (c *Conn) Shutdown() {
+	c.mu.Lock()
+	if c.goaway || c.done {
+		idle := c.processing == 0
+		c.mu.Unlock()
+		if idle {
+			c.nc.Close()
+		}
+		return
+	}
+	c.goaway = true
+	idle := c.processing == 0
+	c.mu.Unlock()
+	c.wmu.Lock()
+	c.fr.WriteGoAway(c.lastID, http2.ErrCodeNo, nil)
+	c.flushLocked()
+	c.wmu.Unlock()
+	if idle {
+		c.nc.Close()
+	}
+}
+
+// Idle reports whether no stream runs.
+func (c *Conn) Idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.processing == 0
+}
+
+func (c *Conn) flushLocked() error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.cfg.SendTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.cfg.SendTimeout))
+	}
+	if err := c.bw.Flush(); err != nil {
+		c.werr = err
+		return err
+	}
+	return nil
+}
+
+// closeConn ends the connection's streams and waits for their handlers.
+func (c *Conn) closeConn() {
+	c.mu.Lock()
+	c.done = true
+	sts := make([]*Stream, 0, len(c.streams))
+	for _, st := range c.streams {
+		sts = append(sts, st)
+	}
+	c.mu.Unlock()
+	for _, st := range sts {
+		st.abort(errConnClosed, true)
+	}
+	c.nc.Close()
+	c.wg.Wait()
+}
+
+var (
+	errStreamReset = errors.New("client reset the stream")
+	errConnClosed  = errors.New("client closed the connection")
+)

@@ -1,0 +1,284 @@
+package http2
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// echo answers each stream with its request line, its headers and its
+// body, through the framed http1.Conn as package location does.
+type echo struct{}
+
+func (echo) ServeStream(s *Stream) {
+	hc := s.Conn()
+	req, perr := s.Start()
+	if perr != nil {
+		hc.WriteHeader(&http1.Response{Status: perr.Status, ContentLength: -1, LastModified: -1})
+		hc.Write([]byte(perr.Msg))
+		hc.Finish()
+		return
+	}
+	var out bytes.Buffer
+	out.WriteString(string(req.Method) + " " + string(req.RawURI) + " " + string(req.Proto) + "\n")
+	for _, h := range req.Headers {
+		out.WriteString(string(h.Name) + ": " + string(h.Value) + "\n")
+	}
+	body, err := io.ReadAll(hc.Body())
+	if err != nil {
+		out.WriteString("body error: " + err.Error() + "\n")
+	}
+	out.Write(body)
+	hc.WriteHeader(&http1.Response{Status: 200, ContentType: []byte("text/plain"),
+		ContentLength: int64(out.Len()), LastModified: -1,
+		Headers: []http1.Header{{Name: []byte("X-Test"), Value: []byte("yes")}}})
+	hc.Write(out.Bytes())
+	hc.Finish()
+}
+
+// serve runs HTTP/2 connections on a local port until the test ends.
+func serve(t *testing.T, cfg Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, nc := range conns {
+			nc.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, nc)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				NewConn(nc, cfg, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func h2cClient() *http.Client {
+	return &http.Client{Transport: &http2.Transport{AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			return net.Dial(network, addr)
+		}}}
+}
+
+func TestServeRequests(t *testing.T) {
+	addr := serve(t, Config{IdleTimeout: time.Minute})
+	client := h2cClient()
+	tests := []struct {
+		name, method, path, body string
+		headers                  [][2]string
+		want                     string
+	}{
+		{"get", "GET", "/a?b=c", "", nil,
+			"GET /a?b=c HTTP/2.0\nhost: ADDR\naccept-encoding: gzip\nuser-agent: Go-http-client/2.0\n"},
+		{"cookies joined", "GET", "/", "", [][2]string{{"Cookie", "a=1"}, {"Cookie", "b=2"}},
+			"GET / HTTP/2.0\nhost: ADDR\naccept-encoding: gzip\nuser-agent: Go-http-client/2.0\ncookie: a=1; b=2\n"},
+		{"post body", "POST", "/p", "hello", nil,
+			"POST /p HTTP/2.0\nhost: ADDR\ncontent-length: 5\naccept-encoding: gzip\nuser-agent: Go-http-client/2.0\nhello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			req, _ := http.NewRequest(tt.method, "http://"+addr+tt.path, body)
+			for _, h := range tt.headers {
+				req.Header.Add(h[0], h[1])
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := strings.ReplaceAll(tt.want, "ADDR", addr)
+			if diff := cmp.Diff(want, string(got)); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
+			}
+			if resp.Header.Get("X-Test") != "yes" || resp.ProtoMajor != 2 {
+				t.Errorf("head: %v %v", resp.Proto, resp.Header)
+			}
+		})
+	}
+}
+
+// rawClient speaks frames to the server, for what a well-behaved client
+// never sends.
+type rawClient struct {
+	nc  net.Conn
+	fr  *http2.Framer
+	enc *hpack.Encoder
+	buf bytes.Buffer
+}
+
+func dialRaw(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(nc, ClientPreface)
+	c := &rawClient{nc: nc, fr: http2.NewFramer(nc, nc)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.enc = hpack.NewEncoder(&c.buf)
+	c.fr.WriteSettings()
+	return c
+}
+
+func (c *rawClient) headers(id uint32, end bool, fields ...string) {
+	c.buf.Reset()
+	for i := 0; i+1 < len(fields); i += 2 {
+		c.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.buf.Bytes(), EndStream: end, EndHeaders: true})
+}
+
+// result reads frames until the stream's end, a reset or a GOAWAY and
+// says what ended it.
+func (c *rawClient) result(id uint32) string {
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return "error " + err.Error()
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			if f.StreamID == id {
+				return "status " + f.PseudoValue("status")
+			}
+		case *http2.RSTStreamFrame:
+			if f.StreamID == id {
+				return "reset " + f.ErrCode.String()
+			}
+		case *http2.GoAwayFrame:
+			return "goaway " + f.ErrCode.String()
+		}
+	}
+}
+
+func TestStreamErrors(t *testing.T) {
+	addr := serve(t, Config{IdleTimeout: time.Minute})
+	base := []string{":method", "GET", ":scheme", "http", ":path", "/"}
+	tests := []struct {
+		name   string
+		fields []string
+		want   string
+	}{
+		{"ok", append(base, ":authority", "x"), "status 200"},
+		{"no host", base, "status 400"},
+		{"upper-case name", append(base, ":authority", "x", "X-Foo", "1"), "reset PROTOCOL_ERROR"},
+		{"CR in value", append(base, ":authority", "x", "x-foo", "a\rb"), "reset PROTOCOL_ERROR"},
+		{"unknown pseudo", append(base, ":authority", "x", ":foo", "1"), "status 400"},
+		{"duplicate path", append(base, ":authority", "x", ":path", "/b"), "status 400"},
+		{"no method", []string{":scheme", "http", ":path", "/", ":authority", "x"}, "status 400"},
+		{"bad path", []string{":method", "GET", ":scheme", "http", ":path", "x", ":authority", "x"}, "status 400"},
+		{"authority and host", append(base, ":authority", "x", "host", "y"), "status 400"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			c.headers(1, true, tt.fields...)
+			if diff := cmp.Diff(tt.want, c.result(1)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConnectionErrors(t *testing.T) {
+	addr := serve(t, Config{IdleTimeout: time.Minute, HeaderLimit: 100})
+	tests := []struct {
+		name string
+		send func(c *rawClient)
+		want string
+	}{
+		{"even stream", func(c *rawClient) {
+			c.headers(2, true, ":method", "GET", ":scheme", "http", ":path", "/")
+		}, "goaway PROTOCOL_ERROR"},
+		{"header list too large", func(c *rawClient) {
+			c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", "x-big", strings.Repeat("a", 200))
+		}, "goaway ENHANCE_YOUR_CALM"},
+		{"window overflow", func(c *rawClient) {
+			c.fr.WriteWindowUpdate(0, maxWindow)
+		}, "goaway FLOW_CONTROL_ERROR"},
+		{"data on idle stream", func(c *rawClient) {
+			c.fr.WriteData(5, true, []byte("x"))
+		}, "goaway PROTOCOL_ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			tt.send(c)
+			if diff := cmp.Diff(tt.want, c.result(1)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A connection whose first bytes are not the preface (an HTTP/1 request
+// on an http2 port) gets nginx 1.22's SETTINGS, then GOAWAY with
+// PROTOCOL_ERROR.
+func TestInvalidPreface(t *testing.T) {
+	addr := serve(t, Config{})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	fr := http2.NewFramer(nil, nc)
+	var got []string
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			break
+		}
+		got = append(got, f.Header().Type.String())
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			got = append(got, ga.ErrCode.String())
+		}
+	}
+	want := []string{"SETTINGS", "WINDOW_UPDATE", "GOAWAY", "PROTOCOL_ERROR"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

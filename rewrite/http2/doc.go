@@ -1,0 +1,27 @@
+// Package http2 is the HTTP/2 wire (RFC 9113) as nginx 1.22's
+// ngx_http_v2_module serves it, on golang.org/x/net/http2's Framer and
+// hpack; the connection logic is ours.
+//
+// It owns a connection's frames: the preface, SETTINGS, flow control in
+// both directions, the streams' life (HEADERS with CONTINUATION, DATA,
+// RST_STREAM, GOAWAY), pseudo-header validation with nginx's answers (a
+// stream reset with PROTOCOL_ERROR for a malformed field, 400 for a bad
+// :path, :method or :scheme), the joining of cookies with "; ", and
+// nginx's limits (concurrent streams, the header list bounded by
+// large_client_header_buffers, the flood check on bytes read against
+// payload).
+//
+// It does not own what a request means: each stream is an *http1.Conn in
+// framed mode (http1.NewFramedConn), whose request is the stream's
+// fields in HTTP/1 form parsed by http1 (StartFramed), and whose response
+// goes through the same header filter, body filters and variables as
+// HTTP/1's; the stream (stream.go) is that Conn's net.Conn (DATA) and
+// http1.Wire (HEADERS, END_STREAM, trailers). The Handler, run in one
+// goroutine per stream while the stream's request runs, is package
+// location's exchange.
+//
+// Server push is not done (http2_push and http2_push_preload are
+// accepted; a server need not push).
+//
+// Entry points: NewConn, Conn.Serve, Conn.Shutdown.
+package http2

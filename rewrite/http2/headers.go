@@ -1,0 +1,355 @@
+package http2
+
+import (
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// headerBlock is the request head being decoded from HEADERS and
+// CONTINUATION frames, turned into HTTP/1 form as its fields arrive.
+type headerBlock struct {
+	st        *Stream // nil: the block is decoded only for the HPACK state
+	endStream bool
+	limit     int   // header bytes left (nginx's state.header_limit)
+	connErr   error // a field broke the connection
+	rst       bool  // a field was malformed: the stream is reset
+	stop      bool  // the request was answered (400): later fields are ignored
+
+	method, path, scheme []byte
+	lines                []byte // header lines, "name: value\r\n"
+	cookies              []byte
+}
+
+func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
+	id := f.StreamID
+	if id%2 == 0 || id <= c.lastID {
+		c.logInfo("client sent HEADERS frame with incorrect identifier")
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if f.HasPriority() && f.Priority.StreamDep == id {
+		c.logInfo("client sent HEADERS frame with incorrect dependency")
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.lastID = id
+	b := &c.block
+	*b = headerBlock{limit: c.cfg.HeaderLimit, endStream: f.StreamEnded(),
+		lines: b.lines[:0], cookies: b.cookies[:0], method: b.method[:0], path: b.path[:0], scheme: b.scheme[:0]}
+	c.mu.Lock()
+	goaway, processing := c.goaway, c.processing
+	c.mu.Unlock()
+	switch {
+	case goaway:
+		// nginx skips HEADERS after its GOAWAY.
+	case processing >= c.cfg.MaxConcurrentStreams:
+		c.logInfo("concurrent streams exceeded")
+		c.sendRst(id, http2.ErrCodeRefusedStream)
+	case !c.settingsAcked && !f.StreamEnded() && c.cfg.PrereadSize < defaultWindow:
+		c.logInfo("client sent stream with data before settings were acknowledged")
+		c.sendRst(id, http2.ErrCodeRefusedStream)
+	default:
+		st := newStream(c, id)
+		st.reqLen = len(f.HeaderBlockFragment())
+		c.mu.Lock()
+		c.streams[id] = st
+		c.processing++
+		c.requests++
+		st.requests = c.requests
+		c.idleArmed = false
+		limitReached := c.cfg.IdleTimeout == 0 || c.requests >= c.cfg.MaxRequests ||
+			c.cfg.MaxTime > 0 && time.Since(c.start) > c.cfg.MaxTime
+		c.mu.Unlock()
+		c.nc.SetReadDeadline(time.Time{})
+		b.st = st
+		if limitReached {
+			c.goAway(http2.ErrCodeNo)
+		}
+	}
+	return c.decodeFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+}
+
+func (c *Conn) onContinuation(f *http2.ContinuationFrame) error {
+	if c.block.st != nil {
+		c.block.st.reqLen += len(f.HeaderBlockFragment())
+	}
+	return c.decodeFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+}
+
+func (c *Conn) sendRst(id uint32, code http2.ErrCode) {
+	c.wmu.Lock()
+	c.fr.WriteRSTStream(id, code)
+	c.flushLocked()
+	c.wmu.Unlock()
+}
+
+// decodeFragment feeds a piece of the header block to the decoder; at
+// the block's end the stream starts (or is answered, or reset).
+func (c *Conn) decodeFragment(frag []byte, end bool) error {
+	b := &c.block
+	if _, err := c.hdec.Write(frag); err != nil && b.connErr == nil {
+		if err == hpack.ErrStringLength {
+			c.logInfo("client exceeded http2_max_field_size limit")
+			b.connErr = http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
+		} else {
+			c.logInfo("client sent invalid encoded header field")
+			b.connErr = http2.ConnectionError(http2.ErrCodeCompression)
+		}
+	}
+	if b.connErr != nil {
+		c.dropBlockStream()
+		return b.connErr
+	}
+	if !end {
+		return nil
+	}
+	if err := c.hdec.Close(); err != nil {
+		c.logInfo("client sent header block with incorrect length")
+		c.dropBlockStream()
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	st := b.st
+	b.st = nil
+	if st == nil {
+		return nil
+	}
+	if b.rst {
+		c.dropStream(st)
+		c.sendRst(st.id, http2.ErrCodeProtocol)
+		return nil
+	}
+	st.hasBody = !b.endStream
+	st.inClosed = b.endStream
+	if st.perr == nil {
+		c.buildHead(st)
+	}
+	c.payloadBytes += int64(st.reqLen)
+	c.wg.Add(1)
+	go c.runStream(st)
+	return nil
+}
+
+func (c *Conn) dropBlockStream() {
+	if st := c.block.st; st != nil {
+		c.block.st = nil
+		c.dropStream(st)
+	}
+}
+
+// dropStream forgets a stream whose handler never ran.
+func (c *Conn) dropStream(st *Stream) {
+	c.mu.Lock()
+	delete(c.streams, st.id)
+	c.processing--
+	c.mu.Unlock()
+	c.armIdle()
+}
+
+// buildHead writes the request in HTTP/1 form: nginx builds its request
+// line from :method, :path and " HTTP/2.0" and the Cookie header from the
+// cookies joined with "; ", after the other headers.
+func (c *Conn) buildHead(st *Stream) {
+	b := &c.block
+	switch {
+	case len(b.method) == 0:
+		st.perr = &http1.Error{Status: 400, Msg: "client sent no :method header"}
+		return
+	case len(b.scheme) == 0:
+		st.perr = &http1.Error{Status: 400, Msg: "client sent no :scheme header"}
+		return
+	case len(b.path) == 0:
+		st.perr = &http1.Error{Status: 400, Msg: "client sent no :path header"}
+		return
+	}
+	h := make([]byte, 0, len(b.method)+len(b.path)+len(b.lines)+len(b.cookies)+32)
+	h = append(h, b.method...)
+	h = append(h, ' ')
+	h = append(h, b.path...)
+	h = append(h, " HTTP/1.1\r\n"...)
+	h = append(h, b.lines...)
+	if len(b.cookies) > 0 {
+		h = append(h, "cookie: "...)
+		h = append(h, b.cookies...)
+		h = append(h, '\r', '\n')
+	}
+	h = append(h, '\r', '\n')
+	st.head = h
+}
+
+// emitField is the decoder's: one field of the block, validated as
+// ngx_http_v2_state_process_header does.
+func (c *Conn) emitField(f hpack.HeaderField) {
+	b := &c.block
+	if b.connErr != nil {
+		return
+	}
+	size := len(f.Name) + len(f.Value)
+	if size > b.limit {
+		c.logInfo("client sent too large header")
+		b.connErr = http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
+		return
+	}
+	b.limit -= size
+	if len(f.Name) == 0 {
+		c.logInfo("client sent zero header name length")
+		b.connErr = http2.ConnectionError(http2.ErrCodeProtocol)
+		return
+	}
+	st := b.st
+	if st == nil || b.rst || b.stop {
+		return
+	}
+	name, value := f.Name, f.Value
+	invalid := false
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if i == 0 && ch == ':' {
+			continue
+		}
+		if ch >= 'a' && ch <= 'z' || ch == '-' || ch >= '0' && ch <= '9' || ch == '_' && c.cfg.UnderscoresInHeaders {
+			continue
+		}
+		if ch <= 0x20 || ch == 0x7f || ch == ':' || ch >= 'A' && ch <= 'Z' {
+			c.logInfo("client sent invalid header name: \"" + name + "\"")
+			b.rst = true
+			return
+		}
+		invalid = true
+	}
+	for i := 0; i < len(value); i++ {
+		if ch := value[i]; ch == 0 || ch == '\n' || ch == '\r' {
+			c.logInfo("client sent header \"" + name + "\" with invalid value: \"" + value + "\"")
+			b.rst = true
+			return
+		}
+	}
+	if name[0] == ':' {
+		if msg := c.pseudoHeader(name[1:], value); msg != "" {
+			c.logInfo(msg)
+			st.perr = &http1.Error{Status: 400, Msg: msg}
+			b.stop = true
+		}
+		return
+	}
+	if invalid && c.cfg.IgnoreInvalidHeaders {
+		c.logInfo("client sent invalid header: \"" + name + "\"")
+		return
+	}
+	if name == "cookie" {
+		if len(b.cookies) > 0 {
+			b.cookies = append(b.cookies, "; "...)
+		}
+		b.cookies = append(b.cookies, value...)
+		return
+	}
+	b.lines = append(b.lines, name...)
+	b.lines = append(b.lines, ": "...)
+	b.lines = append(b.lines, value...)
+	b.lines = append(b.lines, '\r', '\n')
+}
+
+// pseudoHeader takes :path, :method, :scheme or :authority; it returns
+// nginx's message for one it rejects with 400.
+func (c *Conn) pseudoHeader(name, value string) string {
+	b := &c.block
+	switch name {
+	case "path":
+		switch {
+		case len(b.path) > 0:
+			return "client sent duplicate :path header"
+		case value == "":
+			return "client sent empty :path header"
+		case !validPath(value):
+			return "client sent invalid :path header: \"" + value + "\""
+		}
+		b.path = append(b.path, value...)
+	case "method":
+		switch {
+		case len(b.method) > 0:
+			return "client sent duplicate :method header"
+		case value == "":
+			return "client sent empty :method header"
+		}
+		for i := 0; i < len(value); i++ {
+			if ch := value[i]; (ch < 'A' || ch > 'Z') && ch != '_' && ch != '-' {
+				return "client sent invalid method: \"" + value + "\""
+			}
+		}
+		b.method = append(b.method, value...)
+	case "scheme":
+		switch {
+		case len(b.scheme) > 0:
+			return "client sent duplicate :scheme header"
+		case value == "":
+			return "client sent empty :scheme header"
+		}
+		for i := 0; i < len(value); i++ {
+			ch := value[i]
+			if l := ch | 0x20; l >= 'a' && l <= 'z' {
+				continue
+			}
+			if (ch >= '0' && ch <= '9' || ch == '+' || ch == '-' || ch == '.') && i > 0 {
+				continue
+			}
+			return "client sent invalid :scheme header: \"" + value + "\""
+		}
+		b.scheme = append(b.scheme, value...)
+	case "authority":
+		// The Host header, where the field stood (ngx_http_v2_parse_authority).
+		b.lines = append(b.lines, "host: "...)
+		b.lines = append(b.lines, value...)
+		b.lines = append(b.lines, '\r', '\n')
+	default:
+		return "client sent unknown pseudo-header \":" + name + "\""
+	}
+	return ""
+}
+
+// validPath is what ngx_http_parse_uri takes: an absolute path of
+// printable characters.
+func validPath(p string) bool {
+	if p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if ch := p[i]; ch <= ' ' || ch == 0x7f || ch == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// runStream runs a stream's request in its own goroutine, then ends the
+// stream as ngx_http_v2_close_stream: a response that did not end is
+// reset with INTERNAL_ERROR, a body the client still sends with NO_ERROR.
+func (c *Conn) runStream(st *Stream) {
+	defer c.wg.Done()
+	c.h.ServeStream(st)
+	c.mu.Lock()
+	rst := !st.rstSent && st.err == nil
+	code := http2.ErrCodeNo
+	if !st.outClosed {
+		code = http2.ErrCodeInternal
+	} else if st.inClosed {
+		rst = false
+	}
+	if rst {
+		st.rstSent = true
+	}
+	st.err = errConnClosed
+	delete(c.streams, st.id)
+	c.processing--
+	closeNow := c.processing == 0 && c.goaway
+	c.armIdleLocked()
+	c.mu.Unlock()
+	if rst {
+		c.sendRst(st.id, code)
+	}
+	if st.hc != nil {
+		st.hc.Release()
+	}
+	if closeNow {
+		c.nc.Close()
+	}
+}

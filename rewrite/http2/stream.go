@@ -1,0 +1,583 @@
+package http2
+
+import (
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"golang.org/x/net/http2"
+)
+
+// Stream is one request's stream. To its *http1.Conn (Conn) it is the
+// net.Conn of the body (Read gives DATA payloads, Write sends DATA within
+// the flow-control windows) and the http1.Wire of the head and the end.
+// Fields after c are guarded by c.mu.
+type Stream struct {
+	c  *Conn
+	id uint32
+	hc *http1.Conn
+
+	head     []byte // the request in HTTP/1 form
+	perr     *http1.Error
+	reqLen   int
+	hasBody  bool
+	requests int
+
+	// Receiving.
+	buf        []byte // body bytes received and not read: buf[rpos:]
+	rpos       int
+	bufCap     int
+	recvWindow int64 // what the client may still send
+	unacked    int64 // read, not yet given back with WINDOW_UPDATE
+	inClosed   bool  // END_STREAM arrived
+	declared   int64 // Content-Length, once the head is parsed; -1: none
+	received   int64
+	bodyErr    error
+	readWake   chan struct{}
+	readDL     time.Time
+
+	// Sending.
+	chunk      int // http2_chunk_size of the request's location
+	sendWindow int64
+	sendWake   chan struct{}
+	writeDL    time.Time
+	outClosed  bool // the response's END_STREAM went
+	rstSent    bool
+	err        error // reset or connection gone: I/O fails with it
+}
+
+func newStream(c *Conn, id uint32) *Stream {
+	return &Stream{c: c, id: id, declared: -1,
+		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, 65536),
+		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize,
+		readWake: make(chan struct{}, 1), sendWake: make(chan struct{}, 1)}
+}
+
+// ID is the stream's identifier.
+func (s *Stream) ID() uint32 { return s.id }
+
+// Conn is the stream's request and response as an *http1.Conn.
+func (s *Stream) Conn() *http1.Conn {
+	if s.hc == nil {
+		s.hc = http1.NewFramedConn(s, s.c.info, s)
+	}
+	return s.hc
+}
+
+// Start parses the stream's request; an *http1.Error is to be answered
+// with its status (a bad pseudo-header, a malformed head).
+func (s *Stream) Start() (*http1.Request, *http1.Error) {
+	hc := s.Conn()
+	hc.Requests = s.requests
+	hc.SetRequestLength(s.reqLen)
+	if s.perr != nil {
+		hc.ResetFramed()
+		return nil, s.perr
+	}
+	req, perr := hc.StartFramed(s.head, s.hasBody)
+	if perr != nil {
+		return nil, perr
+	}
+	if req.ContentLength > 0 && !s.hasBody {
+		return nil, &http1.Error{Status: 400, Msg: "client prematurely closed stream"}
+	}
+	s.c.mu.Lock()
+	s.declared = req.ContentLength
+	if s.declared >= 0 && s.received > s.declared {
+		s.bodyErr = errBodyTooLarge
+	}
+	s.c.mu.Unlock()
+	return req, nil
+}
+
+var errBodyTooLarge = &http1.Error{Status: 400, Msg: "client intended to send body data larger than declared"}
+
+// receive takes a DATA frame's payload (reader goroutine); size is what it
+// counts against the windows (padding too).
+func (s *Stream) receive(data []byte, size int64, end bool) {
+	c := s.c
+	c.mu.Lock()
+	if s.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	if s.inClosed {
+		c.mu.Unlock()
+		c.logInfo("client sent DATA frame for half-closed stream")
+		c.resetStream(s.id, http2.ErrCodeStreamClosed)
+		return
+	}
+	if size > s.recvWindow {
+		c.mu.Unlock()
+		c.logInfo("client violated flow control for stream")
+		c.resetStream(s.id, http2.ErrCodeFlowControl)
+		return
+	}
+	s.recvWindow -= size
+	s.unacked += size - int64(len(data)) // padding is given back as read
+	s.received += int64(len(data))
+	if s.declared >= 0 && s.received > s.declared && s.bodyErr == nil {
+		s.bodyErr = errBodyTooLarge
+	}
+	if len(data) > 0 {
+		if s.rpos > 0 && s.rpos == len(s.buf) {
+			s.buf, s.rpos = s.buf[:0], 0
+		}
+		if s.buf == nil {
+			s.buf = make([]byte, 0, min(s.bufCap, max(len(data), 16<<10)))
+		}
+		if len(s.buf)+len(data) > cap(s.buf) && s.rpos > 0 {
+			n := copy(s.buf, s.buf[s.rpos:])
+			s.buf, s.rpos = s.buf[:n], 0
+		}
+		s.buf = append(s.buf, data...)
+	}
+	if end {
+		s.inClosed = true
+	}
+	c.mu.Unlock()
+	wake(s.readWake)
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wakeWriter tells a writer waiting for window that it grew (c.mu held).
+func (s *Stream) wakeWriter() { wake(s.sendWake) }
+
+// abort ends the stream's I/O with err; byClient: the client reset it,
+// so no RST_STREAM answers it.
+func (s *Stream) abort(err error, byClient bool) {
+	c := s.c
+	c.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	if byClient {
+		s.rstSent = true
+	}
+	c.mu.Unlock()
+	wake(s.readWake)
+	wake(s.sendWake)
+}
+
+// markRst records an RST_STREAM about to be sent: false when one was.
+func (s *Stream) markRst() bool {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.rstSent {
+		return false
+	}
+	s.rstSent = true
+	return true
+}
+
+// Read reads the request body: io.EOF once the client ended the stream.
+func (s *Stream) Read(p []byte) (int, error) {
+	c := s.c
+	c.mu.Lock()
+	for {
+		if s.bodyErr != nil {
+			err := s.bodyErr
+			c.mu.Unlock()
+			return 0, err
+		}
+		if n := s.takeLocked(p); n > 0 {
+			c.mu.Unlock()
+			return n, nil
+		}
+		if s.err != nil {
+			c.mu.Unlock()
+			return 0, s.err
+		}
+		if s.inClosed {
+			c.mu.Unlock()
+			return 0, io.EOF
+		}
+		dl := s.readDL
+		c.mu.Unlock()
+		if !waitFor(s.readWake, dl) {
+			return 0, os.ErrDeadlineExceeded
+		}
+		c.mu.Lock()
+	}
+}
+
+// ReadAtHand is the Wire's: body bytes already received.
+func (s *Stream) ReadAtHand(p []byte) (int, error) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.bodyErr != nil {
+		return 0, s.bodyErr
+	}
+	if n := s.takeLocked(p); n > 0 {
+		return n, nil
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.inClosed {
+		return 0, io.EOF
+	}
+	return 0, nil
+}
+
+// takeLocked copies buffered body bytes into p and gives the window back
+// once a good part of the buffer was read, as the request's reader frees
+// room (c.mu held; the WINDOW_UPDATE goes out after).
+func (s *Stream) takeLocked(p []byte) int {
+	n := copy(p, s.buf[s.rpos:])
+	if n == 0 {
+		if s.rpos == 0 && !s.inClosed && s.err == nil {
+			s.updateWindowLocked()
+		}
+		return 0
+	}
+	s.rpos += n
+	s.unacked += int64(n)
+	s.updateWindowLocked()
+	return n
+}
+
+// updateWindowLocked opens the stream's window up to the buffer's room:
+// a body the handler reads flows on beyond http2_body_preread_size.
+func (s *Stream) updateWindowLocked() {
+	if s.inClosed || s.err != nil {
+		return
+	}
+	buffered := int64(len(s.buf) - s.rpos)
+	room := int64(s.bufCap) - buffered - s.recvWindow
+	if room <= 0 || room < int64(s.bufCap)/4 && s.recvWindow > 0 {
+		return
+	}
+	s.recvWindow += room
+	s.unacked = 0
+	go s.c.sendWindowUpdate(s.id, uint32(room))
+}
+
+func (c *Conn) sendWindowUpdate(id uint32, n uint32) {
+	c.wmu.Lock()
+	c.fr.WriteWindowUpdate(id, n)
+	c.flushLocked()
+	c.wmu.Unlock()
+}
+
+// waitFor waits for a signal on ch until deadline (none when zero).
+func waitFor(ch chan struct{}, deadline time.Time) bool {
+	if deadline.IsZero() {
+		<-ch
+		return true
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// Write sends body bytes as DATA frames of at most http2_chunk_size,
+// each when both windows have room.
+func (s *Stream) Write(p []byte) (int, error) {
+	return s.writeData(p, false)
+}
+
+func (s *Stream) writeData(p []byte, end bool) (int, error) {
+	c := s.c
+	written := 0
+	for len(p) > 0 || end {
+		c.mu.Lock()
+		var n int
+		for {
+			if s.err != nil {
+				err := s.err
+				c.mu.Unlock()
+				return written, err
+			}
+			if len(p) == 0 {
+				break
+			}
+			n = min(len(p), s.chunk, c.maxFrame)
+			n = int(min(int64(n), s.sendWindow, c.sendWindow))
+			if n > 0 {
+				break
+			}
+			dl := s.writeDL
+			c.mu.Unlock()
+			// What went out so far must reach the client, or it never
+			// opens the window.
+			c.wmu.Lock()
+			err := c.flushStream(s)
+			c.wmu.Unlock()
+			if err != nil {
+				return written, err
+			}
+			if !waitFor(s.sendWake, dl) {
+				return written, os.ErrDeadlineExceeded
+			}
+			c.mu.Lock()
+		}
+		s.sendWindow -= int64(n)
+		c.sendWindow -= int64(n)
+		last := end && n == len(p)
+		if last {
+			s.outClosed = true
+		}
+		c.mu.Unlock()
+		c.wmu.Lock()
+		err := c.fr.WriteData(s.id, last, p[:n])
+		if err == nil && (last || n == len(p)) {
+			err = c.flushStream(s)
+		}
+		c.wmu.Unlock()
+		if err != nil {
+			return written, err
+		}
+		written += n
+		p = p[n:]
+		if last {
+			break
+		}
+	}
+	return written, nil
+}
+
+// flushStream writes what is buffered under the stream's send_timeout
+// (c.wmu held).
+func (c *Conn) flushStream(s *Stream) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	c.nc.SetWriteDeadline(s.writeDL)
+	if err := c.bw.Flush(); err != nil {
+		c.werr = err
+		return err
+	}
+	return nil
+}
+
+// WriteHead is the Wire's: the head as HEADERS (and CONTINUATION)
+// frames.
+func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
+	c := s.c
+	c.mu.Lock()
+	err := s.err
+	if end && err == nil {
+		s.outClosed = true
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.frameBuf = appendStatus(c.frameBuf[:0], status)
+	c.frameBuf = appendHeaderLines(c.frameBuf, lines)
+	n, err := c.writeBlock(s.id, c.frameBuf, end)
+	if err == nil {
+		err = c.flushStream(s)
+	}
+	return n, err
+}
+
+// End is the Wire's: last as DATA with END_STREAM, or trailers as the
+// closing HEADERS.
+func (s *Stream) End(last, trailers []byte) (int, error) {
+	c := s.c
+	if len(trailers) == 0 {
+		n, err := s.writeData(last, true)
+		return n + 9*frames(n, s.chunk), err
+	}
+	n, err := s.writeData(last, false)
+	if err != nil {
+		return n, err
+	}
+	c.mu.Lock()
+	err = s.err
+	s.outClosed = err == nil
+	c.mu.Unlock()
+	if err != nil {
+		return n, err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.frameBuf = appendHeaderLines(c.frameBuf[:0], trailers)
+	m, err := c.writeBlock(s.id, c.frameBuf, true)
+	if err == nil {
+		err = c.flushStream(s)
+	}
+	return n + 9*frames(n, s.chunk) + m, err
+}
+
+func frames(n, chunk int) int {
+	if n == 0 {
+		return 1
+	}
+	return (n + chunk - 1) / chunk
+}
+
+// writeBlock sends a header block as HEADERS and CONTINUATION frames of
+// the client's frame size (c.wmu held); it returns the bytes sent.
+func (c *Conn) writeBlock(id uint32, block []byte, end bool) (int, error) {
+	c.mu.Lock()
+	max := c.maxFrame
+	c.mu.Unlock()
+	total := len(block)
+	first := true
+	frames := 0
+	for first || len(block) > 0 {
+		n := min(len(block), max)
+		frag := block[:n]
+		block = block[n:]
+		var err error
+		if first {
+			err = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag,
+				EndStream: end, EndHeaders: len(block) == 0})
+			first = false
+		} else {
+			err = c.fr.WriteContinuation(id, len(block) == 0, frag)
+		}
+		frames++
+		if err != nil {
+			return 0, err
+		}
+	}
+	return total + 9*frames, nil
+}
+
+// appendStatus encodes :status: indexed for the codes HPACK's static
+// table has, else a literal with the indexed name.
+func appendStatus(b []byte, status int) []byte {
+	switch status {
+	case 200:
+		return append(b, 0x88)
+	case 204:
+		return append(b, 0x89)
+	case 206:
+		return append(b, 0x8a)
+	case 304:
+		return append(b, 0x8b)
+	case 400:
+		return append(b, 0x8c)
+	case 404:
+		return append(b, 0x8d)
+	case 500:
+		return append(b, 0x8e)
+	}
+	// Literal without indexing, name index 8 (":status").
+	b = append(b, 0x08, 3)
+	if status < 100 || status > 999 {
+		status = status % 1000
+	}
+	var d [3]byte
+	d[0], d[1], d[2] = byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10)
+	return append(b, d[:]...)
+}
+
+// appendHeaderLines encodes "Name: value\r\n" lines as literals without
+// indexing (as nginx does: no dynamic table), names lower-cased.
+func appendHeaderLines(b []byte, lines []byte) []byte {
+	for len(lines) > 0 {
+		end := 0
+		for end+1 < len(lines) && !(lines[end] == '\r' && lines[end+1] == '\n') {
+			end++
+		}
+		line := lines[:end]
+		if end+2 <= len(lines) {
+			lines = lines[end+2:]
+		} else {
+			lines = nil
+		}
+		if len(line) == 0 {
+			break
+		}
+		colon := 0
+		for colon < len(line) && line[colon] != ':' {
+			colon++
+		}
+		if colon == len(line) {
+			continue
+		}
+		name, value := line[:colon], line[colon+1:]
+		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
+			value = value[1:]
+		}
+		b = append(b, 0x00)
+		b = appendInt(b, 7, 0, uint64(len(name)))
+		for _, ch := range name {
+			if ch >= 'A' && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			b = append(b, ch)
+		}
+		b = appendInt(b, 7, 0, uint64(len(value)))
+		b = append(b, value...)
+	}
+	return b
+}
+
+// appendInt is HPACK's integer with an n-bit prefix (RFC 7541 5.1).
+func appendInt(b []byte, n uint, first byte, v uint64) []byte {
+	k := uint64(1)<<n - 1
+	if v < k {
+		return append(b, first|byte(v))
+	}
+	b = append(b, first|byte(k))
+	v -= k
+	for v >= 128 {
+		b = append(b, byte(0x80|(v&0x7f)))
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// SetChunkSize sets the location's http2_chunk_size.
+func (s *Stream) SetChunkSize(n int) {
+	if n > 0 {
+		s.c.mu.Lock()
+		s.chunk = n
+		s.c.mu.Unlock()
+	}
+}
+
+// The rest of net.Conn: the stream has the connection's addresses and
+// its own deadlines.
+
+func (s *Stream) Close() error         { return nil }
+func (s *Stream) LocalAddr() net.Addr  { return s.c.nc.LocalAddr() }
+func (s *Stream) RemoteAddr() net.Addr { return s.c.nc.RemoteAddr() }
+func (s *Stream) SetDeadline(t time.Time) error {
+	s.SetReadDeadline(t)
+	return s.SetWriteDeadline(t)
+}
+
+func (s *Stream) SetReadDeadline(t time.Time) error {
+	s.c.mu.Lock()
+	s.readDL = t
+	s.c.mu.Unlock()
+	return nil
+}
+
+func (s *Stream) SetWriteDeadline(t time.Time) error {
+	s.c.mu.Lock()
+	s.writeDL = t
+	s.c.mu.Unlock()
+	return nil
+}
+
+func (s *Stream) String() string { return "http2 stream " + strconv.FormatUint(uint64(s.id), 10) }

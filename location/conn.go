@@ -103,6 +103,18 @@ func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, p
 // nothing sent).
 func (h Conn) TimedOut(addr *Addr) { h.x.timedOut(addr, h.c) }
 
+// Dropped records an HTTP/2 stream reset for a malformed field before
+// it had a request: nginx logs it with status 0 ("000").
+func (h Conn) Dropped(addr *Addr) {
+	x := h.x
+	req := x.c.Request()
+	x.req, x.addr = req, addr
+	x.st.Reset(req)
+	x.st.Start = time.Now()
+	x.srv, x.loc = addr.Default, nil
+	x.status = 0
+}
+
 // AccessLog writes the access log lines of the request just served.
 func (h Conn) AccessLog() { h.x.accessLog() }
 

@@ -851,8 +851,8 @@ func appendRequest(s *State, dst []byte) []byte {
 	if len(s.RequestLine) > 0 {
 		return append(dst, s.RequestLine...)
 	}
-	if r == nil {
-		return dst
+	if r == nil || r.ProtoMajor == 2 && len(r.Method) == 0 {
+		return dst // an HTTP/2 stream refused before it had a request line
 	}
 	dst = append(dst, r.Method...)
 	dst = append(dst, ' ')

@@ -205,7 +205,9 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 			return bodyStatus(err), err
 		}
 		x.body = x.body[:n]
-		if c.BodyDone() {
+		// Not on HTTP/2: nginx passes a stream's body on chunked even
+		// when all of it is at hand.
+		if c.BodyDone() && (c.ConnInfo() == nil || c.ConnInfo().HTTP2 == "") {
 			x.streamChunked = false
 			bodyLen, x.bodyBuffered = int64(n), true
 			s.ChunkedLength, s.ChunkedRead = bodyLen, true

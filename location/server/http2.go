@@ -29,7 +29,9 @@ func (h *h2Streams) ServeStream(s *http2.Stream) {
 	defer x.Release()
 	x.Prepare(h.addr)
 	req, perr := s.Start()
-	if perr != nil {
+	if s.Malformed() {
+		x.Dropped(h.addr)
+	} else if perr != nil {
 		x.BadRequest(h.addr, perr)
 	} else {
 		x.Serve(h.addr, req)

@@ -260,7 +260,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 // FirstLine returns the first line of the buffered input without its line
 // end: nginx logs it as $request when the request line could not be parsed.
 func (c *Conn) FirstLine() []byte {
-	if c.rb == nil {
+	if c.rb == nil || c.wire != nil { // a framed request has no raw line
 		return nil
 	}
 	b := (*c.rb)[:c.rend]

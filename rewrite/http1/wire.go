@@ -74,6 +74,15 @@ func (c *Conn) StartFramed(head []byte, body bool) (*Request, *Error) {
 		perr = errInvalidRequest
 	}
 	if perr != nil {
+		switch perr {
+		case errNoHost, errBadLength, errTE10, errUnknownTE, errTEAndLength, errConnect, errTrace:
+			// ngx_http_process_request_header's, after nginx built the
+			// request line.
+		default:
+			// Rejected while the fields were taken: nginx has no
+			// request line yet ($request is empty).
+			r.Method = nil
+		}
 		return nil, perr
 	}
 	c.headEnd = m

@@ -140,7 +140,7 @@ func NewConn(nc net.Conn, cfg Config, info *http1.ConnInfo, h Handler, pre []byt
 	c.bw = bufio.NewWriterSize(nc, 16<<10)
 	c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), nc), 16<<10)
 	c.fr = http2.NewFramer(c.bw, c.br)
-	c.fr.SetMaxReadFrameSize(defaultFrameSize)
+	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.SetReuseFrames()
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	c.hdec = hpack.NewDecoder(tableSize, c.emitField)
@@ -163,7 +163,7 @@ func (c *Conn) Serve() {
 	c.fr.WriteSettings(
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(c.cfg.MaxConcurrentStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(c.cfg.PrereadSize)},
-		http2.Setting{ID: http2.SettingMaxFrameSize, Val: defaultFrameSize},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: maxFrameSize},
 	)
 	c.fr.WriteWindowUpdate(0, maxWindow-defaultWindow)
 	err := c.flushLocked()

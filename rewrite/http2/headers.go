@@ -115,9 +115,9 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 		return nil
 	}
 	if b.rst {
-		c.dropStream(st)
+		st.markRst()
 		c.sendRst(st.id, http2.ErrCodeProtocol)
-		return nil
+		st.malformed, st.inClosed, st.outClosed = true, true, true
 	}
 	st.hasBody = !b.endStream
 	st.inClosed = b.endStream

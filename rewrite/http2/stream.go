@@ -20,11 +20,12 @@ type Stream struct {
 	id uint32
 	hc *http1.Conn
 
-	head     []byte // the request in HTTP/1 form
-	perr     *http1.Error
-	reqLen   int
-	hasBody  bool
-	requests int
+	head      []byte // the request in HTTP/1 form
+	perr      *http1.Error
+	malformed bool // reset for a malformed field: nothing to serve
+	reqLen    int
+	hasBody   bool
+	requests  int
 
 	// Receiving.
 	buf        []byte // body bytes received and not read: buf[rpos:]
@@ -67,13 +68,17 @@ func (s *Stream) Conn() *http1.Conn {
 	return s.hc
 }
 
+// Malformed reports a stream reset for a malformed field (nginx logs
+// it, with status 0, and serves nothing).
+func (s *Stream) Malformed() bool { return s.malformed }
+
 // Start parses the stream's request; an *http1.Error is to be answered
 // with its status (a bad pseudo-header, a malformed head).
 func (s *Stream) Start() (*http1.Request, *http1.Error) {
 	hc := s.Conn()
 	hc.Requests = s.requests
 	hc.SetRequestLength(s.reqLen)
-	if s.perr != nil {
+	if s.perr != nil || s.malformed {
 		hc.ResetFramed()
 		return nil, s.perr
 	}
@@ -400,8 +405,7 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 func (s *Stream) End(last, trailers []byte) (int, error) {
 	c := s.c
 	if len(trailers) == 0 {
-		n, err := s.writeData(last, true)
-		return n + 9*frames(n, s.chunk), err
+		return s.writeData(last, true)
 	}
 	n, err := s.writeData(last, false)
 	if err != nil {
@@ -421,14 +425,7 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 	if err == nil {
 		err = c.flushStream(s)
 	}
-	return n + 9*frames(n, s.chunk) + m, err
-}
-
-func frames(n, chunk int) int {
-	if n == 0 {
-		return 1
-	}
-	return (n + chunk - 1) / chunk
+	return n + m, err
 }
 
 // writeBlock sends a header block as HEADERS and CONTINUATION frames of

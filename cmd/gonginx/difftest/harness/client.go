@@ -57,6 +57,9 @@ type Request struct {
 	// ClientCert is presented when the server asks for a certificate;
 	// with ShowTLS the CA names the server sent are part of the Result.
 	ClientCert *tls.Certificate
+	// H2 speaks HTTP/2 (h2c with prior knowledge, or ALPN "h2" over TLS):
+	// each part of Send is one stream (see doH2).
+	H2 bool
 }
 
 // Result is everything a client and the upstream observed for one Request, normalized.
@@ -113,6 +116,9 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 			}
 			return &tls.Certificate{}, nil
 		}
+		if req.H2 && req.ALPN == nil {
+			cfg.NextProtos = []string{"h2"}
+		}
 		if req.Resume {
 			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
 			if err := primeSession(addr, cfg, req, subst); err != nil {
@@ -132,6 +138,10 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 			}
 		}
 		conn = tc
+	}
+	if req.H2 {
+		doH2(conn, useTLS && !req.Plain, req, subst, &res)
+		return res
 	}
 	for i, part := range req.Send {
 		if i > 0 && req.Pause > 0 {

@@ -25,6 +25,9 @@ type echo struct{}
 func (echo) ServeStream(s *Stream) {
 	hc := s.Conn()
 	req, perr := s.Start()
+	if s.Malformed() {
+		return
+	}
 	if perr != nil {
 		hc.WriteHeader(&http1.Response{Status: perr.Status, ContentLength: -1, LastModified: -1})
 		hc.Write([]byte(perr.Msg))

@@ -58,6 +58,7 @@ func (a *Addr) HTTP2Config() http2.Config {
 		PrereadSize:          conf.h2.preread,
 		ChunkSize:            conf.h2.chunk,
 		HeaderLimit:          n * size,
+		FieldLimit:           size,
 		HeaderTimeout:        conf.headerTimeout,
 		IdleTimeout:          conf.keepalive,
 		MaxRequests:          conf.keepaliveReqs,

@@ -41,6 +41,9 @@ type Config struct {
 	// HeaderLimit bounds a request's header list: nginx takes
 	// large_client_header_buffers' size times their number (32k).
 	HeaderLimit int
+	// FieldLimit bounds one field's encoded name or value: nginx takes
+	// large_client_header_buffers' size (8k).
+	FieldLimit int
 	// HeaderTimeout (client_header_timeout) bounds the wait for the
 	// first frames; IdleTimeout (keepalive_timeout) a connection with no
 	// stream; 0 IdleTimeout sends GOAWAY after the first stream.
@@ -72,6 +75,9 @@ func (cfg *Config) withDefaults() {
 	}
 	if cfg.HeaderLimit <= 0 {
 		cfg.HeaderLimit = 4 * 8192
+	}
+	if cfg.FieldLimit <= 0 {
+		cfg.FieldLimit = 8192
 	}
 	if cfg.MaxRequests <= 0 {
 		cfg.MaxRequests = 1000
@@ -123,7 +129,10 @@ type Conn struct {
 	initWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
 	maxFrame   int   // the client's SETTINGS_MAX_FRAME_SIZE
 	idleArmed  bool
+	pendingID  uint32 // the stream of the HEADERS frame being read
+	timedOutID uint32 // a stream reset because its header block stalled
 	frameBuf   []byte
+	nameBuf    []byte
 
 	wg sync.WaitGroup // the streams' handlers
 	br *bufio.Reader
@@ -144,7 +153,7 @@ func NewConn(nc net.Conn, cfg Config, info *http1.ConnInfo, h Handler, pre []byt
 	c.fr.SetReuseFrames()
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	c.hdec = hpack.NewDecoder(tableSize, c.emitField)
-	c.hdec.SetMaxStringLength(c.cfg.HeaderLimit)
+	c.hdec.SetMaxStringLength(c.cfg.FieldLimit)
 	return c
 }
 
@@ -178,7 +187,7 @@ func (c *Conn) Serve() {
 		return
 	}
 	for {
-		f, err := c.fr.ReadFrame()
+		f, err := c.readFrame()
 		if err != nil {
 			if !c.readError(err) {
 				return
@@ -229,6 +238,83 @@ func (c *Conn) readPreface() bool {
 	}
 	c.armIdle()
 	return true
+}
+
+// readFrame reads the next frame. Its header, then its payload, wait in
+// the reader's buffer first, so a timeout in the middle of a frame loses
+// nothing: a header block that stops arriving for client_header_timeout
+// costs its stream a RST_STREAM, as nginx's stream timer does, and the
+// rest of the block is still decoded when it comes.
+func (c *Conn) readFrame() (http2.Frame, error) {
+	inBlock := c.block.st != nil || c.block.active
+	if err := c.peek(9, inBlock); err != nil {
+		return nil, err
+	}
+	fh, err := c.fr.ReadFrameHeader()
+	if err != nil {
+		return nil, err
+	}
+	if fh.Type == http2.FramePushPromise {
+		c.logInfo("client sent PUSH_PROMISE frame")
+		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if n := int(fh.Length); n > 0 && n <= c.br.Size() {
+		headers := fh.Type == http2.FrameHeaders || fh.Type == http2.FrameContinuation
+		if headers && fh.Type == http2.FrameHeaders {
+			c.pendingID = fh.StreamID
+		}
+		if err := c.peek(n, headers); err != nil {
+			return nil, err
+		}
+	}
+	return c.fr.ReadFrameForHeader(fh)
+}
+
+// peek waits until n bytes are buffered. In a header block the wait is
+// client_header_timeout's: when it passes, the stream is reset and the
+// wait goes on under the connection's own deadline.
+func (c *Conn) peek(n int, inBlock bool) error {
+	if c.br.Buffered() >= n {
+		return nil
+	}
+	timed := inBlock && c.cfg.HeaderTimeout > 0
+	if timed {
+		c.nc.SetReadDeadline(time.Now().Add(c.cfg.HeaderTimeout))
+	}
+	for {
+		_, err := c.br.Peek(n)
+		if err == nil {
+			if timed {
+				c.restoreDeadline()
+			}
+			return nil
+		}
+		if !timed || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		timed = false
+		c.logInfo("client timed out")
+		id := c.pendingID
+		if st := c.block.st; st != nil {
+			id = st.id
+			c.dropBlockStream()
+		}
+		c.timedOutID = id
+		c.sendRst(id, http2.ErrCodeProtocol)
+		c.restoreDeadline()
+	}
+}
+
+// restoreDeadline puts back the connection's read deadline: the idle
+// timeout when no stream runs, else none.
+func (c *Conn) restoreDeadline() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.processing == 0 {
+		c.armIdleLocked()
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
 }
 
 // readError decides what a failed frame read means: true to go on.

@@ -12,6 +12,7 @@ import (
 // CONTINUATION frames, turned into HTTP/1 form as its fields arrive.
 type headerBlock struct {
 	st        *Stream // nil: the block is decoded only for the HPACK state
+	active    bool    // a block without END_HEADERS is being read
 	endStream bool
 	limit     int   // header bytes left (nginx's state.header_limit)
 	connErr   error // a field broke the connection
@@ -40,9 +41,12 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 	c.mu.Lock()
 	goaway, processing := c.goaway, c.processing
 	c.mu.Unlock()
+	b.active = !f.HeadersEnded()
 	switch {
 	case goaway:
 		// nginx skips HEADERS after its GOAWAY.
+	case id == c.timedOutID:
+		// Reset when its block stalled; decoded for the table only.
 	case processing >= c.cfg.MaxConcurrentStreams:
 		c.logInfo("concurrent streams exceeded")
 		c.sendRst(id, http2.ErrCodeRefusedStream)
@@ -90,7 +94,7 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 	b := &c.block
 	if _, err := c.hdec.Write(frag); err != nil && b.connErr == nil {
 		if err == hpack.ErrStringLength {
-			c.logInfo("client exceeded http2_max_field_size limit")
+			c.logInfo("client sent too large header field")
 			b.connErr = http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
 		} else {
 			c.logInfo("client sent invalid encoded header field")
@@ -104,10 +108,12 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 	if !end {
 		return nil
 	}
+	b.active = false
 	if err := c.hdec.Close(); err != nil {
+		// A field cut by the block's end: nginx's SIZE_ERROR.
 		c.logInfo("client sent header block with incorrect length")
 		c.dropBlockStream()
-		return http2.ConnectionError(http2.ErrCodeCompression)
+		return http2.ConnectionError(http2.ErrCodeFrameSize)
 	}
 	st := b.st
 	b.st = nil
@@ -331,6 +337,9 @@ func (c *Conn) runStream(st *Stream) {
 	code := http2.ErrCodeNo
 	if !st.outClosed {
 		code = http2.ErrCodeInternal
+		if st.timedOut {
+			code = http2.ErrCodeProtocol // nginx's fc->timedout
+		}
 	} else if st.inClosed {
 		rst = false
 	}

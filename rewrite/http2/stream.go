@@ -6,9 +6,11 @@ import (
 	"os"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // Stream is one request's stream. To its *http1.Conn (Conn) it is the
@@ -47,6 +49,7 @@ type Stream struct {
 	writeDL    time.Time
 	outClosed  bool // the response's END_STREAM went
 	rstSent    bool
+	timedOut   bool  // client_body_timeout or send_timeout passed
 	err        error // reset or connection gone: I/O fails with it
 }
 
@@ -210,6 +213,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 		dl := s.readDL
 		c.mu.Unlock()
 		if !waitFor(s.readWake, dl) {
+			c.mu.Lock()
+			s.timedOut = true
+			c.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded
 		}
 		c.mu.Lock()
@@ -333,6 +339,9 @@ func (s *Stream) writeData(p []byte, end bool) (int, error) {
 				return written, err
 			}
 			if !waitFor(s.sendWake, dl) {
+				c.mu.Lock()
+				s.timedOut = true
+				c.mu.Unlock()
 				return written, os.ErrDeadlineExceeded
 			}
 			c.mu.Lock()
@@ -392,7 +401,7 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.frameBuf = appendStatus(c.frameBuf[:0], status)
-	c.frameBuf = appendHeaderLines(c.frameBuf, lines)
+	c.frameBuf = appendHeaderLines(c.frameBuf, lines, &c.nameBuf)
 	n, err := c.writeBlock(s.id, c.frameBuf, end)
 	if err == nil {
 		err = c.flushStream(s)
@@ -420,7 +429,7 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.frameBuf = appendHeaderLines(c.frameBuf[:0], trailers)
+	c.frameBuf = appendHeaderLines(c.frameBuf[:0], trailers, &c.nameBuf)
 	m, err := c.writeBlock(s.id, c.frameBuf, true)
 	if err == nil {
 		err = c.flushStream(s)
@@ -487,8 +496,10 @@ func appendStatus(b []byte, status int) []byte {
 }
 
 // appendHeaderLines encodes "Name: value\r\n" lines as literals without
-// indexing (as nginx does: no dynamic table), names lower-cased.
-func appendHeaderLines(b []byte, lines []byte) []byte {
+// indexing (as nginx does: no dynamic table), names lower-cased, each
+// string Huffman-coded when that is shorter (ngx_http_v2_string_encode).
+// name is scratch for the lower-cased names.
+func appendHeaderLines(b []byte, lines []byte, name *[]byte) []byte {
 	for len(lines) > 0 {
 		end := 0
 		for end+1 < len(lines) && !(lines[end] == '\r' && lines[end+1] == '\n') {
@@ -510,22 +521,37 @@ func appendHeaderLines(b []byte, lines []byte) []byte {
 		if colon == len(line) {
 			continue
 		}
-		name, value := line[:colon], line[colon+1:]
+		value := line[colon+1:]
 		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
 			value = value[1:]
 		}
-		b = append(b, 0x00)
-		b = appendInt(b, 7, 0, uint64(len(name)))
-		for _, ch := range name {
+		n := (*name)[:0]
+		for _, ch := range line[:colon] {
 			if ch >= 'A' && ch <= 'Z' {
 				ch += 'a' - 'A'
 			}
-			b = append(b, ch)
+			n = append(n, ch)
 		}
-		b = appendInt(b, 7, 0, uint64(len(value)))
-		b = append(b, value...)
+		*name = n
+		b = append(b, 0x00)
+		b = appendString(b, n)
+		b = appendString(b, value)
 	}
 	return b
+}
+
+// appendString is an HPACK string literal, Huffman-coded when shorter.
+func appendString(b, s []byte) []byte {
+	if len(s) == 0 {
+		return append(b, 0)
+	}
+	str := unsafe.String(&s[0], len(s)) // read only, not kept
+	if h := hpack.HuffmanEncodeLength(str); h < uint64(len(s)) {
+		b = appendInt(b, 7, 0x80, h)
+		return hpack.AppendHuffmanString(b, str)
+	}
+	b = appendInt(b, 7, 0, uint64(len(s)))
+	return append(b, s...)
 }
 
 // appendInt is HPACK's integer with an n-bit prefix (RFC 7541 5.1).

@@ -104,4 +104,5 @@ func printVersion(w io.Writer, verbose bool) {
 	refused, tuning := nginxconf.NotServed()
 	fmt.Fprintln(w, "accepted by -t, not served (refuse to start unless written with their default value): "+strings.Join(refused, " "))
 	fmt.Fprintln(w, "accepted, tuning only (start with one [warn] line): "+strings.Join(tuning, " "))
+	fmt.Fprintln(w, "accepted, doing nothing: http2_push http2_push_preload (HTTP/2 server push is not done)")
 }

@@ -84,6 +84,8 @@ var served = setOf(
 	"proxy_cookie_domain", "proxy_cookie_path", "proxy_cookie_flags",
 	"proxy_limit_rate", "fastcgi_limit_rate", "scgi_limit_rate", "uwsgi_limit_rate",
 	"proxy_bind", "fastcgi_bind", "scgi_bind", "uwsgi_bind", "memcached_bind",
+	"proxy_store", "fastcgi_store", "scgi_store", "uwsgi_store",
+	"proxy_store_access", "fastcgi_store_access", "scgi_store_access", "uwsgi_store_access",
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
 	"proxy_next_upstream", "proxy_next_upstream_tries", "proxy_next_upstream_timeout",
@@ -181,7 +183,6 @@ var tuningSuffixes = []string{
 // uwsgi_pass, ...): alone they change nothing, so they are tuning.
 var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
-	{"proxy_store_access", ""}, {"fastcgi_store_access", ""}, {"scgi_store_access", ""}, {"uwsgi_store_access", ""},
 	{"grpc_", "grpc_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},

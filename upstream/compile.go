@@ -91,6 +91,7 @@ type Proxy struct {
 	cookieFlags     []cookieFlags // proxy_cookie_flags
 	limitRate       int64         // proxy_limit_rate (fastcgi_, ...): bytes a second
 	bind            *localAddr    // proxy_bind (fastcgi_bind, ...)
+	store           *storeConf    // proxy_store (fastcgi_store, ...)
 	passURL         string        // proxy_pass's URL as written (no variables)
 	serverTokensOff bool
 	relativeRedir   bool // absolute_redirect off

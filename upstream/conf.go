@@ -42,6 +42,9 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive, c *rewrite.
 	if err := p.compileBind(blocks, c); err != nil {
 		return err
 	}
+	if err := p.compileStore(blocks, c); err != nil {
+		return err
+	}
 	p.compileIgnoreHeaders(blocks)
 	return p.compileNext(blocks)
 }

@@ -74,6 +74,8 @@ type exchange struct {
 	local     netip.AddrPort
 	localName string
 	localBuf  []byte
+	store     storeStream // proxy_store's file and the client
+	storeBuf  []byte
 
 	// memcached's (memcached.go): the value's length, its gzip flag, a
 	// miss ("END").
@@ -158,6 +160,7 @@ type target struct {
 func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string, cr *cacheReq) (status int, err error) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
+	defer func() { x.store = storeStream{} }() // holds the client's stream
 	x.cr = cr
 	defer func() { x.cr = nil }()
 	if x.rbuf == nil {
@@ -602,7 +605,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// Read the response head, watching the client meanwhile (nginx's
 	// check_broken_connection), unless proxy_ignore_client_abort is on.
 	var watch *clientWatch
-	if !p.ignoreClientAbort {
+	if !p.ignoreClientAbort && p.store == nil {
 		if raw, _ := c.Socket(); raw != nil {
 			watch = watchClient(raw, nc)
 		}
@@ -732,7 +735,13 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		x.cr.tee = teeStream{Stream: c, w: &x.cr.w}
 		c = &x.cr.tee
 	}
+	c = p.beginStore(c, x)
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
+	if x.store.Stream != nil {
+		if cerr := p.endStore(s, x, err == nil, resp.ContentLength, x.lastModified()); err == nil {
+			err = cerr // the client went away while the backend was read
+		}
+	}
 	if err != nil {
 		return 0, err, 0
 	}

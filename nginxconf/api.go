@@ -1,5 +1,7 @@
 package nginxconf
 
+import "strings"
+
 // Directive is one directive of a configuration, with where it was written.
 type Directive struct {
 	Name string   // "server", "listen", ...; "#" for a comment when Options.Comments
@@ -56,6 +58,9 @@ type Config struct {
 	// path, read once where the directive is parsed, as nginx reads it (a
 	// named pipe can be read only once).
 	Passwords map[string][]string
+	// PathMap and Lenient are Options', for -t away from the server.
+	PathMap []PathMapping
+	Lenient bool
 }
 
 // Options are the command-line settings that affect loading.
@@ -74,6 +79,13 @@ type Options struct {
 	// a worker loads the very bytes its master checked, even after the
 	// files changed on disk.
 	Files map[string][]byte
+	// PathMap reads the configuration's paths under a prefix from another
+	// directory (gonginx -t --map /etc/nginx=./nginx, in a checkout);
+	// messages keep the configuration's own paths.
+	PathMap []PathMapping
+	// Lenient makes a missing include target a warning (the file is
+	// taken as empty), for -t away from the server.
+	Lenient bool
 }
 
 // Error is a configuration error or warning in nginx's wording. Error()
@@ -85,4 +97,30 @@ type Error struct {
 	Line int
 	Warn bool // a warning ("[warn]") rather than an error ("[emerg]")
 	Crit bool // nginx logs it at "[crit]" (a failed read of a file)
+}
+
+// PathMapping is one --map: paths under From are read under To.
+type PathMapping struct{ From, To string }
+
+// MapPath is where path is read on this machine.
+func (c *Config) MapPath(path string) string { return mapPath(c.PathMap, path, false) }
+
+// mapPath moves path from the longest matching From prefix to its To
+// (to=false) or back (to=true), on path-element boundaries.
+func mapPath(maps []PathMapping, path string, back bool) string {
+	best, bestLen := "", -1
+	for _, m := range maps {
+		from, to := m.From, m.To
+		if back {
+			from, to = to, from
+		}
+		from = strings.TrimSuffix(from, "/")
+		if (path == from || strings.HasPrefix(path, from+"/")) && len(from) > bestLen {
+			best, bestLen = strings.TrimSuffix(to, "/")+path[len(from):], len(from)
+		}
+	}
+	if bestLen < 0 {
+		return path
+	}
+	return best
 }

@@ -163,7 +163,7 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 		if _, done := p.cfg.Passwords[path]; done {
 			break
 		}
-		data, err := os.ReadFile(path)
+		data, err := os.ReadFile(p.cfg.MapPath(path))
 		if err != nil {
 			e := fileError(path, err)
 			if e.Crit { // ngx_read_fd failed: nginx says read(), as an emerg

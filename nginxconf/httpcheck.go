@@ -457,7 +457,7 @@ func (p *parser) checkTicketKeys(httpBlock []*Directive, file string, line int) 
 		}
 		for _, k := range list {
 			path := p.cfg.ConfPath(k)
-			data, err := os.ReadFile(path)
+			data, err := os.ReadFile(p.cfg.MapPath(path))
 			if err != nil {
 				e := fileError(path, err)
 				e.File, e.Line = file, line

@@ -39,7 +39,7 @@ import (
 // "server.pem" in /etc/nginx/conf.d/default.conf is /etc/nginx/server.pem,
 // as under nginx), else the fragment's own directory.
 func Load(confFile string, opt Options) (*Config, error) {
-	cfg := &Config{Passwords: opt.Passwords}
+	cfg := &Config{Passwords: opt.Passwords, PathMap: opt.PathMap, Lenient: opt.Lenient}
 	prefix := opt.Prefix
 	if prefix != "" {
 		prefix = absPath(prefix)
@@ -264,7 +264,7 @@ type loader struct {
 // readFile reads path from the disk, or from the snapshot when there is one.
 func (l *loader) readFile(path string) ([]byte, error) {
 	if l.snapshot == nil {
-		return os.ReadFile(path)
+		return os.ReadFile(l.cfg.MapPath(path))
 	}
 	if data, ok := l.snapshot[path]; ok {
 		return data, nil
@@ -275,7 +275,7 @@ func (l *loader) readFile(path string) ([]byte, error) {
 // exists is os.Stat's success, in the snapshot when there is one.
 func (l *loader) exists(path string) error {
 	if l.snapshot == nil {
-		_, err := os.Stat(path)
+		_, err := os.Stat(l.cfg.MapPath(path))
 		return err
 	}
 	_, err := l.readFile(path)
@@ -285,7 +285,14 @@ func (l *loader) exists(path string) error {
 // glob expands an include pattern over the disk or the snapshot.
 func (l *loader) glob(pattern string) []string {
 	if l.snapshot == nil {
-		return globFiles(pattern)
+		if len(l.cfg.PathMap) == 0 {
+			return globFiles(pattern)
+		}
+		found := globFiles(l.cfg.MapPath(pattern))
+		for i, f := range found {
+			found[i] = mapPath(l.cfg.PathMap, f, true)
+		}
+		return found
 	}
 	want := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
 	var found []string
@@ -408,6 +415,11 @@ func (p *parser) include(src *source, buf *blockBuf, ctx Context, d *Directive) 
 	d.Includes = make([]int, 0, len(paths))
 	for _, path := range paths {
 		if err := p.loader.exists(path); err != nil && !glob {
+			if p.cfg.Lenient && errors.Is(err, fs.ErrNotExist) {
+				p.cfg.Warnings = append(p.cfg.Warnings, &Error{Msg: fileError(path, err).Msg + ", taken as empty (--lenient)",
+					File: src.path, Line: d.EndLine, Warn: true})
+				continue
+			}
 			e := fileError(path, err)
 			if src.param {
 				e.Msg += " in command line"

@@ -38,6 +38,9 @@ type flags struct {
 	// lint's findings on stdout for CI ("github" or "sarif").
 	lint   bool
 	format string
+	// pathMap (--map) and lenient (--lenient): -t away from the server.
+	pathMap []nginxconf.PathMapping
+	lenient bool
 	// passwords are the ssl_password_file contents read in this start or
 	// reload (nginxconf.Options.Passwords), shared by its loads.
 	passwords map[string][]string
@@ -55,7 +58,8 @@ type flags struct {
 
 // loadOptions are the nginxconf options of the flags.
 func (f *flags) loadOptions() nginxconf.Options {
-	return nginxconf.Options{Prefix: f.prefix, Globals: f.globals, Passwords: f.passwords, Files: f.files}
+	return nginxconf.Options{Prefix: f.prefix, Globals: f.globals, Passwords: f.passwords, Files: f.files,
+		PathMap: f.pathMap, Lenient: f.lenient}
 }
 
 func main() {
@@ -114,6 +118,9 @@ Options:
   -g directives : set global directives out of configuration file
   --lint        : with -t, also report the traps nginx -t lets pass (exit 1 when any)
   --format F    : with -t, also print findings on stdout as "github" annotations or "sarif"
+  --map FROM=TO : with -t, read the server's paths under FROM from the directory TO (a checkout)
+  --lenient     : with -t, missing certificates, keys and include targets, and host names that do
+                  not resolve here, are warnings
 
 `
 
@@ -131,6 +138,18 @@ func parseFlags(args []string) (*flags, error) {
 			switch name, value, hasValue := strings.Cut(long, "="); name {
 			case "lint":
 				f.lint, f.test = true, true
+			case "lenient":
+				f.lenient, f.test = true, true
+			case "map":
+				if !hasValue && i+1 < len(args) {
+					i++
+					value = args[i]
+				}
+				m, err := parseMapping(value)
+				if err != nil {
+					return nil, err
+				}
+				f.pathMap, f.test = append(f.pathMap, m), true
 			case "format":
 				if !hasValue && i+1 < len(args) {
 					i++
@@ -216,14 +235,21 @@ type loaded struct {
 
 func load(f *flags) *loaded {
 	l := &loaded{}
-	l.cfg, l.err = nginxconf.Load(f.conf, f.loadOptions())
+	conf := f.conf
+	if len(f.pathMap) > 0 {
+		conf = confOnServer(f.pathMap, conf)
+	}
+	l.cfg, l.err = nginxconf.Load(conf, f.loadOptions())
 	if l.cfg != nil {
 		l.warns = append(l.warns, l.cfg.Warnings...)
 	}
 	if l.err != nil {
 		return l
 	}
-	opts := compileOptions(true)
+	away := len(f.pathMap) > 0 || f.lenient
+	// Away from the server, certificates are checked through the path
+	// map (checkCertFiles), not loaded from the server's paths.
+	opts := compileOptions(!away)
 	opts.TicketSeed = f.ticketSeed
 	// Serving refuses what gonginx cannot serve, where -t accepts it as nginx -t does.
 	opts.Serving = !f.test && !f.json
@@ -275,7 +301,19 @@ func levelOf(err error) string {
 }
 
 func test(f *flags, stdout, stderr io.Writer) int {
+	var lr *lenientResolver
+	if f.lenient {
+		lr = installLenientResolver()
+		defer lr.restore()
+	}
 	l := load(f)
+	if (len(f.pathMap) > 0 || f.lenient) && l.err == nil {
+		warns, err := checkCertFiles(l.cfg, f.lenient)
+		l.warns, l.err = append(l.warns, warns...), err
+	}
+	if lr != nil {
+		l.warns = append(l.warns, lr.warnings()...)
+	}
 	if l.err == nil && !f.json {
 		l.err = testBind(l.rt)
 		l.afterSyntax = l.err != nil
@@ -301,7 +339,7 @@ func test(f *flags, stdout, stderr io.Writer) int {
 	}
 	var report []finding
 	if f.format != "" {
-		report = testFindings(warns, err)
+		report = testFindings(l.cfg, warns, err)
 		defer func() { writeReport(stdout, f.format, report) }()
 	}
 	if err != nil {

@@ -45,7 +45,14 @@ type result struct {
 
 func runBin(t *testing.T, args ...string) result {
 	t.Helper()
+	return runBinIn(t, "", args...)
+}
+
+// runBinIn runs the binary in dir ("": the test's own).
+func runBinIn(t *testing.T, dir string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -27,22 +27,22 @@ func lintFindings(cfg *nginxconf.Config, stderr io.Writer) []finding {
 	var out []finding
 	for _, f := range lint.Check(cfg.Tree) {
 		fmt.Fprintf(stderr, "%s: [lint] %s: %s in %s:%d; fix: %s\n", progName, f.Rule, f.Message, f.File, f.Line, f.Fix)
-		out = append(out, finding{rule: f.Rule, level: "warning", file: f.File, line: f.Line, msg: f.Message + ". Fix: " + f.Fix})
+		out = append(out, finding{rule: f.Rule, level: "warning", file: reportPath(cfg, f.File), line: f.Line, msg: f.Message + ". Fix: " + f.Fix})
 	}
 	return out
 }
 
 // testFindings are -t's own warnings and error as findings.
-func testFindings(warns []*nginxconf.Error, err error) []finding {
+func testFindings(cfg *nginxconf.Config, warns []*nginxconf.Error, err error) []finding {
 	var out []finding
 	for _, w := range warns {
-		out = append(out, finding{rule: "nginx-t", level: "warning", file: w.File, line: w.Line, msg: w.Msg})
+		out = append(out, finding{rule: "nginx-t", level: "warning", file: reportPath(cfg, w.File), line: w.Line, msg: w.Msg})
 	}
 	if err != nil {
 		f := finding{rule: "nginx-t", level: "error", msg: err.Error()}
 		var e *nginxconf.Error
 		if errors.As(err, &e) {
-			f.file, f.line, f.msg = e.File, e.Line, e.Msg
+			f.file, f.line, f.msg = reportPath(cfg, e.File), e.Line, e.Msg
 			if e.Warn {
 				f.level = "warning"
 			}

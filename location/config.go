@@ -401,6 +401,7 @@ type compiler struct {
 	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
 	reqZones   map[string]*reqZone   // limit_req_zone name → zone
 	connZones  map[string]*connZone  // limit_conn_zone name → zone
+	ocspZones  ocspCaches            // ssl_ocsp_cache zones by name
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }

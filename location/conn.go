@@ -3,6 +3,7 @@ package location
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"time"
 
@@ -191,8 +192,14 @@ func Handshaken(info *http1.ConnInfo, t *tls.Conn) {
 		// OpenSSL verifies the chain during the handshake and keeps the
 		// result with the session; a resumed session's chain is
 		// verified again here.
-		if ti.verifier != nil && len(ti.state.PeerCertificates) > 0 {
-			ti.verifyCode = ti.verifier.verify(ti.state.PeerCertificates, time.Now())
+		if v := ti.verifier; v != nil && len(ti.state.PeerCertificates) > 0 {
+			var chain []*x509.Certificate
+			ti.verifyCode, chain = v.verify(ti.state.PeerCertificates, time.Now())
+			// ssl_ocsp asks after the handshake, a resumed one too
+			// (ngx_ssl_ocsp_validate), and the request waits for it.
+			if v.ocsp != nil && ti.verifyCode == x509OK {
+				ti.ocspError = v.ocsp.check(chain, ti.connID, info.RemoteAddr)
+			}
 		}
 	}
 }

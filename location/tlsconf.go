@@ -3,6 +3,7 @@ package location
 import (
 	"crypto/tls"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream/resolver"
 )
 
 // SSLConfig is a server's ssl_* configuration, merged http → server as
@@ -46,6 +48,13 @@ type SSLConfig struct {
 	VerifyDepth int
 	ClientCA    string
 	CRL         string
+	// ssl_ocsp (off, on, leaf), ssl_ocsp_responder and ssl_ocsp_cache's
+	// zone, with the server's resolver for responders' names.
+	OCSP            string
+	OCSPResponder   *url.URL
+	ocspCache       *ocspCache
+	resolver        *resolver.Resolver
+	resolverTimeout time.Duration
 	// TicketKeys are the ssl_session_ticket_key files' contents (the
 	// first encrypts, all decrypt); none means keys of the process.
 	TicketKeys [][]byte
@@ -155,6 +164,9 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	if d := c.sslLast(server, "ssl_crl"); d != nil {
 		ssl.CRL = c.cfg.ConfPath(d.Args[0])
 	}
+	if err := c.compileOCSP(server, ssl); err != nil {
+		return nil, err
+	}
 	var certs, keys []string
 	for _, d := range c.sslDirectives(server, "ssl_certificate") {
 		certs = append(certs, d.Args[0])
@@ -195,6 +207,45 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 		ssl.Passwords = c.cfg.Passwords[c.cfg.ConfPath(d.Args[0])]
 	}
 	return ssl, nil
+}
+
+// compileOCSP reads ssl_ocsp, ssl_ocsp_responder and ssl_ocsp_cache with
+// ngx_http_ssl_merge_srv_conf's and ngx_ssl_ocsp's checks.
+func (c *compiler) compileOCSP(server *nginxconf.Directive, ssl *SSLConfig) error {
+	ssl.OCSP = "off"
+	d := c.sslLast(server, "ssl_ocsp")
+	if d != nil {
+		ssl.OCSP = d.Args[0]
+	}
+	if ssl.OCSP == "off" || ssl.Verify == verifyOff {
+		return nil
+	}
+	if ssl.Verify == verifyOptionalNoCA {
+		return &nginxconf.Error{Msg: `"ssl_ocsp" is incompatible with "ssl_verify_client optional_no_ca"`}
+	}
+	if r := c.sslLast(server, "ssl_ocsp_responder"); r != nil && r.Args[0] != "" {
+		raw := r.Args[0]
+		if len(raw) <= 7 || !strings.EqualFold(raw[:7], "http://") {
+			return &nginxconf.Error{Msg: fmt.Sprintf("invalid URL prefix in OCSP responder %q in \"ssl_ocsp_responder\"", raw)}
+		}
+		u, err := url.Parse("http://" + raw[7:])
+		if err != nil || u.Host == "" {
+			return &nginxconf.Error{Msg: fmt.Sprintf("no host in OCSP responder %q in \"ssl_ocsp_responder\"", raw[7:])}
+		}
+		ssl.OCSPResponder = u
+	}
+	if z := c.sslLast(server, "ssl_ocsp_cache"); z != nil && z.Args[0] != "off" {
+		name, _, _ := strings.Cut(strings.TrimPrefix(z.Args[0], "shared:"), ":")
+		ssl.ocspCache = c.ocspZones.zone(name)
+	}
+	if c.rt.groups != nil {
+		var err error
+		ssl.resolver, ssl.resolverTimeout, err = c.rt.groups.ResolverFor([][]*nginxconf.Directive{c.httpBlock.Block, server.Block})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sslVerifyMode is the server's ssl_verify_client, which applies to its

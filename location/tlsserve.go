@@ -115,6 +115,11 @@ func newTLSServer(vs *VirtualServer, rt *Router, log *Logger) (*tlsServer, error
 	if err != nil {
 		return nil, err
 	}
+	if v != nil && vs.SSL.OCSP != "off" {
+		ssl := vs.SSL
+		v.ocsp = &ocspChecker{leafOnly: ssl.OCSP == "leaf", responder: ssl.OCSPResponder, store: v.store,
+			cache: ssl.ocspCache, resolver: ssl.resolver, timeout: ssl.resolverTimeout, log: log}
+	}
 	t.verifier = v
 	return t, nil
 }
@@ -225,6 +230,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	info.verifier = srv.verifier
 	if pc != nil && pc.info != nil {
 		pc.info.SSL = info
+		info.connID = pc.connID
 	}
 	if srv.ssl.Reject {
 		return nil, pc.fail(alertUnrecognizedName, errors.New("handshake rejected"))
@@ -538,6 +544,7 @@ type tlsInfo struct {
 	verifier   *clientVerifier
 	verifyCode int
 	ocspError  string
+	connID     uint64 // for the OCSP check's log lines
 }
 
 // peer is the client's certificate, nil when it sent none.

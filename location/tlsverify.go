@@ -130,6 +130,7 @@ type clientVerifier struct {
 	store []*x509.Certificate // ssl_client_certificate and ssl_trusted_certificate
 	crls  []*tlsutil.CRL
 	crl   bool // ssl_crl is set: every certificate of the chain is checked
+	ocsp  *ocspChecker
 }
 
 // newClientVerifier loads a server's verification files; nil when its
@@ -222,9 +223,9 @@ func timeValid(c *x509.Certificate, now time.Time) bool {
 }
 
 // verify is X509_verify_cert with nginx's callback, which lets every
-// check go on: the result is the last error met (0 for none). peer is
-// the chain the client sent, its certificate first.
-func (v *clientVerifier) verify(peer []*x509.Certificate, now time.Time) int {
+// check go on: the result is the last error met (0 for none), with the
+// chain built. peer is the chain the client sent, its certificate first.
+func (v *clientVerifier) verify(peer []*x509.Certificate, now time.Time) (int, []*x509.Certificate) {
 	result := x509OK
 	fail := func(code int) { result = code }
 	chain, numUntrusted, buildErr := v.buildChain(peer, now)
@@ -236,7 +237,7 @@ func (v *clientVerifier) verify(peer []*x509.Certificate, now time.Time) int {
 		v.checkRevocation(chain, now, fail)
 	}
 	internalVerify(chain, now, fail)
-	return result
+	return result, chain
 }
 
 // buildChain extends the client's certificate with issuers, from the

@@ -122,7 +122,7 @@ func TestClientVerifyCodes(t *testing.T) {
 			for _, c := range tt.chain {
 				chain = append(chain, c.cert)
 			}
-			got := tt.v.verify(chain, time.Now())
+			got, _ := tt.v.verify(chain, time.Now())
 			if diff := cmp.Diff(x509ErrorText(tt.want), x509ErrorText(got)); diff != "" {
 				t.Errorf("verify (-want +got):\n%s", diff)
 			}

@@ -133,6 +133,7 @@ var served = setOf(
 	"ssl_password_file", "ssl_stapling", "ssl_stapling_file", "ssl_stapling_responder",
 	"ssl_stapling_verify", "ssl_trusted_certificate", "ssl_session_ticket_key",
 	"ssl_session_timeout", "ssl_verify_client", "ssl_verify_depth", "ssl_client_certificate", "ssl_crl",
+	"ssl_ocsp", "ssl_ocsp_responder", "ssl_ocsp_cache",
 )
 
 // tuning lists directives that change only performance or resource use,
@@ -189,7 +190,6 @@ var dependents = []struct{ prefix, except string }{
 	{"create_full_put_path", ""},
 	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""},
-	{"ssl_ocsp_", ""},
 }
 
 // defaults are nginx's values of refused directives that are not "off":

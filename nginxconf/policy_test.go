@@ -28,7 +28,7 @@ func TestPolicyOf(t *testing.T) {
 		"gzip_types": Served, "gzip_window": Tuning, "postpone_gzipping": Tuning, "fastcgi_param": Served, "sendfile": Tuning, "worker_priority": Served, "worker_cpu_affinity": Tuning, "worker_rlimit_nofile": Served, "user": Served,
 		"gzip": Served, "gzip_static": Served, "gunzip": Served, "fastcgi_pass": Served, "add_header": Served, "expires": Served, "add_trailer": Served, "sub_filter": Served, "sub_filter_types": Served, "xslt_stylesheet": Refuse,
 		"auth_basic": Served, "limit_req": Served, "limit_conn": Served, "proxy_method": Served, "proxy_cache": Served, "proxy_cache_background_update": Served,
-		"ssl_verify_client": Served, "ssl_crl": Served, "ssl_verify_depth": Served, "ssl_ocsp": Refuse, "limit_except": Served, "stream": Refuse, "resolver": Served,
+		"ssl_verify_client": Served, "ssl_crl": Served, "ssl_verify_depth": Served, "ssl_ocsp": Served, "limit_except": Served, "stream": Refuse, "resolver": Served,
 		"ssl": Served, "ssl_reject_handshake": Served, "ssl_prefer_server_ciphers": Served,
 		"ssl_ecdh_curve": Served, "ssl_session_tickets": Served, "ssl_password_file": Served,
 		"ssl_client_certificate": Served, "ssl_stapling": Served, "ssl_stapling_file": Served, "ssl_conf_command": Refuse,

@@ -115,3 +115,12 @@ func (gs *Groups) StopResolvers() {
 		r.Stop()
 	}
 }
+
+// ResolverFor is the resolver and resolver_timeout that apply to blocks
+// (outermost first), nil when none is set: the one the locations with
+// the same resolver directive share, for ssl_ocsp's responders.
+func (gs *Groups) ResolverFor(blocks [][]*nginxconf.Directive) (*resolver.Resolver, time.Duration, error) {
+	p := &Proxy{}
+	err := gs.compileResolver(p, blocks)
+	return p.resolver, p.resolverTimeout, err
+}

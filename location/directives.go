@@ -392,7 +392,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.subTypes.addTypes(conf, "text/html", d.Args)
 	case "return", "rewrite", "set", "if", "break":
 		// Compiled by the rewrite package from the block itself.
-	case "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass", "memcached_pass":
+	case "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass", "memcached_pass", "grpc_pass":
 		conf.proxyPass = d
 		conf.stubStatus, conf.emptyGif = false, false
 	}
@@ -635,6 +635,14 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 	}
 	if conf.proxyPass != nil && conf.proxyPass.Name == "fastcgi_pass" {
 		p, err := upstream.CompileFastCGIPass(conf.proxyPass, blocks, c.rt.groups, c.rc)
+		if err != nil {
+			return rewrite.At(err, conf.proxyPass)
+		}
+		if p != nil {
+			conf.proxy = p
+		}
+	} else if conf.proxyPass != nil && conf.proxyPass.Name == "grpc_pass" {
+		p, err := upstream.CompileGRPCPass(conf.proxyPass, blocks, c.rt.groups, c.rc)
 		if err != nil {
 			return rewrite.At(err, conf.proxyPass)
 		}

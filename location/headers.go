@@ -231,6 +231,11 @@ func (x *exchange) AppendTrailers(dst []byte) []byte {
 	if x.srv == nil {
 		return dst
 	}
+	// A backend's trailers (gRPC) come first, as nginx's upstream puts
+	// them in headers_out.trailers before the trailers filter runs.
+	for _, h := range x.st.UpstreamTrailers {
+		dst = append(append(append(append(dst, h.Name...), ':', ' '), h.Value...), '\r', '\n')
+	}
 	conf := x.conf()
 	safe := safeStatus(x.hdrs.status)
 	for i := range conf.addTrailers {

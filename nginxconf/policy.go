@@ -127,6 +127,17 @@ var served = setOf(
 	"scgi_cache_lock", "scgi_cache_background_update", "scgi_cache_lock_age", "scgi_cache_lock_timeout", "scgi_cache_revalidate", "scgi_cache_max_range_offset",
 	"uwsgi_cache", "uwsgi_cache_key", "uwsgi_cache_valid", "uwsgi_cache_methods", "uwsgi_cache_min_uses", "uwsgi_cache_bypass", "uwsgi_no_cache", "uwsgi_cache_use_stale",
 	"uwsgi_cache_lock", "uwsgi_cache_background_update", "uwsgi_cache_lock_age", "uwsgi_cache_lock_timeout", "uwsgi_cache_revalidate", "uwsgi_cache_max_range_offset",
+	// gRPC (upstream/grpc.go, grpc_conn.go)
+	"grpc_pass", "grpc_set_header", "grpc_hide_header", "grpc_pass_header", "grpc_ignore_headers", "grpc_bind",
+	"grpc_next_upstream", "grpc_next_upstream_tries", "grpc_next_upstream_timeout", "grpc_intercept_errors",
+	"grpc_connect_timeout", "grpc_send_timeout", "grpc_read_timeout", "grpc_buffer_size",
+	"grpc_ssl_verify", "grpc_ssl_server_name", "grpc_ssl_verify_depth", "grpc_ssl_name", "grpc_ssl_ciphers",
+	"grpc_ssl_protocols", "grpc_ssl_session_reuse", "grpc_ssl_password_file", "grpc_ssl_certificate",
+	"grpc_ssl_certificate_key", "grpc_ssl_trusted_certificate", "grpc_ssl_crl",
+	// memcached (upstream/memcached.go)
+	"memcached_pass", "memcached_gzip_flag", "memcached_next_upstream", "memcached_next_upstream_tries",
+	"memcached_next_upstream_timeout", "memcached_buffer_size", "memcached_connect_timeout",
+	"memcached_send_timeout", "memcached_read_timeout",
 	// ssl
 	"ssl", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
 	"ssl_prefer_server_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_reject_handshake",
@@ -163,10 +174,6 @@ var tuning = setOf(
 	"proxy_temp_path", "zone",
 	"fastcgi_temp_path", "scgi_temp_path",
 	"uwsgi_temp_path",
-	// memcached (upstream/memcached.go)
-	"memcached_pass", "memcached_gzip_flag", "memcached_next_upstream", "memcached_next_upstream_tries",
-	"memcached_next_upstream_timeout", "memcached_buffer_size", "memcached_connect_timeout",
-	"memcached_send_timeout", "memcached_read_timeout",
 	// zlib's memory and when it starts: the body is the same gzip stream.
 	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )
@@ -184,7 +191,6 @@ var tuningSuffixes = []string{
 // uwsgi_pass, ...): alone they change nothing, so they are tuning.
 var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
-	{"grpc_", "grpc_pass"},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},
 	{"create_full_put_path", ""},

@@ -46,6 +46,9 @@ type State struct {
 	// that answers with it (memcached_pass; nginx's
 	// ngx_http_set_content_type), set by the caller before it runs.
 	ContentType []byte
+	// UpstreamTrailers are the trailers a backend sent (gRPC), which go
+	// out before add_trailer's.
+	UpstreamTrailers []http1.Header
 	// RequestID is $request_id's 16 random bytes, drawn on first use
 	// (unless set before).
 	RequestID [16]byte
@@ -193,7 +196,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.FastCGI = nil
 	s.ChunkedLength, s.ChunkedRead = 0, false
-	s.Status, s.LocationChanged, s.ErrStatus, s.ContentType = 0, false, 0, nil
+	s.Status, s.LocationChanged, s.ErrStatus, s.ContentType, s.UpstreamTrailers = 0, false, 0, nil, nil
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.CacheStatus, s.CacheLastModified, s.CacheETag = "", -1, s.CacheETag[:0]
 	s.RequestID = [16]byte{}

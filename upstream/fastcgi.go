@@ -52,6 +52,8 @@ func (p *Proxy) name(suffix string) string { return p.proto.prefix() + suffix }
 func (*fastcgi) prefix() string { return "fastcgi" }
 
 // cgiHead: FastCGI answers with a CGI head.
+func (*fastcgi) finalize(*exchange) {}
+
 func (*fastcgi) cgiHead() bool { return true }
 
 func (*fastcgi) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (int, error) {
@@ -206,6 +208,12 @@ func (p *Proxy) compileFastCGIURL(d *nginxconf.Directive, c *rewrite.Compiler) e
 			p.scheme = "suwsgi" // uwsgi over TLS, uwsgi_ssl_*
 		}
 	}
+	if _, ok := p.proto.(*grpcProto); ok {
+		var ssl bool
+		if addr, ssl = trimGRPCScheme(addr); ssl {
+			p.scheme = "grpcs"
+		}
+	}
 	p.passURL = addr
 	if strings.HasPrefix(addr, "unix:") {
 		g, err := p.groups.implicitGroup(addr, "")
@@ -239,6 +247,12 @@ func (p *Proxy) resolveAddress(s *rewrite.State, x *exchange, t *target) (int, e
 		var ssl bool
 		if key, ssl = trimUWSGIScheme(key); ssl {
 			t.scheme = "suwsgi"
+		}
+	}
+	if _, ok := p.proto.(*grpcProto); ok {
+		var ssl bool
+		if key, ssl = trimGRPCScheme(key); ssl {
+			t.scheme = "grpcs"
 		}
 	}
 	t.proxyHost = key

@@ -202,6 +202,11 @@ func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
 				t.Fatal(err)
 			}
 		}
+		if d.Name == "grpc_pass" {
+			if p, err = CompileGRPCPass(d, [][]*nginxconf.Directive{httpBlock, locBlock}, groups, c); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if d.Name == "memcached_pass" {
 			if p, err = CompileMemcachedPass(d, [][]*nginxconf.Directive{httpBlock, locBlock}, groups, c); err != nil {
 				t.Fatal(err)
@@ -255,6 +260,7 @@ func (ps *proxyServer) serve() {
 				}
 			}()
 			var s rewrite.State
+			c.Filter = stateTrailers{&s}
 			for {
 				r, err := c.ReadRequest()
 				if err != nil {
@@ -347,3 +353,16 @@ func normalize(s string) string { return dateRe.ReplaceAllString(s, "Date: D\r\n
 type nginxconfDirective = nginxconf.Directive
 
 func newCompiler() *rewrite.Compiler { return rewrite.NewCompiler() }
+
+// stateTrailers writes a backend's trailers (State.UpstreamTrailers) in
+// the last chunk, as location's trailer filter does.
+type stateTrailers struct{ s *rewrite.State }
+
+func (stateTrailers) FilterHeader(*http1.Response) {}
+
+func (f stateTrailers) AppendTrailers(dst []byte) []byte {
+	for _, h := range f.s.UpstreamTrailers {
+		dst = append(append(append(append(dst, h.Name...), ':', ' '), h.Value...), '\r', '\n')
+	}
+	return dst
+}

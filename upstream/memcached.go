@@ -89,8 +89,10 @@ func CompileMemcachedPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Direc
 	return p, nil
 }
 
-func (*memcached) prefix() string { return "memcached" }
-func (*memcached) cgiHead() bool  { return true }
+func (*memcached) prefix() string     { return "memcached" }
+func (*memcached) finalize(*exchange) {}
+
+func (*memcached) cgiHead() bool { return true }
 
 func (*memcached) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (int, error) {
 	return p.resolveAddress(s, x, t)

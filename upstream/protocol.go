@@ -40,9 +40,20 @@ type protocol interface {
 	// one whose body is not wanted (an intercepted error, an
 	// X-Accel-Redirect).
 	keepConn(x *exchange, f framing, complete, dropped bool) bool
+	// finalize ends the try's use of the connection before it is kept or
+	// closed (nginx's u->finalize_request): what the protocol runs
+	// beside the exchange stops.
+	finalize(x *exchange)
 	// cgiHead reports a CGI-style response head: a bad Content-Length is
 	// no length, Transfer-Encoding is dropped, no connection is upgraded.
 	cgiHead() bool
+}
+
+// connWrapper is implemented by a protocol whose connections carry
+// state of their own (HTTP/2 for gRPC): a new connection is wrapped once,
+// and kept alive wrapped.
+type connWrapper interface {
+	wrapConn(nc net.Conn) net.Conn
 }
 
 // bodyLens are the request body's lengths a request head may carry.
@@ -78,8 +89,9 @@ type httpProto struct{}
 
 var proxyHTTP protocol = &httpProto{}
 
-func (*httpProto) prefix() string { return "proxy" }
-func (*httpProto) cgiHead() bool  { return false }
+func (*httpProto) prefix() string     { return "proxy" }
+func (*httpProto) finalize(*exchange) {}
+func (*httpProto) cgiHead() bool      { return false }
 
 func (*httpProto) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (int, error) {
 	return p.resolveURL(s, x, t)

@@ -116,6 +116,8 @@ func (sc *scgi) prefix() string { return sc.name }
 
 // cgiHead: an SCGI or uwsgi backend answers with a CGI head (or an HTTP
 // status line).
+func (*scgi) finalize(*exchange) {}
+
 func (*scgi) cgiHead() bool { return true }
 
 func (*scgi) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (int, error) {

@@ -77,6 +77,8 @@ type exchange struct {
 	store     storeStream // proxy_store's file and the client
 	storeBuf  []byte
 
+	grpc *grpcStream // gRPC's stream (grpc_conn.go), made once per pooled exchange
+
 	// memcached's (memcached.go): the value's length, its gzip flag, a
 	// miss ("END").
 	mcLength       int64
@@ -541,7 +543,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		g.done(server, true, now)
 		return nil, server, false, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
 	}
-	if (t.scheme == "https" || t.scheme == "suwsgi") && p.tls != nil {
+	if (t.scheme == "https" || t.scheme == "suwsgi" || t.scheme == "grpcs") && p.tls != nil {
 		// The handshake is part of connecting, bounded by
 		// proxy_connect_timeout; a failure (a certificate that does not
 		// verify too) counts as the server's error and moves on to the
@@ -559,6 +561,9 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 			return nil, server, false, err
 		}
 		nc = tc
+	}
+	if w, ok := p.proto.(connWrapper); ok {
+		nc = w.wrapConn(nc)
 	}
 	x.life = connLife{created: now}
 	return nc, server, false, nil
@@ -581,6 +586,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// says nothing about who owns the backend socket.
 	tunneled := false
 	defer func() {
+		p.proto.finalize(x)
 		// A stale kept-alive connection is not the server's failure.
 		g.done(server, failed && !(reused && ft == ftError), time.Now())
 		if keep {

@@ -1,0 +1,656 @@
+package upstream
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// This file is gRPC's HTTP/2 client on the wire, as ngx_http_grpc_module
+// speaks it: frames read and written with x/net/http2's Framer, header
+// blocks decoded with its hpack (encoded by grpc.go), flow control, the
+// control frames answered, nginx's error lines.
+
+// grpcPreface is ngx_http_grpc_connection_start: the client preface,
+// SETTINGS (no header table, no push, the largest initial window) and a
+// WINDOW_UPDATE that opens the connection's window as far.
+const grpcPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+	"\x00\x00\x12\x04\x00\x00\x00\x00\x00" +
+	"\x00\x01\x00\x00\x00\x00" +
+	"\x00\x02\x00\x00\x00\x00" +
+	"\x00\x04\x7f\xff\xff\xff" +
+	"\x00\x00\x04\x08\x00\x00\x00\x00\x00" +
+	"\x7f\xff\x00\x00"
+
+const (
+	h2MaxWindow = 1<<31 - 1
+	h2FrameSize = 16384 // the peer's default SETTINGS_MAX_FRAME_SIZE, which nginx keeps to
+)
+
+// h2Conn is a backend connection speaking HTTP/2, kept alive with its
+// state: one stream at a time, as nginx's grpc connection.
+type h2Conn struct {
+	net.Conn
+	fr      *http2.Framer
+	dec     *hpack.Decoder
+	started bool   // the preface went out
+	lastID  uint32 // the last stream's id
+	goaway  bool
+	recvWin int64 // the connection's receive window (ours)
+	cur     *grpcStream
+	// read and sent count the try's bytes (x.recvd, x.sent); sent is
+	// guarded by wmu.
+	read *int64
+	sent *int64
+
+	mu      sync.Mutex // guards sendWin, initWin and the stream's sendWin and stop
+	cond    sync.Cond
+	sendWin int64
+	initWin int64 // the peer's SETTINGS_INITIAL_WINDOW_SIZE
+
+	wmu  sync.Mutex // one frame writer at a time
+	wbuf []byte
+}
+
+func newH2Conn(nc net.Conn) net.Conn {
+	hc := &h2Conn{Conn: nc, recvWin: h2MaxWindow, sendWin: 65535, initWin: 65535}
+	hc.cond.L = &hc.mu
+	hc.fr = http2.NewFramer(hcWriter{hc}, hcReader{hc})
+	hc.dec = hpack.NewDecoder(4096, func(f hpack.HeaderField) {
+		if g := hc.cur; g != nil {
+			g.addField(f.Name, f.Value)
+		}
+	})
+	hc.dec.SetMaxStringLength(64 << 10)
+	return hc
+}
+
+type hcReader struct{ hc *h2Conn }
+
+func (r hcReader) Read(p []byte) (int, error) {
+	n, err := r.hc.Conn.Read(p)
+	if r.hc.read != nil {
+		*r.hc.read += int64(n)
+	}
+	return n, err
+}
+
+// hcWriter writes for the Framer, whose callers hold wmu.
+type hcWriter struct{ hc *h2Conn }
+
+func (w hcWriter) Write(p []byte) (int, error) {
+	n, err := w.hc.Conn.Write(p)
+	if w.hc.sent != nil {
+		*w.hc.sent += int64(n)
+	}
+	return n, err
+}
+
+// grpcStream is a request's stream, in its pooled exchange.
+type grpcStream struct {
+	hc        *h2Conn
+	id        uint32
+	sendWin   int64 // guarded by hc.mu
+	stop      bool  // guarded by hc.mu: the body writer is to give up
+	recvWin   int64
+	writing   bool // a body writer runs
+	wg        sync.WaitGroup
+	werr      error // the writer's client-side failure
+	outClosed bool  // END_STREAM sent
+	endStream bool  // END_STREAM received
+	rst       bool
+	headDone  bool
+	inBlock   bool // header block fragments are coming
+	block     []byte
+	// The fields of the block being decoded: offsets into arena.
+	fields  [][4]int
+	arena   []byte
+	badName bool
+	buf     []byte // the writer's read buffer
+	// trailers, passed on after the body.
+	trailers []http1.Header
+}
+
+func (x *exchange) grpcState() *grpcStream {
+	if x.grpc == nil {
+		x.grpc = &grpcStream{buf: make([]byte, h2FrameSize)}
+	}
+	return x.grpc
+}
+
+func (g *grpcStream) addField(name, value string) {
+	at := len(g.arena)
+	g.arena = append(g.arena, name...)
+	g.arena = append(g.arena, value...)
+	g.fields = append(g.fields, [4]int{at, at + len(name), at + len(name), len(g.arena)})
+}
+
+func (g *grpcStream) field(i int) (name, value []byte) {
+	f := g.fields[i]
+	return g.arena[f[0]:f[1]], g.arena[f[2]:f[3]]
+}
+
+// sendRequest sends the preface on a new connection, the HEADERS frames,
+// then starts the body's writer: DATA frames as the body arrives, under
+// the peer's windows, while the response is read.
+func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, bodyLen int64) (int, error, ftMask) {
+	hc := nc.(*h2Conn)
+	g := x.grpcState()
+	g.hc, g.outClosed, g.endStream, g.rst, g.headDone, g.inBlock, g.werr = hc, false, false, false, false, false, nil
+	g.stop, g.writing, g.trailers = false, false, g.trailers[:0]
+	g.recvWin = h2MaxWindow
+	hc.cur, hc.read, hc.sent = g, &x.recvd, &x.sent
+	if hc.lastID == 0 {
+		g.id = 1
+	} else {
+		g.id = hc.lastID + 2
+	}
+	hc.lastID = g.id
+	hc.mu.Lock()
+	g.sendWin = hc.initWin
+	hc.mu.Unlock()
+	body := bodyLen > 0 || x.streamChunked
+	w := hc.wbuf[:0]
+	if !hc.started {
+		w = append(w, grpcPreface...)
+		hc.started = true
+	}
+	w = appendHeaderFrames(w, g.id, x.req, !body)
+	hc.wbuf = w
+	hc.wmu.Lock()
+	n, err := hc.Conn.Write(w)
+	x.sent += int64(n)
+	hc.wmu.Unlock()
+	if err != nil {
+		return sendFailure(err)
+	}
+	g.outClosed = !body
+	if body {
+		g.writing = true
+		g.wg.Add(1)
+		go g.writeBody(p, c, x, bodyLen)
+	}
+	return 0, nil, 0
+}
+
+// appendHeaderFrames frames a header block: HEADERS, then CONTINUATION
+// frames past the frame size, END_HEADERS on the last, END_STREAM when
+// no body follows.
+func appendHeaderFrames(w []byte, id uint32, block []byte, endStream bool) []byte {
+	typ := byte(http2.FrameHeaders)
+	flags := byte(0)
+	if endStream {
+		flags |= byte(http2.FlagHeadersEndStream)
+	}
+	for {
+		n := min(len(block), h2FrameSize)
+		f := flags
+		if n == len(block) {
+			f |= byte(http2.FlagHeadersEndHeaders)
+		}
+		w = append(w, byte(n>>16), byte(n>>8), byte(n), typ, f,
+			byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+		w = append(w, block[:n]...)
+		block = block[n:]
+		if len(block) == 0 {
+			return w
+		}
+		typ, flags = byte(http2.FrameContinuation), 0
+	}
+}
+
+// writeBody sends the request body as DATA frames: what is in memory,
+// then a temporary file or the client's body as it arrives; the last
+// frame ends the stream.
+func (g *grpcStream) writeBody(p *Proxy, c http1.Stream, x *exchange, bodyLen int64) {
+	defer g.wg.Done()
+	mem := x.pending
+	var src io.Reader
+	switch {
+	case x.bodyBuffered:
+		mem = x.sendBody
+		if x.bodyFile != nil {
+			if _, err := x.bodyFile.Seek(0, io.SeekStart); err != nil {
+				g.fail(err)
+				return
+			}
+			src = x.bodyFile
+		}
+	default:
+		src = c.Body()
+	}
+	for {
+		var data []byte
+		var rerr error
+		if len(mem) > 0 {
+			data, mem = mem, nil
+			if src == nil {
+				rerr = io.EOF
+			}
+		} else if src != nil {
+			n, err := src.Read(g.buf)
+			data, rerr = g.buf[:n], err
+		} else {
+			rerr = io.EOF
+		}
+		if rerr != nil && rerr != io.EOF {
+			g.fail(rerr)
+			return
+		}
+		for len(data) > 0 || rerr == io.EOF {
+			k := 0
+			if len(data) > 0 {
+				if k = g.takeWindow(len(data)); k == 0 {
+					return // stopped
+				}
+			}
+			last := rerr == io.EOF && k == len(data)
+			if err := g.writeFrame(p, func(fr *http2.Framer) error { return fr.WriteData(g.id, last, data[:k]) }); err != nil {
+				return
+			}
+			data = data[k:]
+			if last {
+				g.outClosed = true
+				return
+			}
+		}
+	}
+}
+
+// fail records a failed read of the client's body and wakes the reader.
+func (g *grpcStream) fail(err error) {
+	g.werr = err
+	g.hc.Conn.SetReadDeadline(time.Unix(1, 0))
+}
+
+// takeWindow waits for room in both windows and takes up to n bytes of
+// it (a frame's worth at most); 0 when the writer is stopped.
+func (g *grpcStream) takeWindow(n int) int {
+	hc := g.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	for !g.stop && (g.sendWin <= 0 || hc.sendWin <= 0) {
+		hc.cond.Wait()
+	}
+	if g.stop {
+		return 0
+	}
+	k := int64(min(n, h2FrameSize))
+	k = min(k, g.sendWin, hc.sendWin)
+	g.sendWin -= k
+	hc.sendWin -= k
+	return int(k)
+}
+
+// writeFrame writes one frame under grpc_send_timeout.
+func (g *grpcStream) writeFrame(p *Proxy, write func(*http2.Framer) error) error {
+	hc := g.hc
+	hc.wmu.Lock()
+	defer hc.wmu.Unlock()
+	if p.SendTimeout > 0 {
+		hc.Conn.SetWriteDeadline(time.Now().Add(p.SendTimeout))
+	}
+	return write(hc.fr)
+}
+
+// join stops the body writer and waits for it.
+func (g *grpcStream) join() {
+	if !g.writing {
+		return
+	}
+	g.hc.mu.Lock()
+	g.stop = true
+	g.hc.cond.Broadcast()
+	g.hc.mu.Unlock()
+	// A write blocked on the backend gives up (the deadline is cleared
+	// before a connection is kept).
+	g.hc.Conn.SetWriteDeadline(time.Unix(1, 0))
+	g.wg.Wait()
+	g.writing = false
+}
+
+func (gp *grpcProto) finalize(x *exchange) {
+	if g := x.grpc; g != nil && g.hc != nil {
+		g.join()
+		g.hc.cur, g.hc.read, g.hc.sent = nil, nil, nil
+		g.hc = nil
+	}
+}
+
+// keepConn: the connection is kept once the stream ended both ways, the
+// backend did not say goaway and the stream was not reset (nginx's
+// u->keepalive in the grpc filter).
+func (gp *grpcProto) keepConn(x *exchange, f framing, complete, dropped bool) bool {
+	g := x.grpc
+	if g == nil || g.hc == nil {
+		return false
+	}
+	g.join()
+	ok := g.endStream && g.outClosed && !g.hc.goaway && !g.rst && !g.inBlock
+	if dropped {
+		return ok
+	}
+	return complete && ok
+}
+
+// Frame events for the stream.
+const (
+	evHeaders = iota + 1 // a whole header block (the head or trailers)
+	evData               // DATA for the stream
+)
+
+// grpcError is one of the module's own error lines; the try fails as an
+// invalid header (502, next upstream) before the head, a cut body after.
+func (p *Proxy) grpcError(x *exchange, msg string, action string) error {
+	return &tryError{msg: msg, action: action, upstream: logName(x.scheme, x, x.tryAddr)}
+}
+
+// nextEvent reads frames until one is for the stream's caller: a whole
+// header block or DATA (data is its payload). Control frames are
+// answered on the way.
+func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string) (ev int, data []byte, err error) {
+	hc := g.hc
+	for {
+		if p.ReadTimeout > 0 {
+			hc.Conn.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		}
+		fr, rerr := hc.fr.ReadFrame()
+		if rerr != nil {
+			if g.werr != nil {
+				return 0, nil, g.werr
+			}
+			switch {
+			case errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF):
+				return 0, nil, ErrPrematureClose
+			case isTimeout(rerr):
+				return 0, nil, errTimedOut
+			}
+			var ce http2.ConnectionError
+			if errors.As(rerr, &ce) || errors.Is(rerr, http2.ErrFrameTooLarge) {
+				return 0, nil, p.grpcError(x, "upstream sent invalid http2 frame", action)
+			}
+			return 0, nil, &recvError{rerr}
+		}
+		fh := fr.Header()
+		if g.inBlock && fh.Type != http2.FrameContinuation || !g.inBlock && fh.Type == http2.FrameContinuation {
+			return 0, nil, p.grpcError(x, "upstream sent unexpected http2 frame: "+strconv.Itoa(int(fh.Type)), action)
+		}
+		if fh.StreamID != 0 && fh.StreamID != g.id {
+			if fh.Type == http2.FrameData {
+				return 0, nil, p.grpcError(x, "upstream sent data frame for unknown stream "+strconv.Itoa(int(fh.StreamID)), action)
+			}
+			return 0, nil, p.grpcError(x, "upstream sent frame for unknown stream "+strconv.Itoa(int(fh.StreamID)), action)
+		}
+		if fh.StreamID != 0 && g.endStream && fh.Type != http2.FrameRSTStream && fh.Type != http2.FrameWindowUpdate {
+			return 0, nil, p.grpcError(x, "upstream sent frame for closed stream "+strconv.Itoa(int(fh.StreamID)), action)
+		}
+		switch f := fr.(type) {
+		case *http2.DataFrame:
+			if !g.headDone {
+				return 0, nil, p.grpcError(x, "upstream sent unexpected http2 frame: 0", action)
+			}
+			n := int64(fh.Length)
+			if n > g.recvWin {
+				return 0, nil, p.grpcError(x, "upstream violated stream flow control, received "+strconv.FormatInt(n, 10)+" data frame with window "+strconv.FormatInt(g.recvWin, 10), action)
+			}
+			if n > hc.recvWin {
+				return 0, nil, p.grpcError(x, "upstream violated connection flow control, received "+strconv.FormatInt(n, 10)+" data frame with window "+strconv.FormatInt(hc.recvWin, 10), action)
+			}
+			g.recvWin -= n
+			hc.recvWin -= n
+			if hc.recvWin < h2MaxWindow/4 || g.recvWin < h2MaxWindow/4 {
+				if err := g.sendWindowUpdate(p); err != nil {
+					return 0, nil, err
+				}
+			}
+			if f.StreamEnded() {
+				g.endStream = true
+			}
+			return evData, f.Data(), nil
+		case *http2.HeadersFrame:
+			g.block = append(g.block[:0], f.HeaderBlockFragment()...)
+			if f.StreamEnded() {
+				g.endStream = true
+			}
+			if !f.HeadersEnded() {
+				g.inBlock = true
+				continue
+			}
+			return evHeaders, nil, nil
+		case *http2.ContinuationFrame:
+			g.block = append(g.block, f.HeaderBlockFragment()...)
+			if !f.HeadersEnded() {
+				continue
+			}
+			g.inBlock = false
+			return evHeaders, nil, nil
+		case *http2.RSTStreamFrame:
+			g.rst = true
+			if f.ErrCode != http2.ErrCodeNo || !g.endStream {
+				return 0, nil, p.grpcError(x, "upstream rejected request with error "+strconv.Itoa(int(f.ErrCode)), action)
+			}
+		case *http2.GoAwayFrame:
+			hc.goaway = true
+			if f.LastStreamID < g.id {
+				return 0, nil, p.grpcError(x, "upstream sent goaway with error "+strconv.Itoa(int(f.ErrCode)), action)
+			}
+		case *http2.WindowUpdateFrame:
+			hc.mu.Lock()
+			if fh.StreamID == 0 {
+				hc.sendWin += int64(f.Increment)
+			} else {
+				g.sendWin += int64(f.Increment)
+			}
+			hc.cond.Broadcast()
+			hc.mu.Unlock()
+		case *http2.SettingsFrame:
+			if f.IsAck() {
+				continue
+			}
+			if v, ok := f.Value(http2.SettingInitialWindowSize); ok {
+				hc.mu.Lock()
+				g.sendWin += int64(v) - hc.initWin
+				hc.initWin = int64(v)
+				hc.cond.Broadcast()
+				hc.mu.Unlock()
+			}
+			if err := g.writeFrame(p, func(fr *http2.Framer) error { return fr.WriteSettingsAck() }); err != nil {
+				return 0, nil, err
+			}
+		case *http2.PingFrame:
+			if f.IsAck() {
+				continue
+			}
+			data := f.Data
+			if err := g.writeFrame(p, func(fr *http2.Framer) error { return fr.WritePing(true, data) }); err != nil {
+				return 0, nil, err
+			}
+		case *http2.PushPromiseFrame:
+			return 0, nil, p.grpcError(x, "upstream sent unexpected push promise frame", action)
+		}
+	}
+}
+
+// sendWindowUpdate opens the windows back to the largest, as nginx does
+// when one falls below a quarter of it.
+func (g *grpcStream) sendWindowUpdate(p *Proxy) error {
+	hc := g.hc
+	connInc, streamInc := h2MaxWindow-hc.recvWin, h2MaxWindow-g.recvWin
+	hc.recvWin, g.recvWin = h2MaxWindow, h2MaxWindow
+	return g.writeFrame(p, func(fr *http2.Framer) error {
+		if err := fr.WriteWindowUpdate(0, uint32(connInc)); err != nil {
+			return err
+		}
+		if g.endStream {
+			return nil
+		}
+		return fr.WriteWindowUpdate(g.id, uint32(streamInc))
+	})
+}
+
+// decodeBlock decodes g.block into g.fields.
+func (g *grpcStream) decodeBlock() error {
+	g.fields, g.arena = g.fields[:0], g.arena[:0]
+	if _, err := g.hc.dec.Write(g.block); err != nil {
+		return err
+	}
+	return g.hc.dec.Close()
+}
+
+// readHead reads frames until the response head, as
+// ngx_http_grpc_process_header: ":status" first, three digits, 200 or
+// more; the other fields are the headers.
+func (gp *grpcProto) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.State) headRead {
+	g := x.grpc
+	x.head = http1.ResponseHead{Major: 1, Minor: 1, Headers: x.head.Headers[:0]}
+	invalid := func(msg string) headRead {
+		if s != nil && s.TryLog != nil {
+			s.TryLog.LogTryError(p.grpcError(x, msg, actionHeader))
+		}
+		return headRead{status: 502, ft: ftInvalidHeader}
+	}
+	for {
+		ev, _, err := g.nextEvent(p, x, actionHeader)
+		if err != nil {
+			if g.werr != nil {
+				return headRead{status: bodyStatus(err), err: err}
+			}
+			var te *tryError
+			if errors.As(err, &te) {
+				if s != nil && s.TryLog != nil {
+					s.TryLog.LogTryError(err)
+				}
+				return headRead{status: 502, ft: ftInvalidHeader}
+			}
+			switch {
+			case errors.Is(err, errTimedOut):
+				return headRead{status: 504, err: err, ft: ftTimeout}
+			}
+			return headRead{status: 502, err: err, ft: ftError}
+		}
+		if ev != evHeaders {
+			continue
+		}
+		if err := g.decodeBlock(); err != nil {
+			return invalid("upstream sent invalid encoded header")
+		}
+		status := false
+		for i := range g.fields {
+			name, value := g.field(i)
+			if len(name) > 0 && name[0] == ':' {
+				if string(name) != ":status" {
+					return invalid(`upstream sent invalid header "` + string(name) + `: ` + string(value) + `"`)
+				}
+				if status {
+					return invalid("upstream sent duplicate :status header")
+				}
+				code, ok := atoi(value)
+				if len(value) != 3 || !ok {
+					return invalid(`upstream sent invalid :status "` + string(value) + `"`)
+				}
+				if code < 200 {
+					return invalid(`upstream sent unexpected :status "` + string(value) + `"`)
+				}
+				x.head.Status, status = int(code), true
+				continue
+			}
+			if !status {
+				return invalid("upstream sent no :status header")
+			}
+			if !validHeaderName(name) {
+				return invalid(`upstream sent invalid header "` + string(name) + `: ` + string(value) + `"`)
+			}
+			x.head.Headers = append(x.head.Headers, http1.Header{Name: name, Value: value})
+		}
+		if !status {
+			return invalid("upstream sent no :status header")
+		}
+		g.headDone = true
+		return headRead{counted: int(x.recvd)}
+	}
+}
+
+// validHeaderName: lower-case token characters, as
+// ngx_http_grpc_validate_header_name.
+func validHeaderName(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c == ':' || c >= 0x7f || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// relayBody passes DATA on as it comes (gRPC is unbuffered), then the
+// trailers, as ngx_http_grpc_filter: the stream ends with END_STREAM.
+func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, f framing) (bool, error) {
+	g := x.grpc
+	// Once the response has ended, nothing more of the request is sent
+	// (and the counts are read): the writer stops.
+	defer g.join()
+	if f.noBody && !g.endStream {
+		x.headLen = int(x.recvd)
+		return false, nil
+	}
+	x.action = actionBody
+	rest := f.length
+	if f.noBody {
+		rest = 0
+	}
+	for !g.endStream {
+		if err := c.Flush(); err != nil {
+			return false, err
+		}
+		ev, data, err := g.nextEvent(p, x, actionBody)
+		if err != nil {
+			return false, err
+		}
+		if ev == evData {
+			if rest >= 0 {
+				if int64(len(data)) > rest {
+					return false, p.grpcError(x, "upstream sent response body larger than indicated content length", actionBody)
+				}
+				rest -= int64(len(data))
+			}
+			if len(data) > 0 && !f.noBody {
+				if _, err := c.Write(data); err != nil {
+					return false, err
+				}
+			}
+			continue
+		}
+		// Trailers.
+		if !g.endStream {
+			return false, p.grpcError(x, "upstream sent trailer without end stream flag", actionBody)
+		}
+		if err := g.decodeBlock(); err != nil {
+			return false, p.grpcError(x, "upstream sent invalid trailer", actionBody)
+		}
+		for i := range g.fields {
+			name, value := g.field(i)
+			if len(name) > 0 && name[0] == ':' || !validHeaderName(name) {
+				return false, p.grpcError(x, `upstream sent invalid trailer "`+string(name)+`: `+string(value)+`"`, actionBody)
+			}
+			if p.hidden(name) {
+				continue
+			}
+			g.trailers = append(g.trailers, http1.Header{Name: name, Value: value})
+		}
+	}
+	if rest > 0 {
+		return false, p.grpcError(x, "upstream prematurely closed stream", actionBody)
+	}
+	if s != nil {
+		s.UpstreamTrailers = g.trailers
+	}
+	return true, nil
+}

@@ -1,0 +1,165 @@
+package upstream
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+)
+
+// h2cBackend is a gRPC-like HTTP/2 server with prior knowledge (h2c),
+// Go's own: it answers with what it received (method, path, authority,
+// headers, the body's length) and trailers, so the tests see what our
+// client sent.
+type h2cBackend struct {
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns int
+}
+
+func newH2CBackend(t *testing.T) *h2cBackend {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &h2cBackend{ln: ln}
+	srv := &http2.Server{}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.conns++
+			b.mu.Unlock()
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				srv.ServeConn(nc, &http2.ServeConnOpts{Handler: http.HandlerFunc(grpcEcho)})
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); b.wg.Wait() })
+	return b
+}
+
+func grpcEcho(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	switch r.URL.Path {
+	case "/status/404":
+		w.WriteHeader(404)
+		return
+	case "/big":
+		w.Header().Set("Content-Type", "application/grpc")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		w.Write([]byte(strings.Repeat("0123456789abcdef", 20000)))
+		w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
+		return
+	case "/length":
+		w.Header().Set("Content-Length", "5")
+		w.Write([]byte("fixed"))
+		return
+	}
+	var names []string
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s %s %s host=%s\n", r.Proto, r.Method, r.RequestURI, r.Host)
+	for _, k := range names {
+		fmt.Fprintf(&sb, "%s: %s\n", k, strings.Join(r.Header[k], ","))
+	}
+	fmt.Fprintf(&sb, "body=%d %.10s\n", len(body), body)
+	w.Header().Set("Content-Type", "application/grpc")
+	w.Header().Set("Server", "hidden")
+	w.Header().Set("X-Shown", "yes")
+	w.WriteHeader(200)
+	w.(http.Flusher).Flush() // no Content-Length: a stream
+	w.Write([]byte(sb.String()))
+	w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
+	w.Header().Set(http.TrailerPrefix+"Grpc-Message", "ok")
+}
+
+func TestGRPC(t *testing.T) {
+	be := newH2CBackend(t)
+	addr := be.ln.Addr().String()
+	for _, tc := range []struct {
+		name, http, conf, request, want string
+	}{{
+		name:    "unary call: pseudo headers, headers, body, trailers",
+		conf:    `grpc_pass grpc://` + addr + `; grpc_set_header X-Set set;`,
+		request: "POST /pkg.Svc/Call HTTP/1.1\r\nHost: h\r\nContent-Type: application/grpc\r\nTE: trailers\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+		want: "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-shown: yes\r\n\r\n" +
+			chunk("HTTP/2.0 POST /pkg.Svc/Call host="+addr+"\nContent-Length: 5\nContent-Type: application/grpc\nTe: trailers\nX-Set: set\nbody=5 hello\n") + "0\r\ngrpc-message: ok\r\ngrpc-status: 0\r\n\r\n",
+	}, {
+		name:    "GET of the root, no TE",
+		conf:    `grpc_pass ` + addr + `;`,
+		request: "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		want: "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-shown: yes\r\n\r\n" +
+			chunk("HTTP/2.0 GET / host="+addr+"\nbody=0 \n") + "0\r\ngrpc-message: ok\r\ngrpc-status: 0\r\n\r\n",
+	}, {
+		name:    "grpc_set_header Host replaces :authority",
+		conf:    `grpc_pass ` + addr + `; grpc_set_header Host example.com;`,
+		request: "GET /a?b=c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		want: "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-shown: yes\r\n\r\n" +
+			chunk("HTTP/2.0 GET /a?b=c host=example.com\nbody=0 \n") + "0\r\ngrpc-message: ok\r\ngrpc-status: 0\r\n\r\n",
+	}, {
+		name:    "a body larger than the windows, chunked from the client",
+		conf:    `grpc_pass ` + addr + `;`,
+		request: "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + "30d40\r\n" + strings.Repeat("x", 200000) + "\r\n0\r\n\r\n",
+		want: "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-shown: yes\r\n\r\n" +
+			chunk("HTTP/2.0 POST /up host="+addr+"\nbody=200000 xxxxxxxxxx\n") + "0\r\ngrpc-message: ok\r\ngrpc-status: 0\r\n\r\n",
+	}, {
+		name:    "a length from the backend",
+		conf:    `grpc_pass ` + addr + `;`,
+		request: "GET /length HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		want:    "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfixed",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := newProxyServer(t, tc.http, tc.conf, "/")
+			got := normalize(roundTrip(t, ps.ln.Addr().String(), tc.request))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A big response, and keepalive: the second call reuses the connection
+// (a new stream on it).
+func TestGRPCKeepaliveBig(t *testing.T) {
+	be := newH2CBackend(t)
+	ps := newProxyServer(t, "upstream g { server "+be.ln.Addr().String()+"; keepalive 2; }", `grpc_pass grpc://g;`, "/")
+	ps.served = make(chan int, 1)
+	for i := 0; i < 3; i++ {
+		got := roundTrip(t, ps.ln.Addr().String(), "GET /big HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.HasSuffix(got, "0\r\ngrpc-status: 0\r\n\r\n") ||
+			strings.Count(got, "0123456789abcdef") != 20000 {
+			t.Fatalf("call %d: %.200q ... %q", i, got, got[max(0, len(got)-60):])
+		}
+		if status := <-ps.served; status != 0 {
+			t.Fatalf("call %d: status %d", i, status)
+		}
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if be.conns != 1 {
+		t.Errorf("backend connections: %d, want 1", be.conns)
+	}
+}
+
+// chunk frames b as one chunk.
+func chunk(b string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(b), b) }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ type Options struct {
 	Zones *limit.Registry
 }
 
+// DefaultAccessLog is nginx's NGX_HTTP_LOG_PATH, under the prefix: the
+// access log of a configuration that names none.
+const DefaultAccessLog = "logs/access.log"
+
 // Router is a compiled configuration: the sockets to listen on and, for
 // each, the servers and their locations.
 type Router struct {
@@ -59,6 +64,10 @@ type Router struct {
 	// AccessLogs are the access_log paths without variables, which a
 	// master opens for its workers.
 	AccessLogs []string
+	// DefaultAccessLog is the default access log's path when a server
+	// uses it (no access_log at any of its levels): its directory is made
+	// when missing, as the default pid file's.
+	DefaultAccessLog string
 
 	cfg      *nginxconf.Config
 	charsets charsetSet
@@ -399,6 +408,7 @@ type compiler struct {
 	httpBlock  *nginxconf.Directive
 	server     *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
 	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
+	defaultLog *accessLogRule        // the access log of levels without any
 	reqZones   map[string]*reqZone   // limit_req_zone name → zone
 	connZones  map[string]*connZone  // limit_conn_zone name → zone
 	ocspZones  ocspCaches            // ssl_ocsp_cache zones by name
@@ -464,6 +474,16 @@ func (c *compiler) compile() error {
 	if err := c.applyBlock(conf, httpBlock.Block, "http"); err != nil {
 		return err
 	}
+	if len(conf.accessLogs) == 0 && !conf.accessOff {
+		// ngx_http_log_merge_loc_conf: a level that has and inherits no
+		// access_log logs "combined" to NGX_HTTP_LOG_PATH.
+		formats, err := c.formats()
+		if err != nil {
+			return err
+		}
+		c.defaultLog = &accessLogRule{path: c.cfg.PrefixPath(DefaultAccessLog), format: formats["combined"]}
+		conf.accessLogs = []*accessLogRule{c.defaultLog}
+	}
 	for _, d := range httpBlock.Block {
 		if d.Name != "server" {
 			continue
@@ -493,6 +513,12 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	srv.root = root
 	if err := c.applyScoped(conf, d.Block, "server"); err != nil {
 		return err
+	}
+	if c.defaultLog != nil && c.rt.DefaultAccessLog == "" && slices.Contains(conf.accessLogs, c.defaultLog) {
+		// Opened only when a server logs there, as nginx creates it
+		// only where a level inherits no access_log.
+		c.rt.DefaultAccessLog = c.defaultLog.path
+		c.rt.AccessLogs = append(c.rt.AccessLogs, c.defaultLog.path)
 	}
 	var listenSSL *nginxconf.Directive
 	var listens []*Listen

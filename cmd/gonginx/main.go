@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -254,6 +255,10 @@ func load(f *flags) *loaded {
 	// Serving refuses what gonginx cannot serve, where -t accepts it as nginx -t does.
 	opts.Serving = !f.test && !f.json
 	l.rt, l.err = location.Compile(l.cfg, opts)
+	if l.err == nil && opts.Serving && l.rt.DefaultAccessLog != "" {
+		// Made as the default pid file's directory is (nginx would fail).
+		os.MkdirAll(filepath.Dir(l.rt.DefaultAccessLog), 0o755)
+	}
 	if l.rt != nil {
 		l.warns = append(l.warns, l.rt.Warnings...)
 	}

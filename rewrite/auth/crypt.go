@@ -132,7 +132,13 @@ func libcCrypt(password, setting []byte) Result {
 			return Mismatch
 		}
 		return equal(got, setting)
-	case strings.HasPrefix(s, "$gy$"), strings.HasPrefix(s, "$md5"):
+	case strings.HasPrefix(s, "$gy$"):
+		got, ok := gostYescryptCrypt(password, s)
+		if !ok {
+			return Mismatch
+		}
+		return equal(got, setting)
+	case strings.HasPrefix(s, "$md5"):
 		return Unsupported
 	case strings.HasPrefix(s, "$"):
 		return Mismatch // no such method: a failure token

@@ -4,13 +4,14 @@
 // hashes nginx checks through ngx_crypt: its own {PLAIN}, {SHA}, {SSHA}
 // and $apr1$, and what Linux's crypt(3) (libxcrypt) computes for $1$,
 // $5$, $6$, $2a$/$2b$/$2x$/$2y$, $3$ (NT), $sha1$, $7$ (scrypt), $y$
-// (yescrypt), traditional DES, bigcrypt and BSDi's extended DES ("_").
+// (yescrypt), $gy$ (gost-yescrypt, with our own Streebog), traditional
+// DES, bigcrypt and BSDi's extended DES ("_").
 //
 // The decision is nginx's: a password is right when crypt(password,
 // stored) equals the stored string, compared here in constant time.
-// Formats libxcrypt has that this package does not ($gy$ gost-yescrypt,
-// $md5 SunMD5) never match: Verify reports them as
-// unsupported so the caller can log it.
+// The format libxcrypt has that this package does not ($md5 SunMD5)
+// never matches: Verify reports it as unsupported so the caller can log
+// it.
 //
 // It imports nothing of gonginx, so rewrite ($remote_user) and location
 // (auth_basic) share it.

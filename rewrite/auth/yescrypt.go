@@ -85,6 +85,47 @@ func yescryptCrypt(password []byte, setting string) ([]byte, bool) {
 	return encodeYescrypt64(out, hash[:]), true
 }
 
+// gostYescryptCrypt is libxcrypt's "$gy$": yescrypt of the same
+// parameters and salt, its 32 bytes then keyed by GOST: HMAC-Streebog
+// with the key HMAC-Streebog(Streebog(password), the setting up to the
+// salt's end), as crypt_gost_yescrypt_rn computes it.
+func gostYescryptCrypt(password []byte, setting string) ([]byte, bool) {
+	if len(setting)+1+43+1 > 384 || !strings.HasPrefix(setting, "$gy$") {
+		return nil, false
+	}
+	y, ok := yescryptCrypt(password, "$y$"+setting[4:])
+	if !ok {
+		return nil, false
+	}
+	// "$y$params$salt$" and the hash after it.
+	end := strings.IndexByte(string(y[3:]), '$')
+	if end < 0 {
+		return nil, false
+	}
+	end += 3 + 1
+	next := strings.IndexByte(string(y[end:]), '$')
+	if next < 0 {
+		return nil, false
+	}
+	end += next + 1
+	if end > len(setting) {
+		return nil, false
+	}
+	hash, ok := decodeYescrypt64(string(y[end:]))
+	if !ok || len(hash) != 32 {
+		return nil, false
+	}
+	// libxcrypt keys on as many bytes of the "$gy$" setting as the
+	// "$y$" prefix had: one short of the '$' before the hash.
+	hk := streebog256(password)
+	interm := hmacStreebog256(hk[:], []byte(setting[:end]))
+	sum := hmacStreebog256(interm[:], hash)
+	out := make([]byte, 0, 1+end+43)
+	out = append(out, "$g"...)
+	out = append(out, y[1:end]...)
+	return encodeYescrypt64(out, sum[:]), true
+}
+
 // parseYescryptSetting reads "$y$" flavor, log2 N, r, the optional
 // have-mask with p, t, g and log2 NROM, and the '$' after them; rest is
 // what follows.

@@ -12,3 +12,13 @@ func BenchmarkYescrypt(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGostYescrypt: the same cost, with GOST's HMACs after.
+func BenchmarkGostYescrypt(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := gostYescryptCrypt([]byte("password"), "$gy$j9T$F5Jx5fExrKuPp53xLKQ..1$"); !ok {
+			b.Fatal("failed")
+		}
+	}
+}

@@ -14,7 +14,8 @@ import (
 
 // testdata/yescrypt.txt: what libxcrypt's crypt(3) gives (perl's crypt
 // on Debian), for Debian's default cost and for the other flavors,
-// p, t and salt forms, and the settings crypt refuses ("*0").
+// p, t and salt forms, and the settings crypt refuses ("*0"); "$y$"
+// and "$gy$".
 func TestYescryptVectors(t *testing.T) {
 	f, err := os.Open("testdata/yescrypt.txt")
 	if err != nil {
@@ -34,10 +35,14 @@ func TestYescryptVectors(t *testing.T) {
 		}
 		pw, setting, want := parts[0], parts[1], parts[2]
 		n++
-		if prm, _, _ := parseYescryptSetting(setting); raceEnabled && prm.n*uint64(prm.r) > 1<<14 {
+		if prm, _, _ := parseYescryptSetting("$y$" + strings.TrimPrefix(strings.TrimPrefix(setting, "$y$"), "$gy$")); raceEnabled && prm.n*uint64(prm.r) > 1<<14 {
 			continue
 		}
-		got, ok := yescryptCrypt([]byte(pw), setting)
+		crypt := yescryptCrypt
+		if strings.HasPrefix(setting, "$gy$") {
+			crypt = gostYescryptCrypt
+		}
+		got, ok := crypt([]byte(pw), setting)
 		gotText := string(got)
 		if !ok {
 			gotText = "*0"
@@ -46,7 +51,7 @@ func TestYescryptVectors(t *testing.T) {
 			t.Errorf("crypt(%q, %q) (-want +got):\n%s", pw, setting, diff)
 			continue
 		}
-		if prm, _, _ := parseYescryptSetting(want); want == "*0" || prm.n*uint64(prm.r) > 1<<14 {
+		if prm, _, _ := parseYescryptSetting("$y$" + strings.TrimPrefix(strings.TrimPrefix(want, "$y$"), "$gy$")); want == "*0" || prm.n*uint64(prm.r) > 1<<14 {
 			continue // Debian's default cost once is enough (-race is slow)
 		}
 		// As auth_basic checks: the stored hash as the setting.
@@ -63,7 +68,7 @@ func TestYescryptVectors(t *testing.T) {
 }
 
 // The same as perl's crypt (libxcrypt) on this machine, for random
-// passwords and salts at small costs.
+// passwords and salts at small costs, "$y$" and "$gy$".
 func TestYescryptAgainstLibxcrypt(t *testing.T) {
 	if _, err := exec.LookPath("perl"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -77,7 +82,11 @@ func TestYescryptAgainstLibxcrypt(t *testing.T) {
 		rand.Read(b[:])
 		salt := encodeYescrypt64(nil, b[:1+i])
 		params := []string{"j75", "j65", "j85..", "j75/.", "/65", ".65", "j6.", "jA5"}[i%8]
-		settings = append(settings, "$y$"+params+"$"+string(salt)+"$")
+		method := "$y$"
+		if i%3 == 2 {
+			method = "$gy$"
+		}
+		settings = append(settings, method+params+"$"+string(salt)+"$")
 		passwords = append(passwords, fmt.Sprintf("%x", b[i:]))
 	}
 	script := `while (<STDIN>) { chomp; my ($p, $s) = split /\t/; print crypt($p, $s), "\n"; }`
@@ -96,10 +105,14 @@ func TestYescryptAgainstLibxcrypt(t *testing.T) {
 		t.Fatalf("perl gave %d lines for %d settings", len(want), len(settings))
 	}
 	for i, s := range settings {
-		if !strings.HasPrefix(want[i], "$y$") {
+		if !strings.HasPrefix(want[i], "$y$") && !strings.HasPrefix(want[i], "$gy$") {
 			t.Fatalf("this perl's crypt has no yescrypt: %q", want[i])
 		}
-		got, ok := yescryptCrypt([]byte(passwords[i]), s)
+		crypt := yescryptCrypt
+		if strings.HasPrefix(s, "$gy$") {
+			crypt = gostYescryptCrypt
+		}
+		got, ok := crypt([]byte(passwords[i]), s)
 		if diff := cmp.Diff(want[i], string(got)); !ok || diff != "" {
 			t.Errorf("crypt(%q, %q) ok=%v (-libxcrypt +ours):\n%s", passwords[i], s, ok, diff)
 		}

@@ -32,6 +32,7 @@ const authHtpasswd = "# users\n" +
 	"yescrypt:$y$j9T$F5Jx5fExrKuPp53xLKQ..1$GmcwIgvdUC9qLWcKCi6gklUa1dM3ziD43YxYNURLKy0\n" +
 	"yescryptt:$y$j75/.$sAlT$t76kqFMivRZWvXJeSGH3v.WyTPNwOeDXDl5lJOz.jN5\n" +
 	"yescryptbad:$y$j75$abcde$t76kqFMivRZWvXJeSGH3v.WyTPNwOeDXDl5lJOz.jN5\n" +
+	"gost:$gy$j75/.$sAlT$dsHLgegozvG78ZlWqpttqhuFzvEF/s7oZ8tX.SGAcW8\n" +
 	"plain:{PLAIN}secret\n" +
 	"sha:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n" +
 	"ssha:{SSHA}yI6cZwQadOA1e+/f+T+H3eCQQhRzYWx0\n" +
@@ -68,7 +69,7 @@ func TestServeAuthBasic(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
 	var requests []harness.Request
-	for _, u := range []string{"des", "md5", "apr1", "sha256", "sha512", "bc2b", "bc2y", "bc2a", "nt", "yescrypt", "yescryptt", "yescryptbad", "plain", "sha", "ssha", "last"} {
+	for _, u := range []string{"des", "md5", "apr1", "sha256", "sha512", "bc2b", "bc2y", "bc2a", "nt", "yescrypt", "yescryptt", "yescryptbad", "gost", "plain", "sha", "ssha", "last"} {
 		requests = append(requests,
 			authGet(u+" right", "/", "Basic "+basicAuth(u, "secret")),
 			authGet(u+" wrong", "/", "Basic "+basicAuth(u, "secreT")))

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -57,29 +59,31 @@ func (o *acceptOrder) add(c *orderedConn) {
 	o.pending = append(o.pending, c)
 }
 
+// index is where seq is, or would be, in pending (o.mu held).
+func (o *acceptOrder) index(seq uint64) int {
+	i, _ := slices.BinarySearchFunc(o.pending, seq, func(c *orderedConn, seq uint64) int {
+		return cmp.Compare(c.seq, seq)
+	})
+	return i
+}
+
 // pass removes c.
 func (o *acceptOrder) pass(c *orderedConn) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for i, p := range o.pending {
-		if p == c {
-			o.pending = append(o.pending[:i], o.pending[i+1:]...)
-			if o.changed != nil {
-				close(o.changed)
-				o.changed = nil
-			}
-			return
+	if i := o.index(c.seq); i < len(o.pending) && o.pending[i] == c {
+		o.pending = slices.Delete(o.pending, i, i+1)
+		if o.changed != nil {
+			close(o.changed)
+			o.changed = nil
 		}
 	}
 }
 
 // busyBefore reports whether a connection accepted before seq is under
-// way, and returns the channel closed at the next pass (o.mu held).
+// way (o.mu held).
 func (o *acceptOrder) busyBefore(seq uint64) bool {
-	i := 0
-	for i < len(o.pending) && o.pending[i].seq < seq {
-		i++
-	}
+	i := o.index(seq)
 	for j := i - 1; j >= 0 && j >= i-maxOrderLook; j-- {
 		if o.pending[j].underWay() {
 			return true

@@ -40,6 +40,9 @@ type Options struct {
 	// Zones holds the limit_req zones (shared with other workers, kept
 	// across reloads); nil makes each Compile its own.
 	Zones *limit.Registry
+	// UpstreamZones holds the upstream{} zones the master shared; nil
+	// makes each Compile its own.
+	UpstreamZones *upstream.ZoneRegistry
 }
 
 // DefaultAccessLog is nginx's NGX_HTTP_LOG_PATH, under the prefix: the
@@ -450,7 +453,7 @@ func (c *compiler) compile() error {
 			return rewrite.At(err, d)
 		}
 	}
-	groups, err := upstream.CompileGroupsVars(httpBlock.Block, c.rc)
+	groups, err := upstream.CompileGroupsVars(httpBlock.Block, c.rc, c.opts.UpstreamZones)
 	if groups != nil {
 		groups.ConfPrefix = c.cfg.ConfPrefix
 		groups.CompileCachePaths(httpBlock.Block, c.cfg.PrefixPath)
@@ -459,6 +462,9 @@ func (c *compiler) compile() error {
 		return err
 	}
 	c.rt.groups = groups
+	for _, z := range groups.ZoneSpecs {
+		c.rt.Zones = append(c.rt.Zones, ZoneSpec{ID: z.ID, Name: z.Name, Size: z.Size})
+	}
 	c.httpBlock = httpBlock
 	if err := c.limitZones(httpBlock.Block); err != nil {
 		return err

@@ -76,7 +76,7 @@ var served = setOf(
 	// rewrite, map, geo, split_clients
 	"rewrite", "return", "set", "if", "break", "map", "geo", "split_clients",
 	// upstream
-	"upstream", "ip_hash", "least_conn", "keepalive", "hash", "random",
+	"upstream", "ip_hash", "least_conn", "keepalive", "hash", "random", "zone",
 	// proxy
 	"resolver", "resolver_timeout",
 	"proxy_pass", "proxy_set_header", "proxy_hide_header", "proxy_pass_header", "proxy_http_version", "proxy_buffering",
@@ -171,7 +171,7 @@ var tuning = setOf(
 	// How much HTTP/2 reads at once and its memory; no push is made.
 	"http2_recv_buffer_size", "http2_pool_size", "http2_streams_index_size",
 	"http2_max_concurrent_pushes",
-	"proxy_temp_path", "zone",
+	"proxy_temp_path",
 	"fastcgi_temp_path", "scgi_temp_path",
 	"uwsgi_temp_path",
 	// zlib's memory and when it starts: the body is the same gzip stream.

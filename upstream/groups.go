@@ -89,6 +89,8 @@ type Group struct {
 	sessions tls.ClientSessionCache // TLS sessions to its servers (proxy_ssl_session_reuse)
 
 	proxyHost, proxyPort string // for groups made at run time
+
+	zone *groupZone // "zone": the balancer state shared by the workers
 }
 
 // Groups holds the upstream{} blocks of a configuration by name.
@@ -115,6 +117,9 @@ type Groups struct {
 	resolvers map[*nginxconf.Directive]*resolver.Resolver // by resolver directive
 	// caches are the *_cache_path zones, by keys_zone name.
 	caches map[string]*filecache.Zone
+
+	// ZoneSpecs are the upstream zones, for the master to make.
+	ZoneSpecs []ZoneSpec
 }
 
 const defaultFailTimeout = 10 * time.Second
@@ -130,13 +135,16 @@ func (gs *Groups) Lookup(name string) *Group { return gs.byName[strings.ToLower(
 // CompileGroups compiles the upstream{} blocks among the http{} level
 // directives.
 func CompileGroups(http []*nginxconf.Directive) (*Groups, error) {
-	return CompileGroupsVars(http, rewrite.NewCompiler())
+	return CompileGroupsVars(http, rewrite.NewCompiler(), nil)
 }
 
 // CompileGroupsVars is CompileGroups with the configuration's variables,
-// for the keys of "hash".
-func CompileGroupsVars(http []*nginxconf.Directive, rc *rewrite.Compiler) (*Groups, error) {
+// for the keys of "hash", and the zones the master shared (nil: each
+// process its own).
+func CompileGroupsVars(http []*nginxconf.Directive, rc *rewrite.Compiler, zones *ZoneRegistry) (*Groups, error) {
 	gs := NewGroups()
+	var order []*Group
+	decl := map[*Group]*nginxconf.Directive{}
 	for _, d := range http {
 		if d.Name != "upstream" || len(d.Args) != 1 {
 			continue
@@ -150,6 +158,15 @@ func CompileGroupsVars(http []*nginxconf.Directive, rc *rewrite.Compiler) (*Grou
 			return nil, err
 		}
 		gs.byName[name] = g
+		order = append(order, g)
+		for _, zd := range d.Block {
+			if zd.Name == "zone" && len(zd.Args) > 0 {
+				decl[g] = zd
+			}
+		}
+	}
+	if err := gs.compileZones(order, decl, zones); err != nil {
+		return nil, err
 	}
 	return gs, nil
 }
@@ -447,9 +464,15 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 		ps.started = true
 	}
 	g.mu.Lock()
+	if g.zone != nil {
+		g.zone.acquire(g)
+	}
 	i := g.Picker.Pick(g, s, ps, now)
 	if i >= 0 {
 		g.Servers[i].conns++
+	}
+	if g.zone != nil {
+		g.zone.release(g)
 	}
 	g.mu.Unlock()
 	return i
@@ -458,12 +481,23 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 // done records the outcome of using server i.
 func (g *Group) done(i int, failed bool, now time.Time) {
 	g.mu.Lock()
+	if g.zone != nil {
+		g.zone.acquire(g)
+	}
+	g.account(i, failed, now)
+	if g.zone != nil {
+		g.zone.release(g)
+	}
+	g.mu.Unlock()
+}
+
+// account is done's bookkeeping, with the group locked.
+func (g *Group) account(i int, failed bool, now time.Time) {
 	s := g.Servers[i]
 	s.conns--
 	if g.single() {
 		// ngx_http_upstream_free_round_robin_peer returns early for a
 		// single peer: no max_fails accounting.
-		g.mu.Unlock()
 		return
 	}
 	if failed {
@@ -484,7 +518,6 @@ func (g *Group) done(i int, failed bool, now time.Time) {
 			s.effectiveWeight++
 		}
 	}
-	g.mu.Unlock()
 }
 
 // roundRobin is nginx's smooth weighted round robin

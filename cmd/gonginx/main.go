@@ -276,6 +276,8 @@ func compileOptions(loadCerts bool) location.Options {
 		Root:      os.Geteuid() == 0,
 		LoadCerts: loadCerts,
 		Zones:     zones,
+
+		UpstreamZones: upstreamZones,
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -11,11 +12,15 @@ import (
 	"github.com/gonginx/gonginx/location/limit"
 	"github.com/gonginx/gonginx/location/process"
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // zones are this process's limit zones, kept across reloads; a worker's
 // are the master's files mapped.
 var zones = limit.NewRegistry()
+
+// upstreamZones are the upstream{} zones a worker mapped.
+var upstreamZones = upstream.NewZoneRegistry()
 
 // zoneName names a zone file a worker inherits: + its limit.ZoneID
 // (module, size, name).
@@ -43,6 +48,14 @@ func (m *master) makeZones(rt *location.Router) error {
 			m.zones = map[string]*os.File{}
 		}
 		m.zones[key] = fh
+	}
+	// An upstream zone's ID names its layout: one the configuration no
+	// longer has is only the old workers' (who mapped it already).
+	for key, fh := range m.zones {
+		if _, ok := upstream.ZoneSize(key); ok && !slices.ContainsFunc(rt.Zones, func(z location.ZoneSpec) bool { return z.ID == key }) {
+			fh.Close()
+			delete(m.zones, key)
+		}
 	}
 	return nil
 }
@@ -74,6 +87,10 @@ func adoptZones(files map[string]*os.File) error {
 		fh.Close()
 		if err != nil {
 			return fmt.Errorf("mmap(MAP_SHARED) failed (%s)", nginxconf.ErrnoText(err))
+		}
+		if _, ok := upstream.ZoneSize(id); ok {
+			upstreamZones.Adopt(id, mem)
+			continue
 		}
 		if err := zones.Adopt(id, zone, mem); err != nil {
 			return err

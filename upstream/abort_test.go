@@ -165,3 +165,55 @@ func TestPipelinedIsNoAbort(t *testing.T) {
 		t.Errorf("responses (-want +got):\n%s\n%q", diff, got)
 	}
 }
+
+// SettleAborts tells a request that a gone client's request is still
+// ending (its hang-up handled by the caller if the watcher had not yet),
+// and nothing once that request stopped watching.
+func TestSettleAborts(t *testing.T) {
+	pair := func() (net.Conn, net.Conn) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(); s.Close() })
+		return c, s
+	}
+	client, server := pair()
+	backendNear, backendFar := pair()
+	raw, err := server.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if SettleAborts() {
+		t.Fatal("an abort pending before any watch")
+	}
+	w := watchClient(raw, backendNear)
+	if w == nil {
+		t.Fatal("no watch")
+	}
+	client.Close()
+	ending := false
+	for i := 0; i < 200 && !ending; i++ { // until the FIN has arrived
+		ending = SettleAborts()
+		if !ending {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The backend connection was closed: its far end reads EOF.
+	backendFar.SetReadDeadline(time.Now().Add(10 * time.Second)) // failsafe only
+	_, rerr := backendFar.Read(make([]byte, 1))
+	aborted := w.stop()
+	got := []any{ending, rerr == io.EOF, aborted, SettleAborts()}
+	if diff := cmp.Diff([]any{true, true, true, false}, got); diff != "" {
+		t.Errorf("ending, backend closed, aborted, ending after stop (-want +got):\n%s", diff)
+	}
+}

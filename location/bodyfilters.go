@@ -33,6 +33,7 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	}
 	x.gzipFilterHeader(resp, conf)
 	x.gzipVary(resp, conf)
+	x.rangeFilter(resp, conf)
 	if !x.chain.Empty() {
 		resp.Body = &x.chain
 	}

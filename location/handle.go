@@ -3,6 +3,7 @@ package location
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,14 +43,18 @@ type exchange struct {
 	resp     http1.Response
 	headers  [4]http1.Header
 	rangeHdr [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
-	hdrs     headerScratch   // add_header and expires output (headers.go)
-	chain    filter.Chain    // the body filters of the response (bodyfilters.go)
-	subs     subScratch      // sub_filter's link and memory (subfilter.go)
-	gzip     gzipState       // gzip, gunzip, gzip_static (gzip.go)
-	mods     modState        // state of realip, referer, secure_link, userid (realipphase.go)
-	logGz    []byte          // an access log line gzipped (access_log gzip)
-	addition filter.Addition
-	postpone filter.Postpone
+	// rangeBody and rangeFull: the range filter's link and the whole
+	// body's length, for a proxied response (rangefilter.go).
+	rangeBody rangeLink
+	rangeFull int64
+	hdrs      headerScratch // add_header and expires output (headers.go)
+	chain     filter.Chain  // the body filters of the response (bodyfilters.go)
+	subs      subScratch    // sub_filter's link and memory (subfilter.go)
+	gzip      gzipState     // gzip, gunzip, gzip_static (gzip.go)
+	mods      modState      // state of realip, referer, secure_link, userid (realipphase.go)
+	logGz     []byte        // an access log line gzipped (access_log gzip)
+	addition  filter.Addition
+	postpone  filter.Postpone
 	// Bound once per pooled exchange (a method value allocates):
 	// subrequests' output into postpone, addition's subrequest.
 	postponeOut func([]byte) error
@@ -834,6 +839,11 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		x.proxied = true
 		rc, err := conf.proxy.Serve(x.c, &x.st, loc.Name)
 		x.proxied = false
+		if rc == 416 && x.st.UnsatisfiableSize >= 0 {
+			// A cached body the Range does not fit (the range filter's 416).
+			x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), x.st.UnsatisfiableSize, 10)
+			x.rangeUnsat = true
+		}
 		if rc == 0 && err == nil && x.st.AccelRedirect {
 			return x.accelRedirect()
 		}

@@ -281,7 +281,7 @@ func TestServingRefuses(t *testing.T) {
 		{"limit_req without its zone", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nlimit_req zone=a;\n}\n}", `zero size shared memory zone "a"`},
 		{"limit_conn is served", "limit_conn_zone $binary_remote_addr zone=c:32k;\nserver {\nlisten 127.0.0.1:19020;\nlocation / {\nlimit_conn c 1;\n}\n}", `<nil>`},
 		{"auth_basic off is fine", "server {\nlisten 127.0.0.1:19020;\nlocation / {\nauth_basic off;\n}\n}", `<nil>`},
-		{"fastcgi_force_ranges", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\nfastcgi_force_ranges on;\n}\n}", `"fastcgi_force_ranges" directive is not supported by gonginx in F:7`},
+		{"fastcgi_force_ranges is served", "server {\nlisten 127.0.0.1:19020;\nlocation ~ \\.php$ {\nfastcgi_pass 127.0.0.1:9000;\nfastcgi_force_ranges on;\n}\n}", `<nil>`},
 		{"allow is served", "server {\nlisten 127.0.0.1:19020;\nallow 127.0.0.1;\ndeny all;\n}", `<nil>`},
 		{"secure_link is served", "server {\nlisten 127.0.0.1:19020;\nsecure_link $arg_md5;\n}", `<nil>`},
 		{"realip from the PROXY protocol", "server {\nlisten 127.0.0.1:19020;\nreal_ip_header proxy_protocol;\n}", `<nil>`},

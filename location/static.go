@@ -3,7 +3,6 @@ package location
 import (
 	"bytes"
 	"strconv"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -232,14 +231,10 @@ func parseRanges(v []byte, size int64, dst []byteRange, max int) ([]byteRange, i
 	return dst, 206
 }
 
-// rangeBoundary numbers multipart responses as nginx's
-// ngx_next_temp_number does (the first is 1).
-var rangeBoundary atomic.Uint64
-
 // multipartHead sets the head of a multipart/byteranges response and
 // prepares the per-part header prefix in x.partHead.
 func (x *exchange) multipartHead(r *http1.Response, size int64) {
-	b := rangeBoundary.Add(1)
+	b := http1.NextTempNumber()
 	var num [20]byte
 	digits := strconv.AppendUint(num[:0], b, 10)
 	x.boundary = x.boundary[:0]

@@ -119,6 +119,7 @@ var served = setOf(
 	"uwsgi_request_buffering", "uwsgi_buffering", "uwsgi_ignore_client_abort",
 	// the proxy cache, for each protocol (upstream/cache.go)
 	"proxy_cache_path", "fastcgi_cache_path", "scgi_cache_path", "uwsgi_cache_path",
+	"proxy_force_ranges", "fastcgi_force_ranges", "scgi_force_ranges", "uwsgi_force_ranges",
 	"proxy_cache", "proxy_cache_key", "proxy_cache_valid", "proxy_cache_methods", "proxy_cache_min_uses", "proxy_cache_bypass", "proxy_no_cache", "proxy_cache_use_stale",
 	"proxy_cache_lock", "proxy_cache_background_update", "proxy_cache_lock_age", "proxy_cache_lock_timeout", "proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_max_range_offset",
 	"fastcgi_cache", "fastcgi_cache_key", "fastcgi_cache_valid", "fastcgi_cache_methods", "fastcgi_cache_min_uses", "fastcgi_cache_bypass", "fastcgi_no_cache", "fastcgi_cache_use_stale",

@@ -166,6 +166,9 @@ type State struct {
 	// $upstream_cache_etag); CacheLastModified < 0: none.
 	CacheLastModified int64
 	CacheETag         []byte
+	// UnsatisfiableSize is the length of a cached body a Range did not
+	// fit (the proxy answered 416: "Content-Range: bytes */N"); -1 none.
+	UnsatisfiableSize int64
 }
 
 // TryLogger is implemented by the location package for the request.
@@ -199,6 +202,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.Status, s.LocationChanged, s.ErrStatus, s.ContentType, s.UpstreamTrailers = 0, false, 0, nil, nil
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.CacheStatus, s.CacheLastModified, s.CacheETag = "", -1, s.CacheETag[:0]
+	s.UnsatisfiableSize = -1
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
 	s.RequestBodyWhole = false

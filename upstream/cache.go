@@ -678,6 +678,7 @@ func (p *Proxy) cacheStore(r *http1.Request, s *rewrite.State, x *exchange) (all
 		cr.w.Abort()
 		cr.cacheable = false
 	}
+	http1.NextTempNumber() // nginx's temporary file took a number
 	return allowRanges
 }
 

@@ -230,16 +230,18 @@ func (p *Proxy) compileCache(blocks [][]*nginxconf.Directive, c *rewrite.Compile
 var methodNamesList = [...]string{"", "GET", "HEAD", "POST", "PUT", "DELETE", "MKCOL", "COPY", "MOVE",
 	"OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", "TRACE", "CONNECT"}
 
-// cacheRequestHeaders are ngx_http_proxy_cache_headers: with a cache, the
-// client's conditional and range headers do not reach the backend; an
-// expired entry being revalidated sends its own.
+// cacheRequestHeaders are ngx_http_proxy_cache_headers: for a request
+// whose response may be cached, the client's conditional and range
+// headers do not reach the backend; an expired entry being revalidated
+// sends its own.
 func (p *Proxy) cacheRequestHeaders(c *rewrite.Compiler) error {
+	p.headersCache = append([]setHeader(nil), p.headers...)
 	for _, h := range []struct{ name, value string }{
 		{"If-Modified-Since", "$upstream_cache_last_modified"}, {"If-Unmodified-Since", ""},
 		{"If-None-Match", "$upstream_cache_etag"}, {"If-Match", ""}, {"Range", ""}, {"If-Range", ""},
 	} {
 		overridden := false
-		for _, have := range p.headers {
+		for _, have := range p.headersCache {
 			if strings.EqualFold(have.name, h.name) {
 				overridden = true
 			}
@@ -255,7 +257,7 @@ func (p *Proxy) cacheRequestHeaders(c *rewrite.Compiler) error {
 			}
 			sh.kind, sh.value = hdrComplex, cv
 		}
-		p.headers = append(p.headers, sh)
+		p.headersCache = append(p.headersCache, sh)
 	}
 	return nil
 }
@@ -263,6 +265,8 @@ func (p *Proxy) cacheRequestHeaders(c *rewrite.Compiler) error {
 // cacheParams are ngx_http_fastcgi_cache_headers (and scgi's, uwsgi's):
 // the CGI protocols' version of cacheRequestHeaders.
 func cacheParams(params []fcgiParam, hide []string, c *rewrite.Compiler) ([]fcgiParam, []string, error) {
+	params = append([]fcgiParam(nil), params...)
+	hide = append([]string(nil), hide...)
 	for _, h := range []struct{ name, value string }{
 		{"HTTP_IF_MODIFIED_SINCE", "$upstream_cache_last_modified"}, {"HTTP_IF_UNMODIFIED_SINCE", ""},
 		{"HTTP_IF_NONE_MATCH", "$upstream_cache_etag"}, {"HTTP_IF_MATCH", ""}, {"HTTP_RANGE", ""}, {"HTTP_IF_RANGE", ""},

@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -10,12 +9,6 @@ import (
 
 // errCachedHeader: a cache file whose head does not parse.
 var errCachedHeader = errors.New("cache file contains invalid header")
-
-var (
-	hdrAcceptRanges = []byte("Accept-Ranges")
-	hdrContentRange = []byte("Content-Range")
-	valBytes        = []byte("bytes")
-)
 
 // sendCached answers from the open cache entry, as
 // ngx_http_upstream_cache_send and ngx_http_cache_send: the stored head
@@ -50,7 +43,6 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int,
 	}
 	s.Status = resp.Status
 	r := c.Request()
-	start, n := int64(0), bodyLen
 	if resp.Status == 200 && s.ErrStatus == 0 {
 		if notModified(r, x.head.Headers) {
 			resp.Status, resp.StatusLine, resp.ContentType, resp.ContentLength = 304, nil, nil, -1
@@ -60,24 +52,13 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int,
 			}
 			return 0, c.Finish()
 		}
-		if length >= 0 && dropHeader(resp, "accept-ranges") {
-			x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
-			resp.RangeHeaders = x.rangeHdr[:1]
-			if rs := r.HeaderValue("Range"); rs != nil && r.HeaderValue("If-Range") == nil {
-				rstart, rend, code := parseSingleRange(rs, bodyLen)
-				switch code {
-				case 206:
-					start, n = rstart, rend-rstart
-					resp.Status, resp.StatusLine, resp.ContentLength = 206, nil, n
-					s.Status = 206
-					x.locBuf = append(x.locBuf[:0], "bytes "...)
-					x.locBuf = strconv.AppendInt(x.locBuf, rstart, 10)
-					x.locBuf = append(x.locBuf, '-')
-					x.locBuf = strconv.AppendInt(x.locBuf, rend-1, 10)
-					x.locBuf = append(x.locBuf, '/')
-					x.locBuf = strconv.AppendInt(x.locBuf, bodyLen, 10)
-					x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.locBuf}
-				case 416:
+		// A cached response gets ranges, several too, when the backend
+		// allowed them or proxy_force_ranges is on.
+		if dropHeader(resp, "accept-ranges") || p.forceRanges {
+			resp.AllowRanges = http1.RangesAny
+			if rs := r.HeaderValue("Range"); rs != nil && r.HeaderValue("If-Range") == nil && length >= 0 {
+				if _, _, code := parseSingleRange(rs, bodyLen); code == 416 {
+					s.UnsatisfiableSize = bodyLen
 					return 416, nil
 				}
 			}
@@ -88,8 +69,8 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int,
 	}
 	if r.MethodCode != http1.MethodHEAD {
 		buf := x.rbuf
-		for off := start; off < start+n; {
-			k, err := e.ReadAt(buf[:min(int64(len(buf)), start+n-off)], off)
+		for off := int64(0); off < bodyLen; {
+			k, err := e.ReadAt(buf[:min(int64(len(buf)), bodyLen-off)], off)
 			if err != nil || k == 0 {
 				c.Abort()
 				return 0, errCachedHeader

@@ -53,10 +53,13 @@ type Proxy struct {
 	resolver        *resolver.Resolver // for hosts of urlValue; nil: none
 	resolverTimeout time.Duration
 
-	version11   bool
-	headers     []setHeader
-	passHeaders bool // proxy_pass_request_headers
-	passBody    bool // proxy_pass_request_body
+	version11 bool
+	headers   []setHeader
+	// headersCache are headers for a request whose response may be
+	// cached (nginx's headers_cache).
+	headersCache []setHeader
+	passHeaders  bool // proxy_pass_request_headers
+	passBody     bool // proxy_pass_request_body
 	// requestBuffering (proxy_request_buffering): read the whole client
 	// body before contacting the backend.
 	requestBuffering bool
@@ -127,6 +130,9 @@ type Proxy struct {
 	// proto is the protocol spoken to the backend (protocol.go): HTTP for
 	// proxy_pass, FastCGI, SCGI, uwsgi.
 	proto protocol
+	// forceRanges is proxy_force_ranges: the range filter answers ranges
+	// on any 200 with a length (one range unless cached).
+	forceRanges bool
 	// cache is *_cache and its settings (cacheconf.go); nil: off.
 	cache *cacheConf
 }

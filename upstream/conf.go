@@ -20,6 +20,7 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive, c *rewrite.
 	p.requestBuffering = flag(blocks, p.name("_request_buffering"), true)
 	p.buffering = flag(blocks, p.name("_buffering"), true)
 	p.ignoreClientAbort = flag(blocks, p.name("_ignore_client_abort"), false)
+	p.forceRanges = flag(blocks, p.name("_force_ranges"), false)
 	p.serverTokensOff = !flag(blocks, "server_tokens", true)
 	p.relativeRedir = !flag(blocks, "absolute_redirect", true)
 	p.noPortInRedir = !flag(blocks, "port_in_redirect", true)

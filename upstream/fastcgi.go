@@ -27,6 +27,10 @@ type fastcgi struct {
 	// hideHeaders are the client headers HTTP_* params replace, lower
 	// case with '-' as '_' (nginx's params->hash).
 	hideHeaders []string
+	// paramsCache and hideCache are params and hideHeaders for a request
+	// whose response may be cached (nginx's params_cache).
+	paramsCache []fcgiParam
+	hideCache   []string
 	keepAlive   bool // fastcgi_keep_conn
 	// catchStderr (fastcgi_catch_stderr): stderr text before the head
 	// that makes the response an invalid header.
@@ -138,7 +142,7 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 		return nil, err
 	}
 	if p.cache != nil {
-		if f.params, f.hideHeaders, err = cacheParams(f.params, f.hideHeaders, c); err != nil {
+		if f.paramsCache, f.hideCache, err = cacheParams(f.params, f.hideHeaders, c); err != nil {
 			return nil, err
 		}
 	}
@@ -307,8 +311,12 @@ func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *
 	hdrAt := len(b)
 	b = appendRecordHeader(b, fcgiParams, 0)
 	start := len(b)
-	for i := range f.params {
-		pm := &f.params[i]
+	params, hideHeaders := f.params, f.hideHeaders
+	if x.cr != nil && x.cr.cacheable {
+		params, hideHeaders = f.paramsCache, f.hideCache
+	}
+	for i := range params {
+		pm := &params[i]
 		val := pm.static
 		var vb []byte
 		if pm.value != nil {
@@ -328,7 +336,7 @@ func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *
 	if passHeaders {
 	headers:
 		for _, h := range r.Headers {
-			for _, hide := range f.hideHeaders {
+			for _, hide := range hideHeaders {
 				if headerParamEqual(h.Name, hide) {
 					continue headers
 				}

@@ -98,7 +98,11 @@ func (*httpProto) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (i
 }
 
 func (*httpProto) createRequest(p *Proxy, r *http1.Request, s *rewrite.State, t *target, x *exchange, l bodyLens) error {
-	x.req = p.appendRequest(x.req[:0], r, s, t, x.method, x.locPrefix, l.header, x.streamChunked)
+	headers := p.headers
+	if x.cr != nil && x.cr.cacheable {
+		headers = p.headersCache
+	}
+	x.req = p.appendRequest(x.req[:0], r, s, t, x.method, x.locPrefix, l.header, x.streamChunked, headers)
 	if len(x.pending) > 0 {
 		x.req = appendChunk(x.req, x.pending)
 	}

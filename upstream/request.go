@@ -17,7 +17,7 @@ import (
 // in order with their names as sent, minus every name proxy_set_header
 // and the defaults cover. bodyLen is $proxy_internal_body_length (-1:
 // no Content-Length); chunked sends "Transfer-Encoding: chunked".
-func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, method []byte, locPrefix string, bodyLen int64, chunked bool) []byte {
+func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, method []byte, locPrefix string, bodyLen int64, chunked bool, headers []setHeader) []byte {
 	b = append(b, method...)
 	b = append(b, ' ')
 	b = p.appendURI(b, r, s, t, locPrefix)
@@ -26,8 +26,8 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 	} else {
 		b = append(b, " HTTP/1.0\r\n"...)
 	}
-	for i := range p.headers {
-		h := &p.headers[i]
+	for i := range headers {
+		h := &headers[i]
 		start := len(b)
 		b = append(b, h.name...)
 		b = append(b, ':', ' ')
@@ -58,8 +58,8 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 	if p.passHeaders {
 	clientHeaders:
 		for _, h := range r.Headers {
-			for i := range p.headers {
-				if http1.EqualFold(h.Name, p.headers[i].lower) {
+			for i := range headers {
+				if http1.EqualFold(h.Name, headers[i].lower) {
 					continue clientHeaders
 				}
 			}

@@ -26,6 +26,10 @@ type scgi struct {
 	name        string // "scgi" or "uwsgi": the directives' prefix
 	params      []fcgiParam
 	hideHeaders []string // as fastcgi's: HTTP_* params replace headers
+	// paramsCache and hideCache: for a request whose response may be
+	// cached (nginx's params_cache).
+	paramsCache []fcgiParam
+	hideCache   []string
 	uwsgi       bool
 	// modifier1 and modifier2 (uwsgi_modifier1/2) frame a uwsgi packet.
 	modifier1, modifier2 byte
@@ -95,7 +99,7 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 		return nil, err
 	}
 	if p.cache != nil {
-		if sc.params, sc.hideHeaders, err = cacheParams(sc.params, sc.hideHeaders, c); err != nil {
+		if sc.paramsCache, sc.hideCache, err = cacheParams(sc.params, sc.hideHeaders, c); err != nil {
 			return nil, err
 		}
 	}
@@ -183,8 +187,9 @@ func (sc *scgi) appendHead(b []byte, r *http1.Request, s *rewrite.State, x *exch
 		b = strconv.AppendInt(b, int64(len(x.pending)), 10)
 	}
 	b = append(b, 0)
-	for i := range sc.params {
-		pm := &sc.params[i]
+	params, hideHeaders := sc.paramsFor(x)
+	for i := range params {
+		pm := &params[i]
 		var vb []byte
 		if pm.value != nil {
 			x.fval = pm.value.Eval(s, x.fval[:0])
@@ -202,7 +207,7 @@ func (sc *scgi) appendHead(b []byte, r *http1.Request, s *rewrite.State, x *exch
 	if passHeaders {
 	headers:
 		for _, h := range r.Headers {
-			for _, hide := range sc.hideHeaders {
+			for _, hide := range hideHeaders {
 				if headerParamEqual(h.Name, hide) {
 					continue headers
 				}
@@ -239,8 +244,9 @@ func (sc *scgi) createUWSGI(b []byte, r *http1.Request, s *rewrite.State, x *exc
 	start := len(b)
 	b = append(b, sc.modifier1, 0, 0, sc.modifier2)
 	appendLen := func(b []byte, n int) []byte { return append(b, byte(n), byte(n>>8)) }
-	for i := range sc.params {
-		pm := &sc.params[i]
+	params, hideHeaders := sc.paramsFor(x)
+	for i := range params {
+		pm := &params[i]
 		var vb []byte
 		if pm.value != nil {
 			x.fval = pm.value.Eval(s, x.fval[:0])
@@ -259,7 +265,7 @@ func (sc *scgi) createUWSGI(b []byte, r *http1.Request, s *rewrite.State, x *exc
 	if passHeaders {
 	headers:
 		for _, h := range r.Headers {
-			for _, hide := range sc.hideHeaders {
+			for _, hide := range hideHeaders {
 				if headerParamEqual(h.Name, hide) {
 					continue headers
 				}
@@ -342,4 +348,13 @@ func parseSCGIHead(b []byte, h *http1.ResponseHead) (int, error) {
 		}
 	}
 	return hl, nil
+}
+
+// paramsFor is the params and hidden headers for x's request: the cache's
+// when its response may be cached.
+func (sc *scgi) paramsFor(x *exchange) ([]fcgiParam, []string) {
+	if x.cr != nil && x.cr.cacheable {
+		return sc.paramsCache, sc.hideCache
+	}
+	return sc.params, sc.hideHeaders
 }

@@ -729,9 +729,12 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 
 	x.beginTry(s)
-	if x.cr != nil && p.cacheStore(r, s, x) && dropHeader(resp, "accept-ranges") && resp.Status == 200 && f.length >= 0 {
-		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
-		resp.RangeHeaders = x.rangeHdr[:1]
+	// A response still cacheable after its head, or proxy_force_ranges,
+	// gets ranges from the range filter, which owns Accept-Ranges
+	// (ngx_http_upstream_copy_allow_ranges).
+	allowRanges := x.cr != nil && p.cacheStore(r, s, x)
+	if (allowRanges || p.forceRanges) && dropHeader(resp, "accept-ranges") || p.forceRanges {
+		resp.AllowRanges = http1.RangesSingle
 	}
 	if err := c.WriteHeader(resp); err != nil {
 		return 0, err, 0

@@ -66,10 +66,21 @@ type Response struct {
 	// Drop, set by a HeaderFilter that failed (nginx's NGX_ERROR from a
 	// header filter), sends nothing and closes the connection.
 	Drop bool
+	// AllowRanges lets the range filter (a HeaderFilter's) answer a
+	// Range request from this body, as nginx's r->allow_ranges: set by
+	// the proxy for cached responses and proxy_force_ranges. RangesSingle
+	// is r->single_range: one range only.
+	AllowRanges uint8
 	// Body, set by a HeaderFilter, transforms this response's body: every
 	// Write goes to it, and it passes its output on with WriteOut.
 	Body BodyFilter
 }
+
+// AllowRanges values.
+const (
+	RangesSingle = 1
+	RangesAny    = 2
+)
 
 // A HeaderFilter edits a response head before it is written: the header
 // filters nginx runs between a content handler and the header writer
@@ -627,3 +638,10 @@ func (c *Conn) RequestLength() int64 {
 // Pipelined reports whether the current request was already buffered when
 // the previous one ended (nginx's $pipe "p").
 func (c *Conn) Pipelined() bool { return c.pipelined }
+
+// tempNumber is nginx's ngx_temp_number: temporary files (a cache file
+// being written) and multipart/byteranges boundaries draw from it.
+var tempNumber atomic.Uint64
+
+// NextTempNumber is ngx_next_temp_number(0): the next number, the first 1.
+func NextTempNumber() uint64 { return tempNumber.Add(1) }

@@ -45,6 +45,8 @@ server {
         error_page 404 = /ret/404;
     }
     location /ret/ { return 200 "error page $uri $upstream_cache_status\n"; }
+    location /fr/ { proxy_pass http://{{BACKEND}}/; proxy_cache off; proxy_force_ranges on; }
+    location /mro/ { proxy_pass http://{{BACKEND}}/; proxy_cache_max_range_offset 2; }
     location /dead/ { proxy_pass http://127.0.0.1:1/; proxy_cache_key $arg_k; proxy_cache_use_stale error; }
 }
 `,
@@ -97,6 +99,14 @@ server {
 		serveRaw("not modified from the cache", "GET /k/accel?k=r HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: \"t1\"\r\nConnection: close\r\n\r\n"),
 		plainGet("range stored", "/c/accel?h=Accept-Ranges:%20bytes&b=0123456789"),
 		serveRaw("range from the cache", "GET /c/accel?h=Accept-Ranges:%20bytes&b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=2-4\r\nConnection: close\r\n\r\n"),
+serveRaw("a range on a miss", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-3\r\nConnection: close\r\n\r\n"),
+		serveRaw("several ranges on the hit", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-1,5-\r\nConnection: close\r\n\r\n"),
+		serveRaw("If-Range with the wrong ETag", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-3\r\nIf-Range: \"x\"\r\nConnection: close\r\n\r\n"),
+		serveRaw("a range past the end", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=20-\r\nConnection: close\r\n\r\n"),
+		serveRaw("proxy_force_ranges, not cached", "GET /fr/accel?b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=-3\r\nConnection: close\r\n\r\n"),
+		serveRaw("proxy_force_ranges, several: one only", "GET /fr/accel?b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-1,3-4\r\nConnection: close\r\n\r\n"),
+		serveRaw("a range above max_range_offset: passed on", "GET /mro/accel?b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=5-\r\nConnection: close\r\n\r\n"),
+		serveRaw("a range below it: kept back", "GET /mro/accel?b=0123456789&x=1 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-\r\nConnection: close\r\n\r\n"),
 		plainGet("a chunked response", "/c/chunked"),
 		plainGet("a chunked response hit", "/c/chunked"),
 		plainGet("no length", "/c/nolength"),

@@ -1,0 +1,150 @@
+package location
+
+import (
+	"github.com/gonginx/gonginx/location/filter"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// The range filter for responses that are not static files (those answer
+// ranges themselves, static.go): a proxied response the proxy allows
+// ranges on (a cached one, proxy_force_ranges), as nginx's
+// ngx_http_range_filter_module: below the other filters' header parts, so
+// a body that changes length keeps its ranges off.
+
+// rangeFilter is ngx_http_range_header_filter for resp.
+func (x *exchange) rangeFilter(resp *http1.Response, conf *locConf) {
+	if resp.AllowRanges == 0 || x.req.ProtoMajor < 1 || resp.Status != 200 || x.isSub() ||
+		resp.ContentLength < 0 || conf.maxRanges == 0 {
+		return
+	}
+	size := resp.ContentLength
+	x.rangeFull = size
+	rs := x.req.HeaderValue("Range")
+	if rs != nil && len(rs) >= 7 && equalFold(rs[:6], "bytes=") && x.proxyIfRange(resp) {
+		max := conf.maxRanges
+		if resp.AllowRanges == http1.RangesSingle {
+			max = 1
+		}
+		var code int
+		x.ranges, code = parseRanges(rs, size, x.ranges[:0], max)
+		if code == 206 {
+			x.st.Status = 206 // $status from here on
+		}
+		switch {
+		case code == 206 && len(x.ranges) == 1:
+			rg := x.ranges[0]
+			resp.Status, resp.StatusLine, resp.ContentLength = 206, nil, rg.end-rg.start
+			x.crange = appendContentRange(x.crange[:0], rg.start, rg.end-rg.start, size)
+			x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.crange}
+			resp.RangeHeaders = x.rangeHdr[:1]
+			x.rangeBody.reset(x, false)
+			x.chain.Push(&x.rangeBody)
+			return
+		case code == 206:
+			resp.StatusLine = nil
+			x.multipartHead(resp, size)
+			x.rangeBody.reset(x, true)
+			x.chain.Push(&x.rangeBody)
+			return
+		}
+		// 416 is the proxy's to answer (it has the length first); any
+		// other outcome sends the whole body.
+	}
+	x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
+	resp.RangeHeaders = x.rangeHdr[:1]
+}
+
+// proxyIfRange is the range filter's If-Range test: a quoted value must be
+// the response's ETag byte for byte, a date its Last-Modified time.
+func (x *exchange) proxyIfRange(resp *http1.Response) bool {
+	v := x.req.HeaderValue("If-Range")
+	if v == nil {
+		return true
+	}
+	var etag, lm []byte
+	for _, h := range resp.Headers {
+		switch {
+		case http1.EqualFold(h.Name, "etag"):
+			etag = h.Value
+		case http1.EqualFold(h.Name, "last-modified"):
+			lm = h.Value
+		}
+	}
+	if len(v) >= 2 && v[len(v)-1] == '"' {
+		return etag != nil && string(etag) == string(v)
+	}
+	if lm == nil {
+		return false
+	}
+	t, ok := parseHTTPTime(v)
+	m, okm := parseHTTPTime(lm)
+	return ok && okm && t == m
+}
+
+// rangeLink is the range filter's body part: the bytes of x.ranges pass,
+// one range as it comes; several, as multipart/byteranges parts, once the
+// body up to the last range's end is at hand (nginx makes them from one
+// buffer: a cached file).
+type rangeLink struct {
+	next      filter.Link
+	x         *exchange
+	multipart bool
+	done      bool
+	off       int64
+	held      []byte
+}
+
+func (l *rangeLink) SetNext(next filter.Link) { l.next = next }
+
+func (l *rangeLink) reset(x *exchange, multipart bool) {
+	l.x, l.multipart, l.done, l.off, l.held = x, multipart, false, 0, l.held[:0]
+}
+
+func (l *rangeLink) Body(p []byte, flush, last bool) error {
+	start := l.off
+	l.off += int64(len(p))
+	if !l.multipart {
+		rg := l.x.ranges[0]
+		lo, hi := max(rg.start, start), min(rg.end, l.off)
+		if lo < hi {
+			p = p[lo-start : hi-start]
+		} else {
+			p = nil
+		}
+		return l.next.Body(p, flush, last)
+	}
+	if l.done {
+		return l.next.Body(nil, flush, last)
+	}
+	var end int64
+	for _, rg := range l.x.ranges {
+		end = max(end, rg.end)
+	}
+	if keep := min(l.off, end) - start; keep > 0 {
+		l.held = append(l.held, p[:keep]...)
+	}
+	if l.off < end && !last {
+		return l.next.Body(nil, flush, false)
+	}
+	l.done = true
+	x := l.x
+	size := x.rangeFull
+	for _, rg := range x.ranges {
+		if err := l.next.Body(x.partHead, false, false); err != nil {
+			return err
+		}
+		x.crange = appendPartRange(x.crange[:0], rg, size)
+		if err := l.next.Body(x.crange, false, false); err != nil {
+			return err
+		}
+		if rg.start < int64(len(l.held)) {
+			if err := l.next.Body(l.held[rg.start:min(rg.end, int64(len(l.held)))], false, false); err != nil {
+				return err
+			}
+		}
+	}
+	tail := append(x.crange[:0], "\r\n--"...)
+	tail = append(tail, x.boundary...)
+	x.crange = append(tail, "--\r\n"...)
+	return l.next.Body(x.crange, flush, last)
+}

@@ -53,10 +53,14 @@ func (l *listener) acceptLoop() {
 	}
 }
 
+// track registers an accepted connection. During a graceful stop one
+// accepted before the listener closed is still served (its request is in
+// its socket: closing it unread would reset it, where nginx serves it);
+// after an immediate stop it is refused.
 func (s *Server) track(sc *serverConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing.Load() {
+	if s.stopped.Load() {
 		return false
 	}
 	s.conns[sc] = struct{}{}

@@ -55,6 +55,7 @@ type Server struct {
 	conns     map[*serverConn]struct{}
 	wg        sync.WaitGroup
 	closing   atomic.Bool
+	stopped   atomic.Bool // Close: accepted connections are refused
 	rt        atomic.Pointer[location.Router]
 	// routers are the configurations in use: the current one, and old
 	// ones some connection or tunnel still runs under.
@@ -294,6 +295,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close stops at once (SIGTERM/SIGINT): listeners and connections close.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	s.stopped.Store(true) // under mu: no connection is tracked after closeConns
+	s.mu.Unlock()
 	s.closing.Store(true)
 	s.closeListeners()
 	s.closeTunnels()

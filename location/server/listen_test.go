@@ -203,3 +203,28 @@ func TestListenSetfibRefused(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// ipv6only as nginx: on by default for an IPv6 socket, off when asked
+// (the wildcard then takes IPv4 too).
+func TestListenIPv6Only(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		want int
+	}{{"", 1}, {"ipv6only=on", 1}, {"ipv6only=off", 0}} {
+		l := listenOf(t, "[::]:"+freePort(t)+" "+tc.args)
+		ln, err := ListenSocket(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := ln.(syscall.Conn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := -1
+		rc.Control(func(fd uintptr) { got, _ = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY) })
+		ln.Close()
+		if got != tc.want {
+			t.Errorf("%q: IPV6_V6ONLY %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}

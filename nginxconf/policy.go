@@ -267,6 +267,12 @@ func Servable(tree []*Directive) (tuningMet []string, err error) {
 			if what := unservedArg(d); what != "" {
 				return &Error{Msg: what + ` of "` + d.Name + `" directive is not supported by gonginx`, File: d.File, Line: d.EndLine}
 			}
+			// nginx's in-memory debug log is read from a core dump:
+			// its lines are not kept, which start-up says once.
+			if d.Name == "error_log" && len(d.Args) > 0 && strings.HasPrefix(d.Args[0], "memory:") && !seen["error_log memory:"] {
+				seen["error_log memory:"] = true
+				tuningMet = append(tuningMet, "error_log memory:")
+			}
 			if !dataBlocks[d.Name] {
 				if err := walk(d.Block); err != nil {
 					return err

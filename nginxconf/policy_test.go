@@ -64,6 +64,7 @@ func TestServable(t *testing.T) {
 		{"plain http2", "http { server { listen 80 http2; listen 443 ssl http2; } }", nil, ""},
 		{"syslog", "error_log syslog:server=127.0.0.1; http { access_log syslog:server=127.0.0.1; }", nil, ""},
 		{"gzip log", "http { access_log /x combined gzip=4; }", nil, ""},
+		{"memory log", "error_log memory:1m; http { error_log memory:2m; }", []string{"error_log memory:"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,6 +42,7 @@ log_format pp "$uri $remote_addr:$rport pp=$proxy_protocol_addr:$proxy_protocol_
 server {
     listen 127.0.0.1:{{PORT}} proxy_protocol%s;
     server_name localhost;
+    client_header_timeout 1s;
     access_log logs/pp.log pp;
     %s
     set_real_ip_from 127.0.0.1/32;
@@ -129,6 +130,10 @@ func ppCases(tls bool) []harness.Request {
 		{Name: "header alone, request later", Prefix: "PROXY TCP4 192.0.2.1 192.0.2.2 123 5678\r\n",
 			Send: []string{"GET", get("/")[3:]}, Pause: 200 * time.Millisecond},
 		{Name: "v2 header alone, request later", Prefix: tcp4, Send: []string{"GET", get("/pp")[3:]}, Pause: 200 * time.Millisecond},
+		// client_header_timeout runs from accept: nothing, or only the
+		// header, and the connection is closed without a word.
+		{Name: "nothing sent", Send: []string{""}},
+		{Name: "header only", Prefix: "PROXY TCP4 192.0.2.1 192.0.2.2 123 5678\r\n", Send: []string{""}},
 	}
 }
 
@@ -157,7 +162,7 @@ func TestServeProxyProtocolTLS(t *testing.T) {
 		switch r.Name {
 		case "v1 tcp4", "v1 tcp6 as sent", "v1 unknown", "v1 realip", "v1 realip v6", "v1 deny6", "v1 missing port",
 			"v1 no header", "v2 tcp4", "v2 local", "v2 realip", "v2 version 3", "v2 length past the read",
-			"header alone, request later", "v2 header alone, request later":
+			"header alone, request later", "v2 header alone, request later", "nothing sent", "header only":
 			reqs = append(reqs, r)
 		}
 	}

@@ -62,10 +62,19 @@ func BenchmarkProxyRequestBody(b *testing.B) {
 	benchProxy(b, "POST /api/socket/x HTTP/1.1\r\nHost: www.my-api.com\r\nContent-Length: 11\r\n\r\n{\"a\":\"bcd\"}")
 }
 
-func benchProxy(b *testing.B, request string) {
+// BenchmarkProxyCacheHit: every request after the first is a proxy_cache
+// HIT, answered from the cache file without the backend.
+func BenchmarkProxyCacheHit(b *testing.B) {
+	benchProxyConf(b, "GET /api/socket/x?y=1 HTTP/1.1\r\nHost: www.my-api.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n",
+		"proxy_cache_path "+b.TempDir()+" levels=1:2 keys_zone=z:1m;", "proxy_cache z; proxy_cache_valid 200 1h;")
+}
+
+func benchProxy(b *testing.B, request string) { benchProxyConf(b, request, "", "") }
+
+func benchProxyConf(b *testing.B, request, httpConf, locConf string) {
 	addr := leanBackend(b)
-	ps := newProxyServer(b, "upstream b { server "+addr+"; keepalive 8; }",
-		`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
+	ps := newProxyServer(b, httpConf+"upstream b { server "+addr+"; keepalive 8; }",
+		locConf+`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
 	c, err := net.Dial("tcp", ps.ln.Addr().String())
 	if err != nil {
 		b.Fatal(err)

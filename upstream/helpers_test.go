@@ -192,6 +192,7 @@ func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	groups.CompileCachePaths(httpBlock, func(p string) string { return p })
 	p, err := CompileProxy([][]*nginxconf.Directive{httpBlock, locBlock}, groups, c)
 	if err != nil {
 		t.Fatal(err)

@@ -126,6 +126,9 @@ func (gs *Groups) CloseIdle() { gs.closeIdle(false) }
 func (gs *Groups) Retire() {
 	gs.retired.Store(true)
 	gs.closeIdle(true)
+	for _, z := range gs.caches {
+		z.Stop() // the new configuration's zones manage the same files
+	}
 }
 
 func (gs *Groups) closeIdle(retire bool) {

@@ -73,6 +73,7 @@ func (z *Zone) nodeOf(k Key) *node {
 // when there is none (or it is not readable as ours: then it is treated
 // as missing, as nginx treats a file whose header it rejects).
 func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
+	z.start()
 	e.Close()
 	e.path = appendName(e.path[:0], z.Path, z.Levels, k)
 	e.path = append(e.path, 0)
@@ -211,6 +212,7 @@ type Writer struct {
 
 // Begin starts k's file with m's header (m.BodyStart is set).
 func (z *Zone) Begin(w *Writer, k Key, m *Meta) error {
+	z.start()
 	*w = Writer{z: z, key: k, hdr: w.hdr[:0]}
 	f, err := os.CreateTemp(z.Path, ".tmp-")
 	if err != nil {

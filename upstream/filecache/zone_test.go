@@ -1,7 +1,9 @@
 package filecache
 
 import (
+	"os"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -71,5 +73,59 @@ func TestTryUpdate(t *testing.T) {
 	got = append(got, z.Updating(k), z.TryUpdate(k, 0))
 	if d := cmp.Diff([]bool{true, false, true, false, true}, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// The manager: files on disk are loaded as just used; one unused for
+// longer than inactive goes, and the least recently used go while the
+// cache is over max_size.
+func TestManager(t *testing.T) {
+	dir := t.TempDir()
+	z := NewZone("z", dir, []int{1}, time.Minute, 0, 0)
+	store := func(key string, body int) Key {
+		k := Sum([]byte(key))
+		var w Writer
+		m := Meta{Key: []byte(key), Head: []byte("HTTP/1.1 200 OK\r\n\r\n")}
+		if err := z.Begin(&w, k, &m); err != nil {
+			t.Fatal(err)
+		}
+		w.Write(make([]byte, body))
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	a, b, c := store("a", 1000), store("b", 1000), store("c", 1000)
+	z.Stop()
+	exists := func(ks ...Key) []bool {
+		var got []bool
+		for _, k := range ks {
+			_, err := os.Stat(z.FileName(k))
+			got = append(got, err == nil)
+		}
+		return got
+	}
+	// A new zone on the same path (a restart) loads them.
+	z2 := NewZone("z", dir, []int{1}, time.Minute, 0, 0)
+	z2.load()
+	z2.expire(time.Now())
+	if d := cmp.Diff([]bool{true, true, true}, exists(a, b, c)); d != "" {
+		t.Errorf("loaded (-want +got):\n%s", d)
+	}
+	z2.expire(time.Now().Add(2 * time.Minute))
+	if d := cmp.Diff([]bool{false, false, false}, exists(a, b, c)); d != "" {
+		t.Errorf("inactive (-want +got):\n%s", d)
+	}
+	z3 := NewZone("z", dir, []int{1}, time.Hour, 2500, 0)
+	z = z3
+	a, b, c = store("a", 1000), store("b", 1000), store("c", 1000)
+	var e Entry
+	e.Fd = -1
+	z3.Open(a, &e) // a used last
+	e.Close()
+	z3.expire(time.Now())
+	z3.Stop()
+	if d := cmp.Diff([]bool{true, false, true}, exists(a, b, c)); d != "" {
+		t.Errorf("max_size (-want +got):\n%s", d)
 	}
 }

@@ -99,7 +99,7 @@ server {
 		serveRaw("not modified from the cache", "GET /k/accel?k=r HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: \"t1\"\r\nConnection: close\r\n\r\n"),
 		plainGet("range stored", "/c/accel?h=Accept-Ranges:%20bytes&b=0123456789"),
 		serveRaw("range from the cache", "GET /c/accel?h=Accept-Ranges:%20bytes&b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=2-4\r\nConnection: close\r\n\r\n"),
-serveRaw("a range on a miss", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-3\r\nConnection: close\r\n\r\n"),
+		serveRaw("a range on a miss", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-3\r\nConnection: close\r\n\r\n"),
 		serveRaw("several ranges on the hit", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-1,5-\r\nConnection: close\r\n\r\n"),
 		serveRaw("If-Range with the wrong ETag", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-3\r\nIf-Range: \"x\"\r\nConnection: close\r\n\r\n"),
 		serveRaw("a range past the end", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=20-\r\nConnection: close\r\n\r\n"),

@@ -1,0 +1,131 @@
+// Command bench runs nginx and gonginx side by side on this machine with
+// the same configuration, the same number of workers and the same
+// backend, and prints each workload's result for both and their ratio
+// (gonginx/nginx) with its spread over the repetitions. The two servers
+// alternate within each repetition, so a machine that is busier at one
+// moment weighs on both. Loopback only; every load is bounded in time.
+//
+//	go run ./examples/bench                   # all rows, 3 repetitions
+//	go run ./examples/bench -rows http,ws-echo -reps 5 -workers 1
+//
+// Rows: http (100 B through the proxy, keep-alive), http-1m (1 MiB),
+// https (100 B over TLS), ws-echo (64 B messages on 200 WebSockets),
+// ws-1m (1 MiB messages), ws-connect (connect, echo, close), idle-ws
+// (memory per idle WebSocket tunnel: process and kernel), idle-http
+// (memory per idle keep-alive connection).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+func main() {
+	reps := flag.Int("reps", 3, "repetitions (the servers alternate in each)")
+	workers := flag.Int("workers", 2, "worker_processes of both servers")
+	d := flag.Duration("d", 3*time.Second, "length of each throughput run")
+	rowList := flag.String("rows", strings.Join(rowNames(), ","), "rows to run")
+	bin := flag.String("gonginx", "", "gonginx binary (default: go build ./cmd/gonginx)")
+	idle := flag.Int("idle", 1000, "connections held by the idle-memory rows")
+	flag.Parse()
+	if err := run(*reps, *workers, *d, strings.Split(*rowList, ","), *bin, *idle); err != nil {
+		log.Fatalf("bench: %v", err)
+	}
+}
+
+func run(reps, workers int, d time.Duration, rows []string, bin string, idle int) error {
+	if bin == "" {
+		tmp, err := os.MkdirTemp("", "gonginx-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		bin = filepath.Join(tmp, "gonginx")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/gonginx")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build ./cmd/gonginx: %w", err)
+		}
+	}
+	be, err := startBackend()
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	servers := []*server{}
+	for _, s := range []struct{ name, bin string }{{"nginx", "/usr/sbin/nginx"}, {"gonginx", bin}} {
+		srv, err := startServer(s.name, s.bin, workers, be.port, idle)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		servers = append(servers, srv)
+	}
+	fmt.Printf("%d workers each, %d repetitions, %s per throughput run, %d idle connections\n", workers, reps, d, idle)
+	fmt.Printf("%-34s %16s %16s %8s %15s\n", "row", "nginx", "gonginx", "ratio", "spread")
+	for _, name := range rows {
+		r, ok := rowByName(name)
+		if !ok {
+			return fmt.Errorf("no row %q (rows: %s)", name, strings.Join(rowNames(), ", "))
+		}
+		results := map[string][][]float64{} // server → rep → metric values
+		for rep := 0; rep < reps; rep++ {
+			order := servers
+			if rep%2 == 1 {
+				order = []*server{servers[1], servers[0]}
+			}
+			for _, srv := range order {
+				vals, err := r.run(srv, d, idle)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", name, srv.name, err)
+				}
+				results[srv.name] = append(results[srv.name], vals)
+			}
+		}
+		for i, m := range r.metrics {
+			var a, b, ratios []float64
+			for rep := 0; rep < reps; rep++ {
+				x, y := results["nginx"][rep][i], results["gonginx"][rep][i]
+				a, b = append(a, x), append(b, y)
+				if x != 0 {
+					ratios = append(ratios, y/x)
+				}
+			}
+			slices.Sort(ratios)
+			spread := "-"
+			if len(ratios) > 0 {
+				spread = fmt.Sprintf("%.2f–%.2f", ratios[0], ratios[len(ratios)-1])
+			}
+			fmt.Printf("%-34s %16s %16s %8s %15s\n", r.name+": "+m, format(median(a)), format(median(b)),
+				fmt.Sprintf("%.2f", median(ratios)), spread)
+		}
+	}
+	fmt.Println("ratio: gonginx/nginx, median over repetitions; throughput rows want >= 1, cpu and memory rows <= 1")
+	return nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func format(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}

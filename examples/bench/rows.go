@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// row is one workload and what it reports, in the order run returns it.
+type row struct {
+	name    string
+	metrics []string
+	run     func(s *server, d time.Duration, idle int) ([]float64, error)
+}
+
+var rows = []row{
+	{"http", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return httpRun(s, false, "/small", 32, d)
+	}},
+	{"http-1m", []string{"MiB/s", "cpu µs/MiB"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return httpRun(s, false, "/big", 8, d)
+	}},
+	{"https", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return httpRun(s, true, "/small", 32, d)
+	}},
+	{"ws-echo", []string{"messages/s", "cpu µs/message"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return wsRun(s, 200, 64, d)
+	}},
+	{"ws-1m", []string{"MiB/s", "cpu µs/MiB"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return wsRun(s, 8, 1<<20, d)
+	}},
+	{"ws-connect", []string{"connections/s", "cpu µs/connection"}, wsConnectRun},
+	{"idle-ws", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
+		return idleRun(s, n, true)
+	}},
+	{"idle-http", []string{"process KiB/connection", "kernel KiB/connection", "fds/connection"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
+		return idleRun(s, n, false)
+	}},
+}
+
+func rowNames() []string {
+	var n []string
+	for _, r := range rows {
+		n = append(n, r.name)
+	}
+	return n
+}
+
+func rowByName(name string) (row, bool) {
+	for _, r := range rows {
+		if r.name == name {
+			return r, true
+		}
+	}
+	return row{}, false
+}
+
+func dial(s *server, useTLS bool) (net.Conn, error) {
+	if useTLS {
+		return tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.tls,
+			&tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"})
+	}
+	return net.DialTimeout("tcp", s.http, 5*time.Second)
+}
+
+// httpRun sends GETs on conns keep-alive connections for d: it returns
+// requests/s and CPU µs per request, or MiB/s and CPU µs per MiB.
+func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([]float64, error) {
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench.test\r\n\r\n")
+	var requests, bytes atomic.Int64
+	var firstErr atomic.Value
+	cpu0, start := s.cpu(), time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dial(s, useTLS)
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReaderSize(c, 64<<10)
+			for time.Now().Before(deadline) {
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Write(req); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				n, err := readBody(br)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				requests.Add(1)
+				bytes.Add(n)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil && requests.Load() == 0 {
+		return nil, err
+	}
+	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
+	if path == "/big" {
+		mib := float64(bytes.Load()) / (1 << 20)
+		return []float64{mib / elapsed, float64(cpu.Microseconds()) / mib}, nil
+	}
+	n := float64(requests.Load())
+	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
+}
+
+// readBody reads a response with a Content-Length and returns its length.
+func readBody(br *bufio.Reader) (int64, error) {
+	status, err := br.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	if !strings.HasPrefix(status, "HTTP/1.1 200") {
+		return 0, errors.New("status " + strings.TrimSpace(status))
+	}
+	length := int64(-1)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		if line == "\r\n" {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length:"); ok {
+			length, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	if length < 0 {
+		return 0, errors.New("no Content-Length")
+	}
+	_, err = br.Discard(int(length))
+	return length, err
+}
+
+// wsDial opens a WebSocket to the backend's echo through s.
+func wsDial(s *server) (net.Conn, *bufio.Reader, error) {
+	c, err := dial(s, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: bench.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReaderSize(c, 64<<10)
+	status, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 101") {
+		c.Close()
+		return nil, nil, errors.New("no 101: " + strings.TrimSpace(status))
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		if line == "\r\n" {
+			return c, br, nil
+		}
+	}
+}
+
+var mask = []byte{1, 2, 3, 4}
+
+// wsRun echoes size-byte messages on conns WebSockets for d: messages/s
+// and CPU µs per message, or MiB/s and µs per MiB for big messages.
+func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
+	payload := []byte(strings.Repeat("m", size))
+	var msgs atomic.Int64
+	var firstErr atomic.Value
+	type ws struct {
+		c  net.Conn
+		br *bufio.Reader
+	}
+	var all []ws
+	for i := 0; i < conns; i++ {
+		c, br, err := wsDial(s)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		all = append(all, ws{c, br})
+	}
+	cpu0, start := s.cpu(), time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for _, w := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				w.c.SetDeadline(time.Now().Add(10 * time.Second))
+				if err := harness.WriteFrame(w.c, harness.Frame{Op: harness.OpBinary, Payload: payload}, mask); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				if _, err := harness.ReadFrame(w.br); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				msgs.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil && msgs.Load() == 0 {
+		return nil, err
+	}
+	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
+	n := float64(msgs.Load())
+	if size >= 1<<20 {
+		mib := n * float64(size) / (1 << 20)
+		return []float64{mib / elapsed, float64(cpu.Microseconds()) / mib}, nil
+	}
+	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
+}
+
+// wsConnectRun opens a WebSocket, echoes one message and closes, again
+// and again on 16 clients for d.
+func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
+	var done atomic.Int64
+	var firstErr atomic.Value
+	cpu0, start := s.cpu(), time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				c, br, err := wsDial(s)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				err = harness.WriteFrame(c, harness.Frame{Op: harness.OpText, Payload: []byte("hello")}, mask)
+				if err == nil {
+					_, err = harness.ReadFrame(br)
+				}
+				c.Close()
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil && done.Load() == 0 {
+		return nil, err
+	}
+	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
+	n := float64(done.Load())
+	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
+}
+
+// idleRun opens n WebSocket tunnels (or keep-alive connections after one
+// request each), lets them sit, and returns what each holds: the
+// server's resident memory, the kernel's slab (every socket of the
+// machine's, so the client's and the backend's are in it for both
+// servers alike) and descriptors.
+func idleRun(s *server, n int, tunnels bool) ([]float64, error) {
+	time.Sleep(500 * time.Millisecond)
+	rss0, slab0, fds0 := s.rssKB(), slabKB(), s.fds()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		time.Sleep(500 * time.Millisecond)
+	}()
+	for i := 0; i < n; i++ {
+		if tunnels {
+			c, br, err := wsDial(s)
+			if err != nil {
+				return nil, err
+			}
+			conns = append(conns, c)
+			harness.WriteFrame(c, harness.Frame{Op: harness.OpText, Payload: []byte("hi")}, mask)
+			if _, err := harness.ReadFrame(br); err != nil {
+				return nil, err
+			}
+		} else {
+			c, err := dial(s, false)
+			if err != nil {
+				return nil, err
+			}
+			conns = append(conns, c)
+			io.WriteString(c, "GET /small HTTP/1.1\r\nHost: bench.test\r\n\r\n")
+			if _, err := readBody(bufio.NewReader(c)); err != nil {
+				return nil, err
+			}
+		}
+		c := conns[len(conns)-1]
+		c.SetDeadline(time.Time{})
+	}
+	time.Sleep(time.Second)
+	per := float64(n)
+	return []float64{(s.rssKB() - rss0) / per, (slabKB() - slab0) / per, (s.fds() - fds0) / per}, nil
+}

@@ -43,6 +43,9 @@ type Options struct {
 	// UpstreamZones holds the upstream{} zones the master shared; nil
 	// makes each Compile its own.
 	UpstreamZones *upstream.ZoneRegistry
+	// CompileStream compiles the stream{} block (package location/stream's
+	// Compile); without it a stream{} block is refused when serving.
+	CompileStream func(cfg *nginxconf.Config, rt *Router, opts Options) (StreamConfig, error)
 }
 
 // DefaultAccessLog is nginx's NGX_HTTP_LOG_PATH, under the prefix: the
@@ -71,6 +74,8 @@ type Router struct {
 	// uses it (no access_log at any of its levels): its directory is made
 	// when missing, as the default pid file's.
 	DefaultAccessLog string
+	// Stream is the compiled stream{} block (nil without one).
+	Stream StreamConfig
 
 	cfg      *nginxconf.Config
 	charsets charsetSet
@@ -399,7 +404,23 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	}
 	c.rt.slots = c.rc.Slots()
 	c.rt.rc = c.rc
+	if opts.CompileStream != nil && hasStream(cfg.Tree) {
+		st, err := opts.CompileStream(cfg, c.rt, opts)
+		if err != nil {
+			return nil, err
+		}
+		c.rt.Stream = st
+	}
 	return c.rt, nil
+}
+
+func hasStream(tree []*nginxconf.Directive) bool {
+	for _, d := range tree {
+		if d.Name == "stream" {
+			return true
+		}
+	}
+	return false
 }
 
 type compiler struct {

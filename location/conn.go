@@ -235,6 +235,9 @@ func (rt *Router) eachGroups(f func(*upstream.Groups)) {
 	if rt.groups != nil {
 		f(rt.groups)
 	}
+	if rt.Stream != nil {
+		f(rt.Stream.Groups())
+	}
 }
 
 // rebind moves a connection's exchange to a reloaded configuration.

@@ -34,6 +34,8 @@ type Listen struct {
 	// KeepIdle, KeepIntvl (seconds) and KeepCnt are so_keepalive's
 	// triple (0: the system's).
 	KeepIdle, KeepIntvl, KeepCnt int
+	// UDP: a stream "listen ... udp" (a datagram socket).
+	UDP bool
 
 	File string
 	Line int

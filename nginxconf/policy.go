@@ -34,7 +34,7 @@ var served = setOf(
 	"daemon", "master_process", "user", "worker_processes", "worker_shutdown_timeout", "pid",
 	"worker_rlimit_nofile", "worker_rlimit_core", "working_directory", "worker_priority",
 	"error_log", "include",
-	"load_module", "events", "worker_connections",
+	"load_module", "events", "worker_connections", "stream",
 	// limit_req (location/limit: zones shared by the workers)
 	"limit_req_zone", "limit_req", "limit_req_log_level", "limit_req_status", "limit_req_dry_run",
 	"limit_conn_zone", "limit_conn", "limit_conn_log_level", "limit_conn_status", "limit_conn_dry_run",
@@ -205,8 +205,50 @@ var defaults = map[string]string{
 	"slice": "0",
 }
 
+// streamServed lists the directives of stream{} that gonginx serves
+// (package location/stream); the others there are refused, or tuning
+// when in streamTuning.
+var streamServed = setOf(
+	"server", "listen", "upstream", "least_conn", "hash", "random", "zone",
+	"proxy_pass", "proxy_timeout", "proxy_connect_timeout", "proxy_next_upstream",
+	"proxy_next_upstream_tries", "proxy_next_upstream_timeout", "proxy_protocol",
+	"proxy_responses", "proxy_requests", "proxy_upload_rate", "proxy_download_rate",
+	"proxy_bind", "proxy_half_close", "proxy_socket_keepalive", "proxy_buffer_size",
+	"proxy_ssl", "proxy_ssl_verify", "proxy_ssl_trusted_certificate", "proxy_ssl_verify_depth",
+	"proxy_ssl_name", "proxy_ssl_server_name", "proxy_ssl_protocols", "proxy_ssl_ciphers",
+	"proxy_ssl_certificate", "proxy_ssl_certificate_key", "proxy_ssl_password_file",
+	"proxy_ssl_crl", "proxy_ssl_session_reuse",
+	"resolver", "resolver_timeout",
+	"ssl_preread", "preread_buffer_size", "preread_timeout", "proxy_protocol_timeout",
+	"map", "geo", "split_clients", "set", "return",
+	"limit_conn_zone", "limit_conn", "limit_conn_log_level", "limit_conn_dry_run",
+	"allow", "deny", "set_real_ip_from",
+	"log_format", "access_log", "error_log",
+	"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
+	"ssl_prefer_server_ciphers", "ssl_handshake_timeout", "ssl_password_file",
+)
+
+// streamTuning are stream directives that change no byte a client or a
+// backend gets.
+var streamTuning = setOf(
+	"tcp_nodelay", "variables_hash_max_size", "variables_hash_bucket_size", "map_hash_max_size",
+	"map_hash_bucket_size", "open_log_file_cache", "proxy_upstream_buffer", "proxy_downstream_buffer",
+	"ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_ecdh_curve", "ssl_dhparam",
+)
+
+// StreamPolicyOf is the policy for a directive inside stream{}.
+func StreamPolicyOf(name string) Policy {
+	switch {
+	case streamServed[name]:
+		return Served
+	case streamTuning[name]:
+		return Tuning
+	}
+	return Refuse
+}
+
 // PolicyOf is the policy for a directive name of the http and main
-// contexts (stream and mail blocks are refused whole).
+// contexts (stream{} has its own, streamPolicyOf; mail is refused whole).
 func PolicyOf(name string) Policy {
 	switch {
 	case served[name]:
@@ -245,13 +287,27 @@ var dataBlocks = setOf("types", "map", "geo", "split_clients", "charset_map")
 // file:line, and the tuning directives met, in the order first seen.
 func Servable(tree []*Directive) (tuningMet []string, err error) {
 	seen := map[string]bool{}
+	inStream := false
 	var walk func([]*Directive) error
 	walk = func(block []*Directive) error {
 		for _, d := range block {
 			if d.Name == "#" {
 				continue
 			}
-			switch PolicyOf(d.Name) {
+			policy := PolicyOf(d.Name)
+			if inStream {
+				policy = StreamPolicyOf(d.Name)
+			}
+			if d.Name == "stream" && !inStream {
+				inStream = true
+				err := walk(d.Block)
+				inStream = false
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			switch policy {
 			case Refuse:
 				if isDefault(d) {
 					continue

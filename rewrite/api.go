@@ -16,6 +16,9 @@ import (
 // between requests on a connection.
 type State struct {
 	Req *http1.Request
+	// Stream is the stream session being served (package location/stream,
+	// for the variables it defines); nil for HTTP.
+	Stream any
 	// Conn is the client connection of Req, for what the response has
 	// done so far ($sent_http_*, $bytes_sent, $limit_rate); nil in tests
 	// that evaluate without one.

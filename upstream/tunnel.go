@@ -78,11 +78,13 @@ func (ts *Tunnels) CloseAll() {
 	}
 }
 
-// tunnel copies bytes both ways between a client and a backend after a
-// 101. As nginx does (checked on 1.22), the first side to reach EOF or an
-// error ends the tunnel: both connections are closed, nothing is
-// half-closed. proxy_read_timeout is the idle limit; traffic in either
-// direction resets it, as nginx re-arms its timer on every event.
+// tunnel copies bytes both ways between a client and a backend: an HTTP
+// connection after a 101, or a stream session (StreamProxy). As nginx does
+// (checked on 1.22), the first side to reach EOF or an error ends the
+// tunnel: both connections are closed, nothing is half-closed (unless
+// halfClose, stream's proxy_half_close). The idle limit
+// (proxy_read_timeout, stream's proxy_timeout) is reset by traffic in
+// either direction, as nginx re-arms its timer on every event.
 type tunnel struct {
 	client, upstream net.Conn
 	idle             time.Duration
@@ -92,7 +94,26 @@ type tunnel struct {
 	// Bytes written to each side, each by one goroutine, read once both
 	// have ended (for $bytes_sent and $upstream_bytes_*).
 	toUpstream, toClient int64
+
+	// Stream only: proxy_upload_rate and proxy_download_rate (bytes per
+	// second, 0: none), proxy_half_close, and the time of the first byte
+	// from the backend since start ($upstream_first_byte_time, -1 until
+	// then) when trackFirst; headerSent counts a PROXY protocol header.
+	upRate, downRate int64
+	halfClose        bool
+	trackFirst       bool
+	start            time.Time
+	firstByte        time.Duration
+	headerSent       int64
+	// endedBy is the direction whose read ended first: endedClient
+	// (copyToUpstream's) or endedUpstream.
+	endedBy atomic.Int32
 }
+
+const (
+	endedClient = iota + 1
+	endedUpstream
+)
 
 func (t *tunnel) touch() { t.lastActive.Store(time.Now().UnixNano()) }
 
@@ -145,8 +166,14 @@ func (t *tunnel) pump() error {
 	go t.copyToUpstream(errc)
 	go t.copyFromUpstream(errc)
 	first := <-errc
-	t.close()
-	<-errc
+	if t.halfClose && (first == nil || errors.Is(first, io.EOF)) {
+		// proxy_half_close: the other direction goes on until its EOF.
+		first = <-errc
+		t.close()
+	} else {
+		t.close()
+		<-errc
+	}
 	if first == nil || errors.Is(first, io.EOF) || errors.Is(first, net.ErrClosed) {
 		return nil
 	}
@@ -156,23 +183,103 @@ func (t *tunnel) pump() error {
 // Each direction reports how it ended, then closes both connections so
 // that the other direction ends too (the first report is the cause).
 func (t *tunnel) copyToUpstream(errc chan<- error) {
-	errc <- t.copy(t.upstream, t.client, &t.toUpstream)
-	t.close()
+	err := t.copy(t.upstream, t.client, &t.toUpstream, t.upRate)
+	t.endedBy.CompareAndSwap(0, endedClient)
+	t.ended(t.upstream, err, errc)
 }
 
 func (t *tunnel) copyFromUpstream(errc chan<- error) {
-	errc <- t.copy(t.client, t.upstream, &t.toClient)
+	if t.trackFirst {
+		if err := t.copyFirst(); err != nil {
+			t.endedBy.CompareAndSwap(0, endedUpstream)
+			t.ended(t.client, err, errc)
+			return
+		}
+	}
+	err := t.copy(t.client, t.upstream, &t.toClient, t.downRate)
+	t.endedBy.CompareAndSwap(0, endedUpstream)
+	t.ended(t.client, err, errc)
+}
+
+// ended reports how a direction ended. With halfClose an EOF shuts down
+// the writing side of dst and leaves the other direction running;
+// otherwise both connections close.
+func (t *tunnel) ended(dst net.Conn, err error, errc chan<- error) {
+	if t.halfClose && (err == nil || errors.Is(err, io.EOF)) {
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+			errc <- err
+			return
+		}
+	}
+	errc <- err
 	t.close()
+}
+
+// copyFirst waits for the backend's first bytes and forwards them,
+// recording when they came ($upstream_first_byte_time): the spliced copy
+// would report them only with its chunk.
+func (t *tunnel) copyFirst() error {
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
+	for {
+		t.armDeadline(t.upstream)
+		n, err := t.upstream.Read(*bp)
+		if n > 0 {
+			t.firstByte = time.Since(t.start)
+			t.touch()
+			m, werr := t.client.Write((*bp)[:n])
+			t.toClient += int64(m)
+			if werr != nil {
+				return werr
+			}
+			if t.downRate > 0 {
+				t.throttle(int64(n), t.downRate, t.toClient)
+			}
+		}
+		if err != nil {
+			if t.stillActive(err) {
+				continue
+			}
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// throttle sleeps as nginx's delayed read does after n bytes read under
+// rate (bytes per second).
+func (t *tunnel) throttle(n, rate, total int64) {
+	if d := time.Duration(n) * time.Second / time.Duration(rate); d > 0 {
+		time.Sleep(d)
+		t.touch()
+	}
+}
+
+// allowance is how much the next read may take under rate, as
+// ngx_stream_proxy_process: no more than rate * (seconds since the start
+// + 1) bytes in all; with none left it waits until there is.
+func (t *tunnel) allowance(rate, total int64, size int) int {
+	for {
+		limit := rate*(int64(time.Since(t.start)/time.Second)+1) - total
+		if limit > 0 {
+			return int(min(limit, int64(size)))
+		}
+		time.Sleep(time.Duration(-limit)*time.Second/time.Duration(rate) + time.Millisecond)
+		t.touch()
+	}
 }
 
 // copy moves src to dst until EOF or error. Between two plain TCP
 // connections it lets the kernel splice (io.Copy's ReadFrom path) in
 // bounded chunks; from a plain TCP source it holds a buffer only while
 // data is there; otherwise (TLS) it reads into a pooled buffer.
-func (t *tunnel) copy(dst, src net.Conn, written *int64) error {
+func (t *tunnel) copy(dst, src net.Conn, written *int64, rate int64) error {
 	dstTCP, ok1 := dst.(*net.TCPConn)
 	srcTCP, ok2 := src.(*net.TCPConn)
-	if ok1 && ok2 {
+	if ok1 && ok2 && rate == 0 {
 		lr := &io.LimitedReader{R: srcTCP}
 		for {
 			t.armDeadline(src)
@@ -193,21 +300,28 @@ func (t *tunnel) copy(dst, src net.Conn, written *int64) error {
 			}
 		}
 	}
-	if ok2 {
+	if ok2 && rate == 0 {
 		return t.copyReady(dst, srcTCP, written)
 	}
 	bp := t.bufs.Get().(*[]byte)
 	defer t.bufs.Put(bp)
 	buf := *bp
 	for {
+		rbuf := buf
+		if rate > 0 {
+			rbuf = buf[:t.allowance(rate, *written, len(buf))]
+		}
 		t.armDeadline(src)
-		n, err := src.Read(buf)
+		n, err := src.Read(rbuf)
 		if n > 0 {
 			t.touch()
 			m, werr := dst.Write(buf[:n])
 			*written += int64(m)
 			if werr != nil {
 				return werr
+			}
+			if rate > 0 {
+				t.throttle(int64(n), rate, *written)
 			}
 		}
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
 	"github.com/gonginx/gonginx/location/server"
+	"github.com/gonginx/gonginx/location/stream"
 	"github.com/gonginx/gonginx/nginxconf"
 )
 
@@ -278,6 +279,7 @@ func compileOptions(loadCerts bool) location.Options {
 		Zones:     zones,
 
 		UpstreamZones: upstreamZones,
+		CompileStream: stream.Compile,
 	}
 }
 
@@ -378,15 +380,21 @@ func test(f *flags, stdout, stderr io.Writer) int {
 // server) passes, any other failure (a port below 1024 without root, an
 // address the host does not have) fails the test.
 func testBind(rt *location.Router) error {
-	for _, sock := range rt.Sockets {
-		ln, err := server.ListenSocket(sock.Listen)
+	for _, l := range rt.Listens() {
+		var c io.Closer
+		var err error
+		if l.UDP {
+			c, err = server.ListenPacketSocket(l)
+		} else {
+			c, err = server.ListenSocket(l)
+		}
 		if errors.Is(err, syscall.EADDRINUSE) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		ln.Close()
+		c.Close()
 	}
 	return nil
 }

@@ -42,8 +42,8 @@ type master struct {
 }
 
 type boundSocket struct {
-	ln   net.Listener
-	file *os.File // a duplicate of ln's descriptor, to inherit
+	ln   io.Closer // a net.Listener, or a net.PacketConn (stream udp)
+	file *os.File  // a duplicate of ln's descriptor, to inherit
 }
 
 // openLogs are the log files of one generation, opened by the master so
@@ -148,26 +148,48 @@ func openLogFiles(f *flags, l *loaded) (*openLogs, error) {
 // addresses it opened, so a failed reload can close them again.
 func (m *master) bind(rt *location.Router) ([]string, error) {
 	var opened []string
-	for _, sock := range rt.Sockets {
-		addr := sock.Listen.Addr
+	for _, l := range rt.Listens() {
+		addr := l.Key()
 		if m.socks[addr] != nil {
 			continue
 		}
-		ln, err := server.ListenSocket(sock.Listen)
-		if err == nil {
-			var fh *os.File
-			fh, err = ln.(interface{ File() (*os.File, error) }).File()
-			if err == nil {
-				m.socks[addr] = &boundSocket{ln: ln, file: fh}
-				opened = append(opened, addr)
-				continue
-			}
-			ln.Close()
+		bs, err := bindSocket(l)
+		if err != nil {
+			m.closeSockets(opened)
+			return nil, err
 		}
-		m.closeSockets(opened)
-		return nil, err
+		m.socks[addr] = bs
+		opened = append(opened, addr)
 	}
 	return opened, nil
+}
+
+// bindSocket opens l (a stream{} UDP one too) with a duplicate of its
+// descriptor to inherit.
+func bindSocket(l *location.Listen) (*boundSocket, error) {
+	var c io.Closer
+	var fh *os.File
+	var err error
+	if l.UDP {
+		var pc net.PacketConn
+		if pc, err = server.ListenPacketSocket(l); err != nil {
+			return nil, err
+		}
+		c = pc
+		fh, err = pc.(interface{ File() (*os.File, error) }).File()
+	} else {
+		var ln net.Listener
+		if ln, err = server.ListenSocket(l); err != nil {
+			return nil, err
+		}
+		c = ln
+		fh, err = ln.(interface{ File() (*os.File, error) }).File()
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &boundSocket{ln: c, file: fh}, nil
 }
 
 func (m *master) closeSockets(addrs []string) {
@@ -183,9 +205,9 @@ func (m *master) closeSockets(addrs []string) {
 // spec is what a generation of workers for l inherits.
 func (m *master) spec(l *loaded, logs *openLogs) *process.Spec {
 	sp := &process.Spec{Workers: coreOf(l.cfg).workers}
-	for _, sock := range l.rt.Sockets {
-		sp.Names = append(sp.Names, listenName+sock.Listen.Addr)
-		sp.Files = append(sp.Files, m.socks[sock.Listen.Addr].file)
+	for _, ls := range l.rt.Listens() {
+		sp.Names = append(sp.Names, listenName+ls.Key())
+		sp.Files = append(sp.Files, m.socks[ls.Key()].file)
 	}
 	sp.Names = append(sp.Names, logs.names...)
 	sp.Files = append(sp.Files, logs.files...)
@@ -283,8 +305,8 @@ func (m *master) usePid(l *loaded) error {
 // keepOnly closes the sockets that rt no longer listens on.
 func (m *master) keepOnly(rt *location.Router) {
 	keep := map[string]bool{}
-	for _, sock := range rt.Sockets {
-		keep[sock.Listen.Addr] = true
+	for _, l := range rt.Listens() {
+		keep[l.Key()] = true
 	}
 	var gone []string
 	for a := range m.socks {

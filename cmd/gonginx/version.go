@@ -70,14 +70,35 @@ var modules = []module{
 	{"http_upstream_keepalive_module", "keepalive", true},
 	{"http_upstream_zone_module", "zone", true},
 	{"http-cache", "proxy_cache", true},
+	// stream{}: Debian builds the core as a dynamic module (load_module
+	// modules/ngx_stream_module.so), the rest into it.
+	{"stream=dynamic", "stream:proxy_pass", false},
+	{"stream_ssl_module", "stream:ssl_certificate", false},
+	{"stream_ssl_preread_module", "stream:ssl_preread", false},
+	{"stream_realip_module", "stream:set_real_ip_from", false},
+	{"stream_access_module", "stream:allow", true},
+	{"stream_geo_module", "stream:geo", true},
+	{"stream_limit_conn_module", "stream:limit_conn", true},
+	{"stream_map_module", "stream:map", true},
+	{"stream_return_module", "stream:return", true},
+	{"stream_set_module", "stream:set", true},
+	{"stream_split_clients_module", "stream:split_clients", true},
+	{"stream_upstream_hash_module", "stream:hash", true},
+	{"stream_upstream_least_conn_module", "stream:least_conn", true},
+	{"stream_upstream_random_module", "stream:random", true},
+	{"stream_upstream_zone_module", "stream:zone", true},
 }
 
 // configureArguments is nginx's "configure arguments:" line for what
-// gonginx serves. Stream and mail are not served, so they are not listed.
+// gonginx serves. Mail is not served, so it is not listed; the stream
+// module is dynamic, loaded from Debian's modules path as nginx's.
 func configureArguments() string {
-	args := []string{"--conf-path=" + defaultConf}
+	args := []string{"--conf-path=" + defaultConf, "--modules-path=/usr/lib/nginx/modules"}
 	for _, m := range modules {
 		servedHere := nginxconf.PolicyOf(m.key) != nginxconf.Refuse
+		if name, ok := strings.CutPrefix(m.key, "stream:"); ok {
+			servedHere = nginxconf.StreamPolicyOf(name) != nginxconf.Refuse
+		}
 		switch {
 		case servedHere && !m.stock:
 			args = append(args, "--with-"+m.flag)

@@ -59,18 +59,29 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	logger.SetLevel(c.errorLevel)
 	setMainLogs(logger, l.cfg)
 	listeners := map[string]net.Listener{}
+	packetConns := map[string]net.PacketConn{}
 	for name, fh := range w.Files {
 		if path, ok := strings.CutPrefix(name, accessLogName); ok {
 			logger.Adopt(path, fh)
 		}
 		if addr, ok := strings.CutPrefix(name, listenName); ok {
-			ln, err := net.FileListener(fh)
+			var err error
+			if strings.HasSuffix(addr, " udp") {
+				var pc net.PacketConn
+				if pc, err = net.FilePacketConn(fh); err == nil {
+					packetConns[addr] = pc
+				}
+			} else {
+				var ln net.Listener
+				if ln, err = net.FileListener(fh); err == nil {
+					listeners[addr] = ln
+				}
+			}
 			fh.Close()
 			if err != nil {
 				logger.Log("emerg", fmt.Sprintf("inherited socket %s: %v", addr, err))
 				return 1
 			}
-			listeners[addr] = ln
 		}
 	}
 	var counters *server.Counters
@@ -83,7 +94,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		}
 	}
 	srv, err := server.Start(l.cfg, server.StartOptions{Counters: counters, Compile: compileOptions(true), Logger: logger,
-		Listeners: listeners, InheritedOnly: true, Hold: true})
+		Listeners: listeners, PacketConns: packetConns, InheritedOnly: true, Hold: true})
 	if err != nil {
 		logger.Log("emerg", err.Error())
 		return 1

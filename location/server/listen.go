@@ -14,7 +14,7 @@ import (
 
 // listen opens one socket as nginx would for l.
 func (s *Server) listen(l *location.Listen) (net.Listener, error) {
-	if ln, ok := s.opts.Listeners[l.Addr]; ok {
+	if ln, ok := s.opts.Listeners[l.Key()]; ok {
 		return ln, nil
 	}
 	if s.opts.InheritedOnly {
@@ -181,6 +181,38 @@ func (ka *acceptedKeepalive) apply(nc net.Conn) {
 		return
 	}
 	tc.SetKeepAliveConfig(ka.cfg)
+}
+
+// ListenPacketSocket opens a stream{} "listen ... udp" socket.
+func ListenPacketSocket(l *location.Listen) (net.PacketConn, error) {
+	network := "udp4"
+	if l.Network == "tcp6" {
+		network = "udp6"
+	}
+	addr := net.JoinHostPort(l.IP.String(), strconv.Itoa(l.Port))
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			if l.ReusePort {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
+			}
+			if serr == nil && l.RcvBuf > 0 {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, l.RcvBuf)
+			}
+			if serr == nil && l.SndBuf > 0 {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, l.SndBuf)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), network, addr)
+	if err != nil {
+		return nil, &bindError{msg: fmt.Sprintf("bind() to %s failed (%s)", l.Addr, nginxconf.ErrnoText(err)), err: err}
+	}
+	return pc, nil
 }
 
 // bindError reads as nginx's message and unwraps to the cause (errors.Is

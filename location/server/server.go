@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/stream"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http2"
@@ -25,6 +27,9 @@ type StartOptions struct {
 	// Listeners pre-opened by the caller, by nginx address text
 	// ("127.0.0.1:9000"); others are opened by Start.
 	Listeners map[string]net.Listener
+	// PacketConns are the stream{} UDP sockets pre-opened by the caller,
+	// by location.Listen.Key ("127.0.0.1:53 udp").
+	PacketConns map[string]net.PacketConn
 	// InheritedOnly makes a socket missing from Listeners an error: a
 	// worker serves only what its master bound.
 	InheritedOnly bool
@@ -68,6 +73,8 @@ type Server struct {
 	counters *Counters
 	held     []*listener // accept loops waiting for Serve
 	order    acceptOrder
+	// stream serves the stream{} sockets.
+	stream *stream.Server
 }
 
 type listener struct {
@@ -89,6 +96,9 @@ type serverConn struct {
 // Start compiles cfg and listens on its sockets.
 func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 	opts.Compile.LoadCerts, opts.Compile.Serving = true, true
+	if opts.Compile.CompileStream == nil {
+		opts.Compile.CompileStream = stream.Compile
+	}
 	rt, err := location.Compile(cfg, opts.Compile)
 	if err != nil {
 		return nil, err
@@ -104,6 +114,7 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 	if opts.Hold {
 		s.held = []*listener{}
 	}
+	s.stream = stream.NewServer(s.log, func() uint64 { return s.counters.Conn.Add(1) }, opts.Hold)
 	if err := s.apply(rt); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -120,6 +131,7 @@ func (s *Server) Serve() {
 		go l.acceptLoop()
 	}
 	s.held = nil
+	s.stream.Serve()
 }
 
 // Router returns the configuration being served.
@@ -147,6 +159,9 @@ func (s *Server) Addrs() []net.Addr {
 func (s *Server) Reload(cfg *nginxconf.Config) error {
 	opts := s.opts.Compile
 	opts.LoadCerts, opts.Serving = true, true
+	if opts.CompileStream == nil {
+		opts.CompileStream = stream.Compile
+	}
 	rt, err := location.Compile(cfg, opts)
 	if err != nil {
 		return err
@@ -189,6 +204,14 @@ func (s *Server) apply(rt *location.Router) error {
 		}
 		todo = append(todo, pending{l: &listener{ln: ln, ka: readKeepalive(ln), srv: s}, sock: sock, tc: tc, new: true})
 	}
+	if err := s.applyStream(rt); err != nil {
+		for _, p := range todo {
+			if p.new {
+				p.l.ln.Close()
+			}
+		}
+		return err
+	}
 	old := s.rt.Load()
 	s.rt.Store(rt)
 	s.routers = append(s.routers, rt)
@@ -221,6 +244,35 @@ func (s *Server) apply(rt *location.Router) error {
 		}
 	}
 	return nil
+}
+
+// applyStream serves rt's stream{} block (none: its sockets close).
+func (s *Server) applyStream(rt *location.Router) error {
+	var cfg *stream.Config
+	if rt.Stream != nil {
+		cfg = rt.Stream.(*stream.Config)
+	}
+	return s.stream.Apply(cfg, s.openStream)
+}
+
+// openStream opens a stream{} socket, or takes the master's.
+func (s *Server) openStream(l *location.Listen) (net.Listener, net.PacketConn, error) {
+	if l.UDP {
+		if pc, ok := s.opts.PacketConns[l.Key()]; ok {
+			return nil, pc, nil
+		}
+	} else if ln, ok := s.opts.Listeners[l.Key()]; ok {
+		return ln, nil, nil
+	}
+	if s.opts.InheritedOnly {
+		return nil, nil, fmt.Errorf("socket %s was not inherited from the master process", l.Key())
+	}
+	if l.UDP {
+		pc, err := ListenPacketSocket(l)
+		return nil, pc, err
+	}
+	ln, err := ListenSocket(l)
+	return ln, nil, err
 }
 
 // acquire returns the configuration being served, counted as used by
@@ -269,9 +321,10 @@ func (s *Server) dropRouter(rt *location.Router) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.closeListeners()
+	s.stream.Shutdown()
 	s.closeConns(true)
 	waited := make(chan struct{})
-	go func() { s.wg.Wait(); close(waited) }()
+	go func() { s.wg.Wait(); s.stream.Wait(); close(waited) }()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -283,6 +336,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-tick.C:
 			s.closeConns(true)
 		case <-ctx.Done():
+			s.stream.Close()
 			s.closeTunnels()
 			s.closeConns(false)
 			<-waited
@@ -300,10 +354,12 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.closing.Store(true)
 	s.closeListeners()
+	s.stream.Close()
 	s.closeTunnels()
 	s.closeConns(false)
 	s.stopResolvers()
 	s.wg.Wait()
+	s.stream.Wait()
 	s.closeBackends()
 	s.eachRouter((*location.Router).CloseLogs)
 	s.log.Close()

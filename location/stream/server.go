@@ -1,0 +1,204 @@
+package stream
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// Server runs the stream{} sockets of a configuration: accept loops, a
+// session per TCP connection or UDP client, and reloads that keep the
+// sessions running under the configuration they started with.
+type Server struct {
+	log    *location.Logger
+	connID func() uint64 // the next connection number ($connection)
+
+	cfg       atomic.Pointer[Config]
+	mu        sync.Mutex
+	listeners map[string]*listener // by Listen.Key
+	held      []*listener          // waiting for Serve
+	hold      bool
+	wg        sync.WaitGroup
+	tunnels   *upstream.Tunnels
+	conns     map[net.Conn]struct{} // sessions not yet proxying
+	closing   atomic.Bool
+}
+
+// listener is one stream socket.
+type listener struct {
+	srv  *Server
+	ln   net.Listener   // TCP or unix
+	pc   net.PacketConn // UDP
+	sock atomic.Pointer[socket]
+	udp  *udpListener
+}
+
+// Opener opens (or takes from the master) the socket for l.
+type Opener func(l *location.Listen) (net.Listener, net.PacketConn, error)
+
+// NewServer returns a stream server logging to log; connID numbers the
+// connections (shared with the http side); hold delays accepting until
+// Serve.
+func NewServer(log *location.Logger, connID func() uint64, hold bool) *Server {
+	return &Server{log: log, connID: connID, hold: hold, listeners: map[string]*listener{},
+		tunnels: upstream.NewTunnels(), conns: map[net.Conn]struct{}{}}
+}
+
+// Apply serves cfg (nil: no stream{} block): sockets still configured
+// keep their listener, new ones are opened with open, gone ones closed.
+// On error nothing changes.
+func (s *Server) Apply(cfg *Config, open Opener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var socks []*socket
+	if cfg != nil {
+		socks = cfg.sockets
+	}
+	type pending struct {
+		l    *listener
+		sock *socket
+		new  bool
+	}
+	var todo []pending
+	keep := map[string]bool{}
+	for _, sock := range socks {
+		key := sock.listen.Key()
+		keep[key] = true
+		if l := s.listeners[key]; l != nil {
+			todo = append(todo, pending{l, sock, false})
+			continue
+		}
+		ln, pc, err := open(sock.listen)
+		if err != nil {
+			for _, p := range todo {
+				if p.new {
+					p.l.close()
+				}
+			}
+			return err
+		}
+		todo = append(todo, pending{&listener{srv: s, ln: ln, pc: pc}, sock, true})
+	}
+	if cfg != nil {
+		s.cfg.Store(cfg)
+	}
+	for _, p := range todo {
+		p.l.sock.Store(p.sock)
+		if p.new {
+			s.listeners[p.sock.listen.Key()] = p.l
+			if s.hold {
+				s.held = append(s.held, p.l)
+				continue
+			}
+			s.start(p.l)
+		}
+	}
+	for key, l := range s.listeners {
+		if !keep[key] {
+			l.close()
+			delete(s.listeners, key)
+		}
+	}
+	return nil
+}
+
+// start runs l's accept loop (called with s.mu held).
+func (s *Server) start(l *listener) {
+	s.wg.Add(1)
+	if l.pc != nil {
+		l.udp = newUDPListener(l)
+		go l.udp.readLoop()
+		return
+	}
+	go l.acceptLoop()
+}
+
+// Serve starts the accept loops held since NewServer.
+func (s *Server) Serve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = false
+	for _, l := range s.held {
+		s.start(l)
+	}
+	s.held = nil
+}
+
+func (l *listener) close() {
+	if l.ln != nil {
+		l.ln.Close()
+	}
+	if l.pc != nil {
+		l.pc.Close()
+	}
+}
+
+// acceptLoop accepts TCP (or unix) connections, backing off on errors
+// such as EMFILE as nginx's accept does.
+func (l *listener) acceptLoop() {
+	defer l.srv.wg.Done()
+	delay := time.Duration(0)
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || l.srv.closing.Load() {
+				return
+			}
+			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		l.srv.wg.Add(1)
+		go l.serveConn(nc)
+	}
+}
+
+// track registers a connection that a stop must close (one not yet
+// proxying; proxied ones are tunnels).
+func (s *Server) track(nc net.Conn, on bool) {
+	s.mu.Lock()
+	if on {
+		s.conns[nc] = struct{}{}
+	} else {
+		delete(s.conns, nc)
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting; sessions run on to their end (a graceful
+// stop or the old generation of a reload): call Wait.
+func (s *Server) Shutdown() {
+	s.closing.Store(true)
+	s.mu.Lock()
+	for k, l := range s.listeners {
+		if l.udp != nil {
+			l.udp.stop()
+		}
+		l.close()
+		delete(s.listeners, k)
+	}
+	s.mu.Unlock()
+}
+
+// Close stops at once: listeners, sessions and tunnels close.
+func (s *Server) Close() {
+	s.Shutdown()
+	s.tunnels.CloseAll()
+	s.mu.Lock()
+	for nc := range s.conns {
+		nc.Close()
+	}
+	s.mu.Unlock()
+}
+
+// Wait waits for every session to end.
+func (s *Server) Wait() { s.wg.Wait() }
+
+// Sessions is the number of sessions proxying (for tests).
+func (s *Server) Sessions() int { return s.tunnels.Len() }

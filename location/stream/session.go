@@ -1,0 +1,434 @@
+package stream
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/location/limit"
+	"github.com/gonginx/gonginx/location/proxyproto"
+	"github.com/gonginx/gonginx/location/realip"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// session is one client connection (or UDP client) going through the
+// phases: post_accept (PROXY protocol, realip), preaccess (set,
+// limit_conn), access, ssl, preread, content (proxy_pass or return), log.
+type session struct {
+	srv    *Server
+	cfg    *Config
+	sock   *socket
+	server *server
+	conn   net.Conn  // the client (after TLS: tls)
+	tls    *tls.Conn // when the server terminates TLS
+	udp    bool
+	start  time.Time
+	id     uint64
+	st     rewrite.State
+	req    http1.Request
+	ci     http1.ConnInfo
+	// received and sent count the client's bytes ($bytes_received,
+	// $bytes_sent).
+	received, sent int64
+	hello          clientHello
+	limitStatus    string
+	held           []limit.Held
+	preread        []byte
+	upstreamName   string
+	usent, urecv   int64
+	listenText     string
+}
+
+func (l *listener) serveConn(nc net.Conn) {
+	s := l.srv
+	defer s.wg.Done()
+	sock := l.sock.Load()
+	cfg := s.cfg.Load()
+	ss := &session{srv: s, cfg: cfg, sock: sock, conn: nc, start: time.Now(), id: s.connID()}
+	ss.init(nc.LocalAddr(), nc.RemoteAddr())
+	s.track(nc, true)
+	status := ss.run()
+	s.track(nc, false)
+	ss.finish(status)
+	nc.Close()
+}
+
+// init fills the session's addresses and picks its server by the local
+// address.
+func (ss *session) init(local, remote net.Addr) {
+	ss.ci.RemoteAddr, ss.ci.RemotePort = splitAddr(remote)
+	ss.ci.ServerAddr, ss.ci.ServerPort = splitAddr(local)
+	ss.server = ss.sock.addrs[len(ss.sock.addrs)-1].srv
+	ss.listenText = ss.sock.listen.Addr
+	if len(ss.sock.addrs) > 1 {
+		for _, a := range ss.sock.addrs {
+			if a.listen.Network != "unix" && a.listen.IP.String() == ss.ci.ServerAddr {
+				ss.server, ss.listenText = a.srv, a.listen.Addr
+				break
+			}
+		}
+	}
+	ss.req.Conn = &ss.ci
+	ss.st.Req = &ss.req
+	ss.st.Stream = ss
+	ss.st.Connection = ss.id
+	ss.st.ConnStart = ss.start
+	ss.st.UpstreamResponseTime = -1
+	if ss.cfg.slots > 0 {
+		ss.st.Values = make([][]byte, ss.cfg.slots)
+		ss.st.Valid = make([]bool, ss.cfg.slots)
+	}
+}
+
+func splitAddr(a net.Addr) (host, port string) {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.String(), strconv.Itoa(a.Port)
+	case *net.UDPAddr:
+		return a.IP.String(), strconv.Itoa(a.Port)
+	case *net.UnixAddr:
+		return "unix:", ""
+	}
+	return "", ""
+}
+
+// logf writes an error line with the session's context, as
+// ngx_stream_log_error: " while ACTION, client: ADDR, server: LISTEN".
+func (ss *session) logf(level, msg, action string) {
+	b := make([]byte, 0, 128+len(msg))
+	b = append(b, '*')
+	b = strconv.AppendUint(b, ss.id, 10)
+	b = append(b, ' ')
+	b = append(b, msg...)
+	if action != "" {
+		b = append(b, " while "...)
+		b = append(b, action...)
+	}
+	b = append(b, ", "...)
+	if ss.udp {
+		b = append(b, "udp "...)
+	}
+	b = append(b, "client: "...)
+	b = append(b, ss.ci.RemoteAddr...)
+	b = append(b, ", server: "...)
+	b = append(b, ss.listenText...)
+	ss.srv.log.LogTo(ss.server.errorLogs, level, string(b))
+}
+
+// note writes a line without the context (nginx logs these with its
+// log handler cleared).
+func (ss *session) note(level, msg string) {
+	b := make([]byte, 0, 32+len(msg))
+	b = append(b, '*')
+	b = strconv.AppendUint(b, ss.id, 10)
+	b = append(b, ' ')
+	if ss.udp && msg[0] == 'c' {
+		b = append(b, "udp "...)
+	}
+	b = append(b, msg...)
+	ss.srv.log.LogTo(ss.server.errorLogs, level, string(b))
+}
+
+// run goes through the phases and returns the session's status.
+func (ss *session) run() int {
+	srv := ss.server
+	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePort+" connected to "+ss.listenText)
+	if ss.sock.listen.ProxyProtocol && !ss.udp {
+		if !ss.readProxyHeader() {
+			return 400
+		}
+	}
+	// post_accept: realip takes the PROXY protocol's address.
+	if len(srv.realipFrom) > 0 && ss.ci.Proxied {
+		a, ok := realip.ParseAddrPort([]byte(ss.ci.RemoteAddr))
+		if ss.ci.RemoteAddr == "unix:" {
+			a, ok = realip.Addr{Unix: true}, true
+		}
+		if ok && realip.Trusted(srv.realipFrom, &a) {
+			ss.ci.RemoteAddr, ss.ci.RemotePort = ss.ci.ProxyAddr, ss.ci.ProxyPort
+		}
+	}
+	// preaccess: set, then limit_conn.
+	if srv.set != nil {
+		srv.set.Run(&ss.st)
+	}
+	if st := ss.limitConn(); st != 0 {
+		return st
+	}
+	// access.
+	if st := ss.access(); st != 0 {
+		return st
+	}
+	// ssl.
+	if srv.tls != nil && ss.sock.listen.SSL && !ss.udp {
+		if !ss.handshake() {
+			return 500
+		}
+	}
+	// preread.
+	if srv.preread && !ss.udp {
+		if st := ss.prereadPhase(); st != 0 {
+			return st
+		}
+	}
+	// content.
+	switch {
+	case srv.proxy != nil:
+		return ss.proxy()
+	case srv.ret != nil:
+		v := srv.ret.Eval(&ss.st, nil)
+		ss.conn.SetWriteDeadline(time.Now().Add(60 * time.Second))
+		n, _ := ss.conn.Write(v)
+		ss.sent += int64(n)
+		return 200
+	}
+	return 500
+}
+
+// readProxyHeader reads the PROXY protocol header a "listen ...
+// proxy_protocol" connection starts with, as ngx_stream_proxy_protocol
+// handler: one peek of at most 4096 bytes must hold it, within
+// proxy_protocol_timeout.
+func (ss *session) readProxyHeader() bool {
+	nc := ss.conn
+	nc.SetReadDeadline(time.Now().Add(ss.server.ppTimeout))
+	defer nc.SetReadDeadline(time.Time{})
+	buf := make([]byte, 4096)
+	n, err := peek(nc, buf)
+	const action = "reading PROXY protocol"
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		ss.logf("info", "client timed out (110: Connection timed out)", action)
+		return false
+	case err != nil:
+		return false
+	case n == 0:
+		ss.logf("info", "client closed connection", action)
+		return false
+	}
+	h, used, err := proxyproto.Parse(buf[:n])
+	if err != nil {
+		if msg := err.(*proxyproto.Error).Msg; msg != "" {
+			ss.logf("error", msg, action)
+		}
+		return false
+	}
+	if _, err := readFull(nc, buf[:used]); err != nil {
+		return false
+	}
+	if h != nil {
+		ss.ci.Proxied = true
+		ss.ci.ProxyAddr, ss.ci.ProxyPort = h.SrcAddr, proxyproto.PortText(h.SrcPort)
+		ss.ci.ProxyServerAddr, ss.ci.ProxyServerPort = h.DstAddr, proxyproto.PortText(h.DstPort)
+	}
+	return true
+}
+
+func readFull(nc net.Conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := nc.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// peek is recv(MSG_PEEK): what has arrived, once something has.
+func peek(nc net.Conn, buf []byte) (int, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var serr error
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, _, serr = syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK)
+			if serr != syscall.EINTR {
+				return serr != syscall.EAGAIN
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, serr
+}
+
+// limitConn is ngx_stream_limit_conn_handler: each limit's key is
+// counted until the session ends; 503 when one is at its maximum.
+func (ss *session) limitConn() int {
+	srv := ss.server
+	if len(srv.limits) == 0 {
+		return 0
+	}
+	var key []byte
+	for _, l := range srv.limits {
+		key = l.key.Eval(&ss.st, key[:0])
+		if len(key) == 0 || len(key) > 255 {
+			continue
+		}
+		lc := l.conn
+		h, res := lc.Acquire(key)
+		switch res {
+		case limit.Passed:
+			ss.held = append(ss.held, h)
+			ss.limitStatus = "PASSED"
+			continue
+		case limit.Failed:
+			ss.releaseLimits()
+			return 503
+		}
+		if srv.limitDryRun {
+			ss.limitStatus = "REJECTED_DRY_RUN"
+			continue
+		}
+		ss.limitStatus = "REJECTED"
+		ss.logf(srv.limitLevel, "limiting connections by zone \""+l.name+"\"", "")
+		ss.releaseLimits()
+		return 503
+	}
+	return 0
+}
+
+func (ss *session) releaseLimits() {
+	for _, h := range ss.held {
+		h.Release()
+	}
+	ss.held = ss.held[:0]
+}
+
+// access is ngx_stream_access_handler: the first rule that matches the
+// client's address decides.
+func (ss *session) access() int {
+	rules := ss.server.access
+	if len(rules) == 0 {
+		return 0
+	}
+	var ip net.IP
+	unix := ss.ci.RemoteAddr == "unix:"
+	if !unix {
+		ip = net.ParseIP(ss.ci.RemoteAddr)
+	}
+	for _, r := range rules {
+		match := r.all || r.unix && unix || r.net != nil && ip != nil && r.net.Contains(ip)
+		if !match {
+			continue
+		}
+		if r.deny {
+			ss.logf("error", "access forbidden by rule", "")
+			return 403
+		}
+		return 0
+	}
+	return 0
+}
+
+// handshake is the ssl phase: a TLS handshake within
+// ssl_handshake_timeout.
+func (ss *session) handshake() bool {
+	tc := tls.Server(ss.conn, ss.server.tls)
+	tc.SetDeadline(time.Now().Add(ss.server.handshakeLimit))
+	if err := tc.Handshake(); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			ss.logf("info", "client timed out (110: Connection timed out)", "SSL handshaking")
+		}
+		return false
+	}
+	tc.SetDeadline(time.Time{})
+	ss.tls, ss.conn = tc, tc
+	return true
+}
+
+// prereadPhase reads the client's first bytes until ssl_preread knows
+// what they are, within preread_timeout and preread_buffer_size.
+func (ss *session) prereadPhase() int {
+	srv := ss.server
+	buf := make([]byte, 0, min(srv.prereadSize, 4096))
+	deadline := time.Now().Add(srv.prereadTimeout)
+	ss.conn.SetReadDeadline(deadline)
+	defer ss.conn.SetReadDeadline(time.Time{})
+	for {
+		if len(buf) > 0 && parseRecords(buf, &ss.hello) != prereadAgain {
+			break
+		}
+		if len(buf) >= srv.prereadSize {
+			ss.logf("error", "preread buffer full", "prereading client data")
+			ss.preread = buf
+			return 400
+		}
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), min(srv.prereadSize, 2*cap(buf)))
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := ss.conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n] // not in $bytes_received: nginx counts what the proxy reads
+		if err != nil {
+			ss.hello.reset()
+			break
+		}
+	}
+	ss.preread = buf
+	return 0
+}
+
+// proxy is the content phase of proxy_pass.
+func (ss *session) proxy() int {
+	sp := &upstream.StreamSession{Client: ss.conn, State: &ss.st, Preread: ss.preread,
+		Log: func(level, msg string) { ss.logf(level, msg, "") }, Note: ss.note, CountConn: ss.countConn}
+	sp.ProxyHeader = ss.appendProxyHeader
+	ss.srv.track(ss.conn, false)
+	status := ss.server.proxy.Serve(sp, ss.srv.tunnels)
+	ss.sent += sp.Sent
+	ss.received += sp.Received
+	ss.upstreamName, ss.usent, ss.urecv = sp.Upstream, sp.UpstreamSent, sp.UpstreamRecv
+	return status
+}
+
+func (ss *session) countConn() { ss.srv.connID() }
+
+// appendProxyHeader appends the PROXY protocol v1 line nginx sends for
+// the session (ngx_proxy_protocol_write): the client's address and the
+// address it connected to.
+func (ss *session) appendProxyHeader(dst []byte) []byte {
+	src, dstAddr := ss.ci.RemoteAddr, ss.ci.ServerAddr
+	fam := "TCP4 "
+	if net.ParseIP(src).To4() == nil {
+		fam = "TCP6 "
+	}
+	if src == "unix:" || src == "" {
+		return append(dst, "PROXY UNKNOWN\r\n"...)
+	}
+	dst = append(dst, "PROXY "...)
+	dst = append(dst, fam...)
+	dst = append(dst, src...)
+	dst = append(dst, ' ')
+	dst = append(dst, dstAddr...)
+	dst = append(dst, ' ')
+	dst = append(dst, ss.ci.RemotePort...)
+	dst = append(dst, ' ')
+	dst = append(dst, ss.ci.ServerPort...)
+	return append(dst, "\r\n"...)
+}
+
+// finish is the log phase: the access log lines, then the limits end.
+func (ss *session) finish(status int) {
+	ss.st.Status = status
+	ss.st.BytesSent = ss.sent
+	ss.writeAccessLogs()
+	ss.releaseLimits()
+}

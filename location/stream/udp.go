@@ -1,0 +1,127 @@
+package stream
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// udpListener reads a "listen ... udp" socket: a datagram from a client
+// address without a session starts one (nginx's ngx_stream_init_connection
+// for a new UDP "connection"), the others go to its session.
+type udpListener struct {
+	l        *listener
+	mu       sync.Mutex
+	sessions map[string]*udpSession // by client address
+	stopped  bool
+}
+
+type udpSession struct {
+	in   chan []byte
+	addr net.Addr
+}
+
+func newUDPListener(l *listener) *udpListener {
+	return &udpListener{l: l, sessions: map[string]*udpSession{}}
+}
+
+func (u *udpListener) readLoop() {
+	defer u.l.srv.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, addr, err := u.l.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || u.l.srv.closing.Load() {
+				u.stop()
+				return
+			}
+			continue
+		}
+		b := append([]byte(nil), buf[:n]...)
+		key := addr.String()
+		u.mu.Lock()
+		us := u.sessions[key]
+		if us == nil {
+			us = &udpSession{in: make(chan []byte, 64), addr: addr}
+			u.sessions[key] = us
+			u.l.srv.wg.Add(1)
+			go u.serve(us, key)
+		}
+		select {
+		case us.in <- b:
+		default: // a full queue drops the datagram, as a full socket buffer would
+		}
+		u.mu.Unlock()
+	}
+}
+
+// stop ends the sessions' input: they finish what they wait for.
+func (u *udpListener) stop() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.stopped {
+		return
+	}
+	u.stopped = true
+	for k, us := range u.sessions {
+		close(us.in)
+		delete(u.sessions, k)
+	}
+}
+
+func (u *udpListener) serve(us *udpSession, key string) {
+	s := u.l.srv
+	defer s.wg.Done()
+	defer func() {
+		u.mu.Lock()
+		if u.sessions[key] == us {
+			delete(u.sessions, key)
+			close(us.in)
+		}
+		u.mu.Unlock()
+	}()
+	ss := &session{srv: s, cfg: s.cfg.Load(), sock: u.l.sock.Load(), udp: true, start: time.Now(), id: s.connID()}
+	ss.init(u.l.pc.LocalAddr(), us.addr)
+	status := ss.runUDP(us, u.l.pc)
+	ss.finish(status)
+}
+
+// runUDP runs the phases of a UDP session.
+func (ss *session) runUDP(us *udpSession, pc net.PacketConn) int {
+	srv := ss.server
+	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePort+" connected to "+ss.listenText)
+	first, ok := <-us.in
+	if !ok {
+		return 200
+	}
+	ss.received += int64(len(first))
+	if srv.set != nil {
+		srv.set.Run(&ss.st)
+	}
+	if st := ss.limitConn(); st != 0 {
+		return st
+	}
+	if st := ss.access(); st != 0 {
+		return st
+	}
+	reply := func(b []byte) (int, error) { return pc.WriteTo(b, us.addr) }
+	switch {
+	case srv.ret != nil:
+		n, _ := reply(srv.ret.Eval(&ss.st, nil))
+		ss.sent += int64(n)
+		return 200
+	case srv.proxy != nil:
+		sp := &upstream.StreamSession{State: &ss.st, Received: ss.received, UDP: true,
+			Log: func(level, msg string) { ss.logf(level, msg, "") }, Note: ss.note, CountConn: ss.countConn}
+		dg := &upstream.Datagrams{First: first, In: us.in, Reply: reply}
+		status := srv.proxy.ServeUDP(sp, dg)
+		ss.sent += sp.Sent
+		ss.received = sp.Received
+		ss.upstreamName, ss.usent, ss.urecv = sp.Upstream, sp.UpstreamSent, sp.UpstreamRecv
+		return status
+	}
+	return 500
+}

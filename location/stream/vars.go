@@ -1,0 +1,83 @@
+package stream
+
+import (
+	"crypto/tls"
+	"strconv"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// addVariables defines the stream variables that read the session
+// itself (the others are rewrite's, fed through the State).
+func addVariables(rc *rewrite.Compiler) {
+	get := func(f func(ss *session, dst []byte) []byte) func(s *rewrite.State, dst []byte) []byte {
+		return func(s *rewrite.State, dst []byte) []byte {
+			ss, ok := s.Stream.(*session)
+			if !ok {
+				return dst
+			}
+			return f(ss, dst)
+		}
+	}
+	rc.AddVariable("bytes_received", get(func(ss *session, dst []byte) []byte {
+		return strconv.AppendInt(dst, ss.received, 10)
+	}))
+	rc.AddVariable("session_time", get(func(ss *session, dst []byte) []byte {
+		return rewrite.AppendMillis(dst, time.Since(ss.start))
+	}))
+	rc.AddVariable("protocol", get(func(ss *session, dst []byte) []byte {
+		if ss.udp {
+			return append(dst, "UDP"...)
+		}
+		return append(dst, "TCP"...)
+	}))
+	rc.AddVariable("ssl_preread_server_name", get(func(ss *session, dst []byte) []byte {
+		return append(dst, ss.hello.serverName...)
+	}))
+	rc.AddVariable("ssl_preread_protocol", get(func(ss *session, dst []byte) []byte {
+		return append(dst, ss.hello.protocol...)
+	}))
+	rc.AddVariable("ssl_preread_alpn_protocols", get(func(ss *session, dst []byte) []byte {
+		return append(dst, ss.hello.alpn...)
+	}))
+	rc.AddVariable("limit_conn_status", get(func(ss *session, dst []byte) []byte {
+		return append(dst, ss.limitStatus...)
+	}))
+	tlsVar := func(f func(cs *tls.ConnectionState, dst []byte) []byte) func(s *rewrite.State, dst []byte) []byte {
+		return get(func(ss *session, dst []byte) []byte {
+			if ss.tls == nil {
+				return dst
+			}
+			cs := ss.tls.ConnectionState()
+			return f(&cs, dst)
+		})
+	}
+	rc.AddVariable("ssl_protocol", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		switch cs.Version {
+		case tls.VersionTLS10:
+			return append(dst, "TLSv1"...)
+		case tls.VersionTLS11:
+			return append(dst, "TLSv1.1"...)
+		case tls.VersionTLS12:
+			return append(dst, "TLSv1.2"...)
+		case tls.VersionTLS13:
+			return append(dst, "TLSv1.3"...)
+		}
+		return dst
+	}))
+	rc.AddVariable("ssl_server_name", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		return append(dst, cs.ServerName...)
+	}))
+	rc.AddVariable("ssl_session_reused", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		if cs.DidResume {
+			return append(dst, 'r')
+		}
+		return append(dst, '.')
+	}))
+	rc.AddVariable("ssl_alpn_protocol", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		return append(dst, cs.NegotiatedProtocol...)
+	}))
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

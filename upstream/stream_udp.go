@@ -1,0 +1,173 @@
+package upstream
+
+import (
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// Datagrams is a UDP client session given to the proxy: its datagrams
+// arrive on In (closed when the listener stops), Reply sends one back.
+type Datagrams struct {
+	First []byte // the datagram that started the session
+	In    <-chan []byte
+	Reply func(b []byte) (int, error)
+	// Requests and Responses count the datagrams each way.
+	Requests, Responses int
+}
+
+// ServeUDP proxies a UDP session as ngx_stream_proxy_module does: the
+// client's datagrams go to one server over a socket of their own, the
+// server's come back; the session ends after proxy_responses answers per
+// datagram (when set), after proxy_requests datagrams, or when quiet for
+// proxy_timeout (502 when answers were still expected).
+func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
+	g, _, err := p.target(ss)
+	if err != nil {
+		if err != errStreamStopped {
+			ss.Log("error", err.Error()+" while connecting to upstream"+ss.logContext("", 0, 0))
+		}
+		return 502
+	}
+	var ps pickState
+	server := g.pickNext(ss.State, &ps, time.Now())
+	if server < 0 {
+		ss.Log("error", "no live upstreams while connecting to upstream"+ss.logContext("", 0, 0))
+		return 502
+	}
+	srv := g.Servers[server]
+	ss.Upstream = srv.Name
+	start := time.Now()
+	network := "udp"
+	if srv.Network == "unix" {
+		network = "unixgram"
+	}
+	if ss.CountConn != nil {
+		ss.CountConn()
+	}
+	nc, err := net.Dial(network, srv.Addr)
+	if err != nil {
+		g.done(server, true, time.Now())
+		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(start), ConnectTime: -1, HeaderTime: -1})
+		ss.Log("error", "connect() failed ("+errnoText(err)+") while connecting to upstream"+ss.logContext(srv.Name, 0, 0))
+		return 502
+	}
+	ss.Note("info", "udp proxy "+localName(nc)+" connected to "+srv.Name)
+	connectTime := time.Since(start)
+	firstByte := time.Duration(-1)
+	var usent, urecv int64
+	// The reader forwards the server's datagrams and reports each (its
+	// size and what reached the client); it ends with the socket.
+	type reply struct{ n, sent int }
+	got := make(chan reply, 16)
+	readErr := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, err := nc.Read(buf)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			m, _ := dg.Reply(buf[:n])
+			got <- reply{n, m}
+		}
+	}()
+	status := 200
+	timer := time.NewTimer(p.Timeout)
+	defer timer.Stop()
+	lastActive := time.Now()
+	in := dg.In
+	pending := dg.First
+	counts := func() string {
+		return ", packets from/to client:" + strconv.Itoa(dg.Requests) + "/" + strconv.Itoa(dg.Responses) +
+			", bytes from/to client:" + strconv.FormatInt(ss.Received, 10) + "/" + strconv.FormatInt(ss.Sent, 10) +
+			", bytes from/to upstream:" + strconv.FormatInt(urecv, 10) + "/" + strconv.FormatInt(usent, 10)
+	}
+loop:
+	for {
+		// ngx_stream_proxy_test_finalize: done once every datagram got
+		// its proxy_responses answers (and proxy_requests came).
+		if p.Responses >= 0 && dg.Requests > 0 && dg.Responses >= p.Responses*dg.Requests &&
+			(p.Requests == 0 || dg.Requests >= p.Requests) {
+			ss.Note("info", "udp done"+counts())
+			break
+		}
+		var b []byte
+		var fromClient bool
+		if pending != nil {
+			b, pending, fromClient = pending, nil, true
+		}
+		if !fromClient {
+			select {
+			case d, ok := <-in:
+				if !ok {
+					break loop
+				}
+				b, fromClient = d, true
+				ss.Received += int64(len(d))
+			case r := <-got:
+				if firstByte < 0 {
+					firstByte = time.Since(start)
+				}
+				urecv += int64(r.n)
+				ss.Sent += int64(r.sent)
+				dg.Responses++
+				lastActive = time.Now()
+			case err := <-readErr:
+				readErr <- err
+				ss.Log("error", "recv() failed ("+errnoText(err)+") while proxying connection"+ss.logContext(srv.Name, usent, urecv))
+				status = 502
+				break loop
+			case <-timer.C:
+				if idle := time.Since(lastActive); idle < p.Timeout {
+					timer.Reset(p.Timeout - idle)
+					continue
+				}
+				if p.Responses < 0 || dg.Responses >= p.Responses*dg.Requests {
+					ss.Note("info", "udp timed out"+counts())
+				} else {
+					ss.Log("error", "upstream timed out (110: Connection timed out) while proxying connection"+ss.logContext(srv.Name, usent, urecv))
+					status = 502
+				}
+				break loop
+			}
+		}
+		if fromClient {
+			if p.Requests == 0 || dg.Requests < p.Requests {
+				dg.Requests++
+				n, err := nc.Write(b)
+				usent += int64(n)
+				lastActive = time.Now()
+				if err != nil {
+					ss.Log("error", "send() failed ("+errnoText(err)+") while proxying connection"+ss.logContext(srv.Name, usent, urecv))
+					status = 502
+					break loop
+				}
+			}
+		}
+	}
+	nc.Close()
+	// Replies the reader forwarded before it saw the close count too.
+	for drained := false; !drained; {
+		select {
+		case r := <-got:
+			urecv += int64(r.n)
+			ss.Sent += int64(r.sent)
+			dg.Responses++
+		case <-readErr:
+			drained = len(got) == 0
+			readErr <- nil
+			if !drained {
+				continue
+			}
+		}
+	}
+	g.done(server, status != 200, time.Now())
+	ss.UpstreamSent, ss.UpstreamRecv = usent, urecv
+	ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(start), ConnectTime: connectTime,
+		HeaderTime: firstByte, BytesSent: usent, BytesReceived: urecv})
+	return status
+}

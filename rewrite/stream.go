@@ -13,7 +13,7 @@ var streamBuiltins = []string{
 	"binary_remote_addr", "remote_addr", "remote_port", "server_addr", "server_port",
 	"proxy_protocol_addr", "proxy_protocol_port", "proxy_protocol_server_addr", "proxy_protocol_server_port",
 	"bytes_sent", "status", "connection", "nginx_version", "hostname", "pid", "msec",
-	"time_iso8601", "time_local", "realip_remote_addr", "realip_remote_port",
+	"time_iso8601", "time_local",
 	"upstream_addr", "upstream_bytes_sent", "upstream_bytes_received",
 }
 
@@ -63,3 +63,17 @@ func NewStreamCompiler() *Compiler {
 // AppendMillis appends d as nginx prints times: seconds with three
 // decimals.
 func AppendMillis(dst []byte, d time.Duration) []byte { return appendMillis(dst, d) }
+
+// PlainSlots are the value slots of variables only "set" defines (not a
+// map, geo or split_clients, nor a built-in): in a stream session such a
+// variable not set reads as found and empty, as nginx's stream module
+// gives it.
+func (c *Compiler) PlainSlots() []int {
+	var out []int
+	for _, v := range c.order {
+		if v.slot >= 0 && v.mapping == nil && !v.builtin && v.get == nil {
+			out = append(out, v.slot)
+		}
+	}
+	return out
+}

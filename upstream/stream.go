@@ -32,12 +32,12 @@ type StreamProxy struct {
 	Timeout        time.Duration // proxy_timeout (10m)
 	// ProxyProtocol: proxy_protocol on, a v1 header goes first.
 	ProxyProtocol bool
-	next          bool          // proxy_next_upstream (on)
-	nextTries     int           // proxy_next_upstream_tries (0: no limit)
-	nextTimeout   time.Duration // proxy_next_upstream_timeout (0: none)
-	uploadRate    int64         // proxy_upload_rate, bytes per second (0: none)
-	downloadRate  int64         // proxy_download_rate
-	halfClose     bool          // proxy_half_close
+	next          bool             // proxy_next_upstream (on)
+	nextTries     int              // proxy_next_upstream_tries (0: no limit)
+	nextTimeout   time.Duration    // proxy_next_upstream_timeout (0: none)
+	uploadRate    *rewrite.Complex // proxy_upload_rate, bytes per second (nil: none)
+	downloadRate  *rewrite.Complex // proxy_download_rate
+	halfClose     bool             // proxy_half_close
 	// Responses (proxy_responses) and Requests (proxy_requests) end a
 	// UDP session: -1 and 0 when not set.
 	Responses, Requests int
@@ -60,10 +60,12 @@ type StreamSession struct {
 	Preread []byte
 	// ProxyHeader appends the PROXY protocol v1 header for the session.
 	ProxyHeader func(dst []byte) []byte
-	// Log writes one error line with the session's context; the proxy
-	// passes its own part (", upstream: ..., bytes from/to ..."). Note
-	// writes one without (nginx clears its log handler for those).
-	Log, Note func(level, msg string)
+	// Log writes one error line ("msg while action") with the session's
+	// context and then the proxy's own part (", upstream: ..., bytes
+	// from/to ..."), as nginx's log handlers chain. Note writes one
+	// without any (nginx clears its log handler for those).
+	Log  func(level, msg, proxyContext string)
+	Note func(level, msg string)
 	// CountConn draws a connection number for each backend connection,
 	// as nginx's ngx_event_connect_peer does.
 	CountConn func()
@@ -172,11 +174,30 @@ func CompileStreamProxy(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 		return nil
 	}
 	bufSize := int64(16384)
-	for name, dst := range map[string]*int64{"proxy_upload_rate": &p.uploadRate,
-		"proxy_download_rate": &p.downloadRate, "proxy_buffer_size": &bufSize} {
-		if err := size(name, dst); err != nil {
-			return nil, err
+	if err := size("proxy_buffer_size", &bufSize); err != nil {
+		return nil, err
+	}
+	// The rates may name variables, read once per session
+	// (ngx_stream_set_complex_value_size_slot).
+	for name, dst := range map[string]**rewrite.Complex{"proxy_upload_rate": &p.uploadRate, "proxy_download_rate": &p.downloadRate} {
+		d := last(blocks, name)
+		if d == nil {
+			continue
 		}
+		cv, err := c.Complex(d.Args[0])
+		if err != nil {
+			return nil, rewrite.At(err, d)
+		}
+		if v, ok := cv.Static(); ok {
+			n, ok := nginxconf.ParseSize(v)
+			if !ok {
+				return nil, confErr(d, `"%s" directive invalid value`, d.Name)
+			}
+			if n == 0 {
+				continue
+			}
+		}
+		*dst = cv
 	}
 	p.bufs = tunnelPool(int(max(bufSize, 1)))
 	if d := last(blocks, "proxy_bind"); d != nil && d.Args[0] != "off" {
@@ -270,11 +291,11 @@ func (p *StreamProxy) target(ss *StreamSession) (*Group, string, error) {
 func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 	g, host, err := p.target(ss)
 	if err != nil {
-		if err == errStreamStopped {
-			return 502
+		// ngx_stream_proxy_handler: a target that cannot be made is 500.
+		if err != errStreamStopped {
+			ss.Log("error", err.Error()+" while connecting to upstream", ss.logContext("", 0, 0))
 		}
-		ss.Log("error", err.Error()+" while connecting to upstream"+ss.logContext("", 0, 0))
-		return 502
+		return 500
 	}
 	start := time.Now()
 	var ps pickState
@@ -283,7 +304,7 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 		now := time.Now()
 		server := g.pickNext(ss.State, &ps, now)
 		if server < 0 {
-			ss.Log("error", "no live upstreams while connecting to upstream"+ss.logContext("", 0, 0))
+			ss.Log("error", "no live upstreams while connecting to upstream", ss.logContext("", 0, 0))
 			return 502
 		}
 		ps.tried |= 1 << uint(server)
@@ -308,7 +329,7 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 		if errors.As(err, &le) {
 			level = le.LogLevel()
 		}
-		ss.Log(level, err.Error()+ss.logContext(srv.Name, 0, 0))
+		ss.Log(level, err.Error(), ss.logContext(srv.Name, 0, 0))
 		tries--
 		if tries <= 0 || !p.next || p.nextTimeout > 0 && time.Since(start) >= p.nextTimeout {
 			return 502
@@ -380,26 +401,28 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 	srv := g.Servers[server]
 	ss.Note("info", "proxy "+localName(nc)+" connected to "+srv.Name)
 	t := &tunnel{client: ss.Client, upstream: nc, idle: p.Timeout, bufs: p.bufs,
-		upRate: p.uploadRate, downRate: p.downloadRate, halfClose: p.halfClose, start: tryStart, firstByte: -1,
+		upRate: evalSize(p.uploadRate, ss.State), downRate: evalSize(p.downloadRate, ss.State), halfClose: p.halfClose, start: tryStart, firstByte: -1,
 		trackFirst: true}
 	if p.ProxyProtocol && ss.ProxyHeader != nil {
 		t.headerSent = int64(len(ss.ProxyHeader(nil)))
 	}
 	tunnels.add(t)
+	preread := int64(len(ss.Preread))
 	err := t.sendPending(ss.Preread, nil)
+	ss.Preread = nil // an idle session holds no buffer
 	if err == nil {
 		err = t.pump()
 	}
 	tunnels.remove(t)
 	ss.Sent += t.toClient
-	ss.Received += t.toUpstream - int64(len(ss.Preread)) // preread bytes are not counted (nginx's s->received)
+	ss.Received += t.toUpstream - preread // preread bytes are not counted (nginx's s->received)
 	ss.UpstreamSent, ss.UpstreamRecv = t.toUpstream+t.headerSent, t.toClient
 	counts := ", bytes from/to client:" + strconv.FormatInt(ss.Received, 10) + "/" + strconv.FormatInt(ss.Sent, 10) +
 		", bytes from/to upstream:" + strconv.FormatInt(ss.UpstreamRecv, 10) + "/" + strconv.FormatInt(ss.UpstreamSent, 10)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// proxy_timeout: ngx_connection_error at the client's info level.
-		ss.Log("info", "connection timed out (110: Connection timed out) while proxying connection"+ss.logContext(srv.Name, ss.UpstreamSent, ss.UpstreamRecv))
+		ss.Log("info", "connection timed out (110: Connection timed out) while proxying connection", ss.logContext(srv.Name, ss.UpstreamSent, ss.UpstreamRecv))
 	case t.endedBy.Load() == endedUpstream:
 		ss.Note("info", "upstream disconnected"+counts)
 	default:
@@ -409,14 +432,6 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 	try := rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(tryStart), ConnectTime: connectTime,
 		HeaderTime: t.firstByte, BytesSent: ss.UpstreamSent, BytesReceived: ss.UpstreamRecv}
 	ss.State.AddUpstream(try)
-	if err != nil {
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			ss.Log("error", "upstream timed out (110: Connection timed out) while proxying connection"+ss.logContext(srv.Name, ss.UpstreamSent, ss.UpstreamRecv))
-		default:
-			ss.Log("info", strings.TrimSpace(errnoText(err))+" while proxying connection"+ss.logContext(srv.Name, ss.UpstreamSent, ss.UpstreamRecv))
-		}
-	}
 	return 200
 }
 
@@ -442,4 +457,18 @@ func errnoText(err error) string {
 func CipherSuites(list string) ([]uint16, error) {
 	suites, _, err := opensslCiphers(list)
 	return suites, err
+}
+
+// evalSize is a size directive's value for the session (0 when unset or
+// not a size).
+func evalSize(cv *rewrite.Complex, s *rewrite.State) int64 {
+	if cv == nil {
+		return 0
+	}
+	v, ok := cv.Static()
+	if !ok {
+		v = string(cv.Eval(s, nil))
+	}
+	n, _ := nginxconf.ParseSize(v)
+	return n
 }

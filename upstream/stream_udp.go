@@ -27,14 +27,14 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	g, _, err := p.target(ss)
 	if err != nil {
 		if err != errStreamStopped {
-			ss.Log("error", err.Error()+" while connecting to upstream"+ss.logContext("", 0, 0))
+			ss.Log("error", err.Error()+" while connecting to upstream", ss.logContext("", 0, 0))
 		}
-		return 502
+		return 500
 	}
 	var ps pickState
 	server := g.pickNext(ss.State, &ps, time.Now())
 	if server < 0 {
-		ss.Log("error", "no live upstreams while connecting to upstream"+ss.logContext("", 0, 0))
+		ss.Log("error", "no live upstreams while connecting to upstream", ss.logContext("", 0, 0))
 		return 502
 	}
 	srv := g.Servers[server]
@@ -51,7 +51,7 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	if err != nil {
 		g.done(server, true, time.Now())
 		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(start), ConnectTime: -1, HeaderTime: -1})
-		ss.Log("error", "connect() failed ("+errnoText(err)+") while connecting to upstream"+ss.logContext(srv.Name, 0, 0))
+		ss.Log("error", "connect() failed ("+errnoText(err)+") while connecting to upstream", ss.logContext(srv.Name, 0, 0))
 		return 502
 	}
 	ss.Note("info", "udp proxy "+localName(nc)+" connected to "+srv.Name)
@@ -63,6 +63,8 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	type reply struct{ n, sent int }
 	got := make(chan reply, 16)
 	readErr := make(chan error, 1)
+	downRate, upRate := evalSize(p.downloadRate, ss.State), evalSize(p.uploadRate, ss.State)
+	var downTotal, upTotal int64
 	go func() {
 		buf := make([]byte, 65536)
 		for {
@@ -73,6 +75,11 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 			}
 			m, _ := dg.Reply(buf[:n])
 			got <- reply{n, m}
+			if downRate > 0 {
+				// nginx delays the next read from the server.
+				downTotal += int64(n)
+				rateDelay(downRate, downTotal, int64(n), start)
+			}
 		}
 	}()
 	status := 200
@@ -80,7 +87,7 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	defer timer.Stop()
 	lastActive := time.Now()
 	in := dg.In
-	pending := dg.First
+	pending, havePending := dg.First, true // the first may be empty
 	counts := func() string {
 		return ", packets from/to client:" + strconv.Itoa(dg.Requests) + "/" + strconv.Itoa(dg.Responses) +
 			", bytes from/to client:" + strconv.FormatInt(ss.Received, 10) + "/" + strconv.FormatInt(ss.Sent, 10) +
@@ -97,13 +104,19 @@ loop:
 		}
 		var b []byte
 		var fromClient bool
-		if pending != nil {
-			b, pending, fromClient = pending, nil, true
+		if havePending {
+			b, havePending, fromClient = pending, false, true
 		}
 		if !fromClient {
 			select {
 			case d, ok := <-in:
 				if !ok {
+					in = nil
+					if p.Requests > 0 && dg.Requests >= p.Requests {
+						// The listener unbound the session after its
+						// proxy_requests datagrams: the answers may still come.
+						continue
+					}
 					break loop
 				}
 				b, fromClient = d, true
@@ -118,7 +131,7 @@ loop:
 				lastActive = time.Now()
 			case err := <-readErr:
 				readErr <- err
-				ss.Log("error", "recv() failed ("+errnoText(err)+") while proxying connection"+ss.logContext(srv.Name, usent, urecv))
+				ss.Log("error", "recv() failed ("+errnoText(err)+") while proxying connection", ss.logContext(srv.Name, usent, urecv))
 				status = 502
 				break loop
 			case <-timer.C:
@@ -129,7 +142,7 @@ loop:
 				if p.Responses < 0 || dg.Responses >= p.Responses*dg.Requests {
 					ss.Note("info", "udp timed out"+counts())
 				} else {
-					ss.Log("error", "upstream timed out (110: Connection timed out) while proxying connection"+ss.logContext(srv.Name, usent, urecv))
+					ss.Log("error", "upstream timed out (110: Connection timed out) while proxying connection", ss.logContext(srv.Name, usent, urecv))
 					status = 502
 				}
 				break loop
@@ -138,11 +151,19 @@ loop:
 		if fromClient {
 			if p.Requests == 0 || dg.Requests < p.Requests {
 				dg.Requests++
+				if upRate > 0 {
+					// The datagram waits as nginx's delayed read would.
+					upTotal += int64(len(b))
+					rateDelay(upRate, upTotal-int64(len(b)), 0, start)
+				}
 				n, err := nc.Write(b)
 				usent += int64(n)
+				if upRate > 0 {
+					rateDelay(upRate, upTotal, int64(len(b)), start)
+				}
 				lastActive = time.Now()
 				if err != nil {
-					ss.Log("error", "send() failed ("+errnoText(err)+") while proxying connection"+ss.logContext(srv.Name, usent, urecv))
+					ss.Log("error", "send() failed ("+errnoText(err)+") while proxying connection", ss.logContext(srv.Name, usent, urecv))
 					status = 502
 					break loop
 				}
@@ -170,4 +191,17 @@ loop:
 	ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(start), ConnectTime: connectTime,
 		HeaderTime: firstByte, BytesSent: usent, BytesReceived: urecv})
 	return status
+}
+
+// rateDelay waits as ngx_stream_proxy_process's rate limit: after n bytes
+// read, n/rate seconds; and no more than rate * (whole seconds since
+// start + 1) bytes in total.
+func rateDelay(rate, total, n int64, start time.Time) {
+	d := time.Duration(n) * time.Second / time.Duration(rate)
+	if over := total - rate*(int64(time.Since(start)/time.Second)+1); over >= 0 && n == 0 {
+		d = time.Duration(over)*time.Second/time.Duration(rate) + time.Millisecond
+	}
+	if d > 0 {
+		time.Sleep(d)
+	}
 }

@@ -220,33 +220,62 @@ func (t *tunnel) ended(dst net.Conn, err error, errc chan<- error) {
 // recording when they came ($upstream_first_byte_time): the spliced copy
 // would report them only with its chunk.
 func (t *tunnel) copyFirst() error {
+	if tc, ok := t.upstream.(*net.TCPConn); ok {
+		// A quiet backend costs no buffer while the client waits.
+		rc, err := tc.SyscallConn()
+		if err != nil {
+			return err
+		}
+		r := &readyReader{bufs: t.bufs}
+		r.try = r.read
+		for {
+			t.armDeadline(tc)
+			if err := rc.Read(r.try); err != nil {
+				r.release()
+				if t.stillActive(err) {
+					continue
+				}
+				return err
+			}
+			if r.err != nil || r.n == 0 {
+				r.release()
+				if r.err != nil {
+					return &net.OpError{Op: "read", Net: "tcp", Source: tc.LocalAddr(), Addr: tc.RemoteAddr(), Err: os.NewSyscallError("read", r.err)}
+				}
+				return io.EOF
+			}
+			return t.forwardFirst((*r.bp)[:r.n], r.release)
+		}
+	}
 	bp := t.bufs.Get().(*[]byte)
-	defer t.bufs.Put(bp)
 	for {
 		t.armDeadline(t.upstream)
 		n, err := t.upstream.Read(*bp)
 		if n > 0 {
-			t.firstByte = time.Since(t.start)
-			t.touch()
-			m, werr := t.client.Write((*bp)[:n])
-			t.toClient += int64(m)
-			if werr != nil {
-				return werr
-			}
-			if t.downRate > 0 {
-				t.throttle(int64(n), t.downRate, t.toClient)
-			}
+			return t.forwardFirst((*bp)[:n], func() { t.bufs.Put(bp) })
 		}
 		if err != nil {
 			if t.stillActive(err) {
 				continue
 			}
+			t.bufs.Put(bp)
 			return err
 		}
-		if n > 0 {
-			return nil
-		}
 	}
+}
+
+// forwardFirst sends the backend's first bytes to the client, recording
+// when they came, then gives the buffer back.
+func (t *tunnel) forwardFirst(b []byte, release func()) error {
+	t.firstByte = time.Since(t.start)
+	t.touch()
+	m, err := t.client.Write(b)
+	t.toClient += int64(m)
+	release()
+	if err == nil && t.downRate > 0 {
+		t.throttle(int64(len(b)), t.downRate, t.toClient)
+	}
+	return err
 }
 
 // throttle sleeps as nginx's delayed read does after n bytes read under

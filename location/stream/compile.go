@@ -23,7 +23,9 @@ type Config struct {
 	sockets []*socket
 	groups  *upstream.Groups
 	slots   int
-	rt      *location.Router
+	// plainSlots are the "set" variables' slots, found empty until set.
+	plainSlots []int
+	rt         *location.Router
 	// vars the session fills for its log and map lookups.
 	rc *rewrite.Compiler
 }
@@ -83,6 +85,7 @@ type accessLog struct {
 	peer      *syslog.Peer
 	format    *logFormat
 	cond      *rewrite.Complex
+	gzipLevel int // gzip[=level]: lines go out as gzip members
 }
 
 type logFormat struct {
@@ -161,6 +164,7 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 		return nil, err
 	}
 	c.slots = c.rc.Slots()
+	c.plainSlots = c.rc.PlainSlots()
 	return c, nil
 }
 

@@ -2,10 +2,12 @@ package stream
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/location/syslog"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
@@ -117,8 +119,10 @@ func (cc *compiler) accessLog(d *nginxconf.Directive) (*accessLog, error) {
 			}
 			r.cond = cv
 		}
-		if strings.HasPrefix(a, "gzip") {
-			return nil, confErr(d, `"gzip" parameter of a stream "access_log" is not supported by gonginx`)
+		if a == "gzip" {
+			r.gzipLevel = 1
+		} else if v, ok := strings.CutPrefix(a, "gzip="); ok {
+			r.gzipLevel, _ = strconv.Atoi(v) // 1 to 9, checked by -t
 		}
 	}
 	return r, nil
@@ -151,6 +155,11 @@ func (ss *session) writeAccessLogs() {
 				ss.logf("warn", "send() to syslog failed", "")
 			}
 			continue
+		}
+		if r.gzipLevel > 0 {
+			// Each line a gzip member of its own: zcat reads what
+			// nginx's buffered members give.
+			b = filter.AppendMember(nil, b, r.gzipLevel)
 		}
 		if f := ss.srv.log.AccessFile(path); f != nil {
 			f.Write(b)

@@ -18,6 +18,7 @@ const (
 
 // clientHello is what ssl_preread found.
 type clientHello struct {
+	ok         bool // read: the variables are found (maybe empty)
 	serverName string
 	alpn       string // protocols joined with ","
 	protocol   string // "TLSv1.2", ...; "" when unknown
@@ -31,7 +32,7 @@ func parseRecords(b []byte, h *clientHello) prereadResult {
 	for p := b; len(p) >= 5; {
 		if p[0]&0x80 != 0 && p[2] == 1 && (p[3] == 0 || p[3] == 3) {
 			// A version 2 ClientHello: only the version is known.
-			*h = clientHello{protocol: protocolName(p[3], p[4])}
+			*h = clientHello{ok: true, protocol: protocolName(p[3], p[4])}
 			return prereadOK
 		}
 		if p[0] != 0x16 || p[1] != 3 {
@@ -145,7 +146,7 @@ func parseHello(msg []byte, h *clientHello) prereadResult {
 			state, size = stCm, int(field[0])
 		case stCm, stExt:
 			if left == 0 {
-				h.serverName, h.alpn = string(host), string(alpn)
+				h.ok, h.serverName, h.alpn = true, string(host), string(alpn)
 				h.protocol = protocolName(version[0], version[1])
 				return prereadOK
 			}

@@ -54,17 +54,17 @@ func TestParseRecords(t *testing.T) {
 		in   []byte
 		want result
 	}{
-		{"sni alpn tls13", full, result{prereadOK, clientHello{serverName: "Example.COM", alpn: "h2,http/1.1", protocol: "TLSv1.3"}}},
+		{"sni alpn tls13", full, result{prereadOK, clientHello{ok: true, serverName: "Example.COM", alpn: "h2,http/1.1", protocol: "TLSv1.3"}}},
 		// Go sends supported_versions even up to TLS 1.2: nginx then reads
 		// the protocol as TLSv1.3, whatever the list holds.
-		{"tls12 only", tls12, result{prereadOK, clientHello{serverName: "a.test", protocol: "TLSv1.3"}}},
-		{"tls12 without supported_versions", stripSupportedVersions(t, tls12), result{prereadOK, clientHello{serverName: "a.test", protocol: "TLSv1.2"}}},
-		{"no sni", bare, result{prereadOK, clientHello{protocol: "TLSv1.3"}}},
-		{"split records", splitRecords(full, 7), result{prereadOK, clientHello{serverName: "Example.COM", alpn: "h2,http/1.1", protocol: "TLSv1.3"}}},
+		{"tls12 only", tls12, result{prereadOK, clientHello{ok: true, serverName: "a.test", protocol: "TLSv1.3"}}},
+		{"tls12 without supported_versions", stripSupportedVersions(t, tls12), result{prereadOK, clientHello{ok: true, serverName: "a.test", protocol: "TLSv1.2"}}},
+		{"no sni", bare, result{prereadOK, clientHello{ok: true, protocol: "TLSv1.3"}}},
+		{"split records", splitRecords(full, 7), result{prereadOK, clientHello{ok: true, serverName: "Example.COM", alpn: "h2,http/1.1", protocol: "TLSv1.3"}}},
 		{"header only", full[:5], result{prereadAgain, clientHello{}}},
 		{"half a record", full[:len(full)/2], result{prereadAgain, clientHello{}}},
 		{"not tls", []byte("GET / HTTP/1.0\r\n\r\n"), result{prereadDeclined, clientHello{}}},
-		{"ssl2 hello", []byte{0x80, 0x2e, 0x01, 0x00, 0x02, 0x00}, result{prereadOK, clientHello{protocol: "SSLv2"}}},
+		{"ssl2 hello", []byte{0x80, 0x2e, 0x01, 0x00, 0x02, 0x00}, result{prereadOK, clientHello{ok: true, protocol: "SSLv2"}}},
 		{"ssl record version 2", []byte{0x16, 2, 0, 0, 1, 1}, result{prereadDeclined, clientHello{}}},
 		{"server hello", []byte{0x16, 3, 1, 0, 4, 2, 0, 0, 0}, result{prereadDeclined, clientHello{}}},
 		{"length past the message", []byte{0x16, 3, 1, 0, 5, 1, 0, 0, 1, 3}, result{prereadDeclined, clientHello{}}},

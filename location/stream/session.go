@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,6 +44,8 @@ type session struct {
 	upstreamName   string
 	usent, urecv   int64
 	listenText     string
+	// peerAddr and peerPort are the connection's own ($realip_remote_*).
+	peerAddr, peerPort string
 }
 
 func (l *listener) serveConn(nc net.Conn) {
@@ -64,6 +67,7 @@ func (l *listener) serveConn(nc net.Conn) {
 func (ss *session) init(local, remote net.Addr) {
 	ss.ci.RemoteAddr, ss.ci.RemotePort = splitAddr(remote)
 	ss.ci.ServerAddr, ss.ci.ServerPort = splitAddr(local)
+	ss.peerAddr, ss.peerPort = ss.ci.RemoteAddr, ss.ci.RemotePort
 	ss.server = ss.sock.addrs[len(ss.sock.addrs)-1].srv
 	ss.listenText = ss.sock.listen.Addr
 	if len(ss.sock.addrs) > 1 {
@@ -83,6 +87,9 @@ func (ss *session) init(local, remote net.Addr) {
 	if ss.cfg.slots > 0 {
 		ss.st.Values = make([][]byte, ss.cfg.slots)
 		ss.st.Valid = make([]bool, ss.cfg.slots)
+		for _, i := range ss.cfg.plainSlots {
+			ss.st.Valid[i] = true
+		}
 	}
 }
 
@@ -100,7 +107,16 @@ func splitAddr(a net.Addr) (host, port string) {
 
 // logf writes an error line with the session's context, as
 // ngx_stream_log_error: " while ACTION, client: ADDR, server: LISTEN".
-func (ss *session) logf(level, msg, action string) {
+func (ss *session) logf(level, msg, action string) { ss.logx(level, msg, action, "") }
+
+// proxyLog is the proxy's error line: "msg while action", the session's
+// context, then the proxy's (ngx_stream_proxy_log_error).
+func (ss *session) proxyLog(level, msg, proxyContext string) {
+	msg, action, _ := strings.Cut(msg, " while ")
+	ss.logx(level, msg, action, proxyContext)
+}
+
+func (ss *session) logx(level, msg, action, suffix string) {
 	b := make([]byte, 0, 128+len(msg))
 	b = append(b, '*')
 	b = strconv.AppendUint(b, ss.id, 10)
@@ -118,6 +134,7 @@ func (ss *session) logf(level, msg, action string) {
 	b = append(b, ss.ci.RemoteAddr...)
 	b = append(b, ", server: "...)
 	b = append(b, ss.listenText...)
+	b = append(b, suffix...)
 	ss.srv.log.LogTo(ss.server.errorLogs, level, string(b))
 }
 
@@ -294,10 +311,11 @@ func (ss *session) limitConn() int {
 		}
 		if srv.limitDryRun {
 			ss.limitStatus = "REJECTED_DRY_RUN"
+			ss.logf(srv.limitLevel, "limiting connections, dry run, by zone \""+l.name+"\"", "initializing session")
 			continue
 		}
 		ss.limitStatus = "REJECTED"
-		ss.logf(srv.limitLevel, "limiting connections by zone \""+l.name+"\"", "")
+		ss.logf(srv.limitLevel, "limiting connections by zone \""+l.name+"\"", "initializing session")
 		ss.releaseLimits()
 		return 503
 	}
@@ -329,7 +347,7 @@ func (ss *session) access() int {
 			continue
 		}
 		if r.deny {
-			ss.logf("error", "access forbidden by rule", "")
+			ss.logf("error", "access forbidden by rule", "initializing session")
 			return 403
 		}
 		return 0
@@ -389,8 +407,9 @@ func (ss *session) prereadPhase() int {
 // proxy is the content phase of proxy_pass.
 func (ss *session) proxy() int {
 	sp := &upstream.StreamSession{Client: ss.conn, State: &ss.st, Preread: ss.preread,
-		Log: func(level, msg string) { ss.logf(level, msg, "") }, Note: ss.note, CountConn: ss.countConn}
+		Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn}
 	sp.ProxyHeader = ss.appendProxyHeader
+	ss.preread = nil
 	ss.srv.track(ss.conn, false)
 	status := ss.server.proxy.Serve(sp, ss.srv.tunnels)
 	ss.sent += sp.Sent

@@ -22,6 +22,10 @@ type udpListener struct {
 type udpSession struct {
 	in   chan []byte
 	addr net.Addr
+	// left is how many more datagrams the session takes (proxy_requests;
+	// -1: no limit); at 0 the client's next ones start a new session, as
+	// ngx_delete_udp_connection unbinds it.
+	left int
 }
 
 func newUDPListener(l *listener) *udpListener {
@@ -45,13 +49,24 @@ func (u *udpListener) readLoop() {
 		u.mu.Lock()
 		us := u.sessions[key]
 		if us == nil {
-			us = &udpSession{in: make(chan []byte, 64), addr: addr}
+			us = &udpSession{in: make(chan []byte, 64), addr: addr, left: -1}
+			if socks := u.l.sock.Load().addrs; socks[len(socks)-1].srv.proxy != nil {
+				if n := socks[len(socks)-1].srv.proxy.Requests; n > 0 {
+					us.left = n
+				}
+			}
 			u.sessions[key] = us
 			u.l.srv.wg.Add(1)
 			go u.serve(us, key)
 		}
 		select {
 		case us.in <- b:
+			if us.left > 0 {
+				if us.left--; us.left == 0 {
+					delete(u.sessions, key)
+					close(us.in)
+				}
+			}
 		default: // a full queue drops the datagram, as a full socket buffer would
 		}
 		u.mu.Unlock()
@@ -75,16 +90,17 @@ func (u *udpListener) stop() {
 func (u *udpListener) serve(us *udpSession, key string) {
 	s := u.l.srv
 	defer s.wg.Done()
-	defer func() {
+	ss := &session{srv: s, cfg: s.cfg.Load(), sock: u.l.sock.Load(), udp: true, start: time.Now(), id: s.connID()}
+	ss.init(u.l.pc.LocalAddr(), us.addr)
+	unbind := func() {
 		u.mu.Lock()
 		if u.sessions[key] == us {
 			delete(u.sessions, key)
 			close(us.in)
 		}
 		u.mu.Unlock()
-	}()
-	ss := &session{srv: s, cfg: s.cfg.Load(), sock: u.l.sock.Load(), udp: true, start: time.Now(), id: s.connID()}
-	ss.init(u.l.pc.LocalAddr(), us.addr)
+	}
+	defer unbind()
 	status := ss.runUDP(us, u.l.pc)
 	ss.finish(status)
 }
@@ -115,7 +131,7 @@ func (ss *session) runUDP(us *udpSession, pc net.PacketConn) int {
 		return 200
 	case srv.proxy != nil:
 		sp := &upstream.StreamSession{State: &ss.st, Received: ss.received, UDP: true,
-			Log: func(level, msg string) { ss.logf(level, msg, "") }, Note: ss.note, CountConn: ss.countConn}
+			Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn}
 		dg := &upstream.Datagrams{First: first, In: us.in, Reply: reply}
 		status := srv.proxy.ServeUDP(sp, dg)
 		ss.sent += sp.Sent

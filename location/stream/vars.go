@@ -32,14 +32,26 @@ func addVariables(rc *rewrite.Compiler) {
 		}
 		return append(dst, "TCP"...)
 	}))
-	rc.AddVariable("ssl_preread_server_name", get(func(ss *session, dst []byte) []byte {
-		return append(dst, ss.hello.serverName...)
+	preread := func(f func(h *clientHello) string) func(s *rewrite.State, dst []byte) []byte {
+		return func(s *rewrite.State, dst []byte) []byte {
+			ss, ok := s.Stream.(*session)
+			if !ok || !ss.hello.ok {
+				return dst // no hello read: not found
+			}
+			v := f(&ss.hello)
+			s.FoundEmpty = v == ""
+			return append(dst, v...)
+		}
+	}
+	rc.AddVariable("ssl_preread_server_name", preread(func(h *clientHello) string { return h.serverName }))
+	rc.AddVariable("ssl_preread_protocol", preread(func(h *clientHello) string { return h.protocol }))
+	rc.AddVariable("ssl_preread_alpn_protocols", preread(func(h *clientHello) string { return h.alpn }))
+	// The address the connection came from, before realip.
+	rc.AddVariable("realip_remote_addr", get(func(ss *session, dst []byte) []byte {
+		return append(dst, ss.peerAddr...)
 	}))
-	rc.AddVariable("ssl_preread_protocol", get(func(ss *session, dst []byte) []byte {
-		return append(dst, ss.hello.protocol...)
-	}))
-	rc.AddVariable("ssl_preread_alpn_protocols", get(func(ss *session, dst []byte) []byte {
-		return append(dst, ss.hello.alpn...)
+	rc.AddVariable("realip_remote_port", get(func(ss *session, dst []byte) []byte {
+		return append(dst, ss.peerPort...)
 	}))
 	rc.AddVariable("limit_conn_status", get(func(ss *session, dst []byte) []byte {
 		return append(dst, ss.limitStatus...)

@@ -154,6 +154,13 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		if tc, ok := nc.(*net.TCPConn); ok {
+			// Go's accept turns keep-alive on; nginx's connections keep
+			// the listening socket's, off unless so_keepalive.
+			if ka := l.sock.Load().listen.SoKeepalive; ka == "" || ka == "off" {
+				tc.SetKeepAlive(false)
+			}
+		}
 		l.srv.wg.Add(1)
 		go l.serveConn(nc)
 	}

@@ -77,7 +77,7 @@ func dial(s *server, useTLS bool) (net.Conn, error) {
 func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([]float64, error) {
 	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench.test\r\n\r\n")
 	var requests, bytes atomic.Int64
-	var firstErr atomic.Value
+	var firstErr firstError
 	cpu0, start := s.cpu(), time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -85,31 +85,43 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := dial(s, useTLS)
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err)
-				return
-			}
-			defer c.Close()
-			br := bufio.NewReaderSize(c, 64<<10)
+			var c net.Conn
+			var br *bufio.Reader
+			defer func() {
+				if c != nil {
+					c.Close()
+				}
+			}()
 			for time.Now().Before(deadline) {
+				if c == nil {
+					var err error
+					if c, err = dial(s, useTLS); err != nil {
+						firstErr.set(err)
+						return
+					}
+					br = bufio.NewReaderSize(c, 64<<10)
+				}
 				c.SetDeadline(time.Now().Add(10 * time.Second))
 				if _, err := c.Write(req); err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					return
 				}
-				n, err := readBody(br)
+				n, closing, err := readBody(br)
 				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					return
 				}
 				requests.Add(1)
 				bytes.Add(n)
+				if closing { // keepalive_requests reached: a new connection, as a browser would
+					c.Close()
+					c = nil
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil && requests.Load() == 0 {
+	if err := firstErr.get(); err != nil && requests.Load() == 0 {
 		return nil, err
 	}
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
@@ -121,33 +133,38 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
 }
 
-// readBody reads a response with a Content-Length and returns its length.
-func readBody(br *bufio.Reader) (int64, error) {
+// readBody reads a response with a Content-Length and returns its
+// length, and whether the server closes the connection after it.
+func readBody(br *bufio.Reader) (n int64, closing bool, err error) {
 	status, err := br.ReadString('\n')
 	if err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	if !strings.HasPrefix(status, "HTTP/1.1 200") {
-		return 0, errors.New("status " + strings.TrimSpace(status))
+		return 0, true, errors.New("status " + strings.TrimSpace(status))
 	}
 	length := int64(-1)
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
-			return 0, err
+			return 0, true, err
 		}
 		if line == "\r\n" {
 			break
 		}
-		if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length:"); ok {
+		lower := strings.ToLower(line)
+		if v, ok := strings.CutPrefix(lower, "content-length:"); ok {
 			length, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+		if strings.HasPrefix(lower, "connection:") && strings.Contains(lower, "close") {
+			closing = true
 		}
 	}
 	if length < 0 {
-		return 0, errors.New("no Content-Length")
+		return 0, true, errors.New("no Content-Length")
 	}
 	_, err = br.Discard(int(length))
-	return length, err
+	return length, closing, err
 }
 
 // wsDial opens a WebSocket to the backend's echo through s.
@@ -184,7 +201,7 @@ var mask = []byte{1, 2, 3, 4}
 func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 	payload := []byte(strings.Repeat("m", size))
 	var msgs atomic.Int64
-	var firstErr atomic.Value
+	var firstErr firstError
 	type ws struct {
 		c  net.Conn
 		br *bufio.Reader
@@ -208,11 +225,11 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 			for time.Now().Before(deadline) {
 				w.c.SetDeadline(time.Now().Add(10 * time.Second))
 				if err := harness.WriteFrame(w.c, harness.Frame{Op: harness.OpBinary, Payload: payload}, mask); err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					return
 				}
 				if _, err := harness.ReadFrame(w.br); err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					return
 				}
 				msgs.Add(1)
@@ -220,7 +237,7 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 		}()
 	}
 	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil && msgs.Load() == 0 {
+	if err := firstErr.get(); err != nil && msgs.Load() == 0 {
 		return nil, err
 	}
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
@@ -236,7 +253,7 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 // and again on 16 clients for d.
 func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 	var done atomic.Int64
-	var firstErr atomic.Value
+	var firstErr firstError
 	cpu0, start := s.cpu(), time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -247,7 +264,7 @@ func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 			for time.Now().Before(deadline) {
 				c, br, err := wsDial(s)
 				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					return
 				}
 				err = harness.WriteFrame(c, harness.Frame{Op: harness.OpText, Payload: []byte("hello")}, mask)
@@ -256,7 +273,7 @@ func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 				}
 				c.Close()
 				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					return
 				}
 				done.Add(1)
@@ -264,7 +281,7 @@ func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 		}()
 	}
 	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil && done.Load() == 0 {
+	if err := firstErr.get(); err != nil && done.Load() == 0 {
 		return nil, err
 	}
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
@@ -305,7 +322,7 @@ func idleRun(s *server, n int, tunnels bool) ([]float64, error) {
 			}
 			conns = append(conns, c)
 			io.WriteString(c, "GET /small HTTP/1.1\r\nHost: bench.test\r\n\r\n")
-			if _, err := readBody(bufio.NewReader(c)); err != nil {
+			if _, _, err := readBody(bufio.NewReader(c)); err != nil {
 				return nil, err
 			}
 		}
@@ -315,4 +332,24 @@ func idleRun(s *server, n int, tunnels bool) ([]float64, error) {
 	time.Sleep(time.Second)
 	per := float64(n)
 	return []float64{(s.rssKB() - rss0) / per, (slabKB() - slab0) / per, (s.fds() - fds0) / per}, nil
+}
+
+// firstError keeps the first error of several goroutines.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }

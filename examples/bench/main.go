@@ -16,9 +16,11 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +36,9 @@ func main() {
 	rowList := flag.String("rows", strings.Join(rowNames(), ","), "rows to run")
 	bin := flag.String("gonginx", "", "gonginx binary (default: go build ./cmd/gonginx)")
 	idle := flag.Int("idle", 1000, "connections held by the idle-memory rows")
+	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
 	flag.Parse()
+	traceCalls = *syscalls
 	if err := run(*reps, *workers, *d, strings.Split(*rowList, ","), *bin, *idle); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -76,18 +80,31 @@ func run(reps, workers int, d time.Duration, rows []string, bin string, idle int
 			return fmt.Errorf("no row %q (rows: %s)", name, strings.Join(rowNames(), ", "))
 		}
 		results := map[string][][]float64{} // server → rep → metric values
+		calls, perUnit := map[string]map[string]float64{}, map[string]float64{}
 		for rep := 0; rep < reps; rep++ {
 			order := servers
 			if rep%2 == 1 {
 				order = []*server{servers[1], servers[0]}
 			}
 			for _, srv := range order {
+				var t *tracer
+				if traceCalls && !strings.HasPrefix(name, "idle") {
+					t = startTracer(srv)
+				}
+				units = 0
 				vals, err := r.run(srv, d, idle)
+				if t != nil {
+					calls[srv.name] = t.stop()
+					perUnit[srv.name] = units
+				}
 				if err != nil {
 					return fmt.Errorf("%s on %s: %w", name, srv.name, err)
 				}
 				results[srv.name] = append(results[srv.name], vals)
 			}
+		}
+		if len(calls) == 2 {
+			syscallLines = append(syscallLines, syscallTable(name, calls, perUnit)...)
 		}
 		for i, m := range r.metrics {
 			var a, b, ratios []float64
@@ -108,6 +125,9 @@ func run(reps, workers int, d time.Duration, rows []string, bin string, idle int
 		}
 	}
 	fmt.Println("ratio: gonginx/nginx, median over repetitions; throughput rows want >= 1, cpu and memory rows <= 1")
+	for _, l := range syscallLines {
+		fmt.Println(l)
+	}
 	return nil
 }
 
@@ -128,4 +148,40 @@ func format(v float64) string {
 		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.3f", v)
+}
+
+var (
+	traceCalls   bool
+	syscallLines []string
+)
+
+// syscallTable lists, per unit of the row's last repetition, each
+// system call either server made, most frequent first.
+func syscallTable(row string, calls map[string]map[string]float64, perUnit map[string]float64) []string {
+	names := map[string]bool{}
+	for _, c := range calls {
+		for n := range c {
+			names[n] = true
+		}
+	}
+	list := slices.Collect(maps.Keys(names))
+	per := func(srv, n string) float64 {
+		if perUnit[srv] == 0 {
+			return 0
+		}
+		return calls[srv][n] / perUnit[srv]
+	}
+	slices.SortFunc(list, func(a, b string) int {
+		return cmp.Compare(per("gonginx", b)+per("nginx", b), per("gonginx", a)+per("nginx", a))
+	})
+	out := []string{fmt.Sprintf("system calls per unit, %s (strace -c on the workers):  %8s %8s", row, "nginx", "gonginx")}
+	var tn, tg float64
+	for _, n := range list {
+		a, b := per("nginx", n), per("gonginx", n)
+		tn, tg = tn+a, tg+b
+		if a >= 0.01 || b >= 0.01 {
+			out = append(out, fmt.Sprintf("  %-20s %8.2f %8.2f", n, a, b))
+		}
+	}
+	return append(out, fmt.Sprintf("  %-20s %8.2f %8.2f", "total", tn, tg))
 }

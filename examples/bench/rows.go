@@ -15,6 +15,10 @@ import (
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 )
 
+// units is how many requests, messages or connections the last
+// throughput run made (the -syscalls table divides by it).
+var units float64
+
 // row is one workload and what it reports, in the order run returns it.
 type row struct {
 	name    string
@@ -125,6 +129,7 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 		return nil, err
 	}
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
+	units = float64(requests.Load())
 	if path == "/big" {
 		mib := float64(bytes.Load()) / (1 << 20)
 		return []float64{mib / elapsed, float64(cpu.Microseconds()) / mib}, nil
@@ -242,6 +247,7 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 	}
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
 	n := float64(msgs.Load())
+	units = n
 	if size >= 1<<20 {
 		mib := n * float64(size) / (1 << 20)
 		return []float64{mib / elapsed, float64(cpu.Microseconds()) / mib}, nil
@@ -286,6 +292,7 @@ func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 	}
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
 	n := float64(done.Load())
+	units = n
 	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
 }
 

@@ -28,12 +28,39 @@ type Server struct {
 	Down        bool
 	MaxConns    int // 0: no limit
 
-	// Balancer state, guarded by the group's mutex.
+	// Balancer state, guarded by the group's mutex, as nginx's peer:
+	// times in seconds (ngx_time), checked when it was last picked after
+	// fail_timeout passed or failed, accessed when it last failed.
 	currentWeight   int
 	effectiveWeight int
 	fails           int
-	checked         time.Time // when the last failure window started
-	conns           int       // active connections (least_conn)
+	checked         int64
+	accessed        int64
+	conns           int // active connections (least_conn, max_conns)
+}
+
+// failTimeout is fail_timeout in nginx's whole seconds.
+func (s *Server) failTimeout() int64 { return int64(s.FailTimeout / time.Second) }
+
+// picked is what every nginx balancer does to the peer it chose: a
+// peer picked fail_timeout after its check is checked again (so a success
+// now clears its failures).
+func (s *Server) picked(now time.Time) {
+	if t := now.Unix(); t-s.checked > s.failTimeout() {
+		s.checked = t
+	}
+}
+
+// weigh adds a candidate's effective weight to its current weight and
+// lets a weight lowered by failures recover by one, as
+// ngx_http_upstream_get_peer does for every candidate.
+func (s *Server) weigh() int {
+	s.currentWeight += s.effectiveWeight
+	w := s.effectiveWeight
+	if s.effectiveWeight < s.Weight {
+		s.effectiveWeight++
+	}
+	return w
 }
 
 // Picker chooses a server for a request: round robin, least_conn,
@@ -440,7 +467,7 @@ func (g *Group) available(i int, tried uint64, now time.Time) bool {
 	if s.Down || tried&(1<<uint(i)) != 0 {
 		return false
 	}
-	if !g.single() && s.MaxFails > 0 && s.fails >= s.MaxFails && now.Sub(s.checked) <= s.FailTimeout {
+	if !g.single() && s.MaxFails > 0 && s.fails >= s.MaxFails && now.Unix()-s.checked <= s.failTimeout() {
 		return false
 	}
 	return s.MaxConns == 0 || s.conns < s.MaxConns
@@ -470,6 +497,9 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 	i := g.Picker.Pick(g, s, ps, now)
 	if i >= 0 {
 		g.Servers[i].conns++
+		if !g.single() {
+			g.Servers[i].picked(now)
+		}
 	}
 	if g.zone != nil {
 		g.zone.release(g)
@@ -500,23 +530,19 @@ func (g *Group) account(i int, failed bool, now time.Time) {
 		// single peer: no max_fails accounting.
 		return
 	}
+	// ngx_http_upstream_free_round_robin_peer.
 	if failed {
-		if s.fails == 0 || now.Sub(s.checked) > s.FailTimeout {
-			s.fails = 0
-			s.checked = now
-		}
 		s.fails++
-		s.effectiveWeight -= s.Weight / max(s.MaxFails, 1)
+		s.accessed, s.checked = now.Unix(), now.Unix()
+		if s.MaxFails > 0 {
+			s.effectiveWeight -= s.Weight / s.MaxFails
+		}
 		if s.effectiveWeight < 0 {
 			s.effectiveWeight = 0
 		}
-	} else {
-		if s.fails > 0 && now.Sub(s.checked) > s.FailTimeout {
-			s.fails = 0
-		}
-		if s.effectiveWeight < s.Weight {
-			s.effectiveWeight++
-		}
+	} else if s.accessed < s.checked {
+		// Checked since it last failed: it is live again.
+		s.fails = 0
 	}
 }
 
@@ -533,8 +559,7 @@ func (roundRobin) Pick(g *Group, _ *rewrite.State, ps *pickState, now time.Time)
 			if s.Backup != backup || !g.available(i, tried, now) {
 				continue
 			}
-			s.currentWeight += s.effectiveWeight
-			total += s.effectiveWeight
+			total += s.weigh()
 			if best < 0 || s.currentWeight > g.Servers[best].currentWeight {
 				best = i
 			}
@@ -583,8 +608,7 @@ func (leastConn) Pick(g *Group, st *rewrite.State, ps *pickState, now time.Time)
 				if s.Backup != backup || !g.available(i, tried, now) || s.conns*b.Weight != b.conns*s.Weight {
 					continue
 				}
-				s.currentWeight += s.effectiveWeight
-				total += s.effectiveWeight
+				total += s.weigh()
 				if s.currentWeight > b.currentWeight {
 					best = i
 				}

@@ -287,3 +287,46 @@ func cmp2(a, b uint32) int {
 	}
 	return 0
 }
+
+// max_fails and fail_timeout as ngx_http_upstream_free_round_robin_peer
+// counts them, in whole seconds: failures add up until a success after
+// the server was checked again; fail_timeout runs from the last failure.
+func TestFailureAccounting(t *testing.T) {
+	gs, err := CompileGroups(parseConf(t, "upstream u { server 127.0.0.1:1 max_fails=2 fail_timeout=10s weight=4; server 127.0.0.2:1; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gs.Lookup("u")
+	t0 := time.Unix(1000, 0)
+	at := func(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+	fail := func(sec float64) {
+		g.Servers[0].conns++
+		g.done(0, true, at(sec))
+	}
+	fail(0)
+	fail(5.5)
+	var got []bool
+	for _, sec := range []float64{6, 15.9, 16} {
+		got = append(got, g.available(0, 0, at(sec)))
+	}
+	if diff := cmp.Diff([]bool{false, false, true}, got); diff != "" {
+		t.Errorf("available at 6s, 15.9s, 16s (-want +got):\n%s", diff)
+	}
+	if s := g.Servers[0]; s.effectiveWeight != 0 {
+		t.Errorf("effective weight %d after two failures, want 0", s.effectiveWeight)
+	}
+	// Picked again after fail_timeout, it is checked; a success clears
+	// its failures. Its weight recovers by one with each pick.
+	var picks []int
+	for range 6 {
+		i := g.pick(nil, 0, at(16))
+		picks = append(picks, i)
+		g.done(i, false, at(16))
+	}
+	if g.Servers[0].fails != 0 {
+		t.Errorf("fails %d after a success, want 0", g.Servers[0].fails)
+	}
+	if diff := cmp.Diff([]int{1, 0, 1, 0, 0, 0}, picks); diff != "" {
+		t.Errorf("picks while the weight recovers (-want +got):\n%s", diff)
+	}
+}

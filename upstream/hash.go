@@ -247,8 +247,7 @@ func (h *chashPicker) Pick(g *Group, st *rewrite.State, ps *pickState, now time.
 			if s.Backup || h.names[i] != name || !g.available(i, ps.tried, now) {
 				continue
 			}
-			s.currentWeight += s.effectiveWeight
-			total += s.effectiveWeight
+			total += s.weigh()
 			if best < 0 || s.currentWeight > g.Servers[best].currentWeight {
 				best = i
 			}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -74,7 +73,7 @@ func (r *ZoneRegistry) memory(id string, size int) []byte {
 
 // peerShm is one server's balancer state in a zone.
 type peerShm struct {
-	conns, fails, checked, currentWeight, effectiveWeight int64
+	conns, fails, checked, accessed, currentWeight, effectiveWeight int64
 }
 
 const (
@@ -167,10 +166,7 @@ func (z *groupZone) acquire(g *Group) {
 		p := z.peer(i)
 		s.conns, s.fails = int(p.conns), int(p.fails)
 		s.currentWeight, s.effectiveWeight = int(p.currentWeight), int(p.effectiveWeight)
-		s.checked = time.Time{}
-		if p.checked != 0 {
-			s.checked = time.Unix(0, p.checked)
-		}
+		s.checked, s.accessed = p.checked, p.accessed
 	}
 }
 
@@ -180,10 +176,7 @@ func (z *groupZone) release(g *Group) {
 		p := z.peer(i)
 		p.conns, p.fails = int64(s.conns), int64(s.fails)
 		p.currentWeight, p.effectiveWeight = int64(s.currentWeight), int64(s.effectiveWeight)
-		p.checked = 0
-		if !s.checked.IsZero() {
-			p.checked = s.checked.UnixNano()
-		}
+		p.checked, p.accessed = s.checked, s.accessed
 	}
 	atomic.StoreUint32(z.lock, 0)
 }

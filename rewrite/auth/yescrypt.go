@@ -494,6 +494,7 @@ func salsa20(b *[16]uint32, rounds int) {
 func sub16(b []uint32, i int) *[16]uint32 { return (*[16]uint32)(b[16*i : 16*i+16]) }
 
 func xorWords(dst, src []uint32) {
+	src = src[:len(dst)] // one bounds check, not one a word
 	for i := range dst {
 		dst[i] ^= src[i]
 	}
@@ -523,22 +524,44 @@ func (c *pwxform) round(x *[pwxWords]uint32) {
 	s0, s1, s2 := &c.box[c.i0], &c.box[c.i1], &c.box[c.i2]
 	w := c.w
 	for i := 0; i < pwxRounds; i++ {
-		write := i != 0 && i != pwxRounds-1
-		for j := 0; j < pwxWords; j += 4 {
-			// The entry pair: (x & sMaskBytes) / 8.
-			p0 := (x[j] >> 3) & 0x1fe
-			p1 := (x[j+1] >> 3) & 0x1fe
-			v := (uint64(x[j+1])*uint64(x[j]) + s0[p0&511]) ^ s1[p1&511]
-			x[j], x[j+1] = uint32(v), uint32(v>>32)
-			if write {
-				s2[w&511] = v
-				w++
+		{
+			p0, p1 := (x[0]>>3)&0x1fe, (x[1]>>3)&0x1fe
+			v0 := (uint64(x[1])*uint64(x[0]) + s0[p0&511]) ^ s1[p1&511]
+			v1 := (uint64(x[3])*uint64(x[2]) + s0[(p0+1)&511]) ^ s1[(p1+1)&511]
+			x[0], x[1], x[2], x[3] = uint32(v0), uint32(v0>>32), uint32(v1), uint32(v1>>32)
+			if i != 0 && i != pwxRounds-1 {
+				s2[w&511], s2[(w+1)&511] = v0, v1
+				w += 2
 			}
-			v = (uint64(x[j+3])*uint64(x[j+2]) + s0[(p0+1)&511]) ^ s1[(p1+1)&511]
-			x[j+2], x[j+3] = uint32(v), uint32(v>>32)
-			if write {
-				s2[w&511] = v
-				w++
+		}
+		{
+			p0, p1 := (x[4]>>3)&0x1fe, (x[5]>>3)&0x1fe
+			v0 := (uint64(x[5])*uint64(x[4]) + s0[p0&511]) ^ s1[p1&511]
+			v1 := (uint64(x[7])*uint64(x[6]) + s0[(p0+1)&511]) ^ s1[(p1+1)&511]
+			x[4], x[5], x[6], x[7] = uint32(v0), uint32(v0>>32), uint32(v1), uint32(v1>>32)
+			if i != 0 && i != pwxRounds-1 {
+				s2[w&511], s2[(w+1)&511] = v0, v1
+				w += 2
+			}
+		}
+		{
+			p0, p1 := (x[8]>>3)&0x1fe, (x[9]>>3)&0x1fe
+			v0 := (uint64(x[9])*uint64(x[8]) + s0[p0&511]) ^ s1[p1&511]
+			v1 := (uint64(x[11])*uint64(x[10]) + s0[(p0+1)&511]) ^ s1[(p1+1)&511]
+			x[8], x[9], x[10], x[11] = uint32(v0), uint32(v0>>32), uint32(v1), uint32(v1>>32)
+			if i != 0 && i != pwxRounds-1 {
+				s2[w&511], s2[(w+1)&511] = v0, v1
+				w += 2
+			}
+		}
+		{
+			p0, p1 := (x[12]>>3)&0x1fe, (x[13]>>3)&0x1fe
+			v0 := (uint64(x[13])*uint64(x[12]) + s0[p0&511]) ^ s1[p1&511]
+			v1 := (uint64(x[15])*uint64(x[14]) + s0[(p0+1)&511]) ^ s1[(p1+1)&511]
+			x[12], x[13], x[14], x[15] = uint32(v0), uint32(v0>>32), uint32(v1), uint32(v1>>32)
+			if i != 0 && i != pwxRounds-1 {
+				s2[w&511], s2[(w+1)&511] = v0, v1
+				w += 2
 			}
 		}
 	}

@@ -110,3 +110,6 @@ func (rt *Router) Config() *nginxconf.Config { return rt.cfg }
 func LoadCertPair(certPath, keyPath string, passwords []string) (tls.Certificate, error) {
 	return loadPair(certPath, keyPath, passwords)
 }
+
+// OpenSSLCipherName is OpenSSL's name of a cipher suite ($ssl_cipher).
+func OpenSSLCipherName(id uint16) string { return opensslCipherNames[id] }

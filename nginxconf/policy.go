@@ -225,7 +225,8 @@ var streamServed = setOf(
 	"allow", "deny", "set_real_ip_from",
 	"log_format", "access_log", "error_log",
 	"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
-	"ssl_prefer_server_ciphers", "ssl_handshake_timeout", "ssl_password_file",
+	"ssl_prefer_server_ciphers", "ssl_handshake_timeout", "ssl_password_file", "ssl_alpn",
+	"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth",
 )
 
 // streamTuning are stream directives that change no byte a client or a

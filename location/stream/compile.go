@@ -56,6 +56,7 @@ type server struct {
 	limitDryRun    bool
 	access         []accessRule
 	tls            *tls.Config // ssl termination (a listen ... ssl)
+	verify         *clientVerify
 	handshakeLimit time.Duration
 	preread        bool
 	prereadSize    int
@@ -335,6 +336,9 @@ func (cc *compiler) server(stream, d *nginxconf.Directive) (*server, []*location
 			return nil, nil, err
 		}
 		srv.tls = tc
+		if srv.verify, err = cc.compileVerify(blocks, tc); err != nil {
+			return nil, nil, err
+		}
 	}
 	if pd := last([][]*nginxconf.Directive{d.Block}, "proxy_pass"); pd != nil {
 		p, err := upstream.CompileStreamProxy(pd, blocks, cc.c.groups, rc)

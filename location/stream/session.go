@@ -44,6 +44,8 @@ type session struct {
 	upstreamName   string
 	usent, urecv   int64
 	listenText     string
+	// clientVerify is $ssl_client_verify ("" without ssl_verify_client).
+	clientVerify string
 	// peerAddr and peerPort are the connection's own ($realip_remote_*).
 	peerAddr, peerPort string
 }
@@ -368,6 +370,14 @@ func (ss *session) handshake() bool {
 	}
 	tc.SetDeadline(time.Time{})
 	ss.tls, ss.conn = tc, tc
+	if v := ss.server.verify; v != nil {
+		msg, result := v.check(tc.ConnectionState().PeerCertificates)
+		ss.clientVerify = result
+		if msg != "" {
+			ss.logf("info", msg, "SSL handshaking")
+			return false
+		}
+	}
 	return true
 }
 

@@ -1,7 +1,12 @@
 package stream
 
 import (
+	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gonginx/gonginx/location"
@@ -27,7 +32,9 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 	if d := last(blocks, "ssl_password_file"); d != nil {
 		passwords = cc.cfg.Passwords[cc.cfg.ConfPath(d.Args[0])]
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	// nginx 1.22's default ssl_protocols are TLSv1 TLSv1.1 TLSv1.2, of
+	// which OpenSSL 3 at its default security level keeps TLSv1.2.
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
 	if cc.opts.LoadCerts {
 		for i, cd := range certs {
 			if strings.Contains(cd.Args[0], "$") {
@@ -41,7 +48,7 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 		}
 	}
 	if d := last(blocks, "ssl_protocols"); d != nil {
-		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS10)
+		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
 	}
 	if d := last(blocks, "ssl_ciphers"); d != nil {
 		suites, err := upstream.CipherSuites(d.Args[0])
@@ -53,5 +60,96 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 	if d := last(blocks, "ssl_prefer_server_ciphers"); d != nil {
 		tc.PreferServerCipherSuites = d.Args[0] == "on"
 	}
+	if d := last(blocks, "ssl_alpn"); d != nil {
+		// The server's list, in its order of preference; a client
+		// offering none of them fails the handshake (500 in the log).
+		tc.NextProtos = d.Args
+	}
 	return tc, nil
+}
+
+// clientVerify is ssl_verify_client with its CA files: the client's
+// certificate is asked for during the handshake and checked after it, as
+// nginx's verify callback accepts everything and the ssl phase decides.
+type clientVerify struct {
+	mode  string // "on", "optional", "optional_no_ca"
+	roots *x509.CertPool
+	depth int
+}
+
+// compileVerify reads ssl_verify_client, ssl_client_certificate (sent as
+// the acceptable CAs, and trusted), ssl_trusted_certificate (trusted) and
+// ssl_verify_depth.
+func (cc *compiler) compileVerify(blocks [][]*nginxconf.Directive, tc *tls.Config) (*clientVerify, error) {
+	d := last(blocks, "ssl_verify_client")
+	if d == nil || d.Args[0] == "off" {
+		return nil, nil
+	}
+	v := &clientVerify{mode: d.Args[0], roots: x509.NewCertPool(), depth: 1}
+	if dd := last(blocks, "ssl_verify_depth"); dd != nil {
+		v.depth, _ = strconv.Atoi(dd.Args[0])
+	}
+	cas := x509.NewCertPool()
+	read := func(name string, pools ...*x509.CertPool) error {
+		data, err := os.ReadFile(cc.cfg.ConfPath(name))
+		if err != nil {
+			return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_load_verify_locations(\"%s\") failed (%s)", cc.cfg.ConfPath(name), nginxconf.ErrnoText(err))}
+		}
+		for _, p := range pools {
+			p.AppendCertsFromPEM(data)
+		}
+		return nil
+	}
+	cd := last(blocks, "ssl_client_certificate")
+	if cd == nil && v.mode != "optional_no_ca" {
+		return nil, confErr(d, `no ssl_client_certificate for ssl_verify_client`)
+	}
+	if cd != nil && cc.opts.LoadCerts {
+		if err := read(cd.Args[0], cas, v.roots); err != nil {
+			return nil, err
+		}
+		tc.ClientCAs = cas
+	}
+	if td := last(blocks, "ssl_trusted_certificate"); td != nil && cc.opts.LoadCerts {
+		if err := read(td.Args[0], v.roots); err != nil {
+			return nil, err
+		}
+	}
+	tc.ClientAuth = tls.RequestClientCert
+	return v, nil
+}
+
+// check is the ssl phase's test of the client's certificate: "" when the
+// session goes on, else the error nginx logs before it closes.
+// verifyResult is $ssl_client_verify.
+func (v *clientVerify) check(certs []*x509.Certificate) (logMsg, verifyResult string) {
+	if len(certs) == 0 {
+		if v.mode == "on" {
+			return "client sent no required SSL certificate", "NONE"
+		}
+		return "", "NONE"
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := certs[0].Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	code, reason := 0, ""
+	switch {
+	case err != nil:
+		code, reason = 20, "unable to get local issuer certificate"
+		if bytes.Equal(certs[0].RawIssuer, certs[0].RawSubject) {
+			code, reason = 18, "self-signed certificate"
+		}
+	case len(chains[0])-1 > v.depth+1:
+		code, reason = 22, "certificate chain too long"
+	}
+	if code == 0 {
+		return "", "SUCCESS"
+	}
+	if v.mode == "optional_no_ca" {
+		return "", "FAILED:" + reason
+	}
+	return "client SSL certificate verify error: (" + strconv.Itoa(code) + ":" + reason + ")", "FAILED:" + reason
 }

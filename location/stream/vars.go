@@ -2,9 +2,11 @@ package stream
 
 import (
 	"crypto/tls"
+	"encoding/pem"
 	"strconv"
 	"time"
 
+	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/rewrite"
 )
 
@@ -86,6 +88,49 @@ func addVariables(rc *rewrite.Compiler) {
 			return append(dst, 'r')
 		}
 		return append(dst, '.')
+	}))
+	rc.AddVariable("ssl_client_verify", get(func(ss *session, dst []byte) []byte {
+		if ss.tls == nil {
+			return dst
+		}
+		if ss.clientVerify == "" {
+			return append(dst, "NONE"...)
+		}
+		return append(dst, ss.clientVerify...)
+	}))
+	rc.AddVariable("ssl_client_cert", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		if len(cs.PeerCertificates) == 0 {
+			return dst
+		}
+		// ngx_ssl_get_certificate: the PEM with a tab after each line
+		// break but the last, which is dropped.
+		p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cs.PeerCertificates[0].Raw})
+		p = p[:len(p)-1]
+		for _, c := range p {
+			dst = append(dst, c)
+			if c == '\n' {
+				dst = append(dst, '\t')
+			}
+		}
+		return dst
+	}))
+	rc.AddVariable("ssl_client_s_dn", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		if len(cs.PeerCertificates) == 0 {
+			return dst
+		}
+		return append(dst, cs.PeerCertificates[0].Subject.String()...)
+	}))
+	rc.AddVariable("ssl_client_i_dn", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		if len(cs.PeerCertificates) == 0 {
+			return dst
+		}
+		return append(dst, cs.PeerCertificates[0].Issuer.String()...)
+	}))
+	rc.AddVariable("ssl_session_id", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		return dst // Go keeps no session IDs: TLS 1.3 has none, tickets carry 1.2's
+	}))
+	rc.AddVariable("ssl_cipher", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		return append(dst, location.OpenSSLCipherName(cs.CipherSuite)...)
 	}))
 	rc.AddVariable("ssl_alpn_protocol", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
 		return append(dst, cs.NegotiatedProtocol...)

@@ -344,9 +344,13 @@ func Servable(tree []*Directive) (tuningMet []string, err error) {
 // unservedArg names the part of a served directive that is not served
 // yet ("" when all of it is).
 func unservedArg(d *Directive) string {
-	// Every parameter of the served directives is served now (listen's
-	// http2 without ssl and proxy_protocol were the last).
-	_ = d
+	switch d.Name {
+	case "proxy_bind", "fastcgi_bind", "scgi_bind", "uwsgi_bind", "memcached_bind", "grpc_bind":
+		// IP_TRANSPARENT: binding to an address not the host's.
+		if len(d.Args) > 1 && d.Args[1] == "transparent" {
+			return `the "transparent" parameter`
+		}
+	}
 	return ""
 }
 

@@ -17,7 +17,7 @@ import (
 // ngx_http_upstream_set_local: an address (a port too) or a value with
 // variables evaluated once per request (empty: no bind; not an address:
 // logged, no bind). A bind that fails ends the request with 500, logged
-// at "crit". "transparent" (IP_TRANSPARENT) is refused.
+// at "crit". "transparent" (IP_TRANSPARENT) is refused at start.
 
 // localAddr is a compiled proxy_bind.
 type localAddr struct {
@@ -31,10 +31,9 @@ func (p *Proxy) compileBind(blocks [][]*nginxconf.Directive, c *rewrite.Compiler
 	if d == nil || len(d.Args) == 1 && d.Args[0] == "off" {
 		return nil
 	}
-	if len(d.Args) > 1 {
-		if d.Args[1] == "transparent" {
-			return confErr(d, `"%s ... transparent" (IP_TRANSPARENT) is not supported by gonginx`, d.Name)
-		}
+	// "transparent" is refused before serving (nginxconf's policy); -t
+	// accepts it as nginx -t does.
+	if len(d.Args) > 1 && d.Args[1] != "transparent" {
 		return confErr(d, `invalid parameter "%s"`, d.Args[1])
 	}
 	v, err := c.Complex(d.Args[0])

@@ -144,8 +144,15 @@ func (l *Logger) line(level, msg string) []byte {
 	b = append(b, l.pid...)
 	b = append(b, ": "...)
 	b = append(b, msg...)
+	// nginx writes a line into NGX_MAX_ERROR_STR (2048) bytes, the
+	// newline included: a longer message is cut.
+	if len(b) > maxErrorLine-1 {
+		b = b[:maxErrorLine-1]
+	}
 	return append(b, '\n')
 }
+
+const maxErrorLine = 2048
 
 // errorLogRule is one error_log line of a level: where, and the least
 // severe level it takes.

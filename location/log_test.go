@@ -190,3 +190,15 @@ server { listen 127.0.0.1:PORT; access_log DIR/a.log t1; return 200 ok; }`)
 		t.Errorf("access log (-want +got):\n%s", diff)
 	}
 }
+
+// An error line is cut to nginx's NGX_MAX_ERROR_STR: 2048 bytes with its
+// newline.
+func TestErrorLineCut(t *testing.T) {
+	l := NewLogger(io.Discard)
+	long := l.line("error", strings.Repeat("x", 5000))
+	short := l.line("error", "short")
+	got := []any{len(long), long[len(long)-1], strings.HasSuffix(string(short), ": short\n")}
+	if diff := cmp.Diff([]any{2048, byte('\n'), true}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -43,6 +43,7 @@ server {
     listen 127.0.0.1:{{PORT}} proxy_protocol%s;
     server_name localhost;
     client_header_timeout 1s;
+    client_header_buffer_size 4k;
     access_log logs/pp.log pp;
     %s
     set_real_ip_from 127.0.0.1/32;
@@ -113,6 +114,8 @@ func ppCases(tls bool) []harness.Request {
 		req("v1 no LF", "PROXY TCP4 192.0.2.1 192.0.2.2 1 2\rX", "/"),
 		req("v1 LF only", "PROXY TCP4 192.0.2.1 192.0.2.2 1 2\n", "/"),
 		req("v1 lower case", "proxy TCP4 192.0.2.1 192.0.2.2 1 2\r\n", "/"),
+		// The error line holds the whole read, cut at nginx's 2048 bytes.
+		req("long broken header", "PROXY "+strings.Repeat("x", 3000), "/"),
 		req("v2 tcp4", tcp4, "/"),
 		req("v2 tcp6", ppV2(0x21, 0x21, ppV2Inet6(v6, v6d, 123, 5678)), "/"),
 		req("v2 v4-mapped", ppV2(0x21, 0x21, ppV2Inet6(mapped, v6d, 1, 2)), "/"),

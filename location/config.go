@@ -424,18 +424,19 @@ func hasStream(tree []*nginxconf.Directive) bool {
 }
 
 type compiler struct {
-	cfg        *nginxconf.Config
-	opts       Options
-	rt         *Router
-	addrs      []*Addr // in order of first listen
-	rc         *rewrite.Compiler
-	httpBlock  *nginxconf.Directive
-	server     *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
-	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
-	defaultLog *accessLogRule        // the access log of levels without any
-	reqZones   map[string]*reqZone   // limit_req_zone name → zone
-	connZones  map[string]*connZone  // limit_conn_zone name → zone
-	ocspZones  ocspCaches            // ssl_ocsp_cache zones by name
+	cfg          *nginxconf.Config
+	opts         Options
+	rt           *Router
+	addrs        []*Addr // in order of first listen
+	rc           *rewrite.Compiler
+	httpBlock    *nginxconf.Directive
+	server       *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
+	logFormats   map[string]*logFormat // log_format name → format ("combined" built in)
+	defaultLog   *accessLogRule        // the access log of levels without any
+	reqZones     map[string]*reqZone   // limit_req_zone name → zone
+	connZones    map[string]*connZone  // limit_conn_zone name → zone
+	ocspZones    ocspCaches            // ssl_ocsp_cache zones by name
+	sessionZones sessionZones          // ssl_session_cache shared zones by name
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }

@@ -188,7 +188,9 @@ func Handshaken(info *http1.ConnInfo, t *tls.Conn) {
 	info.SNI = lowerASCII(t.ConnectionState().ServerName)
 	if ti, ok := info.SSL.(*tlsInfo); ok {
 		ti.state = t.ConnectionState()
-		rand.Read(ti.sessionID[:])
+		if !ti.sessionIDSet {
+			rand.Read(ti.sessionID[:])
+		}
 		// OpenSSL verifies the chain during the handshake and keeps the
 		// result with the session; a resumed session's chain is
 		// verified again here.

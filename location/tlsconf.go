@@ -30,6 +30,10 @@ type SSLConfig struct {
 	PreferServer bool     // ssl_prefer_server_ciphers
 	Curves       string   // ssl_ecdh_curve
 	Tickets      bool     // ssl_session_tickets
+	// SessionCache is ssl_session_cache ("none" by default); a shared
+	// one's zone is sharedSessions.
+	SessionCache   sessionCacheConf
+	sharedSessions *sessionCache
 	// SessionTimeout is ssl_session_timeout: a session older than this is
 	// not resumed.
 	SessionTimeout time.Duration
@@ -134,6 +138,12 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	ssl.PreferServer = onOff(c.sslLast(server, "ssl_prefer_server_ciphers"))
 	if d := c.sslLast(server, "ssl_session_tickets"); d != nil {
 		ssl.Tickets = onOff(d)
+	}
+	if d := c.sslLast(server, "ssl_session_cache"); d != nil {
+		ssl.SessionCache = parseSessionCache(d)
+		if sc := ssl.SessionCache; sc.sharedName != "" {
+			ssl.sharedSessions = c.sessionZones.zone(sc.sharedName, sc.sharedSize)
+		}
 	}
 	ssl.SessionTimeout = 300 * time.Second
 	if d := c.sslLast(server, "ssl_session_timeout"); d != nil {

@@ -39,6 +39,7 @@ type tlsServer struct {
 	// ticketKeys protect this context's session tickets: the first
 	// encrypts, all decrypt.
 	ticketKeys [][32]byte
+	sessions   *sessionCache   // ssl_session_cache; nil: "off" or "none"
 	verifier   *clientVerifier // nil: ssl_verify_client off
 	rc         *Router
 }
@@ -111,6 +112,12 @@ func newTLSServer(vs *VirtualServer, rt *Router, log *Logger) (*tlsServer, error
 	}
 	t.curves = tlsCurves(vs.SSL.Curves)
 	t.ticketKeys = ticketKeys(vs, rt.ticketSeed)
+	switch sc := vs.SSL.SessionCache; {
+	case sc.sharedName != "":
+		t.sessions = vs.SSL.sharedSessions
+	case sc.builtin > 0:
+		t.sessions = newSessionCache(sc.builtin)
+	}
 	v, err := newClientVerifier(vs.SSL)
 	if err != nil {
 		return nil, err
@@ -270,7 +277,24 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		cfg.ClientCAs = v.names
 	}
 	cfg.SetSessionTicketKeys(srv.ticketKeys)
-	srv.limitSessions(cfg)
+	// OpenSSL reads the client's ticket under the address's default
+	// server's options (before the servername callback) and issues
+	// tickets under the SNI server's: when they disagree on
+	// ssl_session_tickets nothing is resumed (TLS 1.2 gets no ticket,
+	// TLS 1.3 tickets are not taken back).
+	switch {
+	case srv.ssl.Tickets && def.ssl.Tickets:
+		srv.limitSessions(cfg)
+	case srv.ssl.Tickets != def.ssl.Tickets:
+		cfg.SessionTicketsDisabled = version < tls.VersionTLS13
+		cfg.UnwrapSession = func([]byte, tls.ConnectionState) (*tls.SessionState, error) { return nil, nil }
+	case def.sessions != nil:
+		// Sessions live in the cache of the address's default server
+		// (OpenSSL's session_ctx is the first context), resumed by
+		// their key (tlssession.go).
+		cfg.SessionTicketsDisabled = false
+		srv.storeSessions(cfg, def.sessions, info)
+	}
 	cfg.CurvePreferences = groupOrder(hello.SupportedCurves, def.curves, version < tls.VersionTLS13 && srv.ssl.PreferServer)
 	if version == tls.VersionTLS13 {
 		cert := chooseCert13(certs, hello.SignatureSchemes, srv.ssl.PreferServer)
@@ -545,6 +569,9 @@ type tlsInfo struct {
 	verifyCode int
 	ocspError  string
 	connID     uint64 // for the OCSP check's log lines
+	// sessionIDSet: sessionID is the session cache's key of the session
+	// (resumed: the session was found there).
+	sessionIDSet, resumed bool
 }
 
 // peer is the client's certificate, nil when it sent none.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/upstream/tlsutil"
 	"github.com/google/go-cmp/cmp"
 )
@@ -172,4 +173,28 @@ func FuzzParseDN(f *testing.F) {
 		appendDNOneline(nil, b)
 		tlsutil.ParseCRL(b)
 	})
+}
+
+func TestSessionCache(t *testing.T) {
+	parse := func(args ...string) sessionCacheConf {
+		return parseSessionCache(&nginxconf.Directive{Name: "ssl_session_cache", Args: args})
+	}
+	got := []sessionCacheConf{parse("off"), parse("none"), parse("builtin"), parse("builtin:1000", "shared:SSL:1m")}
+	want := []sessionCacheConf{{}, {}, {builtin: 20480}, {builtin: 1000, sharedName: "SSL", sharedSize: 1 << 20}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(sessionCacheConf{})); diff != "" {
+		t.Errorf("parseSessionCache (-want +got):\n%s", diff)
+	}
+	c := newSessionCache(2)
+	c.put("a", []byte("1"), 1)
+	c.put("b", []byte("2"), 2)
+	c.put("c", []byte("3"), 3) // evicts the oldest
+	var kept []string
+	for _, id := range []string{"a", "b", "c"} {
+		if _, ok := c.get(id); ok {
+			kept = append(kept, id)
+		}
+	}
+	if diff := cmp.Diff([]string{"b", "c"}, kept); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
 }

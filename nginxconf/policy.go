@@ -145,7 +145,7 @@ var served = setOf(
 	"ssl_password_file", "ssl_stapling", "ssl_stapling_file", "ssl_stapling_responder",
 	"ssl_stapling_verify", "ssl_trusted_certificate", "ssl_session_ticket_key",
 	"ssl_session_timeout", "ssl_verify_client", "ssl_verify_depth", "ssl_client_certificate", "ssl_crl",
-	"ssl_ocsp", "ssl_ocsp_responder", "ssl_ocsp_cache",
+	"ssl_ocsp", "ssl_ocsp_responder", "ssl_ocsp_cache", "ssl_session_cache",
 )
 
 // tuning lists directives that change only performance or resource use,
@@ -168,7 +168,7 @@ var tuning = setOf(
 	"rewrite_log", "uninitialized_variable_warn",
 	// Session resumption and 0-RTT only save round trips; DHE suites
 	// (ssl_dhparam) serve only clients that offer no ECDHE suite.
-	"ssl_buffer_size", "ssl_session_cache", "ssl_early_data", "ssl_dhparam",
+	"ssl_buffer_size", "ssl_early_data", "ssl_dhparam",
 	// How much HTTP/2 reads at once and its memory; no push is made.
 	"http2_recv_buffer_size", "http2_pool_size", "http2_streams_index_size",
 	"http2_max_concurrent_pushes",

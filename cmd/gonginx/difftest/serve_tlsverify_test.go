@@ -123,6 +123,22 @@ func fancyClient(t *testing.T, ca *harness.CA) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
+// selfSignedClient is a self-signed client certificate valid until end.
+func selfSignedClient(t *testing.T, end time.Time) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "self-signed client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: end}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
 func TestServeTLSVerifyClient(t *testing.T) {
 	t.Parallel()
 	nginx, gon := serveNginx(t), serveUnderTest(t)
@@ -130,10 +146,12 @@ func TestServeTLSVerifyClient(t *testing.T) {
 	other := harness.NewCA("other root")
 	inter := ca.Intermediate("test intermediate")
 	now := time.Now()
-	// 36 hours left: $ssl_client_v_remain is 1 whenever the request runs.
-	good := ca.Issue(harness.CertSpec{CN: "good client", Client: true, NotAfter: now.Add(36 * time.Hour)})
-	revoked := ca.Issue(harness.CertSpec{CN: "revoked client", Client: true})
-	viaInter := inter.Issue(harness.CertSpec{CN: "chained client", Client: true})
+	// 36 hours left: $ssl_client_v_remain is 1 whenever the request runs
+	// (with 24 hours nginx's cached clock may still say a whole day).
+	later := now.Add(36 * time.Hour)
+	good := ca.Issue(harness.CertSpec{CN: "good client", Client: true, NotAfter: later})
+	revoked := ca.Issue(harness.CertSpec{CN: "revoked client", Client: true, NotAfter: later})
+	viaInter := inter.Issue(harness.CertSpec{CN: "chained client", Client: true, NotAfter: later})
 	chained := viaInter.TLS
 	chained.Certificate = append(chained.Certificate, inter.Cert.Raw)
 	certs := map[string]tls.Certificate{
@@ -142,9 +160,9 @@ func TestServeTLSVerifyClient(t *testing.T) {
 		"no chain":   viaInter.TLS,
 		"expired":    ca.Issue(harness.CertSpec{CN: "expired", Client: true, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}).TLS,
 		"future":     ca.Issue(harness.CertSpec{CN: "future", Client: true, NotBefore: now.Add(24 * time.Hour), NotAfter: now.Add(48 * time.Hour)}).TLS,
-		"foreign":    other.Issue(harness.CertSpec{CN: "foreign", Client: true}).TLS,
-		"selfsigned": harness.NewCA("self-signed client").TLS(),
-		"server use": ca.Issue(harness.CertSpec{CN: "server purpose"}).TLS,
+		"foreign":    other.Issue(harness.CertSpec{CN: "foreign", Client: true, NotAfter: later}).TLS,
+		"selfsigned": selfSignedClient(t, later),
+		"server use": ca.Issue(harness.CertSpec{CN: "server purpose", NotAfter: later}).TLS,
 		"revoked":    revoked.TLS,
 		"fancy":      fancyClient(t, ca),
 	}

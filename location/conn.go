@@ -49,6 +49,8 @@ func (h Conn) Release() {
 	if h.c.Filter == h.x {
 		h.c.Filter = nil
 	}
+	// A connection that proxied was registered with the abort watcher.
+	upstream.ForgetClient(h.c.KnownSocket())
 	h.x.release()
 }
 

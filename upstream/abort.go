@@ -3,7 +3,6 @@ package upstream
 import (
 	"errors"
 	"net"
-	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -12,60 +11,46 @@ import (
 // while the backend's answer was awaited.
 var ErrClientClosed = errors.New("client prematurely closed connection, so upstream connection is closed too")
 
-// clientWatch watches a client socket while the backend is awaited, as
-// nginx's ngx_http_upstream_check_broken_connection: an EOF (a half-close
-// included, for HTTP/1.x) or an error means the client is gone, and the
-// backend connection is closed at once. Bytes from the client (a
-// pipelined request) are no abort.
+// clientWatch watches a client connection for a hang-up while a backend
+// is awaited, as nginx's ngx_http_upstream_check_broken_connection: an
+// EOF (a half-close included, for HTTP/1.x) or an error means the client
+// is gone, and the backend connection is closed at once. Bytes from the
+// client (a pipelined request) are no abort.
 //
-// The sockets are watched by one epoll instance of our own and one
-// goroutine for the process (abort_linux.go): a goroutine per request,
-// or waking a parked read with a deadline, would allocate per request.
+// A connection is registered with the watcher's epoll (abort_linux.go:
+// one instance and one goroutine for the process) at its first proxied
+// request and stays registered until ForgetClient, so a request costs no
+// system call: it only names its backend. A hang-up reported between
+// requests is kept (nginx's pending_eof) for the next one.
 type clientWatch struct {
 	slot    int32
 	gen     int32
 	fd      int
-	backend net.Conn
+	owner   net.Conn // the client connection the fd belongs to
+	backend net.Conn // the request's backend; nil between requests
+	eof     bool     // the client hung up (kept between requests)
 	aborted atomic.Bool
-	ctlFn   func(fd uintptr)
 }
 
-var watchPool = sync.Pool{New: func() any {
-	w := &clientWatch{}
-	w.ctlFn = func(fd uintptr) { w.fd = int(fd) }
-	return w
-}}
-
-// watchClient starts watching the client socket raw for a hang-up; it
-// closes backend if one comes. It returns nil when it cannot watch; else
-// the caller must call stop.
-func watchClient(raw syscall.RawConn, backend net.Conn) *clientWatch {
-	w := watchPool.Get().(*clientWatch)
-	w.fd = -1
-	if err := raw.Control(w.ctlFn); err != nil || w.fd < 0 {
-		watchPool.Put(w)
-		return nil
-	}
-	w.backend = backend
-	w.aborted.Store(false)
-	if !brokenConns.add(w) {
-		w.backend = nil
-		watchPool.Put(w)
-		return nil
-	}
-	return w
+// watchClient starts watching the client connection owner (its socket
+// raw) for a hang-up during the current request; it closes backend if
+// one comes. It returns nil when it cannot watch; else the caller must
+// call stop.
+func watchClient(raw syscall.RawConn, owner net.Conn, backend net.Conn) *clientWatch {
+	return brokenConns.watch(raw, owner, backend)
 }
 
-// stop ends the watch and reports whether the client hung up.
+// stop ends the request's watch and reports whether the client hung up.
 func (w *clientWatch) stop() bool {
-	brokenConns.remove(w)
-	aborted := w.aborted.Load()
-	if aborted {
-		abortsEnding.Add(-1)
+	return brokenConns.unwatch(w)
+}
+
+// ForgetClient ends the registration of a client connection that no
+// longer runs requests (its end, or a tunnel taking its socket).
+func ForgetClient(raw syscall.RawConn, owner net.Conn) {
+	if raw != nil {
+		brokenConns.forget(raw, owner)
 	}
-	w.backend = nil
-	watchPool.Put(w)
-	return aborted
 }
 
 // abortsEnding counts the watched requests whose client hung up and that

@@ -3,6 +3,7 @@
 package upstream
 
 import (
+	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,7 +16,8 @@ type watcher struct {
 	once  sync.Once
 	epfd  int
 	mu    sync.Mutex
-	slots []*clientWatch
+	byFd  map[int]*clientWatch // registered connections by descriptor
+	slots []*clientWatch       // by the slot number epoll reports
 	free  []int32
 	gen   int32
 	ready atomic.Bool // epfd is set and valid
@@ -30,6 +32,7 @@ func (p *watcher) start() {
 		return
 	}
 	p.epfd = fd
+	p.byFd = map[int]*clientWatch{}
 	p.ready.Store(true)
 	go p.loop()
 }
@@ -37,17 +40,50 @@ func (p *watcher) start() {
 // watchEvents: nginx 1.22 on Linux watches with EPOLLRDHUP and, when it
 // is reported (pending_eof), takes the client as gone even with unread
 // bytes before the EOF; unread bytes alone (a pipelined request) do not
-// wake it. Errors and hang-ups are always reported.
-const watchEvents = epollRDHUP | syscall.EPOLLONESHOT
+// wake it. Errors and hang-ups are always reported. Edge-triggered: a
+// hang-up is reported once, and kept in the watch.
+const watchEvents uint32 = epollRDHUP | 1<<31 // EPOLLET
 
-// add registers w's socket (one-shot: one event, then it is disarmed).
-func (p *watcher) add(w *clientWatch) bool {
+// watch starts a request's watch on its client connection, registering
+// the connection on its first request.
+func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWatch {
 	p.once.Do(p.start)
 	if p.epfd < 0 {
-		return false
+		return nil
+	}
+	fd := -1
+	if raw.Control(func(d uintptr) { fd = int(d) }) != nil || fd < 0 {
+		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	w := p.byFd[fd]
+	switch {
+	case w != nil && w.owner == owner:
+		if w.backend != nil {
+			return nil // a request of this connection is watched already
+		}
+	default:
+		// First request of this connection (the descriptor may have
+		// served a connection that ended without ForgetClient).
+		if w != nil {
+			p.release(w)
+		}
+		w = &clientWatch{fd: fd, owner: owner}
+		if !p.register(w) {
+			return nil
+		}
+	}
+	w.backend = backend
+	w.aborted.Store(false)
+	if w.eof {
+		p.abort(w) // the client hung up before this request
+	}
+	return w
+}
+
+// register gives w a slot and adds its descriptor to the epoll set.
+func (p *watcher) register(w *clientWatch) bool {
 	if n := len(p.free); n > 0 {
 		w.slot = p.free[n-1]
 		p.free = p.free[:n-1]
@@ -59,21 +95,71 @@ func (p *watcher) add(w *clientWatch) bool {
 	p.gen++
 	w.gen = p.gen
 	ev := syscall.EpollEvent{Events: watchEvents, Fd: w.slot, Pad: w.gen}
-	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, w.fd, &ev); err != nil {
+	err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, w.fd, &ev)
+	if err == syscall.EEXIST {
+		// An earlier connection's registration on this descriptor that
+		// was never forgotten and whose socket is still open elsewhere.
+		err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, w.fd, &ev)
+	}
+	if err != nil {
 		p.slots[w.slot] = nil
 		p.free = append(p.free, w.slot)
 		return false
 	}
+	p.byFd[w.fd] = w
 	return true
 }
 
-// remove unregisters w; once it returns, w's backend is not touched.
-func (p *watcher) remove(w *clientWatch) {
+// release drops w's slot and entry (its epoll registration is removed by
+// the caller, or went with its descriptor's close).
+func (p *watcher) release(w *clientWatch) {
+	if p.slots[w.slot] == w {
+		p.slots[w.slot] = nil
+		p.free = append(p.free, w.slot)
+	}
+	if p.byFd[w.fd] == w {
+		delete(p.byFd, w.fd)
+	}
+}
+
+// unwatch ends the request's watch; once it returns, the backend is not
+// touched.
+func (p *watcher) unwatch(w *clientWatch) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, w.fd, nil)
-	p.slots[w.slot] = nil
-	p.free = append(p.free, w.slot)
+	aborted := w.aborted.Load()
+	if aborted {
+		abortsEnding.Add(-1)
+	}
+	w.backend = nil
+	w.aborted.Store(false)
+	return aborted
+}
+
+// forget unregisters a client connection.
+func (p *watcher) forget(raw syscall.RawConn, owner net.Conn) {
+	if !p.ready.Load() {
+		return
+	}
+	fd := -1
+	if raw.Control(func(d uintptr) { fd = int(d) }) != nil || fd < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w := p.byFd[fd]; w != nil && w.owner == owner {
+		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+		p.release(w)
+	}
+}
+
+// abort takes a watched request's client as gone: its backend closes.
+func (p *watcher) abort(w *clientWatch) {
+	if w.backend != nil && !w.aborted.Load() {
+		w.aborted.Store(true)
+		abortsEnding.Add(1)
+		w.backend.Close()
+	}
 }
 
 func (p *watcher) loop() {
@@ -90,8 +176,8 @@ func (p *watcher) loop() {
 	}
 }
 
-// settle handles what is ready now, from the caller's goroutine (the
-// events are one-shot: the loop or settle gets each once).
+// settle handles what is ready now, from the caller's goroutine (an
+// edge-triggered event is reported once: to the loop or to settle).
 func (p *watcher) settle() {
 	if !p.ready.Load() {
 		return // nothing watched yet, or epoll failed
@@ -103,7 +189,8 @@ func (p *watcher) settle() {
 	}
 }
 
-// handle closes the backends of the watches whose client hung up.
+// handle records the hang-ups and closes the backends of the requests
+// whose client they were.
 func (p *watcher) handle(events []syscall.EpollEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -113,13 +200,12 @@ func (p *watcher) handle(events []syscall.EpollEvent) {
 		}
 		w := p.slots[ev.Fd]
 		if w == nil || w.gen != ev.Pad {
-			continue // stopped meanwhile
+			continue // forgotten meanwhile
 		}
 		if ev.Events&(epollRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
 			continue
 		}
-		w.aborted.Store(true)
-		abortsEnding.Add(1)
-		w.backend.Close()
+		w.eof = true
+		p.abort(w)
 	}
 }

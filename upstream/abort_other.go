@@ -2,12 +2,18 @@
 
 package upstream
 
+import (
+	"net"
+	"syscall"
+)
+
 // brokenConns watches nothing here: a client's hang-up is noticed when
 // the response is written, as with proxy_ignore_client_abort on.
 var brokenConns watcher
 
 type watcher struct{}
 
-func (watcher) add(*clientWatch) bool { return false }
-func (watcher) remove(*clientWatch)   {}
-func (watcher) settle()               {}
+func (watcher) watch(syscall.RawConn, net.Conn, net.Conn) *clientWatch { return nil }
+func (watcher) unwatch(*clientWatch) bool                              { return false }
+func (watcher) forget(syscall.RawConn, net.Conn)                       {}
+func (watcher) settle()                                                {}

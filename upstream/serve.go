@@ -612,8 +612,8 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// check_broken_connection), unless proxy_ignore_client_abort is on.
 	var watch *clientWatch
 	if !p.ignoreClientAbort && p.store == nil {
-		if raw, _ := c.Socket(); raw != nil {
-			watch = watchClient(raw, nc)
+		if raw, owner := c.Socket(); raw != nil {
+			watch = watchClient(raw, owner, nc)
 		}
 	}
 	x.action = actionHeader

@@ -129,6 +129,12 @@ func (c *Conn) Socket() (syscall.RawConn, net.Conn) {
 	return c.raw, c.rawConn
 }
 
+// KnownSocket is Socket's answer if Socket was asked already, without
+// looking it up (nil otherwise).
+func (c *Conn) KnownSocket() (syscall.RawConn, net.Conn) {
+	return c.raw, c.rawConn
+}
+
 // DiscardBody reads and drops what is left of the current request's body,
 // as nginx goes on discarding a body it answered without reading (a 413)
 // before it closes: each read waits at most idle, and all of it ends by

@@ -339,6 +339,7 @@ func setArgs(s *State, v []byte) {
 	s.argsBuf = append(s.argsBuf[:0], v...)
 	s.Req.Args = s.argsBuf[:len(v):len(v)]
 	s.Req.HasArgs = len(v) > 0
+	s.Req.ArgsSet = true
 }
 
 func builtinGetters(c *Compiler) map[string]Getter {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -41,7 +40,7 @@ const (
 type h2Conn struct {
 	net.Conn
 	fr      *http2.Framer
-	dec     *hpack.Decoder
+	dec     hpackDecoder
 	started bool   // the preface went out
 	lastID  uint32 // the last stream's id
 	goaway  bool
@@ -65,12 +64,7 @@ func newH2Conn(nc net.Conn) net.Conn {
 	hc := &h2Conn{Conn: nc, recvWin: h2MaxWindow, sendWin: 65535, initWin: 65535}
 	hc.cond.L = &hc.mu
 	hc.fr = http2.NewFramer(hcWriter{hc}, hcReader{hc})
-	hc.dec = hpack.NewDecoder(4096, func(f hpack.HeaderField) {
-		if g := hc.cur; g != nil {
-			g.addField(f.Name, f.Value)
-		}
-	})
-	hc.dec.SetMaxStringLength(64 << 10)
+	hc.dec.maxSize = 4096
 	return hc
 }
 
@@ -116,6 +110,9 @@ type grpcStream struct {
 	arena   []byte
 	badName bool
 	buf     []byte // the writer's read buffer
+	// clientConn is the client's connection the writer reads the body
+	// from (nil: the body is at hand).
+	clientConn net.Conn
 	// trailers, passed on after the body.
 	trailers []http1.Header
 }
@@ -146,7 +143,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	hc := nc.(*h2Conn)
 	g := x.grpcState()
 	g.hc, g.outClosed, g.endStream, g.rst, g.headDone, g.inBlock, g.werr = hc, false, false, false, false, false, nil
-	g.stop, g.writing, g.trailers = false, false, g.trailers[:0]
+	g.stop, g.writing, g.trailers, g.clientConn = false, false, g.trailers[:0], nil
 	g.recvWin = h2MaxWindow
 	hc.cur, hc.read, hc.sent = g, &x.recvd, &x.sent
 	if hc.lastID == 0 {
@@ -175,6 +172,9 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	}
 	g.outClosed = !body
 	if body {
+		if !x.bodyBuffered {
+			g.clientConn = c.NetConn()
+		}
 		g.writing = true
 		g.wg.Add(1)
 		go g.writeBody(p, c, x, bodyLen)
@@ -210,11 +210,13 @@ func appendHeaderFrames(w []byte, id uint32, block []byte, endStream bool) []byt
 
 // writeBody sends the request body as DATA frames: what is in memory,
 // then a temporary file or the client's body as it arrives; the last
-// frame ends the stream.
+// frame ends the stream. A frame carries what is at hand when the
+// windows open, up to the frame size, as nginx sends its buffers.
 func (g *grpcStream) writeBody(p *Proxy, c http1.Stream, x *exchange, bodyLen int64) {
 	defer g.wg.Done()
 	mem := x.pending
 	var src io.Reader
+	client := false
 	switch {
 	case x.bodyBuffered:
 		mem = x.sendBody
@@ -226,44 +228,92 @@ func (g *grpcStream) writeBody(p *Proxy, c http1.Stream, x *exchange, bodyLen in
 			src = x.bodyFile
 		}
 	default:
-		src = c.Body()
+		src, client = c.Body(), true
 	}
-	for {
-		var data []byte
-		var rerr error
-		if len(mem) > 0 {
-			data, mem = mem, nil
-			if src == nil {
-				rerr = io.EOF
-			}
-		} else if src != nil {
-			n, err := src.Read(g.buf)
-			data, rerr = g.buf[:n], err
-		} else {
-			rerr = io.EOF
-		}
-		if rerr != nil && rerr != io.EOF {
-			g.fail(rerr)
+	eof := src == nil
+	for len(mem) > 0 {
+		if !g.waitWindow() {
 			return
 		}
-		for len(data) > 0 || rerr == io.EOF {
-			k := 0
-			if len(data) > 0 {
-				if k = g.takeWindow(len(data)); k == 0 {
-					return // stopped
-				}
-			}
-			last := rerr == io.EOF && k == len(data)
-			if err := g.writeFrame(p, func(fr *http2.Framer) error { return fr.WriteData(g.id, last, data[:k]) }); err != nil {
-				return
-			}
-			data = data[k:]
-			if last {
-				g.outClosed = true
-				return
-			}
+		k := g.consume(len(mem))
+		if k == 0 {
+			continue
+		}
+		last := eof && k == len(mem)
+		if err := g.writeData(p, mem[:k], last); err != nil {
+			return
+		}
+		mem = mem[k:]
+		if last {
+			g.outClosed = true
+			return
 		}
 	}
+	buf, n := g.buf, 0
+	// fill reads into buf[n:]: at once what is at hand (wait: at least
+	// something); the client's last bytes are the end.
+	fill := func(wait bool) error {
+		if eof || n == len(buf) {
+			return nil
+		}
+		if wait {
+			m, err := src.Read(buf[n:])
+			n += m
+			if err == io.EOF {
+				eof = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if client {
+			m, err := readAtHand(c, buf[n:])
+			n += m
+			if err != nil {
+				return err
+			}
+			eof = eof || c.BodyDone()
+		}
+		return nil
+	}
+	for {
+		if err := fill(n == 0); err != nil {
+			g.fail(err)
+			return
+		}
+		if n == 0 && eof {
+			if err := g.writeData(p, nil, true); err == nil {
+				g.outClosed = true
+			}
+			return
+		}
+		if !g.waitWindow() {
+			return
+		}
+		if err := fill(false); err != nil {
+			g.fail(err)
+			return
+		}
+		k := g.consume(n)
+		if k == 0 {
+			continue
+		}
+		last := eof && k == n
+		if err := g.writeData(p, buf[:k], last); err != nil {
+			return
+		}
+		if last {
+			g.outClosed = true
+			return
+		}
+		n = copy(buf, buf[k:n])
+	}
+}
+
+// writeData writes one DATA frame of the stream.
+func (g *grpcStream) writeData(p *Proxy, data []byte, last bool) error {
+	return g.writeFrame(p, func(fr *http2.Framer) error { return fr.WriteData(g.id, last, data) })
 }
 
 // fail records a failed read of the client's body and wakes the reader.
@@ -272,20 +322,24 @@ func (g *grpcStream) fail(err error) {
 	g.hc.Conn.SetReadDeadline(time.Unix(1, 0))
 }
 
-// takeWindow waits for room in both windows and takes up to n bytes of
-// it (a frame's worth at most); 0 when the writer is stopped.
-func (g *grpcStream) takeWindow(n int) int {
+// waitWindow waits until both windows have room; false when the writer
+// is stopped.
+func (g *grpcStream) waitWindow() bool {
 	hc := g.hc
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
 	for !g.stop && (g.sendWin <= 0 || hc.sendWin <= 0) {
 		hc.cond.Wait()
 	}
-	if g.stop {
-		return 0
-	}
-	k := int64(min(n, h2FrameSize))
-	k = min(k, g.sendWin, hc.sendWin)
+	return !g.stop
+}
+
+// consume takes up to n bytes of both windows, a frame's worth at most.
+func (g *grpcStream) consume(n int) int {
+	hc := g.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	k := max(min(int64(n), h2FrameSize, g.sendWin, hc.sendWin), 0)
 	g.sendWin -= k
 	hc.sendWin -= k
 	return int(k)
@@ -302,15 +356,25 @@ func (g *grpcStream) writeFrame(p *Proxy, write func(*http2.Framer) error) error
 	return write(hc.fr)
 }
 
-// join stops the body writer and waits for it.
-func (g *grpcStream) join() {
-	if !g.writing {
-		return
-	}
+// stopWriter tells the body writer to stop at its next frame.
+func (g *grpcStream) stopWriter() {
 	g.hc.mu.Lock()
 	g.stop = true
 	g.hc.cond.Broadcast()
 	g.hc.mu.Unlock()
+}
+
+// join stops the body writer and waits for it: one waiting for the
+// client's body is woken by a read deadline, cleared after.
+func (g *grpcStream) join() {
+	if !g.writing {
+		return
+	}
+	g.stopWriter()
+	if g.clientConn != nil {
+		g.clientConn.SetReadDeadline(time.Unix(1, 0))
+		defer g.clientConn.SetReadDeadline(time.Time{})
+	}
 	// A write blocked on the backend gives up (the deadline is cleared
 	// before a connection is kept).
 	g.hc.Conn.SetWriteDeadline(time.Unix(1, 0))
@@ -335,7 +399,7 @@ func (gp *grpcProto) keepConn(x *exchange, f framing, complete, dropped bool) bo
 		return false
 	}
 	g.join()
-	ok := g.endStream && g.outClosed && !g.hc.goaway && !g.rst && !g.inBlock
+	ok := g.endStream && g.outClosed && !g.hc.goaway && !g.inBlock
 	if dropped {
 		return ok
 	}
@@ -357,9 +421,12 @@ func (p *Proxy) grpcError(x *exchange, msg string, action string) error {
 // nextEvent reads frames until one is for the stream's caller: a whole
 // header block or DATA (data is its payload). Control frames are
 // answered on the way.
-func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string) (ev int, data []byte, err error) {
+func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool) (ev int, data []byte, err error) {
 	hc := g.hc
 	for {
+		if drain && !g.inBlock && !atHand(rawConn(hc.Conn)) {
+			return 0, nil, nil
+		}
 		if p.ReadTimeout > 0 {
 			hc.Conn.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
@@ -390,7 +457,7 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string) (ev int, da
 			}
 			return 0, nil, p.grpcError(x, "upstream sent frame for unknown stream "+strconv.Itoa(int(fh.StreamID)), action)
 		}
-		if fh.StreamID != 0 && g.endStream && fh.Type != http2.FrameRSTStream && fh.Type != http2.FrameWindowUpdate {
+		if fh.StreamID != 0 && g.endStream && !g.inBlock && fh.Type != http2.FrameRSTStream && fh.Type != http2.FrameWindowUpdate {
 			return 0, nil, p.grpcError(x, "upstream sent frame for closed stream "+strconv.Itoa(int(fh.StreamID)), action)
 		}
 		switch f := fr.(type) {
@@ -434,10 +501,17 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string) (ev int, da
 			g.inBlock = false
 			return evHeaders, nil, nil
 		case *http2.RSTStreamFrame:
-			g.rst = true
 			if f.ErrCode != http2.ErrCodeNo || !g.endStream {
+				g.rst = true
 				return 0, nil, p.grpcError(x, "upstream rejected request with error "+strconv.Itoa(int(f.ErrCode)), action)
 			}
+			if g.rst {
+				return 0, nil, p.grpcError(x, "upstream sent frame for closed stream "+strconv.Itoa(int(fh.StreamID)), action)
+			}
+			// NO_ERROR after the response: the backend wants no more of
+			// the request (the writer stops).
+			g.rst = true
+			g.stopWriter()
 		case *http2.GoAwayFrame:
 			hc.goaway = true
 			if f.LastStreamID < g.id {
@@ -500,10 +574,7 @@ func (g *grpcStream) sendWindowUpdate(p *Proxy) error {
 // decodeBlock decodes g.block into g.fields.
 func (g *grpcStream) decodeBlock() error {
 	g.fields, g.arena = g.fields[:0], g.arena[:0]
-	if _, err := g.hc.dec.Write(g.block); err != nil {
-		return err
-	}
-	return g.hc.dec.Close()
+	return g.hc.dec.decode(g.block, g)
 }
 
 // readHead reads frames until the response head, as
@@ -519,7 +590,7 @@ func (gp *grpcProto) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.Sta
 		return headRead{status: 502, ft: ftInvalidHeader}
 	}
 	for {
-		ev, _, err := g.nextEvent(p, x, actionHeader)
+		ev, _, err := g.nextEvent(p, x, actionHeader, false)
 		if err != nil {
 			if g.werr != nil {
 				return headRead{status: bodyStatus(err), err: err}
@@ -566,7 +637,7 @@ func (gp *grpcProto) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.Sta
 			if !status {
 				return invalid("upstream sent no :status header")
 			}
-			if !validHeaderName(name) {
+			if !validHeaderName(name) || !validHeaderValue(value) {
 				return invalid(`upstream sent invalid header "` + string(name) + `: ` + string(value) + `"`)
 			}
 			x.head.Headers = append(x.head.Headers, http1.Header{Name: name, Value: value})
@@ -590,6 +661,25 @@ func validHeaderName(b []byte) bool {
 	return len(b) > 0
 }
 
+// validHeaderValue: no NUL, CR or LF, as
+// ngx_http_grpc_validate_header_value.
+func validHeaderValue(b []byte) bool {
+	for _, c := range b {
+		if c == 0 || c == '\r' || c == '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// rawConn is the socket under a backend connection.
+func rawConn(nc net.Conn) net.Conn {
+	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok {
+		return tc.NetConn()
+	}
+	return nc
+}
+
 // relayBody passes DATA on as it comes (gRPC is unbuffered), then the
 // trailers, as ngx_http_grpc_filter: the stream ends with END_STREAM.
 func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, f framing) (bool, error) {
@@ -610,7 +700,7 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		if err := c.Flush(); err != nil {
 			return false, err
 		}
-		ev, data, err := g.nextEvent(p, x, actionBody)
+		ev, data, err := g.nextEvent(p, x, actionBody, false)
 		if err != nil {
 			return false, err
 		}
@@ -637,7 +727,7 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		}
 		for i := range g.fields {
 			name, value := g.field(i)
-			if len(name) > 0 && name[0] == ':' || !validHeaderName(name) {
+			if len(name) > 0 && name[0] == ':' || !validHeaderName(name) || !validHeaderValue(value) {
 				return false, p.grpcError(x, `upstream sent invalid trailer "`+string(name)+`: `+string(value)+`"`, actionBody)
 			}
 			if p.hidden(name) {
@@ -648,6 +738,18 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	}
 	if rest > 0 {
 		return false, p.grpcError(x, "upstream prematurely closed stream", actionBody)
+	}
+	// The frames already here are read before the response ends, as
+	// nginx's filter parses its whole buffer: one for the closed stream
+	// (but a WINDOW_UPDATE or one RST_STREAM NO_ERROR) cuts it.
+	for {
+		ev, _, err := g.nextEvent(p, x, actionBody, true)
+		if err != nil {
+			return false, err
+		}
+		if ev == 0 {
+			break
+		}
 	}
 	if s != nil {
 		s.UpstreamTrailers = g.trailers

@@ -52,6 +52,10 @@ func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) 
 			ic.nc.Close()
 			continue
 		}
+		if idleClosed(ic.nc) {
+			ic.nc.Close()
+			continue
+		}
 		return ic.nc, ic.life
 	}
 	return nil, life

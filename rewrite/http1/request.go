@@ -75,6 +75,9 @@ type Request struct {
 	// Internal is set once the URI was changed by rewrite, try_files,
 	// error_page or index: nginx then treats the request as internal.
 	Internal bool
+	// ArgsSet: "set $args" changed the arguments (nginx clears
+	// r->valid_unparsed_uri), so the target as sent is not passed on.
+	ArgsSet bool
 
 	Conn *ConnInfo
 

@@ -1,0 +1,187 @@
+package upstream
+
+import (
+	"errors"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// This file decodes HPACK header blocks for the gRPC client, as nginx's
+// grpc module does (ngx_http_grpc_parse_header): the static and dynamic
+// tables, Huffman strings through x/net's hpack, and nginx's leniency
+// for Huffman padding a byte too long (it ignores a whole byte of EOS
+// bits, which some encoders send). Fields go into the stream's arena,
+// without an allocation per field.
+
+var errHPACK = errors.New("upstream sent invalid encoded header")
+
+// hpackStatic is RFC 7541's static table (index 1 first).
+var hpackStatic = [...][2]string{
+	{":authority", ""}, {":method", "GET"}, {":method", "POST"}, {":path", "/"},
+	{":path", "/index.html"}, {":scheme", "http"}, {":scheme", "https"}, {":status", "200"},
+	{":status", "204"}, {":status", "206"}, {":status", "304"}, {":status", "400"},
+	{":status", "404"}, {":status", "500"}, {"accept-charset", ""}, {"accept-encoding", "gzip, deflate"},
+	{"accept-language", ""}, {"accept-ranges", ""}, {"accept", ""}, {"access-control-allow-origin", ""},
+	{"age", ""}, {"allow", ""}, {"authorization", ""}, {"cache-control", ""},
+	{"content-disposition", ""}, {"content-encoding", ""}, {"content-language", ""}, {"content-length", ""},
+	{"content-location", ""}, {"content-range", ""}, {"content-type", ""}, {"cookie", ""},
+	{"date", ""}, {"etag", ""}, {"expect", ""}, {"expires", ""},
+	{"from", ""}, {"host", ""}, {"if-match", ""}, {"if-modified-since", ""},
+	{"if-none-match", ""}, {"if-range", ""}, {"if-unmodified-since", ""}, {"last-modified", ""},
+	{"link", ""}, {"location", ""}, {"max-forwards", ""}, {"proxy-authenticate", ""},
+	{"proxy-authorization", ""}, {"range", ""}, {"referer", ""}, {"refresh", ""},
+	{"retry-after", ""}, {"server", ""}, {"set-cookie", ""}, {"strict-transport-security", ""},
+	{"transfer-encoding", ""}, {"user-agent", ""}, {"vary", ""}, {"via", ""},
+	{"www-authenticate", ""},
+}
+
+// hpackDecoder is a connection's decoding state: the dynamic table,
+// newest first.
+type hpackDecoder struct {
+	table   [][2]string
+	size    int // RFC 7541 4.1's size of the table
+	maxSize int
+}
+
+func (d *hpackDecoder) entry(i int) (name, value string, ok bool) {
+	switch {
+	case i >= 1 && i <= len(hpackStatic):
+		e := hpackStatic[i-1]
+		return e[0], e[1], true
+	case i > len(hpackStatic) && i-len(hpackStatic) <= len(d.table):
+		e := d.table[i-len(hpackStatic)-1]
+		return e[0], e[1], true
+	}
+	return "", "", false
+}
+
+func (d *hpackDecoder) add(name, value string) {
+	n := len(name) + len(value) + 32
+	d.table = append(d.table, [2]string{})
+	copy(d.table[1:], d.table)
+	d.table[0] = [2]string{name, value}
+	d.size += n
+	d.evict()
+}
+
+func (d *hpackDecoder) evict() {
+	for d.size > d.maxSize && len(d.table) > 0 {
+		e := d.table[len(d.table)-1]
+		d.size -= len(e[0]) + len(e[1]) + 32
+		d.table = d.table[:len(d.table)-1]
+	}
+}
+
+// hpackInteger reads an integer with an n-bit prefix.
+func hpackInteger(b []byte, n uint) (int, []byte, bool) {
+	if len(b) == 0 {
+		return 0, nil, false
+	}
+	max := 1<<n - 1
+	v := int(b[0]) & max
+	b = b[1:]
+	if v < max {
+		return v, b, true
+	}
+	for m := uint(0); ; m += 7 {
+		if len(b) == 0 || m > 28 {
+			return 0, nil, false
+		}
+		c := b[0]
+		b = b[1:]
+		v += int(c&0x7f) << m
+		if c&0x80 == 0 {
+			return v, b, true
+		}
+	}
+}
+
+// str reads a string literal into the arena.
+func (d *hpackDecoder) str(b []byte, g *grpcStream) (start, end int, rest []byte, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, nil, false
+	}
+	huff := b[0]&0x80 != 0
+	n, b, ok := hpackInteger(b, 7)
+	if !ok || n > len(b) {
+		return 0, 0, nil, false
+	}
+	raw := b[:n]
+	start = len(g.arena)
+	if !huff {
+		g.arena = append(g.arena, raw...)
+		return start, len(g.arena), b[n:], true
+	}
+	s, err := hpack.HuffmanDecodeToString(raw)
+	if err != nil && len(raw) > 0 && raw[len(raw)-1] == 0xff {
+		// A whole byte of padding: nginx's decoder takes it.
+		s, err = hpack.HuffmanDecodeToString(raw[:len(raw)-1])
+	}
+	if err != nil {
+		return 0, 0, nil, false
+	}
+	g.arena = append(g.arena, s...)
+	return start, len(g.arena), b[n:], true
+}
+
+// decode decodes a whole header block into g.fields.
+func (d *hpackDecoder) decode(block []byte, g *grpcStream) error {
+	b := block
+	for len(b) > 0 {
+		c := b[0]
+		switch {
+		case c&0x80 != 0: // indexed
+			i, rest, ok := hpackInteger(b, 7)
+			if !ok {
+				return errHPACK
+			}
+			name, value, ok := d.entry(i)
+			if !ok {
+				return errHPACK
+			}
+			g.addField(name, value)
+			b = rest
+		case c&0xe0 == 0x20: // dynamic table size update
+			n, rest, ok := hpackInteger(b, 5)
+			if !ok || n > 4096 {
+				return errHPACK
+			}
+			d.maxSize = n
+			d.evict()
+			b = rest
+		default:
+			prefix, index := uint(4), false
+			if c&0xc0 == 0x40 {
+				prefix, index = 6, true
+			}
+			i, rest, ok := hpackInteger(b, prefix)
+			if !ok {
+				return errHPACK
+			}
+			b = rest
+			at := len(g.arena)
+			if i > 0 {
+				name, _, ok := d.entry(i)
+				if !ok {
+					return errHPACK
+				}
+				g.arena = append(g.arena, name...)
+			} else {
+				_, _, b, ok = d.str(b, g)
+				if !ok {
+					return errHPACK
+				}
+			}
+			mid := len(g.arena)
+			_, _, b, ok = d.str(b, g)
+			if !ok {
+				return errHPACK
+			}
+			g.fields = append(g.fields, [4]int{at, mid, mid, len(g.arena)})
+			if index {
+				d.add(string(g.arena[at:mid]), string(g.arena[mid:]))
+			}
+		}
+	}
+	return nil
+}

@@ -93,7 +93,11 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			return 2
 		}
 	}
-	srv, err := server.Start(l.cfg, server.StartOptions{Counters: counters, Compile: compileOptions(true), Logger: logger,
+	// The master's seed: every worker derives the same session ticket
+	// keys, so a session made by one resumes on another.
+	opts := compileOptions(true)
+	opts.TicketSeed = f.ticketSeed
+	srv, err := server.Start(l.cfg, server.StartOptions{Counters: counters, Compile: opts, Logger: logger,
 		Listeners: listeners, PacketConns: packetConns, InheritedOnly: true, Hold: true})
 	if err != nil {
 		logger.Log("emerg", err.Error())

@@ -9,7 +9,8 @@
 //	go run ./examples/bench -rows http,ws-echo -reps 5 -workers 1
 //
 // Rows: http (100 B through the proxy, keep-alive), http-1m (1 MiB),
-// https (100 B over TLS), ws-echo (64 B messages on 200 WebSockets),
+// https (100 B over TLS), tls-full and tls-resumed (TLS 1.2 handshakes,
+// new and resumed by ticket, then close), ws-echo (64 B messages on 200 WebSockets),
 // ws-1m (1 MiB messages), ws-connect (connect, echo, close), idle-ws
 // (memory per idle WebSocket tunnel: process and kernel), idle-http
 // (memory per idle keep-alive connection).

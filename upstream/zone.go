@@ -3,11 +3,13 @@ package upstream
 import (
 	"fmt"
 	"hash/fnv"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -149,12 +151,22 @@ func (gs *Groups) compileZones(order []*Group, decl map[*Group]*nginxconf.Direct
 	return nil
 }
 
+// lockOwner is what a process writes in a zone's lock word: its pid.
+var lockOwner = uint32(os.Getpid())
+
 // acquire takes the zone's lock (a spin lock: it is held for a few
-// hundred nanoseconds) and loads the group's state from the zone.
+// hundred nanoseconds) and loads the group's state from the zone. A lock
+// a dead process held is taken over, as nginx's master unlocks the zones
+// of a worker that died (ngx_unlock_mutexes).
 func (z *groupZone) acquire(g *Group) {
-	for i := 0; !atomic.CompareAndSwapUint32(z.lock, 0, 1); i++ {
+	for i := 0; !atomic.CompareAndSwapUint32(z.lock, 0, lockOwner); i++ {
 		if i > 100 {
 			runtime.Gosched()
+		}
+		if i%100000 == 99999 {
+			if pid := atomic.LoadUint32(z.lock); pid != 0 && pid != lockOwner && !alive(int(pid)) {
+				atomic.CompareAndSwapUint32(z.lock, pid, 0)
+			}
 		}
 	}
 	magic := (*uint64)(unsafe.Pointer(&z.mem[z.off]))
@@ -185,4 +197,9 @@ func (z *groupZone) release(g *Group) {
 
 func (z *groupZone) peer(i int) *peerShm {
 	return (*peerShm)(unsafe.Pointer(&z.mem[z.off+8+i*int(unsafe.Sizeof(peerShm{}))]))
+}
+
+// alive reports whether process pid exists.
+func alive(pid int) bool {
+	return syscall.Kill(pid, 0) != syscall.ESRCH
 }

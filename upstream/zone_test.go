@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"os/exec"
 	"testing"
 	"time"
 
@@ -47,5 +48,25 @@ upstream c { server 127.0.0.4:1 max_conns=1; }`)
 	workers[1].Lookup("b").done(0, false, now)
 	if i := workers[0].Lookup("b").pick(st, 0, now); i != 0 {
 		t.Errorf("after the other worker's release picked %d", i)
+	}
+}
+
+// A zone lock a dead worker held is taken over.
+func TestZoneLockOfDeadProcess(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("no process to outlive: %v", err)
+	}
+	gs, err := CompileGroups(parseConf(t, "upstream u { zone z 64k; server 127.0.0.1:1; server 127.0.0.2:1; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gs.Lookup("u")
+	*g.zone.lock = uint32(cmd.Process.Pid) // gone, its lock held
+	if i := g.pick(&rewrite.State{}, 0, time.Now()); i < 0 {
+		t.Errorf("picked %d", i)
+	}
+	if *g.zone.lock != 0 {
+		t.Errorf("lock left %d", *g.zone.lock)
 	}
 }

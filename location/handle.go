@@ -209,6 +209,9 @@ func (x *exchange) release() {
 func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
+	// $request_length reads the head's length during the request too
+	// (nginx counts it as it parses); the log line updates it.
+	x.st.RequestLength = x.c.RequestLength()
 	x.startState()
 	x.startRequest()
 	defer x.gzipEnd()

@@ -64,6 +64,9 @@ func (a *Addr) HTTP2Config() http2.Config {
 		MaxRequests:          conf.keepaliveReqs,
 		MaxTime:              conf.keepaliveTime,
 		SendTimeout:          conf.sendTimeout,
+		Linger:               conf.lingering != lingerOff,
+		LingerTime:           conf.lingeringTime,
+		LingerTimeout:        conf.lingeringWait,
 		UnderscoresInHeaders: lim.UnderscoresInHeaders,
 		IgnoreInvalidHeaders: !lim.KeepInvalidHeaders,
 	}

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"errors"
 	"io"
 	"time"
 )
@@ -91,6 +92,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	for {
 		if !b.chunked || b.state == chData {
 			if b.remaining == 0 {
+				if !b.chunked && c.wire != nil {
+					return b.framedEnd()
+				}
 				if !b.chunked {
 					b.done = true
 					return 0, io.EOF
@@ -127,7 +131,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 			}
 			b.remaining -= int64(n)
 			b.read += int64(n)
-			if !b.chunked && b.remaining == 0 {
+			if !b.chunked && b.remaining == 0 && c.wire == nil {
 				b.done = true
 			}
 			return n, nil
@@ -164,21 +168,14 @@ func (b *bodyReader) readFramedAtHand(p []byte) (int, error) {
 	if int64(len(p)) > b.remaining {
 		p = p[:b.remaining]
 	}
-	if len(p) == 0 {
-		b.done = true
-		return 0, io.EOF
-	}
 	n, err := b.c.wire.ReadAtHand(p)
 	b.remaining -= int64(n)
 	b.read += int64(n)
 	if n > 0 {
-		if b.remaining == 0 {
-			b.done = true
-		}
 		return n, nil
 	}
 	if err == io.EOF {
-		if b.eof {
+		if b.eof || b.remaining == 0 {
 			b.done = true
 			return 0, io.EOF
 		}
@@ -190,6 +187,30 @@ func (b *bodyReader) readFramedAtHand(p []byte) (int, error) {
 		return 0, b.err
 	}
 	return 0, nil
+}
+
+// framedEnd waits, the body's length read, for the stream's end: nginx
+// takes a framed body as complete only then, and data past the length
+// (or an end before it) is the client's error.
+func (b *bodyReader) framedEnd() (int, error) {
+	c := b.c
+	if c.ReadTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout))
+	}
+	_, err := c.nc.Read(nil)
+	if err == io.EOF {
+		b.done = true
+		return 0, io.EOF
+	}
+	if err == nil {
+		err = errInvalidRequest
+	}
+	var he *Error
+	if !errors.As(err, &he) {
+		err = bodyReadError(err)
+	}
+	b.err = err
+	return 0, err
 }
 
 // parseFraming consumes framing bytes from the buffer until chunk data

@@ -630,7 +630,11 @@ func (c *Conn) BytesSent() (total, header int64) { return c.out.sent, c.out.head
 // bytes read so far.
 func (c *Conn) RequestLength() int64 {
 	if c.wire != nil {
-		return int64(c.reqLen) + c.body.read
+		n := int64(c.reqLen) + c.body.read
+		if d, ok := c.wire.(interface{ BodyDropped() int64 }); ok {
+			n += d.BodyDropped()
+		}
+		return n
 	}
 	return int64(c.headEnd) + c.body.read
 }

@@ -94,6 +94,9 @@ func (c *Conn) StartFramed(head []byte, body bool) (*Request, *Error) {
 		r.Chunked = false
 	}
 	c.body.start(r)
+	if body && r.ContentLength == 0 {
+		c.body.done = false // the stream's end is still to come
+	}
 	c.body.eof = body && r.Chunked
 	c.body.chunked = false
 	if c.body.eof {

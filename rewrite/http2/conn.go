@@ -3,11 +3,13 @@ package http2
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -55,6 +57,13 @@ type Config struct {
 	// SendTimeout bounds a write of the connection's own frames
 	// (send_timeout); streams use their request's.
 	SendTimeout time.Duration
+	// Linger is lingering_close (not off) where a connection ends after
+	// its GOAWAY: the write side is shut and what arrives is read and
+	// dropped for at most LingerTime in all, LingerTimeout per read, so
+	// the client's last bytes do not turn into a reset that destroys the
+	// response (nginx's ngx_http_v2_lingering_close).
+	Linger                    bool
+	LingerTime, LingerTimeout time.Duration
 	// UnderscoresInHeaders is underscores_in_headers: without it a name
 	// with '_' is an invalid header, which IgnoreInvalidHeaders drops.
 	UnderscoresInHeaders bool
@@ -134,8 +143,9 @@ type Conn struct {
 	frameBuf   []byte
 	nameBuf    []byte
 
-	wg sync.WaitGroup // the streams' handlers
-	br *bufio.Reader
+	wg        sync.WaitGroup // the streams' handlers
+	lingerReq atomic.Bool    // the last stream ended after GOAWAY: linger, then close
+	br        *bufio.Reader
 }
 
 // NewConn prepares a connection: pre is what was read from nc already
@@ -214,6 +224,7 @@ func (c *Conn) Serve() {
 		stop := c.goaway && c.processing == 0
 		c.mu.Unlock()
 		if stop {
+			c.linger()
 			return
 		}
 	}
@@ -289,7 +300,7 @@ func (c *Conn) peek(n int, inBlock bool) error {
 			}
 			return nil
 		}
-		if !timed || !errors.Is(err, os.ErrDeadlineExceeded) {
+		if !timed || !errors.Is(err, os.ErrDeadlineExceeded) || c.lingerReq.Load() {
 			return err
 		}
 		timed = false
@@ -330,6 +341,8 @@ func (c *Conn) readError(err error) bool {
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		c.logInfo("client sent frame with incorrect length")
 		c.goAway(http2.ErrCodeFrameSize)
+	case errors.Is(err, os.ErrDeadlineExceeded) && c.lingerReq.Load():
+		c.linger()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.mu.Lock()
 		busy := c.processing > 0
@@ -563,10 +576,10 @@ func (c *Conn) goAway(code http2.ErrCode) {
 func (c *Conn) Shutdown() {
 	c.mu.Lock()
 	if c.goaway || c.done {
-		idle := c.processing == 0
+		idle := c.processing == 0 && !c.done
 		c.mu.Unlock()
-		if idle {
-			c.nc.Close()
+		if idle && !c.lingerReq.Load() {
+			c.endGracefully()
 		}
 		return
 	}
@@ -578,7 +591,47 @@ func (c *Conn) Shutdown() {
 	c.flushLocked()
 	c.wmu.Unlock()
 	if idle {
-		c.nc.Close()
+		c.endGracefully()
+	}
+}
+
+// endGracefully wakes the reader to linger and close: GOAWAY was said
+// and no stream runs.
+func (c *Conn) endGracefully() {
+	c.lingerReq.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+
+// linger is the lingering close after GOAWAY (reader goroutine).
+func (c *Conn) linger() {
+	c.wmu.Lock()
+	err := c.flushLocked()
+	c.wmu.Unlock()
+	if err != nil || !c.cfg.Linger {
+		return
+	}
+	raw := c.nc
+	if tc, ok := raw.(*tls.Conn); ok {
+		if tc.CloseWrite() != nil {
+			return
+		}
+		raw = tc.NetConn()
+	}
+	cw, ok := raw.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	deadline := time.Now().Add(c.cfg.LingerTime)
+	buf := make([]byte, 4096) // once per connection's end
+	for {
+		w := min(time.Until(deadline), c.cfg.LingerTimeout)
+		if w <= 0 {
+			return
+		}
+		raw.SetReadDeadline(time.Now().Add(w))
+		if _, err := raw.Read(buf); err != nil {
+			return
+		}
 	}
 }
 

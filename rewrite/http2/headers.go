@@ -359,6 +359,6 @@ func (c *Conn) runStream(st *Stream) {
 		st.hc.Release()
 	}
 	if closeNow {
-		c.nc.Close()
+		c.endGracefully()
 	}
 }

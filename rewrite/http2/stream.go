@@ -38,6 +38,7 @@ type Stream struct {
 	inClosed   bool  // END_STREAM arrived
 	declared   int64 // Content-Length, once the head is parsed; -1: none
 	received   int64
+	dropped    int64 // body bytes received and dropped with an error
 	bodyErr    error
 	readWake   chan struct{}
 	readDL     time.Time
@@ -53,9 +54,14 @@ type Stream struct {
 	err        error // reset or connection gone: I/O fails with it
 }
 
+// bodyBufferSize is how much of a body a stream holds for its reader:
+// the window given back as the reader takes it, a quarter at a time
+// (nginx opens the window wide for a body it reads on).
+const bodyBufferSize = 256 << 10
+
 func newStream(c *Conn, id uint32) *Stream {
 	return &Stream{c: c, id: id, declared: -1,
-		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, 65536),
+		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, bodyBufferSize),
 		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize,
 		readWake: make(chan struct{}, 1), sendWake: make(chan struct{}, 1)}
 }
@@ -195,6 +201,12 @@ func (s *Stream) Read(p []byte) (int, error) {
 	for {
 		if s.bodyErr != nil {
 			err := s.bodyErr
+			s.dropLocked()
+			c.mu.Unlock()
+			return 0, err
+		}
+		if s.shortLocked() {
+			err := s.endErrLocked()
 			c.mu.Unlock()
 			return 0, err
 		}
@@ -207,8 +219,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return 0, s.err
 		}
 		if s.inClosed {
+			err := s.endErrLocked()
 			c.mu.Unlock()
-			return 0, io.EOF
+			return 0, err
 		}
 		dl := s.readDL
 		c.mu.Unlock()
@@ -228,7 +241,11 @@ func (s *Stream) ReadAtHand(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s.bodyErr != nil {
+		s.dropLocked()
 		return 0, s.bodyErr
+	}
+	if s.shortLocked() {
+		return 0, s.endErrLocked()
 	}
 	if n := s.takeLocked(p); n > 0 {
 		return n, nil
@@ -237,9 +254,44 @@ func (s *Stream) ReadAtHand(p []byte) (int, error) {
 		return 0, s.err
 	}
 	if s.inClosed {
-		return 0, io.EOF
+		return 0, s.endErrLocked()
 	}
 	return 0, nil
+}
+
+// endErrLocked is what reading at the stream's end gives: io.EOF, or a
+// 400 when the client ended it short of its Content-Length.
+func (s *Stream) endErrLocked() error {
+	if s.declared >= 0 && s.received < s.declared {
+		return &http1.Error{Status: 400, Msg: "client prematurely closed stream: only " +
+			strconv.FormatInt(s.received, 10) + " out of " + strconv.FormatInt(s.declared, 10) +
+			" bytes of request body received"}
+	}
+	return io.EOF
+}
+
+// shortLocked: the stream ended before its Content-Length; nginx passes
+// none of what is left on (c.mu held).
+func (s *Stream) shortLocked() bool {
+	if s.inClosed && s.declared >= 0 && s.received < s.declared {
+		s.dropLocked()
+		return true
+	}
+	return false
+}
+
+// dropLocked drops the buffered body with an error: nginx counted it in
+// $request_length as it read it.
+func (s *Stream) dropLocked() {
+	s.dropped += int64(len(s.buf) - s.rpos)
+	s.rpos = len(s.buf)
+}
+
+// BodyDropped is the Wire's: body bytes dropped with an error.
+func (s *Stream) BodyDropped() int64 {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.dropped
 }
 
 // takeLocked copies buffered body bytes into p and gives the window back

@@ -66,6 +66,7 @@ func http2Requests() []harness.Request {
 		{Name: "proxied post", H2: true, Send: []string{"POST /up/post HTTP/1.1\r\n" + h + "Content-Length: 11\r\n\r\nhello=world"}},
 		{Name: "proxied post without length", H2: true, Send: []string{"POST /up/post HTTP/1.1\r\n" + h + "\r\nhello=world"}},
 		{Name: "unbuffered post without length", H2: true, Send: []string{"POST /unbuffered/post HTTP/1.1\r\n" + h + "\r\nhello=world"}},
+		{Name: "body shorter than its length", H2: true, Send: []string{"POST /up/post HTTP/1.1\r\n" + h + "Content-Length: 20\r\n\r\nhello=world"}},
 		{Name: "too large body", H2: true, Send: []string{"POST /up/post HTTP/1.1\r\n" + h + "Content-Length: 2000\r\n\r\n" + strings.Repeat("x", 2000)}},
 		{Name: "too large body without length", H2: true, Send: []string{"POST /up/post HTTP/1.1\r\n" + h + "\r\n" + strings.Repeat("x", 2000)}},
 		{Name: "no :authority", H2: true, Send: []string{base + "\r\n"}},

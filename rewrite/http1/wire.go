@@ -34,6 +34,18 @@ func NewFramedConn(nc net.Conn, info *ConnInfo, w Wire) *Conn {
 	return c
 }
 
+// ResetFramedConn readies a Released framed Conn for another stream,
+// keeping the memory its request and sent head grew.
+func (c *Conn) ResetFramedConn(nc net.Conn, info *ConnInfo, w Wire) {
+	headers, scratch := c.req.Headers[:0], c.req.scratch[:0]
+	own, buf := c.sentHead.own[:0], c.sentHead.buf[:0]
+	clear(own[:cap(own)])
+	*c = Conn{nc: nc, Info: info, Limits: DefaultLimits, wire: w}
+	c.body.c = c
+	c.req.Headers, c.req.scratch = headers, scratch
+	c.sentHead.own, c.sentHead.buf = own, buf
+}
+
 // Framed reports whether the Conn is a framed protocol's stream.
 func (c *Conn) Framed() bool { return c.wire != nil }
 

@@ -496,8 +496,13 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 }
 
 func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
+	// Streams are pooled: one is acted on only under c.mu, while the map
+	// holds it.
 	c.mu.Lock()
 	st := c.streams[f.StreamID]
+	if st != nil {
+		st.abortLocked(errStreamReset, true)
+	}
 	c.mu.Unlock()
 	if st == nil {
 		if f.StreamID > c.lastID {
@@ -507,7 +512,6 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 		return nil
 	}
 	c.logInfo("client canceled stream")
-	st.abort(errStreamReset, true)
 	return nil
 }
 
@@ -528,32 +532,26 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		}
 		c.recvWindow = maxWindow
 	}
-	c.mu.Lock()
-	st := c.streams[f.StreamID]
-	c.mu.Unlock()
-	if st == nil {
-		if f.StreamID > c.lastID {
-			c.logInfo("client sent DATA frame for idle stream")
-			return http2.ConnectionError(http2.ErrCodeProtocol)
-		}
-		return nil
-	}
 	c.payloadBytes += int64(len(f.Data()))
-	st.receive(f.Data(), size, f.StreamEnded())
+	if !c.receive(f.StreamID, f.Data(), size, f.StreamEnded()) && f.StreamID > c.lastID {
+		c.logInfo("client sent DATA frame for idle stream")
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
 	return nil
 }
 
 // resetStream sends RST_STREAM and ends the stream's I/O.
 func (c *Conn) resetStream(id uint32, code http2.ErrCode) {
 	c.mu.Lock()
-	st := c.streams[id]
-	c.mu.Unlock()
-	if st != nil {
-		st.abort(errStreamReset, false)
-		if !st.markRst() {
+	if st := c.streams[id]; st != nil {
+		st.abortLocked(errStreamReset, false)
+		if st.rstSent {
+			c.mu.Unlock()
 			return
 		}
+		st.rstSent = true
 	}
+	c.mu.Unlock()
 	c.wmu.Lock()
 	c.fr.WriteRSTStream(id, code)
 	c.flushLocked()
@@ -660,14 +658,10 @@ func (c *Conn) flushLocked() error {
 func (c *Conn) closeConn() {
 	c.mu.Lock()
 	c.done = true
-	sts := make([]*Stream, 0, len(c.streams))
 	for _, st := range c.streams {
-		sts = append(sts, st)
+		st.abortLocked(errConnClosed, true)
 	}
 	c.mu.Unlock()
-	for _, st := range sts {
-		st.abort(errConnClosed, true)
-	}
 	c.nc.Close()
 	c.wg.Wait()
 }

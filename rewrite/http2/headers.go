@@ -121,7 +121,7 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 		return nil
 	}
 	if b.rst {
-		st.markRst()
+		st.rstSent = true // not yet shared: no lock needed
 		c.sendRst(st.id, http2.ErrCodeProtocol)
 		st.malformed, st.inClosed, st.outClosed = true, true, true
 	}
@@ -168,7 +168,7 @@ func (c *Conn) buildHead(st *Stream) {
 		st.perr = &http1.Error{Status: 400, Msg: "client sent no :path header"}
 		return
 	}
-	h := make([]byte, 0, len(b.method)+len(b.path)+len(b.lines)+len(b.cookies)+32)
+	h := st.head[:0]
 	h = append(h, b.method...)
 	h = append(h, ' ')
 	h = append(h, b.path...)
@@ -355,9 +355,7 @@ func (c *Conn) runStream(st *Stream) {
 	if rst {
 		c.sendRst(st.id, code)
 	}
-	if st.hc != nil {
-		st.hc.Release()
-	}
+	st.release()
 	if closeNow {
 		c.endGracefully()
 	}

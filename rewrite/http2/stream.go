@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -59,11 +60,44 @@ type Stream struct {
 // (nginx opens the window wide for a body it reads on).
 const bodyBufferSize = 256 << 10
 
+// streams pools Streams with their framed http1.Conn and the memory they
+// grew (the head, the request's fields, the sent head, the body buffer),
+// so a connection's steady state allocates little per stream.
+var streams = sync.Pool{New: func() any {
+	return &Stream{readWake: make(chan struct{}, 1), sendWake: make(chan struct{}, 1)}
+}}
+
 func newStream(c *Conn, id uint32) *Stream {
-	return &Stream{c: c, id: id, declared: -1,
+	s := streams.Get().(*Stream)
+	hc, head, buf, rw, sw := s.hc, s.head[:0], s.buf[:0], s.readWake, s.sendWake
+	*s = Stream{c: c, id: id, declared: -1, hc: hc, head: head, buf: buf,
 		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, bodyBufferSize),
-		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize,
-		readWake: make(chan struct{}, 1), sendWake: make(chan struct{}, 1)}
+		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize, readWake: rw, sendWake: sw}
+	select { // a wake-up left from the last stream
+	case <-rw:
+	default:
+	}
+	select {
+	case <-sw:
+	default:
+	}
+	if hc != nil {
+		hc.ResetFramedConn(s, c.info, s)
+	}
+	return s
+}
+
+// release returns a stream that ended to the pool: no goroutine and no
+// map refers to it any more.
+func (s *Stream) release() {
+	if s.hc != nil {
+		s.hc.Release()
+	}
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil // a large body's buffer is not kept
+	}
+	s.c, s.perr, s.err, s.bodyErr = nil, nil, nil, nil
+	streams.Put(s)
 }
 
 // ID is the stream's identifier.
@@ -111,24 +145,28 @@ var errBodyTooLarge = &http1.Error{Status: 400, Msg: "client intended to send bo
 
 // receive takes a DATA frame's payload (reader goroutine); size is what it
 // counts against the windows (padding too).
-func (s *Stream) receive(data []byte, size int64, end bool) {
-	c := s.c
+func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 	c.mu.Lock()
+	s := c.streams[id]
+	if s == nil {
+		c.mu.Unlock()
+		return false
+	}
 	if s.err != nil {
 		c.mu.Unlock()
-		return
+		return true
 	}
 	if s.inClosed {
 		c.mu.Unlock()
 		c.logInfo("client sent DATA frame for half-closed stream")
-		c.resetStream(s.id, http2.ErrCodeStreamClosed)
-		return
+		c.resetStream(id, http2.ErrCodeStreamClosed)
+		return true
 	}
 	if size > s.recvWindow {
 		c.mu.Unlock()
 		c.logInfo("client violated flow control for stream")
-		c.resetStream(s.id, http2.ErrCodeFlowControl)
-		return
+		c.resetStream(id, http2.ErrCodeFlowControl)
+		return true
 	}
 	s.recvWindow -= size
 	s.unacked += size - int64(len(data)) // padding is given back as read
@@ -152,8 +190,9 @@ func (s *Stream) receive(data []byte, size int64, end bool) {
 	if end {
 		s.inClosed = true
 	}
-	c.mu.Unlock()
 	wake(s.readWake)
+	c.mu.Unlock()
+	return true
 }
 
 func wake(ch chan struct{}) {
@@ -166,32 +205,17 @@ func wake(ch chan struct{}) {
 // wakeWriter tells a writer waiting for window that it grew (c.mu held).
 func (s *Stream) wakeWriter() { wake(s.sendWake) }
 
-// abort ends the stream's I/O with err; byClient: the client reset it,
-// so no RST_STREAM answers it.
-func (s *Stream) abort(err error, byClient bool) {
-	c := s.c
-	c.mu.Lock()
+// abortLocked ends the stream's I/O with err (c.mu held); byClient: the
+// client reset it, so no RST_STREAM answers it.
+func (s *Stream) abortLocked(err error, byClient bool) {
 	if s.err == nil {
 		s.err = err
 	}
 	if byClient {
 		s.rstSent = true
 	}
-	c.mu.Unlock()
 	wake(s.readWake)
 	wake(s.sendWake)
-}
-
-// markRst records an RST_STREAM about to be sent: false when one was.
-func (s *Stream) markRst() bool {
-	c := s.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s.rstSent {
-		return false
-	}
-	s.rstSent = true
-	return true
 }
 
 // Read reads the request body: io.EOF once the client ended the stream.

@@ -166,9 +166,10 @@ var tuning = setOf(
 	"connection_pool_size", "request_pool_size",
 	"send_lowat",
 	"rewrite_log", "uninitialized_variable_warn",
-	// Session resumption and 0-RTT only save round trips; DHE suites
-	// (ssl_dhparam) serve only clients that offer no ECDHE suite.
-	"ssl_buffer_size", "ssl_early_data", "ssl_dhparam",
+	// Record sizes only; DHE suites (ssl_dhparam) serve only clients that
+	// offer no ECDHE suite. (ssl_early_data is refused: crypto/tls takes
+	// no 0-RTT data, and $ssl_early_data could never say "1".)
+	"ssl_buffer_size", "ssl_dhparam",
 	// How much HTTP/2 reads at once and its memory; no push is made.
 	"http2_recv_buffer_size", "http2_pool_size", "http2_streams_index_size",
 	"http2_max_concurrent_pushes",

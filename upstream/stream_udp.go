@@ -65,7 +65,7 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	readErr := make(chan error, 1)
 	downRate, upRate := evalSize(p.downloadRate, ss.State), evalSize(p.uploadRate, ss.State)
 	var downTotal, upTotal int64
-	go func() {
+	readFrom := func() {
 		buf := make([]byte, 65536)
 		for {
 			n, err := nc.Read(buf)
@@ -81,7 +81,16 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 				rateDelay(downRate, downTotal, int64(n), start)
 			}
 		}
-	}()
+	}
+	watchErr := readErr // nil: no reader to watch
+	if p.Responses == 0 {
+		// No answer is awaited: nginx finishes the session once the
+		// datagram is sent, before it would read one.
+		readErr <- nil
+		watchErr = nil
+	} else {
+		go readFrom()
+	}
 	status := 200
 	timer := time.NewTimer(p.Timeout)
 	defer timer.Stop()
@@ -129,7 +138,7 @@ loop:
 				ss.Sent += int64(r.sent)
 				dg.Responses++
 				lastActive = time.Now()
-			case err := <-readErr:
+			case err := <-watchErr:
 				readErr <- err
 				ss.Log("error", "recv() failed ("+errnoText(err)+") while proxying connection", ss.logContext(srv.Name, usent, urecv))
 				status = 502

@@ -45,31 +45,54 @@ func (u *udpListener) readLoop() {
 			continue
 		}
 		b := append([]byte(nil), buf[:n]...)
-		key := addr.String()
 		u.mu.Lock()
-		us := u.sessions[key]
-		if us == nil {
-			us = &udpSession{in: make(chan []byte, 64), addr: addr, left: -1}
-			if socks := u.l.sock.Load().addrs; socks[len(socks)-1].srv.proxy != nil {
-				if n := socks[len(socks)-1].srv.proxy.Requests; n > 0 {
-					us.left = n
-				}
-			}
-			u.sessions[key] = us
-			u.l.srv.wg.Add(1)
-			go u.serve(us, key)
-		}
-		select {
-		case us.in <- b:
-			if us.left > 0 {
-				if us.left--; us.left == 0 {
-					delete(u.sessions, key)
-					close(us.in)
-				}
-			}
-		default: // a full queue drops the datagram, as a full socket buffer would
-		}
+		u.dispatch(addr.String(), addr, b)
 		u.mu.Unlock()
+	}
+}
+
+// dispatch gives a datagram to its client's session, starting one when
+// the client has none (called with u.mu held, so datagrams keep their
+// order).
+func (u *udpListener) dispatch(key string, addr net.Addr, b []byte) {
+	us := u.sessions[key]
+	if us == nil {
+		us = &udpSession{in: make(chan []byte, 64), addr: addr, left: -1}
+		if socks := u.l.sock.Load().addrs; socks[len(socks)-1].srv.proxy != nil {
+			if n := socks[len(socks)-1].srv.proxy.Requests; n > 0 {
+				us.left = n
+			}
+		}
+		u.sessions[key] = us
+		u.l.srv.wg.Add(1)
+		go u.serve(us, key)
+	}
+	select {
+	case us.in <- b:
+		if us.left > 0 {
+			if us.left--; us.left == 0 {
+				delete(u.sessions, key)
+				close(us.in)
+			}
+		}
+	default: // a full queue drops the datagram, as a full socket buffer would
+	}
+}
+
+// end unbinds a session that is over. Datagrams that reached it after it
+// stopped reading (nginx would have seen it finish first, in one event
+// loop) start the client's next session, in their order.
+func (u *udpListener) end(us *udpSession, key string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.sessions[key] == us {
+		delete(u.sessions, key)
+		close(us.in)
+	}
+	for b := range us.in {
+		if !u.stopped {
+			u.dispatch(key, us.addr, b)
+		}
 	}
 }
 
@@ -92,15 +115,7 @@ func (u *udpListener) serve(us *udpSession, key string) {
 	defer s.wg.Done()
 	ss := &session{srv: s, cfg: s.cfg.Load(), sock: u.l.sock.Load(), udp: true, start: time.Now(), id: s.connID()}
 	ss.init(u.l.pc.LocalAddr(), us.addr)
-	unbind := func() {
-		u.mu.Lock()
-		if u.sessions[key] == us {
-			delete(u.sessions, key)
-			close(us.in)
-		}
-		u.mu.Unlock()
-	}
-	defer unbind()
+	defer u.end(us, key)
 	status := ss.runUDP(us, u.l.pc)
 	ss.finish(status)
 }

@@ -161,6 +161,12 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 	if err := cc.compile(block); err != nil {
 		return nil, err
 	}
+	if !cc.streamLogsDone {
+		// No server inherits them; their files are opened all the same.
+		if _, err := cc.accessLogs(all(block.Block, "access_log")); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.rc.Finish(); err != nil {
 		return nil, err
 	}
@@ -176,6 +182,10 @@ type compiler struct {
 	c       *Config
 	formats map[string]*logFormat
 	zones   map[string]*zoneDecl
+	// streamLogs are the stream level's access_log lines (streamLogsDone:
+	// compiled).
+	streamLogs     []*accessLog
+	streamLogsDone bool
 }
 
 type zoneDecl struct {

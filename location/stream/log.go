@@ -63,25 +63,42 @@ func (cc *compiler) logs(srv *server, blocks [][]*nginxconf.Directive) error {
 		}
 		break
 	}
-	for i := len(blocks) - 1; i >= 0; i-- {
-		ds := all(blocks[i], "access_log")
-		if len(ds) == 0 {
-			continue
+	if ds := all(blocks[len(blocks)-1], "access_log"); len(ds) > 0 {
+		logs, err := cc.accessLogs(ds)
+		if err != nil {
+			return err
 		}
-		for _, d := range ds {
-			if d.Args[0] == "off" {
-				srv.logs = nil
-				break
-			}
-			r, err := cc.accessLog(d)
-			if err != nil {
-				return err
-			}
-			srv.logs = append(srv.logs, r)
-		}
-		break
+		srv.logs = logs
+		return nil
 	}
+	// The stream level's lines, compiled once: its files are opened
+	// (created) even when every server has its own, as nginx's are.
+	if !cc.streamLogsDone {
+		cc.streamLogsDone = true
+		logs, err := cc.accessLogs(all(blocks[0], "access_log"))
+		if err != nil {
+			return err
+		}
+		cc.streamLogs = logs
+	}
+	srv.logs = cc.streamLogs
 	return nil
+}
+
+// accessLogs compiles one level's access_log lines ("off": none).
+func (cc *compiler) accessLogs(ds []*nginxconf.Directive) ([]*accessLog, error) {
+	var out []*accessLog
+	for _, d := range ds {
+		if d.Args[0] == "off" {
+			return nil, nil
+		}
+		r, err := cc.accessLog(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func (cc *compiler) accessLog(d *nginxconf.Directive) (*accessLog, error) {

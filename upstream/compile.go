@@ -23,7 +23,6 @@ const (
 	hdrProxyHost                       // $proxy_host, the default Host
 	hdrInternalLen                     // $proxy_internal_body_length
 	hdrInternalChunk                   // $proxy_internal_chunked
-	hdrClientLength                    // $content_length (gRPC's Content-Length)
 	hdrGRPCTrailers                    // $grpc_internal_trailers: "trailers" when the client's TE has it
 )
 

@@ -31,7 +31,7 @@ type grpcProto struct {
 // grpcDefaultHeaders are ngx_http_grpc_headers: set after the configured
 // ones unless overridden; the empty ones keep the client's out.
 var grpcDefaultHeaders = []setHeader{
-	{name: "Content-Length", kind: hdrClientLength},
+	{name: "Content-Length"}, // $content_length, compiled in CompileGRPCPass
 	{name: "TE", kind: hdrGRPCTrailers},
 	{name: "Host"},
 	{name: "Connection"},
@@ -111,6 +111,13 @@ func CompileGRPCPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive,
 		}
 		if !overridden {
 			def.lower = strings.ToLower(def.name)
+			if def.lower == "content-length" {
+				cv, err := c.Complex("$content_length")
+				if err != nil {
+					return nil, err
+				}
+				def.kind, def.value = hdrComplex, cv
+			}
 			p.headers = append(p.headers, def)
 		}
 	}
@@ -195,8 +202,6 @@ func (gp *grpcProto) createRequest(p *Proxy, r *http1.Request, s *rewrite.State,
 			x.fval = append(x.fval, h.static...)
 		case hdrComplex:
 			x.fval = h.value.Eval(s, x.fval)
-		case hdrClientLength:
-			x.fval = append(x.fval, r.HeaderValue("Content-Length")...)
 		case hdrGRPCTrailers:
 			if te := r.HeaderValue("TE"); te != nil && http1.ContainsFold(te, "trailers") {
 				x.fval = append(x.fval, "trailers"...)

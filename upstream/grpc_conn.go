@@ -415,8 +415,12 @@ const (
 // grpcError is one of the module's own error lines; the try fails as an
 // invalid header (502, next upstream) before the head, a cut body after.
 func (p *Proxy) grpcError(x *exchange, msg string, action string) error {
-	return &tryError{msg: msg, action: action, upstream: logName(x.scheme, x, x.tryAddr)}
+	return &tryError{msg: msg, cause: errDropUnsent, action: action, upstream: logName(x.scheme, x, x.tryAddr)}
 }
+
+// errDropUnsent: the response ends as nginx finalizes it with an error,
+// what was not flushed (a head with no DATA yet) never sent.
+var errDropUnsent = errors.New("response cut")
 
 // nextEvent reads frames until one is for the stream's caller: a whole
 // header block or DATA (data is its payload). Control frames are
@@ -691,28 +695,37 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		x.headLen = int(x.recvd)
 		return false, nil
 	}
-	x.action = actionBody
+	// Frames at hand right after the head are read under the head's
+	// action, as nginx's send_response runs the filter; once it waits,
+	// "reading upstream".
+	action := actionHeader
 	rest := f.length
 	if f.noBody {
 		rest = 0
 	}
 	for !g.endStream {
-		if err := c.Flush(); err != nil {
-			return false, err
+		if action == actionHeader && !atHand(rawConn(g.hc.Conn)) {
+			action = actionBody
 		}
-		ev, data, err := g.nextEvent(p, x, actionBody, false)
+		x.action = action
+		ev, data, err := g.nextEvent(p, x, action, false)
 		if err != nil {
 			return false, err
 		}
 		if ev == evData {
 			if rest >= 0 {
 				if int64(len(data)) > rest {
-					return false, p.grpcError(x, "upstream sent response body larger than indicated content length", actionBody)
+					return false, p.grpcError(x, "upstream sent response body larger than indicated content length", action)
 				}
 				rest -= int64(len(data))
 			}
 			if len(data) > 0 && !f.noBody {
+				// Unbuffered: each DATA goes out as it comes (the head
+				// with the first, as nginx's write filter sends it).
 				if _, err := c.Write(data); err != nil {
+					return false, err
+				}
+				if err := c.Flush(); err != nil {
 					return false, err
 				}
 			}
@@ -720,15 +733,15 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		}
 		// Trailers.
 		if !g.endStream {
-			return false, p.grpcError(x, "upstream sent trailer without end stream flag", actionBody)
+			return false, p.grpcError(x, "upstream sent trailer without end stream flag", action)
 		}
 		if err := g.decodeBlock(); err != nil {
-			return false, p.grpcError(x, "upstream sent invalid trailer", actionBody)
+			return false, p.grpcError(x, "upstream sent invalid trailer", action)
 		}
 		for i := range g.fields {
 			name, value := g.field(i)
 			if len(name) > 0 && name[0] == ':' || !validHeaderName(name) || !validHeaderValue(value) {
-				return false, p.grpcError(x, `upstream sent invalid trailer "`+string(name)+`: `+string(value)+`"`, actionBody)
+				return false, p.grpcError(x, `upstream sent invalid trailer "`+string(name)+`: `+string(value)+`"`, action)
 			}
 			if p.hidden(name) {
 				continue
@@ -737,13 +750,13 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		}
 	}
 	if rest > 0 {
-		return false, p.grpcError(x, "upstream prematurely closed stream", actionBody)
+		return false, p.grpcError(x, "upstream prematurely closed stream", action)
 	}
 	// The frames already here are read before the response ends, as
 	// nginx's filter parses its whole buffer: one for the closed stream
 	// (but a WINDOW_UPDATE or one RST_STREAM NO_ERROR) cuts it.
 	for {
-		ev, _, err := g.nextEvent(p, x, actionBody, true)
+		ev, _, err := g.nextEvent(p, x, action, true)
 		if err != nil {
 			return false, err
 		}

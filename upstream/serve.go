@@ -378,7 +378,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 				ConnectTime: connectTime, HeaderTime: x.headerTime,
 				ResponseLength: bodyRead, BytesReceived: x.recvd, BytesSent: x.sent})
 			if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
-				if errors.Is(err, errInvalidChunked) {
+				if errors.Is(err, errInvalidChunked) || errors.Is(err, errDropUnsent) {
 					// nginx's pipe aborts before writing what it parsed
 					// (ngx_event_pipe returns NGX_ABORT): what was not
 					// sent yet never is.

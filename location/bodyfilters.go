@@ -19,6 +19,9 @@ import (
 // then sends no body through the chain.
 func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.chain.Reset(x.c)
+	if resp.Drop {
+		return
+	}
 	// Each filter's header part goes here, in nginx's order.
 	x.useridFilter(resp, conf)
 	x.gunzipFilterHeader(resp, conf)
@@ -34,6 +37,7 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.gzipFilterHeader(resp, conf)
 	x.gzipVary(resp, conf)
 	x.rangeFilter(resp, conf)
+	x.sliceAfterRange(resp)
 	if !x.chain.Empty() {
 		resp.Body = &x.chain
 	}

@@ -197,6 +197,7 @@ type locConf struct {
 	autoindexLocal  bool  // autoindex_localtime
 	autoindexRound  bool  // autoindex_exact_size off: sizes rounded to K, M, G
 	randomIndex     bool
+	sliceSize       int64 // slice; 0: off
 	defaultType     string
 	types           map[string]string
 	typesLevel      *locConf // the level whose types blocks built types
@@ -382,6 +383,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	}
 	addSSLVariables(c.rc)
 	addGzipVariables(c.rc)
+	addSliceVariables(c.rc)
 	addRealipVariables(c.rc)
 	addRefererVariables(c.rc)
 	addSecureLinkVariables(c.rc)

@@ -155,6 +155,10 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.autoindexRound = !onOff(d)
 	case "random_index":
 		conf.randomIndex = onOff(d)
+	case "slice":
+		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
+			conf.sliceSize = n
+		}
 	case "empty_gif":
 		// Like stub_status and proxy_pass, it sets the location's
 		// handler: the last one written wins.

@@ -45,16 +45,25 @@ type exchange struct {
 	rangeHdr [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
 	// rangeBody and rangeFull: the range filter's link and the whole
 	// body's length, for a proxied response (rangefilter.go).
-	rangeBody rangeLink
-	rangeFull int64
-	hdrs      headerScratch // add_header and expires output (headers.go)
-	chain     filter.Chain  // the body filters of the response (bodyfilters.go)
-	subs      subScratch    // sub_filter's link and memory (subfilter.go)
-	gzip      gzipState     // gzip, gunzip, gzip_static (gzip.go)
-	mods      modState      // state of realip, referer, secure_link, userid (realipphase.go)
-	logGz     []byte        // an access log line gzipped (access_log gzip)
-	addition  filter.Addition
-	postpone  filter.Postpone
+	rangeBody   rangeLink
+	rangeFull   int64
+	rangeOffset int64 // where the body starts in the whole (a slice's start)
+	// slice is the request's slicing (slice.go), the main request's or,
+	// in a slice subrequest, shared with it; sliceMem holds a main
+	// request's; nextSubSlice is passed to the subrequest made next.
+	slice        *sliceCtx
+	sliceMem     sliceCtx
+	sliceBody    sliceLink
+	sliceOut     func([]byte) error
+	nextSubSlice *sliceCtx
+	hdrs         headerScratch // add_header and expires output (headers.go)
+	chain        filter.Chain  // the body filters of the response (bodyfilters.go)
+	subs         subScratch    // sub_filter's link and memory (subfilter.go)
+	gzip         gzipState     // gzip, gunzip, gzip_static (gzip.go)
+	mods         modState      // state of realip, referer, secure_link, userid (realipphase.go)
+	logGz        []byte        // an access log line gzipped (access_log gzip)
+	addition     filter.Addition
+	postpone     filter.Postpone
 	// Bound once per pooled exchange (a method value allocates):
 	// subrequests' output into postpone, addition's subrequest.
 	postponeOut func([]byte) error
@@ -251,6 +260,7 @@ func (x *exchange) startRequest() {
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
+	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody = false
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]

@@ -192,6 +192,19 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	}
 	// The chunked filter's switch, read from the same configuration.
 	resp.NoChunked = conf.noChunked
+	// The slice and not-modified filters run above the headers filter.
+	if !x.sliceHeader(resp, conf) {
+		// nginx's NGX_ERROR from the slice filter: nothing more goes out.
+		if x.slice != nil {
+			x.slice.failed = true
+		}
+		resp.Drop = true
+		return
+	}
+	if resp.NotModifiable {
+		x.proxyNotModified(resp, conf)
+	}
+	x.st.Status = resp.Status
 	if x.proxied && conf.proxyTyped && resp.Status == 200 && resp.ContentLength >= 0 && conf.maxRanges != 0 &&
 		!x.isSub() {
 		// memcached's force_ranges: the range filter announces ranges

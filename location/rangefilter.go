@@ -54,6 +54,36 @@ func (x *exchange) rangeFilter(resp *http1.Response, conf *locConf) {
 	resp.RangeHeaders = x.rangeHdr[:1]
 }
 
+// proxyNotModified is the not-modified filter for a proxied 200 that may
+// be cached (a 412 is not made here: the response goes out).
+func (x *exchange) proxyNotModified(resp *http1.Response, conf *locConf) {
+	if resp.Status != 200 || x.isSub() {
+		return
+	}
+	var etag []byte
+	mtime := int64(-1)
+	for _, h := range resp.Headers {
+		switch {
+		case http1.EqualFold(h.Name, "etag"):
+			etag = h.Value
+		case http1.EqualFold(h.Name, "last-modified"):
+			if t, ok := parseHTTPTime(h.Value); ok {
+				mtime = t
+			}
+		}
+	}
+	switch x.notModifiedFilter(conf, mtime, etag) {
+	case 412:
+		resp.Refuse = 412
+	case 304:
+		resp.Status, resp.StatusLine, resp.ContentType, resp.Charset, resp.ContentLength = 304, nil, nil, nil, -1
+		resp.AllowRanges = 0
+		if i := lastHeader(resp.Headers, "accept-ranges"); i >= 0 {
+			resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
+		}
+	}
+}
+
 // proxyIfRange is the range filter's If-Range test: a quoted value must be
 // the response's ETag byte for byte, a date its Last-Modified time.
 func (x *exchange) proxyIfRange(resp *http1.Response) bool {
@@ -97,7 +127,7 @@ type rangeLink struct {
 func (l *rangeLink) SetNext(next filter.Link) { l.next = next }
 
 func (l *rangeLink) reset(x *exchange, multipart bool) {
-	l.x, l.multipart, l.done, l.off, l.held = x, multipart, false, 0, l.held[:0]
+	l.x, l.multipart, l.done, l.off, l.held = x, multipart, false, x.rangeOffset, l.held[:0]
 }
 
 func (l *rangeLink) Body(p []byte, flush, last bool) error {

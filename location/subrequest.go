@@ -39,6 +39,8 @@ func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	sx.rebind(x.rt)
 	defer sx.release()
 	sx.parent, sx.depth = x, x.depth+1
+	slice := x.nextSubSlice
+	x.nextSubSlice = nil
 	sx.connID, sx.connStart, sx.stats = x.connID, x.connStart, x.stats
 
 	req := sc.Request()
@@ -65,6 +67,7 @@ func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	stub := x.subStub
 	x.subStub, x.runningSub = nil, sx
 	defer func() { x.runningSub = nil }()
+	sx.slice = slice // a slice subrequest shares its main request's slicing
 	rc := sx.serverPhase()
 	switch {
 	case stub != nil && sx.stubOutput(rc, stub, x.ssiType):

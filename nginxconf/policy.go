@@ -61,6 +61,7 @@ var served = setOf(
 	// access
 	"satisfy", "limit_except", "auth_basic", "auth_basic_user_file", "auth_request", "auth_request_set", "auth_delay",
 	// content modules
+	"slice",
 	"autoindex", "autoindex_format", "autoindex_localtime", "autoindex_exact_size", "random_index", "empty_gif",
 	// headers filter
 	"add_header", "expires", "add_trailer", "chunked_transfer_encoding",
@@ -202,9 +203,7 @@ var dependents = []struct{ prefix, except string }{
 
 // defaults are nginx's values of refused directives that are not "off":
 // a directive written with its default value changes nothing.
-var defaults = map[string]string{
-	"slice": "0",
-}
+var defaults = map[string]string{}
 
 // streamServed lists the directives of stream{} that gonginx serves
 // (package location/stream); the others there are refused, or tuning

@@ -51,6 +51,7 @@ type cacheReq struct {
 	hasEntry  bool // entry is an expired file kept for stale or revalidation
 	updating  bool // this request holds the key's updating mark
 	lastFT    ftMask
+	expect    int64 // the body's length the head announced; -1: none
 	// background: this is the fetch of a background update (nginx's
 	// r->background); bgPending: the stale entry was sent and that fetch
 	// follows.
@@ -742,7 +743,8 @@ func (x *exchange) cacheBodyEnd(complete bool) {
 	if cr == nil || !cr.w.Active() {
 		return
 	}
-	if !complete {
+	if !complete || cr.expect >= 0 && cr.w.BodyLen() != cr.expect {
+		// Cut short (or longer): nginx stores only a whole body.
 		cr.w.Abort()
 		return
 	}

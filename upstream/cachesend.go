@@ -42,16 +42,9 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int,
 		length = -1
 	}
 	s.Status = resp.Status
+	resp.NotModifiable = true
 	r := c.Request()
 	if resp.Status == 200 && s.ErrStatus == 0 {
-		if notModified(r, x.head.Headers) {
-			resp.Status, resp.StatusLine, resp.ContentType, resp.ContentLength = 304, nil, nil, -1
-			s.Status = 304
-			if err := c.WriteHeader(resp); err != nil {
-				return 0, err
-			}
-			return 0, c.Finish()
-		}
 		// A cached response gets ranges, several too, when the backend
 		// allowed them or proxy_force_ranges is on.
 		if dropHeader(resp, "accept-ranges") || p.forceRanges {
@@ -65,6 +58,9 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int,
 		}
 	}
 	if err := c.WriteHeader(resp); err != nil {
+		if err == http1.ErrRefused {
+			return resp.Refuse, nil
+		}
 		return 0, err
 	}
 	if r.MethodCode != http1.MethodHEAD {
@@ -92,63 +88,6 @@ func dropHeader(resp *http1.Response, lower string) bool {
 			resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
 			return true
 		}
-	}
-	return false
-}
-
-// notModified is nginx's not-modified filter for a cached 200: the
-// client's If-None-Match against the ETag, else its If-Modified-Since
-// against Last-Modified (if_modified_since exact).
-func notModified(r *http1.Request, hs []http1.Header) bool {
-	var etag, lm []byte
-	for _, h := range hs {
-		switch {
-		case http1.EqualFold(h.Name, "etag"):
-			etag = h.Value
-		case http1.EqualFold(h.Name, "last-modified"):
-			lm = h.Value
-		}
-	}
-	if inm := r.HeaderValue("If-None-Match"); inm != nil {
-		return etag != nil && etagListed(inm, etag)
-	}
-	if ims := r.HeaderValue("If-Modified-Since"); ims != nil && lm != nil {
-		t1, ok1 := http1.ParseHTTPTime(ims)
-		t2, ok2 := http1.ParseHTTPTime(lm)
-		return ok1 && ok2 && t1 == t2
-	}
-	return false
-}
-
-// etagListed is ngx_http_test_if_match's weak comparison for
-// If-None-Match: "*" or any listed tag equal to etag, W/ ignored.
-func etagListed(list, etag []byte) bool {
-	if len(list) == 1 && list[0] == '*' {
-		return true
-	}
-	trim := func(b []byte) []byte {
-		if len(b) > 2 && b[0] == 'W' && b[1] == '/' {
-			return b[2:]
-		}
-		return b
-	}
-	etag = trim(etag)
-	for len(list) > 0 {
-		for len(list) > 0 && (list[0] == ' ' || list[0] == ',') {
-			list = list[1:]
-		}
-		i := 0
-		for i < len(list) && list[i] != ',' {
-			i++
-		}
-		tag := list[:i]
-		for len(tag) > 0 && tag[len(tag)-1] == ' ' {
-			tag = tag[:len(tag)-1]
-		}
-		if string(trim(tag)) == string(etag) && len(tag) > 0 {
-			return true
-		}
-		list = list[i:]
 	}
 	return false
 }

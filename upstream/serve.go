@@ -732,11 +732,18 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// A response still cacheable after its head, or proxy_force_ranges,
 	// gets ranges from the range filter, which owns Accept-Ranges
 	// (ngx_http_upstream_copy_allow_ranges).
+	if x.cr != nil {
+		x.cr.expect = f.length
+	}
 	allowRanges := x.cr != nil && p.cacheStore(r, s, x)
 	if (allowRanges || p.forceRanges) && dropHeader(resp, "accept-ranges") || p.forceRanges {
 		resp.AllowRanges = http1.RangesSingle
 	}
+	resp.NotModifiable = allowRanges
 	if err := c.WriteHeader(resp); err != nil {
+		if err == http1.ErrRefused {
+			return resp.Refuse, nil, 0 // nothing written: the location answers
+		}
 		return 0, err, 0
 	}
 	if x.cr != nil && x.cr.w.Active() {

@@ -52,6 +52,17 @@ func (c *Chain) Push(l Link) {
 	c.last = l
 }
 
+// PushFront puts l above the links pushed so far (the slice filter's
+// body part, which nginx runs before the others).
+func (c *Chain) PushFront(l Link) {
+	if c.first == nil {
+		c.Push(l)
+		return
+	}
+	l.SetNext(c.first)
+	c.first = l
+}
+
 // Empty reports whether no link was pushed.
 func (c *Chain) Empty() bool { return c.first == nil }
 

@@ -16,6 +16,10 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
+// ErrRefused: a header filter refused the response head
+// (Response.Refuse); nothing was written.
+var ErrRefused = errors.New("response refused by a header filter")
+
 // The errors are preallocated: returning one costs nothing.
 var (
 	errInvalidRequest   = &Error{400, "client sent invalid request"}

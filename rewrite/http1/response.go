@@ -71,6 +71,14 @@ type Response struct {
 	// the proxy for cached responses and proxy_force_ranges. RangesSingle
 	// is r->single_range: one range only.
 	AllowRanges uint8
+	// NotModifiable lets the not-modified filter answer 304 for this
+	// response (nginx's !r->disable_not_modified: a proxied response
+	// that may be cached, or a cached one).
+	NotModifiable bool
+	// Refuse, set by a HeaderFilter, writes nothing: WriteHeader returns
+	// ErrRefused and the handler answers with this status instead (the
+	// not-modified filter's 412 for a proxied response).
+	Refuse int
 	// Body, set by a HeaderFilter, transforms this response's body: every
 	// Write goes to it, and it passes its output on with WriteOut.
 	Body BodyFilter
@@ -202,6 +210,10 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		st.headerOnly = true
 		c.Abort()
 		return nil
+	}
+	if resp.Refuse != 0 {
+		st.wroteHeader = false
+		return ErrRefused
 	}
 	if r.HTTP09() {
 		// No head, but the body still goes through the body filters, and

@@ -239,6 +239,9 @@ func (w *Writer) Write(p []byte) {
 	w.size += int64(n)
 }
 
+// BodyLen is how many body bytes were written.
+func (w *Writer) BodyLen() int64 { return w.size - int64(len(w.hdr)) }
+
 // Abort drops the file.
 func (w *Writer) Abort() {
 	if w.f == nil {

@@ -123,3 +123,52 @@ server {
 	c.AccessLogFiles = []string{"logs/cs.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The slice module over the proxy cache, nginx vs gonginx: the location proxies to a static
+// location of the same server, which answers each $slice_range with a 206; the client gets the
+// whole body or its ranges, each slice cached on its own.
+func TestServeSlice(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	get := func(name, target, extra string) harness.Request {
+		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\n"+extra+"Connection: close\r\n\r\n")
+	}
+	c := serveProxyCase("slice", `proxy_cache_path cache keys_zone=s:1m;
+log_format sl "$request_uri $status $upstream_cache_status $slice_range";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/sl.log sl;
+    location /files/ { root html; access_log off; }
+    location /s/ {
+        slice 4;
+        proxy_pass http://127.0.0.1:{{PORT}}/files/;
+        proxy_cache s;
+        proxy_cache_key $uri$is_args$args$slice_range;
+        proxy_set_header Range $slice_range;
+        proxy_cache_valid 200 206 1h;
+        add_header X-Cache $upstream_cache_status;
+    }
+    location /p/ {
+        slice 3;
+        proxy_pass http://127.0.0.1:{{PORT}}/files/;
+        proxy_set_header Range $slice_range;
+    }
+}
+`,
+		get("whole", "/s/t.txt", ""),
+		get("whole, cached", "/s/t.txt", ""),
+		get("a range inside one slice", "/s/t.txt", "Range: bytes=5-6\r\n"),
+		get("a range across slices", "/s/t.txt", "Range: bytes=3-10\r\n"),
+		get("a suffix range", "/s/t.txt", "Range: bytes=-5\r\n"),
+		get("an open range", "/s/t.txt?o", "Range: bytes=13-\r\n"),
+		get("several ranges: the whole", "/s/t.txt", "Range: bytes=0-1,4-5\r\n"),
+		get("If-None-Match", "/s/t.txt", "If-None-Match: *\r\n"),
+		get("uncached slices", "/p/t.txt", ""),
+		get("uncached, a range", "/p/t.txt", "Range: bytes=4-8\r\n"),
+		serveRaw("HEAD", "HEAD /s/t.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+	)
+	c.Content = map[string]string{"logs/.keep": "", "html/files/t.txt": "0123456789abcdefghij"}
+	c.AccessLogFiles = []string{"logs/sl.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

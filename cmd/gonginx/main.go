@@ -525,6 +525,7 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	if len(rt.Unserved) > 0 {
 		logger.Log("warn", "directives validated but not served by gonginx: "+strings.Join(rt.Unserved, ", "))
 	}
+	logOSStatus(logger.Log)
 	srv, err := server.Start(cfg, server.StartOptions{Compile: compileOptions(true), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)

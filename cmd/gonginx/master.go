@@ -343,6 +343,7 @@ func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
 		return 1
 	}
+	logOSStatus(m.log.Log)
 	pm := &process.Master{Log: m.log.Log, Exe: exe, Args: os.Args[1:], Daemonized: f.daemonized, Inherited: f.inherited != nil}
 	pm.Hooks = process.Hooks{
 		Reload:        m.reload,
@@ -487,4 +488,30 @@ func writePid(path string) error {
 		return fmt.Errorf("open() %q failed (%s)", path, nginxconf.ErrnoText(err))
 	}
 	return nil
+}
+
+// logOSStatus writes what nginx logs at start-up before its workers
+// (the event method, then ngx_os_status: version, OS, descriptor limit),
+// at notice level.
+func logOSStatus(log func(level, msg string)) {
+	log("notice", `using the "epoll" event method`)
+	log("notice", "nginx/"+nginxRelease)
+	var u syscall.Utsname
+	if syscall.Uname(&u) == nil {
+		text := func(f []int8) string {
+			b := make([]byte, 0, len(f))
+			for _, c := range f {
+				if c == 0 {
+					break
+				}
+				b = append(b, byte(c))
+			}
+			return string(b)
+		}
+		log("notice", "OS: "+text(u.Sysname[:])+" "+text(u.Release[:]))
+	}
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
+		log("notice", fmt.Sprintf("getrlimit(RLIMIT_NOFILE): %d:%d", rl.Cur, rl.Max))
+	}
 }

@@ -31,7 +31,7 @@ func loadCerts(ssl *SSLConfig) ([]tls.Certificate, error) {
 		}
 		out = append(out, pair)
 	}
-	return out, nil
+	return withConfCert(ssl, out)
 }
 
 // loadPair loads one certificate and its key; an encrypted key is tried

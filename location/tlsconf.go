@@ -62,8 +62,11 @@ type SSLConfig struct {
 	// TicketKeys are the ssl_session_ticket_key files' contents (the
 	// first encrypts, all decrypt); none means keys of the process.
 	TicketKeys [][]byte
-	File       string // listen ... ssl or ssl directive, for errors
-	Line       int
+	// confCert and confKey are ssl_conf_command's Certificate and
+	// PrivateKey (resolved paths).
+	confCert, confKey string
+	File              string // listen ... ssl or ssl directive, for errors
+	Line              int
 
 	// certValues/keyValues are set when a certificate or key names
 	// variables: both are then evaluated at each handshake.
@@ -202,6 +205,9 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	}
 	keys = keys[:len(certs)]
 	if err := c.compileCertificates(ssl, certs, keys); err != nil {
+		return nil, err
+	}
+	if err := c.confCommands(server, ssl); err != nil {
 		return nil, err
 	}
 	if c.opts.LoadCerts {

@@ -318,6 +318,10 @@ func TestSSLRefusals(t *testing.T) {
 		{"ciphers none implemented", "ssl_ciphers DHE-RSA-AES128-GCM-SHA256:AESCCM;", `"DHE-RSA-AES128-GCM-SHA256:AESCCM" value of "ssl_ciphers" directive is not supported by gonginx (no cipher suite it implements)`},
 		{"ciphers only for tls 1.3", "ssl_protocols TLSv1.3; ssl_ciphers DHE-RSA-AES128-GCM-SHA256;", ""},
 		{"ciphers partly", "ssl_ciphers DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256;", ""},
+		{"conf_command served", "ssl_conf_command Options -SessionTicket,ServerPreference;", ""},
+		{"conf_command option", "ssl_conf_command Options PrioritizeChaCha;", `"PrioritizeChaCha" option of "ssl_conf_command Options" is not supported by gonginx`},
+		{"conf_command name", "ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;", `"Ciphersuites" command of "ssl_conf_command" is not supported by gonginx`},
+		{"ocsp with optional_no_ca", "ssl_verify_client optional_no_ca; ssl_ocsp on;", `"ssl_ocsp" is incompatible with "ssl_verify_client optional_no_ca"`},
 	}
 	for _, tt := range tests {
 		cfg := loadConf(t, `server { listen 127.0.0.1:8443 ssl; ssl_certificate c.pem; ssl_certificate_key k.pem; `+tt.server+` }`)

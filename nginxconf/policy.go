@@ -146,7 +146,7 @@ var served = setOf(
 	"ssl_password_file", "ssl_stapling", "ssl_stapling_file", "ssl_stapling_responder",
 	"ssl_stapling_verify", "ssl_trusted_certificate", "ssl_session_ticket_key",
 	"ssl_session_timeout", "ssl_verify_client", "ssl_verify_depth", "ssl_client_certificate", "ssl_crl",
-	"ssl_ocsp", "ssl_ocsp_responder", "ssl_ocsp_cache", "ssl_session_cache",
+	"ssl_ocsp", "ssl_ocsp_responder", "ssl_ocsp_cache", "ssl_session_cache", "ssl_conf_command",
 )
 
 // tuning lists directives that change only performance or resource use,

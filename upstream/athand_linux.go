@@ -1,9 +1,9 @@
 package upstream
 
 import (
-	"crypto/tls"
 	"net"
 	"syscall"
+	"unsafe"
 )
 
 // atHand reports whether a read on nc would return at once (bytes or the
@@ -17,21 +17,36 @@ func atHand(nc net.Conn) bool {
 // idleClosed reports whether a kept-alive connection has something to
 // read (the backend closed it, or sent what no request asked for): nginx's
 // keepalive module closes such a connection as soon as its read event
-// fires, so it is never reused.
-func idleClosed(nc net.Conn) bool {
-	for {
-		switch c := nc.(type) {
-		case *h2Conn:
-			nc = c.Conn
-			continue
-		case *tls.Conn:
-			nc = c.NetConn()
-			continue
-		}
-		break
+// fires, so it is never reused. fd is the socket's (connFD); the peek
+// allocates nothing.
+func idleClosed(fd int) bool {
+	if fd <= 0 { // 0: a connLife made without one (tests)
+		return false
 	}
-	readable, _ := peekReadable(nc)
-	return readable
+	var b [1]byte
+	_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	return errno != syscall.EAGAIN
+}
+
+// connFD is the socket under a backend connection (-1: none), read once
+// when it is made.
+func connFD(nc net.Conn) int {
+	nc = rawConn(nc)
+	if h, ok := nc.(*h2Conn); ok {
+		nc = rawConn(h.Conn)
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	rc.Control(func(f uintptr) { fd = int(f) })
+	return fd
 }
 
 // peekReadable peeks at nc without waiting; ok is false when it cannot.

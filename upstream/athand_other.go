@@ -8,4 +8,7 @@ import "net"
 func atHand(net.Conn) bool { return true }
 
 // idleClosed cannot peek here: a closed connection is found when used.
-func idleClosed(net.Conn) bool { return false }
+func idleClosed(int) bool { return false }
+
+// connFD: no socket is peeked at here.
+func connFD(net.Conn) int { return -1 }

@@ -29,6 +29,7 @@ type idleConn struct {
 type connLife struct {
 	created  time.Time
 	requests int // requests sent on it, the current one included
+	fd       int // its socket, peeked at before reuse (-1: none)
 }
 
 // getIdle returns the most recently used idle connection to server, if
@@ -52,7 +53,7 @@ func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) 
 			ic.nc.Close()
 			continue
 		}
-		if idleClosed(ic.nc) {
+		if idleClosed(ic.life.fd) {
 			ic.nc.Close()
 			continue
 		}

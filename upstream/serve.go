@@ -565,7 +565,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	if w, ok := p.proto.(connWrapper); ok {
 		nc = w.wrapConn(nc)
 	}
-	x.life = connLife{created: now}
+	x.life = connLife{created: now, fd: connFD(nc)}
 	return nc, server, false, nil
 }
 

@@ -113,3 +113,7 @@ func LoadCertPair(certPath, keyPath string, passwords []string) (tls.Certificate
 
 // OpenSSLCipherName is OpenSSL's name of a cipher suite ($ssl_cipher).
 func OpenSSLCipherName(id uint16) string { return opensslCipherNames[id] }
+
+// TicketSeed is the seed session ticket keys derive from (the master's,
+// so its workers agree; random when none was given).
+func (rt *Router) TicketSeed() []byte { return rt.ticketSeed }

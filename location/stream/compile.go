@@ -57,6 +57,7 @@ type server struct {
 	access         []accessRule
 	tls            *tls.Config // ssl termination (a listen ... ssl)
 	verify         *clientVerify
+	dynCerts       *dynamicCerts // certificates named by variables
 	handshakeLimit time.Duration
 	preread        bool
 	prereadSize    int
@@ -341,11 +342,11 @@ func (cc *compiler) server(stream, d *nginxconf.Directive) (*server, []*location
 		ssl = ssl || l.SSL
 	}
 	if ssl {
-		tc, err := cc.serverTLS(blocks, d)
+		tc, dyn, err := cc.serverTLS(blocks, d)
 		if err != nil {
 			return nil, nil, err
 		}
-		srv.tls = tc
+		srv.tls, srv.dynCerts = tc, dyn
 		if srv.verify, err = cc.compileVerify(blocks, tc); err != nil {
 			return nil, nil, err
 		}

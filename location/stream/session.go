@@ -44,6 +44,9 @@ type session struct {
 	upstreamName   string
 	usent, urecv   int64
 	listenText     string
+	// sni is the name the ClientHello sent ($ssl_server_name during the
+	// handshake).
+	sni string
 	// clientVerify is $ssl_client_verify ("" without ssl_verify_client).
 	clientVerify string
 	// peerAddr and peerPort are the connection's own ($realip_remote_*).
@@ -360,7 +363,21 @@ func (ss *session) access() int {
 // handshake is the ssl phase: a TLS handshake within
 // ssl_handshake_timeout.
 func (ss *session) handshake() bool {
-	tc := tls.Server(ss.conn, ss.server.tls)
+	cfg := ss.server.tls
+	if dc := ss.server.dynCerts; dc != nil {
+		// One config per session: the certificate's names read its
+		// variables (the ticket keys are the server's).
+		cfg = cfg.Clone()
+		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			ss.sni = h.ServerName
+			cert, err := dc.load(&ss.st)
+			if err != nil {
+				ss.logf("error", err.Error(), "SSL handshaking")
+			}
+			return cert, err
+		}
+	}
+	tc := tls.Server(ss.conn, cfg)
 	tc.SetDeadline(time.Now().Add(ss.server.handshakeLimit))
 	if err := tc.Handshake(); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -2,31 +2,35 @@ package stream
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/upstream"
 	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // serverTLS is the TLS of a server with a "listen ... ssl"
 // (ngx_stream_ssl_module): its certificates, protocols and ciphers.
-func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf.Directive) (*tls.Config, error) {
+func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf.Directive) (*tls.Config, *dynamicCerts, error) {
 	var certs, keys []*nginxconf.Directive
 	for i := len(blocks) - 1; i >= 0 && len(certs) == 0; i-- {
 		certs, keys = all(blocks[i], "ssl_certificate"), all(blocks[i], "ssl_certificate_key")
 	}
 	if len(certs) == 0 {
-		return nil, &nginxconf.Error{Msg: `no "ssl_certificate" is defined for the listen ... ssl directive in ` + srvDir.File + ":" + itoa(srvDir.Line)}
+		return nil, nil, &nginxconf.Error{Msg: `no "ssl_certificate" is defined for the listen ... ssl directive in ` + srvDir.File + ":" + itoa(srvDir.Line)}
 	}
 	if len(keys) < len(certs) {
-		return nil, &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for certificate "` + certs[len(keys)].Args[0] + `"`}
+		return nil, nil, &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for certificate "` + certs[len(keys)].Args[0] + `"`}
 	}
 	var passwords []string
 	if d := last(blocks, "ssl_password_file"); d != nil {
@@ -35,17 +39,64 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 	// nginx 1.22's default ssl_protocols are TLSv1 TLSv1.1 TLSv1.2, of
 	// which OpenSSL 3 at its default security level keeps TLSv1.2.
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
-	if cc.opts.LoadCerts {
+	dynamic := false
+	for i, cd := range certs {
+		dynamic = dynamic || strings.Contains(cd.Args[0], "$") || strings.Contains(keys[i].Args[0], "$")
+	}
+	var dyn *dynamicCerts
+	switch {
+	case dynamic:
+		// Loaded at each handshake, as nginx 1.22 does (no cache).
+		dyn = &dynamicCerts{passwords: passwords, prefix: cc.cfg.ConfPath("")}
 		for i, cd := range certs {
-			if strings.Contains(cd.Args[0], "$") {
-				return nil, confErr(cd, `variables in "ssl_certificate" of a stream server are not supported by gonginx`)
+			cv, err := cc.c.rc.Complex(cd.Args[0])
+			if err != nil {
+				return nil, nil, rewrite.At(err, cd)
 			}
+			kv, err := cc.c.rc.Complex(keys[i].Args[0])
+			if err != nil {
+				return nil, nil, rewrite.At(err, keys[i])
+			}
+			dyn.certs = append(dyn.certs, [2]*rewrite.Complex{cv, kv})
+		}
+	case cc.opts.LoadCerts:
+		for i, cd := range certs {
 			pair, err := location.LoadCertPair(cc.cfg.ConfPath(cd.Args[0]), cc.cfg.ConfPath(keys[i].Args[0]), passwords)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			tc.Certificates = append(tc.Certificates, pair)
 		}
+	}
+	// Session tickets: keys shared by the servers of one certificate
+	// setting (nginx's session id context) and by every worker (derived
+	// from the configuration's seed), so a session resumes where nginx
+	// resumes it.
+	// Without tickets a session resumes from ssl_session_cache (shared
+	// or builtin); crypto/tls resumes by ticket only, so a ticket stands
+	// for the cached session, as the http side's cache does.
+	ticketsOff := false
+	if d := last(blocks, "ssl_session_tickets"); d != nil && d.Args[0] == "off" {
+		ticketsOff = true
+		if cd := last(blocks, "ssl_session_cache"); cd != nil {
+			for _, a := range cd.Args {
+				if strings.HasPrefix(a, "shared:") || strings.HasPrefix(a, "builtin") {
+					ticketsOff = false
+				}
+			}
+		}
+	}
+	if ticketsOff {
+		tc.SessionTicketsDisabled = true
+	} else {
+		mac := hmac.New(sha256.New, cc.rt.TicketSeed())
+		mac.Write([]byte("stream"))
+		for i, cd := range certs {
+			mac.Write([]byte(cd.Args[0] + "\x00" + keys[i].Args[0] + "\x00"))
+		}
+		var key [32]byte
+		copy(key[:], mac.Sum(nil))
+		tc.SetSessionTicketKeys([][32]byte{key})
 	}
 	if d := last(blocks, "ssl_protocols"); d != nil {
 		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
@@ -53,7 +104,7 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 	if d := last(blocks, "ssl_ciphers"); d != nil {
 		suites, err := upstream.CipherSuites(d.Args[0])
 		if err != nil {
-			return nil, confErr(d, "%s", err)
+			return nil, nil, confErr(d, "%s", err)
 		}
 		tc.CipherSuites = suites
 	}
@@ -65,7 +116,39 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 		// offering none of them fails the handshake (500 in the log).
 		tc.NextProtos = d.Args
 	}
-	return tc, nil
+	return tc, dyn, nil
+}
+
+// dynamicCerts are ssl_certificate and ssl_certificate_key with
+// variables: evaluated for each handshake ($ssl_server_name is the SNI
+// name then), the files read relative to the conf prefix.
+type dynamicCerts struct {
+	certs     [][2]*rewrite.Complex
+	passwords []string
+	prefix    string
+}
+
+// load returns the session's certificate; an error is nginx's "cannot
+// load certificate" and fails the handshake.
+func (dc *dynamicCerts) load(s *rewrite.State) (*tls.Certificate, error) {
+	full := func(name string) string {
+		if filepath.IsAbs(name) {
+			return name
+		}
+		return filepath.Join(dc.prefix, name)
+	}
+	var first *tls.Certificate
+	for _, p := range dc.certs {
+		cert, key := string(p[0].Eval(s, nil)), string(p[1].Eval(s, nil))
+		pair, err := location.LoadCertPair(full(cert), full(key), dc.passwords)
+		if err != nil {
+			return nil, err
+		}
+		if first == nil {
+			first = &pair
+		}
+	}
+	return first, nil
 }
 
 // clientVerify is ssl_verify_client with its CA files: the client's

@@ -80,8 +80,11 @@ func addVariables(rc *rewrite.Compiler) {
 		}
 		return dst
 	}))
-	rc.AddVariable("ssl_server_name", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
-		return append(dst, cs.ServerName...)
+	rc.AddVariable("ssl_server_name", get(func(ss *session, dst []byte) []byte {
+		if ss.tls == nil {
+			return append(dst, ss.sni...) // during the handshake
+		}
+		return append(dst, ss.tls.ConnectionState().ServerName...)
 	}))
 	rc.AddVariable("ssl_session_reused", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
 		if cs.DidResume {

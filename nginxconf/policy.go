@@ -94,6 +94,7 @@ var served = setOf(
 	"proxy_ssl_verify", "proxy_ssl_trusted_certificate", "proxy_ssl_verify_depth", "proxy_ssl_name",
 	"proxy_ssl_server_name", "proxy_ssl_protocols", "proxy_ssl_ciphers", "proxy_ssl_certificate",
 	"proxy_ssl_certificate_key", "proxy_ssl_password_file", "proxy_ssl_crl", "proxy_ssl_session_reuse",
+	"proxy_ssl_conf_command",
 	// fastcgi
 	"fastcgi_pass", "fastcgi_param", "fastcgi_index", "fastcgi_split_path_info",
 	"fastcgi_pass_request_headers", "fastcgi_pass_request_body", "fastcgi_hide_header",
@@ -112,6 +113,7 @@ var served = setOf(
 	"uwsgi_ssl_verify", "uwsgi_ssl_trusted_certificate", "uwsgi_ssl_verify_depth", "uwsgi_ssl_name",
 	"uwsgi_ssl_server_name", "uwsgi_ssl_protocols", "uwsgi_ssl_ciphers", "uwsgi_ssl_certificate",
 	"uwsgi_ssl_certificate_key", "uwsgi_ssl_password_file", "uwsgi_ssl_crl", "uwsgi_ssl_session_reuse",
+	"uwsgi_ssl_conf_command",
 	"uwsgi_pass", "uwsgi_param", "uwsgi_modifier1", "uwsgi_modifier2",
 	"uwsgi_pass_request_headers", "uwsgi_pass_request_body",
 	"uwsgi_hide_header", "uwsgi_pass_header", "uwsgi_ignore_headers", "uwsgi_intercept_errors",
@@ -135,7 +137,7 @@ var served = setOf(
 	"grpc_connect_timeout", "grpc_send_timeout", "grpc_read_timeout", "grpc_buffer_size",
 	"grpc_ssl_verify", "grpc_ssl_server_name", "grpc_ssl_verify_depth", "grpc_ssl_name", "grpc_ssl_ciphers",
 	"grpc_ssl_protocols", "grpc_ssl_session_reuse", "grpc_ssl_password_file", "grpc_ssl_certificate",
-	"grpc_ssl_certificate_key", "grpc_ssl_trusted_certificate", "grpc_ssl_crl",
+	"grpc_ssl_certificate_key", "grpc_ssl_trusted_certificate", "grpc_ssl_crl", "grpc_ssl_conf_command",
 	// memcached (upstream/memcached.go)
 	"memcached_pass", "memcached_gzip_flag", "memcached_next_upstream", "memcached_next_upstream_tries",
 	"memcached_next_upstream_timeout", "memcached_buffer_size", "memcached_connect_timeout",

@@ -120,6 +120,9 @@ func compileTLS(module string, blocks [][]*nginxconf.Directive, confPrefix strin
 			}
 			bt.keyDir, bt.passwords, bt.confPrefix = key, passwords, confPrefix
 			bt.configs = map[tlsKey]*tls.Config{}
+			if err := bt.confCommands(blocks, full, passwords); err != nil {
+				return nil, err
+			}
 			return bt, bt.finishVerify(blocks, full)
 		}
 		cert, err := loadClientCert(key, full(d.Args[0]), full(key.Args[0]), passwords)
@@ -129,7 +132,67 @@ func compileTLS(module string, blocks [][]*nginxconf.Directive, confPrefix strin
 		bt.base.Certificates = []tls.Certificate{cert}
 	}
 	bt.configs = map[tlsKey]*tls.Config{}
+	if err := bt.confCommands(blocks, full, passwords); err != nil {
+		return nil, err
+	}
 	return bt, bt.finishVerify(blocks, full)
+}
+
+// confCommands applies proxy_ssl_conf_command (uwsgi_, grpc_), the
+// directives of the innermost level that has any, in order, after the
+// other settings as ngx_ssl_conf_commands: Options SessionTicket (with
+// "-" to clear; ServerPreference changes nothing for a client) and
+// Certificate/PrivateKey, the client certificate; any other command is
+// not supported.
+func (bt *backendTLS) confCommands(blocks [][]*nginxconf.Directive, full func(string) string, passwords []string) error {
+	name := bt.module + "_ssl_conf_command"
+	var cmds []*nginxconf.Directive
+	for _, b := range blocks {
+		var level []*nginxconf.Directive
+		for _, d := range b {
+			if d.Name == name && len(d.Args) == 2 {
+				level = append(level, d)
+			}
+		}
+		if len(level) > 0 {
+			cmds = level
+		}
+	}
+	var certPath, keyPath string
+	var certDir *nginxconf.Directive
+	for _, d := range cmds {
+		switch strings.ToLower(d.Args[0]) {
+		case "options":
+			for _, opt := range strings.Split(d.Args[1], ",") {
+				opt = strings.TrimSpace(opt)
+				switch strings.TrimPrefix(opt, "-") {
+				case "SessionTicket":
+					bt.base.SessionTicketsDisabled = strings.HasPrefix(opt, "-")
+				case "ServerPreference":
+				default:
+					return confErr(d, `"%s" option of "%s Options" is not supported by gonginx`, opt, name)
+				}
+			}
+		case "certificate":
+			certPath, certDir = full(d.Args[1]), d
+		case "privatekey":
+			keyPath = full(d.Args[1])
+		default:
+			return confErr(d, `"%s" command of "%s" is not supported by gonginx`, d.Args[0], name)
+		}
+	}
+	if certPath == "" {
+		return nil
+	}
+	if keyPath == "" {
+		keyPath = certPath
+	}
+	cert, err := loadClientCert(certDir, certPath, keyPath, passwords)
+	if err != nil {
+		return err
+	}
+	bt.base.Certificates = []tls.Certificate{cert}
+	return nil
 }
 
 // finishVerify loads what proxy_ssl_verify needs.

@@ -53,6 +53,7 @@ server {
     location /mtls-password/ { proxy_pass https://{{BACKEND}}; proxy_ssl_certificate client.pem; proxy_ssl_certificate_key client-enc.key; proxy_ssl_password_file passwords; }
     location /mtls-var/ { proxy_pass https://{{BACKEND}}; proxy_ssl_certificate $http_x_cert; proxy_ssl_certificate_key $http_x_key; proxy_ssl_password_file passwords; }
     location /tls13/ { proxy_pass https://{{BACKEND}}; proxy_ssl_protocols TLSv1.2 TLSv1.3; }
+    location /conf-cert/ { proxy_pass https://{{BACKEND}}; proxy_ssl_conf_command Certificate client.pem; proxy_ssl_conf_command PrivateKey client.key; }
     location /ciphers/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "ECDHE+AES128:!SHA1:!SHA256"; }
     location /two/ { proxy_pass https://two; proxy_ssl_verify on; proxy_ssl_name backend.test; }
     location /seclevel0/ { proxy_pass https://{{BACKEND}}; proxy_ssl_ciphers "DEFAULT:@SECLEVEL=0"; }
@@ -112,6 +113,7 @@ func TestServeProxySSL(t *testing.T) {
 		sslGet("client certificate from variables, missing", "/mtls-var/x", "X-Cert: nope.pem\r\nX-Key: client.key\r\n"),
 		sslGet("client certificate from variables, key missing", "/mtls-var/x", "X-Cert: client.pem\r\nX-Key: nope.key\r\n"),
 		sslGet("TLS 1.3 allowed", "/tls13/x"),
+		sslGet("client certificate by proxy_ssl_conf_command", "/conf-cert/x"),
 		sslGet("ciphers", "/ciphers/x"),
 		sslGet("no session reuse", "/noreuse/x"),
 		sslGet("no session reuse again", "/noreuse/y"),

@@ -304,7 +304,9 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 		now := time.Now()
 		server := g.pickNext(ss.State, &ps, now)
 		if server < 0 {
-			ss.Log("error", "no live upstreams while connecting to upstream", ss.logContext("", 0, 0))
+			// The balancer names the group itself ($upstream_addr too).
+			ss.State.AddUpstream(rewrite.UpstreamTry{Addr: g.Name, ConnectTime: -1, HeaderTime: -1})
+			ss.Log("error", "no live upstreams while connecting to upstream", ss.logContext(g.Name, 0, 0))
 			return 502
 		}
 		ps.tried |= 1 << uint(server)

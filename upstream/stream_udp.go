@@ -34,7 +34,9 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	var ps pickState
 	server := g.pickNext(ss.State, &ps, time.Now())
 	if server < 0 {
-		ss.Log("error", "no live upstreams while connecting to upstream", ss.logContext("", 0, 0))
+		// The balancer names the group itself ($upstream_addr too).
+		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: g.Name, ConnectTime: -1, HeaderTime: -1})
+		ss.Log("error", "no live upstreams while connecting to upstream", ss.logContext(g.Name, 0, 0))
 		return 502
 	}
 	srv := g.Servers[server]

@@ -163,3 +163,28 @@ func TestGRPCKeepaliveBig(t *testing.T) {
 
 // chunk frames b as one chunk.
 func chunk(b string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(b), b) }
+
+// FuzzGRPCHeaderBlock feeds a backend's header block through the HPACK
+// decoder: no panic, fields within the arena, a dynamic table within its
+// size.
+func FuzzGRPCHeaderBlock(f *testing.F) {
+	f.Add([]byte{0x88, 0x5f, 0x8b, 0x1d, 0x75, 0xd0, 0x62, 0x0d, 0x26, 0x3d, 0x4c, 0x74, 0x41, 0xea, 0xff})
+	f.Add([]byte{0x40, 0x01, 'a', 0x01, 'b', 0xbe, 0x20})
+	f.Add([]byte{0x00, 0x03, 'x', '-', 'y', 0x81, 0xff})
+	f.Fuzz(func(t *testing.T, block []byte) {
+		d := hpackDecoder{maxSize: 4096}
+		g := &grpcStream{}
+		for range 2 {
+			g.fields, g.arena = g.fields[:0], g.arena[:0]
+			if d.decode(block, g) != nil {
+				return
+			}
+			for i := range g.fields {
+				g.field(i)
+			}
+			if d.size > d.maxSize {
+				t.Fatalf("table size %d over %d", d.size, d.maxSize)
+			}
+		}
+	})
+}

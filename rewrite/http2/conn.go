@@ -141,6 +141,8 @@ type Conn struct {
 	pendingID  uint32 // the stream of the HEADERS frame being read
 	timedOutID uint32 // a stream reset because its header block stalled
 	frameBuf   []byte
+	dataBuf    []byte              // a DATA frame's payload being written (wmu)
+	nodes      map[uint32]prioNode // the priority tree (mu)
 	nameBuf    []byte
 
 	wg        sync.WaitGroup // the streams' handlers
@@ -401,11 +403,7 @@ func (c *Conn) handleFrame(f http2.Frame) error {
 	case *http2.RSTStreamFrame:
 		return c.onReset(f)
 	case *http2.PriorityFrame:
-		if f.StreamDep == f.StreamID {
-			c.logInfo("client sent PRIORITY frame with incorrect dependency")
-			c.resetStream(f.StreamID, http2.ErrCodeProtocol)
-		}
-		return nil
+		return c.onPriority(f)
 	case *http2.GoAwayFrame:
 		return nil
 	case *http2.PushPromiseFrame:
@@ -462,10 +460,22 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 	c.fr.WriteSettingsAck()
 	err = c.flushLocked()
 	c.wmu.Unlock()
-	return err
+	if err != nil {
+		return err
+	}
+	// Windows may have grown: what waited goes now, after every
+	// parameter of the frame was applied.
+	return c.schedule(nil)
 }
 
 func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+	if err := c.updateWindow(f); err != nil {
+		return err
+	}
+	return c.schedule(nil)
+}
+
+func (c *Conn) updateWindow(f *http2.WindowUpdateFrame) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f.StreamID == 0 {

@@ -285,3 +285,87 @@ func TestInvalidPreface(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// big answers with 70000 bytes: more than the default windows.
+type big struct{}
+
+func (big) ServeStream(s *Stream) {
+	hc := s.Conn()
+	if _, perr := s.Start(); perr != nil || s.Malformed() {
+		return
+	}
+	body := bytes.Repeat([]byte("b"), 70000)
+	hc.WriteHeader(&http1.Response{Status: 200, ContentLength: int64(len(body)), LastModified: -1})
+	hc.Write(body)
+	hc.Finish()
+}
+
+// Streams waiting for the connection window go out by priority when it
+// opens: the heavier first (nginx's queue order), each stream's data
+// joined into frames across the handler's writes.
+func TestPriorityOrder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		NewConn(nc, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, big{}, nil).Serve()
+	}()
+	c := dialRaw(t, ln.Addr().String())
+	get := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x"}
+	c.headers(1, true, get...)
+	// Stream 1 takes the whole connection window (65535 bytes).
+	got := 0
+	for got < defaultWindow {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok {
+			got += len(d.Data())
+		}
+	}
+	c.headers(3, true, get...)
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := f.(*http2.MetaHeadersFrame); ok && h.StreamID == 3 {
+			break
+		}
+	}
+	c.fr.WritePriority(1, http2.PriorityParam{Weight: 0})
+	c.fr.WritePriority(3, http2.PriorityParam{Weight: 255})
+	c.fr.WriteWindowUpdate(1, 1<<20)
+	c.fr.WriteWindowUpdate(3, 1<<20)
+	c.fr.WriteWindowUpdate(0, 1<<20)
+	var order []uint32
+	for ended := 0; ended < 2; {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok {
+			if len(order) == 0 || order[len(order)-1] != d.StreamID {
+				order = append(order, d.StreamID)
+			}
+			if d.StreamEnded() {
+				ended++
+			}
+		}
+	}
+	if diff := cmp.Diff([]uint32{3, 1}, order); diff != "" {
+		t.Errorf("streams' DATA order (-want +got):\n%s", diff)
+	}
+	c.nc.Close()
+	ln.Close()
+	<-done
+}

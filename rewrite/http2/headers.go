@@ -57,6 +57,13 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 		st := newStream(c, id)
 		st.reqLen = len(f.HeaderBlockFragment())
 		c.mu.Lock()
+		if _, known := c.nodes[id]; f.HasPriority() || !known {
+			dep, weight, excl := uint32(0), 16, false
+			if f.HasPriority() {
+				dep, weight, excl = f.Priority.StreamDep, int(f.Priority.Weight)+1, f.Priority.Exclusive
+			}
+			c.setPriorityLocked(id, dep, weight, excl)
+		}
 		c.streams[id] = st
 		c.processing++
 		c.requests++

@@ -49,7 +49,13 @@ type Stream struct {
 	sendWindow int64
 	sendWake   chan struct{}
 	writeDL    time.Time
-	outClosed  bool // the response's END_STREAM went
+	outClosed  bool   // the response's end is queued (or went, with its head)
+	out        []byte // DATA payload queued: out[outPos:] is not sent yet
+	outPos     int
+	endQueued  bool // END_STREAM follows out
+	endSent    bool
+	trailers   []byte // the closing HEADERS block, encoded
+	nameBuf    []byte
 	rstSent    bool
 	timedOut   bool  // client_body_timeout or send_timeout passed
 	err        error // reset or connection gone: I/O fails with it
@@ -70,7 +76,8 @@ var streams = sync.Pool{New: func() any {
 func newStream(c *Conn, id uint32) *Stream {
 	s := streams.Get().(*Stream)
 	hc, head, buf, rw, sw := s.hc, s.head[:0], s.buf[:0], s.readWake, s.sendWake
-	*s = Stream{c: c, id: id, declared: -1, hc: hc, head: head, buf: buf,
+	out, tr, nb := s.out[:0], s.trailers[:0], s.nameBuf[:0]
+	*s = Stream{c: c, id: id, declared: -1, hc: hc, head: head, buf: buf, out: out, trailers: tr, nameBuf: nb,
 		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, bodyBufferSize),
 		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize, readWake: rw, sendWake: sw}
 	select { // a wake-up left from the last stream
@@ -378,75 +385,6 @@ func waitFor(ch chan struct{}, deadline time.Time) bool {
 	}
 }
 
-// Write sends body bytes as DATA frames of at most http2_chunk_size,
-// each when both windows have room.
-func (s *Stream) Write(p []byte) (int, error) {
-	return s.writeData(p, false)
-}
-
-func (s *Stream) writeData(p []byte, end bool) (int, error) {
-	c := s.c
-	written := 0
-	for len(p) > 0 || end {
-		c.mu.Lock()
-		var n int
-		for {
-			if s.err != nil {
-				err := s.err
-				c.mu.Unlock()
-				return written, err
-			}
-			if len(p) == 0 {
-				break
-			}
-			n = min(len(p), s.chunk, c.maxFrame)
-			n = int(min(int64(n), s.sendWindow, c.sendWindow))
-			if n > 0 {
-				break
-			}
-			dl := s.writeDL
-			c.mu.Unlock()
-			// What went out so far must reach the client, or it never
-			// opens the window.
-			c.wmu.Lock()
-			err := c.flushStream(s)
-			c.wmu.Unlock()
-			if err != nil {
-				return written, err
-			}
-			if !waitFor(s.sendWake, dl) {
-				c.mu.Lock()
-				s.timedOut = true
-				c.mu.Unlock()
-				return written, os.ErrDeadlineExceeded
-			}
-			c.mu.Lock()
-		}
-		s.sendWindow -= int64(n)
-		c.sendWindow -= int64(n)
-		last := end && n == len(p)
-		if last {
-			s.outClosed = true
-		}
-		c.mu.Unlock()
-		c.wmu.Lock()
-		err := c.fr.WriteData(s.id, last, p[:n])
-		if err == nil && (last || n == len(p)) {
-			err = c.flushStream(s)
-		}
-		c.wmu.Unlock()
-		if err != nil {
-			return written, err
-		}
-		written += n
-		p = p[n:]
-		if last {
-			break
-		}
-	}
-	return written, nil
-}
-
 // flushStream writes what is buffered under the stream's send_timeout
 // (c.wmu held).
 func (c *Conn) flushStream(s *Stream) error {
@@ -483,34 +421,6 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 		err = c.flushStream(s)
 	}
 	return n, err
-}
-
-// End is the Wire's: last as DATA with END_STREAM, or trailers as the
-// closing HEADERS.
-func (s *Stream) End(last, trailers []byte) (int, error) {
-	c := s.c
-	if len(trailers) == 0 {
-		return s.writeData(last, true)
-	}
-	n, err := s.writeData(last, false)
-	if err != nil {
-		return n, err
-	}
-	c.mu.Lock()
-	err = s.err
-	s.outClosed = err == nil
-	c.mu.Unlock()
-	if err != nil {
-		return n, err
-	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.frameBuf = appendHeaderLines(c.frameBuf[:0], trailers, &c.nameBuf)
-	m, err := c.writeBlock(s.id, c.frameBuf, true)
-	if err == nil {
-		err = c.flushStream(s)
-	}
-	return n + m, err
 }
 
 // writeBlock sends a header block as HEADERS and CONTINUATION frames of

@@ -1,0 +1,286 @@
+package http2
+
+import (
+	"os"
+
+	"golang.org/x/net/http2"
+)
+
+// Output scheduling, as nginx's queue of frames: a stream's DATA waits in
+// its queue (out) and goes out, a frame at a time, when both windows have
+// room, the streams nearer the root of the priority tree first and, at
+// one depth, the heavier first (ngx_http_v2_queue_frame). A frame may
+// join what the handler wrote in several pieces, as nginx's buffers do.
+
+// maxQueued is how much a stream's handler may have queued before its
+// writes wait for the client.
+const maxQueued = 80 << 10
+
+// prioNode is a stream's place in the priority tree (RFC 7540 5.3),
+// kept for streams not yet opened or already closed too.
+type prioNode struct {
+	parent uint32
+	weight int // 1..256
+}
+
+// setPriority puts id under dep with weight (c.mu held): exclusive makes
+// it the only child, the others becoming its own; a dependency on its own
+// descendant first moves that descendant up, as RFC 7540 5.3.3 says.
+func (c *Conn) setPriorityLocked(id, dep uint32, weight int, exclusive bool) {
+	if c.nodes == nil {
+		c.nodes = make(map[uint32]prioNode)
+	}
+	n, ok := c.nodes[id]
+	if !ok {
+		c.pruneNodesLocked()
+	}
+	if dep != 0 && c.descendantLocked(dep, id) {
+		if d, ok := c.nodes[dep]; ok {
+			d.parent = n.parent
+			c.nodes[dep] = d
+		}
+	}
+	if exclusive {
+		for cid, cn := range c.nodes {
+			if cn.parent == dep && cid != id {
+				cn.parent = id
+				c.nodes[cid] = cn
+			}
+		}
+	}
+	c.nodes[id] = prioNode{parent: dep, weight: weight}
+}
+
+// descendantLocked reports whether a is below b in the tree.
+func (c *Conn) descendantLocked(a, b uint32) bool {
+	for i := 0; a != 0 && i < 1000; i++ {
+		n, ok := c.nodes[a]
+		if !ok {
+			return false
+		}
+		if n.parent == b {
+			return true
+		}
+		a = n.parent
+	}
+	return false
+}
+
+// pruneNodesLocked forgets closed streams' nodes beyond a bound, as
+// nginx recycles closed nodes.
+func (c *Conn) pruneNodesLocked() {
+	limit := 4*c.cfg.MaxConcurrentStreams + 16
+	if len(c.nodes) <= limit {
+		return
+	}
+	for id := range c.nodes {
+		if c.streams[id] == nil {
+			delete(c.nodes, id)
+			if len(c.nodes) <= limit/2 {
+				return
+			}
+		}
+	}
+}
+
+// rankLocked is a stream's depth and relative weight (nginx's rank and
+// rel_weight).
+func (c *Conn) rankLocked(id uint32) (int, float64) {
+	var chain [64]int // weights, from the stream up
+	k := 0
+	for a := id; a != 0 && k < len(chain); {
+		n, ok := c.nodes[a]
+		if !ok {
+			break
+		}
+		chain[k] = n.weight
+		k++
+		a = n.parent
+	}
+	rel := 1.0
+	for i := k - 1; i >= 0; i-- {
+		rel = rel / 256 * float64(chain[i])
+	}
+	if k == 0 {
+		rel = 16.0 / 256
+		k = 1
+	}
+	return k, rel
+}
+
+// writeData queues body bytes (and, with end, the stream's end) and sends
+// what the windows let go; it waits while more than maxQueued is queued.
+func (s *Stream) writeData(p []byte, end bool) (int, error) {
+	c := s.c
+	c.mu.Lock()
+	for s.queued() > 0 && s.queued()+len(p) > maxQueued && s.err == nil {
+		dl := s.writeDL
+		c.mu.Unlock()
+		if err := c.schedule(s); err != nil {
+			return 0, err
+		}
+		c.mu.Lock()
+		if s.queued() == 0 || s.queued()+len(p) <= maxQueued || s.err != nil {
+			break
+		}
+		c.mu.Unlock()
+		if !waitFor(s.sendWake, dl) {
+			c.mu.Lock()
+			s.timedOut = true
+			c.mu.Unlock()
+			return 0, os.ErrDeadlineExceeded
+		}
+		c.mu.Lock()
+	}
+	if s.err != nil {
+		err := s.err
+		c.mu.Unlock()
+		return 0, err
+	}
+	if s.outPos > 0 {
+		n := copy(s.out, s.out[s.outPos:])
+		s.out, s.outPos = s.out[:n], 0
+	}
+	s.out = append(s.out, p...)
+	if end {
+		s.endQueued, s.outClosed = true, true
+	}
+	c.mu.Unlock()
+	if err := c.schedule(s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// queued is how much DATA payload waits (c.mu held).
+func (s *Stream) queued() int { return len(s.out) - s.outPos }
+
+// Write is net.Conn's: body bytes for the stream's DATA.
+func (s *Stream) Write(p []byte) (int, error) { return s.writeData(p, false) }
+
+// End is the Wire's: last and the stream's end (END_STREAM on the last
+// DATA frame, or trailers as the closing HEADERS) are queued, and End
+// waits until they went, so the stream can be reused.
+func (s *Stream) End(last, trailers []byte) (int, error) {
+	c := s.c
+	if len(trailers) > 0 {
+		c.mu.Lock()
+		s.trailers = appendHeaderLines(s.trailers[:0], trailers, &s.nameBuf)
+		c.mu.Unlock()
+	}
+	n, err := s.writeData(last, true)
+	if err != nil {
+		return n, err
+	}
+	for {
+		c.mu.Lock()
+		done, err, dl := s.endSent, s.err, s.writeDL
+		c.mu.Unlock()
+		if done || err != nil {
+			return n + len(trailers), err
+		}
+		if !waitFor(s.sendWake, dl) {
+			c.mu.Lock()
+			s.timedOut = true
+			c.mu.Unlock()
+			return n, os.ErrDeadlineExceeded
+		}
+		if err := c.schedule(s); err != nil {
+			return n, err
+		}
+	}
+}
+
+// schedule sends queued frames while the windows allow, the most urgent
+// stream first; s, when not nil, is the stream whose send_timeout bounds
+// the writes.
+func (c *Conn) schedule(s *Stream) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	wrote := false
+	for {
+		c.mu.Lock()
+		st := c.pickLocked()
+		if st == nil {
+			c.mu.Unlock()
+			break
+		}
+		id := st.id
+		var err error
+		if st.queued() == 0 {
+			// The end: trailers, or an empty DATA frame.
+			st.endSent = true
+			if len(st.trailers) > 0 {
+				c.frameBuf = append(c.frameBuf[:0], st.trailers...)
+				c.mu.Unlock()
+				_, err = c.writeBlock(id, c.frameBuf, true)
+			} else {
+				c.mu.Unlock()
+				err = c.fr.WriteData(id, true, nil)
+			}
+		} else {
+			n := min(st.queued(), st.chunk, c.maxFrame)
+			n = int(min(int64(n), st.sendWindow, c.sendWindow))
+			st.sendWindow -= int64(n)
+			c.sendWindow -= int64(n)
+			c.dataBuf = append(c.dataBuf[:0], st.out[st.outPos:st.outPos+n]...)
+			st.outPos += n
+			if st.outPos == len(st.out) {
+				st.out, st.outPos = st.out[:0], 0
+			}
+			last := st.queued() == 0 && st.endQueued && len(st.trailers) == 0
+			if last {
+				st.endSent = true
+			}
+			c.mu.Unlock()
+			err = c.fr.WriteData(id, last, c.dataBuf)
+		}
+		wake(st.sendWake)
+		wrote = true
+		if err != nil {
+			return err
+		}
+	}
+	if !wrote {
+		return nil
+	}
+	if s != nil {
+		return c.flushStream(s)
+	}
+	return c.flushLocked()
+}
+
+// pickLocked is the stream whose next frame goes first: one with queued
+// data and room in both windows, or an end to send; nearest the root,
+// then heaviest, then the oldest.
+func (c *Conn) pickLocked() *Stream {
+	var best *Stream
+	bestRank, bestRel := 0, 0.0
+	for _, st := range c.streams {
+		if st.err != nil || st.endSent {
+			continue
+		}
+		ready := st.queued() > 0 && st.sendWindow > 0 && c.sendWindow > 0 ||
+			st.queued() == 0 && st.endQueued
+		if !ready {
+			continue
+		}
+		rank, rel := c.rankLocked(st.id)
+		if best == nil || rank < bestRank || rank == bestRank && (rel > bestRel || rel == bestRel && st.id < best.id) {
+			best, bestRank, bestRel = st, rank, rel
+		}
+	}
+	return best
+}
+
+// onPriority takes a PRIORITY frame.
+func (c *Conn) onPriority(f *http2.PriorityFrame) error {
+	if f.StreamDep == f.StreamID {
+		c.logInfo("client sent PRIORITY frame with incorrect dependency")
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.mu.Lock()
+	c.setPriorityLocked(f.StreamID, f.StreamDep, int(f.Weight)+1, f.Exclusive)
+	c.mu.Unlock()
+	return c.schedule(nil)
+}

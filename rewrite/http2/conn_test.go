@@ -286,86 +286,47 @@ func TestInvalidPreface(t *testing.T) {
 	}
 }
 
-// big answers with 70000 bytes: more than the default windows.
-type big struct{}
-
-func (big) ServeStream(s *Stream) {
-	hc := s.Conn()
-	if _, perr := s.Start(); perr != nil || s.Malformed() {
-		return
+// The next frame is the queued stream's nearest the root, then the
+// heaviest, then the oldest (nginx's queue order), as PRIORITY frames and
+// HEADERS priorities shape the tree.
+func TestPickOrder(t *testing.T) {
+	type prio struct {
+		id, dep uint32
+		weight  int
+		excl    bool
 	}
-	body := bytes.Repeat([]byte("b"), 70000)
-	hc.WriteHeader(&http1.Response{Status: 200, ContentLength: int64(len(body)), LastModified: -1})
-	hc.Write(body)
-	hc.Finish()
-}
-
-// Streams waiting for the connection window go out by priority when it
-// opens: the heavier first (nginx's queue order), each stream's data
-// joined into frames across the handler's writes.
-func TestPriorityOrder(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		prios  []prio
+		queued []uint32
+		want   []uint32
+	}{
+		{"default weights: oldest first", nil, []uint32{3, 1, 5}, []uint32{1, 3, 5}},
+		{"heavier first", []prio{{1, 0, 1, false}, {3, 0, 256, false}}, []uint32{1, 3}, []uint32{3, 1}},
+		{"parent before child", []prio{{1, 3, 256, false}, {3, 0, 1, false}}, []uint32{1, 3}, []uint32{3, 1}},
+		{"exclusive adopts siblings", []prio{{1, 0, 16, false}, {3, 0, 16, false}, {5, 0, 16, true}}, []uint32{1, 3, 5}, []uint32{5, 1, 3}},
+		{"dependency on a descendant moves it up", []prio{{3, 1, 16, false}, {1, 3, 16, false}}, []uint32{1, 3}, []uint32{3, 1}},
 	}
-	defer ln.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		NewConn(nc, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, big{}, nil).Serve()
-	}()
-	c := dialRaw(t, ln.Addr().String())
-	get := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x"}
-	c.headers(1, true, get...)
-	// Stream 1 takes the whole connection window (65535 bytes).
-	got := 0
-	for got < defaultWindow {
-		f, err := c.fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d, ok := f.(*http2.DataFrame); ok {
-			got += len(d.Data())
-		}
-	}
-	c.headers(3, true, get...)
-	for {
-		f, err := c.fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h, ok := f.(*http2.MetaHeadersFrame); ok && h.StreamID == 3 {
-			break
-		}
-	}
-	c.fr.WritePriority(1, http2.PriorityParam{Weight: 0})
-	c.fr.WritePriority(3, http2.PriorityParam{Weight: 255})
-	c.fr.WriteWindowUpdate(1, 1<<20)
-	c.fr.WriteWindowUpdate(3, 1<<20)
-	c.fr.WriteWindowUpdate(0, 1<<20)
-	var order []uint32
-	for ended := 0; ended < 2; {
-		f, err := c.fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d, ok := f.(*http2.DataFrame); ok {
-			if len(order) == 0 || order[len(order)-1] != d.StreamID {
-				order = append(order, d.StreamID)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Conn{streams: map[uint32]*Stream{}, sendWindow: 1 << 20, cfg: Config{MaxConcurrentStreams: 128}}
+			for _, p := range tt.prios {
+				c.setPriorityLocked(p.id, p.dep, p.weight, p.excl)
 			}
-			if d.StreamEnded() {
-				ended++
+			for _, id := range tt.queued {
+				if _, ok := c.nodes[id]; !ok {
+					c.setPriorityLocked(id, 0, 16, false)
+				}
+				c.streams[id] = &Stream{id: id, out: []byte("x"), sendWindow: 1 << 20}
 			}
-		}
+			var got []uint32
+			for st := c.pickLocked(); st != nil; st = c.pickLocked() {
+				got = append(got, st.id)
+				st.endSent = true
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
-	if diff := cmp.Diff([]uint32{3, 1}, order); diff != "" {
-		t.Errorf("streams' DATA order (-want +got):\n%s", diff)
-	}
-	c.nc.Close()
-	ln.Close()
-	<-done
 }

@@ -44,10 +44,6 @@ server {
     location /missing {
         root .;
     }
-    location = /logs/h2.log {
-        root .;
-        access_log off;
-    }
 }
 `
 
@@ -75,7 +71,6 @@ func http2Requests() []harness.Request {
 		{Name: "upper-case field name", H2: true, Send: []string{base + ":authority: x\r\nX-Foo: 1\r\n\r\n", get("/after")}},
 		{Name: "invalid method", H2: true, Send: []string{":method: get\r\n:scheme: http\r\n:path: /\r\n:authority: x\r\n\r\n"}},
 		{Name: "authority and host", H2: true, Send: []string{base + ":authority: x\r\nhost: y\r\n\r\n"}},
-		{Name: "log", H2: true, Send: []string{get("/logs/h2.log")}},
 	}
 }
 
@@ -86,11 +81,12 @@ func TestServeHTTP2(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
 	c := harness.Case{
-		Name:     "http2 cleartext",
-		Config:   strings.NewReplacer("LISTEN", "http2", "SSL", "").Replace(http2Config),
-		Files:    serveArticleFiles,
-		Content:  map[string]string{"logs/.keep": ""},
-		Requests: append(http2Requests(), harness.Request{Name: "http/1 on an http2 port", Send: []string{"GET / HTTP/1.1\r\nHost: x\r\n\r\n"}}),
+		Name:           "http2 cleartext",
+		Config:         strings.NewReplacer("LISTEN", "http2", "SSL", "").Replace(http2Config),
+		Files:          serveArticleFiles,
+		Content:        map[string]string{"logs/.keep": ""},
+		AccessLogFiles: []string{"logs/h2.log"},
+		Requests:       append(http2Requests(), harness.Request{Name: "http/1 on an http2 port", Send: []string{"GET / HTTP/1.1\r\nHost: x\r\n\r\n"}}),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
@@ -105,13 +101,14 @@ func TestServeHTTP2TLS(t *testing.T) {
 	h1.ALPN = []string{"http/1.1"}
 	h1.ShowTLS = true
 	c := harness.Case{
-		Name:     "http2 tls",
-		Config:   strings.NewReplacer("LISTEN", "ssl http2", "SSL", "ssl_certificate {{CERT}}; ssl_certificate_key {{KEY}};").Replace(http2Config),
-		Files:    serveArticleFiles,
-		Content:  map[string]string{"logs/.keep": ""},
-		TLS:      true,
-		SNI:      serveHost,
-		Requests: append(reqs[:len(reqs)-1:len(reqs)-1], h1, reqs[len(reqs)-1]),
+		Name:           "http2 tls",
+		Config:         strings.NewReplacer("LISTEN", "ssl http2", "SSL", "ssl_certificate {{CERT}}; ssl_certificate_key {{KEY}};").Replace(http2Config),
+		Files:          serveArticleFiles,
+		Content:        map[string]string{"logs/.keep": ""},
+		TLS:            true,
+		SNI:            serveHost,
+		AccessLogFiles: []string{"logs/h2.log"},
+		Requests:       append(reqs, h1),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

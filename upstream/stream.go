@@ -341,9 +341,33 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 
 // dial connects to srv as nginx's ngx_event_connect_peer, with proxy_bind.
 func (p *StreamProxy) dial(ss *StreamSession, srv *Server) (net.Conn, error) {
+	network := srv.Network
+	if ss.UDP {
+		network = "udp"
+		if srv.Network == "unix" {
+			network = "unixgram"
+		}
+	}
 	d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
 	if p.keepalive {
+		// proxy_socket_keepalive: SO_KEEPALIVE with the system's timers.
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
 		d.KeepAlive = 0
+	}
+	if p.transparent {
+		// proxy_bind ... transparent: a non-local source address.
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_IP, syscall.IP_TRANSPARENT, 1)
+			}); err != nil {
+				return err
+			}
+			if serr != nil {
+				return fmt.Errorf("setsockopt(IP_TRANSPARENT) failed (%s)", nginxconf.ErrnoText(serr))
+			}
+			return nil
+		}
 	}
 	if p.bind != nil {
 		a := string(p.bind.Eval(ss.State, nil))
@@ -352,12 +376,15 @@ func (p *StreamProxy) dial(ss *StreamSession, srv *Server) (net.Conn, error) {
 			if err != nil {
 				return nil, fmt.Errorf("invalid local address \"%s\"", a)
 			}
-			if srv.Network == "tcp" {
+			switch network {
+			case "tcp":
 				d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+			case "udp":
+				d.LocalAddr = &net.UDPAddr{IP: ip.AsSlice()}
 			}
 		}
 	}
-	nc, err := d.Dial(srv.Network, srv.Addr)
+	nc, err := d.Dial(network, srv.Addr)
 	if err != nil {
 		if isTimeout(err) {
 			return nil, errors.New("upstream timed out (110: Connection timed out) while connecting to upstream")

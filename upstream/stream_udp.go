@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"net"
 	"strconv"
 	"time"
 
@@ -42,18 +41,14 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	srv := g.Servers[server]
 	ss.Upstream = srv.Name
 	start := time.Now()
-	network := "udp"
-	if srv.Network == "unix" {
-		network = "unixgram"
-	}
 	if ss.CountConn != nil {
 		ss.CountConn()
 	}
-	nc, err := net.Dial(network, srv.Addr)
+	nc, err := p.dial(ss, srv)
 	if err != nil {
 		g.done(server, true, time.Now())
 		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(start), ConnectTime: -1, HeaderTime: -1})
-		ss.Log("error", "connect() failed ("+errnoText(err)+") while connecting to upstream", ss.logContext(srv.Name, 0, 0))
+		ss.Log("error", err.Error(), ss.logContext(srv.Name, 0, 0))
 		return 502
 	}
 	ss.Note("info", "udp proxy "+localName(nc)+" connected to "+srv.Name)

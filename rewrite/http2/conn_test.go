@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -329,4 +330,47 @@ func TestPickOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A graceful stop (a reload's old worker) says GOAWAY NO_ERROR naming the
+// last stream taken, then closes once no stream runs.
+func TestShutdownGoAway(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan *Conn, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c := NewConn(nc, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
+		conns <- c
+		c.Serve()
+	}()
+	c := dialRaw(t, ln.Addr().String())
+	c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+	if got := c.result(1); got != "status 200" {
+		t.Fatalf("first stream: %s", got)
+	}
+	(<-conns).Shutdown()
+	var got []string
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			got = append(got, "closed")
+			break
+		}
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			got = append(got, fmt.Sprintf("GOAWAY %v last=%d", ga.ErrCode, ga.LastStreamID))
+		}
+	}
+	if diff := cmp.Diff([]string{"GOAWAY NO_ERROR last=1", "closed"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	<-done
 }

@@ -20,6 +20,21 @@
 // goroutine per stream while the stream's request runs, is package
 // location's exchange.
 //
+// Output (sched.go) is nginx's frame queue: a stream's DATA waits in its
+// queue and goes a frame at a time when both windows have room, by the
+// priority tree's order (depth, then weight). Streams are pooled with
+// their Conn and buffers; an idle connection holds its reader goroutine
+// and no stream.
+//
+// Limits against abuse: at most http2_max_concurrent_streams handlers
+// run (a stream the client resets still counts until its handler
+// returns, which bounds a rapid reset), a header list within
+// large_client_header_buffers (each field within one buffer, so an HPACK
+// bomb ends in ENHANCE_YOUR_CALM), a header block that stalls is reset
+// after client_header_timeout, flow-control violations end the stream or
+// the connection, and nginx's flood check closes a connection whose bytes
+// are mostly not requests and bodies (PING, SETTINGS, empty frames).
+//
 // Server push is not done (http2_push and http2_push_preload are
 // accepted; a server need not push).
 //

@@ -96,8 +96,19 @@ func (o *ocspChecker) check(chain []*x509.Certificate, connID uint64, client str
 		cert, issuer := chain[i], chain[i+1]
 		status, err := o.status(cert, issuer)
 		if err != nil {
-			o.log.Log("error", "*"+strconv.FormatUint(connID, 10)+" "+err.Error()+
-				" while requesting certificate status, client: "+client)
+			// The OCSP request's own log context (ngx_ssl_ocsp_log_error):
+			// the responder and, once connected, the peer.
+			msg := "*" + strconv.FormatUint(connID, 10) + " " + err.Error()
+			var re *ocspRequestError
+			if errors.As(err, &re) {
+				msg += " while requesting certificate status, responder: " + re.responder
+				if re.peer != "" {
+					msg += ", peer: " + re.peer
+				}
+			} else {
+				msg += " while SSL handshaking, client: " + client
+			}
+			o.log.Log("error", msg)
 			return "certificate status request failed"
 		}
 		switch status {
@@ -110,6 +121,15 @@ func (o *ocspChecker) check(chain []*x509.Certificate, connID uint64, client str
 	}
 	return ""
 }
+
+// ocspRequestError is a failure of the request to a responder, logged
+// with the responder's name and address.
+type ocspRequestError struct {
+	err             error
+	responder, peer string
+}
+
+func (e *ocspRequestError) Error() string { return e.err.Error() }
 
 // status is one certificate's status: from the cache, else from the
 // responder (then cached), as ngx_ssl_ocsp_validate_next.
@@ -170,6 +190,18 @@ func (o *ocspChecker) request(cert, issuer *x509.Certificate) (status int, valid
 		return 0, time.Time{}, err
 	}
 	host, port := u.Hostname(), u.Port()
+	status, valid, err = o.fetch(u, host, port, req, cert, issuer)
+	return status, valid, err
+}
+
+// fetch resolves the responder, sends the request and checks the answer.
+func (o *ocspChecker) fetch(u *url.URL, host, port string, req []byte, cert, issuer *x509.Certificate) (status int, valid time.Time, err error) {
+	peer := ""
+	defer func() {
+		if err != nil {
+			err = &ocspRequestError{err: err, responder: host, peer: peer}
+		}
+	}()
 	if port == "" {
 		port = "80"
 	}
@@ -192,6 +224,7 @@ func (o *ocspChecker) request(cert, issuer *x509.Certificate) (status int, valid
 		}
 		addr = addrs[0].String()
 	}
+	peer = net.JoinHostPort(addr, port)
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"

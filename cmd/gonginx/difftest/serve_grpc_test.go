@@ -187,6 +187,14 @@ server {
     location /down/ {
         grpc_pass 127.0.0.1:1;
     }
+    location /proxy/ {
+        proxy_pass http://127.0.0.1:{{PORT}}/nothing;
+        proxy_intercept_errors on;
+        error_page 404 = @fallback;
+    }
+    location @fallback {
+        grpc_pass ` + addr + `;
+    }
 }
 `}
 	get := func(name, target string) harness.Request {
@@ -214,6 +222,7 @@ server {
 			"GET /kept/b HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET /kept/c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		get("grpc_read_timeout", "/slow/slow"),
 		get("backend down", "/down/x"),
+		serveRaw("a body read for the proxy, sent again to gRPC", "POST /proxy/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 66000\r\nConnection: close\r\n\r\n"+strings.Repeat("Hello", 13200)),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -206,9 +206,12 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 			return true, 500, errors.New(`cache "` + string(x.fval) + `" not found`)
 		}
 	}
-	if cc.key != nil {
+	switch {
+	case cc.key != nil:
 		cr.keyText = cc.key.Eval(s, cr.keyText[:0])
-	} else {
+	case cc.emptyKey:
+		cr.keyText = cr.keyText[:0]
+	default:
 		cr.keyText = p.defaultKey(cr.keyText[:0], r, s, t, x.locPrefix)
 	}
 	cr.main = filecache.Sum(cr.keyText)

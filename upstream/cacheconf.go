@@ -35,6 +35,7 @@ type cacheConf struct {
 	revalid   bool                       // proxy_cache_revalidate
 	convHead  bool                       // proxy_cache_convert_head
 	maxOffset int64                      // proxy_cache_max_range_offset; -1: none
+	emptyKey  bool                       // no *_cache_key for a CGI protocol
 }
 
 // cacheValid is one status (0: any) of proxy_cache_valid and its time.
@@ -132,9 +133,10 @@ func (p *Proxy) compileCache(blocks [][]*nginxconf.Directive, c *rewrite.Compile
 		if cc.key, err = c.Complex(kd.Args[0]); err != nil {
 			return rewrite.At(err, kd)
 		}
-	} else if p.name("") != "proxy" {
-		return confErr(d, `no "%s_cache_key" for "%s"`, p.name(""), d.Name)
 	}
+	// Without *_cache_key, FastCGI, SCGI and uwsgi have an empty key (nginx
+	// -t warns): every response of the location shares one entry.
+	cc.emptyKey = cc.key == nil && p.name("") != "proxy"
 	for _, vd := range innermost(blocks, p.name("_cache_valid")) {
 		t, err := parseTime(vd.Args[len(vd.Args)-1])
 		if err != nil {

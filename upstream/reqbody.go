@@ -186,6 +186,13 @@ func (p *Proxy) readBody(c http1.Stream, x *exchange) (int64, error) {
 			}
 		}
 		if err == io.EOF {
+			if x.bodyFile == nil && p.bodyInFileOnly != 0 {
+				// An empty body still gets its file, as nginx's
+				// ngx_http_write_request_body creates it.
+				if werr := x.writeBodyFile(nil); werr != nil {
+					return total, werr
+				}
+			}
 			return total, nil
 		}
 		if err != nil {

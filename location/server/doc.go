@@ -32,6 +32,11 @@
 // So the server is the part that stands apart; package location imports
 // nothing of it (its in-package tests link it in from link_test.go).
 //
+// The stream{} block's sockets are opened (or taken from the master) here
+// too and handed to package location/stream's Server, which runs their
+// sessions; a reload, a graceful stop and an immediate one reach it with
+// the http side's.
+//
 // Entry points: Start (compile and listen; StartOptions.Hold waits for
 // Serve, so a worker drops privileges first), Server.Reload,
 // Server.Shutdown, Server.Close, ListenSocket (what the master binds).

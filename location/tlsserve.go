@@ -9,11 +9,11 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"net"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -313,41 +313,40 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	return cfg, nil
 }
 
-// sessionStamp marks the creation time gonginx adds to a ticket's session.
-const sessionStamp = "gonginx-created:"
-
 // limitSessions makes ssl_session_timeout the sessions' lifetime, as
-// OpenSSL's SSL_CTX_set_timeout: tickets carry their creation time and
-// an older session is not resumed.
+// OpenSSL's SSL_CTX_set_timeout: a session older than that (counted from
+// the session's creation, which a TLS 1.2 resumption's new ticket keeps)
+// is not resumed.
 func (t *tlsServer) limitSessions(cfg *tls.Config) {
 	timeout := t.ssl.SessionTimeout
-	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		ss.Extra = append(ss.Extra, strconv.AppendInt([]byte(sessionStamp), time.Now().Unix(), 10))
-		return cfg.EncryptTicket(cs, ss)
-	}
 	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
 		ss, err := cfg.DecryptTicket(identity, cs)
 		if ss == nil || err != nil {
 			return nil, nil // not ours or unreadable: a full handshake
 		}
-		created := int64(-1)
-		for _, e := range ss.Extra {
-			if v, ok := strings.CutPrefix(string(e), sessionStamp); ok {
-				created, _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
-		if created < 0 || sessionExpired(created, time.Now().Unix(), timeout) {
+		state, err := ss.Bytes()
+		if err != nil || sessionExpired(sessionCreatedAt(state), time.Now().Unix(), timeout) {
 			return nil, nil
 		}
 		return ss, nil
 	}
 }
 
+// sessionCreatedAt reads created_at of an encoded tls.SessionState
+// (version uint16, type uint8, cipher_suite uint16, created_at uint64),
+// -1 when too short.
+func sessionCreatedAt(state []byte) int64 {
+	if len(state) < 13 {
+		return -1
+	}
+	return int64(binary.BigEndian.Uint64(state[5:13]))
+}
+
 // sessionExpired is OpenSSL's test, in whole seconds: a session expires
 // once more than timeout has passed (so "0" still resumes within the
 // second it was made).
 func sessionExpired(created, now int64, timeout time.Duration) bool {
-	return now > created+int64(timeout/time.Second)
+	return created < 0 || now > created+int64(timeout/time.Second)
 }
 
 // withStaple is the certificate with its OCSP response when the client

@@ -114,7 +114,7 @@ func (t *tlsServer) storeSessions(cfg *tls.Config, cache *sessionCache, info *tl
 		}
 		var id [32]byte
 		rand.Read(id[:])
-		cache.put(string(id[:]), state, time.Now().Unix())
+		cache.put(string(id[:]), state, sessionCreatedAt(state))
 		if info != nil && !info.resumed {
 			info.sessionID, info.sessionIDSet = id, true
 		}

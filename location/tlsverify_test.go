@@ -198,3 +198,14 @@ func TestSessionCache(t *testing.T) {
 		t.Errorf("kept (-want +got):\n%s", diff)
 	}
 }
+
+func TestSessionCreatedAt(t *testing.T) {
+	state := []byte{0x03, 0x03, 1, 0xc0, 0x2f, 0, 0, 0, 0, 0x69, 0x33, 0x8a, 0x40, 1, 'x'}
+	got := []int64{sessionCreatedAt(state), sessionCreatedAt(state[:12])}
+	if diff := cmp.Diff([]int64{0x69338a40, -1}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if !sessionExpired(-1, 0, time.Hour) || sessionExpired(100, 100, 0) || !sessionExpired(100, 101, 0) {
+		t.Error("sessionExpired: a session is kept through the second its timeout ends, never without a time")
+	}
+}

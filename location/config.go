@@ -43,6 +43,9 @@ type Options struct {
 	// UpstreamZones holds the upstream{} zones the master shared; nil
 	// makes each Compile its own.
 	UpstreamZones *upstream.ZoneRegistry
+	// Slots are the process's worker_connections, which backend
+	// connections take; nil: no limit.
+	Slots *upstream.ConnSlots
 	// CompileStream compiles the stream{} block (package location/stream's
 	// Compile); without it a stream{} block is refused when serving.
 	CompileStream func(cfg *nginxconf.Config, rt *Router, opts Options) (StreamConfig, error)
@@ -64,6 +67,9 @@ type Router struct {
 	Unserved []string
 
 	PidFile string // "pid" in the main context ("" when not set)
+	// WorkerConnections is events{}'s worker_connections (512 when not
+	// set).
+	WorkerConnections int
 	// Zones are the limit zones, which a master shares with its workers.
 	Zones       []ZoneSpec
 	ordersFirst bool // limit_conn zones: see OrdersFirst
@@ -376,7 +382,7 @@ func endLine(d *nginxconf.Directive) int {
 // Compile builds a Router from cfg. Errors are *nginxconf.Error with
 // nginx's wording; the first one stops compiling.
 func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
-	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg, ticketSeed: opts.TicketSeed}, rc: rewrite.NewCompiler()}
+	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg, ticketSeed: opts.TicketSeed, WorkerConnections: upstream.DefaultWorkerConnections}, rc: rewrite.NewCompiler()}
 	if c.rt.ticketSeed == nil {
 		c.rt.ticketSeed = make([]byte, 32)
 		rand.Read(c.rt.ticketSeed)
@@ -455,6 +461,14 @@ func (c *compiler) compile() error {
 			if len(d.Args) == 1 {
 				c.rt.PidFile = c.resolve(d.Args[0], c.cfg.Prefix)
 			}
+		case "events":
+			for _, e := range d.Block {
+				if e.Name == "worker_connections" && len(e.Args) == 1 {
+					if n, ok := nginxconf.ParseNumber(e.Args[0]); ok {
+						c.rt.WorkerConnections = int(n)
+					}
+				}
+			}
 		}
 	}
 	if httpBlock == nil {
@@ -479,6 +493,7 @@ func (c *compiler) compile() error {
 	}
 	groups, err := upstream.CompileGroupsVars(httpBlock.Block, c.rc, c.opts.UpstreamZones)
 	if groups != nil {
+		groups.Slots = c.opts.Slots
 		groups.ConfPrefix = c.cfg.ConfPrefix
 		groups.CompileCachePaths(httpBlock.Block, c.cfg.PrefixPath)
 	}

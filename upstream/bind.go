@@ -122,7 +122,7 @@ func (e *bindError) LogLevel() string { return "crit" }
 // instead of moving on to the next server.
 func fatalConnect(err error) bool {
 	switch err.(type) {
-	case serverError, *bindError:
+	case serverError, *bindError, *slotsError:
 		return true
 	}
 	return false

@@ -126,6 +126,9 @@ type Groups struct {
 	// connections; replace it with a server-wide set to keep tunnels
 	// across reloads.
 	Tunnels *Tunnels
+	// Slots are the process's worker_connections, which backend
+	// connections take (nil: no limit).
+	Slots *ConnSlots
 	// ConfPrefix is the directory relative proxy_ssl_* file names are
 	// read from (nginx's conf prefix).
 	ConfPrefix string

@@ -30,6 +30,8 @@ type connLife struct {
 	created  time.Time
 	requests int // requests sent on it, the current one included
 	fd       int // its socket, peeked at before reuse (-1: none)
+	// slots holds the worker_connections slot it takes (nil: none).
+	slots *ConnSlots
 }
 
 // getIdle returns the most recently used idle connection to server, if
@@ -51,10 +53,12 @@ func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) 
 		if now.Sub(ic.since) >= g.KeepaliveTimeout {
 			// The sweep has not run yet: nginx's timer would have closed it.
 			ic.nc.Close()
+			ic.life.release()
 			continue
 		}
 		if idleClosed(ic.life.fd) {
 			ic.nc.Close()
+			ic.life.release()
 			continue
 		}
 		return ic.nc, ic.life
@@ -70,11 +74,12 @@ func (g *Group) putIdle(nc net.Conn, server int, life connLife, now time.Time) {
 	if g.retired || life.requests >= g.KeepaliveRequests || now.Sub(life.created) > g.KeepaliveTime {
 		g.mu.Unlock()
 		nc.Close()
+		life.release()
 		return
 	}
-	var evicted net.Conn
+	var evicted idleConn
 	if len(g.idle) == g.Keepalive {
-		evicted = g.idle[0].nc
+		evicted = g.idle[0]
 		copy(g.idle, g.idle[1:])
 		g.idle[len(g.idle)-1] = idleConn{}
 		g.idle = g.idle[:len(g.idle)-1]
@@ -84,8 +89,9 @@ func (g *Group) putIdle(nc net.Conn, server int, life connLife, now time.Time) {
 		g.armSweep(g.KeepaliveTimeout)
 	}
 	g.mu.Unlock()
-	if evicted != nil {
-		evicted.Close()
+	if evicted.nc != nil {
+		evicted.nc.Close()
+		evicted.life.release()
 	}
 }
 
@@ -107,10 +113,8 @@ func (g *Group) sweepIdle() {
 	for n < len(g.idle) && now.Sub(g.idle[n].since) >= g.KeepaliveTimeout {
 		n++
 	}
-	expired := make([]net.Conn, n)
-	for i := range n {
-		expired[i] = g.idle[i].nc
-	}
+	expired := make([]idleConn, n)
+	copy(expired, g.idle[:n])
 	rest := copy(g.idle, g.idle[n:])
 	clear(g.idle[rest:])
 	g.idle = g.idle[:rest]
@@ -118,8 +122,9 @@ func (g *Group) sweepIdle() {
 		g.armSweep(g.idle[0].since.Add(g.KeepaliveTimeout).Sub(now))
 	}
 	g.mu.Unlock()
-	for _, nc := range expired {
-		nc.Close()
+	for _, ic := range expired {
+		ic.nc.Close()
+		ic.life.release()
 	}
 }
 
@@ -166,5 +171,6 @@ func (g *Group) closeIdle(retire bool) {
 	g.mu.Unlock()
 	for _, ic := range idle {
 		ic.nc.Close()
+		ic.life.release()
 	}
 }

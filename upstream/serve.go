@@ -530,11 +530,19 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		}
 	}
 	srv := g.Servers[server]
+	// ngx_event_connect_peer takes a connection for the socket: none
+	// free ends the request with 500.
+	slots := p.groups.Slots
+	if !slots.Take() {
+		g.done(server, false, now)
+		return nil, server, false, &slotsError{msg: slots.NotEnough()}
+	}
 	d, err := p.dialer(x, srv.Network)
 	if err == nil {
 		nc, err = d.Dial(srv.Network, srv.Addr)
 	}
 	if err != nil {
+		slots.Release()
 		var be *bindError
 		if errors.As(err, &be) {
 			g.done(server, false, now)
@@ -552,11 +560,13 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		tc, err := p.tls.client(nc, g, name, s)
 		if err != nil {
 			nc.Close()
+			slots.Release()
 			g.done(server, false, now)
 			return nil, server, false, err
 		}
 		if err := p.tls.handshake(tc, name, p.ConnectTimeout); err != nil {
 			tc.Close()
+			slots.Release()
 			g.done(server, true, now)
 			return nil, server, false, err
 		}
@@ -565,7 +575,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	if w, ok := p.proto.(connWrapper); ok {
 		nc = w.wrapConn(nc)
 	}
-	x.life = connLife{created: now, fd: connFD(nc)}
+	x.life = connLife{created: now, fd: connFD(nc), slots: slots}
 	return nc, server, false, nil
 }
 
@@ -592,8 +602,11 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		if keep {
 			nc.SetDeadline(time.Time{})
 			g.putIdle(nc, server, x.life, time.Now())
-		} else if !tunneled {
-			nc.Close()
+		} else {
+			if !tunneled { // a tunnel has closed it
+				nc.Close()
+			}
+			x.life.release()
 		}
 	}()
 	r := c.Request()

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // core is what ngx_core_module reads from the main context, with nginx's
@@ -88,3 +91,40 @@ func pidFile(cfg *nginxconf.Config) string {
 
 // isRoot is nginx's geteuid() == 0.
 func isRoot() bool { return os.Geteuid() == 0 }
+
+// workerConnections is events{}'s worker_connections (512 when not set).
+func workerConnections(cfg *nginxconf.Config) int64 {
+	n := int64(upstream.DefaultWorkerConnections)
+	for _, d := range cfg.Tree {
+		if d.Name != "events" {
+			continue
+		}
+		for _, e := range d.Block {
+			if e.Name == "worker_connections" && len(e.Args) == 1 {
+				if v, ok := nginxconf.ParseNumber(e.Args[0]); ok {
+					n = v
+				}
+			}
+		}
+	}
+	return n
+}
+
+// rlimitWarning is ngx_event_module_init's check: worker_connections
+// above the open file limit the workers will have (worker_rlimit_nofile,
+// else this process's soft limit) is a warning, nil otherwise.
+func rlimitWarning(cfg *nginxconf.Config) *nginxconf.Error {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+		return nil
+	}
+	n, set := workerConnections(cfg), coreOf(cfg).rlimitNofile
+	if uint64(n) <= lim.Cur || (set >= 0 && n <= set) {
+		return nil
+	}
+	limit := int64(lim.Cur)
+	if set >= 0 {
+		limit = set
+	}
+	return &nginxconf.Error{Msg: fmt.Sprintf("%d worker_connections exceed open file resource limit: %d", n, limit), Warn: true}
+}

@@ -233,6 +233,8 @@ type loaded struct {
 	// is ok" (checks of ngx_init_cycle that follow the parse, such as the
 	// missing events block); errors of the http{} block come before.
 	afterSyntax bool
+	// limitWarn is worker_connections above the open file limit.
+	limitWarn *nginxconf.Error
 }
 
 func load(f *flags) *loaded {
@@ -268,6 +270,12 @@ func load(f *flags) *loaded {
 	}
 	if err := nginxconf.Check(l.cfg); err != nil {
 		l.err, l.afterSyntax = err, true
+		return l
+	}
+	// ngx_event_module_init's warning comes after the sockets are bound:
+	// -t prints it after "syntax is ok".
+	if l.limitWarn = rlimitWarning(l.cfg); l.limitWarn != nil && !f.test {
+		l.warns = append(l.warns, l.limitWarn)
 	}
 	return l
 }
@@ -345,6 +353,9 @@ func test(f *flags, stdout, stderr io.Writer) int {
 	name := confName(f, cfg)
 	if (err == nil || l.afterSyntax) && !f.quiet {
 		fmt.Fprintf(stderr, "%s: the configuration file %s syntax is ok\n", progName, name)
+	}
+	if err == nil && l.limitWarn != nil {
+		printWarnings(stderr, []*nginxconf.Error{l.limitWarn})
 	}
 	var report []finding
 	if f.format != "" {

@@ -97,7 +97,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	// keys, so a session made by one resumes on another.
 	opts := compileOptions(true)
 	opts.TicketSeed = f.ticketSeed
-	srv, err := server.Start(l.cfg, server.StartOptions{Counters: counters, Compile: opts, Logger: logger,
+	srv, err := server.Start(l.cfg, server.StartOptions{Counters: counters, Compile: opts, Logger: logger, Channel: true,
 		Listeners: listeners, PacketConns: packetConns, InheritedOnly: true, Hold: true})
 	if err != nil {
 		logger.Log("emerg", err.Error())

@@ -1,17 +1,21 @@
 package server
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 func (l *listener) acceptLoop() {
@@ -23,24 +27,39 @@ func (l *listener) acceptLoop() {
 			if errors.Is(err, net.ErrClosed) || l.srv.closing.Load() {
 				return
 			}
-			// Out of descriptors and the like: back off as net/http does.
-			if delay == 0 {
+			// ngx_event_accept: out of descriptors is "crit" and accepting
+			// waits accept_mutex_delay (500ms); other errors back off as
+			// net/http does.
+			level := "alert"
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				level, delay = "crit", 500*time.Millisecond
+			} else if delay == 0 {
 				delay = 5 * time.Millisecond
 			} else if delay *= 2; delay > time.Second {
 				delay = time.Second
 			}
-			l.srv.log.Log("alert", "accept() failed ("+nginxconf.ErrnoText(err)+")")
+			l.srv.log.Log(level, "accept4() failed ("+nginxconf.ErrnoText(err)+")")
 			time.Sleep(delay)
 			continue
 		}
 		delay = 0
+		// ngx_event_accept: without a free connection the socket is
+		// closed at once.
+		if !l.srv.slots.Take() {
+			l.srv.log.Log("alert", l.srv.slots.NotEnough())
+			nc.Close()
+			continue
+		}
 		l.ka.apply(nc)
 		sc := &serverConn{nc: nc}
+		sc.slot.Store(true)
+		l.srv.setReusable(sc, true) // ngx_http_init_connection
 		if l.srv.rt.Load().OrdersFirst() {
 			l.srv.order.add(&sc.order)
 		}
 		if !l.srv.track(sc) {
 			nc.Close()
+			l.srv.releaseSlot(sc)
 			return
 		}
 		// Counted here, before the next accept, as nginx's
@@ -72,7 +91,57 @@ func (s *Server) untrack(sc *serverConn) {
 	s.mu.Lock()
 	delete(s.conns, sc)
 	s.mu.Unlock()
+	s.releaseSlot(sc)
 	s.wg.Done()
+}
+
+// releaseSlot gives back the connection's worker_connections slot unless
+// a drain took it.
+func (s *Server) releaseSlot(sc *serverConn) {
+	if sc.slot.Swap(false) {
+		s.slots.Release()
+	}
+}
+
+// setReusable marks a connection reusable (ngx_reusable_connection):
+// waiting for a request with no byte of it read, or lingering.
+func (s *Server) setReusable(sc *serverConn, on bool) {
+	if !on {
+		sc.reusable.Store(0)
+	} else if sc.reusable.Load() == 0 {
+		sc.reusable.Store(s.reuseSeq.Add(1))
+	}
+}
+
+// drainReusable is ngx_drain_connections, called when few
+// worker_connections are free: it closes the reusable connections that
+// became so first (an eighth of them, 1 to 32), their slots free when it
+// returns.
+func (s *Server) drainReusable() {
+	s.mu.Lock()
+	type candidate struct {
+		sc  *serverConn
+		seq int64
+	}
+	var reusable []candidate // a drain is rare: it may allocate
+	for sc := range s.conns {
+		if seq := sc.reusable.Load(); seq != 0 {
+			reusable = append(reusable, candidate{sc, seq})
+		}
+	}
+	if len(reusable) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	slices.SortFunc(reusable, func(a, b candidate) int { return cmp.Compare(a.seq, b.seq) })
+	for _, c := range reusable[:upstream.DrainCount(len(reusable))] {
+		s.releaseSlot(c.sc)
+		c.sc.nc.Close()
+	}
+	s.mu.Unlock()
+	if s.slots.ShouldWarn(time.Now()) {
+		s.log.Log("warn", s.slots.ReusingMessage())
+	}
 }
 
 func (l *listener) serveConn(sc *serverConn) {
@@ -89,6 +158,8 @@ func (l *listener) serveConn(sc *serverConn) {
 	var tconn *tls.Conn
 	quiet := false
 	defer func() {
+		// Its slot is free before the client can see it closed.
+		l.srv.releaseSlot(sc)
 		if tconn != nil && !quiet {
 			tconn.Close()
 		}
@@ -129,6 +200,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		nc.SetReadDeadline(headerDeadline)
 		var b [1]byte
 		n, err := io.ReadFull(nc, b[:])
+		l.srv.setReusable(sc, false)
 		if n == 0 || err != nil {
 			l.srv.release(rt)
 			return
@@ -156,6 +228,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		nc.SetReadDeadline(time.Time{})
 	}
 	if addr.HTTP2() && !addr.TLS() {
+		l.srv.setReusable(sc, false)
 		l.serveHTTP2(sc, conn, info, rt, addr, connID, accepted, nil)
 		l.srv.release(rt)
 		return
@@ -175,6 +248,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	reading := false
 	c.OnRequestBytes = func() { // once per connection
 		sc.order.started.Store(true)
+		l.srv.setReusable(sc, false)
 		reading = true
 		stats.Reading.Add(1)
 		stats.Requests.Add(1)
@@ -188,6 +262,9 @@ func (l *listener) serveConn(sc *serverConn) {
 		if l.srv.closing.Load() && !first {
 			return
 		}
+		if !first {
+			l.srv.setReusable(sc, true) // ngx_http_set_keepalive
+		}
 		// A connection waits for its next request until bytes arrive
 		// (OnRequestBytes), then reads it.
 		req, err := c.ReadRequest()
@@ -196,6 +273,7 @@ func (l *listener) serveConn(sc *serverConn) {
 			stats.Reading.Add(-1)
 		}
 		sc.idle.Store(false)
+		l.srv.setReusable(sc, false)
 		first = false
 		if err != nil {
 			var perr *http1.Error
@@ -205,6 +283,7 @@ func (l *listener) serveConn(sc *serverConn) {
 				l.srv.useCurrent(x)
 				x.BadRequest(l.sock.Load().AddrFor(localIP), perr)
 				x.AccessLog()
+				l.srv.setReusable(sc, true) // lingering
 				lingeringClose(x, c, sc, conn)
 			case errors.Is(err, http1.ErrRequestTimeout):
 				l.srv.useCurrent(x)
@@ -238,6 +317,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		quiet = status == 499 || status == 408
 		if !c.KeepAlive() || x.ToHTTPS() || status == 444 || status == 499 || status == 408 {
 			if status != 444 && status != 499 && status != 408 { // nginx closes these at once
+				l.srv.setReusable(sc, true) // lingering
 				lingeringClose(x, c, sc, conn)
 			}
 			return

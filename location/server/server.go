@@ -15,6 +15,7 @@ import (
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http2"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // StartOptions configure Start.
@@ -40,6 +41,9 @@ type StartOptions struct {
 	// point into memory its master shares with all workers); nil: the
 	// server's own.
 	Counters *Counters
+	// Channel: a worker's channel to its master takes one of its
+	// worker_connections, as nginx's does.
+	Channel bool
 }
 
 // Counters are what nginx keeps in shared memory for all its workers:
@@ -75,6 +79,10 @@ type Server struct {
 	order    acceptOrder
 	// stream serves the stream{} sockets.
 	stream *stream.Server
+	// slots are worker_connections: listeners, clients and backends
+	// take one each (conn.go, upstream).
+	slots    *upstream.ConnSlots
+	reuseSeq atomic.Int64 // orders connections as they become reusable
 }
 
 type listener struct {
@@ -91,6 +99,12 @@ type serverConn struct {
 	order orderedConn // o is nil when the configuration does not order
 	// h2, for an HTTP/2 connection, is stopped gracefully with GOAWAY.
 	h2 atomic.Pointer[http2.Conn]
+	// slot: it holds one of worker_connections (a drain may take it).
+	slot atomic.Bool
+	// reusable is nginx's reusable connection: waiting for a request
+	// (no byte of it yet) or lingering. Non-zero: the order it became
+	// so, oldest first for ngx_drain_connections.
+	reusable atomic.Int64
 }
 
 // Start compiles cfg and listens on its sockets.
@@ -99,11 +113,18 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 	if opts.Compile.CompileStream == nil {
 		opts.Compile.CompileStream = stream.Compile
 	}
+	s := &Server{}
+	s.slots = upstream.NewConnSlots(upstream.DefaultWorkerConnections, s.drainReusable)
+	opts.Compile.Slots = s.slots
 	rt, err := location.Compile(cfg, opts.Compile)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, listeners: map[string]*listener{}, conns: map[*serverConn]struct{}{}, users: map[*location.Router]int{}, done: make(chan struct{})}
+	s.opts, s.listeners, s.conns = opts, map[string]*listener{}, map[*serverConn]struct{}{}
+	s.users, s.done = map[*location.Router]int{}, make(chan struct{})
+	if opts.Channel {
+		s.slots.Force()
+	}
 	if s.counters = opts.Counters; s.counters == nil {
 		s.counters = &Counters{}
 	}
@@ -212,6 +233,7 @@ func (s *Server) apply(rt *location.Router) error {
 		}
 		return err
 	}
+	s.slots.SetLimit(rt.WorkerConnections)
 	old := s.rt.Load()
 	s.rt.Store(rt)
 	s.routers = append(s.routers, rt)
@@ -228,6 +250,9 @@ func (s *Server) apply(rt *location.Router) error {
 		p.l.sock.Store(p.sock)
 		p.l.tls.Store(p.tc)
 		if p.new {
+			// A listening socket takes a connection in every worker
+			// (ngx_event_process_init).
+			s.slots.Force()
 			s.listeners[p.sock.Listen.Addr] = p.l
 			if s.opts.Hold && s.held != nil {
 				s.held = append(s.held, p.l)
@@ -240,6 +265,7 @@ func (s *Server) apply(rt *location.Router) error {
 	for key, l := range s.listeners {
 		if !keep[key] {
 			l.ln.Close()
+			s.slots.Release()
 			delete(s.listeners, key)
 		}
 	}
@@ -391,6 +417,7 @@ func (s *Server) closeListeners() {
 	defer s.mu.Unlock()
 	for k, l := range s.listeners {
 		l.ln.Close()
+		s.slots.Release()
 		delete(s.listeners, k)
 	}
 }

@@ -1,6 +1,7 @@
 package filecache
 
 import (
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"sync"
@@ -30,8 +31,7 @@ type Zone struct {
 // node is what nginx's keys zone keeps of a key, in this process.
 type node struct {
 	uses     int       // requests for the key (proxy_cache_min_uses)
-	updating bool      // a request is fetching it (lock or expired)
-	lockEnd  time.Time // until when the updating request holds the lock (proxy_cache_lock_age)
+	updating bool      // a request of this process is fetching it (TryUpdate)
 	lastUse  time.Time // for inactive
 	size     int64     // the file's length, 0 when none is known
 	// errStatus is an intercepted error cached (nginx keeps only the
@@ -161,40 +161,64 @@ func (z *Zone) Use(k Key) int {
 	return n.uses
 }
 
+// The mark that a key is being fetched (nginx's node->updating and its
+// lock_time) is a lock file in the cache directory, so every worker sees
+// it: created exclusively, its modification time set to when the lock
+// runs out (proxy_cache_lock_age; an expired entry's update holds it at
+// most updateHold, should its process die).
+
+const updateHold = 10 * time.Minute
+
+func (z *Zone) lockName(k Key) string {
+	var hx [32]byte
+	hex.Encode(hx[:], k[:])
+	return z.Path + "/.lock-" + string(hx[:])
+}
+
 // TryUpdate marks k as being fetched by the caller, for at most lockAge
 // (0: until Done), unless another request is fetching it and its lock has
 // not run out. It reports whether the caller got it.
 func (z *Zone) TryUpdate(k Key, lockAge time.Duration) bool {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	n := z.nodeOf(k)
-	now := time.Now()
-	if n.updating && (n.lockEnd.IsZero() || now.Before(n.lockEnd)) {
-		return false
+	name := z.lockName(k)
+	hold := lockAge
+	if hold <= 0 {
+		hold = updateHold
 	}
-	n.updating = true
-	n.lockEnd = time.Time{}
-	if lockAge > 0 {
-		n.lockEnd = now.Add(lockAge)
+	for try := 0; try < 2; try++ {
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			end := time.Now().Add(hold)
+			os.Chtimes(name, end, end)
+			z.mu.Lock()
+			z.nodeOf(k).updating = true
+			z.mu.Unlock()
+			return true
+		}
+		if !os.IsExist(err) {
+			return true // no lock can be kept: fetch as without one
+		}
+		if fi, err := os.Stat(name); err == nil && time.Now().Before(fi.ModTime()) {
+			return false
+		}
+		os.Remove(name) // run out: taken over
 	}
-	return true
+	return false
 }
 
-// Updating reports whether another request is fetching k (its lock
-// still holds).
+// Updating reports whether a request, in any process, is fetching k (its
+// lock still holds).
 func (z *Zone) Updating(k Key) bool {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	n := z.nodes[k]
-	return n != nil && n.updating && (n.lockEnd.IsZero() || time.Now().Before(n.lockEnd))
+	fi, err := os.Stat(z.lockName(k))
+	return err == nil && time.Now().Before(fi.ModTime())
 }
 
 // Done ends the caller's TryUpdate of k.
 func (z *Zone) Done(k Key) {
+	os.Remove(z.lockName(k))
 	z.mu.Lock()
 	if n := z.nodes[k]; n != nil {
 		n.updating = false
-		n.lockEnd = time.Time{}
 	}
 	z.mu.Unlock()
 }

@@ -432,6 +432,9 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 	t := &tunnel{client: ss.Client, upstream: nc, idle: p.Timeout, bufs: p.bufs,
 		upRate: evalSize(p.uploadRate, ss.State), downRate: evalSize(p.downloadRate, ss.State), halfClose: p.halfClose, start: tryStart, firstByte: -1,
 		trackFirst: true}
+	if _, plain := ss.Client.(*net.TCPConn); plain {
+		t.inline = true
+	}
 	if p.ProxyProtocol && ss.ProxyHeader != nil {
 		t.headerSent = int64(len(ss.ProxyHeader(nil)))
 	}

@@ -105,6 +105,10 @@ type tunnel struct {
 	start            time.Time
 	firstByte        time.Duration
 	headerSent       int64
+	// inline: the caller's goroutine copies from the backend (a stream
+	// session without TLS, whose stack stays small): one goroutine less
+	// per idle session.
+	inline bool
 	// endedBy is the direction whose read ended first: endedClient
 	// (copyToUpstream's) or endedUpstream.
 	endedBy atomic.Int32
@@ -164,7 +168,11 @@ func (t *tunnel) pump() error {
 	// the TLS handshake, stays parked (measured: copying on it makes an
 	// idle tunnel's stacks larger, not smaller).
 	go t.copyToUpstream(errc)
-	go t.copyFromUpstream(errc)
+	if t.inline {
+		t.copyFromUpstream(errc)
+	} else {
+		go t.copyFromUpstream(errc)
+	}
 	first := <-errc
 	if t.halfClose && (first == nil || errors.Is(first, io.EOF)) {
 		// proxy_half_close: the other direction goes on until its EOF.

@@ -125,7 +125,8 @@ func (s *Server) drainReusable() {
 	}
 	var reusable []candidate // a drain is rare: it may allocate
 	for sc := range s.conns {
-		if seq := sc.reusable.Load(); seq != 0 {
+		// One closing has given its slot back already.
+		if seq := sc.reusable.Load(); seq != 0 && sc.slot.Load() {
 			reusable = append(reusable, candidate{sc, seq})
 		}
 	}

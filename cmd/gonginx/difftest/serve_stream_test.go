@@ -168,6 +168,20 @@ stream {
         proxy_pass 127.0.0.1:DOWNPORT;
     }
     server {
+        listen 127.0.0.1:TLSPORT ssl;
+        ssl_certificate DIR/cert.pem;
+        ssl_certificate_key DIR/key.pem;
+        ssl_protocols TLSv1.2;
+        proxy_pass a;
+    }
+    server {
+        listen 127.0.0.1:TLSRETPORT ssl;
+        ssl_certificate DIR/cert.pem;
+        ssl_certificate_key DIR/key.pem;
+        ssl_protocols TLSv1.2;
+        return "$ssl_protocol $ssl_server_name $ssl_session_reused\n";
+    }
+    server {
         listen 127.0.0.1:UDPPORT udp;
         proxy_pass 127.0.0.1:UPORT;
         proxy_responses 1;
@@ -188,6 +202,28 @@ func streamClient(t *testing.T, port int, data []byte) string {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if len(data) > 0 {
 		c.Write(data)
+	}
+	b, _ := io.ReadAll(c)
+	return strconv.Quote(string(b))
+}
+
+// tlsClient is streamClient over TLS with sni.
+func tlsClient(t *testing.T, port int, sni string, data []byte) string {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", "127.0.0.1:"+strconv.Itoa(port),
+		&tls.Config{ServerName: sni, InsecureSkipVerify: true})
+	if err != nil {
+		return "handshake: " + err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if len(data) > 0 {
+		// The echo's answer, then the client closes (a close_notify
+		// right after the data races the answer in both servers).
+		c.Write(data)
+		b := make([]byte, len("A:")+len(data))
+		n, _ := io.ReadFull(c, b)
+		return strconv.Quote(string(b[:n]))
 	}
 	b, _ := io.ReadAll(c)
 	return strconv.Quote(string(b))
@@ -229,7 +265,7 @@ func TestServeStream(t *testing.T) {
 		aPort, bPort, uPort := be.tcp(t, "A"), be.tcp(t, "B"), be.udp(t, "U")
 		dir := procDir(t)
 		conf := streamConf
-		names := []string{"PREPORT", "RETPORT", "DENYPORT", "PPPORT", "NEXTPORT", "BADPORT", "UDPPORT", "DOWNPORT"}
+		names := []string{"PREPORT", "TLSRETPORT", "TLSPORT", "RETPORT", "DENYPORT", "PPPORT", "NEXTPORT", "BADPORT", "UDPPORT", "DOWNPORT"}
 		p := map[string]int{}
 		for _, n := range names {
 			p[n] = freeTCPPort(t)
@@ -238,6 +274,15 @@ func TestServeStream(t *testing.T) {
 			conf = strings.ReplaceAll(conf, n, strconv.Itoa(p[n]))
 		}
 		conf = strings.NewReplacer("APORT", strconv.Itoa(aPort), "BPORT", strconv.Itoa(bPort), "UPORT", strconv.Itoa(uPort)).Replace(conf)
+		for _, f := range []string{"cert.pem", "key.pem"} {
+			b, err := os.ReadFile(filepath.Join(serveAssets(t), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		port := freeTCPPort(t)
 		m := startMaster(t, im, dir, conf, port)
 		var o outcome
@@ -251,6 +296,8 @@ func TestServeStream(t *testing.T) {
 		add("proxy protocol", streamClient(t, p["PPPORT"], []byte("pp")))
 		add("next upstream", streamClient(t, p["NEXTPORT"], []byte("next")))
 		add("bad gateway", streamClient(t, p["BADPORT"], []byte("x")))
+		add("tls proxy", tlsClient(t, p["TLSPORT"], "one.example", []byte("secret")))
+		add("tls return", tlsClient(t, p["TLSRETPORT"], "two.example", nil))
 		uc, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(p["UDPPORT"]))
 		if err != nil {
 			t.Fatal(err)

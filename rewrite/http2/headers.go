@@ -139,7 +139,12 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 	}
 	c.payloadBytes += int64(st.reqLen)
 	c.wg.Add(1)
-	go c.runStream(st)
+	if st.malformed {
+		// Only logged: at once, before the streams after it.
+		c.runStream(st)
+	} else {
+		go c.runStream(st)
+	}
 	return nil
 }
 
@@ -339,6 +344,9 @@ func validPath(p string) bool {
 func (c *Conn) runStream(st *Stream) {
 	defer c.wg.Done()
 	c.h.ServeStream(st)
+	c.wmu.Lock()
+	c.flushLocked() // the end End held back
+	c.wmu.Unlock()
 	c.mu.Lock()
 	rst := !st.rstSent && st.err == nil
 	code := http2.ErrCodeNo

@@ -168,6 +168,12 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 		s.trailers = appendHeaderLines(s.trailers[:0], trailers, &s.nameBuf)
 		c.mu.Unlock()
 	}
+	// The end is flushed once the handler returned (runStream): the
+	// client sees it after the request's log line was written, as nginx
+	// logs before it reads the next frame.
+	c.mu.Lock()
+	s.holdFlush = true
+	c.mu.Unlock()
 	n, err := s.writeData(last, true)
 	if err != nil {
 		return n, err
@@ -245,6 +251,12 @@ func (c *Conn) schedule(s *Stream) error {
 		return nil
 	}
 	if s != nil {
+		c.mu.Lock()
+		hold := s.holdFlush
+		c.mu.Unlock()
+		if hold {
+			return nil
+		}
 		return c.flushStream(s)
 	}
 	return c.flushLocked()

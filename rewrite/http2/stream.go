@@ -54,6 +54,7 @@ type Stream struct {
 	outPos     int
 	endQueued  bool // END_STREAM follows out
 	endSent    bool
+	holdFlush  bool   // the end is queued: the handler's return flushes it
 	trailers   []byte // the closing HEADERS block, encoded
 	nameBuf    []byte
 	rstSent    bool

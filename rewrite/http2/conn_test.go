@@ -374,3 +374,74 @@ func TestShutdownGoAway(t *testing.T) {
 	}
 	<-done
 }
+
+// blocking holds every stream's handler until release closes; running
+// counts the handlers at work.
+type blocking struct {
+	running chan struct{}
+	release chan struct{}
+}
+
+func (b blocking) ServeStream(s *Stream) {
+	b.running <- struct{}{}
+	<-b.release
+}
+
+// Rapid reset: streams the client opens and resets at once still count
+// against http2_max_concurrent_streams until their handlers return, so
+// the streams past the limit are refused and no more handlers run.
+func TestRapidResetBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	h := blocking{running: make(chan struct{}, 100), release: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		NewConn(nc, Config{IdleTimeout: time.Minute, MaxConcurrentStreams: 4}, &http1.ConnInfo{HTTP2: "h2c"}, h, nil).Serve()
+	}()
+	c := dialRaw(t, ln.Addr().String())
+	// The preface's SETTINGS must be acknowledged first, or every stream
+	// is refused as nginx refuses data before it.
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+			c.fr.WriteSettingsAck()
+			break
+		}
+	}
+	const n = 20
+	for i := 0; i < n; i++ {
+		id := uint32(2*i + 1)
+		c.headers(id, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+		c.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+	}
+	refused := 0
+	for refused < n-4 {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, ok := f.(*http2.RSTStreamFrame); ok && r.ErrCode == http2.ErrCodeRefusedStream {
+			refused++
+		}
+	}
+	for i := 0; i < 4; i++ {
+		<-h.running // the four admitted streams' handlers
+	}
+	if got := len(h.running); got != 0 {
+		t.Errorf("%d handlers past http2_max_concurrent_streams ran", got)
+	}
+	close(h.release)
+	c.nc.Close()
+	<-done
+}

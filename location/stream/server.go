@@ -27,6 +27,7 @@ type Server struct {
 	tunnels   *upstream.Tunnels
 	conns     map[net.Conn]struct{} // sessions not yet proxying
 	closing   atomic.Bool
+	order     limitOrder // limit_conn checks in accept order
 }
 
 // listener is one stream socket.

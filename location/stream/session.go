@@ -49,6 +49,8 @@ type session struct {
 	sni string
 	// clientVerify is $ssl_client_verify ("" without ssl_verify_client).
 	clientVerify string
+	// orderSeq is the session's place for limit_conn (0: none).
+	orderSeq uint64
 	// peerAddr and peerPort are the connection's own ($realip_remote_*).
 	peerAddr, peerPort string
 }
@@ -60,6 +62,10 @@ func (l *listener) serveConn(nc net.Conn) {
 	cfg := s.cfg.Load()
 	ss := &session{srv: s, cfg: cfg, sock: sock, conn: nc, start: time.Now(), id: s.connID()}
 	ss.init(nc.LocalAddr(), nc.RemoteAddr())
+	if len(ss.server.limits) > 0 {
+		ss.orderSeq = s.order.add()
+		defer s.order.done(ss.orderSeq)
+	}
 	s.track(nc, true)
 	status := ss.run()
 	s.track(nc, false)
@@ -296,6 +302,10 @@ func (ss *session) limitConn() int {
 	srv := ss.server
 	if len(srv.limits) == 0 {
 		return 0
+	}
+	if ss.orderSeq > 0 {
+		ss.srv.order.wait(ss.orderSeq)
+		defer ss.srv.order.done(ss.orderSeq)
 	}
 	var key []byte
 	for _, l := range srv.limits {

@@ -747,6 +747,9 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// (ngx_http_upstream_copy_allow_ranges).
 	if x.cr != nil {
 		x.cr.expect = f.length
+		if f.noBody {
+			x.cr.expect = -1 // a head only (HEAD, 204, 304): stored as it is
+		}
 	}
 	allowRanges := x.cr != nil && p.cacheStore(r, s, x)
 	if (allowRanges || p.forceRanges) && dropHeader(resp, "accept-ranges") || p.forceRanges {

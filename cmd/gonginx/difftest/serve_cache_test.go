@@ -45,6 +45,7 @@ server {
         error_page 404 = /ret/404;
     }
     location /ret/ { return 200 "error page $uri $upstream_cache_status\n"; }
+    location /nh/ { proxy_pass http://{{BACKEND}}/; proxy_cache_convert_head off; }
     location /fr/ { proxy_pass http://{{BACKEND}}/; proxy_cache off; proxy_force_ranges on; }
     location /mro/ { proxy_pass http://{{BACKEND}}/; proxy_cache_max_range_offset 2; }
     location /dead/ { proxy_pass http://127.0.0.1:1/; proxy_cache_key $arg_k; proxy_cache_use_stale error; }
@@ -55,6 +56,8 @@ server {
 		serveRaw("HEAD from the cache", "HEAD /c/a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		serveRaw("HEAD first: GET sent, stored", "HEAD /c/h HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		plainGet("then GET hits", "/c/h"),
+		serveRaw("convert_head off: HEAD sent, its head stored", "HEAD /nh/h HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+		plainGet("convert_head off: GET gets that head", "/nh/h"),
 		serveRaw("the client's conditionals are not passed", "GET /c/cond HTTP/1.1\r\nHost: localhost\r\nIf-Modified-Since: Thu, 01 Jan 1970 00:00:01 GMT\r\nRange: bytes=0-1\r\nConnection: close\r\n\r\n"),
 		serveRaw("POST is not cached", "POST /c/a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"),
 		plainGet("a 404 cached", "/c/status/404"),

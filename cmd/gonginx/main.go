@@ -272,6 +272,13 @@ func load(f *flags) *loaded {
 		l.err, l.afterSyntax = err, true
 		return l
 	}
+	// ngx_event_init_conf: a connection for each listening socket and
+	// one for the worker's channel.
+	if n, ls := workerConnections(l.cfg), len(l.rt.Listens()); n < int64(ls)+1 {
+		l.err = &nginxconf.Error{Msg: fmt.Sprintf("%d worker_connections are not enough for %d listening sockets", n, ls)}
+		l.afterSyntax = true
+		return l
+	}
 	// ngx_event_module_init's warning comes after the sockets are bound:
 	// -t prints it after "syntax is ok".
 	if l.limitWarn = rlimitWarning(l.cfg); l.limitWarn != nil && !f.test {

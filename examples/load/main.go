@@ -50,7 +50,8 @@ func run(n, c int, d time.Duration, ws int, config, bin, only string) error {
 	}
 	impls := []harness.Impl{{
 		Name: "nginx", Bin: harness.NginxBin, Nginx: true,
-		// The stock 512 worker_connections cannot hold 500 proxied WebSockets (two each).
+		// The stock 512 worker_connections cannot hold 500 proxied WebSockets (two each);
+		// gonginx gets the same (it counts connections as nginx does).
 		NginxEvents: "events { worker_connections 4096; }", NginxGlobal: "worker_rlimit_nofile 8192;",
 	}}
 	if only != "nginx" {
@@ -67,7 +68,7 @@ func run(n, c int, d time.Duration, ws int, config, bin, only string) error {
 				return fmt.Errorf("go build ./cmd/gonginx: %w", err)
 			}
 		}
-		impls = append(impls, harness.Impl{Name: "gonginx", Bin: bin})
+		impls = append(impls, harness.Impl{Name: "gonginx", Bin: bin, NginxEvents: impls[0].NginxEvents, NginxGlobal: impls[0].NginxGlobal})
 	}
 	if only == "gonginx" {
 		impls = impls[1:]

@@ -81,8 +81,9 @@ type Server struct {
 	stream *stream.Server
 	// slots are worker_connections: listeners, clients and backends
 	// take one each (conn.go, upstream).
-	slots    *upstream.ConnSlots
-	reuseSeq atomic.Int64 // orders connections as they become reusable
+	slots         *upstream.ConnSlots
+	reuseSeq      atomic.Int64 // orders connections as they become reusable
+	streamSockets int          // stream{} listening sockets holding slots (under mu)
 }
 
 type listener struct {
@@ -232,6 +233,17 @@ func (s *Server) apply(rt *location.Router) error {
 			}
 		}
 		return err
+	}
+	// The stream{} sockets take their connections too.
+	streamSockets := 0
+	if rt.Stream != nil {
+		streamSockets = len(rt.Stream.Listens())
+	}
+	for ; s.streamSockets < streamSockets; s.streamSockets++ {
+		s.slots.Force()
+	}
+	for ; s.streamSockets > streamSockets; s.streamSockets-- {
+		s.slots.Release()
 	}
 	s.slots.SetLimit(rt.WorkerConnections)
 	old := s.rt.Load()

@@ -24,8 +24,9 @@ type Impl struct {
 	// Override, when set, replaces the case's config and files for this implementation only
 	// (the requests stay the same): used to check that the harness notices a difference.
 	Override *Case
-	// NginxEvents replaces the wrapper's "events {}" and NginxGlobal is added to -g (nginx only);
-	// the load test needs more than the default 512 worker_connections.
+	// NginxEvents replaces the wrapper's "events {}" and NginxGlobal is added to -g; the load
+	// test needs more than the default 512 worker_connections. Set for gonginx, it runs the same
+	// wrapper as nginx (a fragment alone gets an empty events{}, gonginx counting connections as nginx).
 	NginxEvents string
 	NginxGlobal string
 }
@@ -89,7 +90,7 @@ func (im Impl) command(dir string) (*exec.Cmd, error) {
 }
 
 func (im Impl) commandIn(dir string) (*exec.Cmd, error) {
-	if im.Nginx {
+	if im.Nginx || im.NginxEvents != "" {
 		conf := filepath.Join(dir, "nginx.conf")
 		events := im.NginxEvents
 		if events == "" {

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"net"
 	"strconv"
 	"time"
 
@@ -11,10 +12,28 @@ import (
 // arrive on In (closed when the listener stops), Reply sends one back.
 type Datagrams struct {
 	First []byte // the datagram that started the session
-	In    <-chan []byte
+	In    <-chan Datagram
+	// Direct, when set, is given the server socket once the first
+	// datagram went out: the listener then writes the client's datagrams
+	// itself, in the order they reach it across sessions (nginx's one
+	// event loop sends each as it reads it), and In brings them written,
+	// to be counted.
+	Direct func(up net.Conn)
+	// Done unbinds the session once it is over: the client's next
+	// datagrams start a new one.
+	Done  func()
 	Reply func(b []byte) (int, error)
 	// Requests and Responses count the datagrams each way.
 	Requests, Responses int
+}
+
+// Datagram is one client datagram given to a UDP session; Written: the
+// listener sent it to the server already (Sent bytes, or Err).
+type Datagram struct {
+	B       []byte
+	Written bool
+	Sent    int
+	Err     error
 }
 
 // ServeUDP proxies a UDP session as ngx_stream_proxy_module does: the
@@ -125,8 +144,21 @@ loop:
 					}
 					break loop
 				}
-				b, fromClient = d, true
-				ss.Received += int64(len(d))
+				ss.Received += int64(len(d.B))
+				if d.Written {
+					if p.Requests == 0 || dg.Requests < p.Requests {
+						dg.Requests++
+					}
+					usent += int64(d.Sent)
+					lastActive = time.Now()
+					if d.Err != nil {
+						ss.Log("error", "send() failed ("+errnoText(d.Err)+") while proxying connection", ss.logContext(srv.Name, usent, urecv))
+						status = 502
+						break loop
+					}
+					continue
+				}
+				b, fromClient = d.B, true
 			case r := <-got:
 				if firstByte < 0 {
 					firstByte = time.Since(start)
@@ -173,8 +205,15 @@ loop:
 					status = 502
 					break loop
 				}
+				if dg.Direct != nil && upRate == 0 {
+					dg.Direct(nc)
+					dg.Direct = nil
+				}
 			}
 		}
+	}
+	if dg.Done != nil {
+		dg.Done()
 	}
 	nc.Close()
 	// Replies the reader forwarded before it saw the close count too.

@@ -20,8 +20,16 @@ type udpListener struct {
 }
 
 type udpSession struct {
-	in   chan []byte
+	in   chan upstream.Datagram
 	addr net.Addr
+	// up is the server socket once the listener writes the session's
+	// datagrams itself (guarded by the listener's mu); ready is closed
+	// when the first datagram went out, or the session ended or chose not
+	// to: the listener reads the next datagram only then, so the server
+	// gets them in the order the clients sent them, as from nginx.
+	up        net.Conn
+	ready     chan struct{}
+	readyOnce sync.Once
 	// left is how many more datagrams the session takes (proxy_requests;
 	// -1: no limit); at 0 the client's next ones start a new session, as
 	// ngx_delete_udp_connection unbinds it.
@@ -46,18 +54,43 @@ func (u *udpListener) readLoop() {
 		}
 		b := append([]byte(nil), buf[:n]...)
 		u.mu.Lock()
-		u.dispatch(addr.String(), addr, b)
+		started := u.dispatch(addr.String(), addr, b)
 		u.mu.Unlock()
+		if started != nil {
+			select {
+			case <-started.ready:
+			case <-time.After(time.Second): // a resolver, say: order yields
+			}
+		}
 	}
 }
 
 // dispatch gives a datagram to its client's session, starting one when
 // the client has none (called with u.mu held, so datagrams keep their
-// order).
-func (u *udpListener) dispatch(key string, addr net.Addr, b []byte) {
+// order); it returns the session it started.
+func (u *udpListener) dispatch(key string, addr net.Addr, b []byte) (started *udpSession) {
 	us := u.sessions[key]
+	if us != nil && us.up != nil {
+		n, err := us.up.Write(b)
+		if errors.Is(err, net.ErrClosed) {
+			// The session finished after its last datagram: this one
+			// starts the next, as nginx would have unbound it already.
+			delete(u.sessions, key)
+			close(us.in)
+			us = nil
+		} else {
+			d := upstream.Datagram{B: b, Written: true, Sent: n, Err: err}
+			select {
+			case us.in <- d:
+			default: // sent; only its count is lost
+			}
+			u.countLeft(us, key)
+			return nil
+		}
+	}
 	if us == nil {
-		us = &udpSession{in: make(chan []byte, 64), addr: addr, left: -1}
+		us = &udpSession{in: make(chan upstream.Datagram, 64), addr: addr, left: -1, ready: make(chan struct{})}
+		started = us
 		if socks := u.l.sock.Load().addrs; socks[len(socks)-1].srv.proxy != nil {
 			if n := socks[len(socks)-1].srv.proxy.Requests; n > 0 {
 				us.left = n
@@ -68,16 +101,25 @@ func (u *udpListener) dispatch(key string, addr net.Addr, b []byte) {
 		go u.serve(us, key)
 	}
 	select {
-	case us.in <- b:
-		if us.left > 0 {
-			if us.left--; us.left == 0 {
-				delete(u.sessions, key)
-				close(us.in)
-			}
-		}
+	case us.in <- upstream.Datagram{B: b}:
+		u.countLeft(us, key)
 	default: // a full queue drops the datagram, as a full socket buffer would
 	}
+	return started
 }
+
+// countLeft counts a datagram against proxy_requests: the last one
+// unbinds the session (u.mu held).
+func (u *udpListener) countLeft(us *udpSession, key string) {
+	if us.left > 0 {
+		if us.left--; us.left == 0 {
+			delete(u.sessions, key)
+			close(us.in)
+		}
+	}
+}
+
+func (us *udpSession) markReady() { us.readyOnce.Do(func() { close(us.ready) }) }
 
 // end unbinds a session that is over. Datagrams that reached it after it
 // stopped reading (nginx would have seen it finish first, in one event
@@ -89,9 +131,11 @@ func (u *udpListener) end(us *udpSession, key string) {
 		delete(u.sessions, key)
 		close(us.in)
 	}
-	for b := range us.in {
-		if !u.stopped {
-			u.dispatch(key, us.addr, b)
+	for d := range us.in {
+		if !u.stopped && !d.Written {
+			if ns := u.dispatch(key, us.addr, d.B); ns != nil {
+				ns.markReady() // no wait here: the order is kept by u.mu
+			}
 		}
 	}
 }
@@ -116,18 +160,20 @@ func (u *udpListener) serve(us *udpSession, key string) {
 	ss := &session{srv: s, cfg: s.cfg.Load(), sock: u.l.sock.Load(), udp: true, start: time.Now(), id: s.connID()}
 	ss.init(u.l.pc.LocalAddr(), us.addr)
 	defer u.end(us, key)
-	status := ss.runUDP(us, u.l.pc)
+	defer us.markReady()
+	status := ss.runUDP(us, u.l.pc, u, key)
 	ss.finish(status)
 }
 
 // runUDP runs the phases of a UDP session.
-func (ss *session) runUDP(us *udpSession, pc net.PacketConn) int {
+func (ss *session) runUDP(us *udpSession, pc net.PacketConn, u *udpListener, key string) int {
 	srv := ss.server
 	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePort+" connected to "+ss.listenText)
-	first, ok := <-us.in
+	d, ok := <-us.in
 	if !ok {
 		return 200
 	}
+	first := d.B
 	ss.received += int64(len(first))
 	if srv.set != nil {
 		srv.set.Run(&ss.st)
@@ -148,6 +194,21 @@ func (ss *session) runUDP(us *udpSession, pc net.PacketConn) int {
 		sp := &upstream.StreamSession{State: &ss.st, Received: ss.received, UDP: true,
 			Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn}
 		dg := &upstream.Datagrams{First: first, In: us.in, Reply: reply}
+		dg.Done = func() {
+			u.mu.Lock()
+			us.up = nil
+			if u.sessions[key] == us {
+				delete(u.sessions, key)
+				close(us.in)
+			}
+			u.mu.Unlock()
+		}
+		dg.Direct = func(up net.Conn) {
+			u.mu.Lock()
+			us.up = up
+			u.mu.Unlock()
+			us.markReady()
+		}
 		status := srv.proxy.ServeUDP(sp, dg)
 		ss.sent += sp.Sent
 		ss.received = sp.Received

@@ -1,6 +1,8 @@
 package upstream
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +67,72 @@ func TestConnSlotsWarnOncePerSecond(t *testing.T) {
 	got := []bool{c.ShouldWarn(at), c.ShouldWarn(at.Add(500 * time.Millisecond)), c.ShouldWarn(at.Add(time.Second))}
 	if diff := cmp.Diff([]bool{true, false, true}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// Every way a backend connection ends gives its slot back: closed after
+// its request, kept in the pool (holding it), reused, closed when
+// keepalive_requests is reached, closed with the pool; with no
+// slot free a new connection is refused and the request ends with 500.
+func TestConnSlotsBackends(t *testing.T) {
+	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	ps := newProxyServer(t, "upstream u { server "+be.addr()+"; keepalive 4; keepalive_requests 2; }",
+		`proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";`, "/")
+	slots := NewConnSlots(1, nil)
+	ps.proxy.groups.Slots = slots
+	ps.served = make(chan int, 1)
+	var got []string
+	for i := 0; i < 3; i++ {
+		resp := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+		status, _, _ := strings.Cut(resp, "\r\n")
+		<-ps.served
+		got = append(got, status+" used "+strconv.Itoa(slots.Used()))
+	}
+	// keepalive_requests 2: the second request's connection closed, the
+	// third's is pooled until the pool closes.
+	ps.proxy.groups.CloseIdle()
+	if slots.Used() != 0 {
+		t.Errorf("slots used after the pool closed: %d", slots.Used())
+	}
+	slots.SetLimit(0)
+	resp := roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	status, _, _ := strings.Cut(resp, "\r\n")
+	got = append(got, status+" used "+strconv.Itoa(slots.Used()))
+	want := []string{"HTTP/1.1 200 OK used 1", "HTTP/1.1 200 OK used 0", "HTTP/1.1 200 OK used 1",
+		"HTTP/1.1 500 Internal Server Error used 0"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if be.connCount() != 2 {
+		t.Errorf("backend connections: %d, want 2", be.connCount())
+	}
+}
+
+// The pool's own closes give slots back: the least recently used one
+// evicted, one found stale, the sweep.
+func TestConnSlotsPool(t *testing.T) {
+	slots := NewConnSlots(10, nil)
+	g := &Group{Servers: []*Server{{}}, Keepalive: 1, KeepaliveTimeout: time.Minute,
+		KeepaliveRequests: 100, KeepaliveTime: time.Hour}
+	defer g.closeIdle(false)
+	put := func(since time.Time) {
+		slots.Take()
+		c, _ := newPipeConn(t)
+		g.putIdle(c, 0, connLife{created: since, requests: 1, fd: -1, slots: slots}, since)
+	}
+	now := time.Now()
+	var got []int
+	put(now)
+	put(now) // evicts the first
+	got = append(got, slots.Used())
+	if nc, _ := g.getIdle(0, now.Add(2*time.Minute)); nc != nil { // stale
+		t.Error("a stale connection was reused")
+	}
+	got = append(got, slots.Used())
+	put(now.Add(-2 * time.Minute))
+	g.sweepIdle()
+	got = append(got, slots.Used())
+	if diff := cmp.Diff([]int{1, 0, 0}, got); diff != "" {
+		t.Errorf("used (-want +got):\n%s", diff)
 	}
 }

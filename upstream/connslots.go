@@ -1,8 +1,11 @@
 package upstream
 
 import (
+	"errors"
+	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -103,13 +106,20 @@ func DrainCount(reusable int) int {
 	return max(min(32, reusable/8), 1)
 }
 
-// slotsError is a backend connection refused for want of a slot: the
-// request ends with 500 (ngx_event_connect_peer's NGX_ERROR), logged at
-// "alert".
+// slotsError is a backend connection refused for want of a slot or of a
+// file descriptor: the request ends with 500 (ngx_event_connect_peer's
+// NGX_ERROR), logged at "alert".
 type slotsError struct{ msg string }
 
 func (e *slotsError) Error() string    { return e.msg + " while connecting to upstream" }
 func (e *slotsError) LogLevel() string { return "alert" }
+
+// outOfFiles reports a socket() that failed for the open file limit.
+func outOfFiles(err error) bool {
+	var se *os.SyscallError
+	return errors.As(err, &se) && se.Syscall == "socket" &&
+		(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE))
+}
 
 // release gives back the slot the backend connection holds, once.
 func (l *connLife) release() {

@@ -1,11 +1,16 @@
 package upstream
 
 import (
+	"io"
+	"net"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -134,5 +139,71 @@ func TestConnSlotsPool(t *testing.T) {
 	got = append(got, slots.Used())
 	if diff := cmp.Diff([]int{1, 0, 0}, got); diff != "" {
 		t.Errorf("used (-want +got):\n%s", diff)
+	}
+}
+
+// Out of file descriptors, a backend's socket() fails: 500, logged as
+// nginx's alert, and the server is not counted as failed.
+func TestConnectOutOfFiles(t *testing.T) {
+	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	ps := newProxyServer(t, "", "proxy_pass http://"+be.addr()+";", "/")
+	ps.served = make(chan int, 1)
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	highest := 0
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n > highest {
+			highest = n
+		}
+	}
+	lim := old
+	lim.Cur = uint64(highest + 1)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	// Fill every free descriptor, then free two: the client's socket and
+	// the one the proxy accepts; the backend's socket() finds none.
+	var fillers []*os.File
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		fillers = append(fillers, f)
+	}
+	for _, f := range fillers[len(fillers)-2:] {
+		f.Close()
+	}
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err == nil {
+		io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+	}
+	status := 0
+	if err == nil {
+		status = <-ps.served
+		c.Close()
+	}
+	for _, f := range fillers[:len(fillers)-2] {
+		f.Close()
+	}
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != 500 || be.connCount() != 0 {
+		t.Errorf("status %d, backend connections %d; want 500, 0", status, be.connCount())
+	}
+	if !outOfFiles(&net.OpError{Op: "dial", Err: os.NewSyscallError("socket", syscall.EMFILE)}) {
+		t.Error("EMFILE from socket() not recognized")
+	}
+	e := &slotsError{msg: "socket() failed (" + nginxconf.ErrnoText(syscall.EMFILE) + ")"}
+	if got := e.Error(); got != "socket() failed (24: Too many open files) while connecting to upstream" {
+		t.Errorf("message %q", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream/resolver"
@@ -547,6 +548,11 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		if errors.As(err, &be) {
 			g.done(server, false, now)
 			return nil, server, false, be
+		}
+		if outOfFiles(err) {
+			// socket() failed: nginx's NGX_ERROR, 500, not the server's fault.
+			g.done(server, false, now)
+			return nil, server, false, &slotsError{msg: "socket() failed (" + nginxconf.ErrnoText(err) + ")"}
 		}
 		g.done(server, true, now)
 		return nil, server, false, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)

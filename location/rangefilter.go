@@ -1,6 +1,8 @@
 package location
 
 import (
+	"strconv"
+
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
@@ -47,8 +49,15 @@ func (x *exchange) rangeFilter(resp *http1.Response, conf *locConf) {
 			x.chain.Push(&x.rangeBody)
 			return
 		}
-		// 416 is the proxy's to answer (it has the length first); any
-		// other outcome sends the whole body.
+		if code == 416 {
+			// ngx_http_range_not_satisfiable: the handler answers 416,
+			// with "Content-Range: bytes */N".
+			x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), size, 10)
+			x.rangeUnsat = true
+			resp.Refuse = 416
+			return
+		}
+		// Any other outcome sends the whole body.
 	}
 	x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
 	resp.RangeHeaders = x.rangeHdr[:1]

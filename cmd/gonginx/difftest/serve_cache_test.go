@@ -107,6 +107,7 @@ server {
 		serveRaw("If-Range with the wrong ETag", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-3\r\nIf-Range: \"x\"\r\nConnection: close\r\n\r\n"),
 		serveRaw("a range past the end", "GET /c/accel?h=Accept-Ranges:%20bytes&b=abcdefghij HTTP/1.1\r\nHost: localhost\r\nRange: bytes=20-\r\nConnection: close\r\n\r\n"),
 		serveRaw("proxy_force_ranges, not cached", "GET /fr/accel?b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=-3\r\nConnection: close\r\n\r\n"),
+		serveRaw("proxy_force_ranges, past the end", "GET /fr/accel?b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=30-\r\nConnection: close\r\n\r\n"),
 		serveRaw("proxy_force_ranges, several: one only", "GET /fr/accel?b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-1,3-4\r\nConnection: close\r\n\r\n"),
 		serveRaw("a range above max_range_offset: passed on", "GET /mro/accel?b=0123456789 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=5-\r\nConnection: close\r\n\r\n"),
 		serveRaw("a range below it: kept back", "GET /mro/accel?b=0123456789&x=1 HTTP/1.1\r\nHost: localhost\r\nRange: bytes=1-\r\nConnection: close\r\n\r\n"),

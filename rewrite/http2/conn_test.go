@@ -445,3 +445,24 @@ func TestRapidResetBounded(t *testing.T) {
 	c.nc.Close()
 	<-done
 }
+
+// What a window lets go reaches the client at once, even while the rest
+// of the response, its end among it, waits for more window.
+func TestSmallWindowFlushed(t *testing.T) {
+	addr := serve(t, Config{IdleTimeout: time.Minute})
+	c := dialRaw(t, addr)
+	c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1})
+	c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no DATA within the window: %v", err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok {
+			if diff := cmp.Diff("1 false", fmt.Sprintf("%d %v", len(d.Data()), d.StreamEnded())); diff != "" {
+				t.Errorf("first DATA frame (-want +got):\n%s", diff)
+			}
+			return
+		}
+	}
+}

@@ -252,7 +252,7 @@ func (c *Conn) schedule(s *Stream) error {
 	}
 	if s != nil {
 		c.mu.Lock()
-		hold := s.holdFlush
+		hold := s.holdFlush && s.endSent // what waits for window must reach the client
 		c.mu.Unlock()
 		if hold {
 			return nil

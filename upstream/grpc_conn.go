@@ -434,7 +434,14 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 		if p.ReadTimeout > 0 {
 			hc.Conn.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
-		fr, rerr := hc.fr.ReadFrame()
+		fh0, rerr := hc.fr.ReadFrameHeader()
+		if errors.Is(rerr, http2.ErrFrameTooLarge) {
+			return 0, nil, p.grpcError(x, "upstream sent too large http2 frame: "+strconv.Itoa(int(fh0.Length)), action)
+		}
+		var fr http2.Frame
+		if rerr == nil {
+			fr, rerr = hc.fr.ReadFrameForHeader(fh0)
+		}
 		if rerr != nil {
 			if g.werr != nil {
 				return 0, nil, g.werr
@@ -446,7 +453,7 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 				return 0, nil, errTimedOut
 			}
 			var ce http2.ConnectionError
-			if errors.As(rerr, &ce) || errors.Is(rerr, http2.ErrFrameTooLarge) {
+			if errors.As(rerr, &ce) {
 				return 0, nil, p.grpcError(x, "upstream sent invalid http2 frame", action)
 			}
 			return 0, nil, &recvError{rerr}

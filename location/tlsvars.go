@@ -111,11 +111,17 @@ func addSSLVariables(rc *rewrite.Compiler) {
 			return dst
 		})
 	}
-	rc.AddVariable("ssl_client_raw_cert", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendPEM(dst, c.Raw)
-	}))
+	for _, name := range ClientCertVars {
+		f := clientCertFormat[name]
+		rc.AddVariable(name, peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte { return f(c, dst) }))
+	}
+}
+
+// clientCertFormat prints each of ClientCertVars from the certificate.
+var clientCertFormat = map[string]func(c *x509.Certificate, dst []byte) []byte{
+	"ssl_client_raw_cert": func(c *x509.Certificate, dst []byte) []byte { return appendPEM(dst, c.Raw) },
 	// The deprecated form: a tab after each line break but the last.
-	rc.AddVariable("ssl_client_cert", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+	"ssl_client_cert": func(c *x509.Certificate, dst []byte) []byte {
 		p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 		for _, b := range p[:len(p)-1] {
 			dst = append(dst, b)
@@ -124,43 +130,29 @@ func addSSLVariables(rc *rewrite.Compiler) {
 			}
 		}
 		return dst
-	}))
-	rc.AddVariable("ssl_client_escaped_cert", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+	},
+	"ssl_client_escaped_cert": func(c *x509.Certificate, dst []byte) []byte {
 		return appendEscapedCert(dst, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
-	}))
-	rc.AddVariable("ssl_client_s_dn", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendDN2253(dst, c.RawSubject)
-	}))
-	rc.AddVariable("ssl_client_i_dn", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendDN2253(dst, c.RawIssuer)
-	}))
-	rc.AddVariable("ssl_client_s_dn_legacy", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendDNOneline(dst, c.RawSubject)
-	}))
-	rc.AddVariable("ssl_client_i_dn_legacy", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendDNOneline(dst, c.RawIssuer)
-	}))
-	rc.AddVariable("ssl_client_serial", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendSerial(dst, c.SerialNumber)
-	}))
-	rc.AddVariable("ssl_client_fingerprint", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+	},
+	"ssl_client_s_dn":        func(c *x509.Certificate, dst []byte) []byte { return appendDN2253(dst, c.RawSubject) },
+	"ssl_client_i_dn":        func(c *x509.Certificate, dst []byte) []byte { return appendDN2253(dst, c.RawIssuer) },
+	"ssl_client_s_dn_legacy": func(c *x509.Certificate, dst []byte) []byte { return appendDNOneline(dst, c.RawSubject) },
+	"ssl_client_i_dn_legacy": func(c *x509.Certificate, dst []byte) []byte { return appendDNOneline(dst, c.RawIssuer) },
+	"ssl_client_serial":      func(c *x509.Certificate, dst []byte) []byte { return appendSerial(dst, c.SerialNumber) },
+	"ssl_client_fingerprint": func(c *x509.Certificate, dst []byte) []byte {
 		sum := sha1.Sum(c.Raw)
 		return hex.AppendEncode(dst, sum[:])
-	}))
-	rc.AddVariable("ssl_client_v_start", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendASN1Time(dst, c.NotBefore)
-	}))
-	rc.AddVariable("ssl_client_v_end", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
-		return appendASN1Time(dst, c.NotAfter)
-	}))
+	},
+	"ssl_client_v_start": func(c *x509.Certificate, dst []byte) []byte { return appendASN1Time(dst, c.NotBefore) },
+	"ssl_client_v_end":   func(c *x509.Certificate, dst []byte) []byte { return appendASN1Time(dst, c.NotAfter) },
 	// Whole days left, "0" within the last one (ngx_ssl_get_client_v_remain).
-	rc.AddVariable("ssl_client_v_remain", peer(func(_ *tlsInfo, c *x509.Certificate, dst []byte) []byte {
+	"ssl_client_v_remain": func(c *x509.Certificate, dst []byte) []byte {
 		end, now := c.NotAfter.Unix(), time.Now().Unix()
 		if end < now+86400 {
 			return append(dst, '0')
 		}
 		return strconv.AppendInt(dst, (end-now)/86400, 10)
-	}))
+	},
 }
 
 // appendPEM appends a certificate as PEM_write_bio_X509 writes it.

@@ -49,6 +49,10 @@ type session struct {
 	sni string
 	// clientVerify is $ssl_client_verify ("" without ssl_verify_client).
 	clientVerify string
+	// helloCiphers and helloCurves are what the ClientHello offered
+	// ($ssl_ciphers, $ssl_curves).
+	helloCiphers []uint16
+	helloCurves  []tls.CurveID
 	// orderSeq is the session's place for limit_conn (0: none).
 	orderSeq uint64
 	// peerAddr and peerPort are the connection's own ($realip_remote_*).
@@ -373,11 +377,15 @@ func (ss *session) access() int {
 // handshake is the ssl phase: a TLS handshake within
 // ssl_handshake_timeout.
 func (ss *session) handshake() bool {
-	cfg := ss.server.tls
+	// One config per session: the ClientHello is recorded for the
+	// variables, and certificate names read variables (the ticket keys
+	// are the server's).
+	cfg := ss.server.tls.Clone()
+	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		ss.helloCiphers, ss.helloCurves = h.CipherSuites, h.SupportedCurves
+		return nil, nil
+	}
 	if dc := ss.server.dynCerts; dc != nil {
-		// One config per session: the certificate's names read its
-		// variables (the ticket keys are the server's).
-		cfg = cfg.Clone()
 		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			ss.sni = h.ServerName
 			cert, err := dc.load(&ss.st)

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"crypto/tls"
-	"encoding/pem"
 	"strconv"
 	"time"
 
@@ -101,33 +100,24 @@ func addVariables(rc *rewrite.Compiler) {
 		}
 		return append(dst, ss.clientVerify...)
 	}))
-	rc.AddVariable("ssl_client_cert", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
-		if len(cs.PeerCertificates) == 0 {
-			return dst
-		}
-		// ngx_ssl_get_certificate: the PEM with a tab after each line
-		// break but the last, which is dropped.
-		p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cs.PeerCertificates[0].Raw})
-		p = p[:len(p)-1]
-		for _, c := range p {
-			dst = append(dst, c)
-			if c == '\n' {
-				dst = append(dst, '\t')
+	// The client certificate's variables, in the HTTP module's forms.
+	for _, name := range location.ClientCertVars {
+		rc.AddVariable(name, tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+			if len(cs.PeerCertificates) == 0 {
+				return dst
 			}
-		}
-		return dst
+			return location.AppendClientCertVar(dst, name, cs.PeerCertificates[0])
+		}))
+	}
+	// What the ClientHello offered (recorded by the handshake).
+	rc.AddVariable("ssl_ciphers", get(func(ss *session, dst []byte) []byte {
+		return location.AppendCipherList(dst, ss.helloCiphers)
 	}))
-	rc.AddVariable("ssl_client_s_dn", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
-		if len(cs.PeerCertificates) == 0 {
-			return dst
-		}
-		return append(dst, cs.PeerCertificates[0].Subject.String()...)
+	rc.AddVariable("ssl_curves", get(func(ss *session, dst []byte) []byte {
+		return location.AppendCurveList(dst, ss.helloCurves)
 	}))
-	rc.AddVariable("ssl_client_i_dn", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
-		if len(cs.PeerCertificates) == 0 {
-			return dst
-		}
-		return append(dst, cs.PeerCertificates[0].Issuer.String()...)
+	rc.AddVariable("ssl_curve", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
+		return location.AppendCurve(dst, cs.CurveID)
 	}))
 	rc.AddVariable("ssl_session_id", tlsVar(func(cs *tls.ConnectionState, dst []byte) []byte {
 		return dst // Go keeps no session IDs: TLS 1.3 has none, tickets carry 1.2's

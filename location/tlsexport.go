@@ -1,0 +1,59 @@
+package location
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+)
+
+// What the stream module's $ssl_* variables share with the HTTP ones, so
+// that both print nginx's (OpenSSL's) forms.
+
+// ClientCertVars are the $ssl_client_* variables read from the client's
+// certificate (ngx_stream_ssl_module has the same as the HTTP one).
+var ClientCertVars = []string{"ssl_client_raw_cert", "ssl_client_cert", "ssl_client_escaped_cert",
+	"ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_s_dn_legacy", "ssl_client_i_dn_legacy",
+	"ssl_client_serial", "ssl_client_fingerprint", "ssl_client_v_start", "ssl_client_v_end", "ssl_client_v_remain"}
+
+// AppendClientCertVar appends the value of one of ClientCertVars for c.
+func AppendClientCertVar(dst []byte, name string, c *x509.Certificate) []byte {
+	if f, ok := clientCertFormat[name]; ok {
+		return f(c, dst)
+	}
+	return dst
+}
+
+// AppendCipherList appends a ClientHello's suites as $ssl_ciphers does.
+func AppendCipherList(dst []byte, ids []uint16) []byte {
+	for i, id := range ids {
+		if i > 0 {
+			dst = append(dst, ':')
+		}
+		if n, ok := opensslCipherNames[id]; ok {
+			dst = append(dst, n...)
+		} else {
+			dst = append(dst, "0x"...)
+			dst = hex.AppendEncode(dst, []byte{byte(id >> 8), byte(id)})
+		}
+	}
+	return dst
+}
+
+// AppendCurveList appends a ClientHello's groups as $ssl_curves does.
+func AppendCurveList(dst []byte, ids []tls.CurveID) []byte {
+	for i, id := range ids {
+		if i > 0 {
+			dst = append(dst, ':')
+		}
+		dst = appendGroup(dst, id)
+	}
+	return dst
+}
+
+// AppendCurve appends the negotiated group as $ssl_curve does.
+func AppendCurve(dst []byte, id tls.CurveID) []byte {
+	if id == 0 {
+		return dst
+	}
+	return appendGroup(dst, id)
+}

@@ -51,8 +51,8 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWat
 	if p.epfd < 0 {
 		return nil
 	}
-	fd := -1
-	if raw.Control(func(d uintptr) { fd = int(d) }) != nil || fd < 0 {
+	fd := socketFd(raw)
+	if fd < 0 {
 		return nil
 	}
 	p.mu.Lock()
@@ -80,6 +80,31 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWat
 		p.abort(w) // the client hung up before this request
 	}
 	return w
+}
+
+// fdGetter reads a RawConn's descriptor through a callback bound once:
+// a closure made per call would allocate per request.
+type fdGetter struct {
+	fd int
+	fn func(uintptr)
+}
+
+var fdGetters = sync.Pool{New: func() any {
+	g := &fdGetter{}
+	g.fn = func(d uintptr) { g.fd = int(d) }
+	return g
+}}
+
+// socketFd is raw's descriptor, or -1.
+func socketFd(raw syscall.RawConn) int {
+	g := fdGetters.Get().(*fdGetter)
+	g.fd = -1
+	if raw.Control(g.fn) != nil {
+		g.fd = -1
+	}
+	fd := g.fd
+	fdGetters.Put(g)
+	return fd
 }
 
 // register gives w a slot and adds its descriptor to the epoll set.
@@ -141,8 +166,8 @@ func (p *watcher) forget(raw syscall.RawConn, owner net.Conn) {
 	if !p.ready.Load() {
 		return
 	}
-	fd := -1
-	if raw.Control(func(d uintptr) { fd = int(d) }) != nil || fd < 0 {
+	fd := socketFd(raw)
+	if fd < 0 {
 		return
 	}
 	p.mu.Lock()

@@ -20,9 +20,11 @@ import (
 
 // TestReloadUnderLoad: 50 reloads (every third with a broken
 // configuration), then a binary upgrade, while clients send requests to
-// a proxied location on new and kept-alive connections and WebSockets
-// echo through tunnels opened before the first reload. No request fails,
-// no tunnel drops, and the master ends with the descriptors it had.
+// a proxied location on new and kept-alive connections, WebSockets echo
+// through tunnels opened before the first reload, and TCP sessions echo
+// through a stream{} proxy (long ones, and new ones all along). No
+// request or session fails, no tunnel drops, and the master ends with the
+// descriptors it had.
 func TestReloadUnderLoad(t *testing.T) {
 	backend, err := harness.StartBackend()
 	if err != nil {
@@ -30,11 +32,16 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	defer backend.Close()
 	addr := "127.0.0.1:" + freePort(t)
+	streamAddr := "127.0.0.1:" + freePort(t)
+	echoPort := startEcho(t)
 	conf := func(gen int, broken bool) string {
-		c := "daemon off;\npid nginx.pid;\nworker_processes 2;\nerror_log stderr notice;\nevents {}\nhttp {\naccess_log off;\nserver {\nlisten " + addr + ";\n" +
+		// stream is a dynamic module in Debian's build (libnginx-mod-stream,
+		// installed by .ci/run), which gonginx's table follows.
+		c := "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\ndaemon off;\npid nginx.pid;\nworker_processes 2;\nerror_log stderr notice;\nevents {}\nhttp {\naccess_log off;\nserver {\nlisten " + addr + ";\n" +
 			"location / { proxy_pass http://127.0.0.1:" + strconv.Itoa(backend.Port) + "; proxy_http_version 1.1;\n" +
 			"  proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $http_connection; }\n" +
-			"location /gen { return 200 \"gen " + strconv.Itoa(gen) + "\"; }\n}\n}\n"
+			"location /gen { return 200 \"gen " + strconv.Itoa(gen) + "\"; }\n}\n}\n" +
+			"stream {\nserver {\nlisten " + streamAddr + ";\nproxy_pass 127.0.0.1:" + strconv.Itoa(echoPort) + ";\n}\n}\n"
 		if broken {
 			c += "}\n"
 		}
@@ -79,11 +86,42 @@ func TestReloadUnderLoad(t *testing.T) {
 		defer ws.c.Close()
 		tunnels = append(tunnels, ws)
 	}
+	var sessions []*echoSession
+	for i := 0; i < 4; i++ {
+		es, err := dialEcho(streamAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer es.c.Close()
+		sessions = append(sessions, es)
+	}
 
 	var sent, failed atomic.Int64
 	var failures sync.Map
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// New stream sessions all along: each echoes once and closes.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sent.Add(1)
+			es, err := dialEcho(streamAddr)
+			if err == nil {
+				err = es.echo("session " + strconv.Itoa(n))
+				es.c.Close()
+			}
+			if err != nil {
+				failed.Add(1)
+				failures.Store("stream: "+err.Error(), true)
+			}
+		}
+	}()
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
 		go func(keepAlive bool) {
@@ -143,6 +181,11 @@ func TestReloadUnderLoad(t *testing.T) {
 				t.Fatalf("tunnel dropped at reload %d: %v", i, err)
 			}
 		}
+		for _, es := range sessions {
+			if err := es.echo("reload " + strconv.Itoa(i)); err != nil {
+				t.Fatalf("stream session dropped at reload %d: %v", i, err)
+			}
+		}
 	}
 	os.WriteFile(path, []byte(conf(51, false)), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
@@ -157,6 +200,11 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Fatalf("tunnel dropped by the upgrade: %v", err)
 		}
 	}
+	for _, es := range sessions {
+		if err := es.echo("after upgrade"); err != nil {
+			t.Fatalf("stream session dropped by the upgrade: %v", err)
+		}
+	}
 	close(stop)
 	wg.Wait()
 	if n := failed.Load(); n > 0 || sent.Load() < 100 {
@@ -164,7 +212,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		failures.Range(func(k, _ any) bool { why = append(why, k.(string)); return true })
 		t.Errorf("%d of %d requests failed across 50 reloads and an upgrade: %v", n, sent.Load(), why)
 	}
-	t.Logf("%d requests, 8 tunnels kept, across 50 reloads and a binary upgrade", sent.Load())
+	t.Logf("%d requests and stream sessions, 8 tunnels and 4 long sessions kept, across 50 reloads and a binary upgrade", sent.Load())
 	// The old master's descriptors: what it had before, once the old
 	// generations are gone (a leak would grow with every reload).
 	if fds := countFds(master); fds > fds0+2 {
@@ -182,6 +230,12 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("tunnel dropped by the old master's graceful quit: %v", err)
 		}
 		ws.c.Close()
+	}
+	for _, es := range sessions {
+		if err := es.echo("while quitting"); err != nil {
+			t.Errorf("stream session dropped by the old master's graceful quit: %v", err)
+		}
+		es.c.Close()
 	}
 	select {
 	case <-exited:
@@ -278,4 +332,52 @@ func rssKB(pid int) int {
 	}
 	pages, _ := strconv.Atoi(f[1])
 	return pages * os.Getpagesize() / 1024
+}
+
+// startEcho runs a TCP echo server for the stream proxy.
+func startEcho(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// echoSession is a TCP session through the stream proxy to the echo.
+type echoSession struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialEcho(addr string) (*echoSession, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &echoSession{c: c, br: bufio.NewReader(c)}, nil
+}
+
+func (e *echoSession) echo(text string) error {
+	e.c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(e.c, text+"\n"); err != nil {
+		return err
+	}
+	line, err := e.br.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != text+"\n" {
+		return &net.OpError{Op: "echo", Err: io.ErrUnexpectedEOF}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -63,25 +64,31 @@ func (m *master) upgradeFailed() {
 // ngx_set_inherited_sockets and ngx_init_cycle do.
 func (m *master) adoptInherited(rt *location.Router) {
 	for _, f := range m.f.inherited {
-		ln, err := net.FileListener(f)
-		if err != nil {
+		// A TCP or unix listener, or a stream{} UDP socket.
+		var c io.Closer
+		var local net.Addr
+		if ln, err := net.FileListener(f); err == nil {
+			c, local = ln, ln.Addr()
+		} else if pc, perr := net.FilePacketConn(f); perr == nil {
+			c, local = pc, pc.LocalAddr()
+		} else {
 			m.log.Log("alert", fmt.Sprintf("inherited socket: %v", err))
 			f.Close()
 			continue
 		}
-		addr := ""
-		for _, sock := range rt.Sockets {
-			if sameAddr(sock.Listen, ln.Addr()) {
-				addr = sock.Listen.Addr
+		key := ""
+		for _, l := range rt.Listens() {
+			if sameAddr(l, local) {
+				key = l.Key()
 				break
 			}
 		}
-		if addr == "" || m.socks[addr] != nil {
-			ln.Close()
+		if key == "" || m.socks[key] != nil {
+			c.Close()
 			f.Close()
 			continue
 		}
-		m.socks[addr] = &boundSocket{ln: ln, file: f}
+		m.socks[key] = &boundSocket{ln: c, file: f}
 	}
 	m.f.inherited = nil
 }
@@ -90,7 +97,9 @@ func (m *master) adoptInherited(rt *location.Router) {
 func sameAddr(l *location.Listen, a net.Addr) bool {
 	switch a := a.(type) {
 	case *net.TCPAddr:
-		return l.Network != "unix" && l.Port == a.Port && l.IP.Equal(a.IP)
+		return l.Network != "unix" && !l.UDP && l.Port == a.Port && l.IP.Equal(a.IP)
+	case *net.UDPAddr:
+		return l.UDP && l.Port == a.Port && l.IP.Equal(a.IP)
 	case *net.UnixAddr:
 		return l.Network == "unix" && l.Path == a.Name
 	}

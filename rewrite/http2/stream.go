@@ -576,10 +576,13 @@ func (s *Stream) SetDeadline(t time.Time) error {
 	return s.SetWriteDeadline(t)
 }
 
+// SetReadDeadline also wakes a Read waiting under the old deadline, so a
+// deadline moved closer (a handler cutting a body read short) is seen.
 func (s *Stream) SetReadDeadline(t time.Time) error {
 	s.c.mu.Lock()
 	s.readDL = t
 	s.c.mu.Unlock()
+	wake(s.readWake)
 	return nil
 }
 

@@ -1,12 +1,8 @@
 package server
 
 import (
-	"errors"
-	"io"
 	"net"
-	"os"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/location/proxyproto"
@@ -29,68 +25,11 @@ func (l *listener) readProxyHeader(nc net.Conn, size int, isTLS bool, info *http
 	nc.SetReadDeadline(deadline)
 	defer nc.SetReadDeadline(time.Time{})
 	buf := make([]byte, size) // once per connection, before any request
-	n, err := peek(nc, buf)
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		logf("info", "client timed out (110: Connection timed out)")
-		return false
-	case err != nil:
-		return false
-	case n == 0:
-		logf("info", "client closed connection")
-		return false
-	}
-	h, used, err := proxyproto.Parse(buf[:n])
-	if err != nil {
-		if msg := err.(*proxyproto.Error).Msg; msg != "" {
-			logf("error", msg)
-		}
-		if !isTLS {
-			// nginx had read the bytes (it peeks only on a TLS address):
-			// the close is then a FIN, not a reset for unread input.
-			io.ReadFull(nc, buf[:n])
+	if f := proxyproto.ReadHeader(nc, buf, !isTLS, info); f != nil {
+		if f.Msg != "" {
+			logf(f.Level, f.Msg)
 		}
 		return false
-	}
-	// Take the header off the socket; the rest is the client's.
-	if _, err := io.ReadFull(nc, buf[:used]); err != nil {
-		return false
-	}
-	if h != nil {
-		info.Proxied = true
-		info.ProxyAddr, info.ProxyPort = h.SrcAddr, proxyproto.PortText(h.SrcPort)
-		info.ProxyServerAddr, info.ProxyServerPort = h.DstAddr, proxyproto.PortText(h.DstPort)
 	}
 	return true
-}
-
-// peek is recv(MSG_PEEK) on the socket under nc: what has arrived, up to
-// len(buf), once at least one byte has (0 at end of stream), under nc's
-// read deadline.
-func peek(nc net.Conn, buf []byte) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return 0, errors.ErrUnsupported
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	var serr error
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			n, _, serr = syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK)
-			if serr != syscall.EINTR {
-				return serr != syscall.EAGAIN
-			}
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	if serr != nil {
-		return 0, serr
-	}
-	return n, nil
 }

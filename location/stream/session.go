@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/location/limit"
@@ -231,73 +230,13 @@ func (ss *session) readProxyHeader() bool {
 	nc := ss.conn
 	nc.SetReadDeadline(time.Now().Add(ss.server.ppTimeout))
 	defer nc.SetReadDeadline(time.Time{})
-	buf := make([]byte, 4096)
-	n, err := peek(nc, buf)
-	const action = "reading PROXY protocol"
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		ss.logf("info", "client timed out (110: Connection timed out)", action)
-		return false
-	case err != nil:
-		return false
-	case n == 0:
-		ss.logf("info", "client closed connection", action)
-		return false
-	}
-	h, used, err := proxyproto.Parse(buf[:n])
-	if err != nil {
-		if msg := err.(*proxyproto.Error).Msg; msg != "" {
-			ss.logf("error", msg, action)
+	if f := proxyproto.ReadHeader(nc, make([]byte, 4096), false, &ss.ci); f != nil {
+		if f.Msg != "" {
+			ss.logf(f.Level, f.Msg, "reading PROXY protocol")
 		}
 		return false
-	}
-	if _, err := readFull(nc, buf[:used]); err != nil {
-		return false
-	}
-	if h != nil {
-		ss.ci.Proxied = true
-		ss.ci.ProxyAddr, ss.ci.ProxyPort = h.SrcAddr, proxyproto.PortText(h.SrcPort)
-		ss.ci.ProxyServerAddr, ss.ci.ProxyServerPort = h.DstAddr, proxyproto.PortText(h.DstPort)
 	}
 	return true
-}
-
-func readFull(nc net.Conn, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := nc.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// peek is recv(MSG_PEEK): what has arrived, once something has.
-func peek(nc net.Conn, buf []byte) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return 0, errors.ErrUnsupported
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	var serr error
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			n, _, serr = syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK)
-			if serr != syscall.EINTR {
-				return serr != syscall.EAGAIN
-			}
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, serr
 }
 
 // limitConn is ngx_stream_limit_conn_handler: each limit's key is

@@ -43,18 +43,7 @@ func addSSLVariables(rc *rewrite.Compiler) {
 		return append(dst, opensslCipherNames[t.state.CipherSuite]...)
 	}))
 	rc.AddVariable("ssl_ciphers", get(func(t *tlsInfo, dst []byte) []byte {
-		for i, id := range t.ciphers {
-			if i > 0 {
-				dst = append(dst, ':')
-			}
-			if n, ok := opensslCipherNames[id]; ok {
-				dst = append(dst, n...)
-			} else {
-				dst = append(dst, "0x"...)
-				dst = hex.AppendEncode(dst, []byte{byte(id >> 8), byte(id)})
-			}
-		}
-		return dst
+		return AppendCipherList(dst, t.ciphers)
 	}))
 	rc.AddVariable("ssl_curve", done(func(t *tlsInfo, dst []byte) []byte {
 		if t.state.CurveID == 0 {
@@ -63,13 +52,7 @@ func addSSLVariables(rc *rewrite.Compiler) {
 		return appendGroup(dst, t.state.CurveID)
 	}))
 	rc.AddVariable("ssl_curves", get(func(t *tlsInfo, dst []byte) []byte {
-		for i, id := range t.curves {
-			if i > 0 {
-				dst = append(dst, ':')
-			}
-			dst = appendGroup(dst, id)
-		}
-		return dst
+		return AppendCurveList(dst, t.curves)
 	}))
 	rc.AddVariable("ssl_session_id", done(func(t *tlsInfo, dst []byte) []byte {
 		return hex.AppendEncode(dst, t.sessionID[:])

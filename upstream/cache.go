@@ -403,7 +403,7 @@ func (p *Proxy) variant(cr *cacheReq, r *http1.Request, vary []byte) filecache.K
 			http1.EqualFold(name, "accept-language")
 		multiple := false
 		for _, h := range r.Headers {
-			if !eqFold(h.Name, name) {
+			if !equalFoldASCII(h.Name, name) {
 				continue
 			}
 			if !normalize {
@@ -597,26 +597,6 @@ func indexFold(b []byte, lower string) int {
 		}
 	}
 	return -1
-}
-
-// eqFold compares two header names, ASCII case folded.
-func eqFold(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 func containsFold(b []byte, lower string) bool { return indexFold(b, lower) >= 0 }

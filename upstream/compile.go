@@ -267,26 +267,14 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		if len(d.Args) != 2 {
 			continue
 		}
-		h := setHeader{name: d.Args[0], lower: strings.ToLower(d.Args[0])}
-		cv, err := c.Complex(d.Args[1])
+		h, err := compileSetHeader(c, d)
 		if err != nil {
-			return nil, rewrite.At(err, d)
-		}
-		if v, ok := cv.Static(); ok {
-			h.static = v
-		} else {
-			h.kind, h.value = hdrComplex, cv
+			return nil, err
 		}
 		p.headers = append(p.headers, h)
 	}
 	for _, def := range defaultHeaders {
-		overridden := false
-		for _, h := range p.headers {
-			if strings.EqualFold(h.name, def.name) {
-				overridden = true
-			}
-		}
-		if !overridden {
+		if !headerSet(p.headers, def.name) {
 			def.lower = strings.ToLower(def.name)
 			p.headers = append(p.headers, def)
 		}
@@ -420,4 +408,30 @@ func splitURL(url string) (scheme, host, uri string, err error) {
 		return "", "", "", fmt.Errorf("no host")
 	}
 	return scheme, host, uri, nil
+}
+
+// compileSetHeader compiles a proxy_set_header or grpc_set_header line.
+func compileSetHeader(c *rewrite.Compiler, d *nginxconf.Directive) (setHeader, error) {
+	h := setHeader{name: d.Args[0], lower: strings.ToLower(d.Args[0])}
+	cv, err := c.Complex(d.Args[1])
+	if err != nil {
+		return h, rewrite.At(err, d)
+	}
+	if v, ok := cv.Static(); ok {
+		h.static = v
+	} else {
+		h.kind, h.value = hdrComplex, cv
+	}
+	return h, nil
+}
+
+// headerSet reports whether a *_set_header line names the header, which
+// then replaces the module's default one.
+func headerSet(headers []setHeader, name string) bool {
+	for _, h := range headers {
+		if strings.EqualFold(h.name, name) {
+			return true
+		}
+	}
+	return false
 }

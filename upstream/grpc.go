@@ -87,29 +87,17 @@ func CompileGRPCPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive,
 		if len(d.Args) != 2 {
 			continue
 		}
-		h := setHeader{name: d.Args[0], lower: strings.ToLower(d.Args[0])}
+		h, err := compileSetHeader(c, d)
+		if err != nil {
+			return nil, err
+		}
 		if h.lower == "host" {
 			gp.hostSet = true
-		}
-		cv, err := c.Complex(d.Args[1])
-		if err != nil {
-			return nil, rewrite.At(err, d)
-		}
-		if v, ok := cv.Static(); ok {
-			h.static = v
-		} else {
-			h.kind, h.value = hdrComplex, cv
 		}
 		p.headers = append(p.headers, h)
 	}
 	for _, def := range grpcDefaultHeaders {
-		overridden := false
-		for _, h := range p.headers {
-			if strings.EqualFold(h.name, def.name) {
-				overridden = true
-			}
-		}
-		if !overridden {
+		if !headerSet(p.headers, def.name) {
 			def.lower = strings.ToLower(def.name)
 			if def.lower == "content-length" {
 				cv, err := c.Complex("$content_length")

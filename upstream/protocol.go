@@ -143,6 +143,21 @@ func (*httpProto) keepConn(x *exchange, f framing, complete, dropped bool) bool 
 	return complete && !x.overrun && (f.noBody || f.length >= 0 || f.chunked)
 }
 
+// writeVec writes the head and body in x.vecArr in one go: one writev on
+// a socket, one buffer (so one record) on a TLS connection, where
+// net.Buffers would write each part as a record of its own and a backend
+// reading the head once would not find the body nginx sends with it.
+func (x *exchange) writeVec(nc net.Conn) (int64, error) {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		x.vec = x.vecArr[:]
+		return x.vec.WriteTo(nc)
+	}
+	x.joined = append(append(x.joined[:0], x.vecArr[0]...), x.vecArr[1]...)
+	n, err := nc.Write(x.joined)
+	return int64(n), err
+}
+
 // sendPlain sends x.req and the client body as it is (chunked again when
 // streamed and chunkedOut, as the proxy; dechunked otherwise, as SCGI).
 func (p *Proxy) sendPlain(c http1.Stream, nc net.Conn, x *exchange, bodyLen int64, chunkedOut bool) (int, error, ftMask) {
@@ -151,8 +166,7 @@ func (p *Proxy) sendPlain(c http1.Stream, nc net.Conn, x *exchange, bodyLen int6
 		// as nginx sends its request chain: a backend that answers on
 		// the head and closes does not cut the body off.
 		x.vecArr = [2][]byte{x.req, x.sendBody}
-		x.vec = x.vecArr[:]
-		n, err := x.vec.WriteTo(nc)
+		n, err := x.writeVec(nc)
 		x.sent += n
 		if err != nil {
 			return sendFailure(err)
@@ -170,8 +184,7 @@ func (p *Proxy) sendPlain(c http1.Stream, nc net.Conn, x *exchange, bodyLen int6
 			return bodyStatus(err), err, 0
 		}
 		x.vecArr = [2][]byte{x.req, x.rbuf[:k]}
-		x.vec = x.vecArr[:]
-		n, err := x.vec.WriteTo(nc)
+		n, err := x.writeVec(nc)
 		x.sent += n
 		if err != nil {
 			return sendFailure(err)

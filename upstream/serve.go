@@ -35,6 +35,7 @@ type exchange struct {
 	bodyBuffered   bool
 	vecArr         [2][]byte // head and body for one writev
 	vec            net.Buffers
+	joined         []byte // vec in one buffer, for a TLS backend (writeVec)
 	head           http1.ResponseHead
 	resp           http1.Response
 	hdrs           []http1.Header

@@ -55,6 +55,7 @@ type h2Conn struct {
 	cond    sync.Cond
 	sendWin int64
 	initWin int64 // the peer's SETTINGS_INITIAL_WINDOW_SIZE
+	settled bool  // the peer's SETTINGS were read and acknowledged
 
 	wmu  sync.Mutex // one frame writer at a time
 	wbuf []byte
@@ -313,7 +314,32 @@ func (g *grpcStream) writeBody(p *Proxy, c http1.Stream, x *exchange, bodyLen in
 
 // writeData writes one DATA frame of the stream.
 func (g *grpcStream) writeData(p *Proxy, data []byte, last bool) error {
+	g.awaitSettings()
 	return g.writeFrame(p, func(fr *http2.Framer) error { return fr.WriteData(g.id, last, data) })
+}
+
+// awaitSettings lets the reader acknowledge the backend's SETTINGS first
+// when they have arrived but are not read yet: nginx's one event loop
+// reads the backend before it sends what the client sent after them, so
+// the acknowledgement precedes the body on the wire. Nothing waits when
+// nothing is at hand (no round trip added), and never long.
+func (g *grpcStream) awaitSettings() {
+	hc := g.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if hc.settled || !atHand(hc.Conn) {
+		return
+	}
+	t := time.AfterFunc(50*time.Millisecond, func() {
+		hc.mu.Lock()
+		hc.settled = true
+		hc.cond.Broadcast()
+		hc.mu.Unlock()
+	})
+	for !hc.settled && !g.stop {
+		hc.cond.Wait()
+	}
+	t.Stop()
 }
 
 // fail records a failed read of the client's body and wakes the reader.
@@ -551,6 +577,10 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			if err := g.writeFrame(p, func(fr *http2.Framer) error { return fr.WriteSettingsAck() }); err != nil {
 				return 0, nil, err
 			}
+			hc.mu.Lock()
+			hc.settled = true
+			hc.cond.Broadcast()
+			hc.mu.Unlock()
 		case *http2.PingFrame:
 			if f.IsAck() {
 				continue

@@ -67,3 +67,25 @@ func peekReadable(nc net.Conn) (readable, ok bool) {
 	})
 	return readable, true
 }
+
+// pendingInput reports whether bytes from the backend wait in the
+// socket, peeking through the descriptor itself: a peek through the
+// RawConn's Read would queue behind the reader's blocked Read.
+func pendingInput(nc net.Conn) bool {
+	sc, ok := rawConn(nc).(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	fd := socketFd(rc)
+	if fd < 0 {
+		return false
+	}
+	var b [1]byte
+	_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	return errno == 0
+}

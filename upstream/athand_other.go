@@ -12,3 +12,6 @@ func idleClosed(int) bool { return false }
 
 // connFD: no socket is peeked at here.
 func connFD(net.Conn) int { return -1 }
+
+// pendingInput cannot peek here: nothing is waited for.
+func pendingInput(net.Conn) bool { return false }

@@ -327,7 +327,7 @@ func (g *grpcStream) awaitSettings() {
 	hc := g.hc
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
-	if hc.settled || !atHand(hc.Conn) {
+	if hc.settled || !pendingInput(hc.Conn) {
 		return
 	}
 	t := time.AfterFunc(50*time.Millisecond, func() {

@@ -218,11 +218,15 @@ func tlsClient(t *testing.T, port int, sni string, data []byte) string {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if len(data) > 0 {
-		// The echo's answer, then the client closes (a close_notify
-		// right after the data races the answer in both servers).
+		// The echo's answer, then the session's end: the backend
+		// closes after answering, and the client waits for the server
+		// to close too (closing first would race the backend's close,
+		// and the log would name either side; a close_notify right
+		// after the data would race the answer).
 		c.Write(data)
 		b := make([]byte, len("A:")+len(data))
 		n, _ := io.ReadFull(c, b)
+		io.Copy(io.Discard, c)
 		return strconv.Quote(string(b[:n]))
 	}
 	b, _ := io.ReadAll(c)

@@ -51,9 +51,11 @@ func TestNginxSuite(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if got[f] < w.passed {
-			// One serial re-run before failing: a few files wait on
-			// timers that a loaded machine can miss.
+		// Up to two serial re-runs before failing: a few files wait on
+		// timers (0.2 s for a session to reach its backend, a lock's
+		// age) that a machine loaded by the other test packages can
+		// miss. Each run must reach the count on its own.
+		for retry := 0; retry < 2 && got[f] < w.passed; retry++ {
 			got[f] = max(got[f], runFiles(t, suite, bin, []string{f}, "retry")[f])
 		}
 		if got[f] < w.passed {

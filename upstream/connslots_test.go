@@ -162,8 +162,10 @@ func TestConnectOutOfFiles(t *testing.T) {
 			highest = n
 		}
 	}
+	// Two above the highest open descriptor: with no holes below it the
+	// fill would otherwise find nothing to free.
 	lim := old
-	lim.Cur = uint64(highest + 1)
+	lim.Cur = uint64(highest + 3)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +178,10 @@ func TestConnectOutOfFiles(t *testing.T) {
 			break
 		}
 		fillers = append(fillers, f)
+	}
+	if len(fillers) < 2 {
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+		t.Fatalf("only %d free descriptors under limit %d", len(fillers), lim.Cur)
 	}
 	for _, f := range fillers[len(fillers)-2:] {
 		f.Close()

@@ -1,0 +1,46 @@
+// Package poller parks sockets on one epoll instance of the process, so
+// that a connection with nothing to do costs no goroutine: its handler
+// is called when the kernel reports the socket ready, and starts the
+// goroutine that does the work. nginx's event loop is the model: an idle
+// connection is an entry in the kernel's epoll set and nothing else.
+//
+// The poller's epoll descriptor is itself waited on through Go's runtime
+// poller (an epoll set is pollable), so the one goroutine that reads its
+// events parks like any network read: it holds no thread while nothing
+// happens, and wakes through the scheduler.
+//
+// Entry points: Default (the process's poller), Poller.Add, Reg.Modify,
+// Reg.Remove. Registrations are edge-triggered (Edge) or one-shot
+// (OneShot): a level-triggered one would be reported again and again.
+package poller
+
+import "errors"
+
+// Event bits, as epoll's.
+const (
+	In      uint32 = 0x1
+	Out     uint32 = 0x4
+	Err     uint32 = 0x8
+	Hup     uint32 = 0x10
+	RDHup   uint32 = 0x2000
+	OneShot uint32 = 1 << 30
+	Edge    uint32 = 1 << 31
+)
+
+// Handler is told that a registered socket is ready. Ready runs on the
+// poller's goroutine: it must not block (start a goroutine, or flag
+// work). It may be called once more after Remove has returned.
+type Handler interface {
+	Ready(events uint32)
+}
+
+// Reg is one socket's registration (a value: registering allocates
+// nothing).
+type Reg struct {
+	p    *Poller
+	slot int32
+	gen  int32
+}
+
+// ErrUnsupported is Default's error where there is no epoll.
+var ErrUnsupported = errors.New("poller: not supported on this system")

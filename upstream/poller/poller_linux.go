@@ -1,0 +1,171 @@
+package poller
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// Poller is one epoll set and the goroutine that reads its events.
+type Poller struct {
+	epfd  int
+	file  *os.File // keeps epfd open (its finalizer would close it)
+	mu    sync.RWMutex
+	slots []entry // by the slot number an event carries
+	free  []int32
+	gen   int32
+	batch []Handler // the loop's handlers of one batch of events
+}
+
+type entry struct {
+	h   Handler
+	gen int32
+}
+
+var (
+	defaultOnce sync.Once
+	defaultP    *Poller
+	defaultErr  error
+)
+
+// Default is the process's poller, started at its first use.
+func Default() (*Poller, error) {
+	defaultOnce.Do(func() { defaultP, defaultErr = New() })
+	return defaultP, defaultErr
+}
+
+// New starts a poller (tests; the server uses Default).
+func New() (*Poller, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	p := &Poller{epfd: fd, file: os.NewFile(uintptr(fd), "poller")}
+	rc, err := p.file.SyscallConn()
+	if err != nil {
+		p.file.Close()
+		return nil, err
+	}
+	go p.loop(rc)
+	return p, nil
+}
+
+// Add registers the socket under rc for events, reported to h. The
+// socket must stay open until Remove.
+func (p *Poller) Add(rc syscall.RawConn, events uint32, h Handler) (Reg, error) {
+	p.mu.Lock()
+	var slot int32
+	if n := len(p.free); n > 0 {
+		slot = p.free[n-1]
+		p.free = p.free[:n-1]
+	} else {
+		slot = int32(len(p.slots))
+		p.slots = append(p.slots, entry{})
+	}
+	p.gen++
+	gen := p.gen
+	p.slots[slot] = entry{h: h, gen: gen}
+	p.mu.Unlock()
+	r := Reg{p: p, slot: slot, gen: gen}
+	if err := r.ctl(rc, syscall.EPOLL_CTL_ADD, events); err != nil {
+		p.release(r)
+		return Reg{}, err
+	}
+	return r, nil
+}
+
+// Modify changes the events of r (a one-shot registration is armed
+// again this way).
+func (r Reg) Modify(rc syscall.RawConn, events uint32) error {
+	return r.ctl(rc, syscall.EPOLL_CTL_MOD, events)
+}
+
+// Remove ends r. Call it before the socket closes: the descriptor's
+// number could name another socket afterwards. (A socket closed first
+// left the epoll set by itself; its slot is freed all the same.)
+func (r Reg) Remove(rc syscall.RawConn) {
+	if r.p == nil {
+		return
+	}
+	r.ctl(rc, syscall.EPOLL_CTL_DEL, 0)
+	r.p.release(r)
+}
+
+// ctl runs epoll_ctl on rc's descriptor while rc holds it open.
+func (r Reg) ctl(rc syscall.RawConn, op int, events uint32) error {
+	var err error
+	cerr := rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: events, Fd: r.slot, Pad: r.gen}
+		err = syscall.EpollCtl(r.p.epfd, op, int(fd), &ev)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+func (p *Poller) release(r Reg) {
+	p.mu.Lock()
+	if e := &p.slots[r.slot]; e.gen == r.gen {
+		*e = entry{}
+		p.free = append(p.free, r.slot)
+	}
+	p.mu.Unlock()
+}
+
+// loop reads events as long as the process lives; it parks in Go's
+// poller when there are none.
+func (p *Poller) loop(rc syscall.RawConn) {
+	events := make([]syscall.EpollEvent, 128)
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, err := syscall.EpollWait(int(fd), events, 0)
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				return true
+			}
+			if n > 0 {
+				p.dispatch(events[:n])
+			}
+			// Fewer than asked: the set was empty, and an event queued
+			// since wakes the runtime's poller for the descriptor.
+			if n < len(events) {
+				return false
+			}
+		}
+	})
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		panic("poller: " + err.Error())
+	}
+}
+
+// dispatch calls the handlers of events, outside the lock (a handler may
+// add or remove registrations).
+func (p *Poller) dispatch(events []syscall.EpollEvent) {
+	p.mu.RLock()
+	p.batch = p.batch[:0]
+	for _, ev := range events {
+		var h Handler
+		if s := int(ev.Fd); s >= 0 && s < len(p.slots) && p.slots[s].gen == ev.Pad {
+			h = p.slots[s].h
+		}
+		p.batch = append(p.batch, h)
+	}
+	p.mu.RUnlock()
+	for i, h := range p.batch {
+		if h != nil {
+			h.Ready(events[i].Events)
+		}
+	}
+	clear(p.batch)
+}

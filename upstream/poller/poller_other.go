@@ -1,0 +1,26 @@
+//go:build !linux
+
+package poller
+
+import "syscall"
+
+// Poller is not available here: Default fails and callers keep a
+// goroutine per connection.
+type Poller struct{}
+
+// Default fails on systems without epoll.
+func Default() (*Poller, error) { return nil, ErrUnsupported }
+
+// New fails on systems without epoll.
+func New() (*Poller, error) { return nil, ErrUnsupported }
+
+// Add fails on systems without epoll.
+func (p *Poller) Add(rc syscall.RawConn, events uint32, h Handler) (Reg, error) {
+	return Reg{}, ErrUnsupported
+}
+
+// Modify fails on systems without epoll.
+func (r Reg) Modify(rc syscall.RawConn, events uint32) error { return ErrUnsupported }
+
+// Remove does nothing on systems without epoll.
+func (r Reg) Remove(rc syscall.RawConn) {}

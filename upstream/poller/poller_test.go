@@ -1,0 +1,129 @@
+//go:build linux
+
+package poller
+
+import (
+	"net"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type chanHandler chan uint32
+
+func (c chanHandler) Ready(ev uint32) {
+	select {
+	case c <- ev:
+	default:
+	}
+}
+
+func tcpPair(t *testing.T) (a, b *net.TCPConn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+func rawOf(t *testing.T, c *net.TCPConn) syscall.RawConn {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// A parked socket is reported once per arrival (edge-triggered), holds
+// no goroutine while nothing arrives, and is not reported after Remove.
+func TestPollerParksAndWakes(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := tcpPair(t)
+	before := runtime.NumGoroutine()
+	ready := make(chanHandler, 4)
+	reg, err := p.Add(rawOf(t, b), In|RDHup|Edge, ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runtime.NumGoroutine(); n != before {
+		t.Errorf("goroutines: %d before parking, %d after", before, n)
+	}
+	select {
+	case ev := <-ready:
+		t.Fatalf("reported %#x with nothing sent", ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+	a.Write([]byte("x"))
+	select {
+	case ev := <-ready:
+		if ev&In == 0 {
+			t.Errorf("events %#x, want In", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event for bytes that arrived")
+	}
+	// Edge-triggered: the unread byte is not reported again, a new one is.
+	a.Write([]byte("y"))
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event for a second arrival")
+	}
+	reg.Remove(rawOf(t, b))
+	a.Write([]byte("z"))
+	a.Close()
+	select {
+	case ev := <-ready:
+		t.Errorf("reported %#x after Remove", ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// The slot is reused by a new registration, which sees its own events.
+	c, d := tcpPair(t)
+	reg2, err := p.Add(rawOf(t, d), In|Edge, ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg2.slot != reg.slot || reg2.gen == reg.gen {
+		t.Errorf("slot %d gen %d after slot %d gen %d: want the slot reused with a new generation", reg2.slot, reg2.gen, reg.slot, reg.gen)
+	}
+	c.Write([]byte("w"))
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event on the reused slot")
+	}
+	reg2.Remove(rawOf(t, d))
+}
+
+// Remove after the socket closed does nothing harmful and frees the slot.
+func TestPollerRemoveClosed(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b := tcpPair(t)
+	rc := rawOf(t, b)
+	reg, err := p.Add(rc, In|Edge, make(chanHandler, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	reg.Remove(rc)
+	if got := len(p.free); got != 1 {
+		t.Errorf("free slots %d, want 1", got)
+	}
+}

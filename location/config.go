@@ -226,6 +226,7 @@ type locConf struct {
 	etag            bool
 	ims             int // 0 exact, 1 before, 2 off
 	maxBody         int64
+	dav             davConf // dav.go
 	maxRanges       int     // max_ranges; -1: no limit
 	addBefore       []byte  // add_before_body URI (bodyfilters.go)
 	addAfter        []byte  // add_after_body URI
@@ -323,6 +324,7 @@ func defaultLocConf() *locConf {
 		logNotFound:   true,
 		etag:          true,
 		maxBody:       1 << 20,
+		dav:           defaultDAV,
 		maxRanges:     -1,
 		additionTypes: typeSet{types: map[string]bool{"text/html": true}},
 		ssi:           defaultSSIConf(),

@@ -269,6 +269,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				conf.maxRanges = n
 			}
 		}
+	case "dav_methods", "dav_access", "create_full_put_path", "min_delete_depth":
+		return davDirective(conf, d)
 	case "client_max_body_size":
 		if len(d.Args) == 1 {
 			if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {

@@ -11,8 +11,8 @@
 // location rewrite with at most 10 "last" cycles, access, try_files,
 // content), static files (root, alias, index, types, default_type,
 // charset, ETag/Last-Modified, ranges), the other content handlers
-// (autoindex, random_index, empty_gif, stub_status; one file each, with
-// the listing formats in the sub-package autoindex), error_page and
+// (autoindex, random_index, empty_gif, stub_status, WebDAV's dav.go; one
+// file each, with the listing formats in the sub-package autoindex), error_page and
 // nginx's built-in error pages byte for byte, the internal redirect a
 // backend's X-Accel-Redirect asks for (accel.go), which body filters a
 // response gets (bodyfilters.go runs their header parts in nginx's order

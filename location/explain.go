@@ -89,6 +89,8 @@ func (x *exchange) traceHandler(conf *locConf) {
 		h = "empty_gif"
 	case conf.proxy != nil:
 		h = "the backend of the location (proxy_pass, fastcgi_pass, ...)"
+	case conf.dav.handles(x.req.MethodCode):
+		h = "WebDAV " + string(x.req.Method) + " (dav_methods) on \"" + string(x.req.URI) + "\""
 	case len(x.req.URI) > 0 && x.req.URI[len(x.req.URI)-1] == '/':
 		h = "the directory handlers (index, autoindex) for \"" + string(x.req.URI) + "\""
 	default:

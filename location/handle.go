@@ -84,6 +84,7 @@ type exchange struct {
 	weakETag    []byte // the ETag a length-changing filter made weak
 	crange      []byte
 	locBuf      []byte
+	davScratch  []byte // an unescaped Destination (dav_copy.go)
 	keptLoc     []byte // Location kept across an error_page redirect
 	// ifRangeTag is the ETag add_header sets, as the range filter sees it.
 	ifRangeTag []byte
@@ -880,6 +881,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 			}
 		}
 		return rc
+	}
+	if conf.dav.handles(x.req.MethodCode) {
+		return x.dav(loc, conf)
 	}
 	uri := x.req.URI
 	if len(uri) > 0 && uri[len(uri)-1] == '/' {

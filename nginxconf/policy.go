@@ -58,6 +58,8 @@ var served = setOf(
 	"userid", "userid_service", "userid_name", "userid_domain", "userid_path", "userid_p3p",
 	"userid_expires", "userid_mark", "userid_flags", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",
 	"stub_status", "mirror", "mirror_request_body", "log_subrequest",
+	// WebDAV (location/dav.go)
+	"dav_methods", "dav_access", "create_full_put_path", "min_delete_depth",
 	// access
 	"satisfy", "limit_except", "auth_basic", "auth_basic_user_file", "auth_request", "auth_request_set", "auth_delay",
 	// content modules
@@ -198,8 +200,7 @@ var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
 	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},
-	{"create_full_put_path", ""},
-	{"dav_access", ""}, {"min_delete_depth", ""}, {"charset_map", ""}, {"perl_modules", ""},
+	{"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""},
 }
 

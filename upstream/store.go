@@ -1,15 +1,7 @@
 package upstream
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync/atomic"
-	"syscall"
-	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
@@ -45,7 +37,7 @@ func (p *Proxy) compileStore(blocks [][]*nginxconf.Directive, c *rewrite.Compile
 		sc.path = v
 	}
 	if ad := last(blocks, p.name("_store_access")); ad != nil {
-		access, err := parseAccess(ad.Args)
+		access, err := ParseAccess(ad.Args)
 		if err != nil {
 			return confErr(ad, "%v", err)
 		}
@@ -53,36 +45,6 @@ func (p *Proxy) compileStore(blocks [][]*nginxconf.Directive, c *rewrite.Compile
 	}
 	p.store = sc
 	return nil
-}
-
-// parseAccess reads "user:rw group:r all:r" as ngx_conf_set_access_slot:
-// the user has rw unless user: says otherwise.
-func parseAccess(args []string) (os.FileMode, error) {
-	var access os.FileMode
-	user := os.FileMode(0o600)
-	for _, a := range args {
-		var shift uint
-		var right string
-		switch {
-		case strings.HasPrefix(a, "user:"):
-			shift, right, user = 6, a[5:], 0
-		case strings.HasPrefix(a, "group:"):
-			shift, right = 3, a[6:]
-		case strings.HasPrefix(a, "all:"):
-			shift, right = 0, a[4:]
-		default:
-			return 0, fmt.Errorf(`invalid value "%s"`, a)
-		}
-		switch right {
-		case "rw":
-			access |= 6 << shift
-		case "r":
-			access |= 4 << shift
-		default:
-			return 0, fmt.Errorf(`invalid value "%s"`, a)
-		}
-	}
-	return access | user, nil
 }
 
 // storeStream is the client's stream with the body also going to the
@@ -172,85 +134,11 @@ func (p *Proxy) endStore(s *rewrite.State, x *exchange, whole bool, length int64
 			mtime = v
 		}
 	}
-	if err := renameStored(t.f, string(dst), p.store.access, mtime); err != nil && s.TryLog != nil {
+	err := ExtRename(tmp, string(dst), RenameOptions{Access: p.store.access, PathAccess: p.store.access, MTime: mtime, CreatePath: true})
+	if err != nil && s.TryLog != nil {
 		s.TryLog.LogTryError(err)
 	}
 	return t.clientErr
-}
-
-// storeError is a failure to put a stored file in place, logged at crit.
-type storeError struct{ msg string }
-
-func (e *storeError) Error() string    { return e.msg }
-func (e *storeError) LogLevel() string { return "crit" }
-
-// renameStored is ngx_ext_rename_file: mode and time set on the temporary
-// file, then renamed to dst, the directories made (with x bits where r
-// ones are) when missing, copied when dst is on another file system.
-func renameStored(f *os.File, dst string, access os.FileMode, mtime int64) error {
-	src := f.Name()
-	if err := f.Chmod(access); err != nil {
-		return &storeError{fmt.Sprintf(`chmod() "%s" failed (%s)`, src, nginxconf.ErrnoText(err))}
-	}
-	if mtime >= 0 {
-		t := time.Unix(mtime, 0)
-		if err := os.Chtimes(src, t, t); err != nil {
-			return &storeError{fmt.Sprintf(`utimes() "%s" failed (%s)`, src, nginxconf.ErrnoText(err))}
-		}
-	}
-	err := rename(src, dst)
-	if errors.Is(err, syscall.ENOENT) {
-		dirAccess := access | access&0o444>>2
-		if merr := os.MkdirAll(filepath.Dir(dst), dirAccess); merr != nil {
-			return &storeError{fmt.Sprintf(`mkdir() "%s" failed (%s)`, dst, nginxconf.ErrnoText(merr))}
-		}
-		err = rename(src, dst)
-	}
-	if errors.Is(err, syscall.EXDEV) {
-		err = copyStored(f, dst, access, mtime)
-	}
-	if err != nil {
-		return &storeError{fmt.Sprintf(`rename() "%s" to "%s" failed (%s)`, src, dst, nginxconf.ErrnoText(err))}
-	}
-	return nil
-}
-
-func rename(src, dst string) error {
-	err := os.Rename(src, dst)
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
-}
-
-var storeCopies atomic.Uint32
-
-// copyStored copies the file next to dst ("dst.0000000001") and renames
-// it into place, as ngx_ext_rename_file does across file systems.
-func copyStored(f *os.File, dst string, access os.FileMode, mtime int64) error {
-	name := fmt.Sprintf("%s.%010d", dst, storeCopies.Add(1))
-	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, access)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err == nil {
-		_, err = io.Copy(out, f)
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && mtime >= 0 {
-		t := time.Unix(mtime, 0)
-		err = os.Chtimes(name, t, t)
-	}
-	if err == nil {
-		err = rename(name, dst)
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
 }
 
 // lastModified is the backend's Last-Modified (the last one, as nginx

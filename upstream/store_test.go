@@ -22,9 +22,9 @@ func TestParseAccess(t *testing.T) {
 		{"other:r", 0, true},
 	}
 	for _, tt := range tests {
-		got, err := parseAccess(strings.Fields(tt.in))
+		got, err := ParseAccess(strings.Fields(tt.in))
 		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("parseAccess(%q) = %o, %v; want %o, error %v", tt.in, got, err, tt.want, tt.err)
+			t.Errorf("ParseAccess(%q) = %o, %v; want %o, error %v", tt.in, got, err, tt.want, tt.err)
 		}
 	}
 }

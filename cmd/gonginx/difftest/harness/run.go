@@ -52,6 +52,9 @@ type Case struct {
 	// stops and compared line by line (ports and the prefix dir hidden):
 	// give them a log_format without times.
 	AccessLogFiles []string
+	// Trees (directories relative to the prefix) are listed after the
+	// requests, each file with its type, mode and content, and compared.
+	Trees []string
 	// Clock shows the times "expires" computes from the moment of the
 	// request relative to the response's Date (see Clock).
 	Clock    Clock
@@ -67,6 +70,8 @@ type Run struct {
 	Files []string
 	// Access holds the lines of each of Case.AccessLogFiles ("file: line").
 	Access []string
+	// Tree lists Case.Trees (see listTree).
+	Tree []string
 }
 
 // Server is one implementation running a case's config on a free port.
@@ -174,6 +179,9 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	}
 	stopped = true
 	dir := srv.dir
+	for _, t := range c.Trees {
+		run.Tree = append(run.Tree, listTree(filepath.Join(dir, t), t)...)
+	}
 	log, files := srv.StopReading(append(append([]string(nil), c.LogFiles...), c.AccessLogFiles...))
 	run.Log = log
 	if c.ErrorLog || c.ErrorMessages {
@@ -405,6 +413,7 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 		})
 	}
 	compareLines(len(c.AccessLogFiles) > 0, "access logs", wantRun.Access, gotRun.Access)
+	compareLines(len(c.Trees) > 0, "trees", wantRun.Tree, gotRun.Tree)
 	compareLines(len(c.LogFiles) > 0, "log files", wantRun.Files, gotRun.Files)
 	compareLines(c.ErrorLog || c.ErrorMessages, "error log", wantRun.Errors, gotRun.Errors)
 	if failed > 0 {
@@ -487,4 +496,38 @@ func collectBoth(c Case, want, got Impl, assets string) (*Run, *Run, error) {
 		return nil, nil, fmt.Errorf("%s: %w", got.Name, gotErr)
 	}
 	return wantRun, gotRun, nil
+}
+
+// listTree lists what is under root, a line per entry in name order:
+// the path shown under name, the type and permission bits, and a
+// regular file's content (quoted, cut at 64 bytes) or a link's target.
+func listTree(root, name string) []string {
+	var lines []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		rel := name + strings.TrimPrefix(p, root)
+		if err != nil {
+			lines = append(lines, rel+": "+err.Error())
+			return nil
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			lines = append(lines, rel+": "+err.Error())
+			return nil
+		}
+		line := fmt.Sprintf("%s %v", rel, fi.Mode())
+		switch {
+		case fi.Mode().IsRegular():
+			b, _ := os.ReadFile(p)
+			if len(b) > 64 {
+				b = append(b[:64:64], fmt.Sprintf("...(%d bytes)", len(b))...)
+			}
+			line += fmt.Sprintf(" %q", b)
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			line += " -> " + target
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	return lines
 }

@@ -30,6 +30,9 @@ type clientWatch struct {
 	backend net.Conn // the request's backend; nil between requests
 	eof     bool     // the client hung up (kept between requests)
 	aborted atomic.Bool
+	// input, when set, is woken by input on the socket too (WatchInput):
+	// the registration then includes EPOLLIN.
+	input *Waker
 }
 
 // watchClient starts watching the client connection owner (its socket

@@ -44,6 +44,44 @@ func (p *watcher) start() {
 // hang-up is reported once, and kept in the watch.
 const watchEvents uint32 = epollRDHUP | 1<<31 // EPOLLET
 
+// inputEvents adds the socket's input for a connection that parks
+// (WatchInput): edge-triggered, so an idle connection's events are one
+// per arrival and a request costs no epoll_ctl.
+const inputEvents = watchEvents | syscall.EPOLLIN
+
+// watchInput registers owner's socket for w's input, adding EPOLLIN to
+// an abort registration the connection has already.
+func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
+	p.once.Do(p.start)
+	if p.epfd < 0 {
+		return false
+	}
+	fd := socketFd(raw)
+	if fd < 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cw := p.byFd[fd]
+	if cw != nil && cw.owner == owner {
+		if cw.input == w {
+			return true
+		}
+		cw.input = w
+		ev := syscall.EpollEvent{Events: inputEvents, Fd: cw.slot, Pad: cw.gen}
+		if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev) != nil {
+			cw.input = nil
+			return false
+		}
+		return true
+	}
+	if cw != nil {
+		p.release(cw) // a connection that ended without ForgetClient
+	}
+	cw = &clientWatch{fd: fd, owner: owner, input: w}
+	return p.register(cw)
+}
+
 // watch starts a request's watch on its client connection, registering
 // the connection on its first request.
 func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWatch {
@@ -119,7 +157,11 @@ func (p *watcher) register(w *clientWatch) bool {
 	}
 	p.gen++
 	w.gen = p.gen
-	ev := syscall.EpollEvent{Events: watchEvents, Fd: w.slot, Pad: w.gen}
+	events := watchEvents
+	if w.input != nil {
+		events = inputEvents
+	}
+	ev := syscall.EpollEvent{Events: events, Fd: w.slot, Pad: w.gen}
 	err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, w.fd, &ev)
 	if err == syscall.EEXIST {
 		// An earlier connection's registration on this descriptor that
@@ -226,6 +268,9 @@ func (p *watcher) handle(events []syscall.EpollEvent) {
 		w := p.slots[ev.Fd]
 		if w == nil || w.gen != ev.Pad {
 			continue // forgotten meanwhile
+		}
+		if w.input != nil {
+			w.input.ready() // bytes, or the end for its read to see
 		}
 		if ev.Events&(epollRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
 			continue

@@ -17,3 +17,4 @@ func (watcher) watch(syscall.RawConn, net.Conn, net.Conn) *clientWatch { return 
 func (watcher) unwatch(*clientWatch) bool                              { return false }
 func (watcher) forget(syscall.RawConn, net.Conn)                       {}
 func (watcher) settle()                                                {}
+func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool      { return false }

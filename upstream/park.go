@@ -1,0 +1,84 @@
+package upstream
+
+import (
+	"net"
+	"sync/atomic"
+	"syscall"
+)
+
+// A Waker lets a connection wait for input with no goroutine, as nginx's
+// idle connections wait in its event loop: the connection's socket is on
+// the process's epoll (the client-abort watcher's, abort_linux.go), its
+// owner calls Park when it has nothing to read and ends its goroutine,
+// and the poller calls wake, on a new goroutine, when bytes or a hang-up
+// arrive. The socket's registration is edge-triggered and stays for the
+// connection's life, so a request costs no system call: input that
+// arrives while the owner runs (before it parks) is remembered, and
+// Park then fails so that the owner reads it.
+type Waker struct {
+	state atomic.Int32
+	wake  func()
+}
+
+const (
+	wakerRunning int32 = iota // a goroutine owns the connection
+	wakerReady                // running, and input arrived since
+	wakerParked               // no goroutine: the poller wakes it
+)
+
+// Init sets what runs, on its own goroutine, when input arrives for a
+// parked connection. wake is bound once (a func value made per park
+// would allocate).
+func (w *Waker) Init(wake func()) { w.wake = wake }
+
+// Park hands the connection to the poller. It reports false when input
+// arrived since the last Park or Unpark (the owner reads again instead);
+// after true the owner's goroutine must not touch the connection, which
+// belongs to whoever wakes it: wake, or a successful Unpark.
+func (w *Waker) Park() bool {
+	if w.state.CompareAndSwap(wakerRunning, wakerParked) {
+		return true
+	}
+	w.state.Store(wakerRunning) // was ready: input is there
+	return false
+}
+
+// Unpark takes a parked connection back for its owner (a timer that
+// fired, a shutdown); false: the poller woke it first, or it runs.
+func (w *Waker) Unpark() bool {
+	return w.state.CompareAndSwap(wakerParked, wakerRunning)
+}
+
+// Parked reports whether the connection waits on the poller.
+func (w *Waker) Parked() bool { return w.state.Load() == wakerParked }
+
+// ready is the poller's: input arrived.
+func (w *Waker) ready() {
+	for {
+		switch w.state.Load() {
+		case wakerParked:
+			if w.state.CompareAndSwap(wakerParked, wakerRunning) {
+				go w.wake()
+				return
+			}
+		case wakerRunning:
+			if w.state.CompareAndSwap(wakerRunning, wakerReady) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// WatchInput registers a connection's socket (raw, below TLS; owner is
+// the net.Conn it belongs to, as for the abort watch) with the poller
+// for w: from now on input on it reaches w. Call it once, before the
+// first Park; the registration ends with ForgetClient. It reports false
+// where there is no poller (the owner then waits with a goroutine).
+func WatchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
+	if raw == nil || w.wake == nil {
+		return false
+	}
+	return brokenConns.watchInput(raw, owner, w)
+}

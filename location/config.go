@@ -295,6 +295,7 @@ type locConf struct {
 	defaultTypeBytes []byte
 	proxy            Proxy
 	proxyTyped       bool // the proxy answers with the location's type and allows ranges (memcached_pass)
+	cacheLock        bool // the proxy's cache has proxy_cache_lock: first requests reach it in accept order
 }
 
 type errorPage struct {

@@ -690,6 +690,11 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 			conf.proxy = p
 		}
 	}
+	conf.cacheLock = false
+	if lp, ok := conf.proxy.(interface{ CacheLock() bool }); ok && lp.CacheLock() {
+		conf.cacheLock = true
+		c.rt.ordersFirst = true
+	}
 	return nil
 }
 

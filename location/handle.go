@@ -360,7 +360,15 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 	}
 	rc = x.limitConn(conf)
 	if m := x.mainExchange(); m.order != nil {
-		m.passOrder()
+		if rc == 0 && m == x && conf.cacheLock {
+			// The place is kept up to proxy_cache_lock: the proxy
+			// cache passes it (State.CacheOrder).
+			m.order.WaitEarlier()
+			x.st.CacheOrder = m.order
+			m.order = nil
+		} else {
+			m.passOrder()
+		}
 	}
 	if rc != 0 {
 		if x.st.Trace != nil {

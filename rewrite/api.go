@@ -172,6 +172,12 @@ type State struct {
 	// UnsatisfiableSize is the length of a cached body a Range did not
 	// fit (the proxy answered 416: "Content-Range: bytes */N"); -1 none.
 	UnsatisfiableSize int64
+	// CacheOrder, when set, is the connection's place in accept order
+	// (location's limit_conn ordering): the proxy cache passes it once
+	// the request holds proxy_cache_lock or waits for it, so requests
+	// that came together take the lock in the order they came, as
+	// nginx's one event loop takes them.
+	CacheOrder interface{ Pass() }
 }
 
 // TryLogger is implemented by the location package for the request.
@@ -206,6 +212,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.CacheStatus, s.CacheLastModified, s.CacheETag = "", -1, s.CacheETag[:0]
 	s.UnsatisfiableSize = -1
+	s.CacheOrder = nil
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
 	s.RequestBodyWhole = false

@@ -193,6 +193,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 	cr := x.cr
 	cc := cr.conf
 	r := c.Request()
+	defer passCacheOrder(s)
 	if cc.methods&(1<<uint(r.MethodCode)) == 0 {
 		return false, 0, nil
 	}
@@ -256,6 +257,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 			if cr.entry.ValidSec >= now {
 				cr.status = cacheHit
 				s.CacheStatus = cr.status
+				passCacheOrder(s)
 				st, err := p.sendCached(c, s, cr)
 				return true, st, err
 			}
@@ -267,6 +269,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 				if stale {
 					cr.status = cacheUpdating
 					s.CacheStatus = cr.status
+					passCacheOrder(s)
 					st, err := p.sendCached(c, s, cr)
 					return true, st, err
 				}
@@ -278,6 +281,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 					cr.status = cacheStale
 					s.CacheStatus = cr.status
 					cr.bgPending = true
+					passCacheOrder(s)
 					st, err := p.sendCached(c, s, cr)
 					return true, st, err
 				}
@@ -314,12 +318,16 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 		if waitUntil.IsZero() {
 			waitUntil = time.Now().Add(cc.lockWait)
 		}
+		passCacheOrder(s) // waiting: the connections after it go on
 		// ngx_http_file_cache_lock_wait: look again every 500ms until
 		// the entry is there, the lock is free, or lock_timeout.
 		for {
 			left := time.Until(waitUntil)
 			if left <= 0 {
 				lockWait = 0
+				if s.TryLog != nil {
+					s.TryLog.LogTryError(&leveledError{errLockTimeout, "info"})
+				}
 				break
 			}
 			time.Sleep(min(left, 500*time.Millisecond))
@@ -333,6 +341,19 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 	}
 	s.CacheStatus = cr.status
 	return false, 0, nil
+}
+
+// errLockTimeout is ngx_http_file_cache_lock_wait's line when
+// proxy_cache_lock_timeout ends the wait.
+var errLockTimeout = errors.New("cache lock timeout")
+
+// passCacheOrder lets the connections accepted after this one go on to
+// the cache lock (State.CacheOrder).
+func passCacheOrder(s *rewrite.State) {
+	if s.CacheOrder != nil {
+		s.CacheOrder.Pass()
+		s.CacheOrder = nil
+	}
 }
 
 // rangeBelow is ngx_http_upstream_cache_check_range: a Range request

@@ -141,6 +141,11 @@ type Proxy struct {
 // (memcached_pass).
 func (p *Proxy) Typed() bool { return p.typed }
 
+// CacheLock reports whether the location's cache has proxy_cache_lock
+// on: location then orders the first requests of connections as
+// accepted until they reach the lock (State.CacheOrder).
+func (p *Proxy) CacheLock() bool { return p.cache != nil && p.cache.lock }
+
 // HasURIPart reports whether proxy_pass had a URI part; nginx rejects
 // that in regex and named locations ("proxy_pass" cannot have URI part
 // in location given by regular expression, ...).

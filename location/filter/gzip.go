@@ -37,6 +37,11 @@ type Gzip struct {
 	small  [smallBody]byte
 	nsmall int
 	used   int // the level of zw's pool
+	// whole: the body was compressed in one go (a small body's), so
+	// the member is at hand in out when it ends (zlibFinal).
+	whole bool
+	// headDone: the gzip header's XFL and OS bytes were set to zlib's.
+	headDone bool
 }
 
 const smallBody = 128
@@ -57,6 +62,7 @@ func (g *Gzip) Reset(level int) {
 	g.Release()
 	g.level = min(max(level, 1), 9)
 	g.In, g.Out, g.done, g.err, g.fresh, g.nsmall = 0, 0, false, nil, false, 0
+	g.whole, g.headDone = false, false
 }
 
 // SetNext is Link's.
@@ -103,7 +109,7 @@ func (g *Gzip) Body(p []byte, flush, last bool) error {
 		}
 		level := g.level
 		if last && g.nsmall+len(p) < smallBody {
-			level = 9
+			level, g.whole = 9, true
 		}
 		g.start(level)
 		if g.nsmall > 0 {
@@ -126,6 +132,9 @@ func (g *Gzip) Body(p []byte, flush, last bool) error {
 			return g.fail(err)
 		}
 		g.done = true
+		if g.whole {
+			g.zlibFinal()
+		}
 		err := g.pass(false, true)
 		g.Release()
 		return err
@@ -182,7 +191,59 @@ func (g *Gzip) Write(p []byte) (int, error) {
 func (g *Gzip) pass(flush, last bool) error {
 	b := *g.out
 	*g.out = b[:0]
+	if !g.headDone && len(b) >= 10 {
+		// zlib's header, as nginx's gzip wrapper writes it: XFL 4 at
+		// level 1, 2 at level 9, else 0 (klauspost's has 0 or 2), and
+		// OS 3, Unix (klauspost's: 255, unknown).
+		g.headDone = true
+		b[8], b[9] = 0, 3
+		switch g.level {
+		case 1:
+			b[8] = 4
+		case 9:
+			b[8] = 2
+		}
+	}
 	return g.next.Body(b, flush, last)
+}
+
+// zlibFinal ends a member compressed in one go as zlib's Z_FINISH does:
+// its one block is the final one. klauspost ends it with an empty final
+// block of its own (10 bits), one byte more than zlib's for most small
+// bodies ("SEE-THIS" is 29 bytes gzipped where nginx sends 28).
+func (g *Gzip) zlibFinal() {
+	b := *g.out
+	if len(b) < 10+8+2 {
+		return
+	}
+	d := b[10 : len(b)-8]
+	// The stream ends with the final block's bits 1 (BFINAL), 1 0
+	// (BTYPE fixed) and seven 0s (end of block), then 0s to the byte's
+	// end: its last set bit is BTYPE's low one.
+	i := len(d) - 1
+	for i >= 0 && d[i] == 0 {
+		i--
+	}
+	if i < 0 {
+		return
+	}
+	bit := i*8 + 7
+	for d[i]>>(bit%8)&1 == 0 {
+		bit--
+	}
+	start := bit - 1 // the final block's BFINAL bit
+	if start <= 0 || d[start/8]>>(start%8)&1 == 0 {
+		return // no block before it, or not the shape expected
+	}
+	n := (start + 7) / 8
+	if start%8 != 0 {
+		d[n-1] &= 1<<(start%8) - 1
+	}
+	d[0] |= 1 // the first block is the last
+	copy(b[10+n:], b[len(b)-8:])
+	b = b[:10+n+8]
+	g.Out -= int64(len(*g.out) - len(b))
+	*g.out = b
 }
 
 // Release gives the compressor and buffer back to their pools; a body cut

@@ -239,6 +239,8 @@ type locConf struct {
 	keepaliveTime   time.Duration    // keepalive_time
 	keepaliveOff    uint8            // keepalive_disable: kaMSIE6, kaSafari
 	msiePadding     bool             // msie_padding
+	msieRefresh     bool             // msie_refresh (msierefresh.go)
+	postAction      []byte           // post_action URI or @name; nil: off (postaction.go)
 	resetTimedout   bool             // reset_timedout_connection
 	headerTimeout   time.Duration    // client_header_timeout (server level)
 	bodyTimeout     time.Duration    // client_body_timeout

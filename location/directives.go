@@ -308,6 +308,12 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		}
 	case "reset_timedout_connection":
 		conf.resetTimedout = onOff(d)
+	case "post_action":
+		// A plain string: "off" is a named location like any other
+		// (and a 500 when there is none), as in nginx.
+		conf.postAction = []byte(d.Args[0])
+	case "msie_refresh":
+		conf.msieRefresh = onOff(d)
 	case "msie_padding":
 		conf.msiePadding = onOff(d)
 	case "keepalive_requests":

@@ -253,6 +253,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	}
 	x.c.Finish()
 	x.runMirrors()
+	x.runPostAction()
 }
 
 // startRequest clears what one request leaves in the exchange, for a main
@@ -653,6 +654,13 @@ func (x *exchange) special(code int) {
 		}
 	}
 	x.expectDone = true
+	if x.wantsRefresh(code, conf) && (len(x.redirLoc) > 0 || x.emptyLocation) {
+		if x.c.DiscardBuffered() != nil {
+			x.req.KeepAlive = false
+		}
+		x.sendRefresh(conf)
+		return
+	}
 	x.defaultPage(code, conf)
 }
 
@@ -707,6 +715,10 @@ func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
 	x.redirLoc = x.locBuf
 	x.errStatus = 0
 	x.st.ErrStatus = x.errStatus // $status reads it first
+	if conf.msieRefresh && browser(x.req.HeaderValue("User-Agent")).msie {
+		x.sendRefresh(conf)
+		return true
+	}
 	x.defaultPage(status, conf)
 	return true
 }

@@ -11,7 +11,7 @@ var (
 )
 
 // refreshEscape is ngx_escape_uri's NGX_ESCAPE_REFRESH table: controls,
-// space, '"', '\'', '%', '<', '>', '\\', '`' and bytes from 0x7f.
+// space, '"', '\”, '%', '<', '>', '\\', '`' and bytes from 0x7f.
 var refreshEscape = [8]uint32{0xffffffff, 0x50000085, 0x50000000, 0xd8000001,
 	0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -25,10 +24,6 @@ func tunnelPool(size int) *sync.Pool {
 	p, _ := tunnelPools.LoadOrStore(size, &sync.Pool{New: func() any { b := make([]byte, size); return &b }})
 	return p.(*sync.Pool)
 }
-
-// spliceChunk bounds each spliced copy so the idle deadline can be
-// refreshed between chunks.
-const spliceChunk = 1 << 20
 
 // Tunnels is the set of live tunnels, so that a server stop can close them.
 type Tunnels struct {
@@ -85,13 +80,20 @@ func (ts *Tunnels) CloseAll() {
 // halfClose, stream's proxy_half_close). The idle limit
 // (proxy_read_timeout, stream's proxy_timeout) is reset by traffic in
 // either direction, as nginx re-arms its timer on every event.
+//
+// Each direction whose source is a plain socket is parked on the
+// process's poller between bursts (tunnel_park_linux.go): an idle tunnel
+// holds no goroutine, no buffer and no pipe, only its two sockets and
+// their epoll entries, as nginx's. A goroutine copies while bytes are
+// there and ends when the source is drained. Only the caller, which
+// waits for the end to count and log it, stays.
 type tunnel struct {
 	client, upstream net.Conn
 	idle             time.Duration
 	bufs             *sync.Pool   // copy buffers (proxy_buffer_size)
 	lastActive       atomic.Int64 // unix nanos
 	closeOnce        sync.Once
-	// Bytes written to each side, each by one goroutine, read once both
+	// Bytes written to each side, each by its direction, read once both
 	// have ended (for $bytes_sent and $upstream_bytes_*).
 	toUpstream, toClient int64
 
@@ -105,13 +107,22 @@ type tunnel struct {
 	start            time.Time
 	firstByte        time.Duration
 	headerSent       int64
-	// inline: the caller's goroutine copies from the backend (a stream
-	// session without TLS, whose stack stays small): one goroutine less
-	// per idle session.
+	// inline: the caller's goroutine copies from the backend when that
+	// direction cannot be parked (a stream session without TLS on the
+	// client side, to a TLS backend): one goroutine less.
 	inline bool
 	// endedBy is the direction whose read ended first: endedClient
-	// (copyToUpstream's) or endedUpstream.
+	// (toUpstream's) or endedUpstream.
 	endedBy atomic.Int32
+
+	dirs   [2]direction // toUpstream (from the client), toClient
+	closed atomic.Bool
+	live   atomic.Int32  // directions not ended
+	done   chan struct{} // closed when both directions ended
+	mu     sync.Mutex
+	errs   [2]error // how the directions ended, in order (errs[:nerrs])
+	nerrs  int
+	timer  *time.Timer // the idle limit of parked directions
 }
 
 const (
@@ -121,11 +132,26 @@ const (
 
 func (t *tunnel) touch() { t.lastActive.Store(time.Now().UnixNano()) }
 
+// close ends the tunnel: the poller forgets both sockets (before they
+// close, so that their descriptors' numbers name nothing of ours), both
+// close, and a parked direction ends at once (a running one ends on its
+// failed read or write).
 func (t *tunnel) close() {
 	t.closeOnce.Do(func() {
+		t.closed.Store(true)
+		t.mu.Lock()
+		for i := range t.dirs {
+			t.dirs[i].unpark()
+		}
+		t.mu.Unlock()
 		t.client.Close()
 		t.upstream.Close()
 	})
+	for i := range t.dirs {
+		if d := &t.dirs[i]; d.state.CompareAndSwap(dirIdle, dirDone) {
+			t.finish(d, net.ErrClosed)
+		}
+	}
 }
 
 // run forwards bytes already read on either side, then copies both ways
@@ -160,303 +186,141 @@ func (t *tunnel) sendPending(fromClient, fromUpstream []byte) error {
 	return nil
 }
 
-// pump copies both ways until one side ends, then closes both. It returns
-// the first error other than EOF.
+// pump copies both ways until the tunnel ends, then returns the first
+// error other than EOF (with halfClose, the second direction's when the
+// first ended by EOF).
 func (t *tunnel) pump() error {
-	errc := make(chan error, 2) // room for both senders: neither blocks
-	// Both directions get fresh goroutines: the caller's stack, grown by
-	// the TLS handshake, stays parked (measured: copying on it makes an
-	// idle tunnel's stacks larger, not smaller).
-	go t.copyToUpstream(errc)
-	if t.inline {
-		t.copyFromUpstream(errc)
-	} else {
-		go t.copyFromUpstream(errc)
+	t.done = make(chan struct{})
+	t.live.Store(2)
+	t.dirs[0] = direction{t: t, src: t.client, dst: t.upstream, written: &t.toUpstream, rate: t.upRate, endedBy: endedClient}
+	t.dirs[1] = direction{t: t, src: t.upstream, dst: t.client, written: &t.toClient, rate: t.downRate, endedBy: endedUpstream,
+		trackFirst: t.trackFirst}
+	// A direction is running until it is parked: close ends a parked
+	// one at once and leaves the others to their failed reads.
+	t.dirs[0].state.Store(dirRunning)
+	t.dirs[1].state.Store(dirRunning)
+	parked := false
+	t.mu.Lock()
+	for i := range t.dirs {
+		if d := &t.dirs[i]; !t.closed.Load() {
+			d.parked = d.park()
+			parked = parked || d.parked
+		}
 	}
-	first := <-errc
-	if t.halfClose && (first == nil || errors.Is(first, io.EOF)) {
-		// proxy_half_close: the other direction goes on until its EOF.
-		first = <-errc
-		t.close()
-	} else {
-		t.close()
-		<-errc
+	if parked && t.idle > 0 {
+		t.timer = time.AfterFunc(t.idle, t.checkIdle)
 	}
+	t.mu.Unlock()
+	inline := t.inline && !t.dirs[1].parked
+	for i := range t.dirs {
+		if d := &t.dirs[i]; !d.parked && !(inline && i == 1) {
+			go d.copyBlocking()
+		}
+	}
+	if inline {
+		t.dirs[1].copyBlocking()
+	}
+	<-t.done
+	t.mu.Lock()
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	first := t.errs[0]
+	if t.halfClose && t.nerrs > 1 && (first == nil || errors.Is(first, io.EOF)) {
+		first = t.errs[1]
+	}
+	t.mu.Unlock()
 	if first == nil || errors.Is(first, io.EOF) || errors.Is(first, net.ErrClosed) {
 		return nil
 	}
 	return first
 }
 
-// Each direction reports how it ended, then closes both connections so
-// that the other direction ends too (the first report is the cause).
-func (t *tunnel) copyToUpstream(errc chan<- error) {
-	err := t.copy(t.upstream, t.client, &t.toUpstream, t.upRate)
-	t.endedBy.CompareAndSwap(0, endedClient)
-	t.ended(t.upstream, err, errc)
-}
-
-func (t *tunnel) copyFromUpstream(errc chan<- error) {
-	if t.trackFirst {
-		if err := t.copyFirst(); err != nil {
-			t.endedBy.CompareAndSwap(0, endedUpstream)
-			t.ended(t.client, err, errc)
-			return
-		}
-	}
-	err := t.copy(t.client, t.upstream, &t.toClient, t.downRate)
-	t.endedBy.CompareAndSwap(0, endedUpstream)
-	t.ended(t.client, err, errc)
-}
-
-// ended reports how a direction ended. With halfClose an EOF shuts down
-// the writing side of dst and leaves the other direction running;
-// otherwise both connections close.
-func (t *tunnel) ended(dst net.Conn, err error, errc chan<- error) {
-	if t.halfClose && (err == nil || errors.Is(err, io.EOF)) {
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+// finish records how d ended. With halfClose an EOF shuts down the
+// writing side of d's destination and leaves the other direction
+// running; otherwise the tunnel closes.
+func (t *tunnel) finish(d *direction, err error) {
+	t.endedBy.CompareAndSwap(0, int32(d.endedBy))
+	t.report(err)
+	if t.halfClose && (err == nil || errors.Is(err, io.EOF)) && !t.closed.Load() {
+		if cw, ok := d.dst.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
-			errc <- err
-			return
+		} else {
+			t.close()
 		}
+	} else {
+		t.close()
 	}
-	errc <- err
+	if t.live.Add(-1) == 0 {
+		if t.halfClose {
+			t.close() // both halves ended: the sockets and the poller's entries go
+		}
+		close(t.done)
+	}
+}
+
+// report records how the tunnel or one of its directions ended.
+func (t *tunnel) report(err error) {
+	t.mu.Lock()
+	if t.nerrs < len(t.errs) {
+		t.errs[t.nerrs] = err
+		t.nerrs++
+	}
+	t.mu.Unlock()
+}
+
+// checkIdle is the idle timer of parked directions: with no traffic for
+// the idle limit the tunnel ends as a read that timed out, else the
+// timer waits for the rest.
+func (t *tunnel) checkIdle() {
+	t.mu.Lock()
+	if left := t.idle - time.Since(time.Unix(0, t.lastActive.Load())); left > 0 && !t.closed.Load() {
+		t.timer.Reset(left)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	if t.closed.Load() {
+		return
+	}
+	src := t.upstream
+	t.report(&net.OpError{Op: "read", Net: src.LocalAddr().Network(), Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: os.ErrDeadlineExceeded})
 	t.close()
 }
 
-// copyFirst waits for the backend's first bytes and forwards them,
-// recording when they came ($upstream_first_byte_time): the spliced copy
-// would report them only with its chunk.
-func (t *tunnel) copyFirst() error {
-	if tc, ok := t.upstream.(*net.TCPConn); ok {
-		// A quiet backend costs no buffer while the client waits.
-		rc, err := tc.SyscallConn()
-		if err != nil {
-			return err
-		}
-		r := &readyReader{bufs: t.bufs}
-		r.try = r.read
-		for {
-			t.armDeadline(tc)
-			if err := rc.Read(r.try); err != nil {
-				r.release()
-				if t.stillActive(err) {
-					continue
-				}
-				return err
-			}
-			if r.err != nil || r.n == 0 {
-				r.release()
-				if r.err != nil {
-					return &net.OpError{Op: "read", Net: "tcp", Source: tc.LocalAddr(), Addr: tc.RemoteAddr(), Err: os.NewSyscallError("read", r.err)}
-				}
-				return io.EOF
-			}
-			return t.forwardFirst((*r.bp)[:r.n], r.release)
-		}
-	}
-	bp := t.bufs.Get().(*[]byte)
-	for {
-		t.armDeadline(t.upstream)
-		n, err := t.upstream.Read(*bp)
-		if n > 0 {
-			return t.forwardFirst((*bp)[:n], func() { t.bufs.Put(bp) })
-		}
-		if err != nil {
-			if t.stillActive(err) {
-				continue
-			}
-			t.bufs.Put(bp)
-			return err
-		}
-	}
+// direction is one way of a tunnel: src to dst.
+type direction struct {
+	t          *tunnel
+	src, dst   net.Conn
+	written    *int64
+	rate       int64
+	endedBy    int
+	trackFirst bool
+	state      atomic.Int32 // dirIdle, dirRunning, dirPending, dirDone
+	parked     bool         // src is on the poller
+	pk         parkState    // the poller's side (tunnel_park_linux.go)
 }
 
-// forwardFirst sends the backend's first bytes to the client, recording
-// when they came, then gives the buffer back.
-func (t *tunnel) forwardFirst(b []byte, release func()) error {
-	t.firstByte = time.Since(t.start)
-	t.touch()
-	m, err := t.client.Write(b)
-	t.toClient += int64(m)
-	release()
-	if err == nil && t.downRate > 0 {
-		t.throttle(int64(len(b)), t.downRate, t.toClient)
-	}
-	return err
-}
+// A parked direction's states: idle (no goroutine), running (a goroutine
+// copies), pending (woken while running: the goroutine reads again
+// before it ends), done.
+const (
+	dirIdle int32 = iota
+	dirRunning
+	dirPending
+	dirDone
+)
 
-// throttle sleeps as nginx's delayed read does after n bytes read under
-// rate (bytes per second).
-func (t *tunnel) throttle(n, rate, total int64) {
-	if d := time.Duration(n) * time.Second / time.Duration(rate); d > 0 {
-		time.Sleep(d)
-		t.touch()
+// copyBlocking copies d on its own goroutine until it ends.
+func (d *direction) copyBlocking() {
+	t := d.t
+	var err error
+	if d.trackFirst {
+		err = t.copyFirst()
 	}
-}
-
-// allowance is how much the next read may take under rate, as
-// ngx_stream_proxy_process: no more than rate * (seconds since the start
-// + 1) bytes in all; with none left it waits until there is.
-func (t *tunnel) allowance(rate, total int64, size int) int {
-	for {
-		limit := rate*(int64(time.Since(t.start)/time.Second)+1) - total
-		if limit > 0 {
-			return int(min(limit, int64(size)))
-		}
-		time.Sleep(time.Duration(-limit)*time.Second/time.Duration(rate) + time.Millisecond)
-		t.touch()
+	if err == nil {
+		err = t.copy(d.dst, d.src, d.written, d.rate)
 	}
-}
-
-// copy moves src to dst until EOF or error. Between two plain TCP
-// connections it lets the kernel splice (io.Copy's ReadFrom path) in
-// bounded chunks; from a plain TCP source it holds a buffer only while
-// data is there; otherwise (TLS) it reads into a pooled buffer.
-func (t *tunnel) copy(dst, src net.Conn, written *int64, rate int64) error {
-	dstTCP, ok1 := dst.(*net.TCPConn)
-	srcTCP, ok2 := src.(*net.TCPConn)
-	if ok1 && ok2 && rate == 0 {
-		lr := &io.LimitedReader{R: srcTCP}
-		for {
-			t.armDeadline(src)
-			lr.N = spliceChunk
-			n, err := dstTCP.ReadFrom(lr)
-			*written += n
-			if n > 0 {
-				t.touch()
-			}
-			if err != nil {
-				if t.stillActive(err) {
-					continue
-				}
-				return err
-			}
-			if n == 0 {
-				return io.EOF
-			}
-		}
-	}
-	if ok2 && rate == 0 {
-		return t.copyReady(dst, srcTCP, written)
-	}
-	bp := t.bufs.Get().(*[]byte)
-	defer t.bufs.Put(bp)
-	buf := *bp
-	for {
-		rbuf := buf
-		if rate > 0 {
-			rbuf = buf[:t.allowance(rate, *written, len(buf))]
-		}
-		t.armDeadline(src)
-		n, err := src.Read(rbuf)
-		if n > 0 {
-			t.touch()
-			m, werr := dst.Write(buf[:n])
-			*written += int64(m)
-			if werr != nil {
-				return werr
-			}
-			if rate > 0 {
-				t.throttle(int64(n), rate, *written)
-			}
-		}
-		if err != nil {
-			if t.stillActive(err) {
-				continue
-			}
-			return err
-		}
-	}
-}
-
-// armDeadline sets src's read deadline to the idle limit counted from the
-// last activity in either direction.
-func (t *tunnel) armDeadline(src net.Conn) {
-	if t.idle <= 0 {
-		return
-	}
-	src.SetReadDeadline(time.Unix(0, t.lastActive.Load()).Add(t.idle))
-}
-
-// stillActive reports whether a read timeout only means this direction
-// was quiet while the other one was not.
-func (t *tunnel) stillActive(err error) bool {
-	if t.idle <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	return time.Since(time.Unix(0, t.lastActive.Load())) < t.idle
-}
-
-// readyReader reads from a socket with a buffer taken from the pool only
-// once the socket is readable, so an idle direction of a tunnel holds no
-// buffer (nginx's idle upgraded connection holds its buffers; Go's
-// goroutine per direction would otherwise pin one each while blocked).
-type readyReader struct {
-	bufs *sync.Pool
-	bp   *[]byte // the buffer holding data after a read, else nil
-	n    int
-	err  error
-	try  func(fd uintptr) bool // r.read, bound once so each wait allocates nothing
-}
-
-// read is the syscall.RawConn callback: it returns false (wait for
-// readability) when the socket has nothing, having given the buffer back.
-func (r *readyReader) read(fd uintptr) bool {
-	r.bp = r.bufs.Get().(*[]byte)
-	for {
-		n, err := syscall.Read(int(fd), *r.bp)
-		switch err {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			r.bufs.Put(r.bp)
-			r.bp = nil
-			return false
-		}
-		r.n, r.err = n, err
-		return true
-	}
-}
-
-func (r *readyReader) release() {
-	if r.bp != nil {
-		r.bufs.Put(r.bp)
-		r.bp = nil
-	}
-}
-
-// copyReady copies from a plain TCP src to dst through readyReader.
-func (t *tunnel) copyReady(dst net.Conn, src *net.TCPConn, written *int64) error {
-	rc, err := src.SyscallConn()
-	if err != nil {
-		return err
-	}
-	r := &readyReader{bufs: t.bufs}
-	r.try = r.read
-	for {
-		t.armDeadline(src)
-		if err := rc.Read(r.try); err != nil {
-			r.release()
-			if t.stillActive(err) {
-				continue
-			}
-			return err
-		}
-		if r.err != nil {
-			r.release()
-			return &net.OpError{Op: "read", Net: "tcp", Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: os.NewSyscallError("read", r.err)}
-		}
-		if r.n == 0 {
-			r.release()
-			return io.EOF
-		}
-		t.touch()
-		m, werr := dst.Write((*r.bp)[:r.n])
-		*written += int64(m)
-		r.release()
-		if werr != nil {
-			return werr
-		}
-	}
+	d.state.Store(dirDone)
+	t.finish(d, err)
 }

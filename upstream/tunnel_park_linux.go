@@ -1,0 +1,336 @@
+package upstream
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/upstream/poller"
+)
+
+// parkState is a direction's side of the poller: its source socket's
+// registration, and the state of the goroutine a wake-up starts.
+type parkState struct {
+	rc, dstRC  syscall.RawConn // the source's; the destination's when a plain socket (splice)
+	reg        poller.Reg
+	registered bool
+	noSplice   bool // splice(2) refused this source: buffers only
+	readFn     func(fd uintptr) bool
+	buf        []byte // the read's buffer, n and errno its result
+	n          int
+	errno      error
+	// hup: the poller reported the source's end (RDHUP, HUP, ERR), so a
+	// short read does not mean the socket is empty: the end is there too.
+	hup atomic.Bool
+}
+
+// plainSocket is c's descriptor access when c is a plain socket that
+// buffers nothing of its own (not TLS, nor a wrapper that read ahead).
+func plainSocket(c net.Conn) syscall.RawConn {
+	var rc syscall.RawConn
+	var err error
+	switch c := c.(type) {
+	case *net.TCPConn:
+		rc, err = c.SyscallConn()
+	case *net.UnixConn:
+		rc, err = c.SyscallConn()
+	}
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// park registers d's source with the process's poller; false: d keeps a
+// goroutine (a TLS source, or no poller). Called under t.mu.
+func (d *direction) park() bool {
+	rc := plainSocket(d.src)
+	if rc == nil {
+		return false
+	}
+	p, err := poller.Default()
+	if err != nil {
+		return false
+	}
+	d.pk.rc = rc
+	if d.rate == 0 {
+		d.pk.dstRC = plainSocket(d.dst)
+	}
+	d.pk.readFn = d.readFD
+	d.state.Store(dirIdle) // before the first event can come
+	reg, err := p.Add(rc, poller.In|poller.RDHup|poller.Edge, d)
+	if err != nil {
+		// Back to a goroutine, unless close ended d meanwhile.
+		return !d.state.CompareAndSwap(dirIdle, dirRunning)
+	}
+	d.pk.reg, d.pk.registered = reg, true
+	return true
+}
+
+// unpark takes d's source off the poller (while it is still open).
+// Called under t.mu.
+func (d *direction) unpark() {
+	if d.pk.registered {
+		d.pk.reg.Remove(d.pk.rc)
+		d.pk.registered = false
+	}
+}
+
+// Ready is the poller's report that d's source has bytes (or its end).
+func (d *direction) Ready(events uint32) {
+	if events&(poller.RDHup|poller.Hup|poller.Err) != 0 {
+		d.pk.hup.Store(true)
+	}
+	d.wake()
+}
+
+// wake starts a goroutine to copy what arrived, or, when one runs,
+// tells it to read again before it parks.
+func (d *direction) wake() {
+	for {
+		switch d.state.Load() {
+		case dirIdle:
+			if d.state.CompareAndSwap(dirIdle, dirRunning) {
+				go d.run()
+				return
+			}
+		case dirRunning:
+			if d.state.CompareAndSwap(dirRunning, dirPending) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// run copies until the source is drained, then parks d again (its
+// goroutine ends), or ends d when the source did.
+func (d *direction) run() {
+	for {
+		d.state.Store(dirRunning) // a wake-up from now on runs us again
+		ended, err := d.drain()
+		if ended {
+			d.state.Store(dirDone)
+			d.t.finish(d, err)
+			return
+		}
+		if d.state.CompareAndSwap(dirRunning, dirIdle) {
+			// A close that found d running left its end to us.
+			if d.t.closed.Load() && d.state.CompareAndSwap(dirIdle, dirDone) {
+				d.t.finish(d, net.ErrClosed)
+			}
+			return
+		}
+	}
+}
+
+// drain copies what the source holds. A read shorter than the buffer
+// emptied the socket (any byte arriving later is a new event, as nginx's
+// recv clears ready on a short read), so a small message costs one read
+// and one write; a full buffer goes on by splice until the socket is
+// empty. The buffer is the pool's only while bytes are copied.
+func (d *direction) drain() (ended bool, err error) {
+	t := d.t
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
+	for {
+		buf := *bp
+		if d.rate > 0 {
+			buf = buf[:t.allowance(d.rate, *d.written, len(buf))]
+		}
+		n, err := d.read(buf)
+		switch {
+		case err == syscall.EAGAIN:
+			return false, nil
+		case err != nil:
+			return true, err
+		case n == 0:
+			return true, io.EOF
+		}
+		t.touch()
+		if d.trackFirst && t.firstByte < 0 {
+			t.firstByte = time.Since(t.start)
+		}
+		m, werr := d.dst.Write(buf[:n])
+		*d.written += int64(m)
+		if werr != nil {
+			return true, werr
+		}
+		if d.rate > 0 {
+			t.throttle(int64(n), d.rate, *d.written)
+		}
+		if n < len(buf) && !d.pk.hup.Load() {
+			return false, nil
+		}
+		if d.pk.dstRC != nil && !d.pk.noSplice {
+			if ended, err, ok := d.spliceRest(); ok {
+				return ended, err
+			}
+		}
+	}
+}
+
+// read reads the source once without waiting: n bytes, or EAGAIN when
+// it is empty, or the error (a *net.OpError) that ends the direction.
+func (d *direction) read(buf []byte) (int, error) {
+	d.pk.buf = buf
+	if err := d.pk.rc.Read(d.pk.readFn); err != nil {
+		return 0, err // closed
+	}
+	d.pk.buf = nil
+	if d.pk.errno != nil {
+		if d.pk.errno == syscall.EAGAIN {
+			return 0, syscall.EAGAIN
+		}
+		return 0, d.opError("read", d.src, d.pk.errno)
+	}
+	return d.pk.n, nil
+}
+
+// readFD is the RawConn callback of read (bound once: a closure per
+// read would allocate); it never waits.
+func (d *direction) readFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Read(int(fd), d.pk.buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		d.pk.n, d.pk.errno = max(n, 0), err
+		return true
+	}
+}
+
+func (d *direction) opError(op string, c net.Conn, errno error) error {
+	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
+}
+
+// spliceMax is one splice's length: a pipe's default capacity, which
+// the pipe keeps (Go's own splice grows its pipes to 1 MiB).
+const spliceMax = 64 << 10
+
+// spliceRest moves what is left in the source to the destination
+// through a pipe taken for this burst only, until the source is empty
+// (EAGAIN: a splice that filled the pipe's slots with small segments
+// returns short without emptying the socket). ok is false when splice
+// cannot serve this source: the caller goes on with buffers.
+func (d *direction) spliceRest() (ended bool, err error, ok bool) {
+	p, perr := spliceFree.get()
+	if perr != nil {
+		return false, nil, false
+	}
+	defer spliceFree.put(p)
+	for first := true; ; first = false {
+		var n int64
+		var errno error
+		if cerr := d.pk.rc.Read(func(fd uintptr) bool {
+			for {
+				n, errno = syscall.Splice(int(fd), nil, p.w, nil, spliceMax, spliceFlags)
+				if errno != syscall.EINTR {
+					return true
+				}
+			}
+		}); cerr != nil {
+			return true, cerr, true
+		}
+		switch {
+		case errno == syscall.EAGAIN:
+			return false, nil, true
+		case errno == syscall.EINVAL && first:
+			d.pk.noSplice = true
+			return false, nil, false
+		case errno != nil:
+			return true, d.opError("read", d.src, errno), true
+		case n == 0:
+			return true, io.EOF, true
+		}
+		p.held = int(n)
+		d.t.touch()
+		if err := d.spliceOut(p); err != nil {
+			return true, err, true
+		}
+	}
+}
+
+const spliceFlags = 0x1 | 0x2 // SPLICE_F_MOVE | SPLICE_F_NONBLOCK
+
+// spliceOut empties the pipe into the destination, waiting (with the
+// goroutine) while the destination is full.
+func (d *direction) spliceOut(p *splicePipe) error {
+	var errno error
+	cerr := d.pk.dstRC.Write(func(fd uintptr) bool {
+		for p.held > 0 {
+			n, err := syscall.Splice(p.r, nil, int(fd), nil, p.held, spliceFlags)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return false // wait until the destination can take more
+			case err != nil:
+				errno = err
+				return true
+			}
+			p.held -= int(n)
+			*d.written += n
+		}
+		return true
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if errno != nil {
+		return d.opError("write", d.dst, errno)
+	}
+	return nil
+}
+
+// splicePipe is a pipe lent to one burst of splicing.
+type splicePipe struct {
+	r, w int
+	held int // bytes in the pipe
+}
+
+// pipeList keeps a few empty pipes for the next burst: as many as
+// bursts run at once, up to a bound, never one per tunnel.
+type pipeList struct {
+	mu   sync.Mutex
+	free []*splicePipe
+}
+
+var spliceFree pipeList
+
+const maxFreePipes = 8
+
+func (l *pipeList) get() (*splicePipe, error) {
+	l.mu.Lock()
+	if n := len(l.free); n > 0 {
+		p := l.free[n-1]
+		l.free = l.free[:n-1]
+		l.mu.Unlock()
+		return p, nil
+	}
+	l.mu.Unlock()
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		return nil, err
+	}
+	return &splicePipe{r: fds[0], w: fds[1]}, nil
+}
+
+// put keeps an empty pipe, or closes it (one left holding bytes by a
+// failed write, or beyond the bound).
+func (l *pipeList) put(p *splicePipe) {
+	l.mu.Lock()
+	if p.held == 0 && len(l.free) < maxFreePipes {
+		l.free = append(l.free, p)
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	syscall.Close(p.r)
+	syscall.Close(p.w)
+}

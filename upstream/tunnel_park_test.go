@@ -1,0 +1,175 @@
+//go:build linux
+
+package upstream
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// goroutinesIn counts the goroutines whose stack holds fn.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTunnelIdleParked: an idle tunnel holds no goroutine of its own, no
+// pipe and no descriptor beyond its two sockets; only the connection's
+// goroutine waits for its end (to count and log it). Bytes arriving on
+// either side wake a copy, which ends once they are through.
+func TestTunnelIdleParked(t *testing.T) {
+	addr, _ := wsBackend(t)
+	ps := newProxyServer(t, "", `proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 1h; proxy_pass http://`+addr+`;`, "/")
+	const tunnels = 3
+	baseSockets, basePipes := openFDs(), splicePipes()
+	var conns []net.Conn
+	for i := 0; i < tunnels; i++ {
+		c, err := net.Dial("tcp", ps.ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: foo\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		head := "HTTP/1.1 101 Switching Protocols\r\nServer: gonginx/0.1.0\r\nDate: D\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nSERVERFIRST"
+		readN(t, c, len(normalizeBack(head)))
+		io.WriteString(c, "ping")
+		if got := readN(t, c, 4); got != "ping" {
+			t.Fatalf("echo %q", got)
+		}
+		conns = append(conns, c)
+	}
+	idle := func() bool {
+		return goroutinesIn("upstream.(*direction)") == 0 && goroutinesIn("upstream.(*tunnel).pump") == tunnels
+	}
+	if !settle(idle) {
+		t.Errorf("goroutines copying: %d, waiting in pump: %d; want 0 and %d",
+			goroutinesIn("upstream.(*direction)"), goroutinesIn("upstream.(*tunnel).pump"), tunnels)
+	}
+	// Per tunnel: the proxy's two sockets, and this test's client and
+	// backend ends.
+	got := []int{openFDs() - baseSockets, splicePipes() - basePipes}
+	if diff := cmp.Diff([]int{4 * tunnels, 0}, got); diff != "" {
+		t.Errorf("sockets and pipes held by %d idle tunnels (-want +got):\n%s", tunnels, diff)
+	}
+	// Each parked tunnel still relays, both ways, and parks again.
+	for _, c := range conns {
+		io.WriteString(c, "again")
+		if got := readN(t, c, 5); got != "again" {
+			t.Errorf("echo after parking %q", got)
+		}
+	}
+	if !settle(idle) {
+		t.Errorf("after traffic: goroutines copying %d, want 0", goroutinesIn("upstream.(*direction)"))
+	}
+}
+
+// echoBackend echoes each connection until EOF.
+func echoBackend(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestTunnelSpliceLarge moves more than many buffers each way between
+// plain sockets (read by splice once a buffer comes back full), with
+// small messages before and after, and counts every byte. No pipe is
+// kept per tunnel: the few a burst borrowed wait in a bounded list.
+func TestTunnelSpliceLarge(t *testing.T) {
+	client, proxyClient := tcpPair(t)
+	up, err := net.Dial("tcp", echoBackend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &tunnel{client: proxyClient, upstream: up, idle: 5 * time.Second, bufs: tunnelPool(4096)}
+	done := make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	big := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstu\n"), 3<<20/32)
+	var want bytes.Buffer
+	for _, msg := range [][]byte{[]byte("hi"), big, []byte("small"), big, []byte("end")} {
+		want.Write(msg)
+	}
+	go func() {
+		for _, msg := range [][]byte{[]byte("hi"), big, []byte("small"), big, []byte("end")} {
+			client.Write(msg)
+		}
+	}()
+	// The client's EOF would end the tunnel at once (nginx's): all of the
+	// echo is read first.
+	got := make([]byte, want.Len())
+	if n, err := io.ReadFull(client, got); err != nil {
+		t.Fatalf("echoed %d bytes of %d: %v", n, want.Len(), err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("echoed bytes differ")
+	}
+	client.Close()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	n := int64(want.Len())
+	if diff := cmp.Diff([2]int64{n, n}, [2]int64{tn.toUpstream, tn.toClient}); diff != "" {
+		t.Errorf("bytes to upstream, to client (-want +got):\n%s", diff)
+	}
+	if p := splicePipes(); p > 2*maxFreePipes {
+		t.Errorf("%d pipe descriptors open, want at most %d", p, 2*maxFreePipes)
+	}
+}
+
+// TestTunnelParkedIdleTimeout: a parked tunnel with no traffic ends after
+// the idle limit as a read that timed out (proxy_read_timeout,
+// proxy_timeout), counted from the last byte either way.
+func TestTunnelParkedIdleTimeout(t *testing.T) {
+	client, proxyClient := tcpPair(t)
+	up, err := net.Dial("tcp", echoBackend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &tunnel{client: proxyClient, upstream: up, idle: 300 * time.Millisecond, bufs: tunnelPool(4096)}
+	done := make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	client.SetDeadline(time.Now().Add(5 * time.Second))
+	for i := 0; i < 3; i++ {
+		time.Sleep(150 * time.Millisecond)
+		client.Write([]byte("x"))
+		readN(t, client, 1)
+	}
+	select {
+	case err := <-done:
+		if !isTimeout(err) {
+			t.Errorf("run: %v, want a timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("idle tunnel did not end")
+	}
+	if rest, err := io.ReadAll(client); err != nil || len(rest) != 0 {
+		t.Errorf("after the idle end: %q %v", rest, err)
+	}
+}

@@ -70,8 +70,11 @@ type Proxy struct {
 	// the backend after the client hung up.
 	ignoreClientAbort bool
 	hide              []string
-	passUpstream      []string   // proxy_pass_header
-	ignore            ignoreMask // proxy_ignore_headers
+	passUpstream      []string // proxy_pass_header
+	// passedNoServer, passedNoDate: proxy_pass_header Server (Date) with
+	// a backend that sends none leaves the response without one.
+	passedNoServer, passedNoDate bool
+	ignore                       ignoreMask // proxy_ignore_headers
 
 	ConnectTimeout time.Duration
 	ReadTimeout    time.Duration
@@ -293,6 +296,11 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		}
 	}
 	p.compileHeaders(blocks, defaultHide)
+	// nginx's proxy puts empty Server and Date headers in place of ones
+	// the backend left out (ngx_http_proxy_process_header): passed, they
+	// stand for the server's own, and the client gets neither.
+	p.passedNoServer = !p.hidden([]byte("server"))
+	p.passedNoDate = !p.hidden([]byte("date"))
 	if err := p.compileRedirects(blocks, c); err != nil {
 		return nil, err
 	}

@@ -149,7 +149,8 @@ func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (r
 	h := &x.head
 	resp = &x.resp
 	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,
-		ServerTokensOff: p.serverTokensOff, RelativeLocation: p.relativeRedir, NoPortInRedirect: p.noPortInRedir}
+		ServerTokensOff: p.serverTokensOff, RelativeLocation: p.relativeRedir, NoPortInRedirect: p.noPortInRedir,
+		NoServer: p.passedNoServer, NoDate: p.passedNoDate}
 	x.hdrs = x.hdrs[:0]
 	x.cookieBuf = x.cookieBuf[:0]
 	length = -1

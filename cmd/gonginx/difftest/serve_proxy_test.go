@@ -545,3 +545,31 @@ server {
 	)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// proxy_pass_header Date and Server: the backend's are passed; a backend
+// that sends none leaves the response with neither (the proxy's empty
+// stand-ins are passed), inherited by a nested location.
+func TestServeProxyPassDateServer(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("proxy_pass_header Date, Server", `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /pass/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_pass_header Date;
+        proxy_pass_header Server;
+        location /pass/nested/ { proxy_pass http://{{BACKEND}}/; }
+    }
+    location /date/ { proxy_pass http://{{BACKEND}}/; proxy_pass_header Date; }
+    location /hidden/ { proxy_pass http://{{BACKEND}}/; }
+}
+`,
+		plainGet("passed", "/pass/accel?h=Date:%20passed&h=Server:%20passed"),
+		plainGet("passed, none sent", "/pass/plain"),
+		plainGet("nested, none sent", "/pass/nested/plain"),
+		plainGet("Date only, none sent", "/date/plain"),
+		plainGet("hidden by default", "/hidden/accel?h=Date:%20passed&h=Server:%20passed"),
+	)
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -285,8 +285,15 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	x.fout = x.fout[:0]
 	x.beginRate(p, len(raw))
 	defer func() {
-		if err == nil {
+		switch {
+		case err == nil:
 			err = flushOut()
+		case upstreamSideFCGI(err):
+			// nginx's pipe passes on what it read before the backend
+			// failed (p->upstream_error), then ends the response
+			// without its last buffer: the client gets the bytes and a
+			// close.
+			flushOut()
 		}
 	}()
 	if err := deliver(x.fpending); err != nil {
@@ -320,7 +327,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				if closed {
 					continue
 				}
-				if rest > 0 {
+				if rest > 0 && x.buffering {
 					return false, errFCGIPrematureStdout
 				}
 				closed = untilEOF
@@ -329,6 +336,11 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 					continue
 				}
 				if rest > 0 {
+					if !x.buffering {
+						// nginx's unbuffered filter logs it under the
+						// head's action (ngx_http_fastcgi_non_buffered_filter).
+						x.action = actionHeader
+					}
 					return false, errFCGIPrematureReq
 				}
 				if untilEOF {
@@ -382,6 +394,16 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			return false, &recvError{rerr}
 		}
 	}
+}
+
+// upstreamSideFCGI reports a relay error of the backend's side (a
+// record stream that ended short, a close, a timeout, a failed read):
+// not a failed write to the client, not an undecodable record (nginx's
+// pipe aborts on those without passing on what it read).
+func upstreamSideFCGI(err error) bool {
+	var re *recvError
+	return errors.Is(err, errFCGIPrematureStdout) || errors.Is(err, errFCGIPrematureReq) ||
+		errors.Is(err, ErrPrematureClose) || errors.Is(err, errTimedOut) || errors.As(err, &re)
 }
 
 // readFCGI reads the next bytes of the response into x.rbuf under

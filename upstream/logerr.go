@@ -69,7 +69,8 @@ func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr s
 		if errors.As(err, &en) {
 			msg += " (" + nginxconf.ErrnoText(err) + ")"
 		}
-	case action == actionBody && !errors.Is(err, ErrPrematureClose) && !errors.Is(err, errInvalidChunked):
+	case action == actionBody && !errors.Is(err, ErrPrematureClose) && !errors.Is(err, errInvalidChunked) &&
+		!errors.Is(err, errFCGIPrematureStdout) && !errors.Is(err, errFCGIPrematureReq):
 		return err // the client's side (a failed write), logged as it is
 	}
 	return &tryError{msg: msg, cause: err, action: action, upstream: upstreamURL(t, x, addr)}

@@ -201,6 +201,8 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 		w(stdout(""), endRequest)
 	case script == "cl":
 		w(stdout("Content-Length: 3\r\n\r\nabcdef"), stdout(""), endRequest)
+	case script == "short":
+		w(stdout("Content-Type: text/plain\r\nContent-Length: 100\r\n\r\nshorter than its length\n"), stdout(""), endRequest)
 	case script == "badlength":
 		w(stdout("Content-Length: 2\r\nContent-Length: x\r\n\r\nabc"), stdout(""), endRequest)
 	case script == "badstatus":
@@ -370,6 +372,8 @@ server {
 		get("a big body", "/plain/big"),
 		get("Content-Length cuts", "/plain/cl"),
 		get("invalid Status", "/plain/badstatus"),
+		get("shorter than its Content-Length: what came, then a close", "/plain/short"),
+		get("unbuffered, shorter than its Content-Length", "/unbuf/short"),
 		get("an invalid Content-Length after a valid one", "/plain/badlength"),
 		get("Server, Date, Connection, Transfer-Encoding from the backend", "/plain/servers"),
 		get("X-Accel-Redirect", "/plain/xaccel"),

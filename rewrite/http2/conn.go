@@ -14,7 +14,6 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // nginx's protocol constants (ngx_http_v2.h).
@@ -113,12 +112,10 @@ type Conn struct {
 	wmu  sync.Mutex
 	fr   *http2.Framer
 	bw   *bufio.Writer
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
 	werr error
 
 	// Reading state: Serve's goroutine only.
-	hdec          *hpack.Decoder
+	hdec          *decoder
 	lastID        uint32
 	recvWindow    int64
 	totalBytes    int64
@@ -163,9 +160,7 @@ func NewConn(nc net.Conn, cfg Config, info *http1.ConnInfo, h Handler, pre []byt
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.SetReuseFrames()
-	c.henc = hpack.NewEncoder(&c.hbuf)
-	c.hdec = hpack.NewDecoder(tableSize, c.emitField)
-	c.hdec.SetMaxStringLength(c.cfg.FieldLimit)
+	c.hdec = newDecoder(tableSize, c.cfg.FieldLimit, c.emitField)
 	return c
 }
 
@@ -275,12 +270,45 @@ func (c *Conn) readFrame() (http2.Frame, error) {
 		headers := fh.Type == http2.FrameHeaders || fh.Type == http2.FrameContinuation
 		if headers && fh.Type == http2.FrameHeaders {
 			c.pendingID = fh.StreamID
+			if err := c.peekBlock(fh); err != nil {
+				return nil, err
+			}
 		}
 		if err := c.peek(n, headers); err != nil {
 			return nil, err
 		}
 	}
 	return c.fr.ReadFrameForHeader(fh)
+}
+
+// peekBlock waits for a HEADERS frame's payload while checking the
+// part that has arrived: nginx decodes a header block as its bytes come,
+// so an integer longer than four octets ends the connection at once, not
+// when (if ever) the frame completes.
+func (c *Conn) peekBlock(fh http2.FrameHeader) error {
+	n := int(fh.Length)
+	skip := 0 // the padding length and priority before the block
+	if fh.Flags&http2.FlagHeadersPadded != 0 {
+		skip++
+	}
+	if fh.Flags&http2.FlagHeadersPriority != 0 {
+		skip += 5
+	}
+	for have := c.br.Buffered(); have < n; have = c.br.Buffered() {
+		if have > skip {
+			p, _ := c.br.Peek(have)
+			done, err := scanInts(p[skip:])
+			if err != nil {
+				c.logInfo(err.msg)
+				return http2.ConnectionError(err.code)
+			}
+			skip += done
+		}
+		if err := c.peek(have+1, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // peek waits until n bytes are buffered. In a header block the wait is
@@ -447,9 +475,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 				return http2.ConnectionError(http2.ErrCodeProtocol)
 			}
 		case http2.SettingHeaderTableSize:
-			c.wmu.Lock()
-			c.henc.SetMaxDynamicTableSizeLimit(min(s.Val, tableSize))
-			c.wmu.Unlock()
+			// Our fields are literals without indexing: no table to size.
 		}
 		return nil
 	})

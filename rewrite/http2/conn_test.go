@@ -245,6 +245,20 @@ func TestConnectionErrors(t *testing.T) {
 		{"data on idle stream", func(c *rawClient) {
 			c.fr.WriteData(5, true, []byte("x"))
 		}, "goaway PROTOCOL_ERROR"},
+		// The frame says 5 bytes and 4 came: nginx refuses the integer
+		// from what arrived, without waiting for the rest.
+		{"too long index in a partial frame", func(c *rawClient) {
+			c.nc.Write([]byte{0, 0, 5, 1, 5, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff})
+		}, "goaway COMPRESSION_ERROR"},
+		{"too long length behind priority", func(c *rawClient) {
+			c.nc.Write([]byte{0, 0, 12, 1, 0x25, 0, 0, 0, 1, 0, 0, 0, 0, 15, 0x82, 0x42, 0xff, 0xff, 0xff, 0xff})
+		}, "goaway COMPRESSION_ERROR"},
+		{"huffman padded with a whole byte", func(c *rawClient) {
+			block := append([]byte{0x84, 0x86, 0x41}, lit(0, false, []byte("x"))...)
+			block = append(block, 0x42)
+			block = append(block, lit(0, true, huffPadded("GET"))...)
+			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndStream: true, EndHeaders: true})
+		}, "status 200"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package http2 is the HTTP/2 wire (RFC 9113) as nginx 1.22's
-// ngx_http_v2_module serves it, on golang.org/x/net/http2's Framer and
-// hpack; the connection logic is ours.
+// ngx_http_v2_module serves it, on golang.org/x/net/http2's Framer; the
+// connection logic and the HPACK reading (hpackdec.go: nginx's limits on
+// integers, its leniency on Huffman padding) are ours.
 //
 // It owns a connection's frames: the preface, SETTINGS, flow control in
 // both directions, the streams' life (HEADERS with CONTINUATION, DATA,

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // headerBlock is the request head being decoded from HEADERS and
@@ -99,14 +98,10 @@ func (c *Conn) sendRst(id uint32, code http2.ErrCode) {
 // the block's end the stream starts (or is answered, or reset).
 func (c *Conn) decodeFragment(frag []byte, end bool) error {
 	b := &c.block
-	if _, err := c.hdec.Write(frag); err != nil && b.connErr == nil {
-		if err == hpack.ErrStringLength {
-			c.logInfo("client sent too large header field")
-			b.connErr = http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
-		} else {
-			c.logInfo("client sent invalid encoded header field")
-			b.connErr = http2.ConnectionError(http2.ErrCodeCompression)
-		}
+	if err := c.hdec.Write(frag); err != nil && b.connErr == nil {
+		he := err.(*hpackError)
+		c.logInfo(he.msg)
+		b.connErr = http2.ConnectionError(he.code)
 	}
 	if b.connErr != nil {
 		c.dropBlockStream()
@@ -118,7 +113,7 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 	b.active = false
 	if err := c.hdec.Close(); err != nil {
 		// A field cut by the block's end: nginx's SIZE_ERROR.
-		c.logInfo("client sent header block with incorrect length")
+		c.logInfo(err.Error())
 		c.dropBlockStream()
 		return http2.ConnectionError(http2.ErrCodeFrameSize)
 	}
@@ -197,19 +192,19 @@ func (c *Conn) buildHead(st *Stream) {
 
 // emitField is the decoder's: one field of the block, validated as
 // ngx_http_v2_state_process_header does.
-func (c *Conn) emitField(f hpack.HeaderField) {
+func (c *Conn) emitField(name, value []byte) {
 	b := &c.block
 	if b.connErr != nil {
 		return
 	}
-	size := len(f.Name) + len(f.Value)
+	size := len(name) + len(value)
 	if size > b.limit {
 		c.logInfo("client sent too large header")
 		b.connErr = http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
 		return
 	}
 	b.limit -= size
-	if len(f.Name) == 0 {
+	if len(name) == 0 {
 		c.logInfo("client sent zero header name length")
 		b.connErr = http2.ConnectionError(http2.ErrCodeProtocol)
 		return
@@ -218,7 +213,6 @@ func (c *Conn) emitField(f hpack.HeaderField) {
 	if st == nil || b.rst || b.stop {
 		return
 	}
-	name, value := f.Name, f.Value
 	invalid := false
 	for i := 0; i < len(name); i++ {
 		ch := name[i]
@@ -229,7 +223,7 @@ func (c *Conn) emitField(f hpack.HeaderField) {
 			continue
 		}
 		if ch <= 0x20 || ch == 0x7f || ch == ':' || ch >= 'A' && ch <= 'Z' {
-			c.logInfo("client sent invalid header name: \"" + name + "\"")
+			c.logInfo("client sent invalid header name: \"" + string(name) + "\"")
 			b.rst = true
 			return
 		}
@@ -237,7 +231,7 @@ func (c *Conn) emitField(f hpack.HeaderField) {
 	}
 	for i := 0; i < len(value); i++ {
 		if ch := value[i]; ch == 0 || ch == '\n' || ch == '\r' {
-			c.logInfo("client sent header \"" + name + "\" with invalid value: \"" + value + "\"")
+			c.logInfo("client sent header \"" + string(name) + "\" with invalid value: \"" + string(value) + "\"")
 			b.rst = true
 			return
 		}
@@ -251,10 +245,10 @@ func (c *Conn) emitField(f hpack.HeaderField) {
 		return
 	}
 	if invalid && c.cfg.IgnoreInvalidHeaders {
-		c.logInfo("client sent invalid header: \"" + name + "\"")
+		c.logInfo("client sent invalid header: \"" + string(name) + "\"")
 		return
 	}
-	if name == "cookie" {
+	if string(name) == "cookie" {
 		if len(b.cookies) > 0 {
 			b.cookies = append(b.cookies, "; "...)
 		}
@@ -269,29 +263,29 @@ func (c *Conn) emitField(f hpack.HeaderField) {
 
 // pseudoHeader takes :path, :method, :scheme or :authority; it returns
 // nginx's message for one it rejects with 400.
-func (c *Conn) pseudoHeader(name, value string) string {
+func (c *Conn) pseudoHeader(name, value []byte) string {
 	b := &c.block
-	switch name {
+	switch string(name) {
 	case "path":
 		switch {
 		case len(b.path) > 0:
 			return "client sent duplicate :path header"
-		case value == "":
+		case len(value) == 0:
 			return "client sent empty :path header"
 		case !validPath(value):
-			return "client sent invalid :path header: \"" + value + "\""
+			return "client sent invalid :path header: \"" + string(value) + "\""
 		}
 		b.path = append(b.path, value...)
 	case "method":
 		switch {
 		case len(b.method) > 0:
 			return "client sent duplicate :method header"
-		case value == "":
+		case len(value) == 0:
 			return "client sent empty :method header"
 		}
 		for i := 0; i < len(value); i++ {
 			if ch := value[i]; (ch < 'A' || ch > 'Z') && ch != '_' && ch != '-' {
-				return "client sent invalid method: \"" + value + "\""
+				return "client sent invalid method: \"" + string(value) + "\""
 			}
 		}
 		b.method = append(b.method, value...)
@@ -299,7 +293,7 @@ func (c *Conn) pseudoHeader(name, value string) string {
 		switch {
 		case len(b.scheme) > 0:
 			return "client sent duplicate :scheme header"
-		case value == "":
+		case len(value) == 0:
 			return "client sent empty :scheme header"
 		}
 		for i := 0; i < len(value); i++ {
@@ -310,7 +304,7 @@ func (c *Conn) pseudoHeader(name, value string) string {
 			if (ch >= '0' && ch <= '9' || ch == '+' || ch == '-' || ch == '.') && i > 0 {
 				continue
 			}
-			return "client sent invalid :scheme header: \"" + value + "\""
+			return "client sent invalid :scheme header: \"" + string(value) + "\""
 		}
 		b.scheme = append(b.scheme, value...)
 	case "authority":
@@ -319,14 +313,14 @@ func (c *Conn) pseudoHeader(name, value string) string {
 		b.lines = append(b.lines, value...)
 		b.lines = append(b.lines, '\r', '\n')
 	default:
-		return "client sent unknown pseudo-header \":" + name + "\""
+		return "client sent unknown pseudo-header \":" + string(name) + "\""
 	}
 	return ""
 }
 
 // validPath is what ngx_http_parse_uri takes: an absolute path of
 // printable characters.
-func validPath(p string) bool {
+func validPath(p []byte) bool {
 	if p[0] != '/' {
 		return false
 	}

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -33,6 +34,13 @@ type clientWatch struct {
 	// input, when set, is woken by input on the socket too (WatchInput):
 	// the registration then includes EPOLLIN.
 	input *Waker
+}
+
+// streamWatch is a client with no socket of its own that reports its end
+// itself: an HTTP/2 stream (http2.Stream).
+type streamWatch interface {
+	WatchAbort(backend io.Closer)
+	StopWatch() bool
 }
 
 // watchClient starts watching the client connection owner (its socket

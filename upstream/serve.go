@@ -631,15 +631,18 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// Read the response head, watching the client meanwhile (nginx's
 	// check_broken_connection), unless proxy_ignore_client_abort is on.
 	var watch *clientWatch
+	var sw streamWatch
 	if !p.ignoreClientAbort && p.store == nil {
 		if raw, owner := c.Socket(); raw != nil {
 			watch = watchClient(raw, owner, nc)
+		} else if sw, _ = c.NetConn().(streamWatch); sw != nil {
+			sw.WatchAbort(nc)
 		}
 	}
 	x.action = actionHeader
 	hr := p.proto.readHead(p, nc, x, s)
 	n, headLen, status, err, ft := hr.n, hr.headLen, hr.status, hr.err, hr.ft
-	if watch != nil && watch.stop() {
+	if watch != nil && watch.stop() || sw != nil && sw.StopWatch() {
 		// Not the backend's failure; nginx logs 499 and closes both.
 		failed = false
 		return 499, ErrClientClosed, 0

@@ -480,3 +480,55 @@ func TestSmallWindowFlushed(t *testing.T) {
 		}
 	}
 }
+
+// watcher is a handler that watches its stream as the proxy does while
+// a backend's head is awaited, and reports whether the watch fired.
+type watcher struct{ fired chan bool }
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+func (w watcher) ServeStream(s *Stream) {
+	closed := make(chan struct{})
+	s.WatchAbort(closerFunc(func() error { close(closed); return nil }))
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+	}
+	w.fired <- s.StopWatch()
+}
+
+// A stream the client resets, or whose connection ends, closes the
+// backend a proxy awaits (nginx: 499 through check_broken_connection).
+func TestWatchAbort(t *testing.T) {
+	for _, how := range []string{"reset", "close"} {
+		t.Run(how, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			w := watcher{fired: make(chan bool, 1)}
+			go func() {
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				NewConn(nc, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, w, nil).Serve()
+			}()
+			c := dialRaw(t, ln.Addr().String())
+			c.fr.WriteSettingsAck()
+			c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+			time.Sleep(50 * time.Millisecond) // the handler is watching (a later reset fires at once too)
+			if how == "reset" {
+				c.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+			} else {
+				c.nc.Close()
+			}
+			if fired := <-w.fired; !fired {
+				t.Error("the watch did not fire")
+			}
+		})
+	}
+}

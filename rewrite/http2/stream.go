@@ -58,8 +58,10 @@ type Stream struct {
 	trailers   []byte // the closing HEADERS block, encoded
 	nameBuf    []byte
 	rstSent    bool
-	timedOut   bool  // client_body_timeout or send_timeout passed
-	err        error // reset or connection gone: I/O fails with it
+	timedOut   bool      // client_body_timeout or send_timeout passed
+	err        error     // reset or connection gone: I/O fails with it
+	watch      io.Closer // WatchAbort's backend
+	watchFired bool
 }
 
 // bodyBufferSize is how much of a body a stream holds for its reader:
@@ -222,8 +224,38 @@ func (s *Stream) abortLocked(err error, byClient bool) {
 	if byClient {
 		s.rstSent = true
 	}
+	if s.watch != nil {
+		s.watch.Close()
+		s.watch, s.watchFired = nil, true
+	}
 	wake(s.readWake)
 	wake(s.sendWake)
+}
+
+// WatchAbort closes backend if the stream ends (the client's reset, the
+// connection's end, worker_shutdown_timeout closing it) before
+// StopWatch: nginx's check_broken_connection, which sees an HTTP/2
+// stream's fc->error while the proxy awaits the backend's head.
+func (s *Stream) WatchAbort(backend io.Closer) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.watchFired = false
+	if s.err != nil {
+		backend.Close()
+		s.watchFired = true
+		return
+	}
+	s.watch = backend
+}
+
+// StopWatch ends WatchAbort's watch and reports whether it fired.
+func (s *Stream) StopWatch() bool {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.watch = nil
+	return s.watchFired
 }
 
 // Read reads the request body: io.EOF once the client ended the stream.

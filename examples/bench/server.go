@@ -29,7 +29,8 @@ type server struct {
 }
 
 // benchConf is the same for both servers: a proxy with keep-alive to the
-// backend for HTTP and WebSocket locations, plain and TLS.
+// backend for HTTP and WebSocket locations, plain and TLS (HTTP/2 for a
+// client that asks for it by ALPN, HTTP/1.1 for the https row's).
 const benchConf = `worker_processes WORKERS;
 worker_rlimit_nofile 65536;
 pid DIR/nginx.pid;
@@ -40,7 +41,7 @@ http {
     upstream backend { server 127.0.0.1:BACKEND; keepalive 64; }
     server {
         listen HTTP;
-        listen TLS ssl;
+        listen TLS ssl http2;
         ssl_certificate DIR/cert.pem;
         ssl_certificate_key DIR/key.pem;
         location / {

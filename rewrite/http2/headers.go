@@ -138,7 +138,7 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 		// Only logged: at once, before the streams after it.
 		c.runStream(st)
 	} else {
-		go c.runStream(st)
+		startStream(c, st)
 	}
 	return nil
 }
@@ -330,6 +330,43 @@ func validPath(p []byte) bool {
 		}
 	}
 	return true
+}
+
+// streamWork hands a stream to a goroutine that ran one before and waits
+// for another: a handler's stack grows deep (the proxy's), and a new
+// goroutine per stream grew it again for each request (runtime.newstack
+// was an eighth of the CPU of proxied requests over h2).
+var streamWork = make(chan streamJob)
+
+type streamJob struct {
+	c  *Conn
+	st *Stream
+}
+
+// workerIdle is how long a worker waits for a stream before it ends: no
+// goroutine outlives a burst of streams by more.
+const workerIdle = 2 * time.Second
+
+func startStream(c *Conn, st *Stream) {
+	select {
+	case streamWork <- streamJob{c, st}:
+	default:
+		go streamWorker(streamJob{c, st})
+	}
+}
+
+func streamWorker(j streamJob) {
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		j.c.runStream(j.st)
+		t.Reset(workerIdle)
+		select {
+		case j = <-streamWork:
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // runStream runs a stream's request in its own goroutine, then ends the

@@ -1,6 +1,8 @@
 package location
 
 import (
+	"bytes"
+
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -31,6 +33,9 @@ type pendingMirror struct {
 	withBody         bool
 	method           []byte // the configuration's or the request's
 	methodCode       int
+	// cacheUpdate: not a mirror but a subrequest's background cache
+	// update (QueueBackgroundUpdate); uri is then a copy.
+	cacheUpdate bool
 }
 
 // compileMirror reads mirror (the innermost level that has any, "off"
@@ -98,6 +103,23 @@ func (x *exchange) mirrorPhase(conf *locConf) int {
 			hasArgs: x.req.HasArgs, withBody: m.body != nil, method: x.req.Method, methodCode: x.req.MethodCode})
 	}
 	return 0
+}
+
+// QueueBackgroundUpdate is rewrite.State's CacheBackground for a
+// subrequest: the proxy cache's background update of it runs as a
+// subrequest for its URI once the main response was sent, beside the
+// mirrors (nginx's background subrequest, which the main request waits
+// for before it ends).
+func (x *exchange) QueueBackgroundUpdate() bool {
+	if x.parent == nil {
+		return false
+	}
+	main := x.mainExchange()
+	from := len(main.mirrorArgs)
+	main.mirrorArgs = append(main.mirrorArgs, x.req.Args...)
+	main.mirrors = append(main.mirrors, pendingMirror{uri: bytes.Clone(x.req.URI), argsFrom: from, argsTo: len(main.mirrorArgs),
+		hasArgs: x.req.HasArgs, method: x.req.Method, methodCode: x.req.MethodCode, cacheUpdate: true})
+	return true
 }
 
 // runMirrors runs the mirrors the request queued, once its response was

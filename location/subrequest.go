@@ -55,6 +55,7 @@ func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.ConnRequests(), x.st.Pipelined
 	s.ServerName = x.srv.Name
 	s.ShareVariables(&x.st)
+	s.CacheBackground, s.CacheBackgroundRun = sx, m != nil && m.cacheUpdate
 	if m != nil && m.withBody {
 		shareBody(s, &x.st)
 		defer s.KeepBodyFile(nil, false) // the main request's to remove

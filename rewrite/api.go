@@ -178,6 +178,13 @@ type State struct {
 	// that came together take the lock in the order they came, as
 	// nginx's one event loop takes them.
 	CacheOrder interface{ Pass() }
+	// CacheBackground, set by location in a subrequest, queues a
+	// proxy_cache_background_update of it for once the main response
+	// was sent, as nginx's background subrequest runs beside the page
+	// (nil: the proxy runs it after its own response). CacheBackgroundRun
+	// marks that queued run: the proxy fetches and stores, sends nothing.
+	CacheBackground    interface{ QueueBackgroundUpdate() bool }
+	CacheBackgroundRun bool
 }
 
 // TryLogger is implemented by the location package for the request.
@@ -212,7 +219,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.CacheStatus, s.CacheLastModified, s.CacheETag = "", -1, s.CacheETag[:0]
 	s.UnsatisfiableSize = -1
-	s.CacheOrder = nil
+	s.CacheOrder, s.CacheBackground, s.CacheBackgroundRun = nil, nil, false
 	s.RequestID = [16]byte{}
 	s.RequestBody, s.RequestBodyFile, s.hasBody = s.RequestBody[:0], "", false
 	s.RequestBodyWhole = false

@@ -86,6 +86,10 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	if p.cache == nil {
 		return p.serveUpstream(c, s, locPrefix, nil)
 	}
+	if s.CacheBackgroundRun {
+		p.backgroundUpdate(c, s, locPrefix) // queued by a subrequest
+		return 0, nil
+	}
 	cr := cacheReqPool.Get().(*cacheReq)
 	defer func() {
 		cr.end()
@@ -95,7 +99,11 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	status, err = p.serveUpstream(c, s, locPrefix, cr)
 	if cr.bgPending {
 		cr.end()
-		p.backgroundUpdate(c, s, locPrefix)
+		// A subrequest's update waits for the main response: the page
+		// goes on (proxy_cache_use_stale.t "not blocked in subrequest").
+		if s.CacheBackground == nil || !s.CacheBackground.QueueBackgroundUpdate() {
+			p.backgroundUpdate(c, s, locPrefix)
+		}
 		return status, err
 	}
 	switch {

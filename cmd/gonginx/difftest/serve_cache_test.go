@@ -39,6 +39,7 @@ server {
         proxy_cache_use_stale updating;
         proxy_cache_background_update on;
     }
+    location = /bgpage.html { ssi on; root html; }
     location /icpt/ {
         proxy_pass http://{{BACKEND}}/;
         proxy_intercept_errors on;
@@ -118,12 +119,15 @@ server {
 		plainGet("background: stored expired", "/bg/accel?k=bg&h=X-Accel-Expires:%20@1&b=old"),
 		plainGet("background: stale, then fetched", "/bg/accel?k=bg&b=new"),
 		plainGet("background: the new one", "/bg/accel?k=bg&b=newer"),
+		plainGet("background in ssi: stored expired", "/bg/accel?k=bgs&h=X-Accel-Expires:%20@1&b=old"),
+		plainGet("background in ssi: the page has the stale one; the update, after it, gets the page's headers", "/bgpage.html"),
+		plainGet("background in ssi: updated", "/bg/accel?k=bgs&b=newer"),
 		plainGet("an intercepted 404", "/icpt/status/404"),
 		plainGet("an intercepted 404 cached", "/icpt/status/404"),
 		plainGet("dead backend: stale on error", "/dead/x?k=s"),
 		plainGet("dead backend: no entry", "/dead/x?k=none"),
 	)
-	c.Content = map[string]string{"logs/.keep": ""}
+	c.Content = map[string]string{"logs/.keep": "", "html/bgpage.html": "a <!--#include virtual=\"/bg/accel?k=bgs&b=new\" --> z\n"}
 	c.AccessLogFiles = []string{"logs/cs.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

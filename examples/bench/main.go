@@ -8,7 +8,8 @@
 //	go run ./examples/bench                   # all rows, 3 repetitions
 //	go run ./examples/bench -rows http,ws-echo -reps 5 -workers 1
 //
-// Rows: http (100 B through the proxy, keep-alive), http-1m (1 MiB),
+// Rows: http (100 B through the proxy, keep-alive), cache-hit (the same
+// 100 B as a proxy_cache HIT), http-1m (1 MiB),
 // https (100 B over TLS), tls-full and tls-resumed (TLS 1.2 handshakes,
 // new and resumed by ticket, then close), ws-echo (64 B messages on 200 WebSockets),
 // ws-1m (1 MiB messages), ws-connect (connect, echo, close), idle-ws

@@ -30,6 +30,9 @@ var rows = []row{
 	{"http", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/small", 32, d)
 	}},
+	{"cache-hit", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return httpRun(s, false, "/cached", 32, d)
+	}},
 	{"http-1m", []string{"MiB/s", "cpu µs/MiB"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/big", 8, d)
 	}},

@@ -39,6 +39,7 @@ events { worker_connections 32768; }
 http {
     access_log off;
     upstream backend { server 127.0.0.1:BACKEND; keepalive 64; }
+    proxy_cache_path DIR/cache levels=1:2 keys_zone=bench:1m;
     server {
         listen HTTP;
         listen TLS ssl http2;
@@ -48,6 +49,13 @@ http {
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+        }
+        location /cached {
+            proxy_pass http://backend/small;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache bench;
+            proxy_cache_valid 200 1h;
         }
         location /ws {
             proxy_pass http://backend;
@@ -66,6 +74,10 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 		return nil, err
 	}
 	if err := writeCert(dir); err != nil {
+		return nil, err
+	}
+	// Workers started as root run as nobody: they must reach the cache.
+	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
 	s := &server{name: name, dir: dir, http: freeAddr(), tls: freeAddr(), exited: make(chan struct{})}

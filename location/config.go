@@ -240,6 +240,7 @@ type locConf struct {
 	keepaliveOff    uint8            // keepalive_disable: kaMSIE6, kaSafari
 	msiePadding     bool             // msie_padding
 	msieRefresh     bool             // msie_refresh (msierefresh.go)
+	flv             bool             // flv (flv.go)
 	postAction      []byte           // post_action URI or @name; nil: off (postaction.go)
 	resetTimedout   bool             // reset_timedout_connection
 	headerTimeout   time.Duration    // client_header_timeout (server level)

@@ -312,6 +312,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		// A plain string: "off" is a named location like any other
 		// (and a 500 when there is none), as in nginx.
 		conf.postAction = []byte(d.Args[0])
+	case "flv":
+		conf.flv = true
 	case "msie_refresh":
 		conf.msieRefresh = onOff(d)
 	case "msie_padding":

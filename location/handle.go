@@ -112,6 +112,8 @@ type exchange struct {
 	partType   []byte
 	aliasURI   []byte // try_files' new URI under a prefix alias
 	fileBuf    []byte
+	bodyPrefix []byte // sent before the file (flv's header); see copyFile
+	fileBase   int64  // the file offset the body after bodyPrefix starts at
 	cpath      []byte // NUL-terminated path for openat
 	fromBuf    []byte // disable_symlinks from= evaluated
 	ranges     []byteRange
@@ -264,6 +266,7 @@ func (x *exchange) startRequest() {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody = false
+	x.bodyPrefix, x.fileBase = nil, 0
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil

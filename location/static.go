@@ -16,7 +16,7 @@ import (
 // filters.
 func (x *exchange) static(loc *Location, conf *locConf) int {
 	m := x.req.MethodCode
-	if m != http1.MethodGET && m != http1.MethodHEAD && m != http1.MethodPOST {
+	if m != http1.MethodGET && m != http1.MethodHEAD && (m != http1.MethodPOST || conf.flv) {
 		return 405
 	}
 	path := x.mapPath(loc, conf, x.req.URI, false)
@@ -55,6 +55,13 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		return rc
 	}
 	size, mtime := fi.size, fi.mtime
+	if conf.flv && len(x.req.Args) > 0 {
+		if start := x.flvStart(size); start > 0 {
+			// The body is the header, then the file from start.
+			x.bodyPrefix, x.fileBase = flvHeader, start
+			size = int64(len(flvHeader)) + size - start
+		}
+	}
 	r := x.newResp(200, conf)
 	r.ContentType = x.contentType(conf)
 	r.ContentLength = size
@@ -108,6 +115,13 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	}
 	x.writeHeader(r)
 	if m == http1.MethodHEAD {
+		return 0
+	}
+	if multipart && x.bodyPrefix != nil {
+		// nginx's range filter takes several ranges of one buffer only:
+		// with flv's header and the file it gives up, nothing sent.
+		x.log.Logf(x, "alert", "range in overlapped buffers while sending flv to client")
+		x.c.Discard()
 		return 0
 	}
 	if multipart {
@@ -301,9 +315,21 @@ var (
 	valBytes           = []byte("bytes")
 )
 
+// copyFile sends n bytes of the body from off: the file's, or those of
+// bodyPrefix and then the file from fileBase (flv's ?start).
 func (x *exchange) copyFile(fd int, off, n int64) {
 	if x.fileBuf == nil {
 		x.fileBuf = make([]byte, 32<<10)
+	}
+	if x.bodyPrefix != nil {
+		if p := int64(len(x.bodyPrefix)); off < p {
+			k := min(p-off, n)
+			if !x.write(x.bodyPrefix[off : off+k]) {
+				return
+			}
+			off, n = off+k, n-k
+		}
+		off += x.fileBase - int64(len(x.bodyPrefix))
 	}
 	for n > 0 {
 		chunk := x.fileBuf

@@ -49,7 +49,7 @@ var served = setOf(
 	"port_in_redirect", "server_tokens", "log_not_found", "etag", "if_modified_since",
 	"client_max_body_size", "keepalive_timeout", "client_header_timeout", "send_timeout",
 	"lingering_close", "lingering_time", "lingering_timeout",
-	"keepalive_requests", "keepalive_time", "keepalive_disable", "msie_padding", "msie_refresh", "post_action", "reset_timedout_connection",
+	"keepalive_requests", "keepalive_time", "keepalive_disable", "msie_padding", "msie_refresh", "post_action", "flv", "reset_timedout_connection",
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "open_log_file_cache", "disable_symlinks", "max_ranges", "source_charset", "charset_map", "override_charset",

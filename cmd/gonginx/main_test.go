@@ -144,7 +144,7 @@ func TestOptions(t *testing.T) {
 		regexp.MustCompile(`^nginx version: nginx/1\.22\.1\ngonginx version: gonginx/0\.1\.0\n`),
 		regexp.MustCompile(`\nTLS SNI support enabled\n`),
 		regexp.MustCompile(`\nconfigure arguments: .*--with-http_ssl_module .*--with-http_gunzip_module --with-http_gzip_static_module .*--without-http_browser_module`),
-		regexp.MustCompile(`\naccepted by -t, not served .*: .* dav_methods .* mp4 `),
+		regexp.MustCompile(`\naccepted by -t, not served .*: .* image_filter .* mp4 `),
 		regexp.MustCompile(`\naccepted, tuning only .*: .* sendfile `),
 	} {
 		if !want.MatchString(v) {

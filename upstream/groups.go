@@ -524,6 +524,25 @@ func (g *Group) done(i int, failed bool, now time.Time) {
 	g.mu.Unlock()
 }
 
+// connected marks server i live once a stream session's TCP connection
+// to it is made (and its TLS handshake done), before the session ends: as
+// ngx_stream_upstream_notify_round_robin_peer, so a server whose
+// fail_timeout has passed takes every new session again at once, not only
+// after its first session closes.
+func (g *Group) connected(i int) {
+	g.mu.Lock()
+	if g.zone != nil {
+		g.zone.acquire(g)
+	}
+	if s := g.Servers[i]; s.accessed < s.checked {
+		s.fails = 0
+	}
+	if g.zone != nil {
+		g.zone.release(g)
+	}
+	g.mu.Unlock()
+}
+
 // account is done's bookkeeping, with the group locked.
 func (g *Group) account(i int, failed bool, now time.Time) {
 	s := g.Servers[i]

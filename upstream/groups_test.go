@@ -330,3 +330,28 @@ func TestFailureAccounting(t *testing.T) {
 		t.Errorf("picks while the weight recovers (-want +got):\n%s", diff)
 	}
 }
+
+// A stream session marks its server live once connected, while the
+// session still runs (ngx_stream_upstream_notify_round_robin_peer): a
+// server back after fail_timeout takes every new session at once, not
+// the backup, even while the first one is open.
+func TestConnectedMarksLive(t *testing.T) {
+	gs, err := CompileGroups(parseConf(t, "upstream u { server 127.0.0.1:1 fail_timeout=1s; server 127.0.0.2:1 backup; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gs.Lookup("u")
+	t0 := time.Unix(1000, 0)
+	g.Servers[0].conns++
+	g.done(0, true, t0)
+	later := t0.Add(2 * time.Second)
+	var picks []int
+	for range 3 {
+		i := g.pick(nil, 0, later)
+		picks = append(picks, i)
+		g.connected(i) // sessions stay open
+	}
+	if diff := cmp.Diff([]int{0, 0, 0}, picks); diff != "" {
+		t.Errorf("picks of open sessions after fail_timeout (-want +got):\n%s", diff)
+	}
+}

@@ -429,6 +429,9 @@ func (p *StreamProxy) handshakeUpstream(ss *StreamSession, nc net.Conn, g *Group
 func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int, tunnels *Tunnels, tryStart time.Time, connectTime time.Duration) int {
 	srv := g.Servers[server]
 	ss.Note("info", "proxy "+localName(nc)+" connected to "+srv.Name)
+	if !ss.UDP {
+		g.connected(server)
+	}
 	t := &tunnel{client: ss.Client, upstream: nc, idle: p.Timeout, bufs: p.bufs,
 		upRate: evalSize(p.uploadRate, ss.State), downRate: evalSize(p.downloadRate, ss.State), halfClose: p.halfClose, start: tryStart, firstByte: -1,
 		trackFirst: true}

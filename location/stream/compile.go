@@ -58,6 +58,7 @@ type server struct {
 	tls            *tls.Config // ssl termination (a listen ... ssl)
 	verify         *clientVerify
 	dynCerts       *dynamicCerts // certificates named by variables
+	choice         *location.ServerChoice
 	handshakeLimit time.Duration
 	preread        bool
 	prereadSize    int
@@ -342,12 +343,11 @@ func (cc *compiler) server(stream, d *nginxconf.Directive) (*server, []*location
 		ssl = ssl || l.SSL
 	}
 	if ssl {
-		tc, dyn, err := cc.serverTLS(blocks, d)
-		if err != nil {
+		if err := cc.serverTLS(srv, blocks, d); err != nil {
 			return nil, nil, err
 		}
-		srv.tls, srv.dynCerts = tc, dyn
-		if srv.verify, err = cc.compileVerify(blocks, tc); err != nil {
+		var err error
+		if srv.verify, err = cc.compileVerify(blocks, srv.tls); err != nil {
 			return nil, nil, err
 		}
 	}

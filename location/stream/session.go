@@ -322,7 +322,8 @@ func (ss *session) handshake() bool {
 	cfg := ss.server.tls.Clone()
 	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		ss.helloCiphers, ss.helloCurves = h.CipherSuites, h.SupportedCurves
-		return nil, nil
+		// The suite, certificate and group as OpenSSL picks them.
+		return ss.server.choice.Config(cfg, h, cfg.Certificates)
 	}
 	if dc := ss.server.dynCerts; dc != nil {
 		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {

@@ -19,22 +19,32 @@ import (
 	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
-// serverTLS is the TLS of a server with a "listen ... ssl"
-// (ngx_stream_ssl_module): its certificates, protocols and ciphers.
-func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf.Directive) (*tls.Config, *dynamicCerts, error) {
+// serverTLS compiles the TLS of a server with a "listen ... ssl"
+// (ngx_stream_ssl_module) into srv: its certificates, protocols, ciphers
+// and ssl_conf_command.
+func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvDir *nginxconf.Directive) error {
 	var certs, keys []*nginxconf.Directive
 	for i := len(blocks) - 1; i >= 0 && len(certs) == 0; i-- {
 		certs, keys = all(blocks[i], "ssl_certificate"), all(blocks[i], "ssl_certificate_key")
 	}
 	if len(certs) == 0 {
-		return nil, nil, &nginxconf.Error{Msg: `no "ssl_certificate" is defined for the listen ... ssl directive in ` + srvDir.File + ":" + itoa(srvDir.Line)}
+		return &nginxconf.Error{Msg: `no "ssl_certificate" is defined for the listen ... ssl directive in ` + srvDir.File + ":" + itoa(srvDir.Line)}
 	}
 	if len(keys) < len(certs) {
-		return nil, nil, &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for certificate "` + certs[len(keys)].Args[0] + `"`}
+		return &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for certificate "` + certs[len(keys)].Args[0] + `"`}
 	}
 	var passwords []string
 	if d := last(blocks, "ssl_password_file"); d != nil {
 		passwords = cc.cfg.Passwords[cc.cfg.ConfPath(d.Args[0])]
+	}
+	// ssl_conf_command: the innermost level's lines, applied last.
+	var cmdDirs []*nginxconf.Directive
+	for i := len(blocks) - 1; i >= 0 && len(cmdDirs) == 0; i-- {
+		cmdDirs = all(blocks[i], "ssl_conf_command")
+	}
+	cmds, err := location.ParseConfCommands(cmdDirs, cc.cfg.ConfPath, cc.opts.Serving)
+	if err != nil {
+		return err
 	}
 	// nginx 1.22's default ssl_protocols are TLSv1 TLSv1.1 TLSv1.2, of
 	// which OpenSSL 3 at its default security level keeps TLSv1.2.
@@ -46,16 +56,19 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 	var dyn *dynamicCerts
 	switch {
 	case dynamic:
+		if cmds.Cert != "" && cc.opts.Serving {
+			return confErr(cmdDirs[0], `"ssl_conf_command Certificate" with variables in "ssl_certificate" is not supported by gonginx`)
+		}
 		// Loaded at each handshake, as nginx 1.22 does (no cache).
 		dyn = &dynamicCerts{passwords: passwords, prefix: cc.cfg.ConfPath("")}
 		for i, cd := range certs {
 			cv, err := cc.c.rc.Complex(cd.Args[0])
 			if err != nil {
-				return nil, nil, rewrite.At(err, cd)
+				return rewrite.At(err, cd)
 			}
 			kv, err := cc.c.rc.Complex(keys[i].Args[0])
 			if err != nil {
-				return nil, nil, rewrite.At(err, keys[i])
+				return rewrite.At(err, keys[i])
 			}
 			dyn.certs = append(dyn.certs, [2]*rewrite.Complex{cv, kv})
 		}
@@ -63,9 +76,12 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 		for i, cd := range certs {
 			pair, err := location.LoadCertPair(cc.cfg.ConfPath(cd.Args[0]), cc.cfg.ConfPath(keys[i].Args[0]), passwords)
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			tc.Certificates = append(tc.Certificates, pair)
+		}
+		if tc.Certificates, err = cmds.WithCert(tc.Certificates, passwords); err != nil {
+			return err
 		}
 	}
 	// Session tickets: keys shared by the servers of one certificate
@@ -75,14 +91,18 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 	// Without tickets a session resumes from ssl_session_cache (shared
 	// or builtin); crypto/tls resumes by ticket only, so a ticket stands
 	// for the cached session, as the http side's cache does.
-	ticketsOff := false
-	if d := last(blocks, "ssl_session_tickets"); d != nil && d.Args[0] == "off" {
-		ticketsOff = true
-		if cd := last(blocks, "ssl_session_cache"); cd != nil {
-			for _, a := range cd.Args {
-				if strings.HasPrefix(a, "shared:") || strings.HasPrefix(a, "builtin") {
-					ticketsOff = false
-				}
+	tickets := true
+	if d := last(blocks, "ssl_session_tickets"); d != nil {
+		tickets = d.Args[0] == "on"
+	}
+	if cmds.Tickets != nil {
+		tickets = *cmds.Tickets
+	}
+	ticketsOff := !tickets
+	if cd := last(blocks, "ssl_session_cache"); cd != nil && ticketsOff {
+		for _, a := range cd.Args {
+			if strings.HasPrefix(a, "shared:") || strings.HasPrefix(a, "builtin") {
+				ticketsOff = false
 			}
 		}
 	}
@@ -101,22 +121,36 @@ func (cc *compiler) serverTLS(blocks [][]*nginxconf.Directive, srvDir *nginxconf
 	if d := last(blocks, "ssl_protocols"); d != nil {
 		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
 	}
+	ciphers := "HIGH:!aNULL:!MD5"
 	if d := last(blocks, "ssl_ciphers"); d != nil {
-		suites, err := upstream.CipherSuites(d.Args[0])
-		if err != nil {
-			return nil, nil, confErr(d, "%s", err)
+		if _, err := upstream.CipherSuites(d.Args[0]); err != nil {
+			return confErr(d, "%s", err)
 		}
-		tc.CipherSuites = suites
+		ciphers = d.Args[0]
 	}
+	curves := "auto"
+	if d := last(blocks, "ssl_ecdh_curve"); d != nil {
+		curves = d.Args[0]
+	}
+	prefer := false
 	if d := last(blocks, "ssl_prefer_server_ciphers"); d != nil {
-		tc.PreferServerCipherSuites = d.Args[0] == "on"
+		prefer = d.Args[0] == "on"
+	}
+	if cmds.PreferServer != nil {
+		prefer = *cmds.PreferServer
+	}
+	srv.choice = location.NewServerChoice(ciphers, curves, prefer)
+	tc.CurvePreferences = srv.choice.Curves()
+	if len(tc.CurvePreferences) == 0 && cc.opts.Serving {
+		return confErr(last(blocks, "ssl_ecdh_curve"), "%q value of \"ssl_ecdh_curve\" directive is not supported by gonginx (no group it implements)", curves)
 	}
 	if d := last(blocks, "ssl_alpn"); d != nil {
 		// The server's list, in its order of preference; a client
 		// offering none of them fails the handshake (500 in the log).
 		tc.NextProtos = d.Args
 	}
-	return tc, dyn, nil
+	srv.tls, srv.dynCerts = tc, dyn
+	return nil
 }
 
 // dynamicCerts are ssl_certificate and ssl_certificate_key with

@@ -148,8 +148,11 @@ func (*grpcProto) buildResponse(p *Proxy, c http1.Stream, s *rewrite.State, x *e
 		f.length, resp.ContentLength = 0, 0
 	}
 	// The trailers go out in the last chunk (nginx's chunked filter
-	// sends headers_out.trailers).
-	resp.ExpectTrailers = f.length < 0
+	// sends headers_out.trailers, so not after a Content-Length), and to
+	// an HTTP/2 client always, as a HEADERS frame after the body
+	// (ngx_http_v2_filter_module sends the trailers at the last buffer
+	// whatever the length).
+	resp.ExpectTrailers = f.length < 0 || c.Request().ProtoMajor >= 2
 	return resp, f, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +92,15 @@ func h2Answer(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "5")
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "fixed")
+		return
+	case "unary":
+		// A gRPC unary answer as grpc-go's server may send it: a
+		// Content-Length, then the trailers.
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Trailer", "Grpc-Status")
+		w.Write(body)
+		w.Header().Set("Grpc-Status", "0")
 		return
 	case "reset":
 		w.WriteHeader(200)
@@ -223,6 +233,31 @@ server {
 		get("grpc_read_timeout", "/slow/slow"),
 		get("backend down", "/down/x"),
 		serveRaw("a body read for the proxy, sent again to gRPC", "POST /proxy/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 66000\r\nConnection: close\r\n\r\n"+strings.Repeat("Hello", 13200)),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// gRPC clients speak HTTP/2: the backend's trailers reach them after a
+// body of known length too (nginx's HTTP/2 filter sends the trailers at
+// the last buffer whatever the length; an HTTP/1.1 client gets none after
+// a Content-Length).
+func TestServeGRPCFromHTTP2(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	addr := startH2Backend(t, nil).addr()
+	c := harness.Case{Name: "grpc from http2", ErrorMessages: true,
+		Config: `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    location / { grpc_pass grpc://` + addr + `; }
+}
+`}
+	h := "Host: localhost\r\nContent-Type: application/grpc\r\nTE: trailers\r\n"
+	call := "POST /pkg.Svc/unary HTTP/1.1\r\n" + h + "Content-Length: 10\r\n\r\n\x00\x00\x00\x00\x05hello"
+	c.Requests = []harness.Request{
+		{Name: "unary call, a length and trailers", H2: true, Send: []string{call}},
+		{Name: "two calls", H2: true, Send: []string{call, call}},
+		{Name: "streamed, trailers", H2: true, Send: []string{"POST /pkg.Svc/Call HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\r\nhello"}},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

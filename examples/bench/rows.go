@@ -49,6 +49,12 @@ var rows = []row{
 		return wsRun(s, 8, 1<<20, d)
 	}},
 	{"ws-connect", []string{"connections/s", "cpu µs/connection"}, wsConnectRun},
+	{"grpc-unary", []string{"calls/s", "cpu µs/call"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return grpcRun(s, 4, 8, d)
+	}},
+	{"php", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return phpRun(s, d)
+	}},
 	{"idle-ws", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
 		return idleRun(s, n, true)
 	}},

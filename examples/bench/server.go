@@ -25,6 +25,7 @@ type server struct {
 	cmd       *exec.Cmd
 	dir       string
 	http, tls string // addresses
+	h2c       string // the gRPC row's listener (http2 without TLS)
 	exited    chan struct{}
 }
 
@@ -64,7 +65,9 @@ http {
             proxy_set_header Connection "upgrade";
             proxy_read_timeout 1h;
         }
+        EXTRA_LOCATIONS
     }
+    EXTRA_SERVERS
 }
 `
 
@@ -80,8 +83,9 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &server{name: name, dir: dir, http: freeAddr(), tls: freeAddr(), exited: make(chan struct{})}
-	conf := strings.NewReplacer("WORKERS", strconv.Itoa(workers), "DIR", dir, "BACKEND", strconv.Itoa(backendPort),
+	s := &server{name: name, dir: dir, http: freeAddr(), tls: freeAddr(), h2c: freeAddr(), exited: make(chan struct{})}
+	conf := strings.NewReplacer("EXTRA_LOCATIONS", extra.httpConf(), "EXTRA_SERVERS", extra.serversConf(s.h2c),
+		"WORKERS", strconv.Itoa(workers), "DIR", dir, "BACKEND", strconv.Itoa(backendPort),
 		"HTTP", s.http, "TLS", s.tls).Replace(benchConf)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {

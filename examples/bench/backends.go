@@ -93,7 +93,7 @@ func (e *extraBackends) startFPM() error {
 		user = "user = nobody\ngroup = nogroup\n"
 	}
 	conf := fmt.Sprintf("[global]\npid = %[1]s/fpm.pid\nerror_log = %[1]s/fpm.log\ndaemonize = no\n[bench]\n%[2]slisten = %[3]s\n"+
-		"pm = static\npm.max_children = 8\n", dir, user, e.fpmAddr)
+		"pm = static\npm.max_children = 16\n", dir, user, e.fpmAddr)
 	if err := os.WriteFile(filepath.Join(dir, "fpm.conf"), []byte(conf), 0o644); err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (e *extraBackends) serversConf(h2cAddr string) string {
         location / { grpc_pass grpc://grpcbe; }
     }`
 	if e.fpmAddr != "" {
-		c += "\n    upstream fpm { server " + e.fpmAddr + "; keepalive 16; }"
+		c += "\n    upstream fpm { server " + e.fpmAddr + "; keepalive 8; }"
 	}
 	return c
 }
@@ -169,7 +169,10 @@ func phpRun(s *server, d time.Duration) ([]float64, error) {
 	if extra.fpmAddr == "" {
 		return nil, fmt.Errorf("%w: no php-fpm at %s", errSkipRow, phpFPMBin)
 	}
-	return httpRun(s, false, "/hello.php?n=1", 16, d)
+	// A php-fpm child serves one kept connection at a time
+	// (fastcgi_keep_conn): 8 clients and 8 kept connections per worker
+	// stay within the pool's 16 children.
+	return httpRun(s, false, "/hello.php?n=1", 8, d)
 }
 
 // grpcRun makes unary calls for d on conns h2c connections, streams

@@ -7,6 +7,7 @@
 //
 //	go run ./examples/bench                   # all rows, 3 repetitions
 //	go run ./examples/bench -rows http,ws-echo -reps 5 -workers 1
+//	go run ./examples/bench -rows http -reps 7 -base /tmp/gonginx-before  # A/B of a change
 //
 // Rows: http (100 B through the proxy, keep-alive), cache-hit (the same
 // 100 B as a proxy_cache HIT), http-1m (1 MiB),
@@ -41,16 +42,17 @@ func main() {
 	d := flag.Duration("d", 3*time.Second, "length of each throughput run")
 	rowList := flag.String("rows", strings.Join(rowNames(), ","), "rows to run")
 	bin := flag.String("gonginx", "", "gonginx binary (default: go build ./cmd/gonginx)")
+	base := flag.String("base", "", "a second gonginx binary run alongside (a build before a change): its results and ratio to nginx follow each row's")
 	idle := flag.Int("idle", 1000, "connections held by the idle-memory rows")
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
 	flag.Parse()
 	traceCalls = *syscalls
-	if err := run(*reps, *workers, *d, strings.Split(*rowList, ","), *bin, *idle); err != nil {
+	if err := run(*reps, *workers, *d, strings.Split(*rowList, ","), *bin, *base, *idle); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
 
-func run(reps, workers int, d time.Duration, rows []string, bin string, idle int) error {
+func run(reps, workers int, d time.Duration, rows []string, bin, base string, idle int) error {
 	if bin == "" {
 		tmp, err := os.MkdirTemp("", "gonginx-bench-")
 		if err != nil {
@@ -74,7 +76,11 @@ func run(reps, workers int, d time.Duration, rows []string, bin string, idle int
 	}
 	defer extra.close()
 	servers := []*server{}
-	for _, s := range []struct{ name, bin string }{{"nginx", "/usr/sbin/nginx"}, {"gonginx", bin}} {
+	list := []struct{ name, bin string }{{"nginx", "/usr/sbin/nginx"}, {"gonginx", bin}}
+	if base != "" {
+		list = append(list, struct{ name, bin string }{"base", base})
+	}
+	for _, s := range list {
 		srv, err := startServer(s.name, s.bin, workers, be.port, idle)
 		if err != nil {
 			return err
@@ -93,9 +99,9 @@ rowLoop:
 		results := map[string][][]float64{} // server → rep → metric values
 		calls, perUnit := map[string]map[string]float64{}, map[string]float64{}
 		for rep := 0; rep < reps; rep++ {
-			order := servers
+			order := slices.Clone(servers)
 			if rep%2 == 1 {
-				order = []*server{servers[1], servers[0]}
+				slices.Reverse(order)
 			}
 			for _, srv := range order {
 				var t *tracer
@@ -118,7 +124,7 @@ rowLoop:
 				results[srv.name] = append(results[srv.name], vals)
 			}
 		}
-		if len(calls) == 2 {
+		if len(calls) >= 2 {
 			syscallLines = append(syscallLines, syscallTable(name, calls, perUnit)...)
 		}
 		for i, m := range r.metrics {
@@ -137,6 +143,16 @@ rowLoop:
 			}
 			fmt.Printf("%-34s %16s %16s %8s %15s\n", r.name+": "+m, format(median(a)), format(median(b)),
 				fmt.Sprintf("%.2f", median(ratios)), spread)
+			if len(servers) > 2 {
+				var c, br []float64
+				for rep := 0; rep < reps; rep++ {
+					c = append(c, results["base"][rep][i])
+					if results["nginx"][rep][i] != 0 {
+						br = append(br, results["base"][rep][i]/results["nginx"][rep][i])
+					}
+				}
+				fmt.Printf("%-34s %16s %16s %8s\n", "  base", "", format(median(c)), fmt.Sprintf("%.2f", median(br)))
+			}
 		}
 	}
 	fmt.Println("ratio: gonginx/nginx, median over repetitions; throughput rows want >= 1, cpu and memory rows <= 1")

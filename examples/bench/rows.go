@@ -27,16 +27,16 @@ type row struct {
 }
 
 var rows = []row{
-	{"http", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"http", []string{"requests/s", "cpu µs/request", "kernel µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/small", 32, d)
 	}},
-	{"cache-hit", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"cache-hit", []string{"requests/s", "cpu µs/request", "kernel µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/cached", 32, d)
 	}},
-	{"http-1m", []string{"MiB/s", "cpu µs/MiB"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"http-1m", []string{"MiB/s", "cpu µs/MiB", "kernel µs/MiB"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/big", 8, d)
 	}},
-	{"https", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"https", []string{"requests/s", "cpu µs/request", "kernel µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, true, "/small", 32, d)
 	}},
 	{"h2", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
@@ -89,12 +89,14 @@ func dial(s *server, useTLS bool) (net.Conn, error) {
 }
 
 // httpRun sends GETs on conns keep-alive connections for d: it returns
-// requests/s and CPU µs per request, or MiB/s and CPU µs per MiB.
+// requests/s, CPU µs per request and the kernel's part of it, or MiB/s
+// and CPU and kernel µs per MiB.
 func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([]float64, error) {
 	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench.test\r\n\r\n")
 	var requests, bytes atomic.Int64
 	var firstErr firstError
-	cpu0, start := s.cpu(), time.Now()
+	user0, kernel0 := s.cpuTimes()
+	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
 	for i := 0; i < conns; i++ {
@@ -140,14 +142,16 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 	if err := firstErr.get(); err != nil && requests.Load() == 0 {
 		return nil, err
 	}
-	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
+	elapsed := time.Since(start).Seconds()
+	user1, kernel1 := s.cpuTimes()
+	cpu, kernel := float64((user1 - user0 + kernel1 - kernel0).Microseconds()), float64((kernel1 - kernel0).Microseconds())
 	units = float64(requests.Load())
 	if path == "/big" {
 		mib := float64(bytes.Load()) / (1 << 20)
-		return []float64{mib / elapsed, float64(cpu.Microseconds()) / mib}, nil
+		return []float64{mib / elapsed, cpu / mib, kernel / mib}, nil
 	}
 	n := float64(requests.Load())
-	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
+	return []float64{n / elapsed, cpu / n, kernel / n}, nil
 }
 
 // readBody reads a response with a Content-Length and returns its

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,6 +57,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		return 1
 	}
 	c := coreOf(l.cfg)
+	shareCPUs(c.workers)
 	logger.SetLevel(c.errorLevel)
 	setMainLogs(logger, l.cfg)
 	listeners := map[string]net.Listener{}
@@ -185,6 +187,25 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			}
 		}
 	}
+}
+
+// shareCPUs gives each of the workers its part of the CPUs gonginx may
+// run on (at least one): an nginx worker is one thread, so
+// worker_processes auto runs one worker per CPU. Go's default would let
+// every worker run on all of them, and the runtime then spends its time
+// waking idle threads (futex) and polling from several at once to
+// spread one worker's goroutines, for no more throughput when the other
+// workers keep the CPUs busy. GOMAXPROCS in the environment wins.
+func shareCPUs(workers int) {
+	if os.Getenv("GOMAXPROCS") != "" || workers < 1 {
+		return
+	}
+	runtime.GOMAXPROCS(procsPerWorker(runtime.GOMAXPROCS(0), workers))
+}
+
+// procsPerWorker divides cpus among workers, at least one each.
+func procsPerWorker(cpus, workers int) int {
+	return max(1, cpus/workers)
 }
 
 // setLimits applies worker_rlimit_nofile and worker_rlimit_core as

@@ -3,6 +3,8 @@ package upstream
 import (
 	"net"
 	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
 // The pool of kept-alive backend connections of a group, as
@@ -32,6 +34,10 @@ type connLife struct {
 	fd       int // its socket, peeked at before reuse (-1: none)
 	// slots holds the worker_connections slot it takes (nil: none).
 	slots *ConnSlots
+	// dl is its deadlines as set, re-armed lazily from request to
+	// request (the proxy's own; other protocols clear them when they
+	// pool it).
+	dl http1.Deadlines
 }
 
 // getIdle returns the most recently used idle connection to server, if

@@ -111,12 +111,12 @@ func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []b
 		if err != nil {
 			return false, err
 		}
-		if p.ReadTimeout > 0 {
-			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
-		}
+		x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
 		n, rerr := nc.Read(x.rate.limit(buf))
 		x.recvd += int64(n)
-		x.rate.after(time.Now(), n)
+		if x.rate.rate != 0 {
+			x.rate.after(time.Now(), n)
+		}
 		if n > 0 {
 			done, err := deliver(buf[:n])
 			if err != nil || done {

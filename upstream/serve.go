@@ -527,6 +527,9 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	// connection to it kept alive is used if there is one.
 	if useIdle {
 		if nc, life := g.getIdle(server, now); nc != nil {
+			if p.proto != proxyHTTP {
+				life.dl.Clear(nc) // the proxy's, when it pooled it
+			}
 			x.life = life
 			return nc, server, true, nil
 		}
@@ -607,7 +610,11 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		// A stale kept-alive connection is not the server's failure.
 		g.done(server, failed && !(reused && ft == ftError), time.Now())
 		if keep {
-			nc.SetDeadline(time.Time{})
+			if p.proto != proxyHTTP {
+				// Their reads and writes set deadlines of their own.
+				x.life.dl.Forget()
+				x.life.dl.Clear(nc)
+			}
 			g.putIdle(nc, server, x.life, time.Now())
 		} else {
 			if !tunneled { // a tunnel has closed it
@@ -621,9 +628,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 
 	// Send the head and the body.
 	x.action = actionSend
-	if p.SendTimeout > 0 {
-		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
-	}
+	x.life.dl.SetWrite(nc, time.Now(), p.SendTimeout)
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
 		return status, err, ft
 	}
@@ -800,9 +805,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 // the head's length, or http09 for a response without a status line.
 func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, ft ftMask) {
 	for {
-		if p.ReadTimeout > 0 {
-			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
-		}
+		x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
 		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
 		n += m
 		x.recvd += int64(m)

@@ -71,9 +71,10 @@ type Conn struct {
 	body     bodyReader
 	hijacked bool
 
-	wb   *[]byte // pending output
-	werr error   // the first failed write: the connection is cut, nothing more goes out
-	out  respState
+	wb      *[]byte   // pending output
+	writeDL Deadlines // send_timeout's, re-armed lazily (its write side only)
+	werr    error     // the first failed write: the connection is cut, nothing more goes out
+	out     respState
 
 	// Requests counts requests read on this connection (for
 	// keepalive_requests).

@@ -603,9 +603,7 @@ func (c *Conn) writeRaw(p []byte) error {
 				chunk = chunk[:limit]
 			}
 		}
-		if c.WriteTimeout > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(c.WriteTimeout))
-		}
+		c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout)
 		n, err := c.nc.Write(chunk)
 		c.out.sent += int64(n)
 		if err != nil {

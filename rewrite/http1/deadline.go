@@ -1,0 +1,78 @@
+package http1
+
+import (
+	"net"
+	"time"
+)
+
+// LazyDelay is nginx's NGX_TIMER_LAZY_DELAY: a timer re-armed within this
+// of the expiry it already has keeps that expiry.
+const LazyDelay = 300 * time.Millisecond
+
+// Deadlines re-arms a connection's read and write deadlines lazily, as
+// ngx_event_add_timer does: on a fast connection the timeout of every
+// read or write lands within 300 ms of the one set before, and keeping
+// that one spares the runtime's timer update and the clock reads that go
+// with it (time.Now is slow on some virtual machines). A timeout may fire
+// up to LazyDelay early or late, as nginx's does. The zero value knows
+// the connection has no deadline; whoever sets a deadline on the
+// connection other than through it calls Forget.
+type Deadlines struct {
+	read, write lazyTimer
+}
+
+// lazyTimer is one direction's deadline as set.
+type lazyTimer struct {
+	at      time.Time // zero: none
+	unknown bool      // set elsewhere (Forget)
+}
+
+// SetRead arms the read deadline at now+timeout (none when timeout <= 0).
+func (d *Deadlines) SetRead(nc net.Conn, now time.Time, timeout time.Duration) {
+	if d.read.rearm(now, timeout) {
+		nc.SetReadDeadline(d.read.at)
+	}
+}
+
+// SetWrite arms the write deadline at now+timeout (none when timeout <= 0).
+func (d *Deadlines) SetWrite(nc net.Conn, now time.Time, timeout time.Duration) {
+	if d.write.rearm(now, timeout) {
+		nc.SetWriteDeadline(d.write.at)
+	}
+}
+
+// Forget says the connection's deadlines were set elsewhere: each next
+// Set or Clear acts whatever it is.
+func (d *Deadlines) Forget() { d.read, d.write = lazyTimer{unknown: true}, lazyTimer{unknown: true} }
+
+// Clear removes both deadlines (when any may be set).
+func (d *Deadlines) Clear(nc net.Conn) {
+	if d.read != (lazyTimer{}) || d.write != (lazyTimer{}) {
+		nc.SetDeadline(time.Time{})
+		*d = Deadlines{}
+	}
+}
+
+// rearm moves t to now+timeout (zero when timeout <= 0) and reports
+// whether the connection's deadline must be set: not when one is pending
+// within LazyDelay of it (an expired one is not: nginx's timer fired and
+// was deleted).
+func (t *lazyTimer) rearm(now time.Time, timeout time.Duration) bool {
+	at := time.Time{}
+	if timeout > 0 {
+		at = now.Add(timeout)
+	}
+	switch {
+	case t.unknown:
+	case at.IsZero():
+		if t.at.IsZero() {
+			return false
+		}
+	case !t.at.IsZero() && t.at.After(now):
+		if diff := at.Sub(t.at); diff < LazyDelay && diff > -LazyDelay {
+			return false
+		}
+	}
+	*t = lazyTimer{at: at}
+	return true
+}

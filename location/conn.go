@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/gonginx/gonginx/location/proxyproto"
@@ -101,6 +102,30 @@ func (h Conn) Serve(addr *Addr, req *http1.Request) { h.x.serve(addr, req) }
 
 // BadRequest answers a request the parser rejected with its status.
 func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, perr, h.c) }
+
+// ClientClosed logs, at info, a client that closed its connection with
+// no request under way, as nginx does: before its first request ("client
+// closed connection while waiting for request", in the error log of the
+// address's default server, listen naming the address) or between
+// requests (in the log of the location its last request ended in).
+func (h Conn) ClientClosed(addr *Addr, first bool, listen string) {
+	x := h.x
+	id := "*" + strconv.FormatUint(x.connID, 10) + " "
+	client := ""
+	if info := x.c.Request().Conn; info != nil {
+		client = info.RemoteAddr
+	}
+	if first {
+		x.log.logTo(addr.Default.root.conf.errorLogs, "info",
+			id+"client closed connection while waiting for request, client: "+client+", server: "+listen)
+		return
+	}
+	if x.srv == nil {
+		return
+	}
+	// nginx drops the context here (c->log->handler = NULL).
+	x.log.logTo(x.lastConf().errorLogs, "info", id+"client "+client+" closed keepalive connection")
+}
 
 // TimedOut records a request whose head did not arrive in time (408,
 // nothing sent).
@@ -276,7 +301,8 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error, c *http1.Conn) {
 	x.mods.reset()
 	// Nor the WWW-Authenticate a previous 401 carried.
 	x.wwwAuth, x.auth.wwwMore, x.auth.sending = x.wwwAuth[:0], x.auth.wwwMore[:0], false
-	// nginx logs these at "info", below the default error_log level.
+	x.st.ServerName = x.srv.Name
+	x.logRejected(perr)
 	// A request line parsed whole as HTTP/0.9 gets a bare body; one
 	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.
 	x.special(perr.Status)
@@ -294,6 +320,7 @@ func (x *exchange) timedOut(addr *Addr, c *http1.Conn) {
 		x.st.RequestLine = c.FirstLine()
 	}
 	x.srv, x.loc = addr.Default, nil
+	x.st.ServerName = x.srv.Name
 	x.status = 408
 }
 

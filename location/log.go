@@ -205,6 +205,55 @@ func (c *compiler) errorLog(conf *locConf, d *nginxconf.Directive) error {
 	return nil
 }
 
+// logTo writes a line at level to logs, or to the main logs when there
+// are none.
+func (l *Logger) logTo(logs []errorLogRule, level, msg string) {
+	if l == nil {
+		return
+	}
+	if len(logs) == 0 {
+		l.Log(level, msg)
+		return
+	}
+	rank := levelRank(level)
+	if takenBy(logs, rank) {
+		l.writeTo(logs, rank, l.line(level, msg))
+	}
+}
+
+// logRejected logs a request the parser rejected, at info, as
+// ngx_http_process_request_line and _headers do: the reason, where it
+// was found, and for a repeated header both lines.
+func (x *exchange) logRejected(perr *http1.Error) {
+	rank := levelRank("info")
+	if logs := x.conf().errorLogs; len(logs) > 0 && !takenBy(logs, rank) {
+		return
+	}
+	r := x.req
+	msg := perr.Msg
+	switch perr {
+	case http1.ErrDuplicateHost, http1.ErrDuplicateHeader:
+		// The last header is the repeated one; the first of its name
+		// came before.
+		if n := len(r.Headers); n > 1 {
+			last := r.Headers[n-1]
+			for _, h := range r.Headers[:n-1] {
+				if http1.EqualFold(h.Name, string(last.Name)) {
+					msg += `: "` + string(last.Name) + ": " + string(last.Value) + `", previous value: "` +
+						string(h.Name) + ": " + string(h.Value) + `"`
+					break
+				}
+			}
+		}
+	}
+	if r.Parsed == 0 {
+		msg += " while reading client request line"
+	} else {
+		msg += " while reading client request headers"
+	}
+	x.log.Logf(x, "info", "%s", msg)
+}
+
 // Errorf logs a request error with nginx's context suffix.
 func (l *Logger) Errorf(x *exchange, format string, args ...any) {
 	l.Logf(x, "error", format, args...)
@@ -249,7 +298,11 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 		if x.srv != nil {
 			msg += ", server: " + x.srv.Name
 		}
-		msg += ", request: \"" + string(appendRequestLine(nil, r)) + "\""
+		if len(r.Method) == 0 && len(x.st.RequestLine) > 0 {
+			msg += ", request: \"" + string(x.st.RequestLine) + "\""
+		} else {
+			msg += ", request: \"" + string(appendRequestLine(nil, r)) + "\""
+		}
 		if x.isSub() {
 			msg += ", subrequest: \"" + string(x.req.URI) + "\""
 		}
@@ -277,7 +330,7 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 func appendRequestLine(b []byte, r *http1.Request) []byte {
 	b = append(b, r.Method...)
 	b = append(b, ' ')
-	b = append(b, r.RawURI...)
+	b = append(b, r.RequestTarget()...)
 	if len(r.Proto) > 0 {
 		b = append(b, ' ')
 		b = append(b, r.Proto...)

@@ -34,9 +34,15 @@ type State struct {
 	ServerName   string // $server_name: first name of the chosen server
 	DocumentRoot string // $document_root of the current location
 	ProxyHost    string // $proxy_host: host[:port] of proxy_pass
-	ProxyPort    string // $proxy_port
-	UpstreamAddr string // $upstream_addr
-	Status       int    // $status
+	// ProxyBodyLength is $proxy_internal_body_length once proxy_pass made
+	// its request (-1: no length sent), ProxyChunked its
+	// $proxy_internal_chunked; ProxyMade says they were set.
+	ProxyBodyLength int64
+	ProxyChunked    bool
+	ProxyMade       bool
+	ProxyPort       string // $proxy_port
+	UpstreamAddr    string // $upstream_addr
+	Status          int    // $status
 	// LocationChanged: a "rewrite ... break" changed the URI after the
 	// location was chosen (nginx's r->valid_location = 0), so proxy_pass
 	// sends the whole URI without its URI part; finding a location again
@@ -214,6 +220,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.FastCGI = nil
+	s.ProxyBodyLength, s.ProxyChunked, s.ProxyMade = 0, false, false
 	s.ChunkedLength, s.ChunkedRead = 0, false
 	s.Status, s.LocationChanged, s.ErrStatus, s.ContentType, s.UpstreamTrailers = 0, false, 0, nil, nil
 	s.AccelRedirect, s.AccelCharset = false, nil
@@ -278,6 +285,9 @@ func (s *State) DropBodyFile() {
 // serving a request (the others wait, idle between requests).
 type ConnStats struct {
 	Active, Reading, Writing atomic.Int64
+	// Waiting counts connections idle between requests (or before the
+	// first, or lingering), as nginx's reusable connections.
+	Waiting atomic.Int64
 	// Accepted counts connections accepted (all are handled), Requests
 	// the requests whose first bytes arrived.
 	Accepted, Requests atomic.Int64
@@ -300,7 +310,7 @@ func (st *ConnStats) AppendStubStatus(dst []byte) []byte {
 	dst = append(dst, " Writing: "...)
 	dst = strconv.AppendInt(dst, writing, 10)
 	dst = append(dst, " Waiting: "...)
-	dst = strconv.AppendInt(dst, max(active-reading-writing, 0), 10)
+	dst = strconv.AppendInt(dst, max(st.Waiting.Load(), 0), 10)
 	return append(dst, " \n"...)
 }
 

@@ -159,8 +159,8 @@ func TestNoBuiltinIsConstantEmpty(t *testing.T) {
 }
 
 // TestStubStatusPage: the page's layout, as ngx_http_stub_status_handler
-// prints it (trailing spaces included); waiting is what is neither
-// reading nor writing.
+// prints it (trailing spaces included); waiting is counted apart, as
+// nginx's reusable connections (a request being logged is none of the three).
 func TestStubStatusPage(t *testing.T) {
 	var st ConnStats
 	st.Active.Add(3)
@@ -168,6 +168,7 @@ func TestStubStatusPage(t *testing.T) {
 	st.Requests.Add(12)
 	st.Reading.Add(1)
 	st.Writing.Add(1)
+	st.Waiting.Add(1)
 	want := "Active connections: 3 \nserver accepts handled requests\n 7 7 12 \nReading: 1 Writing: 1 Waiting: 1 \n"
 	if diff := cmp.Diff(want, string(st.AppendStubStatus(nil))); diff != "" {
 		t.Errorf("stub_status page (-want +got):\n%s", diff)

@@ -21,7 +21,8 @@ const NginxVersion = "1.22.1"
 // rather than "not found" when there is nothing to give (checked in
 // nginx 1.22's source and its access log).
 var alwaysFound = []string{"https", "is_args", "request_completion", "msie", "modern_browser",
-	"ancient_browser", "server_name", "invalid_referer", "http2", "fastcgi_path_info"}
+	"ancient_browser", "server_name", "invalid_referer", "http2", "fastcgi_path_info", "fastcgi_script_name",
+	"uid_reset"}
 
 // Getter appends the value of a variable for the request in s to dst.
 type Getter func(s *State, dst []byte) []byte
@@ -408,7 +409,10 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"server_port":        conn(func(ci *http1.ConnInfo) string { return ci.ServerPort }),
 		"binary_remote_addr": binaryRemoteAddr,
 		"server_name":        str(func(s *State) string { return s.ServerName }),
-		"server_protocol":    func(s *State, dst []byte) []byte { return append(dst, s.Req.Proto...) },
+		"server_protocol": func(s *State, dst []byte) []byte {
+			s.FoundEmpty = len(s.Req.Proto) == 0 && s.Req.ProtoStarted
+			return append(dst, s.Req.Proto...)
+		},
 		"content_length": func(s *State, dst []byte) []byte {
 			if v := s.Req.HeaderValue("Content-Length"); v != nil || !s.ChunkedRead {
 				return append(dst, v...)
@@ -546,9 +550,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"connections_active":  connStat(func(st *ConnStats) int64 { return st.Active.Load() }),
 		"connections_reading": connStat(func(st *ConnStats) int64 { return st.Reading.Load() }),
 		"connections_writing": connStat(func(st *ConnStats) int64 { return st.Writing.Load() }),
-		"connections_waiting": connStat(func(st *ConnStats) int64 {
-			return max(st.Active.Load()-st.Reading.Load()-st.Writing.Load(), 0)
-		}),
+		"connections_waiting": connStat(func(st *ConnStats) int64 { return max(st.Waiting.Load(), 0) }),
 		"request_completion": func(s *State, dst []byte) []byte {
 			if s.RequestComplete {
 				return append(dst, "OK"...)
@@ -612,10 +614,20 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		// refuse to start), nginx's browser module finds every client
 		// ancient, and $ancient_browser is ancient_browser_value's
 		// default, "1".
-		"modern_browser":             none,
-		"ancient_browser":            func(s *State, dst []byte) []byte { return append(dst, '1') },
-		"proxy_internal_body_length": none,
-		"proxy_internal_chunked":     none,
+		"modern_browser":  none,
+		"ancient_browser": func(s *State, dst []byte) []byte { return append(dst, '1') },
+		"proxy_internal_body_length": func(s *State, dst []byte) []byte {
+			if !s.ProxyMade || s.ProxyBodyLength < 0 {
+				return dst
+			}
+			return strconv.AppendInt(dst, s.ProxyBodyLength, 10)
+		},
+		"proxy_internal_chunked": func(s *State, dst []byte) []byte {
+			if s.ProxyChunked {
+				return append(dst, "chunked"...)
+			}
+			return dst
+		},
 		// The running location's fastcgi_split_path_info and
 		// fastcgi_index (State.FastCGI).
 		"fastcgi_script_name": fastcgiScriptName,
@@ -857,7 +869,7 @@ func appendRequest(s *State, dst []byte) []byte {
 	}
 	dst = append(dst, r.Method...)
 	dst = append(dst, ' ')
-	dst = append(dst, r.RawURI...)
+	dst = append(dst, r.RequestTarget()...)
 	if len(r.Proto) > 0 {
 		dst = append(dst, ' ')
 		dst = append(dst, r.Proto...)

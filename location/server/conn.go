@@ -105,11 +105,18 @@ func (s *Server) releaseSlot(sc *serverConn) {
 
 // setReusable marks a connection reusable (ngx_reusable_connection):
 // waiting for a request with no byte of it read, or lingering.
+// A reusable connection counts as waiting ($connections_waiting, stub
+// status), as nginx counts ngx_stat_waiting there: a request being served
+// or logged is not waiting. Only the connection's own goroutine (or the
+// accept loop before it starts) calls it.
 func (s *Server) setReusable(sc *serverConn, on bool) {
 	if !on {
-		sc.reusable.Store(0)
+		if sc.reusable.Swap(0) != 0 {
+			s.counters.Stats.Waiting.Add(-1)
+		}
 	} else if sc.reusable.Load() == 0 {
 		sc.reusable.Store(s.reuseSeq.Add(1))
+		s.counters.Stats.Waiting.Add(1)
 	}
 }
 
@@ -152,6 +159,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	stats := &l.srv.counters.Stats // counted in acceptLoop
 	defer stats.Active.Add(-1)
+	defer l.srv.setReusable(sc, false) // closed: no longer waiting
 	nc := sc.nc
 	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
 	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
@@ -275,6 +283,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		}
 		sc.idle.Store(false)
 		l.srv.setReusable(sc, false)
+		wasFirst := first
 		first = false
 		if err != nil {
 			var perr *http1.Error
@@ -286,6 +295,9 @@ func (l *listener) serveConn(sc *serverConn) {
 				x.AccessLog()
 				l.srv.setReusable(sc, true) // lingering
 				lingeringClose(x, c, sc, conn)
+			case errors.Is(err, io.EOF):
+				sock := l.sock.Load()
+				x.ClientClosed(sock.AddrFor(localIP), wasFirst, sock.Listen.Addr)
 			case errors.Is(err, http1.ErrRequestTimeout):
 				l.srv.useCurrent(x)
 				x.TimedOut(l.sock.Load().AddrFor(localIP))

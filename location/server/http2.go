@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gonginx/gonginx/location"
@@ -13,6 +14,11 @@ import (
 // the connection's configuration, through location as an HTTP/1 request
 // is.
 type h2Streams struct {
+	// mu guards streams and ended: the connection counts as waiting
+	// while no stream runs, as nginx's idle HTTP/2 connection is reusable.
+	mu       sync.Mutex
+	streams  int
+	ended    bool
 	l        *listener
 	rt       *location.Router
 	addr     *location.Addr
@@ -20,7 +26,36 @@ type h2Streams struct {
 	accepted time.Time
 }
 
+// busy counts a stream starting (d 1) or ending (-1), and the
+// connection waiting when none runs.
+func (h *h2Streams) busy(d int) {
+	h.mu.Lock()
+	if !h.ended {
+		was := h.streams
+		h.streams += d
+		switch {
+		case was == 0 && h.streams > 0:
+			h.l.srv.counters.Stats.Waiting.Add(-1)
+		case was > 0 && h.streams == 0:
+			h.l.srv.counters.Stats.Waiting.Add(1)
+		}
+	}
+	h.mu.Unlock()
+}
+
+// end stops counting the connection (it closed).
+func (h *h2Streams) end() {
+	h.mu.Lock()
+	if !h.ended && h.streams == 0 {
+		h.l.srv.counters.Stats.Waiting.Add(-1)
+	}
+	h.ended = true
+	h.mu.Unlock()
+}
+
 func (h *h2Streams) ServeStream(s *http2.Stream) {
+	h.busy(1)
+	defer h.busy(-1)
 	stats := &h.l.srv.counters.Stats
 	stats.Requests.Add(1)
 	stats.Writing.Add(1)
@@ -57,6 +92,8 @@ func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInf
 		}
 	}
 	h := &h2Streams{l: l, rt: rt, addr: addr, connID: connID, accepted: accepted}
+	l.srv.counters.Stats.Waiting.Add(1) // until a stream starts
+	defer h.end()
 	hc := http2.NewConn(conn, cfg, info, h, pre)
 	sc.h2.Store(hc)
 	sc.idle.Store(true)

@@ -15,7 +15,9 @@ type bodyReader struct {
 	chunkFraming
 	done bool
 	err  error
-	read int64 // body bytes delivered so far
+	// read counts the body's bytes taken from the connection so far,
+	// chunk framing included ($request_length counts them as nginx does).
+	read int64
 	// atHand: reads return only what is already buffered, never waiting
 	// for the client (0, nil when nothing is).
 	atHand bool
@@ -221,6 +223,7 @@ func (b *bodyReader) parseFraming() error {
 	for c.rpos < c.rend {
 		ch := buf[c.rpos]
 		c.rpos++
+		b.read++
 		end, err := b.step(ch)
 		if err != nil {
 			return err

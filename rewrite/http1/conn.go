@@ -219,6 +219,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			c.req.reset(c.Info)
 			m, perr := parseHead((*c.rb)[:c.rend], &c.req, &lim)
 			if perr != nil {
+				c.Requests++ // nginx created the request it rejects
 				return nil, perr
 			}
 			if m > 0 {
@@ -257,6 +258,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, io.ErrUnexpectedEOF
 			}
 			if c.rend > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				c.Requests++ // as a rejected one: the request was created
 				return nil, ErrRequestTimeout
 			}
 			return nil, err

@@ -16,6 +16,13 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
+// ErrDuplicateHost and ErrDuplicateHeader are a header line repeated
+// (the request's last header): nginx's log names both lines.
+var (
+	ErrDuplicateHost   = &Error{400, "client sent duplicate host header"}
+	ErrDuplicateHeader = &Error{400, "client sent duplicate header line"}
+)
+
 // ErrRefused: a header filter refused the response head
 // (Response.Refuse); nothing was written.
 var ErrRefused = errors.New("response refused by a header filter")
@@ -29,8 +36,8 @@ var (
 	errInvalidHeader    = &Error{400, "client sent invalid header line"}
 	errInvalidHost      = &Error{400, "client sent invalid host header"}
 	errInvalidHostLine  = &Error{400, "client sent invalid host in request line"}
-	errDuplicateHost    = &Error{400, "client sent duplicate host header"}
-	errDuplicateHeader  = &Error{400, "client sent duplicate header line"}
+	errDuplicateHost    = ErrDuplicateHost
+	errDuplicateHeader  = ErrDuplicateHeader
 	errNoHost           = &Error{400, `client sent HTTP/1.1 request without "Host" header`}
 	errBadLength        = &Error{400, `client sent invalid "Content-Length" header`}
 	errTE10             = &Error{400, `client sent HTTP/1.0 request with "Transfer-Encoding" header`}

@@ -125,6 +125,7 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 	sizer := headSizer{lim: lim, size: lim.ClientHeaderBufferSize}
 	start, n, err := parseRequestLine(b, &rl)
 	if err != nil {
+		r.ProtoStarted = rl.protoStart >= 0
 		if rl.methodEnd > start {
 			// nginx knows the method once its token ended: a HEAD
 			// rejected later in the line gets no body.
@@ -141,12 +142,16 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 	if e := sizer.add(n, true); e != nil {
 		return 0, e
 	}
+	r.Parsed = n
 	r.Method = b[start:rl.methodEnd]
 	r.MethodCode = methodCode(r.Method)
 	if rl.uriEnd < 0 {
 		rl.uriEnd = rl.uriStart
 	}
 	r.RawURI = b[rl.uriStart:rl.uriEnd]
+	if rl.schemaStart >= 0 {
+		r.Target = b[rl.schemaStart:max(rl.uriEnd, rl.hostOnlyEnd)]
+	}
 	if rl.protoStart >= 0 {
 		r.Proto = b[rl.protoStart:rl.protoEnd]
 		r.ProtoMajor, r.ProtoMinor = rl.major, rl.minor
@@ -195,6 +200,7 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		}
 		line := b[pos : pos+m]
 		pos += m
+		r.Parsed = pos
 		if h.end {
 			break
 		}

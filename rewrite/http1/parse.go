@@ -64,6 +64,8 @@ type requestLine struct {
 	argsStart          int // -1 when none
 	hostStart, hostEnd int // -1 when no absolute URI
 	schemaEnd          int
+	schemaStart        int // -1 when no absolute URI
+	hostOnlyEnd        int // an absolute URI without a path: where it ends
 	protoStart         int // -1 for HTTP/0.9
 	protoEnd           int
 	major, minor       int
@@ -105,7 +107,7 @@ const (
 // of the line (through its LF) and skip, the number of leading empty lines
 // nginx ignores; n == 0 with a nil error means more bytes are needed.
 func parseRequestLine(b []byte, rl *requestLine) (start, n int, err *Error) {
-	*rl = requestLine{argsStart: -1, hostStart: -1, hostEnd: -1, protoStart: -1, uriEnd: -1}
+	*rl = requestLine{argsStart: -1, schemaStart: -1, hostStart: -1, hostEnd: -1, protoStart: -1, uriEnd: -1}
 	state := rlStart
 	start = 0
 	for p := 0; p < len(b); p++ {
@@ -136,6 +138,7 @@ func parseRequestLine(b []byte, rl *requestLine) (start, n int, err *Error) {
 				continue
 			}
 			if c := ch | 0x20; c >= 'a' && c <= 'z' {
+				rl.schemaStart = p
 				state = rlSchema
 				continue
 			}
@@ -406,6 +409,7 @@ func afterHost(b []byte, p int, rl *requestLine, state *int) *Error {
 		// request target is "/".
 		rl.uriStart = rl.schemaEnd + 1
 		rl.uriEnd = rl.schemaEnd + 2
+		rl.hostOnlyEnd = p
 		*state = rlHTTP09
 	default:
 		return errInvalidRequest

@@ -38,12 +38,31 @@ type ConnInfo struct {
 	HTTP2 string
 }
 
+// RequestTarget is the target as the request line has it.
+func (r *Request) RequestTarget() []byte {
+	if r.Target != nil {
+		return r.Target
+	}
+	return r.RawURI
+}
+
 // Request is one parsed request. All byte slices alias either the
 // connection's buffer or Request-owned scratch space; they are valid until
 // Reset.
 type Request struct {
-	Method     []byte // "GET"
-	RawURI     []byte // request target as sent ($request_uri)
+	Method []byte // "GET"
+	RawURI []byte // request target as sent ($request_uri)
+	// ProtoStarted: a request line rejected once its protocol began (an
+	// invalid version): nginx's $server_protocol is then found, empty.
+	ProtoStarted bool
+	// Parsed counts the head's bytes parsed whole so far, the request line
+	// and header lines: a rejected request's $request_length, as nginx
+	// counts each line once it is parsed.
+	Parsed int
+	// Target is an absolute request target as sent, scheme and host
+	// included ($request, the error log's request: "..."); nil when the
+	// target is RawURI.
+	Target     []byte
 	Proto      []byte // "HTTP/1.1"; empty for HTTP/0.9
 	ProtoMajor int
 	ProtoMinor int

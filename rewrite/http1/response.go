@@ -122,13 +122,18 @@ type respState struct {
 	sent        int64 // bytes written to the connection for this response
 	chunked     bool
 	trailers    bool // the last chunk carries the Filter's trailers
-	headerOnly  bool
-	keepAlive   bool
-	http09      bool
-	aborted     bool       // cut short (Abort) or a write failed
-	ended       bool       // a framed stream's end was sent
-	handlerBody bool       // Write was given body bytes (nginx's r->request_output)
-	body        BodyFilter // Response.Body of a response with a body
+	// unsentTrailers: add_trailer applies but the framing has no room for
+	// trailers (HTTP/1.0, a kept length): they are still evaluated at the
+	// end, as nginx's trailers filter fills headers_out.trailers (and
+	// $sent_trailer_*) whatever the chunked filter then sends.
+	unsentTrailers bool
+	headerOnly     bool
+	keepAlive      bool
+	http09         bool
+	aborted        bool       // cut short (Abort) or a write failed
+	ended          bool       // a framed stream's end was sent
+	handlerBody    bool       // Write was given body bytes (nginx's r->request_output)
+	body           BodyFilter // Response.Body of a response with a body
 }
 
 // statusLines is nginx 1.22's table (checked against a running nginx for
@@ -258,6 +263,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	if c.wire != nil && resp.ExpectTrailers && status >= 200 && !st.headerOnly {
 		st.trailers = true // HTTP/2 sends them as a HEADERS frame, length kept
 	}
+	st.unsentTrailers = resp.ExpectTrailers && !st.trailers && !st.headerOnly
 	if contentLength < 0 && status >= 200 && !st.headerOnly && status != 204 && status != 304 {
 		if r.ProtoMajor == 1 && r.ProtoMinor >= 1 && !resp.NoChunked {
 			st.chunked = true
@@ -544,6 +550,14 @@ func (c *Conn) Finish() error {
 		}
 		*c.wb = append(b, "\r\n"...)
 		c.out.chunked = false
+	} else if tf, ok := c.Filter.(TrailerFilter); ok && c.out.unsentTrailers {
+		c.out.unsentTrailers = false
+		if c.wb != nil {
+			n := len(*c.wb)
+			*c.wb = tf.AppendTrailers(*c.wb)[:n]
+		} else {
+			tf.AppendTrailers(nil) // rare: nothing left buffered
+		}
 	}
 	return c.FlushOut()
 }
@@ -645,6 +659,9 @@ func (c *Conn) RequestLength() int64 {
 			n += d.BodyDropped()
 		}
 		return n
+	}
+	if c.headEnd == 0 {
+		return int64(c.req.Parsed) // a rejected head
 	}
 	return int64(c.headEnd) + c.body.read
 }

@@ -55,6 +55,12 @@ type Case struct {
 	// Trees (directories relative to the prefix) are listed after the
 	// requests, each file with its type, mode and content, and compared.
 	Trees []string
+	// Mask, when set, rewrites each access log line after ports and the
+	// prefix are hidden: the values two runs legitimately differ in (times,
+	// connection numbers, ports of the client) become their shape. token is
+	// the server's Server header ("nginx/1.22.1"), which counts in
+	// $bytes_sent and in the length of its error pages.
+	Mask func(line, token string) string
 	// Clock shows the times "expires" computes from the moment of the
 	// request relative to the response's Date (see Clock).
 	Clock    Clock
@@ -166,6 +172,7 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	subst := strings.NewReplacer("{{PORT}}", strconv.Itoa(port), "{{BACKEND_PORT}}", strconv.Itoa(backendPort)).Replace
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	run := &Run{}
+	token := ""
 	for _, req := range c.Requests {
 		be.Take(0) // forget anything that arrived late for the previous request
 		target := addr
@@ -175,6 +182,9 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 		res := do(target, c.TLS, c.SNI, req, subst)
 		res.Backend = render(be.Take(req.Settle + 20*time.Millisecond))
 		res.Responses = clockNeutral(res.Responses, c.Clock)
+		if token == "" {
+			token = headerValue(res.Responses, "Server")
+		}
 		run.Results = append(run.Results, norm.result(res))
 	}
 	stopped = true
@@ -195,7 +205,11 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	for _, f := range c.AccessLogFiles {
 		for _, l := range strings.Split(strings.TrimRight(files[f], "\n"), "\n") {
 			if l != "" {
-				run.Access = append(run.Access, f+": "+norm.text(strings.ReplaceAll(l, dir, "PREFIX")))
+				l = norm.text(strings.ReplaceAll(l, dir, "PREFIX"))
+				if c.Mask != nil {
+					l = c.Mask(l, token)
+				}
+				run.Access = append(run.Access, f+": "+l)
 			}
 		}
 	}

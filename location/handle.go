@@ -364,9 +364,10 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 	}
 	rc = x.limitConn(conf)
 	if m := x.mainExchange(); m.order != nil {
-		if rc == 0 && m == x && conf.cacheLock {
+		if rc == 0 && m == x && conf.cacheLock && x.req.ContentLength <= 0 && !x.req.Chunked {
 			// The place is kept up to proxy_cache_lock: the proxy
-			// cache passes it (State.CacheOrder).
+			// cache passes it (State.CacheOrder). A request with a
+			// body reads it first: it keeps no one waiting meanwhile.
 			m.order.WaitEarlier()
 			x.st.CacheOrder = m.order
 			m.order = nil

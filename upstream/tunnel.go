@@ -132,9 +132,8 @@ const (
 
 func (t *tunnel) touch() { t.lastActive.Store(time.Now().UnixNano()) }
 
-// close ends the tunnel: the poller forgets both sockets (before they
-// close, so that their descriptors' numbers name nothing of ours), both
-// close, and a parked direction ends at once (a running one ends on its
+// close ends the tunnel: the poller forgets both sockets, both close
+// (which takes them out of the epoll set), and a parked direction ends at once (a running one ends on its
 // failed read or write).
 func (t *tunnel) close() {
 	t.closeOnce.Do(func() {

@@ -71,11 +71,11 @@ func (d *direction) park() bool {
 	return true
 }
 
-// unpark takes d's source off the poller (while it is still open).
-// Called under t.mu.
+// unpark takes d's source off the poller as it closes (the close takes
+// it out of the epoll set: no epoll_ctl). Called under t.mu.
 func (d *direction) unpark() {
 	if d.pk.registered {
-		d.pk.reg.Remove(d.pk.rc)
+		d.pk.reg.Forget()
 		d.pk.registered = false
 	}
 }

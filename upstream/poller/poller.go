@@ -10,8 +10,9 @@
 // happens, and wakes through the scheduler.
 //
 // Entry points: Default (the process's poller), Poller.Add, Reg.Modify,
-// Reg.Remove. Registrations are edge-triggered (Edge) or one-shot
-// (OneShot): a level-triggered one would be reported again and again.
+// Reg.Remove (the socket stays open) or Reg.Forget (it closes next).
+// Registrations are edge-triggered (Edge) or one-shot (OneShot): a
+// level-triggered one would be reported again and again.
 package poller
 
 import "errors"

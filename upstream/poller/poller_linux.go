@@ -96,6 +96,15 @@ func (r Reg) Remove(rc syscall.RawConn) {
 	r.p.release(r)
 }
 
+// Forget ends r without a system call, for a socket about to close: its
+// close takes it out of the epoll set (an event already queued for it
+// finds the slot gone, or another registration's generation there).
+func (r Reg) Forget() {
+	if r.p != nil {
+		r.p.release(r)
+	}
+}
+
 // ctl runs epoll_ctl on rc's descriptor while rc holds it open.
 func (r Reg) ctl(rc syscall.RawConn, op int, events uint32) error {
 	var err error

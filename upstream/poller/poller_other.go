@@ -24,3 +24,6 @@ func (r Reg) Modify(rc syscall.RawConn, events uint32) error { return ErrUnsuppo
 
 // Remove does nothing on systems without epoll.
 func (r Reg) Remove(rc syscall.RawConn) {}
+
+// Forget does nothing on systems without epoll.
+func (r Reg) Forget() {}

@@ -127,3 +127,40 @@ func TestPollerRemoveClosed(t *testing.T) {
 		t.Errorf("free slots %d, want 1", got)
 	}
 }
+
+// Forget frees the slot with no system call; the socket's close takes
+// it out of the epoll set, and a new registration on the slot sees only
+// its own events.
+func TestPollerForget(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := tcpPair(t)
+	old := make(chanHandler, 4)
+	reg, err := p.Add(rawOf(t, b), In|RDHup|Edge, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Forget()
+	a.Write([]byte("x")) // queued for a forgotten registration
+	b.Close()
+	c, d := tcpPair(t)
+	fresh := make(chanHandler, 4)
+	reg2, err := p.Add(rawOf(t, d), In|Edge, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg2.Remove(rawOf(t, d))
+	c.Write([]byte("y"))
+	select {
+	case <-fresh:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event on the reused slot")
+	}
+	select {
+	case ev := <-old:
+		t.Errorf("forgotten handler called with %#x", ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // backend answers /small with 100 bytes, /big with 1 MiB and /ws with a
@@ -67,5 +69,44 @@ func echo(c net.Conn, br *bufio.Reader) {
 		c.Write(b)
 		br.Discard(n)
 	}
-	io.Copy(c, c)
+	echoReady(c)
+}
+
+var echoBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// echoReady echoes with a buffer taken only once bytes are there: an
+// idle echo holds neither a buffer nor a splice pipe (io.Copy between
+// sockets would splice and keep a pipe per idle connection, which the
+// bench's own descriptor limit could not afford at 5,000 tunnels).
+func echoReady(c net.Conn) {
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return
+	}
+	var n int
+	var rerr error
+	var bp *[]byte
+	read := func(fd uintptr) bool {
+		bp = echoBufs.Get().(*[]byte)
+		n, rerr = syscall.Read(int(fd), *bp)
+		if rerr == syscall.EAGAIN {
+			echoBufs.Put(bp)
+			return false
+		}
+		return true
+	}
+	for {
+		if err := rc.Read(read); err != nil {
+			return
+		}
+		if rerr != nil || n <= 0 {
+			echoBufs.Put(bp)
+			return
+		}
+		_, err := c.Write((*bp)[:n])
+		echoBufs.Put(bp)
+		if err != nil {
+			return
+		}
+	}
 }

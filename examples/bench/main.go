@@ -8,6 +8,11 @@
 //	go run ./examples/bench                   # all rows, 3 repetitions
 //	go run ./examples/bench -rows http,ws-echo -reps 5 -workers 1
 //	go run ./examples/bench -rows http -reps 7 -base /tmp/gonginx-before  # A/B of a change
+//	go run ./examples/bench -rows idle-ws -idle 5000 -workers 1 -rlimit 20000 -reps 1
+//
+// The last one is the descriptor check: 5,000 idle WebSocket tunnels in
+// one worker under worker_rlimit_nofile 20000 (nginx holds them with two
+// descriptors each; a server needing four or more runs out).
 //
 // Rows: http (100 B through the proxy, keep-alive), cache-hit (the same
 // 100 B as a proxy_cache HIT), http-1m (1 MiB),
@@ -44,6 +49,7 @@ func main() {
 	bin := flag.String("gonginx", "", "gonginx binary (default: go build ./cmd/gonginx)")
 	base := flag.String("base", "", "a second gonginx binary run alongside (a build before a change): its results and ratio to nginx follow each row's")
 	idle := flag.Int("idle", 1000, "connections held by the idle-memory rows")
+	flag.IntVar(&rlimitNofile, "rlimit", 65536, "worker_rlimit_nofile of both servers (a hard limit below it caps it)")
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
 	flag.Parse()
 	traceCalls = *syscalls
@@ -182,6 +188,7 @@ func format(v float64) string {
 }
 
 var (
+	rlimitNofile int
 	traceCalls   bool
 	syscallLines []string
 )

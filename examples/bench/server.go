@@ -33,7 +33,7 @@ type server struct {
 // backend for HTTP and WebSocket locations, plain and TLS (HTTP/2 for a
 // client that asks for it by ALPN, HTTP/1.1 for the https row's).
 const benchConf = `worker_processes WORKERS;
-worker_rlimit_nofile 65536;
+worker_rlimit_nofile RLIMIT;
 pid DIR/nginx.pid;
 error_log DIR/error.log;
 events { worker_connections 32768; }
@@ -85,7 +85,7 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 	}
 	s := &server{name: name, dir: dir, http: freeAddr(), tls: freeAddr(), h2c: freeAddr(), exited: make(chan struct{})}
 	conf := strings.NewReplacer("EXTRA_LOCATIONS", extra.httpConf(), "EXTRA_SERVERS", extra.serversConf(s.h2c),
-		"WORKERS", strconv.Itoa(workers), "DIR", dir, "BACKEND", strconv.Itoa(backendPort),
+		"WORKERS", strconv.Itoa(workers), "DIR", dir, "BACKEND", strconv.Itoa(backendPort), "RLIMIT", strconv.Itoa(rlimitNofile),
 		"HTTP", s.http, "TLS", s.tls).Replace(benchConf)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {

@@ -172,9 +172,11 @@ var tuning = setOf(
 	"send_lowat",
 	"rewrite_log", "uninitialized_variable_warn",
 	// Record sizes only; DHE suites (ssl_dhparam) serve only clients that
-	// offer no ECDHE suite. (ssl_early_data is refused: crypto/tls takes
-	// no 0-RTT data, and $ssl_early_data could never say "1".)
-	"ssl_buffer_size", "ssl_dhparam",
+	// offer no ECDHE suite. ssl_early_data: crypto/tls declines 0-RTT
+	// data, so a client sends its request after the handshake, as to nginx
+	// with it off: the same response a round trip later, never a 425
+	// ($ssl_early_data is empty, as for any request not sent early).
+	"ssl_buffer_size", "ssl_dhparam", "ssl_early_data",
 	// How much HTTP/2 reads at once and its memory; no push is made.
 	"http2_recv_buffer_size", "http2_pool_size", "http2_streams_index_size",
 	"http2_max_concurrent_pushes",

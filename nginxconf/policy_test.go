@@ -32,7 +32,7 @@ func TestPolicyOf(t *testing.T) {
 		"ssl": Served, "ssl_reject_handshake": Served, "ssl_prefer_server_ciphers": Served,
 		"ssl_ecdh_curve": Served, "ssl_session_tickets": Served, "ssl_password_file": Served,
 		"ssl_client_certificate": Served, "ssl_stapling": Served, "ssl_stapling_file": Served, "ssl_conf_command": Served,
-		"ssl_session_cache": Served, "ssl_early_data": Refuse, "ssl_dhparam": Tuning,
+		"ssl_session_cache": Served, "ssl_early_data": Tuning, "ssl_dhparam": Tuning,
 	}
 	got := map[string]Policy{}
 	for n := range want {

@@ -71,6 +71,11 @@ func TestGzipRoundTrip(t *testing.T) {
 			if g.Out != int64(w.got.Len()) || g.In != int64(len(strings.Join(tt.pieces, ""))) {
 				t.Errorf("counted in %d out %d, wire has %d", g.In, g.Out, w.got.Len())
 			}
+			// zlib's XFL for the level and OS 3 (Unix), as nginx's.
+			xfl := map[int]byte{1: 4, 9: 2}[tt.level]
+			if b := w.got.Bytes(); len(b) < 10 || b[8] != xfl || b[9] != 3 {
+				t.Errorf("header % x, want XFL %d and OS 3", b[:min(len(b), 10)], xfl)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"syscall"
@@ -94,18 +95,15 @@ func logName(scheme string, x *exchange, addr string) string {
 // appendLogName appends the upstream as an error line names it: scheme,
 // server and the URI of the request sent.
 func appendLogName(dst []byte, scheme string, x *exchange, addr string) []byte {
-	uri := x.req
-	if i := indexByte(uri, ' '); i >= 0 {
-		uri = uri[i+1:]
-	}
-	for i := 0; i+6 <= len(uri); i++ {
-		if string(uri[i:i+6]) == " HTTP/" {
-			uri = uri[:i]
-			break
+	var uri []byte // not HTTP: x.req is no HTTP request; nginx's u->uri is empty
+	if scheme == "http" || scheme == "https" {
+		uri = x.req
+		if i := indexByte(uri, ' '); i >= 0 {
+			uri = uri[i+1:]
 		}
-	}
-	if scheme != "http" && scheme != "https" {
-		uri = nil // x.req is no HTTP request; nginx's u->uri is empty
+		if i := bytes.Index(uri, []byte(" HTTP/")); i >= 0 {
+			uri = uri[:i]
+		}
 	}
 	dst = append(append(append(dst, scheme...), "://"...), addr...)
 	if len(addr) > 5 && addr[:5] == "unix:" {

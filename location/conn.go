@@ -55,6 +55,18 @@ func (h Conn) Release() {
 	h.x.release()
 }
 
+// Park returns the exchange to its pool while the connection waits for
+// its next request with no goroutine (as Release, but the connection
+// goes on: it stays registered with the poller). NewConn binds it again.
+func (h Conn) Park() {
+	h.c.Filter, h.c.DecideRate = nil, nil
+	h.x.release()
+}
+
+// Bound reports whether the Conn has an exchange (NewConn, not Park or
+// the zero Conn).
+func (h Conn) Bound() bool { return h.x != nil }
+
 // Router is the configuration the connection is bound to.
 func (h Conn) Router() *Router { return h.x.rt }
 

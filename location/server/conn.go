@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"syscall"
@@ -145,6 +144,7 @@ func (s *Server) drainReusable() {
 	for _, c := range reusable[:upstream.DrainCount(len(reusable))] {
 		s.releaseSlot(c.sc)
 		c.sc.nc.Close()
+		c.sc.unpark()
 	}
 	s.mu.Unlock()
 	if s.slots.ShouldWarn(time.Now()) {
@@ -153,33 +153,19 @@ func (s *Server) drainReusable() {
 }
 
 func (l *listener) serveConn(sc *serverConn) {
-	defer l.srv.untrack(sc)
-	if sc.order.o != nil {
-		defer sc.order.Pass()
-	}
-	stats := &l.srv.counters.Stats // counted in acceptLoop
-	defer stats.Active.Add(-1)
-	defer l.srv.setReusable(sc, false) // closed: no longer waiting
-	nc := sc.nc
-	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
-	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
-	// forget a TLS 1.2 session whose connection ended without one.
-	var tconn *tls.Conn
-	quiet := false
+	h := &sc.h1
+	parked := false
 	defer func() {
-		// Its slot is free before the client can see it closed.
-		l.srv.releaseSlot(sc)
-		if tconn != nil && !quiet {
-			tconn.Close()
+		if !parked {
+			l.endConn(sc)
 		}
-		nc.Close()
 	}()
+	nc := sc.nc
 	sock := l.sock.Load()
-	rt := l.srv.acquire()
+	h.rt = l.srv.acquire()
 	info := &http1.ConnInfo{}
-	var localIP net.IP
 	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
-		localIP = ta.IP
+		h.localIP = ta.IP
 		info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
 	}
 	if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -187,17 +173,16 @@ func (l *listener) serveConn(sc *serverConn) {
 	} else {
 		info.RemoteAddr = "unix:"
 	}
-	addr := sock.AddrFor(localIP)
-	connID := l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
+	addr := sock.AddrFor(h.localIP)
+	h.connID = l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).
-	accepted := time.Now()
+	h.accepted = time.Now()
 	var headerDeadline time.Time
 	if ht := addr.HeaderTimeout(); ht > 0 {
-		headerDeadline = accepted.Add(ht)
+		headerDeadline = h.accepted.Add(ht)
 	}
-	if on, size, isTLS := addr.ProxyProtocol(); on && !l.readProxyHeader(nc, size, isTLS, info, connID, headerDeadline) {
-		l.srv.release(rt)
+	if on, size, isTLS := addr.ProxyProtocol(); on && !l.readProxyHeader(nc, size, isTLS, info, h.connID, headerDeadline) {
 		return
 	}
 	toHTTPS := false
@@ -211,23 +196,20 @@ func (l *listener) serveConn(sc *serverConn) {
 		n, err := io.ReadFull(nc, b[:])
 		l.srv.setReusable(sc, false)
 		if n == 0 || err != nil {
-			l.srv.release(rt)
 			return
 		}
-		pc := location.HandshakeConn(nc, b[:n], info, connID)
+		pc := location.HandshakeConn(nc, b[:n], info, h.connID)
 		if b[0] == 0x16 || b[0]&0x80 != 0 {
 			t := tls.Server(pc, tc)
 			if err := t.Handshake(); err != nil {
-				l.srv.release(rt)
 				return
 			}
-			tconn = t
+			h.tconn = t
 			location.Handshaken(info, t)
 			conn = t
 			if t.ConnectionState().NegotiatedProtocol == "h2" {
 				nc.SetReadDeadline(time.Time{})
-				l.serveHTTP2(sc, t, info, rt, addr, connID, accepted, nil)
-				l.srv.release(rt)
+				l.serveHTTP2(sc, t, info, h.rt, addr, h.connID, h.accepted, nil)
 				return
 			}
 		} else {
@@ -238,104 +220,22 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	if addr.HTTP2() && !addr.TLS() {
 		l.srv.setReusable(sc, false)
-		l.serveHTTP2(sc, conn, info, rt, addr, connID, accepted, nil)
-		l.srv.release(rt)
+		l.serveHTTP2(sc, conn, info, h.rt, addr, h.connID, h.accepted, nil)
 		return
 	}
 	c := http1.NewConn(conn, info)
-	defer c.Release()
-	x := location.NewConn(rt, c, l.srv.log, connID, accepted, stats, toHTTPS)
-	defer x.Release()
+	h.c = c
+	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, toHTTPS)
 	if sc.order.o != nil && !sc.order.done {
 		if raw, _ := c.Socket(); raw != nil {
 			sc.order.raw.Store(&raw)
 		}
-		x.SetOrder(&sc.order)
+		h.x.SetOrder(&sc.order)
 	}
-	defer func() { l.srv.release(x.Router()) }() // runs before x.Release: the router is still set
 	c.HeaderDeadline = headerDeadline
-	reading := false
-	c.OnRequestBytes = func() { // once per connection
-		sc.order.started.Store(true)
-		l.srv.setReusable(sc, false)
-		reading = true
-		stats.Reading.Add(1)
-		stats.Requests.Add(1)
-	}
-	first := true
-	for {
-		// A new request is read under its address's default server
-		// (the keepalive wait under the last request's location).
-		x.Prepare(addr)
-		sc.idle.Store(!first)
-		if l.srv.closing.Load() && !first {
-			return
-		}
-		if !first {
-			l.srv.setReusable(sc, true) // ngx_http_set_keepalive
-		}
-		// A connection waits for its next request until bytes arrive
-		// (OnRequestBytes), then reads it.
-		req, err := c.ReadRequest()
-		if reading {
-			reading = false
-			stats.Reading.Add(-1)
-		}
-		sc.idle.Store(false)
-		l.srv.setReusable(sc, false)
-		wasFirst := first
-		first = false
-		if err != nil {
-			var perr *http1.Error
-			quiet = !errors.As(err, &perr)
-			switch {
-			case errors.As(err, &perr):
-				l.srv.useCurrent(x)
-				x.BadRequest(l.sock.Load().AddrFor(localIP), perr)
-				x.AccessLog()
-				l.srv.setReusable(sc, true) // lingering
-				lingeringClose(x, c, sc, conn)
-			case errors.Is(err, io.EOF):
-				sock := l.sock.Load()
-				x.ClientClosed(sock.AddrFor(localIP), wasFirst, sock.Listen.Addr)
-			case errors.Is(err, http1.ErrRequestTimeout):
-				l.srv.useCurrent(x)
-				x.TimedOut(l.sock.Load().AddrFor(localIP))
-				x.AccessLog()
-				x.ResetIfTimedOut()
-			}
-			return
-		}
-		l.srv.useCurrent(x)
-		sock = l.sock.Load()
-		addr = sock.AddrFor(localIP)
-		stats.Writing.Add(1)
-		x.Serve(addr, req)
-		if sc.order.o != nil && !sc.order.done {
-			sc.order.Pass() // it ended before the preaccess phase
-			x.SetOrder(nil)
-		}
-		// nginx no longer counts the request writing when it logs it.
-		stats.Writing.Add(-1)
-		x.AccessLog()
-		x.EndRequest()
-		if c.Hijacked() {
-			return
-		}
-		c.IdleTimeout = x.KeepaliveTimeout()
-		if errors.Is(c.WriteErr(), os.ErrDeadlineExceeded) {
-			x.ResetIfTimedOut() // send_timeout passed
-		}
-		status := x.Status()
-		quiet = status == 499 || status == 408
-		if !c.KeepAlive() || x.ToHTTPS() || status == 444 || status == 499 || status == 408 {
-			if status != 444 && status != 499 && status != 408 { // nginx closes these at once
-				l.srv.setReusable(sc, true) // lingering
-				lingeringClose(x, c, sc, conn)
-			}
-			return
-		}
-	}
+	c.Exiting = &l.srv.closing
+	c.OnRequestBytes = h.requestBytes(l.srv, sc)
+	parked = l.serveRequests(sc, true)
 }
 
 // lingeringClose is ngx_http_set_lingering_close: when the client may

@@ -106,6 +106,8 @@ type serverConn struct {
 	// (no byte of it yet) or lingering. Non-zero: the order it became
 	// so, oldest first for ngx_drain_connections.
 	reusable atomic.Int64
+	// h1 is an HTTP/1 connection's state across requests (h1.go).
+	h1 h1Conn
 }
 
 // Start compiles cfg and listens on its sockets.
@@ -444,6 +446,7 @@ func (s *Server) closeConns(idleOnly bool) {
 		}
 		if !idleOnly || sc.idle.Load() {
 			sc.nc.Close()
+			sc.unpark()
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -109,6 +110,22 @@ type Conn struct {
 	raw     syscall.RawConn // the socket under nc, cached by Socket
 	rawConn net.Conn        // the net.Conn raw belongs to
 	rawDone bool
+
+	// NoWait: ReadRequest returns ErrWouldBlock, instead of waiting,
+	// when no byte of a next request is at hand (idle.go). A connection
+	// that parks on the poller reads so.
+	NoWait bool
+	// Exiting, when set and true, is a graceful stop: responses go out
+	// with "Connection: close", as nginx's header filter clears
+	// keepalive while ngx_exiting.
+	Exiting *atomic.Bool
+
+	// readNoWait's state: its RawConn callbacks, bound once.
+	tryRead func(uintptr) bool
+	peekFn  func(uintptr)
+	tryBuf  []byte
+	tryN    int
+	tryErr  error
 }
 
 // Socket returns the client socket under the connection (below TLS) and
@@ -191,12 +208,24 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	c.pipelined = n > 0 && c.Requests > 0
 	c.req.reset(c.Info)
 	c.out = respState{}
+	if n == 0 && c.NoWait && c.Requests > 0 {
+		// A parked connection's read: the keepalive wait is its owner's
+		// timer, and the head's starts with the bytes.
+		m, err := c.readNoWait(*c.rb)
+		if m == 0 {
+			if err == nil || errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			return nil, err
+		}
+		c.rend, n = m, m
+	}
 	deadline := c.HeaderDeadline
 	c.HeaderDeadline = time.Time{}
 	idle := false
 	switch {
 	case !deadline.IsZero():
-	case n == 0 && c.Requests > 0 && c.IdleTimeout > 0:
+	case n == 0 && c.Requests > 0 && c.IdleTimeout > 0 && !c.NoWait:
 		idle = true
 		deadline = time.Now().Add(c.IdleTimeout)
 	case c.HeaderTimeout > 0:
@@ -334,16 +363,7 @@ func (c *Conn) Hijack() (net.Conn, []byte) {
 // Release returns the buffers to their pools; call it once the connection
 // is done (after Close or after a hijacked tunnel ended).
 func (c *Conn) Release() {
-	if c.rb != nil {
-		if c.large {
-			if len(*c.rb) == largeReadSize {
-				largeReadPool.Put(c.rb)
-			}
-		} else {
-			smallReadPool.Put(c.rb)
-		}
-		c.rb, c.large = nil, false
-	}
+	c.releaseRead()
 	if c.wb != nil {
 		*c.wb = (*c.wb)[:0]
 		writePool.Put(c.wb)

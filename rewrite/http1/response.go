@@ -204,6 +204,9 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	st := &c.out
 	st.wroteHeader = true
 	st.keepAlive = r.KeepAlive && !resp.Close
+	if c.Exiting != nil && c.Exiting.Load() {
+		st.keepAlive = false
+	}
 	if r.HTTP09() {
 		st.keepAlive = false
 	}

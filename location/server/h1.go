@@ -1,0 +1,272 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// h1Conn is an HTTP/1 connection's state across its requests. Between
+// two requests it parks (park): no goroutine, no buffer, no exchange,
+// only this and the socket on the poller, as nginx's idle keep-alive
+// connection is its ngx_connection_t and a timer.
+type h1Conn struct {
+	c        *http1.Conn
+	x        location.Conn    // unbound while parked
+	rt       *location.Router // the configuration it runs under (x's, once bound)
+	tconn    *tls.Conn
+	quiet    bool // no close_notify: it timed out or failed
+	localIP  net.IP
+	connID   uint64
+	accepted time.Time
+	reading  bool // counted in stub_status's reading
+
+	waker    upstream.Waker
+	watching bool // the socket is on the poller
+	noPark   bool // it cannot be (no poller, no socket)
+	wake     func()
+	timer    *time.Timer // keepalive_timeout while parked
+	// idleUntil is when keepalive_timeout ends the current wait.
+	idleUntil time.Time
+}
+
+// requestBytes is http1.Conn.OnRequestBytes: the first bytes of a
+// request are in (bound once per connection).
+func (h *h1Conn) requestBytes(s *Server, sc *serverConn) func() {
+	return func() {
+		sc.order.started.Store(true)
+		// Reading a request, it is not idle: a graceful stop lets it
+		// finish (ngx_http_keepalive_handler clears c->idle).
+		sc.idle.Store(false)
+		s.setReusable(sc, false)
+		h.reading = true
+		s.counters.Stats.Reading.Add(1)
+		s.counters.Stats.Requests.Add(1)
+	}
+}
+
+// serveRequests reads and serves the connection's requests until it
+// closes (false) or parks (true: its goroutine ends, the connection
+// belongs to whoever wakes it).
+func (l *listener) serveRequests(sc *serverConn, first bool) bool {
+	h := &sc.h1
+	c := h.c
+	stats := &l.srv.counters.Stats
+	for {
+		// A new request is read under its address's default server
+		// (the keepalive wait under the last request's location).
+		h.x.Prepare(l.sock.Load().AddrFor(h.localIP))
+		sc.idle.Store(!first)
+		if l.srv.closing.Load() && !first {
+			return false
+		}
+		if !first {
+			l.srv.setReusable(sc, true) // ngx_http_set_keepalive
+		}
+		// A connection waits for its next request until bytes arrive
+		// (OnRequestBytes), then reads it; a parked one's read does not
+		// wait (NoWait).
+		req, err := c.ReadRequest()
+		if err == http1.ErrWouldBlock {
+			if l.park(sc) {
+				return true
+			}
+			continue // input came meanwhile
+		}
+		if h.reading {
+			h.reading = false
+			stats.Reading.Add(-1)
+		}
+		sc.idle.Store(false)
+		l.srv.setReusable(sc, false)
+		wasFirst := first
+		first = false
+		if err != nil {
+			var perr *http1.Error
+			h.quiet = !errors.As(err, &perr)
+			switch {
+			case errors.As(err, &perr):
+				l.srv.useCurrent(h.x)
+				h.x.BadRequest(l.sock.Load().AddrFor(h.localIP), perr)
+				h.x.AccessLog()
+				l.srv.setReusable(sc, true) // lingering
+				lingeringClose(h.x, c, sc, c.NetConn())
+			case errors.Is(err, io.EOF):
+				sock := l.sock.Load()
+				h.x.ClientClosed(sock.AddrFor(h.localIP), wasFirst, sock.Listen.Addr)
+			case errors.Is(err, http1.ErrRequestTimeout):
+				l.srv.useCurrent(h.x)
+				h.x.TimedOut(l.sock.Load().AddrFor(h.localIP))
+				h.x.AccessLog()
+				h.x.ResetIfTimedOut()
+			}
+			return false
+		}
+		l.srv.useCurrent(h.x)
+		addr := l.sock.Load().AddrFor(h.localIP)
+		stats.Writing.Add(1)
+		h.x.Serve(addr, req)
+		if sc.order.o != nil && !sc.order.done {
+			sc.order.Pass() // it ended before the preaccess phase
+			h.x.SetOrder(nil)
+		}
+		// nginx no longer counts the request writing when it logs it.
+		stats.Writing.Add(-1)
+		h.x.AccessLog()
+		h.x.EndRequest()
+		if c.Hijacked() {
+			return false
+		}
+		c.IdleTimeout = h.x.KeepaliveTimeout()
+		if errors.Is(c.WriteErr(), os.ErrDeadlineExceeded) {
+			h.x.ResetIfTimedOut() // send_timeout passed
+		}
+		status := h.x.Status()
+		h.quiet = status == 499 || status == 408
+		if !c.KeepAlive() || h.x.ToHTTPS() || status == 444 || status == 499 || status == 408 {
+			if status != 444 && status != 499 && status != 408 { // nginx closes these at once
+				l.srv.setReusable(sc, true) // lingering
+				lingeringClose(h.x, c, sc, c.NetConn())
+			}
+			return false
+		}
+		h.idleUntil = time.Now().Add(c.IdleTimeout)
+		// Nothing of a next request at hand: wait with no goroutine. The
+		// poller has seen any input that came since the last wait, so no
+		// read is tried first (nginx's rev->ready).
+		if !h.noPark {
+			sc.idle.Store(true)
+			l.srv.setReusable(sc, true)
+			if l.park(sc) {
+				return true
+			}
+		}
+	}
+}
+
+// park hands an idle connection to the poller: its buffers and its
+// exchange go back to their pools, keepalive_timeout is a timer, and
+// its goroutine ends (true). False: it cannot park, or input is there.
+func (l *listener) park(sc *serverConn) bool {
+	h := &sc.h1
+	c := h.c
+	if h.noPark || !c.Idle() {
+		return false
+	}
+	if !h.watching {
+		raw, owner := c.Socket()
+		if h.wake == nil {
+			h.wake = func() { l.resume(sc, false) }
+			h.waker.Init(h.wake)
+		}
+		if raw == nil || !upstream.WatchInput(raw, owner, &h.waker) {
+			h.noPark = true
+			return false
+		}
+		h.watching, c.NoWait = true, true
+	}
+	h.rt = h.x.Router()
+	h.x.Park()
+	h.x = location.Conn{}
+	if c.IdleTimeout > 0 {
+		d := time.Until(h.idleUntil)
+		if h.timer == nil {
+			h.timer = time.AfterFunc(d, func() {
+				if h.waker.Unpark() {
+					l.resume(sc, true)
+				}
+			})
+		} else {
+			h.timer.Reset(d)
+		}
+	}
+	if !h.waker.Park() {
+		l.unparked(sc)
+		return false
+	}
+	// A stop or a drain that looked before it parked: it closes now.
+	if (l.srv.closing.Load() || !sc.slot.Load()) && h.waker.Unpark() {
+		l.unparked(sc)
+		return false
+	}
+	return true
+}
+
+// unparked binds a connection taken off the poller to an exchange again.
+func (l *listener) unparked(sc *serverConn) {
+	h := &sc.h1
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	h.x = location.NewConn(h.rt, h.c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
+}
+
+// resume runs a parked connection again: its next request's bytes (or
+// its end) arrived, keepalive_timeout passed (timedOut), or a stop or a
+// drain closes it.
+func (l *listener) resume(sc *serverConn, timedOut bool) {
+	h := &sc.h1
+	if timedOut && !time.Now().Before(h.idleUntil) {
+		// ngx_http_keepalive_handler: closed, nothing sent.
+		h.quiet = true
+		l.endConn(sc)
+		return
+	}
+	l.unparked(sc)
+	if !l.serveRequests(sc, false) {
+		l.endConn(sc)
+	}
+}
+
+// unpark takes a parked connection off the poller to end it (its socket
+// was closed): a goroutine runs it to its end.
+func (sc *serverConn) unpark() {
+	if sc.h1.waker.Unpark() {
+		go sc.h1.wake()
+	}
+}
+
+// endConn ends a connection: what its goroutine's end released before
+// connections could park.
+func (l *listener) endConn(sc *serverConn) {
+	h := &sc.h1
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	if h.x.Bound() {
+		h.rt = h.x.Router()
+	}
+	if h.rt != nil {
+		l.srv.release(h.rt)
+	}
+	if h.x.Bound() {
+		h.x.Release()
+	} else if h.c != nil {
+		upstream.ForgetClient(h.c.KnownSocket())
+	}
+	if h.c != nil {
+		h.c.Release()
+	}
+	// Its slot is free before the client can see it closed.
+	l.srv.releaseSlot(sc)
+	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
+	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
+	// forget a TLS 1.2 session whose connection ended without one.
+	if h.tconn != nil && !h.quiet {
+		h.tconn.Close()
+	}
+	sc.nc.Close()
+	l.srv.setReusable(sc, false) // closed: no longer waiting
+	l.srv.counters.Stats.Active.Add(-1) // counted in acceptLoop
+	if sc.order.o != nil {
+		sc.order.Pass()
+	}
+	l.srv.untrack(sc)
+}

@@ -1,0 +1,222 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// kaClient is a keep-alive client connection.
+type kaClient struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialKA(t *testing.T, addr string) *kaClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return &kaClient{c: c, br: bufio.NewReader(c)}
+}
+
+// response reads one response: its status line, its Connection header
+// and its body (by Content-Length).
+func (k *kaClient) response(t *testing.T) (status, connection, body string) {
+	t.Helper()
+	n := 0
+	for i := 0; ; i++ {
+		line, err := k.br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the head: %v (%q)", err, line)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case i == 0:
+			status = line
+		case line == "":
+			b := make([]byte, n)
+			if _, err := io.ReadFull(k.br, b); err != nil {
+				t.Fatal(err)
+			}
+			return status, connection, string(b)
+		case strings.HasPrefix(line, "Content-Length: "):
+			n, _ = strconv.Atoi(line[len("Content-Length: "):])
+		case strings.HasPrefix(line, "Connection: "):
+			connection = line[len("Connection: "):]
+		}
+	}
+}
+
+func (k *kaClient) get(t *testing.T, path string) string {
+	t.Helper()
+	io.WriteString(k.c, "GET "+path+" HTTP/1.1\r\nHost: t\r\n\r\n")
+	_, _, body := k.response(t)
+	return body
+}
+
+// waitFor polls cond (bounded): goroutines end and wake-ups come
+// asynchronously.
+func waitFor(cond func() bool) bool {
+	for i := 0; i < 500; i++ {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+// idleState is what the server holds for its connections: how many are
+// parked, and the parked ones' buffers and exchanges. It takes each
+// parked connection off the poller to look (a keepalive_timeout firing
+// meanwhile is lost: the tests' are long) and parks it again.
+type idleState struct {
+	Conns, Parked, Buffers, Exchanges int
+}
+
+func (s *Server) idleState() idleState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st idleState
+	for sc := range s.conns {
+		st.Conns++
+		if !sc.h1.waker.Unpark() {
+			continue
+		}
+		st.Parked++
+		st.Buffers += sc.h1.c.HeldBuffers()
+		if sc.h1.x.Bound() {
+			st.Exchanges++
+		}
+		if !sc.h1.waker.Park() {
+			go sc.h1.wake() // input came meanwhile
+		}
+	}
+	return st
+}
+
+// TestIdleConnectionsPark: a keep-alive connection waiting for its next
+// request holds no goroutine, no buffer and no exchange (it is parked on
+// the poller), and serves its next requests, pipelined ones too.
+func TestIdleConnectionsPark(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
+	first := dialKA(t, ts.addr)
+	if got := first.get(t, "/"); got != "ok 1" {
+		t.Fatalf("first: %q", got)
+	}
+	parked := func(n int) func() bool {
+		return func() bool { return ts.srv.idleState().Parked == n }
+	}
+	if !waitFor(parked(1)) {
+		t.Fatalf("not parked: %+v", ts.srv.idleState())
+	}
+	base := runtime.NumGoroutine()
+	const n = 20
+	var clients []*kaClient
+	for i := 0; i < n; i++ {
+		k := dialKA(t, ts.addr)
+		if got := k.get(t, "/"); got != "ok 1" {
+			t.Fatalf("client %d: %q", i, got)
+		}
+		clients = append(clients, k)
+	}
+	if !waitFor(parked(n + 1)) {
+		t.Fatalf("not all parked: %+v", ts.srv.idleState())
+	}
+	waitFor(func() bool { return runtime.NumGoroutine() <= base })
+	if d := runtime.NumGoroutine() - base; d > 0 {
+		t.Errorf("%d goroutines for %d idle connections", d, n)
+	}
+	if diff := cmp.Diff(idleState{Conns: n + 1, Parked: n + 1}, ts.srv.idleState()); diff != "" {
+		t.Errorf("idle connections (-want +got):\n%s", diff)
+	}
+	// Woken by their next request; and again.
+	for i, k := range clients {
+		for r := 2; r <= 3; r++ {
+			if got, want := k.get(t, "/"), "ok "+strconv.Itoa(r); got != want {
+				t.Fatalf("client %d: got %q, want %q", i, got, want)
+			}
+		}
+	}
+	// Pipelined requests are read from the buffer, then it parks again.
+	io.WriteString(first.c, "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n")
+	var got []string
+	for i := 0; i < 2; i++ {
+		_, _, body := first.response(t)
+		got = append(got, body)
+	}
+	if diff := cmp.Diff([]string{"ok 2", "ok 3"}, got); diff != "" {
+		t.Errorf("pipelined (-want +got):\n%s", diff)
+	}
+	if !waitFor(parked(n + 1)) {
+		t.Fatalf("not parked again: %+v", ts.srv.idleState())
+	}
+	// A client that closes ends its parked connection.
+	clients[0].c.Close()
+	if !waitFor(func() bool { return ts.srv.idleState().Conns == n }) {
+		t.Fatalf("closed client's connection kept: %+v", ts.srv.idleState())
+	}
+}
+
+// TestParkedKeepaliveTimeout: keepalive_timeout closes a parked
+// connection, sending nothing.
+func TestParkedKeepaliveTimeout(t *testing.T) {
+	ts := startTest(t, `keepalive_timeout 1s; server { listen 127.0.0.1:PORT; location / { return 200 "ok"; } }`)
+	k := dialKA(t, ts.addr)
+	if got := k.get(t, "/"); got != "ok" {
+		t.Fatalf("got %q", got)
+	}
+	rest, err := io.ReadAll(k.br)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("after keepalive_timeout: %q, %v", rest, err)
+	}
+	if !waitFor(func() bool { return ts.srv.idleState().Conns == 0 }) {
+		t.Fatalf("connection kept: %+v", ts.srv.idleState())
+	}
+}
+
+// TestShutdownParked: a graceful stop closes parked connections at once
+// and answers a request it finds in flight with "Connection: close", as
+// nginx's header filter does while exiting.
+func TestShutdownParked(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "ok"; } }`)
+	idle := dialKA(t, ts.addr)
+	idle.get(t, "/")
+	busy := dialKA(t, ts.addr)
+	busy.get(t, "/")
+	if !waitFor(func() bool { return ts.srv.idleState().Parked == 2 }) {
+		t.Fatalf("not parked: %+v", ts.srv.idleState())
+	}
+	io.WriteString(busy.c, "GET / HTTP/1.1\r\nHost: t\r\n")
+	if !waitFor(func() bool { return ts.srv.counters.Stats.Reading.Load() == 1 }) {
+		t.Fatalf("not reading: %+v", ts.srv.idleState())
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- ts.srv.Shutdown(ctx)
+	}()
+	if rest, err := io.ReadAll(idle.br); err != nil || len(rest) != 0 {
+		t.Fatalf("parked connection at shutdown: %q, %v", rest, err)
+	}
+	io.WriteString(busy.c, "\r\n")
+	if status, conn, body := busy.response(t); status != "HTTP/1.1 200 OK" || conn != "close" || body != "ok" {
+		t.Errorf("in flight at shutdown: %q, Connection: %q, %q", status, conn, body)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}

@@ -1,0 +1,123 @@
+package http1
+
+import (
+	"crypto/tls"
+	"errors"
+	"os"
+	"time"
+)
+
+// An idle keep-alive connection holds no buffer, as nginx frees an idle
+// connection's (ngx_http_set_keepalive): its owner asks Idle, parks the
+// socket on the poller, and reads the next request with NoWait when the
+// poller reports input.
+
+// ErrWouldBlock is ReadRequest's answer under NoWait when no byte of a
+// next request is at hand: the connection may park.
+var ErrWouldBlock = errors.New("http1: no request at hand")
+
+// longAgo is a read deadline that has passed: a read under it takes
+// only what TLS holds decrypted or buffered, without the socket.
+var longAgo = time.Unix(1, 0)
+
+// Idle reports whether nothing of a next request is at hand in the
+// connection's own buffers, TLS's included, so it may wait on the poller
+// for its socket; its read and write buffers then go back to their
+// pools. Bytes TLS had buffered are moved to the read buffer (Idle is
+// false, and ReadRequest takes them as a pipelined request).
+func (c *Conn) Idle() bool {
+	if c.hijacked || c.sink != nil || c.wire != nil || !c.body.done || c.rpos < c.rend ||
+		c.wb != nil && len(*c.wb) > 0 {
+		return false
+	}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if c.rb == nil {
+			c.rb = smallReadPool.Get().(*[]byte)
+		}
+		tc.SetReadDeadline(longAgo)
+		n, err := tc.Read(*c.rb)
+		tc.SetReadDeadline(time.Time{})
+		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			// Decrypted bytes, or an end (close_notify) ReadRequest will
+			// see again.
+			c.rpos, c.rend, c.headEnd = 0, n, 0
+			return false
+		}
+	}
+	c.req.reset(c.Info) // its fields alias the read buffer
+	c.releaseRead()
+	c.releaseWrite()
+	return true
+}
+
+// releaseRead returns the read buffer to its pool.
+func (c *Conn) releaseRead() {
+	if c.rb == nil {
+		return
+	}
+	if c.large {
+		if len(*c.rb) == largeReadSize {
+			largeReadPool.Put(c.rb)
+		}
+	} else {
+		smallReadPool.Put(c.rb)
+	}
+	c.rb, c.large = nil, false
+	c.rpos, c.rend, c.headEnd = 0, 0, 0
+}
+
+// readNoWait reads what is at hand without waiting: ErrWouldBlock when
+// nothing is.
+func (c *Conn) readNoWait(b []byte) (int, error) {
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		tc.SetReadDeadline(longAgo)
+		n, err := tc.Read(b)
+		tc.SetReadDeadline(time.Time{})
+		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		// Nothing decrypted: the socket's bytes are a record TLS reads
+		// whole, waiting (under the head's timer) for the rest.
+		if !c.socketReadable() {
+			return 0, ErrWouldBlock
+		}
+		if c.HeaderTimeout > 0 {
+			tc.SetReadDeadline(time.Now().Add(c.HeaderTimeout))
+		}
+		return tc.Read(b)
+	}
+	raw, _ := c.Socket()
+	if raw == nil {
+		return c.nc.Read(b) // no socket (net.Pipe): wait
+	}
+	if c.tryRead == nil {
+		c.tryRead = c.readSocket // bound once: a method value allocates
+	}
+	c.tryBuf, c.tryN, c.tryErr = b, 0, nil
+	if err := raw.Read(c.tryRead); err != nil {
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, err
+		}
+		// A deadline of the last request's body reads passed: the read
+		// is taken without it.
+		c.nc.SetReadDeadline(time.Time{})
+		if err := raw.Read(c.tryRead); err != nil {
+			return 0, err
+		}
+	}
+	c.tryBuf = nil
+	return c.tryN, c.tryErr
+}
+
+// HeldBuffers is the size of the buffers the connection holds now: 0
+// for an idle one (Idle).
+func (c *Conn) HeldBuffers() int {
+	n := 0
+	if c.rb != nil {
+		n += cap(*c.rb)
+	}
+	if c.wb != nil {
+		n += cap(*c.wb)
+	}
+	return n
+}

@@ -4,6 +4,7 @@ package upstream
 
 import (
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +22,7 @@ type watcher struct {
 	free  []int32
 	gen   int32
 	ready atomic.Bool // epfd is set and valid
+	file  *os.File    // epfd, registered with Go's poller
 }
 
 const epollRDHUP = 0x2000
@@ -34,6 +36,17 @@ func (p *watcher) start() {
 	p.epfd = fd
 	p.byFd = map[int]*clientWatch{}
 	p.ready.Store(true)
+	// The epoll descriptor waits in Go's own poller, as a socket does: a
+	// wake-up is a goroutine made runnable, where a thread blocked in
+	// epoll_wait costs a thread switch per event (one per parked
+	// connection's request).
+	if syscall.SetNonblock(fd, true) == nil {
+		p.file = os.NewFile(uintptr(fd), "epoll") // kept: its finalizer would close fd
+		if rc, err := p.file.SyscallConn(); err == nil {
+			go p.pollLoop(rc)
+			return
+		}
+	}
 	go p.loop()
 }
 
@@ -227,6 +240,28 @@ func (p *watcher) abort(w *clientWatch) {
 		abortsEnding.Add(1)
 		w.backend.Close()
 	}
+}
+
+// pollLoop handles the events as Go's poller reports epfd readable: all
+// that are queued each time (edge-triggered, as Go registers it).
+func (p *watcher) pollLoop(rc syscall.RawConn) {
+	var events [64]syscall.EpollEvent
+	rc.Read(func(fd uintptr) bool {
+		for {
+			n, err := syscall.EpollWait(int(fd), events[:], 0)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err != nil:
+				return true
+			case n > 0:
+				p.handle(events[:n])
+			}
+			if n < len(events) {
+				return false // wait for more
+			}
+		}
+	})
 }
 
 func (p *watcher) loop() {

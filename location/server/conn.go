@@ -235,6 +235,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	c.HeaderDeadline = headerDeadline
 	c.Exiting = &l.srv.closing
 	c.OnRequestBytes = h.requestBytes(l.srv, sc)
+	c.IdleGrace = idleGrace
 	parked = l.serveRequests(sc, true)
 }
 

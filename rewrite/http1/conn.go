@@ -112,9 +112,12 @@ type Conn struct {
 	rawDone bool
 
 	// NoWait: ReadRequest returns ErrWouldBlock, instead of waiting,
-	// when no byte of a next request is at hand (idle.go). A connection
-	// that parks on the poller reads so.
+	// when no byte of a next request is at hand (idle.go): the read of a
+	// connection the poller woke.
 	NoWait bool
+	// IdleGrace, when shorter than IdleTimeout, ends the keepalive wait
+	// early with ErrWouldBlock: its owner parks the connection then.
+	IdleGrace time.Duration
 	// Exiting, when set and true, is a graceful stop: responses go out
 	// with "Connection: close", as nginx's header filter clears
 	// keepalive while ngx_exiting.
@@ -222,12 +225,16 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	}
 	deadline := c.HeaderDeadline
 	c.HeaderDeadline = time.Time{}
-	idle := false
+	idle, grace := false, false
 	switch {
 	case !deadline.IsZero():
 	case n == 0 && c.Requests > 0 && c.IdleTimeout > 0 && !c.NoWait:
 		idle = true
-		deadline = time.Now().Add(c.IdleTimeout)
+		wait := c.IdleTimeout
+		if c.IdleGrace > 0 && c.IdleGrace < wait {
+			wait, grace = c.IdleGrace, true
+		}
+		deadline = time.Now().Add(wait)
 	case c.HeaderTimeout > 0:
 		deadline = time.Now().Add(c.HeaderTimeout)
 	}
@@ -280,6 +287,9 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			}
 		}
 		if err != nil && m == 0 {
+			if grace && c.rend == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, ErrWouldBlock
+			}
 			if errors.Is(err, io.EOF) && c.rend == 0 {
 				return nil, io.EOF
 			}

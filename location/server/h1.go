@@ -13,6 +13,10 @@ import (
 	"github.com/gonginx/gonginx/upstream"
 )
 
+// idleGrace is how long a keep-alive connection waits for its next
+// request with its goroutine before it parks.
+const idleGrace = 100 * time.Millisecond
+
 // h1Conn is an HTTP/1 connection's state across its requests. Between
 // two requests it parks (park): no goroutine, no buffer, no exchange,
 // only this and the socket on the poller, as nginx's idle keep-alive
@@ -22,10 +26,6 @@ import (
 // costs a goroutine and an exchange, about 10% more CPU per request
 // when a client sends its next request at once (a benchmark's, a
 // browser loading a page), which such a wait in Go's poller saves.
-
-// idleGrace is how long a keep-alive connection waits for its next
-// request with its goroutine before it parks.
-const idleGrace = 100 * time.Millisecond
 type h1Conn struct {
 	c        *http1.Conn
 	x        location.Conn    // unbound while parked
@@ -266,7 +266,7 @@ func (l *listener) endConn(sc *serverConn) {
 		h.tconn.Close()
 	}
 	sc.nc.Close()
-	l.srv.setReusable(sc, false) // closed: no longer waiting
+	l.srv.setReusable(sc, false)        // closed: no longer waiting
 	l.srv.counters.Stats.Active.Add(-1) // counted in acceptLoop
 	if sc.order.o != nil {
 		sc.order.Pass()

@@ -69,6 +69,12 @@ type StreamSession struct {
 	// CountConn draws a connection number for each backend connection,
 	// as nginx's ngx_event_connect_peer does.
 	CountConn func()
+	// Ending, when set, runs once (on any goroutine) just before the
+	// client can see the session's end: the tunnel's close, or the UDP
+	// answer that completes it. nginx ends a session in that one event,
+	// its limit_conn counts freed with it, so the client's next session
+	// never finds this one still counted.
+	Ending func()
 	// UDP: the session is a datagram one ("udp " in its log lines).
 	UDP bool
 	// Received and Sent count the client's bytes (nginx's s->received
@@ -441,6 +447,19 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 	if p.ProxyProtocol && ss.ProxyHeader != nil {
 		t.headerSent = int64(len(ss.ProxyHeader(nil)))
 	}
+	// The server is released before the client sees the session end, as
+	// nginx frees the peer first: the client's next session is balanced
+	// without this one.
+	var released sync.Once
+	release := func() {
+		released.Do(func() {
+			g.done(server, false, time.Now())
+			if ss.Ending != nil {
+				ss.Ending()
+			}
+		})
+	}
+	t.beforeClose = release
 	tunnels.add(t)
 	preread := int64(len(ss.Preread))
 	err := t.sendPending(ss.Preread, nil)
@@ -463,7 +482,7 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 	default:
 		ss.Note("info", "client disconnected"+counts)
 	}
-	g.done(server, false, time.Now())
+	release()
 	try := rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(tryStart), ConnectTime: connectTime,
 		HeaderTime: t.firstByte, BytesSent: ss.UpstreamSent, BytesReceived: ss.UpstreamRecv}
 	ss.State.AddUpstream(try)

@@ -3,6 +3,8 @@ package upstream
 import (
 	"net"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -25,7 +27,15 @@ type Datagrams struct {
 	Reply func(b []byte) (int, error)
 	// Requests and Responses count the datagrams each way.
 	Requests, Responses int
+	// sent counts the datagrams sent to the server, by the session or
+	// the listener (Sending), before each goes: the reader decides with
+	// it whether an answer completes the session.
+	sent atomic.Int64
 }
+
+// Sending counts a datagram the listener is about to write through
+// Direct's socket.
+func (dg *Datagrams) Sending() { dg.sent.Add(1) }
 
 // Datagram is one client datagram given to a UDP session; Written: the
 // listener sent it to the server already (Sent bytes, or Err).
@@ -81,13 +91,33 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	readErr := make(chan error, 1)
 	downRate, upRate := evalSize(p.downloadRate, ss.State), evalSize(p.uploadRate, ss.State)
 	var downTotal, upTotal int64
+	// release frees the session's server, once. The answer that
+	// completes the session goes out after it, as nginx finalizes the
+	// session in the event that sends it: the client's next session is
+	// balanced without this one.
+	var released sync.Once
+	release := func(failed bool) {
+		released.Do(func() {
+			g.done(server, failed, time.Now())
+			if ss.Ending != nil {
+				ss.Ending()
+			}
+		})
+	}
 	readFrom := func() {
 		buf := make([]byte, 65536)
-		for {
+		for replies := int64(1); ; replies++ {
 			n, err := nc.Read(buf)
 			if err != nil {
 				readErr <- err
 				return
+			}
+			r := dg.sent.Load()
+			if p.Requests > 0 {
+				r = min(r, int64(p.Requests))
+			}
+			if p.Responses > 0 && r > 0 && replies >= int64(p.Responses)*r && (p.Requests == 0 || r >= int64(p.Requests)) {
+				release(false)
 			}
 			m, _ := dg.Reply(buf[:n])
 			got <- reply{n, m}
@@ -189,6 +219,7 @@ loop:
 		if fromClient {
 			if p.Requests == 0 || dg.Requests < p.Requests {
 				dg.Requests++
+				dg.sent.Add(1)
 				if upRate > 0 {
 					// The datagram waits as nginx's delayed read would.
 					upTotal += int64(len(b))
@@ -231,7 +262,7 @@ loop:
 			}
 		}
 	}
-	g.done(server, status != 200, time.Now())
+	release(status != 200)
 	ss.UpstreamSent, ss.UpstreamRecv = usent, urecv
 	ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(start), ConnectTime: connectTime,
 		HeaderTime: firstByte, BytesSent: usent, BytesReceived: urecv})

@@ -114,6 +114,10 @@ type tunnel struct {
 	// endedBy is the direction whose read ended first: endedClient
 	// (toUpstream's) or endedUpstream.
 	endedBy atomic.Int32
+	// beforeClose, when set, runs once as the tunnel closes, before its
+	// sockets do (stream: the balancer's peer is freed first, as
+	// ngx_stream_proxy_finalize frees it before the client sees the end).
+	beforeClose func()
 
 	dirs   [2]direction // toUpstream (from the client), toClient
 	closed atomic.Bool
@@ -143,6 +147,9 @@ func (t *tunnel) close() {
 			t.dirs[i].unpark()
 		}
 		t.mu.Unlock()
+		if t.beforeClose != nil {
+			t.beforeClose()
+		}
 		t.client.Close()
 		t.upstream.Close()
 	})

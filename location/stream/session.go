@@ -392,7 +392,7 @@ func (ss *session) prereadPhase() int {
 // proxy is the content phase of proxy_pass.
 func (ss *session) proxy() int {
 	sp := &upstream.StreamSession{Client: ss.conn, State: &ss.st, Preread: ss.preread,
-		Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn}
+		Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.releaseLimits}
 	sp.ProxyHeader = ss.appendProxyHeader
 	ss.preread = nil
 	ss.srv.track(ss.conn, false)

@@ -28,6 +28,7 @@ type udpSession struct {
 	// to: the listener reads the next datagram only then, so the server
 	// gets them in the order the clients sent them, as from nginx.
 	up        net.Conn
+	dg        *upstream.Datagrams
 	ready     chan struct{}
 	readyOnce sync.Once
 	// left is how many more datagrams the session takes (proxy_requests;
@@ -71,6 +72,7 @@ func (u *udpListener) readLoop() {
 func (u *udpListener) dispatch(key string, addr net.Addr, b []byte) (started *udpSession) {
 	us := u.sessions[key]
 	if us != nil && us.up != nil {
+		us.dg.Sending()
 		n, err := us.up.Write(b)
 		if errors.Is(err, net.ErrClosed) {
 			// The session finished after its last datagram: this one
@@ -192,7 +194,7 @@ func (ss *session) runUDP(us *udpSession, pc net.PacketConn, u *udpListener, key
 		return 200
 	case srv.proxy != nil:
 		sp := &upstream.StreamSession{State: &ss.st, Received: ss.received, UDP: true,
-			Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn}
+			Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.releaseLimits}
 		dg := &upstream.Datagrams{First: first, In: us.in, Reply: reply}
 		dg.Done = func() {
 			u.mu.Lock()
@@ -205,7 +207,7 @@ func (ss *session) runUDP(us *udpSession, pc net.PacketConn, u *udpListener, key
 		}
 		dg.Direct = func(up net.Conn) {
 			u.mu.Lock()
-			us.up = up
+			us.up, us.dg = up, dg
 			u.mu.Unlock()
 			us.markReady()
 		}

@@ -61,6 +61,7 @@ func (d *direction) park() bool {
 		d.pk.dstRC = plainSocket(d.dst)
 	}
 	d.pk.readFn = d.readFD
+	d.src.SetReadDeadline(time.Time{}) // a deadline left would fail every read
 	d.state.Store(dirIdle) // before the first event can come
 	reg, err := p.Add(rc, poller.In|poller.RDHup|poller.Edge, d)
 	if err != nil {
@@ -209,9 +210,11 @@ func (d *direction) opError(op string, c net.Conn, errno error) error {
 	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
 }
 
-// spliceMax is one splice's length: a pipe's default capacity, which
-// the pipe keeps (Go's own splice grows its pipes to 1 MiB).
-const spliceMax = 64 << 10
+// spliceMax is one splice's length and the pipes' size (F_SETPIPE_SZ,
+// as Go's own splice sizes its pipes): a large message moves in few
+// calls. A pipe is lent for one burst, and the few kept between bursts
+// are empty: their pages are the kernel's again.
+const spliceMax = 1 << 20
 
 // spliceRest moves what is left in the source to the destination
 // through a pipe taken for this burst only, until the source is empty
@@ -318,6 +321,9 @@ func (l *pipeList) get() (*splicePipe, error) {
 	if err := syscall.Pipe2(fds[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
 		return nil, err
 	}
+	// Without the larger size (the user's pipe pages are used up) the
+	// pipe keeps its default 64 KiB: splices are only shorter.
+	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[1]), syscall.F_SETPIPE_SZ, spliceMax)
 	return &splicePipe{r: fds[0], w: fds[1]}, nil
 }
 

@@ -62,7 +62,7 @@ func (d *direction) park() bool {
 	}
 	d.pk.readFn = d.readFD
 	d.src.SetReadDeadline(time.Time{}) // a deadline left would fail every read
-	d.state.Store(dirIdle) // before the first event can come
+	d.state.Store(dirIdle)             // before the first event can come
 	reg, err := p.Add(rc, poller.In|poller.RDHup|poller.Edge, d)
 	if err != nil {
 		// Back to a goroutine, unless close ended d meanwhile.

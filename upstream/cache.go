@@ -327,21 +327,25 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 			waitUntil = time.Now().Add(cc.lockWait)
 		}
 		passCacheOrder(s) // waiting: the connections after it go on
-		// ngx_http_file_cache_lock_wait: look again every 500ms until
-		// the entry is there, the lock is free, or lock_timeout.
+		// ngx_http_file_cache_lock: the first wait is at most 500ms
+		// and ends at lock_timeout; ngx_http_file_cache_lock_wait then
+		// times out, or goes on while the lock is held, each wait at
+		// most 500ms and ending when the holder's lock_age does.
+		wait := max(min(time.Until(waitUntil), maxLockWait), 0)
 		for {
-			left := time.Until(waitUntil)
-			if left <= 0 {
+			time.Sleep(wait)
+			if time.Until(waitUntil) <= 0 {
 				lockWait = 0
 				if s.TryLog != nil {
 					s.TryLog.LogTryError(&leveledError{errLockTimeout, "info"})
 				}
 				break
 			}
-			time.Sleep(min(left, 500*time.Millisecond))
-			if !cr.zone.Updating(cr.key) {
-				break
+			held := time.Until(cr.zone.UpdatingUntil(cr.key))
+			if held <= 0 {
+				break // free, or aged: look again
 			}
+			wait = min(held, maxLockWait)
 		}
 	}
 	if cr.cacheable && cc.maxOffset >= 0 && !rangeBelow(r, cc.maxOffset) {
@@ -350,6 +354,10 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 	s.CacheStatus = cr.status
 	return false, 0, nil
 }
+
+// maxLockWait is how long a request waiting for proxy_cache_lock
+// sleeps at most before it looks again (nginx's 500ms timer).
+const maxLockWait = 500 * time.Millisecond
 
 // errLockTimeout is ngx_http_file_cache_lock_wait's line when
 // proxy_cache_lock_timeout ends the wait.

@@ -208,9 +208,16 @@ func (z *Zone) TryUpdate(k Key, lockAge time.Duration) bool {
 
 // Updating reports whether a request, in any process, is fetching k (its
 // lock still holds).
-func (z *Zone) Updating(k Key) bool {
+func (z *Zone) Updating(k Key) bool { return !z.UpdatingUntil(k).IsZero() }
+
+// UpdatingUntil is when the update lock on k ends (its lock_age, as
+// nginx's node->lock_time); the zero time when none is held.
+func (z *Zone) UpdatingUntil(k Key) time.Time {
 	fi, err := os.Stat(z.lockName(k))
-	return err == nil && time.Now().Before(fi.ModTime())
+	if err != nil || !time.Now().Before(fi.ModTime()) {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 // Done ends the caller's TryUpdate of k.

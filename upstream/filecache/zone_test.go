@@ -76,6 +76,22 @@ func TestTryUpdate(t *testing.T) {
 	}
 }
 
+// UpdatingUntil is the holder's lock age (nginx's node->lock_time), the
+// zero time once the lock is given back.
+func TestUpdatingUntil(t *testing.T) {
+	z := NewZone("z", t.TempDir(), nil, 0, 0, 0)
+	k := Sum([]byte("k"))
+	before := time.Now()
+	z.TryUpdate(k, time.Hour)
+	until := z.UpdatingUntil(k)
+	got := []bool{until.After(before), !until.After(time.Now().Add(time.Hour))}
+	z.Done(k)
+	got = append(got, z.UpdatingUntil(k).IsZero())
+	if d := cmp.Diff([]bool{true, true, true}, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
 // The manager: files on disk are loaded as just used; one unused for
 // longer than inactive goes, and the least recently used go while the
 // cache is over max_size.

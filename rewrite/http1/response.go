@@ -580,6 +580,11 @@ func (c *Conn) Flush() error {
 // FlushOut writes buffered output to the connection.
 func (c *Conn) FlushOut() error {
 	if c.wb == nil || len(*c.wb) == 0 {
+		if c.wire != nil && c.werr == nil && c.out.wroteHeader {
+			if err := c.wire.FlushHead(); err != nil {
+				c.out.aborted, c.werr = true, err
+			}
+		}
 		return c.werr
 	}
 	err := c.writeRaw(*c.wb)

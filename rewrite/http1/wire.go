@@ -16,6 +16,11 @@ type Wire interface {
 	// empty line) without HTTP/1's connection framing; end: the
 	// response has no body. It returns the bytes it put on the wire.
 	WriteHead(status int, lines []byte, end bool) (int, error)
+	// FlushHead sends a head WriteHead holds: it goes with the body's
+	// first bytes, or at the latest when the Conn is flushed (FlushOut,
+	// before a proxy waits on its backend), as HTTP/1's head waits in
+	// the write buffer.
+	FlushHead() error
 	// End ends the response: last is the body's last bytes (the frame
 	// that carries the end), trailers "Name: value\r\n" lines or nil.
 	// It returns the bytes it put on the wire.

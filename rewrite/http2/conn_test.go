@@ -532,3 +532,74 @@ func TestWatchAbort(t *testing.T) {
 		})
 	}
 }
+
+// writeLog records each Write on the server's side of a connection.
+type writeLog struct {
+	net.Conn
+	mu     sync.Mutex
+	writes [][]byte
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.writes = append(w.writes, bytes.Clone(p))
+	w.mu.Unlock()
+	return w.Conn.Write(p)
+}
+
+// A small response is one write: its HEADERS wait for its DATA and end,
+// as nginx's frames queued in one pass go out in one write.
+func TestHeadHeldForBody(t *testing.T) {
+	cli, srv := net.Pipe()
+	wl := &writeLog{Conn: srv}
+	done := make(chan struct{})
+	go func() {
+		NewConn(wl, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
+		close(done)
+	}()
+	defer func() { cli.Close(); <-done }()
+	cli.SetDeadline(time.Now().Add(10 * time.Second))
+	c := &rawClient{nc: cli, fr: http2.NewFramer(cli, cli)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.enc = hpack.NewEncoder(&c.buf)
+	go func() { // a pipe: the client writes while it reads
+		io.WriteString(cli, ClientPreface)
+		c.fr.WriteSettings()
+		c.fr.WriteSettingsAck()
+		c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+	}()
+	if got := c.result(1); got != "status 200" {
+		t.Fatal(got)
+	}
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok && d.StreamEnded() {
+			break
+		}
+	}
+	wl.mu.Lock()
+	defer wl.mu.Unlock()
+	var kinds []string
+	for _, w := range wl.writes {
+		fr := http2.NewFramer(nil, bytes.NewReader(w))
+		var k []string
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				break
+			}
+			if f.Header().StreamID == 1 {
+				k = append(k, f.Header().Type.String())
+			}
+		}
+		if len(k) > 0 {
+			kinds = append(kinds, strings.Join(k, "+"))
+		}
+	}
+	if diff := cmp.Diff([]string{"HEADERS+DATA"}, kinds); diff != "" {
+		t.Errorf("writes of stream 1 (-want +got):\n%s", diff)
+	}
+}

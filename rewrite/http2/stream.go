@@ -60,6 +60,7 @@ type Stream struct {
 	rstSent    bool
 	timedOut   bool      // client_body_timeout or send_timeout passed
 	err        error     // reset or connection gone: I/O fails with it
+	headHeld   bool      // HEADERS wait in c.bw for a flush (c.wmu)
 	watch      io.Closer // WatchAbort's backend
 	watchFired bool
 }
@@ -425,6 +426,7 @@ func (c *Conn) flushStream(s *Stream) error {
 		return c.werr
 	}
 	c.nc.SetWriteDeadline(s.writeDL)
+	s.headHeld = false
 	if err := c.bw.Flush(); err != nil {
 		c.werr = err
 		return err
@@ -449,11 +451,24 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	defer c.wmu.Unlock()
 	c.frameBuf = appendStatus(c.frameBuf[:0], status)
 	c.frameBuf = appendHeaderLines(c.frameBuf, lines, &c.nameBuf)
+	// Held in the connection's buffer: it goes out with the first DATA,
+	// the end (runStream flushes), or FlushHead, so a small response is
+	// one write, not two.
 	n, err := c.writeBlock(s.id, c.frameBuf, end)
-	if err == nil {
-		err = c.flushStream(s)
-	}
+	s.headHeld = err == nil
 	return n, err
+}
+
+// FlushHead is the Wire's: the held head goes out now.
+func (s *Stream) FlushHead() error {
+	c := s.c
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !s.headHeld {
+		return c.werr
+	}
+	s.headHeld = false
+	return c.flushStream(s)
 }
 
 // writeBlock sends a header block as HEADERS and CONTINUATION frames of

@@ -451,11 +451,15 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	defer c.wmu.Unlock()
 	c.frameBuf = appendStatus(c.frameBuf[:0], status)
 	c.frameBuf = appendHeaderLines(c.frameBuf, lines, &c.nameBuf)
-	// Held in the connection's buffer: it goes out with the first DATA,
-	// the end (runStream flushes), or FlushHead, so a small response is
-	// one write, not two.
 	n, err := c.writeBlock(s.id, c.frameBuf, end)
-	s.headHeld = err == nil
+	if err == nil && end {
+		err = c.flushStream(s)
+	} else {
+		// A head with a body waits in the connection's buffer: it goes
+		// out with the first DATA, the end (runStream flushes), or
+		// FlushHead, so a small response is one write, not two.
+		s.headHeld = err == nil
+	}
 	return n, err
 }
 

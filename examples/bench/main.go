@@ -16,7 +16,8 @@
 //
 // Rows: http (100 B through the proxy, keep-alive), cache-hit (the same
 // 100 B as a proxy_cache HIT), http-1m (1 MiB),
-// https (100 B over TLS), tls-full and tls-resumed (TLS 1.2 handshakes,
+// https (100 B over TLS), h2 (100 B over TLS with ALPN h2, 16 streams
+// at a time on each of 4 connections), tls-full and tls-resumed (TLS 1.2 handshakes,
 // new and resumed by ticket, then close), ws-echo (64 B messages on 200 WebSockets),
 // ws-1m (1 MiB messages), ws-connect (connect, echo, close), grpc-unary
 // (unary calls through grpc_pass to an h2c backend of the bench's own,

@@ -149,10 +149,10 @@ func (*grpcProto) buildResponse(p *Proxy, c http1.Stream, s *rewrite.State, x *e
 	}
 	// The trailers go out in the last chunk (nginx's chunked filter
 	// sends headers_out.trailers, so not after a Content-Length), and to
-	// an HTTP/2 client always, as a HEADERS frame after the body
-	// (ngx_http_v2_filter_module sends the trailers at the last buffer
-	// whatever the length).
-	resp.ExpectTrailers = f.length < 0 || c.Request().ProtoMajor >= 2
+	// an HTTP/2 client as a HEADERS frame after a body of any length
+	// (ngx_http_v2_filter_module sends them at the last buffer); a length
+	// of 0 ends the stream with the head (a trailers-only response).
+	resp.ExpectTrailers = f.length < 0 || f.length > 0 && c.Request().ProtoMajor >= 2
 	return resp, f, nil
 }
 

@@ -257,6 +257,7 @@ func TestServeGRPCFromHTTP2(t *testing.T) {
 	c.Requests = []harness.Request{
 		{Name: "unary call, a length and trailers", H2: true, Send: []string{call}},
 		{Name: "two calls", H2: true, Send: []string{call, call}},
+		{Name: "trailers only: the head ends the stream", H2: true, Send: []string{"POST /pkg.Svc/nobody HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\r\nhello"}},
 		{Name: "streamed, trailers", H2: true, Send: []string{"POST /pkg.Svc/Call HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\r\nhello"}},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

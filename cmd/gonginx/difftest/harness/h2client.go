@@ -177,6 +177,11 @@ func readH2Response(fr *http2.Framer, bw *bufio.Writer, id uint32, method string
 					lines = append(lines, "trailer: "+hf.Name+": "+hf.Value)
 				}
 			}
+			if f.StreamEnded() && len(lines) > 0 && lines[len(lines)-1] == "" {
+				// The head ended the stream: no DATA or trailers frame
+				// (a gRPC trailers-only response).
+				return append(lines, "(END_STREAM with the head)"), ""
+			}
 			if f.StreamEnded() {
 				if body != nil || method != "HEAD" && !strings.HasPrefix(lines[len(lines)-1], "trailer: ") {
 					lines = append(lines, summarizeCoded(body, headerValue(headers, "content-encoding")))

@@ -56,6 +56,7 @@ type exchange struct {
 	sent, recvd int64
 	headLen     int
 	tryStart    time.Time
+	tryEnd      time.Time     // when exchange returned
 	tryAddr     string        // the server of the try under way
 	connectTime time.Duration // its connect time
 	headerTime  time.Duration
@@ -323,8 +324,14 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 	x.pick.reset()
 	p.setLocal(s, x)
 	useIdle := true
+	// The clock is read as few times as a try needs (nginx reads it once
+	// per turn of its event loop): the first try starts when the pass does.
+	now, again := start, false
 	for {
-		now := time.Now()
+		if again {
+			now = time.Now()
+		}
+		again = true
 		nc, server, reused, err := p.connect(t, s, x, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
@@ -361,7 +368,12 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 			err = p.wrapTry(err, actionConnect, t, x, addr)
 		} else {
 			sent = true
-			connectTime := time.Since(now)
+			// A kept-alive connection is at hand: nginx's clock has not
+			// moved since the try began (0.000 in $upstream_connect_time).
+			connectTime := time.Duration(0)
+			if !reused {
+				connectTime = time.Since(now)
+			}
 			x.tryAddr, x.connectTime, x.scheme = addr, connectTime, t.scheme
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
 			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
@@ -376,7 +388,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 			if x.headerTime >= 0 && !x.tunneled && c.HeaderWritten() {
 				bodyRead = x.recvd - int64(x.headLen)
 			}
-			s.AddUpstream(rewrite.UpstreamTry{Addr: addr, Status: upStatus, Time: time.Since(now),
+			s.AddUpstream(rewrite.UpstreamTry{Addr: addr, Status: upStatus, Time: x.tryEnd.Sub(now),
 				ConnectTime: connectTime, HeaderTime: x.headerTime,
 				ResponseLength: bodyRead, BytesReceived: x.recvd, BytesSent: x.sent})
 			if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
@@ -607,15 +619,16 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	tunneled := false
 	defer func() {
 		p.proto.finalize(x)
+		x.tryEnd = time.Now()
 		// A stale kept-alive connection is not the server's failure.
-		g.done(server, failed && !(reused && ft == ftError), time.Now())
+		g.done(server, failed && !(reused && ft == ftError), x.tryEnd)
 		if keep {
 			if p.proto != proxyHTTP {
 				// Their reads and writes set deadlines of their own.
 				x.life.dl.Forget()
 				x.life.dl.Clear(nc)
 			}
-			g.putIdle(nc, server, x.life, time.Now())
+			g.putIdle(nc, server, x.life, x.tryEnd)
 		} else {
 			if !tunneled { // a tunnel has closed it
 				nc.Close()
@@ -628,7 +641,11 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 
 	// Send the head and the body.
 	x.action = actionSend
-	x.life.dl.SetWrite(nc, time.Now(), p.SendTimeout)
+	sendAt := x.tryStart // a kept-alive connection was at hand at once
+	if !reused {
+		sendAt = time.Now()
+	}
+	x.life.dl.SetWrite(nc, sendAt, p.SendTimeout)
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
 		return status, err, ft
 	}

@@ -284,9 +284,8 @@ func (m *master) use(l *loaded, logs *openLogs) {
 	m.logs = logs
 }
 
-// usePid writes the pid file of l once its workers serve (a master that
-// fails to start leaves none), and removes one the last configuration named
-// elsewhere.
+// usePid writes the pid file of l, and removes one the last
+// configuration named elsewhere.
 func (m *master) usePid(l *loaded) error {
 	np := pidFile(l.cfg)
 	if np == m.pid {
@@ -352,10 +351,15 @@ func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 		Upgrade:       func() (int, error) { return m.upgrade(exe) },
 		UpgradeFailed: m.upgradeFailed,
 	}
+	// The pid file is written before the workers start, as nginx's
+	// ngx_create_pidfile precedes its master cycle: whoever sees the
+	// server answer finds it (a failed start removes it below).
+	if err := m.usePid(l); err != nil {
+		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		m.closeSockets(m.addrs())
+		return 1
+	}
 	code := pm.Run(sp, func() error {
-		if err := m.usePid(l); err != nil {
-			return err
-		}
 		ready()
 		return nil
 	})

@@ -111,7 +111,9 @@ func (x *exchange) mirrorPhase(conf *locConf) int {
 // mirrors (nginx's background subrequest, which the main request waits
 // for before it ends).
 func (x *exchange) QueueBackgroundUpdate() bool {
-	if x.parent == nil {
+	if x.parent == nil || x.slice != nil {
+		// A slice subrequest's key holds its $slice_range, which only
+		// it has: its update runs in it.
 		return false
 	}
 	main := x.mainExchange()

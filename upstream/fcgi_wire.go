@@ -23,7 +23,7 @@ var (
 // request head (streamed, or from a temporary file) rather than framed
 // into x.req.
 func fcgiBodyLater(x *exchange, bodyLen int64) bool {
-	return bodyLen > 0 && (x.bodyFile != nil || !x.bodyBuffered) || x.streamChunked
+	return bodyLen > 0 && (x.bodyFile != nil || !x.bodyBuffered) || x.streamChunked || x.bodyOpen
 }
 
 // fcgiRequest builds x.req: the params, then the body when it is in

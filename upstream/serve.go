@@ -33,17 +33,20 @@ type exchange struct {
 	bodyFileShared bool
 	keepBodyFile   bool // client_body_in_file_only on
 	bodyBuffered   bool
-	vecArr         [2][]byte // head and body for one writev
-	vec            net.Buffers
-	joined         []byte // vec in one buffer, for a TLS backend (writeVec)
-	head           http1.ResponseHead
-	resp           http1.Response
-	hdrs           []http1.Header
-	sendBody       []byte // the body from memory: the client's or proxy_set_body's
-	setBodyBuf     []byte
-	method         []byte // the method sent (proxy_method or the client's)
-	methodBuf      []byte
-	headOnly       bool // HEAD was sent: the response has no body
+	// bodyOpen: an HTTP/2 stream said "content-length: 0" and has not
+	// ended; unbuffered, FastCGI's last FCGI_STDIN waits for its end.
+	bodyOpen   bool
+	vecArr     [2][]byte // head and body for one writev
+	vec        net.Buffers
+	joined     []byte // vec in one buffer, for a TLS backend (writeVec)
+	head       http1.ResponseHead
+	resp       http1.Response
+	hdrs       []http1.Header
+	sendBody   []byte // the body from memory: the client's or proxy_set_body's
+	setBodyBuf []byte
+	method     []byte // the method sent (proxy_method or the client's)
+	methodBuf  []byte
+	headOnly   bool // HEAD was sent: the response has no body
 	// streamChunked: the client's chunked body is passed on as it
 	// arrives (proxy_request_buffering off, HTTP/1.1).
 	streamChunked bool
@@ -259,6 +262,10 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 			s.RequestBodyWhole = true
 		}
 	}
+	// nginx reads an HTTP/2 body to the stream's end whatever its
+	// Content-Length says (ngx_http_v2_read_request_body).
+	x.bodyOpen = bodyLen == 0 && !x.bodyBuffered && !p.requestBuffering && p.passBody && p.setBody == nil &&
+		!c.BodyDone()
 	if bodyLen > 0 && !x.bodyBuffered {
 		// Unbuffered (proxy_request_buffering off): nginx's buffers hold
 		// what arrived with the head, up to client_body_buffer_size more,

@@ -64,6 +64,11 @@ func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, res *
 			res.Error = "write: " + errText(err)
 			return
 		}
+		if req.HangUp || req.HangUpAfter > 0 {
+			time.Sleep(req.HangUpAfter)
+			res.End = "client hung up"
+			return
+		}
 		lines, end := readH2Response(fr, bw, id, method)
 		res.Responses = append(res.Responses, lines...)
 		if end != "" {

@@ -70,6 +70,8 @@ type Router struct {
 	// WorkerConnections is events{}'s worker_connections (512 when not
 	// set).
 	WorkerConnections int
+	// Debug is events{}'s debug_connection list (nil: none).
+	Debug *DebugConnections
 	// Zones are the limit zones, which a master shares with its workers.
 	Zones       []ZoneSpec
 	ordersFirst bool // limit_conn zones: see OrdersFirst
@@ -468,6 +470,7 @@ func (c *compiler) compile() error {
 				c.rt.PidFile = c.resolve(d.Args[0], c.cfg.Prefix)
 			}
 		case "events":
+			c.rt.Debug = debugConnections(d)
 			for _, e := range d.Block {
 				if e.Name == "worker_connections" && len(e.Args) == 1 {
 					if n, ok := nginxconf.ParseNumber(e.Args[0]); ok {

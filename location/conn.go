@@ -337,7 +337,12 @@ func (x *exchange) timedOut(addr *Addr, c *http1.Conn) {
 }
 
 // accessLog writes the access log lines for the request just served.
-func (x *exchange) accessLog() { x.writeAccessLogs(x.lastConf()) }
+func (x *exchange) accessLog() {
+	if x.srv != nil && x.debugWanted() {
+		x.debugEnd()
+	}
+	x.writeAccessLogs(x.lastConf())
+}
 
 // CachePaths lists the directories of the configuration's
 // proxy_cache_path zones (and fastcgi's, scgi's, uwsgi's), which the

@@ -147,6 +147,7 @@ type exchange struct {
 
 	uriChanges int
 	connID     uint64    // nginx's "*N" connection number in error lines
+	debugConn  bool      // a debug_connection client: every line to every error log
 	connStart  time.Time // accept time ($connection_time, keepalive_time)
 	stats      *rewrite.ConnStats
 	errStatus  int  // error_page status override (nginx's r->err_status)
@@ -208,7 +209,7 @@ func (x *exchange) logUpstreamError(err error) {
 func (x *exchange) release() {
 	x.endLimitConn() // a request that never reached its end
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
-	x.hostAddr, x.parent, x.depth, x.order = nil, nil, 0, nil
+	x.hostAddr, x.parent, x.depth, x.order, x.debugConn = nil, nil, 0, nil, false
 	x.st.Reset(nil)
 	x.st.Trace = nil
 	x.redirLoc = nil
@@ -235,6 +236,9 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	// request, as nginx does.
 	x.srv = addr.selectServer(host, &x.st)
 	x.st.ServerName = x.srv.Name
+	if x.debugWanted() {
+		x.debugRequest()
+	}
 	if x.st.Trace != nil {
 		x.traceServer(addr, host)
 	}
@@ -299,6 +303,9 @@ func (x *exchange) findPhase() int {
 		}
 		loc, redirect := x.srv.Match(&x.st, x.req.URI)
 		x.loc, x.curConf = loc, loc.conf
+		if x.debugWanted() {
+			x.debugLocation(loc)
+		}
 		if x.st.Trace != nil {
 			x.st.Trace("location", "chosen: "+loc.describe())
 		}

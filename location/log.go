@@ -114,9 +114,15 @@ func takenBy(rules []errorLogRule, rank int) bool {
 
 // writeTo writes an error line to the rules that take its level.
 func (l *Logger) writeTo(rules []errorLogRule, rank int, line []byte) {
+	l.writeRules(rules, rank, line, false)
+}
+
+// writeRules is writeTo; all writes to every rule whatever its level (a
+// debug_connection's lines).
+func (l *Logger) writeRules(rules []errorLogRule, rank int, line []byte, all bool) {
 	for _, r := range rules {
 		switch {
-		case rank > r.rank:
+		case rank > r.rank && !all:
 		case r.peer != nil:
 			// As ngx_syslog_writer: the line's level is the severity, and
 			// a failed send is not logged (it would go to itself).
@@ -271,7 +277,8 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 		logs = x.conf().errorLogs
 	}
 	rank := levelRank(level)
-	if len(logs) > 0 {
+	all := x != nil && x.debugConn
+	if len(logs) > 0 && !all {
 		wanted := false
 		for _, r := range logs {
 			wanted = wanted || rank <= r.rank
@@ -318,11 +325,11 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 			msg += ", host: \"" + string(h) + "\""
 		}
 	}
-	if len(logs) == 0 {
+	if len(logs) == 0 && !all {
 		l.Log(level, msg)
 		return
 	}
-	l.writeTo(logs, rank, l.line(level, msg))
+	l.writeLine(logs, rank, l.line(level, msg), all)
 }
 
 // appendRequestLine appends $request: method, URI as sent, and protocol
@@ -369,6 +376,9 @@ func (l *Logger) SetOutput(w io.Writer) {
 // SetLevel drops lines less severe than level ("error" is nginx's
 // default); "" keeps every line.
 func (l *Logger) SetLevel(level string) {
+	if strings.HasPrefix(level, "debug_") {
+		level = "debug" // nginx's debug_http, debug_core...: debug lines
+	}
 	if r := levelRank(level); r < len(logLevels) {
 		l.max.Store(int32(r) + 1)
 	} else {

@@ -91,6 +91,20 @@ func (l *Logger) LogTo(logs []*ErrorLog, level, msg string) {
 	}
 }
 
+// TakesDebug tells whether logs (the main logs when there are none)
+// take debug lines, so a caller formats them only then.
+func (l *Logger) TakesDebug(logs []*ErrorLog) bool {
+	if len(logs) == 0 {
+		return l.takesDebug()
+	}
+	for _, e := range logs {
+		if debugRank <= e.rule.rank {
+			return true
+		}
+	}
+	return false
+}
+
 // AddSyslogPeer makes p part of rt: closed with the configuration.
 func (rt *Router) AddSyslogPeer(p *syslog.Peer) { rt.syslogPeers = append(rt.syslogPeers, p) }
 

@@ -35,6 +35,9 @@ var served = setOf(
 	"worker_rlimit_nofile", "worker_rlimit_core", "working_directory", "worker_priority",
 	"error_log", "include",
 	"load_module", "events", "worker_connections", "stream",
+	// debug_connection (location/debug.go): a connection's lines, debug
+	// ones too, go to every error log
+	"debug_connection",
 	// limit_req (location/limit: zones shared by the workers)
 	"limit_req_zone", "limit_req", "limit_req_log_level", "limit_req_status", "limit_req_dry_run",
 	"limit_conn_zone", "limit_conn", "limit_conn_log_level", "limit_conn_status", "limit_conn_dry_run",
@@ -158,7 +161,7 @@ var served = setOf(
 var tuning = setOf(
 	"worker_cpu_affinity", "timer_resolution", "pcre_jit", "thread_pool",
 	"lock_file", "debug_points", "env", "multi_accept", "accept_mutex", "accept_mutex_delay", "use",
-	"debug_connection", "epoll_events", "worker_aio_requests",
+	"epoll_events", "worker_aio_requests",
 	"sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay", "aio", "aio_write", "directio",
 	"directio_alignment", "output_buffers", "postpone_output", "read_ahead", "open_file_cache",
 	"open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",

@@ -93,7 +93,9 @@ var modules = []module{
 // gonginx serves. Mail is not served, so it is not listed; the stream
 // module is dynamic, loaded from Debian's modules path as nginx's.
 func configureArguments() string {
-	args := []string{"--conf-path=" + defaultConf, "--modules-path=/usr/lib/nginx/modules"}
+	// --with-debug as Debian's build: error_log's debug level and
+	// debug_connection write [debug] lines (location/debug.go).
+	args := []string{"--conf-path=" + defaultConf, "--modules-path=/usr/lib/nginx/modules", "--with-debug"}
 	for _, m := range modules {
 		servedHere := nginxconf.PolicyOf(m.key) != nginxconf.Refuse
 		if name, ok := strings.CutPrefix(m.key, "stream:"); ok {
@@ -126,4 +128,5 @@ func printVersion(w io.Writer, verbose bool) {
 	fmt.Fprintln(w, "accepted by -t, not served (refuse to start unless written with their default value): "+strings.Join(refused, " "))
 	fmt.Fprintln(w, "accepted, tuning only (start with one [warn] line): "+strings.Join(tuning, " "))
 	fmt.Fprintln(w, "accepted, doing nothing: http2_push http2_push_preload (HTTP/2 server push is not done)")
+	fmt.Fprintln(w, "debug log: a request's line, URI, arguments, headers, location and end, not nginx's trace of its internals")
 }

@@ -173,6 +173,8 @@ func (l *listener) serveConn(sc *serverConn) {
 	} else {
 		info.RemoteAddr = "unix:"
 	}
+	// debug_connection matches the socket's peer, before any PROXY header.
+	debugConn := h.rt.Debug.Match(info.RemoteAddr)
 	addr := sock.AddrFor(h.localIP)
 	h.connID = l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
@@ -226,6 +228,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	c := http1.NewConn(conn, info)
 	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, toHTTPS)
+	h.x.SetDebugConnection(debugConn)
 	if sc.order.o != nil && !sc.order.done {
 		if raw, _ := c.Socket(); raw != nil {
 			sc.order.raw.Store(&raw)

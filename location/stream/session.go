@@ -170,6 +170,9 @@ func (ss *session) note(level, msg string) {
 func (ss *session) run() int {
 	srv := ss.server
 	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePort+" connected to "+ss.listenText)
+	if ss.srv.log.TakesDebug(srv.errorLogs) { // the debug log (location/debug.go)
+		ss.note("debug", "stream session of "+ss.listenText+" started")
+	}
 	if ss.sock.listen.ProxyProtocol && !ss.udp {
 		if !ss.readProxyHeader() {
 			return 400
@@ -433,6 +436,9 @@ func (ss *session) appendProxyHeader(dst []byte) []byte {
 func (ss *session) finish(status int) {
 	ss.st.Status = status
 	ss.st.BytesSent = ss.sent
+	if ss.srv.log.TakesDebug(ss.server.errorLogs) {
+		ss.note("debug", "stream session finalized: "+strconv.Itoa(status))
+	}
 	ss.writeAccessLogs()
 	ss.releaseLimits()
 }

@@ -409,7 +409,9 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 // startState fills the State fields that hold for the whole request.
 func (x *exchange) startState() {
 	s := &x.st
-	s.Start = time.Now()
+	if s.Start = x.c.HeadAt(); s.Start.IsZero() {
+		s.Start = time.Now()
+	}
 	s.Conn, s.ConnStart, s.Stats = x.c, x.connStart, x.stats
 	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.ConnRequests(), x.c.Pipelined()
 }

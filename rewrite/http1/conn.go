@@ -72,6 +72,7 @@ type Conn struct {
 	body     bodyReader
 	hijacked bool
 
+	headAt  time.Time // when the current request's head was read (HeadAt)
 	wb      *[]byte   // pending output
 	writeDL Deadlines // send_timeout's, re-armed lazily (its write side only)
 	werr    error     // the first failed write: the connection is cut, nothing more goes out
@@ -191,6 +192,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	if c.hijacked {
 		return nil, ErrHijacked
 	}
+	c.headAt = time.Time{}
 	if c.Requests > 0 {
 		if err := c.discardBody(); err != nil {
 			return nil, err
@@ -265,7 +267,8 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				}
 				c.headEnd, c.rpos = m, m
 				c.Requests++
-				c.limit.start = nowUnix()
+				c.headAt = time.Now()
+				c.limit.start = c.headAt.Unix()
 				c.body.start(&c.req)
 				return &c.req, nil
 			}
@@ -443,8 +446,6 @@ func bodyReadError(err error) error {
 	}
 	return err
 }
-
-func nowUnix() int64 { return time.Now().Unix() }
 
 // Hijacked reports whether Hijack was called: the caller must not use the
 // Conn for I/O any more (Release it once the tunnel is over).

@@ -27,6 +27,10 @@ type Stream interface {
 	ConnRequests() int
 	Pipelined() bool
 	RequestLength() int64
+	// HeadAt is when the request's head was read (zero when none was,
+	// for a subrequest or a rejected head): the request's start, so the
+	// clock is read once for both.
+	HeadAt() time.Time
 
 	// The request body.
 
@@ -95,6 +99,9 @@ func (c *Conn) ConnInfo() *ConnInfo { return c.Info }
 
 // ConnRequests is Stream's: the Conn's Requests.
 func (c *Conn) ConnRequests() int { return c.Requests }
+
+// HeadAt is when the current request's head was read; zero when none was.
+func (c *Conn) HeadAt() time.Time { return c.headAt }
 
 // SetReadTimeout is Stream's: it sets the Conn's ReadTimeout.
 func (c *Conn) SetReadTimeout(d time.Duration) { c.ReadTimeout = d }

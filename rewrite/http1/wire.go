@@ -2,6 +2,7 @@ package http1
 
 import (
 	"net"
+	"time"
 )
 
 // Wire is a framed protocol carrying one request and its response on a
@@ -119,7 +120,8 @@ func (c *Conn) StartFramed(head []byte, body bool) (*Request, *Error) {
 	if c.body.eof {
 		c.body.remaining = 1<<63 - 1
 	}
-	c.limit.start = nowUnix()
+	c.headAt = time.Now()
+	c.limit.start = c.headAt.Unix()
 	return r, nil
 }
 

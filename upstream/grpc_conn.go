@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -59,7 +60,21 @@ type h2Conn struct {
 
 	wmu  sync.Mutex // one frame writer at a time
 	wbuf []byte
+
+	// rbuf[rpos:rend] was read from the socket and not parsed yet: one
+	// read takes what the backend sent (a response's HEADERS, DATA and
+	// trailers come in one), as nginx reads into its buffer, where the
+	// Framer alone would read each frame's header and payload apart.
+	rbuf       []byte
+	rpos, rend int
+	// ahead is rend-rpos for the body writer, which peeks beside the
+	// reader (awaitSettings).
+	ahead atomic.Int32
 }
+
+// grpcReadAhead is the read-ahead buffer's size (grpc_buffer_size's
+// default, a page); a larger payload is read straight into the Framer's.
+const grpcReadAhead = 4096
 
 func newH2Conn(nc net.Conn) net.Conn {
 	hc := &h2Conn{Conn: nc, recvWin: h2MaxWindow, sendWin: 65535, initWin: 65535}
@@ -72,11 +87,38 @@ func newH2Conn(nc net.Conn) net.Conn {
 type hcReader struct{ hc *h2Conn }
 
 func (r hcReader) Read(p []byte) (int, error) {
-	n, err := r.hc.Conn.Read(p)
-	if r.hc.read != nil {
-		*r.hc.read += int64(n)
+	hc := r.hc
+	if hc.rpos == hc.rend {
+		if len(p) >= grpcReadAhead {
+			return hc.readSocket(p)
+		}
+		if hc.rbuf == nil {
+			hc.rbuf = make([]byte, grpcReadAhead)
+		}
+		n, err := hc.readSocket(hc.rbuf)
+		if n == 0 {
+			return 0, err
+		}
+		hc.rpos, hc.rend = 0, n
+	}
+	n := copy(p, hc.rbuf[hc.rpos:hc.rend])
+	hc.rpos += n
+	hc.ahead.Store(int32(hc.rend - hc.rpos))
+	return n, nil
+}
+
+func (hc *h2Conn) readSocket(p []byte) (int, error) {
+	n, err := hc.Conn.Read(p)
+	if hc.read != nil {
+		*hc.read += int64(n)
 	}
 	return n, err
+}
+
+// atHand reports whether a read would return at once: bytes read ahead,
+// or at the socket.
+func (hc *h2Conn) atHand() bool {
+	return hc.rpos < hc.rend || atHand(rawConn(hc.Conn))
 }
 
 // hcWriter writes for the Framer, whose callers hold wmu.
@@ -327,7 +369,7 @@ func (g *grpcStream) awaitSettings() {
 	hc := g.hc
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
-	if hc.settled || !pendingInput(hc.Conn) {
+	if hc.settled || hc.ahead.Load() == 0 && !pendingInput(hc.Conn) {
 		return
 	}
 	t := time.AfterFunc(50*time.Millisecond, func() {
@@ -454,7 +496,7 @@ var errDropUnsent = errors.New("response cut")
 func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool) (ev int, data []byte, err error) {
 	hc := g.hc
 	for {
-		if drain && !g.inBlock && !atHand(rawConn(hc.Conn)) {
+		if drain && !g.inBlock && !hc.atHand() {
 			return 0, nil, nil
 		}
 		if p.ReadTimeout > 0 {
@@ -741,7 +783,7 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		rest = 0
 	}
 	for !g.endStream {
-		if action == actionHeader && !atHand(rawConn(g.hc.Conn)) {
+		if action == actionHeader && !g.hc.atHand() {
 			action = actionBody
 		}
 		x.action = action

@@ -1,0 +1,66 @@
+package upstream
+
+import (
+	"bytes"
+	"net"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+)
+
+// countingConn counts the reads that reach the socket.
+type countingConn struct {
+	net.Conn
+	reads int
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.reads++
+	return c.Conn.Read(p)
+}
+
+// A backend's frames that arrive together are read with one read, as
+// nginx reads into its buffer: a unary response (HEADERS, DATA,
+// trailers) costs one system call, not two per frame; a payload larger
+// than the buffer is read straight into the Framer's.
+func TestGRPCReadAhead(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	cc := &countingConn{Conn: a}
+	hc := newH2Conn(cc).(*h2Conn)
+	var wire bytes.Buffer
+	fr := http2.NewFramer(&wire, nil)
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x88}, EndHeaders: true})
+	fr.WriteData(1, false, []byte("hello"))
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x40, 1, 'x', 1, '0'}, EndHeaders: true, EndStream: true})
+	small := wire.Len()
+	fr.WriteData(1, false, bytes.Repeat([]byte("d"), 10000))
+	go func() { b.Write(wire.Bytes()) }()
+
+	var got []string
+	for i := 0; i < 4; i++ {
+		f, err := hc.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.Header().Type.String())
+		if i == 0 && !hc.atHand() {
+			t.Error("the frames read ahead are not at hand")
+		}
+	}
+	want := []string{"HEADERS", "DATA", "HEADERS", "DATA"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("frames (-want +got):\n%s", diff)
+	}
+	// net.Pipe hands over at most what one Write gave and what the
+	// reader asked for: the first read takes grpcReadAhead bytes (the
+	// three small frames and the start of the big one).
+	if small > grpcReadAhead {
+		t.Fatalf("test frames of %d bytes exceed the buffer", small)
+	}
+	if cc.reads > 3 {
+		t.Errorf("%d socket reads for 4 frames, want at most 3 (one for the small frames, the big payload straight)", cc.reads)
+	}
+}

@@ -23,6 +23,17 @@ type parkState struct {
 	buf        []byte // the read's buffer, n and errno its result
 	n          int
 	errno      error
+	// The poller goroutine's own copy (copyInline): the write's
+	// callback and result, and the bytes it could not write, which the
+	// goroutine it starts writes first.
+	writeFn   func(fd uintptr) bool
+	wbuf      []byte
+	wn        int
+	werrno    error
+	carry     *[]byte
+	carryFrom int
+	carryTo   int
+	endErr    error // how the source ended, seen by copyInline
 	// hup: the poller reported the source's end (RDHUP, HUP, ERR), so a
 	// short read does not mean the socket is empty: the end is there too.
 	hup atomic.Bool
@@ -61,6 +72,7 @@ func (d *direction) park() bool {
 		d.pk.dstRC = plainSocket(d.dst)
 	}
 	d.pk.readFn = d.readFD
+	d.pk.writeFn = d.writeFD
 	d.src.SetReadDeadline(time.Time{}) // a deadline left would fail every read
 	d.state.Store(dirIdle)             // before the first event can come
 	reg, err := p.Add(rc, poller.In|poller.RDHup|poller.Edge, d)
@@ -82,11 +94,110 @@ func (d *direction) unpark() {
 }
 
 // Ready is the poller's report that d's source has bytes (or its end).
+// When d is parked and its destination a plain socket, the poller's
+// goroutine copies at once (copyInline), as nginx's event loop does: a
+// message that goes through in one read and one write costs no
+// goroutine. Otherwise a goroutine copies (wake).
 func (d *direction) Ready(events uint32) {
 	if events&(poller.RDHup|poller.Hup|poller.Err) != 0 {
 		d.pk.hup.Store(true)
 	}
+	if d.pk.dstRC != nil && d.state.CompareAndSwap(dirIdle, dirRunning) {
+		d.copyInline()
+		return
+	}
 	d.wake()
+}
+
+// copyInline reads once and writes what came without waiting. Whatever
+// is left (bytes the destination did not take, a full buffer, the end)
+// goes to a goroutine; else d parks again. Only the poller's goroutine
+// runs it, and only from idle: nothing else runs d meanwhile.
+func (d *direction) copyInline() {
+	t := d.t
+	bp := t.bufs.Get().(*[]byte)
+	buf := *bp
+	n, err := d.read(buf)
+	if err == syscall.EAGAIN {
+		t.bufs.Put(bp)
+		d.parkAgain()
+		return
+	}
+	if err != nil || n == 0 {
+		t.bufs.Put(bp)
+		if err == nil {
+			err = io.EOF
+		}
+		d.pk.endErr = err
+		go d.run() // it ends d, off the poller's goroutine
+		return
+	}
+	t.touch()
+	if d.trackFirst && t.firstByte < 0 {
+		t.firstByte = time.Since(t.start)
+	}
+	m, werr := d.writeNow(buf[:n])
+	*d.written += int64(m)
+	if werr != nil || m < n || n == len(buf) || d.pk.hup.Load() {
+		d.pk.carry, d.pk.carryFrom, d.pk.carryTo = bp, m, n
+		go d.run()
+		return
+	}
+	t.bufs.Put(bp)
+	d.parkAgain()
+}
+
+// parkAgain makes d idle after copyInline (a close meanwhile ends it).
+func (d *direction) parkAgain() {
+	if d.state.CompareAndSwap(dirRunning, dirIdle) {
+		if d.t.closed.Load() && d.state.CompareAndSwap(dirIdle, dirDone) {
+			go d.t.finish(d, net.ErrClosed)
+		}
+		return
+	}
+	go d.run()
+}
+
+// writeNow writes b to the destination without waiting: the bytes it
+// took (EAGAIN: none, no error).
+func (d *direction) writeNow(b []byte) (int, error) {
+	d.pk.wbuf = b
+	if err := d.pk.dstRC.Write(d.pk.writeFn); err != nil {
+		return 0, err
+	}
+	d.pk.wbuf = nil
+	if d.pk.werrno != nil && d.pk.werrno != syscall.EAGAIN {
+		return d.pk.wn, d.opError("write", d.dst, d.pk.werrno)
+	}
+	return d.pk.wn, nil
+}
+
+// writeFD is writeNow's RawConn callback (bound once); it never waits.
+func (d *direction) writeFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), d.pk.wbuf)
+		if err == syscall.EINTR {
+			continue
+		}
+		d.pk.wn, d.pk.werrno = max(n, 0), err
+		return true
+	}
+}
+
+// writeCarry writes what copyInline left, waiting as long as it takes.
+func (d *direction) writeCarry() error {
+	bp := d.pk.carry
+	if bp == nil {
+		return nil
+	}
+	d.pk.carry = nil
+	defer d.t.bufs.Put(bp)
+	if d.pk.carryFrom == d.pk.carryTo {
+		return nil
+	}
+	m, err := d.dst.Write((*bp)[d.pk.carryFrom:d.pk.carryTo])
+	*d.written += int64(m)
+	return err
 }
 
 // wake starts a goroutine to copy what arrived, or, when one runs,
@@ -112,6 +223,16 @@ func (d *direction) wake() {
 // run copies until the source is drained, then parks d again (its
 // goroutine ends), or ends d when the source did.
 func (d *direction) run() {
+	if err := d.pk.endErr; err != nil {
+		d.state.Store(dirDone)
+		d.t.finish(d, err)
+		return
+	}
+	if err := d.writeCarry(); err != nil {
+		d.state.Store(dirDone)
+		d.t.finish(d, err)
+		return
+	}
 	for {
 		d.state.Store(dirRunning) // a wake-up from now on runs us again
 		ended, err := d.drain()

@@ -90,7 +90,9 @@ func (r hcReader) Read(p []byte) (int, error) {
 	hc := r.hc
 	if hc.rpos == hc.rend {
 		if len(p) >= grpcReadAhead {
-			return hc.readSocket(p)
+			n, err := hc.readSocket(p)
+			hc.count(n)
+			return n, err
 		}
 		if hc.rbuf == nil {
 			hc.rbuf = make([]byte, grpcReadAhead)
@@ -104,15 +106,21 @@ func (r hcReader) Read(p []byte) (int, error) {
 	n := copy(p, hc.rbuf[hc.rpos:hc.rend])
 	hc.rpos += n
 	hc.ahead.Store(int32(hc.rend - hc.rpos))
+	hc.count(n)
 	return n, nil
 }
 
+// readSocket reads from the backend; bytes count when the Framer takes
+// them, so the head's and the body's shares stay apart
+// ($upstream_response_length) as when each frame was read alone.
 func (hc *h2Conn) readSocket(p []byte) (int, error) {
-	n, err := hc.Conn.Read(p)
+	return hc.Conn.Read(p)
+}
+
+func (hc *h2Conn) count(n int) {
 	if hc.read != nil {
 		*hc.read += int64(n)
 	}
-	return n, err
 }
 
 // atHand reports whether a read would return at once: bytes read ahead,

@@ -603,3 +603,17 @@ func TestHeadHeldForBody(t *testing.T) {
 		t.Errorf("writes of stream 1 (-want +got):\n%s", diff)
 	}
 }
+
+// With no window for the body, the head still goes at once: a client may
+// wait for HEADERS before it opens the window (nginx sends them whatever
+// the window).
+func TestHeadWithoutWindow(t *testing.T) {
+	addr := serve(t, Config{IdleTimeout: time.Minute})
+	c := dialRaw(t, addr)
+	c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+	c.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if diff := cmp.Diff("status 200", c.result(1)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

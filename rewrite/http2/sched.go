@@ -248,6 +248,11 @@ func (c *Conn) schedule(s *Stream) error {
 		}
 	}
 	if !wrote {
+		if s != nil && s.headHeld {
+			// No window for the body: the head goes alone, as a
+			// client may wait for it before it opens the window.
+			return c.flushStream(s)
+		}
 		return nil
 	}
 	if s != nil {

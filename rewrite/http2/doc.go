@@ -23,9 +23,12 @@
 //
 // Output (sched.go) is nginx's frame queue: a stream's DATA waits in its
 // queue and goes a frame at a time when both windows have room, by the
-// priority tree's order (depth, then weight). Streams are pooled with
-// their Conn and buffers; an idle connection holds its reader goroutine
-// and no stream.
+// priority tree's order (depth, then weight). A response's HEADERS wait
+// in the connection's buffer for its first DATA (or a flush before the
+// proxy waits on its backend), so a small response is one write. Streams
+// are pooled with their Conn and buffers, and run on goroutines that ran
+// one before (their stacks already grown); an idle connection holds its
+// reader goroutine and no stream.
 //
 // Limits against abuse: at most http2_max_concurrent_streams handlers
 // run (a stream the client resets still counts until its handler

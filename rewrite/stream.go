@@ -14,7 +14,7 @@ var streamBuiltins = []string{
 	"proxy_protocol_addr", "proxy_protocol_port", "proxy_protocol_server_addr", "proxy_protocol_server_port",
 	"bytes_sent", "status", "connection", "nginx_version", "hostname", "pid", "msec",
 	"time_iso8601", "time_local",
-	"upstream_addr", "upstream_bytes_sent", "upstream_bytes_received",
+	"upstream_bytes_sent", "upstream_bytes_received",
 }
 
 // NewStreamCompiler returns a Compiler with the variables of nginx's
@@ -48,14 +48,25 @@ func NewStreamCompiler() *Compiler {
 	// In a session, HeaderTime is the first byte's and Time the whole
 	// session's with that server.
 	c.define("upstream_first_byte_time", times(func(t *UpstreamTry) time.Duration { return t.HeaderTime }))
-	// ngx_stream_upstream_response_time_variable: a try that did not
-	// connect prints its whole time as the connect time.
-	c.define("upstream_connect_time", times(func(t *UpstreamTry) time.Duration {
-		if t.ConnectTime < 0 {
-			return t.Time
+	// ngx_stream_upstream_response_time_variable: "-" for a try that
+	// did not connect.
+	c.define("upstream_connect_time", times(func(t *UpstreamTry) time.Duration { return t.ConnectTime }))
+	// ngx_stream_upstream_addr_variable: every try, one that never got
+	// its connection (no worker_connections slot) as an empty entry; the
+	// value is found even when empty.
+	c.define("upstream_addr", func(s *State, dst []byte) []byte {
+		start := len(dst)
+		for i := range s.UpstreamTries {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, s.UpstreamTries[i].Addr...)
 		}
-		return t.ConnectTime
-	}))
+		if len(dst) == start && len(s.UpstreamTries) > 0 {
+			s.FoundEmpty = true
+		}
+		return dst
+	})
 	c.define("upstream_session_time", times(func(t *UpstreamTry) time.Duration { return t.Time }))
 	return c
 }

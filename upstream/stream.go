@@ -319,6 +319,9 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 		srv := g.Servers[server]
 		ss.Upstream = srv.Name
 		tryStart := time.Now()
+		if st, ok := p.takeSlot(ss, g, server); !ok {
+			return st
+		}
 		if ss.CountConn != nil {
 			ss.CountConn()
 		}
@@ -330,6 +333,7 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 				return p.relay(ss, nc, g, server, tunnels, tryStart, ct)
 			}
 		}
+		p.groups.Slots.Release()
 		g.done(server, true, time.Now())
 		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(tryStart), ConnectTime: -1, HeaderTime: -1})
 		level := "error"
@@ -343,6 +347,21 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 			return 502
 		}
 	}
+}
+
+// takeSlot takes the worker_connections slot of the connection to the
+// server just picked. With none free the session ends with 500, the
+// server freed as unused, as ngx_event_connect_peer's NGX_ERROR: nginx
+// logs its alert before the try is recorded ($upstream_addr is empty).
+func (p *StreamProxy) takeSlot(ss *StreamSession, g *Group, server int) (int, bool) {
+	slots := p.groups.Slots
+	if slots.Take() {
+		return 0, true
+	}
+	ss.Log("alert", slots.NotEnough()+" while connecting to upstream", ss.logContext(g.Servers[server].Name, 0, 0))
+	g.done(server, false, time.Now())
+	ss.State.AddUpstream(rewrite.UpstreamTry{ConnectTime: -1, HeaderTime: -1})
+	return 500, false
 }
 
 // dial connects to srv as nginx's ngx_event_connect_peer, with proxy_bind.
@@ -447,13 +466,15 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 	if p.ProxyProtocol && ss.ProxyHeader != nil {
 		t.headerSent = int64(len(ss.ProxyHeader(nil)))
 	}
-	// The server is released before the client sees the session end, as
-	// nginx frees the peer first: the client's next session is balanced
+	// The server and the connection's slot are released before the
+	// client sees the session end, as nginx frees the peer and closes the
+	// backend's connection first: the client's next session is balanced
 	// without this one.
 	var released sync.Once
 	release := func() {
 		released.Do(func() {
 			g.done(server, false, time.Now())
+			p.groups.Slots.Release() // the backend's connection
 			if ss.Ending != nil {
 				ss.Ending()
 			}

@@ -116,3 +116,27 @@ func TestStreamUDPSessionEndsFirst(t *testing.T) {
 		t.Errorf("at each answer (-want +got):\n%s", diff)
 	}
 }
+
+// A session whose backend connection finds no worker_connections slot
+// ends with 500 and nginx's alert, its server freed and not counted as
+// failed, the try recorded without an address.
+func TestStreamNoSlotForBackend(t *testing.T) {
+	p, g := streamProxyTo(t, "127.0.0.1:1", "")
+	p.groups.Slots = NewConnSlots(0, nil)
+	var logged []string
+	ss := &StreamSession{State: &rewrite.State{}, Note: func(string, string) {},
+		Log: func(level, msg, _ string) { logged = append(logged, level+" "+msg) }}
+	status := p.Serve(ss, NewTunnels())
+	type outcome struct {
+		Status      int
+		Logged      []string
+		Conns, Fail int
+		Tries       int
+		Addr        string
+	}
+	got := outcome{status, logged, g.Servers[0].conns, g.Servers[0].fails, len(ss.State.UpstreamTries), ss.State.UpstreamAddr}
+	want := outcome{Status: 500, Logged: []string{"alert 0 worker_connections are not enough while connecting to upstream"}, Tries: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

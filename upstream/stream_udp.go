@@ -70,11 +70,15 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	srv := g.Servers[server]
 	ss.Upstream = srv.Name
 	start := time.Now()
+	if st, ok := p.takeSlot(ss, g, server); !ok {
+		return st
+	}
 	if ss.CountConn != nil {
 		ss.CountConn()
 	}
 	nc, err := p.dial(ss, srv)
 	if err != nil {
+		p.groups.Slots.Release()
 		g.done(server, true, time.Now())
 		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(start), ConnectTime: -1, HeaderTime: -1})
 		ss.Log("error", err.Error(), ss.logContext(srv.Name, 0, 0))
@@ -91,7 +95,7 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	readErr := make(chan error, 1)
 	downRate, upRate := evalSize(p.downloadRate, ss.State), evalSize(p.uploadRate, ss.State)
 	var downTotal, upTotal int64
-	// release frees the session's server, once. The answer that
+	// release frees the session's server and its socket's slot, once. The answer that
 	// completes the session goes out after it, as nginx finalizes the
 	// session in the event that sends it: the client's next session is
 	// balanced without this one.
@@ -99,6 +103,7 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 	release := func(failed bool) {
 		released.Do(func() {
 			g.done(server, failed, time.Now())
+			p.groups.Slots.Release() // the server socket's
 			if ss.Ending != nil {
 				ss.Ending()
 			}

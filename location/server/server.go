@@ -138,7 +138,7 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 	if opts.Hold {
 		s.held = []*listener{}
 	}
-	s.stream = stream.NewServer(s.log, func() uint64 { return s.counters.Conn.Add(1) }, opts.Hold)
+	s.stream = stream.NewServer(s.log, func() uint64 { return s.counters.Conn.Add(1) }, s.slots, opts.Hold)
 	if err := s.apply(rt); err != nil {
 		s.closeListeners()
 		return nil, err

@@ -224,6 +224,7 @@ func (cc *compiler) compile(block *nginxconf.Directive) error {
 		cc.rt.Zones = append(cc.rt.Zones, location.ZoneSpec{ID: z.ID, Name: z.Name, Size: z.Size})
 	}
 	groups.ConfPrefix = cc.cfg.Prefix
+	groups.Slots = cc.opts.Slots // backend connections take worker_connections
 	if cc.cfg.ConfFile != "" {
 		groups.ConfPrefix = confDir(cc.cfg.ConfFile)
 	}

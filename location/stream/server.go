@@ -17,6 +17,11 @@ import (
 type Server struct {
 	log    *location.Logger
 	connID func() uint64 // the next connection number ($connection)
+	// slots are the process's worker_connections, shared with the http
+	// side: a session takes one for its client (TCP connection or UDP
+	// client) and one for its backend connection, as nginx's
+	// ngx_get_connection does.
+	slots *upstream.ConnSlots
 
 	cfg       atomic.Pointer[Config]
 	mu        sync.Mutex
@@ -43,10 +48,10 @@ type listener struct {
 type Opener func(l *location.Listen) (net.Listener, net.PacketConn, error)
 
 // NewServer returns a stream server logging to log; connID numbers the
-// connections (shared with the http side); hold delays accepting until
-// Serve.
-func NewServer(log *location.Logger, connID func() uint64, hold bool) *Server {
-	return &Server{log: log, connID: connID, hold: hold, listeners: map[string]*listener{},
+// connections and slots are worker_connections (both shared with the
+// http side; nil slots: no limit); hold delays accepting until Serve.
+func NewServer(log *location.Logger, connID func() uint64, slots *upstream.ConnSlots, hold bool) *Server {
+	return &Server{log: log, connID: connID, slots: slots, hold: hold, listeners: map[string]*listener{},
 		tunnels: upstream.NewTunnels(), conns: map[net.Conn]struct{}{}}
 }
 
@@ -155,6 +160,13 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		// ngx_event_accept: without a free connection the socket is
+		// closed at once.
+		if !l.srv.slots.Take() {
+			l.srv.log.Log("alert", l.srv.slots.NotEnough())
+			nc.Close()
+			continue
+		}
 		if tc, ok := nc.(*net.TCPConn); ok {
 			// Go's accept turns keep-alive on; nginx's connections keep
 			// the listening socket's, off unless so_keepalive.

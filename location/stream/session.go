@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gonginx/gonginx/location/limit"
@@ -56,6 +57,8 @@ type session struct {
 	orderSeq uint64
 	// peerAddr and peerPort are the connection's own ($realip_remote_*).
 	peerAddr, peerPort string
+	// slotHeld: the client's worker_connections slot is still taken.
+	slotHeld atomic.Bool
 }
 
 func (l *listener) serveConn(nc net.Conn) {
@@ -64,6 +67,8 @@ func (l *listener) serveConn(nc net.Conn) {
 	sock := l.sock.Load()
 	cfg := s.cfg.Load()
 	ss := &session{srv: s, cfg: cfg, sock: sock, conn: nc, start: time.Now(), id: s.connID()}
+	ss.slotHeld.Store(true)
+	defer ss.releaseSlot()
 	ss.init(nc.LocalAddr(), nc.RemoteAddr())
 	if len(ss.server.limits) > 0 {
 		ss.orderSeq = s.order.add()
@@ -73,6 +78,7 @@ func (l *listener) serveConn(nc net.Conn) {
 	status := ss.run()
 	s.track(nc, false)
 	ss.finish(status)
+	ss.releaseSlot() // before the client sees the close, as nginx's one event
 	nc.Close()
 }
 
@@ -283,6 +289,20 @@ func (ss *session) limitConn() int {
 	return 0
 }
 
+// ending is the proxy's Ending: what the session holds is let go before
+// the client can see its end, as nginx ends a session in one event.
+func (ss *session) ending() {
+	ss.releaseLimits()
+	ss.releaseSlot()
+}
+
+// releaseSlot gives back the client's worker_connections slot, once.
+func (ss *session) releaseSlot() {
+	if ss.slotHeld.Swap(false) {
+		ss.srv.slots.Release()
+	}
+}
+
 func (ss *session) releaseLimits() {
 	for _, h := range ss.held {
 		h.Release()
@@ -384,8 +404,19 @@ func (ss *session) prereadPhase() int {
 		n, err := ss.conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n] // not in $bytes_received: nginx counts what the proxy reads
 		if err != nil {
-			ss.hello.reset()
-			break
+			if n > 0 && parseRecords(buf, &ss.hello) != prereadAgain {
+				break
+			}
+			// Undecided: the variables are found (nginx made its context
+			// with the first bytes) and empty, or not found without any.
+			ss.hello = clientHello{ok: len(buf) > 0}
+			ss.preread = buf
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return 0 // preread_timeout: on to the content phase
+			}
+			// ngx_stream_core_preread_phase: the client's end (or an
+			// error) before ssl_preread decided ends the session, 200.
+			return 200
 		}
 	}
 	ss.preread = buf
@@ -395,7 +426,7 @@ func (ss *session) prereadPhase() int {
 // proxy is the content phase of proxy_pass.
 func (ss *session) proxy() int {
 	sp := &upstream.StreamSession{Client: ss.conn, State: &ss.st, Preread: ss.preread,
-		Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.releaseLimits}
+		Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.ending}
 	sp.ProxyHeader = ss.appendProxyHeader
 	ss.preread = nil
 	ss.srv.track(ss.conn, false)

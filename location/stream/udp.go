@@ -91,6 +91,12 @@ func (u *udpListener) dispatch(key string, addr net.Addr, b []byte) (started *ud
 		}
 	}
 	if us == nil {
+		// ngx_event_recvmsg: a new client takes a connection; without
+		// one free the datagram is dropped.
+		if !u.l.srv.slots.Take() {
+			u.l.srv.log.Log("alert", u.l.srv.slots.NotEnough())
+			return nil
+		}
 		us = &udpSession{in: make(chan upstream.Datagram, 64), addr: addr, left: -1, ready: make(chan struct{})}
 		started = us
 		if socks := u.l.sock.Load().addrs; socks[len(socks)-1].srv.proxy != nil {
@@ -160,6 +166,8 @@ func (u *udpListener) serve(us *udpSession, key string) {
 	s := u.l.srv
 	defer s.wg.Done()
 	ss := &session{srv: s, cfg: s.cfg.Load(), sock: u.l.sock.Load(), udp: true, start: time.Now(), id: s.connID()}
+	ss.slotHeld.Store(true)
+	defer ss.releaseSlot()
 	ss.init(u.l.pc.LocalAddr(), us.addr)
 	defer u.end(us, key)
 	defer us.markReady()
@@ -194,7 +202,7 @@ func (ss *session) runUDP(us *udpSession, pc net.PacketConn, u *udpListener, key
 		return 200
 	case srv.proxy != nil:
 		sp := &upstream.StreamSession{State: &ss.st, Received: ss.received, UDP: true,
-			Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.releaseLimits}
+			Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.ending}
 		dg := &upstream.Datagrams{First: first, In: us.in, Reply: reply}
 		dg.Done = func() {
 			u.mu.Lock()

@@ -207,6 +207,22 @@ func streamClient(t *testing.T, port int, data []byte) string {
 	return strconv.Quote(string(b))
 }
 
+// streamHalfClose sends data, half-closes the connection and reads all
+// it gets back.
+func streamHalfClose(t *testing.T, port int, data []byte) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	if err != nil {
+		return "connect: " + err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write(data)
+	c.(*net.TCPConn).CloseWrite()
+	b, _ := io.ReadAll(c)
+	return strconv.Quote(string(b))
+}
+
 // tlsClient is streamClient over TLS with sni.
 func tlsClient(t *testing.T, port int, sni string, data []byte) string {
 	t.Helper()
@@ -296,6 +312,9 @@ func TestServeStream(t *testing.T) {
 		add("preread b", streamClient(t, p["PREPORT"], hello))
 		add("preread default", streamClient(t, p["PREPORT"], helloA))
 		add("preread not tls", streamClient(t, p["PREPORT"], []byte("plain text")))
+		// The client's end before ssl_preread decided ends the session
+		// (200, no backend).
+		add("preread ended", streamHalfClose(t, p["PREPORT"], hello[:10]))
 		add("deny", streamClient(t, p["DENYPORT"], nil))
 		add("proxy protocol", streamClient(t, p["PPPORT"], []byte("pp")))
 		add("next upstream", streamClient(t, p["NEXTPORT"], []byte("next")))

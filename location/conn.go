@@ -336,6 +336,35 @@ func (x *exchange) timedOut(addr *Addr, c *http1.Conn) {
 	x.status = 408
 }
 
+// ClosedMidHead records a request whose client closed the connection
+// before its head was complete, as nginx does: "client prematurely closed
+// connection" at info, and the request logged with 400 (nothing is sent).
+func (h Conn) ClosedMidHead(addr *Addr) {
+	x, c := h.x, h.c
+	req := c.Request()
+	x.req, x.addr = req, addr
+	x.st.Reset(req)
+	x.startState()
+	if len(req.Method) == 0 {
+		x.st.RequestLine = c.FirstLine()
+	}
+	x.srv = addr.Default
+	if len(req.Host) > 0 {
+		x.srv = addr.selectServer(req.Host, &x.st)
+	}
+	x.st.ServerName = x.srv.Name
+	x.loc, x.curConf = nil, nil
+	x.status = 400
+	// Terminated (no $request_completion), its connection "close".
+	c.Discard()
+	c.Sent().Written = true
+	where := "headers"
+	if req.Parsed == 0 {
+		where = "line"
+	}
+	x.log.Logf(x, "info", "client prematurely closed connection while reading client request %s", where)
+}
+
 // accessLog writes the access log lines for the request just served.
 func (x *exchange) accessLog() {
 	if x.srv != nil && x.debugWanted() {

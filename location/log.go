@@ -575,7 +575,9 @@ func (x *exchange) writeAccessLogs(conf *locConf) {
 	// is kept (ngx_http_set_keepalive), so the log reads
 	// $sent_http_connection "close" and no $sent_http_keep_alive.
 	x.c.Sent().KeepAlive = false
-	s.RequestComplete = x.status != 499 && !x.c.Aborted()
+	// nginx sets r->request_complete unless it terminates the request (a
+	// body its backend cut short ends normally).
+	s.RequestComplete = x.status != 499 && x.status != 408 && !x.c.Terminated()
 	for _, r := range conf.accessLogs {
 		if r.cond != nil {
 			x.tmp = r.cond.Eval(s, x.tmp[:0])

@@ -113,6 +113,10 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			case errors.Is(err, io.EOF):
 				sock := l.sock.Load()
 				h.x.ClientClosed(sock.AddrFor(h.localIP), wasFirst, sock.Listen.Addr)
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				l.srv.useCurrent(h.x)
+				h.x.ClosedMidHead(l.sock.Load().AddrFor(h.localIP))
+				h.x.AccessLog()
 			case errors.Is(err, http1.ErrRequestTimeout):
 				l.srv.useCurrent(h.x)
 				h.x.TimedOut(l.sock.Load().AddrFor(h.localIP))

@@ -24,6 +24,7 @@ type h2Streams struct {
 	addr     *location.Addr
 	connID   uint64
 	accepted time.Time
+	debug    bool // a debug_connection client
 }
 
 // busy counts a stream starting (d 1) or ending (-1), and the
@@ -61,6 +62,7 @@ func (h *h2Streams) ServeStream(s *http2.Stream) {
 	stats.Writing.Add(1)
 	defer stats.Writing.Add(-1)
 	x := location.NewConn(h.rt, s.Conn(), h.l.srv.log, h.connID, h.accepted, stats, false)
+	x.SetDebugConnection(h.debug)
 	defer x.Release()
 	x.Prepare(h.addr)
 	req, perr := s.Start()
@@ -91,7 +93,7 @@ func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInf
 			cfg.HeaderTimeout = time.Nanosecond
 		}
 	}
-	h := &h2Streams{l: l, rt: rt, addr: addr, connID: connID, accepted: accepted}
+	h := &h2Streams{l: l, rt: rt, addr: addr, connID: connID, accepted: accepted, debug: rt.Debug.Match(info.RemoteAddr)}
 	l.srv.counters.Stats.Waiting.Add(1) // until a stream starts
 	defer h.end()
 	hc := http2.NewConn(conn, cfg, info, h, pre)

@@ -297,6 +297,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, io.EOF
 			}
 			if errors.Is(err, io.EOF) {
+				c.Requests++ // as a rejected one: the request was created
 				return nil, io.ErrUnexpectedEOF
 			}
 			if c.rend > 0 && errors.Is(err, os.ErrDeadlineExceeded) {

@@ -29,6 +29,7 @@ func TestRequestLengthAndTarget(t *testing.T) {
 		{"duplicate host", "GET /ret HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", want(37, "", 1)},
 		{"invalid request line", "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", want(0, "", 1)},
 		{"no host", "GET / HTTP/1.1\r\nX: y\r\n\r\n", want(24, "", 1)},
+		{"closed mid-head", "GET /ret HTTP/1.1\r\nHost: a\r\n", want(28, "", 1)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

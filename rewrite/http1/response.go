@@ -127,6 +127,10 @@ type respState struct {
 	// end, as nginx's trailers filter fills headers_out.trailers (and
 	// $sent_trailer_*) whatever the chunked filter then sends.
 	unsentTrailers bool
+	// terminated: the response was dropped (Discard) or the client went
+	// away, as nginx terminates a request; a body cut by its backend
+	// (Abort alone) still ends the request normally.
+	terminated bool
 	headerOnly     bool
 	keepAlive      bool
 	http09         bool
@@ -451,12 +455,18 @@ func (c *Conn) Discard() {
 		*c.wb = (*c.wb)[:0]
 	}
 	c.Abort()
+	c.out.terminated = true
 }
 
 // Aborted reports whether the current response was cut short: Abort was
 // called or a write to the client failed (nginx does not count such a
 // request as complete).
 func (c *Conn) Aborted() bool { return c.out.aborted }
+
+// Terminated reports whether the request ends as nginx's terminated ones
+// do ($request_completion empty): its response dropped, or the client
+// gone (a failed write).
+func (c *Conn) Terminated() bool { return c.out.terminated || c.werr != nil }
 
 // WriteErr is the write that failed on the connection, if one did (a
 // send_timeout is os.ErrDeadlineExceeded): nothing more is written.
@@ -616,7 +626,7 @@ func (c *Conn) writeRaw(p []byte) error {
 			wait, limit := c.rateWait(time.Now())
 			if wait > 0 {
 				if !c.rateSleep(wait) {
-					c.out.aborted = true
+					c.out.aborted, c.out.terminated = true, true
 					return errClientHungUp
 				}
 				continue
@@ -640,7 +650,7 @@ func (c *Conn) writeRaw(p []byte) error {
 		p = p[n:]
 		if c.limit.rate > 0 {
 			if d := c.rateDelay(c.out.sent-int64(n), c.out.sent); d > 0 && len(p) > 0 && !c.rateSleep(d) {
-				c.out.aborted = true
+				c.out.aborted, c.out.terminated = true, true
 				return errClientHungUp
 			}
 		}

@@ -60,6 +60,7 @@ type Stream interface {
 	Abort()
 	Discard()
 	Aborted() bool
+	Terminated() bool
 	BytesSent() (total, header int64)
 	LimitRate() int64
 	LimitRateSet() bool

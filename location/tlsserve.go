@@ -317,8 +317,12 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 // OpenSSL's SSL_CTX_set_timeout: a session older than that (counted from
 // the session's creation, which a TLS 1.2 resumption's new ticket keeps)
 // is not resumed.
-func (t *tlsServer) limitSessions(cfg *tls.Config) {
-	timeout := t.ssl.SessionTimeout
+func (t *tlsServer) limitSessions(cfg *tls.Config) { LimitSessionAge(cfg, t.ssl.SessionTimeout) }
+
+// LimitSessionAge makes timeout (ssl_session_timeout) the lifetime of
+// cfg's sessions, counted from their creation (shared with the stream
+// module).
+func LimitSessionAge(cfg *tls.Config, timeout time.Duration) {
 	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
 		ss, err := cfg.DecryptTicket(identity, cs)
 		if ss == nil || err != nil {

@@ -236,6 +236,7 @@ var streamServed = setOf(
 	"ssl_prefer_server_ciphers", "ssl_handshake_timeout", "ssl_password_file", "ssl_alpn",
 	"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth",
 	"ssl_conf_command", "proxy_ssl_conf_command", "ssl_ecdh_curve",
+	"ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_session_ticket_key",
 )
 
 // streamTuning are stream directives that change no byte a client or a
@@ -243,7 +244,7 @@ var streamServed = setOf(
 var streamTuning = setOf(
 	"tcp_nodelay", "variables_hash_max_size", "variables_hash_bucket_size", "map_hash_max_size",
 	"map_hash_bucket_size", "open_log_file_cache", "proxy_upstream_buffer", "proxy_downstream_buffer",
-	"ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_dhparam",
+	"ssl_dhparam",
 )
 
 // StreamPolicyOf is the policy for a directive inside stream{}.

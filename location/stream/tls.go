@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/nginxconf"
@@ -106,9 +107,22 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 			}
 		}
 	}
-	if ticketsOff {
-		tc.SessionTicketsDisabled = true
-	} else {
+	// ssl_session_ticket_key: the files' keys (the first encrypts), as
+	// the http side derives them; without, a key of the configuration.
+	var ticketKeys [][32]byte
+	for i := len(blocks) - 1; i >= 0 && len(ticketKeys) == 0; i-- {
+		for _, d := range all(blocks[i], "ssl_session_ticket_key") {
+			if !cc.opts.LoadCerts {
+				break
+			}
+			b, err := os.ReadFile(cc.cfg.ConfPath(d.Args[0]))
+			if err != nil {
+				return confErr(d, "open() %q failed (%s)", cc.cfg.ConfPath(d.Args[0]), nginxconf.ErrnoText(err))
+			}
+			ticketKeys = append(ticketKeys, sha256.Sum256(b))
+		}
+	}
+	if len(ticketKeys) == 0 {
 		mac := hmac.New(sha256.New, cc.rt.TicketSeed())
 		mac.Write([]byte("stream"))
 		for i, cd := range certs {
@@ -116,7 +130,21 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 		}
 		var key [32]byte
 		copy(key[:], mac.Sum(nil))
-		tc.SetSessionTicketKeys([][32]byte{key})
+		ticketKeys = [][32]byte{key}
+	}
+	if ticketsOff {
+		tc.SessionTicketsDisabled = true
+	} else {
+		tc.SetSessionTicketKeys(ticketKeys)
+		// ssl_session_timeout (5m by default): older sessions are not
+		// resumed.
+		timeout := 300 * time.Second
+		if d := last(blocks, "ssl_session_timeout"); d != nil {
+			if sec, ok := nginxconf.ParseTime(d.Args[0], true); ok {
+				timeout = time.Duration(sec) * time.Second
+			}
+		}
+		location.LimitSessionAge(tc, timeout)
 	}
 	if d := last(blocks, "ssl_protocols"); d != nil {
 		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)

@@ -52,6 +52,21 @@ stream {
         ssl_ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256;
         return "$ssl_cipher $ssl_session_reused\n";
     }
+    server {
+        listen 127.0.0.1:KEYAPORT ssl;
+        ssl_session_ticket_key ticket.key;
+        ssl_session_timeout 1h;
+        return "$ssl_session_reused\n";
+    }
+    server {
+        listen 127.0.0.1:KEYBPORT ssl;
+        ssl_session_ticket_key ticket.key;
+        return "$ssl_session_reused\n";
+    }
+    server {
+        listen 127.0.0.1:NOKEYPORT ssl;
+        return "$ssl_session_reused\n";
+    }
 }
 `
 
@@ -74,10 +89,11 @@ func TestServeStreamTLSChoice(t *testing.T) {
 		t.Fatal("nginx's stream module is needed (Debian's nginx package installs it):", err)
 	}
 	ec, ecKey := ecCert(t, "override.test")
+	ticketKey := strings.Repeat("0123456789abcdef", 3) // 48 bytes, as nginx reads them
 	got := map[string][]string{}
 	for _, im := range procImpls(t) {
 		dir := procDir(t)
-		files := map[string]string{"ec.pem": ec, "ec.key": ecKey}
+		files := map[string]string{"ec.pem": ec, "ec.key": ecKey, "ticket.key": ticketKey}
 		for _, f := range []string{"cert.pem", "key.pem"} {
 			b, err := os.ReadFile(filepath.Join(serveAssets(t), f))
 			if err != nil {
@@ -92,7 +108,7 @@ func TestServeStreamTLSChoice(t *testing.T) {
 		}
 		p := map[string]int{}
 		conf := streamTLSConf
-		for _, n := range []string{"PREFERPORT", "NOTICKETPORT"} {
+		for _, n := range []string{"PREFERPORT", "NOTICKETPORT", "KEYAPORT", "KEYBPORT", "NOKEYPORT"} {
 			p[n] = freeTCPPort(t)
 			conf = strings.ReplaceAll(conf, n, strconv.Itoa(p[n]))
 		}
@@ -112,6 +128,15 @@ func TestServeStreamTLSChoice(t *testing.T) {
 		add("server order and group", streamTLSRead(p["PREFERPORT"], cfg()))
 		add("server order by command, no tickets", streamTLSRead(p["NOTICKETPORT"], cfg()))
 		add("not resumed: tickets off by command", streamTLSRead(p["NOTICKETPORT"], cfg()))
+		// ssl_session_ticket_key: a ticket of one server resumes on
+		// another with the same key file, not on one without.
+		named := tls.NewLRUClientSessionCache(4)
+		ncfg := func() *tls.Config {
+			return &tls.Config{InsecureSkipVerify: true, ClientSessionCache: named, ServerName: "ticket.test"}
+		}
+		add("ticket key: first", streamTLSRead(p["KEYAPORT"], ncfg()))
+		add("ticket key: same key elsewhere", streamTLSRead(p["KEYBPORT"], ncfg()))
+		add("ticket key: another server without", streamTLSRead(p["NOKEYPORT"], ncfg()))
 		m.quit()
 		got[im.name] = out
 	}

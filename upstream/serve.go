@@ -624,9 +624,13 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// closes nc here or pools it: a hijacked client (an HTTP/0.9 relay)
 	// says nothing about who owns the backend socket.
 	tunneled := false
+	// ended: the body came whole and the try's end was read.
+	ended := false
 	defer func() {
 		p.proto.finalize(x)
-		x.tryEnd = time.Now()
+		if !ended {
+			x.tryEnd = time.Now()
+		}
 		// A stale kept-alive connection is not the server's failure.
 		g.done(server, failed && !(reused && ft == ftError), x.tryEnd)
 		if keep {
@@ -816,6 +820,10 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if err != nil {
 		return 0, err, 0
 	}
+	// The try ends with its body, before the last bytes go out to the
+	// client (ngx_http_upstream_finalize_request): one clock read for
+	// $upstream_response_time, the balancer and the pool.
+	x.tryEnd, ended = time.Now(), true
 	x.bodyDone(s)
 	x.cacheBodyEnd(true) // no error: the body came whole (or ended with the connection)
 	if err := c.Finish(); err != nil {
@@ -879,12 +887,12 @@ func (x *exchange) beginTry(s *rewrite.State) {
 	}
 }
 
-// bodyDone gives the try its response time and lengths before the last
-// chunk goes out, as ngx_http_upstream_finalize_request does before the
+// bodyDone gives the try its response time (to x.tryEnd) and lengths
+// before the last chunk goes out, as ngx_http_upstream_finalize_request does before the
 // trailers are evaluated.
 func (x *exchange) bodyDone(s *rewrite.State) {
 	if s != nil {
-		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: time.Since(x.tryStart),
+		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: x.tryEnd.Sub(x.tryStart),
 			ConnectTime: x.connectTime, HeaderTime: x.headerTime, ResponseLength: x.recvd - int64(x.headLen),
 			BytesReceived: x.recvd, BytesSent: x.sent})
 	}

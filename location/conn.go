@@ -294,6 +294,18 @@ func (x *exchange) rebind(rt *Router) {
 // c is x's connection, whose raw first line is $request when the request
 // line did not parse.
 func (x *exchange) badRequest(addr *Addr, perr *http1.Error, c *http1.Conn) {
+	x.startRejected(addr, c)
+	x.logRejected(perr)
+	// A request line parsed whole as HTTP/0.9 gets a bare body; one
+	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.
+	x.special(perr.Status)
+	x.c.Finish()
+}
+
+// startRejected sets x up for a request whose head was not read whole
+// (rejected, or cut by its client): the server the Host parsed so far
+// names, and nothing of what the connection's previous request left.
+func (x *exchange) startRejected(addr *Addr, c *http1.Conn) {
 	req := x.c.Request()
 	x.req, x.addr = req, addr
 	x.st.Reset(req)
@@ -314,11 +326,6 @@ func (x *exchange) badRequest(addr *Addr, perr *http1.Error, c *http1.Conn) {
 	// Nor the WWW-Authenticate a previous 401 carried.
 	x.wwwAuth, x.auth.wwwMore, x.auth.sending = x.wwwAuth[:0], x.auth.wwwMore[:0], false
 	x.st.ServerName = x.srv.Name
-	x.logRejected(perr)
-	// A request line parsed whole as HTTP/0.9 gets a bare body; one
-	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.
-	x.special(perr.Status)
-	x.c.Finish()
 }
 
 // timedOut logs a request whose head did not arrive within
@@ -331,7 +338,8 @@ func (x *exchange) timedOut(addr *Addr, c *http1.Conn) {
 	if len(req.Method) == 0 {
 		x.st.RequestLine = c.FirstLine()
 	}
-	x.srv, x.loc = addr.Default, nil
+	x.srv, x.loc, x.curConf = addr.Default, nil, nil
+	x.mods.reset() // nothing of the connection's previous request
 	x.st.ServerName = x.srv.Name
 	x.status = 408
 }
@@ -341,25 +349,13 @@ func (x *exchange) timedOut(addr *Addr, c *http1.Conn) {
 // connection" at info, and the request logged with 400 (nothing is sent).
 func (h Conn) ClosedMidHead(addr *Addr) {
 	x, c := h.x, h.c
-	req := c.Request()
-	x.req, x.addr = req, addr
-	x.st.Reset(req)
-	x.startState()
-	if len(req.Method) == 0 {
-		x.st.RequestLine = c.FirstLine()
-	}
-	x.srv = addr.Default
-	if len(req.Host) > 0 {
-		x.srv = addr.selectServer(req.Host, &x.st)
-	}
-	x.st.ServerName = x.srv.Name
-	x.loc, x.curConf = nil, nil
+	x.startRejected(addr, c)
 	x.status = 400
 	// Terminated (no $request_completion), its connection "close".
 	c.Discard()
 	c.Sent().Written = true
 	where := "headers"
-	if req.Parsed == 0 {
+	if c.Request().Parsed == 0 {
 		where = "line"
 	}
 	x.log.Logf(x, "info", "client prematurely closed connection while reading client request %s", where)

@@ -235,6 +235,7 @@ server {
 			serveRaw("upstream closes early", get("/proxy/close-early", "")),
 			serveRaw("upstream hangs up", get("/proxy/hangup", "")),
 			{Name: "client leaves mid-head", Send: []string{"GET /ret HTTP/1.1\r\nHost: localhost\r\n"}, HangUp: true, Settle: 100 * time.Millisecond},
+			{Name: "client closes a kept connection", Send: []string{"GET /ret HTTP/1.1\r\nHost: localhost\r\n\r\n"}, SkipEnd: true, Settle: 100 * time.Millisecond},
 			serveRaw("bad request", "GET /\x01 HTTP/1.1\r\nHost: localhost\r\n\r\n"),
 			serveRaw("duplicate host", "GET /ret HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
 			serveRaw("bad version", "GET /ret HTTP/2.0\r\nHost: localhost\r\n\r\n"),

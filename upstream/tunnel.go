@@ -137,8 +137,9 @@ const (
 func (t *tunnel) touch() { t.lastActive.Store(time.Now().UnixNano()) }
 
 // close ends the tunnel: the poller forgets both sockets, both close
-// (which takes them out of the epoll set), and a parked direction ends at once (a running one ends on its
-// failed read or write).
+// (which takes them out of the epoll set), and a parked direction ends
+// at once (a running one ends on its failed read or write). It never
+// runs on the poller's goroutine (whose events it would hold up).
 func (t *tunnel) close() {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)

@@ -237,7 +237,8 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	c.HeaderDeadline = headerDeadline
 	c.Exiting = &l.srv.closing
-	c.OnRequestBytes = h.requestBytes(l.srv, sc)
+	h.onBytes = h.requestBytes(l.srv, sc)
+	c.OnRequestBytes = h.onBytes
 	c.IdleGrace = idleGrace
 	parked = l.serveRequests(sc, true)
 }

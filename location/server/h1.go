@@ -27,7 +27,8 @@ const idleGrace = 100 * time.Millisecond
 // when a client sends its next request at once (a benchmark's, a
 // browser loading a page), which such a wait in Go's poller saves.
 type h1Conn struct {
-	c        *http1.Conn
+	c        *http1.Conn // nil while parked: kept holds what it needs
+	kept     http1.Kept
 	x        location.Conn    // unbound while parked
 	rt       *location.Router // the configuration it runs under (x's, once bound)
 	tconn    *tls.Conn
@@ -35,7 +36,8 @@ type h1Conn struct {
 	localIP  net.IP
 	connID   uint64
 	accepted time.Time
-	reading  bool // counted in stub_status's reading
+	reading  bool   // counted in stub_status's reading
+	onBytes  func() // http1.Conn.OnRequestBytes, bound once
 
 	waker    upstream.Waker
 	watching bool // the socket is on the poller
@@ -88,6 +90,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 				return true
 			}
 			// Input came meanwhile: read it (or, unable to park, wait).
+			c = h.c
 			c.NoWait = !h.noPark
 			continue
 		}
@@ -181,7 +184,9 @@ func (l *listener) park(sc *serverConn) bool {
 	h.rt = h.x.Router()
 	h.x.Park()
 	h.x = location.Conn{}
-	if c.IdleTimeout > 0 {
+	c.Detach(&h.kept)
+	h.c = nil
+	if h.kept.IdleTimeout() > 0 {
 		d := time.Until(h.idleUntil)
 		if h.timer == nil {
 			h.timer = time.AfterFunc(d, func() {
@@ -205,14 +210,17 @@ func (l *listener) park(sc *serverConn) bool {
 	return true
 }
 
-// unparked binds a connection taken off the poller to an exchange again.
+// unparked binds a connection taken off the poller to a Conn and an
+// exchange again.
 func (l *listener) unparked(sc *serverConn) {
 	h := &sc.h1
 	if h.timer != nil {
 		h.timer.Stop()
 	}
-	h.x = location.NewConn(h.rt, h.c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
-	h.c.NoWait = true
+	c := http1.Attach(&h.kept)
+	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = h.onBytes, &l.srv.closing, idleGrace, true
+	h.c = c
+	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
 }
 
 // resume runs a parked connection again: its next request's bytes (or
@@ -253,10 +261,13 @@ func (l *listener) endConn(sc *serverConn) {
 	if h.rt != nil {
 		l.srv.release(h.rt)
 	}
-	if h.x.Bound() {
+	switch {
+	case h.x.Bound():
 		h.x.Release()
-	} else if h.c != nil {
+	case h.c != nil:
 		upstream.ForgetClient(h.c.KnownSocket())
+	default:
+		upstream.ForgetClient(h.kept.Socket())
 	}
 	if h.c != nil {
 		h.c.Release()

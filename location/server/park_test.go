@@ -79,11 +79,11 @@ func waitFor(cond func() bool) bool {
 }
 
 // idleState is what the server holds for its connections: how many are
-// parked, and the parked ones' buffers and exchanges. It takes each
+// parked, and the parked ones' http1.Conns, buffers and exchanges. It takes each
 // parked connection off the poller to look (a keepalive_timeout firing
 // meanwhile is lost: the tests' are long) and parks it again.
 type idleState struct {
-	Conns, Parked, Buffers, Exchanges int
+	Conns, Parked, HTTPConns, Buffers, Exchanges int
 }
 
 func (s *Server) idleState() idleState {
@@ -96,7 +96,10 @@ func (s *Server) idleState() idleState {
 			continue
 		}
 		st.Parked++
-		st.Buffers += sc.h1.c.HeldBuffers()
+		if c := sc.h1.c; c != nil {
+			st.HTTPConns++
+			st.Buffers += c.HeldBuffers()
+		}
 		if sc.h1.x.Bound() {
 			st.Exchanges++
 		}
@@ -108,8 +111,9 @@ func (s *Server) idleState() idleState {
 }
 
 // TestIdleConnectionsPark: a keep-alive connection waiting for its next
-// request holds no goroutine, no buffer and no exchange (it is parked on
-// the poller), and serves its next requests, pipelined ones too.
+// request holds no goroutine, no http1.Conn, no buffer and no exchange
+// (it is parked on the poller), and serves its next requests, pipelined
+// ones too.
 func TestIdleConnectionsPark(t *testing.T) {
 	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
 	first := dialKA(t, ts.addr)

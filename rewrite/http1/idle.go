@@ -3,7 +3,10 @@ package http1
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"os"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -121,3 +124,58 @@ func (c *Conn) HeldBuffers() int {
 	}
 	return n
 }
+
+// Kept is what an idle connection keeps of its Conn while the Conn waits
+// in its pool (Detach, Attach): the socket and the counters that span
+// requests.
+type Kept struct {
+	nc          net.Conn
+	info        *ConnInfo
+	requests    int
+	idleTimeout time.Duration
+	raw         syscall.RawConn
+	rawConn     net.Conn
+	rawDone     bool
+}
+
+// Socket is the Conn's Socket, as KnownSocket.
+func (k *Kept) Socket() (syscall.RawConn, net.Conn) { return k.raw, k.rawConn }
+
+// connPool holds the Conns of parked connections: about a kilobyte
+// each, with their header records' memory.
+var connPool = sync.Pool{New: func() any {
+	c := &Conn{}
+	c.body.c = c
+	return c
+}}
+
+// Detach puts an idle c (Idle was true) in the pool, keeping in k what
+// Attach needs; c is not used after.
+func (c *Conn) Detach(k *Kept) {
+	*k = Kept{nc: c.nc, info: c.Info, requests: c.Requests, idleTimeout: c.IdleTimeout,
+		raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone}
+	c.releaseRead()
+	c.releaseWrite()
+	// The pooled Conn keeps its slices' memory and its bound callbacks.
+	keep := Conn{tryRead: c.tryRead, peekFn: c.peekFn}
+	keep.req.Headers, keep.req.scratch = c.req.Headers[:0], c.req.scratch[:0]
+	keep.sentHead.own, keep.sentHead.buf = c.sentHead.own[:0], c.sentHead.buf[:0]
+	keep.body.c = c
+	*c = keep
+	connPool.Put(c)
+}
+
+// Attach takes a Conn from the pool for k's connection, as it was when
+// detached but for what its owner sets (OnRequestBytes, Exiting,
+// IdleGrace, NoWait, the limits and timeouts).
+func Attach(k *Kept) *Conn {
+	c := connPool.Get().(*Conn)
+	c.nc, c.Info, c.Limits, c.Requests, c.IdleTimeout = k.nc, k.info, DefaultLimits, k.requests, k.idleTimeout
+	c.raw, c.rawConn, c.rawDone = k.raw, k.rawConn, k.rawDone
+	c.body.done = true // read, or Idle would not have been
+	*k = Kept{}
+	return c
+}
+
+// IdleTimeout is the detached Conn's IdleTimeout.
+func (k *Kept) IdleTimeout() time.Duration { return k.idleTimeout }

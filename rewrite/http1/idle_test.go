@@ -1,0 +1,106 @@
+package http1
+
+import (
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// tcpPair is a loopback connection: the client end and the server end.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// TestIdleDetachNoWait: between requests an idle Conn holds no buffer,
+// goes to the pool and back with its connection's counters, and a
+// NoWait read answers ErrWouldBlock until a request arrives; IdleGrace
+// ends a keepalive wait early with ErrWouldBlock.
+func TestIdleDetachNoWait(t *testing.T) {
+	client, server := tcpPair(t)
+	c := NewConn(server, &ConnInfo{})
+	answer := func(c *Conn) {
+		t.Helper()
+		if err := c.WriteHeader(&Response{Status: 204, ContentLength: -1, LastModified: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Finish(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	io.WriteString(client, "GET /1 HTTP/1.1\r\nHost: t\r\n\r\n")
+	if _, err := c.ReadRequest(); err != nil {
+		t.Fatal(err)
+	}
+	answer(c)
+	// keepalive: the grace ends the wait, not the keepalive_timeout.
+	c.IdleTimeout, c.IdleGrace = time.Hour, 10*time.Millisecond
+	if _, err := c.ReadRequest(); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("after the grace: %v", err)
+	}
+	if !c.Idle() || c.HeldBuffers() != 0 {
+		t.Fatalf("Idle: buffers %d", c.HeldBuffers())
+	}
+	var k Kept
+	c.Detach(&k)
+	c = Attach(&k)
+	c.NoWait = true
+	if _, err := c.ReadRequest(); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("NoWait with nothing sent: %v", err)
+	}
+	io.WriteString(client, "GET /2 HTTP/1.1\r\nHost: t\r\n\r\nGET /3 HTTP/1.1\r\nHost: t\r\n\r\n")
+	var got []string
+	for i := 0; i < 2; i++ {
+		var r *Request
+		var err error
+		for j := 0; j < 1000; j++ { // bounded: the bytes are on their way
+			if r, err = c.ReadRequest(); !errors.Is(err, ErrWouldBlock) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.URI))
+		answer(c)
+		if i == 0 && c.Idle() {
+			t.Fatal("Idle with a pipelined request buffered")
+		}
+	}
+	if diff := cmp.Diff([]string{"/2", "/3"}, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if c.Requests != 3 {
+		t.Errorf("Requests = %d, want 3 (kept across Detach)", c.Requests)
+	}
+	client.(*net.TCPConn).CloseWrite()
+	for j := 0; j < 1000; j++ {
+		if _, err := c.ReadRequest(); !errors.Is(err, ErrWouldBlock) {
+			if err != io.EOF {
+				t.Fatalf("after the client closed: %v", err)
+			}
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the client's close not seen")
+}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -176,6 +177,18 @@ func (p *peekedConn) Read(b []byte) (int, error) {
 		return n, nil
 	}
 	return p.Conn.Read(b)
+}
+
+// SyscallConn reaches the socket under the wrapper (the first byte was
+// read again by the handshake): an idle TLS connection parks on the
+// poller, and a proxied request watches for the client's hang-up, as
+// nginx does below SSL.
+func (p *peekedConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := p.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
 }
 
 // CloseWrite lets the proxy half-close through the wrapper.

@@ -3,8 +3,10 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -222,5 +224,46 @@ func TestShutdownParked(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// TestIdleTLSParks: a TLS keep-alive connection parks too; a request
+// that TLS decrypted along with the previous one is served without
+// waiting for the poller.
+func TestIdleTLSParks(t *testing.T) {
+	dir, err := filepath.Abs("../../examples/article")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startTest(t, `server { listen 127.0.0.1:PORT ssl; ssl_certificate `+dir+`/cert.pem; ssl_certificate_key `+dir+`/key.pem;
+		location / { return 200 "ok $connection_requests"; } }`)
+	c, err := tls.Dial("tcp", ts.addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	k := &kaClient{c: c, br: bufio.NewReader(c)}
+	var got []string
+	for r := 0; r < 2; r++ {
+		got = append(got, k.get(t, "/"))
+		if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
+			t.Fatalf("not parked: %+v", ts.srv.idleState())
+		}
+	}
+	// Two requests in two records sent together: the second is read
+	// from the socket with the first, and waits in TLS's buffer (not the
+	// socket) while the first is answered.
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	for i := 0; i < 2; i++ {
+		_, _, body := k.response(t)
+		got = append(got, body)
+	}
+	if diff := cmp.Diff([]string{"ok 1", "ok 2", "ok 3", "ok 4"}, got); diff != "" {
+		t.Errorf("responses (-want +got):\n%s", diff)
+	}
+	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
+		t.Fatalf("not parked again: %+v", ts.srv.idleState())
 	}
 }

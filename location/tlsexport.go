@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"time"
 )
 
 // What the stream module's $ssl_* variables share with the HTTP ones, so
@@ -56,4 +57,36 @@ func AppendCurve(dst []byte, id tls.CurveID) []byte {
 		return dst
 	}
 	return appendGroup(dst, id)
+}
+
+// ClientVerifier is ssl_verify_client's check of a client's certificate
+// as the http side makes it (OpenSSL's X509_verify_cert under nginx's
+// callback: chain building, depth, purposes, ssl_crl), for the stream
+// module.
+type ClientVerifier struct{ v *clientVerifier }
+
+// NewClientVerifier loads ssl_client_certificate, ssl_trusted_certificate
+// and ssl_crl (resolved paths, "" when unset) for mode (on, optional,
+// optional_no_ca) and ssl_verify_depth.
+func NewClientVerifier(mode string, depth int, clientCA, trusted, crl string) (*ClientVerifier, error) {
+	v, err := newClientVerifier(&SSLConfig{Verify: parseVerifyMode(mode), VerifyDepth: depth,
+		ClientCA: clientCA, Trusted: trusted, CRL: crl})
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return &ClientVerifier{v: v}, nil
+}
+
+// CAs are the names the CertificateRequest sends (ssl_client_certificate's).
+func (c *ClientVerifier) CAs() *x509.CertPool { return c.v.names }
+
+// Verify checks the chain the client sent (its certificate first): code
+// is 0 or OpenSSL's X509_V_ERR_* with its text; optional says whether
+// optional_no_ca lets that code pass.
+func (c *ClientVerifier) Verify(peer []*x509.Certificate) (code int, text string, optional bool) {
+	code, _ = c.v.verify(peer, time.Now())
+	if code == x509OK {
+		return 0, "", true
+	}
+	return code, x509ErrorText(code), verifyErrorOptional(code)
 }

@@ -95,7 +95,7 @@ func x509ErrorText(code int) string {
 	case x509PathLength:
 		return "path length constraint exceeded"
 	case x509InvalidPurpose:
-		return "unsupported certificate purpose"
+		return "unsuitable certificate purpose"
 	case x509Untrusted:
 		return "certificate not trusted"
 	case x509NoCRLIssuer:

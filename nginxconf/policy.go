@@ -236,7 +236,7 @@ var streamServed = setOf(
 	"ssl_prefer_server_ciphers", "ssl_handshake_timeout", "ssl_password_file", "ssl_alpn",
 	"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth",
 	"ssl_conf_command", "proxy_ssl_conf_command", "ssl_ecdh_curve",
-	"ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_session_ticket_key",
+	"ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_session_ticket_key", "ssl_crl",
 )
 
 // streamTuning are stream directives that change no byte a client or a

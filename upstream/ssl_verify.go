@@ -49,7 +49,7 @@ var verifyText = map[int]string{
 	vChainTooLong:       "certificate chain too long",
 	vRevoked:            "certificate revoked",
 	vInvalidCA:          "invalid CA certificate",
-	vUnsupportedPurpose: "unsupported certificate purpose",
+	vUnsupportedPurpose: "unsuitable certificate purpose",
 	vPermittedSubtree:   "permitted subtree violation",
 }
 

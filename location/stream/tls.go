@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
@@ -215,52 +214,59 @@ func (dc *dynamicCerts) load(s *rewrite.State) (*tls.Certificate, error) {
 
 // clientVerify is ssl_verify_client with its CA files: the client's
 // certificate is asked for during the handshake and checked after it, as
-// nginx's verify callback accepts everything and the ssl phase decides.
+// nginx's verify callback accepts everything and the ssl phase decides
+// (ngx_stream_ssl_handler), with the http side's verification.
 type clientVerify struct {
-	mode  string // "on", "optional", "optional_no_ca"
-	roots *x509.CertPool
-	depth int
+	mode string // "on", "optional", "optional_no_ca"
+	v    *location.ClientVerifier
 }
 
 // compileVerify reads ssl_verify_client, ssl_client_certificate (sent as
-// the acceptable CAs, and trusted), ssl_trusted_certificate (trusted) and
-// ssl_verify_depth.
+// the acceptable CAs, and trusted), ssl_trusted_certificate (trusted),
+// ssl_crl and ssl_verify_depth.
 func (cc *compiler) compileVerify(blocks [][]*nginxconf.Directive, tc *tls.Config) (*clientVerify, error) {
 	d := last(blocks, "ssl_verify_client")
 	if d == nil || d.Args[0] == "off" {
 		return nil, nil
 	}
-	v := &clientVerify{mode: d.Args[0], roots: x509.NewCertPool(), depth: 1}
+	v := &clientVerify{mode: d.Args[0]}
+	depth := 1
 	if dd := last(blocks, "ssl_verify_depth"); dd != nil {
-		v.depth, _ = strconv.Atoi(dd.Args[0])
+		depth, _ = strconv.Atoi(dd.Args[0])
 	}
-	cas := x509.NewCertPool()
-	read := func(name string, pools ...*x509.CertPool) error {
-		data, err := os.ReadFile(cc.cfg.ConfPath(name))
-		if err != nil {
-			return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_load_verify_locations(\"%s\") failed (%s)", cc.cfg.ConfPath(name), nginxconf.ErrnoText(err))}
+	path := func(name string) (string, error) {
+		p := cc.cfg.ConfPath(name)
+		if _, err := os.Stat(p); err != nil {
+			return "", &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_load_verify_locations(\"%s\") failed (%s)", p, nginxconf.ErrnoText(err))}
 		}
-		for _, p := range pools {
-			p.AppendCertsFromPEM(data)
-		}
-		return nil
+		return p, nil
 	}
 	cd := last(blocks, "ssl_client_certificate")
 	if cd == nil && v.mode != "optional_no_ca" {
 		return nil, confErr(d, `no ssl_client_certificate for ssl_verify_client`)
 	}
-	if cd != nil && cc.opts.LoadCerts {
-		if err := read(cd.Args[0], cas, v.roots); err != nil {
-			return nil, err
+	tc.ClientAuth = tls.RequestClientCert
+	if !cc.opts.LoadCerts {
+		return v, nil
+	}
+	var files [3]string // client CA, trusted, CRL
+	for i, name := range []string{"ssl_client_certificate", "ssl_trusted_certificate", "ssl_crl"} {
+		if fd := last(blocks, name); fd != nil && fd.Args[0] != "" {
+			p, err := path(fd.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			files[i] = p
 		}
+	}
+	cv, err := location.NewClientVerifier(v.mode, depth, files[0], files[1], files[2])
+	if err != nil {
+		return nil, err
+	}
+	v.v = cv
+	if cas := cv.CAs(); cas != nil {
 		tc.ClientCAs = cas
 	}
-	if td := last(blocks, "ssl_trusted_certificate"); td != nil && cc.opts.LoadCerts {
-		if err := read(td.Args[0], v.roots); err != nil {
-			return nil, err
-		}
-	}
-	tc.ClientAuth = tls.RequestClientCert
 	return v, nil
 }
 
@@ -274,26 +280,14 @@ func (v *clientVerify) check(certs []*x509.Certificate) (logMsg, verifyResult st
 		}
 		return "", "NONE"
 	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
+	if v.v == nil {
+		return "", "SUCCESS" // -t: nothing is served
 	}
-	chains, err := certs[0].Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	code, reason := 0, ""
-	switch {
-	case err != nil:
-		code, reason = 20, "unable to get local issuer certificate"
-		if bytes.Equal(certs[0].RawIssuer, certs[0].RawSubject) {
-			code, reason = 18, "self-signed certificate"
-		}
-	case len(chains[0])-1 > v.depth+1:
-		code, reason = 22, "certificate chain too long"
-	}
+	code, reason, optional := v.v.Verify(certs)
 	if code == 0 {
 		return "", "SUCCESS"
 	}
-	if v.mode == "optional_no_ca" {
+	if v.mode == "optional_no_ca" && optional {
 		return "", "FAILED:" + reason
 	}
 	return "client SSL certificate verify error: (" + strconv.Itoa(code) + ":" + reason + ")", "FAILED:" + reason

@@ -6,11 +6,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -142,5 +144,103 @@ func TestServeStreamTLSChoice(t *testing.T) {
 	}
 	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
 		t.Errorf("stream TLS (-nginx +gonginx):\n%s", diff)
+	}
+}
+
+// ssl_verify_client in stream{} with the http side's verification:
+// chains, purposes, expiry, optional_no_ca's leniency and ssl_crl.
+const streamVerifyConf = `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off;
+error_log DIR/error.log info;
+pid DIR/nginx.pid;
+events {}
+stream {
+    ssl_certificate DIR/cert.pem;
+    ssl_certificate_key DIR/key.pem;
+    ssl_client_certificate ca.pem;
+    server {
+        listen 127.0.0.1:PORT ssl;
+        ssl_verify_client on;
+        return "$ssl_client_verify\n";
+    }
+    server {
+        listen 127.0.0.1:NOCAPORT ssl;
+        ssl_verify_client optional_no_ca;
+        return "$ssl_client_verify\n";
+    }
+    server {
+        listen 127.0.0.1:CRLPORT ssl;
+        ssl_verify_client on;
+        ssl_verify_depth 2;
+        ssl_crl crl.pem;
+        return "$ssl_client_verify\n";
+    }
+}
+`
+
+func TestServeStreamVerifyClient(t *testing.T) {
+	requireRoot(t)
+	if _, err := os.Stat("/usr/lib/nginx/modules/ngx_stream_module.so"); err != nil {
+		t.Fatal("nginx's stream module is needed (Debian's nginx package installs it):", err)
+	}
+	ca := harness.NewCA("stream root")
+	other := harness.NewCA("other root")
+	inter := ca.Intermediate("stream intermediate")
+	now := time.Now()
+	later := now.Add(36 * time.Hour)
+	revoked := ca.Issue(harness.CertSpec{CN: "revoked client", Client: true, NotAfter: later})
+	viaInter := inter.Issue(harness.CertSpec{CN: "chained client", Client: true, NotAfter: later})
+	chained := viaInter.TLS
+	chained.Certificate = append(chained.Certificate, inter.Cert.Raw)
+	certs := []struct {
+		name string
+		cert tls.Certificate
+	}{
+		{"good", ca.Issue(harness.CertSpec{CN: "good client", Client: true, NotAfter: later}).TLS},
+		{"chained", chained},
+		{"expired", ca.Issue(harness.CertSpec{CN: "expired", Client: true, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}).TLS},
+		{"foreign", other.Issue(harness.CertSpec{CN: "foreign", Client: true, NotAfter: later}).TLS},
+		{"server use", ca.Issue(harness.CertSpec{CN: "server purpose", NotAfter: later}).TLS},
+		{"revoked", revoked.TLS},
+	}
+	keep := regexp.MustCompile(`client SSL certificate verify error|client sent no required`)
+	type result struct{ Clients, Log []string }
+	got := map[string]result{}
+	for _, im := range procImpls(t) {
+		dir := procDir(t)
+		files := map[string]string{"ca.pem": ca.PEM, "crl.pem": ca.CRL(revoked.Serial) + inter.CRL()}
+		for _, f := range []string{"cert.pem", "key.pem"} {
+			b, err := os.ReadFile(filepath.Join(serveAssets(t), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[f] = string(b)
+		}
+		for name, data := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := map[string]int{"NOCAPORT": freeTCPPort(t), "CRLPORT": freeTCPPort(t)}
+		conf := strings.NewReplacer("NOCAPORT", strconv.Itoa(p["NOCAPORT"]), "CRLPORT", strconv.Itoa(p["CRLPORT"])).Replace(streamVerifyConf)
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf, port)
+		var r result
+		for _, srv := range []struct {
+			name string
+			port int
+		}{{"on", port}, {"optional_no_ca", p["NOCAPORT"]}, {"crl", p["CRLPORT"]}} {
+			r.Clients = append(r.Clients, srv.name+", none: "+streamTLSRead(srv.port, &tls.Config{InsecureSkipVerify: true}))
+			for _, c := range certs {
+				cfg := &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{c.cert}}
+				r.Clients = append(r.Clients, srv.name+", "+c.name+": "+streamTLSRead(srv.port, cfg))
+			}
+		}
+		m.quit()
+		r.Log = logLines(t, filepath.Join(dir, "error.log"), keep, dir)
+		got[im.name] = r
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("stream ssl_verify_client (-nginx +gonginx):\n%s", diff)
 	}
 }

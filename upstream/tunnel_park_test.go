@@ -158,12 +158,14 @@ func TestTunnelParkedIdleTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := &tunnel{client: proxyClient, upstream: up, idle: 300 * time.Millisecond, bufs: tunnelPool(4096)}
+	// Traffic every 250 ms for 1.5 s keeps a 1 s limit from ending it
+	// (750 ms of slack per gap for a loaded machine), then silence does.
+	tn := &tunnel{client: proxyClient, upstream: up, idle: time.Second, bufs: tunnelPool(4096)}
 	done := make(chan error, 1)
 	go func() { done <- tn.run(nil, nil) }()
-	client.SetDeadline(time.Now().Add(5 * time.Second))
-	for i := 0; i < 3; i++ {
-		time.Sleep(150 * time.Millisecond)
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	for i := 0; i < 6; i++ {
+		time.Sleep(250 * time.Millisecond)
 		client.Write([]byte("x"))
 		readN(t, client, 1)
 	}
@@ -172,7 +174,7 @@ func TestTunnelParkedIdleTimeout(t *testing.T) {
 		if !isTimeout(err) {
 			t.Errorf("run: %v, want a timeout", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(8 * time.Second):
 		t.Fatal("idle tunnel did not end")
 	}
 	if rest, err := io.ReadAll(client); err != nil || len(rest) != 0 {

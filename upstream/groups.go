@@ -511,17 +511,23 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 	return i
 }
 
-// done records the outcome of using server i.
-func (g *Group) done(i int, failed bool, now time.Time) {
+// done records the outcome of using server i; disabled: this failure
+// took it out of service for fail_timeout (nginx's "upstream server
+// temporarily disabled" warning).
+func (g *Group) done(i int, failed bool, now time.Time) (disabled bool) {
 	g.mu.Lock()
 	if g.zone != nil {
 		g.zone.acquire(g)
 	}
 	g.account(i, failed, now)
+	if s := g.Servers[i]; failed && !g.single() && s.MaxFails > 0 && s.fails >= s.MaxFails {
+		disabled = true
+	}
 	if g.zone != nil {
 		g.zone.release(g)
 	}
 	g.mu.Unlock()
+	return disabled
 }
 
 // connected marks server i live once a stream session's TCP connection

@@ -355,3 +355,23 @@ func TestConnectedMarksLive(t *testing.T) {
 		t.Errorf("picks of open sessions after fail_timeout (-want +got):\n%s", diff)
 	}
 }
+
+// done reports the failure that takes a server out of service (nginx's
+// "upstream server temporarily disabled"): the max_fails-th, not a
+// single server's.
+func TestDoneReportsDisabled(t *testing.T) {
+	gs, err := CompileGroups(parseConf(t, "upstream u { server 127.0.0.1:1 max_fails=2; server 127.0.0.2:1; } upstream one { server 127.0.0.3:1; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	var got []bool
+	for _, name := range []string{"u", "u", "one"} {
+		g := gs.Lookup(name)
+		g.Servers[0].conns++
+		got = append(got, g.done(0, true, now))
+	}
+	if diff := cmp.Diff([]bool{false, true, false}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -334,7 +334,7 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 			}
 		}
 		p.groups.Slots.Release()
-		g.done(server, true, time.Now())
+		disabled := g.done(server, true, time.Now())
 		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: srv.Name, Time: time.Since(tryStart), ConnectTime: -1, HeaderTime: -1})
 		level := "error"
 		var le interface{ LogLevel() string }
@@ -342,6 +342,9 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 			level = le.LogLevel()
 		}
 		ss.Log(level, err.Error(), ss.logContext(srv.Name, 0, 0))
+		if disabled {
+			ss.Log("warn", "upstream server temporarily disabled while connecting to upstream", ss.logContext(srv.Name, 0, 0))
+		}
 		tries--
 		if tries <= 0 || !p.next || p.nextTimeout > 0 && time.Since(start) >= p.nextTimeout {
 			return 502
@@ -499,6 +502,11 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 		// proxy_timeout: ngx_connection_error at the client's info level.
 		ss.Log("info", "connection timed out (110: Connection timed out) while proxying connection", ss.logContext(srv.Name, ss.UpstreamSent, ss.UpstreamRecv))
 	case t.endedBy.Load() == endedUpstream:
+		if readFailed(err, nc) {
+			// The backend's connection failed (a reset): ngx_stream_proxy_process
+			// logs the recv() at the upstream's error level first.
+			ss.Log("error", "recv() failed ("+errnoText(err)+") while proxying and reading from upstream", ss.logContext(srv.Name, ss.UpstreamSent, ss.UpstreamRecv))
+		}
 		ss.Note("info", "upstream disconnected"+counts)
 	default:
 		ss.Note("info", "client disconnected"+counts)
@@ -508,6 +516,13 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 		HeaderTime: t.firstByte, BytesSent: ss.UpstreamSent, BytesReceived: ss.UpstreamRecv}
 	ss.State.AddUpstream(try)
 	return 200
+}
+
+// readFailed reports a read of nc that failed (not its end).
+func readFailed(err error, nc net.Conn) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "read" && oe.Source != nil &&
+		oe.Source.String() == nc.LocalAddr().String() && !errors.Is(err, net.ErrClosed)
 }
 
 func localName(nc net.Conn) string {

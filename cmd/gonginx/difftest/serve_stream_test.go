@@ -87,6 +87,30 @@ func (b *streamBackends) tcp(t *testing.T, name string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// resetting is a TCP backend that reads a client's first bytes and
+// resets the connection (SO_LINGER 0).
+func (b *streamBackends) resetting(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.lns = append(b.lns, ln)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Read(make([]byte, 100))
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
 func (b *streamBackends) udp(t *testing.T, name string) int {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -162,6 +186,10 @@ stream {
     server {
         listen 127.0.0.1:NEXTPORT;
         proxy_pass down_then_a;
+    }
+    server {
+        listen 127.0.0.1:RSTPORT;
+        proxy_pass 127.0.0.1:RBACKEND;
     }
     server {
         listen 127.0.0.1:BADPORT;
@@ -274,7 +302,7 @@ func TestServeStream(t *testing.T) {
 	}
 	hello := helloBytes(t, "b.example", []string{"h2", "http/1.1"})
 	helloA := helloBytes(t, "other.example", nil)
-	keep := regexp.MustCompile(`\] \*\d+ (udp )?(client .* connected|client disconnected|upstream disconnected|udp done|proxy .* connected|access forbidden|connect\(\) failed|no live upstreams)`)
+	keep := regexp.MustCompile(`\] \*\d+ (udp )?(client .* connected|client disconnected|upstream disconnected|udp done|proxy .* connected|access forbidden|connect\(\) failed|no live upstreams|upstream server temporarily disabled|recv\(\) failed)`)
 	ports := regexp.MustCompile(`127\.0\.0\.1:\d+`)
 	type outcome struct {
 		Client, Backend, Access, Errors []string
@@ -285,7 +313,7 @@ func TestServeStream(t *testing.T) {
 		aPort, bPort, uPort := be.tcp(t, "A"), be.tcp(t, "B"), be.udp(t, "U")
 		dir := procDir(t)
 		conf := streamConf
-		names := []string{"PREPORT", "TLSRETPORT", "TLSPORT", "RETPORT", "DENYPORT", "PPPORT", "NEXTPORT", "BADPORT", "UDPPORT", "DOWNPORT"}
+		names := []string{"PREPORT", "TLSRETPORT", "TLSPORT", "RETPORT", "DENYPORT", "PPPORT", "NEXTPORT", "BADPORT", "UDPPORT", "DOWNPORT", "RSTPORT"}
 		p := map[string]int{}
 		for _, n := range names {
 			p[n] = freeTCPPort(t)
@@ -293,7 +321,8 @@ func TestServeStream(t *testing.T) {
 		for _, n := range names {
 			conf = strings.ReplaceAll(conf, n, strconv.Itoa(p[n]))
 		}
-		conf = strings.NewReplacer("APORT", strconv.Itoa(aPort), "BPORT", strconv.Itoa(bPort), "UPORT", strconv.Itoa(uPort)).Replace(conf)
+		conf = strings.NewReplacer("APORT", strconv.Itoa(aPort), "BPORT", strconv.Itoa(bPort), "UPORT", strconv.Itoa(uPort),
+			"RBACKEND", strconv.Itoa(be.resetting(t))).Replace(conf)
 		for _, f := range []string{"cert.pem", "key.pem"} {
 			b, err := os.ReadFile(filepath.Join(serveAssets(t), f))
 			if err != nil {
@@ -319,6 +348,7 @@ func TestServeStream(t *testing.T) {
 		add("proxy protocol", streamClient(t, p["PPPORT"], []byte("pp")))
 		add("next upstream", streamClient(t, p["NEXTPORT"], []byte("next")))
 		add("bad gateway", streamClient(t, p["BADPORT"], []byte("x")))
+		add("backend resets", streamClient(t, p["RSTPORT"], []byte("x")))
 		add("tls proxy", tlsClient(t, p["TLSPORT"], "one.example", []byte("secret")))
 		add("tls return", tlsClient(t, p["TLSRETPORT"], "two.example", nil))
 		uc, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(p["UDPPORT"]))

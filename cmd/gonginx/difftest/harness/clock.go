@@ -91,3 +91,42 @@ func dayNumber(t time.Time) int {
 	y, m, d := t.Date()
 	return int(time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Unix() / 86400)
 }
+
+// recentWindow bounds what counts as a file written during the run: the
+// harness gives every file it copies FixedTime, so a Last-Modified this
+// near Date is a file the server wrote (a log, a cached or PUT body).
+const recentWindow = time.Hour
+
+// recentNeutral shows, in one response's headers, the mtime of a file the
+// server wrote during the run as RECENT, in Last-Modified and in the
+// "mtime-size" ETag that nginx builds from it: the two servers write their
+// files at moments that may fall on either side of a second.
+func recentNeutral(headers []string) {
+	date, err := http.ParseTime(headerValue(headers, "Date"))
+	if err != nil {
+		return
+	}
+	recent := func(t time.Time) bool { return absDuration(t.Sub(date)) < recentWindow }
+	for i, h := range headers {
+		name, value, _ := strings.Cut(h, ":")
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(name) {
+		case "last-modified":
+			if t, err := http.ParseTime(value); err == nil && recent(t) {
+				headers[i] = name + ": RECENT"
+			}
+		case "etag":
+			weak, tag := "", value
+			if strings.HasPrefix(tag, "W/") {
+				weak, tag = "W/", tag[2:]
+			}
+			mtime, size, ok := strings.Cut(strings.Trim(tag, `"`), "-")
+			if !ok {
+				continue
+			}
+			if sec, err := strconv.ParseInt(mtime, 16, 64); err == nil && recent(time.Unix(sec, 0)) {
+				headers[i] = fmt.Sprintf(`%s: %s"RECENT-%s"`, name, weak, size)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -154,5 +155,31 @@ func TestNormalizeServerTokens(t *testing.T) {
 	if d := cmp.Diff([]string{"HTTP/1.1 200 OK", "Date: Sun, 06 Dec 2026 07:00:00 GMT", "Expires: DATE+3600s",
 		"Cache-Control: max-age=EXPIRES-DATE", ""}, clock); d != "" {
 		t.Errorf("clockNeutral (-want +got):\n%s", d)
+	}
+}
+
+// A file the server wrote during the run (a log fetched over HTTP) has an
+// mtime near Date that differs between the two runs by the second they
+// fall in; the harness's own files (FixedTime) and the size stay visible.
+func TestNormalizeRecentMtime(t *testing.T) {
+	head := func(date, lastModified, etag string) Result {
+		return Result{Responses: []string{"HTTP/1.1 200 OK", "Date: " + date, "Last-Modified: " + lastModified,
+			"ETag: " + etag, "Content-Length: 12", ""}}
+	}
+	n := newNormalizer(nil)
+	a := n.result(head("Sun, 06 Dec 2026 07:00:00 GMT", "Sun, 06 Dec 2026 06:59:59 GMT", `"6b1507ef-c"`))
+	b := n.result(head("Sun, 06 Dec 2026 07:00:01 GMT", "Sun, 06 Dec 2026 07:00:00 GMT", `"6b1507f0-c"`))
+	want := []string{"HTTP/1.1 200 OK", "Date: DATE", "Last-Modified: RECENT", `ETag: "RECENT-c"`, "Content-Length: 12", ""}
+	for _, r := range []Result{a, b} {
+		if d := cmp.Diff(want, r.Responses); d != "" {
+			t.Errorf("recent mtime (-want +got):\n%s", d)
+		}
+	}
+	fixed := FixedTime.Format(http.TimeFormat)
+	if c := n.result(head("Sun, 06 Dec 2026 07:00:00 GMT", fixed, `"65937d25-c"`)); c.Responses[2] != "Last-Modified: "+fixed || c.Responses[3] != `ETag: "65937d25-c"` {
+		t.Errorf("a fixed mtime was hidden: %q", c.Responses)
+	}
+	if cmp.Equal(a, n.result(head("Sun, 06 Dec 2026 07:00:00 GMT", "Sun, 06 Dec 2026 06:59:59 GMT", `"6b1507ef-d"`))) {
+		t.Error("a different size was normalized away")
 	}
 }

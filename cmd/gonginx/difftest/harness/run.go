@@ -332,6 +332,7 @@ func serverNeutral(lines []string) []string {
 		// out[start] status, out[start+1:end] headers, out[end] "" (if present), out[end+1] body.
 		token := ""
 		clIndex := -1
+		recentNeutral(out[start+1 : end])
 		for i := start + 1; i < end; i++ {
 			name, value, _ := strings.Cut(out[i], ":")
 			switch strings.ToLower(name) {

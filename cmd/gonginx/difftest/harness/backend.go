@@ -72,7 +72,7 @@ type Backend struct {
 
 	mu    sync.Mutex
 	got   []*Exchange
-	busy  int // connections in the middle of reading a request
+	busy  int // connections in the middle of reading a request, and open tunnels
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 	tls   *tls.Config // nil: plain HTTP
@@ -196,12 +196,16 @@ func (b *Backend) serve(c net.Conn) {
 			b.mu.Unlock()
 		}
 		keep, ws := b.readRequest(br, e)
-		b.setBusy(-1)
-		if e.Incomplete != "" {
+		if ws && e.Incomplete == "" {
+			// A tunnel stays busy until it ends: how it ends (the
+			// proxy's close, seen as EOF) is part of what Take shows,
+			// and the proxy closes it only after the client has gone.
+			b.echoWebSocket(c, br, e)
+			b.setBusy(-1)
 			return
 		}
-		if ws {
-			b.echoWebSocket(c, br, e)
+		b.setBusy(-1)
+		if e.Incomplete != "" {
 			return
 		}
 		if !b.respond(c, e) || !keep {

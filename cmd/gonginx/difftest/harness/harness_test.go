@@ -86,6 +86,35 @@ func TestBackendWebSocketEcho(t *testing.T) {
 	}
 }
 
+// Take waits for an open tunnel to end: a proxy closes its side only
+// after the client has gone, and on a loaded machine that can come well
+// after the client's close, so the EOF would otherwise be seen or not.
+func TestBackendTakeWaitsForTunnel(t *testing.T) {
+	b, err := StartBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, br := dialBackend(t, b)
+	io.WriteString(c, "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	if _, status, err := readResponse(br, "GET"); err != nil || status != 101 {
+		t.Fatalf("status %d, err %v", status, err)
+	}
+	if err := WriteFrame(c, Frame{Op: OpText, Payload: []byte("hi")}, mask); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFrame(br); err != nil {
+		t.Fatal(err)
+	}
+	// A slow proxy: the tunnel's other end closes a while after Take starts.
+	closed := make(chan struct{})
+	go func() { time.Sleep(300 * time.Millisecond); c.Close(); close(closed) }()
+	defer func() { <-closed }()
+	if d := cmp.Diff([]string{`text "hi"`, "EOF"}, b.Take(0)[0].Frames); d != "" {
+		t.Errorf("backend frames (-want +got):\n%s", d)
+	}
+}
+
 func TestFrameRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 125, 126, 65535, 65536, 70000} {
 		for _, m := range [][]byte{nil, mask} {

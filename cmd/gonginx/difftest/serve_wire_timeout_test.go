@@ -175,7 +175,7 @@ func TestServeWireSlowClients(t *testing.T) {
 	gonginx := serveUnderTest(t)
 	c := harness.Case{Name: "slow", Config: wireLogFormat + `server {
     listen 127.0.0.1:{{PORT}};
-    client_header_timeout 1s;
+    client_header_timeout 2s;
     client_body_timeout 2s;
     access_log /dev/stderr wire;
     location / { return 200 "ok\n"; }
@@ -183,24 +183,30 @@ func TestServeWireSlowClients(t *testing.T) {
     location /t408 { return 408; }
 }
 `}
-	const pause = 250 * time.Millisecond
+	// A head's bytes come headPause apart, so that the header timeout
+	// (2s, from the first byte) falls midway between two of them: a byte
+	// that arrived just before the server closed, unread, would turn its
+	// close into a reset by when each server ran. A timer re-armed by
+	// every read would never fire. The body's pauses are far shorter than
+	// its timeout, between reads.
+	const headPause, pause = 800 * time.Millisecond, 250 * time.Millisecond
 	long := "GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + strings.Repeat("v", 1200) + "\r\n"
 	clients := [][]trickleStep{
 		// A head trickled a byte at a time for longer than the timeout (the request line whole,
 		// so that what the log shows of it does not depend on timing).
-		append([]trickleStep{{Data: "GET /slow HTTP/1.1\r\n"}}, bytewise("Host: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause)...),
+		append([]trickleStep{{Data: "GET /slow HTTP/1.1\r\n"}}, bytewise("Host: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", headPause)...),
 		// The same past the first buffer (a large header buffer in nginx).
-		append([]trickleStep{{Data: long}}, bytewise("X-More: bbbbbbbbbbbbbbbbbbbb\r\n\r\n", pause)...),
+		append([]trickleStep{{Data: long}}, bytewise("X-More: bbbbbbbbbbbbbbbbbbbb\r\n\r\n", headPause)...),
 		// A keepalive connection: the first request is answered, the second head trickles.
-		append([]trickleStep{{Data: "GET /first HTTP/1.1\r\nHost: a\r\n\r\n"}, {Wait: pause, Data: "GET /second HTTP/1.1\r\n"}},
-			bytewise("Host: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", pause)...),
+		append([]trickleStep{{Data: "GET /first HTTP/1.1\r\nHost: a\r\n\r\n"}, {Wait: headPause, Data: "GET /second HTTP/1.1\r\n"}},
+			bytewise("Host: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaa\r\n\r\n", headPause)...),
 		// Nothing at all: closed at the timeout, nothing logged.
-		{{Wait: 3 * time.Second, Data: "GET / HTTP/1.1\r\nHost: a\r\n\r\n"}},
+		{{Wait: 4 * time.Second, Data: "GET / HTTP/1.1\r\nHost: a\r\n\r\n"}},
 		// A body trickled with pauses shorter than client_body_timeout arrives whole.
 		append([]trickleStep{{Data: "POST /p/body HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"}},
 			bytewise("12345678", pause)...),
 		// A body that stops for longer: 408, nothing sent.
-		{{Data: "POST /p/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n1234"}, {Wait: 3 * time.Second, Data: "5678"}},
+		{{Data: "POST /p/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n1234"}, {Wait: 4 * time.Second, Data: "5678"}},
 		// "return 408" is the same ending.
 		{{Data: "GET /t408 HTTP/1.1\r\nHost: a\r\n\r\n"}},
 	}
@@ -208,8 +214,8 @@ func TestServeWireSlowClients(t *testing.T) {
 	var want, got []trickleResult
 	var wantLog, gotLog []string
 	wg.Add(2)
-	go func() { defer wg.Done(); want, wantLog = runTrickles(t, c, nginx, clients, 4*time.Second) }()
-	go func() { defer wg.Done(); got, gotLog = runTrickles(t, c, gonginx, clients, 4*time.Second) }()
+	go func() { defer wg.Done(); want, wantLog = runTrickles(t, c, nginx, clients, 6*time.Second) }()
+	go func() { defer wg.Done(); got, gotLog = runTrickles(t, c, gonginx, clients, 6*time.Second) }()
 	wg.Wait()
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("clients saw (-nginx +gonginx):\n%s", d)

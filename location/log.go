@@ -251,6 +251,14 @@ func (x *exchange) logRejected(perr *http1.Error) {
 				}
 			}
 		}
+	case http1.ErrUnknownTE:
+		msg += `: "` + string(r.HeaderValue("Transfer-Encoding")) + `"`
+	case http1.ErrInvalidHeader:
+		if hc, ok := x.c.(interface{ HeadLineAt(int) []byte }); ok {
+			if line := hc.HeadLineAt(r.Parsed); len(line) > 0 {
+				msg += `: "` + invalidHeaderText(line) + `"`
+			}
+		}
 	}
 	if r.Parsed == 0 {
 		msg += " while reading client request line"
@@ -258,6 +266,28 @@ func (x *exchange) logRejected(perr *http1.Error) {
 		msg += " while reading client request headers"
 	}
 	x.log.Logf(x, "info", "%s", msg)
+}
+
+// invalidHeaderText is how nginx shows a header line it rejected: the
+// bytes before the one at fault (a control byte or space in the name, a
+// NUL in the value), that byte as \xNN, then "...".
+func invalidHeaderText(line []byte) string {
+	inName := true
+	for i, ch := range line {
+		if inName && ch == ':' {
+			inName = false
+			continue
+		}
+		if ch == 0 || inName && (ch <= 0x20 || ch == 0x7f) {
+			return string(line[:i]) + `\x` + hex2(ch) + "..."
+		}
+	}
+	return string(line)
+}
+
+func hex2(b byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[b>>4], digits[b&15]})
 }
 
 // Errorf logs a request error with nginx's context suffix.

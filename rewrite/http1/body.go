@@ -251,6 +251,10 @@ func (c *Conn) DiscardBuffered() error {
 	if b.err != nil {
 		return b.err
 	}
+	// Discarded bytes are not the request's: nginx's discard filter
+	// leaves $request_length as the head made it.
+	read := b.read
+	defer func() { b.read = read }()
 	for !b.done && c.rpos < c.rend {
 		if !b.chunked || b.state == chData {
 			if b.remaining == 0 {

@@ -322,6 +322,20 @@ func (c *Conn) FirstLine() []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
+// HeadLineAt returns the buffered line that starts at off (the header
+// line a rejected head failed on starts at Request.Parsed), without its
+// line end.
+func (c *Conn) HeadLineAt(off int) []byte {
+	if c.rb == nil || c.wire != nil || off < 0 || off > c.rend {
+		return nil
+	}
+	b := (*c.rb)[off:c.rend]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
 // grow switches to the large read buffer: the pooled one when the
 // limits fit in it, else one sized for them (large_client_header_buffers
 // raised past the defaults), which Release leaves to the collector.

@@ -18,9 +18,13 @@ func (e *Error) Error() string { return e.Msg }
 
 // ErrDuplicateHost and ErrDuplicateHeader are a header line repeated
 // (the request's last header): nginx's log names both lines.
+// ErrInvalidHeader and ErrUnknownTE are logged with the line or value
+// at fault too.
 var (
 	ErrDuplicateHost   = &Error{400, "client sent duplicate host header"}
 	ErrDuplicateHeader = &Error{400, "client sent duplicate header line"}
+	ErrInvalidHeader   = &Error{400, "client sent invalid header line"}
+	ErrUnknownTE       = &Error{501, `client sent unknown "Transfer-Encoding"`}
 )
 
 // ErrRefused: a header filter refused the response head
@@ -33,7 +37,7 @@ var (
 	errInvalidMethod    = &Error{400, "client sent invalid method"}
 	errInvalidVersion   = &Error{505, "client sent invalid version"} // nginx: HTTP major > 1
 	errInvalid09Method  = &Error{400, "client sent invalid method in HTTP/0.9 request"}
-	errInvalidHeader    = &Error{400, "client sent invalid header line"}
+	errInvalidHeader    = ErrInvalidHeader
 	errInvalidHost      = &Error{400, "client sent invalid host header"}
 	errInvalidHostLine  = &Error{400, "client sent invalid host in request line"}
 	errDuplicateHost    = ErrDuplicateHost
@@ -42,7 +46,7 @@ var (
 	errBadLength        = &Error{400, `client sent invalid "Content-Length" header`}
 	errTE10             = &Error{400, `client sent HTTP/1.0 request with "Transfer-Encoding" header`}
 	errTEAndLength      = &Error{400, `client sent "Content-Length" and "Transfer-Encoding" headers at the same time`}
-	errUnknownTE        = &Error{501, `client sent unknown "Transfer-Encoding"`}
+	errUnknownTE        = ErrUnknownTE
 	errTrace            = &Error{405, "client sent TRACE method"}
 	errConnect          = &Error{405, "client sent CONNECT method"}
 	errURITooLong       = &Error{414, "client sent too long URI"}

@@ -130,14 +130,14 @@ type respState struct {
 	// terminated: the response was dropped (Discard) or the client went
 	// away, as nginx terminates a request; a body cut by its backend
 	// (Abort alone) still ends the request normally.
-	terminated bool
-	headerOnly     bool
-	keepAlive      bool
-	http09         bool
-	aborted        bool       // cut short (Abort) or a write failed
-	ended          bool       // a framed stream's end was sent
-	handlerBody    bool       // Write was given body bytes (nginx's r->request_output)
-	body           BodyFilter // Response.Body of a response with a body
+	terminated  bool
+	headerOnly  bool
+	keepAlive   bool
+	http09      bool
+	aborted     bool       // cut short (Abort) or a write failed
+	ended       bool       // a framed stream's end was sent
+	handlerBody bool       // Write was given body bytes (nginx's r->request_output)
+	body        BodyFilter // Response.Body of a response with a body
 }
 
 // statusLines is nginx 1.22's table (checked against a running nginx for

@@ -187,6 +187,9 @@ server {
     location /ref/ { valid_referers none blocked server_names; return 200 "ref\n"; }
     location /uid/ { userid on; userid_name uid; return 200 "uid\n"; }
     location /rip/ { set_real_ip_from 127.0.0.1; real_ip_header X-Real-IP; return 200 "rip\n"; }
+    location /timeout/ { proxy_read_timeout 100ms; proxy_pass http://{{BACKEND}}/; }
+    location /small/ { client_max_body_size 1; proxy_pass http://{{BACKEND}}/; }
+    location /deny/ { deny all; }
     location /slice/ { slice 10; proxy_set_header Range $slice_range; proxy_pass http://{{BACKEND}}/; }
 }
 `
@@ -236,6 +239,11 @@ server {
 			serveRaw("upstream hangs up", get("/proxy/hangup", "")),
 			{Name: "client leaves mid-head", Send: []string{"GET /ret HTTP/1.1\r\nHost: localhost\r\n"}, HangUp: true, Settle: 100 * time.Millisecond},
 			{Name: "client closes a kept connection", Send: []string{"GET /ret HTTP/1.1\r\nHost: localhost\r\n\r\n"}, SkipEnd: true, Settle: 100 * time.Millisecond},
+			serveRaw("upstream times out", get("/timeout/slow", "")),
+			serveRaw("body too large", "POST /small/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello=world"),
+			serveRaw("denied", get("/deny/", "")),
+			serveRaw("invalid header line", get("/ret", "X\x01Bad: y\r\n")),
+			serveRaw("unknown transfer-encoding", "POST /ret HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n"),
 			serveRaw("bad request", "GET /\x01 HTTP/1.1\r\nHost: localhost\r\n\r\n"),
 			serveRaw("duplicate host", "GET /ret HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
 			serveRaw("bad version", "GET /ret HTTP/2.0\r\nHost: localhost\r\n\r\n"),

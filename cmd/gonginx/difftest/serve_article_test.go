@@ -197,7 +197,7 @@ func serveArticleRequests() []harness.Request {
 		{Name: "wss no slash", Send: []string{serveUpgrade("/api/socket")}, WS: serveFrames()[:1]},
 		{Name: "wss on static", Send: []string{serveUpgrade("/")}, WS: serveFrames()[:1]},
 		{Name: "wss backend hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/ws-hangup")}, WS: serveFrames()[:1]},
-		{Name: "wss client hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/chat"), "\x81\x85\x11\x22\x33\x44" + string([]byte{'h' ^ 0x11, 'e' ^ 0x22, 'l' ^ 0x33, 'l' ^ 0x44, 'o' ^ 0x11})}, Pause: 100 * time.Millisecond, HangUpAfter: 100 * time.Millisecond, Settle: 200 * time.Millisecond},
+		{Name: "wss client hangs up in tunnel", Send: []string{serveUpgrade("/api/socket/chat"), "\x81\x85\x11\x22\x33\x44" + string([]byte{'h' ^ 0x11, 'e' ^ 0x22, 'l' ^ 0x33, 'l' ^ 0x44, 'o' ^ 0x11})}, Pause: 100 * time.Millisecond, AwaitFrames: 1, HangUpAfter: 100 * time.Millisecond, Settle: 200 * time.Millisecond},
 		{Name: "ws plain to tls port", Send: []string{serveUpgrade("/api/socket/chat")}, Plain: true, WS: serveFrames()[:1]},
 		{Name: "upgrade http1.0", Send: []string{strings.Replace(serveUpgrade("/api/socket/chat"), "HTTP/1.1", "HTTP/1.0", 1)}, WS: serveFrames()[:1]},
 		{Name: "upgrade without key", Send: []string{"GET /api/socket/chat HTTP/1.1\r\n" + h + "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n"}},

@@ -135,6 +135,17 @@ func (b *Backend) Take(settle time.Duration) []Exchange {
 	return out
 }
 
+// Frames counts the WebSocket frames received since the last Take.
+func (b *Backend) Frames() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, e := range b.got {
+		n += len(e.Frames)
+	}
+	return n
+}
+
 func (b *Backend) accept() {
 	defer b.wg.Done()
 	for {

@@ -37,6 +37,10 @@ type Request struct {
 	HangUp bool
 	// HangUpAfter closes the connection this long after sending, without reading.
 	HangUpAfter time.Duration
+	// AwaitFrames, with HangUpAfter, first waits until the backend has
+	// received this many WebSocket frames: the hang-up then comes in an
+	// established tunnel, however long the proxy took to set it up.
+	AwaitFrames int
 	Responses   int     // responses to read (pipelining); 0 means 1
 	WS          []Frame // after a 101, each is sent masked and its echo read back
 	Settle      time.Duration
@@ -78,7 +82,8 @@ var mask = []byte{0x11, 0x22, 0x33, 0x44}
 const requestTimeout = 5 * time.Second
 
 // do runs one request against addr and returns the raw (not yet normalized) Result.
-func do(addr string, useTLS bool, sni string, req Request, subst func(string) string) Result {
+// backendFrames counts the WebSocket frames the backend has received.
+func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendFrames func() int) Result {
 	var res Result
 	raw, err := net.DialTimeout("tcp", addr, requestTimeout)
 	if err != nil {
@@ -153,6 +158,10 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		}
 	}
 	if req.HangUp || req.HangUpAfter > 0 {
+		// Bounded: a proxy that never forwards them shows in the backend's view.
+		for deadline := time.Now().Add(requestTimeout); backendFrames() < req.AwaitFrames && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		time.Sleep(req.HangUpAfter)
 		res.End = "client hung up"
 		return res

@@ -509,6 +509,10 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 		}
 		ss.Note("info", "upstream disconnected"+counts)
 	default:
+		if readFailed(err, ss.Client) {
+			// The client's connection failed: logged at its info level.
+			ss.Log("info", "recv() failed ("+errnoText(err)+") while proxying and reading from client", ss.logContext(srv.Name, ss.UpstreamSent, ss.UpstreamRecv))
+		}
 		ss.Note("info", "client disconnected"+counts)
 	}
 	release()

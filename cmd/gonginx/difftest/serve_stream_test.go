@@ -111,6 +111,40 @@ func (b *streamBackends) resetting(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// holding is a TCP backend that reads until its client's end, saying on
+// got when the first bytes came.
+func (b *streamBackends) holding(t *testing.T, got chan<- struct{}) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.lns = append(b.lns, ln)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				buf := make([]byte, 100)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				got <- struct{}{}
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
 func (b *streamBackends) udp(t *testing.T, name string) int {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -186,6 +220,10 @@ stream {
     server {
         listen 127.0.0.1:NEXTPORT;
         proxy_pass down_then_a;
+    }
+    server {
+        listen 127.0.0.1:HOLDPORT;
+        proxy_pass 127.0.0.1:HBACKEND;
     }
     server {
         listen 127.0.0.1:RSTPORT;
@@ -310,10 +348,11 @@ func TestServeStream(t *testing.T) {
 	got := map[string]outcome{}
 	for _, im := range procImpls(t) {
 		be := &streamBackends{}
+		held := make(chan struct{}, 1)
 		aPort, bPort, uPort := be.tcp(t, "A"), be.tcp(t, "B"), be.udp(t, "U")
 		dir := procDir(t)
 		conf := streamConf
-		names := []string{"PREPORT", "TLSRETPORT", "TLSPORT", "RETPORT", "DENYPORT", "PPPORT", "NEXTPORT", "BADPORT", "UDPPORT", "DOWNPORT", "RSTPORT"}
+		names := []string{"PREPORT", "TLSRETPORT", "TLSPORT", "RETPORT", "DENYPORT", "PPPORT", "NEXTPORT", "BADPORT", "UDPPORT", "DOWNPORT", "RSTPORT", "HOLDPORT"}
 		p := map[string]int{}
 		for _, n := range names {
 			p[n] = freeTCPPort(t)
@@ -322,7 +361,7 @@ func TestServeStream(t *testing.T) {
 			conf = strings.ReplaceAll(conf, n, strconv.Itoa(p[n]))
 		}
 		conf = strings.NewReplacer("APORT", strconv.Itoa(aPort), "BPORT", strconv.Itoa(bPort), "UPORT", strconv.Itoa(uPort),
-			"RBACKEND", strconv.Itoa(be.resetting(t))).Replace(conf)
+			"RBACKEND", strconv.Itoa(be.resetting(t)), "HBACKEND", strconv.Itoa(be.holding(t, held))).Replace(conf)
 		for _, f := range []string{"cert.pem", "key.pem"} {
 			b, err := os.ReadFile(filepath.Join(serveAssets(t), f))
 			if err != nil {
@@ -349,6 +388,18 @@ func TestServeStream(t *testing.T) {
 		add("next upstream", streamClient(t, p["NEXTPORT"], []byte("next")))
 		add("bad gateway", streamClient(t, p["BADPORT"], []byte("x")))
 		add("backend resets", streamClient(t, p["RSTPORT"], []byte("x")))
+		// The client resets its connection once its bytes reached the
+		// backend: nginx logs the recv() failure at info.
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p["HOLDPORT"])); err == nil {
+			c.Write([]byte("x"))
+			select {
+			case <-held:
+			case <-time.After(5 * time.Second):
+				t.Error("the held session's bytes did not reach the backend")
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
 		add("tls proxy", tlsClient(t, p["TLSPORT"], "one.example", []byte("secret")))
 		add("tls return", tlsClient(t, p["TLSRETPORT"], "two.example", nil))
 		uc, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(p["UDPPORT"]))

@@ -58,7 +58,7 @@ func (w *Waker) ready() {
 		switch w.state.Load() {
 		case wakerParked:
 			if w.state.CompareAndSwap(wakerParked, wakerRunning) {
-				go w.wake()
+				resume(w.wake)
 				return
 			}
 		case wakerRunning:
@@ -81,4 +81,37 @@ func WatchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
 		return false
 	}
 	return brokenConns.watchInput(raw, owner, w)
+}
+
+// Woken connections run on a few lingering goroutines when one is free,
+// else on a new one: a goroutine that ends after each request frees its
+// grown stack and the next one grows its own again, which costs more
+// than the request's wake-up itself.
+var (
+	resumeCh     = make(chan func())
+	idleResumers atomic.Int32
+)
+
+// maxIdleResumers bounds the goroutines that wait for wake-ups: a fixed
+// cost for the process, not one per connection.
+const maxIdleResumers = 8
+
+func resume(f func()) {
+	select {
+	case resumeCh <- f:
+	default:
+		go resumer(f)
+	}
+}
+
+func resumer(f func()) {
+	for {
+		f()
+		if idleResumers.Add(1) > maxIdleResumers {
+			idleResumers.Add(-1)
+			return
+		}
+		f = <-resumeCh
+		idleResumers.Add(-1)
+	}
 }

@@ -81,3 +81,18 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 	}
 	return p
 }
+
+// The rejected header line as nginx shows it (the first as nginx 1.22.1
+// logged it, the others as ngx_http_parse_header_line stops on them).
+func TestInvalidHeaderText(t *testing.T) {
+	got := []string{
+		invalidHeaderText([]byte("X\x01Bad: y")),
+		invalidHeaderText([]byte("Bad Name: y")),
+		invalidHeaderText([]byte("X: a\x00b")),
+		invalidHeaderText([]byte("X\x7f: y")),
+	}
+	want := []string{`X\x01...`, `Bad\x20...`, `X: a\x00...`, `X\x7f...`}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}

@@ -208,7 +208,7 @@ func serveArticleRequests() []harness.Request {
 		// Client hang-ups: the backend view shows whether the proxy forwarded anything.
 		{Name: "client hangs up mid headers", Send: []string{"GET /api/socket/x HTTP/1.1\r\nHost: www"}, HangUp: true, Settle: 200 * time.Millisecond},
 		{Name: "client hangs up mid body", Send: []string{"POST /api/socket/post HTTP/1.1\r\n" + h + "Content-Length: 100\r\n\r\n0123456789"}, HangUp: true, Settle: 200 * time.Millisecond},
-		{Name: "client hangs up waiting", Send: []string{"GET /api/socket/slow HTTP/1.1\r\n" + h + "\r\n"}, HangUpAfter: 100 * time.Millisecond, Settle: 500 * time.Millisecond},
+		{Name: "client hangs up waiting", Send: []string{"GET /api/socket/slow HTTP/1.1\r\n" + h + "\r\n"}, AwaitRequests: 1, HangUpAfter: 100 * time.Millisecond, Settle: 500 * time.Millisecond},
 
 		// Backend failures.
 		serveGet("backend closes early", "/api/socket/close-early"),

@@ -74,7 +74,7 @@ func http2Requests() []harness.Request {
 		{Name: "authority and host", H2: true, Send: []string{base + ":authority: x\r\nhost: y\r\n\r\n"}},
 		// The client leaves while the backend thinks: 499 in the log, the
 		// backend's connection closed (nginx's check_broken_connection).
-		{Name: "client gone while proxied", H2: true, Send: []string{get("/up/slow")}, HangUpAfter: 100 * time.Millisecond},
+		{Name: "client gone while proxied", H2: true, Send: []string{get("/up/slow")}, AwaitRequests: 1, HangUpAfter: 100 * time.Millisecond},
 	}
 }
 

@@ -40,6 +40,7 @@ type Exchange struct {
 	Frames      []string // WebSocket frames received after a 101, summarized
 	Incomplete  string   // why the request stopped before it was complete, "" if it was not
 	nreq        int      // the request's number on its connection (for .../reqno)
+	headDone    bool     // the head was read whole
 	// TLS is what a TLS backend saw of the handshake (version, SNI name, the client
 	// certificate's subject), "" for a plain one.
 	TLS string
@@ -135,15 +136,18 @@ func (b *Backend) Take(settle time.Duration) []Exchange {
 	return out
 }
 
-// Frames counts the WebSocket frames received since the last Take.
-func (b *Backend) Frames() int {
+// Seen counts the request heads (whole) and WebSocket frames received
+// since the last Take.
+func (b *Backend) Seen() (heads, frames int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := 0
 	for _, e := range b.got {
-		n += len(e.Frames)
+		if e.headDone {
+			heads++
+		}
+		frames += len(e.Frames)
 	}
-	return n
+	return heads, frames
 }
 
 func (b *Backend) accept() {
@@ -246,7 +250,7 @@ func (b *Backend) readRequest(br *bufio.Reader, e *Exchange) (keepAlive, websock
 		}
 		headers = append(headers, h)
 	}
-	b.update(e, func(e *Exchange) { e.Headers = headers })
+	b.update(e, func(e *Exchange) { e.Headers = headers; e.headDone = true })
 	get := func(name string) string { return headerValue(headers, name) }
 
 	body, err := readRawBody(br, get("Transfer-Encoding"), get("Content-Length"))

@@ -37,13 +37,15 @@ type Request struct {
 	HangUp bool
 	// HangUpAfter closes the connection this long after sending, without reading.
 	HangUpAfter time.Duration
-	// AwaitFrames, with HangUpAfter, first waits until the backend has
-	// received this many WebSocket frames: the hang-up then comes in an
-	// established tunnel, however long the proxy took to set it up.
-	AwaitFrames int
-	Responses   int     // responses to read (pipelining); 0 means 1
-	WS          []Frame // after a 101, each is sent masked and its echo read back
-	Settle      time.Duration
+	// AwaitRequests and AwaitFrames, with HangUpAfter, first wait until
+	// the backend has received this many request heads and WebSocket
+	// frames: the hang-up then comes while the backend works on the
+	// request, or in an established tunnel, however long the proxy took.
+	AwaitRequests, AwaitFrames int
+
+	Responses int     // responses to read (pipelining); 0 means 1
+	WS        []Frame // after a 101, each is sent masked and its echo read back
+	Settle    time.Duration
 	// SkipEnd does not wait to see whether the server keeps the connection open (a fuzzer's many
 	// requests): End is then "not observed".
 	SkipEnd bool
@@ -82,8 +84,8 @@ var mask = []byte{0x11, 0x22, 0x33, 0x44}
 const requestTimeout = 5 * time.Second
 
 // do runs one request against addr and returns the raw (not yet normalized) Result.
-// backendFrames counts the WebSocket frames the backend has received.
-func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendFrames func() int) Result {
+// backendSeen counts the request heads and WebSocket frames the backend has received.
+func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendSeen func() (int, int)) Result {
 	var res Result
 	raw, err := net.DialTimeout("tcp", addr, requestTimeout)
 	if err != nil {
@@ -145,7 +147,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		conn = tc
 	}
 	if req.H2 {
-		doH2(conn, useTLS && !req.Plain, req, subst, &res)
+		doH2(conn, useTLS && !req.Plain, req, subst, backendSeen, &res)
 		return res
 	}
 	for i, part := range req.Send {
@@ -158,10 +160,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		}
 	}
 	if req.HangUp || req.HangUpAfter > 0 {
-		// Bounded: a proxy that never forwards them shows in the backend's view.
-		for deadline := time.Now().Add(requestTimeout); backendFrames() < req.AwaitFrames && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
+		awaitBackend(req, backendSeen)
 		time.Sleep(req.HangUpAfter)
 		res.End = "client hung up"
 		return res
@@ -205,6 +204,16 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 	}
 	res.End = connEnd(conn, br)
 	return res
+}
+
+// awaitBackend waits until the backend has seen what req awaits, boundedly:
+// a proxy that never forwards it shows in the backend's view.
+func awaitBackend(req Request, backendSeen func() (int, int)) {
+	for deadline := time.Now().Add(requestTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if heads, frames := backendSeen(); heads >= req.AwaitRequests && frames >= req.AwaitFrames {
+			return
+		}
+	}
 }
 
 // tlsSummary is what a client sees of a handshake.

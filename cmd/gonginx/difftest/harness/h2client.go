@@ -23,7 +23,7 @@ import (
 // starts with ':' lists its fields as sent, pseudo-headers included.
 // Each response reads "HTTP/2 STATUS", its fields in order, "", the body;
 // a reset stream reads "RST_STREAM CODE".
-func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, res *Result) {
+func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backendSeen func() (int, int), res *Result) {
 	bw := bufio.NewWriter(conn)
 	fr := http2.NewFramer(bw, bufio.NewReader(conn))
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -65,6 +65,7 @@ func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, res *
 			return
 		}
 		if req.HangUp || req.HangUpAfter > 0 {
+			awaitBackend(req, backendSeen)
 			time.Sleep(req.HangUpAfter)
 			res.End = "client hung up"
 			return

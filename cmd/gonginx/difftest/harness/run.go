@@ -179,7 +179,7 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 		if req.IPv6 {
 			target = "[::1]:" + strconv.Itoa(port)
 		}
-		res := do(target, c.TLS, c.SNI, req, subst, be.Frames)
+		res := do(target, c.TLS, c.SNI, req, subst, be.Seen)
 		res.Backend = render(be.Take(req.Settle + 20*time.Millisecond))
 		res.Responses = clockNeutral(res.Responses, c.Clock)
 		if token == "" {

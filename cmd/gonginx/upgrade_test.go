@@ -77,14 +77,22 @@ func TestServeBinaryUpgrade(t *testing.T) {
 	if b, err := os.ReadFile(pidFile + ".oldbin"); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(oldMaster) {
 		t.Fatalf(".oldbin: %q %v", b, err)
 	}
-	time.Sleep(300 * time.Millisecond) // both generations serve a while
+	// Both generations serve a while, and the new one alone after: a
+	// number of requests, however slow the machine.
+	awaitRequests := func(n int64) {
+		target := sent.Load() + n
+		for deadline := time.Now().Add(10 * time.Second); sent.Load() < target && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	awaitRequests(5)
 	syscall.Kill(oldMaster, syscall.SIGQUIT)
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
 		t.Fatal("old master did not quit")
 	}
-	time.Sleep(300 * time.Millisecond)
+	awaitRequests(5)
 	close(stop)
 	<-done
 	t.Logf("%d requests during the upgrade", sent.Load())

@@ -93,7 +93,7 @@ func (e *extraBackends) startFPM() error {
 		user = "user = nobody\ngroup = nogroup\n"
 	}
 	conf := fmt.Sprintf("[global]\npid = %[1]s/fpm.pid\nerror_log = %[1]s/fpm.log\ndaemonize = no\n[bench]\n%[2]slisten = %[3]s\n"+
-		"pm = static\npm.max_children = 16\n", dir, user, e.fpmAddr)
+		"pm = static\npm.max_children = 48\n", dir, user, e.fpmAddr)
 	if err := os.WriteFile(filepath.Join(dir, "fpm.conf"), []byte(conf), 0o644); err != nil {
 		return err
 	}
@@ -170,8 +170,11 @@ func phpRun(s *server, d time.Duration) ([]float64, error) {
 		return nil, fmt.Errorf("%w: no php-fpm at %s", errSkipRow, phpFPMBin)
 	}
 	// A php-fpm child serves one kept connection at a time
-	// (fastcgi_keep_conn): 8 clients and 8 kept connections per worker
-	// stay within the pool's 16 children.
+	// (fastcgi_keep_conn), and both servers share the pool, each keeping
+	// up to 8 idle connections per worker while the other runs: 48
+	// children leave the running one free children beside them (with 16,
+	// a server's 9th connection waited in php-fpm's backlog for a child
+	// the other server's idle connections held).
 	return httpRun(s, false, "/hello.php?n=1", 8, d)
 }
 

@@ -89,3 +89,31 @@ func pendingInput(nc net.Conn) bool {
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	return errno == 0
 }
+
+// clientBlocked reports whether a write to the socket fd would wait (it
+// is not writable now), as nginx's event pipe sees its client's write
+// event not ready; fd < 0: unknown, taken as blocked.
+func clientBlocked(fd int) bool {
+	if fd < 0 {
+		return true
+	}
+	pfd := struct {
+		fd             int32
+		events, revent int16
+	}{fd: int32(fd), events: 0x4} // POLLOUT
+	var ts syscall.Timespec
+	n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1,
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return errno == 0 && n == 0
+}
+
+// streamFD is the socket under a client stream (-1: none, as for
+// HTTP/2 streams and subrequests).
+func streamFD(rc syscall.RawConn) int {
+	if rc == nil {
+		return -1
+	}
+	fd := -1
+	rc.Control(func(f uintptr) { fd = int(f) })
+	return fd
+}

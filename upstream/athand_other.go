@@ -2,7 +2,10 @@
 
 package upstream
 
-import "net"
+import (
+	"net"
+	"syscall"
+)
 
 // atHand cannot peek here: a read is taken to return at once.
 func atHand(net.Conn) bool { return true }
@@ -15,3 +18,10 @@ func connFD(net.Conn) int { return -1 }
 
 // pendingInput cannot peek here: nothing is waited for.
 func pendingInput(net.Conn) bool { return false }
+
+// clientBlocked cannot poll here: a full buffer is taken as a blocked
+// client.
+func clientBlocked(int) bool { return true }
+
+// streamFD: no socket is polled here.
+func streamFD(syscall.RawConn) int { return -1 }

@@ -59,6 +59,7 @@ func (cc *cacheConf) validFor(status int) time.Duration {
 // level into gs's cache zones; prefixPath resolves a relative path
 // against the prefix (-p). -t has checked their parameters.
 func (gs *Groups) CompileCachePaths(http []*nginxconf.Directive, prefixPath func(string) string) {
+	gs.prefixPath = prefixPath // for *_temp_path
 	for _, d := range http {
 		switch d.Name {
 		case "proxy_cache_path", "fastcgi_cache_path", "scgi_cache_path", "uwsgi_cache_path":

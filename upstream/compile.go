@@ -97,6 +97,7 @@ type Proxy struct {
 	cookiePaths     []cookieRule  // proxy_cookie_path
 	cookieFlags     []cookieFlags // proxy_cookie_flags
 	limitRate       int64         // proxy_limit_rate (fastcgi_, ...): bytes a second
+	temp            tempConf      // proxy_temp_path, proxy_max_temp_file_size, proxy_buffers
 	bind            *localAddr    // proxy_bind (fastcgi_bind, ...)
 	store           *storeConf    // proxy_store (fastcgi_store, ...)
 	passURL         string        // proxy_pass's URL as written (no variables)

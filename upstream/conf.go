@@ -40,6 +40,11 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive, c *rewrite.
 	if d := last(blocks, p.name("_limit_rate")); d != nil {
 		p.limitRate, _ = nginxconf.ParseSize(d.Args[0])
 	}
+	var prefixPath func(string) string
+	if p.groups != nil {
+		prefixPath = p.groups.prefixPath
+	}
+	p.compileTemp(blocks, prefixPath)
 	if err := p.compileBind(blocks, c); err != nil {
 		return err
 	}

@@ -132,6 +132,9 @@ type Groups struct {
 	// ConfPrefix is the directory relative proxy_ssl_* file names are
 	// read from (nginx's conf prefix).
 	ConfPrefix string
+	// prefixPath resolves a relative path against the prefix (-p), as
+	// CompileCachePaths was given it (nil: paths taken as written).
+	prefixPath func(string) string
 
 	byName   map[string]*Group
 	implicit map[string]*Group

@@ -181,6 +181,9 @@ type proxyServer struct {
 	wg     sync.WaitGroup
 	// served, when set, gets each Serve's status.
 	served chan int
+	// log, when set, is the requests' TryLog and gets a Serve's error;
+	// a response cut by one then ends the connection, as location does.
+	log rewrite.TryLogger
 }
 
 func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
@@ -272,8 +275,15 @@ func (ps *proxyServer) serve() {
 					return
 				}
 				s.Reset(r)
+				s.TryLog = ps.log
 				ps.prog.Run(&s)
-				status, _ := ps.proxy.Serve(c, &s, ps.prefix)
+				status, serr := ps.proxy.Serve(c, &s, ps.prefix)
+				if serr != nil && ps.log != nil {
+					ps.log.LogTryError(serr)
+					if status == 0 {
+						return
+					}
+				}
 				if ps.served != nil {
 					ps.served <- status
 				}

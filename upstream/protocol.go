@@ -129,7 +129,7 @@ func (*httpProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, 
 		return true, nil
 	}
 	x.action = actionBody
-	return p.relayBody(c, nc, x, buffered, f.length, f.chunked)
+	return p.relayBody(c, nc, x, s, buffered, f.length, f.chunked)
 }
 
 func (*httpProto) keepConn(x *exchange, f framing, complete, dropped bool) bool {

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"errors"
 	"io"
 	"net"
 	"time"
@@ -42,10 +43,45 @@ func (p *Proxy) relayHTTP09(c http1.Stream, nc net.Conn, x *exchange, first, buf
 
 // relayBody streams the backend's body to the client. complete reports
 // that the body ended where its framing said (so the backend connection
-// may be kept).
-func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []byte, length int64, chunked bool) (complete bool, err error) {
+// may be kept). A buffered response longer than the *_buffers goes
+// through x.spool: when the client is slow, to a temporary file. A
+// response read whole, or cut by the backend, leaves the spool's feeder
+// running: the caller ends it once the backend connection is let go.
+func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, length int64, chunked bool) (complete bool, err error) {
+	complete, err = p.relayBodyTo(c, nc, x, s, buffered, length, chunked)
+	var le *levelError
+	if err != nil && x.spool.on && (x.spool.clientFailed() || errors.As(err, &le)) {
+		// The client is gone, or the temporary file failed (nginx's
+		// NGX_ABORT): nothing more is sent. A backend's failure lets
+		// the client have what was read first.
+		x.spool.end(false)
+	}
+	return complete, err
+}
+
+func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, length int64, chunked bool) (complete bool, err error) {
 	x.chunk = http1.ChunkedParser{}
 	remaining := length
+	// nginx's event pipe: a response to be cached or stored is written to
+	// the temporary file whatever *_max_temp_file_size says.
+	unlimited := x.cr != nil && x.cr.w.Active() || x.store.Stream != nil
+	spoolable := x.buffering && (p.temp.max > 0 || unlimited)
+	if spoolable {
+		rc, _ := c.Socket() // HTTP/1 clients only: a stream without a socket writes as it did
+		spoolable = rc != nil
+	}
+	relayed := 0
+	write := func(b []byte) error {
+		if !x.spool.on && spoolable && relayed+len(b) > p.temp.buffers {
+			x.spool.start(c, p.temp.buffers)
+		}
+		if x.spool.on {
+			return x.spool.put(b, &p.temp, unlimited, func(name string) { p.warnTempFile(s, x, name) })
+		}
+		relayed += len(b)
+		_, err := c.Write(b)
+		return err
+	}
 	// deliver passes decoded bytes on; it reports whether the body ended.
 	deliver := func(b []byte) (bool, error) {
 		switch {
@@ -56,8 +92,8 @@ func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []b
 					return false, errInvalidChunked
 				}
 				if len(data) > 0 {
-					if _, err := c.Write(data); err != nil {
-						return false, err
+					if err := write(data); err != nil {
+						return false, p.tempErr(x, err)
 					}
 				}
 				b = b[consumed:]
@@ -74,13 +110,12 @@ func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []b
 				b = b[:remaining]
 			}
 			remaining -= int64(len(b))
-			if _, err := c.Write(b); err != nil {
-				return false, err
+			if err := write(b); err != nil {
+				return false, p.tempErr(x, err)
 			}
 			return remaining == 0, nil
 		default:
-			_, err := c.Write(b)
-			return false, err
+			return false, p.tempErr(x, write(b))
 		}
 	}
 	x.overrun = false
@@ -103,7 +138,9 @@ func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, buffered []b
 		// sub_filter's unmatched tail), as nginx's unbuffered relay flags
 		// its buffers; buffered, they keep it, as nginx's event pipe does.
 		var err error
-		if x.buffering {
+		if x.spool.on {
+			// The feeder sends what is queued, and flushes.
+		} else if x.buffering {
 			err = c.FlushOut()
 		} else {
 			err = c.Flush()
@@ -251,4 +288,24 @@ func (p *Proxy) hidden(name []byte) bool {
 		}
 	}
 	return false
+}
+
+// warnTempFile logs nginx's warning for a response that went to a
+// temporary file, once per response.
+func (p *Proxy) warnTempFile(s *rewrite.State, x *exchange, name string) {
+	if s != nil && s.TryLog != nil {
+		s.TryLog.LogTryError(&levelError{level: "warn", error: &tryError{msg: "an upstream response is buffered to a temporary file " + name,
+			action: actionBody, upstream: x.UpstreamLogName()}})
+	}
+}
+
+// tempErr names the upstream in a temporary file's failure.
+func (p *Proxy) tempErr(x *exchange, err error) error {
+	var le *levelError
+	if errors.As(err, &le) {
+		if te, ok := le.error.(*tryError); ok && te.upstream == "" {
+			te.upstream = x.UpstreamLogName()
+		}
+	}
+	return err
 }

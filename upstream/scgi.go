@@ -159,7 +159,7 @@ func (*scgi) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *re
 		return cgiNoBody(x), nil
 	}
 	x.action = actionBody
-	return p.relayBody(c, nc, x, buffered, f.length, false)
+	return p.relayBody(c, nc, x, s, buffered, f.length, false)
 }
 
 // keepConn: an SCGI response ends with the connection: none is kept.

@@ -103,6 +103,7 @@ type exchange struct {
 	fout     []byte // the body pieces of one read, written at once
 	fvec     [3][]byte
 
+	spool    spool           // the buffers and temporary file of a slow client (tempfile.go)
 	cr       *cacheReq       // the request's cache state (cache.go); nil: no cache
 	rangeHdr [1]http1.Header // a cached response's Accept-Ranges or Content-Range
 }
@@ -626,7 +627,14 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	tunneled := false
 	// ended: the body came whole and the try's end was read.
 	ended := false
-	defer func() {
+	// release frees the backend connection, once: at the end, or as
+	// soon as a response spooled to a temporary file was read whole.
+	released := false
+	release := func() {
+		if released {
+			return
+		}
+		released = true
 		p.proto.finalize(x)
 		if !ended {
 			x.tryEnd = time.Now()
@@ -646,7 +654,8 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			}
 			x.life.release()
 		}
-	}()
+	}
+	defer release()
 	r := c.Request()
 	x.life.requests++
 
@@ -812,6 +821,21 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 	c = p.beginStore(c, x)
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
+	if x.spool.on {
+		// The backend's response is read (whole, or cut by the backend)
+		// while the client still takes it from the temporary file: the
+		// try ends and its connection goes now, as
+		// ngx_http_upstream_finalize_request runs before the pipe's last
+		// bytes are sent.
+		if err == nil {
+			x.tryEnd, ended = time.Now(), true
+			keep = g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
+		}
+		release()
+		if serr := x.spool.end(true); err == nil {
+			err = serr
+		}
+	}
 	if x.store.Stream != nil {
 		if cerr := p.endStore(s, x, err == nil, resp.ContentLength, x.lastModified()); err == nil {
 			err = cerr // the client went away while the backend was read
@@ -823,13 +847,17 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// The try ends with its body, before the last bytes go out to the
 	// client (ngx_http_upstream_finalize_request): one clock read for
 	// $upstream_response_time, the balancer and the pool.
-	x.tryEnd, ended = time.Now(), true
+	if !ended {
+		x.tryEnd, ended = time.Now(), true
+	}
 	x.bodyDone(s)
 	x.cacheBodyEnd(true) // no error: the body came whole (or ended with the connection)
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
 	}
-	keep = g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
+	if !released {
+		keep = g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
+	}
 	return 0, nil, 0
 }
 

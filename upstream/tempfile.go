@@ -1,0 +1,319 @@
+package upstream
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// This file holds a buffered response's temporary file, as nginx's event
+// pipe keeps one: when the client takes the body slower than the backend
+// sends it and the in-memory buffers (proxy_buffers) are full, the rest
+// goes to a file under proxy_temp_path, up to proxy_max_temp_file_size,
+// so the backend is read whole (and its connection freed) before the
+// client has it all. A second goroutine feeds buffers and file to the
+// client in order.
+
+// tempConf is a protocol's *_temp_path, *_max_temp_file_size and
+// *_buffers.
+type tempConf struct {
+	dir     string
+	levels  []int
+	max     int64 // *_max_temp_file_size; 0: no temporary file
+	buffers int   // *_buffers' total: what is held in memory first
+}
+
+// tempNumber names temporary files as ngx_next_temp_number does.
+var tempNumber atomic.Uint32
+
+// defaultTempDirs are Debian's compiled-in *_temp_path.
+var defaultTempDirs = map[string]string{
+	"proxy": "/var/lib/nginx/proxy", "fastcgi": "/var/lib/nginx/fastcgi",
+	"scgi": "/var/lib/nginx/scgi", "uwsgi": "/var/lib/nginx/uwsgi",
+}
+
+// compileTemp reads *_temp_path (levels 1:2 unless given, as nginx's
+// default), *_max_temp_file_size (1024m) and *_buffers (8 4k).
+func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(string) string) {
+	t := &p.temp
+	*t = tempConf{dir: defaultTempDirs[p.proto.prefix()], levels: []int{1, 2}, max: 1 << 30, buffers: 8 * 4096}
+	if d := last(blocks, p.name("_temp_path")); d != nil {
+		t.dir, t.levels = d.Args[0], nil
+		if prefixPath != nil {
+			t.dir = prefixPath(t.dir)
+		}
+		for _, a := range d.Args[1:] {
+			n, _ := strconv.Atoi(a)
+			t.levels = append(t.levels, n)
+		}
+	}
+	if d := last(blocks, p.name("_max_temp_file_size")); d != nil {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
+			t.max = n
+		}
+	}
+	if d := last(blocks, p.name("_buffers")); d != nil && len(d.Args) == 2 {
+		n, _ := strconv.Atoi(d.Args[0])
+		size, _ := nginxconf.ParseSize(d.Args[1])
+		if n > 0 && size > 0 {
+			t.buffers = n * int(size)
+		}
+	}
+}
+
+// tempName is the file for number n: dir, one directory a level taken
+// from the name's end, the ten-digit name (ngx_create_hashed_filename).
+func (t *tempConf) tempName(n uint32) (name string, levelDirs []string) {
+	num := strconv.FormatUint(uint64(n), 10)
+	for len(num) < 10 {
+		num = "0" + num
+	}
+	path, end := t.dir, len(num)
+	for _, l := range t.levels {
+		if l <= 0 || l > end {
+			break
+		}
+		path += "/" + num[end-l:end]
+		end -= l
+		levelDirs = append(levelDirs, path)
+	}
+	return path + "/" + num, levelDirs
+}
+
+// createTemp creates a temporary file as ngx_create_temp_file does: a
+// missing level directory is made, a taken name gives the next one; a
+// failure is worded as nginx's crit line.
+func (t *tempConf) createTemp() (*os.File, error) {
+	n := tempNumber.Add(1)
+	for tries := 0; ; tries++ {
+		name, dirs := t.tempName(n)
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			return f, nil
+		}
+		switch {
+		case errors.Is(err, os.ErrExist) && tries < 100:
+			n = tempNumber.Add(123456) // ngx_random_number's step on a collision
+			continue
+		case len(dirs) == 0 || !errors.Is(err, syscall.ENOENT) || tries > 0:
+			return nil, critf(`open() "%s" failed`, name, err)
+		}
+		for _, d := range dirs {
+			if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+				return nil, critf(`mkdir() "%s" failed`, d, err)
+			}
+		}
+	}
+}
+
+// levelError gives an error the level nginx logs it at.
+type levelError struct {
+	level string
+	error
+}
+
+func (e *levelError) LogLevel() string { return e.level }
+func (e *levelError) Unwrap() error    { return e.error }
+
+func critf(format, name string, err error) error {
+	msg := format[:len(format)-len(`"%s" failed`)] + `"` + name + `" failed (` + nginxconf.ErrnoText(err) + ")"
+	return &levelError{level: "crit", error: &tryError{msg: msg, cause: err, action: actionBody}}
+}
+
+// spool is the response's buffers and temporary file between the relay
+// (which reads the backend) and the feeder goroutine (which writes to the
+// client). Memory comes first; once anything is in the file, what
+// follows goes there too until the feeder has caught up, so the order
+// holds.
+type spool struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	c    http1.Stream
+	fd   int  // the client's socket, polled before spilling (-1: none)
+	on   bool // the feeder runs
+	mem  []byte
+	head int // of the bytes held in mem
+	n    int
+	f    *os.File
+	wOff int64 // bytes written to f (nginx's temp_file->offset)
+	rOff int64 // bytes of f sent
+	eof  bool  // the relay has put all it will
+	quit bool  // the relay failed: the feeder stops at once
+	err  error // the client's write error
+	done chan struct{}
+}
+
+var spoolMems = sync.Pool{New: func() any { return new([]byte) }}
+
+// start hands c to a feeder goroutine with size bytes of memory.
+func (sp *spool) start(c http1.Stream, size int) {
+	mp := spoolMems.Get().(*[]byte)
+	if cap(*mp) < size {
+		*mp = make([]byte, size)
+	}
+	rc, _ := c.Socket()
+	*sp = spool{c: c, fd: streamFD(rc), on: true, mem: (*mp)[:size], done: make(chan struct{})}
+	sp.cond.L = &sp.mu
+	go sp.feed()
+}
+
+// feed writes what is put to the client, memory first, then the file,
+// flushing whenever it has caught up.
+func (sp *spool) feed() {
+	defer close(sp.done)
+	var fbuf []byte
+	for {
+		sp.mu.Lock()
+		for sp.n == 0 && sp.rOff == sp.wOff && !sp.eof && !sp.quit {
+			sp.mu.Unlock()
+			err := sp.c.FlushOut()
+			sp.mu.Lock()
+			if err != nil {
+				sp.err = err
+				sp.cond.Broadcast()
+				sp.mu.Unlock()
+				return
+			}
+			if sp.n == 0 && sp.rOff == sp.wOff && !sp.eof && !sp.quit {
+				sp.cond.Wait()
+			}
+		}
+		if sp.quit || sp.n == 0 && sp.rOff == sp.wOff {
+			sp.mu.Unlock()
+			return // eof: the relay flushes and finishes the response
+		}
+		var chunk []byte
+		fromMem := sp.n > 0
+		if fromMem {
+			end := min(sp.head+sp.n, len(sp.mem))
+			chunk = sp.mem[sp.head:end]
+		} else {
+			if fbuf == nil {
+				fbuf = make([]byte, bodyBufSize)
+			}
+			k := min(int64(len(fbuf)), sp.wOff-sp.rOff)
+			m, err := sp.f.ReadAt(fbuf[:k], sp.rOff)
+			if err != nil && m < int(k) {
+				sp.err = err
+				sp.cond.Broadcast()
+				sp.mu.Unlock()
+				return
+			}
+			chunk = fbuf[:m]
+		}
+		sp.mu.Unlock()
+		_, err := sp.c.Write(chunk)
+		sp.mu.Lock()
+		if fromMem {
+			sp.head = (sp.head + len(chunk)) % len(sp.mem)
+			sp.n -= len(chunk)
+		} else {
+			sp.rOff += int64(len(chunk))
+		}
+		if err != nil {
+			sp.err = err
+		}
+		sp.cond.Broadcast()
+		sp.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// put queues b for the client: into memory while the file has nothing
+// unsent, else into the file (created on first need; then warn is
+// called) while it is under max (or unlimited); else it waits for the
+// client. It returns the client's error or the file's.
+func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name string)) error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	nap := time.Millisecond
+	for len(b) > 0 {
+		if sp.err != nil {
+			return sp.err
+		}
+		if sp.rOff == sp.wOff && sp.n < len(sp.mem) {
+			// Into the ring: at most up to its end, then round.
+			tail := (sp.head + sp.n) % len(sp.mem)
+			k := copy(sp.mem[tail:min(len(sp.mem), tail+len(sp.mem)-sp.n)], b)
+			sp.n += k
+			b = b[k:]
+			sp.cond.Broadcast()
+			continue
+		}
+		if sp.rOff == sp.wOff && !clientBlocked(sp.fd) {
+			// The buffers are full but the client takes bytes: the
+			// feeder is under way, not waiting on the client. Only a
+			// client that is not writable sends the rest to the file.
+			// Its progress is looked at again soon, less often the
+			// longer it takes (a client under limit_rate).
+			sp.mu.Unlock()
+			time.Sleep(nap)
+			nap = min(2*nap, 100*time.Millisecond)
+			sp.mu.Lock()
+			continue
+		}
+		if unlimited || sp.wOff < t.max {
+			if sp.f == nil {
+				f, err := t.createTemp()
+				if err != nil {
+					return err
+				}
+				sp.f = f
+				warn(f.Name())
+			}
+			k := len(b)
+			if !unlimited {
+				k = int(min(int64(k), t.max-sp.wOff))
+			}
+			// The feeder reads below wOff only: the write needs no lock,
+			// but holding it keeps the code plain (a disk write is short).
+			if _, err := sp.f.WriteAt(b[:k], sp.wOff); err != nil {
+				return &levelError{level: "crit", error: &tryError{msg: "write() \"" + sp.f.Name() +
+					"\" failed (" + nginxconf.ErrnoText(err) + ")", cause: err, action: actionBody}}
+			}
+			sp.wOff += int64(k)
+			b = b[k:]
+			sp.cond.Broadcast()
+			continue
+		}
+		sp.cond.Wait() // the file is full: the client must take some first
+	}
+	return nil
+}
+
+// clientFailed reports whether a write to the client failed.
+func (sp *spool) clientFailed() bool {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.err != nil
+}
+
+// end says the relay is done: ok, the feeder sends what is left; else it
+// stops at once. It waits for the feeder, removes the file and gives the
+// memory back; the client's error is returned.
+func (sp *spool) end(ok bool) error {
+	sp.mu.Lock()
+	sp.eof = true
+	sp.quit = !ok
+	sp.cond.Broadcast()
+	sp.mu.Unlock()
+	<-sp.done
+	if sp.f != nil {
+		sp.f.Close()
+		os.Remove(sp.f.Name())
+	}
+	mem := sp.mem[:cap(sp.mem)]
+	spoolMems.Put(&mem)
+	err := sp.err
+	*sp = spool{}
+	return err
+}

@@ -1,0 +1,225 @@
+package upstream
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// lineLog records the lines a request logs, as "level: message".
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lineLog) LogTryError(err error) {
+	level := "error"
+	var le interface{ LogLevel() string }
+	if errors.As(err, &le) {
+		level = le.LogLevel()
+	}
+	l.mu.Lock()
+	l.lines = append(l.lines, level+": "+err.Error())
+	l.mu.Unlock()
+}
+
+func (l *lineLog) got() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+// slowClient connects with a small receive buffer and sends raw, reading
+// nothing yet: the proxy's writes to it soon block.
+func slowClient(t *testing.T, addr, raw string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return nil
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitUntil polls cond for up to 10 seconds; it reports whether it held.
+func waitUntil(cond func() bool) bool {
+	for i := 0; i < 1000; i++ {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+// bigBody is n bytes that show their own order: each 8-byte group is
+// its offset.
+func bigBody(n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i += 8 {
+		fmt.Fprintf(&b, "%07x\n", i)
+	}
+	return b.String()[:n]
+}
+
+func tempFiles(t *testing.T, dir string) []string {
+	var names []string
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			names = append(names, path)
+		}
+		return nil
+	})
+	return names
+}
+
+// TestTempFile: a client that does not read makes the proxy put the rest
+// of a large response in a temporary file, so the backend is read whole
+// and its connection closed before the client takes anything; the client
+// gets every byte in order, the file is gone after, and nginx's warning
+// is logged once. proxy_max_temp_file_size 0 keeps the backend waiting
+// for the client instead.
+func TestTempFile(t *testing.T) {
+	const size = 12 << 20 // over the proxy's send buffer (4 MB at most) and the client's
+	body := bigBody(size)
+	for _, tc := range []struct {
+		name     string
+		response string
+		max      string
+		want     string // the body as the client decodes it
+		spooled  bool
+	}{
+		{name: "content-length", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body), want: body, spooled: true},
+		{name: "chunked", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", size, body), want: body, spooled: true},
+		{name: "no temp file", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body), max: "proxy_max_temp_file_size 0;", want: body},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBackend(t, tc.response)
+			be.close = true
+			dir := t.TempDir()
+			ps := newProxyServer(t, "", fmt.Sprintf("proxy_pass http://%s; proxy_temp_path %s 1 2; %s", be.addr(), dir, tc.max), "/")
+			log := &lineLog{}
+			ps.log = log
+			c := slowClient(t, ps.ln.Addr().String(), "GET /big HTTP/1.0\r\nHost: x\r\n\r\n")
+			closed := func() bool { return be.connCount() == 1 && be.openConns() == 0 }
+			if tc.spooled {
+				if !waitUntil(closed) {
+					t.Fatal("the backend connection is still open while the client reads nothing")
+				}
+				if files := tempFiles(t, dir); len(files) != 1 {
+					t.Errorf("temporary files while the client reads: %v", files)
+				}
+			} else {
+				// The backend waits for the client: nothing is written
+				// to a file, its connection stays. Give the relay time
+				// to fill what it may.
+				time.Sleep(200 * time.Millisecond)
+				if closed() {
+					t.Error("the backend connection closed before the client read, with proxy_max_temp_file_size 0")
+				}
+			}
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := bytes.Index(got, []byte("\r\n\r\n"))
+			if i < 0 {
+				t.Fatalf("no head in %q", got[:min(len(got), 200)])
+			}
+			if gotBody := string(got[i+4:]); gotBody != tc.want {
+				t.Errorf("body: %d bytes, want %d; first difference at %d", len(gotBody), len(tc.want), firstDiff(gotBody, tc.want))
+			}
+			ps.ln.Close()
+			if !waitUntil(func() bool { return len(tempFiles(t, dir)) == 0 }) {
+				t.Errorf("temporary files left: %v", tempFiles(t, dir))
+			}
+			var want []string
+			if tc.spooled {
+				want = []string{"warn: an upstream response is buffered to a temporary file " + dir + "/1/00/0000000001 while reading upstream"}
+			}
+			got2 := log.got()
+			for i, l := range got2 {
+				// The file's number is the process's count.
+				if j := strings.Index(l, dir+"/"); j >= 0 && strings.HasPrefix(l, "warn: ") {
+					got2[i] = l[:j] + dir + "/1/00/0000000001 while reading upstream"
+				}
+			}
+			if diff := cmp.Diff(want, got2); diff != "" {
+				t.Errorf("log (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTempFileUnwritable: a temporary file that cannot be made cuts the
+// response with nginx's crit line.
+func TestTempFileUnwritable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Log("root writes anywhere: the directory is a file instead")
+	}
+	const size = 12 << 20
+	body := bigBody(size)
+	be := newBackend(t, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body))
+	be.close = true
+	dir := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		os.Remove(dir)
+		os.WriteFile(dir, nil, 0o600)
+	}
+	ps := newProxyServer(t, "", fmt.Sprintf("proxy_pass http://%s; proxy_temp_path %s;", be.addr(), dir), "/")
+	log := &lineLog{}
+	ps.log = log
+	c := slowClient(t, ps.ln.Addr().String(), "GET /big HTTP/1.0\r\nHost: x\r\n\r\n")
+	if !waitUntil(func() bool { return len(log.got()) > 0 }) {
+		t.Fatal("nothing logged")
+	}
+	got, _ := io.ReadAll(c)
+	if i := bytes.Index(got, []byte("\r\n\r\n")); i < 0 || len(got)-i-4 >= size {
+		t.Errorf("the response was not cut: %d bytes", len(got))
+	}
+	errno := "13: Permission denied"
+	if os.Geteuid() == 0 {
+		errno = "20: Not a directory"
+	}
+	lines := log.got()
+	for i, l := range lines {
+		if j := strings.Index(l, dir+"/"); j >= 0 {
+			k := strings.IndexByte(l[j:], '"')
+			lines[i] = l[:j] + dir + "/N" + l[j+k:]
+		}
+	}
+	want := []string{`crit: open() "` + dir + `/N" failed (` + errno + `) while reading upstream`}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
+	}
+}
+
+func firstDiff(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

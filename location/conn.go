@@ -369,6 +369,15 @@ func (x *exchange) accessLog() {
 	x.writeAccessLogs(x.lastConf())
 }
 
+// TempPaths are the proxies' *_temp_path directories, which the master
+// makes and gives to the workers' user (ngx_create_paths).
+func (rt *Router) TempPaths() []string {
+	if rt.groups == nil {
+		return nil
+	}
+	return rt.groups.TempPaths()
+}
+
 // CachePaths lists the directories of the configuration's
 // proxy_cache_path zones (and fastcgi's, scgi's, uwsgi's), which the
 // master gives to the workers' user as nginx's ngx_create_paths does.

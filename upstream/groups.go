@@ -135,6 +135,9 @@ type Groups struct {
 	// prefixPath resolves a relative path against the prefix (-p), as
 	// CompileCachePaths was given it (nil: paths taken as written).
 	prefixPath func(string) string
+	// tempDirs are the *_temp_path directories of the proxies compiled,
+	// which the master makes and gives the workers (TempPaths).
+	tempDirs map[string]bool
 
 	byName   map[string]*Group
 	implicit map[string]*Group

@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"os"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,12 @@ func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(str
 			t.levels = append(t.levels, n)
 		}
 	}
+	if p.groups != nil && p.proto.prefix() != "fastcgi" {
+		if p.groups.tempDirs == nil {
+			p.groups.tempDirs = map[string]bool{}
+		}
+		p.groups.tempDirs[t.dir] = true
+	}
 	if d := last(blocks, p.name("_max_temp_file_size")); d != nil {
 		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
 			t.max = n
@@ -66,6 +73,17 @@ func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(str
 			t.buffers = n * int(size)
 		}
 	}
+}
+
+// TempPaths are the *_temp_path directories the config's proxies write
+// temporary files under, as nginx's ngx_create_paths makes them at start.
+func (gs *Groups) TempPaths() []string {
+	var dirs []string
+	for d := range gs.tempDirs {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	return dirs
 }
 
 // tempName is the file for number n: dir, one directory a level taken

@@ -226,8 +226,14 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		// ngx_create_paths: the cache directories are the workers'.
-		for _, path := range l.rt.CachePaths() {
+		// ngx_create_paths: the temporary file directories are made
+		// (what fails shows when a file is made there, as nginx's crit
+		// line), and they and the cache directories are the workers'.
+		for _, path := range l.rt.TempPaths() {
+			os.MkdirAll(filepath.Dir(path), 0o755)
+			os.Mkdir(path, 0o700)
+		}
+		for _, path := range append(l.rt.CachePaths(), l.rt.TempPaths()...) {
 			if fi, err := os.Stat(path); err == nil {
 				if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != id.UID {
 					if err := os.Chown(path, id.UID, -1); err != nil {

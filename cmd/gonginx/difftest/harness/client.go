@@ -63,6 +63,11 @@ type Request struct {
 	// ClientCert is presented when the server asks for a certificate;
 	// with ShowTLS the CA names the server sent are part of the Result.
 	ClientCert *tls.Certificate
+	// ReadAfter waits this long after sending before reading the
+	// response (a slow client), with RcvBuf, when set, as the socket's
+	// SO_RCVBUF: the server's writes to it soon block.
+	ReadAfter time.Duration
+	RcvBuf    int
 	// H2 speaks HTTP/2 (h2c with prior knowledge, or ALPN "h2" over TLS):
 	// each part of Send is one stream (see doH2).
 	H2 bool
@@ -87,7 +92,14 @@ const requestTimeout = 5 * time.Second
 // backendSeen counts the request heads and WebSocket frames the backend has received.
 func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendSeen func() (int, int)) Result {
 	var res Result
-	raw, err := net.DialTimeout("tcp", addr, requestTimeout)
+	d := net.Dialer{Timeout: requestTimeout}
+	if req.RcvBuf > 0 {
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, req.RcvBuf) })
+			return nil
+		}
+	}
+	raw, err := d.Dial("tcp", addr)
 	if err != nil {
 		res.Error = "dial: " + err.Error()
 		return res
@@ -165,6 +177,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		res.End = "client hung up"
 		return res
 	}
+	time.Sleep(req.ReadAfter)
 	method, _, _ := strings.Cut(req.Send[0], " ")
 	br := bufio.NewReader(conn)
 	n := req.Responses

@@ -49,8 +49,7 @@ func (p *Proxy) relayHTTP09(c http1.Stream, nc net.Conn, x *exchange, first, buf
 // running: the caller ends it once the backend connection is let go.
 func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, length int64, chunked bool) (complete bool, err error) {
 	complete, err = p.relayBodyTo(c, nc, x, s, buffered, length, chunked)
-	var le *levelError
-	if err != nil && x.spool.on && (x.spool.clientFailed() || errors.As(err, &le)) {
+	if err != nil && x.spool.on && (x.spool.clientFailed() || isLevelError(err)) {
 		// The client is gone, or the temporary file failed (nginx's
 		// NGX_ABORT): nothing more is sent. A backend's failure lets
 		// the client have what was read first.
@@ -301,6 +300,9 @@ func (p *Proxy) warnTempFile(s *rewrite.State, x *exchange, name string) {
 
 // tempErr names the upstream in a temporary file's failure.
 func (p *Proxy) tempErr(x *exchange, err error) error {
+	if err == nil {
+		return nil
+	}
 	var le *levelError
 	if errors.As(err, &le) {
 		if te, ok := le.error.(*tryError); ok && te.upstream == "" {
@@ -308,4 +310,9 @@ func (p *Proxy) tempErr(x *exchange, err error) error {
 		}
 	}
 	return err
+}
+
+func isLevelError(err error) bool {
+	var le *levelError
+	return errors.As(err, &le)
 }

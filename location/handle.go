@@ -203,6 +203,10 @@ func (x *exchange) logUpstreamError(err error) {
 	}
 	x.log.Logf(x, level, "%v", err)
 	x.upstreamName = ""
+	var then interface{ LogAfter() error }
+	if errors.As(err, &then) {
+		x.logUpstreamError(then.LogAfter()) // the upstream's warning that follows
+	}
 }
 
 // release returns x to the pool; nothing of the connection stays reachable.

@@ -30,6 +30,9 @@ type clientWatch struct {
 	owner   net.Conn // the client connection the fd belongs to
 	backend net.Conn // the request's backend; nil between requests
 	eof     bool     // the client hung up (kept between requests)
+	// fresh: registered by this request's watch, so a hang-up that came
+	// before is queued in the epoll set and not seen yet.
+	fresh   bool
 	aborted atomic.Bool
 	// input, when set, is woken by input on the socket too (WatchInput):
 	// the registration then includes EPOLLIN.
@@ -48,8 +51,19 @@ type streamWatch interface {
 // one comes. It returns nil when it cannot watch; else the caller must
 // call stop.
 func watchClient(raw syscall.RawConn, owner net.Conn, backend net.Conn) *clientWatch {
-	return brokenConns.watch(raw, owner, backend)
+	w := brokenConns.watch(raw, owner, backend)
+	if w != nil && w.fresh {
+		// A connection's first watch: a hang-up that came with its
+		// request (nginx's pending_eof at the request's read) is taken
+		// now, before anything is sent. Later requests read the
+		// watcher's state only.
+		brokenConns.settle()
+	}
+	return w
 }
+
+// gone reports whether the client hung up (the backend is closed then).
+func (w *clientWatch) gone() bool { return w.aborted.Load() }
 
 // stop ends the request's watch and reports whether the client hung up.
 func (w *clientWatch) stop() bool {

@@ -5,6 +5,7 @@ package upstream
 import (
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +24,8 @@ type watcher struct {
 	gen   int32
 	ready atomic.Bool // epfd is set and valid
 	file  *os.File    // epfd, registered with Go's poller
+	// busy: pollLoop may hold events it took and has not handled yet.
+	busy atomic.Bool
 }
 
 const epollRDHUP = 0x2000
@@ -109,6 +112,7 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWat
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	w := p.byFd[fd]
+	fresh := false
 	switch {
 	case w != nil && w.owner == owner:
 		if w.backend != nil {
@@ -124,9 +128,11 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWat
 		if !p.register(w) {
 			return nil
 		}
+		fresh = true
 	}
 	w.backend = backend
 	w.aborted.Store(false)
+	w.fresh = fresh
 	if w.eof {
 		p.abort(w) // the client hung up before this request
 	}
@@ -247,6 +253,8 @@ func (p *watcher) abort(w *clientWatch) {
 func (p *watcher) pollLoop(rc syscall.RawConn) {
 	var events [64]syscall.EpollEvent
 	rc.Read(func(fd uintptr) bool {
+		p.busy.Store(true)
+		defer p.busy.Store(false)
 		for {
 			n, err := syscall.EpollWait(int(fd), events[:], 0)
 			switch {
@@ -288,6 +296,11 @@ func (p *watcher) settle() {
 	n, err := syscall.EpollWait(p.epfd, events[:], 0)
 	if err == nil && n > 0 {
 		p.handle(events[:n])
+	}
+	// An event pollLoop took first is handled once it is done: then
+	// every hang-up reported before this call is recorded.
+	for i := 0; i < 1000 && p.busy.Load(); i++ {
+		runtime.Gosched()
 	}
 }
 

@@ -375,3 +375,24 @@ func TestDoneReportsDisabled(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestServerDisabledLine: the failure that takes a server out (max_fails
+// reached) is followed by nginx's warning, with the try's action and
+// upstream; a server that stays in gets none.
+func TestServerDisabledLine(t *testing.T) {
+	be := newBackend(t, heldResponse)
+	addr := be.ln.Addr().String()
+	ps := newProxyServer(t, "upstream u { server 127.0.0.1:1 max_fails=1; server 127.0.0.1:2 max_fails=2; server "+addr+"; }",
+		"proxy_pass http://u;", "/")
+	lines := &logLines{}
+	ps.log = lines
+	roundTrip(t, ps.ln.Addr().String(), "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	want := []string{
+		"[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: http://127.0.0.1:1/a",
+		"[warn] upstream server temporarily disabled while connecting to upstream, upstream: http://127.0.0.1:1/a",
+		"[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: http://127.0.0.1:2/a",
+	}
+	if diff := cmp.Diff(want, lines.lines()); diff != "" {
+		t.Errorf("error lines (-want +got):\n%s", diff)
+	}
+}

@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -186,6 +187,39 @@ type proxyServer struct {
 	log rewrite.TryLogger
 }
 
+// logLines records error lines ("[level] message, upstream: name") as
+// location's exchange logs them: each try's, then the returned error's.
+type logLines struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *logLines) LogTryError(err error) {
+	level := "error"
+	var le interface{ LogLevel() string }
+	if errors.As(err, &le) {
+		level = le.LogLevel()
+	}
+	var un interface{ UpstreamName() string }
+	name := ""
+	if errors.As(err, &un) {
+		name = un.UpstreamName()
+	}
+	l.mu.Lock()
+	l.got = append(l.got, "["+level+"] "+err.Error()+", upstream: "+name)
+	l.mu.Unlock()
+	var then interface{ LogAfter() error }
+	if errors.As(err, &then) {
+		l.LogTryError(then.LogAfter())
+	}
+}
+
+func (l *logLines) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.got...)
+}
+
 func newProxyServer(t testing.TB, http, location, prefix string) *proxyServer {
 	t.Helper()
 	c := rewrite.NewCompiler()
@@ -278,7 +312,7 @@ func (ps *proxyServer) serve() {
 				s.TryLog = ps.log
 				ps.prog.Run(&s)
 				status, serr := ps.proxy.Serve(c, &s, ps.prefix)
-				if serr != nil && ps.log != nil {
+				if serr != nil && ps.log != nil && status != 499 { // location logs no 499
 					ps.log.LogTryError(serr)
 					if status == 0 {
 						return

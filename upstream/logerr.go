@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
 )
 
 // tryError is a failed try worded for nginx's error log: the message, then
@@ -40,6 +41,52 @@ const (
 	// right after the head while it sends to the client.
 	actionToClient = "sending to client"
 )
+
+// errClientGone is nginx's line when epoll reports the client's hang-up
+// (EPOLLRDHUP) while a backend is at work.
+var errClientGone = errors.New("epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too")
+
+// logClientGone logs, at info, the client's hang-up that ended the try
+// (ngx_http_upstream_check_broken_connection); the request ends with 499.
+func (p *Proxy) logClientGone(s *rewrite.State, x *exchange, action string) {
+	if s == nil || s.TryLog == nil {
+		return
+	}
+	s.TryLog.LogTryError(&leveledError{&tryError{msg: errClientGone.Error(), cause: ErrClientClosed, action: action,
+		upstream: logName(x.scheme, x, x.tryAddr)}, "info"})
+}
+
+// thenLog is a try's error followed in the log by a line of its own,
+// as nginx logs the error, then frees the peer (which may warn).
+type thenLog struct {
+	error
+	after error
+}
+
+func (e *thenLog) Unwrap() error { return e.error }
+
+// LogAfter is the line that follows the error's.
+func (e *thenLog) LogAfter() error { return e.after }
+
+// thenDisabled adds to a failed try's err nginx's warning that the
+// failure took the server out (ngx_http_upstream_free_round_robin_peer
+// when fails reach max_fails), worded with the try's action and
+// upstream; with no error line to follow, or one nginx logs after
+// (a timeout), it is logged at once.
+func (p *Proxy) thenDisabled(s *rewrite.State, err error, action string, t *target, x *exchange, addr string) error {
+	if s == nil || s.TryLog == nil {
+		return err
+	}
+	warn := &leveledError{&tryError{msg: "upstream server temporarily disabled", action: action,
+		upstream: upstreamURL(t, x, addr)}, "warn"}
+	var te *tryError
+	if err == nil || errors.As(err, &te) && te.msg == errTimedOut.Error() {
+		// ngx_http_upstream_next frees the peer, then logs a timeout.
+		s.TryLog.LogTryError(warn)
+		return err
+	}
+	return &thenLog{err, warn}
+}
 
 var errTimedOut = errors.New("upstream timed out (110: Connection timed out)")
 

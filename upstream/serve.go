@@ -20,7 +20,9 @@ import (
 // exchange is the per-request scratch of a proxied request, pooled so the
 // steady state allocates nothing.
 type exchange struct {
-	scheme    string // of the target tried, for UpstreamLogName
+	scheme string // of the target tried, for UpstreamLogName
+	// disabled: the try's failure took its server out (max_fails).
+	disabled  bool
 	buffering bool   // this response's proxy_buffering (X-Accel-Buffering)
 	req       []byte // the request head sent to the backend
 	rbuf      []byte // the backend's response head, then body bytes
@@ -340,6 +342,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 			now = time.Now()
 		}
 		again = true
+		x.disabled = false
 		nc, server, reused, err := p.connect(t, s, x, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
@@ -415,6 +418,13 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 		}
 		if cr != nil {
 			cr.lastFT = ft
+		}
+		if x.disabled {
+			action := actionConnect
+			if sent {
+				action = x.action
+			}
+			err = p.thenDisabled(s, err, action, t, x, addr)
 		}
 		if ft == 0 || c.HeaderWritten() || c.Hijacked() {
 			return status, err
@@ -578,7 +588,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 			g.done(server, false, now)
 			return nil, server, false, &slotsError{msg: "socket() failed (" + nginxconf.ErrnoText(err) + ")"}
 		}
-		g.done(server, true, now)
+		x.disabled = g.done(server, true, now)
 		return nil, server, false, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
 	}
 	if (t.scheme == "https" || t.scheme == "suwsgi" || t.scheme == "grpcs") && p.tls != nil {
@@ -597,7 +607,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		if err := p.tls.handshake(tc, name, p.ConnectTimeout); err != nil {
 			tc.Close()
 			slots.Release()
-			g.done(server, true, now)
+			x.disabled = g.done(server, true, now)
 			return nil, server, false, err
 		}
 		nc = tc
@@ -640,7 +650,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			x.tryEnd = time.Now()
 		}
 		// A stale kept-alive connection is not the server's failure.
-		g.done(server, failed && !(reused && ft == ftError), x.tryEnd)
+		x.disabled = g.done(server, failed && !(reused && ft == ftError), x.tryEnd)
 		if keep {
 			if p.proto != proxyHTTP {
 				// Their reads and writes set deadlines of their own.
@@ -666,15 +676,38 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		sendAt = time.Now()
 	}
 	x.life.dl.SetWrite(nc, sendAt, p.SendTimeout)
+	// The client is watched (nginx's check_broken_connection) unless
+	// proxy_ignore_client_abort is on. A new connection is watched from
+	// before the request is sent: nginx connects, then handles the
+	// client's hang-up its event reported, and sends nothing. A kept-alive
+	// connection is written at once (nginx sends before it handles the
+	// event), and a body read from the client as it is sent is no time to
+	// watch (nginx watches once the body is read).
+	var watch *clientWatch
+	var sw streamWatch
+	watching := !p.ignoreClientAbort && p.store == nil
+	if watching && !reused && (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked {
+		if raw, owner := c.Socket(); raw != nil {
+			watch = watchClient(raw, owner, nc)
+			if watch != nil && watch.gone() {
+				watch.stop()
+				failed = false
+				p.logClientGone(s, x, actionConnect)
+				return 499, ErrClientClosed, 0
+			}
+		}
+	}
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
+		if watch != nil && watch.stop() {
+			failed = false
+			p.logClientGone(s, x, actionSend)
+			return 499, ErrClientClosed, 0
+		}
 		return status, err, ft
 	}
 
-	// Read the response head, watching the client meanwhile (nginx's
-	// check_broken_connection), unless proxy_ignore_client_abort is on.
-	var watch *clientWatch
-	var sw streamWatch
-	if !p.ignoreClientAbort && p.store == nil {
+	// Read the response head, watching the client meanwhile.
+	if watching && watch == nil {
 		if raw, owner := c.Socket(); raw != nil {
 			watch = watchClient(raw, owner, nc)
 		} else if sw, _ = c.NetConn().(streamWatch); sw != nil {
@@ -687,6 +720,15 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if watch != nil && watch.stop() || sw != nil && sw.StopWatch() {
 		// Not the backend's failure; nginx logs 499 and closes both.
 		failed = false
+		if watch != nil {
+			// nginx's action is still the send's until the backend's
+			// first bytes are read.
+			action := actionSend
+			if x.recvd > 0 {
+				action = actionHeader
+			}
+			p.logClientGone(s, x, action)
+		}
 		return 499, ErrClientClosed, 0
 	}
 	if status == 0 {

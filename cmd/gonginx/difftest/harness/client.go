@@ -35,6 +35,10 @@ type Request struct {
 	IPv6   bool          // connect to [::1] instead of 127.0.0.1
 	// HangUp closes the connection right after sending, without reading (client gives up).
 	HangUp bool
+	// Corked, with HangUp, holds what is sent (TCP_CORK, plain TCP on
+	// Linux) until the close: the request and the FIN arrive together,
+	// the hang-up there when the server reads the request.
+	Corked bool
 	// HangUpAfter closes the connection this long after sending, without reading.
 	HangUpAfter time.Duration
 	// AwaitRequests and AwaitFrames, with HangUpAfter, first wait until
@@ -161,6 +165,9 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 	if req.H2 {
 		doH2(conn, useTLS && !req.Plain, req, subst, backendSeen, &res)
 		return res
+	}
+	if req.Corked && req.HangUp && conn == raw {
+		cork(raw)
 	}
 	for i, part := range req.Send {
 		if i > 0 && req.Pause > 0 {

@@ -92,8 +92,8 @@ var served = setOf(
 	"proxy_bind", "fastcgi_bind", "scgi_bind", "uwsgi_bind", "memcached_bind",
 	"proxy_store", "fastcgi_store", "scgi_store", "uwsgi_store",
 	// a slow client's temporary file (upstream/tempfile.go)
-	"proxy_temp_path", "scgi_temp_path", "uwsgi_temp_path",
-	"proxy_max_temp_file_size", "scgi_max_temp_file_size", "uwsgi_max_temp_file_size",
+	"proxy_temp_path", "fastcgi_temp_path", "scgi_temp_path", "uwsgi_temp_path",
+	"proxy_max_temp_file_size", "fastcgi_max_temp_file_size", "scgi_max_temp_file_size", "uwsgi_max_temp_file_size",
 	"proxy_store_access", "fastcgi_store_access", "scgi_store_access", "uwsgi_store_access",
 	"proxy_request_buffering", "proxy_ignore_client_abort", "proxy_buffer_size",
 	"proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout",
@@ -186,9 +186,6 @@ var tuning = setOf(
 	// How much HTTP/2 reads at once and its memory; no push is made.
 	"http2_recv_buffer_size", "http2_pool_size", "http2_streams_index_size",
 	"http2_max_concurrent_pushes",
-	// FastCGI's relay writes to no temporary file yet (the others'
-	// are served).
-	"fastcgi_temp_path",
 	// zlib's memory and when it starts: the body is the same gzip stream.
 	"gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer",
 )

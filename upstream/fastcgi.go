@@ -89,7 +89,9 @@ func (f *fastcgi) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, 
 		return cgiNoBody(x), nil
 	}
 	x.action = actionBody
-	return f.relayFastCGI(p, c, nc, x, s, buffered, fr.length)
+	complete, err := f.relayFastCGI(p, c, nc, x, s, buffered, fr.length)
+	x.spoolFailed(err)
+	return complete, err
 }
 
 // keepConn: a FastCGI connection is kept (fastcgi_keep_conn) only after

@@ -274,11 +274,12 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		x.fout = append(x.fout, b...)
 		return nil
 	}
+	out := p.bodyOut(c, s, x)
 	flushOut := func() error {
 		if len(x.fout) == 0 {
 			return nil
 		}
-		_, err := c.Write(x.fout)
+		err := out.write(x.fout)
 		x.fout = x.fout[:0]
 		return err
 	}
@@ -373,7 +374,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		}
 		var ferr error
 		if x.buffering {
-			ferr = c.FlushOut()
+			ferr = out.flushOut() // the spool's feeder flushes its own
 		} else {
 			ferr = c.Flush()
 		}

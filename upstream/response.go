@@ -49,38 +49,15 @@ func (p *Proxy) relayHTTP09(c http1.Stream, nc net.Conn, x *exchange, first, buf
 // running: the caller ends it once the backend connection is let go.
 func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, length int64, chunked bool) (complete bool, err error) {
 	complete, err = p.relayBodyTo(c, nc, x, s, buffered, length, chunked)
-	if err != nil && x.spool.on && (x.spool.clientFailed() || isLevelError(err)) {
-		// The client is gone, or the temporary file failed (nginx's
-		// NGX_ABORT): nothing more is sent. A backend's failure lets
-		// the client have what was read first.
-		x.spool.end(false)
-	}
+	x.spoolFailed(err)
 	return complete, err
 }
 
 func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, length int64, chunked bool) (complete bool, err error) {
 	x.chunk = http1.ChunkedParser{}
 	remaining := length
-	// nginx's event pipe: a response to be cached or stored is written to
-	// the temporary file whatever *_max_temp_file_size says.
-	unlimited := x.cr != nil && x.cr.w.Active() || x.store.Stream != nil
-	spoolable := x.buffering && (p.temp.max > 0 || unlimited)
-	if spoolable {
-		rc, _ := c.Socket() // HTTP/1 clients only: a stream without a socket writes as it did
-		spoolable = rc != nil
-	}
-	relayed := 0
-	write := func(b []byte) error {
-		if !x.spool.on && spoolable && relayed+len(b) > p.temp.buffers {
-			x.spool.start(c, p.temp.buffers)
-		}
-		if x.spool.on {
-			return x.spool.put(b, &p.temp, unlimited, func(name string) { p.warnTempFile(s, x, name) })
-		}
-		relayed += len(b)
-		_, err := c.Write(b)
-		return err
-	}
+	out := p.bodyOut(c, s, x)
+	write := out.write
 	// deliver passes decoded bytes on; it reports whether the body ended.
 	deliver := func(b []byte) (bool, error) {
 		switch {
@@ -92,7 +69,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 				}
 				if len(data) > 0 {
 					if err := write(data); err != nil {
-						return false, p.tempErr(x, err)
+						return false, err
 					}
 				}
 				b = b[consumed:]
@@ -110,11 +87,11 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			}
 			remaining -= int64(len(b))
 			if err := write(b); err != nil {
-				return false, p.tempErr(x, err)
+				return false, err
 			}
 			return remaining == 0, nil
 		default:
-			return false, p.tempErr(x, write(b))
+			return false, write(b)
 		}
 	}
 	x.overrun = false

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -55,7 +56,7 @@ func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(str
 			t.levels = append(t.levels, n)
 		}
 	}
-	if p.groups != nil && p.proto.prefix() != "fastcgi" {
+	if _, ok := defaultTempDirs[p.proto.prefix()]; ok && p.groups != nil { // not gRPC's, memcached's
 		if p.groups.tempDirs == nil {
 			p.groups.tempDirs = map[string]bool{}
 		}
@@ -166,6 +167,14 @@ type spool struct {
 	quit bool  // the relay failed: the feeder stops at once
 	err  error // the client's write error
 	done chan struct{}
+	wake *time.Timer // wakes put to look at the client again
+}
+
+// kick wakes whoever waits on sp.
+func (sp *spool) kick() {
+	sp.mu.Lock()
+	sp.cond.Broadcast()
+	sp.mu.Unlock()
 }
 
 var spoolMems = sync.Pool{New: func() any { return new([]byte) }}
@@ -179,6 +188,8 @@ func (sp *spool) start(c http1.Stream, size int) {
 	rc, _ := c.Socket()
 	*sp = spool{c: c, fd: streamFD(rc), on: true, mem: (*mp)[:size], done: make(chan struct{})}
 	sp.cond.L = &sp.mu
+	sp.wake = time.AfterFunc(time.Hour, sp.kick)
+	sp.wake.Stop()
 	go sp.feed()
 }
 
@@ -227,7 +238,14 @@ func (sp *spool) feed() {
 			chunk = fbuf[:m]
 		}
 		sp.mu.Unlock()
+		// Each piece goes out before the next, as the relay flushes
+		// before each read: the body filters (sub_filter) would
+		// otherwise hold all of it in memory, never waiting on the
+		// client.
 		_, err := sp.c.Write(chunk)
+		if err == nil {
+			err = sp.c.FlushOut()
+		}
 		sp.mu.Lock()
 		if fromMem {
 			sp.head = (sp.head + len(chunk)) % len(sp.mem)
@@ -263,6 +281,7 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			tail := (sp.head + sp.n) % len(sp.mem)
 			k := copy(sp.mem[tail:min(len(sp.mem), tail+len(sp.mem)-sp.n)], b)
 			sp.n += k
+			nap = time.Millisecond
 			b = b[k:]
 			sp.cond.Broadcast()
 			continue
@@ -271,12 +290,12 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			// The buffers are full but the client takes bytes: the
 			// feeder is under way, not waiting on the client. Only a
 			// client that is not writable sends the rest to the file.
-			// Its progress is looked at again soon, less often the
-			// longer it takes (a client under limit_rate).
-			sp.mu.Unlock()
-			time.Sleep(nap)
+			// Wait for it to free room, or a while (longer each time:
+			// a client under limit_rate) to look at the client again.
+			sp.wake.Reset(nap)
+			sp.cond.Wait()
+			sp.wake.Stop()
 			nap = min(2*nap, 100*time.Millisecond)
-			sp.mu.Lock()
 			continue
 		}
 		if unlimited || sp.wOff < t.max {
@@ -325,6 +344,7 @@ func (sp *spool) end(ok bool) error {
 	sp.cond.Broadcast()
 	sp.mu.Unlock()
 	<-sp.done
+	sp.wake.Stop()
 	if sp.f != nil {
 		sp.f.Close()
 		os.Remove(sp.f.Name())
@@ -334,4 +354,63 @@ func (sp *spool) end(ok bool) error {
 	err := sp.err
 	*sp = spool{}
 	return err
+}
+
+// bodyWriter passes a buffered response's body to the client: directly
+// while it is within the *_buffers, then through x.spool.
+type bodyWriter struct {
+	p         *Proxy
+	c         http1.Stream
+	s         *rewrite.State
+	x         *exchange
+	spoolable bool
+	unlimited bool
+	relayed   int
+}
+
+// bodyOut starts a response's body writer.
+func (p *Proxy) bodyOut(c http1.Stream, s *rewrite.State, x *exchange) bodyWriter {
+	// nginx's event pipe: a response to be cached or stored is written to
+	// the temporary file whatever *_max_temp_file_size says.
+	unlimited := x.cr != nil && x.cr.w.Active() || x.store.Stream != nil
+	spoolable := x.buffering && (p.temp.max > 0 || unlimited)
+	if spoolable {
+		rc, _ := c.Socket() // HTTP/1 clients only: a stream without a socket writes as it did
+		spoolable = rc != nil
+	}
+	return bodyWriter{p: p, c: c, s: s, x: x, spoolable: spoolable, unlimited: unlimited}
+}
+
+func (w *bodyWriter) write(b []byte) error {
+	x, p := w.x, w.p
+	if !x.spool.on && w.spoolable && w.relayed+len(b) > p.temp.buffers {
+		x.spool.start(w.c, p.temp.buffers)
+	}
+	if x.spool.on {
+		return p.tempErr(x, x.spool.put(b, &p.temp, w.unlimited, w.warn))
+	}
+	w.relayed += len(b)
+	_, err := w.c.Write(b)
+	return err
+}
+
+// flushOut flushes what the relay made before it waits on the backend,
+// unless the feeder owns the client.
+func (w *bodyWriter) flushOut() error {
+	if w.x.spool.on {
+		return nil
+	}
+	return w.c.FlushOut()
+}
+
+func (w *bodyWriter) warn(name string) { w.p.warnTempFile(w.s, w.x, name) }
+
+// spoolFailed ends the spool of a relay that failed: when the client is
+// gone, or the temporary file failed (nginx's NGX_ABORT), nothing more is
+// sent; a backend's failure lets the client have what was read first
+// (the caller ends the spool).
+func (x *exchange) spoolFailed(err error) {
+	if err != nil && x.spool.on && (x.spool.clientFailed() || isLevelError(err)) {
+		x.spool.end(false)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,4 +223,46 @@ func firstDiff(a, b string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestTempFileFastCGI: a FastCGI response goes to the temporary file as
+// a proxied one does, so the script is done before the client reads.
+func TestTempFileFastCGI(t *testing.T) {
+	const size = 12 << 20
+	body := bigBody(size)
+	written := make(chan struct{}, 1)
+	be := newFCGIBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, body)
+		w.(http.Flusher).Flush()
+		written <- struct{}{}
+	})
+	dir := t.TempDir()
+	ps := newProxyServer(t, "", fmt.Sprintf("fastcgi_pass %s; fastcgi_param REQUEST_METHOD $request_method; fastcgi_param SERVER_PROTOCOL $server_protocol; fastcgi_param REQUEST_URI $request_uri; fastcgi_temp_path %s 1 2;", be.ln.Addr(), dir), "/")
+	log := &lineLog{}
+	ps.log = log
+	c := slowClient(t, ps.ln.Addr().String(), "GET /big HTTP/1.0\r\nHost: x\r\n\r\n")
+	select {
+	case <-written:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the script is still writing while the client reads nothing; log %q; files %v", log.got(), tempFiles(t, dir))
+	}
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(got, []byte("\r\n\r\n"))
+	if i < 0 {
+		t.Fatalf("no head in %q", got[:min(len(got), 200)])
+	}
+	if gotBody := string(got[i+4:]); gotBody != body {
+		t.Errorf("body: %d bytes, want %d; first difference at %d", len(gotBody), len(body), firstDiff(gotBody, body))
+	}
+	ps.ln.Close()
+	if !waitUntil(func() bool { return len(tempFiles(t, dir)) == 0 }) {
+		t.Errorf("temporary files left: %v", tempFiles(t, dir))
+	}
+	lines := log.got()
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "warn: an upstream response is buffered to a temporary file "+dir+"/") {
+		t.Errorf("log: %q", lines)
+	}
 }

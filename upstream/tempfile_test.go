@@ -97,19 +97,22 @@ func tempFiles(t *testing.T, dir string) []string {
 // and its connection closed before the client takes anything; the client
 // gets every byte in order, the file is gone after, and nginx's warning
 // is logged once. proxy_max_temp_file_size 0 keeps the backend waiting
-// for the client instead.
+// for the client instead, and 2m once the file holds 2 MB.
 func TestTempFile(t *testing.T) {
-	const size = 12 << 20 // over the proxy's send buffer (4 MB at most) and the client's
+	const size = 8 << 20 // over the proxy's send buffer (4 MB at most) and the client's
 	body := bigBody(size)
 	for _, tc := range []struct {
 		name     string
 		response string
 		max      string
 		want     string // the body as the client decodes it
-		spooled  bool
+		spooled  bool   // the backend is read whole before the client reads
+		warned   bool   // a temporary file was written
 	}{
-		{name: "content-length", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body), want: body, spooled: true},
-		{name: "chunked", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", size, body), want: body, spooled: true},
+		{name: "content-length", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body), want: body, spooled: true, warned: true},
+		{name: "chunked", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", size, body), want: body, spooled: true, warned: true},
+		// The file takes 2 MB, then the backend waits for the client.
+		{name: "max 2m", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body), max: "proxy_max_temp_file_size 2m;", want: body, warned: true},
 		{name: "no temp file", response: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body), max: "proxy_max_temp_file_size 0;", want: body},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,9 +132,8 @@ func TestTempFile(t *testing.T) {
 					t.Errorf("temporary files while the client reads: %v", files)
 				}
 			} else {
-				// The backend waits for the client: nothing is written
-				// to a file, its connection stays. Give the relay time
-				// to fill what it may.
+				// The backend waits for the client: its connection
+				// stays. Give the relay time to fill what it may.
 				time.Sleep(200 * time.Millisecond)
 				if closed() {
 					t.Error("the backend connection closed before the client read, with proxy_max_temp_file_size 0")
@@ -153,7 +155,7 @@ func TestTempFile(t *testing.T) {
 				t.Errorf("temporary files left: %v", tempFiles(t, dir))
 			}
 			var want []string
-			if tc.spooled {
+			if tc.warned {
 				want = []string{"warn: an upstream response is buffered to a temporary file " + dir + "/1/00/0000000001 while reading upstream"}
 			}
 			got2 := log.got()

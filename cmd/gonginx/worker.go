@@ -107,8 +107,8 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	}
 	// ngx_worker_process_init: the configuration, keys and files are
 	// loaded; switch to "user" before the first accept. Exit code 2 is
-	// nginx's fatal code for it (the master respawns no worker that fails
-	// before it is ready, whatever its code).
+	// nginx's fatal code for it (the master respawns no worker that exits
+	// before it is ready, whatever its code; one killed by a signal is).
 	suffix := ""
 	if w.Slot > 0 {
 		suffix = "." + strconv.Itoa(w.Slot)

@@ -353,11 +353,17 @@ func (m *Master) reap() {
 				m.restart()
 			}
 		}
-		// A worker that failed before serving is not respawned (nginx's
-		// "exited with fatal code 2", which its init failures use; a Go
-		// worker that panics while serving also exits with 2, and that one
-		// is respawned).
-		if w == nil || w.exiting || !w.ready || w.gen != m.gen {
+		// A worker that exited before serving is not respawned: its init
+		// failed (nginx's "exited with fatal code 2", the code our
+		// workers' init failures use too; a Go worker that panics while
+		// serving also exits with 2, and that one is respawned). A worker
+		// killed by a signal is respawned however early it came, as
+		// nginx's.
+		fatal := !ws.Signaled() && w != nil && !w.ready
+		if fatal && ws.ExitStatus() == 2 && !w.exiting && w.gen == m.gen {
+			m.Log("alert", fmt.Sprintf("%s %d exited with fatal code 2 and cannot be respawned", name, pid))
+		}
+		if w == nil || w.exiting || fatal || w.gen != m.gen {
 			continue
 		}
 		w.gen.dead = append(w.gen.dead, w.slot)

@@ -117,3 +117,8 @@ func streamFD(rc syscall.RawConn) int {
 	rc.Control(func(f uintptr) { fd = int(f) })
 	return fd
 }
+
+// inputReady reports whether a read on the socket fd returns at once
+// (bytes, or the end, are there), as nginx's event pipe reads on while
+// its read event is ready.
+func inputReady(fd int) bool { return idleClosed(fd) }

@@ -11,11 +11,16 @@ import (
 // leanBackend answers each request head (no body) with a fixed keepalive
 // response, allocating nothing per request itself.
 func leanBackend(b *testing.B) string {
+	return leanBackendWith(b, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello")
+}
+
+// leanBackendWith is leanBackend answering resp.
+func leanBackendWith(b *testing.B, response string) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello")
+	resp := []byte(response)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -69,10 +74,21 @@ func BenchmarkProxyCacheHit(b *testing.B) {
 		"proxy_cache_path "+b.TempDir()+" levels=1:2 keys_zone=z:1m;", "proxy_cache z; proxy_cache_valid 200 1h;")
 }
 
+// BenchmarkProxyChunked: a chunked response of three chunks, gathered
+// into one chunk for the client.
+func BenchmarkProxyChunked(b *testing.B) {
+	addr := leanBackendWith(b, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"2\r\nhe\r\n2;x=y\r\nll\r\n1\r\no\r\n0\r\n\r\n")
+	benchProxyTo(b, addr, "GET /c HTTP/1.1\r\nHost: a\r\n\r\n", "", "", "5\r\nhello\r\n0\r\n\r\n")
+}
+
 func benchProxy(b *testing.B, request string) { benchProxyConf(b, request, "", "") }
 
 func benchProxyConf(b *testing.B, request, httpConf, locConf string) {
-	addr := leanBackend(b)
+	benchProxyTo(b, leanBackend(b), request, httpConf, locConf, "hello")
+}
+
+func benchProxyTo(b *testing.B, addr, request, httpConf, locConf, suffix string) {
 	ps := newProxyServer(b, httpConf+"upstream b { server "+addr+"; keepalive 8; }",
 		locConf+`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
 	c, err := net.Dial("tcp", ps.ln.Addr().String())
@@ -86,7 +102,7 @@ func benchProxyConf(b *testing.B, request, httpConf, locConf string) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	first := make([]byte, 4096)
 	n, err := c.Read(first)
-	if err != nil || !bytes.HasSuffix(first[:n], []byte("hello")) {
+	if err != nil || !bytes.HasSuffix(first[:n], []byte(suffix)) {
 		b.Fatalf("first response %q %v", first[:n], err)
 	}
 	buf := make([]byte, n)

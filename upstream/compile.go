@@ -115,6 +115,9 @@ type Proxy struct {
 	// tunnelBufs holds an upgraded connection's copy buffers, sized by
 	// proxy_buffer_size (default one memory page, as nginx).
 	tunnelBufs *sync.Pool
+	// bufSize is proxy_buffer_size: an unbuffered response is read in
+	// reads of at most this, each passed on at once (one chunk).
+	bufSize int
 
 	// Tunnels tracks upgraded connections so a stop can close them.
 	Tunnels *Tunnels
@@ -272,6 +275,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		}
 	}
 	p.tunnelBufs = tunnelPool(bufSize)
+	p.bufSize = bufSize
 	for _, d := range innermost(blocks, "proxy_set_header") {
 		if len(d.Args) != 2 {
 			continue

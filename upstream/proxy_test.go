@@ -149,6 +149,28 @@ func TestProxyResponseMatchesNginx(t *testing.T) {
 			"GET /p/a HTTP/1.1\r\nHost: foo\r\n\r\n",
 			"HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nbody-until-close",
 			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\n10\r\nbody-until-close\r\n0\r\n\r\n"},
+		// nginx's pipe passes the chunks of one read in one chain: the
+		// client gets them as one chunk.
+		{"chunks read at once go on as one",
+			`proxy_pass http://BACKEND;`, "/",
+			"GET /a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6\r\nchunky\r\n1\r\n\n\r\n0\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\nd\r\nhello chunky\n\r\n0\r\n\r\n"},
+		{"extensions and trailers are dropped",
+			`proxy_pass http://BACKEND;`, "/",
+			"GET /a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\none\r\n3 ; c\r\ntwo\r\n0;z\r\nX-T: 1\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n6\r\nonetwo\r\n0\r\n\r\n"},
+		{"unbuffered, likewise",
+			`proxy_pass http://BACKEND; proxy_buffering off;`, "/",
+			"GET /a HTTP/1.1\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6\r\nchunky\r\n0\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\nc\r\nhello chunky\r\n0\r\n\r\n"},
+		{"an HTTP/1.0 client gets the data alone",
+			`proxy_pass http://BACKEND;`, "/",
+			"GET /a HTTP/1.0\r\nHost: foo\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6\r\nchunky\r\n0\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nConnection: close\r\n\r\nhello chunky"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

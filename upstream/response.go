@@ -58,26 +58,35 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	remaining := length
 	out := p.bodyOut(c, s, x)
 	write := out.write
-	// deliver passes decoded bytes on; it reports whether the body ended.
-	deliver := func(b []byte) (bool, error) {
+	// The body's data is gathered at the start of buf and written at
+	// once: one chunk to an HTTP/1.1 client for what nginx passes in one
+	// chain. Each read's data lies at or after where it moves to. Until
+	// the first write buf starts where the body read with the head does
+	// (the head stays whole for what reads it after the body: proxy_store's
+	// Last-Modified); then it is all of x.rbuf.
+	buf := x.rbuf
+	if off := len(x.rbuf) - cap(buffered); cap(buffered) > 0 && off >= 0 && &x.rbuf[:off+1][off] == &buffered[:1][0] {
+		buf = x.rbuf[off:]
+	}
+	held := 0
+	// gather takes in b, read into buf; it reports whether the body ended.
+	gather := func(b []byte) (bool, error) {
+		got := buf[:held]
+		done := false
 		switch {
 		case chunked:
 			for len(b) > 0 && !x.chunk.Done {
 				data, consumed, err := x.chunk.Decode(b)
 				if err != nil {
-					return false, errInvalidChunked
+					return false, errInvalidChunked // nothing of this read is sent
 				}
-				if len(data) > 0 {
-					if err := write(data); err != nil {
-						return false, err
-					}
-				}
+				got = append(got, data...)
 				b = b[consumed:]
 			}
 			if x.chunk.Done && len(b) > 0 {
 				x.overrun = true // "upstream sent data after final chunk"
 			}
-			return x.chunk.Done, nil
+			done = x.chunk.Done
 		case length >= 0:
 			if int64(len(b)) > remaining {
 				// "upstream sent more data than specified in
@@ -86,13 +95,22 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 				b = b[:remaining]
 			}
 			remaining -= int64(len(b))
-			if err := write(b); err != nil {
-				return false, err
-			}
-			return remaining == 0, nil
+			got = append(got, b...)
+			done = remaining == 0
 		default:
-			return false, write(b)
+			got = append(got, b...)
 		}
+		held = len(got)
+		return done, nil
+	}
+	// send writes what is gathered.
+	send := func() error {
+		if held == 0 {
+			return nil
+		}
+		err := write(buf[:held])
+		held = 0
+		return err
 	}
 	x.overrun = false
 	if length == 0 {
@@ -100,46 +118,71 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 		return true, nil
 	}
 	x.beginRate(p, len(buffered))
-	if len(buffered) > 0 {
-		done, err := deliver(buffered)
-		if err != nil || done {
-			return done, err
-		}
+	// nginx's event pipe (buffered) reads on while the backend has more at
+	// hand and its buffers have room, then passes all it read at once; its
+	// unbuffered relay passes each read of proxy_buffer_size on. A TLS
+	// backend is not peeked at: its socket's bytes need not be data.
+	pipe := x.buffering && x.life.fd > 0 && rawConn(nc) == nc
+	readSize := len(x.rbuf)
+	if !x.buffering && p.bufSize > 0 && p.bufSize < readSize {
+		readSize = p.bufSize
 	}
-	// The head area of rbuf is free now: reuse the whole buffer.
-	buf := x.rbuf
-	for {
-		// Before waiting on the backend, what is made goes out. Unbuffered,
-		// the body filters give up what they hold too (gzip's sync flush,
-		// sub_filter's unmatched tail), as nginx's unbuffered relay flags
-		// its buffers; buffered, they keep it, as nginx's event pipe does.
-		var err error
-		if x.spool.on {
-			// The feeder sends what is queued, and flushes.
-		} else if x.buffering {
-			err = c.FlushOut()
-		} else {
-			err = c.Flush()
-		}
+	if len(buffered) > 0 {
+		done, err := gather(buffered)
 		if err != nil {
 			return false, err
 		}
+		if done {
+			return true, send()
+		}
+	}
+	for {
+		if held > 0 && (!pipe || held == len(buf) || !inputReady(x.life.fd)) {
+			if err := send(); err != nil {
+				return false, err
+			}
+		}
+		if held == 0 {
+			buf = x.rbuf
+			// Before waiting on the backend, what is made goes out.
+			// Unbuffered, the body filters give up what they hold too
+			// (gzip's sync flush, sub_filter's unmatched tail), as
+			// nginx's unbuffered relay flags its buffers; buffered, they
+			// keep it, as nginx's event pipe does.
+			var err error
+			if x.spool.on {
+				// The feeder sends what is queued, and flushes.
+			} else if x.buffering {
+				err = c.FlushOut()
+			} else {
+				err = c.Flush()
+			}
+			if err != nil {
+				return false, err
+			}
+		}
 		x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
-		n, rerr := nc.Read(x.rate.limit(buf))
+		n, rerr := nc.Read(x.rate.limit(buf[held:max(held, min(readSize, len(buf)))]))
 		x.recvd += int64(n)
 		if x.rate.rate != 0 {
 			x.rate.after(time.Now(), n)
 		}
 		if n > 0 {
-			done, err := deliver(buf[:n])
-			if err != nil || done {
-				return done, err
+			done, err := gather(buf[held : held+n])
+			if err != nil {
+				return false, err
+			}
+			if done {
+				return true, send()
 			}
 		}
 		if rerr == io.EOF && !chunked && length < 0 {
-			return false, nil // the body ends with the connection
+			return false, send() // the body ends with the connection
 		}
 		if rerr != nil {
+			if err := send(); err != nil {
+				return false, err
+			}
 			switch {
 			case rerr == io.EOF:
 				return false, ErrPrematureClose

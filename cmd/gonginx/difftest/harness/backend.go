@@ -63,6 +63,7 @@ type Exchange struct {
 //	.../more-than-length   Content-Length: 5 and 10 bytes of body
 //	.../chunk-too-long     a chunk with more data than its size says
 //	.../after-last-chunk   a complete chunked body, then more bytes
+//	.../chunk-ext      a chunked response with chunk extensions and trailers
 //	Upgrade: websocket (with Connection: upgrade and a key): 101, then echo frames;
 //	   with .../ws-hangup in the path it closes after echoing the first frame
 //	anything else      200 text/plain "backend saw: <request line>\n"
@@ -389,6 +390,9 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 			code = code[:3]
 		}
 		return write(simple(code+" Test", "status "+code+"\n"))
+	case strings.Contains(target, "/chunk-ext"):
+		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
+			"4;name=value\r\next \r\n3 ; q=\"a b\"\r\nand\r\n9\r\n trailer\n\r\n0;last\r\nX-Sum: 16\r\nX-More: yes\r\n\r\n")
 	case strings.Contains(target, "/chunked"):
 		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			"6\r\nhello \r\n6\r\nchunky\r\n1\r\n\n\r\n0\r\n\r\n")

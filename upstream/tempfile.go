@@ -375,8 +375,10 @@ func (p *Proxy) bodyOut(c http1.Stream, s *rewrite.State, x *exchange) bodyWrite
 	unlimited := x.cr != nil && x.cr.w.Active() || x.store.Stream != nil
 	spoolable := x.buffering && (p.temp.max > 0 || unlimited)
 	if spoolable {
-		rc, _ := c.Socket() // HTTP/1 clients only: a stream without a socket writes as it did
-		spoolable = rc != nil
+		// HTTP/1 main requests only: a stream without a socket (HTTP/2)
+		// or a subrequest's writes as it did.
+		rc, _ := c.Socket()
+		spoolable = rc != nil && !isSub(c)
 	}
 	return bodyWriter{p: p, c: c, s: s, x: x, spoolable: spoolable, unlimited: unlimited}
 }
@@ -412,5 +414,22 @@ func (w *bodyWriter) warn(name string) { w.p.warnTempFile(w.s, w.x, name) }
 func (x *exchange) spoolFailed(err error) {
 	if err != nil && x.spool.on && (x.spool.clientFailed() || isLevelError(err)) {
 		x.spool.end(false)
+	}
+}
+
+// isSub reports whether c, under the cache's and the store's tees, is a
+// subrequest's.
+func isSub(c http1.Stream) bool {
+	for {
+		switch t := c.(type) {
+		case *teeStream:
+			c = t.Stream
+		case *storeStream:
+			c = t.Stream
+		case *http1.Conn:
+			return t.IsSub()
+		default:
+			return false
+		}
 	}
 }

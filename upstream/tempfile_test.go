@@ -287,3 +287,49 @@ func TestTempFileFastCGI(t *testing.T) {
 		t.Errorf("log: %q", lines)
 	}
 }
+
+// TestTempFileCache: a response being cached goes to the temporary file
+// past proxy_max_temp_file_size (nginx's pipe ignores it when cacheable),
+// so the backend is done before the client reads; the cache then has
+// the whole body.
+func TestTempFileCache(t *testing.T) {
+	const size = 8 << 20
+	body := bigBody(size)
+	be := newBackend(t, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body))
+	be.close = true
+	dir := t.TempDir()
+	ps := newProxyServer(t, "proxy_cache_path "+t.TempDir()+" levels=1:2 keys_zone=z:1m;",
+		fmt.Sprintf("proxy_pass http://%s; proxy_cache z; proxy_cache_valid 200 1h; proxy_temp_path %s; proxy_max_temp_file_size 1m;", be.addr(), dir), "/")
+	ps.log = &lineLog{}
+	c := slowClient(t, ps.ln.Addr().String(), "GET /big HTTP/1.0\r\nHost: x\r\n\r\n")
+	if !waitUntil(func() bool { return be.connCount() == 1 && be.openConns() == 0 }) {
+		t.Fatal("the backend connection is still open while the client reads nothing")
+	}
+	if !waitUntil(func() bool { sz := fileSizes(dir); return len(sz) == 1 && sz[0] > 1<<20 }) {
+		t.Errorf("temporary file sizes %v: want one over proxy_max_temp_file_size", fileSizes(dir))
+	}
+	for i, c := range []net.Conn{c, nil} {
+		if c == nil {
+			var err error
+			if c, err = net.Dial("tcp", ps.ln.Addr().String()); err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET /big HTTP/1.0\r\nHost: x\r\n\r\n")
+		}
+		got, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := bytes.Index(got, []byte("\r\n\r\n"))
+		if j < 0 {
+			t.Fatalf("request %d: no head", i)
+		}
+		if gotBody := string(got[j+4:]); gotBody != body {
+			t.Errorf("request %d: body: %d bytes, want %d; first difference at %d", i, len(gotBody), len(body), firstDiff(gotBody, body))
+		}
+	}
+	if n := be.connCount(); n != 1 {
+		t.Errorf("the backend had %d connections: the second request was no hit", n)
+	}
+}

@@ -122,7 +122,20 @@ func (s *Server) StopReading(files []string) (string, map[string]string) {
 
 // Start prepares a prefix dir for c (config filled with a free port and backendPort, files
 // copied) and runs im on it until it listens.
+//
+// The port was free a moment ago: a test running at once may have taken
+// it since, and the server then fails to bind it. That start is tried
+// again on another port (at most 3 in all).
 func Start(c Case, im Impl, assets string, backendPort int) (*Server, error) {
+	for try := 1; ; try++ {
+		s, err := startOnce(c, im, assets, backendPort)
+		if err == nil || try == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			return s, err
+		}
+	}
+}
+
+func startOnce(c Case, im Impl, assets string, backendPort int) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err

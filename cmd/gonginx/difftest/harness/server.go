@@ -106,7 +106,8 @@ func (im Impl) commandIn(dir string) (*exec.Cmd, error) {
 	return exec.Command(im.Bin, "-p", dir+"/", "-c", filepath.Join(dir, "fragment.conf"), "-g", "daemon off;"), nil
 }
 
-// start runs im on dir and waits until 127.0.0.1:port accepts connections.
+// start runs im on dir and waits until 127.0.0.1:port accepts connections
+// on a socket of im's processes.
 func (im Impl) start(dir string, port int) (*process, error) {
 	cmd, err := im.command(dir)
 	if err != nil {
@@ -131,7 +132,10 @@ func (im Impl) start(dir string, port int) (*process, error) {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return p, nil
+			// The listener that answered must be the server's own.
+			if listenersOwned(cmd.Process.Pid, port) {
+				return p, nil
+			}
 		}
 		if time.Now().After(deadline) {
 			p.stop()

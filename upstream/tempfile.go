@@ -152,8 +152,7 @@ func critf(format, name string, err error) error {
 // follows goes there too until the feeder has caught up, so the order
 // holds.
 type spool struct {
-	mu   sync.Mutex
-	cond sync.Cond
+	lk   *spoolLock
 	c    http1.Stream
 	fd   int  // the client's socket, polled before spilling (-1: none)
 	on   bool // the feeder runs
@@ -170,11 +169,18 @@ type spool struct {
 	wake *time.Timer // wakes put to look at the client again
 }
 
-// kick wakes whoever waits on sp.
-func (sp *spool) kick() {
-	sp.mu.Lock()
-	sp.cond.Broadcast()
-	sp.mu.Unlock()
+// spoolLock guards a spool. It is a response's own: a timer that fires
+// late touches it, never the exchange's spool made anew for the next.
+type spoolLock struct {
+	mu   sync.Mutex
+	cond sync.Cond
+}
+
+// kick wakes whoever waits.
+func (lk *spoolLock) kick() {
+	lk.mu.Lock()
+	lk.cond.Broadcast()
+	lk.mu.Unlock()
 }
 
 var spoolMems = sync.Pool{New: func() any { return new([]byte) }}
@@ -186,9 +192,10 @@ func (sp *spool) start(c http1.Stream, size int) {
 		*mp = make([]byte, size)
 	}
 	rc, _ := c.Socket()
-	*sp = spool{c: c, fd: streamFD(rc), on: true, mem: (*mp)[:size], done: make(chan struct{})}
-	sp.cond.L = &sp.mu
-	sp.wake = time.AfterFunc(time.Hour, sp.kick)
+	lk := &spoolLock{}
+	lk.cond.L = &lk.mu
+	*sp = spool{lk: lk, c: c, fd: streamFD(rc), on: true, mem: (*mp)[:size], done: make(chan struct{})}
+	sp.wake = time.AfterFunc(time.Hour, lk.kick)
 	sp.wake.Stop()
 	go sp.feed()
 }
@@ -199,23 +206,23 @@ func (sp *spool) feed() {
 	defer close(sp.done)
 	var fbuf []byte
 	for {
-		sp.mu.Lock()
+		sp.lk.mu.Lock()
 		for sp.n == 0 && sp.rOff == sp.wOff && !sp.eof && !sp.quit {
-			sp.mu.Unlock()
+			sp.lk.mu.Unlock()
 			err := sp.c.FlushOut()
-			sp.mu.Lock()
+			sp.lk.mu.Lock()
 			if err != nil {
 				sp.err = err
-				sp.cond.Broadcast()
-				sp.mu.Unlock()
+				sp.lk.cond.Broadcast()
+				sp.lk.mu.Unlock()
 				return
 			}
 			if sp.n == 0 && sp.rOff == sp.wOff && !sp.eof && !sp.quit {
-				sp.cond.Wait()
+				sp.lk.cond.Wait()
 			}
 		}
 		if sp.quit || sp.n == 0 && sp.rOff == sp.wOff {
-			sp.mu.Unlock()
+			sp.lk.mu.Unlock()
 			return // eof: the relay flushes and finishes the response
 		}
 		var chunk []byte
@@ -231,13 +238,13 @@ func (sp *spool) feed() {
 			m, err := sp.f.ReadAt(fbuf[:k], sp.rOff)
 			if err != nil && m < int(k) {
 				sp.err = err
-				sp.cond.Broadcast()
-				sp.mu.Unlock()
+				sp.lk.cond.Broadcast()
+				sp.lk.mu.Unlock()
 				return
 			}
 			chunk = fbuf[:m]
 		}
-		sp.mu.Unlock()
+		sp.lk.mu.Unlock()
 		// Each piece goes out before the next, as the relay flushes
 		// before each read: the body filters (sub_filter) would
 		// otherwise hold all of it in memory, never waiting on the
@@ -246,7 +253,7 @@ func (sp *spool) feed() {
 		if err == nil {
 			err = sp.c.FlushOut()
 		}
-		sp.mu.Lock()
+		sp.lk.mu.Lock()
 		if fromMem {
 			sp.head = (sp.head + len(chunk)) % len(sp.mem)
 			sp.n -= len(chunk)
@@ -256,8 +263,8 @@ func (sp *spool) feed() {
 		if err != nil {
 			sp.err = err
 		}
-		sp.cond.Broadcast()
-		sp.mu.Unlock()
+		sp.lk.cond.Broadcast()
+		sp.lk.mu.Unlock()
 		if err != nil {
 			return
 		}
@@ -269,8 +276,8 @@ func (sp *spool) feed() {
 // called) while it is under max (or unlimited); else it waits for the
 // client. It returns the client's error or the file's.
 func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name string)) error {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
+	sp.lk.mu.Lock()
+	defer sp.lk.mu.Unlock()
 	nap := time.Millisecond
 	for len(b) > 0 {
 		if sp.err != nil {
@@ -283,7 +290,7 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			sp.n += k
 			nap = time.Millisecond
 			b = b[k:]
-			sp.cond.Broadcast()
+			sp.lk.cond.Broadcast()
 			continue
 		}
 		if sp.rOff == sp.wOff && !clientBlocked(sp.fd) {
@@ -293,7 +300,7 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			// Wait for it to free room, or a while (longer each time:
 			// a client under limit_rate) to look at the client again.
 			sp.wake.Reset(nap)
-			sp.cond.Wait()
+			sp.lk.cond.Wait()
 			sp.wake.Stop()
 			nap = min(2*nap, 100*time.Millisecond)
 			continue
@@ -319,18 +326,18 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			}
 			sp.wOff += int64(k)
 			b = b[k:]
-			sp.cond.Broadcast()
+			sp.lk.cond.Broadcast()
 			continue
 		}
-		sp.cond.Wait() // the file is full: the client must take some first
+		sp.lk.cond.Wait() // the file is full: the client must take some first
 	}
 	return nil
 }
 
 // clientFailed reports whether a write to the client failed.
 func (sp *spool) clientFailed() bool {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
+	sp.lk.mu.Lock()
+	defer sp.lk.mu.Unlock()
 	return sp.err != nil
 }
 
@@ -338,11 +345,17 @@ func (sp *spool) clientFailed() bool {
 // stops at once. It waits for the feeder, removes the file and gives the
 // memory back; the client's error is returned.
 func (sp *spool) end(ok bool) error {
-	sp.mu.Lock()
+	sp.lk.mu.Lock()
 	sp.eof = true
 	sp.quit = !ok
-	sp.cond.Broadcast()
-	sp.mu.Unlock()
+	sp.lk.cond.Broadcast()
+	sp.lk.mu.Unlock()
+	if !ok {
+		// The response is cut: a write the client holds up ends now.
+		if nc := sp.c.NetConn(); nc != nil {
+			nc.SetWriteDeadline(time.Now())
+		}
+	}
 	<-sp.done
 	sp.wake.Stop()
 	if sp.f != nil {

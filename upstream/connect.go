@@ -1,0 +1,185 @@
+package upstream
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/resolver"
+)
+
+// Where a try goes and its connection: the group or the evaluated URL,
+// resolved names, then an idle kept connection or a new one.
+
+// resolve finds where the request goes: the compiled group, or for a
+// URL with variables, the evaluated one.
+func (p *Proxy) resolve(s *rewrite.State, x *exchange, t *target) (int, error) {
+	if p.urlValue == nil {
+		*t = target{group: p.group, scheme: p.scheme, proxyHost: p.proxyHost, proxyPort: p.proxyPort,
+			hasURI: p.hasURIPart}
+		return 0, nil
+	}
+	return p.proto.resolve(p, s, x, t)
+}
+
+// resolveURL finds the target of a proxy_pass URL with variables.
+func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error) {
+	x.urlBuf = p.urlValue.Eval(s, x.urlBuf[:0])
+	u := x.urlBuf
+	switch {
+	case len(u) >= 7 && http1.EqualFold(u[:7], "http://"):
+		t.scheme, u = "http", u[7:]
+	case len(u) >= 8 && http1.EqualFold(u[:8], "https://"):
+		t.scheme, u = "https", u[8:]
+	default:
+		return 500, fmt.Errorf("invalid URL prefix in %q", x.urlBuf)
+	}
+	host := u
+	if len(u) >= 5 && string(u[:5]) == "unix:" {
+		// unix:/path[:/uri], as ngx_parse_unix_domain_url.
+		if i := bytes.IndexByte(u[5:], ':'); i >= 0 {
+			host, t.uri, t.hasURI = u[:5+i], u[5+i+1:], true
+		}
+	} else if i := bytes.IndexAny(u, "/?"); i >= 0 {
+		host, t.uri, t.hasURI = u[:i], u[i:], true
+	}
+	if len(host) == 0 {
+		return 500, fmt.Errorf("no host in %q", x.urlBuf)
+	}
+	defPort := "80"
+	if t.scheme == "https" {
+		defPort = "443"
+	}
+	// As ngx_http_upstream_init_request: an upstream{} block when no
+	// port is given, else an upstream proxy_pass made for that host and
+	// port, else an IP address; a name needs a resolver.
+	key := internString(host)
+	if bytes.IndexByte(host, ':') < 0 {
+		if g := p.groups.Lookup(key); g != nil {
+			t.group, t.proxyHost, t.proxyPort = g, key, defPort
+			return 0, nil
+		}
+	}
+	if strings.HasPrefix(key, "unix:") {
+		if g := p.groups.lookupDynamic(key, defPort); g != nil {
+			t.group, t.proxyHost, t.proxyPort = g, "localhost", ""
+			return 0, nil
+		}
+		return 502, fmt.Errorf("no path in the unix domain socket in upstream %q", key)
+	}
+	name, port, err := splitHostPort(key, defPort)
+	if err != nil {
+		return 502, fmt.Errorf("%s in upstream %q", err, key)
+	}
+	if g := p.groups.lookupImplicit(name, port); g != nil {
+		t.group = g
+		t.proxyHost, t.proxyPort = hostHeader(key, defPort)
+		return 0, nil
+	}
+	g := p.groups.lookupDynamic(key, defPort)
+	if g == nil && p.resolver != nil {
+		addrs, err := p.resolver.Resolve(name, p.resolverTimeout)
+		if errors.Is(err, resolver.ErrStopped) {
+			// The server is stopping: the client's connection goes
+			// with it, and nginx logs nothing.
+			return 499, ErrClientClosed
+		}
+		if err != nil {
+			return 502, err
+		}
+		g = resolvedGroup(key, addrs, port, defPort)
+	}
+	if g == nil {
+		return 502, fmt.Errorf("%w %s", ErrNoResolver, name)
+	}
+	t.group = g
+	t.proxyHost, t.proxyPort = g.proxyHost, g.proxyPort
+	return 0, nil
+}
+
+// connect picks a server and returns a connection to it: a kept-alive one
+// when the group has any, else a new one, its TLS handshake done for an
+// https URL. server < 0: none is left; err: the connection to server
+// failed, as nginx logs it.
+func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
+	g := t.group
+	server = g.pickNext(s, &x.pick, now)
+	if server < 0 {
+		return nil, -1, false, nil
+	}
+	// As the keepalive module: the balancer chooses the server, then a
+	// connection to it kept alive is used if there is one.
+	if useIdle {
+		if nc, life := g.getIdle(server, now); nc != nil {
+			if p.proto != proxyHTTP {
+				life.dl.Clear(nc) // the proxy's, when it pooled it
+			}
+			x.life = life
+			return nc, server, true, nil
+		}
+	}
+	srv := g.Servers[server]
+	// ngx_event_connect_peer takes a connection for the socket: none
+	// free ends the request with 500.
+	slots := p.groups.Slots
+	if !slots.Take() {
+		g.done(server, false, now)
+		return nil, server, false, &slotsError{msg: slots.NotEnough()}
+	}
+	d, err := p.dialer(x, srv.Network)
+	if err == nil {
+		nc, err = d.Dial(srv.Network, srv.Addr)
+	}
+	if err != nil {
+		slots.Release()
+		var be *bindError
+		if errors.As(err, &be) {
+			g.done(server, false, now)
+			return nil, server, false, be
+		}
+		if outOfFiles(err) {
+			// socket() failed: nginx's NGX_ERROR, 500, not the server's fault.
+			g.done(server, false, now)
+			return nil, server, false, &slotsError{msg: "socket() failed (" + nginxconf.ErrnoText(err) + ")"}
+		}
+		x.disabled = g.done(server, true, now)
+		return nil, server, false, fmt.Errorf("connect() to %s failed: %w", srv.Addr, err)
+	}
+	if (t.scheme == "https" || t.scheme == "suwsgi" || t.scheme == "grpcs") && p.tls != nil {
+		// The handshake is part of connecting, bounded by
+		// proxy_connect_timeout; a failure (a certificate that does not
+		// verify too) counts as the server's error and moves on to the
+		// next one, as ngx_http_upstream_ssl_handshake.
+		name := p.tls.sslName(s, t.proxyHost, x.urlBuf[len(x.urlBuf):])
+		tc, err := p.tls.client(nc, g, name, s)
+		if err != nil {
+			nc.Close()
+			slots.Release()
+			g.done(server, false, now)
+			return nil, server, false, err
+		}
+		if err := p.tls.handshake(tc, name, p.ConnectTimeout); err != nil {
+			tc.Close()
+			slots.Release()
+			x.disabled = g.done(server, true, now)
+			return nil, server, false, err
+		}
+		nc = tc
+	}
+	if w, ok := p.proto.(connWrapper); ok {
+		nc = w.wrapConn(nc)
+	}
+	x.life = connLife{created: now, fd: connFD(nc), slots: slots}
+	return nc, server, false, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -23,17 +23,10 @@ func (x *exchange) wantsRefresh(code int, conf *locConf) bool {
 }
 
 func (x *exchange) sendRefresh(conf *locConf) {
-	const hex = "0123456789ABCDEF"
 	loc := x.redirLoc
 	body := make([]byte, 0, len(msieRefreshHead)+3*len(loc)+len(msieRefreshTail))
 	body = append(body, msieRefreshHead...)
-	for _, c := range loc {
-		if refreshEscape[c>>5]&(1<<(c&0x1f)) != 0 {
-			body = append(body, '%', hex[c>>4], hex[c&0xf])
-			continue
-		}
-		body = append(body, c)
-	}
+	body = appendEscaped(body, loc, &refreshEscape)
 	body = append(body, msieRefreshTail...)
 	x.redirLoc, x.emptyLocation = nil, false
 	x.errStatus = 0

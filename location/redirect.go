@@ -114,10 +114,14 @@ func (x *exchange) redirectWithArgs(b []byte) int {
 var uriEscape = [8]uint32{0xffffffff, 0xd000002d, 0x50000000, 0xb8000001,
 	0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}
 
-func appendEscapeURI(b, s []byte) []byte {
+func appendEscapeURI(b, s []byte) []byte { return appendEscaped(b, s, &uriEscape) }
+
+// appendEscaped is ngx_escape_uri with one of its tables: the bytes the
+// table marks become %XX.
+func appendEscaped(b, s []byte, table *[8]uint32) []byte {
 	const hex = "0123456789ABCDEF"
 	for _, c := range s {
-		if uriEscape[c>>5]&(1<<(c&0x1f)) != 0 {
+		if table[c>>5]&(1<<(c&0x1f)) != 0 {
 			b = append(b, '%', hex[c>>4], hex[c&0xf])
 			continue
 		}

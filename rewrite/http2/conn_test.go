@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -615,5 +616,24 @@ func TestHeadWithoutWindow(t *testing.T) {
 	c.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if diff := cmp.Diff("status 200", c.result(1)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// A client that sends a body past http2_body_preread_size at once (as
+// nginx's tests do, before its SETTINGS could be read) is served when the
+// handler reads the body: nginx's handler has opened the stream's window
+// before the DATA frame is parsed.
+func TestBodyBeyondPrereadWindow(t *testing.T) {
+	addr := serve(t, Config{IdleTimeout: time.Minute, PrereadSize: 65536})
+	for _, size := range []int{65536, 66000, 200000} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			c := dialRaw(t, addr)
+			c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/", ":authority", "x",
+				"content-length", strconv.Itoa(size))
+			c.fr.WriteData(1, true, bytes.Repeat([]byte("b"), size))
+			if diff := cmp.Diff("status 200", c.result(1)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -43,6 +43,11 @@ type Stream struct {
 	bodyErr    error
 	readWake   chan struct{}
 	readDL     time.Time
+	// reading: the handler asked for the body (its window is the
+	// buffer's from then on); bodyWanted tells a DATA frame that waits
+	// for it.
+	reading    bool
+	bodyWanted chan struct{}
 
 	// Sending.
 	chunk      int // http2_chunk_size of the request's location
@@ -65,6 +70,11 @@ type Stream struct {
 	watchFired bool
 }
 
+// bodyWantedWait bounds how long a DATA frame past the stream's window
+// waits for the handler to start reading the body (the reader, and so
+// the connection, waits with it).
+const bodyWantedWait = 50 * time.Millisecond
+
 // bodyBufferSize is how much of a body a stream holds for its reader:
 // the window given back as the reader takes it, a quarter at a time
 // (nginx opens the window wide for a body it reads on).
@@ -74,18 +84,22 @@ const bodyBufferSize = 256 << 10
 // grew (the head, the request's fields, the sent head, the body buffer),
 // so a connection's steady state allocates little per stream.
 var streams = sync.Pool{New: func() any {
-	return &Stream{readWake: make(chan struct{}, 1), sendWake: make(chan struct{}, 1)}
+	return &Stream{readWake: make(chan struct{}, 1), sendWake: make(chan struct{}, 1), bodyWanted: make(chan struct{}, 1)}
 }}
 
 func newStream(c *Conn, id uint32) *Stream {
 	s := streams.Get().(*Stream)
-	hc, head, buf, rw, sw := s.hc, s.head[:0], s.buf[:0], s.readWake, s.sendWake
+	hc, head, buf, rw, sw, bw := s.hc, s.head[:0], s.buf[:0], s.readWake, s.sendWake, s.bodyWanted
 	out, tr, nb := s.out[:0], s.trailers[:0], s.nameBuf[:0]
 	*s = Stream{c: c, id: id, declared: -1, hc: hc, head: head, buf: buf, out: out, trailers: tr, nameBuf: nb,
 		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, bodyBufferSize),
-		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize, readWake: rw, sendWake: sw}
+		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize, readWake: rw, sendWake: sw, bodyWanted: bw}
 	select { // a wake-up left from the last stream
 	case <-rw:
+	default:
+	}
+	select {
+	case <-bw:
 	default:
 	}
 	select {
@@ -172,6 +186,24 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		c.logInfo("client sent DATA frame for half-closed stream")
 		c.resetStream(id, http2.ErrCodeStreamClosed)
 		return true
+	}
+	if size > s.recvWindow && !s.reading && !s.outClosed && s.err == nil {
+		// nginx runs a request's handler as its HEADERS arrive, so one
+		// that reads the body has opened the stream's window before the
+		// next frame is parsed (ngx_http_v2_read_request_body). Here the
+		// handler runs beside the reader: a DATA frame past the preread
+		// window waits a moment for it to ask for the body.
+		c.mu.Unlock()
+		waitFor(s.bodyWanted, time.Now().Add(bodyWantedWait))
+		c.mu.Lock()
+		if s = c.streams[id]; s == nil {
+			c.mu.Unlock()
+			return false
+		}
+		if s.err != nil {
+			c.mu.Unlock()
+			return true
+		}
 	}
 	if size > s.recvWindow {
 		c.mu.Unlock()
@@ -363,6 +395,10 @@ func (s *Stream) BodyDropped() int64 {
 // once a good part of the buffer was read, as the request's reader frees
 // room (c.mu held; the WINDOW_UPDATE goes out after).
 func (s *Stream) takeLocked(p []byte) int {
+	if !s.reading {
+		s.reading = true
+		defer wake(s.bodyWanted)
+	}
 	n := copy(p, s.buf[s.rpos:])
 	if n == 0 {
 		if s.rpos == 0 && !s.inClosed && s.err == nil {

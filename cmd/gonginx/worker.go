@@ -75,7 +75,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 				}
 			} else {
 				var ln net.Listener
-				if ln, err = net.FileListener(fh); err == nil {
+				if ln, err = server.FileListener(fh); err == nil {
 					listeners[addr] = ln
 				}
 			}

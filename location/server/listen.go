@@ -137,12 +137,19 @@ func setListenOptions(fd int, l *location.Listen) error {
 // keep-alive on (15s) for every connection, where nginx's inherit the
 // listening socket's (off unless so_keepalive).
 type acceptedKeepalive struct {
-	on  bool
-	cfg net.KeepAliveConfig
+	// inherits: Go's accept leaves the connections' keep-alive alone
+	// (acceptsInherited), so they have the listening socket's already.
+	inherits bool
+	on       bool
+	cfg      net.KeepAliveConfig
 }
 
 func readKeepalive(ln net.Listener) acceptedKeepalive {
 	var ka acceptedKeepalive
+	if acceptsInherited(ln) {
+		ka.inherits = true
+		return ka
+	}
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
 		return ka
@@ -173,7 +180,7 @@ func readKeepalive(ln net.Listener) acceptedKeepalive {
 // apply gives an accepted connection the listening socket's keep-alive.
 func (ka *acceptedKeepalive) apply(nc net.Conn) {
 	tc, ok := nc.(*net.TCPConn)
-	if !ok {
+	if !ok || ka.inherits {
 		return
 	}
 	if !ka.on {

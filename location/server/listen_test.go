@@ -138,52 +138,84 @@ func TestListenOptions(t *testing.T) {
 		{"fastopen", "fastopen=3", 511, func(o *sockopts) { o.FastOpen = 3 }, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := listenOf(t, "127.0.0.1:"+freePort(t)+" "+tt.args)
-			ln, err := ListenSocket(l)
-			if err != nil {
-				t.Fatal(err)
+		for _, inherited := range []bool{false, true} {
+			name := tt.name
+			if inherited {
+				name += " inherited"
 			}
-			defer ln.Close()
-			base := readSockopts(t, ln.(syscall.Conn))
-			want := plainListen
-			want.RcvBuf, want.SndBuf = base.RcvBuf, base.SndBuf
-			if tt.listen != nil {
-				tt.listen(&want)
-			}
-			if diff := cmp.Diff(want, base); diff != "" {
-				t.Errorf("listening socket (-want +got):\n%s", diff)
-			}
-			if b := backlogOf(t, ln.Addr().(*net.TCPAddr).Port); b >= 0 && b != tt.backlog {
-				t.Errorf("backlog %d, want %d", b, tt.backlog)
-			}
-			lst := &listener{ln: ln, ka: readKeepalive(ln)}
-			client, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			if tt.args == "deferred" {
-				client.Write([]byte("x")) // TCP_DEFER_ACCEPT waits for data
-			}
-			nc, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
-			lst.ka.apply(nc)
-			got := readSockopts(t, nc.(syscall.Conn))
-			wantAcc := plainAccepted
-			wantAcc.RcvBuf, wantAcc.SndBuf, wantAcc.DeferAccept, wantAcc.FastOpen = got.RcvBuf, got.SndBuf, got.DeferAccept, got.FastOpen
-			wantAcc.ReusePort = got.ReusePort
-			if tt.accepted != nil {
-				tt.accepted(&wantAcc)
-			}
-			if diff := cmp.Diff(wantAcc, got); diff != "" {
-				t.Errorf("accepted socket (-want +got):\n%s", diff)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				l := listenOf(t, "127.0.0.1:"+freePort(t)+" "+tt.args)
+				ln, err := ListenSocket(l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				if inherited {
+					// A worker's socket: the master's, by descriptor.
+					ln = inheritListener(t, ln)
+					defer ln.Close()
+				}
+				base := readSockopts(t, ln.(syscall.Conn))
+				want := plainListen
+				want.RcvBuf, want.SndBuf = base.RcvBuf, base.SndBuf
+				if tt.listen != nil {
+					tt.listen(&want)
+				}
+				if diff := cmp.Diff(want, base); diff != "" {
+					t.Errorf("listening socket (-want +got):\n%s", diff)
+				}
+				if b := backlogOf(t, ln.Addr().(*net.TCPAddr).Port); b >= 0 && b != tt.backlog {
+					t.Errorf("backlog %d, want %d", b, tt.backlog)
+				}
+				lst := &listener{ln: ln, ka: readKeepalive(ln)}
+				if !lst.ka.inherits {
+					// Go's accept sets keep-alive, four system calls per
+					// connection nginx does not make.
+					t.Error("accept is not told to leave keep-alive alone")
+				}
+				client, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer client.Close()
+				if tt.args == "deferred" {
+					client.Write([]byte("x")) // TCP_DEFER_ACCEPT waits for data
+				}
+				nc, err := ln.Accept()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer nc.Close()
+				lst.ka.apply(nc)
+				got := readSockopts(t, nc.(syscall.Conn))
+				wantAcc := plainAccepted
+				wantAcc.RcvBuf, wantAcc.SndBuf, wantAcc.DeferAccept, wantAcc.FastOpen = got.RcvBuf, got.SndBuf, got.DeferAccept, got.FastOpen
+				wantAcc.ReusePort = got.ReusePort
+				if tt.accepted != nil {
+					tt.accepted(&wantAcc)
+				}
+				if diff := cmp.Diff(wantAcc, got); diff != "" {
+					t.Errorf("accepted socket (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
+}
+
+// inheritListener is ln as a worker gets it: a descriptor from the
+// master, made a listener again by FileListener.
+func inheritListener(t *testing.T, ln net.Listener) net.Listener {
+	t.Helper()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in, err := FileListener(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 // setfib is FreeBSD's: nginx on Linux does not know the parameter.

@@ -36,6 +36,9 @@ type pendingMirror struct {
 	// cacheUpdate: not a mirror but a subrequest's background cache
 	// update (QueueBackgroundUpdate); uri is then a copy.
 	cacheUpdate bool
+	// updateDone ends the key's updating mark the update inherits, once
+	// it ran.
+	updateDone func()
 }
 
 // compileMirror reads mirror (the innermost level that has any, "off"
@@ -110,7 +113,7 @@ func (x *exchange) mirrorPhase(conf *locConf) int {
 // subrequest for its URI once the main response was sent, beside the
 // mirrors (nginx's background subrequest, which the main request waits
 // for before it ends).
-func (x *exchange) QueueBackgroundUpdate() bool {
+func (x *exchange) QueueBackgroundUpdate(done func()) bool {
 	if x.parent == nil || x.slice != nil {
 		// A slice subrequest's key holds its $slice_range, which only
 		// it has: its update runs in it.
@@ -120,7 +123,7 @@ func (x *exchange) QueueBackgroundUpdate() bool {
 	from := len(main.mirrorArgs)
 	main.mirrorArgs = append(main.mirrorArgs, x.req.Args...)
 	main.mirrors = append(main.mirrors, pendingMirror{uri: bytes.Clone(x.req.URI), argsFrom: from, argsTo: len(main.mirrorArgs),
-		hasArgs: x.req.HasArgs, method: x.req.Method, methodCode: x.req.MethodCode, cacheUpdate: true})
+		hasArgs: x.req.HasArgs, method: x.req.Method, methodCode: x.req.MethodCode, cacheUpdate: true, updateDone: done})
 	return true
 }
 
@@ -131,6 +134,15 @@ func (x *exchange) runMirrors() {
 		for i := 0; i < len(x.mirrors); i++ {
 			m := &x.mirrors[i]
 			x.runSub(m.uri, x.mirrorArgs[m.argsFrom:m.argsTo], m.hasArgs, dropOutput, m)
+			if m.updateDone != nil {
+				m.updateDone()
+				m.updateDone = nil
+			}
+		}
+	}
+	for i := range x.mirrors {
+		if m := &x.mirrors[i]; m.updateDone != nil {
+			m.updateDone() // an update that did not run
 		}
 	}
 	clear(x.mirrors)

@@ -189,7 +189,11 @@ type State struct {
 	// was sent, as nginx's background subrequest runs beside the page
 	// (nil: the proxy runs it after its own response). CacheBackgroundRun
 	// marks that queued run: the proxy fetches and stores, sends nothing.
-	CacheBackground    interface{ QueueBackgroundUpdate() bool }
+	// done, called once that run ended (or will not run), ends the
+	// key's updating mark the stale answer took: as nginx's background
+	// subrequest shares its request's cache, the key stays marked
+	// updating until the update ran.
+	CacheBackground    interface{ QueueBackgroundUpdate(done func()) bool }
 	CacheBackgroundRun bool
 }
 

@@ -87,7 +87,9 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 		return p.serveUpstream(c, s, locPrefix, nil)
 	}
 	if s.CacheBackgroundRun {
-		p.backgroundUpdate(c, s, locPrefix) // queued by a subrequest
+		// Queued by a subrequest: a request of its own, whose log line
+		// (log_subrequest) has the update's values.
+		p.backgroundUpdate(c, s, s, locPrefix)
 		return 0, nil
 	}
 	cr := cacheReqPool.Get().(*cacheReq)
@@ -98,11 +100,22 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	cr.reset(p.cache)
 	status, err = p.serveUpstream(c, s, locPrefix, cr)
 	if cr.bgPending {
+		// The update is nginx's background subrequest, which shares the
+		// request's cache: the key stays marked updating until it ran,
+		// so requests meanwhile get UPDATING and fetch nothing.
+		zone, key, held := cr.zone, cr.key, cr.updating
+		cr.updating = false
 		cr.end()
 		// A subrequest's update waits for the main response: the page
 		// goes on (proxy_cache_use_stale.t "not blocked in subrequest").
-		if s.CacheBackground == nil || !s.CacheBackground.QueueBackgroundUpdate() {
-			p.backgroundUpdate(c, s, locPrefix)
+		if !held {
+			zone = nil
+		}
+		if s.CacheBackground == nil || !s.CacheBackground.QueueBackgroundUpdate(updateDone(zone, key)) {
+			p.backgroundUpdate(c, s, nil, locPrefix)
+			if zone != nil {
+				zone.Done(key)
+			}
 		}
 		return status, err
 	}
@@ -125,6 +138,15 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	return status, err
 }
 
+// updateDone ends the updating mark on key a queued background update
+// inherits, once it ran (nil zone: none held).
+func updateDone(zone *filecache.Zone, key filecache.Key) func() {
+	if zone == nil {
+		return func() {}
+	}
+	return func() { zone.Done(key) }
+}
+
 func (cr *cacheReq) reset(cc *cacheConf) {
 	cr.conf, cr.zone, cr.status, cr.cacheable, cr.hasEntry, cr.updating, cr.lastFT, cr.secondary = cc, nil, "", false, false, false, 0, false
 	cr.background, cr.bgPending = false, false
@@ -133,18 +155,22 @@ func (cr *cacheReq) reset(cc *cacheConf) {
 // backgroundUpdate fetches the entry a stale answer was sent from, as
 // nginx's background subrequest: once the client has the response, the
 // request goes to the backend again, its answer stored and dropped. It
-// runs on copies of the request's state, so the client's log line keeps
-// the main request's values.
-func (p *Proxy) backgroundUpdate(c http1.Stream, s *rewrite.State, locPrefix string) {
+// runs on own, the state of a request of its own, or (nil) on copies of
+// the request's state s, so the client's log line keeps the main
+// request's values.
+func (p *Proxy) backgroundUpdate(c http1.Stream, s, own *rewrite.State, locPrefix string) {
 	cr := cacheReqPool.Get().(*cacheReq)
 	defer cacheReqPool.Put(cr)
 	cr.reset(p.cache)
 	cr.background = true
-	bs := *s
-	bs.UpstreamTries, bs.UpstreamName, bs.Buf, bs.CacheETag, bs.SentTrailers = nil, nil, nil, nil, nil
-	bs.Conn = nil
+	if own == nil {
+		bs := *s
+		bs.UpstreamTries, bs.UpstreamName, bs.Buf, bs.CacheETag, bs.SentTrailers = nil, nil, nil, nil, nil
+		bs.Conn = nil
+		own = &bs
+	}
 	ds := &discardStream{Stream: c}
-	p.serveUpstream(ds, &bs, locPrefix, cr)
+	p.serveUpstream(ds, own, locPrefix, cr)
 	cr.end()
 }
 

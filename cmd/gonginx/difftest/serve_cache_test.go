@@ -40,6 +40,14 @@ server {
         proxy_cache_background_update on;
     }
     location = /bgpage.html { ssi on; root html; }
+    location = /bgpage2.html { ssi on; root html; }
+    location /bg2/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_cache_key $arg_k;
+        proxy_cache_use_stale updating;
+        proxy_cache_background_update on;
+        log_subrequest on;
+    }
     location /icpt/ {
         proxy_pass http://{{BACKEND}}/;
         proxy_intercept_errors on;
@@ -122,12 +130,16 @@ server {
 		plainGet("background in ssi: stored expired", "/bg/accel?k=bgs&h=X-Accel-Expires:%20@1&b=old"),
 		plainGet("background in ssi: the page has the stale one; the update, after it, gets the page's headers", "/bgpage.html"),
 		plainGet("background in ssi: updated", "/bg/accel?k=bgs&b=newer"),
+		plainGet("two includes of one stale key: stored expired", "/bg2/accel?k=bg2&h=X-Accel-Expires:%20@1&b=old"),
+		plainGet("two includes of one stale key: the first STALE, its queued update keeps the key updating, the second UPDATING: one fetch", "/bgpage2.html"),
+		plainGet("two includes of one stale key: updated once", "/bg2/accel?k=bg2&b=newer"),
 		plainGet("an intercepted 404", "/icpt/status/404"),
 		plainGet("an intercepted 404 cached", "/icpt/status/404"),
 		plainGet("dead backend: stale on error", "/dead/x?k=s"),
 		plainGet("dead backend: no entry", "/dead/x?k=none"),
 	)
-	c.Content = map[string]string{"logs/.keep": "", "html/bgpage.html": "a <!--#include virtual=\"/bg/accel?k=bgs&b=new\" --> z\n"}
+	c.Content = map[string]string{"logs/.keep": "", "html/bgpage.html": "a <!--#include virtual=\"/bg/accel?k=bgs&b=new\" --> z\n",
+		"html/bgpage2.html": "a <!--#include virtual=\"/bg2/accel?k=bg2&b=new\" --> <!--#include virtual=\"/bg2/accel?k=bg2&b=new\" --> z\n"}
 	c.AccessLogFiles = []string{"logs/cs.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -1,6 +1,7 @@
 package http2
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -369,15 +370,33 @@ func streamWorker(j streamJob) {
 	}
 }
 
+// flushEnd writes the end that End held back. While other streams of
+// the connection run, it first yields to the goroutines that are ready
+// to run: streams whose backends answered together then end into the
+// connection's buffer together, and the first of them back flushes them
+// all in one TLS write, as nginx sends what a pass of its event loop
+// queued on a connection at once; the others find nothing to write.
+func (c *Conn) flushEnd() {
+	c.mu.Lock()
+	others := c.processing > 1
+	c.mu.Unlock()
+	if others {
+		runtime.Gosched()
+	}
+	c.wmu.Lock()
+	if c.bw.Buffered() > 0 {
+		c.flushLocked()
+	}
+	c.wmu.Unlock()
+}
+
 // runStream runs a stream's request in its own goroutine, then ends the
 // stream as ngx_http_v2_close_stream: a response that did not end is
 // reset with INTERNAL_ERROR, a body the client still sends with NO_ERROR.
 func (c *Conn) runStream(st *Stream) {
 	defer c.wg.Done()
 	c.h.ServeStream(st)
-	c.wmu.Lock()
-	c.flushLocked() // the end End held back
-	c.wmu.Unlock()
+	c.flushEnd()
 	c.mu.Lock()
 	rst := !st.rstSent && st.err == nil
 	code := http2.ErrCodeNo

@@ -27,7 +27,7 @@ type testServer struct {
 	log  bytes.Buffer
 }
 
-func startTest(t *testing.T, httpBody string) *testServer {
+func startTest(t testing.TB, httpBody string) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {

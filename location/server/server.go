@@ -81,9 +81,12 @@ type Server struct {
 	stream *stream.Server
 	// slots are worker_connections: listeners, clients and backends
 	// take one each (conn.go, upstream).
-	slots         *upstream.ConnSlots
-	reuseSeq      atomic.Int64 // orders connections as they become reusable
-	streamSockets int          // stream{} listening sockets holding slots (under mu)
+	slots    *upstream.ConnSlots
+	reuseSeq atomic.Int64 // orders connections as they become reusable
+	// graceWaits counts the keep-alive connections waiting out idleGrace
+	// with their goroutine (h1.go).
+	graceWaits    atomic.Int32
+	streamSockets int // stream{} listening sockets holding slots (under mu)
 }
 
 type listener struct {

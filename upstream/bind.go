@@ -158,12 +158,13 @@ func bindControl(x *exchange) func(network, address string, rc syscall.RawConn) 
 }
 
 // dialer is the dialer of a connection to srv for x: bound to x.local
-// when proxy_bind gives one.
+// when proxy_bind gives one. Its Timeout is unset: dialWithin bounds the
+// connect.
 func (p *Proxy) dialer(x *exchange, network string) (net.Dialer, error) {
 	// No SO_KEEPALIVE: nginx leaves it off (proxy_socket_keepalive
 	// off), and Go's default would cost four setsockopt calls per
 	// connection.
-	d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
+	d := net.Dialer{KeepAlive: -1}
 	if x.localName == "" {
 		return d, nil
 	}

@@ -134,7 +134,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	}
 	d, err := p.dialer(x, srv.Network)
 	if err == nil {
-		nc, err = d.Dial(srv.Network, srv.Addr)
+		nc, err = dialWithin(&d, srv.Network, srv.Addr, now, p.ConnectTimeout)
 	}
 	if err != nil {
 		slots.Release()

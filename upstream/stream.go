@@ -376,7 +376,7 @@ func (p *StreamProxy) dial(ss *StreamSession, srv *Server) (net.Conn, error) {
 			network = "unixgram"
 		}
 	}
-	d := net.Dialer{Timeout: p.ConnectTimeout, KeepAlive: -1}
+	d := net.Dialer{KeepAlive: -1} // dialWithin bounds the connect
 	if p.keepalive {
 		// proxy_socket_keepalive: SO_KEEPALIVE with the system's timers.
 		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
@@ -412,7 +412,7 @@ func (p *StreamProxy) dial(ss *StreamSession, srv *Server) (net.Conn, error) {
 			}
 		}
 	}
-	nc, err := d.Dial(network, srv.Addr)
+	nc, err := dialWithin(&d, network, srv.Addr, time.Now(), p.ConnectTimeout)
 	if err != nil {
 		if isTimeout(err) {
 			return nil, errors.New("upstream timed out (110: Connection timed out) while connecting to upstream")

@@ -70,6 +70,11 @@ type h2Conn struct {
 	// ahead is rend-rpos for the body writer, which peeks beside the
 	// reader (awaitSettings).
 	ahead atomic.Int32
+	// drained: the last read from the socket took less than it asked
+	// for, so the socket had nothing more then; nginx's recv clears the
+	// event's ready flag then and looks again only when epoll reports
+	// more, so what came after is not "at hand" (atHand).
+	drained bool
 }
 
 // grpcReadAhead is the read-ahead buffer's size (grpc_buffer_size's
@@ -89,6 +94,16 @@ type hcReader struct{ hc *h2Conn }
 func (r hcReader) Read(p []byte) (int, error) {
 	hc := r.hc
 	if hc.rpos == hc.rend {
+		if g := hc.cur; g != nil && g.unflushed != nil {
+			// The reader is about to wait on the backend: what was
+			// passed on to the client goes out first.
+			c := g.unflushed
+			g.unflushed = nil
+			if err := c.Flush(); err != nil {
+				g.flushErr = err
+				return 0, err
+			}
+		}
 		if len(p) >= grpcReadAhead {
 			n, err := hc.readSocket(p)
 			hc.count(n)
@@ -114,7 +129,9 @@ func (r hcReader) Read(p []byte) (int, error) {
 // them, so the head's and the body's shares stay apart
 // ($upstream_response_length) as when each frame was read alone.
 func (hc *h2Conn) readSocket(p []byte) (int, error) {
-	return hc.Conn.Read(p)
+	n, err := hc.Conn.Read(p)
+	hc.drained = err == nil && n < len(p)
+	return n, err
 }
 
 func (hc *h2Conn) count(n int) {
@@ -124,9 +141,9 @@ func (hc *h2Conn) count(n int) {
 }
 
 // atHand reports whether a read would return at once: bytes read ahead,
-// or at the socket.
+// or at the socket unless the last read drained it.
 func (hc *h2Conn) atHand() bool {
-	return hc.rpos < hc.rend || atHand(rawConn(hc.Conn))
+	return hc.rpos < hc.rend || !hc.drained && atHand(rawConn(hc.Conn))
 }
 
 // hcWriter writes for the Framer, whose callers hold wmu.
@@ -166,6 +183,11 @@ type grpcStream struct {
 	clientConn net.Conn
 	// trailers, passed on after the body.
 	trailers []http1.Header
+	// unflushed is the client's stream while DATA passed on waits in its
+	// buffer for the frames read with it (hcReader flushes it before a
+	// read from the socket); flushErr is that flush's failure.
+	unflushed http1.Stream
+	flushErr  error
 }
 
 func (x *exchange) grpcState() *grpcStream {
@@ -195,6 +217,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	g := x.grpcState()
 	g.hc, g.outClosed, g.endStream, g.rst, g.headDone, g.inBlock, g.werr = hc, false, false, false, false, false, nil
 	g.stop, g.writing, g.trailers, g.clientConn = false, false, g.trailers[:0], nil
+	g.unflushed, g.flushErr = nil, nil
 	g.recvWin = h2MaxWindow
 	hc.cur, hc.read, hc.sent = g, &x.recvd, &x.sent
 	if hc.lastID == 0 {
@@ -462,7 +485,7 @@ func (gp *grpcProto) finalize(x *exchange) {
 	if g := x.grpc; g != nil && g.hc != nil {
 		g.join()
 		g.hc.cur, g.hc.read, g.hc.sent = nil, nil, nil
-		g.hc = nil
+		g.hc, g.unflushed = nil, nil
 	}
 }
 
@@ -519,6 +542,9 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			fr, rerr = hc.fr.ReadFrameForHeader(fh0)
 		}
 		if rerr != nil {
+			if g.flushErr != nil {
+				return 0, nil, g.flushErr
+			}
 			if g.werr != nil {
 				return 0, nil, g.werr
 			}
@@ -808,12 +834,19 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			}
 			if len(data) > 0 && !f.noBody {
 				// Unbuffered: each DATA goes out as it comes (the head
-				// with the first, as nginx's write filter sends it).
+				// with the first, as nginx's write filter sends it),
+				// with the frames read in the same read (a unary call's
+				// trailers), as nginx's filter passes on a whole buffer.
 				if _, err := c.Write(data); err != nil {
 					return false, err
 				}
-				if err := c.Flush(); err != nil {
-					return false, err
+				if g.hc.rpos < g.hc.rend {
+					g.unflushed = c
+				} else {
+					g.unflushed = nil
+					if err := c.Flush(); err != nil {
+						return false, err
+					}
 				}
 			}
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
@@ -62,5 +63,69 @@ func TestGRPCReadAhead(t *testing.T) {
 	}
 	if cc.reads > 3 {
 		t.Errorf("%d socket reads for 4 frames, want at most 3 (one for the small frames, the big payload straight)", cc.reads)
+	}
+}
+
+// A read that took less than it asked for drained the socket: what the
+// backend sends after it is not at hand until read, as nginx's recv
+// clears the read event's ready flag and looks again only when epoll
+// reports more; frames still in the read-ahead buffer are.
+func TestGRPCDrainedNotAtHand(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	hc := newH2Conn(a).(*h2Conn)
+	var wire bytes.Buffer
+	fr := http2.NewFramer(&wire, nil)
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x88}, EndHeaders: true})
+	fr.WriteData(1, false, []byte("hello"))
+	if _, err := b.Write(wire.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 2 {
+		f, err := hc.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.Header().Type.String())
+	}
+	// Both frames came in one read, which drained the socket.
+	if hc.atHand() {
+		t.Error("at hand after a read that drained the socket")
+	}
+	wire.Reset()
+	fr.WriteData(1, true, []byte("later"))
+	if _, err := b.Write(wire.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; !pendingInput(a); i++ {
+		if i == 1000 {
+			t.Fatal("the backend's frame never reached the socket")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if hc.atHand() {
+		t.Error("a frame that came after the draining read is at hand; nginx looks again only on the next event")
+	}
+	f, err := hc.fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, f.Header().Type.String())
+	if diff := cmp.Diff([]string{"HEADERS", "DATA", "DATA"}, got); diff != "" {
+		t.Errorf("frames (-want +got):\n%s", diff)
 	}
 }

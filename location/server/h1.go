@@ -57,7 +57,10 @@ type h1Conn struct {
 	watching bool // the socket is on the poller
 	noPark   bool // it cannot be (no poller, no socket)
 	wake     func()
-	timer    *time.Timer // keepalive_timeout while parked
+	l        *listener
+	// timerAt: keepalive_timeout while parked is in the server's
+	// idleTimers, at index timerAt-1 (0: not there).
+	timerAt int32
 	// idleUntil is when keepalive_timeout ends the current wait.
 	idleUntil time.Time
 }
@@ -185,7 +188,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 }
 
 // park hands an idle connection to the poller: its buffers and its
-// exchange go back to their pools, keepalive_timeout is a timer, and
+// exchange go back to their pools, keepalive_timeout is in idleTimers, and
 // its goroutine ends (true). False: it cannot park, or input is there.
 func (l *listener) park(sc *serverConn) bool {
 	h := &sc.h1
@@ -196,7 +199,7 @@ func (l *listener) park(sc *serverConn) bool {
 	if !h.watching {
 		raw, owner := c.Socket()
 		if h.wake == nil {
-			h.wake = func() { l.resume(sc, false) }
+			h.wake = func() { l.resume(sc) }
 			h.waker.Init(h.wake)
 		}
 		if raw == nil || !upstream.WatchInput(raw, owner, &h.waker) {
@@ -210,21 +213,20 @@ func (l *listener) park(sc *serverConn) bool {
 	h.x = location.Conn{}
 	c.Detach(&h.kept)
 	h.c = nil
-	if h.kept.IdleTimeout() > 0 {
-		d := time.Until(h.idleUntil)
-		if h.timer == nil {
-			h.timer = time.AfterFunc(d, func() {
-				if h.waker.Unpark() {
-					l.resume(sc, true)
-				}
-			})
-		} else {
-			h.timer.Reset(d)
-		}
+	timed, until := h.kept.IdleTimeout() > 0, h.idleUntil // h is not ours once parked
+	if timed {
+		h.l = l
+		l.srv.idleTimers.add(sc)
 	}
 	if !h.waker.Park() {
 		l.unparked(sc)
 		return false
+	}
+	// keepalive_timeout passed before it parked: the timer may have
+	// fired while it still ran, and found nothing to take.
+	if timed && !time.Now().Before(until) && h.waker.Unpark() {
+		l.endIdle(sc)
+		return true
 	}
 	// A stop or a drain that looked before it parked: it closes now.
 	if (l.srv.closing.Load() || !sc.slot.Load()) && h.waker.Unpark() {
@@ -238,26 +240,24 @@ func (l *listener) park(sc *serverConn) bool {
 // exchange again.
 func (l *listener) unparked(sc *serverConn) {
 	h := &sc.h1
-	if h.timer != nil {
-		h.timer.Stop()
-	}
+	l.srv.idleTimers.remove(sc)
 	c := http1.Attach(&h.kept)
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = h.onBytes, &l.srv.closing, idleGrace, true
 	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
 }
 
+// endIdle ends a parked connection (taken off the poller) whose
+// keepalive_timeout passed: ngx_http_keepalive_handler closes it,
+// nothing sent.
+func (l *listener) endIdle(sc *serverConn) {
+	sc.h1.quiet = true
+	l.endConn(sc)
+}
+
 // resume runs a parked connection again: its next request's bytes (or
-// its end) arrived, keepalive_timeout passed (timedOut), or a stop or a
-// drain closes it.
-func (l *listener) resume(sc *serverConn, timedOut bool) {
-	h := &sc.h1
-	if timedOut && !time.Now().Before(h.idleUntil) {
-		// ngx_http_keepalive_handler: closed, nothing sent.
-		h.quiet = true
-		l.endConn(sc)
-		return
-	}
+// its end) arrived, or a stop or a drain closes it.
+func (l *listener) resume(sc *serverConn) {
 	l.unparked(sc)
 	if !l.serveRequests(sc, false) {
 		l.endConn(sc)
@@ -276,9 +276,7 @@ func (sc *serverConn) unpark() {
 // connections could park.
 func (l *listener) endConn(sc *serverConn) {
 	h := &sc.h1
-	if h.timer != nil {
-		h.timer.Stop()
-	}
+	l.srv.idleTimers.remove(sc)
 	if h.x.Bound() {
 		h.rt = h.x.Router()
 	}

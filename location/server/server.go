@@ -85,7 +85,9 @@ type Server struct {
 	reuseSeq atomic.Int64 // orders connections as they become reusable
 	// graceWaits counts the keep-alive connections waiting out idleGrace
 	// with their goroutine (h1.go).
-	graceWaits    atomic.Int32
+	graceWaits atomic.Int32
+	// idleTimers: keepalive_timeout of the parked connections.
+	idleTimers    idleTimers
 	streamSockets int // stream{} listening sockets holding slots (under mu)
 }
 

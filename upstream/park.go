@@ -96,6 +96,15 @@ var (
 // cost for the process, not one per connection.
 const maxIdleResumers = 8
 
+// Go runs f on a lingering goroutine, as resume does: a new connection's
+// goroutine too (its stack grown by an earlier connection is not grown
+// and copied again).
+func Go(f func()) { resume(f) }
+
+// Lingering is the number of goroutines waiting for work in resume's
+// pool (a fixed cost of the process, at most maxIdleResumers).
+func Lingering() int { return int(idleResumers.Load()) }
+
 func resume(f func()) {
 	select {
 	case resumeCh <- f:

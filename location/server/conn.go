@@ -67,7 +67,10 @@ func (l *listener) acceptLoop() {
 		stats := &l.srv.counters.Stats
 		stats.Active.Add(1)
 		stats.Accepted.Add(1)
-		go l.serveConn(sc)
+		// A goroutine that served a connection before has its stack
+		// grown already; a new one grows it through the proxy's calls,
+		// copying it twice or more per connection.
+		upstream.Go(func() { l.serveConn(sc) })
 	}
 }
 

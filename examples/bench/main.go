@@ -23,8 +23,9 @@
 // (unary calls through grpc_pass to an h2c backend of the bench's own,
 // 32 at a time on 4 connections), php (a small script through
 // fastcgi_pass to one php-fpm pool; skipped without php-fpm), idle-ws
-// (memory per idle WebSocket tunnel: process and kernel), idle-http
-// (memory per idle keep-alive connection).
+// (memory per idle WebSocket tunnel: process and kernel), idle-wss (the
+// same through TLS), idle-http and idle-https (memory per idle keep-alive
+// connection).
 package main
 
 import (

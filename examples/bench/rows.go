@@ -56,10 +56,16 @@ var rows = []row{
 		return phpRun(s, d)
 	}},
 	{"idle-ws", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
-		return idleRun(s, n, true)
+		return idleRun(s, n, true, false)
+	}},
+	{"idle-wss", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
+		return idleRun(s, n, true, true)
 	}},
 	{"idle-http", []string{"process KiB/connection", "kernel KiB/connection", "fds/connection"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
-		return idleRun(s, n, false)
+		return idleRun(s, n, false, false)
+	}},
+	{"idle-https", []string{"process KiB/connection", "kernel KiB/connection", "fds/connection"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
+		return idleRun(s, n, false, true)
 	}},
 }
 
@@ -189,8 +195,8 @@ func readBody(br *bufio.Reader) (n int64, closing bool, err error) {
 }
 
 // wsDial opens a WebSocket to the backend's echo through s.
-func wsDial(s *server) (net.Conn, *bufio.Reader, error) {
-	c, err := dial(s, false)
+func wsDial(s *server, useTLS bool) (net.Conn, *bufio.Reader, error) {
+	c, err := dial(s, useTLS)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -229,7 +235,7 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 	}
 	var all []ws
 	for i := 0; i < conns; i++ {
-		c, br, err := wsDial(s)
+		c, br, err := wsDial(s, false)
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +290,7 @@ func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				c, br, err := wsDial(s)
+				c, br, err := wsDial(s, false)
 				if err != nil {
 					firstErr.set(err)
 					return
@@ -317,7 +323,7 @@ func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 // server's resident memory, the kernel's slab (every socket of the
 // machine's, so the client's and the backend's are in it for both
 // servers alike) and descriptors.
-func idleRun(s *server, n int, tunnels bool) ([]float64, error) {
+func idleRun(s *server, n int, tunnels, useTLS bool) ([]float64, error) {
 	time.Sleep(500 * time.Millisecond)
 	rss0, slab0, fds0 := s.rssKB(), slabKB(), s.fds()
 	var conns []net.Conn
@@ -329,7 +335,7 @@ func idleRun(s *server, n int, tunnels bool) ([]float64, error) {
 	}()
 	for i := 0; i < n; i++ {
 		if tunnels {
-			c, br, err := wsDial(s)
+			c, br, err := wsDial(s, useTLS)
 			if err != nil {
 				return nil, err
 			}
@@ -339,7 +345,7 @@ func idleRun(s *server, n int, tunnels bool) ([]float64, error) {
 				return nil, err
 			}
 		} else {
-			c, err := dial(s, false)
+			c, err := dial(s, useTLS)
 			if err != nil {
 				return nil, err
 			}

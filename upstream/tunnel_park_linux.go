@@ -1,6 +1,8 @@
 package upstream
 
 import (
+	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -37,6 +39,10 @@ type parkState struct {
 	// hup: the poller reported the source's end (RDHUP, HUP, ERR), so a
 	// short read does not mean the socket is empty: the end is there too.
 	hup atomic.Bool
+	// tls is a TLS source (rc is its socket's): it is read through TLS,
+	// from the socket only when the socket has bytes (readTLS).
+	tls    *tls.Conn
+	peekFn func(fd uintptr) bool
 }
 
 // plainSocket is c's descriptor access when c is a plain socket that
@@ -56,19 +62,47 @@ func plainSocket(c net.Conn) syscall.RawConn {
 	return rc
 }
 
+// tlsSocket is the socket under a TLS connection c, when its transport
+// is one (a wrapper that exposes its socket reads nothing ahead once the
+// handshake is done).
+func tlsSocket(c net.Conn) (*tls.Conn, syscall.RawConn) {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return nil, nil
+	}
+	sc, ok := tc.NetConn().(syscall.Conn)
+	if !ok {
+		return nil, nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, nil
+	}
+	return tc, rc
+}
+
 // park registers d's source with the process's poller; false: d keeps a
-// goroutine (a TLS source, or no poller). Called under t.mu.
+// goroutine (no poller, or a source with no socket). A TLS source parks
+// on its socket, as nginx's SSL connection waits in its event loop: an
+// idle wss tunnel held a goroutine blocked in the TLS read, with its
+// stack and TLS's read buffer. Called under t.mu.
 func (d *direction) park() bool {
 	rc := plainSocket(d.src)
+	var tc *tls.Conn
 	if rc == nil {
-		return false
+		if tc, rc = tlsSocket(d.src); rc == nil {
+			return false
+		}
 	}
 	p, err := poller.Default()
 	if err != nil {
 		return false
 	}
-	d.pk.rc = rc
-	if d.rate == 0 {
+	d.pk.rc, d.pk.tls = rc, tc
+	if tc != nil {
+		d.pk.peekFn = d.peekFD
+	} else if d.rate == 0 {
+		// Copied by the poller's goroutine, and spliced: plain sockets only.
 		d.pk.dstRC = plainSocket(d.dst)
 	}
 	d.pk.readFn = d.readFD
@@ -81,6 +115,11 @@ func (d *direction) park() bool {
 		return !d.state.CompareAndSwap(dirIdle, dirRunning)
 	}
 	d.pk.reg, d.pk.registered = reg, true
+	if tc != nil {
+		// TLS may hold bytes read with the request (no event tells of
+		// them): a first run takes them, then d parks.
+		d.wake()
+	}
 	return true
 }
 
@@ -286,8 +325,8 @@ func (d *direction) drain() (ended bool, err error) {
 		if d.rate > 0 {
 			t.throttle(int64(n), d.rate, *d.written)
 		}
-		if n < len(buf) && !d.pk.hup.Load() {
-			return false, nil
+		if n < len(buf) && !d.pk.hup.Load() && d.pk.tls == nil {
+			return false, nil // a TLS read is a record's: on to EAGAIN
 		}
 		if d.pk.dstRC != nil && !d.pk.noSplice {
 			if ended, err, ok := d.spliceRest(); ok {
@@ -300,6 +339,9 @@ func (d *direction) drain() (ended bool, err error) {
 // read reads the source once without waiting: n bytes, or EAGAIN when
 // it is empty, or the error (a *net.OpError) that ends the direction.
 func (d *direction) read(buf []byte) (int, error) {
+	if d.pk.tls != nil {
+		return d.readTLS(buf)
+	}
 	d.pk.buf = buf
 	if err := d.pk.rc.Read(d.pk.readFn); err != nil {
 		return 0, err // closed
@@ -323,6 +365,46 @@ func (d *direction) readFD(fd uintptr) bool {
 			continue
 		}
 		d.pk.n, d.pk.errno = max(n, 0), err
+		return true
+	}
+}
+
+// longAgo is a read deadline that has passed: a TLS read under it takes
+// what TLS holds, decrypted or buffered, without reading the socket.
+var longAgo = time.Unix(1, 0)
+
+// readTLS reads a TLS source without waiting for the socket: what TLS
+// holds, else, when the socket has bytes (a record or part of one, or
+// its end), a read that waits for the rest of the record; EAGAIN when
+// neither has anything.
+func (d *direction) readTLS(buf []byte) (int, error) {
+	tc := d.pk.tls
+	tc.SetReadDeadline(longAgo)
+	n, err := tc.Read(buf)
+	tc.SetReadDeadline(time.Time{})
+	if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, err
+	}
+	d.pk.errno = nil
+	if err := d.pk.rc.Read(d.pk.peekFn); err != nil {
+		return 0, err // closed
+	}
+	if d.pk.errno == syscall.EAGAIN {
+		return 0, syscall.EAGAIN
+	}
+	return tc.Read(buf)
+}
+
+// peekFD is readTLS's RawConn callback (bound once): whether the socket
+// has a byte or its end, without taking it (errno EAGAIN: neither).
+func (d *direction) peekFD(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err == syscall.EINTR {
+			continue
+		}
+		d.pk.errno = err
 		return true
 	}
 }

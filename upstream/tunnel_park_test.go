@@ -4,11 +4,13 @@ package upstream
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,5 +232,118 @@ func TestTunnelBackpressure(t *testing.T) {
 	}
 	if got := tn.toClient; got != int64(want.Len()) {
 		t.Errorf("counted %d bytes to the client, want %d", got, want.Len())
+	}
+}
+
+// tlsPair is tcpPair with TLS on top: the client's end and the server's
+// (the proxy's client connection), handshaken.
+func tlsPair(t *testing.T) (client, server *tls.Conn, split *atomic.Bool) {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair("../examples/article/cert.pem", "../examples/article/key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := tcpPair(t)
+	sc := &splitConn{Conn: a}
+	client = tls.Client(sc, &tls.Config{InsecureSkipVerify: true})
+	server = tls.Server(b, &tls.Config{Certificates: []tls.Certificate{cert}})
+	errc := make(chan error, 1)
+	go func() { errc <- server.Handshake() }()
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return client, server, &sc.split
+}
+
+// splitConn, once split is set, writes each record in two pieces with a
+// pause between: the reader finds half a record in the socket.
+type splitConn struct {
+	net.Conn
+	split atomic.Bool
+}
+
+func (c *splitConn) Write(b []byte) (int, error) {
+	if !c.split.Load() || len(b) < 2 {
+		return c.Conn.Write(b)
+	}
+	n, err := c.Conn.Write(b[:len(b)/2])
+	if err != nil {
+		return n, err
+	}
+	time.Sleep(20 * time.Millisecond)
+	m, err := c.Conn.Write(b[len(b)/2:])
+	return n + m, err
+}
+
+// TestTunnelTLSParked: a tunnel whose client side is TLS (wss) parks
+// both directions as a plain one does: the TLS source waits on its
+// socket with no goroutine, and is read through TLS when bytes come,
+// records whole or in pieces, small messages and large ones; bytes TLS
+// decrypted before the tunnel started go through at once.
+func TestTunnelTLSParked(t *testing.T) {
+	client, proxyClient, split := tlsPair(t)
+	up, err := net.Dial("tcp", echoBackend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two records the proxy's TLS reads together: the first is taken
+	// before the tunnel, the second waits decrypted in TLS.
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(client, "early1")
+	io.WriteString(client, "early2")
+	first := make([]byte, 6)
+	if _, err := io.ReadFull(proxyClient, first); err != nil || string(first) != "early1" {
+		t.Fatalf("first record %q %v", first, err)
+	}
+	tn := &tunnel{client: proxyClient, upstream: up, idle: 10 * time.Second, bufs: tunnelPool(4096)}
+	done := make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	if got := readN(t, client, 6); got != "early2" {
+		t.Fatalf("early bytes: %q", got)
+	}
+	idle := func() bool { return goroutinesIn("upstream.(*direction)") == 0 }
+	if !settle(idle) {
+		t.Fatalf("idle TLS tunnel: %d goroutines copying, want 0", goroutinesIn("upstream.(*direction)"))
+	}
+	big := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstu\n"), 1<<20/32)
+	var want bytes.Buffer
+	msgs := [][]byte{[]byte("hi"), big, []byte("small"), big, []byte("end")}
+	for _, msg := range msgs {
+		want.Write(msg)
+	}
+	go func() {
+		for _, msg := range msgs {
+			client.Write(msg)
+		}
+	}()
+	got := make([]byte, want.Len())
+	if n, err := io.ReadFull(client, got); err != nil {
+		t.Fatalf("echoed %d bytes of %d: %v", n, want.Len(), err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("echoed bytes differ")
+	}
+	if !settle(idle) {
+		t.Errorf("after traffic: %d goroutines copying, want 0", goroutinesIn("upstream.(*direction)"))
+	}
+	// A record that arrives in pieces: the read waits for its rest.
+	split.Store(true)
+	io.WriteString(client, "after")
+	if got := readN(t, client, 5); got != "after" {
+		t.Errorf("echo of a split record %q", got)
+	}
+	if !settle(idle) {
+		t.Errorf("after a split record: %d goroutines copying, want 0", goroutinesIn("upstream.(*direction)"))
+	}
+	client.Close()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	n := int64(want.Len() + len("early2") + len("after"))
+	if diff := cmp.Diff([2]int64{n, n}, [2]int64{tn.toUpstream, tn.toClient}); diff != "" {
+		t.Errorf("bytes to upstream, to client (-want +got):\n%s", diff)
 	}
 }

@@ -178,6 +178,7 @@ type grpcStream struct {
 	arena   []byte
 	badName bool
 	buf     []byte // the writer's read buffer
+	held    int    // client body bytes in buf, read by wholeBody
 	// clientConn is the client's connection the writer reads the body
 	// from (nil: the body is at hand).
 	clientConn net.Conn
@@ -217,7 +218,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	g := x.grpcState()
 	g.hc, g.outClosed, g.endStream, g.rst, g.headDone, g.inBlock, g.werr = hc, false, false, false, false, false, nil
 	g.stop, g.writing, g.trailers, g.clientConn = false, false, g.trailers[:0], nil
-	g.unflushed, g.flushErr = nil, nil
+	g.unflushed, g.flushErr, g.held = nil, nil, 0
 	g.recvWin = h2MaxWindow
 	hc.cur, hc.read, hc.sent = g, &x.recvd, &x.sent
 	if hc.lastID == 0 {
@@ -231,11 +232,17 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	hc.mu.Unlock()
 	body := bodyLen > 0 || x.streamChunked
 	w := hc.wbuf[:0]
-	if !hc.started {
+	fresh := !hc.started
+	if fresh {
 		w = append(w, grpcPreface...)
 		hc.started = true
 	}
+	whole, ok := gp.wholeBody(c, x, g, bodyLen, fresh)
 	w = appendHeaderFrames(w, g.id, x.req, !body)
+	if ok {
+		w = appendDataFrames(w, g.id, whole)
+		body = false
+	}
 	hc.wbuf = w
 	hc.wmu.Lock()
 	n, err := hc.Conn.Write(w)
@@ -254,6 +261,74 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 		go g.writeBody(p, c, x, bodyLen)
 	}
 	return 0, nil, 0
+}
+
+// wholeBody is the request body when all of it is at hand and within
+// both send windows: it goes out with the HEADERS in one write and no
+// writer runs, as nginx sends the preread body with the request head
+// (ngx_http_upstream_send_request) in one writev. A body read from the
+// client here that is not whole is left in g.buf for the writer (held).
+// The backend's SETTINGS must have been read (a kept connection) or be
+// unread by anyone yet (fresh, the preface goes in the same write), so
+// their acknowledgement still precedes a body that follows them
+// (awaitSettings).
+func (gp *grpcProto) wholeBody(c http1.Stream, x *exchange, g *grpcStream, bodyLen int64, fresh bool) ([]byte, bool) {
+	hc := g.hc
+	if !fresh && !hc.settled {
+		return nil, false
+	}
+	var data []byte
+	switch {
+	case x.bodyBuffered:
+		if x.bodyFile != nil {
+			return nil, false
+		}
+		data = x.sendBody
+	case x.streamChunked:
+		if !c.BodyDone() {
+			return nil, false
+		}
+		data = x.pending
+	case bodyLen > 0 && bodyLen < int64(len(g.buf)) && len(x.pending) == 0:
+		// The buffer reaches past the length: the read sees the end.
+		n, err := readAtHand(c, g.buf)
+		g.held = n
+		if err != nil || !c.BodyDone() {
+			return nil, false
+		}
+		data = g.buf[:n]
+	default:
+		return nil, false
+	}
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	k := int64(len(data))
+	if k > g.sendWin || k > hc.sendWin {
+		return nil, false
+	}
+	g.sendWin -= k
+	hc.sendWin -= k
+	g.held = 0
+	return data, true
+}
+
+// appendDataFrames frames a whole body as DATA frames of the frame size,
+// END_STREAM on the last.
+func appendDataFrames(w []byte, id uint32, data []byte) []byte {
+	for {
+		n := min(len(data), h2FrameSize)
+		flags := byte(0)
+		if n == len(data) {
+			flags = byte(http2.FlagDataEndStream)
+		}
+		w = append(w, byte(n>>16), byte(n>>8), byte(n), byte(http2.FrameData), flags,
+			byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+		w = append(w, data[:n]...)
+		data = data[n:]
+		if flags != 0 {
+			return w
+		}
+	}
 }
 
 // appendHeaderFrames frames a header block: HEADERS, then CONTINUATION
@@ -323,7 +398,7 @@ func (g *grpcStream) writeBody(p *Proxy, c http1.Stream, x *exchange, bodyLen in
 			return
 		}
 	}
-	buf, n := g.buf, 0
+	buf, n := g.buf, g.held
 	// fill reads into buf[n:]: at once what is at hand (wait: at least
 	// something); the client's last bytes are the end.
 	fill := func(wait bool) error {

@@ -64,7 +64,7 @@ func (p *Proxy) sendFastCGI(c http1.Stream, nc net.Conn, x *exchange, bodyLen in
 			later = false
 		}
 	}
-	n, err := nc.Write(x.req)
+	n, err := x.life.write(nc, x.req)
 	x.sent += int64(n)
 	if err != nil {
 		return sendFailure(err)
@@ -191,7 +191,7 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 		if p.ReadTimeout > 0 {
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
-		m, rerr := nc.Read(x.rbuf[:responseHeadSize])
+		m, rerr := x.life.read(nc, x.rbuf[:responseHeadSize])
 		n += m
 		x.recvd += int64(m)
 		if m == 0 && rerr != nil {
@@ -413,7 +413,7 @@ func (p *Proxy) readFCGI(nc net.Conn, x *exchange) (int, error) {
 	if p.ReadTimeout > 0 {
 		nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 	}
-	m, err := nc.Read(x.rate.limit(x.rbuf))
+	m, err := x.life.read(nc, x.rate.limit(x.rbuf))
 	x.recvd += int64(m)
 	x.rate.after(time.Now(), m)
 	return m, err

@@ -38,7 +38,16 @@ type connLife struct {
 	// request (the proxy's own; other protocols clear them when they
 	// pool it).
 	dl http1.Deadlines
+	// sock reads and writes it when it is a plain socket (nil: through
+	// the net.Conn).
+	sock *http1.Sock
 }
+
+// read reads the connection nc, through its Sock when it has one.
+func (l *connLife) read(nc net.Conn, b []byte) (int, error) { return http1.ReadVia(l.sock, nc, b) }
+
+// write writes the connection nc, through its Sock when it has one.
+func (l *connLife) write(nc net.Conn, b []byte) (int, error) { return http1.WriteVia(l.sock, nc, b) }
 
 // getIdle returns the most recently used idle connection to server, if
 // any (its balancer counted it already).

@@ -192,7 +192,7 @@ func (p *Proxy) sendPlain(c http1.Stream, nc net.Conn, x *exchange, bodyLen int6
 			return sendFailure(err)
 		}
 	} else {
-		n, err := nc.Write(x.req)
+		n, err := x.life.write(nc, x.req)
 		x.sent += int64(n)
 		if err != nil {
 			return sendFailure(err)

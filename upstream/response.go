@@ -162,7 +162,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			}
 		}
 		x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
-		n, rerr := nc.Read(x.rate.limit(buf[held:max(held, min(readSize, len(buf)))]))
+		n, rerr := x.life.read(nc, x.rate.limit(buf[held:max(held, min(readSize, len(buf)))]))
 		x.recvd += int64(n)
 		if x.rate.rate != 0 {
 			x.rate.after(time.Now(), n)

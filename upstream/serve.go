@@ -737,7 +737,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, ft ftMask) {
 	for {
 		x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
-		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
+		m, rerr := x.life.read(nc, x.rbuf[n:responseHeadSize])
 		n += m
 		x.recvd += int64(m)
 		if m > 0 {

@@ -120,7 +120,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 					c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout))
 				}
 				var err error
-				n, err = c.nc.Read(p[:want])
+				n, err = ReadVia(c.sockIO(), c.nc, p[:want])
 				if n == 0 && err == io.EOF && b.eof {
 					b.done = true
 					return 0, io.EOF

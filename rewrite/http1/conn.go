@@ -112,6 +112,9 @@ type Conn struct {
 	rawConn net.Conn        // the net.Conn raw belongs to
 	rawDone bool
 
+	sock     *Sock // nc's raw reads and writes (nil: nc's own), made by sockIO
+	sockDone bool
+
 	// NoWait: ReadRequest returns ErrWouldBlock, instead of waiting,
 	// when no byte of a next request is at hand (idle.go): the read of a
 	// connection the poller woke.
@@ -149,6 +152,18 @@ func (c *Conn) Socket() (syscall.RawConn, net.Conn) {
 		}
 	}
 	return c.raw, c.rawConn
+}
+
+// sockIO is the Sock that reads and writes nc when nc is a plain
+// socket (nil: nc's own Read and Write), looked up once.
+func (c *Conn) sockIO() *Sock {
+	if !c.sockDone {
+		c.sockDone = true
+		if raw, owner := c.Socket(); raw != nil && owner == c.nc {
+			c.sock = newSock(raw, owner)
+		}
+	}
+	return c.sock
 }
 
 // KnownSocket is Socket's answer if Socket was asked already, without
@@ -283,7 +298,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, errHeaderTooLarge
 			}
 		}
-		m, err := c.nc.Read((*c.rb)[c.rend:])
+		m, err := ReadVia(c.sockIO(), c.nc, (*c.rb)[c.rend:])
 		c.rend += m
 		if idle && m > 0 {
 			idle = false
@@ -446,7 +461,7 @@ func (c *Conn) fill() (int, error) {
 		}
 		c.nc.SetReadDeadline(d)
 	}
-	n, err := c.nc.Read((*c.rb)[c.rend:])
+	n, err := ReadVia(c.sockIO(), c.nc, (*c.rb)[c.rend:])
 	c.rend += n
 	if n > 0 {
 		return n, nil

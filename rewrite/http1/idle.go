@@ -136,6 +136,8 @@ type Kept struct {
 	raw         syscall.RawConn
 	rawConn     net.Conn
 	rawDone     bool
+	sock        *Sock
+	sockDone    bool
 }
 
 // Socket is the Conn's Socket, as KnownSocket.
@@ -153,7 +155,7 @@ var connPool = sync.Pool{New: func() any {
 // Attach needs; c is not used after.
 func (c *Conn) Detach(k *Kept) {
 	*k = Kept{nc: c.nc, info: c.Info, requests: c.Requests, idleTimeout: c.IdleTimeout,
-		raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone}
+		raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone, sock: c.sock, sockDone: c.sockDone}
 	c.releaseRead()
 	c.releaseWrite()
 	// The pooled Conn keeps its slices' memory and its bound callbacks.
@@ -172,6 +174,7 @@ func Attach(k *Kept) *Conn {
 	c := connPool.Get().(*Conn)
 	c.nc, c.Info, c.Limits, c.Requests, c.IdleTimeout = k.nc, k.info, DefaultLimits, k.requests, k.idleTimeout
 	c.raw, c.rawConn, c.rawDone = k.raw, k.rawConn, k.rawDone
+	c.sock, c.sockDone = k.sock, k.sockDone
 	c.body.done = true // read, or Idle would not have been
 	*k = Kept{}
 	return c

@@ -636,7 +636,7 @@ func (c *Conn) writeRaw(p []byte) error {
 			}
 		}
 		c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout)
-		n, err := c.nc.Write(chunk)
+		n, err := WriteVia(c.sockIO(), c.nc, chunk)
 		c.out.sent += int64(n)
 		if err != nil {
 			// send_timeout passed or the client went away: the stream is

@@ -75,34 +75,40 @@ func TestReadTimeouts(t *testing.T) {
 			setup: func(c *Conn) { c.HeaderTimeout, c.ReadTimeout = 5*time.Second, 50*time.Millisecond }, requests: 1, body: true, want: "request timeout"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv, cli := net.Pipe()
-			defer cli.Close()
-			c := NewConn(srv, &ConnInfo{})
-			tc.setup(c)
-			done := trickleInto(cli, tc.first, tc.pause, tc.parts)
-			var err error
-			for i := 0; i < tc.requests && err == nil; i++ {
-				_, err = c.ReadRequest()
-			}
-			if err == nil && tc.body {
-				_, err = io.ReadAll(c.Body())
-			}
-			got := "ok"
-			switch {
-			case errors.Is(err, ErrRequestTimeout):
-				got = "request timeout"
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				got = "idle timeout"
-			case err != nil:
-				got = err.Error()
-			}
-			c.Close()
-			<-done
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("(-want +got):\n%s", d)
-			}
-		})
+		// Over a pipe (the net.Conn's own reads) and a socket (raw reads).
+		for _, transport := range []string{"pipe", "tcp"} {
+			t.Run(tc.name+"/"+transport, func(t *testing.T) {
+				srv, cli := net.Pipe()
+				if transport == "tcp" {
+					srv, cli = socketPair(t, "tcp")
+				}
+				defer cli.Close()
+				c := NewConn(srv, &ConnInfo{})
+				tc.setup(c)
+				done := trickleInto(cli, tc.first, tc.pause, tc.parts)
+				var err error
+				for i := 0; i < tc.requests && err == nil; i++ {
+					_, err = c.ReadRequest()
+				}
+				if err == nil && tc.body {
+					_, err = io.ReadAll(c.Body())
+				}
+				got := "ok"
+				switch {
+				case errors.Is(err, ErrRequestTimeout):
+					got = "request timeout"
+				case errors.Is(err, os.ErrDeadlineExceeded):
+					got = "idle timeout"
+				case err != nil:
+					got = err.Error()
+				}
+				c.Close()
+				<-done
+				if d := cmp.Diff(tc.want, got); d != "" {
+					t.Errorf("(-want +got):\n%s", d)
+				}
+			})
+		}
 	}
 }
 

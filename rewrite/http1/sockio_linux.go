@@ -1,0 +1,147 @@
+package http1
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// sockState is a Sock's RawConn, its callbacks bound once (a method
+// value allocates) and the state each shares with Read or Write: apart,
+// as a net.Conn may be read and written at once.
+type sockState struct {
+	rc              syscall.RawConn
+	network         string
+	readFn, writeFn func(uintptr) bool
+	r, w            sockOp
+}
+
+// sockOp is one Read's or Write's buffer and result.
+type sockOp struct {
+	p     []byte
+	n     int
+	errno syscall.Errno
+}
+
+// SockFor returns nc's Sock, or nil when nc is not a plain socket (TLS
+// and other wrappers keep their own buffers and use nc).
+func SockFor(nc net.Conn) *Sock {
+	var sc syscall.Conn
+	network := "tcp"
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc, network = c, "unix"
+	default:
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return sockOf(rc, network)
+}
+
+// newSock is SockFor with nc's RawConn at hand.
+func newSock(rc syscall.RawConn, nc net.Conn) *Sock {
+	switch nc.(type) {
+	case *net.TCPConn:
+		return sockOf(rc, "tcp")
+	case *net.UnixConn:
+		return sockOf(rc, "unix")
+	}
+	return nil
+}
+
+func sockOf(rc syscall.RawConn, network string) *Sock {
+	s := &Sock{sockState{rc: rc, network: network}}
+	s.readFn, s.writeFn = s.read, s.write
+	return s
+}
+
+// FD is the socket's descriptor (-1: closed).
+func (s *Sock) FD() int {
+	fd := -1
+	s.rc.Control(func(f uintptr) { fd = int(f) })
+	return fd
+}
+
+// Read reads as net.Conn's Read: io.EOF at the end, a timeout error when
+// the read deadline passes.
+func (s *Sock) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	s.r = sockOp{p: b}
+	err := s.rc.Read(s.readFn)
+	r := s.r
+	s.r = sockOp{}
+	switch {
+	case err != nil:
+		return 0, err
+	case r.errno != 0:
+		return 0, &net.OpError{Op: "read", Net: s.network, Err: os.NewSyscallError("read", r.errno)}
+	case r.n == 0:
+		return 0, io.EOF
+	}
+	return r.n, nil
+}
+
+// read is Read's callback: false (wait) when nothing is there.
+func (s *Sock) read(fd uintptr) bool {
+	for {
+		n, e := sysRead(fd, s.r.p)
+		switch e {
+		case 0:
+			s.r.n = n
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		s.r.errno = e
+		return true
+	}
+}
+
+// Write writes all of b as net.Conn's Write, waiting while the socket
+// is full (up to the write deadline).
+func (s *Sock) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	s.w = sockOp{p: b}
+	err := s.rc.Write(s.writeFn)
+	w := s.w
+	s.w = sockOp{}
+	switch {
+	case err != nil:
+		return w.n, err
+	case w.errno != 0:
+		return w.n, &net.OpError{Op: "write", Net: s.network, Err: os.NewSyscallError("write", w.errno)}
+	}
+	return w.n, nil
+}
+
+// write is Write's callback: false (wait) while the socket takes no more.
+func (s *Sock) write(fd uintptr) bool {
+	for len(s.w.p) > 0 {
+		n, e := sysSend(fd, s.w.p)
+		switch e {
+		case 0:
+			s.w.n += int(n)
+			s.w.p = s.w.p[n:]
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		s.w.errno = e
+		return true
+	}
+	return true
+}

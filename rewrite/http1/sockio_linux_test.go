@@ -1,0 +1,121 @@
+package http1
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// A Sock reads and writes as the net.Conn under it: the bytes, the end
+// as io.EOF, a passed deadline as a timeout, a reset as its errno, a
+// closed connection as net.ErrClosed, and a write larger than the
+// socket's buffers waits for the reader.
+func TestSockReadWrite(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			local, remote := socketPair(t, network)
+			s := SockFor(local)
+			if s == nil {
+				t.Fatal("no Sock for a plain socket")
+			}
+			if s.FD() < 0 {
+				t.Errorf("FD = %d", s.FD())
+			}
+			// Read waits for the bytes.
+			go func() {
+				time.Sleep(10 * time.Millisecond)
+				remote.Write([]byte("hello"))
+			}()
+			buf := make([]byte, 64)
+			n, err := s.Read(buf)
+			if err != nil || string(buf[:n]) != "hello" {
+				t.Errorf("Read = %q, %v; want hello", buf[:n], err)
+			}
+			// A write larger than the socket buffers waits for the reader.
+			big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+			got := make(chan []byte, 1)
+			go func() {
+				b, _ := io.ReadAll(io.LimitReader(remote, int64(len(big))))
+				got <- b
+			}()
+			n, err = s.Write(big)
+			if err != nil || n != len(big) {
+				t.Errorf("Write = %d, %v; want %d", n, err, len(big))
+			}
+			if b := <-got; !bytes.Equal(b, big) {
+				t.Errorf("the reader got %d bytes, not what was written", len(b))
+			}
+			// The read deadline passes: a timeout, as net.Conn's.
+			local.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			_, err = s.Read(buf)
+			var ne net.Error
+			if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("Read past the deadline: %v; want a timeout", err)
+			}
+			local.SetReadDeadline(time.Time{})
+			// The peer closes: io.EOF.
+			remote.Close()
+			if n, err := s.Read(buf); n != 0 || err != io.EOF {
+				t.Errorf("Read at the end = %d, %v; want 0, EOF", n, err)
+			}
+			local.Close()
+			if _, err := s.Read(buf); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Read after Close: %v; want net.ErrClosed", err)
+			}
+			if _, err := s.Write(buf); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Write after Close: %v; want net.ErrClosed", err)
+			}
+		})
+	}
+}
+
+// A reset is read as its errno (nginx logs "recv() failed (104: ...)"
+// from it), and writing to a peer gone is EPIPE or ECONNRESET, without
+// SIGPIPE.
+func TestSockErrors(t *testing.T) {
+	local, remote := socketPair(t, "tcp")
+	s := SockFor(local)
+	remote.(*net.TCPConn).SetLinger(0)
+	remote.Close() // RST
+	buf := make([]byte, 16)
+	var err error
+	for i := 0; i < 100; i++ { // the RST may follow a moment later
+		if _, err = s.Read(buf); err != nil {
+			break
+		}
+	}
+	var errno syscall.Errno
+	if !errors.As(err, &errno) || errno != syscall.ECONNRESET {
+		t.Errorf("Read after a reset: %v; want ECONNRESET", err)
+	}
+	for i := 0; i < 3 && err != nil; i++ {
+		_, err = s.Write([]byte("x"))
+	}
+	if !errors.As(err, &errno) || (errno != syscall.EPIPE && errno != syscall.ECONNRESET) {
+		t.Errorf("Write to a reset peer: %v; want EPIPE or ECONNRESET", err)
+	}
+}
+
+// Only plain sockets have a Sock: TLS and other wrappers keep their own
+// buffers, and ReadVia/WriteVia use the net.Conn then.
+func TestSockForWrappers(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if s := SockFor(a); s != nil {
+		t.Errorf("SockFor(net.Pipe) = %v; want nil", s)
+	}
+	go b.Write([]byte("via"))
+	buf := make([]byte, 8)
+	n, err := ReadVia(nil, a, buf)
+	if diff := cmp.Diff("via", string(buf[:n])); diff != "" || err != nil {
+		t.Errorf("ReadVia(nil) (-want +got):\n%s %v", diff, err)
+	}
+}

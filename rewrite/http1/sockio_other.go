@@ -1,0 +1,19 @@
+//go:build !linux
+
+package http1
+
+import (
+	"net"
+	"syscall"
+)
+
+type sockState struct{}
+
+// SockFor: raw socket I/O is Linux's here; nil (use the net.Conn).
+func SockFor(net.Conn) *Sock { return nil }
+
+func newSock(syscall.RawConn, net.Conn) *Sock { return nil }
+
+func (s *Sock) FD() int                     { return -1 }
+func (s *Sock) Read(b []byte) (int, error)  { panic("http1: Sock without a socket") }
+func (s *Sock) Write(b []byte) (int, error) { panic("http1: Sock without a socket") }

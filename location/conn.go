@@ -110,7 +110,10 @@ func (a *Addr) ProxyProtocol() (on bool, readSize int, tls bool) {
 }
 
 // Serve runs one request through nginx's phases and writes the response.
-func (h Conn) Serve(addr *Addr, req *http1.Request) { h.x.serve(addr, req) }
+func (h Conn) Serve(addr *Addr, req *http1.Request) {
+	h.x.serve(addr, req)
+	h.x.endSend()
+}
 
 // BadRequest answers a request the parser rejected with its status.
 func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, perr, h.c) }

@@ -38,6 +38,8 @@ type exchange struct {
 	req  *http1.Request
 	st   rewrite.State
 	log  *Logger
+	// sendFailLogged: the client's failed write has its info line.
+	sendFailLogged bool
 
 	resp     http1.Response
 	headers  [4]http1.Header
@@ -191,6 +193,19 @@ func (x *exchange) LogTryError(err error) { x.logUpstreamError(err) }
 // logUpstreamError logs at the level the error carries ("error" by
 // default).
 func (x *exchange) logUpstreamError(err error) {
+	if we := x.clientWriteErr(); we != nil && errors.Is(err, we) {
+		if msg, ok := http1.SendFailure(we); ok {
+			// Relaying to a client that went: nginx's info line, with
+			// the upstream it was reading (not the write's own error).
+			var un interface{ UpstreamName() string }
+			if errors.As(err, &un) {
+				x.upstreamName = un.UpstreamName()
+			}
+			x.logSendFailure(msg)
+			x.upstreamName = ""
+			return
+		}
+	}
 	level := "error"
 	var le interface{ LogLevel() string }
 	if errors.As(err, &le) {
@@ -206,6 +221,35 @@ func (x *exchange) logUpstreamError(err error) {
 	if errors.As(err, &then) {
 		x.logUpstreamError(then.LogAfter()) // the upstream's warning that follows
 	}
+}
+
+// clientWriteErr is the first write to the client that failed (nil for
+// a subrequest's or an HTTP/2 stream's).
+func (x *exchange) clientWriteErr() error {
+	if w, ok := x.c.(interface{ WriteErr() error }); ok {
+		return w.WriteErr()
+	}
+	return nil
+}
+
+// endSend logs, once, why the response could not be sent whole: nginx's
+// info line for a client that went or send_timeout.
+func (x *exchange) endSend() {
+	if msg, ok := http1.SendFailure(x.clientWriteErr()); ok {
+		x.logSendFailure(msg)
+	}
+}
+
+func (x *exchange) logSendFailure(msg string) {
+	if x.sendFailLogged {
+		return
+	}
+	x.sendFailLogged = true
+	action := " while sending response to client"
+	if x.proxied || x.upstreamName != "" || len(x.st.UpstreamName) > 0 {
+		action = " while sending to client" // the upstream module's words
+	}
+	x.log.Logf(x, "info", "%s%s", msg, action)
 }
 
 // release returns x to the pool; nothing of the connection stays reachable.
@@ -224,6 +268,7 @@ func (x *exchange) release() {
 // serve runs one request through nginx's phases and writes the response.
 func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.req, x.addr = req, addr
+	x.sendFailLogged = false
 	x.st.Reset(req)
 	// $request_length reads the head's length during the request too
 	// (nginx counts it as it parses); the log line updates it.
@@ -450,6 +495,11 @@ func (x *exchange) decideRate() {
 // keepalive_disable), and the last one's Keep-Alive header is sent.
 func (x *exchange) updateKeepalive(conf *locConf) {
 	x.c.SetKeepAliveHeader(conf.keepaliveHeader)
+	// send_timeout is the location's (ngx_http_write_filter reads it
+	// from the request's location at each write).
+	if w, ok := x.c.(interface{ SetWriteTimeout(time.Duration) }); ok {
+		w.SetWriteTimeout(conf.sendTimeout)
+	}
 	if x.c.ConnInfo() != nil && x.c.ConnInfo().HTTP2 != "" {
 		x.c.SetChunkSize(conf.h2.chunk)
 	}

@@ -1,6 +1,10 @@
 package http1
 
-import "errors"
+import (
+	"errors"
+	"os"
+	"syscall"
+)
 
 // Error is a request the parser rejected. Status is what nginx answers:
 // 400, 414 (request line too long), 494 (a header line too long or too
@@ -64,3 +68,20 @@ var ErrRequestTimeout = errors.New("client timed out")
 
 // ErrHijacked is returned by I/O on a Conn after Hijack.
 var ErrHijacked = errors.New("http1: connection hijacked")
+
+// SendFailure words a failed write to the client as nginx's info line
+// for it: send_timeout as ngx_http_writer logs it, a reset as the read
+// event that sees it (ngx_http_test_reading, the upstream's broken
+// connection check), a socket the client closed (EPIPE: nginx saw its
+// FIN first) with no errno. ok is false for any other error.
+func SendFailure(err error) (msg string, ok bool) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "client timed out (110: Connection timed out)", true
+	case errors.Is(err, syscall.ECONNRESET):
+		return "client prematurely closed connection (104: Connection reset by peer)", true
+	case errors.Is(err, syscall.EPIPE):
+		return "client prematurely closed connection", true
+	}
+	return "", false
+}

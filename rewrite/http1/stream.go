@@ -107,5 +107,8 @@ func (c *Conn) HeadAt() time.Time { return c.headAt }
 // SetReadTimeout is Stream's: it sets the Conn's ReadTimeout.
 func (c *Conn) SetReadTimeout(d time.Duration) { c.ReadTimeout = d }
 
+// SetWriteTimeout sets send_timeout, the request's location's.
+func (c *Conn) SetWriteTimeout(d time.Duration) { c.WriteTimeout = d }
+
 // SetKeepAliveHeader is Stream's: it sets the Conn's KeepAliveHeader.
 func (c *Conn) SetKeepAliveHeader(n int) { c.KeepAliveHeader = n }

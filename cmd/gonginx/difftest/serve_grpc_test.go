@@ -105,6 +105,10 @@ func h2Answer(w http.ResponseWriter, r *http.Request) {
 	case "reset":
 		w.WriteHeader(200)
 		w.(http.Flusher).Flush()
+		// The reset comes after the head was read: arriving with it in
+		// one read, the log says "while reading response header from
+		// upstream" instead (a loaded machine flipped it on one server).
+		time.Sleep(100 * time.Millisecond)
 		panic(http.ErrAbortHandler) // RST_STREAM
 	case "resetfirst":
 		panic(http.ErrAbortHandler)

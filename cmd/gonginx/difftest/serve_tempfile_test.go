@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 // (once per response); with proxy_max_temp_file_size 0 the backend waits
 // for the client and nothing is logged. The bodies are chunked: with a
 // Content-Length both servers see the slow client reset the connection
-// at its end, which nginx logs at info and gonginx still at error.
+// at its end (logged at info: TestServeClientGoneWhileSending).
 func TestServeProxyTempFile(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
@@ -38,6 +39,49 @@ func TestServeProxyTempFile(t *testing.T) {
 		slow("no temp file", "/nofile/made?n=12000000&chunked=1"),
 	)
 	c.Content = map[string]string{"proxy_temp/.keep": ""}
+	c.ErrorLog = true
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// A client that resets the connection while a large response is being
+// written to it, or stops reading past send_timeout, gets nginx's info
+// line for it, in nginx's words for a static file and for a proxied
+// response (ngx_http_test_reading, ngx_http_writer and the upstream's
+// broken connection check), not the socket's error.
+func TestServeClientGoneWhileSending(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	gone := func(name, target string) harness.Request {
+		r := plainGet(name, target)
+		r.RcvBuf, r.HangUpAfter = 4096, 300*time.Millisecond
+		return r
+	}
+	// stalled reads nothing until send_timeout passed (how much was sent
+	// by then depends on the socket buffers, so it hangs up unread).
+	stalled := func(name, target string) harness.Request {
+		r := plainGet(name, target)
+		r.RcvBuf, r.HangUpAfter = 4096, 1500*time.Millisecond
+		return r
+	}
+	c := serveProxyCase("client gone", `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log stderr info;
+    proxy_temp_path proxy_temp 1 2;
+    location /static/ { root .; }
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /slow/ {
+        root .;
+        send_timeout 500ms;
+    }
+}
+`,
+		gone("static file, reset", "/static/big"),
+		gone("proxied, reset", "/p/made?n=12000000"),
+		stalled("static file, send_timeout", "/slow/big"),
+	)
+	c.Content = map[string]string{"proxy_temp/.keep": "", "static/big": strings.Repeat("x", 8<<20),
+		"slow/big": strings.Repeat("y", 8<<20)}
 	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -75,6 +75,27 @@ type h2Conn struct {
 	// event's ready flag then and looks again only when epoll reports
 	// more, so what came after is not "at hand" (atHand).
 	drained bool
+	// readDL is the read deadline armRead set last (zero: none this
+	// request).
+	readDL time.Time
+}
+
+// lazyDelay is NGX_TIMER_LAZY_DELAY: nginx leaves a timer as it is when
+// re-adding it would move it by less.
+const lazyDelay = 300 * time.Millisecond
+
+// armRead sets grpc_read_timeout before a frame is read, lazily as
+// nginx re-adds its timer: a deadline that would move by less than
+// lazyDelay is left (one timer update per call, not one per frame).
+func (hc *h2Conn) armRead(d time.Duration) {
+	dl := time.Now().Add(d)
+	if !hc.readDL.IsZero() {
+		if diff := dl.Sub(hc.readDL); diff < lazyDelay && diff > -lazyDelay {
+			return
+		}
+	}
+	hc.readDL = dl
+	hc.Conn.SetReadDeadline(dl)
 }
 
 // grpcReadAhead is the read-ahead buffer's size (grpc_buffer_size's
@@ -221,6 +242,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	g.unflushed, g.flushErr, g.held = nil, nil, 0
 	g.recvWin = h2MaxWindow
 	hc.cur, hc.read, hc.sent = g, &x.recvd, &x.sent
+	hc.readDL = time.Time{} // the pool may have moved it
 	if hc.lastID == 0 {
 		g.id = 1
 	} else {
@@ -606,7 +628,7 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			return 0, nil, nil
 		}
 		if p.ReadTimeout > 0 {
-			hc.Conn.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+			hc.armRead(p.ReadTimeout)
 		}
 		fh0, rerr := hc.fr.ReadFrameHeader()
 		if errors.Is(rerr, http2.ErrFrameTooLarge) {

@@ -129,3 +129,23 @@ func TestGRPCDrainedNotAtHand(t *testing.T) {
 		t.Errorf("frames (-want +got):\n%s", diff)
 	}
 }
+
+// grpc_read_timeout's deadline is re-armed as nginx re-adds a timer: not
+// when it would move by less than NGX_TIMER_LAZY_DELAY (300 ms), so the
+// frames of one call cost one timer update; a new call arms it afresh.
+func TestGRPCReadDeadlineLazy(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	hc := newH2Conn(a).(*h2Conn)
+	hc.armRead(time.Minute)
+	first := hc.readDL
+	hc.armRead(time.Minute)
+	if !hc.readDL.Equal(first) {
+		t.Errorf("deadline moved by %v, less than the lazy delay", hc.readDL.Sub(first))
+	}
+	hc.armRead(time.Hour)
+	if !hc.readDL.After(first.Add(lazyDelay)) {
+		t.Errorf("a deadline an hour away was not armed: %v after the first", hc.readDL.Sub(first))
+	}
+}

@@ -916,6 +916,11 @@ func (gp *grpcProto) relayBody(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	for !g.endStream {
 		if action == actionHeader && !g.hc.atHand() {
 			action = actionBody
+			// The head waits for no body: nginx's unbuffered relay
+			// flushes what its write filter holds before it waits.
+			if err := c.Flush(); err != nil {
+				return false, err
+			}
 		}
 		x.action = action
 		ev, data, err := g.nextEvent(p, x, action, false)

@@ -183,7 +183,8 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			}
 			return false
 		}
-		h.idleUntil = time.Now().Add(c.IdleTimeout)
+		now := time.Now()
+		h.idleUntil, c.IdleSince = now.Add(c.IdleTimeout), now
 	}
 }
 

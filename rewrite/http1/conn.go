@@ -52,6 +52,10 @@ type Conn struct {
 	// request's location: "Keep-Alive: timeout=N" on a kept connection
 	// (0: none). The caller sets it per request, proxied responses too.
 	KeepAliveHeader int
+	// IdleSince, when set, is when the keepalive wait before the next
+	// request began (its owner read the clock already); zero: now.
+	// ReadRequest clears it.
+	IdleSince time.Time
 	// HeaderDeadline, when set, is the end of the next head's timer
 	// instead of HeaderTimeout from now: the first request's timer runs
 	// from accept and covers the TLS handshake (ngx_http_init_connection).
@@ -244,9 +248,15 @@ func (c *Conn) ReadRequest() (*Request, error) {
 		}
 		c.rend, n = m, m
 	}
+	// deadline is the read deadline set on nc (zero: none). The head's
+	// timer is armed only when a read must wait for more of it (armHead),
+	// as ngx_http_read_request_header adds it on EAGAIN: a head that is
+	// at hand whole costs no timer.
 	deadline := c.HeaderDeadline
 	c.HeaderDeadline = time.Time{}
-	idle, grace := false, false
+	idleSince := c.IdleSince
+	c.IdleSince = time.Time{}
+	idle, grace, armHead := false, false, false
 	switch {
 	case !deadline.IsZero():
 	case n == 0 && c.Requests > 0 && c.IdleTimeout > 0 && !c.NoWait:
@@ -255,9 +265,12 @@ func (c *Conn) ReadRequest() (*Request, error) {
 		if c.IdleGrace > 0 && c.IdleGrace < wait {
 			wait, grace = c.IdleGrace, true
 		}
-		deadline = time.Now().Add(wait)
+		if idleSince.IsZero() {
+			idleSince = time.Now()
+		}
+		deadline = idleSince.Add(wait)
 	case c.HeaderTimeout > 0:
-		deadline = time.Now().Add(c.HeaderTimeout)
+		armHead = true
 	}
 	if !deadline.IsZero() {
 		c.nc.SetReadDeadline(deadline)
@@ -298,15 +311,20 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, errHeaderTooLarge
 			}
 		}
+		if armHead {
+			armHead = false
+			deadline = time.Time{}
+			if c.HeaderTimeout > 0 {
+				deadline = time.Now().Add(c.HeaderTimeout)
+			}
+			c.nc.SetReadDeadline(deadline)
+		}
 		m, err := ReadVia(c.sockIO(), c.nc, (*c.rb)[c.rend:])
 		c.rend += m
 		if idle && m > 0 {
-			idle = false
-			if c.HeaderTimeout > 0 {
-				c.nc.SetReadDeadline(time.Now().Add(c.HeaderTimeout))
-			} else {
-				c.nc.SetReadDeadline(time.Time{})
-			}
+			// The keepalive wait is over; the head's timer starts if it
+			// must wait for more.
+			idle, armHead = false, true
 		}
 		if err != nil && m == 0 {
 			if grace && c.rend == 0 && errors.Is(err, os.ErrDeadlineExceeded) {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // ErrClientClosed is returned with status 499 when the client hung up
@@ -18,14 +20,15 @@ var ErrClientClosed = errors.New("client prematurely closed connection, so upstr
 // is gone, and the backend connection is closed at once. Bytes from the
 // client (a pipelined request) are no abort.
 //
-// A connection is registered with the watcher's epoll (abort_linux.go:
-// one instance and one goroutine for the process) at its first proxied
-// request and stays registered until ForgetClient, so a request costs no
+// A connection is registered with the process's poller (abort_linux.go,
+// upstream/poller: the epoll set parked tunnels use too) at its first
+// proxied request and stays registered until ForgetClient, or until a
+// tunnel takes the registration over (handOver), so a request costs no
 // system call: it only names its backend. A hang-up reported between
 // requests is kept (nginx's pending_eof) for the next one.
 type clientWatch struct {
-	slot    int32
-	gen     int32
+	reg     poller.Reg
+	events  uint32 // the registration's
 	fd      int
 	owner   net.Conn // the client connection the fd belongs to
 	backend net.Conn // the request's backend; nil between requests
@@ -37,6 +40,11 @@ type clientWatch struct {
 	// input, when set, is woken by input on the socket too (WatchInput):
 	// the registration then includes EPOLLIN.
 	input *Waker
+	// inputSeen: an input event came (the socket may hold unread bytes
+	// no later event will report); next: the handler that took the
+	// registration over, to which events still reaching this one go.
+	inputSeen bool
+	next      poller.Handler
 }
 
 // streamWatch is a client with no socket of its own that reports its end
@@ -50,8 +58,11 @@ type streamWatch interface {
 // raw) for a hang-up during the current request; it closes backend if
 // one comes. It returns nil when it cannot watch; else the caller must
 // call stop.
-func watchClient(raw syscall.RawConn, owner net.Conn, backend net.Conn) *clientWatch {
-	w := brokenConns.watch(raw, owner, backend)
+// upgrade: the request may become a tunnel, which then takes the
+// registration over as it is (handOver: with EPOLLIN from the start, no
+// system call at the switch).
+func watchClient(raw syscall.RawConn, owner net.Conn, backend net.Conn, upgrade bool) *clientWatch {
+	w := brokenConns.watch(raw, owner, backend, upgrade)
 	if w != nil && w.fresh {
 		// A connection's first watch: a hang-up that came with its
 		// request (nginx's pending_eof at the request's read) is taken

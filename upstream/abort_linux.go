@@ -4,53 +4,36 @@ package upstream
 
 import (
 	"net"
-	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // brokenConns is the process's watcher of client sockets.
 var brokenConns watcher
 
+// The watcher's registrations are on the process's poller, with the
+// parked tunnels': one epoll entry per socket, which a tunnel takes over
+// from the request that switched protocols (nginx's connection is one
+// entry in its epoll set for its whole life).
 type watcher struct {
 	once  sync.Once
-	epfd  int
+	p     *poller.Poller
 	mu    sync.Mutex
 	byFd  map[int]*clientWatch // registered connections by descriptor
-	slots []*clientWatch       // by the slot number epoll reports
-	free  []int32
-	gen   int32
-	ready atomic.Bool // epfd is set and valid
-	file  *os.File    // epfd, registered with Go's poller
-	// busy: pollLoop may hold events it took and has not handled yet.
-	busy atomic.Bool
+	ready atomic.Bool          // p is set
 }
 
-const epollRDHUP = 0x2000
-
 func (p *watcher) start() {
-	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	pl, err := poller.Default()
 	if err != nil {
-		p.epfd = -1
 		return
 	}
-	p.epfd = fd
+	p.p = pl
 	p.byFd = map[int]*clientWatch{}
 	p.ready.Store(true)
-	// The epoll descriptor waits in Go's own poller, as a socket does: a
-	// wake-up is a goroutine made runnable, where a thread blocked in
-	// epoll_wait costs a thread switch per event (one per parked
-	// connection's request).
-	if syscall.SetNonblock(fd, true) == nil {
-		p.file = os.NewFile(uintptr(fd), "epoll") // kept: its finalizer would close fd
-		if rc, err := p.file.SyscallConn(); err == nil {
-			go p.pollLoop(rc)
-			return
-		}
-	}
-	go p.loop()
 }
 
 // watchEvents: nginx 1.22 on Linux watches with EPOLLRDHUP and, when it
@@ -58,18 +41,20 @@ func (p *watcher) start() {
 // bytes before the EOF; unread bytes alone (a pipelined request) do not
 // wake it. Errors and hang-ups are always reported. Edge-triggered: a
 // hang-up is reported once, and kept in the watch.
-const watchEvents uint32 = epollRDHUP | 1<<31 // EPOLLET
+const watchEvents = poller.RDHup | poller.Edge
 
-// inputEvents adds the socket's input for a connection that parks
-// (WatchInput): edge-triggered, so an idle connection's events are one
-// per arrival and a request costs no epoll_ctl.
-const inputEvents = watchEvents | syscall.EPOLLIN
+// inputEvents adds the socket's input: for a connection that parks
+// (WatchInput), edge-triggered, so an idle connection's events are one
+// per arrival and a request costs no epoll_ctl; and for a request that
+// may switch protocols, whose tunnel reads on these events (the events a
+// parked tunnel direction registers).
+const inputEvents = watchEvents | poller.In
 
 // watchInput registers owner's socket for w's input, adding EPOLLIN to
 // an abort registration the connection has already.
 func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
 	p.once.Do(p.start)
-	if p.epfd < 0 {
+	if p.p == nil {
 		return false
 	}
 	fd := socketFd(raw)
@@ -84,10 +69,12 @@ func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool
 			return true
 		}
 		cw.input = w
-		ev := syscall.EpollEvent{Events: inputEvents, Fd: cw.slot, Pad: cw.gen}
-		if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev) != nil {
-			cw.input = nil
-			return false
+		if cw.events != inputEvents {
+			if cw.reg.Modify(raw, inputEvents) != nil {
+				cw.input = nil
+				return false
+			}
+			cw.events = inputEvents
 		}
 		return true
 	}
@@ -95,14 +82,15 @@ func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool
 		p.release(cw) // a connection that ended without ForgetClient
 	}
 	cw = &clientWatch{fd: fd, owner: owner, input: w}
-	return p.register(cw)
+	return p.register(raw, cw, inputEvents)
 }
 
 // watch starts a request's watch on its client connection, registering
-// the connection on its first request.
-func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWatch {
+// the connection on its first request (for its input too when the
+// request may switch protocols: upgrade).
+func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bool) *clientWatch {
 	p.once.Do(p.start)
-	if p.epfd < 0 {
+	if p.p == nil {
 		return nil
 	}
 	fd := socketFd(raw)
@@ -125,7 +113,11 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn) *clientWat
 			p.release(w)
 		}
 		w = &clientWatch{fd: fd, owner: owner}
-		if !p.register(w) {
+		events := watchEvents
+		if upgrade {
+			events = inputEvents
+		}
+		if !p.register(raw, w, events) {
 			return nil
 		}
 		fresh = true
@@ -164,45 +156,21 @@ func socketFd(raw syscall.RawConn) int {
 	return fd
 }
 
-// register gives w a slot and adds its descriptor to the epoll set.
-func (p *watcher) register(w *clientWatch) bool {
-	if n := len(p.free); n > 0 {
-		w.slot = p.free[n-1]
-		p.free = p.free[:n-1]
-		p.slots[w.slot] = w
-	} else {
-		w.slot = int32(len(p.slots))
-		p.slots = append(p.slots, w)
-	}
-	p.gen++
-	w.gen = p.gen
-	events := watchEvents
-	if w.input != nil {
-		events = inputEvents
-	}
-	ev := syscall.EpollEvent{Events: events, Fd: w.slot, Pad: w.gen}
-	err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, w.fd, &ev)
-	if err == syscall.EEXIST {
-		// An earlier connection's registration on this descriptor that
-		// was never forgotten and whose socket is still open elsewhere.
-		err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, w.fd, &ev)
-	}
+// register adds w's socket to the poller for events. Called under p.mu.
+func (p *watcher) register(raw syscall.RawConn, w *clientWatch, events uint32) bool {
+	reg, err := p.p.Add(raw, events, w)
 	if err != nil {
-		p.slots[w.slot] = nil
-		p.free = append(p.free, w.slot)
 		return false
 	}
+	w.reg, w.events = reg, events
 	p.byFd[w.fd] = w
 	return true
 }
 
-// release drops w's slot and entry (its epoll registration is removed by
-// the caller, or went with its descriptor's close).
+// release drops w's entry and slot (its epoll registration is removed by
+// the caller, or went with its descriptor's close). Called under p.mu.
 func (p *watcher) release(w *clientWatch) {
-	if p.slots[w.slot] == w {
-		p.slots[w.slot] = nil
-		p.free = append(p.free, w.slot)
-	}
+	w.reg.Forget()
 	if p.byFd[w.fd] == w {
 		delete(p.byFd, w.fd)
 	}
@@ -234,9 +202,43 @@ func (p *watcher) forget(raw syscall.RawConn, owner net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if w := p.byFd[fd]; w != nil && w.owner == owner {
-		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+		w.reg.Remove(raw)
 		p.release(w)
 	}
+}
+
+// handOver gives owner's registration to h (a tunnel's direction from
+// the client) and forgets the connection: one epoll entry for the
+// socket's whole life. With no EPOLLIN in it yet, it is added
+// (epoll_ctl reports bytes already there to h); else no system call, and
+// pending reports an input or hang-up event this watch took, which no
+// later event repeats (h must read once). ok is false when the
+// connection is not registered: h registers on its own.
+func (p *watcher) handOver(raw syscall.RawConn, owner net.Conn, h poller.Handler) (reg poller.Reg, pending, ok bool) {
+	if !p.ready.Load() {
+		return reg, false, false
+	}
+	fd := socketFd(raw)
+	if fd < 0 {
+		return reg, false, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := p.byFd[fd]
+	if w == nil || w.owner != owner || w.backend != nil {
+		return reg, false, false
+	}
+	delete(p.byFd, fd)
+	w.next = h
+	w.reg.SetHandler(h)
+	if w.events != inputEvents {
+		if w.reg.Modify(raw, inputEvents) != nil {
+			w.reg.Remove(raw)
+			return reg, false, false
+		}
+		w.events = inputEvents
+	}
+	return w.reg, w.inputSeen || w.eof, true
 }
 
 // abort takes a watched request's client as gone: its backend closes.
@@ -248,82 +250,40 @@ func (p *watcher) abort(w *clientWatch) {
 	}
 }
 
-// pollLoop handles the events as Go's poller reports epfd readable: all
-// that are queued each time (edge-triggered, as Go registers it).
-func (p *watcher) pollLoop(rc syscall.RawConn) {
-	var events [64]syscall.EpollEvent
-	rc.Read(func(fd uintptr) bool {
-		p.busy.Store(true)
-		defer p.busy.Store(false)
-		for {
-			n, err := syscall.EpollWait(int(fd), events[:], 0)
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err != nil:
-				return true
-			case n > 0:
-				p.handle(events[:n])
-			}
-			if n < len(events) {
-				return false // wait for more
-			}
-		}
-	})
-}
-
-func (p *watcher) loop() {
-	var events [64]syscall.EpollEvent
-	for {
-		n, err := syscall.EpollWait(p.epfd, events[:], -1)
-		if err != nil {
-			if err == syscall.EINTR {
-				continue
-			}
-			return
-		}
-		p.handle(events[:n])
-	}
-}
-
 // settle handles what is ready now, from the caller's goroutine (an
-// edge-triggered event is reported once: to the loop or to settle).
+// edge-triggered event is reported once: to the poller's loop or here),
+// and waits for what the loop took: then every hang-up reported before
+// this call is recorded.
 func (p *watcher) settle() {
-	if !p.ready.Load() {
-		return // nothing watched yet, or epoll failed
-	}
-	var events [16]syscall.EpollEvent
-	n, err := syscall.EpollWait(p.epfd, events[:], 0)
-	if err == nil && n > 0 {
-		p.handle(events[:n])
-	}
-	// An event pollLoop took first is handled once it is done: then
-	// every hang-up reported before this call is recorded.
-	for i := 0; i < 1000 && p.busy.Load(); i++ {
-		runtime.Gosched()
+	if p.ready.Load() {
+		p.p.Settle()
 	}
 }
 
-// handle records the hang-ups and closes the backends of the requests
-// whose client they were.
-func (p *watcher) handle(events []syscall.EpollEvent) {
+// Ready is the poller's report for w's socket: the hang-ups close the
+// backends of the requests whose client they were; input wakes a parked
+// connection.
+func (w *clientWatch) Ready(events uint32) {
+	p := &brokenConns
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, ev := range events {
-		if int(ev.Fd) >= len(p.slots) {
-			continue
-		}
-		w := p.slots[ev.Fd]
-		if w == nil || w.gen != ev.Pad {
-			continue // forgotten meanwhile
-		}
-		if w.input != nil {
-			w.input.ready() // bytes, or the end for its read to see
-		}
-		if ev.Events&(epollRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
-			continue
-		}
+	if next := w.next; next != nil {
+		p.mu.Unlock()
+		next.Ready(events) // taken by the loop before the hand-over
+		return
+	}
+	if p.byFd[w.fd] != w {
+		p.mu.Unlock()
+		return // forgotten meanwhile
+	}
+	if events&poller.In != 0 {
+		w.inputSeen = true
+	}
+	if w.input != nil {
+		w.input.ready() // bytes, or the end for its read to see
+	}
+	if events&(poller.RDHup|poller.Hup|poller.Err) != 0 {
 		w.eof = true
 		p.abort(w)
 	}
+	p.mu.Unlock()
 }

@@ -5,6 +5,8 @@ package upstream
 import (
 	"net"
 	"syscall"
+
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // brokenConns watches nothing here: a client's hang-up is noticed when
@@ -13,8 +15,12 @@ var brokenConns watcher
 
 type watcher struct{}
 
-func (watcher) watch(syscall.RawConn, net.Conn, net.Conn) *clientWatch { return nil }
-func (watcher) unwatch(*clientWatch) bool                              { return false }
-func (watcher) forget(syscall.RawConn, net.Conn)                       {}
-func (watcher) settle()                                                {}
-func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool      { return false }
+func (watcher) watch(syscall.RawConn, net.Conn, net.Conn, bool) *clientWatch { return nil }
+func (watcher) unwatch(*clientWatch) bool                                    { return false }
+func (watcher) forget(syscall.RawConn, net.Conn)                             {}
+func (watcher) settle()                                                      {}
+func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool            { return false }
+
+func (watcher) handOver(syscall.RawConn, net.Conn, poller.Handler) (poller.Reg, bool, bool) {
+	return poller.Reg{}, false, false
+}

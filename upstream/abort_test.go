@@ -196,7 +196,7 @@ func TestSettleAborts(t *testing.T) {
 	if SettleAborts() {
 		t.Fatal("an abort pending before any watch")
 	}
-	w := watchClient(raw, server, backendNear)
+	w := watchClient(raw, server, backendNear, false)
 	if w == nil {
 		t.Fatal("no watch")
 	}

@@ -8,9 +8,10 @@ import (
 
 // A Waker lets a connection wait for input with no goroutine, as nginx's
 // idle connections wait in its event loop: the connection's socket is on
-// the process's epoll (the client-abort watcher's, abort_linux.go), its
-// owner calls Park when it has nothing to read and ends its goroutine,
-// and the poller calls wake, on a new goroutine, when bytes or a hang-up
+// the process's poller (its registration for the client-abort watch,
+// abort_linux.go), its owner calls Park when it has nothing to read and
+// ends its goroutine, and the poller calls wake, on a new goroutine,
+// when bytes or a hang-up
 // arrive. The socket's registration is edge-triggered and stays for the
 // connection's life, so a request costs no system call: input that
 // arrives while the owner runs (before it parks) is remembered, and

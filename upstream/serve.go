@@ -517,7 +517,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	watching := !p.ignoreClientAbort && p.store == nil
 	if watching && !reused && (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked {
 		if raw, owner := c.Socket(); raw != nil {
-			watch = watchClient(raw, owner, nc)
+			watch = watchClient(raw, owner, nc, r.Upgrade)
 			if watch != nil && watch.gone() {
 				watch.stop()
 				failed = false
@@ -538,7 +538,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// Read the response head, watching the client meanwhile.
 	if watching && watch == nil {
 		if raw, owner := c.Socket(); raw != nil {
-			watch = watchClient(raw, owner, nc)
+			watch = watchClient(raw, owner, nc, r.Upgrade)
 		} else if sw, _ = c.NetConn().(streamWatch); sw != nil {
 			sw.WatchAbort(nc)
 		}
@@ -641,6 +641,9 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		nc.SetDeadline(time.Time{})
 		clientConn.SetDeadline(time.Time{})
 		t := &tunnel{client: clientConn, upstream: nc, idle: p.ReadTimeout, bufs: p.tunnelBufs}
+		// The client's socket is registered with the poller for its
+		// watch: the tunnel takes that registration over.
+		_, t.watched = c.Socket()
 		if t.bufs == nil {
 			t.bufs = tunnelPool(os.Getpagesize())
 		}

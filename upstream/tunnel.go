@@ -114,6 +114,9 @@ type tunnel struct {
 	// endedBy is the direction whose read ended first: endedClient
 	// (toUpstream's) or endedUpstream.
 	endedBy atomic.Int32
+	// watched is the client connection as the abort watcher knows it,
+	// whose registration the client's direction takes over (handOver).
+	watched net.Conn
 	// beforeClose, when set, runs once as the tunnel closes, before its
 	// sockets do (stream: the balancer's peer is freed first, as
 	// ngx_stream_proxy_finalize frees it before the client sees the end).

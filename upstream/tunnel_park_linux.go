@@ -109,7 +109,18 @@ func (d *direction) park() bool {
 	d.pk.writeFn = d.writeFD
 	d.src.SetReadDeadline(time.Time{}) // a deadline left would fail every read
 	d.state.Store(dirIdle)             // before the first event can come
-	reg, err := p.Add(rc, poller.In|poller.RDHup|poller.Edge, d)
+	if d.endedBy == endedClient && d.t.watched != nil {
+		// The socket's registration for the request's abort watch
+		// becomes d's: no second epoll entry, often no epoll_ctl.
+		if reg, pending, ok := brokenConns.handOver(rc, d.t.watched, d); ok {
+			d.pk.reg, d.pk.registered = reg, true
+			if pending {
+				d.wake() // an event the watch took: read what it told of
+			}
+			return true
+		}
+	}
+	reg, err := p.Add(rc, inputEvents, d)
 	if err != nil {
 		// Back to a goroutine, unless close ended d meanwhile.
 		return !d.state.CompareAndSwap(dirIdle, dirRunning)

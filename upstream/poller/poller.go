@@ -10,7 +10,9 @@
 // happens, and wakes through the scheduler.
 //
 // Entry points: Default (the process's poller), Poller.Add, Reg.Modify,
-// Reg.Remove (the socket stays open) or Reg.Forget (it closes next).
+// Reg.SetHandler (another handler takes the socket's events),
+// Reg.Remove (the socket stays open) or Reg.Forget (it closes next),
+// Poller.Settle (handle what is reported now, on the caller's goroutine).
 // Registrations are edge-triggered (Edge) or one-shot (OneShot): a
 // level-triggered one would be reported again and again.
 package poller
@@ -29,8 +31,9 @@ const (
 )
 
 // Handler is told that a registered socket is ready. Ready runs on the
-// poller's goroutine: it must not block (start a goroutine, or flag
-// work). It may be called once more after Remove has returned.
+// poller's goroutine (or a Settle caller's): it must not block (start a
+// goroutine, or flag work). It may be called once more after Remove has
+// returned.
 type Handler interface {
 	Ready(events uint32)
 }

@@ -3,7 +3,9 @@ package poller
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -16,6 +18,8 @@ type Poller struct {
 	free  []int32
 	gen   int32
 	batch []Handler // the loop's handlers of one batch of events
+	// busy: the loop may hold events it took and has not handled yet.
+	busy atomic.Bool
 }
 
 type entry struct {
@@ -72,11 +76,32 @@ func (p *Poller) Add(rc syscall.RawConn, events uint32, h Handler) (Reg, error) 
 	p.slots[slot] = entry{h: h, gen: gen}
 	p.mu.Unlock()
 	r := Reg{p: p, slot: slot, gen: gen}
-	if err := r.ctl(rc, syscall.EPOLL_CTL_ADD, events); err != nil {
+	err := r.ctl(rc, syscall.EPOLL_CTL_ADD, events)
+	if errors.Is(err, syscall.EEXIST) {
+		// The socket is in the set by a registration never removed (its
+		// slot, if still held, is released by its owner): this one
+		// takes its events.
+		err = r.ctl(rc, syscall.EPOLL_CTL_MOD, events)
+	}
+	if err != nil {
 		p.release(r)
 		return Reg{}, err
 	}
 	return r, nil
+}
+
+// SetHandler hands r over to h with no system call: the events the
+// socket reports from now on are h's (one taken by the loop just before
+// may still reach the old handler, which passes it on).
+func (r Reg) SetHandler(h Handler) {
+	if r.p == nil {
+		return
+	}
+	r.p.mu.Lock()
+	if e := &r.p.slots[r.slot]; e.gen == r.gen {
+		e.h = h
+	}
+	r.p.mu.Unlock()
 }
 
 // Modify changes the events of r (a one-shot registration is armed
@@ -135,6 +160,8 @@ func (p *Poller) release(r Reg) {
 func (p *Poller) loop(rc syscall.RawConn) {
 	events := make([]syscall.EpollEvent, 128)
 	err := rc.Read(func(fd uintptr) bool {
+		p.busy.Store(true)
+		defer p.busy.Store(false)
 		for {
 			n, err := syscall.EpollWait(int(fd), events, 0)
 			if err == syscall.EINTR {
@@ -144,7 +171,7 @@ func (p *Poller) loop(rc syscall.RawConn) {
 				return true
 			}
 			if n > 0 {
-				p.dispatch(events[:n])
+				p.batch = p.dispatch(events[:n], p.batch)
 			}
 			// Fewer than asked: the set was empty, and an event queued
 			// since wakes the runtime's poller for the descriptor.
@@ -158,23 +185,41 @@ func (p *Poller) loop(rc syscall.RawConn) {
 	}
 }
 
+// Settle handles, on the caller's goroutine, the events the kernel has
+// reported and the loop has not taken, and waits (bounded) for those the
+// loop took to be handled: then every event reported before the call
+// has reached its handler.
+func (p *Poller) Settle() {
+	var events [16]syscall.EpollEvent
+	var batch [16]Handler
+	n, err := syscall.EpollWait(p.epfd, events[:], 0)
+	if err == nil && n > 0 {
+		p.dispatch(events[:n], batch[:0])
+	}
+	for i := 0; i < 1000 && p.busy.Load(); i++ {
+		runtime.Gosched()
+	}
+}
+
 // dispatch calls the handlers of events, outside the lock (a handler may
-// add or remove registrations).
-func (p *Poller) dispatch(events []syscall.EpollEvent) {
+// add or remove registrations), collecting them in batch (returned for
+// the next call).
+func (p *Poller) dispatch(events []syscall.EpollEvent, batch []Handler) []Handler {
 	p.mu.RLock()
-	p.batch = p.batch[:0]
+	batch = batch[:0]
 	for _, ev := range events {
 		var h Handler
 		if s := int(ev.Fd); s >= 0 && s < len(p.slots) && p.slots[s].gen == ev.Pad {
 			h = p.slots[s].h
 		}
-		p.batch = append(p.batch, h)
+		batch = append(batch, h)
 	}
 	p.mu.RUnlock()
-	for i, h := range p.batch {
+	for i, h := range batch {
 		if h != nil {
 			h.Ready(events[i].Events)
 		}
 	}
-	clear(p.batch)
+	clear(batch)
+	return batch
 }

@@ -27,3 +27,9 @@ func (r Reg) Remove(rc syscall.RawConn) {}
 
 // Forget does nothing on systems without epoll.
 func (r Reg) Forget() {}
+
+// SetHandler does nothing on systems without epoll.
+func (r Reg) SetHandler(h Handler) {}
+
+// Settle does nothing on systems without epoll.
+func (p *Poller) Settle() {}

@@ -451,10 +451,16 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 
 // errorLine is an nginx error log line about a request: time, level, pid,
 // connection number, message.
-var errorLine = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: \*\d+ (.*)$`)
+var errorLine = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: \*(\d+) (.*)$`)
+
+// readinessClose is the info line of the connection made to see
+// the server listening (its first): logged when the server notices the
+// close, which on a loaded machine may come after later requests' lines.
+const readinessClose = "client closed connection while waiting for request"
 
 // requestErrors keeps the log lines about requests as "[level] message",
-// with the prefix dir written as PREFIX.
+// with the prefix dir written as PREFIX; the readiness connection's line
+// leads wherever it was logged.
 func requestErrors(log, dir string) []string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
@@ -462,7 +468,12 @@ func requestErrors(log, dir string) []string {
 		if m == nil {
 			continue
 		}
-		out = append(out, "["+m[1]+"] "+strings.ReplaceAll(m[2], dir, "PREFIX"))
+		line := "[" + m[1] + "] " + strings.ReplaceAll(m[3], dir, "PREFIX")
+		if m[2] == "1" && strings.HasPrefix(m[3], readinessClose) {
+			out = append([]string{line}, out...)
+			continue
+		}
+		out = append(out, line)
 	}
 	return out
 }

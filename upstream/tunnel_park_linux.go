@@ -225,7 +225,7 @@ func (d *direction) writeNow(b []byte) (int, error) {
 // writeFD is writeNow's RawConn callback (bound once); it never waits.
 func (d *direction) writeFD(fd uintptr) bool {
 	for {
-		n, err := syscall.Write(int(fd), d.pk.wbuf)
+		n, err := rawWrite(int(fd), d.pk.wbuf)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -371,7 +371,7 @@ func (d *direction) read(buf []byte) (int, error) {
 // read would allocate); it never waits.
 func (d *direction) readFD(fd uintptr) bool {
 	for {
-		n, err := syscall.Read(int(fd), d.pk.buf)
+		n, err := rawRead(int(fd), d.pk.buf)
 		if err == syscall.EINTR {
 			continue
 		}

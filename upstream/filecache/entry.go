@@ -22,7 +22,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"syscall"
-	"unsafe"
 )
 
 // Key is the MD5 of a cache key (nginx's c->key).
@@ -146,14 +145,14 @@ func appendName(b []byte, path string, levels []int, k Key) []byte {
 
 func openat(name []byte, flags int) (int, syscall.Errno) {
 	for {
-		fd, _, e := syscall.Syscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&name[0])), uintptr(flags), 0, 0, 0)
+		fd, e := sysOpenat(name, flags)
 		if e == syscall.EINTR {
 			continue
 		}
 		if e != 0 {
 			return -1, e
 		}
-		return int(fd), 0
+		return fd, 0
 	}
 }
 
@@ -163,7 +162,7 @@ var atFDCWD = ^uintptr(99)
 // Close closes e's file, if open.
 func (e *Entry) Close() {
 	if e.Fd >= 0 {
-		syscall.Close(e.Fd)
+		sysClose(e.Fd)
 		e.Fd = -1
 	}
 }
@@ -171,11 +170,14 @@ func (e *Entry) Close() {
 // ReadAt reads body bytes at off (from the body's start) into p.
 func (e *Entry) ReadAt(p []byte, off int64) (int, error) {
 	for {
-		n, err := syscall.Pread(e.Fd, p, e.BodyStart+off)
-		if err == syscall.EINTR {
+		n, errno := sysPread(e.Fd, p, e.BodyStart+off)
+		switch errno {
+		case syscall.EINTR:
 			continue
+		case 0:
+			return n, nil
 		}
-		return n, err
+		return 0, errno
 	}
 }
 

@@ -85,21 +85,24 @@ func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
 		return false, errno
 	}
 	e.Fd = fd
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
+	size, errno := sysSize(fd)
+	if errno != 0 {
 		e.Close()
-		return false, err
+		return false, errno
 	}
-	e.Length = st.Size
+	e.Length = size
 	if cap(e.buf) < 1024 {
 		e.buf = make([]byte, 1024)
 	}
 	e.buf = e.buf[:cap(e.buf)]
 	for {
-		n, err := syscall.Pread(fd, e.buf, 0)
-		if err != nil {
+		n, errno := sysPread(fd, e.buf, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 {
 			e.Close()
-			return false, err
+			return false, errno
 		}
 		hl, derr := decodeHeader(e.buf[:n], &e.Meta)
 		if derr != nil || hl == 0 && n < len(e.buf) {

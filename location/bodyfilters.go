@@ -32,6 +32,10 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.charsetFilter(resp, conf)
 	postpone = x.ssiFilter(resp, conf) || postpone
 	if postpone {
+		x.postpone.Reset()
+		if x.postpone.OnWait == nil {
+			x.postpone.OnWait = x.passTurn // bound once per pooled exchange
+		}
 		x.chain.Push(&x.postpone)
 	}
 	x.gzipFilterHeader(resp, conf)

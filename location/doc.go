@@ -19,9 +19,10 @@
 // and builds the response's chain of filter links: gzip.go decides gzip
 // and gunzip as ngx_http_gzip_ok and their header filters do,
 // gzipstatic.go is the gzip_static handler, subfilter.go, charsetfilter.go,
-// ssi.go), subrequests (subrequest.go: a URI run through the phases in
-// place, for ssi and addition, its body joining the parent's at the
-// postpone point), and the error and access logs.
+// ssi.go), subrequests (subrequest.go: a URI run through the phases, in
+// place for addition and waited ssi includes, in a goroutine of its own
+// beside the page for the others, its body joining the parent's at the
+// postpone point in document order), and the error and access logs.
 //
 // It does not own parsing (nginxconf), variables and the rewrite module
 // (rewrite), proxying (upstream), the body filters' transforms (filter),

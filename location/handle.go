@@ -71,11 +71,23 @@ type exchange struct {
 	ssi         ssi.Filter // the ssi filter (ssi.go)
 	ssiHost     ssiHost
 	ssiShared   ssi.Shared // a main request's ssi variables and blocks
-	runningSub  *exchange  // the subrequest x runs now (subrequest.go)
-	subStub     [][]byte   // the ssi stub of the subrequest x makes next
-	ssiType     []byte     // the Content-Type of the response x's ssi filters
-	ssiIncludes int        // includes made for x's document and its subrequests'
-	headLength  int64      // Content-Length of the head x's body filters saw
+	runningSub  *exchange  // the subrequest x runs in place now (subrequest.go)
+	// beside: x runs in a goroutine of its own, beside its parent's (or
+	// below such a subrequest); besideRuns are the subrequests x started
+	// so, besideWG counts those still running (subrequest.go).
+	beside        bool
+	besideRuns    []*besideSub
+	besideStarted int // besideRuns before it were started (runPosted)
+	besideWG      sync.WaitGroup
+	subBody       bool // a mirror's subrequest has its main request's body
+	// mainMu guards, in a main request's exchange, what its subrequests
+	// running beside it change there: queued mirrors and updates, the
+	// limits' and userid's once-per-request state.
+	mainMu      sync.Mutex
+	subStub     [][]byte // the ssi stub of the subrequest x makes next
+	ssiType     []byte   // the Content-Type of the response x's ssi filters
+	ssiIncludes int      // includes made for x's document and its subrequests'
+	headLength  int64    // Content-Length of the head x's body filters saw
 	additionRun func([]byte)
 	path        []byte // filesystem path scratch
 	tmp         []byte // evaluated values scratch
@@ -256,7 +268,7 @@ func (x *exchange) logSendFailure(msg string) {
 func (x *exchange) release() {
 	x.endLimitConn() // a request that never reached its end
 	x.c, x.req, x.srv, x.addr, x.loc, x.rt, x.curConf = nil, nil, nil, nil, nil, nil, nil
-	x.hostAddr, x.parent, x.depth, x.order, x.debugConn = nil, nil, 0, nil, false
+	x.hostAddr, x.parent, x.depth, x.order, x.debugConn, x.beside = nil, nil, 0, nil, false, false
 	x.st.Reset(nil)
 	x.st.Trace = nil
 	x.redirLoc = nil
@@ -306,6 +318,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 		x.special(rc)
 	}
 	x.c.Finish()
+	x.joinBeside(true)
 	x.runMirrors()
 	x.runPostAction()
 }

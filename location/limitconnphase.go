@@ -100,8 +100,16 @@ func (c *compiler) limitConnDirective(conf *locConf, d *nginxconf.Directive) err
 // (endLimitConn), once, whatever redirects and subrequests follow.
 func (x *exchange) limitConn(conf *locConf) int {
 	lc := &conf.limitConn
+	if len(lc.limits) == 0 {
+		return 0
+	}
 	m := x.mainExchange()
-	if len(lc.limits) == 0 || m.mods.limitConn != 0 {
+	if x.beside {
+		// Subrequests beside the page count it one at a time.
+		m.mainMu.Lock()
+		defer m.mainMu.Unlock()
+	}
+	if m.mods.limitConn != 0 {
 		return 0
 	}
 	if m.order != nil {

@@ -188,15 +188,42 @@ func (k *limitKeys) Key(i int) ([]byte, error) {
 // after it is not. It returns the status to finish with, or 0.
 func (x *exchange) limitReq(conf *locConf) int {
 	lr := &conf.limitReq
-	m := x.mainExchange()
-	if len(lr.limits) == 0 || m.mods.limitReq != 0 {
+	if len(lr.limits) == 0 {
 		return 0
+	}
+	m := x.mainExchange()
+	if x.beside {
+		// Subrequests beside the page decide it one at a time.
+		m.mainMu.Lock()
+	}
+	rc, delay := x.limitReqCheck(lr, m)
+	if x.beside {
+		m.mainMu.Unlock()
+	}
+	if delay <= 0 {
+		return rc
+	}
+	// The request waits, then goes on through the phases; a client that
+	// goes away meanwhile ends it (ngx_http_test_reading).
+	x.passTurn()
+	if x.waitClient(delay) {
+		x.log.Logf(x, "info", "client prematurely closed connection")
+		return 499
+	}
+	return 0
+}
+
+// limitReqCheck is limitReq's decision: a status to finish with, or how
+// long the request waits first.
+func (x *exchange) limitReqCheck(lr *limitReqConf, m *exchange) (int, time.Duration) {
+	if m.mods.limitReq != 0 {
+		return 0, 0
 	}
 	x.mods.limitKeys.x, x.mods.limitKeys.conf = x, lr
 	out, err := limit.Check(lr.limits, &x.mods.limitKeys)
 	x.mods.limitKeys = limitKeys{key: x.mods.limitKeys.key}
 	if err != nil {
-		return 500
+		return 500, 0
 	}
 	level := lr.level
 	if level == "" {
@@ -211,7 +238,7 @@ func (x *exchange) limitReq(conf *locConf) int {
 	}
 	switch out.Result {
 	case limit.Declined:
-		return 0
+		return 0, 0
 	case limit.Rejected, limit.Failed:
 		if out.Result == limit.Rejected {
 			x.log.Logf(x, level, "limiting requests%s, excess: %s by zone \"%s\"", dry, excess(), lr.limits[out.Limit].Zone.Name)
@@ -220,33 +247,27 @@ func (x *exchange) limitReq(conf *locConf) int {
 		}
 		if lr.dryRun {
 			m.mods.limitReq = lreqRejectedDryRun
-			return 0
+			return 0, 0
 		}
 		m.mods.limitReq = lreqRejected
 		if lr.status == 0 {
-			return 503
+			return 503, 0
 		}
-		return lr.status
+		return lr.status, 0
 	case limit.Passed:
 		m.mods.limitReq = lreqPassed
-		return 0
+		return 0, 0
 	}
 	x.log.Logf(x, delayLevel(level), "delaying request%s, excess: %s, by zone \"%s\"", dry, excess(), lr.limits[out.Limit].Zone.Name)
 	if lr.dryRun {
 		m.mods.limitReq = lreqDelayedDryRun
-		return 0
+		return 0, 0
 	}
 	m.mods.limitReq = lreqDelayed
 	if m.order != nil {
 		m.passOrder() // a delayed request holds no count: others go on
 	}
-	// The request waits, then goes on through the phases; a client that
-	// goes away meanwhile ends it (ngx_http_test_reading).
-	if x.waitClient(time.Duration(out.Delay) * time.Millisecond) {
-		x.log.Logf(x, "info", "client prematurely closed connection")
-		return 499
-	}
-	return 0
+	return 0, time.Duration(out.Delay) * time.Millisecond
 }
 
 // waitClient sleeps d, looking at the client's socket every 100ms as

@@ -95,16 +95,15 @@ func (x *exchange) mirrorPhase(conf *locConf) int {
 			return rc
 		}
 	}
-	main := x
-	for main.parent != nil {
-		main = main.parent
-	}
+	main := x.mainExchange()
+	main.mainMu.Lock() // subrequests beside the page queue theirs too
 	from := len(main.mirrorArgs)
 	main.mirrorArgs = append(main.mirrorArgs, x.req.Args...)
 	for _, uri := range m.uris {
 		main.mirrors = append(main.mirrors, pendingMirror{uri: uri, argsFrom: from, argsTo: len(main.mirrorArgs),
 			hasArgs: x.req.HasArgs, withBody: m.body != nil, method: x.req.Method, methodCode: x.req.MethodCode})
 	}
+	main.mainMu.Unlock()
 	return 0
 }
 
@@ -120,10 +119,12 @@ func (x *exchange) QueueBackgroundUpdate(done func()) bool {
 		return false
 	}
 	main := x.mainExchange()
+	main.mainMu.Lock()
 	from := len(main.mirrorArgs)
 	main.mirrorArgs = append(main.mirrorArgs, x.req.Args...)
 	main.mirrors = append(main.mirrors, pendingMirror{uri: bytes.Clone(x.req.URI), argsFrom: from, argsTo: len(main.mirrorArgs),
 		hasArgs: x.req.HasArgs, method: x.req.Method, methodCode: x.req.MethodCode, cacheUpdate: true, updateDone: done})
+	main.mainMu.Unlock()
 	return true
 }
 

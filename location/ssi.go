@@ -1,6 +1,7 @@
 package location
 
 import (
+	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/location/ssi"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -114,8 +115,7 @@ type ssiHost struct{ x *exchange }
 
 // maxSSIIncludes bounds the includes of one main request: nginx stops
 // making subrequests when the request has 65535 - 1000 references
-// ("request reference counter overflow"); its includes are all made
-// before they run, gonginx's one after the other.
+// ("request reference counter overflow").
 const maxSSIIncludes = 65535 - 1000
 
 func (h *ssiHost) Variable(name, dst []byte) ([]byte, bool) {
@@ -128,22 +128,39 @@ func (h *ssiHost) Variable(name, dst []byte) ([]byte, bool) {
 
 func (h *ssiHost) URI() []byte { return h.x.req.URI }
 
-func (h *ssiHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte) (int, bool) {
+func (h *ssiHost) RunPosted() { h.x.runPosted() }
+
+func (h *ssiHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte, waited bool) (int, bool) {
 	x := h.x
 	if x.subsLeft() <= 0 {
 		x.log.Errorf(x, "subrequests cycle while processing \"%s\"", uri)
 		return 0, false
 	}
-	top := x
-	for top.parent != nil {
-		top = top.parent
-	}
-	if top.ssiIncludes++; top.ssiIncludes > maxSSIIncludes {
+	top := x.mainExchange()
+	top.mainMu.Lock()
+	top.ssiIncludes++
+	over := top.ssiIncludes > maxSSIIncludes
+	top.mainMu.Unlock()
+	if over {
 		x.log.Errorf(x, "request reference counter overflow while processing \"%s\"", uri)
 		return 0, false
 	}
+	if !waited {
+		// nginx posts the subrequest and its parser goes on: it runs
+		// beside the page, its output kept for its turn.
+		x.postBeside(uri, args, hasArgs, stub)
+		return 0, true
+	}
+	// The parser stops here: what was posted before runs first.
+	x.runPosted()
 	x.subStub = stub
-	return x.subrequest(uri, args, hasArgs, out), true
+	status := x.subrequest(uri, args, hasArgs, out)
+	// A waited include holds the parser until the page's own output is
+	// in turn again: every include before it ended and was output.
+	if err := x.postpone.Drain(); err == nil {
+		x.joinBeside(false)
+	}
+	return status, true
 }
 
 // stubOutput is ngx_http_ssi_stub_output, the handler nginx runs when an
@@ -182,7 +199,16 @@ func (h *ssiHost) SubrequestBuffer() (int, int64) {
 	return h.x.conf().ssi.subBuf, -1
 }
 
-func (h *ssiHost) Terminate() { h.x.mainConn().Discard() }
+func (h *ssiHost) Terminate() {
+	m := h.x.mainExchange()
+	if !h.x.beside {
+		m.c.Discard()
+		return
+	}
+	// Not the main request's goroutine: its postpone link fails the
+	// output, and the main request ends so.
+	m.postpone.Abort(filter.ErrAborted)
+}
 
 // Errorf logs with the action nginx's log handler names while a body
 // filter runs.

@@ -1,6 +1,9 @@
 package location
 
 import (
+	"sync"
+
+	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -10,25 +13,35 @@ const maxSubrequests = 50
 
 // subrequest runs uri (with args) as nginx's ngx_http_subrequest does for
 // ssi and addition: a GET in the same server, from its rewrite phase,
-// with the parent's headers and variables, run to its end before the
-// parent goes on, so its output lands where the parent asked for it (what
-// nginx's postpone filter keeps in order). Its head is dropped; its body,
-// through its own location's filters, goes to out. It returns the
-// subrequest's status (0 if nothing was sent), or 500 when subrequests
-// nest too deep.
+// with the parent's headers and variables, run to its end in place
+// before the parent goes on. Its head is dropped; its body, through its
+// own location's filters, goes to out. It returns the subrequest's status
+// (0 if nothing was sent), or 500 when subrequests nest too deep.
 func (x *exchange) subrequest(uri, args []byte, hasArgs bool, out func([]byte) error) int {
 	return x.runSub(uri, args, hasArgs, out, nil)
 }
 
-// runSub runs a subrequest; m, when set, makes it a mirror's (the
-// parent's method, its body or none, output dropped).
+// runSub runs a subrequest in place; m, when set, makes it a mirror's
+// (the parent's method, its body or none, output dropped).
 func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error, m *pendingMirror) int {
 	if x.subsLeft() == 0 {
 		x.log.Errorf(x, "subrequests cycle while processing \"%s\"", uri)
 		return 500
 	}
+	sx := x.newSub(uri, args, hasArgs, out, m)
+	stub := x.subStub
+	x.subStub, x.runningSub = nil, sx
+	sx.execSub(stub, x.ssiType)
+	x.runningSub = nil
+	status := sx.c.SubStatus()
+	x.endSub(sx)
+	return status
+}
+
+// newSub makes the exchange of a subrequest of x, in x's goroutine: what
+// it takes of x is taken now.
+func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error, m *pendingMirror) *exchange {
 	sc := x.c.NewSub(uri, args, hasArgs, out)
-	defer sc.Release()
 	sx := exchanges.Get().(*exchange)
 	if sx.forHost == nil {
 		sx.forHost = sx.limitsForHost
@@ -37,8 +50,7 @@ func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	sc.Filter = sx
 	sx.st.Files, sx.st.TryLog = sx, sx
 	sx.rebind(x.rt)
-	defer sx.release()
-	sx.parent, sx.depth = x, x.depth+1
+	sx.parent, sx.depth, sx.beside = x, x.depth+1, x.beside
 	slice := x.nextSubSlice
 	x.nextSubSlice = nil
 	sx.connID, sx.connStart, sx.stats = x.connID, x.connStart, x.stats
@@ -56,32 +68,136 @@ func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	s.ServerName = x.srv.Name
 	s.ShareVariables(&x.st)
 	s.CacheBackground, s.CacheBackgroundRun = sx, m != nil && m.cacheUpdate
-	if m != nil && m.withBody {
+	sx.subBody = m != nil && m.withBody
+	if sx.subBody {
 		shareBody(s, &x.st)
-		defer s.KeepBodyFile(nil, false) // the main request's to remove
 	}
 	sx.startRequest()
+	sx.slice = slice     // a slice subrequest shares its main request's slicing
 	sx.expectDone = true // the main request answers Expect
-	defer sx.gzipEnd()
 	sx.resp.ServerTokensOff = !x.srv.root.conf.serverTokens
+	return sx
+}
 
-	stub := x.subStub
-	x.subStub, x.runningSub = nil, sx
-	defer func() { x.runningSub = nil }()
-	sx.slice = slice // a slice subrequest shares its main request's slicing
+// execSub runs the subrequest sx through the phases to its end, its own
+// subrequests included, and logs it: in its parent's goroutine or in one
+// of its own. stub is the ssi stub= block, parentType the including
+// page's type.
+func (sx *exchange) execSub(stub [][]byte, parentType []byte) {
 	rc := sx.serverPhase()
 	switch {
-	case stub != nil && sx.stubOutput(rc, stub, x.ssiType):
+	case stub != nil && sx.stubOutput(rc, stub, parentType):
 	case rc != 0:
 		sx.special(rc)
 	}
-	sc.Finish()
-	sx.logSubrequest(sc.SubStatus())
+	sx.c.Finish()
+	sx.joinBeside(true)
+	sx.logSubrequest(sx.c.SubStatus())
+	sx.gzipEnd()
+}
+
+// endSub ends the subrequest sx of x, in x's goroutine: the variables it
+// set go back to x, and it is released.
+func (x *exchange) endSub(sx *exchange) {
+	s := &sx.st
+	if sx.subBody {
+		s.KeepBodyFile(nil, false) // the main request's to remove
+	}
 	s.ReturnVariables(&x.st)
 	if x.auth.pending != nil {
 		x.authRequestDone(sx)
 	}
-	return sc.SubStatus()
+	sc := sx.c.(*http1.Conn)
+	sx.release()
+	sc.Release()
+}
+
+// besideSub is an ssi include's subrequest running beside its parent, in
+// a goroutine of its own, as nginx runs the subrequests it posts while
+// their parent's parser goes on; its output goes to its segment of the
+// parent's postpone link.
+type besideSub struct {
+	sx       *exchange
+	seg      *filter.Segment
+	uri      []byte
+	args     []byte
+	stub     [][]byte
+	pageType []byte
+	wg       *sync.WaitGroup
+	runFn    func()
+}
+
+var besideSubs = sync.Pool{New: func() any { return new(besideSub) }}
+
+// postBeside makes the subrequest for uri beside x, its output after
+// everything x output so far; it starts with the others posted at
+// runPosted, as nginx runs posted subrequests once the filter is done
+// with the buffer it was given.
+func (x *exchange) postBeside(uri, args []byte, hasArgs bool, stub [][]byte) {
+	b := besideSubs.Get().(*besideSub)
+	if b.runFn == nil {
+		b.runFn = b.run // a method value allocates: once per pooled value
+	}
+	b.uri = append(b.uri[:0], uri...) // the ssi filter reuses its buffers
+	b.args = append(b.args[:0], args...)
+	b.stub, b.pageType = stub, append(b.pageType[:0], x.ssiType...)
+	b.seg = x.postpone.Start()
+	sx := x.newSub(b.uri, b.args, hasArgs, b.seg.WriteFn, nil)
+	sx.beside = true
+	// The subrequest runs alone until it waits (the proxy passes its
+	// place once its request is sent or the cache answered).
+	sx.st.CacheOrder = b.seg
+	b.sx, b.wg = sx, &x.besideWG
+	x.besideRuns = append(x.besideRuns, b)
+}
+
+// runPosted starts the subrequests posted and not started, in order,
+// each running alone until it waits for something or ends.
+func (x *exchange) runPosted() {
+	for x.besideStarted < len(x.besideRuns) {
+		b := x.besideRuns[x.besideStarted]
+		x.besideStarted++
+		x.besideWG.Add(1)
+		go b.runFn()
+		x.postpone.WaitPassed(b.seg)
+	}
+}
+
+func (b *besideSub) run() {
+	b.sx.execSub(b.stub, b.pageType)
+	b.seg.Done()
+	b.wg.Done()
+}
+
+// joinBeside waits for the subrequests x runs beside it and ends them, in
+// the order they were made; with abort, those still running get no more
+// output through (x's response ended, or failed).
+func (x *exchange) joinBeside(abort bool) {
+	if len(x.besideRuns) == 0 {
+		return
+	}
+	x.runPosted()
+	if abort {
+		x.postpone.Abort(filter.ErrAborted)
+	}
+	x.besideWG.Wait()
+	for i, b := range x.besideRuns {
+		x.endSub(b.sx)
+		b.sx, b.seg, b.wg, b.stub = nil, nil, nil, nil
+		besideSubs.Put(b)
+		x.besideRuns[i] = nil
+	}
+	x.besideRuns, x.besideStarted = x.besideRuns[:0], 0
+}
+
+// passTurn lets the requests after x go on, x waiting now: a
+// subrequest run beside its page, or a connection's first request
+// (State.CacheOrder).
+func (x *exchange) passTurn() {
+	if o := x.st.CacheOrder; o != nil {
+		x.st.CacheOrder = nil
+		o.Pass()
+	}
 }
 
 // subsLeft is how many more levels of subrequests may nest below x: a

@@ -214,6 +214,9 @@ func addUseridVariables(rc *rewrite.Compiler) {
 			return dst
 		}
 		m := x.mainExchange()
+		// Subrequests beside the page compute it once, one at a time.
+		m.mainMu.Lock()
+		defer m.mainMu.Unlock()
 		return m.mods.uid.gotVar.get(s, dst, func(dst []byte) ([]byte, bool) {
 			c := &m.conf().userid.cfg
 			if c.Enable == userid.Off {
@@ -232,6 +235,9 @@ func addUseridVariables(rc *rewrite.Compiler) {
 			return dst
 		}
 		m := x.mainExchange()
+		// Subrequests beside the page compute it once, one at a time.
+		m.mainMu.Lock()
+		defer m.mainMu.Unlock()
 		return m.mods.uid.setVar.get(s, dst, func(dst []byte) ([]byte, bool) {
 			c := &m.conf().userid.cfg
 			if c.Enable < userid.V1 {

@@ -178,11 +178,14 @@ type State struct {
 	// UnsatisfiableSize is the length of a cached body a Range did not
 	// fit (the proxy answered 416: "Content-Range: bytes */N"); -1 none.
 	UnsatisfiableSize int64
-	// CacheOrder, when set, is the connection's place in accept order
-	// (location's limit_conn ordering): the proxy cache passes it once
-	// the request holds proxy_cache_lock or waits for it, so requests
-	// that came together take the lock in the order they came, as
-	// nginx's one event loop takes them.
+	// CacheOrder, when set, is the request's place among others that
+	// nginx's one event loop would run one after the other: the
+	// connection's in accept order (location's limit_conn ordering), or
+	// a subrequest's run beside its page. The proxy passes it once the
+	// request holds proxy_cache_lock or waits for it, answered from the
+	// cache, or its request was sent to the backend (at the latest when
+	// it ends), so requests that came together take the lock in the
+	// order they came.
 	CacheOrder interface{ Pass() }
 	// CacheBackground, set by location in a subrequest, queues a
 	// proxy_cache_background_update of it for once the main response

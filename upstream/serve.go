@@ -170,6 +170,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 	defer func() { x.store = storeStream{} }() // holds the client's stream
 	x.cr = cr
 	defer func() { x.cr = nil }()
+	defer passCacheOrder(s) // no request sent: the place is passed at the end
 	if x.rbuf == nil {
 		x.rbuf = *spareRbufs.Get().(*[]byte)
 	}
@@ -535,6 +536,11 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		return status, err, ft
 	}
 
+	// The request is sent: a subrequest run beside its page waits for
+	// the answer, and the page's next one starts (nginx's event loop).
+	if s != nil {
+		passCacheOrder(s)
+	}
 	// Read the response head, watching the client meanwhile.
 	if watching && watch == nil {
 		if raw, owner := c.Socket(); raw != nil {

@@ -1,18 +1,5 @@
 package filter
 
-// Postpone is where subrequests' output joins a response's body, below
-// the filters of the request that made them (ssi, sub, charset,
-// addition) and above gzip: nginx's postpone filter. Subrequests run to
-// their end when made, so their output arrives in order by itself.
-type Postpone struct{ next Link }
-
-func (l *Postpone) SetNext(n Link) { l.next = n }
-
-func (l *Postpone) Body(p []byte, flush, last bool) error { return l.next.Body(p, flush, last) }
-
-// Write passes a subrequest's output on.
-func (l *Postpone) Write(p []byte) error { return l.next.Body(p, false, false) }
-
 // Addition is nginx's addition filter: a subrequest's output before the
 // body (before its first bytes, or at its end if it has none) and
 // another's after it.

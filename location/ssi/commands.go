@@ -46,8 +46,18 @@ func findCommand(name []byte) *command {
 	return nil
 }
 
-// command is the parser's: a complete, well-formed command.
+// command is the parser's: a complete, well-formed command, run with
+// the shared state locked.
 func (f *Filter) command() error {
+	f.lockShared()
+	err := f.runCommand()
+	if uerr := f.unlockShared(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+func (f *Filter) runCommand() error {
 	ps := &f.ps
 	cmd := findCommand(ps.command)
 	if cmd == nil {

@@ -9,17 +9,20 @@
 // package location, which also runs the subrequests of include for it
 // (Host). The entry point is Filter, a filter.Link.
 //
-// nginx runs subrequests after the commands that follow them; gonginx
-// runs each to its end where it is made, so output lands in the same
-// place (nginx's postpone filter) and wait= changes nothing. Where the
-// order shows otherwise: nginx assigns an include set='s variable again
-// when the subrequest's output turn comes, if it was not its turn when
-// it ended (commands in between see the value gonginx keeps), and
-// nginx 1.22 hangs on a waited include (file=, wait=yes) right after
-// such an include; gonginx answers.
+// As nginx, an include not waited for is posted and runs once the filter
+// is done with the buffer it was given, beside the document (the Host
+// keeps its output for its turn: nginx's postpone filter); a waited one
+// (wait="yes", file=, set=) holds the document until it ended and every
+// output before it went out. Where gonginx differs: nginx assigns an
+// include set='s variable again when the subrequest's output turn comes,
+// if it was not its turn when it ended (commands in between see the
+// value gonginx keeps), and nginx 1.22 hangs on a waited include (file=,
+// wait=yes) right after such an include; gonginx answers.
 package ssi
 
 import (
+	"sync"
+
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/rewrite"
 )
@@ -33,14 +36,21 @@ type Host interface {
 	// URI is the request's current $uri: a relative include is relative
 	// to it.
 	URI() []byte
-	// Include runs uri (with args when hasArgs) as a subrequest of the
-	// request, as ngx_http_subrequest, to its end; what its response's
-	// body becomes, through its own location's filters, goes to out. A
-	// subrequest that sends no body sends stub, when not nil, instead
-	// (a buffer a chunk), through its filters. It returns the
-	// subrequest's status, or ok false when the subrequest could not be
-	// made (logged by Include).
-	Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte) (status int, ok bool)
+	// Include makes uri (with args when hasArgs) a subrequest of the
+	// request, as ngx_http_subrequest. A subrequest that sends no body
+	// sends stub, when not nil, instead (a buffer a chunk), through its
+	// filters. One not waited for runs beside the request, its output
+	// kept for its turn after what the filter output so far; Include
+	// returns at once (status 0) and may not keep uri and args. A waited
+	// one runs to its end, what its response's body becomes, through its
+	// own location's filters, going to out; Include returns once the
+	// request's own output is in turn again, with the subrequest's
+	// status. ok is false when the subrequest could not be made (logged
+	// by Include).
+	Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte, waited bool) (status int, ok bool)
+	// RunPosted starts the subrequests Include made not waited for and
+	// not started yet: the filter is done with the buffer it was given.
+	RunPosted()
 	// SubrequestBuffer is subrequest_output_buffer_size where the
 	// running include's subrequest is, how much of its output set= may
 	// keep, and the length its head announced (-1: none); read while the
@@ -61,8 +71,11 @@ type Conf struct {
 
 // Shared is what nginx keeps in the main request's ssi context: variables
 // set, blocks, the captures of the last regex. The main request's filter
-// and those of its subrequests share one.
+// and those of its subrequests share one; subrequests that run beside
+// the page run their commands under mu, one at a time, as nginx's one
+// thread does.
 type Shared struct {
+	mu       sync.Mutex
 	vars     []sharedVar
 	blocks   []block
 	captures []int // pairs of offsets into capSubject
@@ -162,6 +175,8 @@ type Filter struct {
 	uriBuf, pathBuf   []byte
 	capture           captureSink
 	emitFn            func([]byte) error // f.emit, bound once
+	locked            bool               // f.shared is locked: output is held
+	held              []byte
 }
 
 // Reset readies f for a response of host, with the main request's shared
@@ -189,7 +204,9 @@ func (f *Filter) SetNext(next filter.Link) { f.next = next }
 // is dropped, with the "<!--" before it, as nginx does.
 func (f *Filter) Body(p []byte, flush, last bool) error {
 	if len(p) > 0 {
-		if err := f.ps.feed(p, f); err != nil {
+		err := f.ps.feed(p, f)
+		f.host.RunPosted()
+		if err != nil {
 			return err
 		}
 	}
@@ -203,7 +220,31 @@ func (f *Filter) emit(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
+	if f.locked {
+		// A command's output waits for the lock's release: the link
+		// below may wait for the parent, whose commands take the lock.
+		f.held = append(f.held, p...)
+		return nil
+	}
 	return f.next.Body(p, false, false)
+}
+
+// lockShared takes the shared state for a command.
+func (f *Filter) lockShared() {
+	f.shared.mu.Lock()
+	f.locked = true
+}
+
+// unlockShared releases it and passes on what the command output.
+func (f *Filter) unlockShared() error {
+	f.locked = false
+	f.shared.mu.Unlock()
+	if len(f.held) == 0 {
+		return nil
+	}
+	err := f.next.Body(f.held, false, false)
+	f.held = f.held[:0]
+	return err
 }
 
 // text is the parser's: text is output, kept in the block being defined,
@@ -215,8 +256,12 @@ func (f *Filter) text(prefix, p []byte) error {
 		}
 		return f.emit(p)
 	}
-	if f.inBlock && len(f.shared.blocks) > 0 {
-		f.shared.blocks[len(f.shared.blocks)-1].add(prefix, p)
+	if f.inBlock {
+		f.shared.mu.Lock()
+		if len(f.shared.blocks) > 0 {
+			f.shared.blocks[len(f.shared.blocks)-1].add(prefix, p)
+		}
+		f.shared.mu.Unlock()
 	}
 	return nil
 }

@@ -38,11 +38,13 @@ func (h *fakeHost) Variable(name, dst []byte) ([]byte, bool) {
 
 func (h *fakeHost) URI() []byte { return []byte(h.uri) }
 
+func (h *fakeHost) RunPosted() {}
+
 func (h *fakeHost) SubrequestBuffer() (int, int64) { return 4096, -1 }
 
 func (h *fakeHost) Terminate() { h.logs = append(h.logs, "terminated") }
 
-func (h *fakeHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte) (int, bool) {
+func (h *fakeHost) Include(uri, args []byte, hasArgs bool, out func([]byte) error, stub [][]byte, waited bool) (int, bool) {
 	full := string(uri)
 	if hasArgs {
 		full += "?" + string(args)

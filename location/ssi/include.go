@@ -13,11 +13,12 @@ func (tooBigError) Error() string    { return "too big subrequest response" }
 func (tooBigError) LogLevel() string { return "debug" }
 
 // include runs a subrequest (ngx_http_ssi_include): virtual= a URI, file=
-// a URI too (nginx makes no difference but for wait=), its output where
-// the command was; set= keeps the output in a variable instead; stub=
-// outputs a block when the subrequest gives nothing or fails. Subrequests
-// run to their end before the document goes on, so wait= has nothing left
-// to change.
+// a URI too, its output where the command was; set= keeps the output in a
+// variable instead; stub= outputs a block when the subrequest gives
+// nothing or fails. The document goes on while the subrequest runs,
+// unless it is waited for: wait="yes", file= and set= hold it until the
+// subrequest ended and was output (nginx's ctx->wait). Called with
+// f.shared locked; the subrequest runs with it unlocked.
 func (f *Filter) include(a *args) (bool, error) {
 	uri, hasURI := a.get(0)
 	file, hasFile := a.get(1)
@@ -82,7 +83,12 @@ func (f *Filter) include(a *args) (bool, error) {
 		}
 		c := &f.capture
 		c.reset(f.host)
-		status, ok := f.host.Include(path, args, len(args) > 0, c.writeFn, nil)
+		if err := f.unlockShared(); err != nil {
+			f.lockShared()
+			return false, err
+		}
+		status, ok := f.host.Include(path, args, len(args) > 0, c.writeFn, nil, true)
+		f.lockShared()
 		if !ok {
 			return false, nil
 		}
@@ -95,7 +101,14 @@ func (f *Filter) include(a *args) (bool, error) {
 			f.shared.set(setName, c.buf)
 		}
 	default:
-		if _, ok := f.host.Include(path, args, len(args) > 0, f.emitFn, stubChunks); !ok {
+		waited := !hasURI || hasWait && bytes.EqualFold(wait, []byte("yes"))
+		if err := f.unlockShared(); err != nil {
+			f.lockShared()
+			return false, err
+		}
+		_, ok := f.host.Include(path, args, len(args) > 0, f.emitFn, stubChunks, waited)
+		f.lockShared()
+		if !ok {
 			return false, nil
 		}
 	}

@@ -188,17 +188,14 @@ func (z *Zone) TryUpdate(k Key, lockAge time.Duration) bool {
 		hold = updateHold
 	}
 	for try := 0; try < 2; try++ {
-		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err == nil {
-			f.Close()
-			end := time.Now().Add(hold)
-			os.Chtimes(name, end, end)
+		ok, err := z.makeLock(name, time.Now().Add(hold))
+		if ok {
 			z.mu.Lock()
 			z.nodeOf(k).updating = true
 			z.mu.Unlock()
 			return true
 		}
-		if !os.IsExist(err) {
+		if err != nil {
 			return true // no lock can be kept: fetch as without one
 		}
 		if fi, err := os.Stat(name); err == nil && time.Now().Before(fi.ModTime()) {
@@ -207,6 +204,31 @@ func (z *Zone) TryUpdate(k Key, lockAge time.Duration) bool {
 		os.Remove(name) // run out: taken over
 	}
 	return false
+}
+
+// makeLock creates the lock file name running out at end, atomically: a
+// file made aside with its time set is linked in (which fails if name
+// exists), so no one sees the lock before its time is set, as another
+// request taking it at the same moment would (and take it over as run
+// out). ok false with no error: name exists.
+func (z *Zone) makeLock(name string, end time.Time) (ok bool, err error) {
+	f, err := os.CreateTemp(z.Path, ".tmp-lock-")
+	if err != nil {
+		return false, err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
+	if err := os.Chtimes(tmp, end, end); err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp, name); err != nil {
+		if os.IsExist(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // Updating reports whether a request, in any process, is fetching k (its

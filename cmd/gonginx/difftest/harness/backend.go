@@ -64,6 +64,9 @@ type Exchange struct {
 //	.../chunk-too-long     a chunk with more data than its size says
 //	.../after-last-chunk   a complete chunked body, then more bytes
 //	.../chunk-ext      a chunked response with chunk extensions and trailers
+//	.../together?g=G&n=N   held until N requests of group G are held at once, then
+//	                   "together" to each; "alone" to one held 1s in vain (requests a
+//	                   server makes side by side, not one after the other)
 //	Upgrade: websocket (with Connection: upgrade and a key): 101, then echo frames;
 //	   with .../ws-hangup in the path it closes after echoing the first frame
 //	anything else      200 text/plain "backend saw: <request line>\n"
@@ -78,6 +81,10 @@ type Backend struct {
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 	tls   *tls.Config // nil: plain HTTP
+	// held counts the requests of each .../together group waiting now;
+	// released is closed when a group's count is reached.
+	held     map[string]int
+	released map[string]chan struct{}
 }
 
 // StartBackend listens on a free loopback port and serves until Close.
@@ -390,6 +397,8 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 			code = code[:3]
 		}
 		return write(simple(code+" Test", "status "+code+"\n"))
+	case strings.Contains(target, "/together?"):
+		return write(simple("200 OK", b.together(target[strings.Index(target, "/together?")+len("/together?"):])))
 	case strings.Contains(target, "/chunk-ext"):
 		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
 			"4;name=value\r\next \r\n3 ; q=\"a b\"\r\nand\r\n9\r\n trailer\n\r\n0;last\r\nX-Sum: 16\r\nX-More: yes\r\n\r\n")
@@ -545,4 +554,44 @@ func madeResponse(query string) string {
 		return h + "Connection: close\r\n\r\n" + string(body)
 	}
 	return h + "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body)
+}
+
+// together holds a .../together request until n of its group are held
+// at once (query g and n), at most 1s.
+func (b *Backend) together(query string) string {
+	q, _ := url.ParseQuery(query)
+	g := q.Get("g")
+	n, _ := strconv.Atoi(q.Get("n"))
+	b.mu.Lock()
+	if b.held == nil {
+		b.held, b.released = map[string]int{}, map[string]chan struct{}{}
+	}
+	ch := b.released[g]
+	if ch == nil {
+		ch = make(chan struct{})
+		b.released[g] = ch
+	}
+	b.held[g]++
+	if b.held[g] >= n {
+		close(ch)
+		delete(b.released, g)
+		b.held[g] = 0
+		b.mu.Unlock()
+		return "together\n"
+	}
+	b.mu.Unlock()
+	select {
+	case <-ch:
+		return "together\n"
+	case <-time.After(time.Second):
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-ch:
+		return "together\n" // released as the wait ran out
+	default:
+	}
+	b.held[g]--
+	return "alone\n"
 }

@@ -124,7 +124,7 @@ func (s *Stream) writeData(p []byte, end bool) (int, error) {
 			break
 		}
 		c.mu.Unlock()
-		if !waitFor(s.sendWake, dl) {
+		if !waitFor(s.sendWake, dl, &s.sendTimer) {
 			c.mu.Lock()
 			s.timedOut = true
 			c.mu.Unlock()
@@ -185,7 +185,7 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 		if done || err != nil {
 			return n + len(trailers), err
 		}
-		if !waitFor(s.sendWake, dl) {
+		if !waitFor(s.sendWake, dl, &s.sendTimer) {
 			c.mu.Lock()
 			s.timedOut = true
 			c.mu.Unlock()

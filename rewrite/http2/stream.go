@@ -48,6 +48,10 @@ type Stream struct {
 	// for it.
 	reading    bool
 	bodyWanted chan struct{}
+	// readTimer and sendTimer time the waits of the body's reader and of
+	// the response's writer (two goroutines at most, one each), kept
+	// with the pooled stream: a wait costs no new timer.
+	readTimer, sendTimer *time.Timer
 
 	// Sending.
 	chunk      int // http2_chunk_size of the request's location
@@ -90,10 +94,11 @@ var streams = sync.Pool{New: func() any {
 func newStream(c *Conn, id uint32) *Stream {
 	s := streams.Get().(*Stream)
 	hc, head, buf, rw, sw, bw := s.hc, s.head[:0], s.buf[:0], s.readWake, s.sendWake, s.bodyWanted
-	out, tr, nb := s.out[:0], s.trailers[:0], s.nameBuf[:0]
+	out, tr, nb, rt, st := s.out[:0], s.trailers[:0], s.nameBuf[:0], s.readTimer, s.sendTimer
 	*s = Stream{c: c, id: id, declared: -1, hc: hc, head: head, buf: buf, out: out, trailers: tr, nameBuf: nb,
 		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, bodyBufferSize),
-		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize, readWake: rw, sendWake: sw, bodyWanted: bw}
+		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize, readWake: rw, sendWake: sw, bodyWanted: bw,
+		readTimer: rt, sendTimer: st}
 	select { // a wake-up left from the last stream
 	case <-rw:
 	default:
@@ -194,7 +199,7 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		// handler runs beside the reader: a DATA frame past the preread
 		// window waits a moment for it to ask for the body.
 		c.mu.Unlock()
-		waitFor(s.bodyWanted, time.Now().Add(bodyWantedWait))
+		waitFor(s.bodyWanted, time.Now().Add(bodyWantedWait), nil)
 		c.mu.Lock()
 		if s = c.streams[id]; s == nil {
 			c.mu.Unlock()
@@ -322,7 +327,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		}
 		dl := s.readDL
 		c.mu.Unlock()
-		if !waitFor(s.readWake, dl) {
+		if !waitFor(s.readWake, dl, &s.readTimer) {
 			c.mu.Lock()
 			s.timedOut = true
 			c.mu.Unlock()
@@ -436,7 +441,9 @@ func (c *Conn) sendWindowUpdate(id uint32, n uint32) {
 }
 
 // waitFor waits for a signal on ch until deadline (none when zero).
-func waitFor(ch chan struct{}, deadline time.Time) bool {
+// *tp, when tp is not nil, is the waiter's timer, made once and reset
+// for each wait (a stopped timer's channel holds nothing stale).
+func waitFor(ch chan struct{}, deadline time.Time, tp **time.Timer) bool {
 	if deadline.IsZero() {
 		<-ch
 		return true
@@ -445,10 +452,20 @@ func waitFor(ch chan struct{}, deadline time.Time) bool {
 	if d <= 0 {
 		return false
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	var t *time.Timer
+	switch {
+	case tp == nil:
+		t = time.NewTimer(d)
+	case *tp == nil:
+		t = time.NewTimer(d)
+		*tp = t
+	default:
+		t = *tp
+		t.Reset(d)
+	}
 	select {
 	case <-ch:
+		t.Stop()
 		return true
 	case <-t.C:
 		return false

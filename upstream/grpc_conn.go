@@ -75,6 +75,7 @@ type h2Conn struct {
 	// event's ready flag then and looks again only when epoll reports
 	// more, so what came after is not "at hand" (atHand).
 	drained bool
+	tls     bool // grpcs: the socket is under TLS
 	// readDL is the read deadline armRead set last (zero: none this
 	// request).
 	readDL time.Time
@@ -104,6 +105,7 @@ const grpcReadAhead = 4096
 
 func newH2Conn(nc net.Conn) net.Conn {
 	hc := &h2Conn{Conn: nc, recvWin: h2MaxWindow, sendWin: 65535, initWin: 65535}
+	hc.tls = rawConn(nc) != nc
 	hc.cond.L = &hc.mu
 	hc.fr = http2.NewFramer(hcWriter{hc}, hcReader{hc})
 	hc.dec.maxSize = 4096
@@ -151,7 +153,8 @@ func (r hcReader) Read(p []byte) (int, error) {
 // ($upstream_response_length) as when each frame was read alone.
 func (hc *h2Conn) readSocket(p []byte) (int, error) {
 	n, err := hc.Conn.Read(p)
-	hc.drained = err == nil && n < len(p)
+	// Through TLS a short read is one record: more may wait.
+	hc.drained = err == nil && n < len(p) && !hc.tls
 	return n, err
 }
 

@@ -130,13 +130,30 @@ func (r Reg) Forget() {
 	}
 }
 
+// ctlCall is one epoll_ctl's arguments and result, with its RawConn
+// callback bound once: a closure per call would allocate (per tunnel, per
+// parked connection).
+type ctlCall struct {
+	epfd, op int
+	ev       syscall.EpollEvent
+	err      error
+	fn       func(fd uintptr)
+}
+
+var ctlCalls = sync.Pool{New: func() any {
+	c := &ctlCall{}
+	c.fn = func(fd uintptr) { c.err = syscall.EpollCtl(c.epfd, c.op, int(fd), &c.ev) }
+	return c
+}}
+
 // ctl runs epoll_ctl on rc's descriptor while rc holds it open.
 func (r Reg) ctl(rc syscall.RawConn, op int, events uint32) error {
-	var err error
-	cerr := rc.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: events, Fd: r.slot, Pad: r.gen}
-		err = syscall.EpollCtl(r.p.epfd, op, int(fd), &ev)
-	})
+	c := ctlCalls.Get().(*ctlCall)
+	c.epfd, c.op, c.err = r.p.epfd, op, nil
+	c.ev = syscall.EpollEvent{Events: events, Fd: r.slot, Pad: r.gen}
+	cerr := rc.Control(c.fn)
+	err := c.err
+	ctlCalls.Put(c)
 	if cerr != nil {
 		return cerr
 	}

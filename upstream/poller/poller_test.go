@@ -164,3 +164,32 @@ func TestPollerForget(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// Registering, changing and removing a socket allocate nothing once a
+// slot is free: they run per tunnel and per parked connection.
+func TestPollerRegistrationAllocatesNothing(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b := tcpPair(t)
+	rc := rawOf(t, b)
+	h := make(chanHandler, 1)
+	var failed error
+	allocs := testing.AllocsPerRun(100, func() {
+		r, err := p.Add(rc, In|Edge, h)
+		if err == nil {
+			err = r.Modify(rc, In|RDHup|Edge)
+		}
+		if err != nil {
+			failed = err
+		}
+		r.Remove(rc)
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per Add, Modify and Remove, want 0", allocs)
+	}
+}

@@ -43,6 +43,7 @@ type parkState struct {
 	// from the socket only when the socket has bytes (readTLS).
 	tls    *tls.Conn
 	peekFn func(fd uintptr) bool
+	tlsEnd error // how it ended, returned with its last bytes
 }
 
 // plainSocket is c's descriptor access when c is a plain socket that
@@ -62,12 +63,14 @@ func plainSocket(c net.Conn) syscall.RawConn {
 	return rc
 }
 
-// tlsSocket is the socket under a TLS connection c, when its transport
-// is one (a wrapper that exposes its socket reads nothing ahead once the
-// handshake is done).
+// tlsSocket is the socket under a TLS connection c that has done its
+// handshake, when its transport is one (a wrapper that exposes its
+// socket reads nothing ahead once the handshake is done).
 func tlsSocket(c net.Conn) (*tls.Conn, syscall.RawConn) {
 	tc, ok := c.(*tls.Conn)
-	if !ok {
+	// Not before its handshake: a read under a past deadline would end
+	// the handshake with a timeout that TLS keeps as the connection's.
+	if !ok || !tc.ConnectionState().HandshakeComplete {
 		return nil, nil
 	}
 	sc, ok := tc.NetConn().(syscall.Conn)
@@ -389,21 +392,29 @@ var longAgo = time.Unix(1, 0)
 // its end), a read that waits for the rest of the record; EAGAIN when
 // neither has anything.
 func (d *direction) readTLS(buf []byte) (int, error) {
+	if err := d.pk.tlsEnd; err != nil {
+		return 0, err
+	}
 	tc := d.pk.tls
 	tc.SetReadDeadline(longAgo)
 	n, err := tc.Read(buf)
 	tc.SetReadDeadline(time.Time{})
-	if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return n, err
+	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		d.pk.errno = nil
+		if err := d.pk.rc.Read(d.pk.peekFn); err != nil {
+			return 0, err // closed
+		}
+		if d.pk.errno == syscall.EAGAIN {
+			return 0, syscall.EAGAIN
+		}
+		n, err = tc.Read(buf)
 	}
-	d.pk.errno = nil
-	if err := d.pk.rc.Read(d.pk.peekFn); err != nil {
-		return 0, err // closed
+	if n > 0 && err != nil {
+		// The last bytes came with the end (close_notify read with
+		// them): the bytes now, the end at the next read.
+		d.pk.tlsEnd, err = err, nil
 	}
-	if d.pk.errno == syscall.EAGAIN {
-		return 0, syscall.EAGAIN
-	}
-	return tc.Read(buf)
+	return n, err
 }
 
 // peekFD is readTLS's RawConn callback (bound once): whether the socket

@@ -347,3 +347,75 @@ func TestTunnelTLSParked(t *testing.T) {
 		t.Errorf("bytes to upstream, to client (-want +got):\n%s", diff)
 	}
 }
+
+// TestTunnelTLSUpstream: a tunnel whose backend side is TLS (the stream
+// module's proxy_ssl) parks it too: the backend's answer that came
+// with its close_notify reaches the client.
+func TestTunnelTLSUpstream(t *testing.T) {
+	cert, err := tls.LoadX509KeyPair("../examples/article/cert.pem", "../examples/article/key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		hc := &holdConn{Conn: nc}
+		c := tls.Server(hc, &tls.Config{Certificates: []tls.Certificate{cert}})
+		b := make([]byte, 4)
+		io.ReadFull(c, b)
+		// The answer and the close_notify in one segment: the proxy's
+		// TLS read returns the bytes with the end.
+		hc.hold = true
+		c.Write([]byte("answer to " + string(b)))
+		c.Close()
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// TLS 1.2: its close_notify is seen in the read of the answer.
+	up := tls.Client(nc, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12})
+	if err := up.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	client, proxyClient := tcpPair(t)
+	tn := &tunnel{client: proxyClient, upstream: up, idle: 10 * time.Second, bufs: tunnelPool(4096)}
+	done := make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(client, "ping")
+	got, err := io.ReadAll(client)
+	runErr := <-done
+	if string(got) != "answer to ping" || err != nil || runErr != nil {
+		t.Errorf("client got %q, %v; run: %v", got, err, runErr)
+	}
+}
+
+// holdConn, once hold is set, keeps what is written until Close, which
+// sends it in one write.
+type holdConn struct {
+	net.Conn
+	hold bool
+	held []byte
+}
+
+func (c *holdConn) Write(b []byte) (int, error) {
+	if !c.hold {
+		return c.Conn.Write(b)
+	}
+	c.held = append(c.held, b...)
+	return len(b), nil
+}
+
+func (c *holdConn) Close() error {
+	c.Conn.SetWriteDeadline(time.Time{}) // TLS's close_notify set it to now
+	c.Conn.Write(c.held)
+	return c.Conn.Close()
+}

@@ -49,6 +49,9 @@ type Options struct {
 	// CompileStream compiles the stream{} block (package location/stream's
 	// Compile); without it a stream{} block is refused when serving.
 	CompileStream func(cfg *nginxconf.Config, rt *Router, opts Options) (StreamConfig, error)
+	// CompileMail compiles the mail{} block (package location/mail's
+	// Compile); nil result: no mail{} block.
+	CompileMail func(cfg *nginxconf.Config, rt *Router, opts Options) (MailConfig, error)
 }
 
 // DefaultAccessLog is nginx's NGX_HTTP_LOG_PATH, under the prefix: the
@@ -84,6 +87,8 @@ type Router struct {
 	DefaultAccessLog string
 	// Stream is the compiled stream{} block (nil without one).
 	Stream StreamConfig
+	// Mail is the compiled mail{} block (nil without one).
+	Mail MailConfig
 
 	cfg      *nginxconf.Config
 	charsets charsetSet
@@ -426,6 +431,15 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 			return nil, err
 		}
 		c.rt.Stream = st
+	}
+	if opts.CompileMail != nil {
+		m, err := opts.CompileMail(cfg, c.rt, opts)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			c.rt.Mail = m
+		}
 	}
 	return c.rt, nil
 }

@@ -24,8 +24,16 @@ type StreamConfig interface {
 	Groups() *upstream.Groups
 }
 
+// MailConfig is a compiled mail{} block (package location/mail), carried
+// by the Router so that the master binds its sockets and the server
+// serves them.
+type MailConfig interface {
+	// Listens are its sockets, one per socket.
+	Listens() []*Listen
+}
+
 // Listens returns every socket of the configuration: the http{} ones,
-// then the stream{} ones.
+// then the stream{} ones, then the mail{} ones.
 func (rt *Router) Listens() []*Listen {
 	out := make([]*Listen, 0, len(rt.Sockets))
 	for _, s := range rt.Sockets {
@@ -33,6 +41,9 @@ func (rt *Router) Listens() []*Listen {
 	}
 	if rt.Stream != nil {
 		out = append(out, rt.Stream.Listens()...)
+	}
+	if rt.Mail != nil {
+		out = append(out, rt.Mail.Listens()...)
 	}
 	return out
 }

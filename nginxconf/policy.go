@@ -34,7 +34,7 @@ var served = setOf(
 	"daemon", "master_process", "user", "worker_processes", "worker_shutdown_timeout", "pid",
 	"worker_rlimit_nofile", "worker_rlimit_core", "working_directory", "worker_priority",
 	"error_log", "include",
-	"load_module", "events", "worker_connections", "stream",
+	"load_module", "events", "worker_connections", "stream", "mail",
 	// debug_connection (location/debug.go): a connection's lines, debug
 	// ones too, go to every error log
 	"debug_connection",
@@ -247,6 +247,50 @@ var streamTuning = setOf(
 	"ssl_dhparam",
 )
 
+// mailServed lists the directives of mail{} that gonginx serves
+// (package location/mail); the others there are refused, or tuning when
+// in mailTuning. What of a served one is not served yet is in
+// unservedMailArg.
+var mailServed = setOf(
+	"server", "listen", "protocol", "timeout", "server_name", "error_log", "max_errors",
+	"auth_http", "auth_http_timeout", "auth_http_header",
+	"proxy", "proxy_buffer", "proxy_timeout", "proxy_pass_error_message",
+	"pop3_auth", "pop3_capabilities",
+)
+
+// mailTuning are mail directives that change no byte a client or a
+// backend gets.
+var mailTuning = setOf()
+
+// MailPolicyOf is the policy for a directive inside mail{}.
+func MailPolicyOf(name string) Policy {
+	switch {
+	case mailServed[name]:
+		return Served
+	case mailTuning[name]:
+		return Tuning
+	}
+	return Refuse
+}
+
+// unservedMailArg names the part of a served mail directive not served
+// yet ("" when all of it is).
+func unservedMailArg(d *Directive) string {
+	switch d.Name {
+	case "protocol":
+		if len(d.Args) > 0 && d.Args[0] != "pop3" {
+			return `the "` + d.Args[0] + `" protocol`
+		}
+	case "listen":
+		for _, a := range d.Args[1:] {
+			if a == "ssl" || a == "proxy_protocol" {
+				return `the "` + a + `" parameter`
+			}
+		}
+	}
+	return ""
+}
+
 // StreamPolicyOf is the policy for a directive inside stream{}.
 func StreamPolicyOf(name string) Policy {
 	switch {
@@ -259,7 +303,8 @@ func StreamPolicyOf(name string) Policy {
 }
 
 // PolicyOf is the policy for a directive name of the http and main
-// contexts (stream{} has its own, streamPolicyOf; mail is refused whole).
+// contexts (stream{} and mail{} have their own, StreamPolicyOf and
+// MailPolicyOf).
 func PolicyOf(name string) Policy {
 	switch {
 	case served[name]:
@@ -298,7 +343,7 @@ var dataBlocks = setOf("types", "map", "geo", "split_clients", "charset_map")
 // file:line, and the tuning directives met, in the order first seen.
 func Servable(tree []*Directive) (tuningMet []string, err error) {
 	seen := map[string]bool{}
-	inStream := false
+	inStream, inMail := false, false
 	var walk func([]*Directive) error
 	walk = func(block []*Directive) error {
 		for _, d := range block {
@@ -309,10 +354,22 @@ func Servable(tree []*Directive) (tuningMet []string, err error) {
 			if inStream {
 				policy = StreamPolicyOf(d.Name)
 			}
-			if d.Name == "stream" && !inStream {
+			if inMail {
+				policy = MailPolicyOf(d.Name)
+			}
+			if d.Name == "stream" && !inStream && !inMail {
 				inStream = true
 				err := walk(d.Block)
 				inStream = false
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if d.Name == "mail" && !inStream && !inMail {
+				inMail = true
+				err := walk(d.Block)
+				inMail = false
 				if err != nil {
 					return err
 				}
@@ -331,7 +388,11 @@ func Servable(tree []*Directive) (tuningMet []string, err error) {
 				}
 				continue
 			}
-			if what := unservedArg(d); what != "" {
+			what := unservedArg(d)
+			if inMail {
+				what = unservedMailArg(d)
+			}
+			if what != "" {
 				return &Error{Msg: what + ` of "` + d.Name + `" directive is not supported by gonginx`, File: d.File, Line: d.EndLine}
 			}
 			// nginx's in-memory debug log is read from a core dump:

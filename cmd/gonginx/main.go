@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/mail"
 	"github.com/gonginx/gonginx/location/process"
 	"github.com/gonginx/gonginx/location/server"
 	"github.com/gonginx/gonginx/location/stream"
@@ -295,6 +296,7 @@ func compileOptions(loadCerts bool) location.Options {
 
 		UpstreamZones: upstreamZones,
 		CompileStream: stream.Compile,
+		CompileMail:   mail.CompileOption,
 	}
 }
 

@@ -87,11 +87,16 @@ var modules = []module{
 	{"stream_upstream_least_conn_module", "stream:least_conn", true},
 	{"stream_upstream_random_module", "stream:random", true},
 	{"stream_upstream_zone_module", "stream:zone", true},
+	// mail{}: dynamic in Debian's build too (ngx_mail_module.so).
+	{"mail=dynamic", "mail:auth_http", false},
+	{"mail_pop3_module", "mail:pop3_auth", true},
+	{"mail_imap_module", "mail:imap_auth", true},
+	{"mail_smtp_module", "mail:smtp_auth", true},
 }
 
 // configureArguments is nginx's "configure arguments:" line for what
-// gonginx serves. Mail is not served, so it is not listed; the stream
-// module is dynamic, loaded from Debian's modules path as nginx's.
+// gonginx serves. The stream and mail modules are dynamic, loaded from
+// Debian's modules path as nginx's.
 func configureArguments() string {
 	// --with-debug as Debian's build: error_log's debug level and
 	// debug_connection write [debug] lines (location/debug.go).
@@ -100,6 +105,9 @@ func configureArguments() string {
 		servedHere := nginxconf.PolicyOf(m.key) != nginxconf.Refuse
 		if name, ok := strings.CutPrefix(m.key, "stream:"); ok {
 			servedHere = nginxconf.StreamPolicyOf(name) != nginxconf.Refuse
+		}
+		if name, ok := strings.CutPrefix(m.key, "mail:"); ok {
+			servedHere = nginxconf.MailPolicyOf(name) != nginxconf.Refuse
 		}
 		switch {
 		case servedHere && !m.stock:

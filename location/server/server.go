@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/location/mail"
 	"github.com/gonginx/gonginx/location/stream"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
@@ -79,6 +80,7 @@ type Server struct {
 	order    acceptOrder
 	// stream serves the stream{} sockets.
 	stream *stream.Server
+	mail   *mail.Server
 	// slots are worker_connections: listeners, clients and backends
 	// take one each (conn.go, upstream).
 	slots    *upstream.ConnSlots
@@ -121,6 +123,9 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 	if opts.Compile.CompileStream == nil {
 		opts.Compile.CompileStream = stream.Compile
 	}
+	if opts.Compile.CompileMail == nil {
+		opts.Compile.CompileMail = mail.CompileOption
+	}
 	s := &Server{}
 	s.slots = upstream.NewConnSlots(upstream.DefaultWorkerConnections, s.drainReusable)
 	opts.Compile.Slots = s.slots
@@ -144,6 +149,7 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 		s.held = []*listener{}
 	}
 	s.stream = stream.NewServer(s.log, func() uint64 { return s.counters.Conn.Add(1) }, s.slots, opts.Hold)
+	s.mail = mail.NewServer(s.log, func() uint64 { return s.counters.Conn.Add(1) }, s.slots, opts.Hold)
 	if err := s.apply(rt); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -161,6 +167,7 @@ func (s *Server) Serve() {
 	}
 	s.held = nil
 	s.stream.Serve()
+	s.mail.Serve()
 }
 
 // Router returns the configuration being served.
@@ -190,6 +197,9 @@ func (s *Server) Reload(cfg *nginxconf.Config) error {
 	opts.LoadCerts, opts.Serving = true, true
 	if opts.CompileStream == nil {
 		opts.CompileStream = stream.Compile
+	}
+	if opts.CompileMail == nil {
+		opts.CompileMail = mail.CompileOption
 	}
 	rt, err := location.Compile(cfg, opts)
 	if err != nil {
@@ -241,10 +251,21 @@ func (s *Server) apply(rt *location.Router) error {
 		}
 		return err
 	}
+	if err := s.applyMail(rt); err != nil {
+		for _, p := range todo {
+			if p.new {
+				p.l.ln.Close()
+			}
+		}
+		return err
+	}
 	// The stream{} sockets take their connections too.
 	streamSockets := 0
 	if rt.Stream != nil {
 		streamSockets = len(rt.Stream.Listens())
+	}
+	if rt.Mail != nil {
+		streamSockets += len(rt.Mail.Listens())
 	}
 	for ; s.streamSockets < streamSockets; s.streamSockets++ {
 		s.slots.Force()
@@ -298,6 +319,18 @@ func (s *Server) applyStream(rt *location.Router) error {
 		cfg = rt.Stream.(*stream.Config)
 	}
 	return s.stream.Apply(cfg, s.openStream)
+}
+
+// applyMail serves rt's mail{} block (none: its sockets close).
+func (s *Server) applyMail(rt *location.Router) error {
+	var cfg *mail.Config
+	if rt.Mail != nil {
+		cfg = rt.Mail.(*mail.Config)
+	}
+	return s.mail.Apply(cfg, func(l *location.Listen) (net.Listener, error) {
+		ln, _, err := s.openStream(l)
+		return ln, err
+	})
 }
 
 // openStream opens a stream{} socket, or takes the master's.
@@ -367,9 +400,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.closeListeners()
 	s.stream.Shutdown()
+	s.mail.Shutdown()
 	s.closeConns(true)
 	waited := make(chan struct{})
-	go func() { s.wg.Wait(); s.stream.Wait(); close(waited) }()
+	go func() { s.wg.Wait(); s.stream.Wait(); s.mail.Wait(); close(waited) }()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -382,6 +416,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.closeConns(true)
 		case <-ctx.Done():
 			s.stream.Close()
+			s.mail.Close()
 			s.closeTunnels()
 			s.closeConns(false)
 			<-waited
@@ -400,11 +435,13 @@ func (s *Server) Close() error {
 	s.closing.Store(true)
 	s.closeListeners()
 	s.stream.Close()
+	s.mail.Close()
 	s.closeTunnels()
 	s.closeConns(false)
 	s.stopResolvers()
 	s.wg.Wait()
 	s.stream.Wait()
+	s.mail.Wait()
 	s.closeBackends()
 	s.eachRouter((*location.Router).CloseLogs)
 	s.log.Close()

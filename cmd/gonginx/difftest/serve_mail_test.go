@@ -1,0 +1,324 @@
+package difftest
+
+// The mail module side by side: nginx and gonginx run the same mail{}
+// config (master and worker, as root) with an auth_http server and a
+// POP3 backend of the test's own; what each client reads, the requests
+// the auth server gets, the lines the backend gets and the session lines
+// of the error log are compared.
+
+import (
+	"bufio"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const mailConf = `load_module /usr/lib/nginx/modules/ngx_mail_module.so;
+daemon off;
+error_log DIR/error.log info;
+pid DIR/nginx.pid;
+events {}
+mail {
+    auth_http  127.0.0.1:AUTHPORT/auth;
+    auth_http_header X-Test "mail test";
+    proxy_pass_error_message on;
+    server_name mail.example;
+    server {
+        listen     127.0.0.1:PORT;
+        protocol   pop3;
+        pop3_auth  plain apop cram-md5 external;
+        max_errors 3;
+    }
+    server {
+        listen     127.0.0.1:PLAINPORT;
+        protocol   pop3;
+        pop3_capabilities "TOP" "UIDL" "PIPELINING";
+        proxy_pass_error_message off;
+    }
+}
+`
+
+// mailFakes are the auth_http server and the POP3 backend; they record
+// what arrives.
+type mailFakes struct {
+	mu      sync.Mutex
+	auth    []string
+	backend []string
+	lns     []net.Listener
+}
+
+var mailSalt = regexp.MustCompile(`<\d+\.\d+@mail\.example>`)
+
+func (f *mailFakes) record(to *[]string, s string) {
+	f.mu.Lock()
+	*to = append(*to, s)
+	f.mu.Unlock()
+}
+
+func (f *mailFakes) listen(t *testing.T, serve func(net.Conn)) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lns = append(f.lns, ln)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				serve(c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// authServer answers by Auth-User: "good" and "apop" may log in (the
+// password for APOP comes from here), "bad" may not, "noserver" gets an
+// answer without a server, "reject" is sent to the backend with a
+// password it refuses.
+func (f *mailFakes) authServer(t *testing.T, backendPort int) int {
+	return f.listen(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		var req []string
+		user, pass := "", ""
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			l = strings.TrimRight(l, "\r\n")
+			if l == "" {
+				break
+			}
+			if v, ok := strings.CutPrefix(l, "Auth-User: "); ok {
+				user = v
+			}
+			if v, ok := strings.CutPrefix(l, "Auth-Pass: "); ok {
+				pass = v
+			}
+			// The APOP digest of the random salt is checked, not shown.
+			if v, ok := strings.CutPrefix(l, "Auth-Salt: "); ok && pass == apopDigest(v) {
+				req[len(req)-1] = "Auth-Pass: <digest of the salt and secret>"
+			}
+			req = append(req, mailSalt.ReplaceAllString(l, "<SALT>"))
+		}
+		f.record(&f.auth, strings.Join(req, " | "))
+		head := "HTTP/1.0 200 OK\r\n"
+		port := strconv.Itoa(backendPort)
+		switch user {
+		case "good", "apop", "ext":
+			head += "Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: " + port + "\r\nAuth-Pass: secret\r\n"
+		case "reject":
+			head += "Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: " + port + "\r\nAuth-Pass: wrong\r\n"
+		case "noserver":
+			head += "Auth-Status: OK\r\nAuth-Pass: secret\r\n"
+		case "badport":
+			head += "Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: 0x10\r\nAuth-Pass: secret\r\n"
+		default:
+			head += "Auth-Status: Invalid login or password  \r\n"
+		}
+		c.Write([]byte(head + "\r\n"))
+	})
+}
+
+// pop3Backend greets, checks USER and PASS, then answers every line.
+func (f *mailFakes) pop3Backend(t *testing.T) int {
+	return f.listen(t, func(c net.Conn) {
+		c.Write([]byte("+OK backend ready\r\n"))
+		r := bufio.NewReader(c)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				f.record(&f.backend, "closed")
+				return
+			}
+			l = strings.TrimRight(l, "\r\n")
+			f.record(&f.backend, l)
+			switch {
+			case strings.HasPrefix(l, "USER "):
+				c.Write([]byte("+OK user\r\n"))
+			case l == "PASS secret":
+				c.Write([]byte("+OK logged in\r\n"))
+			case strings.HasPrefix(l, "PASS "):
+				c.Write([]byte("-ERR [AUTH] backend says no\r\n"))
+			case l == "QUIT":
+				c.Write([]byte("+OK bye\r\n"))
+				return
+			default:
+				c.Write([]byte("+OK got " + l + "\r\n"))
+			}
+		}
+	})
+}
+
+func (f *mailFakes) close() {
+	for _, ln := range f.lns {
+		ln.Close()
+	}
+}
+
+// pop3Client runs a conversation: each step is a line to send (or
+// several, pipelined) and how many replies to read; multi-line replies
+// end with ".". It returns what it read, the salt replaced.
+type pop3Step struct {
+	send    string
+	replies int
+}
+
+func pop3Talk(t *testing.T, port int, steps []pop3Step) []string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	var out []string
+	salt := ""
+	readReply := func() bool {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			out = append(out, "closed")
+			return false
+		}
+		if m := mailSalt.FindString(l); m != "" {
+			salt = m
+		}
+		l = strings.TrimRight(l, "\r\n")
+		// A CRAM-MD5 challenge is the salt in base64.
+		if v, ok := strings.CutPrefix(l, "+ "); ok {
+			if d, err := base64.StdEncoding.DecodeString(v); err == nil && mailSalt.Match(d) && string(d)+"\r\n" == salt+"\r\n" {
+				l = "+ <SALT in base64>"
+			}
+		}
+		out = append(out, mailSalt.ReplaceAllString(l, "<SALT>"))
+		multi := l == "+OK Capability list follows\r\n" || l == "+OK methods supported:\r\n"
+		for multi {
+			l, err = r.ReadString('\n')
+			if err != nil {
+				out = append(out, "closed")
+				return false
+			}
+			out = append(out, "  "+strings.TrimRight(l, "\r\n"))
+			multi = l != ".\r\n"
+		}
+		return true
+	}
+	if !readReply() {
+		return out
+	}
+	for _, st := range steps {
+		line := strings.ReplaceAll(st.send, "DIGEST", apopDigest(salt))
+		if st.send != "" {
+			out = append(out, "> "+st.send)
+			if _, err := c.Write([]byte(line)); err != nil {
+				out = append(out, "write failed")
+				return out
+			}
+		}
+		for i := 0; i < st.replies; i++ {
+			if !readReply() {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+func apopDigest(salt string) string {
+	sum := md5.Sum([]byte(salt + "secret"))
+	return hex.EncodeToString(sum[:])
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestServeMail(t *testing.T) {
+	requireRoot(t)
+	if _, err := os.Stat("/usr/lib/nginx/modules/ngx_mail_module.so"); err != nil {
+		t.Fatal("nginx's mail module is needed (Debian's nginx package installs it):", err)
+	}
+	keep := regexp.MustCompile(`\] \*\d+ (client .* connected|client login failed|client logged in|proxied session done|upstream sent|auth http server|client sent|client timed out)`)
+	ports := regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	conversations := []struct {
+		name  string
+		plain bool
+		steps []pop3Step
+	}{
+		{"capabilities", false, []pop3Step{{"CAPA\r\n", 1}, {"AUTH\r\n", 1}, {"NOOP\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"user pass", false, []pop3Step{{"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"PASS secret\r\n", 1}, {"STAT\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"apop", false, []pop3Step{{"APOP apop DIGEST\r\n", 1}, {"LIST\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"auth plain", false, []pop3Step{{"AUTH PLAIN " + b64("\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"auth plain next line", false, []pop3Step{{"AUTH PLAIN\r\n", 1}, {b64("authz\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"auth login", false, []pop3Step{{"AUTH LOGIN\r\n", 1}, {b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"auth login with user", false, []pop3Step{{"AUTH LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"auth external", false, []pop3Step{{"AUTH EXTERNAL " + b64("ext") + "\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"auth cram-md5 bad hash", false, []pop3Step{{"AUTH CRAM-MD5\r\n", 1}, {b64("good short") + "\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"auth bad base64", false, []pop3Step{{"AUTH PLAIN a\r\n", 1}, {"AUTH PLAIN " + b64("nonul") + "\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"login failed", false, []pop3Step{{"USER bad\r\n", 1}, {"PASS x y\r\n", 2}}},
+		{"backend refuses", false, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}},
+		{"no server", false, []pop3Step{{"USER noserver\r\n", 1}, {"PASS secret\r\n", 2}}},
+		{"bad port", false, []pop3Step{{"USER badport\r\n", 1}, {"PASS secret\r\n", 2}}},
+		{"invalid commands", false, []pop3Step{{"FOO\r\n", 1}, {"USER\r\n", 1}, {"APOP x\r\n", 1}, {"NOOP\r\n", 2}}},
+		{"pipelined", false, []pop3Step{{"USER good\r\nPASS secret\r\nSTAT\r\nQUIT\r\n", 5}}},
+		{"plain server", true, []pop3Step{{"CAPA\r\n", 1}, {"APOP good 0123\r\n", 1}, {"AUTH CRAM-MD5\r\n", 1}, {"QUIT\r\n", 2}}},
+		{"plain server backend refuses", true, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}},
+	}
+	type outcome struct {
+		Client, Auth, Backend, Errors []string
+	}
+	got := map[string]outcome{}
+	for _, im := range procImpls(t) {
+		f := &mailFakes{}
+		authPort := f.authServer(t, f.pop3Backend(t))
+		dir := procDir(t)
+		plainPort := freeTCPPort(t)
+		conf := strings.NewReplacer("AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort)).Replace(mailConf)
+		port := freeTCPPort(t)
+		m := startMaster(t, im, dir, conf, port)
+		var o outcome
+		for _, cv := range conversations {
+			p := port
+			if cv.plain {
+				p = plainPort
+			}
+			for _, l := range pop3Talk(t, p, cv.steps) {
+				o.Client = append(o.Client, cv.name+": "+l)
+			}
+			// The backend's "closed" is recorded once the session is.
+			time.Sleep(50 * time.Millisecond)
+		}
+		m.quit()
+		f.close()
+		f.mu.Lock()
+		o.Auth, o.Backend = f.auth, f.backend
+		f.mu.Unlock()
+		for i, a := range o.Auth {
+			o.Auth[i] = strings.ReplaceAll(a, strconv.Itoa(authPort), "AUTHPORT")
+		}
+		for _, l := range logLines(t, filepath.Join(dir, "error.log"), keep, dir) {
+			o.Errors = append(o.Errors, ports.ReplaceAllString(l, "127.0.0.1:P"))
+		}
+		got[im.name] = o
+	}
+	if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+		t.Errorf("mail (-nginx +gonginx):\n%s", diff)
+	}
+}

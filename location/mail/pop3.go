@@ -1,0 +1,342 @@
+package mail
+
+import (
+	"strings"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// POP3 (ngx_mail_pop3_module, ngx_mail_pop3_handler.c and the POP3 part
+// of ngx_mail_parse.c).
+
+// POP3 commands.
+const (
+	pop3User = iota + 1
+	pop3Pass
+	pop3APOP
+	pop3Quit
+	pop3Capa
+	pop3Auth
+	pop3Noop
+	pop3STLS
+)
+
+// POP3 auth states (s.mailState).
+const (
+	pop3Start = iota
+	pop3UserState
+	pop3Passwd
+	pop3AuthLoginUsername
+	pop3AuthLoginPassword
+	pop3AuthPlain
+	pop3AuthCramMD5
+	pop3AuthExternal
+)
+
+var pop3Proto = &protocol{
+	name:          "pop3",
+	internalError: []byte("-ERR internal server error\r\n"),
+	clientBuffer:  128,
+	compile:       pop3Compile,
+	greet:         pop3Greet,
+	parse:         pop3Parse,
+	authState:     pop3AuthState,
+	errorReply:    func(s *session, msg string) []byte { return []byte("-ERR " + msg + "\r\n") },
+	login:         pop3Login,
+	replyOK:       pop3ReplyOK,
+}
+
+// pop3Names are the SASL names of the auth bits plain, login, apop,
+// cram-md5 and external, in nginx's order ("" for one SASL lacks).
+var pop3Names = []struct {
+	bit  uint
+	name string
+}{{authPlain, "PLAIN"}, {authLogin, "LOGIN"}, {authAPOP, ""}, {authCramMD5, "CRAM-MD5"}, {authExternal, "EXTERNAL"}}
+
+func pop3Compile(sv *server, main, srv *nginxconf.Directive) {
+	sv.clientBuffer = 128
+	m := authMethodsOf(main, srv, "pop3_auth", authPlain)
+	if m&authPlain != 0 {
+		m |= authLogin
+	}
+	sv.authMethods = m
+	caps := capabilitiesOf(main, srv, "pop3_capabilities")
+	if caps == nil {
+		caps = []string{"TOP", "USER", "UIDL"}
+	}
+	var b strings.Builder
+	b.WriteString("+OK Capability list follows\r\n")
+	for _, c := range caps {
+		b.WriteString(c + "\r\n")
+	}
+	b.WriteString("SASL")
+	for _, n := range pop3Names {
+		if n.name != "" && m&n.bit != 0 {
+			b.WriteString(" " + n.name)
+		}
+	}
+	b.WriteString("\r\n.\r\n")
+	sv.capability = []byte(b.String())
+	b.Reset()
+	b.WriteString("+OK methods supported:\r\n")
+	for _, n := range pop3Names {
+		if n.name != "" && m&n.bit != 0 {
+			b.WriteString(n.name + "\r\n")
+		}
+	}
+	b.WriteString(".\r\n")
+	sv.authCapability = []byte(b.String())
+}
+
+func pop3Greet(s *session) bool {
+	if s.sv.authMethods&(authAPOP|authCramMD5) != 0 {
+		s.makeSalt()
+		s.out = append([]byte("+OK POP3 ready "), s.salt...)
+	} else {
+		s.out = []byte("+OK POP3 ready\r\n")
+	}
+	return true
+}
+
+func pop3AuthState(s *session, rc int) int {
+	s.out = []byte("+OK\r\n")
+	if rc == rcOK {
+		switch s.mailState {
+		case pop3Start:
+			switch s.command {
+			case pop3User:
+				rc = pop3UserCmd(s)
+			case pop3Capa:
+				s.out = s.sv.capability
+			case pop3APOP:
+				rc = pop3APOPCmd(s)
+			case pop3Auth:
+				rc = pop3AuthCmd(s)
+			case pop3Quit:
+				s.quit = true
+			case pop3Noop:
+			default:
+				rc = rcInvalid
+			}
+		case pop3UserState:
+			switch s.command {
+			case pop3Pass:
+				if len(s.args) != 1 {
+					rc = rcInvalid
+					break
+				}
+				s.passwd = clone(s.args[0])
+				rc = rcDone
+			case pop3Capa:
+				s.out = s.sv.capability
+			case pop3Quit:
+				s.quit = true
+			case pop3Noop:
+			default:
+				rc = rcInvalid
+			}
+		case pop3AuthLoginUsername:
+			rc = s.authLoginUsername(0)
+			s.out = []byte("+ UGFzc3dvcmQ6\r\n")
+			s.mailState = pop3AuthLoginPassword
+		case pop3AuthLoginPassword:
+			rc = s.authLoginPassword()
+		case pop3AuthPlain:
+			rc = s.authPlain(0)
+		case pop3AuthCramMD5:
+			rc = s.authCramMD5()
+		case pop3AuthExternal:
+			rc = s.authExternal(0)
+		}
+	}
+	switch rc {
+	case rcInvalid:
+		s.mailState = pop3Start
+		s.state = 0
+		s.out = []byte("-ERR invalid command\r\n")
+		fallthrough
+	case rcOK:
+		s.resetArgs()
+	}
+	return rc
+}
+
+func clone(b []byte) []byte { return append([]byte{}, b...) }
+
+func pop3UserCmd(s *session) int {
+	if len(s.args) != 1 {
+		return rcInvalid
+	}
+	s.login = clone(s.args[0])
+	s.mailState = pop3UserState
+	return rcOK
+}
+
+func pop3APOPCmd(s *session) int {
+	if len(s.args) != 2 || s.sv.authMethods&authAPOP == 0 {
+		return rcInvalid
+	}
+	s.login = clone(s.args[0])
+	s.passwd = clone(s.args[1])
+	s.authMethod = methodAPOP
+	return rcDone
+}
+
+func pop3AuthCmd(s *session) int {
+	if len(s.args) == 0 {
+		s.out = s.sv.authCapability
+		s.state = 0
+		return rcOK
+	}
+	rc := s.authParse()
+	switch rc {
+	case authLoginStart:
+		s.out = []byte("+ VXNlcm5hbWU6\r\n")
+		s.mailState = pop3AuthLoginUsername
+		return rcOK
+	case authLoginWithUsername:
+		s.out = []byte("+ UGFzc3dvcmQ6\r\n")
+		s.mailState = pop3AuthLoginPassword
+		return s.authLoginUsername(1)
+	case authPlainStart:
+		s.out = []byte("+ \r\n")
+		s.mailState = pop3AuthPlain
+		return rcOK
+	case authCramMD5Start:
+		if s.sv.authMethods&authCramMD5 == 0 {
+			return rcInvalid
+		}
+		s.cramMD5Salt("+ ")
+		s.mailState = pop3AuthCramMD5
+		return rcOK
+	case authExternalStart:
+		if s.sv.authMethods&authExternal == 0 {
+			return rcInvalid
+		}
+		s.out = []byte("+ VXNlcm5hbWU6\r\n")
+		s.mailState = pop3AuthExternal
+		return rcOK
+	}
+	return rc
+}
+
+// The parser's states.
+const (
+	swStart = iota
+	swCommand
+	swInvalid
+	swSpacesBeforeArgument
+	swArgument
+	swAlmostDone
+)
+
+var pop3Commands = map[string]int{
+	"USER": pop3User, "PASS": pop3Pass, "APOP": pop3APOP, "QUIT": pop3Quit,
+	"CAPA": pop3Capa, "AUTH": pop3Auth, "NOOP": pop3Noop,
+}
+
+// pop3Parse parses one command line from the buffer
+// (ngx_mail_pop3_parse_command).
+func pop3Parse(s *session) int {
+	state := s.state
+	p := s.pos
+	for ; p < s.last; p++ {
+		ch := s.buf[p]
+		switch state {
+		case swStart:
+			s.cmdStart = p
+			state = swCommand
+			fallthrough
+		case swCommand:
+			if ch == ' ' || ch == '\r' || ch == '\n' {
+				cmd := 0
+				if p-s.cmdStart == 4 {
+					cmd = pop3Commands[strings.ToUpper(string(s.buf[s.cmdStart:p]))]
+				}
+				if cmd == 0 {
+					return pop3Invalid(s, p)
+				}
+				s.command = cmd
+				switch ch {
+				case ' ':
+					state = swSpacesBeforeArgument
+				case '\r':
+					state = swAlmostDone
+				case '\n':
+					return pop3Done(s, p)
+				}
+				break
+			}
+			if (ch < 'A' || ch > 'Z') && (ch < 'a' || ch > 'z') {
+				return pop3Invalid(s, p)
+			}
+		case swInvalid:
+			return pop3Invalid(s, p)
+		case swSpacesBeforeArgument:
+			switch ch {
+			case ' ':
+			case '\r':
+				state = swAlmostDone
+			case '\n':
+				return pop3Done(s, p)
+			default:
+				if len(s.args) <= 2 {
+					state = swArgument
+					s.argStart = p
+					break
+				}
+				return pop3Invalid(s, p)
+			}
+		case swArgument:
+			switch ch {
+			case ' ':
+				// A space is part of a user name or password.
+				if s.command == pop3User || s.command == pop3Pass {
+					break
+				}
+				fallthrough
+			case '\r', '\n':
+				s.args = append(s.args, s.buf[s.argStart:p])
+				switch ch {
+				case ' ':
+					state = swSpacesBeforeArgument
+				case '\r':
+					state = swAlmostDone
+				case '\n':
+					return pop3Done(s, p)
+				}
+			}
+		case swAlmostDone:
+			if ch == '\n' {
+				return pop3Done(s, p)
+			}
+			return pop3Invalid(s, p)
+		}
+	}
+	s.pos = p
+	s.state = state
+	return rcAgain
+}
+
+func pop3Done(s *session, p int) int {
+	s.pos = p + 1
+	s.state = swStart
+	if s.command == pop3Auth {
+		s.state = swArgument
+	}
+	return rcOK
+}
+
+// pop3Invalid skips the rest of an invalid line.
+func pop3Invalid(s *session, p int) int {
+	s.state = swInvalid
+	for ; p < s.last; p++ {
+		if s.buf[p] == '\n' {
+			s.state = swStart
+			s.pos = p + 1
+			return rcInvalid
+		}
+	}
+	s.pos = p
+	return rcAgain
+}

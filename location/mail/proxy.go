@@ -1,0 +1,201 @@
+package mail
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gonginx/gonginx/nginxconf"
+)
+
+// protocol is what differs between POP3, IMAP and SMTP.
+type protocol struct {
+	name          string // Auth-Protocol
+	internalError []byte
+	clientBuffer  int
+	compile       func(sv *server, main, srv *nginxconf.Directive)
+	// greet sets the greeting (false: the session is over).
+	greet func(s *session) bool
+	// parse parses one command from the client's buffer.
+	parse func(s *session) int
+	// authState acts on one command (or parse failure) in the auth state.
+	authState func(s *session, rc int) int
+	// errorReply is the line an auth_http failure message makes.
+	errorReply func(s *session, msg string) []byte
+	// login is the next line logging in to the backend, after a good
+	// reply in s.mailState; nil when logged in.
+	login func(s *session) []byte
+	// replyOK checks a complete backend reply: rcOK, rcAgain (more
+	// lines are due) or rcInvalid.
+	replyOK func(s *session, p []byte) int
+}
+
+var protocols = map[string]*protocol{"pop3": pop3Proto}
+
+var smtpProto = &protocol{} // replaced by smtp.go's when SMTP is served
+
+func pop3Login(s *session) []byte {
+	switch s.mailState {
+	case pop3Start:
+		s.action = "sending user name to upstream"
+		s.mailState = pop3UserState
+		return append(append([]byte("USER "), s.login...), '\r', '\n')
+	case pop3UserState:
+		s.action = "sending password to upstream"
+		s.mailState = pop3Passwd
+		return append(append([]byte("PASS "), s.passwd...), '\r', '\n')
+	}
+	return nil
+}
+
+func pop3ReplyOK(s *session, p []byte) int {
+	if bytes.HasPrefix(p, []byte("+OK")) {
+		return rcOK
+	}
+	return rcInvalid
+}
+
+// proxy connects to the backend at addr, logs in as the client and then
+// relays (ngx_mail_proxy_module.c).
+func (s *session) proxy(addr string) {
+	s.action = "connecting to upstream"
+	deadline := time.Now().Add(s.sv.timeout)
+	d := net.Dialer{Deadline: deadline}
+	up, err := d.Dial("tcp", addr)
+	if err != nil {
+		if isTimeout(err) {
+			s.logf("info", "upstream timed out", " (110: Connection timed out)")
+		} else {
+			s.logf("error", "connect() failed"+errnoText(err), "")
+		}
+		s.internalError()
+		s.send()
+		return
+	}
+	defer up.Close()
+	s.srv.track(up, true)
+	defer s.srv.track(up, false)
+	up.SetDeadline(deadline)
+	b := make([]byte, s.sv.proxyBuffer)
+	n := 0
+	s.out = nil
+	s.mailState = 0
+	for {
+		rc := s.readReply(up, b, &n)
+		if rc == rcAgain {
+			continue
+		}
+		if rc != rcOK {
+			// ngx_mail_proxy_upstream_error
+			if len(s.out) == 0 {
+				s.out = s.sv.proto.internalError
+			}
+			s.send()
+			return
+		}
+		line := s.sv.proto.login(s)
+		if line == nil {
+			break
+		}
+		if _, err := up.Write(line); err != nil {
+			s.internalError()
+			s.send()
+			return
+		}
+		n = 0
+	}
+	up.SetDeadline(time.Time{})
+	s.action = ""
+	s.logf("info", "client logged in", "")
+	s.relay(up, b[:n])
+}
+
+// readReply reads the backend's reply into b[:*n] until it ends with
+// CRLF and checks it (ngx_mail_proxy_read_response).
+func (s *session) readReply(up net.Conn, b []byte, n *int) int {
+	s.action = "reading response from upstream"
+	m, err := up.Read(b[*n:])
+	*n += m
+	if m == 0 {
+		if isTimeout(err) {
+			s.logf("info", "upstream timed out", " (110: Connection timed out)")
+			s.out = s.sv.proto.internalError
+		}
+		return rcError
+	}
+	p := b[:*n]
+	if len(p) < 4 {
+		return rcAgain
+	}
+	if !bytes.HasSuffix(p, []byte("\r\n")) {
+		if *n == len(b) {
+			s.logf("error", "upstream sent too long response line: \""+string(p[:len(p)-1])+"\"", "")
+			return rcError
+		}
+		return rcAgain
+	}
+	switch s.sv.proto.replyOK(s, p) {
+	case rcOK:
+		return rcOK
+	case rcAgain:
+		return rcAgain
+	}
+	if !s.sv.passErrorMessage {
+		s.logf("error", "upstream sent invalid response: \""+string(p[:len(p)-2])+"\"", "")
+		return rcError
+	}
+	s.logf("info", "upstream sent invalid response: \""+string(p[:len(p)-2])+"\"", "")
+	s.out = clone(p)
+	s.quit = true
+	return rcError
+}
+
+// relay copies both ways until one side has closed and what it sent is
+// delivered (ngx_mail_proxy_handler). pending is the backend's last
+// login reply, which the client gets first.
+func (s *session) relay(up net.Conn, pending []byte) {
+	done := make(chan struct{}, 2)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		if len(pending) > 0 {
+			if _, err := s.nc.Write(pending); err != nil {
+				return
+			}
+		}
+		io.CopyBuffer(s.nc, up, make([]byte, len(s.buf)+s.sv.proxyBuffer))
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		if s.pos < s.last {
+			if _, err := up.Write(s.buf[s.pos:s.last]); err != nil {
+				return
+			}
+		}
+		buf := s.buf
+		for {
+			s.nc.SetReadDeadline(time.Now().Add(s.sv.proxyTimeout))
+			m, err := s.nc.Read(buf)
+			if m > 0 {
+				if _, werr := up.Write(buf[:m]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				if isTimeout(err) {
+					s.action = "proxying"
+					s.logf("info", "client timed out", " (110: Connection timed out)")
+					s.timedOut.Store(true)
+				}
+				return
+			}
+		}
+	}()
+	<-done
+	if !s.timedOut.Load() {
+		s.logf("info", "proxied session done", "")
+	}
+	up.Close()
+	s.nc.Close()
+	<-done
+}

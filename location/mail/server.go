@@ -1,0 +1,193 @@
+package mail
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// Server runs the mail{} sockets of a configuration: accept loops and a
+// session per connection; a reload keeps sessions running under the
+// configuration they started with.
+type Server struct {
+	log    *location.Logger
+	connID func() uint64
+	slots  *upstream.ConnSlots
+
+	mu        sync.Mutex
+	listeners map[string]*listener
+	held      []*listener
+	hold      bool
+	wg        sync.WaitGroup
+	conns     map[net.Conn]struct{}
+	closing   atomic.Bool
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+type listener struct {
+	srv  *Server
+	ln   net.Listener
+	sock atomic.Pointer[socket]
+}
+
+// Opener opens (or takes from the master) the socket for l.
+type Opener func(l *location.Listen) (net.Listener, error)
+
+// NewServer returns a mail server logging to log; connID numbers the
+// connections and slots are worker_connections (shared with the http
+// side); hold delays accepting until Serve.
+func NewServer(log *location.Logger, connID func() uint64, slots *upstream.ConnSlots, hold bool) *Server {
+	return &Server{log: log, connID: connID, slots: slots, hold: hold,
+		listeners: map[string]*listener{}, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+}
+
+// Apply serves cfg (nil: no mail{} block): sockets still configured keep
+// their listener, new ones are opened with open, gone ones closed. On
+// error nothing changes.
+func (s *Server) Apply(cfg *Config, open Opener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var socks []*socket
+	if cfg != nil {
+		socks = cfg.sockets
+	}
+	type pending struct {
+		l    *listener
+		sock *socket
+		new  bool
+	}
+	var todo []pending
+	keep := map[string]bool{}
+	for _, sock := range socks {
+		key := sock.listen.Key()
+		keep[key] = true
+		if l := s.listeners[key]; l != nil {
+			todo = append(todo, pending{l, sock, false})
+			continue
+		}
+		ln, err := open(sock.listen)
+		if err != nil {
+			for _, p := range todo {
+				if p.new {
+					p.l.ln.Close()
+				}
+			}
+			return err
+		}
+		todo = append(todo, pending{&listener{srv: s, ln: ln}, sock, true})
+	}
+	for _, p := range todo {
+		p.l.sock.Store(p.sock)
+		if p.new {
+			s.listeners[p.sock.listen.Key()] = p.l
+			if s.hold {
+				s.held = append(s.held, p.l)
+				continue
+			}
+			s.wg.Add(1)
+			go p.l.acceptLoop()
+		}
+	}
+	for key, l := range s.listeners {
+		if !keep[key] {
+			l.ln.Close()
+			delete(s.listeners, key)
+		}
+	}
+	return nil
+}
+
+// Serve starts the accept loops held since NewServer.
+func (s *Server) Serve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = false
+	for _, l := range s.held {
+		s.wg.Add(1)
+		go l.acceptLoop()
+	}
+	s.held = nil
+}
+
+func (l *listener) acceptLoop() {
+	defer l.srv.wg.Done()
+	delay := time.Duration(0)
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || l.srv.closing.Load() {
+				return
+			}
+			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !l.srv.slots.Take() {
+			l.srv.log.Log("alert", l.srv.slots.NotEnough())
+			nc.Close()
+			continue
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			if ka := l.sock.Load().listen.SoKeepalive; ka == "" || ka == "off" {
+				tc.SetKeepAlive(false)
+			}
+		}
+		sock := l.sock.Load()
+		ss := &session{srv: l.srv, sock: sock, sv: sock.server, nc: nc, id: l.srv.connID()}
+		ss.addr = nc.RemoteAddr().String()
+		if h, _, err := net.SplitHostPort(ss.addr); err == nil {
+			ss.addr = h
+		}
+		l.srv.track(nc, true)
+		l.srv.wg.Add(1)
+		go func() {
+			defer l.srv.wg.Done()
+			defer l.srv.slots.Release()
+			defer l.srv.track(nc, false)
+			ss.run()
+		}()
+	}
+}
+
+// track registers a connection that a stop must close.
+func (s *Server) track(nc net.Conn, on bool) {
+	s.mu.Lock()
+	if on {
+		s.conns[nc] = struct{}{}
+	} else {
+		delete(s.conns, nc)
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting; sessions run on to their end.
+func (s *Server) Shutdown() {
+	s.closing.Store(true)
+	s.mu.Lock()
+	for k, l := range s.listeners {
+		l.ln.Close()
+		delete(s.listeners, k)
+	}
+	s.mu.Unlock()
+}
+
+// Close stops at once: listeners and sessions close.
+func (s *Server) Close() {
+	s.Shutdown()
+	s.closeOnce.Do(func() { close(s.done) })
+	s.mu.Lock()
+	for nc := range s.conns {
+		nc.Close()
+	}
+	s.mu.Unlock()
+}
+
+// Wait waits for every session to end.
+func (s *Server) Wait() { s.wg.Wait() }

@@ -37,7 +37,7 @@ func TestServeSSIBeside(t *testing.T) {
 			// backend sees requests made together in no set order: each
 			// case makes one kind at a time.)
 			"html/order.html": `[<!--#include virtual="/sub/slow" -->|<!--#include virtual="/part.html" -->|<!--#include virtual="/ret/x" -->]` + "\n",
-			"html/part.html": "PART",
+			"html/part.html":  "PART",
 			// A waited include starts after those before it.
 			"html/wait.html": `<!--#include virtual="` + together("wait", "2") + `" -->w<!--#include virtual="` + together("wait", "2") + `" wait="yes" -->` +
 				`|<!--#include virtual="` + together("wait2", "2") + `" --><!--#include virtual="` + together("wait2", "2") + `" set="v" -->[<!--#echo var="v" -->]` + "\n",

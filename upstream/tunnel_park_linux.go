@@ -112,24 +112,22 @@ func (d *direction) park() bool {
 	d.pk.writeFn = d.writeFD
 	d.src.SetReadDeadline(time.Time{}) // a deadline left would fail every read
 	d.state.Store(dirIdle)             // before the first event can come
+	var reg poller.Reg
+	handed, pending := false, false
 	if d.endedBy == endedClient && d.t.watched != nil {
 		// The socket's registration for the request's abort watch
 		// becomes d's: no second epoll entry, often no epoll_ctl.
-		if reg, pending, ok := brokenConns.handOver(rc, d.t.watched, d); ok {
-			d.pk.reg, d.pk.registered = reg, true
-			if pending {
-				d.wake() // an event the watch took: read what it told of
-			}
-			return true
+		// pending: an event the watch took, which d must read.
+		reg, pending, handed = brokenConns.handOver(rc, d.t.watched, d)
+	}
+	if !handed {
+		if reg, err = p.Add(rc, inputEvents, d); err != nil {
+			// Back to a goroutine, unless close ended d meanwhile.
+			return !d.state.CompareAndSwap(dirIdle, dirRunning)
 		}
 	}
-	reg, err := p.Add(rc, inputEvents, d)
-	if err != nil {
-		// Back to a goroutine, unless close ended d meanwhile.
-		return !d.state.CompareAndSwap(dirIdle, dirRunning)
-	}
 	d.pk.reg, d.pk.registered = reg, true
-	if tc != nil {
+	if pending || tc != nil {
 		// TLS may hold bytes read with the request (no event tells of
 		// them): a first run takes them, then d parks.
 		d.wake()

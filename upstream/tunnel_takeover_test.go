@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,5 +151,50 @@ func TestTunnelTakesWatchRegistration(t *testing.T) {
 				t.Errorf("%d tunnels, %d backend connections left", ps.proxy.Tunnels.Len(), b.open.Load())
 			}
 		})
+	}
+}
+
+// TestTunnelTLSTakesWatchRegistration: a TLS client's direction takes its
+// socket's watch registration over and still runs once at the start for
+// the record TLS decrypted with the one before (no event tells of it:
+// the socket was read empty before the watch registered).
+func TestTunnelTLSTakesWatchRegistration(t *testing.T) {
+	client, proxyClient, _ := tlsPair(t)
+	up, err := net.Dial("tcp", echoBackend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(client, "early1")
+	io.WriteString(client, "early2")
+	first := make([]byte, 6)
+	if _, err := io.ReadFull(proxyClient, first); err != nil || string(first) != "early1" {
+		t.Fatalf("first record %q %v", first, err)
+	}
+	owner := proxyClient.NetConn()
+	raw, err := owner.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watchClient(raw, owner, up, true)
+	if w == nil {
+		t.Fatal("no watch")
+	}
+	w.stop()
+	tn := &tunnel{client: proxyClient, upstream: up, idle: 10 * time.Second, bufs: tunnelPool(4096), watched: owner}
+	done := make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	if got := readN(t, client, 6); got != "early2" {
+		t.Fatalf("early bytes: %q", got)
+	}
+	io.WriteString(client, "later")
+	if got := readN(t, client, 5); got != "later" {
+		t.Fatalf("echo: %q", got)
+	}
+	client.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tunnel did not end with its client")
 	}
 }

@@ -19,15 +19,17 @@ const idleGrace = 100 * time.Millisecond
 
 // maxGraceWaits bounds the connections of a process that wait out
 // idleGrace at once; the others park as soon as their response is out.
-// A connection in its grace holds a goroutine (its stack), a read
-// buffer, a Conn and an exchange, about 14 KB: a burst of connections
-// that each make a request and go idle (a page's clients, the bench's
-// idle-http row) held all of it at once, and the process kept the
-// memory after they parked (10.2 KiB RSS per idle connection against
-// nginx's 1.2). A busy connection's next request comes within the
-// grace, so the bound costs the steady state nothing below 64 clients
-// that send as soon as they are answered.
-const maxGraceWaits = 64
+// A connection in its grace holds a goroutine (its stack, grown by the
+// request it served), a read buffer, a Conn and an exchange (about 10
+// KB): a burst of connections that each make a request and go idle (a
+// page's clients, the bench's idle-http row) held all of it at once, and
+// the process kept the memory after they parked (10.2 KiB RSS per idle
+// connection against nginx's 1.2). 2,000 idle connections in one
+// process: 4.4 KiB each with 64, 3.65 with 32, 3.5 with 16, 3.3 with 1.
+// A busy connection's next request comes within the grace, so the bound
+// costs the steady state nothing below 32 clients per worker that send
+// as soon as they are answered (the bench's http row has 16).
+const maxGraceWaits = 32
 
 // h1Conn is an HTTP/1 connection's state across its requests. Between
 // two requests it parks (park): no goroutine, no buffer, no exchange,

@@ -76,6 +76,9 @@ type h2Conn struct {
 	// more, so what came after is not "at hand" (atHand).
 	drained bool
 	tls     bool // grpcs: the socket is under TLS
+	// sock reads and writes a plain socket with raw system calls, as
+	// the proxy's (nil under TLS).
+	sock *http1.Sock
 	// readDL is the read deadline armRead set last (zero: none this
 	// request).
 	readDL time.Time
@@ -106,6 +109,7 @@ const grpcReadAhead = 4096
 func newH2Conn(nc net.Conn) net.Conn {
 	hc := &h2Conn{Conn: nc, recvWin: h2MaxWindow, sendWin: 65535, initWin: 65535}
 	hc.tls = rawConn(nc) != nc
+	hc.sock = http1.SockFor(nc)
 	hc.cond.L = &hc.mu
 	hc.fr = http2.NewFramer(hcWriter{hc}, hcReader{hc})
 	hc.dec.maxSize = 4096
@@ -152,7 +156,7 @@ func (r hcReader) Read(p []byte) (int, error) {
 // them, so the head's and the body's shares stay apart
 // ($upstream_response_length) as when each frame was read alone.
 func (hc *h2Conn) readSocket(p []byte) (int, error) {
-	n, err := hc.Conn.Read(p)
+	n, err := http1.ReadVia(hc.sock, hc.Conn, p)
 	// Through TLS a short read is one record: more may wait.
 	hc.drained = err == nil && n < len(p) && !hc.tls
 	return n, err
@@ -174,7 +178,7 @@ func (hc *h2Conn) atHand() bool {
 type hcWriter struct{ hc *h2Conn }
 
 func (w hcWriter) Write(p []byte) (int, error) {
-	n, err := w.hc.Conn.Write(p)
+	n, err := http1.WriteVia(w.hc.sock, w.hc.Conn, p)
 	if w.hc.sent != nil {
 		*w.hc.sent += int64(n)
 	}
@@ -270,7 +274,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	}
 	hc.wbuf = w
 	hc.wmu.Lock()
-	n, err := hc.Conn.Write(w)
+	n, err := http1.WriteVia(hc.sock, hc.Conn, w)
 	x.sent += int64(n)
 	hc.wmu.Unlock()
 	if err != nil {

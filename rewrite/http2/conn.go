@@ -155,14 +155,26 @@ func NewConn(nc net.Conn, cfg Config, info *http1.ConnInfo, h Handler, pre []byt
 		streams:    make(map[uint32]*Stream),
 		recvWindow: maxWindow, sendWindow: defaultWindow, initWindow: defaultWindow,
 		maxFrame: defaultFrameSize, start: time.Now()}
-	c.bw = bufio.NewWriterSize(nc, 16<<10)
-	c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), nc), 16<<10)
+	sio := &sockIO{s: http1.SockFor(nc), nc: nc}
+	c.bw = bufio.NewWriterSize(sio, 16<<10)
+	c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), sio), 16<<10)
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.SetReuseFrames()
 	c.hdec = newDecoder(tableSize, c.cfg.FieldLimit, c.emitField)
 	return c
 }
+
+// sockIO reads and writes a plain socket (h2c) with raw system calls,
+// as HTTP/1's connections (http1.Sock: no scheduler hand-off per read
+// and write), other connections (TLS) through their net.Conn.
+type sockIO struct {
+	s  *http1.Sock
+	nc net.Conn
+}
+
+func (o *sockIO) Read(p []byte) (int, error)  { return http1.ReadVia(o.s, o.nc, p) }
+func (o *sockIO) Write(p []byte) (int, error) { return http1.WriteVia(o.s, o.nc, p) }
 
 func (c *Conn) logInfo(msg string) {
 	if c.cfg.Log != nil {

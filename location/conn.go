@@ -220,7 +220,7 @@ func (rt *Router) TLSConfig(sock *Socket, log *Logger) (*tls.Config, error) {
 // first (the byte read to tell TLS from plain HTTP) is read again, and
 // the SNI callback records on it what the $ssl_* variables need.
 func HandshakeConn(nc net.Conn, first []byte, info *http1.ConnInfo, id uint64) net.Conn {
-	return &peekedConn{Conn: nc, first: first, info: info, connID: id}
+	return &peekedConn{Conn: nc, first: first, info: info, connID: id, sock: http1.SockFor(nc)}
 }
 
 // Handshaken records what a finished handshake settled, for $https,

@@ -161,13 +161,16 @@ type peekedConn struct {
 	info   *http1.ConnInfo
 	connID uint64
 	mute   bool
+	// sock reads and writes the socket under TLS with raw system calls,
+	// as a plain connection's (http1.Sock); nil for another net.Conn.
+	sock *http1.Sock
 }
 
 func (p *peekedConn) Write(b []byte) (int, error) {
 	if p.mute {
 		return 0, net.ErrClosed
 	}
-	return p.Conn.Write(b)
+	return http1.WriteVia(p.sock, p.Conn, b)
 }
 
 func (p *peekedConn) Read(b []byte) (int, error) {
@@ -176,7 +179,7 @@ func (p *peekedConn) Read(b []byte) (int, error) {
 		p.first = p.first[n:]
 		return n, nil
 	}
-	return p.Conn.Read(b)
+	return http1.ReadVia(p.sock, p.Conn, b)
 }
 
 // SyscallConn reaches the socket under the wrapper (the first byte was

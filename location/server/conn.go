@@ -168,7 +168,6 @@ func (l *listener) serveConn(sc *serverConn) {
 	h.rt = l.srv.acquire()
 	info := &http1.ConnInfo{}
 	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
-		h.localIP = ta.IP
 		info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
 	}
 	if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -178,7 +177,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	// debug_connection matches the socket's peer, before any PROXY header.
 	debugConn := h.rt.Debug.Match(info.RemoteAddr)
-	addr := sock.AddrFor(h.localIP)
+	addr := sock.AddrFor(sc.localIP())
 	h.connID = l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).

@@ -49,7 +49,6 @@ type h1Conn struct {
 	rt       *location.Router // the configuration it runs under (x's, once bound)
 	tconn    *tls.Conn
 	quiet    bool // no close_notify: it timed out or failed
-	localIP  net.IP
 	connID   uint64
 	accepted time.Time
 	reading  bool   // counted in stub_status's reading
@@ -65,6 +64,16 @@ type h1Conn struct {
 	timerAt int32
 	// idleUntil is when keepalive_timeout ends the current wait.
 	idleUntil time.Time
+}
+
+// localIP is the address the connection arrived on (nil on a unix
+// socket), looked up per request: kept in h1Conn it made serverConn a
+// size class larger.
+func (sc *serverConn) localIP() net.IP {
+	if ta, ok := sc.nc.LocalAddr().(*net.TCPAddr); ok {
+		return ta.IP
+	}
+	return nil
 }
 
 // requestBytes is http1.Conn.OnRequestBytes: the first bytes of a
@@ -92,7 +101,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 	for {
 		// A new request is read under its address's default server
 		// (the keepalive wait under the last request's location).
-		h.x.Prepare(l.sock.Load().AddrFor(h.localIP))
+		h.x.Prepare(l.sock.Load().AddrFor(sc.localIP()))
 		sc.idle.Store(!first)
 		if l.srv.closing.Load() && !first {
 			return false
@@ -138,27 +147,27 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			switch {
 			case errors.As(err, &perr):
 				l.srv.useCurrent(h.x)
-				h.x.BadRequest(l.sock.Load().AddrFor(h.localIP), perr)
+				h.x.BadRequest(l.sock.Load().AddrFor(sc.localIP()), perr)
 				h.x.AccessLog()
 				l.srv.setReusable(sc, true) // lingering
 				lingeringClose(h.x, c, sc, c.NetConn())
 			case errors.Is(err, io.EOF):
 				sock := l.sock.Load()
-				h.x.ClientClosed(sock.AddrFor(h.localIP), wasFirst, sock.Listen.Addr)
+				h.x.ClientClosed(sock.AddrFor(sc.localIP()), wasFirst, sock.Listen.Addr)
 			case errors.Is(err, io.ErrUnexpectedEOF):
 				l.srv.useCurrent(h.x)
-				h.x.ClosedMidHead(l.sock.Load().AddrFor(h.localIP))
+				h.x.ClosedMidHead(l.sock.Load().AddrFor(sc.localIP()))
 				h.x.AccessLog()
 			case errors.Is(err, http1.ErrRequestTimeout):
 				l.srv.useCurrent(h.x)
-				h.x.TimedOut(l.sock.Load().AddrFor(h.localIP))
+				h.x.TimedOut(l.sock.Load().AddrFor(sc.localIP()))
 				h.x.AccessLog()
 				h.x.ResetIfTimedOut()
 			}
 			return false
 		}
 		l.srv.useCurrent(h.x)
-		addr := l.sock.Load().AddrFor(h.localIP)
+		addr := l.sock.Load().AddrFor(sc.localIP())
 		stats.Writing.Add(1)
 		h.x.Serve(addr, req)
 		if sc.order.o != nil && !sc.order.done {

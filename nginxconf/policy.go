@@ -255,7 +255,7 @@ var mailServed = setOf(
 	"server", "listen", "protocol", "timeout", "server_name", "error_log", "max_errors",
 	"auth_http", "auth_http_timeout", "auth_http_header",
 	"proxy", "proxy_buffer", "proxy_timeout", "proxy_pass_error_message",
-	"pop3_auth", "pop3_capabilities",
+	"pop3_auth", "pop3_capabilities", "imap_auth", "imap_capabilities", "imap_client_buffer",
 )
 
 // mailTuning are mail directives that change no byte a client or a
@@ -278,7 +278,7 @@ func MailPolicyOf(name string) Policy {
 func unservedMailArg(d *Directive) string {
 	switch d.Name {
 	case "protocol":
-		if len(d.Args) > 0 && d.Args[0] != "pop3" {
+		if len(d.Args) > 0 && d.Args[0] != "pop3" && d.Args[0] != "imap" {
 			return `the "` + d.Args[0] + `" protocol`
 		}
 	case "listen":

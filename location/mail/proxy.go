@@ -27,11 +27,12 @@ type protocol struct {
 	// reply in s.mailState; nil when logged in.
 	login func(s *session) []byte
 	// replyOK checks a complete backend reply: rcOK, rcAgain (more
-	// lines are due) or rcInvalid.
-	replyOK func(s *session, p []byte) int
+	// lines are due) or rcInvalid, with how much of it the invalid
+	// reply's log line leaves out (a tag matched).
+	replyOK func(s *session, p []byte) (int, int)
 }
 
-var protocols = map[string]*protocol{"pop3": pop3Proto}
+var protocols = map[string]*protocol{"pop3": pop3Proto, "imap": imapProto}
 
 var smtpProto = &protocol{} // replaced by smtp.go's when SMTP is served
 
@@ -49,11 +50,11 @@ func pop3Login(s *session) []byte {
 	return nil
 }
 
-func pop3ReplyOK(s *session, p []byte) int {
+func pop3ReplyOK(s *session, p []byte) (int, int) {
 	if bytes.HasPrefix(p, []byte("+OK")) {
-		return rcOK
+		return rcOK, 0
 	}
-	return rcInvalid
+	return rcInvalid, 0
 }
 
 // proxy connects to the backend at addr, logs in as the client and then
@@ -135,17 +136,19 @@ func (s *session) readReply(up net.Conn, b []byte, n *int) int {
 		}
 		return rcAgain
 	}
-	switch s.sv.proto.replyOK(s, p) {
+	rc, skip := s.sv.proto.replyOK(s, p)
+	switch rc {
 	case rcOK:
 		return rcOK
 	case rcAgain:
 		return rcAgain
 	}
+	text := string(p[skip : len(p)-2])
 	if !s.sv.passErrorMessage {
-		s.logf("error", "upstream sent invalid response: \""+string(p[:len(p)-2])+"\"", "")
+		s.logf("error", "upstream sent invalid response: \""+text+"\"", "")
 		return rcError
 	}
-	s.logf("info", "upstream sent invalid response: \""+string(p[:len(p)-2])+"\"", "")
+	s.logf("info", "upstream sent invalid response: \""+text+"\"", "")
 	s.out = clone(p)
 	s.quit = true
 	return rcError

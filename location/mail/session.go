@@ -56,6 +56,7 @@ type session struct {
 	args               [][]byte
 	command            int
 	quoted, backslash  bool
+	noSyncLiteral      bool
 	literalLen         int
 	tag                []byte
 
@@ -91,6 +92,10 @@ func (s *session) run() {
 	if !s.sv.proto.greet(s) {
 		return
 	}
+	if s.srv.log.TakesDebug(s.sv.errorLogs) {
+		// The debug log (--with-debug) has the session's start.
+		s.logf("debug", "mail session of "+s.sock.text+" started, "+s.sv.proto.name, "")
+	}
 	s.action = "in auth state"
 	for {
 		if len(s.out) > 0 {
@@ -104,6 +109,9 @@ func (s *session) run() {
 		rc := s.readCommand()
 		if rc == rcClosed {
 			return
+		}
+		if s.srv.log.TakesDebug(s.sv.errorLogs) {
+			s.logf("debug", s.sv.proto.name+" auth state", "")
 		}
 		switch rc = s.sv.proto.authState(s, rc); rc {
 		case rcDone:

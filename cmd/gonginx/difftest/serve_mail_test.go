@@ -46,6 +46,13 @@ mail {
         pop3_capabilities "TOP" "UIDL" "PIPELINING";
         proxy_pass_error_message off;
     }
+    server {
+        listen     127.0.0.1:IMAPPORT;
+        protocol   imap;
+        imap_auth  plain login cram-md5;
+        imap_capabilities IMAP4rev1 "SASL-IR";
+        imap_client_buffer 64;
+    }
 }
 `
 
@@ -93,11 +100,11 @@ func (f *mailFakes) listen(t *testing.T, serve func(net.Conn)) int {
 // password for APOP comes from here), "bad" may not, "noserver" gets an
 // answer without a server, "reject" is sent to the backend with a
 // password it refuses.
-func (f *mailFakes) authServer(t *testing.T, backendPort int) int {
+func (f *mailFakes) authServer(t *testing.T, backendPort, imapPort int) int {
 	return f.listen(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		var req []string
-		user, pass := "", ""
+		user, pass, imap := "", "", false
 		for {
 			l, err := r.ReadString('\n')
 			if err != nil {
@@ -109,6 +116,9 @@ func (f *mailFakes) authServer(t *testing.T, backendPort int) int {
 			}
 			if v, ok := strings.CutPrefix(l, "Auth-User: "); ok {
 				user = v
+			}
+			if l == "Auth-Protocol: imap" {
+				imap = true
 			}
 			if v, ok := strings.CutPrefix(l, "Auth-Pass: "); ok {
 				pass = v
@@ -122,6 +132,9 @@ func (f *mailFakes) authServer(t *testing.T, backendPort int) int {
 		f.record(&f.auth, strings.Join(req, " | "))
 		head := "HTTP/1.0 200 OK\r\n"
 		port := strconv.Itoa(backendPort)
+		if imap {
+			port = strconv.Itoa(imapPort)
+		}
 		switch user {
 		case "good", "apop", "ext":
 			head += "Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: " + port + "\r\nAuth-Pass: secret\r\n"
@@ -168,6 +181,48 @@ func (f *mailFakes) pop3Backend(t *testing.T) int {
 	})
 }
 
+// imapBackend takes nginx's LOGIN with literals, then answers every
+// tagged line.
+func (f *mailFakes) imapBackend(t *testing.T) int {
+	return f.listen(t, func(c net.Conn) {
+		c.Write([]byte("* OK backend ready\r\n"))
+		r := bufio.NewReader(c)
+		tag, step := "", 0
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				f.record(&f.backend, "imap closed")
+				return
+			}
+			l = strings.TrimRight(l, "\r\n")
+			f.record(&f.backend, "imap "+l)
+			switch step {
+			case 0, 1:
+				if step == 0 {
+					tag, _, _ = strings.Cut(l, " ")
+				}
+				c.Write([]byte("+ go ahead\r\n"))
+				step++
+				continue
+			case 2:
+				step++
+				if l != "secret" {
+					c.Write([]byte(tag + " NO [AUTHENTICATIONFAILED] backend says no\r\n"))
+					continue
+				}
+				c.Write([]byte(tag + " OK LOGIN done\r\n"))
+				continue
+			}
+			tg, cmd, _ := strings.Cut(l, " ")
+			if strings.EqualFold(cmd, "LOGOUT") {
+				c.Write([]byte("* BYE\r\n" + tg + " OK bye\r\n"))
+				return
+			}
+			c.Write([]byte(tg + " OK got " + cmd + "\r\n"))
+		}
+	})
+}
+
 func (f *mailFakes) close() {
 	for _, ln := range f.lns {
 		ln.Close()
@@ -205,7 +260,7 @@ func pop3Talk(t *testing.T, port int, steps []pop3Step) []string {
 		l = strings.TrimRight(l, "\r\n")
 		// A CRAM-MD5 challenge is the salt in base64.
 		if v, ok := strings.CutPrefix(l, "+ "); ok {
-			if d, err := base64.StdEncoding.DecodeString(v); err == nil && mailSalt.Match(d) && string(d)+"\r\n" == salt+"\r\n" {
+			if d, err := base64.StdEncoding.DecodeString(v); err == nil && mailSalt.Match(d) {
 				l = "+ <SALT in base64>"
 			}
 		}
@@ -261,25 +316,39 @@ func TestServeMail(t *testing.T) {
 		name  string
 		plain bool
 		steps []pop3Step
+		imap  bool
 	}{
-		{"capabilities", false, []pop3Step{{"CAPA\r\n", 1}, {"AUTH\r\n", 1}, {"NOOP\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"user pass", false, []pop3Step{{"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"PASS secret\r\n", 1}, {"STAT\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"apop", false, []pop3Step{{"APOP apop DIGEST\r\n", 1}, {"LIST\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"auth plain", false, []pop3Step{{"AUTH PLAIN " + b64("\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"auth plain next line", false, []pop3Step{{"AUTH PLAIN\r\n", 1}, {b64("authz\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"auth login", false, []pop3Step{{"AUTH LOGIN\r\n", 1}, {b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"auth login with user", false, []pop3Step{{"AUTH LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"auth external", false, []pop3Step{{"AUTH EXTERNAL " + b64("ext") + "\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"auth cram-md5 bad hash", false, []pop3Step{{"AUTH CRAM-MD5\r\n", 1}, {b64("good short") + "\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"auth bad base64", false, []pop3Step{{"AUTH PLAIN a\r\n", 1}, {"AUTH PLAIN " + b64("nonul") + "\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"login failed", false, []pop3Step{{"USER bad\r\n", 1}, {"PASS x y\r\n", 2}}},
-		{"backend refuses", false, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}},
-		{"no server", false, []pop3Step{{"USER noserver\r\n", 1}, {"PASS secret\r\n", 2}}},
-		{"bad port", false, []pop3Step{{"USER badport\r\n", 1}, {"PASS secret\r\n", 2}}},
-		{"invalid commands", false, []pop3Step{{"FOO\r\n", 1}, {"USER\r\n", 1}, {"APOP x\r\n", 1}, {"NOOP\r\n", 2}}},
-		{"pipelined", false, []pop3Step{{"USER good\r\nPASS secret\r\nSTAT\r\nQUIT\r\n", 5}}},
-		{"plain server", true, []pop3Step{{"CAPA\r\n", 1}, {"APOP good 0123\r\n", 1}, {"AUTH CRAM-MD5\r\n", 1}, {"QUIT\r\n", 2}}},
-		{"plain server backend refuses", true, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}},
+		{"capabilities", false, []pop3Step{{"CAPA\r\n", 1}, {"AUTH\r\n", 1}, {"NOOP\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"user pass", false, []pop3Step{{"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"PASS secret\r\n", 1}, {"STAT\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"apop", false, []pop3Step{{"APOP apop DIGEST\r\n", 1}, {"LIST\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"auth plain", false, []pop3Step{{"AUTH PLAIN " + b64("\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"auth plain next line", false, []pop3Step{{"AUTH PLAIN\r\n", 1}, {b64("authz\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"auth login", false, []pop3Step{{"AUTH LOGIN\r\n", 1}, {b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"auth login with user", false, []pop3Step{{"AUTH LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"auth external", false, []pop3Step{{"AUTH EXTERNAL " + b64("ext") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"auth cram-md5 bad hash", false, []pop3Step{{"AUTH CRAM-MD5\r\n", 1}, {b64("good short") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"auth bad base64", false, []pop3Step{{"AUTH PLAIN a\r\n", 1}, {"AUTH PLAIN " + b64("nonul") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"login failed", false, []pop3Step{{"USER bad\r\n", 1}, {"PASS x y\r\n", 2}}, false},
+		{"backend refuses", false, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}, false},
+		{"no server", false, []pop3Step{{"USER noserver\r\n", 1}, {"PASS secret\r\n", 2}}, false},
+		{"bad port", false, []pop3Step{{"USER badport\r\n", 1}, {"PASS secret\r\n", 2}}, false},
+		{"invalid commands", false, []pop3Step{{"FOO\r\n", 1}, {"USER\r\n", 1}, {"APOP x\r\n", 1}, {"NOOP\r\n", 2}}, false},
+		{"pipelined", false, []pop3Step{{"USER good\r\nPASS secret\r\nSTAT\r\nQUIT\r\n", 5}}, false},
+		{"plain server", true, []pop3Step{{"CAPA\r\n", 1}, {"APOP good 0123\r\n", 1}, {"AUTH CRAM-MD5\r\n", 1}, {"QUIT\r\n", 2}}, false},
+		{"plain server backend refuses", true, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}, false},
+		{"imap capability", false, []pop3Step{{"a1 CAPABILITY\r\n", 2}, {"a2 NOOP\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true},
+		{"imap login", false, []pop3Step{{"a1 LOGIN good secret\r\n", 1}, {"a2 SELECT INBOX\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true},
+		{"imap quoted", false, []pop3Step{{"a1 LOGIN \"go\\od\" \"secret\"\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true},
+		{"imap literal", false, []pop3Step{{"a1 LOGIN {4}\r\n", 1}, {"good {6}\r\n", 1}, {"secret\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
+		{"imap nonsync literal", false, []pop3Step{{"a1 LOGIN {4+}\r\ngood \"secret\"\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
+		{"imap authenticate plain", false, []pop3Step{{"a1 AUTHENTICATE PLAIN\r\n", 1}, {b64("\x00good\x00secret") + "\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
+		{"imap authenticate login", false, []pop3Step{{"a1 AUTHENTICATE LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
+		{"imap cram-md5 bad", false, []pop3Step{{"a1 AUTHENTICATE CRAM-MD5\r\n", 1}, {b64("x y") + "\r\n", 1}, {"a2 AUTHENTICATE EXTERNAL\r\n", 1}, {"a3 LOGOUT\r\n", 2}}, true},
+		{"imap login failed", false, []pop3Step{{"x.1 LOGIN bad pass\r\n", 2}}, true},
+		{"imap backend refuses", false, []pop3Step{{"a1 LOGIN reject secret\r\n", 2}}, true},
+		{"imap invalid", false, []pop3Step{{"a1 FOO\r\n", 1}, {"\r\n", 1}, {"a2 LOGIN x\r\n", 1}, {"bad*tag NOOP\r\n", 1}, {"a3 NOOP\r\n", 1}, {"a4 NOOP\r\n", 2}}, true},
+		{"imap too long", false, []pop3Step{{"a1 LOGIN " + strings.Repeat("x", 80) + "\r\n", 2}}, true},
+		{"imap invalid nonsync literal", false, []pop3Step{{"a1 FOO {3+}\r\n", 2}}, true},
 	}
 	type outcome struct {
 		Client, Auth, Backend, Errors []string
@@ -287,10 +356,11 @@ func TestServeMail(t *testing.T) {
 	got := map[string]outcome{}
 	for _, im := range procImpls(t) {
 		f := &mailFakes{}
-		authPort := f.authServer(t, f.pop3Backend(t))
+		authPort := f.authServer(t, f.pop3Backend(t), f.imapBackend(t))
 		dir := procDir(t)
-		plainPort := freeTCPPort(t)
-		conf := strings.NewReplacer("AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort)).Replace(mailConf)
+		plainPort, imapPort := freeTCPPort(t), freeTCPPort(t)
+		conf := strings.NewReplacer("AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
+			"IMAPPORT", strconv.Itoa(imapPort)).Replace(mailConf)
 		port := freeTCPPort(t)
 		m := startMaster(t, im, dir, conf, port)
 		var o outcome
@@ -298,6 +368,9 @@ func TestServeMail(t *testing.T) {
 			p := port
 			if cv.plain {
 				p = plainPort
+			}
+			if cv.imap {
+				p = imapPort
 			}
 			for _, l := range pop3Talk(t, p, cv.steps) {
 				o.Client = append(o.Client, cv.name+": "+l)

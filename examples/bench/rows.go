@@ -39,7 +39,7 @@ var rows = []row{
 	{"https", []string{"requests/s", "cpu µs/request", "kernel µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, true, "/small", 32, d)
 	}},
-	{"h2", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"h2", []string{"requests/s", "cpu µs/request", "p99 ms/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return h2Run(s, 4, 16, d)
 	}},
 	{"ws-echo", []string{"messages/s", "cpu µs/message"}, func(s *server, d time.Duration, _ int) ([]float64, error) {

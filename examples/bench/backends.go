@@ -188,6 +188,7 @@ func grpcRun(s *server, conns, streams int, d time.Duration) ([]float64, error) 
 	url := "http://" + s.h2c + "/bench.Echo/Say"
 	var calls atomic.Int64
 	var firstErr firstError
+	var lat latencies
 	cpu0, start := s.cpu(), time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -201,12 +202,15 @@ func grpcRun(s *server, conns, streams int, d time.Duration) ([]float64, error) 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for time.Now().Before(deadline) {
+				var took []time.Duration
+				defer func() { lat.merge(took) }()
+				for t0 := time.Now(); t0.Before(deadline); t0 = time.Now() {
 					if err := grpcCall(client, url, framed); err != nil {
 						firstErr.set(err)
 						return
 					}
 					calls.Add(1)
+					took = append(took, time.Since(t0))
 				}
 			}()
 		}
@@ -218,7 +222,7 @@ func grpcRun(s *server, conns, streams int, d time.Duration) ([]float64, error) 
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
 	n := float64(calls.Load())
 	units = n
-	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
+	return []float64{n / elapsed, float64(cpu.Microseconds()) / n, lat.p99()}, nil
 }
 
 func grpcCall(client *http.Client, url string, framed []byte) error {

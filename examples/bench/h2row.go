@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,15 +17,13 @@ import (
 
 // h2Run sends GET /small (100 B through the proxy) over conns TLS
 // connections that negotiated h2 by ALPN, each keeping streams requests
-// in flight, for d: requests/s, CPU µs per request and the 99th
-// percentile of a request's latency (from its HEADERS sent to its
-// stream's end read) in ms. A connection the server ends with GOAWAY
-// (http2_max_requests) is replaced, as a browser replaces it.
+// in flight, for d: requests/s and CPU µs per request. A connection the
+// server ends with GOAWAY (http2_max_requests) is replaced, as a browser
+// replaces it.
 func h2Run(s *server, conns, streams int, d time.Duration) ([]float64, error) {
 	var requests atomic.Int64
 	var firstErr firstError
-	var latMu sync.Mutex
-	var lats []time.Duration
+	var lat latencies
 	cpu0, start := s.cpu(), time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -34,14 +31,10 @@ func h2Run(s *server, conns, streams int, d time.Duration) ([]float64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var mine []time.Duration
-			defer func() {
-				latMu.Lock()
-				lats = append(lats, mine...)
-				latMu.Unlock()
-			}()
+			var took []time.Duration
+			defer func() { lat.merge(took) }()
 			for time.Now().Before(deadline) {
-				n, err := h2Conn(s, streams, deadline, &mine)
+				n, err := h2Conn(s, streams, deadline, &took)
 				requests.Add(n)
 				if err != nil {
 					firstErr.set(err)
@@ -57,22 +50,12 @@ func h2Run(s *server, conns, streams int, d time.Duration) ([]float64, error) {
 	elapsed, cpu := time.Since(start).Seconds(), s.cpu()-cpu0
 	n := float64(requests.Load())
 	units = n
-	return []float64{n / elapsed, float64(cpu.Microseconds()) / n, p99ms(lats)}, nil
-}
-
-// p99ms is the 99th percentile of lats in milliseconds.
-func p99ms(lats []time.Duration) float64 {
-	if len(lats) == 0 {
-		return 0
-	}
-	slices.Sort(lats)
-	return float64(lats[len(lats)*99/100]) / float64(time.Millisecond)
+	return []float64{n / elapsed, float64(cpu.Microseconds()) / n, lat.p99()}, nil
 }
 
 // h2Conn runs one connection until deadline or the server's GOAWAY and
-// returns how many responses it completed; each one's latency is
-// appended to lats.
-func h2Conn(s *server, streams int, deadline time.Time, lats *[]time.Duration) (int64, error) {
+// returns how many responses it completed; took gets how long each did.
+func h2Conn(s *server, streams int, deadline time.Time, took *[]time.Duration) (int64, error) {
 	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.tls,
 		&tls.Config{InsecureSkipVerify: true, ServerName: "bench.test", NextProtos: []string{"h2"}})
 	if err != nil {
@@ -96,17 +79,15 @@ func h2Conn(s *server, streams int, deadline time.Time, lats *[]time.Duration) (
 	id, inflight, goaway := uint32(1), 0, false
 	var done int64
 	var unacked uint32
-	// sent is when each stream in flight was sent, by its id: ids in
-	// flight are never as far apart as the ring is long.
-	var sent [1024]time.Time
+	sentAt := map[uint32]time.Time{}
 	send := func() error {
+		sentAt[id] = time.Now()
 		block.Reset()
 		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":path", "/small"},
 			{":authority", "bench.test"}, {"user-agent", "gonginx-bench"}, {"accept", "*/*"}} {
 			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 		}
 		inflight++
-		sent[id/2%uint32(len(sent))] = time.Now()
 		err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
 		id += 2
 		return err
@@ -164,9 +145,11 @@ func h2Conn(s *server, streams int, deadline time.Time, lats *[]time.Duration) (
 		if !ended {
 			continue
 		}
-		*lats = append(*lats, time.Since(sent[f.Header().StreamID/2%uint32(len(sent))]))
 		done++
 		inflight--
+		sid := f.Header().StreamID
+		*took = append(*took, time.Since(sentAt[sid]))
+		delete(sentAt, sid)
 		if !goaway && time.Now().Before(deadline) {
 			if err := send(); err != nil {
 				return done, err

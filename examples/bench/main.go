@@ -163,7 +163,7 @@ rowLoop:
 			}
 		}
 	}
-	fmt.Println("ratio: gonginx/nginx, median over repetitions; throughput rows want >= 1, cpu and memory rows <= 1")
+	fmt.Println("ratio: gonginx/nginx, median over repetitions; throughput rows want >= 1, cpu, memory and p99 latency rows <= 1")
 	for _, l := range syscallLines {
 		fmt.Println(l)
 	}

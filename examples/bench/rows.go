@@ -27,32 +27,32 @@ type row struct {
 }
 
 var rows = []row{
-	{"http", []string{"requests/s", "cpu µs/request", "kernel µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"http", []string{"requests/s", "cpu µs/request", "kernel µs/request", "p99 µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/small", 32, d)
 	}},
-	{"cache-hit", []string{"requests/s", "cpu µs/request", "kernel µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"cache-hit", []string{"requests/s", "cpu µs/request", "kernel µs/request", "p99 µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/cached", 32, d)
 	}},
-	{"http-1m", []string{"MiB/s", "cpu µs/MiB", "kernel µs/MiB"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"http-1m", []string{"MiB/s", "cpu µs/MiB", "kernel µs/MiB", "p99 µs/response"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, false, "/big", 8, d)
 	}},
-	{"https", []string{"requests/s", "cpu µs/request", "kernel µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"https", []string{"requests/s", "cpu µs/request", "kernel µs/request", "p99 µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return httpRun(s, true, "/small", 32, d)
 	}},
-	{"h2", []string{"requests/s", "cpu µs/request", "p99 ms/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"h2", []string{"requests/s", "cpu µs/request", "p99 µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return h2Run(s, 4, 16, d)
 	}},
-	{"ws-echo", []string{"messages/s", "cpu µs/message"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"ws-echo", []string{"messages/s", "cpu µs/message", "p99 µs/echo"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return wsRun(s, 200, 64, d)
 	}},
-	{"ws-1m", []string{"MiB/s", "cpu µs/MiB"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"ws-1m", []string{"MiB/s", "cpu µs/MiB", "p99 µs/echo"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return wsRun(s, 8, 1<<20, d)
 	}},
 	{"ws-connect", []string{"connections/s", "cpu µs/connection"}, wsConnectRun},
-	{"grpc-unary", []string{"calls/s", "cpu µs/call"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"grpc-unary", []string{"calls/s", "cpu µs/call", "p99 µs/call"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return grpcRun(s, 4, 8, d)
 	}},
-	{"php", []string{"requests/s", "cpu µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+	{"php", []string{"requests/s", "cpu µs/request", "kernel µs/request", "p99 µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return phpRun(s, d)
 	}},
 	{"idle-ws", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
@@ -96,10 +96,12 @@ func dial(s *server, useTLS bool) (net.Conn, error) {
 
 // httpRun sends GETs on conns keep-alive connections for d: it returns
 // requests/s, CPU µs per request and the kernel's part of it, or MiB/s
-// and CPU and kernel µs per MiB.
+// and CPU and kernel µs per MiB; then the 99th percentile of the time a
+// response took.
 func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([]float64, error) {
 	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench.test\r\n\r\n")
 	var requests, bytes atomic.Int64
+	var lat latencies
 	var firstErr firstError
 	user0, kernel0 := s.cpuTimes()
 	start := time.Now()
@@ -111,12 +113,14 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 			defer wg.Done()
 			var c net.Conn
 			var br *bufio.Reader
+			var took []time.Duration
 			defer func() {
+				lat.merge(took)
 				if c != nil {
 					c.Close()
 				}
 			}()
-			for time.Now().Before(deadline) {
+			for t0 := time.Now(); t0.Before(deadline); t0 = time.Now() {
 				if c == nil {
 					var err error
 					if c, err = dial(s, useTLS); err != nil {
@@ -137,6 +141,7 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 				}
 				requests.Add(1)
 				bytes.Add(n)
+				took = append(took, time.Since(t0))
 				if closing { // keepalive_requests reached: a new connection, as a browser would
 					c.Close()
 					c = nil
@@ -154,10 +159,10 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 	units = float64(requests.Load())
 	if path == "/big" {
 		mib := float64(bytes.Load()) / (1 << 20)
-		return []float64{mib / elapsed, cpu / mib, kernel / mib}, nil
+		return []float64{mib / elapsed, cpu / mib, kernel / mib, lat.p99()}, nil
 	}
 	n := float64(requests.Load())
-	return []float64{n / elapsed, cpu / n, kernel / n}, nil
+	return []float64{n / elapsed, cpu / n, kernel / n, lat.p99()}, nil
 }
 
 // readBody reads a response with a Content-Length and returns its
@@ -229,6 +234,7 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 	payload := []byte(strings.Repeat("m", size))
 	var msgs atomic.Int64
 	var firstErr firstError
+	var lat latencies
 	type ws struct {
 		c  net.Conn
 		br *bufio.Reader
@@ -249,8 +255,10 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) {
-				w.c.SetDeadline(time.Now().Add(10 * time.Second))
+			var took []time.Duration
+			defer func() { lat.merge(took) }()
+			for t0 := time.Now(); t0.Before(deadline); t0 = time.Now() {
+				w.c.SetDeadline(t0.Add(10 * time.Second))
 				if err := harness.WriteFrame(w.c, harness.Frame{Op: harness.OpBinary, Payload: payload}, mask); err != nil {
 					firstErr.set(err)
 					return
@@ -260,6 +268,7 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 					return
 				}
 				msgs.Add(1)
+				took = append(took, time.Since(t0))
 			}
 		}()
 	}
@@ -272,9 +281,9 @@ func wsRun(s *server, conns, size int, d time.Duration) ([]float64, error) {
 	units = n
 	if size >= 1<<20 {
 		mib := n * float64(size) / (1 << 20)
-		return []float64{mib / elapsed, float64(cpu.Microseconds()) / mib}, nil
+		return []float64{mib / elapsed, float64(cpu.Microseconds()) / mib, lat.p99()}, nil
 	}
-	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
+	return []float64{n / elapsed, float64(cpu.Microseconds()) / n, lat.p99()}, nil
 }
 
 // wsConnectRun opens a WebSocket, echoes one message and closes, again

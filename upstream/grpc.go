@@ -15,7 +15,8 @@ import (
 // ngx_http_grpc_module: the request goes out as one HTTP/2 stream on a
 // backend connection of our own (grpc_conn.go: the preface, HEADERS and
 // CONTINUATION frames encoded with HPACK, the body as DATA frames under
-// flow control, sent as it arrives while the response is read), the
+// flow control: with the HEADERS in one write when all of it is at hand,
+// else sent as it arrives while the response is read), the
 // response head, body and trailers come back as frames. A connection
 // carries one stream at a time and is kept alive (keepalive in the
 // upstream{} block) with its HTTP/2 state. Groups, tries, timeouts,

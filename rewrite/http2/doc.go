@@ -25,8 +25,13 @@
 // queue and goes a frame at a time when both windows have room, by the
 // priority tree's order (depth, then weight). A response's HEADERS wait
 // in the connection's buffer for its first DATA (or a flush before the
-// proxy waits on its backend), so a small response is one write. Streams
-// are pooled with their Conn and buffers, and run on goroutines that ran
+// proxy waits on its backend), so a small response is one write; a
+// stream's end is flushed after the other goroutines ready to run have
+// run (flushEnd), so the ends of streams whose backends answered together
+// share one TLS write, as nginx writes a connection's queue once per pass
+// of its event loop. An h2c connection's socket is read and written with
+// raw system calls (http1.Sock; under TLS, location's handshake wrapper
+// does the same). Streams are pooled with their Conn and buffers, and run on goroutines that ran
 // one before (their stacks already grown); an idle connection holds its
 // reader goroutine and no stream.
 //

@@ -271,15 +271,26 @@ func (c *Conn) schedule(s *Stream) error {
 // data and room in both windows, or an end to send; nearest the root,
 // then heaviest, then the oldest.
 func (c *Conn) pickLocked() *Stream {
+	// Mostly one stream has something to send: it needs no ranking.
+	var only *Stream
+	for _, st := range c.streams {
+		if !c.readyLocked(st) {
+			continue
+		}
+		if only != nil {
+			return c.rankedLocked()
+		}
+		only = st
+	}
+	return only
+}
+
+// rankedLocked is pickLocked's choice among several ready streams.
+func (c *Conn) rankedLocked() *Stream {
 	var best *Stream
 	bestRank, bestRel := 0, 0.0
 	for _, st := range c.streams {
-		if st.err != nil || st.endSent {
-			continue
-		}
-		ready := st.queued() > 0 && st.sendWindow > 0 && c.sendWindow > 0 ||
-			st.queued() == 0 && st.endQueued
-		if !ready {
+		if !c.readyLocked(st) {
 			continue
 		}
 		rank, rel := c.rankLocked(st.id)
@@ -288,6 +299,15 @@ func (c *Conn) pickLocked() *Stream {
 		}
 	}
 	return best
+}
+
+// readyLocked reports whether st has a frame to send now: DATA with room
+// in both windows, or its end.
+func (c *Conn) readyLocked(st *Stream) bool {
+	if st.err != nil || st.endSent {
+		return false
+	}
+	return st.queued() > 0 && st.sendWindow > 0 && c.sendWindow > 0 || st.queued() == 0 && st.endQueued
 }
 
 // onPriority takes a PRIORITY frame.

@@ -24,17 +24,37 @@ import (
 // GONGINX_IDLE_CLASSES=1 prints the runtime's memory classes per
 // connection (what the heap grew to on the way, what it allocated).
 func BenchmarkIdleHeap(b *testing.B) {
-	for _, tlsOn := range []bool{false, true} {
-		name := "http"
-		if tlsOn {
-			name = "https"
-		}
-		b.Run(name, func(b *testing.B) { benchIdleHeap(b, tlsOn) })
+	for _, mode := range []string{"http", "https", "ws", "wss"} {
+		b.Run(mode, func(b *testing.B) { benchIdleHeap(b, mode) })
 	}
 }
 
-func benchIdleHeap(b *testing.B, tlsOn bool) {
-	const n = 400 // below the default worker_connections (512)
+// idleChild starts this test binary as TestIdleClients with spec in
+// GONGINX_IDLE_CLIENTS and reads its first line; closing stdin ends it.
+func idleChild(b *testing.B, spec string) (line string, stdin io.WriteCloser, cmd *exec.Cmd) {
+	cmd = exec.Command(os.Args[0], "-test.run=^TestIdleClients$")
+	cmd.Env = append(os.Environ(), "GONGINX_IDLE_CLIENTS="+spec)
+	stdin, _ = cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		stdin.Close()
+		cmd.Wait()
+		b.Fatalf("child %s: %q %v", spec, line, err)
+	}
+	return strings.TrimSpace(line), stdin, cmd
+}
+
+func benchIdleHeap(b *testing.B, mode string) {
+	tlsOn, ws := mode == "https" || mode == "wss", mode == "ws" || mode == "wss"
+	n := 400 // below the default worker_connections (512)
+	if ws {
+		n = 200 // a tunnel takes two
+	}
 	listen := "listen 127.0.0.1:PORT;"
 	if tlsOn {
 		dir, err := filepath.Abs("../../examples/article")
@@ -43,7 +63,15 @@ func benchIdleHeap(b *testing.B, tlsOn bool) {
 		}
 		listen = "listen 127.0.0.1:PORT ssl; ssl_certificate " + dir + "/cert.pem; ssl_certificate_key " + dir + "/key.pem;"
 	}
-	ts := startTest(b, `server { `+listen+` location / { return 200 "ok"; } }`)
+	content := `return 200 "ok";`
+	if ws {
+		// The WebSocket backend runs in a child too: an echo of bytes.
+		addr, stdin, cmd := idleChild(b, "backend")
+		defer func() { stdin.Close(); cmd.Wait() }()
+		content = "proxy_pass http://" + addr + `; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade;
+			proxy_set_header Connection "upgrade"; proxy_read_timeout 1h;`
+	}
+	ts := startTest(b, `server { `+listen+` location / { `+content+` } }`)
 	if profile := os.Getenv("GONGINX_IDLE_HEAPPROFILE"); profile != "" {
 		runtime.MemProfileRate = 1
 		defer func() { runtime.MemProfileRate = 512 * 1024 }()
@@ -54,34 +82,31 @@ func benchIdleHeap(b *testing.B, tlsOn bool) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClients$")
-		cmd.Env = append(os.Environ(), "GONGINX_IDLE_CLIENTS="+ts.addr+","+strconv.Itoa(n)+","+strconv.FormatBool(tlsOn))
-		stdin, _ := cmd.StdinPipe()
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
+		g0 := runtime.NumGoroutine()
+		line, stdin, cmd := idleChild(b, ts.addr+","+strconv.Itoa(n)+","+mode)
+		if line != "ready" {
+			b.Fatalf("clients: %q", line)
 		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil || line != "ready\n" {
-			stdin.Close()
-			cmd.Wait()
-			b.Fatalf("clients: %q %v", line, err)
+		settled := func() bool { return ts.srv.idleState().Parked == n }
+		if ws {
+			// A tunnel's directions park; the request's goroutine waits
+			// for its end.
+			settled = func() bool { return runtime.NumGoroutine() <= g0+n+maxIdleGoroutines }
 		}
-		if !waitFor(func() bool { return ts.srv.idleState().Parked == n }) {
-			b.Fatalf("not all parked: %+v", ts.srv.idleState())
+		if !waitFor(settled) {
+			b.Fatalf("not settled: %+v, %d goroutines", ts.srv.idleState(), runtime.NumGoroutine()-g0)
 		}
-		runtime.GC() // twice: sync.Pool contents go at the second
+		runtime.GC()
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
-		perConn = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+		perConn = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 		if os.Getenv("GONGINX_IDLE_CLASSES") != "" {
 			fmt.Fprintf(os.Stderr, "sys %d heapsys %d heapinuse %d heapidle %d released %d stackinuse %d stacksys %d mspan %d other %d gc %d totalalloc %d mallocs %d\n",
-				int64(after.Sys-before.Sys)/n, int64(after.HeapSys-before.HeapSys)/n, int64(after.HeapInuse-before.HeapInuse)/n,
-				int64(after.HeapIdle-before.HeapIdle)/n, int64(after.HeapReleased-before.HeapReleased)/n,
-				int64(after.StackInuse-before.StackInuse)/n, int64(after.StackSys-before.StackSys)/n, int64(after.MSpanSys-before.MSpanSys)/n,
-				int64(after.OtherSys-before.OtherSys)/n, after.NumGC-before.NumGC, (after.TotalAlloc-before.TotalAlloc)/n, (after.Mallocs-before.Mallocs)/n)
+				int64(after.Sys-before.Sys)/int64(n), int64(after.HeapSys-before.HeapSys)/int64(n), int64(after.HeapInuse-before.HeapInuse)/int64(n),
+				int64(after.HeapIdle-before.HeapIdle)/int64(n), int64(after.HeapReleased-before.HeapReleased)/int64(n),
+				int64(after.StackInuse-before.StackInuse)/int64(n), int64(after.StackSys-before.StackSys)/int64(n), int64(after.MSpanSys-before.MSpanSys)/int64(n),
+				int64(after.OtherSys-before.OtherSys)/int64(n), after.NumGC-before.NumGC, (after.TotalAlloc-before.TotalAlloc)/uint64(n), (after.Mallocs-before.Mallocs)/uint64(n))
 		}
 		if profile := os.Getenv("GONGINX_IDLE_HEAPPROFILE"); profile != "" {
 			if f, err := os.Create(profile); err == nil {
@@ -96,21 +121,32 @@ func benchIdleHeap(b *testing.B, tlsOn bool) {
 	b.ReportMetric(perConn, "heap-B/conn")
 }
 
+// maxIdleGoroutines is what the process may run besides the tunnels'
+// waits once they are idle (lingering resumers, timers, the poller).
+const maxIdleGoroutines = 16
+
 // TestIdleClients is BenchmarkIdleHeap's child: it opens the keep-alive
-// connections GONGINX_IDLE_CLIENTS names (addr,n,tls), one request each,
-// says "ready" and holds them until its stdin closes.
+// connections or WebSocket tunnels GONGINX_IDLE_CLIENTS names
+// (addr,n,mode), one request or one echo each, says "ready" and holds
+// them until its stdin closes; "backend" is a WebSocket backend that
+// echoes bytes, whose address it says first.
 func TestIdleClients(t *testing.T) {
 	spec := os.Getenv("GONGINX_IDLE_CLIENTS")
 	if spec == "" {
 		return // run only as BenchmarkIdleHeap's child
 	}
+	if spec == "backend" {
+		idleBackend(t)
+		return
+	}
 	f := strings.Split(spec, ",")
 	n, _ := strconv.Atoi(f[1])
+	mode := f[2]
 	var conns []net.Conn
 	for i := 0; i < n; i++ {
 		var c net.Conn
 		var err error
-		if f[2] == "true" {
+		if mode == "https" || mode == "wss" {
 			c, err = tls.Dial("tcp", f[0], &tls.Config{InsecureSkipVerify: true})
 		} else {
 			c, err = net.Dial("tcp", f[0])
@@ -119,13 +155,20 @@ func TestIdleClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+		want := "ok"
+		if mode == "ws" || mode == "wss" {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhi")
+			want = "\r\n\r\nhi"
+		} else {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+		}
 		var buf [512]byte
 		got := ""
-		for !strings.HasSuffix(got, "ok") {
+		for !strings.HasSuffix(got, want) {
 			m, err := c.Read(buf[:])
 			if err != nil {
-				t.Fatal(err)
+				fmt.Fprintf(os.Stderr, "client %d: %v after %q\n", i, err, got)
+				t.Fatalf("%v after %q", err, got)
 			}
 			got += string(buf[:m])
 		}
@@ -135,4 +178,43 @@ func TestIdleClients(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// idleBackend answers each upgrade with 101 and echoes what follows.
+func idleBackend(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(ln.Addr().String())
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				n := 0
+				for !strings.Contains(string(buf[:n]), "\r\n\r\n") {
+					m, err := c.Read(buf[n:])
+					if err != nil {
+						return
+					}
+					n += m
+				}
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+				for {
+					m, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					c.Write(buf[:m])
+				}
+			}()
+		}
+	}()
+	io.Copy(io.Discard, os.Stdin)
+	ln.Close()
 }

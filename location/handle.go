@@ -83,7 +83,11 @@ type exchange struct {
 	// mainMu guards, in a main request's exchange, what its subrequests
 	// running beside it change there: queued mirrors and updates, the
 	// limits' and userid's once-per-request state.
-	mainMu      sync.Mutex
+	mainMu sync.Mutex
+	// tree ends a main request's subrequests' backends when the client
+	// is gone; subWatch is a subrequest's watch on it (treeabort.go).
+	tree        treeAbort
+	subWatch    subWatch
 	subStub     [][]byte // the ssi stub of the subrequest x makes next
 	ssiType     []byte   // the Content-Type of the response x's ssi filters
 	ssiIncludes int      // includes made for x's document and its subrequests'
@@ -287,6 +291,7 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.st.RequestLength = x.c.RequestLength()
 	x.startState()
 	x.startRequest()
+	x.tree.reset()
 	defer x.gzipEnd()
 	host := req.Host
 	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
@@ -319,6 +324,13 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	}
 	x.c.Finish()
 	x.joinBeside(true)
+	if x.tree.clientGone() {
+		// ngx_http_terminate_request: a request that sent nothing yet
+		// is logged with the subrequest's 499.
+		if sent, _ := x.c.BytesSent(); sent == 0 || x.status == 0 {
+			x.status = 499
+		}
+	}
 	x.runMirrors()
 	x.runPostAction()
 }

@@ -85,6 +85,11 @@ func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error
 // page's type.
 func (sx *exchange) execSub(stub [][]byte, parentType []byte) {
 	rc := sx.serverPhase()
+	if rc == 499 && sx.beside {
+		// The client is gone (its watch fired for this one): every
+		// subrequest of the request ends.
+		sx.mainExchange().tree.fire(true)
+	}
 	switch {
 	case stub != nil && sx.stubOutput(rc, stub, parentType):
 	case rc != 0:
@@ -144,6 +149,13 @@ func (x *exchange) postBeside(uri, args []byte, hasArgs bool, stub [][]byte) {
 	b.seg = x.postpone.Start()
 	sx := x.newSub(b.uri, b.args, hasArgs, b.seg.WriteFn, nil)
 	sx.beside = true
+	if raw, _ := x.mainConn().Socket(); raw != nil {
+		// An HTTP/1 client: one request at a time has its socket
+		// watched, the others end with the tree.
+		m := x.mainExchange()
+		sx.subWatch = subWatch{t: &m.tree}
+		sx.c.(*http1.Conn).SetSubWatch(&sx.subWatch)
+	}
 	// The subrequest runs alone until it waits (the proxy passes its
 	// place once its request is sent or the cache answered).
 	sx.st.CacheOrder = b.seg
@@ -179,6 +191,12 @@ func (x *exchange) joinBeside(abort bool) {
 	x.runPosted()
 	if abort {
 		x.postpone.Abort(filter.ErrAborted)
+		if x.c.Aborted() {
+			// x's output failed (the client is gone): the request
+			// tree ends (its subrequests still running are the ones
+			// still waiting).
+			x.mainExchange().tree.fire(false)
+		}
 	}
 	x.besideWG.Wait()
 	for i, b := range x.besideRuns {

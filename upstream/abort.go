@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream/poller"
 )
 
@@ -52,6 +53,12 @@ type clientWatch struct {
 type streamWatch interface {
 	WatchAbort(backend io.Closer)
 	StopWatch() bool
+}
+
+// subWatcher is a subrequest's stream whose request tree ends its
+// backend when the client is gone (http1.Conn.SubWatch).
+type subWatcher interface {
+	SubWatch() http1.AbortWatch
 }
 
 // watchClient starts watching the client connection owner (its socket

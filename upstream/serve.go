@@ -548,6 +548,16 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		} else if sw, _ = c.NetConn().(streamWatch); sw != nil {
 			sw.WatchAbort(nc)
 		}
+		if watch == nil && sw == nil {
+			// Another request of the connection is watched (an ssi
+			// include beside this one): this one ends with the tree
+			// of requests it belongs to.
+			if t, ok := c.(subWatcher); ok {
+				if sw = t.SubWatch(); sw != nil {
+					sw.WatchAbort(nc)
+				}
+			}
+		}
 	}
 	x.action = actionHeader
 	hr := p.proto.readHead(p, nc, x, s)

@@ -105,6 +105,7 @@ type Conn struct {
 	// sink, set for a subrequest's Conn (NewSub), takes its body output
 	// in place of the socket; subStatus is the status its head had.
 	sink      func([]byte) error
+	subWatch  AbortWatch // SetSubWatch
 	subStatus int
 
 	// wire, for a framed protocol's stream (NewFramedConn), takes the

@@ -1,6 +1,9 @@
 package http1
 
-import "sync"
+import (
+	"io"
+	"sync"
+)
 
 // subConns pools subrequests' Conns with the memory they grew (the sent
 // head's copy), so an ssi page's includes allocate nothing each.
@@ -33,6 +36,22 @@ func (c *Conn) NewSub(uri, args []byte, hasArgs bool, sink func([]byte) error) *
 }
 
 var methodGET = []byte("GET")
+
+// AbortWatch closes a backend when the request it answers ends before
+// StopWatch (the client gone): an HTTP/2 stream's, or a request tree's
+// (SetSubWatch).
+type AbortWatch interface {
+	WatchAbort(backend io.Closer)
+	StopWatch() bool
+}
+
+// SetSubWatch gives the subrequest's Conn the watch its proxy uses when
+// the client's socket is watched for another request already (a
+// subrequest beside it).
+func (c *Conn) SetSubWatch(w AbortWatch) { c.subWatch = w }
+
+// SubWatch is SetSubWatch's watch, nil if none.
+func (c *Conn) SubWatch() AbortWatch { return c.subWatch }
 
 // IsSub reports whether c is a subrequest's (NewSub).
 func (c *Conn) IsSub() bool { return c.sink != nil }

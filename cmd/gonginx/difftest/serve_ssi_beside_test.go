@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 )
@@ -60,6 +61,43 @@ func TestServeSSIBeside(t *testing.T) {
 			get("a failing include", "/fail.html"),
 			get("stub", "/stub.html"),
 		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// The client hangs up while a page's includes wait for their backends:
+// nginx ends every one of them at once (ngx_http_terminate_request), the
+// one whose upstream watched the client and the others, and logs the
+// page; gonginx watches the client's socket for one and ends the others
+// with it.
+func TestServeSSIBesideClientGone(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "ssi beside client gone",
+		Config: `log_format st '$request $status';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    root html;
+    access_log logs/st.log st;
+    error_log logs/info.log info;
+    location / { ssi on; }
+    location /sub/ { proxy_pass http://{{BACKEND}}/; }
+}
+`,
+		Content: map[string]string{
+			"logs/.keep": "",
+			// Three held together never come: the backend holds both
+			// 1s; the client is gone long before.
+			"html/gone.html": `a<!--#include virtual="/sub/together?g=gone&n=3" -->b<!--#include virtual="/sub/together?g=gone&n=3" -->c` + "\n",
+		},
+		Requests: []harness.Request{
+			{Name: "client gone while both wait", Send: []string{"GET /gone.html HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+				AwaitRequests: 2, HangUpAfter: 50 * time.Millisecond, Settle: 300 * time.Millisecond},
+		},
+		AccessLogFiles: []string{"logs/st.log"},
+		LogFiles:       []string{"logs/info.log"},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -1,0 +1,85 @@
+package location
+
+import (
+	"io"
+	"sync"
+)
+
+// treeAbort ends the backends of a main request's subrequests at once
+// when the client is gone, as ngx_http_terminate_request ends every
+// subrequest of a request: the client's socket is watched for one
+// request at a time (upstream's clientWatch), so the subrequests that
+// run beside the watched one hand their backends here instead.
+type treeAbort struct {
+	mu       sync.Mutex
+	fired    bool
+	gone     bool // fired for a subrequest that saw the client gone (499)
+	watching []*subWatch
+}
+
+// subWatch is one subrequest's http1.AbortWatch on its main request's
+// treeAbort.
+type subWatch struct {
+	t       *treeAbort
+	backend io.Closer
+	fired   bool
+}
+
+func (w *subWatch) WatchAbort(backend io.Closer) {
+	t := w.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w.fired = t.fired
+	if t.fired {
+		backend.Close()
+		return
+	}
+	w.backend = backend
+	t.watching = append(t.watching, w)
+}
+
+func (w *subWatch) StopWatch() bool {
+	t := w.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w.backend = nil
+	for i, o := range t.watching {
+		if o == w {
+			t.watching = append(t.watching[:i], t.watching[i+1:]...)
+			break
+		}
+	}
+	return w.fired
+}
+
+// fire closes the watched backends, and those watched later: the
+// request tree ends; gone: a subrequest saw the client gone.
+func (t *treeAbort) fire(gone bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.fired = true
+	t.gone = t.gone || gone
+	for _, w := range t.watching {
+		w.backend.Close()
+		w.fired = true
+	}
+	clear(t.watching)
+	t.watching = t.watching[:0]
+}
+
+// reset readies t for another main request.
+func (t *treeAbort) reset() {
+	t.mu.Lock()
+	t.fired, t.gone = false, false
+	clear(t.watching)
+	t.watching = t.watching[:0]
+	t.mu.Unlock()
+}
+
+// clientGone reports whether a subrequest ended the tree for the
+// client's hang-up (read once the subrequests ended).
+func (t *treeAbort) clientGone() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gone
+}

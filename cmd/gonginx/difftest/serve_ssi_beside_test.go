@@ -12,7 +12,7 @@ import (
 // a slow backend are in flight together, and its postpone filter keeps
 // their output in document order. The backend's .../together answers
 // "together" only to requests it holds at the same time ("alone" after
-// 1s): what is compared is what the backend saw, not how long it took.
+// 2s): what is compared is what the backend saw, not how long it took.
 func TestServeSSIBeside(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
@@ -89,7 +89,7 @@ server {
 		Content: map[string]string{
 			"logs/.keep": "",
 			// Three held together never come: the backend holds both
-			// 1s; the client is gone long before.
+			// 2s; the client is gone long before.
 			"html/gone.html": `a<!--#include virtual="/sub/together?g=gone&n=3" -->b<!--#include virtual="/sub/together?g=gone&n=3" -->c` + "\n",
 		},
 		Requests: []harness.Request{

@@ -65,7 +65,7 @@ type Exchange struct {
 //	.../after-last-chunk   a complete chunked body, then more bytes
 //	.../chunk-ext      a chunked response with chunk extensions and trailers
 //	.../together?g=G&n=N   held until N requests of group G are held at once, then
-//	                   "together" to each; "alone" to one held 1s in vain (requests a
+//	                   "together" to each; "alone" to one held 2s in vain (requests a
 //	                   server makes side by side, not one after the other)
 //	Upgrade: websocket (with Connection: upgrade and a key): 101, then echo frames;
 //	   with .../ws-hangup in the path it closes after echoing the first frame
@@ -557,7 +557,7 @@ func madeResponse(query string) string {
 }
 
 // together holds a .../together request until n of its group are held
-// at once (query g and n), at most 1s.
+// at once (query g and n), at most 2s.
 func (b *Backend) together(query string) string {
 	q, _ := url.ParseQuery(query)
 	g := q.Get("g")
@@ -583,7 +583,7 @@ func (b *Backend) together(query string) string {
 	select {
 	case <-ch:
 		return "together\n"
-	case <-time.After(time.Second):
+	case <-time.After(2 * time.Second):
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

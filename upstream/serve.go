@@ -57,6 +57,9 @@ type exchange struct {
 	sent, recvd int64
 	headLen     int
 	tryStart    time.Time
+	// readFrom: the clock as the request went out whole, for the read
+	// timeout readHead arms first (zero: it reads the clock).
+	readFrom    time.Time
 	tryEnd      time.Time     // when exchange returned
 	tryAddr     string        // the server of the try under way
 	connectTime time.Duration // its connect time
@@ -527,6 +530,12 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			}
 		}
 	}
+	x.readFrom = time.Time{}
+	if bodyLen <= 0 && !x.streamChunked {
+		// The head goes out in one write: nginx arms the read timer at
+		// the time its loop cached for the send.
+		x.readFrom = sendAt
+	}
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
 		if watch != nil && watch.stop() {
 			failed = false
@@ -576,8 +585,10 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		}
 		return 499, ErrClientClosed, 0
 	}
+	var headAt time.Time // when the head was read: the response's Date
 	if status == 0 {
-		x.headLen, x.headerTime = hr.counted, time.Since(x.tryStart)
+		headAt = time.Now()
+		x.headLen, x.headerTime = hr.counted, headAt.Sub(x.tryStart)
 	}
 	if hr.http09 {
 		// nginx passes such a response on as HTTP/0.9: the bytes
@@ -698,6 +709,9 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		resp.AllowRanges = http1.RangesSingle
 	}
 	resp.NotModifiable = allowRanges
+	if ec, ok := c.(eventTimer); ok && !headAt.IsZero() {
+		ec.SetEventTime(headAt)
+	}
 	if err := c.WriteHeader(resp); err != nil {
 		if err == http1.ErrRefused {
 			return resp.Refuse, nil, 0 // nothing written: the location answers
@@ -751,11 +765,19 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	return 0, nil, 0
 }
 
+// eventTimer is a client stream that takes the time of the event its
+// response answers (http1.Conn's SetEventTime).
+type eventTimer interface{ SetEventTime(time.Time) }
+
 // readHead reads the backend's response head into x.rbuf: n bytes read,
 // the head's length, or http09 for a response without a status line.
 func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, ft ftMask) {
 	for {
-		x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
+		now := x.readFrom
+		if x.readFrom = (time.Time{}); now.IsZero() {
+			now = time.Now()
+		}
+		x.life.dl.SetRead(nc, now, p.ReadTimeout)
 		m, rerr := x.life.read(nc, x.rbuf[n:responseHeadSize])
 		n += m
 		x.recvd += int64(m)

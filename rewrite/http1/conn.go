@@ -120,6 +120,8 @@ type Conn struct {
 	sock     *Sock // nc's raw reads and writes (nil: nc's own), made by sockIO
 	sockDone bool
 
+	eventTime time.Time // SetEventTime's, for the next WriteHeader
+
 	// NoWait: ReadRequest returns ErrWouldBlock, instead of waiting,
 	// when no byte of a next request is at hand (idle.go): the read of a
 	// connection the poller woke.

@@ -180,8 +180,10 @@ type cachedDate struct {
 var dateCache atomic.Pointer[cachedDate]
 
 // AppendDate appends the current time in the HTTP date format.
-func AppendDate(dst []byte) []byte {
-	now := time.Now()
+func AppendDate(dst []byte) []byte { return appendDateAt(dst, time.Now()) }
+
+// appendDateAt appends now in the HTTP date format.
+func appendDateAt(dst []byte, now time.Time) []byte {
 	d := dateCache.Load()
 	if d == nil || d.sec != now.Unix() {
 		d = &cachedDate{sec: now.Unix()}
@@ -204,6 +206,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	if c.hijacked {
 		return ErrHijacked
 	}
+	defer func() { c.eventTime = time.Time{} }()
 	r := &c.req
 	st := &c.out
 	st.wroteHeader = true
@@ -316,7 +319,11 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	}
 	if !resp.NoDate {
 		b = append(b, "Date: "...)
-		b = AppendDate(b)
+		if c.eventTime.IsZero() {
+			b = AppendDate(b)
+		} else {
+			b = appendDateAt(b, c.eventTime)
+		}
 		b = append(b, "\r\n"...)
 	}
 	if len(contentType) > 0 {
@@ -635,8 +642,21 @@ func (c *Conn) writeRaw(p []byte) error {
 				chunk = chunk[:limit]
 			}
 		}
-		c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout)
-		n, err := WriteVia(c.sockIO(), c.nc, chunk)
+		var n int
+		var err error
+		blocked := true
+		if s := c.sockIO(); s != nil {
+			// send_timeout is armed only when the write waits, as nginx
+			// adds its timer when a send would block: a response the
+			// socket takes at once reads no clock for it.
+			n, blocked, err = s.TryWrite(chunk)
+		}
+		if blocked && err == nil {
+			c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout)
+			var m int
+			m, err = WriteVia(c.sockIO(), c.nc, chunk[n:])
+			n += m
+		}
 		c.out.sent += int64(n)
 		if err != nil {
 			// send_timeout passed or the client went away: the stream is
@@ -657,6 +677,12 @@ func (c *Conn) writeRaw(p []byte) error {
 	}
 	return nil
 }
+
+// SetEventTime gives the next WriteHeader the time of the event it
+// answers (a backend's response head read at t): its Date is that
+// time, as nginx's is the time its event loop cached, and no clock is
+// read for it. WriteHeader forgets it.
+func (c *Conn) SetEventTime(t time.Time) { c.eventTime = t }
 
 // AddSent counts n bytes written to the client outside the Conn (an
 // upgraded connection's tunnel) into BytesSent, as nginx's connection

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -207,5 +208,37 @@ func TestAbortedResponse(t *testing.T) {
 	}
 	if c.KeepAlive() {
 		t.Error("KeepAlive after Abort")
+	}
+}
+
+// SetEventTime gives the next head its Date (the time the backend's head
+// was read, as nginx's cached time); the head after it reads the clock.
+func TestSetEventTimeDate(t *testing.T) {
+	fc := &fakeConn{in: []byte("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")}
+	c := NewConn(fc, &ConnInfo{})
+	defer c.Close()
+	at := time.Date(2026, 11, 27, 10, 12, 24, 0, time.UTC)
+	var dates []string
+	for i := 0; i < 2; i++ {
+		if _, err := c.ReadRequest(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			c.SetEventTime(at)
+		}
+		if err := c.WriteHeader(&Response{Status: 204, ContentLength: -1, LastModified: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		dates = append(dates, dateRe.FindString(fc.out.String()))
+		fc.out.Reset()
+	}
+	if diff := cmp.Diff("Date: Fri, 27 Nov 2026 10:12:24 GMT\r\n", dates[0]); diff != "" {
+		t.Errorf("Date with an event time (-want +got):\n%s", diff)
+	}
+	if dates[1] == dates[0] || dates[1] == "" {
+		t.Errorf("Date of the next response = %q; want the clock's", dates[1])
 	}
 }

@@ -14,6 +14,7 @@ type sockState struct {
 	rc              syscall.RawConn
 	network         string
 	readFn, writeFn func(uintptr) bool
+	tryFn           func(uintptr)
 	r, w            sockOp
 }
 
@@ -57,7 +58,7 @@ func newSock(rc syscall.RawConn, nc net.Conn) *Sock {
 
 func sockOf(rc syscall.RawConn, network string) *Sock {
 	s := &Sock{sockState{rc: rc, network: network}}
-	s.readFn, s.writeFn = s.read, s.write
+	s.readFn, s.writeFn, s.tryFn = s.read, s.write, s.try
 	return s
 }
 
@@ -145,3 +146,26 @@ func (s *Sock) write(fd uintptr) bool {
 	}
 	return true
 }
+
+// TryWrite writes what the socket takes of b now, without waiting and
+// without the write deadline: blocked when it took less than b (the
+// rest goes through Write, under the deadline).
+func (s *Sock) TryWrite(b []byte) (n int, blocked bool, err error) {
+	if len(b) == 0 {
+		return 0, false, nil
+	}
+	s.w = sockOp{p: b}
+	cerr := s.rc.Control(s.tryFn)
+	w := s.w
+	s.w = sockOp{}
+	switch {
+	case cerr != nil:
+		return 0, false, cerr
+	case w.errno != 0:
+		return w.n, false, &net.OpError{Op: "write", Net: s.network, Err: os.NewSyscallError("write", w.errno)}
+	}
+	return w.n, len(w.p) > 0, nil
+}
+
+// try is TryWrite's Control callback.
+func (s *Sock) try(fd uintptr) { s.write(fd) }

@@ -119,3 +119,25 @@ func TestSockForWrappers(t *testing.T) {
 		t.Errorf("ReadVia(nil) (-want +got):\n%s %v", diff, err)
 	}
 }
+
+// TryWrite takes what the socket takes now and says when it took less
+// (the rest waits for Write); it never waits.
+func TestSockTryWrite(t *testing.T) {
+	local, remote := socketPair(t, "tcp")
+	s := SockFor(local)
+	n, blocked, err := s.TryWrite([]byte("hello"))
+	if n != 5 || blocked || err != nil {
+		t.Errorf("TryWrite to an empty socket = %d, %v, %v; want 5, false, nil", n, blocked, err)
+	}
+	// Nobody reads: a write larger than the buffers stops short.
+	big := make([]byte, 64<<20)
+	n, blocked, err = s.TryWrite(big)
+	if n >= len(big) || !blocked || err != nil {
+		t.Errorf("TryWrite past the buffers = %d, %v, %v; want fewer than %d, true, nil", n, blocked, err, len(big))
+	}
+	remote.Close()
+	local.Close()
+	if _, _, err := s.TryWrite([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("TryWrite after Close: %v; want net.ErrClosed", err)
+	}
+}

@@ -117,7 +117,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	// connection to it kept alive is used if there is one.
 	if useIdle {
 		if nc, life := g.getIdle(server, now); nc != nil {
-			if p.proto != proxyHTTP {
+			if !lazyDeadlines(p.proto) {
 				life.dl.Clear(nc) // the proxy's, when it pooled it
 			}
 			x.life = life

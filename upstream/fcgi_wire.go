@@ -118,9 +118,7 @@ func (p *Proxy) sendFastCGI(c http1.Stream, nc net.Conn, x *exchange, bodyLen in
 // followed by the empty one that ends the body when last, under
 // fastcgi_send_timeout.
 func (p *Proxy) writeRecord(nc net.Conn, x *exchange, data []byte, last bool) error {
-	if p.SendTimeout > 0 {
-		nc.SetWriteDeadline(time.Now().Add(p.SendTimeout))
-	}
+	x.life.dl.SetWrite(nc, time.Now(), p.SendTimeout)
 	var head []byte
 	tail := x.ftail[:0]
 	if len(data) > 0 {
@@ -188,9 +186,11 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 		}
 		// All of rbuf was decoded: read on from its start.
 		n, pos = 0, 0
-		if p.ReadTimeout > 0 {
-			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+		now := x.readFrom
+		if x.readFrom = (time.Time{}); now.IsZero() {
+			now = time.Now()
 		}
+		x.life.dl.SetRead(nc, now, p.ReadTimeout)
 		m, rerr := x.life.read(nc, x.rbuf[:responseHeadSize])
 		n += m
 		x.recvd += int64(m)
@@ -410,11 +410,11 @@ func upstreamSideFCGI(err error) bool {
 // readFCGI reads the next bytes of the response into x.rbuf under
 // fastcgi_read_timeout.
 func (p *Proxy) readFCGI(nc net.Conn, x *exchange) (int, error) {
-	if p.ReadTimeout > 0 {
-		nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
-	}
+	x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
 	m, err := x.life.read(nc, x.rate.limit(x.rbuf))
 	x.recvd += int64(m)
-	x.rate.after(time.Now(), m)
+	if x.rate.rate != 0 {
+		x.rate.after(time.Now(), m)
+	}
 	return m, err
 }

@@ -89,6 +89,18 @@ type httpProto struct{}
 
 var proxyHTTP protocol = &httpProto{}
 
+// lazyDeadlines reports whether every deadline proto sets on a backend
+// connection goes through its connLife's Deadlines (re-armed lazily from
+// request to request); the others' connections are cleared of theirs
+// when pooled and reused.
+func lazyDeadlines(proto protocol) bool {
+	if proto == proxyHTTP {
+		return true
+	}
+	_, ok := proto.(*fastcgi)
+	return ok
+}
+
 func (*httpProto) prefix() string     { return "proxy" }
 func (*httpProto) finalize(*exchange) {}
 func (*httpProto) cgiHead() bool      { return false }

@@ -485,7 +485,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		// A stale kept-alive connection is not the server's failure.
 		x.disabled = g.done(server, failed && !(reused && ft == ftError), x.tryEnd)
 		if keep {
-			if p.proto != proxyHTTP {
+			if !lazyDeadlines(p.proto) {
 				// Their reads and writes set deadlines of their own.
 				x.life.dl.Forget()
 				x.life.dl.Clear(nc)

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"errors"
 	"regexp"
 	"regexp/syntax"
@@ -22,6 +23,9 @@ type Regex struct {
 	pcre     *regexp2.Regexp // fallback engine, nil on the RE2 path
 	ngroups  int
 	named    []namedCapture
+	// suffix: the pattern is a case-sensitive literal anchored at the
+	// end ("\\.php$"), matched without running the program.
+	suffix []byte
 }
 
 type namedCapture struct {
@@ -59,6 +63,7 @@ func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
 		rx.prog = prog
 		rx.ngroups = rx.re.NumSubexp()
 		names = rx.re.SubexpNames()
+		rx.suffix = literalSuffix(parsed.Simplify())
 	} else {
 		if err := lookbehindCheck(pattern); err != nil {
 			return nil, err
@@ -103,6 +108,27 @@ func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
 	return rx, nil
 }
 
+// literalSuffix is the literal of a pattern that is only a
+// case-sensitive literal before the end of the subject (Go's $ without
+// (?m): the end only, as the compiled program matches it), else nil.
+func literalSuffix(re *syntax.Regexp) []byte {
+	if re.Op != syntax.OpConcat || len(re.Sub) != 2 {
+		return nil
+	}
+	lit, end := re.Sub[0], re.Sub[1]
+	if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 || end.Op != syntax.OpEndText {
+		return nil
+	}
+	b := make([]byte, 0, len(lit.Rune))
+	for _, r := range lit.Rune {
+		if r >= 0x80 { // ASCII only: bytes and runes match alike
+			return nil
+		}
+		b = append(b, byte(r))
+	}
+	return b
+}
+
 func goPrefix(caseless bool) string {
 	if caseless {
 		return "(?i)"
@@ -145,6 +171,14 @@ func (rx *Regex) Match(s *State, subject []byte) bool {
 		return rx.matchFallback(s, subject)
 	}
 	var ok bool
+	if rx.suffix != nil {
+		if !bytes.HasSuffix(subject, rx.suffix) {
+			return false
+		}
+		s.Captures = append(s.Captures[:0], len(subject)-len(rx.suffix), len(subject))
+		rx.keepSubject(s, subject)
+		return true
+	}
 	if canBacktrack(rx.prog, len(subject)) {
 		b := backtrackers.Get().(*backtracker)
 		s.Captures, ok = b.match(rx.prog, subject, rx.ngroups, s.Captures)

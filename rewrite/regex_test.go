@@ -66,8 +66,10 @@ func TestBacktrackerMatchesRegexp(t *testing.T) {
 	patterns := []string{
 		`^/(api)/(socket)/(.*)$`, `(a|ab)(c|bcd)(d*)`, `(a*)+`, `(a*)*b`, `x*`, `\b(\w+)\b`, `(?i)ÉTÉ(s?)`,
 		`^$`, `(?m)^b`, `a{2,3}(b)?`, `[^/]+$`, `(.*?)(\d+)`, `(?U)(a+)(a*)`, `(|a)+`, `(a|b)*?c`,
+		`\.php$`, `c$`, `/c$`, `(?i)\.PHP$`, `é$`, `(?m)c$`,
 	}
-	subjects := []string{"", "/api/socket/x", "abcd", "aaab", "xx", "hello world", "été", "a\nb", "aab", "/a/b/c", "abc123", "aaa", "abababc", "\xff\xfe", "ÉTÉs"}
+	subjects := []string{"", "/api/socket/x", "abcd", "aaab", "xx", "hello world", "été", "a\nb", "aab", "/a/b/c", "abc123", "aaa", "abababc", "\xff\xfe", "ÉTÉs",
+		"/index.php", "/a.php.php", "/a.php\n", ".php", "/a.PHP", "abc\n"}
 	for _, p := range patterns {
 		re := regexp.MustCompile(p)
 		c := NewCompiler()
@@ -86,6 +88,28 @@ func TestBacktrackerMatchesRegexp(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%q on %q: %s", p, sub, diff)
 			}
+		}
+	}
+}
+
+// A case-sensitive ASCII literal before $ is matched as a suffix; the
+// others run the program (TestBacktrackerMatchesRegexp checks both
+// against Go's regexp).
+func TestRegexLiteralSuffix(t *testing.T) {
+	for _, tc := range []struct {
+		pattern  string
+		caseless bool
+		want     string
+	}{
+		{`\.php$`, false, ".php"}, {`/x$`, false, "/x"}, {`\.php$`, true, ""}, {`(?i)\.php$`, false, ""},
+		{`é$`, false, ""}, {`(?m)\.php$`, false, ""}, {`^\.php$`, false, ""}, {`(\.php)$`, false, ""}, {`\.php`, false, ""},
+	} {
+		rx, err := NewCompiler().Regex(tc.pattern, tc.caseless)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, string(rx.suffix)); diff != "" {
+			t.Errorf("%q caseless=%v: suffix (-want +got):\n%s", tc.pattern, tc.caseless, diff)
 		}
 	}
 }

@@ -134,6 +134,13 @@ func (c *compiler) compile() error {
 		return nil
 	}
 	conf := defaultLocConf()
+	// The geoip module's variables exist when its object is loaded; its
+	// databases are opened where nginx reads the directives.
+	if rewrite.GeoIPModule(c.cfg.Tree, false) {
+		if err := c.rc.GeoIP(httpBlock.Block); err != nil {
+			return err
+		}
+	}
 	// Variables of map, geo and split_clients blocks, in the order nginx
 	// reads them.
 	for _, d := range httpBlock.Block {

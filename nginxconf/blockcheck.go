@@ -408,7 +408,7 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 				return &Error{Msg: `no port in upstream "` + a + `"`, File: pp.File, Line: pp.EndLine}
 			}
 		}
-		return checkStreamVariables(view)
+		return checkStreamVariables(view, p.state.loaded["ngx_stream_geoip_module"])
 	}
 	return nil
 }
@@ -540,6 +540,16 @@ func (m *mapCheck) entry(d *Directive) []*Error {
 
 func (m *mapCheck) end(*Directive, int) *Error { return nil }
 
+// streamGeoIPVariables are the variables of the stream geoip module,
+// known when its object is loaded.
+var streamGeoIPVariables = map[string]bool{
+	"geoip_country_code": true, "geoip_country_code3": true, "geoip_country_name": true,
+	"geoip_city_continent_code": true, "geoip_city_country_code": true, "geoip_city_country_code3": true,
+	"geoip_city_country_name": true, "geoip_region": true, "geoip_region_name": true, "geoip_city": true,
+	"geoip_postal_code": true, "geoip_latitude": true, "geoip_longitude": true, "geoip_dma_code": true,
+	"geoip_area_code": true, "geoip_org": true,
+}
+
 // streamVariables are the variables of nginx 1.22's stream modules in
 // Debian's build.
 var streamVariables = map[string]bool{
@@ -563,7 +573,7 @@ var streamVariables = map[string]bool{
 // checkStreamVariables reports the first variable a stream{} block uses
 // that no module and no set, map, geo, split_clients or named capture
 // defines, as ngx_stream_variables_init_vars does (without a place).
-func checkStreamVariables(stream []*Directive) *Error {
+func checkStreamVariables(stream []*Directive, geoip bool) *Error {
 	defined := map[string]bool{}
 	var used []string
 	var walk func(block []*Directive, raw bool)
@@ -606,7 +616,7 @@ func checkStreamVariables(stream []*Directive) *Error {
 	}
 	walk(stream, false)
 	for _, n := range used {
-		if !defined[n] && !streamVariables[n] {
+		if !defined[n] && !streamVariables[n] && !(geoip && streamGeoIPVariables[n]) {
 			return &Error{Msg: `unknown "` + n + `" variable`}
 		}
 	}

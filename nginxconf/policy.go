@@ -157,6 +157,8 @@ var served = setOf(
 	"ssl_stapling_verify", "ssl_trusted_certificate", "ssl_session_ticket_key",
 	"ssl_session_timeout", "ssl_verify_client", "ssl_verify_depth", "ssl_client_certificate", "ssl_crl",
 	"ssl_ocsp", "ssl_ocsp_responder", "ssl_ocsp_cache", "ssl_session_cache", "ssl_conf_command",
+	// the geoip module (rewrite/geoip.go: MaxMind's legacy databases)
+	"geoip_country", "geoip_city", "geoip_org", "geoip_proxy", "geoip_proxy_recursive",
 )
 
 // tuning lists directives that change only performance or resource use,
@@ -237,6 +239,7 @@ var streamServed = setOf(
 	"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth",
 	"ssl_conf_command", "proxy_ssl_conf_command", "ssl_ecdh_curve",
 	"ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_session_ticket_key", "ssl_crl",
+	"geoip_country", "geoip_city", "geoip_org",
 )
 
 // streamTuning are stream directives that change no byte a client or a

@@ -77,6 +77,19 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 				return w
 			}
 		}
+	case d.Name == "geoip_proxy" && m == "ngx_http_geoip_module":
+		// ngx_http_geoip_cidr_value
+		if v := a[0]; v != "255.255.255.255" {
+			_, low, ok := parseCIDR(v)
+			if !ok {
+				return d.errorf("invalid network %q", v)
+			}
+			if low {
+				w := d.errorf("low address bits of %s are meaningless", v)
+				w.Warn = true
+				return w
+			}
+		}
 	case (d.Name == "proxy_cookie_domain" || d.Name == "proxy_cookie_path") && m == "ngx_http_proxy_module":
 		if len(a) == 1 && a[0] != "off" {
 			return d.errorf("invalid parameter %q", a[0])

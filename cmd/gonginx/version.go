@@ -70,6 +70,8 @@ var modules = []module{
 	{"http_upstream_keepalive_module", "keepalive", true},
 	{"http_upstream_zone_module", "zone", true},
 	{"http-cache", "proxy_cache", true},
+	// geoip: a dynamic module in Debian's build (ngx_http_geoip_module.so).
+	{"http_geoip_module=dynamic", "geoip_country", false},
 	// stream{}: Debian builds the core as a dynamic module (load_module
 	// modules/ngx_stream_module.so), the rest into it.
 	{"stream=dynamic", "stream:proxy_pass", false},
@@ -78,6 +80,7 @@ var modules = []module{
 	{"stream_realip_module", "stream:set_real_ip_from", false},
 	{"stream_access_module", "stream:allow", true},
 	{"stream_geo_module", "stream:geo", true},
+	{"stream_geoip_module=dynamic", "stream:geoip_country", false},
 	{"stream_limit_conn_module", "stream:limit_conn", true},
 	{"stream_map_module", "stream:map", true},
 	{"stream_return_module", "stream:return", true},

@@ -197,6 +197,12 @@ type zoneDecl struct {
 
 func (cc *compiler) compile(block *nginxconf.Directive) error {
 	rc := cc.c.rc
+	// The geoip module's variables exist when its object is loaded.
+	if rewrite.GeoIPModule(cc.cfg.Tree, true) {
+		if err := rc.GeoIP(block.Block); err != nil {
+			return err
+		}
+	}
 	for _, d := range block.Block {
 		var err error
 		switch d.Name {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gonginx/gonginx/rewrite/geoip/geoiptest"
 )
 
 func addr(s string) *Addr {
@@ -28,8 +30,8 @@ func mustParse(t *testing.T, data []byte) *DB {
 }
 
 func TestCountry(t *testing.T) {
-	db4 := mustParse(t, countryDB(false, map[string]int{"10.0.0.0/8": 185, "192.168.1.0/24": 225, "0.0.0.0/8": 1}))
-	db6 := mustParse(t, countryDB(true, map[string]int{"2001:db8::/32": 225, "::ffff:10.0.0.0/104": 185, "2001::/32": 3}))
+	db4 := mustParse(t, geoiptest.CountryDB(false, map[string]int{"10.0.0.0/8": 185, "192.168.1.0/24": 225, "0.0.0.0/8": 1}))
+	db6 := mustParse(t, geoiptest.CountryDB(true, map[string]int{"2001:db8::/32": 225, "::ffff:10.0.0.0/104": 185, "2001::/32": 3}))
 	tests := []struct {
 		name string
 		db   *DB
@@ -71,7 +73,7 @@ func TestCountry(t *testing.T) {
 
 func TestTeredo(t *testing.T) {
 	// 2001:0:...:f5ff:fffe carries 10.0.0.1 inverted.
-	db := mustParse(t, countryDB(true, map[string]int{"::10.0.0.0/104": 185}))
+	db := mustParse(t, geoiptest.CountryDB(true, map[string]int{"::10.0.0.0/104": 185}))
 	if got := db.CountryID(addr("2001:0:4136:e378:8000:63bf:f5ff:fffe")); got != 185 {
 		t.Errorf("got %d, want 185", got)
 	}
@@ -80,9 +82,9 @@ func TestTeredo(t *testing.T) {
 func TestCity(t *testing.T) {
 	prefixes := []string{"10.0.0.0/8", "192.0.2.0/24", "198.51.100.0/24"}
 	recs := [][]byte{
-		cityRecord(185, "48", "Moscow", "119034", 55.7543, 37.6202, 0, false),
-		cityRecord(225, "CA", "Mountain View", "94043", 37.4192, -122.0574, 807650, true),
-		cityRecord(0, "", "Z\xfcrich", "", -0.0001, 0, 0, false),
+		geoiptest.CityRecord(185, "48", "Moscow", "119034", 55.7543, 37.6202, 0, false),
+		geoiptest.CityRecord(225, "CA", "Mountain View", "94043", 37.4192, -122.0574, 807650, true),
+		geoiptest.CityRecord(0, "", "Z\xfcrich", "", -0.0001, 0, 0, false),
 	}
 	type out struct {
 		Continent, Code, Code3, Region, City, Postal, RegionName string
@@ -97,9 +99,9 @@ func TestCity(t *testing.T) {
 	}
 	// Stored as 3 bytes of (lat+180)*10000, read back as libGeoIP's float.
 	lat := float32(float64(1799999)/10000 - 180)
-	rev1 := mustParse(t, recordDB(CityEditionRev1, 3, 32, prefixes, recs))
-	rev0 := mustParse(t, recordDB(CityEditionRev0, 3, 32, prefixes[:2], recs[:2]))
-	utf := mustParse(t, recordDB(CityEditionRev1, 3, 32, prefixes, recs))
+	rev1 := mustParse(t, geoiptest.RecordDB(CityEditionRev1, 3, 32, prefixes, recs))
+	rev0 := mustParse(t, geoiptest.RecordDB(CityEditionRev0, 3, 32, prefixes[:2], recs[:2]))
+	utf := mustParse(t, geoiptest.RecordDB(CityEditionRev1, 3, 32, prefixes, recs))
 	utf.UTF8 = true
 	tests := []struct {
 		name string
@@ -126,8 +128,8 @@ func TestCity(t *testing.T) {
 func TestOrg(t *testing.T) {
 	prefixes := []string{"10.0.0.0/8", "2001:db8::/32"}
 	recs := [][]byte{[]byte("Nginx\x00"), []byte("Caf\xe9 AS\x00")}
-	org := mustParse(t, recordDB(OrgEdition, 4, 32, prefixes[:1], recs[:1]))
-	asn6 := mustParse(t, recordDB(ASNumEditionV6, 3, 128, prefixes[1:], recs[1:]))
+	org := mustParse(t, geoiptest.RecordDB(OrgEdition, 4, 32, prefixes[:1], recs[:1]))
+	asn6 := mustParse(t, geoiptest.RecordDB(ASNumEditionV6, 3, 128, prefixes[1:], recs[1:]))
 	tests := []struct {
 		name      string
 		db        *DB
@@ -222,10 +224,10 @@ func TestRegionName(t *testing.T) {
 // FuzzParse: any file opens or is refused, and lookups in what opens stay
 // inside it.
 func FuzzParse(f *testing.F) {
-	f.Add(countryDB(true, map[string]int{"2001:db8::/32": 225}), []byte("2001:db8::1"))
-	f.Add(recordDB(CityEditionRev1, 3, 32, []string{"10.0.0.0/8"},
-		[][]byte{cityRecord(225, "CA", "X", "1", 1, 2, 3, true)}), []byte("10.0.0.1"))
-	f.Add(recordDB(OrgEdition, 4, 32, []string{"10.0.0.0/8"}, [][]byte{[]byte("N\x00")}), []byte("10.0.0.1"))
+	f.Add(geoiptest.CountryDB(true, map[string]int{"2001:db8::/32": 225}), []byte("2001:db8::1"))
+	f.Add(geoiptest.RecordDB(CityEditionRev1, 3, 32, []string{"10.0.0.0/8"},
+		[][]byte{geoiptest.CityRecord(225, "CA", "X", "1", 1, 2, 3, true)}), []byte("10.0.0.1"))
+	f.Add(geoiptest.RecordDB(OrgEdition, 4, 32, []string{"10.0.0.0/8"}, [][]byte{[]byte("N\x00")}), []byte("10.0.0.1"))
 	f.Add([]byte{0xff, 0xff, 0xff, 2, 0, 0, 0}, []byte("1.2.3.4"))
 	f.Fuzz(func(t *testing.T, data, ip []byte) {
 		db, err := Parse(data)

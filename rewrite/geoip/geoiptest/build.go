@@ -1,9 +1,11 @@
-package geoip
+// Package geoiptest builds small legacy GeoIP databases (.dat) for tests:
+// a binary tree over the given prefixes and the records after it, laid
+// out as libGeoIP reads them.
+package geoiptest
 
 import "net/netip"
 
-// This file builds small databases for the tests: a binary tree over the
-// given prefixes, written as libGeoIP reads it.
+const countryBegin = 16776960
 
 type node struct {
 	child  [2]*node
@@ -91,12 +93,12 @@ func (t *tree) nodes() int {
 
 func le3(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16)} }
 
-// countryDB builds a country edition (IPv6 when v6) mapping prefixes to
+// CountryDB builds a country edition (IPv6 when v6) mapping prefixes to
 // country ids.
-func countryDB(v6 bool, ids map[string]int) []byte {
-	bits, edition := 32, byte(CountryEdition)
+func CountryDB(v6 bool, ids map[string]int) []byte {
+	bits, edition := 32, byte(1)
 	if v6 {
-		bits, edition = 128, CountryEditionV6
+		bits, edition = 128, 12
 	}
 	t := newTree(bits, countryBegin)
 	for p, id := range ids {
@@ -106,8 +108,8 @@ func countryDB(v6 bool, ids map[string]int) []byte {
 	return append(out, 0, 0, 0, 0xff, 0xff, 0xff, edition)
 }
 
-// cityRecord is one record of a city edition as libGeoIP lays it out.
-func cityRecord(country byte, region, city, postal string, lat, lon float64, combo uint32, us bool) []byte {
+// CityRecord is one record of a city edition as libGeoIP lays it out.
+func CityRecord(country byte, region, city, postal string, lat, lon float64, combo uint32, us bool) []byte {
 	r := []byte{country}
 	for _, s := range []string{region, city, postal} {
 		r = append(r, s...)
@@ -121,10 +123,10 @@ func cityRecord(country byte, region, city, postal string, lat, lon float64, com
 	return r
 }
 
-// recordDB builds a database of records (city or org editions): the tree
+// RecordDB builds a database of records (city or org editions): the tree
 // maps each prefix to its record, the records follow the tree, and the
 // structure info names the edition and the tree's size.
-func recordDB(edition byte, recLen int, bits int, prefixes []string, records [][]byte) []byte {
+func RecordDB(edition byte, recLen int, bits int, prefixes []string, records [][]byte) []byte {
 	// The tree's size must be known to write the pointers: build once to
 	// count the nodes.
 	t := newTree(bits, 0)

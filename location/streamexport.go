@@ -142,3 +142,28 @@ func OpenSSLCipherName(id uint16) string { return opensslCipherNames[id] }
 // TicketSeed is the seed session ticket keys derive from (the master's,
 // so its workers agree; random when none was given).
 func (rt *Router) TicketSeed() []byte { return rt.ticketSeed }
+
+// Takes tells whether logs (the main logs when there are none) take
+// lines of level: nginx's c->log->log_level check before work done only
+// for a log line.
+func (l *Logger) Takes(logs []*ErrorLog, level string) bool {
+	rank := levelRank(level)
+	if len(logs) == 0 {
+		if l == nil {
+			return false
+		}
+		if m := l.max.Load(); m == 0 || int32(rank) < m {
+			return true
+		}
+		if p := l.mainLogs.Load(); p != nil {
+			return takenBy(*p, rank)
+		}
+		return false
+	}
+	for _, e := range logs {
+		if rank <= e.rule.rank {
+			return true
+		}
+	}
+	return false
+}

@@ -259,6 +259,7 @@ var mailServed = setOf(
 	"auth_http", "auth_http_timeout", "auth_http_header",
 	"proxy", "proxy_buffer", "proxy_timeout", "proxy_pass_error_message",
 	"pop3_auth", "pop3_capabilities", "imap_auth", "imap_capabilities", "imap_client_buffer",
+	"smtp_auth", "smtp_capabilities", "smtp_client_buffer", "smtp_greeting_delay", "xclient", "proxy_smtp_auth",
 )
 
 // mailTuning are mail directives that change no byte a client or a
@@ -281,7 +282,7 @@ func MailPolicyOf(name string) Policy {
 func unservedMailArg(d *Directive) string {
 	switch d.Name {
 	case "protocol":
-		if len(d.Args) > 0 && d.Args[0] != "pop3" && d.Args[0] != "imap" {
+		if len(d.Args) > 0 && d.Args[0] != "pop3" && d.Args[0] != "imap" && d.Args[0] != "smtp" {
 			return `the "` + d.Args[0] + `" protocol`
 		}
 	case "listen":

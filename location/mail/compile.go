@@ -55,6 +55,13 @@ type server struct {
 	capability     []byte
 	authCapability []byte
 	clientBuffer   int
+
+	// SMTP's.
+	greeting      []byte
+	heloReply     []byte
+	greetingDelay time.Duration
+	xclient       bool
+	smtpAuth      bool // proxy_smtp_auth
 }
 
 // The auth method bits, in nginx's order (NGX_MAIL_AUTH_*_ENABLED).
@@ -179,6 +186,9 @@ func compileServer(cfg *nginxconf.Config, rt *location.Router, main, srv *nginxc
 		}
 	}
 	flag("proxy_pass_error_message", &sv.passErrorMessage)
+	sv.xclient = true
+	flag("xclient", &sv.xclient)
+	flag("proxy_smtp_auth", &sv.smtpAuth)
 	logs, err := errorLogs(cfg, rt, srv.Block)
 	if err != nil {
 		return nil, err

@@ -96,6 +96,11 @@ func (s *session) proxy(addr string) {
 			return
 		}
 		line := s.sv.proto.login(s)
+		if line == nil && len(s.out) > 0 {
+			// The login cannot go on (logged): the client gets s.out.
+			s.send()
+			return
+		}
 		if line == nil {
 			break
 		}
@@ -109,7 +114,12 @@ func (s *session) proxy(addr string) {
 	up.SetDeadline(time.Time{})
 	s.action = ""
 	s.logf("info", "client logged in", "")
-	s.relay(up, b[:n])
+	pending := b[:n]
+	if s.sv.proto == smtpProto && s.authMethod != methodNone {
+		// The client's AUTH succeeded; the backend's replies were ours.
+		pending = []byte("235 2.0.0 OK\r\n")
+	}
+	s.relay(up, pending)
 }
 
 // readReply reads the backend's reply into b[:*n] until it ends with

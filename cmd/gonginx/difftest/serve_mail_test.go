@@ -53,6 +53,19 @@ mail {
         imap_capabilities IMAP4rev1 "SASL-IR";
         imap_client_buffer 64;
     }
+    server {
+        listen     127.0.0.1:SMTPPORT;
+        protocol   smtp;
+        smtp_auth  login plain cram-md5 none;
+        smtp_capabilities SIZE "8BITMIME";
+    }
+    server {
+        listen     127.0.0.1:SMTP2PORT;
+        protocol   smtp;
+        xclient    off;
+        proxy_smtp_auth on;
+        smtp_greeting_delay 100ms;
+    }
 }
 `
 
@@ -100,11 +113,11 @@ func (f *mailFakes) listen(t *testing.T, serve func(net.Conn)) int {
 // password for APOP comes from here), "bad" may not, "noserver" gets an
 // answer without a server, "reject" is sent to the backend with a
 // password it refuses.
-func (f *mailFakes) authServer(t *testing.T, backendPort, imapPort int) int {
+func (f *mailFakes) authServer(t *testing.T, backendPort, imapPort, smtpPort int) int {
 	return f.listen(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		var req []string
-		user, pass, imap := "", "", false
+		user, pass, imap, smtp := "", "", false, false
 		for {
 			l, err := r.ReadString('\n')
 			if err != nil {
@@ -119,6 +132,9 @@ func (f *mailFakes) authServer(t *testing.T, backendPort, imapPort int) int {
 			}
 			if l == "Auth-Protocol: imap" {
 				imap = true
+			}
+			if l == "Auth-Protocol: smtp" {
+				smtp = true
 			}
 			if v, ok := strings.CutPrefix(l, "Auth-Pass: "); ok {
 				pass = v
@@ -135,11 +151,19 @@ func (f *mailFakes) authServer(t *testing.T, backendPort, imapPort int) int {
 		if imap {
 			port = strconv.Itoa(imapPort)
 		}
+		if smtp {
+			port = strconv.Itoa(smtpPort)
+			if user == "" {
+				user = "good" // auth none: MAIL FROM and RCPT TO
+			}
+		}
 		switch user {
 		case "good", "apop", "ext":
 			head += "Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: " + port + "\r\nAuth-Pass: secret\r\n"
 		case "reject":
 			head += "Auth-Status: OK\r\nAuth-Server: 127.0.0.1\r\nAuth-Port: " + port + "\r\nAuth-Pass: wrong\r\n"
+		case "smtpcode":
+			head += "Auth-Status: Temporary failure\r\nAuth-Error-Code: 451 4.3.0\r\n"
 		case "noserver":
 			head += "Auth-Status: OK\r\nAuth-Pass: secret\r\n"
 		case "badport":
@@ -223,6 +247,44 @@ func (f *mailFakes) imapBackend(t *testing.T) int {
 	})
 }
 
+// smtpBackend greets, takes EHLO/HELO, XCLIENT, AUTH, MAIL, RCPT and
+// answers every other line; "wrong" as AUTH PLAIN's password is refused.
+func (f *mailFakes) smtpBackend(t *testing.T) int {
+	return f.listen(t, func(c net.Conn) {
+		c.Write([]byte("220 backend ESMTP\r\n"))
+		r := bufio.NewReader(c)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				f.record(&f.backend, "smtp closed")
+				return
+			}
+			l = strings.TrimRight(l, "\r\n")
+			f.record(&f.backend, "smtp "+l)
+			verb, _, _ := strings.Cut(strings.ToUpper(l), " ")
+			switch verb {
+			case "EHLO":
+				c.Write([]byte("250-backend\r\n250-XCLIENT ADDR LOGIN NAME\r\n250 AUTH PLAIN\r\n"))
+			case "HELO":
+				c.Write([]byte("250 backend\r\n"))
+			case "XCLIENT":
+				c.Write([]byte("220 backend ESMTP again\r\n"))
+			case "AUTH":
+				if strings.HasSuffix(l, b64("\x00reject\x00wrong")) {
+					c.Write([]byte("535 5.7.8 backend says no\r\n"))
+					continue
+				}
+				c.Write([]byte("235 2.7.0 backend ok\r\n"))
+			case "QUIT":
+				c.Write([]byte("221 bye\r\n"))
+				return
+			default:
+				c.Write([]byte("250 got " + verb + "\r\n"))
+			}
+		}
+	})
+}
+
 func (f *mailFakes) close() {
 	for _, ln := range f.lns {
 		ln.Close()
@@ -259,9 +321,11 @@ func pop3Talk(t *testing.T, port int, steps []pop3Step) []string {
 		}
 		l = strings.TrimRight(l, "\r\n")
 		// A CRAM-MD5 challenge is the salt in base64.
-		if v, ok := strings.CutPrefix(l, "+ "); ok {
-			if d, err := base64.StdEncoding.DecodeString(v); err == nil && mailSalt.Match(d) {
-				l = "+ <SALT in base64>"
+		for _, prefix := range []string{"+ ", "334 "} {
+			if v, ok := strings.CutPrefix(l, prefix); ok {
+				if d, err := base64.StdEncoding.DecodeString(v); err == nil && mailSalt.Match(d) {
+					l = prefix + "<SALT in base64>"
+				}
 			}
 		}
 		out = append(out, mailSalt.ReplaceAllString(l, "<SALT>"))
@@ -298,6 +362,27 @@ func pop3Talk(t *testing.T, port int, steps []pop3Step) []string {
 	return out
 }
 
+// smtpEarly sends a line before the greeting and reads what comes.
+func smtpEarly(t *testing.T, port int, line string) []string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte(line))
+	r := bufio.NewReader(c)
+	out := []string{"> " + line}
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			return append(out, "closed")
+		}
+		out = append(out, strings.TrimRight(l, "\r\n"))
+	}
+}
+
 func apopDigest(salt string) string {
 	sum := md5.Sum([]byte(salt + "secret"))
 	return hex.EncodeToString(sum[:])
@@ -317,38 +402,49 @@ func TestServeMail(t *testing.T) {
 		plain bool
 		steps []pop3Step
 		imap  bool
+		smtp  int
 	}{
-		{"capabilities", false, []pop3Step{{"CAPA\r\n", 1}, {"AUTH\r\n", 1}, {"NOOP\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"user pass", false, []pop3Step{{"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"PASS secret\r\n", 1}, {"STAT\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"apop", false, []pop3Step{{"APOP apop DIGEST\r\n", 1}, {"LIST\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"auth plain", false, []pop3Step{{"AUTH PLAIN " + b64("\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"auth plain next line", false, []pop3Step{{"AUTH PLAIN\r\n", 1}, {b64("authz\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"auth login", false, []pop3Step{{"AUTH LOGIN\r\n", 1}, {b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"auth login with user", false, []pop3Step{{"AUTH LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"auth external", false, []pop3Step{{"AUTH EXTERNAL " + b64("ext") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"auth cram-md5 bad hash", false, []pop3Step{{"AUTH CRAM-MD5\r\n", 1}, {b64("good short") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"auth bad base64", false, []pop3Step{{"AUTH PLAIN a\r\n", 1}, {"AUTH PLAIN " + b64("nonul") + "\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"login failed", false, []pop3Step{{"USER bad\r\n", 1}, {"PASS x y\r\n", 2}}, false},
-		{"backend refuses", false, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}, false},
-		{"no server", false, []pop3Step{{"USER noserver\r\n", 1}, {"PASS secret\r\n", 2}}, false},
-		{"bad port", false, []pop3Step{{"USER badport\r\n", 1}, {"PASS secret\r\n", 2}}, false},
-		{"invalid commands", false, []pop3Step{{"FOO\r\n", 1}, {"USER\r\n", 1}, {"APOP x\r\n", 1}, {"NOOP\r\n", 2}}, false},
-		{"pipelined", false, []pop3Step{{"USER good\r\nPASS secret\r\nSTAT\r\nQUIT\r\n", 5}}, false},
-		{"plain server", true, []pop3Step{{"CAPA\r\n", 1}, {"APOP good 0123\r\n", 1}, {"AUTH CRAM-MD5\r\n", 1}, {"QUIT\r\n", 2}}, false},
-		{"plain server backend refuses", true, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}, false},
-		{"imap capability", false, []pop3Step{{"a1 CAPABILITY\r\n", 2}, {"a2 NOOP\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true},
-		{"imap login", false, []pop3Step{{"a1 LOGIN good secret\r\n", 1}, {"a2 SELECT INBOX\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true},
-		{"imap quoted", false, []pop3Step{{"a1 LOGIN \"go\\od\" \"secret\"\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true},
-		{"imap literal", false, []pop3Step{{"a1 LOGIN {4}\r\n", 1}, {"good {6}\r\n", 1}, {"secret\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
-		{"imap nonsync literal", false, []pop3Step{{"a1 LOGIN {4+}\r\ngood \"secret\"\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
-		{"imap authenticate plain", false, []pop3Step{{"a1 AUTHENTICATE PLAIN\r\n", 1}, {b64("\x00good\x00secret") + "\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
-		{"imap authenticate login", false, []pop3Step{{"a1 AUTHENTICATE LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true},
-		{"imap cram-md5 bad", false, []pop3Step{{"a1 AUTHENTICATE CRAM-MD5\r\n", 1}, {b64("x y") + "\r\n", 1}, {"a2 AUTHENTICATE EXTERNAL\r\n", 1}, {"a3 LOGOUT\r\n", 2}}, true},
-		{"imap login failed", false, []pop3Step{{"x.1 LOGIN bad pass\r\n", 2}}, true},
-		{"imap backend refuses", false, []pop3Step{{"a1 LOGIN reject secret\r\n", 2}}, true},
-		{"imap invalid", false, []pop3Step{{"a1 FOO\r\n", 1}, {"\r\n", 1}, {"a2 LOGIN x\r\n", 1}, {"bad*tag NOOP\r\n", 1}, {"a3 NOOP\r\n", 1}, {"a4 NOOP\r\n", 2}}, true},
-		{"imap too long", false, []pop3Step{{"a1 LOGIN " + strings.Repeat("x", 80) + "\r\n", 2}}, true},
-		{"imap invalid nonsync literal", false, []pop3Step{{"a1 FOO {3+}\r\n", 2}}, true},
+		{"capabilities", false, []pop3Step{{"CAPA\r\n", 1}, {"AUTH\r\n", 1}, {"NOOP\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"user pass", false, []pop3Step{{"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"PASS secret\r\n", 1}, {"STAT\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"apop", false, []pop3Step{{"APOP apop DIGEST\r\n", 1}, {"LIST\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"auth plain", false, []pop3Step{{"AUTH PLAIN " + b64("\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"auth plain next line", false, []pop3Step{{"AUTH PLAIN\r\n", 1}, {b64("authz\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"auth login", false, []pop3Step{{"AUTH LOGIN\r\n", 1}, {b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"auth login with user", false, []pop3Step{{"AUTH LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"auth external", false, []pop3Step{{"AUTH EXTERNAL " + b64("ext") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"auth cram-md5 bad hash", false, []pop3Step{{"AUTH CRAM-MD5\r\n", 1}, {b64("good short") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"auth bad base64", false, []pop3Step{{"AUTH PLAIN a\r\n", 1}, {"AUTH PLAIN " + b64("nonul") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"login failed", false, []pop3Step{{"USER bad\r\n", 1}, {"PASS x y\r\n", 2}}, false, 0},
+		{"backend refuses", false, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}, false, 0},
+		{"no server", false, []pop3Step{{"USER noserver\r\n", 1}, {"PASS secret\r\n", 2}}, false, 0},
+		{"bad port", false, []pop3Step{{"USER badport\r\n", 1}, {"PASS secret\r\n", 2}}, false, 0},
+		{"invalid commands", false, []pop3Step{{"FOO\r\n", 1}, {"USER\r\n", 1}, {"APOP x\r\n", 1}, {"BAR\r\n", 1}, {"BAZ\r\n", 2}}, false, 0},
+		{"pipelined", false, []pop3Step{{"USER good\r\nPASS secret\r\nSTAT\r\nQUIT\r\n", 5}}, false, 0},
+		{"plain server", true, []pop3Step{{"CAPA\r\n", 1}, {"APOP good 0123\r\n", 1}, {"AUTH CRAM-MD5\r\n", 1}, {"QUIT\r\n", 2}}, false, 0},
+		{"plain server backend refuses", true, []pop3Step{{"USER reject\r\n", 1}, {"PASS secret\r\n", 2}}, false, 0},
+		{"imap capability", false, []pop3Step{{"a1 CAPABILITY\r\n", 2}, {"a2 NOOP\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true, 0},
+		{"imap login", false, []pop3Step{{"a1 LOGIN good secret\r\n", 1}, {"a2 SELECT INBOX\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true, 0},
+		{"imap quoted", false, []pop3Step{{"a1 LOGIN \"go\\od\" \"secret\"\r\n", 1}, {"a3 LOGOUT\r\n", 3}}, true, 0},
+		{"imap literal", false, []pop3Step{{"a1 LOGIN {4}\r\n", 1}, {"good {6}\r\n", 1}, {"secret\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true, 0},
+		{"imap nonsync literal", false, []pop3Step{{"a1 LOGIN {4+}\r\ngood \"secret\"\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true, 0},
+		{"imap authenticate plain", false, []pop3Step{{"a1 AUTHENTICATE PLAIN\r\n", 1}, {b64("\x00good\x00secret") + "\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true, 0},
+		{"imap authenticate login", false, []pop3Step{{"a1 AUTHENTICATE LOGIN " + b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true, 0},
+		{"imap cram-md5 bad", false, []pop3Step{{"a1 AUTHENTICATE CRAM-MD5\r\n", 1}, {b64("x y") + "\r\n", 1}, {"a2 AUTHENTICATE EXTERNAL\r\n", 1}, {"a3 LOGOUT\r\n", 2}}, true, 0},
+		{"imap login failed", false, []pop3Step{{"x.1 LOGIN bad pass\r\n", 2}}, true, 0},
+		{"imap backend refuses", false, []pop3Step{{"a1 LOGIN reject secret\r\n", 2}}, true, 0},
+		{"imap invalid", false, []pop3Step{{"a1 FOO\r\n", 1}, {"\r\n", 1}, {"a2 LOGIN x\r\n", 1}, {"bad*tag NOOP\r\n", 1}, {"a3 FOO\r\n", 1}, {"a4 BAR\r\n", 2}}, true, 0},
+		{"imap too long", false, []pop3Step{{"a1 LOGIN " + strings.Repeat("x", 80) + "\r\n", 2}}, true, 0},
+		{"imap invalid nonsync literal", false, []pop3Step{{"a1 FOO {3+}\r\n", 2}}, true, 0},
+		{"smtp ehlo auth plain", false, []pop3Step{{"EHLO client.example\r\n", 4}, {"AUTH PLAIN " + b64("\x00good\x00secret") + "\r\n", 1}, {"MAIL FROM:<a@b>\r\n", 1}, {"QUIT\r\n", 2}}, false, 1},
+		{"smtp helo auth login", false, []pop3Step{{"HELO client.example\r\n", 1}, {"AUTH LOGIN\r\n", 1}, {b64("good") + "\r\n", 1}, {b64("secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 1},
+		{"smtp auth none", false, []pop3Step{{"EHLO c\r\n", 4}, {"RCPT TO:<x@y>\r\n", 1}, {"MAIL FROM:<a@b> SIZE=100\r\n", 1}, {"MAIL FROM:<c@d>\r\n", 1}, {"RCPT TO:<x@y>\r\n", 1}, {"DATA\r\n", 1}, {"QUIT\r\n", 2}}, false, 1},
+		{"smtp errors", false, []pop3Step{{"HELO\r\n", 1}, {"AUTH\r\n", 1}, {"VRFY x\r\n", 1}, {"FOO\r\n", 1}, {"AUTH CRAM-MD5\r\n", 1}, {b64("x y") + "\r\n", 1}, {"RSET\r\n", 1}, {"NOOP\r\n", 1}, {"QUIT\r\n", 2}}, false, 1},
+		{"smtp login failed", false, []pop3Step{{"AUTH PLAIN " + b64("\x00bad\x00x") + "\r\n", 2}}, false, 1},
+		{"smtp error code", false, []pop3Step{{"AUTH PLAIN " + b64("\x00smtpcode\x00x") + "\r\n", 2}}, false, 1},
+		{"smtp no xclient, backend auth", false, []pop3Step{{"EHLO c\r\n", 2}, {"AUTH PLAIN " + b64("\x00good\x00secret") + "\r\n", 1}, {"QUIT\r\n", 2}}, false, 2},
+		{"smtp backend refuses auth", false, []pop3Step{{"AUTH PLAIN " + b64("\x00reject\x00secret") + "\r\n", 2}}, false, 2},
+		{"smtp rejected", false, []pop3Step{{"MAIL FROM:<a@b>\r\n", 1}, {"QUIT\r\n", 2}}, false, 2},
+		{"smtp before greeting", false, []pop3Step{{"EHLO early\r\n", 2}}, false, 3},
 	}
 	type outcome struct {
 		Client, Auth, Backend, Errors []string
@@ -356,11 +452,11 @@ func TestServeMail(t *testing.T) {
 	got := map[string]outcome{}
 	for _, im := range procImpls(t) {
 		f := &mailFakes{}
-		authPort := f.authServer(t, f.pop3Backend(t), f.imapBackend(t))
+		authPort := f.authServer(t, f.pop3Backend(t), f.imapBackend(t), f.smtpBackend(t))
 		dir := procDir(t)
-		plainPort, imapPort := freeTCPPort(t), freeTCPPort(t)
+		plainPort, imapPort, smtpPort, smtp2Port := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
 		conf := strings.NewReplacer("AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
-			"IMAPPORT", strconv.Itoa(imapPort)).Replace(mailConf)
+			"IMAPPORT", strconv.Itoa(imapPort), "SMTP2PORT", strconv.Itoa(smtp2Port), "SMTPPORT", strconv.Itoa(smtpPort)).Replace(mailConf)
 		port := freeTCPPort(t)
 		m := startMaster(t, im, dir, conf, port)
 		var o outcome
@@ -371,6 +467,19 @@ func TestServeMail(t *testing.T) {
 			}
 			if cv.imap {
 				p = imapPort
+			}
+			switch cv.smtp {
+			case 1:
+				p = smtpPort
+			case 2, 3:
+				p = smtp2Port
+			}
+			if cv.smtp == 3 {
+				// Talks before the delayed greeting.
+				for _, l := range smtpEarly(t, p, cv.steps[0].send) {
+					o.Client = append(o.Client, cv.name+": "+l)
+				}
+				continue
 			}
 			for _, l := range pop3Talk(t, p, cv.steps) {
 				o.Client = append(o.Client, cv.name+": "+l)

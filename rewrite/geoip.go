@@ -1,7 +1,10 @@
 package rewrite
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
+	"os"
 	"strconv"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -78,6 +81,11 @@ func openGeoIP(d *nginxconf.Directive, prev *geoip.DB, kind string, types ...int
 	// libGeoIP opens the path as written (no prefix), as nginx passes it.
 	db, err := geoip.Open(d.Args[0])
 	if err != nil {
+		// libGeoIP's own line goes to stderr first, as under nginx.
+		var oe *geoip.OpenError
+		if errors.As(err, &oe) {
+			fmt.Fprintln(os.Stderr, oe.Message)
+		}
 		return nil, At(errf(`GeoIP_open("`+d.Args[0]+`") failed`), d)
 	}
 	if len(d.Args) == 2 {

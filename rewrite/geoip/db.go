@@ -13,6 +13,7 @@ package geoip
 
 import (
 	"errors"
+	"io"
 	"os"
 )
 
@@ -67,16 +68,43 @@ type DB struct {
 	UTF8     bool   // libGeoIP's GEOIP_CHARSET_UTF8 (nginx's "utf8")
 }
 
-// ErrCorrupt is libGeoIP's refusal to open a file (GeoIP_open fails).
-var ErrCorrupt = errors.New("corrupt GeoIP database")
+// ErrCorrupt and ErrIndex are libGeoIP's refusals to open a file
+// (GeoIP_open fails): no structure it knows, or a tree larger than the
+// file.
+var (
+	ErrCorrupt = errors.New("corrupt GeoIP database")
+	ErrIndex   = errors.New("GeoIP database tree past its end")
+)
+
+// OpenError is a failed Open; Message is the line libGeoIP writes to
+// stderr then (nginx -t shows it before its own).
+type OpenError struct {
+	Message string
+	Err     error
+}
+
+func (e *OpenError) Error() string { return e.Message }
+func (e *OpenError) Unwrap() error { return e.Err }
 
 // Open reads the file at path.
 func Open(path string) (*DB, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, &OpenError{"Error Opening file " + path, err}
 	}
-	return Parse(data)
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, &OpenError{"Error reading file " + path, err}
+	}
+	db, err := Parse(data)
+	switch err {
+	case nil:
+		return db, nil
+	case ErrIndex:
+		return nil, &OpenError{"Error file " + path + " -- corrupt", err}
+	}
+	return nil, &OpenError{"Error reading file " + path + " -- corrupt", err}
 }
 
 // Parse finds data's structure info as libGeoIP's _setup_segments does:
@@ -138,7 +166,7 @@ func Parse(data []byte) (*DB, error) {
 	if db.hasContent() {
 		// get_index_size: the tree must fit in the file.
 		if int64(db.segments)*int64(db.recLen)*2 > size {
-			return nil, ErrCorrupt
+			return nil, ErrIndex
 		}
 	}
 	return db, nil

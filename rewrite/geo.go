@@ -117,18 +117,6 @@ func trusted(a netip.Addr, proxies []netip.Prefix) bool {
 	return false
 }
 
-// parseAddrPort parses an address with an optional port, as
-// ngx_parse_addr_port does; the zero Addr when it is not one.
-func parseAddrPort(b []byte) netip.Addr {
-	if a, err := netip.ParseAddr(string(b)); err == nil {
-		return a
-	}
-	if ap, err := netip.ParseAddrPort(string(b)); err == nil {
-		return ap.Addr()
-	}
-	return netip.Addr{}
-}
-
 // splitVar is a "split_clients" variable: the MurmurHash2 of the source
 // string picks a value by cumulative percentages.
 type splitVar struct {

@@ -124,7 +124,7 @@ func geoIPProxy(d *nginxconf.Directive) (netip.Prefix, error) {
 func (g *geoIPConf) addr(s *State, v6 bool, dst []byte) geoip.Addr {
 	var a netip.Addr
 	if s.Req != nil && s.Req.Conn != nil {
-		a, _ = netip.ParseAddr(s.Req.Conn.RemoteAddr)
+		a, _ = parseNgxAddr(s.Req.Conn.RemoteAddr) // "unix:" is none
 	}
 	if len(g.proxies) > 0 && a.IsValid() && s.Req != nil {
 		start := len(dst)
@@ -169,10 +169,9 @@ func (c *Compiler) defineGeoIP(g *geoIPConf) {
 		if g.org == nil {
 			return dst
 		}
-		a := g.org.AppendName
 		addr := g.addr(s, g.org.IPv6(), dst)
 		start := len(dst)
-		dst, ok := a(dst, &addr)
+		dst, ok := g.org.AppendName(dst, &addr)
 		s.FoundEmpty = ok && len(dst) == start
 		return dst
 	})

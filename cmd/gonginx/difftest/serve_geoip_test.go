@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -71,7 +72,10 @@ server {
 	}
 	xffs := []string{"", "10.0.0.1", "192.0.2.9", "198.51.100.1", "203.0.113.5", "11.0.0.1", "2001:db8::1",
 		"::ffff:10.0.0.1", "::ffff:198.51.100.7", "10.0.0.1, 192.0.2.1", "198.51.100.1, 10.0.0.1",
-		"10.0.0.1:8080", "garbage", "2001:0:4136:e378:8000:63bf:f5ff:fffe", "0.0.0.0"}
+		"10.0.0.1:8080", "garbage", "2001:0:4136:e378:8000:63bf:f5ff:fffe", "0.0.0.0",
+		// ngx_parse_addr_port's forms
+		"010.000.000.001", "198.51.100.", "10..0.1", "255.255.255.255", "[2001:db8::5]:443", "[2001:db8::5]",
+		"10.0.0.1:0", "192.0.2.1 , 198.51.100.3", "fe80::1%lo", "203.0.113.5,"}
 	var reqs []harness.Request
 	for i, xff := range xffs {
 		h := ""
@@ -79,7 +83,7 @@ server {
 			h = "X-Forwarded-For: " + xff + "\r\n"
 		}
 		reqs = append(reqs, harness.Request{Name: "xff " + xff,
-			Send: []string{"GET /" + string(rune('a'+i)) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h + "\r\n"}})
+			Send: []string{"GET /" + strconv.Itoa(i) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h + "\r\n"}})
 	}
 	cases := []harness.Case{
 		{Name: "ipv4 databases", Config: config(""), Content: v4, Requests: reqs, AccessLogFiles: []string{"geo.log"}},

@@ -260,11 +260,15 @@ var mailServed = setOf(
 	"proxy", "proxy_buffer", "proxy_timeout", "proxy_pass_error_message",
 	"pop3_auth", "pop3_capabilities", "imap_auth", "imap_capabilities", "imap_client_buffer",
 	"smtp_auth", "smtp_capabilities", "smtp_client_buffer", "smtp_greeting_delay", "xclient", "proxy_smtp_auth",
+	// TLS (location/mail/tls.go); client certificates are not served.
+	"ssl", "starttls", "ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols",
+	"ssl_ciphers", "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_tickets",
+	"ssl_session_ticket_key", "ssl_session_timeout", "ssl_conf_command", "ssl_ecdh_curve",
 )
 
 // mailTuning are mail directives that change no byte a client or a
 // backend gets.
-var mailTuning = setOf()
+var mailTuning = setOf("ssl_dhparam")
 
 // MailPolicyOf is the policy for a directive inside mail{}.
 func MailPolicyOf(name string) Policy {
@@ -287,7 +291,7 @@ func unservedMailArg(d *Directive) string {
 		}
 	case "listen":
 		for _, a := range d.Args[1:] {
-			if a == "ssl" || a == "proxy_protocol" {
+			if a == "proxy_protocol" {
 				return `the "` + a + `" parameter`
 			}
 		}

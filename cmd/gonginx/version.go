@@ -92,6 +92,7 @@ var modules = []module{
 	{"stream_upstream_zone_module", "stream:zone", true},
 	// mail{}: dynamic in Debian's build too (ngx_mail_module.so).
 	{"mail=dynamic", "mail:auth_http", false},
+	{"mail_ssl_module", "mail:ssl_certificate", false},
 	{"mail_pop3_module", "mail:pop3_auth", true},
 	{"mail_imap_module", "mail:imap_auth", true},
 	{"mail_smtp_module", "mail:smtp_auth", true},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gonginx/gonginx/location"
 )
 
 // The auth_http client (ngx_mail_auth_http_module.c): a GET with the
@@ -62,6 +64,14 @@ func (s *session) authRequest() []byte {
 			b.WriteString(h.k)
 			b.Write(h.v)
 			b.WriteString("\r\n")
+		}
+	}
+	if s.tls != nil {
+		st := s.tls.ConnectionState()
+		b.WriteString("Auth-SSL: on\r\n")
+		b.WriteString("Auth-SSL-Protocol: " + tlsProtocolName(st.Version) + "\r\n")
+		if name := location.OpenSSLCipherName(st.CipherSuite); name != "" {
+			b.WriteString("Auth-SSL-Cipher: " + name + "\r\n")
 		}
 	}
 	b.Write(a.headers)

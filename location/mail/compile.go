@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -62,6 +63,15 @@ type server struct {
 	greetingDelay time.Duration
 	xclient       bool
 	smtpAuth      bool // proxy_smtp_auth
+
+	// TLS: tls is nil without any.
+	tls      *tls.Config
+	choice   *location.ServerChoice
+	sslOn    bool // the obsolete "ssl on"
+	starttls int
+	// The capability replies when STARTTLS is offered ("on") or
+	// required ("only") on a plain connection.
+	starttlsCapability, starttlsOnlyCapability []byte
 }
 
 // The auth method bits, in nginx's order (NGX_MAIL_AUTH_*_ENABLED).
@@ -101,7 +111,7 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 		if d.Name != "server" {
 			continue
 		}
-		sv, err := compileServer(cfg, rt, block, d, host, mainLogs)
+		sv, err := compileServer(cfg, rt, opts, block, d, host, mainLogs)
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +161,7 @@ func lookup(main, srv *nginxconf.Directive, name string) *nginxconf.Directive {
 	return nil
 }
 
-func compileServer(cfg *nginxconf.Config, rt *location.Router, main, srv *nginxconf.Directive, host string, mainLogs []*location.ErrorLog) (*server, error) {
+func compileServer(cfg *nginxconf.Config, rt *location.Router, opts location.Options, main, srv *nginxconf.Directive, host string, mainLogs []*location.ErrorLog) (*server, error) {
 	sv := &server{timeout: time.Minute, serverName: host, maxErrors: 5,
 		proxyTimeout: 24 * time.Hour, proxyBuffer: os.Getpagesize()}
 	str := func(name string) (string, bool) {
@@ -210,6 +220,9 @@ func compileServer(cfg *nginxconf.Config, rt *location.Router, main, srv *nginxc
 		return nil, err
 	}
 	msec("auth_http_timeout", &sv.auth.timeout)
+	if err := compileTLS(cfg, rt, opts, sv, main, srv); err != nil {
+		return nil, err
+	}
 	sv.proto.compile(sv, main, srv)
 	return sv, nil
 }

@@ -75,11 +75,13 @@ func imapCompile(sv *server, main, srv *nginxconf.Directive) {
 	for _, c := range caps {
 		b.WriteString(" " + c)
 	}
+	sv.starttlsOnlyCapability = []byte(b.String() + " STARTTLS LOGINDISABLED\r\n")
 	for _, n := range imapNames {
 		if m&n.bit != 0 {
 			b.WriteString(" " + n.name)
 		}
 	}
+	sv.starttlsCapability = []byte(b.String() + " STARTTLS\r\n")
 	b.WriteString("\r\n")
 	sv.capability = []byte(b.String())
 }
@@ -94,7 +96,7 @@ func imapAuthState(s *session, rc int) int {
 		case imapStart:
 			switch s.command {
 			case imapLogin:
-				if len(s.args) != 2 || len(s.args[0]) == 0 {
+				if s.starttlsOnly() || len(s.args) != 2 || len(s.args[0]) == 0 {
 					rc = rcInvalid
 					break
 				}
@@ -105,6 +107,13 @@ func imapAuthState(s *session, rc int) int {
 				tag = rc != rcOK
 			case imapCapability:
 				text = s.sv.capability
+				if s.tls == nil && s.sv.starttls == starttlsOn {
+					text = s.sv.starttlsCapability
+				} else if s.tls == nil && s.sv.starttls == starttlsOnly {
+					text = s.sv.starttlsOnlyCapability
+				}
+			case imapStartTLS:
+				rc = s.startTLSCmd()
 			case imapLogout:
 				s.quit = true
 				text = []byte("* BYE\r\n")

@@ -22,7 +22,7 @@ const (
 
 var imapCommands = map[string]int{
 	"NOOP": imapNoop, "LOGIN": imapLogin, "LOGOUT": imapLogout,
-	"CAPABILITY": imapCapability, "AUTHENTICATE": imapAuthenticate,
+	"CAPABILITY": imapCapability, "AUTHENTICATE": imapAuthenticate, "STARTTLS": imapStartTLS,
 }
 
 // imapParse parses one tagged command: quoted strings (with backslash

@@ -77,6 +77,17 @@ func pop3Compile(sv *server, main, srv *nginxconf.Directive) {
 	}
 	b.WriteString("\r\n.\r\n")
 	sv.capability = []byte(b.String())
+	c := sv.capability
+	sv.starttlsCapability = append(c[:len(c)-3:len(c)-3], "STLS\r\n.\r\n"...)
+	b.Reset()
+	b.WriteString("+OK Capability list follows\r\n")
+	for _, c := range caps {
+		if !strings.EqualFold(c, "USER") {
+			b.WriteString(c + "\r\n")
+		}
+	}
+	b.WriteString("STLS\r\n.\r\n")
+	sv.starttlsOnlyCapability = []byte(b.String())
 	b.Reset()
 	b.WriteString("+OK methods supported:\r\n")
 	for _, n := range pop3Names {
@@ -107,7 +118,9 @@ func pop3AuthState(s *session, rc int) int {
 			case pop3User:
 				rc = pop3UserCmd(s)
 			case pop3Capa:
-				s.out = s.sv.capability
+				s.out = pop3Capability(s, true)
+			case pop3STLS:
+				rc = s.startTLSCmd()
 			case pop3APOP:
 				rc = pop3APOPCmd(s)
 			case pop3Auth:
@@ -128,7 +141,7 @@ func pop3AuthState(s *session, rc int) int {
 				s.passwd = clone(s.args[0])
 				rc = rcDone
 			case pop3Capa:
-				s.out = s.sv.capability
+				s.out = pop3Capability(s, false)
 			case pop3Quit:
 				s.quit = true
 			case pop3Noop:
@@ -163,8 +176,22 @@ func pop3AuthState(s *session, rc int) int {
 
 func clone(b []byte) []byte { return append([]byte{}, b...) }
 
+// pop3Capability is CAPA's reply: on a plain connection of a server
+// with starttls, with STLS (and without USER and SASL for "only").
+func pop3Capability(s *session, stls bool) []byte {
+	if stls && s.tls == nil {
+		switch s.sv.starttls {
+		case starttlsOn:
+			return s.sv.starttlsCapability
+		case starttlsOnly:
+			return s.sv.starttlsOnlyCapability
+		}
+	}
+	return s.sv.capability
+}
+
 func pop3UserCmd(s *session) int {
-	if len(s.args) != 1 {
+	if s.starttlsOnly() || len(s.args) != 1 {
 		return rcInvalid
 	}
 	s.login = clone(s.args[0])
@@ -173,7 +200,7 @@ func pop3UserCmd(s *session) int {
 }
 
 func pop3APOPCmd(s *session) int {
-	if len(s.args) != 2 || s.sv.authMethods&authAPOP == 0 {
+	if s.starttlsOnly() || len(s.args) != 2 || s.sv.authMethods&authAPOP == 0 {
 		return rcInvalid
 	}
 	s.login = clone(s.args[0])
@@ -183,6 +210,9 @@ func pop3APOPCmd(s *session) int {
 }
 
 func pop3AuthCmd(s *session) int {
+	if s.starttlsOnly() {
+		return rcInvalid
+	}
 	if len(s.args) == 0 {
 		s.out = s.sv.authCapability
 		s.state = 0
@@ -232,7 +262,7 @@ const (
 
 var pop3Commands = map[string]int{
 	"USER": pop3User, "PASS": pop3Pass, "APOP": pop3APOP, "QUIT": pop3Quit,
-	"CAPA": pop3Capa, "AUTH": pop3Auth, "NOOP": pop3Noop,
+	"CAPA": pop3Capa, "AUTH": pop3Auth, "NOOP": pop3Noop, "STLS": pop3STLS,
 }
 
 // pop3Parse parses one command line from the buffer

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -78,7 +79,12 @@ type session struct {
 	smtpHelo, smtpFrom, smtpTo []byte
 	host                       []byte
 	esmtp                      bool
-	timedOut                   atomic.Bool
+	// tls is the client's TLS connection (nil: plain); startTLS: a
+	// STARTTLS was answered, the handshake follows; usingStartTLS: it
+	// was done.
+	tls                     *tls.Conn
+	startTLS, usingStartTLS bool
+	timedOut                atomic.Bool
 }
 
 var errTimedOut = errors.New("timed out")
@@ -89,6 +95,13 @@ func (s *session) run() {
 	s.action = "sending client greeting line"
 	s.buf = make([]byte, s.sv.clientBuffer)
 	s.authMethod = methodPlain
+	if s.sock.listen.SSL || s.sv.sslOn {
+		s.action = "SSL handshaking"
+		if !s.handshake() {
+			return
+		}
+		s.action = "sending client greeting line"
+	}
 	if !s.sv.proto.greet(s) {
 		return
 	}
@@ -105,6 +118,15 @@ func (s *session) run() {
 		}
 		if s.quit {
 			return
+		}
+		if s.startTLS {
+			s.startTLS, s.usingStartTLS = false, true
+			s.action = "in starttls state"
+			if !s.handshake() {
+				return
+			}
+			s.mailState = 0
+			s.action = "in auth state"
 		}
 		rc := s.readCommand()
 		if rc == rcClosed {
@@ -213,6 +235,9 @@ func (s *session) logf(level, msg, errText string) {
 	}
 	b = append(b, ", client: "...)
 	b = append(b, s.addr...)
+	if s.usingStartTLS {
+		b = append(b, " using starttls"...)
+	}
 	b = append(b, ", server: "...)
 	b = append(b, s.sock.text...)
 	if len(s.login) > 0 {
@@ -368,8 +393,27 @@ const (
 	authExternalStart
 )
 
+// starttlsOnly: the client must STARTTLS before it logs in.
+func (s *session) starttlsOnly() bool {
+	return s.tls == nil && s.sv.starttls == starttlsOnly
+}
+
+// startTLSCmd answers STLS / STARTTLS: when offered, the buffer's rest
+// is dropped and the handshake follows the reply.
+func (s *session) startTLSCmd() int {
+	if s.tls == nil && s.sv.starttls != starttlsOff {
+		s.pos, s.last = 0, 0
+		s.startTLS = true
+		return rcOK
+	}
+	return rcInvalid
+}
+
 // authParse reads AUTH's mechanism (ngx_mail_auth_parse).
 func (s *session) authParse() int {
+	if s.starttlsOnly() {
+		return rcInvalid
+	}
 	if len(s.args) == 0 {
 		return rcInvalid
 	}

@@ -95,6 +95,16 @@ func smtpCompile(sv *server, main, srv *nginxconf.Directive) {
 	if m&(authPlain|authLogin|authAPOP|authCramMD5|authExternal) != 0 {
 		lines = append(lines, "AUTH"+auth)
 	}
+	sv.capability = smtpLines(lines)
+	sv.starttlsCapability = smtpLines(append(lines, "STARTTLS"))
+	if m&(authPlain|authLogin|authAPOP|authCramMD5|authExternal) != 0 {
+		lines = lines[:len(lines)-1]
+	}
+	sv.starttlsOnlyCapability = smtpLines(append(lines, "STARTTLS"))
+}
+
+// smtpLines is a multiline 250 reply.
+func smtpLines(lines []string) []byte {
 	var b strings.Builder
 	for i, l := range lines {
 		sep := "-"
@@ -103,7 +113,7 @@ func smtpCompile(sv *server, main, srv *nginxconf.Directive) {
 		}
 		b.WriteString("250" + sep + l + "\r\n")
 	}
-	sv.capability = []byte(b.String())
+	return []byte(b.String())
 }
 
 // smtpGreet sends the greeting, after smtp_greeting_delay when set: a
@@ -164,6 +174,13 @@ func smtpAuthState(s *session, rc int) int {
 				rc = smtpRcptCmd(s)
 			case smtpRset:
 				s.smtpFrom, s.smtpTo = nil, nil
+			case smtpStartTLS:
+				rc = s.startTLSCmd()
+				if rc == rcOK {
+					// RFC 3207: what the client said before is forgotten.
+					s.smtpHelo, s.smtpFrom, s.smtpTo = nil, nil, nil
+				}
+				s.out = []byte("220 2.0.0 Start TLS\r\n")
 			case smtpNoop:
 			default:
 				rc = rcInvalid
@@ -207,6 +224,11 @@ func smtpHeloCmd(s *session) int {
 	} else {
 		s.esmtp = true
 		s.out = s.sv.capability
+		if s.tls == nil && s.sv.starttls == starttlsOn {
+			s.out = s.sv.starttlsCapability
+		} else if s.tls == nil && s.sv.starttls == starttlsOnly {
+			s.out = s.sv.starttlsOnlyCapability
+		}
 	}
 	return rcOK
 }
@@ -406,7 +428,7 @@ func smtpReplyOK(s *session, p []byte) (int, int) {
 var smtpCommands = map[string]int{
 	"HELO": smtpHelo, "EHLO": smtpEhlo, "QUIT": smtpQuit, "AUTH": smtpAuth, "NOOP": smtpNoop,
 	"MAIL": smtpMail, "RSET": smtpRset, "RCPT": smtpRcpt, "VRFY": smtpVrfy, "EXPN": smtpExpn,
-	"HELP": smtpHelp,
+	"HELP": smtpHelp, "STARTTLS": smtpStartTLS,
 }
 
 // smtpParse parses one command line (ngx_mail_smtp_parse_command).
@@ -423,7 +445,7 @@ func smtpParse(s *session) int {
 		case swCommand:
 			if ch == ' ' || ch == '\r' || ch == '\n' {
 				cmd := 0
-				if p-s.cmdStart == 4 {
+				if n := p - s.cmdStart; n == 4 || n == 8 {
 					cmd = smtpCommands[strings.ToUpper(string(s.buf[s.cmdStart:p]))]
 				}
 				if cmd == 0 {

@@ -66,6 +66,20 @@ mail {
         proxy_smtp_auth on;
         smtp_greeting_delay 100ms;
     }
+    server {
+        listen     127.0.0.1:TLSPORT;
+        protocol   imap;
+        starttls   only;
+        ssl_certificate DIR/cert.pem;
+        ssl_certificate_key DIR/key.pem;
+    }
+    server {
+        listen     127.0.0.1:STLSPORT;
+        protocol   pop3;
+        starttls   on;
+        ssl_certificate DIR/cert.pem;
+        ssl_certificate_key DIR/key.pem;
+    }
 }
 `
 
@@ -445,6 +459,8 @@ func TestServeMail(t *testing.T) {
 		{"smtp backend refuses auth", false, []pop3Step{{"AUTH PLAIN " + b64("\x00reject\x00secret") + "\r\n", 2}}, false, 2},
 		{"smtp rejected", false, []pop3Step{{"MAIL FROM:<a@b>\r\n", 1}, {"QUIT\r\n", 2}}, false, 2},
 		{"smtp before greeting", false, []pop3Step{{"EHLO early\r\n", 2}}, false, 3},
+		{"imap starttls only", false, []pop3Step{{"a1 CAPABILITY\r\n", 2}, {"a2 LOGIN good secret\r\n", 1}, {"a3 AUTHENTICATE PLAIN\r\n", 1}, {"a4 LOGOUT\r\n", 3}}, true, 4},
+		{"pop3 starttls on", false, []pop3Step{{"CAPA\r\n", 1}, {"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"QUIT\r\n", 2}}, false, 5},
 	}
 	type outcome struct {
 		Client, Auth, Backend, Errors []string
@@ -455,7 +471,17 @@ func TestServeMail(t *testing.T) {
 		authPort := f.authServer(t, f.pop3Backend(t), f.imapBackend(t), f.smtpBackend(t))
 		dir := procDir(t)
 		plainPort, imapPort, smtpPort, smtp2Port := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
-		conf := strings.NewReplacer("AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
+		tlsPort, stlsPort := freeTCPPort(t), freeTCPPort(t)
+		for _, name := range []string{"cert.pem", "key.pem"} {
+			b, err := os.ReadFile(filepath.Join(serveAssets(t), name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		conf := strings.NewReplacer("STLSPORT", strconv.Itoa(stlsPort), "TLSPORT", strconv.Itoa(tlsPort), "AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
 			"IMAPPORT", strconv.Itoa(imapPort), "SMTP2PORT", strconv.Itoa(smtp2Port), "SMTPPORT", strconv.Itoa(smtpPort)).Replace(mailConf)
 		port := freeTCPPort(t)
 		m := startMaster(t, im, dir, conf, port)
@@ -473,6 +499,12 @@ func TestServeMail(t *testing.T) {
 				p = smtpPort
 			case 2, 3:
 				p = smtp2Port
+			}
+			switch cv.smtp {
+			case 4:
+				p = tlsPort
+			case 5:
+				p = stlsPort
 			}
 			if cv.smtp == 3 {
 				// Talks before the delayed greeting.

@@ -1,0 +1,212 @@
+package mail
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gonginx/gonginx/location"
+	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/upstream"
+	"github.com/gonginx/gonginx/upstream/tlsutil"
+)
+
+// TLS (ngx_mail_ssl_module): "listen ... ssl" (or the obsolete "ssl on")
+// handshakes first; "starttls on|only" offers STLS/STARTTLS.
+
+// starttls values.
+const (
+	starttlsOff = iota
+	starttlsOn
+	starttlsOnly
+)
+
+// compileTLS reads the ssl_* directives of mail{} and srv, when the
+// server needs TLS (a listen with ssl, "ssl on" or starttls).
+func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Options, sv *server, main, srv *nginxconf.Directive) error {
+	blocks := [][]*nginxconf.Directive{main.Block, srv.Block}
+	if d := lookup(main, srv, "starttls"); d != nil && len(d.Args) > 0 {
+		sv.starttls = map[string]int{"on": starttlsOn, "only": starttlsOnly}[d.Args[0]]
+	}
+	if d := lookup(main, srv, "ssl"); d != nil && len(d.Args) > 0 {
+		sv.sslOn = d.Args[0] == "on"
+	}
+	need := sv.sslOn || sv.starttls != starttlsOff
+	for _, d := range srv.Block {
+		if d.Name == "listen" {
+			for _, a := range d.Args[1:] {
+				need = need || a == "ssl"
+			}
+		}
+	}
+	if !need {
+		return nil
+	}
+	var certs, keys []*nginxconf.Directive
+	for i := len(blocks) - 1; i >= 0 && len(certs) == 0; i-- {
+		certs, keys = all(blocks[i], "ssl_certificate"), all(blocks[i], "ssl_certificate_key")
+	}
+	if len(certs) == 0 || len(keys) < len(certs) {
+		// -t reported it.
+		return &nginxconf.Error{Msg: `no "ssl_certificate" is defined for server in ` + srv.File, Line: srv.Line}
+	}
+	var passwords []string
+	if d := lookup(main, srv, "ssl_password_file"); d != nil {
+		passwords = cfg.Passwords[cfg.ConfPath(d.Args[0])]
+	}
+	var cmdDirs []*nginxconf.Directive
+	for i := len(blocks) - 1; i >= 0 && len(cmdDirs) == 0; i-- {
+		cmdDirs = all(blocks[i], "ssl_conf_command")
+	}
+	cmds, err := location.ParseConfCommands(cmdDirs, cfg.ConfPath, opts.Serving)
+	if err != nil {
+		return err
+	}
+	// nginx 1.22's default ssl_protocols are TLSv1 TLSv1.1 TLSv1.2, of
+	// which OpenSSL 3 at its default security level keeps TLSv1.2.
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
+	if opts.LoadCerts {
+		for i, cd := range certs {
+			pair, err := location.LoadCertPair(cfg.ConfPath(cd.Args[0]), cfg.ConfPath(keys[i].Args[0]), passwords)
+			if err != nil {
+				return err
+			}
+			tc.Certificates = append(tc.Certificates, pair)
+		}
+		if tc.Certificates, err = cmds.WithCert(tc.Certificates, passwords); err != nil {
+			return err
+		}
+	}
+	tickets := true
+	if d := lookup(main, srv, "ssl_session_tickets"); d != nil {
+		tickets = d.Args[0] == "on"
+	}
+	if cmds.Tickets != nil {
+		tickets = *cmds.Tickets
+	}
+	ticketsOff := !tickets
+	if cd := lookup(main, srv, "ssl_session_cache"); cd != nil && ticketsOff {
+		// crypto/tls resumes by ticket only: a ticket stands for the
+		// cached session.
+		for _, a := range cd.Args {
+			if strings.HasPrefix(a, "shared:") || strings.HasPrefix(a, "builtin") {
+				ticketsOff = false
+			}
+		}
+	}
+	var ticketKeys [][32]byte
+	for i := len(blocks) - 1; i >= 0 && len(ticketKeys) == 0; i-- {
+		for _, d := range all(blocks[i], "ssl_session_ticket_key") {
+			if !opts.LoadCerts {
+				break
+			}
+			b, err := os.ReadFile(cfg.ConfPath(d.Args[0]))
+			if err != nil {
+				return &nginxconf.Error{Msg: "open() \"" + cfg.ConfPath(d.Args[0]) + "\" failed (" + nginxconf.ErrnoText(err) + ")", File: d.File, Line: d.EndLine}
+			}
+			ticketKeys = append(ticketKeys, sha256.Sum256(b))
+		}
+	}
+	if len(ticketKeys) == 0 {
+		// Shared by the servers of one certificate setting and by every
+		// worker (derived from the configuration's seed).
+		mac := hmac.New(sha256.New, rt.TicketSeed())
+		mac.Write([]byte("mail"))
+		for i, cd := range certs {
+			mac.Write([]byte(cd.Args[0] + "\x00" + keys[i].Args[0] + "\x00"))
+		}
+		var key [32]byte
+		copy(key[:], mac.Sum(nil))
+		ticketKeys = [][32]byte{key}
+	}
+	if ticketsOff {
+		tc.SessionTicketsDisabled = true
+	} else {
+		tc.SetSessionTicketKeys(ticketKeys)
+		timeout := 300 * time.Second
+		if d := lookup(main, srv, "ssl_session_timeout"); d != nil {
+			if sec, ok := nginxconf.ParseTime(d.Args[0], true); ok {
+				timeout = time.Duration(sec) * time.Second
+			}
+		}
+		location.LimitSessionAge(tc, timeout)
+	}
+	if d := lookup(main, srv, "ssl_protocols"); d != nil {
+		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
+	}
+	ciphers := "HIGH:!aNULL:!MD5"
+	if d := lookup(main, srv, "ssl_ciphers"); d != nil {
+		if _, err := upstream.CipherSuites(d.Args[0]); err != nil {
+			return &nginxconf.Error{Msg: err.Error(), File: d.File, Line: d.EndLine}
+		}
+		ciphers = d.Args[0]
+	}
+	curves := "auto"
+	if d := lookup(main, srv, "ssl_ecdh_curve"); d != nil {
+		curves = d.Args[0]
+	}
+	prefer := false
+	if d := lookup(main, srv, "ssl_prefer_server_ciphers"); d != nil {
+		prefer = d.Args[0] == "on"
+	}
+	if cmds.PreferServer != nil {
+		prefer = *cmds.PreferServer
+	}
+	// ALPN: a client that offers protocols must offer this one
+	// (ngx_mail_ssl_alpn_select).
+	tc.NextProtos = []string{sv.proto.name}
+	sv.choice = location.NewServerChoice(ciphers, curves, prefer)
+	tc.CurvePreferences = sv.choice.Curves()
+	sv.tls = tc
+	return nil
+}
+
+func all(block []*nginxconf.Directive, name string) []*nginxconf.Directive {
+	var out []*nginxconf.Directive
+	for _, d := range block {
+		if d.Name == name {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// handshake runs the TLS handshake on the client connection within
+// timeout; the session then talks TLS.
+func (s *session) handshake() bool {
+	cfg := s.sv.tls.Clone()
+	base := s.sv.tls
+	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		return s.sv.choice.Config(base, h, base.Certificates)
+	}
+	tc := tls.Server(s.nc, cfg)
+	tc.SetDeadline(time.Now().Add(s.sv.timeout))
+	if err := tc.Handshake(); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.logf("info", "client timed out", " (110: Connection timed out)")
+		}
+		return false
+	}
+	tc.SetDeadline(time.Time{})
+	s.nc, s.tls = tc, tc
+	return true
+}
+
+// tlsProtocolName is OpenSSL's name of a TLS version (Auth-SSL-Protocol).
+func tlsProtocolName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return "unknown"
+}

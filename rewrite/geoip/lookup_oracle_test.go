@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -231,5 +232,70 @@ func TestOpenAgainstLibGeoIP(t *testing.T) {
 				t.Errorf("(-libGeoIP +ours):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRegionNamesAgainstLibGeoIP samples region codes of every kind
+// (digits, letters, both, unknown ones) over the countries' ids and asks
+// libGeoIP's GeoIP_region_name_by_code through geoiplookup.
+func TestRegionNamesAgainstLibGeoIP(t *testing.T) {
+	bin := geoiplookup(t)
+	r := rand.New(rand.NewSource(11))
+	const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var known []regionKey
+	for k := range regions {
+		known = append(known, k)
+	}
+	sort.Slice(known, func(i, j int) bool { return string(known[i][:]) < string(known[j][:]) })
+	var prefixes []string
+	var recs [][]byte
+	found := 0
+	for i := 0; i < 120; i++ {
+		region := string([]byte{alnum[r.Intn(len(alnum))], alnum[r.Intn(len(alnum))]})
+		if i%2 == 0 {
+			region = fmt.Sprintf("%02d", r.Intn(100))
+		}
+		country := byte(r.Intn(256))
+		if i%3 == 0 {
+			// A pair the table names: its country's id, its region.
+			k := known[r.Intn(len(known))]
+			for id := range countries {
+				if countries[id].code == string(k[:2]) {
+					country = byte(id)
+				}
+			}
+			region = string(k[2:])
+		}
+		prefixes = append(prefixes, fmt.Sprintf("10.%d.%d.0/24", i/256, i%256))
+		recs = append(recs, geoiptest.CityRecord(country, region, "c", "", 0, 0, 0, false))
+	}
+	data := geoiptest.RecordDB(CityEditionRev0, 3, 32, prefixes, recs)
+	path := filepath.Join(t.TempDir(), "city.dat")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.UTF8 = true
+	var want, got []string
+	for _, p := range prefixes {
+		a := netip.MustParsePrefix(p).Addr().Next()
+		out, err := exec.Command(bin, "-f", path, a.String()).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, strings.TrimRight(string(out), "\n"))
+		got = append(got, describe(db, a))
+		if r, _ := db.City(&Addr{V4: uint32(a.As4()[0])<<24 | uint32(a.As4()[1])<<16 | uint32(a.As4()[2])<<8 | uint32(a.As4()[3])}); RegionName(r.Code, r.Region) != nil {
+			found++
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-libGeoIP +ours):\n%s", diff)
+	}
+	if found < 40 {
+		t.Errorf("only %d of the samples have a region name", found)
 	}
 }

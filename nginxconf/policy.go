@@ -264,6 +264,8 @@ var mailServed = setOf(
 	"ssl", "starttls", "ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols",
 	"ssl_ciphers", "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_tickets",
 	"ssl_session_ticket_key", "ssl_session_timeout", "ssl_conf_command", "ssl_ecdh_curve",
+	// the PROXY protocol (location/mail/proxyproto.go)
+	"proxy_protocol", "set_real_ip_from",
 )
 
 // mailTuning are mail directives that change no byte a client or a
@@ -288,12 +290,6 @@ func unservedMailArg(d *Directive) string {
 	case "protocol":
 		if len(d.Args) > 0 && d.Args[0] != "pop3" && d.Args[0] != "imap" && d.Args[0] != "smtp" {
 			return `the "` + d.Args[0] + `" protocol`
-		}
-	case "listen":
-		for _, a := range d.Args[1:] {
-			if a == "proxy_protocol" {
-				return `the "` + a + `" parameter`
-			}
 		}
 	}
 	return ""

@@ -55,6 +55,12 @@ func (s *session) authRequest() []byte {
 		b.Write(s.host)
 		b.WriteString("\r\n")
 	}
+	if pp := s.proxied; pp != nil {
+		b.WriteString("Proxy-Protocol-Addr: " + pp.ProxyAddr + "\r\n")
+		b.WriteString("Proxy-Protocol-Port: " + orZero(pp.ProxyPort) + "\r\n")
+		b.WriteString("Proxy-Protocol-Server-Addr: " + pp.ProxyServerAddr + "\r\n")
+		b.WriteString("Proxy-Protocol-Server-Port: " + orZero(pp.ProxyServerPort) + "\r\n")
+	}
 	if s.authMethod == methodNone {
 		// HELO, MAIL FROM and RCPT TO hold no CRLF: not escaped.
 		for _, h := range []struct {
@@ -77,6 +83,13 @@ func (s *session) authRequest() []byte {
 	b.Write(a.headers)
 	b.WriteString("\r\n")
 	return b.Bytes()
+}
+
+func orZero(port string) string {
+	if port == "" {
+		return "0"
+	}
+	return port
 }
 
 // escapeAuth escapes as NGX_ESCAPE_MAIL_AUTH: controls, space and "%".

@@ -64,6 +64,11 @@ type server struct {
 	xclient       bool
 	smtpAuth      bool // proxy_smtp_auth
 
+	// proxyProtocol: a PROXY header goes to the backend; realip are
+	// set_real_ip_from's networks.
+	proxyProtocol bool
+	realip        []*net.IPNet
+
 	// TLS: tls is nil without any.
 	tls      *tls.Config
 	choice   *location.ServerChoice
@@ -199,6 +204,10 @@ func compileServer(cfg *nginxconf.Config, rt *location.Router, opts location.Opt
 	sv.xclient = true
 	flag("xclient", &sv.xclient)
 	flag("proxy_smtp_auth", &sv.smtpAuth)
+	flag("proxy_protocol", &sv.proxyProtocol)
+	if err := compileRealip(sv, main, srv); err != nil {
+		return nil, err
+	}
 	logs, err := errorLogs(cfg, rt, srv.Block)
 	if err != nil {
 		return nil, err

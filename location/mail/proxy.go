@@ -78,6 +78,14 @@ func (s *session) proxy(addr string) {
 	s.srv.track(up, true)
 	defer s.srv.track(up, false)
 	up.SetDeadline(deadline)
+	if s.sv.proxyProtocol {
+		s.action = "sending PROXY protocol header to upstream"
+		if _, err := up.Write(s.proxyHeader()); err != nil {
+			s.internalError()
+			s.send()
+			return
+		}
+	}
 	b := make([]byte, s.sv.proxyBuffer)
 	n := 0
 	s.out = nil

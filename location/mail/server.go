@@ -142,8 +142,8 @@ func (l *listener) acceptLoop() {
 		sock := l.sock.Load()
 		ss := &session{srv: l.srv, sock: sock, sv: sock.server, nc: nc, id: l.srv.connID()}
 		ss.addr = nc.RemoteAddr().String()
-		if h, _, err := net.SplitHostPort(ss.addr); err == nil {
-			ss.addr = h
+		if h, p, err := net.SplitHostPort(ss.addr); err == nil {
+			ss.addr, ss.port = h, p
 		}
 		l.srv.track(nc, true)
 		l.srv.wg.Add(1)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
 // Results of a command parser and of the auth steps, as nginx's
@@ -46,6 +48,9 @@ type session struct {
 	nc   net.Conn
 	id   uint64
 	addr string // the client's address, without the port
+	port string
+	// proxied is the client's PROXY header (nil: none).
+	proxied *http1.ConnInfo
 
 	// buf is the client's command buffer (fixed size, as nginx's; reset
 	// to its start only when all of it has been used).
@@ -95,6 +100,9 @@ func (s *session) run() {
 	s.action = "sending client greeting line"
 	s.buf = make([]byte, s.sv.clientBuffer)
 	s.authMethod = methodPlain
+	if s.sock.listen.ProxyProtocol && !s.readProxyHeader() {
+		return
+	}
 	if s.sock.listen.SSL || s.sv.sslOn {
 		s.action = "SSL handshaking"
 		if !s.handshake() {

@@ -80,6 +80,12 @@ mail {
         ssl_certificate DIR/cert.pem;
         ssl_certificate_key DIR/key.pem;
     }
+    server {
+        listen     127.0.0.1:PPPORT proxy_protocol;
+        protocol   smtp;
+        proxy_protocol on;
+        set_real_ip_from 127.0.0.1;
+    }
 }
 `
 
@@ -91,6 +97,8 @@ type mailFakes struct {
 	backend []string
 	lns     []net.Listener
 }
+
+var mailPorts = regexp.MustCompile(` \d+ \d+$`)
 
 var mailSalt = regexp.MustCompile(`<\d+\.\d+@mail\.example>`)
 
@@ -277,6 +285,11 @@ func (f *mailFakes) smtpBackend(t *testing.T) int {
 			f.record(&f.backend, "smtp "+l)
 			verb, _, _ := strings.Cut(strings.ToUpper(l), " ")
 			switch verb {
+			case "PROXY":
+				// The header nginx sends first: no reply.
+				f.mu.Lock()
+				f.backend[len(f.backend)-1] = "smtp " + mailPorts.ReplaceAllString(l, " PORT PORT")
+				f.mu.Unlock()
 			case "EHLO":
 				c.Write([]byte("250-backend\r\n250-XCLIENT ADDR LOGIN NAME\r\n250 AUTH PLAIN\r\n"))
 			case "HELO":
@@ -460,6 +473,7 @@ func TestServeMail(t *testing.T) {
 		{"smtp rejected", false, []pop3Step{{"MAIL FROM:<a@b>\r\n", 1}, {"QUIT\r\n", 2}}, false, 2},
 		{"smtp before greeting", false, []pop3Step{{"EHLO early\r\n", 2}}, false, 3},
 		{"imap starttls only", false, []pop3Step{{"a1 CAPABILITY\r\n", 2}, {"a2 LOGIN good secret\r\n", 1}, {"a3 AUTHENTICATE PLAIN\r\n", 1}, {"a4 LOGOUT\r\n", 3}}, true, 4},
+		{"smtp proxy protocol", false, []pop3Step{{"PROXY TCP4 192.0.2.1 192.0.2.2 123 5678\r\nEHLO pp.example\r\nAUTH PLAIN " + b64("\x00good\x00secret") + "\r\nQUIT\r\n", 0}}, false, 6},
 		{"pop3 starttls on", false, []pop3Step{{"CAPA\r\n", 1}, {"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"QUIT\r\n", 2}}, false, 5},
 	}
 	type outcome struct {
@@ -471,7 +485,7 @@ func TestServeMail(t *testing.T) {
 		authPort := f.authServer(t, f.pop3Backend(t), f.imapBackend(t), f.smtpBackend(t))
 		dir := procDir(t)
 		plainPort, imapPort, smtpPort, smtp2Port := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
-		tlsPort, stlsPort := freeTCPPort(t), freeTCPPort(t)
+		tlsPort, stlsPort, ppPort := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
 		for _, name := range []string{"cert.pem", "key.pem"} {
 			b, err := os.ReadFile(filepath.Join(serveAssets(t), name))
 			if err != nil {
@@ -481,7 +495,7 @@ func TestServeMail(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		conf := strings.NewReplacer("STLSPORT", strconv.Itoa(stlsPort), "TLSPORT", strconv.Itoa(tlsPort), "AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
+		conf := strings.NewReplacer("PPPORT", strconv.Itoa(ppPort), "STLSPORT", strconv.Itoa(stlsPort), "TLSPORT", strconv.Itoa(tlsPort), "AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
 			"IMAPPORT", strconv.Itoa(imapPort), "SMTP2PORT", strconv.Itoa(smtp2Port), "SMTPPORT", strconv.Itoa(smtpPort)).Replace(mailConf)
 		port := freeTCPPort(t)
 		m := startMaster(t, im, dir, conf, port)
@@ -505,8 +519,10 @@ func TestServeMail(t *testing.T) {
 				p = tlsPort
 			case 5:
 				p = stlsPort
+			case 6:
+				p = ppPort
 			}
-			if cv.smtp == 3 {
+			if cv.smtp == 3 || cv.smtp == 6 {
 				// Talks before the delayed greeting.
 				for _, l := range smtpEarly(t, p, cv.steps[0].send) {
 					o.Client = append(o.Client, cv.name+": "+l)

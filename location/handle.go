@@ -268,6 +268,16 @@ func (x *exchange) logSendFailure(msg string) {
 	x.log.Logf(x, "info", "%s%s", msg, action)
 }
 
+// sinceConnStart is the connection's age at the request's head, as
+// nginx's keepalive_time compares its cached clock (no clock read).
+func (x *exchange) sinceConnStart() time.Duration {
+	at := x.c.HeadAt()
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return at.Sub(x.connStart)
+}
+
 // release returns x to the pool; nothing of the connection stays reachable.
 func (x *exchange) release() {
 	x.endLimitConn() // a request that never reached its end
@@ -535,7 +545,7 @@ func (x *exchange) updateKeepalive(conf *locConf) {
 	switch {
 	case conf.keepalive == 0,
 		x.c.ConnRequests() >= conf.keepaliveReqs,
-		time.Since(x.connStart) > conf.keepaliveTime:
+		x.sinceConnStart() > conf.keepaliveTime:
 		r.KeepAlive = false
 	case conf.keepaliveOff != 0:
 		b := browser(r.HeaderValue("User-Agent"))

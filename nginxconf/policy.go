@@ -264,6 +264,9 @@ var mailServed = setOf(
 	"ssl", "starttls", "ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols",
 	"ssl_ciphers", "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_tickets",
 	"ssl_session_ticket_key", "ssl_session_timeout", "ssl_conf_command", "ssl_ecdh_curve",
+	// client certificates (location/mail/verify.go)
+	"ssl_verify_client", "ssl_verify_depth", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_crl",
+	"auth_http_pass_client_cert",
 	// the PROXY protocol (location/mail/proxyproto.go)
 	"proxy_protocol", "set_real_ip_from",
 )

@@ -79,6 +79,7 @@ func (s *session) authRequest() []byte {
 		if name := location.OpenSSLCipherName(st.CipherSuite); name != "" {
 			b.WriteString("Auth-SSL-Cipher: " + name + "\r\n")
 		}
+		b.Write(s.appendCertHeaders(nil))
 	}
 	b.Write(a.headers)
 	b.WriteString("\r\n")
@@ -122,6 +123,8 @@ func (s *session) askAuth() (*authReply, error) {
 	s.action = "in http auth state"
 	req := s.authRequest()
 	deadline := time.Now().Add(a.timeout)
+	// The connection takes a number, as nginx's ngx_event_connect_peer.
+	s.srv.connID()
 	d := net.Dialer{Deadline: deadline}
 	c, err := d.Dial(a.network, a.addr)
 	if err != nil {

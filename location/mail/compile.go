@@ -77,6 +77,7 @@ type server struct {
 	// The capability replies when STARTTLS is offered ("on") or
 	// required ("only") on a plain connection.
 	starttlsCapability, starttlsOnlyCapability []byte
+	verify                                     *clientVerify
 }
 
 // The auth method bits, in nginx's order (NGX_MAIL_AUTH_*_ENABLED).
@@ -229,6 +230,7 @@ func compileServer(cfg *nginxconf.Config, rt *location.Router, opts location.Opt
 		return nil, err
 	}
 	msec("auth_http_timeout", &sv.auth.timeout)
+	flag("auth_http_pass_client_cert", &sv.auth.passClientCert)
 	if err := compileTLS(cfg, rt, opts, sv, main, srv); err != nil {
 		return nil, err
 	}
@@ -291,6 +293,8 @@ type authHTTP struct {
 	hostHeader string
 	timeout    time.Duration
 	headers    []byte // auth_http_header lines, "Name: value\r\n" each
+	// passClientCert: auth_http_pass_client_cert.
+	passClientCert bool
 }
 
 func (a *authHTTP) compile(d, main, srv *nginxconf.Directive) error {

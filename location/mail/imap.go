@@ -38,6 +38,8 @@ const (
 var imapProto = &protocol{
 	name:          "imap",
 	internalError: []byte("* BAD internal server error\r\n"),
+	certError:     []byte("* BYE SSL certificate error\r\n"),
+	noCert:        []byte("* BYE No required SSL certificate\r\n"),
 	compile:       imapCompile,
 	greet: func(s *session) bool {
 		s.out = []byte("* OK IMAP4 ready\r\n")

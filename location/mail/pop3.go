@@ -36,6 +36,8 @@ const (
 var pop3Proto = &protocol{
 	name:          "pop3",
 	internalError: []byte("-ERR internal server error\r\n"),
+	certError:     []byte("-ERR SSL certificate error\r\n"),
+	noCert:        []byte("-ERR No required SSL certificate\r\n"),
 	clientBuffer:  128,
 	compile:       pop3Compile,
 	greet:         pop3Greet,

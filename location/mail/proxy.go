@@ -13,8 +13,11 @@ import (
 type protocol struct {
 	name          string // Auth-Protocol
 	internalError []byte
-	clientBuffer  int
-	compile       func(sv *server, main, srv *nginxconf.Directive)
+	// certError and noCert end a session whose client certificate
+	// ssl_verify_client refuses.
+	certError, noCert []byte
+	clientBuffer      int
+	compile           func(sv *server, main, srv *nginxconf.Directive)
 	// greet sets the greeting (false: the session is over).
 	greet func(s *session) bool
 	// parse parses one command from the client's buffer.
@@ -62,6 +65,7 @@ func pop3ReplyOK(s *session, p []byte) (int, int) {
 func (s *session) proxy(addr string) {
 	s.action = "connecting to upstream"
 	deadline := time.Now().Add(s.sv.timeout)
+	s.srv.connID() // as the auth_http connection's
 	d := net.Dialer{Deadline: deadline}
 	up, err := d.Dial("tcp", addr)
 	if err != nil {

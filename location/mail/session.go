@@ -89,6 +89,7 @@ type session struct {
 	// was done.
 	tls                     *tls.Conn
 	startTLS, usingStartTLS bool
+	certVerify              string // Auth-SSL-Verify
 	timedOut                atomic.Bool
 }
 
@@ -106,6 +107,10 @@ func (s *session) run() {
 	if s.sock.listen.SSL || s.sv.sslOn {
 		s.action = "SSL handshaking"
 		if !s.handshake() {
+			return
+		}
+		if !s.verifyCert() {
+			s.send()
 			return
 		}
 		s.action = "sending client greeting line"
@@ -131,6 +136,10 @@ func (s *session) run() {
 			s.startTLS, s.usingStartTLS = false, true
 			s.action = "in starttls state"
 			if !s.handshake() {
+				return
+			}
+			if !s.verifyCert() {
+				s.send()
 				return
 			}
 			s.mailState = 0

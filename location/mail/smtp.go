@@ -52,6 +52,8 @@ func init() {
 	*smtpProto = protocol{
 		name:          "smtp",
 		internalError: []byte("451 4.3.2 Internal server error\r\n"),
+		certError:     []byte("421 4.7.1 SSL certificate error\r\n"),
+		noCert:        []byte("421 4.7.1 No required SSL certificate\r\n"),
 		compile:       smtpCompile,
 		greet:         smtpGreet,
 		parse:         smtpParse,

@@ -159,6 +159,9 @@ func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Option
 	// ALPN: a client that offers protocols must offer this one
 	// (ngx_mail_ssl_alpn_select).
 	tc.NextProtos = []string{sv.proto.name}
+	if err := compileVerify(cfg, opts, sv, main, srv, tc); err != nil {
+		return err
+	}
 	sv.choice = location.NewServerChoice(ciphers, curves, prefer)
 	tc.CurvePreferences = sv.choice.Curves()
 	sv.tls = tc

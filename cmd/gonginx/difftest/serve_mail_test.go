@@ -9,6 +9,7 @@ package difftest
 import (
 	"bufio"
 	"crypto/md5"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"net"
@@ -85,6 +86,14 @@ mail {
         protocol   smtp;
         proxy_protocol on;
         set_real_ip_from 127.0.0.1;
+    }
+    server {
+        listen     127.0.0.1:SSLPORT ssl;
+        protocol   imap;
+        ssl_certificate DIR/cert.pem;
+        ssl_certificate_key DIR/key.pem;
+        ssl_verify_client optional_no_ca;
+        auth_http_pass_client_cert on;
     }
 }
 `
@@ -326,9 +335,16 @@ type pop3Step struct {
 	replies int
 }
 
-func pop3Talk(t *testing.T, port int, steps []pop3Step) []string {
+func pop3Talk(t *testing.T, port int, steps []pop3Step, useTLS bool) []string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	var c net.Conn
+	var err error
+	if useTLS {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", "127.0.0.1:"+strconv.Itoa(port),
+			&tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12})
+	} else {
+		c, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,6 +490,7 @@ func TestServeMail(t *testing.T) {
 		{"smtp before greeting", false, []pop3Step{{"EHLO early\r\n", 2}}, false, 3},
 		{"imap starttls only", false, []pop3Step{{"a1 CAPABILITY\r\n", 2}, {"a2 LOGIN good secret\r\n", 1}, {"a3 AUTHENTICATE PLAIN\r\n", 1}, {"a4 LOGOUT\r\n", 3}}, true, 4},
 		{"smtp proxy protocol", false, []pop3Step{{"PROXY TCP4 192.0.2.1 192.0.2.2 123 5678\r\nEHLO pp.example\r\nAUTH PLAIN " + b64("\x00good\x00secret") + "\r\nQUIT\r\n", 0}}, false, 6},
+		{"imap over tls", false, []pop3Step{{"a1 LOGIN good secret\r\n", 1}, {"a2 LOGOUT\r\n", 3}}, true, 7},
 		{"pop3 starttls on", false, []pop3Step{{"CAPA\r\n", 1}, {"USER good\r\n", 1}, {"CAPA\r\n", 1}, {"QUIT\r\n", 2}}, false, 5},
 	}
 	type outcome struct {
@@ -485,7 +502,7 @@ func TestServeMail(t *testing.T) {
 		authPort := f.authServer(t, f.pop3Backend(t), f.imapBackend(t), f.smtpBackend(t))
 		dir := procDir(t)
 		plainPort, imapPort, smtpPort, smtp2Port := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
-		tlsPort, stlsPort, ppPort := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
+		tlsPort, stlsPort, ppPort, sslPort := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
 		for _, name := range []string{"cert.pem", "key.pem"} {
 			b, err := os.ReadFile(filepath.Join(serveAssets(t), name))
 			if err != nil {
@@ -495,7 +512,7 @@ func TestServeMail(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		conf := strings.NewReplacer("PPPORT", strconv.Itoa(ppPort), "STLSPORT", strconv.Itoa(stlsPort), "TLSPORT", strconv.Itoa(tlsPort), "AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
+		conf := strings.NewReplacer("SSLPORT", strconv.Itoa(sslPort), "PPPORT", strconv.Itoa(ppPort), "STLSPORT", strconv.Itoa(stlsPort), "TLSPORT", strconv.Itoa(tlsPort), "AUTHPORT", strconv.Itoa(authPort), "PLAINPORT", strconv.Itoa(plainPort),
 			"IMAPPORT", strconv.Itoa(imapPort), "SMTP2PORT", strconv.Itoa(smtp2Port), "SMTPPORT", strconv.Itoa(smtpPort)).Replace(mailConf)
 		port := freeTCPPort(t)
 		m := startMaster(t, im, dir, conf, port)
@@ -521,6 +538,8 @@ func TestServeMail(t *testing.T) {
 				p = stlsPort
 			case 6:
 				p = ppPort
+			case 7:
+				p = sslPort
 			}
 			if cv.smtp == 3 || cv.smtp == 6 {
 				// Talks before the delayed greeting.
@@ -529,7 +548,7 @@ func TestServeMail(t *testing.T) {
 				}
 				continue
 			}
-			for _, l := range pop3Talk(t, p, cv.steps) {
+			for _, l := range pop3Talk(t, p, cv.steps, cv.smtp == 7) {
 				o.Client = append(o.Client, cv.name+": "+l)
 			}
 			// The backend's "closed" is recorded once the session is.

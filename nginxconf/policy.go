@@ -267,6 +267,8 @@ var mailServed = setOf(
 	// client certificates (location/mail/verify.go)
 	"ssl_verify_client", "ssl_verify_depth", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_crl",
 	"auth_http_pass_client_cert",
+	// the SMTP client's name (location/mail/smtp.go, upstream/resolver/ptr.go)
+	"resolver", "resolver_timeout",
 	// the PROXY protocol (location/mail/proxyproto.go)
 	"proxy_protocol", "set_real_ip_from",
 )

@@ -11,11 +11,15 @@ import (
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/upstream"
+	"github.com/gonginx/gonginx/upstream/resolver"
 )
 
 // Config is a compiled mail{} block.
 type Config struct {
 	sockets []*socket
+	// groups holds the resolvers (no upstream{} in mail{}).
+	groups *upstream.Groups
 }
 
 // Listens are the mail{} sockets, for the master to bind.
@@ -69,6 +73,9 @@ type server struct {
 	proxyProtocol bool
 	realip        []*net.IPNet
 
+	resolver        *resolver.Resolver
+	resolverTimeout time.Duration
+
 	// TLS: tls is nil without any.
 	tls      *tls.Config
 	choice   *location.ServerChoice
@@ -107,7 +114,7 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 	if block == nil {
 		return nil, nil
 	}
-	c := &Config{}
+	c := &Config{groups: &upstream.Groups{}}
 	host, _ := os.Hostname()
 	mainLogs, err := errorLogs(cfg, rt, block.Block)
 	if err != nil {
@@ -119,6 +126,10 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 		}
 		sv, err := compileServer(cfg, rt, opts, block, d, host, mainLogs)
 		if err != nil {
+			return nil, err
+		}
+		// resolver: the SMTP client's name (nginx asks for it only there).
+		if sv.resolver, sv.resolverTimeout, err = c.groups.ResolverFor([][]*nginxconf.Directive{block.Block, d.Block}); err != nil {
 			return nil, err
 		}
 		for _, ld := range d.Block {

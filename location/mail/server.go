@@ -26,6 +26,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	conns     map[net.Conn]struct{}
 	closing   atomic.Bool
+	cfg       atomic.Pointer[Config]
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -81,6 +82,10 @@ func (s *Server) Apply(cfg *Config, open Opener) error {
 			return err
 		}
 		todo = append(todo, pending{&listener{srv: s, ln: ln}, sock, true})
+	}
+	if old := s.cfg.Swap(cfg); old != nil && old != cfg {
+		// Lookups of sessions still running go on; nothing new starts.
+		defer old.groups.StopResolvers()
 	}
 	for _, p := range todo {
 		p.l.sock.Store(p.sock)
@@ -182,6 +187,9 @@ func (s *Server) Shutdown() {
 func (s *Server) Close() {
 	s.Shutdown()
 	s.closeOnce.Do(func() { close(s.done) })
+	if c := s.cfg.Load(); c != nil {
+		c.groups.StopResolvers()
+	}
 	s.mu.Lock()
 	for nc := range s.conns {
 		nc.Close()

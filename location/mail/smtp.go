@@ -2,11 +2,14 @@ package mail
 
 import (
 	"encoding/base64"
+	"errors"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/upstream/resolver"
 )
 
 // SMTP (ngx_mail_smtp_module, ngx_mail_smtp_handler.c and the SMTP part
@@ -121,8 +124,7 @@ func smtpLines(lines []string) []byte {
 // smtpGreet sends the greeting, after smtp_greeting_delay when set: a
 // client that talks first is turned away.
 func smtpGreet(s *session) bool {
-	// Without a resolver the client's name is unavailable.
-	s.host = []byte("[UNAVAILABLE]")
+	s.host = []byte(s.clientName())
 	if s.sv.greetingDelay > 0 {
 		s.action = "in delay pipelining state"
 		s.nc.SetReadDeadline(time.Now().Add(s.sv.greetingDelay))
@@ -516,4 +518,52 @@ func smtpDone(s *session, p int) int {
 		s.state = swArgument
 	}
 	return rcOK
+}
+
+// clientName is the SMTP client's host name (Client-Host, XCLIENT
+// NAME=): its address's PTR name when that name resolves back to the
+// address; "[UNAVAILABLE]" without a resolver or when the name does not
+// exist or match, "[TEMPUNAVAIL]" when the lookup failed otherwise
+// (ngx_mail_smtp_resolve_addr_handler, _resolve_name_handler).
+func (s *session) clientName() string {
+	const unavailable, tempunavail = "[UNAVAILABLE]", "[TEMPUNAVAIL]"
+	sv := s.sv
+	if sv.resolver == nil {
+		return unavailable
+	}
+	ip, err := netip.ParseAddr(s.addr)
+	if err != nil {
+		return tempunavail // a unix socket's client
+	}
+	failed := func(err error, quoted string) string {
+		var re *resolver.Error
+		if !errors.As(err, &re) {
+			return tempunavail
+		}
+		msg := err.Error()
+		if quoted != "" {
+			msg = `"` + quoted + `"` + strings.TrimPrefix(msg, re.Name)
+		}
+		s.logf("error", msg, "")
+		if re.Code == 3 { // NXDOMAIN
+			return unavailable
+		}
+		return tempunavail
+	}
+	s.action = "in resolving client address"
+	name, err := sv.resolver.ResolveAddr(ip, sv.resolverTimeout)
+	if err != nil {
+		return failed(err, "")
+	}
+	s.action = "in resolving client hostname"
+	addrs, err := sv.resolver.Resolve(name, sv.resolverTimeout)
+	if err != nil {
+		return failed(err, name)
+	}
+	for _, a := range addrs {
+		if a.Unmap() == ip.Unmap() {
+			return name
+		}
+	}
+	return unavailable
 }

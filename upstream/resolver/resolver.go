@@ -162,6 +162,11 @@ func (r *Resolver) Resolve(name string, timeout time.Duration) ([]netip.Addr, er
 // lookup returns key's node once it is done, from the cache when it is
 // still valid; cached tells which.
 func (r *Resolver) lookup(key string, deadline time.Time) (n *node, cached bool) {
+	return r.lookupWith(key, deadline, func(n *node) { r.query(key, n, deadline) })
+}
+
+// lookupWith is lookup with the query that fills a new node.
+func (r *Resolver) lookupWith(key string, deadline time.Time, query func(n *node)) (n *node, cached bool) {
 	r.mu.Lock()
 	if n := r.cache[key]; n != nil {
 		select {
@@ -182,7 +187,7 @@ func (r *Resolver) lookup(key string, deadline time.Time) (n *node, cached bool)
 	r.cache[key] = n
 	r.mu.Unlock()
 
-	r.query(key, n, deadline)
+	query(n)
 	r.mu.Lock()
 	if n.code != 0 || len(r.cache) > maxCached {
 		delete(r.cache, key)

@@ -252,15 +252,14 @@ var streamTuning = setOf(
 
 // mailServed lists the directives of mail{} that gonginx serves
 // (package location/mail); the others there are refused, or tuning when
-// in mailTuning. What of a served one is not served yet is in
-// unservedMailArg.
+// in mailTuning.
 var mailServed = setOf(
-	"server", "listen", "protocol", "timeout", "server_name", "error_log", "max_errors",
+	"include", "server", "listen", "protocol", "timeout", "server_name", "error_log", "max_errors",
 	"auth_http", "auth_http_timeout", "auth_http_header",
 	"proxy", "proxy_buffer", "proxy_timeout", "proxy_pass_error_message",
 	"pop3_auth", "pop3_capabilities", "imap_auth", "imap_capabilities", "imap_client_buffer",
 	"smtp_auth", "smtp_capabilities", "smtp_client_buffer", "smtp_greeting_delay", "xclient", "proxy_smtp_auth",
-	// TLS (location/mail/tls.go); client certificates are not served.
+	// TLS (location/mail/tls.go)
 	"ssl", "starttls", "ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols",
 	"ssl_ciphers", "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_tickets",
 	"ssl_session_ticket_key", "ssl_session_timeout", "ssl_conf_command", "ssl_ecdh_curve",
@@ -286,18 +285,6 @@ func MailPolicyOf(name string) Policy {
 		return Tuning
 	}
 	return Refuse
-}
-
-// unservedMailArg names the part of a served mail directive not served
-// yet ("" when all of it is).
-func unservedMailArg(d *Directive) string {
-	switch d.Name {
-	case "protocol":
-		if len(d.Args) > 0 && d.Args[0] != "pop3" && d.Args[0] != "imap" && d.Args[0] != "smtp" {
-			return `the "` + d.Args[0] + `" protocol`
-		}
-	}
-	return ""
 }
 
 // StreamPolicyOf is the policy for a directive inside stream{}.
@@ -397,11 +384,7 @@ func Servable(tree []*Directive) (tuningMet []string, err error) {
 				}
 				continue
 			}
-			what := unservedArg(d)
-			if inMail {
-				what = unservedMailArg(d)
-			}
-			if what != "" {
+			if what := unservedArg(d); what != "" && !inMail {
 				return &Error{Msg: what + ` of "` + d.Name + `" directive is not supported by gonginx`, File: d.File, Line: d.EndLine}
 			}
 			// nginx's in-memory debug log is read from a core dump:

@@ -128,9 +128,12 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 		if err != nil {
 			return nil, err
 		}
-		// resolver: the SMTP client's name (nginx asks for it only there).
-		if sv.resolver, sv.resolverTimeout, err = c.groups.ResolverFor([][]*nginxconf.Directive{block.Block, d.Block}); err != nil {
-			return nil, err
+		// resolver: the SMTP client's name (nginx asks for it only
+		// there); "resolver off" is none.
+		if rd := lookup(block, d, "resolver"); rd == nil || len(rd.Args) == 0 || rd.Args[0] != "off" {
+			if sv.resolver, sv.resolverTimeout, err = c.groups.ResolverFor([][]*nginxconf.Directive{block.Block, d.Block}); err != nil {
+				return nil, err
+			}
 		}
 		for _, ld := range d.Block {
 			if ld.Name != "listen" {

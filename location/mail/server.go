@@ -83,10 +83,9 @@ func (s *Server) Apply(cfg *Config, open Opener) error {
 		}
 		todo = append(todo, pending{&listener{srv: s, ln: ln}, sock, true})
 	}
-	if old := s.cfg.Swap(cfg); old != nil && old != cfg {
-		// Lookups of sessions still running go on; nothing new starts.
-		defer old.groups.StopResolvers()
-	}
+	// An old configuration's resolvers serve its sessions still running
+	// (they hold no goroutine); a stop ends the current one's lookups.
+	s.cfg.Store(cfg)
 	for _, p := range todo {
 		p.l.sock.Store(p.sock)
 		if p.new {

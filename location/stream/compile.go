@@ -36,6 +36,9 @@ type Config struct {
 type socket struct {
 	listen *location.Listen
 	addrs  []addrServer // specific addresses first, the wildcard last
+	// limited: a server of the socket has limit_conn (its sessions take
+	// their place in line at accept).
+	limited bool
 }
 
 type addrServer struct {
@@ -275,6 +278,11 @@ func (cc *compiler) compile(block *nginxconf.Directive) error {
 			continue
 		}
 		cc.c.sockets = append(cc.c.sockets, &socket{listen: p.l, addrs: []addrServer{{p.l, p.srv}}})
+	}
+	for _, s := range cc.c.sockets {
+		for _, a := range s.addrs {
+			s.limited = s.limited || len(a.srv.limits) > 0
+		}
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ type listener struct {
 	pc   net.PacketConn // UDP
 	sock atomic.Pointer[socket]
 	udp  *udpListener
+	// done is closed with the listener (an ordered accept's wait).
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // Opener opens (or takes from the master) the socket for l.
@@ -88,7 +91,7 @@ func (s *Server) Apply(cfg *Config, open Opener) error {
 			}
 			return err
 		}
-		todo = append(todo, pending{&listener{srv: s, ln: ln, pc: pc}, sock, true})
+		todo = append(todo, pending{&listener{srv: s, ln: ln, pc: pc, done: make(chan struct{})}, sock, true})
 	}
 	if cfg != nil {
 		s.cfg.Store(cfg)
@@ -136,6 +139,7 @@ func (s *Server) Serve() {
 }
 
 func (l *listener) close() {
+	l.closeOnce.Do(func() { close(l.done) })
 	if l.ln != nil {
 		l.ln.Close()
 	}
@@ -148,6 +152,9 @@ func (l *listener) close() {
 // such as EMFILE as nginx's accept does.
 func (l *listener) acceptLoop() {
 	defer l.srv.wg.Done()
+	if l.sock.Load().limited && l.orderedAccept() {
+		return
+	}
 	delay := time.Duration(0)
 	for {
 		nc, err := l.ln.Accept()
@@ -160,11 +167,7 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
-		// ngx_event_accept: without a free connection the socket is
-		// closed at once.
-		if !l.srv.slots.Take() {
-			l.srv.log.Log("alert", l.srv.slots.NotEnough())
-			nc.Close()
+		if !l.takeSlot(nc) {
 			continue
 		}
 		if tc, ok := nc.(*net.TCPConn); ok {
@@ -174,9 +177,32 @@ func (l *listener) acceptLoop() {
 				tc.SetKeepAlive(false)
 			}
 		}
-		l.srv.wg.Add(1)
-		go l.serveConn(nc)
+		l.admit(nc)
 	}
+}
+
+// admit starts the session of an accepted connection. One that
+// limit_conn counts takes its place in line here, at its accept: nginx
+// runs the preaccess phase in the accept's event, so a session accepted
+// earlier (on any listener) is counted before a later one is checked.
+func (l *listener) admit(nc net.Conn) {
+	var seq uint64
+	if l.sock.Load().limited {
+		seq = l.srv.order.add()
+	}
+	l.srv.wg.Add(1)
+	go l.serveConn(nc, seq)
+}
+
+// takeSlot is ngx_event_accept's: without a free connection the socket
+// is closed at once.
+func (l *listener) takeSlot(nc net.Conn) bool {
+	if !l.srv.slots.Take() {
+		l.srv.log.Log("alert", l.srv.slots.NotEnough())
+		nc.Close()
+		return false
+	}
+	return true
 }
 
 // track registers a connection that a stop must close (one not yet

@@ -61,7 +61,7 @@ type session struct {
 	slotHeld atomic.Bool
 }
 
-func (l *listener) serveConn(nc net.Conn) {
+func (l *listener) serveConn(nc net.Conn, seq uint64) {
 	s := l.srv
 	defer s.wg.Done()
 	sock := l.sock.Load()
@@ -70,9 +70,9 @@ func (l *listener) serveConn(nc net.Conn) {
 	ss.slotHeld.Store(true)
 	defer ss.releaseSlot()
 	ss.init(nc.LocalAddr(), nc.RemoteAddr())
-	if len(ss.server.limits) > 0 {
-		ss.orderSeq = s.order.add()
-		defer s.order.done(ss.orderSeq)
+	if seq > 0 {
+		ss.orderSeq = seq
+		defer s.order.done(seq)
 	}
 	s.track(nc, true)
 	status := ss.run()

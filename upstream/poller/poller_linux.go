@@ -3,9 +3,7 @@ package poller
 import (
 	"errors"
 	"os"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
 )
 
@@ -18,8 +16,10 @@ type Poller struct {
 	free  []int32
 	gen   int32
 	batch []Handler // the loop's handlers of one batch of events
-	// busy: the loop may hold events it took and has not handled yet.
-	busy atomic.Bool
+	// taking is held while events are taken from the kernel and handled
+	// (by the loop or Settle): an event the loop took is handled before
+	// a Settle that began after it returns.
+	taking sync.Mutex
 }
 
 type entry struct {
@@ -177,18 +177,18 @@ func (p *Poller) release(r Reg) {
 func (p *Poller) loop(rc syscall.RawConn) {
 	events := make([]syscall.EpollEvent, 128)
 	err := rc.Read(func(fd uintptr) bool {
-		p.busy.Store(true)
-		defer p.busy.Store(false)
 		for {
+			p.taking.Lock()
 			n, err := syscall.EpollWait(int(fd), events, 0)
+			if err == nil && n > 0 {
+				p.batch = p.dispatch(events[:n], p.batch)
+			}
+			p.taking.Unlock()
 			if err == syscall.EINTR {
 				continue
 			}
 			if err != nil {
 				return true
-			}
-			if n > 0 {
-				p.batch = p.dispatch(events[:n], p.batch)
 			}
 			// Fewer than asked: the set was empty, and an event queued
 			// since wakes the runtime's poller for the descriptor.
@@ -203,18 +203,23 @@ func (p *Poller) loop(rc syscall.RawConn) {
 }
 
 // Settle handles, on the caller's goroutine, the events the kernel has
-// reported and the loop has not taken, and waits (bounded) for those the
-// loop took to be handled: then every event reported before the call
-// has reached its handler.
+// reported and the loop has not taken, after those the loop took were
+// handled: then every event reported before the call has reached its
+// handler (a handler must not call Settle).
 func (p *Poller) Settle() {
 	var events [16]syscall.EpollEvent
 	var batch [16]Handler
-	n, err := syscall.EpollWait(p.epfd, events[:], 0)
-	if err == nil && n > 0 {
+	p.taking.Lock()
+	defer p.taking.Unlock()
+	for {
+		n, err := syscall.EpollWait(p.epfd, events[:], 0)
+		if err != nil || n == 0 {
+			return
+		}
 		p.dispatch(events[:n], batch[:0])
-	}
-	for i := 0; i < 1000 && p.busy.Load(); i++ {
-		runtime.Gosched()
+		if n < len(events) {
+			return
+		}
 	}
 }
 

@@ -88,7 +88,9 @@ func run(reps, workers int, d time.Duration, rows []string, bin, base string, id
 	if base != "" {
 		list = append(list, struct{ name, bin string }{"base", base})
 	}
+	bins := map[string]string{}
 	for _, s := range list {
+		bins[s.name] = s.bin
 		srv, err := startServer(s.name, s.bin, workers, be.port, idle)
 		if err != nil {
 			return err
@@ -112,6 +114,17 @@ rowLoop:
 				slices.Reverse(order)
 			}
 			for _, srv := range order {
+				if strings.HasPrefix(name, "idle") {
+					// Fresh processes: memory an earlier run freed would
+					// be taken again and the idle connections' growth
+					// read as nothing (or less than nothing).
+					fresh, err := startServer(srv.name, bins[srv.name], workers, be.port, idle)
+					if err != nil {
+						return err
+					}
+					srv.stop()
+					*srv = *fresh
+				}
 				var t *tracer
 				if traceCalls && !strings.HasPrefix(name, "idle") {
 					t = startTracer(srv)

@@ -48,6 +48,9 @@ type Case struct {
 	// ErrorMessages is ErrorLog comparing only each line's message, up to
 	// ", client:" (gonginx does not log ", upstream: ..." yet).
 	ErrorMessages bool
+	// ErrorMask rewrites each compared error line of both servers (a
+	// line nginx words one of two ways by which event it handles first).
+	ErrorMask func(string) string
 	// AccessLogFiles (relative to the prefix) are read after the server
 	// stops and compared line by line (ports and the prefix dir hidden):
 	// give them a log_format without times.
@@ -209,6 +212,11 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	run.Log = log
 	if c.ErrorLog || c.ErrorMessages {
 		run.Errors = norm.lines(requestErrors(run.Log, dir))
+	}
+	if c.ErrorMask != nil {
+		for i, l := range run.Errors {
+			run.Errors[i] = c.ErrorMask(l)
+		}
 	}
 	if c.ErrorMessages {
 		for i, l := range run.Errors {

@@ -1,12 +1,9 @@
 package mail
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/gonginx/gonginx/location"
@@ -81,25 +78,9 @@ func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Option
 			return err
 		}
 	}
-	tickets := true
-	if d := lookup(main, srv, "ssl_session_tickets"); d != nil {
-		tickets = d.Args[0] == "on"
-	}
-	if cmds.Tickets != nil {
-		tickets = *cmds.Tickets
-	}
-	ticketsOff := !tickets
-	if cd := lookup(main, srv, "ssl_session_cache"); cd != nil && ticketsOff {
-		// crypto/tls resumes by ticket only: a ticket stands for the
-		// cached session.
-		for _, a := range cd.Args {
-			if strings.HasPrefix(a, "shared:") || strings.HasPrefix(a, "builtin") {
-				ticketsOff = false
-			}
-		}
-	}
-	var ticketKeys [][32]byte
-	for i := len(blocks) - 1; i >= 0 && len(ticketKeys) == 0; i-- {
+	res := location.Resumption{Tickets: lookup(main, srv, "ssl_session_tickets"), Cache: lookup(main, srv, "ssl_session_cache"),
+		Timeout: lookup(main, srv, "ssl_session_timeout"), TicketsCmd: cmds.Tickets}
+	for i := len(blocks) - 1; i >= 0 && len(res.KeyFiles) == 0; i-- {
 		for _, d := range all(blocks[i], "ssl_session_ticket_key") {
 			if !opts.LoadCerts {
 				break
@@ -108,33 +89,10 @@ func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Option
 			if err != nil {
 				return &nginxconf.Error{Msg: "open() \"" + cfg.ConfPath(d.Args[0]) + "\" failed (" + nginxconf.ErrnoText(err) + ")", File: d.File, Line: d.EndLine}
 			}
-			ticketKeys = append(ticketKeys, sha256.Sum256(b))
+			res.KeyFiles = append(res.KeyFiles, b)
 		}
 	}
-	if len(ticketKeys) == 0 {
-		// Shared by the servers of one certificate setting and by every
-		// worker (derived from the configuration's seed).
-		mac := hmac.New(sha256.New, rt.TicketSeed())
-		mac.Write([]byte("mail"))
-		for i, cd := range certs {
-			mac.Write([]byte(cd.Args[0] + "\x00" + keys[i].Args[0] + "\x00"))
-		}
-		var key [32]byte
-		copy(key[:], mac.Sum(nil))
-		ticketKeys = [][32]byte{key}
-	}
-	if ticketsOff {
-		tc.SessionTicketsDisabled = true
-	} else {
-		tc.SetSessionTicketKeys(ticketKeys)
-		timeout := 300 * time.Second
-		if d := lookup(main, srv, "ssl_session_timeout"); d != nil {
-			if sec, ok := nginxconf.ParseTime(d.Args[0], true); ok {
-				timeout = time.Duration(sec) * time.Second
-			}
-		}
-		location.LimitSessionAge(tc, timeout)
-	}
+	res.Apply(tc, rt.TicketSeed(), "mail", certs, keys)
 	if d := lookup(main, srv, "ssl_protocols"); d != nil {
 		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
 	}

@@ -1,8 +1,6 @@
 package stream
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -10,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/nginxconf"
@@ -84,32 +81,11 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 			return err
 		}
 	}
-	// Session tickets: keys shared by the servers of one certificate
-	// setting (nginx's session id context) and by every worker (derived
-	// from the configuration's seed), so a session resumes where nginx
-	// resumes it.
-	// Without tickets a session resumes from ssl_session_cache (shared
-	// or builtin); crypto/tls resumes by ticket only, so a ticket stands
-	// for the cached session, as the http side's cache does.
-	tickets := true
-	if d := last(blocks, "ssl_session_tickets"); d != nil {
-		tickets = d.Args[0] == "on"
-	}
-	if cmds.Tickets != nil {
-		tickets = *cmds.Tickets
-	}
-	ticketsOff := !tickets
-	if cd := last(blocks, "ssl_session_cache"); cd != nil && ticketsOff {
-		for _, a := range cd.Args {
-			if strings.HasPrefix(a, "shared:") || strings.HasPrefix(a, "builtin") {
-				ticketsOff = false
-			}
-		}
-	}
-	// ssl_session_ticket_key: the files' keys (the first encrypts), as
-	// the http side derives them; without, a key of the configuration.
-	var ticketKeys [][32]byte
-	for i := len(blocks) - 1; i >= 0 && len(ticketKeys) == 0; i-- {
+	// Session resumption as location.Resumption sets it, with the
+	// ticket key files of the innermost level that names any.
+	res := location.Resumption{Tickets: last(blocks, "ssl_session_tickets"), Cache: last(blocks, "ssl_session_cache"),
+		Timeout: last(blocks, "ssl_session_timeout"), TicketsCmd: cmds.Tickets}
+	for i := len(blocks) - 1; i >= 0 && len(res.KeyFiles) == 0; i-- {
 		for _, d := range all(blocks[i], "ssl_session_ticket_key") {
 			if !cc.opts.LoadCerts {
 				break
@@ -118,33 +94,10 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 			if err != nil {
 				return confErr(d, "open() %q failed (%s)", cc.cfg.ConfPath(d.Args[0]), nginxconf.ErrnoText(err))
 			}
-			ticketKeys = append(ticketKeys, sha256.Sum256(b))
+			res.KeyFiles = append(res.KeyFiles, b)
 		}
 	}
-	if len(ticketKeys) == 0 {
-		mac := hmac.New(sha256.New, cc.rt.TicketSeed())
-		mac.Write([]byte("stream"))
-		for i, cd := range certs {
-			mac.Write([]byte(cd.Args[0] + "\x00" + keys[i].Args[0] + "\x00"))
-		}
-		var key [32]byte
-		copy(key[:], mac.Sum(nil))
-		ticketKeys = [][32]byte{key}
-	}
-	if ticketsOff {
-		tc.SessionTicketsDisabled = true
-	} else {
-		tc.SetSessionTicketKeys(ticketKeys)
-		// ssl_session_timeout (5m by default): older sessions are not
-		// resumed.
-		timeout := 300 * time.Second
-		if d := last(blocks, "ssl_session_timeout"); d != nil {
-			if sec, ok := nginxconf.ParseTime(d.Args[0], true); ok {
-				timeout = time.Duration(sec) * time.Second
-			}
-		}
-		location.LimitSessionAge(tc, timeout)
-	}
+	res.Apply(tc, cc.rt.TicketSeed(), "stream", certs, keys)
 	if d := last(blocks, "ssl_protocols"); d != nil {
 		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
 	}

@@ -20,9 +20,7 @@ type Server struct {
 	slots  *upstream.ConnSlots
 
 	mu        sync.Mutex
-	listeners map[string]*listener
-	held      []*listener
-	hold      bool
+	listeners *location.ListenerSet[*listener]
 	wg        sync.WaitGroup
 	conns     map[net.Conn]struct{}
 	closing   atomic.Bool
@@ -44,8 +42,8 @@ type Opener func(l *location.Listen) (net.Listener, error)
 // connections and slots are worker_connections (shared with the http
 // side); hold delays accepting until Serve.
 func NewServer(log *location.Logger, connID func() uint64, slots *upstream.ConnSlots, hold bool) *Server {
-	return &Server{log: log, connID: connID, slots: slots, hold: hold,
-		listeners: map[string]*listener{}, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	return &Server{log: log, connID: connID, slots: slots,
+		listeners: location.NewListenerSet[*listener](hold), conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 }
 
 // Apply serves cfg (nil: no mail{} block): sockets still configured keep
@@ -58,66 +56,42 @@ func (s *Server) Apply(cfg *Config, open Opener) error {
 	if cfg != nil {
 		socks = cfg.sockets
 	}
-	type pending struct {
-		l    *listener
-		sock *socket
-		new  bool
+	keys := make([]string, len(socks))
+	for i, sock := range socks {
+		keys[i] = sock.listen.Key()
 	}
-	var todo []pending
-	keep := map[string]bool{}
-	for _, sock := range socks {
-		key := sock.listen.Key()
-		keep[key] = true
-		if l := s.listeners[key]; l != nil {
-			todo = append(todo, pending{l, sock, false})
-			continue
-		}
-		ln, err := open(sock.listen)
+	return s.listeners.Update(keys, func(i int) (*listener, error) {
+		ln, err := open(socks[i].listen)
 		if err != nil {
-			for _, p := range todo {
-				if p.new {
-					p.l.ln.Close()
-				}
-			}
-			return err
+			return nil, err
 		}
-		todo = append(todo, pending{&listener{srv: s, ln: ln}, sock, true})
-	}
-	// An old configuration's resolvers serve its sessions still running
-	// (they hold no goroutine); a stop ends the current one's lookups.
-	s.cfg.Store(cfg)
-	for _, p := range todo {
-		p.l.sock.Store(p.sock)
-		if p.new {
-			s.listeners[p.sock.listen.Key()] = p.l
-			if s.hold {
-				s.held = append(s.held, p.l)
-				continue
-			}
-			s.wg.Add(1)
-			go p.l.acceptLoop()
+		return &listener{srv: s, ln: ln}, nil
+	}, func(all []*listener) {
+		// An old configuration's resolvers serve its sessions still
+		// running (they hold no goroutine); a stop ends the current
+		// one's lookups.
+		s.cfg.Store(cfg)
+		for i, l := range all {
+			l.sock.Store(socks[i])
 		}
-	}
-	for key, l := range s.listeners {
-		if !keep[key] {
-			l.ln.Close()
-			delete(s.listeners, key)
-		}
-	}
-	return nil
+	})
 }
 
 // Serve starts the accept loops held since NewServer.
 func (s *Server) Serve() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.hold = false
-	for _, l := range s.held {
-		s.wg.Add(1)
-		go l.acceptLoop()
-	}
-	s.held = nil
+	s.listeners.Serve()
 }
+
+// Start runs l's accept loop (location.Listening).
+func (l *listener) Start() {
+	l.srv.wg.Add(1)
+	go l.acceptLoop()
+}
+
+// Close stops accepting on l (location.Listening).
+func (l *listener) Close() { l.ln.Close() }
 
 func (l *listener) acceptLoop() {
 	defer l.srv.wg.Done()
@@ -175,10 +149,7 @@ func (s *Server) track(nc net.Conn, on bool) {
 func (s *Server) Shutdown() {
 	s.closing.Store(true)
 	s.mu.Lock()
-	for k, l := range s.listeners {
-		l.ln.Close()
-		delete(s.listeners, k)
-	}
+	s.listeners.CloseAll()
 	s.mu.Unlock()
 }
 

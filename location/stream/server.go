@@ -25,9 +25,7 @@ type Server struct {
 
 	cfg       atomic.Pointer[Config]
 	mu        sync.Mutex
-	listeners map[string]*listener // by Listen.Key
-	held      []*listener          // waiting for Serve
-	hold      bool
+	listeners *location.ListenerSet[*listener]
 	wg        sync.WaitGroup
 	tunnels   *upstream.Tunnels
 	conns     map[net.Conn]struct{} // sessions not yet proxying
@@ -54,7 +52,7 @@ type Opener func(l *location.Listen) (net.Listener, net.PacketConn, error)
 // connections and slots are worker_connections (both shared with the
 // http side; nil slots: no limit); hold delays accepting until Serve.
 func NewServer(log *location.Logger, connID func() uint64, slots *upstream.ConnSlots, hold bool) *Server {
-	return &Server{log: log, connID: connID, slots: slots, hold: hold, listeners: map[string]*listener{},
+	return &Server{log: log, connID: connID, slots: slots, listeners: location.NewListenerSet[*listener](hold),
 		tunnels: upstream.NewTunnels(), conns: map[net.Conn]struct{}{}}
 }
 
@@ -68,57 +66,29 @@ func (s *Server) Apply(cfg *Config, open Opener) error {
 	if cfg != nil {
 		socks = cfg.sockets
 	}
-	type pending struct {
-		l    *listener
-		sock *socket
-		new  bool
+	keys := make([]string, len(socks))
+	for i, sock := range socks {
+		keys[i] = sock.listen.Key()
 	}
-	var todo []pending
-	keep := map[string]bool{}
-	for _, sock := range socks {
-		key := sock.listen.Key()
-		keep[key] = true
-		if l := s.listeners[key]; l != nil {
-			todo = append(todo, pending{l, sock, false})
-			continue
-		}
-		ln, pc, err := open(sock.listen)
+	return s.listeners.Update(keys, func(i int) (*listener, error) {
+		ln, pc, err := open(socks[i].listen)
 		if err != nil {
-			for _, p := range todo {
-				if p.new {
-					p.l.close()
-				}
-			}
-			return err
+			return nil, err
 		}
-		todo = append(todo, pending{&listener{srv: s, ln: ln, pc: pc, done: make(chan struct{})}, sock, true})
-	}
-	if cfg != nil {
-		s.cfg.Store(cfg)
-	}
-	for _, p := range todo {
-		p.l.sock.Store(p.sock)
-		if p.new {
-			s.listeners[p.sock.listen.Key()] = p.l
-			if s.hold {
-				s.held = append(s.held, p.l)
-				continue
-			}
-			s.start(p.l)
+		return &listener{srv: s, ln: ln, pc: pc, done: make(chan struct{})}, nil
+	}, func(all []*listener) {
+		if cfg != nil {
+			s.cfg.Store(cfg)
 		}
-	}
-	for key, l := range s.listeners {
-		if !keep[key] {
-			l.close()
-			delete(s.listeners, key)
+		for i, l := range all {
+			l.sock.Store(socks[i])
 		}
-	}
-	return nil
+	})
 }
 
-// start runs l's accept loop (called with s.mu held).
-func (s *Server) start(l *listener) {
-	s.wg.Add(1)
+// Start runs l's accept loop, or its datagram loop (location.Listening).
+func (l *listener) Start() {
+	l.srv.wg.Add(1)
 	if l.pc != nil {
 		l.udp = newUDPListener(l)
 		go l.udp.readLoop()
@@ -131,14 +101,15 @@ func (s *Server) start(l *listener) {
 func (s *Server) Serve() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.hold = false
-	for _, l := range s.held {
-		s.start(l)
-	}
-	s.held = nil
+	s.listeners.Serve()
 }
 
-func (l *listener) close() {
+// Close stops l (location.Listening): a UDP listener's sessions are told
+// no more datagrams come.
+func (l *listener) Close() {
+	if l.udp != nil {
+		l.udp.stop()
+	}
 	l.closeOnce.Do(func() { close(l.done) })
 	if l.ln != nil {
 		l.ln.Close()
@@ -148,8 +119,6 @@ func (l *listener) close() {
 	}
 }
 
-// acceptLoop accepts TCP (or unix) connections, backing off on errors
-// such as EMFILE as nginx's accept does.
 func (l *listener) acceptLoop() {
 	defer l.srv.wg.Done()
 	if l.sock.Load().limited && l.orderedAccept() {
@@ -222,13 +191,7 @@ func (s *Server) track(nc net.Conn, on bool) {
 func (s *Server) Shutdown() {
 	s.closing.Store(true)
 	s.mu.Lock()
-	for k, l := range s.listeners {
-		if l.udp != nil {
-			l.udp.stop()
-		}
-		l.close()
-		delete(s.listeners, k)
-	}
+	s.listeners.CloseAll()
 	s.mu.Unlock()
 }
 

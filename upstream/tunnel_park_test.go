@@ -419,3 +419,35 @@ func (c *holdConn) Close() error {
 	c.Conn.Write(c.held)
 	return c.Conn.Close()
 }
+
+// BenchmarkTunnelEcho: a 64-byte message through a parked tunnel to
+// the backend and its echo back (the bench's ws-echo row, one
+// connection): the poller's goroutine relays both ways.
+func BenchmarkTunnelEcho(b *testing.B) {
+	client, proxyClient := tcpPair(b)
+	proxyUp, backend := tcpPair(b)
+	tn := &tunnel{client: proxyClient, upstream: proxyUp, idle: time.Minute, bufs: tunnelPool(4096)}
+	done := make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	msg := bytes.Repeat([]byte("m"), 64)
+	buf := make([]byte, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := client.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(backend, buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := backend.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(client, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	client.Close()
+	<-done
+}

@@ -161,6 +161,15 @@ func (h Conn) Dropped(addr *Addr) {
 // AccessLog writes the access log lines of the request just served.
 func (h Conn) AccessLog() { h.x.accessLog() }
 
+// TunnelEnded is a detached tunnel's end for the request
+// (http1.Conn.AwaitTunnel): the error it ended with is logged as a
+// proxied request's is when the proxy returns it.
+func (h Conn) TunnelEnded(err error) {
+	if err != nil && !isGunzipError(err) {
+		h.x.logUpstreamError(err)
+	}
+}
+
 // EndRequest is the request's end, as nginx's pool cleanup: its body's
 // temporary file goes.
 func (h Conn) EndRequest() {

@@ -40,6 +40,8 @@ const (
 	// actionToClient: nginx's unbuffered relay reads what is at hand
 	// right after the head while it sends to the client.
 	actionToClient = "sending to client"
+	// actionUpgraded: a tunnel after a 101 (ngx_http_upstream_upgrade).
+	actionUpgraded = "proxying upgraded connection"
 )
 
 // errClientGone is nginx's line when epoll reports the client's hang-up
@@ -100,14 +102,24 @@ func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr s
 	if errors.As(err, &te) {
 		return err
 	}
+	return wordTry(err, action, upstreamURL(t, x, addr))
+}
+
+// wordTry is wrapTry's wording of err, a try's failure, for upstream
+// (scheme, server and URI sent).
+func wordTry(err error, action, upstream string) error {
 	msg := err.Error()
 	if strings.Contains(msg, " while ") {
 		// Worded already (the TLS handshake's errors): only the
 		// upstream is added.
-		return &tryError{msg: msg, cause: err, upstream: upstreamURL(t, x, addr)}
+		return &tryError{msg: msg, cause: err, upstream: upstream}
 	}
 	var re *recvError
 	switch {
+	case action == actionUpgraded && (errors.Is(err, errTimedOut) || isTimeout(err)):
+		// nginx words a tunnel's timeout on the client's connection,
+		// whose errors it logs at info (ngx_http_upstream_process_upgraded).
+		return &leveledError{&tryError{msg: errTimedOut.Error(), cause: err, action: action, upstream: upstream}, "info"}
 	case errors.Is(err, errTimedOut) || action != actionBody && isTimeout(err):
 		msg = errTimedOut.Error()
 	case (action == actionBody || action == actionToClient) && errors.As(err, &re):
@@ -121,7 +133,7 @@ func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr s
 		!errors.Is(err, errFCGIPrematureStdout) && !errors.Is(err, errFCGIPrematureReq):
 		return err // the client's side (a failed write), logged as it is
 	}
-	return &tryError{msg: msg, cause: err, action: action, upstream: upstreamURL(t, x, addr)}
+	return &tryError{msg: msg, cause: err, action: action, upstream: upstream}
 }
 
 // upstreamURL is scheme, server and the URI sent: nginx's

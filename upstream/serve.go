@@ -52,6 +52,7 @@ type exchange struct {
 	pending       []byte // body at hand when streaming starts, sent with the head
 	overrun       bool   // the backend sent more than its framing said
 	tunneled      bool   // the try became a tunnel (no response body counted)
+	detached      bool   // and the tunnel's end ends the try and the request (detachTunnel)
 	// Per try, for the $upstream_* variables: bytes written and read,
 	// the response head's length and when it was read.
 	sent, recvd int64
@@ -388,6 +389,11 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 			x.tryAddr, x.connectTime, x.scheme = addr, connectTime, t.scheme
 			allow := p.nextAllowed(tries, start, nonIdempotent, bodyAtHand)
 			status, err, ft = p.exchange(c, s, x, nc, t.group, server, bodyLen, reused, allow)
+			if x.detached {
+				// A tunnel runs on: its end counts the try.
+				x.detached = false
+				return 0, nil
+			}
 			err = p.wrapTry(err, x.action, t, x, addr)
 			upStatus := s.UpstreamStatus // the backend's status when its head arrived
 			if upStatus == 0 && status != 499 {
@@ -473,12 +479,17 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// release frees the backend connection, once: at the end, or as
 	// soon as a response spooled to a temporary file was read whole.
 	released := false
+	// detached: the tunnel's end releases the backend (detachTunnel).
+	detached := false
 	release := func() {
 		if released {
 			return
 		}
 		released = true
 		p.proto.finalize(x)
+		if detached {
+			return
+		}
 		if !ended {
 			x.tryEnd = time.Now()
 		}
@@ -657,6 +668,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 
 	if x.head.Status == 101 && r.Upgrade && !p.proto.cgiHead() {
 		x.beginTry(s)
+		x.action = actionUpgraded
 		if err := c.WriteHeader(resp); err != nil {
 			return 0, err, 0
 		}
@@ -681,6 +693,11 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			// tunnel must not pin (nginx's tunnel keeps only its two
 			// proxy_buffer_size buffers).
 			x.spareRbuf()
+			if p.detachTunnel(c, s, x, t, g, server, int64(len(buffered))) {
+				// The request returns; the tunnel's end ends it.
+				tunneled, detached = true, true
+				return 0, nil, 0
+			}
 			err = t.pump()
 		}
 		p.Tunnels.remove(t)

@@ -122,6 +122,11 @@ type tunnel struct {
 	// ngx_stream_proxy_finalize frees it before the client sees the end).
 	beforeClose func()
 
+	// onEnd, when set, runs once both directions ended, on a goroutine
+	// of its own: the end of a request whose goroutine did not wait
+	// (detachTunnel).
+	onEnd interface{ TunnelEnded() }
+
 	dirs   [2]direction // toUpstream (from the client), toClient
 	closed atomic.Bool
 	live   atomic.Int32  // directions not ended
@@ -200,6 +205,14 @@ func (t *tunnel) sendPending(fromClient, fromUpstream []byte) error {
 // error other than EOF (with halfClose, the second direction's when the
 // first ended by EOF).
 func (t *tunnel) pump() error {
+	t.begin()
+	<-t.done
+	return t.result()
+}
+
+// begin parks both directions (or starts their copies): the tunnel runs
+// without its caller from here, to done (and onEnd).
+func (t *tunnel) begin() {
 	t.done = make(chan struct{})
 	t.live.Store(2)
 	t.dirs[0] = direction{t: t, src: t.client, dst: t.upstream, written: &t.toUpstream, rate: t.upRate, endedBy: endedClient}
@@ -230,7 +243,11 @@ func (t *tunnel) pump() error {
 	if inline {
 		t.dirs[1].copyBlocking()
 	}
-	<-t.done
+}
+
+// result is how the ended tunnel went: the first error other than EOF
+// (with halfClose, the second direction's when the first ended by EOF).
+func (t *tunnel) result() error {
 	t.mu.Lock()
 	if t.timer != nil {
 		t.timer.Stop()
@@ -266,6 +283,11 @@ func (t *tunnel) finish(d *direction, err error) {
 			t.close() // both halves ended: the sockets and the poller's entries go
 		}
 		close(t.done)
+		if t.onEnd != nil {
+			// Not on the goroutine that ended it (the poller's, a
+			// closer's): the request's end logs and closes.
+			Go(t.onEnd.TunnelEnded)
+		}
 	}
 }
 

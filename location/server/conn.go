@@ -241,6 +241,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	c.Exiting = &l.srv.closing
 	h.onBytes = h.requestBytes(l.srv, sc)
 	c.OnRequestBytes = h.onBytes
+	c.TunnelOwner = true
 	c.IdleGrace = idleGrace
 	parked = l.serveRequests(sc, true)
 }

@@ -174,6 +174,14 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			sc.order.Pass() // it ended before the preaccess phase
 			h.x.SetOrder(nil)
 		}
+		if c.TunnelDetached() {
+			// The request became a tunnel that runs on: its end is
+			// the tunnel's, and this goroutine ends meanwhile.
+			if c.AwaitTunnel(func() { l.tunnelEnded(sc) }) {
+				return true
+			}
+			h.x.TunnelEnded(c.TunnelErr())
+		}
 		// nginx no longer counts the request writing when it logs it.
 		stats.Writing.Add(-1)
 		h.x.AccessLog()
@@ -197,6 +205,18 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		now := time.Now()
 		h.idleUntil, c.IdleSince = now.Add(c.IdleTimeout), now
 	}
+}
+
+// tunnelEnded ends a request whose tunnel ran on without its goroutine
+// (http1.Conn.AwaitTunnel), as serveRequests ends one it waited for:
+// the log line, limit_conn, the connection.
+func (l *listener) tunnelEnded(sc *serverConn) {
+	h := &sc.h1
+	h.x.TunnelEnded(h.c.TunnelErr())
+	l.srv.counters.Stats.Writing.Add(-1)
+	h.x.AccessLog()
+	h.x.EndRequest()
+	l.endConn(sc)
 }
 
 // park hands an idle connection to the poller: its buffers and its
@@ -255,6 +275,7 @@ func (l *listener) unparked(sc *serverConn) {
 	l.srv.idleTimers.remove(sc)
 	c := http1.Attach(&h.kept)
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = h.onBytes, &l.srv.closing, idleGrace, true
+	c.TunnelOwner = true
 	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
 }

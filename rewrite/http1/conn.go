@@ -75,6 +75,11 @@ type Conn struct {
 	req      Request
 	body     bodyReader
 	hijacked bool
+	// TunnelOwner: the connection's owner can end a request whose
+	// tunnel outlives its goroutine (AwaitTunnel); tunnel is that
+	// request's end (DetachTunnel).
+	TunnelOwner bool
+	tunnel      *tunnelEnd
 
 	headAt  time.Time // when the current request's head was read (HeadAt)
 	wb      *[]byte   // pending output

@@ -423,6 +423,35 @@ server {
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
 
+// A tunnel that proxy_read_timeout ends: its error line and its log line are written at its end
+// (the request's goroutine does not wait for the tunnel; the tunnel's end ends the request).
+func TestServeProxyTunnelTimeout(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("tunnel timeout", `log_format tun "$request_uri $status $body_bytes_sent $upstream_status $upstream_bytes_sent $upstream_bytes_received";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/tun.log tun;
+    location = /logs/tun.log { root .; access_log off; }
+    location /ws/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";
+        proxy_read_timeout 200ms;
+    }
+}
+`,
+		harness.Request{Name: "ws idle past proxy_read_timeout", Send: []string{strings.Replace(serveUpgrade("/ws/chat"), serveHost, "localhost", 1)},
+			WS: serveFrames()[:1], Settle: 500 * time.Millisecond},
+		plainGet("log", "/logs/tun.log"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.ErrorLog = true
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
 // A kept-alive backend connection that the backend closes without answering: a GET goes again on
 // a fresh connection, a POST already sent does not without non_idempotent (nginx-tests
 // proxy_non_idempotent.t "keepalive post").

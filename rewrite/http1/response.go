@@ -326,13 +326,18 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		}
 		b = append(b, "\r\n"...)
 	}
+	// The spans of the Content-Type and Location values as written, for
+	// the head's record ($sent_http_*), relative to headStart.
+	var ct, loc [2]int
 	if len(contentType) > 0 {
 		b = append(b, "Content-Type: "...)
+		ct[0] = len(b) - headStart
 		b = append(b, contentType...)
 		if len(resp.Charset) > 0 {
 			b = append(b, "; charset="...)
 			b = append(b, resp.Charset...)
 		}
+		ct[1] = len(b) - headStart
 		b = append(b, "\r\n"...)
 	}
 	if contentLength >= 0 {
@@ -347,10 +352,12 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	}
 	if len(resp.Location) > 0 {
 		b = append(b, "Location: "...)
+		loc[0] = len(b) - headStart
 		if resp.Location[0] == '/' && !resp.RelativeLocation {
 			b = c.appendRedirectBase(b, resp)
 		}
 		b = append(b, resp.Location...)
+		loc[1] = len(b) - headStart
 		b = append(b, "\r\n"...)
 	}
 	if st.chunked {
@@ -379,7 +386,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	b = append(b, '\r', '\n')
 	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
-	c.sentHead.record(c, resp, b[headStart:], st, contentLength, lastModified)
+	c.sentHead.record(c, resp, b[headStart:], ct, loc, st, contentLength, lastModified)
 	if c.wire != nil {
 		return c.writeFramedHead(status, b, headStart, contentLength)
 	}

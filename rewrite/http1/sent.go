@@ -52,10 +52,12 @@ func (h *SentHead) reset() {
 	h.buf = h.buf[:0]
 }
 
-// record copies the parts of the head just written at b[start:] that the
-// variables read. Offsets are taken first and slices made last, so
-// growing buf does not leave earlier slices on an old array.
-func (h *SentHead) record(c *Conn, resp *Response, head []byte, st *respState, contentLength int64, lastModified int64) {
+// record copies the parts of the head just written that the variables
+// read: head is the head, ct and loc the spans in it of the Content-Type
+// and Location values as WriteHeader wrote them (empty: none). Offsets
+// are taken first and slices made last, so growing buf does not leave
+// earlier slices on an old array.
+func (h *SentHead) record(c *Conn, resp *Response, head []byte, ct, loc [2]int, st *respState, contentLength int64, lastModified int64) {
 	h.reset()
 	h.Written, h.Status = true, resp.Status
 	h.ContentLength = contentLength
@@ -63,9 +65,8 @@ func (h *SentHead) record(c *Conn, resp *Response, head []byte, st *respState, c
 	if st.keepAlive {
 		h.KeepAliveTimeout = c.keepAliveTimeout(resp)
 	}
-	var ct, loc [2]int
-	ct = h.copyField(head, "Content-Type: ")
-	loc = h.copyField(head, "Location: ")
+	ct = h.copySpan(head, ct)
+	loc = h.copySpan(head, loc)
 	lmStart := len(h.buf)
 	if lastModified != -1 {
 		h.buf = AppendHTTPTime(h.buf, lastModified)
@@ -91,22 +92,12 @@ func (h *SentHead) record(c *Conn, resp *Response, head []byte, st *respState, c
 	h.Headers = h.own
 }
 
-// copyField copies the value of the head line starting with name (as
-// WriteHeader wrote it) into buf and returns its offsets.
-func (h *SentHead) copyField(head []byte, name string) [2]int {
-	for i := 0; i+len(name) <= len(head); {
-		end := i
-		for end < len(head) && head[end] != '\r' {
-			end++
-		}
-		if end-i >= len(name) && string(head[i:i+len(name)]) == name {
-			start := len(h.buf)
-			h.buf = append(h.buf, head[i+len(name):end]...)
-			return [2]int{start, len(h.buf)}
-		}
-		i = end + 2
-	}
-	return [2]int{len(h.buf), len(h.buf)}
+// copySpan copies head[sp[0]:sp[1]] into buf and returns its offsets
+// there.
+func (h *SentHead) copySpan(head []byte, sp [2]int) [2]int {
+	start := len(h.buf)
+	h.buf = append(h.buf, head[sp[0]:sp[1]]...)
+	return [2]int{start, len(h.buf)}
 }
 
 // Sent returns the current response's head as written, for $sent_http_*.

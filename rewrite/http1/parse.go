@@ -454,6 +454,19 @@ const (
 // parseHeaderLine parses one header line starting at b[0], as
 // ngx_http_parse_header_line. n == 0 with nil error: need more bytes.
 // upstream enables nginx's tolerance for IIS's duplicate status lines.
+// valueStop marks the bytes that end a run of a header value's ordinary
+// bytes in parseHeaderLine (each has a case of its own there).
+var valueStop = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, 0: true}
+
+// valueRun returns the position of the last of the ordinary value bytes
+// that start at b[p] (b[p] is one): the loop takes the run at once.
+func valueRun(b []byte, p int) int {
+	for p+1 < len(b) && !valueStop[b[p+1]] {
+		p++
+	}
+	return p
+}
+
 func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int, err *Error) {
 	*h = headerLine{}
 	state := hlStart
@@ -483,6 +496,10 @@ func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int
 			h.invalid = true
 		case hlName:
 			if lowcase[ch] != 0 {
+				// The name's other ordinary bytes at once.
+				for p+1 < len(b) && lowcase[b[p+1]] != 0 {
+					p++
+				}
 				continue
 			}
 			switch ch {
@@ -525,6 +542,7 @@ func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int
 			default:
 				h.valueStart = p
 				state = hlValue
+				p = valueRun(b, p)
 			}
 		case hlValue:
 			switch ch {
@@ -539,6 +557,8 @@ func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int
 				return p + 1, nil
 			case 0:
 				return 0, errInvalidHeader
+			default:
+				p = valueRun(b, p)
 			}
 		case hlSpaceAfterValue:
 			switch ch {
@@ -551,6 +571,7 @@ func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int
 				return 0, errInvalidHeader
 			default:
 				state = hlValue
+				p = valueRun(b, p)
 			}
 		case hlIgnoreLine:
 			if ch == '\n' {

@@ -57,11 +57,22 @@ func (h Conn) Release() {
 
 // Park returns the exchange to its pool while the connection waits for
 // its next request with no goroutine (as Release, but the connection
-// goes on: it stays registered with the poller). NewConn binds it again.
-func (h Conn) Park() {
+// goes on: it stays registered with the poller). NewConn binds it again,
+// and Unparked gives it what Park kept.
+func (h Conn) Park() Parked {
+	p := Parked{h.x.lastConfOrNil()}
 	h.c.Filter, h.c.DecideRate = nil, nil
 	h.x.release()
+	return p
 }
+
+// Parked is what a parked connection keeps of its exchange: the
+// configuration where its last request ended, whose error_log the
+// keepalive wait logs to (nginx's connection log stays that location's).
+type Parked struct{ last *locConf }
+
+// Unparked gives a connection bound again (NewConn) what Park kept.
+func (h Conn) Unparked(p Parked) { h.x.parkedConf = p.last }
 
 // Bound reports whether the Conn has an exchange (NewConn, not Park or
 // the zero Conn).
@@ -135,11 +146,12 @@ func (h Conn) ClientClosed(addr *Addr, first bool, listen string) {
 			id+"client closed connection while waiting for request, client: "+client+", server: "+listen)
 		return
 	}
-	if x.srv == nil {
+	conf := x.lastConfOrNil()
+	if conf == nil {
 		return
 	}
 	// nginx drops the context here (c->log->handler = NULL).
-	x.log.logTo(x.lastConf().errorLogs, "info", id+"client "+client+" closed keepalive connection")
+	x.log.logTo(conf.errorLogs, "info", id+"client "+client+" closed keepalive connection")
 }
 
 // TimedOut records a request whose head did not arrive in time (408,
@@ -192,6 +204,15 @@ func (x *exchange) lastConf() *locConf {
 		return x.loc.conf
 	}
 	return x.srv.root.conf
+}
+
+// lastConfOrNil is lastConf, or a parked connection's (Unparked), or nil
+// before the connection's first request.
+func (x *exchange) lastConfOrNil() *locConf {
+	if x.srv == nil {
+		return x.parkedConf
+	}
+	return x.lastConf()
 }
 
 // KeepaliveTimeout is keepalive_timeout where the last request ended.

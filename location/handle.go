@@ -40,6 +40,9 @@ type exchange struct {
 	log  *Logger
 	// sendFailLogged: the client's failed write has its info line.
 	sendFailLogged bool
+	// parkedConf: where the last request of a connection woken from
+	// its park ended (lastConfOrNil), until its next request.
+	parkedConf *locConf
 
 	resp     http1.Response
 	headers  [4]http1.Header
@@ -285,7 +288,7 @@ func (x *exchange) release() {
 	x.hostAddr, x.parent, x.depth, x.order, x.debugConn, x.beside = nil, nil, 0, nil, false, false
 	x.st.Reset(nil)
 	x.st.Trace = nil
-	x.redirLoc = nil
+	x.redirLoc, x.parkedConf = nil, nil
 	x.resp = http1.Response{}
 	x.kept.reset() // a subrequest's exchange starts from the pool
 	exchanges.Put(x)

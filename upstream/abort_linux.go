@@ -85,6 +85,28 @@ func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool
 	return p.register(raw, cw, inputEvents)
 }
 
+// stopInput takes w off owner's registration and input off its events
+// (watchEvents again).
+func (p *watcher) stopInput(raw syscall.RawConn, owner net.Conn, w *Waker) {
+	if !p.ready.Load() {
+		return
+	}
+	fd := socketFd(raw)
+	if fd < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cw := p.byFd[fd]
+	if cw == nil || cw.owner != owner || cw.input != w {
+		return
+	}
+	cw.input = nil
+	if cw.events == inputEvents && cw.reg.Modify(raw, watchEvents) == nil {
+		cw.events = watchEvents
+	}
+}
+
 // watch starts a request's watch on its client connection, registering
 // the connection on its first request (for its input too when the
 // request may switch protocols: upgrade).

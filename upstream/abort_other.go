@@ -20,6 +20,7 @@ func (watcher) unwatch(*clientWatch) bool                                    { r
 func (watcher) forget(syscall.RawConn, net.Conn)                             {}
 func (watcher) settle()                                                      {}
 func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool            { return false }
+func (watcher) stopInput(syscall.RawConn, net.Conn, *Waker)                  {}
 
 func (watcher) handOver(syscall.RawConn, net.Conn, poller.Handler) (poller.Reg, bool, bool) {
 	return poller.Reg{}, false, false

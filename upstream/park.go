@@ -84,6 +84,18 @@ func WatchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
 	return brokenConns.watchInput(raw, owner, w)
 }
 
+// StopInput ends WatchInput's reports for w's connection, which runs
+// again and sends its requests without pausing: each arrival would wake
+// the poller's loop (and take its lock) besides the runtime's poller,
+// per request. The registration stays for the abort watch; the next
+// WatchInput adds input again (an epoll_ctl each way, once per stretch
+// of busy requests).
+func StopInput(raw syscall.RawConn, owner net.Conn, w *Waker) {
+	if raw != nil {
+		brokenConns.stopInput(raw, owner, w)
+	}
+}
+
 // Woken connections run on a few lingering goroutines when one is free,
 // else on a new one: a goroutine that ends after each request frees its
 // grown stack and the next one grows its own again, which costs more

@@ -160,7 +160,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	parked := false
 	defer func() {
 		if !parked {
-			l.endConn(sc)
+			l.srv.endConn(sc)
 		}
 	}()
 	nc := sc.nc

@@ -36,34 +36,46 @@ const maxGraceWaits = 32
 // only this and the socket on the poller, as nginx's idle keep-alive
 // connection is its ngx_connection_t and a timer.
 //
-// It parks once it has waited idleGrace for its next request: parking
-// as soon as the response is out made each request a wake-up (the
-// poller's event, a goroutine, a Conn and an exchange bound again),
-// 32.4 -> 36.8 CPU µs per proxied request on the bench's http row (A/B,
-// five repetitions), where a client sends its next request at once (a
-// benchmark's, a browser loading a page); TLS's wake-up costs more.
+// A connection that has shown it sends its next request soon parks
+// once it has waited idleGrace for it (graceEarned): parking as soon as
+// the response is out made each request a wake-up (the poller's event,
+// a goroutine, a Conn and an exchange bound again), 32.4 -> 36.8 CPU µs
+// per proxied request on the bench's http row (A/B, five repetitions),
+// where a client sends its next request at once (a benchmark's, a
+// browser loading a page); TLS's wake-up costs more. Others park as
+// soon as nothing is at hand: after the first request (one wake-up
+// more for a client that goes on), or after a request that came later
+// than the grace (which it would have waited out for nothing). A burst
+// of clients that each make one request and go quiet (the bench's
+// idle-http row) held up to maxGraceWaits goroutines with stacks grown
+// by the proxy, exchanges and buffers, whose memory the process kept
+// once they parked: 4.86 -> 3.7 KiB per idle connection.
 type h1Conn struct {
 	c        *http1.Conn // nil while parked: kept holds what it needs
 	kept     http1.Kept
 	x        location.Conn    // unbound while parked
+	parked   location.Parked  // what x kept while parked
 	rt       *location.Router // the configuration it runs under (x's, once bound)
 	tconn    *tls.Conn
-	quiet    bool // no close_notify: it timed out or failed
 	connID   uint64
 	accepted time.Time
-	reading  bool   // counted in stub_status's reading
 	onBytes  func() // http1.Conn.OnRequestBytes, bound once
 
-	waker    upstream.Waker
-	watching bool // the socket is on the poller
-	noPark   bool // it cannot be (no poller, no socket)
-	wake     func()
-	l        *listener
-	// timerAt: keepalive_timeout while parked is in the server's
-	// idleTimers, at index timerAt-1 (0: not there).
-	timerAt int32
+	waker upstream.Waker
+	wake  func()
 	// idleUntil is when keepalive_timeout ends the current wait.
 	idleUntil time.Time
+	// timerAt: keepalive_timeout while parked is in the server's
+	// idleTimers, at index timerAt-1 (0: not there).
+	timerAt  int32
+	quiet    bool // no close_notify: it timed out or failed
+	reading  bool // counted in stub_status's reading
+	watching bool // the socket is on the poller
+	noPark   bool // it cannot be (no poller, no socket)
+	// graceEarned: the last request came within idleGrace of the
+	// response before it, so the next wait has the grace (maxGraceWaits
+	// allowing); else the connection parks as soon as nothing is at hand.
+	graceEarned bool
 }
 
 // localIP is the address the connection arrived on (nil on a unix
@@ -114,10 +126,13 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		// wait (NoWait), nor does one past maxGraceWaits.
 		graced := false
 		if !first && !c.NoWait && !h.noPark {
-			if graced = l.srv.graceWaits.Add(1) <= maxGraceWaits; !graced {
-				l.srv.graceWaits.Add(-1)
-				c.NoWait = true
+			if h.graceEarned {
+				graced = l.srv.graceWaits.Add(1) <= maxGraceWaits
+				if !graced {
+					l.srv.graceWaits.Add(-1)
+				}
 			}
+			c.NoWait = !graced
 		}
 		req, err := c.ReadRequest()
 		if graced {
@@ -141,6 +156,16 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		l.srv.setReusable(sc, false)
 		wasFirst := first
 		first = false
+		// The grace is earned by a request that came within it of the
+		// previous response (its head read by then).
+		h.graceEarned = !wasFirst && c.HeadAt().Before(h.idleUntil.Add(idleGrace-c.IdleTimeout))
+		if h.graceEarned && h.watching {
+			// Busy again: its waits have the grace, and its arrivals
+			// need not wake the poller until it parks again.
+			raw, owner := c.Socket()
+			upstream.StopInput(raw, owner, &h.waker)
+			h.watching = false
+		}
 		if err != nil {
 			var perr *http1.Error
 			h.quiet = !errors.As(err, &perr)
@@ -216,7 +241,7 @@ func (l *listener) tunnelEnded(sc *serverConn) {
 	l.srv.counters.Stats.Writing.Add(-1)
 	h.x.AccessLog()
 	h.x.EndRequest()
-	l.endConn(sc)
+	l.srv.endConn(sc)
 }
 
 // park hands an idle connection to the poller: its buffers and its
@@ -241,13 +266,12 @@ func (l *listener) park(sc *serverConn) bool {
 		h.watching = true
 	}
 	h.rt = h.x.Router()
-	h.x.Park()
+	h.parked = h.x.Park()
 	h.x = location.Conn{}
 	c.Detach(&h.kept)
 	h.c = nil
 	timed, until := h.kept.IdleTimeout() > 0, h.idleUntil // h is not ours once parked
 	if timed {
-		h.l = l
 		l.srv.idleTimers.add(sc)
 	}
 	if !h.waker.Park() {
@@ -257,7 +281,7 @@ func (l *listener) park(sc *serverConn) bool {
 	// keepalive_timeout passed before it parked: the timer may have
 	// fired while it still ran, and found nothing to take.
 	if timed && !time.Now().Before(until) && h.waker.Unpark() {
-		l.endIdle(sc)
+		l.srv.endIdle(sc)
 		return true
 	}
 	// A stop or a drain that looked before it parked: it closes now.
@@ -278,14 +302,16 @@ func (l *listener) unparked(sc *serverConn) {
 	c.TunnelOwner = true
 	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
+	h.x.Unparked(h.parked)
+	h.parked = location.Parked{}
 }
 
 // endIdle ends a parked connection (taken off the poller) whose
 // keepalive_timeout passed: ngx_http_keepalive_handler closes it,
 // nothing sent.
-func (l *listener) endIdle(sc *serverConn) {
+func (s *Server) endIdle(sc *serverConn) {
 	sc.h1.quiet = true
-	l.endConn(sc)
+	s.endConn(sc)
 }
 
 // resume runs a parked connection again: its next request's bytes (or
@@ -293,7 +319,7 @@ func (l *listener) endIdle(sc *serverConn) {
 func (l *listener) resume(sc *serverConn) {
 	l.unparked(sc)
 	if !l.serveRequests(sc, false) {
-		l.endConn(sc)
+		l.srv.endConn(sc)
 	}
 }
 
@@ -307,14 +333,14 @@ func (sc *serverConn) unpark() {
 
 // endConn ends a connection: what its goroutine's end released before
 // connections could park.
-func (l *listener) endConn(sc *serverConn) {
+func (s *Server) endConn(sc *serverConn) {
 	h := &sc.h1
-	l.srv.idleTimers.remove(sc)
+	s.idleTimers.remove(sc)
 	if h.x.Bound() {
 		h.rt = h.x.Router()
 	}
 	if h.rt != nil {
-		l.srv.release(h.rt)
+		s.release(h.rt)
 	}
 	switch {
 	case h.x.Bound():
@@ -328,7 +354,7 @@ func (l *listener) endConn(sc *serverConn) {
 		h.c.Release()
 	}
 	// Its slot is free before the client can see it closed.
-	l.srv.releaseSlot(sc)
+	s.releaseSlot(sc)
 	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
 	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
 	// forget a TLS 1.2 session whose connection ended without one.
@@ -336,10 +362,10 @@ func (l *listener) endConn(sc *serverConn) {
 		h.tconn.Close()
 	}
 	sc.nc.Close()
-	l.srv.setReusable(sc, false)        // closed: no longer waiting
-	l.srv.counters.Stats.Active.Add(-1) // counted in acceptLoop
+	s.setReusable(sc, false)        // closed: no longer waiting
+	s.counters.Stats.Active.Add(-1) // counted in acceptLoop
 	if sc.order.o != nil {
 		sc.order.Pass()
 	}
-	l.srv.untrack(sc)
+	s.untrack(sc)
 }

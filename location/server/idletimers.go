@@ -14,6 +14,7 @@ type idleTimers struct {
 	heap  []*serverConn // by h1.idleUntil; sc.h1.timerAt is its index + 1
 	timer *time.Timer
 	armed time.Time // when timer fires; zero: stopped
+	srv   *Server
 }
 
 // add puts a connection about to park in the heap, until its idleUntil.
@@ -99,7 +100,7 @@ func (t *idleTimers) fire() {
 	t.arm()
 	t.mu.Unlock()
 	for _, sc := range due {
-		sc.h1.l.endIdle(sc)
+		t.srv.endIdle(sc)
 	}
 }
 

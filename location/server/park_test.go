@@ -271,3 +271,57 @@ func TestIdleTLSParks(t *testing.T) {
 		t.Fatalf("not parked again: %+v", ts.srv.idleState())
 	}
 }
+
+// graceEarned reports whether the server's one connection, parked,
+// earned the grace for its next wait.
+func (s *Server) graceEarned(t *testing.T) bool {
+	t.Helper()
+	var earned, found bool
+	ok := waitFor(func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for sc := range s.conns {
+			if !sc.h1.waker.Unpark() {
+				return false
+			}
+			earned, found = sc.h1.graceEarned, true
+			if !sc.h1.waker.Park() {
+				go sc.h1.wake() // input came meanwhile
+			}
+		}
+		return found
+	})
+	if !ok {
+		t.Fatalf("not parked: %+v", s.idleState())
+	}
+	return earned
+}
+
+// TestIdleGraceEarned: a connection waits for its next request with its
+// goroutine (idleGrace) only once a request came within the grace of the
+// response before it; after its first request, or a request that came
+// later, it parks as soon as nothing is at hand.
+func TestIdleGraceEarned(t *testing.T) {
+	ts := startTest(t, `server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
+	k := dialKA(t, ts.addr)
+	var got []string
+	var earned []bool
+	got = append(got, k.get(t, "/"))
+	earned = append(earned, ts.srv.graceEarned(t))
+	// The second of two pipelined requests comes at once.
+	io.WriteString(k.c, "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	for i := 0; i < 2; i++ {
+		_, _, body := k.response(t)
+		got = append(got, body)
+	}
+	earned = append(earned, ts.srv.graceEarned(t))
+	time.Sleep(idleGrace + 50*time.Millisecond)
+	got = append(got, k.get(t, "/"))
+	earned = append(earned, ts.srv.graceEarned(t))
+	if diff := cmp.Diff([]string{"ok 1", "ok 2", "ok 3", "ok 4"}, got); diff != "" {
+		t.Errorf("responses (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]bool{false, true, false}, earned); diff != "" {
+		t.Errorf("grace earned after requests 1, 3, 4 (-want +got):\n%s", diff)
+	}
+}

@@ -102,13 +102,13 @@ type listener struct {
 }
 
 type serverConn struct {
-	nc    net.Conn
-	idle  atomic.Bool
+	nc   net.Conn
+	idle atomic.Bool
+	// slot: it holds one of worker_connections (a drain may take it).
+	slot  atomic.Bool
 	order orderedConn // o is nil when the configuration does not order
 	// h2, for an HTTP/2 connection, is stopped gracefully with GOAWAY.
 	h2 atomic.Pointer[http2.Conn]
-	// slot: it holds one of worker_connections (a drain may take it).
-	slot atomic.Bool
 	// reusable is nginx's reusable connection: waiting for a request
 	// (no byte of it yet) or lingering. Non-zero: the order it became
 	// so, oldest first for ngx_drain_connections.
@@ -127,6 +127,7 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 		opts.Compile.CompileMail = mail.CompileOption
 	}
 	s := &Server{}
+	s.idleTimers.srv = s
 	s.slots = upstream.NewConnSlots(upstream.DefaultWorkerConnections, s.drainReusable)
 	opts.Compile.Slots = s.slots
 	rt, err := location.Compile(cfg, opts.Compile)

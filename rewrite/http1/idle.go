@@ -135,8 +135,8 @@ type Kept struct {
 	idleTimeout time.Duration
 	raw         syscall.RawConn
 	rawConn     net.Conn
-	rawDone     bool
 	sock        *Sock
+	rawDone     bool
 	sockDone    bool
 }
 

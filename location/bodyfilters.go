@@ -27,7 +27,7 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.gunzipFilterHeader(resp, conf)
 	postpone := x.additionFilter(resp, conf)
 	if x.subHeader(resp, conf) {
-		x.chain.Push(&x.subs.link)
+		x.chain.Push(&x.rareMem().subs.link)
 	}
 	x.charsetFilter(resp, conf)
 	postpone = x.ssiFilter(resp, conf) || postpone

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gonginx/gonginx/location/autoindex"
 	"github.com/gonginx/gonginx/location/filter"
-	"github.com/gonginx/gonginx/location/ssi"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -62,19 +61,20 @@ type exchange struct {
 	nextSubSlice *sliceCtx
 	hdrs         headerScratch // add_header and expires output (headers.go)
 	chain        filter.Chain  // the body filters of the response (bodyfilters.go)
-	subs         subScratch    // sub_filter's link and memory (subfilter.go)
-	gzip         gzipState     // gzip, gunzip, gzip_static (gzip.go)
-	mods         modState      // state of realip, referer, secure_link, userid (realipphase.go)
-	logGz        []byte        // an access log line gzipped (access_log gzip)
-	addition     filter.Addition
-	postpone     filter.Postpone
+	// rare is the memory of the filters few requests run (ssi,
+	// sub_filter), made the first time a pooled exchange runs one:
+	// embedded, it made every request's exchange 2.5 KB larger.
+	rare     *rareFilters
+	gzip     gzipState // gzip, gunzip, gzip_static (gzip.go)
+	mods     modState  // state of realip, referer, secure_link, userid (realipphase.go)
+	logGz    []byte    // an access log line gzipped (access_log gzip)
+	addition filter.Addition
+	postpone filter.Postpone
 	// Bound once per pooled exchange (a method value allocates):
 	// subrequests' output into postpone, addition's subrequest.
 	postponeOut func([]byte) error
-	ssi         ssi.Filter // the ssi filter (ssi.go)
 	ssiHost     ssiHost
-	ssiShared   ssi.Shared // a main request's ssi variables and blocks
-	runningSub  *exchange  // the subrequest x runs in place now (subrequest.go)
+	runningSub  *exchange // the subrequest x runs in place now (subrequest.go)
 	// beside: x runs in a goroutine of its own, beside its parent's (or
 	// below such a subrequest); besideRuns are the subrequests x started
 	// so, besideWG counts those still running (subrequest.go).
@@ -145,11 +145,11 @@ type exchange struct {
 	dirNames   []byte            // the names dirEntries point into; random_index's pick
 	listing    []byte            // autoindex's rendered listing
 
-	toHTTPS       bool    // plain HTTP arrived on a TLS socket: every request gets 497
-	order         Ordered // the connection's first request's place among others (nil once passed)
-	timedOutBody  bool    // client_body_timeout passed (nginx's c->timedout)
-	hostAddr      *Addr   // the address whose servers forHost picks from
-	hostSt        rewrite.State
+	toHTTPS       bool                       // plain HTTP arrived on a TLS socket: every request gets 497
+	order         Ordered                    // the connection's first request's place among others (nil once passed)
+	timedOutBody  bool                       // client_body_timeout passed (nginx's c->timedout)
+	hostAddr      *Addr                      // the address whose servers forHost picks from
+	hostSt        *rewrite.State             // limitsForHost's scratch, made at its first use
 	forHost       func([]byte) *http1.Limits // limitsForHost, bound once per exchange
 	rateFn        func()                     // decideRate, likewise (http1.Conn.DecideRate)
 	expectDone    bool                       // Expect: 100-continue was handled
@@ -720,7 +720,10 @@ func (x *exchange) stubStatus(conf *locConf) int {
 // limitsForHost gives the parser the header limits of the server a
 // request's host selects (http1.Limits.ForHost).
 func (x *exchange) limitsForHost(host []byte) *http1.Limits {
-	srv := x.hostAddr.selectServer(host, &x.hostSt)
+	if x.hostSt == nil {
+		x.hostSt = new(rewrite.State)
+	}
+	srv := x.hostAddr.selectServer(host, x.hostSt)
 	return &srv.root.conf.limits
 }
 

@@ -70,7 +70,9 @@ func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
 	if !x.isSub() {
 		// The main request's head comes before any of its subrequests':
 		// a new document's variables and blocks start empty.
-		x.ssiShared.Reset()
+		if x.rare != nil {
+			x.rare.ssiShared.Reset()
+		}
 		x.ssiIncludes = 0
 	}
 	if !x.ssiApplies(resp, conf) {
@@ -90,8 +92,9 @@ func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
 		top = top.parent
 	}
 	x.ssiHost.x = x
-	x.ssi.Reset(&x.ssiHost, &top.ssiShared, ssi.Conf{SilentErrors: conf.ssi.silent, ValueLen: conf.ssi.valueLen})
-	x.chain.Push(&x.ssi)
+	rm := x.rareMem()
+	rm.ssi.Reset(&x.ssiHost, &top.rareMem().ssiShared, ssi.Conf{SilentErrors: conf.ssi.silent, ValueLen: conf.ssi.valueLen})
+	x.chain.Push(&rm.ssi)
 	return true
 }
 
@@ -112,6 +115,22 @@ func dropHeader(resp *http1.Response, name string) {
 
 // ssiHost is what the ssi filter of x's response asks of x.
 type ssiHost struct{ x *exchange }
+
+// rareFilters is the state of the filters few requests run, made on
+// demand (rareMem) and kept with the pooled exchange.
+type rareFilters struct {
+	ssi       ssi.Filter // the ssi filter (ssi.go)
+	ssiShared ssi.Shared // a main request's ssi variables and blocks
+	subs      subScratch // sub_filter's link and memory (subfilter.go)
+}
+
+// rareMem is x's rareFilters, made at the first use.
+func (x *exchange) rareMem() *rareFilters {
+	if x.rare == nil {
+		x.rare = new(rareFilters)
+	}
+	return x.rare
+}
 
 // maxSSIIncludes bounds the includes of one main request: nginx stops
 // making subrequests when the request has 65535 - 1000 references

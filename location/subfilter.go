@@ -123,7 +123,7 @@ type subValues exchange
 
 func (v *subValues) SubValue(i int, dst []byte) []byte {
 	x := (*exchange)(v)
-	return x.subs.subValue(x, i, dst)
+	return x.rare.subs.subValue(x, i, dst)
 }
 
 // subTable is the table sub_filter applies to resp with, nil when it does
@@ -137,7 +137,7 @@ func (x *exchange) subTable(resp *http1.Response, conf *locConf) *filter.SubTabl
 	if !sc.dynamic {
 		return sc.table
 	}
-	s := &x.subs
+	s := &x.rareMem().subs
 	s.buf, s.ends, s.pats, s.pair = s.buf[:0], s.ends[:0], s.pats[:0], s.pair[:0]
 	for i := range sc.pairs {
 		p := &sc.pairs[i]
@@ -191,7 +191,7 @@ func (x *exchange) subHeader(resp *http1.Response, conf *locConf) bool {
 	if t == nil {
 		return false
 	}
-	s := &x.subs
+	s := &x.rareMem().subs
 	s.conf = conf.sub
 	s.link.Reset(t, (*subValues)(x), conf.subOnce)
 	if x.isSub() {

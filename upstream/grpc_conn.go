@@ -185,20 +185,23 @@ func (w hcWriter) Write(p []byte) (int, error) {
 
 // grpcStream is a request's stream, in its pooled exchange.
 type grpcStream struct {
-	hc        *h2Conn
-	id        uint32
-	sendWin   int64 // guarded by hc.mu
-	stop      bool  // guarded by hc.mu: the body writer is to give up
-	recvWin   int64
-	writing   bool // a body writer runs
-	wg        sync.WaitGroup
-	werr      error // the writer's client-side failure
-	outClosed bool  // END_STREAM sent
-	endStream bool  // END_STREAM received
-	rst       bool
-	headDone  bool
-	inBlock   bool // header block fragments are coming
-	block     []byte
+	hc      *h2Conn
+	id      uint32
+	sendWin int64 // guarded by hc.mu
+	stop    bool  // guarded by hc.mu: the body writer is to give up
+	recvWin int64
+	writing bool // a body writer runs
+	// writerDone takes the writer's token when it returns; joinTimer
+	// paces join's repeated wake-ups (both made once, reused).
+	writerDone chan struct{}
+	joinTimer  *time.Timer
+	werr       error // the writer's client-side failure
+	outClosed  bool  // END_STREAM sent
+	endStream  bool  // END_STREAM received
+	rst        bool
+	headDone   bool
+	inBlock    bool // header block fragments are coming
+	block      []byte
 	// The fields of the block being decoded: offsets into arena.
 	fields  [][4]int
 	arena   []byte
@@ -284,7 +287,9 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 			g.clientConn = c.NetConn()
 		}
 		g.writing = true
-		g.wg.Add(1)
+		if g.writerDone == nil {
+			g.writerDone = make(chan struct{}, 1)
+		}
 		go g.writeBody(p, c, x, bodyLen)
 	}
 	return 0, nil, 0
@@ -389,7 +394,7 @@ func appendHeaderFrames(w []byte, id uint32, block []byte, endStream bool) []byt
 // frame ends the stream. A frame carries what is at hand when the
 // windows open, up to the frame size, as nginx sends its buffers.
 func (g *grpcStream) writeBody(p *Proxy, c http1.Stream, x *exchange, bodyLen int64) {
-	defer g.wg.Done()
+	defer func() { g.writerDone <- struct{}{} }()
 	mem := x.pending
 	var src io.Reader
 	client := false
@@ -566,22 +571,51 @@ func (g *grpcStream) stopWriter() {
 }
 
 // join stops the body writer and waits for it: one waiting for the
-// client's body is woken by a read deadline, cleared after.
+// client's body is woken by a read deadline, one blocked on the backend
+// by a write deadline (cleared before a connection is kept). The writer
+// arms its own deadline before each read or write, so one that was
+// between its stop check and its next wait can set it back: the past
+// deadline is set again until the writer is gone.
 func (g *grpcStream) join() {
 	if !g.writing {
 		return
 	}
 	g.stopWriter()
-	if g.clientConn != nil {
-		g.clientConn.SetReadDeadline(time.Unix(1, 0))
-		defer g.clientConn.SetReadDeadline(time.Time{})
+	poke := func() {
+		if g.clientConn != nil {
+			g.clientConn.SetReadDeadline(time.Unix(1, 0))
+		}
+		g.hc.Conn.SetWriteDeadline(time.Unix(1, 0))
 	}
-	// A write blocked on the backend gives up (the deadline is cleared
-	// before a connection is kept).
-	g.hc.Conn.SetWriteDeadline(time.Unix(1, 0))
-	g.wg.Wait()
+	poke()
+	for done := false; !done; {
+		select {
+		case <-g.writerDone:
+			done = true
+			continue
+		default:
+		}
+		if g.joinTimer == nil {
+			g.joinTimer = time.NewTimer(joinRepoke)
+		} else {
+			g.joinTimer.Reset(joinRepoke)
+		}
+		select {
+		case <-g.writerDone:
+			g.joinTimer.Stop()
+			done = true
+		case <-g.joinTimer.C:
+			poke()
+		}
+	}
+	if g.clientConn != nil {
+		g.clientConn.SetReadDeadline(time.Time{})
+	}
 	g.writing = false
 }
+
+// joinRepoke is how often join sets a stopping writer's deadlines again.
+const joinRepoke = 20 * time.Millisecond
 
 func (gp *grpcProto) finalize(x *exchange) {
 	if g := x.grpc; g != nil && g.hc != nil {

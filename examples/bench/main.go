@@ -9,6 +9,7 @@
 //	go run ./examples/bench -rows http,ws-echo -reps 5 -workers 1
 //	go run ./examples/bench -rows http -reps 7 -base /tmp/gonginx-before  # A/B of a change
 //	go run ./examples/bench -rows idle-ws -idle 5000 -workers 1 -rlimit 20000 -reps 1
+//	go run ./examples/bench -rows ws-echo -warm  # latency on CPUs kept awake
 //
 // The last one is the descriptor check: 5,000 idle WebSocket tunnels in
 // one worker under worker_rlimit_nofile 20000 (nginx holds them with two
@@ -44,6 +45,9 @@ import (
 )
 
 func main() {
+	if runWarmer() {
+		return
+	}
 	reps := flag.Int("reps", 3, "repetitions (the servers alternate in each)")
 	workers := flag.Int("workers", 2, "worker_processes of both servers")
 	d := flag.Duration("d", 3*time.Second, "length of each throughput run")
@@ -53,8 +57,16 @@ func main() {
 	idle := flag.Int("idle", 1000, "connections held by the idle-memory rows")
 	flag.IntVar(&rlimitNofile, "rlimit", 65536, "worker_rlimit_nofile of both servers (a hard limit below it caps it)")
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
+	warm := flag.Bool("warm", false, "keep every CPU awake (a pinned thread per CPU waking every 20 µs) so that neither server's latency holds CPUs' wake-up from idle")
 	flag.Parse()
 	traceCalls = *syscalls
+	if *warm {
+		stop, err := warmCPUs()
+		if err != nil {
+			log.Fatalf("bench: -warm: %v", err)
+		}
+		defer stop()
+	}
 	if err := run(*reps, *workers, *d, strings.Split(*rowList, ","), *bin, *base, *idle); err != nil {
 		log.Fatalf("bench: %v", err)
 	}

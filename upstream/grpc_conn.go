@@ -88,16 +88,18 @@ const lazyDelay = 300 * time.Millisecond
 
 // armRead sets grpc_read_timeout before a frame is read, lazily as
 // nginx re-adds its timer: a deadline that would move by less than
-// lazyDelay is left (one timer update per call, not one per frame).
-func (hc *h2Conn) armRead(d time.Duration) {
+// lazyDelay is left (one timer update per call, not one per frame);
+// true when it set one.
+func (hc *h2Conn) armRead(d time.Duration) bool {
 	dl := time.Now().Add(d)
 	if !hc.readDL.IsZero() {
 		if diff := dl.Sub(hc.readDL); diff < lazyDelay && diff > -lazyDelay {
-			return
+			return false
 		}
 	}
 	hc.readDL = dl
 	hc.Conn.SetReadDeadline(dl)
+	return true
 }
 
 // grpcReadAhead is the read-ahead buffer's size (grpc_buffer_size's
@@ -195,9 +197,10 @@ type grpcStream struct {
 	// paces join's repeated wake-ups (both made once, reused).
 	writerDone chan struct{}
 	joinTimer  *time.Timer
-	werr       error // the writer's client-side failure
-	outClosed  bool  // END_STREAM sent
-	endStream  bool  // END_STREAM received
+	werr       error // the writer's client-side failure, once failed is set
+	failed     atomic.Bool
+	outClosed  bool // END_STREAM sent
+	endStream  bool // END_STREAM received
 	rst        bool
 	headDone   bool
 	inBlock    bool // header block fragments are coming
@@ -246,6 +249,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	hc := nc.(*h2Conn)
 	g := x.grpcState()
 	g.hc, g.outClosed, g.endStream, g.rst, g.headDone, g.inBlock, g.werr = hc, false, false, false, false, false, nil
+	g.failed.Store(false)
 	g.stop, g.writing, g.trailers, g.clientConn = false, false, g.trailers[:0], nil
 	g.unflushed, g.flushErr, g.held = nil, nil, 0
 	g.recvWin = h2MaxWindow
@@ -522,9 +526,11 @@ func (g *grpcStream) awaitSettings() {
 	t.Stop()
 }
 
-// fail records a failed read of the client's body and wakes the reader.
+// fail records a failed read of the client's body and wakes the reader
+// (nextEvent sets the past deadline again if its armRead undid it).
 func (g *grpcStream) fail(err error) {
 	g.werr = err
+	g.failed.Store(true)
 	g.hc.Conn.SetReadDeadline(time.Unix(1, 0))
 }
 

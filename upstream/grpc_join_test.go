@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -77,5 +78,32 @@ func TestGRPCJoinRearmedWriter(t *testing.T) {
 	defer client.mu.Unlock()
 	if !client.dl.IsZero() {
 		t.Errorf("client read deadline left at %v, want cleared", client.dl)
+	}
+}
+
+// TestGRPCFailBeforeArm: the body writer failed (the client's body read
+// broke) just before the reader armed grpc_read_timeout, which undid the
+// writer's past deadline: the reader still sees the failure at once
+// instead of waiting for the backend or the timeout.
+func TestGRPCFailBeforeArm(t *testing.T) {
+	back, front := net.Pipe()
+	defer back.Close()
+	defer front.Close()
+	hc := newH2Conn(back).(*h2Conn)
+	g := &grpcStream{hc: hc}
+	want := errors.New("client body read failed")
+	g.fail(want)
+	got := make(chan error, 1)
+	go func() {
+		_, _, err := g.nextEvent(&Proxy{ReadTimeout: time.Hour}, &exchange{}, actionHeader, false)
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != want {
+			t.Errorf("nextEvent: %v, want the writer's %v", err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader waits on the backend after the writer failed")
 	}
 }

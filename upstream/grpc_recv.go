@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"time"
 
 	"golang.org/x/net/http2"
 
@@ -41,8 +42,9 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 		if drain && !g.inBlock && !hc.atHand() {
 			return 0, nil, nil
 		}
-		if p.ReadTimeout > 0 {
-			hc.armRead(p.ReadTimeout)
+		if p.ReadTimeout > 0 && hc.armRead(p.ReadTimeout) && g.failed.Load() {
+			// The writer's failure set a past deadline just before.
+			hc.Conn.SetReadDeadline(time.Unix(1, 0))
 		}
 		fh0, rerr := hc.fr.ReadFrameHeader()
 		if errors.Is(rerr, http2.ErrFrameTooLarge) {
@@ -56,7 +58,7 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			if g.flushErr != nil {
 				return 0, nil, g.flushErr
 			}
-			if g.werr != nil {
+			if g.failed.Load() {
 				return 0, nil, g.werr
 			}
 			switch {
@@ -220,7 +222,7 @@ func (gp *grpcProto) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.Sta
 	for {
 		ev, _, err := g.nextEvent(p, x, actionHeader, false)
 		if err != nil {
-			if g.werr != nil {
+			if g.failed.Load() {
 				return headRead{status: bodyStatus(err), err: err}
 			}
 			var te *tryError

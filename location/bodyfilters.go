@@ -76,8 +76,9 @@ func (x *exchange) additionFilter(resp *http1.Response, conf *locConf) bool {
 	if x.additionRun == nil {
 		x.additionRun = x.runAddition
 	}
-	x.addition.Reset(conf.addBefore, conf.addAfter, x.additionRun)
-	x.chain.Push(&x.addition)
+	rm := x.rareMem()
+	rm.addition.Reset(conf.addBefore, conf.addAfter, x.additionRun)
+	x.chain.Push(&rm.addition)
 	return true
 }
 

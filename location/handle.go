@@ -52,10 +52,9 @@ type exchange struct {
 	rangeFull   int64
 	rangeOffset int64 // where the body starts in the whole (a slice's start)
 	// slice is the request's slicing (slice.go), the main request's or,
-	// in a slice subrequest, shared with it; sliceMem holds a main
-	// request's; nextSubSlice is passed to the subrequest made next.
+	// in a slice subrequest, shared with it (a main request's is in
+	// rareFilters); nextSubSlice is passed to the subrequest made next.
 	slice        *sliceCtx
-	sliceMem     sliceCtx
 	sliceBody    sliceLink
 	sliceOut     func([]byte) error
 	nextSubSlice *sliceCtx
@@ -68,7 +67,6 @@ type exchange struct {
 	gzip     gzipState // gzip, gunzip, gzip_static (gzip.go)
 	mods     modState  // state of realip, referer, secure_link, userid (realipphase.go)
 	logGz    []byte    // an access log line gzipped (access_log gzip)
-	addition filter.Addition
 	postpone filter.Postpone
 	// Bound once per pooled exchange (a method value allocates):
 	// subrequests' output into postpone, addition's subrequest.

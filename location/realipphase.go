@@ -15,7 +15,6 @@ import (
 // files, kept with the pooled exchange.
 type modState struct {
 	realip     realipState
-	refBuf     [256]byte // the Referer's host, lowercased
 	refVar     cachedVar // $invalid_referer
 	secureLink secureLinkState
 	uid        useridState

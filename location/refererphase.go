@@ -120,7 +120,7 @@ func addRefererVariables(rc *rewrite.Compiler) {
 				return dst, true
 			}
 			ref, present := refererHeader(s)
-			if conf.referer.Invalid(ref, present, &x.mods.refBuf) {
+			if conf.referer.Invalid(ref, present, &x.rareMem().refBuf) {
 				return append(dst, '1'), true
 			}
 			return dst, true

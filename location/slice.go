@@ -42,7 +42,7 @@ func addSliceVariables(rc *rewrite.Compiler) {
 			if size == 0 {
 				return dst
 			}
-			ctx := &x.sliceMem
+			ctx := &x.rareMem().slice
 			*ctx = sliceCtx{size: size, etag: ctx.etag[:0], rangeBuf: ctx.rangeBuf[:0]}
 			ctx.start = size * (sliceStart(x.req) / size)
 			ctx.setRange()

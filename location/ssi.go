@@ -122,6 +122,9 @@ type rareFilters struct {
 	ssi       ssi.Filter // the ssi filter (ssi.go)
 	ssiShared ssi.Shared // a main request's ssi variables and blocks
 	subs      subScratch // sub_filter's link and memory (subfilter.go)
+	addition  filter.Addition
+	slice     sliceCtx  // a main request's slicing (slice.go)
+	refBuf    [256]byte // the Referer's host, lowercased (valid_referers)
 }
 
 // rareMem is x's rareFilters, made at the first use.

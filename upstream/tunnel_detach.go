@@ -26,7 +26,7 @@ type detachedTry struct {
 	t      *tunnel
 	g      *Group
 	server int
-	life   connLife
+	slots  *ConnSlots // the backend connection's worker_connections slot
 	// The try's start, connect and header times, bytes sent and read
 	// before the tunnel (buffered: what of those it sends on to the
 	// client), its server and what it was doing (for the error line).
@@ -45,7 +45,7 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 	if !ok || s == nil || x.cr != nil {
 		return false
 	}
-	d := &detachedTry{p: p, c: c, s: s, t: t, g: g, server: server, life: x.life,
+	d := &detachedTry{p: p, c: c, s: s, t: t, g: g, server: server, slots: x.life.slots,
 		tryStart: x.tryStart, connectTime: x.connectTime, headerTime: x.headerTime,
 		sent: x.sent, recvd: x.recvd, buffered: buffered, addr: x.tryAddr, action: x.action}
 	if !td.DetachTunnel(d) {
@@ -70,7 +70,7 @@ func (d *detachedTry) EndTunnel() error {
 	d.c.AddSent(t.toClient)
 	tryEnd := time.Now()
 	d.g.done(d.server, false, tryEnd)
-	d.life.release()
+	d.slots.Release()
 	if err != nil && !errors.Is(err, ErrClientClosed) {
 		var te *tryError
 		if !errors.As(err, &te) {

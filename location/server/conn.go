@@ -231,13 +231,14 @@ func (l *listener) serveConn(sc *serverConn) {
 	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, toHTTPS)
 	h.x.SetDebugConnection(debugConn)
+	h.debug = debugConn
 	if sc.order.o != nil && !sc.order.done {
 		if raw, _ := c.Socket(); raw != nil {
 			sc.order.raw.Store(&raw)
 		}
 		h.x.SetOrder(&sc.order)
 	}
-	c.HeaderDeadline = headerDeadline
+	h.idleUntil = headerDeadline // serveRequests' first wait
 	c.Exiting = &l.srv.closing
 	h.onBytes = h.requestBytes(l.srv, sc)
 	c.OnRequestBytes = h.onBytes

@@ -63,7 +63,8 @@ type h1Conn struct {
 
 	waker upstream.Waker
 	wake  func()
-	// idleUntil is when keepalive_timeout ends the current wait.
+	// idleUntil is when keepalive_timeout ends the current wait
+	// (client_header_timeout the wait for the first request).
 	idleUntil time.Time
 	// timerAt: keepalive_timeout while parked is in the server's
 	// idleTimers, at index timerAt-1 (0: not there).
@@ -72,6 +73,7 @@ type h1Conn struct {
 	reading  bool // counted in stub_status's reading
 	watching bool // the socket is on the poller
 	noPark   bool // it cannot be (no poller, no socket)
+	debug    bool // a debug_connection client
 	// graceEarned: the last request came within idleGrace of the
 	// response before it, so the next wait has the grace (maxGraceWaits
 	// allowing); else the connection parks as soon as nothing is at hand.
@@ -123,23 +125,33 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		}
 		// A connection waits for its next request until bytes arrive
 		// (OnRequestBytes), then reads it; a parked one's read does not
-		// wait (NoWait), nor does one past maxGraceWaits.
+		// wait (NoWait), nor does one past maxGraceWaits. The first
+		// request's wait has the grace too, then parks (a browser's
+		// preconnect), but for a TLS one (its handshake came first), one
+		// answered 497 or one whose place in line limit_conn keeps.
+		parkable := !h.noPark && (!first || h.tconn == nil && !h.x.ToHTTPS() && (sc.order.o == nil || sc.order.done))
+		if first {
+			c.HeaderDeadline, c.IdleGrace = h.idleUntil, 0 // the head's timer runs from accept
+		}
 		graced := false
-		if !first && !c.NoWait && !h.noPark {
-			if h.graceEarned {
+		if parkable && !c.NoWait {
+			if first || h.graceEarned {
 				graced = l.srv.graceWaits.Add(1) <= maxGraceWaits
 				if !graced {
 					l.srv.graceWaits.Add(-1)
 				}
 			}
 			c.NoWait = !graced
+			if first && graced {
+				c.IdleGrace = idleGrace
+			}
 		}
 		req, err := c.ReadRequest()
 		if graced {
 			l.srv.graceWaits.Add(-1)
 		}
 		if err == http1.ErrWouldBlock {
-			if l.park(sc) {
+			if l.park(sc, first) {
 				return true
 			}
 			// Input came meanwhile: read it (or, unable to park, wait).
@@ -156,6 +168,9 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		l.srv.setReusable(sc, false)
 		wasFirst := first
 		first = false
+		if wasFirst && !h.noPark {
+			c.IdleGrace = idleGrace
+		}
 		// The grace is earned by a request that came within it of the
 		// previous response (its head read by then).
 		h.graceEarned = !wasFirst && c.HeadAt().Before(h.idleUntil.Add(idleGrace-c.IdleTimeout))
@@ -247,7 +262,7 @@ func (l *listener) tunnelEnded(sc *serverConn) {
 // park hands an idle connection to the poller: its buffers and its
 // exchange go back to their pools, keepalive_timeout is in idleTimers, and
 // its goroutine ends (true). False: it cannot park, or input is there.
-func (l *listener) park(sc *serverConn) bool {
+func (l *listener) park(sc *serverConn, first bool) bool {
 	h := &sc.h1
 	c := h.c
 	if h.noPark || !c.Idle() {
@@ -271,6 +286,9 @@ func (l *listener) park(sc *serverConn) bool {
 	c.Detach(&h.kept)
 	h.c = nil
 	timed, until := h.kept.IdleTimeout() > 0, h.idleUntil // h is not ours once parked
+	if first {
+		timed = !until.IsZero() // client_header_timeout, from accept
+	}
 	if timed {
 		l.srv.idleTimers.add(sc)
 	}
@@ -284,8 +302,10 @@ func (l *listener) park(sc *serverConn) bool {
 		l.srv.endIdle(sc)
 		return true
 	}
-	// A stop or a drain that looked before it parked: it closes now.
-	if (l.srv.closing.Load() || !sc.slot.Load()) && h.waker.Unpark() {
+	// A stop or a drain that looked before it parked: it closes now (a
+	// graceful stop waits for a first request, as nginx's connection
+	// waiting for one is not idle).
+	if (l.srv.closing.Load() && !first || !sc.slot.Load()) && h.waker.Unpark() {
 		l.unparked(sc)
 		return false
 	}
@@ -302,6 +322,7 @@ func (l *listener) unparked(sc *serverConn) {
 	c.TunnelOwner = true
 	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
+	h.x.SetDebugConnection(h.debug)
 	h.x.Unparked(h.parked)
 	h.parked = location.Parked{}
 }
@@ -318,7 +339,7 @@ func (s *Server) endIdle(sc *serverConn) {
 // its end) arrived, or a stop or a drain closes it.
 func (l *listener) resume(sc *serverConn) {
 	l.unparked(sc)
-	if !l.serveRequests(sc, false) {
+	if !l.serveRequests(sc, sc.h1.c.Requests == 0) {
 		l.srv.endConn(sc)
 	}
 }

@@ -325,3 +325,49 @@ func TestIdleGraceEarned(t *testing.T) {
 		t.Errorf("grace earned after requests 1, 3, 4 (-want +got):\n%s", diff)
 	}
 }
+
+// TestFirstRequestParks: a connection with no request yet (a browser's
+// preconnect) parks once the grace passed, as a keep-alive one, and
+// serves its request when it comes; client_header_timeout, from accept,
+// closes it when none comes, sending nothing; a graceful stop lets it
+// send its request, as nginx's connection waiting for one is not idle.
+func TestFirstRequestParks(t *testing.T) {
+	ts := startTest(t, `client_header_timeout 1s; server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
+	pre := dialKA(t, ts.addr)
+	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
+		t.Fatalf("not parked: %+v", ts.srv.idleState())
+	}
+	if diff := cmp.Diff(idleState{Conns: 1, Parked: 1}, ts.srv.idleState()); diff != "" {
+		t.Errorf("connection before its first request (-want +got):\n%s", diff)
+	}
+	if got := pre.get(t, "/"); got != "ok 1" {
+		t.Errorf("first request after the park: %q", got)
+	}
+	// One that sends nothing is closed by client_header_timeout.
+	silent := dialKA(t, ts.addr)
+	if rest, err := io.ReadAll(silent.br); err != nil || len(rest) != 0 {
+		t.Errorf("after client_header_timeout: %q, %v", rest, err)
+	}
+	// A graceful stop: the parked keep-alive connection closes at once,
+	// the one waiting for its first request is served.
+	late := dialKA(t, ts.addr)
+	if !waitFor(func() bool { return ts.srv.idleState().Parked == 2 }) {
+		t.Fatalf("not parked: %+v", ts.srv.idleState())
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- ts.srv.Shutdown(ctx)
+	}()
+	if rest, err := io.ReadAll(pre.br); err != nil || len(rest) != 0 {
+		t.Fatalf("parked keep-alive connection at shutdown: %q, %v", rest, err)
+	}
+	io.WriteString(late.c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	if status, conn, body := late.response(t); status != "HTTP/1.1 200 OK" || conn != "close" || body != "ok 1" {
+		t.Errorf("first request during a graceful stop: %q, Connection: %q, %q", status, conn, body)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}

@@ -132,7 +132,9 @@ type Conn struct {
 	// connection the poller woke.
 	NoWait bool
 	// IdleGrace, when shorter than IdleTimeout, ends the keepalive wait
-	// early with ErrWouldBlock: its owner parks the connection then.
+	// early with ErrWouldBlock: its owner parks the connection then. It
+	// ends the wait for a first request's first byte too, when shorter
+	// than what is left of HeaderDeadline.
 	IdleGrace time.Duration
 	// Exiting, when set and true, is a graceful stop: responses go out
 	// with "Connection: close", as nginx's header filter clears
@@ -244,9 +246,10 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	c.pipelined = n > 0 && c.Requests > 0
 	c.req.reset(c.Info)
 	c.out = respState{}
-	if n == 0 && c.NoWait && c.Requests > 0 {
+	if n == 0 && c.NoWait {
 		// A parked connection's read: the keepalive wait is its owner's
-		// timer, and the head's starts with the bytes.
+		// timer, and the head's starts with the bytes (the first head's
+		// runs from accept: HeaderDeadline).
 		m, err := c.readNoWait(*c.rb)
 		if m == 0 {
 			if err == nil || errors.Is(err, io.EOF) {
@@ -265,8 +268,16 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	idleSince := c.IdleSince
 	c.IdleSince = time.Time{}
 	idle, grace, armHead := false, false, false
+	// headDeadline is the first head's timer while its wait for the
+	// first byte has the grace.
+	var headDeadline time.Time
 	switch {
 	case !deadline.IsZero():
+		if n == 0 && c.Requests == 0 && !c.NoWait && c.IdleGrace > 0 {
+			if g := time.Now().Add(c.IdleGrace); g.Before(deadline) {
+				headDeadline, deadline, grace = deadline, g, true
+			}
+		}
 	case n == 0 && c.Requests > 0 && c.IdleTimeout > 0 && !c.NoWait:
 		idle = true
 		wait := c.IdleTimeout
@@ -333,6 +344,10 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			// The keepalive wait is over; the head's timer starts if it
 			// must wait for more.
 			idle, armHead = false, true
+		}
+		if m > 0 && !headDeadline.IsZero() {
+			deadline, headDeadline, grace = headDeadline, time.Time{}, false
+			c.nc.SetReadDeadline(deadline)
 		}
 		if err != nil && m == 0 {
 			if grace && c.rend == 0 && errors.Is(err, os.ErrDeadlineExceeded) {

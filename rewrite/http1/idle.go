@@ -29,7 +29,7 @@ var longAgo = time.Unix(1, 0)
 // pools. Bytes TLS had buffered are moved to the read buffer (Idle is
 // false, and ReadRequest takes them as a pipelined request).
 func (c *Conn) Idle() bool {
-	if c.hijacked || c.sink != nil || c.wire != nil || !c.body.done || c.rpos < c.rend ||
+	if c.hijacked || c.sink != nil || c.wire != nil || !c.body.done && c.Requests > 0 || c.rpos < c.rend ||
 		c.wb != nil && len(*c.wb) > 0 {
 		return false
 	}
@@ -179,6 +179,10 @@ func Attach(k *Kept) *Conn {
 	*k = Kept{}
 	return c
 }
+
+// Requests is the detached Conn's Requests: 0 while it waits for its
+// first.
+func (k *Kept) Requests() int { return k.requests }
 
 // IdleTimeout is the detached Conn's IdleTimeout.
 func (k *Kept) IdleTimeout() time.Duration { return k.idleTimeout }

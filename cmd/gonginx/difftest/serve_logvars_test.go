@@ -239,6 +239,9 @@ server {
 			serveRaw("upstream hangs up", get("/proxy/hangup", "")),
 			{Name: "client leaves mid-head", Send: []string{"GET /ret HTTP/1.1\r\nHost: localhost\r\n"}, HangUp: true, Settle: 100 * time.Millisecond},
 			{Name: "client closes a kept connection", Send: []string{"GET /ret HTTP/1.1\r\nHost: localhost\r\n\r\n"}, SkipEnd: true, Settle: 100 * time.Millisecond},
+			// A preconnect: its request (or its end) comes after the wait parked it (gonginx).
+			{Name: "request after a preconnect", Send: []string{"", get("/ret", "")}, Pause: 300 * time.Millisecond},
+			{Name: "preconnect closed", Send: []string{""}, HangUpAfter: 300 * time.Millisecond, Settle: 100 * time.Millisecond},
 			// Closed after the wait parked it (gonginx): the line is still the last location's.
 			{Name: "client closes a kept connection later", Send: []string{"GET /ret HTTP/1.1\r\nHost: localhost\r\n\r\n"}, ReadAfter: 300 * time.Millisecond, SkipEnd: true, Settle: 100 * time.Millisecond},
 			serveRaw("upstream times out", get("/timeout/slow", "")),

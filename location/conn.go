@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -246,11 +247,26 @@ func (rt *Router) TLSConfig(sock *Socket, log *Logger) (*tls.Config, error) {
 	return buildTLS(sock, rt, log)
 }
 
-// HandshakeConn wraps a connection of a TLS socket for its handshake:
-// first (the byte read to tell TLS from plain HTTP) is read again, and
-// the SNI callback records on it what the $ssl_* variables need.
-func HandshakeConn(nc net.Conn, first []byte, info *http1.ConnInfo, id uint64) net.Conn {
-	return &peekedConn{Conn: nc, first: first, info: info, connID: id, sock: http1.SockFor(nc)}
+// PeekConn reads what a connection of a TLS socket sent first, to tell
+// TLS from plain HTTP as nginx's one-byte MSG_PEEK does, and wraps the
+// connection for its handshake: what was read is read again, and the SNI
+// callback records on it what the $ssl_* variables need. It returns the
+// first byte, or the read's error (io.EOF: closed before a byte). One
+// read takes the whole ClientHello where a byte, then crypto/tls's
+// record header and the rest were three.
+func PeekConn(nc net.Conn, info *http1.ConnInfo, id uint64) (net.Conn, byte, error) {
+	pc := &peekedConn{Conn: nc, info: info, connID: id, sock: http1.SockFor(nc)}
+	bp := peekPool.Get().(*[]byte)
+	n, err := http1.ReadVia(pc.sock, nc, *bp)
+	if n == 0 {
+		peekPool.Put(bp)
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, 0, err
+	}
+	pc.first, pc.peeked = (*bp)[:n], bp
+	return pc, pc.first[0], nil
 }
 
 // Handshaken records what a finished handshake settled, for $https,

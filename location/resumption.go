@@ -56,12 +56,11 @@ func (r Resumption) Apply(cfg *tls.Config, seed []byte, label string, certs, key
 		copy(key[:], mac.Sum(nil))
 		ticketKeys = [][32]byte{key}
 	}
-	cfg.SetSessionTicketKeys(ticketKeys)
 	timeout := 300 * time.Second // ssl_session_timeout's default
 	if r.Timeout != nil {
 		if sec, ok := nginxconf.ParseTime(r.Timeout.Args[0], true); ok {
 			timeout = time.Duration(sec) * time.Second
 		}
 	}
-	LimitSessionAge(cfg, timeout)
+	newTicketSealer(ticketKeys, timeout).sealSessions(cfg)
 }

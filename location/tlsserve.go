@@ -14,6 +14,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,11 +39,17 @@ type tlsServer struct {
 	refused []uint16
 	curves  []tls.CurveID
 	// ticketKeys protect this context's session tickets: the first
-	// encrypts, all decrypt.
+	// encrypts, all decrypt; sealer seals them.
 	ticketKeys [][32]byte
-	sessions   *sessionCache   // ssl_session_cache; nil: "off" or "none"
-	verifier   *clientVerifier // nil: ssl_verify_client off
-	rc         *Router
+	sealer     *ticketSealer
+	// base is what every handshake's configuration starts from (a
+	// clone): the ticket keys set once, crypto/tls's legacy key made, as
+	// a new configuration would hash the keys and draw a random legacy
+	// key on each handshake.
+	base     *tls.Config
+	sessions *sessionCache   // ssl_session_cache; nil: "off" or "none"
+	verifier *clientVerifier // nil: ssl_verify_client off
+	rc       *Router
 }
 
 // tlsSocket selects, per handshake, what nginx's servername callback and
@@ -113,6 +120,10 @@ func newTLSServer(vs *VirtualServer, rt *Router, log *Logger) (*tlsServer, error
 	}
 	t.curves = tlsCurves(vs.SSL.Curves)
 	t.ticketKeys = ticketKeys(vs, rt.ticketSeed)
+	t.sealer = newTicketSealer(t.ticketKeys, vs.SSL.SessionTimeout)
+	t.base = &tls.Config{}
+	t.base.SetSessionTicketKeys(t.ticketKeys)
+	t.base.SessionTicketKey = t.ticketKeys[0] // not the legacy one: crypto/tls leaves the keys as set
 	switch sc := vs.SSL.SessionCache; {
 	case sc.sharedName != "":
 		t.sessions = vs.SSL.sharedSessions
@@ -158,6 +169,7 @@ func ticketKeys(vs *VirtualServer, seed []byte) [][32]byte {
 type peekedConn struct {
 	net.Conn
 	first  []byte
+	peeked *[]byte // first's buffer, back to peekPool once read again
 	info   *http1.ConnInfo
 	connID uint64
 	mute   bool
@@ -173,10 +185,19 @@ func (p *peekedConn) Write(b []byte) (int, error) {
 	return http1.WriteVia(p.sock, p.Conn, b)
 }
 
+// peekPool holds the buffers of PeekConn's first read: room for a
+// ClientHello (with a post-quantum key share, 1.6-2 KB), given back as
+// soon as the handshake has taken it.
+var peekPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
 func (p *peekedConn) Read(b []byte) (int, error) {
 	if len(p.first) > 0 {
 		n := copy(b, p.first)
 		p.first = p.first[n:]
+		if len(p.first) == 0 {
+			peekPool.Put(p.peeked)
+			p.first, p.peeked = nil, nil
+		}
 		return n, nil
 	}
 	return http1.ReadVia(p.sock, p.Conn, b)
@@ -277,13 +298,10 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	if len(certs) == 0 {
 		certs, owner = def.certs, def
 	}
-	cfg := &tls.Config{
-		MinVersion:             def.minV,
-		MaxVersion:             def.maxV,
-		CurvePreferences:       def.curves,
-		SessionTicketsDisabled: !srv.ssl.Tickets,
-		NextProtos:             alpnHTTP1,
-	}
+	cfg := srv.base.Clone()
+	cfg.MinVersion, cfg.MaxVersion = def.minV, def.maxV
+	cfg.SessionTicketsDisabled = !srv.ssl.Tickets
+	cfg.NextProtos = alpnHTTP1
 	if a.Listen.HTTP2 {
 		cfg.NextProtos = alpnHTTP2 // ngx_http_ssl_alpn_select: h2 first
 	}
@@ -292,7 +310,6 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 		cfg.ClientAuth = tls.RequestClientCert
 		cfg.ClientCAs = v.names
 	}
-	cfg.SetSessionTicketKeys(srv.ticketKeys)
 	// OpenSSL reads the client's ticket under the address's default
 	// server's options (before the servername callback) and issues
 	// tickets under the SNI server's: when they disagree on
@@ -300,7 +317,7 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	// TLS 1.3 tickets are not taken back).
 	switch {
 	case srv.ssl.Tickets && def.ssl.Tickets:
-		srv.limitSessions(cfg)
+		srv.sealer.keepTicket(cfg)
 	case srv.ssl.Tickets != def.ssl.Tickets:
 		cfg.SessionTicketsDisabled = version < tls.VersionTLS13
 		cfg.UnwrapSession = func([]byte, tls.ConnectionState) (*tls.SessionState, error) { return nil, nil }
@@ -327,29 +344,6 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	cfg.CipherSuites = []uint16{suite}
 	cfg.Certificates = []tls.Certificate{owner.withStaple(cert, hello)}
 	return cfg, nil
-}
-
-// limitSessions makes ssl_session_timeout the sessions' lifetime, as
-// OpenSSL's SSL_CTX_set_timeout: a session older than that (counted from
-// the session's creation, which a TLS 1.2 resumption's new ticket keeps)
-// is not resumed.
-func (t *tlsServer) limitSessions(cfg *tls.Config) { LimitSessionAge(cfg, t.ssl.SessionTimeout) }
-
-// LimitSessionAge makes timeout (ssl_session_timeout) the lifetime of
-// cfg's sessions, counted from their creation (shared with the stream
-// module).
-func LimitSessionAge(cfg *tls.Config, timeout time.Duration) {
-	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		ss, err := cfg.DecryptTicket(identity, cs)
-		if ss == nil || err != nil {
-			return nil, nil // not ours or unreadable: a full handshake
-		}
-		state, err := ss.Bytes()
-		if err != nil || sessionExpired(sessionCreatedAt(state), time.Now().Unix(), timeout) {
-			return nil, nil
-		}
-		return ss, nil
-	}
 }
 
 // sessionCreatedAt reads created_at of an encoded tls.SessionState

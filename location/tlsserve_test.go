@@ -1,6 +1,7 @@
 package location
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -391,5 +392,49 @@ func TestGroupOrder(t *testing.T) {
 		if d := cmp.Diff(tt.want, groupOrder(tt.client, server, tt.prefer)); d != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, d)
 		}
+	}
+}
+
+// TestPeekConn: what the first read took is read again, in pieces as
+// crypto/tls asks for them, then the socket's next bytes.
+func TestPeekConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(10 * time.Second))
+	hello := append([]byte{0x16}, bytes.Repeat([]byte("h"), 1000)...)
+	c.Write(hello)
+	pc, first, err := PeekConn(s, nil, 1)
+	if err != nil || first != 0x16 {
+		t.Fatalf("first %#x, %v", first, err)
+	}
+	c.Write([]byte("next"))
+	var got []byte
+	buf := make([]byte, 300)
+	for len(got) < len(hello)+4 {
+		n, err := pc.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if d := cmp.Diff(string(hello)+"next", string(got)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	c.Close()
+	if _, _, err := PeekConn(s, nil, 2); err == nil {
+		t.Error("a closed connection peeked")
 	}
 }

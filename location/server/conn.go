@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -196,14 +195,12 @@ func (l *listener) serveConn(sc *serverConn) {
 			sc.order.Pass() // a handshake first: not ordered
 		}
 		nc.SetReadDeadline(headerDeadline)
-		var b [1]byte
-		n, err := io.ReadFull(nc, b[:])
+		pc, first, err := location.PeekConn(nc, info, h.connID)
 		l.srv.setReusable(sc, false)
-		if n == 0 || err != nil {
+		if err != nil {
 			return
 		}
-		pc := location.HandshakeConn(nc, b[:n], info, h.connID)
-		if b[0] == 0x16 || b[0]&0x80 != 0 {
+		if first == 0x16 || first&0x80 != 0 {
 			t := tls.Server(pc, tc)
 			if err := t.Handshake(); err != nil {
 				return

@@ -10,8 +10,13 @@
 //	go run ./examples/bench -rows http -reps 7 -base /tmp/gonginx-before  # A/B of a change
 //	go run ./examples/bench -rows idle-ws -idle 5000 -workers 1 -rlimit 20000 -reps 1
 //	go run ./examples/bench -rows ws-echo -warm  # latency on CPUs kept awake
+//	go run ./examples/bench -rows http,cache-hit,php -instr 300 -base /tmp/gonginx-before  # instructions per request
 //
-// The last one is the descriptor check: 5,000 idle WebSocket tunnels in
+// The -instr run counts user-space instructions per request under
+// valgrind's callgrind instead of timing (instr.go): a count the
+// machine's load does not move, for an A/B of a change on a busy machine.
+//
+// The idle-ws line above is the descriptor check: 5,000 idle WebSocket tunnels in
 // one worker under worker_rlimit_nofile 20000 (nginx holds them with two
 // descriptors each; a server needing four or more runs out).
 //
@@ -57,9 +62,11 @@ func main() {
 	idle := flag.Int("idle", 1000, "connections held by the idle-memory rows")
 	flag.IntVar(&rlimitNofile, "rlimit", 65536, "worker_rlimit_nofile of both servers (a hard limit below it caps it)")
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
+	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php)")
 	warm := flag.Bool("warm", false, "keep every CPU awake (a pinned thread per CPU waking every 20 µs) so that neither server's latency holds CPUs' wake-up from idle")
 	flag.Parse()
 	traceCalls = *syscalls
+	instrN, callgrind = *instr, *instr > 0
 	if *warm {
 		stop, err := warmCPUs()
 		if err != nil {
@@ -109,6 +116,9 @@ func run(reps, workers int, d time.Duration, rows []string, bin, base string, id
 		}
 		defer srv.stop()
 		servers = append(servers, srv)
+	}
+	if callgrind {
+		return runInstr(servers, rows, reps)
 	}
 	fmt.Printf("%d workers each, %d repetitions, %s per throughput run, %d idle connections\n", workers, reps, d, idle)
 	fmt.Printf("%-34s %16s %16s %8s %15s\n", "row", "nginx", "gonginx", "ratio", "spread")

@@ -92,12 +92,16 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 		return nil, err
 	}
 	s.cmd = exec.Command(bin, "-p", dir+"/", "-c", path, "-g", "daemon off;")
+	wait := 10 * time.Second
+	if callgrind {
+		s.cmd, wait = callgrindCmd(bin, dir, "-p", dir+"/", "-c", path, "-g", "daemon off; master_process off;"), time.Minute
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", s.http); err == nil {
 			c.Close()
 			return s, nil

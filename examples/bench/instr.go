@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The -instr mode counts the user-space instructions each server runs
+// per request, under valgrind's callgrind: one process (master_process
+// off) with one Go P, as a worker of a 2-worker run on 2 CPUs has. A
+// count does not move with the machine's load, so an A/B of a change
+// (-base) reads a few percent on a machine whose timed rows swing by
+// more than that; the kernel's part (the system calls) is not counted
+// (-syscalls counts those).
+
+// instrPaths are the rows -instr measures and the path each requests.
+var instrPaths = map[string]string{"http": "/small", "cache-hit": "/cached", "php": "/hello.php?n=1"}
+
+// callgrind is set by -instr: servers start under callgrind, and each
+// row's run makes instrN requests on each connection.
+var (
+	callgrind bool
+	instrN    int
+)
+
+// runInstr prints the instructions per request of each row in rows that
+// -instr measures, the servers alternating in each repetition.
+func runInstr(servers []*server, rows []string, reps int) error {
+	fmt.Printf("user-space instructions per request (callgrind, one process, GOMAXPROCS=1), %d repetitions of %d requests on 4 connections\n", reps, 4*instrN)
+	fmt.Printf("%-34s %16s %16s %8s %15s\n", "row", "nginx", "gonginx", "ratio", "spread")
+	for _, name := range rows {
+		path, ok := instrPaths[name]
+		if !ok || name == "php" && extra.fpmAddr == "" {
+			continue
+		}
+		got := map[string][]float64{}
+		for rep := 0; rep < reps; rep++ {
+			order := slices.Clone(servers)
+			if rep%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, s := range order {
+				v, err := instrRun(s, path, instrN)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", name, s.name, err)
+				}
+				got[s.name] = append(got[s.name], v)
+			}
+		}
+		ratios := func(of string) []float64 {
+			var r []float64
+			for i, v := range got[of] {
+				r = append(r, v/got["nginx"][i])
+			}
+			slices.Sort(r)
+			return r
+		}
+		r := ratios("gonginx")
+		fmt.Printf("%-34s %16s %16s %8.2f %15s\n", name+": instructions/request", format(median(got["nginx"])), format(median(got["gonginx"])),
+			median(r), fmt.Sprintf("%.2f–%.2f", r[0], r[len(r)-1]))
+		if _, ok := got["base"]; ok {
+			fmt.Printf("%-34s %16s %16s %8.2f\n", "  base", "", format(median(got["base"])), median(ratios("base")))
+		}
+	}
+	return nil
+}
+
+// callgrindCmd wraps a server's command line in callgrind, its counts
+// dumped into dir.
+func callgrindCmd(bin, dir string, args ...string) *exec.Cmd {
+	vargs := append([]string{"--tool=callgrind", "--callgrind-out-file=" + filepath.Join(dir, "cg.out"), bin}, args...)
+	cmd := exec.Command("valgrind", vargs...)
+	// GODEBUG: callgrind does not take the runtime's preemption signals.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "GODEBUG=asyncpreemptoff=1")
+	return cmd
+}
+
+// instrRun is the instructions per request of s for path: n requests on
+// each of 4 keep-alive connections after a warm-up, counted between a
+// zeroing and a dump of callgrind's counters.
+func instrRun(s *server, path string, n int) (float64, error) {
+	if err := countRun(s, path, 4, 50); err != nil {
+		return 0, err
+	}
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	if out, err := exec.Command("callgrind_control", "-z", pid).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("callgrind_control -z: %v: %s", err, out)
+	}
+	old, _ := filepath.Glob(filepath.Join(s.dir, "cg.out.*"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+	if err := countRun(s, path, 4, n); err != nil {
+		return 0, err
+	}
+	if out, err := exec.Command("callgrind_control", "-d", pid).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("callgrind_control -d: %v: %s", err, out)
+	}
+	dumps, _ := filepath.Glob(filepath.Join(s.dir, "cg.out.*"))
+	total := 0.0
+	for _, f := range dumps {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "summary: "); ok {
+				x, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
+				total += x
+			}
+		}
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("no callgrind dump in %s", s.dir)
+	}
+	return total / float64(4*n), nil
+}
+
+// countRun sends n GETs of path on each of conns keep-alive connections
+// (a new connection when the server closes one).
+func countRun(s *server, path string, conns, n int) error {
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench.test\r\n\r\n")
+	var wg sync.WaitGroup
+	var firstErr firstError
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var c net.Conn
+			var br *bufio.Reader
+			defer func() {
+				if c != nil {
+					c.Close()
+				}
+			}()
+			for k := 0; k < n; k++ {
+				if c == nil {
+					var err error
+					if c, err = dial(s, false); err != nil {
+						firstErr.set(err)
+						return
+					}
+					br = bufio.NewReader(c)
+				}
+				if _, err := c.Write(req); err != nil {
+					firstErr.set(err)
+					return
+				}
+				_, closing, err := readBody(br)
+				if err != nil {
+					firstErr.set(err)
+					return
+				}
+				if closing {
+					c.Close()
+					c = nil
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr.get()
+}

@@ -372,7 +372,8 @@ func (s *Server) endConn(sc *serverConn) {
 		upstream.ForgetClient(h.kept.Socket())
 	}
 	if h.c != nil {
-		h.c.Release()
+		h.c.Free()
+		h.c = nil
 	}
 	// Its slot is free before the client can see it closed.
 	s.releaseSlot(sc)

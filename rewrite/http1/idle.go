@@ -158,6 +158,22 @@ func (c *Conn) Detach(k *Kept) {
 		raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone, sock: c.sock, sockDone: c.sockDone}
 	c.releaseRead()
 	c.releaseWrite()
+	c.recycle()
+}
+
+// Free ends c's connection for it: its buffers go back to their pools
+// and c to the pool of Conns (c is not used after): a new connection
+// takes it instead of allocating a Conn (about a kilobyte and a half)
+// and growing its slices again. A hijacked Conn is only released.
+func (c *Conn) Free() {
+	c.Release()
+	if !c.hijacked {
+		c.recycle()
+	}
+}
+
+// recycle puts c, its buffers released, in the pool.
+func (c *Conn) recycle() {
 	// The pooled Conn keeps its slices' memory and its bound callbacks.
 	keep := Conn{tryRead: c.tryRead, peekFn: c.peekFn}
 	keep.req.Headers, keep.req.scratch = c.req.Headers[:0], c.req.scratch[:0]

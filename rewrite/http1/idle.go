@@ -135,9 +135,7 @@ type Kept struct {
 	idleTimeout time.Duration
 	raw         syscall.RawConn
 	rawConn     net.Conn
-	sock        *Sock
 	rawDone     bool
-	sockDone    bool
 }
 
 // Socket is the Conn's Socket, as KnownSocket.
@@ -155,7 +153,7 @@ var connPool = sync.Pool{New: func() any {
 // Attach needs; c is not used after.
 func (c *Conn) Detach(k *Kept) {
 	*k = Kept{nc: c.nc, info: c.Info, requests: c.Requests, idleTimeout: c.IdleTimeout,
-		raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone, sock: c.sock, sockDone: c.sockDone}
+		raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone}
 	c.releaseRead()
 	c.releaseWrite()
 	c.recycle()
@@ -172,8 +170,13 @@ func (c *Conn) Free() {
 	}
 }
 
-// recycle puts c, its buffers released, in the pool.
+// recycle puts c, its buffers released, in the pool, and its Sock in
+// theirs: a parked connection keeps its RawConn, and the next Conn
+// bound to it takes a Sock again (sockIO).
 func (c *Conn) recycle() {
+	if c.sock != nil {
+		putSock(c.sock)
+	}
 	// The pooled Conn keeps its slices' memory and its bound callbacks.
 	keep := Conn{tryRead: c.tryRead, peekFn: c.peekFn}
 	keep.req.Headers, keep.req.scratch = c.req.Headers[:0], c.req.scratch[:0]
@@ -190,7 +193,6 @@ func Attach(k *Kept) *Conn {
 	c := connPool.Get().(*Conn)
 	c.nc, c.Info, c.Limits, c.Requests, c.IdleTimeout = k.nc, k.info, DefaultLimits, k.requests, k.idleTimeout
 	c.raw, c.rawConn, c.rawDone = k.raw, k.rawConn, k.rawDone
-	c.sock, c.sockDone = k.sock, k.sockDone
 	c.body.done = true // read, or Idle would not have been
 	*k = Kept{}
 	return c

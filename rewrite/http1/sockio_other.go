@@ -14,6 +14,8 @@ func SockFor(net.Conn) *Sock { return nil }
 
 func newSock(syscall.RawConn, net.Conn) *Sock { return nil }
 
+func putSock(*Sock) {}
+
 func (s *Sock) FD() int                    { return -1 }
 func (s *Sock) Read(b []byte) (int, error) { panic("http1: Sock without a socket") }
 func (s *Sock) TryWrite(b []byte) (int, bool, error) {

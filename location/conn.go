@@ -156,8 +156,25 @@ func (h Conn) ClientClosed(addr *Addr, first bool, listen string) {
 }
 
 // TimedOut records a request whose head did not arrive in time (408,
-// nothing sent).
-func (h Conn) TimedOut(addr *Addr) { h.x.timedOut(addr, h.c) }
+// nothing sent), logged at info as ngx_http_read_request_header does.
+func (h Conn) TimedOut(addr *Addr) {
+	x := h.x
+	x.timedOut(addr, h.c)
+	where := "headers"
+	if x.req.Parsed == 0 {
+		where = "line"
+	}
+	x.log.Logf(x, "info", "client timed out (110: Connection timed out) while reading client request %s", where)
+}
+
+// WaitTimedOut logs, at info, a connection whose first request did not
+// begin within client_header_timeout, as ngx_http_wait_request_handler
+// does before it closes it (no request, nothing sent): in the error log
+// of the address's default server, listen naming the address.
+func (a *Addr) WaitTimedOut(log *Logger, connID uint64, client, listen string) {
+	log.logTo(a.Default.root.conf.errorLogs, "info", "*"+strconv.FormatUint(connID, 10)+
+		" client timed out (110: Connection timed out) while waiting for request, client: "+client+", server: "+listen)
+}
 
 // Dropped records an HTTP/2 stream reset for a malformed field before
 // it had a request: nginx logs it with status 0 ("000").

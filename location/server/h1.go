@@ -63,6 +63,7 @@ type h1Conn struct {
 
 	waker upstream.Waker
 	wake  func()
+	l     *listener // its listener (set once it parks)
 	// idleUntil is when keepalive_timeout ends the current wait
 	// (client_header_timeout the wait for the first request).
 	idleUntil time.Time
@@ -198,6 +199,8 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 				l.srv.useCurrent(h.x)
 				h.x.ClosedMidHead(l.sock.Load().AddrFor(sc.localIP()))
 				h.x.AccessLog()
+			case wasFirst && errors.Is(err, os.ErrDeadlineExceeded):
+				l.waitTimedOut(sc, c.Info)
 			case errors.Is(err, http1.ErrRequestTimeout):
 				l.srv.useCurrent(h.x)
 				h.x.TimedOut(l.sock.Load().AddrFor(sc.localIP()))
@@ -271,6 +274,7 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	if !h.watching {
 		raw, owner := c.Socket()
 		if h.wake == nil {
+			h.l = l
 			h.wake = func() { l.resume(sc) }
 			h.waker.Init(h.wake)
 		}
@@ -331,8 +335,23 @@ func (l *listener) unparked(sc *serverConn) {
 // keepalive_timeout passed: ngx_http_keepalive_handler closes it,
 // nothing sent.
 func (s *Server) endIdle(sc *serverConn) {
-	sc.h1.quiet = true
+	h := &sc.h1
+	h.quiet = true
+	if h.kept.Requests() == 0 {
+		h.l.waitTimedOut(sc, h.kept.Info()) // client_header_timeout, before its first request
+	}
 	s.endConn(sc)
+}
+
+// waitTimedOut logs a connection whose first request did not begin in
+// client_header_timeout.
+func (l *listener) waitTimedOut(sc *serverConn, info *http1.ConnInfo) {
+	sock := l.sock.Load()
+	client := ""
+	if info != nil {
+		client = info.RemoteAddr
+	}
+	sock.AddrFor(sc.localIP()).WaitTimedOut(l.srv.log, sc.h1.connID, client, sock.Listen.Addr)
 }
 
 // resume runs a parked connection again: its next request's bytes (or

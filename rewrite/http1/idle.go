@@ -198,6 +198,9 @@ func Attach(k *Kept) *Conn {
 	return c
 }
 
+// Info is the detached Conn's Info.
+func (k *Kept) Info() *ConnInfo { return k.info }
+
 // Requests is the detached Conn's Requests: 0 while it waits for its
 // first.
 func (k *Kept) Requests() int { return k.requests }

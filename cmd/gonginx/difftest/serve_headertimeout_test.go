@@ -1,0 +1,38 @@
+package difftest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// client_header_timeout: a connection that sends nothing (a preconnect:
+// gonginx has parked it by then) is closed with nginx's info line "while
+// waiting for request" and no access log line; a head or request line
+// left unfinished is a 408 (nothing sent, a reset under
+// reset_timedout_connection) logged at info "while reading client
+// request headers" or "line".
+func TestServeHeaderTimeout(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("client_header_timeout", `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    client_header_timeout 500ms;
+    reset_timedout_connection on;
+    error_log stderr info;
+    access_log logs/access.log;
+    location / { return 200 "ok\n"; }
+}
+`,
+		harness.Request{Name: "nothing sent", Send: []string{""}, ReadAfter: 900 * time.Millisecond},
+		harness.Request{Name: "request line unfinished", Send: []string{"GET / HT"}, ReadAfter: 900 * time.Millisecond},
+		harness.Request{Name: "head unfinished", Send: []string{"GET / HTTP/1.1\r\nHost: localhost\r\n"}, ReadAfter: 900 * time.Millisecond},
+		harness.Request{Name: "request after 300ms", Send: []string{"", "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"}, Pause: 300 * time.Millisecond},
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.AccessLogFiles = []string{"logs/access.log"}
+	c.ErrorLog = true
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -1,6 +1,10 @@
 package http1
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // headerLine is one parsed header line: offsets into the buffer.
 type headerLine struct {
@@ -114,12 +118,24 @@ spaces:
 	// a space after it; valueEnd is set where a run of the value ends.
 	in := true
 	for p++; p < len(b); p++ {
-		ch := b[p]
-		if ch > ' ' {
+		if p+8 <= len(b) {
+			// Eight bytes at a time: the value's ordinary bytes are
+			// skipped to the first space or control byte (long values,
+			// user agents and cookies, take a step per word).
+			k := firstCtlOrSpace(binary.LittleEndian.Uint64(b[p:]))
+			if k > 0 {
+				in = true
+				p += k
+			}
+			if k == 8 {
+				p--
+				continue
+			}
+		} else if b[p] > ' ' {
 			in = true
 			continue
 		}
-		switch ch {
+		switch b[p] {
 		case ' ', '\t':
 			if in {
 				h.valueEnd, in = p, false
@@ -156,4 +172,14 @@ func headerLineEnd(b []byte, p int) (int, *Error) {
 		}
 	}
 	return 0, nil
+}
+
+// firstCtlOrSpace is the index of x's first byte (little-endian) below
+// 0x21, a space or a control byte such as CR, LF, tab or NUL; 8: none.
+// The subtraction's borrow sets the top bit of every byte below 0x21, ^x
+// clears it for bytes of 0x80 or more, and a borrow only runs upward from
+// such a byte: the lowest bit set is exact (Bit Twiddling Hacks' hasless).
+func firstCtlOrSpace(x uint64) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return bits.TrailingZeros64((x-ones*0x21)&^x&highs) >> 3
 }

@@ -3,7 +3,68 @@ package http1
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
+
+// TestParseHeaderLine: a line's name and value as nginx's
+// ngx_http_parse_header_line takes them (spaces around the value
+// dropped, inside kept), its errors, and n == 0 for a line not whole yet.
+func TestParseHeaderLine(t *testing.T) {
+	type result struct {
+		N           int
+		Err         bool
+		Name, Value string
+		Invalid     bool
+		Skip, End   bool
+	}
+	parse := func(line string, underscores, upstream bool) result {
+		var h headerLine
+		n, err := parseHeaderLine([]byte(line), underscores, upstream, &h)
+		r := result{N: n, Err: err != nil, Invalid: h.invalid, Skip: h.skip, End: h.end}
+		if n > 0 && !h.end && !h.skip {
+			r.Name, r.Value = line[:h.nameEnd], line[h.valueStart:max(h.valueEnd, h.valueStart)]
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		line                  string
+		underscores, upstream bool
+		want                  result
+	}{
+		{"Host: example.com\r\nX", false, false, result{N: 19, Name: "Host", Value: "example.com"}},
+		{"Date: Sun, 06 Dec 2026 17:13:25 GMT\r\n", false, true, result{N: 37, Name: "Date", Value: "Sun, 06 Dec 2026 17:13:25 GMT"}},
+		{"X:  \t a  b \t \r\n", false, false, result{N: 15, Name: "X", Value: "a  b"}},
+		{"X:v\n", false, false, result{N: 4, Name: "X", Value: "v"}},
+		{"X: v\r\r\n", false, false, result{N: 7, Name: "X", Value: "v"}},
+		{"X:\r\n", false, false, result{N: 4, Name: "X"}},
+		{"X:   \r\n", false, false, result{N: 7, Name: "X"}},
+		{"NoColon\r\n", false, false, result{N: 9, Name: "NoColon"}},
+		{"A-Long-Value: abcdefghijklmnopqrstuvwxyz0123456789 end\r\n", false, false,
+			result{N: 56, Name: "A-Long-Value", Value: "abcdefghijklmnopqrstuvwxyz0123456789 end"}},
+		{"X: a\x01b\x80\xff\r\n", false, false, result{N: 10, Name: "X", Value: "a\x01b\x80\xff"}},
+		{"X_Y: v\r\n", false, false, result{N: 8, Name: "X_Y", Value: "v", Invalid: true}},
+		{"X_Y: v\r\n", true, false, result{N: 8, Name: "X_Y", Value: "v"}},
+		{"X.Y: v\r\n", false, false, result{N: 8, Name: "X.Y", Value: "v", Invalid: true}},
+		{"HTTP/1.1 200 OK\r\n", false, true, result{N: 17, Skip: true}},
+		{"HTTP/1.1 200 OK\r\n", false, false, result{Err: true, Invalid: true}}, // the space ends the name
+		{"\r\n", false, false, result{N: 2, End: true}},
+		{"\n", false, false, result{N: 1, End: true}},
+		{"\rX", false, false, result{Err: true}},
+		{"X: a\x00b\r\n", false, false, result{Err: true}},
+		{"X Y: v\r\n", false, false, result{Err: true}},
+		{": v\r\n", false, false, result{Err: true}},
+		{"X: v\rY", false, false, result{Err: true}},
+		{"X: value not ended", false, false, result{}},
+		{"X: v\r", false, false, result{}},
+		{"\r", false, false, result{}},
+		{"Name-only", false, false, result{}},
+	} {
+		if diff := cmp.Diff(tc.want, parse(tc.line, tc.underscores, tc.upstream)); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tc.line, diff)
+		}
+	}
+}
 
 // BenchmarkParseHeaderLine: the header lines of a small proxied
 // response, one parse each.

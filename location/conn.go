@@ -283,6 +283,7 @@ func PeekConn(nc net.Conn, info *http1.ConnInfo, id uint64) (net.Conn, byte, err
 		return nil, 0, err
 	}
 	pc.first, pc.peeked = (*bp)[:n], bp
+	pc.ticketOffered = offersTicket(pc.first)
 	return pc, pc.first[0], nil
 }
 

@@ -58,6 +58,7 @@ type tlsSocket struct {
 	sock    *Socket
 	servers map[*VirtualServer]*tlsServer
 	log     *Logger
+	configs configCache
 }
 
 // buildTLS makes the socket's TLS configuration; nil when no address of
@@ -170,9 +171,12 @@ type peekedConn struct {
 	net.Conn
 	first  []byte
 	peeked *[]byte // first's buffer, back to peekPool once read again
-	info   *http1.ConnInfo
-	connID uint64
-	mute   bool
+	// ticketOffered: the ClientHello in the first read offers a
+	// session ticket (a resumption, most likely).
+	ticketOffered bool
+	info          *http1.ConnInfo
+	connID        uint64
+	mute          bool
 	// sock reads and writes the socket under TLS with raw system calls,
 	// as a plain connection's (http1.Sock); nil for another net.Conn.
 	sock *http1.Sock
@@ -298,51 +302,39 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	if len(certs) == 0 {
 		certs, owner = def.certs, def
 	}
-	cfg := srv.base.Clone()
-	cfg.MinVersion, cfg.MaxVersion = def.minV, def.maxV
-	cfg.SessionTicketsDisabled = !srv.ssl.Tickets
-	cfg.NextProtos = alpnHTTP1
-	if a.Listen.HTTP2 {
-		cfg.NextProtos = alpnHTTP2 // ngx_http_ssl_alpn_select: h2 first
-	}
-	if v := srv.verifier; v != nil {
-		// Requested, never required: nginx decides per request.
-		cfg.ClientAuth = tls.RequestClientCert
-		cfg.ClientCAs = v.names
-	}
-	// OpenSSL reads the client's ticket under the address's default
-	// server's options (before the servername callback) and issues
-	// tickets under the SNI server's: when they disagree on
-	// ssl_session_tickets nothing is resumed (TLS 1.2 gets no ticket,
-	// TLS 1.3 tickets are not taken back).
-	switch {
-	case srv.ssl.Tickets && def.ssl.Tickets:
-		srv.sealer.keepTicket(cfg)
-	case srv.ssl.Tickets != def.ssl.Tickets:
-		cfg.SessionTicketsDisabled = version < tls.VersionTLS13
-		cfg.UnwrapSession = func([]byte, tls.ConnectionState) (*tls.SessionState, error) { return nil, nil }
-	case def.sessions != nil:
-		// Sessions live in the cache of the address's default server
-		// (OpenSSL's session_ctx is the first context), resumed by
-		// their key (tlssession.go).
-		cfg.SessionTicketsDisabled = false
-		srv.storeSessions(cfg, def.sessions, info)
-	}
-	cfg.CurvePreferences = groupOrder(hello.SupportedCurves, def.curves, version < tls.VersionTLS13 && srv.ssl.PreferServer)
-	if version == tls.VersionTLS13 {
-		cert := chooseCert13(certs, hello.SignatureSchemes, srv.ssl.PreferServer)
-		if cert == nil {
+	v13 := version == tls.VersionTLS13
+	var suite uint16
+	var cert *tls.Certificate
+	if v13 {
+		if cert = chooseCert13(certs, hello.SignatureSchemes, srv.ssl.PreferServer); cert == nil {
 			return nil, pc.fail(alertHandshakeFailure, errors.New("no suitable signature algorithm"))
 		}
-		cfg.Certificates = []tls.Certificate{owner.withStaple(cert, hello)}
-		return cfg, nil
-	}
-	suite, cert := chooseSuite12(def.suites, hello.CipherSuites, certs, srv.ssl.PreferServer, hello.SupportedCurves, def.curves)
-	if cert == nil {
+	} else if suite, cert = chooseSuite12(def.suites, hello.CipherSuites, certs, srv.ssl.PreferServer, hello.SupportedCurves, def.curves); cert == nil {
 		return nil, pc.fail(alertHandshakeFailure, errors.New("no shared cipher"))
 	}
-	cfg.CipherSuites = []uint16{suite}
-	cfg.Certificates = []tls.Certificate{owner.withStaple(cert, hello)}
+	var groups [maxKeyGroups]tls.CurveID
+	order := appendGroupOrder(groups[:0], hello.SupportedCurves, def.curves, !v13 && srv.ssl.PreferServer)
+	h := handshakeChoice{def: def, srv: srv, owner: owner, h2: a.Listen.HTTP2, v13: v13, suite: suite, cert: cert, groups: order}
+	// A configuration shared by the handshakes that chose alike: a
+	// connection keeps its handshake's configuration for its life.
+	// A TLS 1.2 client offering a ticket gets a configuration of its
+	// own, which sends its ticket back if it resumes (keepTicket).
+	keep := !v13 && pc != nil && pc.ticketOffered && srv.ssl.Tickets && def.ssl.Tickets
+	key, shared := h.key()
+	shared = shared && !keep && !srv.ssl.dynamic() && !(len(owner.staplers) > 0 && slices.Contains(hello.Extensions, 5)) &&
+		!(srv.ssl.Tickets == def.ssl.Tickets && !srv.ssl.Tickets && def.sessions != nil)
+	if shared {
+		if cfg := ts.configs.get(key); cfg != nil {
+			return cfg, nil
+		}
+	}
+	cfg := h.config(hello, info)
+	if keep {
+		srv.sealer.keepTicket(cfg)
+	}
+	if shared {
+		ts.configs.put(key, cfg)
+	}
 	return cfg, nil
 }
 
@@ -418,11 +410,17 @@ func (t *tlsServer) loadDynamic(pc *peekedConn) ([]tls.Certificate, error) {
 // share, in TLS 1.3) but in TLS 1.2 the client's first that
 // CurvePreferences has: the server's choice is then the only one left.
 func groupOrder(client, server []tls.CurveID, preferServer bool) []tls.CurveID {
+	return appendGroupOrder(nil, client, server, preferServer)
+}
+
+// appendGroupOrder is groupOrder appending to dst (which it returns as
+// is when it returns server).
+func appendGroupOrder(dst, client, server []tls.CurveID, preferServer bool) []tls.CurveID {
 	order, other := client, server
 	if preferServer {
 		order, other = server, client
 	}
-	var out []tls.CurveID
+	out := dst
 	for _, g := range order {
 		if slices.Contains(other, g) {
 			out = append(out, g)

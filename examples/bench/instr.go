@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The -instr mode counts the user-space instructions each server runs
@@ -21,8 +23,16 @@ import (
 // more than that; the kernel's part (the system calls) is not counted
 // (-syscalls counts those).
 
-// instrPaths are the rows -instr measures and the path each requests.
-var instrPaths = map[string]string{"http": "/small", "cache-hit": "/cached", "php": "/hello.php?n=1"}
+// instrRows are the rows -instr measures and what each does n times on
+// each of 4 connections (4 clients for the handshake rows).
+var instrRows = map[string]func(s *server, n int) error{
+	"http":        func(s *server, n int) error { return countRun(s, "/small", false, 4, n) },
+	"cache-hit":   func(s *server, n int) error { return countRun(s, "/cached", false, 4, n) },
+	"php":         func(s *server, n int) error { return countRun(s, "/hello.php?n=1", false, 4, n) },
+	"https":       func(s *server, n int) error { return countRun(s, "/small", true, 4, n) },
+	"tls-full":    func(s *server, n int) error { return countHandshakes(s, false, 4, n) },
+	"tls-resumed": func(s *server, n int) error { return countHandshakes(s, true, 4, n) },
+}
 
 // callgrind is set by -instr: servers start under callgrind, and each
 // row's run makes instrN requests on each connection.
@@ -37,7 +47,7 @@ func runInstr(servers []*server, rows []string, reps int) error {
 	fmt.Printf("user-space instructions per request (callgrind, one process, GOMAXPROCS=1), %d repetitions of %d requests on 4 connections\n", reps, 4*instrN)
 	fmt.Printf("%-34s %16s %16s %8s %15s\n", "row", "nginx", "gonginx", "ratio", "spread")
 	for _, name := range rows {
-		path, ok := instrPaths[name]
+		work, ok := instrRows[name]
 		if !ok || name == "php" && extra.fpmAddr == "" {
 			continue
 		}
@@ -48,7 +58,7 @@ func runInstr(servers []*server, rows []string, reps int) error {
 				slices.Reverse(order)
 			}
 			for _, s := range order {
-				v, err := instrRun(s, path, instrN)
+				v, err := instrRun(s, work, instrN)
 				if err != nil {
 					return fmt.Errorf("%s on %s: %w", name, s.name, err)
 				}
@@ -64,7 +74,11 @@ func runInstr(servers []*server, rows []string, reps int) error {
 			return r
 		}
 		r := ratios("gonginx")
-		fmt.Printf("%-34s %16s %16s %8.2f %15s\n", name+": instructions/request", format(median(got["nginx"])), format(median(got["gonginx"])),
+		unit := "request"
+		if strings.HasPrefix(name, "tls-") {
+			unit = "handshake"
+		}
+		fmt.Printf("%-34s %16s %16s %8.2f %15s\n", name+": instructions/"+unit, format(median(got["nginx"])), format(median(got["gonginx"])),
 			median(r), fmt.Sprintf("%.2f–%.2f", r[0], r[len(r)-1]))
 		if _, ok := got["base"]; ok {
 			fmt.Printf("%-34s %16s %16s %8.2f\n", "  base", "", format(median(got["base"])), median(ratios("base")))
@@ -83,11 +97,11 @@ func callgrindCmd(bin, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// instrRun is the instructions per request of s for path: n requests on
-// each of 4 keep-alive connections after a warm-up, counted between a
-// zeroing and a dump of callgrind's counters.
-func instrRun(s *server, path string, n int) (float64, error) {
-	if err := countRun(s, path, 4, 50); err != nil {
+// instrRun is the instructions per unit of s for work: n units on each
+// of 4 connections after a warm-up, counted between a zeroing and a dump
+// of callgrind's counters.
+func instrRun(s *server, work func(*server, int) error, n int) (float64, error) {
+	if err := work(s, 50); err != nil {
 		return 0, err
 	}
 	pid := strconv.Itoa(s.cmd.Process.Pid)
@@ -98,7 +112,7 @@ func instrRun(s *server, path string, n int) (float64, error) {
 	for _, f := range old {
 		os.Remove(f)
 	}
-	if err := countRun(s, path, 4, n); err != nil {
+	if err := work(s, n); err != nil {
 		return 0, err
 	}
 	if out, err := exec.Command("callgrind_control", "-d", pid).CombinedOutput(); err != nil {
@@ -125,8 +139,8 @@ func instrRun(s *server, path string, n int) (float64, error) {
 }
 
 // countRun sends n GETs of path on each of conns keep-alive connections
-// (a new connection when the server closes one).
-func countRun(s *server, path string, conns, n int) error {
+// (a new connection when the server closes one), over TLS with useTLS.
+func countRun(s *server, path string, useTLS bool, conns, n int) error {
 	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench.test\r\n\r\n")
 	var wg sync.WaitGroup
 	var firstErr firstError
@@ -144,7 +158,7 @@ func countRun(s *server, path string, conns, n int) error {
 			for k := 0; k < n; k++ {
 				if c == nil {
 					var err error
-					if c, err = dial(s, false); err != nil {
+					if c, err = dial(s, useTLS); err != nil {
 						firstErr.set(err)
 						return
 					}
@@ -163,6 +177,33 @@ func countRun(s *server, path string, conns, n int) error {
 					c.Close()
 					c = nil
 				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr.get()
+}
+
+// countHandshakes makes n TLS handshakes (then closes) on each of
+// clients clients, each resuming its last session with resume.
+func countHandshakes(s *server, resume bool, clients, n int) error {
+	var wg sync.WaitGroup
+	var firstErr firstError
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"}
+			if resume {
+				cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+			}
+			for k := 0; k < n; k++ {
+				c, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", s.tls, cfg)
+				if err != nil {
+					firstErr.set(err)
+					return
+				}
+				c.Close()
 			}
 		}()
 	}

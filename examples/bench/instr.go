@@ -18,10 +18,11 @@ import (
 // The -instr mode counts the user-space instructions each server runs
 // per request, under valgrind's callgrind: one process (master_process
 // off) with one Go P, as a worker of a 2-worker run on 2 CPUs has. A
-// count does not move with the machine's load, so an A/B of a change
-// (-base) reads a few percent on a machine whose timed rows swing by
-// more than that; the kernel's part (the system calls) is not counted
-// (-syscalls counts those).
+// count barely moves with the machine's load (runs differ by up to ~5%:
+// whether a reply is there before the read changes the scheduler's
+// path), so an A/B of a change (-base, a few repetitions) reads what the
+// timed rows' 10-40% swings hide; the kernel's part (the system calls)
+// is not counted (-syscalls counts those).
 
 // instrRows are the rows -instr measures and what each does n times on
 // each of 4 connections (4 clients for the handshake rows).

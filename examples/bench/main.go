@@ -14,7 +14,9 @@
 //
 // The -instr run counts user-space instructions per request under
 // valgrind's callgrind instead of timing (instr.go): a count the
-// machine's load does not move, for an A/B of a change on a busy machine.
+// machine's load barely moves (runs differ by up to ~5%: whether a reply
+// is there before the read changes the scheduler's path), for an A/B of
+// a change on a busy machine.
 //
 // The idle-ws line above is the descriptor check: 5,000 idle WebSocket tunnels in
 // one worker under worker_rlimit_nofile 20000 (nginx holds them with two

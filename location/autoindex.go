@@ -67,7 +67,7 @@ func (x *exchange) autoindex(loc *Location, conf *locConf) int {
 	if rc := x.openListedDir(path); rc != 0 {
 		return rc
 	}
-	d := &x.dir
+	d := &x.rareMem().dir
 	r := x.newResp(200, conf)
 	switch format {
 	case formatJSON:
@@ -115,24 +115,24 @@ func (x *exchange) autoindex(loc *Location, conf *locConf) int {
 	autoindex.Sort(entries)
 	switch format {
 	case formatJSON:
-		x.listing = autoindex.AppendJSON(x.listing[:0], entries, nil)
+		x.rareMem().listing = autoindex.AppendJSON(x.rareMem().listing[:0], entries, nil)
 	case formatJSONP:
-		x.listing = autoindex.AppendJSON(x.listing[:0], entries, callback)
+		x.rareMem().listing = autoindex.AppendJSON(x.rareMem().listing[:0], entries, callback)
 	case formatXML:
-		x.listing = autoindex.AppendXML(x.listing[:0], entries)
+		x.rareMem().listing = autoindex.AppendXML(x.rareMem().listing[:0], entries)
 	default:
 		o := autoindex.HTMLOptions{UTF8: utf8, ExactSize: !conf.autoindexRound}
 		if conf.autoindexLocal {
 			_, off := time.Now().Zone()
 			o.Offset = int64(off)
 		}
-		x.listing = autoindex.AppendHTML(x.listing[:0], x.req.URI, entries, o)
+		x.rareMem().listing = autoindex.AppendHTML(x.rareMem().listing[:0], x.req.URI, entries, o)
 	}
-	x.write(x.listing)
-	if cap(x.listing) > maxKeptListing {
+	x.write(x.rareMem().listing)
+	if cap(x.rareMem().listing) > maxKeptListing {
 		// A huge directory's buffers are not kept by the pooled
 		// exchange for every later request.
-		x.listing, x.dirEntries, x.dirNames = nil, nil, nil
+		x.rareMem().listing, x.rareMem().dirEntries, x.rareMem().dirNames = nil, nil, nil
 	}
 	return 0
 }
@@ -140,10 +140,10 @@ func (x *exchange) autoindex(loc *Location, conf *locConf) int {
 // maxKeptListing is the largest listing whose buffers an exchange keeps.
 const maxKeptListing = 256 << 10
 
-// openListedDir opens path into x.dir as ngx_open_dir, answering its
+// openListedDir opens path into x.rareMem().dir as ngx_open_dir, answering its
 // failure as autoindex and random_index do.
 func (x *exchange) openListedDir(path []byte) int {
-	e := x.dir.open(&x.cpath, path)
+	e := x.rareMem().dir.open(&x.cpath, path)
 	if e == 0 {
 		return 0
 	}
@@ -158,14 +158,14 @@ func (x *exchange) openListedDir(path []byte) int {
 	return rc
 }
 
-// readListing reads the open directory at path into x.dirEntries: every
+// readListing reads the open directory at path into x.rareMem().dirEntries: every
 // name not starting with '.', stat'ed (lstat'ed when it is a dangling or
 // looping link). A name that cannot be stat'ed for want of permission is
 // left out; any other failure is logged and fails the listing.
 func (x *exchange) readListing(path []byte) ([]autoindex.Entry, bool) {
-	d := &x.dir
-	entries := x.dirEntries[:0]
-	names := x.dirNames[:0]
+	d := &x.rareMem().dir
+	entries := x.rareMem().dirEntries[:0]
+	names := x.rareMem().dirNames[:0]
 	for {
 		name, _, e := d.next()
 		if e != 0 {
@@ -201,6 +201,6 @@ func (x *exchange) readListing(path []byte) ([]autoindex.Entry, bool) {
 			Mtime: st.Mtim.Sec, Size: st.Size,
 		})
 	}
-	x.dirEntries, x.dirNames = entries, names
+	x.rareMem().dirEntries, x.rareMem().dirNames = entries, names
 	return entries, true
 }

@@ -191,8 +191,8 @@ func (x *exchange) charsetFilter(resp *http1.Response, conf *locConf) {
 		if p.rec.Grows() && !x.isSub() {
 			resp.ContentLength = -1
 		}
-		x.recode.Reset(p.rec)
-		x.chain.Push(&x.recode)
+		x.rareMem().recode.Reset(p.rec)
+		x.chain.Push(&x.rareMem().recode)
 	}
 }
 

@@ -48,7 +48,7 @@ func (x *exchange) davDestination() (duri []byte, last byte, rc int) {
 	}
 	if p >= 0 {
 		var ok bool
-		duri, _, _, ok, x.davScratch = http1.ParseUnsafeURI(dest[p:], x.davScratch)
+		duri, _, _, ok, x.rareMem().davScratch = http1.ParseUnsafeURI(dest[p:], x.rareMem().davScratch)
 		if ok {
 			return duri, lastByte(dest), 0
 		}

@@ -51,9 +51,9 @@ func (x *exchange) tryFiles(loc *Location, conf *locConf) (rc int, redirected bo
 		default:
 			// The location's prefix of the URI, then what follows the
 			// alias in the path.
-			u := append(x.aliasURI[:0], x.req.URI[:min(len(conf.aliasLoc), len(x.req.URI))]...)
-			x.aliasURI = append(u, rel...)
-			x.uriBuf = append(x.uriBuf[:0], x.aliasURI...)
+			u := append(x.rareMem().aliasURI[:0], x.req.URI[:min(len(conf.aliasLoc), len(x.req.URI))]...)
+			x.rareMem().aliasURI = append(u, rel...)
+			x.uriBuf = append(x.uriBuf[:0], x.rareMem().aliasURI...)
 		}
 		x.req.URI = x.uriBuf
 		return 0, false
@@ -162,8 +162,8 @@ func (x *exchange) openRule(conf *locConf, path []byte) openRule {
 	if conf.symlinksFrom == nil {
 		return r
 	}
-	x.fromBuf = conf.symlinksFrom.Eval(&x.st, x.fromBuf[:0])
-	from := x.fromBuf
+	x.rareMem().fromBuf = conf.symlinksFrom.Eval(&x.st, x.rareMem().fromBuf[:0])
+	from := x.rareMem().fromBuf
 	if len(from) == 0 || len(from) > len(path) || string(path[:len(from)]) != string(from) {
 		return r
 	}

@@ -146,11 +146,9 @@ func (c *compiler) applyGzip(conf *locConf, d *nginxconf.Directive) (bool, error
 // gzip_ok, gzip_vary) and its filters, kept with the exchange.
 type gzipState struct {
 	tested, ok, vary bool
-	compressing      bool // the gzip filter took this response
-	inflating        bool // the gunzip filter took it
-	proxied          bool // ... a proxied one (the error log says so)
-	gz               filter.Gzip
-	gunzip           filter.Gunzip
+	compressing      bool           // the gzip filter took this response
+	inflating        bool           // the gunzip filter took it
+	proxied          bool           // ... a proxied one (the error log says so)
 	hdrs             []http1.Header // the head's headers, as the filters edit them
 }
 
@@ -170,7 +168,7 @@ func isGunzipError(err error) bool {
 func (x *exchange) gzipEnd() {
 	s := &x.gzip
 	if s.inflating {
-		if err := s.gunzip.Err(); err != nil {
+		if err := x.rare.gunzip.Err(); err != nil {
 			action := "sending response to client"
 			if s.proxied {
 				action = "sending to client" // the upstream module's words
@@ -178,8 +176,10 @@ func (x *exchange) gzipEnd() {
 			x.log.Logf(x, "error", "%v while %s", err, action)
 		}
 	}
-	s.gz.Release()
-	s.gunzip.Release()
+	if x.rare != nil {
+		x.rare.gz.Release()
+		x.rare.gunzip.Release()
+	}
 }
 
 // gzipOK is ngx_http_gzip_ok: whether the client takes a gzip response
@@ -496,8 +496,8 @@ func (x *exchange) gzipFilterHeader(resp *http1.Response, conf *locConf) {
 	}
 	x.gzip.compressing = true
 	x.editForCoding(resp, true)
-	x.gzip.gz.Reset(conf.gz.level)
-	x.chain.Push(&x.gzip.gz)
+	x.rareMem().gz.Reset(conf.gz.level)
+	x.chain.Push(&x.rareMem().gz)
 }
 
 // gunzipFilterHeader is ngx_http_gunzip_header_filter: a gzip body for a
@@ -516,9 +516,9 @@ func (x *exchange) gunzipFilterHeader(resp *http1.Response, conf *locConf) {
 	}
 	x.editForCoding(resp, false)
 	x.gzip.inflating, x.gzip.proxied = true, x.proxied
-	x.gzip.gunzip.Reset()
-	x.gzip.gunzip.LastWithData = !x.proxied
-	x.chain.Push(&x.gzip.gunzip)
+	x.rareMem().gunzip.Reset()
+	x.rareMem().gunzip.LastWithData = !x.proxied
+	x.chain.Push(&x.rareMem().gunzip)
 }
 
 // editForCoding edits the head for a body whose coding changes: gzip
@@ -584,7 +584,7 @@ func addGzipVariables(rc *rewrite.Compiler) {
 		if !ok || !x.gzip.compressing {
 			return dst
 		}
-		dst, _ = x.gzip.gz.Ratio(dst)
+		dst, _ = x.rareMem().gz.Ratio(dst)
 		return dst
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gonginx/gonginx/location/autoindex"
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
@@ -48,14 +47,12 @@ type exchange struct {
 	rangeHdr [1]http1.Header // Accept-Ranges or Content-Range (Response.RangeHeaders)
 	// rangeBody and rangeFull: the range filter's link and the whole
 	// body's length, for a proxied response (rangefilter.go).
-	rangeBody   rangeLink
 	rangeFull   int64
 	rangeOffset int64 // where the body starts in the whole (a slice's start)
 	// slice is the request's slicing (slice.go), the main request's or,
 	// in a slice subrequest, shared with it (a main request's is in
 	// rareFilters); nextSubSlice is passed to the subrequest made next.
 	slice        *sliceCtx
-	sliceBody    sliceLink
 	sliceOut     func([]byte) error
 	nextSubSlice *sliceCtx
 	hdrs         headerScratch // add_header and expires output (headers.go)
@@ -102,7 +99,6 @@ type exchange struct {
 	weakETag    []byte // the ETag a length-changing filter made weak
 	crange      []byte
 	locBuf      []byte
-	davScratch  []byte // an unescaped Destination (dav_copy.go)
 	keptLoc     []byte // Location kept across an error_page redirect
 	// ifRangeTag is the ETag add_header sets, as the range filter sees it.
 	ifRangeTag []byte
@@ -120,28 +116,18 @@ type exchange struct {
 	charsetBuf   []byte // charset $name evaluated
 	proxied      bool   // the head being written is a proxied response's
 	ctLower      []byte
-	recode       filter.Recode // the charset filter's link (charsetfilter.go)
-	sourceBuf    []byte        // source_charset $name evaluated
+	sourceBuf    []byte // source_charset $name evaluated
 	// outCharset is the charset the main response named, which its
 	// subrequests' bodies are recoded to.
 	outCharset []byte
 	// partType is the file's own type in a multipart/byteranges response
 	// (the charset filter's view of it).
 	partType   []byte
-	aliasURI   []byte // try_files' new URI under a prefix alias
 	fileBuf    []byte
 	bodyPrefix []byte // sent before the file (flv's header); see copyFile
 	fileBase   int64  // the file offset the body after bodyPrefix starts at
 	cpath      []byte // NUL-terminated path for openat
-	fromBuf    []byte // disable_symlinks from= evaluated
-	ranges     []byteRange
-	boundary   []byte
-	partHead   []byte
 	ctype      []byte
-	dir        dirReader         // the directory autoindex or random_index reads (dirs.go)
-	dirEntries []autoindex.Entry // autoindex's listing
-	dirNames   []byte            // the names dirEntries point into; random_index's pick
-	listing    []byte            // autoindex's rendered listing
 
 	toHTTPS       bool                       // plain HTTP arrived on a TLS socket: every request gets 497
 	order         Ordered                    // the connection's first request's place among others (nil once passed)

@@ -26,7 +26,7 @@ func (x *exchange) randomIndex(loc *Location, conf *locConf) int {
 	if rc := x.openListedDir(path); rc != 0 {
 		return rc
 	}
-	d := &x.dir
+	d := &x.rareMem().dir
 	n, rc := x.pickRandomFile(path)
 	// Closed before the redirect, which may list a directory again.
 	d.close()
@@ -37,18 +37,18 @@ func (x *exchange) randomIndex(loc *Location, conf *locConf) int {
 		return declined
 	}
 	u := append(x.uriBuf[:0], x.req.URI...)
-	x.uriBuf = append(u, x.dirNames...)
+	x.uriBuf = append(u, x.rareMem().dirNames...)
 	return x.internalRedirectTo(x.uriBuf)
 }
 
 // pickRandomFile reads the open directory at path and leaves one of its n
-// regular files' names in x.dirNames; rc is 500 when reading failed.
+// regular files' names in x.rareMem().dirNames; rc is 500 when reading failed.
 func (x *exchange) pickRandomFile(path []byte) (n, rc int) {
-	d := &x.dir
+	d := &x.rareMem().dir
 	// One pass, keeping each file with probability 1/n (reservoir
 	// sampling): a uniform pick, as nginx's, without a list of names.
-	picked := x.dirNames[:0]
-	defer func() { x.dirNames = picked }()
+	picked := x.rareMem().dirNames[:0]
+	defer func() { x.rareMem().dirNames = picked }()
 	for {
 		name, typ, e := d.next()
 		if e != 0 {

@@ -28,25 +28,25 @@ func (x *exchange) rangeFilter(resp *http1.Response, conf *locConf) {
 			max = 1
 		}
 		var code int
-		x.ranges, code = parseRanges(rs, size, x.ranges[:0], max)
+		x.rareMem().ranges, code = parseRanges(rs, size, x.rareMem().ranges[:0], max)
 		if code == 206 {
 			x.st.Status = 206 // $status from here on
 		}
 		switch {
-		case code == 206 && len(x.ranges) == 1:
-			rg := x.ranges[0]
+		case code == 206 && len(x.rareMem().ranges) == 1:
+			rg := x.rareMem().ranges[0]
 			resp.Status, resp.StatusLine, resp.ContentLength = 206, nil, rg.end-rg.start
 			x.crange = appendContentRange(x.crange[:0], rg.start, rg.end-rg.start, size)
 			x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.crange}
 			resp.RangeHeaders = x.rangeHdr[:1]
-			x.rangeBody.reset(x, false)
-			x.chain.Push(&x.rangeBody)
+			x.rareMem().rangeBody.reset(x, false)
+			x.chain.Push(&x.rareMem().rangeBody)
 			return
 		case code == 206:
 			resp.StatusLine = nil
 			x.multipartHead(resp, size)
-			x.rangeBody.reset(x, true)
-			x.chain.Push(&x.rangeBody)
+			x.rareMem().rangeBody.reset(x, true)
+			x.chain.Push(&x.rareMem().rangeBody)
 			return
 		}
 		if code == 416 {
@@ -120,7 +120,7 @@ func (x *exchange) proxyIfRange(resp *http1.Response) bool {
 	return ok && okm && t == m
 }
 
-// rangeLink is the range filter's body part: the bytes of x.ranges pass,
+// rangeLink is the range filter's body part: the bytes of x.rareMem().ranges pass,
 // one range as it comes; several, as multipart/byteranges parts, once the
 // body up to the last range's end is at hand (nginx makes them from one
 // buffer: a cached file).
@@ -143,7 +143,7 @@ func (l *rangeLink) Body(p []byte, flush, last bool) error {
 	start := l.off
 	l.off += int64(len(p))
 	if !l.multipart {
-		rg := l.x.ranges[0]
+		rg := l.x.rareMem().ranges[0]
 		lo, hi := max(rg.start, start), min(rg.end, l.off)
 		if lo < hi {
 			p = p[lo-start : hi-start]
@@ -156,7 +156,7 @@ func (l *rangeLink) Body(p []byte, flush, last bool) error {
 		return l.next.Body(nil, flush, last)
 	}
 	var end int64
-	for _, rg := range l.x.ranges {
+	for _, rg := range l.x.rareMem().ranges {
 		end = max(end, rg.end)
 	}
 	if keep := min(l.off, end) - start; keep > 0 {
@@ -168,8 +168,8 @@ func (l *rangeLink) Body(p []byte, flush, last bool) error {
 	l.done = true
 	x := l.x
 	size := x.rangeFull
-	for _, rg := range x.ranges {
-		if err := l.next.Body(x.partHead, false, false); err != nil {
+	for _, rg := range x.rareMem().ranges {
+		if err := l.next.Body(x.rareMem().partHead, false, false); err != nil {
 			return err
 		}
 		x.crange = appendPartRange(x.crange[:0], rg, size)
@@ -183,7 +183,7 @@ func (l *rangeLink) Body(p []byte, flush, last bool) error {
 		}
 	}
 	tail := append(x.crange[:0], "\r\n--"...)
-	tail = append(tail, x.boundary...)
+	tail = append(tail, x.rareMem().boundary...)
 	x.crange = append(tail, "--\r\n"...)
 	return l.next.Body(x.crange, flush, last)
 }

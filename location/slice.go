@@ -163,20 +163,20 @@ func (x *exchange) sliceAfterRange(resp *http1.Response) {
 	if ctx == nil || x.isSub() || !ctx.active {
 		return
 	}
-	if resp.Status == 206 && len(x.ranges) == 1 {
-		off := x.ranges[0].start
+	if resp.Status == 206 && len(x.rareMem().ranges) == 1 {
+		off := x.rareMem().ranges[0].start
 		if ctx.start+ctx.size <= off {
 			ctx.start = ctx.size * (off / ctx.size)
 		}
-		ctx.end = x.ranges[0].end
+		ctx.end = x.rareMem().ranges[0].end
 	} else {
 		ctx.end = ctx.complete
 	}
 	if x.req.MethodCode == http1.MethodHEAD {
 		return // a head only: nginx's body filters never run
 	}
-	x.sliceBody.x = x
-	x.chain.PushFront(&x.sliceBody)
+	x.rareMem().sliceBody.x = x
+	x.chain.PushFront(&x.rareMem().sliceBody)
 }
 
 // parseContentRange reads "bytes S-E/N" (N may be "*": -1) into [S, E+1).
@@ -258,7 +258,7 @@ func (l *sliceLink) Body(p []byte, flush, last bool) error {
 		}
 		ctx.setRange()
 		ctx.active = false
-		x.rangeBody.off = ctx.start // the range filter counts from there
+		x.rareMem().rangeBody.off = ctx.start // the range filter counts from there
 		if l.x.sliceOut == nil {
 			l.x.sliceOut = l.subOut
 		}

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"github.com/gonginx/gonginx/location/autoindex"
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/location/ssi"
 	"github.com/gonginx/gonginx/nginxconf"
@@ -125,6 +126,26 @@ type rareFilters struct {
 	addition  filter.Addition
 	slice     sliceCtx  // a main request's slicing (slice.go)
 	refBuf    [256]byte // the Referer's host, lowercased (valid_referers)
+	gz        filter.Gzip
+	gunzip    filter.Gunzip
+	recode    filter.Recode // the charset filter's link (charsetfilter.go)
+	// multipart/byteranges' ranges, boundary and part head
+	// (static.go), disable_symlinks from= evaluated, try_files' new URI
+	// under a prefix alias (files.go).
+	ranges    []byteRange
+	boundary  []byte
+	partHead  []byte
+	fromBuf   []byte
+	aliasURI  []byte
+	rangeBody rangeLink // the range filter's link (rangefilter.go)
+	sliceBody sliceLink
+	// autoindex's and random_index's directory, listing and names
+	// (dirs.go), dav's unescaped Destination (dav_copy.go).
+	dir        dirReader
+	dirEntries []autoindex.Entry
+	dirNames   []byte
+	listing    []byte
+	davScratch []byte
 }
 
 // rareMem is x's rareFilters, made at the first use.

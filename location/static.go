@@ -95,14 +95,14 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		r.RangeHeaders = x.rangeHdr[:1]
 		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(conf, mtime) {
 			var code int
-			x.ranges, code = parseRanges(rs, size, x.ranges[:0], conf.maxRanges)
+			x.rareMem().ranges, code = parseRanges(rs, size, x.rareMem().ranges[:0], conf.maxRanges)
 			switch {
 			case code == 416:
 				x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), size, 10)
 				x.rangeUnsat = true
 				return 416
-			case code == 206 && len(x.ranges) == 1:
-				rg := x.ranges[0]
+			case code == 206 && len(x.rareMem().ranges) == 1:
+				rg := x.rareMem().ranges[0]
 				start, n = rg.start, rg.end-rg.start
 				r.Status, r.ContentLength = 206, n
 				x.crange = appendContentRange(x.crange[:0], rg.start, n, size)
@@ -246,18 +246,18 @@ func parseRanges(v []byte, size int64, dst []byteRange, max int) ([]byteRange, i
 }
 
 // multipartHead sets the head of a multipart/byteranges response and
-// prepares the per-part header prefix in x.partHead.
+// prepares the per-part header prefix in x.rareMem().partHead.
 func (x *exchange) multipartHead(r *http1.Response, size int64) {
 	b := http1.NextTempNumber()
 	var num [20]byte
 	digits := strconv.AppendUint(num[:0], b, 10)
-	x.boundary = x.boundary[:0]
+	x.rareMem().boundary = x.rareMem().boundary[:0]
 	for k := len(digits); k < 20; k++ {
-		x.boundary = append(x.boundary, '0')
+		x.rareMem().boundary = append(x.rareMem().boundary, '0')
 	}
-	x.boundary = append(x.boundary, digits...)
-	ph := append(x.partHead[:0], "\r\n--"...)
-	ph = append(ph, x.boundary...)
+	x.rareMem().boundary = append(x.rareMem().boundary, digits...)
+	ph := append(x.rareMem().partHead[:0], "\r\n--"...)
+	ph = append(ph, x.rareMem().boundary...)
 	if len(r.ContentType) > 0 {
 		ph = append(ph, "\r\nContent-Type: "...)
 		ph = append(ph, r.ContentType...)
@@ -270,15 +270,15 @@ func (x *exchange) multipartHead(r *http1.Response, size int64) {
 		x.partType = r.ContentType
 	}
 	ph = append(ph, "\r\nContent-Range: bytes "...)
-	x.partHead = ph
+	x.rareMem().partHead = ph
 	length := int64(0)
-	for _, rg := range x.ranges {
+	for _, rg := range x.rareMem().ranges {
 		x.crange = appendPartRange(x.crange[:0], rg, size)
 		length += int64(len(ph)+len(x.crange)) + rg.end - rg.start
 	}
-	length += int64(len("\r\n--") + len(x.boundary) + len("--\r\n"))
+	length += int64(len("\r\n--") + len(x.rareMem().boundary) + len("--\r\n"))
 	ct := append(x.ctype[:0], "multipart/byteranges; boundary="...)
-	x.ctype = append(ct, x.boundary...)
+	x.ctype = append(ct, x.rareMem().boundary...)
 	r.Status, r.ContentType, r.Charset, r.ContentLength = 206, x.ctype, nil, length
 	r.RangeHeaders = nil // no Accept-Ranges
 }
@@ -293,14 +293,14 @@ func appendPartRange(b []byte, rg byteRange, size int64) []byte {
 }
 
 func (x *exchange) writeMultipart(fd int, size int64) {
-	for _, rg := range x.ranges {
-		x.write(x.partHead)
+	for _, rg := range x.rareMem().ranges {
+		x.write(x.rareMem().partHead)
 		x.crange = appendPartRange(x.crange[:0], rg, size)
 		x.write(x.crange)
 		x.copyFile(fd, rg.start, rg.end-rg.start)
 	}
 	tail := append(x.crange[:0], "\r\n--"...)
-	tail = append(tail, x.boundary...)
+	tail = append(tail, x.rareMem().boundary...)
 	x.crange = append(tail, "--\r\n"...)
 	x.write(x.crange)
 }

@@ -291,9 +291,10 @@ func PeekConn(nc net.Conn, info *http1.ConnInfo, id uint64) (net.Conn, byte, err
 // the server name and the $ssl_* variables.
 func Handshaken(info *http1.ConnInfo, t *tls.Conn) {
 	info.TLS = true
-	info.SNI = lowerASCII(t.ConnectionState().ServerName)
+	cs := t.ConnectionState()
+	info.SNI = lowerASCII(cs.ServerName)
 	if ti, ok := info.SSL.(*tlsInfo); ok {
-		ti.state = t.ConnectionState()
+		ti.state = handshakeStateOf(cs)
 		if !ti.sessionIDSet {
 			rand.Read(ti.sessionID[:])
 		}

@@ -568,7 +568,7 @@ type tlsInfo struct {
 	serverName string // as the client sent it
 	ciphers    []uint16
 	curves     []tls.CurveID
-	state      tls.ConnectionState
+	state      handshakeState
 	sessionID  [32]byte
 	// sniServer is the server the SNI name selected by name (nginx's
 	// hc->ssl_servername), nil when the name selected none.
@@ -583,6 +583,21 @@ type tlsInfo struct {
 	// sessionIDSet: sessionID is the session cache's key of the session
 	// (resumed: the session was found there).
 	sessionIDSet, resumed bool
+}
+
+// handshakeState is what the variables read of the handshake's
+// tls.ConnectionState, which is 192 bytes a connection held for its life.
+type handshakeState struct {
+	Version, CipherSuite uint16
+	CurveID              tls.CurveID
+	DidResume            bool
+	NegotiatedProtocol   string
+	PeerCertificates     []*x509.Certificate
+}
+
+func handshakeStateOf(cs tls.ConnectionState) handshakeState {
+	return handshakeState{Version: cs.Version, CipherSuite: cs.CipherSuite, CurveID: cs.CurveID, DidResume: cs.DidResume,
+		NegotiatedProtocol: cs.NegotiatedProtocol, PeerCertificates: cs.PeerCertificates}
 }
 
 // peer is the client's certificate, nil when it sent none.

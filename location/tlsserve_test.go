@@ -232,7 +232,7 @@ func TestSSLVariables(t *testing.T) {
 		serverName: "Example.COM",
 		ciphers:    []uint16{0x1301, 0xc02f, 0x0a0a, 0x00ff},
 		curves:     []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, 30, 256},
-		state: tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256,
+		state: handshakeState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256,
 			CurveID: tls.X25519, DidResume: true, NegotiatedProtocol: "http/1.1"},
 	}
 	eval := func(ci *http1.ConnInfo) string {
@@ -349,7 +349,7 @@ func BenchmarkSSLVariables(b *testing.B) {
 	}
 	info := &tlsInfo{serverName: "example.com", ciphers: []uint16{0x1301, 0x1302, 0xc02f, 0xc030, 0x00ff},
 		curves: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256},
-		state:  tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, CurveID: tls.X25519}}
+		state:  handshakeState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, CurveID: tls.X25519}}
 	st := &rewrite.State{Req: &http1.Request{Conn: &http1.ConnInfo{TLS: true, SSL: info}}}
 	dst := make([]byte, 0, 512)
 	b.ReportAllocs()

@@ -176,6 +176,16 @@ func (a *Addr) WaitTimedOut(log *Logger, connID uint64, client, listen string) {
 		" client timed out (110: Connection timed out) while waiting for request, client: "+client+", server: "+listen)
 }
 
+// HandshakeEnded logs, at info, a connection of an ssl address that
+// ended before its handshake did: what is "client timed out (110:
+// Connection timed out)" (client_header_timeout) or "client closed
+// connection", as ngx_http_ssl_handshake does, in the error log of the
+// address's default server.
+func (a *Addr) HandshakeEnded(log *Logger, connID uint64, what, client, listen string) {
+	log.logTo(a.Default.root.conf.errorLogs, "info", "*"+strconv.FormatUint(connID, 10)+" "+what+
+		" while SSL handshaking, client: "+client+", server: "+listen)
+}
+
 // Dropped records an HTTP/2 stream reset for a malformed field before
 // it had a request: nginx logs it with status 0 ("000").
 func (h Conn) Dropped(addr *Addr) {

@@ -198,11 +198,15 @@ func (l *listener) serveConn(sc *serverConn) {
 		pc, first, err := location.PeekConn(nc, info, h.connID)
 		l.srv.setReusable(sc, false)
 		if err != nil {
+			l.handshakeEnded(sc, info, err)
 			return
 		}
 		if first == 0x16 || first&0x80 != 0 {
 			t := tls.Server(pc, tc)
 			if err := t.Handshake(); err != nil {
+				if isTimeout(err) {
+					l.handshakeEnded(sc, info, err)
+				}
 				return
 			}
 			h.tconn = t

@@ -354,6 +354,25 @@ func (l *listener) waitTimedOut(sc *serverConn, info *http1.ConnInfo) {
 	sock.AddrFor(sc.localIP()).WaitTimedOut(l.srv.log, sc.h1.connID, client, sock.Listen.Addr)
 }
 
+// handshakeEnded logs a connection of an ssl address that timed out
+// (client_header_timeout) or closed before its handshake ended; other
+// failures are the handshake's own to log.
+func (l *listener) handshakeEnded(sc *serverConn, info *http1.ConnInfo, err error) {
+	what := "client closed connection"
+	switch {
+	case isTimeout(err):
+		what = "client timed out (110: Connection timed out)"
+	case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return
+	}
+	sock := l.sock.Load()
+	client := ""
+	if info != nil {
+		client = info.RemoteAddr
+	}
+	sock.AddrFor(sc.localIP()).HandshakeEnded(l.srv.log, sc.h1.connID, what, client, sock.Listen.Addr)
+}
+
 // resume runs a parked connection again: its next request's bytes (or
 // its end) arrived, or a stop or a drain closes it.
 func (l *listener) resume(sc *serverConn) {
@@ -409,4 +428,10 @@ func (s *Server) endConn(sc *serverConn) {
 		sc.order.Pass()
 	}
 	s.untrack(sc)
+}
+
+// isTimeout reports a deadline's error (client_header_timeout).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

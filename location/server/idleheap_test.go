@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -14,6 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gonginx/gonginx/rewrite/http2"
+	xhttp2 "golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // BenchmarkIdleHeap measures the heap an idle keep-alive connection
@@ -24,7 +29,7 @@ import (
 // GONGINX_IDLE_CLASSES=1 prints the runtime's memory classes per
 // connection (what the heap grew to on the way, what it allocated).
 func BenchmarkIdleHeap(b *testing.B) {
-	for _, mode := range []string{"http", "https", "ws", "wss"} {
+	for _, mode := range []string{"http", "https", "ws", "wss", "h2c", "h2"} {
 		b.Run(mode, func(b *testing.B) { benchIdleHeap(b, mode) })
 	}
 }
@@ -50,7 +55,8 @@ func idleChild(b *testing.B, spec string) (line string, stdin io.WriteCloser, cm
 }
 
 func benchIdleHeap(b *testing.B, mode string) {
-	tlsOn, ws := mode == "https" || mode == "wss", mode == "ws" || mode == "wss"
+	tlsOn, ws := mode == "https" || mode == "wss" || mode == "h2", mode == "ws" || mode == "wss"
+	h2 := mode == "h2c" || mode == "h2"
 	n := 400 // below the default worker_connections (512)
 	if ws {
 		n = 200 // a tunnel takes two
@@ -62,6 +68,9 @@ func benchIdleHeap(b *testing.B, mode string) {
 			b.Fatal(err)
 		}
 		listen = "listen 127.0.0.1:PORT ssl; ssl_certificate " + dir + "/cert.pem; ssl_certificate_key " + dir + "/key.pem;"
+	}
+	if h2 {
+		listen = strings.Replace(listen, "PORT", "PORT http2", 1)
 	}
 	content := `return 200 "ok";`
 	if ws {
@@ -88,6 +97,11 @@ func benchIdleHeap(b *testing.B, mode string) {
 			b.Fatalf("clients: %q", line)
 		}
 		settled := func() bool { return ts.srv.idleState().Parked == n }
+		if h2 {
+			// An idle HTTP/2 connection keeps its goroutine, not its
+			// buffers (a TLS one its read buffer).
+			settled = func() bool { st := ts.srv.idleState(); return st.H2Idle == n && (mode == "h2" || st.H2Buffers == 0) }
+		}
 		if ws {
 			// A tunnel's directions park; the request's goroutine waits
 			// for its end.
@@ -146,7 +160,9 @@ func TestIdleClients(t *testing.T) {
 	for i := 0; i < n; i++ {
 		var c net.Conn
 		var err error
-		if mode == "https" || mode == "wss" {
+		if mode == "h2" {
+			c, err = tls.Dial("tcp", f[0], &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+		} else if mode == "https" || mode == "wss" {
 			c, err = tls.Dial("tcp", f[0], &tls.Config{InsecureSkipVerify: true})
 		} else {
 			c, err = net.Dial("tcp", f[0])
@@ -155,6 +171,12 @@ func TestIdleClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
+		if mode == "h2c" || mode == "h2" {
+			if err := idleH2Request(c); err != nil {
+				t.Fatalf("client %d: %v", i, err)
+			}
+			continue
+		}
 		want := "ok"
 		if mode == "ws" || mode == "wss" {
 			io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhi")
@@ -217,4 +239,27 @@ func idleBackend(t *testing.T) {
 	}()
 	io.Copy(io.Discard, os.Stdin)
 	ln.Close()
+}
+
+// idleH2Request sends one GET over an HTTP/2 connection and reads its
+// answer to the end of the stream.
+func idleH2Request(c net.Conn) error {
+	io.WriteString(c, http2.ClientPreface)
+	fr := xhttp2.NewFramer(c, c)
+	fr.WriteSettings()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", "t"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(xhttp2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		if f.Header().StreamID == 1 && f.Header().Flags.Has(xhttp2.FlagDataEndStream) {
+			return nil
+		}
+	}
 }

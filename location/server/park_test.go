@@ -87,6 +87,9 @@ func waitFor(cond func() bool) bool {
 // meanwhile is lost: the tests' are long) and parks it again.
 type idleState struct {
 	Conns, Parked, HTTPConns, Buffers, Exchanges int
+	// H2Idle counts the HTTP/2 connections with no stream, H2Buffers
+	// what buffers they hold.
+	H2Idle, H2Buffers int
 }
 
 func (s *Server) idleState() idleState {
@@ -95,6 +98,13 @@ func (s *Server) idleState() idleState {
 	var st idleState
 	for sc := range s.conns {
 		st.Conns++
+		if h2 := sc.h2.Load(); h2 != nil {
+			if h2.Idle() {
+				st.H2Idle++
+				st.H2Buffers += h2.HeldBuffers()
+			}
+			continue
+		}
 		if !sc.h1.waker.Unpark() {
 			continue
 		}

@@ -24,6 +24,9 @@ type sockOp struct {
 	p     []byte
 	n     int
 	errno syscall.Errno
+	// ReadLazy's: take gives the buffer, drop takes it back.
+	take func() []byte
+	drop func()
 }
 
 // SockFor returns nc's Sock, or nil when nc is not a plain socket (TLS
@@ -106,8 +109,33 @@ func (s *Sock) Read(b []byte) (int, error) {
 	return r.n, nil
 }
 
+// ReadLazy reads as Read into the buffer take gives, and gives it back
+// to drop while the socket has nothing: a reader whose buffer is empty
+// holds none while it waits (an idle HTTP/2 connection's), and the
+// first try is made after the poller's readiness was reset, so no byte
+// that came in between is missed. The bytes are at the start of the
+// last buffer take gave (0 on an error).
+func (s *Sock) ReadLazy(take func() []byte, drop func()) (int, error) {
+	s.r = sockOp{take: take, drop: drop}
+	err := s.rc.Read(s.readFn)
+	r := s.r
+	s.r = sockOp{}
+	switch {
+	case err != nil:
+		return 0, err
+	case r.errno != 0:
+		return 0, &net.OpError{Op: "read", Net: s.network, Err: os.NewSyscallError("read", r.errno)}
+	case r.n == 0:
+		return 0, io.EOF
+	}
+	return r.n, nil
+}
+
 // read is Read's callback: false (wait) when nothing is there.
 func (s *Sock) read(fd uintptr) bool {
+	if s.r.p == nil {
+		s.r.p = s.r.take()
+	}
 	for {
 		n, e := sysRead(fd, s.r.p)
 		switch e {
@@ -117,6 +145,10 @@ func (s *Sock) read(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if s.r.drop != nil {
+				s.r.drop()
+				s.r.p = nil
+			}
 			return false
 		}
 		s.r.errno = e

@@ -21,4 +21,7 @@ func (s *Sock) Read(b []byte) (int, error) { panic("http1: Sock without a socket
 func (s *Sock) TryWrite(b []byte) (int, bool, error) {
 	panic("http1: Sock without a socket")
 }
+func (s *Sock) ReadLazy(func() []byte, func()) (int, error) {
+	panic("http1: Sock without a socket")
+}
 func (s *Sock) Write(b []byte) (int, error) { panic("http1: Sock without a socket") }

@@ -2,7 +2,6 @@ package http2
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -111,7 +110,8 @@ type Conn struct {
 	// Writing: any goroutine, under wmu.
 	wmu  sync.Mutex
 	fr   *http2.Framer
-	bw   *bufio.Writer
+	bw   *bufio.Writer // nil while nothing is buffered (connWriter)
+	sio  *sockIO
 	werr error
 
 	// Reading state: Serve's goroutine only.
@@ -144,7 +144,7 @@ type Conn struct {
 
 	wg        sync.WaitGroup // the streams' handlers
 	lingerReq atomic.Bool    // the last stream ended after GOAWAY: linger, then close
-	br        *bufio.Reader
+	br        *connReader
 }
 
 // NewConn prepares a connection: pre is what was read from nc already
@@ -155,10 +155,9 @@ func NewConn(nc net.Conn, cfg Config, info *http1.ConnInfo, h Handler, pre []byt
 		streams:    make(map[uint32]*Stream),
 		recvWindow: maxWindow, sendWindow: defaultWindow, initWindow: defaultWindow,
 		maxFrame: defaultFrameSize, start: time.Now()}
-	sio := &sockIO{s: http1.SockFor(nc), nc: nc}
-	c.bw = bufio.NewWriterSize(sio, 16<<10)
-	c.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), sio), 16<<10)
-	c.fr = http2.NewFramer(c.bw, c.br)
+	c.sio = &sockIO{s: http1.SockFor(nc), nc: nc}
+	c.br = newConnReader(c.sio.s, nc, pre)
+	c.fr = http2.NewFramer(connWriter{c}, c.br)
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.SetReuseFrames()
 	c.hdec = newDecoder(tableSize, c.cfg.FieldLimit, c.emitField)
@@ -695,7 +694,7 @@ func (c *Conn) flushLocked() error {
 	if c.cfg.SendTimeout > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(c.cfg.SendTimeout))
 	}
-	if err := c.bw.Flush(); err != nil {
+	if err := c.flushBuf(); err != nil {
 		c.werr = err
 		return err
 	}
@@ -711,6 +710,7 @@ func (c *Conn) closeConn() {
 	}
 	c.mu.Unlock()
 	c.nc.Close()
+	c.br.release()
 	c.wg.Wait()
 }
 

@@ -384,7 +384,7 @@ func (c *Conn) flushEnd() {
 		runtime.Gosched()
 	}
 	c.wmu.Lock()
-	if c.bw.Buffered() > 0 {
+	if c.buffered() > 0 {
 		c.flushLocked()
 	}
 	c.wmu.Unlock()

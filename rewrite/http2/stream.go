@@ -480,7 +480,7 @@ func (c *Conn) flushStream(s *Stream) error {
 	}
 	c.nc.SetWriteDeadline(s.writeDL)
 	s.headHeld = false
-	if err := c.bw.Flush(); err != nil {
+	if err := c.flushBuf(); err != nil {
 		c.werr = err
 		return err
 	}

@@ -1,0 +1,189 @@
+package http2
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+)
+
+// An idle connection holds no read or write buffer, as nginx frees an
+// idle HTTP/2 connection's (ngx_http_v2_read_handler's and
+// ngx_http_v2_send_output_queue's buffers are the worker's, not the
+// connection's): the read buffer goes back to its pool while it is
+// empty and the socket has nothing (a plain socket's; TLS keeps its
+// reader), the write buffer after each flush that emptied it.
+
+const bufSize = 16 << 10
+
+var (
+	readPool  = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+	writePool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
+)
+
+var errBufferFull = errors.New("http2: peek beyond the read buffer")
+
+// connReader is the connection's buffered reader (Serve's goroutine
+// only): bufio.Reader's Peek and Read over a buffer it may give back.
+type connReader struct {
+	buf  *[]byte
+	r, w int
+	s    *http1.Sock // nil: TLS or another wrapper, read through nc
+	nc   net.Conn
+	take func() []byte // bound once: a method value allocates
+	drop func()
+	held atomic.Bool // buf is held (read by tests)
+}
+
+func newConnReader(s *http1.Sock, nc net.Conn, pre []byte) *connReader {
+	cr := &connReader{s: s, nc: nc}
+	cr.take, cr.drop = cr.takeBuf, cr.dropBuf
+	if len(pre) > 0 {
+		if len(pre) > bufSize {
+			b := append([]byte(nil), pre...)
+			cr.buf = &b
+		} else {
+			cr.takeBuf()
+		}
+		cr.w = copy(*cr.buf, pre)
+		cr.held.Store(true)
+	}
+	return cr
+}
+
+func (cr *connReader) takeBuf() []byte {
+	if cr.buf == nil {
+		cr.buf = readPool.Get().(*[]byte)
+		cr.held.Store(true)
+	}
+	return (*cr.buf)[cr.w:]
+}
+
+func (cr *connReader) dropBuf() {
+	if cr.buf != nil && len(*cr.buf) == bufSize {
+		readPool.Put(cr.buf)
+	}
+	cr.buf, cr.r, cr.w = nil, 0, 0
+	cr.held.Store(false)
+}
+
+// Size is the buffer's size: the most Peek waits for.
+func (cr *connReader) Size() int { return bufSize }
+
+// Buffered is how many bytes wait in the buffer.
+func (cr *connReader) Buffered() int { return cr.w - cr.r }
+
+// fill reads once more into the buffer; an empty one waits for the
+// socket without holding the buffer.
+func (cr *connReader) fill() error {
+	if cr.r == cr.w {
+		cr.r, cr.w = 0, 0
+		if cr.s != nil {
+			n, err := cr.s.ReadLazy(cr.take, cr.drop)
+			cr.w += n
+			return err
+		}
+	}
+	cr.takeBuf()
+	n, err := http1.ReadVia(cr.s, cr.nc, (*cr.buf)[cr.w:])
+	cr.w += n
+	return err
+}
+
+// Peek waits until n bytes are buffered and returns them; on an error
+// what is buffered, as bufio.Reader's.
+func (cr *connReader) Peek(n int) ([]byte, error) {
+	if n > bufSize {
+		return nil, errBufferFull
+	}
+	if cr.buf != nil && len(*cr.buf)-cr.r < n {
+		copy(*cr.buf, (*cr.buf)[cr.r:cr.w])
+		cr.w -= cr.r
+		cr.r = 0
+	}
+	for cr.w-cr.r < n {
+		if err := cr.fill(); err != nil {
+			if cr.buf == nil {
+				return nil, err
+			}
+			return (*cr.buf)[cr.r:cr.w], err
+		}
+	}
+	return (*cr.buf)[cr.r : cr.r+n], nil
+}
+
+// Read reads what is buffered, or reads once into the buffer first.
+func (cr *connReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if cr.r == cr.w {
+		err := cr.fill()
+		if cr.r == cr.w {
+			return 0, err
+		}
+	}
+	n := copy(p, (*cr.buf)[cr.r:cr.w])
+	cr.r += n
+	return n, nil
+}
+
+// release gives the buffer back at the connection's end.
+func (cr *connReader) release() {
+	if cr.buf != nil {
+		cr.dropBuf()
+	}
+}
+
+// connWriter is what the framer writes to: the connection's write
+// buffer, taken from its pool when a frame is written (under c.wmu).
+type connWriter struct{ c *Conn }
+
+func (w connWriter) Write(p []byte) (int, error) {
+	c := w.c
+	if c.bw == nil {
+		c.bw = writePool.Get().(*bufio.Writer)
+		c.bw.Reset(c.sio)
+	}
+	return c.bw.Write(p)
+}
+
+// flushBuf writes what is buffered and gives the buffer back (c.wmu).
+func (c *Conn) flushBuf() error {
+	if c.bw == nil {
+		return nil
+	}
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	c.bw.Reset(nil)
+	writePool.Put(c.bw)
+	c.bw = nil
+	return nil
+}
+
+// buffered is how many bytes wait in the write buffer (c.wmu).
+func (c *Conn) buffered() int {
+	if c.bw == nil {
+		return 0
+	}
+	return c.bw.Buffered()
+}
+
+// HeldBuffers is the size of the buffers the connection holds now: 0
+// for an idle h2c connection (a TLS one keeps its read buffer).
+func (c *Conn) HeldBuffers() int {
+	n := 0
+	if c.br.held.Load() {
+		n += bufSize
+	}
+	c.wmu.Lock()
+	if c.bw != nil {
+		n += c.bw.Size()
+	}
+	c.wmu.Unlock()
+	return n
+}

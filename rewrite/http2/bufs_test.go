@@ -1,0 +1,100 @@
+package http2
+
+import (
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+)
+
+// serveOne runs one HTTP/2 connection on a local port and returns its
+// address and the Conn once accepted (on the channel).
+func serveOne(t *testing.T, cfg Config) (string, <-chan *Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *Conn, 1)
+	done := make(chan struct{})
+	var nc net.Conn
+	accepted := make(chan struct{})
+	go func() {
+		defer close(done)
+		var err error
+		nc, err = ln.Accept()
+		close(accepted)
+		if err != nil {
+			return
+		}
+		c := NewConn(nc, cfg, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
+		ch <- c
+		c.Serve()
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-accepted
+		if nc != nil {
+			nc.Close()
+		}
+		<-done
+	})
+	return ln.Addr().String(), ch
+}
+
+// heldWhenIdle waits (bounded) until c holds no buffer; what it holds.
+func heldWhenIdle(c *Conn) int {
+	for i := 0; i < 500; i++ {
+		if c.HeldBuffers() == 0 {
+			return 0
+		}
+		runtime.Gosched()
+		time.Sleep(2 * time.Millisecond)
+	}
+	return c.HeldBuffers()
+}
+
+// An idle connection gives its read and write buffers back and takes
+// them again when the next frames come: its requests are answered as
+// before.
+func TestIdleHoldsNoBuffers(t *testing.T) {
+	addr, ch := serveOne(t, Config{IdleTimeout: time.Minute})
+	cl := dialRaw(t, addr)
+	c := <-ch
+	var got []string
+	for id := uint32(1); id <= 5; id += 2 {
+		cl.headers(id, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "t")
+		got = append(got, cl.result(id))
+		// The DATA frame of the answer, and the SETTINGS ack, read.
+		if id == 1 {
+			cl.fr.WritePing(false, [8]byte{1})
+		}
+		if n := heldWhenIdle(c); n != 0 {
+			t.Errorf("after stream %d: idle connection holds %d bytes of buffers", id, n)
+		}
+	}
+	// PING answered from a connection that held nothing.
+	cl.fr.WritePing(false, [8]byte{2})
+	got = append(got, cl.pingAck(2))
+	want := []string{"status 200", "status 200", "status 200", "ping ack 2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+}
+
+// pingAck reads frames until a PING ack and says its first octet.
+func (c *rawClient) pingAck(want byte) string {
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return "error " + err.Error()
+		}
+		if p, ok := f.(*http2.PingFrame); ok && p.IsAck() && p.Data[0] == want {
+			return "ping ack " + string('0'+p.Data[0])
+		}
+	}
+}

@@ -99,8 +99,8 @@ func benchIdleHeap(b *testing.B, mode string) {
 		settled := func() bool { return ts.srv.idleState().Parked == n }
 		if h2 {
 			// An idle HTTP/2 connection keeps its goroutine, not its
-			// buffers (a TLS one its read buffer).
-			settled = func() bool { st := ts.srv.idleState(); return st.H2Idle == n && (mode == "h2" || st.H2Buffers == 0) }
+			// buffers.
+			settled = func() bool { st := ts.srv.idleState(); return st.H2Idle == n && st.H2Buffers == 0 }
 		}
 		if ws {
 			// A tunnel's directions park; the request's goroutine waits

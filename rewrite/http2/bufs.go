@@ -14,8 +14,8 @@ import (
 // idle HTTP/2 connection's (ngx_http_v2_read_handler's and
 // ngx_http_v2_send_output_queue's buffers are the worker's, not the
 // connection's): the read buffer goes back to its pool while it is
-// empty and the socket has nothing (a plain socket's; TLS keeps its
-// reader), the write buffer after each flush that emptied it.
+// empty and the socket has nothing (a TLS connection waits with room
+// for a few bytes), the write buffer after each flush that emptied it.
 
 const bufSize = 16 << 10
 
@@ -29,13 +29,14 @@ var errBufferFull = errors.New("http2: peek beyond the read buffer")
 // connReader is the connection's buffered reader (Serve's goroutine
 // only): bufio.Reader's Peek and Read over a buffer it may give back.
 type connReader struct {
-	buf  *[]byte
-	r, w int
-	s    *http1.Sock // nil: TLS or another wrapper, read through nc
-	nc   net.Conn
-	take func() []byte // bound once: a method value allocates
-	drop func()
-	held atomic.Bool // buf is held (read by tests)
+	buf   *[]byte
+	r, w  int
+	s     *http1.Sock // nil: TLS or another wrapper, read through nc
+	nc    net.Conn
+	take  func() []byte // bound once: a method value allocates
+	drop  func()
+	held  atomic.Bool // buf is held (read by tests)
+	small [32]byte    // a TLS connection waits reading here
 }
 
 func newConnReader(s *http1.Sock, nc net.Conn, pre []byte) *connReader {
@@ -86,6 +87,16 @@ func (cr *connReader) fill() error {
 			cr.w += n
 			return err
 		}
+		// TLS: the wait holds a few bytes' room, not the buffer; what
+		// else the record held stays decrypted in crypto/tls for the
+		// next read.
+		cr.release()
+		n, err := cr.nc.Read(cr.small[:])
+		if n > 0 {
+			cr.takeBuf()
+			cr.w = copy(*cr.buf, cr.small[:n])
+		}
+		return err
 	}
 	cr.takeBuf()
 	n, err := http1.ReadVia(cr.s, cr.nc, (*cr.buf)[cr.w:])
@@ -105,7 +116,7 @@ func (cr *connReader) Peek(n int) ([]byte, error) {
 		cr.r = 0
 	}
 	for cr.w-cr.r < n {
-		if err := cr.fill(); err != nil {
+		if err := cr.fill(); err != nil && cr.w-cr.r < n {
 			if cr.buf == nil {
 				return nil, err
 			}
@@ -174,7 +185,7 @@ func (c *Conn) buffered() int {
 }
 
 // HeldBuffers is the size of the buffers the connection holds now: 0
-// for an idle h2c connection (a TLS one keeps its read buffer).
+// for an idle one.
 func (c *Conn) HeldBuffers() int {
 	n := 0
 	if c.br.held.Load() {

@@ -1,6 +1,8 @@
 package http2
 
 import (
+	"crypto/tls"
+	"io"
 	"net"
 	"runtime"
 	"testing"
@@ -9,11 +11,12 @@ import (
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // serveOne runs one HTTP/2 connection on a local port and returns its
 // address and the Conn once accepted (on the channel).
-func serveOne(t *testing.T, cfg Config) (string, <-chan *Conn) {
+func serveOne(t *testing.T, cfg Config, tc *tls.Config) (string, <-chan *Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -31,7 +34,11 @@ func serveOne(t *testing.T, cfg Config) (string, <-chan *Conn) {
 		if err != nil {
 			return
 		}
-		c := NewConn(nc, cfg, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
+		conn := nc
+		if tc != nil {
+			conn = tls.Server(nc, tc)
+		}
+		c := NewConn(conn, cfg, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
 		ch <- c
 		c.Serve()
 	}()
@@ -62,8 +69,27 @@ func heldWhenIdle(c *Conn) int {
 // them again when the next frames come: its requests are answered as
 // before.
 func TestIdleHoldsNoBuffers(t *testing.T) {
-	addr, ch := serveOne(t, Config{IdleTimeout: time.Minute})
-	cl := dialRaw(t, addr)
+	for _, mode := range []string{"h2c", "h2"} {
+		t.Run(mode, func(t *testing.T) { testIdleHoldsNoBuffers(t, mode == "h2") })
+	}
+}
+
+func testIdleHoldsNoBuffers(t *testing.T, withTLS bool) {
+	var tc *tls.Config
+	if withTLS {
+		cert, err := tls.LoadX509KeyPair("../../examples/article/cert.pem", "../../examples/article/key.pem")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}}
+	}
+	addr, ch := serveOne(t, Config{IdleTimeout: time.Minute}, tc)
+	var cl *rawClient
+	if withTLS {
+		cl = dialRawTLS(t, addr)
+	} else {
+		cl = dialRaw(t, addr)
+	}
 	c := <-ch
 	var got []string
 	for id := uint32(1); id <= 5; id += 2 {
@@ -97,4 +123,21 @@ func (c *rawClient) pingAck(want byte) string {
 			return "ping ack " + string('0'+p.Data[0])
 		}
 	}
+}
+
+// dialRawTLS is dialRaw over TLS with ALPN h2.
+func dialRawTLS(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(nc, ClientPreface)
+	c := &rawClient{nc: nc, fr: http2.NewFramer(nc, nc)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.enc = hpack.NewEncoder(&c.buf)
+	c.fr.WriteSettings()
+	return c
 }

@@ -29,7 +29,7 @@ import (
 // GONGINX_IDLE_CLASSES=1 prints the runtime's memory classes per
 // connection (what the heap grew to on the way, what it allocated).
 func BenchmarkIdleHeap(b *testing.B) {
-	for _, mode := range []string{"http", "https", "ws", "wss", "h2c", "h2"} {
+	for _, mode := range []string{"http", "https", "ws", "wss", "h2c", "h2", "h2c-60k"} {
 		b.Run(mode, func(b *testing.B) { benchIdleHeap(b, mode) })
 	}
 }
@@ -56,7 +56,7 @@ func idleChild(b *testing.B, spec string) (line string, stdin io.WriteCloser, cm
 
 func benchIdleHeap(b *testing.B, mode string) {
 	tlsOn, ws := mode == "https" || mode == "wss" || mode == "h2", mode == "ws" || mode == "wss"
-	h2 := mode == "h2c" || mode == "h2"
+	h2 := strings.HasPrefix(mode, "h2")
 	n := 400 // below the default worker_connections (512)
 	if ws {
 		n = 200 // a tunnel takes two
@@ -73,6 +73,14 @@ func benchIdleHeap(b *testing.B, mode string) {
 		listen = strings.Replace(listen, "PORT", "PORT http2", 1)
 	}
 	content := `return 200 "ok";`
+	if mode == "h2c-60k" {
+		// A body of several DATA frames (within the first window).
+		dir := b.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "index.html"), make([]byte, 60<<10), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		content = "root " + dir + ";"
+	}
 	if ws {
 		// The WebSocket backend runs in a child too: an echo of bytes.
 		addr, stdin, cmd := idleChild(b, "backend")
@@ -171,7 +179,7 @@ func TestIdleClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
-		if mode == "h2c" || mode == "h2" {
+		if strings.HasPrefix(mode, "h2") {
 			if err := idleH2Request(c); err != nil {
 				t.Fatalf("client %d: %v", i, err)
 			}

@@ -2,12 +2,14 @@ package http2
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"golang.org/x/net/http2"
 )
 
 // An idle connection holds no read or write buffer, as nginx frees an
@@ -21,6 +23,7 @@ const bufSize = 16 << 10
 
 var (
 	readPool  = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+	dataPool  = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 	writePool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
 )
 
@@ -153,13 +156,46 @@ func (cr *connReader) release() {
 // buffer, taken from its pool when a frame is written (under c.wmu).
 type connWriter struct{ c *Conn }
 
-func (w connWriter) Write(p []byte) (int, error) {
-	c := w.c
+func (w connWriter) Write(p []byte) (int, error) { return w.c.writer().Write(p) }
+
+// writer is the write buffer, taken from its pool if need be (c.wmu).
+func (c *Conn) writer() *bufio.Writer {
 	if c.bw == nil {
 		c.bw = writePool.Get().(*bufio.Writer)
 		c.bw.Reset(c.sio)
 	}
-	return c.bw.Write(p)
+	return c.bw
+}
+
+// dataHeader puts a DATA frame's header in c.dataHdr (c.wmu).
+func (c *Conn) dataHeader(id uint32, n int, end bool) {
+	h := &c.dataHdr
+	h[0], h[1], h[2], h[3], h[4] = byte(n>>16), byte(n>>8), byte(n), byte(http2.FrameData), 0
+	if end {
+		h[4] = byte(http2.FlagDataEndStream)
+	}
+	binary.BigEndian.PutUint32(h[5:], id&(1<<31-1))
+}
+
+// writeData writes a DATA frame as the framer's WriteData, without its
+// copy: the framer's own buffer would keep the largest frame's size for
+// the connection's life (c.wmu).
+func (c *Conn) writeData(id uint32, end bool, p []byte) error {
+	c.dataHeader(id, len(p), end)
+	bw := c.writer()
+	if _, err := bw.Write(c.dataHdr[:]); err != nil {
+		return err
+	}
+	_, err := bw.Write(p)
+	return err
+}
+
+// putDataBuf gives dataBuf back to its pool (c.wmu).
+func (c *Conn) putDataBuf() {
+	if c.dataBuf != nil {
+		dataPool.Put(c.dataBuf)
+		c.dataBuf = nil
+	}
 }
 
 // flushBuf writes what is buffered and gives the buffer back (c.wmu).

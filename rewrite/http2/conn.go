@@ -138,7 +138,8 @@ type Conn struct {
 	pendingID  uint32 // the stream of the HEADERS frame being read
 	timedOutID uint32 // a stream reset because its header block stalled
 	frameBuf   []byte
-	dataBuf    []byte              // a DATA frame's payload being written (wmu)
+	dataBuf    *[]byte             // a DATA frame's payload being written (wmu, pooled)
+	dataHdr    [9]byte             // a DATA frame's header being written (wmu)
 	nodes      map[uint32]prioNode // the priority tree (mu)
 	nameBuf    []byte
 

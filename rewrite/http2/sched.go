@@ -203,6 +203,7 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 func (c *Conn) schedule(s *Stream) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	defer c.putDataBuf()
 	wrote := false
 	for {
 		c.mu.Lock()
@@ -222,14 +223,14 @@ func (c *Conn) schedule(s *Stream) error {
 				_, err = c.writeBlock(id, c.frameBuf, true)
 			} else {
 				c.mu.Unlock()
-				err = c.fr.WriteData(id, true, nil)
+				err = c.writeData(id, true, nil)
 			}
 		} else {
 			n := min(st.queued(), st.chunk, c.maxFrame)
 			n = int(min(int64(n), st.sendWindow, c.sendWindow))
 			st.sendWindow -= int64(n)
 			c.sendWindow -= int64(n)
-			c.dataBuf = append(c.dataBuf[:0], st.out[st.outPos:st.outPos+n]...)
+			p := st.out[st.outPos : st.outPos+n]
 			st.outPos += n
 			if st.outPos == len(st.out) {
 				st.out, st.outPos = st.out[:0], 0
@@ -238,8 +239,25 @@ func (c *Conn) schedule(s *Stream) error {
 			if last {
 				st.endSent = true
 			}
+			// The frame goes to the write buffer now when it fits (a
+			// copy, no write), else its payload to dataBuf: the
+			// stream's out may change once c.mu is left.
+			bw := c.writer()
+			direct := bw.Available() >= 9+n
+			if direct {
+				c.dataHeader(id, n, last)
+				bw.Write(c.dataHdr[:])
+				_, err = bw.Write(p)
+			} else {
+				if c.dataBuf == nil {
+					c.dataBuf = dataPool.Get().(*[]byte)
+				}
+				*c.dataBuf = append((*c.dataBuf)[:0], p...)
+			}
 			c.mu.Unlock()
-			err = c.fr.WriteData(id, last, c.dataBuf)
+			if !direct {
+				err = c.writeData(id, last, *c.dataBuf)
+			}
 		}
 		wake(st.sendWake)
 		wrote = true

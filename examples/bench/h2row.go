@@ -159,3 +159,40 @@ func h2Conn(s *server, streams int, deadline time.Time, took *[]time.Duration) (
 	}
 	return done, nil
 }
+
+// h2Idle opens an HTTP/2 connection (TLS, ALPN h2), makes one request
+// on it and leaves it open: the idle-h2 row's connection.
+func h2Idle(s *server) (net.Conn, error) {
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.tls,
+		&tls.Config{InsecureSkipVerify: true, ServerName: "bench.test", NextProtos: []string{"h2"}})
+	if err != nil {
+		return nil, err
+	}
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+		tc.Close()
+		return nil, errors.New("ALPN gave " + p + ", not h2")
+	}
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(tc, http2.ClientPreface)
+	fr := http2.NewFramer(tc, tc)
+	fr.WriteSettings()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":path", "/small"}, {":authority", "bench.test"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			tc.Close()
+			return nil, err
+		}
+		if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+			fr.WriteSettingsAck()
+		}
+		if f.Header().StreamID == 1 && f.Header().Flags.Has(http2.FlagDataEndStream) {
+			return tc, nil
+		}
+	}
+}

@@ -56,16 +56,19 @@ var rows = []row{
 		return phpRun(s, d)
 	}},
 	{"idle-ws", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
-		return idleRun(s, n, true, false)
+		return idleRun(s, n, true, false, false)
 	}},
 	{"idle-wss", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
-		return idleRun(s, n, true, true)
+		return idleRun(s, n, true, true, false)
 	}},
 	{"idle-http", []string{"process KiB/connection", "kernel KiB/connection", "fds/connection"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
-		return idleRun(s, n, false, false)
+		return idleRun(s, n, false, false, false)
 	}},
 	{"idle-https", []string{"process KiB/connection", "kernel KiB/connection", "fds/connection"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
-		return idleRun(s, n, false, true)
+		return idleRun(s, n, false, true, false)
+	}},
+	{"idle-h2", []string{"process KiB/connection", "kernel KiB/connection", "fds/connection"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
+		return idleRun(s, n, false, true, true)
 	}},
 }
 
@@ -327,16 +330,16 @@ func wsConnectRun(s *server, d time.Duration, _ int) ([]float64, error) {
 	return []float64{n / elapsed, float64(cpu.Microseconds()) / n}, nil
 }
 
-// idleRun opens n WebSocket tunnels (or keep-alive connections after one
-// request each), lets them sit, and returns what each holds: the
+// idleRun opens n WebSocket tunnels (or keep-alive connections, HTTP/2
+// ones with h2, after one request each), lets them sit, and returns what each holds: the
 // server's resident memory, the kernel's slab (every socket of the
 // machine's, so the client's and the backend's are in it for both
 // servers alike) and descriptors. A few connections of the same kind
 // are opened, used and closed before the baseline is read, so what is
 // paid once (the code pages and pools the first requests bring in) is
 // counted for neither server: what is left grows with n.
-func idleRun(s *server, n int, tunnels, useTLS bool) ([]float64, error) {
-	warm, err := openIdle(s, idleWarmUp, tunnels, useTLS)
+func idleRun(s *server, n int, tunnels, useTLS, h2 bool) ([]float64, error) {
+	warm, err := openIdle(s, idleWarmUp, tunnels, useTLS, h2)
 	for _, c := range warm {
 		c.Close()
 	}
@@ -345,7 +348,7 @@ func idleRun(s *server, n int, tunnels, useTLS bool) ([]float64, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	rss0, slab0, fds0 := s.rssKB(), slabKB(), s.fds()
-	conns, err := openIdle(s, n, tunnels, useTLS)
+	conns, err := openIdle(s, n, tunnels, useTLS, h2)
 	defer func() {
 		for _, c := range conns {
 			c.Close()
@@ -366,10 +369,16 @@ const idleWarmUp = 16
 // openIdle opens n tunnels or keep-alive connections, each after its
 // echo or request, and leaves them idle (the ones opened are returned
 // with an error too, for the caller to close).
-func openIdle(s *server, n int, tunnels, useTLS bool) ([]net.Conn, error) {
+func openIdle(s *server, n int, tunnels, useTLS, h2 bool) ([]net.Conn, error) {
 	var conns []net.Conn
 	for i := 0; i < n; i++ {
-		if tunnels {
+		if h2 {
+			c, err := h2Idle(s)
+			if err != nil {
+				return conns, err
+			}
+			conns = append(conns, c)
+		} else if tunnels {
 			c, br, err := wsDial(s, useTLS)
 			if err != nil {
 				return conns, err

@@ -67,9 +67,12 @@ func TestReadTimeouts(t *testing.T) {
 			setup: func(c *Conn) { c.HeaderTimeout, c.IdleTimeout = 150*time.Millisecond, 5*time.Second }, requests: 2, want: "request timeout"},
 		{name: "keepalive idle", first: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", parts: []string{head}, pause: time.Second,
 			setup: func(c *Conn) { c.HeaderTimeout, c.IdleTimeout = 5*time.Second, 50*time.Millisecond }, requests: 2, want: "idle timeout"},
+		// The body takes at least 3 pauses (1.8 s, past a whole-body timer of 1.5 s) and each
+		// read waits one pause: a loaded machine may delay a write by 900 ms before a per-read
+		// timer fires (with 10 ms pauses and a 150 ms timer, -race under load failed 1 in 4).
 		{name: "body trickled between reads", first: "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n",
-			parts: bytesOf("012345678901234567890123456789"), pause: 10 * time.Millisecond,
-			setup: func(c *Conn) { c.HeaderTimeout, c.ReadTimeout = 5*time.Second, 150*time.Millisecond }, requests: 1, body: true, want: "ok"},
+			parts: []string{"0123456789", "0123456789", "0123456789"}, pause: 600 * time.Millisecond,
+			setup: func(c *Conn) { c.HeaderTimeout, c.ReadTimeout = 5*time.Second, 1500*time.Millisecond }, requests: 1, body: true, want: "ok"},
 		{name: "body stalls", first: "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n0123",
 			parts: []string{"4567"}, pause: time.Second,
 			setup: func(c *Conn) { c.HeaderTimeout, c.ReadTimeout = 5*time.Second, 50*time.Millisecond }, requests: 1, body: true, want: "request timeout"},

@@ -192,6 +192,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		n = 1
 	}
 	status := 0
+	var last []string
 	for i := 0; i < n; i++ {
 		lines, st, err := readResponse(br, method)
 		res.Responses = append(res.Responses, lines...)
@@ -199,7 +200,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 			res.End = err.Error()
 			return res
 		}
-		status = st
+		status, last = st, lines
 		if st >= 100 && st < 200 && st != 101 {
 			i-- // an interim response (100 Continue) comes before the real one
 		}
@@ -222,8 +223,41 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		res.End = "not observed"
 		return res
 	}
-	res.End = connEnd(conn, br)
+	res.End = connEnd(conn, br, closeWindow(strings.Join(req.Send, ""), last))
 	return res
+}
+
+// A server that keeps a connection open shows it by not closing: the wait
+// for its close is short when the response says the connection persists,
+// and long when the server said it would close, since a loaded machine may
+// delay that close past the short wait (an oracle or a gonginx seen
+// "kept open" after a "Connection: close" response, its close 250 ms late).
+const (
+	keptOpenWindow = 250 * time.Millisecond
+	closingWindow  = 3 * time.Second
+)
+
+// closeWindow is how long to wait for the close after the response whose
+// lines (status line and headers first) last are, to request sent.
+func closeWindow(sent string, last []string) time.Duration {
+	line, _, _ := strings.Cut(sent, "\r\n")
+	var headers []string
+	for i, l := range last {
+		if i == 0 {
+			continue
+		}
+		if l == "" {
+			break
+		}
+		headers = append(headers, l)
+	}
+	conn := headerValue(headers, "Connection")
+	persists := hasToken(conn, "keep-alive") || hasToken(conn, "upgrade") ||
+		(strings.HasSuffix(line, " HTTP/1.1") && !hasToken(conn, "close"))
+	if persists {
+		return keptOpenWindow
+	}
+	return closingWindow
 }
 
 // awaitBackend waits until the backend has seen what req awaits, boundedly:
@@ -264,9 +298,10 @@ func primeSession(addr string, cfg *tls.Config, req Request, subst func(string) 
 	return err
 }
 
-// connEnd tells whether the server closed the connection after the exchange or kept it open.
-func connEnd(conn net.Conn, br *bufio.Reader) string {
-	conn.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+// connEnd tells whether the server closed the connection within window after the exchange or
+// kept it open.
+func connEnd(conn net.Conn, br *bufio.Reader, window time.Duration) string {
+	conn.SetReadDeadline(time.Now().Add(window))
 	b, err := br.ReadByte()
 	if err == nil {
 		rest, _ := br.Peek(br.Buffered())

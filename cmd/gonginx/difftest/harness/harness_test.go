@@ -212,3 +212,30 @@ func TestNormalizeRecentMtime(t *testing.T) {
 		t.Error("a different size was normalized away")
 	}
 }
+
+// The close is awaited long only where the server said it would close.
+func TestCloseWindow(t *testing.T) {
+	resp := func(headers ...string) []string {
+		return append(append([]string{"HTTP/1.1 200 OK"}, headers...), "", "body")
+	}
+	tests := []struct {
+		name, sent string
+		last       []string
+		want       time.Duration
+	}{
+		{"1.1 persists", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp("Server: x"), keptOpenWindow},
+		{"1.1 close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", resp("Connection: close"), closingWindow},
+		{"1.0 without keep-alive", "GET / HTTP/1.0\r\n\r\n", resp("Server: x"), closingWindow},
+		{"1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", resp("Connection: keep-alive"), keptOpenWindow},
+		{"upgrade", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", resp("Connection: upgrade"), keptOpenWindow},
+		{"a body line is no header", "GET / HTTP/1.1\r\n\r\n", []string{"HTTP/1.1 200 OK", "", "Connection: close"}, keptOpenWindow},
+		{"no response lines", "GET / HTTP/1.1\r\n\r\n", nil, keptOpenWindow},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, closeWindow(tc.sent, tc.last)); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -342,7 +342,10 @@ func TestIdleGraceEarned(t *testing.T) {
 // closes it when none comes, sending nothing; a graceful stop lets it
 // send its request, as nginx's connection waiting for one is not idle.
 func TestFirstRequestParks(t *testing.T) {
-	ts := startTest(t, `client_header_timeout 1s; server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
+	// The timeout runs from accept; the connections that must outlive it
+	// (dialed, seen parked, then sent their request) get 3 s for that on a
+	// loaded machine.
+	ts := startTest(t, `client_header_timeout 3s; server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
 	pre := dialKA(t, ts.addr)
 	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
 		t.Fatalf("not parked: %+v", ts.srv.idleState())

@@ -406,7 +406,10 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			"6\r\nhello \r\n6\r\nchunky\r\n1\r\n\n\r\n0\r\n\r\n")
 	case strings.Contains(target, "/slow"):
-		time.Sleep(300 * time.Millisecond)
+		// Far past the 100-200 ms read timeouts the tests set: a loaded machine
+		// may fire a server's timer hundreds of ms late (a 300 ms answer beat
+		// one server's 100 ms proxy_read_timeout but not the other's).
+		time.Sleep(time.Second)
 		return write(simple("200 OK", "slow\n"))
 	case strings.Contains(target, "/close-early"):
 		write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789")

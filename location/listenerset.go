@@ -1,5 +1,10 @@
 package location
 
+import (
+	"net"
+	"sync"
+)
+
 // Listening is one listening socket of a ListenerSet: Start runs its
 // accept loop, Close stops it (its sessions run on).
 type Listening interface {
@@ -87,5 +92,36 @@ func (ls *ListenerSet[L]) CloseAll() {
 	for key, l := range ls.byKey {
 		l.Close()
 		delete(ls.byKey, key)
+	}
+}
+
+// ConnSet is the connections of a stream{} or mail{} server that a stop
+// closes at once (sessions not handed to a tunnel set of their own).
+type ConnSet struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// Track adds nc (on) or removes it.
+func (s *ConnSet) Track(nc net.Conn, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !on {
+		delete(s.conns, nc)
+		return
+	}
+	if s.conns == nil {
+		s.conns = map[net.Conn]struct{}{}
+	}
+	s.conns[nc] = struct{}{}
+}
+
+// CloseAll closes every tracked connection (their sessions end and
+// remove them).
+func (s *ConnSet) CloseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for nc := range s.conns {
+		nc.Close()
 	}
 }

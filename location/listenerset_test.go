@@ -2,6 +2,7 @@ package location
 
 import (
 	"errors"
+	"net"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -66,5 +67,25 @@ func TestListenerSetUpdate(t *testing.T) {
 	ls.CloseAll()
 	if len(events) != 2 || len(ls.byKey) != 0 {
 		t.Errorf("close all: %v, %d left", events, len(ls.byKey))
+	}
+}
+
+func TestConnSetCloseAll(t *testing.T) {
+	var s ConnSet
+	a, a2 := net.Pipe()
+	b, b2 := net.Pipe()
+	defer a2.Close()
+	defer b2.Close()
+	defer b.Close()
+	s.Track(a, true)
+	s.Track(b, true)
+	s.Track(b, false) // its session ended
+	s.CloseAll()
+	if _, err := a.Write([]byte("x")); err == nil {
+		t.Error("a tracked connection is still open after CloseAll")
+	}
+	go b2.Read(make([]byte, 1))
+	if _, err := b.Write([]byte("x")); err != nil {
+		t.Errorf("an untracked connection was closed: %v", err)
 	}
 }

@@ -79,8 +79,8 @@ func (s *session) proxy(addr string) {
 		return
 	}
 	defer up.Close()
-	s.srv.track(up, true)
-	defer s.srv.track(up, false)
+	s.srv.conns.Track(up, true)
+	defer s.srv.conns.Track(up, false)
 	up.SetDeadline(deadline)
 	if s.sv.proxyProtocol {
 		s.action = "sending PROXY protocol header to upstream"

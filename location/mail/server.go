@@ -22,7 +22,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners *location.ListenerSet[*listener]
 	wg        sync.WaitGroup
-	conns     map[net.Conn]struct{}
+	conns     location.ConnSet // sessions and their backends: a stop closes them
 	closing   atomic.Bool
 	cfg       atomic.Pointer[Config]
 	done      chan struct{}
@@ -43,7 +43,7 @@ type Opener func(l *location.Listen) (net.Listener, error)
 // side); hold delays accepting until Serve.
 func NewServer(log *location.Logger, connID func() uint64, slots *upstream.ConnSlots, hold bool) *Server {
 	return &Server{log: log, connID: connID, slots: slots,
-		listeners: location.NewListenerSet[*listener](hold), conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+		listeners: location.NewListenerSet[*listener](hold), done: make(chan struct{})}
 }
 
 // Apply serves cfg (nil: no mail{} block): sockets still configured keep
@@ -123,26 +123,15 @@ func (l *listener) acceptLoop() {
 		if h, p, err := net.SplitHostPort(ss.addr); err == nil {
 			ss.addr, ss.port = h, p
 		}
-		l.srv.track(nc, true)
+		l.srv.conns.Track(nc, true)
 		l.srv.wg.Add(1)
 		go func() {
 			defer l.srv.wg.Done()
 			defer l.srv.slots.Release()
-			defer l.srv.track(nc, false)
+			defer l.srv.conns.Track(nc, false)
 			ss.run()
 		}()
 	}
-}
-
-// track registers a connection that a stop must close.
-func (s *Server) track(nc net.Conn, on bool) {
-	s.mu.Lock()
-	if on {
-		s.conns[nc] = struct{}{}
-	} else {
-		delete(s.conns, nc)
-	}
-	s.mu.Unlock()
 }
 
 // Shutdown stops accepting; sessions run on to their end.
@@ -160,11 +149,7 @@ func (s *Server) Close() {
 	if c := s.cfg.Load(); c != nil {
 		c.groups.StopResolvers()
 	}
-	s.mu.Lock()
-	for nc := range s.conns {
-		nc.Close()
-	}
-	s.mu.Unlock()
+	s.conns.CloseAll()
 }
 
 // Wait waits for every session to end.

@@ -28,7 +28,7 @@ type Server struct {
 	listeners *location.ListenerSet[*listener]
 	wg        sync.WaitGroup
 	tunnels   *upstream.Tunnels
-	conns     map[net.Conn]struct{} // sessions not yet proxying
+	conns     location.ConnSet // sessions not yet proxying: a stop closes them
 	closing   atomic.Bool
 	order     limitOrder // limit_conn checks in accept order
 }
@@ -53,7 +53,7 @@ type Opener func(l *location.Listen) (net.Listener, net.PacketConn, error)
 // http side; nil slots: no limit); hold delays accepting until Serve.
 func NewServer(log *location.Logger, connID func() uint64, slots *upstream.ConnSlots, hold bool) *Server {
 	return &Server{log: log, connID: connID, slots: slots, listeners: location.NewListenerSet[*listener](hold),
-		tunnels: upstream.NewTunnels(), conns: map[net.Conn]struct{}{}}
+		tunnels: upstream.NewTunnels()}
 }
 
 // Apply serves cfg (nil: no stream{} block): sockets still configured
@@ -174,18 +174,6 @@ func (l *listener) takeSlot(nc net.Conn) bool {
 	return true
 }
 
-// track registers a connection that a stop must close (one not yet
-// proxying; proxied ones are tunnels).
-func (s *Server) track(nc net.Conn, on bool) {
-	s.mu.Lock()
-	if on {
-		s.conns[nc] = struct{}{}
-	} else {
-		delete(s.conns, nc)
-	}
-	s.mu.Unlock()
-}
-
 // Shutdown stops accepting; sessions run on to their end (a graceful
 // stop or the old generation of a reload): call Wait.
 func (s *Server) Shutdown() {
@@ -199,11 +187,7 @@ func (s *Server) Shutdown() {
 func (s *Server) Close() {
 	s.Shutdown()
 	s.tunnels.CloseAll()
-	s.mu.Lock()
-	for nc := range s.conns {
-		nc.Close()
-	}
-	s.mu.Unlock()
+	s.conns.CloseAll()
 }
 
 // Wait waits for every session to end.

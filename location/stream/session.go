@@ -74,9 +74,9 @@ func (l *listener) serveConn(nc net.Conn, seq uint64) {
 		ss.orderSeq = seq
 		defer s.order.done(seq)
 	}
-	s.track(nc, true)
+	s.conns.Track(nc, true)
 	status := ss.run()
-	s.track(nc, false)
+	s.conns.Track(nc, false)
 	ss.finish(status)
 	ss.releaseSlot() // before the client sees the close, as nginx's one event
 	nc.Close()
@@ -429,7 +429,7 @@ func (ss *session) proxy() int {
 		Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.ending}
 	sp.ProxyHeader = ss.appendProxyHeader
 	ss.preread = nil
-	ss.srv.track(ss.conn, false)
+	ss.srv.conns.Track(ss.conn, false)
 	status := ss.server.proxy.Serve(sp, ss.srv.tunnels)
 	ss.sent += sp.Sent
 	ss.received += sp.Received

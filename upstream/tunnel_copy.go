@@ -15,6 +15,20 @@ import (
 // connection buffers, or no poller on this system). It reads with the
 // idle limit as its read deadline.
 
+// plainConn is a plain TCP socket: a *net.TCPConn, or the server's own
+// (ownSocket).
+type plainConn interface {
+	net.Conn
+	syscall.Conn
+}
+
+// ownSocket is a server's own socket type (poller.Conn, an accepted
+// connection) whose RawConn reads and writes as a net.TCPConn's.
+type ownSocket interface {
+	plainConn
+	SocketNetwork() string
+}
+
 // copyFirst waits for the backend's first bytes and forwards them,
 // recording when they came ($upstream_first_byte_time): the spliced copy
 // would report them only with its chunk.
@@ -104,9 +118,13 @@ func (t *tunnel) allowance(rate, total int64, size int) int {
 // (when the poller is not there) it holds a buffer only while data is
 // there; otherwise (TLS) it reads into a pooled buffer.
 func (t *tunnel) copy(dst, src net.Conn, written *int64, rate int64) error {
-	srcTCP, ok2 := src.(*net.TCPConn)
-	if ok2 && rate == 0 {
-		return t.copyReady(dst, srcTCP, written)
+	if rate == 0 {
+		switch s := src.(type) {
+		case *net.TCPConn:
+			return t.copyReady(dst, s, written)
+		case ownSocket:
+			return t.copyReady(dst, s, written)
+		}
 	}
 	bp := t.bufs.Get().(*[]byte)
 	defer t.bufs.Put(bp)
@@ -195,7 +213,7 @@ func (r *readyReader) release() {
 }
 
 // copyReady copies from a plain TCP src to dst through readyReader.
-func (t *tunnel) copyReady(dst net.Conn, src *net.TCPConn, written *int64) error {
+func (t *tunnel) copyReady(dst net.Conn, src plainConn, written *int64) error {
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return err

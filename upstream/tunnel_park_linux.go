@@ -56,6 +56,8 @@ func plainSocket(c net.Conn) syscall.RawConn {
 		rc, err = c.SyscallConn()
 	case *net.UnixConn:
 		rc, err = c.SyscallConn()
+	case ownSocket:
+		rc, err = c.SyscallConn()
 	}
 	if err != nil {
 		return nil

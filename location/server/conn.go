@@ -14,13 +14,50 @@ import (
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
+
+// newListener serves ln: a TCP socket's connections are the poller's
+// own sockets (poller.Conn: accepted with raw system calls, waiting on
+// the process's poller, their local address read only when needed), as
+// nginx's; an accepted socket keeps the listening socket's keep-alive
+// as the kernel gives it.
+func newListener(s *Server, ln net.Listener) *listener {
+	l := &listener{ln: ln, srv: s}
+	if acc, err := poller.NewAcceptor(ln); err == nil {
+		l.acc = acc
+	} else {
+		l.ka = readKeepalive(ln)
+	}
+	return l
+}
+
+// close closes the listening socket.
+func (l *listener) close() {
+	if l.acc != nil {
+		l.acc.Close()
+		return
+	}
+	l.ln.Close()
+}
+
+// accept takes the next connection.
+func (l *listener) accept() (net.Conn, error) {
+	if l.acc == nil {
+		return l.ln.Accept()
+	}
+	c, err := l.acc.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
 func (l *listener) acceptLoop() {
 	defer l.srv.wg.Done()
 	var delay time.Duration
 	for {
-		nc, err := l.ln.Accept()
+		nc, err := l.accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || l.srv.closing.Load() {
 				return

@@ -17,6 +17,7 @@ import (
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http2"
 	"github.com/gonginx/gonginx/upstream"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // StartOptions configure Start.
@@ -94,8 +95,11 @@ type Server struct {
 }
 
 type listener struct {
-	ln   net.Listener
-	ka   acceptedKeepalive // what accepted connections get
+	ln net.Listener
+	// acc accepts a TCP socket's connections as the poller's Conns (nil:
+	// ln's Accept, a unix socket's or where there is no epoll).
+	acc  *poller.Acceptor
+	ka   acceptedKeepalive // what ln's accepted connections get
 	sock atomic.Pointer[location.Socket]
 	tls  atomic.Pointer[tls.Config]
 	srv  *Server
@@ -237,17 +241,17 @@ func (s *Server) apply(rt *location.Router) error {
 		if err != nil {
 			for _, p := range todo {
 				if p.new {
-					p.l.ln.Close()
+					p.l.close()
 				}
 			}
 			return err
 		}
-		todo = append(todo, pending{l: &listener{ln: ln, ka: readKeepalive(ln), srv: s}, sock: sock, tc: tc, new: true})
+		todo = append(todo, pending{l: newListener(s, ln), sock: sock, tc: tc, new: true})
 	}
 	if err := s.applyStream(rt); err != nil {
 		for _, p := range todo {
 			if p.new {
-				p.l.ln.Close()
+				p.l.close()
 			}
 		}
 		return err
@@ -255,7 +259,7 @@ func (s *Server) apply(rt *location.Router) error {
 	if err := s.applyMail(rt); err != nil {
 		for _, p := range todo {
 			if p.new {
-				p.l.ln.Close()
+				p.l.close()
 			}
 		}
 		return err
@@ -305,7 +309,7 @@ func (s *Server) apply(rt *location.Router) error {
 	}
 	for key, l := range s.listeners {
 		if !keep[key] {
-			l.ln.Close()
+			l.close()
 			s.slots.Release()
 			delete(s.listeners, key)
 		}
@@ -473,7 +477,7 @@ func (s *Server) closeListeners() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, l := range s.listeners {
-		l.ln.Close()
+		l.close()
 		s.slots.Release()
 		delete(s.listeners, k)
 	}

@@ -39,6 +39,8 @@ func SockFor(nc net.Conn) *Sock {
 		sc = c
 	case *net.UnixConn:
 		sc, network = c, "unix"
+	case ownSocket:
+		sc, network = c, c.SocketNetwork()
 	default:
 		return nil
 	}
@@ -51,13 +53,22 @@ func SockFor(nc net.Conn) *Sock {
 
 // newSock is SockFor with nc's RawConn at hand.
 func newSock(rc syscall.RawConn, nc net.Conn) *Sock {
-	switch nc.(type) {
+	switch c := nc.(type) {
 	case *net.TCPConn:
 		return sockOf(rc, "tcp")
 	case *net.UnixConn:
 		return sockOf(rc, "unix")
+	case ownSocket:
+		return sockOf(rc, c.SocketNetwork())
 	}
 	return nil
+}
+
+// ownSocket is a server's own socket type (the poller's accepted
+// connections) whose RawConn reads and writes as a net.TCPConn's.
+type ownSocket interface {
+	syscall.Conn
+	SocketNetwork() string
 }
 
 func sockOf(rc syscall.RawConn, network string) *Sock {

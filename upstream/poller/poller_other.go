@@ -2,7 +2,10 @@
 
 package poller
 
-import "syscall"
+import (
+	"net"
+	"syscall"
+)
 
 // Poller is not available here: Default fails and callers keep a
 // goroutine per connection.
@@ -33,3 +36,16 @@ func (r Reg) SetHandler(h Handler) {}
 
 // Settle does nothing on systems without epoll.
 func (p *Poller) Settle() {}
+
+// Conn is Linux's only.
+type Conn struct{ net.Conn }
+
+// Acceptor is Linux's only.
+type Acceptor struct{}
+
+// NewAcceptor fails on systems without epoll: the listener's Accept
+// serves.
+func NewAcceptor(ln net.Listener) (*Acceptor, error) { return nil, ErrUnsupported }
+
+// Accept fails on systems without epoll.
+func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }

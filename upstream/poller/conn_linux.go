@@ -1,0 +1,508 @@
+package poller
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Conn is an accepted TCP connection of the server's own: its descriptor
+// waits on a poller of this package (registered once, edge-triggered,
+// for its life; its close takes it out), not in the runtime's poller,
+// and its system calls are raw. Go's net package pays per connection
+// what nginx's worker does not: an epoll_ctl to add the socket to the
+// runtime's set and one to take it out, getsockname after accept, and
+// accept4, setsockopt and close made in the scheduler's system-call state,
+// whose first after an idle moment wakes the runtime's monitor thread
+// (then polling every 20 µs for a millisecond or more). Conn is a
+// net.Conn with deadlines (crypto/tls runs on it), a syscall.Conn whose
+// RawConn waits as Go's does, and a TCP connection's CloseWrite.
+//
+// The local address is the listening socket's when that is not a
+// wildcard, else read when first asked (nginx's
+// ngx_connection_local_sockaddr).
+type Conn struct {
+	fd    int
+	reg   Reg
+	state atomic.Int64 // references held (an open Conn holds one), closing bit
+	raw   rawConn
+
+	r, w side
+
+	laddr atomic.Pointer[net.TCPAddr]
+	raddr net.TCPAddr
+	rip   [16]byte // raddr's IP
+}
+
+// side is one direction's waiting: whether the poller reported the
+// socket may be ready since the last try, the deadline, and the waiter
+// while one waits (from a pool: an idle connection holds no channel or
+// timer).
+type side struct {
+	ready    atomic.Bool
+	deadline atomic.Int64 // UnixNano; 0: none
+	waiter   atomic.Pointer[waiter]
+}
+
+// waiter is a waiting Read's or Write's channel and timer.
+type waiter struct {
+	ch    chan struct{}
+	timer *time.Timer
+}
+
+var waiters = sync.Pool{New: func() any {
+	w := &waiter{ch: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+	w.timer.Stop()
+	return w
+}}
+
+const closingBit = 1 << 62
+
+var (
+	waitsOnce sync.Once
+	waitsP    *Poller
+	waitsErr  error
+)
+
+// waits is the poller the process's Conns wait on: apart from Default,
+// whose registrations (the abort watch, parked connections and tunnels)
+// are made and ended by their owners on the same descriptors.
+func waits() (*Poller, error) {
+	waitsOnce.Do(func() { waitsP, waitsErr = New() })
+	return waitsP, waitsErr
+}
+
+// Acceptor accepts connections from a TCP listener as Conns. The
+// listening socket waits on the poller too (Go's RawConn of a listener
+// does not read): edge-triggered, so Accept takes connections until
+// none is queued, then waits.
+type Acceptor struct {
+	ln     net.Listener
+	rc     syscall.RawConn
+	p      *Poller
+	reg    Reg
+	ready  chan struct{}
+	closed atomic.Bool
+	laddr  *net.TCPAddr // the listening address; nil when a wildcard
+	fn     func(fd uintptr)
+	// accept's result, filled by fn
+	nfd   int
+	sa    syscall.RawSockaddrAny
+	errno syscall.Errno
+}
+
+// NewAcceptor accepts from ln; ErrUnsupported when ln is not a TCP
+// listener or there is no poller. Close it instead of ln.
+func NewAcceptor(ln net.Listener) (*Acceptor, error) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	p, err := waits()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	a := &Acceptor{ln: ln, rc: rc, p: p, ready: make(chan struct{}, 1)}
+	if ta, ok := tl.Addr().(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+		a.laddr = ta
+	}
+	a.fn = a.accept
+	if a.reg, err = p.Add(rc, In|Edge, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Ready is the poller's report: connections are queued.
+func (a *Acceptor) Ready(uint32) { notify(a.ready) }
+
+// Close closes the listener; a waiting Accept returns net.ErrClosed.
+func (a *Acceptor) Close() error {
+	if a.closed.Swap(true) {
+		return a.ln.Close()
+	}
+	// Removed, not left to the close: the socket may be open in another
+	// process too (inherited from the master), which keeps it in the set.
+	a.reg.Remove(a.rc)
+	notify(a.ready)
+	return a.ln.Close()
+}
+
+// accept is Accept's callback: one accept4.
+func (a *Acceptor) accept(fd uintptr) {
+	for {
+		n := uint32(syscall.SizeofSockaddrAny)
+		nfd, e := sysAccept(fd, &a.sa, &n)
+		switch e {
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue // a connection reset while queued: the next
+		}
+		a.nfd, a.errno = nfd, e
+		return
+	}
+}
+
+// Accept waits for the next connection, as net.TCPListener's Accept
+// (its errors: net.ErrClosed once the listener closed, accept4's errno
+// otherwise). One Accept runs at a time.
+func (a *Acceptor) Accept() (*Conn, error) {
+	for {
+		if a.closed.Load() {
+			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: net.ErrClosed}
+		}
+		if err := a.rc.Control(a.fn); err != nil {
+			return nil, err
+		}
+		if a.errno != syscall.EAGAIN {
+			break
+		}
+		<-a.ready
+	}
+	if a.errno != 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: os.NewSyscallError("accept4", a.errno)}
+	}
+	c := &Conn{fd: a.nfd}
+	if a.laddr != nil {
+		c.laddr.Store(a.laddr)
+	}
+	c.raddr.Port, c.raddr.IP = readSockaddr(&a.sa, c.rip[:])
+	c.raw.c = c
+	c.state.Store(1)
+	// Go's accepted connections have TCP_NODELAY: so do these.
+	sysSetsockoptInt(c.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	reg, err := a.p.Add(&c.raw, In|Out|RDHup|Edge, c)
+	if err != nil {
+		sysClose(c.fd)
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
+	}
+	c.reg = reg
+	return c, nil
+}
+
+// readSockaddr reads an IPv4 or IPv6 address and port, the IP into ip
+// (16 bytes: its start is returned).
+func readSockaddr(sa *syscall.RawSockaddrAny, ip []byte) (int, net.IP) {
+	switch sa.Addr.Family {
+	case syscall.AF_INET:
+		p := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return int(p.Port>>8 | p.Port<<8), net.IP(ip[:copy(ip, p.Addr[:])])
+	case syscall.AF_INET6:
+		p := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
+		return int(p.Port>>8 | p.Port<<8), net.IP(ip[:copy(ip, p.Addr[:])])
+	}
+	return 0, nil
+}
+
+// Ready is the poller's report: wake the side that waits for it.
+func (c *Conn) Ready(events uint32) {
+	if events&(In|RDHup|Hup|Err) != 0 {
+		c.r.wake(true)
+	}
+	if events&(Out|Hup|Err) != 0 {
+		c.w.wake(true)
+	}
+}
+
+// wake wakes the side's waiter; ready: the poller's report, kept for a
+// wait that has not begun.
+func (s *side) wake(ready bool) {
+	if ready {
+		s.ready.Store(true)
+	}
+	if w := s.waiter.Load(); w != nil {
+		notify(w.ch)
+	}
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// incref holds the descriptor open for one operation; false once closing.
+func (c *Conn) incref() bool {
+	for {
+		s := c.state.Load()
+		if s&closingBit != 0 {
+			return false
+		}
+		if c.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}
+
+// decref ends an operation; the last one after Close closes the descriptor.
+func (c *Conn) decref() {
+	if c.state.Add(-1) == closingBit {
+		c.reg.Forget() // before the number can be another socket's
+		sysClose(c.fd)
+	}
+}
+
+// Close closes the connection: waiting reads and writes return
+// net.ErrClosed, and the descriptor closes once no call uses it.
+func (c *Conn) Close() error {
+	for {
+		s := c.state.Load()
+		if s&closingBit != 0 {
+			return c.opError("close", net.ErrClosed)
+		}
+		if c.state.CompareAndSwap(s, s|closingBit) {
+			break
+		}
+	}
+	c.r.wake(false)
+	c.w.wake(false)
+	c.decref()
+	return nil
+}
+
+func (c *Conn) closing() bool { return c.state.Load()&closingBit != 0 }
+
+func (c *Conn) opError(op string, err error) error {
+	var src net.Addr // known, or none: an error makes no system call
+	if la := c.laddr.Load(); la != nil {
+		src = la
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: src, Addr: &c.raddr, Err: err}
+}
+
+// prepare fails an operation whose deadline has passed before it
+// touches the socket, as Go's: a read under a past deadline takes
+// nothing, even when bytes are there.
+func (s *side) prepare() error {
+	if d := s.deadline.Load(); d != 0 && d <= time.Now().UnixNano() {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// wait waits for the poller's report, the deadline or the close.
+func (c *Conn) wait(s *side) error {
+	w := waiters.Get().(*waiter)
+	s.waiter.Store(w)
+	err := c.waitOn(s, w)
+	s.waiter.Store(nil)
+	select {
+	case <-w.ch: // a wake that came late
+	default:
+	}
+	waiters.Put(w)
+	return err
+}
+
+func (c *Conn) waitOn(s *side, w *waiter) error {
+	for {
+		if c.closing() {
+			return net.ErrClosed
+		}
+		// Reported since the try (the waiter is published first: a
+		// report after this finds it).
+		if s.ready.Swap(false) {
+			return nil
+		}
+		d := s.deadline.Load()
+		if d == 0 {
+			<-w.ch
+			continue
+		}
+		left := time.Duration(d - time.Now().UnixNano())
+		if left <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		w.timer.Reset(left)
+		select {
+		case <-w.ch:
+			w.timer.Stop()
+		case <-w.timer.C:
+			// the deadline, or one moved: look again
+		}
+	}
+}
+
+func (s *side) setDeadline(t time.Time) {
+	var d int64
+	if !t.IsZero() {
+		if d = t.UnixNano(); d <= 0 {
+			d = 1 // long past
+		}
+	}
+	s.deadline.Store(d)
+	s.wake(false) // a waiter looks at the new deadline
+}
+
+// Read reads as net.Conn's Read.
+func (c *Conn) Read(b []byte) (int, error) {
+	if !c.incref() {
+		return 0, c.opError("read", net.ErrClosed)
+	}
+	defer c.decref()
+	if err := c.r.prepare(); err != nil {
+		return 0, c.opError("read", err)
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		c.r.ready.Store(false) // what the try finds needs no report
+		n, e := sysRead(uintptr(c.fd), b)
+		switch e {
+		case 0:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if err := c.wait(&c.r); err != nil {
+				return 0, c.opError("read", err)
+			}
+			continue
+		}
+		return 0, c.opError("read", os.NewSyscallError("read", e))
+	}
+}
+
+// Write writes all of b as net.Conn's Write.
+func (c *Conn) Write(b []byte) (int, error) {
+	if !c.incref() {
+		return 0, c.opError("write", net.ErrClosed)
+	}
+	defer c.decref()
+	if err := c.w.prepare(); err != nil {
+		return 0, c.opError("write", err)
+	}
+	done := 0
+	for done < len(b) {
+		c.w.ready.Store(false)
+		n, e := sysSend(uintptr(c.fd), b[done:])
+		switch e {
+		case 0:
+			done += n
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if err := c.wait(&c.w); err != nil {
+				return done, c.opError("write", err)
+			}
+			continue
+		}
+		return done, c.opError("write", os.NewSyscallError("write", e))
+	}
+	return done, nil
+}
+
+// SetDeadline sets both deadlines, as net.Conn's.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.r.setDeadline(t)
+	c.w.setDeadline(t)
+	return nil
+}
+
+// SetReadDeadline sets the read deadline, as net.Conn's.
+func (c *Conn) SetReadDeadline(t time.Time) error { c.r.setDeadline(t); return nil }
+
+// SetWriteDeadline sets the write deadline, as net.Conn's.
+func (c *Conn) SetWriteDeadline(t time.Time) error { c.w.setDeadline(t); return nil }
+
+// RemoteAddr is the peer's address, as accept gave it.
+func (c *Conn) RemoteAddr() net.Addr { return &c.raddr }
+
+// LocalAddr is the address the connection arrived on: the listening
+// socket's, or (a wildcard listener) getsockname's at the first call.
+func (c *Conn) LocalAddr() net.Addr {
+	if la := c.laddr.Load(); la != nil {
+		return la
+	}
+	la := &net.TCPAddr{}
+	if c.incref() {
+		var sa syscall.RawSockaddrAny
+		n := uint32(syscall.SizeofSockaddrAny)
+		if sysGetsockname(c.fd, &sa, &n) == 0 {
+			la.Port, la.IP = readSockaddr(&sa, make([]byte, 16))
+			c.laddr.Store(la)
+		}
+		c.decref()
+	}
+	return la
+}
+
+// CloseWrite shuts down the sending side, as net.TCPConn's.
+func (c *Conn) CloseWrite() error { return c.shutdown(syscall.SHUT_WR, "close") }
+
+// CloseRead shuts down the receiving side, as net.TCPConn's.
+func (c *Conn) CloseRead() error { return c.shutdown(syscall.SHUT_RD, "close") }
+
+func (c *Conn) shutdown(how int, op string) error {
+	if !c.incref() {
+		return c.opError(op, net.ErrClosed)
+	}
+	defer c.decref()
+	if e := sysShutdown(c.fd, how); e != 0 {
+		return c.opError(op, os.NewSyscallError("shutdown", e))
+	}
+	return nil
+}
+
+// SocketNetwork marks a plain socket whose RawConn reads and writes
+// as a net.TCPConn's (http1.SockFor, the tunnel's splice).
+func (c *Conn) SocketNetwork() string { return "tcp" }
+
+// SyscallConn is the socket's RawConn.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return &c.raw, nil }
+
+// rawConn is Conn's syscall.RawConn.
+type rawConn struct{ c *Conn }
+
+func (r *rawConn) Control(f func(fd uintptr)) error {
+	c := r.c
+	if !c.incref() {
+		return c.opError("raw-control", net.ErrClosed)
+	}
+	defer c.decref()
+	f(uintptr(c.fd))
+	return nil
+}
+
+func (r *rawConn) Read(f func(fd uintptr) bool) error { return r.c.rawWait(&r.c.r, f) }
+
+func (r *rawConn) Write(f func(fd uintptr) bool) error { return r.c.rawWait(&r.c.w, f) }
+
+// rawWait calls f until it reports done, waiting on s between calls, as
+// Go's RawConn Read and Write.
+func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
+	op := "raw-read"
+	if s == &c.w {
+		op = "raw-write"
+	}
+	if !c.incref() {
+		return c.opError(op, net.ErrClosed)
+	}
+	defer c.decref()
+	if err := s.prepare(); err != nil {
+		return c.opError(op, err)
+	}
+	for {
+		s.ready.Store(false)
+		if f(uintptr(c.fd)) {
+			return nil
+		}
+		if err := c.wait(s); err != nil {
+			return c.opError(op, err)
+		}
+	}
+}

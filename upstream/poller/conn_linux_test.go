@@ -1,0 +1,180 @@
+package poller
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// acceptPair is an accepted Conn and the client socket dialed to it.
+func acceptPair(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := NewAcceptor(ln)
+	if err != nil {
+		t.Fatalf("NewAcceptor: %v", err)
+	}
+	t.Cleanup(func() { acc.Close() })
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	c, err := acc.Accept()
+	if err != nil {
+		t.Fatalf("Accept: %#v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, client
+}
+
+func TestConnReadWrite(t *testing.T) {
+	c, client := acceptPair(t)
+	if diff := cmp.Diff(client.LocalAddr().String(), c.RemoteAddr().String()); diff != "" {
+		t.Errorf("RemoteAddr (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(client.RemoteAddr().String(), c.LocalAddr().String()); diff != "" {
+		t.Errorf("LocalAddr (-want +got):\n%s", diff)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond) // the read waits on the poller
+		client.Write([]byte("hello"))
+	}()
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	big := make([]byte, 8<<20) // more than the socket holds: Write waits
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Write(big)
+		done <- err
+	}()
+	got, err := io.ReadFull(client, make([]byte, len(big)))
+	if err != nil || got != len(big) {
+		t.Fatalf("client read %d, %v", got, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	c.CloseWrite()
+	if _, err := client.Read(buf); err != io.EOF {
+		t.Fatalf("after CloseWrite the client reads %v, want EOF", err)
+	}
+	client.Close()
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("after the client's close Read = %v, want EOF", err)
+	}
+}
+
+func TestConnDeadlines(t *testing.T) {
+	c, client := acceptPair(t)
+	client.Write([]byte("x"))
+	time.Sleep(20 * time.Millisecond)
+	buf := make([]byte, 4)
+	// A past deadline fails before the socket is read, bytes there or not.
+	c.SetReadDeadline(time.Unix(1, 0))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read under a past deadline = %v", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	if n, err := c.Read(buf); n != 1 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	_, err := c.Read(buf)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Read past its deadline = %v, want a timeout", err)
+	}
+	// A deadline moved into the past wakes a waiting read.
+	c.SetReadDeadline(time.Time{})
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.SetReadDeadline(time.Unix(1, 0))
+	}()
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read whose deadline moved = %v", err)
+	}
+	// Close wakes a waiting read.
+	c.SetReadDeadline(time.Time{})
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.Close()
+	}()
+	if _, err := c.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Read of a closed Conn = %v", err)
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second Close = %v", err)
+	}
+}
+
+func TestConnRawConn(t *testing.T) {
+	c, client := acceptPair(t)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		client.Write([]byte("abc"))
+	}()
+	tries := 0
+	buf := make([]byte, 8)
+	var n int
+	err = rc.Read(func(fd uintptr) bool {
+		tries++
+		var e error
+		n, e = syscallRead(int(fd), buf)
+		return e == nil
+	})
+	if err != nil || string(buf[:n]) != "abc" || tries < 2 {
+		t.Fatalf("RawConn.Read: %q, %v after %d tries", buf[:n], err, tries)
+	}
+}
+
+func TestAcceptorClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := NewAcceptor(ln)
+	if err != nil {
+		t.Fatalf("NewAcceptor: %v", err)
+	}
+	// Two queued connections are taken, then Accept waits.
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	for range 2 {
+		c, err := acc.Accept()
+		if err != nil {
+			t.Fatalf("Accept: %v", err)
+		}
+		c.Close()
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		acc.Close()
+	}()
+	if _, err := acc.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept after Close = %v, want net.ErrClosed", err)
+	}
+	if _, err := NewAcceptor(&net.UnixListener{}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("NewAcceptor of a unix listener = %v", err)
+	}
+}

@@ -22,6 +22,14 @@ func (x *exchange) special(code int) {
 		}
 		x.c.NetConn().Close()
 		x.status = code
+		if code == 499 && x.c.HeaderWritten() && x.st.Status != 0 {
+			// A hang-up while the body was relayed: the response keeps
+			// its status once bytes of it went out
+			// (ngx_http_terminate_request).
+			if sent, _ := x.c.BytesSent(); sent > 0 {
+				x.status = x.st.Status
+			}
+		}
 		return
 	}
 	if x.c.HeaderWritten() {

@@ -31,9 +31,10 @@ type clientWatch struct {
 	reg     poller.Reg
 	events  uint32 // the registration's
 	fd      int
-	owner   net.Conn // the client connection the fd belongs to
-	backend net.Conn // the request's backend; nil between requests
-	eof     bool     // the client hung up (kept between requests)
+	owner   net.Conn        // the client connection the fd belongs to
+	raw     syscall.RawConn // owner's socket, for the request's goroutine
+	backend net.Conn        // the request's backend; nil between requests
+	eof     bool            // the client hung up (kept between requests)
 	// fresh: registered by this request's watch, so a hang-up that came
 	// before is queued in the epoll set and not seen yet.
 	fresh   bool
@@ -86,6 +87,14 @@ func (w *clientWatch) gone() bool { return w.aborted.Load() }
 // stop ends the request's watch and reports whether the client hung up.
 func (w *clientWatch) stop() bool {
 	return brokenConns.unwatch(w)
+}
+
+// rearm watches the client again for the request stop ended, with
+// backend to close: the body's relay after the head's wait. The socket
+// is registered already, so no system call is made; a hang-up reported
+// meanwhile closes backend at once.
+func (w *clientWatch) rearm(backend net.Conn) {
+	brokenConns.rewatch(w, backend)
 }
 
 // ForgetClient ends the registration of a client connection that no

@@ -145,12 +145,29 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 		fresh = true
 	}
 	w.backend = backend
+	w.raw = raw
 	w.aborted.Store(false)
 	w.fresh = fresh
 	if w.eof {
 		p.abort(w) // the client hung up before this request
 	}
 	return w
+}
+
+// rewatch arms w again for the request unwatch ended, if its connection
+// is still registered and no other request is watched.
+func (p *watcher) rewatch(w *clientWatch, backend net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byFd[w.fd] != w || w.backend != nil {
+		return // forgotten, or taken over
+	}
+	w.backend = backend
+	w.aborted.Store(false)
+	w.fresh = false
+	if w.eof {
+		p.abort(w) // the hang-up came between the head and the body
+	}
 }
 
 // fdGetter reads a RawConn's descriptor through a callback bound once:
@@ -308,4 +325,23 @@ func (w *clientWatch) Ready(events uint32) {
 		p.abort(w)
 	}
 	p.mu.Unlock()
+}
+
+// sockErr is the error pending on the client's socket (SO_ERROR), which
+// nginx reads when epoll reports the hang-up and logs with it: a reset
+// is "(104: Connection reset by peer)", a plain close has none. Read on
+// the hang-up's path only, by the request's goroutine (the socket is
+// its connection's, so its descriptor cannot be another's meanwhile).
+func (w *clientWatch) sockErr() error {
+	if w == nil || w.raw == nil {
+		return nil
+	}
+	var soErr int
+	var err error
+	if cerr := w.raw.Control(func(fd uintptr) {
+		soErr, err = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+	}); cerr != nil || err != nil || soErr == 0 {
+		return nil
+	}
+	return syscall.Errno(soErr)
 }

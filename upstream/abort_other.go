@@ -17,6 +17,7 @@ type watcher struct{}
 
 func (watcher) watch(syscall.RawConn, net.Conn, net.Conn, bool) *clientWatch { return nil }
 func (watcher) unwatch(*clientWatch) bool                                    { return false }
+func (watcher) rewatch(*clientWatch, net.Conn)                               {}
 func (watcher) forget(syscall.RawConn, net.Conn)                             {}
 func (watcher) settle()                                                      {}
 func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool            { return false }
@@ -25,3 +26,6 @@ func (watcher) stopInput(syscall.RawConn, net.Conn, *Waker)                  {}
 func (watcher) handOver(syscall.RawConn, net.Conn, poller.Handler) (poller.Reg, bool, bool) {
 	return poller.Reg{}, false, false
 }
+
+// sockErr: no watch here, so no hang-up to word.
+func (w *clientWatch) sockErr() error { return nil }

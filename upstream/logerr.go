@@ -49,12 +49,18 @@ const (
 var errClientGone = errors.New("epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too")
 
 // logClientGone logs, at info, the client's hang-up that ended the try
-// (ngx_http_upstream_check_broken_connection); the request ends with 499.
-func (p *Proxy) logClientGone(s *rewrite.State, x *exchange, action string) {
+// (ngx_http_upstream_check_broken_connection), with the error pending on
+// the client's socket when there is one (a reset); the request ends
+// with 499.
+func (p *Proxy) logClientGone(s *rewrite.State, x *exchange, action string, sockErr error) {
 	if s == nil || s.TryLog == nil {
 		return
 	}
-	s.TryLog.LogTryError(&leveledError{&tryError{msg: errClientGone.Error(), cause: ErrClientClosed, action: action,
+	msg := errClientGone.Error()
+	if sockErr != nil {
+		msg += " (" + nginxconf.ErrnoText(sockErr) + ")"
+	}
+	s.TryLog.LogTryError(&leveledError{&tryError{msg: msg, cause: ErrClientClosed, action: action,
 		upstream: logName(x.scheme, x, x.tryAddr)}, "info"})
 }
 

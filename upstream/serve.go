@@ -552,7 +552,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			if watch != nil && watch.gone() {
 				watch.stop()
 				failed = false
-				p.logClientGone(s, x, actionConnect)
+				p.logClientGone(s, x, actionConnect, watch.sockErr())
 				return 499, ErrClientClosed, 0
 			}
 		}
@@ -566,7 +566,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
 		if watch != nil && watch.stop() {
 			failed = false
-			p.logClientGone(s, x, actionSend)
+			p.logClientGone(s, x, actionSend, watch.sockErr())
 			return 499, ErrClientClosed, 0
 		}
 		return status, err, ft
@@ -608,7 +608,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			if x.recvd > 0 {
 				action = actionHeader
 			}
-			p.logClientGone(s, x, action)
+			p.logClientGone(s, x, action, watch.sockErr())
 		}
 		return 499, ErrClientClosed, 0
 	}
@@ -757,7 +757,35 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		c = &x.cr.tee
 	}
 	c = p.beginStore(c, x)
+	// The client stays watched while the body is awaited: nginx's read
+	// event handler is check_broken_connection until the request ends.
+	// Not a response being cached: nginx reads it whole for the cache
+	// (u->cacheable) whatever the client does.
+	bodyWatch := (watch != nil || sw != nil) && !(x.cr != nil && x.cr.w.Active())
+	if bodyWatch {
+		if watch != nil {
+			watch.rearm(nc)
+		} else {
+			sw.WatchAbort(nc)
+		}
+	}
+	recvdBefore := x.recvd
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
+	// gone: the watch closed nc (not to be kept, whatever the relay did).
+	gone := bodyWatch && (watch != nil && watch.stop() || sw != nil && sw.StopWatch())
+	if gone && err != nil {
+		// The relay ended because the watch closed the backend: nothing
+		// more goes to the client (nginx terminates the request, its
+		// output unsent with it).
+		if x.spool.on {
+			x.spool.end(false)
+		}
+		c.Discard()
+		if watch != nil {
+			p.logClientGone(s, x, clientGoneAction(x, len(buffered), x.recvd > recvdBefore), watch.sockErr())
+		}
+		return 499, ErrClientClosed, 0
+	}
 	if x.spool.on {
 		// The backend's response is read (whole, or cut by the backend)
 		// while the client still takes it from the temporary file: the
@@ -766,7 +794,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		// bytes are sent.
 		if err == nil {
 			x.tryEnd, ended = time.Now(), true
-			keep = g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
+			keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
 		}
 		release()
 		if serr := x.spool.end(true); err == nil {
@@ -793,9 +821,21 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		return 0, err, 0
 	}
 	if !released {
-		keep = g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
+		keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
 	}
 	return 0, nil, 0
+}
+
+// clientGoneAction is what nginx's log says the request was doing when
+// the client's hang-up ended its body's relay: its event pipe (buffered)
+// is "reading upstream" between its runs; its unbuffered relay is
+// "sending to client" from passing on what came with the head until the
+// backend's next read event, "reading upstream" after it.
+func clientGoneAction(x *exchange, preread int, readSince bool) string {
+	if !x.buffering && preread > 0 && !readSince {
+		return actionToClient
+	}
+	return actionBody
 }
 
 // eventTimer is a client stream that takes the time of the event its

@@ -220,6 +220,13 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 	case script == "slow":
 		time.Sleep(300 * time.Millisecond)
 		w(stdout("\r\nslow"), stdout(""), endRequest)
+	case script == "stall":
+		// Part of the body, then nothing until the server closes the
+		// connection (a client gone: TestServeClientGoneWhileAwaitingBody).
+		c.Write(stdout("Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789"))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c)
+		return false
 	case script == "e500":
 		w(stdout("Status: 500 Oops\r\n\r\nfailed"), stdout(""), endRequest)
 	default:

@@ -26,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,8 +40,11 @@ type Exchange struct {
 	Body        string   // raw body bytes, chunked framing included
 	Frames      []string // WebSocket frames received after a 101, summarized
 	Incomplete  string   // why the request stopped before it was complete, "" if it was not
-	nreq        int      // the request's number on its connection (for .../reqno)
-	headDone    bool     // the head was read whole
+	// Stalled: how a .../stall response's connection ended (the
+	// proxy's close, or still open at the backend's wait's end).
+	Stalled  string
+	nreq     int  // the request's number on its connection (for .../reqno)
+	headDone bool // the head was read whole
 	// TLS is what a TLS backend saw of the handshake (version, SNI name, the client
 	// certificate's subject), "" for a plain one.
 	TLS string
@@ -55,6 +59,9 @@ type Exchange struct {
 //	.../close-early    promises 100 bytes, sends 10, closes
 //	.../hangup         closes without answering
 //	.../nolength       HTTP/1.1 body delimited by close, no Content-Length
+//	.../stall?n=N&sent=K[&split=1]   Content-Length N, its first K bytes (after a
+//	                   pause when split), then nothing: how the proxy ends the
+//	                   connection is recorded (Stalled), waited for at most 10s
 //	.../headers        odd response headers (case, duplicates, hop-by-hop ones)
 //	.../redirect       302 with an absolute Location pointing at the backend
 //	.../refresh        302 with that Location and a Refresh "7; url=" to the same URL
@@ -384,6 +391,9 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple(status, body, q["h"]...))
 	case strings.Contains(target, "/made?"):
 		return write(madeResponse(target[strings.Index(target, "/made?")+len("/made?"):]))
+	case strings.Contains(target, "/stall?"):
+		b.stall(c, e, target[strings.Index(target, "/stall?")+len("/stall?"):])
+		return false
 	case strings.Contains(target, "/typed?"):
 		// /typed?ct=TYPE&body=BODY (both URL-encoded): a response of any
 		// Content-Type and bytes, for the filters that read them.
@@ -446,6 +456,46 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple("302 Found", "moved\n", "Location: http://127.0.0.1:"+strconv.Itoa(b.Port)+"/socket/elsewhere"))
 	}
 	return write(simple("200 OK", "backend saw: "+e.RequestLine+"\n"))
+}
+
+// stall answers a .../stall query: part of a body, then nothing until the
+// proxy closes the connection (busy meanwhile, so Take waits for it).
+func (b *Backend) stall(c net.Conn, e *Exchange, query string) {
+	b.setBusy(1)
+	defer b.setBusy(-1)
+	q, _ := url.ParseQuery(query)
+	n, _ := strconv.Atoi(q.Get("n"))
+	sent, _ := strconv.Atoi(q.Get("sent"))
+	body := strings.Repeat("0123456789", n/10+1)[:min(sent, n)]
+	head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n"
+	if q.Get("split") == "1" {
+		// The body comes in a read of its own, after the head's.
+		if _, err := io.WriteString(c, head); err != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+		head = ""
+	}
+	if _, err := io.WriteString(c, head+body); err != nil {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var buf [512]byte
+	for {
+		_, err := c.Read(buf[:])
+		if err == nil {
+			continue
+		}
+		how := "closed by the proxy"
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			how = "still open after 10s"
+		case !errors.Is(err, io.EOF):
+			how = "read error: " + errText(err)
+		}
+		b.update(e, func(e *Exchange) { e.Stalled = how })
+		return
+	}
 }
 
 const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

@@ -282,6 +282,9 @@ func render(got []Exchange) []string {
 		if e.Incomplete != "" {
 			out = append(out, "incomplete: "+e.Incomplete)
 		}
+		if e.Stalled != "" {
+			out = append(out, "stalled: "+e.Stalled)
+		}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 	"github.com/gonginx/gonginx/examples/article/backend"
 	"github.com/google/go-cmp/cmp"
 )
@@ -118,7 +119,7 @@ http {
 `), 0o644)
 	srv := exec.Command(serveGonginxBin, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
 	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
+	if err := harness.StartGuarded(srv); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
@@ -197,7 +198,7 @@ func runChromium(t *testing.T, bin, url string, n int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := harness.StartGuarded(cmd); err != nil {
 		t.Fatal(err)
 	}
 	var got, all []string

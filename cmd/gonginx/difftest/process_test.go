@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -78,7 +79,7 @@ func startMaster(t *testing.T, im procImpl, dir, conf string, port int) *master 
 	cmd := exec.Command(im.bin, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := harness.StartGuarded(cmd); err != nil {
 		t.Fatal(err)
 	}
 	m := &master{t: t, cmd: cmd, dir: dir, exited: make(chan struct{})}

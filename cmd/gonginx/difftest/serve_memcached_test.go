@@ -275,7 +275,7 @@ func startMemcached(t *testing.T, values map[string]string) string {
 		args = append(args, "-u", "nobody")
 	}
 	cmd := exec.Command(memcachedBin, args...)
-	if err := cmd.Start(); err != nil {
+	if err := harness.StartGuarded(cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

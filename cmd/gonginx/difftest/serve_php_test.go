@@ -58,7 +58,7 @@ php_admin_value[upload_tmp_dir] = /tmp
 		t.Fatal(err)
 	}
 	cmd := exec.Command(phpFPMBin, "--nodaemonize", "--fpm-config", filepath.Join(dir, "fpm.conf"), "-n", "-R")
-	if err := cmd.Start(); err != nil {
+	if err := harness.StartGuarded(cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -117,7 +117,7 @@ func (im Impl) start(dir string, port int) (*process, error) {
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// Own process group: if the server ignores SIGTERM, its workers go with it on SIGKILL.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := StartGuarded(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", im.Name, err)
 	}
 	go func() { cmd.Wait(); close(p.exited) }()

@@ -180,15 +180,29 @@ func (s *session) readReply(up net.Conn, b []byte, n *int) int {
 // delivered (ngx_mail_proxy_handler). pending is the backend's last
 // login reply, which the client gets first.
 func (s *session) relay(up net.Conn, pending []byte) {
+	// proxy_timeout is the client's: re-armed on each of its events, a
+	// read (below) or its socket writable again after a write waited
+	// (writeEvents), never by the backend's.
+	toClient := s.nc
+	ev := s.events
+	if s.tls == nil {
+		if ev = newWriteEvents(s.nc); ev != nil {
+			toClient = ev
+		}
+	}
+	if ev != nil {
+		ev.writable = func() { s.nc.SetReadDeadline(time.Now().Add(s.sv.proxyTimeout)) }
+	}
 	done := make(chan struct{}, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		if len(pending) > 0 {
-			if _, err := s.nc.Write(pending); err != nil {
+			if _, err := toClient.Write(pending); err != nil {
 				return
 			}
 		}
-		io.CopyBuffer(s.nc, up, make([]byte, len(s.buf)+s.sv.proxyBuffer))
+		// Through the buffer, nginx's: the client's writes are ours.
+		io.CopyBuffer(toClient, struct{ io.Reader }{up}, make([]byte, len(s.buf)+s.sv.proxyBuffer))
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()

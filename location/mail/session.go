@@ -87,7 +87,9 @@ type session struct {
 	// tls is the client's TLS connection (nil: plain); startTLS: a
 	// STARTTLS was answered, the handshake follows; usingStartTLS: it
 	// was done.
-	tls                     *tls.Conn
+	tls *tls.Conn
+	// events is the client's socket under tls, or nil (relay).
+	events                  *writeEvents
 	startTLS, usingStartTLS bool
 	certVerify              string // Auth-SSL-Verify
 	timedOut                atomic.Bool

@@ -3,6 +3,7 @@ package mail
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"os"
 	"time"
 
@@ -144,7 +145,12 @@ func (s *session) handshake() bool {
 	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		return s.sv.choice.Config(base, h, base.Certificates)
 	}
-	tc := tls.Server(s.nc, cfg)
+	var under net.Conn = s.nc
+	if we := newWriteEvents(s.nc); we != nil {
+		// The proxied session's writes go through it (relay).
+		s.events, under = we, we
+	}
+	tc := tls.Server(under, cfg)
 	tc.SetDeadline(time.Now().Add(s.sv.timeout))
 	if err := tc.Handshake(); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -473,7 +473,7 @@ func (b *Backend) stall(c net.Conn, e *Exchange, query string) {
 		if _, err := io.WriteString(c, head); err != nil {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		head = ""
 	}
 	if _, err := io.WriteString(c, head+body); err != nil {

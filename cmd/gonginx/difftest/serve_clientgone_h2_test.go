@@ -1,0 +1,50 @@
+package difftest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// The same over HTTP/2: the client's connection ends while its stream's
+// body is awaited from a backend that sent part of it; nginx ends the
+// stream's request at once (the stream's fake connection's error, seen
+// by the upstream's broken connection check) and closes the backend.
+// The error log is not compared: nginx's HTTP/2 connection logs the
+// reset it reads ("recv() failed (104: Connection reset by peer) while
+// processing HTTP/2 connection", info), gonginx's does not yet.
+func TestServeClientGoneWhileAwaitingBodyH2(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	gone := func(name, target string) harness.Request {
+		r := harness.Request{Name: name, H2: true, Send: []string{"GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n"}}
+		r.AwaitRequests, r.HangUpAfter = 1, time.Second
+		return r
+	}
+	c := serveProxyCase("h2 client gone awaiting the body", `log_format gone '$request $status $body_bytes_sent $upstream_status';
+server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    error_log stderr info;
+    access_log gone.log gone;
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /nb/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_buffering off;
+    }
+}
+`,
+		gone("buffered", "/p/stall?n=100000&sent=20000"),
+		gone("unbuffered", "/nb/stall?n=100&sent=10"),
+	)
+	c.AccessLogFiles = []string{"gone.log"}
+	c.Mask = func(line, _ string) string { // as TestServeClientGoneWhileAwaitingBody's
+		if strings.Contains(line, " /p/stall?") {
+			return sentBytes.ReplaceAllString(line, " $1 SENT ")
+		}
+		return line
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

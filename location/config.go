@@ -2,6 +2,7 @@ package location
 
 import (
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/gonginx/gonginx/location/limit"
@@ -11,6 +12,7 @@ import (
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/rewrite/http2"
 	"github.com/gonginx/gonginx/upstream"
 )
 
@@ -117,6 +119,8 @@ type Addr struct {
 	// them (nginx reads them from r->srv_conf); maxHead is the largest.
 	hostLimits bool
 	maxHead    int
+	// h2 is HTTP2Config's, made on first use.
+	h2 atomic.Pointer[http2.Config]
 }
 
 // VirtualServer is one server{} block.

@@ -43,7 +43,16 @@ func applyHTTP2(conf *locConf, d *nginxconf.Directive) bool {
 // server's http2_* settings, and the core ones nginx 1.22 reads in their
 // place (client_header_timeout, keepalive_timeout, keepalive_requests,
 // keepalive_time, large_client_header_buffers for the header list).
-func (a *Addr) HTTP2Config() http2.Config {
+// It is made once per address and shared by its connections.
+func (a *Addr) HTTP2Config() *http2.Config {
+	if cfg := a.h2.Load(); cfg != nil {
+		return cfg
+	}
+	a.h2.CompareAndSwap(nil, a.http2Config())
+	return a.h2.Load()
+}
+
+func (a *Addr) http2Config() *http2.Config {
 	conf := a.Default.root.conf
 	lim := conf.limits
 	n, size := lim.LargeHeaderBuffers, lim.LargeHeaderBufferSize
@@ -53,7 +62,7 @@ func (a *Addr) HTTP2Config() http2.Config {
 	if size <= 0 {
 		size = 8192
 	}
-	return http2.Config{
+	return http2.NewConfig(http2.Config{
 		MaxConcurrentStreams: conf.h2.streams,
 		PrereadSize:          conf.h2.preread,
 		ChunkSize:            conf.h2.chunk,
@@ -69,7 +78,7 @@ func (a *Addr) HTTP2Config() http2.Config {
 		LingerTimeout:        conf.lingeringWait,
 		UnderscoresInHeaders: lim.UnderscoresInHeaders,
 		IgnoreInvalidHeaders: !lim.KeepInvalidHeaders,
-	}
+	})
 }
 
 // HTTP2 reports "listen ... http2" on the address.

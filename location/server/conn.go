@@ -251,7 +251,7 @@ func (l *listener) serveConn(sc *serverConn) {
 			conn = t
 			if t.ConnectionState().NegotiatedProtocol == "h2" {
 				nc.SetReadDeadline(time.Time{})
-				l.serveHTTP2(sc, t, info, h.rt, addr, h.connID, h.accepted, nil)
+				parked = l.serveHTTP2(sc, t, info, h.rt, addr, h.connID, h.accepted, nil)
 				return
 			}
 		} else {
@@ -262,7 +262,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	if addr.HTTP2() && !addr.TLS() {
 		l.srv.setReusable(sc, false)
-		l.serveHTTP2(sc, conn, info, h.rt, addr, h.connID, h.accepted, nil)
+		parked = l.serveHTTP2(sc, conn, info, h.rt, addr, h.connID, h.accepted, nil)
 		return
 	}
 	c := http1.NewConn(conn, info)

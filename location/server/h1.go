@@ -336,6 +336,11 @@ func (l *listener) unparked(sc *serverConn) {
 // nothing sent.
 func (s *Server) endIdle(sc *serverConn) {
 	h := &sc.h1
+	if sc.h2.Load() != nil {
+		// HTTP/2's reader says GOAWAY and closes (h2Park.resume).
+		upstream.Go(h.wake)
+		return
+	}
 	h.quiet = true
 	if h.kept.Requests() == 0 {
 		h.l.waitTimedOut(sc, h.kept.Info()) // client_header_timeout, before its first request

@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/location"
@@ -16,15 +17,24 @@ import (
 type h2Streams struct {
 	// mu guards streams and ended: the connection counts as waiting
 	// while no stream runs, as nginx's idle HTTP/2 connection is reusable.
-	mu       sync.Mutex
-	streams  int
-	ended    bool
-	l        *listener
-	rt       *location.Router
-	addr     *location.Addr
-	connID   uint64
-	accepted time.Time
-	debug    bool // a debug_connection client
+	mu      sync.Mutex
+	streams int
+	ended   bool
+	debug   bool // a debug_connection client
+	// Parking (h2park.go): registered: on the poller (until Closing);
+	// watching: with its input (while parked: a busy connection's
+	// arrivals would wake the poller's loop for nothing); raw is the
+	// socket under TLS, owner the net.Conn it belongs to.
+	registered, watching bool
+	l                    *listener
+	rt                   *location.Router
+	addr                 *location.Addr
+	connID               uint64
+	accepted             time.Time
+	sc                   *serverConn
+	hc                   *http2.Conn
+	raw                  syscall.RawConn
+	owner                net.Conn
 }
 
 // busy counts a stream starting (d 1) or ending (-1), and the
@@ -79,28 +89,33 @@ func (h *h2Streams) ServeStream(s *http2.Stream) {
 
 // serveHTTP2 runs conn as HTTP/2 (ALPN "h2", or "listen ... http2"
 // without ssl: nginx 1.22 takes only the connection preface there). pre
-// is what was read of it already.
-func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInfo, rt *location.Router, addr *location.Addr, connID uint64, accepted time.Time, pre []byte) {
+// is what was read of it already. It reports true when the connection
+// parked (its end is then the resumed goroutine's).
+func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInfo, rt *location.Router, addr *location.Addr, connID uint64, accepted time.Time, pre []byte) bool {
 	info.HTTP2 = "h2c"
 	if info.TLS {
 		info.HTTP2 = "h2"
 	}
 	cfg := addr.HTTP2Config()
-	if !accepted.IsZero() && cfg.HeaderTimeout > 0 {
-		// The first frames' timer runs from accept, as the handshake's.
-		cfg.HeaderTimeout -= time.Since(accepted)
-		if cfg.HeaderTimeout <= 0 {
-			cfg.HeaderTimeout = time.Nanosecond
-		}
-	}
 	h := &h2Streams{l: l, rt: rt, addr: addr, connID: connID, accepted: accepted, debug: rt.Debug.Match(info.RemoteAddr)}
 	l.srv.counters.Stats.Waiting.Add(1) // until a stream starts
-	defer h.end()
 	hc := http2.NewConn(conn, cfg, info, h, pre)
+	if ht := cfg.HeaderTimeout; !accepted.IsZero() && ht > 0 {
+		// The first frames' timer runs from accept, as the handshake's.
+		hc.SetHeaderTimeout(max(ht-time.Since(accepted), time.Nanosecond))
+	}
+	h.initPark(sc, conn, hc)
+	if h.raw != nil {
+		hc.SetParker(h, idleGrace)
+	}
 	sc.h2.Store(hc)
 	sc.idle.Store(true)
 	if l.srv.closing.Load() {
 		hc.Shutdown()
 	}
-	hc.Serve()
+	if hc.Serve() {
+		return true
+	}
+	h.end()
+	return false
 }

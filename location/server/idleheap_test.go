@@ -106,9 +106,12 @@ func benchIdleHeap(b *testing.B, mode string) {
 		}
 		settled := func() bool { return ts.srv.idleState().Parked == n }
 		if h2 {
-			// An idle HTTP/2 connection keeps its goroutine, not its
-			// buffers.
-			settled = func() bool { st := ts.srv.idleState(); return st.H2Idle == n && st.H2Buffers == 0 }
+			// An idle HTTP/2 connection parks (after its grace), with
+			// no buffer.
+			settled = func() bool {
+				st := ts.srv.idleState()
+				return st.H2Idle == n && st.H2Parked == n && st.H2Buffers == 0
+			}
 		}
 		if ws {
 			// A tunnel's directions park; the request's goroutine waits

@@ -90,6 +90,8 @@ type idleState struct {
 	// H2Idle counts the HTTP/2 connections with no stream, H2Buffers
 	// what buffers they hold.
 	H2Idle, H2Buffers int
+	// H2Parked counts the HTTP/2 connections parked on the poller.
+	H2Parked int
 }
 
 func (s *Server) idleState() idleState {
@@ -102,6 +104,9 @@ func (s *Server) idleState() idleState {
 			if h2.Idle() {
 				st.H2Idle++
 				st.H2Buffers += h2.HeldBuffers()
+			}
+			if sc.h1.waker.Parked() {
+				st.H2Parked++
 			}
 			continue
 		}

@@ -162,7 +162,7 @@ func (w connWriter) Write(p []byte) (int, error) { return w.c.writer().Write(p) 
 func (c *Conn) writer() *bufio.Writer {
 	if c.bw == nil {
 		c.bw = writePool.Get().(*bufio.Writer)
-		c.bw.Reset(c.sio)
+		c.bw.Reset(&c.sio)
 	}
 	return c.bw
 }

@@ -70,6 +70,14 @@ type Config struct {
 	Log func(msg string)
 }
 
+// NewConfig is cfg with nginx's defaults where it sets none: what
+// NewConn takes, shared by the connections of an address (a Conn holds
+// a pointer, not a copy of 144 bytes).
+func NewConfig(cfg Config) *Config {
+	cfg.withDefaults()
+	return &cfg
+}
+
 func (cfg *Config) withDefaults() {
 	if cfg.MaxConcurrentStreams <= 0 {
 		cfg.MaxConcurrentStreams = 128
@@ -103,15 +111,23 @@ type Handler interface {
 // goroutines write their HEADERS and DATA under wmu.
 type Conn struct {
 	nc   net.Conn
-	cfg  Config
+	cfg  *Config // shared: not changed
 	info *http1.ConnInfo
 	h    Handler
+	// headerTimeout is client_header_timeout, what was left of it for
+	// the first frames when the connection began (SetHeaderTimeout).
+	headerTimeout time.Duration
+	// parker, when set, takes the connection once it has had no stream
+	// for grace (0: at once): it then waits with no goroutine (park.go).
+	parker Parker
+	grace  time.Duration
 
-	// Writing: any goroutine, under wmu.
+	// Writing: any goroutine, under wmu. fr is nil while the connection
+	// is parked; its reader reads with it without wmu.
 	wmu  sync.Mutex
 	fr   *http2.Framer
 	bw   *bufio.Writer // nil while nothing is buffered (connWriter)
-	sio  *sockIO
+	sio  sockIO
 	werr error
 
 	// Reading state: Serve's goroutine only.
@@ -121,7 +137,7 @@ type Conn struct {
 	totalBytes    int64
 	payloadBytes  int64
 	settingsAcked bool
-	block         headerBlock
+	block         *headerBlock // nil while parked
 	start         time.Time
 
 	// Shared with the streams, under mu.
@@ -134,7 +150,10 @@ type Conn struct {
 	sendWindow int64
 	initWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
 	maxFrame   int   // the client's SETTINGS_MAX_FRAME_SIZE
-	idleArmed  bool
+	// idleUntil is when keepalive_timeout ends the connection's wait
+	// with no stream (zero: none), armed as its last stream ended.
+	idleUntil  time.Time
+	noPark     bool   // the Parker cannot park it
 	pendingID  uint32 // the stream of the HEADERS frame being read
 	timedOutID uint32 // a stream reset because its header block stalled
 	frameBuf   []byte
@@ -146,24 +165,33 @@ type Conn struct {
 	wg        sync.WaitGroup // the streams' handlers
 	lingerReq atomic.Bool    // the last stream ended after GOAWAY: linger, then close
 	br        *connReader
+	// partWait: a grace's timeout came in the middle of a frame, whose
+	// rest is waited for under idleUntil (Serve's goroutine).
+	partWait bool
 }
 
 // NewConn prepares a connection: pre is what was read from nc already
 // (part of the preface).
-func NewConn(nc net.Conn, cfg Config, info *http1.ConnInfo, h Handler, pre []byte) *Conn {
-	cfg.withDefaults()
-	c := &Conn{nc: nc, cfg: cfg, info: info, h: h,
+func NewConn(nc net.Conn, cfg *Config, info *http1.ConnInfo, h Handler, pre []byte) *Conn {
+	c := &Conn{nc: nc, cfg: cfg, info: info, h: h, headerTimeout: cfg.HeaderTimeout,
 		streams:    make(map[uint32]*Stream),
 		recvWindow: maxWindow, sendWindow: defaultWindow, initWindow: defaultWindow,
 		maxFrame: defaultFrameSize, start: time.Now()}
-	c.sio = &sockIO{s: http1.SockFor(nc), nc: nc}
+	c.sio = sockIO{s: http1.SockFor(nc), nc: nc}
+	c.block = new(headerBlock)
 	c.br = newConnReader(c.sio.s, nc, pre)
-	c.fr = http2.NewFramer(connWriter{c}, c.br)
-	c.fr.SetMaxReadFrameSize(maxFrameSize)
-	c.fr.SetReuseFrames()
+	c.framer()
 	c.hdec = newDecoder(tableSize, c.cfg.FieldLimit, c.emitField)
 	return c
 }
+
+// SetHeaderTimeout sets client_header_timeout for the connection (what
+// is left of it since accept), before Serve.
+func (c *Conn) SetHeaderTimeout(d time.Duration) { c.headerTimeout = d }
+
+// SetParker lets the connection park once it has had no stream for
+// grace (park.go), before Serve.
+func (c *Conn) SetParker(p Parker, grace time.Duration) { c.parker, c.grace = p, grace }
 
 // sockIO reads and writes a plain socket (h2c) with raw system calls,
 // as HTTP/1's connections (http1.Sock: no scheduler hand-off per read
@@ -182,36 +210,53 @@ func (c *Conn) logInfo(msg string) {
 	}
 }
 
-// Serve runs the connection until it closes.
-func (c *Conn) Serve() {
-	defer c.closeConn()
+// Serve runs the connection until it closes (false) or parks (true:
+// the Parker took it, and calls Resume to run it again).
+func (c *Conn) Serve() (parked bool) {
+	defer func() {
+		if !parked {
+			c.closeConn()
+		}
+	}()
 	// nginx writes its SETTINGS and opens the connection window before it
 	// reads anything (ngx_http_v2_init).
 	c.wmu.Lock()
-	c.fr.WriteSettings(
+	c.framer().WriteSettings(
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(c.cfg.MaxConcurrentStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(c.cfg.PrereadSize)},
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: maxFrameSize},
 	)
-	c.fr.WriteWindowUpdate(0, maxWindow-defaultWindow)
+	c.framer().WriteWindowUpdate(0, maxWindow-defaultWindow)
 	err := c.flushLocked()
 	c.wmu.Unlock()
 	if err != nil {
-		return
+		return false
 	}
-	if c.cfg.HeaderTimeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(c.cfg.HeaderTimeout))
+	if c.headerTimeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.headerTimeout))
 	}
 	if !c.readPreface() {
-		return
+		return false
 	}
+	return c.serveFrames()
+}
+
+// serveFrames reads and answers frames until the connection ends
+// (false) or parks (true).
+func (c *Conn) serveFrames() bool {
 	for {
 		f, err := c.readFrame()
 		if err != nil {
-			if !c.readError(err) {
-				return
+			switch c.readError(err) {
+			case readOn:
+				continue
+			case readPark:
+				if c.park() {
+					return true
+				}
+				continue
 			}
-			continue
+			return false
 		}
 		fh := f.Header()
 		c.totalBytes += 9 + int64(fh.Length)
@@ -220,21 +265,29 @@ func (c *Conn) Serve() {
 		if c.totalBytes/8 > c.payloadBytes+1<<20 {
 			c.logInfo("http2 flood detected")
 			c.goAway(http2.ErrCodeNo)
-			return
+			return false
 		}
 		if err := c.handleFrame(f); err != nil {
 			var ce http2.ConnectionError
 			if errors.As(err, &ce) {
 				c.goAway(http2.ErrCode(ce))
 			}
-			return
+			return false
 		}
 		c.mu.Lock()
 		stop := c.goaway && c.processing == 0
+		if c.partWait && !stop {
+			// The frame a grace's timeout cut came whole: an idle
+			// connection has its grace again.
+			c.partWait = false
+			if c.processing == 0 {
+				c.nc.SetReadDeadline(c.waitDeadlineLocked(time.Now()))
+			}
+		}
 		c.mu.Unlock()
 		if stop {
 			c.linger()
-			return
+			return false
 		}
 	}
 }
@@ -267,7 +320,7 @@ func (c *Conn) readPreface() bool {
 // rest of the block is still decoded when it comes.
 func (c *Conn) readFrame() (http2.Frame, error) {
 	inBlock := c.block.st != nil || c.block.active
-	if err := c.peek(9, inBlock); err != nil {
+	if err := c.peek(9, inBlock, true); err != nil {
 		return nil, err
 	}
 	fh, err := c.fr.ReadFrameHeader()
@@ -286,7 +339,7 @@ func (c *Conn) readFrame() (http2.Frame, error) {
 				return nil, err
 			}
 		}
-		if err := c.peek(n, headers); err != nil {
+		if err := c.peek(n, headers, false); err != nil {
 			return nil, err
 		}
 	}
@@ -316,23 +369,25 @@ func (c *Conn) peekBlock(fh http2.FrameHeader) error {
 			}
 			skip += done
 		}
-		if err := c.peek(have+1, true); err != nil {
+		if err := c.peek(have+1, true, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// peek waits until n bytes are buffered. In a header block the wait is
-// client_header_timeout's: when it passes, the stream is reset and the
-// wait goes on under the connection's own deadline.
-func (c *Conn) peek(n int, inBlock bool) error {
+// peek waits until n bytes are buffered (start: a frame's first bytes).
+// In a header block the wait is client_header_timeout's: when it passes,
+// the stream is reset and the wait goes on under the connection's own
+// deadline. An idle connection's grace that ends in the middle of a frame
+// does not park it: the rest is waited for under keepalive_timeout.
+func (c *Conn) peek(n int, inBlock, start bool) error {
 	if c.br.Buffered() >= n {
 		return nil
 	}
-	timed := inBlock && c.cfg.HeaderTimeout > 0
+	timed := inBlock && c.headerTimeout > 0
 	if timed {
-		c.nc.SetReadDeadline(time.Now().Add(c.cfg.HeaderTimeout))
+		c.nc.SetReadDeadline(time.Now().Add(c.headerTimeout))
 	}
 	for {
 		_, err := c.br.Peek(n)
@@ -342,7 +397,13 @@ func (c *Conn) peek(n int, inBlock bool) error {
 			}
 			return nil
 		}
-		if !timed || !errors.Is(err, os.ErrDeadlineExceeded) || c.lingerReq.Load() {
+		if !errors.Is(err, os.ErrDeadlineExceeded) || c.lingerReq.Load() {
+			return err
+		}
+		if !timed {
+			if (!start || c.br.Buffered() > 0) && c.waitRest() {
+				continue
+			}
 			return err
 		}
 		timed = false
@@ -370,14 +431,21 @@ func (c *Conn) restoreDeadline() {
 	}
 }
 
-// readError decides what a failed frame read means: true to go on.
-func (c *Conn) readError(err error) bool {
+// What readError decides: read on, park the connection, or end it.
+const (
+	readEnd = iota
+	readOn
+	readPark
+)
+
+// readError decides what a failed frame read means.
+func (c *Conn) readError(err error) int {
 	var se http2.StreamError
 	var ce http2.ConnectionError
 	switch {
 	case errors.As(err, &se):
 		c.resetStream(se.StreamID, se.Code)
-		return true
+		return readOn
 	case errors.As(err, &ce):
 		c.goAway(http2.ErrCode(ce))
 	case errors.Is(err, http2.ErrFrameTooLarge):
@@ -387,16 +455,25 @@ func (c *Conn) readError(err error) bool {
 		c.linger()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.mu.Lock()
-		busy := c.processing > 0
-		c.idleArmed = false
+		busy, until := c.processing > 0, c.idleUntil
 		c.mu.Unlock()
 		if busy {
 			c.nc.SetReadDeadline(time.Time{})
-			return true
+			return readOn
+		}
+		if c.parks() && (until.IsZero() || time.Now().Before(until)) {
+			// The grace ended (keepalive_timeout has not).
+			if c.block.active {
+				// Between a header block's frames: not parked.
+				c.partWait = true
+				c.nc.SetReadDeadline(until)
+				return readOn
+			}
+			return readPark
 		}
 		c.goAway(http2.ErrCodeNo)
 	}
-	return false
+	return readEnd
 }
 
 // armIdle sets the read deadline of a connection with no stream:
@@ -411,12 +488,12 @@ func (c *Conn) armIdleLocked() {
 	if c.processing > 0 || c.done {
 		return
 	}
+	now := time.Now()
+	c.idleUntil = time.Time{}
 	if c.cfg.IdleTimeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(c.cfg.IdleTimeout))
-	} else {
-		c.nc.SetReadDeadline(time.Time{})
+		c.idleUntil = now.Add(c.cfg.IdleTimeout)
 	}
-	c.idleArmed = true
+	c.nc.SetReadDeadline(c.waitDeadlineLocked(now))
 }
 
 func (c *Conn) handleFrame(f http2.Frame) error {
@@ -436,7 +513,7 @@ func (c *Conn) handleFrame(f http2.Frame) error {
 			return nil
 		}
 		c.wmu.Lock()
-		c.fr.WritePing(true, f.Data)
+		c.framer().WritePing(true, f.Data)
 		err := c.flushLocked()
 		c.wmu.Unlock()
 		return err
@@ -495,7 +572,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 		return err
 	}
 	c.wmu.Lock()
-	c.fr.WriteSettingsAck()
+	c.framer().WriteSettingsAck()
 	err = c.flushLocked()
 	c.wmu.Unlock()
 	if err != nil {
@@ -572,7 +649,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	c.recvWindow -= size
 	if c.recvWindow < maxWindow/4 {
 		c.wmu.Lock()
-		c.fr.WriteWindowUpdate(0, uint32(maxWindow-c.recvWindow))
+		c.framer().WriteWindowUpdate(0, uint32(maxWindow-c.recvWindow))
 		err := c.flushLocked()
 		c.wmu.Unlock()
 		if err != nil {
@@ -601,7 +678,7 @@ func (c *Conn) resetStream(id uint32, code http2.ErrCode) {
 	}
 	c.mu.Unlock()
 	c.wmu.Lock()
-	c.fr.WriteRSTStream(id, code)
+	c.framer().WriteRSTStream(id, code)
 	c.flushLocked()
 	c.wmu.Unlock()
 }
@@ -612,7 +689,7 @@ func (c *Conn) goAway(code http2.ErrCode) {
 	c.goaway = true
 	c.mu.Unlock()
 	c.wmu.Lock()
-	c.fr.WriteGoAway(c.lastID, code, nil)
+	c.framer().WriteGoAway(c.lastID, code, nil)
 	c.flushLocked()
 	c.wmu.Unlock()
 }
@@ -620,10 +697,14 @@ func (c *Conn) goAway(code http2.ErrCode) {
 // Shutdown is a graceful stop (a reload's or quit's old worker): GOAWAY
 // once, then the connection closes when its streams end.
 func (c *Conn) Shutdown() {
+	// wmu first: a reader that sees goaway and lingers flushes (under
+	// wmu) after the GOAWAY is written, not before.
+	c.wmu.Lock()
 	c.mu.Lock()
 	if c.goaway || c.done {
 		idle := c.processing == 0 && !c.done
 		c.mu.Unlock()
+		c.wmu.Unlock()
 		if idle && !c.lingerReq.Load() {
 			c.endGracefully()
 		}
@@ -632,8 +713,7 @@ func (c *Conn) Shutdown() {
 	c.goaway = true
 	idle := c.processing == 0
 	c.mu.Unlock()
-	c.wmu.Lock()
-	c.fr.WriteGoAway(c.lastID, http2.ErrCodeNo, nil)
+	c.framer().WriteGoAway(c.lastID, http2.ErrCodeNo, nil)
 	c.flushLocked()
 	c.wmu.Unlock()
 	if idle {
@@ -642,10 +722,13 @@ func (c *Conn) Shutdown() {
 }
 
 // endGracefully wakes the reader to linger and close: GOAWAY was said
-// and no stream runs.
+// and no stream runs. A parked connection is resumed for it.
 func (c *Conn) endGracefully() {
 	c.lingerReq.Store(true)
 	c.nc.SetReadDeadline(time.Now())
+	if c.parker != nil {
+		c.parker.Wake()
+	}
 }
 
 // linger is the lingering close after GOAWAY (reader goroutine).
@@ -710,6 +793,9 @@ func (c *Conn) closeConn() {
 		st.abortLocked(errConnClosed, true)
 	}
 	c.mu.Unlock()
+	if c.parker != nil {
+		c.parker.Closing()
+	}
 	c.nc.Close()
 	c.br.release()
 	c.wg.Wait()

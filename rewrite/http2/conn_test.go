@@ -86,7 +86,7 @@ func serve(t *testing.T, cfg Config) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				NewConn(nc, cfg, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
+				NewConn(nc, NewConfig(cfg), &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
 			}()
 		}
 	}()
@@ -325,7 +325,7 @@ func TestPickOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &Conn{streams: map[uint32]*Stream{}, sendWindow: 1 << 20, cfg: Config{MaxConcurrentStreams: 128}}
+			c := &Conn{streams: map[uint32]*Stream{}, sendWindow: 1 << 20, cfg: &Config{MaxConcurrentStreams: 128}}
 			for _, p := range tt.prios {
 				c.setPriorityLocked(p.id, p.dep, p.weight, p.excl)
 			}
@@ -363,7 +363,7 @@ func TestShutdownGoAway(t *testing.T) {
 		if err != nil {
 			return
 		}
-		c := NewConn(nc, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
+		c := NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
 		conns <- c
 		c.Serve()
 	}()
@@ -419,7 +419,7 @@ func TestRapidResetBounded(t *testing.T) {
 		if err != nil {
 			return
 		}
-		NewConn(nc, Config{IdleTimeout: time.Minute, MaxConcurrentStreams: 4}, &http1.ConnInfo{HTTP2: "h2c"}, h, nil).Serve()
+		NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute, MaxConcurrentStreams: 4}), &http1.ConnInfo{HTTP2: "h2c"}, h, nil).Serve()
 	}()
 	c := dialRaw(t, ln.Addr().String())
 	// The preface's SETTINGS must be acknowledged first, or every stream
@@ -516,7 +516,7 @@ func TestWatchAbort(t *testing.T) {
 				if err != nil {
 					return
 				}
-				NewConn(nc, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, w, nil).Serve()
+				NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: "h2c"}, w, nil).Serve()
 			}()
 			c := dialRaw(t, ln.Addr().String())
 			c.fr.WriteSettingsAck()
@@ -555,7 +555,7 @@ func TestHeadHeldForBody(t *testing.T) {
 	wl := &writeLog{Conn: srv}
 	done := make(chan struct{})
 	go func() {
-		NewConn(wl, Config{IdleTimeout: time.Minute}, &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
+		NewConn(wl, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
 		close(done)
 	}()
 	defer func() { cli.Close(); <-done }()

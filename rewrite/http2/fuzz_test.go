@@ -34,7 +34,7 @@ func FuzzFrames(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 4, 1, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cli, srv := net.Pipe()
-		c := NewConn(srv, Config{IdleTimeout: time.Second, HeaderTimeout: time.Second, SendTimeout: time.Second},
+		c := NewConn(srv, NewConfig(Config{IdleTimeout: time.Second, HeaderTimeout: time.Second, SendTimeout: time.Second}),
 			&http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
 		done := make(chan struct{})
 		go func() { c.Serve(); close(done) }()

@@ -35,7 +35,7 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.lastID = id
-	b := &c.block
+	b := c.block
 	*b = headerBlock{limit: c.cfg.HeaderLimit, endStream: f.StreamEnded(),
 		lines: b.lines[:0], cookies: b.cookies[:0], method: b.method[:0], path: b.path[:0], scheme: b.scheme[:0]}
 	c.mu.Lock()
@@ -64,11 +64,13 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 			}
 			c.setPriorityLocked(id, dep, weight, excl)
 		}
+		if c.streams == nil {
+			c.streams = make(map[uint32]*Stream)
+		}
 		c.streams[id] = st
 		c.processing++
 		c.requests++
 		st.requests = c.requests
-		c.idleArmed = false
 		limitReached := c.cfg.IdleTimeout == 0 || c.requests >= c.cfg.MaxRequests ||
 			c.cfg.MaxTime > 0 && time.Since(c.start) > c.cfg.MaxTime
 		c.mu.Unlock()
@@ -90,7 +92,7 @@ func (c *Conn) onContinuation(f *http2.ContinuationFrame) error {
 
 func (c *Conn) sendRst(id uint32, code http2.ErrCode) {
 	c.wmu.Lock()
-	c.fr.WriteRSTStream(id, code)
+	c.framer().WriteRSTStream(id, code)
 	c.flushLocked()
 	c.wmu.Unlock()
 }
@@ -98,7 +100,7 @@ func (c *Conn) sendRst(id uint32, code http2.ErrCode) {
 // decodeFragment feeds a piece of the header block to the decoder; at
 // the block's end the stream starts (or is answered, or reset).
 func (c *Conn) decodeFragment(frag []byte, end bool) error {
-	b := &c.block
+	b := c.block
 	if err := c.hdec.Write(frag); err != nil && b.connErr == nil {
 		he := err.(*hpackError)
 		c.logInfo(he.msg)
@@ -164,7 +166,7 @@ func (c *Conn) dropStream(st *Stream) {
 // line from :method, :path and " HTTP/2.0" and the Cookie header from the
 // cookies joined with "; ", after the other headers.
 func (c *Conn) buildHead(st *Stream) {
-	b := &c.block
+	b := c.block
 	switch {
 	case len(b.method) == 0:
 		st.perr = &http1.Error{Status: 400, Msg: "client sent no :method header"}
@@ -194,7 +196,7 @@ func (c *Conn) buildHead(st *Stream) {
 // emitField is the decoder's: one field of the block, validated as
 // ngx_http_v2_state_process_header does.
 func (c *Conn) emitField(name, value []byte) {
-	b := &c.block
+	b := c.block
 	if b.connErr != nil {
 		return
 	}
@@ -265,7 +267,7 @@ func (c *Conn) emitField(name, value []byte) {
 // pseudoHeader takes :path, :method, :scheme or :authority; it returns
 // nginx's message for one it rejects with 400.
 func (c *Conn) pseudoHeader(name, value []byte) string {
-	b := &c.block
+	b := c.block
 	switch string(name) {
 	case "path":
 		switch {

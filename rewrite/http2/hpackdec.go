@@ -445,3 +445,9 @@ func huffDecode(dst, s []byte) ([]byte, bool) {
 	mask := uint64(1)<<cbits - 1
 	return dst, ones && cur&mask == mask
 }
+
+// dropScratch lets the scratch buffers go between header blocks (a
+// parked connection's); the table stays.
+func (d *decoder) dropScratch() {
+	d.pend, d.huff, d.name = nil, nil, nil
+}

@@ -20,7 +20,7 @@ const maxQueued = 80 << 10
 // kept for streams not yet opened or already closed too.
 type prioNode struct {
 	parent uint32
-	weight int // 1..256
+	weight uint16 // 1..256 (a small node: the tree lives as long as the connection)
 }
 
 // setPriority puts id under dep with weight (c.mu held): exclusive makes
@@ -48,7 +48,7 @@ func (c *Conn) setPriorityLocked(id, dep uint32, weight int, exclusive bool) {
 			}
 		}
 	}
-	c.nodes[id] = prioNode{parent: dep, weight: weight}
+	c.nodes[id] = prioNode{parent: dep, weight: uint16(weight)}
 }
 
 // descendantLocked reports whether a is below b in the tree.
@@ -93,7 +93,7 @@ func (c *Conn) rankLocked(id uint32) (int, float64) {
 		if !ok {
 			break
 		}
-		chain[k] = n.weight
+		chain[k] = int(n.weight)
 		k++
 		a = n.parent
 	}

@@ -435,7 +435,7 @@ func (s *Stream) updateWindowLocked() {
 
 func (c *Conn) sendWindowUpdate(id uint32, n uint32) {
 	c.wmu.Lock()
-	c.fr.WriteWindowUpdate(id, n)
+	c.framer().WriteWindowUpdate(id, n)
 	c.flushLocked()
 	c.wmu.Unlock()
 }
@@ -543,11 +543,11 @@ func (c *Conn) writeBlock(id uint32, block []byte, end bool) (int, error) {
 		block = block[n:]
 		var err error
 		if first {
-			err = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag,
+			err = c.framer().WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag,
 				EndStream: end, EndHeaders: len(block) == 0})
 			first = false
 		} else {
-			err = c.fr.WriteContinuation(id, len(block) == 0, frag)
+			err = c.framer().WriteContinuation(id, len(block) == 0, frag)
 		}
 		frames++
 		if err != nil {

@@ -72,6 +72,9 @@ func http2Requests() []harness.Request {
 		{Name: "upper-case field name", H2: true, Send: []string{base + ":authority: x\r\nX-Foo: 1\r\n\r\n", get("/after")}},
 		{Name: "invalid method", H2: true, Send: []string{":method: get\r\n:scheme: http\r\n:path: /\r\n:authority: x\r\n\r\n"}},
 		{Name: "authority and host", H2: true, Send: []string{base + ":authority: x\r\nhost: y\r\n\r\n"}},
+		// Streams after the connection idled past gonginx's grace (it
+		// parked, with its HPACK table: the encoder indexes the fields).
+		{Name: "streams after idle", H2: true, Send: []string{get("/i1?a=b"), get("/i2?a=b"), get("/up/headers")}, Pause: 300 * time.Millisecond},
 		// The client leaves while the backend thinks: 499 in the log, the
 		// backend's connection closed (nginx's check_broken_connection).
 		{Name: "client gone while proxied", H2: true, Send: []string{get("/up/slow")}, AwaitRequests: 1, HangUpAfter: 100 * time.Millisecond},

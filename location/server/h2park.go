@@ -1,0 +1,94 @@
+package server
+
+import (
+	"crypto/tls"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http2"
+	"github.com/gonginx/gonginx/upstream"
+)
+
+// An idle HTTP/2 connection parks (http2.Parker, h2Streams' methods
+// here) as an HTTP/1 keep-alive connection parks, with the same fields of
+// its serverConn: the socket on the process's poller with sc.h1.waker,
+// keepalive_timeout in the server's idleTimers at sc.h1.idleUntil.
+// Parked, the connection holds no goroutine: its socket, TLS state,
+// HPACK table and settings.
+
+// initPark finds the socket under conn (TLS's): raw, and owner the
+// net.Conn it belongs to.
+func (p *h2Streams) initPark(sc *serverConn, conn net.Conn, hc *http2.Conn) {
+	p.sc, p.hc = sc, hc
+	nc := conn
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if s, ok := nc.(syscall.Conn); ok {
+		if raw, err := s.SyscallConn(); err == nil {
+			p.raw, p.owner = raw, nc
+		}
+	}
+}
+
+// Park is http2.Parker's: the connection's reader ends its goroutine.
+func (p *h2Streams) Park(until time.Time) bool {
+	w := &p.sc.h1
+	srv := p.l.srv
+	if !p.watching {
+		if w.wake == nil {
+			w.l = p.l
+			w.wake = p.resume
+			w.waker.Init(w.wake)
+		}
+		if !upstream.WatchInput(p.raw, p.owner, &w.waker) {
+			p.hc.NoPark() // no poller: it waits with its goroutine
+			return false
+		}
+		p.registered, p.watching = true, true
+	}
+	w.idleUntil = until
+	timed := !until.IsZero()
+	if timed {
+		srv.idleTimers.add(p.sc)
+	}
+	if !w.waker.Park() {
+		srv.idleTimers.remove(p.sc)
+		return false
+	}
+	// A stop that looked before it parked, or keepalive_timeout passed
+	// meanwhile (the timer found nothing to take): it reads on.
+	if (srv.closing.Load() || timed && !time.Now().Before(until)) && w.waker.Unpark() {
+		srv.idleTimers.remove(p.sc)
+		return false
+	}
+	return true
+}
+
+// resume runs a parked connection again (the waker's, on a goroutine of
+// the poller's): input, keepalive_timeout, or a stop.
+func (p *h2Streams) resume() {
+	p.l.srv.idleTimers.remove(p.sc)
+	if p.watching {
+		upstream.StopInput(p.raw, p.owner, &p.sc.h1.waker)
+		p.watching = false
+	}
+	if p.hc.Resume() {
+		return
+	}
+	p.end()
+	p.l.srv.endConn(p.sc)
+}
+
+// Wake is http2.Parker's: a stop's GOAWAY was said.
+func (p *h2Streams) Wake() { p.sc.unpark() }
+
+// Closing is http2.Parker's: the socket leaves the poller before it
+// closes (its descriptor may be another connection's next).
+func (p *h2Streams) Closing() {
+	if p.registered {
+		p.registered = false
+		upstream.ForgetClient(p.raw, p.owner)
+	}
+}

@@ -246,3 +246,42 @@ func TestH2ShutdownParked(t *testing.T) {
 		}
 	}
 }
+
+// TestH2FirstStreamWait: until its first stream a connection waits
+// under client_header_timeout from accept, parked once it sent its
+// preface, and ends as nginx 1.22 ends it (seen with the oracle): GOAWAY
+// NO_ERROR, not at keepalive_timeout; one that never completed its
+// preface gets GOAWAY PROTOCOL_ERROR (nginx's read handler timed out).
+func TestH2FirstStreamWait(t *testing.T) {
+	ts := startTest(t, `client_header_timeout 1s; keepalive_timeout 60s; server { `+h2Listen(t, false)+` location / { return 200 "ok"; } }`)
+	tests := []struct {
+		name, send string
+		settings   bool
+		want       string
+	}{
+		{"nothing", "", false, "PROTOCOL_ERROR last 0"},
+		{"part of the preface", http2.ClientPreface[:10], false, "PROTOCOL_ERROR last 0"},
+		{"preface, no stream", http2.ClientPreface, true, "NO_ERROR last 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			h := &h2Client{c: c, fr: xhttp2.NewFramer(c, c)}
+			io.WriteString(c, tt.send)
+			if tt.settings {
+				h.fr.WriteSettings()
+				if !waitFor(func() bool { return ts.srv.idleState().H2Parked == 1 }) {
+					t.Fatalf("not parked: %+v", ts.srv.idleState())
+				}
+			}
+			if got, _ := h.untilEnd(t); got != tt.want {
+				t.Errorf("GOAWAY %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

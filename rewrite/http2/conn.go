@@ -298,18 +298,31 @@ func (c *Conn) serveFrames() bool {
 func (c *Conn) readPreface() bool {
 	var b [len(ClientPreface)]byte
 	n, err := io.ReadFull(c.br, b[:])
-	if err != nil && n == 0 {
-		return false
-	}
 	if string(b[:n]) != ClientPreface[:n] {
 		c.logInfo("invalid http2 connection preface \"" + string(b[:n]) + "\"")
 		c.goAway(http2.ErrCodeProtocol)
 		return false
 	}
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// nginx's read handler times out: GOAWAY PROTOCOL_ERROR.
+			c.logInfo("client timed out")
+			c.goAway(http2.ErrCodeProtocol)
+		}
 		return false
 	}
-	c.armIdle()
+	// Until its first stream, the connection waits under the
+	// client_header_timeout that runs from accept (nginx's timer from
+	// ngx_http_v2_init, which a stream's creation deletes), not
+	// keepalive_timeout.
+	c.mu.Lock()
+	if c.headerTimeout > 0 {
+		c.idleUntil = c.start.Add(c.headerTimeout)
+		c.nc.SetReadDeadline(c.waitDeadlineLocked(time.Now()))
+	} else {
+		c.armIdleLocked()
+	}
+	c.mu.Unlock()
 	return true
 }
 
@@ -385,9 +398,10 @@ func (c *Conn) peek(n int, inBlock, start bool) error {
 	if c.br.Buffered() >= n {
 		return nil
 	}
-	timed := inBlock && c.headerTimeout > 0
+	timed := inBlock && c.cfg.HeaderTimeout > 0
 	if timed {
-		c.nc.SetReadDeadline(time.Now().Add(c.headerTimeout))
+		// A stream's own timer: client_header_timeout from now.
+		c.nc.SetReadDeadline(time.Now().Add(c.cfg.HeaderTimeout))
 	}
 	for {
 		_, err := c.br.Peek(n)

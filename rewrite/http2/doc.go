@@ -32,8 +32,9 @@
 // of its event loop. An h2c connection's socket is read and written with
 // raw system calls (http1.Sock; under TLS, location's handshake wrapper
 // does the same). Streams are pooled with their Conn and buffers, and run on goroutines that ran
-// one before (their stacks already grown); an idle connection holds its
-// reader goroutine and no stream.
+// one before (their stacks already grown). An idle connection parks
+// (park.go): with a Parker (the server's poller) its reader's goroutine
+// ends after a grace with no stream, and input resumes it.
 //
 // Limits against abuse: at most http2_max_concurrent_streams handlers
 // run (a stream the client resets still counts until its handler
@@ -47,5 +48,6 @@
 // Server push is not done (http2_push and http2_push_preload are
 // accepted; a server need not push).
 //
-// Entry points: NewConn, Conn.Serve, Conn.Shutdown.
+// Entry points: NewConfig, NewConn, Conn.SetParker, Conn.Serve,
+// Conn.Resume, Conn.Shutdown.
 package http2

@@ -1,8 +1,11 @@
 package upstream
 
 import (
+	"errors"
 	"net"
 	"time"
+
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // connectDeadline is the context of a connect to a backend: only its
@@ -36,4 +39,30 @@ func dialWithin(d *net.Dialer, network, addr string, now time.Time, timeout time
 		return d.Dial(network, addr)
 	}
 	return d.DialContext(&connectDeadline{at: now.Add(timeout)}, network, addr)
+}
+
+// dialBackend is dialWithin for a proxied request's backend connection
+// that will not be kept alive (no keepalive in its group, or an upgrade):
+// a TCP connection to an IP address is the poller's own socket
+// (poller.Dial: raw system calls, waiting on the process's poller, no
+// getsockname or getpeername after connect), as nginx's; d's Control
+// (proxy_bind) runs on it as on Go's. A kept connection stays Go's: its
+// every response's wait costs more through the poller's goroutine than
+// the runtime's poller takes (php row: 25.0k -> 27.1k instructions per
+// request), more than its connect saves.
+func dialBackend(d *net.Dialer, network, addr string, now time.Time, timeout time.Duration) (net.Conn, error) {
+	if network == "tcp" {
+		var deadline time.Time
+		if timeout > 0 {
+			deadline = now.Add(timeout)
+		}
+		c, err := poller.Dial(addr, deadline, d.Control)
+		if !errors.Is(err, poller.ErrUnsupported) {
+			if err != nil {
+				return nil, err // no typed nil
+			}
+			return c, nil
+		}
+	}
+	return dialWithin(d, network, addr, now, timeout)
 }

@@ -129,8 +129,7 @@ func (p *Proxy) writeRecord(nc net.Conn, x *exchange, data []byte, last bool) er
 		tail = appendRecordHeader(tail, fcgiStdin, 0)
 	}
 	x.fvec = [3][]byte{head, data, tail}
-	bufs := net.Buffers(x.fvec[:])
-	n, err := bufs.WriteTo(nc)
+	n, err := writeBuffers(nc, x.fvec[:])
 	x.sent += n
 	return err
 }

@@ -157,15 +157,33 @@ func (*httpProto) keepConn(x *exchange, f framing, complete, dropped bool) bool 
 	return complete && !x.overrun && (f.noBody || f.length >= 0 || f.chunked)
 }
 
+// buffersWriter is a socket of the server's own (poller.Conn) that
+// writes parts with one writev, as net.Buffers does on a net.TCPConn.
+type buffersWriter interface {
+	WriteBuffers(v [][]byte) (int64, error)
+}
+
+// writeBuffers writes v to nc as net.Buffers' WriteTo, with one writev
+// where nc is a socket.
+func writeBuffers(nc net.Conn, v [][]byte) (int64, error) {
+	if bw, ok := nc.(buffersWriter); ok {
+		return bw.WriteBuffers(v)
+	}
+	bufs := net.Buffers(v)
+	return bufs.WriteTo(nc)
+}
+
 // writeVec writes the head and body in x.vecArr in one go: one writev on
 // a socket, one buffer (so one record) on a TLS connection, where
 // net.Buffers would write each part as a record of its own and a backend
 // reading the head once would not find the body nginx sends with it.
 func (x *exchange) writeVec(nc net.Conn) (int64, error) {
-	switch nc.(type) {
+	switch c := nc.(type) {
 	case *net.TCPConn, *net.UnixConn:
 		x.vec = x.vecArr[:]
 		return x.vec.WriteTo(nc)
+	case buffersWriter:
+		return c.WriteBuffers(x.vecArr[:])
 	}
 	x.joined = append(append(x.joined[:0], x.vecArr[0]...), x.vecArr[1]...)
 	n, err := nc.Write(x.joined)

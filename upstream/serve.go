@@ -19,10 +19,13 @@ type exchange struct {
 	scheme string // of the target tried, for UpstreamLogName
 	// disabled: the try's failure took its server out (max_fails).
 	disabled  bool
-	buffering bool   // this response's proxy_buffering (X-Accel-Buffering)
-	req       []byte // the request head sent to the backend
-	rbuf      []byte // the backend's response head, then body bytes
-	body      []byte // the client body, read before the backend is contacted
+	buffering bool // this response's proxy_buffering (X-Accel-Buffering)
+	// upgrade: the request asks to switch protocols (a connection that
+	// switches is not kept: dialBackend).
+	upgrade bool
+	req     []byte // the request head sent to the backend
+	rbuf    []byte // the backend's response head, then body bytes
+	body    []byte // the client body, read before the backend is contacted
 	// bodyFile holds what of the body did not fit in body; bodyBuffered
 	// says the body was read in full (so a retry can send it again).
 	bodyFile *os.File
@@ -350,6 +353,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 	bodyAtHand := (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked
 	x.pick.reset()
 	p.setLocal(s, x)
+	x.upgrade = r.Upgrade
 	useIdle := true
 	// The clock is read as few times as a try needs (nginx reads it once
 	// per turn of its event loop): the first try starts when the pass does.

@@ -29,11 +29,20 @@ type ownSocket interface {
 	SocketNetwork() string
 }
 
+// isPlain reports a plain TCP socket: a *net.TCPConn or an ownSocket.
+func isPlain(c net.Conn) bool {
+	switch c.(type) {
+	case *net.TCPConn, ownSocket:
+		return true
+	}
+	return false
+}
+
 // copyFirst waits for the backend's first bytes and forwards them,
 // recording when they came ($upstream_first_byte_time): the spliced copy
 // would report them only with its chunk.
 func (t *tunnel) copyFirst() error {
-	if tc, ok := t.upstream.(*net.TCPConn); ok {
+	if tc, ok := t.upstream.(plainConn); ok && isPlain(t.upstream) {
 		// A quiet backend costs no buffer while the client waits.
 		rc, err := tc.SyscallConn()
 		if err != nil {

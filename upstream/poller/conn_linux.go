@@ -1,8 +1,10 @@
 package poller
 
 import (
+	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,9 @@ type Conn struct {
 // while one waits (from a pool: an idle connection holds no channel or
 // timer).
 type side struct {
+	// mu serializes the side's calls, as Go's fdMutex does: one waits
+	// at a time.
+	mu       sync.Mutex
 	ready    atomic.Bool
 	deadline atomic.Int64 // UnixNano; 0: none
 	waiter   atomic.Pointer[waiter]
@@ -170,22 +175,153 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	if a.errno != 0 {
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: os.NewSyscallError("accept4", a.errno)}
 	}
-	c := &Conn{fd: a.nfd}
+	c := newConn(a.nfd)
 	if a.laddr != nil {
 		c.laddr.Store(a.laddr)
 	}
 	c.raddr.Port, c.raddr.IP = readSockaddr(&a.sa, c.rip[:])
-	c.raw.c = c
-	c.state.Store(1)
-	// Go's accepted connections have TCP_NODELAY: so do these.
-	sysSetsockoptInt(c.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-	reg, err := a.p.Add(&c.raw, In|Out|RDHup|Edge, c)
-	if err != nil {
+	if err := c.register(a.p); err != nil {
 		sysClose(c.fd)
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
 	}
-	c.reg = reg
 	return c, nil
+}
+
+func newConn(fd int) *Conn {
+	c := &Conn{fd: fd}
+	c.raw.c = c
+	c.state.Store(1)
+	return c
+}
+
+// register puts c's socket on p for its life, with TCP_NODELAY as Go's
+// connections have it.
+func (c *Conn) register(p *Poller) error {
+	sysSetsockoptInt(c.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	reg, err := p.Add(&c.raw, In|Out|RDHup|Edge, c)
+	if err != nil {
+		return err
+	}
+	c.reg = reg
+	return nil
+}
+
+// Dial connects to addr (an IP address and port) as a net.Dialer with
+// KeepAlive -1 would, giving up at deadline (none when zero); control,
+// when set, is called with the socket before it connects (a bind).
+// ErrUnsupported: addr is not an IP address and port, or there is no
+// poller (the caller dials with package net). Unlike Go's dial, it reads
+// neither address back from the kernel (getsockname, getpeername): the
+// peer's is addr, the local one is read when asked.
+func Dial(addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() != "" {
+		return nil, ErrUnsupported
+	}
+	p, err := waits()
+	if err != nil {
+		return nil, ErrUnsupported
+	}
+	ip := ap.Addr().Unmap()
+	family, network := syscall.AF_INET6, "tcp6"
+	if ip.Is4() {
+		family, network = syscall.AF_INET, "tcp4"
+	}
+	fd, e := sysSocket(family)
+	if e != 0 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", e)}
+	}
+	c := newConn(fd)
+	c.raddr.Port = int(ap.Port())
+	if ip.Is4() {
+		a := ip.As4()
+		c.raddr.IP = net.IP(c.rip[:copy(c.rip[:], a[:])])
+	} else {
+		a := ip.As16()
+		c.raddr.IP = net.IP(c.rip[:copy(c.rip[:], a[:])])
+	}
+	fail := func(err error) (*Conn, error) {
+		c.Close()
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: &c.raddr, Err: err}
+	}
+	if control != nil {
+		if err := control(network, addr, &c.raw); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	if err := c.register(p); err != nil {
+		return fail(err)
+	}
+	var sa syscall.RawSockaddrAny
+	n := writeSockaddr(&sa, ip, ap.Port())
+	for {
+		e = sysConnect(c.fd, &sa, n)
+		if e != syscall.EINTR {
+			break
+		}
+	}
+	switch e {
+	case 0, syscall.EISCONN:
+		return c, nil
+	case syscall.EINPROGRESS, syscall.EALREADY:
+	default:
+		return fail(os.NewSyscallError("connect", e))
+	}
+	// Connecting: writable when done, SO_ERROR says how.
+	var connectErr syscall.Errno
+	c.w.setDeadline(deadline)
+	err = c.rawWait(&c.w, func(fd uintptr) bool {
+		v, e := sysGetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		if e == 0 && v == 0 {
+			return true
+		}
+		if e == 0 {
+			e = syscall.Errno(v)
+		}
+		if e == syscall.EINPROGRESS || e == syscall.EALREADY || e == syscall.EINTR {
+			return false
+		}
+		connectErr = e
+		return true
+	})
+	c.w.setDeadline(time.Time{})
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			err = oe.Err
+		}
+		return fail(err)
+	}
+	if connectErr != 0 {
+		return fail(os.NewSyscallError("connect", connectErr))
+	}
+	return c, nil
+}
+
+// writeSockaddr writes ip and port as a sockaddr, returning its length.
+func writeSockaddr(sa *syscall.RawSockaddrAny, ip netip.Addr, port uint16) uint32 {
+	if ip.Is4() {
+		p := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+		p.Family, p.Addr = syscall.AF_INET, ip.As4()
+		putPort(&p.Port, port)
+		return syscall.SizeofSockaddrInet4
+	}
+	p := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
+	p.Family, p.Addr = syscall.AF_INET6, ip.As16()
+	putPort(&p.Port, port)
+	return syscall.SizeofSockaddrInet6
+}
+
+// A sockaddr's port is in network byte order.
+func putPort(p *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+func getPort(p *uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return int(b[0])<<8 | int(b[1])
 }
 
 // readSockaddr reads an IPv4 or IPv6 address and port, the IP into ip
@@ -194,10 +330,10 @@ func readSockaddr(sa *syscall.RawSockaddrAny, ip []byte) (int, net.IP) {
 	switch sa.Addr.Family {
 	case syscall.AF_INET:
 		p := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
-		return int(p.Port>>8 | p.Port<<8), net.IP(ip[:copy(ip, p.Addr[:])])
+		return getPort(&p.Port), net.IP(ip[:copy(ip, p.Addr[:])])
 	case syscall.AF_INET6:
 		p := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
-		return int(p.Port>>8 | p.Port<<8), net.IP(ip[:copy(ip, p.Addr[:])])
+		return getPort(&p.Port), net.IP(ip[:copy(ip, p.Addr[:])])
 	}
 	return 0, nil
 }
@@ -349,6 +485,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 		return 0, c.opError("read", net.ErrClosed)
 	}
 	defer c.decref()
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
 	if err := c.r.prepare(); err != nil {
 		return 0, c.opError("read", err)
 	}
@@ -382,6 +520,8 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, c.opError("write", net.ErrClosed)
 	}
 	defer c.decref()
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
 	if err := c.w.prepare(); err != nil {
 		return 0, c.opError("write", err)
 	}
@@ -493,6 +633,8 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 		return c.opError(op, net.ErrClosed)
 	}
 	defer c.decref()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.prepare(); err != nil {
 		return c.opError(op, err)
 	}
@@ -504,5 +646,66 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 		if err := c.wait(s); err != nil {
 			return c.opError(op, err)
 		}
+	}
+}
+
+// WriteBuffers writes all of v with writev, as net.Buffers' WriteTo
+// does on a net.TCPConn (one system call for the parts, where a Write
+// each would make as many, and as many packets).
+func (c *Conn) WriteBuffers(v [][]byte) (int64, error) {
+	if !c.incref() {
+		return 0, c.opError("writev", net.ErrClosed)
+	}
+	defer c.decref()
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	if err := c.w.prepare(); err != nil {
+		return 0, c.opError("writev", err)
+	}
+	var iov [8]syscall.Iovec
+	var total int64
+	for {
+		for len(v) > 0 && len(v[0]) == 0 {
+			v = v[1:]
+		}
+		if len(v) == 0 {
+			return total, nil
+		}
+		n := 0
+		for _, b := range v {
+			if len(b) == 0 {
+				continue
+			}
+			if n == len(iov) {
+				break
+			}
+			iov[n].Base = &b[0]
+			iov[n].SetLen(len(b))
+			n++
+		}
+		c.w.ready.Store(false)
+		wrote, e := sysWritev(uintptr(c.fd), iov[:n])
+		clear(iov[:n])
+		switch e {
+		case 0:
+			total += int64(wrote)
+			for wrote > 0 {
+				k := min(wrote, len(v[0]))
+				v[0] = v[0][k:]
+				wrote -= k
+				if len(v[0]) == 0 {
+					v = v[1:]
+				}
+			}
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if err := c.wait(&c.w); err != nil {
+				return total, c.opError("writev", err)
+			}
+			continue
+		}
+		return total, c.opError("writev", os.NewSyscallError("writev", e))
 	}
 }

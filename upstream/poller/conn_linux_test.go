@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,5 +177,54 @@ func TestAcceptorClose(t *testing.T) {
 	}
 	if _, err := NewAcceptor(&net.UnixListener{}); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("NewAcceptor of a unix listener = %v", err)
+	}
+}
+
+func TestDial(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	controlled := false
+	c, err := Dial(ln.Addr().String(), time.Now().Add(5*time.Second), func(network, address string, rc syscall.RawConn) error {
+		controlled = network == "tcp4" && address == ln.Addr().String()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	if !controlled {
+		t.Error("control was not called with tcp4 and the address")
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if diff := cmp.Diff(peer.LocalAddr().String(), c.RemoteAddr().String()); diff != "" {
+		t.Errorf("RemoteAddr (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(peer.RemoteAddr().String(), c.LocalAddr().String()); diff != "" {
+		t.Errorf("LocalAddr (-want +got):\n%s", diff)
+	}
+	if n, err := c.WriteBuffers([][]byte{[]byte("he"), nil, []byte("llo")}); n != 5 || err != nil {
+		t.Fatalf("WriteBuffers = %d, %v", n, err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("peer read %q, %v", buf, err)
+	}
+
+	// A port nobody listens on: connect's errno, as Go's dial reports it.
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = Dial(addr, time.Time{}, nil)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Dial of a closed port = %v, want ECONNREFUSED", err)
+	}
+	if _, err := Dial("localhost:80", time.Time{}, nil); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Dial of a name = %v, want ErrUnsupported", err)
 	}
 }

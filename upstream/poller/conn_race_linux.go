@@ -49,3 +49,42 @@ func sysGetsockname(fd int, sa *syscall.RawSockaddrAny, n *uint32) syscall.Errno
 }
 
 func sysSetsockoptInt(fd, level, name, v int) { syscall.SetsockoptInt(fd, level, name, v) }
+
+func sysSocket(family int) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	return int(r), e
+}
+
+func sysConnect(fd int, sa *syscall.RawSockaddrAny, n uint32) syscall.Errno {
+	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(sa)), uintptr(n))
+	return e
+}
+
+func sysGetsockoptInt(fd, level, name int) (int, syscall.Errno) {
+	var v int32
+	n := uint32(4)
+	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&n)), 0)
+	return int(v), e
+}
+
+// sysWritev writes the parts one by one through syscall.Write (its
+// race annotations), stopping at a short write.
+func sysWritev(fd uintptr, iov []syscall.Iovec) (int, syscall.Errno) {
+	total := 0
+	for _, v := range iov {
+		b := unsafe.Slice(v.Base, v.Len)
+		n, err := syscall.Write(int(fd), b)
+		if err != nil {
+			if total > 0 {
+				return total, 0
+			}
+			return 0, err.(syscall.Errno)
+		}
+		total += n
+		if n < len(b) {
+			break
+		}
+	}
+	return total, 0
+}

@@ -5,6 +5,7 @@ package poller
 import (
 	"net"
 	"syscall"
+	"time"
 )
 
 // Poller is not available here: Default fails and callers keep a
@@ -49,3 +50,8 @@ func NewAcceptor(ln net.Listener) (*Acceptor, error) { return nil, ErrUnsupporte
 
 // Accept fails on systems without epoll.
 func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }
+
+// Dial fails on systems without epoll: package net dials.
+func Dial(addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
+	return nil, ErrUnsupported
+}

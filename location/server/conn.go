@@ -182,6 +182,10 @@ func (s *Server) drainReusable() {
 	slices.SortFunc(reusable, func(a, b candidate) int { return cmp.Compare(a.seq, b.seq) })
 	for _, c := range reusable[:upstream.DrainCount(len(reusable))] {
 		s.releaseSlot(c.sc)
+		if h2 := c.sc.h2.Load(); h2 != nil {
+			h2.Drain() // GOAWAY first, by its reader
+			continue
+		}
 		c.sc.nc.Close()
 		c.sc.unpark()
 	}

@@ -19,8 +19,8 @@ import (
 
 // initPark finds the socket under conn (TLS's): raw, and owner the
 // net.Conn it belongs to.
-func (p *h2Streams) initPark(sc *serverConn, conn net.Conn, hc *http2.Conn) {
-	p.sc, p.hc = sc, hc
+func (p *h2Streams) initPark(conn net.Conn, hc *http2.Conn) {
+	p.hc = hc
 	nc := conn
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
@@ -57,9 +57,10 @@ func (p *h2Streams) Park(until time.Time) bool {
 		srv.idleTimers.remove(p.sc)
 		return false
 	}
-	// A stop that looked before it parked, or keepalive_timeout passed
-	// meanwhile (the timer found nothing to take): it reads on.
-	if (srv.closing.Load() || timed && !time.Now().Before(until)) && w.waker.Unpark() {
+	// A stop or a drain that looked before it parked, or
+	// keepalive_timeout passed meanwhile (the timer found nothing to
+	// take): it reads on.
+	if (srv.closing.Load() || !p.sc.slot.Load() || timed && !time.Now().Before(until)) && w.waker.Unpark() {
 		srv.idleTimers.remove(p.sc)
 		return false
 	}

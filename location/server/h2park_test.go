@@ -7,12 +7,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http2"
 	"github.com/google/go-cmp/cmp"
 	xhttp2 "golang.org/x/net/http2"
@@ -283,5 +285,54 @@ func TestH2FirstStreamWait(t *testing.T) {
 				t.Errorf("GOAWAY %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDrainReusableH2: an idle HTTP/2 connection (parked or not) is
+// reusable, as nginx's: when worker_connections run short, the oldest
+// says GOAWAY NO_ERROR and closes (nginx's idle handler finalizing it),
+// and the new client is served.
+func TestDrainReusableH2(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	dir := t.TempDir()
+	conf := "events { worker_connections 4; }\nhttp {\naccess_log off;\nserver { listen " + addr +
+		" http2; location / { return 200 \"x\"; } }\n}\n"
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nginxconf.Load(path, nginxconf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(cfg, StartOptions{ErrorLog: io.Discard, Listeners: map[string]net.Listener{addr: ln}})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	a := dialH2(t, addr, false, false)
+	a.get(t, "/")
+	if !waitFor(func() bool { return srv.idleState().H2Parked == 1 }) {
+		t.Fatalf("not parked: %+v", srv.idleState())
+	}
+	b := dialH2(t, addr, false, false)
+	b.get(t, "/")
+	c := dialH2(t, addr, false, false)
+	c.get(t, "/")
+	d := dialH2(t, addr, false, false)
+	status, body := d.get(t, "/")
+	goaway, _ := a.untilEnd(t)
+	got := []string{"a " + goaway, "d " + status + " " + body}
+	if st, _ := b.get(t, "/"); st != "200" {
+		got = append(got, "b "+st)
+	}
+	want := []string{"a NO_ERROR last 1", "d 200 x"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -44,11 +44,15 @@ func (h *h2Streams) busy(d int) {
 	if !h.ended {
 		was := h.streams
 		h.streams += d
+		// Idle, it is reusable too (nginx's ngx_http_v2_handle_connection):
+		// a drain of worker_connections may end it.
 		switch {
 		case was == 0 && h.streams > 0:
 			h.l.srv.counters.Stats.Waiting.Add(-1)
+			h.sc.reusable.Store(0)
 		case was > 0 && h.streams == 0:
 			h.l.srv.counters.Stats.Waiting.Add(1)
+			h.sc.reusable.Store(h.l.srv.reuseSeq.Add(1))
 		}
 	}
 	h.mu.Unlock()
@@ -61,6 +65,7 @@ func (h *h2Streams) end() {
 		h.l.srv.counters.Stats.Waiting.Add(-1)
 	}
 	h.ended = true
+	h.sc.reusable.Store(0) // counted here, not by endConn
 	h.mu.Unlock()
 }
 
@@ -97,14 +102,15 @@ func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInf
 		info.HTTP2 = "h2"
 	}
 	cfg := addr.HTTP2Config()
-	h := &h2Streams{l: l, rt: rt, addr: addr, connID: connID, accepted: accepted, debug: rt.Debug.Match(info.RemoteAddr)}
+	h := &h2Streams{l: l, sc: sc, rt: rt, addr: addr, connID: connID, accepted: accepted, debug: rt.Debug.Match(info.RemoteAddr)}
 	l.srv.counters.Stats.Waiting.Add(1) // until a stream starts
+	sc.reusable.Store(l.srv.reuseSeq.Add(1))
 	hc := http2.NewConn(conn, cfg, info, h, pre)
 	if ht := cfg.HeaderTimeout; !accepted.IsZero() && ht > 0 {
 		// The first frames' timer runs from accept, as the handshake's.
 		hc.SetHeaderTimeout(max(ht-time.Since(accepted), time.Nanosecond))
 	}
-	h.initPark(sc, conn, hc)
+	h.initPark(conn, hc)
 	if h.raw != nil {
 		hc.SetParker(h, idleGrace)
 	}

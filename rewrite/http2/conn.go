@@ -164,6 +164,7 @@ type Conn struct {
 
 	wg        sync.WaitGroup // the streams' handlers
 	lingerReq atomic.Bool    // the last stream ended after GOAWAY: linger, then close
+	drainReq  atomic.Bool    // Drain: GOAWAY and close
 	br        *connReader
 	// partWait: a grace's timeout came in the middle of a frame, whose
 	// rest is waited for under idleUntil (Serve's goroutine).
@@ -411,7 +412,7 @@ func (c *Conn) peek(n int, inBlock, start bool) error {
 			}
 			return nil
 		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) || c.lingerReq.Load() {
+		if !errors.Is(err, os.ErrDeadlineExceeded) || c.lingerReq.Load() || c.drainReq.Load() {
 			return err
 		}
 		if !timed {
@@ -465,6 +466,8 @@ func (c *Conn) readError(err error) int {
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		c.logInfo("client sent frame with incorrect length")
 		c.goAway(http2.ErrCodeFrameSize)
+	case errors.Is(err, os.ErrDeadlineExceeded) && c.drainReq.Load():
+		c.goAway(http2.ErrCodeNo)
 	case errors.Is(err, os.ErrDeadlineExceeded) && c.lingerReq.Load():
 		c.linger()
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -732,6 +735,17 @@ func (c *Conn) Shutdown() {
 	c.wmu.Unlock()
 	if idle {
 		c.endGracefully()
+	}
+}
+
+// Drain ends the connection for a drain of worker_connections, as
+// nginx's ngx_drain_connections has the idle handler finalize it: its
+// reader says GOAWAY (NO_ERROR) and closes it, a parked one resumed.
+func (c *Conn) Drain() {
+	c.drainReq.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+	if c.parker != nil {
+		c.parker.Wake()
 	}
 }
 

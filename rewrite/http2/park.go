@@ -79,7 +79,7 @@ func (c *Conn) Resume() (parked bool) {
 // stream (c.mu): its grace, then keepalive_timeout; at once when it
 // lingers after a stop's GOAWAY.
 func (c *Conn) waitDeadlineLocked(now time.Time) time.Time {
-	if c.lingerReq.Load() {
+	if c.lingerReq.Load() || c.drainReq.Load() {
 		return now
 	}
 	dl := c.idleUntil
@@ -142,7 +142,7 @@ func (c *Conn) parks() bool {
 func (c *Conn) waitRest() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.processing > 0 || c.parker == nil || c.noPark ||
+	if c.processing > 0 || c.parker == nil || c.noPark || c.drainReq.Load() ||
 		!c.idleUntil.IsZero() && !time.Now().Before(c.idleUntil) {
 		return false
 	}

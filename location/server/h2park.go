@@ -54,27 +54,33 @@ func (p *h2Streams) Park(until time.Time) bool {
 		srv.idleTimers.add(p.sc)
 	}
 	if !w.waker.Park() {
-		srv.idleTimers.remove(p.sc)
+		p.unparked()
 		return false
 	}
 	// A stop or a drain that looked before it parked, or
 	// keepalive_timeout passed meanwhile (the timer found nothing to
 	// take): it reads on.
 	if (srv.closing.Load() || !p.sc.slot.Load() || timed && !time.Now().Before(until)) && w.waker.Unpark() {
-		srv.idleTimers.remove(p.sc)
+		p.unparked()
 		return false
 	}
 	return true
 }
 
-// resume runs a parked connection again (the waker's, on a goroutine of
-// the poller's): input, keepalive_timeout, or a stop.
-func (p *h2Streams) resume() {
+// unparked takes a connection that runs again off the timers and its
+// input off the poller: a busy connection's arrivals are its reader's.
+func (p *h2Streams) unparked() {
 	p.l.srv.idleTimers.remove(p.sc)
 	if p.watching {
 		upstream.StopInput(p.raw, p.owner, &p.sc.h1.waker)
 		p.watching = false
 	}
+}
+
+// resume runs a parked connection again (the waker's, on a goroutine of
+// the poller's): input, keepalive_timeout, or a stop.
+func (p *h2Streams) resume() {
+	p.unparked()
 	if p.hc.Resume() {
 		return
 	}

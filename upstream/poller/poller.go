@@ -15,6 +15,12 @@
 // Poller.Settle (handle what is reported now, on the caller's goroutine).
 // Registrations are edge-triggered (Edge) or one-shot (OneShot): a
 // level-triggered one would be reported again and again.
+//
+// Conn (Acceptor.Accept, Dial) is a TCP socket of the package's own, on a
+// second epoll set of the process for its life instead of the runtime's
+// poller: nginx's connection costs its worker no more than the socket's
+// own system calls, Go's net package adds an epoll_ctl, getsockname and
+// getpeername per connection, and its calls wake the runtime's monitor.
 package poller
 
 import "errors"

@@ -564,13 +564,18 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	defer signal.Stop(sigs)
 	for sig := range sigs {
 		switch sig {
-		case syscall.SIGTERM, syscall.SIGINT:
-			logger.Log("notice", "signal "+strconv.Itoa(int(sig.(syscall.Signal)))+" received, exiting")
-			srv.Close()
-			return 0
-		case syscall.SIGQUIT:
-			logger.Log("notice", "gracefully shutting down")
-			shutdown(srv, coreOf(cfg).shutdownTimeout)
+		case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
+			// ngx_single_process_cycle ends at once on either stop, a
+			// graceful one too: nothing in flight is waited for (the
+			// signal broke its epoll_wait, which it logs).
+			action, name := "exiting", map[os.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT"}[sig]
+			if sig == syscall.SIGQUIT {
+				action = "shutting down"
+			}
+			logger.Log("notice", fmt.Sprintf("signal %d (%s) received, %s", int(sig.(syscall.Signal)), name, action))
+			logger.Log("info", "epoll_wait() failed (4: Interrupted system call)")
+			srv.Terminate()
+			logger.Log("notice", "exit")
 			return 0
 		case syscall.SIGHUP:
 			logger.Log("notice", "signal 1 (SIGHUP) received, reconfiguring")

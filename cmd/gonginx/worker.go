@@ -163,7 +163,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		switch {
 		case cmd.Terminate:
 			logger.Log("notice", "exiting")
-			srv.Close()
+			srv.Terminate()
 			logger.Log("notice", "exit")
 			return 0
 		case cmd.Quit:

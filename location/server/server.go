@@ -453,6 +453,17 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Terminate ends a worker's fast stop (SIGTERM/SIGINT) as
+// ngx_worker_process_exit does: nothing in flight is waited for or
+// closed, requests awaiting a backend included; the process's exit closes
+// every socket, as nginx's exit does, and what a request would log on its
+// way out (a 499, "client prematurely closed", an access line) is not
+// written, as nginx writes none. Only the buffered access logs are
+// flushed; the caller exits at once.
+func (s *Server) Terminate() {
+	s.log.Close()
+}
+
 // stopResolvers ends name lookups in flight: a request waiting for a
 // silent name server must not hold a stopping server for resolver_timeout.
 func (s *Server) stopResolvers() { s.eachRouter((*location.Router).StopResolvers) }

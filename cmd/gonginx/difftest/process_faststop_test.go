@@ -1,0 +1,137 @@
+package difftest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const procFastStopConf = `daemon off;
+master_process MASTER;
+worker_processes 1;
+error_log DIR/error.log info;
+pid DIR/nginx.pid;
+events {}
+http {
+    access_log DIR/access.log;
+    server {
+        listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:BACKEND; }
+    }
+}
+`
+
+// TestProcessFastStop: a fast stop (SIGTERM, SIGINT; SIGQUIT too without
+// a master, ngx_single_process_cycle ending on either) while a request
+// waits for a backend that never answers ends the worker at once, as
+// ngx_worker_process_exit does: no request waited for, nothing logged for
+// it (no access line, no error), no worker killed by the master; the
+// client and the backend see their connections closed.
+func TestProcessFastStop(t *testing.T) {
+	requireRoot(t)
+	keep := regexp.MustCompile(`signal|exiting|\] exit$|exited|\[alert\]|\[error\]|\[warn\] .*\*|\[info\]`)
+	for _, tc := range []struct {
+		name   string
+		master string
+		sig    syscall.Signal
+	}{
+		{"master TERM", "on", syscall.SIGTERM},
+		{"master INT", "on", syscall.SIGINT},
+		{"single TERM", "off", syscall.SIGTERM},
+		{"single QUIT", "off", syscall.SIGQUIT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string][]string{}
+			for _, im := range procImpls(t) {
+				got[im.name] = fastStopRun(t, im, tc.master, tc.sig, keep)
+			}
+			if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
+				t.Errorf("(-nginx +gonginx):\n%s", diff)
+			}
+		})
+	}
+}
+
+// fastStopRun stops im with sig while a request waits on a silent
+// backend and returns what was seen: the error log's lines (kept by
+// keep), the access log, the master's exit, the client's and the
+// backend's reads.
+func fastStopRun(t *testing.T, im procImpl, masterProcess string, sig syscall.Signal, keep *regexp.Regexp) []string {
+	t.Helper()
+	bl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := bl.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	dir := procDir(t)
+	port := freeTCPPort(t)
+	conf := strings.ReplaceAll(procFastStopConf, "MASTER", masterProcess)
+	conf = strings.ReplaceAll(conf, "BACKEND", strconv.Itoa(bl.Addr().(*net.TCPAddr).Port))
+	m := startMaster(t, im, dir, conf, port)
+
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	var be net.Conn
+	select {
+	case be = <-accepted:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s: the backend got no connection", im.name)
+	}
+	defer be.Close()
+	// The request is whole at the backend: the proxy waits for its answer.
+	be.SetReadDeadline(time.Now().Add(15 * time.Second))
+	req := make([]byte, 0, 512)
+	for !strings.Contains(string(req), "\r\n\r\n") {
+		buf := make([]byte, 512)
+		n, err := be.Read(buf)
+		if err != nil {
+			t.Fatalf("%s: the backend's read of the request: %v", im.name, err)
+		}
+		req = append(req, buf[:n]...)
+	}
+
+	syscall.Kill(m.pid(), sig)
+	select {
+	case <-m.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not exit on %v", im.name, sig)
+	}
+	out := []string{"exit: " + m.cmd.ProcessState.String()}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(c)
+	out = append(out, fmt.Sprintf("client: %q %v", b, err != nil))
+	be.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := be.Read(make([]byte, 1))
+	out = append(out, fmt.Sprintf("backend: %d %v", n, err))
+	access, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+	out = append(out, "access: "+string(access))
+	for _, l := range logLines(t, filepath.Join(dir, "error.log"), keep, dir) {
+		// A signal that came while nginx was not in epoll_wait (still
+		// sending the request) breaks none: its line is a race.
+		if !strings.Contains(l, "epoll_wait() failed (4: ") {
+			out = append(out, strings.TrimSuffix(l, " N")) // SIGCHLD's sender: the worker
+		}
+	}
+	return out
+}

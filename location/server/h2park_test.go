@@ -336,3 +336,40 @@ func TestDrainReusableH2(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestH2PartialFrameAfterPark: a parked connection woken by part of a
+// frame waits for the rest past its grace, under keepalive_timeout (it
+// does not park with the part, nor lose the frame's bounds), as nginx
+// keeps a partial frame; then it parks again.
+func TestH2PartialFrameAfterPark(t *testing.T) {
+	ts := startTest(t, `server { `+h2Listen(t, false)+` location / { return 200 "ok"; } }`)
+	for _, cut := range []int{5, 12} {
+		h := dialH2(t, ts.addr, false, false)
+		h.get(t, "/")
+		if !waitFor(func() bool { return ts.srv.idleState().H2Parked == 1 }) {
+			t.Fatalf("not parked: %+v", ts.srv.idleState())
+		}
+		var ping bytes.Buffer
+		xhttp2.NewFramer(&ping, nil).WritePing(false, [8]byte{'p', 'a', 'r', 't'})
+		h.c.Write(ping.Bytes()[:cut])
+		time.Sleep(300 * time.Millisecond) // past the grace
+		h.c.Write(ping.Bytes()[cut:])
+		for {
+			f, err := h.fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("cut %d: %v", cut, err)
+			}
+			if p, ok := f.(*xhttp2.PingFrame); ok && p.IsAck() {
+				if p.Data != [8]byte{'p', 'a', 'r', 't'} {
+					t.Fatalf("cut %d: PING ACK %q", cut, p.Data)
+				}
+				break
+			}
+		}
+		if !waitFor(func() bool { return ts.srv.idleState().H2Parked == 1 }) {
+			t.Fatalf("cut %d: not parked again: %+v", cut, ts.srv.idleState())
+		}
+		h.c.Close()
+		waitFor(func() bool { return ts.srv.idleState().Conns == 0 })
+	}
+}

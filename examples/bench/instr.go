@@ -40,6 +40,9 @@ var instrRows = map[string]func(s *server, n int) error{
 var (
 	callgrind bool
 	instrN    int
+	instrKeep string // -instr-keep: where each run's dumps are copied for callgrind_annotate
+
+	instrRowName string // the row being counted, in the kept dumps' names
 )
 
 // runInstr prints the instructions per request of each row in rows that
@@ -53,6 +56,7 @@ func runInstr(servers []*server, rows []string, reps int) error {
 			continue
 		}
 		got := map[string][]float64{}
+		instrRowName = name
 		for rep := 0; rep < reps; rep++ {
 			order := slices.Clone(servers)
 			if rep%2 == 1 {
@@ -121,10 +125,16 @@ func instrRun(s *server, work func(*server, int) error, n int) (float64, error) 
 	}
 	dumps, _ := filepath.Glob(filepath.Join(s.dir, "cg.out.*"))
 	total := 0.0
-	for _, f := range dumps {
+	for i, f := range dumps {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return 0, err
+		}
+		if instrKeep != "" {
+			keep := filepath.Join(instrKeep, fmt.Sprintf("%s.%s.%d", s.name, instrRowName, i))
+			if err := os.WriteFile(keep, b, 0o644); err != nil {
+				return 0, err
+			}
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "summary: "); ok {

@@ -1,0 +1,104 @@
+package http1
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// equalFoldRef is the byte-at-a-time comparison equalFoldBytes must
+// agree with: equal bytes, or ASCII letters that differ in case only.
+func equalFoldRef(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c, d := b[i], s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEqualFold(t *testing.T) {
+	tests := []struct {
+		b, s string
+		want bool
+	}{
+		{"Content-Length", "content-length", true},
+		{"CONTENT-LENGTH", "content-length", true},
+		{"Content-Lengtx", "content-length", false},
+		{"Xontent-Length", "content-length", false},
+		{"Content\rLength", "content-length", false},     // '\r'|0x20 is '-'
+		{"Content-Length\x10", "content-length0", false}, // 0x10|0x20 is '0'
+		{"X-Accel-Buffering", "x-accel-buffering", true},
+		{"x_accel\x7fbuffering", "x_accel_buffering", false}, // DEL is '_'|0x20
+		{"[]", "{}", false},
+		{"\xc1bcdefgh", "\xe1bcdefgh", false}, // no letters above ASCII
+		{"ABCDEFGH", "abcdefgh", true},
+		{"ABCDEFG@", "abcdefg`", false},
+		{"Date", "date", true},
+		{"Date", "dat", false},
+		{"HOST", "host", true},
+		{"Hoxt", "host", false},
+		{"Accept", "accepT", true},
+		{"Accxpt", "accept", false},
+		{"Upgrade", "upgradf", false},
+		{"TE", "te", true},
+		{"TE", "tf", false},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		got := equalFoldBytes([]byte(tt.b), tt.s)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("equalFoldBytes(%q, %q) (-want +got):\n%s", tt.b, tt.s, diff)
+		}
+	}
+}
+
+// FuzzEqualFold checks the word-at-a-time comparison against the
+// byte-at-a-time one, on names of any bytes.
+func FuzzEqualFold(f *testing.F) {
+	f.Add([]byte("Content-Length"), "content-length")
+	f.Add([]byte("Transfer-Encoding"), "TRANSFER-encoding")
+	f.Add([]byte("\x0d\x10\x7f\xc1"), "-0_\xe1")
+	f.Fuzz(func(t *testing.T, b []byte, s string) {
+		if len(s) > len(b) {
+			s = s[:len(b)]
+		}
+		if len(b) > len(s) {
+			b = b[:len(s)]
+		}
+		if got, want := equalFoldBytes(b, s), equalFoldRef(b, s); got != want {
+			t.Fatalf("equalFoldBytes(%q, %q) = %v, want %v", b, s, got, want)
+		}
+		// A case-flipped copy of s is equal to it.
+		f := []byte(s)
+		for i, c := range f {
+			if 'a' <= c && c <= 'z' {
+				f[i] = c - ('a' - 'A')
+			}
+		}
+		if !equalFoldBytes(f, s) {
+			t.Fatalf("equalFoldBytes(%q, %q) = false", f, s)
+		}
+	})
+}
+
+func BenchmarkEqualFold(b *testing.B) {
+	names := [][]byte{[]byte("Content-Length"), []byte("Content-Type"), []byte("Date"), []byte("Transfer-Encoding")}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for _, n := range names {
+			equalFoldBytes(n, "content-length")
+			equalFoldBytes(n, "content-type")
+		}
+	}
+}

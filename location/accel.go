@@ -1,6 +1,8 @@
 package location
 
 import (
+	"bytes"
+
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -154,9 +156,11 @@ func (x *exchange) toGET() {
 // the value without quotes.
 func charsetParam(ct []byte) (base, charset []byte, ok bool) {
 	for i := 0; i < len(ct); i++ {
-		if ct[i] != ';' {
-			continue
+		k := bytes.IndexByte(ct[i:], ';')
+		if k < 0 {
+			break
 		}
+		i += k
 		j := i + 1
 		for j < len(ct) && ct[j] == ' ' {
 			j++

@@ -70,6 +70,7 @@ type Proxy struct {
 	// the backend after the client hung up.
 	ignoreClientAbort bool
 	hide              []string
+	hideLens          uint64   // the lengths of hide's names (lenBit): most names are none of them
 	passUpstream      []string // proxy_pass_header
 	// passedNoServer, passedNoDate: proxy_pass_header Server (Date) with
 	// a backend that sends none leaves the response without one.

@@ -85,4 +85,12 @@ func (p *Proxy) compileHeaders(blocks [][]*nginxconf.Directive, defaults []strin
 	for _, d := range innermost(blocks, p.name("_hide_header")) {
 		p.hide = append(p.hide, strings.ToLower(d.Args[0]))
 	}
+	p.hideLens = 0
+	for _, h := range p.hide {
+		p.hideLens |= lenBit(len(h))
+	}
 }
+
+// lenBit is a name length's bit in a set of lengths (hideLens): names
+// of 63 bytes or more share the last.
+func lenBit(n int) uint64 { return 1 << min(n, 63) }

@@ -214,8 +214,9 @@ func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (r
 	upstreamClose = h.Major == 1 && h.Minor == 0
 	for _, hd := range h.Headers {
 		name := hd.Name
-		switch {
-		case http1.EqualFold(name, "content-length"):
+		kind := headKindOf(name)
+		switch kind {
+		case hkContentLength:
 			v, ok := http1.ParseOffset(hd.Value)
 			if !ok && p.proto.cgiHead() {
 				// nginx's upstream takes ngx_atoof's -1: no length.
@@ -227,47 +228,54 @@ func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (r
 			}
 			length, hasLength = v, true
 			continue
-		case http1.EqualFold(name, "content-type"):
+		case hkContentType:
 			resp.ContentType = hd.Value
 			continue
-		case http1.EqualFold(name, "transfer-encoding") && p.proto.cgiHead():
-			continue // dropped; a CGI body is not chunked
-		case http1.EqualFold(name, "transfer-encoding"):
+		case hkTransferEncoding:
+			if p.proto.cgiHead() {
+				continue // dropped; a CGI body is not chunked
+			}
 			if !http1.EqualFold(hd.Value, "chunked") {
 				return nil, 0, false, false, errUnknownTE
 			}
 			chunked = true
 			continue
-		case http1.EqualFold(name, "connection"):
+		case hkConnection:
 			if http1.ContainsFold(hd.Value, "close") {
 				upstreamClose = true
 			}
 			continue
-		case http1.EqualFold(name, "keep-alive"):
+		case hkKeepAlive:
 			continue
-		case http1.EqualFold(name, "location") && len(p.redirects) > 0:
-			if loc, ok := p.rewriteRedirect(s, x, &x.locBuf, hd.Value, 0); ok {
-				resp.Location = loc
-				continue
+		case hkLocation:
+			if len(p.redirects) > 0 {
+				if loc, ok := p.rewriteRedirect(s, x, &x.locBuf, hd.Value, 0); ok {
+					resp.Location = loc
+					continue
+				}
 			}
-		case http1.EqualFold(name, "refresh") && len(p.redirects) > 0:
-			if at := refreshURL(hd.Value); at >= 0 {
-				if v, ok := p.rewriteRedirect(s, x, &x.refreshBuf, hd.Value, at); ok {
-					hd.Value = v
+		case hkRefresh:
+			if len(p.redirects) > 0 {
+				if at := refreshURL(hd.Value); at >= 0 {
+					if v, ok := p.rewriteRedirect(s, x, &x.refreshBuf, hd.Value, at); ok {
+						hd.Value = v
+					}
 				}
 			}
 		}
 		if p.hidden(name) {
 			continue
 		}
-		if p.hasCookieRules() && http1.EqualFold(name, "set-cookie") {
-			if v, ok := p.rewriteCookie(s, x, hd.Value); ok {
-				hd.Value = v
+		switch kind {
+		case hkSetCookie:
+			if p.hasCookieRules() {
+				if v, ok := p.rewriteCookie(s, x, hd.Value); ok {
+					hd.Value = v
+				}
 			}
-		}
-		if http1.EqualFold(name, "server") {
+		case hkServer:
 			resp.NoServer = true
-		} else if http1.EqualFold(name, "date") {
+		case hkDate:
 			resp.NoDate = true
 		}
 		x.hdrs = append(x.hdrs, hd)
@@ -296,6 +304,9 @@ func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (r
 // hidden reports whether a backend header is dropped (proxy_hide_header
 // and nginx's defaults, minus proxy_pass_header).
 func (p *Proxy) hidden(name []byte) bool {
+	if p.hideLens&lenBit(len(name)) == 0 {
+		return false
+	}
 	for _, h := range p.passUpstream {
 		if http1.EqualFold(name, h) {
 			return false
@@ -335,4 +346,67 @@ func (p *Proxy) tempErr(x *exchange, err error) error {
 func isLevelError(err error) bool {
 	var le *levelError
 	return errors.As(err, &le)
+}
+
+// headKind names the backend headers headToResponse treats apart.
+type headKind uint8
+
+const (
+	hkOther headKind = iota
+	hkContentLength
+	hkContentType
+	hkTransferEncoding
+	hkConnection
+	hkKeepAlive
+	hkLocation
+	hkRefresh
+	hkSetCookie
+	hkServer
+	hkDate
+)
+
+// headKindOf classifies a header name by its length first, so that a
+// name is compared with the one or two it could be, as nginx's hash of
+// upstream header handlers finds its handler, not with each in turn.
+func headKindOf(name []byte) headKind {
+	switch len(name) {
+	case 4:
+		if http1.EqualFold(name, "date") {
+			return hkDate
+		}
+	case 6:
+		if http1.EqualFold(name, "server") {
+			return hkServer
+		}
+	case 7:
+		if http1.EqualFold(name, "refresh") {
+			return hkRefresh
+		}
+	case 8:
+		if http1.EqualFold(name, "location") {
+			return hkLocation
+		}
+	case 10:
+		switch {
+		case http1.EqualFold(name, "connection"):
+			return hkConnection
+		case http1.EqualFold(name, "keep-alive"):
+			return hkKeepAlive
+		case http1.EqualFold(name, "set-cookie"):
+			return hkSetCookie
+		}
+	case 12:
+		if http1.EqualFold(name, "content-type") {
+			return hkContentType
+		}
+	case 14:
+		if http1.EqualFold(name, "content-length") {
+			return hkContentLength
+		}
+	case 17:
+		if http1.EqualFold(name, "transfer-encoding") {
+			return hkTransferEncoding
+		}
+	}
+	return hkOther
 }

@@ -114,49 +114,40 @@ spaces:
 		return 0, nil
 	}
 	h.valueStart = p
-	// in: the last byte was part of the value (nginx's value state), not
-	// a space after it; valueEnd is set where a run of the value ends.
-	in := true
-	for p++; p < len(b); p++ {
-		if p+8 <= len(b) {
-			// Eight bytes at a time: the value's ordinary bytes are
-			// skipped to the first space or control byte (long values,
-			// user agents and cookies, take a step per word).
-			k := firstCtlOrSpace(binary.LittleEndian.Uint64(b[p:]))
-			if k > 0 {
-				in = true
-				p += k
-			}
-			if k == 8 {
-				p--
-				continue
-			}
-		} else if b[p] > ' ' {
-			in = true
-			continue
+	// The value runs to its line's end (CR, LF, or a NUL nginx rejects),
+	// found eight bytes at a time; the spaces before that end are not
+	// the value's (nginx's value state leaves them to "space after
+	// value"), its spaces inside are.
+	q := p + 1
+	for ; q+8 <= len(b); q += 8 {
+		if k := firstLineEnd(binary.LittleEndian.Uint64(b[q:])); k < 8 {
+			q += k
+			return valueEnd(b, p, q, h)
 		}
-		switch b[p] {
-		case ' ', '\t':
-			if in {
-				h.valueEnd, in = p, false
-			}
-		case '\r':
-			if in {
-				h.valueEnd = p
-			}
-			return headerLineEnd(b, p+1)
-		case '\n':
-			if in {
-				h.valueEnd = p
-			}
-			return p + 1, nil
-		case 0:
-			return 0, errInvalidHeader
-		default:
-			in = true
+	}
+	for ; q < len(b); q++ {
+		if c := b[q]; c == '\r' || c == '\n' || c == 0 {
+			return valueEnd(b, p, q, h)
 		}
 	}
 	return 0, nil
+}
+
+// valueEnd ends a value that starts at b[start], not a space, at the
+// CR, LF or NUL at b[q].
+func valueEnd(b []byte, start, q int, h *headerLine) (int, *Error) {
+	end := q
+	for end > start && (b[end-1] == ' ' || b[end-1] == '\t') {
+		end--
+	}
+	h.valueEnd = end
+	switch b[q] {
+	case '\r':
+		return headerLineEnd(b, q+1)
+	case '\n':
+		return q + 1, nil
+	}
+	return 0, errInvalidHeader
 }
 
 // headerLineEnd is nginx's "almost done": after a CR, more CRs and then
@@ -174,12 +165,14 @@ func headerLineEnd(b []byte, p int) (int, *Error) {
 	return 0, nil
 }
 
-// firstCtlOrSpace is the index of x's first byte (little-endian) below
-// 0x21, a space or a control byte such as CR, LF, tab or NUL; 8: none.
-// The subtraction's borrow sets the top bit of every byte below 0x21, ^x
-// clears it for bytes of 0x80 or more, and a borrow only runs upward from
-// such a byte: the lowest bit set is exact (Bit Twiddling Hacks' hasless).
-func firstCtlOrSpace(x uint64) int {
+// firstLineEnd is the index of x's first byte (little-endian) that is
+// CR, LF or NUL; 8: none. Each of the three is found as a zero byte of x
+// or of x with CR or LF's bits flipped: a zero's borrow sets its top bit
+// and only runs upward from it, so each word's lowest bit set is exact
+// (Bit Twiddling Hacks' haszero), and the lowest of the three too.
+func firstLineEnd(x uint64) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	return bits.TrailingZeros64((x-ones*0x21)&^x&highs) >> 3
+	cr, lf := x^(ones*'\r'), x^(ones*'\n')
+	z := (x-ones)&^x | (cr-ones)&^cr | (lf-ones)&^lf
+	return bits.TrailingZeros64(z&highs) >> 3
 }

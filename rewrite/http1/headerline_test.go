@@ -79,11 +79,11 @@ func BenchmarkParseHeaderLine(b *testing.B) {
 	}
 }
 
-// TestFirstCtlOrSpace checks the word scan against a byte loop for
-// words with each byte value at each position among ordinary and high
-// bytes, and a second special byte after it.
-func TestFirstCtlOrSpace(t *testing.T) {
-	for _, fill := range []byte{'a', 0x21, 0x7f, 0x80, 0xff} {
+// TestFirstLineEnd checks the word scan against a byte loop for words
+// with each byte value at each position among ordinary, space, control
+// and high bytes, and a second special byte after it.
+func TestFirstLineEnd(t *testing.T) {
+	for _, fill := range []byte{'a', ' ', '\t', 0x01, 0x0c, 0x0e, 0x7f, 0x80, 0x8a, 0x8d, 0xff} {
 		for pos := 0; pos < 8; pos++ {
 			for c := 0; c < 256; c++ {
 				var w [8]byte
@@ -91,19 +91,19 @@ func TestFirstCtlOrSpace(t *testing.T) {
 					w[i] = fill
 				}
 				w[pos] = byte(c)
-				for _, second := range []int{-1, 0, ' ', 0x80} {
+				for _, second := range []int{-1, 0, '\r', '\n', ' ', 0x80} {
 					w := w
 					if second >= 0 && pos < 7 {
 						w[7] = byte(second)
 					}
 					want := 8
 					for i, x := range w {
-						if x <= ' ' {
+						if x == '\r' || x == '\n' || x == 0 {
 							want = i
 							break
 						}
 					}
-					if got := firstCtlOrSpace(binary.LittleEndian.Uint64(w[:])); got != want {
+					if got := firstLineEnd(binary.LittleEndian.Uint64(w[:])); got != want {
 						t.Fatalf("%q: got %d want %d", w, got, want)
 					}
 				}
@@ -127,4 +127,73 @@ func BenchmarkParseHeaderLineBrowser(b *testing.B) {
 			parseHeaderLine(l, false, false, &h)
 		}
 	}
+}
+
+// headerValueBytewise is a header value's scan one byte at a time, as
+// nginx's value and "space after value" states: what headerValue's word
+// scan must agree with.
+func headerValueBytewise(b []byte, p int, h *headerLine) (int, *Error) {
+spaces:
+	for ; p < len(b); p++ {
+		switch b[p] {
+		case ' ', '\t':
+		case '\r':
+			h.valueStart, h.valueEnd = p, p
+			return headerLineEnd(b, p+1)
+		case '\n':
+			h.valueStart, h.valueEnd = p, p
+			return p + 1, nil
+		case 0:
+			return 0, errInvalidHeader
+		default:
+			break spaces
+		}
+	}
+	if p == len(b) {
+		return 0, nil
+	}
+	h.valueStart = p
+	in := true
+	for p++; p < len(b); p++ {
+		switch b[p] {
+		case ' ', '\t':
+			if in {
+				h.valueEnd, in = p, false
+			}
+		case '\r':
+			if in {
+				h.valueEnd = p
+			}
+			return headerLineEnd(b, p+1)
+		case '\n':
+			if in {
+				h.valueEnd = p
+			}
+			return p + 1, nil
+		case 0:
+			return 0, errInvalidHeader
+		default:
+			in = true
+		}
+	}
+	return 0, nil
+}
+
+// FuzzHeaderValue checks headerValue against the byte-at-a-time scan.
+func FuzzHeaderValue(f *testing.F) {
+	f.Add([]byte(" Sun, 06 Dec 2026 17:13:25 GMT\r\n"))
+	f.Add([]byte(" text/plain; charset=utf-8  \t \r\r\nX"))
+	f.Add([]byte("\t a\x00b\r\n"))
+	f.Add([]byte("abcdefghijklmnopqrstuvwxyz \n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got, want headerLine
+		n, err := headerValue(b, 0, &got)
+		wn, werr := headerValueBytewise(b, 0, &want)
+		if n != wn || (err == nil) != (werr == nil) {
+			t.Fatalf("%q: got %d, %v; want %d, %v", b, n, err, wn, werr)
+		}
+		if n > 0 && got != want {
+			t.Fatalf("%q: got %+v, want %+v", b, got, want)
+		}
+	})
 }

@@ -251,6 +251,9 @@ func ValidateHost(dst, host []byte) (out []byte, ok bool) {
 	hostLen := len(host)
 	state := sUsual
 	for i, ch := range host {
+		if !hostSpecial[ch] {
+			continue // the usual: letters, digits, '-'
+		}
 		switch ch {
 		case '.':
 			if dotPos == i-1 {
@@ -286,11 +289,24 @@ func ValidateHost(dst, host []byte) (out []byte, ok bool) {
 		return nil, false
 	}
 	start := len(dst)
-	for _, c := range host[:hostLen] {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+	dst = append(dst, host[:hostLen]...)
+	out = dst[start:]
+	for i, c := range out {
+		if c-'A' < 26 {
+			out[i] = c + ('a' - 'A')
 		}
-		dst = append(dst, c)
 	}
-	return dst[start:], true
+	return out, true
 }
+
+// hostSpecial marks the bytes ValidateHost's loop looks at: '.', ':',
+// '[', ']', '/', and the control bytes, space and DEL it rejects.
+var hostSpecial = func() (t [256]bool) {
+	for c := 0; c <= 0x20; c++ {
+		t[c] = true
+	}
+	for _, c := range []byte{'.', ':', '[', ']', '/', 0x7f} {
+		t[c] = true
+	}
+	return t
+}()

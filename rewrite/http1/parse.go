@@ -131,6 +131,9 @@ func parseRequestLine(b []byte, rl *requestLine) (start, n int, err *Error) {
 			if (ch < 'A' || ch > 'Z') && ch != '_' && ch != '-' {
 				return start, 0, errInvalidMethod
 			}
+			for p+1 < len(b) && b[p+1]-'A' < 26 {
+				p++ // the rest of the method's letters, without the switch
+			}
 		case rlSpacesBeforeURI:
 			if ch == '/' {
 				rl.uriStart = p
@@ -250,6 +253,9 @@ func parseRequestLine(b []byte, rl *requestLine) (start, n int, err *Error) {
 			}
 		case rlCheckURI:
 			if isUsual(ch) {
+				for p+1 < len(b) && isUsual(b[p+1]) {
+					p++ // the usual bytes that follow, without the switch
+				}
 				continue
 			}
 			switch ch {
@@ -285,6 +291,9 @@ func parseRequestLine(b []byte, rl *requestLine) (start, n int, err *Error) {
 			}
 		case rlURI:
 			if isUsual(ch) {
+				for p+1 < len(b) && isUsual(b[p+1]) {
+					p++
+				}
 				continue
 			}
 			switch ch {
@@ -318,6 +327,20 @@ func parseRequestLine(b []byte, rl *requestLine) (start, n int, err *Error) {
 			case 'H':
 				rl.protoStart = p
 				state = rlHTTPH
+				if p+9 <= len(b) && string(b[p:p+7]) == "HTTP/1." && b[p+7]-'0' < 10 {
+					// "HTTP/1.x" and what ends it, as the states
+					// below take it a byte at a time.
+					rl.major, rl.minor = 1, int(b[p+7]-'0')
+					switch b[p+8] {
+					case '\r':
+						rl.protoEnd, state, p = p+8, rlAlmostDone, p+8
+					case '\n':
+						rl.protoEnd = p + 8
+						return start, p + 9, nil
+					case ' ':
+						rl.protoEnd, state, p = p+8, rlSpacesAfterDigit, p+8
+					}
+				}
 			default:
 				return start, 0, errInvalidRequest
 			}

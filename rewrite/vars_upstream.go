@@ -25,18 +25,27 @@ func (s *State) SetUpstreamHeaders(hs []http1.Header) {
 	u.reset()
 	s.AccelCharset = nil
 	u.set = true
-	// Offsets first, slices last, so growing buf leaves none on an old
-	// array.
-	for _, h := range hs {
-		u.buf = append(u.buf, h.Name...)
-		u.buf = append(u.buf, h.Value...)
+	// buf grows once, before any header slices it; then one pass copies
+	// and slices.
+	size := 0
+	for i := range hs {
+		size += len(hs[i].Name) + len(hs[i].Value)
 	}
+	if cap(u.buf) < size {
+		u.buf = make([]byte, 0, size+size/2)
+	}
+	if cap(u.headers) < len(hs) {
+		u.headers = make([]http1.Header, 0, len(hs)+len(hs)/2)
+	}
+	buf, headers := u.buf[:size], u.headers[:len(hs)]
 	off := 0
-	for _, h := range hs {
-		n, v := off+len(h.Name), off+len(h.Name)+len(h.Value)
-		u.headers = append(u.headers, http1.Header{Name: u.buf[off:n:n], Value: u.buf[n:v:v]})
+	for i := range hs {
+		n := off + copy(buf[off:], hs[i].Name)
+		v := n + copy(buf[n:], hs[i].Value)
+		headers[i] = http1.Header{Name: buf[off:n:n], Value: buf[n:v:v]}
 		off = v
 	}
+	u.buf, u.headers = buf, headers
 }
 
 // upstreamHeaderVar is $upstream_http_<name>: the first backend header of

@@ -28,6 +28,14 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 	}
 	for i := range headers {
 		h := &headers[i]
+		switch {
+		case h.kind == hdrStatic && len(h.static) == 0,
+			h.kind == hdrInternalLen && bodyLen < 0,
+			h.kind == hdrInternalChunk && !chunked:
+			// Known empty before it is written (nginx's defaults that
+			// keep a client header out: Connection, TE, Keep-Alive...).
+			continue
+		}
 		start := len(b)
 		b = append(b, h.name...)
 		b = append(b, ':', ' ')

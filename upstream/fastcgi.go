@@ -319,21 +319,29 @@ func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *
 	}
 	for i := range params {
 		pm := &params[i]
-		val := pm.static
-		var vb []byte
-		if pm.value != nil {
-			x.fval = pm.value.Eval(s, x.fval[:0])
-			vb = x.fval
-		}
-		n := len(val) + len(vb)
-		if pm.skipEmpty && n == 0 {
-			continue
-		}
+		// The value is made in place after its name, a byte kept for
+		// its length; a value past 127 bytes takes four and moves up.
+		at := len(b)
 		b = appendParamLen(b, len(pm.key))
-		b = appendParamLen(b, n)
+		lenAt := len(b)
+		b = append(b, 0)
 		b = append(b, pm.key...)
-		b = append(b, val...)
-		b = append(b, vb...)
+		valAt := len(b)
+		b = append(b, pm.static...)
+		if pm.value != nil {
+			b = pm.value.Eval(s, b)
+		}
+		n := len(b) - valAt
+		switch {
+		case pm.skipEmpty && n == 0:
+			b = b[:at]
+		case n > 127:
+			b = append(b, 0, 0, 0)
+			copy(b[lenAt+4:], b[lenAt+1:len(b)-3])
+			b[lenAt], b[lenAt+1], b[lenAt+2], b[lenAt+3] = byte(n>>24)|0x80, byte(n>>16), byte(n>>8), byte(n)
+		default:
+			b[lenAt] = byte(n)
+		}
 	}
 	if passHeaders {
 	headers:

@@ -102,3 +102,33 @@ func BenchmarkEqualFold(b *testing.B) {
 		}
 	}
 }
+
+// TestHeaderValue: the header a name finds (case aside), after a parse
+// (which notes its names' lengths) and in a Request built by hand.
+func TestHeaderValue(t *testing.T) {
+	head := "GET / HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"x\"\r\nX-Long-Name-Of-Sixty-Four-Bytes-Or-More-For-The-Shared-Length-Bit: a\r\n\r\n"
+	var r Request
+	r.reset(nil)
+	if _, err := parseHead([]byte(head), &r, &DefaultLimits); err != nil {
+		t.Fatal(err)
+	}
+	hand := Request{Headers: []Header{{Name: []byte("If-None-Match"), Value: []byte(`"x"`)}}}
+	tests := []struct {
+		r          *Request
+		name, want string
+	}{
+		{&r, "host", "h"},
+		{&r, "if-none-match", `"x"`},
+		{&r, "if-match", ""},
+		{&r, "cache-control", ""}, // the length of if-none-match
+		{&r, "x-long-name-of-sixty-four-bytes-or-more-for-the-shared-length-bit", "a"},
+		{&r, "x-long-name-of-sixty-four-bytes-or-more-for-the-shared-length-bit-and-more", ""},
+		{&hand, "if-none-match", `"x"`},
+		{&hand, "host", ""},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, string(tt.r.HeaderValue(tt.name))); diff != "" {
+			t.Errorf("HeaderValue(%q) (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}

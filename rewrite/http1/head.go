@@ -215,6 +215,8 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 			value = line[h.valueStart:h.valueStart]
 		}
 		r.Headers = append(r.Headers, Header{Name: name, Value: value})
+		r.nameLens |= lenBit(len(name))
+		r.nameLensOf = len(r.Headers)
 		switch {
 		case equalFoldBytes(name, "host"):
 			if r.HostHeader {

@@ -69,6 +69,11 @@ type Request struct {
 	ProtoMajor int
 	ProtoMinor int
 	Headers    []Header // every header line, in order
+	// nameLens has a bit per length of the names in Headers (lenBit),
+	// for the first nameLensOf of them: HeaderValue answers a name of no
+	// such length at once, as nginx's parse sets headers_in's fields.
+	nameLens   uint64
+	nameLensOf int
 
 	// Derived while parsing, as ngx_http_parse_request_line and
 	// ngx_http_parse_complex_uri do.
@@ -146,6 +151,9 @@ func (r *Request) reset(info *ConnInfo) {
 // HeaderValue returns the value of the first header whose name matches
 // name case-insensitively, or nil.
 func (r *Request) HeaderValue(name string) []byte {
+	if r.nameLensOf == len(r.Headers) && r.nameLens&lenBit(len(name)) == 0 {
+		return nil
+	}
 	for i := range r.Headers {
 		if equalFoldBytes(r.Headers[i].Name, name) {
 			return r.Headers[i].Value
@@ -153,6 +161,10 @@ func (r *Request) HeaderValue(name string) []byte {
 	}
 	return nil
 }
+
+// lenBit is a name length's bit in a set of lengths: lengths of 63 and
+// more share the last.
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
 func equalFoldBytes(b []byte, s string) bool {
 	// Inlined up to here: most names compared differ in length.

@@ -54,9 +54,8 @@ func (h *SentHead) reset() {
 
 // record copies the parts of the head just written that the variables
 // read: head is the head, ct and loc the spans in it of the Content-Type
-// and Location values as WriteHeader wrote them (empty: none). Offsets
-// are taken first and slices made last, so growing buf does not leave
-// earlier slices on an old array.
+// and Location values as WriteHeader wrote them (empty: none). buf is
+// grown for all of it first, so no slice is left on an old array.
 func (h *SentHead) record(c *Conn, resp *Response, head []byte, ct, loc [2]int, st *respState, contentLength int64, lastModified int64) {
 	h.reset()
 	h.Written, h.Status = true, resp.Status
@@ -65,6 +64,17 @@ func (h *SentHead) record(c *Conn, resp *Response, head []byte, ct, loc [2]int, 
 	if st.keepAlive {
 		h.KeepAliveTimeout = c.keepAliveTimeout(resp)
 	}
+	// buf grows once, before anything slices it; then one pass copies
+	// and slices.
+	size := ct[1] - ct[0] + loc[1] - loc[0] + len("Mon, 02 Jan 2006 15:04:05 GMT")
+	for _, hs := range [2][]Header{resp.Headers, resp.RangeHeaders} {
+		for i := range hs {
+			size += len(hs[i].Name) + len(hs[i].Value)
+		}
+	}
+	if cap(h.buf)-len(h.buf) < size {
+		h.buf = append(make([]byte, 0, len(h.buf)+size+size/2), h.buf...)
+	}
 	ct = h.copySpan(head, ct)
 	loc = h.copySpan(head, loc)
 	lmStart := len(h.buf)
@@ -72,22 +82,16 @@ func (h *SentHead) record(c *Conn, resp *Response, head []byte, ct, loc [2]int, 
 		h.buf = AppendHTTPTime(h.buf, lastModified)
 	}
 	lmEnd := len(h.buf)
-	type span struct{ n0, n1, v0, v1 int }
-	var spans [16]span
-	list := spans[:0]
+	h.ContentType, h.Location, h.LastModified = h.buf[ct[0]:ct[1]], h.buf[loc[0]:loc[1]], h.buf[lmStart:lmEnd]
 	for _, hs := range [2][]Header{resp.Headers, resp.RangeHeaders} {
-		for _, hd := range hs {
+		for i := range hs {
 			n0 := len(h.buf)
-			h.buf = append(h.buf, hd.Name...)
+			h.buf = append(h.buf, hs[i].Name...)
 			v0 := len(h.buf)
-			h.buf = append(h.buf, hd.Value...)
-			list = append(list, span{n0, v0, v0, len(h.buf)})
+			h.buf = append(h.buf, hs[i].Value...)
+			v1 := len(h.buf)
+			h.own = append(h.own, Header{Name: h.buf[n0:v0:v0], Value: h.buf[v0:v1:v1]})
 		}
-	}
-	b := h.buf
-	h.ContentType, h.Location, h.LastModified = b[ct[0]:ct[1]], b[loc[0]:loc[1]], b[lmStart:lmEnd]
-	for _, s := range list {
-		h.own = append(h.own, Header{Name: b[s.n0:s.n1:s.n1], Value: b[s.v0:s.v1:s.v1]})
 	}
 	h.Headers = h.own
 }

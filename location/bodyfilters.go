@@ -18,7 +18,7 @@ import (
 // gets the Content-Encoding or the cleared length a GET gets; the wire
 // then sends no body through the chain.
 func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
-	x.chain.Reset(x.c)
+	x.chain.Reset(nil) // the wire is set for a chain that has links
 	if resp.Drop {
 		return
 	}
@@ -43,6 +43,9 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	x.rangeFilter(resp, conf)
 	x.sliceAfterRange(resp)
 	if !x.chain.Empty() {
+		// x.c made a Wire only here: an interface conversion costs a
+		// look-up of its method table.
+		x.chain.SetWire(x.c)
 		resp.Body = &x.chain
 	}
 }

@@ -40,6 +40,9 @@ func (c *Chain) Reset(w Wire) {
 	c.out.w = w
 }
 
+// SetWire points the chain's end at w.
+func (c *Chain) SetWire(w Wire) { c.out.w = w }
+
 // Push appends l below the links pushed before it: push in nginx's body
 // filter order, top first.
 func (c *Chain) Push(l Link) {

@@ -58,20 +58,25 @@ func (d *Deadlines) Clear(nc net.Conn) {
 // within LazyDelay of it (an expired one is not: nginx's timer fired and
 // was deleted).
 func (t *lazyTimer) rearm(now time.Time, timeout time.Duration) bool {
-	at := time.Time{}
-	if timeout > 0 {
-		at = now.Add(timeout)
-	}
 	switch {
 	case t.unknown:
-	case at.IsZero():
+	case timeout <= 0:
 		if t.at.IsZero() {
 			return false
 		}
-	case !t.at.IsZero() && t.at.After(now):
-		if diff := at.Sub(t.at); diff < LazyDelay && diff > -LazyDelay {
-			return false
+	case !t.at.IsZero():
+		// One subtraction (the clock's monotonic readings) tells both
+		// whether the pending one is still ahead and how far from it
+		// the new one would be.
+		if ahead := t.at.Sub(now); ahead > 0 {
+			if diff := timeout - ahead; diff < LazyDelay && diff > -LazyDelay {
+				return false
+			}
 		}
+	}
+	at := time.Time{}
+	if timeout > 0 {
+		at = now.Add(timeout)
 	}
 	*t = lazyTimer{at: at}
 	return true

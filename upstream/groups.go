@@ -110,6 +110,10 @@ type Group struct {
 	mu    sync.Mutex
 	idle  []idleConn  // oldest first
 	sweep *time.Timer // closes idle connections past keepalive_timeout
+	// sweepArmed: sweep is pending. A connection pooled meanwhile leaves
+	// it as it is (it fires for an older one, or early, and re-arms for
+	// the oldest left): no timer update per request.
+	sweepArmed bool
 
 	retired  bool // its configuration was replaced: nothing is kept idle
 	sessOnce sync.Once

@@ -100,7 +100,7 @@ func (g *Group) putIdle(nc net.Conn, server int, life connLife, now time.Time) {
 		g.idle = g.idle[:len(g.idle)-1]
 	}
 	g.idle = append(g.idle, idleConn{nc: nc, server: server, life: life, since: now})
-	if len(g.idle) == 1 {
+	if !g.sweepArmed {
 		g.armSweep(g.KeepaliveTimeout)
 	}
 	g.mu.Unlock()
@@ -112,6 +112,7 @@ func (g *Group) putIdle(nc net.Conn, server int, life connLife, now time.Time) {
 
 // armSweep schedules the sweep in d (called with g.mu held).
 func (g *Group) armSweep(d time.Duration) {
+	g.sweepArmed = true
 	if g.sweep == nil {
 		g.sweep = time.AfterFunc(d, g.sweepIdle)
 		return
@@ -124,6 +125,7 @@ func (g *Group) armSweep(d time.Duration) {
 func (g *Group) sweepIdle() {
 	now := time.Now()
 	g.mu.Lock()
+	g.sweepArmed = false
 	n := 0
 	for n < len(g.idle) && now.Sub(g.idle[n].since) >= g.KeepaliveTimeout {
 		n++
@@ -182,6 +184,7 @@ func (g *Group) closeIdle(retire bool) {
 	}
 	if g.sweep != nil {
 		g.sweep.Stop()
+		g.sweepArmed = false
 	}
 	g.mu.Unlock()
 	for _, ic := range idle {

@@ -120,6 +120,13 @@ func TestKeepaliveTimeoutSweep(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	<-ps.served // the backend connection is in the pool
+	// Taken and pooled again while the sweep is pending for it: the
+	// sweep that fires re-arms for it (no timer update per request).
+	got = roundTrip(t, ps.ln.Addr().String(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Fatalf("got %q", got)
+	}
+	<-ps.served
 	g := ps.proxy.group
 	if !settle(func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.idle) == 0 }) {
 		t.Fatal("idle connection still pooled after keepalive_timeout")

@@ -64,6 +64,9 @@ func (p *Proxy) accelHeaders(c http1.Stream, s *rewrite.State, x *exchange) {
 	x.buffering = p.buffering
 	// The State's copy of the head outlives the response buffer.
 	for _, h := range s.UpstreamHeaders() {
+		if len(h.Name) < len("x-accel-charset") || len(h.Name) > len("x-accel-limit-rate") {
+			continue // none of the three: most headers go by at their length
+		}
 		switch {
 		case p.ignore&ignXABuffering == 0 && http1.EqualFold(h.Name, "x-accel-buffering"):
 			// ngx_http_upstream_process_buffering: "yes" or "no".

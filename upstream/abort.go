@@ -100,6 +100,9 @@ func (w *clientWatch) rearm(backend net.Conn) {
 // ForgetClient ends the registration of a client connection that no
 // longer runs requests (its end, or a tunnel taking its socket).
 func ForgetClient(raw syscall.RawConn, owner net.Conn) {
+	if c := poller.ConnOf(raw); c != nil {
+		c.OnInput(nil) // WatchInput's
+	}
 	if raw != nil {
 		brokenConns.forget(raw, owner)
 	}

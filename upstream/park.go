@@ -4,6 +4,8 @@ import (
 	"net"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // A Waker lets a connection wait for input with no goroutine, as nginx's
@@ -81,8 +83,18 @@ func WatchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
 	if raw == nil || w.wake == nil {
 		return false
 	}
+	if c := poller.ConnOf(raw); c != nil {
+		// The server's own socket is on the poller for its life: its
+		// input reaches w with no registration (no epoll_ctl, no watch
+		// record) of its own.
+		c.OnInput(w)
+		return true
+	}
 	return brokenConns.watchInput(raw, owner, w)
 }
+
+// Ready is the poller's report for a Conn w watches (poller.Conn.OnInput).
+func (w *Waker) Ready(uint32) { w.ready() }
 
 // StopInput ends WatchInput's reports for w's connection, which runs
 // again and sends its requests without pausing: each arrival would wake
@@ -91,6 +103,10 @@ func WatchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
 // WatchInput adds input again (an epoll_ctl each way, once per stretch
 // of busy requests).
 func StopInput(raw syscall.RawConn, owner net.Conn, w *Waker) {
+	if c := poller.ConnOf(raw); c != nil {
+		c.OnInput(nil)
+		return
+	}
 	if raw != nil {
 		brokenConns.stopInput(raw, owner, w)
 	}

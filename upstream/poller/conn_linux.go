@@ -39,6 +39,11 @@ type Conn struct {
 	laddr atomic.Pointer[net.TCPAddr]
 	raddr net.TCPAddr
 	rip   [16]byte // raddr's IP
+
+	// onInput is told of input besides the Conn's own waits (OnInput).
+	inMu    sync.Mutex
+	onInput Handler
+	hooked  atomic.Bool
 }
 
 // side is one direction's waiting: whether the poller reported the
@@ -342,10 +347,43 @@ func readSockaddr(sa *syscall.RawSockaddrAny, ip []byte) (int, net.IP) {
 func (c *Conn) Ready(events uint32) {
 	if events&(In|RDHup|Hup|Err) != 0 {
 		c.r.wake(true)
+		if c.hooked.Load() {
+			c.inMu.Lock()
+			h := c.onInput
+			c.inMu.Unlock()
+			if h != nil {
+				h.Ready(events)
+			}
+		}
 	}
 	if events&(Out|Hup|Err) != 0 {
 		c.w.wake(true)
 	}
+}
+
+// OnInput tells h (on the poller's goroutine) of the socket's input and
+// hang-ups besides the Conn's own waits, until OnInput(nil): a parked
+// connection's wake-up with no registration of its own. Input reported
+// since the last read found the socket empty is told at once, on the
+// caller's goroutine, as an epoll_ctl adding EPOLLIN reports the bytes
+// already there (it may be told of input a read has taken since: its
+// read finds nothing).
+func (c *Conn) OnInput(h Handler) {
+	c.inMu.Lock()
+	c.onInput = h
+	c.hooked.Store(h != nil)
+	c.inMu.Unlock()
+	if h != nil && c.r.ready.Load() {
+		h.Ready(In)
+	}
+}
+
+// ConnOf is the Conn whose RawConn raw is, or nil.
+func ConnOf(raw syscall.RawConn) *Conn {
+	if r, ok := raw.(*rawConn); ok {
+		return r.c
+	}
+	return nil
 }
 
 // wake wakes the side's waiter; ready: the poller's report, kept for a

@@ -228,3 +228,54 @@ func TestDial(t *testing.T) {
 		t.Errorf("Dial of a name = %v, want ErrUnsupported", err)
 	}
 }
+
+// inputSeen counts OnInput's reports.
+type inputSeen chan uint32
+
+func (s inputSeen) Ready(ev uint32) { s <- ev }
+
+func TestConnOnInput(t *testing.T) {
+	c, client := acceptPair(t)
+	if ConnOf(&c.raw) != c {
+		t.Fatal("ConnOf does not find the Conn of its RawConn")
+	}
+	buf := make([]byte, 8)
+	c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read of an empty socket = %v", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	seen := make(inputSeen, 4)
+	// Input before the hook, after a read found the socket empty: told
+	// at once, as an epoll_ctl adding EPOLLIN would.
+	client.Write([]byte("a"))
+	time.Sleep(50 * time.Millisecond)
+	c.OnInput(seen)
+	select {
+	case <-seen:
+	case <-time.After(5 * time.Second):
+		t.Fatal("input that came before OnInput was not told")
+	}
+	if n, err := c.Read(buf); n != 1 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	// Input after it: told by the poller.
+	client.Write([]byte("b"))
+	select {
+	case ev := <-seen:
+		if ev&In == 0 {
+			t.Errorf("told %#x, want In", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("input was not told")
+	}
+	c.Read(buf)
+	c.OnInput(nil)
+	client.Write([]byte("c"))
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case ev := <-seen:
+		t.Fatalf("told %#x after OnInput(nil)", ev)
+	default:
+	}
+}

@@ -55,3 +55,9 @@ func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }
 func Dial(addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
 	return nil, ErrUnsupported
 }
+
+// OnInput does nothing on systems without epoll.
+func (c *Conn) OnInput(h Handler) {}
+
+// ConnOf: there are no Conns on systems without epoll.
+func ConnOf(raw syscall.RawConn) *Conn { return nil }

@@ -84,7 +84,15 @@ func startMaster(t *testing.T, im procImpl, dir, conf string, port int) *master 
 	}
 	m := &master{t: t, cmd: cmd, dir: dir, exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(m.exited) }()
-	t.Cleanup(m.kill)
+	t.Cleanup(func() {
+		if t.Failed() {
+			// What the master saw is the first thing to read of a
+			// failure seen only under a loaded CI machine.
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Logf("%s: children %v; error.log:\n%s", im.name, children(m.pid()), b)
+		}
+		m.kill()
+	})
 	waitUntil(t, im.name+" pid file", func() bool { return readPid(dir) == cmd.Process.Pid })
 	waitUntil(t, im.name+" listening", func() bool { return dialOK(port) })
 	return m

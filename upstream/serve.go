@@ -19,7 +19,9 @@ type exchange struct {
 	scheme string // of the target tried, for UpstreamLogName
 	// disabled: the try's failure took its server out (max_fails).
 	disabled  bool
-	buffering bool // this response's proxy_buffering (X-Accel-Buffering)
+	rel       tryRelease // the try's state for releaseTry
+	dropBody  bool       // endServe drops the body file serveWith took
+	buffering bool       // this response's proxy_buffering (X-Accel-Buffering)
 	// upgrade: the request asks to switch protocols (a connection that
 	// switches is not kept: dialBackend).
 	upgrade bool
@@ -185,6 +187,12 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 // passed if no request was sent, and x goes back to the pool without the
 // client's stream or cache request.
 func endServe(x *exchange, s *rewrite.State) {
+	if x.dropBody {
+		// serveWith's, at its return: flagged, not deferred, since a
+		// defer there costs a runtime call at each of its returns.
+		x.dropBody = false
+		x.dropBodyFile()
+	}
 	passCacheOrder(s)
 	x.cr = nil
 	x.store = storeStream{}
@@ -258,7 +266,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 			if err != nil {
 				return 500, fmt.Errorf("client body temp file: %w", err)
 			}
-			defer x.dropBodyFile()
+			x.dropBody = true // endServe drops it
 			x.bodyFile, x.bodyFileShared, bodyLen = f, true, fi.Size()
 		} else {
 			x.body = append(x.body, s.RequestBody...)
@@ -266,7 +274,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		}
 		x.bodyBuffered = true
 	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
-		defer x.dropBodyFile()
+		x.dropBody = true
 		n, err := p.readBody(c, x)
 		if err != nil {
 			return bodyStatus(err), err
@@ -488,48 +496,16 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 // proxy_next_upstream can name: an error, a timeout, an invalid header,
 // or a status in allow (then status is the backend's).
 func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool, allow ftMask) (status int, err error, ft ftMask) {
-	keep := false
-	failed := true
-	// tunneled: a tunnel owns nc and closes it. Every other way out
-	// closes nc here or pools it: a hijacked client (an HTTP/0.9 relay)
-	// says nothing about who owns the backend socket.
-	tunneled := false
-	// ended: the body came whole and the try's end was read.
-	ended := false
-	// release frees the backend connection, once: at the end, or as
-	// soon as a response spooled to a temporary file was read whole.
-	released := false
-	// detached: the tunnel's end releases the backend (detachTunnel).
-	detached := false
-	release := func() {
-		if released {
-			return
-		}
-		released = true
-		p.proto.finalize(x)
-		if detached {
-			return
-		}
-		if !ended {
-			x.tryEnd = time.Now()
-		}
-		// A stale kept-alive connection is not the server's failure.
-		x.disabled = g.done(server, failed && !(reused && ft == ftError), x.tryEnd)
-		if keep {
-			if !lazyDeadlines(p.proto) {
-				// Their reads and writes set deadlines of their own.
-				x.life.dl.Forget()
-				x.life.dl.Clear(nc)
-			}
-			g.putIdle(nc, server, x.life, x.tryEnd)
-		} else {
-			if !tunneled { // a tunnel has closed it
-				nc.Close()
-			}
-			x.life.release()
-		}
-	}
-	defer release()
+	x.rel = tryRelease{failed: true}
+	// One defer and one return, so the compiler inlines it at the return:
+	// the try's many returns would make it a runtime call per request.
+	defer func() { p.releaseTry(x, nc, g, server, reused, ft) }()
+	status, err, ft = p.exchangeTry(c, s, x, nc, g, server, bodyLen, reused, allow)
+	return status, err, ft
+}
+
+// exchangeTry is exchange's try, releaseTry aside.
+func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, bodyLen int64, reused bool, allow ftMask) (status int, err error, ft ftMask) {
 	r := c.Request()
 	x.life.requests++
 
@@ -555,7 +531,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			watch = watchClient(raw, owner, nc, r.Upgrade)
 			if watch != nil && watch.gone() {
 				watch.stop()
-				failed = false
+				x.rel.failed = false
 				p.logClientGone(s, x, actionConnect, watch.sockErr())
 				return 499, ErrClientClosed, 0
 			}
@@ -569,7 +545,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	}
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
 		if watch != nil && watch.stop() {
-			failed = false
+			x.rel.failed = false
 			p.logClientGone(s, x, actionSend, watch.sockErr())
 			return 499, ErrClientClosed, 0
 		}
@@ -604,7 +580,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	n, headLen, status, err, ft := hr.n, hr.headLen, hr.status, hr.err, hr.ft
 	if watch != nil && watch.stop() || sw != nil && sw.StopWatch() {
 		// Not the backend's failure; nginx logs 499 and closes both.
-		failed = false
+		x.rel.failed = false
 		if watch != nil {
 			// nginx's action is still the send's until the backend's
 			// first bytes are read.
@@ -624,7 +600,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if hr.http09 {
 		// nginx passes such a response on as HTTP/0.9: the bytes
 		// as they are, no header, then close.
-		failed = false
+		x.rel.failed = false
 		if s != nil {
 			s.Status = 200 // nginx logs such responses as 200 (HTTP/0.9)
 		}
@@ -641,13 +617,13 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	if ft := statusFT(x.head.Status); ft != 0 && allow&ft != 0 {
 		// proxy_next_upstream http_NNN: this answer is dropped and the
 		// next server tried; 403 and 404 do not count as failures.
-		failed = peerFailed(ft)
+		x.rel.failed = peerFailed(ft)
 		return x.head.Status, nil, ft
 	}
 	if x.cr != nil {
 		if st := p.cacheTestNext(x); st != 0 {
 			// The cache file answers (stale, or revalidated by a 304).
-			failed = false
+			x.rel.failed = false
 			return st, nil, 0
 		}
 	}
@@ -663,10 +639,10 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// X-Accel-Redirect), the protocol says whether the connection can
 	// still be kept.
 	keepBodiless := g.Keepalive > 0 && p.proto.keepConn(x, f, false, true)
-	failed = false
+	x.rel.failed = false
 	if p.intercepts(x.head.Status) {
 		// proxy_intercept_errors: the location's error_page answers.
-		keep = keepBodiless
+		x.rel.keep = keepBodiless
 		if x.cr != nil {
 			p.cacheError(x)
 		}
@@ -677,7 +653,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		// proxy_intercept_errors had their say: location redirects
 		// (ngx_http_upstream_process_headers).
 		s.AccelRedirect = true
-		keep = keepBodiless
+		x.rel.keep = keepBodiless
 		return 0, nil, 0
 	}
 	buffered := x.rbuf[headLen:n]
@@ -696,7 +672,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			return 0, err, 0
 		}
 		clientConn, fromClient := c.Hijack()
-		tunneled = true
+		x.rel.tunneled = true
 		nc.SetDeadline(time.Time{})
 		clientConn.SetDeadline(time.Time{})
 		t := &tunnel{client: clientConn, upstream: nc, idle: p.ReadTimeout, bufs: p.tunnelBufs}
@@ -715,7 +691,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 			x.spareRbuf()
 			if p.detachTunnel(c, s, x, t, g, server, int64(len(buffered))) {
 				// The request returns; the tunnel's end ends it.
-				tunneled, detached = true, true
+				x.rel.tunneled, x.rel.detached = true, true
 				return 0, nil, 0
 			}
 			err = t.pump()
@@ -797,10 +773,10 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 		// ngx_http_upstream_finalize_request runs before the pipe's last
 		// bytes are sent.
 		if err == nil {
-			x.tryEnd, ended = time.Now(), true
-			keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
+			x.tryEnd, x.rel.ended = time.Now(), true
+			x.rel.keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
 		}
-		release()
+		p.releaseTry(x, nc, g, server, reused, ft)
 		if serr := x.spool.end(true); err == nil {
 			err = serr
 		}
@@ -816,16 +792,16 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// The try ends with its body, before the last bytes go out to the
 	// client (ngx_http_upstream_finalize_request): one clock read for
 	// $upstream_response_time, the balancer and the pool.
-	if !ended {
-		x.tryEnd, ended = time.Now(), true
+	if !x.rel.ended {
+		x.tryEnd, x.rel.ended = time.Now(), true
 	}
 	x.bodyDone(s)
 	x.cacheBodyEnd(true) // no error: the body came whole (or ended with the connection)
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
 	}
-	if !released {
-		keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
+	if !x.rel.released {
+		x.rel.keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
 	}
 	return 0, nil, 0
 }
@@ -889,28 +865,4 @@ func sendFailure(err error) (int, error, ftMask) {
 		return 504, err, ftTimeout
 	}
 	return 502, err, ftError
-}
-
-// beginTry shows the try under way to the header filters (add_header
-// values with $upstream_*_time), as nginx's u->state while they run: no
-// response time yet.
-func (x *exchange) beginTry(s *rewrite.State) {
-	if s != nil {
-		s.UpstreamLog = x
-		// nginx sets a try's bytes_sent only when it ends: the header
-		// filters see 0.
-		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: -1,
-			ConnectTime: x.connectTime, HeaderTime: x.headerTime, BytesReceived: x.recvd})
-	}
-}
-
-// bodyDone gives the try its response time (to x.tryEnd) and lengths
-// before the last chunk goes out, as ngx_http_upstream_finalize_request does before the
-// trailers are evaluated.
-func (x *exchange) bodyDone(s *rewrite.State) {
-	if s != nil {
-		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: x.tryEnd.Sub(x.tryStart),
-			ConnectTime: x.connectTime, HeaderTime: x.headerTime, ResponseLength: x.recvd - int64(x.headLen),
-			BytesReceived: x.recvd, BytesSent: x.sent})
-	}
 }

@@ -1,0 +1,80 @@
+package upstream
+
+import (
+	"net"
+	"time"
+
+	"github.com/gonginx/gonginx/rewrite"
+)
+
+// tryRelease is what releaseTry needs to know of how a try went.
+type tryRelease struct {
+	keep   bool
+	failed bool
+	// tunneled: a tunnel owns nc and closes it. Every other way out
+	// closes nc here or pools it: a hijacked client (an HTTP/0.9 relay)
+	// says nothing about who owns the backend socket.
+	tunneled bool
+	// ended: the body came whole and the try's end was read.
+	ended bool
+	// released: releaseTry ran (it runs once: at the end, or as soon as
+	// a response spooled to a temporary file was read whole).
+	released bool
+	// detached: the tunnel's end releases the backend (detachTunnel).
+	detached bool
+}
+
+// releaseTry frees the backend connection of the try, once.
+func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reused bool, ft ftMask) {
+	rl := &x.rel
+	if rl.released {
+		return
+	}
+	rl.released = true
+	p.proto.finalize(x)
+	if rl.detached {
+		return
+	}
+	if !rl.ended {
+		x.tryEnd = time.Now()
+	}
+	// A stale kept-alive connection is not the server's failure.
+	x.disabled = g.done(server, rl.failed && !(reused && ft == ftError), x.tryEnd)
+	if rl.keep {
+		if !lazyDeadlines(p.proto) {
+			// Their reads and writes set deadlines of their own.
+			x.life.dl.Forget()
+			x.life.dl.Clear(nc)
+		}
+		g.putIdle(nc, server, x.life, x.tryEnd)
+	} else {
+		if !rl.tunneled { // a tunnel has closed it
+			nc.Close()
+		}
+		x.life.release()
+	}
+}
+
+// beginTry shows the try under way to the header filters (add_header
+// values with $upstream_*_time), as nginx's u->state while they run: no
+// response time yet.
+func (x *exchange) beginTry(s *rewrite.State) {
+	if s != nil {
+		s.UpstreamLog = x
+		// nginx sets a try's bytes_sent only when it ends: the header
+		// filters see 0.
+		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: -1,
+			ConnectTime: x.connectTime, HeaderTime: x.headerTime, BytesReceived: x.recvd})
+	}
+}
+
+// bodyDone gives the try its response time (to x.tryEnd) and lengths
+// before the last chunk goes out, as ngx_http_upstream_finalize_request does before the
+// trailers are evaluated.
+func (x *exchange) bodyDone(s *rewrite.State) {
+	if s != nil {
+		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: x.tryEnd.Sub(x.tryStart),
+			ConnectTime: x.connectTime, HeaderTime: x.headerTime, ResponseLength: x.recvd - int64(x.headLen),
+			BytesReceived: x.recvd, BytesSent: x.sent})
+	}
+}

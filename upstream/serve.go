@@ -793,7 +793,15 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	// client (ngx_http_upstream_finalize_request): one clock read for
 	// $upstream_response_time, the balancer and the pool.
 	if !x.rel.ended {
-		x.tryEnd, x.rel.ended = time.Now(), true
+		x.rel.ended = true
+		if p.proto == proxyHTTP && !headAt.IsZero() && !f.chunked && (f.noBody || f.length >= 0 && int64(len(buffered)) >= f.length) {
+			// The body came with the head, in the event nginx's cached
+			// clock stamps both by ($upstream_response_time is its
+			// header time then): no clock read.
+			x.tryEnd = headAt
+		} else {
+			x.tryEnd = time.Now()
+		}
 	}
 	x.bodyDone(s)
 	x.cacheBodyEnd(true) // no error: the body came whole (or ended with the connection)

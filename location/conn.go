@@ -4,12 +4,15 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/location/proxyproto"
+	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream"
@@ -251,14 +254,38 @@ func (h Conn) KeepaliveTimeout() time.Duration { return h.x.lastConf().keepalive
 func (h Conn) ResetIfTimedOut() { h.x.resetIfTimedOut(h.x.lastConf()) }
 
 // Linger is lingering_close where the last request ended: whether to
-// linger (always, or on with input left unread), lingering_time in all
-// and lingering_timeout per wait.
-func (h Conn) Linger() (linger bool, total, wait time.Duration) {
+// linger (always, or on with input left unread or ready, as
+// ngx_http_finalize_connection's read->ready: bytes, an end or a reset
+// came since the last read), lingering_time in all and lingering_timeout
+// per wait. ready is asked only when nothing else decides. A connection
+// a write to failed closes at once (nginx's c->error terminates the
+// request before ngx_http_finalize_connection).
+func (h Conn) Linger(ready func() bool) (linger bool, total, wait time.Duration) {
 	conf := h.x.lastConf()
-	if conf.lingering == lingerOff || conf.lingering == lingerOn && !h.c.UnreadInput() {
+	if conf.lingering == lingerOff || h.c.WriteErr() != nil || conf.lingering == lingerOn && !h.c.UnreadInput() && !ready() {
 		return false, 0, 0
 	}
 	return true, conf.lingeringTime, conf.lingeringWait
+}
+
+// ShutdownFailed logs a lingering close's failed shutdown() as
+// ngx_http_set_lingering_close's ngx_connection_error: a client that
+// reset meanwhile is ENOTCONN, at info; the action is the one the
+// request left (the upstream module's words for a proxied one).
+func (h Conn) ShutdownFailed(err error) {
+	x := h.x
+	level := "alert"
+	for _, e := range []syscall.Errno{syscall.ECONNRESET, syscall.ENOTCONN, syscall.ETIMEDOUT, syscall.ECONNREFUSED,
+		syscall.ENETDOWN, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.EHOSTUNREACH} {
+		if errors.Is(err, e) {
+			level = "info"
+		}
+	}
+	action := ""
+	if x.proxied || x.upstreamName != "" || len(x.st.UpstreamName) > 0 {
+		action = " while sending to client"
+	}
+	x.log.Logf(x, level, "shutdown() failed (%s)%s", nginxconf.ErrnoText(err), action)
 }
 
 // TLS reports whether connections to the address are TLS: "listen ...

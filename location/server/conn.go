@@ -297,7 +297,7 @@ func (l *listener) serveConn(sc *serverConn) {
 // kernel answer the unread bytes with a reset, which can destroy the
 // response (a 413, a 400) before the client has read it.
 func lingeringClose(x location.Conn, c *http1.Conn, sc *serverConn, conn net.Conn) {
-	linger, total, wait := x.Linger()
+	linger, total, wait := x.Linger(func() bool { return readReady(sc.nc) })
 	if !linger {
 		return
 	}
@@ -318,7 +318,11 @@ func lingeringClose(x location.Conn, c *http1.Conn, sc *serverConn, conn net.Con
 	// The raw socket: after close_notify nginx reads and drops ciphertext.
 	nc := sc.nc
 	cw, ok := nc.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
+	if !ok {
+		return
+	}
+	if err := cw.CloseWrite(); err != nil {
+		x.ShutdownFailed(err)
 		return
 	}
 	buf := make([]byte, 4096) // an error path: no pooling needed
@@ -333,6 +337,27 @@ func lingeringClose(x location.Conn, c *http1.Conn, sc *serverConn, conn net.Con
 			return
 		}
 	}
+}
+
+// readReady reports what nginx's read event would be ready with at a
+// request's end: bytes unread in the socket, its end or a reset (one
+// non-blocking peek; a connection closing without keep-alive only).
+func readReady(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	raw.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		ready = err != syscall.EAGAIN && err != syscall.EINTR
+	})
+	return ready
 }
 
 func ipText(ip net.IP) string {

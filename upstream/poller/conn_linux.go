@@ -363,19 +363,29 @@ func (c *Conn) Ready(events uint32) {
 
 // OnInput tells h (on the poller's goroutine) of the socket's input and
 // hang-ups besides the Conn's own waits, until OnInput(nil): a parked
-// connection's wake-up with no registration of its own. Input reported
-// since the last read found the socket empty is told at once, on the
-// caller's goroutine, as an epoll_ctl adding EPOLLIN reports the bytes
-// already there (it may be told of input a read has taken since: its
-// read finds nothing).
+// connection's wake-up with no registration of its own. Bytes (or an
+// end) already there are told at once, on the caller's goroutine, as an
+// epoll_ctl adding EPOLLIN reports them: input reported since the last
+// read found the socket empty (it may have been read since: the reader
+// finds nothing), else what a peek finds.
 func (c *Conn) OnInput(h Handler) {
 	c.inMu.Lock()
 	c.onInput = h
 	c.hooked.Store(h != nil)
 	c.inMu.Unlock()
-	if h != nil && c.r.ready.Load() {
+	if h != nil && (c.r.ready.Load() || c.readable()) {
 		h.Ready(In)
 	}
+}
+
+// readable peeks at the socket without waiting: bytes, an end or an
+// error are there.
+func (c *Conn) readable() bool {
+	if !c.incref() {
+		return true // closing: a read sees it
+	}
+	defer c.decref()
+	return sysPeek(c.fd) != syscall.EAGAIN
 }
 
 // ConnOf is the Conn whose RawConn raw is, or nil.

@@ -279,3 +279,24 @@ func TestConnOnInput(t *testing.T) {
 	default:
 	}
 }
+
+// Bytes left in the socket by a read that did not take them all (no
+// report since: the socket was never found empty) are told too.
+func TestConnOnInputUnread(t *testing.T) {
+	c, client := acceptPair(t)
+	client.Write([]byte("abcd"))
+	time.Sleep(50 * time.Millisecond)
+	buf := make([]byte, 2)
+	if n, err := c.Read(buf); n != 2 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	c.r.ready.Store(false) // as if the report came before the read
+	seen := make(inputSeen, 4)
+	c.OnInput(seen)
+	select {
+	case <-seen:
+	default:
+		t.Fatal("bytes left in the socket were not told")
+	}
+	c.OnInput(nil)
+}

@@ -88,3 +88,11 @@ func sysWritev(fd uintptr, iov []syscall.Iovec) (int, syscall.Errno) {
 	}
 	return total, 0
 }
+
+// sysPeek peeks at one byte without waiting.
+func sysPeek(fd int) syscall.Errno {
+	var b [1]byte
+	_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	return e
+}

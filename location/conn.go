@@ -179,6 +179,15 @@ func (a *Addr) WaitTimedOut(log *Logger, connID uint64, client, listen string) {
 		" client timed out (110: Connection timed out) while waiting for request, client: "+client+", server: "+listen)
 }
 
+// ConnInfo logs, at info, a line of a connection with no request (an
+// HTTP/2 connection's own): in the error log of the address's default
+// server, with its number, client and listen address as nginx's
+// connection log context adds them.
+func (a *Addr) ConnInfo(log *Logger, connID uint64, msg, client, listen string) {
+	log.logTo(a.Default.root.conf.errorLogs, "info", "*"+strconv.FormatUint(connID, 10)+" "+msg+
+		", client: "+client+", server: "+listen)
+}
+
 // HandshakeEnded logs, at info, a connection of an ssl address that
 // ended before its handshake did: what is "client timed out (110:
 // Connection timed out)" (client_header_timeout) or "client closed

@@ -33,6 +33,7 @@ type h2Streams struct {
 	accepted             time.Time
 	sc                   *serverConn
 	hc                   *http2.Conn
+	info                 *http1.ConnInfo
 	raw                  syscall.RawConn
 	owner                net.Conn
 }
@@ -69,6 +70,16 @@ func (h *h2Streams) end() {
 	h.mu.Unlock()
 }
 
+// LogInfo logs an info line of the connection as nginx's connection log
+// does: its number, then the client and the listening address.
+func (h *h2Streams) LogInfo(msg string) {
+	client := ""
+	if h.info != nil {
+		client = h.info.RemoteAddr
+	}
+	h.addr.ConnInfo(h.l.srv.log, h.connID, msg+" while processing HTTP/2 connection", client, h.l.sock.Load().Listen.Addr)
+}
+
 func (h *h2Streams) ServeStream(s *http2.Stream) {
 	h.busy(1)
 	defer h.busy(-1)
@@ -102,7 +113,7 @@ func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInf
 		info.HTTP2 = "h2"
 	}
 	cfg := addr.HTTP2Config()
-	h := &h2Streams{l: l, sc: sc, rt: rt, addr: addr, connID: connID, accepted: accepted, debug: rt.Debug.Match(info.RemoteAddr)}
+	h := &h2Streams{l: l, sc: sc, rt: rt, addr: addr, connID: connID, accepted: accepted, info: info, debug: rt.Debug.Match(info.RemoteAddr)}
 	l.srv.counters.Stats.Waiting.Add(1) // until a stream starts
 	sc.reusable.Store(l.srv.reuseSeq.Add(1))
 	hc := http2.NewConn(conn, cfg, info, h, pre)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -66,8 +67,17 @@ type Config struct {
 	// with '_' is an invalid header, which IgnoreInvalidHeaders drops.
 	UnderscoresInHeaders bool
 	IgnoreInvalidHeaders bool
-	// Log, when set, logs what nginx logs at "info" about a client.
+	// Log, when set, logs what nginx logs at "info" about a client, for
+	// a connection whose Handler is no InfoLogger.
 	Log func(msg string)
+}
+
+// InfoLogger is a Handler that logs its connection's info lines itself:
+// nginx's connection log adds the connection's number, client and
+// address, which a Config shared by an address's connections does not
+// know.
+type InfoLogger interface {
+	LogInfo(msg string)
 }
 
 // NewConfig is cfg with nginx's defaults where it sets none: what
@@ -206,7 +216,9 @@ func (o *sockIO) Read(p []byte) (int, error)  { return http1.ReadVia(o.s, o.nc, 
 func (o *sockIO) Write(p []byte) (int, error) { return http1.WriteVia(o.s, o.nc, p) }
 
 func (c *Conn) logInfo(msg string) {
-	if c.cfg.Log != nil {
+	if l, ok := c.h.(InfoLogger); ok {
+		l.LogInfo(msg)
+	} else if c.cfg.Log != nil {
 		c.cfg.Log(msg)
 	}
 }
@@ -307,7 +319,7 @@ func (c *Conn) readPreface() bool {
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// nginx's read handler times out: GOAWAY PROTOCOL_ERROR.
-			c.logInfo("client timed out")
+			c.logInfo("client timed out (110: Connection timed out)")
 			c.goAway(http2.ErrCodeProtocol)
 		}
 		return false
@@ -422,7 +434,7 @@ func (c *Conn) peek(n int, inBlock, start bool) error {
 			return err
 		}
 		timed = false
-		c.logInfo("client timed out")
+		c.logInfo("client timed out (110: Connection timed out)")
 		id := c.pendingID
 		if st := c.block.st; st != nil {
 			id = st.id
@@ -466,6 +478,22 @@ func (c *Conn) readError(err error) int {
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		c.logInfo("client sent frame with incorrect length")
 		c.goAway(http2.ErrCodeFrameSize)
+	case errors.Is(err, syscall.ECONNRESET):
+		// nginx's recv (SSL_read on TLS) logs the reset at info.
+		if c.info != nil && c.info.TLS {
+			c.logInfo("SSL_read() failed (104: Connection reset by peer)")
+		} else {
+			c.logInfo("recv() failed (104: Connection reset by peer)")
+		}
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		// A close in the middle of a frame or of a stream is premature
+		// (ngx_http_v2_read_handler); one of an idle connection is not.
+		c.mu.Lock()
+		busy := c.processing > 0
+		c.mu.Unlock()
+		if busy || c.br.Buffered() > 0 || c.block.active || errors.Is(err, io.ErrUnexpectedEOF) {
+			c.logInfo("client prematurely closed connection")
+		}
 	case errors.Is(err, os.ErrDeadlineExceeded) && c.drainReq.Load():
 		c.goAway(http2.ErrCodeNo)
 	case errors.Is(err, os.ErrDeadlineExceeded) && c.lingerReq.Load():

@@ -12,9 +12,9 @@ import (
 // body is awaited from a backend that sent part of it; nginx ends the
 // stream's request at once (the stream's fake connection's error, seen
 // by the upstream's broken connection check) and closes the backend.
-// The error log is not compared: nginx's HTTP/2 connection logs the
-// reset it reads ("recv() failed (104: Connection reset by peer) while
-// processing HTTP/2 connection", info), gonginx's does not yet.
+// The error logs are compared: nginx's HTTP/2 connection logs the reset
+// it reads ("recv() failed (104: Connection reset by peer) while
+// processing HTTP/2 connection", info).
 func TestServeClientGoneWhileAwaitingBodyH2(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
@@ -40,6 +40,7 @@ server {
 		gone("unbuffered", "/nb/stall?n=100&sent=10"),
 	)
 	c.AccessLogFiles = []string{"gone.log"}
+	c.ErrorLog = true
 	c.Mask = func(line, _ string) string { // as TestServeClientGoneWhileAwaitingBody's
 		if strings.Contains(line, " /p/stall?") {
 			return sentBytes.ReplaceAllString(line, " $1 SENT ")

@@ -26,10 +26,11 @@ func TestFastStopEndsWaitingRequest(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		master string
+		quit   bool // SIGQUIT first: the fast stop comes during a graceful one
 		sig    syscall.Signal
 		want   []string
 	}{
-		{"master TERM", "on", syscall.SIGTERM, []string{
+		{"master TERM", "on", false, syscall.SIGTERM, []string{
 			"[notice] M: signal 15 (SIGTERM) received, exiting",
 			"[notice] W: exiting",
 			"[notice] W: exit",
@@ -37,19 +38,29 @@ func TestFastStopEndsWaitingRequest(t *testing.T) {
 			"[notice] M: worker process W exited with code 0",
 			"[notice] M: exit",
 		}},
-		{"single TERM", "off", syscall.SIGTERM, []string{
+		{"master QUIT then TERM", "on", true, syscall.SIGTERM, []string{
+			"[notice] M: signal 3 (SIGQUIT) received, shutting down",
+			"[notice] W: gracefully shutting down",
+			"[notice] M: signal 15 (SIGTERM) received, exiting",
+			"[notice] W: exiting",
+			"[notice] W: exit",
+			"[notice] M: signal 17 (SIGCHLD) received",
+			"[notice] M: worker process W exited with code 0",
+			"[notice] M: exit",
+		}},
+		{"single TERM", "off", false, syscall.SIGTERM, []string{
 			"[notice] M: signal 15 (SIGTERM) received, exiting",
 			"[info] M: epoll_wait() failed (4: Interrupted system call)",
 			"[notice] M: exit",
 		}},
-		{"single QUIT", "off", syscall.SIGQUIT, []string{
+		{"single QUIT", "off", false, syscall.SIGQUIT, []string{
 			"[notice] M: signal 3 (SIGQUIT) received, shutting down",
 			"[info] M: epoll_wait() failed (4: Interrupted system call)",
 			"[notice] M: exit",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := fastStop(t, tc.master, tc.sig)
+			got := fastStop(t, tc.master, tc.quit, tc.sig)
 			want := append([]string{"exit status 0", `client: ""`, "backend: EOF", "access: "}, tc.want...)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -61,7 +72,7 @@ func TestFastStopEndsWaitingRequest(t *testing.T) {
 // fastStop runs the binary with a proxied request waiting on a silent
 // backend, sends sig and returns the exit, the client's and backend's
 // reads, the access log and the error log's lines from the signal on.
-func fastStop(t *testing.T, masterProcess string, sig syscall.Signal) []string {
+func fastStop(t *testing.T, masterProcess string, quit bool, sig syscall.Signal) []string {
 	bl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +131,19 @@ func fastStop(t *testing.T, masterProcess string, sig syscall.Signal) []string {
 		req = append(req, buf[:n]...)
 	}
 	logged, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	if quit {
+		cmd.Process.Signal(syscall.SIGQUIT)
+		for i := 0; ; i++ {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			if strings.Contains(string(b[len(logged):]), "gracefully shutting down") {
+				break
+			}
+			if i == 500 {
+				t.Fatalf("no graceful stop logged: %s", b)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	cmd.Process.Signal(sig)
 	select {
 	case <-exited:

@@ -143,9 +143,17 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	}
 	srv.Serve()
 	cmds := w.Commands()
+	// shutDown is closed when a graceful stop has ended; meanwhile the
+	// worker still takes signals and commands, as nginx's exiting worker
+	// does: a fast stop then ends it at once.
+	var shutDown chan struct{}
 	for {
 		var cmd process.Command
 		select {
+		case <-shutDown:
+			logger.Log("notice", "exiting")
+			logger.Log("notice", "exit")
+			return 0
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGQUIT:
@@ -168,10 +176,10 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			return 0
 		case cmd.Quit:
 			logger.Log("notice", "gracefully shutting down")
-			shutdown(srv, c.shutdownTimeout)
-			logger.Log("notice", "exiting")
-			logger.Log("notice", "exit")
-			return 0
+			if shutDown == nil {
+				shutDown = make(chan struct{})
+				go func() { shutdown(srv, c.shutdownTimeout); close(shutDown) }()
+			}
 		case cmd.Reopen != nil:
 			logger.Log("notice", "reopening logs")
 			for name, fh := range cmd.Reopen {

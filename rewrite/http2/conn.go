@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -215,6 +216,9 @@ type sockIO struct {
 func (o *sockIO) Read(p []byte) (int, error)  { return http1.ReadVia(o.s, o.nc, p) }
 func (o *sockIO) Write(p []byte) (int, error) { return http1.WriteVia(o.s, o.nc, p) }
 
+// num is n in decimal, for log lines.
+func num(n int64) string { return strconv.FormatInt(n, 10) }
+
 func (c *Conn) logInfo(msg string) {
 	if l, ok := c.h.(InfoLogger); ok {
 		l.LogInfo(msg)
@@ -312,7 +316,7 @@ func (c *Conn) readPreface() bool {
 	var b [len(ClientPreface)]byte
 	n, err := io.ReadFull(c.br, b[:])
 	if string(b[:n]) != ClientPreface[:n] {
-		c.logInfo("invalid http2 connection preface \"" + string(b[:n]) + "\"")
+		c.logInfo("invalid connection preface")
 		c.goAway(http2.ErrCodeProtocol)
 		return false
 	}
@@ -368,8 +372,35 @@ func (c *Conn) readFrame() (http2.Frame, error) {
 		if err := c.peek(n, headers, false); err != nil {
 			return nil, err
 		}
+		if fh.Type == http2.FrameSettings && fh.Flags&http2.FlagSettingsAck == 0 && n%6 == 0 {
+			if err := c.checkWindowSetting(n); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return c.fr.ReadFrameForHeader(fh)
+}
+
+// checkWindowSetting logs a SETTINGS frame's INITIAL_WINDOW_SIZE above
+// the largest window as nginx does, with its value: the framer refuses
+// that frame before onSettings sees it. The settings before it are
+// checked in order as nginx's loop does: an earlier bad one is
+// onSettings' to log.
+func (c *Conn) checkWindowSetting(n int) error {
+	p, _ := c.br.Peek(n)
+	for ; len(p) >= 6; p = p[6:] {
+		id := http2.SettingID(p[0])<<8 | http2.SettingID(p[1])
+		v := uint32(p[2])<<24 | uint32(p[3])<<16 | uint32(p[4])<<8 | uint32(p[5])
+		switch {
+		case id == http2.SettingInitialWindowSize && v > maxWindow:
+			c.logInfo("client sent SETTINGS frame with incorrect INITIAL_WINDOW_SIZE value " + num(int64(v)))
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		case id == http2.SettingMaxFrameSize && (v < defaultFrameSize || v > maxFrameSize),
+			id == http2.SettingEnablePush && v > 1:
+			return nil
+		}
+	}
+	return nil
 }
 
 // peekBlock waits for a HEADERS frame's payload while checking the
@@ -584,7 +615,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 		switch s.ID {
 		case http2.SettingInitialWindowSize:
 			if s.Val > maxWindow {
-				c.logInfo("client sent SETTINGS frame with incorrect INITIAL_WINDOW_SIZE value")
+				c.logInfo("client sent SETTINGS frame with incorrect INITIAL_WINDOW_SIZE value " + num(int64(s.Val)))
 				return http2.ConnectionError(http2.ErrCodeFlowControl)
 			}
 			c.mu.Lock()
@@ -597,7 +628,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 			c.mu.Unlock()
 		case http2.SettingMaxFrameSize:
 			if s.Val < defaultFrameSize || s.Val > maxFrameSize {
-				c.logInfo("client sent SETTINGS frame with incorrect MAX_FRAME_SIZE value")
+				c.logInfo("client sent SETTINGS frame with incorrect MAX_FRAME_SIZE value " + num(int64(s.Val)))
 				return http2.ConnectionError(http2.ErrCodeProtocol)
 			}
 			c.mu.Lock()
@@ -605,7 +636,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 			c.mu.Unlock()
 		case http2.SettingEnablePush:
 			if s.Val > 1 {
-				c.logInfo("client sent SETTINGS frame with incorrect ENABLE_PUSH value")
+				c.logInfo("client sent SETTINGS frame with incorrect ENABLE_PUSH value " + num(int64(s.Val)))
 				return http2.ConnectionError(http2.ErrCodeProtocol)
 			}
 		case http2.SettingHeaderTableSize:
@@ -640,7 +671,7 @@ func (c *Conn) updateWindow(f *http2.WindowUpdateFrame) error {
 	defer c.mu.Unlock()
 	if f.StreamID == 0 {
 		if c.sendWindow+int64(f.Increment) > maxWindow {
-			c.logInfo("client violated connection flow control: received WINDOW_UPDATE frame with window increment that exceeds the window size")
+			c.logInfo("client violated connection flow control: received WINDOW_UPDATE frame with window increment " + num(int64(f.Increment)) + " not allowed for window " + num(c.sendWindow))
 			return http2.ConnectionError(http2.ErrCodeFlowControl)
 		}
 		c.sendWindow += int64(f.Increment)
@@ -654,7 +685,7 @@ func (c *Conn) updateWindow(f *http2.WindowUpdateFrame) error {
 		return nil
 	}
 	if st.sendWindow+int64(f.Increment) > maxWindow {
-		c.logInfo("client violated flow control for stream: received WINDOW_UPDATE frame with window increment that exceeds the window size")
+		c.logInfo("client violated flow control for stream " + num(int64(f.StreamID)) + ": received WINDOW_UPDATE frame with window increment " + num(int64(f.Increment)) + " not allowed for window " + num(st.sendWindow))
 		c.mu.Unlock()
 		c.resetStream(f.StreamID, http2.ErrCodeFlowControl)
 		c.mu.Lock()
@@ -688,7 +719,7 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 func (c *Conn) onData(f *http2.DataFrame) error {
 	size := int64(f.Length)
 	if size > c.recvWindow {
-		c.logInfo("client violated connection flow control")
+		c.logInfo("client violated connection flow control: received DATA frame length " + num(size) + ", available window " + num(c.recvWindow))
 		return http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
 	c.recvWindow -= size

@@ -27,11 +27,11 @@ type headerBlock struct {
 func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 	id := f.StreamID
 	if id%2 == 0 || id <= c.lastID {
-		c.logInfo("client sent HEADERS frame with incorrect identifier")
+		c.logInfo("client sent HEADERS frame with incorrect identifier " + num(int64(id)) + ", the last was " + num(int64(c.lastID)))
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	if f.HasPriority() && f.Priority.StreamDep == id {
-		c.logInfo("client sent HEADERS frame with incorrect dependency")
+		c.logInfo("client sent HEADERS frame for stream " + num(int64(id)) + " with incorrect dependency")
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.lastID = id
@@ -48,7 +48,7 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 	case id == c.timedOutID:
 		// Reset when its block stalled; decoded for the table only.
 	case processing >= c.cfg.MaxConcurrentStreams:
-		c.logInfo("concurrent streams exceeded")
+		c.logInfo("concurrent streams exceeded " + num(int64(processing)))
 		c.sendRst(id, http2.ErrCodeRefusedStream)
 	case !c.settingsAcked && !f.StreamEnded() && c.cfg.PrereadSize < defaultWindow:
 		c.logInfo("client sent stream with data before settings were acknowledged")

@@ -331,7 +331,7 @@ func (c *Conn) readyLocked(st *Stream) bool {
 // onPriority takes a PRIORITY frame.
 func (c *Conn) onPriority(f *http2.PriorityFrame) error {
 	if f.StreamDep == f.StreamID {
-		c.logInfo("client sent PRIORITY frame with incorrect dependency")
+		c.logInfo("client sent PRIORITY frame for stream " + num(int64(f.StreamID)) + " with incorrect dependency")
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.mu.Lock()

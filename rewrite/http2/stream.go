@@ -188,7 +188,7 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 	}
 	if s.inClosed {
 		c.mu.Unlock()
-		c.logInfo("client sent DATA frame for half-closed stream")
+		c.logInfo("client sent DATA frame for half-closed stream " + num(int64(id)))
 		c.resetStream(id, http2.ErrCodeStreamClosed)
 		return true
 	}
@@ -211,8 +211,9 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		}
 	}
 	if size > s.recvWindow {
+		avail := s.recvWindow
 		c.mu.Unlock()
-		c.logInfo("client violated flow control for stream")
+		c.logInfo("client violated flow control for stream " + num(int64(id)) + ": received DATA frame length " + num(size) + ", available window " + num(avail))
 		c.resetStream(id, http2.ErrCodeFlowControl)
 		return true
 	}

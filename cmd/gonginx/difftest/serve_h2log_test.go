@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,40 @@ func TestServeHTTP2ConnLogTLS(t *testing.T) {
 `, r)
 	c.TLS, c.SNI = true, "localhost"
 	c.Files = []string{"cert.pem", "key.pem"}
+	c.ErrorLog = true
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// Protocol errors in frames sent raw after the preface: each is an info
+// line with nginx's wording and numbers, then its GOAWAY.
+func TestServeHTTP2ConnLogProtocol(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	frame := func(typ, flags byte, id uint32, payload string) string {
+		n := len(payload)
+		return string([]byte{byte(n >> 16), byte(n >> 8), byte(n), typ, flags,
+			byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}) + payload
+	}
+	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	raw := func(name string, frames ...string) harness.Request {
+		return harness.Request{Name: name, Send: []string{preface + frame(4, 0, 0, "") + strings.Join(frames, "")}}
+	}
+	c := serveProxyCase("h2 protocol error log", `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    error_log stderr info;
+    location / { return 200 "ok\n"; }
+}
+`,
+		harness.Request{Name: "HTTP/1 request", Send: []string{"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"}},
+		raw("MAX_FRAME_SIZE 1", frame(4, 0, 0, "\x00\x05\x00\x00\x00\x01")),
+		raw("ENABLE_PUSH 2", frame(4, 0, 0, "\x00\x02\x00\x00\x00\x02")),
+		raw("INITIAL_WINDOW_SIZE 2^31", frame(4, 0, 0, "\x00\x04\x80\x00\x00\x00")),
+		raw("connection window overflow", frame(8, 0, 0, "\x7f\xff\xff\xff")),
+		raw("HEADERS on stream 2", frame(1, 5, 2, "\x82\x86\x84\x41\x09localhost")),
+		raw("HEADERS depending on itself", frame(1, 0x25, 1, "\x00\x00\x00\x01\x10\x82\x86\x84\x41\x09localhost")),
+		raw("PRIORITY depending on itself", frame(2, 0, 3, "\x00\x00\x00\x03\x10")),
+	)
 	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

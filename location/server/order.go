@@ -30,6 +30,9 @@ type acceptOrder struct {
 	seq     uint64
 	pending []*orderedConn // by seq, ascending
 	changed chan struct{}  // closed (and replaced) when pending shrinks
+	// maxWait, when set, bounds WaitEarlier instead of maxOrderWait: a
+	// test that checks the order itself must not race the bound.
+	maxWait time.Duration
 }
 
 // maxOrderWait bounds the wait for earlier connections: one that stalls
@@ -123,7 +126,11 @@ func (c *orderedConn) WaitEarlier() {
 		ch := o.changed
 		o.mu.Unlock()
 		if timer == nil {
-			timer = time.NewTimer(maxOrderWait)
+			bound := maxOrderWait
+			if o.maxWait > 0 {
+				bound = o.maxWait
+			}
+			timer = time.NewTimer(bound)
 			defer timer.Stop()
 		}
 		select {

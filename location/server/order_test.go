@@ -40,7 +40,9 @@ func rawOf(t *testing.T, c net.Conn) *syscall.RawConn {
 // A first request waits for an earlier connection under way (not looked
 // at yet, bytes waiting, or started), not for an idle one.
 func TestAcceptOrder(t *testing.T) {
-	var o acceptOrder
+	// c must wait for b however late this goroutine runs (a loaded
+	// race run once passed maxOrderWait before b.Pass, and c went on).
+	o := acceptOrder{maxWait: time.Hour}
 	var a, b, c orderedConn
 	o.add(&a)
 	o.add(&b)
@@ -63,6 +65,7 @@ func TestAcceptOrder(t *testing.T) {
 	}
 	// a's bytes arrive: a is under way, and a later one waits for it,
 	// at most maxOrderWait.
+	o.maxWait = 0
 	client.Write([]byte("GET"))
 	time.Sleep(10 * time.Millisecond)
 	var d orderedConn

@@ -12,6 +12,7 @@ import (
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // maxURIChanges is nginx's NGX_HTTP_MAX_URI_CHANGES: rewrite "last" cycles
@@ -132,6 +133,7 @@ type exchange struct {
 	toHTTPS       bool                       // plain HTTP arrived on a TLS socket: every request gets 497
 	order         Ordered                    // the connection's first request's place among others (nil once passed)
 	timedOutBody  bool                       // client_body_timeout passed (nginx's c->timedout)
+	terminated    bool                       // a stop's worker_shutdown_timeout ended it (499: status 0)
 	hostAddr      *Addr                      // the address whose servers forHost picks from
 	hostSt        *rewrite.State             // limitsForHost's scratch, made at its first use
 	forHost       func([]byte) *http1.Limits // limitsForHost, bound once per exchange
@@ -339,7 +341,7 @@ func (x *exchange) startRequest() {
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
-	x.timedOutBody = false
+	x.timedOutBody, x.terminated = false, false
 	x.bodyPrefix, x.fileBase = nil, 0
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
@@ -810,6 +812,7 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 			return x.accelRedirect()
 		}
 		x.timedOutBody = rc == 408 && errors.Is(err, http1.ErrRequestTimeout)
+		x.terminated = rc == 499 && errors.Is(err, upstream.ErrTerminated)
 		// nginx logs a client's hang-up (499) at "info", below the
 		// default error_log level.
 		// A gzip body that does not inflate is logged when the request

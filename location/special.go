@@ -22,6 +22,9 @@ func (x *exchange) special(code int) {
 		}
 		x.c.NetConn().Close()
 		x.status = code
+		if x.terminated {
+			x.status = 0 // no response: nginx's "000"
+		}
 		if code == 499 && x.c.HeaderWritten() && x.st.Status != 0 {
 			// A hang-up while the body was relayed: the response keeps
 			// its status once bytes of it went out

@@ -2,11 +2,13 @@ package upstream
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync/atomic"
 	"syscall"
 
+	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream/poller"
 )
@@ -14,6 +16,12 @@ import (
 // ErrClientClosed is returned with status 499 when the client hung up
 // while the backend's answer was awaited.
 var ErrClientClosed = errors.New("client prematurely closed connection, so upstream connection is closed too")
+
+// ErrTerminated is returned with status 499 when worker_shutdown_timeout
+// ended the request (TerminateRequests): nothing is logged for it and its
+// access line has the status sent, or none ("000"), as nginx's shutdown
+// timer's ngx_http_terminate_request. It is a kind of ErrClientClosed.
+var ErrTerminated = fmt.Errorf("request terminated: %w", ErrClientClosed)
 
 // clientWatch watches a client connection for a hang-up while a backend
 // is awaited, as nginx's ngx_http_upstream_check_broken_connection: an
@@ -39,6 +47,9 @@ type clientWatch struct {
 	// before is queued in the epoll set and not seen yet.
 	fresh   bool
 	aborted atomic.Bool
+	// terminated: the abort was a stop's (TerminateRequests), not the
+	// client's; set under the watcher's lock.
+	terminated bool
 	// input, when set, is woken by input on the socket too (WatchInput):
 	// the registration then includes EPOLLIN.
 	input *Waker
@@ -119,4 +130,17 @@ var abortsEnding atomic.Int32
 func SettleAborts() bool {
 	brokenConns.settle()
 	return abortsEnding.Load() > 0
+}
+
+// clientGone ends a try whose watch saw the client gone: logged at info
+// with the action, or, when a stop terminated the request, silently.
+func (p *Proxy) clientGone(s *rewrite.State, x *exchange, w *clientWatch, action string) (int, error) {
+	if w != nil && w.terminated {
+		w.terminated = false
+		return 499, ErrTerminated
+	}
+	if w != nil {
+		p.logClientGone(s, x, action, w.sockErr())
+	}
+	return 499, ErrClientClosed
 }

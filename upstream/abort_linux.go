@@ -147,6 +147,7 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 	w.backend = backend
 	w.raw = raw
 	w.aborted.Store(false)
+	w.terminated = false
 	w.fresh = fresh
 	if w.eof {
 		p.abort(w) // the client hung up before this request
@@ -278,6 +279,25 @@ func (p *watcher) handOver(raw syscall.RawConn, owner net.Conn, h poller.Handler
 		w.events = inputEvents
 	}
 	return w.reg, w.inputSeen || w.eof, true
+}
+
+// TerminateRequests ends the requests that wait on a backend of the
+// client connections whose descriptor ends names, as nginx's shutdown timer (once
+// worker_shutdown_timeout passed) terminates every request: the backend
+// connection closes, the request returns ErrTerminated.
+func TerminateRequests(ends func(fd int) bool) {
+	p := &brokenConns
+	if !p.ready.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.byFd {
+		if w.backend != nil && !w.aborted.Load() && ends(w.fd) {
+			w.terminated = true
+			p.abort(w)
+		}
+	}
 }
 
 // abort takes a watched request's client as gone: its backend closes.

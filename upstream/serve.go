@@ -532,8 +532,8 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 			if watch != nil && watch.gone() {
 				watch.stop()
 				x.rel.failed = false
-				p.logClientGone(s, x, actionConnect, watch.sockErr())
-				return 499, ErrClientClosed, 0
+				status, err := p.clientGone(s, x, watch, actionConnect)
+				return status, err, 0
 			}
 		}
 	}
@@ -546,8 +546,8 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
 		if watch != nil && watch.stop() {
 			x.rel.failed = false
-			p.logClientGone(s, x, actionSend, watch.sockErr())
-			return 499, ErrClientClosed, 0
+			status, err := p.clientGone(s, x, watch, actionSend)
+			return status, err, 0
 		}
 		return status, err, ft
 	}
@@ -581,16 +581,14 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	if watch != nil && watch.stop() || sw != nil && sw.StopWatch() {
 		// Not the backend's failure; nginx logs 499 and closes both.
 		x.rel.failed = false
-		if watch != nil {
-			// nginx's action is still the send's until the backend's
-			// first bytes are read.
-			action := actionSend
-			if x.recvd > 0 {
-				action = actionHeader
-			}
-			p.logClientGone(s, x, action, watch.sockErr())
+		// nginx's action is still the send's until the backend's first
+		// bytes are read.
+		action := actionSend
+		if x.recvd > 0 {
+			action = actionHeader
 		}
-		return 499, ErrClientClosed, 0
+		status, err := p.clientGone(s, x, watch, action)
+		return status, err, 0
 	}
 	var headAt time.Time // when the head was read: the response's Date
 	if status == 0 {
@@ -761,10 +759,8 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 			x.spool.end(false)
 		}
 		c.Discard()
-		if watch != nil {
-			p.logClientGone(s, x, clientGoneAction(x, len(buffered), x.recvd > recvdBefore), watch.sockErr())
-		}
-		return 499, ErrClientClosed, 0
+		status, err := p.clientGone(s, x, watch, clientGoneAction(x, len(buffered), x.recvd > recvdBefore))
+		return status, err, 0
 	}
 	if x.spool.on {
 		// The backend's response is read (whole, or cut by the backend)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/location"
@@ -420,6 +421,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-tick.C:
 			s.closeConns(true)
 		case <-ctx.Done():
+			s.terminateRequests()
 			s.stream.Close()
 			s.mail.Close()
 			s.closeTunnels()
@@ -430,6 +432,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// terminateRequests ends the server's requests that wait on a backend
+// when worker_shutdown_timeout passed, as nginx's shutdown timer
+// terminates every request: their backends close and they end unlogged
+// but for their access line.
+func (s *Server) terminateRequests() {
+	fds := map[int]bool{}
+	s.mu.Lock()
+	for sc := range s.conns {
+		if c, ok := sc.nc.(syscall.Conn); ok {
+			if raw, err := c.SyscallConn(); err == nil {
+				raw.Control(func(fd uintptr) { fds[int(fd)] = true })
+			}
+		}
+	}
+	s.mu.Unlock()
+	upstream.TerminateRequests(func(fd int) bool { return fds[fd] })
 }
 
 // Close stops at once (SIGTERM/SIGINT): listeners and connections close.

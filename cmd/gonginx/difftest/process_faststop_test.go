@@ -21,9 +21,11 @@ master_process MASTER;
 worker_processes 1;
 error_log DIR/error.log info;
 pid DIR/nginx.pid;
+EXTRA
 events {}
 http {
-    access_log DIR/access.log;
+    log_format st '$request $status $body_bytes_sent';
+    access_log DIR/access.log st;
     server {
         listen 127.0.0.1:PORT;
         location / { proxy_pass http://127.0.0.1:BACKEND; }
@@ -36,7 +38,8 @@ http {
 // waits for a backend that never answers ends the worker at once, as
 // ngx_worker_process_exit does: no request waited for, nothing logged for
 // it (no access line, no error), no worker killed by the master; the
-// client and the backend see their connections closed.
+// client and the backend see their connections closed. A graceful stop
+// ends it once worker_shutdown_timeout passed.
 func TestProcessFastStop(t *testing.T) {
 	requireRoot(t)
 	keep := regexp.MustCompile(`signal|exiting|\] exit$|exited|\[alert\]|\[error\]|\[warn\] .*\*|\[info\]`)
@@ -44,16 +47,21 @@ func TestProcessFastStop(t *testing.T) {
 		name   string
 		master string
 		sig    syscall.Signal
+		extra  string
 	}{
-		{"master TERM", "on", syscall.SIGTERM},
-		{"master INT", "on", syscall.SIGINT},
-		{"single TERM", "off", syscall.SIGTERM},
-		{"single QUIT", "off", syscall.SIGQUIT},
+		{"master TERM", "on", syscall.SIGTERM, ""},
+		{"master INT", "on", syscall.SIGINT, ""},
+		{"single TERM", "off", syscall.SIGTERM, ""},
+		{"single QUIT", "off", syscall.SIGQUIT, ""},
+		// A graceful stop waits for the request until
+		// worker_shutdown_timeout, then terminates it: its backend
+		// closes, its access line says "000", nothing else is logged.
+		{"master QUIT past worker_shutdown_timeout", "on", syscall.SIGQUIT, "worker_shutdown_timeout 500ms;"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := map[string][]string{}
 			for _, im := range procImpls(t) {
-				got[im.name] = fastStopRun(t, im, tc.master, tc.sig, keep)
+				got[im.name] = fastStopRun(t, im, tc.master, tc.extra, tc.sig, keep)
 			}
 			if diff := cmp.Diff(got["nginx"], got["gonginx"]); diff != "" {
 				t.Errorf("(-nginx +gonginx):\n%s", diff)
@@ -66,7 +74,7 @@ func TestProcessFastStop(t *testing.T) {
 // backend and returns what was seen: the error log's lines (kept by
 // keep), the access log, the master's exit, the client's and the
 // backend's reads.
-func fastStopRun(t *testing.T, im procImpl, masterProcess string, sig syscall.Signal, keep *regexp.Regexp) []string {
+func fastStopRun(t *testing.T, im procImpl, masterProcess, extra string, sig syscall.Signal, keep *regexp.Regexp) []string {
 	t.Helper()
 	bl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,6 +91,7 @@ func fastStopRun(t *testing.T, im procImpl, masterProcess string, sig syscall.Si
 	dir := procDir(t)
 	port := freeTCPPort(t)
 	conf := strings.ReplaceAll(procFastStopConf, "MASTER", masterProcess)
+	conf = strings.Replace(conf, "EXTRA", extra, 1)
 	conf = strings.ReplaceAll(conf, "BACKEND", strconv.Itoa(bl.Addr().(*net.TCPAddr).Port))
 	m := startMaster(t, im, dir, conf, port)
 

@@ -546,6 +546,12 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 		logger.Log("warn", "directives validated but not served by gonginx: "+strings.Join(rt.Unserved, ", "))
 	}
 	logOSStatus(logger.Log)
+	// Signals are caught before the pid file and the listening sockets
+	// tell that the server runs (nginx's ngx_init_signals comes first):
+	// a SIGQUIT sent at once must not meet Go's default action.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
 	srv, err := server.Start(cfg, server.StartOptions{Compile: compileOptions(true), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
@@ -559,9 +565,6 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	}
 	defer func() { os.Remove(pid) }()
 	ready()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1)
-	defer signal.Stop(sigs)
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -360,7 +361,9 @@ func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	// The pid file is written before the workers start, as nginx's
 	// ngx_create_pidfile precedes its master cycle: whoever sees the
 	// server answer finds it (a failed start removes it below).
+	pm.Signals = process.CatchSignals()
 	if err := m.usePid(l); err != nil {
+		signal.Stop(pm.Signals)
 		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
 		m.closeSockets(m.addrs())
 		return 1

@@ -63,6 +63,10 @@ type Master struct {
 	newBinary   int  // pid of the new master SIGUSR2 started (0: none)
 	noAccepting bool // SIGWINCH stopped the workers
 
+	// Signals, when set, is CatchSignals' channel, made before the pid
+	// file; nil: Run catches them itself.
+	Signals chan os.Signal
+
 	gen   *generation
 	procs map[int]*worker // every worker not reaped yet, by pid
 }
@@ -82,6 +86,19 @@ type worker struct {
 	ready   bool // reported ready: it served, so its death is respawned
 }
 
+// CatchSignals starts catching the master's signals, which wait in the
+// channel until Run reads them. The caller does it before it writes the
+// pid file (and gives the channel to Run as Master.Signals), as nginx's
+// ngx_init_signals precedes its pid file: a signal sent as soon as the
+// file exists must not meet Go's default action (SIGQUIT dumps the
+// goroutines and exits 2).
+func CatchSignals() chan os.Signal {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD,
+		syscall.SIGUSR2, syscall.SIGWINCH)
+	return sigs
+}
+
 // Run starts spec's workers and runs the master cycle until the workers
 // are gone after SIGQUIT, SIGTERM or SIGINT. ready is called once the
 // first workers serve (the caller writes the pid file then); an error
@@ -92,9 +109,10 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 	if m.ReadyTimeout == 0 {
 		m.ReadyTimeout = time.Minute
 	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD,
-		syscall.SIGUSR2, syscall.SIGWINCH)
+	sigs := m.Signals
+	if sigs == nil {
+		sigs = CatchSignals()
+	}
 	defer signal.Stop(sigs)
 	m.Log("notice", "start worker processes")
 	gen, err := m.startGeneration(spec)

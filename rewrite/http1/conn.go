@@ -97,6 +97,13 @@ type Conn struct {
 	// first bytes of the request are in (stub_status's "reading").
 	OnRequestBytes func()
 
+	// TellBeforeFirstRead makes the connection's first request call
+	// OnRequestBytes once its bytes wait in the socket, before they are
+	// read: a connection ordered against others (the server's accept
+	// order) shows as under way from then on, never with its bytes read
+	// but not yet told (awaitFirstBytes).
+	TellBeforeFirstRead bool
+
 	// DecideRate, when set, is called before the first bytes of each
 	// response go out; it may call SetLimitRate (nginx evaluates
 	// limit_rate in its write filter). It is kept across requests.
@@ -338,6 +345,19 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			}
 			c.nc.SetReadDeadline(deadline)
 		}
+		if c.TellBeforeFirstRead && c.Requests == 0 && c.rend == 0 && !started && c.OnRequestBytes != nil {
+			have, err := c.awaitFirstBytes()
+			if err != nil {
+				if grace && errors.Is(err, os.ErrDeadlineExceeded) {
+					return nil, ErrWouldBlock
+				}
+				return nil, err
+			}
+			if have {
+				c.OnRequestBytes()
+				started = true
+			}
+		}
 		m, err := ReadVia(c.sockIO(), c.nc, (*c.rb)[c.rend:])
 		c.rend += m
 		if idle && m > 0 {
@@ -525,3 +545,24 @@ func bodyReadError(err error) error {
 // Hijacked reports whether Hijack was called: the caller must not use the
 // Conn for I/O any more (Release it once the tunnel is over).
 func (c *Conn) Hijacked() bool { return c.hijacked }
+
+// awaitFirstBytes waits (under the read deadline) until the socket has
+// bytes, an end or an error, peeking: have reports bytes. An end or a
+// socket error is left for the read to report; err is the wait's own
+// (a deadline, a closed connection). No socket to peek: have, at once.
+func (c *Conn) awaitFirstBytes() (have bool, err error) {
+	raw, owner := c.Socket()
+	if raw == nil || owner != c.nc {
+		return true, nil
+	}
+	err = raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, e := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if e == syscall.EAGAIN || e == syscall.EINTR {
+			return false
+		}
+		have = e == nil && n > 0
+		return true
+	})
+	return have, err
+}

@@ -133,6 +133,15 @@ func (h Conn) Serve(addr *Addr, req *http1.Request) {
 // BadRequest answers a request the parser rejected with its status.
 func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, perr, h.c) }
 
+// BadStreamRequest is BadRequest for an HTTP/2 stream whose header block
+// was at fault: host is the Host that came before the fault, for the
+// log line.
+func (h Conn) BadStreamRequest(addr *Addr, perr *http1.Error, host []byte) {
+	h.x.streamHost = host
+	h.x.badRequest(addr, perr, h.c)
+	h.x.streamHost = nil
+}
+
 // ClientClosed logs, at info, a client that closed its connection with
 // no request under way, as nginx does: before its first request ("client
 // closed connection while waiting for request", in the error log of the
@@ -186,6 +195,22 @@ func (a *Addr) WaitTimedOut(log *Logger, connID uint64, client, listen string) {
 func (a *Addr) ConnInfo(log *Logger, connID uint64, msg, client, listen string) {
 	log.logTo(a.Default.root.conf.errorLogs, "info", "*"+strconv.FormatUint(connID, 10)+" "+msg+
 		", client: "+client+", server: "+listen)
+}
+
+// StreamHeaderInfo logs, at info, an error in an HTTP/2 stream's header
+// block as nginx's stream log does: no request line yet, the address's
+// default server, and the host when one came before the error.
+func (a *Addr) StreamHeaderInfo(log *Logger, connID uint64, msg, client string, host []byte) {
+	log.logTo(a.Default.root.conf.errorLogs, "info", streamHeaderLine(connID, msg, client, a.Default.Name, host))
+}
+
+func streamHeaderLine(connID uint64, msg, client, server string, host []byte) string {
+	line := "*" + strconv.FormatUint(connID, 10) + " " + msg + " while reading client request headers, client: " +
+		client + ", server: " + server
+	if host != nil {
+		line += ", host: \"" + string(host) + "\""
+	}
+	return line
 }
 
 // HandshakeEnded logs, at info, a connection of an ssl address that

@@ -37,6 +37,9 @@ type exchange struct {
 	req  *http1.Request
 	st   rewrite.State
 	log  *Logger
+	// streamHost: an HTTP/2 stream's Host before its header block's
+	// fault, for the fault's log line (BadStreamRequest).
+	streamHost []byte
 	// sendFailLogged: the client's failed write has its info line.
 	sendFailLogged bool
 	// parkedConf: where the last request of a connection woken from

@@ -260,6 +260,20 @@ func (x *exchange) logRejected(perr *http1.Error) {
 			}
 		}
 	}
+	if info := x.c.ConnInfo(); info != nil && info.HTTP2 != "" && x.srv != nil {
+		// An HTTP/2 stream's header block: nginx's stream log, with no
+		// request line yet.
+		client := ""
+		if r.Conn != nil {
+			client = r.Conn.RemoteAddr
+		}
+		host := r.HeaderValue("Host")
+		if host == nil {
+			host = x.streamHost
+		}
+		x.log.logTo(x.conf().errorLogs, "info", streamHeaderLine(x.connID, msg, client, x.srv.Name, host))
+		return
+	}
 	if r.Parsed == 0 {
 		msg += " while reading client request line"
 	} else {

@@ -80,6 +80,15 @@ func (h *h2Streams) LogInfo(msg string) {
 	h.addr.ConnInfo(h.l.srv.log, h.connID, msg+" while processing HTTP/2 connection", client, h.l.sock.Load().Listen.Addr)
 }
 
+// LogStreamInfo logs a stream's header error as nginx's stream log does.
+func (h *h2Streams) LogStreamInfo(msg string, host []byte) {
+	client := ""
+	if h.info != nil {
+		client = h.info.RemoteAddr
+	}
+	h.addr.StreamHeaderInfo(h.l.srv.log, h.connID, msg, client, host)
+}
+
 func (h *h2Streams) ServeStream(s *http2.Stream) {
 	h.busy(1)
 	defer h.busy(-1)
@@ -95,7 +104,7 @@ func (h *h2Streams) ServeStream(s *http2.Stream) {
 	if s.Malformed() {
 		x.Dropped(h.addr)
 	} else if perr != nil {
-		x.BadRequest(h.addr, perr)
+		x.BadStreamRequest(h.addr, perr, s.ErrHost())
 	} else {
 		x.Serve(h.addr, req)
 	}

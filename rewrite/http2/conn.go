@@ -219,6 +219,22 @@ func (o *sockIO) Write(p []byte) (int, error) { return http1.WriteVia(o.s, o.nc,
 // num is n in decimal, for log lines.
 func num(n int64) string { return strconv.FormatInt(n, 10) }
 
+// StreamLogger is a Handler that logs a stream's header errors itself,
+// in the stream's context as nginx's fake connection's log gives it
+// (the request's server and, once known, host), not the connection's.
+type StreamLogger interface {
+	LogStreamInfo(msg string, host []byte)
+}
+
+// logStream logs an info line about the header block being read.
+func (c *Conn) logStream(msg string) {
+	if l, ok := c.h.(StreamLogger); ok {
+		l.LogStreamInfo(msg, c.block.host())
+	} else {
+		c.logInfo(msg)
+	}
+}
+
 func (c *Conn) logInfo(msg string) {
 	if l, ok := c.h.(InfoLogger); ok {
 		l.LogInfo(msg)

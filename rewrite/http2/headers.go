@@ -24,6 +24,40 @@ type headerBlock struct {
 	cookies              []byte
 }
 
+// host is the block's Host so far (:authority or a host field), as
+// nginx's log context shows it; nil before one came.
+func (b *headerBlock) host() []byte {
+	for p := b.lines; len(p) > 0; {
+		line := p
+		if i := indexCRLF(p); i >= 0 {
+			line, p = p[:i], p[i+2:]
+		} else {
+			p = nil
+		}
+		if len(line) >= 6 && string(line[:6]) == "host: " {
+			return line[6:]
+		}
+	}
+	return nil
+}
+
+// hostCopy keeps a host past the block's buffers (an error's only).
+func hostCopy(h []byte) []byte {
+	if h == nil {
+		return nil
+	}
+	return append([]byte{}, h...)
+}
+
+func indexCRLF(p []byte) int {
+	for i := 0; i+1 < len(p); i++ {
+		if p[i] == '\r' && p[i+1] == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
 func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 	id := f.StreamID
 	if id%2 == 0 || id <= c.lastID {
@@ -170,12 +204,15 @@ func (c *Conn) buildHead(st *Stream) {
 	switch {
 	case len(b.method) == 0:
 		st.perr = &http1.Error{Status: 400, Msg: "client sent no :method header"}
+		st.perrHost = hostCopy(b.host())
 		return
 	case len(b.scheme) == 0:
 		st.perr = &http1.Error{Status: 400, Msg: "client sent no :scheme header"}
+		st.perrHost = hostCopy(b.host())
 		return
 	case len(b.path) == 0:
 		st.perr = &http1.Error{Status: 400, Msg: "client sent no :path header"}
+		st.perrHost = hostCopy(b.host())
 		return
 	}
 	h := st.head[:0]
@@ -226,7 +263,7 @@ func (c *Conn) emitField(name, value []byte) {
 			continue
 		}
 		if ch <= 0x20 || ch == 0x7f || ch == ':' || ch >= 'A' && ch <= 'Z' {
-			c.logInfo("client sent invalid header name: \"" + string(name) + "\"")
+			c.logStream("client sent invalid header name: \"" + string(name) + "\"")
 			b.rst = true
 			return
 		}
@@ -234,21 +271,22 @@ func (c *Conn) emitField(name, value []byte) {
 	}
 	for i := 0; i < len(value); i++ {
 		if ch := value[i]; ch == 0 || ch == '\n' || ch == '\r' {
-			c.logInfo("client sent header \"" + string(name) + "\" with invalid value: \"" + string(value) + "\"")
+			c.logStream("client sent header \"" + string(name) + "\" with invalid value: \"" + string(value) + "\"")
 			b.rst = true
 			return
 		}
 	}
 	if name[0] == ':' {
 		if msg := c.pseudoHeader(name[1:], value); msg != "" {
-			c.logInfo(msg)
+			// The request's 400 logs it (location), in the stream's context.
 			st.perr = &http1.Error{Status: 400, Msg: msg}
+			st.perrHost = hostCopy(b.host())
 			b.stop = true
 		}
 		return
 	}
 	if invalid && c.cfg.IgnoreInvalidHeaders {
-		c.logInfo("client sent invalid header: \"" + string(name) + "\"")
+		c.logStream("client sent invalid header: \"" + string(name) + "\"")
 		return
 	}
 	if string(name) == "cookie" {

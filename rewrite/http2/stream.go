@@ -25,7 +25,8 @@ type Stream struct {
 
 	head      []byte // the request in HTTP/1 form
 	perr      *http1.Error
-	malformed bool // reset for a malformed field: nothing to serve
+	perrHost  []byte // the Host that came before perr, for its log line
+	malformed bool   // reset for a malformed field: nothing to serve
 	reqLen    int
 	hasBody   bool
 	requests  int
@@ -147,6 +148,10 @@ func (s *Stream) Malformed() bool { return s.malformed }
 
 // Start parses the stream's request; an *http1.Error is to be answered
 // with its status (a bad pseudo-header, a malformed head).
+// ErrHost is the Host field that came before the header block's error
+// (nil: none), which nginx's log line of the error shows.
+func (s *Stream) ErrHost() []byte { return s.perrHost }
+
 func (s *Stream) Start() (*http1.Request, *http1.Error) {
 	hc := s.Conn()
 	hc.Requests = s.requests

@@ -89,3 +89,30 @@ func TestServeHTTP2ConnLogProtocol(t *testing.T) {
 	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A stream's header errors are logged on the stream (nginx's fake
+// connection's log: "while reading client request headers", the server's
+// name, no request line yet, the host when it came before the error).
+func TestServeHTTP2StreamHeaderLog(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	h2 := func(name, send string) harness.Request {
+		return harness.Request{Name: name, H2: true, Send: []string{send}}
+	}
+	c := serveProxyCase("h2 stream header log", `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    error_log stderr info;
+    location / { return 200 "ok\n"; }
+}
+`,
+		h2("underscore ignored", "GET / HTTP/1.1\r\nHost: localhost\r\nx_foo: 1\r\n\r\n"),
+		h2("duplicate path", ":method: GET\r\n:scheme: http\r\n:path: /\r\n:path: /x\r\n:authority: localhost"),
+		h2("no path", ":method: GET\r\n:scheme: http\r\n:authority: localhost"),
+		h2("unknown pseudo-header", ":method: GET\r\n:scheme: http\r\n:path: /\r\n:foo: 1\r\n:authority: localhost"),
+		h2("upper-case name", ":method: GET\r\n:scheme: http\r\n:path: /\r\n:authority: localhost\r\nX-Foo: 1"),
+		h2("NUL in a value", ":method: GET\r\n:scheme: http\r\n:path: /\r\nx-bar: a\x00b\r\n:authority: localhost"),
+	)
+	c.ErrorLog = true
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

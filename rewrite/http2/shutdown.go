@@ -1,0 +1,92 @@
+package http2
+
+import (
+	"crypto/tls"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// A connection's stops: graceful (GOAWAY, then the streams end), a drain
+// of a reusable idle connection, and the lingering close after GOAWAY.
+
+// Shutdown is a graceful stop (a reload's or quit's old worker): GOAWAY
+// once, then the connection closes when its streams end.
+func (c *Conn) Shutdown() {
+	// wmu first: a reader that sees goaway and lingers flushes (under
+	// wmu) after the GOAWAY is written, not before.
+	c.wmu.Lock()
+	c.mu.Lock()
+	if c.goaway || c.done {
+		idle := c.processing == 0 && !c.done
+		c.mu.Unlock()
+		c.wmu.Unlock()
+		if idle && !c.lingerReq.Load() {
+			c.endGracefully()
+		}
+		return
+	}
+	c.goaway = true
+	idle := c.processing == 0
+	c.mu.Unlock()
+	c.framer().WriteGoAway(c.lastID, http2.ErrCodeNo, nil)
+	c.flushLocked()
+	c.wmu.Unlock()
+	if idle {
+		c.endGracefully()
+	}
+}
+
+// Drain ends the connection for a drain of worker_connections, as
+// nginx's ngx_drain_connections has the idle handler finalize it: its
+// reader says GOAWAY (NO_ERROR) and closes it, a parked one resumed.
+func (c *Conn) Drain() {
+	c.drainReq.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+	if c.parker != nil {
+		c.parker.Wake()
+	}
+}
+
+// endGracefully wakes the reader to linger and close: GOAWAY was said
+// and no stream runs. A parked connection is resumed for it.
+func (c *Conn) endGracefully() {
+	c.lingerReq.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+	if c.parker != nil {
+		c.parker.Wake()
+	}
+}
+
+// linger is the lingering close after GOAWAY (reader goroutine).
+func (c *Conn) linger() {
+	c.wmu.Lock()
+	err := c.flushLocked()
+	c.wmu.Unlock()
+	if err != nil || !c.cfg.Linger {
+		return
+	}
+	raw := c.nc
+	if tc, ok := raw.(*tls.Conn); ok {
+		if tc.CloseWrite() != nil {
+			return
+		}
+		raw = tc.NetConn()
+	}
+	cw, ok := raw.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	deadline := time.Now().Add(c.cfg.LingerTime)
+	buf := make([]byte, 4096) // once per connection's end
+	for {
+		w := min(time.Until(deadline), c.cfg.LingerTimeout)
+		if w <= 0 {
+			return
+		}
+		raw.SetReadDeadline(time.Now().Add(w))
+		if _, err := raw.Read(buf); err != nil {
+			return
+		}
+	}
+}

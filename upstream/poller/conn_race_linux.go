@@ -43,30 +43,7 @@ func sysShutdown(fd, how int) syscall.Errno {
 	return 0
 }
 
-func sysGetsockname(fd int, sa *syscall.RawSockaddrAny, n *uint32) syscall.Errno {
-	_, _, e := syscall.RawSyscall(syscall.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(n)))
-	return e
-}
-
 func sysSetsockoptInt(fd, level, name, v int) { syscall.SetsockoptInt(fd, level, name, v) }
-
-func sysSocket(family int) (int, syscall.Errno) {
-	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	return int(r), e
-}
-
-func sysConnect(fd int, sa *syscall.RawSockaddrAny, n uint32) syscall.Errno {
-	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(sa)), uintptr(n))
-	return e
-}
-
-func sysGetsockoptInt(fd, level, name int) (int, syscall.Errno) {
-	var v int32
-	n := uint32(4)
-	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
-		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&n)), 0)
-	return int(v), e
-}
 
 // sysWritev writes the parts one by one through syscall.Write (its
 // race annotations), stopping at a short write.
@@ -87,12 +64,4 @@ func sysWritev(fd uintptr, iov []syscall.Iovec) (int, syscall.Errno) {
 		}
 	}
 	return total, 0
-}
-
-// sysPeek peeks at one byte without waiting.
-func sysPeek(fd int) syscall.Errno {
-	var b [1]byte
-	_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
-		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	return e
 }

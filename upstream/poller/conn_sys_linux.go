@@ -37,44 +37,13 @@ func sysShutdown(fd, how int) syscall.Errno {
 	return e
 }
 
-func sysGetsockname(fd int, sa *syscall.RawSockaddrAny, n *uint32) syscall.Errno {
-	_, _, e := syscall.RawSyscall(syscall.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(n)))
-	return e
-}
-
 func sysSetsockoptInt(fd, level, name, v int) {
 	v32 := int32(v)
 	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
 		uintptr(unsafe.Pointer(&v32)), 4, 0)
 }
 
-func sysSocket(family int) (int, syscall.Errno) {
-	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	return int(r), e
-}
-
-func sysConnect(fd int, sa *syscall.RawSockaddrAny, n uint32) syscall.Errno {
-	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(sa)), uintptr(n))
-	return e
-}
-
-func sysGetsockoptInt(fd, level, name int) (int, syscall.Errno) {
-	var v int32
-	n := uint32(4)
-	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
-		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&n)), 0)
-	return int(v), e
-}
-
 func sysWritev(fd uintptr, iov []syscall.Iovec) (int, syscall.Errno) {
 	n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 	return int(n), e
-}
-
-// sysPeek peeks at one byte without waiting.
-func sysPeek(fd int) syscall.Errno {
-	var b [1]byte
-	_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
-		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	return e
 }

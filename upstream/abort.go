@@ -33,9 +33,15 @@ var ErrTerminated = fmt.Errorf("request terminated: %w", ErrClientClosed)
 // upstream/poller: the epoll set parked tunnels use too) at its first
 // proxied request and stays registered until ForgetClient, or until a
 // tunnel takes the registration over (handOver), so a request costs no
-// system call: it only names its backend. A hang-up reported between
+// system call: it only names its backend. The server's own sockets
+// (poller.Conn) are not registered again: their lifelong registration
+// tells the watch of hang-ups (OnHangup). A hang-up reported between
 // requests is kept (nginx's pending_eof) for the next one.
 type clientWatch struct {
+	// conn: the server's own socket, whose hang-ups reach the watch
+	// through its lifelong registration (OnHangup); else reg is the
+	// watch's own on the process's poller.
+	conn    *poller.Conn
 	reg     poller.Reg
 	events  uint32 // the registration's
 	fd      int
@@ -87,7 +93,7 @@ func watchClient(raw syscall.RawConn, owner net.Conn, backend net.Conn, upgrade 
 		// request (nginx's pending_eof at the request's read) is taken
 		// now, before anything is sent. Later requests read the
 		// watcher's state only.
-		brokenConns.settle()
+		brokenConns.settleConn(w)
 	}
 	return w
 }

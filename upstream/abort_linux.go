@@ -135,12 +135,22 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 			p.release(w)
 		}
 		w = &clientWatch{fd: fd, owner: owner}
-		events := watchEvents
-		if upgrade {
-			events = inputEvents
-		}
-		if !p.register(raw, w, events) {
-			return nil
+		if c := poller.ConnOf(raw); c != nil {
+			// The server's own socket is on the poller for its life:
+			// its hang-ups reach w with no registration of its own
+			// (no epoll_ctl), one reported already is kept.
+			w.conn = c
+			c.OnHangup(w)
+			p.byFd[fd] = w
+			w.eof = c.HungUp()
+		} else {
+			events := watchEvents
+			if upgrade {
+				events = inputEvents
+			}
+			if !p.register(raw, w, events) {
+				return nil
+			}
 		}
 		fresh = true
 	}
@@ -210,6 +220,9 @@ func (p *watcher) register(raw syscall.RawConn, w *clientWatch, events uint32) b
 // release drops w's entry and slot (its epoll registration is removed by
 // the caller, or went with its descriptor's close). Called under p.mu.
 func (p *watcher) release(w *clientWatch) {
+	if w.conn != nil {
+		w.conn.OnHangup(nil)
+	}
 	w.reg.Forget()
 	if p.byFd[w.fd] == w {
 		delete(p.byFd, w.fd)
@@ -242,7 +255,9 @@ func (p *watcher) forget(raw syscall.RawConn, owner net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if w := p.byFd[fd]; w != nil && w.owner == owner {
-		w.reg.Remove(raw)
+		if w.conn == nil {
+			w.reg.Remove(raw)
+		}
 		p.release(w)
 	}
 }
@@ -265,7 +280,7 @@ func (p *watcher) handOver(raw syscall.RawConn, owner net.Conn, h poller.Handler
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	w := p.byFd[fd]
-	if w == nil || w.owner != owner || w.backend != nil {
+	if w == nil || w.owner != owner || w.backend != nil || w.conn != nil {
 		return reg, false, false
 	}
 	delete(p.byFd, fd)
@@ -315,6 +330,17 @@ func (p *watcher) abort(w *clientWatch) {
 // this call is recorded.
 func (p *watcher) settle() {
 	if p.ready.Load() {
+		p.p.Settle()
+		poller.SettleConns()
+	}
+}
+
+// settleConn is settle for a watch of one socket: the poller that
+// reports its events only.
+func (p *watcher) settleConn(w *clientWatch) {
+	if w.conn != nil {
+		poller.SettleConns()
+	} else {
 		p.p.Settle()
 	}
 }

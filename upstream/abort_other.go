@@ -20,6 +20,7 @@ func (watcher) unwatch(*clientWatch) bool                                    { r
 func (watcher) rewatch(*clientWatch, net.Conn)                               {}
 func (watcher) forget(syscall.RawConn, net.Conn)                             {}
 func (watcher) settle()                                                      {}
+func (watcher) settleConn(*clientWatch)                                      {}
 func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool            { return false }
 func (watcher) stopInput(syscall.RawConn, net.Conn, *Waker)                  {}
 

@@ -18,6 +18,7 @@ import (
 // registration, and the state of the goroutine a wake-up starts.
 type parkState struct {
 	rc, dstRC  syscall.RawConn // the source's; the destination's when a plain socket (splice)
+	conn       *poller.Conn    // the source's socket when the server's own (its input hook, not reg)
 	reg        poller.Reg
 	registered bool
 	noSplice   bool // splice(2) refused this source: buffers only
@@ -114,6 +115,26 @@ func (d *direction) park() bool {
 	d.pk.writeFn = d.writeFD
 	d.src.SetReadDeadline(time.Time{}) // a deadline left would fail every read
 	d.state.Store(dirIdle)             // before the first event can come
+	if c := poller.ConnOf(rc); c != nil {
+		// The server's own socket is on the poller for its life: its
+		// input reaches d with no registration of its own (no
+		// epoll_ctl, one poller woken per event). The client's abort
+		// watch ends here.
+		if d.endedBy == endedClient && d.t.watched != nil {
+			brokenConns.forget(rc, d.t.watched)
+		}
+		d.pk.conn, d.pk.registered = c, true
+		if c.HookInput(d) || tc != nil {
+			if c.HungUp() {
+				d.pk.hup.Store(true)
+			}
+			// Input already there (no event will tell of it), or TLS
+			// may hold bytes read with the request: a first run takes
+			// them, then d parks.
+			d.wake()
+		}
+		return true
+	}
 	var reg poller.Reg
 	handed, pending := false, false
 	if d.endedBy == endedClient && d.t.watched != nil {
@@ -141,7 +162,11 @@ func (d *direction) park() bool {
 // it out of the epoll set: no epoll_ctl). Called under t.mu.
 func (d *direction) unpark() {
 	if d.pk.registered {
-		d.pk.reg.Forget()
+		if d.pk.conn != nil {
+			d.pk.conn.OnInput(nil)
+		} else {
+			d.pk.reg.Forget()
+		}
 		d.pk.registered = false
 	}
 }

@@ -40,10 +40,16 @@ type Conn struct {
 	raddr net.TCPAddr
 	rip   [16]byte // raddr's IP
 
-	// onInput is told of input besides the Conn's own waits (OnInput).
-	inMu    sync.Mutex
-	onInput Handler
-	hooked  atomic.Bool
+	// onInput is told of input besides the Conn's own waits (OnInput),
+	// onHangup of hang-ups (OnHangup).
+	inMu      sync.Mutex
+	onInput   Handler
+	onHangup  Handler
+	hooked    atomic.Bool
+	hupHooked atomic.Bool
+	// hup: the poller reported the peer's end or an error (RDHUP, HUP,
+	// ERR), which stays (nginx's pending_eof).
+	hup atomic.Bool
 }
 
 // side is one direction's waiting: whether the poller reported the
@@ -346,10 +352,22 @@ func readSockaddr(sa *syscall.RawSockaddrAny, ip []byte) (int, net.IP) {
 // Ready is the poller's report: wake the side that waits for it.
 func (c *Conn) Ready(events uint32) {
 	if events&(In|RDHup|Hup|Err) != 0 {
+		hup := events&(RDHup|Hup|Err) != 0
+		if hup {
+			c.hup.Store(true)
+		}
 		c.r.wake(true)
 		if c.hooked.Load() {
 			c.inMu.Lock()
 			h := c.onInput
+			c.inMu.Unlock()
+			if h != nil {
+				h.Ready(events)
+			}
+		}
+		if hup && c.hupHooked.Load() {
+			c.inMu.Lock()
+			h := c.onHangup
 			c.inMu.Unlock()
 			if h != nil {
 				h.Ready(events)
@@ -369,12 +387,49 @@ func (c *Conn) Ready(events uint32) {
 // read found the socket empty (it may have been read since: the reader
 // finds nothing), else what a peek finds.
 func (c *Conn) OnInput(h Handler) {
+	if c.HookInput(h) {
+		ev := In
+		if c.hup.Load() {
+			ev |= RDHup
+		}
+		h.Ready(ev)
+	}
+}
+
+// HookInput is OnInput, but what is there already is returned (pending)
+// instead of told: the caller reads it, and h is told of what comes
+// later only. Input reported since the last read, or a hang-up, needs no
+// system call; else a peek looks.
+func (c *Conn) HookInput(h Handler) (pending bool) {
 	c.inMu.Lock()
 	c.onInput = h
 	c.hooked.Store(h != nil)
 	c.inMu.Unlock()
-	if h != nil && (c.r.ready.Load() || c.readable()) {
-		h.Ready(In)
+	return h != nil && (c.r.ready.Load() || c.hup.Load() || c.readable())
+}
+
+// OnHangup tells h (on the poller's goroutine) of the socket's hang-ups
+// from now on, until OnHangup(nil): a client's end while its request
+// waits on a backend (the abort watch), with no registration of its
+// own. One already reported is HungUp's, not told.
+func (c *Conn) OnHangup(h Handler) {
+	c.inMu.Lock()
+	c.onHangup = h
+	c.hupHooked.Store(h != nil)
+	c.inMu.Unlock()
+}
+
+// HungUp reports whether the poller reported the peer's end or an error
+// on the socket (it stays so).
+func (c *Conn) HungUp() bool { return c.hup.Load() }
+
+// SettleConns handles, on the caller's goroutine, the events the kernel
+// has reported for the process's Conns and their poller has not taken
+// (Poller.Settle): a hang-up reported before the call has reached
+// HungUp and its OnHangup handler when it returns.
+func SettleConns() {
+	if p, err := waits(); err == nil {
+		p.Settle()
 	}
 }
 

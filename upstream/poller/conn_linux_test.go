@@ -300,3 +300,47 @@ func TestConnOnInputUnread(t *testing.T) {
 	}
 	c.OnInput(nil)
 }
+
+// A hang-up reaches OnHangup's handler (input does not), and stays
+// reported by HungUp; HookInput returns what is there instead of telling.
+func TestConnOnHangup(t *testing.T) {
+	c, client := acceptPair(t)
+	hups := make(inputSeen, 4)
+	c.OnHangup(hups)
+	if c.HungUp() {
+		t.Fatal("HungUp before any hang-up")
+	}
+	inputs := make(inputSeen, 4)
+	if c.HookInput(inputs) {
+		t.Error("HookInput found input in an empty socket")
+	}
+	client.Write([]byte("a"))
+	select {
+	case <-inputs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("input was not told")
+	}
+	select {
+	case ev := <-hups:
+		t.Fatalf("input told as a hang-up (%#x)", ev)
+	default:
+	}
+	client.Close()
+	select {
+	case ev := <-hups:
+		if ev&RDHup == 0 {
+			t.Errorf("told %#x, want RDHup", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("hang-up was not told")
+	}
+	if !c.HungUp() {
+		t.Error("HungUp false after a hang-up")
+	}
+	c.OnInput(nil)
+	if !c.HookInput(inputs) {
+		t.Error("HookInput after a hang-up found nothing")
+	}
+	c.OnInput(nil)
+	c.OnHangup(nil)
+}

@@ -59,5 +59,17 @@ func Dial(addr string, deadline time.Time, control func(network, address string,
 // OnInput does nothing on systems without epoll.
 func (c *Conn) OnInput(h Handler) {}
 
+// HookInput does nothing on systems without epoll.
+func (c *Conn) HookInput(h Handler) bool { return false }
+
+// OnHangup does nothing on systems without epoll.
+func (c *Conn) OnHangup(h Handler) {}
+
+// HungUp: nothing is reported on systems without epoll.
+func (c *Conn) HungUp() bool { return false }
+
+// SettleConns does nothing on systems without epoll.
+func SettleConns() {}
+
 // ConnOf: there are no Conns on systems without epoll.
 func ConnOf(raw syscall.RawConn) *Conn { return nil }

@@ -181,10 +181,7 @@ func phpRun(s *server, d time.Duration) ([]float64, error) {
 // grpcRun makes unary calls for d on conns h2c connections, streams
 // concurrent calls on each: calls/s and CPU µs per call.
 func grpcRun(s *server, conns, streams int, d time.Duration) ([]float64, error) {
-	msg := []byte("bench unary call message")
-	framed := make([]byte, 5+len(msg))
-	binary.BigEndian.PutUint32(framed[1:5], uint32(len(msg)))
-	copy(framed[5:], msg)
+	framed := grpcFramed
 	url := "http://" + s.h2c + "/bench.Echo/Say"
 	var calls atomic.Int64
 	var firstErr firstError
@@ -193,11 +190,8 @@ func grpcRun(s *server, conns, streams int, d time.Duration) ([]float64, error) 
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
 	for i := 0; i < conns; i++ {
-		tr := &http2.Transport{AllowHTTP: true, DialTLS: func(network, addr string, _ *tls.Config) (net.Conn, error) {
-			return net.DialTimeout(network, addr, 5*time.Second)
-		}}
-		defer tr.CloseIdleConnections()
-		client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		client, done := grpcClient()
+		defer done()
 		for j := 0; j < streams; j++ {
 			wg.Add(1)
 			go func() {
@@ -223,6 +217,23 @@ func grpcRun(s *server, conns, streams int, d time.Duration) ([]float64, error) 
 	n := float64(calls.Load())
 	units = n
 	return []float64{n / elapsed, float64(cpu.Microseconds()) / n, lat.p99()}, nil
+}
+
+// grpcFramed is the unary call's message in gRPC's length-prefixed frame.
+var grpcFramed = func() []byte {
+	msg := []byte("bench unary call message")
+	framed := make([]byte, 5+len(msg))
+	binary.BigEndian.PutUint32(framed[1:5], uint32(len(msg)))
+	copy(framed[5:], msg)
+	return framed
+}()
+
+// grpcClient is an h2c client of its own connection; done closes it.
+func grpcClient() (*http.Client, func()) {
+	tr := &http2.Transport{AllowHTTP: true, DialTLS: func(network, addr string, _ *tls.Config) (net.Conn, error) {
+		return net.DialTimeout(network, addr, 5*time.Second)
+	}}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, tr.CloseIdleConnections
 }
 
 func grpcCall(client *http.Client, url string, framed []byte) error {

@@ -35,7 +35,7 @@ func h2Run(s *server, conns, streams int, d time.Duration) ([]float64, error) {
 			var took []time.Duration
 			defer func() { lat.merge(took) }()
 			for time.Now().Before(deadline) {
-				n, err := h2Conn(s, streams, deadline, &took)
+				n, err := h2Conn(s, streams, deadline, 0, &took)
 				requests.Add(n)
 				if err != nil {
 					firstErr.set(err)
@@ -54,9 +54,10 @@ func h2Run(s *server, conns, streams int, d time.Duration) ([]float64, error) {
 	return []float64{n / elapsed, float64(cpu.Microseconds()) / n, lat.p99()}, nil
 }
 
-// h2Conn runs one connection until deadline or the server's GOAWAY and
-// returns how many responses it completed; took gets how long each did.
-func h2Conn(s *server, streams int, deadline time.Time, took *[]time.Duration) (int64, error) {
+// h2Conn runs one connection until deadline, the server's GOAWAY or,
+// with max > 0, max requests sent, and returns how many responses it
+// completed; took gets how long each did.
+func h2Conn(s *server, streams int, deadline time.Time, max int64, took *[]time.Duration) (int64, error) {
 	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.tls,
 		&tls.Config{InsecureSkipVerify: true, ServerName: "bench.test", NextProtos: []string{"h2"}})
 	if err != nil {
@@ -78,7 +79,7 @@ func h2Conn(s *server, streams int, deadline time.Time, took *[]time.Duration) (
 	enc := hpack.NewEncoder(&block)
 	dec := hpack.NewDecoder(4096, nil)
 	id, inflight, goaway := uint32(1), 0, false
-	var done int64
+	var done, sent int64
 	var unacked uint32
 	sentAt := map[uint32]time.Time{}
 	send := func() error {
@@ -89,11 +90,12 @@ func h2Conn(s *server, streams int, deadline time.Time, took *[]time.Duration) (
 			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 		}
 		inflight++
+		sent++
 		err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
 		id += 2
 		return err
 	}
-	for i := 0; i < streams; i++ {
+	for i := 0; i < streams && (max == 0 || sent < max); i++ {
 		if err := send(); err != nil {
 			return done, err
 		}
@@ -151,7 +153,7 @@ func h2Conn(s *server, streams int, deadline time.Time, took *[]time.Duration) (
 		sid := f.Header().StreamID
 		*took = append(*took, time.Since(sentAt[sid]))
 		delete(sentAt, sid)
-		if !goaway && time.Now().Before(deadline) {
+		if !goaway && time.Now().Before(deadline) && (max == 0 || sent < max) {
 			if err := send(); err != nil {
 				return done, err
 			}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 )
 
 // The -instr mode counts the user-space instructions each server runs
@@ -33,6 +35,32 @@ var instrRows = map[string]func(s *server, n int) error{
 	"https":       func(s *server, n int) error { return countRun(s, "/small", true, 4, n) },
 	"tls-full":    func(s *server, n int) error { return countHandshakes(s, false, 4, n) },
 	"tls-resumed": func(s *server, n int) error { return countHandshakes(s, true, 4, n) },
+	// The stream rows: each connection (WebSocket, h2c to grpc_pass, h2
+	// over TLS) is opened for the run, so its setup is in the count,
+	// spread over its n units.
+	"ws-echo":    func(s *server, n int) error { return countEchoes(s, 4, n) },
+	"grpc-unary": func(s *server, n int) error { return countCalls(s, 4, n) },
+	"h2": func(s *server, n int) error {
+		var wg sync.WaitGroup
+		var firstErr firstError
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var took []time.Duration
+				for left := int64(n); left > 0; {
+					got, err := h2Conn(s, 4, time.Now().Add(time.Minute), left, &took)
+					left -= got
+					if err != nil {
+						firstErr.set(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return firstErr.get()
+	},
 }
 
 // callgrind is set by -instr: servers start under callgrind, and each
@@ -80,8 +108,13 @@ func runInstr(servers []*server, rows []string, reps int) error {
 		}
 		r := ratios("gonginx")
 		unit := "request"
-		if strings.HasPrefix(name, "tls-") {
+		switch {
+		case strings.HasPrefix(name, "tls-"):
 			unit = "handshake"
+		case name == "ws-echo":
+			unit = "message"
+		case name == "grpc-unary":
+			unit = "call"
 		}
 		fmt.Printf("%-34s %16s %16s %8.2f %15s\n", name+": instructions/"+unit, format(median(got["nginx"])), format(median(got["gonginx"])),
 			median(r), fmt.Sprintf("%.2f–%.2f", r[0], r[len(r)-1]))
@@ -215,6 +248,61 @@ func countHandshakes(s *server, resume bool, clients, n int) error {
 					return
 				}
 				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr.get()
+}
+
+// countEchoes echoes n 64-byte messages on each of conns WebSockets.
+func countEchoes(s *server, conns, n int) error {
+	payload := []byte(strings.Repeat("m", 64))
+	var wg sync.WaitGroup
+	var firstErr firstError
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, br, err := wsDial(s, false)
+			if err != nil {
+				firstErr.set(err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Minute))
+			for k := 0; k < n; k++ {
+				if err := harness.WriteFrame(c, harness.Frame{Op: harness.OpBinary, Payload: payload}, mask); err != nil {
+					firstErr.set(err)
+					return
+				}
+				if _, err := harness.ReadFrame(br); err != nil {
+					firstErr.set(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr.get()
+}
+
+// countCalls makes n unary gRPC calls, one at a time, on each of conns
+// h2c connections.
+func countCalls(s *server, conns, n int) error {
+	var wg sync.WaitGroup
+	var firstErr firstError
+	for i := 0; i < conns; i++ {
+		client, done := grpcClient()
+		defer done()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < n; k++ {
+				if err := grpcCall(client, "http://"+s.h2c+"/bench.Echo/Say", grpcFramed); err != nil {
+					firstErr.set(err)
+					return
+				}
 			}
 		}()
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // h2cBackend is a gRPC-like HTTP/2 server with prior knowledge (h2c),
@@ -187,4 +189,45 @@ func FuzzGRPCHeaderBlock(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGRPCHeaderBlockHuffman: a backend's Huffman-coded strings decode
+// as nginx's ngx_http_huff_decode takes them: padding of EOS bits of any
+// length short of EOS itself, nothing else.
+func TestGRPCHeaderBlockHuffman(t *testing.T) {
+	grpc := hpack.AppendHuffmanString(nil, "application/grpc") // 88 bits: no padding
+	// "a" is 00011, padded with 111.
+	// lit is a literal without indexing, name index 31 (content-type).
+	lit := func(huff []byte) []byte { return append([]byte{0x0f, 0x10, 0x80 | byte(len(huff))}, huff...) }
+	tests := []struct {
+		name  string
+		block []byte
+		want  []string // nil: the block is refused
+	}{
+		{"no padding", lit(grpc), []string{"content-type: application/grpc"}},
+		{"padded to the byte", lit([]byte{0x1f}), []string{"content-type: a"}},
+		{"a whole byte of padding more", lit(append(slices.Clone(grpc), 0xff)), []string{"content-type: application/grpc"}},
+		{"two bytes of padding more", lit(append(slices.Clone(grpc), 0xff, 0xff)), []string{"content-type: application/grpc"}},
+		{"padding not ones", lit([]byte{0x1e}), nil},
+		{"a byte of padding not ones", lit([]byte{0x1f, 0xfe}), nil},
+		{"EOS", lit([]byte{0xff, 0xff, 0xff, 0xfc}), nil},
+		{"plain after a refused one's arena", append([]byte{0x0f, 0x10, 0x01, 'x'}, lit(grpc)...), []string{"content-type: x", "content-type: application/grpc"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := hpackDecoder{maxSize: 4096}
+			g := &grpcStream{}
+			var got []string
+			if err := d.decode(tc.block, g); err == nil {
+				got = []string{}
+				for i := range g.fields {
+					name, value := g.field(i)
+					got = append(got, string(name)+": "+string(value))
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -401,10 +401,13 @@ var huffRoot = func() *[256]huffNode {
 	return root
 }()
 
-// huffDecode appends s decoded to dst. It fails on EOS and on a string
-// that does not end on a prefix of EOS (all ones), as
-// ngx_http_huff_decode does; unlike RFC 7541 5.2 it lets the padding be
-// longer than seven bits.
+// HuffmanDecode appends the HPACK Huffman string s decoded to dst, as
+// ngx_http_huff_decode does (the gRPC client's decoder too): false for
+// EOS in s or padding that is not a prefix of EOS (all ones). Unlike RFC
+// 7541 5.2 the padding may be longer than seven bits.
+func HuffmanDecode(dst, s []byte) ([]byte, bool) { return huffDecode(dst, s) }
+
+// huffDecode is HuffmanDecode.
 func huffDecode(dst, s []byte) ([]byte, bool) {
 	var cur uint64
 	var cbits uint

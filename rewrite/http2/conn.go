@@ -171,6 +171,7 @@ type Conn struct {
 	dataHdr    [9]byte             // a DATA frame's header being written (wmu)
 	nodes      map[uint32]prioNode // the priority tree (mu)
 	nameBuf    []byte
+	heads      atomic.Pointer[headCache] // made at the first response, dropped by a park
 
 	wg        sync.WaitGroup // the streams' handlers
 	lingerReq atomic.Bool    // the last stream ended after GOAWAY: linger, then close

@@ -93,7 +93,7 @@ func (c *Conn) waitDeadlineLocked(now time.Time) time.Time {
 
 // dropIdleState lets go of what a parked connection would hold for
 // nothing, all of it made again by the next frames: the header block's
-// and the decoder's scratch, the framer (with its buffers grown to the
+// and the decoder's scratch, the response lines' cache, the framer (with its buffers grown to the
 // largest frame read and written), the response head's buffers, an
 // empty stream map.
 func (c *Conn) dropIdleState() {
@@ -102,6 +102,7 @@ func (c *Conn) dropIdleState() {
 	c.wmu.Lock()
 	c.fr, c.frameBuf, c.nameBuf = nil, nil, nil
 	c.wmu.Unlock()
+	c.heads.Store(nil)
 	c.mu.Lock()
 	if len(c.streams) == 0 {
 		c.streams = nil

@@ -165,7 +165,7 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 	c := s.c
 	if len(trailers) > 0 {
 		c.mu.Lock()
-		s.trailers = appendHeaderLines(s.trailers[:0], trailers, &s.nameBuf)
+		s.trailers = c.headCache().appendLines(s.trailers[:0], trailers, &s.nameBuf)
 		c.mu.Unlock()
 	}
 	// The end is flushed once the handler returned (runStream): the

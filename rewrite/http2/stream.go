@@ -1,6 +1,7 @@
 package http2
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"os"
@@ -509,7 +510,7 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.frameBuf = appendStatus(c.frameBuf[:0], status)
-	c.frameBuf = appendHeaderLines(c.frameBuf, lines, &c.nameBuf)
+	c.frameBuf = c.headCache().appendLines(c.frameBuf, lines, &c.nameBuf)
 	n, err := c.writeBlock(s.id, c.frameBuf, end)
 	if err == nil && end {
 		err = c.flushStream(s)
@@ -598,43 +599,55 @@ func appendStatus(b []byte, status int) []byte {
 // name is scratch for the lower-cased names.
 func appendHeaderLines(b []byte, lines []byte, name *[]byte) []byte {
 	for len(lines) > 0 {
-		end := 0
-		for end+1 < len(lines) && !(lines[end] == '\r' && lines[end+1] == '\n') {
-			end++
-		}
-		line := lines[:end]
-		if end+2 <= len(lines) {
-			lines = lines[end+2:]
-		} else {
-			lines = nil
-		}
+		line, rest := nextLine(lines)
+		lines = rest
 		if len(line) == 0 {
 			break
 		}
-		colon := 0
-		for colon < len(line) && line[colon] != ':' {
-			colon++
-		}
-		if colon == len(line) {
-			continue
-		}
-		value := line[colon+1:]
-		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
-			value = value[1:]
-		}
-		n := (*name)[:0]
-		for _, ch := range line[:colon] {
-			if ch >= 'A' && ch <= 'Z' {
-				ch += 'a' - 'A'
-			}
-			n = append(n, ch)
-		}
-		*name = n
-		b = append(b, 0x00)
-		b = appendString(b, n)
-		b = appendString(b, value)
+		b = appendHeaderLine(b, line, name)
 	}
 	return b
+}
+
+// nextLine splits lines at its first CRLF (with none, the last byte is
+// dropped, as the CRLF it would be).
+func nextLine(lines []byte) (line, rest []byte) {
+	end := 0
+	for {
+		i := bytes.IndexByte(lines[end:], '\r')
+		if i < 0 || end+i+1 >= len(lines) {
+			end = max(len(lines)-1, 0)
+			return lines[:end], nil
+		}
+		end += i
+		if lines[end+1] == '\n' {
+			return lines[:end], lines[end+2:]
+		}
+		end++
+	}
+}
+
+// appendHeaderLine encodes one "Name: value" line (none without a colon).
+func appendHeaderLine(b []byte, line []byte, name *[]byte) []byte {
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return b
+	}
+	value := line[colon+1:]
+	for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
+		value = value[1:]
+	}
+	n := (*name)[:0]
+	for _, ch := range line[:colon] {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		n = append(n, ch)
+	}
+	*name = n
+	b = append(b, 0x00)
+	b = appendString(b, n)
+	return appendString(b, value)
 }
 
 // appendString is an HPACK string literal, Huffman-coded when shorter.

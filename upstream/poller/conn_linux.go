@@ -65,14 +65,21 @@ type side struct {
 	waiter   atomic.Pointer[waiter]
 }
 
-// waiter is a waiting Read's or Write's channel and timer.
+// waiter is a waiting Read's or Write's channel and timer. The timer
+// is a function's, which wakes the same channel as the poller's report:
+// the wait is one channel receive, not a select over the report and a
+// timer channel (whose runtime handling, on every wait with a deadline,
+// cost more than the rest of the wait). A wake that comes late (a timer
+// that fired as it was stopped) is a spurious one, which every wait
+// looks past.
 type waiter struct {
 	ch    chan struct{}
 	timer *time.Timer
 }
 
 var waiters = sync.Pool{New: func() any {
-	w := &waiter{ch: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+	w := &waiter{ch: make(chan struct{}, 1)}
+	w.timer = time.AfterFunc(time.Hour, func() { notify(w.ch) })
 	w.timer.Stop()
 	return w
 }}
@@ -562,12 +569,8 @@ func (c *Conn) waitOn(s *side, w *waiter) error {
 			return os.ErrDeadlineExceeded
 		}
 		w.timer.Reset(left)
-		select {
-		case <-w.ch:
-			w.timer.Stop()
-		case <-w.timer.C:
-			// the deadline, or one moved: look again
-		}
+		<-w.ch // the report, the deadline, or one moved: look again
+		w.timer.Stop()
 	}
 }
 

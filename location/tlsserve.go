@@ -260,8 +260,13 @@ var (
 func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	pc, _ := hello.Conn.(*peekedConn)
 	a := ts.sock.Addrs[len(ts.sock.Addrs)-1]
-	if ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
-		a = ts.sock.AddrFor(ta.IP)
+	// The local address is read (getsockname, on a wildcard listener)
+	// only when the port has several addresses, as nginx's
+	// ngx_http_init_connection.
+	if len(ts.sock.Addrs) > 1 {
+		if ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
+			a = ts.sock.AddrFor(ta.IP)
+		}
 	}
 	def := ts.servers[a.Default]
 	if def == nil {
@@ -378,7 +383,7 @@ func (ts *tlsSocket) logHandshake(pc *peekedConn, level, msg string) {
 		return
 	}
 	ts.log.Log(level, "*"+strconv.FormatUint(pc.connID, 10)+" "+msg+" while SSL handshaking, client: "+
-		pc.info.RemoteAddr+", server: "+pc.info.ServerAddr+":"+pc.info.ServerPort)
+		pc.info.RemoteAddr+", server: "+pc.info.ServerAddress()+":"+pc.info.ServerPort)
 }
 
 // loadDynamic loads the certificates whose names have variables, as

@@ -170,7 +170,7 @@ func (x *exchange) uidCreate(c *userid.Config, st *useridState) {
 	}
 	var local [4]byte
 	if x.c != nil && x.c.ConnInfo() != nil {
-		if a, err := netip.ParseAddr(x.c.ConnInfo().ServerAddr); err == nil {
+		if a, err := netip.ParseAddr(x.c.ConnInfo().ServerAddress()); err == nil {
 			b := a.As16()
 			copy(local[:], b[12:])
 		}

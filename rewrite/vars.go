@@ -403,7 +403,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		},
 		"remote_addr":        conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),
 		"remote_port":        conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }),
-		"server_addr":        conn(func(ci *http1.ConnInfo) string { return ci.ServerAddr }),
+		"server_addr":        conn((*http1.ConnInfo).ServerAddress),
 		"server_port":        conn(func(ci *http1.ConnInfo) string { return ci.ServerPort }),
 		"binary_remote_addr": binaryRemoteAddr,
 		"server_name":        str(func(s *State) string { return s.ServerName }),

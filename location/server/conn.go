@@ -24,6 +24,9 @@ import (
 // as the kernel gives it.
 func newListener(s *Server, ln net.Listener) *listener {
 	l := &listener{ln: ln, srv: s}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		l.port = strconv.Itoa(ta.Port)
+	}
 	if acc, err := poller.NewAcceptor(ln); err == nil {
 		l.acc = acc
 	} else {
@@ -207,7 +210,12 @@ func (l *listener) serveConn(sc *serverConn) {
 	sock := l.sock.Load()
 	h.rt = l.srv.acquire()
 	info := &http1.ConnInfo{}
-	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+	if pc, ok := nc.(*poller.Conn); ok && pc.KnownLocalAddr() == nil && l.port != "" {
+		// A wildcard listener's: its address is read (getsockname)
+		// when $server_addr or the port's several addresses ask, as
+		// nginx's ngx_connection_local_sockaddr.
+		info.ServerPort, info.Local = l.port, pc
+	} else if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
 		info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
 	}
 	if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -217,7 +225,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	// debug_connection matches the socket's peer, before any PROXY header.
 	debugConn := h.rt.Debug.Match(info.RemoteAddr)
-	addr := sock.AddrFor(sc.localIP())
+	addr := sc.addrIn(sock)
 	h.connID = l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).

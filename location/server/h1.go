@@ -81,6 +81,16 @@ type h1Conn struct {
 	graceEarned bool
 }
 
+// addrIn is the address of sock the connection arrived on: the local
+// address is read (getsockname, on a wildcard listener) only when the
+// port has several, as nginx's ngx_http_init_connection.
+func (sc *serverConn) addrIn(sock *location.Socket) *location.Addr {
+	if len(sock.Addrs) == 1 {
+		return sock.Addrs[0]
+	}
+	return sock.AddrFor(sc.localIP())
+}
+
 // localIP is the address the connection arrived on (nil on a unix
 // socket), looked up per request: kept in h1Conn it made serverConn a
 // size class larger.
@@ -116,7 +126,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 	for {
 		// A new request is read under its address's default server
 		// (the keepalive wait under the last request's location).
-		h.x.Prepare(l.sock.Load().AddrFor(sc.localIP()))
+		h.x.Prepare(sc.addrIn(l.sock.Load()))
 		sc.idle.Store(!first)
 		if l.srv.closing.Load() && !first {
 			return false
@@ -188,29 +198,29 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			switch {
 			case errors.As(err, &perr):
 				l.srv.useCurrent(h.x)
-				h.x.BadRequest(l.sock.Load().AddrFor(sc.localIP()), perr)
+				h.x.BadRequest(sc.addrIn(l.sock.Load()), perr)
 				h.x.AccessLog()
 				l.srv.setReusable(sc, true) // lingering
 				lingeringClose(h.x, c, sc, c.NetConn())
 			case errors.Is(err, io.EOF):
 				sock := l.sock.Load()
-				h.x.ClientClosed(sock.AddrFor(sc.localIP()), wasFirst, sock.Listen.Addr)
+				h.x.ClientClosed(sc.addrIn(sock), wasFirst, sock.Listen.Addr)
 			case errors.Is(err, io.ErrUnexpectedEOF):
 				l.srv.useCurrent(h.x)
-				h.x.ClosedMidHead(l.sock.Load().AddrFor(sc.localIP()))
+				h.x.ClosedMidHead(sc.addrIn(l.sock.Load()))
 				h.x.AccessLog()
 			case wasFirst && errors.Is(err, os.ErrDeadlineExceeded):
 				l.waitTimedOut(sc, c.Info)
 			case errors.Is(err, http1.ErrRequestTimeout):
 				l.srv.useCurrent(h.x)
-				h.x.TimedOut(l.sock.Load().AddrFor(sc.localIP()))
+				h.x.TimedOut(sc.addrIn(l.sock.Load()))
 				h.x.AccessLog()
 				h.x.ResetIfTimedOut()
 			}
 			return false
 		}
 		l.srv.useCurrent(h.x)
-		addr := l.sock.Load().AddrFor(sc.localIP())
+		addr := sc.addrIn(l.sock.Load())
 		stats.Writing.Add(1)
 		h.x.Serve(addr, req)
 		if sc.order.o != nil && !sc.order.done {
@@ -356,7 +366,7 @@ func (l *listener) waitTimedOut(sc *serverConn, info *http1.ConnInfo) {
 	if info != nil {
 		client = info.RemoteAddr
 	}
-	sock.AddrFor(sc.localIP()).WaitTimedOut(l.srv.log, sc.h1.connID, client, sock.Listen.Addr)
+	sc.addrIn(sock).WaitTimedOut(l.srv.log, sc.h1.connID, client, sock.Listen.Addr)
 }
 
 // handshakeEnded logs a connection of an ssl address that timed out
@@ -375,7 +385,7 @@ func (l *listener) handshakeEnded(sc *serverConn, info *http1.ConnInfo, err erro
 	if info != nil {
 		client = info.RemoteAddr
 	}
-	sock.AddrFor(sc.localIP()).HandshakeEnded(l.srv.log, sc.h1.connID, what, client, sock.Listen.Addr)
+	sc.addrIn(sock).HandshakeEnded(l.srv.log, sc.h1.connID, what, client, sock.Listen.Addr)
 }
 
 // resume runs a parked connection again: its next request's bytes (or

@@ -104,6 +104,9 @@ type listener struct {
 	sock atomic.Pointer[location.Socket]
 	tls  atomic.Pointer[tls.Config]
 	srv  *Server
+	// port is the listening port's text ($server_port of a connection
+	// whose local address is not read: a wildcard listener's).
+	port string
 }
 
 type serverConn struct {

@@ -10,7 +10,10 @@
 // last filter of every response on it (HTTP/2 will be another Stream).
 package http1
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net"
+)
 
 // Header is one header line as received: name and value bytes exactly as
 // the client sent them (value trimmed of surrounding spaces, as nginx does).
@@ -23,10 +26,14 @@ type Header struct {
 type ConnInfo struct {
 	RemoteAddr string // "127.0.0.1" or "::1" ($remote_addr)
 	RemotePort string
-	ServerAddr string // local address the connection arrived on ($server_addr)
+	ServerAddr string // local address the connection arrived on ($server_addr); see ServerAddress
 	ServerPort string // local port ($server_port)
-	TLS        bool   // $scheme is "https"
-	SNI        string // TLS server name, lowercased
+	// Local, when ServerAddr is empty, gives the local address when it
+	// is asked for (ServerAddress): a connection to a wildcard listener,
+	// whose address nginx reads (getsockname) only when needed.
+	Local interface{ LocalAddr() net.Addr }
+	TLS   bool   // $scheme is "https"
+	SNI   string // TLS server name, lowercased
 	// SSL is the server's record of the TLS handshake (nil on plain
 	// connections), read by the $ssl_* variables it defines.
 	SSL any
@@ -38,6 +45,21 @@ type ConnInfo struct {
 	ProxyServerAddr, ProxyServerPort string
 	// HTTP2 is "h2" (over TLS) or "h2c" on an HTTP/2 connection ($http2).
 	HTTP2 string
+}
+
+// ServerAddress is the local address the connection arrived on
+// ($server_addr): ServerAddr, else Local's.
+func (ci *ConnInfo) ServerAddress() string {
+	if ci.ServerAddr != "" || ci.Local == nil {
+		return ci.ServerAddr
+	}
+	if ta, ok := ci.Local.LocalAddr().(*net.TCPAddr); ok && ta.IP != nil {
+		if v4 := ta.IP.To4(); v4 != nil {
+			return v4.String()
+		}
+		return ta.IP.String()
+	}
+	return ""
 }
 
 // RequestTarget is the target as the request line has it.

@@ -421,7 +421,7 @@ func (c *Conn) appendRedirectBase(b []byte, resp *Response) []byte {
 	case len(c.req.Host) > 0:
 		b = append(b, c.req.Host...)
 	case info != nil:
-		b = append(b, info.ServerAddr...)
+		b = append(b, info.ServerAddress()...)
 	}
 	if !resp.NoPortInRedirect && info != nil && info.ServerPort != "" {
 		def := "80"

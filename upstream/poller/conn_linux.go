@@ -687,6 +687,11 @@ func (c *Conn) LocalAddr() net.Addr {
 	return la
 }
 
+// KnownLocalAddr is the local address when it is known without a
+// system call (a listener on an address, or read once already), else
+// nil.
+func (c *Conn) KnownLocalAddr() *net.TCPAddr { return c.laddr.Load() }
+
 // CloseWrite shuts down the sending side, as net.TCPConn's.
 func (c *Conn) CloseWrite() error { return c.shutdown(syscall.SHUT_WR, "close") }
 

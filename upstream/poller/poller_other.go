@@ -71,5 +71,8 @@ func (c *Conn) HungUp() bool { return false }
 // SettleConns does nothing on systems without epoll.
 func SettleConns() {}
 
+// KnownLocalAddr: there are no Conns on systems without epoll.
+func (c *Conn) KnownLocalAddr() *net.TCPAddr { return nil }
+
 // ConnOf: there are no Conns on systems without epoll.
 func ConnOf(raw syscall.RawConn) *Conn { return nil }

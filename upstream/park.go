@@ -34,6 +34,10 @@ const (
 // would allocate).
 func (w *Waker) Init(wake func()) { w.wake = wake }
 
+// Wake is the function Init set (nil before Init): what resumes the
+// connection, for an owner that takes it back with Unpark to end it.
+func (w *Waker) Wake() func() { return w.wake }
+
 // Park hands the connection to the poller. It reports false when input
 // arrived since the last Park or Unpark (the owner reads again instead);
 // after true the owner's goroutine must not touch the connection, which

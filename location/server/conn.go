@@ -93,7 +93,8 @@ func (l *listener) acceptLoop() {
 		sc.slot.Store(true)
 		l.srv.setReusable(sc, true) // ngx_http_init_connection
 		if l.srv.rt.Load().OrdersFirst() {
-			l.srv.order.add(&sc.order)
+			sc.order = &orderedConn{}
+			l.srv.order.add(sc.order)
 		}
 		if !l.srv.track(sc) {
 			nc.Close()
@@ -123,14 +124,26 @@ func (s *Server) track(sc *serverConn) bool {
 	if s.stopped.Load() {
 		return false
 	}
-	s.conns[sc] = struct{}{}
+	sc.next = s.conns
+	if s.conns != nil {
+		s.conns.prev = sc
+	}
+	s.conns = sc
 	s.wg.Add(1)
 	return true
 }
 
 func (s *Server) untrack(sc *serverConn) {
 	s.mu.Lock()
-	delete(s.conns, sc)
+	if sc.prev != nil {
+		sc.prev.next = sc.next
+	} else if s.conns == sc {
+		s.conns = sc.next
+	}
+	if sc.next != nil {
+		sc.next.prev = sc.prev
+	}
+	sc.prev, sc.next = nil, nil
 	s.mu.Unlock()
 	s.releaseSlot(sc)
 	s.wg.Done()
@@ -172,7 +185,7 @@ func (s *Server) drainReusable() {
 		seq int64
 	}
 	var reusable []candidate // a drain is rare: it may allocate
-	for sc := range s.conns {
+	for sc := s.conns; sc != nil; sc = sc.next {
 		// One closing has given its slot back already.
 		if seq := sc.reusable.Load(); seq != 0 && sc.slot.Load() {
 			reusable = append(reusable, candidate{sc, seq})
@@ -229,10 +242,11 @@ func (l *listener) serveConn(sc *serverConn) {
 	h.connID = l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).
-	h.accepted = time.Now()
+	accepted := time.Now()
+	h.accepted = monoOf(accepted)
 	var headerDeadline time.Time
 	if ht := addr.HeaderTimeout(); ht > 0 {
-		headerDeadline = h.accepted.Add(ht)
+		headerDeadline = accepted.Add(ht)
 	}
 	if on, size, isTLS := addr.ProxyProtocol(); on && !l.readProxyHeader(nc, size, isTLS, info, h.connID, headerDeadline) {
 		return
@@ -240,7 +254,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	toHTTPS := false
 	conn := nc
 	if tc := l.tls.Load(); tc != nil && addr.TLS() {
-		if sc.order.o != nil {
+		if sc.order != nil {
 			sc.order.Pass() // a handshake first: not ordered
 		}
 		nc.SetReadDeadline(headerDeadline)
@@ -263,7 +277,7 @@ func (l *listener) serveConn(sc *serverConn) {
 			conn = t
 			if t.ConnectionState().NegotiatedProtocol == "h2" {
 				nc.SetReadDeadline(time.Time{})
-				parked = l.serveHTTP2(sc, t, info, h.rt, addr, h.connID, h.accepted, nil)
+				parked = l.serveHTTP2(sc, t, info, h.rt, addr, h.connID, accepted, nil)
 				return
 			}
 		} else {
@@ -274,26 +288,26 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	if addr.HTTP2() && !addr.TLS() {
 		l.srv.setReusable(sc, false)
-		parked = l.serveHTTP2(sc, conn, info, h.rt, addr, h.connID, h.accepted, nil)
+		parked = l.serveHTTP2(sc, conn, info, h.rt, addr, h.connID, accepted, nil)
 		return
 	}
 	c := http1.NewConn(conn, info)
 	h.c = c
-	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, toHTTPS)
+	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, accepted, &l.srv.counters.Stats, toHTTPS)
 	h.x.SetDebugConnection(debugConn)
 	h.debug = debugConn
-	if sc.order.o != nil && !sc.order.done {
+	if sc.order != nil && !sc.order.done {
 		if raw, _ := c.Socket(); raw != nil {
 			sc.order.raw.Store(&raw)
 		}
-		h.x.SetOrder(&sc.order)
+		h.x.SetOrder(sc.order)
 		// Its request's bytes are read only once it shows as under way,
 		// so a later connection's check never finds them gone from the
 		// socket but not yet told (a later request took the cache lock
 		// first under load: TestProcessCacheLockOrder).
 		c.TellBeforeFirstRead = true
 	}
-	h.idleUntil = headerDeadline // serveRequests' first wait
+	h.idleUntil = monoOf(headerDeadline) // serveRequests' first wait
 	c.Exiting = &l.srv.closing
 	h.onBytes = h.requestBytes(l.srv, sc)
 	c.OnRequestBytes = h.onBytes

@@ -58,15 +58,14 @@ type h1Conn struct {
 	rt       *location.Router // the configuration it runs under (x's, once bound)
 	tconn    *tls.Conn
 	connID   uint64
-	accepted time.Time
+	accepted monoTime
 	onBytes  func() // http1.Conn.OnRequestBytes, bound once
 
-	waker upstream.Waker
-	wake  func()
-	l     *listener // its listener (set once it parks)
+	waker upstream.Waker // its Wake resumes the connection
+	l     *listener      // its listener (set once it parks)
 	// idleUntil is when keepalive_timeout ends the current wait
 	// (client_header_timeout the wait for the first request).
-	idleUntil time.Time
+	idleUntil monoTime
 	// timerAt: keepalive_timeout while parked is in the server's
 	// idleTimers, at index timerAt-1 (0: not there).
 	timerAt  int32
@@ -105,7 +104,9 @@ func (sc *serverConn) localIP() net.IP {
 // request are in (bound once per connection).
 func (h *h1Conn) requestBytes(s *Server, sc *serverConn) func() {
 	return func() {
-		sc.order.started.Store(true)
+		if sc.order != nil {
+			sc.order.started.Store(true)
+		}
 		// Reading a request, it is not idle: a graceful stop lets it
 		// finish (ngx_http_keepalive_handler clears c->idle).
 		sc.idle.Store(false)
@@ -140,9 +141,9 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		// request's wait has the grace too, then parks (a browser's
 		// preconnect), but for a TLS one (its handshake came first), one
 		// answered 497 or one whose place in line limit_conn keeps.
-		parkable := !h.noPark && (!first || h.tconn == nil && !h.x.ToHTTPS() && (sc.order.o == nil || sc.order.done))
+		parkable := !h.noPark && (!first || h.tconn == nil && !h.x.ToHTTPS() && (sc.order == nil || sc.order.done))
 		if first {
-			c.HeaderDeadline, c.IdleGrace = h.idleUntil, 0 // the head's timer runs from accept
+			c.HeaderDeadline, c.IdleGrace = h.idleUntil.Time(), 0 // the head's timer runs from accept
 		}
 		graced := false
 		if parkable && !c.NoWait {
@@ -184,7 +185,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		}
 		// The grace is earned by a request that came within it of the
 		// previous response (its head read by then).
-		h.graceEarned = !wasFirst && c.HeadAt().Before(h.idleUntil.Add(idleGrace-c.IdleTimeout))
+		h.graceEarned = !wasFirst && c.HeadAt().Before(h.idleUntil.Time().Add(idleGrace-c.IdleTimeout))
 		if h.graceEarned && h.watching {
 			// Busy again: its waits have the grace, and its arrivals
 			// need not wake the poller until it parks again.
@@ -223,7 +224,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		addr := sc.addrIn(l.sock.Load())
 		stats.Writing.Add(1)
 		h.x.Serve(addr, req)
-		if sc.order.o != nil && !sc.order.done {
+		if sc.order != nil && !sc.order.done {
 			sc.order.Pass() // it ended before the preaccess phase
 			h.x.SetOrder(nil)
 		}
@@ -256,7 +257,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			return false
 		}
 		now := time.Now()
-		h.idleUntil, c.IdleSince = now.Add(c.IdleTimeout), now
+		h.idleUntil, c.IdleSince = monoOf(now.Add(c.IdleTimeout)), now
 	}
 }
 
@@ -283,10 +284,9 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	}
 	if !h.watching {
 		raw, owner := c.Socket()
-		if h.wake == nil {
+		if h.waker.Wake() == nil {
 			h.l = l
-			h.wake = func() { l.resume(sc) }
-			h.waker.Init(h.wake)
+			h.waker.Init(func() { l.resume(sc) })
 		}
 		if raw == nil || !upstream.WatchInput(raw, owner, &h.waker) {
 			h.noPark, c.IdleGrace = true, 0
@@ -301,7 +301,7 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	h.c = nil
 	timed, until := h.kept.IdleTimeout() > 0, h.idleUntil // h is not ours once parked
 	if first {
-		timed = !until.IsZero() // client_header_timeout, from accept
+		timed = until != 0 // client_header_timeout, from accept
 	}
 	if timed {
 		l.srv.idleTimers.add(sc)
@@ -312,7 +312,7 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	}
 	// keepalive_timeout passed before it parked: the timer may have
 	// fired while it still ran, and found nothing to take.
-	if timed && !time.Now().Before(until) && h.waker.Unpark() {
+	if timed && monoNow() >= until && h.waker.Unpark() {
 		l.srv.endIdle(sc)
 		return true
 	}
@@ -335,7 +335,7 @@ func (l *listener) unparked(sc *serverConn) {
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = h.onBytes, &l.srv.closing, idleGrace, true
 	c.TunnelOwner = true
 	h.c = c
-	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted, &l.srv.counters.Stats, false)
+	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted.Time(), &l.srv.counters.Stats, false)
 	h.x.SetDebugConnection(h.debug)
 	h.x.Unparked(h.parked)
 	h.parked = location.Parked{}
@@ -348,7 +348,7 @@ func (s *Server) endIdle(sc *serverConn) {
 	h := &sc.h1
 	if sc.h2.Load() != nil {
 		// HTTP/2's reader says GOAWAY and closes (h2Park.resume).
-		upstream.Go(h.wake)
+		upstream.Go(h.waker.Wake())
 		return
 	}
 	h.quiet = true
@@ -401,7 +401,7 @@ func (l *listener) resume(sc *serverConn) {
 // was closed): a goroutine runs it to its end.
 func (sc *serverConn) unpark() {
 	if sc.h1.waker.Unpark() {
-		go sc.h1.wake()
+		go sc.h1.waker.Wake()()
 	}
 }
 
@@ -439,7 +439,7 @@ func (s *Server) endConn(sc *serverConn) {
 	sc.nc.Close()
 	s.setReusable(sc, false)        // closed: no longer waiting
 	s.counters.Stats.Active.Add(-1) // counted in acceptLoop
-	if sc.order.o != nil {
+	if sc.order != nil {
 		sc.order.Pass()
 	}
 	s.untrack(sc)

@@ -37,10 +37,9 @@ func (p *h2Streams) Park(until time.Time) bool {
 	w := &p.sc.h1
 	srv := p.l.srv
 	if !p.watching {
-		if w.wake == nil {
+		if w.waker.Wake() == nil {
 			w.l = p.l
-			w.wake = p.resume
-			w.waker.Init(w.wake)
+			w.waker.Init(p.resume)
 		}
 		if !upstream.WatchInput(p.raw, p.owner, &w.waker) {
 			p.hc.NoPark() // no poller: it waits with its goroutine
@@ -48,7 +47,7 @@ func (p *h2Streams) Park(until time.Time) bool {
 		}
 		p.registered, p.watching = true, true
 	}
-	w.idleUntil = until
+	w.idleUntil = monoOf(until)
 	timed := !until.IsZero()
 	if timed {
 		srv.idleTimers.add(p.sc)

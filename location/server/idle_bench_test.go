@@ -145,5 +145,9 @@ func (t *idleTimers) len() int {
 func (s *Server) connCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns)
+	n := 0
+	for sc := s.conns; sc != nil; sc = sc.next {
+		n++
+	}
+	return n
 }

@@ -13,8 +13,35 @@ type idleTimers struct {
 	mu    sync.Mutex
 	heap  []*serverConn // by h1.idleUntil; sc.h1.timerAt is its index + 1
 	timer *time.Timer
-	armed time.Time // when timer fires; zero: stopped
+	armed monoTime // when timer fires; zero: stopped
 	srv   *Server
+}
+
+// monoTime is a time as nanoseconds since monoBase, on the monotonic
+// clock (0: none): a connection keeps its times in 8 bytes each, where
+// a time.Time takes 24.
+type monoTime int64
+
+var monoBase = time.Now()
+
+func monoOf(t time.Time) monoTime {
+	if t.IsZero() {
+		return 0
+	}
+	if m := monoTime(t.Sub(monoBase)); m != 0 {
+		return m
+	}
+	return 1
+}
+
+func monoNow() monoTime { return monoOf(time.Now()) }
+
+// Time is m as a time.Time (with its monotonic reading).
+func (m monoTime) Time() time.Time {
+	if m == 0 {
+		return time.Time{}
+	}
+	return monoBase.Add(time.Duration(m))
 }
 
 // add puts a connection about to park in the heap, until its idleUntil.
@@ -63,14 +90,14 @@ func (t *idleTimers) arm() {
 		return
 	}
 	at := t.heap[0].h1.idleUntil
-	if !t.armed.IsZero() && !t.armed.After(at) {
+	if t.armed != 0 && t.armed <= at {
 		return
 	}
 	t.armed = at
 	if t.timer == nil {
-		t.timer = time.AfterFunc(time.Until(at), t.fire)
+		t.timer = time.AfterFunc(time.Duration(at-monoNow()), t.fire)
 	} else {
-		t.timer.Reset(time.Until(at))
+		t.timer.Reset(time.Duration(at - monoNow()))
 	}
 }
 
@@ -79,10 +106,10 @@ func (t *idleTimers) arm() {
 // for the next.
 func (t *idleTimers) fire() {
 	t.mu.Lock()
-	t.armed = time.Time{}
-	now := time.Now()
+	t.armed = 0
+	now := monoNow()
 	var due []*serverConn // rare: once per deadline that passed
-	for len(t.heap) > 0 && !now.Before(t.heap[0].h1.idleUntil) {
+	for len(t.heap) > 0 && now >= t.heap[0].h1.idleUntil {
 		sc := t.heap[0]
 		last := len(t.heap) - 1
 		t.heap[0] = t.heap[last]
@@ -105,7 +132,7 @@ func (t *idleTimers) fire() {
 }
 
 func (t *idleTimers) less(i, j int) bool {
-	return t.heap[i].h1.idleUntil.Before(t.heap[j].h1.idleUntil)
+	return t.heap[i].h1.idleUntil < t.heap[j].h1.idleUntil
 }
 
 func (t *idleTimers) swap(i, j int) {

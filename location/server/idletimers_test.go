@@ -24,7 +24,7 @@ func TestIdleTimersHeap(t *testing.T) {
 	conns := make([]*serverConn, len(offsets))
 	for i, off := range offsets {
 		conns[i] = &serverConn{}
-		conns[i].h1.idleUntil = base.Add(time.Duration(off) * time.Second)
+		conns[i].h1.idleUntil = monoOf(base.Add(time.Duration(off) * time.Second))
 		ts.add(conns[i])
 		ts.add(conns[i]) // twice: once in the heap
 	}
@@ -44,13 +44,13 @@ func TestIdleTimersHeap(t *testing.T) {
 		}
 	}
 	check()
-	if got, want := ts.armed, base; !got.Equal(want) {
+	if got, want := ts.armed.Time(), base; !got.Equal(want) {
 		t.Errorf("armed for %v, want the first added's %v", got, want)
 	}
 	var got []int
 	for len(ts.heap) > 0 {
 		sc := ts.heap[0]
-		got = append(got, int(sc.h1.idleUntil.Sub(base)/time.Second))
+		got = append(got, int(sc.h1.idleUntil.Time().Sub(base)/time.Second))
 		ts.remove(sc)
 		check()
 	}

@@ -98,7 +98,7 @@ func (s *Server) idleState() idleState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var st idleState
-	for sc := range s.conns {
+	for sc := s.conns; sc != nil; sc = sc.next {
 		st.Conns++
 		if h2 := sc.h2.Load(); h2 != nil {
 			if h2.Idle() {
@@ -122,7 +122,7 @@ func (s *Server) idleState() idleState {
 			st.Exchanges++
 		}
 		if !sc.h1.waker.Park() {
-			go sc.h1.wake() // input came meanwhile
+			go sc.h1.waker.Wake()() // input came meanwhile
 		}
 	}
 	return st
@@ -295,13 +295,13 @@ func (s *Server) graceEarned(t *testing.T) bool {
 	ok := waitFor(func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for sc := range s.conns {
+		for sc := s.conns; sc != nil; sc = sc.next {
 			if !sc.h1.waker.Unpark() {
 				return false
 			}
 			earned, found = sc.h1.graceEarned, true
 			if !sc.h1.waker.Park() {
-				go sc.h1.wake() // input came meanwhile
+				go sc.h1.waker.Wake()() // input came meanwhile
 			}
 		}
 		return found

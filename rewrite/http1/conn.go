@@ -2,7 +2,6 @@ package http1
 
 import (
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -162,10 +161,7 @@ type Conn struct {
 func (c *Conn) Socket() (syscall.RawConn, net.Conn) {
 	if !c.rawDone {
 		c.rawDone = true
-		nc := c.nc
-		if tc, ok := nc.(*tls.Conn); ok {
-			nc = tc.NetConn()
-		}
+		nc := socketOwner(c.nc)
 		if sc, ok := nc.(syscall.Conn); ok {
 			if rc, err := sc.SyscallConn(); err == nil {
 				c.raw, c.rawConn = rc, nc

@@ -127,19 +127,31 @@ func (c *Conn) HeldBuffers() int {
 
 // Kept is what an idle connection keeps of its Conn while the Conn waits
 // in its pool (Detach, Attach): the socket and the counters that span
-// requests.
+// requests. The socket's net.Conn is not kept: it is nc, or the socket
+// under nc's TLS (Socket's lookup).
 type Kept struct {
 	nc          net.Conn
 	info        *ConnInfo
 	requests    int
 	idleTimeout time.Duration
-	raw         syscall.RawConn
-	rawConn     net.Conn
-	rawDone     bool
+	raw         syscall.RawConn // Socket's, once looked up
 }
 
 // Socket is the Conn's Socket, as KnownSocket.
-func (k *Kept) Socket() (syscall.RawConn, net.Conn) { return k.raw, k.rawConn }
+func (k *Kept) Socket() (syscall.RawConn, net.Conn) {
+	if k.raw == nil {
+		return nil, nil
+	}
+	return k.raw, socketOwner(k.nc)
+}
+
+// socketOwner is the net.Conn of the socket under nc (Socket).
+func socketOwner(nc net.Conn) net.Conn {
+	if tc, ok := nc.(*tls.Conn); ok {
+		return tc.NetConn()
+	}
+	return nc
+}
 
 // connPool holds the Conns of parked connections: about a kilobyte
 // each, with their header records' memory.
@@ -152,8 +164,7 @@ var connPool = sync.Pool{New: func() any {
 // Detach puts an idle c (Idle was true) in the pool, keeping in k what
 // Attach needs; c is not used after.
 func (c *Conn) Detach(k *Kept) {
-	*k = Kept{nc: c.nc, info: c.Info, requests: c.Requests, idleTimeout: c.IdleTimeout,
-		raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone}
+	*k = Kept{nc: c.nc, info: c.Info, requests: c.Requests, idleTimeout: c.IdleTimeout, raw: c.raw}
 	c.releaseRead()
 	c.releaseWrite()
 	c.recycle()
@@ -192,7 +203,11 @@ func (c *Conn) recycle() {
 func Attach(k *Kept) *Conn {
 	c := connPool.Get().(*Conn)
 	c.nc, c.Info, c.Limits, c.Requests, c.IdleTimeout = k.nc, k.info, DefaultLimits, k.requests, k.idleTimeout
-	c.raw, c.rawConn, c.rawDone = k.raw, k.rawConn, k.rawDone
+	if k.raw != nil {
+		// Looked up before: Socket's answer again (a socket it did not
+		// find is looked for again, finding none as cheaply).
+		c.raw, c.rawConn, c.rawDone = k.raw, socketOwner(k.nc), true
+	}
 	c.body.done = true // read, or Idle would not have been
 	*k = Kept{}
 	return c

@@ -235,6 +235,10 @@ func (h Conn) Dropped(addr *Addr) {
 	x.status = 0
 }
 
+// LogInfo logs msg at info in the request's context (its client,
+// server, request line and host).
+func (h Conn) LogInfo(msg string) { h.x.log.Logf(h.x, "info", "%s", msg) }
+
 // AccessLog writes the access log lines of the request just served.
 func (h Conn) AccessLog() { h.x.accessLog() }
 

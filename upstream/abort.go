@@ -140,13 +140,36 @@ func SettleAborts() bool {
 
 // clientGone ends a try whose watch saw the client gone: logged at info
 // with the action, or, when a stop terminated the request, silently.
-func (p *Proxy) clientGone(s *rewrite.State, x *exchange, w *clientWatch, action string) (int, error) {
+// An HTTP/2 stream's end (sw) is logged only when the client reset it.
+func (p *Proxy) clientGone(s *rewrite.State, x *exchange, w *clientWatch, sw streamWatch, action string) (int, error) {
 	if w != nil && w.terminated {
 		w.terminated = false
 		return 499, ErrTerminated
 	}
 	if w != nil {
 		p.logClientGone(s, x, action, w.sockErr())
+	} else if sw != nil {
+		p.logStreamReset(s, x, sw, action)
 	}
 	return 499, ErrClientClosed
+}
+
+// resetTaker is an HTTP/2 stream (http2.Stream) whose client may have
+// reset it: TakeReset gives nginx's line for it, once.
+type resetTaker interface{ TakeReset() string }
+
+// logStreamReset logs, at info, the client's RST_STREAM on the request's
+// stream in the request's context with what the try was doing, as
+// nginx's stream log does ("client canceled stream 1 while reading
+// upstream, client: ..., upstream: ..."); nothing when client is no
+// stream or was not reset.
+func (p *Proxy) logStreamReset(s *rewrite.State, x *exchange, client any, action string) {
+	rt, ok := client.(resetTaker)
+	if !ok || s == nil || s.TryLog == nil {
+		return
+	}
+	if line := rt.TakeReset(); line != "" {
+		s.TryLog.LogTryError(&leveledError{&tryError{msg: line, action: action,
+			upstream: logName(x.scheme, x, x.tryAddr)}, "info"})
+	}
 }

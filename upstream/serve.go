@@ -532,7 +532,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 			if watch != nil && watch.gone() {
 				watch.stop()
 				x.rel.failed = false
-				status, err := p.clientGone(s, x, watch, actionConnect)
+				status, err := p.clientGone(s, x, watch, nil, actionConnect)
 				return status, err, 0
 			}
 		}
@@ -546,7 +546,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
 		if watch != nil && watch.stop() {
 			x.rel.failed = false
-			status, err := p.clientGone(s, x, watch, actionSend)
+			status, err := p.clientGone(s, x, watch, nil, actionSend)
 			return status, err, 0
 		}
 		return status, err, ft
@@ -587,7 +587,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		if x.recvd > 0 {
 			action = actionHeader
 		}
-		status, err := p.clientGone(s, x, watch, action)
+		status, err := p.clientGone(s, x, watch, sw, action)
 		return status, err, 0
 	}
 	var headAt time.Time // when the head was read: the response's Date
@@ -759,8 +759,14 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 			x.spool.end(false)
 		}
 		c.Discard()
-		status, err := p.clientGone(s, x, watch, clientGoneAction(x, len(buffered), x.recvd > recvdBefore))
+		status, err := p.clientGone(s, x, watch, sw, clientGoneAction(x, len(buffered), x.recvd > recvdBefore))
 		return status, err, 0
+	}
+	if !bodyWatch {
+		// A stream not watched (proxy_ignore_client_abort, a response
+		// being cached) that the client reset: nginx's line, before the
+		// try's own error.
+		p.logStreamReset(s, x, c.NetConn(), clientGoneAction(x, len(buffered), x.recvd > recvdBefore))
 	}
 	if x.spool.on {
 		// The backend's response is read (whole, or cut by the backend)

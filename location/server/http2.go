@@ -108,6 +108,11 @@ func (h *h2Streams) ServeStream(s *http2.Stream) {
 	} else {
 		x.Serve(h.addr, req)
 	}
+	if line := s.TakeReset(); line != "" {
+		// A reset no backend's try logged (nginx logs it at once, in
+		// the stream's context).
+		x.LogInfo(line)
+	}
 	x.AccessLog()
 	x.EndRequest()
 }

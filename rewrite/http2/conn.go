@@ -718,17 +718,16 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 	c.mu.Lock()
 	st := c.streams[f.StreamID]
 	if st != nil {
+		if st.err == nil {
+			st.resetCode, st.resetPending = f.ErrCode, true
+		}
 		st.abortLocked(errStreamReset, true)
 	}
 	c.mu.Unlock()
-	if st == nil {
-		if f.StreamID > c.lastID {
-			c.logInfo("client sent RST_STREAM frame for idle stream")
-			return http2.ConnectionError(http2.ErrCodeProtocol)
-		}
-		return nil
+	if st == nil && f.StreamID > c.lastID {
+		c.logInfo("client sent RST_STREAM frame for idle stream")
+		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
-	c.logInfo("client canceled stream")
 	return nil
 }
 

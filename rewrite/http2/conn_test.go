@@ -483,8 +483,12 @@ func TestSmallWindowFlushed(t *testing.T) {
 }
 
 // watcher is a handler that watches its stream as the proxy does while
-// a backend's head is awaited, and reports whether the watch fired.
-type watcher struct{ fired chan bool }
+// a backend's head is awaited, and reports whether the watch fired and
+// the reset's line (twice: it is given once).
+type watcher struct {
+	fired chan bool
+	lines chan [2]string
+}
 
 type closerFunc func() error
 
@@ -498,19 +502,34 @@ func (w watcher) ServeStream(s *Stream) {
 	case <-time.After(5 * time.Second):
 	}
 	w.fired <- s.StopWatch()
+	w.lines <- [2]string{s.TakeReset(), s.TakeReset()}
 }
 
 // A stream the client resets, or whose connection ends, closes the
 // backend a proxy awaits (nginx: 499 through check_broken_connection).
+// A reset's line is nginx's for its code (ngx_http_v2_state_rst_stream).
 func TestWatchAbort(t *testing.T) {
-	for _, how := range []string{"reset", "close"} {
-		t.Run(how, func(t *testing.T) {
+	tests := []struct {
+		how  string
+		code http2.ErrCode
+		want string
+	}{
+		{"close", 0, ""},
+		{"reset", http2.ErrCodeCancel, "client canceled stream 1"},
+		{"reset", http2.ErrCodeRefusedStream, "client refused stream 1"},
+		{"reset", http2.ErrCodeInternal, "client terminated stream 1 due to internal error"},
+		{"reset", http2.ErrCodeNo, "client terminated stream 1 with status 0"},
+		{"reset", http2.ErrCodeEnhanceYourCalm, "client terminated stream 1 with status 11"},
+	}
+	for _, tt := range tests {
+		how := tt.how
+		t.Run(how+" "+tt.code.String(), func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			w := watcher{fired: make(chan bool, 1)}
+			w := watcher{fired: make(chan bool, 1), lines: make(chan [2]string, 1)}
 			go func() {
 				nc, err := ln.Accept()
 				if err != nil {
@@ -523,12 +542,15 @@ func TestWatchAbort(t *testing.T) {
 			c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
 			time.Sleep(50 * time.Millisecond) // the handler is watching (a later reset fires at once too)
 			if how == "reset" {
-				c.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+				c.fr.WriteRSTStream(1, tt.code)
 			} else {
 				c.nc.Close()
 			}
 			if fired := <-w.fired; !fired {
 				t.Error("the watch did not fire")
+			}
+			if diff := cmp.Diff([2]string{tt.want, ""}, <-w.lines); diff != "" {
+				t.Errorf("reset lines (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -74,6 +74,11 @@ type Stream struct {
 	headHeld   bool      // HEADERS wait in c.bw for a flush (c.wmu)
 	watch      io.Closer // WatchAbort's backend
 	watchFired bool
+	// resetCode is the client's RST_STREAM code while resetPending: its
+	// info line waits for the request, which logs it in its own context
+	// (TakeReset), as nginx logs it on the stream's fake connection.
+	resetCode    http2.ErrCode
+	resetPending bool
 }
 
 // bodyWantedWait bounds how long a DATA frame past the stream's window
@@ -130,6 +135,34 @@ func (s *Stream) release() {
 	}
 	s.c, s.perr, s.err, s.bodyErr = nil, nil, nil, nil
 	streams.Put(s)
+}
+
+// TakeReset is, once, nginx's info line for the client's RST_STREAM on
+// the stream ("client canceled stream 1"), or "" when the client did not
+// reset it: the request logs it in its context with what it was doing.
+func (s *Stream) TakeReset() string {
+	c := s.c
+	c.mu.Lock()
+	pending, code := s.resetPending, s.resetCode
+	s.resetPending = false
+	c.mu.Unlock()
+	if !pending {
+		return ""
+	}
+	return resetLine(s.id, code)
+}
+
+// resetLine is ngx_http_v2_state_rst_stream's line for code on id.
+func resetLine(id uint32, code http2.ErrCode) string {
+	switch code {
+	case http2.ErrCodeCancel:
+		return "client canceled stream " + num(int64(id))
+	case http2.ErrCodeRefusedStream:
+		return "client refused stream " + num(int64(id))
+	case http2.ErrCodeInternal:
+		return "client terminated stream " + num(int64(id)) + " due to internal error"
+	}
+	return "client terminated stream " + num(int64(id)) + " with status " + num(int64(code))
 }
 
 // ID is the stream's identifier.

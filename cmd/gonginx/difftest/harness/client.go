@@ -75,6 +75,10 @@ type Request struct {
 	// H2 speaks HTTP/2 (h2c with prior knowledge, or ALPN "h2" over TLS):
 	// each part of Send is one stream (see doH2).
 	H2 bool
+	// CancelAfter, with H2, sends RST_STREAM CANCEL on each stream this
+	// long after it was sent (after AwaitRequests, when set) instead of
+	// reading its response; the connection goes on.
+	CancelAfter time.Duration
 }
 
 // Result is everything a client and the upstream observed for one Request, normalized.

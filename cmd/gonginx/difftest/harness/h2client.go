@@ -70,6 +70,17 @@ func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backe
 			res.End = "client hung up"
 			return
 		}
+		if req.CancelAfter > 0 {
+			awaitBackend(req, backendSeen)
+			time.Sleep(req.CancelAfter)
+			fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			if err := bw.Flush(); err != nil {
+				res.Error = "write: " + errText(err)
+				return
+			}
+			res.Responses = append(res.Responses, "client canceled stream")
+			continue
+		}
 		lines, end := readH2Response(fr, bw, id, method)
 		res.Responses = append(res.Responses, lines...)
 		if end != "" {

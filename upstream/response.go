@@ -65,10 +65,16 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	// (the head stays whole for what reads it after the body: proxy_store's
 	// Last-Modified); then it is all of x.rbuf.
 	buf := x.rbuf
+	var hold heldBody
 	if off := len(x.rbuf) - cap(buffered); cap(buffered) > 0 && off >= 0 && &x.rbuf[:off+1][off] == &buffered[:1][0] {
 		buf = x.rbuf[off:]
+		if x.buffering && !chunked && p.proto == proxyHTTP {
+			// The head took off bytes of nginx's first buffer.
+			hold.holdFor(p.bufSize, off, p.temp.unit)
+		}
 	}
 	held := 0
+	flushDue := false // hold: whole buffers were passed on since the last flush
 	// gather takes in b, read into buf; it reports whether the body ended.
 	gather := func(b []byte) (bool, error) {
 		got := buf[:held]
@@ -138,12 +144,31 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	}
 	for {
 		if held > 0 && (!pipe || held == len(buf) || !inputReady(x.life.fd)) {
-			if err := send(); err != nil {
+			if hold.on {
+				k := hold.passable(held)
+				if k == 0 && held == len(buf) {
+					k = held // buffers larger than ours: what is read goes
+				}
+				if k > 0 {
+					if err := write(buf[:k]); err != nil {
+						return false, err
+					}
+					held = copy(buf, buf[k:held])
+					hold.passed += int64(k)
+					flushDue = true
+				}
+			} else if err := send(); err != nil {
 				return false, err
 			}
 		}
 		if held == 0 {
 			buf = x.rbuf
+		}
+		if hold.on && !flushDue && (hold.passed > 0 || held > 0 || headPostponed(c)) {
+			// Nothing new to go out: a part of a buffer (and a short
+			// head before any body) waits, as in nginx's event pipe.
+		} else if held == 0 || flushDue {
+			flushDue = false
 			// Before waiting on the backend, what is made goes out.
 			// Unbuffered, the body filters give up what they hold too
 			// (gzip's sync flush, sub_filter's unmatched tail), as
@@ -180,6 +205,11 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			return false, send() // the body ends with the connection
 		}
 		if rerr != nil {
+			if hold.on && isTimeout(rerr) {
+				// nginx's timed-out pipe is not run again: a part of a
+				// buffer is never passed on.
+				held = 0
+			}
 			if err := send(); err != nil {
 				return false, err
 			}

@@ -30,6 +30,7 @@ type tempConf struct {
 	levels  []int
 	max     int64 // *_max_temp_file_size; 0: no temporary file
 	buffers int   // *_buffers' total: what is held in memory first
+	unit    int   // the size of one of *_buffers (see heldBody)
 }
 
 // tempNumber names temporary files as ngx_next_temp_number does.
@@ -45,7 +46,7 @@ var defaultTempDirs = map[string]string{
 // default), *_max_temp_file_size (1024m) and *_buffers (8 4k).
 func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(string) string) {
 	t := &p.temp
-	*t = tempConf{dir: defaultTempDirs[p.proto.prefix()], levels: []int{1, 2}, max: 1 << 30, buffers: 8 * 4096}
+	*t = tempConf{dir: defaultTempDirs[p.proto.prefix()], levels: []int{1, 2}, max: 1 << 30, buffers: 8 * 4096, unit: os.Getpagesize()}
 	if d := last(blocks, p.name("_temp_path")); d != nil {
 		t.dir, t.levels = d.Args[0], nil
 		if prefixPath != nil {
@@ -71,7 +72,7 @@ func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(str
 		n, _ := strconv.Atoi(d.Args[0])
 		size, _ := nginxconf.ParseSize(d.Args[1])
 		if n > 0 && size > 0 {
-			t.buffers = n * int(size)
+			t.buffers, t.unit = n*int(size), int(size)
 		}
 	}
 }

@@ -601,6 +601,20 @@ func (c *Conn) Flush() error {
 	return c.FlushOut()
 }
 
+// postponeOutput is nginx's postpone_output default: its write filter
+// holds less than this until a flush, a full buffer or the last one.
+const postponeOutput = 1460
+
+// HeadPostponed reports whether nothing of the response went out yet and
+// what waits (the head) is under postpone_output: nginx's write filter
+// keeps such a head until body bytes that must go out join it or the
+// response ends. An HTTP/2 stream (its HEADERS go at once) and a
+// subrequest say false.
+func (c *Conn) HeadPostponed() bool {
+	return c.wire == nil && c.sink == nil && !c.hijacked && c.werr == nil && c.out.sent == 0 &&
+		c.wb != nil && len(*c.wb) > 0 && len(*c.wb) < postponeOutput
+}
+
 // FlushOut writes buffered output to the connection.
 func (c *Conn) FlushOut() error {
 	if c.wb == nil || len(*c.wb) == 0 {

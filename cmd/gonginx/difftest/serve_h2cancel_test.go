@@ -19,7 +19,7 @@ func TestServeHTTP2ClientCancel(t *testing.T) {
 		r.AwaitRequests, r.CancelAfter = await, 300*time.Millisecond
 		return r
 	}
-	c := serveProxyCase("h2 client cancel", `log_format c '$request $status';
+	c := serveProxyCase("h2 client cancel", `log_format c '$request $status $body_bytes_sent';
 server {
     listen 127.0.0.1:{{PORT}} http2;
     server_name localhost;

@@ -1,0 +1,68 @@
+package difftest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// nginx's buffered relay (the event pipe) passes the body on in whole
+// buffers: the rest of the buffer the head was read into, then buffers of
+// proxy_buffers' size; a partly filled one waits until it is full or the
+// response ends, and the head waits with it (postpone_output). A client
+// that gives up while the backend stalls was sent only the full buffers
+// ($body_bytes_sent; with nothing sent, the status is 499); unbuffered, it was sent all that came.
+func TestServeProxyBufferHold(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	gone := func(name, target string) harness.Request {
+		r := plainGet(name, target)
+		r.AwaitRequests, r.HangUpAfter = 1, 300*time.Millisecond
+		return r
+	}
+	h2gone := func(name, target string) harness.Request {
+		r := harness.Request{Name: name, H2: true, Send: []string{"GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n"}}
+		r.AwaitRequests, r.CancelAfter = 1, 300*time.Millisecond
+		return r
+	}
+	c := serveProxyCase("proxy buffer hold", `log_format held '$request $status $body_bytes_sent';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/a.log held;
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /b/ { proxy_pass http://{{BACKEND}}/; proxy_buffering off; }
+    location /big/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 8k; }
+    location /t/ { proxy_pass http://{{BACKEND}}/; proxy_read_timeout 500ms; }
+}
+`,
+		gone("a partial first buffer", "/p/stall?n=100&sent=10"),
+		gone("the first buffer full", "/p/stall?n=10000&sent=5000"),
+		gone("the first buffer full, the body after the head", "/p/stall?n=10000&sent=5000&split=1"),
+		gone("two buffers full", "/p/stall?n=20000&sent=9000"),
+		gone("unbuffered", "/b/stall?n=100&sent=10"),
+		gone("proxy_buffer_size 8k, proxy_buffers 8 2k", "/big/stall?n=20000&sent=11000"),
+		plainGet("the backend times out: what was held goes out", "/t/stall?n=100&sent=10"),
+		plainGet("whole", "/p/stall?n=100&sent=100"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+
+	// HTTP/2 holds the body's buffers alike; its head is sent at once.
+	c = serveProxyCase("proxy buffer hold h2", `log_format held '$request $status $body_bytes_sent';
+server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    access_log logs/a.log held;
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+}
+`,
+		h2gone("a partial first buffer", "/p/stall?n=100&sent=10"),
+		h2gone("the first buffer full", "/p/stall?n=10000&sent=5000"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

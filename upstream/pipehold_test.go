@@ -1,0 +1,39 @@
+package upstream
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Whole buffers only: the first ends proxy_buffer_size less the head into
+// the body, the next each one of proxy_buffers later.
+func TestHeldBodyPassable(t *testing.T) {
+	tests := []struct {
+		name                string
+		bufSize, head, unit int
+		passed              int64
+		held                int
+		want                int
+	}{
+		{"a part of the first", 4096, 66, 4096, 0, 10, 0},
+		{"the first just full", 4096, 66, 4096, 0, 4030, 4030},
+		{"the first and a part", 4096, 66, 4096, 0, 5000, 4030},
+		{"two whole", 4096, 66, 4096, 0, 9000, 8126},
+		{"after the first, a part", 4096, 66, 4096, 4030, 970, 0},
+		{"after the first, one more", 4096, 66, 4096, 4030, 4100, 4096},
+		{"8k then 2k buffers", 8192, 68, 2048, 0, 11000, 8124 + 2048},
+		{"off the boundaries (passed all once)", 4096, 66, 4096, 5000, 100, 0},
+		{"a head as long as the buffer", 4096, 4096, 4096, 0, 5000, 4096},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h heldBody
+			h.holdFor(tt.bufSize, tt.head, tt.unit)
+			h.passed = tt.passed
+			if diff := cmp.Diff(tt.want, h.passable(tt.held)); diff != "" {
+				t.Errorf("passable (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

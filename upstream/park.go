@@ -20,8 +20,20 @@ import (
 // Park then fails so that the owner reads it.
 type Waker struct {
 	state atomic.Int32
-	wake  func()
+	wake  Resumer
 }
+
+// Resumer runs a connection on the goroutine Waker or Go gives it: an
+// interface, so that the connection's own record resumes it, where a
+// func value bound to it would be one more allocation each idle
+// connection holds.
+type Resumer interface{ Resume() }
+
+// Func is a func as a Resumer (a func value is stored in an interface
+// without an allocation).
+type Func func()
+
+func (f Func) Resume() { f() }
 
 const (
 	wakerRunning int32 = iota // a goroutine owns the connection
@@ -30,13 +42,12 @@ const (
 )
 
 // Init sets what runs, on its own goroutine, when input arrives for a
-// parked connection. wake is bound once (a func value made per park
-// would allocate).
-func (w *Waker) Init(wake func()) { w.wake = wake }
+// parked connection.
+func (w *Waker) Init(wake Resumer) { w.wake = wake }
 
-// Wake is the function Init set (nil before Init): what resumes the
-// connection, for an owner that takes it back with Unpark to end it.
-func (w *Waker) Wake() func() { return w.wake }
+// Wake is what Init set (nil before Init): what resumes the connection,
+// for an owner that takes it back with Unpark to end it.
+func (w *Waker) Wake() Resumer { return w.wake }
 
 // Park hands the connection to the poller. It reports false when input
 // arrived since the last Park or Unpark (the owner reads again instead);
@@ -121,7 +132,7 @@ func StopInput(raw syscall.RawConn, owner net.Conn, w *Waker) {
 // grown stack and the next one grows its own again, which costs more
 // than the request's wake-up itself.
 var (
-	resumeCh     = make(chan func())
+	resumeCh     = make(chan Resumer)
 	idleResumers atomic.Int32
 )
 
@@ -132,13 +143,16 @@ const maxIdleResumers = 8
 // Go runs f on a lingering goroutine, as resume does: a new connection's
 // goroutine too (its stack grown by an earlier connection is not grown
 // and copied again).
-func Go(f func()) { resume(f) }
+func Go(f func()) { resume(Func(f)) }
+
+// GoResume runs r.Resume as Go runs a func.
+func GoResume(r Resumer) { resume(r) }
 
 // Lingering is the number of goroutines waiting for work in resume's
 // pool (a fixed cost of the process, at most maxIdleResumers).
 func Lingering() int { return int(idleResumers.Load()) }
 
-func resume(f func()) {
+func resume(f Resumer) {
 	select {
 	case resumeCh <- f:
 	default:
@@ -146,9 +160,9 @@ func resume(f func()) {
 	}
 }
 
-func resumer(f func()) {
+func resumer(f Resumer) {
 	for {
-		f()
+		f.Resume()
 		if idleResumers.Add(1) > maxIdleResumers {
 			idleResumers.Add(-1)
 			return

@@ -35,7 +35,7 @@ func parkPair(t *testing.T) (client net.Conn, w *Waker, woken chan struct{}) {
 	})
 	woken = make(chan struct{}, 4)
 	w = &Waker{}
-	w.Init(func() { woken <- struct{}{} })
+	w.Init(Func(func() { woken <- struct{}{} }))
 	if !WatchInput(raw, server, w) {
 		t.Fatal("WatchInput: no poller")
 	}

@@ -110,7 +110,8 @@ func (l *listener) acceptLoop() {
 		// A goroutine that served a connection before has its stack
 		// grown already; a new one grows it through the proxy's calls,
 		// copying it twice or more per connection.
-		upstream.Go(func() { l.serveConn(sc) })
+		sc.h1.l = l
+		upstream.GoResume((*connStart)(sc))
 	}
 }
 
@@ -309,8 +310,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	h.idleUntil = monoOf(headerDeadline) // serveRequests' first wait
 	c.Exiting = &l.srv.closing
-	h.onBytes = h.requestBytes(l.srv, sc)
-	c.OnRequestBytes = h.onBytes
+	c.OnRequestBytes = sc
 	c.TunnelOwner = true
 	c.IdleGrace = idleGrace
 	parked = l.serveRequests(sc, true)

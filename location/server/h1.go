@@ -59,10 +59,9 @@ type h1Conn struct {
 	tconn    *tls.Conn
 	connID   uint64
 	accepted monoTime
-	onBytes  func() // http1.Conn.OnRequestBytes, bound once
 
 	waker upstream.Waker // its Wake resumes the connection
-	l     *listener      // its listener (set once it parks)
+	l     *listener      // its listener
 	// idleUntil is when keepalive_timeout ends the current wait
 	// (client_header_timeout the wait for the first request).
 	idleUntil monoTime
@@ -100,21 +99,32 @@ func (sc *serverConn) localIP() net.IP {
 	return nil
 }
 
-// requestBytes is http1.Conn.OnRequestBytes: the first bytes of a
-// request are in (bound once per connection).
-func (h *h1Conn) requestBytes(s *Server, sc *serverConn) func() {
-	return func() {
-		if sc.order != nil {
-			sc.order.started.Store(true)
-		}
-		// Reading a request, it is not idle: a graceful stop lets it
-		// finish (ngx_http_keepalive_handler clears c->idle).
-		sc.idle.Store(false)
-		s.setReusable(sc, false)
-		h.reading = true
-		s.counters.Stats.Reading.Add(1)
-		s.counters.Stats.Requests.Add(1)
+// RequestBytes is http1.Conn.OnRequestBytes: the first bytes of a
+// request are in.
+func (sc *serverConn) RequestBytes() {
+	s := sc.h1.l.srv
+	if sc.order != nil {
+		sc.order.started.Store(true)
 	}
+	// Reading a request, it is not idle: a graceful stop lets it
+	// finish (ngx_http_keepalive_handler clears c->idle).
+	sc.idle.Store(false)
+	s.setReusable(sc, false)
+	sc.h1.reading = true
+	s.counters.Stats.Reading.Add(1)
+	s.counters.Stats.Requests.Add(1)
+}
+
+// Resume is a parked HTTP/1 connection's upstream.Resumer (its Waker's).
+func (sc *serverConn) Resume() { sc.h1.l.resume(sc) }
+
+// connStart starts a connection's goroutine (upstream.GoResume): the
+// connection itself, where a func bound to it would allocate.
+type connStart serverConn
+
+func (c *connStart) Resume() {
+	sc := (*serverConn)(c)
+	sc.h1.l.serveConn(sc)
 }
 
 // serveRequests reads and serves the connection's requests until it
@@ -285,8 +295,7 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	if !h.watching {
 		raw, owner := c.Socket()
 		if h.waker.Wake() == nil {
-			h.l = l
-			h.waker.Init(func() { l.resume(sc) })
+			h.waker.Init(sc)
 		}
 		if raw == nil || !upstream.WatchInput(raw, owner, &h.waker) {
 			h.noPark, c.IdleGrace = true, 0
@@ -332,7 +341,7 @@ func (l *listener) unparked(sc *serverConn) {
 	h := &sc.h1
 	l.srv.idleTimers.remove(sc)
 	c := http1.Attach(&h.kept)
-	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = h.onBytes, &l.srv.closing, idleGrace, true
+	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = sc, &l.srv.closing, idleGrace, true
 	c.TunnelOwner = true
 	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted.Time(), &l.srv.counters.Stats, false)
@@ -347,8 +356,8 @@ func (l *listener) unparked(sc *serverConn) {
 func (s *Server) endIdle(sc *serverConn) {
 	h := &sc.h1
 	if sc.h2.Load() != nil {
-		// HTTP/2's reader says GOAWAY and closes (h2Park.resume).
-		upstream.Go(h.waker.Wake())
+		// HTTP/2's reader says GOAWAY and closes (h2Streams.Resume).
+		upstream.GoResume(h.waker.Wake())
 		return
 	}
 	h.quiet = true
@@ -401,7 +410,7 @@ func (l *listener) resume(sc *serverConn) {
 // was closed): a goroutine runs it to its end.
 func (sc *serverConn) unpark() {
 	if sc.h1.waker.Unpark() {
-		go sc.h1.waker.Wake()()
+		go sc.h1.waker.Wake().Resume()
 	}
 }
 

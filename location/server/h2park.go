@@ -39,7 +39,7 @@ func (p *h2Streams) Park(until time.Time) bool {
 	if !p.watching {
 		if w.waker.Wake() == nil {
 			w.l = p.l
-			w.waker.Init(p.resume)
+			w.waker.Init(p)
 		}
 		if !upstream.WatchInput(p.raw, p.owner, &w.waker) {
 			p.hc.NoPark() // no poller: it waits with its goroutine
@@ -76,9 +76,9 @@ func (p *h2Streams) unparked() {
 	}
 }
 
-// resume runs a parked connection again (the waker's, on a goroutine of
+// Resume runs a parked connection again (the waker's, on a goroutine of
 // the poller's): input, keepalive_timeout, or a stop.
-func (p *h2Streams) resume() {
+func (p *h2Streams) Resume() {
 	p.unparked()
 	if p.hc.Resume() {
 		return

@@ -122,7 +122,7 @@ func (s *Server) idleState() idleState {
 			st.Exchanges++
 		}
 		if !sc.h1.waker.Park() {
-			go sc.h1.waker.Wake()() // input came meanwhile
+			go sc.h1.waker.Wake().Resume() // input came meanwhile
 		}
 	}
 	return st
@@ -301,7 +301,7 @@ func (s *Server) graceEarned(t *testing.T) bool {
 			}
 			earned, found = sc.h1.graceEarned, true
 			if !sc.h1.waker.Park() {
-				go sc.h1.waker.Wake()() // input came meanwhile
+				go sc.h1.waker.Wake().Resume() // input came meanwhile
 			}
 		}
 		return found

@@ -92,9 +92,9 @@ type Conn struct {
 
 	pipelined bool // the current request arrived behind the previous one
 
-	// OnRequestBytes, when set, is called once per ReadRequest when the
+	// OnRequestBytes, when set, is told once per ReadRequest when the
 	// first bytes of the request are in (stub_status's "reading").
-	OnRequestBytes func()
+	OnRequestBytes RequestWatcher
 
 	// TellBeforeFirstRead makes the connection's first request call
 	// OnRequestBytes once its bytes wait in the socket, before they are
@@ -154,6 +154,12 @@ type Conn struct {
 	tryN    int
 	tryErr  error
 }
+
+// RequestWatcher is told when a request's first bytes are in
+// (Conn.OnRequestBytes): an interface, so that a connection's owner is
+// its own watcher, where a func value bound to it would be one more
+// allocation each connection holds.
+type RequestWatcher interface{ RequestBytes() }
 
 // Socket returns the client socket under the connection (below TLS) and
 // the net.Conn it belongs to, or nil when nc has none (net.Pipe). It is
@@ -305,7 +311,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			if !started && c.OnRequestBytes != nil {
 				// The first bytes of this request are here: nginx creates
 				// the request now (a connection reading, not waiting).
-				c.OnRequestBytes()
+				c.OnRequestBytes.RequestBytes()
 			}
 			started = true
 			c.req.reset(c.Info)
@@ -350,7 +356,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, err
 			}
 			if have {
-				c.OnRequestBytes()
+				c.OnRequestBytes.RequestBytes()
 				started = true
 			}
 		}

@@ -210,9 +210,10 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			case errors.As(err, &perr):
 				l.srv.useCurrent(h.x)
 				h.x.BadRequest(sc.addrIn(l.sock.Load()), perr)
-				h.x.AccessLog()
 				l.srv.setReusable(sc, true) // lingering
+				// nginx frees (and logs) the request at the linger's end.
 				lingeringClose(h.x, c, sc, c.NetConn())
+				h.x.AccessLog()
 			case errors.Is(err, io.EOF):
 				sock := l.sock.Load()
 				h.x.ClientClosed(sc.addrIn(sock), wasFirst, sock.Listen.Addr)
@@ -246,6 +247,14 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			}
 			h.x.TunnelEnded(c.TunnelErr())
 		}
+		status := h.x.Status()
+		closing := !c.KeepAlive() || h.x.ToHTTPS() || status == 444 || status == 499 || status == 408
+		if closing && !c.Hijacked() && status != 444 && status != 499 && status != 408 { // nginx closes these at once
+			// A lingering close comes first: nginx frees the request, and
+			// logs it ($request_time with it), at the linger's end.
+			l.srv.setReusable(sc, true) // lingering
+			lingeringClose(h.x, c, sc, c.NetConn())
+		}
 		// nginx no longer counts the request writing when it logs it.
 		stats.Writing.Add(-1)
 		h.x.AccessLog()
@@ -257,13 +266,8 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		if errors.Is(c.WriteErr(), os.ErrDeadlineExceeded) {
 			h.x.ResetIfTimedOut() // send_timeout passed
 		}
-		status := h.x.Status()
 		h.quiet = status == 499 || status == 408
-		if !c.KeepAlive() || h.x.ToHTTPS() || status == 444 || status == 499 || status == 408 {
-			if status != 444 && status != 499 && status != 408 { // nginx closes these at once
-				l.srv.setReusable(sc, true) // lingering
-				lingeringClose(h.x, c, sc, c.NetConn())
-			}
+		if closing {
 			return false
 		}
 		now := time.Now()

@@ -153,6 +153,7 @@ type Conn struct {
 	tryBuf  []byte
 	tryN    int
 	tryErr  error
+	tryDn   readDrained
 }
 
 // RequestWatcher is told when a request's first bytes are in
@@ -160,6 +161,11 @@ type Conn struct {
 // its own watcher, where a func value bound to it would be one more
 // allocation each connection holds.
 type RequestWatcher interface{ RequestBytes() }
+
+// readDrained is a RawConn that records a read that left the socket
+// empty (the poller's Conn: a hook on its input then needs no peek),
+// told from within the read's callback.
+type readDrained interface{ ReadDrained() }
 
 // Socket returns the client socket under the connection (below TLS) and
 // the net.Conn it belongs to, or nil when nc has none (net.Pipe). It is

@@ -97,6 +97,7 @@ func (c *Conn) readNoWait(b []byte) (int, error) {
 		c.tryRead = c.readSocket // bound once: a method value allocates
 	}
 	c.tryBuf, c.tryN, c.tryErr = b, 0, nil
+	c.tryDn, _ = raw.(readDrained)
 	if err := raw.Read(c.tryRead); err != nil {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, err

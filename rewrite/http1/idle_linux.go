@@ -16,6 +16,9 @@ func (c *Conn) readSocket(fd uintptr) bool {
 			continue
 		case err == syscall.EAGAIN:
 			c.tryErr = ErrWouldBlock
+			if c.tryDn != nil {
+				c.tryDn.ReadDrained()
+			}
 		case err != nil:
 			c.tryErr = err
 		case n == 0:

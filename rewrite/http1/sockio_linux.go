@@ -13,6 +13,7 @@ import (
 // as a net.Conn may be read and written at once.
 type sockState struct {
 	rc              syscall.RawConn
+	dn              readDrained // rc's, when it keeps that record
 	network         string
 	readFn, writeFn func(uintptr) bool
 	tryFn           func(uintptr)
@@ -74,6 +75,7 @@ type ownSocket interface {
 func sockOf(rc syscall.RawConn, network string) *Sock {
 	s := sockPool.Get().(*Sock)
 	s.rc, s.network = rc, network
+	s.dn, _ = rc.(readDrained)
 	return s
 }
 
@@ -88,7 +90,7 @@ var sockPool = sync.Pool{New: func() any {
 
 // putSock returns s to the pool: no Read or Write of it runs, nor will.
 func putSock(s *Sock) {
-	s.rc, s.network, s.r, s.w = nil, "", sockOp{}, sockOp{}
+	s.rc, s.dn, s.network, s.r, s.w = nil, nil, "", sockOp{}, sockOp{}
 	sockPool.Put(s)
 }
 
@@ -152,10 +154,16 @@ func (s *Sock) read(fd uintptr) bool {
 		switch e {
 		case 0:
 			s.r.n = n
+			if n > 0 && n < len(s.r.p) && s.dn != nil {
+				s.dn.ReadDrained()
+			}
 			return true
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if s.dn != nil {
+				s.dn.ReadDrained()
+			}
 			if s.r.drop != nil {
 				s.r.drop()
 				s.r.p = nil

@@ -59,8 +59,13 @@ type Conn struct {
 type side struct {
 	// mu serializes the side's calls, as Go's fdMutex does: one waits
 	// at a time.
-	mu       sync.Mutex
-	ready    atomic.Bool
+	mu    sync.Mutex
+	ready atomic.Bool
+	// drained (the read side's): the last read found the socket empty
+	// or took less than it asked, so every byte after it is reported
+	// (ready): HookInput needs no peek. Each try clears it; a raw
+	// reader sets it from its callback (ReadDrained).
+	drained  atomic.Bool
 	deadline atomic.Int64 // UnixNano; 0: none
 	waiter   atomic.Pointer[waiter]
 }
@@ -405,14 +410,14 @@ func (c *Conn) OnInput(h Handler) {
 
 // HookInput is OnInput, but what is there already is returned (pending)
 // instead of told: the caller reads it, and h is told of what comes
-// later only. Input reported since the last read, or a hang-up, needs no
-// system call; else a peek looks.
+// later only. Input reported since the last read, a hang-up, or a last
+// read that drained the socket need no system call; else a peek looks.
 func (c *Conn) HookInput(h Handler) (pending bool) {
 	c.inMu.Lock()
 	c.onInput = h
 	c.hooked.Store(h != nil)
 	c.inMu.Unlock()
-	return h != nil && (c.r.ready.Load() || c.hup.Load() || c.readable())
+	return h != nil && (c.r.ready.Load() || c.hup.Load() || !c.r.drained.Load() && c.readable())
 }
 
 // OnHangup tells h (on the poller's goroutine) of the socket's hang-ups
@@ -605,12 +610,15 @@ func (c *Conn) Read(b []byte) (int, error) {
 		switch e {
 		case 0:
 			if n == 0 {
+				c.r.drained.Store(false)
 				return 0, io.EOF
 			}
+			c.r.drained.Store(n < len(b))
 			return n, nil
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			c.r.drained.Store(true)
 			if err := c.wait(&c.r); err != nil {
 				return 0, c.opError("read", err)
 			}
@@ -731,6 +739,12 @@ func (r *rawConn) Control(f func(fd uintptr)) error {
 
 func (r *rawConn) Read(f func(fd uintptr) bool) error { return r.c.rawWait(&r.c.r, f) }
 
+// ReadDrained is told by a Read callback whose read found the socket
+// empty (EAGAIN) or took less than it asked: what comes next is reported
+// by the poller, so HookInput need not peek. Only from within the
+// callback (Control must not read: it leaves the record as it is).
+func (r *rawConn) ReadDrained() { r.c.r.drained.Store(true) }
+
 func (r *rawConn) Write(f func(fd uintptr) bool) error { return r.c.rawWait(&r.c.w, f) }
 
 // rawWait calls f until it reports done, waiting on s between calls, as
@@ -751,6 +765,7 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 	}
 	for {
 		s.ready.Store(false)
+		s.drained.Store(false) // unless f tells (ReadDrained)
 		if f(uintptr(c.fd)) {
 			return nil
 		}

@@ -344,3 +344,57 @@ func TestConnOnHangup(t *testing.T) {
 	c.OnInput(nil)
 	c.OnHangup(nil)
 }
+
+// HookInput finds bytes a read left in the socket, and none after a read
+// that drained it (Read's short read, or a raw reader's ReadDrained).
+func TestConnHookInputDrained(t *testing.T) {
+	c, client := acceptPair(t)
+	seen := make(inputSeen, 8)
+	read := func(buf []byte, drained bool) int {
+		var n int
+		c.raw.Read(func(fd uintptr) bool {
+			m, err := syscall.Read(int(fd), buf)
+			if err == syscall.EAGAIN {
+				return false
+			}
+			n = m
+			if drained {
+				c.raw.ReadDrained()
+			}
+			return true
+		})
+		return n
+	}
+	client.Write([]byte("abcd"))
+	time.Sleep(50 * time.Millisecond)
+	var got []bool
+	// Two of four bytes taken by a raw read: the rest is found.
+	read(make([]byte, 2), false)
+	c.r.ready.Store(false) // as if the report came before the read
+	got = append(got, c.HookInput(seen))
+	c.OnInput(nil)
+	// The rest taken, the reader telling it drained the socket.
+	read(make([]byte, 8), true)
+	c.r.ready.Store(false)
+	got = append(got, c.HookInput(seen))
+	c.OnInput(nil)
+	// Read's short read drains it too.
+	client.Write([]byte("ef"))
+	time.Sleep(50 * time.Millisecond)
+	if n, err := c.Read(make([]byte, 8)); n != 2 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	c.r.ready.Store(false)
+	got = append(got, c.HookInput(seen))
+	c.OnInput(nil)
+	// A full Read may leave bytes.
+	client.Write([]byte("ghij"))
+	time.Sleep(50 * time.Millisecond)
+	c.Read(make([]byte, 2))
+	c.r.ready.Store(false)
+	got = append(got, c.HookInput(seen))
+	c.OnInput(nil)
+	if diff := cmp.Diff([]bool{true, false, false, true}, got); diff != "" {
+		t.Errorf("HookInput's pending (-want +got)\n%s", diff)
+	}
+}

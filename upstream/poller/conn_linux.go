@@ -74,12 +74,17 @@ type side struct {
 // is a function's, which wakes the same channel as the poller's report:
 // the wait is one channel receive, not a select over the report and a
 // timer channel (whose runtime handling, on every wait with a deadline,
-// cost more than the rest of the wait). A wake that comes late (a timer
-// that fired as it was stopped) is a spurious one, which every wait
-// looks past.
+// cost more than the rest of the wait). The timer is re-armed lazily,
+// as nginx's (NGX_TIMER_LAZY_DELAY): a wait keeps the one its waiter's
+// last wait armed when it fires before the new deadline by no more than
+// an eighth of the wait (a keep-alive connection's next wait, or another
+// connection's, has a deadline close to the last one's), and is never
+// stopped. A wake that comes early or late is a spurious one, which
+// every wait looks past.
 type waiter struct {
 	ch    chan struct{}
 	timer *time.Timer
+	armed int64 // when the timer fires (UnixNano); 0: never armed
 }
 
 var waiters = sync.Pool{New: func() any {
@@ -569,13 +574,16 @@ func (c *Conn) waitOn(s *side, w *waiter) error {
 			<-w.ch
 			continue
 		}
-		left := time.Duration(d - time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		left := d - now
 		if left <= 0 {
 			return os.ErrDeadlineExceeded
 		}
-		w.timer.Reset(left)
+		if a := w.armed; a <= now || a > d || d-a > left/8 {
+			w.timer.Reset(time.Duration(left))
+			w.armed = d
+		}
 		<-w.ch // the report, the deadline, or one moved: look again
-		w.timer.Stop()
 	}
 }
 

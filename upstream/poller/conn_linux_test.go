@@ -13,7 +13,7 @@ import (
 )
 
 // acceptPair is an accepted Conn and the client socket dialed to it.
-func acceptPair(t *testing.T) (*Conn, net.Conn) {
+func acceptPair(t testing.TB) (*Conn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -396,5 +396,64 @@ func TestConnHookInputDrained(t *testing.T) {
 	c.OnInput(nil)
 	if diff := cmp.Diff([]bool{true, false, false, true}, got); diff != "" {
 		t.Errorf("HookInput's pending (-want +got)\n%s", diff)
+	}
+}
+
+// TestConnDeadlineLazyTimer: a wait that keeps the timer its waiter's
+// last wait armed (firing a little before its own deadline) still times
+// out at its deadline, not at the kept timer's.
+func TestConnDeadlineLazyTimer(t *testing.T) {
+	c, client := acceptPair(t)
+	buf := make([]byte, 4)
+	c.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		client.Write([]byte("x"))
+	}()
+	if n, err := c.Read(buf); n != 1 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	// Within an eighth of the wait after the first one's: the first's
+	// timer is kept and fires first.
+	deadline := time.Now().Add(395 * time.Millisecond)
+	c.SetReadDeadline(deadline)
+	_, err := c.Read(buf)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Read past its deadline = %v, want a timeout", err)
+	}
+	if early := time.Until(deadline); early > 0 {
+		t.Errorf("Read timed out %v before its deadline", early)
+	}
+}
+
+// BenchmarkConnWaitDeadline is a keep-alive exchange's read: the Conn
+// waits (under a deadline, as a keep-alive connection's idle timeout)
+// for a byte the peer sends in answer to the last one, so every
+// iteration is one wait woken by the poller.
+func BenchmarkConnWaitDeadline(b *testing.B) {
+	c, client := acceptPair(b)
+	go func() {
+		buf := make([]byte, 1)
+		for {
+			if _, err := client.Read(buf); err != nil {
+				return
+			}
+			if _, err := client.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	buf := []byte{'x'}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Read(buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -301,6 +301,7 @@ func (p *watcher) handOver(raw syscall.RawConn, owner net.Conn, h poller.Handler
 // worker_shutdown_timeout passed) terminates every request: the backend
 // connection closes, the request returns ErrTerminated.
 func TerminateRequests(ends func(fd int) bool) {
+	terminateUnwatched(ends)
 	p := &brokenConns
 	if !p.ready.Load() {
 		return

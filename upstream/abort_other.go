@@ -31,5 +31,5 @@ func (watcher) handOver(syscall.RawConn, net.Conn, poller.Handler) (poller.Reg, 
 // sockErr: no watch here, so no hang-up to word.
 func (w *clientWatch) sockErr() error { return nil }
 
-// TerminateRequests: no request is watched here, so none is ended.
-func TerminateRequests(func(int) bool) {}
+// TerminateRequests: no request is watched here; the unwatched ones end.
+func TerminateRequests(ends func(int) bool) { terminateUnwatched(ends) }

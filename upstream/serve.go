@@ -54,6 +54,7 @@ type exchange struct {
 	// arrives (proxy_request_buffering off, HTTP/1.1).
 	streamChunked bool
 	action        string // what the try is doing, for the error log
+	unw           unwatchedTry
 	pending       []byte // body at hand when streaming starts, sent with the head
 	overrun       bool   // the backend sent more than its framing said
 	tunneled      bool   // the try became a tunnel (no response body counted)
@@ -463,6 +464,16 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		if ft == 0 || c.HeaderWritten() || c.Hijacked() {
 			return status, err
 		}
+		if se, ok := c.NetConn().(interface{ Ended() bool }); ok && se.Ended() {
+			// An HTTP/2 stream that ended meanwhile (its client's reset
+			// or its connection's end, which ignore_client_abort let the
+			// try outlive): no next try, 499 (ngx_http_upstream_next's
+			// c->error), the try's error logged.
+			if err != nil && s != nil && s.TryLog != nil {
+				s.TryLog.LogTryError(err)
+			}
+			return 499, ErrClientClosed
+		}
 		if reused && ft == ftError {
 			// A kept-alive connection the backend had closed: nginx gives
 			// the try back and the same server gets a fresh connection,
@@ -501,6 +512,11 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// the try's many returns would make it a runtime call per request.
 	defer func() { p.releaseTry(x, nc, g, server, reused, ft) }()
 	status, err, ft = p.exchangeTry(c, s, x, nc, g, server, bodyLen, reused, allow)
+	if x.unw.listed && x.unw.end() && err != nil {
+		// A stop's worker_shutdown_timeout closed the backend.
+		x.rel.failed = false
+		status, err, ft = 499, ErrTerminated, 0
+	}
 	return status, err, ft
 }
 
@@ -526,6 +542,11 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	var watch *clientWatch
 	var sw streamWatch
 	watching := !p.ignoreClientAbort && p.store == nil
+	if !watching {
+		if raw, _ := c.Socket(); raw != nil {
+			x.unw.begin(raw, nc) // a stop still ends it
+		}
+	}
 	if watching && !reused && (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked {
 		if raw, owner := c.Socket(); raw != nil {
 			watch = watchClient(raw, owner, nc, r.Upgrade)

@@ -165,6 +165,16 @@ func resetLine(id uint32, code http2.ErrCode) string {
 	return "client terminated stream " + num(int64(id)) + " with status " + num(int64(code))
 }
 
+// Ended reports whether the stream ended under its request (the
+// client's reset, the connection's end): nginx's fake connection's
+// c->error.
+func (s *Stream) Ended() bool {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return s.err != nil
+}
+
 // ID is the stream's identifier.
 func (s *Stream) ID() uint32 { return s.id }
 

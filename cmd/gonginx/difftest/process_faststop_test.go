@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 const procFastStopConf = `daemon off;
@@ -28,7 +31,7 @@ http {
     access_log DIR/access.log st;
     server {
         listen 127.0.0.1:PORT;
-        location / { proxy_pass http://127.0.0.1:BACKEND; }
+        location / { proxy_pass http://127.0.0.1:BACKEND; LOC }
     }
 }
 `
@@ -57,6 +60,17 @@ func TestProcessFastStop(t *testing.T) {
 		// worker_shutdown_timeout, then terminates it: its backend
 		// closes, its access line says "000", nothing else is logged.
 		{"master QUIT past worker_shutdown_timeout", "on", syscall.SIGQUIT, "worker_shutdown_timeout 500ms;"},
+		// A request that does not watch its client is terminated too.
+		{"master QUIT past worker_shutdown_timeout, proxy_ignore_client_abort", "on", syscall.SIGQUIT,
+			"worker_shutdown_timeout 500ms;\nLOC proxy_ignore_client_abort on;"},
+		// And an HTTP/2 stream's (its connection's end ends it).
+		{"master QUIT past worker_shutdown_timeout, HTTP/2", "on", syscall.SIGQUIT,
+			"worker_shutdown_timeout 500ms;\nH2"},
+		// nginx's shutdown timer ends the HTTP/2 connection, and a
+		// stream that ignores its client's end waits on its backend:
+		// here until proxy_read_timeout.
+		{"master QUIT past worker_shutdown_timeout, HTTP/2, proxy_ignore_client_abort", "on", syscall.SIGQUIT,
+			"worker_shutdown_timeout 500ms;\nH2\nLOC proxy_ignore_client_abort on; proxy_read_timeout 2s;"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := map[string][]string{}
@@ -91,7 +105,13 @@ func fastStopRun(t *testing.T, im procImpl, masterProcess, extra string, sig sys
 	dir := procDir(t)
 	port := freeTCPPort(t)
 	conf := strings.ReplaceAll(procFastStopConf, "MASTER", masterProcess)
+	extra, loc, _ := strings.Cut(extra, "\nLOC ")
+	extra, h2 := strings.CutSuffix(extra, "\nH2")
+	if h2 {
+		conf = strings.Replace(conf, "listen 127.0.0.1:PORT;", "listen 127.0.0.1:PORT http2;", 1)
+	}
 	conf = strings.Replace(conf, "EXTRA", extra, 1)
+	conf = strings.Replace(conf, "LOC", loc, 1)
 	conf = strings.ReplaceAll(conf, "BACKEND", strconv.Itoa(bl.Addr().(*net.TCPAddr).Port))
 	m := startMaster(t, im, dir, conf, port)
 
@@ -100,7 +120,11 @@ func fastStopRun(t *testing.T, im procImpl, masterProcess, extra string, sig sys
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if h2 {
+		writeH2Get(t, c, "/wait")
+	} else {
+		fmt.Fprintf(c, "GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	}
 	var be net.Conn
 	select {
 	case be = <-accepted:
@@ -129,7 +153,11 @@ func fastStopRun(t *testing.T, im procImpl, masterProcess, extra string, sig sys
 	out := []string{"exit: " + m.cmd.ProcessState.String()}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b, err := io.ReadAll(c)
-	out = append(out, fmt.Sprintf("client: %q %v", b, err != nil))
+	if h2 {
+		out = append(out, fmt.Sprintf("client: %s %v", h2Frames(b), err != nil))
+	} else {
+		out = append(out, fmt.Sprintf("client: %q %v", b, err != nil))
+	}
 	be.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := be.Read(make([]byte, 1))
 	out = append(out, fmt.Sprintf("backend: %d %v", n, err))
@@ -145,4 +173,44 @@ func fastStopRun(t *testing.T, im procImpl, masterProcess, extra string, sig sys
 		}
 	}
 	return out
+}
+
+// writeH2Get sends the HTTP/2 preface, SETTINGS and a GET of path on
+// stream 1 (h2c with prior knowledge).
+func writeH2Get(t *testing.T, c net.Conn, path string) {
+	t.Helper()
+	var w bytes.Buffer
+	w.WriteString(http2.ClientPreface)
+	fr := http2.NewFramer(&w, nil)
+	fr.WriteSettings()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+	if _, err := c.Write(w.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// h2Frames names the frames in b (type, stream, flags; a GOAWAY's code).
+func h2Frames(b []byte) string {
+	fr := http2.NewFramer(nil, bytes.NewReader(b))
+	var names []string
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return strings.Join(names, " ")
+		}
+		h := f.Header()
+		name := fmt.Sprintf("%v/%d", h.Type, h.StreamID)
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			name += "/" + ga.ErrCode.String()
+		}
+		if rs, ok := f.(*http2.RSTStreamFrame); ok {
+			name += "/" + rs.ErrCode.String()
+		}
+		names = append(names, name)
+	}
 }

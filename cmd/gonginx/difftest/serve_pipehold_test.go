@@ -39,7 +39,12 @@ server {
 `,
 		gone("a partial first buffer", "/p/stall?n=100&sent=10"),
 		gone("the first buffer full", "/p/stall?n=10000&sent=5000"),
-		gone("the first buffer full, the body after the head", "/p/stall?n=10000&sent=5000&split=1"),
+		func() harness.Request {
+			// The body comes 300 ms after the head: the hang-up well after.
+			r := gone("the first buffer full, the body after the head", "/p/stall?n=10000&sent=5000&split=1")
+			r.HangUpAfter = time.Second
+			return r
+		}(),
 		gone("two buffers full", "/p/stall?n=20000&sent=9000"),
 		gone("unbuffered", "/b/stall?n=100&sent=10"),
 		gone("proxy_buffer_size 8k, proxy_buffers 8 2k", "/big/stall?n=20000&sent=11000"),

@@ -29,7 +29,7 @@ server {
     location /b/ { proxy_pass http://{{BACKEND}}/; proxy_buffering off; }
 }
 `,
-		cancel("waiting on the backend's head", "/p/slow", 0),
+		cancel("waiting on the backend's head", "/p/together?g=cancel&n=2", 1),
 		cancel("waiting on the body", "/p/stall?n=100&sent=10", 1),
 		cancel("unbuffered, waiting on the body", "/b/stall?n=100&sent=10", 1),
 	)

@@ -26,6 +26,9 @@ func newListener(s *Server, ln net.Listener) *listener {
 	l := &listener{ln: ln, srv: s}
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
 		l.port = strconv.Itoa(ta.Port)
+		if !ta.IP.IsUnspecified() {
+			l.ip, l.ipPort, l.ipText = ta.IP, ta.Port, ipText(ta.IP)
+		}
 	}
 	if acc, err := poller.NewAcceptor(ln); err == nil {
 		l.acc = acc
@@ -230,9 +233,18 @@ func (l *listener) serveConn(sc *serverConn) {
 		// nginx's ngx_connection_local_sockaddr.
 		info.ServerPort, info.Local = l.port, pc
 	} else if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
-		info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
+		if l.ipText != "" && ta.IP.Equal(l.ip) && ta.Port == l.ipPort {
+			// The listener's own address: its text, not a copy per
+			// connection.
+			info.ServerAddr, info.ServerPort = l.ipText, l.port
+		} else {
+			info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
+		}
 	}
-	if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+	if pc, ok := nc.(*poller.Conn); ok {
+		ap := pc.RemoteAddrPort() // no net.TCPAddr made
+		info.RemoteAddr, info.RemotePort = ap.Addr().Unmap().String(), strconv.Itoa(int(ap.Port()))
+	} else if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		info.RemoteAddr, info.RemotePort = ipText(ra.IP), strconv.Itoa(ra.Port)
 	} else {
 		info.RemoteAddr = "unix:"

@@ -107,6 +107,11 @@ type listener struct {
 	// port is the listening port's text ($server_port of a connection
 	// whose local address is not read: a wildcard listener's).
 	port string
+	// ip and ipText: the listening address when not a wildcard, and its
+	// text ($server_addr of its connections).
+	ip     net.IP
+	ipPort int
+	ipText string
 }
 
 type serverConn struct {

@@ -37,8 +37,13 @@ type Conn struct {
 	r, w side
 
 	laddr atomic.Pointer[net.TCPAddr]
-	raddr net.TCPAddr
-	rip   [16]byte // raddr's IP
+	// The peer's address: its IP in rip[:rlen], its port; RemoteAddr's
+	// *net.TCPAddr is made when first asked (a net.TCPAddr kept in the
+	// Conn cost each idle connection 40 bytes more).
+	rip   [16]byte
+	rport uint16
+	rlen  uint8
+	raddr atomic.Pointer[net.TCPAddr]
 
 	// onInput is told of input besides the Conn's own waits (OnInput),
 	// onHangup of hang-ups (OnHangup).
@@ -207,7 +212,8 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	if a.laddr != nil {
 		c.laddr.Store(a.laddr)
 	}
-	c.raddr.Port, c.raddr.IP = readSockaddr(&a.sa, c.rip[:])
+	port, ip := readSockaddr(&a.sa, c.rip[:])
+	c.rport, c.rlen = uint16(port), uint8(len(ip))
 	if err := c.register(a.p); err != nil {
 		sysClose(c.fd)
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
@@ -260,17 +266,17 @@ func Dial(addr string, deadline time.Time, control func(network, address string,
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", e)}
 	}
 	c := newConn(fd)
-	c.raddr.Port = int(ap.Port())
+	c.rport = ap.Port()
 	if ip.Is4() {
 		a := ip.As4()
-		c.raddr.IP = net.IP(c.rip[:copy(c.rip[:], a[:])])
+		c.rlen = uint8(copy(c.rip[:], a[:]))
 	} else {
 		a := ip.As16()
-		c.raddr.IP = net.IP(c.rip[:copy(c.rip[:], a[:])])
+		c.rlen = uint8(copy(c.rip[:], a[:]))
 	}
 	fail := func(err error) (*Conn, error) {
 		c.Close()
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: &c.raddr, Err: err}
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: c.RemoteAddr(), Err: err}
 	}
 	if control != nil {
 		if err := control(network, addr, &c.raw); err != nil {
@@ -532,7 +538,7 @@ func (c *Conn) opError(op string, err error) error {
 	if la := c.laddr.Load(); la != nil {
 		src = la
 	}
-	return &net.OpError{Op: op, Net: "tcp", Source: src, Addr: &c.raddr, Err: err}
+	return &net.OpError{Op: op, Net: "tcp", Source: src, Addr: c.RemoteAddr(), Err: err}
 }
 
 // prepare fails an operation whose deadline has passed before it
@@ -682,7 +688,29 @@ func (c *Conn) SetReadDeadline(t time.Time) error { c.r.setDeadline(t); return n
 func (c *Conn) SetWriteDeadline(t time.Time) error { c.w.setDeadline(t); return nil }
 
 // RemoteAddr is the peer's address, as accept gave it.
-func (c *Conn) RemoteAddr() net.Addr { return &c.raddr }
+func (c *Conn) RemoteAddr() net.Addr {
+	if ra := c.raddr.Load(); ra != nil {
+		return ra
+	}
+	ra := &net.TCPAddr{IP: net.IP(c.rip[:c.rlen:c.rlen]), Port: int(c.rport)}
+	if c.raddr.CompareAndSwap(nil, ra) {
+		return ra
+	}
+	return c.raddr.Load()
+}
+
+// RemoteAddrPort is the peer's address as RemoteAddr's, without making
+// a net.TCPAddr (the server reads it once per connection).
+func (c *Conn) RemoteAddrPort() netip.AddrPort {
+	var ip netip.Addr
+	switch c.rlen {
+	case 4:
+		ip = netip.AddrFrom4([4]byte(c.rip[:4]))
+	case 16:
+		ip = netip.AddrFrom16(c.rip)
+	}
+	return netip.AddrPortFrom(ip, c.rport)
+}
 
 // LocalAddr is the address the connection arrived on: the listening
 // socket's, or (a wildcard listener) getsockname's at the first call.

@@ -457,3 +457,44 @@ func BenchmarkConnWaitDeadline(b *testing.B) {
 		}
 	}
 }
+
+// TestConnRemoteAddr: an accepted Conn's peer is the client's address,
+// as RemoteAddr (made once, then the same) and RemoteAddrPort give it,
+// over IPv4 and IPv6.
+func TestConnRemoteAddr(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			host := "127.0.0.1"
+			if network == "tcp6" {
+				host = "[::1]"
+			}
+			ln, err := net.Listen(network, host+":0")
+			if err != nil {
+				t.Skipf("no %s loopback: %v", network, err)
+			}
+			acc, err := NewAcceptor(ln)
+			if err != nil {
+				t.Fatalf("NewAcceptor: %v", err)
+			}
+			defer acc.Close()
+			client, err := net.Dial(network, ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			c, err := acc.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			want := client.LocalAddr().String()
+			got := []string{c.RemoteAddr().String(), c.RemoteAddrPort().String()}
+			if diff := cmp.Diff([]string{want, want}, got); diff != "" {
+				t.Errorf("peer address (-want +got):\n%s", diff)
+			}
+			if c.RemoteAddr() != c.RemoteAddr() {
+				t.Error("RemoteAddr made again")
+			}
+		})
+	}
+}

@@ -10,13 +10,17 @@ import (
 
 // Poller is one epoll set and the goroutine that reads its events.
 type Poller struct {
-	epfd  int
-	file  *os.File // keeps epfd open (its finalizer would close it)
-	mu    sync.RWMutex
-	slots []entry // by the slot number an event carries
-	free  []int32
-	gen   int32
-	batch []Handler // the loop's handlers of one batch of events
+	epfd int
+	file *os.File // keeps epfd open (its finalizer would close it)
+	mu   sync.RWMutex
+	// slots are the registrations by the slot number an event carries,
+	// in chunks: growing never copies them (a slice of entries doubled,
+	// and the copies left behind cost each idle connection ~35 bytes).
+	slots  []*[slotChunk]entry
+	nslots int32
+	free   []int32
+	gen    int32
+	batch  []Handler // the loop's handlers of one batch of events
 	// taking is held while events are taken from the kernel and handled
 	// (by the loop or Settle): an event the loop took is handled before
 	// a Settle that began after it returns.
@@ -27,6 +31,11 @@ type entry struct {
 	h   Handler
 	gen int32
 }
+
+const slotChunk = 256
+
+// slot is registration i's entry (under mu).
+func (p *Poller) slot(i int32) *entry { return &p.slots[i/slotChunk][i%slotChunk] }
 
 var (
 	defaultOnce sync.Once
@@ -69,12 +78,15 @@ func (p *Poller) Add(rc syscall.RawConn, events uint32, h Handler) (Reg, error) 
 		slot = p.free[n-1]
 		p.free = p.free[:n-1]
 	} else {
-		slot = int32(len(p.slots))
-		p.slots = append(p.slots, entry{})
+		slot = p.nslots
+		if slot%slotChunk == 0 {
+			p.slots = append(p.slots, new([slotChunk]entry))
+		}
+		p.nslots++
 	}
 	p.gen++
 	gen := p.gen
-	p.slots[slot] = entry{h: h, gen: gen}
+	*p.slot(slot) = entry{h: h, gen: gen}
 	p.mu.Unlock()
 	r := Reg{p: p, slot: slot, gen: gen}
 	err := r.ctl(rc, syscall.EPOLL_CTL_ADD, events)
@@ -99,7 +111,7 @@ func (r Reg) SetHandler(h Handler) {
 		return
 	}
 	r.p.mu.Lock()
-	if e := &r.p.slots[r.slot]; e.gen == r.gen {
+	if e := r.p.slot(r.slot); e.gen == r.gen {
 		e.h = h
 	}
 	r.p.mu.Unlock()
@@ -166,7 +178,7 @@ func (r Reg) ctl(rc syscall.RawConn, op int, events uint32) error {
 
 func (p *Poller) release(r Reg) {
 	p.mu.Lock()
-	if e := &p.slots[r.slot]; e.gen == r.gen {
+	if e := p.slot(r.slot); e.gen == r.gen {
 		*e = entry{}
 		p.free = append(p.free, r.slot)
 	}
@@ -249,8 +261,10 @@ func (p *Poller) dispatch(events []syscall.EpollEvent, batch []Handler) []Handle
 	batch = batch[:0]
 	for _, ev := range events {
 		var h Handler
-		if s := int(ev.Fd); s >= 0 && s < len(p.slots) && p.slots[s].gen == ev.Pad {
-			h = p.slots[s].h
+		if s := ev.Fd; s >= 0 && s < p.nslots {
+			if e := p.slot(s); e.gen == ev.Pad {
+				h = e.h
+			}
 		}
 		batch = append(batch, h)
 	}

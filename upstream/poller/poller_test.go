@@ -196,3 +196,53 @@ func TestPollerRegistrationAllocatesNothing(t *testing.T) {
 		t.Errorf("%.1f allocations per Add, Modify and Remove, want 0", allocs)
 	}
 }
+
+// TestPollerSlotChunks: registrations past a chunk of slots are reported
+// to their own handlers, and a freed slot is taken again.
+func TestPollerSlotChunks(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := tcpPair(t)
+	rc := rawOf(t, b)
+	// Registrations of no socket (ctl fails) still take and free slots:
+	// fill the first chunk with held ones, then register b past it.
+	var held []Reg
+	for i := 0; i < slotChunk+3; i++ {
+		p.mu.Lock()
+		slot := p.nslots
+		if slot%slotChunk == 0 {
+			p.slots = append(p.slots, new([slotChunk]entry))
+		}
+		p.nslots++
+		p.gen++
+		*p.slot(slot) = entry{h: make(chanHandler, 1), gen: p.gen}
+		held = append(held, Reg{p: p, slot: slot, gen: p.gen})
+		p.mu.Unlock()
+	}
+	ready := make(chanHandler, 4)
+	reg, err := p.Add(rc, In|Edge, ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.slot != slotChunk+3 {
+		t.Fatalf("slot %d, want %d", reg.slot, slotChunk+3)
+	}
+	a.Write([]byte("x"))
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event for a registration in the second chunk")
+	}
+	reg.Remove(rc)
+	p.release(held[5])
+	again, err := p.Add(rc, In|Edge, ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Remove(rc)
+	if again.slot != reg.slot && again.slot != held[5].slot {
+		t.Errorf("slot %d: a freed one was not taken", again.slot)
+	}
+}

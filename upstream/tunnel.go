@@ -91,7 +91,7 @@ type tunnel struct {
 	client, upstream net.Conn
 	idle             time.Duration
 	bufs             *sync.Pool   // copy buffers (proxy_buffer_size)
-	lastActive       atomic.Int64 // unix nanos
+	lastActive       atomic.Int64 // since clockBase (lastActiveAt)
 	closeOnce        sync.Once
 	// Bytes written to each side, each by its direction, read once both
 	// have ended (for $bytes_sent and $upstream_bytes_*).
@@ -142,7 +142,16 @@ const (
 	endedUpstream
 )
 
-func (t *tunnel) touch() { t.lastActive.Store(time.Now().UnixNano()) }
+// touch notes traffic now. It reads the monotonic clock only (time.Since
+// of a time that has its reading): time.Now reads the wall clock too, a
+// second vDSO call, twice per relayed message.
+func (t *tunnel) touch() { t.lastActive.Store(int64(time.Since(clockBase))) }
+
+// clockBase is the origin of tunnels' lastActive.
+var clockBase = time.Now()
+
+// lastActiveAt is the time of the last traffic (with a monotonic reading).
+func (t *tunnel) lastActiveAt() time.Time { return clockBase.Add(time.Duration(t.lastActive.Load())) }
 
 // close ends the tunnel: the poller forgets both sockets, both close
 // (which takes them out of the epoll set), and a parked direction ends
@@ -306,7 +315,7 @@ func (t *tunnel) report(err error) {
 // timer waits for the rest.
 func (t *tunnel) checkIdle() {
 	t.mu.Lock()
-	if left := t.idle - time.Since(time.Unix(0, t.lastActive.Load())); left > 0 && !t.closed.Load() {
+	if left := t.idle - time.Since(t.lastActiveAt()); left > 0 && !t.closed.Load() {
 		t.timer.Reset(left)
 		t.mu.Unlock()
 		return

@@ -171,7 +171,7 @@ func (t *tunnel) armDeadline(src net.Conn) {
 	if t.idle <= 0 {
 		return
 	}
-	src.SetReadDeadline(time.Unix(0, t.lastActive.Load()).Add(t.idle))
+	src.SetReadDeadline(t.lastActiveAt().Add(t.idle))
 }
 
 // stillActive reports whether a read timeout only means this direction
@@ -180,7 +180,7 @@ func (t *tunnel) stillActive(err error) bool {
 	if t.idle <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 		return false
 	}
-	return time.Since(time.Unix(0, t.lastActive.Load())) < t.idle
+	return time.Since(t.lastActiveAt()) < t.idle
 }
 
 // readyReader reads from a socket with a buffer taken from the pool only

@@ -19,6 +19,7 @@ import (
 type parkState struct {
 	rc, dstRC  syscall.RawConn // the source's; the destination's when a plain socket (splice)
 	conn       *poller.Conn    // the source's socket when the server's own (its input hook, not reg)
+	dstConn    *poller.Conn    // dstRC's when the server's own: written with WriteNow
 	reg        poller.Reg
 	registered bool
 	noSplice   bool // splice(2) refused this source: buffers only
@@ -37,6 +38,7 @@ type parkState struct {
 	carryFrom int
 	carryTo   int
 	endErr    error // how the source ended, seen by copyInline
+	bufLen    int   // the tunnel's buffers' length, learnt from the first copyInline took
 	// hup: the poller reported the source's end (RDHUP, HUP, ERR), so a
 	// short read does not mean the socket is empty: the end is there too.
 	hup atomic.Bool
@@ -110,6 +112,9 @@ func (d *direction) park() bool {
 	} else if d.rate == 0 {
 		// Copied by the poller's goroutine, and spliced: plain sockets only.
 		d.pk.dstRC = plainSocket(d.dst)
+		if d.pk.dstRC != nil {
+			d.pk.dstConn = poller.ConnOf(d.pk.dstRC)
+		}
 	}
 	d.pk.readFn = d.readFD
 	d.pk.writeFn = d.writeFD
@@ -193,16 +198,15 @@ func (d *direction) Ready(events uint32) {
 // runs it, and only from idle: nothing else runs d meanwhile.
 func (d *direction) copyInline() {
 	t := d.t
-	bp := t.bufs.Get().(*[]byte)
-	buf := *bp
+	buf, bp := d.inlineBuf()
 	n, err := d.read(buf)
 	if err == syscall.EAGAIN {
-		t.bufs.Put(bp)
+		t.putInline(bp)
 		d.parkAgain()
 		return
 	}
 	if err != nil || n == 0 {
-		t.bufs.Put(bp)
+		t.putInline(bp)
 		if err == nil {
 			err = io.EOF
 		}
@@ -217,12 +221,61 @@ func (d *direction) copyInline() {
 	m, werr := d.writeNow(buf[:n])
 	*d.written += int64(m)
 	if werr != nil || m < n || n == len(buf) || d.pk.hup.Load() {
+		if bp == nil {
+			// The shared buffer is not lent on: what is left moves
+			// to one of the pool's.
+			bp = t.bufs.Get().(*[]byte)
+			copy(*bp, buf[m:n])
+			n, m = n-m, 0
+			t.putInline(nil)
+		}
 		d.pk.carry, d.pk.carryFrom, d.pk.carryTo = bp, m, n
 		go d.run()
 		return
 	}
-	t.bufs.Put(bp)
+	t.putInline(bp)
 	d.parkAgain()
+}
+
+// The pollers' goroutines copy (copyInline) through one buffer of the
+// process, taken for one read and its write, never held between events:
+// a message costs no pool Get and Put (~240 instructions). A second
+// poller's goroutine copying meanwhile takes one from the pool.
+var (
+	inlineBusy atomic.Bool
+	inlineMem  []byte // guarded by inlineBusy
+)
+
+// inlineMax bounds the shared buffer: a larger proxy_buffer_size copies
+// through the pool's.
+const inlineMax = 64 << 10
+
+// inlineBuf is a buffer of the tunnel's size (proxy_buffer_size) for
+// copyInline: the shared one (bp nil) or one of the pool's.
+func (d *direction) inlineBuf() (buf []byte, bp *[]byte) {
+	t, size := d.t, d.pk.bufLen
+	if size == 0 {
+		bp := t.bufs.Get().(*[]byte)
+		d.pk.bufLen = len(*bp)
+		return *bp, bp
+	}
+	if size <= inlineMax && inlineBusy.CompareAndSwap(false, true) {
+		if len(inlineMem) < size {
+			inlineMem = make([]byte, size)
+		}
+		return inlineMem[:size], nil
+	}
+	bp = t.bufs.Get().(*[]byte)
+	return *bp, bp
+}
+
+// putInline gives back what inlineBuf gave.
+func (t *tunnel) putInline(bp *[]byte) {
+	if bp == nil {
+		inlineBusy.Store(false)
+		return
+	}
+	t.bufs.Put(bp)
 }
 
 // parkAgain makes d idle after copyInline (a close meanwhile ends it).
@@ -239,6 +292,16 @@ func (d *direction) parkAgain() {
 // writeNow writes b to the destination without waiting: the bytes it
 // took (EAGAIN: none, no error).
 func (d *direction) writeNow(b []byte) (int, error) {
+	if c := d.pk.dstConn; c != nil {
+		n, err := c.WriteNow(b)
+		if errno, ok := err.(syscall.Errno); ok {
+			if errno == syscall.EAGAIN {
+				return 0, nil
+			}
+			return 0, d.opError("write", d.dst, errno)
+		}
+		return n, err // nil, or how the Conn failed (closed, deadline)
+	}
 	d.pk.wbuf = b
 	if err := d.pk.dstRC.Write(d.pk.writeFn); err != nil {
 		return 0, err
@@ -380,6 +443,16 @@ func (d *direction) drain() (ended bool, err error) {
 func (d *direction) read(buf []byte) (int, error) {
 	if d.pk.tls != nil {
 		return d.readTLS(buf)
+	}
+	if c := d.pk.conn; c != nil {
+		n, err := c.ReadNow(buf)
+		if errno, ok := err.(syscall.Errno); ok {
+			if errno == syscall.EAGAIN {
+				return 0, syscall.EAGAIN
+			}
+			return 0, d.opError("read", d.src, errno)
+		}
+		return n, err // nil, or how the Conn failed (closed, deadline)
 	}
 	d.pk.buf = buf
 	if err := d.pk.rc.Read(d.pk.readFn); err != nil {

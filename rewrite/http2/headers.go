@@ -1,6 +1,7 @@
 package http2
 
 import (
+	"encoding/binary"
 	"runtime"
 	"time"
 
@@ -254,27 +255,17 @@ func (c *Conn) emitField(name, value []byte) {
 		return
 	}
 	invalid := false
-	for i := 0; i < len(name); i++ {
-		ch := name[i]
-		if i == 0 && ch == ':' {
-			continue
-		}
-		if ch >= 'a' && ch <= 'z' || ch == '-' || ch >= '0' && ch <= '9' || ch == '_' && c.cfg.UnderscoresInHeaders {
-			continue
-		}
-		if ch <= 0x20 || ch == 0x7f || ch == ':' || ch >= 'A' && ch <= 'Z' {
-			c.logStream("client sent invalid header name: \"" + string(name) + "\"")
-			b.rst = true
-			return
-		}
+	switch checkField(name, value, c.cfg.UnderscoresInHeaders) {
+	case fieldBadName:
+		c.logStream("client sent invalid header name: \"" + string(name) + "\"")
+		b.rst = true
+		return
+	case fieldBadValue:
+		c.logStream("client sent header \"" + string(name) + "\" with invalid value: \"" + string(value) + "\"")
+		b.rst = true
+		return
+	case fieldInvalid:
 		invalid = true
-	}
-	for i := 0; i < len(value); i++ {
-		if ch := value[i]; ch == 0 || ch == '\n' || ch == '\r' {
-			c.logStream("client sent header \"" + string(name) + "\" with invalid value: \"" + string(value) + "\"")
-			b.rst = true
-			return
-		}
 	}
 	if name[0] == ':' {
 		if msg := c.pseudoHeader(name[1:], value); msg != "" {
@@ -300,6 +291,90 @@ func (c *Conn) emitField(name, value []byte) {
 	b.lines = append(b.lines, ": "...)
 	b.lines = append(b.lines, value...)
 	b.lines = append(b.lines, '\r', '\n')
+}
+
+// A header name's byte, as ngx_http_v2_state_process_header sees it
+// after a leading ':': a lower-case letter, digit or '-' is fine, '_'
+// with underscores_in_headers; a control, space, DEL, ':' or upper-case
+// letter resets the stream; any other is invalid (ignore_invalid_headers).
+const (
+	nameInvalid = iota
+	nameOK
+	nameUnderscore
+	nameBad
+)
+
+var nameClass = func() (t [256]uint8) {
+	for ch := 0; ch < 256; ch++ {
+		switch {
+		case ch >= 'a' && ch <= 'z' || ch == '-' || ch >= '0' && ch <= '9':
+			t[ch] = nameOK
+		case ch == '_':
+			t[ch] = nameUnderscore
+		case ch <= 0x20 || ch == 0x7f || ch == ':' || ch >= 'A' && ch <= 'Z':
+			t[ch] = nameBad
+		}
+	}
+	return t
+}()
+
+// checkField's verdicts on a field.
+const (
+	fieldOK       = iota
+	fieldInvalid  // a name byte ignore_invalid_headers drops the field for
+	fieldBadName  // the stream is reset
+	fieldBadValue // the stream is reset
+)
+
+// checkField checks a field's name (a leading ':' aside) and value as
+// ngx_http_v2_state_process_header does, by table and eight value bytes
+// at a time (a byte at a time with three comparisons each was ~20
+// instructions a byte, for every field of every request).
+func checkField(name, value []byte, underscores bool) int {
+	if len(name) > 0 && name[0] == ':' {
+		name = name[1:]
+	}
+	verdict := fieldOK
+	for _, ch := range name {
+		switch nameClass[ch] {
+		case nameOK:
+			continue
+		case nameUnderscore:
+			if underscores {
+				continue
+			}
+		case nameBad:
+			return fieldBadName
+		}
+		verdict = fieldInvalid
+	}
+	if hasLineEnd(value) {
+		return fieldBadValue
+	}
+	return verdict
+}
+
+// hasLineEnd reports whether v holds a NUL, LF or CR, which nginx
+// refuses in a value: eight bytes at a time, each of the three found as
+// a zero byte of the word or of the word with CR's or LF's bits flipped
+// (a zero byte's borrow sets its top bit; a top bit set elsewhere only
+// follows a zero below it, so "any" is exact).
+func hasLineEnd(v []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(v) >= 8 {
+		x := binary.LittleEndian.Uint64(v)
+		cr, lf := x^(ones*'\r'), x^(ones*'\n')
+		if ((x-ones)&^x|(cr-ones)&^cr|(lf-ones)&^lf)&highs != 0 {
+			return true
+		}
+		v = v[8:]
+	}
+	for _, ch := range v {
+		if ch == 0 || ch == '\n' || ch == '\r' {
+			return true
+		}
+	}
+	return false
 }
 
 // pseudoHeader takes :path, :method, :scheme or :authority; it returns

@@ -1,0 +1,81 @@
+package http2
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// checkFieldRef is emitField's checks as they were, a byte at a time: the
+// reference checkField is fuzzed against.
+func checkFieldRef(name, value []byte, underscores bool) int {
+	invalid := false
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if i == 0 && ch == ':' {
+			continue
+		}
+		if ch >= 'a' && ch <= 'z' || ch == '-' || ch >= '0' && ch <= '9' || ch == '_' && underscores {
+			continue
+		}
+		if ch <= 0x20 || ch == 0x7f || ch == ':' || ch >= 'A' && ch <= 'Z' {
+			return fieldBadName
+		}
+		invalid = true
+	}
+	for i := 0; i < len(value); i++ {
+		if ch := value[i]; ch == 0 || ch == '\n' || ch == '\r' {
+			return fieldBadValue
+		}
+	}
+	if invalid {
+		return fieldInvalid
+	}
+	return fieldOK
+}
+
+func TestCheckField(t *testing.T) {
+	tests := []struct {
+		name, value string
+		underscores bool
+		want        int
+	}{
+		{":path", "/a", false, fieldOK},
+		{"x-a-1", "v v\tv", false, fieldOK},
+		{"x_a", "v", false, fieldInvalid},
+		{"x_a", "v", true, fieldOK},
+		{"x.a", "v", true, fieldInvalid},
+		{"x.a", "v\r", true, fieldBadValue},
+		{"X-A", "v", false, fieldBadName},
+		{"x:a", "v", false, fieldBadName},
+		{"::a", "v", false, fieldBadName},
+		{"x a", "v", false, fieldBadName},
+		{"x\x7f", "v", false, fieldBadName},
+		{"x\xff", "v", false, fieldInvalid},
+		{"x", "0123456789abcdef\x00", false, fieldBadValue},
+		{"x", "01234567\n", false, fieldBadValue},
+		{"x", "0123456\r89abcdef", false, fieldBadValue},
+		{"x", "\x01\x02\x7f\x8d\x8a\x80\x0b\x0c\x0e", false, fieldOK},
+		{"x", "", false, fieldOK},
+	}
+	for _, tc := range tests {
+		got := checkField([]byte(tc.name), []byte(tc.value), tc.underscores)
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%q: %q (-want +got):\n%s", tc.name, tc.value, diff)
+		}
+		if ref := checkFieldRef([]byte(tc.name), []byte(tc.value), tc.underscores); ref != tc.want {
+			t.Errorf("%q: %q: the reference says %d", tc.name, tc.value, ref)
+		}
+	}
+}
+
+// FuzzCheckField: checkField says what the byte-at-a-time checks said.
+func FuzzCheckField(f *testing.F) {
+	f.Add([]byte(":path"), []byte("/x\r"), false)
+	f.Add([]byte("a_b"), []byte("0123456789\x00"), true)
+	f.Fuzz(func(t *testing.T, name, value []byte, underscores bool) {
+		if diff := cmp.Diff(checkFieldRef(name, value, underscores), checkField(name, value, underscores)); diff != "" {
+			t.Fatalf("%q: %q (-ref +got):\n%s", name, value, diff)
+		}
+	})
+}

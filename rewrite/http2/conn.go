@@ -153,6 +153,7 @@ type Conn struct {
 	// Shared with the streams, under mu.
 	mu         sync.Mutex
 	streams    map[uint32]*Stream
+	live       []*Stream // streams' values, for the scheduler's scans (a map's iteration costs ~25 instructions a stream)
 	processing int
 	requests   int
 	goaway     bool

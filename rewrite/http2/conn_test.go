@@ -333,7 +333,9 @@ func TestPickOrder(t *testing.T) {
 				if _, ok := c.nodes[id]; !ok {
 					c.setPriorityLocked(id, 0, 16, false)
 				}
-				c.streams[id] = &Stream{id: id, out: []byte("x"), sendWindow: 1 << 20}
+				st := &Stream{id: id, out: []byte("x"), sendWindow: 1 << 20}
+				c.streams[id] = st
+				c.live = append(c.live, st)
 			}
 			var got []uint32
 			for st := c.pickLocked(); st != nil; st = c.pickLocked() {

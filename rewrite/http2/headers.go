@@ -103,6 +103,7 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
 			c.streams = make(map[uint32]*Stream)
 		}
 		c.streams[id] = st
+		c.live = append(c.live, st)
 		c.processing++
 		c.requests++
 		st.requests = c.requests
@@ -191,7 +192,7 @@ func (c *Conn) dropBlockStream() {
 // dropStream forgets a stream whose handler never ran.
 func (c *Conn) dropStream(st *Stream) {
 	c.mu.Lock()
-	delete(c.streams, st.id)
+	c.forgetLocked(st)
 	c.processing--
 	c.mu.Unlock()
 	c.armIdle()
@@ -527,7 +528,7 @@ func (c *Conn) runStream(st *Stream) {
 		st.rstSent = true
 	}
 	st.err = errConnClosed
-	delete(c.streams, st.id)
+	c.forgetLocked(st)
 	c.processing--
 	closeNow := c.processing == 0 && c.goaway
 	c.armIdleLocked()

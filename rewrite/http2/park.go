@@ -105,7 +105,7 @@ func (c *Conn) dropIdleState() {
 	c.heads.Store(nil)
 	c.mu.Lock()
 	if len(c.streams) == 0 {
-		c.streams = nil
+		c.streams, c.live = nil, nil
 	}
 	c.mu.Unlock()
 }

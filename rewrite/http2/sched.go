@@ -291,7 +291,7 @@ func (c *Conn) schedule(s *Stream) error {
 func (c *Conn) pickLocked() *Stream {
 	// Mostly one stream has something to send: it needs no ranking.
 	var only *Stream
-	for _, st := range c.streams {
+	for _, st := range c.live {
 		if !c.readyLocked(st) {
 			continue
 		}
@@ -303,11 +303,25 @@ func (c *Conn) pickLocked() *Stream {
 	return only
 }
 
+// forgetLocked takes st out of the connection's streams.
+func (c *Conn) forgetLocked(st *Stream) {
+	delete(c.streams, st.id)
+	for i, s := range c.live {
+		if s == st {
+			last := len(c.live) - 1
+			c.live[i] = c.live[last]
+			c.live[last] = nil
+			c.live = c.live[:last]
+			break
+		}
+	}
+}
+
 // rankedLocked is pickLocked's choice among several ready streams.
 func (c *Conn) rankedLocked() *Stream {
 	var best *Stream
 	bestRank, bestRel := 0, 0.0
-	for _, st := range c.streams {
+	for _, st := range c.live {
 		if !c.readyLocked(st) {
 			continue
 		}

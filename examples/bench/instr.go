@@ -39,6 +39,7 @@ var instrRows = map[string]func(s *server, n int) error{
 	// over TLS) is opened for the run, so its setup is in the count,
 	// spread over its n units.
 	"ws-echo":    func(s *server, n int) error { return countEchoes(s, 4, n) },
+	"ws-connect": func(s *server, n int) error { return countConnects(s, 4, n) },
 	"grpc-unary": func(s *server, n int) error { return countCalls(s, 4, n) },
 	"h2": func(s *server, n int) error {
 		var wg sync.WaitGroup
@@ -113,6 +114,8 @@ func runInstr(servers []*server, rows []string, reps int) error {
 			unit = "handshake"
 		case name == "ws-echo":
 			unit = "message"
+		case name == "ws-connect":
+			unit = "connection"
 		case name == "grpc-unary":
 			unit = "call"
 		}
@@ -277,6 +280,38 @@ func countEchoes(s *server, conns, n int) error {
 					return
 				}
 				if _, err := harness.ReadFrame(br); err != nil {
+					firstErr.set(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr.get()
+}
+
+// countConnects opens a WebSocket, echoes one message and closes, n
+// times on each of conns clients (the ws-connect row's unit).
+func countConnects(s *server, conns, n int) error {
+	var wg sync.WaitGroup
+	var firstErr firstError
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < n; k++ {
+				c, br, err := wsDial(s, false)
+				if err != nil {
+					firstErr.set(err)
+					return
+				}
+				c.SetDeadline(time.Now().Add(time.Minute))
+				err = harness.WriteFrame(c, harness.Frame{Op: harness.OpText, Payload: []byte("hello")}, mask)
+				if err == nil {
+					_, err = harness.ReadFrame(br)
+				}
+				c.Close()
+				if err != nil {
 					firstErr.set(err)
 					return
 				}

@@ -174,12 +174,12 @@ func (c *Conn) Detach(k *Kept) {
 // Free ends c's connection for it: its buffers go back to their pools
 // and c to the pool of Conns (c is not used after): a new connection
 // takes it instead of allocating a Conn (about a kilobyte and a half)
-// and growing its slices again. A hijacked Conn is only released.
+// and growing its slices again. A hijacked Conn goes back too: its
+// tunnel has ended (its owner frees it after the tunnel's end) and
+// holds the socket, not c.
 func (c *Conn) Free() {
 	c.Release()
-	if !c.hijacked {
-		c.recycle()
-	}
+	c.recycle()
 }
 
 // recycle puts c, its buffers released, in the pool, and its Sock in

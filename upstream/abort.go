@@ -119,6 +119,9 @@ func (w *clientWatch) rearm(backend net.Conn) {
 func ForgetClient(raw syscall.RawConn, owner net.Conn) {
 	if c := poller.ConnOf(raw); c != nil {
 		c.OnInput(nil) // WatchInput's
+		if !c.HangupHooked() {
+			return // no watch record (none made, or a tunnel ended it)
+		}
 	}
 	if raw != nil {
 		brokenConns.forget(raw, owner)

@@ -442,6 +442,9 @@ func (c *Conn) OnHangup(h Handler) {
 	c.inMu.Unlock()
 }
 
+// HangupHooked reports whether an OnHangup handler is set.
+func (c *Conn) HangupHooked() bool { return c.hupHooked.Load() }
+
 // HungUp reports whether the poller reported the peer's end or an error
 // on the socket (it stays so).
 func (c *Conn) HungUp() bool { return c.hup.Load() }
@@ -519,7 +522,7 @@ func (c *Conn) Close() error {
 	for {
 		s := c.state.Load()
 		if s&closingBit != 0 {
-			return c.opError("close", net.ErrClosed)
+			return errClosedAgain
 		}
 		if c.state.CompareAndSwap(s, s|closingBit) {
 			break
@@ -530,6 +533,12 @@ func (c *Conn) Close() error {
 	c.decref()
 	return nil
 }
+
+// errClosedAgain is a second Close's error, as Go's (net.ErrClosed in
+// a close OpError), without the addresses: a connection's owners close
+// it once each (a tunnel's end, then the connection's), and nobody reads
+// it, where one made each time would be garbage per connection.
+var errClosedAgain error = &net.OpError{Op: "close", Net: "tcp", Err: net.ErrClosed}
 
 func (c *Conn) closing() bool { return c.state.Load()&closingBit != 0 }
 

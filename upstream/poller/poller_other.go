@@ -65,6 +65,9 @@ func (c *Conn) HookInput(h Handler) bool { return false }
 // OnHangup does nothing on systems without epoll.
 func (c *Conn) OnHangup(h Handler) {}
 
+// HangupHooked: no handler is set on systems without epoll.
+func (c *Conn) HangupHooked() bool { return false }
+
 // HungUp: nothing is reported on systems without epoll.
 func (c *Conn) HungUp() bool { return false }
 

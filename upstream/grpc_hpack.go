@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/gonginx/gonginx/rewrite/http2"
@@ -41,6 +42,44 @@ type hpackDecoder struct {
 	table   [][2]string
 	size    int // RFC 7541 4.1's size of the table
 	maxSize int
+	// huff keeps recent Huffman strings with what they decode to
+	// (huffSeen): with no header table (nginx's SETTINGS) a backend
+	// codes the same names and values in every response.
+	huff *[huffSeenSize]huffSeen
+}
+
+// huffSeen is a Huffman string (buf[:n]) and its decoding (buf[n:]).
+type huffSeen struct {
+	n   int
+	buf []byte
+}
+
+const (
+	huffSeenBits = 4
+	huffSeenSize = 1 << huffSeenBits
+	huffSeenMax  = 64 // longer strings are decoded each time, not kept
+)
+
+// huffDecode appends raw decoded to dst: as a string seen before
+// decoded, else by the decoder (then kept).
+func (d *hpackDecoder) huffDecode(dst, raw []byte) ([]byte, bool) {
+	if len(raw) == 0 || len(raw) > huffSeenMax {
+		return http2.HuffmanDecode(dst, raw)
+	}
+	if d.huff == nil {
+		d.huff = new([huffSeenSize]huffSeen)
+	}
+	e := &d.huff[http2.CacheSlot(raw, huffSeenBits)]
+	if e.buf != nil && e.n == len(raw) && bytes.Equal(e.buf[:e.n], raw) {
+		return append(dst, e.buf[e.n:]...), true
+	}
+	at := len(dst)
+	dst, ok := http2.HuffmanDecode(dst, raw)
+	if ok {
+		e.n = len(raw)
+		e.buf = append(append(e.buf[:0], raw...), dst[at:]...)
+	}
+	return dst, ok
 }
 
 func (d *hpackDecoder) entry(i int) (name, value string, ok bool) {
@@ -115,7 +154,7 @@ func (d *hpackDecoder) str(b []byte, g *grpcStream) (start, end int, rest []byte
 	// Decoded into the arena (x/net's decoder made a string through a
 	// pooled buffer, a byte at a time: ~6k instructions per gRPC call,
 	// whose backend codes every field, the header table being off).
-	if g.arena, ok = http2.HuffmanDecode(g.arena, raw); !ok {
+	if g.arena, ok = d.huffDecode(g.arena, raw); !ok {
 		g.arena = g.arena[:start]
 		return 0, 0, nil, false
 	}

@@ -2,6 +2,7 @@ package http2
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync"
 )
 
@@ -22,15 +23,31 @@ type headCache struct {
 }
 
 const (
-	headCacheSize = 32
+	headCacheBits = 5
+	headCacheSize = 1 << headCacheBits
 	// headCacheLine: longer lines (cookies, long links) are coded each
 	// time and not kept.
 	headCacheLine = 256
 )
 
-func (hc *headCache) slot(line []byte) int {
-	n := len(line)
-	return int((uint(n)*31 + uint(line[0])*7 + uint(line[n/2])*3 + uint(line[n-1])) % headCacheSize)
+func (hc *headCache) slot(line []byte) int { return CacheSlot(line, headCacheBits) }
+
+// CacheSlot is b's slot among 1<<bits of a small direct-mapped cache
+// (the response lines' here, the gRPC client's Huffman strings): a hash
+// of b's length and first and last eight bytes, where lines of one name
+// differ (a date's seconds, a length's digits); a few bytes' sum put
+// "Date: ..." and "Connection: keep-alive" in one slot.
+func CacheSlot(b []byte, bits uint) int {
+	var head, tail uint64
+	if n := len(b); n >= 8 {
+		head, tail = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	} else {
+		for _, c := range b {
+			head = head<<8 | uint64(c)
+		}
+	}
+	x := (head*0x9e3779b97f4a7c15 ^ tail) * 0xbf58476d1ce4e5b9
+	return int((x ^ uint64(len(b))*0x94d049bb133111eb) >> (64 - bits))
 }
 
 // appendLines is appendHeaderLines through the cache; hc may be nil

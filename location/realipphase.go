@@ -115,12 +115,12 @@ func (x *exchange) applyRealip(conf *locConf) {
 		if !orig.Proxied {
 			return
 		}
-		rs.pp = append(rs.pp[:0], orig.ProxyAddr...)
+		rs.pp = append(rs.pp[:0], orig.Proxy.Addr...)
 		if !realip.FromProxy(&conf.realip, rs.pp, &a) {
 			return
 		}
 		a.Port = 0
-		for _, c := range []byte(orig.ProxyPort) {
+		for _, c := range []byte(orig.Proxy.Port) {
 			a.Port = a.Port*10 + int(c-'0')
 		}
 	} else if !realip.Forwarded(&conf.realip, x.req.Headers, &a) {

@@ -577,10 +577,10 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		// Registered by nginx's other compiled-in modules (ssl, realip,
 		// secure_link, referer, browser, userid, ssi, stub_status, ...):
 		// known, so "nginx -t" accepts configs that name them.
-		"proxy_protocol_addr":        proxied(func(ci *http1.ConnInfo) string { return ci.ProxyAddr }),
-		"proxy_protocol_port":        proxied(func(ci *http1.ConnInfo) string { return ci.ProxyPort }),
-		"proxy_protocol_server_addr": proxied(func(ci *http1.ConnInfo) string { return ci.ProxyServerAddr }),
-		"proxy_protocol_server_port": proxied(func(ci *http1.ConnInfo) string { return ci.ProxyServerPort }),
+		"proxy_protocol_addr":        proxied(func(ci *http1.ConnInfo) string { return ci.Proxy.Addr }),
+		"proxy_protocol_port":        proxied(func(ci *http1.ConnInfo) string { return ci.Proxy.Port }),
+		"proxy_protocol_server_addr": proxied(func(ci *http1.ConnInfo) string { return ci.Proxy.ServerAddr }),
+		"proxy_protocol_server_port": proxied(func(ci *http1.ConnInfo) string { return ci.Proxy.ServerPort }),
 		"connection_time": func(s *State, dst []byte) []byte {
 			if s.ConnStart.IsZero() {
 				return append(dst, "0.000"...)

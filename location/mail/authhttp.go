@@ -56,10 +56,10 @@ func (s *session) authRequest() []byte {
 		b.WriteString("\r\n")
 	}
 	if pp := s.proxied; pp != nil {
-		b.WriteString("Proxy-Protocol-Addr: " + pp.ProxyAddr + "\r\n")
-		b.WriteString("Proxy-Protocol-Port: " + orZero(pp.ProxyPort) + "\r\n")
-		b.WriteString("Proxy-Protocol-Server-Addr: " + pp.ProxyServerAddr + "\r\n")
-		b.WriteString("Proxy-Protocol-Server-Port: " + orZero(pp.ProxyServerPort) + "\r\n")
+		b.WriteString("Proxy-Protocol-Addr: " + pp.Proxy.Addr + "\r\n")
+		b.WriteString("Proxy-Protocol-Port: " + orZero(pp.Proxy.Port) + "\r\n")
+		b.WriteString("Proxy-Protocol-Server-Addr: " + pp.Proxy.ServerAddr + "\r\n")
+		b.WriteString("Proxy-Protocol-Server-Port: " + orZero(pp.Proxy.ServerPort) + "\r\n")
 	}
 	if s.authMethod == methodNone {
 		// HELO, MAIL FROM and RCPT TO hold no CRLF: not escaped.

@@ -40,8 +40,8 @@ func (s *session) readProxyHeader() bool {
 	if ip == nil || !s.sv.realipFrom(ip) {
 		return true
 	}
-	if src := net.ParseIP(info.ProxyAddr); src != nil {
-		s.addr, s.port = src.String(), info.ProxyPort
+	if src := net.ParseIP(info.Proxy.Addr); src != nil {
+		s.addr, s.port = src.String(), info.Proxy.Port
 		if s.port == "" {
 			s.port = "0"
 		}

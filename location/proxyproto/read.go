@@ -43,8 +43,7 @@ func ReadHeader(nc net.Conn, buf []byte, consume bool, info *http1.ConnInfo) *Fa
 	}
 	if h != nil {
 		info.Proxied = true
-		info.ProxyAddr, info.ProxyPort = h.SrcAddr, PortText(h.SrcPort)
-		info.ProxyServerAddr, info.ProxyServerPort = h.DstAddr, PortText(h.DstPort)
+		info.Proxy = &http1.ProxyAddrs{Addr: h.SrcAddr, Port: PortText(h.SrcPort), ServerAddr: h.DstAddr, ServerPort: PortText(h.DstPort)}
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func (ss *session) run() int {
 			a, ok = realip.Addr{Unix: true}, true
 		}
 		if ok && realip.Trusted(srv.realipFrom, &a) {
-			ss.ci.RemoteAddr, ss.ci.RemotePort = ss.ci.ProxyAddr, ss.ci.ProxyPort
+			ss.ci.RemoteAddr, ss.ci.RemotePort = ss.ci.Proxy.Addr, ss.ci.Proxy.Port
 		}
 	}
 	// preaccess: set, then limit_conn.

@@ -32,19 +32,25 @@ type ConnInfo struct {
 	// is asked for (ServerAddress): a connection to a wildcard listener,
 	// whose address nginx reads (getsockname) only when needed.
 	Local interface{ LocalAddr() net.Addr }
-	TLS   bool   // $scheme is "https"
 	SNI   string // TLS server name, lowercased
 	// SSL is the server's record of the TLS handshake (nil on plain
 	// connections), read by the $ssl_* variables it defines.
 	SSL any
-	// Proxied: a PROXY protocol header named the client; the Proxy*
-	// fields are its addresses as nginx keeps them ($proxy_protocol_*),
-	// a port of 0 empty.
-	Proxied                          bool
-	ProxyAddr, ProxyPort             string
-	ProxyServerAddr, ProxyServerPort string
 	// HTTP2 is "h2" (over TLS) or "h2c" on an HTTP/2 connection ($http2).
 	HTTP2 string
+	// Proxy, when Proxied (a PROXY protocol header named the client),
+	// holds its addresses.
+	Proxy   *ProxyAddrs
+	TLS     bool // $scheme is "https"
+	Proxied bool
+}
+
+// ProxyAddrs are a PROXY protocol header's addresses as nginx keeps them
+// ($proxy_protocol_*), a port of 0 empty: apart from ConnInfo, which
+// every connection holds while idle (64 bytes most would keep empty).
+type ProxyAddrs struct {
+	Addr, Port             string
+	ServerAddr, ServerPort string
 }
 
 // ServerAddress is the local address the connection arrived on

@@ -128,6 +128,21 @@ func ForgetClient(raw syscall.RawConn, owner net.Conn) {
 	}
 }
 
+// ParkClient drops the abort watch of a client connection that parks
+// (no request of it is watched) when its hang-ups come through the
+// server's own socket (poller.Conn): its next request watches it again
+// with the hang-up state the socket keeps (Conn.HungUp), and an idle
+// connection holds no watch record (~200 bytes with its map entry).
+func ParkClient(raw syscall.RawConn, owner net.Conn) {
+	if c := poller.ConnOf(raw); c != nil && c.HangupHooked() {
+		brokenConns.forgetIdle(raw, owner)
+	}
+}
+
+// WatchedClients is how many client connections the abort watch holds
+// a record for (tests: a parked connection holds none).
+func WatchedClients() int { return brokenConns.count() }
+
 // abortsEnding counts the watched requests whose client hung up and that
 // have not ended their wait for the backend yet.
 var abortsEnding atomic.Int32

@@ -262,6 +262,34 @@ func (p *watcher) forget(raw syscall.RawConn, owner net.Conn) {
 	}
 }
 
+// forgetIdle drops the watch of a connection with no request watched
+// whose hang-ups reach it through its Conn (ParkClient). A report the
+// loop took before is dropped by Ready (the watch is not byFd's).
+func (p *watcher) forgetIdle(raw syscall.RawConn, owner net.Conn) {
+	if !p.ready.Load() {
+		return
+	}
+	fd := socketFd(raw)
+	if fd < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w := p.byFd[fd]; w != nil && w.owner == owner && w.conn != nil && w.backend == nil {
+		p.release(w)
+	}
+}
+
+// count is how many connections the watcher holds a record for.
+func (p *watcher) count() int {
+	if !p.ready.Load() {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.byFd)
+}
+
 // handOver gives owner's registration to h (a tunnel's direction from
 // the client) and forgets the connection: one epoll entry for the
 // socket's whole life. With no EPOLLIN in it yet, it is added

@@ -19,6 +19,8 @@ func (watcher) watch(syscall.RawConn, net.Conn, net.Conn, bool) *clientWatch { r
 func (watcher) unwatch(*clientWatch) bool                                    { return false }
 func (watcher) rewatch(*clientWatch, net.Conn)                               {}
 func (watcher) forget(syscall.RawConn, net.Conn)                             {}
+func (watcher) forgetIdle(syscall.RawConn, net.Conn)                         {}
+func (watcher) count() int                                                   { return 0 }
 func (watcher) settle()                                                      {}
 func (watcher) settleConn(*clientWatch)                                      {}
 func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool            { return false }

@@ -307,6 +307,9 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 		}
 		h.watching = true
 	}
+	// Its requests' abort watch is made again by the next one that
+	// proxies: parked, it holds none.
+	upstream.ParkClient(c.KnownSocket())
 	h.rt = h.x.Router()
 	h.parked = h.x.Park()
 	h.x = location.Conn{}

@@ -389,3 +389,68 @@ func TestFirstRequestParks(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
+
+// TestParkedHoldsNoWatch: a keep-alive connection whose request was
+// proxied holds no abort-watch record once parked, and its next proxied
+// request is watched again: the client's hang-up while the backend
+// stalls closes the backend connection (nginx's client abort).
+func TestParkedHoldsNoWatch(t *testing.T) {
+	bl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	stalled := make(chan net.Conn, 1)
+	backendClosed := make(chan struct{})
+	go func() {
+		for {
+			c, err := bl.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if strings.HasPrefix(line, "GET /stall") {
+						stalled <- c
+						io.Copy(io.Discard, br) // until the proxy closes it
+						close(backendClosed)
+						return
+					}
+					if line == "\r\n" {
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					}
+				}
+			}()
+		}
+	}()
+	ts := startTest(t, `upstream b { server `+bl.Addr().String()+`; keepalive 4; }
+		server { listen 127.0.0.1:PORT; location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; } }`)
+	k := dialKA(t, ts.addr)
+	if got := k.get(t, "/"); got != "ok" {
+		t.Fatalf("first: %q", got)
+	}
+	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
+		t.Fatalf("not parked: %+v", ts.srv.idleState())
+	}
+	if n := upstream.WatchedClients(); n != 0 {
+		t.Errorf("%d watch records with the connection parked", n)
+	}
+	io.WriteString(k.c, "GET /stall HTTP/1.1\r\nHost: t\r\n\r\n")
+	select {
+	case <-stalled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stalled request did not reach the backend")
+	}
+	k.c.Close()
+	select {
+	case <-backendClosed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backend connection stayed open after the client hung up")
+	}
+}

@@ -29,7 +29,6 @@ import (
 // wildcard, else read when first asked (nginx's
 // ngx_connection_local_sockaddr).
 type Conn struct {
-	fd    int
 	reg   Reg
 	state atomic.Int64 // references held (an open Conn holds one), closing bit
 	raw   rawConn
@@ -41,8 +40,6 @@ type Conn struct {
 	// *net.TCPAddr is made when first asked (a net.TCPAddr kept in the
 	// Conn cost each idle connection 40 bytes more).
 	rip   [16]byte
-	rport uint16
-	rlen  uint8
 	raddr atomic.Pointer[net.TCPAddr]
 
 	// onInput is told of input besides the Conn's own waits (OnInput),
@@ -55,6 +52,12 @@ type Conn struct {
 	// hup: the poller reported the peer's end or an error (RDHUP, HUP,
 	// ERR), which stays (nginx's pending_eof).
 	hup atomic.Bool
+	// The small fields last, together: the descriptor, the peer's port
+	// and its IP's length (rip[:rlen]); the Conn fits a smaller size
+	// class than with an int descriptor apart.
+	fd    int32
+	rport uint16
+	rlen  uint8
 }
 
 // side is one direction's waiting: whether the poller reported the
@@ -215,14 +218,14 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	port, ip := readSockaddr(&a.sa, c.rip[:])
 	c.rport, c.rlen = uint16(port), uint8(len(ip))
 	if err := c.register(a.p); err != nil {
-		sysClose(c.fd)
+		sysClose(int(c.fd))
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
 	}
 	return c, nil
 }
 
 func newConn(fd int) *Conn {
-	c := &Conn{fd: fd}
+	c := &Conn{fd: int32(fd)}
 	c.raw.c = c
 	c.state.Store(1)
 	return c
@@ -231,7 +234,7 @@ func newConn(fd int) *Conn {
 // register puts c's socket on p for its life, with TCP_NODELAY as Go's
 // connections have it.
 func (c *Conn) register(p *Poller) error {
-	sysSetsockoptInt(c.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 	reg, err := p.Add(&c.raw, In|Out|RDHup|Edge, c)
 	if err != nil {
 		return err
@@ -290,7 +293,7 @@ func Dial(addr string, deadline time.Time, control func(network, address string,
 	var sa syscall.RawSockaddrAny
 	n := writeSockaddr(&sa, ip, ap.Port())
 	for {
-		e = sysConnect(c.fd, &sa, n)
+		e = sysConnect(int(c.fd), &sa, n)
 		if e != syscall.EINTR {
 			break
 		}
@@ -466,7 +469,7 @@ func (c *Conn) readable() bool {
 		return true // closing: a read sees it
 	}
 	defer c.decref()
-	return sysPeek(c.fd) != syscall.EAGAIN
+	return sysPeek(int(c.fd)) != syscall.EAGAIN
 }
 
 // ConnOf is the Conn whose RawConn raw is, or nil.
@@ -512,7 +515,7 @@ func (c *Conn) incref() bool {
 func (c *Conn) decref() {
 	if c.state.Add(-1) == closingBit {
 		c.reg.Forget() // before the number can be another socket's
-		sysClose(c.fd)
+		sysClose(int(c.fd))
 	}
 }
 
@@ -731,7 +734,7 @@ func (c *Conn) LocalAddr() net.Addr {
 	if c.incref() {
 		var sa syscall.RawSockaddrAny
 		n := uint32(syscall.SizeofSockaddrAny)
-		if sysGetsockname(c.fd, &sa, &n) == 0 {
+		if sysGetsockname(int(c.fd), &sa, &n) == 0 {
 			la.Port, la.IP = readSockaddr(&sa, make([]byte, 16))
 			c.laddr.Store(la)
 		}
@@ -756,7 +759,7 @@ func (c *Conn) shutdown(how int, op string) error {
 		return c.opError(op, net.ErrClosed)
 	}
 	defer c.decref()
-	if e := sysShutdown(c.fd, how); e != 0 {
+	if e := sysShutdown(int(c.fd), how); e != 0 {
 		return c.opError(op, os.NewSyscallError("shutdown", e))
 	}
 	return nil

@@ -130,7 +130,7 @@ type tunnel struct {
 	dirs   [2]direction // toUpstream (from the client), toClient
 	closed atomic.Bool
 	live   atomic.Int32  // directions not ended
-	done   chan struct{} // closed when both directions ended
+	done   chan struct{} // closed when both directions ended (nil when onEnd tells)
 	mu     sync.Mutex
 	errs   [2]error // how the directions ended, in order (errs[:nerrs])
 	nerrs  int
@@ -222,7 +222,9 @@ func (t *tunnel) pump() error {
 // begin parks both directions (or starts their copies): the tunnel runs
 // without its caller from here, to done (and onEnd).
 func (t *tunnel) begin() {
-	t.done = make(chan struct{})
+	if t.onEnd == nil {
+		t.done = make(chan struct{}) // pump waits; a detached tunnel's end is onEnd
+	}
 	t.live.Store(2)
 	t.dirs[0] = direction{t: t, src: t.client, dst: t.upstream, written: &t.toUpstream, rate: t.upRate, endedBy: endedClient}
 	t.dirs[1] = direction{t: t, src: t.upstream, dst: t.client, written: &t.toClient, rate: t.downRate, endedBy: endedUpstream,
@@ -291,7 +293,9 @@ func (t *tunnel) finish(d *direction, err error) {
 		if t.halfClose {
 			t.close() // both halves ended: the sockets and the poller's entries go
 		}
-		close(t.done)
+		if t.done != nil {
+			close(t.done)
+		}
 		if t.onEnd != nil {
 			// Not on the goroutine that ended it (the poller's, a
 			// closer's): the request's end logs and closes.

@@ -116,8 +116,9 @@ func (d *direction) park() bool {
 			d.pk.dstConn = poller.ConnOf(d.pk.dstRC)
 		}
 	}
-	d.pk.readFn = d.readFD
-	d.pk.writeFn = d.writeFD
+	if d.pk.dstConn == nil {
+		d.pk.writeFn = d.writeFD // bound only where writeNow uses it
+	}
 	d.src.SetReadDeadline(time.Time{}) // a deadline left would fail every read
 	d.state.Store(dirIdle)             // before the first event can come
 	if c := poller.ConnOf(rc); c != nil {
@@ -140,6 +141,7 @@ func (d *direction) park() bool {
 		}
 		return true
 	}
+	d.pk.readFn = d.readFD // a socket of package net's: read through its RawConn
 	var reg poller.Reg
 	handed, pending := false, false
 	if d.endedBy == endedClient && d.t.watched != nil {

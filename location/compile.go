@@ -60,6 +60,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 		return nil, err
 	}
 	c.rt.slots = c.rc.Slots()
+	c.rt.readsSent = c.rc.ReadsSent() || c.ssiOn
 	c.rt.rc = c.rc
 	if opts.CompileStream != nil && hasStream(cfg.Tree) {
 		st, err := opts.CompileStream(cfg, c.rt, opts)
@@ -95,6 +96,7 @@ type compiler struct {
 	rt           *Router
 	addrs        []*Addr // in order of first listen
 	rc           *rewrite.Compiler
+	ssiOn        bool // an "ssi on" anywhere (Router.readsSent)
 	httpBlock    *nginxconf.Directive
 	server       *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
 	logFormats   map[string]*logFormat // log_format name → format ("combined" built in)

@@ -90,8 +90,12 @@ type Router struct {
 	// ticketSeed derives session ticket keys (Options.TicketSeed).
 	ticketSeed []byte
 	slots      int // rewrite.State value slots
-	rc         *rewrite.Compiler
-	groups     *upstream.Groups
+	// readsSent: a name of the configuration is a $sent_http_* one, or
+	// ssi is on somewhere (its echo, set and if look names up when a
+	// response is filtered): each written head is kept for them.
+	readsSent bool
+	rc        *rewrite.Compiler
+	groups    *upstream.Groups
 	// syslogPeers are the "syslog:" logs' sockets, closed with the
 	// configuration.
 	syslogPeers []*syslog.Peer

@@ -427,6 +427,7 @@ func (rt *Router) eachGroups(f func(*upstream.Groups)) {
 // rebind moves a connection's exchange to a reloaded configuration.
 func (x *exchange) rebind(rt *Router) {
 	x.rt = rt
+	x.c.Sent().Unread = !rt.readsSent
 	if len(x.st.Values) < rt.slots || x.st.Values == nil {
 		x.st.Values = make([][]byte, rt.slots)
 		x.st.Valid = make([]bool, rt.slots)

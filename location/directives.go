@@ -255,6 +255,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "ssi", "ssi_silent_errors", "ssi_last_modified", "ssi_value_length", "ssi_min_file_chunk",
 		"ssi_types", "subrequest_output_buffer_size":
 		ssiDirective(conf, d)
+		c.ssiOn = c.ssiOn || conf.ssi.on
 	case "addition_types":
 		conf.additionTypes.addTypes(conf, "text/html", d.Args)
 	case "etag":

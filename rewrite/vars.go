@@ -69,6 +69,9 @@ type Compiler struct {
 	nslots   int
 	finished bool
 	hostname string
+	// readsSent: a name of the configuration is a $sent_http_* one
+	// (ReadsSent); built is set once the built-ins are in the table.
+	readsSent, built bool
 }
 
 // NewCompiler returns a Compiler with nginx's built-in variables.
@@ -110,8 +113,16 @@ func NewCompiler() *Compiler {
 		{"upstream_trailer_", emptyPrefix, false},
 		{"upstream_cookie_", upstreamCookieVar, false},
 	}
+	c.built = true
 	return c
 }
+
+// ReadsSent reports whether the configuration compiled so far names a
+// $sent_http_* variable (a complex value, log_format, map, if, set...).
+// When none does and nothing looks variables up by name at run time
+// (ssi), the written head need not be kept for them
+// (http1.Conn.SentUnread).
+func (c *Compiler) ReadsSent() bool { return c.readsSent }
 
 func (c *Compiler) define(name string, get Getter) {
 	v := c.lookup(name)
@@ -122,6 +133,9 @@ func (c *Compiler) define(name string, get Getter) {
 // undefined one on first reference.
 func (c *Compiler) lookup(name string) *variable {
 	name = strings.ToLower(name)
+	if c.built && strings.HasPrefix(name, "sent_http_") {
+		c.readsSent = true
+	}
 	v := c.vars[name]
 	if v == nil {
 		v = &variable{name: name, slot: -1}

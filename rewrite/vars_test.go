@@ -157,3 +157,28 @@ func TestUnknownVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsSent: only a name the configuration uses counts, not the
+// built-in $sent_http_* the table defines.
+func TestReadsSent(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"$http_x $sent_trailer_x $upstream_http_x"}, false},
+		{[]string{"a", "${sent_http_x_a}b"}, true},
+		{[]string{"$SENT_HTTP_CONTENT_TYPE"}, true},
+	}
+	for _, tt := range tests {
+		c := NewCompiler()
+		for _, v := range tt.values {
+			if _, err := c.Complex(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := c.ReadsSent(); got != tt.want {
+			t.Errorf("%q: ReadsSent = %v, want %v", tt.values, got, tt.want)
+		}
+	}
+}

@@ -27,6 +27,12 @@ type SentHead struct {
 	Headers []Header
 	own     []Header // record's copies, which Headers is after the write
 	buf     []byte
+	// Unread: nothing of the configuration reads $sent_http_* (no name
+	// of it is one, no ssi looks names up), so the written head's
+	// values are not copied for them (record); its other facts (status,
+	// length, keep-alive) are kept. The Conn's owner sets it; reset
+	// keeps it.
+	Unread bool
 }
 
 // provisional shows the response about to be written to the header
@@ -63,6 +69,9 @@ func (h *SentHead) record(c *Conn, resp *Response, head []byte, ct, loc [2]int, 
 	h.Chunked, h.KeepAlive = st.chunked, st.keepAlive
 	if st.keepAlive {
 		h.KeepAliveTimeout = c.keepAliveTimeout(resp)
+	}
+	if h.Unread {
+		return
 	}
 	// buf grows once, before anything slices it; then one pass copies
 	// and slices.

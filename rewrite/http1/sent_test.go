@@ -90,3 +90,44 @@ func TestDecideRateAfterSet(t *testing.T) {
 		t.Errorf("decided, rate, after (-want +got):\n%s", diff)
 	}
 }
+
+// TestSentUnread: a head written while nothing reads $sent_http_*
+// (SentHead.Unread) keeps its status, length and keep-alive but copies
+// no value; otherwise every value is kept, as written.
+func TestSentUnread(t *testing.T) {
+	type sent struct {
+		Written, KeepAlive, Chunked bool
+		Status                      int
+		ContentLength               int64
+		ContentType, LastModified   string
+		Headers                     []string
+	}
+	tests := []struct {
+		unread bool
+		want   sent
+	}{
+		{false, sent{Written: true, KeepAlive: true, Status: 200, ContentLength: 2, ContentType: "text/plain",
+			LastModified: "Thu, 01 Jan 1970 00:16:40 GMT", Headers: []string{"X-A: a"}}},
+		{true, sent{Written: true, KeepAlive: true, Status: 200, ContentLength: 2}},
+	}
+	for _, tt := range tests {
+		fc := &fakeConn{in: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")}
+		c := NewConn(fc, &ConnInfo{})
+		if _, err := c.ReadRequest(); err != nil {
+			t.Fatal(err)
+		}
+		c.Sent().Unread = tt.unread
+		c.WriteHeader(&Response{Status: 200, ContentLength: 2, ContentType: []byte("text/plain"), LastModified: 1000,
+			Headers: []Header{{Name: []byte("X-A"), Value: []byte("a")}}})
+		h := c.Sent()
+		got := sent{Written: h.Written, KeepAlive: h.KeepAlive, Chunked: h.Chunked, Status: h.Status,
+			ContentLength: h.ContentLength, ContentType: string(h.ContentType), LastModified: string(h.LastModified)}
+		for _, hd := range h.Headers {
+			got.Headers = append(got.Headers, string(hd.Name)+": "+string(hd.Value))
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("unread %v (-want +got):\n%s", tt.unread, diff)
+		}
+		c.Close()
+	}
+}

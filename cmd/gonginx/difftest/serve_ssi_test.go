@@ -46,6 +46,7 @@ func TestServeSSI(t *testing.T) {
     location /ims/ { ssi on; if_modified_since before; }
     location /imslm/ { ssi on; ssi_last_modified on; if_modified_since before; }
     location /upssi/ { ssi on; ssi_types text/plain; proxy_pass http://{{BACKEND}}/; }
+    location /sent/ { ssi on; add_header X-A a; }
 }
 `,
 		Content: map[string]string{
@@ -97,6 +98,10 @@ func TestServeSSI(t *testing.T) {
 			"html/big3.html": strings.Repeat("x", 32766) + `<!<!--#echo var="arg_a" -->`,
 			"html/big4.html": strings.Repeat("x", 32767) + `<!-x<!--#echo var="arg_a" -->` + "\n",
 			"html/cut.html":  `text<!--#echo var="arg_a`,
+			// No name of the configuration is a $sent_http_* one: ssi's
+			// echo finds them by name as the page is filtered.
+			"html/sent/s.html": `<!--#echo var="sent_http_content_type" -->|<!--#echo var="sent_http_x_a" -->|` +
+				`<!--#echo var="sent_http_last_modified" -->|<!--#echo var="sent_http_connection" -->|<!--#echo var="sent_http_server" -->` + "\n",
 		},
 		ErrorMessages: true,
 		Requests: []harness.Request{
@@ -137,6 +142,7 @@ func TestServeSSI(t *testing.T) {
 			get("set= output too big", "/toobig.html"),
 			get("a set variable not set here", "/weak.html", "X-Weak: header"),
 			get("cut at end", "/cut.html?a=1"),
+			get("sent_http_ by name", "/sent/s.html"),
 			get("opening across buffers", "/big1.html?a=1"),
 			get("opening lost across buffers", "/big2.html?a=1"),
 			get("opening lost at the end", "/big3.html?a=1"),

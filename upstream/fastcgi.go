@@ -133,6 +133,14 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 	}
 	f.keepAlive = flag(blocks, "fastcgi_keep_conn", false)
 	p.tunnelBufs = tunnelPool(os.Getpagesize())
+	// fastcgi_buffer_size: the buffer the head is read into, whose rest
+	// is the body's first (heldBody).
+	p.bufSize = os.Getpagesize()
+	if d := last(blocks, "fastcgi_buffer_size"); d != nil {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok && n > 0 && n <= 1<<30 {
+			p.bufSize = int(n)
+		}
+	}
 	for _, d := range innermost(blocks, "fastcgi_catch_stderr") {
 		f.catchStderr = append(f.catchStderr, d.Args[0])
 	}

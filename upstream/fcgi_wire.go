@@ -301,10 +301,54 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	}
 	keepConn := f.keepAlive
 	untilEOF := x.buffering && !keepConn
+	// Buffered without fastcgi_keep_conn, nginx's pipe decodes (and logs
+	// stderr of) a buffer only once it is full, or at the backend's
+	// close (heldBody): held counts the raw bytes since the body's start
+	// not passed on, x.fpending's (decoded, in x.fout) included; the
+	// undecoded rest waits in x.rbuf.
+	var hold heldBody
+	held := 0
+	if untilEOF && p.bufSize > 0 {
+		hold.holdFor(p.bufSize, x.headLen, p.temp.unit)
+		held = len(x.fout)
+	}
+	pipe := x.life.fd > 0 && rawConn(nc) == nc // a socket to peek at
+	var ending bool                            // the backend closed or failed: all is decoded, then endErr
+	var endErr error
 	for {
-		for len(raw) > 0 {
-			piece, data, used, derr := x.fdec.next(raw)
-			raw = raw[used:]
+		lim := len(raw)
+		passed, keepOut := false, false // keepOut: x.fout holds bytes not to pass yet
+		if hold.on {
+			k := hold.passable(held + len(raw))
+			switch {
+			case k == 0 && len(raw) == len(x.rbuf):
+				k = held + len(raw) // buffers larger than ours
+			case k > 0 && len(raw) < len(x.rbuf) && pipe && inputReady(x.life.fd):
+				k = 0 // nginx's pipe reads what is at hand before it passes on
+			}
+			switch {
+			case k == 0:
+				lim, keepOut = 0, true
+			case k < held:
+				// Only a part of x.fpending's bytes (1:1 with its raw).
+				if err := out.write(x.fout[:k]); err != nil {
+					return false, err
+				}
+				x.fout = x.fout[:copy(x.fout, x.fout[k:])]
+				held -= k
+				hold.passed += int64(k)
+				lim, passed, keepOut = 0, true, true
+			default:
+				lim = k - held
+				hold.passed += int64(k)
+				held, passed = 0, true
+			}
+		}
+		dec, carry := raw[:lim], raw[lim:]
+		held += len(carry)
+		for len(dec) > 0 {
+			piece, data, used, derr := x.fdec.next(dec)
+			dec = dec[used:]
 			if derr != nil {
 				if closed {
 					return true, nil // nginx ignores data after close
@@ -353,10 +397,10 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				// The connection is kept only when the record's padding
 				// and nothing else follows.
 				pad := x.fdec.paddingLeft()
-				if len(raw) > pad {
+				if len(dec) > pad {
 					return true, nil
 				}
-				pad -= len(raw)
+				pad -= len(dec)
 				for pad > 0 {
 					m, rerr := p.readFCGI(nc, x)
 					if m > pad || rerr != nil && m == 0 {
@@ -368,21 +412,43 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				return true, nil
 			}
 		}
-		if err := flushOut(); err != nil {
+		if ending {
+			return endErr == nil, endErr
+		}
+		if keepOut {
+			// What was decoded waits with the part of a buffer.
+		} else if err := flushOut(); err != nil {
 			return false, err
 		}
 		var ferr error
-		if x.buffering {
+		switch {
+		case hold.on && !passed && (hold.passed > 0 || held > 0 || headPostponed(c)):
+			// Nothing new went out: a short head waits (postpone_output).
+		case x.buffering:
 			ferr = out.flushOut() // the spool's feeder flushes its own
-		} else {
+		default:
 			ferr = c.Flush()
 		}
 		if ferr != nil {
 			return false, ferr
 		}
-		m, rerr := p.readFCGI(nc, x)
-		raw = x.rbuf[:m]
+		off := copy(x.rbuf, carry)
+		m, rerr := p.readFCGIAt(nc, x, off)
+		raw = x.rbuf[:off+m]
+		held -= off // counted again with raw
 		if m == 0 && rerr != nil {
+			if hold.on && !isTimeout(rerr) {
+				// nginx's pipe passes on what it holds at the close
+				// or error of its backend.
+				hold.on, ending = false, true
+				if rerr != io.EOF {
+					endErr = fcgiReadError(rerr)
+				}
+				continue
+			}
+			if hold.on {
+				x.fout = x.fout[:0] // a timed-out pipe is not run again
+			}
 			if rerr == io.EOF && !keepConn {
 				return true, nil
 			}
@@ -417,9 +483,12 @@ func upstreamSideFCGI(err error) bool {
 
 // readFCGI reads the next bytes of the response into x.rbuf under
 // fastcgi_read_timeout.
-func (p *Proxy) readFCGI(nc net.Conn, x *exchange) (int, error) {
+func (p *Proxy) readFCGI(nc net.Conn, x *exchange) (int, error) { return p.readFCGIAt(nc, x, 0) }
+
+// readFCGIAt is readFCGI into x.rbuf[off:].
+func (p *Proxy) readFCGIAt(nc net.Conn, x *exchange, off int) (int, error) {
 	x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
-	m, err := x.life.read(nc, x.rate.limit(x.rbuf))
+	m, err := x.life.read(nc, x.rate.limit(x.rbuf[off:]))
 	x.recvd += int64(m)
 	if x.rate.rate != 0 {
 		x.rate.after(time.Now(), m)

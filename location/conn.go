@@ -362,6 +362,39 @@ func PeekConn(nc net.Conn, info *http1.ConnInfo, id uint64) (net.Conn, byte, err
 	return pc, pc.first[0], nil
 }
 
+// ParkTLS gives back what a TLS connection's socket I/O holds (its
+// http1.Sock, ~200 bytes) while the connection waits parked with no
+// goroutine; UnparkTLS takes one again before it reads. nc is the
+// connection's net.Conn (a *tls.Conn over PeekConn's; others are left).
+func ParkTLS(nc net.Conn) {
+	if pc := peekedUnder(nc); pc != nil && pc.sock != nil {
+		http1.PutSock(pc.sock)
+		pc.sock = nil
+	}
+}
+
+// UnparkTLS is ParkTLS undone: reads and writes are raw again.
+func UnparkTLS(nc net.Conn) {
+	if pc := peekedUnder(nc); pc != nil && pc.sock == nil {
+		pc.sock = http1.SockFor(pc.Conn)
+	}
+}
+
+// TLSSockHeld reports whether a TLS connection's socket I/O holds a
+// Sock (tests: a parked one holds none).
+func TLSSockHeld(nc net.Conn) bool {
+	pc := peekedUnder(nc)
+	return pc != nil && pc.sock != nil
+}
+
+func peekedUnder(nc net.Conn) *peekedConn {
+	if t, ok := nc.(*tls.Conn); ok {
+		pc, _ := t.NetConn().(*peekedConn)
+		return pc
+	}
+	return nil
+}
+
 // Handshaken records what a finished handshake settled, for $https,
 // the server name and the $ssl_* variables.
 func Handshaken(info *http1.ConnInfo, t *tls.Conn) {

@@ -315,6 +315,9 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	h.x = location.Conn{}
 	c.Detach(&h.kept)
 	h.c = nil
+	if h.tconn != nil {
+		location.ParkTLS(h.tconn)
+	}
 	timed, until := h.kept.IdleTimeout() > 0, h.idleUntil // h is not ours once parked
 	if first {
 		timed = until != 0 // client_header_timeout, from accept
@@ -347,6 +350,9 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 func (l *listener) unparked(sc *serverConn) {
 	h := &sc.h1
 	l.srv.idleTimers.remove(sc)
+	if h.tconn != nil {
+		location.UnparkTLS(h.tconn)
+	}
 	c := http1.Attach(&h.kept)
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = sc, &l.srv.closing, idleGrace, true
 	c.TunnelOwner = true

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/upstream"
 	"github.com/google/go-cmp/cmp"
 )
@@ -87,6 +88,9 @@ func waitFor(cond func() bool) bool {
 // meanwhile is lost: the tests' are long) and parks it again.
 type idleState struct {
 	Conns, Parked, HTTPConns, Buffers, Exchanges int
+	// Socks counts the parked TLS connections whose socket I/O holds an
+	// http1.Sock.
+	Socks int
 	// H2Idle counts the HTTP/2 connections with no stream, H2Buffers
 	// what buffers they hold.
 	H2Idle, H2Buffers int
@@ -120,6 +124,9 @@ func (s *Server) idleState() idleState {
 		}
 		if sc.h1.x.Bound() {
 			st.Exchanges++
+		}
+		if sc.h1.tconn != nil && location.TLSSockHeld(sc.h1.tconn) {
+			st.Socks++
 		}
 		if !sc.h1.waker.Park() {
 			go sc.h1.waker.Wake().Resume() // input came meanwhile
@@ -268,6 +275,10 @@ func TestIdleTLSParks(t *testing.T) {
 		got = append(got, k.get(t, "/"))
 		if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
 			t.Fatalf("not parked: %+v", ts.srv.idleState())
+		}
+		// Parked, it holds no Sock for its socket's reads and writes.
+		if diff := cmp.Diff(idleState{Conns: 1, Parked: 1}, ts.srv.idleState()); diff != "" {
+			t.Errorf("parked TLS connection (-want +got):\n%s", diff)
 		}
 	}
 	// Two requests in two records sent together: the second is read

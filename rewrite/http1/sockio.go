@@ -18,6 +18,14 @@ type Sock struct {
 	sockState
 }
 
+// PutSock gives s (from SockFor; nil is none) back to the pool: no Read
+// or Write of it runs, nor will.
+func PutSock(s *Sock) {
+	if s != nil {
+		putSock(s)
+	}
+}
+
 // ReadVia reads from s, or from nc when s is nil.
 func ReadVia(s *Sock, nc net.Conn, b []byte) (int, error) {
 	if s == nil {

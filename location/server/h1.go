@@ -195,7 +195,9 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		}
 		// The grace is earned by a request that came within it of the
 		// previous response (its head read by then).
-		h.graceEarned = !wasFirst && c.HeadAt().Before(h.idleUntil.Time().Add(idleGrace-c.IdleTimeout))
+		// On the monotonic offsets: a time.Time's Add costs ~75
+		// instructions, twice here on every request.
+		h.graceEarned = !wasFirst && monoOf(c.HeadAt()) < h.idleUntil+monoTime(idleGrace-c.IdleTimeout)
 		if h.graceEarned && h.watching {
 			// Busy again: its waits have the grace, and its arrivals
 			// need not wake the poller until it parks again.
@@ -271,7 +273,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			return false
 		}
 		now := time.Now()
-		h.idleUntil, c.IdleSince = monoOf(now.Add(c.IdleTimeout)), now
+		h.idleUntil, c.IdleSince = monoOf(now)+monoTime(c.IdleTimeout), now
 	}
 }
 

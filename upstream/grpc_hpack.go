@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bytes"
 	"errors"
 
 	"github.com/gonginx/gonginx/rewrite/http2"
@@ -42,42 +41,28 @@ type hpackDecoder struct {
 	table   [][2]string
 	size    int // RFC 7541 4.1's size of the table
 	maxSize int
-	// huff keeps recent Huffman strings with what they decode to
-	// (huffSeen): with no header table (nginx's SETTINGS) a backend
-	// codes the same names and values in every response.
-	huff *[huffSeenSize]huffSeen
+	// huff keeps recent Huffman strings with what they decode to: with
+	// no header table (nginx's SETTINGS) a backend codes the same names
+	// and values in every response.
+	huff *http2.SeenCache
 }
 
-// huffSeen is a Huffman string (buf[:n]) and its decoding (buf[n:]).
-type huffSeen struct {
-	n   int
-	buf []byte
-}
-
-const (
-	huffSeenBits = 4
-	huffSeenSize = 1 << huffSeenBits
-	huffSeenMax  = 64 // longer strings are decoded each time, not kept
-)
+// huffSeenMax: longer strings are decoded each time, not kept.
+const huffSeenMax = 64
 
 // huffDecode appends raw decoded to dst: as a string seen before
 // decoded, else by the decoder (then kept).
 func (d *hpackDecoder) huffDecode(dst, raw []byte) ([]byte, bool) {
-	if len(raw) == 0 || len(raw) > huffSeenMax {
-		return http2.HuffmanDecode(dst, raw)
-	}
 	if d.huff == nil {
-		d.huff = new([huffSeenSize]huffSeen)
+		d.huff = http2.NewSeenCache(2, huffSeenMax) // 16 strings
 	}
-	e := &d.huff[http2.CacheSlot(raw, huffSeenBits)]
-	if e.buf != nil && e.n == len(raw) && bytes.Equal(e.buf[:e.n], raw) {
-		return append(dst, e.buf[e.n:]...), true
+	if out, ok := d.huff.Get(raw); ok {
+		return append(dst, out...), true
 	}
 	at := len(dst)
 	dst, ok := http2.HuffmanDecode(dst, raw)
 	if ok {
-		e.n = len(raw)
-		e.buf = append(append(e.buf[:0], raw...), dst[at:]...)
+		d.huff.Put(raw, dst[at:])
 	}
 	return dst, ok
 }

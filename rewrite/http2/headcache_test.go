@@ -22,7 +22,7 @@ func TestHeadCache(t *testing.T) {
 		"X-Lone-CR: a\rb\r\nX-Lone-LF: a\nb\r\n",
 		"Server: gonginx\r\nDate: Sun, 06 Dec 2026 21:55:40 GMT\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n",
 	}
-	hc := new(headCache)
+	hc := newHeadCache()
 	for round := 0; round < 2; round++ {
 		for _, h := range heads {
 			var name []byte
@@ -46,7 +46,7 @@ func FuzzHeadCache(f *testing.F) {
 	f.Add("Server: a\r\nDate: b\r\n", "Server: a\r\nDate: c\r\n")
 	f.Add("A: b\r", "a:b\r\n\r\nc: d")
 	f.Fuzz(func(t *testing.T, a, b string) {
-		hc := new(headCache)
+		hc := newHeadCache()
 		for _, h := range []string{a, b, a, b} {
 			var name []byte
 			want := appendHeaderLinesRef(nil, []byte(h), &name)

@@ -97,8 +97,10 @@ func TestClientAbortWhileBody(t *testing.T) {
 			first: httpHead, wantLog: gone("reading upstream")},
 		{name: "fastcgi", location: "fastcgi_pass %s;", first: string(stdoutRecord(longCGIHead + long)),
 			passed: long[:os.Getpagesize()-8-len(longCGIHead)], wantLog: gone("reading upstream")},
-		{name: "scgi", location: "scgi_pass %s;", first: cgiHead + part, wantLog: gone("reading upstream")},
-		{name: "uwsgi", location: "uwsgi_pass %s;", first: cgiHead + part, wantLog: gone("reading upstream")},
+		{name: "scgi", location: "scgi_pass %s;", first: longCGIHead + long,
+			passed: long[:os.Getpagesize()-len(longCGIHead)], wantLog: gone("reading upstream")},
+		{name: "uwsgi", location: "uwsgi_pass %s;", first: longCGIHead + long,
+			passed: long[:os.Getpagesize()-len(longCGIHead)], wantLog: gone("reading upstream")},
 		{name: "ignore client abort", location: "proxy_ignore_client_abort on; proxy_pass http://%s;",
 			first: longHead + long, passed: firstBuf, ignore: true},
 	} {

@@ -68,7 +68,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	var hold heldBody
 	if off := len(x.rbuf) - cap(buffered); cap(buffered) > 0 && off >= 0 && &x.rbuf[:off+1][off] == &buffered[:1][0] {
 		buf = x.rbuf[off:]
-		if x.buffering && !chunked && p.proto == proxyHTTP {
+		if x.buffering && !chunked && p.bufSize > 0 { // proxy, SCGI, uwsgi: nginx's copy filter
 			// The head took off bytes of nginx's first buffer.
 			hold.holdFor(p.bufSize, off, p.temp.unit)
 		}

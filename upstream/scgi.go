@@ -91,6 +91,15 @@ func compileSCGI(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive, gro
 		return nil, err
 	}
 	p.tunnelBufs = tunnelPool(os.Getpagesize())
+	// scgi_buffer_size (uwsgi_): the buffer the head is read into, whose
+	// rest is a buffered body's first (heldBody), and an unbuffered
+	// relay's read.
+	p.bufSize = os.Getpagesize()
+	if d := last(blocks, sc.name+"_buffer_size"); d != nil {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok && n > 0 && n <= 1<<30 {
+			p.bufSize = int(n)
+		}
+	}
 	var err error
 	if sc.params, sc.hideHeaders, err = compileCGIParams(sc.name+"_param", blocks, c); err != nil {
 		return nil, err

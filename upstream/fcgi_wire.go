@@ -437,14 +437,17 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		raw = x.rbuf[:off+m]
 		held -= off // counted again with raw
 		if m == 0 && rerr != nil {
-			if hold.on {
+			if hold.on && !isTimeout(rerr) {
 				// nginx's pipe passes on what it holds at the close
-				// or error of its backend (a timeout: as the proxy's).
+				// or error of its backend.
 				hold.on, ending = false, true
 				if rerr != io.EOF {
 					endErr = fcgiReadError(rerr)
 				}
 				continue
+			}
+			if hold.on {
+				x.fout = x.fout[:0] // a timed-out pipe is not run again
 			}
 			if rerr == io.EOF && !keepConn {
 				return true, nil

@@ -205,10 +205,11 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			return false, send() // the body ends with the connection
 		}
 		if rerr != nil {
-			// What is held goes out before the error. (nginx's timed-out
-			// pipe is not run again and drops a part of a buffer; gonginx
-			// sends it, as before: nginx-tests' proxy_noclose.t counts on
-			// it in a TODO test, and its expected passes only rise.)
+			if hold.on && isTimeout(rerr) {
+				// nginx's timed-out pipe is not run again: a part of a
+				// buffer is never passed on.
+				held = 0
+			}
 			if err := send(); err != nil {
 				return false, err
 			}

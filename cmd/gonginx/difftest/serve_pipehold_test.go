@@ -13,9 +13,6 @@ import (
 // response ends, and the head waits with it (postpone_output). A client
 // that gives up while the backend stalls was sent only the full buffers
 // ($body_bytes_sent; with nothing sent, the status is 499); unbuffered, it was sent all that came.
-// Not compared: a read timeout, after which nginx drops the part it held
-// and gonginx sends it (nginx-tests' proxy_noclose.t passes a TODO test
-// on it, and its expected count only rises).
 func TestServeProxyBufferHold(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
@@ -37,6 +34,7 @@ server {
     location /p/ { proxy_pass http://{{BACKEND}}/; }
     location /b/ { proxy_pass http://{{BACKEND}}/; proxy_buffering off; }
     location /big/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 8k; }
+    location /t/ { proxy_pass http://{{BACKEND}}/; proxy_read_timeout 500ms; }
 }
 `,
 		gone("a partial first buffer", "/p/stall?n=100&sent=10"),
@@ -50,6 +48,7 @@ server {
 		gone("two buffers full", "/p/stall?n=20000&sent=9000"),
 		gone("unbuffered", "/b/stall?n=100&sent=10"),
 		gone("proxy_buffer_size 8k, proxy_buffers 8 2k", "/big/stall?n=20000&sent=11000"),
+		plainGet("the backend times out: what was held goes out", "/t/stall?n=100&sent=10"),
 		plainGet("whole", "/p/stall?n=100&sent=100"),
 	)
 	c.Content = map[string]string{"logs/.keep": ""}

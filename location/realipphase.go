@@ -3,7 +3,6 @@ package location
 import (
 	"github.com/gonginx/gonginx/location/limit"
 	"net"
-	"strconv"
 
 	"github.com/gonginx/gonginx/location/realip"
 	"github.com/gonginx/gonginx/nginxconf"
@@ -56,7 +55,6 @@ type realipState struct {
 	text []byte         // scratch for the address text
 	pp   []byte         // scratch for the PROXY protocol address
 	addr string         // the last address text, reused while it repeats
-	port string
 }
 
 // realipDirective applies set_real_ip_from, real_ip_header and
@@ -133,13 +131,7 @@ func (x *exchange) applyRealip(conf *locConf) {
 		rs.addr = string(rs.text)
 	}
 	rs.text = rs.text[:0]
-	if a.Port > 0 {
-		rs.text = strconv.AppendInt(rs.text, int64(a.Port), 10)
-	}
-	if string(rs.text) != rs.port {
-		rs.port = string(rs.text)
-	}
-	rs.info.RemoteAddr, rs.info.RemotePort = rs.addr, rs.port
+	rs.info.RemoteAddr, rs.info.RemotePort = rs.addr, uint16(a.Port)
 	x.req.Conn = &rs.info
 }
 
@@ -159,12 +151,20 @@ func addRealipVariables(rc *rewrite.Compiler) {
 		}
 	}
 	rc.AddVariable("realip_remote_addr", conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }))
-	rc.AddVariable("realip_remote_port", conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }))
+	rc.AddVariable("realip_remote_port", func(s *rewrite.State, dst []byte) []byte {
+		x, ok := s.Files.(*exchange)
+		if !ok || x.c == nil || x.c.ConnInfo() == nil {
+			return dst
+		}
+		ci := x.c.ConnInfo()
+		s.FoundEmpty = ci.RemotePort == 0
+		return ci.AppendRemotePort(dst)
+	})
 	rc.AddVariable("remote_port", func(s *rewrite.State, dst []byte) []byte {
 		if s.Req == nil || s.Req.Conn == nil {
 			return dst
 		}
-		s.FoundEmpty = s.Req.Conn.RemotePort == ""
-		return append(dst, s.Req.Conn.RemotePort...)
+		s.FoundEmpty = s.Req.Conn.RemotePort == 0
+		return s.Req.Conn.AppendRemotePort(dst)
 	})
 }

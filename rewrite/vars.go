@@ -416,7 +416,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			return append(dst, s.ServerName...)
 		},
 		"remote_addr":        conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),
-		"remote_port":        conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }),
+		"remote_port":        remotePort,
 		"server_addr":        conn((*http1.ConnInfo).ServerAddress),
 		"server_port":        conn(func(ci *http1.ConnInfo) string { return ci.ServerPort }),
 		"binary_remote_addr": binaryRemoteAddr,
@@ -587,7 +587,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		// The location package defines them over realip (realipphase.go);
 		// without it they are the client's.
 		"realip_remote_addr": conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),
-		"realip_remote_port": conn(func(ci *http1.ConnInfo) string { return ci.RemotePort }),
+		"realip_remote_port": remotePort,
 		// Registered by nginx's other compiled-in modules (ssl, realip,
 		// secure_link, referer, browser, userid, ssi, stub_status, ...):
 		// known, so "nginx -t" accepts configs that name them.

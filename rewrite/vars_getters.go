@@ -30,6 +30,14 @@ func conn(f func(ci *http1.ConnInfo) string) Getter {
 	}
 }
 
+// remotePort is $remote_port: the client's port, made into text here.
+func remotePort(s *State, dst []byte) []byte {
+	if s.Req.Conn == nil {
+		return dst
+	}
+	return s.Req.Conn.AppendRemotePort(dst)
+}
+
 // proxied reads what a PROXY protocol header carried: not found without
 // one, found (even empty: a port of 0) with one, as nginx's variables.
 func proxied(f func(ci *http1.ConnInfo) string) Getter {

@@ -243,9 +243,9 @@ func (l *listener) serveConn(sc *serverConn) {
 	}
 	if pc, ok := nc.(*poller.Conn); ok {
 		ap := pc.RemoteAddrPort() // no net.TCPAddr made
-		info.RemoteAddr, info.RemotePort = ap.Addr().Unmap().String(), strconv.Itoa(int(ap.Port()))
+		info.RemoteAddr, info.RemotePort = ap.Addr().Unmap().String(), ap.Port()
 	} else if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		info.RemoteAddr, info.RemotePort = ipText(ra.IP), strconv.Itoa(ra.Port)
+		info.RemoteAddr, info.RemotePort = ipText(ra.IP), uint16(ra.Port)
 	} else {
 		info.RemoteAddr = "unix:"
 	}

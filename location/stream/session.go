@@ -85,9 +85,11 @@ func (l *listener) serveConn(nc net.Conn, seq uint64) {
 // init fills the session's addresses and picks its server by the local
 // address.
 func (ss *session) init(local, remote net.Addr) {
-	ss.ci.RemoteAddr, ss.ci.RemotePort = splitAddr(remote)
+	var port string
+	ss.ci.RemoteAddr, port = splitAddr(remote)
+	ss.ci.RemotePort = http1.PortNumber(port)
 	ss.ci.ServerAddr, ss.ci.ServerPort = splitAddr(local)
-	ss.peerAddr, ss.peerPort = ss.ci.RemoteAddr, ss.ci.RemotePort
+	ss.peerAddr, ss.peerPort = ss.ci.RemoteAddr, port
 	ss.server = ss.sock.addrs[len(ss.sock.addrs)-1].srv
 	ss.listenText = ss.sock.listen.Addr
 	if len(ss.sock.addrs) > 1 {
@@ -175,7 +177,7 @@ func (ss *session) note(level, msg string) {
 // run goes through the phases and returns the session's status.
 func (ss *session) run() int {
 	srv := ss.server
-	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePort+" connected to "+ss.listenText)
+	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePortText()+" connected to "+ss.listenText)
 	if ss.srv.log.TakesDebug(srv.errorLogs) { // the debug log (location/debug.go)
 		ss.note("debug", "stream session of "+ss.listenText+" started")
 	}
@@ -191,7 +193,7 @@ func (ss *session) run() int {
 			a, ok = realip.Addr{Unix: true}, true
 		}
 		if ok && realip.Trusted(srv.realipFrom, &a) {
-			ss.ci.RemoteAddr, ss.ci.RemotePort = ss.ci.Proxy.Addr, ss.ci.Proxy.Port
+			ss.ci.RemoteAddr, ss.ci.RemotePort = ss.ci.Proxy.Addr, http1.PortNumber(ss.ci.Proxy.Port)
 		}
 	}
 	// preaccess: set, then limit_conn.
@@ -457,7 +459,7 @@ func (ss *session) appendProxyHeader(dst []byte) []byte {
 	dst = append(dst, ' ')
 	dst = append(dst, dstAddr...)
 	dst = append(dst, ' ')
-	dst = append(dst, ss.ci.RemotePort...)
+	dst = ss.ci.AppendRemotePort(dst)
 	dst = append(dst, ' ')
 	dst = append(dst, ss.ci.ServerPort...)
 	return append(dst, "\r\n"...)

@@ -178,7 +178,7 @@ func (u *udpListener) serve(us *udpSession, key string) {
 // runUDP runs the phases of a UDP session.
 func (ss *session) runUDP(us *udpSession, pc net.PacketConn, u *udpListener, key string) int {
 	srv := ss.server
-	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePort+" connected to "+ss.listenText)
+	ss.note("info", "client "+ss.ci.RemoteAddr+":"+ss.ci.RemotePortText()+" connected to "+ss.listenText)
 	d, ok := <-us.in
 	if !ok {
 		return 200

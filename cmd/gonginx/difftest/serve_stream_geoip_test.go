@@ -14,7 +14,8 @@ import (
 
 // The stream geoip module (ngx_stream_geoip_module.so) side by side: the
 // client's address comes from a PROXY protocol header (stream realip),
-// and every $geoip_* variable is returned to it.
+// and every $geoip_* variable is returned to it (with $remote_port, the
+// header's).
 const streamGeoIPConf = `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 load_module /usr/lib/nginx/modules/ngx_stream_geoip_module.so;
 daemon off;
@@ -28,7 +29,7 @@ stream {
     geoip_org DIR/org.dat;
     server {
         listen 127.0.0.1:PORT proxy_protocol;
-        return "` + geoipVars + `\n";
+        return "port=$remote_port ` + geoipVars + `\n";
     }
     server {
         listen 127.0.0.1:PLAINPORT;

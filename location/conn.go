@@ -320,7 +320,7 @@ func (h Conn) ShutdownFailed(err error) {
 		}
 	}
 	action := ""
-	if x.proxied || x.upstreamName != "" || len(x.st.UpstreamName) > 0 {
+	if x.proxied || x.upstreamName != "" || x.st.UpstreamName.Named() {
 		action = " while sending to client"
 	}
 	x.log.Logf(x, level, "shutdown() failed (%s)%s", nginxconf.ErrnoText(err), action)

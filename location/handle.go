@@ -254,7 +254,7 @@ func (x *exchange) logSendFailure(msg string) {
 	}
 	x.sendFailLogged = true
 	action := " while sending response to client"
-	if x.proxied || x.upstreamName != "" || len(x.st.UpstreamName) > 0 {
+	if x.proxied || x.upstreamName != "" || x.st.UpstreamName.Named() {
 		action = " while sending to client" // the upstream module's words
 	}
 	x.log.Logf(x, "info", "%s%s", msg, action)

@@ -362,8 +362,8 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 			msg += ", upstream: \"" + x.upstreamName + "\""
 		case x.proxied && x.st.UpstreamLog != nil:
 			msg += ", upstream: \"" + x.st.UpstreamLog.UpstreamLogName() + "\""
-		case len(x.st.UpstreamName) > 0:
-			msg += ", upstream: \"" + string(x.st.UpstreamName) + "\""
+		case x.st.UpstreamName.Named():
+			msg += ", upstream: \"" + string(x.st.UpstreamName.Append(nil)) + "\""
 		}
 		if h := r.HeaderValue("Host"); h != nil {
 			msg += ", host: \"" + string(h) + "\""

@@ -131,10 +131,11 @@ type State struct {
 	// UpstreamLog names the backend whose response is being sent, for
 	// the ", upstream:" part of an error line logged meanwhile.
 	UpstreamLog interface{ UpstreamLogName() string }
-	// UpstreamName is the last backend tried ("http://host:port/uri"),
-	// named after ", upstream:" in error lines for the rest of the
-	// request, as nginx's log handler names r->upstream's peer.
-	UpstreamName []byte
+	// UpstreamName is the last backend tried, named after ", upstream:"
+	// in error lines for the rest of the request, as nginx's log handler
+	// names r->upstream's peer: its scheme, server and the URI sent,
+	// joined only when a line is written (AppendUpstreamName).
+	UpstreamName UpstreamName
 	// upstream is the backend's response head (vars_upstream.go).
 	upstream upstreamHead
 	// upstreamPending: the last of UpstreamTries is BeginUpstream's.
@@ -246,7 +247,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.upstream.reset()
 	s.upstreamPending = false
 	s.UpstreamLog = nil
-	s.UpstreamName = s.UpstreamName[:0]
+	s.UpstreamName.Scheme, s.UpstreamName.Server, s.UpstreamName.URI = "", "", s.UpstreamName.URI[:0]
 	s.SentTrailers = s.SentTrailers[:0]
 	s.Captures = s.Captures[:0]
 	s.CaptureSubject = s.CaptureSubject[:0]
@@ -413,4 +414,31 @@ func (s *State) ReturnVariables(parent *State) {
 	if parent.RequestID == ([16]byte{}) {
 		parent.RequestID = s.RequestID
 	}
+}
+
+// UpstreamName is the parts of a backend's name in error lines
+// ("http://host:port/uri"): kept apart since most requests write no
+// error line, and joining them costs ~200 instructions.
+type UpstreamName struct {
+	Scheme string // "" when no backend was tried
+	Server string // the peer's address, "unix:/path" or the group's name
+	URI    []byte // the URI sent (HTTP only: nginx's u->uri), a copy
+}
+
+// Set names the backend a try goes to; uri is copied.
+func (n *UpstreamName) Set(scheme, server string, uri []byte) {
+	n.Scheme, n.Server, n.URI = scheme, server, append(n.URI[:0], uri...)
+}
+
+// Named reports whether a backend was tried.
+func (n *UpstreamName) Named() bool { return n.Scheme != "" }
+
+// Append appends the name as error lines write it: "%V://%V%V" of
+// the scheme, the server (with ':' after a unix socket path) and the URI.
+func (n *UpstreamName) Append(dst []byte) []byte {
+	dst = append(append(append(dst, n.Scheme...), "://"...), n.Server...)
+	if len(n.Server) > 5 && n.Server[:5] == "unix:" {
+		dst = append(dst, ':')
+	}
+	return append(dst, n.URI...)
 }

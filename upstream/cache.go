@@ -165,7 +165,7 @@ func (p *Proxy) backgroundUpdate(c http1.Stream, s, own *rewrite.State, locPrefi
 	cr.background = true
 	if own == nil {
 		bs := *s
-		bs.UpstreamTries, bs.UpstreamName, bs.Buf, bs.CacheETag, bs.SentTrailers = nil, nil, nil, nil, nil
+		bs.UpstreamTries, bs.UpstreamName.URI, bs.Buf, bs.CacheETag, bs.SentTrailers = nil, nil, nil, nil, nil
 		bs.Conn = nil
 		own = &bs
 	}

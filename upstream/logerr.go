@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"syscall"
@@ -160,21 +159,17 @@ func logName(scheme string, x *exchange, addr string) string {
 // appendLogName appends the upstream as an error line names it: scheme,
 // server and the URI of the request sent.
 func appendLogName(dst []byte, scheme string, x *exchange, addr string) []byte {
-	var uri []byte // not HTTP: x.req is no HTTP request; nginx's u->uri is empty
-	if scheme == "http" || scheme == "https" {
-		uri = x.req
-		if i := indexByte(uri, ' '); i >= 0 {
-			uri = uri[i+1:]
-		}
-		if i := bytes.Index(uri, []byte(" HTTP/")); i >= 0 {
-			uri = uri[:i]
-		}
+	n := rewrite.UpstreamName{Scheme: scheme, Server: addr, URI: x.sentURI(scheme)}
+	return n.Append(dst)
+}
+
+// sentURI is the URI in the request line sent (nginx's u->uri); not
+// HTTP: x.req is no HTTP request, and nginx's u->uri is empty.
+func (x *exchange) sentURI(scheme string) []byte {
+	if (scheme == "http" || scheme == "https") && x.uriEnd <= len(x.req) {
+		return x.req[x.uriStart:x.uriEnd]
 	}
-	dst = append(append(append(dst, scheme...), "://"...), addr...)
-	if len(addr) > 5 && addr[:5] == "unix:" {
-		dst = append(dst, ':')
-	}
-	return append(dst, uri...)
+	return nil
 }
 
 func indexByte(b []byte, c byte) int {

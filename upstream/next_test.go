@@ -106,7 +106,8 @@ func TestGroupTries(t *testing.T) {
 // Failed tries are worded for the error log as nginx's: message, what
 // the proxy was doing, and the upstream named with the URI sent.
 func TestTryErrorWording(t *testing.T) {
-	x := &exchange{req: []byte("GET /x/a?b=c HTTP/1.0\r\nHost: h\r\n\r\n")}
+	// uriStart and uriEnd: where createRequest wrote the URI.
+	x := &exchange{req: []byte("GET /x/a?b=c HTTP/1.0\r\nHost: h\r\n\r\n"), uriStart: 4, uriEnd: 12}
 	tg := &target{scheme: "http"}
 	p := &Proxy{proto: proxyHTTP}
 	tests := []struct {

@@ -116,7 +116,7 @@ func (*httpProto) createRequest(p *Proxy, r *http1.Request, s *rewrite.State, t 
 	}
 	// Set first: a proxy_set_header may name them.
 	s.ProxyBodyLength, s.ProxyChunked, s.ProxyMade = l.header, x.streamChunked, true
-	x.req = p.appendRequest(x.req[:0], r, s, t, x.method, x.locPrefix, l.header, x.streamChunked, headers)
+	x.req = p.appendRequest(x.req[:0], r, s, t, x, l.header, x.streamChunked, headers)
 	if len(x.pending) > 0 {
 		x.req = appendChunk(x.req, x.pending)
 	}

@@ -17,10 +17,12 @@ import (
 // in order with their names as sent, minus every name proxy_set_header
 // and the defaults cover. bodyLen is $proxy_internal_body_length (-1:
 // no Content-Length); chunked sends "Transfer-Encoding: chunked".
-func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, method []byte, locPrefix string, bodyLen int64, chunked bool, headers []setHeader) []byte {
-	b = append(b, method...)
+func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, x *exchange, bodyLen int64, chunked bool, headers []setHeader) []byte {
+	b = append(b, x.method...)
 	b = append(b, ' ')
-	b = p.appendURI(b, r, s, t, locPrefix)
+	x.uriStart = len(b) // where the URI is, for error lines (sentURI)
+	b = p.appendURI(b, r, s, t, x.locPrefix)
+	x.uriEnd = len(b)
 	if p.version11 {
 		b = append(b, " HTTP/1.1\r\n"...)
 	} else {

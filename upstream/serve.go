@@ -17,6 +17,8 @@ import (
 // steady state allocates nothing.
 type exchange struct {
 	scheme string // of the target tried, for UpstreamLogName
+	// uriStart, uriEnd: where x.req's request line has the URI (HTTP).
+	uriStart, uriEnd int
 	// disabled: the try's failure took its server out (max_fails).
 	disabled  bool
 	rel       tryRelease // the try's state for releaseTry
@@ -376,7 +378,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		nc, server, reused, err := p.connect(t, s, x, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.
-			s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, t.group.Name)
+			s.UpstreamName.Set(t.scheme, t.group.Name, x.sentURI(t.scheme))
 			s.AddUpstreamTry(t.group.Name, 502, 0)
 			if cr != nil {
 				cr.lastFT = ftError
@@ -391,7 +393,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		s.UpstreamAddr, s.UpstreamStatus = addr, 0
 		// Error lines name it for the rest of the request (nginx's
 		// r->upstream stays, with its peer's name).
-		s.UpstreamName = appendLogName(s.UpstreamName[:0], t.scheme, x, addr)
+		s.UpstreamName.Set(t.scheme, addr, x.sentURI(t.scheme))
 		x.sent, x.recvd, x.headLen, x.tryStart, x.headerTime, x.tunneled = 0, 0, 0, now, -1, false
 		x.rate = pipeRate{}
 		var ft ftMask

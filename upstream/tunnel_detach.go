@@ -74,7 +74,7 @@ func (d *detachedTry) EndTunnel() error {
 	if err != nil && !errors.Is(err, ErrClientClosed) {
 		var te *tryError
 		if !errors.As(err, &te) {
-			err = wordTry(err, d.action, string(d.s.UpstreamName))
+			err = wordTry(err, d.action, string(d.s.UpstreamName.Append(nil)))
 		}
 	}
 	d.s.AddUpstream(rewrite.UpstreamTry{Addr: d.addr, Status: d.s.UpstreamStatus, Time: tryEnd.Sub(d.tryStart),

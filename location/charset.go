@@ -183,6 +183,8 @@ func hexToI(s string) (int, bool) {
 func (c *compiler) compileCharsets(conf *locConf) error {
 	cs := &c.rt.charsets
 	conf.charsetIdx, conf.sourceIdx = -1, -1
+	conf.charsetIdle = conf.charset == "" && !conf.ssi.on && conf.addBefore == nil && conf.addAfter == nil &&
+		len(conf.mirror.uris) == 0 && conf.sliceSize == 0 && conf.postAction == nil
 	if conf.charset != "" && conf.charsetVar == nil {
 		conf.charsetIdx = cs.add(conf.charset)
 		conf.charsetBytes = []byte(cs.names[conf.charsetIdx])

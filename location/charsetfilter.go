@@ -144,6 +144,13 @@ func (x *exchange) charsetFilter(resp *http1.Response, conf *locConf) {
 		resp.ContentType, resp.Charset, x.partType = ct, nil, own
 		return
 	}
+	if conf.charsetIdle && len(x.st.AccelCharset) == 0 && !x.isSub() {
+		// nginx's filter declines (ngx_http_destination_charset: charset
+		// off), and no subrequest will ask for the charset this response
+		// names: a backend's Content-Type is not parsed for it.
+		x.outCharset = x.outCharset[:0]
+		return
+	}
 	p := x.planCharset(resp, conf)
 	if !x.isSub() {
 		// What a subrequest recodes to: the charset this response names

@@ -307,6 +307,12 @@ type locConf struct {
 	proxy            Proxy
 	proxyTyped       bool // the proxy answers with the location's type and allows ranges (memcached_pass)
 	cacheLock        bool // the proxy's cache has proxy_cache_lock: first requests reach it in accept order
+
+	// charsetIdle: charset off, and no subrequest can follow the head
+	// (ssi, addition, mirror, slice, post_action) to recode to the
+	// charset it names: the main response's filter has nothing to do
+	// unless a backend sends X-Accel-Charset (charsetfilter.go).
+	charsetIdle bool
 }
 
 type errorPage struct {

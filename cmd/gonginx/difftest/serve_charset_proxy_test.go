@@ -44,11 +44,15 @@ server {
         add_after_body /part/p.html;
     }
     location /part/ { }
+    location /off/ { proxy_pass http://{{BACKEND}}/; }
+    location /offssi/ { proxy_pass http://{{BACKEND}}/; ssi on; }
+    location /incc/ { source_charset C; }
 }
 `,
 		Content: map[string]string{
 			"html/main/m.html": "main\xc1\n",
 			"html/part/p.html": "part\xc2\n",
+			"html/incc/x.html": "XX",
 		},
 		Requests: []harness.Request{
 			typed("own charset kept", "/keep/", "text/html; charset=koi8-r", "a\xc1"),
@@ -67,6 +71,11 @@ server {
 			typed("types test stops at charset", "/types/", "text/plain; charset=koi8-r", "a"),
 			typed("types test includes other parameters", "/types/", "text/plain; q=1", "a"),
 			staticGet("subrequest recoded to main's charset", "/main/m.html"),
+			// charset off: nothing to do, unless an include asks for the
+			// charset the backend named (no map between it and C: logged).
+			typed("charset off", "/off/", "text/html; charset=koi8-r", "a\xc1"),
+			typed("charset off, an include recodes to the backend's", "/offssi/", "text/html; charset=koi8-r",
+				`a<!--#include virtual="/incc/x.html" -->b`),
 		},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -123,7 +123,7 @@ func TestConnSlotsPool(t *testing.T) {
 	put := func(since time.Time) {
 		slots.Take()
 		c, _ := newPipeConn(t)
-		g.putIdle(c, 0, connLife{created: since, requests: 1, fd: -1, slots: slots}, since)
+		g.putIdle(c, 0, connLife{expires: since.Add(time.Hour), requests: 1, fd: -1, slots: slots}, since)
 	}
 	now := time.Now()
 	var got []int

@@ -29,7 +29,10 @@ type idleConn struct {
 
 // connLife is what a backend connection carries from request to request.
 type connLife struct {
-	created  time.Time
+	// expires is when keepalive_time ends its reuse: its creation plus
+	// the group's keepalive_time, added once (a per-request Sub costs
+	// ~30 instructions where After, inlined, costs a few).
+	expires  time.Time
 	requests int // requests sent on it, the current one included
 	fd       int // its socket, peeked at before reuse (-1: none)
 	// slots holds the worker_connections slot it takes (nil: none).
@@ -86,7 +89,7 @@ func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) 
 // replaced).
 func (g *Group) putIdle(nc net.Conn, server int, life connLife, now time.Time) {
 	g.mu.Lock()
-	if g.retired || life.requests >= g.KeepaliveRequests || now.Sub(life.created) > g.KeepaliveTime {
+	if g.retired || life.requests >= g.KeepaliveRequests || now.After(life.expires) {
 		g.mu.Unlock()
 		nc.Close()
 		life.release()

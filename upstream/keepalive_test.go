@@ -40,10 +40,12 @@ func TestKeepalivePool(t *testing.T) {
 		kept     bool // put in the pool
 		reused   bool // and returned by getIdle after getAfter
 	}{
-		{"fresh", connLife{created: now, requests: 1}, time.Second, true, true},
-		{"keepalive_requests reached", connLife{created: now, requests: 3}, 0, false, false},
-		{"keepalive_time passed", connLife{created: now.Add(-time.Hour - time.Second), requests: 1}, 0, false, false},
-		{"idle past keepalive_timeout", connLife{created: now, requests: 1}, time.Minute, true, false},
+		{"fresh", connLife{expires: now.Add(time.Hour), requests: 1}, time.Second, true, true},
+		{"keepalive_requests reached", connLife{expires: now.Add(time.Hour), requests: 3}, 0, false, false},
+		// nginx closes past keepalive_time, not at it.
+		{"keepalive_time reached", connLife{expires: now, requests: 1}, time.Second, true, true},
+		{"keepalive_time passed", connLife{expires: now.Add(-time.Second), requests: 1}, 0, false, false},
+		{"idle past keepalive_timeout", connLife{expires: now.Add(time.Hour), requests: 1}, time.Minute, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +79,7 @@ func TestKeepalivePool(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		c, cl := newPipeConn(t)
 		closed = append(closed, cl)
-		g.putIdle(c, 0, connLife{created: now}, now.Add(time.Duration(i)*time.Second))
+		g.putIdle(c, 0, connLife{expires: now.Add(time.Hour)}, now.Add(time.Duration(i)*time.Second))
 	}
 	if diff := cmp.Diff([]bool{true, false, false}, []bool{*closed[0], *closed[1], *closed[2]}); diff != "" {
 		t.Errorf("closed (-want +got):\n%s", diff)
@@ -94,8 +96,8 @@ func TestKeepaliveIdleByServer(t *testing.T) {
 	defer g.closeIdle(false)
 	c0, _ := newPipeConn(t)
 	c1, _ := newPipeConn(t)
-	g.putIdle(c0, 0, connLife{created: now, requests: 1}, now)
-	g.putIdle(c1, 1, connLife{created: now, requests: 2}, now)
+	g.putIdle(c0, 0, connLife{expires: now.Add(time.Hour), requests: 1}, now)
+	g.putIdle(c1, 1, connLife{expires: now.Add(time.Hour), requests: 2}, now)
 	got := []bool{}
 	nc, life := g.getIdle(0, now)
 	got = append(got, nc == c0 && life.requests == 1)

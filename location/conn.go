@@ -78,6 +78,9 @@ type Parked struct{ last *locConf }
 // Unparked gives a connection bound again (NewConn) what Park kept.
 func (h Conn) Unparked(p Parked) { h.x.parkedConf = p.last }
 
+// HTTP1 is the connection NewConn bound (nil for the zero Conn).
+func (h Conn) HTTP1() *http1.Conn { return h.c }
+
 // Bound reports whether the Conn has an exchange (NewConn, not Park or
 // the zero Conn).
 func (h Conn) Bound() bool { return h.x != nil }

@@ -93,7 +93,7 @@ func (l *listener) acceptLoop() {
 		}
 		l.ka.apply(nc)
 		sc := &serverConn{nc: nc}
-		sc.slot.Store(true)
+		sc.flags.Or(connSlot)
 		l.srv.setReusable(sc, true) // ngx_http_init_connection
 		if l.srv.rt.Load().OrdersFirst() {
 			sc.order = &orderedConn{}
@@ -156,7 +156,7 @@ func (s *Server) untrack(sc *serverConn) {
 // releaseSlot gives back the connection's worker_connections slot unless
 // a drain took it.
 func (s *Server) releaseSlot(sc *serverConn) {
-	if sc.slot.Swap(false) {
+	if sc.flags.And(^uint32(connSlot))&connSlot != 0 {
 		s.slots.Release()
 	}
 }
@@ -191,7 +191,7 @@ func (s *Server) drainReusable() {
 	var reusable []candidate // a drain is rare: it may allocate
 	for sc := s.conns; sc != nil; sc = sc.next {
 		// One closing has given its slot back already.
-		if seq := sc.reusable.Load(); seq != 0 && sc.slot.Load() {
+		if seq := sc.reusable.Load(); seq != 0 && sc.hasSlot() {
 			reusable = append(reusable, candidate{sc, seq})
 		}
 	}
@@ -305,7 +305,6 @@ func (l *listener) serveConn(sc *serverConn) {
 		return
 	}
 	c := http1.NewConn(conn, info)
-	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, accepted, &l.srv.counters.Stats, toHTTPS)
 	h.x.SetDebugConnection(debugConn)
 	h.debug = debugConn
@@ -340,7 +339,7 @@ func lingeringClose(x location.Conn, c *http1.Conn, sc *serverConn, conn net.Con
 	if !linger {
 		return
 	}
-	sc.idle.Store(true) // a graceful stop closes it at once
+	sc.setIdle(true) // a graceful stop closes it at once
 	deadline := time.Now().Add(total)
 	if !c.BodyDone() {
 		// nginx first goes on discarding the body, its write side open

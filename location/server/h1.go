@@ -51,9 +51,11 @@ const maxGraceWaits = 32
 // by the proxy, exchanges and buffers, whose memory the process kept
 // once they parked: 4.86 -> 3.7 KiB per idle connection.
 type h1Conn struct {
-	c        *http1.Conn // nil while parked: kept holds what it needs
+	// x is the connection bound to its configuration (its
+	// http1.Conn: x.HTTP1()), unbound while parked: kept holds what it
+	// needs.
 	kept     http1.Kept
-	x        location.Conn    // unbound while parked
+	x        location.Conn
 	parked   location.Parked  // what x kept while parked
 	rt       *location.Router // the configuration it runs under (x's, once bound)
 	tconn    *tls.Conn
@@ -65,14 +67,11 @@ type h1Conn struct {
 	// idleUntil is when keepalive_timeout ends the current wait
 	// (client_header_timeout the wait for the first request).
 	idleUntil monoTime
-	// timerAt: keepalive_timeout while parked is in the server's
-	// idleTimers, at index timerAt-1 (0: not there).
-	timerAt  int32
-	quiet    bool // no close_notify: it timed out or failed
-	reading  bool // counted in stub_status's reading
-	watching bool // the socket is on the poller
-	noPark   bool // it cannot be (no poller, no socket)
-	debug    bool // a debug_connection client
+	quiet     bool // no close_notify: it timed out or failed
+	reading   bool // counted in stub_status's reading
+	watching  bool // the socket is on the poller
+	noPark    bool // it cannot be (no poller, no socket)
+	debug     bool // a debug_connection client
 	// graceEarned: the last request came within idleGrace of the
 	// response before it, so the next wait has the grace (maxGraceWaits
 	// allowing); else the connection parks as soon as nothing is at hand.
@@ -108,7 +107,7 @@ func (sc *serverConn) RequestBytes() {
 	}
 	// Reading a request, it is not idle: a graceful stop lets it
 	// finish (ngx_http_keepalive_handler clears c->idle).
-	sc.idle.Store(false)
+	sc.setIdle(false)
 	s.setReusable(sc, false)
 	sc.h1.reading = true
 	s.counters.Stats.Reading.Add(1)
@@ -132,13 +131,13 @@ func (c *connStart) Resume() {
 // belongs to whoever wakes it).
 func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 	h := &sc.h1
-	c := h.c
+	c := h.x.HTTP1()
 	stats := &l.srv.counters.Stats
 	for {
 		// A new request is read under its address's default server
 		// (the keepalive wait under the last request's location).
 		h.x.Prepare(sc.addrIn(l.sock.Load()))
-		sc.idle.Store(!first)
+		sc.setIdle(!first)
 		if l.srv.closing.Load() && !first {
 			return false
 		}
@@ -177,7 +176,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 				return true
 			}
 			// Input came meanwhile: read it (or, unable to park, wait).
-			c = h.c
+			c = h.x.HTTP1()
 			c.NoWait = !h.noPark
 			continue
 		}
@@ -186,7 +185,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			h.reading = false
 			stats.Reading.Add(-1)
 		}
-		sc.idle.Store(false)
+		sc.setIdle(false)
 		l.srv.setReusable(sc, false)
 		wasFirst := first
 		first = false
@@ -282,7 +281,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 // the log line, limit_conn, the connection.
 func (l *listener) tunnelEnded(sc *serverConn) {
 	h := &sc.h1
-	h.x.TunnelEnded(h.c.TunnelErr())
+	h.x.TunnelEnded(h.x.HTTP1().TunnelErr())
 	l.srv.counters.Stats.Writing.Add(-1)
 	h.x.AccessLog()
 	h.x.EndRequest()
@@ -294,7 +293,7 @@ func (l *listener) tunnelEnded(sc *serverConn) {
 // its goroutine ends (true). False: it cannot park, or input is there.
 func (l *listener) park(sc *serverConn, first bool) bool {
 	h := &sc.h1
-	c := h.c
+	c := h.x.HTTP1()
 	if h.noPark || !c.Idle() {
 		return false
 	}
@@ -316,7 +315,6 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	h.parked = h.x.Park()
 	h.x = location.Conn{}
 	c.Detach(&h.kept)
-	h.c = nil
 	if h.tconn != nil {
 		location.ParkTLS(h.tconn)
 	}
@@ -340,7 +338,7 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	// A stop or a drain that looked before it parked: it closes now (a
 	// graceful stop waits for a first request, as nginx's connection
 	// waiting for one is not idle).
-	if (l.srv.closing.Load() && !first || !sc.slot.Load()) && h.waker.Unpark() {
+	if (l.srv.closing.Load() && !first || !sc.hasSlot()) && h.waker.Unpark() {
 		l.unparked(sc)
 		return false
 	}
@@ -358,7 +356,6 @@ func (l *listener) unparked(sc *serverConn) {
 	c := http1.Attach(&h.kept)
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = sc, &l.srv.closing, idleGrace, true
 	c.TunnelOwner = true
-	h.c = c
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted.Time(), &l.srv.counters.Stats, false)
 	h.x.SetDebugConnection(h.debug)
 	h.x.Unparked(h.parked)
@@ -416,7 +413,7 @@ func (l *listener) handshakeEnded(sc *serverConn, info *http1.ConnInfo, err erro
 // its end) arrived, or a stop or a drain closes it.
 func (l *listener) resume(sc *serverConn) {
 	l.unparked(sc)
-	if !l.serveRequests(sc, sc.h1.c.Requests == 0) {
+	if !l.serveRequests(sc, sc.h1.x.HTTP1().Requests == 0) {
 		l.srv.endConn(sc)
 	}
 }
@@ -440,17 +437,12 @@ func (s *Server) endConn(sc *serverConn) {
 	if h.rt != nil {
 		s.release(h.rt)
 	}
-	switch {
-	case h.x.Bound():
+	if c := h.x.HTTP1(); c != nil {
 		h.x.Release()
-	case h.c != nil:
-		upstream.ForgetClient(h.c.KnownSocket())
-	default:
+		c.Free()
+		h.x = location.Conn{}
+	} else {
 		upstream.ForgetClient(h.kept.Socket())
-	}
-	if h.c != nil {
-		h.c.Free()
-		h.c = nil
 	}
 	// Its slot is free before the client can see it closed.
 	s.releaseSlot(sc)

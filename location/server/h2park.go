@@ -59,7 +59,7 @@ func (p *h2Streams) Park(until time.Time) bool {
 	// A stop or a drain that looked before it parked, or
 	// keepalive_timeout passed meanwhile (the timer found nothing to
 	// take): it reads on.
-	if (srv.closing.Load() || !p.sc.slot.Load() || timed && !time.Now().Before(until)) && w.waker.Unpark() {
+	if (srv.closing.Load() || !p.sc.hasSlot() || timed && !time.Now().Before(until)) && w.waker.Unpark() {
 		p.unparked()
 		return false
 	}

@@ -140,7 +140,7 @@ func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInf
 		hc.SetParker(h, idleGrace)
 	}
 	sc.h2.Store(hc)
-	sc.idle.Store(true)
+	sc.setIdle(true)
 	if l.srv.closing.Load() {
 		hc.Shutdown()
 	}

@@ -11,7 +11,7 @@ import (
 // per parked connection (and its callback) cost 136 bytes each.
 type idleTimers struct {
 	mu    sync.Mutex
-	heap  []*serverConn // by h1.idleUntil; sc.h1.timerAt is its index + 1
+	heap  []*serverConn // by h1.idleUntil; sc.timerAt is its index + 1
 	timer *time.Timer
 	armed monoTime // when timer fires; zero: stopped
 	srv   *Server
@@ -48,11 +48,11 @@ func (m monoTime) Time() time.Time {
 func (t *idleTimers) add(sc *serverConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if sc.h1.timerAt != 0 {
+	if sc.timerAt != 0 {
 		return
 	}
 	t.heap = append(t.heap, sc)
-	sc.h1.timerAt = int32(len(t.heap))
+	sc.timerAt = int32(len(t.heap))
 	t.up(len(t.heap) - 1)
 	t.arm()
 }
@@ -62,15 +62,15 @@ func (t *idleTimers) add(sc *serverConn) {
 func (t *idleTimers) remove(sc *serverConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if sc.h1.timerAt == 0 {
+	if sc.timerAt == 0 {
 		return
 	}
-	i := int(sc.h1.timerAt) - 1
-	sc.h1.timerAt = 0
+	i := int(sc.timerAt) - 1
+	sc.timerAt = 0
 	last := len(t.heap) - 1
 	if i != last {
 		t.heap[i] = t.heap[last]
-		t.heap[i].h1.timerAt = int32(i + 1)
+		t.heap[i].timerAt = int32(i + 1)
 	}
 	t.heap[last] = nil
 	t.heap = t.heap[:last]
@@ -113,10 +113,10 @@ func (t *idleTimers) fire() {
 		sc := t.heap[0]
 		last := len(t.heap) - 1
 		t.heap[0] = t.heap[last]
-		t.heap[0].h1.timerAt = 1
+		t.heap[0].timerAt = 1
 		t.heap[last] = nil
 		t.heap = t.heap[:last]
-		sc.h1.timerAt = 0
+		sc.timerAt = 0
 		t.down(0)
 		// Unparked here, under mu: a connection woken by input
 		// meanwhile is its waker's (and remove is a no-op for it).
@@ -137,7 +137,7 @@ func (t *idleTimers) less(i, j int) bool {
 
 func (t *idleTimers) swap(i, j int) {
 	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
-	t.heap[i].h1.timerAt, t.heap[j].h1.timerAt = int32(i+1), int32(j+1)
+	t.heap[i].timerAt, t.heap[j].timerAt = int32(i+1), int32(j+1)
 }
 
 func (t *idleTimers) up(i int) {

@@ -35,8 +35,8 @@ func TestIdleTimersHeap(t *testing.T) {
 	check := func() {
 		t.Helper()
 		for i, sc := range ts.heap {
-			if int(sc.h1.timerAt) != i+1 {
-				t.Fatalf("heap[%d].timerAt = %d", i, sc.h1.timerAt)
+			if int(sc.timerAt) != i+1 {
+				t.Fatalf("heap[%d].timerAt = %d", i, sc.timerAt)
 			}
 			if p := (i - 1) / 2; i > 0 && ts.less(i, p) {
 				t.Fatalf("heap[%d] before its parent", i)
@@ -59,8 +59,8 @@ func TestIdleTimersHeap(t *testing.T) {
 		t.Errorf("deadlines in order (-want +got):\n%s", diff)
 	}
 	for i, sc := range conns {
-		if sc.h1.timerAt != 0 {
-			t.Errorf("conn %d still indexed: %d", i, sc.h1.timerAt)
+		if sc.timerAt != 0 {
+			t.Errorf("conn %d still indexed: %d", i, sc.timerAt)
 		}
 	}
 }

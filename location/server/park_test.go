@@ -118,7 +118,7 @@ func (s *Server) idleState() idleState {
 			continue
 		}
 		st.Parked++
-		if c := sc.h1.c; c != nil {
+		if c := sc.h1.x.HTTP1(); c != nil {
 			st.HTTPConns++
 			st.Buffers += c.HeldBuffers()
 		}

@@ -122,10 +122,14 @@ type serverConn struct {
 	prev, next *serverConn
 	order      *orderedConn // nil when the configuration does not order
 	// h2, for an HTTP/2 connection, is stopped gracefully with GOAWAY.
-	h2   atomic.Pointer[http2.Conn]
-	idle atomic.Bool
-	// slot: it holds one of worker_connections (a drain may take it).
-	slot atomic.Bool
+	h2 atomic.Pointer[http2.Conn]
+	// flags are connIdle and connSlot, in one word: two atomic.Bools
+	// (four bytes each) with timerAt kept serverConn a size class
+	// larger (240 bytes, not 224).
+	flags atomic.Uint32
+	// timerAt: keepalive_timeout while parked is in the server's
+	// idleTimers, at index timerAt-1 (0: not there).
+	timerAt int32
 	// reusable is nginx's reusable connection: waiting for a request
 	// (no byte of it yet) or lingering. Non-zero: the order it became
 	// so, oldest first for ngx_drain_connections.
@@ -133,6 +137,26 @@ type serverConn struct {
 	// h1 is an HTTP/1 connection's state across requests (h1.go).
 	h1 h1Conn
 }
+
+const (
+	// connIdle: waiting for a request (or a HTTP/2 connection without
+	// streams): a graceful stop closes it at once.
+	connIdle = 1 << iota
+	// connSlot: it holds one of worker_connections (a drain may take it).
+	connSlot
+)
+
+// setIdle marks the connection idle or not (connIdle).
+func (sc *serverConn) setIdle(idle bool) {
+	if idle {
+		sc.flags.Or(connIdle)
+	} else {
+		sc.flags.And(^uint32(connIdle))
+	}
+}
+
+func (sc *serverConn) isIdle() bool  { return sc.flags.Load()&connIdle != 0 }
+func (sc *serverConn) hasSlot() bool { return sc.flags.Load()&connSlot != 0 }
 
 // Start compiles cfg and listens on its sockets.
 func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
@@ -534,7 +558,7 @@ func (s *Server) closeConns(idleOnly bool) {
 			h2.Shutdown()
 			continue
 		}
-		if !idleOnly || sc.idle.Load() {
+		if !idleOnly || sc.isIdle() {
 			sc.nc.Close()
 			sc.unpark()
 		}

@@ -1,0 +1,17 @@
+package server
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestServerConnSize keeps serverConn, which every idle connection
+// holds, in the 224-byte size class on 64-bit platforms.
+func TestServerConnSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		return
+	}
+	if got := unsafe.Sizeof(serverConn{}); got > 224 {
+		t.Errorf("serverConn is %d bytes, want at most 224", got)
+	}
+}

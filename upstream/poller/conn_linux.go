@@ -31,7 +31,6 @@ import (
 type Conn struct {
 	reg   Reg
 	state atomic.Int64 // references held (an open Conn holds one), closing bit
-	raw   rawConn
 
 	r, w side
 
@@ -44,14 +43,13 @@ type Conn struct {
 
 	// onInput is told of input besides the Conn's own waits (OnInput),
 	// onHangup of hang-ups (OnHangup).
-	inMu      sync.Mutex
-	onInput   Handler
-	onHangup  Handler
-	hooked    atomic.Bool
-	hupHooked atomic.Bool
-	// hup: the poller reported the peer's end or an error (RDHUP, HUP,
-	// ERR), which stays (nginx's pending_eof).
-	hup atomic.Bool
+	inMu     sync.Mutex
+	onInput  Handler
+	onHangup Handler
+	// flags are flagHooked, flagHupHooked and flagHup in one word:
+	// three atomic.Bools (four bytes each) kept the Conn a size class
+	// larger.
+	flags atomic.Uint32
 	// The small fields last, together: the descriptor, the peer's port
 	// and its IP's length (rip[:rlen]); the Conn fits a smaller size
 	// class than with an int descriptor apart.
@@ -59,6 +57,25 @@ type Conn struct {
 	rport uint16
 	rlen  uint8
 }
+
+const (
+	flagHooked    = 1 << iota // onInput is set
+	flagHupHooked             // onHangup is set
+	// flagHup: the poller reported the peer's end or an error (RDHUP,
+	// HUP, ERR), which stays (nginx's pending_eof).
+	flagHup
+)
+
+// setFlag sets or clears bit f of c.flags.
+func (c *Conn) setFlag(f uint32, on bool) {
+	if on {
+		c.flags.Or(f)
+	} else {
+		c.flags.And(^f)
+	}
+}
+
+func (c *Conn) hasFlag(f uint32) bool { return c.flags.Load()&f != 0 }
 
 // side is one direction's waiting: whether the poller reported the
 // socket may be ready since the last try, the deadline, and the waiter
@@ -226,7 +243,6 @@ func (a *Acceptor) Accept() (*Conn, error) {
 
 func newConn(fd int) *Conn {
 	c := &Conn{fd: int32(fd)}
-	c.raw.c = c
 	c.state.Store(1)
 	return c
 }
@@ -235,7 +251,7 @@ func newConn(fd int) *Conn {
 // connections have it.
 func (c *Conn) register(p *Poller) error {
 	sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-	reg, err := p.Add(&c.raw, In|Out|RDHup|Edge, c)
+	reg, err := p.Add((*rawConn)(c), In|Out|RDHup|Edge, c)
 	if err != nil {
 		return err
 	}
@@ -282,7 +298,7 @@ func Dial(addr string, deadline time.Time, control func(network, address string,
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: c.RemoteAddr(), Err: err}
 	}
 	if control != nil {
-		if err := control(network, addr, &c.raw); err != nil {
+		if err := control(network, addr, (*rawConn)(c)); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -380,10 +396,10 @@ func (c *Conn) Ready(events uint32) {
 	if events&(In|RDHup|Hup|Err) != 0 {
 		hup := events&(RDHup|Hup|Err) != 0
 		if hup {
-			c.hup.Store(true)
+			c.flags.Or(flagHup)
 		}
 		c.r.wake(true)
-		if c.hooked.Load() {
+		if c.hasFlag(flagHooked) {
 			c.inMu.Lock()
 			h := c.onInput
 			c.inMu.Unlock()
@@ -391,7 +407,7 @@ func (c *Conn) Ready(events uint32) {
 				h.Ready(events)
 			}
 		}
-		if hup && c.hupHooked.Load() {
+		if hup && c.hasFlag(flagHupHooked) {
 			c.inMu.Lock()
 			h := c.onHangup
 			c.inMu.Unlock()
@@ -415,7 +431,7 @@ func (c *Conn) Ready(events uint32) {
 func (c *Conn) OnInput(h Handler) {
 	if c.HookInput(h) {
 		ev := In
-		if c.hup.Load() {
+		if c.hasFlag(flagHup) {
 			ev |= RDHup
 		}
 		h.Ready(ev)
@@ -429,9 +445,9 @@ func (c *Conn) OnInput(h Handler) {
 func (c *Conn) HookInput(h Handler) (pending bool) {
 	c.inMu.Lock()
 	c.onInput = h
-	c.hooked.Store(h != nil)
+	c.setFlag(flagHooked, h != nil)
 	c.inMu.Unlock()
-	return h != nil && (c.r.ready.Load() || c.hup.Load() || !c.r.drained.Load() && c.readable())
+	return h != nil && (c.r.ready.Load() || c.hasFlag(flagHup) || !c.r.drained.Load() && c.readable())
 }
 
 // OnHangup tells h (on the poller's goroutine) of the socket's hang-ups
@@ -441,16 +457,16 @@ func (c *Conn) HookInput(h Handler) (pending bool) {
 func (c *Conn) OnHangup(h Handler) {
 	c.inMu.Lock()
 	c.onHangup = h
-	c.hupHooked.Store(h != nil)
+	c.setFlag(flagHupHooked, h != nil)
 	c.inMu.Unlock()
 }
 
 // HangupHooked reports whether an OnHangup handler is set.
-func (c *Conn) HangupHooked() bool { return c.hupHooked.Load() }
+func (c *Conn) HangupHooked() bool { return c.hasFlag(flagHupHooked) }
 
 // HungUp reports whether the poller reported the peer's end or an error
 // on the socket (it stays so).
-func (c *Conn) HungUp() bool { return c.hup.Load() }
+func (c *Conn) HungUp() bool { return c.hasFlag(flagHup) }
 
 // SettleConns handles, on the caller's goroutine, the events the kernel
 // has reported for the process's Conns and their poller has not taken
@@ -475,7 +491,7 @@ func (c *Conn) readable() bool {
 // ConnOf is the Conn whose RawConn raw is, or nil.
 func ConnOf(raw syscall.RawConn) *Conn {
 	if r, ok := raw.(*rawConn); ok {
-		return r.c
+		return (*Conn)(r)
 	}
 	return nil
 }
@@ -770,13 +786,14 @@ func (c *Conn) shutdown(how int, op string) error {
 func (c *Conn) SocketNetwork() string { return "tcp" }
 
 // SyscallConn is the socket's RawConn.
-func (c *Conn) SyscallConn() (syscall.RawConn, error) { return &c.raw, nil }
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return (*rawConn)(c), nil }
 
-// rawConn is Conn's syscall.RawConn.
-type rawConn struct{ c *Conn }
+// rawConn is Conn's syscall.RawConn: the Conn itself, as another type
+// (a field pointing back to it cost each connection 8 bytes).
+type rawConn Conn
 
 func (r *rawConn) Control(f func(fd uintptr)) error {
-	c := r.c
+	c := (*Conn)(r)
 	if !c.incref() {
 		return c.opError("raw-control", net.ErrClosed)
 	}
@@ -785,15 +802,15 @@ func (r *rawConn) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (r *rawConn) Read(f func(fd uintptr) bool) error { return r.c.rawWait(&r.c.r, f) }
+func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.r, f) }
 
 // ReadDrained is told by a Read callback whose read found the socket
 // empty (EAGAIN) or took less than it asked: what comes next is reported
 // by the poller, so HookInput need not peek. Only from within the
 // callback (Control must not read: it leaves the record as it is).
-func (r *rawConn) ReadDrained() { r.c.r.drained.Store(true) }
+func (r *rawConn) ReadDrained() { r.r.drained.Store(true) }
 
-func (r *rawConn) Write(f func(fd uintptr) bool) error { return r.c.rawWait(&r.c.w, f) }
+func (r *rawConn) Write(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.w, f) }
 
 // rawWait calls f until it reports done, waiting on s between calls, as
 // Go's RawConn Read and Write.

@@ -236,7 +236,7 @@ func (s inputSeen) Ready(ev uint32) { s <- ev }
 
 func TestConnOnInput(t *testing.T) {
 	c, client := acceptPair(t)
-	if ConnOf(&c.raw) != c {
+	if ConnOf((*rawConn)(c)) != c {
 		t.Fatal("ConnOf does not find the Conn of its RawConn")
 	}
 	buf := make([]byte, 8)
@@ -352,14 +352,14 @@ func TestConnHookInputDrained(t *testing.T) {
 	seen := make(inputSeen, 8)
 	read := func(buf []byte, drained bool) int {
 		var n int
-		c.raw.Read(func(fd uintptr) bool {
+		(*rawConn)(c).Read(func(fd uintptr) bool {
 			m, err := syscall.Read(int(fd), buf)
 			if err == syscall.EAGAIN {
 				return false
 			}
 			n = m
 			if drained {
-				c.raw.ReadDrained()
+				(*rawConn)(c).ReadDrained()
 			}
 			return true
 		})

@@ -527,7 +527,7 @@ func (x *exchange) updateKeepalive(conf *locConf) {
 	if w, ok := x.c.(interface{ SetWriteTimeout(time.Duration) }); ok {
 		w.SetWriteTimeout(conf.sendTimeout)
 	}
-	if x.c.ConnInfo() != nil && x.c.ConnInfo().HTTP2 != "" {
+	if x.c.ConnInfo() != nil && x.c.ConnInfo().HTTP2 != 0 {
 		x.c.SetChunkSize(conf.h2.chunk)
 	}
 	r := x.req

@@ -260,7 +260,7 @@ func (x *exchange) logRejected(perr *http1.Error) {
 			}
 		}
 	}
-	if info := x.c.ConnInfo(); info != nil && info.HTTP2 != "" && x.srv != nil {
+	if info := x.c.ConnInfo(); info != nil && info.HTTP2 != 0 && x.srv != nil {
 		// An HTTP/2 stream's header block: nginx's stream log, with no
 		// request line yet.
 		client := ""

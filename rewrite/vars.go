@@ -656,7 +656,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		},
 		"http2": func(s *State, dst []byte) []byte {
 			if s.Req != nil && s.Req.Conn != nil {
-				return append(dst, s.Req.Conn.HTTP2...)
+				return append(dst, s.Req.Conn.HTTP2.String()...)
 			}
 			return dst
 		},

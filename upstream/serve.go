@@ -252,7 +252,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		x.body = x.body[:n]
 		// Not on HTTP/2: nginx passes a stream's body on chunked even
 		// when all of it is at hand.
-		if c.BodyDone() && (c.ConnInfo() == nil || c.ConnInfo().HTTP2 == "") {
+		if c.BodyDone() && (c.ConnInfo() == nil || c.ConnInfo().HTTP2 == 0) {
 			x.streamChunked = false
 			bodyLen, x.bodyBuffered = int64(n), true
 			s.ChunkedLength, s.ChunkedRead = bodyLen, true

@@ -122,9 +122,9 @@ func (h *h2Streams) ServeStream(s *http2.Stream) {
 // is what was read of it already. It reports true when the connection
 // parked (its end is then the resumed goroutine's).
 func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInfo, rt *location.Router, addr *location.Addr, connID uint64, accepted time.Time, pre []byte) bool {
-	info.HTTP2 = "h2c"
+	info.HTTP2 = http1.H2C
 	if info.TLS {
-		info.HTTP2 = "h2"
+		info.HTTP2 = http1.H2
 	}
 	cfg := addr.HTTP2Config()
 	h := &h2Streams{l: l, sc: sc, rt: rt, addr: addr, connID: connID, accepted: accepted, info: info, debug: rt.Debug.Match(info.RemoteAddr)}

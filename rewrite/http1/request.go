@@ -36,19 +36,39 @@ type ConnInfo struct {
 	// SSL is the server's record of the TLS handshake (nil on plain
 	// connections), read by the $ssl_* variables it defines.
 	SSL any
-	// HTTP2 is "h2" (over TLS) or "h2c" on an HTTP/2 connection ($http2).
-	HTTP2 string
 	// Proxy, when Proxied (a PROXY protocol header named the client),
 	// holds its addresses.
 	Proxy   *ProxyAddrs
 	TLS     bool // $scheme is "https"
 	Proxied bool
+	// HTTP2 is H2 (over TLS) or H2C on an HTTP/2 connection ($http2):
+	// a byte, not its text, keeps ConnInfo in the 112-byte size class.
+	HTTP2 HTTP2Proto
 	// RemotePort is the client's port, 0 for none ($remote_port empty,
 	// as nginx's for a unix socket or a real address without a port):
 	// a number, its text made when asked (AppendRemotePort), keeps
-	// ConnInfo, which every idle connection holds, in the 128-byte size
-	// class with no string of its own.
+	// ConnInfo, which every idle connection holds, a size class smaller
+	// with no string of its own.
 	RemotePort uint16
+}
+
+// HTTP2Proto is an HTTP/2 connection's protocol ($http2), 0 for none.
+type HTTP2Proto uint8
+
+const (
+	H2C HTTP2Proto = 1 + iota // HTTP/2 over plain TCP: "h2c"
+	H2                        // HTTP/2 over TLS: "h2"
+)
+
+// String is $http2's text: "h2", "h2c" or "".
+func (p HTTP2Proto) String() string {
+	switch p {
+	case H2C:
+		return "h2c"
+	case H2:
+		return "h2"
+	}
+	return ""
 }
 
 // AppendRemotePort appends $remote_port's text: nothing for port 0.

@@ -42,7 +42,7 @@ func BenchmarkStreams(b *testing.B) {
 		if err != nil {
 			return
 		}
-		NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute, MaxRequests: 1 << 30}), &http1.ConnInfo{HTTP2: "h2c"}, small{}, nil).Serve()
+		NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute, MaxRequests: 1 << 30}), &http1.ConnInfo{HTTP2: http1.H2C}, small{}, nil).Serve()
 	}()
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -38,7 +38,7 @@ func serveOne(t *testing.T, cfg Config, tc *tls.Config) (string, <-chan *Conn) {
 		if tc != nil {
 			conn = tls.Server(nc, tc)
 		}
-		c := NewConn(conn, NewConfig(cfg), &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
+		c := NewConn(conn, NewConfig(cfg), &http1.ConnInfo{HTTP2: http1.H2C}, echo{}, nil)
 		ch <- c
 		c.Serve()
 	}()

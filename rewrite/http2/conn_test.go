@@ -86,7 +86,7 @@ func serve(t *testing.T, cfg Config) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				NewConn(nc, NewConfig(cfg), &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
+				NewConn(nc, NewConfig(cfg), &http1.ConnInfo{HTTP2: http1.H2C}, echo{}, nil).Serve()
 			}()
 		}
 	}()
@@ -365,7 +365,7 @@ func TestShutdownGoAway(t *testing.T) {
 		if err != nil {
 			return
 		}
-		c := NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
+		c := NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: http1.H2C}, echo{}, nil)
 		conns <- c
 		c.Serve()
 	}()
@@ -421,7 +421,7 @@ func TestRapidResetBounded(t *testing.T) {
 		if err != nil {
 			return
 		}
-		NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute, MaxConcurrentStreams: 4}), &http1.ConnInfo{HTTP2: "h2c"}, h, nil).Serve()
+		NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute, MaxConcurrentStreams: 4}), &http1.ConnInfo{HTTP2: http1.H2C}, h, nil).Serve()
 	}()
 	c := dialRaw(t, ln.Addr().String())
 	// The preface's SETTINGS must be acknowledged first, or every stream
@@ -537,7 +537,7 @@ func TestWatchAbort(t *testing.T) {
 				if err != nil {
 					return
 				}
-				NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: "h2c"}, w, nil).Serve()
+				NewConn(nc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: http1.H2C}, w, nil).Serve()
 			}()
 			c := dialRaw(t, ln.Addr().String())
 			c.fr.WriteSettingsAck()
@@ -579,7 +579,7 @@ func TestHeadHeldForBody(t *testing.T) {
 	wl := &writeLog{Conn: srv}
 	done := make(chan struct{})
 	go func() {
-		NewConn(wl, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil).Serve()
+		NewConn(wl, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: http1.H2C}, echo{}, nil).Serve()
 		close(done)
 	}()
 	defer func() { cli.Close(); <-done }()

@@ -61,7 +61,7 @@ func TestStreamEndsShareWrite(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		NewConn(wc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: "h2c"}, g, nil).Serve()
+		NewConn(wc, NewConfig(Config{IdleTimeout: time.Minute}), &http1.ConnInfo{HTTP2: http1.H2C}, g, nil).Serve()
 	}()
 	defer wg.Wait()
 	defer ss.Close()

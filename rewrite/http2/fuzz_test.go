@@ -35,7 +35,7 @@ func FuzzFrames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cli, srv := net.Pipe()
 		c := NewConn(srv, NewConfig(Config{IdleTimeout: time.Second, HeaderTimeout: time.Second, SendTimeout: time.Second}),
-			&http1.ConnInfo{HTTP2: "h2c"}, echo{}, nil)
+			&http1.ConnInfo{HTTP2: http1.H2C}, echo{}, nil)
 		done := make(chan struct{})
 		go func() { c.Serve(); close(done) }()
 		go io.Copy(io.Discard, cli)

@@ -383,7 +383,7 @@ func (ts *tlsSocket) logHandshake(pc *peekedConn, level, msg string) {
 		return
 	}
 	ts.log.Log(level, "*"+strconv.FormatUint(pc.connID, 10)+" "+msg+" while SSL handshaking, client: "+
-		pc.info.RemoteAddr+", server: "+pc.info.ServerAddress()+":"+pc.info.ServerPort)
+		pc.info.RemoteAddr+", server: "+pc.info.ServerAddress()+":"+pc.info.ServerPortText())
 }
 
 // loadDynamic loads the certificates whose names have variables, as

@@ -418,7 +418,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"remote_addr":        conn(func(ci *http1.ConnInfo) string { return ci.RemoteAddr }),
 		"remote_port":        remotePort,
 		"server_addr":        conn((*http1.ConnInfo).ServerAddress),
-		"server_port":        conn(func(ci *http1.ConnInfo) string { return ci.ServerPort }),
+		"server_port":        serverPort,
 		"binary_remote_addr": binaryRemoteAddr,
 		"server_name":        str(func(s *State) string { return s.ServerName }),
 		"server_protocol": func(s *State, dst []byte) []byte {

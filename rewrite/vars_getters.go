@@ -38,6 +38,14 @@ func remotePort(s *State, dst []byte) []byte {
 	return s.Req.Conn.AppendRemotePort(dst)
 }
 
+// serverPort is $server_port: the local port, made into text here.
+func serverPort(s *State, dst []byte) []byte {
+	if s.Req.Conn == nil {
+		return dst
+	}
+	return s.Req.Conn.AppendServerPort(dst)
+}
+
 // proxied reads what a PROXY protocol header carried: not found without
 // one, found (even empty: a port of 0) with one, as nginx's variables.
 func proxied(f func(ci *http1.ConnInfo) string) Getter {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -25,7 +24,7 @@ import (
 func newListener(s *Server, ln net.Listener) *listener {
 	l := &listener{ln: ln, srv: s}
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
-		l.port = strconv.Itoa(ta.Port)
+		l.port = uint16(ta.Port)
 		if !ta.IP.IsUnspecified() {
 			l.ip, l.ipPort, l.ipText = ta.IP, ta.Port, ipText(ta.IP)
 		}
@@ -227,7 +226,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	sock := l.sock.Load()
 	h.rt = l.srv.acquire()
 	info := &http1.ConnInfo{}
-	if pc, ok := nc.(*poller.Conn); ok && pc.KnownLocalAddr() == nil && l.port != "" {
+	if pc, ok := nc.(*poller.Conn); ok && pc.KnownLocalAddr() == nil && l.port != 0 {
 		// A wildcard listener's: its address is read (getsockname)
 		// when $server_addr or the port's several addresses ask, as
 		// nginx's ngx_connection_local_sockaddr.
@@ -238,7 +237,7 @@ func (l *listener) serveConn(sc *serverConn) {
 			// connection.
 			info.ServerAddr, info.ServerPort = l.ipText, l.port
 		} else {
-			info.ServerAddr, info.ServerPort = ipText(ta.IP), strconv.Itoa(ta.Port)
+			info.ServerAddr, info.ServerPort = ipText(ta.IP), uint16(ta.Port)
 		}
 	}
 	if pc, ok := nc.(*poller.Conn); ok {

@@ -104,9 +104,9 @@ type listener struct {
 	sock atomic.Pointer[location.Socket]
 	tls  atomic.Pointer[tls.Config]
 	srv  *Server
-	// port is the listening port's text ($server_port of a connection
-	// whose local address is not read: a wildcard listener's).
-	port string
+	// port is the listening port ($server_port of a connection whose
+	// local address is not read: a wildcard listener's).
+	port uint16
 	// ip and ipText: the listening address when not a wildcard, and its
 	// text ($server_addr of its connections).
 	ip     net.IP

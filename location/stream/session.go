@@ -88,7 +88,8 @@ func (ss *session) init(local, remote net.Addr) {
 	var port string
 	ss.ci.RemoteAddr, port = splitAddr(remote)
 	ss.ci.RemotePort = http1.PortNumber(port)
-	ss.ci.ServerAddr, ss.ci.ServerPort = splitAddr(local)
+	ss.ci.ServerAddr, port = splitAddr(local)
+	ss.ci.ServerPort = http1.PortNumber(port)
 	ss.peerAddr, ss.peerPort = ss.ci.RemoteAddr, port
 	ss.server = ss.sock.addrs[len(ss.sock.addrs)-1].srv
 	ss.listenText = ss.sock.listen.Addr
@@ -461,7 +462,7 @@ func (ss *session) appendProxyHeader(dst []byte) []byte {
 	dst = append(dst, ' ')
 	dst = ss.ci.AppendRemotePort(dst)
 	dst = append(dst, ' ')
-	dst = append(dst, ss.ci.ServerPort...)
+	dst = ss.ci.AppendServerPort(dst)
 	return append(dst, "\r\n"...)
 }
 

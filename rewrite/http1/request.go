@@ -27,7 +27,6 @@ type Header struct {
 type ConnInfo struct {
 	RemoteAddr string // "127.0.0.1" or "::1" ($remote_addr)
 	ServerAddr string // local address the connection arrived on ($server_addr); see ServerAddress
-	ServerPort string // local port ($server_port)
 	// Local, when ServerAddr is empty, gives the local address when it
 	// is asked for (ServerAddress): a connection to a wildcard listener,
 	// whose address nginx reads (getsockname) only when needed.
@@ -42,7 +41,7 @@ type ConnInfo struct {
 	TLS     bool // $scheme is "https"
 	Proxied bool
 	// HTTP2 is H2 (over TLS) or H2C on an HTTP/2 connection ($http2):
-	// a byte, not its text, keeps ConnInfo in the 112-byte size class.
+	// a byte, not its text, keeps ConnInfo a size class smaller.
 	HTTP2 HTTP2Proto
 	// RemotePort is the client's port, 0 for none ($remote_port empty,
 	// as nginx's for a unix socket or a real address without a port):
@@ -50,6 +49,23 @@ type ConnInfo struct {
 	// ConnInfo, which every idle connection holds, a size class smaller
 	// with no string of its own.
 	RemotePort uint16
+	ServerPort uint16 // local port ($server_port), 0 for none, as RemotePort
+}
+
+// AppendServerPort appends $server_port's text: nothing for port 0.
+func (ci *ConnInfo) AppendServerPort(dst []byte) []byte {
+	if ci.ServerPort == 0 {
+		return dst
+	}
+	return strconv.AppendUint(dst, uint64(ci.ServerPort), 10)
+}
+
+// ServerPortText is $server_port's text, made anew (for log lines).
+func (ci *ConnInfo) ServerPortText() string {
+	if ci.ServerPort == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(ci.ServerPort))
 }
 
 // HTTP2Proto is an HTTP/2 connection's protocol ($http2), 0 for none.

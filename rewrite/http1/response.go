@@ -423,14 +423,14 @@ func (c *Conn) appendRedirectBase(b []byte, resp *Response) []byte {
 	case info != nil:
 		b = append(b, info.ServerAddress()...)
 	}
-	if !resp.NoPortInRedirect && info != nil && info.ServerPort != "" {
-		def := "80"
+	if !resp.NoPortInRedirect && info != nil && info.ServerPort != 0 {
+		def := uint16(80)
 		if tls {
-			def = "443"
+			def = 443
 		}
 		if info.ServerPort != def {
 			b = append(b, ':')
-			b = append(b, info.ServerPort...)
+			b = info.AppendServerPort(b)
 		}
 	}
 	return b

@@ -34,7 +34,7 @@ func TestServerAddress(t *testing.T) {
 	}
 	for _, tc := range tests {
 		l := &localOnly{addr: tc.local}
-		ci := &ConnInfo{ServerAddr: tc.known, ServerPort: "80", Local: l}
+		ci := &ConnInfo{ServerAddr: tc.known, ServerPort: 80, Local: l}
 		got := []any{ci.ServerAddress(), l.asked}
 		if diff := cmp.Diff([]any{tc.want, tc.asked}, got); diff != "" {
 			t.Errorf("%s: (-want +got)\n%s", tc.name, diff)

@@ -85,12 +85,12 @@ func (l *listener) serveConn(nc net.Conn, seq uint64) {
 // init fills the session's addresses and picks its server by the local
 // address.
 func (ss *session) init(local, remote net.Addr) {
-	var port string
+	var port, localPort string
 	ss.ci.RemoteAddr, port = splitAddr(remote)
 	ss.ci.RemotePort = http1.PortNumber(port)
-	ss.ci.ServerAddr, port = splitAddr(local)
-	ss.ci.ServerPort = http1.PortNumber(port)
 	ss.peerAddr, ss.peerPort = ss.ci.RemoteAddr, port
+	ss.ci.ServerAddr, localPort = splitAddr(local)
+	ss.ci.ServerPort = http1.PortNumber(localPort)
 	ss.server = ss.sock.addrs[len(ss.sock.addrs)-1].srv
 	ss.listenText = ss.sock.listen.Addr
 	if len(ss.sock.addrs) > 1 {

@@ -1,0 +1,268 @@
+package poller
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Acceptor accepts connections from a TCP listener as Conns. The
+// listening socket waits on the poller too (Go's RawConn of a listener
+// does not read): edge-triggered, so Accept takes connections until
+// none is queued, then waits.
+type Acceptor struct {
+	ln     net.Listener
+	rc     syscall.RawConn
+	p      *Poller
+	reg    Reg
+	ready  chan struct{}
+	closed atomic.Bool
+	laddr  *net.TCPAddr // the listening address; nil when a wildcard
+	fn     func(fd uintptr)
+	// accept's result, filled by fn
+	nfd   int
+	sa    syscall.RawSockaddrAny
+	errno syscall.Errno
+}
+
+// NewAcceptor accepts from ln; ErrUnsupported when ln is not a TCP
+// listener or there is no poller. Close it instead of ln.
+func NewAcceptor(ln net.Listener) (*Acceptor, error) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	p, err := waits()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	a := &Acceptor{ln: ln, rc: rc, p: p, ready: make(chan struct{}, 1)}
+	if ta, ok := tl.Addr().(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+		a.laddr = ta
+	}
+	a.fn = a.accept
+	if a.reg, err = p.Add(rc, In|Edge, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Ready is the poller's report: connections are queued.
+func (a *Acceptor) Ready(uint32) { notify(a.ready) }
+
+// Close closes the listener; a waiting Accept returns net.ErrClosed.
+func (a *Acceptor) Close() error {
+	if a.closed.Swap(true) {
+		return a.ln.Close()
+	}
+	// Removed, not left to the close: the socket may be open in another
+	// process too (inherited from the master), which keeps it in the set.
+	a.reg.Remove(a.rc)
+	notify(a.ready)
+	return a.ln.Close()
+}
+
+// accept is Accept's callback: one accept4.
+func (a *Acceptor) accept(fd uintptr) {
+	for {
+		n := uint32(syscall.SizeofSockaddrAny)
+		nfd, e := sysAccept(fd, &a.sa, &n)
+		switch e {
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue // a connection reset while queued: the next
+		}
+		a.nfd, a.errno = nfd, e
+		return
+	}
+}
+
+// Accept waits for the next connection, as net.TCPListener's Accept
+// (its errors: net.ErrClosed once the listener closed, accept4's errno
+// otherwise). One Accept runs at a time.
+func (a *Acceptor) Accept() (*Conn, error) {
+	for {
+		if a.closed.Load() {
+			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: net.ErrClosed}
+		}
+		if err := a.rc.Control(a.fn); err != nil {
+			return nil, err
+		}
+		if a.errno != syscall.EAGAIN {
+			break
+		}
+		<-a.ready
+	}
+	if a.errno != 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: os.NewSyscallError("accept4", a.errno)}
+	}
+	c := newConn(a.nfd)
+	if a.laddr != nil {
+		c.laddr.Store(a.laddr)
+	}
+	port, ip := readSockaddr(&a.sa, c.rip[:])
+	c.rport, c.rlen = uint16(port), uint8(len(ip))
+	if err := c.register(a.p); err != nil {
+		sysClose(int(c.fd))
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
+	}
+	return c, nil
+}
+
+func newConn(fd int) *Conn {
+	c := &Conn{fd: int32(fd)}
+	c.state.Store(1)
+	return c
+}
+
+// register puts c's socket on p for its life, with TCP_NODELAY as Go's
+// connections have it.
+func (c *Conn) register(p *Poller) error {
+	sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	reg, err := p.Add((*rawConn)(c), In|Out|RDHup|Edge, c)
+	if err != nil {
+		return err
+	}
+	c.reg = reg
+	return nil
+}
+
+// Dial connects to addr (an IP address and port) as a net.Dialer with
+// KeepAlive -1 would, giving up at deadline (none when zero); control,
+// when set, is called with the socket before it connects (a bind).
+// ErrUnsupported: addr is not an IP address and port, or there is no
+// poller (the caller dials with package net). Unlike Go's dial, it reads
+// neither address back from the kernel (getsockname, getpeername): the
+// peer's is addr, the local one is read when asked.
+func Dial(addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() != "" {
+		return nil, ErrUnsupported
+	}
+	p, err := waits()
+	if err != nil {
+		return nil, ErrUnsupported
+	}
+	ip := ap.Addr().Unmap()
+	family, network := syscall.AF_INET6, "tcp6"
+	if ip.Is4() {
+		family, network = syscall.AF_INET, "tcp4"
+	}
+	fd, e := sysSocket(family)
+	if e != 0 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", e)}
+	}
+	c := newConn(fd)
+	c.rport = ap.Port()
+	if ip.Is4() {
+		a := ip.As4()
+		c.rlen = uint8(copy(c.rip[:], a[:]))
+	} else {
+		a := ip.As16()
+		c.rlen = uint8(copy(c.rip[:], a[:]))
+	}
+	fail := func(err error) (*Conn, error) {
+		c.Close()
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: c.RemoteAddr(), Err: err}
+	}
+	if control != nil {
+		if err := control(network, addr, (*rawConn)(c)); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	if err := c.register(p); err != nil {
+		return fail(err)
+	}
+	var sa syscall.RawSockaddrAny
+	n := writeSockaddr(&sa, ip, ap.Port())
+	for {
+		e = sysConnect(int(c.fd), &sa, n)
+		if e != syscall.EINTR {
+			break
+		}
+	}
+	switch e {
+	case 0, syscall.EISCONN:
+		return c, nil
+	case syscall.EINPROGRESS, syscall.EALREADY:
+	default:
+		return fail(os.NewSyscallError("connect", e))
+	}
+	// Connecting: writable when done, SO_ERROR says how.
+	var connectErr syscall.Errno
+	c.w.setDeadline(deadline)
+	err = c.rawWait(&c.w, func(fd uintptr) bool {
+		v, e := sysGetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		if e == 0 && v == 0 {
+			return true
+		}
+		if e == 0 {
+			e = syscall.Errno(v)
+		}
+		if e == syscall.EINPROGRESS || e == syscall.EALREADY || e == syscall.EINTR {
+			return false
+		}
+		connectErr = e
+		return true
+	})
+	c.w.setDeadline(time.Time{})
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			err = oe.Err
+		}
+		return fail(err)
+	}
+	if connectErr != 0 {
+		return fail(os.NewSyscallError("connect", connectErr))
+	}
+	return c, nil
+}
+
+// writeSockaddr writes ip and port as a sockaddr, returning its length.
+func writeSockaddr(sa *syscall.RawSockaddrAny, ip netip.Addr, port uint16) uint32 {
+	if ip.Is4() {
+		p := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+		p.Family, p.Addr = syscall.AF_INET, ip.As4()
+		putPort(&p.Port, port)
+		return syscall.SizeofSockaddrInet4
+	}
+	p := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
+	p.Family, p.Addr = syscall.AF_INET6, ip.As16()
+	putPort(&p.Port, port)
+	return syscall.SizeofSockaddrInet6
+}
+
+// A sockaddr's port is in network byte order.
+func putPort(p *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+func getPort(p *uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return int(b[0])<<8 | int(b[1])
+}
+
+// readSockaddr reads an IPv4 or IPv6 address and port, the IP into ip
+// (16 bytes: its start is returned).
+func readSockaddr(sa *syscall.RawSockaddrAny, ip []byte) (int, net.IP) {
+	switch sa.Addr.Family {
+	case syscall.AF_INET:
+		p := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return getPort(&p.Port), net.IP(ip[:copy(ip, p.Addr[:])])
+	case syscall.AF_INET6:
+		p := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
+		return getPort(&p.Port), net.IP(ip[:copy(ip, p.Addr[:])])
+	}
+	return 0, nil
+}

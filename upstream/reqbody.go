@@ -58,6 +58,11 @@ func (p *Proxy) sendChunked(c http1.Stream, nc net.Conn, x *exchange) error {
 		if rerr == nil {
 			m, err := readAtHand(c, buf[room+k:len(buf)-tail])
 			k, rerr = k+m, err
+			if rerr == nil && c.BodyDone() {
+				// The last chunk was at hand too: it goes out with the
+				// data, in one write, as nginx's request chain sends it.
+				rerr = io.EOF
+			}
 		}
 		if rerr != nil && rerr != io.EOF {
 			return rerr

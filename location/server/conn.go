@@ -225,7 +225,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	nc := sc.nc
 	sock := l.sock.Load()
 	h.rt = l.srv.acquire()
-	info := &http1.ConnInfo{}
+	info := &sc.info
 	if pc, ok := nc.(*poller.Conn); ok && pc.KnownLocalAddr() == nil && l.port != 0 {
 		// A wildcard listener's: its address is read (getsockname)
 		// when $server_addr or the port's several addresses ask, as
@@ -293,7 +293,9 @@ func (l *listener) serveConn(sc *serverConn) {
 				return
 			}
 		} else {
-			toHTTPS = true
+			// Plain HTTP to an ssl port: answered 400 and closed, never
+			// parked (its Conn reads through pc, not sc.conn()).
+			toHTTPS, h.noPark = true, true
 			conn = pc
 		}
 		nc.SetReadDeadline(time.Time{})

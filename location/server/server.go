@@ -16,6 +16,7 @@ import (
 	"github.com/gonginx/gonginx/location/stream"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/rewrite/http2"
 	"github.com/gonginx/gonginx/upstream"
 	"github.com/gonginx/gonginx/upstream/poller"
@@ -136,6 +137,10 @@ type serverConn struct {
 	reusable atomic.Int64
 	// h1 is an HTTP/1 connection's state across requests (h1.go).
 	h1 h1Conn
+	// info is the connection's ConnInfo, in its record: one allocation
+	// less per connection, and a 288-byte record where the two took
+	// 224 and 96.
+	info http1.ConnInfo
 }
 
 const (

@@ -173,12 +173,7 @@ type readDrained interface{ ReadDrained() }
 func (c *Conn) Socket() (syscall.RawConn, net.Conn) {
 	if !c.rawDone {
 		c.rawDone = true
-		nc := socketOwner(c.nc)
-		if sc, ok := nc.(syscall.Conn); ok {
-			if rc, err := sc.SyscallConn(); err == nil {
-				c.raw, c.rawConn = rc, nc
-			}
-		}
+		c.raw, c.rawConn = SocketOf(c.nc)
 	}
 	return c.raw, c.rawConn
 }

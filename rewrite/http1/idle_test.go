@@ -36,7 +36,8 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 // ends a keepalive wait early with ErrWouldBlock.
 func TestIdleDetachNoWait(t *testing.T) {
 	client, server := tcpPair(t)
-	c := NewConn(server, &ConnInfo{})
+	info := &ConnInfo{}
+	c := NewConn(server, info)
 	answer := func(c *Conn) {
 		t.Helper()
 		if err := c.WriteHeader(&Response{Status: 204, ContentLength: -1, LastModified: -1}); err != nil {
@@ -61,7 +62,7 @@ func TestIdleDetachNoWait(t *testing.T) {
 	}
 	var k Kept
 	c.Detach(&k)
-	c = Attach(&k)
+	c = Attach(&k, server, info)
 	c.NoWait = true
 	if _, err := c.ReadRequest(); !errors.Is(err, ErrWouldBlock) {
 		t.Fatalf("NoWait with nothing sent: %v", err)

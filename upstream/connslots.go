@@ -120,9 +120,3 @@ func outOfFiles(err error) bool {
 	return errors.As(err, &se) && se.Syscall == "socket" &&
 		(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE))
 }
-
-// release gives back the slot the backend connection holds, once.
-func (l *connLife) release() {
-	l.slots.Release()
-	l.slots = nil
-}

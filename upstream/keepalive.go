@@ -46,6 +46,16 @@ type connLife struct {
 	sock *http1.Sock
 }
 
+// release gives back the slot the backend connection holds, once, and
+// its Sock to the pool (the connection is closed or given to a tunnel,
+// which reads it otherwise).
+func (l *connLife) release() {
+	l.slots.Release()
+	l.slots = nil
+	http1.PutSock(l.sock)
+	l.sock = nil
+}
+
 // read reads the connection nc, through its Sock when it has one.
 func (l *connLife) read(nc net.Conn, b []byte) (int, error) { return http1.ReadVia(l.sock, nc, b) }
 

@@ -51,7 +51,9 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 	if !td.DetachTunnel(d) {
 		return false
 	}
-	// The slot and the deadlines are the tunnel's end's now.
+	// The slot and the deadlines are the tunnel's end's now; the tunnel
+	// reads the backend without the Sock.
+	http1.PutSock(x.life.sock)
 	x.life = connLife{}
 	x.detached, x.tunneled = true, true
 	t.onEnd = td

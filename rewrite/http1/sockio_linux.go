@@ -16,7 +16,7 @@ type sockState struct {
 	dn              readDrained // rc's, when it keeps that record
 	network         string
 	readFn, writeFn func(uintptr) bool
-	tryFn           func(uintptr)
+	tryFn, fdFn     func(uintptr)
 	r, w            sockOp
 }
 
@@ -80,11 +80,11 @@ func sockOf(rc syscall.RawConn, network string) *Sock {
 }
 
 // sockPool holds Socks with their callbacks bound (a Sock is 192 bytes
-// with them): an idle keep-alive connection gives its Conn's back while
+// with them; a backend connection's comes back as its slot is released): an idle keep-alive connection gives its Conn's back while
 // it is parked (putSock), and takes one when it wakes.
 var sockPool = sync.Pool{New: func() any {
 	s := &Sock{}
-	s.readFn, s.writeFn, s.tryFn = s.read, s.write, s.try
+	s.readFn, s.writeFn, s.tryFn, s.fdFn = s.read, s.write, s.try, s.setFD
 	return s
 }}
 
@@ -94,12 +94,19 @@ func putSock(s *Sock) {
 	sockPool.Put(s)
 }
 
-// FD is the socket's descriptor (-1: closed).
+// FD is the socket's descriptor (-1: closed). The descriptor passes
+// through s.r (no Read runs meanwhile): a closure over a local escapes
+// through the RawConn interface, an allocation per backend connection.
 func (s *Sock) FD() int {
-	fd := -1
-	s.rc.Control(func(f uintptr) { fd = int(f) })
+	s.r.n = -1
+	s.rc.Control(s.fdFn)
+	fd := s.r.n
+	s.r.n = 0
 	return fd
 }
+
+// setFD is FD's Control callback.
+func (s *Sock) setFD(fd uintptr) { s.r.n = int(fd) }
 
 // Read reads as net.Conn's Read: io.EOF at the end, a timeout error when
 // the read deadline passes.

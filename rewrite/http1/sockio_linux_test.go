@@ -141,3 +141,27 @@ func TestSockTryWrite(t *testing.T) {
 		t.Errorf("TryWrite after Close: %v; want net.ErrClosed", err)
 	}
 }
+
+// FD is the socket's descriptor, read without an allocation (it runs for
+// every backend connection), and -1 once the socket is closed.
+func TestSockFD(t *testing.T) {
+	local, _ := socketPair(t, "tcp")
+	s := SockFor(local)
+	rc, err := local.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := -1
+	rc.Control(func(fd uintptr) { want = int(fd) })
+	if got := s.FD(); got != want {
+		t.Errorf("FD = %d, want %d", got, want)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { s.FD() }); allocs != 0 {
+		t.Errorf("FD allocates %v times", allocs)
+	}
+	local.Close()
+	if got := s.FD(); got != -1 {
+		t.Errorf("FD after Close = %d, want -1", got)
+	}
+	PutSock(s)
+}

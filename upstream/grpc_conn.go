@@ -77,29 +77,13 @@ type h2Conn struct {
 	// sock reads and writes a plain socket with raw system calls, as
 	// the proxy's (nil under TLS).
 	sock *http1.Sock
-	// readDL is the read deadline armRead set last (zero: none this
-	// request).
-	readDL time.Time
-}
-
-// lazyDelay is NGX_TIMER_LAZY_DELAY: nginx leaves a timer as it is when
-// re-adding it would move it by less.
-const lazyDelay = 300 * time.Millisecond
-
-// armRead sets grpc_read_timeout before a frame is read, lazily as
-// nginx re-adds its timer: a deadline that would move by less than
-// lazyDelay is left (one timer update per call, not one per frame);
-// true when it set one.
-func (hc *h2Conn) armRead(d time.Duration) bool {
-	dl := time.Now().Add(d)
-	if !hc.readDL.IsZero() {
-		if diff := dl.Sub(hc.readDL); diff < lazyDelay && diff > -lazyDelay {
-			return false
-		}
-	}
-	hc.readDL = dl
-	hc.Conn.SetReadDeadline(dl)
-	return true
+	// dl is the try's connection's deadlines (its connLife's, kept with
+	// it in the pool and re-armed lazily from request to request as the
+	// proxy's; nil between tries); readTimeout is grpc_read_timeout.
+	// The reader arms the read one, frame writers (under wmu) the write
+	// one.
+	dl          *http1.Deadlines
+	readTimeout time.Duration
 }
 
 // grpcReadAhead is the read-ahead buffer's size (grpc_buffer_size's
@@ -156,6 +140,17 @@ func (r hcReader) Read(p []byte) (int, error) {
 // them, so the head's and the body's shares stay apart
 // ($upstream_response_length) as when each frame was read alone.
 func (hc *h2Conn) readSocket(p []byte) (int, error) {
+	// grpc_read_timeout runs while the reader waits on the socket (as
+	// nginx's timer is added when recv finds nothing): re-armed before a
+	// read from it, not per frame parsed from what was read ahead.
+	if hc.dl != nil {
+		hc.dl.SetRead(hc.Conn, time.Now(), hc.readTimeout)
+		if g := hc.cur; g != nil && g.failed.Load() {
+			// The writer's failure set a past deadline, which the
+			// re-arming may have undone.
+			hc.Conn.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
 	n, err := http1.ReadVia(hc.sock, hc.Conn, p)
 	// Through TLS a short read is one record: more may wait.
 	hc.drained = err == nil && n < len(p) && !hc.tls
@@ -254,7 +249,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	g.unflushed, g.flushErr, g.held = nil, nil, 0
 	g.recvWin = h2MaxWindow
 	hc.cur, hc.read, hc.sent = g, &x.recvd, &x.sent
-	hc.readDL = time.Time{} // the pool may have moved it
+	hc.dl, hc.readTimeout = &x.life.dl, p.ReadTimeout
 	if hc.lastID == 0 {
 		g.id = 1
 	} else {
@@ -527,7 +522,8 @@ func (g *grpcStream) awaitSettings() {
 }
 
 // fail records a failed read of the client's body and wakes the reader
-// (nextEvent sets the past deadline again if its armRead undid it).
+// (readSocket sets the past deadline again if its re-arming undid it;
+// join makes the Deadlines forget it).
 func (g *grpcStream) fail(err error) {
 	g.werr = err
 	g.failed.Store(true)
@@ -562,7 +558,9 @@ func (g *grpcStream) writeFrame(p *Proxy, write func(*http2.Framer) error) error
 	hc := g.hc
 	hc.wmu.Lock()
 	defer hc.wmu.Unlock()
-	if p.SendTimeout > 0 {
+	if hc.dl != nil {
+		hc.dl.SetWrite(hc.Conn, time.Now(), p.SendTimeout)
+	} else if p.SendTimeout > 0 {
 		hc.Conn.SetWriteDeadline(time.Now().Add(p.SendTimeout))
 	}
 	return write(hc.fr)
@@ -618,6 +616,11 @@ func (g *grpcStream) join() {
 		g.clientConn.SetReadDeadline(time.Time{})
 	}
 	g.writing = false
+	// The pokes and a failure's past deadline were set around the
+	// Deadlines: the next request's arming acts whatever they hold.
+	if g.hc.dl != nil {
+		g.hc.dl.Forget()
+	}
 }
 
 // joinRepoke is how often join sets a stopping writer's deadlines again.
@@ -626,7 +629,7 @@ const joinRepoke = 20 * time.Millisecond
 func (gp *grpcProto) finalize(x *exchange) {
 	if g := x.grpc; g != nil && g.hc != nil {
 		g.join()
-		g.hc.cur, g.hc.read, g.hc.sent = nil, nil, nil
+		g.hc.cur, g.hc.read, g.hc.sent, g.hc.dl = nil, nil, nil, nil
 		g.hc, g.unflushed = nil, nil
 	}
 }

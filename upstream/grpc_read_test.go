@@ -2,12 +2,15 @@ package upstream
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
 // countingConn counts the reads that reach the socket.
@@ -130,22 +133,77 @@ func TestGRPCDrainedNotAtHand(t *testing.T) {
 	}
 }
 
-// grpc_read_timeout's deadline is re-armed as nginx re-adds a timer: not
-// when it would move by less than NGX_TIMER_LAZY_DELAY (300 ms), so the
-// frames of one call cost one timer update; a new call arms it afresh.
-func TestGRPCReadDeadlineLazy(t *testing.T) {
+// deadlineConn counts the deadlines set on the connection.
+type deadlineConn struct {
+	net.Conn
+	reads, writes int
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.reads++
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.writes++
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// grpc_read_timeout and grpc_send_timeout are re-armed as nginx re-adds a
+// timer, through the connection's Deadlines kept with it from request to
+// request: not when they would move by less than NGX_TIMER_LAZY_DELAY
+// (300 ms), and the read one only when the reader goes to the socket (a
+// frame read ahead arms nothing). A stopped body writer's past deadlines
+// are forgotten: the next arming acts.
+func TestGRPCDeadlinesLazy(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	hc := newH2Conn(a).(*h2Conn)
-	hc.armRead(time.Minute)
-	first := hc.readDL
-	hc.armRead(time.Minute)
-	if !hc.readDL.Equal(first) {
-		t.Errorf("deadline moved by %v, less than the lazy delay", hc.readDL.Sub(first))
+	dc := &deadlineConn{Conn: a}
+	hc := newH2Conn(dc).(*h2Conn)
+	var dl http1.Deadlines
+	hc.dl, hc.readTimeout = &dl, time.Minute
+	g := &grpcStream{hc: hc, id: 1}
+	hc.cur = g
+	var wire bytes.Buffer
+	fr := http2.NewFramer(&wire, nil)
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x88}, EndHeaders: true})
+	fr.WriteData(1, false, []byte("hello"))
+	var got [][2]int
+	// step reads frames, after sending the pair of them when send.
+	step := func(send bool, frames int) {
+		if send {
+			go func() { b.Write(wire.Bytes()) }()
+		}
+		for range frames {
+			if _, err := hc.fr.ReadFrame(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, [2]int{dc.reads, dc.writes})
 	}
-	hc.armRead(time.Hour)
-	if !hc.readDL.After(first.Add(lazyDelay)) {
-		t.Errorf("a deadline an hour away was not armed: %v after the first", hc.readDL.Sub(first))
+	step(true, 2) // one read from the socket: armed
+	step(true, 1) // from the socket, within the lazy delay: kept
+	hc.readTimeout = time.Hour
+	step(false, 1) // read ahead: nothing armed
+	step(true, 1)  // from the socket, an hour away: armed
+	go io.Copy(io.Discard, b)
+	p := &Proxy{SendTimeout: time.Minute}
+	ping := func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{}) }
+	for range 2 {
+		if err := g.writeFrame(p, ping); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = append(got, [2]int{dc.reads, dc.writes}) // two writes, one arming
+	want := [][2]int{{1, 0}, {1, 0}, {1, 0}, {2, 0}, {2, 1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("[read write] deadlines set after each step (-want +got):\n%s", diff)
+	}
+	g.writing, g.writerDone = true, make(chan struct{}, 1)
+	g.writerDone <- struct{}{}
+	g.join() // pokes a past write deadline
+	if err := g.writeFrame(p, ping); err != nil {
+		t.Fatalf("a write after a stopped writer's poke: %v", err)
 	}
 }

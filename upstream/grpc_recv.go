@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"time"
 
 	"golang.org/x/net/http2"
 
@@ -41,10 +40,6 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 	for {
 		if drain && !g.inBlock && !hc.atHand() {
 			return 0, nil, nil
-		}
-		if p.ReadTimeout > 0 && hc.armRead(p.ReadTimeout) && g.failed.Load() {
-			// The writer's failure set a past deadline just before.
-			hc.Conn.SetReadDeadline(time.Unix(1, 0))
 		}
 		fh0, rerr := hc.fr.ReadFrameHeader()
 		if errors.Is(rerr, http2.ErrFrameTooLarge) {

@@ -94,11 +94,11 @@ var proxyHTTP protocol = &httpProto{}
 // request to request); the others' connections are cleared of theirs
 // when pooled and reused.
 func lazyDeadlines(proto protocol) bool {
-	if proto == proxyHTTP {
+	switch proto.(type) {
+	case *httpProto, *fastcgi, *grpcProto:
 		return true
 	}
-	_, ok := proto.(*fastcgi)
-	return ok
+	return false
 }
 
 func (*httpProto) prefix() string     { return "proxy" }

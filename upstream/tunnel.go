@@ -276,8 +276,16 @@ func (t *tunnel) result() error {
 
 // finish records how d ended. With halfClose an EOF shuts down the
 // writing side of d's destination and leaves the other direction
-// running; otherwise the tunnel closes.
-func (t *tunnel) finish(d *direction, err error) {
+// running; otherwise the tunnel closes. It runs on the goroutine of the
+// one that ended d (a closer's, the poller's): a detached tunnel's end
+// goes to a goroutine of its own.
+func (t *tunnel) finish(d *direction, err error) { t.end(d, err, false) }
+
+// finishOwn is finish on d's own goroutine, which has nothing left to
+// do: a detached tunnel's end runs on it (a goroutine less per tunnel).
+func (t *tunnel) finishOwn(d *direction, err error) { t.end(d, err, true) }
+
+func (t *tunnel) end(d *direction, err error, own bool) {
 	t.endedBy.CompareAndSwap(0, int32(d.endedBy))
 	t.report(err)
 	if t.halfClose && (err == nil || errors.Is(err, io.EOF)) && !t.closed.Load() {
@@ -296,7 +304,11 @@ func (t *tunnel) finish(d *direction, err error) {
 		if t.done != nil {
 			close(t.done)
 		}
-		if t.onEnd != nil {
+		switch {
+		case t.onEnd == nil:
+		case own:
+			t.onEnd.TunnelEnded()
+		default:
 			// Not on the goroutine that ended it (the poller's, a
 			// closer's): the request's end logs and closes.
 			Go(t.onEnd.TunnelEnded)
@@ -367,5 +379,5 @@ func (d *direction) copyBlocking() {
 		err = t.copy(d.dst, d.src, d.written, d.rate)
 	}
 	d.state.Store(dirDone)
-	t.finish(d, err)
+	t.finishOwn(d, err)
 }

@@ -213,7 +213,7 @@ func (d *direction) copyInline() {
 			err = io.EOF
 		}
 		d.pk.endErr = err
-		go d.run() // it ends d, off the poller's goroutine
+		GoResume(d) // it ends d, off the poller's goroutine
 		return
 	}
 	t.touch()
@@ -232,7 +232,7 @@ func (d *direction) copyInline() {
 			t.putInline(nil)
 		}
 		d.pk.carry, d.pk.carryFrom, d.pk.carryTo = bp, m, n
-		go d.run()
+		GoResume(d)
 		return
 	}
 	t.putInline(bp)
@@ -288,7 +288,7 @@ func (d *direction) parkAgain() {
 		}
 		return
 	}
-	go d.run()
+	GoResume(d)
 }
 
 // writeNow writes b to the destination without waiting: the bytes it
@@ -350,7 +350,7 @@ func (d *direction) wake() {
 		switch d.state.Load() {
 		case dirIdle:
 			if d.state.CompareAndSwap(dirIdle, dirRunning) {
-				go d.run()
+				GoResume(d)
 				return
 			}
 		case dirRunning:
@@ -363,17 +363,21 @@ func (d *direction) wake() {
 	}
 }
 
+// Resume runs d on a lingering goroutine (GoResume): a woken direction
+// takes no new goroutine, nor its stack.
+func (d *direction) Resume() { d.run() }
+
 // run copies until the source is drained, then parks d again (its
 // goroutine ends), or ends d when the source did.
 func (d *direction) run() {
 	if err := d.pk.endErr; err != nil {
 		d.state.Store(dirDone)
-		d.t.finish(d, err)
+		d.t.finishOwn(d, err)
 		return
 	}
 	if err := d.writeCarry(); err != nil {
 		d.state.Store(dirDone)
-		d.t.finish(d, err)
+		d.t.finishOwn(d, err)
 		return
 	}
 	for {
@@ -381,13 +385,13 @@ func (d *direction) run() {
 		ended, err := d.drain()
 		if ended {
 			d.state.Store(dirDone)
-			d.t.finish(d, err)
+			d.t.finishOwn(d, err)
 			return
 		}
 		if d.state.CompareAndSwap(dirRunning, dirIdle) {
 			// A close that found d running left its end to us.
 			if d.t.closed.Load() && d.state.CompareAndSwap(dirIdle, dirDone) {
-				d.t.finish(d, net.ErrClosed)
+				d.t.finishOwn(d, net.ErrClosed)
 			}
 			return
 		}

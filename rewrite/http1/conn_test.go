@@ -201,7 +201,8 @@ func TestDuplicateUniqueHeaders(t *testing.T) {
 		"If-Range": true, "Content-Range": true, "Expect": true}
 	for _, name := range []string{"Content-Length", "Transfer-Encoding", "If-Modified-Since", "If-Unmodified-Since",
 		"If-Match", "If-None-Match", "Connection", "User-Agent", "Content-Type", "Authorization", "Range", "If-Range",
-		"Referer", "Content-Range", "Cookie", "Expect", "Upgrade", "Via", "X-Forwarded-For"} {
+		"Referer", "Content-Range", "Cookie", "Expect", "Upgrade", "Via", "X-Forwarded-For",
+		"X-A-Header-Name-Longer-Than-Any-Unique-One"} {
 		val := "x"
 		switch name {
 		case "Content-Length":

@@ -197,3 +197,21 @@ func FuzzHeaderValue(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseHeadBrowser: a browser's whole request head, parsed as a
+// connection's (the request line, the header lines, the unique headers'
+// and Host's checks).
+func BenchmarkParseHeadBrowser(b *testing.B) {
+	head := []byte("GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n" +
+		"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n" +
+		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n" +
+		"Accept-Language: en-US,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\n" +
+		"Cookie: session=5f2b8c1e9a7d4e3fb6a0c2d1e8f7a9b3; theme=dark\r\nConnection: keep-alive\r\n\r\n")
+	var r Request
+	for i := 0; i < b.N; i++ {
+		r.reset(nil)
+		if _, err := parseHead(head, &r, &DefaultLimits); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

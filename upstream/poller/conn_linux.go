@@ -27,17 +27,16 @@ import (
 // wildcard, else read when first asked (nginx's
 // ngx_connection_local_sockaddr).
 type Conn struct {
-	reg   Reg
-	state atomic.Int64 // references held (an open Conn holds one), closing bit
+	reg Reg
 
 	r, w side
 
 	laddr atomic.Pointer[net.TCPAddr]
 	// The peer's address: its IP in rip[:rlen], its port; RemoteAddr's
-	// *net.TCPAddr is made when first asked (a net.TCPAddr kept in the
-	// Conn cost each idle connection 40 bytes more).
-	rip   [16]byte
-	raddr atomic.Pointer[net.TCPAddr]
+	// *net.TCPAddr is made when asked (error paths and a stream or mail
+	// session's start ask: a net.TCPAddr kept in the Conn cost each idle
+	// connection 40 bytes more, a pointer to one 8, a size class).
+	rip [16]byte
 
 	// onInput is told of input besides the Conn's own waits (OnInput),
 	// onHangup of hang-ups (OnHangup).
@@ -48,9 +47,11 @@ type Conn struct {
 	// three atomic.Bools (four bytes each) kept the Conn a size class
 	// larger.
 	flags atomic.Uint32
-	// The small fields last, together: the descriptor, the peer's port
-	// and its IP's length (rip[:rlen]); the Conn fits a smaller size
-	// class than with an int descriptor apart.
+	// The small fields last, together: the references, the descriptor,
+	// the peer's port and its IP's length (rip[:rlen]); the Conn fits a
+	// smaller size class than with an int descriptor or an int64 state
+	// apart.
+	state atomic.Int32 // references held (an open Conn holds one), closing bit
 	fd    int32
 	rport uint16
 	rlen  uint8
@@ -117,7 +118,7 @@ var waiters = sync.Pool{New: func() any {
 	return w
 }}
 
-const closingBit = 1 << 62
+const closingBit = 1 << 30
 
 var (
 	waitsOnce sync.Once
@@ -457,16 +458,10 @@ func (c *Conn) SetReadDeadline(t time.Time) error { c.r.setDeadline(t); return n
 // SetWriteDeadline sets the write deadline, as net.Conn's.
 func (c *Conn) SetWriteDeadline(t time.Time) error { c.w.setDeadline(t); return nil }
 
-// RemoteAddr is the peer's address, as accept gave it.
+// RemoteAddr is the peer's address, as accept gave it, made at each
+// call (its IP is the Conn's: not to be changed).
 func (c *Conn) RemoteAddr() net.Addr {
-	if ra := c.raddr.Load(); ra != nil {
-		return ra
-	}
-	ra := &net.TCPAddr{IP: net.IP(c.rip[:c.rlen:c.rlen]), Port: int(c.rport)}
-	if c.raddr.CompareAndSwap(nil, ra) {
-		return ra
-	}
-	return c.raddr.Load()
+	return &net.TCPAddr{IP: net.IP(c.rip[:c.rlen:c.rlen]), Port: int(c.rport)}
 }
 
 // RemoteAddrPort is the peer's address as RemoteAddr's, without making

@@ -6,12 +6,12 @@ import (
 )
 
 // TestConnSize keeps Conn, which every idle connection holds, in the
-// 176-byte size class on 64-bit platforms.
+// 160-byte size class on 64-bit platforms.
 func TestConnSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return
 	}
-	if got := unsafe.Sizeof(Conn{}); got > 176 {
-		t.Errorf("Conn is %d bytes, want at most 176", got)
+	if got := unsafe.Sizeof(Conn{}); got > 160 {
+		t.Errorf("Conn is %d bytes, want at most 160", got)
 	}
 }

@@ -382,6 +382,13 @@ func (s *Server) endIdle(sc *serverConn) {
 		upstream.GoResume(h.waker.Wake())
 		return
 	}
+	if p, ok := sc.nc.(interface{ InputPending() bool }); ok && p.InputPending() {
+		// Input came before the timer ran (its report not yet taken):
+		// nginx reads it, as ngx_process_events_and_timers handles
+		// events before the timers that expired.
+		upstream.GoResume(h.waker.Wake())
+		return
+	}
 	h.quiet = true
 	if h.kept.Requests() == 0 {
 		h.l.waitTimedOut(sc, &sc.info) // client_header_timeout, before its first request

@@ -465,3 +465,34 @@ func TestParkedHoldsNoWatch(t *testing.T) {
 		t.Fatal("the backend connection stayed open after the client hung up")
 	}
 }
+
+// TestIdleTimerReadsInputFirst: a keepalive_timeout that fires when the
+// next request is in the socket but the poller's report of it has not
+// been taken yet (a loaded machine) serves the request, as nginx handles
+// the events epoll_wait returned before the timers that expired.
+func TestIdleTimerReadsInputFirst(t *testing.T) {
+	ts := startTest(t, `keepalive_timeout 60s; server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
+	k := dialKA(t, ts.addr)
+	if got := k.get(t, "/"); got != "ok 1" {
+		t.Fatalf("got %q", got)
+	}
+	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
+		t.Fatalf("not parked: %+v", ts.srv.idleState())
+	}
+	// What idleTimers.fire does for a deadline that passed, with the
+	// request sent in between: the poller's report finds the connection
+	// taken (Unpark), as when the timer's goroutine ran first.
+	ts.srv.mu.Lock()
+	sc := ts.srv.conns
+	ts.srv.mu.Unlock()
+	ts.srv.idleTimers.remove(sc)
+	if !sc.h1.waker.Unpark() {
+		t.Fatal("parked connection not taken")
+	}
+	io.WriteString(k.c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the request is in the socket
+	ts.srv.endIdle(sc)
+	if _, _, body := k.response(t); body != "ok 2" {
+		t.Errorf("request at hand when keepalive_timeout fired: %q", body)
+	}
+}

@@ -221,6 +221,15 @@ func SettleConns() {
 	}
 }
 
+// InputPending reports, without waiting, whether bytes, an end or an
+// error are there to read: a timer that fires for a parked connection
+// asks it, as nginx handles the events an epoll_wait returned before the
+// timers that expired (input the poller has not yet delivered, on a
+// loaded machine, is read rather than dropped).
+func (c *Conn) InputPending() bool {
+	return c.r.ready.Load() || c.hasFlag(flagHup) || c.readable()
+}
+
 // readable peeks at the socket without waiting: bytes, an end or an
 // error are there.
 func (c *Conn) readable() bool {

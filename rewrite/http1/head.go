@@ -1,5 +1,7 @@
 package http1
 
+import "math/bits"
+
 // Limits are the per-server settings that shape parsing; the zero value
 // means nginx's defaults (see DefaultLimits).
 type Limits struct {
@@ -112,6 +114,16 @@ func tooLarge(requestLine bool) *Error {
 var uniqueHeaders = [...]string{"content-length", "transfer-encoding", "if-modified-since",
 	"if-unmodified-since", "if-match", "if-none-match", "authorization", "if-range",
 	"content-range", "expect"}
+
+// uniqueByLen[n] has bit i set when uniqueHeaders[i] is n bytes long: a
+// name is compared only with those of its length (most headers have
+// none; the loop over all ten cost ~15 instructions a name each).
+var uniqueByLen = func() (t [32]uint16) {
+	for i, u := range uniqueHeaders {
+		t[len(u)] |= 1 << i
+	}
+	return t
+}()
 
 // parseHead parses the request line and headers at the start of b into r.
 // It returns the head length, or 0 (and nil) when more bytes are needed.
@@ -246,8 +258,12 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 			r.Upgrade = true
 			continue
 		}
-		for i, u := range uniqueHeaders {
-			if equalFoldBytes(name, u) {
+		if len(name) >= len(uniqueByLen) {
+			continue
+		}
+		for m := uniqueByLen[len(name)]; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros16(m)
+			if equalFoldSameLen(name, uniqueHeaders[i]) {
 				if seen&(1<<i) != 0 {
 					return 0, errDuplicateHeader
 				}

@@ -259,7 +259,8 @@ type locConf struct {
 	stubStatus      bool             // stub_status: the page of connection counters
 	emptyGif        bool             // empty_gif: the location's handler
 	sendTimeout     time.Duration
-	lingering       int // lingering_close: lingerOff, lingerOn, lingerAlways
+	postponeOutput  int32 // postpone_output: a shorter head waits for body bytes
+	lingering       int   // lingering_close: lingerOff, lingerOn, lingerAlways
 	lingeringTime   time.Duration
 	lingeringWait   time.Duration    // lingering_timeout
 	accessLogs      []*accessLogRule // this level's access_log lines (inherited when a level has none)
@@ -329,38 +330,39 @@ type accessRule struct {
 
 func defaultLocConf() *locConf {
 	return &locConf{
-		root:          "html",
-		indexRaw:      []string{"index.html"},
-		defaultType:   "text/plain",
-		types:         map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"},
-		charsetTypes:  map[string]bool{"text/html": true, "text/xml": true, "text/plain": true, "text/vnd.wap.wml": true, "application/javascript": true, "application/rss+xml": true},
-		serverTokens:  true,
-		subOnce:       true,
-		subTypes:      typeSet{types: map[string]bool{"text/html": true}},
-		absRedirect:   true,
-		portInRedir:   true,
-		logNotFound:   true,
-		etag:          true,
-		maxBody:       1 << 20,
-		dav:           defaultDAV,
-		maxRanges:     -1,
-		additionTypes: typeSet{types: map[string]bool{"text/html": true}},
-		ssi:           defaultSSIConf(),
-		h2:            defaultHTTP2,
-		keepalive:     75 * time.Second,
-		keepaliveReqs: 1000,
-		keepaliveTime: time.Hour,
-		keepaliveOff:  kaMSIE6,
-		msiePadding:   true,
-		headerTimeout: 60 * time.Second,
-		bodyTimeout:   60 * time.Second,
-		limits:        http1.DefaultLimits,
-		sendTimeout:   60 * time.Second,
-		lingering:     lingerOn,
-		lingeringTime: 30 * time.Second,
-		lingeringWait: 5 * time.Second,
-		gz:            defaultGzipConf,
-		userid:        defaultUserid,
+		root:           "html",
+		indexRaw:       []string{"index.html"},
+		defaultType:    "text/plain",
+		types:          map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"},
+		charsetTypes:   map[string]bool{"text/html": true, "text/xml": true, "text/plain": true, "text/vnd.wap.wml": true, "application/javascript": true, "application/rss+xml": true},
+		serverTokens:   true,
+		subOnce:        true,
+		subTypes:       typeSet{types: map[string]bool{"text/html": true}},
+		absRedirect:    true,
+		portInRedir:    true,
+		logNotFound:    true,
+		etag:           true,
+		maxBody:        1 << 20,
+		dav:            defaultDAV,
+		maxRanges:      -1,
+		additionTypes:  typeSet{types: map[string]bool{"text/html": true}},
+		ssi:            defaultSSIConf(),
+		h2:             defaultHTTP2,
+		keepalive:      75 * time.Second,
+		keepaliveReqs:  1000,
+		keepaliveTime:  time.Hour,
+		keepaliveOff:   kaMSIE6,
+		msiePadding:    true,
+		headerTimeout:  60 * time.Second,
+		bodyTimeout:    60 * time.Second,
+		limits:         http1.DefaultLimits,
+		sendTimeout:    60 * time.Second,
+		postponeOutput: 1460,
+		lingering:      lingerOn,
+		lingeringTime:  30 * time.Second,
+		lingeringWait:  5 * time.Second,
+		gz:             defaultGzipConf,
+		userid:         defaultUserid,
 	}
 }
 

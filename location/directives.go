@@ -356,6 +356,12 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 				}
 			}
 		}
+	case "postpone_output":
+		if len(d.Args) == 1 {
+			if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
+				conf.postponeOutput = int32(min(n, 1<<31-1))
+			}
+		}
 	case "send_timeout":
 		if len(d.Args) == 1 {
 			if ms, ok := parseSeconds(d.Args[0]); ok {

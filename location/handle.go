@@ -522,10 +522,15 @@ func (x *exchange) decideRate() {
 // keepalive_disable), and the last one's Keep-Alive header is sent.
 func (x *exchange) updateKeepalive(conf *locConf) {
 	x.c.SetKeepAliveHeader(conf.keepaliveHeader)
-	// send_timeout is the location's (ngx_http_write_filter reads it
-	// from the request's location at each write).
-	if w, ok := x.c.(interface{ SetWriteTimeout(time.Duration) }); ok {
+	// send_timeout and postpone_output are the location's
+	// (ngx_http_write_filter reads them from the request's location at
+	// each write).
+	if w, ok := x.c.(interface {
+		SetWriteTimeout(time.Duration)
+		SetPostponeOutput(int32)
+	}); ok {
 		w.SetWriteTimeout(conf.sendTimeout)
+		w.SetPostponeOutput(conf.postponeOutput)
 	}
 	if x.c.ConnInfo() != nil && x.c.ConnInfo().HTTP2 != 0 {
 		x.c.SetChunkSize(conf.h2.chunk)

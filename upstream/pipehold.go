@@ -1,5 +1,7 @@
 package upstream
 
+import "github.com/gonginx/gonginx/rewrite/http1"
+
 // heldBody is when nginx's event pipe passes a buffered body on
 // (ngx_event_pipe_read_upstream): bytes are read into buffers, and a
 // buffer goes to the client only once it is full, or when the response
@@ -37,8 +39,62 @@ func (h *heldBody) passable(held int) int {
 }
 
 // headPostponed reports whether the client's connection still holds a
-// short head with nothing sent (http1.Conn.HeadPostponed).
-func headPostponed(c any) bool {
-	hp, ok := c.(interface{ HeadPostponed() bool })
+// short head with nothing sent (http1.Conn.HeadPostponed), under the
+// cache's or the store's tee too.
+func headPostponed(c http1.Stream) bool {
+	hp, ok := underTees(c).(interface{ HeadPostponed() bool })
 	return ok && hp.HeadPostponed()
+}
+
+// heldChunks is when nginx's event pipe passes a chunked body on (the
+// proxy's chunked input filter): a raw buffer's chunk data goes on once
+// the buffer is full, or, when the pipe stops reading, once the buffer
+// holds as many bytes as the parser last said it needs to get on
+// (ngx_http_parse_chunked's length: 3 at a chunk's start, the rest of a
+// chunk's data and 4 more inside it). So a chunk's data split across
+// reads waits for the rest of the chunk, and the head with it while
+// nothing was passed (postpone_output). After a partial buffer is
+// parsed, reading goes on into a new one.
+type heldChunks struct {
+	on    bool
+	room  int64 // bytes the current raw buffer still takes
+	raw   int64 // bytes read into it
+	unit  int64 // one of proxy_buffers
+	need  int64 // the parser's length after the last buffer parsed
+	ready int   // gathered (decoded) bytes that may be passed on now
+}
+
+// holdFor sets h for a body whose head took headLen bytes of a buffer of
+// bufSize, then buffers of unit bytes.
+func (h *heldChunks) holdFor(bufSize, headLen, unit int) {
+	room := int64(bufSize - headLen)
+	if room <= 0 {
+		room = int64(unit)
+	}
+	*h = heldChunks{on: unit > 0, room: room, unit: int64(unit), need: 3}
+}
+
+// fits is how many of n raw bytes the current buffer takes.
+func (h *heldChunks) fits(n int) int { return int(min(int64(n), h.room)) }
+
+// filled records k raw bytes read into the current buffer, which make
+// gathered bytes gathered so far; need is the parser's length after them.
+func (h *heldChunks) filled(k, gathered int, need int64) {
+	h.raw += int64(k)
+	h.room -= int64(k)
+	if h.room == 0 {
+		h.parsed(gathered, need)
+	}
+}
+
+// atRest is the pipe's stop: a partly filled buffer is parsed when it
+// holds the bytes the parser needs.
+func (h *heldChunks) atRest(gathered int, need int64) {
+	if h.raw > 0 && h.raw >= h.need {
+		h.parsed(gathered, need)
+	}
+}
+
+func (h *heldChunks) parsed(gathered int, need int64) {
+	h.ready, h.need, h.raw, h.room = gathered, need, 0, h.unit
 }

@@ -1,8 +1,10 @@
 package upstream
 
 import (
+	"net"
 	"testing"
 
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -35,5 +37,34 @@ func TestHeldBodyPassable(t *testing.T) {
 				t.Errorf("passable (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A short head waits under the cache's and the store's tees as on the
+// connection itself (the tee's relay must not flush it at once), and
+// postpone_output's value decides what is short.
+func TestHeadPostponedUnderTees(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	go client.Write([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+	c := http1.NewConn(server, &http1.ConnInfo{})
+	defer c.Close()
+	if _, err := c.ReadRequest(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteHeader(&http1.Response{Status: 200, ContentLength: 10, LastModified: -1}); err != nil {
+		t.Fatal(err)
+	}
+	streams := map[string]http1.Stream{"conn": c, "cache tee": &teeStream{Stream: c}, "store tee": &storeStream{Stream: c}}
+	got := map[string][]bool{}
+	for _, postpone := range []int32{1460, 0} {
+		c.SetPostponeOutput(postpone)
+		for name, s := range streams {
+			got[name] = append(got[name], headPostponed(s))
+		}
+	}
+	want := map[string][]bool{"conn": {true, false}, "cache tee": {true, false}, "store tee": {true, false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("headPostponed at postpone_output 1460, 0 (-want +got):\n%s", diff)
 	}
 }

@@ -66,9 +66,14 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	// Last-Modified); then it is all of x.rbuf.
 	buf := x.rbuf
 	var hold heldBody
+	var holdChunks heldChunks
 	if off := len(x.rbuf) - cap(buffered); cap(buffered) > 0 && off >= 0 && &x.rbuf[:off+1][off] == &buffered[:1][0] {
 		buf = x.rbuf[off:]
-		if x.buffering && !chunked && p.bufSize > 0 { // proxy, SCGI, uwsgi: nginx's copy filter
+		switch {
+		case !x.buffering || p.bufSize <= 0:
+		case chunked: // the proxy's chunked filter
+			holdChunks.holdFor(p.bufSize, off, p.temp.unit)
+		default: // proxy, SCGI, uwsgi: nginx's copy filter
 			// The head took off bytes of nginx's first buffer.
 			hold.holdFor(p.bufSize, off, p.temp.unit)
 		}
@@ -82,12 +87,25 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 		switch {
 		case chunked:
 			for len(b) > 0 && !x.chunk.Done {
-				data, consumed, err := x.chunk.Decode(b)
-				if err != nil {
-					return false, errInvalidChunked // nothing of this read is sent
+				// Held, b goes in pieces as it fills nginx's buffers.
+				piece := b
+				if holdChunks.on {
+					piece = b[:holdChunks.fits(len(b))]
 				}
-				got = append(got, data...)
-				b = b[consumed:]
+				k := len(piece)
+				for len(piece) > 0 && !x.chunk.Done {
+					data, consumed, err := x.chunk.Decode(piece)
+					if err != nil {
+						return false, errInvalidChunked // nothing of this read is sent
+					}
+					got = append(got, data...)
+					piece = piece[consumed:]
+				}
+				k -= len(piece)
+				b = b[k:]
+				if holdChunks.on {
+					holdChunks.filled(k, len(got), x.chunk.Need())
+				}
 			}
 			if x.chunk.Done && len(b) > 0 {
 				x.overrun = true // "upstream sent data after final chunk"
@@ -143,7 +161,9 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 		}
 	}
 	for {
-		if held > 0 && (!pipe || held == len(buf) || !inputReady(x.life.fd)) {
+		// A buffer of framing only is parsed too: what the parser needs
+		// next changes.
+		if (held > 0 || holdChunks.raw > 0) && (!pipe || held == len(buf) || !inputReady(x.life.fd)) {
 			if hold.on {
 				k := hold.passable(held)
 				if k == 0 && held == len(buf) {
@@ -157,6 +177,20 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 					hold.passed += int64(k)
 					flushDue = true
 				}
+			} else if holdChunks.on {
+				holdChunks.atRest(held, x.chunk.Need())
+				k := holdChunks.ready
+				if k == 0 && held == len(buf) {
+					k = held // buffers larger than ours: what is read goes
+				}
+				if k > 0 {
+					if err := write(buf[:k]); err != nil {
+						return false, err
+					}
+					held = copy(buf, buf[k:held])
+					holdChunks.ready = 0
+					flushDue = true
+				}
 			} else if err := send(); err != nil {
 				return false, err
 			}
@@ -164,10 +198,13 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 		if held == 0 {
 			buf = x.rbuf
 		}
-		if hold.on && !flushDue && (hold.passed > 0 || held > 0 || headPostponed(c)) {
-			// Nothing new to go out: a part of a buffer (and a short
-			// head before any body) waits, as in nginx's event pipe.
-		} else if held == 0 || flushDue {
+		holding := hold.on || holdChunks.on
+		if holding && !flushDue && !x.spool.on && headPostponed(c) {
+			// Nothing new to go out: a short head waits for the body's
+			// first buffer, as nginx's write filter holds it
+			// (postpone_output) while the event pipe holds the body. (A
+			// spool's feeder owns the client once it runs.)
+		} else if held == 0 || flushDue || holding {
 			flushDue = false
 			// Before waiting on the backend, what is made goes out.
 			// Unbuffered, the body filters give up what they hold too
@@ -205,7 +242,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			return false, send() // the body ends with the connection
 		}
 		if rerr != nil {
-			if hold.on && isTimeout(rerr) {
+			if (hold.on || holdChunks.on) && isTimeout(rerr) {
 				// nginx's timed-out pipe is not run again: a part of a
 				// buffer is never passed on.
 				held = 0

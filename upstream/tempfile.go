@@ -434,16 +434,20 @@ func (x *exchange) spoolFailed(err error) {
 // isSub reports whether c, under the cache's and the store's tees, is a
 // subrequest's.
 func isSub(c http1.Stream) bool {
+	hc, ok := underTees(c).(*http1.Conn)
+	return ok && hc.IsSub()
+}
+
+// underTees is the stream under the cache's and the store's tees.
+func underTees(c http1.Stream) http1.Stream {
 	for {
 		switch t := c.(type) {
 		case *teeStream:
 			c = t.Stream
 		case *storeStream:
 			c = t.Stream
-		case *http1.Conn:
-			return t.IsSub()
 		default:
-			return false
+			return c
 		}
 	}
 }

@@ -139,3 +139,26 @@ func (f *chunkFraming) afterSize() {
 	}
 	f.state = chData
 }
+
+// Need is how many more bytes the parser wants before it can get on, as
+// ngx_http_parse_chunked's length (a chunk's rest and a last chunk's
+// "0" CRLF CRLF at the least): nginx's event pipe parses a partly filled
+// buffer of a chunked response only once it holds that many bytes.
+func (p *ChunkedParser) Need() int64 {
+	switch p.state {
+	case chSize, chExtension, chSizeAlmostDone:
+		if p.remaining == 0 {
+			return 2
+		}
+		return 1 + p.remaining + 4
+	case chData:
+		return p.remaining + 4
+	case chAfterData, chAfterDataAlmostDone:
+		return 4
+	case chTrailer, chTrailerAlmostDone:
+		return 1
+	case chTrailerHeader, chTrailerHeaderAlmostDone:
+		return 2
+	}
+	return 3 // chStart
+}

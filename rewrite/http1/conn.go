@@ -83,8 +83,11 @@ type Conn struct {
 	headAt  time.Time // when the current request's head was read (HeadAt)
 	wb      *[]byte   // pending output
 	writeDL Deadlines // send_timeout's, re-armed lazily (its write side only)
-	werr    error     // the first failed write: the connection is cut, nothing more goes out
-	out     respState
+	// postpone is postpone_output less nginx's default (postponeOutput),
+	// so a Conn no location set holds heads as that default does.
+	postpone int32
+	werr     error // the first failed write: the connection is cut, nothing more goes out
+	out      respState
 
 	// Requests counts requests read on this connection (for
 	// keepalive_requests).

@@ -602,7 +602,8 @@ func (c *Conn) Flush() error {
 }
 
 // postponeOutput is nginx's postpone_output default: its write filter
-// holds less than this until a flush, a full buffer or the last one.
+// holds less than postpone_output until a flush point (the event pipe's
+// buffers are: they are recycled) or the last buffer.
 const postponeOutput = 1460
 
 // HeadPostponed reports whether nothing of the response went out yet and
@@ -612,7 +613,7 @@ const postponeOutput = 1460
 // subrequest say false.
 func (c *Conn) HeadPostponed() bool {
 	return c.wire == nil && c.sink == nil && !c.hijacked && c.werr == nil && c.out.sent == 0 &&
-		c.wb != nil && len(*c.wb) > 0 && len(*c.wb) < postponeOutput
+		c.wb != nil && len(*c.wb) > 0 && len(*c.wb) < int(c.postpone)+postponeOutput
 }
 
 // FlushOut writes buffered output to the connection.

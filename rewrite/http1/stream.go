@@ -110,5 +110,9 @@ func (c *Conn) SetReadTimeout(d time.Duration) { c.ReadTimeout = d }
 // SetWriteTimeout sets send_timeout, the request's location's.
 func (c *Conn) SetWriteTimeout(d time.Duration) { c.WriteTimeout = d }
 
+// SetPostponeOutput sets postpone_output, the request's location's: a
+// head shorter than it waits for the body (HeadPostponed).
+func (c *Conn) SetPostponeOutput(n int32) { c.postpone = n - postponeOutput }
+
 // SetKeepAliveHeader is Stream's: it sets the Conn's KeepAliveHeader.
 func (c *Conn) SetKeepAliveHeader(n int) { c.KeepAliveHeader = n }

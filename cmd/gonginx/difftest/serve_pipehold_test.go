@@ -71,3 +71,45 @@ server {
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A chunked body in nginx's event pipe: a buffer's chunk data goes on
+// once the buffer holds the bytes the chunk parser needs to get on (the
+// rest of a chunk and a last chunk's 5 bytes), so a chunk's data split
+// across reads waits for the rest of it; with nothing passed, the head
+// waits too (postpone_output), under a cache's writing relay as well.
+// postpone_output's value decides which heads wait.
+func TestServeProxyChunkedHold(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	gone := func(name, target string, pieces int) harness.Request {
+		r := plainGet(name, target)
+		r.AwaitRequests, r.HangUpAfter = 1, time.Duration(pieces)*300*time.Millisecond+700*time.Millisecond
+		return r
+	}
+	c := serveProxyCase("proxy chunked hold", `log_format held '$request $status $body_bytes_sent';
+proxy_cache_path cache keys_zone=held:1m;
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/a.log held;
+    location /p/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; }
+    location /c/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; proxy_cache held; proxy_cache_valid 200 1m; }
+    location /z/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; postpone_output 0; }
+    location /h/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; postpone_output 100; }
+}
+`,
+		gone("the head alone", "/p/stall?chunked=1", 0),
+		gone("a chunk's data split across reads", "/p/stall?p=10%0D%0A12345&p=678", 2),
+		gone("the next read completes what the parser needs", "/p/stall?p=5%0D%0A12345%0D%0A&p=3%0D%0A12", 2),
+		gone("a chunk's size line alone, then part of its data", "/p/stall?p=10%0D%0A&p=12345", 2),
+		gone("under a cache: the head alone", "/c/stall?chunked=1", 0),
+		gone("under a cache: a chunk's data split across reads", "/c/stall?p=10%0D%0A12345&p=678", 2),
+		gone("postpone_output 0: the head alone", "/z/stall?chunked=1", 0),
+		gone("postpone_output 0: a part of a buffer", "/z/stall?n=100&sent=10", 0),
+		gone("postpone_output 100: a part of a buffer", "/h/stall?n=100&sent=10", 0),
+		plainGet("whole", "/p/chunked"),
+	)
+	c.Content = map[string]string{"logs/.keep": "", "cache/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -62,6 +62,8 @@ type Exchange struct {
 //	.../stall?n=N&sent=K[&split=1]   Content-Length N, its first K bytes (after a
 //	                   pause when split), then nothing: how the proxy ends the
 //	                   connection is recorded (Stalled), waited for at most 10s
+//	.../stall?chunked=1[&p=P...]   the same chunked: the head, then each raw
+//	                   piece P (framing and data) 300 ms after the one before
 //	.../headers        odd response headers (case, duplicates, hop-by-hop ones)
 //	.../redirect       302 with an absolute Location pointing at the backend
 //	.../refresh        302 with that Location and a Refresh "7; url=" to the same URL
@@ -468,7 +470,21 @@ func (b *Backend) stall(c net.Conn, e *Exchange, query string) {
 	sent, _ := strconv.Atoi(q.Get("sent"))
 	body := strings.Repeat("0123456789", n/10+1)[:min(sent, n)]
 	head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n"
-	if q.Get("split") == "1" {
+	if pieces, ok := q["p"]; ok || q.Get("chunked") == "1" {
+		// Chunked: the head, then each piece (raw framing and data) in
+		// a read of its own, 300 ms apart.
+		head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+		if _, err := io.WriteString(c, head); err != nil {
+			return
+		}
+		for _, piece := range pieces {
+			time.Sleep(300 * time.Millisecond)
+			if _, err := io.WriteString(c, piece); err != nil {
+				return
+			}
+		}
+		head, body = "", ""
+	} else if q.Get("split") == "1" {
 		// The body comes in a read of its own, after the head's.
 		if _, err := io.WriteString(c, head); err != nil {
 			return

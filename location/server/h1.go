@@ -281,8 +281,10 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		if closing {
 			return false
 		}
-		now := time.Now()
-		h.idleUntil, c.IdleSince = monoOf(now)+monoTime(c.IdleTimeout), now
+		// The keepalive wait's start is read on the monotonic clock
+		// alone (a deadline's, never shown).
+		now := monoNow()
+		h.idleUntil, c.IdleSince = now+monoTime(c.IdleTimeout), now.Time()
 	}
 }
 

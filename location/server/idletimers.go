@@ -3,6 +3,8 @@ package server
 import (
 	"sync"
 	"time"
+
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // idleTimers is keepalive_timeout for the parked connections of a
@@ -17,31 +19,22 @@ type idleTimers struct {
 	srv   *Server
 }
 
-// monoTime is a time as nanoseconds since monoBase, on the monotonic
-// clock (0: none): a connection keeps its times in 8 bytes each, where
-// a time.Time takes 24.
+// monoTime is a time on the monotonic clock, on poller.Nanotime's
+// scale (0: none): a connection keeps its times in 8 bytes each, where
+// a time.Time takes 24, and reading it is one clock read, where
+// time.Now makes two.
 type monoTime int64
 
-var monoBase = time.Now()
+func monoOf(t time.Time) monoTime { return monoTime(poller.MonoOf(t)) }
 
-func monoOf(t time.Time) monoTime {
-	if t.IsZero() {
-		return 0
-	}
-	if m := monoTime(t.Sub(monoBase)); m != 0 {
-		return m
-	}
-	return 1
-}
+func monoNow() monoTime { return monoTime(poller.Nanotime()) }
 
-func monoNow() monoTime { return monoOf(time.Now()) }
-
-// Time is m as a time.Time (with its monotonic reading).
+// Time is m as a time.Time, for deadlines and durations (poller.TimeOf).
 func (m monoTime) Time() time.Time {
 	if m == 0 {
 		return time.Time{}
 	}
-	return monoBase.Add(time.Duration(m))
+	return poller.TimeOf(int64(m))
 }
 
 // add puts a connection about to park in the heap, until its idleUntil.

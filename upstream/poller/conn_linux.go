@@ -90,7 +90,7 @@ type side struct {
 	// (ready): HookInput needs no peek. Each try clears it; a raw
 	// reader sets it from its callback (ReadDrained).
 	drained  atomic.Bool
-	deadline atomic.Int64 // UnixNano; 0: none
+	deadline atomic.Int64 // on nanotime's scale (monoOf); 0: none
 	waiter   atomic.Pointer[waiter]
 }
 
@@ -108,7 +108,7 @@ type side struct {
 type waiter struct {
 	ch    chan struct{}
 	timer *time.Timer
-	armed int64 // when the timer fires (UnixNano); 0: never armed
+	armed int64 // when the timer fires (nanotime); 0: never armed
 }
 
 var waiters = sync.Pool{New: func() any {
@@ -323,19 +323,25 @@ func (c *Conn) opError(op string, err error) error {
 
 // prepare fails an operation whose deadline has passed before it
 // touches the socket, as Go's: a read under a past deadline takes
-// nothing, even when bytes are there.
-func (s *side) prepare() error {
-	if d := s.deadline.Load(); d != 0 && d <= time.Now().UnixNano() {
-		return os.ErrDeadlineExceeded
+// nothing, even when bytes are there. now is the clock it read (0: no
+// deadline, none read), for the operation's first wait.
+func (s *side) prepare() (now int64, err error) {
+	if d := s.deadline.Load(); d != 0 {
+		if now = nanotime(); d <= now {
+			return now, os.ErrDeadlineExceeded
+		}
 	}
-	return nil
+	return now, nil
 }
 
-// wait waits for the poller's report, the deadline or the close.
-func (c *Conn) wait(s *side) error {
+// wait waits for the poller's report, the deadline or the close. now,
+// when not 0, is a clock read since the operation's last try (its
+// prepare's): the first look at the deadline takes it (a keep-alive
+// connection's read reads the clock once per request, not twice).
+func (c *Conn) wait(s *side, now int64) error {
 	w := waiters.Get().(*waiter)
 	s.waiter.Store(w)
-	err := c.waitOn(s, w)
+	err := c.waitOn(s, w, now)
 	s.waiter.Store(nil)
 	select {
 	case <-w.ch: // a wake that came late
@@ -345,7 +351,7 @@ func (c *Conn) wait(s *side) error {
 	return err
 }
 
-func (c *Conn) waitOn(s *side, w *waiter) error {
+func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 	for {
 		if c.closing() {
 			return net.ErrClosed
@@ -358,9 +364,12 @@ func (c *Conn) waitOn(s *side, w *waiter) error {
 		d := s.deadline.Load()
 		if d == 0 {
 			<-w.ch
+			now = 0
 			continue
 		}
-		now := time.Now().UnixNano()
+		if now == 0 {
+			now = nanotime()
+		}
 		left := d - now
 		if left <= 0 {
 			return os.ErrDeadlineExceeded
@@ -370,17 +379,12 @@ func (c *Conn) waitOn(s *side, w *waiter) error {
 			w.armed = d
 		}
 		<-w.ch // the report, the deadline, or one moved: look again
+		now = 0
 	}
 }
 
 func (s *side) setDeadline(t time.Time) {
-	var d int64
-	if !t.IsZero() {
-		if d = t.UnixNano(); d <= 0 {
-			d = 1 // long past
-		}
-	}
-	s.deadline.Store(d)
+	s.deadline.Store(monoOf(t))
 	s.wake(false) // a waiter looks at the new deadline
 }
 
@@ -392,7 +396,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 	defer c.decref()
 	c.r.mu.Lock()
 	defer c.r.mu.Unlock()
-	if err := c.r.prepare(); err != nil {
+	now, err := c.r.prepare()
+	if err != nil {
 		return 0, c.opError("read", err)
 	}
 	if len(b) == 0 {
@@ -413,9 +418,10 @@ func (c *Conn) Read(b []byte) (int, error) {
 			continue
 		case syscall.EAGAIN:
 			c.r.drained.Store(true)
-			if err := c.wait(&c.r); err != nil {
+			if err := c.wait(&c.r, now); err != nil {
 				return 0, c.opError("read", err)
 			}
+			now = 0
 			continue
 		}
 		return 0, c.opError("read", os.NewSyscallError("read", e))
@@ -430,7 +436,8 @@ func (c *Conn) Write(b []byte) (int, error) {
 	defer c.decref()
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
-	if err := c.w.prepare(); err != nil {
+	now, err := c.w.prepare()
+	if err != nil {
 		return 0, c.opError("write", err)
 	}
 	done := 0
@@ -439,14 +446,15 @@ func (c *Conn) Write(b []byte) (int, error) {
 		n, e := sysSend(uintptr(c.fd), b[done:])
 		switch e {
 		case 0:
-			done += n
+			done, now = done+n, 0 // the clock moved while it wrote
 			continue
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			if err := c.wait(&c.w); err != nil {
+			if err := c.wait(&c.w, now); err != nil {
 				return done, c.opError("write", err)
 			}
+			now = 0
 			continue
 		}
 		return done, c.opError("write", os.NewSyscallError("write", e))
@@ -571,7 +579,8 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 	defer c.decref()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.prepare(); err != nil {
+	now, err := s.prepare()
+	if err != nil {
 		return c.opError(op, err)
 	}
 	for {
@@ -580,9 +589,10 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 		if f(uintptr(c.fd)) {
 			return nil
 		}
-		if err := c.wait(s); err != nil {
+		if err := c.wait(s, now); err != nil {
 			return c.opError(op, err)
 		}
+		now = 0
 	}
 }
 
@@ -596,7 +606,8 @@ func (c *Conn) WriteBuffers(v [][]byte) (int64, error) {
 	defer c.decref()
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
-	if err := c.w.prepare(); err != nil {
+	now, err := c.w.prepare()
+	if err != nil {
 		return 0, c.opError("writev", err)
 	}
 	var iov [8]syscall.Iovec
@@ -625,7 +636,7 @@ func (c *Conn) WriteBuffers(v [][]byte) (int64, error) {
 		clear(iov[:n])
 		switch e {
 		case 0:
-			total += int64(wrote)
+			total, now = total+int64(wrote), 0 // the clock moved while it wrote
 			for wrote > 0 {
 				k := min(wrote, len(v[0]))
 				v[0] = v[0][k:]
@@ -638,9 +649,10 @@ func (c *Conn) WriteBuffers(v [][]byte) (int64, error) {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			if err := c.wait(&c.w); err != nil {
+			if err := c.wait(&c.w, now); err != nil {
 				return total, c.opError("writev", err)
 			}
+			now = 0
 			continue
 		}
 		return total, c.opError("writev", os.NewSyscallError("writev", e))

@@ -31,7 +31,7 @@ func (c *Conn) now(s *side, b []byte) (int, error) {
 	if !c.incref() {
 		return 0, c.opError(op, net.ErrClosed)
 	}
-	if err := s.prepare(); err != nil {
+	if _, err := s.prepare(); err != nil {
 		c.decref()
 		return 0, c.opError(op, err)
 	}

@@ -1,0 +1,50 @@
+package poller
+
+import (
+	"math"
+	"time"
+)
+
+// A Conn's deadlines are kept on the monotonic clock alone: a check
+// reads one clock (time.Since of a time with a monotonic reading reads
+// CLOCK_MONOTONIC only), where time.Now reads two (CLOCK_REALTIME, then
+// CLOCK_MONOTONIC), and a keep-alive client's read checks its deadline
+// on every request. Go's own net deadlines run on the same clock.
+
+// monoBase is the scale's origin: a reading is the nanoseconds since it,
+// plus 1 (0 stays "none").
+var monoBase = time.Now()
+
+// Nanotime reads the monotonic clock alone (one clock read, where
+// time.Now makes two): for deadlines and durations, with MonoOf and
+// TimeOf, never for a time shown (a Date, a log line). At least 1.
+func Nanotime() int64 { return int64(time.Since(monoBase)) + 1 }
+
+// nanotime is Nanotime, for the package's own use.
+func nanotime() int64 { return Nanotime() }
+
+// MonoOf is t on Nanotime's scale: 0 for the zero time (no deadline),
+// at least 1 (a time long past), at most math.MaxInt64. t.Sub uses both
+// monotonic readings when t has one, as a time from time.Now does; the
+// wall clocks otherwise.
+func MonoOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	since := int64(t.Sub(monoBase)) // saturates at the Duration's bounds
+	if since >= math.MaxInt64-1 {
+		return math.MaxInt64
+	}
+	if since < 0 {
+		return 1
+	}
+	return since + 1
+}
+
+func monoOf(t time.Time) int64 { return MonoOf(t) }
+
+// TimeOf is the time.Time of a Nanotime reading m (not 0): its
+// monotonic reading is exact, its wall reading the process's first
+// plus the monotonic time since (off by what the wall clock was set or
+// slewed meanwhile): for deadlines and durations only.
+func TimeOf(m int64) time.Time { return monoBase.Add(time.Duration(m - 1)) }

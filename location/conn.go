@@ -75,6 +75,15 @@ func (h Conn) Park() Parked {
 // keepalive wait logs to (nginx's connection log stays that location's).
 type Parked struct{ last *locConf }
 
+// KeepaliveTimeout is keepalive_timeout where the parked connection's
+// last request ended (Conn.KeepaliveTimeout then), 0 before its first.
+func (p Parked) KeepaliveTimeout() time.Duration {
+	if p.last == nil {
+		return 0
+	}
+	return p.last.keepalive
+}
+
 // Unparked gives a connection bound again (NewConn) what Park kept.
 func (h Conn) Unparked(p Parked) { h.x.parkedConf = p.last }
 
@@ -403,7 +412,6 @@ func peekedUnder(nc net.Conn) *peekedConn {
 func Handshaken(info *http1.ConnInfo, t *tls.Conn) {
 	info.TLS = true
 	cs := t.ConnectionState()
-	info.SNI = lowerASCII(cs.ServerName)
 	if ti, ok := info.SSL.(*tlsInfo); ok {
 		ti.state = handshakeStateOf(cs)
 		if !ti.sessionIDSet {

@@ -296,8 +296,10 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	x.tree.reset()
 	defer x.gzipEnd()
 	host := req.Host
-	if len(host) == 0 && req.Conn != nil && req.Conn.SNI != "" {
-		host = []byte(req.Conn.SNI)
+	if len(host) == 0 && req.Conn != nil {
+		if sni := req.Conn.SNI(); sni != "" {
+			host = []byte(sni)
+		}
 	}
 	// A server_name regex leaves its captures ($1, named ones) to the
 	// request, as nginx does.

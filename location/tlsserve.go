@@ -590,6 +590,10 @@ type tlsInfo struct {
 	sessionIDSet, resumed bool
 }
 
+// SNI is http1.TLSRecord's: the server name, lowercased (made again
+// for a name sent with capitals, which clients rarely send).
+func (t *tlsInfo) SNI() string { return lowerASCII(t.serverName) }
+
 // handshakeState is what the variables read of the handshake's
 // tls.ConnectionState, which is 192 bytes a connection held for its life.
 type handshakeState struct {

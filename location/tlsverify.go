@@ -475,7 +475,7 @@ func (x *exchange) checkClientCert(host []byte) int {
 	if !ok || t.state.Version == 0 {
 		return 0
 	}
-	if t.sniServer != nil && len(x.req.Host) > 0 && string(host) != x.req.Conn.SNI {
+	if t.sniServer != nil && len(x.req.Host) > 0 && !equalLowerASCII(host, t.serverName) {
 		if x.srv.sslVerify != verifyOff {
 			x.log.Logf(x, "info", "client attempted to request the server name different from the one that was negotiated")
 			x.srv = t.sniServer

@@ -80,6 +80,24 @@ func appendLower(dst, b []byte) []byte {
 	return dst
 }
 
+// equalLowerASCII reports whether lower is s with its ASCII letters
+// lowercased (lowerASCII(s), made with no copy).
+func equalLowerASCII(lower []byte, s string) bool {
+	if len(lower) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if lower[i] != c {
+			return false
+		}
+	}
+	return true
+}
+
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {

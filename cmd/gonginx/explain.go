@@ -170,7 +170,7 @@ func explain(e *explainRequest) (*explanation, error) {
 	}
 	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 54321, ServerAddr: serverIP, ServerPort: http1.PortNumber(port), TLS: isTLS}
 	if isTLS {
-		info.SNI = strings.ToLower(host)
+		info.SSL = explainedSNI(strings.ToLower(host))
 		out.Notes = append(out.Notes, "TLS is taken as negotiated: no handshake, so the $ssl_* variables are empty")
 	}
 	c := http1.NewConn(serverSide, info)
@@ -315,3 +315,9 @@ func printExplanation(w io.Writer, x *explanation) {
 		fmt.Fprintf(w, "%-10s %s\n", "note", n)
 	}
 }
+
+// explainedSNI is an explained request's TLS record: its server name
+// (the Host's), no handshake.
+type explainedSNI string
+
+func (n explainedSNI) SNI() string { return string(n) }

@@ -330,7 +330,7 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	if h.tconn != nil {
 		location.ParkTLS(h.tconn)
 	}
-	timed, until := h.kept.IdleTimeout() > 0, h.idleUntil // h is not ours once parked
+	timed, until := h.parked.KeepaliveTimeout() > 0, h.idleUntil // h is not ours once parked
 	if first {
 		timed = until != 0 // client_header_timeout, from accept
 	}
@@ -366,6 +366,7 @@ func (l *listener) unparked(sc *serverConn) {
 		location.UnparkTLS(h.tconn)
 	}
 	c := http1.Attach(&h.kept, sc.conn(), &sc.info)
+	c.IdleTimeout = h.parked.KeepaliveTimeout() // as it was when it parked
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = sc, &l.srv.closing, idleGrace, true
 	c.TunnelOwner = true
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted.Time(), &l.srv.counters.Stats, false)

@@ -138,7 +138,7 @@ type serverConn struct {
 	// h1 is an HTTP/1 connection's state across requests (h1.go).
 	h1 h1Conn
 	// info is the connection's ConnInfo, in its record: one allocation
-	// less per connection, and a 288-byte record where the two took
+	// less per connection, and a 256-byte record where the two took
 	// 224 and 96.
 	info http1.ConnInfo
 }

@@ -34,12 +34,12 @@ func TestPortNumber(t *testing.T) {
 }
 
 // TestConnInfoSize keeps ConnInfo, which every idle connection holds, in
-// the 96-byte size class on 64-bit platforms.
+// the 80-byte size class on 64-bit platforms.
 func TestConnInfoSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return
 	}
-	if got := unsafe.Sizeof(ConnInfo{}); got > 96 {
-		t.Errorf("ConnInfo is %d bytes, want at most 96", got)
+	if got := unsafe.Sizeof(ConnInfo{}); got > 80 {
+		t.Errorf("ConnInfo is %d bytes, want at most 80", got)
 	}
 }

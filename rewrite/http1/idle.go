@@ -127,13 +127,13 @@ func (c *Conn) HeldBuffers() int {
 }
 
 // Kept is what an idle connection keeps of its Conn while the Conn waits
-// in its pool (Detach, Attach): the counters that span requests. Its
-// socket, ConnInfo and RawConn are not kept: the owner holds the first
-// two and gives them back to Attach, and the RawConn is looked up again
-// (SocketOf) — each kept here cost every idle connection 8 to 16 bytes.
+// in its pool (Detach, Attach): the count of requests. Its socket,
+// ConnInfo and IdleTimeout are not kept: the owner holds the first two
+// and gives them back to Attach, and sets IdleTimeout again (its
+// configuration knows it); its RawConn is looked up again (SocketOf).
+// Each kept here cost every idle connection 8 to 16 bytes.
 type Kept struct {
-	requests    int
-	idleTimeout time.Duration
+	requests int
 }
 
 // SocketOf is Socket's answer for a Conn over nc, looked up: the
@@ -167,7 +167,7 @@ var connPool = sync.Pool{New: func() any {
 // Detach puts an idle c (Idle was true) in the pool, keeping in k what
 // Attach needs besides its net.Conn and ConnInfo; c is not used after.
 func (c *Conn) Detach(k *Kept) {
-	*k = Kept{requests: c.Requests, idleTimeout: c.IdleTimeout}
+	*k = Kept{requests: c.Requests}
 	c.releaseRead()
 	c.releaseWrite()
 	c.recycle()
@@ -203,10 +203,10 @@ func (c *Conn) recycle() {
 // Attach takes a Conn from the pool for k's connection over nc with
 // info (what the detached Conn had), as it was when detached but for
 // what its owner sets (OnRequestBytes, Exiting, IdleGrace, NoWait, the
-// limits and timeouts).
+// limits and timeouts, IdleTimeout too).
 func Attach(k *Kept, nc net.Conn, info *ConnInfo) *Conn {
 	c := connPool.Get().(*Conn)
-	c.nc, c.Info, c.Limits, c.Requests, c.IdleTimeout = nc, info, DefaultLimits, k.requests, k.idleTimeout
+	c.nc, c.Info, c.Limits, c.Requests = nc, info, DefaultLimits, k.requests
 	c.body.done = true // read, or Idle would not have been
 	*k = Kept{}
 	return c
@@ -215,6 +215,3 @@ func Attach(k *Kept, nc net.Conn, info *ConnInfo) *Conn {
 // Requests is the detached Conn's Requests: 0 while it waits for its
 // first.
 func (k *Kept) Requests() int { return k.requests }
-
-// IdleTimeout is the detached Conn's IdleTimeout.
-func (k *Kept) IdleTimeout() time.Duration { return k.idleTimeout }

@@ -31,10 +31,11 @@ type ConnInfo struct {
 	// is asked for (ServerAddress): a connection to a wildcard listener,
 	// whose address nginx reads (getsockname) only when needed.
 	Local interface{ LocalAddr() net.Addr }
-	SNI   string // TLS server name, lowercased
 	// SSL is the server's record of the TLS handshake (nil on plain
-	// connections), read by the $ssl_* variables it defines.
-	SSL any
+	// connections), read by the $ssl_* variables it defines; it knows
+	// the server name (SNI): a field of its own here cost every
+	// connection, TLS or not, 16 bytes.
+	SSL TLSRecord
 	// Proxy, when Proxied (a PROXY protocol header named the client),
 	// holds its addresses.
 	Proxy   *ProxyAddrs
@@ -50,6 +51,21 @@ type ConnInfo struct {
 	// with no string of its own.
 	RemotePort uint16
 	ServerPort uint16 // local port ($server_port), 0 for none, as RemotePort
+}
+
+// TLSRecord is ConnInfo.SSL's: the server's record of a TLS handshake.
+type TLSRecord interface {
+	// SNI is the server name the client sent, lowercased ("" for none).
+	SNI() string
+}
+
+// SNI is the TLS server name, lowercased: "" on a plain connection or
+// without one.
+func (ci *ConnInfo) SNI() string {
+	if ci.SSL == nil {
+		return ""
+	}
+	return ci.SSL.SNI()
 }
 
 // AppendServerPort appends $server_port's text: nothing for port 0.

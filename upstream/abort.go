@@ -64,6 +64,9 @@ type clientWatch struct {
 	// registration over, to which events still reaching this one go.
 	inputSeen bool
 	next      poller.Handler
+	// listed: w is byFd's entry for its descriptor (set under the
+	// watcher's lock): a check with no map lookup.
+	listed bool
 }
 
 // streamWatch is a client with no socket of its own that reports its end

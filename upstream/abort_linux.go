@@ -115,6 +115,23 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 	if p.p == nil {
 		return nil
 	}
+	c := poller.ConnOf(raw)
+	if c != nil {
+		// The server's own socket holds its watch as its hang-up
+		// handler: a later request finds it with no descriptor read
+		// and no map lookup.
+		if w, _ := c.HangupHandler().(*clientWatch); w != nil {
+			p.mu.Lock()
+			if w.listed && w.owner == owner {
+				defer p.mu.Unlock()
+				if w.backend != nil {
+					return nil // a request of this connection is watched already
+				}
+				return p.arm(w, raw, backend, false)
+			}
+			p.mu.Unlock()
+		}
+	}
 	fd := socketFd(raw)
 	if fd < 0 {
 		return nil
@@ -135,13 +152,13 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 			p.release(w)
 		}
 		w = &clientWatch{fd: fd, owner: owner}
-		if c := poller.ConnOf(raw); c != nil {
+		if c != nil {
 			// The server's own socket is on the poller for its life:
 			// its hang-ups reach w with no registration of its own
 			// (no epoll_ctl), one reported already is kept.
 			w.conn = c
 			c.OnHangup(w)
-			p.byFd[fd] = w
+			p.list(w)
 			w.eof = c.HungUp()
 		} else {
 			events := watchEvents
@@ -154,6 +171,11 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 		}
 		fresh = true
 	}
+	return p.arm(w, raw, backend, fresh)
+}
+
+// arm starts a request's watch on w, its connection's. Called under p.mu.
+func (p *watcher) arm(w *clientWatch, raw syscall.RawConn, backend net.Conn, fresh bool) *clientWatch {
 	w.backend = backend
 	w.raw = raw
 	w.aborted.Store(false)
@@ -165,12 +187,24 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 	return w
 }
 
+// list puts w in byFd (its descriptor's entry is free). Called under p.mu.
+func (p *watcher) list(w *clientWatch) {
+	p.byFd[w.fd] = w
+	w.listed = true
+}
+
+// unlist takes w out of byFd. Called under p.mu.
+func (p *watcher) unlist(w *clientWatch) {
+	delete(p.byFd, w.fd)
+	w.listed = false
+}
+
 // rewatch arms w again for the request unwatch ended, if its connection
 // is still registered and no other request is watched.
 func (p *watcher) rewatch(w *clientWatch, backend net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.byFd[w.fd] != w || w.backend != nil {
+	if !w.listed || w.backend != nil {
 		return // forgotten, or taken over
 	}
 	w.backend = backend
@@ -213,7 +247,7 @@ func (p *watcher) register(raw syscall.RawConn, w *clientWatch, events uint32) b
 		return false
 	}
 	w.reg, w.events = reg, events
-	p.byFd[w.fd] = w
+	p.list(w)
 	return true
 }
 
@@ -224,8 +258,8 @@ func (p *watcher) release(w *clientWatch) {
 		w.conn.OnHangup(nil)
 	}
 	w.reg.Forget()
-	if p.byFd[w.fd] == w {
-		delete(p.byFd, w.fd)
+	if w.listed {
+		p.unlist(w)
 	}
 }
 
@@ -311,7 +345,7 @@ func (p *watcher) handOver(raw syscall.RawConn, owner net.Conn, h poller.Handler
 	if w == nil || w.owner != owner || w.backend != nil || w.conn != nil {
 		return reg, false, false
 	}
-	delete(p.byFd, fd)
+	p.unlist(w)
 	w.next = h
 	w.reg.SetHandler(h)
 	if w.events != inputEvents {
@@ -385,7 +419,7 @@ func (w *clientWatch) Ready(events uint32) {
 		next.Ready(events) // taken by the loop before the hand-over
 		return
 	}
-	if p.byFd[w.fd] != w {
+	if !w.listed {
 		p.mu.Unlock()
 		return // forgotten meanwhile
 	}

@@ -204,6 +204,17 @@ func (c *Conn) OnHangup(h Handler) {
 	c.inMu.Unlock()
 }
 
+// HangupHandler is the handler OnHangup set, or nil.
+func (c *Conn) HangupHandler() Handler {
+	if !c.hasFlag(flagHupHooked) {
+		return nil
+	}
+	c.inMu.Lock()
+	h := c.onHangup
+	c.inMu.Unlock()
+	return h
+}
+
 // HangupHooked reports whether an OnHangup handler is set.
 func (c *Conn) HangupHooked() bool { return c.hasFlag(flagHupHooked) }
 

@@ -126,6 +126,9 @@ type tunnel struct {
 	// of its own: the end of a request whose goroutine did not wait
 	// (detachTunnel).
 	onEnd interface{ TunnelEnded() }
+	// det is what a detached tunnel's end needs of its try
+	// (detachTunnel): kept here, not in an allocation of its own.
+	det detachedTry
 
 	dirs   [2]direction // toUpstream (from the client), toClient
 	closed atomic.Bool

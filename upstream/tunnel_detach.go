@@ -45,10 +45,12 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 	if !ok || s == nil || x.cr != nil {
 		return false
 	}
-	d := &detachedTry{p: p, c: c, s: s, t: t, g: g, server: server, slots: x.life.slots,
+	d := &t.det
+	*d = detachedTry{p: p, c: c, s: s, t: t, g: g, server: server, slots: x.life.slots,
 		tryStart: x.tryStart, connectTime: x.connectTime, headerTime: x.headerTime,
 		sent: x.sent, recvd: x.recvd, buffered: buffered, addr: x.tryAddr, action: x.action}
 	if !td.DetachTunnel(d) {
+		*d = detachedTry{}
 		return false
 	}
 	// The slot and the deadlines are the tunnel's end's now; the tunnel

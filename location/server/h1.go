@@ -253,7 +253,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		if c.TunnelDetached() {
 			// The request became a tunnel that runs on: its end is
 			// the tunnel's, and this goroutine ends meanwhile.
-			if c.AwaitTunnel(func() { l.tunnelEnded(sc) }) {
+			if c.AwaitTunnel(sc) {
 				return true
 			}
 			h.x.TunnelEnded(c.TunnelErr())
@@ -287,6 +287,10 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		h.idleUntil, c.IdleSince = now+monoTime(c.IdleTimeout), now.Time()
 	}
 }
+
+// TunnelDone is http1.TunnelWaiter: the detached tunnel of sc's request
+// ended (tunnelEnded).
+func (sc *serverConn) TunnelDone() { sc.h1.l.tunnelEnded(sc) }
 
 // tunnelEnded ends a request whose tunnel ran on without its goroutine
 // (http1.Conn.AwaitTunnel), as serveRequests ends one it waited for:

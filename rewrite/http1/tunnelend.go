@@ -13,9 +13,14 @@ type tunnelEnd struct {
 	mu    sync.Mutex
 	ended bool
 	proxy TunnelEnder
-	owner func()
+	owner TunnelWaiter
 	err   error
 }
+
+// TunnelWaiter is the owner's part of a detached tunnel's end
+// (AwaitTunnel): an interface, as the owner's record is at hand where a
+// closure over it would be an allocation per tunnel.
+type TunnelWaiter interface{ TunnelDone() }
 
 // TunnelEnder is the proxy's part of a detached tunnel's end: its
 // counts, and the error the tunnel ended with.
@@ -47,19 +52,20 @@ func (c *Conn) TunnelEnded() {
 	t.mu.Unlock()
 	if owner != nil {
 		t.err = t.proxy.EndTunnel()
-		owner()
+		owner.TunnelDone()
 	}
 }
 
 // AwaitTunnel is the owner's, once the request returned with its tunnel
-// running: true, f runs at the tunnel's end (after the proxy's part)
-// and the caller's goroutine may end; false, the tunnel has ended
-// already, the proxy's part ran and the caller ends the request itself.
-func (c *Conn) AwaitTunnel(f func()) bool {
+// running: true, w.TunnelDone runs at the tunnel's end (after the
+// proxy's part) and the caller's goroutine may end; false, the tunnel
+// has ended already, the proxy's part ran and the caller ends the
+// request itself.
+func (c *Conn) AwaitTunnel(w TunnelWaiter) bool {
 	t := c.tunnel
 	t.mu.Lock()
 	if !t.ended {
-		t.owner = f
+		t.owner = w
 		t.mu.Unlock()
 		return true
 	}

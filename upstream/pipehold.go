@@ -98,3 +98,15 @@ func (h *heldChunks) atRest(gathered int, need int64) {
 func (h *heldChunks) parsed(gathered int, need int64) {
 	h.ready, h.need, h.raw, h.room = gathered, need, 0, h.unit
 }
+
+// cacheHeaderStart is what nginx keeps at the start of the buffer it
+// reads a response's head into when the request goes through a cache
+// (r->cache->header_start): the cache file's header (336 bytes in 1.22
+// on 64-bit Linux), "\nKEY: ", the key and a line feed. The body's first
+// buffer is that much shorter.
+func cacheHeaderStart(x *exchange) int {
+	if x.cr == nil || x.cr.zone == nil {
+		return 0
+	}
+	return 336 + len("\nKEY: ") + len(x.cr.keyText) + 1
+}

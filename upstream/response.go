@@ -69,13 +69,15 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	var holdChunks heldChunks
 	if off := len(x.rbuf) - cap(buffered); cap(buffered) > 0 && off >= 0 && &x.rbuf[:off+1][off] == &buffered[:1][0] {
 		buf = x.rbuf[off:]
+		// The head took off bytes of nginx's first buffer, after what a
+		// cache keeps room for there.
+		first := p.bufSize - cacheHeaderStart(x)
 		switch {
 		case !x.buffering || p.bufSize <= 0:
 		case chunked: // the proxy's chunked filter
-			holdChunks.holdFor(p.bufSize, off, p.temp.unit)
+			holdChunks.holdFor(first, off, p.temp.unit)
 		default: // proxy, SCGI, uwsgi: nginx's copy filter
-			// The head took off bytes of nginx's first buffer.
-			hold.holdFor(p.bufSize, off, p.temp.unit)
+			hold.holdFor(first, off, p.temp.unit)
 		}
 	}
 	held := 0

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // exchange sends the request on nc and relays the response. ft is set
@@ -36,7 +37,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	x.action = actionSend
 	sendAt := x.tryStart // a kept-alive connection was at hand at once
 	if !reused {
-		sendAt = time.Now()
+		sendAt = poller.Now()
 	}
 	x.life.dl.SetWrite(nc, sendAt, p.SendTimeout)
 	// The client is watched (nginx's check_broken_connection) unless
@@ -120,7 +121,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	}
 	var headAt time.Time // when the head was read: the response's Date
 	if status == 0 {
-		headAt = time.Now()
+		headAt = poller.Now()
 		x.headLen, x.headerTime = hr.counted, headAt.Sub(x.tryStart)
 	}
 	if hr.http09 {
@@ -303,7 +304,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		// ngx_http_upstream_finalize_request runs before the pipe's last
 		// bytes are sent.
 		if err == nil {
-			x.tryEnd, x.rel.ended = time.Now(), true
+			x.tryEnd, x.rel.ended = poller.Now(), true
 			x.rel.keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
 		}
 		p.releaseTry(x, nc, g, server, reused, ft)
@@ -330,7 +331,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 			// header time then): no clock read.
 			x.tryEnd = headAt
 		} else {
-			x.tryEnd = time.Now()
+			x.tryEnd = poller.Now()
 		}
 	}
 	x.bodyDone(s)
@@ -366,7 +367,7 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 	for {
 		now := x.readFrom
 		if x.readFrom = (time.Time{}); now.IsZero() {
-			now = time.Now()
+			now = poller.Now()
 		}
 		x.life.dl.SetRead(nc, now, p.ReadTimeout)
 		m, rerr := x.life.read(nc, x.rbuf[n:responseHeadSize])

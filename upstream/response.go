@@ -8,6 +8,7 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // This file holds the backend's response on its way to the client: the
@@ -225,7 +226,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 				return false, err
 			}
 		}
-		x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
+		x.life.dl.SetRead(nc, poller.Now(), p.ReadTimeout)
 		n, rerr := x.life.read(nc, x.rate.limit(buf[held:max(held, min(readSize, len(buf)))]))
 		x.recvd += int64(n)
 		if x.rate.rate != 0 {

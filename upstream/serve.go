@@ -11,6 +11,7 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // exchange is the per-request scratch of a proxied request, pooled so the
@@ -356,7 +357,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		return 502, ErrExplained
 	}
 
-	start := time.Now()
+	start := poller.Now()
 	s.StartUpstreamPass()
 	tries := t.group.tries(p.nextTries)
 	nonIdempotent := r.MethodCode == http1.MethodPOST || r.MethodCode == http1.MethodLOCK ||
@@ -371,7 +372,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 	now, again := start, false
 	for {
 		if again {
-			now = time.Now()
+			now = poller.Now()
 		}
 		again = true
 		x.disabled = false

@@ -2,9 +2,9 @@ package upstream
 
 import (
 	"net"
-	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // tryRelease is what releaseTry needs to know of how a try went.
@@ -36,7 +36,7 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 		return
 	}
 	if !rl.ended {
-		x.tryEnd = time.Now()
+		x.tryEnd = poller.Now()
 	}
 	// A stale kept-alive connection is not the server's failure.
 	x.disabled = g.done(server, rl.failed && !(reused && ft == ftError), x.tryEnd)

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"math"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,3 +49,36 @@ func monoOf(t time.Time) int64 { return MonoOf(t) }
 // plus the monotonic time since (off by what the wall clock was set or
 // slewed meanwhile): for deadlines and durations only.
 func TimeOf(m int64) time.Time { return monoBase.Add(time.Duration(m - 1)) }
+
+// wallBase is a time.Now reading and its place on Nanotime's scale (its
+// exact monotonic reading).
+type wallBase struct {
+	t    time.Time
+	mono int64
+}
+
+// wall is Now's last time.Now reading.
+var wall atomic.Pointer[wallBase]
+
+// wallRefresh is how long Now moves a time.Now reading on by the
+// monotonic clock before it reads the wall clock again: its wall reading
+// is off by what the wall clock was slewed meanwhile (at most 500 ppm:
+// 50 µs), and a wall clock set anew shows within it.
+const wallRefresh = int64(100 * time.Millisecond)
+
+// Now is time.Now read with one clock (the monotonic one) most of the
+// time: the last wall reading moved on by the monotonic time since, read
+// again every wallRefresh, as nginx's cached clock is its last reading.
+// Its monotonic reading is exact (it compares and subtracts as
+// time.Now's), its wall reading within wallRefresh's slew: for a time
+// shown to the second (a Date) or a duration, where two clock reads per
+// request were the cost.
+func Now() time.Time {
+	m := Nanotime()
+	if b := wall.Load(); b != nil && m >= b.mono && m-b.mono < wallRefresh {
+		return b.t.Add(time.Duration(m - b.mono))
+	}
+	t := time.Now()
+	wall.Store(&wallBase{t: t, mono: MonoOf(t)})
+	return t
+}

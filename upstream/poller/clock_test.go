@@ -39,3 +39,20 @@ func TestMonoOf(t *testing.T) {
 		t.Errorf("a minute ago (wall clock only): got %d, not past", got)
 	}
 }
+
+// TestNow: poller.Now's monotonic reading is time.Now's (they order and
+// subtract alike), and its wall reading is time.Now's within a
+// millisecond.
+func TestNow(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		before := time.Now()
+		got := Now()
+		after := time.Now()
+		if got.Before(before) || got.After(after) {
+			t.Errorf("Now() = %v, not between time.Now()'s %v and %v (monotonic)", got, before, after)
+		}
+		if d := got.Round(0).Sub(before.Round(0)); d < -time.Millisecond || d > after.Sub(before)+time.Millisecond {
+			t.Errorf("Now()'s wall reading is %v from time.Now()'s", d)
+		}
+	}
+}

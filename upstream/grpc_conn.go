@@ -65,6 +65,9 @@ type h2Conn struct {
 	// Framer alone would read each frame's header and payload apart.
 	rbuf       []byte
 	rpos, rend int
+	// pbuf takes a DATA or HEADERS payload not read ahead whole
+	// (readOwnFrame).
+	pbuf []byte
 	// ahead is rend-rpos for the body writer, which peeks beside the
 	// reader (awaitSettings).
 	ahead atomic.Int32
@@ -167,6 +170,55 @@ func (hc *h2Conn) count(n int) {
 // or at the socket unless the last read drained it.
 func (hc *h2Conn) atHand() bool {
 	return hc.rpos < hc.rend || !hc.drained && atHand(rawConn(hc.Conn))
+}
+
+// readOwnFrame reads the payload of a DATA or HEADERS frame whose header
+// the Framer read, and takes what the Framer's parsers would (DATA's
+// data, HEADERS' fragment: padding and priority dropped), with their
+// errors: the Framer makes a frame value per HEADERS (and DATA, unless
+// reused) for what is two slices here. A payload already read ahead is
+// not copied: valid, as the Framer's, until the next frame is read.
+func (hc *h2Conn) readOwnFrame(fh http2.FrameHeader) ([]byte, error) {
+	n := int(fh.Length)
+	var b []byte
+	if hc.rend-hc.rpos >= n {
+		b = hc.rbuf[hc.rpos : hc.rpos+n]
+		hc.rpos += n
+		hc.ahead.Store(int32(hc.rend - hc.rpos))
+		hc.count(n)
+	} else {
+		if cap(hc.pbuf) < n {
+			hc.pbuf = make([]byte, n)
+		}
+		b = hc.pbuf[:n]
+		if _, err := io.ReadFull(hcReader{hc}, b); err != nil {
+			return nil, err
+		}
+	}
+	if fh.StreamID == 0 {
+		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	pad := 0
+	if fh.Type == http2.FrameData && fh.Flags.Has(http2.FlagDataPadded) ||
+		fh.Type == http2.FrameHeaders && fh.Flags.Has(http2.FlagHeadersPadded) {
+		if len(b) == 0 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		pad, b = int(b[0]), b[1:]
+	}
+	if fh.Type == http2.FrameHeaders && fh.Flags.Has(http2.FlagHeadersPriority) {
+		if len(b) < 5 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		b = b[5:]
+	}
+	if pad > len(b) {
+		if fh.Type == http2.FrameData {
+			return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		return nil, http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+	}
+	return b[:len(b)-pad], nil
 }
 
 // hcWriter writes for the Framer, whose callers hold wmu.

@@ -46,8 +46,14 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			return 0, nil, p.grpcError(x, "upstream sent too large http2 frame: "+strconv.Itoa(int(fh0.Length)), action)
 		}
 		var fr http2.Frame
+		var payload []byte // DATA's data or HEADERS' fragment, read here
+		own := fh0.Type == http2.FrameData || fh0.Type == http2.FrameHeaders
 		if rerr == nil {
-			fr, rerr = hc.fr.ReadFrameForHeader(fh0)
+			if own {
+				payload, rerr = hc.readOwnFrame(fh0)
+			} else {
+				fr, rerr = hc.fr.ReadFrameForHeader(fh0)
+			}
 		}
 		if rerr != nil {
 			if g.flushErr != nil {
@@ -68,7 +74,7 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			}
 			return 0, nil, &recvError{rerr}
 		}
-		fh := fr.Header()
+		fh := fh0
 		if g.inBlock && fh.Type != http2.FrameContinuation || !g.inBlock && fh.Type == http2.FrameContinuation {
 			return 0, nil, p.grpcError(x, "upstream sent unexpected http2 frame: "+strconv.Itoa(int(fh.Type)), action)
 		}
@@ -81,8 +87,8 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 		if fh.StreamID != 0 && g.endStream && !g.inBlock && fh.Type != http2.FrameRSTStream && fh.Type != http2.FrameWindowUpdate {
 			return 0, nil, p.grpcError(x, "upstream sent frame for closed stream "+strconv.Itoa(int(fh.StreamID)), action)
 		}
-		switch f := fr.(type) {
-		case *http2.DataFrame:
+		switch fh.Type {
+		case http2.FrameData:
 			if !g.headDone {
 				return 0, nil, p.grpcError(x, "upstream sent unexpected http2 frame: 0", action)
 			}
@@ -100,20 +106,22 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 					return 0, nil, err
 				}
 			}
-			if f.StreamEnded() {
+			if fh.Flags.Has(http2.FlagDataEndStream) {
 				g.endStream = true
 			}
-			return evData, f.Data(), nil
-		case *http2.HeadersFrame:
-			g.block = append(g.block[:0], f.HeaderBlockFragment()...)
-			if f.StreamEnded() {
+			return evData, payload, nil
+		case http2.FrameHeaders:
+			g.block = append(g.block[:0], payload...)
+			if fh.Flags.Has(http2.FlagHeadersEndStream) {
 				g.endStream = true
 			}
-			if !f.HeadersEnded() {
+			if !fh.Flags.Has(http2.FlagHeadersEndHeaders) {
 				g.inBlock = true
 				continue
 			}
 			return evHeaders, nil, nil
+		}
+		switch f := fr.(type) {
 		case *http2.ContinuationFrame:
 			g.block = append(g.block, f.HeaderBlockFragment()...)
 			if !f.HeadersEnded() {

@@ -92,6 +92,16 @@ func (l *listener) acceptLoop() {
 		}
 		l.ka.apply(nc)
 		sc := &serverConn{nc: nc}
+		if pc, ok := nc.(*poller.Conn); ok {
+			// $remote_addr's text is shared with the connection before
+			// from the same client (a browser's several connections, a
+			// balancer's many): a string less that each holds.
+			ap := pc.RemoteAddrPort() // no net.TCPAddr made
+			if ip := ap.Addr().Unmap(); ip != l.lastIP || l.lastIPText == "" {
+				l.lastIP, l.lastIPText = ip, ip.String()
+			}
+			sc.info.RemoteAddr, sc.info.RemotePort = l.lastIPText, ap.Port()
+		}
 		sc.flags.Or(connSlot)
 		l.srv.setReusable(sc, true) // ngx_http_init_connection
 		if l.srv.rt.Load().OrdersFirst() {
@@ -240,9 +250,8 @@ func (l *listener) serveConn(sc *serverConn) {
 			info.ServerAddr, info.ServerPort = ipText(ta.IP), uint16(ta.Port)
 		}
 	}
-	if pc, ok := nc.(*poller.Conn); ok {
-		ap := pc.RemoteAddrPort() // no net.TCPAddr made
-		info.RemoteAddr, info.RemotePort = ap.Addr().Unmap().String(), ap.Port()
+	if _, ok := nc.(*poller.Conn); ok {
+		// Its client's address is set (acceptLoop).
 	} else if ra, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		info.RemoteAddr, info.RemotePort = ipText(ra.IP), uint16(ra.Port)
 	} else {

@@ -29,7 +29,7 @@ import (
 // GONGINX_IDLE_CLASSES=1 prints the runtime's memory classes per
 // connection (what the heap grew to on the way, what it allocated).
 func BenchmarkIdleHeap(b *testing.B) {
-	for _, mode := range []string{"http", "https", "ws", "wss", "h2c", "h2", "h2c-60k"} {
+	for _, mode := range []string{"http", "http-proxy", "https", "ws", "wss", "h2c", "h2", "h2c-60k"} {
 		b.Run(mode, func(b *testing.B) { benchIdleHeap(b, mode) })
 	}
 }
@@ -81,14 +81,22 @@ func benchIdleHeap(b *testing.B, mode string) {
 		}
 		content = "root " + dir + ";"
 	}
-	if ws {
-		// The WebSocket backend runs in a child too: an echo of bytes.
+	upstreams := ""
+	if ws || mode == "http-proxy" {
+		// The backend runs in a child too: an echo of bytes after an
+		// upgrade, else a keep-alive "ok".
 		addr, stdin, cmd := idleChild(b, "backend")
 		defer func() { stdin.Close(); cmd.Wait() }()
 		content = "proxy_pass http://" + addr + `; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade;
 			proxy_set_header Connection "upgrade"; proxy_read_timeout 1h;`
+		if !ws {
+			// The bench's idle-http row: each connection's request
+			// went through a kept backend connection.
+			upstreams = "upstream b { server " + addr + "; keepalive 8; } "
+			content = `proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection "";`
+		}
 	}
-	ts := startTest(b, `server { `+listen+` location / { `+content+` } }`)
+	ts := startTest(b, upstreams+`server { `+listen+` location / { `+content+` } }`)
 	if profile := os.Getenv("GONGINX_IDLE_HEAPPROFILE"); profile != "" {
 		runtime.MemProfileRate = 1
 		defer func() { runtime.MemProfileRate = 512 * 1024 }()
@@ -236,6 +244,18 @@ func idleBackend(t *testing.T) {
 						return
 					}
 					n += m
+				}
+				for !strings.Contains(string(buf[:n]), "Upgrade") {
+					// A keep-alive request: answered, the next read.
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					n = 0
+					for !strings.Contains(string(buf[:n]), "\r\n\r\n") {
+						m, err := c.Read(buf[n:])
+						if err != nil {
+							return
+						}
+						n += m
+					}
 				}
 				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 				for {

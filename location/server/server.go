@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -113,6 +114,11 @@ type listener struct {
 	ip     net.IP
 	ipPort int
 	ipText string
+	// lastIP is the client address of the connection accepted last and
+	// lastIPText its text ($remote_addr), which the next connection from
+	// the same address shares (acceptLoop's alone).
+	lastIP     netip.Addr
+	lastIPText string
 }
 
 type serverConn struct {

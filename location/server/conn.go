@@ -332,6 +332,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	h.idleUntil = monoOf(headerDeadline) // serveRequests' first wait
 	c.Exiting = &l.srv.closing
 	c.OnRequestBytes = sc
+	c.Clock = poller.Now // one clock read per request's head
 	c.TunnelOwner = true
 	c.IdleGrace = idleGrace
 	parked = l.serveRequests(sc, true)

@@ -11,6 +11,7 @@ import (
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // idleGrace is how long a keep-alive connection waits for its next
@@ -372,6 +373,7 @@ func (l *listener) unparked(sc *serverConn) {
 	c := http1.Attach(&h.kept, sc.conn(), &sc.info)
 	c.IdleTimeout = h.parked.KeepaliveTimeout() // as it was when it parked
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = sc, &l.srv.closing, idleGrace, true
+	c.Clock = poller.Now
 	c.TunnelOwner = true
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted.Time(), &l.srv.counters.Stats, false)
 	h.x.SetDebugConnection(h.debug)

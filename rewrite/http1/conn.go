@@ -65,6 +65,10 @@ type Conn struct {
 	// Filter, when set, edits every response head before WriteHeader
 	// writes it (see HeaderFilter). It is kept across requests.
 	Filter HeaderFilter
+	// Clock, when set, reads the time a request's head is read at
+	// (HeadAt: the request's start, its log times): its owner's clock,
+	// which may read fewer clocks than time.Now. Kept across requests.
+	Clock func() time.Time
 
 	rb         *[]byte // read buffer; the head of the current request sits at rb[0:headEnd]
 	large      bool
@@ -212,6 +216,14 @@ func (c *Conn) DiscardBody(idle time.Duration, deadline time.Time) error {
 	return c.discardBody()
 }
 
+// now is Clock's reading, or time.Now's.
+func (c *Conn) now() time.Time {
+	if c.Clock != nil {
+		return c.Clock()
+	}
+	return time.Now()
+}
+
 // NewConn wraps nc. info describes the connection (addresses, TLS).
 // The Conn comes from the pool parked connections leave theirs in
 // (Detach): a new connection made a Conn (1.4 KB) of garbage each, which
@@ -331,7 +343,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				}
 				c.headEnd, c.rpos = m, m
 				c.Requests++
-				c.headAt = time.Now()
+				c.headAt = c.now()
 				c.limit.start = c.headAt.Unix()
 				c.body.start(&c.req)
 				return &c.req, nil

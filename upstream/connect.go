@@ -135,7 +135,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	d, err := p.dialer(x, srv.Network)
 	if err == nil {
 		if g.Keepalive == 0 || x.upgrade {
-			nc, err = dialBackend(&d, srv.Network, srv.Addr, now, p.ConnectTimeout)
+			nc, err = dialBackend(&d, srv, now, p.ConnectTimeout)
 		} else {
 			nc, err = dialWithin(&d, srv.Network, srv.Addr, now, p.ConnectTimeout)
 		}

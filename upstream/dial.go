@@ -50,13 +50,20 @@ func dialWithin(d *net.Dialer, network, addr string, now time.Time, timeout time
 // every response's wait costs more through the poller's goroutine than
 // the runtime's poller takes (php row: 25.0k -> 27.1k instructions per
 // request), more than its connect saves.
-func dialBackend(d *net.Dialer, network, addr string, now time.Time, timeout time.Duration) (net.Conn, error) {
+func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration) (net.Conn, error) {
+	network, addr := srv.Network, srv.Addr
 	if network == "tcp" {
 		var deadline time.Time
 		if timeout > 0 {
 			deadline = now.Add(timeout)
 		}
-		c, err := poller.Dial(addr, deadline, d.Control)
+		var c *poller.Conn
+		var err error
+		if srv.addrPort.IsValid() {
+			c, err = poller.DialAddrPort(srv.addrPort, addr, deadline, d.Control)
+		} else {
+			c, err = poller.Dial(addr, deadline, d.Control)
+		}
 		if !errors.Is(err, poller.ErrUnsupported) {
 			if err != nil {
 				return nil, err // no typed nil

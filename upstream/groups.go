@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,20 @@ type Server struct {
 	checked         int64
 	accessed        int64
 	conns           int // active connections (least_conn, max_conns)
+
+	// addrPort is Addr parsed, when an IP address and port (tcp): a
+	// connect takes it as it is (zero: Addr is parsed at the connect).
+	addrPort netip.AddrPort
+}
+
+// tcpAddrPort is a tcp server's address parsed (zero when addr is not an
+// IP address and port).
+func tcpAddrPort(network, addr string) netip.AddrPort {
+	if network != "tcp" {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(addr)
+	return ap
 }
 
 // failTimeout is fail_timeout in nginx's whole seconds.
@@ -328,7 +343,7 @@ func compileServer(d *nginxconf.Directive, upstream string) ([]*Server, error) {
 	out := make([]*Server, len(addrs))
 	for i, addr := range addrs {
 		c := *s
-		c.Addr = addr
+		c.Addr, c.addrPort = addr, tcpAddrPort(network, addr)
 		out[i] = &c
 	}
 	return out, nil
@@ -456,8 +471,8 @@ func (gs *Groups) implicitGroup(hostport, defPort string) (*Group, error) {
 		if network == "unix" {
 			name = "unix:" + addr
 		}
-		g.Servers = append(g.Servers, &Server{Network: network, Addr: addr, Name: name, Weight: 1,
-			effectiveWeight: 1, MaxFails: 1, FailTimeout: 10 * time.Second})
+		g.Servers = append(g.Servers, &Server{Network: network, Addr: addr, addrPort: tcpAddrPort(network, addr), Name: name,
+			Weight: 1, effectiveWeight: 1, MaxFails: 1, FailTimeout: 10 * time.Second})
 	}
 	gs.implicit[key] = g
 	if network == "tcp" {

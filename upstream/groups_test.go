@@ -3,6 +3,7 @@ package upstream
 import (
 	"hash/crc32"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -394,5 +395,36 @@ func TestServerDisabledLine(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, lines.lines()); diff != "" {
 		t.Errorf("error lines (-want +got):\n%s", diff)
+	}
+}
+
+// A tcp server's address is parsed with the configuration (connects take
+// it as it is); a unix socket or a name has none, and is dialed by Addr.
+func TestServerAddrPort(t *testing.T) {
+	gs, err := CompileGroups(parseConf(t, "upstream u { server 127.0.0.1:8081; server [::1]:8082; server unix:/tmp/u.sock; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs2 := NewGroups()
+	implicit, err := gs2.implicitGroup("127.0.0.3:8083", "80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := resolvedGroup("example.test", []netip.Addr{netip.MustParseAddr("192.0.2.1")}, "8084", "80")
+	var got []string
+	for _, g := range []*Group{gs.Lookup("u"), implicit, resolved} {
+		for _, s := range g.Servers {
+			got = append(got, s.Addr+" "+s.addrPort.String())
+		}
+	}
+	want := []string{
+		"127.0.0.1:8081 127.0.0.1:8081",
+		"[::1]:8082 [::1]:8082",
+		"/tmp/u.sock invalid AddrPort",
+		"127.0.0.3:8083 127.0.0.3:8083",
+		"192.0.2.1:8084 192.0.2.1:8084",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("servers' addresses (-want +got):\n%s", diff)
 	}
 }

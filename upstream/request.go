@@ -211,7 +211,7 @@ func (gs *Groups) lookupDynamic(host, defPort string) *Group {
 	}
 	addr := net.JoinHostPort(h, port)
 	g := &Group{Name: host, Implicit: true, Picker: roundRobin{},
-		Servers: []*Server{{Network: "tcp", Addr: addr, Name: addr, Weight: 1, effectiveWeight: 1, MaxFails: 1,
+		Servers: []*Server{{Network: "tcp", Addr: addr, addrPort: tcpAddrPort("tcp", addr), Name: addr, Weight: 1, effectiveWeight: 1, MaxFails: 1,
 			FailTimeout: defaultFailTimeout}}}
 	g.proxyHost, g.proxyPort = hostHeader(host, defPort)
 	g.retired = gs.retired.Load()

@@ -101,7 +101,7 @@ func resolvedGroup(host string, addrs []netip.Addr, port, defPort string) *Group
 	g := &Group{Name: host, Implicit: true, Picker: roundRobin{}}
 	for _, ip := range addrs {
 		addr := net.JoinHostPort(ip.String(), port)
-		g.Servers = append(g.Servers, &Server{Network: "tcp", Addr: addr, Name: addr, Weight: 1,
+		g.Servers = append(g.Servers, &Server{Network: "tcp", Addr: addr, addrPort: tcpAddrPort("tcp", addr), Name: addr, Weight: 1,
 			effectiveWeight: 1, MaxFails: 1, FailTimeout: defaultFailTimeout})
 	}
 	g.proxyHost, g.proxyPort = hostHeader(host, defPort)

@@ -4,6 +4,7 @@ package poller
 
 import (
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 )
@@ -53,6 +54,11 @@ func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }
 
 // Dial fails on systems without epoll: package net dials.
 func Dial(addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
+	return nil, ErrUnsupported
+}
+
+// DialAddrPort fails on systems without epoll: package net dials.
+func DialAddrPort(netip.AddrPort, string, time.Time, func(network, address string, c syscall.RawConn) error) (*Conn, error) {
 	return nil, ErrUnsupported
 }
 

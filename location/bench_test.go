@@ -84,7 +84,7 @@ func benchServe(b *testing.B, httpBody, request string, setup func(dir string)) 
 	}
 	rt := compileConf(b, strings.ReplaceAll(httpBody, "DIR", dir))
 	sock := rt.Sockets[0]
-	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, ServerAddr: "127.0.0.1", ServerPort: 80}
+	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, Local: http1.AddrText("127.0.0.1"), ServerPort: 80}
 	c := http1.NewConn(&loopConn{req: []byte(request)}, info)
 	x := newExchange(rt, c, NewLogger(io.Discard))
 	addr := sock.AddrFor(net.IPv4(127, 0, 0, 1))

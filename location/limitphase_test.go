@@ -12,7 +12,7 @@ import (
 // request's end included (limit_conn's count goes there).
 func limitLoop(t testing.TB, httpBody, request string) (serve func() int) {
 	rt := compileConf(t, httpBody)
-	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, ServerAddr: "127.0.0.1", ServerPort: 80}
+	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, Local: http1.AddrText("127.0.0.1"), ServerPort: 80}
 	c := http1.NewConn(&loopConn{req: []byte(request)}, info)
 	x := newExchange(rt, c, NewLogger(io.Discard))
 	addr := rt.Sockets[0].AddrFor(net.IPv4(127, 0, 0, 1))

@@ -146,7 +146,7 @@ func BenchmarkServeAccessLog(b *testing.B) {
 	rt := compileConf(b, `log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
 	'"$http_referer" "$http_user_agent" $request_time $bytes_sent $request_length $connection_requests $pipe';
 	server { listen 127.0.0.1:19300; access_log /dev/null main; location / { return 200 "ok"; } }`)
-	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, ServerAddr: "127.0.0.1", ServerPort: 80}
+	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, Local: http1.AddrText("127.0.0.1"), ServerPort: 80}
 	c := http1.NewConn(&loopConn{req: []byte("GET /x HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\n\r\n")}, info)
 	x := newExchange(rt, c, NewLogger(io.Discard))
 	addr := rt.Sockets[0].AddrFor(net.IPv4(127, 0, 0, 1))

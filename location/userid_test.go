@@ -35,7 +35,7 @@ func TestUseridInternalRedirect(t *testing.T) {
 	cookieRe := regexp.MustCompile(`Set-Cookie: uid=([A-Za-z0-9+/]{22}==)`)
 	setRe := regexp.MustCompile(`X-Set: uid=([0-9A-F]{32})`)
 	same := func(target string) bool {
-		info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, ServerAddr: "127.0.0.1", ServerPort: 80}
+		info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 5000, Local: http1.AddrText("127.0.0.1"), ServerPort: 80}
 		lc := &recordConn{loopConn: loopConn{req: []byte("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n")}}
 		c := http1.NewConn(lc, info)
 		x := newExchange(rt, c, NewLogger(io.Discard))

@@ -76,7 +76,7 @@ func TestNoBuiltinIsConstantEmpty(t *testing.T) {
 			}
 		}
 	}()
-	c := http1.NewConn(server, &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 40000, ServerAddr: "127.0.0.1", ServerPort: 8080,
+	c := http1.NewConn(server, &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 40000, Local: http1.AddrText("127.0.0.1"), ServerPort: 8080,
 		Proxied: true, Proxy: &http1.ProxyAddrs{Addr: "192.0.2.1", Port: "123", ServerAddr: "192.0.2.2", ServerPort: "5678"}})
 	req, err := c.ReadRequest()
 	if err != nil {

@@ -14,7 +14,7 @@ func testReq(method, target, uri string, headers ...string) *http1.Request {
 	r := &http1.Request{
 		Method: []byte(method), RawURI: []byte(target), Proto: []byte("HTTP/1.1"),
 		ProtoMajor: 1, ProtoMinor: 1, ContentLength: -1,
-		Conn: &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 40000, ServerAddr: "127.0.0.1", ServerPort: 18431},
+		Conn: &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 40000, Local: http1.AddrText("127.0.0.1"), ServerPort: 18431},
 	}
 	path := target
 	if i := strings.IndexByte(target, '?'); i >= 0 {

@@ -289,7 +289,7 @@ func (ps *proxyServer) serve() {
 		go func() {
 			defer ps.wg.Done()
 			host, port, _ := net.SplitHostPort(nc.LocalAddr().String())
-			c := http1.NewConn(nc, &http1.ConnInfo{ServerAddr: host, ServerPort: http1.PortNumber(port)})
+			c := http1.NewConn(nc, &http1.ConnInfo{Local: http1.AddrText(host), ServerPort: http1.PortNumber(port)})
 			defer func() {
 				if c.Hijacked() {
 					c.Release()

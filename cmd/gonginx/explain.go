@@ -168,7 +168,7 @@ func explain(e *explainRequest) (*explanation, error) {
 	if ip := addr.Listen.IP; ip != nil && !ip.IsUnspecified() {
 		serverIP = ip.String()
 	}
-	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 54321, ServerAddr: serverIP, ServerPort: http1.PortNumber(port), TLS: isTLS}
+	info := &http1.ConnInfo{RemoteAddr: "127.0.0.1", RemotePort: 54321, Local: http1.AddrText(serverIP), ServerPort: http1.PortNumber(port), TLS: isTLS}
 	if isTLS {
 		info.SSL = explainedSNI(strings.ToLower(host))
 		out.Notes = append(out.Notes, "TLS is taken as negotiated: no handshake, so the $ssl_* variables are empty")

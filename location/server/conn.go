@@ -26,7 +26,7 @@ func newListener(s *Server, ln net.Listener) *listener {
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
 		l.port = uint16(ta.Port)
 		if !ta.IP.IsUnspecified() {
-			l.ip, l.ipPort, l.ipText = ta.IP, ta.Port, ipText(ta.IP)
+			l.ip, l.ipPort, l.ipText = ta.IP, ta.Port, http1.AddrText(ipText(ta.IP))
 		}
 	}
 	if acc, err := poller.NewAcceptor(ln); err == nil {
@@ -242,12 +242,12 @@ func (l *listener) serveConn(sc *serverConn) {
 		// nginx's ngx_connection_local_sockaddr.
 		info.ServerPort, info.Local = l.port, pc
 	} else if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
-		if l.ipText != "" && ta.IP.Equal(l.ip) && ta.Port == l.ipPort {
+		if l.ipText != nil && ta.IP.Equal(l.ip) && ta.Port == l.ipPort {
 			// The listener's own address: its text, not a copy per
 			// connection.
-			info.ServerAddr, info.ServerPort = l.ipText, l.port
+			info.Local, info.ServerPort = l.ipText, l.port
 		} else {
-			info.ServerAddr, info.ServerPort = ipText(ta.IP), uint16(ta.Port)
+			info.Local, info.ServerPort = http1.AddrText(ipText(ta.IP)), uint16(ta.Port)
 		}
 	}
 	if _, ok := nc.(*poller.Conn); ok {

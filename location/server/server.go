@@ -113,7 +113,7 @@ type listener struct {
 	// text ($server_addr of its connections).
 	ip     net.IP
 	ipPort int
-	ipText string
+	ipText http1.LocalAddr // an http1.AddrText, made into an interface once
 	// lastIP is the client address of the connection accepted last and
 	// lastIPText its text ($remote_addr), which the next connection from
 	// the same address shares (acceptLoop's alone).
@@ -144,7 +144,7 @@ type serverConn struct {
 	// h1 is an HTTP/1 connection's state across requests (h1.go).
 	h1 h1Conn
 	// info is the connection's ConnInfo, in its record: one allocation
-	// less per connection, and a 256-byte record where the two took
+	// less per connection, and a 240-byte record where the two took
 	// 224 and 96.
 	info http1.ConnInfo
 }

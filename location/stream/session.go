@@ -89,13 +89,15 @@ func (ss *session) init(local, remote net.Addr) {
 	ss.ci.RemoteAddr, port = splitAddr(remote)
 	ss.ci.RemotePort = http1.PortNumber(port)
 	ss.peerAddr, ss.peerPort = ss.ci.RemoteAddr, port
-	ss.ci.ServerAddr, localPort = splitAddr(local)
+	var serverAddr string
+	serverAddr, localPort = splitAddr(local)
+	ss.ci.Local = http1.AddrText(serverAddr)
 	ss.ci.ServerPort = http1.PortNumber(localPort)
 	ss.server = ss.sock.addrs[len(ss.sock.addrs)-1].srv
 	ss.listenText = ss.sock.listen.Addr
 	if len(ss.sock.addrs) > 1 {
 		for _, a := range ss.sock.addrs {
-			if a.listen.Network != "unix" && a.listen.IP.String() == ss.ci.ServerAddr {
+			if a.listen.Network != "unix" && a.listen.IP.String() == serverAddr {
 				ss.server, ss.listenText = a.srv, a.listen.Addr
 				break
 			}
@@ -446,7 +448,7 @@ func (ss *session) countConn() { ss.srv.connID() }
 // the session (ngx_proxy_protocol_write): the client's address and the
 // address it connected to.
 func (ss *session) appendProxyHeader(dst []byte) []byte {
-	src, dstAddr := ss.ci.RemoteAddr, ss.ci.ServerAddr
+	src, dstAddr := ss.ci.RemoteAddr, ss.ci.ServerAddress()
 	fam := "TCP4 "
 	if net.ParseIP(src).To4() == nil {
 		fam = "TCP6 "

@@ -54,7 +54,7 @@ func TestBodyFilterSeam(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fc := &fakeConn{in: []byte(tt.req)}
-			c := NewConn(fc, &ConnInfo{ServerAddr: "127.0.0.1", ServerPort: 8080})
+			c := NewConn(fc, &ConnInfo{Local: AddrText("127.0.0.1"), ServerPort: 8080})
 			defer c.Close()
 			if _, err := c.ReadRequest(); err != nil {
 				t.Fatal(err)

@@ -34,12 +34,12 @@ func TestPortNumber(t *testing.T) {
 }
 
 // TestConnInfoSize keeps ConnInfo, which every idle connection holds, in
-// the 80-byte size class on 64-bit platforms.
+// the 64-byte size class on 64-bit platforms.
 func TestConnInfoSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return
 	}
-	if got := unsafe.Sizeof(ConnInfo{}); got > 80 {
-		t.Errorf("ConnInfo is %d bytes, want at most 80", got)
+	if got := unsafe.Sizeof(ConnInfo{}); got > 64 {
+		t.Errorf("ConnInfo is %d bytes, want at most 64", got)
 	}
 }

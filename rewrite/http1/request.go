@@ -26,11 +26,12 @@ type Header struct {
 // ConnInfo describes the client connection; it is set once per connection.
 type ConnInfo struct {
 	RemoteAddr string // "127.0.0.1" or "::1" ($remote_addr)
-	ServerAddr string // local address the connection arrived on ($server_addr); see ServerAddress
-	// Local, when ServerAddr is empty, gives the local address when it
-	// is asked for (ServerAddress): a connection to a wildcard listener,
-	// whose address nginx reads (getsockname) only when needed.
-	Local interface{ LocalAddr() net.Addr }
+	// Local is the local address the connection arrived on
+	// ($server_addr: ServerAddress): its text (AddrText), or a
+	// connection to a wildcard listener, whose address nginx reads
+	// (getsockname) only when it is asked for. One field for both: a
+	// string beside it cost every connection 16 bytes.
+	Local LocalAddr
 	// SSL is the server's record of the TLS handshake (nil on plain
 	// connections), read by the $ssl_* variables it defines; it knows
 	// the server name (SNI): a field of its own here cost every
@@ -138,11 +139,32 @@ type ProxyAddrs struct {
 	ServerAddr, ServerPort string
 }
 
+// LocalAddr gives a connection's local address (net.Conn's method).
+type LocalAddr interface{ LocalAddr() net.Addr }
+
+// AddrText is a local address known as its text, as ConnInfo.Local.
+// Made into an interface value once (a listener's), it is shared by its
+// connections with no copy.
+type AddrText string
+
+// LocalAddr is the address parsed (port 0), for a caller that asks as
+// net.Conn's; ServerAddress reads the text itself.
+func (a AddrText) LocalAddr() net.Addr {
+	ip := net.ParseIP(string(a))
+	if ip == nil {
+		return nil
+	}
+	return &net.TCPAddr{IP: ip}
+}
+
 // ServerAddress is the local address the connection arrived on
-// ($server_addr): ServerAddr, else Local's.
+// ($server_addr): Local's text, or its address read when asked.
 func (ci *ConnInfo) ServerAddress() string {
-	if ci.ServerAddr != "" || ci.Local == nil {
-		return ci.ServerAddr
+	if ci.Local == nil {
+		return ""
+	}
+	if t, ok := ci.Local.(AddrText); ok {
+		return string(t)
 	}
 	if ta, ok := ci.Local.LocalAddr().(*net.TCPAddr); ok && ta.IP != nil {
 		if v4 := ta.IP.To4(); v4 != nil {

@@ -18,7 +18,7 @@ var dateRe = regexp.MustCompile(`Date: [^\r]*\r\n`)
 func respond(t *testing.T, raw string, resp *Response, body string) string {
 	t.Helper()
 	fc := &fakeConn{in: []byte(raw)}
-	c := NewConn(fc, &ConnInfo{ServerAddr: "127.0.0.1", ServerPort: 38080})
+	c := NewConn(fc, &ConnInfo{Local: AddrText("127.0.0.1"), ServerPort: 38080})
 	defer c.Close()
 	if _, err := c.ReadRequest(); err != nil {
 		t.Fatal(err)

@@ -27,7 +27,15 @@ type grpcProto struct {
 	// hostSet: grpc_set_header Host was given, so no :authority is sent
 	// (nginx's host_set).
 	hostSet bool
+	// setLens has bit n set when a header set (grpc_set_header and the
+	// defaults) has a name n bytes long (63: that long or longer): a
+	// client's header of another length is none of them, compared with
+	// none.
+	setLens uint64
 }
+
+// nameLenBit is a name length's bit in grpcProto.setLens.
+func nameLenBit(n int) uint64 { return 1 << min(n, 63) }
 
 // grpcDefaultHeaders are ngx_http_grpc_headers: set after the configured
 // ones unless overridden; the empty ones keep the client's out.
@@ -109,6 +117,9 @@ func CompileGRPCPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive,
 			}
 			p.headers = append(p.headers, def)
 		}
+	}
+	for i := range p.headers {
+		gp.setLens |= nameLenBit(len(p.headers[i].lower))
 	}
 	p.compileHeaders(blocks, grpcDefaultHide)
 	if err := p.compileRequestBody(blocks, c); err != nil {
@@ -207,6 +218,10 @@ func (gp *grpcProto) createRequest(p *Proxy, r *http1.Request, s *rewrite.State,
 	if p.passHeaders {
 	clientHeaders:
 		for _, h := range r.Headers {
+			if gp.setLens&nameLenBit(len(h.Name)) == 0 {
+				b = hpackLiteralNameBytes(b, h.Name, h.Value)
+				continue
+			}
 			for i := range p.headers {
 				if http1.EqualFold(h.Name, p.headers[i].lower) {
 					continue clientHeaders

@@ -207,3 +207,24 @@ func (d *hpackDecoder) decode(block []byte, g *grpcStream) error {
 	}
 	return nil
 }
+
+// validHeaderName: no control, space, ':', DEL, upper-case letter or
+// byte past ASCII, as ngx_http_grpc_validate_header_name.
+func validHeaderName(b []byte) bool {
+	var bad bool
+	for _, c := range b {
+		bad = bad || badNameByte[c] // no branch per byte
+	}
+	return len(b) > 0 && !bad
+}
+
+var badNameByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c <= ' ' || c == ':' || c >= 0x7f || 'A' <= c && c <= 'Z'
+	}
+	return t
+}()
+
+// validHeaderValue: no NUL, CR or LF, as
+// ngx_http_grpc_validate_header_value (eight bytes at a time).
+func validHeaderValue(b []byte) bool { return !http2.HasLineEnd(b) }

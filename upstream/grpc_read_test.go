@@ -207,3 +207,30 @@ func TestGRPCDeadlinesLazy(t *testing.T) {
 		t.Fatalf("a write after a stopped writer's poke: %v", err)
 	}
 }
+
+// A backend's header names and values are checked as nginx's
+// ngx_http_grpc_validate_header_name and _value do, byte by byte: every
+// byte, at each place of a name and of a value of each length to 17.
+func TestGRPCHeaderValidation(t *testing.T) {
+	nameOK := func(c byte) bool { return !(c <= ' ' || c == ':' || c >= 0x7f || 'A' <= c && c <= 'Z') }
+	valueOK := func(c byte) bool { return c != 0 && c != '\r' && c != '\n' }
+	for c := 0; c < 256; c++ {
+		for n := 1; n <= 17; n++ {
+			for at := 0; at < n; at++ {
+				name := bytes.Repeat([]byte("a"), n)
+				name[at] = byte(c)
+				if got, want := validHeaderName(name), nameOK(byte(c)); got != want {
+					t.Fatalf("name %q: valid %v, want %v", name, got, want)
+				}
+				value := bytes.Repeat([]byte(" "), n)
+				value[at] = byte(c)
+				if got, want := validHeaderValue(value), valueOK(byte(c)); got != want {
+					t.Fatalf("value %q: valid %v, want %v", value, got, want)
+				}
+			}
+		}
+	}
+	if validHeaderName(nil) || !validHeaderValue(nil) {
+		t.Error("an empty name is invalid, an empty value valid")
+	}
+}

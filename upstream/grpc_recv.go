@@ -283,28 +283,6 @@ func (gp *grpcProto) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.Sta
 	}
 }
 
-// validHeaderName: lower-case token characters, as
-// ngx_http_grpc_validate_header_name.
-func validHeaderName(b []byte) bool {
-	for _, c := range b {
-		if c <= ' ' || c == ':' || c >= 0x7f || 'A' <= c && c <= 'Z' {
-			return false
-		}
-	}
-	return len(b) > 0
-}
-
-// validHeaderValue: no NUL, CR or LF, as
-// ngx_http_grpc_validate_header_value.
-func validHeaderValue(b []byte) bool {
-	for _, c := range b {
-		if c == 0 || c == '\r' || c == '\n' {
-			return false
-		}
-	}
-	return true
-}
-
 // rawConn is the socket under a backend connection.
 func rawConn(nc net.Conn) net.Conn {
 	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok {

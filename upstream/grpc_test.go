@@ -125,6 +125,14 @@ func TestGRPC(t *testing.T) {
 		want: "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-shown: yes\r\n\r\n" +
 			chunk("HTTP/2.0 POST /up host="+addr+"\nbody=200000 xxxxxxxxxx\n") + "0\r\ngrpc-message: ok\r\ngrpc-status: 0\r\n\r\n",
 	}, {
+		// Names of the lengths of set ones (Keep-Alive, TE, X-Set are
+		// set; User-Agent is Connection's length) and past them.
+		name:    "the client's headers beside the set ones",
+		conf:    `grpc_pass ` + addr + `; grpc_set_header X-Set set;`,
+		request: "GET /h HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nKeep-Alive: 5\r\nTE: gzip\r\nX-Set: client\r\nX-A-Header-Name-Longer-Than-Sixty-Three-Bytes-To-Take-The-Shared-Length-Bit: l\r\nConnection: close\r\n\r\n",
+		want: "HTTP/1.1 200 OK\r\nServer: gonginx/0.1.0\r\nDate: D\r\nContent-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nx-shown: yes\r\n\r\n" +
+			chunk("HTTP/2.0 GET /h host="+addr+"\nUser-Agent: u\nX-A-Header-Name-Longer-Than-Sixty-Three-Bytes-To-Take-The-Shared-Length-Bit: l\nX-Set: set\nbody=0 \n") + "0\r\ngrpc-message: ok\r\ngrpc-status: 0\r\n\r\n",
+	}, {
 		name:    "a length from the backend",
 		conf:    `grpc_pass ` + addr + `;`,
 		request: "GET /length HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",

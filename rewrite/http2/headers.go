@@ -349,18 +349,18 @@ func checkField(name, value []byte, underscores bool) int {
 		}
 		verdict = fieldInvalid
 	}
-	if hasLineEnd(value) {
+	if HasLineEnd(value) {
 		return fieldBadValue
 	}
 	return verdict
 }
 
-// hasLineEnd reports whether v holds a NUL, LF or CR, which nginx
+// HasLineEnd reports whether v holds a NUL, LF or CR, which nginx
 // refuses in a value: eight bytes at a time, each of the three found as
 // a zero byte of the word or of the word with CR's or LF's bits flipped
 // (a zero byte's borrow sets its top bit; a top bit set elsewhere only
 // follows a zero below it, so "any" is exact).
-func hasLineEnd(v []byte) bool {
+func HasLineEnd(v []byte) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for len(v) >= 8 {
 		x := binary.LittleEndian.Uint64(v)

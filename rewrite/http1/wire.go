@@ -176,13 +176,18 @@ func (c *Conn) finishFramed() error {
 		return c.werr
 	}
 	c.out.ended = true
-	var trailers []byte
-	if tf, ok := c.Filter.(TrailerFilter); ok && c.out.trailers {
-		trailers = tf.AppendTrailers(nil)
-	}
-	var last []byte
+	var last, trailers []byte
 	if c.wb != nil {
 		last = *c.wb
+	}
+	if tf, ok := c.Filter.(TrailerFilter); ok && c.out.trailers {
+		// Made after the body's last bytes in the write buffer, not in
+		// a new slice per response: End takes both before it returns.
+		b := tf.AppendTrailers(last)
+		last, trailers = b[:len(last)], b[len(last):]
+		if c.wb != nil {
+			*c.wb = last
+		}
 	}
 	n, err := c.wire.End(last, trailers)
 	c.out.sent += int64(n)

@@ -254,6 +254,8 @@ func TestServeGRPCFromHTTP2(t *testing.T) {
     listen 127.0.0.1:{{PORT}} http2;
     server_name localhost;
     location / { grpc_pass grpc://` + addr + `; }
+    # The backend's trailers and ours, after the body's last bytes.
+    location /added/ { grpc_pass grpc://` + addr + `; add_trailer X-Added "t $status"; }
 }
 `}
 	h := "Host: localhost\r\nContent-Type: application/grpc\r\nTE: trailers\r\n"
@@ -263,6 +265,9 @@ func TestServeGRPCFromHTTP2(t *testing.T) {
 		{Name: "two calls", H2: true, Send: []string{call, call}},
 		{Name: "trailers only: the head ends the stream", H2: true, Send: []string{"POST /pkg.Svc/nobody HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\r\nhello"}},
 		{Name: "streamed, trailers", H2: true, Send: []string{"POST /pkg.Svc/Call HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\r\nhello"}},
+		{Name: "add_trailer after the backend's", H2: true, Send: []string{
+			"POST /added/pkg.Svc/unary HTTP/1.1\r\n" + h + "Content-Length: 10\r\n\r\n\x00\x00\x00\x00\x05hello",
+			"POST /added/pkg.Svc/Call HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\r\nhello"}},
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

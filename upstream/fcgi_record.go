@@ -171,6 +171,19 @@ func (d *fcgiDecoder) next(b []byte) (fcgiPiece, []byte, int, error) {
 	}
 }
 
+// need is what nginx's FastCGI input filter says it needs to get on
+// with fastcgi_keep_conn (p->length): the rest of a record's padding or
+// data, 1 in a header or between records.
+func (d *fcgiDecoder) need() int64 {
+	switch {
+	case d.inPad && d.padding > 0:
+		return int64(d.padding)
+	case !d.inPad && d.hdrLen == 8 && d.length > 0:
+		return int64(d.length)
+	}
+	return 1
+}
+
 // paddingLeft reports the padding of the record just decoded that is
 // still to come.
 func (d *fcgiDecoder) paddingLeft() int {

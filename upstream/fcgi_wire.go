@@ -312,6 +312,14 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		hold.holdFor(p.bufSize, x.headLen, p.temp.unit)
 		held = len(x.fout)
 	}
+	// Buffered with fastcgi_keep_conn, nginx's pipe parses a buffer when
+	// it is full or holds what the record parser needs (heldParse):
+	// all is decoded at once here, and x.fout keeps what may not go yet.
+	var keepHold heldParse
+	if x.buffering && keepConn && p.bufSize > 0 {
+		keepHold.holdFor(p.bufSize, x.headLen, p.temp.unit, 8)
+		keepHold.filled(len(x.fpending), len(x.fout), x.fdec.need())
+	}
 	pipe := x.life.fd > 0 && rawConn(nc) == nc // a socket to peek at
 	var ending bool                            // the backend closed or failed: all is decoded, then endErr
 	var endErr error
@@ -346,9 +354,17 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		}
 		dec, carry := raw[:lim], raw[lim:]
 		held += len(carry)
+		filled := 0 // keepHold: raw bytes decoded but not yet counted
 		for len(dec) > 0 {
-			piece, data, used, derr := x.fdec.next(dec)
-			dec = dec[used:]
+			if filled > 0 {
+				keepHold.filled(filled, len(x.fout), x.fdec.need())
+			}
+			in := dec
+			if keepHold.on {
+				in = dec[:keepHold.fits(len(dec))]
+			}
+			piece, data, used, derr := x.fdec.next(in)
+			dec, filled = dec[used:], used
 			if derr != nil {
 				if closed {
 					return true, nil // nginx ignores data after close
@@ -412,8 +428,31 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				return true, nil
 			}
 		}
+		if filled > 0 {
+			keepHold.filled(filled, len(x.fout), x.fdec.need())
+		}
 		if ending {
 			return endErr == nil, endErr
+		}
+		if keepHold.on && (len(x.fout) > 0 || keepHold.raw > 0) {
+			// A buffer of a record's header or padding only is parsed
+			// too: what the parser needs next changes.
+			k := 0
+			if len(raw) == len(x.rbuf) || !pipe || !inputReady(x.life.fd) {
+				keepHold.atRest(len(x.fout), x.fdec.need())
+				k = keepHold.ready
+				if k == 0 && len(raw) == len(x.rbuf) {
+					k = len(x.fout) // buffers larger than ours
+				}
+			} // else nginx's pipe reads what is at hand before it passes on
+			keepHold.ready = max(keepHold.ready-k, 0)
+			passed, keepOut = k > 0, k < len(x.fout) // all of x.fout: flushOut below
+			if passed && keepOut {
+				if err := out.write(x.fout[:k]); err != nil {
+					return false, err
+				}
+				x.fout = x.fout[:copy(x.fout, x.fout[k:])]
+			}
 		}
 		if keepOut {
 			// What was decoded waits with the part of a buffer.
@@ -422,7 +461,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		}
 		var ferr error
 		switch {
-		case hold.on && !passed && (hold.passed > 0 || held > 0 || headPostponed(c)):
+		case (hold.on || keepHold.on) && !passed && !x.spool.on && headPostponed(c):
 			// Nothing new went out: a short head waits (postpone_output).
 		case x.buffering:
 			ferr = out.flushOut() // the spool's feeder flushes its own
@@ -446,7 +485,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				}
 				continue
 			}
-			if hold.on {
+			if hold.on || keepHold.on && isTimeout(rerr) {
 				x.fout = x.fout[:0] // a timed-out pipe is not run again
 			}
 			if rerr == io.EOF && !keepConn {

@@ -46,16 +46,18 @@ func headPostponed(c http1.Stream) bool {
 	return ok && hp.HeadPostponed()
 }
 
-// heldChunks is when nginx's event pipe passes a chunked body on (the
-// proxy's chunked input filter): a raw buffer's chunk data goes on once
-// the buffer is full, or, when the pipe stops reading, once the buffer
-// holds as many bytes as the parser last said it needs to get on
-// (ngx_http_parse_chunked's length: 3 at a chunk's start, the rest of a
-// chunk's data and 4 more inside it). So a chunk's data split across
-// reads waits for the rest of the chunk, and the head with it while
-// nothing was passed (postpone_output). After a partial buffer is
+// heldParse is when nginx's event pipe passes on a body its input
+// filter parses as it goes (a chunked one, or FastCGI records with
+// fastcgi_keep_conn): a raw buffer's data goes on once the buffer is
+// full, or, when the pipe stops reading, once the buffer holds as many
+// bytes as the parser last said it needs to get on (p->length:
+// ngx_http_parse_chunked's length, 3 at a chunk's start, the rest of a
+// chunk's data and 4 more inside it; FastCGI's 8 at first, then the rest
+// of a record's data or padding, 1 in a header). So data split across
+// reads waits for the rest of its chunk or record, and the head with it
+// while nothing was passed (postpone_output). After a partial buffer is
 // parsed, reading goes on into a new one.
-type heldChunks struct {
+type heldParse struct {
 	on    bool
 	room  int64 // bytes the current raw buffer still takes
 	raw   int64 // bytes read into it
@@ -65,21 +67,22 @@ type heldChunks struct {
 }
 
 // holdFor sets h for a body whose head took headLen bytes of a buffer of
-// bufSize, then buffers of unit bytes.
-func (h *heldChunks) holdFor(bufSize, headLen, unit int) {
+// bufSize, then buffers of unit bytes; need is what the parser needs
+// before its first parse.
+func (h *heldParse) holdFor(bufSize, headLen, unit int, need int64) {
 	room := int64(bufSize - headLen)
 	if room <= 0 {
 		room = int64(unit)
 	}
-	*h = heldChunks{on: unit > 0, room: room, unit: int64(unit), need: 3}
+	*h = heldParse{on: unit > 0, room: room, unit: int64(unit), need: need}
 }
 
 // fits is how many of n raw bytes the current buffer takes.
-func (h *heldChunks) fits(n int) int { return int(min(int64(n), h.room)) }
+func (h *heldParse) fits(n int) int { return int(min(int64(n), h.room)) }
 
 // filled records k raw bytes read into the current buffer, which make
 // gathered bytes gathered so far; need is the parser's length after them.
-func (h *heldChunks) filled(k, gathered int, need int64) {
+func (h *heldParse) filled(k, gathered int, need int64) {
 	h.raw += int64(k)
 	h.room -= int64(k)
 	if h.room == 0 {
@@ -89,13 +92,13 @@ func (h *heldChunks) filled(k, gathered int, need int64) {
 
 // atRest is the pipe's stop: a partly filled buffer is parsed when it
 // holds the bytes the parser needs.
-func (h *heldChunks) atRest(gathered int, need int64) {
+func (h *heldParse) atRest(gathered int, need int64) {
 	if h.raw > 0 && h.raw >= h.need {
 		h.parsed(gathered, need)
 	}
 }
 
-func (h *heldChunks) parsed(gathered int, need int64) {
+func (h *heldParse) parsed(gathered int, need int64) {
 	h.ready, h.need, h.raw, h.room = gathered, need, 0, h.unit
 }
 

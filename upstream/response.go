@@ -67,7 +67,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	// Last-Modified); then it is all of x.rbuf.
 	buf := x.rbuf
 	var hold heldBody
-	var holdChunks heldChunks
+	var holdChunks heldParse
 	if off := len(x.rbuf) - cap(buffered); cap(buffered) > 0 && off >= 0 && &x.rbuf[:off+1][off] == &buffered[:1][0] {
 		buf = x.rbuf[off:]
 		// The head took off bytes of nginx's first buffer, after what a
@@ -76,7 +76,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 		switch {
 		case !x.buffering || p.bufSize <= 0:
 		case chunked: // the proxy's chunked filter
-			holdChunks.holdFor(first, off, p.temp.unit)
+			holdChunks.holdFor(first, off, p.temp.unit, 3)
 		default: // proxy, SCGI, uwsgi: nginx's copy filter
 			hold.holdFor(first, off, p.temp.unit)
 		}

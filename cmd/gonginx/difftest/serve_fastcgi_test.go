@@ -227,6 +227,34 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		io.Copy(io.Discard, c)
 		return false
+	case strings.HasPrefix(script, "keepsplit"):
+		// A head record, then a 20-byte stdout record in pieces 300 ms
+		// apart, then nothing until the server closes the connection:
+		// where nginx's keep_conn pipe passes a record's data on.
+		rec := stdout("0123456789abcdefghij") // 4 bytes of padding
+		head := stdout("Content-Type: text/plain\r\n\r\n")
+		var pieces [][]byte
+		switch script {
+		case "keepsplit1": // the record's data split
+			pieces = [][]byte{head, rec[:8+10], rec[18:23]}
+		case "keepsplit2": // the data whole, its padding not yet
+			pieces = [][]byte{head, rec[:8+10], rec[18:28]}
+		case "keepsplit3": // the first part with the head
+			pieces = [][]byte{append(head, rec[:8+10]...), rec[18:23]}
+		case "keepsplit4": // a record's header alone, then part of its data
+			pieces = [][]byte{head, rec[:8], rec[8:13]}
+		}
+		for i, piece := range pieces {
+			if i > 0 {
+				time.Sleep(300 * time.Millisecond)
+			}
+			if _, err := c.Write(piece); err != nil {
+				return false
+			}
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c)
+		return false
 	case script == "e500":
 		w(stdout("Status: 500 Oops\r\n\r\nfailed"), stdout(""), endRequest)
 	default:

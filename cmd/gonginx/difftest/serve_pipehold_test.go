@@ -117,3 +117,41 @@ server {
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// With fastcgi_keep_conn, nginx's event pipe parses a partly filled
+// buffer once it holds the bytes the record parser needs to get on (a
+// record's header, the rest of its data, its padding): a record's data
+// split across reads waits for the rest of the record's data.
+func TestServeFastCGIKeepConnHold(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	fcgi := startFCGIServer(t)
+	gone := func(name, target string, pieces int) harness.Request {
+		r := plainGet(name, target)
+		r.HangUpAfter = time.Duration(pieces)*300*time.Millisecond + 700*time.Millisecond
+		// Not awaited through the harness's backend: time for the
+		// hang-up's handling before what follows.
+		r.Settle = 500 * time.Millisecond
+		return r
+	}
+	c := serveProxyCase("fastcgi keep_conn hold", `log_format held '$request $status $body_bytes_sent';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/a.log held;
+    location /k/ {
+        fastcgi_pass `+fcgi.addr()+`;
+        fastcgi_param DOCUMENT_URI $document_uri;
+        fastcgi_keep_conn on;
+    }
+}
+`,
+		gone("a record's data split across reads", "/k/keepsplit1", 3),
+		gone("a record's data whole, its padding not yet", "/k/keepsplit2", 3),
+		gone("the first part with the head", "/k/keepsplit3", 2),
+		gone("a record's header alone, then part of its data", "/k/keepsplit4", 3),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

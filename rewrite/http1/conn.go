@@ -321,7 +321,10 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	}
 	c.sentHead.reset()
 	c.limit = rateLimit{}
-	started := false
+	// parsed: a parse of a partial head has filled c.req since the
+	// reset above (a reset is ~190 instructions: once per request when
+	// the head comes whole).
+	started, parsed := false, false
 	for {
 		if c.rend > 0 {
 			if !started && c.OnRequestBytes != nil {
@@ -330,7 +333,10 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				c.OnRequestBytes.RequestBytes()
 			}
 			started = true
-			c.req.reset(c.Info)
+			if parsed {
+				c.req.reset(c.Info)
+			}
+			parsed = true
 			m, perr := parseHead((*c.rb)[:c.rend], &c.req, &lim)
 			if perr != nil {
 				c.Requests++ // nginx created the request it rejects

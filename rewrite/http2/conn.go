@@ -279,7 +279,7 @@ func (c *Conn) Serve() (parked bool) {
 // (false) or parks (true).
 func (c *Conn) serveFrames() bool {
 	for {
-		f, err := c.readFrame()
+		f, fh, err := c.readFrame()
 		if err != nil {
 			switch c.readError(err) {
 			case readOn:
@@ -292,7 +292,6 @@ func (c *Conn) serveFrames() bool {
 			}
 			return false
 		}
-		fh := f.Header()
 		c.totalBytes += 9 + int64(fh.Length)
 		// nginx's flood check (ngx_http_v2_read_handler): a client whose
 		// bytes are mostly not requests and their bodies is cut off.
@@ -365,37 +364,46 @@ func (c *Conn) readPreface() bool {
 // nothing: a header block that stops arriving for client_header_timeout
 // costs its stream a RST_STREAM, as nginx's stream timer does, and the
 // rest of the block is still decoded when it comes.
-func (c *Conn) readFrame() (http2.Frame, error) {
+func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 	inBlock := c.block.st != nil || c.block.active
 	if err := c.peek(9, inBlock, true); err != nil {
-		return nil, err
+		return nil, http2.FrameHeader{}, err
 	}
 	fh, err := c.fr.ReadFrameHeader()
 	if err != nil {
-		return nil, err
+		return nil, fh, err
 	}
 	if fh.Type == http2.FramePushPromise {
 		c.logInfo("client sent PUSH_PROMISE frame")
-		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
+		return nil, fh, http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	if n := int(fh.Length); n > 0 && n <= c.br.Size() {
 		headers := fh.Type == http2.FrameHeaders || fh.Type == http2.FrameContinuation
 		if headers && fh.Type == http2.FrameHeaders {
 			c.pendingID = fh.StreamID
 			if err := c.peekBlock(fh); err != nil {
-				return nil, err
+				return nil, fh, err
 			}
 		}
 		if err := c.peek(n, headers, false); err != nil {
-			return nil, err
+			return nil, fh, err
 		}
 		if fh.Type == http2.FrameSettings && fh.Flags&http2.FlagSettingsAck == 0 && n%6 == 0 {
 			if err := c.checkWindowSetting(n); err != nil {
-				return nil, err
+				return nil, fh, err
 			}
 		}
+		if fh.Type == http2.FrameHeaders {
+			// nil, nil: the frame is c.block.hf.
+			return nil, fh, c.readHeaders(fh)
+		}
 	}
-	return c.fr.ReadFrameForHeader(fh)
+	f, err := c.fr.ReadFrameForHeader(fh)
+	if hf, ok := f.(*http2.HeadersFrame); ok {
+		c.block.hf = headersFrame{FrameHeader: fh, Priority: hf.Priority, frag: hf.HeaderBlockFragment()}
+		return nil, fh, nil
+	}
+	return f, fh, err
 }
 
 // checkWindowSetting logs a SETTINGS frame's INITIAL_WINDOW_SIZE above
@@ -591,8 +599,9 @@ func (c *Conn) armIdleLocked() {
 
 func (c *Conn) handleFrame(f http2.Frame) error {
 	switch f := f.(type) {
-	case *http2.HeadersFrame:
-		return c.onHeaders(f)
+	case nil: // readFrame's HEADERS, which onHeaders' new block replaces
+		hf := c.block.hf
+		return c.onHeaders(&hf)
 	case *http2.ContinuationFrame:
 		return c.onContinuation(f)
 	case *http2.DataFrame:

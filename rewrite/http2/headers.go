@@ -2,6 +2,7 @@ package http2
 
 import (
 	"encoding/binary"
+	"io"
 	"runtime"
 	"time"
 
@@ -23,6 +24,8 @@ type headerBlock struct {
 	method, path, scheme []byte
 	lines                []byte // header lines, "name: value\r\n"
 	cookies              []byte
+
+	hf headersFrame // the HEADERS frame read last (readFrame)
 }
 
 // host is the block's Host so far (:authority or a host field), as
@@ -59,7 +62,63 @@ func indexCRLF(p []byte) int {
 	return -1
 }
 
-func (c *Conn) onHeaders(f *http2.HeadersFrame) error {
+// headersFrame is a HEADERS frame as onHeaders reads it: the Framer's
+// HeadersFrame's parts, the fragment in the read buffer until the next
+// frame is read (readHeaders).
+type headersFrame struct {
+	http2.FrameHeader
+	Priority http2.PriorityParam
+	frag     []byte
+}
+
+func (f *headersFrame) HasPriority() bool           { return f.Flags.Has(http2.FlagHeadersPriority) }
+func (f *headersFrame) StreamEnded() bool           { return f.Flags.Has(http2.FlagHeadersEndStream) }
+func (f *headersFrame) HeadersEnded() bool          { return f.Flags.Has(http2.FlagHeadersEndHeaders) }
+func (f *headersFrame) HeaderBlockFragment() []byte { return f.frag }
+
+// readHeaders takes a HEADERS frame's payload, buffered whole, as the
+// Framer's parser does (padding and priority, with its errors) into
+// c.block.hf: the Framer makes a frame value per request and copies the
+// payload out of the buffer. The fragment is valid until the next frame
+// is read, as the Framer's.
+func (c *Conn) readHeaders(fh http2.FrameHeader) error {
+	var p []byte
+	if n := int(fh.Length); n > 0 {
+		var err error
+		if p, err = c.br.Peek(n); err != nil {
+			return err
+		}
+		c.br.r += n
+	}
+	if fh.StreamID == 0 {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	pad := 0
+	if fh.Flags.Has(http2.FlagHeadersPadded) {
+		if len(p) == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	var prio http2.PriorityParam
+	if fh.Flags.Has(http2.FlagHeadersPriority) {
+		if len(p) < 5 {
+			return io.ErrUnexpectedEOF
+		}
+		v := binary.BigEndian.Uint32(p)
+		prio.StreamDep = v & 0x7fffffff
+		prio.Exclusive = v != prio.StreamDep
+		prio.Weight = p[4]
+		p = p[5:]
+	}
+	if pad > len(p) {
+		return http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+	}
+	c.block.hf = headersFrame{FrameHeader: fh, Priority: prio, frag: p[:len(p)-pad]}
+	return nil
+}
+
+func (c *Conn) onHeaders(f *headersFrame) error {
 	id := f.StreamID
 	if id%2 == 0 || id <= c.lastID {
 		c.logInfo("client sent HEADERS frame with incorrect identifier " + num(int64(id)) + ", the last was " + num(int64(c.lastID)))

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
 // tunnelPools holds one pool of copy buffers per size (proxy_buffer_size:
@@ -93,6 +95,9 @@ type tunnel struct {
 	bufs             *sync.Pool   // copy buffers (proxy_buffer_size)
 	lastActive       atomic.Int64 // since clockBase (lastActiveAt)
 	closeOnce        sync.Once
+	// endedBy is the direction whose read ended first: endedClient
+	// (toUpstream's) or endedUpstream.
+	endedBy atomic.Int32
 	// Bytes written to each side, each by its direction, read once both
 	// have ended (for $bytes_sent and $upstream_bytes_*).
 	toUpstream, toClient int64
@@ -104,16 +109,14 @@ type tunnel struct {
 	upRate, downRate int64
 	halfClose        bool
 	trackFirst       bool
-	start            time.Time
-	firstByte        time.Duration
-	headerSent       int64
 	// inline: the caller's goroutine copies from the backend when that
 	// direction cannot be parked (a stream session without TLS on the
 	// client side, to a TLS backend): one goroutine less.
-	inline bool
-	// endedBy is the direction whose read ended first: endedClient
-	// (toUpstream's) or endedUpstream.
-	endedBy atomic.Int32
+	inline     bool
+	nerrs      uint8 // errs' count
+	start      time.Time
+	firstByte  time.Duration
+	headerSent int64
 	// watched is the client connection as the abort watcher knows it,
 	// whose registration the client's direction takes over (handOver).
 	watched net.Conn
@@ -128,15 +131,15 @@ type tunnel struct {
 	onEnd interface{ TunnelEnded() }
 	// det is what a detached tunnel's end needs of its try
 	// (detachTunnel): kept here, not in an allocation of its own.
-	det detachedTry
+	det    detachedTry
+	endRec http1.TunnelEnd // the client connection's record of that end
 
 	dirs   [2]direction // toUpstream (from the client), toClient
 	closed atomic.Bool
 	live   atomic.Int32  // directions not ended
 	done   chan struct{} // closed when both directions ended (nil when onEnd tells)
 	mu     sync.Mutex
-	errs   [2]error // how the directions ended, in order (errs[:nerrs])
-	nerrs  int
+	errs   [2]error    // how the directions ended, in order (errs[:nerrs])
 	timer  *time.Timer // the idle limit of parked directions
 }
 
@@ -322,7 +325,7 @@ func (t *tunnel) end(d *direction, err error, own bool) {
 // report records how the tunnel or one of its directions ended.
 func (t *tunnel) report(err error) {
 	t.mu.Lock()
-	if t.nerrs < len(t.errs) {
+	if int(t.nerrs) < len(t.errs) {
 		t.errs[t.nerrs] = err
 		t.nerrs++
 	}
@@ -354,11 +357,11 @@ type direction struct {
 	src, dst   net.Conn
 	written    *int64
 	rate       int64
-	endedBy    int
-	trackFirst bool
 	state      atomic.Int32 // dirIdle, dirRunning, dirPending, dirDone
-	parked     bool         // src is on the poller
-	pk         parkState    // the poller's side (tunnel_park_linux.go)
+	endedBy    int32
+	trackFirst bool
+	parked     bool      // src is on the poller
+	pk         parkState // the poller's side (tunnel_park_linux.go)
 }
 
 // A parked direction's states: idle (no goroutine), running (a goroutine

@@ -11,7 +11,7 @@ import (
 // tunnelDetacher is a client connection whose owner ends a request after
 // its tunnel, with no goroutine waiting meanwhile (http1.Conn).
 type tunnelDetacher interface {
-	DetachTunnel(end http1.TunnelEnder) bool
+	DetachTunnel(end http1.TunnelEnder, rec *http1.TunnelEnd) bool
 	TunnelEnded()
 }
 
@@ -49,7 +49,7 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 	*d = detachedTry{p: p, c: c, s: s, t: t, g: g, server: server, slots: x.life.slots,
 		tryStart: x.tryStart, connectTime: x.connectTime, headerTime: x.headerTime,
 		sent: x.sent, recvd: x.recvd, buffered: buffered, addr: x.tryAddr, action: x.action}
-	if !td.DetachTunnel(d) {
+	if !td.DetachTunnel(d, &t.endRec) {
 		*d = detachedTry{}
 		return false
 	}

@@ -23,10 +23,13 @@ type parkState struct {
 	reg        poller.Reg
 	registered bool
 	noSplice   bool // splice(2) refused this source: buffers only
-	readFn     func(fd uintptr) bool
-	buf        []byte // the read's buffer, n and errno its result
-	n          int
-	errno      error
+	// hup: the poller reported the source's end (RDHUP, HUP, ERR), so a
+	// short read does not mean the socket is empty: the end is there too.
+	hup    atomic.Bool
+	readFn func(fd uintptr) bool
+	buf    []byte // the read's buffer, n and errno its result
+	n      int
+	errno  error
 	// The poller goroutine's own copy (copyInline): the write's
 	// callback and result, and the bytes it could not write, which the
 	// goroutine it starts writes first.
@@ -39,9 +42,6 @@ type parkState struct {
 	carryTo   int
 	endErr    error // how the source ended, seen by copyInline
 	bufLen    int   // the tunnel's buffers' length, learnt from the first copyInline took
-	// hup: the poller reported the source's end (RDHUP, HUP, ERR), so a
-	// short read does not mean the socket is empty: the end is there too.
-	hup atomic.Bool
 	// tls is a TLS source (rc is its socket's): it is read through TLS,
 	// from the socket only when the socket has bytes (readTLS).
 	tls    *tls.Conn

@@ -82,7 +82,7 @@ type Conn struct {
 	// tunnel outlives its goroutine (AwaitTunnel); tunnel is that
 	// request's end (DetachTunnel).
 	TunnelOwner bool
-	tunnel      *tunnelEnd
+	tunnel      *TunnelEnd
 
 	headAt  time.Time // when the current request's head was read (HeadAt)
 	wb      *[]byte   // pending output

@@ -2,14 +2,14 @@ package http1
 
 import "sync"
 
-// tunnelEnd is the end of a request that became a tunnel (a 101) and
+// TunnelEnd is the end of a request that became a tunnel (a 101) and
 // returned while the tunnel runs: its goroutine and stack are not held
 // for the tunnel's life (nginx's request is a struct in its pool, with no
 // stack of its own). Two parts end it once both the tunnel has ended and
 // the request's goroutine has returned: the proxy's (its counts, the
 // backend's release, the error the tunnel ended with), then the owner's
 // (the log line, limit_conn, the connection's close).
-type tunnelEnd struct {
+type TunnelEnd struct {
 	mu    sync.Mutex
 	ended bool
 	proxy TunnelEnder
@@ -30,11 +30,14 @@ type TunnelEnder interface{ EndTunnel() error }
 // can end the request after the tunnel (TunnelOwner), end will run at
 // the tunnel's end (TunnelEnded) and the request returns at once; false:
 // the request waits for the tunnel as it runs.
-func (c *Conn) DetachTunnel(end TunnelEnder) bool {
+// Its record is rec, the proxy's (kept with its tunnel: no allocation
+// of its own), unused until then.
+func (c *Conn) DetachTunnel(end TunnelEnder, rec *TunnelEnd) bool {
 	if !c.TunnelOwner || !c.hijacked || c.tunnel != nil {
 		return false
 	}
-	c.tunnel = &tunnelEnd{proxy: end}
+	rec.proxy = end
+	c.tunnel = rec
 	return true
 }
 

@@ -249,6 +249,16 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 	default:
 		cr.keyText = p.defaultKey(cr.keyText[:0], r, s, t, x.locPrefix)
 	}
+	if need := cacheHeaderStartFor(cr.keyText) + 256; need > p.bufSize {
+		// nginx reads the head after the cache file's header: with too
+		// little room left, the request goes on without the cache.
+		if s.TryLog != nil {
+			s.TryLog.LogTryError(&leveledError{errors.New(p.proto.prefix() + "_buffer_size " + strconv.Itoa(p.bufSize) +
+				" is not enough for cache key, it should be increased to at least " + strconv.Itoa((need+1023)&^1023)), "error"})
+		}
+		cr.zone = nil
+		return false, 0, nil
+	}
 	cr.main = filecache.Sum(cr.keyText)
 	cr.key = cr.main
 	cr.cacheable = true

@@ -111,5 +111,8 @@ func cacheHeaderStart(x *exchange) int {
 	if x.cr == nil || x.cr.zone == nil {
 		return 0
 	}
-	return 336 + len("\nKEY: ") + len(x.cr.keyText) + 1
+	return cacheHeaderStartFor(x.cr.keyText)
 }
+
+// cacheHeaderStartFor is header_start for a cache key.
+func cacheHeaderStartFor(key []byte) int { return 336 + len("\nKEY: ") + len(key) + 1 }

@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -94,7 +95,15 @@ server {
     server_name localhost;
     access_log logs/a.log held;
     location /p/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; }
-    location /c/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; proxy_cache held; proxy_cache_valid 200 1m; }
+    location /c/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_http_version 1.1;
+        proxy_cache held;
+        proxy_cache_valid 200 1m;
+        # Read on for the cache after the client went: the proxy ends
+        # the response, not the harness's stop.
+        proxy_read_timeout 1500ms;
+    }
     location /z/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; postpone_output 0; }
     location /h/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; postpone_output 100; }
 }
@@ -152,6 +161,34 @@ server {
 		gone("a record's header alone, then part of its data", "/k/keepsplit4", 3),
 	)
 	c.Content = map[string]string{"logs/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// A cache key too long for the room proxy_buffer_size leaves after the
+// cache file's header: nginx logs it and serves the request without the
+// cache (no MISS, no HIT after).
+func TestServeProxyCacheKeyTooLong(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	long := "/k/x?" + strings.Repeat("k", 500)
+	c := serveProxyCase("cache key too long", `log_format k '$status $body_bytes_sent "$upstream_cache_status"';
+proxy_cache_path cache keys_zone=k:1m;
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log stderr info;
+    access_log logs/a.log k;
+    location /k/ { proxy_pass http://{{BACKEND}}/; proxy_cache k; proxy_cache_valid 200 1m; proxy_buffer_size 1k; }
+}
+`,
+		plainGet("the key leaves too little room", long),
+		plainGet("again: not cached", long),
+		plainGet("a short key is cached", "/k/x?short"),
+		plainGet("a hit", "/k/x?short"),
+	)
+	c.Content = map[string]string{"logs/.keep": "", "cache/.keep": ""}
+	c.ErrorLog = true
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

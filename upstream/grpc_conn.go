@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
+	h2 "github.com/gonginx/gonginx/rewrite/http2"
 )
 
 // This file and grpc_recv.go (the receiving half) are gRPC's HTTP/2
@@ -173,9 +174,9 @@ func (hc *h2Conn) atHand() bool {
 }
 
 // readOwnFrame reads the payload of a DATA or HEADERS frame whose header
-// the Framer read, and takes what the Framer's parsers would (DATA's
-// data, HEADERS' fragment: padding and priority dropped), with their
-// errors: the Framer makes a frame value per HEADERS (and DATA, unless
+// the Framer read, and takes what the Framer's parsers would
+// (h2.FramePayload: DATA's data, HEADERS' fragment), with their errors:
+// the Framer makes a frame value per HEADERS (and DATA, unless
 // reused) for what is two slices here. A payload already read ahead is
 // not copied: valid, as the Framer's, until the next frame is read.
 func (hc *h2Conn) readOwnFrame(fh http2.FrameHeader) ([]byte, error) {
@@ -195,30 +196,8 @@ func (hc *h2Conn) readOwnFrame(fh http2.FrameHeader) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if fh.StreamID == 0 {
-		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
-	}
-	pad := 0
-	if fh.Type == http2.FrameData && fh.Flags.Has(http2.FlagDataPadded) ||
-		fh.Type == http2.FrameHeaders && fh.Flags.Has(http2.FlagHeadersPadded) {
-		if len(b) == 0 {
-			return nil, io.ErrUnexpectedEOF
-		}
-		pad, b = int(b[0]), b[1:]
-	}
-	if fh.Type == http2.FrameHeaders && fh.Flags.Has(http2.FlagHeadersPriority) {
-		if len(b) < 5 {
-			return nil, io.ErrUnexpectedEOF
-		}
-		b = b[5:]
-	}
-	if pad > len(b) {
-		if fh.Type == http2.FrameData {
-			return nil, http2.ConnectionError(http2.ErrCodeProtocol)
-		}
-		return nil, http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
-	}
-	return b[:len(b)-pad], nil
+	b, _, err := h2.FramePayload(fh, b)
+	return b, err
 }
 
 // hcWriter writes for the Framer, whose callers hold wmu.

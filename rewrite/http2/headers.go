@@ -76,11 +76,10 @@ func (f *headersFrame) StreamEnded() bool           { return f.Flags.Has(http2.F
 func (f *headersFrame) HeadersEnded() bool          { return f.Flags.Has(http2.FlagHeadersEndHeaders) }
 func (f *headersFrame) HeaderBlockFragment() []byte { return f.frag }
 
-// readHeaders takes a HEADERS frame's payload, buffered whole, as the
-// Framer's parser does (padding and priority, with its errors) into
-// c.block.hf: the Framer makes a frame value per request and copies the
-// payload out of the buffer. The fragment is valid until the next frame
-// is read, as the Framer's.
+// readHeaders takes a HEADERS frame's payload, buffered whole, into
+// c.block.hf (FramePayload): the Framer makes a frame value per request
+// and copies the payload out of the buffer. The fragment is valid until
+// the next frame is read, as the Framer's.
 func (c *Conn) readHeaders(fh http2.FrameHeader) error {
 	var p []byte
 	if n := int(fh.Length); n > 0 {
@@ -90,20 +89,36 @@ func (c *Conn) readHeaders(fh http2.FrameHeader) error {
 		}
 		c.br.r += n
 	}
-	if fh.StreamID == 0 {
-		return http2.ConnectionError(http2.ErrCodeProtocol)
+	frag, prio, err := FramePayload(fh, p)
+	if err != nil {
+		return err
 	}
+	c.block.hf = headersFrame{FrameHeader: fh, Priority: prio, frag: frag}
+	return nil
+}
+
+// FramePayload is what x/net's Framer's parsers take of a DATA or
+// HEADERS frame's payload p: the data or the header block fragment
+// (padding and a HEADERS frame's priority taken off), with their errors
+// (a frame of stream 0, a missing pad length or priority, padding past
+// the payload), for readers that take these frames past the Framer,
+// which makes a frame value per frame and copies its payload.
+func FramePayload(fh http2.FrameHeader, p []byte) ([]byte, http2.PriorityParam, error) {
+	var prio http2.PriorityParam
+	if fh.StreamID == 0 {
+		return nil, prio, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	headers := fh.Type == http2.FrameHeaders
 	pad := 0
-	if fh.Flags.Has(http2.FlagHeadersPadded) {
+	if headers && fh.Flags.Has(http2.FlagHeadersPadded) || !headers && fh.Flags.Has(http2.FlagDataPadded) {
 		if len(p) == 0 {
-			return io.ErrUnexpectedEOF
+			return nil, prio, io.ErrUnexpectedEOF
 		}
 		pad, p = int(p[0]), p[1:]
 	}
-	var prio http2.PriorityParam
-	if fh.Flags.Has(http2.FlagHeadersPriority) {
+	if headers && fh.Flags.Has(http2.FlagHeadersPriority) {
 		if len(p) < 5 {
-			return io.ErrUnexpectedEOF
+			return nil, prio, io.ErrUnexpectedEOF
 		}
 		v := binary.BigEndian.Uint32(p)
 		prio.StreamDep = v & 0x7fffffff
@@ -112,10 +127,12 @@ func (c *Conn) readHeaders(fh http2.FrameHeader) error {
 		p = p[5:]
 	}
 	if pad > len(p) {
-		return http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+		if headers {
+			return nil, http2.PriorityParam{}, http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+		}
+		return nil, prio, http2.ConnectionError(http2.ErrCodeProtocol)
 	}
-	c.block.hf = headersFrame{FrameHeader: fh, Priority: prio, frag: p[:len(p)-pad]}
-	return nil
+	return p[:len(p)-pad], prio, nil
 }
 
 func (c *Conn) onHeaders(f *headersFrame) error {

@@ -451,3 +451,39 @@ func BenchmarkTunnelEcho(b *testing.B) {
 	client.Close()
 	<-done
 }
+
+// TestTunnelIdleTimerReused: a tunnel that ends before its idle limit
+// stops its timer and gives it back (idleTimers); the next tunnel, which
+// may take that timer, still ends at its own limit, and the first's
+// limit (an hour) never ends it.
+func TestTunnelIdleTimerReused(t *testing.T) {
+	for i, idle := range []time.Duration{time.Hour, 300 * time.Millisecond} {
+		client, proxyClient := tcpPair(t)
+		up, err := net.Dial("tcp", echoBackend(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn := &tunnel{client: proxyClient, upstream: up, idle: idle, bufs: tunnelPool(4096)}
+		done := make(chan error, 1)
+		go func() { done <- tn.run(nil, nil) }()
+		client.SetDeadline(time.Now().Add(10 * time.Second))
+		client.Write([]byte("x"))
+		readN(t, client, 1)
+		if i == 0 {
+			client.Close() // ends it long before its limit
+		}
+		select {
+		case err := <-done:
+			if got, want := isTimeout(err), i == 1; got != want {
+				t.Errorf("tunnel %d (idle %v) ended with %v; timed out: %v, want %v", i, idle, err, got, want)
+			}
+		case <-time.After(8 * time.Second):
+			t.Fatalf("tunnel %d (idle %v) did not end", i, idle)
+		}
+		tn.mu.Lock()
+		if tn.idleT != nil {
+			t.Errorf("tunnel %d kept its idle timer after its end", i)
+		}
+		tn.mu.Unlock()
+	}
+}

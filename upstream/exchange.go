@@ -364,13 +364,14 @@ type eventTimer interface{ SetEventTime(time.Time) }
 // readHead reads the backend's response head into x.rbuf: n bytes read,
 // the head's length, or http09 for a response without a status line.
 func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, ft ftMask) {
+	limit := p.headLimit(x)
 	for {
 		now := x.readFrom
 		if x.readFrom = (time.Time{}); now.IsZero() {
 			now = poller.Now()
 		}
 		x.life.dl.SetRead(nc, now, p.ReadTimeout)
-		m, rerr := x.life.read(nc, x.rbuf[n:responseHeadSize])
+		m, rerr := x.life.read(nc, x.rbuf[n:limit])
 		n += m
 		x.recvd += int64(m)
 		if m > 0 {
@@ -384,7 +385,7 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 			if hl > 0 {
 				return n, hl, false, 0, nil, 0
 			}
-			if n == responseHeadSize {
+			if n == limit {
 				return n, 0, false, 502, ErrTooBigHeader, ftInvalidHeader
 			}
 		}

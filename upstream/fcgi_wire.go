@@ -172,7 +172,7 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 			if perr != nil {
 				return n, pos, 502, perr, ftInvalidHeader
 			}
-			if hl == 0 && len(x.fhead) >= responseHeadSize || hl > responseHeadSize {
+			if limit := p.headLimit(x); hl == 0 && len(x.fhead) >= limit || hl > limit {
 				return n, pos, 502, ErrTooBigHeader, ftInvalidHeader
 			}
 			if hl > 0 {
@@ -190,7 +190,7 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 			now = time.Now()
 		}
 		x.life.dl.SetRead(nc, now, p.ReadTimeout)
-		m, rerr := x.life.read(nc, x.rbuf[:responseHeadSize])
+		m, rerr := x.life.read(nc, x.rbuf[:p.headLimit(x)])
 		n += m
 		x.recvd += int64(m)
 		if m == 0 && rerr != nil {

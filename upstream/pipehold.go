@@ -116,3 +116,14 @@ func cacheHeaderStart(x *exchange) int {
 
 // cacheHeaderStartFor is header_start for a cache key.
 func cacheHeaderStartFor(key []byte) int { return 336 + len("\nKEY: ") + len(key) + 1 }
+
+// headLimit is how much of a response head nginx reads before "upstream
+// sent too big header": *_buffer_size, less what a cache keeps at the
+// buffer's start (cacheHeaderStart); at most x.rbuf.
+func (p *Proxy) headLimit(x *exchange) int {
+	n := p.bufSize - cacheHeaderStart(x)
+	if p.bufSize <= 0 {
+		n = responseHeadSize
+	}
+	return max(min(n, len(x.rbuf)), 1)
+}

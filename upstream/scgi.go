@@ -306,11 +306,12 @@ func (sc *scgi) createUWSGI(b []byte, r *http1.Request, s *rewrite.State, x *exc
 // line and headers, or a CGI head whose "Status" (else "Location": 302,
 // else 200) gives the status.
 func (p *Proxy) readHeadSCGI(nc net.Conn, x *exchange) (n, headLen int, status int, err error, ft ftMask) {
+	limit := p.headLimit(x)
 	for {
 		if p.ReadTimeout > 0 {
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 		}
-		m, rerr := nc.Read(x.rbuf[n:responseHeadSize])
+		m, rerr := nc.Read(x.rbuf[n:limit])
 		n += m
 		x.recvd += int64(m)
 		if m > 0 {
@@ -321,7 +322,7 @@ func (p *Proxy) readHeadSCGI(nc net.Conn, x *exchange) (n, headLen int, status i
 			if hl > 0 {
 				return n, hl, 0, nil, 0
 			}
-			if n == responseHeadSize {
+			if n == limit {
 				return n, 0, 502, ErrTooBigHeader, ftInvalidHeader
 			}
 		}

@@ -119,7 +119,9 @@ type exchange struct {
 	rangeHdr [1]http1.Header // a cached response's Accept-Ranges or Content-Range
 }
 
-const responseHeadSize = 4 << 10 // proxy_buffer_size: one page, as nginx on x86-64
+// responseHeadSize is proxy_buffer_size's default: one page, as nginx's
+// on x86-64 (headLimit's when a protocol has no *_buffer_size).
+const responseHeadSize = 4 << 10
 const bodyBufSize = 32 << 10
 
 var exchangePool = sync.Pool{New: func() any {

@@ -192,3 +192,42 @@ server {
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A response head must fit proxy_buffer_size, less what a cache keeps
+// at the buffer's start (the cache file's header and key): a longer one
+// is "upstream sent too big header" (502).
+func TestServeProxyHeadBufferSize(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	// No $body_bytes_sent: the 502 page names the server.
+	c := serveProxyCase("proxy_buffer_size bounds the head", `log_format h '$request $status';
+proxy_cache_path cache keys_zone=h:1m;
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log stderr info;
+    access_log logs/a.log h;
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /b/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_buffer_size 16k;
+        proxy_buffers 8 4k;
+        proxy_busy_buffers_size 16k;
+    }
+    location /s/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 1k; }
+    location /c/ { proxy_pass http://{{BACKEND}}/; proxy_cache h; proxy_cache_valid 200 1m; }
+}
+`,
+		plainGet("a 4000-byte header in the default 4k", "/p/made?hn=4000&n=10"),
+		plainGet("a 4100-byte header past the default 4k", "/p/made?hn=4100&n=10"),
+		plainGet("an 8000-byte header in 16k", "/b/made?hn=8000&n=10"),
+		plainGet("a 900-byte header in 1k", "/s/made?hn=900&n=10"),
+		plainGet("a 1000-byte header past 1k", "/s/made?hn=1000&n=10"),
+		plainGet("under a cache, a 3000-byte header fits", "/c/made?hn=3000&n=10"),
+		plainGet("under a cache, a 3700-byte header does not", "/c/made?hn=3700&n=10"),
+	)
+	c.Content = map[string]string{"logs/.keep": "", "cache/.keep": ""}
+	c.ErrorLog = true
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

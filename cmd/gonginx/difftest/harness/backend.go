@@ -571,7 +571,8 @@ func tlsSeen(cs tls.ConnectionState) string {
 // h=Name:value (repeatable), n=body size in bytes (64, a text pattern),
 // gz=1 (the body gzipped, with Content-Encoding: gzip), gz=bad (not gzip,
 // with it), gz=trunc (the gzip header alone), gz=two (two members),
-// chunked=1 (else Content-Length), nolength=1 (neither: until close).
+// chunked=1 (else Content-Length), nolength=1 (neither: until close),
+// hn=N (an X-Big header of N bytes).
 func madeResponse(query string) string {
 	q, _ := url.ParseQuery(query)
 	status := q.Get("status")
@@ -591,6 +592,9 @@ func madeResponse(query string) string {
 	h := "HTTP/1.1 " + status + " Made\r\n"
 	if ct != "-" {
 		h += "Content-Type: " + ct + "\r\n"
+	}
+	if hn, err := strconv.Atoi(q.Get("hn")); err == nil {
+		h += "X-Big: " + strings.Repeat("b", hn) + "\r\n"
 	}
 	gzipped := func(b []byte) []byte {
 		var out bytes.Buffer

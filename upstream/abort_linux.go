@@ -24,6 +24,12 @@ type watcher struct {
 	mu    sync.Mutex
 	byFd  map[int]*clientWatch // registered connections by descriptor
 	ready atomic.Bool          // p is set
+	// spare are records of parked connections' watches (forgetIdle), for
+	// the next first watch on a server's socket: a connection's set-up
+	// leaves no record behind as garbage (a burst of new connections
+	// grows the heap by each before a collection runs).
+	spare  [16]*clientWatch
+	nspare int
 }
 
 func (p *watcher) start() {
@@ -151,8 +157,8 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 		if w != nil {
 			p.release(w)
 		}
-		w = &clientWatch{fd: fd, owner: owner}
 		if c != nil {
+			w = p.takeSpare(fd, owner)
 			// The server's own socket is on the poller for its life:
 			// its hang-ups reach w with no registration of its own
 			// (no epoll_ctl), one reported already is kept.
@@ -165,6 +171,7 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 			if upgrade {
 				events = inputEvents
 			}
+			w = &clientWatch{fd: fd, owner: owner}
 			if !p.register(raw, w, events) {
 				return nil
 			}
@@ -311,7 +318,28 @@ func (p *watcher) forgetIdle(raw syscall.RawConn, owner net.Conn) {
 	defer p.mu.Unlock()
 	if w := p.byFd[fd]; w != nil && w.owner == owner && w.conn != nil && w.backend == nil {
 		p.release(w)
+		// No request of the connection holds w: its requests ended
+		// before it parks.
+		if p.nspare < len(p.spare) {
+			p.spare[p.nspare] = w
+			p.nspare++
+		}
 	}
+}
+
+// takeSpare is a record for a first watch on a server's socket (a spare
+// one, reset, when there is one). A report its last socket's Conn took
+// before the record was released may still reach it (Ready): it checks
+// the socket it watches now. Called under p.mu.
+func (p *watcher) takeSpare(fd int, owner net.Conn) *clientWatch {
+	if p.nspare == 0 {
+		return &clientWatch{fd: fd, owner: owner}
+	}
+	p.nspare--
+	w := p.spare[p.nspare]
+	p.spare[p.nspare] = nil
+	*w = clientWatch{fd: fd, owner: owner}
+	return w
 }
 
 // count is how many connections the watcher holds a record for.
@@ -419,9 +447,12 @@ func (w *clientWatch) Ready(events uint32) {
 		next.Ready(events) // taken by the loop before the hand-over
 		return
 	}
-	if !w.listed {
+	if !w.listed || w.conn != nil && !w.conn.HungUp() {
+		// Forgotten meanwhile; or a record taken again (takeSpare) for
+		// a socket that did not hang up: the report is the last one's,
+		// which its Conn took before it let the record go.
 		p.mu.Unlock()
-		return // forgotten meanwhile
+		return
 	}
 	if events&poller.In != 0 {
 		w.inputSeen = true

@@ -19,7 +19,7 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int,
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	if x.rbuf == nil {
-		x.rbuf = *spareRbufs.Get().(*[]byte)
+		x.takeRbuf()
 	}
 	e := &cr.entry
 	hl, perr := http1.ParseResponseHead(e.Head, &x.head)

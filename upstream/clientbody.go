@@ -32,7 +32,7 @@ func (b *ClientBody) Read(c http1.Stream, s *rewrite.State) (int, error) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	if x.rbuf == nil {
-		x.rbuf = *spareRbufs.Get().(*[]byte)
+		x.takeRbuf()
 	}
 	n, err := b.p.readBody(c, x)
 	if err != nil {

@@ -30,6 +30,9 @@ type exchange struct {
 	upgrade bool
 	req     []byte // the request head sent to the backend
 	rbuf    []byte // the backend's response head, then body bytes
+	// rbufBox is the pool's box rbuf came in (takeRbuf), which carries
+	// it back (spareRbuf) with no allocation of a new one.
+	rbufBox *[]byte
 	body    []byte // the client body, read before the backend is contacted
 	// bodyFile holds what of the body did not fit in body; bodyBuffered
 	// says the body was read in full (so a retry can send it again).
@@ -132,11 +135,21 @@ var exchangePool = sync.Pool{New: func() any {
 // that became a tunnel gives its own back for the others.
 var spareRbufs = sync.Pool{New: func() any { b := make([]byte, bodyBufSize); return &b }}
 
+// takeRbuf gives x a response buffer of the pool's.
+func (x *exchange) takeRbuf() {
+	x.rbufBox = spareRbufs.Get().(*[]byte)
+	x.rbuf = *x.rbufBox
+}
+
 // spareRbuf gives x's response buffer back for the rest of a tunnel.
 func (x *exchange) spareRbuf() {
-	rb := x.rbuf
-	x.rbuf = nil
-	spareRbufs.Put(&rb)
+	bp := x.rbufBox
+	if bp == nil {
+		bp = new([]byte)
+	}
+	*bp = x.rbuf
+	x.rbuf, x.rbufBox = nil, nil
+	spareRbufs.Put(bp)
 }
 
 // Errors a Serve may return with its status.
@@ -209,7 +222,7 @@ func endServe(x *exchange, s *rewrite.State) {
 func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x *exchange) (status int, err error) {
 	cr := x.cr
 	if x.rbuf == nil {
-		x.rbuf = *spareRbufs.Get().(*[]byte)
+		x.takeRbuf()
 	}
 	x.locPrefix = locPrefix
 	r := c.Request()

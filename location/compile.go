@@ -61,6 +61,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	}
 	c.rt.slots = c.rc.Slots()
 	c.rt.readsSent = c.rc.ReadsSent() || c.ssiOn
+	c.rt.readsUpstream = c.rc.ReadsUpstream() || c.ssiOn
 	c.rt.rc = c.rc
 	if opts.CompileStream != nil && hasStream(cfg.Tree) {
 		st, err := opts.CompileStream(cfg, c.rt, opts)

@@ -94,8 +94,12 @@ type Router struct {
 	// ssi is on somewhere (its echo, set and if look names up when a
 	// response is filtered): each written head is kept for them.
 	readsSent bool
-	rc        *rewrite.Compiler
-	groups    *upstream.Groups
+	// readsUpstream: the same for $upstream_http_* and
+	// $upstream_cookie_*: each backend head is copied whole for them
+	// (rewrite.State.UpstreamUnread).
+	readsUpstream bool
+	rc            *rewrite.Compiler
+	groups        *upstream.Groups
 	// syslogPeers are the "syslog:" logs' sockets, closed with the
 	// configuration.
 	syslogPeers []*syslog.Peer

@@ -472,6 +472,7 @@ func (rt *Router) eachGroups(f func(*upstream.Groups)) {
 func (x *exchange) rebind(rt *Router) {
 	x.rt = rt
 	x.c.Sent().Unread = !rt.readsSent
+	x.st.UpstreamUnread = !rt.readsUpstream
 	if len(x.st.Values) < rt.slots || x.st.Values == nil {
 		x.st.Values = make([][]byte, rt.slots)
 		x.st.Valid = make([]bool, rt.slots)

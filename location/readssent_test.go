@@ -31,3 +31,30 @@ func TestRouterReadsSent(t *testing.T) {
 		}
 	}
 }
+
+// A backend's head is copied whole for $upstream_http_* and
+// $upstream_cookie_* only when something can read them: a name of the
+// configuration or ssi.
+func TestRouterReadsUpstream(t *testing.T) {
+	srv := func(loc string) string {
+		return "server { listen 127.0.0.1:8080; location / { " + loc + " } }"
+	}
+	tests := []struct {
+		name, conf string
+		want       bool
+	}{
+		{"none", srv("proxy_pass http://127.0.0.1:9;"), false},
+		{"other variables", `log_format f "$sent_http_x $upstream_status $upstream_trailer_x";` + srv(`access_log off;`), false},
+		{"ssi off", srv("ssi off;"), false},
+		{"log_format", `log_format f "$upstream_http_x_a";` + srv(""), true},
+		{"cookie", srv("add_header X $upstream_cookie_a;"), true},
+		{"map source", `map $upstream_http_x $m { default 1; }` + srv(""), true},
+		{"proxy_set_header", srv("proxy_pass http://127.0.0.1:9; proxy_set_header X $upstream_http_x;"), true},
+		{"ssi on", srv("ssi on;"), true},
+	}
+	for _, tt := range tests {
+		if got := compileConf(t, tt.conf).readsUpstream; got != tt.want {
+			t.Errorf("%s: readsUpstream = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -138,6 +138,12 @@ type State struct {
 	UpstreamName UpstreamName
 	// upstream is the backend's response head (vars_upstream.go).
 	upstream upstreamHead
+	// UpstreamUnread: nothing of the configuration reads
+	// $upstream_http_* or $upstream_cookie_* (no name of it is one, no
+	// ssi looks names up), so SetUpstreamHeaders copies only the headers
+	// the modules read after the response buffer is reused. location
+	// sets it with the configuration; Reset keeps it.
+	UpstreamUnread bool
 	// upstreamPending: the last of UpstreamTries is BeginUpstream's.
 	upstreamPending bool
 	passStart       int // index in UpstreamTries of the current pass's first try

@@ -70,8 +70,10 @@ type Compiler struct {
 	finished bool
 	hostname string
 	// readsSent: a name of the configuration is a $sent_http_* one
-	// (ReadsSent); built is set once the built-ins are in the table.
-	readsSent, built bool
+	// (ReadsSent); readsUpstream: one is an $upstream_http_* or
+	// $upstream_cookie_* one (ReadsUpstream); built is set once the
+	// built-ins are in the table.
+	readsSent, readsUpstream, built bool
 }
 
 // NewCompiler returns a Compiler with nginx's built-in variables.
@@ -124,6 +126,12 @@ func NewCompiler() *Compiler {
 // (http1.Conn.SentUnread).
 func (c *Compiler) ReadsSent() bool { return c.readsSent }
 
+// ReadsUpstream reports whether the configuration compiled so far names
+// an $upstream_http_* or $upstream_cookie_* variable. When none does and
+// nothing looks variables up by name at run time (ssi), a backend's head
+// need not be copied whole for them (State.UpstreamUnread).
+func (c *Compiler) ReadsUpstream() bool { return c.readsUpstream }
+
 func (c *Compiler) define(name string, get Getter) {
 	v := c.lookup(name)
 	v.get, v.builtin, v.defined, v.slot = get, true, true, -1
@@ -135,6 +143,9 @@ func (c *Compiler) lookup(name string) *variable {
 	name = strings.ToLower(name)
 	if c.built && strings.HasPrefix(name, "sent_http_") {
 		c.readsSent = true
+	}
+	if c.built && (strings.HasPrefix(name, "upstream_http_") || strings.HasPrefix(name, "upstream_cookie_")) {
+		c.readsUpstream = true
 	}
 	v := c.vars[name]
 	if v == nil {

@@ -182,3 +182,27 @@ func TestReadsSent(t *testing.T) {
 		}
 	}
 }
+
+func TestReadsUpstream(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"$http_x $sent_http_x $upstream_trailer_x $upstream_status $upstream_addr"}, false},
+		{[]string{"a", "${upstream_http_x_a}b"}, true},
+		{[]string{"$UPSTREAM_HTTP_SERVER"}, true},
+		{[]string{"$upstream_cookie_a"}, true},
+	}
+	for _, tt := range tests {
+		c := NewCompiler()
+		for _, v := range tt.values {
+			if _, err := c.Complex(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := c.ReadsUpstream(); got != tt.want {
+			t.Errorf("%q: ReadsUpstream = %v, want %v", tt.values, got, tt.want)
+		}
+	}
+}

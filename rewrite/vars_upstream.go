@@ -19,33 +19,74 @@ func (u *upstreamHead) reset() {
 }
 
 // SetUpstreamHeaders records the head of the backend's response (the last
-// one tried), copying it into memory the State reuses.
+// one tried), copying it into memory the State reuses. Under
+// UpstreamUnread only the headers read by name after the response
+// buffer is reused are copied (readUnread), unless the head has an
+// X-Accel-Redirect: its redirect keeps the backend's headers.
 func (s *State) SetUpstreamHeaders(hs []http1.Header) {
 	u := &s.upstream
 	u.reset()
 	s.AccelCharset = nil
 	u.set = true
+	all := !s.UpstreamUnread
+	if !all {
+		// One pass finds whether anything is to be copied: most heads
+		// have none of these.
+		some := false
+		for i := range hs {
+			if readUnread(hs[i].Name) {
+				some = true
+				if http1.EqualFold(hs[i].Name, "x-accel-redirect") {
+					all = true
+					break
+				}
+			}
+		}
+		if !some {
+			return
+		}
+	}
 	// buf grows once, before any header slices it; then one pass copies
 	// and slices.
-	size := 0
+	size, count := 0, 0
 	for i := range hs {
-		size += len(hs[i].Name) + len(hs[i].Value)
+		if all || readUnread(hs[i].Name) {
+			size += len(hs[i].Name) + len(hs[i].Value)
+			count++
+		}
 	}
 	if cap(u.buf) < size {
 		u.buf = make([]byte, 0, size+size/2)
 	}
-	if cap(u.headers) < len(hs) {
-		u.headers = make([]http1.Header, 0, len(hs)+len(hs)/2)
+	if cap(u.headers) < count {
+		u.headers = make([]http1.Header, 0, count+count/2)
 	}
-	buf, headers := u.buf[:size], u.headers[:len(hs)]
-	off := 0
+	buf, headers := u.buf[:size], u.headers[:count]
+	off, j := 0, 0
 	for i := range hs {
+		if !all && !readUnread(hs[i].Name) {
+			continue
+		}
 		n := off + copy(buf[off:], hs[i].Name)
 		v := n + copy(buf[n:], hs[i].Value)
-		headers[i] = http1.Header{Name: buf[off:n:n], Value: buf[n:v:v]}
+		headers[j] = http1.Header{Name: buf[off:n:n], Value: buf[n:v:v]}
 		off = v
+		j++
 	}
 	u.buf, u.headers = buf, headers
+}
+
+// readUnread reports whether a backend header is read by name even when
+// no variable reads the head: the X-Accel-* ones (accelHeaders; a kept
+// X-Accel-Charset outlives the response buffer) and WWW-Authenticate
+// (an intercepted 401's, an auth_request's). Inlined, its length test
+// passes most names by.
+func readUnread(name []byte) bool {
+	return uint(len(name)-len("x-accel-charset")) <= uint(len("x-accel-limit-rate")-len("x-accel-charset")) && readUnreadName(name)
+}
+
+func readUnreadName(name []byte) bool {
+	return http1.EqualFold(name[:len("x-accel-")], "x-accel-") || http1.EqualFold(name, "www-authenticate")
 }
 
 // upstreamHeaderVar is $upstream_http_<name>: the first backend header of

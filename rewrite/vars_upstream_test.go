@@ -98,3 +98,50 @@ func TestBeginUpstream(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// Under UpstreamUnread (no variable of the configuration reads the head)
+// only the headers the modules read by name are copied, unless an
+// X-Accel-Redirect asks for the head to be kept.
+func TestSetUpstreamHeadersUnread(t *testing.T) {
+	h := func(name, value string) http1.Header {
+		return http1.Header{Name: []byte(name), Value: []byte(value)}
+	}
+	type nv struct{ Name, Value string }
+	tests := []struct {
+		name string
+		head []http1.Header
+		want []nv
+	}{
+		{"none read", []http1.Header{h("Server", "s"), h("Content-Type", "text/html"), h("X-Accel-Rate", "1")}, nil},
+		{"x-accel and www-authenticate", []http1.Header{
+			h("Server", "s"), h("X-Accel-Charset", "koi8-r"), h("x-accel-buffering", "no"),
+			h("X-Accel-Limit-Rate", "10"), h("WWW-Authenticate", "Basic"), h("X-Accel-Expires", "5"), h("Date", "d"),
+		}, []nv{
+			{"X-Accel-Charset", "koi8-r"}, {"x-accel-buffering", "no"}, {"X-Accel-Limit-Rate", "10"},
+			{"WWW-Authenticate", "Basic"}, {"X-Accel-Expires", "5"},
+		}},
+		{"x-accel-redirect keeps all", []http1.Header{h("Server", "s"), h("X-ACCEL-REDIRECT", "/r"), h("Set-Cookie", "a=1")},
+			[]nv{{"Server", "s"}, {"X-ACCEL-REDIRECT", "/r"}, {"Set-Cookie", "a=1"}}},
+	}
+	for _, tt := range tests {
+		s := testState(testReq("GET", "/", "/"))
+		s.UpstreamUnread = true
+		// A longer head first: its copies must not show through.
+		s.SetUpstreamHeaders([]http1.Header{h("X-Accel-Redirect", "/old"), h("A", "1"), h("B", "2"), h("C", "3")})
+		s.Reset(s.Req)
+		s.SetUpstreamHeaders(tt.head)
+		var got []nv
+		for _, x := range s.UpstreamHeaders() {
+			got = append(got, nv{string(x.Name), string(x.Value)})
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: (-want +got):\n%s", tt.name, diff)
+		}
+		if !s.upstream.set {
+			t.Errorf("%s: the head is not marked as received", tt.name)
+		}
+		if !s.UpstreamUnread {
+			t.Errorf("%s: Reset cleared UpstreamUnread", tt.name)
+		}
+	}
+}

@@ -213,6 +213,10 @@ server {
 		plainGet("limit rate, invalid", accelTarget("/p/lr2", "", "X-Accel-Limit-Rate: 10k")),
 		plainGet("limit rate, the last valid", accelTarget("/p/lr3", "", "X-Accel-Limit-Rate: 200000", "X-Accel-Limit-Rate: x")),
 		plainGet("expires and buffering hidden", accelTarget("/p/", "", "X-Accel-Expires: 10", "X-Accel-Buffering: no")),
+		// No variable of this configuration reads the backend's head: its
+		// headers are kept for the redirect all the same.
+		plainGet("a redirect carries the backend's headers", accelTarget("/p/", "", "X-Accel-Redirect: /files/a.txt",
+			"Set-Cookie: a=1", "Cache-Control: no-cache", "Content-Type: text/blah", "Content-Disposition: attachment", "X-Other: dropped")),
 		plainGet("log", "/logs/lr.log"),
 	)
 	c.Content = map[string]string{"logs/.keep": "", "html/files/a.txt": "a file\n"}

@@ -88,3 +88,21 @@ func FuzzReadHeaders(f *testing.F) {
 		}
 	})
 }
+
+// A wake-up goes to a wait under way only: none is left in the channel
+// for nobody (the next wait, or the next stream, would take it).
+func TestWakeOnlyAWait(t *testing.T) {
+	s := &Stream{readWake: make(chan struct{}, 1), sendWake: make(chan struct{}, 1), bodyWanted: make(chan struct{}, 1)}
+	var got []int
+	s.wakeLocked(waitRead, s.readWake)
+	s.wakeLocked(waitSend, s.sendWake)
+	got = append(got, len(s.readWake), len(s.sendWake))
+	s.waiting = waitRead | waitBody
+	s.wakeLocked(waitRead, s.readWake)
+	s.wakeLocked(waitSend, s.sendWake)
+	s.wakeLocked(waitBody, s.bodyWanted)
+	got = append(got, len(s.readWake), len(s.sendWake), len(s.bodyWanted))
+	if diff := cmp.Diff([]int{0, 0, 1, 0, 1}, got); diff != "" {
+		t.Errorf("tokens in readWake, sendWake (, bodyWanted) (-want +got):\n%s", diff)
+	}
+}

@@ -123,14 +123,16 @@ func (s *Stream) writeData(p []byte, end bool) (int, error) {
 		if s.queued() == 0 || s.queued()+len(p) <= maxQueued || s.err != nil {
 			break
 		}
+		s.waiting |= waitSend
 		c.mu.Unlock()
-		if !waitFor(s.sendWake, dl, &s.sendTimer) {
-			c.mu.Lock()
+		ok := waitFor(s.sendWake, dl, &s.sendTimer)
+		c.mu.Lock()
+		s.waiting &^= waitSend
+		if !ok {
 			s.timedOut = true
 			c.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded
 		}
-		c.mu.Lock()
 	}
 	if s.err != nil {
 		err := s.err
@@ -181,16 +183,21 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 	for {
 		c.mu.Lock()
 		done, err, dl := s.endSent, s.err, s.writeDL
-		c.mu.Unlock()
 		if done || err != nil {
+			c.mu.Unlock()
 			return n + len(trailers), err
 		}
-		if !waitFor(s.sendWake, dl, &s.sendTimer) {
-			c.mu.Lock()
+		s.waiting |= waitSend
+		c.mu.Unlock()
+		ok := waitFor(s.sendWake, dl, &s.sendTimer)
+		c.mu.Lock()
+		s.waiting &^= waitSend
+		if !ok {
 			s.timedOut = true
 			c.mu.Unlock()
 			return n, os.ErrDeadlineExceeded
 		}
+		c.mu.Unlock()
 		if err := c.schedule(s); err != nil {
 			return n, err
 		}
@@ -213,6 +220,8 @@ func (c *Conn) schedule(s *Stream) error {
 			break
 		}
 		id := st.id
+		// Read in the section that changes what its writer waits for.
+		waiting := st.waiting&waitSend != 0
 		var err error
 		if st.queued() == 0 {
 			// The end: trailers, or an empty DATA frame.
@@ -259,7 +268,9 @@ func (c *Conn) schedule(s *Stream) error {
 				err = c.writeData(id, last, *c.dataBuf)
 			}
 		}
-		wake(st.sendWake)
+		if waiting {
+			wake(st.sendWake)
+		}
 		wrote = true
 		if err != nil {
 			return err

@@ -43,9 +43,9 @@ type Conn struct {
 	inMu     sync.Mutex
 	onInput  Handler
 	onHangup Handler
-	// flags are flagHooked, flagHupHooked and flagHup in one word:
-	// three atomic.Bools (four bytes each) kept the Conn a size class
-	// larger.
+	// flags are flagHooked, flagHupHooked, flagHup and the sides'
+	// ready and drained bits in one word: an atomic.Bool each (four
+	// bytes) kept the Conn a size class larger.
 	flags atomic.Uint32
 	// The small fields last, together: the references, the descriptor,
 	// the peer's port and its IP's length (rip[:rlen]); the Conn fits a
@@ -63,7 +63,24 @@ const (
 	// flagHup: the poller reported the peer's end or an error (RDHUP,
 	// HUP, ERR), which stays (nginx's pending_eof).
 	flagHup
+	// flagRReady, flagWReady: the poller reported the side may be
+	// ready since its last try.
+	flagRReady
+	flagWReady
+	// flagRDrained: the last read found the socket empty or took less
+	// than it asked, so every byte after it is reported (flagRReady):
+	// HookInput needs no peek. Each try clears it; a raw reader sets it
+	// from its callback (ReadDrained).
+	flagRDrained
 )
+
+// readyBit is side s's ready flag.
+func (c *Conn) readyBit(s *side) uint32 {
+	if s == &c.w {
+		return flagWReady
+	}
+	return flagRReady
+}
 
 // setFlag sets or clears bit f of c.flags.
 func (c *Conn) setFlag(f uint32, on bool) {
@@ -76,20 +93,14 @@ func (c *Conn) setFlag(f uint32, on bool) {
 
 func (c *Conn) hasFlag(f uint32) bool { return c.flags.Load()&f != 0 }
 
-// side is one direction's waiting: whether the poller reported the
-// socket may be ready since the last try, the deadline, and the waiter
-// while one waits (from a pool: an idle connection holds no channel or
-// timer).
+// side is one direction's waiting: the deadline, and the waiter while
+// one waits (from a pool: an idle connection holds no channel or
+// timer). Whether the poller reported the socket may be ready since the
+// last try is the Conn's flags' (readyBit).
 type side struct {
 	// mu serializes the side's calls, as Go's fdMutex does: one waits
 	// at a time.
-	mu    sync.Mutex
-	ready atomic.Bool
-	// drained (the read side's): the last read found the socket empty
-	// or took less than it asked, so every byte after it is reported
-	// (ready): HookInput needs no peek. Each try clears it; a raw
-	// reader sets it from its callback (ReadDrained).
-	drained  atomic.Bool
+	mu       sync.Mutex
 	deadline atomic.Int64 // on nanotime's scale (monoOf); 0: none
 	waiter   atomic.Pointer[waiter]
 }
@@ -139,9 +150,11 @@ func (c *Conn) Ready(events uint32) {
 	if events&(In|RDHup|Hup|Err) != 0 {
 		hup := events&(RDHup|Hup|Err) != 0
 		if hup {
-			c.flags.Or(flagHup)
+			c.flags.Or(flagHup | flagRReady)
+		} else {
+			c.flags.Or(flagRReady)
 		}
-		c.r.wake(true)
+		c.r.wake()
 		if c.hasFlag(flagHooked) {
 			c.inMu.Lock()
 			h := c.onInput
@@ -160,7 +173,8 @@ func (c *Conn) Ready(events uint32) {
 		}
 	}
 	if events&(Out|Hup|Err) != 0 {
-		c.w.wake(true)
+		c.flags.Or(flagWReady)
+		c.w.wake()
 	}
 }
 
@@ -190,7 +204,7 @@ func (c *Conn) HookInput(h Handler) (pending bool) {
 	c.onInput = h
 	c.setFlag(flagHooked, h != nil)
 	c.inMu.Unlock()
-	return h != nil && (c.r.ready.Load() || c.hasFlag(flagHup) || !c.r.drained.Load() && c.readable())
+	return h != nil && (c.hasFlag(flagRReady|flagHup) || !c.hasFlag(flagRDrained) && c.readable())
 }
 
 // OnHangup tells h (on the poller's goroutine) of the socket's hang-ups
@@ -238,7 +252,7 @@ func SettleConns() {
 // timers that expired (input the poller has not yet delivered, on a
 // loaded machine, is read rather than dropped).
 func (c *Conn) InputPending() bool {
-	return c.r.ready.Load() || c.hasFlag(flagHup) || c.readable()
+	return c.hasFlag(flagRReady|flagHup) || c.readable()
 }
 
 // readable peeks at the socket without waiting: bytes, an end or an
@@ -259,12 +273,9 @@ func ConnOf(raw syscall.RawConn) *Conn {
 	return nil
 }
 
-// wake wakes the side's waiter; ready: the poller's report, kept for a
-// wait that has not begun.
-func (s *side) wake(ready bool) {
-	if ready {
-		s.ready.Store(true)
-	}
+// wake wakes the side's waiter (the poller's report, set in the flags
+// before, is kept for a wait that has not begun).
+func (s *side) wake() {
 	if w := s.waiter.Load(); w != nil {
 		notify(w.ch)
 	}
@@ -310,8 +321,8 @@ func (c *Conn) Close() error {
 			break
 		}
 	}
-	c.r.wake(false)
-	c.w.wake(false)
+	c.r.wake()
+	c.w.wake()
 	c.decref()
 	return nil
 }
@@ -363,13 +374,14 @@ func (c *Conn) wait(s *side, now int64) error {
 }
 
 func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
+	ready := c.readyBit(s)
 	for {
 		if c.closing() {
 			return net.ErrClosed
 		}
 		// Reported since the try (the waiter is published first: a
 		// report after this finds it).
-		if s.ready.Swap(false) {
+		if c.flags.And(^ready)&ready != 0 {
 			return nil
 		}
 		d := s.deadline.Load()
@@ -396,7 +408,7 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 
 func (s *side) setDeadline(t time.Time) {
 	s.deadline.Store(monoOf(t))
-	s.wake(false) // a waiter looks at the new deadline
+	s.wake() // a waiter looks at the new deadline
 }
 
 // Read reads as net.Conn's Read.
@@ -415,20 +427,20 @@ func (c *Conn) Read(b []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		c.r.ready.Store(false) // what the try finds needs no report
+		c.flags.And(^uint32(flagRReady)) // what the try finds needs no report
 		n, e := sysRead(uintptr(c.fd), b)
 		switch e {
 		case 0:
 			if n == 0 {
-				c.r.drained.Store(false)
+				c.flags.And(^uint32(flagRDrained))
 				return 0, io.EOF
 			}
-			c.r.drained.Store(n < len(b))
+			c.setFlag(flagRDrained, n < len(b))
 			return n, nil
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			c.r.drained.Store(true)
+			c.flags.Or(flagRDrained)
 			if err := c.wait(&c.r, now); err != nil {
 				return 0, c.opError("read", err)
 			}
@@ -453,7 +465,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	done := 0
 	for done < len(b) {
-		c.w.ready.Store(false)
+		c.flags.And(^uint32(flagWReady))
 		n, e := sysSend(uintptr(c.fd), b[done:])
 		switch e {
 		case 0:
@@ -573,7 +585,7 @@ func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWai
 // empty (EAGAIN) or took less than it asked: what comes next is reported
 // by the poller, so HookInput need not peek. Only from within the
 // callback (Control must not read: it leaves the record as it is).
-func (r *rawConn) ReadDrained() { r.r.drained.Store(true) }
+func (r *rawConn) ReadDrained() { (*Conn)(r).flags.Or(flagRDrained) }
 
 func (r *rawConn) Write(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.w, f) }
 
@@ -594,9 +606,12 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 	if err != nil {
 		return c.opError(op, err)
 	}
+	reset := c.readyBit(s)
+	if s == &c.r {
+		reset |= flagRDrained // unless f tells (ReadDrained)
+	}
 	for {
-		s.ready.Store(false)
-		s.drained.Store(false) // unless f tells (ReadDrained)
+		c.flags.And(^reset)
 		if f(uintptr(c.fd)) {
 			return nil
 		}
@@ -642,7 +657,7 @@ func (c *Conn) WriteBuffers(v [][]byte) (int64, error) {
 			iov[n].SetLen(len(b))
 			n++
 		}
-		c.w.ready.Store(false)
+		c.flags.And(^uint32(flagWReady))
 		wrote, e := sysWritev(uintptr(c.fd), iov[:n])
 		clear(iov[:n])
 		switch e {

@@ -290,7 +290,7 @@ func TestConnOnInputUnread(t *testing.T) {
 	if n, err := c.Read(buf); n != 2 || err != nil {
 		t.Fatalf("Read = %d, %v", n, err)
 	}
-	c.r.ready.Store(false) // as if the report came before the read
+	c.flags.And(^uint32(flagRReady)) // as if the report came before the read
 	seen := make(inputSeen, 4)
 	c.OnInput(seen)
 	select {
@@ -370,12 +370,12 @@ func TestConnHookInputDrained(t *testing.T) {
 	var got []bool
 	// Two of four bytes taken by a raw read: the rest is found.
 	read(make([]byte, 2), false)
-	c.r.ready.Store(false) // as if the report came before the read
+	c.flags.And(^uint32(flagRReady)) // as if the report came before the read
 	got = append(got, c.HookInput(seen))
 	c.OnInput(nil)
 	// The rest taken, the reader telling it drained the socket.
 	read(make([]byte, 8), true)
-	c.r.ready.Store(false)
+	c.flags.And(^uint32(flagRReady))
 	got = append(got, c.HookInput(seen))
 	c.OnInput(nil)
 	// Read's short read drains it too.
@@ -384,14 +384,14 @@ func TestConnHookInputDrained(t *testing.T) {
 	if n, err := c.Read(make([]byte, 8)); n != 2 || err != nil {
 		t.Fatalf("Read = %d, %v", n, err)
 	}
-	c.r.ready.Store(false)
+	c.flags.And(^uint32(flagRReady))
 	got = append(got, c.HookInput(seen))
 	c.OnInput(nil)
 	// A full Read may leave bytes.
 	client.Write([]byte("ghij"))
 	time.Sleep(50 * time.Millisecond)
 	c.Read(make([]byte, 2))
-	c.r.ready.Store(false)
+	c.flags.And(^uint32(flagRReady))
 	got = append(got, c.HookInput(seen))
 	c.OnInput(nil)
 	if diff := cmp.Diff([]bool{true, false, false, true}, got); diff != "" {

@@ -39,7 +39,7 @@ func (c *Conn) now(s *side, b []byte) (int, error) {
 		c.decref()
 		return 0, nil
 	}
-	s.ready.Store(false) // what the try finds needs no report, as rawWait's
+	c.flags.And(^c.readyBit(s)) // what the try finds needs no report, as rawWait's
 	for {
 		if s == &c.w {
 			n, e := sysSend(uintptr(c.fd), b)
@@ -58,7 +58,7 @@ func (c *Conn) now(s *side, b []byte) (int, error) {
 		}
 		// As Read records it: an empty socket, or a read shorter than
 		// asked, leaves what comes next to the poller's report.
-		c.r.drained.Store(e == syscall.EAGAIN || e == 0 && n > 0 && n < len(b))
+		c.setFlag(flagRDrained, e == syscall.EAGAIN || e == 0 && n > 0 && n < len(b))
 		c.decref()
 		if e != 0 {
 			return 0, e

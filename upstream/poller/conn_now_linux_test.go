@@ -46,12 +46,12 @@ func TestConnNow(t *testing.T) {
 	}
 	var got []string
 	got = append(got, result(c.ReadNow(buf)))
-	if !c.r.drained.Load() {
+	if !c.hasFlag(flagRDrained) {
 		got = append(got, "EAGAIN not recorded as drained")
 	}
 	client.Write([]byte("hi"))
 	got = append(got, readArrived())
-	if !c.r.drained.Load() {
+	if !c.hasFlag(flagRDrained) {
 		got = append(got, "a short read not recorded as drained")
 	}
 	if n, err := c.WriteNow([]byte("yo")); err != nil || n != 2 {

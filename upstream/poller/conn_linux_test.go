@@ -427,6 +427,36 @@ func TestConnDeadlineLazyTimer(t *testing.T) {
 	}
 }
 
+// TestConnDeadlineMovedWhileWaiting: a deadline moved later or cleared
+// does not wake a waiting read (its timer does, early, and it looks
+// again); one moved earlier than the timer still ends the wait at it.
+func TestConnDeadlineMovedWhileWaiting(t *testing.T) {
+	c, _ := acceptPair(t)
+	buf := make([]byte, 4)
+	c.SetReadDeadline(time.Now().Add(time.Hour))
+	var deadline time.Time
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.SetReadDeadline(time.Now().Add(2 * time.Hour))
+		c.SetReadDeadline(time.Time{})
+		time.Sleep(20 * time.Millisecond)
+		deadline = time.Now().Add(30 * time.Millisecond)
+		c.SetReadDeadline(deadline)
+	}()
+	start := time.Now()
+	_, err := c.Read(buf)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Read past its moved deadline = %v, want a timeout", err)
+	}
+	if early := time.Until(deadline); early > 0 {
+		t.Errorf("Read timed out %v before its deadline", early)
+	}
+	if waited := time.Since(start); waited > time.Minute {
+		t.Errorf("Read waited %v for a deadline 70ms away", waited)
+	}
+}
+
 // BenchmarkConnWaitDeadline is a keep-alive exchange's read: the Conn
 // waits (under a deadline, as a keep-alive connection's idle timeout)
 // for a byte the peer sends in answer to the last one, so every

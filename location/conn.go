@@ -161,22 +161,30 @@ func (h Conn) BadStreamRequest(addr *Addr, perr *http1.Error, host []byte) {
 // requests (in the log of the location its last request ended in).
 func (h Conn) ClientClosed(addr *Addr, first bool, listen string) {
 	x := h.x
+	var logs []errorLogRule
+	if first {
+		logs = addr.Default.root.conf.errorLogs
+	} else {
+		conf := x.lastConfOrNil()
+		if conf == nil {
+			return
+		}
+		logs = conf.errorLogs
+	}
+	if !x.log.takes(logs, levelRank("info")) {
+		return // the message is not made
+	}
 	id := "*" + strconv.FormatUint(x.connID, 10) + " "
 	client := ""
 	if info := x.c.Request().Conn; info != nil {
 		client = info.RemoteAddr
 	}
 	if first {
-		x.log.logTo(addr.Default.root.conf.errorLogs, "info",
-			id+"client closed connection while waiting for request, client: "+client+", server: "+listen)
-		return
-	}
-	conf := x.lastConfOrNil()
-	if conf == nil {
+		x.log.logTo(logs, "info", id+"client closed connection while waiting for request, client: "+client+", server: "+listen)
 		return
 	}
 	// nginx drops the context here (c->log->handler = NULL).
-	x.log.logTo(conf.errorLogs, "info", id+"client "+client+" closed keepalive connection")
+	x.log.logTo(logs, "info", id+"client "+client+" closed keepalive connection")
 }
 
 // TimedOut records a request whose head did not arrive in time (408,

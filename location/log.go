@@ -112,6 +112,26 @@ func takenBy(rules []errorLogRule, rank int) bool {
 	return false
 }
 
+// takes reports whether logTo(logs, a level of rank, ...) writes the
+// line anywhere: a message made only then is no garbage when it would
+// be dropped (a keep-alive connection's close, at info).
+func (l *Logger) takes(logs []errorLogRule, rank int) bool {
+	if l == nil {
+		return false
+	}
+	if len(logs) > 0 {
+		return takenBy(logs, rank)
+	}
+	if m := l.max.Load(); m == 0 || int32(rank) < m {
+		return true
+	}
+	var others []errorLogRule
+	if p := l.mainLogs.Load(); p != nil {
+		others = *p
+	}
+	return takenBy(others, rank)
+}
+
 // writeTo writes an error line to the rules that take its level.
 func (l *Logger) writeTo(rules []errorLogRule, rank int, line []byte) {
 	l.writeRules(rules, rank, line, false)

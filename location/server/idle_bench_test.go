@@ -33,7 +33,7 @@ func BenchmarkIdleConnSetup(b *testing.B) {
 	}
 	addr := ln.Addr().String()
 	path := filepath.Join(b.TempDir(), "nginx.conf")
-	conf := "events { worker_connections 4096; }\nhttp {\naccess_log off;\nupstream backend { server " + backend.Addr().String() + "; keepalive 64; }\n" +
+	conf := "events { worker_connections 4096; }\nhttp {\naccess_log off; error_log /dev/null;\nupstream backend { server " + backend.Addr().String() + "; keepalive 64; }\n" +
 		"server { listen " + addr + "; location / { proxy_pass http://backend; proxy_http_version 1.1; " +
 		"proxy_set_header Connection \"\"; } }\n}\n"
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {

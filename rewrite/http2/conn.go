@@ -398,6 +398,16 @@ func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 			return nil, fh, c.readHeaders(fh)
 		}
 	}
+	if int(fh.Length) > c.br.Size() {
+		// A frame larger than the buffer is read through by the framer,
+		// which a deadline must not cut: one a stream's start left armed
+		// is no timer of a connection with streams (readError's).
+		c.mu.Lock()
+		if c.processing > 0 {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+		c.mu.Unlock()
+	}
 	f, err := c.fr.ReadFrameForHeader(fh)
 	if hf, ok := f.(*http2.HeadersFrame); ok {
 		c.block.hf = headersFrame{FrameHeader: fh, Priority: hf.Priority, frag: hf.HeaderBlockFragment()}
@@ -557,12 +567,23 @@ func (c *Conn) readError(err error) int {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.mu.Lock()
 		busy, until := c.processing > 0, c.idleUntil
+		if busy {
+			// The idle deadline a stream's start left armed: no timer
+			// while streams run. Cleared under c.mu, so a stream's end
+			// arming the idle one cannot come between.
+			c.nc.SetReadDeadline(time.Time{})
+		}
 		c.mu.Unlock()
 		if busy {
-			c.nc.SetReadDeadline(time.Time{})
 			return readOn
 		}
-		if c.parks() && (until.IsZero() || time.Now().Before(until)) {
+		parks := c.parks()
+		if !parks && !until.IsZero() && time.Now().Before(until) {
+			// The deadline a stream left armed passed just as the last
+			// stream ended, which armed keepalive_timeout anew.
+			return readOn
+		}
+		if parks && (until.IsZero() || time.Now().Before(until)) {
 			// The grace ended (keepalive_timeout has not).
 			if c.block.active {
 				// Between a header block's frames: not parked.

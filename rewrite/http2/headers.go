@@ -186,7 +186,12 @@ func (c *Conn) onHeaders(f *headersFrame) error {
 		limitReached := c.cfg.IdleTimeout == 0 || c.requests >= c.cfg.MaxRequests ||
 			c.cfg.MaxTime > 0 && time.Since(c.start) > c.cfg.MaxTime
 		c.mu.Unlock()
-		c.nc.SetReadDeadline(time.Time{})
+		// The idle deadline stays armed, not cleared here (nginx has no
+		// read timer while streams run): the reader waiting under it
+		// then sees the next stream's end push it on with no wake
+		// (poller's setDeadline), where a cleared one would have it woken
+		// each time. Should it pass while streams run, readError and
+		// waitRest clear it and read on.
 		b.st = st
 		if limitReached {
 			c.goAway(http2.ErrCodeNo)

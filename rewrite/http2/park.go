@@ -136,13 +136,21 @@ func (c *Conn) parks() bool {
 	return c.parker != nil && !c.noPark
 }
 
-// waitRest decides on a grace's timeout in the middle of a frame: an
+// waitRest decides on a deadline passed in the middle of a frame: a
+// connection with streams reads on (true); an
 // idle connection that would park waits for the frame's rest under
 // keepalive_timeout (true), as nginx keeps a partial frame
 // (state.incomplete) with the connection's timer.
 func (c *Conn) waitRest() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.processing > 0 && !c.drainReq.Load() && !c.lingerReq.Load() {
+		// The idle deadline a stream's start left armed (onHeaders):
+		// a connection with streams waits for the frame's rest with no
+		// timer, as nginx's.
+		c.nc.SetReadDeadline(time.Time{})
+		return true
+	}
 	if c.processing > 0 || c.parker == nil || c.noPark || c.drainReq.Load() ||
 		!c.idleUntil.IsZero() && !time.Now().Before(c.idleUntil) {
 		return false

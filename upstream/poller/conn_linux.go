@@ -116,10 +116,19 @@ type side struct {
 // connection's, has a deadline close to the last one's), and is never
 // stopped. A wake that comes early or late is a spurious one, which
 // every wait looks past.
+//
+// A deadline moved while a wait runs wakes it only when the new one is
+// before the timer the wait armed (published in fires): one moved later
+// or cleared is seen when the timer fires early, so a connection whose
+// idle deadline another goroutine pushes on at each request's end (an
+// HTTP/2 connection's streams) costs its waiting reader no wake.
 type waiter struct {
 	ch    chan struct{}
 	timer *time.Timer
 	armed int64 // when the timer fires (nanotime); 0: never armed
+	// fires is armed while the wait relies on the timer (setDeadline
+	// reads it); 0: the wait has no timer and any deadline wakes it.
+	fires atomic.Int64
 }
 
 var waiters = sync.Pool{New: func() any {
@@ -362,6 +371,7 @@ func (s *side) prepare() (now int64, err error) {
 // connection's read reads the clock once per request, not twice).
 func (c *Conn) wait(s *side, now int64) error {
 	w := waiters.Get().(*waiter)
+	w.fires.Store(0) // another wait's timer: until this one's, any deadline wakes it
 	s.waiter.Store(w)
 	err := c.waitOn(s, w, now)
 	s.waiter.Store(nil)
@@ -386,7 +396,12 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 		}
 		d := s.deadline.Load()
 		if d == 0 {
-			<-w.ch
+			w.fires.Store(0)
+			// A deadline set since the load above saw fires at its
+			// old value, perhaps no wake: look again.
+			if s.deadline.Load() == 0 {
+				<-w.ch
+			}
 			now = 0
 			continue
 		}
@@ -401,14 +416,27 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 			w.timer.Reset(time.Duration(left))
 			w.armed = d
 		}
-		<-w.ch // the report, the deadline, or one moved: look again
+		// Published, then the deadline read again: a setDeadline either
+		// stored before this load (seen here) or reads fires after the
+		// store (and wakes for a deadline before it).
+		w.fires.Store(w.armed)
+		if s.deadline.Load() == d {
+			<-w.ch // the report, the timer, or a deadline moved sooner: look again
+		}
 		now = 0
 	}
 }
 
+// setDeadline wakes a waiter only for a deadline before the timer it
+// armed, or when it has none (waiter's comment).
 func (s *side) setDeadline(t time.Time) {
-	s.deadline.Store(monoOf(t))
-	s.wake() // a waiter looks at the new deadline
+	d := monoOf(t)
+	s.deadline.Store(d)
+	if w := s.waiter.Load(); w != nil && d != 0 {
+		if f := w.fires.Load(); f == 0 || d < f {
+			notify(w.ch)
+		}
+	}
 }
 
 // Read reads as net.Conn's Read.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -523,5 +524,43 @@ func TestConnRemoteAddr(t *testing.T) {
 				t.Errorf("peer address (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestConnDeadlineSetAsWaitBegins: a deadline set while a read begins
+// its wait (before or after the wait armed its timer) ends the wait:
+// setDeadline's skipped wake never leaves a wait with no timer for a
+// deadline it did not see. The window (between the wait's look at the
+// deadline and its timer's publication) is narrow: the loop makes the
+// set land at varied points, and a lost wake shows as a wait that never
+// ends.
+func TestConnDeadlineSetAsWaitBegins(t *testing.T) {
+	c, _ := acceptPair(t)
+	buf := make([]byte, 4)
+	for i := 0; i < 200; i++ {
+		c.SetReadDeadline(time.Time{})
+		if i%2 == 1 {
+			// A timer armed further away first: the new deadline is
+			// sooner than it.
+			c.SetReadDeadline(time.Now().Add(time.Hour))
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Read(buf)
+			done <- err
+		}()
+		for j := 0; j < i%7; j++ {
+			runtime.Gosched()
+		}
+		c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		select {
+		case err := <-done:
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("try %d: Read = %v, want a timeout", i, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("try %d: Read still waits a minute past its deadline", i)
+		}
 	}
 }

@@ -47,11 +47,15 @@ type cacheReq struct {
 	secondary bool          // key is a Vary variant
 	status    string
 	cacheable bool // the response may be stored (u->cacheable)
-	entry     filecache.Entry
-	hasEntry  bool // entry is an expired file kept for stale or revalidation
-	updating  bool // this request holds the key's updating mark
-	lastFT    ftMask
-	expect    int64 // the body's length the head announced; -1: none
+	// convHead: a HEAD goes to the backend as GET (proxy_cache_convert_head,
+	// nginx's u->method), set once a zone is chosen and kept when the key
+	// then leaves the cache.
+	convHead bool
+	entry    filecache.Entry
+	hasEntry bool // entry is an expired file kept for stale or revalidation
+	updating bool // this request holds the key's updating mark
+	lastFT   ftMask
+	expect   int64 // the body's length the head announced; -1: none
 	// background: this is the fetch of a background update (nginx's
 	// r->background); bgPending: the stale entry was sent and that fetch
 	// follows.
@@ -149,7 +153,7 @@ func updateDone(zone *filecache.Zone, key filecache.Key) func() {
 
 func (cr *cacheReq) reset(cc *cacheConf) {
 	cr.conf, cr.zone, cr.status, cr.cacheable, cr.hasEntry, cr.updating, cr.lastFT, cr.secondary = cc, nil, "", false, false, false, 0, false
-	cr.background, cr.bgPending = false, false
+	cr.background, cr.bgPending, cr.convHead = false, false, false
 }
 
 // backgroundUpdate fetches the entry a stale answer was sent from, as
@@ -241,6 +245,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 			return true, 500, errors.New(`cache "` + string(x.fval) + `" not found`)
 		}
 	}
+	cr.convHead = cc.convHead && r.MethodCode == http1.MethodHEAD
 	switch {
 	case cc.key != nil:
 		cr.keyText = cc.key.Eval(s, cr.keyText[:0])

@@ -354,7 +354,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		x.methodBuf = p.method.Eval(s, x.methodBuf[:0])
 		x.method = x.methodBuf
 	}
-	if cr != nil && cr.zone != nil && r.MethodCode == http1.MethodHEAD && p.cache.convHead {
+	if cr != nil && cr.convHead {
 		x.method = methodGET // proxy_cache_convert_head
 	}
 	// A HEAD sent to the backend gets no body back, whatever the

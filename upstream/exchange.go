@@ -386,7 +386,10 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 				return n, hl, false, 0, nil, 0
 			}
 			if n == limit {
-				return n, 0, false, 502, ErrTooBigHeader, ftInvalidHeader
+				var ok bool
+				if limit, ok = p.growHead(x, n); !ok {
+					return n, 0, false, 502, ErrTooBigHeader, ftInvalidHeader
+				}
 			}
 		}
 		if rerr != nil {

@@ -143,6 +143,10 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 	x.fdec.reset()
 	x.fhead, x.fpending, x.fended = x.fhead[:0], nil, false
 	x.head = http1.ResponseHead{Major: 1, Minor: 1, Headers: x.head.Headers[:0]}
+	// nginx parses the head's records in place in its buffer: what fills
+	// it is the raw bytes read (records' headers and padding, stderr),
+	// not the head's decoded bytes.
+	room, raw, stdout := p.headRoom(x), 0, false
 	for {
 		for pos < n {
 			piece, data, used, derr := x.fdec.next(x.rbuf[pos:n])
@@ -158,6 +162,11 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 			case pieceStdoutEnd:
 				return n, pos, 502, errFCGIPrematureStdout, ftInvalidHeader
 			case pieceStderr:
+				if !stdout && pos == n {
+					// A large stderr before any stdout: nginx reads on
+					// from its buffer's start.
+					raw = 0
+				}
 				p.logStderr(s, x, data, actionHeader)
 				for _, pat := range f.catchStderr {
 					if bytes.Contains(trimStderr(data), []byte(pat)) {
@@ -167,13 +176,11 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 				}
 				continue
 			}
+			stdout = true
 			x.fhead = append(x.fhead, data...)
 			hl, perr := http1.ParseHeaderLines(x.fhead, &x.head)
 			if perr != nil {
 				return n, pos, 502, perr, ftInvalidHeader
-			}
-			if limit := p.headLimit(x); hl == 0 && len(x.fhead) >= limit || hl > limit {
-				return n, pos, 502, ErrTooBigHeader, ftInvalidHeader
 			}
 			if hl > 0 {
 				x.fpending = x.fhead[hl:]
@@ -183,6 +190,9 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 				return n, pos, 0, nil, 0
 			}
 		}
+		if raw >= room {
+			return n, pos, 502, ErrTooBigHeader, ftInvalidHeader
+		}
 		// All of rbuf was decoded: read on from its start.
 		n, pos = 0, 0
 		now := x.readFrom
@@ -190,8 +200,9 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 			now = time.Now()
 		}
 		x.life.dl.SetRead(nc, now, p.ReadTimeout)
-		m, rerr := x.life.read(nc, x.rbuf[:p.headLimit(x)])
+		m, rerr := x.life.read(nc, x.rbuf[:min(room-raw, len(x.rbuf))])
 		n += m
+		raw += m
 		x.recvd += int64(m)
 		if m == 0 && rerr != nil {
 			if isTimeout(rerr) {

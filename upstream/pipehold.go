@@ -117,13 +117,31 @@ func cacheHeaderStart(x *exchange) int {
 // cacheHeaderStartFor is header_start for a cache key.
 func cacheHeaderStartFor(key []byte) int { return 336 + len("\nKEY: ") + len(key) + 1 }
 
-// headLimit is how much of a response head nginx reads before "upstream
+// headRoom is how much of a response head nginx reads before "upstream
 // sent too big header": *_buffer_size, less what a cache keeps at the
-// buffer's start (cacheHeaderStart); at most x.rbuf.
-func (p *Proxy) headLimit(x *exchange) int {
-	n := p.bufSize - cacheHeaderStart(x)
+// buffer's start (cacheHeaderStart).
+func (p *Proxy) headRoom(x *exchange) int {
 	if p.bufSize <= 0 {
-		n = responseHeadSize
+		return responseHeadSize
 	}
-	return max(min(n, len(x.rbuf)), 1)
+	return max(p.bufSize-cacheHeaderStart(x), 1)
+}
+
+// headLimit is headRoom within x.rbuf (growHead makes room past it).
+func (p *Proxy) headLimit(x *exchange) int { return min(p.headRoom(x), len(x.rbuf)) }
+
+// growHead gives a head that filled x.rbuf (its n bytes kept) a buffer
+// of headRoom when that is larger (*_buffer_size past 32k), and reports
+// the new limit; ok false: the head is too big. The large buffer serves
+// this exchange only (endServe drops it); the pool's goes back.
+func (p *Proxy) growHead(x *exchange, n int) (limit int, ok bool) {
+	room := p.headRoom(x)
+	if room <= len(x.rbuf) {
+		return len(x.rbuf), false
+	}
+	b := make([]byte, room)
+	copy(b, x.rbuf[:n])
+	x.spareRbuf()
+	x.rbuf = b
+	return room, true
 }

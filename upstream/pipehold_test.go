@@ -68,3 +68,33 @@ func TestHeadPostponedUnderTees(t *testing.T) {
 		t.Errorf("headPostponed at postpone_output 1460, 0 (-want +got):\n%s", diff)
 	}
 }
+
+// A head that fills the pool's 32k buffer gets one of *_buffer_size when
+// that is larger, its bytes kept.
+func TestGrowHead(t *testing.T) {
+	type result struct {
+		Limit int
+		OK    bool
+		Len   int
+		Kept  string
+	}
+	for _, tc := range []struct {
+		bufSize int
+		want    result
+	}{
+		{bufSize: 64 << 10, want: result{Limit: 64 << 10, OK: true, Len: 64 << 10, Kept: "head"}},
+		{bufSize: 32 << 10, want: result{Limit: 32 << 10, Len: 32 << 10, Kept: "head"}},
+		{bufSize: 16 << 10, want: result{Limit: 32 << 10, Len: 32 << 10, Kept: "head"}},
+	} {
+		p := &Proxy{bufSize: tc.bufSize}
+		x := &exchange{}
+		x.takeRbuf()
+		copy(x.rbuf, "head")
+		var got result
+		got.Limit, got.OK = p.growHead(x, len(x.rbuf))
+		got.Len, got.Kept = len(x.rbuf), string(x.rbuf[:4])
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("proxy_buffer_size %d (-want +got):\n%s", tc.bufSize, d)
+		}
+	}
+}

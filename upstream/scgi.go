@@ -323,7 +323,10 @@ func (p *Proxy) readHeadSCGI(nc net.Conn, x *exchange) (n, headLen int, status i
 				return n, hl, 0, nil, 0
 			}
 			if n == limit {
-				return n, 0, 502, ErrTooBigHeader, ftInvalidHeader
+				var ok bool
+				if limit, ok = p.growHead(x, n); !ok {
+					return n, 0, 502, ErrTooBigHeader, ftInvalidHeader
+				}
 			}
 		}
 		if rerr != nil {

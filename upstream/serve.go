@@ -144,6 +144,11 @@ func (x *exchange) takeRbuf() {
 // spareRbuf gives x's response buffer back for the rest of a tunnel.
 func (x *exchange) spareRbuf() {
 	bp := x.rbufBox
+	if len(x.rbuf) > bodyBufSize {
+		// growHead's, for this exchange only.
+		x.rbuf = nil
+		return
+	}
 	if bp == nil {
 		bp = new([]byte)
 	}
@@ -213,6 +218,9 @@ func endServe(x *exchange, s *rewrite.State) {
 		x.dropBodyFile()
 	}
 	passCacheOrder(s)
+	if len(x.rbuf) > bodyBufSize {
+		x.rbuf = nil // growHead's: the next exchange takes the pool's
+	}
 	x.cr = nil
 	x.store = storeStream{}
 	exchangePool.Put(x)

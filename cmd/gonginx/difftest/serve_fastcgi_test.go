@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +256,21 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		io.Copy(io.Discard, c)
 		return false
+	case strings.HasPrefix(script, "hone"), strings.HasPrefix(script, "hrec"):
+		// A head with an X-Big header of N bytes, in one record (hone)
+		// or in records of 100 bytes of data each (hrec).
+		n, _ := strconv.Atoi(script[4:])
+		head := "X-Big: " + strings.Repeat("b", n) + "\r\n\r\nbody"
+		size := len(head)
+		if script[1] == 'r' {
+			size = 100
+		}
+		for len(head) > 0 {
+			k := min(size, len(head))
+			w(stdout(head[:k]))
+			head = head[k:]
+		}
+		w(stdout(""), endRequest)
 	case script == "e500":
 		w(stdout("Status: 500 Oops\r\n\r\nfailed"), stdout(""), endRequest)
 	default:

@@ -1,0 +1,75 @@
+package difftest
+
+import (
+	"testing"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// A FastCGI head must fit fastcgi_buffer_size as nginx reads it: the raw
+// records (their 8-byte headers and padding too), not the decoded
+// header bytes; a buffer past 32k takes a head past 32k.
+func TestServeFastCGIHeadBufferSize(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	fcgi := startFCGIServer(t)
+	c := serveProxyCase("fastcgi_buffer_size bounds the raw head", `log_format h '$request $status';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log stderr info;
+    access_log logs/a.log h;
+    location /s/ {
+        fastcgi_pass `+fcgi.addr()+`;
+        fastcgi_param DOCUMENT_URI $document_uri;
+        fastcgi_buffer_size 1k;
+    }
+    location /l/ {
+        fastcgi_pass `+fcgi.addr()+`;
+        fastcgi_param DOCUMENT_URI $document_uri;
+        fastcgi_buffer_size 64k;
+        fastcgi_buffers 4 64k;
+    }
+}
+`,
+		plainGet("one record, its head well in 1k", "/s/hone990"),
+		plainGet("one record, its head and a body byte filling the buffer", "/s/hone1004"),
+		plainGet("one record, its head past the buffer with its record header", "/s/hone1010"),
+		plainGet("100-byte records, the head in 1k with their headers", "/s/hrec850"),
+		plainGet("100-byte records, the head past 1k with their headers", "/s/hrec930"),
+		plainGet("a 40000-byte head in 64k", "/l/hone40000"),
+		plainGet("a 60000-byte head in 100-byte records past 64k", "/l/hrec60000"),
+		plainGet("a 70000-byte head past 64k", "/l/hrec70000"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.ErrorLog = true
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// proxy_buffer_size past the 32k of a response buffer takes a head past
+// 32k, as nginx reads the head into a buffer of that size.
+func TestServeProxyHeadBufferSizeLarge(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("proxy_buffer_size past 32k", `log_format h '$request $status';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log stderr info;
+    access_log logs/a.log h;
+    location /l/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 64k; proxy_buffers 4 64k; }
+    location /u/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 64k; proxy_buffers 4 64k; proxy_buffering off; }
+}
+`,
+		plainGet("a 40000-byte header in 64k", "/l/made?hn=40000&n=100"),
+		plainGet("a 40000-byte header in 64k, then a long body", "/l/made?hn=40000&n=200000"),
+		plainGet("a 40000-byte header unbuffered", "/u/made?hn=40000&n=100000"),
+		plainGet("a 70000-byte header past 64k", "/l/made?hn=70000&n=10"),
+		plainGet("a 4000-byte header after them", "/l/made?hn=4000&n=10"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.ErrorLog = true
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -365,6 +365,7 @@ type eventTimer interface{ SetEventTime(time.Time) }
 // the head's length, or http09 for a response without a status line.
 func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool, status int, err error, ft ftMask) {
 	limit := p.headLimit(x)
+	x.headFull = false
 	for {
 		now := x.readFrom
 		if x.readFrom = (time.Time{}); now.IsZero() {
@@ -383,6 +384,7 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 				return n, 0, false, 502, perr, ftInvalidHeader
 			}
 			if hl > 0 {
+				x.headFull = hl == n && n == p.headRoom(x)
 				return n, hl, false, 0, nil, 0
 			}
 			if n == limit {

@@ -147,6 +147,7 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 	// it is the raw bytes read (records' headers and padding, stderr),
 	// not the head's decoded bytes.
 	room, raw, stdout := p.headRoom(x), 0, false
+	x.headFull = false
 	for {
 		for pos < n {
 			piece, data, used, derr := x.fdec.next(x.rbuf[pos:n])
@@ -184,6 +185,7 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 			}
 			if hl > 0 {
 				x.fpending = x.fhead[hl:]
+				x.headFull = raw == room && pos == n && len(x.fpending) == 0
 				if err := fcgiStatus(&x.head); err != nil {
 					return n, pos, 502, err, ftInvalidHeader
 				}
@@ -537,6 +539,9 @@ func (p *Proxy) readFCGI(nc net.Conn, x *exchange) (int, error) { return p.readF
 
 // readFCGIAt is readFCGI into x.rbuf[off:].
 func (p *Proxy) readFCGIAt(nc net.Conn, x *exchange, off int) (int, error) {
+	if x.takeHeadFull() {
+		return 0, io.EOF
+	}
 	x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
 	m, err := x.life.read(nc, x.rate.limit(x.rbuf[off:]))
 	x.recvd += int64(m)

@@ -145,3 +145,16 @@ func (p *Proxy) growHead(x *exchange, n int) (limit int, ok bool) {
 	x.rbuf = b
 	return room, true
 }
+
+// takeHeadFull reports, once, that a buffered relay's first read finds
+// nothing: nginx 1.22's event pipe reads first into its head buffer, which
+// a head that ended at its end left with no room, and takes the read of
+// nothing as the backend's close (Content-Length unmet: "upstream
+// prematurely closed connection"; a CGI body: empty).
+func (x *exchange) takeHeadFull() bool {
+	if !x.headFull {
+		return false
+	}
+	x.headFull = false
+	return x.buffering
+}

@@ -227,7 +227,13 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			}
 		}
 		x.life.dl.SetRead(nc, poller.Now(), p.ReadTimeout)
-		n, rerr := x.life.read(nc, x.rate.limit(buf[held:max(held, min(readSize, len(buf)))]))
+		var n int
+		var rerr error
+		if x.takeHeadFull() {
+			rerr = io.EOF
+		} else {
+			n, rerr = x.life.read(nc, x.rate.limit(buf[held:max(held, min(readSize, len(buf)))]))
+		}
 		x.recvd += int64(n)
 		if x.rate.rate != 0 {
 			x.rate.after(time.Now(), n)

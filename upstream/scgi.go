@@ -307,6 +307,7 @@ func (sc *scgi) createUWSGI(b []byte, r *http1.Request, s *rewrite.State, x *exc
 // else 200) gives the status.
 func (p *Proxy) readHeadSCGI(nc net.Conn, x *exchange) (n, headLen int, status int, err error, ft ftMask) {
 	limit := p.headLimit(x)
+	x.headFull = false
 	for {
 		if p.ReadTimeout > 0 {
 			nc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
@@ -320,6 +321,7 @@ func (p *Proxy) readHeadSCGI(nc net.Conn, x *exchange) (n, headLen int, status i
 				return n, 0, 502, perr, ftInvalidHeader
 			}
 			if hl > 0 {
+				x.headFull = hl == n && n == p.headRoom(x)
 				return n, hl, 0, nil, 0
 			}
 			if n == limit {

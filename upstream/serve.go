@@ -56,6 +56,9 @@ type exchange struct {
 	method     []byte // the method sent (proxy_method or the client's)
 	methodBuf  []byte
 	headOnly   bool // HEAD was sent: the response has no body
+	// headFull: the head ended at the end of nginx's head buffer, nothing
+	// read past it (takeHeadFull).
+	headFull bool
 	// streamChunked: the client's chunked body is passed on as it
 	// arrives (proxy_request_buffering off, HTTP/1.1).
 	streamChunked bool
@@ -221,7 +224,7 @@ func endServe(x *exchange, s *rewrite.State) {
 	if len(x.rbuf) > bodyBufSize {
 		x.rbuf = nil // growHead's: the next exchange takes the pool's
 	}
-	x.cr = nil
+	x.cr, x.headFull = nil, false
 	x.store = storeStream{}
 	exchangePool.Put(x)
 }

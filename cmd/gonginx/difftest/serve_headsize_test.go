@@ -24,6 +24,12 @@ server {
         fastcgi_param DOCUMENT_URI $document_uri;
         fastcgi_buffer_size 1k;
     }
+    location /k/ {
+        fastcgi_pass `+fcgi.addr()+`;
+        fastcgi_param DOCUMENT_URI $document_uri;
+        fastcgi_buffer_size 1k;
+        fastcgi_keep_conn on;
+    }
     location /l/ {
         fastcgi_pass `+fcgi.addr()+`;
         fastcgi_param DOCUMENT_URI $document_uri;
@@ -33,7 +39,12 @@ server {
 }
 `,
 		plainGet("one record, its head well in 1k", "/s/hone990"),
+		// nginx 1.22's pipe reads first into its full head buffer: a
+		// read of nothing, taken as the backend's close.
+		plainGet("one record, its head ending at the buffer's end", "/s/hone1005"),
 		plainGet("one record, its head and a body byte filling the buffer", "/s/hone1004"),
+		plainGet("keep_conn: its head ending at the buffer's end", "/k/hone1005"),
+		plainGet("keep_conn: its head and a body byte filling the buffer", "/k/hone1004"),
 		plainGet("one record, its head past the buffer with its record header", "/s/hone1010"),
 		plainGet("100-byte records, the head in 1k with their headers", "/s/hrec850"),
 		plainGet("100-byte records, the head past 1k with their headers", "/s/hrec930"),
@@ -60,8 +71,16 @@ server {
     access_log logs/a.log h;
     location /l/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 64k; proxy_buffers 4 64k; }
     location /u/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 64k; proxy_buffers 4 64k; proxy_buffering off; }
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /pu/ { proxy_pass http://{{BACKEND}}/; proxy_buffering off; }
 }
 `,
+		// nginx 1.22's pipe reads first into its full head buffer: a
+		// read of nothing, taken as the backend's close.
+		plainGet("a head ending at the 4k buffer's end", "/p/made?hn=4021&n=10"),
+		plainGet("a head ending at the 4k buffer's end, chunked", "/p/made?hn=4013&n=10&chunked=1"),
+		plainGet("a head ending at the 4k buffer's end, unbuffered", "/pu/made?hn=4021&n=10"),
+		plainGet("a head ending a byte before the buffer's end", "/p/made?hn=4020&n=10"),
 		plainGet("a 40000-byte header in 64k", "/l/made?hn=40000&n=100"),
 		plainGet("a 40000-byte header in 64k, then a long body", "/l/made?hn=40000&n=200000"),
 		plainGet("a 40000-byte header unbuffered", "/u/made?hn=40000&n=100000"),

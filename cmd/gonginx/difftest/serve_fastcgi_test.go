@@ -271,6 +271,13 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 			head = head[k:]
 		}
 		w(stdout(""), endRequest)
+	case strings.HasPrefix(script, "errthen"):
+		// A stderr record of N bytes, then 200 ms later a head with a
+		// 600-byte header.
+		n, _ := strconv.Atoi(script[7:])
+		c.Write(stderrRec(strings.Repeat("e", n-1) + "\n"))
+		time.Sleep(200 * time.Millisecond)
+		w(stdout("X-Big: "+strings.Repeat("b", 600)+"\r\n\r\nbody"), stdout(""), endRequest)
 	case script == "e500":
 		w(stdout("Status: 500 Oops\r\n\r\nfailed"), stdout(""), endRequest)
 	default:

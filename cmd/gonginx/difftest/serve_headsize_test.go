@@ -43,6 +43,10 @@ server {
 		// read of nothing, taken as the backend's close.
 		plainGet("one record, its head ending at the buffer's end", "/s/hone1005"),
 		plainGet("one record, its head and a body byte filling the buffer", "/s/hone1004"),
+		// A stderr before any stdout that ends where a read ended: nginx
+		// reads on from its buffer's start.
+		plainGet("a stderr record, then later a head: both in 1k", "/s/errthen500"),
+		plainGet("a stderr record past 1k, then later a head", "/s/errthen1500"),
 		plainGet("keep_conn: its head ending at the buffer's end", "/k/hone1005"),
 		plainGet("keep_conn: its head and a body byte filling the buffer", "/k/hone1004"),
 		plainGet("one record, its head past the buffer with its record header", "/s/hone1010"),

@@ -92,6 +92,13 @@ func CompileGRPCPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive,
 		p.tls = bt
 	}
 	p.tunnelBufs = tunnelPool(os.Getpagesize())
+	// grpc_buffer_size: the buffer the head's frames are read into.
+	p.bufSize = os.Getpagesize()
+	if d := last(blocks, "grpc_buffer_size"); d != nil {
+		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok && n > 0 && n <= 1<<30 {
+			p.bufSize = int(n)
+		}
+	}
 	for _, d := range innermost(blocks, "grpc_set_header") {
 		if len(d.Args) != 2 {
 			continue

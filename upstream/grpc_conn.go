@@ -230,7 +230,10 @@ type grpcStream struct {
 	rst        bool
 	headDone   bool
 	inBlock    bool // header block fragments are coming
-	block      []byte
+	// headRaw: the bytes of the head's HEADERS and CONTINUATION frames,
+	// which nginx reads into grpc_buffer_size.
+	headRaw int
+	block   []byte
 	// The fields of the block being decoded: offsets into arena.
 	fields  [][4]int
 	arena   []byte
@@ -275,6 +278,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 	hc := nc.(*h2Conn)
 	g := x.grpcState()
 	g.hc, g.outClosed, g.endStream, g.rst, g.headDone, g.inBlock, g.werr = hc, false, false, false, false, false, nil
+	g.headRaw = 0
 	g.failed.Store(false)
 	g.stop, g.writing, g.trailers, g.clientConn = false, false, g.trailers[:0], nil
 	g.unflushed, g.flushErr, g.held = nil, nil, 0

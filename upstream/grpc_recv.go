@@ -75,6 +75,13 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			return 0, nil, &recvError{rerr}
 		}
 		fh := fh0
+		if !g.headDone && (fh.Type == http2.FrameHeaders || fh.Type == http2.FrameContinuation) {
+			// nginx parses the head in its buffer: a block past it
+			// (frame headers too) is too big.
+			if g.headRaw += 9 + int(fh.Length); g.headRaw > p.headRoom(x) {
+				return 0, nil, p.grpcError(x, "upstream sent too big header", action)
+			}
+		}
 		if g.inBlock && fh.Type != http2.FrameContinuation || !g.inBlock && fh.Type == http2.FrameContinuation {
 			return 0, nil, p.grpcError(x, "upstream sent unexpected http2 frame: "+strconv.Itoa(int(fh.Type)), action)
 		}

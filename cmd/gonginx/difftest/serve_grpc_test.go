@@ -110,6 +110,15 @@ func h2Answer(w http.ResponseWriter, r *http.Request) {
 		// upstream" instead (a loaded machine flipped it on one server).
 		time.Sleep(100 * time.Millisecond)
 		panic(http.ErrAbortHandler) // RST_STREAM
+	case "hbig2000", "hbig8000", "hbig30000":
+		// An X-Big header of N bytes (HPACK's Huffman code takes 'b' in
+		// 6 bits: three quarters of that in the frame).
+		n, _ := strconv.Atoi(name[4:])
+		w.Header().Set("X-Big", strings.Repeat("b", n))
+		w.Header().Set("Content-Type", "application/grpc")
+		w.WriteHeader(200)
+		io.WriteString(w, "body")
+		return
 	case "resetfirst":
 		panic(http.ErrAbortHandler)
 	case "slow":

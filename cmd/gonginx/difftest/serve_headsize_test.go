@@ -96,3 +96,31 @@ server {
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A gRPC response's header block must fit grpc_buffer_size, where nginx
+// reads the frames that carry it: a longer one is "upstream sent too big
+// header" (502).
+func TestServeGRPCHeadBufferSize(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	be := startH2Backend(t, nil)
+	c := serveProxyCase("grpc_buffer_size bounds the head", `log_format h '$request $status';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log stderr info;
+    access_log logs/a.log h;
+    location /g/ { grpc_pass grpc://`+be.addr()+`; }
+    location /l/ { grpc_pass grpc://`+be.addr()+`; grpc_buffer_size 16k; }
+}
+`,
+		plainGet("a 2000-byte header in the default 4k", "/g/hbig2000"),
+		plainGet("an 8000-byte header past the default 4k", "/g/hbig8000"),
+		plainGet("an 8000-byte header in 16k", "/l/hbig8000"),
+		plainGet("a 30000-byte header past 16k", "/l/hbig30000"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.ErrorLog = true
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -67,7 +67,8 @@ server {
 func TestServeProxyHeadBufferSizeLarge(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := serveProxyCase("proxy_buffer_size past 32k", `log_format h '$request $status';
+	c := serveProxyCase("proxy_buffer_size past 32k", `log_format h '$request $status $upstream_cache_status';
+proxy_cache_path cache keys_zone=h:1m;
 server {
     listen 127.0.0.1:{{PORT}};
     server_name localhost;
@@ -77,8 +78,14 @@ server {
     location /u/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 64k; proxy_buffers 4 64k; proxy_buffering off; }
     location /p/ { proxy_pass http://{{BACKEND}}/; }
     location /pu/ { proxy_pass http://{{BACKEND}}/; proxy_buffering off; }
+    location /c/ { proxy_pass http://{{BACKEND}}/; proxy_cache h; proxy_cache_key k$arg_k; proxy_cache_valid 200 1m; }
 }
 `,
+		// header_start with the key "k1": 336 + len("\nKEY: k1\n").
+		plainGet("under a cache, a head ending at the buffer's end less the key", "/c/made?hn=3676&n=10&k=1"),
+		plainGet("again: not cached", "/c/made?hn=3676&n=10&k=1"),
+		plainGet("under a cache, a byte shorter: cached", "/c/made?hn=3675&n=10&k=2"),
+		plainGet("a hit", "/c/made?hn=3675&n=10&k=2"),
 		// nginx 1.22's pipe reads first into its full head buffer: a
 		// read of nothing, taken as the backend's close.
 		plainGet("a head ending at the 4k buffer's end", "/p/made?hn=4021&n=10"),
@@ -91,7 +98,7 @@ server {
 		plainGet("a 70000-byte header past 64k", "/l/made?hn=70000&n=10"),
 		plainGet("a 4000-byte header after them", "/l/made?hn=4000&n=10"),
 	)
-	c.Content = map[string]string{"logs/.keep": ""}
+	c.Content = map[string]string{"logs/.keep": "", "cache/.keep": ""}
 	c.ErrorLog = true
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))

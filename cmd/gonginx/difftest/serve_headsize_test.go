@@ -131,3 +131,35 @@ server {
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// An SCGI or uwsgi head must fit scgi_buffer_size or uwsgi_buffer_size,
+// past 32k too.
+func TestServeSCGIHeadBufferSize(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	sc, uw := startSCGIServer(t), startCGIServer(t, true)
+	c := serveProxyCase("scgi and uwsgi buffer sizes bound the head", `log_format h '$request $status';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    error_log stderr info;
+    access_log logs/a.log h;
+    location /s/ { scgi_pass `+sc.addr()+`; scgi_param DOCUMENT_URI $document_uri; }
+    location /sl/ { scgi_pass `+sc.addr()+`; scgi_param DOCUMENT_URI $document_uri; scgi_buffer_size 64k; scgi_buffers 4 64k; }
+    location /u/ { uwsgi_pass `+uw.addr()+`; uwsgi_param DOCUMENT_URI $document_uri; }
+    location /ul/ { uwsgi_pass `+uw.addr()+`; uwsgi_param DOCUMENT_URI $document_uri; uwsgi_buffer_size 64k; uwsgi_buffers 4 64k; }
+}
+`,
+		plainGet("scgi: a 1000-byte header in the default 4k", "/s/hbig1000"),
+		plainGet("scgi: a 4100-byte header past it", "/s/hbig4100"),
+		plainGet("scgi: a 40000-byte header in 64k", "/sl/hbig40000"),
+		plainGet("scgi: a 70000-byte header past 64k", "/sl/hbig70000"),
+		plainGet("uwsgi: a 4100-byte header past the default 4k", "/u/hbig4100"),
+		plainGet("uwsgi: a 40000-byte header in 64k", "/ul/hbig40000"),
+		plainGet("uwsgi: a 70000-byte header past 64k", "/ul/hbig70000"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.ErrorLog = true
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

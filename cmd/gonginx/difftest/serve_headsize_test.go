@@ -152,6 +152,8 @@ server {
 `,
 		plainGet("scgi: a 1000-byte header in the default 4k", "/s/hbig1000"),
 		plainGet("scgi: a 4100-byte header past it", "/s/hbig4100"),
+		plainGet("scgi: a head ending at the buffer's end: read as the close", "/s/hbig4059"),
+		plainGet("uwsgi: a head ending at the buffer's end: read as the close", "/u/hbig4059"),
 		plainGet("scgi: a 40000-byte header in 64k", "/sl/hbig40000"),
 		plainGet("scgi: a 70000-byte header past 64k", "/sl/hbig70000"),
 		plainGet("uwsgi: a 4100-byte header past the default 4k", "/u/hbig4100"),

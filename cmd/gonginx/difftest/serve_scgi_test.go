@@ -182,7 +182,7 @@ func (s *scgiServer) serveConn(c net.Conn) {
 		out = "Content-Type: application/octet-stream\r\n\r\n" + strings.Repeat("0123456789abcdef", 12000)
 	case "e500":
 		out = "Status: 500 Oops\r\n\r\nfailed"
-	case "hbig1000", "hbig4100", "hbig40000", "hbig70000":
+	case "hbig1000", "hbig4059", "hbig4100", "hbig40000", "hbig70000":
 		// An X-Big header of N bytes, then a short body.
 		n, _ := strconv.Atoi(script[4:])
 		out = "Content-Type: text/plain\r\nX-Big: " + strings.Repeat("b", n) + "\r\n\r\nbody"

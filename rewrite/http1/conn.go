@@ -130,6 +130,11 @@ type Conn struct {
 	// head and the end of the response; reqLen is its head's length.
 	wire   Wire
 	reqLen int
+	// spareRead and spareWrite are a framed Conn's read and write
+	// buffers kept from its last stream (Release) for its next
+	// (StartFramed, WriteHeader): a pool's Get and Put per stream and
+	// buffer cost ~150 instructions.
+	spareRead, spareWrite *[]byte
 
 	raw     syscall.RawConn // the socket under nc, cached by Socket
 	rawConn net.Conn        // the net.Conn raw belongs to
@@ -495,6 +500,9 @@ func (c *Conn) Hijack() (net.Conn, []byte) {
 // Release returns the buffers to their pools; call it once the connection
 // is done (after Close or after a hijacked tunnel ended).
 func (c *Conn) Release() {
+	if c.wire != nil {
+		c.keepFramedBuffers()
+	}
 	c.releaseRead()
 	if c.wb != nil {
 		*c.wb = (*c.wb)[:0]

@@ -240,7 +240,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		return nil
 	}
 	if c.wb == nil {
-		c.wb = writePool.Get().(*[]byte)
+		c.wb = c.writeBuf()
 	}
 	status := resp.Status
 	contentType, contentLength, lastModified := resp.ContentType, resp.ContentLength, resp.LastModified
@@ -525,7 +525,7 @@ func (c *Conn) WriteOut(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if c.wb == nil {
-		c.wb = writePool.Get().(*[]byte)
+		c.wb = c.writeBuf()
 	}
 	b := *c.wb
 	if c.out.chunked {

@@ -46,7 +46,8 @@ func (c *Conn) ResetFramedConn(nc net.Conn, info *ConnInfo, w Wire) {
 	headers, scratch := c.req.Headers[:0], c.req.scratch[:0]
 	own, buf := c.sentHead.own[:0], c.sentHead.buf[:0]
 	clear(own[:cap(own)])
-	*c = Conn{nc: nc, Info: info, Limits: DefaultLimits, wire: w}
+	sr, sw := c.spareRead, c.spareWrite
+	*c = Conn{nc: nc, Info: info, Limits: DefaultLimits, wire: w, spareRead: sr, spareWrite: sw}
 	c.body.c = c
 	c.req.Headers, c.req.scratch = headers, scratch
 	c.sentHead.own, c.sentHead.buf = own, buf
@@ -71,7 +72,11 @@ func (c *Conn) StartFramed(head []byte, body bool) (*Request, *Error) {
 			smallReadPool.Put(c.rb)
 		}
 		if len(head) <= smallReadSize {
-			c.rb, c.large = smallReadPool.Get().(*[]byte), false
+			c.rb, c.large = c.spareRead, false
+			c.spareRead = nil
+			if c.rb == nil {
+				c.rb = smallReadPool.Get().(*[]byte)
+			}
 		} else {
 			b := make([]byte, len(head))
 			c.rb, c.large = &b, true
@@ -211,4 +216,27 @@ func (c *Conn) SetChunkSize(n int) {
 	if cs, ok := c.wire.(interface{ SetChunkSize(int) }); ok {
 		cs.SetChunkSize(n)
 	}
+}
+
+// keepFramedBuffers keeps a framed Conn's small read buffer and its write
+// buffer for its next stream, out of the Conn's state (rb and wb nil, as
+// after any Release).
+func (c *Conn) keepFramedBuffers() {
+	if c.rb != nil && !c.large && c.spareRead == nil {
+		c.spareRead, c.rb = c.rb, nil
+		c.rpos, c.rend, c.headEnd = 0, 0, 0
+	}
+	if c.wb != nil && c.spareWrite == nil {
+		*c.wb = (*c.wb)[:0]
+		c.spareWrite, c.wb = c.wb, nil
+	}
+}
+
+// writeBuf is a write buffer: the one the last stream left, or the pool's.
+func (c *Conn) writeBuf() *[]byte {
+	if b := c.spareWrite; b != nil {
+		c.spareWrite = nil
+		return b
+	}
+	return writePool.Get().(*[]byte)
 }

@@ -41,9 +41,12 @@ type clientWatch struct {
 	// conn: the server's own socket, whose hang-ups reach the watch
 	// through its lifelong registration (OnHangup); else reg is the
 	// watch's own on the process's poller.
-	conn    *poller.Conn
-	reg     poller.Reg
-	events  uint32 // the registration's
+	conn   *poller.Conn
+	reg    poller.Reg
+	events uint32 // the registration's
+	// listed: w is byFd's entry for its descriptor (set under the
+	// watcher's lock): a check with no map lookup.
+	listed  bool
 	fd      int
 	owner   net.Conn        // the client connection the fd belongs to
 	raw     syscall.RawConn // owner's socket, for the request's goroutine
@@ -51,22 +54,21 @@ type clientWatch struct {
 	eof     bool            // the client hung up (kept between requests)
 	// fresh: registered by this request's watch, so a hang-up that came
 	// before is queued in the epoll set and not seen yet.
-	fresh   bool
-	aborted atomic.Bool
+	fresh bool
 	// terminated: the abort was a stop's (TerminateRequests), not the
 	// client's; set under the watcher's lock.
 	terminated bool
-	// input, when set, is woken by input on the socket too (WatchInput):
-	// the registration then includes EPOLLIN.
-	input *Waker
 	// inputSeen: an input event came (the socket may hold unread bytes
 	// no later event will report); next: the handler that took the
 	// registration over, to which events still reaching this one go.
+	// (The bools sit together, in what alignment leaves: input, an
+	// interface, made the record a size class larger.)
 	inputSeen bool
-	next      poller.Handler
-	// listed: w is byFd's entry for its descriptor (set under the
-	// watcher's lock): a check with no map lookup.
-	listed bool
+	aborted   atomic.Bool
+	// input, when set, is told of input on the socket too (WatchInput):
+	// the registration then includes EPOLLIN.
+	input poller.Handler
+	next  poller.Handler
 }
 
 // streamWatch is a client with no socket of its own that reports its end

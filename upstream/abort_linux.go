@@ -56,9 +56,9 @@ const watchEvents = poller.RDHup | poller.Edge
 // parked tunnel direction registers).
 const inputEvents = watchEvents | poller.In
 
-// watchInput registers owner's socket for w's input, adding EPOLLIN to
+// watchInput registers owner's socket for h's input, adding EPOLLIN to
 // an abort registration the connection has already.
-func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
+func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, h poller.Handler) bool {
 	p.once.Do(p.start)
 	if p.p == nil {
 		return false
@@ -71,10 +71,10 @@ func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool
 	defer p.mu.Unlock()
 	cw := p.byFd[fd]
 	if cw != nil && cw.owner == owner {
-		if cw.input == w {
+		if cw.input == h {
 			return true
 		}
-		cw.input = w
+		cw.input = h
 		if cw.events != inputEvents {
 			if cw.reg.Modify(raw, inputEvents) != nil {
 				cw.input = nil
@@ -87,13 +87,13 @@ func (p *watcher) watchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool
 	if cw != nil {
 		p.release(cw) // a connection that ended without ForgetClient
 	}
-	cw = &clientWatch{fd: fd, owner: owner, input: w}
+	cw = &clientWatch{fd: fd, owner: owner, input: h}
 	return p.register(raw, cw, inputEvents)
 }
 
-// stopInput takes w off owner's registration and input off its events
+// stopInput takes h off owner's registration and input off its events
 // (watchEvents again).
-func (p *watcher) stopInput(raw syscall.RawConn, owner net.Conn, w *Waker) {
+func (p *watcher) stopInput(raw syscall.RawConn, owner net.Conn, h poller.Handler) {
 	if !p.ready.Load() {
 		return
 	}
@@ -104,7 +104,7 @@ func (p *watcher) stopInput(raw syscall.RawConn, owner net.Conn, w *Waker) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cw := p.byFd[fd]
-	if cw == nil || cw.owner != owner || cw.input != w {
+	if cw == nil || cw.owner != owner || cw.input != h {
 		return
 	}
 	cw.input = nil
@@ -458,7 +458,7 @@ func (w *clientWatch) Ready(events uint32) {
 		w.inputSeen = true
 	}
 	if w.input != nil {
-		w.input.ready() // bytes, or the end for its read to see
+		w.input.Ready(events) // bytes, or the end for its read to see
 	}
 	if events&(poller.RDHup|poller.Hup|poller.Err) != 0 {
 		w.eof = true

@@ -23,8 +23,8 @@ func (watcher) forgetIdle(syscall.RawConn, net.Conn)                         {}
 func (watcher) count() int                                                   { return 0 }
 func (watcher) settle()                                                      {}
 func (watcher) settleConn(*clientWatch)                                      {}
-func (watcher) watchInput(syscall.RawConn, net.Conn, *Waker) bool            { return false }
-func (watcher) stopInput(syscall.RawConn, net.Conn, *Waker)                  {}
+func (watcher) watchInput(syscall.RawConn, net.Conn, poller.Handler) bool    { return false }
+func (watcher) stopInput(syscall.RawConn, net.Conn, poller.Handler)          {}
 
 func (watcher) handOver(syscall.RawConn, net.Conn, poller.Handler) (poller.Reg, bool, bool) {
 	return poller.Reg{}, false, false

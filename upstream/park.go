@@ -12,15 +12,17 @@ import (
 // idle connections wait in its event loop: the connection's socket is on
 // the process's poller (its registration for the client-abort watch,
 // abort_linux.go), its owner calls Park when it has nothing to read and
-// ends its goroutine, and the poller calls wake, on a new goroutine,
-// when bytes or a hang-up
-// arrive. The socket's registration is edge-triggered and stays for the
-// connection's life, so a request costs no system call: input that
-// arrives while the owner runs (before it parks) is remembered, and
-// Park then fails so that the owner reads it.
+// ends its goroutine, and the poller tells the owner's handler
+// (WatchInput's), which asks Woken and resumes the connection on a
+// goroutine (GoResume) when bytes or a hang-up arrive. The socket's
+// registration is edge-triggered and stays for the connection's life,
+// so a request costs no system call: input that arrives while the
+// owner runs (before it parks) is remembered, and Park then fails so
+// that the owner reads it. The handler is the connection's own record,
+// which knows what resumes it: a Resumer kept here cost every idle
+// connection 16 bytes (its record a size class larger).
 type Waker struct {
 	state atomic.Int32
-	wake  Resumer
 }
 
 // Resumer runs a connection on the goroutine Waker or Go gives it: an
@@ -40,14 +42,6 @@ const (
 	wakerReady                // running, and input arrived since
 	wakerParked               // no goroutine: the poller wakes it
 )
-
-// Init sets what runs, on its own goroutine, when input arrives for a
-// parked connection.
-func (w *Waker) Init(wake Resumer) { w.wake = wake }
-
-// Wake is what Init set (nil before Init): what resumes the connection,
-// for an owner that takes it back with Unpark to end it.
-func (w *Waker) Wake() Resumer { return w.wake }
 
 // Park hands the connection to the poller. It reports false when input
 // arrived since the last Park or Unpark (the owner reads again instead);
@@ -70,60 +64,60 @@ func (w *Waker) Unpark() bool {
 // Parked reports whether the connection waits on the poller.
 func (w *Waker) Parked() bool { return w.state.Load() == wakerParked }
 
-// ready is the poller's: input arrived.
-func (w *Waker) ready() {
+// Woken is the owner's handler's, told of input: true when the
+// connection was parked, and now belongs to the caller, which resumes
+// it (GoResume); false when its owner runs (its next Park fails).
+func (w *Waker) Woken() bool {
 	for {
 		switch w.state.Load() {
 		case wakerParked:
 			if w.state.CompareAndSwap(wakerParked, wakerRunning) {
-				resume(w.wake)
-				return
+				return true
 			}
 		case wakerRunning:
 			if w.state.CompareAndSwap(wakerRunning, wakerReady) {
-				return
+				return false
 			}
 		default:
-			return
+			return false
 		}
 	}
 }
 
 // WatchInput registers a connection's socket (raw, below TLS; owner is
 // the net.Conn it belongs to, as for the abort watch) with the poller
-// for w: from now on input on it reaches w. Call it once, before the
-// first Park; the registration ends with ForgetClient. It reports false
-// where there is no poller (the owner then waits with a goroutine).
-func WatchInput(raw syscall.RawConn, owner net.Conn, w *Waker) bool {
-	if raw == nil || w.wake == nil {
+// for h, the connection's handler of its Waker: from now on input on it
+// reaches h.Ready (on the poller's goroutine, which h must not hold
+// up). Call it once, before the first Park; the registration ends with
+// ForgetClient. It reports false where there is no poller (the owner
+// then waits with a goroutine).
+func WatchInput(raw syscall.RawConn, owner net.Conn, h poller.Handler) bool {
+	if raw == nil || h == nil {
 		return false
 	}
 	if c := poller.ConnOf(raw); c != nil {
 		// The server's own socket is on the poller for its life: its
-		// input reaches w with no registration (no epoll_ctl, no watch
+		// input reaches h with no registration (no epoll_ctl, no watch
 		// record) of its own.
-		c.OnInput(w)
+		c.OnInput(h)
 		return true
 	}
-	return brokenConns.watchInput(raw, owner, w)
+	return brokenConns.watchInput(raw, owner, h)
 }
 
-// Ready is the poller's report for a Conn w watches (poller.Conn.OnInput).
-func (w *Waker) Ready(uint32) { w.ready() }
-
-// StopInput ends WatchInput's reports for w's connection, which runs
+// StopInput ends WatchInput's reports to h, which runs
 // again and sends its requests without pausing: each arrival would wake
 // the poller's loop (and take its lock) besides the runtime's poller,
 // per request. The registration stays for the abort watch; the next
 // WatchInput adds input again (an epoll_ctl each way, once per stretch
 // of busy requests).
-func StopInput(raw syscall.RawConn, owner net.Conn, w *Waker) {
+func StopInput(raw syscall.RawConn, owner net.Conn, h poller.Handler) {
 	if c := poller.ConnOf(raw); c != nil {
 		c.OnInput(nil)
 		return
 	}
 	if raw != nil {
-		brokenConns.stopInput(raw, owner, w)
+		brokenConns.stopInput(raw, owner, h)
 	}
 }
 

@@ -7,6 +7,19 @@ import (
 	"time"
 )
 
+// wakeRecorder is a connection's input handler, as the server's: its
+// Waker's wakes are sent on woken.
+type wakeRecorder struct {
+	Waker
+	woken chan struct{}
+}
+
+func (r *wakeRecorder) Ready(uint32) {
+	if r.Woken() {
+		GoResume(Func(func() { r.woken <- struct{}{} }))
+	}
+}
+
 // parkPair is a loopback connection whose server side is registered for
 // input with a Waker that reports each wake on woken.
 func parkPair(t *testing.T) (client net.Conn, w *Waker, woken chan struct{}) {
@@ -33,13 +46,11 @@ func parkPair(t *testing.T) (client net.Conn, w *Waker, woken chan struct{}) {
 		server.Close()
 		client.Close()
 	})
-	woken = make(chan struct{}, 4)
-	w = &Waker{}
-	w.Init(Func(func() { woken <- struct{}{} }))
-	if !WatchInput(raw, server, w) {
+	r := &wakeRecorder{woken: make(chan struct{}, 4)}
+	if !WatchInput(raw, server, r) {
 		t.Fatal("WatchInput: no poller")
 	}
-	return client, w, woken
+	return client, &r.Waker, r.woken
 }
 
 func waitWoken(t *testing.T, woken chan struct{}) {

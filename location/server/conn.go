@@ -304,7 +304,8 @@ func (l *listener) serveConn(sc *serverConn) {
 		} else {
 			// Plain HTTP to an ssl port: answered 400 and closed, never
 			// parked (its Conn reads through pc, not sc.conn()).
-			toHTTPS, h.noPark = true, true
+			toHTTPS = true
+			h.set(h1NoPark, true)
 			conn = pc
 		}
 		nc.SetReadDeadline(time.Time{})
@@ -317,7 +318,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	c := http1.NewConn(conn, info)
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, accepted, &l.srv.counters.Stats, toHTTPS)
 	h.x.SetDebugConnection(debugConn)
-	h.debug = debugConn
+	h.set(h1Debug, debugConn)
 	if sc.order != nil && !sc.order.done {
 		if raw, _ := c.Socket(); raw != nil {
 			sc.order.raw.Store(&raw)

@@ -38,7 +38,7 @@ const maxGraceWaits = 32
 // connection is its ngx_connection_t and a timer.
 //
 // A connection that has shown it sends its next request soon parks
-// once it has waited idleGrace for it (graceEarned): parking as soon as
+// once it has waited idleGrace for it (h1GraceEarned): parking as soon as
 // the response is out made each request a wake-up (the poller's event,
 // a goroutine, a Conn and an exchange bound again), 32.4 -> 36.8 CPU µs
 // per proxied request on the bench's http row (A/B, five repetitions),
@@ -63,20 +63,41 @@ type h1Conn struct {
 	connID   uint64
 	accepted monoTime
 
-	waker upstream.Waker // its Wake resumes the connection
-	l     *listener      // its listener
+	l *listener // its listener
 	// idleUntil is when keepalive_timeout ends the current wait
 	// (client_header_timeout the wait for the first request).
 	idleUntil monoTime
-	quiet     bool // no close_notify: it timed out or failed
-	reading   bool // counted in stub_status's reading
-	watching  bool // the socket is on the poller
-	noPark    bool // it cannot be (no poller, no socket)
-	debug     bool // a debug_connection client
-	// graceEarned: the last request came within idleGrace of the
+	// waker parks the connection; serverConn.Ready is its poller's
+	// handler, which resumes it (serverConn.resumer).
+	waker upstream.Waker
+	// bits are the h1Quiet... flags, in one byte: six bools beside
+	// waker kept serverConn a size class larger (240 bytes, not 224).
+	bits h1Bits
+}
+
+// h1Bits are an h1Conn's flags, its goroutine's (or its parker's) only.
+type h1Bits uint8
+
+const (
+	h1Quiet    h1Bits = 1 << iota // no close_notify: it timed out or failed
+	h1Reading                     // counted in stub_status's reading
+	h1Watching                    // the socket is on the poller
+	h1NoPark                      // it cannot be (no poller, no socket)
+	h1Debug                       // a debug_connection client
+	// h1GraceEarned: the last request came within idleGrace of the
 	// response before it, so the next wait has the grace (maxGraceWaits
 	// allowing); else the connection parks as soon as nothing is at hand.
-	graceEarned bool
+	h1GraceEarned
+)
+
+func (h *h1Conn) has(b h1Bits) bool { return h.bits&b != 0 }
+
+func (h *h1Conn) set(b h1Bits, on bool) {
+	if on {
+		h.bits |= b
+	} else {
+		h.bits &^= b
+	}
 }
 
 // conn is the net.Conn its requests are read from (http1.Conn's): the
@@ -120,13 +141,30 @@ func (sc *serverConn) RequestBytes() {
 	// finish (ngx_http_keepalive_handler clears c->idle).
 	sc.setIdle(false)
 	s.setReusable(sc, false)
-	sc.h1.reading = true
+	sc.h1.set(h1Reading, true)
 	s.counters.Stats.Reading.Add(1)
 	s.counters.Stats.Requests.Add(1)
 }
 
 // Resume is a parked HTTP/1 connection's upstream.Resumer (its Waker's).
 func (sc *serverConn) Resume() { sc.h1.l.resume(sc) }
+
+// Ready is the poller's report of input on a watched connection
+// (upstream.WatchInput): a parked one runs again.
+func (sc *serverConn) Ready(uint32) {
+	if sc.h1.waker.Woken() {
+		upstream.GoResume(sc.resumer())
+	}
+}
+
+// resumer runs the connection again once its waker let it go: its
+// HTTP/2 reader's, or its HTTP/1 requests'.
+func (sc *serverConn) resumer() upstream.Resumer {
+	if hc := sc.h2.Load(); hc != nil {
+		return hc.Parker().(*h2Streams)
+	}
+	return sc
+}
 
 // connStart starts a connection's goroutine (upstream.GoResume): the
 // connection itself, where a func bound to it would allocate.
@@ -161,13 +199,13 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		// request's wait has the grace too, then parks (a browser's
 		// preconnect), but for a TLS one (its handshake came first), one
 		// answered 497 or one whose place in line limit_conn keeps.
-		parkable := !h.noPark && (!first || h.tconn == nil && !h.x.ToHTTPS() && (sc.order == nil || sc.order.done))
+		parkable := !h.has(h1NoPark) && (!first || h.tconn == nil && !h.x.ToHTTPS() && (sc.order == nil || sc.order.done))
 		if first {
 			c.HeaderDeadline, c.IdleGrace = h.idleUntil.Time(), 0 // the head's timer runs from accept
 		}
 		graced := false
 		if parkable && !c.NoWait {
-			if first || h.graceEarned {
+			if first || h.has(h1GraceEarned) {
 				graced = l.srv.graceWaits.Add(1) <= maxGraceWaits
 				if !graced {
 					l.srv.graceWaits.Add(-1)
@@ -188,36 +226,37 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			}
 			// Input came meanwhile: read it (or, unable to park, wait).
 			c = h.x.HTTP1()
-			c.NoWait = !h.noPark
+			c.NoWait = !h.has(h1NoPark)
 			continue
 		}
 		c.NoWait = false
-		if h.reading {
-			h.reading = false
+		if h.has(h1Reading) {
+			h.set(h1Reading, false)
 			stats.Reading.Add(-1)
 		}
 		sc.setIdle(false)
 		l.srv.setReusable(sc, false)
 		wasFirst := first
 		first = false
-		if wasFirst && !h.noPark {
+		if wasFirst && !h.has(h1NoPark) {
 			c.IdleGrace = idleGrace
 		}
 		// The grace is earned by a request that came within it of the
 		// previous response (its head read by then).
 		// On the monotonic offsets: a time.Time's Add costs ~75
 		// instructions, twice here on every request.
-		h.graceEarned = !wasFirst && monoOf(c.HeadAt()) < h.idleUntil+monoTime(idleGrace-c.IdleTimeout)
-		if h.graceEarned && h.watching {
+		earned := !wasFirst && monoOf(c.HeadAt()) < h.idleUntil+monoTime(idleGrace-c.IdleTimeout)
+		h.set(h1GraceEarned, earned)
+		if earned && h.has(h1Watching) {
 			// Busy again: its waits have the grace, and its arrivals
 			// need not wake the poller until it parks again.
 			raw, owner := c.Socket()
-			upstream.StopInput(raw, owner, &h.waker)
-			h.watching = false
+			upstream.StopInput(raw, owner, sc)
+			h.set(h1Watching, false)
 		}
 		if err != nil {
 			var perr *http1.Error
-			h.quiet = !errors.As(err, &perr)
+			h.set(h1Quiet, !errors.As(err, &perr))
 			switch {
 			case errors.As(err, &perr):
 				l.srv.useCurrent(h.x)
@@ -278,7 +317,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		if errors.Is(c.WriteErr(), os.ErrDeadlineExceeded) {
 			h.x.ResetIfTimedOut() // send_timeout passed
 		}
-		h.quiet = status == 499 || status == 408
+		h.set(h1Quiet, status == 499 || status == 408)
 		if closing {
 			return false
 		}
@@ -311,19 +350,17 @@ func (l *listener) tunnelEnded(sc *serverConn) {
 func (l *listener) park(sc *serverConn, first bool) bool {
 	h := &sc.h1
 	c := h.x.HTTP1()
-	if h.noPark || !c.Idle() {
+	if h.has(h1NoPark) || !c.Idle() {
 		return false
 	}
-	if !h.watching {
+	if !h.has(h1Watching) {
 		raw, owner := c.Socket()
-		if h.waker.Wake() == nil {
-			h.waker.Init(sc)
-		}
-		if raw == nil || !upstream.WatchInput(raw, owner, &h.waker) {
-			h.noPark, c.IdleGrace = true, 0
+		if raw == nil || !upstream.WatchInput(raw, owner, sc) {
+			h.set(h1NoPark, true)
+			c.IdleGrace = 0
 			return false
 		}
-		h.watching = true
+		h.set(h1Watching, true)
 	}
 	// Its requests' abort watch is made again by the next one that
 	// proxies: parked, it holds none.
@@ -376,7 +413,7 @@ func (l *listener) unparked(sc *serverConn) {
 	c.Clock = poller.Now
 	c.TunnelOwner = true
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted.Time(), &l.srv.counters.Stats, false)
-	h.x.SetDebugConnection(h.debug)
+	h.x.SetDebugConnection(h.has(h1Debug))
 	h.x.Unparked(h.parked)
 	h.parked = location.Parked{}
 }
@@ -388,17 +425,17 @@ func (s *Server) endIdle(sc *serverConn) {
 	h := &sc.h1
 	if sc.h2.Load() != nil {
 		// HTTP/2's reader says GOAWAY and closes (h2Streams.Resume).
-		upstream.GoResume(h.waker.Wake())
+		upstream.GoResume(sc.resumer())
 		return
 	}
 	if p, ok := sc.nc.(interface{ InputPending() bool }); ok && p.InputPending() {
 		// Input came before the timer ran (its report not yet taken):
 		// nginx reads it, as ngx_process_events_and_timers handles
 		// events before the timers that expired.
-		upstream.GoResume(h.waker.Wake())
+		upstream.GoResume(sc)
 		return
 	}
-	h.quiet = true
+	h.set(h1Quiet, true)
 	if h.kept.Requests() == 0 {
 		h.l.waitTimedOut(sc, &sc.info) // client_header_timeout, before its first request
 	}
@@ -448,7 +485,7 @@ func (l *listener) resume(sc *serverConn) {
 // was closed): a goroutine runs it to its end.
 func (sc *serverConn) unpark() {
 	if sc.h1.waker.Unpark() {
-		go sc.h1.waker.Wake().Resume()
+		go sc.resumer().Resume()
 	}
 }
 
@@ -475,7 +512,7 @@ func (s *Server) endConn(sc *serverConn) {
 	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
 	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
 	// forget a TLS 1.2 session whose connection ended without one.
-	if h.tconn != nil && !h.quiet {
+	if h.tconn != nil && !h.has(h1Quiet) {
 		h.tconn.Close()
 	}
 	sc.nc.Close()

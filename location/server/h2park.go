@@ -12,7 +12,8 @@ import (
 
 // An idle HTTP/2 connection parks (http2.Parker, h2Streams' methods
 // here) as an HTTP/1 keep-alive connection parks, with the same fields of
-// its serverConn: the socket on the process's poller with sc.h1.waker,
+// its serverConn: the socket on the process's poller with sc.h1.waker
+// (serverConn.Ready its handler, which resumes h2Streams),
 // keepalive_timeout in the server's idleTimers at sc.h1.idleUntil.
 // Parked, the connection holds no goroutine: its socket, TLS state,
 // HPACK table and settings.
@@ -37,11 +38,8 @@ func (p *h2Streams) Park(until time.Time) bool {
 	w := &p.sc.h1
 	srv := p.l.srv
 	if !p.watching {
-		if w.waker.Wake() == nil {
-			w.l = p.l
-			w.waker.Init(p)
-		}
-		if !upstream.WatchInput(p.raw, p.owner, &w.waker) {
+		w.l = p.l
+		if !upstream.WatchInput(p.raw, p.owner, p.sc) {
 			p.hc.NoPark() // no poller: it waits with its goroutine
 			return false
 		}
@@ -71,7 +69,7 @@ func (p *h2Streams) Park(until time.Time) bool {
 func (p *h2Streams) unparked() {
 	p.l.srv.idleTimers.remove(p.sc)
 	if p.watching {
-		upstream.StopInput(p.raw, p.owner, &p.sc.h1.waker)
+		upstream.StopInput(p.raw, p.owner, p.sc)
 		p.watching = false
 	}
 }

@@ -129,7 +129,7 @@ func (s *Server) idleState() idleState {
 			st.Socks++
 		}
 		if !sc.h1.waker.Park() {
-			go sc.h1.waker.Wake().Resume() // input came meanwhile
+			go sc.resumer().Resume() // input came meanwhile
 		}
 	}
 	return st
@@ -310,9 +310,9 @@ func (s *Server) graceEarned(t *testing.T) bool {
 			if !sc.h1.waker.Unpark() {
 				return false
 			}
-			earned, found = sc.h1.graceEarned, true
+			earned, found = sc.h1.has(h1GraceEarned), true
 			if !sc.h1.waker.Park() {
-				go sc.h1.waker.Wake().Resume() // input came meanwhile
+				go sc.resumer().Resume() // input came meanwhile
 			}
 		}
 		return found

@@ -206,6 +206,10 @@ func (c *Conn) SetHeaderTimeout(d time.Duration) { c.headerTimeout = d }
 // grace (park.go), before Serve.
 func (c *Conn) SetParker(p Parker, grace time.Duration) { c.parker, c.grace = p, grace }
 
+// Parker is what SetParker set (nil before): the server's record of the
+// connection, found from its connection's.
+func (c *Conn) Parker() Parker { return c.parker }
+
 // sockIO reads and writes a plain socket (h2c) with raw system calls,
 // as HTTP/1's connections (http1.Sock: no scheduler hand-off per read
 // and write), other connections (TLS) through their net.Conn.

@@ -38,7 +38,8 @@ func TestTunnelIdleParked(t *testing.T) {
 	addr, _ := wsBackend(t)
 	ps := newProxyServer(t, "", `proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 1h; proxy_pass http://`+addr+`;`, "/")
 	const tunnels = 3
-	baseSockets, basePipes := openFDs(), splicePipes()
+	ports := []int{portOf(t, ps.ln.Addr().String()), portOf(t, addr)}
+	baseSockets, basePipes := socketsOn(ports...), splicePipes()
 	var conns []net.Conn
 	for i := 0; i < tunnels; i++ {
 		c, err := net.Dial("tcp", ps.ln.Addr().String())
@@ -66,7 +67,7 @@ func TestTunnelIdleParked(t *testing.T) {
 	// Per tunnel: the proxy's two sockets, and this test's client and
 	// backend ends; no pipe more (Go's own splice pipes, which other
 	// tests' io.Copy left, may close meanwhile: fewer is no news).
-	got := []int{openFDs() - baseSockets, max(0, splicePipes()-basePipes)}
+	got := []int{socketsOn(ports...) - baseSockets, max(0, splicePipes()-basePipes)}
 	if diff := cmp.Diff([]int{4 * tunnels, 0}, got); diff != "" {
 		t.Errorf("sockets and pipes held by %d idle tunnels (-want +got):\n%s", tunnels, diff)
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,38 @@ func openFDs() int {
 	for _, t := range fdTargets() {
 		if strings.HasPrefix(t, "socket:") {
 			n++
+		}
+	}
+	return n
+}
+
+// socketsOn counts this process's open TCP sockets with a local or remote
+// port among ports (from /proc/net/tcp and tcp6 by inode): a test's own
+// count, which sockets other tests' servers close meanwhile do not move.
+func socketsOn(ports ...int) int {
+	mine := map[string]bool{}
+	for _, t := range fdTargets() {
+		if ino, ok := strings.CutPrefix(t, "socket:["); ok {
+			mine[strings.TrimSuffix(ino, "]")] = true
+		}
+	}
+	want := map[int]bool{}
+	for _, p := range ports {
+		want[p] = true
+	}
+	portOf := func(addr string) int {
+		i := strings.LastIndexByte(addr, ':')
+		p, _ := strconv.ParseInt(addr[i+1:], 16, 32)
+		return int(p)
+	}
+	n := 0
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, _ := os.ReadFile(table)
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 9 && mine[f[9]] && (want[portOf(f[1])] || want[portOf(f[2])]) {
+				n++
+			}
 		}
 	}
 	return n
@@ -409,4 +442,18 @@ func TestTunnelCountsBytes(t *testing.T) {
 	if diff := cmp.Diff([2]int64{6, 8}, [2]int64{tn.toUpstream, tn.toClient}); diff != "" {
 		t.Errorf("bytes to upstream, to client (-want +got):\n%s", diff)
 	}
+}
+
+// portOf is addr's port.
+func portOf(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

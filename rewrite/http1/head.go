@@ -128,62 +128,15 @@ var uniqueByLen = func() (t [32]uint16) {
 // parseHead parses the request line and headers at the start of b into r.
 // It returns the head length, or 0 (and nil) when more bytes are needed.
 func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
-	var rl requestLine
 	// The normalized URI and host are appended to r.scratch; reserving
 	// room for both up front keeps every slice into it valid.
 	if cap(r.scratch) < len(b)+1 {
 		r.scratch = make([]byte, 0, 2*len(b)+64)
 	}
 	sizer := headSizer{lim: lim, size: lim.ClientHeaderBufferSize}
-	start, n, err := parseRequestLine(b, &rl)
-	if err != nil {
-		r.ProtoStarted = rl.protoStart >= 0
-		if rl.methodEnd > start {
-			// nginx knows the method once its token ended: a HEAD
-			// rejected later in the line gets no body.
-			r.MethodCode = methodCode(b[start:rl.methodEnd])
-		}
+	n, lim, err := takeRequestLine(b, r, lim, &sizer)
+	if err != nil || n == 0 {
 		return 0, err
-	}
-	if n == 0 {
-		if e := sizer.partial(len(b), true); e != nil {
-			return 0, e
-		}
-		return 0, nil
-	}
-	if e := sizer.add(n, true); e != nil {
-		return 0, e
-	}
-	r.Parsed = n
-	r.Method = b[start:rl.methodEnd]
-	r.MethodCode = methodCode(r.Method)
-	if rl.uriEnd < 0 {
-		rl.uriEnd = rl.uriStart
-	}
-	r.RawURI = b[rl.uriStart:rl.uriEnd]
-	if rl.schemaStart >= 0 {
-		r.Target = b[rl.schemaStart:max(rl.uriEnd, rl.hostOnlyEnd)]
-	}
-	if rl.protoStart >= 0 {
-		r.Proto = b[rl.protoStart:rl.protoEnd]
-		r.ProtoMajor, r.ProtoMinor = rl.major, rl.minor
-	} else {
-		r.ProtoMajor, r.ProtoMinor = 0, 9
-		if r.MethodCode != MethodGET {
-			return 0, errInvalid09Method
-		}
-	}
-	if e := processURI(b, &rl, r, !lim.NoMergeSlashes); e != nil {
-		return 0, e
-	}
-	if rl.hostStart >= 0 {
-		host, ok := ValidateHost(r.scratch, b[rl.hostStart:rl.hostEnd])
-		if !ok {
-			return 0, errInvalidHostLine
-		}
-		r.scratch = r.scratch[:len(r.scratch)+len(host)]
-		r.Host = host
-		lim = switchHost(lim, &sizer, host, r)
 	}
 	if r.ProtoMajor == 0 {
 		r.Head = b[:n]
@@ -279,35 +232,100 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		}
 	}
 	r.Head = b[:pos]
+	if err := processHead(r, contentLength, transferEncoding, hasCL, hasTE, connType); err != nil {
+		return 0, err
+	}
+	return pos, nil
+}
 
-	// ngx_http_process_request_header
+// takeRequestLine parses the request line at b's start into r: its
+// length, and the limits the lines after it are read under (an
+// absolute URI's host may select another server's). 0 with a nil error:
+// more bytes are needed.
+func takeRequestLine(b []byte, r *Request, lim *Limits, sizer *headSizer) (int, *Limits, *Error) {
+	var rl requestLine
+	start, n, err := parseRequestLine(b, &rl)
+	if err != nil {
+		r.ProtoStarted = rl.protoStart >= 0
+		if rl.methodEnd > start {
+			// nginx knows the method once its token ended: a HEAD
+			// rejected later in the line gets no body.
+			r.MethodCode = methodCode(b[start:rl.methodEnd])
+		}
+		return 0, lim, err
+	}
+	if n == 0 {
+		return 0, lim, sizer.partial(len(b), true)
+	}
+	if e := sizer.add(n, true); e != nil {
+		return 0, lim, e
+	}
+	r.Parsed = n
+	r.Method = b[start:rl.methodEnd]
+	r.MethodCode = methodCode(r.Method)
+	if rl.uriEnd < 0 {
+		rl.uriEnd = rl.uriStart
+	}
+	r.RawURI = b[rl.uriStart:rl.uriEnd]
+	if rl.schemaStart >= 0 {
+		r.Target = b[rl.schemaStart:max(rl.uriEnd, rl.hostOnlyEnd)]
+	}
+	if rl.protoStart >= 0 {
+		r.Proto = b[rl.protoStart:rl.protoEnd]
+		r.ProtoMajor, r.ProtoMinor = rl.major, rl.minor
+	} else {
+		r.ProtoMajor, r.ProtoMinor = 0, 9
+		if r.MethodCode != MethodGET {
+			return 0, lim, errInvalid09Method
+		}
+	}
+	if e := processURI(b, &rl, r, !lim.NoMergeSlashes); e != nil {
+		return 0, lim, e
+	}
+	if rl.hostStart >= 0 {
+		host, ok := ValidateHost(r.scratch, b[rl.hostStart:rl.hostEnd])
+		if !ok {
+			return 0, lim, errInvalidHostLine
+		}
+		r.scratch = r.scratch[:len(r.scratch)+len(host)]
+		r.Host = host
+		lim = switchHost(lim, sizer, host, r)
+	}
+	return n, lim, nil
+}
+
+// processHead checks the headers taken as a whole, as
+// ngx_http_process_request_header: the Host HTTP/1.1 needs, the body's
+// framing, the methods refused; connType is Connection's (1 close, 2
+// keep-alive, 0 none).
+func processHead(r *Request, contentLength, transferEncoding []byte, hasCL, hasTE bool, connType int) *Error {
 	if !r.HostHeader && (r.ProtoMajor > 1 || r.ProtoMinor > 0) {
-		return 0, errNoHost
+		return errNoHost
 	}
 	if hasCL {
 		v, ok := parseOffset(contentLength)
 		if !ok {
-			return 0, errBadLength
+			return errBadLength
 		}
 		r.ContentLength = v
 	}
 	if hasTE {
 		if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
-			return 0, errTE10
+			return errTE10
 		}
 		if !equalFoldBytes(transferEncoding, "chunked") {
-			return 0, errUnknownTE
+			return errUnknownTE
 		}
 		if hasCL {
-			return 0, errTEAndLength
+			return errTEAndLength
 		}
 		r.Chunked = true
 	}
 	if r.MethodCode == MethodCONNECT {
-		return 0, errConnect
+		return errConnect
 	}
 	if r.MethodCode == MethodTRACE {
-		return 0, errTrace
+		return errTrace
 	}
 	switch connType {
 	case 1:
@@ -317,7 +335,7 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 	default:
 		r.KeepAlive = r.ProtoMajor == 1 && r.ProtoMinor > 0
 	}
-	return pos, nil
+	return nil
 }
 
 // processURI fills Path, URI, Args and the flags, as

@@ -67,6 +67,12 @@ var proto20 = []byte("HTTP/2.0")
 // ends with the stream); length unknown then makes it a chunked-like
 // request (nginx's r->headers_in.chunked for HTTP/2), read to io.EOF.
 func (c *Conn) StartFramed(head []byte, body bool) (*Request, *Error) {
+	return c.startFramed(head, nil, body)
+}
+
+// startFramed is StartFramed; with split, StartFramedHead (head is
+// split.Text).
+func (c *Conn) startFramed(head []byte, split *FramedHead, body bool) (*Request, *Error) {
 	if c.rb == nil || len(*c.rb) < len(head) {
 		if c.rb != nil && !c.large {
 			smallReadPool.Put(c.rb)
@@ -90,7 +96,13 @@ func (c *Conn) StartFramed(head []byte, body bool) (*Request, *Error) {
 	// the head's buffers always fit.
 	lim.ClientHeaderBufferSize, lim.LargeHeaderBufferSize = n+1, n+1
 	lim.ForHost, lim.MaxHeadAll = nil, 0
-	m, perr := parseHead((*c.rb)[:n], &c.req, &lim)
+	var m int
+	var perr *Error
+	if split != nil {
+		m, perr = parseFramedHead((*c.rb)[:n], split, &c.req, &lim)
+	} else {
+		m, perr = parseHead((*c.rb)[:n], &c.req, &lim)
+	}
 	r := &c.req
 	r.Proto, r.ProtoMajor, r.ProtoMinor = proto20, 2, 0
 	if perr == nil && m != n {

@@ -23,6 +23,7 @@ type headerBlock struct {
 
 	method, path, scheme []byte
 	lines                []byte // header lines, "name: value\r\n"
+	fields               []http1.FieldAt
 	cookies              []byte
 
 	hf headersFrame // the HEADERS frame read last (readFrame)
@@ -148,7 +149,7 @@ func (c *Conn) onHeaders(f *headersFrame) error {
 	c.lastID = id
 	b := c.block
 	*b = headerBlock{limit: c.cfg.HeaderLimit, endStream: f.StreamEnded(),
-		lines: b.lines[:0], cookies: b.cookies[:0], method: b.method[:0], path: b.path[:0], scheme: b.scheme[:0]}
+		lines: b.lines[:0], fields: b.fields[:0], cookies: b.cookies[:0], method: b.method[:0], path: b.path[:0], scheme: b.scheme[:0]}
 	c.mu.Lock()
 	goaway, processing := c.goaway, c.processing
 	c.mu.Unlock()
@@ -298,19 +299,20 @@ func (c *Conn) buildHead(st *Stream) {
 		st.perrHost = hostCopy(b.host())
 		return
 	}
-	h := st.head[:0]
+	if len(b.cookies) > 0 {
+		b.lines, b.fields = http1.AppendField(b.lines, b.fields, cookieName, b.cookies, false)
+	}
+	h := st.head.Text[:0]
 	h = append(h, b.method...)
 	h = append(h, ' ')
 	h = append(h, b.path...)
 	h = append(h, " HTTP/1.1\r\n"...)
+	st.head.LineEnd = len(h)
 	h = append(h, b.lines...)
-	if len(b.cookies) > 0 {
-		h = append(h, "cookie: "...)
-		h = append(h, b.cookies...)
-		h = append(h, '\r', '\n')
-	}
 	h = append(h, '\r', '\n')
-	st.head = h
+	st.head.Text = h
+	st.head.Fields = append(st.head.Fields[:0], b.fields...)
+	st.head.Underscores = c.cfg.UnderscoresInHeaders
 }
 
 // emitField is the decoder's: one field of the block, validated as
@@ -369,11 +371,10 @@ func (c *Conn) emitField(name, value []byte) {
 		b.cookies = append(b.cookies, value...)
 		return
 	}
-	b.lines = append(b.lines, name...)
-	b.lines = append(b.lines, ": "...)
-	b.lines = append(b.lines, value...)
-	b.lines = append(b.lines, '\r', '\n')
+	b.lines, b.fields = http1.AppendField(b.lines, b.fields, name, value, invalid)
 }
+
+var cookieName, hostName = []byte("cookie"), []byte("host")
 
 // A header name's byte, as ngx_http_v2_state_process_header sees it
 // after a leading ':': a lower-case letter, digit or '-' is fine, '_'
@@ -507,9 +508,7 @@ func (c *Conn) pseudoHeader(name, value []byte) string {
 		b.scheme = append(b.scheme, value...)
 	case "authority":
 		// The Host header, where the field stood (ngx_http_v2_parse_authority).
-		b.lines = append(b.lines, "host: "...)
-		b.lines = append(b.lines, value...)
-		b.lines = append(b.lines, '\r', '\n')
+		b.lines, b.fields = http1.AppendField(b.lines, b.fields, hostName, value, false)
 	default:
 		return "client sent unknown pseudo-header \":" + string(name) + "\""
 	}

@@ -24,7 +24,7 @@ type Stream struct {
 	id uint32
 	hc *http1.Conn
 
-	head      []byte // the request in HTTP/1 form
+	head      http1.FramedHead // the request in HTTP/1 form, its fields split
 	perr      *http1.Error
 	perrHost  []byte // the Host that came before perr, for its log line
 	malformed bool   // reset for a malformed field: nothing to serve
@@ -104,7 +104,8 @@ var streams = sync.Pool{New: func() any {
 
 func newStream(c *Conn, id uint32) *Stream {
 	s := streams.Get().(*Stream)
-	hc, head, buf, rw, sw, bw := s.hc, s.head[:0], s.buf[:0], s.readWake, s.sendWake, s.bodyWanted
+	hc, buf, rw, sw, bw := s.hc, s.buf[:0], s.readWake, s.sendWake, s.bodyWanted
+	head := http1.FramedHead{Text: s.head.Text[:0], Fields: s.head.Fields[:0]}
 	out, tr, nb, rt, st := s.out[:0], s.trailers[:0], s.nameBuf[:0], s.readTimer, s.sendTimer
 	*s = Stream{c: c, id: id, declared: -1, hc: hc, head: head, buf: buf, out: out, trailers: tr, nameBuf: nb,
 		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, bodyBufferSize),
@@ -208,7 +209,7 @@ func (s *Stream) Start() (*http1.Request, *http1.Error) {
 		hc.ResetFramed()
 		return nil, s.perr
 	}
-	req, perr := hc.StartFramed(s.head, s.hasBody)
+	req, perr := hc.StartFramedHead(&s.head, s.hasBody)
 	if perr != nil {
 		return nil, perr
 	}

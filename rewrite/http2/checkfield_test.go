@@ -1,9 +1,11 @@
 package http2
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2/hpack"
 )
 
 // checkFieldRef is emitField's checks as they were, a byte at a time: the
@@ -100,4 +102,45 @@ func FuzzCheckField(f *testing.F) {
 			t.Fatalf("%q: %q (-ref +got):\n%s", name, value, diff)
 		}
 	})
+}
+
+// TestFieldVerdictCached: the verdict a table entry keeps, and the
+// static table's names left unchecked, give checkField's verdict on
+// every field, as the fields come again indexed.
+func TestFieldVerdictCached(t *testing.T) {
+	fields := []hpack.HeaderField{
+		{Name: ":method", Value: "GET"},
+		{Name: ":path", Value: "/a\x00"},
+		{Name: "user-agent", Value: "ok"},
+		{Name: "user-agent", Value: "bad\r"},
+		{Name: "accept", Value: "x\ny"},
+		{Name: "x_y", Value: "1"},
+		{Name: "x.y", Value: "2"},
+		{Name: "Upper", Value: "3"},
+		{Name: "x_y", Value: "bad\x00"},
+		{Name: "te", Value: "trailers"},
+		{Name: "x-never", Value: "v", Sensitive: true},
+	}
+	for _, underscores := range []bool{false, true} {
+		var buf bytes.Buffer
+		enc := hpack.NewEncoder(&buf)
+		c := &Conn{cfg: &Config{UnderscoresInHeaders: underscores}}
+		var got, want []int
+		c.hdec = newDecoder(4096, 8192, func(name, value []byte) {
+			got = append(got, c.fieldVerdict(name, value))
+			want = append(want, checkField(name, value, underscores))
+		})
+		for i := 0; i < 3; i++ {
+			buf.Reset()
+			for _, f := range fields {
+				enc.WriteField(f)
+			}
+			if err := c.hdec.Write(buf.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("underscores %v: verdicts -checkField +fieldVerdict:\n%s", underscores, diff)
+		}
+	}
 }

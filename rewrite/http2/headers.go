@@ -339,7 +339,7 @@ func (c *Conn) emitField(name, value []byte) {
 		return
 	}
 	invalid := false
-	switch checkField(name, value, c.cfg.UnderscoresInHeaders) {
+	switch c.fieldVerdict(name, value) {
 	case fieldBadName:
 		c.logStream("client sent invalid header name: \"" + string(name) + "\"")
 		b.rst = true
@@ -375,6 +375,30 @@ func (c *Conn) emitField(name, value []byte) {
 }
 
 var cookieName, hostName = []byte("cookie"), []byte("host")
+
+// fieldVerdict is checkField's verdict on the field the decoder emits,
+// taken from its table entry's slot when the entry was checked before
+// (the connection's underscores_in_headers does not change), the name's
+// check left out when it is the static table's.
+func (c *Conn) fieldVerdict(name, value []byte) int {
+	d := c.hdec
+	if p := d.verdict; p != nil && *p != 0 {
+		return int(*p - 1)
+	}
+	var v int
+	switch {
+	case !d.staticName:
+		v = checkField(name, value, c.cfg.UnderscoresInHeaders)
+	case HasLineEnd(value):
+		v = fieldBadValue
+	default:
+		v = fieldOK
+	}
+	if p := d.verdict; p != nil {
+		*p = uint8(v + 1)
+	}
+	return v
+}
 
 // A header name's byte, as ngx_http_v2_state_process_header sees it
 // after a leading ':': a lower-case letter, digit or '-' is fine, '_'

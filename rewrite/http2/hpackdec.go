@@ -33,9 +33,23 @@ type decoder struct {
 	pend []byte // an incomplete representation
 	huff []byte // scratch for Huffman-decoded strings
 	name []byte // scratch for a name taken from the table
+
+	// What the field being emitted is known to be, so that its checks
+	// (checkField) run once per table entry, not once per request that
+	// names it: staticName, its name is the static table's (valid);
+	// verdict, the slot of the dynamic table entry that is the field
+	// (its name and value), where the check's verdict is kept (0: not
+	// checked yet). nil for a literal value.
+	staticName bool
+	verdict    *uint8
 }
 
-type hentry struct{ off, nlen, vlen int }
+// hentry is a dynamic table entry: its bytes in the arena, and the
+// verdict of the checks on it (decoder.verdict).
+type hentry struct {
+	off, nlen, vlen int
+	verdict         uint8
+}
 
 // hpackError is a connection error with nginx's log line.
 type hpackError struct {
@@ -203,6 +217,10 @@ func (d *decoder) field(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		d.staticName, d.verdict = idx <= len(staticTable), nil
+		if !d.staticName {
+			d.verdict = &d.ents[len(d.ents)-1-(idx-len(staticTable)-1)].verdict
+		}
 		d.emit(name, value)
 		return n, nil
 	case 5:
@@ -233,8 +251,13 @@ func (d *decoder) field(p []byte) (int, error) {
 		return 0, err
 	}
 	n += m
+	d.staticName, d.verdict = idx > 0 && idx <= len(staticTable), nil
 	if prefix == 6 {
-		name, value = d.add(d.name, value)
+		var kept bool
+		name, value, kept = d.add(d.name, value)
+		if kept {
+			d.verdict = &d.ents[len(d.ents)-1].verdict
+		}
 		d.emit(name, value)
 	} else {
 		d.emit(d.name, value)
@@ -294,11 +317,11 @@ func (d *decoder) entry(idx int) (name, value []byte, err error) {
 // add inserts a field, evicting the oldest as needed; a field larger than
 // the whole table empties it and is not kept (RFC 7541 4.4). It returns
 // the field's bytes (in the arena when kept).
-func (d *decoder) add(name, value []byte) ([]byte, []byte) {
+func (d *decoder) add(name, value []byte) ([]byte, []byte, bool) {
 	sz := len(name) + len(value) + 32
 	if sz > d.limit {
 		d.evict(d.limit + 1)
-		return name, value
+		return name, value, false
 	}
 	d.evict(sz)
 	// Live bytes are at most the table size: compact before the arena
@@ -317,9 +340,9 @@ func (d *decoder) add(name, value []byte) ([]byte, []byte) {
 	off := len(d.arena)
 	d.arena = append(d.arena, name...)
 	d.arena = append(d.arena, value...)
-	d.ents = append(d.ents, hentry{off, len(name), len(value)})
+	d.ents = append(d.ents, hentry{off: off, nlen: len(name), vlen: len(value)})
 	d.size += sz
-	return d.arena[off : off+len(name)], d.arena[off+len(name):]
+	return d.arena[off : off+len(name)], d.arena[off+len(name):], true
 }
 
 // evict drops the oldest entries until need more bytes fit.

@@ -276,12 +276,7 @@ func hpackLiteralName(b []byte, lowerName string, value []byte) []byte {
 func hpackLiteralNameBytes(b []byte, name, value []byte) []byte {
 	b = append(b, 0x00)
 	b = hpackInt(b, 0x00, 7, len(name))
-	for _, c := range name {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
+	b = http1.AppendLower(b, name)
 	b = hpackInt(b, 0x00, 7, len(value))
 	return append(b, value...)
 }

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -131,4 +132,22 @@ func TestHeaderValue(t *testing.T) {
 			t.Errorf("HeaderValue(%q) (-want +got):\n%s", tt.name, diff)
 		}
 	}
+}
+
+// FuzzAppendLower: AppendLower is bytes.ToLower for ASCII, other bytes
+// kept, after what dst held.
+func FuzzAppendLower(f *testing.F) {
+	f.Add([]byte("pre"), []byte("Content-Type: X-\xc3\x84Z@[`{"))
+	f.Fuzz(func(t *testing.T, dst, src []byte) {
+		want := append([]byte{}, dst...)
+		for _, c := range src {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			want = append(want, c)
+		}
+		if got := AppendLower(dst, src); !bytes.Equal(got, want) {
+			t.Errorf("AppendLower(%q, %q) = %q, want %q", dst, src, got, want)
+		}
+	})
 }

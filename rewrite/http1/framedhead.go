@@ -32,29 +32,38 @@ type FieldAt struct {
 	Invalid bool
 }
 
-// AppendField appends the line "name: value\r\n" to lines, which start
-// the FramedHead's header lines, and its FieldAt to fields.
-func AppendField(lines []byte, fields []FieldAt, name, value []byte, invalid bool) ([]byte, []FieldAt) {
-	lines = append(lines, name...)
-	nameEnd := len(lines)
-	lines = append(lines, ':', ' ')
-	vs := len(lines)
-	lines = append(lines, value...)
-	ve := len(lines)
-	lines = append(lines, '\r', '\n')
+// FieldLines are a FramedHead's header lines being written, with their
+// FieldAt.
+type FieldLines struct {
+	Lines  []byte
+	Fields []FieldAt
+}
+
+// Add appends the line "name: value\r\n" and its FieldAt.
+func (f *FieldLines) Add(name, value []byte, invalid bool) {
+	l := append(f.Lines, name...)
+	nameEnd := len(l)
+	l = append(l, ':', ' ')
+	vs := len(l)
+	l = append(l, value...)
+	ve := len(l)
+	l = append(l, '\r', '\n')
+	f.Lines = l
 	// The HTTP/1 parser's value: the spaces and tabs around it are not
 	// its (an empty one sits where the line's end is).
-	for vs < ve && (lines[vs] == ' ' || lines[vs] == '\t') {
-		vs++
-	}
-	for ve > vs && (lines[ve-1] == ' ' || lines[ve-1] == '\t') {
-		ve--
+	if vs < ve && (l[vs] == ' ' || l[vs] == '\t' || l[ve-1] == ' ' || l[ve-1] == '\t') {
+		for vs < ve && (l[vs] == ' ' || l[vs] == '\t') {
+			vs++
+		}
+		for ve > vs && (l[ve-1] == ' ' || l[ve-1] == '\t') {
+			ve--
+		}
 	}
 	if vs == ve {
-		vs, ve = len(lines)-2, len(lines)-2
+		vs, ve = len(l)-2, len(l)-2
 	}
-	return lines, append(fields, FieldAt{NameEnd: int32(nameEnd), ValueStart: int32(vs), ValueEnd: int32(ve),
-		LineEnd: int32(len(lines)), Invalid: invalid})
+	f.Fields = append(f.Fields, FieldAt{NameEnd: int32(nameEnd), ValueStart: int32(vs), ValueEnd: int32(ve),
+		LineEnd: int32(len(l)), Invalid: invalid})
 }
 
 // StartFramedHead is StartFramed of a head whose fields the framed

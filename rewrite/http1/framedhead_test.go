@@ -14,11 +14,12 @@ func framedHead(method, path string, underscores bool, fields ...[2]string) *Fra
 	h := &FramedHead{Underscores: underscores}
 	h.Text = append(h.Text, method+" "+path+" HTTP/1.1\r\n"...)
 	h.LineEnd = len(h.Text)
-	var lines []byte
+	var fl FieldLines
 	for _, f := range fields {
-		lines, h.Fields = AppendField(lines, h.Fields, []byte(f[0]), []byte(f[1]), invalidName([]byte(f[0]), underscores))
+		fl.Add([]byte(f[0]), []byte(f[1]), invalidName([]byte(f[0]), underscores))
 	}
-	h.Text = append(append(h.Text, lines...), '\r', '\n')
+	h.Fields = fl.Fields
+	h.Text = append(append(h.Text, fl.Lines...), '\r', '\n')
 	return h
 }
 

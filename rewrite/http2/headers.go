@@ -22,8 +22,7 @@ type headerBlock struct {
 	stop      bool  // the request was answered (400): later fields are ignored
 
 	method, path, scheme []byte
-	lines                []byte // header lines, "name: value\r\n"
-	fields               []http1.FieldAt
+	http1.FieldLines     // header lines, "name: value\r\n"
 	cookies              []byte
 
 	hf headersFrame // the HEADERS frame read last (readFrame)
@@ -32,7 +31,7 @@ type headerBlock struct {
 // host is the block's Host so far (:authority or a host field), as
 // nginx's log context shows it; nil before one came.
 func (b *headerBlock) host() []byte {
-	for p := b.lines; len(p) > 0; {
+	for p := b.Lines; len(p) > 0; {
 		line := p
 		if i := indexCRLF(p); i >= 0 {
 			line, p = p[:i], p[i+2:]
@@ -149,7 +148,7 @@ func (c *Conn) onHeaders(f *headersFrame) error {
 	c.lastID = id
 	b := c.block
 	*b = headerBlock{limit: c.cfg.HeaderLimit, endStream: f.StreamEnded(),
-		lines: b.lines[:0], fields: b.fields[:0], cookies: b.cookies[:0], method: b.method[:0], path: b.path[:0], scheme: b.scheme[:0]}
+		FieldLines: http1.FieldLines{Lines: b.Lines[:0], Fields: b.Fields[:0]}, cookies: b.cookies[:0], method: b.method[:0], path: b.path[:0], scheme: b.scheme[:0]}
 	c.mu.Lock()
 	goaway, processing := c.goaway, c.processing
 	c.mu.Unlock()
@@ -300,7 +299,7 @@ func (c *Conn) buildHead(st *Stream) {
 		return
 	}
 	if len(b.cookies) > 0 {
-		b.lines, b.fields = http1.AppendField(b.lines, b.fields, cookieName, b.cookies, false)
+		b.Add(cookieName, b.cookies, false)
 	}
 	h := st.head.Text[:0]
 	h = append(h, b.method...)
@@ -308,10 +307,10 @@ func (c *Conn) buildHead(st *Stream) {
 	h = append(h, b.path...)
 	h = append(h, " HTTP/1.1\r\n"...)
 	st.head.LineEnd = len(h)
-	h = append(h, b.lines...)
+	h = append(h, b.Lines...)
 	h = append(h, '\r', '\n')
 	st.head.Text = h
-	st.head.Fields = append(st.head.Fields[:0], b.fields...)
+	st.head.Fields = append(st.head.Fields[:0], b.Fields...)
 	st.head.Underscores = c.cfg.UnderscoresInHeaders
 }
 
@@ -371,7 +370,7 @@ func (c *Conn) emitField(name, value []byte) {
 		b.cookies = append(b.cookies, value...)
 		return
 	}
-	b.lines, b.fields = http1.AppendField(b.lines, b.fields, name, value, invalid)
+	b.Add(name, value, invalid)
 }
 
 var cookieName, hostName = []byte("cookie"), []byte("host")
@@ -532,7 +531,7 @@ func (c *Conn) pseudoHeader(name, value []byte) string {
 		b.scheme = append(b.scheme, value...)
 	case "authority":
 		// The Host header, where the field stood (ngx_http_v2_parse_authority).
-		b.lines, b.fields = http1.AppendField(b.lines, b.fields, hostName, value, false)
+		b.Add(hostName, value, false)
 	default:
 		return "client sent unknown pseudo-header \":" + string(name) + "\""
 	}
@@ -545,13 +544,23 @@ func validPath(p []byte) bool {
 	if p[0] != '/' {
 		return false
 	}
-	for i := 0; i < len(p); i++ {
-		if ch := p[i]; ch <= ' ' || ch == 0x7f || ch == '#' {
+	for _, ch := range p {
+		if badPathByte[ch] {
 			return false
 		}
 	}
 	return true
 }
+
+// badPathByte: a control, space, DEL or '#' (a table: three comparisons
+// a byte cost ~12 instructions a byte).
+var badPathByte = func() (t [256]bool) {
+	for ch := 0; ch <= ' '; ch++ {
+		t[ch] = true
+	}
+	t[0x7f], t['#'] = true, true
+	return t
+}()
 
 // streamWork hands a stream to a goroutine that ran one before and waits
 // for another: a handler's stack grows deep (the proxy's), and a new

@@ -705,13 +705,7 @@ func appendHeaderLine(b []byte, line []byte, name *[]byte) []byte {
 	for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
 		value = value[1:]
 	}
-	n := (*name)[:0]
-	for _, ch := range line[:colon] {
-		if ch >= 'A' && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		n = append(n, ch)
-	}
+	n := http1.AppendLower((*name)[:0], line[:colon])
 	*name = n
 	b = append(b, 0x00)
 	b = appendString(b, n)

@@ -8,16 +8,22 @@ import "sync"
 // second), and each line would be Huffman-coded again, at ~20
 // instructions a byte (nginx codes it again too): a line seen before is
 // copied as it was coded, the same bytes. A new date replaces the last
-// one.
+// one. A whole head whose lines were all seen before is kept too (the
+// coding is line by line, no table): its next time is one look-up, not
+// one a line (~150 instructions each, a line's split and look-up).
 type headCache struct {
-	mu   sync.Mutex
-	seen *SeenCache // 32 lines
-	name []byte     // scratch for a lower-cased name
+	mu    sync.Mutex
+	seen  *SeenCache // 32 lines
+	heads *SeenCache // 4 heads (or trailers)
+	name  []byte     // scratch for a lower-cased name
 }
 
 // headCacheLine: longer lines (cookies, long links) are coded each time
 // and not kept.
 const headCacheLine = 256
+
+// headCacheBlock: longer heads are not kept whole.
+const headCacheBlock = 512
 
 // appendLines is appendHeaderLines through the cache; hc may be nil
 // (nothing kept).
@@ -27,6 +33,10 @@ func (hc *headCache) appendLines(b, lines []byte, name *[]byte) []byte {
 	}
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
+	if enc, ok := hc.heads.Get(lines); ok {
+		return append(b, enc...)
+	}
+	head, start, seen := lines, len(b), true
 	for len(lines) > 0 {
 		line, rest := nextLine(lines)
 		lines = rest
@@ -37,14 +47,22 @@ func (hc *headCache) appendLines(b, lines []byte, name *[]byte) []byte {
 			b = append(b, enc...)
 			continue
 		}
+		seen = false
 		at := len(b)
 		b = appendHeaderLine(b, line, &hc.name)
 		hc.seen.Put(line, b[at:])
 	}
+	if seen {
+		// Its lines repeat: the head is likely to (a head that differs
+		// each time, by a length or a cookie, is not copied each time).
+		hc.heads.Put(head, b[start:])
+	}
 	return b
 }
 
-func newHeadCache() *headCache { return &headCache{seen: NewSeenCache(3, headCacheLine)} }
+func newHeadCache() *headCache {
+	return &headCache{seen: NewSeenCache(3, headCacheLine), heads: NewSeenCache(0, headCacheBlock)}
+}
 
 // headCache is the connection's cache, made at its first use.
 func (c *Conn) headCache() *headCache {

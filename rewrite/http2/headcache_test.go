@@ -23,7 +23,7 @@ func TestHeadCache(t *testing.T) {
 		"Server: gonginx\r\nDate: Sun, 06 Dec 2026 21:55:40 GMT\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n",
 	}
 	hc := newHeadCache()
-	for round := 0; round < 2; round++ {
+	for round := 0; round < 3; round++ {
 		for _, h := range heads {
 			var name []byte
 			want := appendHeaderLinesRef([]byte{0x88}, []byte(h), &name)
@@ -47,7 +47,7 @@ func FuzzHeadCache(f *testing.F) {
 	f.Add("A: b\r", "a:b\r\n\r\nc: d")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		hc := newHeadCache()
-		for _, h := range []string{a, b, a, b} {
+		for _, h := range []string{a, b, a, b, a, b} {
 			var name []byte
 			want := appendHeaderLinesRef(nil, []byte(h), &name)
 			got := hc.appendLines(nil, []byte(h), &name)

@@ -107,10 +107,12 @@ func newStream(c *Conn, id uint32) *Stream {
 	hc, buf, rw, sw, bw := s.hc, s.buf[:0], s.readWake, s.sendWake, s.bodyWanted
 	head := http1.FramedHead{Text: s.head.Text[:0], Fields: s.head.Fields[:0]}
 	out, tr, nb, rt, st := s.out[:0], s.trailers[:0], s.nameBuf[:0], s.readTimer, s.sendTimer
-	*s = Stream{c: c, id: id, declared: -1, hc: hc, head: head, buf: buf, out: out, trailers: tr, nameBuf: nb,
-		recvWindow: int64(c.cfg.PrereadSize), bufCap: max(c.cfg.PrereadSize, bodyBufferSize),
-		sendWindow: c.initWindow, chunk: c.cfg.ChunkSize, readWake: rw, sendWake: sw, bodyWanted: bw,
-		readTimer: rt, sendTimer: st}
+	// Cleared in place, then set (a literal is built beside and copied).
+	*s = Stream{}
+	s.c, s.id, s.declared, s.hc, s.head, s.buf, s.out, s.trailers, s.nameBuf = c, id, -1, hc, head, buf, out, tr, nb
+	s.recvWindow, s.bufCap = int64(c.cfg.PrereadSize), max(c.cfg.PrereadSize, bodyBufferSize)
+	s.sendWindow, s.chunk, s.readWake, s.sendWake, s.bodyWanted = c.initWindow, c.cfg.ChunkSize, rw, sw, bw
+	s.readTimer, s.sendTimer = rt, st
 	select { // a wake-up left from the last stream
 	case <-rw:
 	default:

@@ -190,6 +190,23 @@ func (c *Conn) writeData(id uint32, end bool, p []byte) error {
 	return err
 }
 
+// writeFrame writes a frame of payload p to the write buffer, as the
+// framer's writes (HEADERS, CONTINUATION) with no padding or priority,
+// without copying p into the framer's buffer first (which kept the
+// largest frame's size; ~360 instructions a response head) (c.wmu).
+func (c *Conn) writeFrame(typ http2.FrameType, flags http2.Flags, id uint32, p []byte) error {
+	h := &c.dataHdr
+	n := len(p)
+	h[0], h[1], h[2], h[3], h[4] = byte(n>>16), byte(n>>8), byte(n), byte(typ), byte(flags)
+	binary.BigEndian.PutUint32(h[5:], id)
+	bw := c.writer()
+	if _, err := bw.Write(h[:]); err != nil {
+		return err
+	}
+	_, err := bw.Write(p)
+	return err
+}
+
 // putDataBuf gives dataBuf back to its pool (c.wmu).
 func (c *Conn) putDataBuf() {
 	if c.dataBuf != nil {

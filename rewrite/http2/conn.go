@@ -169,7 +169,7 @@ type Conn struct {
 	timedOutID uint32 // a stream reset because its header block stalled
 	frameBuf   []byte
 	dataBuf    *[]byte             // a DATA frame's payload being written (wmu, pooled)
-	dataHdr    [9]byte             // a DATA frame's header being written (wmu)
+	dataHdr    [9]byte             // a frame's header being written (wmu)
 	nodes      map[uint32]prioNode // the priority tree (mu)
 	nameBuf    []byte
 	heads      atomic.Pointer[headCache] // made at the first response, dropped by a park

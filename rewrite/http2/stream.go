@@ -618,14 +618,18 @@ func (c *Conn) writeBlock(id uint32, block []byte, end bool) (int, error) {
 		n := min(len(block), max)
 		frag := block[:n]
 		block = block[n:]
-		var err error
-		if first {
-			err = c.framer().WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag,
-				EndStream: end, EndHeaders: len(block) == 0})
-			first = false
-		} else {
-			err = c.framer().WriteContinuation(id, len(block) == 0, frag)
+		var flags http2.Flags
+		if len(block) == 0 {
+			flags = http2.FlagHeadersEndHeaders // CONTINUATION's too
 		}
+		typ := http2.FrameContinuation
+		if first {
+			typ, first = http2.FrameHeaders, false
+			if end {
+				flags |= http2.FlagHeadersEndStream
+			}
+		}
+		err := c.writeFrame(typ, flags, id, frag)
 		frames++
 		if err != nil {
 			return 0, err

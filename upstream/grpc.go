@@ -209,6 +209,9 @@ func (gp *grpcProto) createRequest(p *Proxy, r *http1.Request, s *rewrite.State,
 		x.fval = x.fval[:0]
 		switch h.kind {
 		case hdrStatic:
+			if len(h.static) == 0 {
+				continue // a header not sent (most of nginx's grpc ones): no copy of nothing
+			}
 			x.fval = append(x.fval, h.static...)
 		case hdrComplex:
 			x.fval = h.value.Eval(s, x.fval)

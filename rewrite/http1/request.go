@@ -341,9 +341,16 @@ func AppendLower(dst, src []byte) []byte {
 	at := len(dst)
 	dst = append(dst, src...)
 	b := dst[at:]
-	for len(b) >= 8 {
+	if len(b) >= 8 {
+		// The last eight overlap the words before: lowering is the
+		// same done twice.
+		for len(b) > 8 {
+			binary.LittleEndian.PutUint64(b, lower8(binary.LittleEndian.Uint64(b)))
+			b = b[8:]
+		}
+		b = dst[len(dst)-8:]
 		binary.LittleEndian.PutUint64(b, lower8(binary.LittleEndian.Uint64(b)))
-		b = b[8:]
+		return dst
 	}
 	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {

@@ -147,7 +147,13 @@ func (m *memcached) readHead(p *Proxy, nc net.Conn, x *exchange, s *rewrite.Stat
 		if i := bytes.IndexByte(x.rbuf[:n], '\n'); i >= 0 {
 			return m.parseLine(p, x, s, n, i)
 		}
-		if n == size {
+		if n == size && size < m.bufSize {
+			// memcached_buffer_size past the pool's buffer: the line
+			// may take all of it, as nginx reads it into a buffer of
+			// that size (for this exchange only, as growHead's).
+			size = m.bufSize
+			x.growRbuf(n, size)
+		} else if n == size {
 			return headRead{n: n, status: 502, err: ErrTooBigHeader, ft: ftInvalidHeader}
 		}
 		if rerr != nil {

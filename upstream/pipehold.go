@@ -139,11 +139,16 @@ func (p *Proxy) growHead(x *exchange, n int) (limit int, ok bool) {
 	if room <= len(x.rbuf) {
 		return len(x.rbuf), false
 	}
+	x.growRbuf(n, room)
+	return room, true
+}
+
+// growRbuf makes x.rbuf a buffer of room bytes, its first n kept.
+func (x *exchange) growRbuf(n, room int) {
 	b := make([]byte, room)
 	copy(b, x.rbuf[:n])
 	x.spareRbuf()
 	x.rbuf = b
-	return room, true
 }
 
 // takeHeadFull reports, once, that a buffered relay's first read finds

@@ -122,6 +122,12 @@ func (s *memcachedFake) serveConn(c net.Conn) {
 			io.WriteString(c, value(0, "late"))
 		case "big":
 			io.WriteString(c, value(0, strings.Repeat("0123456789abcdef", 8000)))
+		case "longflags":
+			// A 40000-byte first line: its flags (not read without
+			// memcached_gzip_flag).
+			io.WriteString(c, "VALUE "+key+" "+strings.Repeat("9", 40000)+" 5\r\nhello\r\nEND\r\n")
+		case "longerror":
+			io.WriteString(c, "SERVER_ERROR "+strings.Repeat("x", 40000)+"\r\n")
 		default:
 			io.WriteString(c, value(0, "key="+key+"\n"))
 		}
@@ -196,6 +202,11 @@ server {
         memcached_buffer_size 16;
         memcached_pass ` + addr + `;
     }
+    location /large/ {
+        set $memcached_key $uri;
+        memcached_buffer_size 64k;
+        memcached_pass ` + addr + `;
+    }
     location /nokey/ {
         memcached_pass ` + addr + `;
     }
@@ -240,6 +251,9 @@ server {
 			"GET /kept/miss HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET /kept/value HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		get("memcached_read_timeout", "/slow/slow"),
 		get("memcached_buffer_size too small", "/small/longer-than-sixteen"),
+		get("a first line past memcached_buffer_size", "/mc/longflags"),
+		get("memcached_buffer_size past 32k", "/large/longflags"),
+		get("memcached_buffer_size past 32k, an error line", "/large/longerror"),
 		get("$memcached_key not set", "/nokey/value"),
 		get("backend down", "/down/value"),
 	}

@@ -322,7 +322,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	var hold heldBody
 	held := 0
 	if untilEOF && p.bufSize > 0 {
-		hold.holdFor(p.bufSize, x.headLen, p.temp.unit)
+		hold.holdFor(p.holdConf(x, x.headLen))
 		held = len(x.fout)
 	}
 	// Buffered with fastcgi_keep_conn, nginx's pipe parses a buffer when
@@ -330,7 +330,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	// all is decoded at once here, and x.fout keeps what may not go yet.
 	var keepHold heldParse
 	if x.buffering && keepConn && p.bufSize > 0 {
-		keepHold.holdFor(p.bufSize, x.headLen, p.temp.unit, 8)
+		keepHold.holdFor(p.holdConf(x, x.headLen), 8)
 		keepHold.filled(len(x.fpending), len(x.fout), x.fdec.need())
 	}
 	pipe := x.life.fd > 0 && rawConn(nc) == nc // a socket to peek at
@@ -357,11 +357,11 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				}
 				x.fout = x.fout[:copy(x.fout, x.fout[k:])]
 				held -= k
-				hold.passed += int64(k)
+				hold.pass(k)
 				lim, passed, keepOut = 0, true, true
 			default:
 				lim = k - held
-				hold.passed += int64(k)
+				hold.pass(k)
 				held, passed = 0, true
 			}
 		}
@@ -447,7 +447,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		if ending {
 			return endErr == nil, endErr
 		}
-		if keepHold.on && (len(x.fout) > 0 || keepHold.raw > 0) {
+		if keepHold.on && (len(x.fout) > 0 || keepHold.raw() > 0) {
 			// A buffer of a record's header or padding only is parsed
 			// too: what the parser needs next changes.
 			k := 0
@@ -458,7 +458,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 					k = len(x.fout) // buffers larger than ours
 				}
 			} // else nginx's pipe reads what is at hand before it passes on
-			keepHold.ready = max(keepHold.ready-k, 0)
+			keepHold.passed(k)
 			passed, keepOut = k > 0, k < len(x.fout) // all of x.fout: flushOut below
 			if passed && keepOut {
 				if err := out.write(x.fout[:k]); err != nil {

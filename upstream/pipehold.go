@@ -5,37 +5,86 @@ import "github.com/gonginx/gonginx/rewrite/http1"
 // heldBody is when nginx's event pipe passes a buffered body on
 // (ngx_event_pipe_read_upstream): bytes are read into buffers, and a
 // buffer goes to the client only once it is full, or when the response
-// ends (its length reached, the backend's close or error). The first
-// buffer is the rest of the one the head was read into
-// (proxy_buffer_size less the head), then each is one of proxy_buffers.
-// So a backend that sends part of a body and stalls has the client wait
-// for it, and the head with it (postpone_output): nothing of a short
-// body is sent until it is whole.
+// ends (its length reached, the backend's close or error). Which buffer
+// bytes go into, and so where one ends, is pipeBufs': the rest of the one
+// the head was read into, then the pipe's free or new ones. So a backend
+// that sends part of a body and stalls has the client wait for it, and
+// the head with it (postpone_output): nothing of a short body is sent
+// until it is whole.
 type heldBody struct {
 	on     bool
-	first  int64 // where the first buffer ends, in body bytes
-	unit   int64 // one of proxy_buffers
+	pipe   *pipeBufs
+	fed    int64 // body bytes read into the pipe's buffers so far
 	passed int64 // body bytes passed on so far
 }
 
-// holdFor sets h for a body whose head took headLen bytes of a buffer of
-// bufSize, then buffers of unit bytes.
-func (h *heldBody) holdFor(bufSize, headLen, unit int) {
-	*h = heldBody{on: unit > 0, first: int64(max(bufSize-headLen, 0)), unit: int64(unit)}
+// holdConf is a buffered relay's buffers: the head's (bufSize, the head
+// taking its first start bytes) and *_buffers.
+type holdConf struct {
+	bufSize, start int
+	temp           *tempConf
+	cacheable      bool      // a cache's or the store's: to a temporary file
+	pipe           *pipeBufs // the exchange's
 }
 
-// passable is how many of the held bytes (those after passed) fill whole
-// buffers, to be passed on now.
+// busySize is *_busy_buffers_size, by default twice the larger of the
+// head's buffer and one of *_buffers, as nginx merges it.
+func (hc holdConf) busySize() int {
+	if hc.temp.busy > 0 {
+		return hc.temp.busy
+	}
+	return 2 * max(hc.bufSize, hc.temp.unit)
+}
+
+func (hc holdConf) initPipe() *pipeBufs {
+	p := hc.pipe
+	if p == nil {
+		p = new(pipeBufs)
+	}
+	unit := hc.temp.unit
+	num := 1
+	if unit > 0 {
+		num = hc.temp.buffers / unit
+	}
+	p.init(hc.bufSize, hc.start, num, unit, hc.busySize(), hc.cacheable)
+	return p
+}
+
+// holdConf is x's buffers, its head taking start bytes of the first.
+func (p *Proxy) holdConf(x *exchange, start int) holdConf {
+	return holdConf{bufSize: p.bufSize, start: start, temp: &p.temp, pipe: &x.pipe,
+		cacheable: x.cr != nil && x.cr.w.Active() || x.store.Stream != nil}
+}
+
+// holdFor sets h for a body read after a head as hc says.
+func (h *heldBody) holdFor(hc holdConf) {
+	*h = heldBody{on: hc.temp.unit > 0, pipe: hc.initPipe()}
+}
+
+// passable is how many of the held bytes (those after passed) are in
+// buffers that are full, to be passed on now (pass).
 func (h *heldBody) passable(held int) int {
-	total := h.passed + int64(held)
-	if total < h.first {
-		return 0
+	for n := h.passed + int64(held) - h.fed; n > 0; {
+		k := int64(h.pipe.room())
+		if k == 0 {
+			break
+		}
+		k = min(k, n)
+		if h.pipe.fill(int(k)) {
+			h.pipe.take(true)
+		}
+		h.fed += k
+		n -= k
 	}
-	end := h.first + (total-h.first)/h.unit*h.unit
-	if end <= h.passed {
-		return 0
+	return int(max(h.pipe.done-h.passed, 0))
+}
+
+// pass records k bytes passed on: the buffers they fill are sent and free.
+func (h *heldBody) pass(k int) {
+	h.passed += int64(k)
+	if h.on && h.passed >= h.pipe.done {
+		h.pipe.send()
 	}
-	return int(end - h.passed)
 }
 
 // headPostponed reports whether the client's connection still holds a
@@ -56,36 +105,36 @@ func headPostponed(c http1.Stream) bool {
 // of a record's data or padding, 1 in a header). So data split across
 // reads waits for the rest of its chunk or record, and the head with it
 // while nothing was passed (postpone_output). After a partial buffer is
-// parsed, reading goes on into a new one.
+// parsed, reading goes on into the pipe's next (pipeBufs); a buffer that
+// made no data is free at once.
 type heldParse struct {
 	on    bool
-	room  int64 // bytes the current raw buffer still takes
-	raw   int64 // bytes read into it
-	unit  int64 // one of proxy_buffers
+	pipe  *pipeBufs
 	need  int64 // the parser's length after the last buffer parsed
 	ready int   // gathered (decoded) bytes that may be passed on now
 }
 
-// holdFor sets h for a body whose head took headLen bytes of a buffer of
-// bufSize, then buffers of unit bytes; need is what the parser needs
-// before its first parse.
-func (h *heldParse) holdFor(bufSize, headLen, unit int, need int64) {
-	room := int64(bufSize - headLen)
-	if room <= 0 {
-		room = int64(unit)
-	}
-	*h = heldParse{on: unit > 0, room: room, unit: int64(unit), need: need}
+// holdFor sets h for a body read after a head as hc says; need is what
+// the parser needs before its first parse.
+func (h *heldParse) holdFor(hc holdConf, need int64) {
+	*h = heldParse{on: hc.temp.unit > 0, pipe: hc.initPipe(), need: need}
 }
 
 // fits is how many of n raw bytes the current buffer takes.
-func (h *heldParse) fits(n int) int { return int(min(int64(n), h.room)) }
+func (h *heldParse) fits(n int) int { return min(n, h.pipe.room()) }
+
+// raw is how many bytes the current raw buffer holds, not yet parsed.
+func (h *heldParse) raw() int {
+	if !h.on {
+		return 0
+	}
+	return h.pipe.partial()
+}
 
 // filled records k raw bytes read into the current buffer, which make
 // gathered bytes gathered so far; need is the parser's length after them.
 func (h *heldParse) filled(k, gathered int, need int64) {
-	h.raw += int64(k)
-	h.room -= int64(k)
-	if h.room == 0 {
+	if h.on && k > 0 && h.pipe.room() > 0 && h.pipe.fill(k) {
 		h.parsed(gathered, need)
 	}
 }
@@ -93,13 +142,23 @@ func (h *heldParse) filled(k, gathered int, need int64) {
 // atRest is the pipe's stop: a partly filled buffer is parsed when it
 // holds the bytes the parser needs.
 func (h *heldParse) atRest(gathered int, need int64) {
-	if h.raw > 0 && h.raw >= h.need {
+	if raw := h.raw(); raw > 0 && int64(raw) >= h.need {
 		h.parsed(gathered, need)
 	}
 }
 
 func (h *heldParse) parsed(gathered int, need int64) {
-	h.ready, h.need, h.raw, h.room = gathered, need, 0, h.unit
+	h.pipe.take(gathered > h.ready)
+	h.ready, h.need = gathered, need
+}
+
+// passed records k gathered bytes passed on: once all that was ready
+// went, its buffers are sent and free.
+func (h *heldParse) passed(k int) {
+	h.ready = max(h.ready-k, 0)
+	if h.on && h.ready == 0 {
+		h.pipe.send()
+	}
 }
 
 // cacheHeaderStart is what nginx keeps at the start of the buffer it

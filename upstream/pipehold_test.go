@@ -31,8 +31,11 @@ func TestHeldBodyPassable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var h heldBody
-			h.holdFor(tt.bufSize, tt.head, tt.unit)
-			h.passed = tt.passed
+			h.holdFor(holdConf{bufSize: tt.bufSize, start: tt.head, temp: &tempConf{buffers: 8 * tt.unit, unit: tt.unit}})
+			if tt.passed > 0 {
+				h.passable(int(tt.passed))
+				h.pass(int(tt.passed))
+			}
 			if diff := cmp.Diff(tt.want, h.passable(tt.held)); diff != "" {
 				t.Errorf("passable (-want +got):\n%s", diff)
 			}
@@ -96,5 +99,42 @@ func TestGrowHead(t *testing.T) {
 		if d := cmp.Diff(tc.want, got); d != "" {
 			t.Errorf("proxy_buffer_size %d (-want +got):\n%s", tc.bufSize, d)
 		}
+	}
+}
+
+// After its first buffers are sent, a body is read into the head's buffer
+// again (whole) and the others in nginx's order: the numbers are nginx
+// 1.22's $body_bytes_sent for a backend that sent the body's phases apart
+// (difftest TestServeProxyBufferReuse).
+func TestHeldBodyReusesBuffers(t *testing.T) {
+	tests := []struct {
+		name                            string
+		bufSize, num, unit, busy, start int
+		cacheable                       bool
+		phases                          []int
+		want                            int64
+	}{
+		{"the head's buffer read into again", 8192, 8, 2048, 12288, 68, false, []int{11000, 3000, 5000}, 12220},
+		{"sent apart: the head's buffer after the next", 8192, 8, 2048, 8192, 68, false, []int{11000, 3000, 5000}, 16316},
+		{"a head's buffer smaller", 2048, 4, 8192, 0, 68, false, []int{3000, 9000, 2000}, 12220},
+		{"all buffers taken within a read", 4096, 3, 2048, 4096, 68, false, []int{30000, 3000, 9000}, 38844},
+		{"to a temporary file: at the list's end (a 67-byte key)", 8192, 8, 2048, 8192, 68 + cacheHeaderStartFor(make([]byte, 67)), true, []int{11000, 3000, 5000}, 11810},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h heldBody
+			h.holdFor(holdConf{bufSize: tt.bufSize, start: tt.start, cacheable: tt.cacheable,
+				temp: &tempConf{buffers: tt.num * tt.unit, unit: tt.unit, busy: tt.busy}})
+			held := 0
+			for _, n := range tt.phases {
+				held += n
+				k := h.passable(held)
+				h.pass(k)
+				held -= k
+			}
+			if diff := cmp.Diff(tt.want, h.passed); diff != "" {
+				t.Errorf("passed (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

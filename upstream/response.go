@@ -72,13 +72,13 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 		buf = x.rbuf[off:]
 		// The head took off bytes of nginx's first buffer, after what a
 		// cache keeps room for there.
-		first := p.bufSize - cacheHeaderStart(x)
+		hc := p.holdConf(x, cacheHeaderStart(x)+off)
 		switch {
 		case !x.buffering || p.bufSize <= 0:
 		case chunked: // the proxy's chunked filter
-			holdChunks.holdFor(first, off, p.temp.unit, 3)
+			holdChunks.holdFor(hc, 3)
 		default: // proxy, SCGI, uwsgi: nginx's copy filter
-			hold.holdFor(first, off, p.temp.unit)
+			hold.holdFor(hc)
 		}
 	}
 	held := 0
@@ -166,7 +166,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	for {
 		// A buffer of framing only is parsed too: what the parser needs
 		// next changes.
-		if (held > 0 || holdChunks.raw > 0) && (!pipe || held == len(buf) || !inputReady(x.life.fd)) {
+		if (held > 0 || holdChunks.raw() > 0) && (!pipe || held == len(buf) || !inputReady(x.life.fd)) {
 			if hold.on {
 				k := hold.passable(held)
 				if k == 0 && held == len(buf) {
@@ -177,7 +177,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 						return false, err
 					}
 					held = copy(buf, buf[k:held])
-					hold.passed += int64(k)
+					hold.pass(k)
 					flushDue = true
 				}
 			} else if holdChunks.on {
@@ -191,7 +191,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 						return false, err
 					}
 					held = copy(buf, buf[k:held])
-					holdChunks.ready = 0
+					holdChunks.passed(k)
 					flushDue = true
 				}
 			} else if err := send(); err != nil {

@@ -87,6 +87,7 @@ type exchange struct {
 	cookieBuf   []byte // rewritten Set-Cookie values, one after another
 	cookieAttrs []cookieAttr
 	chunk       http1.ChunkedParser
+	pipe        pipeBufs // the buffered relay's hold (heldBody, heldParse): its lists kept across exchanges
 
 	locPrefix string
 	life      connLife  // of the backend connection in use

@@ -31,6 +31,7 @@ type tempConf struct {
 	max     int64 // *_max_temp_file_size; 0: no temporary file
 	buffers int   // *_buffers' total: what is held in memory first
 	unit    int   // the size of one of *_buffers (see heldBody)
+	busy    int   // *_busy_buffers_size; 0: unset (holdConf.busySize)
 }
 
 // tempNumber names temporary files as ngx_next_temp_number does.
@@ -73,6 +74,11 @@ func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(str
 		size, _ := nginxconf.ParseSize(d.Args[1])
 		if n > 0 && size > 0 {
 			t.buffers, t.unit = n*int(size), int(size)
+		}
+	}
+	if d := last(blocks, p.name("_busy_buffers_size")); d != nil {
+		if n, ok := nginxconf.ParseSize(d.Args[0]); ok && n > 0 {
+			t.busy = int(n)
 		}
 	}
 }

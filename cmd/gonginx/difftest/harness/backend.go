@@ -59,8 +59,9 @@ type Exchange struct {
 //	.../close-early    promises 100 bytes, sends 10, closes
 //	.../hangup         closes without answering
 //	.../nolength       HTTP/1.1 body delimited by close, no Content-Length
-//	.../stall?n=N&sent=K[&split=1]   Content-Length N, its first K bytes (after a
-//	                   pause when split), then nothing: how the proxy ends the
+//	.../stall?n=N&sent=K[&split=1][&more=M...]   Content-Length N, its first K bytes
+//	                   (after a pause when split), each further M bytes 300 ms after
+//	                   the ones before, then nothing: how the proxy ends the
 //	                   connection is recorded (Stalled), waited for at most 10s
 //	.../stall?chunked=1[&p=P...]   the same chunked: the head, then each raw
 //	                   piece P (framing and data) 300 ms after the one before
@@ -494,6 +495,16 @@ func (b *Backend) stall(c net.Conn, e *Exchange, query string) {
 	}
 	if _, err := io.WriteString(c, head+body); err != nil {
 		return
+	}
+	at := len(body)
+	for _, m := range q["more"] {
+		k, _ := strconv.Atoi(m)
+		k = min(k, n-at)
+		time.Sleep(300 * time.Millisecond)
+		if _, err := io.WriteString(c, strings.Repeat("0123456789", k/10+1)[:k]); err != nil {
+			return
+		}
+		at += k
 	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var buf [512]byte

@@ -1,0 +1,56 @@
+package difftest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// nginx's event pipe reuses a buffer once the client was sent it: the
+// head's buffer (proxy_buffer_size, whole now) and proxy_buffers' ones go
+// back to its list of free buffers in the order they were sent, after a
+// partly filled one, and are read into before a new one is allocated. So
+// where a body is held after its first buffers depends on both sizes and
+// on proxy_busy_buffers_size (which splits what is sent at once).
+func TestServeProxyBufferReuse(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	gone := func(name, target string, pieces int) harness.Request {
+		r := plainGet(name, target)
+		r.AwaitRequests, r.HangUpAfter = 1, time.Duration(pieces)*300*time.Millisecond+700*time.Millisecond
+		return r
+	}
+	c := serveProxyCase("proxy buffer reuse", `log_format held '$request $status $body_bytes_sent';
+proxy_cache_path cache keys_zone=reuse:1m;
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/a.log held;
+    location /big/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 12k; }
+    location /busy/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 8k; }
+    location /small/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 2k; proxy_buffers 4 8k; }
+    location /few/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 4k; proxy_buffers 3 2k; proxy_busy_buffers_size 4k; }
+    location /c/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_buffer_size 8k;
+        proxy_buffers 8 2k;
+        proxy_busy_buffers_size 8k;
+        proxy_cache reuse;
+        proxy_cache_valid 200 1m;
+        proxy_read_timeout 1500ms;
+    }
+}
+`,
+		gone("the head's buffer read into again", "/big/stall?n=40000&sent=11000&more=3000&more=5000", 2),
+		gone("sent apart: the head's buffer after the next", "/busy/stall?n=40000&sent=11000&more=3000&more=5000", 2),
+		gone("a head's buffer smaller than proxy_buffers'", "/small/stall?n=40000&sent=3000&more=9000&more=2000", 2),
+		gone("all buffers taken within a read", "/few/stall?n=60000&sent=30000&more=3000&more=9000", 2),
+		// Written to the cache's temporary file, a buffer goes to the
+		// end of the free list.
+		gone("under a cache", "/c/stall?n=40000&sent=11000&more=3000&more=5000", 2),
+	)
+	c.Content = map[string]string{"logs/.keep": "", "cache/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

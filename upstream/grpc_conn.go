@@ -230,8 +230,8 @@ type grpcStream struct {
 	rst        bool
 	headDone   bool
 	inBlock    bool // header block fragments are coming
-	// headRaw: the bytes of the head's HEADERS and CONTINUATION frames,
-	// which nginx reads into grpc_buffer_size.
+	// headRaw: the bytes of the frames nginx would hold in its
+	// grpc_buffer_size with the head (nextEvent).
 	headRaw int
 	block   []byte
 	// The fields of the block being decoded: offsets into arena.

@@ -41,6 +41,11 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 		if drain && !g.inBlock && !hc.atHand() {
 			return 0, nil, nil
 		}
+		if !g.headDone && !g.inBlock && g.headRaw > 0 && !hc.atHand() {
+			// Its reads ended at a frame's end outside a header block:
+			// nginx reads on from its buffer's start.
+			g.headRaw = 0
+		}
 		fh0, rerr := hc.fr.ReadFrameHeader()
 		if errors.Is(rerr, http2.ErrFrameTooLarge) {
 			return 0, nil, p.grpcError(x, "upstream sent too large http2 frame: "+strconv.Itoa(int(fh0.Length)), action)
@@ -75,10 +80,15 @@ func (g *grpcStream) nextEvent(p *Proxy, x *exchange, action string, drain bool)
 			return 0, nil, &recvError{rerr}
 		}
 		fh := fh0
-		if !g.headDone && (fh.Type == http2.FrameHeaders || fh.Type == http2.FrameContinuation) {
-			// nginx parses the head in its buffer: a block past it
-			// (frame headers too) is too big.
-			if g.headRaw += 9 + int(fh.Length); g.headRaw > p.headRoom(x) {
+		if !g.headDone {
+			// nginx parses the head in its buffer, with the frames read
+			// with it (frame headers too): a frame past the buffer's
+			// end, or a header block not ended at it, is too big.
+			g.headRaw += 9 + int(fh.Length)
+			room := p.headRoom(x)
+			blockOn := fh.Type == http2.FrameHeaders && !fh.Flags.Has(http2.FlagHeadersEndHeaders) ||
+				fh.Type == http2.FrameContinuation && !fh.Flags.Has(http2.FlagContinuationEndHeaders)
+			if g.headRaw > room || g.headRaw == room && blockOn {
 				return 0, nil, p.grpcError(x, "upstream sent too big header", action)
 			}
 		}

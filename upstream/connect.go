@@ -132,6 +132,9 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		g.done(server, false, now)
 		return nil, server, false, &slotsError{msg: slots.NotEnough()}
 	}
+	// The connection takes a number before it connects (a socket() that
+	// fails takes one here, none in nginx).
+	slots.Number()
 	d, err := p.dialer(x, srv.Network)
 	if err == nil {
 		if g.Keepalive == 0 || x.upgrade {

@@ -194,6 +194,7 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 	if s.counters = opts.Counters; s.counters == nil {
 		s.counters = &Counters{}
 	}
+	s.slots.SetSerial(&s.counters.Conn)
 	s.log = opts.Logger
 	if s.log == nil {
 		s.log = location.NewLogger(opts.ErrorLog)

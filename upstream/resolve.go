@@ -56,6 +56,7 @@ func (gs *Groups) compileResolver(p *Proxy, blocks [][]*nginxconf.Directive) err
 	if gs.resolvers == nil {
 		gs.resolvers = map[*nginxconf.Directive]*resolver.Resolver{}
 	}
+	cfg.Number = func() { gs.Slots.Number() } // Slots are set after compiling
 	p.resolver = resolver.New(cfg)
 	gs.resolvers[d] = p.resolver
 	return nil

@@ -30,6 +30,11 @@ type Config struct {
 	Servers []netip.AddrPort
 	Valid   time.Duration // valid=: replaces the answers' TTL when set
 	NoIPv6  bool          // ipv6=off
+	// Number, when set, draws a connection number ($connection's
+	// counter), as nginx's resolver does for the UDP socket it opens to
+	// a name server at its first query and keeps (ngx_udp_connect), and
+	// for each TCP connection (ngx_tcp_connect).
+	Number func()
 }
 
 // Error is a name that could not be resolved, worded as nginx logs it.
@@ -61,6 +66,8 @@ type Resolver struct {
 	stop     chan struct{} // closed by Stop
 	stopOnce sync.Once
 	conns    map[net.Conn]struct{} // sockets of lookups in flight, for Stop
+	// asked: the name servers nginx would hold a UDP socket to (Number)
+	asked map[netip.AddrPort]bool
 }
 
 // ErrStopped is what lookups in flight, and later ones, return once the
@@ -115,6 +122,20 @@ func (r *Resolver) track(c net.Conn) bool {
 // dial connects to a name server, registered for Stop; nil when that
 // fails or the resolver is stopped.
 func (r *Resolver) dial(network string, server netip.AddrPort, deadline time.Time) net.Conn {
+	if r.cfg.Number != nil {
+		r.mu.Lock()
+		first := network == "tcp" || !r.asked[server]
+		if first && network == "udp" {
+			if r.asked == nil {
+				r.asked = map[netip.AddrPort]bool{}
+			}
+			r.asked[server] = true
+		}
+		r.mu.Unlock()
+		if first {
+			r.cfg.Number()
+		}
+	}
 	d := net.Dialer{Deadline: deadline}
 	conn, err := d.Dial(network, server.String())
 	if err != nil {

@@ -28,9 +28,11 @@ func TestServeResolver(t *testing.T) {
 		"refused.test A": {Code: 5},
 	})
 	port := strconv.Itoa(int(dns.Addr.Port()))
-	c := serveProxyCase("resolver", strings.ReplaceAll(`server {
+	c := serveProxyCase("resolver", strings.ReplaceAll(`log_format n '$connection $request $status';
+server {
     listen 127.0.0.1:{{PORT}};
     server_name localhost;
+    access_log logs/a.log n;
     resolver 127.0.0.1:DNSPORT ipv6=off;
     resolver_timeout 1s;
     location /r/ { proxy_pass http://$arg_h:{{BACKEND_PORT}}/x; }
@@ -52,5 +54,9 @@ func TestServeResolver(t *testing.T) {
 		plainGet("error page sees no upstream address", "/e/?h=nx.test"),
 	)
 	c.ErrorLog = true
+	// $connection: the resolver's UDP socket, opened at its first query
+	// and kept, and its TCP connection take numbers, as backend ones.
+	c.Content = map[string]string{"logs/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

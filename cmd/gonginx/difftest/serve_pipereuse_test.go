@@ -31,6 +31,7 @@ server {
     location /busy/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 8k; }
     location /small/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 2k; proxy_buffers 4 8k; }
     location /few/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 4k; proxy_buffers 3 2k; proxy_busy_buffers_size 4k; }
+    location /ch/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 12k; }
     location /c/ {
         proxy_pass http://{{BACKEND}}/;
         proxy_buffer_size 8k;
@@ -46,6 +47,9 @@ server {
 		gone("sent apart: the head's buffer after the next", "/busy/stall?n=40000&sent=11000&more=3000&more=5000", 2),
 		gone("a head's buffer smaller than proxy_buffers'", "/small/stall?n=40000&sent=3000&more=9000&more=2000", 2),
 		gone("all buffers taken within a read", "/few/stall?n=60000&sent=30000&more=3000&more=9000", 2),
+		// A chunked body: its raw buffers alike.
+		gone("chunked: the head's buffer read into again", "/ch/stall?p=c11000&p=c3000&p=c5000", 3),
+		gone("chunked, sent apart", "/ch/stall?p=c3000&p=c9000&p=c2000&p=c7000", 4),
 		// Written to the cache's temporary file, a buffer goes to the
 		// end of the free list.
 		gone("under a cache", "/c/stall?n=40000&sent=11000&more=3000&more=5000", 2),

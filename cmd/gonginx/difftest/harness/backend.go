@@ -64,7 +64,8 @@ type Exchange struct {
 //	                   the ones before, then nothing: how the proxy ends the
 //	                   connection is recorded (Stalled), waited for at most 10s
 //	.../stall?chunked=1[&p=P...]   the same chunked: the head, then each raw
-//	                   piece P (framing and data) 300 ms after the one before
+//	                   piece P (framing and data) 300 ms after the one before;
+//	                   a piece "cN" is a whole chunk of N bytes of data
 //	.../headers        odd response headers (case, duplicates, hop-by-hop ones)
 //	.../redirect       302 with an absolute Location pointing at the backend
 //	.../refresh        302 with that Location and a Refresh "7; url=" to the same URL
@@ -479,6 +480,9 @@ func (b *Backend) stall(c net.Conn, e *Exchange, query string) {
 			return
 		}
 		for _, piece := range pieces {
+			if n, err := strconv.Atoi(strings.TrimPrefix(piece, "c")); err == nil && piece[0] == 'c' {
+				piece = strconv.FormatInt(int64(n), 16) + "\r\n" + strings.Repeat("c", n) + "\r\n"
+			}
 			time.Sleep(300 * time.Millisecond)
 			if _, err := io.WriteString(c, piece); err != nil {
 				return

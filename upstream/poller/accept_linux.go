@@ -189,15 +189,25 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 			return nil, err
 		}
 	}
-	if err := c.register(p); err != nil {
-		return fail(err)
-	}
 	var sa syscall.RawSockaddrAny
 	n := writeSockaddr(&sa, ip, ap.Port())
+	if beforeConnect != nil {
+		beforeConnect()
+	}
 	for {
 		e = sysConnect(int(c.fd), &sa, n)
 		if e != syscall.EINTR {
 			break
+		}
+	}
+	// Registered once connecting: a socket not yet connecting polls as
+	// hung up (EPOLLHUP), which the poller, taking it before connect,
+	// kept as the Conn's end (HungUp, sticky): a live backend's tunnel
+	// direction then read on to EAGAIN and spliced. The add reports a
+	// connect done meanwhile.
+	if e == 0 || e == syscall.EISCONN || e == syscall.EINPROGRESS || e == syscall.EALREADY {
+		if err := c.register(p); err != nil {
+			return fail(err)
 		}
 	}
 	switch e {
@@ -237,6 +247,9 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 	}
 	return c, nil
 }
+
+// beforeConnect, when set (tests), runs as Dial is about to connect.
+var beforeConnect func()
 
 // writeSockaddr writes ip and port as a sockaddr, returning its length.
 func writeSockaddr(sa *syscall.RawSockaddrAny, ip netip.Addr, port uint16) uint32 {

@@ -230,6 +230,37 @@ func TestDial(t *testing.T) {
 	}
 }
 
+// TestDialNoHangupBeforeConnect: events the poller takes as Dial is
+// about to connect are none of the new Conn's (a socket not yet
+// connecting polls as hung up, and HungUp stays): the dialed Conn is
+// not hung up.
+func TestDialNoHangupBeforeConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	beforeConnect = SettleConns
+	defer func() { beforeConnect = nil }()
+	c, err := Dial(ln.Addr().String(), time.Now().Add(5*time.Second), nil)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	SettleConns()
+	if c.HungUp() {
+		t.Error("a dialed Conn is hung up")
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if n, err := c.Write([]byte("x")); n != 1 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+}
+
 // inputSeen counts OnInput's reports.
 type inputSeen chan uint32
 

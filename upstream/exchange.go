@@ -202,13 +202,15 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		x.rel.tunneled = true
 		nc.SetDeadline(time.Time{})
 		clientConn.SetDeadline(time.Time{})
-		t := &tunnel{client: clientConn, upstream: nc, idle: p.ReadTimeout, bufs: p.tunnelBufs}
+		t := newTunnel()
+		t.client, t.upstream, t.idle, t.bufs = clientConn, nc, p.ReadTimeout, p.tunnelBufs
 		// The client's socket is registered with the poller for its
 		// watch: the tunnel takes that registration over.
 		_, t.watched = c.Socket()
 		if t.bufs == nil {
 			t.bufs = tunnelPool(os.Getpagesize())
 		}
+		t.prepare()
 		p.Tunnels.add(t)
 		err := t.sendPending(fromClient, buffered)
 		if err == nil {
@@ -231,6 +233,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		x.sent += t.toUpstream
 		x.recvd += t.toClient - int64(len(buffered))
 		x.tunneled = true
+		t.unref()
 		return 0, err, 0
 	}
 

@@ -484,6 +484,7 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 		})
 	}
 	t.beforeClose = release
+	t.prepare()
 	tunnels.add(t)
 	preread := int64(len(ss.Preread))
 	err := t.sendPending(ss.Preread, nil)

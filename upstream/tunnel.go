@@ -67,11 +67,13 @@ func (ts *Tunnels) CloseAll() {
 	ts.mu.Lock()
 	list := make([]*tunnel, 0, len(ts.set))
 	for t := range ts.set {
+		t.ref() // in the set, its creator's reference is held
 		list = append(list, t)
 	}
 	ts.mu.Unlock()
 	for _, t := range list {
 		t.close()
+		t.unref()
 	}
 }
 
@@ -141,6 +143,53 @@ type tunnel struct {
 	mu     sync.Mutex
 	errs   [2]error   // how the directions ended, in order (errs[:nerrs])
 	idleT  *idleTimer // the idle limit of parked directions
+
+	// refs counts who may still touch the record (unref): its creator
+	// (the request, until the tunnel's end is counted), each goroutine
+	// running a direction, the idle timer while armed or firing, a stop
+	// closing it. pooled: the record is tunnelRecs' and goes back there
+	// at the last unref, unless a poller may still report to one of its
+	// directions.
+	refs   atomic.Int32
+	pooled bool
+}
+
+// tunnelRecs keeps tunnel records for the next upgrades: at 1152 bytes
+// a record was most of what a short WebSocket connection allocated
+// (1.8 KB), so most of what set how often the GC ran on a row of them.
+var tunnelRecs = sync.Pool{New: func() any { return new(tunnel) }}
+
+// newTunnel is a zeroed record from tunnelRecs, its creator's reference
+// held.
+func newTunnel() *tunnel {
+	t := tunnelRecs.Get().(*tunnel)
+	t.refs.Store(1)
+	t.pooled = true
+	return t
+}
+
+func (t *tunnel) ref() { t.refs.Add(1) }
+
+// unref drops a reference: the last one gives a pooled record back.
+// Nothing of t is touched after it.
+func (t *tunnel) unref() {
+	if t.refs.Add(-1) != 0 || !t.pooled || !t.quiet() {
+		return
+	}
+	*t = tunnel{}
+	tunnelRecs.Put(t)
+}
+
+// quiet reports that no poller can still call t's directions: one
+// hooked on a Conn's input may be, by a poller that took an event
+// before the close unhooked it and is handling it now.
+func (t *tunnel) quiet() bool {
+	for i := range t.dirs {
+		if c := t.dirs[i].pk.conn; c != nil && !c.InputQuiet() {
+			return false
+		}
+	}
+	return true
 }
 
 // idleTimer is a tunnel's idle limit: a runtime timer kept from tunnel
@@ -151,12 +200,16 @@ type idleTimer struct {
 	t     atomic.Pointer[tunnel]
 }
 
-var idleTimers = sync.Pool{New: func() any {
+// idleTimers keeps stopped idleTimers (no New: checkIdle, which a
+// timer runs, puts one back).
+var idleTimers sync.Pool
+
+func newIdleTimer() *idleTimer {
 	it := &idleTimer{}
 	it.timer = time.AfterFunc(time.Hour, it.fire)
 	it.timer.Stop()
 	return it
-}}
+}
 
 func (it *idleTimer) fire() {
 	if t := it.t.Load(); t != nil {
@@ -164,27 +217,35 @@ func (it *idleTimer) fire() {
 	}
 }
 
-// startIdle arms t's idle limit (under t.mu).
+// startIdle arms t's idle limit (under t.mu); the timer holds a
+// reference to t until it is stopped or its last run ends.
 func (t *tunnel) startIdle() {
-	it := idleTimers.Get().(*idleTimer)
+	t.ref()
+	it, _ := idleTimers.Get().(*idleTimer)
+	if it == nil {
+		it = newIdleTimer()
+	}
 	it.t.Store(t)
 	it.timer.Reset(t.idle)
 	t.idleT = it
 }
 
 // stopIdle ends t's idle limit (under t.mu). Its timer goes back to the
-// pool only when stopped before it fired: a run of checkIdle that may
-// be under way keeps it (one for a tunnel that timed out).
-func (t *tunnel) stopIdle() {
+// pool only when stopped before it fired, and then unref is the
+// caller's to call, after t.mu: a run of checkIdle that may be under way
+// keeps the timer and the reference, and drops them.
+func (t *tunnel) stopIdle() (unref bool) {
 	it := t.idleT
 	if it == nil {
-		return
+		return false
 	}
 	t.idleT = nil
 	if it.timer.Stop() {
 		it.t.Store(nil)
 		idleTimers.Put(it)
+		return true
 	}
+	return false
 }
 
 const (
@@ -231,6 +292,7 @@ func (t *tunnel) close() {
 // run forwards bytes already read on either side, then copies both ways
 // until one side ends. It returns the first error other than EOF.
 func (t *tunnel) run(fromClient, fromUpstream []byte) error {
+	t.prepare()
 	if err := t.sendPending(fromClient, fromUpstream); err != nil {
 		return err
 	}
@@ -269,20 +331,26 @@ func (t *tunnel) pump() error {
 	return t.result()
 }
 
+// prepare sets t's directions up, its fields set, before anything else
+// may see it (Tunnels.add: a stop's close may come before begin).
+func (t *tunnel) prepare() {
+	t.live.Store(2)
+	t.dirs[0] = direction{t: t, src: t.client, dst: t.upstream, written: &t.toUpstream, rate: t.upRate, endedBy: endedClient}
+	t.dirs[1] = direction{t: t, src: t.upstream, dst: t.client, written: &t.toClient, rate: t.downRate, endedBy: endedUpstream,
+		trackFirst: t.trackFirst}
+	// A direction is running until it is parked: close ends a parked
+	// one at once and leaves the others (and those begin has not
+	// reached) to their failed reads.
+	t.dirs[0].state.Store(dirRunning)
+	t.dirs[1].state.Store(dirRunning)
+}
+
 // begin parks both directions (or starts their copies): the tunnel runs
 // without its caller from here, to done (and onEnd).
 func (t *tunnel) begin() {
 	if t.onEnd == nil {
 		t.done = make(chan struct{}) // pump waits; a detached tunnel's end is onEnd
 	}
-	t.live.Store(2)
-	t.dirs[0] = direction{t: t, src: t.client, dst: t.upstream, written: &t.toUpstream, rate: t.upRate, endedBy: endedClient}
-	t.dirs[1] = direction{t: t, src: t.upstream, dst: t.client, written: &t.toClient, rate: t.downRate, endedBy: endedUpstream,
-		trackFirst: t.trackFirst}
-	// A direction is running until it is parked: close ends a parked
-	// one at once and leaves the others to their failed reads.
-	t.dirs[0].state.Store(dirRunning)
-	t.dirs[1].state.Store(dirRunning)
 	parked := false
 	t.mu.Lock()
 	for i := range t.dirs {
@@ -298,7 +366,8 @@ func (t *tunnel) begin() {
 	inline := t.inline && !t.dirs[1].parked
 	for i := range t.dirs {
 		if d := &t.dirs[i]; !d.parked && !(inline && i == 1) {
-			go d.copyBlocking()
+			t.ref()
+			go d.copyOwn()
 		}
 	}
 	if inline {
@@ -310,12 +379,15 @@ func (t *tunnel) begin() {
 // (with halfClose, the second direction's when the first ended by EOF).
 func (t *tunnel) result() error {
 	t.mu.Lock()
-	t.stopIdle()
+	stopped := t.stopIdle()
 	first := t.errs[0]
 	if t.halfClose && t.nerrs > 1 && (first == nil || errors.Is(first, io.EOF)) {
 		first = t.errs[1]
 	}
 	t.mu.Unlock()
+	if stopped {
+		t.unref() // the timer's: the caller holds one too
+	}
 	if first == nil || errors.Is(first, io.EOF) || errors.Is(first, net.ErrClosed) {
 		return nil
 	}
@@ -377,24 +449,33 @@ func (t *tunnel) report(err error) {
 // checkIdle is the idle timer of parked directions: with no traffic for
 // the idle limit the tunnel ends as a read that timed out, else the
 // timer waits for the rest.
+// It runs with the timer's reference to t, which it drops unless it
+// arms the timer again.
 func (t *tunnel) checkIdle() {
 	t.mu.Lock()
-	if t.idleT == nil {
+	it := t.idleT
+	if it == nil {
 		t.mu.Unlock()
-		return // the tunnel ended meanwhile (stopIdle)
+		t.unref() // the tunnel ended meanwhile (stopIdle)
+		return
 	}
 	if left := t.idle - time.Since(t.lastActiveAt()); left > 0 && !t.closed.Load() {
-		t.idleT.timer.Reset(left)
+		it.timer.Reset(left)
 		t.mu.Unlock()
 		return
 	}
+	// The timer is done with t: back to the pool from its own run (a
+	// next tunnel's Reset starts a run of its own).
+	t.idleT = nil
 	t.mu.Unlock()
-	if t.closed.Load() {
-		return
+	it.t.Store(nil)
+	idleTimers.Put(it)
+	if !t.closed.Load() {
+		src := t.upstream
+		t.report(&net.OpError{Op: "read", Net: src.LocalAddr().Network(), Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: os.ErrDeadlineExceeded})
+		t.close()
 	}
-	src := t.upstream
-	t.report(&net.OpError{Op: "read", Net: src.LocalAddr().Network(), Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: os.ErrDeadlineExceeded})
-	t.close()
+	t.unref()
 }
 
 // direction is one way of a tunnel: src to dst.
@@ -419,6 +500,14 @@ const (
 	dirPending
 	dirDone
 )
+
+// copyOwn is copyBlocking on a goroutine of its own, which holds a
+// reference to the tunnel.
+func (d *direction) copyOwn() {
+	t := d.t
+	d.copyBlocking()
+	t.unref()
+}
 
 // copyBlocking copies d on its own goroutine until it ends.
 func (d *direction) copyBlocking() {

@@ -66,7 +66,8 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 // EndTunnel is what the request's goroutine did after a tunnel it waited for:
 // the tunnel's counts ($bytes_sent, $upstream_bytes_*), the backend's
 // release and the try in $upstream_* (serveUpstream), and the error it
-// ended with, worded for the log.
+// ended with, worded for the log. The tunnel's record, d's too, may be
+// reused once it returns.
 func (d *detachedTry) EndTunnel() error {
 	t := d.t
 	err := t.result()
@@ -84,5 +85,6 @@ func (d *detachedTry) EndTunnel() error {
 	d.s.AddUpstream(rewrite.UpstreamTry{Addr: d.addr, Status: d.s.UpstreamStatus, Time: tryEnd.Sub(d.tryStart),
 		ConnectTime: d.connectTime, HeaderTime: d.headerTime,
 		BytesReceived: d.recvd + t.toClient - d.buffered, BytesSent: d.sent + t.toUpstream})
+	t.unref() // the creator's, which the request handed to its end: d is t's
 	return err
 }

@@ -142,6 +142,13 @@ func (d *direction) park() bool {
 		return true
 	}
 	d.pk.readFn = d.readFD // a socket of package net's: read through its RawConn
+	// A registration of its own (or the watch's) may report to d after
+	// its Forget: the record is left to the GC at its end, not reused.
+	// (Written only when set: a record not pooled has no creator's
+	// reference, and its count may pass 0 meanwhile.)
+	if d.t.pooled {
+		d.t.pooled = false
+	}
 	var reg poller.Reg
 	handed, pending := false, false
 	if d.endedBy == endedClient && d.t.watched != nil {
@@ -213,7 +220,7 @@ func (d *direction) copyInline() {
 			err = io.EOF
 		}
 		d.pk.endErr = err
-		GoResume(d) // it ends d, off the poller's goroutine
+		d.goRun() // it ends d, off the poller's goroutine
 		return
 	}
 	t.touch()
@@ -232,7 +239,7 @@ func (d *direction) copyInline() {
 			t.putInline(nil)
 		}
 		d.pk.carry, d.pk.carryFrom, d.pk.carryTo = bp, m, n
-		GoResume(d)
+		d.goRun()
 		return
 	}
 	t.putInline(bp)
@@ -284,11 +291,12 @@ func (t *tunnel) putInline(bp *[]byte) {
 func (d *direction) parkAgain() {
 	if d.state.CompareAndSwap(dirRunning, dirIdle) {
 		if d.t.closed.Load() && d.state.CompareAndSwap(dirIdle, dirDone) {
-			go d.t.finish(d, net.ErrClosed)
+			d.t.ref()
+			go d.finishClosed()
 		}
 		return
 	}
-	GoResume(d)
+	d.goRun()
 }
 
 // writeNow writes b to the destination without waiting: the bytes it
@@ -350,7 +358,7 @@ func (d *direction) wake() {
 		switch d.state.Load() {
 		case dirIdle:
 			if d.state.CompareAndSwap(dirIdle, dirRunning) {
-				GoResume(d)
+				d.goRun()
 				return
 			}
 		case dirRunning:
@@ -363,9 +371,28 @@ func (d *direction) wake() {
 	}
 }
 
-// Resume runs d on a lingering goroutine (GoResume): a woken direction
-// takes no new goroutine, nor its stack.
-func (d *direction) Resume() { d.run() }
+// goRun runs d on a lingering goroutine (GoResume): a woken direction
+// takes no new goroutine, nor its stack. The goroutine holds a reference
+// to the tunnel: once d is idle again another may end it, and the
+// tunnel's record be reused, while the goroutine still looks at it.
+func (d *direction) goRun() {
+	d.t.ref()
+	GoResume(d)
+}
+
+// Resume is goRun's.
+func (d *direction) Resume() {
+	t := d.t
+	d.run()
+	t.unref()
+}
+
+// finishClosed ends d closed, on a goroutine holding a reference.
+func (d *direction) finishClosed() {
+	t := d.t
+	t.finish(d, net.ErrClosed)
+	t.unref()
+}
 
 // run copies until the source is drained, then parks d again (its
 // goroutine ends), or ends d when the source did.

@@ -80,9 +80,11 @@ type Conn struct {
 	hijacked bool
 	// TunnelOwner: the connection's owner can end a request whose
 	// tunnel outlives its goroutine (AwaitTunnel); tunnel is that
-	// request's end (DetachTunnel).
+	// request's end (DetachTunnel) until its proxy's part ran, and
+	// tunnelErr what that part returned.
 	TunnelOwner bool
 	tunnel      *TunnelEnd
+	tunnelErr   error
 
 	headAt  time.Time // when the current request's head was read (HeadAt)
 	wb      *[]byte   // pending output

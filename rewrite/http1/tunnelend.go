@@ -1,6 +1,6 @@
 package http1
 
-import "sync"
+import "sync/atomic"
 
 // TunnelEnd is the end of a request that became a tunnel (a 101) and
 // returned while the tunnel runs: its goroutine and stack are not held
@@ -9,13 +9,21 @@ import "sync"
 // the request's goroutine has returned: the proxy's (its counts, the
 // backend's release, the error the tunnel ended with), then the owner's
 // (the log line, limit_conn, the connection's close).
+//
+// The record is the proxy's (kept in its tunnel, which may be reused
+// once the proxy's part ran): the two sides meet by one atomic each, and
+// the one that comes second runs the proxy's part; neither touches the
+// record after that.
 type TunnelEnd struct {
-	mu    sync.Mutex
-	ended bool
+	state atomic.Uint32 // tunnelEnded, tunnelAwaited
 	proxy TunnelEnder
 	owner TunnelWaiter
-	err   error
 }
+
+const (
+	tunnelEnded   = 1 << iota // TunnelEnded ran
+	tunnelAwaited             // AwaitTunnel ran (owner set before)
+)
 
 // TunnelWaiter is the owner's part of a detached tunnel's end
 // (AwaitTunnel): an interface, as the owner's record is at hand where a
@@ -23,7 +31,8 @@ type TunnelEnd struct {
 type TunnelWaiter interface{ TunnelDone() }
 
 // TunnelEnder is the proxy's part of a detached tunnel's end: its
-// counts, and the error the tunnel ended with.
+// counts, and the error the tunnel ended with. The record it was given
+// with (DetachTunnel) is not read once it runs.
 type TunnelEnder interface{ EndTunnel() error }
 
 // DetachTunnel is the proxy's, at a switch of protocols: when the owner
@@ -49,14 +58,12 @@ func (c *Conn) TunnelDetached() bool { return c.tunnel != nil }
 // has returned and its owner waits (AwaitTunnel), both ends run here.
 func (c *Conn) TunnelEnded() {
 	t := c.tunnel
-	t.mu.Lock()
-	t.ended = true
-	owner := t.owner
-	t.mu.Unlock()
-	if owner != nil {
-		t.err = t.proxy.EndTunnel()
-		owner.TunnelDone()
+	if t.state.Or(tunnelEnded)&tunnelAwaited == 0 {
+		return // the owner's AwaitTunnel ends it
 	}
+	owner := t.owner
+	c.endTunnel(t)
+	owner.TunnelDone()
 }
 
 // AwaitTunnel is the owner's, once the request returned with its tunnel
@@ -66,22 +73,22 @@ func (c *Conn) TunnelEnded() {
 // request itself.
 func (c *Conn) AwaitTunnel(w TunnelWaiter) bool {
 	t := c.tunnel
-	t.mu.Lock()
-	if !t.ended {
-		t.owner = w
-		t.mu.Unlock()
+	t.owner = w
+	if t.state.Or(tunnelAwaited)&tunnelEnded == 0 {
 		return true
 	}
-	t.mu.Unlock()
-	t.err = t.proxy.EndTunnel()
+	c.endTunnel(t)
 	return false
+}
+
+// endTunnel runs the proxy's part of the end, after which its record
+// is the proxy's again (c forgets it).
+func (c *Conn) endTunnel(t *TunnelEnd) {
+	p := t.proxy
+	c.tunnel = nil
+	c.tunnelErr = p.EndTunnel()
 }
 
 // TunnelErr is the error the tunnel ended with, once the proxy's part of
 // the end ran (nil: none, or no tunnel).
-func (c *Conn) TunnelErr() error {
-	if c.tunnel == nil {
-		return nil
-	}
-	return c.tunnel.err
-}
+func (c *Conn) TunnelErr() error { return c.tunnelErr }

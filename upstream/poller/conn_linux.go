@@ -216,6 +216,24 @@ func (c *Conn) HookInput(h Handler) (pending bool) {
 	return h != nil && (c.hasFlag(flagRReady|flagHup) || !c.hasFlag(flagRDrained) && c.readable())
 }
 
+// InputQuiet reports whether a handler OnInput or HookInput unset
+// before the call can no longer be called: c's poller is not handling
+// events, so one it took while the handler was set has been handled
+// (the call orders after that). False: such a call may be under way,
+// and the caller keeps what the old handler uses (a tunnel's record is
+// left to the GC, not reused).
+func (c *Conn) InputQuiet() bool {
+	p := c.reg.p
+	if p == nil {
+		return true
+	}
+	if !p.taking.TryLock() {
+		return false
+	}
+	p.taking.Unlock()
+	return true
+}
+
 // OnHangup tells h (on the poller's goroutine) of the socket's hang-ups
 // from now on, until OnHangup(nil): a client's end while its request
 // waits on a backend (the abort watch), with no registration of its

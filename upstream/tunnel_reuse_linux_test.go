@@ -1,0 +1,212 @@
+package upstream
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/upstream/poller"
+)
+
+// blockInput is an input handler that holds the poller's goroutine
+// until released.
+type blockInput struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b blockInput) Ready(uint32) {
+	b.entered <- struct{}{}
+	<-b.release
+}
+
+// ownTunnel is a pooled tunnel between two of the server's own Conns
+// (both directions hooked on their input, as a WebSocket's), running;
+// client and backend are the far ends. run's result comes on done.
+func ownTunnel(a *poller.Acceptor, addr string, idle time.Duration) (tn *tunnel, client, backend net.Conn, done chan error, err error) {
+	proxyClient, client, err := ownPair(a, addr)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	proxyUp, backend, err := ownPair(a, addr)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	tn = newTunnel()
+	tn.client, tn.upstream, tn.idle, tn.bufs = proxyClient, proxyUp, idle, tunnelPool(4096)
+	done = make(chan error, 1)
+	go func() { done <- tn.run(nil, nil) }()
+	return tn, client, backend, done, nil
+}
+
+var ownPairMu sync.Mutex // one dial and its accept at a time
+
+// ownPair is an accepted Conn and the socket dialed to it.
+func ownPair(a *poller.Acceptor, addr string) (*poller.Conn, net.Conn, error) {
+	ownPairMu.Lock()
+	defer ownPairMu.Unlock()
+	far, err := net.Dial("tcp4", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.Accept()
+	if err != nil {
+		far.Close()
+		return nil, nil, err
+	}
+	return c, far, nil
+}
+
+func newAcceptor(t *testing.T) (*poller.Acceptor, string) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := poller.NewAcceptor(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a, ln.Addr().String()
+}
+
+// echoOnce sends msg from client through the tunnel, the backend sends
+// it back, and the client reads it.
+func echoOnce(client, backend net.Conn, msg string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	client.SetDeadline(deadline)
+	backend.SetDeadline(deadline)
+	if _, err := io.WriteString(client, msg); err != nil {
+		return err
+	}
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(backend, buf); err != nil || string(buf) != msg {
+		return fmt.Errorf("backend read %q, %v; want %q", buf, err, msg)
+	}
+	if _, err := backend.Write(buf); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(client, buf); err != nil || string(buf) != msg {
+		return fmt.Errorf("client read %q, %v; want %q", buf, err, msg)
+	}
+	return nil
+}
+
+// TestTunnelRecordKeptWhilePollerBusy: a pooled tunnel whose last
+// reference goes while the poller its directions were hooked on is
+// handling events is not reused (the poller may have taken a report for
+// one of them before the close unhooked it); once the poller is idle, a
+// tunnel's end gives its record back.
+func TestTunnelRecordKeptWhilePollerBusy(t *testing.T) {
+	a, addr := newAcceptor(t)
+	for _, busy := range []bool{true, false} {
+		tn, client, backend, done, err := ownTunnel(a, addr, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		defer backend.Close()
+		if err := echoOnce(client, backend, "ping"); err != nil {
+			t.Fatal(err)
+		}
+		block := blockInput{make(chan struct{}), make(chan struct{})}
+		if busy {
+			// A third Conn's input holds the poller in its handler.
+			hold, _, holdPeer := acceptPair(t, a, addr)
+			hold.OnInput(block)
+			holdPeer.Write([]byte("x"))
+			<-block.entered
+		}
+		tn.close() // as a stop's CloseAll or the idle limit: no event needed
+		if err := <-done; err != nil {
+			t.Fatalf("tunnel ended with %v", err)
+		}
+		if !tn.quiet() == !busy {
+			t.Errorf("busy %v: quiet %v", busy, tn.quiet())
+		}
+		tn.unref() // the creator's, as the request's end drops it
+		if kept := tn.client != nil; kept != busy {
+			t.Errorf("busy %v: record kept %v (a record given back is zeroed)", busy, kept)
+		}
+		if busy {
+			// What the poller took before the close reaches the ended
+			// direction late: it is done, nothing runs.
+			tn.dirs[0].Ready(poller.In)
+			if got := tn.dirs[0].state.Load(); got != dirDone {
+				t.Errorf("direction's state after a late report: %d, want done", got)
+			}
+			close(block.release)
+		}
+	}
+}
+
+// TestTunnelRecordReuse: tunnels end from every side at once (the
+// client's close, the backend's bytes and close, a stop's close, the idle
+// limit) while their records are taken again by the next tunnels; each
+// tunnel relays its own bytes only. Run with -race: a record reused while
+// a goroutine, the idle timer or a poller's late report still touched it
+// shows as a race.
+func TestTunnelRecordReuse(t *testing.T) {
+	a, addr := newAcceptor(t)
+	seen := map[*tunnel]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	const workers, rounds = 3, 60
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < rounds; i++ {
+				idle := time.Minute
+				if i%4 == 3 {
+					idle = time.Duration(1+rand.IntN(3)) * time.Millisecond
+				}
+				tn, client, backend, done, err := ownTunnel(a, addr, idle)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				seen[tn]++
+				mu.Unlock()
+				if idle == time.Minute {
+					if err := echoOnce(client, backend, fmt.Sprintf("w%d-%d", w, i)); err != nil {
+						t.Error(err)
+						client.Close()
+						backend.Close()
+						return
+					}
+				}
+				// Every side ends it at once.
+				go backend.Write([]byte("late"))
+				go client.Write([]byte("late"))
+				if i%2 == 0 {
+					// As a stop's CloseAll: with a reference.
+					tn.ref()
+					go func() {
+						tn.close()
+						tn.unref()
+					}()
+				}
+				go backend.Close()
+				client.Close()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Error("tunnel did not end")
+					return
+				}
+				tn.unref()
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("reused %d of %d", workers*rounds-len(seen), workers*rounds)
+	if reused := workers*rounds - len(seen); reused == 0 {
+		t.Errorf("no record of %d tunnels was reused", workers*rounds)
+	}
+}

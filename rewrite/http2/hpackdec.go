@@ -42,6 +42,13 @@ type decoder struct {
 	// checked yet). nil for a literal value.
 	staticName bool
 	verdict    *uint8
+
+	// gen counts the changes of the dynamic table (insertions, size
+	// updates); literal: a representation other than an indexed field
+	// was read since it was last cleared. A block of indexed fields
+	// alone read under the same gen gives the same fields again.
+	gen     uint64
+	literal bool
 }
 
 // hentry is a dynamic table entry: its bytes in the arena, and the
@@ -224,6 +231,8 @@ func (d *decoder) field(p []byte) (int, error) {
 		d.emit(name, value)
 		return n, nil
 	case 5:
+		d.gen++
+		d.literal = true
 		if idx > d.maxSize {
 			return 0, &hpackError{http2.ErrCodeCompression, "client sent invalid table size update"}
 		}
@@ -231,6 +240,7 @@ func (d *decoder) field(p []byte) (int, error) {
 		d.evict(0)
 		return n, nil
 	}
+	d.literal = true
 	var name []byte
 	if idx > 0 {
 		if name, _, err = d.entry(idx); err != nil {
@@ -318,6 +328,7 @@ func (d *decoder) entry(idx int) (name, value []byte, err error) {
 // the whole table empties it and is not kept (RFC 7541 4.4). It returns
 // the field's bytes (in the arena when kept).
 func (d *decoder) add(name, value []byte) ([]byte, []byte, bool) {
+	d.gen++
 	sz := len(name) + len(value) + 32
 	if sz > d.limit {
 		d.evict(d.limit + 1)

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/gonginx/gonginx/rewrite/http2"
@@ -45,6 +46,53 @@ type hpackDecoder struct {
 	// no header table (nginx's SETTINGS) a backend codes the same names
 	// and values in every response.
 	huff *http2.SeenCache
+
+	// gen counts the table's changes (insertions, size updates); seen
+	// keeps the last two blocks decoded with no change to it (a
+	// response's head and its trailers) with their fields: a backend
+	// sends the same blocks for each call, which decode the same while
+	// the table is the same (~2k instructions a gRPC call).
+	gen  uint64
+	seen [2]seenHPACKBlock
+	next int // the seen entry replaced next
+}
+
+type seenHPACKBlock struct {
+	key    []byte
+	gen    uint64
+	arena  []byte
+	fields [][4]int
+}
+
+// seenBlockMax: longer blocks are decoded each time, not kept.
+const seenBlockMax = 512
+
+// decodeSeen is decode into an empty g, from seen when the block was
+// decoded before under the same table.
+func (d *hpackDecoder) decodeSeen(block []byte, g *grpcStream) error {
+	if len(block) > seenBlockMax {
+		return d.decode(block, g)
+	}
+	for i := range d.seen {
+		if s := &d.seen[i]; s.key != nil && s.gen == d.gen && bytes.Equal(s.key, block) {
+			g.arena = append(g.arena, s.arena...)
+			g.fields = append(g.fields, s.fields...)
+			return nil
+		}
+	}
+	gen := d.gen
+	if err := d.decode(block, g); err != nil || d.gen != gen {
+		return err
+	}
+	s := &d.seen[d.next]
+	d.next = 1 - d.next
+	s.key, s.gen = append(s.key[:0], block...), gen
+	if s.key == nil {
+		s.key = []byte{}
+	}
+	s.arena = append(s.arena[:0], g.arena...)
+	s.fields = append(s.fields[:0], g.fields...)
+	return nil
 }
 
 // huffSeenMax: longer strings are decoded each time, not kept.
@@ -80,6 +128,7 @@ func (d *hpackDecoder) entry(i int) (name, value string, ok bool) {
 }
 
 func (d *hpackDecoder) add(name, value string) {
+	d.gen++
 	n := len(name) + len(value) + 32
 	d.table = append(d.table, [2]string{})
 	copy(d.table[1:], d.table)
@@ -169,6 +218,7 @@ func (d *hpackDecoder) decode(block []byte, g *grpcStream) error {
 				return errHPACK
 			}
 			d.maxSize = n
+			d.gen++
 			d.evict()
 			b = rest
 		default:

@@ -224,7 +224,7 @@ func (g *grpcStream) sendWindowUpdate(p *Proxy) error {
 // decodeBlock decodes g.block into g.fields.
 func (g *grpcStream) decodeBlock() error {
 	g.fields, g.arena = g.fields[:0], g.arena[:0]
-	return g.hc.dec.decode(g.block, g)
+	return g.hc.dec.decodeSeen(g.block, g)
 }
 
 // readHead reads frames until the response head, as

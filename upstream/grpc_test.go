@@ -254,3 +254,41 @@ func TestGRPCHeaderBlockHuffman(t *testing.T) {
 		})
 	}
 }
+
+// FuzzGRPCSeenBlocks: blocks decoded one after another through the kept
+// blocks (decodeSeen) give the fields and the table that decoding each
+// afresh gives, blocks sent again included.
+func FuzzGRPCSeenBlocks(f *testing.F) {
+	f.Add([]byte{0x88, 0x00, 0x01, 'a', 0x01, 'b'}, []byte{0x40, 0x01, 'c', 0x01, 'd', 0xbe}, []byte{0x20, 0x88})
+	f.Add([]byte{0x88, 0x5f, 0x8b, 0x1d, 0x75, 0xd0, 0x62, 0x0d, 0x26, 0x3d, 0x4c, 0x74, 0x41, 0xea, 0xff}, []byte{0x00, 0x01, 'x', 0x00}, []byte{0xbe})
+	f.Fuzz(func(t *testing.T, a, b, c []byte) {
+		seen, fresh := hpackDecoder{maxSize: 4096}, hpackDecoder{maxSize: 4096}
+		gs, gf := &grpcStream{}, &grpcStream{}
+		for i, block := range [][]byte{a, b, a, b, c, a, c, b, a} {
+			gs.fields, gs.arena = gs.fields[:0], gs.arena[:0]
+			gf.fields, gf.arena = gf.fields[:0], gf.arena[:0]
+			es, ef := seen.decodeSeen(block, gs), fresh.decode(block, gf)
+			if (es == nil) != (ef == nil) {
+				t.Fatalf("block %d: decodeSeen %v, decode %v", i, es, ef)
+			}
+			if ef != nil {
+				return
+			}
+			var got, want []string
+			for j := range gs.fields {
+				name, value := gs.field(j)
+				got = append(got, string(name)+": "+string(value))
+			}
+			for j := range gf.fields {
+				name, value := gf.field(j)
+				want = append(want, string(name)+": "+string(value))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("block %d (-decode +decodeSeen):\n%s", i, diff)
+			}
+			if diff := cmp.Diff(fresh.table, seen.table); diff != "" || fresh.size != seen.size {
+				t.Fatalf("block %d: table (-decode +decodeSeen):\n%s", i, diff)
+			}
+		}
+	})
+}

@@ -2,9 +2,12 @@ package upstream
 
 import (
 	"net"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // The pool of kept-alive backend connections of a group, as
@@ -44,12 +47,83 @@ type connLife struct {
 	// sock reads and writes it when it is a plain socket (nil: through
 	// the net.Conn).
 	sock *http1.Sock
+	// watch tells of the backend's close while it is kept (nil: none,
+	// peeked at instead).
+	watch *closeWatch
+}
+
+// closeWatch is a kept-alive backend connection's entry in the process's
+// poller for the backend's close (EPOLLRDHUP; a reset's EPOLLERR and
+// EPOLLHUP come without asking), made the first time it is kept and kept
+// for its life: nginx keeps a cached connection's read event armed and
+// closes it when it fires, where a peek before each reuse (recvfrom
+// MSG_PEEK) was a system call per request. Arrivals of data do not wake
+// the poller (not asked for): the replies' waits stay the runtime
+// poller's. So bytes sent on an idle connection without a close (which
+// nginx's read event would see) are found only by a peek, made for a
+// request that could not be tried again (exchange.peekIdle); a close
+// the poller's goroutine has not handled yet when a request takes the
+// connection is the retry's (serveUpstream), as nginx's own race.
+type closeWatch struct {
+	reg    poller.Reg
+	closed atomic.Bool
+}
+
+// Ready records the close (the poller's goroutine).
+func (w *closeWatch) Ready(uint32) { w.closed.Store(true) }
+
+// watchClose registers nc, a plain socket of package net's, for its
+// backend's close; nil when it cannot (the pool peeks then).
+func watchClose(nc net.Conn) *closeWatch {
+	var sc syscall.Conn
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
+		return nil
+	}
+	p, err := poller.Default()
+	if err != nil {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	w := &closeWatch{}
+	if w.reg, err = p.Add(rc, poller.RDHup|poller.Edge, w); err != nil {
+		return nil
+	}
+	return w
+}
+
+// stale reports whether a kept connection must not be reused: its
+// backend closed it (or sent what no request asked for). peek: ask the
+// socket itself too, for a request that could not be sent again if the
+// connection failed (a close the poller has not reported yet).
+func (l *connLife) stale(peek bool) bool {
+	if l.watch == nil {
+		return idleClosed(l.fd)
+	}
+	return l.watch.closed.Load() || peek && idleClosed(l.fd)
+}
+
+// unwatch ends the close watch of a connection that closes or goes on
+// without it (a tunnel).
+func (l *connLife) unwatch() {
+	if l.watch != nil {
+		l.watch.reg.Forget()
+		l.watch = nil
+	}
 }
 
 // release gives back the slot the backend connection holds, once, and
 // its Sock to the pool (the connection is closed or given to a tunnel,
 // which reads it otherwise).
 func (l *connLife) release() {
+	l.unwatch()
 	l.slots.Release()
 	l.slots = nil
 	http1.PutSock(l.sock)
@@ -63,8 +137,8 @@ func (l *connLife) read(nc net.Conn, b []byte) (int, error) { return http1.ReadV
 func (l *connLife) write(nc net.Conn, b []byte) (int, error) { return http1.WriteVia(l.sock, nc, b) }
 
 // getIdle returns the most recently used idle connection to server, if
-// any (its balancer counted it already).
-func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) {
+// any (its balancer counted it already); peek as connLife.stale's.
+func (g *Group) getIdle(server int, now time.Time, peek bool) (nc net.Conn, life connLife) {
 	if g.Keepalive == 0 {
 		return nil, life
 	}
@@ -84,7 +158,7 @@ func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) 
 			ic.life.release()
 			continue
 		}
-		if idleClosed(ic.life.fd) {
+		if ic.life.stale(peek) {
 			ic.nc.Close()
 			ic.life.release()
 			continue
@@ -98,6 +172,12 @@ func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) 
 // (keepalive_requests reached, keepalive_time passed, the configuration
 // replaced).
 func (g *Group) putIdle(nc net.Conn, server int, life connLife, now time.Time) {
+	if life.watch == nil && life.requests < g.KeepaliveRequests && !now.After(life.expires) {
+		// Watched from its first time idle on: a connection never kept
+		// (HTTP/1.0 to the backend, its close asked) costs no epoll_ctl.
+		// A close that came before is reported as it is added.
+		life.watch = watchClose(nc)
+	}
 	g.mu.Lock()
 	if g.retired || life.requests >= g.KeepaliveRequests || now.After(life.expires) {
 		g.mu.Unlock()

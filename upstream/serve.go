@@ -28,8 +28,11 @@ type exchange struct {
 	// upgrade: the request asks to switch protocols (a connection that
 	// switches is not kept: dialBackend).
 	upgrade bool
-	req     []byte // the request head sent to the backend
-	rbuf    []byte // the backend's response head, then body bytes
+	// peekIdle: a kept connection is peeked at before this try takes it
+	// (connLife.stale), as a failure on one could not be tried again.
+	peekIdle bool
+	req      []byte // the request head sent to the backend
+	rbuf     []byte // the backend's response head, then body bytes
 	// rbufBox is the pool's box rbuf came in (takeRbuf), which carries
 	// it back (spareRbuf) with no allocation of a new one.
 	rbufBox *[]byte
@@ -403,6 +406,8 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		}
 		again = true
 		x.disabled = false
+		// As the retry of a kept connection's error below.
+		x.peekIdle = p.nextAllowed(tries+1, start, nonIdempotent, bodyAtHand)&ftError == 0
 		nc, server, reused, err := p.connect(t, s, x, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.

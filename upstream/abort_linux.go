@@ -24,10 +24,11 @@ type watcher struct {
 	mu    sync.Mutex
 	byFd  map[int]*clientWatch // registered connections by descriptor
 	ready atomic.Bool          // p is set
-	// spare are records of parked connections' watches (forgetIdle), for
-	// the next first watch on a server's socket: a connection's set-up
-	// leaves no record behind as garbage (a burst of new connections
-	// grows the heap by each before a collection runs).
+	// spare are records of parked or ended connections' watches
+	// (forgetIdle, forget), for the next first watch on a server's
+	// socket: a connection's set-up leaves no record behind as garbage
+	// (a burst of new connections grows the heap by each before a
+	// collection runs).
 	spare  [16]*clientWatch
 	nspare int
 }
@@ -300,6 +301,12 @@ func (p *watcher) forget(raw syscall.RawConn, owner net.Conn) {
 			w.reg.Remove(raw)
 		}
 		p.release(w)
+		if w.conn != nil && w.backend == nil {
+			// A server's socket whose requests ended (its end, or a
+			// tunnel taking it): its record is the next first
+			// watch's, as a parked connection's (forgetIdle).
+			p.putSpare(w)
+		}
 	}
 }
 
@@ -320,10 +327,16 @@ func (p *watcher) forgetIdle(raw syscall.RawConn, owner net.Conn) {
 		p.release(w)
 		// No request of the connection holds w: its requests ended
 		// before it parks.
-		if p.nspare < len(p.spare) {
-			p.spare[p.nspare] = w
-			p.nspare++
-		}
+		p.putSpare(w)
+	}
+}
+
+// putSpare keeps a released record of a server's socket for takeSpare,
+// if there is room. Called under p.mu.
+func (p *watcher) putSpare(w *clientWatch) {
+	if p.nspare < len(p.spare) {
+		p.spare[p.nspare] = w
+		p.nspare++
 	}
 }
 

@@ -40,11 +40,18 @@ func acceptPair(t *testing.T, a *poller.Acceptor, addr string) (*poller.Conn, sy
 }
 
 // TestParkedWatchTakenAgain: the watch record a parked connection lets
-// go (ParkClient) is the next connection's first watch, and a hang-up
-// report of the parked connection that reaches it late (its Conn took
-// the handler before the record went) does not end the new one's
-// request; the new client's own hang-up does.
+// go (ParkClient), or one whose requests ended (ForgetClient: its end,
+// or a tunnel taking its socket), is the next connection's first watch,
+// and a hang-up report of the first connection that reaches it late
+// (its Conn took the handler before the record went) does not end the
+// new one's request; the new client's own hang-up does.
 func TestParkedWatchTakenAgain(t *testing.T) {
+	for _, let := range []func(syscall.RawConn, net.Conn){ParkClient, ForgetClient} {
+		watchTakenAgain(t, let)
+	}
+}
+
+func watchTakenAgain(t *testing.T, letGo func(syscall.RawConn, net.Conn)) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +71,7 @@ func TestParkedWatchTakenAgain(t *testing.T) {
 	if brokenConns.unwatch(w1) {
 		t.Fatal("first connection taken as gone")
 	}
-	ParkClient(rawFirst, first)
+	letGo(rawFirst, first)
 
 	second, rawSecond, client := acceptPair(t, a, addr)
 	backend := &closeCounter{}

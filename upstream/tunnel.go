@@ -28,20 +28,28 @@ func tunnelPool(size int) *sync.Pool {
 }
 
 // Tunnels is the set of live tunnels, so that a server stop can close them.
+// A list through the tunnels' own links: a map's insert and delete
+// cost each WebSocket connection ~330 instructions.
 type Tunnels struct {
-	mu  sync.Mutex
-	set map[*tunnel]struct{}
+	mu   sync.Mutex
+	head *tunnel
+	n    int
 }
 
 // NewTunnels returns an empty set.
-func NewTunnels() *Tunnels { return &Tunnels{set: map[*tunnel]struct{}{}} }
+func NewTunnels() *Tunnels { return &Tunnels{} }
 
 func (ts *Tunnels) add(t *tunnel) {
 	if ts == nil {
 		return
 	}
 	ts.mu.Lock()
-	ts.set[t] = struct{}{}
+	t.setPrev, t.setNext = nil, ts.head
+	if ts.head != nil {
+		ts.head.setPrev = t
+	}
+	ts.head = t
+	ts.n++
 	ts.mu.Unlock()
 }
 
@@ -50,7 +58,20 @@ func (ts *Tunnels) remove(t *tunnel) {
 		return
 	}
 	ts.mu.Lock()
-	delete(ts.set, t)
+	switch {
+	case t.setPrev != nil:
+		t.setPrev.setNext = t.setNext
+	case ts.head == t:
+		ts.head = t.setNext
+	default:
+		ts.mu.Unlock()
+		return // not in the set
+	}
+	if t.setNext != nil {
+		t.setNext.setPrev = t.setPrev
+	}
+	t.setPrev, t.setNext = nil, nil
+	ts.n--
 	ts.mu.Unlock()
 }
 
@@ -58,15 +79,15 @@ func (ts *Tunnels) remove(t *tunnel) {
 func (ts *Tunnels) Len() int {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return len(ts.set)
+	return ts.n
 }
 
 // CloseAll closes every live tunnel's connections; their Serve calls
 // return shortly after.
 func (ts *Tunnels) CloseAll() {
 	ts.mu.Lock()
-	list := make([]*tunnel, 0, len(ts.set))
-	for t := range ts.set {
+	list := make([]*tunnel, 0, ts.n)
+	for t := ts.head; t != nil; t = t.setNext {
 		t.ref() // in the set, its creator's reference is held
 		list = append(list, t)
 	}
@@ -152,6 +173,8 @@ type tunnel struct {
 	// directions.
 	refs   atomic.Int32
 	pooled bool
+
+	setPrev, setNext *tunnel // its Tunnels' list (under the set's mu)
 }
 
 // tunnelRecs keeps tunnel records for the next upgrades: at 1152 bytes

@@ -210,3 +210,27 @@ func TestTunnelRecordReuse(t *testing.T) {
 		t.Errorf("no record of %d tunnels was reused", workers*rounds)
 	}
 }
+
+// TestTunnelsList: tunnels leave the set from its head, middle and tail,
+// a second remove (or one of a tunnel never added) changes nothing, and
+// CloseAll reaches those left.
+func TestTunnelsList(t *testing.T) {
+	ts := NewTunnels()
+	var tns [4]*tunnel
+	for i := range tns {
+		tns[i] = &tunnel{}
+		ts.add(tns[i])
+	}
+	ts.remove(tns[3]) // the head (added last)
+	ts.remove(tns[1]) // the middle
+	ts.remove(tns[1])
+	ts.remove(&tunnel{})
+	ts.remove(tns[0]) // the tail
+	if ts.Len() != 1 || ts.head != tns[2] || tns[2].setPrev != nil || tns[2].setNext != nil {
+		t.Fatalf("set of %d, head %p (want %p)", ts.Len(), ts.head, tns[2])
+	}
+	ts.remove(tns[2])
+	if ts.Len() != 0 || ts.head != nil {
+		t.Fatalf("emptied set: %d, head %p", ts.Len(), ts.head)
+	}
+}

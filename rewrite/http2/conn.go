@@ -155,6 +155,7 @@ type Conn struct {
 	streams    map[uint32]*Stream
 	live       []*Stream // streams' values, for the scheduler's scans (a map's iteration costs ~25 instructions a stream)
 	processing int
+	ending     int // of processing, streams whose end went to the write buffer (endedLocked)
 	requests   int
 	goaway     bool
 	done       bool

@@ -661,3 +661,68 @@ func TestBodyBeyondPrereadWindow(t *testing.T) {
 		})
 	}
 }
+
+// slowEnd holds the write that carries a stream's end for a while after
+// the client has read it, as a busy machine may hold the writer.
+type slowEnd struct {
+	net.Conn
+	once sync.Once
+}
+
+func (w *slowEnd) Write(p []byte) (int, error) {
+	n, err := w.Conn.Write(p)
+	fr := http2.NewFramer(nil, bytes.NewReader(p))
+	for {
+		f, ferr := fr.ReadFrame()
+		if ferr != nil {
+			break
+		}
+		if h := f.Header(); h.StreamID != 0 && h.Flags.Has(http2.FlagDataEndStream) { // DATA's or HEADERS' END_STREAM
+			w.once.Do(func() { time.Sleep(200 * time.Millisecond) })
+		}
+	}
+	return n, err
+}
+
+// A client that opens its next stream as soon as it has read the end of
+// one at http2_max_concurrent_streams is served: nginx has closed the
+// stream before it reads another frame (h2.t's max_concurrent_streams).
+func TestStreamEndFreesItsPlace(t *testing.T) {
+	cli, srv := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		NewConn(&slowEnd{Conn: srv}, NewConfig(Config{IdleTimeout: time.Minute, MaxConcurrentStreams: 1}),
+			&http1.ConnInfo{HTTP2: http1.H2C}, echo{}, nil).Serve()
+		close(done)
+	}()
+	defer func() { cli.Close(); <-done }()
+	cli.SetDeadline(time.Now().Add(10 * time.Second))
+	c := &rawClient{nc: cli, fr: http2.NewFramer(cli, cli)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.enc = hpack.NewEncoder(&c.buf)
+	sent := make(chan struct{})
+	go func() { // a pipe: the client writes while it reads
+		io.WriteString(cli, ClientPreface)
+		c.fr.WriteSettings()
+		c.fr.WriteSettingsAck()
+		c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+		close(sent)
+	}()
+	if got := c.result(1); got != "status 200" {
+		t.Fatal(got)
+	}
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok && d.StreamID == 1 && d.StreamEnded() {
+			break
+		}
+	}
+	<-sent
+	go c.headers(3, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+	if diff := cmp.Diff("status 200", c.result(3)); diff != "" {
+		t.Errorf("stream opened on the last one's end (-want +got):\n%s", diff)
+	}
+}

@@ -193,7 +193,7 @@ func (c *Conn) onHeaders(f *headersFrame) error {
 		FieldLines: http1.FieldLines{Lines: b.Lines[:0], Fields: b.Fields[:0]}, cookies: b.cookies[:0], method: b.method[:0], path: b.path[:0], scheme: b.scheme[:0],
 		seen: b.seen}
 	c.mu.Lock()
-	goaway, processing := c.goaway, c.processing
+	goaway, processing := c.goaway, c.processing-c.ending
 	c.mu.Unlock()
 	b.active = !f.HeadersEnded()
 	switch {
@@ -681,6 +681,18 @@ func (c *Conn) flushEnd() {
 	c.wmu.Unlock()
 }
 
+// endedLocked counts st out of http2_max_concurrent_streams once its end
+// is in the write buffer: nginx closes a stream in the pass that sends
+// its end, before it reads another frame, so a client that opens its
+// next stream on reading this one's end is not refused for it (the end
+// is flushed, and the stream forgotten, when its handler has returned).
+func (c *Conn) endedLocked(st *Stream) {
+	if !st.ended {
+		st.ended = true
+		c.ending++
+	}
+}
+
 // runStream runs a stream's request in its own goroutine, then ends the
 // stream as ngx_http_v2_close_stream: a response that did not end is
 // reset with INTERNAL_ERROR, a body the client still sends with NO_ERROR.
@@ -705,6 +717,9 @@ func (c *Conn) runStream(st *Stream) {
 	st.err = errConnClosed
 	c.forgetLocked(st)
 	c.processing--
+	if st.ended {
+		c.ending--
+	}
 	closeNow := c.processing == 0 && c.goaway
 	c.armIdleLocked()
 	c.mu.Unlock()

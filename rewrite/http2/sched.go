@@ -226,6 +226,7 @@ func (c *Conn) schedule(s *Stream) error {
 		if st.queued() == 0 {
 			// The end: trailers, or an empty DATA frame.
 			st.endSent = true
+			c.endedLocked(st)
 			if len(st.trailers) > 0 {
 				c.frameBuf = append(c.frameBuf[:0], st.trailers...)
 				c.mu.Unlock()
@@ -247,6 +248,7 @@ func (c *Conn) schedule(s *Stream) error {
 			last := st.queued() == 0 && st.endQueued && len(st.trailers) == 0
 			if last {
 				st.endSent = true
+				c.endedLocked(st)
 			}
 			// The frame goes to the write buffer now when it fits (a
 			// copy, no write), else its payload to dataBuf: the

@@ -69,6 +69,7 @@ type Stream struct {
 	outPos     int
 	endQueued  bool // END_STREAM follows out
 	endSent    bool
+	ended      bool   // counted in c.ending (endedLocked)
 	holdFlush  bool   // the end is queued: the handler's return flushes it
 	trailers   []byte // the closing HEADERS block, encoded
 	nameBuf    []byte
@@ -572,6 +573,7 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	err := s.err
 	if end && err == nil {
 		s.outClosed = true
+		c.endedLocked(s)
 	}
 	c.mu.Unlock()
 	if err != nil {

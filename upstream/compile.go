@@ -116,6 +116,9 @@ type Proxy struct {
 	// tunnelBufs holds an upgraded connection's copy buffers, sized by
 	// proxy_buffer_size (default one memory page, as nginx).
 	tunnelBufs *sync.Pool
+	// tunnelBufLen is their length when known (0: a tunnel learns it
+	// from the first buffer it takes).
+	tunnelBufLen int
 	// bufSize is proxy_buffer_size: an unbuffered response is read in
 	// reads of at most this, each passed on at once (one chunk).
 	bufSize int
@@ -275,7 +278,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 			bufSize = int(n)
 		}
 	}
-	p.tunnelBufs = tunnelPool(bufSize)
+	p.tunnelBufs, p.tunnelBufLen = tunnelPool(bufSize), bufSize
 	p.bufSize = bufSize
 	for _, d := range innermost(blocks, "proxy_set_header") {
 		if len(d.Args) != 2 {

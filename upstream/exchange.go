@@ -210,7 +210,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		if t.bufs == nil {
 			t.bufs = tunnelPool(os.Getpagesize())
 		}
-		t.prepare()
+		t.prepare(p.tunnelBufLen)
 		p.Tunnels.add(t)
 		err := t.sendPending(fromClient, buffered)
 		if err == nil {

@@ -484,7 +484,7 @@ func (p *StreamProxy) relay(ss *StreamSession, nc net.Conn, g *Group, server int
 		})
 	}
 	t.beforeClose = release
-	t.prepare()
+	t.prepare(0)
 	tunnels.add(t)
 	preread := int64(len(ss.Preread))
 	err := t.sendPending(ss.Preread, nil)

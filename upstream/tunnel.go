@@ -315,7 +315,7 @@ func (t *tunnel) close() {
 // run forwards bytes already read on either side, then copies both ways
 // until one side ends. It returns the first error other than EOF.
 func (t *tunnel) run(fromClient, fromUpstream []byte) error {
-	t.prepare()
+	t.prepare(0)
 	if err := t.sendPending(fromClient, fromUpstream); err != nil {
 		return err
 	}
@@ -358,13 +358,15 @@ func (t *tunnel) pump() error {
 // may see it (Tunnels.add: a stop's close may come before begin). The
 // directions are zero (a new record, or one given back zeroed): what
 // differs is set, not whole directions (~300 instructions of copying
-// with write barriers per tunnel).
-func (t *tunnel) prepare() {
+// with write barriers per tunnel). bufLen is the length of t.bufs'
+// buffers when known (0: copyInline's first learns it, taking one).
+func (t *tunnel) prepare(bufLen int) {
 	t.live.Store(2)
 	up, down := &t.dirs[0], &t.dirs[1]
 	up.t, up.src, up.dst, up.written, up.rate, up.endedBy = t, t.client, t.upstream, &t.toUpstream, t.upRate, endedClient
 	down.t, down.src, down.dst, down.written, down.rate, down.endedBy = t, t.upstream, t.client, &t.toClient, t.downRate, endedUpstream
 	down.trackFirst = t.trackFirst
+	up.pk.bufLen, down.pk.bufLen = bufLen, bufLen
 	// A direction is running until it is parked: close ends a parked
 	// one at once and leaves the others (and those begin has not
 	// reached) to their failed reads.

@@ -41,7 +41,7 @@ type parkState struct {
 	carryFrom int
 	carryTo   int
 	endErr    error // how the source ended, seen by copyInline
-	bufLen    int   // the tunnel's buffers' length, learnt from the first copyInline took
+	bufLen    int   // the tunnel's buffers' length: the configuration's, or learnt from the first copyInline took
 	// tls is a TLS source (rc is its socket's): it is read through TLS,
 	// from the socket only when the socket has bytes (readTLS).
 	tls    *tls.Conn

@@ -459,6 +459,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				}
 			} // else nginx's pipe reads what is at hand before it passes on
 			keepHold.passed(k)
+			keepHold.sent()
 			passed, keepOut = k > 0, k < len(x.fout) // all of x.fout: flushOut below
 			if passed && keepOut {
 				if err := out.write(x.fout[:k]); err != nil {

@@ -79,9 +79,15 @@ func (h *heldBody) passable(held int) int {
 	return int(max(h.pipe.done-h.passed, 0))
 }
 
-// pass records k bytes passed on: the buffers they fill are sent and free.
+// pass records k bytes passed on at a stop of the pipe: the buffers
+// they fill are sent and free.
 func (h *heldBody) pass(k int) {
 	h.passed += int64(k)
+	h.sent()
+}
+
+// sent frees the buffers passed on, at a stop of the pipe (its write).
+func (h *heldBody) sent() {
 	if h.on && h.passed >= h.pipe.done {
 		h.pipe.send()
 	}
@@ -152,10 +158,12 @@ func (h *heldParse) parsed(gathered int, need int64) {
 	h.ready, h.need = gathered, need
 }
 
-// passed records k gathered bytes passed on: once all that was ready
-// went, its buffers are sent and free.
-func (h *heldParse) passed(k int) {
-	h.ready = max(h.ready-k, 0)
+// passed records k gathered bytes passed on.
+func (h *heldParse) passed(k int) { h.ready = max(h.ready-k, 0) }
+
+// sent frees the buffers of what was passed on, at a stop of the pipe
+// (its write).
+func (h *heldParse) sent() {
 	if h.on && h.ready == 0 {
 		h.pipe.send()
 	}

@@ -138,3 +138,22 @@ func TestHeldBodyReusesBuffers(t *testing.T) {
 		})
 	}
 }
+
+// A held body past x.rbuf moves to a larger one with the head before it
+// where it was (proxy_store reads the head's fields after the body).
+func TestGrowHeld(t *testing.T) {
+	x := &exchange{rbuf: make([]byte, bodyBufSize)}
+	copy(x.rbuf, "HEAD")
+	buf := x.rbuf[4:]
+	copy(buf, "held")
+	got := x.growHeld(buf, 4)
+	if diff := cmp.Diff("HEADheld", string(x.rbuf[:8])); diff != "" {
+		t.Errorf("x.rbuf (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff("held", string(got[:4])); diff != "" {
+		t.Errorf("buf (-want +got):\n%s", diff)
+	}
+	if len(got) != 2*len(buf) || len(x.rbuf) != 4+len(got) {
+		t.Errorf("buf %d bytes in x.rbuf %d, want %d in %d", len(got), len(x.rbuf), 2*len(buf), 4+2*len(buf))
+	}
+}

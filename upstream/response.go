@@ -167,24 +167,34 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 		// A buffer of framing only is parsed too: what the parser needs
 		// next changes.
 		if (held > 0 || holdChunks.raw() > 0) && (!pipe || held == len(buf) || !inputReady(x.life.fd)) {
+			// Our buffer full with more maybe at hand is no stop of
+			// nginx's pipe: what is passed now, its buffers are not
+			// free until the stop (they were not sent yet).
+			atRest := !pipe || held < len(buf)
 			if hold.on {
 				k := hold.passable(held)
 				if k == 0 && held == len(buf) {
-					k = held // buffers larger than ours: what is read goes
+					// nginx's buffers hold more than ours: room for it.
+					buf = x.growHeld(buf, held)
+					readSize = len(x.rbuf)
 				}
 				if k > 0 {
 					if err := write(buf[:k]); err != nil {
 						return false, err
 					}
 					held = copy(buf, buf[k:held])
-					hold.pass(k)
+					hold.passed += int64(k)
 					flushDue = true
+				}
+				if atRest {
+					hold.sent()
 				}
 			} else if holdChunks.on {
 				holdChunks.atRest(held, x.chunk.Need())
 				k := holdChunks.ready
 				if k == 0 && held == len(buf) {
-					k = held // buffers larger than ours: what is read goes
+					buf = x.growHeld(buf, held)
+					readSize = len(x.rbuf)
 				}
 				if k > 0 {
 					if err := write(buf[:k]); err != nil {
@@ -193,6 +203,9 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 					held = copy(buf, buf[k:held])
 					holdChunks.passed(k)
 					flushDue = true
+				}
+				if atRest {
+					holdChunks.sent()
 				}
 			} else if err := send(); err != nil {
 				return false, err
@@ -268,6 +281,18 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			return false, &recvError{rerr}
 		}
 	}
+}
+
+// growHeld gives a held body (held bytes at buf's start, buf the end of
+// x.rbuf) twice buf's room in a larger x.rbuf, the head before it kept
+// where it was. The old buffer is not pooled again: the head's fields
+// may still point into it (spareRbuf drops the large one in its turn).
+func (x *exchange) growHeld(buf []byte, held int) []byte {
+	off := len(x.rbuf) - len(buf)
+	b := make([]byte, max(off+2*len(buf), bodyBufSize+1)) // not pooled
+	copy(b, x.rbuf[:off+held])
+	x.rbuf, x.rbufBox = b, nil
+	return b[off:]
 }
 
 // buildResponse turns the backend's head into the client's, filtering

@@ -32,6 +32,7 @@ server {
     location /small/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 2k; proxy_buffers 4 8k; }
     location /few/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 4k; proxy_buffers 3 2k; proxy_busy_buffers_size 4k; }
     location /ch/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 12k; }
+    location /large/ { proxy_pass http://{{BACKEND}}/; proxy_buffers 4 64k; }
     location /c/ {
         proxy_pass http://{{BACKEND}}/;
         proxy_buffer_size 8k;
@@ -50,6 +51,9 @@ server {
 		// A chunked body: its raw buffers alike.
 		gone("chunked: the head's buffer read into again", "/ch/stall?p=c11000&p=c3000&p=c5000", 3),
 		gone("chunked, sent apart", "/ch/stall?p=c3000&p=c9000&p=c2000&p=c7000", 4),
+		// Buffers larger than a read's: a part of one waits still.
+		gone("proxy_buffers 4 64k, 40000 bytes", "/large/stall?n=200000&sent=40000", 0),
+		gone("proxy_buffers 4 64k, 100000 bytes", "/large/stall?n=200000&sent=100000", 0),
 		// Written to the cache's temporary file, a buffer goes to the
 		// end of the free list.
 		gone("under a cache", "/c/stall?n=40000&sent=11000&more=3000&more=5000", 2),

@@ -238,6 +238,9 @@ var fdGetters = sync.Pool{New: func() any {
 
 // socketFd is raw's descriptor, or -1.
 func socketFd(raw syscall.RawConn) int {
+	if c := poller.ConnOf(raw); c != nil {
+		return c.FD()
+	}
 	g := fdGetters.Get().(*fdGetter)
 	g.fd = -1
 	if raw.Control(g.fn) != nil {

@@ -292,6 +292,16 @@ func (c *Conn) readable() bool {
 	return sysPeek(int(c.fd)) != syscall.EAGAIN
 }
 
+// FD is c's descriptor, or -1 once c is closing (as a Control on its
+// RawConn fails then): a number for a table of sockets, read without a
+// callback.
+func (c *Conn) FD() int {
+	if c.closing() {
+		return -1
+	}
+	return int(c.fd)
+}
+
 // ConnOf is the Conn whose RawConn raw is, or nil.
 func ConnOf(raw syscall.RawConn) *Conn {
 	if r, ok := raw.(*rawConn); ok {

@@ -595,3 +595,19 @@ func TestConnDeadlineSetAsWaitBegins(t *testing.T) {
 		}
 	}
 }
+
+// TestConnFD: FD is the descriptor a RawConn's Control sees, and -1 once
+// the Conn closed (as Control fails then).
+func TestConnFD(t *testing.T) {
+	c, _ := acceptPair(t)
+	rc, _ := c.SyscallConn()
+	seen := -1
+	rc.Control(func(fd uintptr) { seen = int(fd) })
+	if c.FD() != seen || seen < 0 {
+		t.Errorf("FD %d, Control saw %d", c.FD(), seen)
+	}
+	c.Close()
+	if c.FD() != -1 {
+		t.Errorf("FD after Close %d, want -1", c.FD())
+	}
+}

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"errors"
+	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -161,6 +162,21 @@ var ctlCalls = sync.Pool{New: func() any {
 
 // ctl runs epoll_ctl on rc's descriptor while rc holds it open.
 func (r Reg) ctl(rc syscall.RawConn, op int, events uint32) error {
+	if own, ok := rc.(*rawConn); ok {
+		// A Conn's: its hold taken directly, no callback (a pooled
+		// call record and RawConn's deferred release per connection).
+		c := (*Conn)(own)
+		if !c.incref() {
+			return c.opError("raw-control", net.ErrClosed)
+		}
+		ev := syscall.EpollEvent{Events: events, Fd: r.slot, Pad: r.gen}
+		err := syscall.EpollCtl(r.p.epfd, op, int(c.fd), &ev)
+		c.decref()
+		if err != nil {
+			return os.NewSyscallError("epoll_ctl", err)
+		}
+		return nil
+	}
 	c := ctlCalls.Get().(*ctlCall)
 	c.epfd, c.op, c.err = r.p.epfd, op, nil
 	c.ev = syscall.EpollEvent{Events: events, Fd: r.slot, Pad: r.gen}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // tunnelPools holds one pool of copy buffers per size (proxy_buffer_size:
@@ -116,7 +117,7 @@ type tunnel struct {
 	client, upstream net.Conn
 	idle             time.Duration
 	bufs             *sync.Pool   // copy buffers (proxy_buffer_size)
-	lastActive       atomic.Int64 // since clockBase (lastActiveAt)
+	lastActive       atomic.Int64 // poller.Nanotime's (lastActiveAt)
 	closeOnce        sync.Once
 	// endedBy is the direction whose read ended first: endedClient
 	// (toUpstream's) or endedUpstream.
@@ -279,13 +280,10 @@ const (
 // touch notes traffic now. It reads the monotonic clock only (time.Since
 // of a time that has its reading): time.Now reads the wall clock too, a
 // second vDSO call, twice per relayed message.
-func (t *tunnel) touch() { t.lastActive.Store(int64(time.Since(clockBase))) }
-
-// clockBase is the origin of tunnels' lastActive.
-var clockBase = time.Now()
+func (t *tunnel) touch() { t.lastActive.Store(poller.Nanotime()) }
 
 // lastActiveAt is the time of the last traffic (with a monotonic reading).
-func (t *tunnel) lastActiveAt() time.Time { return clockBase.Add(time.Duration(t.lastActive.Load())) }
+func (t *tunnel) lastActiveAt() time.Time { return poller.TimeOf(t.lastActive.Load()) }
 
 // close ends the tunnel: the poller forgets both sockets, both close
 // (which takes them out of the epoll set), and a parked direction ends

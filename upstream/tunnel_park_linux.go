@@ -223,7 +223,9 @@ func (d *direction) copyInline() {
 		d.goRun() // it ends d, off the poller's goroutine
 		return
 	}
-	t.touch()
+	// The poller's clock of this batch of events, as nginx's timer
+	// reads its cached time: no clock read per message.
+	t.lastActive.Store(poller.EventNanotime())
 	if d.trackFirst && t.firstByte < 0 {
 		t.firstByte = time.Since(t.start)
 	}

@@ -24,6 +24,26 @@ func Nanotime() int64 { return int64(time.Since(monoBase)) + 1 }
 // nanotime is Nanotime, for the package's own use.
 func nanotime() int64 { return Nanotime() }
 
+// eventNow is Nanotime as the latest batch of events began to be handled
+// (never moving back, with two pollers): a handler's now, as nginx's
+// cached time is its last epoll_wait's return, one clock read per batch.
+var eventNow atomic.Int64
+
+// EventNanotime is Nanotime as the batch of events being handled began:
+// for a handler on a poller's goroutine (older by what the handlers
+// before it in the batch took).
+func EventNanotime() int64 { return eventNow.Load() }
+
+func setEventNow() {
+	now := Nanotime()
+	for {
+		old := eventNow.Load()
+		if now <= old || eventNow.CompareAndSwap(old, now) {
+			return
+		}
+	}
+}
+
 // MonoOf is t on Nanotime's scale: 0 for the zero time (no deadline),
 // at least 1 (a time long past), at most math.MaxInt64. t.Sub uses both
 // monotonic readings when t has one, as a time from time.Now does; the

@@ -611,3 +611,27 @@ func TestConnFD(t *testing.T) {
 		t.Errorf("FD after Close %d, want -1", c.FD())
 	}
 }
+
+// clockSeen records EventNanotime as the poller reports input.
+type clockSeen chan int64
+
+func (s clockSeen) Ready(uint32) { s <- EventNanotime() }
+
+// TestEventNanotime: a handler's EventNanotime is the clock of the
+// batch it is in: read after the input was sent, before the handler ran.
+func TestEventNanotime(t *testing.T) {
+	c, client := acceptPair(t)
+	seen := make(clockSeen, 1)
+	c.OnInput(seen)
+	defer c.OnInput(nil)
+	for i := 0; i < 3; i++ {
+		time.Sleep(2 * time.Millisecond)
+		sent := Nanotime()
+		client.Write([]byte("x"))
+		got := <-seen
+		if after := Nanotime(); got < sent || got > after {
+			t.Errorf("EventNanotime %d, not within the send %d and the report %d", got, sent, after)
+		}
+		c.ReadNow(make([]byte, 8))
+	}
+}

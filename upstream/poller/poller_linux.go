@@ -273,6 +273,7 @@ func (p *Poller) Settle() {
 // add or remove registrations), collecting them in batch (returned for
 // the next call).
 func (p *Poller) dispatch(events []syscall.EpollEvent, batch []Handler) []Handler {
+	setEventNow()
 	p.mu.RLock()
 	batch = batch[:0]
 	for _, ev := range events {

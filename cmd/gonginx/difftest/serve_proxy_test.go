@@ -444,7 +444,7 @@ server {
 }
 `,
 		harness.Request{Name: "ws idle past proxy_read_timeout", Send: []string{strings.Replace(serveUpgrade("/ws/chat"), serveHost, "localhost", 1)},
-			WS: serveFrames()[:1], Settle: 500 * time.Millisecond},
+			WS: serveFrames()[:1], Settle: 500 * time.Millisecond, AwaitClose: true},
 		plainGet("log", "/logs/tun.log"),
 	)
 	c.Content = map[string]string{"logs/.keep": ""}

@@ -53,6 +53,11 @@ type Request struct {
 	// SkipEnd does not wait to see whether the server keeps the connection open (a fuzzer's many
 	// requests): End is then "not observed".
 	SkipEnd bool
+	// AwaitClose waits the long window for the connection's end even
+	// when the response said it persists: a server timer (a tunnel's
+	// proxy_read_timeout) is to close it, which a loaded machine fires
+	// late past the short window. A close ends the wait at once.
+	AwaitClose bool
 	// TLS client settings (zero: crypto/tls defaults) and, with ShowTLS,
 	// what the handshake settled is part of the Result.
 	SNI     string // overrides Case.SNI
@@ -231,7 +236,11 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		res.End = "not observed"
 		return res
 	}
-	res.End = connEnd(conn, br, closeWindow(strings.Join(req.Send, ""), last))
+	window := closeWindow(strings.Join(req.Send, ""), last)
+	if req.AwaitClose {
+		window = closingWindow
+	}
+	res.End = connEnd(conn, br, window)
 	return res
 }
 

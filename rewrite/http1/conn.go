@@ -178,8 +178,12 @@ type RequestWatcher interface{ RequestBytes() }
 
 // readDrained is a RawConn that records a read that left the socket
 // empty (the poller's Conn: a hook on its input then needs no peek),
-// told from within the read's callback.
-type readDrained interface{ ReadDrained() }
+// told from within the read's callback, and whose ReadReported makes
+// no try that the record says would find nothing.
+type readDrained interface {
+	ReadDrained()
+	ReadReported(f func(fd uintptr) bool) error
+}
 
 // Socket returns the client socket under the connection (below TLS) and
 // the net.Conn it belongs to, or nil when nc has none (net.Pipe). It is

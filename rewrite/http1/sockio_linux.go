@@ -115,7 +115,7 @@ func (s *Sock) Read(b []byte) (int, error) {
 		return 0, nil
 	}
 	s.r = sockOp{p: b}
-	err := s.rc.Read(s.readFn)
+	err := s.rawRead()
 	r := s.r
 	s.r = sockOp{}
 	switch {
@@ -137,6 +137,8 @@ func (s *Sock) Read(b []byte) (int, error) {
 // last buffer take gave (0 on an error).
 func (s *Sock) ReadLazy(take func() []byte, drop func()) (int, error) {
 	s.r = sockOp{take: take, drop: drop}
+	// Its try first (not ReadReported's wait): the try that finds
+	// nothing gives the buffer back before the wait.
 	err := s.rc.Read(s.readFn)
 	r := s.r
 	s.r = sockOp{}
@@ -149,6 +151,15 @@ func (s *Sock) ReadLazy(take func() []byte, drop func()) (int, error) {
 		return 0, io.EOF
 	}
 	return r.n, nil
+}
+
+// rawRead runs read through the RawConn: a socket whose last read
+// drained it is read once the poller reports input (ReadReported).
+func (s *Sock) rawRead() error {
+	if s.dn != nil {
+		return s.dn.ReadReported(s.readFn)
+	}
+	return s.rc.Read(s.readFn)
 }
 
 // read is Read's callback: false (wait) when nothing is there.

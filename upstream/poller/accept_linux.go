@@ -233,7 +233,7 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 		}
 		connectErr = e
 		return true
-	})
+	}, false)
 	c.w.setDeadline(time.Time{})
 	if err != nil {
 		var oe *net.OpError

@@ -72,7 +72,14 @@ const (
 	// HookInput needs no peek. Each try clears it; a raw reader sets it
 	// from its callback (ReadDrained).
 	flagRDrained
+	// flagRWaitFirst: ReadReported's last try before any wait found
+	// nothing, so its next waits for the report first (waitFirst).
+	flagRWaitFirst
 )
+
+// The flags' bits from waitFirstShift up count waitFirst's choices
+// (wrapping): one in eight tries first all the same.
+const waitFirstShift = 8
 
 // readyBit is side s's ready flag.
 func (c *Conn) readyBit(s *side) uint32 {
@@ -635,7 +642,16 @@ func (r *rawConn) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.r, f) }
+func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.r, f, false) }
+
+// ReadReported is Read, but a socket its last read drained (ReadDrained,
+// or Read's own record) that the poller has reported nothing for since
+// is waited on before f's first call: the try would find nothing. nginx
+// reads a socket only once its event says so; a try first cost every
+// keep-alive request a read(2) that found its next request not yet sent.
+func (r *rawConn) ReadReported(f func(fd uintptr) bool) error {
+	return (*Conn)(r).rawWait(&r.r, f, true)
+}
 
 // ReadDrained is told by a Read callback whose read found the socket
 // empty (EAGAIN) or took less than it asked: what comes next is reported
@@ -643,11 +659,12 @@ func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWai
 // callback (Control must not read: it leaves the record as it is).
 func (r *rawConn) ReadDrained() { (*Conn)(r).flags.Or(flagRDrained) }
 
-func (r *rawConn) Write(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.w, f) }
+func (r *rawConn) Write(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.w, f, false) }
 
 // rawWait calls f until it reports done, waiting on s between calls, as
-// Go's RawConn Read and Write.
-func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
+// Go's RawConn Read and Write; reported: first waits for the poller's
+// report when the last read drained the socket (ReadReported).
+func (c *Conn) rawWait(s *side, f func(fd uintptr) bool, reported bool) error {
 	op := "raw-read"
 	if s == &c.w {
 		op = "raw-write"
@@ -663,12 +680,25 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 		return c.opError(op, err)
 	}
 	reset := c.readyBit(s)
+	tried := !reported // whether the try before any wait is made, or was
 	if s == &c.r {
 		reset |= flagRDrained // unless f tells (ReadDrained)
+		if reported && c.waitFirst() {
+			tried = true
+			if err := c.wait(s, now); err != nil {
+				return c.opError(op, err)
+			}
+			now = 0
+		}
 	}
 	for {
 		c.flags.And(^reset)
-		if f(uintptr(c.fd)) {
+		done := f(uintptr(c.fd))
+		if !tried {
+			tried = true
+			c.setFlag(flagRWaitFirst, !done)
+		}
+		if done {
 			return nil
 		}
 		if err := c.wait(s, now); err != nil {
@@ -676,6 +706,20 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool) error {
 		}
 		now = 0
 	}
+}
+
+// waitFirst reports whether ReadReported waits before its first try:
+// the last read drained the socket, the poller has reported nothing
+// since (a hang-up stays reported: its end is read at once), and the
+// last first try found nothing. When a busy peer's next bytes are
+// usually there before they are read (a single-threaded run, a backend
+// faster than the server) a try finds them, where a wait would take
+// the poller's goroutine's turn and a wake-up; when they are usually
+// not (a client that sends once answered), the try is a read(2) for
+// nothing. One try in eight is made all the same, to see which.
+func (c *Conn) waitFirst() bool {
+	return c.flags.Load()&(flagRDrained|flagRReady|flagHup|flagRWaitFirst) == flagRDrained|flagRWaitFirst &&
+		(c.flags.Add(1<<waitFirstShift)>>waitFirstShift)%8 != 0
 }
 
 // WriteBuffers writes all of v with writev, as net.Buffers' WriteTo

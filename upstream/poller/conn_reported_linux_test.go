@@ -1,0 +1,100 @@
+package poller
+
+import (
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// reportedRead is one ReadReported of c in a goroutine: how many times
+// its callback ran before c's reader began to wait (-1: it never
+// waited), then the callback's calls in all and what it read.
+type reportedRead struct {
+	beforeWait int
+	calls      int
+	got        string
+}
+
+func startReportedRead(c *Conn) (calls *atomic.Int32, done chan reportedRead) {
+	calls = new(atomic.Int32)
+	done = make(chan reportedRead, 1)
+	go func() {
+		buf := make([]byte, 64)
+		var n int
+		err := (*rawConn)(c).ReadReported(func(fd uintptr) bool {
+			calls.Add(1)
+			m, err := syscall.Read(int(fd), buf)
+			if err == syscall.EAGAIN {
+				(*rawConn)(c).ReadDrained()
+				return false
+			}
+			if m > 0 && m < len(buf) {
+				(*rawConn)(c).ReadDrained()
+			}
+			n = m
+			return true
+		})
+		if err != nil {
+			n = 0
+		}
+		done <- reportedRead{calls: int(calls.Load()), got: string(buf[:n])}
+	}()
+	return calls, done
+}
+
+// ReadReported reads a socket its last read drained only once the
+// poller reports input, after a first try found nothing; one wait in
+// eight tries first all the same.
+func TestConnReadReportedWaitsFirst(t *testing.T) {
+	c, client := acceptPair(t)
+	var got []reportedRead
+	for i := 0; i < 9; i++ {
+		calls, done := startReportedRead(c)
+		// The bytes go out once the reader waits (or has tried).
+		for c.r.waiter.Load() == nil && calls.Load() == 0 {
+			runtime.Gosched()
+		}
+		before := int(calls.Load())
+		if _, err := client.Write([]byte{byte('a' + i)}); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		r.beforeWait = before
+		got = append(got, r)
+	}
+	want := []reportedRead{
+		{1, 2, "a"}, // the first try finds nothing
+		{0, 1, "b"}, {0, 1, "c"}, {0, 1, "d"}, {0, 1, "e"}, {0, 1, "f"}, {0, 1, "g"}, {0, 1, "h"},
+		{1, 2, "i"}, // the eighth wait tries first
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(reportedRead{})); diff != "" {
+		t.Errorf("ReadReported's calls (-want +got)\n%s", diff)
+	}
+}
+
+// ReadReported tries first where a try finds bytes: when they were
+// there at the last first try, and when the socket was not drained.
+func TestConnReadReportedTriesFirst(t *testing.T) {
+	c, client := acceptPair(t)
+	var got []int
+	for i := 0; i < 3; i++ {
+		if _, err := client.Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+		// The byte is in the socket (and reported) before the read.
+		for !c.InputPending() {
+			runtime.Gosched()
+		}
+		_, done := startReportedRead(c)
+		got = append(got, (<-done).calls)
+	}
+	if diff := cmp.Diff([]int{1, 1, 1}, got); diff != "" {
+		t.Errorf("callback calls (-want +got)\n%s", diff)
+	}
+	if c.hasFlag(flagRWaitFirst) {
+		t.Error("wait-first after tries that found bytes")
+	}
+}

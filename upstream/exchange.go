@@ -280,7 +280,11 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		}
 	}
 	recvdBefore := x.recvd
+	if bodyWatch {
+		x.bodyWatch = watch
+	}
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
+	x.bodyWatch = nil
 	// gone: the watch closed nc (not to be kept, whatever the relay did).
 	gone := bodyWatch && (watch != nil && watch.stop() || sw != nil && sw.StopWatch())
 	if gone && err != nil {
@@ -353,6 +357,10 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 // is "reading upstream" between its runs; its unbuffered relay is
 // "sending to client" from passing on what came with the head until the
 // backend's next read event, "reading upstream" after it.
+// watchedGone reports that the client's watch saw it hang up (and closed
+// the backend) while the body was relayed.
+func (x *exchange) watchedGone() bool { return x.bodyWatch != nil && x.bodyWatch.gone() }
+
 func clientGoneAction(x *exchange, preread int, readSince bool) string {
 	if !x.buffering && preread > 0 && !readSince {
 		return actionToClient

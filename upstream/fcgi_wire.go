@@ -343,7 +343,10 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			k := hold.passable(held + len(raw))
 			switch {
 			case k == 0 && len(raw) == len(x.rbuf):
-				k = held + len(raw) // buffers larger than ours
+				// nginx's buffers hold more than ours: room for it,
+				// the undecoded bytes (carry, in the old buffer, not
+				// pooled again) moved to its start below.
+				x.rbuf, x.rbufBox = make([]byte, max(2*len(x.rbuf), bodyBufSize+1)), nil
 			case k > 0 && len(raw) < len(x.rbuf) && pipe && inputReady(x.life.fd):
 				k = 0 // nginx's pipe reads what is at hand before it passes on
 			}
@@ -490,7 +493,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		raw = x.rbuf[:off+m]
 		held -= off // counted again with raw
 		if m == 0 && rerr != nil {
-			if hold.on && !isTimeout(rerr) {
+			if hold.on && !isTimeout(rerr) && !x.watchedGone() {
 				// nginx's pipe passes on what it holds at the close
 				// or error of its backend.
 				hold.on, ending = false, true
@@ -499,8 +502,8 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				}
 				continue
 			}
-			if hold.on || keepHold.on && isTimeout(rerr) {
-				x.fout = x.fout[:0] // a timed-out pipe is not run again
+			if hold.on || keepHold.on && (isTimeout(rerr) || x.watchedGone()) {
+				x.fout = x.fout[:0] // a timed-out pipe is not run again; a gone client gets nothing
 			}
 			if rerr == io.EOF && !keepConn {
 				return true, nil

@@ -264,9 +264,9 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 			return false, send() // the body ends with the connection
 		}
 		if rerr != nil {
-			if (hold.on || holdChunks.on) && isTimeout(rerr) {
+			if (hold.on || holdChunks.on) && (isTimeout(rerr) || x.watchedGone()) {
 				// nginx's timed-out pipe is not run again: a part of a
-				// buffer is never passed on.
+				// buffer is never passed on; nor after the client hung up.
 				held = 0
 			}
 			if err := send(); err != nil {

@@ -228,6 +228,17 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		io.Copy(io.Discard, c)
 		return false
+	case script == "bigstall":
+		// A head, 40000 bytes of body in 10000-byte records, then
+		// nothing until the server closes the connection.
+		out := stdout("Content-Type: text/plain\r\nContent-Length: 100000\r\n\r\n")
+		for range 4 {
+			out = append(out, stdout(strings.Repeat("b", 10000))...)
+		}
+		c.Write(out)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c)
+		return false
 	case strings.HasPrefix(script, "keepsplit"):
 		// A head record, then a 20-byte stdout record in pieces 300 ms
 		// apart, then nothing until the server closes the connection:

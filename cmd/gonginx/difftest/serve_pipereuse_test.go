@@ -33,6 +33,7 @@ server {
     location /few/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 4k; proxy_buffers 3 2k; proxy_busy_buffers_size 4k; }
     location /ch/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; proxy_buffer_size 8k; proxy_buffers 8 2k; proxy_busy_buffers_size 12k; }
     location /large/ { proxy_pass http://{{BACKEND}}/; proxy_buffers 4 64k; }
+    location /huge/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 128k; proxy_buffers 4 256k; }
     location /c/ {
         proxy_pass http://{{BACKEND}}/;
         proxy_buffer_size 8k;
@@ -54,11 +55,44 @@ server {
 		// Buffers larger than a read's: a part of one waits still.
 		gone("proxy_buffers 4 64k, 40000 bytes", "/large/stall?n=200000&sent=40000", 0),
 		gone("proxy_buffers 4 64k, 100000 bytes", "/large/stall?n=200000&sent=100000", 0),
+		gone("proxy_buffer_size 128k, 40000 bytes: nothing passed", "/huge/stall?n=200000&sent=40000", 0),
 		// Written to the cache's temporary file, a buffer goes to the
 		// end of the free list.
 		gone("under a cache", "/c/stall?n=40000&sent=11000&more=3000&more=5000", 2),
 	)
 	c.Content = map[string]string{"logs/.keep": "", "cache/.keep": ""}
+	c.AccessLogFiles = []string{"logs/a.log"}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// FastCGI's buffers past 32k hold a body as nginx's do.
+func TestServeFastCGIBufferHold(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	fcgi := startFCGIServer(t)
+	gone := func(name, target string) harness.Request {
+		r := plainGet(name, target)
+		r.HangUpAfter = 700 * time.Millisecond
+		r.Settle = 500 * time.Millisecond
+		return r
+	}
+	c := serveProxyCase("fastcgi buffer hold", `log_format held '$request $status $body_bytes_sent';
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/a.log held;
+    location /f/ { fastcgi_pass `+fcgi.addr()+`; fastcgi_param DOCUMENT_URI $document_uri; }
+    location /l/ { fastcgi_pass `+fcgi.addr()+`; fastcgi_param DOCUMENT_URI $document_uri; fastcgi_buffers 4 64k; }
+    location /h/ { fastcgi_pass `+fcgi.addr()+`; fastcgi_param DOCUMENT_URI $document_uri; fastcgi_buffer_size 128k; fastcgi_buffers 4 256k; }
+}
+`,
+		gone("fastcgi_buffers 8 4k", "/f/bigstall"),
+		gone("fastcgi_buffers 4 64k", "/l/bigstall"),
+		gone("fastcgi_buffer_size 128k", "/h/bigstall"),
+		gone("a part of the first buffer", "/f/stall"),
+		gone("fastcgi_buffer_size 128k, a part of the first buffer", "/h/stall"),
+	)
+	c.Content = map[string]string{"logs/.keep": ""}
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -4,8 +4,6 @@ import (
 	"net"
 	"syscall"
 	"unsafe"
-
-	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // atHand reports whether a read on nc would return at once (bytes or the
@@ -14,19 +12,6 @@ import (
 func atHand(nc net.Conn) bool {
 	readable, ok := peekReadable(nc)
 	return readable || !ok
-}
-
-// keptClosed is idleClosed for the kept connection nc on fd, which has
-// no close watch of its own (watchClose): the poller's own socket
-// (poller.Conn) tells from its record of reads and reports, with no
-// system call when its last read drained it and nothing was reported
-// since, as a watch's report; peek (a request that could not be tried
-// again) asks the socket all the same.
-func keptClosed(nc net.Conn, fd int, peek bool) bool {
-	if pc, ok := rawConn(nc).(*poller.Conn); ok && !peek {
-		return pc.HasInput()
-	}
-	return idleClosed(fd)
 }
 
 // idleClosed reports whether a kept-alive connection has something to

@@ -13,9 +13,6 @@ func atHand(net.Conn) bool { return true }
 // idleClosed cannot peek here: a closed connection is found when used.
 func idleClosed(int) bool { return false }
 
-// keptClosed cannot tell here: a closed connection is found when used.
-func keptClosed(net.Conn, int, bool) bool { return false }
-
 // connFD: no socket is peeked at here.
 func connFD(net.Conn) int { return -1 }
 

@@ -137,7 +137,11 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	slots.Number()
 	d, err := p.dialer(x, srv.Network)
 	if err == nil {
-		nc, err = dialBackend(&d, srv, now, p.ConnectTimeout)
+		if g.Keepalive == 0 || x.upgrade {
+			nc, err = dialBackend(&d, srv, now, p.ConnectTimeout)
+		} else {
+			nc, err = dialWithin(&d, srv.Network, srv.Addr, now, p.ConnectTimeout)
+		}
 	}
 	if err != nil {
 		slots.Release()

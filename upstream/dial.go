@@ -41,18 +41,15 @@ func dialWithin(d *net.Dialer, network, addr string, now time.Time, timeout time
 	return d.DialContext(&connectDeadline{at: now.Add(timeout)}, network, addr)
 }
 
-// dialBackend is dialWithin for a proxied request's backend connection:
+// dialBackend is dialWithin for a proxied request's backend connection
+// that will not be kept alive (no keepalive in its group, or an upgrade):
 // a TCP connection to an IP address is the poller's own socket
 // (poller.Dial: raw system calls, waiting on the process's poller, no
 // getsockname or getpeername after connect), as nginx's; d's Control
-// (proxy_bind) runs on it as on Go's. A kept one too: its response is
-// read once the poller reports it (Go's read tries first, a read(2) that
-// finds nothing on most requests), and its check before reuse is the
-// Conn's record, not a peek (keptClosed): http row, 7.6 -> 5.1 system
-// calls per request (nginx 5.4-5.8). Its wait through the poller's
-// goroutine costs more user-space work than the runtime's poller
-// (callgrind, whose requests find their response there more often:
-// http 18.4k -> 20.6k instructions per request).
+// (proxy_bind) runs on it as on Go's. A kept connection stays Go's: its
+// every response's wait costs more through the poller's goroutine than
+// the runtime's poller takes (php row: 25.0k -> 27.1k instructions per
+// request), more than its connect saves.
 func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration) (net.Conn, error) {
 	network, addr := srv.Network, srv.Addr
 	if network == "tcp" {

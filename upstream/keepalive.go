@@ -103,9 +103,9 @@ func watchClose(nc net.Conn) *closeWatch {
 // backend closed it (or sent what no request asked for). peek: ask the
 // socket itself too, for a request that could not be sent again if the
 // connection failed (a close the poller has not reported yet).
-func (l *connLife) stale(nc net.Conn, peek bool) bool {
+func (l *connLife) stale(peek bool) bool {
 	if l.watch == nil {
-		return keptClosed(nc, l.fd, peek)
+		return idleClosed(l.fd)
 	}
 	return l.watch.closed.Load() || peek && idleClosed(l.fd)
 }
@@ -158,7 +158,7 @@ func (g *Group) getIdle(server int, now time.Time, peek bool) (nc net.Conn, life
 			ic.life.release()
 			continue
 		}
-		if ic.life.stale(ic.nc, peek) {
+		if ic.life.stale(peek) {
 			ic.nc.Close()
 			ic.life.release()
 			continue

@@ -138,28 +138,12 @@ type waiter struct {
 	fires atomic.Int64
 }
 
-// waiters are the waiters not in use, by how far the deadline of the
-// wait that took them was (waiterClass): a timer armed for a grace of
-// 100 ms is re-armed for a backend's 60 s read deadline, and back, when
-// waits of both draw from one pool (the http row: a timer reset, ~450
-// instructions with the runtime's locks, on most backend waits).
-var waiters = [2]sync.Pool{{New: newWaiter}, {New: newWaiter}}
-
-func newWaiter() any {
+var waiters = sync.Pool{New: func() any {
 	w := &waiter{ch: make(chan struct{}, 1)}
 	w.timer = time.AfterFunc(time.Hour, func() { notify(w.ch) })
 	w.timer.Stop()
 	return w
-}
-
-// waiterClass is the pool of waiters of a wait with the deadline d,
-// now on nanotime's scale: 0 for none or one within a second.
-func waiterClass(d, now int64) int {
-	if d != 0 && d-now > int64(time.Second) {
-		return 1
-	}
-	return 0
-}
+}}
 
 const closingBit = 1 << 30
 
@@ -305,21 +289,6 @@ func (c *Conn) InputPending() bool {
 	return c.hasFlag(flagRReady|flagHup) || c.readable()
 }
 
-// HasInput is InputPending, with no peek when the Conn's record tells:
-// a socket its last read drained, with no report since, has nothing
-// (a kept backend connection's check before its reuse, which nginx
-// makes with a getsockopt). A report (perhaps an old one's, of bytes
-// read since) is looked at with a peek.
-func (c *Conn) HasInput() bool {
-	switch f := c.flags.Load(); {
-	case f&flagHup != 0:
-		return true
-	case f&(flagRReady|flagRDrained) == flagRDrained:
-		return false
-	}
-	return c.readable()
-}
-
 // readable peeks at the socket without waiting: bytes, an end or an
 // error are there.
 func (c *Conn) readable() bool {
@@ -436,14 +405,7 @@ func (s *side) prepare() (now int64, err error) {
 // prepare's): the first look at the deadline takes it (a keep-alive
 // connection's read reads the clock once per request, not twice).
 func (c *Conn) wait(s *side, now int64) error {
-	class := 0
-	if d := s.deadline.Load(); d != 0 {
-		if now == 0 {
-			now = nanotime() // waitOn's first look takes it
-		}
-		class = waiterClass(d, now)
-	}
-	w := waiters[class].Get().(*waiter)
+	w := waiters.Get().(*waiter)
 	w.fires.Store(0) // another wait's timer: until this one's, any deadline wakes it
 	s.waiter.Store(w)
 	err := c.waitOn(s, w, now)
@@ -452,7 +414,7 @@ func (c *Conn) wait(s *side, now int64) error {
 	case <-w.ch: // a wake that came late
 	default:
 	}
-	waiters[class].Put(w)
+	waiters.Put(w)
 	return err
 }
 

@@ -98,34 +98,3 @@ func TestConnReadReportedTriesFirst(t *testing.T) {
 		t.Error("wait-first after tries that found bytes")
 	}
 }
-
-// HasInput: nothing after a read that drained the socket, bytes once
-// they come, and a hang-up.
-func TestConnHasInput(t *testing.T) {
-	c, client := acceptPair(t)
-	client.Write([]byte("ab"))
-	if n, err := c.Read(make([]byte, 8)); n != 2 || err != nil {
-		t.Fatalf("Read = %d, %v", n, err)
-	}
-	var got []bool
-	c.flags.And(^uint32(flagRReady)) // as if the report came before the read
-	got = append(got, c.HasInput())
-	client.Write([]byte("c"))
-	for !c.hasFlag(flagRReady) {
-		SettleConns()
-		runtime.Gosched()
-	}
-	got = append(got, c.HasInput())
-	c.Read(make([]byte, 8))
-	c.flags.And(^uint32(flagRReady))
-	got = append(got, c.HasInput())
-	client.Close()
-	for !c.HungUp() {
-		SettleConns()
-		runtime.Gosched()
-	}
-	got = append(got, c.HasInput())
-	if diff := cmp.Diff([]bool{false, true, false, true}, got); diff != "" {
-		t.Errorf("HasInput (-want +got)\n%s", diff)
-	}
-}

@@ -111,6 +111,7 @@ func (x *exchange) access(conf *locConf) int {
 func (x *exchange) authDelay(conf *locConf) int {
 	if d := conf.auth.delay; d > 0 {
 		x.log.Logf(x, "info", "delaying unauthorized request")
+		x.waits()
 		time.Sleep(d)
 	}
 	return 401
@@ -286,6 +287,7 @@ func (x *exchange) authRequest(conf *locConf, basic401 bool) int {
 	}
 	s := &x.auth
 	s.pending, s.status, s.www = conf, 0, s.www[:0]
+	x.waits() // the subrequest's backend answers later
 	x.subrequest(a.request, nil, false, discardSub)
 	s.pending = nil
 	switch st := s.status; {

@@ -206,6 +206,7 @@ func (x *exchange) limitReq(conf *locConf) int {
 	// The request waits, then goes on through the phases; a client that
 	// goes away meanwhile ends it (ngx_http_test_reading).
 	x.passTurn()
+	x.waits()
 	if x.waitClient(delay) {
 		x.log.Logf(x, "info", "client prematurely closed connection")
 		return 499

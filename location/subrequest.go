@@ -218,6 +218,15 @@ func (x *exchange) passTurn() {
 	}
 }
 
+// waits tells the client's stream that the request waits now, before
+// its handler asked for the body (an HTTP/2 stream refuses a body past
+// its window then, as nginx whose handler run ends there).
+func (x *exchange) waits() {
+	if w, ok := x.mainConn().(interface{ Waits() }); ok {
+		w.Waits()
+	}
+}
+
 // subsLeft is how many more levels of subrequests may nest below x: a
 // main request starts with NGX_HTTP_MAX_SUBREQUESTS + 1 (r->subrequests).
 func (x *exchange) subsLeft() int { return maxSubrequests + 1 - x.depth }

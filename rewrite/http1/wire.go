@@ -31,6 +31,17 @@ type Wire interface {
 	ReadAtHand(p []byte) (int, error)
 }
 
+// Waits tells the Conn's wire that the handler waits now on something
+// other than the request's body (limit_req's delay, auth_delay, an
+// auth_request subrequest), where nginx's handler returns to its event
+// loop: a framed stream's body past its window is then refused at once,
+// as nginx's window is not open. Nothing for an HTTP/1 connection.
+func (c *Conn) Waits() {
+	if w, ok := c.wire.(interface{ HandlerWaits() }); ok {
+		w.HandlerWaits()
+	}
+}
+
 // NewFramedConn wraps one stream of a framed protocol: nc reads the
 // request body (io.EOF at its end) and writes body bytes; w takes the
 // head and the end. The request comes from StartFramed.

@@ -56,6 +56,11 @@ func (echo) ServeStream(s *Stream) {
 // serve runs HTTP/2 connections on a local port until the test ends.
 func serve(t *testing.T, cfg Config) string {
 	t.Helper()
+	return serveWith(t, cfg, echo{})
+}
+
+func serveWith(t *testing.T, cfg Config, h Handler) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +91,7 @@ func serve(t *testing.T, cfg Config) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				NewConn(nc, NewConfig(cfg), &http1.ConnInfo{HTTP2: http1.H2C}, echo{}, nil).Serve()
+				NewConn(nc, NewConfig(cfg), &http1.ConnInfo{HTTP2: http1.H2C}, h, nil).Serve()
 			}()
 		}
 	}()
@@ -659,6 +664,37 @@ func TestBodyBeyondPrereadWindow(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// lateReader is echo run late: it starts once a DATA frame past the
+// window waits for it, and later than the 50 ms that wait once had, as a
+// loaded machine may run a handler's goroutine.
+type lateReader struct{}
+
+func (lateReader) ServeStream(s *Stream) {
+	for i := 0; i < 1000; i++ {
+		s.c.mu.Lock()
+		waiting := s.waiting&waitBody != 0
+		s.c.mu.Unlock()
+		if waiting {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	echo{}.ServeStream(s)
+}
+
+// A handler that asks for the body late, having waited on nothing else,
+// still gets it: nginx's handler has opened the window before the next
+// frame is read, however busy the machine.
+func TestBodyBeyondWindowLateReader(t *testing.T) {
+	c := dialRaw(t, serveWith(t, Config{IdleTimeout: time.Minute, PrereadSize: 65536}, lateReader{}))
+	c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/", ":authority", "x", "content-length", "66000")
+	c.fr.WriteData(1, true, bytes.Repeat([]byte("b"), 66000))
+	if diff := cmp.Diff("status 200", c.result(1)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 

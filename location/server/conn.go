@@ -372,7 +372,12 @@ func lingeringClose(x location.Conn, c *http1.Conn, sc *serverConn, conn net.Con
 		return
 	}
 	if err := cw.CloseWrite(); err != nil {
-		x.ShutdownFailed(err)
+		// Closed meanwhile by the server itself (a graceful stop, a
+		// drain of reusable connections): nginx's shutdown() runs
+		// before anything else may close it, so it never logs that.
+		if !errors.Is(err, net.ErrClosed) {
+			x.ShutdownFailed(err)
+		}
 		return
 	}
 	buf := make([]byte, 4096) // an error path: no pooling needed

@@ -72,7 +72,29 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		// the time its loop cached for the send.
 		x.readFrom = sendAt
 	}
-	if status, err, ft := p.proto.sendRequest(p, c, nc, x, bodyLen); status != 0 {
+	// The watch that follows the send is armed by a deferred send's read
+	// (deferSend), which a watch of another kind, or a subrequest's page
+	// waiting for the send (passCacheOrder), rules out.
+	x.mayDefer = s == nil || s.CacheOrder == nil
+	switch p.proto.(type) {
+	case *httpProto, *fastcgi: // their heads are read through x.life.read
+	default:
+		x.mayDefer = false
+	}
+	if x.mayDefer && watching && watch == nil {
+		if raw, owner := c.Socket(); raw != nil {
+			x.armRaw, x.armOwner, x.armCloser.Conn, x.armUpgrade = raw, owner, nc, r.Upgrade
+		} else {
+			x.mayDefer = false
+		}
+	}
+	status, err, ft = p.proto.sendRequest(p, c, nc, x, bodyLen)
+	x.mayDefer = false
+	deferred := x.life.pend != nil
+	if !deferred {
+		x.armRaw, x.armOwner, x.armCloser.Conn = nil, nil, nil
+	}
+	if status != 0 {
 		if watch != nil && watch.stop() {
 			x.rel.failed = false
 			status, err := p.clientGone(s, x, watch, nil, actionSend)
@@ -87,7 +109,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		passCacheOrder(s)
 	}
 	// Read the response head, watching the client meanwhile.
-	if watching && watch == nil {
+	if watching && watch == nil && !deferred {
 		if raw, owner := c.Socket(); raw != nil {
 			watch = watchClient(raw, owner, nc, r.Upgrade)
 		} else if sw, _ = c.NetConn().(streamWatch); sw != nil {
@@ -106,6 +128,25 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	}
 	x.action = actionHeader
 	hr := p.proto.readHead(p, nc, x, s)
+	if deferred {
+		watch = x.armed
+		// The watch keeps armCloser while the head is awaited (its
+		// Close now closes at once): only the arguments go.
+		x.armed, x.armRaw, x.armOwner = nil, nil, nil
+		if x.closeLater.Swap(false) {
+			nc.Close() // as the watch asked while the send's read ran
+		}
+		x.life.pend = nil // (readHead's first read took it)
+		err, unsent := x.pend.err, x.pend.unsent
+		x.pend = sendPend{}
+		if err != nil {
+			// The deferred send failed: the send's failure, as
+			// sendRequest's would have been (no watch was armed).
+			x.sent -= int64(unsent)
+			x.action = actionSend
+			return sendFailure(err)
+		}
+	}
 	n, headLen, status, err, ft := hr.n, hr.headLen, hr.status, hr.err, hr.ft
 	if watch != nil && watch.stop() || sw != nil && sw.StopWatch() {
 		// Not the backend's failure; nginx logs 499 and closes both.

@@ -64,6 +64,9 @@ func (p *Proxy) sendFastCGI(c http1.Stream, nc net.Conn, x *exchange, bodyLen in
 			later = false
 		}
 	}
+	if !later && x.deferSend(x.req) {
+		return 0, nil, 0
+	}
 	n, err := x.life.write(nc, x.req)
 	x.sent += int64(n)
 	if err != nil {

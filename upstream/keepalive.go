@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"errors"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +51,9 @@ type connLife struct {
 	// watch tells of the backend's close while it is kept (nil: none,
 	// peeked at instead).
 	watch *closeWatch
+	// pend is a send left to the response's first read
+	// (exchange.deferSend; nil: none).
+	pend *sendPend
 }
 
 // closeWatch is a kept-alive backend connection's entry in the process's
@@ -67,6 +71,12 @@ type connLife struct {
 type closeWatch struct {
 	reg    poller.Reg
 	closed atomic.Bool
+	// late is how often the backend's answer was not there yet at the
+	// read right after the request's send (in 256ths, averaged over the
+	// reads tried at once): past lateWait the read waits for the poller
+	// first (Sock.SendRead). Here, with the connection's heap state, not
+	// in connLife, which is copied in and out of the pool.
+	late uint8
 }
 
 // Ready records the close (the poller's goroutine).
@@ -130,8 +140,90 @@ func (l *connLife) release() {
 	l.sock = nil
 }
 
-// read reads the connection nc, through its Sock when it has one.
-func (l *connLife) read(nc net.Conn, b []byte) (int, error) { return http1.ReadVia(l.sock, nc, b) }
+// read reads the connection nc, through its Sock when it has one; the
+// first read after a deferred send makes it.
+func (l *connLife) read(nc net.Conn, b []byte) (int, error) {
+	if l.pend != nil {
+		return l.sendRead(b)
+	}
+	return http1.ReadVia(l.sock, nc, b)
+}
+
+// lateWait is closeWatch.late's mark past which the answer is waited for
+// before it is read: a read that finds nothing costs a system call, a
+// wait for an answer already there a trip through the scheduler's
+// poller. probeEvery: one request in so many reads at once all the same,
+// so that late follows a backend that became quicker.
+const (
+	lateWait   = 160
+	probeEvery = 8
+)
+
+// sendPend is a request's last bytes whose write is left to the
+// response's first read (exchange.deferSend), what runs once they are
+// sent, and the write's failure (err, with the bytes it left unsent).
+type sendPend struct {
+	out    []byte
+	after  func() bool
+	err    error
+	unsent int
+}
+
+// errSendStopped is the read of a deferred send whose hook asked for no
+// read (the client's watch closed the backend: exchange.armWatch).
+var errSendStopped = errors.New("upstream: the backend closed as the request was sent")
+
+// sendRead sends l.pend's bytes and reads the answer into b
+// (Sock.SendRead), waiting first when the backend has mostly been late;
+// a failed write is kept in l.pend.err (the exchange's send failed).
+func (l *connLife) sendRead(b []byte) (int, error) {
+	sp := l.pend
+	l.pend = nil
+	out := sp.out
+	if len(b) == 0 {
+		return l.sendThenRead(sp, 0, b)
+	}
+	w := l.watch
+	wait := w != nil && w.late > lateWait && l.requests%probeEvery != 0
+	sent, n, late, err := l.sock.SendRead(out, b, wait, sp.after)
+	if sent < len(out) {
+		if err != nil {
+			sp.err, sp.unsent = err, len(out)-sent
+			return 0, err
+		}
+		return l.sendThenRead(sp, sent, b)
+	}
+	if err == nil && n == 0 {
+		return 0, errSendStopped
+	}
+	if w != nil && !wait {
+		// An average over the last ~8 tries, in 256ths.
+		v := 0
+		if late {
+			v = 256
+		}
+		w.late = uint8((int(w.late)*7 + v) / 8)
+	}
+	return n, err
+}
+
+// sendThenRead is sendRead's way when the socket took only part of the
+// bytes (or the read has no room): the rest is written under the write
+// deadline, then the answer read.
+func (l *connLife) sendThenRead(sp *sendPend, sent int, b []byte) (int, error) {
+	if sent < len(sp.out) {
+		m, err := l.sock.Write(sp.out[sent:])
+		sent += m
+		if err != nil {
+			sp.err, sp.unsent = err, len(sp.out)-sent
+			return 0, err
+		}
+	}
+	if sp.after != nil && sp.after() {
+		return 0, errSendStopped
+	}
+	return l.sock.Read(b)
+}
 
 // write writes the connection nc, through its Sock when it has one.
 func (l *connLife) write(nc net.Conn, b []byte) (int, error) { return http1.WriteVia(l.sock, nc, b) }

@@ -221,7 +221,7 @@ func (p *Proxy) sendPlain(c http1.Stream, nc net.Conn, x *exchange, bodyLen int6
 		if err != nil {
 			return sendFailure(err)
 		}
-	} else {
+	} else if bodyLen > 0 && !x.bodyBuffered || x.streamChunked || !x.deferSend(x.req) {
 		n, err := x.life.write(nc, x.req)
 		x.sent += int64(n)
 		if err != nil {

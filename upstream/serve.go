@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -31,8 +33,26 @@ type exchange struct {
 	// peekIdle: a kept connection is peeked at before this try takes it
 	// (connLife.stale), as a failure on one could not be tried again.
 	peekIdle bool
-	req      []byte // the request head sent to the backend
-	rbuf     []byte // the backend's response head, then body bytes
+	// mayDefer: the request's last write may be left to the response's
+	// first read (deferSend): nothing that must follow the send comes
+	// before that read but the client's watch, which the read arms
+	// (armWatch, bound once as armWatchFn, with the watch's arguments in
+	// armRaw, armOwner, armUpgrade and its result in armed). The watch
+	// holds armCloser for the backend: a close it asks for while armWatch
+	// runs (hooking) is left to the exchange (closeLater), as the read
+	// that runs armWatch holds the socket, whose Close would wait for it.
+	mayDefer   bool
+	armUpgrade bool
+	armRaw     syscall.RawConn
+	armOwner   net.Conn
+	armed      *clientWatch
+	armWatchFn func() bool
+	armCloser  hookCloser
+	hooking    atomic.Bool
+	closeLater atomic.Bool
+	pend       sendPend // the deferred send (x.life.pend)
+	req        []byte   // the request head sent to the backend
+	rbuf       []byte   // the backend's response head, then body bytes
 	// rbufBox is the pool's box rbuf came in (takeRbuf), which carries
 	// it back (spareRbuf) with no allocation of a new one.
 	rbufBox *[]byte
@@ -139,8 +159,57 @@ const responseHeadSize = 4 << 10
 const bodyBufSize = 32 << 10
 
 var exchangePool = sync.Pool{New: func() any {
-	return &exchange{req: make([]byte, 0, 1024)}
+	x := &exchange{req: make([]byte, 0, 1024)}
+	x.armWatchFn = x.armWatch
+	x.armCloser.x = x
+	return x
 }}
+
+// armWatch watches the client once the deferred request is sent, as
+// exchangeTry would right after its send; true: a client gone already
+// asked for the backend's close (no read then).
+func (x *exchange) armWatch() bool {
+	x.hooking.Store(true)
+	x.armed = watchClient(x.armRaw, x.armOwner, &x.armCloser, x.armUpgrade)
+	x.hooking.Store(false)
+	return x.closeLater.Load()
+}
+
+// hookCloser is the backend as the client's watch of a deferred send
+// holds it: its Close while armWatch runs is recorded (closeLater) for
+// the exchange to make once the read has returned.
+type hookCloser struct {
+	net.Conn
+	x *exchange
+}
+
+func (h *hookCloser) Close() error {
+	if h.x.hooking.Load() {
+		h.x.closeLater.Store(true)
+		return nil
+	}
+	return h.Conn.Close()
+}
+
+// deferSend leaves b, the request's last bytes, to the response's first
+// read (connLife.sendRead), when the exchange allows it and the
+// connection is a kept socket of package net's (watched: runtime-polled,
+// reused): that read's callback writes them, so the read's readiness is
+// reset before the answer can come, and the read can wait first. It
+// reports whether it did; b counts as sent (a failure takes back what
+// was not).
+func (x *exchange) deferSend(b []byte) bool {
+	if !x.mayDefer || x.life.sock == nil || x.life.watch == nil || len(b) == 0 {
+		return false
+	}
+	x.pend = sendPend{out: b}
+	if x.armRaw != nil {
+		x.pend.after = x.armWatchFn
+	}
+	x.life.pend = &x.pend
+	x.sent += int64(len(b))
+	return true
+}
 
 // spareRbufs holds response buffers: a new exchange takes one, and one
 // that became a tunnel gives its own back for the others.

@@ -31,6 +31,9 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 		return
 	}
 	rl.released = true
+	// A deferred send never made (none is left here but by a try that
+	// ended before its first read) must not go out on the next request.
+	x.life.pend, x.pend, x.armCloser.Conn = nil, sendPend{}, nil
 	p.proto.finalize(x)
 	if rl.detached {
 		return

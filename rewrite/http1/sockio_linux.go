@@ -16,8 +16,23 @@ type sockState struct {
 	dn              readDrained // rc's, when it keeps that record
 	network         string
 	readFn, writeFn func(uintptr) bool
+	sendReadFn      func(uintptr) bool
 	tryFn, fdFn     func(uintptr)
 	r, w            sockOp
+	sr              sendReadOp
+}
+
+// sendReadOp is SendRead's state beside its read's (sockOp r).
+type sendReadOp struct {
+	out     []byte // what is left to write
+	sent    int
+	werrno  syscall.Errno
+	blocked bool // the socket took no more of out
+	wait    bool
+	probe   bool // the next read is the first, tried at once
+	late    bool // it found nothing
+	stopped bool // after asked for no read
+	after   func() bool
 }
 
 // sockOp is one Read's or Write's buffer and result.
@@ -85,12 +100,13 @@ func sockOf(rc syscall.RawConn, network string) *Sock {
 var sockPool = sync.Pool{New: func() any {
 	s := &Sock{}
 	s.readFn, s.writeFn, s.tryFn, s.fdFn = s.read, s.write, s.try, s.setFD
+	s.sendReadFn = s.sendRead
 	return s
 }}
 
 // putSock returns s to the pool: no Read or Write of it runs, nor will.
 func putSock(s *Sock) {
-	s.rc, s.dn, s.network, s.r, s.w = nil, nil, "", sockOp{}, sockOp{}
+	s.rc, s.dn, s.network, s.r, s.w, s.sr = nil, nil, "", sockOp{}, sockOp{}, sendReadOp{}
 	sockPool.Put(s)
 }
 
@@ -254,3 +270,75 @@ func (s *Sock) TryWrite(b []byte) (n int, blocked bool, err error) {
 
 // try is TryWrite's Control callback.
 func (s *Sock) try(fd uintptr) { s.write(fd) }
+
+// SendRead writes out (a request's last bytes) and then reads into b as
+// Read does, in one read of the RawConn: its readiness is reset before
+// out is written, so an answer that comes after it is never missed, and
+// with wait the first read waits for the poller's word instead of
+// finding nothing (nginx sends, then learns from epoll_wait that the
+// answer is there). after, when not nil, runs once out is written whole,
+// before the wait or the read, on the caller's goroutine inside the
+// RawConn's read (so it must not close the socket, whose Close would
+// wait for that read to end: it returns true instead, and SendRead
+// returns with all sent, nothing read and no error). late reports that a
+// first read tried at once (not wait) found nothing. sent < len(out)
+// with a nil error: the socket took no more (nothing was read, after has
+// not run): the caller writes the rest and reads. An error with sent <
+// len(out) is the write's.
+func (s *Sock) SendRead(out, b []byte, wait bool, after func() bool) (sent, n int, late bool, err error) {
+	s.r = sockOp{p: b}
+	s.sr = sendReadOp{out: out, wait: wait, after: after}
+	rerr := s.rc.Read(s.sendReadFn)
+	r, sr := s.r, s.sr
+	s.r, s.sr = sockOp{}, sendReadOp{}
+	switch {
+	case sr.werrno != 0:
+		return sr.sent, 0, false, &net.OpError{Op: "write", Net: s.network, Err: os.NewSyscallError("write", sr.werrno)}
+	case rerr != nil:
+		return sr.sent, 0, sr.late, rerr
+	case sr.blocked, sr.stopped:
+		return sr.sent, 0, false, nil
+	case r.errno != 0:
+		return sr.sent, 0, sr.late, &net.OpError{Op: "read", Net: s.network, Err: os.NewSyscallError("read", r.errno)}
+	case r.n == 0:
+		return sr.sent, 0, sr.late, io.EOF
+	}
+	return sr.sent, r.n, sr.late, nil
+}
+
+// sendRead is SendRead's callback: the write on its first call, then
+// Read's.
+func (s *Sock) sendRead(fd uintptr) bool {
+	if s.sr.out != nil {
+		for len(s.sr.out) > 0 {
+			n, e := sysSend(fd, s.sr.out)
+			switch e {
+			case 0:
+				s.sr.sent += n
+				s.sr.out = s.sr.out[n:]
+				continue
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				s.sr.blocked = true
+				return true
+			}
+			s.sr.werrno = e
+			return true
+		}
+		s.sr.out = nil
+		if s.sr.after != nil && s.sr.after() {
+			s.sr.stopped = true
+			return true
+		}
+		if s.sr.wait {
+			return false
+		}
+		s.sr.probe = true
+	}
+	done := s.read(fd)
+	if s.sr.probe {
+		s.sr.probe, s.sr.late = false, !done
+	}
+	return done
+}

@@ -165,3 +165,84 @@ func TestSockFD(t *testing.T) {
 	}
 	PutSock(s)
 }
+
+// SendRead writes the request and reads the answer in one read of the
+// RawConn: an answer there at the first read is read at once (not late),
+// one that comes after the send is never missed when the read waits first,
+// the hook runs between the send and the read, a socket that takes only
+// part of the bytes stops short with nothing read, and a peer gone is the
+// write's error.
+func TestSockSendRead(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			local, remote := socketPair(t, network)
+			s := SockFor(local)
+			buf := make([]byte, 64)
+			req := make([]byte, 5)
+			var order []string
+			// The answer written by the hook, after the send: there at
+			// the read.
+			after := func() bool {
+				order = append(order, "after")
+				io.ReadFull(remote, req)
+				remote.Write([]byte("answer"))
+				return false
+			}
+			sent, n, late, err := s.SendRead([]byte("hello"), buf, false, after)
+			if diff := cmp.Diff([]any{5, "answer", false, nil, "hello", []string{"after"}},
+				[]any{sent, string(buf[:n]), late, err, string(req), order}); diff != "" {
+				t.Errorf("SendRead at once (-want +got):\n%s", diff)
+			}
+			// Waiting first: the answer comes after the send.
+			go func() {
+				io.ReadFull(remote, req)
+				remote.Write([]byte("later"))
+			}()
+			sent, n, late, err = s.SendRead([]byte("again"), buf, true, nil)
+			if diff := cmp.Diff([]any{5, "later", false, nil, "again"},
+				[]any{sent, string(buf[:n]), late, err, string(req)}); diff != "" {
+				t.Errorf("SendRead waiting first (-want +got):\n%s", diff)
+			}
+			// The read deadline bounds the wait.
+			local.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			order = order[:0]
+			sent, _, _, err = s.SendRead([]byte("x"), buf, true, func() bool { order = append(order, "after"); return false })
+			if sent != 1 || !errors.Is(err, os.ErrDeadlineExceeded) || len(order) != 1 {
+				t.Errorf("SendRead past the deadline = %d, %v (hook runs %d); want 1, a timeout, 1", sent, err, len(order))
+			}
+			local.SetReadDeadline(time.Time{})
+			io.ReadFull(remote, req[:1])
+			// The hook asks for no read: all sent, nothing read, no error
+			// (the answer stays in the socket).
+			sent, n, _, err = s.SendRead([]byte("stop!"), buf, false, func() bool {
+				io.ReadFull(remote, req)
+				remote.Write([]byte("unread"))
+				return true
+			})
+			if sent != 5 || n != 0 || err != nil {
+				t.Errorf("SendRead stopped by its hook = %d, %d, %v; want 5, 0, nil", sent, n, err)
+			}
+			if n, err := s.Read(buf); string(buf[:n]) != "unread" || err != nil {
+				t.Errorf("after a stop, Read = %q, %v; want the answer", buf[:n], err)
+			}
+			// Nobody reads: the socket takes part of a large write, and
+			// nothing is read, nor the hook run.
+			big := make([]byte, 64<<20)
+			order = order[:0]
+			sent, n, _, err = s.SendRead(big, buf, true, func() bool { order = append(order, "after"); return false })
+			if sent == 0 || sent >= len(big) || n != 0 || err != nil || len(order) != 0 {
+				t.Errorf("SendRead past the buffers = %d, %d, %v (hook runs %d); want 0 < sent < %d, 0, nil, 0",
+					sent, n, err, len(order), len(big))
+			}
+			// The peer gone: the write's error.
+			remote.Close()
+			for i := 0; i < 100 && err == nil; i++ {
+				sent, _, _, err = s.SendRead([]byte("more"), buf, false, nil)
+			}
+			var oe *net.OpError
+			if !errors.As(err, &oe) || oe.Op != "write" || sent >= 4 {
+				t.Errorf("SendRead to a peer gone = %d, %v; want a write error", sent, err)
+			}
+		})
+	}
+}

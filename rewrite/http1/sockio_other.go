@@ -25,3 +25,6 @@ func (s *Sock) ReadLazy(func() []byte, func()) (int, error) {
 	panic("http1: Sock without a socket")
 }
 func (s *Sock) Write(b []byte) (int, error) { panic("http1: Sock without a socket") }
+func (s *Sock) SendRead(out, b []byte, wait bool, after func() bool) (int, int, bool, error) {
+	panic("http1: Sock without a socket")
+}

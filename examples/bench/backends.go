@@ -87,13 +87,22 @@ func (e *extraBackends) startFPM() error {
 	if err := os.WriteFile(filepath.Join(dir, "hello.php"), []byte(body), 0o644); err != nil {
 		return err
 	}
-	e.fpmAddr = freeAddr()
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user = nobody\ngroup = nogroup\n"
 	}
+	e.fpmAddr = freeAddr()
+	listen, network := e.fpmAddr, "tcp"
+	if fpmUnix {
+		// The pool on a Unix socket, as php-fpm is most often deployed.
+		listen, network = filepath.Join(dir, "fpm.sock"), "unix"
+		e.fpmAddr = "unix:" + listen
+		if os.Geteuid() == 0 {
+			user += "listen.mode = 0666\n"
+		}
+	}
 	conf := fmt.Sprintf("[global]\npid = %[1]s/fpm.pid\nerror_log = %[1]s/fpm.log\ndaemonize = no\n[bench]\n%[2]slisten = %[3]s\n"+
-		"pm = static\npm.max_children = 48\n", dir, user, e.fpmAddr)
+		"pm = static\npm.max_children = 48\n", dir, user, listen)
 	if err := os.WriteFile(filepath.Join(dir, "fpm.conf"), []byte(conf), 0o644); err != nil {
 		return err
 	}
@@ -104,7 +113,7 @@ func (e *extraBackends) startFPM() error {
 	e.fpmDone = make(chan struct{})
 	go func() { e.fpm.Wait(); close(e.fpmDone) }()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", e.fpmAddr); err == nil {
+		if c, err := net.Dial(network, listen); err == nil {
 			c.Close()
 			return nil
 		}

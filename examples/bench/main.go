@@ -63,6 +63,7 @@ func main() {
 	base := flag.String("base", "", "a second gonginx binary run alongside (a build before a change): its results and ratio to nginx follow each row's")
 	idle := flag.Int("idle", 1000, "connections held by the idle-memory rows")
 	flag.IntVar(&rlimitNofile, "rlimit", 65536, "worker_rlimit_nofile of both servers (a hard limit below it caps it)")
+	flag.BoolVar(&fpmUnix, "fpm-unix", false, "the php row's php-fpm pool listens on a Unix socket (fastcgi_pass unix:...), not TCP")
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
 	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php, https, h2, grpc-unary, ws-echo; ws-connect per connection; tls-full and tls-resumed per handshake)")
 	flag.StringVar(&instrKeep, "instr-keep", "", "with -instr: copy each run's callgrind dump into this directory (SERVER.ROW.N, the last repetition's kept) for callgrind_annotate")
@@ -230,6 +231,7 @@ func format(v float64) string {
 var (
 	rlimitNofile int
 	traceCalls   bool
+	fpmUnix      bool // -fpm-unix
 	syscallLines []string
 )
 

@@ -31,7 +31,7 @@ func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	sx := x.newSub(uri, args, hasArgs, out, m)
 	stub := x.subStub
 	x.subStub, x.runningSub = nil, sx
-	sx.execSub(stub, x.ssiType)
+	sx.execSub(stub, x.ssiType, nil)
 	x.runningSub = nil
 	status := sx.c.SubStatus()
 	x.endSub(sx)
@@ -83,7 +83,7 @@ func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error
 // subrequests included, and logs it: in its parent's goroutine or in one
 // of its own. stub is the ssi stub= block, parentType the including
 // page's type.
-func (sx *exchange) execSub(stub [][]byte, parentType []byte) {
+func (sx *exchange) execSub(stub [][]byte, parentType []byte, seg *filter.Segment) {
 	rc := sx.serverPhase()
 	if rc == 499 && sx.beside {
 		// The client is gone (its watch fired for this one): every
@@ -97,6 +97,10 @@ func (sx *exchange) execSub(stub [][]byte, parentType []byte) {
 	}
 	sx.c.Finish()
 	sx.joinBeside(true)
+	if seg != nil {
+		// Run beside its page: logged in the page's order, as nginx's.
+		seg.WaitEarlier()
+	}
 	sx.logSubrequest(sx.c.SubStatus())
 	sx.gzipEnd()
 }
@@ -176,7 +180,7 @@ func (x *exchange) runPosted() {
 }
 
 func (b *besideSub) run() {
-	b.sx.execSub(b.stub, b.pageType)
+	b.sx.execSub(b.stub, b.pageType, b.seg)
 	b.seg.Done()
 	b.wg.Done()
 }

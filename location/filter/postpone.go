@@ -251,6 +251,33 @@ func (s *Segment) Pass() {
 	l.mu.Unlock()
 }
 
+// WaitEarlier waits until the segments before s ended, or the output
+// failed: nginx finalizes a subrequest, and logs it, once the ones
+// before it in the output are through (the postponed ones wait their
+// turn), so its log line follows theirs.
+func (s *Segment) WaitEarlier() {
+	l := s.p
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.err == nil && !l.earlierDone(s) {
+		l.cond.Wait()
+	}
+}
+
+// earlierDone reports whether every segment before s ended (mu held); s
+// gone from segs was passed on whole, after those before it.
+func (l *Postpone) earlierDone(s *Segment) bool {
+	for _, t := range l.segs {
+		if t == s {
+			return true
+		}
+		if !t.done {
+			return false
+		}
+	}
+	return true
+}
+
 // Done ends the segment: the subrequest ended.
 func (s *Segment) Done() {
 	l := s.p

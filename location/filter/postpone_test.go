@@ -169,3 +169,36 @@ func TestPostponeAbort(t *testing.T) {
 		t.Fatalf("Write after Abort: %v", err)
 	}
 }
+
+// TestPostponeWaitEarlier: a later subrequest that ended first waits for
+// the earlier ones' end before what follows its end (its log line), as
+// nginx finalizes subrequests in output order.
+func TestPostponeWaitEarlier(t *testing.T) {
+	var out sinkLink
+	var l Postpone
+	l.SetNext(&out)
+	l.Reset()
+	first, second := l.Start(), l.Start()
+	var order []string
+	var mu sync.Mutex
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	ended := make(chan struct{})
+	go func() {
+		second.Write([]byte("b"))
+		second.WaitEarlier()
+		note("second logged")
+		second.Done()
+		close(ended)
+	}()
+	first.Write([]byte("a"))
+	note("first logged")
+	first.Done()
+	<-ended
+	if d := cmp.Diff([]string{"first logged", "second logged"}, order); d != "" {
+		t.Errorf("-want +got:\n%s", d)
+	}
+	l.Body(nil, false, true)
+	if d := cmp.Diff("ab$", out.got.String()); d != "" {
+		t.Errorf("-want +got:\n%s", d)
+	}
+}

@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
@@ -236,8 +237,8 @@ func (m *Master) startGeneration(spec *Spec) (*generation, error) {
 		_, err = m.startWorker(g, slot)
 	}
 	if err == nil {
-		for _, w := range g.workers {
-			if err = m.waitReady(w); err != nil {
+		for _, w := range slices.Collect(maps.Values(g.workers)) {
+			if _, err = m.readyOrRespawn(g, w); err != nil {
 				break
 			}
 		}
@@ -323,9 +324,84 @@ func (m *Master) waitReady(w *worker) error {
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		syscall.Kill(w.pid, syscall.SIGKILL)
-		return fmt.Errorf("worker process %d did not start in %s", w.pid, m.ReadyTimeout)
+		return readyTimeout{w.pid, m.ReadyTimeout}
 	}
 	return fmt.Errorf("worker process %d failed to start", w.pid)
+}
+
+// maxEarlyRespawns bounds the replacements of one slot's workers killed
+// before they reported ready: a worker that crashes at every start must
+// not hold the master in its start-up for ever.
+const maxEarlyRespawns = 8
+
+// readyOrRespawn waits for w's report. A worker that a signal ended before
+// it reported is replaced in its slot, as nginx's master respawns a
+// worker a signal ended however early (its workers report nothing: it
+// forks them and goes on); one that exited by itself failed to start.
+// It returns the worker that reported, or the last one started.
+func (m *Master) readyOrRespawn(g *generation, w *worker) (*worker, error) {
+	for tries := 0; ; tries++ {
+		err := m.waitReady(w)
+		if err == nil {
+			return w, nil
+		}
+		var late readyTimeout
+		if errors.As(err, &late) || !m.reapEarly(w) || tries == maxEarlyRespawns {
+			return w, err
+		}
+		if w, err = m.startWorker(g, w.slot); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// reapEarly reaps a worker whose channel closed before it reported and
+// logs its end as reap does; it says whether a signal ended it. The
+// channel closes as the worker exits: its status is waited for briefly.
+func (m *Master) reapEarly(w *worker) (signaled bool) {
+	for range 400 {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(w.pid, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return false
+		}
+		if pid == w.pid {
+			delete(m.procs, w.pid)
+			delete(w.gen.workers, w.pid)
+			w.ctl.Close()
+			m.logExit("worker process", w.pid, ws)
+			return ws.Signaled()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
+// logExit logs a child's end as ngx_process_get_status.
+func (m *Master) logExit(name string, pid int, ws syscall.WaitStatus) {
+	if ws.Signaled() {
+		core := ""
+		if ws.CoreDump() {
+			core = " (core dumped)"
+		}
+		m.Log("alert", fmt.Sprintf("%s %d exited on signal %d%s", name, pid, int(ws.Signal()), core))
+		return
+	}
+	m.Log("notice", fmt.Sprintf("%s %d exited with code %d", name, pid, ws.ExitStatus()))
+}
+
+// readyTimeout is a worker that did not report within ReadyTimeout (and
+// was killed for it).
+type readyTimeout struct {
+	pid int
+	d   time.Duration
+}
+
+func (e readyTimeout) Error() string {
+	return fmt.Sprintf("worker process %d did not start in %s", e.pid, e.d)
 }
 
 // reap collects every exited worker and logs it as ngx_process_get_status.
@@ -350,16 +426,7 @@ func (m *Master) reap() {
 			delete(w.gen.workers, pid)
 			w.ctl.Close()
 		}
-		switch {
-		case ws.Signaled():
-			core := ""
-			if ws.CoreDump() {
-				core = " (core dumped)"
-			}
-			m.Log("alert", fmt.Sprintf("%s %d exited on signal %d%s", name, pid, int(ws.Signal()), core))
-		default:
-			m.Log("notice", fmt.Sprintf("%s %d exited with code %d", name, pid, ws.ExitStatus()))
-		}
+		m.logExit(name, pid, ws)
 		if pid == m.newBinary {
 			// The new binary is gone: this master is the one again, and
 			// workers stopped by SIGWINCH start again.
@@ -399,9 +466,11 @@ func (m *Master) respawn() {
 			m.Log("alert", err.Error())
 			continue
 		}
-		if err := m.waitReady(w); err != nil {
-			w.exiting = true
-			w.ctl.Close()
+		if w, err = m.readyOrRespawn(g, w); err != nil {
+			if w != nil {
+				w.exiting = true
+				w.ctl.Close()
+			}
 			m.Log("alert", err.Error())
 			continue
 		}

@@ -43,6 +43,11 @@ func helperWorker(w *Worker) int {
 	if _, err := os.Stat(flag + ".fail"); flag != "" && err == nil {
 		return 1
 	}
+	if _, err := os.Stat(flag + ".stall"); flag != "" && err == nil {
+		// Stalls before its report until killed (a slow start).
+		os.WriteFile(fmt.Sprintf("%s.stalled.%d", flag, os.Getpid()), nil, 0o644)
+		select {}
+	}
 	if err := w.Ready(); err != nil {
 		return 1
 	}
@@ -385,6 +390,60 @@ func TestMasterRespawnRules(t *testing.T) {
 	}
 	if !book.has("[alert] worker process N failed to start") {
 		t.Errorf("log: %q", book.lines)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGQUIT)
+	if code := <-done; code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+// A worker killed by a signal before it reported ready is started again
+// in its slot, at start-up as later, as nginx's master respawns a worker
+// a signal ended (it does not wait for its workers to start).
+func TestMasterRespawnsWorkerKilledEarly(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flag := filepath.Join(t.TempDir(), "flag")
+	os.WriteFile(flag+".stall", nil, 0o644)
+	book := &logBook{}
+	m := &Master{Log: book.log, Exe: exe, Args: []string{"-test.run=^$"}, Hooks: Hooks{StopListening: func() {}}}
+	ready := make(chan struct{})
+	done := make(chan int, 1)
+	go func() {
+		done <- m.Run(&Spec{Workers: 1, Env: []string{"PROCTEST_FLAG=" + flag}},
+			func() error { close(ready); return nil })
+	}()
+	t.Cleanup(func() {
+		for _, pid := range workerPids() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	var stalled []string
+	waitFor(t, "a worker stalled before its report", func() bool {
+		stalled, _ = filepath.Glob(flag + ".stalled.*")
+		return len(stalled) == 1
+	})
+	os.Remove(flag + ".stall")
+	var pid int
+	fmt.Sscan(strings.TrimPrefix(stalled[0], flag+".stalled."), &pid)
+	syscall.Kill(pid, syscall.SIGKILL)
+	select {
+	case <-ready:
+	case code := <-done:
+		t.Fatalf("master exited with %d: %q", code, book.lines)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no worker ready: %q", book.lines)
+	}
+	want := []string{"[notice] start worker processes", "[notice] start worker process N",
+		"[alert] worker process N exited on signal 9", "[notice] start worker process N"}
+	book.mu.Lock()
+	// The SIGCHLD's own line comes when the master's loop reads it.
+	got := slices.DeleteFunc(slices.Clone(book.lines), func(l string) bool { return strings.Contains(l, "(SIGCHLD)") })
+	book.mu.Unlock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGQUIT)
 	if code := <-done; code != 0 {

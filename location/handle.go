@@ -214,6 +214,15 @@ func (x *exchange) logUpstreamError(err error) {
 			return
 		}
 	}
+	if errors.Is(err, upstream.ErrClientClosed) {
+		// The abort watch saw the client go: its line is the client's
+		// end, once, as nginx finalizes the request on the first event
+		// that meets the hang-up (the write's failure is not logged too).
+		if x.sendFailLogged {
+			return
+		}
+		x.sendFailLogged = true
+	}
 	level := "error"
 	var le interface{ LogLevel() string }
 	if errors.As(err, &le) {

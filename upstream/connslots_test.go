@@ -130,7 +130,7 @@ func TestConnSlotsPool(t *testing.T) {
 	put(now)
 	put(now) // evicts the first
 	got = append(got, slots.Used())
-	if nc, _ := g.getIdle(0, now.Add(2*time.Minute), false); nc != nil { // stale
+	if nc, _ := g.getIdle(0, now.Add(2*time.Minute)); nc != nil { // stale
 		t.Error("a stale connection was reused")
 	}
 	got = append(got, slots.Used())

@@ -61,13 +61,12 @@ type connLife struct {
 // EPOLLHUP come without asking), made the first time it is kept and kept
 // for its life: nginx keeps a cached connection's read event armed and
 // closes it when it fires, where a peek before each reuse (recvfrom
-// MSG_PEEK) was a system call per request. Arrivals of data do not wake
-// the poller (not asked for): the replies' waits stay the runtime
-// poller's. So bytes sent on an idle connection without a close (which
-// nginx's read event would see) are found only by a peek, made for a
-// request that could not be tried again (exchange.peekIdle); a close
-// the poller's goroutine has not handled yet when a request takes the
-// connection is the retry's (serveUpstream), as nginx's own race.
+// MSG_PEEK) is still made unless the watch saw the close: arrivals of
+// data do not wake the poller (not asked for: the replies' waits stay the
+// runtime poller's), and bytes a backend sent on an idle connection
+// without closing it (a body after a HEAD's head, say), which nginx's
+// read event sees and closes the connection for, must never be read as
+// the next request's response.
 type closeWatch struct {
 	reg    poller.Reg
 	closed atomic.Bool
@@ -110,14 +109,10 @@ func watchClose(nc net.Conn) *closeWatch {
 }
 
 // stale reports whether a kept connection must not be reused: its
-// backend closed it (or sent what no request asked for). peek: ask the
-// socket itself too, for a request that could not be sent again if the
-// connection failed (a close the poller has not reported yet).
-func (l *connLife) stale(peek bool) bool {
-	if l.watch == nil {
-		return idleClosed(l.fd)
-	}
-	return l.watch.closed.Load() || peek && idleClosed(l.fd)
+// backend closed it (the watch's report, else a peek) or sent what no
+// request asked for (the peek).
+func (l *connLife) stale() bool {
+	return l.watch != nil && l.watch.closed.Load() || idleClosed(l.fd)
 }
 
 // unwatch ends the close watch of a connection that closes or goes on
@@ -229,8 +224,8 @@ func (l *connLife) sendThenRead(sp *sendPend, sent int, b []byte) (int, error) {
 func (l *connLife) write(nc net.Conn, b []byte) (int, error) { return http1.WriteVia(l.sock, nc, b) }
 
 // getIdle returns the most recently used idle connection to server, if
-// any (its balancer counted it already); peek as connLife.stale's.
-func (g *Group) getIdle(server int, now time.Time, peek bool) (nc net.Conn, life connLife) {
+// any (its balancer counted it already), not one connLife.stale finds stale.
+func (g *Group) getIdle(server int, now time.Time) (nc net.Conn, life connLife) {
 	if g.Keepalive == 0 {
 		return nil, life
 	}
@@ -250,7 +245,7 @@ func (g *Group) getIdle(server int, now time.Time, peek bool) (nc net.Conn, life
 			ic.life.release()
 			continue
 		}
-		if ic.life.stale(peek) {
+		if ic.life.stale() {
 			ic.nc.Close()
 			ic.life.release()
 			continue

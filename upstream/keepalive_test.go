@@ -59,7 +59,7 @@ func TestKeepalivePool(t *testing.T) {
 			if *closed == tt.kept {
 				t.Errorf("closed = %v", *closed)
 			}
-			nc, life := g.getIdle(0, now.Add(tt.getAfter), false)
+			nc, life := g.getIdle(0, now.Add(tt.getAfter))
 			if got := nc != nil; got != tt.reused {
 				t.Fatalf("reused = %v, want %v", got, tt.reused)
 			}
@@ -99,11 +99,11 @@ func TestKeepaliveIdleByServer(t *testing.T) {
 	g.putIdle(c0, 0, connLife{expires: now.Add(time.Hour), requests: 1}, now)
 	g.putIdle(c1, 1, connLife{expires: now.Add(time.Hour), requests: 2}, now)
 	got := []bool{}
-	nc, life := g.getIdle(0, now, false)
+	nc, life := g.getIdle(0, now)
 	got = append(got, nc == c0 && life.requests == 1)
-	nc, _ = g.getIdle(0, now, false)
+	nc, _ = g.getIdle(0, now)
 	got = append(got, nc == nil)
-	nc, life = g.getIdle(1, now, false)
+	nc, life = g.getIdle(1, now)
 	got = append(got, nc == c1 && life.requests == 2)
 	if diff := cmp.Diff([]bool{true, true, true}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

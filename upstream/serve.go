@@ -30,9 +30,6 @@ type exchange struct {
 	// upgrade: the request asks to switch protocols (a connection that
 	// switches is not kept: dialBackend).
 	upgrade bool
-	// peekIdle: a kept connection is peeked at before this try takes it
-	// (connLife.stale), as a failure on one could not be tried again.
-	peekIdle bool
 	// mayDefer: the request's last write may be left to the response's
 	// first read (deferSend): nothing that must follow the send comes
 	// before that read but the client's watch, which the read arms
@@ -479,8 +476,6 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		}
 		again = true
 		x.disabled = false
-		// As the retry of a kept connection's error below.
-		x.peekIdle = p.nextAllowed(tries+1, start, nonIdempotent, bodyAtHand)&ftError == 0
 		nc, server, reused, err := p.connect(t, s, x, useIdle, now)
 		if server < 0 {
 			// nginx logs the group's name when no server is left.

@@ -118,18 +118,9 @@ func parseFramedHead(b []byte, h *FramedHead, r *Request, lim *Limits) (int, *Er
 		// case, are these.
 		switch string(name) {
 		case "host":
-			if r.HostHeader {
-				return 0, errDuplicateHost
-			}
-			r.HostHeader = true
-			host, ok := ValidateHost(r.scratch, value)
-			if !ok {
-				return 0, errInvalidHost
-			}
-			if r.Host == nil {
-				r.scratch = r.scratch[:len(r.scratch)+len(host)]
-				r.Host = host
-				lim = switchHost(lim, &sizer, host, r)
+			var err *Error
+			if lim, err = takeHostHeader(r, value, lim, &sizer); err != nil {
+				return 0, err
 			}
 			continue
 		case "connection":

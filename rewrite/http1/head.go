@@ -184,20 +184,9 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		r.nameLensOf = len(r.Headers)
 		switch {
 		case equalFoldBytes(name, "host"):
-			if r.HostHeader {
-				return 0, errDuplicateHost
-			}
-			r.HostHeader = true
-			// ngx_http_process_host validates the header even when the
-			// request line named the host (which then wins).
-			host, ok := ValidateHost(r.scratch, value)
-			if !ok {
-				return 0, errInvalidHost
-			}
-			if r.Host == nil {
-				r.scratch = r.scratch[:len(r.scratch)+len(host)]
-				r.Host = host
-				lim = switchHost(lim, &sizer, host, r)
+			var err *Error
+			if lim, err = takeHostHeader(r, value, lim, &sizer); err != nil {
+				return 0, err
 			}
 			continue
 		case equalFoldBytes(name, "connection"):
@@ -236,6 +225,27 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		return 0, err
 	}
 	return pos, nil
+}
+
+// takeHostHeader takes a Host header's value into r: the limits the
+// lines after it are read under, which its server's may be.
+// ngx_http_process_host validates the header even when the request line
+// named the host (which then wins).
+func takeHostHeader(r *Request, value []byte, lim *Limits, sizer *headSizer) (*Limits, *Error) {
+	if r.HostHeader {
+		return lim, errDuplicateHost
+	}
+	r.HostHeader = true
+	host, ok := ValidateHost(r.scratch, value)
+	if !ok {
+		return lim, errInvalidHost
+	}
+	if r.Host == nil {
+		r.scratch = r.scratch[:len(r.scratch)+len(host)]
+		r.Host = host
+		lim = switchHost(lim, sizer, host, r)
+	}
+	return lim, nil
 }
 
 // takeRequestLine parses the request line at b's start into r: its

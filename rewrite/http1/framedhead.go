@@ -89,9 +89,7 @@ func parseFramedHead(b []byte, h *FramedHead, r *Request, lim *Limits) (int, *Er
 		}
 		return 0, err
 	}
-	var seen uint16 // bit i: uniqueHeaders[i] seen
-	var contentLength, transferEncoding []byte
-	hasCL, hasTE := false, false
+	var facts headFacts
 	connType := 0 // 1 close, 2 keep-alive
 	lines := b[n:]
 	pos := 0
@@ -140,15 +138,8 @@ func parseFramedHead(b []byte, h *FramedHead, r *Request, lim *Limits) (int, *Er
 		for m := uniqueByLen[len(name)]; m != 0; m &= m - 1 {
 			i := bits.TrailingZeros16(m)
 			if string(name) == uniqueHeaders[i] {
-				if seen&(1<<i) != 0 {
-					return 0, errDuplicateHeader
-				}
-				seen |= 1 << i
-				switch i {
-				case 0:
-					contentLength, hasCL = value, true
-				case 1:
-					transferEncoding, hasTE = value, true
+				if err := facts.unique(i, value); err != nil {
+					return 0, err
 				}
 				break
 			}
@@ -160,7 +151,7 @@ func parseFramedHead(b []byte, h *FramedHead, r *Request, lim *Limits) (int, *Er
 	}
 	r.Parsed = pos
 	r.Head = b[:pos]
-	if err := processHead(r, contentLength, transferEncoding, hasCL, hasTE, connType); err != nil {
+	if err := processHead(r, &facts, connType); err != nil {
 		return 0, err
 	}
 	return pos, nil

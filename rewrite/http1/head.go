@@ -143,9 +143,7 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		return n, nil
 	}
 
-	var seen uint16 // bit i: uniqueHeaders[i] seen
-	var contentLength, transferEncoding []byte
-	hasCL, hasTE := false, false
+	var facts headFacts
 	connType := 0 // 1 close, 2 keep-alive
 	pos := n
 	for {
@@ -206,22 +204,15 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		for m := uniqueByLen[len(name)]; m != 0; m &= m - 1 {
 			i := bits.TrailingZeros16(m)
 			if equalFoldSameLen(name, uniqueHeaders[i]) {
-				if seen&(1<<i) != 0 {
-					return 0, errDuplicateHeader
-				}
-				seen |= 1 << i
-				switch i {
-				case 0:
-					contentLength, hasCL = value, true
-				case 1:
-					transferEncoding, hasTE = value, true
+				if err := facts.unique(i, value); err != nil {
+					return 0, err
 				}
 				break
 			}
 		}
 	}
 	r.Head = b[:pos]
-	if err := processHead(r, contentLength, transferEncoding, hasCL, hasTE, connType); err != nil {
+	if err := processHead(r, &facts, connType); err != nil {
 		return 0, err
 	}
 	return pos, nil
@@ -304,29 +295,52 @@ func takeRequestLine(b []byte, r *Request, lim *Limits, sizer *headSizer) (int, 
 	return n, lim, nil
 }
 
+// headFacts is what a request head's parser keeps of the headers that
+// may come once (uniqueHeaders) for processHead.
+type headFacts struct {
+	seen                            uint16 // bit i: uniqueHeaders[i] seen
+	contentLength, transferEncoding []byte
+	hasCL, hasTE                    bool
+}
+
+// unique takes uniqueHeaders[i]'s value; a second one is refused.
+func (f *headFacts) unique(i int, value []byte) *Error {
+	if f.seen&(1<<i) != 0 {
+		return errDuplicateHeader
+	}
+	f.seen |= 1 << i
+	switch i {
+	case 0:
+		f.contentLength, f.hasCL = value, true
+	case 1:
+		f.transferEncoding, f.hasTE = value, true
+	}
+	return nil
+}
+
 // processHead checks the headers taken as a whole, as
 // ngx_http_process_request_header: the Host HTTP/1.1 needs, the body's
 // framing, the methods refused; connType is Connection's (1 close, 2
 // keep-alive, 0 none).
-func processHead(r *Request, contentLength, transferEncoding []byte, hasCL, hasTE bool, connType int) *Error {
+func processHead(r *Request, f *headFacts, connType int) *Error {
 	if !r.HostHeader && (r.ProtoMajor > 1 || r.ProtoMinor > 0) {
 		return errNoHost
 	}
-	if hasCL {
-		v, ok := parseOffset(contentLength)
+	if f.hasCL {
+		v, ok := parseOffset(f.contentLength)
 		if !ok {
 			return errBadLength
 		}
 		r.ContentLength = v
 	}
-	if hasTE {
+	if f.hasTE {
 		if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
 			return errTE10
 		}
-		if !equalFoldBytes(transferEncoding, "chunked") {
+		if !equalFoldBytes(f.transferEncoding, "chunked") {
 			return errUnknownTE
 		}
-		if hasCL {
+		if f.hasCL {
 			return errTEAndLength
 		}
 		r.Chunked = true

@@ -396,6 +396,45 @@ server {
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
 
+// Bytes a backend sends on a kept connection after a complete response, in
+// a later segment and without closing (a body after a HEAD's head, extra
+// bytes after a Content-Length body), make nginx close that connection
+// (ngx_http_upstream_keepalive_close_handler): the next request goes on a
+// new one and gets its own answer, not those bytes read as a response.
+func TestServeProxyKeepaliveLateBytes(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	// Settle: the late bytes are written before the request ends (the
+	// backend is busy until then); the pause lets the proxy see them.
+	late := func(r harness.Request) harness.Request {
+		r.Settle = 100 * time.Millisecond
+		return r
+	}
+	c := serveProxyCase("keepalive late bytes", `upstream ka {
+    server {{BACKEND}};
+    keepalive 4;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location / {
+        proxy_pass http://ka;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
+}
+`,
+		plainGet("establish", "/reqno"),
+		plainGet("reused", "/reqno"),
+		late(serveRaw("HEAD, then a body late", "HEAD /late-extra HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")),
+		plainGet("next: a new connection", "/reqno"),
+		late(plainGet("Content-Length body, then more late", "/late-extra")),
+		plainGet("next again: a new connection", "/reqno"),
+	)
+	c.ErrorLog = true
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
 // A WebSocket tunnel in the access log: $bytes_sent and $body_bytes_sent count what went to
 // the client through the tunnel too, as nginx's connection counter does.
 func TestServeProxyTunnelLog(t *testing.T) {

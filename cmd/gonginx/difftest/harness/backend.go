@@ -72,6 +72,8 @@ type Exchange struct {
 //	.../reqno          "request N on this connection" (whether a proxy reused it)
 //	.../auth           401 with two WWW-Authenticate headers
 //	.../more-than-length   Content-Length: 5 and 10 bytes of body
+//	.../late-extra     Content-Length: 5 ("hello", no body to a HEAD), then 50 ms later,
+//	                   the connection kept, a whole response more ("POISON")
 //	.../chunk-too-long     a chunk with more data than its size says
 //	.../after-last-chunk   a complete chunked body, then more bytes
 //	.../chunk-ext      a chunked response with chunk extensions and trailers
@@ -449,6 +451,21 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		return write(simple("200 OK", "request "+strconv.Itoa(e.nreq)+" on this connection\n"))
 	case strings.Contains(target, "/more-than-length"):
 		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhelloEXTRA")
+	case strings.Contains(target, "/late-extra"):
+		// Bytes on a kept connection after a complete response, in a later
+		// segment: a proxy must not read them as the next request's answer.
+		// Busy until they are written, so the next request comes after them.
+		b.setBusy(1)
+		defer b.setBusy(-1)
+		resp := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n"
+		if !strings.HasPrefix(e.RequestLine, "HEAD ") {
+			resp += "hello"
+		}
+		if !write(resp) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+		return write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPOISON")
 	case strings.Contains(target, "/chunk-too-long"):
 		return write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloEXTRA\r\n0\r\n\r\n")
 	case strings.Contains(target, "/after-last-chunk"):

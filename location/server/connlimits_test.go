@@ -33,19 +33,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestDrainReusable: with worker_connections 4 (the listener takes one),
-// a fourth client makes the server close the client that became idle
-// first, as ngx_drain_connections; a client that sent its request is not
-// reusable; every slot is given back when the clients are gone.
-func TestDrainReusable(t *testing.T) {
+// startReturningX starts a server on a free loopback port whose one
+// location returns "x", with its error log at level into the returned
+// buffer; events and httpConf go in those blocks, listenParams after the
+// listen's address; wrap, when not nil, wraps the listener Start is given.
+func startReturningX(t *testing.T, level, events, httpConf, listenParams string, wrap func(net.Listener) net.Listener) (*Server, string, *syncBuffer) {
+	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	dir := t.TempDir()
-	conf := "error_log " + dir + "/error.log warn;\nevents { worker_connections 4; }\nhttp {\naccess_log off;\nserver { listen " + addr +
-		"; location / { return 200 \"x\\n\"; } }\n}\n"
+	conf := "error_log " + dir + "/error.log " + level + ";\nevents { " + events + " }\nhttp {\naccess_log off;\n" + httpConf +
+		"server { listen " + addr + listenParams + "; location / { return 200 \"x\"; } }\n}\n"
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -54,12 +55,25 @@ func TestDrainReusable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
-	srv, err := Start(cfg, StartOptions{ErrorLog: &log, Listeners: map[string]net.Listener{addr: ln}})
+	var served net.Listener = ln
+	if wrap != nil {
+		served = wrap(ln)
+	}
+	log := &syncBuffer{}
+	srv, err := Start(cfg, StartOptions{ErrorLog: log, Listeners: map[string]net.Listener{addr: served}})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
 	}
+	return srv, addr, log
+}
+
+// TestDrainReusable: with worker_connections 4 (the listener takes one),
+// a fourth client makes the server close the client that became idle
+// first, as ngx_drain_connections; a client that sent its request is not
+// reusable; every slot is given back when the clients are gone.
+func TestDrainReusable(t *testing.T) {
+	srv, addr, log := startReturningX(t, "warn", "worker_connections 4;", "", "", nil)
 	defer srv.Close()
 	dial := func() net.Conn {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)

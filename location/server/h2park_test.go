@@ -7,14 +7,12 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http2"
 	"github.com/google/go-cmp/cmp"
 	xhttp2 "golang.org/x/net/http2"
@@ -293,27 +291,7 @@ func TestH2FirstStreamWait(t *testing.T) {
 // says GOAWAY NO_ERROR and closes (nginx's idle handler finalizing it),
 // and the new client is served.
 func TestDrainReusableH2(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	dir := t.TempDir()
-	conf := "events { worker_connections 4; }\nhttp {\naccess_log off;\nserver { listen " + addr +
-		" http2; location / { return 200 \"x\"; } }\n}\n"
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := nginxconf.Load(path, nginxconf.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := Start(cfg, StartOptions{ErrorLog: io.Discard, Listeners: map[string]net.Listener{addr: ln}})
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
+	srv, addr, _ := startReturningX(t, "warn", "worker_connections 4;", "", " http2", nil)
 	defer srv.Close()
 	a := dialH2(t, addr, false, false)
 	a.get(t, "/")

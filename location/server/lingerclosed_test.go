@@ -3,13 +3,9 @@ package server
 import (
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gonginx/gonginx/nginxconf"
 )
 
 // closedBeforeShutdown is an accepted socket that a graceful stop (or a
@@ -38,28 +34,8 @@ func (l closingListener) Accept() (net.Conn, error) {
 // alerts" once got "shutdown() failed (... use of closed network
 // connection)" as the suite stopped the server).
 func TestLingerOnClosedSocket(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	dir := t.TempDir()
-	conf := "error_log " + dir + "/error.log info;\nevents { }\nhttp {\naccess_log off;\nlingering_close always;\nserver { listen " + addr +
-		"; location / { return 200 \"x\\n\"; } }\n}\n"
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := nginxconf.Load(path, nginxconf.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log syncBuffer
-	srv, err := Start(cfg, StartOptions{ErrorLog: &log, Listeners: map[string]net.Listener{addr: closingListener{ln}}})
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
+	srv, addr, log := startReturningX(t, "info", "", "lingering_close always;\n", "",
+		func(ln net.Listener) net.Listener { return closingListener{ln} })
 	defer srv.Close()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {

@@ -360,14 +360,10 @@ server {
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
 
-// A backend that sends more than it declared: with a Content-Length the extra bytes are cut
-// off and the kept-alive connection is not reused; data after the last chunk likewise; a chunk
-// longer than its size is an invalid response. Each is followed by a request that shows whether
-// the backend connection was reused.
-func TestServeProxyBodyOverrun(t *testing.T) {
-	t.Parallel()
-	want, got := serveNginx(t), serveUnderTest(t)
-	c := serveProxyCase("body overrun", `upstream ka {
+// keepaliveProxyConf proxies every request through an upstream with kept
+// connections (HTTP/1.1, no Connection header): the cases that show
+// whether a backend connection was reused.
+const keepaliveProxyConf = `upstream ka {
     server {{BACKEND}};
     keepalive 4;
 }
@@ -380,7 +376,16 @@ server {
         proxy_set_header Connection "";
     }
 }
-`,
+`
+
+// A backend that sends more than it declared: with a Content-Length the extra bytes are cut
+// off and the kept-alive connection is not reused; data after the last chunk likewise; a chunk
+// longer than its size is an invalid response. Each is followed by a request that shows whether
+// the backend connection was reused.
+func TestServeProxyBodyOverrun(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := serveProxyCase("body overrun", keepaliveProxyConf,
 		plainGet("first", "/reqno"),
 		plainGet("reused", "/reqno"),
 		plainGet("more than Content-Length", "/more-than-length"),
@@ -410,20 +415,7 @@ func TestServeProxyKeepaliveLateBytes(t *testing.T) {
 		r.Settle = 100 * time.Millisecond
 		return r
 	}
-	c := serveProxyCase("keepalive late bytes", `upstream ka {
-    server {{BACKEND}};
-    keepalive 4;
-}
-server {
-    listen 127.0.0.1:{{PORT}};
-    server_name localhost;
-    location / {
-        proxy_pass http://ka;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-    }
-}
-`,
+	c := serveProxyCase("keepalive late bytes", keepaliveProxyConf,
 		plainGet("establish", "/reqno"),
 		plainGet("reused", "/reqno"),
 		late(serveRaw("HEAD, then a body late", "HEAD /late-extra HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")),

@@ -286,11 +286,12 @@ var cipherSuites = func() map[string]bool {
 }()
 
 // tlsGroups are the TLS group names (lowercased) OpenSSL 3 accepts in
-// SSL_CTX_set1_curves_list.
+// SSL_CTX_set1_curves_list (secp192r1 and secp256r1 too: its aliases of
+// prime192v1 and prime256v1).
 var tlsGroups = func() map[string]bool {
 	m := map[string]bool{}
 	for _, n := range strings.Fields(`secp160k1 secp160r1 secp160r2 secp192k1 secp224k1 secp224r1
-		secp256k1 secp384r1 secp521r1 prime192v1 prime256v1 sect163k1 sect163r1 sect163r2 sect193r1
+		secp256k1 secp384r1 secp521r1 prime192v1 prime256v1 secp192r1 secp256r1 sect163k1 sect163r1 sect163r2 sect193r1
 		sect193r2 sect233k1 sect233r1 sect239k1 sect283k1 sect283r1 sect409k1 sect409r1 sect571k1
 		sect571r1 brainpoolp256r1 brainpoolp384r1 brainpoolp512r1 x25519 x448 ffdhe2048 ffdhe3072
 		ffdhe4096 ffdhe6144 ffdhe8192 p-192 p-224 p-256 p-384 p-521`) {

@@ -396,7 +396,20 @@ func pcrePrecheck(p string) error {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		switch {
+		case c == '\\' && i+1 < len(p) && p[i+1] == 'Q':
+			// \Q...\E quotes: no escape inside is one.
+			end := strings.Index(p[i+2:], `\E`)
+			if end < 0 {
+				return nil
+			}
+			i += 2 + end + 1
 		case c == '\\':
+			if msg, off := escapeError(p, i, inClass); msg != "" {
+				if off >= len(p) {
+					return &nginxconf.Error{Msg: `pcre2_compile() failed: ` + msg + ` in "` + p + `"`}
+				}
+				return fail(msg, off)
+			}
 			i++
 		case inClass:
 			if c == ']' {
@@ -473,6 +486,38 @@ func pcrePrecheck(p string) error {
 		}
 	}
 	return nil
+}
+
+// escapeError words the backslash-letter escapes PCRE2 10.42 refuses
+// (Go's parser refuses them too, but at another offset and in other
+// words), found with nginx -t: the message and PCRE2's offset, or "".
+func escapeError(p string, i int, inClass bool) (string, int) {
+	if i+1 >= len(p) {
+		return "", 0 // Go words a trailing backslash as PCRE2 does
+	}
+	n := p[i+1]
+	next := byte(0)
+	if i+2 < len(p) {
+		next = p[i+2]
+	}
+	switch {
+	case strings.IndexByte("FLlUu", n) >= 0:
+		return `PCRE2 does not support \F, \L, \l, \N{name}, \U, or \u`, i + 2
+	case strings.IndexByte("ijmqyIJMOTY", n) >= 0:
+		return `unrecognized character follows \`, i + 1
+	case inClass && strings.IndexByte("ABCGKRXZkz", n) >= 0:
+		return "escape sequence is invalid in character class", i + 1
+	case inClass && n == 'N':
+		return `\N is not supported in a class`, i + 2
+	case inClass:
+	case n == 'k' && next != '{' && next != '<' && next != '\'':
+		return `\k is not followed by a braced, angle-bracketed, or quoted name`, i + 2
+	case n == 'g' && next != '{' && next != '<' && next != '\'' && next != '+' && next != '-' && !(next >= '0' && next <= '9'):
+		return `\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number`, i + 2
+	case n == 'c' && next == 0:
+		return `\c at end of pattern`, len(p)
+	}
+	return "", 0
 }
 
 func isWordByte(c byte) bool {

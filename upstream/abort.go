@@ -69,6 +69,9 @@ type clientWatch struct {
 	// the registration then includes EPOLLIN.
 	input poller.Handler
 	next  poller.Handler
+	// ownPrev and ownNext link the watcher's list of the server's own
+	// sockets' watches (abort_linux.go).
+	ownPrev, ownNext *clientWatch
 }
 
 // streamWatch is a client with no socket of its own that reports its end

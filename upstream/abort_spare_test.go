@@ -102,3 +102,58 @@ func watchTakenAgain(t *testing.T, letGo func(syscall.RawConn, net.Conn)) {
 	}
 	ForgetClient(rawSecond, second)
 }
+
+// TestOwnWatchesListed: the watches of the server's own sockets are
+// found through their Conns, not by descriptor: each is counted while
+// its connection is watched, TerminateRequests reaches the ones whose
+// descriptor it names (and no other), and ForgetClient takes one out
+// wherever it is in the list.
+func TestOwnWatchesListed(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := poller.NewAcceptor(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	addr := ln.Addr().String()
+	before := WatchedClients()
+	type watched struct {
+		c       *poller.Conn
+		raw     syscall.RawConn
+		w       *clientWatch
+		backend *closeCounter
+	}
+	var all []watched
+	for i := 0; i < 3; i++ {
+		c, raw, _ := acceptPair(t, a, addr)
+		backend := &closeCounter{}
+		w := watchClient(raw, c, backend, false)
+		if w == nil {
+			t.Fatalf("no watch for connection %d", i)
+		}
+		all = append(all, watched{c, raw, w, backend})
+	}
+	if got := WatchedClients() - before; got != 3 {
+		t.Errorf("watched clients: %d more, want 3", got)
+	}
+	mid := all[1].c.FD()
+	TerminateRequests(func(fd int) bool { return fd == mid })
+	var got []any
+	for _, x := range all {
+		got = append(got, x.w.gone(), x.backend.closes.Load())
+	}
+	want := []any{false, int32(0), true, int32(1), false, int32(0)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after terminating the middle one (gone, backend closes per connection) (-want +got):\n%s", diff)
+	}
+	for i, x := range []watched{all[1], all[0], all[2]} {
+		brokenConns.unwatch(x.w)
+		ForgetClient(x.raw, x.c)
+		if got, want := WatchedClients()-before, 2-i; got != want {
+			t.Errorf("after forgetting %d: %d more watched, want %d", i+1, got, want)
+		}
+	}
+}

@@ -55,6 +55,11 @@ func plainSocket(c net.Conn) syscall.RawConn {
 	var rc syscall.RawConn
 	var err error
 	switch c := c.(type) {
+	case *poller.Conn:
+		// Named first: a concrete type is one comparison, where the
+		// ownSocket interface's case looks its method set up (~40
+		// instructions, four calls per tunnel).
+		rc, err = c.SyscallConn()
 	case *net.TCPConn:
 		rc, err = c.SyscallConn()
 	case *net.UnixConn:

@@ -29,7 +29,8 @@ func endLine(d *nginxconf.Directive) int {
 }
 
 // Compile builds a Router from cfg. Errors are *nginxconf.Error with
-// nginx's wording; the first one stops compiling.
+// nginx's wording; the first one stops compiling, and the Router then
+// returned holds only the warnings made before it.
 func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	c := &compiler{cfg: cfg, opts: opts, rt: &Router{cfg: cfg, ticketSeed: opts.TicketSeed, WorkerConnections: upstream.DefaultWorkerConnections}, rc: rewrite.NewCompiler()}
 	if c.rt.ticketSeed == nil {
@@ -53,11 +54,13 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 		}
 		c.rt.Unserved = tuning
 	}
+	// nginx prints the warnings made before an error (a server's
+	// "ssl_stapling" ignored, then an unknown variable).
 	if err := c.compile(); err != nil {
-		return nil, err
+		return &Router{Warnings: c.rt.Warnings}, err
 	}
 	if err := c.rc.Finish(); err != nil {
-		return nil, err
+		return &Router{Warnings: c.rt.Warnings}, err
 	}
 	c.rt.slots = c.rc.Slots()
 	c.rt.readsSent = c.rc.ReadsSent() || c.ssiOn
@@ -324,6 +327,41 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 	return nil
 }
 
+// locationModifier reads a location's modifier and name, as
+// ngx_http_core_location.
+func locationModifier(d *nginxconf.Directive) (modifier, string, *nginxconf.Error) {
+	switch len(d.Args) {
+	case 2:
+		switch d.Args[0] {
+		case "=":
+			return modExact, d.Args[1], nil
+		case "^~":
+			return modNoRegex, d.Args[1], nil
+		case "~":
+			return modRegex, d.Args[1], nil
+		case "~*":
+			return modRegexCI, d.Args[1], nil
+		}
+		return 0, "", confErr(d, "invalid location modifier %q", d.Args[0])
+	case 1:
+		n := d.Args[0]
+		switch {
+		case strings.HasPrefix(n, "="):
+			return modExact, n[1:], nil
+		case strings.HasPrefix(n, "^~"):
+			return modNoRegex, n[2:], nil
+		case strings.HasPrefix(n, "~*"):
+			return modRegexCI, n[2:], nil
+		case strings.HasPrefix(n, "~"):
+			return modRegex, n[1:], nil
+		case strings.HasPrefix(n, "@"):
+			return modNamed, n, nil
+		}
+		return modPrefix, n, nil
+	}
+	return 0, "", confErr(d, "invalid number of arguments in \"location\" directive")
+}
+
 // serverNameCaseless: nginx compiles a server_name regex caselessly when
 // it has an uppercase letter (hosts are matched lowercased).
 func serverNameCaseless(n string) bool { return strings.ContainsAny(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") }
@@ -373,40 +411,11 @@ func (c *compiler) compileLevel(srv *VirtualServer, parent *Location, block []*n
 func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *nginxconf.Directive) (*Location, error) {
 	loc := &Location{File: d.File, Line: endLine(d), parent: parent}
 	loc.blocks = append(append([][]*nginxconf.Directive(nil), parent.blocks...), d.Block)
-	switch len(d.Args) {
-	case 2:
-		switch d.Args[0] {
-		case "=":
-			loc.mod = modExact
-		case "^~":
-			loc.mod = modNoRegex
-		case "~":
-			loc.mod = modRegex
-		case "~*":
-			loc.mod = modRegexCI
-		default:
-			return nil, confErr(d, "invalid location modifier %q", d.Args[0])
-		}
-		loc.Name = d.Args[1]
-	case 1:
-		n := d.Args[0]
-		switch {
-		case strings.HasPrefix(n, "="):
-			loc.mod, loc.Name = modExact, n[1:]
-		case strings.HasPrefix(n, "^~"):
-			loc.mod, loc.Name = modNoRegex, n[2:]
-		case strings.HasPrefix(n, "~*"):
-			loc.mod, loc.Name = modRegexCI, n[2:]
-		case strings.HasPrefix(n, "~"):
-			loc.mod, loc.Name = modRegex, n[1:]
-		case strings.HasPrefix(n, "@"):
-			loc.mod, loc.Name = modNamed, n
-		default:
-			loc.mod, loc.Name = modPrefix, n
-		}
-	default:
-		return nil, confErr(d, "invalid number of arguments in \"location\" directive")
+	mod, name, merr := locationModifier(d)
+	if merr != nil {
+		return nil, merr
 	}
+	loc.mod, loc.Name = mod, name
 	if parent.mod != modServer {
 		switch {
 		case parent.mod == modExact:

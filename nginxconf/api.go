@@ -86,6 +86,12 @@ type Options struct {
 	// Lenient makes a missing include target a warning (the file is
 	// taken as empty), for -t away from the server.
 	Lenient bool
+	// Handler, when set, checks each directive as it is read, after the
+	// table's checks and before its block or include: what nginx's
+	// directive handlers refuse (a listen's parameters, a location's
+	// regex) is then reported before any later line's error, as nginx
+	// does. The packages that give directives their meaning provide it.
+	Handler func(d *Directive, ctx Context) *Error
 }
 
 // Error is a configuration error or warning in nginx's wording. Error()

@@ -60,7 +60,7 @@ func Load(confFile string, opt Options) (*Config, error) {
 	cfg.Prefix = prefix
 
 	l := &loader{cfg: cfg, index: map[string]int{}, snapshot: opt.Files}
-	p := &parser{cfg: cfg, loader: l, comments: opt.Comments}
+	p := &parser{cfg: cfg, loader: l, comments: opt.Comments, handler: opt.Handler}
 	p.state.nginxPrefix = opt.Prefix == ""
 	text, rerr := l.read(conf)
 	if rerr != nil {

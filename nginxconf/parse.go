@@ -176,6 +176,7 @@ type parser struct {
 	cfg      *Config
 	loader   *loader
 	comments bool
+	handler  func(*Directive, Context) *Error // Options.Handler
 	// unchecked skips checkDirective and include (Parse: structure only).
 	unchecked bool
 	// rawBlock names the directive whose raw block is being read.
@@ -443,6 +444,11 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 	}
 	if info != nil && info.concerns&presStoreCache != 0 {
 		if err := storeCacheCheck(d, buf.readSoFar()); err != nil {
+			return err
+		}
+	}
+	if p.handler != nil {
+		if err := p.handler(d, ctx); err != nil {
 			return err
 		}
 	}

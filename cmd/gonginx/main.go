@@ -62,7 +62,7 @@ type flags struct {
 // loadOptions are the nginxconf options of the flags.
 func (f *flags) loadOptions() nginxconf.Options {
 	return nginxconf.Options{Prefix: f.prefix, Globals: f.globals, Passwords: f.passwords, Files: f.files,
-		PathMap: f.pathMap, Lenient: f.lenient}
+		PathMap: f.pathMap, Lenient: f.lenient, Handler: location.NewParseCheck()}
 }
 
 func main() {
@@ -267,6 +267,7 @@ func load(f *flags) *loaded {
 		l.warns = append(l.warns, l.rt.Warnings...)
 	}
 	if l.err != nil {
+		l.rt = nil // only the warnings made before the error
 		return l
 	}
 	if err := nginxconf.Check(l.cfg); err != nil {

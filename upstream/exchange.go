@@ -241,6 +241,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		}
 		clientConn, fromClient := c.Hijack()
 		x.rel.tunneled = true
+		x.life.leave() // the tunnel's registration takes the socket's events
 		nc.SetDeadline(time.Time{})
 		clientConn.SetDeadline(time.Time{})
 		t := newTunnel()

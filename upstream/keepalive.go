@@ -39,6 +39,11 @@ type connLife struct {
 	expires  time.Time
 	requests int // requests sent on it, the current one included
 	fd       int // its socket, peeked at before reuse (-1: none)
+	// full: its last read filled the buffer, so bytes may be left in
+	// the socket that no report will announce (ET reports arrivals, not
+	// what is there): its reuse peeks, as nginx's free of a connection
+	// whose read event is still ready runs its close handler's peek.
+	full bool
 	// slots holds the worker_connections slot it takes (nil: none).
 	slots *ConnSlots
 	// dl is its deadlines as set, re-armed lazily from request to
@@ -57,19 +62,32 @@ type connLife struct {
 }
 
 // closeWatch is a kept-alive backend connection's entry in the process's
-// poller for the backend's close (EPOLLRDHUP; a reset's EPOLLERR and
+// poller (EPOLLIN and EPOLLRDHUP, edge-triggered; a reset's EPOLLERR and
 // EPOLLHUP come without asking), made the first time it is kept and kept
-// for its life: nginx keeps a cached connection's read event armed and
-// closes it when it fires, where a peek before each reuse (recvfrom
-// MSG_PEEK) is still made unless the watch saw the close: arrivals of
-// data do not wake the poller (not asked for: the replies' waits stay the
-// runtime poller's), and bytes a backend sent on an idle connection
-// without closing it (a body after a HEAD's head, say), which nginx's
-// read event sees and closes the connection for, must never be read as
-// the next request's response.
+// for its life, as nginx keeps a cached connection's read event armed
+// and closes it when it fires (ngx_http_upstream_keepalive_close_handler):
+// a reuse peeks (recvfrom MSG_PEEK) only when the poller reported the
+// socket since its last look, so a reuse of a quiet connection makes no
+// system call. The reports of its replies' arrivals while it serves a
+// request cost the poller's goroutine a turn per batch of events, not a
+// system call per request.
+//
+// The race left is nginx's: bytes (or a close) that arrive while a
+// reuse is under way, their report not yet handled, are read by that
+// request (nginx's worker reuses a cached connection in the event
+// handler before it takes the epoll_wait that would report them; here
+// the poller's goroutine may not have had its turn since they came: one
+// poll round either way). A report is never lost: the kernel re-checks
+// an edge-triggered entry when it hands it over, so an entry reported is
+// one with bytes (or an end) unread then, and quiet is cleared for it.
 type closeWatch struct {
-	reg    poller.Reg
-	closed atomic.Bool
+	reg poller.Reg
+	rc  syscall.RawConn // the socket's, for Remove (leave)
+	// quiet: nothing was reported since the connection's last look (a
+	// peek, or a read that left the socket empty: connLife.read): its
+	// reuse needs no peek. A new watch is not quiet: what came before it
+	// was registered is looked at once.
+	quiet atomic.Bool
 	// late is how often the backend's answer was not there yet at the
 	// read right after the request's send (in 256ths, averaged over the
 	// reads tried at once): past lateWait the read waits for the poller
@@ -78,11 +96,12 @@ type closeWatch struct {
 	late uint8
 }
 
-// Ready records the close (the poller's goroutine).
-func (w *closeWatch) Ready(uint32) { w.closed.Store(true) }
+// Ready records the report (the poller's goroutine): bytes or an end
+// unread when the poller took the event.
+func (w *closeWatch) Ready(uint32) { w.quiet.Store(false) }
 
 // watchClose registers nc, a plain socket of package net's, for its
-// backend's close; nil when it cannot (the pool peeks then).
+// backend's bytes and close; nil when it cannot (the pool peeks then).
 func watchClose(nc net.Conn) *closeWatch {
 	var sc syscall.Conn
 	switch c := nc.(type) {
@@ -93,7 +112,7 @@ func watchClose(nc net.Conn) *closeWatch {
 	default:
 		return nil
 	}
-	p, err := poller.Default()
+	p, err := poller.ConnPoller()
 	if err != nil {
 		return nil
 	}
@@ -101,25 +120,46 @@ func watchClose(nc net.Conn) *closeWatch {
 	if err != nil {
 		return nil
 	}
-	w := &closeWatch{}
-	if w.reg, err = p.Add(rc, poller.RDHup|poller.Edge, w); err != nil {
+	w := &closeWatch{rc: rc}
+	if w.reg, err = p.Add(rc, poller.In|poller.RDHup|poller.Edge, w); err != nil {
 		return nil
 	}
 	return w
 }
 
 // stale reports whether a kept connection must not be reused: its
-// backend closed it (the watch's report, else a peek) or sent what no
-// request asked for (the peek).
+// backend closed it or sent what no request asked for. A watched
+// connection whose last read left its socket empty and that the poller
+// has reported nothing for since is not looked at (closeWatch); else a
+// peek looks.
 func (l *connLife) stale() bool {
-	return l.watch != nil && l.watch.closed.Load() || idleClosed(l.fd)
+	w := l.watch
+	if w != nil {
+		if !l.full && w.quiet.Load() {
+			return false
+		}
+		// Before the peek: a report after it is the next reuse's.
+		w.quiet.Store(true)
+	}
+	return idleClosed(l.fd)
 }
 
-// unwatch ends the close watch of a connection that closes or goes on
-// without it (a tunnel).
+// unwatch ends the close watch of a connection that closes (its close
+// takes it out of the set).
 func (l *connLife) unwatch() {
 	if l.watch != nil {
 		l.watch.reg.Forget()
+		l.watch = nil
+	}
+}
+
+// leave ends the close watch of a connection a tunnel takes on: out of
+// the Conns' poller's set, where its traffic would wake that poller's
+// goroutine for a registration gone (the tunnel's are on the process's
+// other poller).
+func (l *connLife) leave() {
+	if l.watch != nil {
+		l.watch.reg.Remove(l.watch.rc)
 		l.watch = nil
 	}
 }
@@ -136,12 +176,32 @@ func (l *connLife) release() {
 }
 
 // read reads the connection nc, through its Sock when it has one; the
-// first read after a deferred send makes it.
-func (l *connLife) read(nc net.Conn, b []byte) (int, error) {
-	if l.pend != nil {
-		return l.sendRead(b)
+// first read after a deferred send makes it. A read that leaves the
+// socket empty (it took less than b) is a look for the close watch:
+// what the poller reported before it began is read; one that fills b
+// may leave bytes, and the reuse peeks (full).
+func (l *connLife) read(nc net.Conn, b []byte) (n int, err error) {
+	if w := l.watch; w != nil && !w.quiet.Load() {
+		// Before the read: a report that comes after it began is kept
+		// (it may be of bytes after the ones read).
+		w.quiet.Store(true)
+		if l.pend != nil && idleClosed(l.fd) {
+			// Reported since the reuse's look, before the request went
+			// out: what is there is no answer to it, and it is not sent.
+			sp := l.pend
+			l.pend = nil
+			sp.err, sp.unsent = errStaleKept, len(sp.out)
+			l.full = true
+			return 0, errStaleKept
+		}
 	}
-	return http1.ReadVia(l.sock, nc, b)
+	if l.pend != nil {
+		n, err = l.sendRead(b)
+	} else {
+		n, err = http1.ReadVia(l.sock, nc, b)
+	}
+	l.full = n == len(b) || err != nil
+	return n, err
 }
 
 // lateWait is closeWatch.late's mark past which the answer is waited for
@@ -167,6 +227,12 @@ type sendPend struct {
 // errSendStopped is the read of a deferred send whose hook asked for no
 // read (the client's watch closed the backend: exchange.armWatch).
 var errSendStopped = errors.New("upstream: the backend closed as the request was sent")
+
+// errStaleKept is the send of a request on a kept connection that the
+// poller reported between the reuse's look and the send (bytes or an end
+// no request asked for): nothing is sent, and the try fails as one on a
+// kept connection its backend closed (a fresh connection is tried).
+var errStaleKept = errors.New("upstream: the backend sent data on the idle keepalive connection")
 
 // sendRead sends l.pend's bytes and reads the answer into b
 // (Sock.SendRead), waiting first when the backend has mostly been late;

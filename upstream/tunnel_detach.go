@@ -56,7 +56,6 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 	// The slot and the deadlines are the tunnel's end's now; the tunnel
 	// reads the backend without the Sock.
 	http1.PutSock(x.life.sock)
-	x.life.unwatch() // the tunnel's registration takes the socket's events
 	x.life = connLife{}
 	x.detached, x.tunneled = true, true
 	t.onEnd = td

@@ -161,6 +161,12 @@ func waits() (*Poller, error) {
 	return waitsP, waitsErr
 }
 
+// ConnPoller is the poller the process's Conns wait on, for a
+// registration that should share its goroutine's turns (a kept backend
+// connection's watch: its reports come in the batches the servers'
+// connections' do, not on a second poller's goroutine woken apart).
+func ConnPoller() (*Poller, error) { return waits() }
+
 // Ready is the poller's report: wake the side that waits for it.
 func (c *Conn) Ready(events uint32) {
 	if events&(In|RDHup|Hup|Err) != 0 {

@@ -80,6 +80,9 @@ func (c *Conn) HangupHooked() bool { return false }
 // HungUp: nothing is reported on systems without epoll.
 func (c *Conn) HungUp() bool { return false }
 
+// ConnPoller fails on systems without epoll.
+func ConnPoller() (*Poller, error) { return nil, ErrUnsupported }
+
 // SettleConns does nothing on systems without epoll.
 func SettleConns() {}
 

@@ -333,6 +333,27 @@ func (l *Logger) Errorf(x *exchange, format string, args ...any) {
 // context suffix, to the error logs of the configuration the request
 // runs under (the main log when it has none).
 func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
+	if x != nil {
+		l.logf(x, x.upstreamName, level, format, args...)
+		return
+	}
+	l.logf(x, "", level, format, args...)
+}
+
+// LogTryErrorAside logs err, which names upstream, from another
+// goroutine while the request's try runs (an HTTP/2 client's reset read
+// by the connection's reader): it writes nothing of the request's.
+func (x *exchange) LogTryErrorAside(err error, upstream string) {
+	level := "error"
+	var le interface{ LogLevel() string }
+	if errors.As(err, &le) {
+		level = le.LogLevel()
+	}
+	x.log.logf(x, upstream, level, "%v", err)
+}
+
+// logf is Logf naming upstream after ", upstream:" when it is not "".
+func (l *Logger) logf(x *exchange, upstream, level, format string, args ...any) {
 	if l == nil {
 		return
 	}
@@ -378,8 +399,8 @@ func (l *Logger) Logf(x *exchange, level, format string, args ...any) {
 			msg += ", subrequest: \"" + string(x.req.URI) + "\""
 		}
 		switch {
-		case x.upstreamName != "":
-			msg += ", upstream: \"" + x.upstreamName + "\""
+		case upstream != "":
+			msg += ", upstream: \"" + upstream + "\""
 		case x.proxied && x.st.UpstreamLog != nil:
 			msg += ", upstream: \"" + x.st.UpstreamLog.UpstreamLogName() + "\""
 		case x.st.UpstreamName.Named():

@@ -20,6 +20,7 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	// the try's many returns would make it a runtime call per request.
 	defer func() { p.releaseTry(x, nc, g, server, reused, ft) }()
 	status, err, ft = p.exchangeTry(c, s, x, nc, g, server, bodyLen, reused, allow)
+	x.endStreamReset()
 	if x.unw.listed && x.unw.end() && err != nil {
 		// A stop's worker_shutdown_timeout closed the backend.
 		x.rel.failed = false
@@ -53,6 +54,8 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	if !watching {
 		if raw, _ := c.Socket(); raw != nil {
 			x.unw.begin(raw, nc) // a stop still ends it
+		} else {
+			x.beginStreamReset(c, s)
 		}
 	}
 	if watching && !reused && (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked {
@@ -324,6 +327,9 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	recvdBefore := x.recvd
 	if bodyWatch {
 		x.bodyWatch = watch
+	} else {
+		x.beginStreamReset(c, s) // a response being cached
+		x.streamResetBody(len(buffered))
 	}
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
 	x.bodyWatch = nil
@@ -394,15 +400,15 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	return 0, nil, 0
 }
 
+// watchedGone reports that the client's watch saw it hang up (and closed
+// the backend) while the body was relayed.
+func (x *exchange) watchedGone() bool { return x.bodyWatch != nil && x.bodyWatch.gone() }
+
 // clientGoneAction is what nginx's log says the request was doing when
 // the client's hang-up ended its body's relay: its event pipe (buffered)
 // is "reading upstream" between its runs; its unbuffered relay is
 // "sending to client" from passing on what came with the head until the
 // backend's next read event, "reading upstream" after it.
-// watchedGone reports that the client's watch saw it hang up (and closed
-// the backend) while the body was relayed.
-func (x *exchange) watchedGone() bool { return x.bodyWatch != nil && x.bodyWatch.gone() }
-
 func clientGoneAction(x *exchange, preread int, readSince bool) string {
 	if !x.buffering && preread > 0 && !readSince {
 		return actionToClient

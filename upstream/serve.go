@@ -88,10 +88,12 @@ type exchange struct {
 	// a backend read that fails after it fired is the client's hang-up,
 	// on which nginx passes on nothing it holds (watchedGone).
 	bodyWatch *clientWatch
-	pending   []byte // body at hand when streaming starts, sent with the head
-	overrun   bool   // the backend sent more than its framing said
-	tunneled  bool   // the try became a tunnel (no response body counted)
-	detached  bool   // and the tunnel's end ends the try and the request (detachTunnel)
+	// reset logs an HTTP/2 client's reset of a stream not watched.
+	reset    streamReset
+	pending  []byte // body at hand when streaming starts, sent with the head
+	overrun  bool   // the backend sent more than its framing said
+	tunneled bool   // the try became a tunnel (no response body counted)
+	detached bool   // and the tunnel's end ends the try and the request (detachTunnel)
 	// Per try, for the $upstream_* variables: bytes written and read,
 	// the response head's length and when it was read.
 	sent, recvd int64

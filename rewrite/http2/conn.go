@@ -754,7 +754,10 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 	c.mu.Lock()
 	st := c.streams[f.StreamID]
 	if st != nil {
-		if st.err == nil {
+		if st.err == nil && st.resetLog != nil {
+			st.resetLog(resetLine(st.id, f.ErrCode))
+			st.resetLog = nil
+		} else if st.err == nil {
 			st.resetCode, st.resetPending = f.ErrCode, true
 		}
 		st.abortLocked(errStreamReset, true)

@@ -86,6 +86,9 @@ type Stream struct {
 	// (TakeReset), as nginx logs it on the stream's fake connection.
 	resetCode    http2.ErrCode
 	resetPending bool
+	// resetLog, set, logs the client's RST_STREAM as it is read
+	// (LogResetWith) instead of leaving it pending.
+	resetLog func(line string)
 }
 
 // bodyWantedWait bounds how long a DATA frame past the stream's window
@@ -164,6 +167,20 @@ func (s *Stream) TakeReset() string {
 		return ""
 	}
 	return resetLine(s.id, code)
+}
+
+// LogResetWith has f log the client's RST_STREAM line ("client canceled
+// stream 1") as the frame is read, from the connection's reader, until
+// LogResetWith(nil): nginx logs it there, in the request's context with
+// what the request is doing then, while a request not watching its
+// client (proxy_ignore_client_abort) goes on. f runs under the
+// connection's lock: it must not call the stream. A reset read before
+// stays pending (TakeReset).
+func (s *Stream) LogResetWith(f func(line string)) {
+	c := s.c
+	c.mu.Lock()
+	s.resetLog = f
+	c.mu.Unlock()
 }
 
 // resetLine is ngx_http_v2_state_rst_stream's line for code on id.

@@ -29,6 +29,7 @@ server {
     error_log stderr info;
     access_log gone.log gone;
     location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /h/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 128k; proxy_buffers 4 256k; }
     location /nb/ {
         proxy_pass http://{{BACKEND}}/;
         proxy_buffering off;
@@ -37,6 +38,9 @@ server {
 `,
 		gone("buffered", "/p/stall?n=100000&sent=20000"),
 		gone("unbuffered", "/nb/stall?n=100&sent=10"),
+		// All the backend sent is held (less than proxy_buffer_size):
+		// the client gone, nginx passes none of it (499).
+		gone("a body held", "/h/stall?n=200000&sent=40000"),
 	)
 	c.AccessLogFiles = []string{"gone.log"}
 	c.ErrorLog = true

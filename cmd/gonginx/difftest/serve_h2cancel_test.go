@@ -19,21 +19,41 @@ func TestServeHTTP2ClientCancel(t *testing.T) {
 		r.AwaitRequests, r.CancelAfter = await, 300*time.Millisecond
 		return r
 	}
+	// proxy_ignore_client_abort: the try goes on to its read timeout,
+	// which the row waits out (its lines before the next row's).
+	ignored := func(name, target string) harness.Request {
+		r := cancel(name, target, 1)
+		r.Settle = time.Second
+		return r
+	}
 	c := serveProxyCase("h2 client cancel", `log_format c '$request $status $body_bytes_sent';
+proxy_cache_path cache keys_zone=cancel:1m;
 server {
     listen 127.0.0.1:{{PORT}} http2;
     server_name localhost;
     error_log stderr info;
     access_log logs/a.log c;
     location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /h/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 128k; proxy_buffers 4 256k; }
+    location /i/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_client_abort on; proxy_read_timeout 1s; }
+    location /ib/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_client_abort on; proxy_buffering off; proxy_read_timeout 1s; }
+    location /c/ { proxy_pass http://{{BACKEND}}/; proxy_cache cancel; proxy_cache_valid 200 1m; proxy_read_timeout 1s; }
     location /b/ { proxy_pass http://{{BACKEND}}/; proxy_buffering off; }
 }
 `,
 		cancel("waiting on the backend's head", "/p/together?g=cancel&n=2", 1),
 		cancel("waiting on the body", "/p/stall?n=100&sent=10", 1),
 		cancel("unbuffered, waiting on the body", "/b/stall?n=100&sent=10", 1),
+		cancel("a body held", "/h/stall?n=200000&sent=40000", 1),
+		// nginx logs the reset as it reads it, with what the request
+		// does then, and the try goes on.
+		ignored("proxy_ignore_client_abort, waiting on the head", "/i/together?g=ica&n=2"),
+		ignored("proxy_ignore_client_abort, waiting on the body", "/i/stall?n=100&sent=10"),
+		ignored("proxy_ignore_client_abort, unbuffered", "/ib/stall?n=100&sent=10"),
+		// A response being cached is read whole whatever the client does.
+		ignored("a response being cached", "/c/stall?n=100&sent=10"),
 	)
-	c.Content = map[string]string{"logs/.keep": ""}
+	c.Content = map[string]string{"logs/.keep": "", "cache/.keep": ""}
 	c.ErrorLog = true
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -34,6 +34,9 @@ type ocspChecker struct {
 	resolver  *resolver.Resolver
 	timeout   time.Duration // resolver_timeout
 	log       *Logger
+	// number draws a connection number for each connection to a
+	// responder, as ngx_event_connect_peer does ($connection).
+	number func()
 }
 
 // ocspCache is an ssl_ocsp_cache zone: statuses by certificate ID until
@@ -225,6 +228,7 @@ func (o *ocspChecker) fetch(u *url.URL, host, port string, req []byte, cert, iss
 		addr = addrs[0].String()
 	}
 	peer = net.JoinHostPort(addr, port)
+	o.number()
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
@@ -296,4 +300,12 @@ var ocspClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	},
+}
+
+// numberConn draws a connection number for a connection of the server's
+// own (an OCSP responder's), as nginx's ngx_event_connect_peer does.
+func (rt *Router) numberConn() {
+	if rt.groups != nil {
+		rt.groups.Slots.Number()
+	}
 }

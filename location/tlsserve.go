@@ -98,7 +98,7 @@ func newTLSServer(vs *VirtualServer, rt *Router, log *Logger) (*tlsServer, error
 		t.certs = certs
 		if vs.SSL.Stapling {
 			for i := range certs {
-				st, err := newStapler(vs.SSL, &t.certs[i], vs.SSL.Certificates[i], log)
+				st, err := newStapler(vs.SSL, &t.certs[i], vs.SSL.Certificates[i], log, rt.numberConn)
 				if err != nil {
 					return nil, err
 				}
@@ -138,7 +138,8 @@ func newTLSServer(vs *VirtualServer, rt *Router, log *Logger) (*tlsServer, error
 	if v != nil && vs.SSL.OCSP != "off" {
 		ssl := vs.SSL
 		v.ocsp = &ocspChecker{leafOnly: ssl.OCSP == "leaf", responder: ssl.OCSPResponder, store: v.store,
-			cache: ssl.ocspCache, resolver: ssl.resolver, timeout: ssl.resolverTimeout, log: log}
+			cache: ssl.ocspCache, resolver: ssl.resolver, timeout: ssl.resolverTimeout, log: log,
+			number: rt.numberConn}
 	}
 	t.verifier = v
 	return t, nil

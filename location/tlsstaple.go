@@ -29,6 +29,7 @@ type stapler struct {
 	verify       *x509.CertPool
 	name         string // certificate path, for the error log
 	log          *Logger
+	number       func() // draws a connection number (the responder's)
 
 	mu      sync.Mutex
 	staple  []byte
@@ -40,11 +41,11 @@ type stapler struct {
 // newStapler prepares stapling for the certificate at index i of t, or
 // returns nil when nginx ignores stapling for it (the warnings were
 // given when the configuration was loaded).
-func newStapler(ssl *SSLConfig, pair *tls.Certificate, certPath string, log *Logger) (*stapler, error) {
+func newStapler(ssl *SSLConfig, pair *tls.Certificate, certPath string, log *Logger, number func()) (*stapler, error) {
 	if pair.Leaf == nil {
 		return nil, nil
 	}
-	s := &stapler{leaf: pair.Leaf, name: certPath, log: log}
+	s := &stapler{leaf: pair.Leaf, name: certPath, log: log, number: number}
 	if ssl.StaplingFile != "" {
 		der, err := os.ReadFile(ssl.StaplingFile)
 		if err != nil {
@@ -104,6 +105,12 @@ func (s *stapler) current() []byte {
 	}
 	if s.responder != nil && !s.loading && !s.refresh.After(now) {
 		s.loading = true
+		if net.ParseIP(s.responder.Hostname()) != nil && s.number != nil {
+			// nginx connects to the responder within the handshake
+			// (ngx_ssl_stapling_update): its connection's number comes
+			// before the next client's. A name is not resolved (request).
+			s.number()
+		}
 		go s.update()
 	}
 	return out

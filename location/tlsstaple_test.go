@@ -104,7 +104,7 @@ func TestStapler(t *testing.T) {
 		requests.Store(0)
 		log := &lockedLog{}
 		ssl := &SSLConfig{Stapling: true, StaplingVerify: tt.verify}
-		st, err := newStapler(ssl, &leaf, "leaf.crt", NewLogger(log))
+		st, err := newStapler(ssl, &leaf, "leaf.crt", NewLogger(log), nil)
 		if err != nil || st == nil {
 			t.Fatalf("%s: newStapler: %v, %v", tt.name, st, err)
 		}

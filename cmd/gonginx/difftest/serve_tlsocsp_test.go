@@ -115,7 +115,7 @@ func TestServeTLSOCSP(t *testing.T) {
     ssl_verify_client on;
     ssl_client_certificate ca.pem;
     ssl_ocsp leaf;
-    return 200 "v=$ssl_client_verify\n";
+    return 200 "v=$ssl_client_verify c=$connection\n";
 }
 server {
     listen 127.0.0.1:{{PORT}} ssl;
@@ -127,7 +127,7 @@ server {
     ssl_ocsp on;
     ssl_ocsp_responder ` + url + `;
     error_page 495 /err;
-    location / { return 200 "v=$ssl_client_verify\n"; }
+    location / { return 200 "v=$ssl_client_verify c=$connection\n"; }
     location /err { return 200 "error page v=$ssl_client_verify\n"; }
 }
 `,
@@ -146,6 +146,56 @@ server {
 			}
 			c.Requests = append(c.Requests, r)
 		}
+	}
+	harness.Compare(t, c, nginx, gon, serveAssets(t))
+}
+
+// ssl_stapling asking a responder: nginx connects to it within the
+// handshake that found no response, and that connection takes a number
+// ($connection) before the next client's.
+func TestServeTLSStaplingConnNumbers(t *testing.T) {
+	t.Parallel()
+	nginx, gon := serveNginx(t), serveUnderTest(t)
+	ca := harness.NewCA("stapling root")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := ca.Issue(harness.CertSpec{CN: "stapled.test", DNS: []string{"stapled.test"}})
+	// One response, signed once: its length (which the client sees with
+	// the staple) is the same for both servers.
+	der, err := ocsp.CreateResponse(ca.Cert, ca.Cert, ocsp.Response{Status: ocsp.Good, SerialNumber: cert.Serial,
+		ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour), Certificate: ca.Cert}, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		w.Write(der)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c := harness.Case{
+		Name: "ssl_stapling connection numbers",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name stapled.test;
+    ssl_certificate s.crt;
+    ssl_certificate_key s.key;
+    ssl_stapling on;
+    ssl_stapling_responder http://` + ln.Addr().String() + `/ocsp;
+    ssl_trusted_certificate ca.pem;
+    return 200 "c=$connection\n";
+}
+`,
+		Content: map[string]string{"s.crt": cert.CertPEM, "s.key": cert.KeyPEM, "ca.pem": ca.PEM},
+		TLS:     true,
+		SNI:     "stapled.test",
+	}
+	for _, name := range []string{"first", "second", "third"} {
+		r := tlsGet(name, "stapled.test")
+		r.Settle = 200 * time.Millisecond // the responder's answer is in before the next
+		c.Requests = append(c.Requests, r)
 	}
 	harness.Compare(t, c, nginx, gon, serveAssets(t))
 }

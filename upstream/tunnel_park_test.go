@@ -73,7 +73,12 @@ func TestTunnelIdleParked(t *testing.T) {
 	}
 	// Each parked tunnel still relays, both ways, and parks again.
 	for _, c := range conns {
-		io.WriteString(c, "again")
+		// A deadline of its own: the dials' ran out while a loaded
+		// machine was settling (the write then failed unseen).
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "again"); err != nil {
+			t.Fatalf("write after parking: %v", err)
+		}
 		if got := readN(t, c, 5); got != "again" {
 			t.Errorf("echo after parking %q", got)
 		}

@@ -194,18 +194,20 @@ func TestTunnel(t *testing.T) {
 
 func TestTunnelIdleTimeoutAndCloseAll(t *testing.T) {
 	addr, _ := wsBackend(t)
-	ps := newProxyServer(t, "", `proxy_http_version 1.1; proxy_read_timeout 200ms; proxy_pass http://`+addr+`;`, "/")
+	ps := newProxyServer(t, "", `proxy_http_version 1.1; proxy_read_timeout 1s; proxy_pass http://`+addr+`;`, "/")
 	c, err := net.Dial("tcp", ps.ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, "GET / HTTP/1.1\r\nHost: foo\r\nUpgrade: websocket\r\n\r\n")
 	readN(t, c, len("HTTP/1.1 101 Switching Protocols\r\nServer: gonginx/0.1.0\r\nDate: Fri, 27 Nov 2026 10:14:33 GMT\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nSERVERFIRST"))
-	// Traffic keeps it open past the idle limit...
-	for i := 0; i < 4; i++ {
-		time.Sleep(100 * time.Millisecond)
+	// Traffic keeps it open past the idle limit... (its gaps far below
+	// the limit: 100 ms gaps under a 200 ms limit closed it on a loaded
+	// machine, 1 run in 30 at load 22)
+	for start := time.Now(); time.Since(start) < 1500*time.Millisecond; {
+		time.Sleep(50 * time.Millisecond)
 		io.WriteString(c, "x")
 		readN(t, c, 1)
 	}

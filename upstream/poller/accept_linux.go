@@ -11,19 +11,22 @@ import (
 	"unsafe"
 )
 
-// Acceptor accepts connections from a TCP listener as Conns. The
-// listening socket waits on the poller too (Go's RawConn of a listener
-// does not read): edge-triggered, so Accept takes connections until
-// none is queued, then waits.
+// Acceptor accepts connections from a TCP listener as Conns. It waits in
+// the runtime's poller, on a duplicate of the listening socket opened as
+// an os.File (whose RawConn reads, where a net.TCPListener's does not):
+// a connection queued wakes the accepting goroutine directly. Waiting on
+// this package's poller, itself an epoll set in the runtime's, each one
+// cost an epoll_pwait more and the poller goroutine's turn, in every
+// worker (the listening socket is every worker's). Edge-triggered, so
+// Accept takes connections until none is queued, then waits.
 type Acceptor struct {
 	ln     net.Listener
+	f      *os.File // the duplicate, registered in the runtime's poller
 	rc     syscall.RawConn
-	p      *Poller
-	reg    Reg
-	ready  chan struct{}
 	closed atomic.Bool
 	laddr  *net.TCPAddr // the listening address; nil when a wildcard
-	fn     func(fd uintptr)
+	fn     func(fd uintptr) bool
+	p      *Poller // where accepted Conns wait
 	// accept's result, filled by fn
 	nfd   int
 	sa    syscall.RawSockaddrAny
@@ -41,47 +44,62 @@ func NewAcceptor(ln net.Listener) (*Acceptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := tl.SyscallConn()
+	lrc, err := tl.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	a := &Acceptor{ln: ln, rc: rc, p: p, ready: make(chan struct{}, 1)}
+	dup, errno := -1, syscall.Errno(0)
+	if err := lrc.Control(func(fd uintptr) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
+		dup, errno = int(r), e
+	}); err != nil {
+		return nil, err
+	}
+	if errno != 0 {
+		return nil, os.NewSyscallError("fcntl", errno)
+	}
+	// Non-blocking as the listening socket (one open file): os.NewFile
+	// registers it in the runtime's poller.
+	f := os.NewFile(uintptr(dup), "listener")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	a := &Acceptor{ln: ln, f: f, rc: rc, p: p}
 	if ta, ok := tl.Addr().(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
 		a.laddr = ta
 	}
 	a.fn = a.accept
-	if a.reg, err = p.Add(rc, In|Edge, a); err != nil {
-		return nil, err
-	}
 	return a, nil
 }
-
-// Ready is the poller's report: connections are queued.
-func (a *Acceptor) Ready(uint32) { notify(a.ready) }
 
 // Close closes the listener; a waiting Accept returns net.ErrClosed.
 func (a *Acceptor) Close() error {
 	if a.closed.Swap(true) {
 		return a.ln.Close()
 	}
-	// Removed, not left to the close: the socket may be open in another
-	// process too (inherited from the master), which keeps it in the set.
-	a.reg.Remove(a.rc)
-	notify(a.ready)
+	// The duplicate's close takes it out of the runtime's poller (the
+	// socket may stay open in another process, inherited from the
+	// master) and ends a waiting Accept.
+	a.f.Close()
 	return a.ln.Close()
 }
 
-// accept is Accept's callback: one accept4.
-func (a *Acceptor) accept(fd uintptr) {
+// accept is Accept's callback: one accept4; false (wait) when none is
+// queued.
+func (a *Acceptor) accept(fd uintptr) bool {
 	for {
 		n := uint32(syscall.SizeofSockaddrAny)
 		nfd, e := sysAccept(fd, &a.sa, &n)
 		switch e {
 		case syscall.EINTR, syscall.ECONNABORTED:
 			continue // a connection reset while queued: the next
+		case syscall.EAGAIN:
+			return false
 		}
 		a.nfd, a.errno = nfd, e
-		return
+		return true
 	}
 }
 
@@ -89,17 +107,14 @@ func (a *Acceptor) accept(fd uintptr) {
 // (its errors: net.ErrClosed once the listener closed, accept4's errno
 // otherwise). One Accept runs at a time.
 func (a *Acceptor) Accept() (*Conn, error) {
-	for {
-		if a.closed.Load() {
-			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: net.ErrClosed}
+	if a.closed.Load() {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: net.ErrClosed}
+	}
+	if err := a.rc.Read(a.fn); err != nil {
+		if a.closed.Load() || errors.Is(err, os.ErrClosed) {
+			err = net.ErrClosed
 		}
-		if err := a.rc.Control(a.fn); err != nil {
-			return nil, err
-		}
-		if a.errno != syscall.EAGAIN {
-			break
-		}
-		<-a.ready
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
 	}
 	if a.errno != 0 {
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: os.NewSyscallError("accept4", a.errno)}

@@ -85,7 +85,7 @@ func TestServeProxyChunkedHold(t *testing.T) {
 	want, got := serveNginx(t), serveUnderTest(t)
 	gone := func(name, target string, pieces int) harness.Request {
 		r := plainGet(name, target)
-		r.AwaitRequests, r.HangUpAfter = 1, time.Duration(pieces)*300*time.Millisecond+700*time.Millisecond
+		r.AwaitRequests, r.AwaitFrames, r.HangUpAfter = 1, pieces, 700*time.Millisecond
 		return r
 	}
 	c := serveProxyCase("proxy chunked hold", `log_format held '$request $status $body_bytes_sent';

@@ -18,7 +18,9 @@ func TestServeProxyBufferReuse(t *testing.T) {
 	want, got := serveNginx(t), serveUnderTest(t)
 	gone := func(name, target string, pieces int) harness.Request {
 		r := plainGet(name, target)
-		r.AwaitRequests, r.HangUpAfter = 1, time.Duration(pieces)*300*time.Millisecond+700*time.Millisecond
+		// After the backend wrote its last piece: the pieces' sleeps,
+		// stretched on a loaded machine, do not eat the proxy's time.
+		r.AwaitRequests, r.AwaitFrames, r.HangUpAfter = 1, pieces, 700*time.Millisecond
 		return r
 	}
 	c := serveProxyCase("proxy buffer reuse", `log_format held '$request $status $body_bytes_sent';
@@ -54,7 +56,11 @@ server {
 		gone("chunked, sent apart", "/ch/stall?p=c3000&p=c9000&p=c2000&p=c7000", 4),
 		// Buffers larger than a read's: a part of one waits still.
 		gone("proxy_buffers 4 64k, 40000 bytes", "/large/stall?n=200000&sent=40000", 0),
-		gone("proxy_buffers 4 64k, 100000 bytes", "/large/stall?n=200000&sent=100000", 0),
+		// 100000 bytes in one write reach nginx as the kernel splits
+		// them, which its first read may or may not find whole (69563
+		// bytes passed on a quiet machine, 73659 on a loaded one): in
+		// two writes apart, what it passes does not hang on that.
+		gone("proxy_buffers 4 64k, 100000 bytes in two writes", "/large/stall?n=200000&sent=65400&more=34600", 1),
 		gone("proxy_buffer_size 128k, 40000 bytes: nothing passed", "/huge/stall?n=200000&sent=40000", 0),
 		// Written to the cache's temporary file, a buffer goes to the
 		// end of the free list.

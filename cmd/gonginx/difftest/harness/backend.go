@@ -45,6 +45,9 @@ type Exchange struct {
 	Stalled  string
 	nreq     int  // the request's number on its connection (for .../reqno)
 	headDone bool // the head was read whole
+	// pieces: the later pieces of a .../stall response written (Seen
+	// counts them with the frames)
+	pieces int
 	// TLS is what a TLS backend saw of the handshake (version, SNI name, the client
 	// certificate's subject), "" for a plain one.
 	TLS string
@@ -62,10 +65,12 @@ type Exchange struct {
 //	.../stall?n=N&sent=K[&split=1][&more=M...]   Content-Length N, its first K bytes
 //	                   (after a pause when split), each further M bytes 300 ms after
 //	                   the ones before, then nothing: how the proxy ends the
-//	                   connection is recorded (Stalled), waited for at most 10s
+//	                   connection is recorded (Stalled), waited for at most 10s;
+//	                   each M written counts as a frame seen (AwaitFrames)
 //	.../stall?chunked=1[&p=P...]   the same chunked: the head, then each raw
 //	                   piece P (framing and data) 300 ms after the one before;
-//	                   a piece "cN" is a whole chunk of N bytes of data
+//	                   a piece "cN" is a whole chunk of N bytes of data; each
+//	                   piece written counts as a frame seen (AwaitFrames)
 //	.../headers        odd response headers (case, duplicates, hop-by-hop ones)
 //	.../redirect       302 with an absolute Location pointing at the backend
 //	.../refresh        302 with that Location and a Refresh "7; url=" to the same URL
@@ -166,7 +171,7 @@ func (b *Backend) Seen() (heads, frames int) {
 		if e.headDone {
 			heads++
 		}
-		frames += len(e.Frames)
+		frames += len(e.Frames) + e.pieces
 	}
 	return heads, frames
 }
@@ -504,6 +509,7 @@ func (b *Backend) stall(c net.Conn, e *Exchange, query string) {
 			if _, err := io.WriteString(c, piece); err != nil {
 				return
 			}
+			b.update(e, func(e *Exchange) { e.pieces++ })
 		}
 		head, body = "", ""
 	} else if q.Get("split") == "1" {
@@ -525,6 +531,7 @@ func (b *Backend) stall(c net.Conn, e *Exchange, query string) {
 		if _, err := io.WriteString(c, strings.Repeat("0123456789", k/10+1)[:k]); err != nil {
 			return
 		}
+		b.update(e, func(e *Exchange) { e.pieces++ })
 		at += k
 	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -43,8 +43,10 @@ type Request struct {
 	HangUpAfter time.Duration
 	// AwaitRequests and AwaitFrames, with HangUpAfter, first wait until
 	// the backend has received this many request heads and WebSocket
-	// frames: the hang-up then comes while the backend works on the
-	// request, or in an established tunnel, however long the proxy took.
+	// frames (or written this many later pieces of a .../stall): the
+	// hang-up then comes while the backend works on the request, in an
+	// established tunnel, or after a stall's last piece, however long the
+	// proxy (or a loaded machine) took.
 	AwaitRequests, AwaitFrames int
 
 	Responses int     // responses to read (pipelining); 0 means 1

@@ -57,6 +57,7 @@ type Entry struct {
 	Fd     int   // -1 when not open
 	Length int64 // the file's length
 	buf    []byte
+	got    int    // bytes of the file at buf's start (Open's read)
 	path   []byte // NUL-terminated name of the file
 }
 
@@ -181,10 +182,16 @@ func (e *Entry) Close() {
 		sysClose(e.Fd)
 		e.Fd = -1
 	}
+	e.got = 0
 }
 
-// ReadAt reads body bytes at off (from the body's start) into p.
+// ReadAt reads body bytes at off (from the body's start) into p: from
+// what Open read when they are there (fewer than len(p) then), else from
+// the file.
 func (e *Entry) ReadAt(p []byte, off int64) (int, error) {
+	if at := e.BodyStart + off; at < int64(e.got) {
+		return copy(p, e.buf[at:e.got]), nil
+	}
 	for {
 		n, errno := sysPread(e.Fd, p, e.BodyStart+off)
 		switch errno {

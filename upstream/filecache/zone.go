@@ -85,18 +85,13 @@ func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
 		return false, errno
 	}
 	e.Fd = fd
-	size, errno := sysSize(fd)
-	if errno != 0 {
-		e.Close()
-		return false, errno
-	}
-	e.Length = size
 	if cap(e.buf) < 1024 {
 		e.buf = make([]byte, 1024)
 	}
 	e.buf = e.buf[:cap(e.buf)]
+	var n int
 	for {
-		n, errno := sysPread(fd, e.buf, 0)
+		n, errno = sysPread(fd, e.buf, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
@@ -113,6 +108,21 @@ func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
 			break
 		}
 		e.buf = make([]byte, 2*len(e.buf))
+	}
+	// A read short of the buffer reached the file's end: that is its
+	// length, and its body is at hand (ReadAt), a small one's whole
+	// (nginx makes an fstat and a pread of the body besides). A file is
+	// not changed once renamed into place but for Refresh's times.
+	e.got = n
+	if n < len(e.buf) {
+		e.Length = int64(n)
+	} else {
+		size, errno := sysSize(fd)
+		if errno != 0 {
+			e.Close()
+			return false, errno
+		}
+		e.Length = size
 	}
 	z.mu.Lock()
 	nd := z.nodeOf(k)

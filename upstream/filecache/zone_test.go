@@ -63,6 +63,53 @@ func TestStoreOpenRefresh(t *testing.T) {
 	}
 }
 
+// Open reads a small file whole: ReadAt gives its body from that read,
+// a longer body's rest from the file, in chunks of any size, and the
+// length is the file's whether the read filled the buffer or not.
+func TestReadAtAcrossOpensRead(t *testing.T) {
+	z := NewZone("z", t.TempDir(), []int{1}, 0, 0, 0)
+	m := Meta{LastModified: -1, Key: []byte("k"), Head: []byte("HTTP/1.1 200 OK\r\n\r\n")}
+	hl := len(appendHeader(nil, &m))
+	for _, size := range []int{0, 1, 100, 1024 - hl - 1, 1024 - hl, 1024 - hl + 1, 5000} {
+		body := make([]byte, size)
+		for i := range body {
+			body[i] = byte('a' + i%23)
+		}
+		k := Sum([]byte{byte(size), byte(size >> 8)})
+		var w Writer
+		if err := z.Begin(&w, k, &m); err != nil {
+			t.Fatal(err)
+		}
+		w.Write(body)
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		e := Entry{Fd: -1}
+		if found, err := z.Open(k, &e); !found || err != nil {
+			t.Fatalf("size %d: Open: %v %v", size, found, err)
+		}
+		if e.BodyLength() != int64(size) {
+			t.Errorf("size %d: BodyLength %d", size, e.BodyLength())
+		}
+		for _, chunk := range []int{7, 4096} {
+			var got []byte
+			buf := make([]byte, chunk)
+			for off := int64(0); off < e.BodyLength(); {
+				n, err := e.ReadAt(buf[:min(int64(chunk), e.BodyLength()-off)], off)
+				if err != nil || n == 0 {
+					t.Fatalf("size %d chunk %d: ReadAt at %d: %d %v", size, chunk, off, n, err)
+				}
+				got = append(got, buf[:n]...)
+				off += int64(n)
+			}
+			if string(got) != string(body) {
+				t.Errorf("size %d chunk %d: body differs (%d bytes read)", size, chunk, len(got))
+			}
+		}
+		e.Close()
+	}
+}
+
 // The updating mark: one holder at a time, free again after Done or its
 // lock age.
 func TestTryUpdate(t *testing.T) {

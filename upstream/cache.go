@@ -13,6 +13,7 @@ import (
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream/filecache"
+	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // This file is the proxy cache on the request's way, as
@@ -273,7 +274,11 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 		return false, 0, nil
 	}
 	cr.status = cacheMiss
-	if st := cr.zone.Error(cr.key, time.Now().Unix()); st != 0 {
+	// One clock read for the lookup (time.Now reads two clocks, and it
+	// was three times per hit), again after a wait for the lock: nginx's
+	// is its cached time.
+	now := poller.Now()
+	if st := cr.zone.Error(cr.key, now.Unix()); st != 0 {
 		// An intercepted error cached: its error_page answers again.
 		cr.status = cacheHit
 		s.CacheStatus = cr.status
@@ -282,7 +287,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 	waitUntil := time.Time{}
 	lockWait := cc.lockWait
 	for {
-		found, err := cr.zone.Open(cr.key, &cr.entry)
+		found, err := cr.zone.Open(cr.key, &cr.entry, now)
 		if err != nil {
 			return true, 500, err
 		}
@@ -302,7 +307,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 			}
 		}
 		if found {
-			now := time.Now().Unix()
+			now := now.Unix()
 			if cr.entry.ValidSec >= now {
 				cr.status = cacheHit
 				s.CacheStatus = cr.status
@@ -388,6 +393,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 			}
 			wait = min(held, maxLockWait)
 		}
+		now = poller.Now()
 	}
 	if cr.cacheable && cc.maxOffset >= 0 && !rangeBelow(r, cc.maxOffset) {
 		cr.cacheable = false

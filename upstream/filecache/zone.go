@@ -69,10 +69,11 @@ func (z *Zone) nodeOf(k Key) *node {
 	return n
 }
 
-// Open opens k's file into e (whose buffers it reuses). found is false
-// when there is none (or it is not readable as ours: then it is treated
-// as missing, as nginx treats a file whose header it rejects).
-func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
+// Open opens k's file into e (whose buffers it reuses), now being its
+// use's time (for inactive). found is false when there is none (or it is
+// not readable as ours: then it is treated as missing, as nginx treats a
+// file whose header it rejects).
+func (z *Zone) Open(k Key, e *Entry, now time.Time) (found bool, err error) {
 	z.start()
 	e.Close()
 	e.path = appendName(e.path[:0], z.Path, z.Levels, k)
@@ -126,7 +127,7 @@ func (z *Zone) Open(k Key, e *Entry) (found bool, err error) {
 	}
 	z.mu.Lock()
 	nd := z.nodeOf(k)
-	nd.lastUse = time.Now()
+	nd.lastUse = now
 	if nd.size != e.Length {
 		z.size += e.Length - nd.size
 		nd.size = e.Length

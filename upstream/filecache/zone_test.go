@@ -36,7 +36,7 @@ func TestStoreOpenRefresh(t *testing.T) {
 	}
 	e := Entry{Fd: -1}
 	defer e.Close()
-	found, err := z.Open(k, &e)
+	found, err := z.Open(k, &e, time.Now())
 	if !found || err != nil {
 		t.Fatalf("Open: %v %v", found, err)
 	}
@@ -55,10 +55,10 @@ func TestStoreOpenRefresh(t *testing.T) {
 	if err := z.Refresh(&e, &m2); err != nil {
 		t.Fatal(err)
 	}
-	if found, _ := z.Open(k, &e); !found || e.ValidSec != 200 || e.Date != 60 || string(e.Head) != string(m.Head) {
+	if found, _ := z.Open(k, &e, time.Now()); !found || e.ValidSec != 200 || e.Date != 60 || string(e.Head) != string(m.Head) {
 		t.Errorf("after Refresh: valid %d date %d head %q", e.ValidSec, e.Date, e.Head)
 	}
-	if found, _ := z.Open(Sum([]byte("other")), &e); found {
+	if found, _ := z.Open(Sum([]byte("other")), &e, time.Now()); found {
 		t.Error("a key never stored was found")
 	}
 }
@@ -85,7 +85,7 @@ func TestReadAtAcrossOpensRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := Entry{Fd: -1}
-		if found, err := z.Open(k, &e); !found || err != nil {
+		if found, err := z.Open(k, &e, time.Now()); !found || err != nil {
 			t.Fatalf("size %d: Open: %v %v", size, found, err)
 		}
 		if e.BodyLength() != int64(size) {
@@ -184,7 +184,7 @@ func TestManager(t *testing.T) {
 	a, b, c = store("a", 1000), store("b", 1000), store("c", 1000)
 	var e Entry
 	e.Fd = -1
-	z3.Open(a, &e) // a used last
+	z3.Open(a, &e, time.Now()) // a used last
 	e.Close()
 	z3.expire(time.Now())
 	z3.Stop()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/nginxconf"
@@ -408,9 +409,12 @@ func readReady(nc net.Conn) bool {
 	}
 	ready := false
 	raw.Control(func(fd uintptr) {
+		// Raw: syscall.Recvfrom enters the scheduler's syscall state,
+		// which wakes the runtime's system monitor from its deep sleep.
 		var b [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ready = err != syscall.EAGAIN && err != syscall.EINTR
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		ready = errno != syscall.EAGAIN && errno != syscall.EINTR
 	})
 	return ready
 }

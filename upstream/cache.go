@@ -128,17 +128,17 @@ func (p *Proxy) Serve(c http1.Stream, s *rewrite.State, locPrefix string) (statu
 	case status == statusServeStale:
 		cr.status = cacheStale
 		s.CacheStatus = cr.status
-		return p.sendCached(c, s, cr)
+		return p.sendCachedAfter(c, s, cr, locPrefix)
 	case status == statusRevalidated:
 		cr.status = cacheRevalidated
 		s.CacheStatus = cr.status
-		return p.sendCached(c, s, cr)
+		return p.sendCachedAfter(c, s, cr, locPrefix)
 	case status > 0 && cr.hasEntry && cr.status == cacheExpired && !c.HeaderWritten() && p.staleOnError(cr):
 		// ngx_http_upstream_next: no server left, and the entry may be
 		// served stale for this failure.
 		cr.status = cacheStale
 		s.CacheStatus = cr.status
-		return p.sendCached(c, s, cr)
+		return p.sendCachedAfter(c, s, cr, locPrefix)
 	}
 	return status, err
 }
@@ -312,7 +312,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 				cr.status = cacheHit
 				s.CacheStatus = cr.status
 				passCacheOrder(s)
-				st, err := p.sendCached(c, s, cr)
+				st, err := p.sendCached(c, s, cr, x)
 				return true, st, err
 			}
 			staleUpdating := cr.entry.ValidSec+cr.entry.UpdatingSec >= now
@@ -324,7 +324,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 					cr.status = cacheUpdating
 					s.CacheStatus = cr.status
 					passCacheOrder(s)
-					st, err := p.sendCached(c, s, cr)
+					st, err := p.sendCached(c, s, cr, x)
 					return true, st, err
 				}
 			} else {
@@ -336,7 +336,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 					s.CacheStatus = cr.status
 					cr.bgPending = true
 					passCacheOrder(s)
-					st, err := p.sendCached(c, s, cr)
+					st, err := p.sendCached(c, s, cr, x)
 					return true, st, err
 				}
 			}

@@ -10,14 +10,25 @@ import (
 // errCachedHeader: a cache file whose head does not parse.
 var errCachedHeader = errors.New("cache file contains invalid header")
 
+// sendCachedAfter is sendCached once the request's exchange went back to
+// its pool (an entry served after the backend failed or revalidated it):
+// one of its own, with the location's prefix (proxy_redirect default).
+func (p *Proxy) sendCachedAfter(c http1.Stream, s *rewrite.State, cr *cacheReq, locPrefix string) (int, error) {
+	x := exchangePool.Get().(*exchange)
+	x.locPrefix = locPrefix
+	st, err := p.sendCached(c, s, cr, x)
+	exchangePool.Put(x)
+	return st, err
+}
+
 // sendCached answers from the open cache entry, as
 // ngx_http_upstream_cache_send and ngx_http_cache_send: the stored head
 // goes through the protocol's header handling (hidden headers,
 // proxy_redirect, X-Accel-*) as a backend's would, then the not-modified
-// and range filters, then the body from the file.
-func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq) (int, error) {
-	x := exchangePool.Get().(*exchange)
-	defer exchangePool.Put(x)
+// and range filters, then the body from the file. x is the request's
+// exchange (its location's prefix for proxy_redirect default); no
+// backend's response is in it.
+func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq, x *exchange) (int, error) {
 	if x.rbuf == nil {
 		x.takeRbuf()
 	}

@@ -459,9 +459,9 @@ func BenchmarkTunnelEcho(b *testing.B) {
 }
 
 // TestTunnelIdleTimerReused: a tunnel that ends before its idle limit
-// stops its timer and gives it back (idleTimers); the next tunnel, which
-// may take that timer, still ends at its own limit, and the first's
-// limit (an hour) never ends it.
+// leaves the process's heap of limits (tunnelIdle), whose timer may be
+// armed for it still; the next tunnel still ends at its own limit, and
+// the first's limit (an hour) never ends it.
 func TestTunnelIdleTimerReused(t *testing.T) {
 	for i, idle := range []time.Duration{time.Hour, 300 * time.Millisecond} {
 		client, proxyClient := tcpPair(t)
@@ -487,9 +487,14 @@ func TestTunnelIdleTimerReused(t *testing.T) {
 			t.Fatalf("tunnel %d (idle %v) did not end", i, idle)
 		}
 		tn.mu.Lock()
-		if tn.idleT != nil {
-			t.Errorf("tunnel %d kept its idle timer after its end", i)
+		if tn.idleOn {
+			t.Errorf("tunnel %d kept its idle limit after its end", i)
 		}
 		tn.mu.Unlock()
+		tunnelIdle.mu.Lock()
+		if tn.idleIdx != 0 {
+			t.Errorf("tunnel %d is in the idle heap after its end", i)
+		}
+		tunnelIdle.mu.Unlock()
 	}
 }

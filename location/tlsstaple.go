@@ -2,6 +2,7 @@ package location
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -25,7 +26,8 @@ import (
 // handshake goes without one), and again before the response expires.
 type stapler struct {
 	leaf, issuer *x509.Certificate
-	responder    *url.URL // nil: no OCSP request (a file, or no responder)
+	chain        []*x509.Certificate // the certificate file's others: where a response's signer is looked for
+	responder    *url.URL            // nil: no OCSP request (a file, or no responder)
 	verify       *x509.CertPool
 	name         string // certificate path, for the error log
 	log          *Logger
@@ -58,6 +60,7 @@ func newStapler(ssl *SSLConfig, pair *tls.Certificate, certPath string, log *Log
 	for _, der := range pair.Certificate[1:] {
 		if c, err := x509.ParseCertificate(der); err == nil {
 			store = append(store, c)
+			s.chain = append(s.chain, c)
 		}
 	}
 	for _, c := range store {
@@ -195,6 +198,9 @@ func (s *stapler) request() ([]byte, time.Time, error) {
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("OCSP response not successful or not verified (%v)", err)
 	}
+	if err := s.checkSigner(r); err != nil {
+		return nil, time.Time{}, err
+	}
 	if s.verify != nil {
 		if _, err := s.issuer.Verify(x509.VerifyOptions{Roots: s.verify, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 			return nil, time.Time{}, errors.New("OCSP_basic_verify() failed")
@@ -212,6 +218,38 @@ func (s *stapler) request() ([]byte, time.Time, error) {
 		valid = time.Unix(1<<62, 0)
 	}
 	return der, valid, nil
+}
+
+// checkSigner is OCSP_basic_verify's first steps, which nginx's stapling
+// runs whether or not ssl_stapling_verify is on: the response's signer,
+// named by its responder ID, is looked for in the certificate file's
+// chain and the response's own certificates (not in the trusted ones),
+// and the response must carry its signature.
+func (s *stapler) checkSigner(r *ocsp.Response) error {
+	found := func(c *x509.Certificate) bool {
+		if len(r.ResponderKeyHash) > 0 {
+			h := sha1.Sum(subjectKeyBits(c))
+			return bytes.Equal(h[:], r.ResponderKeyHash)
+		}
+		return bytes.Equal(c.RawSubject, r.RawResponderName)
+	}
+	var signer *x509.Certificate
+	for _, c := range s.chain {
+		if found(c) {
+			signer = c
+			break
+		}
+	}
+	if signer == nil && r.Certificate != nil && found(r.Certificate) {
+		signer = r.Certificate
+	}
+	if signer == nil {
+		return errors.New("OCSP_basic_verify() failed (SSL: error:13800076:OCSP routines::signer certificate not found)")
+	}
+	if r.CheckSignatureFrom(signer) != nil {
+		return errors.New("OCSP_basic_verify() failed (SSL: error:13800075:OCSP routines::signature failure)")
+	}
+	return nil
 }
 
 func ocspStatus(st int) string {

@@ -199,3 +199,53 @@ func TestServeTLSStaplingConnNumbers(t *testing.T) {
 	}
 	harness.Compare(t, c, nginx, gon, serveAssets(t))
 }
+
+// A responder's answer whose signer is neither in it nor in the
+// certificate's chain: nginx's OCSP_basic_verify finds no signer and the
+// staple is not taken, even with ssl_stapling_verify off.
+func TestServeTLSStaplingNoSigner(t *testing.T) {
+	t.Parallel()
+	nginx, gon := serveNginx(t), serveUnderTest(t)
+	ca := harness.NewCA("stapling root")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := ca.Issue(harness.CertSpec{CN: "stapled.test", DNS: []string{"stapled.test"}})
+	der, err := ocsp.CreateResponse(ca.Cert, ca.Cert, ocsp.Response{Status: ocsp.Good, SerialNumber: cert.Serial,
+		ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour)}, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		w.Write(der)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c := harness.Case{
+		Name: "ssl_stapling without the signer",
+		Config: `error_log stderr;
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name stapled.test;
+    ssl_certificate s.crt;
+    ssl_certificate_key s.key;
+    ssl_stapling on;
+    ssl_stapling_responder http://` + ln.Addr().String() + `/ocsp;
+    ssl_trusted_certificate ca.pem;
+    return 200 "c=$connection\n";
+}
+`,
+		Content:  map[string]string{"s.crt": cert.CertPEM, "s.key": cert.KeyPEM, "ca.pem": ca.PEM},
+		TLS:      true,
+		SNI:      "stapled.test",
+		ErrorLog: true,
+	}
+	for _, name := range []string{"first", "second"} {
+		r := tlsGet(name, "stapled.test")
+		r.Settle = 200 * time.Millisecond
+		c.Requests = append(c.Requests, r)
+	}
+	harness.Compare(t, c, nginx, gon, serveAssets(t))
+}

@@ -2,6 +2,8 @@ package location
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -129,6 +131,30 @@ func TestKeepTicket(t *testing.T) {
 		renewed, resumed := handshake(version, [][32]byte{newKey, oldKey}, cache)
 		if !resumed || bytes.Equal(again, renewed) {
 			t.Errorf("version %x, older key: resumed %v, same ticket %v", version, resumed, bytes.Equal(again, renewed))
+		}
+	}
+}
+
+// ctrXOR is cipher.NewCTR's stream: every length around the block size,
+// and a counter that carries through all its bytes.
+func TestCTRXORIsCTR(t *testing.T) {
+	block, err := aes.NewCipher(bytes.Repeat([]byte{7}, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := make([]byte, 70)
+	for i := range src {
+		src[i] = byte(i * 31)
+	}
+	for _, iv := range [][]byte{bytes.Repeat([]byte{0xff}, 16), append(bytes.Repeat([]byte{1}, 15), 0xfe)} {
+		for n := 0; n <= len(src); n++ {
+			want := make([]byte, n)
+			cipher.NewCTR(block, iv).XORKeyStream(want, src[:n])
+			got := make([]byte, n)
+			ctrXOR(block, iv, got, src[:n])
+			if !bytes.Equal(got, want) {
+				t.Fatalf("iv %x, %d bytes: %x, want %x", iv, n, got, want)
+			}
 		}
 	}
 }

@@ -130,8 +130,18 @@ func (s *stapler) update() {
 	s.loading = false
 	if err != nil {
 		s.refresh = now.Add(5 * time.Minute)
+		// The peer is named once connected: an address, not a name
+		// (which is not resolved: request).
+		peer := ""
+		if host := s.responder.Hostname(); net.ParseIP(host) != nil {
+			port := s.responder.Port()
+			if port == "" {
+				port = "80"
+			}
+			peer = ", peer: " + net.JoinHostPort(host, port)
+		}
 		s.log.Log("error", err.Error()+" while requesting certificate status, responder: "+s.responder.Hostname()+
-			", certificate: \""+s.name+"\"")
+			peer+", certificate: \""+s.name+"\"")
 		return
 	}
 	s.staple, s.valid = der, valid

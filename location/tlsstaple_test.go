@@ -133,6 +133,14 @@ func TestStapler(t *testing.T) {
 				t.Errorf("%s: stapled response %v, %v", tt.name, r, err)
 			}
 		}
+		if !tt.want {
+			// nginx names the responder's address once connected.
+			u, _ := url.Parse(responder.URL)
+			want := "while requesting certificate status, responder: 127.0.0.1, peer: " + u.Host + `, certificate: "leaf.crt"`
+			if !strings.Contains(log.String(), want) {
+				t.Errorf("%s: log %q, want a line with %q", tt.name, log.String(), want)
+			}
+		}
 		if n := requests.Load(); n != 1 {
 			t.Errorf("%s: %d requests to the responder, want 1 (the next is due later)", tt.name, n)
 		}

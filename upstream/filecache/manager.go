@@ -113,6 +113,7 @@ func (z *Zone) expire(now time.Time) {
 				victims = append(victims, k)
 				z.size -= n.size
 			}
+			z.setErr(n, 0)
 			delete(z.nodes, k)
 			continue
 		}
@@ -141,6 +142,9 @@ func (z *Zone) expire(now time.Time) {
 			victims = append(victims, f.k)
 			over -= f.size
 			z.size -= f.size
+			if n := z.nodes[f.k]; n != nil {
+				z.setErr(n, 0)
+			}
 			delete(z.nodes, f.k)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,10 @@ type Zone struct {
 	mu    sync.Mutex
 	nodes map[Key]*node
 	size  int64 // bytes of the files known (for max_size)
+	// errs counts the nodes with an error cached (errStatus, changed
+	// under mu through setErr): with none, Error answers without the
+	// lock and the map (~190 instructions on every lookup).
+	errs atomic.Int32
 
 	startOnce sync.Once
 	stop      chan struct{}
@@ -145,12 +150,27 @@ func (z *Zone) FileName(k Key) string {
 func (z *Zone) SetError(k Key, status int, validSec int64) {
 	z.mu.Lock()
 	n := z.nodeOf(k)
-	n.errStatus, n.errValid = status, validSec
+	z.setErr(n, status)
+	n.errValid = validSec
 	z.mu.Unlock()
+}
+
+// setErr sets n's cached error status, keeping errs (under mu).
+func (z *Zone) setErr(n *node, status int) {
+	switch {
+	case n.errStatus == 0 && status != 0:
+		z.errs.Add(1)
+	case n.errStatus != 0 && status == 0:
+		z.errs.Add(-1)
+	}
+	n.errStatus = status
 }
 
 // Error is k's cached error status, 0 when none is valid at now.
 func (z *Zone) Error(k Key, now int64) int {
+	if z.errs.Load() == 0 {
+		return 0
+	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	n := z.nodes[k]
@@ -158,7 +178,7 @@ func (z *Zone) Error(k Key, now int64) int {
 		return 0
 	}
 	if n.errValid < now {
-		n.errStatus = 0
+		z.setErr(n, 0)
 		return 0
 	}
 	return n.errStatus
@@ -348,7 +368,8 @@ func (w *Writer) Commit() error {
 	z.mu.Lock()
 	n := z.nodeOf(w.key)
 	z.size += w.size - n.size
-	n.size, n.lastUse, n.errStatus = w.size, time.Now(), 0
+	n.size, n.lastUse = w.size, time.Now()
+	z.setErr(n, 0)
 	z.mu.Unlock()
 	return nil
 }

@@ -110,6 +110,47 @@ func TestReadAtAcrossOpensRead(t *testing.T) {
 	}
 }
 
+// A cached error answers until it expires or a response is stored for
+// its key, then not; one set again after either answers again (Error
+// skips the lookup only while no key has one).
+func TestErrorCachedUntilExpiredOrStored(t *testing.T) {
+	z := NewZone("z", t.TempDir(), []int{1}, 0, 0, 0)
+	a, b := Sum([]byte("a")), Sum([]byte("b"))
+	if st := z.Error(a, 100); st != 0 {
+		t.Fatalf("nothing cached: %d", st)
+	}
+	z.SetError(a, 404, 200)
+	z.SetError(b, 502, 300)
+	z.SetError(b, 503, 300) // replaced, still one
+	if st := z.Error(a, 150); st != 404 {
+		t.Errorf("a before it expires: %d, want 404", st)
+	}
+	if st := z.Error(a, 201); st != 0 {
+		t.Errorf("a expired: %d, want 0", st)
+	}
+	if st := z.Error(b, 201); st != 503 {
+		t.Errorf("b while a expired: %d, want 503", st)
+	}
+	var w Writer
+	m := Meta{LastModified: -1, Key: []byte("b"), Head: []byte("HTTP/1.1 200 OK\r\n\r\n")}
+	if err := z.Begin(&w, b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if st := z.Error(b, 201); st != 0 {
+		t.Errorf("b after a response was stored: %d, want 0", st)
+	}
+	if n := z.errs.Load(); n != 0 {
+		t.Errorf("%d errors counted with none cached", n)
+	}
+	z.SetError(a, 500, 400)
+	if st := z.Error(a, 300); st != 500 {
+		t.Errorf("a set again: %d, want 500", st)
+	}
+}
+
 // The updating mark: one holder at a time, free again after Done or its
 // lock age.
 func TestTryUpdate(t *testing.T) {

@@ -409,7 +409,6 @@ func (c *compiler) compileLimitExcept(loc *Location, block []*nginxconf.Directiv
 	}
 	lc := loc.conf.clone()
 	lc.proxyPass = loc.conf.proxyPass
-	lc.tryFilesRaw = nil
 	if err := c.applyScoped(lc, d.Block, "limit_except"); err != nil {
 		return err
 	}

@@ -386,7 +386,10 @@ const (
 func (c *locConf) clone() *locConf {
 	n := *c
 	// proxy_pass, stub_status and empty_gif (content handlers) are not
-	// inherited by nested locations.
+	// inherited by nested locations, nor is try_files (its module has no
+	// merge: a server's try_files serves only requests no location
+	// matches, and a named location it falls back to does not try again).
 	n.proxyPass, n.stubStatus, n.emptyGif = nil, false, false
+	n.tryFilesRaw = nil
 	return &n
 }

@@ -49,6 +49,11 @@ func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error
 	} else if i := bytes.IndexAny(u, "/?"); i >= 0 {
 		host, t.uri, t.hasURI = u[:i], u[i:], true
 	}
+	if len(t.uri) > 0 && t.uri[0] == '?' {
+		// ngx_http_proxy_eval: a URI part of arguments only is given
+		// its "/" ("http://app$suffix" with $suffix "?a=b").
+		t.uri = append([]byte{'/'}, t.uri...)
+	}
 	if len(host) == 0 {
 		return 500, fmt.Errorf("no host in %q", x.urlBuf)
 	}

@@ -61,6 +61,8 @@ type Config struct {
 	// PathMap and Lenient are Options', for -t away from the server.
 	PathMap []PathMapping
 	Lenient bool
+	// PidCheck is Options'.
+	PidCheck bool
 }
 
 // Options are the command-line settings that affect loading.
@@ -92,6 +94,10 @@ type Options struct {
 	// regex) is then reported before any later line's error, as nginx
 	// does. The packages that give directives their meaning provide it.
 	Handler func(d *Directive, ctx Context) *Error
+	// PidCheck makes Check open the "pid" directive's file, created if
+	// missing, before the temp paths: nginx -t does (ngx_create_pidfile
+	// in ngx_init_cycle); a start writes it only after it forks.
+	PidCheck bool
 }
 
 // Error is a configuration error or warning in nginx's wording. Error()

@@ -6,10 +6,11 @@ import (
 )
 
 // This file makes the file system steps of nginx's ngx_init_cycle that
-// follow the parse, in its order: the temp and cache directories are
+// follow the parse, in its order: for -t the pid file is opened, created
+// if missing (Config.PidCheck); the temp and cache directories are
 // created (ngx_create_paths: one mkdir, mode 0700, an existing one is
 // fine), then the log files are opened for append, created if missing.
-// nginx -t does both, so gonginx -t does too, with nginx's messages.
+// nginx -t does these, so gonginx -t does too, with nginx's messages.
 
 // tempPathDirectives name the directives whose first argument is a
 // directory nginx creates.
@@ -50,6 +51,18 @@ func checkFiles(cfg *Config) error {
 		}
 	}
 	walk(cfg.Tree, false)
+	if cfg.PidCheck {
+		for _, d := range cfg.Tree {
+			if d.Name == "pid" && len(d.Args) == 1 {
+				p := cfg.PrefixPath(d.Args[0])
+				f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+				if err != nil {
+					return &Error{Msg: `open() "` + p + `" failed ` + errnoText(err)}
+				}
+				f.Close()
+			}
+		}
+	}
 	for _, p := range dirs {
 		if err := os.Mkdir(p, 0o700); err != nil && !os.IsExist(err) {
 			return &Error{Msg: `mkdir() "` + p + `" failed ` + errnoText(err)}

@@ -39,7 +39,7 @@ import (
 // "server.pem" in /etc/nginx/conf.d/default.conf is /etc/nginx/server.pem,
 // as under nginx), else the fragment's own directory.
 func Load(confFile string, opt Options) (*Config, error) {
-	cfg := &Config{Passwords: opt.Passwords, PathMap: opt.PathMap, Lenient: opt.Lenient}
+	cfg := &Config{Passwords: opt.Passwords, PathMap: opt.PathMap, Lenient: opt.Lenient, PidCheck: opt.PidCheck}
 	prefix := opt.Prefix
 	if prefix != "" {
 		prefix = absPath(prefix)

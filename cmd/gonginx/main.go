@@ -62,7 +62,8 @@ type flags struct {
 // loadOptions are the nginxconf options of the flags.
 func (f *flags) loadOptions() nginxconf.Options {
 	return nginxconf.Options{Prefix: f.prefix, Globals: f.globals, Passwords: f.passwords, Files: f.files,
-		PathMap: f.pathMap, Lenient: f.lenient, Handler: location.NewParseCheck()}
+		PathMap: f.pathMap, Lenient: f.lenient, Handler: location.NewParseCheck(),
+		PidCheck: f.test && len(f.pathMap) == 0 && !f.lenient}
 }
 
 func main() {

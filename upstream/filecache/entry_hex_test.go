@@ -19,4 +19,14 @@ func TestKeyHex(t *testing.T) {
 	if diff := cmp.Diff(hex.EncodeToString(k[:]), string(got[:])); diff != "" {
 		t.Errorf("hex (-want +got):\n%s", diff)
 	}
+	// Every byte value, at every place of the key.
+	for v := range 256 {
+		for i := range k {
+			k[i] = byte(v + i*37)
+		}
+		got := k.hex()
+		if want := hex.EncodeToString(k[:]); want != string(got[:]) {
+			t.Fatalf("key %x: hex %q", k, got)
+		}
+	}
 }

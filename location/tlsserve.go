@@ -327,16 +327,24 @@ func (ts *tlsSocket) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	// own, which sends its ticket back if it resumes (keepTicket).
 	keep := !v13 && pc != nil && pc.ticketOffered && srv.ssl.Tickets && def.ssl.Tickets
 	key, shared := h.key()
-	shared = shared && !keep && !srv.ssl.dynamic() && !(len(owner.staplers) > 0 && slices.Contains(hello.Extensions, 5)) &&
+	shared = shared && !srv.ssl.dynamic() && !(len(owner.staplers) > 0 && slices.Contains(hello.Extensions, 5)) &&
 		!(srv.ssl.Tickets == def.ssl.Tickets && !srv.ssl.Tickets && def.sessions != nil)
 	if shared {
 		if cfg := ts.configs.get(key); cfg != nil {
+			if keep {
+				// The shared one's copy (its slices shared): what a
+				// configuration of its own would hold, made again,
+				// cost a resumed handshake ~300 bytes more.
+				cfg = cfg.Clone()
+				srv.sealer.keepTicket(cfg)
+			}
 			return cfg, nil
 		}
 	}
 	cfg := h.config(hello, info)
 	if keep {
 		srv.sealer.keepTicket(cfg)
+		shared = false
 	}
 	if shared {
 		ts.configs.put(key, cfg)

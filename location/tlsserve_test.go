@@ -276,14 +276,17 @@ func lastRecordType(raw []byte) byte {
 
 // A connection that ends after a response sends close_notify first, as
 // ngx_ssl_shutdown (OpenSSL clients keep a TLS 1.2 session only then), and
-// a session ticket resumes on the next connection ($ssl_session_reused).
+// a session ticket resumes on the next connection ($ssl_session_reused),
+// which gets the same ticket back (OpenSSL renews none of the current
+// key; the resumption's configuration is the first connection's copy).
 func TestTLSCloseNotifyAndResumption(t *testing.T) {
 	dir := t.TempDir()
 	writeTestCert(t, dir)
 	ts := startTest(t, `server { listen 127.0.0.1:PORT ssl; ssl_certificate `+dir+`/cert.pem; ssl_certificate_key `+dir+`/key.pem;
 		return 200 "reused=$ssl_session_reused\n"; }`)
 	cache := tls.NewLRUClientSessionCache(4)
-	for i, want := range []string{"reused=.", "reused=r"} {
+	var tickets [][]byte
+	for i, want := range []string{"reused=.", "reused=r", "reused=r"} {
 		nc, err := net.Dial("tcp", ts.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -305,6 +308,13 @@ func TestTLSCloseNotifyAndResumption(t *testing.T) {
 		if typ := lastRecordType(rc.raw); typ != 0x15 {
 			t.Errorf("connection %d: last record type %#x, want an alert (close_notify)", i, typ)
 		}
+		if cs, ok := cache.Get(ts.addr); ok {
+			ticket, _, _ := cs.ResumptionState()
+			tickets = append(tickets, ticket)
+		}
+	}
+	if len(tickets) != 3 || !bytes.Equal(tickets[0], tickets[1]) || !bytes.Equal(tickets[1], tickets[2]) {
+		t.Errorf("tickets after each connection differ (or are missing): %d kept", len(tickets))
 	}
 }
 

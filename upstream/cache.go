@@ -307,15 +307,15 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 			}
 		}
 		if found {
-			now := now.Unix()
-			if cr.entry.ValidSec >= now {
+			sec := now.Unix()
+			if cr.entry.ValidSec >= sec {
 				cr.status = cacheHit
 				s.CacheStatus = cr.status
 				passCacheOrder(s)
-				st, err := p.sendCached(c, s, cr, x)
+				st, err := p.sendCached(c, s, cr, x, now)
 				return true, st, err
 			}
-			staleUpdating := cr.entry.ValidSec+cr.entry.UpdatingSec >= now
+			staleUpdating := cr.entry.ValidSec+cr.entry.UpdatingSec >= sec
 			stale := (cc.staleUpd || staleUpdating) && !cr.background
 			if !cr.zone.TryUpdate(cr.key, 0) {
 				// Another request fetches it (UPDATING); else, as a
@@ -324,7 +324,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 					cr.status = cacheUpdating
 					s.CacheStatus = cr.status
 					passCacheOrder(s)
-					st, err := p.sendCached(c, s, cr, x)
+					st, err := p.sendCached(c, s, cr, x, now)
 					return true, st, err
 				}
 			} else {
@@ -336,7 +336,7 @@ func (p *Proxy) cacheOpen(c http1.Stream, s *rewrite.State, x *exchange, t *targ
 					s.CacheStatus = cr.status
 					cr.bgPending = true
 					passCacheOrder(s)
-					st, err := p.sendCached(c, s, cr, x)
+					st, err := p.sendCached(c, s, cr, x, now)
 					return true, st, err
 				}
 			}

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -16,7 +17,7 @@ var errCachedHeader = errors.New("cache file contains invalid header")
 func (p *Proxy) sendCachedAfter(c http1.Stream, s *rewrite.State, cr *cacheReq, locPrefix string) (int, error) {
 	x := exchangePool.Get().(*exchange)
 	x.locPrefix = locPrefix
-	st, err := p.sendCached(c, s, cr, x)
+	st, err := p.sendCached(c, s, cr, x, time.Time{})
 	exchangePool.Put(x)
 	return st, err
 }
@@ -27,8 +28,10 @@ func (p *Proxy) sendCachedAfter(c http1.Stream, s *rewrite.State, cr *cacheReq, 
 // proxy_redirect, X-Accel-*) as a backend's would, then the not-modified
 // and range filters, then the body from the file. x is the request's
 // exchange (its location's prefix for proxy_redirect default); no
-// backend's response is in it.
-func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq, x *exchange) (int, error) {
+// backend's response is in it. at, when not zero, is the clock the
+// lookup read: the head's Date, as nginx's is the time its event loop
+// cached for the request (the response head would read the clock again).
+func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq, x *exchange, at time.Time) (int, error) {
 	if x.rbuf == nil {
 		x.takeRbuf()
 	}
@@ -67,6 +70,9 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq, x *ex
 				}
 			}
 		}
+	}
+	if ec, ok := c.(eventTimer); ok && !at.IsZero() {
+		ec.SetEventTime(at)
 	}
 	if err := c.WriteHeader(resp); err != nil {
 		if err == http1.ErrRefused {

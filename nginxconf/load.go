@@ -183,6 +183,11 @@ func (p *parser) loadFragment(root *blockBuf, conf string) *Error {
 	_, err = p.parseFile(conf, hb, inner)
 	_, http.Block = hb.close()
 	root.push(http, http)
+	if err == nil && !p.unchecked && p.present&presImplicitUps != 0 {
+		// As at the close of a written http block: the *_pass hosts are
+		// resolved before any server is merged (before certificates).
+		err = checkImplicitUpstreams(http.Block, p.lookupHost)
+	}
 	return err
 }
 

@@ -314,6 +314,12 @@ func TestTFragmentStockTypes(t *testing.T) {
 		"types-block": "types {\n    text/plain html txt;\n    application/x-gonginx gnx;\n}\n" +
 			"server {\n    listen 127.0.0.1:18080;\n    types { text/html html; }\n}\n",
 		"no-duplicates": "types { application/x-gonginx gnx; }\nserver { listen 127.0.0.1:18080; }\n",
+		// A docker-compose service name that does not resolve here: the
+		// *_pass hosts are resolved at the end of http{}, before the
+		// server's certificate is loaded, also for a fragment.
+		"pass-host-before-certificate": "server {\n    listen 127.0.0.1:18443 ssl;\n" +
+			"    ssl_certificate missing.pem;\n    ssl_certificate_key missing.key;\n" +
+			"    location ~ \\.php$ { fastcgi_pass php.invalid:9000; }\n}\n",
 	}
 	for name, text := range fragments {
 		t.Run(name, func(t *testing.T) {

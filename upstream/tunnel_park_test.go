@@ -197,10 +197,13 @@ func TestTunnelParkedIdleTimeout(t *testing.T) {
 func TestTunnelBackpressure(t *testing.T) {
 	client, proxyClient := tcpPair(t)
 	proxyUp, backend := tcpPair(t)
-	// Small socket buffers toward the client fill at once (4 KiB ones
-	// stall loopback TCP itself: a plain io.Copy stops as well).
-	client.SetReadBuffer(16384)
-	proxyClient.SetWriteBuffer(16384)
+	// Socket buffers toward the client far smaller than the stream fill
+	// at once. Not smaller than loopback's 64 KiB segments: a receive
+	// window below one stalls loopback TCP itself (4 KiB ones at once;
+	// 16 KiB ones on a loaded machine, 1 run in ~5: 32 KiB in the
+	// proxy's send queue, the client's empty, for seconds).
+	client.SetReadBuffer(256 << 10)
+	proxyClient.SetWriteBuffer(64 << 10)
 	tn := &tunnel{client: proxyClient, upstream: proxyUp, idle: 5 * time.Second, bufs: tunnelPool(4096)}
 	done := make(chan error, 1)
 	go func() { done <- tn.run(nil, nil) }()

@@ -114,6 +114,11 @@ func (l *listener) acceptLoop() {
 			l.srv.releaseSlot(sc)
 			return
 		}
+		// Numbered here, in accept order, as ngx_event_accept numbers
+		// them: in the connection's goroutine, two accepted together
+		// (a burst, a backlog at start) took their numbers in the
+		// order their goroutines ran.
+		sc.h1.connID = l.srv.counters.Conn.Add(1)
 		// Counted here, before the next accept, as nginx's
 		// ngx_stat_active: a connection counts (as waiting) from the
 		// moment it is accepted, even before its goroutine runs.
@@ -261,7 +266,6 @@ func (l *listener) serveConn(sc *serverConn) {
 	// debug_connection matches the socket's peer, before any PROXY header.
 	debugConn := h.rt.Debug.Match(info.RemoteAddr)
 	addr := sc.addrIn(sock)
-	h.connID = l.srv.counters.Conn.Add(1) // nginx numbers connections as accepted
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).
 	accepted := time.Now()

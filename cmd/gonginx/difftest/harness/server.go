@@ -129,11 +129,14 @@ func (im Impl) start(dir string, port int) (*process, error) {
 			return nil, fmt.Errorf("%s exited before listening on %s (%v):\n%s", im.Name, addr, cmd.ProcessState, p.out.String())
 		default:
 		}
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			// The listener that answered must be the server's own.
-			if listenersOwned(cmd.Process.Pid, port) {
+		// The listener must be the server's own before the one probe
+		// connection is made: a probe that reached it too early and had to
+		// be made again was a second "client closed connection" line, and a
+		// connection number more, in the server's log only.
+		if listenersOwned(cmd.Process.Pid, port) {
+			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
 				return p, nil
 			}
 		}
@@ -193,7 +196,7 @@ func prepare(c Case, assets, fragment string) (string, error) {
 			return dir, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "fragment.conf"), []byte(fragment), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "fragment.conf"), []byte(ownTempPaths(fragment)), 0o644); err != nil {
 		return dir, fmt.Errorf("write fragment: %w", err)
 	}
 	if c.Setup != nil {
@@ -202,6 +205,34 @@ func prepare(c Case, assets, fragment string) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// tempPathKinds are the http temp paths whose compiled-in defaults
+// (/var/lib/nginx/...) every run of either server would otherwise share.
+var tempPathKinds = []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}
+
+// ownTempPaths gives each top-level server block of an http fragment the
+// run's own temp paths (in its prefix dir) for the kinds the fragment does
+// not name: in the shared defaults, parallel runs' files (and one left by a
+// killed run) collide on their numbered names, and nginx then numbers on at
+// random, which shows in what temp numbers feed (a multipart boundary).
+func ownTempPaths(fragment string) string {
+	var set strings.Builder
+	for _, kind := range tempPathKinds {
+		if !strings.Contains(fragment, kind+"_temp_path") {
+			set.WriteString(" " + kind + "_temp_path " + kind + "_temp;")
+		}
+	}
+	if set.Len() == 0 {
+		return fragment
+	}
+	lines := strings.SplitAfter(fragment, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "server {") && strings.TrimSpace(l) == "server {" {
+			lines[i] = strings.TrimRight(l, "\n") + set.String() + "\n"
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 func writeFixed(path string, data []byte) error {

@@ -40,10 +40,15 @@ type streamReset struct {
 	fn     func(line string) // logLine, bound once
 }
 
-// begin logs c's resets from now on, when c is such a stream.
+// beginStreamReset logs c's resets from now on, when c is such a stream.
 func (x *exchange) beginStreamReset(c http1.Stream, s *rewrite.State) {
 	r := &x.reset
 	if r.stream != nil || s == nil {
+		return
+	}
+	if isSub(c) {
+		// A subrequest shares its main request's stream, whose reset
+		// nginx logs in the main request's context: left to it.
 		return
 	}
 	st, ok := c.NetConn().(resetLogger)

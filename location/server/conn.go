@@ -92,7 +92,8 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		l.ka.apply(nc)
-		sc := &serverConn{nc: nc}
+		sc := connRecs.Get().(*serverConn) // zeroed (unref)
+		sc.nc = nc
 		if pc, ok := nc.(*poller.Conn); ok {
 			// $remote_addr's text is shared with the connection before
 			// from the same client (a browser's several connections, a
@@ -103,7 +104,7 @@ func (l *listener) acceptLoop() {
 			}
 			sc.info.RemoteAddr, sc.info.RemotePort = l.lastIPText, ap.Port()
 		}
-		sc.flags.Or(connSlot)
+		sc.flags.Or(connSlot | connLive)
 		l.srv.setReusable(sc, true) // ngx_http_init_connection
 		if l.srv.rt.Load().OrdersFirst() {
 			sc.order = &orderedConn{}
@@ -280,6 +281,7 @@ func (l *listener) serveConn(sc *serverConn) {
 	toHTTPS := false
 	conn := nc
 	if tc := l.tls.Load(); tc != nil && addr.TLS() {
+		h.set(h1TLSAddr, true)
 		if sc.order != nil {
 			sc.order.Pass() // a handshake first: not ordered
 		}

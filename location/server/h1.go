@@ -88,6 +88,10 @@ const (
 	// response before it, so the next wait has the grace (maxGraceWaits
 	// allowing); else the connection parks as soon as nothing is at hand.
 	h1GraceEarned
+	// h1TLSAddr: accepted on an ssl address (a handshake, failed or
+	// not, or plain HTTP answered 400 through its peek): its record is
+	// left to the GC, not reused (serverConn.unref).
+	h1TLSAddr
 )
 
 func (h *h1Conn) has(b h1Bits) bool { return h.bits&b != 0 }
@@ -379,6 +383,18 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 	if timed {
 		l.srv.idleTimers.add(sc)
 	}
+	// Once parked, sc may be woken, served and ended by another
+	// goroutine while this one still reads it: its reference keeps the
+	// record from a connection accepted meanwhile (connRecs).
+	sc.flags.Add(connParkRef)
+	ok := l.parked(sc, first, timed, until)
+	sc.unref(connParkRef)
+	return ok
+}
+
+// parked is park's after its setup: false, sc is the caller's again.
+func (l *listener) parked(sc *serverConn, first, timed bool, until monoTime) bool {
+	h := &sc.h1
 	if !h.waker.Park() {
 		l.unparked(sc)
 		return false
@@ -522,6 +538,7 @@ func (s *Server) endConn(sc *serverConn) {
 		sc.order.Pass()
 	}
 	s.untrack(sc)
+	sc.unref(connLive)
 }
 
 // isTimeout reports a deadline's error (client_header_timeout).

@@ -158,7 +158,56 @@ const (
 	connIdle = 1 << iota
 	// connSlot: it holds one of worker_connections (a drain may take it).
 	connSlot
+	// connLive: endConn has not ended it yet. With the park references
+	// (connParkRef each, the bits above) it is who may still touch the
+	// record: the last to let go gives it back to connRecs (sc.unref).
+	connLive
 )
+
+// connParkRef is one park()'s reference, counted in flags' upper bits:
+// once its waker parked, the connection may be woken, served and ended
+// by another goroutine while park still reads sc (hasSlot, Unpark).
+// Parks overlap (a connection woken parks again while the park before
+// has not returned), so a count, not a bit.
+const connParkRef = 1 << 8
+
+// connRecs keeps the records of ended connections for the next accepted
+// ones: per ws-connect connection it was 224 of the ~512 bytes the
+// process allocated, so a share of how often the GC ran. It holds only
+// ended connections' records (none per idle connection).
+var connRecs = sync.Pool{New: func() any { return new(serverConn) }}
+
+// unref drops a reference, connLive (endConn's) or connParkRef (park's);
+// the last one gives the record back to connRecs when nothing else can
+// still hold it. Nothing of sc is touched after it.
+func (sc *serverConn) unref(ref uint32) {
+	var left uint32
+	if ref == connLive {
+		left = sc.flags.And(^uint32(connLive)) &^ connLive
+	} else {
+		left = sc.flags.Add(^uint32(connParkRef - 1))
+	}
+	if left&^(connParkRef-1) != 0 || left&connLive != 0 {
+		return
+	}
+	// Not pooled (left to the GC): an HTTP/2 connection (its streams'
+	// parker, h2Streams.Park, reads sc after it parked, unreferenced),
+	// a TLS one (an ssl address's), an ordered one (its orderedConn is in the server's
+	// queue), and one whose socket is not a poller.Conn (its input
+	// watch has no fence). Nor one whose socket still has an input
+	// handler (sc's, had endConn not unhooked it: the socket's
+	// registration lasts until its last call returns, so the poller
+	// could still report to it), or whose poller may still be calling
+	// sc.Ready: it took the handler before endConn unhooked it
+	// (InputQuiet false).
+	pc, ok := sc.nc.(*poller.Conn)
+	if !ok || sc.h2.Load() != nil || sc.h1.tconn != nil || sc.h1.has(h1TLSAddr) || sc.order != nil ||
+		pc.InputHooked() || !pc.InputQuiet() {
+		return
+	}
+	*sc = serverConn{}
+	connRecs.Put(sc)
+}
 
 // setIdle marks the connection idle or not (connIdle).
 func (sc *serverConn) setIdle(idle bool) {

@@ -269,6 +269,9 @@ func (c *Conn) HangupHandler() Handler {
 	return h
 }
 
+// InputHooked reports whether an OnInput (or HookInput) handler is set.
+func (c *Conn) InputHooked() bool { return c.hasFlag(flagHooked) }
+
 // HangupHooked reports whether an OnHangup handler is set.
 func (c *Conn) HangupHooked() bool { return c.hasFlag(flagHupHooked) }
 

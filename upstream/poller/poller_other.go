@@ -68,6 +68,9 @@ func (c *Conn) OnInput(h Handler) {}
 // HookInput does nothing on systems without epoll.
 func (c *Conn) HookInput(h Handler) bool { return false }
 
+// InputHooked is false on systems without epoll.
+func (c *Conn) InputHooked() bool { return false }
+
 // InputQuiet: no handler is called on systems without epoll.
 func (c *Conn) InputQuiet() bool { return true }
 

@@ -132,9 +132,12 @@ func (im Impl) start(dir string, port int) (*process, error) {
 		// The listener must be the server's own before the one probe
 		// connection is made: a probe that reached it too early and had to
 		// be made again was a second "client closed connection" line, and a
-		// connection number more, in the server's log only.
+		// connection number more, in the server's log only. The dial's
+		// time is long for the same reason: on a loaded machine a connect
+		// the kernel completed could time out in the dialer, and the next
+		// probe was a second connection.
 		if listenersOwned(cmd.Process.Pid, port) {
-			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			if err == nil {
 				c.Close()
 				return p, nil

@@ -151,3 +151,65 @@ func FuzzAppendLower(f *testing.F) {
 		}
 	})
 }
+
+// containsFoldRef is containsFold's reference: a comparison at every
+// offset.
+func containsFoldRef(b []byte, s string) bool {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if equalFoldRef(b[i:i+len(s)], s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestContainsFold(t *testing.T) {
+	tests := []struct {
+		b, s string
+		want bool
+	}{
+		{"Upgrade", "close", false},
+		{"close", "close", true},
+		{"CLOSE", "close", true},
+		{"Keep-Alive, Upgrade", "keep-alive", true},
+		{"foo, Close", "close", true},
+		{"clos", "close", false},
+		{"Cclose", "close", true},
+		{"\x03lose", "close", false},
+		{"@x", "`x", false}, // '@'|0x20 is '`', but neither is a letter
+		{"`x", "`x", true},
+		{"", "", true},
+		{"abc", "", true},
+		{"", "a", false},
+	}
+	for _, tt := range tests {
+		if got := containsFold([]byte(tt.b), tt.s); got != tt.want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", tt.b, tt.s, got, tt.want)
+		}
+	}
+}
+
+// FuzzContainsFold checks containsFold against a comparison at every
+// offset.
+func FuzzContainsFold(f *testing.F) {
+	f.Add([]byte("Upgrade"), "close")
+	f.Add([]byte("keep-alive, Upgrade"), "upgrade")
+	f.Add([]byte("\x03LOSE`@"), "close")
+	f.Fuzz(func(t *testing.T, b []byte, s string) {
+		if got, want := containsFold(b, s), containsFoldRef(b, s); got != want {
+			t.Fatalf("containsFold(%q, %q) = %v, want %v", b, s, got, want)
+		}
+	})
+}
+
+func BenchmarkContainsFold(b *testing.B) {
+	values := [][]byte{[]byte("Upgrade"), []byte("keep-alive"), []byte("Keep-Alive, Upgrade"), []byte("close")}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for _, v := range values {
+			if !containsFold(v, "close") {
+				containsFold(v, "keep-alive")
+			}
+		}
+	}
+}

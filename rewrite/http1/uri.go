@@ -289,14 +289,7 @@ func ValidateHost(dst, host []byte) (out []byte, ok bool) {
 		return nil, false
 	}
 	start := len(dst)
-	dst = append(dst, host[:hostLen]...)
-	out = dst[start:]
-	for i, c := range out {
-		if c-'A' < 26 {
-			out[i] = c + ('a' - 'A')
-		}
-	}
-	return out, true
+	return AppendLower(dst, host[:hostLen])[start:], true
 }
 
 // hostSpecial marks the bytes ValidateHost's loop looks at: '.', ':',

@@ -192,11 +192,16 @@ func (c *Conn) recycle() {
 		putSock(c.sock)
 	}
 	// The pooled Conn keeps its slices' memory and its bound callbacks.
-	keep := Conn{tryRead: c.tryRead, peekFn: c.peekFn}
-	keep.req.Headers, keep.req.scratch = c.req.Headers[:0], c.req.scratch[:0]
-	keep.sentHead.own, keep.sentHead.buf = c.sentHead.own[:0], c.sentHead.buf[:0]
-	keep.body.c = c
-	*c = keep
+	// The rest is zeroed in place: a Conn built aside and copied in
+	// cost ~400 instructions (1.4 KB zeroed, then copied).
+	tryRead, peekFn := c.tryRead, c.peekFn
+	headers, scratch := c.req.Headers[:0], c.req.scratch[:0]
+	own, buf := c.sentHead.own[:0], c.sentHead.buf[:0]
+	*c = Conn{}
+	c.tryRead, c.peekFn = tryRead, peekFn
+	c.req.Headers, c.req.scratch = headers, scratch
+	c.sentHead.own, c.sentHead.buf = own, buf
+	c.body.c = c
 	connPool.Put(c)
 }
 

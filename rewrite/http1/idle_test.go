@@ -105,3 +105,14 @@ func TestIdleDetachNoWait(t *testing.T) {
 	}
 	t.Fatal("the client's close not seen")
 }
+
+// BenchmarkConnNewFree: a Conn from the pool and back, as each
+// connection (and each WebSocket connect) takes one.
+func BenchmarkConnNewFree(b *testing.B) {
+	fc := &fakeConn{}
+	info := &ConnInfo{}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		NewConn(fc, info).Free()
+	}
+}

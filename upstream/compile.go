@@ -57,8 +57,11 @@ type Proxy struct {
 	// headersCache are headers for a request whose response may be
 	// cached (nginx's headers_cache).
 	headersCache []setHeader
-	passHeaders  bool // proxy_pass_request_headers
-	passBody     bool // proxy_pass_request_body
+	// headersIdx and headersCacheIdx index their names by length (nil:
+	// none, look them all over).
+	headersIdx, headersCacheIdx *headerIndex
+	passHeaders                 bool // proxy_pass_request_headers
+	passBody                    bool // proxy_pass_request_body
 	// requestBuffering (proxy_request_buffering): read the whole client
 	// body before contacting the backend.
 	requestBuffering bool
@@ -296,6 +299,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 			p.headers = append(p.headers, def)
 		}
 	}
+	p.headersIdx = indexHeaders(p.headers)
 	if err := p.compileCache(blocks, c); err != nil {
 		return nil, err
 	}
@@ -303,6 +307,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		if err := p.cacheRequestHeaders(c); err != nil {
 			return nil, err
 		}
+		p.headersCacheIdx = indexHeaders(p.headersCache)
 	}
 	p.compileHeaders(blocks, defaultHide)
 	// nginx's proxy puts empty Server and Date headers in place of ones

@@ -110,13 +110,13 @@ func (*httpProto) resolve(p *Proxy, s *rewrite.State, x *exchange, t *target) (i
 }
 
 func (*httpProto) createRequest(p *Proxy, r *http1.Request, s *rewrite.State, t *target, x *exchange, l bodyLens) error {
-	headers := p.headers
+	headers, idx := p.headers, p.headersIdx
 	if x.cr != nil && x.cr.cacheable {
-		headers = p.headersCache
+		headers, idx = p.headersCache, p.headersCacheIdx
 	}
 	// Set first: a proxy_set_header may name them.
 	s.ProxyBodyLength, s.ProxyChunked, s.ProxyMade = l.header, x.streamChunked, true
-	x.req = p.appendRequest(x.req[:0], r, s, t, x, l.header, x.streamChunked, headers)
+	x.req = p.appendRequest(x.req[:0], r, s, t, x, l.header, x.streamChunked, headers, idx)
 	if len(x.pending) > 0 {
 		x.req = appendChunk(x.req, x.pending)
 	}

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"math/bits"
 	"net"
 	"strconv"
 	"strings"
@@ -17,7 +18,7 @@ import (
 // in order with their names as sent, minus every name proxy_set_header
 // and the defaults cover. bodyLen is $proxy_internal_body_length (-1:
 // no Content-Length); chunked sends "Transfer-Encoding: chunked".
-func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, x *exchange, bodyLen int64, chunked bool, headers []setHeader) []byte {
+func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, x *exchange, bodyLen int64, chunked bool, headers []setHeader, idx *headerIndex) []byte {
 	b = append(b, x.method...)
 	b = append(b, ' ')
 	x.uriStart = len(b) // where the URI is, for error lines (sentURI)
@@ -66,12 +67,9 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 		b = append(b, '\r', '\n')
 	}
 	if p.passHeaders {
-	clientHeaders:
 		for _, h := range r.Headers {
-			for i := range headers {
-				if http1.EqualFold(h.Name, headers[i].lower) {
-					continue clientHeaders
-				}
+			if headerIn(headers, idx, h.Name) {
+				continue
 			}
 			b = append(b, h.Name...)
 			b = append(b, ':', ' ')
@@ -80,6 +78,45 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 		}
 	}
 	return append(b, '\r', '\n')
+}
+
+// headerIndex finds a client header's name among a proxy's set headers
+// by its length first, as http1 finds unique headers: the bits of
+// [n] are the indexes of the headers whose name is n bytes long (the
+// last: that long and longer). A name was compared with each of ~10
+// set headers (~8 instructions each), where most lengths have none or
+// one.
+type headerIndex [64]uint64
+
+// indexHeaders indexes hs; nil when there are more than 64.
+func indexHeaders(hs []setHeader) *headerIndex {
+	if len(hs) > 64 {
+		return nil
+	}
+	var x headerIndex
+	for i := range hs {
+		x[min(len(hs[i].lower), len(x)-1)] |= 1 << i
+	}
+	return &x
+}
+
+// headerIn reports whether name is one of hs's, case aside; idx is
+// hs's index, or nil.
+func headerIn(hs []setHeader, idx *headerIndex, name []byte) bool {
+	if idx == nil {
+		for i := range hs {
+			if http1.EqualFold(name, hs[i].lower) {
+				return true
+			}
+		}
+		return false
+	}
+	for m := idx[min(len(name), len(idx)-1)]; m != 0; m &= m - 1 {
+		if http1.EqualFold(name, hs[bits.TrailingZeros64(m)].lower) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendURI writes the request target as ngx_http_proxy_create_request:

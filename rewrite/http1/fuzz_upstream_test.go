@@ -94,3 +94,107 @@ func within(buf, sub []byte) bool {
 	start := cap(buf) - cap(sub)
 	return start >= 0 && start+len(sub) <= len(buf) && &buf[start] == &sub[0]
 }
+
+// parseResponseHeadRef is ParseResponseHead with its status line read
+// byte by byte throughout (statusStart's loops), the fast path's
+// reference.
+func parseResponseHeadRef(b []byte, h *ResponseHead) (int, *Error) {
+	h.Headers = h.Headers[:0]
+	h.Status, h.Major, h.Minor = 0, 0, 0
+	p := 0
+	const prefix = "HTTP/"
+	for ; p < len(prefix); p++ {
+		if p >= len(b) {
+			return 0, nil
+		}
+		if b[p] != prefix[p] {
+			return 0, ErrInvalidStatusLine
+		}
+	}
+	// major
+	if p >= len(b) {
+		return 0, nil
+	}
+	if b[p] < '1' || b[p] > '9' {
+		return 0, ErrInvalidStatusLine
+	}
+	for ; p < len(b) && b[p] != '.'; p++ {
+		if b[p] < '0' || b[p] > '9' || h.Major > 99 {
+			return 0, ErrInvalidStatusLine
+		}
+		h.Major = h.Major*10 + int(b[p]-'0')
+	}
+	p++
+	if p >= len(b) {
+		return 0, nil
+	}
+	if b[p] < '0' || b[p] > '9' {
+		return 0, ErrInvalidStatusLine
+	}
+	for ; p < len(b) && b[p] != ' '; p++ {
+		if b[p] < '0' || b[p] > '9' || h.Minor > 99 {
+			return 0, ErrInvalidStatusLine
+		}
+		h.Minor = h.Minor*10 + int(b[p]-'0')
+	}
+	for p < len(b) && b[p] == ' ' {
+		p++
+	}
+	start, count := p, 0
+	for ; p < len(b) && count < 3; p++ {
+		if b[p] < '0' || b[p] > '9' {
+			return 0, ErrInvalidStatusLine
+		}
+		h.Status = h.Status*10 + int(b[p]-'0')
+		count++
+	}
+	if p >= len(b) {
+		return 0, nil
+	}
+	switch b[p] {
+	case ' ', '.', '\r', '\n':
+	default:
+		return 0, ErrInvalidStatusLine
+	}
+	end := -1
+	for ; p < len(b); p++ {
+		if b[p] == '\r' && end < 0 {
+			end = p
+		}
+		if b[p] == '\n' {
+			if end < 0 {
+				end = p
+			}
+			break
+		}
+	}
+	if p >= len(b) {
+		return 0, nil
+	}
+	h.StatusLine = b[start:end]
+	return parseUpstreamHeaders(b, p+1, h)
+}
+
+// FuzzStatusLine checks ParseResponseHead (its "HTTP/1.x NNN" taken at
+// once) against the byte-by-byte parse.
+func FuzzStatusLine(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	f.Add([]byte("HTTP/1.0 101 Switching Protocols\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 2000\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1  200 OK\r\n\r\n"))
+	f.Add([]byte("HTTP/1.9 999.\n\n"))
+	f.Add([]byte("HTTP/1.1 200"))
+	f.Add([]byte("HTTP/10.1 200 OK\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var got, want ResponseHead
+		n, err := ParseResponseHead(raw, &got)
+		wn, werr := parseResponseHeadRef(raw, &want)
+		if n != wn || err != werr {
+			t.Fatalf("%q: got %d, %v; want %d, %v", raw, n, err, wn, werr)
+		}
+		if n > 0 && (got.Major != want.Major || got.Minor != want.Minor || got.Status != want.Status ||
+			!bytes.Equal(got.StatusLine, want.StatusLine) || len(got.Headers) != len(want.Headers)) {
+			t.Fatalf("%q: got %+v, want %+v", raw, got, want)
+		}
+	})
+}

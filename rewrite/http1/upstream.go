@@ -24,60 +24,24 @@ var (
 func ParseResponseHead(b []byte, h *ResponseHead) (int, *Error) {
 	h.Headers = h.Headers[:0]
 	h.Status, h.Major, h.Minor = 0, 0, 0
-	p := 0
-	const prefix = "HTTP/"
-	for ; p < len(prefix); p++ {
-		if p >= len(b) {
-			return 0, nil
-		}
-		if b[p] != prefix[p] {
+	var start, p int
+	if len(b) >= 13 && string(b[:7]) == "HTTP/1." && isDigit(b[7]) && b[8] == ' ' &&
+		isDigit(b[9]) && isDigit(b[10]) && isDigit(b[11]) {
+		// The usual "HTTP/1.x NNN", taken at once as statusStart takes
+		// it (its loops cost ~230 instructions).
+		switch b[12] {
+		case ' ', '.', '\r', '\n':
+		default:
 			return 0, ErrInvalidStatusLine
 		}
-	}
-	// major
-	if p >= len(b) {
-		return 0, nil
-	}
-	if b[p] < '1' || b[p] > '9' {
-		return 0, ErrInvalidStatusLine
-	}
-	for ; p < len(b) && b[p] != '.'; p++ {
-		if b[p] < '0' || b[p] > '9' || h.Major > 99 {
-			return 0, ErrInvalidStatusLine
+		h.Major, h.Minor = 1, int(b[7]-'0')
+		h.Status = int(b[9]-'0')*100 + int(b[10]-'0')*10 + int(b[11]-'0')
+		start, p = 9, 12
+	} else {
+		var err *Error
+		if start, p, err = statusStart(b, h); p == 0 {
+			return 0, err
 		}
-		h.Major = h.Major*10 + int(b[p]-'0')
-	}
-	p++
-	if p >= len(b) {
-		return 0, nil
-	}
-	if b[p] < '0' || b[p] > '9' {
-		return 0, ErrInvalidStatusLine
-	}
-	for ; p < len(b) && b[p] != ' '; p++ {
-		if b[p] < '0' || b[p] > '9' || h.Minor > 99 {
-			return 0, ErrInvalidStatusLine
-		}
-		h.Minor = h.Minor*10 + int(b[p]-'0')
-	}
-	for p < len(b) && b[p] == ' ' {
-		p++
-	}
-	start, count := p, 0
-	for ; p < len(b) && count < 3; p++ {
-		if b[p] < '0' || b[p] > '9' {
-			return 0, ErrInvalidStatusLine
-		}
-		h.Status = h.Status*10 + int(b[p]-'0')
-		count++
-	}
-	if p >= len(b) {
-		return 0, nil
-	}
-	switch b[p] {
-	case ' ', '.', '\r', '\n':
-	default:
-		return 0, ErrInvalidStatusLine
 	}
 	end := -1
 	for ; p < len(b); p++ {
@@ -97,6 +61,70 @@ func ParseResponseHead(b []byte, h *ResponseHead) (int, *Error) {
 	h.StatusLine = b[start:end]
 	return parseUpstreamHeaders(b, p+1, h)
 }
+
+// statusStart parses a status line up to its code and the byte after
+// it, as ngx_http_parse_status_line: the code's start and the index of
+// that byte; p == 0 when more bytes are needed or on err.
+func statusStart(b []byte, h *ResponseHead) (start, p int, err *Error) {
+	const prefix = "HTTP/"
+	for ; p < len(prefix); p++ {
+		if p >= len(b) {
+			return 0, 0, nil
+		}
+		if b[p] != prefix[p] {
+			return 0, 0, ErrInvalidStatusLine
+		}
+	}
+	// major
+	if p >= len(b) {
+		return 0, 0, nil
+	}
+	if b[p] < '1' || b[p] > '9' {
+		return 0, 0, ErrInvalidStatusLine
+	}
+	for ; p < len(b) && b[p] != '.'; p++ {
+		if b[p] < '0' || b[p] > '9' || h.Major > 99 {
+			return 0, 0, ErrInvalidStatusLine
+		}
+		h.Major = h.Major*10 + int(b[p]-'0')
+	}
+	p++
+	if p >= len(b) {
+		return 0, 0, nil
+	}
+	if b[p] < '0' || b[p] > '9' {
+		return 0, 0, ErrInvalidStatusLine
+	}
+	for ; p < len(b) && b[p] != ' '; p++ {
+		if b[p] < '0' || b[p] > '9' || h.Minor > 99 {
+			return 0, 0, ErrInvalidStatusLine
+		}
+		h.Minor = h.Minor*10 + int(b[p]-'0')
+	}
+	for p < len(b) && b[p] == ' ' {
+		p++
+	}
+	start = p
+	count := 0
+	for ; p < len(b) && count < 3; p++ {
+		if b[p] < '0' || b[p] > '9' {
+			return 0, 0, ErrInvalidStatusLine
+		}
+		h.Status = h.Status*10 + int(b[p]-'0')
+		count++
+	}
+	if p >= len(b) {
+		return 0, 0, nil
+	}
+	switch b[p] {
+	case ' ', '.', '\r', '\n':
+	default:
+		return 0, 0, ErrInvalidStatusLine
+	}
+	return start, p, nil
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // ParseHeaderLines parses header lines up to the empty line at the start
 // of b into h.Headers, as ngx_http_parse_header_line does for a CGI

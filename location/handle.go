@@ -243,6 +243,11 @@ func (x *exchange) logUpstreamError(err error) {
 // clientWriteErr is the first write to the client that failed (nil for
 // a subrequest's or an HTTP/2 stream's).
 func (x *exchange) clientWriteErr() error {
+	// An HTTP/1 Conn by its type first (one compare): the interface's
+	// check is an itab lookup (~100 instructions a request).
+	if hc, ok := x.c.(*http1.Conn); ok {
+		return hc.WriteErr()
+	}
 	if w, ok := x.c.(interface{ WriteErr() error }); ok {
 		return w.WriteErr()
 	}

@@ -75,6 +75,9 @@ var ErrHijacked = errors.New("http1: connection hijacked")
 // connection check), a socket the client closed (EPIPE: nginx saw its
 // FIN first) with no errno. ok is false for any other error.
 func SendFailure(err error) (msg string, ok bool) {
+	if err == nil {
+		return "", false // the common case, without three errors.Is calls
+	}
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "client timed out (110: Connection timed out)", true

@@ -38,10 +38,13 @@ func pollerConn(t *testing.T) (*poller.Conn, net.Conn) {
 // park lets go, and the record goes back zeroed once, by whichever
 // lets go last. The two run at once (-race sees a park's read of the
 // record against its zeroing for reuse when the park's reference is
-// not counted).
+// not counted). A round whose end found the poller busy (other tests'
+// sockets: InputQuiet false) leaves the record to the GC, untouched;
+// enough rounds must give it back for the race to be looked for.
 func TestConnRecordParkRef(t *testing.T) {
 	pc, _ := pollerConn(t)
-	for i := 0; i < 200; i++ {
+	pooled := 0
+	for i := 0; i < 5000 && pooled < 200; i++ {
 		sc := &serverConn{nc: pc}
 		sc.flags.Or(connSlot | connLive)
 		sc.flags.Add(connParkRef) // park's, before its waker parks
@@ -62,9 +65,15 @@ func TestConnRecordParkRef(t *testing.T) {
 		if seen != pc {
 			t.Fatalf("round %d: park read a reused record", i)
 		}
-		if sc.nc != nil || sc.flags.Load() != 0 {
-			t.Fatalf("round %d: record not given back (nc %v, flags %#x)", i, sc.nc, sc.flags.Load())
+		switch {
+		case sc.nc == nil && sc.flags.Load() == 0:
+			pooled++
+		case sc.nc != pc || sc.flags.Load() != connSlot:
+			t.Fatalf("round %d: record half given back (flags %#x)", i, sc.flags.Load())
 		}
+	}
+	if pooled < 200 {
+		t.Fatalf("%d of the rounds gave the record back, want 200", pooled)
 	}
 }
 

@@ -541,6 +541,7 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 		redirectStderr(fh)
 	}
 	defer startProfile(stderr, "")()
+	paceGC()
 	logger := location.NewLogger(logw)
 	logger.SetLevel(coreOf(cfg).errorLevel)
 	setMainLogs(logger, cfg)

@@ -58,6 +58,7 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	}
 	c := coreOf(l.cfg)
 	shareCPUs(c.workers)
+	paceGC()
 	logger.SetLevel(c.errorLevel)
 	setMainLogs(logger, l.cfg)
 	listeners := map[string]net.Listener{}

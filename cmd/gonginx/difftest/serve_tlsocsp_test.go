@@ -175,23 +175,7 @@ func TestServeTLSStaplingConnNumbers(t *testing.T) {
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	c := harness.Case{
-		Name: "ssl_stapling connection numbers",
-		Config: `server {
-    listen 127.0.0.1:{{PORT}} ssl;
-    server_name stapled.test;
-    ssl_certificate s.crt;
-    ssl_certificate_key s.key;
-    ssl_stapling on;
-    ssl_stapling_responder http://` + ln.Addr().String() + `/ocsp;
-    ssl_trusted_certificate ca.pem;
-    return 200 "c=$connection\n";
-}
-`,
-		Content: map[string]string{"s.crt": cert.CertPEM, "s.key": cert.KeyPEM, "ca.pem": ca.PEM},
-		TLS:     true,
-		SNI:     "stapled.test",
-	}
+	c := staplingCase("ssl_stapling connection numbers", "", ln.Addr().String(), cert, ca)
 	for _, name := range []string{"first", "second", "third"} {
 		r := tlsGet(name, "stapled.test")
 		r.Settle = 200 * time.Millisecond // the responder's answer is in before the next
@@ -223,29 +207,34 @@ func TestServeTLSStaplingNoSigner(t *testing.T) {
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	c := harness.Case{
-		Name: "ssl_stapling without the signer",
-		Config: `error_log stderr;
-server {
-    listen 127.0.0.1:{{PORT}} ssl;
-    server_name stapled.test;
-    ssl_certificate s.crt;
-    ssl_certificate_key s.key;
-    ssl_stapling on;
-    ssl_stapling_responder http://` + ln.Addr().String() + `/ocsp;
-    ssl_trusted_certificate ca.pem;
-    return 200 "c=$connection\n";
-}
-`,
-		Content:  map[string]string{"s.crt": cert.CertPEM, "s.key": cert.KeyPEM, "ca.pem": ca.PEM},
-		TLS:      true,
-		SNI:      "stapled.test",
-		ErrorLog: true,
-	}
+	c := staplingCase("ssl_stapling without the signer", "error_log stderr;\n", ln.Addr().String(), cert, ca)
+	c.ErrorLog = true
 	for _, name := range []string{"first", "second"} {
 		r := tlsGet(name, "stapled.test")
 		r.Settle = 200 * time.Millisecond
 		c.Requests = append(c.Requests, r)
 	}
 	harness.Compare(t, c, nginx, gon, serveAssets(t))
+}
+
+// staplingCase serves stapled.test with ssl_stapling from the responder
+// at addr, answering "c=$connection"; head comes before the server.
+func staplingCase(name, head, addr string, cert harness.Issued, ca *harness.CA) harness.Case {
+	return harness.Case{
+		Name: name,
+		Config: head + `server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name stapled.test;
+    ssl_certificate s.crt;
+    ssl_certificate_key s.key;
+    ssl_stapling on;
+    ssl_stapling_responder http://` + addr + `/ocsp;
+    ssl_trusted_certificate ca.pem;
+    return 200 "c=$connection\n";
+}
+`,
+		Content: map[string]string{"s.crt": cert.CertPEM, "s.key": cert.KeyPEM, "ca.pem": ca.PEM},
+		TLS:     true,
+		SNI:     "stapled.test",
+	}
 }

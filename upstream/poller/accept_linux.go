@@ -232,35 +232,51 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 	default:
 		return fail(os.NewSyscallError("connect", e))
 	}
-	// Connecting: writable when done, SO_ERROR says how.
-	var connectErr syscall.Errno
-	c.w.setDeadline(deadline)
-	err = c.rawWait(&c.w, func(fd uintptr) bool {
-		v, e := sysGetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-		if e == 0 && v == 0 {
-			return true
+	// Connecting (on loopback it is done by now: one getpeername).
+	// Looked at before any deadline is set: most connects wait for
+	// nothing.
+	done, connectErr := connectState(int(c.fd))
+	if !done {
+		// Writable when done (the poller's report), then looked at again.
+		c.w.setDeadline(deadline)
+		err = c.rawWait(&c.w, func(fd uintptr) bool {
+			done, connectErr = connectState(int(fd))
+			return done
+		}, false)
+		c.w.setDeadline(time.Time{})
+		if err != nil {
+			var oe *net.OpError
+			if errors.As(err, &oe) {
+				err = oe.Err
+			}
+			return fail(err)
 		}
-		if e == 0 {
-			e = syscall.Errno(v)
-		}
-		if e == syscall.EINPROGRESS || e == syscall.EALREADY || e == syscall.EINTR {
-			return false
-		}
-		connectErr = e
-		return true
-	}, false)
-	c.w.setDeadline(time.Time{})
-	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) {
-			err = oe.Err
-		}
-		return fail(err)
 	}
 	if connectErr != 0 {
 		return fail(os.NewSyscallError("connect", connectErr))
 	}
 	return c, nil
+}
+
+// connectState looks at a connect under way: done when the socket has
+// its peer (getpeername) or the connect failed (SO_ERROR's errno, as
+// Go's dial reads it). SO_ERROR alone is 0 while the connect is still
+// under way (SYN_SENT), as when it succeeded.
+func connectState(fd int) (done bool, errno syscall.Errno) {
+	var sa syscall.RawSockaddrAny
+	n := uint32(syscall.SizeofSockaddrAny)
+	if sysGetpeername(fd, &sa, &n) == 0 {
+		return true, 0
+	}
+	v, e := sysGetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
+	if e == 0 {
+		e = syscall.Errno(v)
+	}
+	switch e {
+	case 0, syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+		return false, 0
+	}
+	return true, e
 }
 
 // beforeConnect, when set (tests), runs as Dial is about to connect.

@@ -635,3 +635,50 @@ func TestEventNanotime(t *testing.T) {
 		c.ReadNow(make([]byte, 8))
 	}
 }
+
+// TestDialWaitsForConnect: a connect still under way (the listener's
+// accept queue full: its SYN is dropped and resent) is not a
+// connection: Dial waits for it and gives up at its deadline, as Go's
+// dial and nginx's proxy_connect_timeout. (getsockopt's SO_ERROR is 0
+// while connecting: taken alone, it passed a socket in SYN_SENT as
+// connected, and the connect's failure came as the first write's.)
+func TestDialWaitsForConnect(t *testing.T) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := (&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*syscall.SockaddrInet4).Port}).String()
+	// Fill the queue: connections the listener never accepts, until
+	// one's connect does not complete.
+	full := false
+	for range 16 {
+		c, err := net.DialTimeout("tcp4", addr, 200*time.Millisecond)
+		if err != nil {
+			full = true
+			break
+		}
+		defer c.Close()
+	}
+	if !full {
+		t.Fatal("the listener's accept queue never filled")
+	}
+	c, err := Dial(addr, time.Now().Add(200*time.Millisecond), nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("Dial to a listener whose queue is full connected")
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Dial = %v, want a timeout", err)
+	}
+}

@@ -16,6 +16,11 @@ func sysGetsockname(fd int, sa *syscall.RawSockaddrAny, n *uint32) syscall.Errno
 	return e
 }
 
+func sysGetpeername(fd int, sa *syscall.RawSockaddrAny, n *uint32) syscall.Errno {
+	_, _, e := syscall.RawSyscall(syscall.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(n)))
+	return e
+}
+
 func sysSocket(family int) (int, syscall.Errno) {
 	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	return int(r), e

@@ -227,7 +227,8 @@ func (t *tunnel) quiet() bool {
 func (t *tunnel) startIdle() {
 	t.ref()
 	t.idleOn = true
-	tunnelIdle.add(t, poller.Nanotime()+int64(t.idle))
+	t.idleAt = poller.Nanotime() + int64(t.idle)
+	tunnelIdle.Add(t)
 }
 
 // stopIdle ends t's idle limit (under t.mu). When it took t out of
@@ -238,7 +239,7 @@ func (t *tunnel) stopIdle() (unref bool) {
 		return false
 	}
 	t.idleOn = false
-	return tunnelIdle.remove(t)
+	return tunnelIdle.Remove(t)
 }
 
 const (
@@ -456,7 +457,8 @@ func (t *tunnel) checkIdle() {
 	}
 	now := poller.Nanotime()
 	if left := int64(t.idle) - (now - t.lastActive.Load()); left > 0 && !t.closed.Load() {
-		tunnelIdle.add(t, now+left)
+		t.idleAt = now + left
+		tunnelIdle.Add(t)
 		t.mu.Unlock()
 		return
 	}

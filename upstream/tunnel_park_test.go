@@ -494,10 +494,8 @@ func TestTunnelIdleTimerReused(t *testing.T) {
 			t.Errorf("tunnel %d kept its idle limit after its end", i)
 		}
 		tn.mu.Unlock()
-		tunnelIdle.mu.Lock()
-		if tn.idleIdx != 0 {
+		if tunnelIdle.Remove(tn) {
 			t.Errorf("tunnel %d is in the idle heap after its end", i)
 		}
-		tunnelIdle.mu.Unlock()
 	}
 }

@@ -381,7 +381,7 @@ func (l *listener) park(sc *serverConn, first bool) bool {
 		timed = until != 0 // client_header_timeout, from accept
 	}
 	if timed {
-		l.srv.idleTimers.add(sc)
+		l.srv.idleTimers.Add(sc)
 	}
 	// Once parked, sc may be woken, served and ended by another
 	// goroutine while this one still reads it: its reference keeps the
@@ -419,7 +419,7 @@ func (l *listener) parked(sc *serverConn, first, timed bool, until monoTime) boo
 // exchange again.
 func (l *listener) unparked(sc *serverConn) {
 	h := &sc.h1
-	l.srv.idleTimers.remove(sc)
+	l.srv.idleTimers.Remove(sc)
 	if h.tconn != nil {
 		location.UnparkTLS(h.tconn)
 	}
@@ -509,7 +509,7 @@ func (sc *serverConn) unpark() {
 // connections could park.
 func (s *Server) endConn(sc *serverConn) {
 	h := &sc.h1
-	s.idleTimers.remove(sc)
+	s.idleTimers.Remove(sc)
 	if h.x.Bound() {
 		h.rt = h.x.Router()
 	}

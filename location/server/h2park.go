@@ -48,7 +48,7 @@ func (p *h2Streams) Park(until time.Time) bool {
 	w.idleUntil = monoOf(until)
 	timed := !until.IsZero()
 	if timed {
-		srv.idleTimers.add(p.sc)
+		srv.idleTimers.Add(p.sc)
 	}
 	if !w.waker.Park() {
 		p.unparked()
@@ -67,7 +67,7 @@ func (p *h2Streams) Park(until time.Time) bool {
 // unparked takes a connection that runs again off the timers and its
 // input off the poller: a busy connection's arrivals are its reader's.
 func (p *h2Streams) unparked() {
-	p.l.srv.idleTimers.remove(p.sc)
+	p.l.srv.idleTimers.Remove(p.sc)
 	if p.watching {
 		upstream.StopInput(p.raw, p.owner, p.sc)
 		p.watching = false

@@ -84,7 +84,7 @@ func BenchmarkIdleConnSetup(b *testing.B) {
 		once()
 	}
 	b.StopTimer()
-	waitFor(func() bool { return srv.idleTimers.len() >= held })
+	waitFor(func() bool { return srv.idleTimers.Len() >= held })
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
@@ -134,12 +134,6 @@ func serveSmall(ln net.Listener) {
 			}
 		}()
 	}
-}
-
-func (t *idleTimers) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.heap)
 }
 
 func (s *Server) connCount() int {

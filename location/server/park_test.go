@@ -479,13 +479,13 @@ func TestIdleTimerReadsInputFirst(t *testing.T) {
 	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
 		t.Fatalf("not parked: %+v", ts.srv.idleState())
 	}
-	// What idleTimers.fire does for a deadline that passed, with the
+	// What idleTimers.fire (poller.Deadlines) does for a deadline that passed, with the
 	// request sent in between: the poller's report finds the connection
 	// taken (Unpark), as when the timer's goroutine ran first.
 	ts.srv.mu.Lock()
 	sc := ts.srv.conns
 	ts.srv.mu.Unlock()
-	ts.srv.idleTimers.remove(sc)
+	ts.srv.idleTimers.Remove(sc)
 	if !sc.h1.waker.Unpark() {
 		t.Fatal("parked connection not taken")
 	}

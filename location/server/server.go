@@ -231,7 +231,7 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 		opts.Compile.CompileMail = mail.CompileOption
 	}
 	s := &Server{}
-	s.idleTimers.srv = s
+	s.idleTimers.Claim, s.idleTimers.Expire = claimIdle, s.endIdle
 	s.slots = upstream.NewConnSlots(upstream.DefaultWorkerConnections, s.drainReusable)
 	opts.Compile.Slots = s.slots
 	rt, err := location.Compile(cfg, opts.Compile)

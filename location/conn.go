@@ -445,6 +445,11 @@ func Handshaken(info *http1.ConnInfo, t *tls.Conn) {
 // new goes to its backends.
 func (rt *Router) RetireBackends() { rt.eachGroups((*upstream.Groups).Retire) }
 
+// ExitBackends closes the configuration's idle keep-alive backend
+// connections at a graceful stop's start, and the ones in use when their
+// request ends.
+func (rt *Router) ExitBackends() { rt.eachGroups((*upstream.Groups).Exiting) }
+
 // StopResolvers ends the configuration's name lookups in flight.
 func (rt *Router) StopResolvers() { rt.eachGroups((*upstream.Groups).StopResolvers) }
 

@@ -139,7 +139,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	}
 	// The connection takes a number before it connects (a socket() that
 	// fails takes one here, none in nginx).
-	slots.Number()
+	number := slots.Number()
 	d, err := p.dialer(x, srv.Network)
 	if err == nil {
 		if g.Keepalive == 0 || x.upgrade {
@@ -193,6 +193,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	} else {
 		x.life.fd = connFD(nc)
 	}
+	slots.Opened(x.life.fd, number)
 	return nc, server, false, nil
 }
 

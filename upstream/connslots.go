@@ -28,6 +28,8 @@ type ConnSlots struct {
 	// warned is the second the "reusing connections" warning was last
 	// logged (nginx logs it at most once a second).
 	warned atomic.Int64
+	// numbers are the open connections' numbers by descriptor.
+	numbers connNumbers
 	// serial is the process's connection counter ($connection, nginx's
 	// ngx_connection_counter), which backend connections draw from too
 	// (Number); nil: none. Set once, before the first Take.
@@ -40,10 +42,11 @@ func (c *ConnSlots) SetSerial(serial *atomic.Uint64) { c.serial = serial }
 // Number draws a backend connection's number, as ngx_event_connect_peer
 // does once it has the socket and its slot: clients accepted after it
 // have numbers past it.
-func (c *ConnSlots) Number() {
+func (c *ConnSlots) Number() uint64 {
 	if c != nil && c.serial != nil {
-		c.serial.Add(1)
+		return c.serial.Add(1)
 	}
+	return 0
 }
 
 // NewConnSlots returns limit slots; drain may be nil.

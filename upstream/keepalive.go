@@ -394,6 +394,15 @@ func (g *Group) sweepIdle() {
 // CloseIdle closes the kept-alive connections (on stop).
 func (gs *Groups) CloseIdle() { gs.closeIdle(false) }
 
+// Exiting is a graceful stop's start: the kept-alive connections close
+// now and those in use as their requests end, as nginx's
+// ngx_close_idle_connections and its keepalive module's free_peer, which
+// keeps none once ngx_exiting is set.
+func (gs *Groups) Exiting() {
+	gs.retired.Store(true)
+	gs.closeIdle(true)
+}
+
 // Retire closes the kept-alive connections of a configuration a reload
 // replaced, and those still in use as their requests end.
 func (gs *Groups) Retire() {

@@ -68,7 +68,7 @@ type StreamSession struct {
 	Note func(level, msg string)
 	// CountConn draws a connection number for each backend connection,
 	// as nginx's ngx_event_connect_peer does.
-	CountConn func()
+	CountConn func() uint64
 	// Ending, when set, runs once (on any goroutine) just before the
 	// client can see the session's end: the tunnel's close, or the UDP
 	// answer that completes it. nginx ends a session in that one event,
@@ -322,11 +322,13 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 		if st, ok := p.takeSlot(ss, g, server); !ok {
 			return st
 		}
+		var number uint64
 		if ss.CountConn != nil {
-			ss.CountConn()
+			number = ss.CountConn()
 		}
 		nc, err := p.dial(ss, srv)
 		if err == nil {
+			p.groups.Slots.OpenedConn(nc, number)
 			ct := time.Since(tryStart)
 			nc, err = p.handshakeUpstream(ss, nc, g, host)
 			if err == nil {

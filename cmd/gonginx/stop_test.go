@@ -38,11 +38,17 @@ func TestFastStopEndsWaitingRequest(t *testing.T) {
 			"[notice] M: worker process W exited with code 0",
 			"[notice] M: exit",
 		}},
+		// The graceful stop began: the worker's exit names the client
+		// and backend connections it leaves open, as
+		// ngx_worker_process_exit does when ngx_exiting is set.
 		{"master QUIT then TERM", "on", true, syscall.SIGTERM, []string{
 			"[notice] M: signal 3 (SIGQUIT) received, shutting down",
 			"[notice] W: gracefully shutting down",
 			"[notice] M: signal 15 (SIGTERM) received, exiting",
 			"[notice] W: exiting",
+			"[alert] W: *1 open socket #FD left in connection 2",
+			"[alert] W: *2 open socket #FD left in connection 3",
+			"[alert] W: aborting",
 			"[notice] W: exit",
 			"[notice] M: signal 17 (SIGCHLD) received",
 			"[notice] M: worker process W exited with code 0",
@@ -165,6 +171,8 @@ func fastStop(t *testing.T, masterProcess string, quit bool, sig syscall.Signal)
 	all, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 	prefix := regexp.MustCompile(`^\S+ \S+ (\[\w+\]) (\d+)#\d+: `)
 	worker := regexp.MustCompile(`worker process \d+ `)
+	// A socket's descriptor is the Go runtime's to choose.
+	fd := regexp.MustCompile(`socket #\d+ `)
 	master := fmt.Sprint(cmd.Process.Pid)
 	for _, l := range strings.Split(strings.TrimSpace(string(all[len(logged):])), "\n") {
 		m := prefix.FindStringSubmatch(l)
@@ -176,7 +184,8 @@ func fastStop(t *testing.T, masterProcess string, quit bool, sig syscall.Signal)
 		if m[2] == master {
 			who = "M"
 		}
-		out = append(out, m[1]+" "+who+": "+worker.ReplaceAllString(l[len(m[0]):], "worker process W "))
+		l = fd.ReplaceAllString(worker.ReplaceAllString(l[len(m[0]):], "worker process W "), "socket #FD ")
+		out = append(out, m[1]+" "+who+": "+l)
 	}
 	return out
 }

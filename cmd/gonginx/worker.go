@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 	"github.com/gonginx/gonginx/location/process"
 	"github.com/gonginx/gonginx/location/server"
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/upstream"
 )
 
 // runWorker is a worker process: it loads the configuration as its
@@ -172,6 +175,9 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 		switch {
 		case cmd.Terminate:
 			logger.Log("notice", "exiting")
+			if shutDown != nil {
+				alertOpenConns(logger, srv, len(listeners)+len(packetConns)+1)
+			}
 			srv.Terminate()
 			logger.Log("notice", "exit")
 			return 0
@@ -196,6 +202,25 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			}
 		}
 	}
+}
+
+// alertOpenConns is ngx_worker_process_exit's look at a worker stopped
+// while it shut down gracefully: each client or backend connection still
+// open is an alert, then "aborting". nginx names a connection's slot in
+// its connections array; ours are counted, not placed, so the slot here
+// is the listed ones' order after the first free one, base (the
+// listening sockets and the channel take the first): nginx's, unless a
+// slot freed before was reused.
+func alertOpenConns(logger *location.Logger, srv *server.Server, base int) {
+	open := srv.OpenConns()
+	if len(open) == 0 {
+		return
+	}
+	slices.SortFunc(open, func(a, b upstream.OpenConn) int { return cmp.Compare(a.Number, b.Number) })
+	for i, c := range open {
+		logger.Log("alert", fmt.Sprintf("*%d open socket #%d left in connection %d", c.Number, c.FD, base+i))
+	}
+	logger.Log("alert", "aborting")
 }
 
 // shareCPUs gives each of the workers its part of the CPUs gonginx may

@@ -65,9 +65,12 @@ func pop3ReplyOK(s *session, p []byte) (int, int) {
 func (s *session) proxy(addr string) {
 	s.action = "connecting to upstream"
 	deadline := time.Now().Add(s.sv.timeout)
-	s.srv.connID() // as the auth_http connection's
+	number := s.srv.connID() // as the auth_http connection's
 	d := net.Dialer{Deadline: deadline}
 	up, err := d.Dial("tcp", addr)
+	if err == nil {
+		s.srv.slots.OpenedConn(up, number)
+	}
 	if err != nil {
 		if isTimeout(err) {
 			s.logf("info", "upstream timed out", " (110: Connection timed out)")

@@ -119,6 +119,7 @@ func (l *listener) acceptLoop() {
 		}
 		sock := l.sock.Load()
 		ss := &session{srv: l.srv, sock: sock, sv: sock.server, nc: nc, id: l.srv.connID()}
+		l.srv.slots.OpenedConn(nc, ss.id)
 		ss.addr = nc.RemoteAddr().String()
 		if h, p, err := net.SplitHostPort(ss.addr); err == nil {
 			ss.addr, ss.port = h, p

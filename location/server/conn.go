@@ -120,6 +120,7 @@ func (l *listener) acceptLoop() {
 		// (a burst, a backlog at start) took their numbers in the
 		// order their goroutines ran.
 		sc.h1.connID = l.srv.counters.Conn.Add(1)
+		l.srv.slots.Opened(connFD(nc), sc.h1.connID)
 		// Counted here, before the next accept, as nginx's
 		// ngx_stat_active: a connection counts (as waiting) from the
 		// moment it is accepted, even before its goroutine runs.
@@ -438,4 +439,30 @@ func (s *Server) useCurrent(x location.Conn) {
 	if rt := x.Router(); s.rt.Load() != rt {
 		x.Rebind(s.switchRouter(rt))
 	}
+}
+
+// connFD is nc's descriptor, -1 when it has none.
+func connFD(nc net.Conn) int {
+	if pc, ok := nc.(*poller.Conn); ok {
+		return pc.FD()
+	}
+	fd := -1
+	if c, ok := nc.(syscall.Conn); ok {
+		if raw, err := c.SyscallConn(); err == nil {
+			raw.Control(func(f uintptr) { fd = int(f) })
+		}
+	}
+	return fd
+}
+
+// connectedStream reports whether fd is a stream socket that does not
+// listen: a client's or a backend's connection, not a descriptor closed
+// and reused for a file, a listener or a datagram socket.
+func connectedStream(fd int) bool {
+	typ, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TYPE)
+	if err != nil || typ != syscall.SOCK_STREAM {
+		return false
+	}
+	acc, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
+	return err == nil && acc == 0
 }

@@ -513,6 +513,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stream.Shutdown()
 	s.mail.Shutdown()
 	s.closeConns(true)
+	s.eachRouter((*location.Router).ExitBackends)
 	waited := make(chan struct{})
 	go func() { s.wg.Wait(); s.stream.Wait(); s.mail.Wait(); close(waited) }()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -588,6 +589,11 @@ func (s *Server) Close() error {
 func (s *Server) Terminate() {
 	s.log.Close()
 }
+
+// OpenConns lists the client and backend connections still open, by
+// descriptor: what ngx_worker_process_exit alerts of when a graceful
+// stop is cut short.
+func (s *Server) OpenConns() []upstream.OpenConn { return s.slots.OpenConns(connectedStream) }
 
 // stopResolvers ends name lookups in flight: a request waiting for a
 // silent name server must not hold a stopping server for resolver_timeout.

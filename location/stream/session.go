@@ -68,6 +68,7 @@ func (l *listener) serveConn(nc net.Conn, seq uint64) {
 	cfg := s.cfg.Load()
 	ss := &session{srv: s, cfg: cfg, sock: sock, conn: nc, start: time.Now(), id: s.connID()}
 	ss.slotHeld.Store(true)
+	s.slots.OpenedConn(nc, ss.id)
 	defer ss.releaseSlot()
 	ss.init(nc.LocalAddr(), nc.RemoteAddr())
 	if seq > 0 {
@@ -442,7 +443,7 @@ func (ss *session) proxy() int {
 	return status
 }
 
-func (ss *session) countConn() { ss.srv.connID() }
+func (ss *session) countConn() uint64 { return ss.srv.connID() }
 
 // appendProxyHeader appends the PROXY protocol v1 line nginx sends for
 // the session (ngx_proxy_protocol_write): the client's address and the

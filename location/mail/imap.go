@@ -172,41 +172,10 @@ func imapAuthState(s *session, rc int) int {
 	return rc
 }
 
-func imapAuthenticateCmd(s *session) int {
-	rc := s.authParse()
-	switch rc {
-	case authLoginStart:
-		s.out = []byte("+ VXNlcm5hbWU6\r\n")
-		s.mailState = imapAuthLoginUsername
-		return rcOK
-	case authLoginWithUsername:
-		s.out = []byte("+ UGFzc3dvcmQ6\r\n")
-		s.mailState = imapAuthLoginPassword
-		return s.authLoginUsername(1)
-	case authPlainStart:
-		s.out = []byte("+ \r\n")
-		s.mailState = imapAuthPlain
-		return rcOK
-	case authCramMD5Start:
-		if s.sv.authMethods&authCramMD5 == 0 {
-			return rcInvalid
-		}
-		if s.salt == nil {
-			s.makeSalt()
-		}
-		s.cramMD5Salt("+ ")
-		s.mailState = imapAuthCramMD5
-		return rcOK
-	case authExternalStart:
-		if s.sv.authMethods&authExternal == 0 {
-			return rcInvalid
-		}
-		s.out = []byte("+ VXNlcm5hbWU6\r\n")
-		s.mailState = imapAuthExternal
-		return rcOK
-	}
-	return rc
-}
+// imapAuthStates are IMAP's states after AUTHENTICATE's first line.
+var imapAuthStates = authStates{imapAuthLoginUsername, imapAuthLoginPassword, imapAuthPlain, imapAuthCramMD5, imapAuthExternal}
+
+func imapAuthenticateCmd(s *session) int { return s.authStart("+ ", &imapAuthStates) }
 
 func imapLoginLine(s *session) []byte {
 	switch s.mailState {

@@ -211,6 +211,9 @@ func pop3APOPCmd(s *session) int {
 	return rcDone
 }
 
+// pop3AuthStates are POP3's states after AUTH's first line.
+var pop3AuthStates = authStates{pop3AuthLoginUsername, pop3AuthLoginPassword, pop3AuthPlain, pop3AuthCramMD5, pop3AuthExternal}
+
 func pop3AuthCmd(s *session) int {
 	if s.starttlsOnly() {
 		return rcInvalid
@@ -220,36 +223,7 @@ func pop3AuthCmd(s *session) int {
 		s.state = 0
 		return rcOK
 	}
-	rc := s.authParse()
-	switch rc {
-	case authLoginStart:
-		s.out = []byte("+ VXNlcm5hbWU6\r\n")
-		s.mailState = pop3AuthLoginUsername
-		return rcOK
-	case authLoginWithUsername:
-		s.out = []byte("+ UGFzc3dvcmQ6\r\n")
-		s.mailState = pop3AuthLoginPassword
-		return s.authLoginUsername(1)
-	case authPlainStart:
-		s.out = []byte("+ \r\n")
-		s.mailState = pop3AuthPlain
-		return rcOK
-	case authCramMD5Start:
-		if s.sv.authMethods&authCramMD5 == 0 {
-			return rcInvalid
-		}
-		s.cramMD5Salt("+ ")
-		s.mailState = pop3AuthCramMD5
-		return rcOK
-	case authExternalStart:
-		if s.sv.authMethods&authExternal == 0 {
-			return rcInvalid
-		}
-		s.out = []byte("+ VXNlcm5hbWU6\r\n")
-		s.mailState = pop3AuthExternal
-		return rcOK
-	}
-	return rc
+	return s.authStart("+ ", &pop3AuthStates)
 }
 
 // The parser's states.

@@ -412,6 +412,49 @@ const (
 	authExternalStart
 )
 
+// authStates are a protocol's states after AUTH's (IMAP's AUTHENTICATE)
+// first line, by mechanism.
+type authStates struct{ loginUsername, loginPassword, plain, cramMD5, external int }
+
+// authStart answers AUTH's first line (the callers of
+// ngx_mail_auth_parse): a mechanism's first prompt behind the
+// protocol's continuation (prefix: "+ " or "334 "), and its next state.
+func (s *session) authStart(prefix string, st *authStates) int {
+	rc := s.authParse()
+	switch rc {
+	case authLoginStart:
+		s.out = []byte(prefix + "VXNlcm5hbWU6\r\n") // "Username:"
+		s.mailState = st.loginUsername
+		return rcOK
+	case authLoginWithUsername:
+		s.out = []byte(prefix + "UGFzc3dvcmQ6\r\n") // "Password:"
+		s.mailState = st.loginPassword
+		return s.authLoginUsername(1)
+	case authPlainStart:
+		s.out = []byte(prefix + "\r\n")
+		s.mailState = st.plain
+		return rcOK
+	case authCramMD5Start:
+		if s.sv.authMethods&authCramMD5 == 0 {
+			return rcInvalid
+		}
+		if s.salt == nil { // POP3 made it at the greeting
+			s.makeSalt()
+		}
+		s.cramMD5Salt(prefix)
+		s.mailState = st.cramMD5
+		return rcOK
+	case authExternalStart:
+		if s.sv.authMethods&authExternal == 0 {
+			return rcInvalid
+		}
+		s.out = []byte(prefix + "VXNlcm5hbWU6\r\n")
+		s.mailState = st.external
+		return rcOK
+	}
+	return rc
+}
+
 // starttlsOnly: the client must STARTTLS before it logs in.
 func (s *session) starttlsOnly() bool {
 	return s.tls == nil && s.sv.starttls == starttlsOnly

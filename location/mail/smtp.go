@@ -237,45 +237,16 @@ func smtpHeloCmd(s *session) int {
 	return rcOK
 }
 
+// smtpAuthStates are SMTP's states after AUTH's first line.
+var smtpAuthStates = authStates{smtpAuthLoginUsername, smtpAuthLoginPassword, smtpAuthPlainState, smtpAuthCramMD5, smtpAuthExternal}
+
 func smtpAuthCmd(s *session) int {
 	if len(s.args) == 0 {
 		s.out = []byte("501 5.5.4 Invalid argument\r\n")
 		s.state = 0
 		return rcOK
 	}
-	rc := s.authParse()
-	switch rc {
-	case authLoginStart:
-		s.out = []byte("334 VXNlcm5hbWU6\r\n")
-		s.mailState = smtpAuthLoginUsername
-		return rcOK
-	case authLoginWithUsername:
-		s.out = []byte("334 UGFzc3dvcmQ6\r\n")
-		s.mailState = smtpAuthLoginPassword
-		return s.authLoginUsername(1)
-	case authPlainStart:
-		s.out = []byte("334 \r\n")
-		s.mailState = smtpAuthPlainState
-		return rcOK
-	case authCramMD5Start:
-		if s.sv.authMethods&authCramMD5 == 0 {
-			return rcInvalid
-		}
-		if s.salt == nil {
-			s.makeSalt()
-		}
-		s.cramMD5Salt("334 ")
-		s.mailState = smtpAuthCramMD5
-		return rcOK
-	case authExternalStart:
-		if s.sv.authMethods&authExternal == 0 {
-			return rcInvalid
-		}
-		s.out = []byte("334 VXNlcm5hbWU6\r\n")
-		s.mailState = smtpAuthExternal
-		return rcOK
-	}
-	return rc
+	return s.authStart("334 ", &smtpAuthStates)
 }
 
 // smtpCommandLine is the command from its name to the end of its last

@@ -16,6 +16,7 @@ import (
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream"
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // This file is the seam package location/server drives: the server owns
@@ -383,10 +384,16 @@ func PeekConn(nc net.Conn, info *http1.ConnInfo, id uint64) (net.Conn, byte, err
 }
 
 // ParkTLS gives back what a TLS connection's socket I/O holds (its
-// http1.Sock, ~200 bytes) while the connection waits parked with no
-// goroutine; UnparkTLS takes one again before it reads. nc is the
-// connection's net.Conn (a *tls.Conn over PeekConn's; others are left).
+// http1.Sock, ~200 bytes) and crypto/tls's input and handshake buffers
+// (~3.5 KB after a handshake and a request: tlsutil.ReleaseBuffers)
+// while the connection waits parked with no goroutine; UnparkTLS takes
+// a Sock again before it reads, and the next record makes the buffers.
+// nc is the connection's net.Conn (a *tls.Conn over PeekConn's; others
+// are left).
 func ParkTLS(nc net.Conn) {
+	if t, ok := nc.(*tls.Conn); ok {
+		tlsutil.ReleaseBuffers(t)
+	}
 	if pc := peekedUnder(nc); pc != nil && pc.sock != nil {
 		http1.PutSock(pc.sock)
 		pc.sock = nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite/http2"
 	"github.com/gonginx/gonginx/upstream"
+	"github.com/gonginx/gonginx/upstream/tlsutil"
 )
 
 // An idle HTTP/2 connection parks (http2.Parker, h2Streams' methods
@@ -49,6 +50,11 @@ func (p *h2Streams) Park(until time.Time) bool {
 	timed := !until.IsZero()
 	if timed {
 		srv.idleTimers.Add(p.sc)
+	}
+	if w.tconn != nil {
+		// crypto/tls's input and handshake buffers, which the next
+		// record makes again (~3.5 KB).
+		tlsutil.ReleaseBuffers(w.tconn)
 	}
 	if !w.waker.Park() {
 		p.unparked()

@@ -226,123 +226,14 @@ func pop3AuthCmd(s *session) int {
 	return s.authStart("+ ", &pop3AuthStates)
 }
 
-// The parser's states.
-const (
-	swStart = iota
-	swCommand
-	swInvalid
-	swSpacesBeforeArgument
-	swArgument
-	swAlmostDone
-)
-
 var pop3Commands = map[string]int{
 	"USER": pop3User, "PASS": pop3Pass, "APOP": pop3APOP, "QUIT": pop3Quit,
 	"CAPA": pop3Capa, "AUTH": pop3Auth, "NOOP": pop3Noop, "STLS": pop3STLS,
 }
 
-// pop3Parse parses one command line from the buffer
-// (ngx_mail_pop3_parse_command).
-func pop3Parse(s *session) int {
-	state := s.state
-	p := s.pos
-	for ; p < s.last; p++ {
-		ch := s.buf[p]
-		switch state {
-		case swStart:
-			s.cmdStart = p
-			state = swCommand
-			fallthrough
-		case swCommand:
-			if ch == ' ' || ch == '\r' || ch == '\n' {
-				cmd := 0
-				if p-s.cmdStart == 4 {
-					cmd = pop3Commands[strings.ToUpper(string(s.buf[s.cmdStart:p]))]
-				}
-				if cmd == 0 {
-					return pop3Invalid(s, p)
-				}
-				s.command = cmd
-				switch ch {
-				case ' ':
-					state = swSpacesBeforeArgument
-				case '\r':
-					state = swAlmostDone
-				case '\n':
-					return pop3Done(s, p)
-				}
-				break
-			}
-			if (ch < 'A' || ch > 'Z') && (ch < 'a' || ch > 'z') {
-				return pop3Invalid(s, p)
-			}
-		case swInvalid:
-			return pop3Invalid(s, p)
-		case swSpacesBeforeArgument:
-			switch ch {
-			case ' ':
-			case '\r':
-				state = swAlmostDone
-			case '\n':
-				return pop3Done(s, p)
-			default:
-				if len(s.args) <= 2 {
-					state = swArgument
-					s.argStart = p
-					break
-				}
-				return pop3Invalid(s, p)
-			}
-		case swArgument:
-			switch ch {
-			case ' ':
-				// A space is part of a user name or password.
-				if s.command == pop3User || s.command == pop3Pass {
-					break
-				}
-				fallthrough
-			case '\r', '\n':
-				s.args = append(s.args, s.buf[s.argStart:p])
-				switch ch {
-				case ' ':
-					state = swSpacesBeforeArgument
-				case '\r':
-					state = swAlmostDone
-				case '\n':
-					return pop3Done(s, p)
-				}
-			}
-		case swAlmostDone:
-			if ch == '\n' {
-				return pop3Done(s, p)
-			}
-			return pop3Invalid(s, p)
-		}
-	}
-	s.pos = p
-	s.state = state
-	return rcAgain
-}
+// pop3Grammar is POP3's command line (ngx_mail_pop3_parse_command): a
+// user name or password may hold spaces.
+var pop3Grammar = lineGrammar{commands: pop3Commands, maxArgs: 2, auth: pop3Auth, spaced: [2]int{pop3User, pop3Pass}}
 
-func pop3Done(s *session, p int) int {
-	s.pos = p + 1
-	s.state = swStart
-	if s.command == pop3Auth {
-		s.state = swArgument
-	}
-	return rcOK
-}
-
-// pop3Invalid skips the rest of an invalid line.
-func pop3Invalid(s *session, p int) int {
-	s.state = swInvalid
-	for ; p < s.last; p++ {
-		if s.buf[p] == '\n' {
-			s.state = swStart
-			s.pos = p + 1
-			return rcInvalid
-		}
-	}
-	s.pos = p
-	return rcAgain
-}
+// pop3Parse parses one command line from the buffer.
+func pop3Parse(s *session) int { return s.parseLine(&pop3Grammar) }

@@ -398,98 +398,17 @@ func smtpReplyOK(s *session, p []byte) (int, int) {
 	return rcInvalid, 0
 }
 
-// The SMTP parser shares POP3's states.
-
 var smtpCommands = map[string]int{
 	"HELO": smtpHelo, "EHLO": smtpEhlo, "QUIT": smtpQuit, "AUTH": smtpAuth, "NOOP": smtpNoop,
 	"MAIL": smtpMail, "RSET": smtpRset, "RCPT": smtpRcpt, "VRFY": smtpVrfy, "EXPN": smtpExpn,
 	"HELP": smtpHelp, "STARTTLS": smtpStartTLS,
 }
 
-// smtpParse parses one command line (ngx_mail_smtp_parse_command).
-func smtpParse(s *session) int {
-	state := s.state
-	p := s.pos
-	for ; p < s.last; p++ {
-		ch := s.buf[p]
-		switch state {
-		case swStart:
-			s.cmdStart = p
-			state = swCommand
-			fallthrough
-		case swCommand:
-			if ch == ' ' || ch == '\r' || ch == '\n' {
-				cmd := 0
-				if n := p - s.cmdStart; n == 4 || n == 8 {
-					cmd = smtpCommands[strings.ToUpper(string(s.buf[s.cmdStart:p]))]
-				}
-				if cmd == 0 {
-					return pop3Invalid(s, p)
-				}
-				s.command = cmd
-				switch ch {
-				case ' ':
-					state = swSpacesBeforeArgument
-				case '\r':
-					state = swAlmostDone
-				case '\n':
-					return smtpDone(s, p)
-				}
-				break
-			}
-			if (ch < 'A' || ch > 'Z') && (ch < 'a' || ch > 'z') {
-				return pop3Invalid(s, p)
-			}
-		case swInvalid:
-			return pop3Invalid(s, p)
-		case swSpacesBeforeArgument:
-			switch ch {
-			case ' ':
-			case '\r':
-				state = swAlmostDone
-			case '\n':
-				return smtpDone(s, p)
-			default:
-				if len(s.args) <= 10 {
-					state = swArgument
-					s.argStart = p
-					break
-				}
-				return pop3Invalid(s, p)
-			}
-		case swArgument:
-			switch ch {
-			case ' ', '\r', '\n':
-				s.args = append(s.args, s.buf[s.argStart:p])
-				switch ch {
-				case ' ':
-					state = swSpacesBeforeArgument
-				case '\r':
-					state = swAlmostDone
-				case '\n':
-					return smtpDone(s, p)
-				}
-			}
-		case swAlmostDone:
-			if ch == '\n' {
-				return smtpDone(s, p)
-			}
-			return pop3Invalid(s, p)
-		}
-	}
-	s.pos = p
-	s.state = state
-	return rcAgain
-}
+// smtpGrammar is SMTP's command line (ngx_mail_smtp_parse_command).
+var smtpGrammar = lineGrammar{commands: smtpCommands, long: 8, maxArgs: 10, auth: smtpAuth}
 
-func smtpDone(s *session, p int) int {
-	s.pos = p + 1
-	s.state = swStart
-	if s.command == smtpAuth {
-		s.state = swArgument
-	}
-	return rcOK
-}
+// smtpParse parses one command line from the buffer.
+func smtpParse(s *session) int { return s.parseLine(&smtpGrammar) }
 
 // clientName is the SMTP client's host name (Client-Host, XCLIENT
 // NAME=): its address's PTR name when that name resolves back to the

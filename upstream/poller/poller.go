@@ -12,7 +12,8 @@
 // Entry points: Default (the process's poller), Poller.Add, Reg.Modify,
 // Reg.SetHandler (another handler takes the socket's events),
 // Reg.Remove (the socket stays open) or Reg.Forget (it closes next),
-// Poller.Settle (handle what is reported now, on the caller's goroutine).
+// Poller.Settle (handle what is reported now, on the caller's goroutine),
+// Deadlines (the timers of what waits: one heap and one runtime timer).
 // Registrations are edge-triggered (Edge) or one-shot (OneShot): a
 // level-triggered one would be reported again and again.
 //

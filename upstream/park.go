@@ -131,8 +131,13 @@ var (
 )
 
 // maxIdleResumers bounds the goroutines that wait for wake-ups: a fixed
-// cost for the process, not one per connection.
-const maxIdleResumers = 8
+// cost for the process, not one per connection. It is above the work a
+// worker has in flight at once in a burst of short connections (each
+// holds one for its request, then one for its tunnel's end): with 8,
+// 16 WebSocket connects at a time on one worker started a goroutine per
+// connection, whose stack grew again (BenchmarkWebSocketConnectParallel).
+// An idle one's stack shrinks at the collections.
+const maxIdleResumers = 64
 
 // Go runs f on a lingering goroutine, as resume does: a new connection's
 // goroutine too (its stack grown by an earlier connection is not grown

@@ -2,10 +2,13 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -16,11 +19,71 @@ import (
 // a client connects, upgrades through the proxy, echoes one message and
 // closes. Allocations count the client's and the backend's too.
 func BenchmarkWebSocketConnect(b *testing.B) {
+	once := wsConnectSetup(b)
+	buf := make([]byte, 4096)
+	if err := once(buf); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for b.Loop() {
+		if err := once(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The process's CPU time, the client's and the backend's included:
+	// steadier than the wall clock on a shared machine.
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkWebSocketConnectParallel is the row as the bench runs it: 16
+// clients at once (on one worker: run it with GOMAXPROCS=1). goroutines/op
+// counts the goroutines the process started per connection, the backend's
+// one included: a connection's work that finds no lingering goroutine
+// (upstream.GoResume) starts one, whose stack grows again.
+func BenchmarkWebSocketConnectParallel(b *testing.B) {
+	once := wsConnectSetup(b)
+	if err := once(make([]byte, 4096)); err != nil {
+		b.Fatal(err)
+	}
+	const clients = 16
+	per := b.N/clients + 1
+	created := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(created)
+	g0 := created[0].Value.Uint64()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4096)
+			for range per {
+				if err := once(buf); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n := float64(per * clients)
+	metrics.Read(created)
+	b.ReportMetric(float64(created[0].Value.Uint64()-g0)/n, "goroutines/op")
+	b.ReportMetric(float64(processCPU()-cpu0)/n, "cpu-ns/op")
+}
+
+// wsConnectSetup starts a backend that answers an upgrade with 101 and
+// echoes, and the server proxying to it; once runs one connection.
+func wsConnectSetup(b *testing.B) (once func(buf []byte) error) {
 	backend, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer backend.Close()
+	b.Cleanup(func() { backend.Close() })
 	go func() {
 		for {
 			c, err := backend.Accept()
@@ -69,47 +132,35 @@ func BenchmarkWebSocketConnect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer srv.Close()
 	req := []byte("GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 	msg := []byte("\x81\x05hello")
-	buf := make([]byte, 4096)
-	once := func() {
+	b.Cleanup(func() { srv.Close() })
+	return func(buf []byte) error {
 		c, err := net.Dial("tcp4", addr)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		defer c.Close()
 		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		n := 0
 		for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
 			m, err := c.Read(buf[n:])
 			if err != nil {
-				b.Fatal(err)
+				return err
 			}
 			n += m
 		}
 		if !bytes.HasPrefix(buf, []byte("HTTP/1.1 101")) {
-			b.Fatalf("%q", buf[:n])
+			return fmt.Errorf("%q", buf[:n])
 		}
 		if _, err := c.Write(msg); err != nil {
-			b.Fatal(err)
+			return err
 		}
-		if _, err := io.ReadFull(c, buf[:len(msg)]); err != nil {
-			b.Fatal(err)
-		}
+		_, err = io.ReadFull(c, buf[:len(msg)])
+		return err
 	}
-	once()
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := processCPU()
-	for b.Loop() {
-		once()
-	}
-	// The process's CPU time, the client's and the backend's included:
-	// steadier than the wall clock on a shared machine.
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // processCPU is the CPU time the process used so far, in nanoseconds.

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -8,7 +9,8 @@ import (
 
 // FuzzFastCGIResponse feeds a backend's bytes, cut at any point, through
 // the record decoder and the CGI head parser: no panic, no piece longer
-// than its input, and the same stdout whatever the cut.
+// than its input, and the same stdout whatever the cut (and the same
+// error, byte by byte).
 func FuzzFastCGIResponse(f *testing.F) {
 	f.Add(records(out+"Status: 404 x\r\nLocation: /a\r\n\r\nbody", errs+"warn\n.", out, end), 3)
 	f.Add(records(out+"Content-Ty", out+"pe: a\r\n\r\n"), 9)
@@ -48,6 +50,16 @@ func FuzzFastCGIResponse(f *testing.F) {
 		split, err2 := decode(in[:cut], in[cut:])
 		if (err1 == nil) != (err2 == nil) || whole != split {
 			t.Fatalf("whole %q (%v) != split %q (%v)", whole, err1, split, err2)
+		}
+		// Byte by byte, no record header is ever whole at hand: the
+		// same stdout and the same error as a header taken at once.
+		bytewise := make([][]byte, len(in))
+		for i := range in {
+			bytewise[i] = in[i : i+1]
+		}
+		single, err3 := decode(bytewise...)
+		if fmt.Sprint(err1) != fmt.Sprint(err3) || whole != single {
+			t.Fatalf("whole %q (%v) != byte by byte %q (%v)", whole, err1, single, err3)
 		}
 	})
 }

@@ -108,6 +108,13 @@ func (d *fcgiDecoder) next(b []byte) (fcgiPiece, []byte, int, error) {
 			d.inPad, d.hdrLen = false, 0
 		}
 		if d.hdrLen < 8 {
+			if d.hdrLen == 0 && len(b)-i >= 8 && fcgiHeaderOK(b[i:i+8]) {
+				// A whole header at hand (the usual case): taken at
+				// once, not byte by byte.
+				d.hdr = [8]byte(b[i : i+8])
+				d.hdrLen = 8
+				i += 8
+			}
 			for d.hdrLen < 8 && i < len(b) {
 				c := b[i]
 				switch d.hdrLen {
@@ -169,6 +176,14 @@ func (d *fcgiDecoder) next(b []byte) (fcgiPiece, []byte, int, error) {
 			return pieceEnd, nil, i, nil
 		}
 	}
+}
+
+// fcgiHeaderOK reports whether h, a record's 8-byte header, is one the
+// byte-by-byte checks of fcgiDecoder.next pass: version 1, a type the
+// response may carry, request id 1.
+func fcgiHeaderOK(h []byte) bool {
+	t := h[1]
+	return h[0] == 1 && h[2] == 0 && h[3] == 1 && (t == fcgiStdout || t == fcgiStderr || t == fcgiEndRequest)
 }
 
 // need is what nginx's FastCGI input filter says it needs to get on

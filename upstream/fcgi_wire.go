@@ -223,7 +223,8 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 func fcgiStatus(h *http1.ResponseHead) error {
 	var status, location []byte
 	hasStatus, hasLocation := false, false
-	for _, hd := range h.Headers {
+	for i := range h.Headers {
+		hd := &h.Headers[i]
 		switch {
 		case http1.EqualFold(hd.Name, "status"):
 			status, hasStatus = hd.Value, true
@@ -270,51 +271,67 @@ func (p *Proxy) logStderr(s *rewrite.State, x *exchange, msg []byte, action stri
 // otherwise it ends at FCGI_END_REQUEST (a connection that ends before
 // is a failure with fastcgi_keep_conn). Bytes past a Content-Length are
 // dropped. raw is what was read but not decoded yet.
-func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64) (complete bool, err error) {
+func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, rest int64) (bool, error) {
 	x.overrun = false
-	closed := false
-	deliver := func(b []byte) error {
-		if closed || len(b) == 0 {
-			return nil
-		}
-		if rest >= 0 {
-			if int64(len(b)) > rest {
-				x.overrun = true
-				b = b[:rest]
-			}
-			rest -= int64(len(b))
-		}
-		// The pieces of one read go out as one write (one chunk), as
-		// nginx's pipe passes on the buffers it filled.
-		x.fout = append(x.fout, b...)
-		return nil
-	}
-	out := p.bodyOut(c, s, x)
-	flushOut := func() error {
-		if len(x.fout) == 0 {
-			return nil
-		}
-		err := out.write(x.fout)
-		x.fout = x.fout[:0]
-		return err
-	}
+	o := fcgiOut{w: p.bodyOut(c, s, x), x: x, rest: rest}
 	x.fout = x.fout[:0]
 	x.beginRate(p, len(raw))
-	defer func() {
-		switch {
-		case err == nil:
-			err = flushOut()
-		case upstreamSideFCGI(err):
-			// nginx's pipe passes on what it read before the backend
-			// failed (p->upstream_error), then ends the response
-			// without its last buffer: the client gets the bytes and a
-			// close.
-			flushOut()
-		}
-	}()
-	if err := deliver(x.fpending); err != nil {
-		return false, err
+	// The last flush follows the relay's return, not in a defer: the
+	// relay's many returns would make it a runtime call per request.
+	complete, err := f.relayRecords(p, c, nc, x, s, raw, &o)
+	switch {
+	case err == nil:
+		err = o.flush()
+	case upstreamSideFCGI(err):
+		// nginx's pipe passes on what it read before the backend
+		// failed (p->upstream_error), then ends the response without
+		// its last buffer: the client gets the bytes and a close.
+		o.flush()
 	}
+	return complete, err
+}
+
+// fcgiOut is where relayFastCGI's FCGI_STDOUT goes: x.fout, then the
+// body's writer.
+type fcgiOut struct {
+	w      bodyWriter
+	x      *exchange
+	rest   int64 // what the Content-Length leaves (-1: none)
+	closed bool  // the response ended: what follows is dropped
+}
+
+// deliver adds b to what goes out next: the pieces of one read go out
+// as one write (one chunk), as nginx's pipe passes on the buffers it
+// filled. Bytes past the Content-Length are dropped.
+func (o *fcgiOut) deliver(b []byte) {
+	if o.closed || len(b) == 0 {
+		return
+	}
+	if o.rest >= 0 {
+		if int64(len(b)) > o.rest {
+			o.x.overrun = true
+			b = b[:o.rest]
+		}
+		o.rest -= int64(len(b))
+	}
+	o.x.fout = append(o.x.fout, b...)
+}
+
+// flush writes what was delivered.
+func (o *fcgiOut) flush() error {
+	x := o.x
+	if len(x.fout) == 0 {
+		return nil
+	}
+	err := o.w.write(x.fout)
+	x.fout = x.fout[:0]
+	return err
+}
+
+// relayRecords is relayFastCGI's loop: it decodes and passes on the
+// records until the response ends, o.flush left to its caller.
+func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, raw []byte, o *fcgiOut) (complete bool, err error) {
+	o.deliver(x.fpending)
 	keepConn := f.keepAlive
 	untilEOF := x.buffering && !keepConn
 	// Buffered without fastcgi_keep_conn, nginx's pipe decodes (and logs
@@ -336,8 +353,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		keepHold.holdFor(p.holdConf(x, x.headLen), 8)
 		keepHold.filled(len(x.fpending), len(x.fout), x.fdec.need())
 	}
-	pipe := x.life.fd > 0 && rawConn(nc) == nc // a socket to peek at
-	var ending bool                            // the backend closed or failed: all is decoded, then endErr
+	var ending bool // the backend closed or failed: all is decoded, then endErr
 	var endErr error
 	for {
 		lim := len(raw)
@@ -350,7 +366,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				// the undecoded bytes (carry, in the old buffer, not
 				// pooled again) moved to its start below.
 				x.rbuf, x.rbufBox = make([]byte, max(2*len(x.rbuf), bodyBufSize+1)), nil
-			case k > 0 && len(raw) < len(x.rbuf) && pipe && inputReady(x.life.fd):
+			case k > 0 && len(raw) < len(x.rbuf) && fcgiPipe(nc, x) && inputReady(x.life.fd):
 				k = 0 // nginx's pipe reads what is at hand before it passes on
 			}
 			switch {
@@ -358,7 +374,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				lim, keepOut = 0, true
 			case k < held:
 				// Only a part of x.fpending's bytes (1:1 with its raw).
-				if err := out.write(x.fout[:k]); err != nil {
+				if err := o.w.write(x.fout[:k]); err != nil {
 					return false, err
 				}
 				x.fout = x.fout[:copy(x.fout, x.fout[k:])]
@@ -385,16 +401,14 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			piece, data, used, derr := x.fdec.next(in)
 			dec, filled = dec[used:], used
 			if derr != nil {
-				if closed {
+				if o.closed {
 					return true, nil // nginx ignores data after close
 				}
 				return false, derr
 			}
 			switch piece {
 			case pieceStdout:
-				if err := deliver(data); err != nil {
-					return false, err
-				}
+				o.deliver(data)
 			case pieceStderr:
 				// nginx's unbuffered relay runs under the header's action.
 				action := actionBody
@@ -403,18 +417,18 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				}
 				p.logStderr(s, x, data, action)
 			case pieceStdoutEnd:
-				if closed {
+				if o.closed {
 					continue
 				}
-				if rest > 0 && x.buffering {
+				if o.rest > 0 && x.buffering {
 					return false, errFCGIPrematureStdout
 				}
-				closed = untilEOF
+				o.closed = untilEOF
 			case pieceEnd:
-				if closed {
+				if o.closed {
 					continue
 				}
-				if rest > 0 {
+				if o.rest > 0 {
 					if !x.buffering {
 						// nginx's unbuffered filter logs it under the
 						// head's action (ngx_http_fastcgi_non_buffered_filter).
@@ -423,7 +437,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 					return false, errFCGIPrematureReq
 				}
 				if untilEOF {
-					closed = true
+					o.closed = true
 					continue
 				}
 				if !keepConn {
@@ -457,7 +471,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			// A buffer of a record's header or padding only is parsed
 			// too: what the parser needs next changes.
 			k := 0
-			if len(raw) == len(x.rbuf) || !pipe || !inputReady(x.life.fd) {
+			if len(raw) == len(x.rbuf) || !fcgiPipe(nc, x) || !inputReady(x.life.fd) {
 				keepHold.atRest(len(x.fout), x.fdec.need())
 				k = keepHold.ready
 				if k == 0 && len(raw) == len(x.rbuf) {
@@ -468,7 +482,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			keepHold.sent()
 			passed, keepOut = k > 0, k < len(x.fout) // all of x.fout: flushOut below
 			if passed && keepOut {
-				if err := out.write(x.fout[:k]); err != nil {
+				if err := o.w.write(x.fout[:k]); err != nil {
 					return false, err
 				}
 				x.fout = x.fout[:copy(x.fout, x.fout[k:])]
@@ -476,7 +490,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		}
 		if keepOut {
 			// What was decoded waits with the part of a buffer.
-		} else if err := flushOut(); err != nil {
+		} else if err := o.flush(); err != nil {
 			return false, err
 		}
 		var ferr error
@@ -484,7 +498,7 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		case (hold.on || keepHold.on) && !passed && !x.spool.on && headPostponed(c):
 			// Nothing new went out: a short head waits (postpone_output).
 		case x.buffering:
-			ferr = out.flushOut() // the spool's feeder flushes its own
+			ferr = o.w.flushOut() // the spool's feeder flushes its own
 		default:
 			ferr = c.Flush()
 		}
@@ -511,12 +525,15 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			if rerr == io.EOF && !keepConn {
 				return true, nil
 			}
-			// One return for the failed read's errors: at most 15 keep
-			// the defer above open-coded (no runtime call per request).
 			return false, fcgiReadError(rerr)
 		}
 	}
 }
+
+// fcgiPipe reports whether the relay's backend is a socket to look at
+// for bytes at hand (asked only where the relay waits: a response read
+// at once never does).
+func fcgiPipe(nc net.Conn, x *exchange) bool { return x.life.fd > 0 && rawConn(nc) == nc }
 
 // fcgiReadError is the relay's error for a read of the backend's
 // records that failed.

@@ -42,6 +42,17 @@ type fcgiParam struct {
 	value     *rewrite.Complex // nil: static
 	static    string
 	skipEmpty bool // if_not_empty
+	// pair is the FastCGI pair's start, made once (fcgiPairs): the
+	// name's length, a byte for the value's, the name.
+	pair []byte
+}
+
+// fcgiPairs makes each param's pair start.
+func fcgiPairs(params []fcgiParam) {
+	for i := range params {
+		pm := &params[i]
+		pm.pair = append(append(appendParamLen(nil, len(pm.key)), 0), pm.key...)
+	}
 }
 
 // fcgiDefaultHide are ngx_http_fastcgi_hide_headers: a FastCGI backend's
@@ -156,6 +167,8 @@ func CompileFastCGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directi
 			return nil, err
 		}
 	}
+	fcgiPairs(f.params)
+	fcgiPairs(f.paramsCache)
 	p.compileHeaders(blocks, fcgiDefaultHide)
 	if err := p.compileRequestBody(blocks, c); err != nil {
 		return nil, err
@@ -330,14 +343,12 @@ func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *
 		// The value is made in place after its name, a byte kept for
 		// its length; a value past 127 bytes takes four and moves up.
 		at := len(b)
-		b = appendParamLen(b, len(pm.key))
-		lenAt := len(b)
-		b = append(b, 0)
-		b = append(b, pm.key...)
-		valAt := len(b)
-		b = append(b, pm.static...)
+		b = append(b, pm.pair...)
+		lenAt, valAt := len(b)-len(pm.key)-1, len(b)
 		if pm.value != nil {
 			b = pm.value.Eval(s, b)
+		} else {
+			b = append(b, pm.static...)
 		}
 		n := len(b) - valAt
 		switch {

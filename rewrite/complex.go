@@ -153,7 +153,6 @@ func (cv *Complex) EvalQuoted(s *State, dst []byte) []byte {
 func (cv *Complex) eval(s *State, dst []byte, quote bool) ([]byte, int) {
 	argsAt := -1
 	isArgs := false
-	escape := s.Req != nil && (s.Req.QuotedURI || s.Req.PlusInURI)
 	for i := range cv.segs {
 		sg := &cv.segs[i]
 		switch sg.kind {
@@ -162,7 +161,10 @@ func (cv *Complex) eval(s *State, dst []byte, quote bool) ([]byte, int) {
 		case segVariable:
 			dst = sg.v.eval(s, dst)
 		case segCapture:
-			dst = appendCapture(s, sg.n, dst, (isArgs || quote) && escape)
+			// Whether to escape is asked of the request here: most
+			// values have no capture.
+			escape := (isArgs || quote) && s.Req != nil && (s.Req.QuotedURI || s.Req.PlusInURI)
+			dst = appendCapture(s, sg.n, dst, escape)
 		case segArgs:
 			isArgs = true
 			argsAt = len(dst)

@@ -224,6 +224,10 @@ func (d *direction) copyInline() {
 		if err == nil {
 			err = io.EOF
 		}
+		if t.onEnd != nil {
+			d.endInline(err)
+			return
+		}
 		d.pk.endErr = err
 		d.goRun() // it ends d, off the poller's goroutine
 		return
@@ -251,6 +255,24 @@ func (d *direction) copyInline() {
 	}
 	t.putInline(bp)
 	d.parkAgain()
+}
+
+// endInline ends d, whose source ended, and with it the tunnel of a
+// request that returned (onEnd), on the poller's goroutine that read the
+// end: nginx's event loop finalizes the request where it reads the end.
+// Handed to a goroutine (goRun), the end (the close, the request's log
+// line, the connection's close) cost a wake-up and a switch per
+// connection. Only plain sockets copy inline: no TLS close_notify, nor
+// any write that waits, is made here.
+func (d *direction) endInline(err error) {
+	t := d.t
+	t.ref()
+	// The close unhooks both sources here, on their poller's goroutine:
+	// no report to a direction can be under way after it (quiet).
+	t.endedOnPoller = true
+	d.state.Store(dirDone)
+	t.finishOwn(d, err)
+	t.unref()
 }
 
 // The pollers' goroutines copy (copyInline) through one buffer of the

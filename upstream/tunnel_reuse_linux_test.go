@@ -234,3 +234,61 @@ func TestTunnelsList(t *testing.T) {
 		t.Fatalf("emptied set: %d, head %p", ts.Len(), ts.head)
 	}
 }
+
+// endSeen is a detached tunnel's end (onEnd) that does what the proxy's
+// EndTunnel does with the record, and tells whether it ran in a poller's
+// turn.
+type endSeen struct {
+	t    *tunnel
+	conn *poller.Conn
+	ch   chan bool
+}
+
+func (e *endSeen) TunnelEnded() {
+	// In a poller's turn its lock is held: InputQuiet says no.
+	inTurn := !e.conn.InputQuiet()
+	e.t.result()
+	e.t.unref() // the creator's, as EndTunnel drops it
+	e.ch <- inTurn
+}
+
+// TestTunnelDetachedEndsOnPoller: the tunnel of a request that returned
+// (a WebSocket between the server's own sockets) ends where the poller
+// reads the client's end, in its turn, as nginx's event loop finalizes
+// the request: no goroutine is woken for it. Its record goes back to the
+// pool all the same (asked from that turn, InputQuiet would keep it).
+func TestTunnelDetachedEndsOnPoller(t *testing.T) {
+	a, addr := newAcceptor(t)
+	proxyClient, client, err := ownPair(a, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	proxyUp, backend, err := ownPair(a, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	tn := newTunnel()
+	tn.client, tn.upstream, tn.idle, tn.bufs = proxyClient, proxyUp, time.Minute, tunnelPool(4096)
+	end := &endSeen{t: tn, conn: proxyClient, ch: make(chan bool, 1)}
+	tn.onEnd = end
+	tn.prepare(0)
+	tn.begin()
+	if err := echoOnce(client, backend, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	select {
+	case inTurn := <-end.ch:
+		if !inTurn {
+			t.Error("the tunnel's end ran off the poller's turn")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tunnel did not end")
+	}
+	poller.SettleConns() // after the turn that ended it
+	if tn.client != nil {
+		t.Error("the record was not given back (a record given back is zeroed)")
+	}
+}

@@ -400,6 +400,16 @@ func ParkTLS(nc net.Conn) {
 	}
 }
 
+// EndTLS gives a TLS connection's Sock back for good at the
+// connection's end (no read or write of it runs, nor will); crypto/tls's
+// buffers go with the connection.
+func EndTLS(nc net.Conn) {
+	if pc := peekedUnder(nc); pc != nil && pc.sock != nil {
+		http1.PutSock(pc.sock)
+		pc.sock = nil
+	}
+}
+
 // UnparkTLS is ParkTLS undone: reads and writes are raw again.
 func UnparkTLS(nc net.Conn) {
 	if pc := peekedUnder(nc); pc != nil && pc.sock == nil {

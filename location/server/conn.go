@@ -299,6 +299,7 @@ func (l *listener) serveConn(sc *serverConn) {
 				if isTimeout(err) {
 					l.handshakeEnded(sc, info, err)
 				}
+				location.EndTLS(t) // its Sock back: t is not used again
 				return
 			}
 			h.tconn = t

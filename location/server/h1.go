@@ -516,7 +516,13 @@ func (s *Server) endConn(sc *serverConn) {
 	if h.rt != nil {
 		s.release(h.rt)
 	}
+	// Its TLS socket I/O (an http1.Sock, 6 objects) goes back to its
+	// pool at the end, as when the connection parks, unless another
+	// goroutine may still be in it: HTTP/2's reader, a tunnel's copy. A
+	// parked connection (x unbound) gave it back already.
+	giveBack := false
 	if c := h.x.HTTP1(); c != nil {
+		giveBack = h.tconn != nil && sc.h2.Load() == nil && !c.Hijacked() && !c.TunnelDetached()
 		h.x.Release()
 		c.Free()
 		h.x = location.Conn{}
@@ -532,6 +538,12 @@ func (s *Server) endConn(sc *serverConn) {
 		h.tconn.Close()
 	}
 	sc.nc.Close()
+	if giveBack {
+		location.EndTLS(h.tconn) // after close_notify: nothing more is written
+	}
+	if tlsEnded != nil && h.tconn != nil {
+		tlsEnded(h.tconn)
+	}
 	s.setReusable(sc, false)        // closed: no longer waiting
 	s.counters.Stats.Active.Add(-1) // counted in acceptLoop
 	if sc.order != nil {
@@ -540,6 +552,10 @@ func (s *Server) endConn(sc *serverConn) {
 	s.untrack(sc)
 	sc.unref(connLive)
 }
+
+// tlsEnded, when set (tests), is told of each TLS connection endConn
+// ended, before its record may be reused.
+var tlsEnded func(*tls.Conn)
 
 // isTimeout reports a deadline's error (client_header_timeout).
 func isTimeout(err error) bool {

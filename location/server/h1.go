@@ -326,9 +326,15 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			return false
 		}
 		// The keepalive wait's start is read on the monotonic clock
-		// alone (a deadline's, never shown).
+		// alone (a deadline's, never shown), and given to a socket of
+		// the poller's on its scale (no time.Time made).
 		now := monoNow()
-		h.idleUntil, c.IdleSince = now+monoTime(c.IdleTimeout), now.Time()
+		h.idleUntil = now + monoTime(c.IdleTimeout)
+		if c.MonoIdle() {
+			c.IdleSinceMono = int64(now)
+		} else {
+			c.IdleSince = now.Time()
+		}
 	}
 }
 

@@ -55,6 +55,12 @@ type Conn struct {
 	// request began (its owner read the clock already); zero: now.
 	// ReadRequest clears it.
 	IdleSince time.Time
+	// IdleSinceMono is IdleSince on the socket's own monotonic scale
+	// (the poller's Nanotime), for a Conn whose MonoIdle is true: its
+	// keepalive wait's deadline is then set with no time.Time made, and
+	// the read's deadline check takes the reading (~300 instructions per
+	// keep-alive request). ReadRequest clears it.
+	IdleSinceMono int64
 	// HeaderDeadline, when set, is the end of the next head's timer
 	// instead of HeaderTimeout from now: the first request's timer runs
 	// from accept and covers the TLS handshake (ngx_http_init_connection).
@@ -183,6 +189,9 @@ type RequestWatcher interface{ RequestBytes() }
 type readDrained interface {
 	ReadDrained()
 	ReadReported(f func(fd uintptr) bool) error
+	// ReadReportedAt is ReadReported under the read deadline d, set
+	// from now: both on the RawConn's own monotonic scale (IdleSinceMono).
+	ReadReportedAt(now, d int64, f func(fd uintptr) bool) error
 }
 
 // Socket returns the client socket under the connection (below TLS) and
@@ -206,6 +215,14 @@ func (c *Conn) sockIO() *Sock {
 		}
 	}
 	return c.sock
+}
+
+// MonoIdle reports whether ReadRequest takes IdleSinceMono for
+// IdleSince: the connection is read through its plain socket, which
+// keeps the poller's record (readDrained).
+func (c *Conn) MonoIdle() bool {
+	s := c.sockIO()
+	return s != nil && s.keepsRecord()
 }
 
 // KnownSocket is Socket's answer if Socket was asked already, without
@@ -301,8 +318,12 @@ func (c *Conn) ReadRequest() (*Request, error) {
 	// at hand whole costs no timer.
 	deadline := c.HeaderDeadline
 	c.HeaderDeadline = time.Time{}
-	idleSince := c.IdleSince
-	c.IdleSince = time.Time{}
+	idleSince, idleMono := c.IdleSince, c.IdleSinceMono
+	c.IdleSince, c.IdleSinceMono = time.Time{}, 0
+	// monoNow, monoDL: the first read's deadline on the socket's scale
+	// (IdleSinceMono), set by the read itself; monoSet: it was.
+	var monoNow, monoDL int64
+	monoSet := false
 	idle, grace, armHead := false, false, false
 	// headDeadline is the first head's timer while its wait for the
 	// first byte has the grace.
@@ -319,6 +340,10 @@ func (c *Conn) ReadRequest() (*Request, error) {
 		wait := c.IdleTimeout
 		if c.IdleGrace > 0 && c.IdleGrace < wait {
 			wait, grace = c.IdleGrace, true
+		}
+		if idleMono != 0 && c.MonoIdle() {
+			monoNow, monoDL = idleMono, idleMono+int64(wait)
+			break
 		}
 		if idleSince.IsZero() {
 			idleSince = time.Now()
@@ -354,7 +379,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				return nil, perr
 			}
 			if m > 0 {
-				if !deadline.IsZero() {
+				if !deadline.IsZero() || monoSet {
 					// ngx_http_process_request deletes the header timer.
 					c.nc.SetReadDeadline(time.Time{})
 				}
@@ -373,7 +398,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			}
 		}
 		if armHead {
-			armHead = false
+			armHead, monoSet = false, false
 			deadline = time.Time{}
 			if c.HeaderTimeout > 0 {
 				deadline = time.Now().Add(c.HeaderTimeout)
@@ -393,7 +418,14 @@ func (c *Conn) ReadRequest() (*Request, error) {
 				started = true
 			}
 		}
-		m, err := ReadVia(c.sockIO(), c.nc, (*c.rb)[c.rend:])
+		var m int
+		var err error
+		if monoNow != 0 {
+			m, err = c.sock.readAt((*c.rb)[c.rend:], monoNow, monoDL)
+			monoNow, monoSet = 0, true
+		} else {
+			m, err = ReadVia(c.sockIO(), c.nc, (*c.rb)[c.rend:])
+		}
 		c.rend += m
 		if idle && m > 0 {
 			// The keepalive wait is over; the head's timer starts if it

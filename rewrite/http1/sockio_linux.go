@@ -126,12 +126,25 @@ func (s *Sock) setFD(fd uintptr) { s.r.n = int(fd) }
 
 // Read reads as net.Conn's Read: io.EOF at the end, a timeout error when
 // the read deadline passes.
-func (s *Sock) Read(b []byte) (int, error) {
+func (s *Sock) Read(b []byte) (int, error) { return s.readAt(b, 0, 0) }
+
+// keepsRecord reports whether s's RawConn is a readDrained (readAt).
+func (s *Sock) keepsRecord() bool { return s.dn != nil }
+
+// readAt is Read; with now (not 0) under the read deadline d set from
+// the clock reading now, both on the poller's scale (readDrained's
+// ReadReportedAt; s.dn is set).
+func (s *Sock) readAt(b []byte, now, d int64) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
 	s.r = sockOp{p: b}
-	err := s.rawRead()
+	var err error
+	if now != 0 {
+		err = s.dn.ReadReportedAt(now, d, s.readFn)
+	} else {
+		err = s.rawRead()
+	}
 	r := s.r
 	s.r = sockOp{}
 	switch {

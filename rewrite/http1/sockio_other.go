@@ -18,6 +18,10 @@ func putSock(*Sock) {}
 
 func (s *Sock) FD() int                    { return -1 }
 func (s *Sock) Read(b []byte) (int, error) { panic("http1: Sock without a socket") }
+func (s *Sock) keepsRecord() bool          { return false }
+func (s *Sock) readAt([]byte, int64, int64) (int, error) {
+	panic("http1: Sock without a socket")
+}
 func (s *Sock) TryWrite(b []byte) (int, bool, error) {
 	panic("http1: Sock without a socket")
 }

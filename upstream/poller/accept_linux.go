@@ -242,7 +242,7 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 		err = c.rawWait(&c.w, func(fd uintptr) bool {
 			done, connectErr = connectState(int(fd))
 			return done
-		}, false)
+		}, false, 0)
 		c.w.setDeadline(time.Time{})
 		if err != nil {
 			var oe *net.OpError

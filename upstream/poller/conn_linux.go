@@ -400,9 +400,16 @@ func (c *Conn) opError(op string, err error) error {
 // touches the socket, as Go's: a read under a past deadline takes
 // nothing, even when bytes are there. now is the clock it read (0: no
 // deadline, none read), for the operation's first wait.
-func (s *side) prepare() (now int64, err error) {
+func (s *side) prepare() (now int64, err error) { return s.prepareAt(0) }
+
+// prepareAt is prepare with now, a clock reading its caller made (0:
+// none, the clock is read when a deadline is set).
+func (s *side) prepareAt(now int64) (int64, error) {
 	if d := s.deadline.Load(); d != 0 {
-		if now = nanotime(); d <= now {
+		if now == 0 {
+			now = nanotime()
+		}
+		if d <= now {
 			return now, os.ErrDeadlineExceeded
 		}
 	}
@@ -473,8 +480,10 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 
 // setDeadline wakes a waiter only for a deadline before the timer it
 // armed, or when it has none (waiter's comment).
-func (s *side) setDeadline(t time.Time) {
-	d := monoOf(t)
+func (s *side) setDeadline(t time.Time) { s.setDeadlineMono(monoOf(t)) }
+
+// setDeadlineMono is setDeadline at d on Nanotime's scale (0: none).
+func (s *side) setDeadlineMono(d int64) {
 	s.deadline.Store(d)
 	if w := s.waiter.Load(); w != nil && d != 0 {
 		if f := w.fires.Load(); f == 0 || d < f {
@@ -651,7 +660,7 @@ func (r *rawConn) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.r, f, false) }
+func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.r, f, false, 0) }
 
 // ReadReported is Read, but a socket its last read drained (ReadDrained,
 // or Read's own record) that the poller has reported nothing for since
@@ -659,7 +668,19 @@ func (r *rawConn) Read(f func(fd uintptr) bool) error { return (*Conn)(r).rawWai
 // reads a socket only once its event says so; a try first cost every
 // keep-alive request a read(2) that found its next request not yet sent.
 func (r *rawConn) ReadReported(f func(fd uintptr) bool) error {
-	return (*Conn)(r).rawWait(&r.r, f, true)
+	return (*Conn)(r).rawWait(&r.r, f, true, 0)
+}
+
+// ReadReportedAt is ReadReported under the read deadline d (Nanotime's
+// scale, 0: none) set from now, a Nanotime reading the caller just made:
+// the deadline's check and its first wait's timer take now, where the
+// deadline's time.Time (two Adds and a Sub) and the check's clock read
+// cost a keep-alive connection's wait for its next request ~300
+// instructions. The deadline stays set after the call, as
+// SetReadDeadline's.
+func (r *rawConn) ReadReportedAt(now, d int64, f func(fd uintptr) bool) error {
+	r.r.setDeadlineMono(d)
+	return (*Conn)(r).rawWait(&r.r, f, true, now)
 }
 
 // ReadDrained is told by a Read callback whose read found the socket
@@ -668,12 +689,13 @@ func (r *rawConn) ReadReported(f func(fd uintptr) bool) error {
 // callback (Control must not read: it leaves the record as it is).
 func (r *rawConn) ReadDrained() { (*Conn)(r).flags.Or(flagRDrained) }
 
-func (r *rawConn) Write(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.w, f, false) }
+func (r *rawConn) Write(f func(fd uintptr) bool) error { return (*Conn)(r).rawWait(&r.w, f, false, 0) }
 
 // rawWait calls f until it reports done, waiting on s between calls, as
 // Go's RawConn Read and Write; reported: first waits for the poller's
-// report when the last read drained the socket (ReadReported).
-func (c *Conn) rawWait(s *side, f func(fd uintptr) bool, reported bool) error {
+// report when the last read drained the socket (ReadReported); now: a
+// clock reading of the caller's (ReadReportedAt), or 0.
+func (c *Conn) rawWait(s *side, f func(fd uintptr) bool, reported bool, now int64) error {
 	op := "raw-read"
 	if s == &c.w {
 		op = "raw-write"
@@ -684,7 +706,7 @@ func (c *Conn) rawWait(s *side, f func(fd uintptr) bool, reported bool) error {
 	defer c.decref()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now, err := s.prepare()
+	now, err := s.prepareAt(now)
 	if err != nil {
 		return c.opError(op, err)
 	}

@@ -1,10 +1,13 @@
 package poller
 
 import (
+	"errors"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -96,5 +99,53 @@ func TestConnReadReportedTriesFirst(t *testing.T) {
 	}
 	if c.hasFlag(flagRWaitFirst) {
 		t.Error("wait-first after tries that found bytes")
+	}
+}
+
+// ReadReportedAt reads under the deadline it is given, set from the
+// caller's clock reading: bytes there are read, the wait for none ends
+// at the deadline (not before it), and the deadline stays set.
+func TestConnReadReportedAt(t *testing.T) {
+	c, client := acceptPair(t)
+	read := func(now, d int64) (string, error) {
+		buf := make([]byte, 64)
+		var n int
+		err := (*rawConn)(c).ReadReportedAt(now, d, func(fd uintptr) bool {
+			m, err := syscall.Read(int(fd), buf)
+			if err == syscall.EAGAIN {
+				(*rawConn)(c).ReadDrained()
+				return false
+			}
+			n = m
+			return true
+		})
+		return string(buf[:n]), err
+	}
+	if _, err := client.Write([]byte("GET")); err != nil {
+		t.Fatal(err)
+	}
+	now := Nanotime()
+	if got, err := read(now, now+int64(time.Hour)); got != "GET" || err != nil {
+		t.Fatalf("with bytes there: %q, %v; want \"GET\", nil", got, err)
+	}
+	if d := c.r.deadline.Load(); d != now+int64(time.Hour) {
+		t.Errorf("deadline after the read: %d, want %d", d, now+int64(time.Hour))
+	}
+	now = Nanotime()
+	wait := int64(30 * time.Millisecond)
+	got, err := read(now, now+wait)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || got != "" {
+		t.Fatalf("with none: %q, %v; want a timeout", got, err)
+	}
+	if took := Nanotime() - now; took < wait {
+		t.Errorf("the wait ended after %v, before its deadline (%v)", time.Duration(took), time.Duration(wait))
+	}
+	// A deadline past already at the caller's reading fails at once.
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	now = Nanotime()
+	if got, err := read(now, now); !errors.Is(err, os.ErrDeadlineExceeded) || got != "" {
+		t.Errorf("past deadline: %q, %v; want a timeout", got, err)
 	}
 }

@@ -121,11 +121,10 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	// As the keepalive module: the balancer chooses the server, then a
 	// connection to it kept alive is used if there is one.
 	if useIdle {
-		if nc, life := g.getIdle(server, now); nc != nil {
+		if nc := g.getIdle(server, now, &x.life); nc != nil {
 			if !lazyDeadlines(p.proto) {
-				life.dl.Clear(nc) // the proxy's, when it pooled it
+				x.life.dl.Clear(nc) // the proxy's, when it pooled it
 			}
-			x.life = life
 			return nc, server, true, nil
 		}
 	}

@@ -123,14 +123,14 @@ func TestConnSlotsPool(t *testing.T) {
 	put := func(since time.Time) {
 		slots.Take()
 		c, _ := newPipeConn(t)
-		g.putIdle(c, 0, connLife{expires: since.Add(time.Hour), requests: 1, fd: -1, slots: slots}, since)
+		g.putIdle(c, 0, &connLife{expires: since.Add(time.Hour), requests: 1, fd: -1, slots: slots}, since)
 	}
 	now := time.Now()
 	var got []int
 	put(now)
 	put(now) // evicts the first
 	got = append(got, slots.Used())
-	if nc, _ := g.getIdle(0, now.Add(2*time.Minute)); nc != nil { // stale
+	if nc, _ := getIdleOf(g, 0, now.Add(2*time.Minute)); nc != nil { // stale
 		t.Error("a stale connection was reused")
 	}
 	got = append(got, slots.Used())

@@ -78,7 +78,7 @@ func TestKeepaliveCloseWatch(t *testing.T) {
 			defer g.closeIdle(false)
 			near, far := unixPair(t)
 			life := connLife{expires: now.Add(time.Hour), requests: 1, fd: connFD(near)}
-			g.putIdle(near, 0, life, now)
+			g.putIdle(near, 0, &life, now)
 			if len(g.idle) != 1 {
 				t.Fatal("not kept")
 			}
@@ -87,7 +87,7 @@ func TestKeepaliveCloseWatch(t *testing.T) {
 				t.Fatal("a kept Unix socket is not watched")
 			}
 			if tt.looked {
-				nc, got := g.getIdle(0, now)
+				nc, got := getIdleOf(g, 0, now)
 				if nc == nil {
 					t.Fatal("an open connection not reused")
 				}
@@ -95,7 +95,7 @@ func TestKeepaliveCloseWatch(t *testing.T) {
 					t.Fatal("not quiet after a look")
 				}
 				got.full = tt.full
-				g.putIdle(nc, 0, got, now)
+				g.putIdle(nc, 0, &got, now)
 			}
 			if tt.unreported {
 				// As if the poller's goroutine had not run yet.
@@ -117,7 +117,7 @@ func TestKeepaliveCloseWatch(t *testing.T) {
 			if got := w.quiet.Load(); got != tt.wantQuiet {
 				t.Errorf("quiet: %v, want %v", got, tt.wantQuiet)
 			}
-			nc, got := g.getIdle(0, now)
+			nc, got := getIdleOf(g, 0, now)
 			if (nc != nil) != tt.wantReused {
 				t.Fatalf("reused: %v, want %v", nc != nil, tt.wantReused)
 			}
@@ -134,7 +134,7 @@ func TestKeepaliveCloseWatch(t *testing.T) {
 				t.Error("the reused connection lost its watch")
 			}
 			// Back to the pool: no second registration.
-			g.putIdle(nc, 0, got, now)
+			g.putIdle(nc, 0, &got, now)
 			if g.idle[0].life.watch != w {
 				t.Error("watched again")
 			}

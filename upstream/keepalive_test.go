@@ -52,14 +52,14 @@ func TestKeepalivePool(t *testing.T) {
 			g := newGroup()
 			defer g.closeIdle(false)
 			c, closed := newPipeConn(t)
-			g.putIdle(c, 0, tt.life, now)
+			g.putIdle(c, 0, &tt.life, now)
 			if got := len(g.idle) == 1; got != tt.kept {
 				t.Fatalf("kept = %v, want %v", got, tt.kept)
 			}
 			if *closed == tt.kept {
 				t.Errorf("closed = %v", *closed)
 			}
-			nc, life := g.getIdle(0, now.Add(tt.getAfter))
+			nc, life := getIdleOf(g, 0, now.Add(tt.getAfter))
 			if got := nc != nil; got != tt.reused {
 				t.Fatalf("reused = %v, want %v", got, tt.reused)
 			}
@@ -79,7 +79,7 @@ func TestKeepalivePool(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		c, cl := newPipeConn(t)
 		closed = append(closed, cl)
-		g.putIdle(c, 0, connLife{expires: now.Add(time.Hour)}, now.Add(time.Duration(i)*time.Second))
+		g.putIdle(c, 0, &connLife{expires: now.Add(time.Hour)}, now.Add(time.Duration(i)*time.Second))
 	}
 	if diff := cmp.Diff([]bool{true, false, false}, []bool{*closed[0], *closed[1], *closed[2]}); diff != "" {
 		t.Errorf("closed (-want +got):\n%s", diff)
@@ -96,14 +96,14 @@ func TestKeepaliveIdleByServer(t *testing.T) {
 	defer g.closeIdle(false)
 	c0, _ := newPipeConn(t)
 	c1, _ := newPipeConn(t)
-	g.putIdle(c0, 0, connLife{expires: now.Add(time.Hour), requests: 1}, now)
-	g.putIdle(c1, 1, connLife{expires: now.Add(time.Hour), requests: 2}, now)
+	g.putIdle(c0, 0, &connLife{expires: now.Add(time.Hour), requests: 1}, now)
+	g.putIdle(c1, 1, &connLife{expires: now.Add(time.Hour), requests: 2}, now)
 	got := []bool{}
-	nc, life := g.getIdle(0, now)
+	nc, life := getIdleOf(g, 0, now)
 	got = append(got, nc == c0 && life.requests == 1)
-	nc, _ = g.getIdle(0, now)
+	nc, _ = getIdleOf(g, 0, now)
 	got = append(got, nc == nil)
-	nc, life = g.getIdle(1, now)
+	nc, life = getIdleOf(g, 1, now)
 	got = append(got, nc == c1 && life.requests == 2)
 	if diff := cmp.Diff([]bool{true, true, true}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -153,4 +153,11 @@ func TestKeepaliveRequests(t *testing.T) {
 	if got := be.connCount(); got != 2 {
 		t.Errorf("backend connections for 5 requests: %d, want 2", got)
 	}
+}
+
+// getIdleOf is g.getIdle with its connLife returned.
+func getIdleOf(g *Group, server int, now time.Time) (net.Conn, connLife) {
+	var life connLife
+	nc := g.getIdle(server, now, &life)
+	return nc, life
 }

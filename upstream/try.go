@@ -49,7 +49,7 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 			x.life.dl.Forget()
 			x.life.dl.Clear(nc)
 		}
-		g.putIdle(nc, server, x.life, x.tryEnd)
+		g.putIdle(nc, server, &x.life, x.tryEnd)
 	} else {
 		if !rl.tunneled { // a tunnel has closed it
 			nc.Close()

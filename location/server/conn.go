@@ -107,8 +107,9 @@ func (l *listener) acceptLoop() {
 		sc.flags.Or(connSlot | connLive)
 		l.srv.setReusable(sc, true) // ngx_http_init_connection
 		if l.srv.rt.Load().OrdersFirst() {
-			sc.order = &orderedConn{}
-			l.srv.order.add(sc.order)
+			e := &connExt{order: &orderedConn{}}
+			sc.ext.Store(e)
+			l.srv.order.add(e.order)
 		}
 		if !l.srv.track(sc) {
 			nc.Close()
@@ -219,7 +220,7 @@ func (s *Server) drainReusable() {
 	slices.SortFunc(reusable, func(a, b candidate) int { return cmp.Compare(a.seq, b.seq) })
 	for _, c := range reusable[:upstream.DrainCount(len(reusable))] {
 		s.releaseSlot(c.sc)
-		if h2 := c.sc.h2.Load(); h2 != nil {
+		if h2 := c.sc.h2(); h2 != nil {
 			h2.Drain() // GOAWAY first, by its reader
 			continue
 		}
@@ -283,8 +284,8 @@ func (l *listener) serveConn(sc *serverConn) {
 	conn := nc
 	if tc := l.tls.Load(); tc != nil && addr.TLS() {
 		h.set(h1TLSAddr, true)
-		if sc.order != nil {
-			sc.order.Pass() // a handshake first: not ordered
+		if o := sc.order(); o != nil {
+			o.Pass() // a handshake first: not ordered
 		}
 		nc.SetReadDeadline(headerDeadline)
 		pc, first, err := location.PeekConn(nc, info, h.connID)
@@ -328,11 +329,11 @@ func (l *listener) serveConn(sc *serverConn) {
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, accepted, &l.srv.counters.Stats, toHTTPS)
 	h.x.SetDebugConnection(debugConn)
 	h.set(h1Debug, debugConn)
-	if sc.order != nil && !sc.order.done {
+	if o := sc.order(); o != nil && !o.done {
 		if raw, _ := c.Socket(); raw != nil {
-			sc.order.raw.Store(&raw)
+			o.raw.Store(&raw)
 		}
-		h.x.SetOrder(sc.order)
+		h.x.SetOrder(o)
 		// Its request's bytes are read only once it shows as under way,
 		// so a later connection's check never finds them gone from the
 		// socket but not yet told (a later request took the cache lock

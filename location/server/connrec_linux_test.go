@@ -103,10 +103,10 @@ func TestConnRecordOverlappingParks(t *testing.T) {
 func TestConnRecordNotPooled(t *testing.T) {
 	pc, client := pollerConn(t)
 	cases := map[string]func(sc *serverConn){
-		"ordered":    func(sc *serverConn) { sc.order = &orderedConn{} },
+		"ordered":    func(sc *serverConn) { sc.ext.Store(&connExt{order: &orderedConn{}}) },
 		"not-poller": func(sc *serverConn) { sc.nc = client },
 		"tls-addr":   func(sc *serverConn) { sc.h1.set(h1TLSAddr, true) },
-		"h2":         func(sc *serverConn) { sc.h2.Store(new(http2.Conn)) },
+		"h2":         func(sc *serverConn) { sc.setH2(new(http2.Conn)) },
 		"hooked":     func(sc *serverConn) { sc.nc.(*poller.Conn).OnInput(nopHandler{}) },
 	}
 	for name, set := range cases {

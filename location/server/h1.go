@@ -138,8 +138,8 @@ func (sc *serverConn) localIP() net.IP {
 // request are in.
 func (sc *serverConn) RequestBytes() {
 	s := sc.h1.l.srv
-	if sc.order != nil {
-		sc.order.started.Store(true)
+	if o := sc.order(); o != nil {
+		o.started.Store(true)
 	}
 	// Reading a request, it is not idle: a graceful stop lets it
 	// finish (ngx_http_keepalive_handler clears c->idle).
@@ -164,7 +164,7 @@ func (sc *serverConn) Ready(uint32) {
 // resumer runs the connection again once its waker let it go: its
 // HTTP/2 reader's, or its HTTP/1 requests'.
 func (sc *serverConn) resumer() upstream.Resumer {
-	if hc := sc.h2.Load(); hc != nil {
+	if hc := sc.h2(); hc != nil {
 		return hc.Parker().(*h2Streams)
 	}
 	return sc
@@ -203,7 +203,7 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		// request's wait has the grace too, then parks (a browser's
 		// preconnect), but for a TLS one (its handshake came first), one
 		// answered 497 or one whose place in line limit_conn keeps.
-		parkable := !h.has(h1NoPark) && (!first || h.tconn == nil && !h.x.ToHTTPS() && (sc.order == nil || sc.order.done))
+		parkable := !h.has(h1NoPark) && (!first || h.tconn == nil && !h.x.ToHTTPS() && (sc.order() == nil || sc.order().done))
 		if first {
 			c.HeaderDeadline, c.IdleGrace = h.idleUntil.Time(), 0 // the head's timer runs from accept
 		}
@@ -290,8 +290,8 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 		addr := sc.addrIn(l.sock.Load())
 		stats.Writing.Add(1)
 		h.x.Serve(addr, req)
-		if sc.order != nil && !sc.order.done {
-			sc.order.Pass() // it ended before the preaccess phase
+		if o := sc.order(); o != nil && !o.done {
+			o.Pass() // it ended before the preaccess phase
 			h.x.SetOrder(nil)
 		}
 		if c.TunnelDetached() {
@@ -445,7 +445,7 @@ func (l *listener) unparked(sc *serverConn) {
 // nothing sent.
 func (s *Server) endIdle(sc *serverConn) {
 	h := &sc.h1
-	if sc.h2.Load() != nil {
+	if sc.h2() != nil {
 		// HTTP/2's reader says GOAWAY and closes (h2Streams.Resume).
 		upstream.GoResume(sc.resumer())
 		return
@@ -528,7 +528,7 @@ func (s *Server) endConn(sc *serverConn) {
 	// parked connection (x unbound) gave it back already.
 	giveBack := false
 	if c := h.x.HTTP1(); c != nil {
-		giveBack = h.tconn != nil && sc.h2.Load() == nil && !c.Hijacked() && !c.TunnelDetached()
+		giveBack = h.tconn != nil && sc.h2() == nil && !c.Hijacked() && !c.TunnelDetached()
 		h.x.Release()
 		c.Free()
 		h.x = location.Conn{}
@@ -552,8 +552,8 @@ func (s *Server) endConn(sc *serverConn) {
 	}
 	s.setReusable(sc, false)        // closed: no longer waiting
 	s.counters.Stats.Active.Add(-1) // counted in acceptLoop
-	if sc.order != nil {
-		sc.order.Pass()
+	if o := sc.order(); o != nil {
+		o.Pass()
 	}
 	s.untrack(sc)
 	sc.unref(connLive)

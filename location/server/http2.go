@@ -139,7 +139,7 @@ func (l *listener) serveHTTP2(sc *serverConn, conn net.Conn, info *http1.ConnInf
 	if h.raw != nil {
 		hc.SetParker(h, idleGrace)
 	}
-	sc.h2.Store(hc)
+	sc.setH2(hc)
 	sc.setIdle(true)
 	if l.srv.closing.Load() {
 		hc.Shutdown()

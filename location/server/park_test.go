@@ -104,7 +104,7 @@ func (s *Server) idleState() idleState {
 	var st idleState
 	for sc := s.conns; sc != nil; sc = sc.next {
 		st.Conns++
-		if h2 := sc.h2.Load(); h2 != nil {
+		if h2 := sc.h2(); h2 != nil {
 			if h2.Idle() {
 				st.H2Idle++
 				st.H2Buffers += h2.HeldBuffers()

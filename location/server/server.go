@@ -130,9 +130,10 @@ type serverConn struct {
 	// cost an idle connection about 50 bytes more, with the garbage of
 	// its growth.
 	prev, next *serverConn
-	order      *orderedConn // nil when the configuration does not order
-	// h2, for an HTTP/2 connection, is stopped gracefully with GOAWAY.
-	h2 atomic.Pointer[http2.Conn]
+	// ext is what few connections have: an HTTP/2 one's http2.Conn, an
+	// ordered one's place (connExt). Two pointers of their own kept
+	// serverConn a size class larger (216 bytes: 224, not 208).
+	ext atomic.Pointer[connExt]
 	// flags are connIdle and connSlot, in one word: two atomic.Bools
 	// (four bytes each) with timerAt kept serverConn a size class
 	// larger (240 bytes, not 224).
@@ -150,6 +151,41 @@ type serverConn struct {
 	// less per connection, and a 240-byte record where the two took
 	// 224 and 96.
 	info http1.ConnInfo
+}
+
+// connExt holds what a serverConn needs only for some connections: nil
+// for a plain HTTP/1 connection in a configuration that does not order.
+type connExt struct {
+	// h2, for an HTTP/2 connection, is stopped gracefully with GOAWAY.
+	h2    atomic.Pointer[http2.Conn]
+	order *orderedConn // nil when the configuration does not order
+}
+
+// h2 is an HTTP/2 connection's http2.Conn, or nil.
+func (sc *serverConn) h2() *http2.Conn {
+	if e := sc.ext.Load(); e != nil {
+		return e.h2.Load()
+	}
+	return nil
+}
+
+// setH2 records the connection's http2.Conn (its own goroutine's call).
+func (sc *serverConn) setH2(hc *http2.Conn) {
+	if e := sc.ext.Load(); e != nil {
+		e.h2.Store(hc)
+		return
+	}
+	e := &connExt{}
+	e.h2.Store(hc)
+	sc.ext.Store(e)
+}
+
+// order is an ordered connection's place, or nil.
+func (sc *serverConn) order() *orderedConn {
+	if e := sc.ext.Load(); e != nil {
+		return e.order
+	}
+	return nil
 }
 
 const (
@@ -201,7 +237,7 @@ func (sc *serverConn) unref(ref uint32) {
 	// sc.Ready: it took the handler before endConn unhooked it
 	// (InputQuiet false).
 	pc, ok := sc.nc.(*poller.Conn)
-	if !ok || sc.h2.Load() != nil || sc.h1.tconn != nil || sc.h1.has(h1TLSAddr) || sc.order != nil ||
+	if !ok || sc.ext.Load() != nil || sc.h1.tconn != nil || sc.h1.has(h1TLSAddr) ||
 		pc.InputHooked() || !pc.InputQuiet() {
 		return
 	}
@@ -629,7 +665,7 @@ func (s *Server) closeConns(idleOnly bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sc := s.conns; sc != nil; sc = sc.next {
-		if h2 := sc.h2.Load(); h2 != nil && idleOnly {
+		if h2 := sc.h2(); h2 != nil && idleOnly {
 			h2.Shutdown()
 			continue
 		}

@@ -159,7 +159,8 @@ type State struct {
 	// FastCGI is the running location's fastcgi_split_path_info and
 	// fastcgi_index, for $fastcgi_script_name and $fastcgi_path_info
 	// (nil: neither). Set by location as it picks a location.
-	FastCGI *FastCGISplit
+	FastCGI  *FastCGISplit
+	fcgiMemo fcgiSplitMemo
 	// TryLog, when set, logs the error of an upstream try that failed
 	// before the request moved on to another server.
 	TryLog TryLogger

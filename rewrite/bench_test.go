@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gonginx/gonginx/nginxconf"
+	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
 // The article's location: rewrite ^/(api)/(socket)/(.*)$ /$2/$3 break;
@@ -79,5 +80,37 @@ func BenchmarkMapEval(b *testing.B) {
 	for b.Loop() {
 		s.Reset(r)
 		dst = cv.Eval(s, dst[:0])
+	}
+}
+
+// BenchmarkFastCGISplitParams: the values Debian's snippets/fastcgi-php.conf
+// and fastcgi.conf make of $fastcgi_script_name and $fastcgi_path_info
+// under fastcgi_split_path_info, one request's worth per iteration.
+func BenchmarkFastCGISplitParams(b *testing.B) {
+	c := NewCompiler()
+	rx, err := c.Regex(`^(.+?\.php)(/.*)$`, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	values := []*Complex{mustComplex(b, c, "$fastcgi_script_name"), mustComplex(b, c, "$fastcgi_path_info"),
+		mustComplex(b, c, "/var/www$fastcgi_script_name"), mustComplex(b, c, "$fastcgi_script_name")}
+	// Requests for two URIs in turn: each is split anew, as a request
+	// for a URI other than the last one's is.
+	s := testState(testReq("GET", "/app/index.php/user/42", "/app/index.php/user/42"))
+	reqs := [2]*http1.Request{testReq("GET", "/app/index.php/user/43", "/app/index.php/user/43"), s.Req}
+	s.FastCGI = &FastCGISplit{Regex: rx, Index: "index.php"}
+	var dst []byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		s.Req = reqs[i%2]
+		dst = dst[:0]
+		for _, cv := range values {
+			dst = cv.Eval(s, dst)
+		}
+	}
+	if want := "/app/index.php" + string(s.Req.URI[len("/app/index.php"):]) + "/var/www/app/index.php/app/index.php"; string(dst) != want {
+		b.Fatal(string(dst))
 	}
 }

@@ -55,11 +55,58 @@ func (rx *Regex) submatch(subject []byte, dst []int) bool {
 	return true
 }
 
+// fcgiMemoURI is the longest URI whose split fcgiSplitMemo keeps.
+const fcgiMemoURI = 128
+
+// fcgiSplitMemo is the last split a State made with a regex, so that one
+// request's $fastcgi_script_name and $fastcgi_path_info run the regex
+// once (Debian's fastcgi-php.conf and fastcgi.conf evaluate them four
+// times), as nginx keeps the split in its module's context. Its key is
+// the location's split and the URI's bytes, kept inline: a copy of the
+// State is a copy of the memo, nothing shared.
+type fcgiSplitMemo struct {
+	f                *FastCGISplit
+	n                uint8 // the URI's length (0: none kept)
+	script, pathInfo [2]uint8
+	uri              [fcgiMemoURI]byte
+}
+
+// fastcgiSplit is s.FastCGI's split of the request's URI, through s's memo.
+func (s *State) fastcgiSplit() (script, pathInfo []byte) {
+	f, uri := s.FastCGI, s.Req.URI
+	if f == nil || f.Regex == nil {
+		return uri, nil
+	}
+	m := &s.fcgiMemo
+	if m.f == f && int(m.n) == len(uri) && len(uri) > 0 && string(m.uri[:m.n]) == string(uri) {
+		return uri[m.script[0]:m.script[1]], uri[m.pathInfo[0]:m.pathInfo[1]]
+	}
+	script, pathInfo = f.split(uri)
+	if len(uri) == 0 || len(uri) > fcgiMemoURI {
+		return script, pathInfo
+	}
+	// Both alias uri: their places in it are what is kept.
+	m.f, m.n = f, uint8(len(uri))
+	copy(m.uri[:], uri)
+	m.script = placeIn(uri, script)
+	m.pathInfo = placeIn(uri, pathInfo)
+	return script, pathInfo
+}
+
+// placeIn is where sub, a part of b (or nil), starts and ends in b.
+func placeIn(b, sub []byte) [2]uint8 {
+	if len(sub) == 0 {
+		return [2]uint8{}
+	}
+	at := cap(b) - cap(sub)
+	return [2]uint8{uint8(at), uint8(at + len(sub))}
+}
+
 func fastcgiScriptName(s *State, dst []byte) []byte {
 	if s.Req == nil {
 		return dst
 	}
-	script, _ := s.FastCGI.split(s.Req.URI)
+	script, _ := s.fastcgiSplit()
 	dst = append(dst, script...)
 	if len(script) > 0 && script[len(script)-1] == '/' && s.FastCGI != nil {
 		dst = append(dst, s.FastCGI.Index...)
@@ -71,6 +118,6 @@ func fastcgiPathInfo(s *State, dst []byte) []byte {
 	if s.Req == nil {
 		return dst
 	}
-	_, pi := s.FastCGI.split(s.Req.URI)
+	_, pi := s.fastcgiSplit()
 	return append(dst, pi...)
 }

@@ -7,7 +7,7 @@ import (
 // The header parts of the body filters (package filter holds the stream
 // transforms). nginx runs them below its headers filter in the order of
 // ngx_modules.c, each seeing what the ones above changed: gunzip,
-// addition, sub, charset, ssi, gzip, then range and chunked. Each that
+// addition, sub, image, charset, ssi, gzip, then range and chunked. Each that
 // applies edits the head (a body that changes length loses its
 // Content-Length and ranges) and pushes its link onto x.chain; a response
 // none applies to goes to the wire as it is.
@@ -29,6 +29,7 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	if x.subHeader(resp, conf) {
 		x.chain.Push(&x.rareMem().subs.link)
 	}
+	x.imageFilterHeader(resp, conf)
 	x.charsetFilter(resp, conf)
 	postpone = x.ssiFilter(resp, conf) || postpone
 	if postpone {

@@ -278,11 +278,12 @@ type locConf struct {
 	addTrailers     []addHeader // likewise add_trailer
 	noChunked       bool        // chunked_transfer_encoding off
 	expires         expiresConf
-	sub             *subConf // sub_filter lines of this level or inherited (subfilter.go)
-	subOnce         bool     // sub_filter_once
-	subLastModified bool     // sub_filter_last_modified
-	subTypes        typeSet  // sub_filter_types
-	gz              gzipConf // the gzip family (gzip.go)
+	sub             *subConf  // sub_filter lines of this level or inherited (subfilter.go)
+	subOnce         bool      // sub_filter_once
+	subLastModified bool      // sub_filter_last_modified
+	subTypes        typeSet   // sub_filter_types
+	img             imageConf // image_filter* (imagefilter.go)
+	gz              gzipConf  // the gzip family (gzip.go)
 	realip          realip.Config
 	refList         *referer.List    // valid_referers lines of refOwner's level
 	refOwner        *locConf         // the level refList belongs to
@@ -342,6 +343,7 @@ func defaultLocConf() *locConf {
 		serverTokens:   true,
 		subOnce:        true,
 		subTypes:       typeSet{types: map[string]bool{"text/html": true}},
+		img:            defaultImageConf,
 		absRedirect:    true,
 		portInRedir:    true,
 		logNotFound:    true,

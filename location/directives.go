@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gonginx/gonginx/location/imagefilter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -40,6 +41,12 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 			conf.addTrailers = nil
 		case "sub_filter":
 			conf.sub = nil
+		case "image_filter":
+			// ngx_http_image_filter_merge_conf: a level's image_filter
+			// inherits neither the sizes nor the angle.
+			img := &conf.img
+			img.mode, img.width, img.height, img.angle = imagefilter.Off, 0, 0, 0
+			img.wcv, img.hcv, img.acv = nil, nil, nil
 		case "expires":
 			if expiresSeen {
 				return confErr(d, "\"expires\" directive is duplicate")
@@ -405,6 +412,9 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		return c.compileExpires(conf, d)
 	case "sub_filter":
 		return c.subFilterLine(conf, d)
+	case "image_filter", "image_filter_buffer", "image_filter_interlace", "image_filter_transparency",
+		"image_filter_jpeg_quality", "image_filter_webp_quality", "image_filter_sharpen":
+		return c.imageFilterLine(conf, d)
 	case "sub_filter_once":
 		conf.subOnce = onOff(d)
 	case "sub_filter_last_modified":

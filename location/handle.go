@@ -101,9 +101,12 @@ type exchange struct {
 	argsBuf     []byte
 	etag        []byte
 	weakETag    []byte // the ETag a length-changing filter made weak
-	crange      []byte
-	locBuf      []byte
-	keptLoc     []byte // Location kept across an error_page redirect
+	// imgPassed: the image filter of this level lets the next response
+	// pass (the 415 it asked for; nginx's module context left set).
+	imgPassed *locConf
+	crange    []byte
+	locBuf    []byte
+	keptLoc   []byte // Location kept across an error_page redirect
 	// ifRangeTag is the ETag add_header sets, as the range filter sees it.
 	ifRangeTag []byte
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
@@ -341,6 +344,9 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 		x.special(rc)
 	}
 	x.c.Finish()
+	if x.imageFilterEnd() {
+		x.c.Finish()
+	}
 	x.joinBeside(true)
 	if x.tree.clientGone() {
 		// ngx_http_terminate_request: a request that sent nothing yet
@@ -365,6 +371,7 @@ func (x *exchange) startRequest() {
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
+	x.imgPassed = nil
 	x.kept.reset()
 	x.gzip.reset()
 	x.mods.reset()

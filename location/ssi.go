@@ -3,6 +3,7 @@ package location
 import (
 	"github.com/gonginx/gonginx/location/autoindex"
 	"github.com/gonginx/gonginx/location/filter"
+	"github.com/gonginx/gonginx/location/imagefilter"
 	"github.com/gonginx/gonginx/location/ssi"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -137,8 +138,13 @@ type rareFilters struct {
 	partHead  []byte
 	fromBuf   []byte
 	aliasURI  []byte
-	rangeBody rangeLink // the range filter's link (rangefilter.go)
-	sliceBody sliceLink
+	rangeBody rangeLink          // the range filter's link (rangefilter.go)
+	img       imagefilter.Filter // the image filter's link and its host (imagefilter.go)
+	imgHost   imageHost
+	// the head's lines the image filter's 415 keeps (keepImageHeaders)
+	imgKept, imgMerged []http1.Header
+	imgKeptBuf         []byte
+	sliceBody          sliceLink
 	// autoindex's and random_index's directory, listing and names
 	// (dirs.go), dav's unescaped Destination (dav_copy.go).
 	dir        dirReader

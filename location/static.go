@@ -90,7 +90,9 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	multipart := false
 	// max_ranges 0 turns the range filter off, Accept-Ranges included.
 	// And it needs the length: a body recoded to or from utf-8 has none.
-	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 && !grows && !x.isSub() {
+	// The image filter turns ranges off (r->allow_ranges = 0).
+	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 && !grows && !x.isSub() &&
+		!x.imageApplies(conf, r.Status) {
 		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
 		r.RangeHeaders = x.rangeHdr[:1]
 		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(conf, mtime) {
@@ -114,7 +116,12 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		}
 	}
 	x.writeHeader(r)
-	if m == http1.MethodHEAD {
+	if r.Refuse != 0 && !x.c.HeaderWritten() {
+		return r.Refuse // the image filter's 415 for a file over its buffer
+	}
+	if m == http1.MethodHEAD && !x.c.Held() {
+		// (a held head waits for the body: the image filter reads a
+		// HEAD's too)
 		return 0
 	}
 	if multipart && x.bodyPrefix != nil {

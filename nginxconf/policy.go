@@ -77,6 +77,9 @@ var served = setOf(
 	"subrequest_output_buffer_size",
 	// sub filter
 	"sub_filter", "sub_filter_once", "sub_filter_types", "sub_filter_last_modified",
+	// the image filter (location/imagefilter; Debian's dynamic module)
+	"image_filter", "image_filter_buffer", "image_filter_interlace", "image_filter_transparency",
+	"image_filter_jpeg_quality", "image_filter_webp_quality", "image_filter_sharpen",
 	// gzip, gunzip, gzip_static
 	"gzip", "gzip_types", "gzip_min_length", "gzip_comp_level", "gzip_proxied", "gzip_vary",
 	"gzip_disable", "gzip_http_version", "gzip_buffers", "gzip_static", "gunzip", "gunzip_buffers",
@@ -206,7 +209,7 @@ var tuningSuffixes = []string{
 // uwsgi_pass, ...): alone they change nothing, so they are tuning.
 var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
-	{"image_filter_", ""}, {"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
+	{"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
 	{"mp4_", ""},
 	{"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""},

@@ -72,6 +72,8 @@ var modules = []module{
 	{"http-cache", "proxy_cache", true},
 	// geoip: a dynamic module in Debian's build (ngx_http_geoip_module.so).
 	{"http_geoip_module=dynamic", "geoip_country", false},
+	// image_filter: dynamic too (ngx_http_image_filter_module.so).
+	{"http_image_filter_module=dynamic", "image_filter", false},
 	// stream{}: Debian builds the core as a dynamic module (load_module
 	// modules/ngx_stream_module.so), the rest into it.
 	{"stream=dynamic", "stream:proxy_pass", false},

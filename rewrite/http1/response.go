@@ -82,6 +82,11 @@ type Response struct {
 	// Body, set by a HeaderFilter, transforms this response's body: every
 	// Write goes to it, and it passes its output on with WriteOut.
 	Body BodyFilter
+	// Hold, set by a HeaderFilter with a Body, keeps the head back: the
+	// body goes to Body (a HEAD's too) and nothing is written until
+	// WriteHeld, or DropHeld lets the handler's caller answer anew (the
+	// image filter, which sends its head after it has read the body).
+	Hold bool
 }
 
 // AllowRanges values.
@@ -138,6 +143,7 @@ type respState struct {
 	ended       bool       // a framed stream's end was sent
 	handlerBody bool       // Write was given body bytes (nginx's r->request_output)
 	body        BodyFilter // Response.Body of a response with a body
+	held        bool       // the head is held (Response.Hold)
 }
 
 // statusLines is nginx 1.22's table (checked against a running nginx for
@@ -230,6 +236,49 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		st.wroteHeader = false
 		return ErrRefused
 	}
+	if resp.Hold && resp.Body != nil {
+		st.held, st.body = true, resp.Body
+		return nil
+	}
+	return c.writeHead(resp)
+}
+
+// Held reports whether the response's head is held (Response.Hold).
+func (c *Conn) Held() bool { return c.out.held }
+
+// WriteHeld writes the held head, as edited since, below the header
+// filters (they ran when it was held); the body filters stay in place.
+func (c *Conn) WriteHeld(resp *Response) error {
+	if !c.out.held {
+		return nil
+	}
+	c.out.held = false
+	body := c.out.body
+	err := c.writeHead(resp)
+	if c.out.headerOnly {
+		// A HEAD's body went to the filters while held; from here on
+		// nothing of it goes out (the held link may pass it on).
+		c.out.body = nil
+	} else {
+		c.out.body = body
+	}
+	return err
+}
+
+// DropHeld forgets a held head and its body filters, as if no head had
+// been written: the caller answers with another response.
+func (c *Conn) DropHeld() {
+	c.out.held, c.out.wroteHeader, c.out.body = false, false, nil
+}
+
+// CloseAfter closes the connection after this response, whatever its
+// head said (nginx's request ending in an error after its response).
+func (c *Conn) CloseAfter() { c.out.keepAlive = false }
+
+// writeHead writes resp's head: WriteHeader below the header filters.
+func (c *Conn) writeHead(resp *Response) error {
+	r := &c.req
+	st := &c.out
 	if r.HTTP09() {
 		// No head, but the body still goes through the body filters, and
 		// $sent_http_* read the head as they left it (gunzip's).
@@ -566,6 +615,11 @@ func (c *Conn) Finish() error {
 				c.Discard()
 			}
 		}
+	}
+	if c.out.held {
+		// The body ended and its filter still holds the head: the
+		// caller answers (DropHeld) and finishes again.
+		return nil
 	}
 	if c.wire != nil {
 		return c.finishFramed()

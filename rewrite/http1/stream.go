@@ -47,6 +47,12 @@ type Stream interface {
 	WriteHeader(resp *Response) error
 	HeaderWritten() bool
 	Sent() *SentHead
+	// A head a header filter held (Response.Hold): written once its body
+	// filter has its answer, or dropped for another response.
+	Held() bool
+	WriteHeld(resp *Response) error
+	DropHeld()
+	CloseAfter()
 
 	// The response body. Write goes through the body filters, which pass
 	// their output to WriteOut and FlushOut (the chain's end, filter.Wire).

@@ -49,9 +49,13 @@ type Request struct {
 	// proxy (or a loaded machine) took.
 	AwaitRequests, AwaitFrames int
 
-	Responses int     // responses to read (pipelining); 0 means 1
-	WS        []Frame // after a 101, each is sent masked and its echo read back
-	Settle    time.Duration
+	Responses int // responses to read (pipelining); 0 means 1
+	// ImageShape summarizes an image body by its decoded type and size,
+	// with its Content-Length checked against the body and then hidden:
+	// two image encoders need not write the same bytes (image.go).
+	ImageShape bool
+	WS         []Frame // after a 101, each is sent masked and its echo read back
+	Settle     time.Duration
 	// SkipEnd does not wait to see whether the server keeps the connection open (a fuzzer's many
 	// requests): End is then "not observed".
 	SkipEnd bool
@@ -209,7 +213,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 	status := 0
 	var last []string
 	for i := 0; i < n; i++ {
-		lines, st, err := readResponse(br, method)
+		lines, st, err := readResponseShaped(br, method, req.ImageShape)
 		res.Responses = append(res.Responses, lines...)
 		if err != nil {
 			res.End = err.Error()
@@ -358,6 +362,12 @@ func errText(err error) string {
 
 // readResponse reads one response: status line, header lines verbatim, and a body summary.
 func readResponse(br *bufio.Reader, method string) ([]string, int, error) {
+	return readResponseShaped(br, method, false)
+}
+
+// readResponseShaped is readResponse, with image bodies summarized by
+// their shape when imageShape.
+func readResponseShaped(br *bufio.Reader, method string, imageShape bool) ([]string, int, error) {
 	line, err := readLine(br)
 	if err != nil {
 		if line == "" {
@@ -385,6 +395,7 @@ func readResponse(br *bufio.Reader, method string) ([]string, int, error) {
 	lines = append(lines, "")
 	noBody := method == "HEAD" || status == 101 || status == 204 || status == 304 || (status >= 100 && status < 200)
 	if noBody {
+		shapeHead(lines, headers, method, imageShape)
 		return lines, status, nil
 	}
 	var body []byte
@@ -410,7 +421,11 @@ func readResponse(br *bufio.Reader, method string) ([]string, int, error) {
 			bodyErr = fmt.Errorf("body until close: %s", errText(err))
 		}
 	}
-	lines = append(lines, summarizeCoded(body, headerValue(headers, "Content-Encoding")))
+	if sum, ok := shapeImage(lines, headers, body, imageShape); ok {
+		lines = append(lines, sum)
+	} else {
+		lines = append(lines, summarizeCoded(body, headerValue(headers, "Content-Encoding")))
+	}
 	for _, t := range trailers {
 		lines = append(lines, "trailer: "+t)
 	}

@@ -349,9 +349,18 @@ func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	// it is full or holds what the record parser needs (heldParse):
 	// all is decoded at once here, and x.fout keeps what may not go yet.
 	var keepHold heldParse
+	keepLater := false
 	if x.buffering && keepConn && p.bufSize > 0 {
-		keepHold.holdFor(p.holdConf(x, x.headLen), 8)
-		keepHold.filled(len(x.fpending), len(x.fout), x.fdec.need())
+		if x.headLen+len(x.fpending)+len(raw) < p.bufSize {
+			// What was read stays short of the head's buffer's end:
+			// the buffer is not full when it is decoded, so nothing
+			// is held before the first read, and a response that ends
+			// in it (most) needs no model of nginx's buffers at all.
+			keepLater = true
+		} else {
+			keepHold.holdFor(p.holdConf(x, x.headLen), 8)
+			keepHold.filled(len(x.fpending), len(x.fout), x.fdec.need())
+		}
 	}
 	var ending bool // the backend closed or failed: all is decoded, then endErr
 	var endErr error
@@ -461,7 +470,14 @@ func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 				return true, nil
 			}
 		}
-		if filled > 0 {
+		if keepLater {
+			// The response goes on past what was read first: its
+			// bytes, all in the head's buffer, are counted at once, as
+			// they would have been one by one (no buffer filled).
+			keepLater = false
+			keepHold.holdFor(p.holdConf(x, x.headLen), 8)
+			keepHold.filled(len(x.fpending)+len(raw), len(x.fout), x.fdec.need())
+		} else if filled > 0 {
 			keepHold.filled(filled, len(x.fout), x.fdec.need())
 		}
 		if ending {

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"github.com/gonginx/gonginx/location/imagefilter"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -29,7 +30,9 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	if x.subHeader(resp, conf) {
 		x.chain.Push(&x.rareMem().subs.link)
 	}
-	x.imageFilterHeader(resp, conf)
+	if conf.img.mode != imagefilter.Off {
+		x.imageFilterHeader(resp, conf)
+	}
 	x.charsetFilter(resp, conf)
 	postpone = x.ssiFilter(resp, conf) || postpone
 	if postpone {

@@ -103,10 +103,11 @@ type exchange struct {
 	weakETag    []byte // the ETag a length-changing filter made weak
 	// imgPassed: the image filter of this level lets the next response
 	// pass (the 415 it asked for; nginx's module context left set).
-	imgPassed *locConf
-	crange    []byte
-	locBuf    []byte
-	keptLoc   []byte // Location kept across an error_page redirect
+	imgPassed  *locConf
+	imgHolding bool // the image filter held a head of this request
+	crange     []byte
+	locBuf     []byte
+	keptLoc    []byte // Location kept across an error_page redirect
 	// ifRangeTag is the ETag add_header sets, as the range filter sees it.
 	ifRangeTag []byte
 	// wwwAuth is the backend's WWW-Authenticate kept for the error page
@@ -371,7 +372,7 @@ func (x *exchange) startRequest() {
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
-	x.imgPassed = nil
+	x.imgPassed, x.imgHolding = nil, false
 	x.kept.reset()
 	x.gzip.reset()
 	x.mods.reset()

@@ -144,7 +144,7 @@ func (x *exchange) imageApplies(conf *locConf, status int) bool {
 // imageFilterHeader is ngx_http_image_header_filter: the head is held,
 // ranges are off, and the body goes to the filter's link.
 func (x *exchange) imageFilterHeader(resp *http1.Response, conf *locConf) {
-	if x.imgPassed == conf && conf.img.mode != imagefilter.Off {
+	if x.imgPassed == conf {
 		x.imgPassed = nil // one response passes: the 415 the filter asked for
 		if rm := x.rare; rm != nil && len(rm.imgKept) > 0 {
 			rm.imgMerged = append(append(rm.imgMerged[:0], rm.imgKept...), resp.Headers...)
@@ -178,6 +178,7 @@ func (x *exchange) imageFilterHeader(resp *http1.Response, conf *locConf) {
 	}
 	resp.RangeHeaders = nil
 	resp.Hold = true
+	x.imgHolding = true
 	rm := x.rareMem()
 	rm.imgHost = imageHost{x: x, resp: resp, conf: conf}
 	rm.img.Reset(&rm.imgHost, conf.img.mode, length)
@@ -218,7 +219,7 @@ func (x *exchange) keepImageHeaders(hs []http1.Header) {
 // ngx_http_filter_finalize_request answers 415 (error_page applies) and
 // the connection closes after it. It reports whether it answered.
 func (x *exchange) imageFilterEnd() bool {
-	if !x.c.Held() {
+	if !x.imgHolding || !x.c.Held() {
 		return false
 	}
 	x.c.DropHeld()

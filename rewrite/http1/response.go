@@ -223,7 +223,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	if r.HTTP09() {
 		st.keepAlive = false
 	}
-	if c.Filter != nil {
+	if c.Filter != nil && !st.held {
 		c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
 		c.Filter.FilterHeader(resp)
 	}
@@ -236,49 +236,12 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		st.wroteHeader = false
 		return ErrRefused
 	}
-	if resp.Hold && resp.Body != nil {
+	if st.held {
+		st.held = false // WriteHeld: the filters ran when it was held
+	} else if resp.Hold && resp.Body != nil {
 		st.held, st.body = true, resp.Body
 		return nil
 	}
-	return c.writeHead(resp)
-}
-
-// Held reports whether the response's head is held (Response.Hold).
-func (c *Conn) Held() bool { return c.out.held }
-
-// WriteHeld writes the held head, as edited since, below the header
-// filters (they ran when it was held); the body filters stay in place.
-func (c *Conn) WriteHeld(resp *Response) error {
-	if !c.out.held {
-		return nil
-	}
-	c.out.held = false
-	body := c.out.body
-	err := c.writeHead(resp)
-	if c.out.headerOnly {
-		// A HEAD's body went to the filters while held; from here on
-		// nothing of it goes out (the held link may pass it on).
-		c.out.body = nil
-	} else {
-		c.out.body = body
-	}
-	return err
-}
-
-// DropHeld forgets a held head and its body filters, as if no head had
-// been written: the caller answers with another response.
-func (c *Conn) DropHeld() {
-	c.out.held, c.out.wroteHeader, c.out.body = false, false, nil
-}
-
-// CloseAfter closes the connection after this response, whatever its
-// head said (nginx's request ending in an error after its response).
-func (c *Conn) CloseAfter() { c.out.keepAlive = false }
-
-// writeHead writes resp's head: WriteHeader below the header filters.
-func (c *Conn) writeHead(resp *Response) error {
-	r := &c.req
-	st := &c.out
 	if r.HTTP09() {
 		// No head, but the body still goes through the body filters, and
 		// $sent_http_* read the head as they left it (gunzip's).
@@ -800,3 +763,34 @@ var tempNumber atomic.Uint64
 
 // NextTempNumber is ngx_next_temp_number(0): the next number, the first 1.
 func NextTempNumber() uint64 { return tempNumber.Add(1) }
+
+// Held reports whether the response's head is held (Response.Hold).
+func (c *Conn) Held() bool { return c.out.held }
+
+// WriteHeld writes the held head, as edited since, below the header
+// filters (they ran when it was held); the body filters stay in place.
+func (c *Conn) WriteHeld(resp *Response) error {
+	if !c.out.held {
+		return nil
+	}
+	body := c.out.body
+	err := c.WriteHeader(resp)
+	if c.out.headerOnly {
+		// A HEAD's body went to the filters while held; from here on
+		// nothing of it goes out (the held link may pass it on).
+		c.out.body = nil
+	} else {
+		c.out.body = body
+	}
+	return err
+}
+
+// DropHeld forgets a held head and its body filters, as if no head had
+// been written: the caller answers with another response.
+func (c *Conn) DropHeld() {
+	c.out.held, c.out.wroteHeader, c.out.body = false, false, nil
+}
+
+// CloseAfter closes the connection after this response, whatever its
+// head said (nginx's request ending in an error after its response).
+func (c *Conn) CloseAfter() { c.out.keepAlive = false }

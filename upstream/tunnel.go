@@ -136,16 +136,13 @@ type tunnel struct {
 	// inline: the caller's goroutine copies from the backend when that
 	// direction cannot be parked (a stream session without TLS on the
 	// client side, to a TLS backend): one goroutine less.
-	inline bool
-	nerrs  uint8 // errs' count
-	idleOn bool
-	pooled bool // (refs' comment)
-	// endedOnPoller: the tunnel ended on its sockets' poller's goroutine
-	// (endInline), which unhooked them: quiet without asking the poller.
-	endedOnPoller bool
-	start         time.Time
-	firstByte     time.Duration
-	headerSent    int64
+	inline     bool
+	nerrs      uint8 // errs' count
+	idleOn     bool
+	pooled     bool // (refs' comment)
+	start      time.Time
+	firstByte  time.Duration
+	headerSent int64
 	// watched is the client connection as the abort watcher knows it,
 	// whose registration the client's direction takes over (handOver).
 	watched net.Conn
@@ -217,11 +214,6 @@ func (t *tunnel) unref() {
 // hooked on a Conn's input may be, by a poller that took an event
 // before the close unhooked it and is handling it now.
 func (t *tunnel) quiet() bool {
-	if t.endedOnPoller {
-		// Asked on that goroutine, InputQuiet would see its own
-		// handling under way and leave every such record to the GC.
-		return true
-	}
 	for i := range t.dirs {
 		if c := t.dirs[i].pk.conn; c != nil && !c.InputQuiet() {
 			return false

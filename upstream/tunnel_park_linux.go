@@ -224,8 +224,10 @@ func (d *direction) copyInline() {
 		if err == nil {
 			err = io.EOF
 		}
-		if t.onEnd != nil {
-			d.endInline(err)
+		if c := d.pk.conn; c != nil && t.onEnd != nil {
+			d.pk.endErr = err
+			t.ref() // AfterTurn's, as goRun's
+			c.AfterTurn(d)
 			return
 		}
 		d.pk.endErr = err
@@ -257,19 +259,16 @@ func (d *direction) copyInline() {
 	d.parkAgain()
 }
 
-// endInline ends d, whose source ended, and with it the tunnel of a
-// request that returned (onEnd), on the poller's goroutine that read the
-// end: nginx's event loop finalizes the request where it reads the end.
-// Handed to a goroutine (goRun), the end (the close, the request's log
-// line, the connection's close) cost a wake-up and a switch per
-// connection. Only plain sockets copy inline: no TLS close_notify, nor
-// any write that waits, is made here.
-func (d *direction) endInline(err error) {
+// AfterTurn ends d, whose source ended, and with it the tunnel of a
+// request that returned (onEnd), on the goroutine of the poller that
+// read the end, once its turn is over (copyInline): nginx's event loop
+// finalizes the request where it reads the end. Handed to a goroutine
+// (goRun), the end (the close, the request's log line, the connection's
+// close) cost a wake-up and a switch per connection. Only plain sockets
+// copy inline: no TLS close_notify, nor any write that waits, runs here.
+func (d *direction) AfterTurn() {
 	t := d.t
-	t.ref()
-	// The close unhooks both sources here, on their poller's goroutine:
-	// no report to a direction can be under way after it (quiet).
-	t.endedOnPoller = true
+	err := d.pk.endErr
 	d.state.Store(dirDone)
 	t.finishOwn(d, err)
 	t.unref()

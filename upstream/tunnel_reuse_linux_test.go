@@ -5,6 +5,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -236,27 +238,36 @@ func TestTunnelsList(t *testing.T) {
 }
 
 // endSeen is a detached tunnel's end (onEnd) that does what the proxy's
-// EndTunnel does with the record, and tells whether it ran in a poller's
-// turn.
+// EndTunnel does with the record, and tells whether it ran on the
+// poller's loop.
 type endSeen struct {
-	t    *tunnel
-	conn *poller.Conn
-	ch   chan bool
+	t  *tunnel
+	ch chan bool
 }
 
 func (e *endSeen) TunnelEnded() {
-	// In a poller's turn its lock is held: InputQuiet says no.
-	inTurn := !e.conn.InputQuiet()
+	buf := make([]byte, 64<<10)
+	onLoop := strings.Contains(string(buf[:runtime.Stack(buf, false)]), "poller.(*Poller).loop")
 	e.t.result()
 	e.t.unref() // the creator's, as EndTunnel drops it
-	e.ch <- inTurn
+	e.ch <- onLoop
+}
+
+// probeInput tells of its Conn's input, on the poller's goroutine.
+type probeInput chan struct{}
+
+func (p probeInput) Ready(uint32) {
+	select {
+	case p <- struct{}{}:
+	default:
+	}
 }
 
 // TestTunnelDetachedEndsOnPoller: the tunnel of a request that returned
-// (a WebSocket between the server's own sockets) ends where the poller
-// reads the client's end, in its turn, as nginx's event loop finalizes
-// the request: no goroutine is woken for it. Its record goes back to the
-// pool all the same (asked from that turn, InputQuiet would keep it).
+// (a WebSocket between the server's own sockets) ends on the goroutine
+// of the poller that read the client's end, once its turn is over, as
+// nginx's event loop finalizes the request: no goroutine is woken for
+// it. Its record goes back to the pool all the same.
 func TestTunnelDetachedEndsOnPoller(t *testing.T) {
 	a, addr := newAcceptor(t)
 	proxyClient, client, err := ownPair(a, addr)
@@ -271,7 +282,7 @@ func TestTunnelDetachedEndsOnPoller(t *testing.T) {
 	defer backend.Close()
 	tn := newTunnel()
 	tn.client, tn.upstream, tn.idle, tn.bufs = proxyClient, proxyUp, time.Minute, tunnelPool(4096)
-	end := &endSeen{t: tn, conn: proxyClient, ch: make(chan bool, 1)}
+	end := &endSeen{t: tn, ch: make(chan bool, 1)}
 	tn.onEnd = end
 	tn.prepare(0)
 	tn.begin()
@@ -280,14 +291,24 @@ func TestTunnelDetachedEndsOnPoller(t *testing.T) {
 	}
 	client.Close()
 	select {
-	case inTurn := <-end.ch:
-		if !inTurn {
-			t.Error("the tunnel's end ran off the poller's turn")
+	case onLoop := <-end.ch:
+		if !onLoop {
+			t.Error("the tunnel's end ran off the poller's loop")
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the tunnel did not end")
 	}
-	poller.SettleConns() // after the turn that ended it
+	// A later turn of the loop: the end's last reference went before.
+	probe, _, probePeer := acceptPair(t, a, addr)
+	seen := make(probeInput, 1)
+	probe.OnInput(seen)
+	probePeer.Write([]byte("x"))
+	select {
+	case <-seen:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the probe's input was not told")
+	}
+	probe.OnInput(nil)
 	if tn.client != nil {
 		t.Error("the record was not given back (a record given back is zeroed)")
 	}

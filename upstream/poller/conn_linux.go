@@ -247,6 +247,18 @@ func (c *Conn) InputQuiet() bool {
 	return true
 }
 
+// AfterTurn hands l to the end of the turn of c's poller that is under
+// way: only from a handler that poller called for c (Ready, an OnInput
+// handler). l runs once the turn's events were all handled and the turn
+// is over (InputQuiet true, unless another began), on the goroutine
+// that handled them: work a handler should not do while handlers run
+// (one whose end gives records back that InputQuiet guards), without
+// waking another goroutine for it.
+func (c *Conn) AfterTurn(l Later) {
+	p := c.reg.p
+	p.later = append(p.later, l)
+}
+
 // OnHangup tells h (on the poller's goroutine) of the socket's hang-ups
 // from now on, until OnHangup(nil): a client's end while its request
 // waits on a backend (the abort watch), with no registration of its

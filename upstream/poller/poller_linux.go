@@ -26,7 +26,14 @@ type Poller struct {
 	// (by the loop or Settle): an event the loop took is handled before
 	// a Settle that began after it returns.
 	taking sync.Mutex
+	// later is the work handlers left for the turn's end (AfterTurn),
+	// under taking.
+	later []Later
 }
+
+// Later is work a handler leaves for the end of its poller's turn
+// (Conn.AfterTurn).
+type Later interface{ AfterTurn() }
 
 type entry struct {
 	h   Handler
@@ -212,7 +219,11 @@ func (p *Poller) loop(rc syscall.RawConn) {
 			if err == nil && n > 0 {
 				p.batch = p.dispatch(events[:n], p.batch)
 			}
+			later := p.takeLater()
 			p.taking.Unlock()
+			// On the loop's goroutine, the turn over: no handler runs,
+			// InputQuiet says so.
+			p.runLater(later)
 			if err == syscall.EINTR {
 				continue
 			}
@@ -256,17 +267,51 @@ func (p *Poller) Settle() {
 	var events [16]syscall.EpollEvent
 	var batch [16]Handler
 	p.taking.Lock()
-	defer p.taking.Unlock()
 	for {
 		n, err := pollNow(p.epfd, events[:])
 		if err != nil || n == 0 {
-			return
+			break
 		}
 		p.dispatch(events[:n], batch[:0])
 		if n < len(events) {
-			return
+			break
 		}
 	}
+	later := p.takeLater()
+	p.taking.Unlock()
+	// Here too on the goroutine that handled the events, the caller's
+	// (it ran their handlers): a hang-up it settles ends its tunnel
+	// before Settle returns, as nginx ends one at its event.
+	p.runLater(later)
+}
+
+// takeLater takes the work the turn's handlers left, if any (under
+// taking): the list's array stays for the next turn when it is empty.
+func (p *Poller) takeLater() []Later {
+	later := p.later
+	if len(later) == 0 {
+		return nil
+	}
+	p.later = nil
+	return later
+}
+
+// runLater runs the work a turn's handlers left (AfterTurn), taken from
+// p.later as the turn ended, then gives its array back for the next
+// turn's (an append per turn would allocate).
+func (p *Poller) runLater(later []Later) {
+	if len(later) == 0 {
+		return
+	}
+	for i, l := range later {
+		later[i] = nil
+		l.AfterTurn()
+	}
+	p.taking.Lock()
+	if p.later == nil {
+		p.later = later[:0]
+	}
+	p.taking.Unlock()
 }
 
 // dispatch calls the handlers of events, outside the lock (a handler may

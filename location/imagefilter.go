@@ -164,7 +164,11 @@ func (x *exchange) imageFilterHeader(resp *http1.Response, conf *locConf) {
 	}
 	length := resp.ContentLength
 	if length > conf.img.buffer {
-		x.log.Logf(x, "error", "%s", imagefilter.TooBig(length))
+		action := "sending response to client"
+		if x.proxied {
+			action = "reading response header from upstream"
+		}
+		x.log.Logf(x, "error", "%s while %s", imagefilter.TooBig(length), action)
 		x.imgPassed = conf
 		x.keepImageHeaders(resp.Headers)
 		resp.Refuse = 415
@@ -323,5 +327,13 @@ func (h *imageHost) Params() *imagefilter.Params {
 	return &h.params
 }
 
-// Log is Host's.
-func (h *imageHost) Log(msg string) { h.x.log.Logf(h.x, "error", "%s", msg) }
+// Log is Host's, with what nginx's log says the request was doing: the
+// filter runs as the body is sent (a backend's body: by the upstream's
+// sending, in nginx's words).
+func (h *imageHost) Log(msg string) {
+	action := "sending response to client"
+	if h.x.proxied {
+		action = "sending to client"
+	}
+	h.x.log.Logf(h.x, "error", "%s while %s", msg, action)
+}

@@ -242,9 +242,11 @@ func decode(body []byte, t Type) (image.Image, error) {
 	return rgba, nil
 }
 
-func failed(t Type, err error) error {
+// failed is nginx's error line for an image its decoder could not read
+// (libgd's own reason goes to stderr, not to the log).
+func failed(t Type, _ error) error {
 	name := [...]string{"", "Jpeg", "Gif", "Png", "Webp"}[t]
-	return errors.New("gdImageCreateFrom" + name + "Ptr() failed: " + err.Error())
+	return errors.New("gdImageCreateFrom" + name + "Ptr() failed")
 }
 
 // opaque makes the transparent entry of a palette opaque. Go's GIF

@@ -96,6 +96,7 @@ server {
 			Send: []string{"HEAD " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n"}}
 	}
 	bigTyped := "/typed?ct=" + url.QueryEscape("image/gif") + "&body=" + url.QueryEscape(string(gifBody))
+	truncTyped := "/typed?ct=" + url.QueryEscape("image/png") + "&body=" + url.QueryEscape(files["img/trunc.png"])
 	typed := "/typed?ct=" + url.QueryEscape("image/gif") + "&body=" + url.QueryEscape(string(small))
 	var reqs []harness.Request
 	for _, f := range []string{"gif", "png", "jpeg", "tc.png", "txt", "trunc.png", "webp", "webperr"} {
@@ -121,10 +122,10 @@ server {
 		get("/quality/jpeg?q=40"), get("/quality/jpeg"), get("/quality/gif?q=1"), get("/quality/tc.png?q=1"),
 		get("/opaque/gif"), get("/opaque/png"),
 		get("/buffer/jpeg"), head("/buffer/jpeg"), get("/buffer/txt"), get("/pxbuffer"+bigTyped), get("/ep/txt"), get("/ep/gif"),
-		get("/px"+typed), get("/px/chunked"), get("/pxsize/chunked"), get("/pxsize"+typed), get("/pxtest/chunked"),
+		get("/px"+typed), get("/px/chunked"), get("/px"+truncTyped), get("/pxsize/chunked"), get("/pxsize"+typed), get("/pxtest/chunked"),
 		get("/px/status/404"), get("/pxsize/status/404"))
 	c := harness.Case{Name: "image_filter", Config: config, Content: files, Requests: reqs,
-		AccessLogFiles: []string{"img.log"}}
+		AccessLogFiles: []string{"img.log"}, ErrorMessages: true}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
 

@@ -128,6 +128,11 @@ type State struct {
 	Buf []byte
 	// argsBuf holds the value of "set $args", which r.Args points at.
 	argsBuf []byte
+	// Kept is a content handler's record kept from one request of the
+	// connection to the next (the proxy's exchange): Reset(nil), the
+	// connection's end or park, gives it back (Release). A sync.Pool's
+	// Get and Put per proxied request cost ~170 instructions.
+	Kept interface{ Release() }
 	// UpstreamLog names the backend whose response is being sent, for
 	// the ", upstream:" part of an error line logged meanwhile.
 	UpstreamLog interface{ UpstreamLogName() string }
@@ -232,6 +237,10 @@ type FileInfo struct {
 // its buffers.
 func (s *State) Reset(req *http1.Request) {
 	s.DropBodyFile()
+	if req == nil && s.Kept != nil {
+		s.Kept.Release()
+		s.Kept = nil
+	}
 	s.Req, s.Conn = req, nil
 	s.ServerName, s.DocumentRoot, s.ProxyHost, s.ProxyPort, s.UpstreamAddr = "", "", "", "", ""
 	s.FastCGI = nil

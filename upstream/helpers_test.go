@@ -180,8 +180,10 @@ type proxyServer struct {
 	prog   *rewrite.Program
 	prefix string
 	wg     sync.WaitGroup
-	// served, when set, gets each Serve's status.
+	// served, when set, gets each Serve's status; kept, when set, the
+	// State's Kept after it.
 	served chan int
+	kept   chan any
 	// log, when set, is the requests' TryLog and gets a Serve's error;
 	// a response cut by one then ends the connection, as location does.
 	log rewrite.TryLogger
@@ -320,6 +322,9 @@ func (ps *proxyServer) serve() {
 				}
 				if ps.served != nil {
 					ps.served <- status
+				}
+				if ps.kept != nil {
+					ps.kept <- s.Kept
 				}
 				if c.Hijacked() {
 					return

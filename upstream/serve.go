@@ -26,6 +26,7 @@ type exchange struct {
 	disabled  bool
 	rel       tryRelease // the try's state for releaseTry
 	dropBody  bool       // endServe drops the body file serveWith took
+	keep      bool       // endServe leaves it in the State (rewrite.State.Kept)
 	buffering bool       // this response's proxy_buffering (X-Accel-Buffering)
 	// upgrade: the request asks to switch protocols (a connection that
 	// switches is not kept: dialBackend).
@@ -277,7 +278,20 @@ type target struct {
 // default. s must hold the request (s.Req == c.Request()); Serve sets
 // s.ProxyHost, s.ProxyPort and s.UpstreamAddr.
 func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string, cr *cacheReq) (status int, err error) {
-	x := exchangePool.Get().(*exchange)
+	// The connection's last exchange, kept in its State (rewrite.State.Kept:
+	// taken while in use, so a request nested in this one takes another).
+	var x *exchange
+	if s != nil {
+		x, _ = s.Kept.(*exchange)
+	}
+	if x != nil {
+		s.Kept = nil
+	} else {
+		x = exchangePool.Get().(*exchange)
+	}
+	// An upgrade's tunnel may outlive the request by hours (its
+	// connection's State with it): the exchange goes back to the pool.
+	x.keep = s != nil && !c.Request().Upgrade
 	x.cr = cr
 	// One defer and one return: the compiler inlines it at the return
 	// (serveWith's many returns would make each of its defers a runtime
@@ -302,8 +316,15 @@ func endServe(x *exchange, s *rewrite.State) {
 	}
 	x.cr, x.headFull = nil, false
 	x.store = storeStream{}
+	if x.keep && s.Kept == nil {
+		s.Kept = x
+		return
+	}
 	exchangePool.Put(x)
 }
+
+// Release is rewrite.State's Kept: the connection gives x back.
+func (x *exchange) Release() { exchangePool.Put(x) }
 
 // serveWith is serveUpstream with its pooled exchange x.
 func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x *exchange) (status int, err error) {

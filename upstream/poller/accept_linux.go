@@ -11,6 +11,10 @@ import (
 	"unsafe"
 )
 
+// tcpDeferAccept is TCP_DEFER_ACCEPT, which package syscall does not
+// name.
+const tcpDeferAccept = 9
+
 // Acceptor accepts connections from a TCP listener as Conns. It waits in
 // the runtime's poller, on a duplicate of the listening socket opened as
 // an os.File (whose RawConn reads, where a net.TCPListener's does not):
@@ -25,8 +29,10 @@ type Acceptor struct {
 	rc     syscall.RawConn
 	closed atomic.Bool
 	laddr  *net.TCPAddr // the listening address; nil when a wildcard
-	fn     func(fd uintptr) bool
-	p      *Poller // where accepted Conns wait
+	// deferred: the socket has TCP_DEFER_ACCEPT ("listen ... deferred").
+	deferred bool
+	fn       func(fd uintptr) bool
+	p        *Poller // where accepted Conns wait
 	// accept's result, filled by fn
 	nfd   int
 	sa    syscall.RawSockaddrAny
@@ -48,10 +54,12 @@ func NewAcceptor(ln net.Listener) (*Acceptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	dup, errno := -1, syscall.Errno(0)
+	dup, deferred, errno := -1, false, syscall.Errno(0)
 	if err := lrc.Control(func(fd uintptr) {
 		r, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
 		dup, errno = int(r), e
+		v, err := syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpDeferAccept)
+		deferred = err == nil && v > 0
 	}); err != nil {
 		return nil, err
 	}
@@ -66,7 +74,7 @@ func NewAcceptor(ln net.Listener) (*Acceptor, error) {
 		f.Close()
 		return nil, err
 	}
-	a := &Acceptor{ln: ln, f: f, rc: rc, p: p}
+	a := &Acceptor{ln: ln, f: f, rc: rc, p: p, deferred: deferred}
 	if ta, ok := tl.Addr().(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
 		a.laddr = ta
 	}
@@ -120,6 +128,17 @@ func (a *Acceptor) Accept() (*Conn, error) {
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: os.NewSyscallError("accept4", a.errno)}
 	}
 	c := newConn(a.nfd)
+	// Nothing read yet, and every byte from now on is reported (the
+	// edge-triggered add reports what came before it): a first read
+	// through ReadReported waits for the report, as nginx reads a new
+	// connection on its first read event. Tried at once, it found
+	// nothing most times (the client's first bytes come after its
+	// connect), a read(2) per connection for EAGAIN.
+	// A deferred listener (TCP_DEFER_ACCEPT) hands over connections
+	// whose bytes are there: read at once, as nginx does (rev->ready).
+	if !a.deferred {
+		c.flags.Store(flagRDrained | flagRWaitFirst)
+	}
 	if a.laddr != nil {
 		c.laddr.Store(a.laddr)
 	}

@@ -49,8 +49,9 @@ func startReportedRead(c *Conn) (calls *atomic.Int32, done chan reportedRead) {
 }
 
 // ReadReported reads a socket its last read drained only once the
-// poller reports input, after a first try found nothing; one wait in
-// eight tries first all the same.
+// poller reports input, after a first try found nothing, and a new
+// connection (nothing read yet) at once so; one wait in eight tries
+// first all the same.
 func TestConnReadReportedWaitsFirst(t *testing.T) {
 	c, client := acceptPair(t)
 	var got []reportedRead
@@ -69,9 +70,10 @@ func TestConnReadReportedWaitsFirst(t *testing.T) {
 		got = append(got, r)
 	}
 	want := []reportedRead{
-		{1, 2, "a"}, // the first try finds nothing
-		{0, 1, "b"}, {0, 1, "c"}, {0, 1, "d"}, {0, 1, "e"}, {0, 1, "f"}, {0, 1, "g"}, {0, 1, "h"},
-		{1, 2, "i"}, // the eighth wait tries first
+		{0, 1, "a"}, // a new connection's first read waits
+		{0, 1, "b"}, {0, 1, "c"}, {0, 1, "d"}, {0, 1, "e"}, {0, 1, "f"}, {0, 1, "g"},
+		{1, 2, "h"}, // the eighth wait tries first, finding nothing
+		{0, 1, "i"},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(reportedRead{})); diff != "" {
 		t.Errorf("ReadReported's calls (-want +got)\n%s", diff)
@@ -87,8 +89,8 @@ func TestConnReadReportedTriesFirst(t *testing.T) {
 		if _, err := client.Write([]byte{'x'}); err != nil {
 			t.Fatal(err)
 		}
-		// The byte is in the socket (and reported) before the read.
-		for !c.InputPending() {
+		// The byte is in the socket and reported before the read.
+		for !c.hasFlag(flagRReady) {
 			runtime.Gosched()
 		}
 		_, done := startReportedRead(c)

@@ -39,6 +39,24 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 			if _, err := rc.Program([]*nginxconf.Directive{d}); err != nil {
 				return asConfErr(err, d)
 			}
+		case d.Name == "gzip_disable" && ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf) != 0:
+			// ngx_http_gzip_disable compiles each pattern as it reads it.
+			for _, v := range d.Args {
+				if v != "msie6" && v != "degradation" {
+					if err := regexCheck(d, v, true); err != nil {
+						return err
+					}
+				}
+			}
+		case (d.Name == "proxy_redirect" || d.Name == "proxy_cookie_domain" || d.Name == "proxy_cookie_path") &&
+			len(d.Args) == 2 && strings.HasPrefix(d.Args[0], "~"):
+			// ngx_http_proxy_rewrite_regex, as the directive is read.
+			// proxy_cookie_domain's are caseless, "~*" or not.
+			expr, caseless := d.Args[0][1:], d.Name == "proxy_cookie_domain"
+			if rest, ok := strings.CutPrefix(expr, "*"); ok && !caseless {
+				expr, caseless = rest, true
+			}
+			return regexCheck(d, expr, caseless)
 		case d.Name == "server_name" && ctx == nginxconf.HTTPSrvConf:
 			for _, n := range d.Args {
 				if strings.HasPrefix(n, "~") {

@@ -29,6 +29,77 @@ type blockState struct {
 	threadPools map[string]bool
 	cachePaths  map[string]*Directive // cache directory → its *_cache_path
 	cacheZones  map[string]bool
+	// locs stacks the http locations being read, innermost last.
+	locs []locFrame
+}
+
+// locFrame is an http location as ngx_http_core_location reads it: its
+// modifier ('=', '^' for "^~", '~' for both regex kinds, '@' named, 0 a
+// prefix) and its name without the modifier.
+type locFrame struct {
+	mod  byte
+	name string
+}
+
+// readLocation reads a location's modifier and name and makes
+// ngx_http_core_location's checks of it inside the location around it
+// (in, nil at the server level), as nginx makes them before reading the
+// block: a regex's own errors come first (the parser's regex check).
+func readLocation(d *Directive, in *locFrame) (locFrame, *Error) {
+	var f locFrame
+	a := d.Args
+	switch {
+	case len(a) == 2:
+		f.name = a[1]
+		switch a[0] {
+		case "=":
+			f.mod = '='
+		case "^~":
+			f.mod = '^'
+		case "~", "~*":
+			f.mod = '~'
+		default:
+			return f, atEndErr(d.errorf("invalid location modifier %q", a[0]), d)
+		}
+	case len(a) == 1:
+		n := a[0]
+		switch {
+		case strings.HasPrefix(n, "="):
+			f.mod, f.name = '=', n[1:]
+		case strings.HasPrefix(n, "^~"):
+			f.mod, f.name = '^', n[2:]
+		case strings.HasPrefix(n, "~*"):
+			f.mod, f.name = '~', n[2:]
+		case strings.HasPrefix(n, "~"):
+			f.mod, f.name = '~', n[1:]
+		case strings.HasPrefix(n, "@"):
+			f.mod, f.name = '@', n
+		default:
+			f.name = n
+		}
+	default:
+		return f, nil // the argument count is the table's check
+	}
+	if in == nil {
+		return f, nil
+	}
+	switch {
+	case in.mod == '=':
+		return f, atEndErr(d.errorf("location %q cannot be inside the exact location %q", f.name, in.name), d)
+	case in.mod == '@':
+		return f, atEndErr(d.errorf("location %q cannot be inside the named location %q", f.name, in.name), d)
+	case f.mod == '@':
+		return f, atEndErr(d.errorf("named location %q can be on the server level only", f.name), d)
+	case f.mod != '~' && !strings.HasPrefix(f.name, in.name):
+		return f, atEndErr(d.errorf("location %q is outside location %q", f.name, in.name), d)
+	}
+	return f, nil
+}
+
+// noURI reports whether proxy_pass in the innermost location may not
+// have a URI part: a regex or named location.
+func (s *blockState) noURI() bool {
+	return len(s.locs) > 0 && (s.locs[len(s.locs)-1].mod == '~' || s.locs[len(s.locs)-1].mod == '@')
 }
 
 // debianPrefix is nginx's compiled-in prefix on Debian (nginx -V).
@@ -204,6 +275,8 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 		return checkListenPair(d, &s.mailListens, false)
 	case d.Name == "proxy_pass" && ctx == StreamSrvConf:
 		return checkStreamPass(d)
+	case d.Name == "proxy_pass" && ctx&(HTTPLocConf|HTTPLifConf|HTTPLmtConf) != 0:
+		return checkProxyPass(d, ctx != HTTPLocConf || s.noURI())
 	case d.Name == "server" && ctx == StreamUpsConf:
 		if a := d.Args[0]; !strings.HasPrefix(a, "unix:") && !hasPort(a) {
 			return d.errorf("no port in upstream %q", a)
@@ -382,11 +455,10 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 				servers = append(servers, s)
 			}
 		}
-		if err := checkSSLCerts(view, servers); err != nil {
-			return err
-		}
 		// ngx_stream_upstream_init_main_conf: a proxy_pass address
-		// without a port must name an upstream{} block.
+		// without a port must name an upstream{} block. The upstream
+		// module comes before the ssl module, whose merge wants the
+		// certificates.
 		ups := map[string]bool{}
 		for _, u := range view {
 			if u.Name == "upstream" && len(u.Args) == 1 {
@@ -407,6 +479,9 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 				}
 				return &Error{Msg: `no port in upstream "` + a + `"`, File: pp.File, Line: pp.EndLine}
 			}
+		}
+		if err := checkSSLCerts(view, servers); err != nil {
+			return err
 		}
 		return checkStreamVariables(view, p.state.loaded["ngx_stream_geoip_module"])
 	}

@@ -447,6 +447,11 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 			return err
 		}
 	}
+	if d.Name == "proxy_redirect" && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf) != 0 && !p.unchecked {
+		if err := proxyRedirectCheck(d, buf.readSoFar()); err != nil {
+			return err
+		}
+	}
 	if p.handler != nil {
 		if err := p.handler(d, ctx); err != nil {
 			return err
@@ -488,6 +493,18 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 	} else {
 		p.typesLevels = append(p.typesLevels, nil)
 		defer func() { p.typesLevels = p.typesLevels[:len(p.typesLevels)-1] }()
+	}
+	if d.Name == "location" && ctx == HTTPLocConf && !p.unchecked {
+		var in *locFrame
+		if n := len(p.state.locs); n > 0 {
+			in = &p.state.locs[n-1]
+		}
+		f, err := readLocation(d, in)
+		if err != nil {
+			return err
+		}
+		p.state.locs = append(p.state.locs, f)
+		defer func() { p.state.locs = p.state.locs[:len(p.state.locs)-1] }()
 	}
 	if ctx == StreamMainConf {
 		p.state.inStream = true

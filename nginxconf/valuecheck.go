@@ -38,6 +38,28 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		}
 	case d.Name == "listen" && (m == "ngx_stream_core_module" || m == "ngx_mail_core_module"):
 		return checkStreamMailListen(d, m == "ngx_stream_core_module")
+	case cmd.Set == "ngx_stream_set_complex_value_size_slot":
+		// As SlotComplexValueSize: a size without variables is read now.
+		if _, ok := ParseSize(a[0]); !ok && !strings.Contains(a[0], "$") {
+			return d.errorf("%q directive invalid value", d.Name)
+		}
+	case d.Name == "directio" && m == "ngx_http_core_module":
+		if _, ok := ParseOffset(a[0]); !ok && a[0] != "off" {
+			return d.errorf("%q directive invalid value", d.Name)
+		}
+	case d.Name == "aio" && m == "ngx_http_core_module":
+		// ngx_http_core_set_aio as Debian's nginx is built: threads,
+		// no file AIO.
+		switch v := a[0]; {
+		case v == "on":
+			return d.errorf(`"aio on" is unsupported on this platform`)
+		case v != "off" && v != "threads" && !strings.HasPrefix(v, "threads="):
+			return d.errorf("%q directive invalid value", d.Name)
+		}
+	case d.Name == "sub_filter" && m == "ngx_http_sub_filter_module":
+		if a[0] == "" {
+			return d.errorf("empty search pattern")
+		}
 	case d.Name == "open_file_cache" && m == "ngx_http_core_module":
 		return checkOpenFileCache(d)
 	case d.Name == "userid_expires" && m == "ngx_http_userid_filter_module":
@@ -348,6 +370,9 @@ func (t *typesCheck) end(*Directive, int) *Error { return nil }
 // checkStreamMailListen checks the parameters of a stream or mail listen
 // as nginx 1.22's ngx_stream_core_listen and ngx_mail_core_listen do.
 func checkStreamMailListen(d *Directive, stream bool) *Error {
+	if msg := listenURLError(d.Args[0]); msg != "" {
+		return d.errorf(`%s in "%s" of the "listen" directive`, msg, d.Args[0])
+	}
 	udp, backlog, ssl, keepalive, proxyProtocol, fastopen := false, false, false, false, false, false
 	for _, v := range d.Args[1:] {
 		switch {

@@ -419,7 +419,10 @@ func (cc *compiler) limitConn(srv *server, blocks [][]*nginxconf.Directive) erro
 		for _, d := range ds {
 			z := cc.zones[d.Args[0]]
 			if z == nil {
-				return confErr(d, "no limit_conn_zone %q is defined", d.Args[0])
+				// nginx finds it once the configuration is read: "zero
+				// size shared memory zone" (nginxconf.Check), after any
+				// error of the rest of the configuration.
+				continue
 			}
 			n, _ := strconv.Atoi(d.Args[1])
 			srv.limits = append(srv.limits, connLimit{key: z.key, name: d.Args[0], conn: limit.Conn{Zone: z.zone, Max: int32(n)}})

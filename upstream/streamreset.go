@@ -46,11 +46,12 @@ func (x *exchange) beginStreamReset(c http1.Stream, s *rewrite.State) {
 	if r.stream != nil || s == nil {
 		return
 	}
-	if isSub(c) {
-		// A subrequest shares its main request's stream, whose reset
-		// nginx logs in the main request's context: left to it.
-		return
-	}
+	// A subrequest's try (an ssi include, addition) shares its main
+	// request's stream: nginx logs the reset as it reads it in the
+	// context of the request running then, the subrequest's
+	// ("subrequest: ..., upstream: ..."), not at the main request's end.
+	// Of includes running side by side the last to begin logs it; one
+	// ending first leaves the reset pending for the main request.
 	st, ok := c.NetConn().(resetLogger)
 	if !ok {
 		return

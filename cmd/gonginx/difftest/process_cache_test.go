@@ -25,6 +25,9 @@ pid DIR/nginx.pid;
 events {}
 http {
     access_log off;
+    # Temporary files of its own: nginx's default, /var/lib/nginx/proxy,
+    # is shared with every other run on the machine.
+    proxy_temp_path DIR/proxy_temp;
     proxy_cache_path DIR/cache levels=1:2 keys_zone=z:1m;
     server {
         listen 127.0.0.1:PORT;
@@ -89,6 +92,9 @@ pid DIR/nginx.pid;
 events {}
 http {
     access_log off;
+    # Temporary files of its own: nginx's default, /var/lib/nginx/proxy,
+    # is shared with every other run on the machine.
+    proxy_temp_path DIR/proxy_temp;
     proxy_cache_path DIR/cache keys_zone=z:1m;
     server {
         listen 127.0.0.1:PORT;

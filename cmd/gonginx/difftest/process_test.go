@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,7 +95,16 @@ func startMaster(t *testing.T, im procImpl, dir, conf string, port int) *master 
 		}
 		m.kill()
 	})
-	waitUntil(t, im.name+" pid file", func() bool { return readPid(dir) == cmd.Process.Pid })
+	waitUntil(t, im.name+" pid file", func() bool {
+		select {
+		case <-m.exited:
+			// It will not write one: what it logged says why.
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("%s exited before writing its pid file (%v); error.log:\n%s", im.name, cmd.ProcessState, b)
+		default:
+		}
+		return readPid(dir) == cmd.Process.Pid
+	})
 	waitUntil(t, im.name+" listening", func() bool { return dialOK(port) })
 	return m
 }
@@ -250,14 +261,56 @@ func logLines(t *testing.T, path string, keep *regexp.Regexp, dir string) []stri
 	return out
 }
 
+// freeTCPPort picks a port for a server to listen on (TCP or UDP): free
+// on 127.0.0.1 a moment ago, below the kernel's ephemeral range and not
+// picked before by this process. A port the kernel chose (":0") is one
+// any connection of the machine may take as its local port between the
+// pick and the server's bind: under load (other packages' tests running)
+// a server then failed to bind and never wrote its pid file.
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	pickedPorts.Lock()
+	defer pickedPorts.Unlock()
+	low := ephemeralLow()
+	for range 1000 {
+		p := 10000 + rand.IntN(low-10000)
+		if pickedPorts.m[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		pc.Close()
+		pickedPorts.m[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below the ephemeral range")
+	return 0
+}
+
+var pickedPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
+
+// ephemeralLow is the first port of the kernel's ephemeral range
+// (ip_local_port_range; 32768 when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 func get(t *testing.T, port int, path string) (int, string) {

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,6 +106,9 @@ type mailFakes struct {
 	auth    []string
 	backend []string
 	lns     []net.Listener
+	// open counts the connections accepted whose handler has not
+	// returned (recorded its "closed").
+	open atomic.Int32
 }
 
 var mailPorts = regexp.MustCompile(` \d+ \d+$`)
@@ -130,7 +134,9 @@ func (f *mailFakes) listen(t *testing.T, serve func(net.Conn)) int {
 			if err != nil {
 				return
 			}
+			f.open.Add(1)
 			go func() {
+				defer f.open.Add(-1)
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(10 * time.Second))
 				serve(c)
@@ -551,8 +557,10 @@ func TestServeMail(t *testing.T) {
 			for _, l := range pop3Talk(t, p, cv.steps, cv.smtp == 7) {
 				o.Client = append(o.Client, cv.name+": "+l)
 			}
-			// The backend's "closed" is recorded once the session is.
-			time.Sleep(50 * time.Millisecond)
+			// The backend's "closed" is recorded once the session is,
+			// before the next conversation's lines: a loaded machine
+			// took more than any fixed pause.
+			waitUntil(t, im.name+": "+cv.name+": backend connections closed", func() bool { return f.open.Load() == 0 })
 		}
 		m.quit()
 		f.close()

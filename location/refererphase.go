@@ -72,6 +72,17 @@ func (c *compiler) finishReferers(conf *locConf) error {
 	l := conf.refList
 	var nameRegexes []referer.Regex
 	if l.ServerNames && c.server != nil {
+		// A server without server_name has nginx's default name, ""
+		// (ngx_http_core_merge_srv_conf, which runs first).
+		named := false
+		for _, x := range c.server.Block {
+			named = named || x.Name == "server_name"
+		}
+		if !named {
+			if err := c.addReferer(l, c.server, "", ""); err != nil {
+				return err
+			}
+		}
 		for _, x := range c.server.Block {
 			if x.Name != "server_name" {
 				continue

@@ -423,6 +423,13 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 				return err
 			}
 		}
+		// The referer module's merge comes before the ssl and proxy
+		// modules'.
+		if p.present&presReferers != 0 {
+			if err := checkReferers(view); err != nil {
+				return err
+			}
+		}
 		if p.present&presCertificate != 0 {
 			if err := p.checkTicketKeys(view, d.File, p.closeLine); err != nil {
 				return err

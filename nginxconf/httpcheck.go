@@ -249,6 +249,7 @@ const (
 	presMemcached     // memcached_pass
 	presImplicitUps   // fastcgi/scgi/uwsgi/grpc/memcached_pass
 	presCertificate   // ssl_certificate
+	presReferers      // valid_referers
 	// presStoreCache is not a presence flag: it marks the names
 	// storeCacheCheck looks at, so that other directives skip it.
 	presStoreCache // proxy/fastcgi/uwsgi/scgi _cache and _store
@@ -273,6 +274,8 @@ func concernsOf(name string) presence {
 		c |= presMemcached
 	case "ssl_certificate":
 		c |= presCertificate
+	case "valid_referers":
+		c |= presReferers
 	}
 	if passSchemes[name] != nil || name == "proxy_pass" {
 		c |= presImplicitUps
@@ -283,6 +286,56 @@ func concernsOf(name string) presence {
 		}
 	}
 	return c
+}
+
+// checkReferers makes ngx_http_referer_merge_conf's check: a
+// valid_referers with "none" or "blocked" needs a host name to accept
+// too (one of its own, or of server_names: its server's names that are
+// not regexes); regexes do not count. nginx names no place.
+func checkReferers(httpBlock []*Directive) *Error {
+	var walk func(block []*Directive, server *Directive) bool
+	walk = func(block []*Directive, server *Directive) bool {
+		for _, d := range block {
+			switch d.Name {
+			case "server":
+				if walk(d.Block, d) {
+					return true
+				}
+				continue
+			case "valid_referers":
+				noneOrBlocked, hosts := false, false
+				for _, a := range d.Args {
+					switch {
+					case a == "none" || a == "blocked":
+						noneOrBlocked = true
+					case a == "server_names" && server != nil:
+						// Without server_name a server has the name "".
+						named := false
+						for _, n := range server.Block {
+							if n.Name == "server_name" {
+								named = true
+								hosts = hosts || slices.ContainsFunc(n.Args, func(v string) bool { return !strings.HasPrefix(v, "~") })
+							}
+						}
+						hosts = hosts || !named
+					case !strings.HasPrefix(a, "~"):
+						hosts = true
+					}
+				}
+				if noneOrBlocked && !hosts {
+					return true
+				}
+			}
+			if d.Block != nil && walk(d.Block, server) {
+				return true
+			}
+		}
+		return false
+	}
+	if walk(httpBlock, nil) {
+		return &Error{Msg: `the "none" or "blocked" referers are specified in the "valid_referers" directive without any valid referer`}
+	}
+	return nil
 }
 
 // checkCharsets makes ngx_http_charset_postconfiguration's check: every

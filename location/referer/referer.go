@@ -110,7 +110,7 @@ func Compile(l *List, nameRegexes []Regex, parent *Matcher) *Matcher {
 			v = &u
 		}
 		switch {
-		case h.key[0] == '.':
+		case len(h.key) > 1 && h.key[0] == '.': // as AddHost: "" is an exact key
 			heads = append(heads, wcKey{reverseLabels(h.key[1:]), v})
 		case strings.HasPrefix(h.key, "*."):
 			heads = append(heads, wcKey{reverseLabels(h.key[2:]) + ".", v})

@@ -116,3 +116,27 @@ func FuzzReferer(f *testing.F) {
 		}
 	})
 }
+
+// TestEmptyName: the empty name (server_names in a server named "", or
+// with no server_name) is an exact key, as ngx_hash_add_key takes it:
+// it compiles (it panicked) and a real host does not match it.
+func TestEmptyName(t *testing.T) {
+	l := &List{None: true}
+	if err := l.AddHost("", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !l.HasHosts() {
+		t.Fatal("the empty name is no host")
+	}
+	m := Compile(l, nil, nil)
+	var buf [256]byte
+	for _, tt := range []struct {
+		ref     string
+		present bool
+		invalid bool
+	}{{"", false, false}, {"http://a.test/", true, true}} {
+		if got := m.Invalid([]byte(tt.ref), tt.present, &buf); got != tt.invalid {
+			t.Errorf("Invalid(%q, present=%v) = %v, want %v", tt.ref, tt.present, got, tt.invalid)
+		}
+	}
+}

@@ -378,7 +378,11 @@ func pop3Talk(t *testing.T, port int, steps []pop3Step, useTLS bool) []string {
 			}
 		}
 		out = append(out, mailSalt.ReplaceAllString(l, "<SALT>"))
-		multi := l == "+OK Capability list follows\r\n" || l == "+OK methods supported:\r\n"
+		// l is trimmed: the multi-line replies were taken for one line
+		// each, and a conversation went on before nginx had answered it
+		// (its backend session ran after the client left, interleaved
+		// with the next one's).
+		multi := l == "+OK Capability list follows" || l == "+OK methods supported:"
 		for multi {
 			l, err = r.ReadString('\n')
 			if err != nil {

@@ -48,6 +48,16 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 					}
 				}
 			}
+		case d.Name == "valid_referers":
+			// ngx_http_add_regex_referer compiles "~" patterns caselessly
+			// as it reads them.
+			for _, v := range d.Args {
+				if rest, ok := strings.CutPrefix(v, "~"); ok {
+					if err := regexCheck(d, rest, true); err != nil {
+						return err
+					}
+				}
+			}
 		case (d.Name == "proxy_redirect" || d.Name == "proxy_cookie_domain" || d.Name == "proxy_cookie_path") &&
 			len(d.Args) == 2 && strings.HasPrefix(d.Args[0], "~"):
 			// ngx_http_proxy_rewrite_regex, as the directive is read.

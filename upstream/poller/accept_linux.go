@@ -32,7 +32,6 @@ type Acceptor struct {
 	// deferred: the socket has TCP_DEFER_ACCEPT ("listen ... deferred").
 	deferred bool
 	fn       func(fd uintptr) bool
-	p        *Poller // where accepted Conns wait
 	// accept's result, filled by fn
 	nfd   int
 	sa    syscall.RawSockaddrAny
@@ -46,8 +45,7 @@ func NewAcceptor(ln net.Listener) (*Acceptor, error) {
 	if !ok {
 		return nil, ErrUnsupported
 	}
-	p, err := waits()
-	if err != nil {
+	if _, err := waits(); err != nil { // where accepted Conns wait (register)
 		return nil, err
 	}
 	lrc, err := tl.SyscallConn()
@@ -74,7 +72,7 @@ func NewAcceptor(ln net.Listener) (*Acceptor, error) {
 		f.Close()
 		return nil, err
 	}
-	a := &Acceptor{ln: ln, f: f, rc: rc, p: p, deferred: deferred}
+	a := &Acceptor{ln: ln, f: f, rc: rc, deferred: deferred}
 	if ta, ok := tl.Addr().(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
 		a.laddr = ta
 	}
@@ -144,7 +142,7 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	}
 	port, ip := readSockaddr(&a.sa, c.rip[:])
 	c.rport, c.rlen = uint16(port), uint8(len(ip))
-	if err := c.register(a.p); err != nil {
+	if err := c.register(); err != nil {
 		sysClose(int(c.fd))
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
 	}
@@ -157,15 +155,17 @@ func newConn(fd int) *Conn {
 	return c
 }
 
-// register puts c's socket on p for its life, with TCP_NODELAY as Go's
-// connections have it.
-func (c *Conn) register(p *Poller) error {
+// register puts c's socket on the Conns' poller (waits, which its
+// caller has made) for its life, with TCP_NODELAY as Go's connections
+// have it.
+func (c *Conn) register() error {
 	sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-	reg, err := p.Add((*rawConn)(c), In|Out|RDHup|Edge, c)
+	reg, err := waitsP.Add((*rawConn)(c), In|Out|RDHup|Edge, c)
 	if err != nil {
 		return err
 	}
-	c.reg = reg
+	c.slot, c.gen = reg.slot, reg.gen
+	c.flags.Or(flagRegistered)
 	return nil
 }
 
@@ -191,7 +191,7 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 	if !ap.IsValid() || ap.Addr().Zone() != "" {
 		return nil, ErrUnsupported
 	}
-	p, err := waits()
+	_, err := waits() // register's poller
 	if err != nil {
 		return nil, ErrUnsupported
 	}
@@ -240,7 +240,7 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 	// direction then read on to EAGAIN and spliced. The add reports a
 	// connect done meanwhile.
 	if e == 0 || e == syscall.EISCONN || e == syscall.EINPROGRESS || e == syscall.EALREADY {
-		if err := c.register(p); err != nil {
+		if err := c.register(); err != nil {
 			return fail(err)
 		}
 	}

@@ -27,8 +27,6 @@ import (
 // wildcard, else read when first asked (nginx's
 // ngx_connection_local_sockaddr).
 type Conn struct {
-	reg Reg
-
 	r, w side
 
 	laddr atomic.Pointer[net.TCPAddr]
@@ -39,8 +37,7 @@ type Conn struct {
 	rip [16]byte
 
 	// onInput is told of input besides the Conn's own waits (OnInput),
-	// onHangup of hang-ups (OnHangup).
-	inMu     sync.Mutex
+	// onHangup of hang-ups (OnHangup), both under hookMu.
 	onInput  Handler
 	onHangup Handler
 	// flags are flagHooked, flagHupHooked, flagHup and the sides'
@@ -53,8 +50,32 @@ type Conn struct {
 	// apart.
 	state atomic.Int32 // references held (an open Conn holds one), closing bit
 	fd    int32
-	rport uint16
-	rlen  uint8
+	// slot and gen are its registration on the Conns' poller (waits),
+	// when flagRegistered: a Reg of its own, with the poller's pointer,
+	// took 8 bytes more.
+	slot, gen int32
+	rport     uint16
+	rlen      uint8
+}
+
+// hookStripes are the locks of the Conns' handlers (hookMu): a mutex
+// in each Conn cost every idle connection 8 bytes and, with reg's
+// poller pointer, a size class (144 bytes, not 128). A handler is set
+// or read under the lock and called outside it, so a lock shared by
+// several Conns is never held across another's.
+const hookStripes = 64
+
+var hookMus [hookStripes]sync.Mutex
+
+// hookMu guards c's onInput and onHangup.
+func (c *Conn) hookMu() *sync.Mutex { return &hookMus[uint32(c.fd)%hookStripes] }
+
+// registration is c's Reg on the Conns' poller, or none.
+func (c *Conn) registration() Reg {
+	if !c.hasFlag(flagRegistered) {
+		return Reg{}
+	}
+	return Reg{p: waitsP, slot: c.slot, gen: c.gen}
 }
 
 const (
@@ -75,6 +96,8 @@ const (
 	// flagRWaitFirst: ReadReported's last try before any wait found
 	// nothing, so its next waits for the report first (waitFirst).
 	flagRWaitFirst
+	// flagRegistered: the socket is on the Conns' poller (slot, gen).
+	flagRegistered
 )
 
 // The flags' bits from waitFirstShift up count waitFirst's choices
@@ -178,17 +201,17 @@ func (c *Conn) Ready(events uint32) {
 		}
 		c.r.wake()
 		if c.hasFlag(flagHooked) {
-			c.inMu.Lock()
+			c.hookMu().Lock()
 			h := c.onInput
-			c.inMu.Unlock()
+			c.hookMu().Unlock()
 			if h != nil {
 				h.Ready(events)
 			}
 		}
 		if hup && c.hasFlag(flagHupHooked) {
-			c.inMu.Lock()
+			c.hookMu().Lock()
 			h := c.onHangup
-			c.inMu.Unlock()
+			c.hookMu().Unlock()
 			if h != nil {
 				h.Ready(events)
 			}
@@ -222,10 +245,10 @@ func (c *Conn) OnInput(h Handler) {
 // later only. Input reported since the last read, a hang-up, or a last
 // read that drained the socket need no system call; else a peek looks.
 func (c *Conn) HookInput(h Handler) (pending bool) {
-	c.inMu.Lock()
+	c.hookMu().Lock()
 	c.onInput = h
 	c.setFlag(flagHooked, h != nil)
-	c.inMu.Unlock()
+	c.hookMu().Unlock()
 	return h != nil && (c.hasFlag(flagRReady|flagHup) || !c.hasFlag(flagRDrained) && c.readable())
 }
 
@@ -236,10 +259,10 @@ func (c *Conn) HookInput(h Handler) (pending bool) {
 // and the caller keeps what the old handler uses (a tunnel's record is
 // left to the GC, not reused).
 func (c *Conn) InputQuiet() bool {
-	p := c.reg.p
-	if p == nil {
+	if !c.hasFlag(flagRegistered) {
 		return true
 	}
+	p := waitsP
 	if !p.taking.TryLock() {
 		return false
 	}
@@ -255,7 +278,7 @@ func (c *Conn) InputQuiet() bool {
 // (one whose end gives records back that InputQuiet guards), without
 // waking another goroutine for it.
 func (c *Conn) AfterTurn(l Later) {
-	p := c.reg.p
+	p := waitsP // a handler it called: c is registered there
 	p.later = append(p.later, l)
 }
 
@@ -264,10 +287,10 @@ func (c *Conn) AfterTurn(l Later) {
 // waits on a backend (the abort watch), with no registration of its
 // own. One already reported is HungUp's, not told.
 func (c *Conn) OnHangup(h Handler) {
-	c.inMu.Lock()
+	c.hookMu().Lock()
 	c.onHangup = h
 	c.setFlag(flagHupHooked, h != nil)
-	c.inMu.Unlock()
+	c.hookMu().Unlock()
 }
 
 // HangupHandler is the handler OnHangup set, or nil.
@@ -275,9 +298,9 @@ func (c *Conn) HangupHandler() Handler {
 	if !c.hasFlag(flagHupHooked) {
 		return nil
 	}
-	c.inMu.Lock()
+	c.hookMu().Lock()
 	h := c.onHangup
-	c.inMu.Unlock()
+	c.hookMu().Unlock()
 	return h
 }
 
@@ -369,7 +392,7 @@ func (c *Conn) incref() bool {
 // decref ends an operation; the last one after Close closes the descriptor.
 func (c *Conn) decref() {
 	if c.state.Add(-1) == closingBit {
-		c.reg.Forget() // before the number can be another socket's
+		c.registration().Forget() // before the number can be another socket's
 		sysClose(int(c.fd))
 	}
 }

@@ -6,12 +6,12 @@ import (
 )
 
 // TestConnSize keeps Conn, which every idle connection holds, in the
-// 144-byte size class on 64-bit platforms.
+// 128-byte size class on 64-bit platforms.
 func TestConnSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return
 	}
-	if got := unsafe.Sizeof(Conn{}); got > 144 {
-		t.Errorf("Conn is %d bytes, want at most 144", got)
+	if got := unsafe.Sizeof(Conn{}); got > 128 {
+		t.Errorf("Conn is %d bytes, want at most 128", got)
 	}
 }

@@ -172,6 +172,9 @@ func (p *Proxy) backgroundUpdate(c http1.Stream, s, own *rewrite.State, locPrefi
 		bs := *s
 		bs.UpstreamTries, bs.UpstreamName.URI, bs.Buf, bs.CacheETag, bs.SentTrailers = nil, nil, nil, nil, nil
 		bs.Conn = nil
+		// Not the connection's kept exchange: two States holding one
+		// record could give it back to its pool twice.
+		bs.Kept = nil
 		own = &bs
 	}
 	ds := &discardStream{Stream: c}

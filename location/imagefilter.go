@@ -180,7 +180,7 @@ func (x *exchange) imageFilterHeader(resp *http1.Response, conf *locConf) {
 	if i := lastHeader(resp.Headers, "refresh"); i >= 0 {
 		resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
 	}
-	resp.RangeHeaders = nil
+	resp.RangeHeaders, resp.AllowRanges = nil, 0 // r->allow_ranges = 0
 	resp.Hold = true
 	x.imgHolding = true
 	rm := x.rareMem()

@@ -79,7 +79,7 @@ server {
     location /empty { return 204; }
     location /px/ { image_filter resize 4 3; proxy_pass http://{{BACKEND}}; }
     location /pxsize/ { image_filter size; proxy_pass http://{{BACKEND}}; }
-    location /pxtest/ { image_filter test; proxy_pass http://{{BACKEND}}; }
+    location /pxtest/ { image_filter test; proxy_pass http://{{BACKEND}}; proxy_force_ranges on; }
     location /pxbuffer/ { image_filter test; image_filter_buffer 100; proxy_pass http://{{BACKEND}}; }
 }
 `
@@ -123,6 +123,7 @@ server {
 		get("/opaque/gif"), get("/opaque/png"),
 		get("/buffer/jpeg"), head("/buffer/jpeg"), get("/buffer/txt"), get("/pxbuffer"+bigTyped), get("/ep/txt"), get("/ep/gif"),
 		get("/px"+typed), get("/px/chunked"), get("/px"+truncTyped), get("/pxsize/chunked"), get("/pxsize"+typed), get("/pxtest/chunked"),
+		get("/pxtest"+typed, "Range: bytes=0-20"), get("/pxtest"+typed),
 		get("/px/status/404"), get("/pxsize/status/404"))
 	c := harness.Case{Name: "image_filter", Config: config, Content: files, Requests: reqs,
 		AccessLogFiles: []string{"img.log"}, ErrorMessages: true}

@@ -394,8 +394,9 @@ func sharpen(img *image.RGBA, pct uint64) {
 }
 
 // encode writes img as type t: JPEG at image_filter_jpeg_quality, with
-// the JFIF and comment segments libgd's libjpeg writes; GIF interlaced
-// with image_filter_interlace.
+// the JFIF and comment segments libgd's libjpeg writes; GIF and PNG
+// interlaced with image_filter_interlace (JPEG not: Go writes no
+// progressive JPEG).
 func encode(img image.Image, t Type, p *Params) ([]byte, error) {
 	var b bytes.Buffer
 	switch t {
@@ -425,6 +426,9 @@ func encode(img image.Image, t Type, p *Params) ([]byte, error) {
 		}
 		return out, nil
 	case PNG:
+		if p.Interlace {
+			return encodeInterlacedPNG(img), nil
+		}
 		if err := png.Encode(&b, img); err != nil {
 			return nil, errors.New("gdImagePngPtr() failed")
 		}

@@ -223,3 +223,43 @@ func sampleBytes(typ Type, w, h int) []byte {
 	}
 	return b.Bytes()
 }
+
+// image_filter_interlace writes an Adam7 PNG (IHDR's last byte 1) that
+// decodes to the pixels of the plain one, palette and true colour.
+func TestPNGInterlace(t *testing.T) {
+	tc := image.NewNRGBA(image.Rect(0, 0, 37, 23))
+	for y := 0; y < 23; y++ {
+		for x := 0; x < 37; x++ {
+			tc.Set(x, y, color.NRGBA{uint8(x * 7), uint8(y * 11), uint8(x ^ y), uint8(255 - x)})
+		}
+	}
+	var tcPNG bytes.Buffer
+	png.Encode(&tcPNG, tc)
+	for name, body := range map[string][]byte{"palette": sample(t, PNG, 100, 120), "true colour": tcPNG.Bytes()} {
+		p := Params{Mode: Resize, MaxWidth: 17, MaxHeight: 13, Transparency: true}
+		plain := Process(body, PNG, len(body), &p)
+		p.Interlace = true
+		inter := Process(body, PNG, len(body), &p)
+		if inter.Outcome != Image || inter.Body[8+8+12] != 1 {
+			t.Fatalf("%s: not an interlaced PNG (%d)", name, inter.Outcome)
+		}
+		a, err := png.Decode(bytes.NewReader(plain.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := png.Decode(bytes.NewReader(inter.Body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if a.Bounds() != b.Bounds() {
+			t.Fatalf("%s: bounds %v, want %v", name, b.Bounds(), a.Bounds())
+		}
+		for y := 0; y < a.Bounds().Dy(); y++ {
+			for x := 0; x < a.Bounds().Dx(); x++ {
+				if ca, cb := color.NRGBAModel.Convert(a.At(x, y)), color.NRGBAModel.Convert(b.At(x, y)); ca != cb {
+					t.Fatalf("%s: (%d,%d) = %v, want %v", name, x, y, cb, ca)
+				}
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -128,6 +129,19 @@ server {
 	c := harness.Case{Name: "image_filter", Config: config, Content: files, Requests: reqs,
 		AccessLogFiles: []string{"img.log"}, ErrorMessages: true}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+
+	// Over HTTP/2 the filter's errors end a stream, not the connection:
+	// streams one after another on one connection, the answers whose
+	// bytes are nginx's (pages, JSON, images as they are).
+	var streams []string
+	for _, r := range []string{"GET /test/txt", "GET /size/txt", "GET /size/gif", "GET /ep/txt",
+		"GET /test/gif", "HEAD /size/gif", "GET /resize/webp", "GET /buffer/jpeg", "GET /px/chunked"} {
+		streams = append(streams, r+" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	}
+	h2 := harness.Case{Name: "image_filter h2", Content: files,
+		Config:   strings.Replace(config, "listen 127.0.0.1:{{PORT}};", "listen 127.0.0.1:{{PORT}} http2;", 1),
+		Requests: []harness.Request{{Name: "streams", H2: true, Send: streams}}, AccessLogFiles: []string{"img.log"}}
+	harness.Compare(t, h2, nginx, gonginx, serveAssets(t))
 }
 
 // imageSample makes a w×h test image: "gif" and "png" with a palette

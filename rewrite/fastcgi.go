@@ -106,7 +106,10 @@ func fastcgiScriptName(s *State, dst []byte) []byte {
 	if s.Req == nil {
 		return dst
 	}
-	script, _ := s.fastcgiSplit()
+	script := s.Req.URI
+	if s.FastCGI != nil {
+		script, _ = s.fastcgiSplit()
+	}
 	dst = append(dst, script...)
 	if len(script) > 0 && script[len(script)-1] == '/' && s.FastCGI != nil {
 		dst = append(dst, s.FastCGI.Index...)
@@ -117,6 +120,9 @@ func fastcgiScriptName(s *State, dst []byte) []byte {
 func fastcgiPathInfo(s *State, dst []byte) []byte {
 	if s.Req == nil {
 		return dst
+	}
+	if s.FastCGI == nil {
+		return dst // no fastcgi_split_path_info: no path info
 	}
 	_, pi := s.fastcgiSplit()
 	return append(dst, pi...)

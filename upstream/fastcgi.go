@@ -364,7 +364,8 @@ func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *
 	}
 	if passHeaders {
 	headers:
-		for _, h := range r.Headers {
+		for i := range r.Headers {
+			h := &r.Headers[i]
 			for _, hide := range hideHeaders {
 				if headerParamEqual(h.Name, hide) {
 					continue headers

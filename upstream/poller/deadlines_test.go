@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +22,12 @@ func (x *timedItem) HeapSlot() *int32 { return &x.slot }
 // its parent.
 func checkHeap(t *testing.T, d *Deadlines[*timedItem]) {
 	t.Helper()
-	for i, e := range d.heap {
-		x := e.x
+	for i := range d.n {
+		x := d.entry(i).x
 		if int(x.slot) != i+1 {
 			t.Fatalf("heap[%d] says it is at %d", i, x.slot-1)
 		}
-		if p := (i - 1) / 2; i > 0 && d.heap[i].at < d.heap[p].at {
+		if p := (i - 1) / 2; i > 0 && d.entry(i).at < d.entry(p).at {
 			t.Fatalf("heap[%d] before its parent", i)
 		}
 	}
@@ -61,7 +62,7 @@ func TestDeadlinesOrder(t *testing.T) {
 	}
 	var order []int64
 	for d.Len() > 0 {
-		x := d.heap[0].x
+		x := d.entry(0).x
 		order = append(order, x.at-base)
 		d.Remove(x)
 		checkHeap(t, &d)
@@ -115,10 +116,53 @@ func TestDeadlinesFire(t *testing.T) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.heap) != 1 || d.heap[0].x != later || later.slot != 1 {
-		t.Errorf("left waiting: %d items, want only the hour's", len(d.heap))
+	if d.n != 1 || d.entry(0).x != later || later.slot != 1 {
+		t.Errorf("left waiting: %d items, want only the hour's", d.n)
 	}
 	if d.armed != later.at {
 		t.Errorf("armed for +%v, want the hour's", time.Duration(d.armed-now))
+	}
+}
+
+// TestDeadlinesChunks: a heap over several chunks stays ordered as items
+// come and go in any order, grows a chunk at a time and lets its chunks
+// go as it empties, keeping one spare.
+func TestDeadlinesChunks(t *testing.T) {
+	var d Deadlines[*timedItem]
+	base := Nanotime() + int64(time.Hour)
+	rng := rand.New(rand.NewPCG(1, 2))
+	items := make([]*timedItem, 3*chunkLen+5)
+	for i := range items {
+		items[i] = &timedItem{at: base + rng.Int64N(1000), name: i}
+		d.Add(items[i])
+	}
+	defer d.timer.Stop()
+	if got, want := len(d.chunks), 4; got != want {
+		t.Fatalf("%d entries in %d chunks, want %d", d.n, got, want)
+	}
+	checkHeap(t, &d)
+	prev := int64(0)
+	perm := rng.Perm(len(items))
+	for k := 0; d.n > 0; k++ {
+		i := perm[k%len(perm)]
+		fromTop := k%2 == 0 || k >= len(perm) // every other one, then the rest
+		if fromTop {
+			top := d.entry(0).x
+			if top.at < prev {
+				t.Fatalf("top due at %d after one at %d", top.at, prev)
+			}
+			prev = top.at
+			i = top.name
+		}
+		if !d.Remove(items[i]) && fromTop {
+			t.Fatalf("the top, item %d, was not in the heap", i)
+		}
+		if want := (d.n+chunkLen-1)/chunkLen + 1; d.n > 0 && len(d.chunks) > want {
+			t.Fatalf("%d entries kept %d chunks, want at most %d", d.n, len(d.chunks), want)
+		}
+	}
+	checkHeap(t, &d)
+	if len(d.chunks) > 1 {
+		t.Errorf("emptied: %d chunks kept", len(d.chunks))
 	}
 }

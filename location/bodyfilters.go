@@ -112,6 +112,12 @@ func (x *exchange) changesLength(resp *http1.Response) {
 	if i := lastHeader(resp.Headers, "accept-ranges"); i >= 0 {
 		resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
 	}
+	x.weakenETag(resp)
+}
+
+// weakenETag is ngx_http_weak_etag: a strong ETag turns weak, one that is
+// not a valid entity tag goes.
+func (x *exchange) weakenETag(resp *http1.Response) {
 	for i := range resp.Headers {
 		h := &resp.Headers[i]
 		if !http1.EqualFold(h.Name, "etag") {

@@ -279,7 +279,7 @@ func (h *imageHost) Answer(t imagefilter.Type, r *imagefilter.Result) error {
 		h.x.status = 200
 	case imagefilter.Image:
 		h.setType(t)
-		h.x.changesLength(resp) // for the weak ETag
+		h.x.weakenETag(resp) // ngx_http_image_resize: the length is set below
 	default:
 		h.setType(t)
 	}

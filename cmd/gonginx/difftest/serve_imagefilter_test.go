@@ -97,6 +97,10 @@ server {
 			Send: []string{"HEAD " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n"}}
 	}
 	bigTyped := "/typed?ct=" + url.QueryEscape("image/gif") + "&body=" + url.QueryEscape(string(gifBody))
+	// a backend's GIF with its own Accept-Ranges and ETag (kept, the ETag
+	// weak for a new image) and a type that is not the image's
+	accelGIF := "/accel?h=" + url.QueryEscape("Accept-Ranges: bytes") + "&h=" + url.QueryEscape(`ETag: "abc"`) +
+		"&b=" + url.QueryEscape(string(gifBody))
 	truncTyped := "/typed?ct=" + url.QueryEscape("image/png") + "&body=" + url.QueryEscape(files["img/trunc.png"])
 	typed := "/typed?ct=" + url.QueryEscape("image/gif") + "&body=" + url.QueryEscape(string(small))
 	var reqs []harness.Request
@@ -125,6 +129,7 @@ server {
 		get("/buffer/jpeg"), head("/buffer/jpeg"), get("/buffer/txt"), get("/pxbuffer"+bigTyped), get("/ep/txt"), get("/ep/gif"),
 		get("/px"+typed), get("/px/chunked"), get("/px"+truncTyped), get("/pxsize/chunked"), get("/pxsize"+typed), get("/pxtest/chunked"),
 		get("/pxtest"+typed, "Range: bytes=0-20"), get("/pxtest"+typed),
+		get("/px"+accelGIF), get("/pxsize"+accelGIF), get("/pxtest"+accelGIF),
 		get("/px/status/404"), get("/pxsize/status/404"))
 	c := harness.Case{Name: "image_filter", Config: config, Content: files, Requests: reqs,
 		AccessLogFiles: []string{"img.log"}, ErrorMessages: true}

@@ -16,11 +16,18 @@ import (
 // include), as nginx reports them. One handler serves one load.
 func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Error {
 	var rc *rewrite.Compiler // made on first use: it defines every built-in
+	var listens listenSeen
 	return func(d *nginxconf.Directive, ctx nginxconf.Context) *nginxconf.Error {
 		switch {
+		case d.Name == "server" && ctx == nginxconf.HTTPMainConf:
+			listens.server++
 		case d.Name == "listen" && ctx == nginxconf.HTTPSrvConf:
-			if _, err := parseListen(d); err != nil {
+			ls, err := parseListen(d)
+			if err != nil {
 				return &nginxconf.Error{Msg: err.Error(), File: d.File, Line: endLine(d)}
+			}
+			if msg := listens.add(ls); msg != "" {
+				return &nginxconf.Error{Msg: msg, File: d.File, Line: endLine(d)}
 			}
 		case d.Name == "location" && ctx&(nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf) != 0:
 			mod, name, err := locationModifier(d)
@@ -38,6 +45,24 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 			}
 			if _, err := rc.Program([]*nginxconf.Directive{d}); err != nil {
 				return asConfErr(err, d)
+			}
+		case d.Name == "disable_symlinks" && ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf) != 0:
+			var lc locConf
+			if err := disableSymlinks(&lc, d); err != nil {
+				return asConfErr(err, d)
+			}
+		case d.Name == "fastcgi_split_path_info" && len(d.Args) == 1:
+			return regexCheck(d, d.Args[0], false)
+		case d.Name == "auth_request_set" && len(d.Args) == 2 && !strings.HasPrefix(d.Args[0], "$"):
+			return &nginxconf.Error{Msg: `invalid variable name "` + d.Args[0] + `"`, File: d.File, Line: endLine(d)}
+		case readComplex(d, ctx) >= 0:
+			// Compiled as a complex value as it is read: a '$' without
+			// a name is an error now (unknown names only at the end).
+			if rc == nil {
+				rc = rewrite.NewCompiler()
+			}
+			if _, err := rc.Complex(d.Args[readComplex(d, ctx)]); err != nil {
+				return asConfErr(rewrite.At(err, d), d)
 			}
 		case d.Name == "gzip_disable" && ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf) != 0:
 			// ngx_http_gzip_disable compiles each pattern as it reads it.
@@ -83,6 +108,78 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 // rewriteDirectives are the rewrite module's, whose handlers compile
 // them as they are read.
 var rewriteDirectives = map[string]bool{"rewrite": true, "return": true, "set": true, "if": true}
+
+// listenSeen is what ngx_http_add_addresses knows as the http servers'
+// listen directives are read: per address, the servers listening on it,
+// whether one gave socket options and whether one is its default.
+type listenSeen struct {
+	server int // the http server being read, counted from 1
+	addrs  map[string]*listenAddr
+}
+
+type listenAddr struct {
+	servers       map[int]bool
+	set, defaults bool
+}
+
+// add records one listen's addresses and returns nginx's error for the
+// first that repeats what was read: the same server twice, socket
+// options twice, default_server twice.
+func (s *listenSeen) add(ls []*Listen) string {
+	for _, l := range ls {
+		key := l.Network + " " + l.Addr
+		a := s.addrs[key]
+		if a == nil {
+			if s.addrs == nil {
+				s.addrs = map[string]*listenAddr{}
+			}
+			s.addrs[key] = &listenAddr{servers: map[int]bool{s.server: true}, set: l.Set, defaults: l.DefaultServer}
+			continue
+		}
+		if a.servers[s.server] {
+			return "a duplicate listen " + l.Addr
+		}
+		a.servers[s.server] = true
+		if l.Set {
+			if a.set {
+				return "duplicate listen options for " + l.Addr
+			}
+			a.set = true
+		}
+		if l.DefaultServer {
+			if a.defaults {
+				return "a duplicate default server for " + l.Addr
+			}
+			a.defaults = true
+		}
+	}
+	return ""
+}
+
+// readComplex is the argument of d nginx compiles as a complex value as
+// it reads d (ngx_http_set_complex_value_slot's directives, root and
+// alias, add_header's value, the cache keys), or -1.
+func readComplex(d *nginxconf.Directive, ctx nginxconf.Context) int {
+	if ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf|nginxconf.HTTPLifConf) == 0 || len(d.Args) == 0 {
+		return -1
+	}
+	switch d.Name {
+	case "root", "alias", "proxy_cache_key", "fastcgi_cache_key", "scgi_cache_key", "uwsgi_cache_key":
+		return 0
+	case "add_header", "add_trailer":
+		if len(d.Args) >= 2 {
+			return 1
+		}
+		return -1
+	}
+	for _, c := range nginxconf.Lookup(d.Name) {
+		if c.Ctx&ctx != 0 && (c.Slot == nginxconf.SlotComplexValue || c.Slot == nginxconf.SlotComplexValueSize ||
+			c.Slot == nginxconf.SlotComplexValueZero) {
+			return 0
+		}
+	}
+	return -1
+}
 
 // regexCheck compiles expr without a compiler (no capture variables are
 // made) and places its error at d.

@@ -561,17 +561,13 @@ func listensOnMailPort(block []*Directive) bool {
 // does when the directive is read.
 func checkStreamPass(d *Directive) *Error {
 	a := d.Args[0]
-	if strings.Contains(a, "$") || strings.HasPrefix(a, "unix:") {
+	if strings.Contains(a, "$") {
 		return nil
 	}
-	if strings.Contains(a, "/") {
-		return d.errorf("invalid host in upstream %q", a)
-	}
-	if hasPort(a) {
-		port := a[strings.LastIndexByte(a, ':')+1:]
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return d.errorf("invalid port in upstream %q", a)
-		}
+	// ngx_stream_upstream_add's ngx_parse_url, no URI part; a missing
+	// port is the upstream init's error, once the block is read.
+	if _, msg := parseUpstreamURL(a, false); msg != "" {
+		return d.errorf(`%s in upstream "%s"`, msg, a)
 	}
 	return nil
 }

@@ -17,6 +17,13 @@ import (
 func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Error {
 	var rc *rewrite.Compiler // made on first use: it defines every built-in
 	var listens listenSeen
+	var streamLog streamLogs
+	compiler := func() *rewrite.Compiler {
+		if rc == nil {
+			rc = rewrite.NewCompiler()
+		}
+		return rc
+	}
 	return func(d *nginxconf.Directive, ctx nginxconf.Context) *nginxconf.Error {
 		switch {
 		case d.Name == "server" && ctx == nginxconf.HTTPMainConf:
@@ -54,6 +61,13 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 		case d.Name == "fastcgi_split_path_info" && len(d.Args) == 1:
 			return regexCheck(d, d.Args[0], false)
 		case d.Name == "auth_request_set" && len(d.Args) == 2 && !strings.HasPrefix(d.Args[0], "$"):
+			return &nginxconf.Error{Msg: `invalid variable name "` + d.Args[0] + `"`, File: d.File, Line: endLine(d)}
+		case d.Name == "log_format" && ctx == nginxconf.StreamMainConf:
+			return streamLog.format(d)
+		case d.Name == "access_log" && ctx&(nginxconf.StreamMainConf|nginxconf.StreamSrvConf) != 0:
+			return streamLog.accessLog(d, compiler)
+		case d.Name == "set" && ctx == nginxconf.StreamSrvConf && len(d.Args) == 2 && !strings.HasPrefix(d.Args[0], "$"):
+			// ngx_stream_set checks the name before compiling the value.
 			return &nginxconf.Error{Msg: `invalid variable name "` + d.Args[0] + `"`, File: d.File, Line: endLine(d)}
 		case readComplex(d, ctx) >= 0:
 			// Compiled as a complex value as it is read: a '$' without
@@ -160,6 +174,9 @@ func (s *listenSeen) add(ls []*Listen) string {
 // it reads d (ngx_http_set_complex_value_slot's directives, root and
 // alias, add_header's value, the cache keys), or -1.
 func readComplex(d *nginxconf.Directive, ctx nginxconf.Context) int {
+	if ctx&(nginxconf.StreamMainConf|nginxconf.StreamSrvConf) != 0 && len(d.Args) > 0 {
+		return readStreamComplex(d, ctx)
+	}
 	if ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf|nginxconf.HTTPLifConf) == 0 || len(d.Args) == 0 {
 		return -1
 	}
@@ -175,6 +192,34 @@ func readComplex(d *nginxconf.Directive, ctx nginxconf.Context) int {
 	for _, c := range nginxconf.Lookup(d.Name) {
 		if c.Ctx&ctx != 0 && (c.Slot == nginxconf.SlotComplexValue || c.Slot == nginxconf.SlotComplexValueSize ||
 			c.Slot == nginxconf.SlotComplexValueZero) {
+			return 0
+		}
+	}
+	return -1
+}
+
+// readStreamComplex is readComplex for the stream directives: return's
+// and proxy_pass's values, set's value, proxy_bind's address (not "off")
+// and ngx_stream_set_complex_value_slot's directives.
+func readStreamComplex(d *nginxconf.Directive, ctx nginxconf.Context) int {
+	switch {
+	case ctx != nginxconf.StreamSrvConf && (d.Name == "return" || d.Name == "set" || d.Name == "proxy_pass"):
+		return -1
+	case d.Name == "return" || d.Name == "proxy_pass":
+		return 0
+	case d.Name == "set":
+		if len(d.Args) == 2 {
+			return 1
+		}
+		return -1
+	case d.Name == "proxy_bind":
+		if d.Args[0] != "off" {
+			return 0
+		}
+		return -1
+	}
+	for _, c := range nginxconf.Lookup(d.Name) {
+		if c.Ctx&ctx != 0 && strings.HasPrefix(c.Set, "ngx_stream_set_complex_value_") {
 			return 0
 		}
 	}

@@ -124,7 +124,14 @@ func (cc *compiler) accessLog(d *nginxconf.Directive) (*accessLog, error) {
 	if len(d.Args) < 2 {
 		return nil, confErr(d, "log format is not specified")
 	}
+	// ngx_stream_log_set_log finds the format caselessly (log_format's
+	// duplicates are compared exactly).
 	r.format = cc.formats[d.Args[1]]
+	for name, f := range cc.formats {
+		if r.format == nil && strings.EqualFold(name, d.Args[1]) {
+			r.format = f
+		}
+	}
 	if r.format == nil {
 		return nil, confErr(d, "unknown log format %q", d.Args[1])
 	}

@@ -98,6 +98,14 @@ func setLimit(l *http1.Limits, d *nginxconf.Directive) {
 	}
 }
 
+// aioThreadPool is the pool name of "aio threads=NAME".
+func aioThreadPool(d *nginxconf.Directive) (string, bool) {
+	if len(d.Args) != 1 {
+		return "", false
+	}
+	return strings.CutPrefix(d.Args[0], "threads=")
+}
+
 func onOff(d *nginxconf.Directive) bool { return d != nil && len(d.Args) > 0 && d.Args[0] == "on" }
 
 func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) error {
@@ -287,6 +295,14 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		}
 	case "stub_status":
 		conf.stubStatus, conf.emptyGif = true, false
+	case "aio":
+		// Not served, but a thread pool named by variables is compiled
+		// (ngx_http_core_set_aio): an unknown one fails the load.
+		if name, ok := aioThreadPool(d); ok && strings.Contains(name, "$") {
+			if _, err := c.rc.Complex(name); err != nil {
+				return rewrite.At(err, d)
+			}
+		}
 	case "limit_rate", "limit_rate_after":
 		// A size, maybe with variables, evaluated when the response
 		// starts (ngx_http_complex_value_size in the write filter).

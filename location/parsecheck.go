@@ -78,6 +78,12 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 			if _, err := rc.Complex(d.Args[readComplex(d, ctx)]); err != nil {
 				return asConfErr(rewrite.At(err, d), d)
 			}
+		case d.Name == "aio" && ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf) != 0:
+			if name, ok := aioThreadPool(d); ok {
+				if _, err := compiler().Complex(name); err != nil {
+					return asConfErr(rewrite.At(err, d), d)
+				}
+			}
 		case d.Name == "gzip_disable" && ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf) != 0:
 			// ngx_http_gzip_disable compiles each pattern as it reads it.
 			for _, v := range d.Args {

@@ -19,6 +19,7 @@ type bufConf struct {
 	cache                                           string // *_cache zone name, "" or "off"
 	verify, trusted                                 string // *_ssl_verify, *_ssl_trusted_certificate
 	key                                             bool   // a *_cache_key is set
+	body                                            string // proxy_set_body's value
 }
 
 // bufModule holds the directive names checkBuffers reads for one of the
@@ -98,6 +99,8 @@ func checkBuffers(httpBlock []*Directive, used presence, file string, line int, 
 					c.verify = d.Args[0]
 				case n.sslTrusted:
 					c.trusted = d.Args[0]
+				case "proxy_set_body":
+					c.body = d.Args[0]
 				}
 			}
 			return c
@@ -182,10 +185,17 @@ func checkBuffers(httpBlock []*Directive, used presence, file string, line int, 
 			if err := check(c); err != nil {
 				return err
 			}
-			if server {
-				return nil
+			if !server {
+				if err := sslCheck(block, c); err != nil {
+					return err
+				}
 			}
-			return sslCheck(block, c)
+			// ngx_http_proxy_merge_loc_conf compiles proxy_set_body's
+			// value after its buffer and ssl checks.
+			if msg := complexSyntax(c.body); msg != "" {
+				return &Error{Msg: msg, File: file, Line: line}
+			}
+			return nil
 		})
 		if err != nil {
 			return err
@@ -264,6 +274,9 @@ func concernsOf(name string) presence {
 		case n.buffers, n.bufferSize, n.busy, n.tempWrite, n.maxTemp, n.cache, n.cacheKey, n.sslVerify, n.sslTrusted:
 			c |= presBuf << i
 		}
+	}
+	if name == "proxy_set_body" {
+		c |= presBuf // bufModules[0] is proxy
 	}
 	switch name {
 	case "charset":
@@ -522,4 +535,38 @@ func (p *parser) checkTicketKeys(httpBlock []*Directive, file string, line int) 
 		}
 	}
 	return nil
+}
+
+// complexSyntax is the error ngx_http_script_compile finds in a value's
+// variable references (a '$' without a name, an unclosed "${"), or "".
+// Names are not resolved: unknown ones are reported at the end.
+func complexSyntax(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] != '$' {
+			continue
+		}
+		i++
+		if i < len(v) && v[i] >= '1' && v[i] <= '9' {
+			continue
+		}
+		bracket := i < len(v) && v[i] == '{'
+		if bracket {
+			i++
+		}
+		start := i
+		for i < len(v) && (v[i] >= 'a' && v[i] <= 'z' || v[i] >= 'A' && v[i] <= 'Z' || v[i] >= '0' && v[i] <= '9' || v[i] == '_') {
+			i++
+		}
+		if bracket && start < len(v) && (i == len(v) || v[i] != '}') {
+			return `the closing bracket in "` + v[start:i] + `" variable is missing`
+		}
+		if i == start {
+			return "invalid variable name"
+		}
+		i-- // the loop's i++ steps past the name (or the '}')
+		if bracket {
+			i++
+		}
+	}
+	return ""
 }

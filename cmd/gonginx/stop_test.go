@@ -34,7 +34,7 @@ func TestFastStopEndsWaitingRequest(t *testing.T) {
 			"[notice] M: signal 15 (SIGTERM) received, exiting",
 			"[notice] W: exiting",
 			"[notice] W: exit",
-			"[notice] M: signal 17 (SIGCHLD) received",
+			"[notice] M: signal 17 (SIGCHLD) received from W",
 			"[notice] M: worker process W exited with code 0",
 			"[notice] M: exit",
 		}},
@@ -50,7 +50,7 @@ func TestFastStopEndsWaitingRequest(t *testing.T) {
 			"[alert] W: *2 open socket #FD left in connection 3",
 			"[alert] W: aborting",
 			"[notice] W: exit",
-			"[notice] M: signal 17 (SIGCHLD) received",
+			"[notice] M: signal 17 (SIGCHLD) received from W",
 			"[notice] M: worker process W exited with code 0",
 			"[notice] M: exit",
 		}},
@@ -174,6 +174,9 @@ func fastStop(t *testing.T, masterProcess string, quit bool, sig syscall.Signal)
 	// A socket's descriptor is the Go runtime's to choose.
 	fd := regexp.MustCompile(`socket #\d+ `)
 	master := fmt.Sprint(cmd.Process.Pid)
+	// SIGCHLD's sender, as nginx names it, is the worker that ended.
+	from := regexp.MustCompile(` from (\d+)$`)
+	workers := map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSpace(string(all[len(logged):])), "\n") {
 		m := prefix.FindStringSubmatch(l)
 		if m == nil {
@@ -183,6 +186,11 @@ func fastStop(t *testing.T, masterProcess string, quit bool, sig syscall.Signal)
 		who := "W"
 		if m[2] == master {
 			who = "M"
+		} else {
+			workers[m[2]] = true
+		}
+		if f := from.FindStringSubmatch(l); f != nil && workers[f[1]] {
+			l = l[:len(l)-len(f[1])] + "W"
 		}
 		l = fd.ReplaceAllString(worker.ReplaceAllString(l[len(m[0]):], "worker process W "), "socket #FD ")
 		out = append(out, m[1]+" "+who+": "+l)

@@ -151,8 +151,8 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 			sig := s.(syscall.Signal)
 			switch sig {
 			case syscall.SIGCHLD:
-				m.logSignal(sig, "")
-				m.reap()
+				// nginx names the sender, the child whose end raised it.
+				m.reap(func(pid int) { m.logSignalFrom(sig, pid, "") })
 				if !quitting && !terminating && !m.noAccepting {
 					m.respawn()
 				}
@@ -219,13 +219,23 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 	}
 }
 
-// logSignal logs a signal as ngx_signal_handler does (Go does not tell
-// the sender's pid, so nginx's "from PID" is left out).
+// logSignal logs a signal as ngx_signal_handler does. Go's os/signal does
+// not tell the sender's pid (the runtime keeps the siginfo), so nginx's
+// "from PID" is left out but for SIGCHLD (logSignalFrom).
 func (m *Master) logSignal(sig syscall.Signal, action string) {
+	m.logSignalFrom(sig, 0, action)
+}
+
+// logSignalFrom is logSignal naming the sender when pid is not 0.
+func (m *Master) logSignalFrom(sig syscall.Signal, pid int, action string) {
 	name := map[syscall.Signal]string{syscall.SIGHUP: "SIGHUP", syscall.SIGUSR1: "SIGUSR1", syscall.SIGQUIT: "SIGQUIT",
 		syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGCHLD: "SIGCHLD", syscall.SIGUSR2: "SIGUSR2",
 		syscall.SIGWINCH: "SIGWINCH"}[sig]
-	m.Log("notice", fmt.Sprintf("signal %d (%s) received%s", int(sig), name, action))
+	from := ""
+	if pid > 0 {
+		from = " from " + strconv.Itoa(pid)
+	}
+	m.Log("notice", fmt.Sprintf("signal %d (%s) received%s%s", int(sig), name, from, action))
 }
 
 // startGeneration starts spec.Workers workers and waits until each is
@@ -405,12 +415,18 @@ func (e readyTimeout) Error() string {
 }
 
 // reap collects every exited worker and logs it as ngx_process_get_status.
-func (m *Master) reap() {
+// announce is called once before anything is logged, with the first
+// child collected (0 if none was).
+func (m *Master) reap(announce func(pid int)) {
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
 		if errors.Is(err, syscall.EINTR) {
 			continue
+		}
+		if announce != nil {
+			announce(max(pid, 0))
+			announce = nil
 		}
 		if pid <= 0 {
 			return

@@ -63,7 +63,12 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 		case d.Name == "auth_request_set" && len(d.Args) == 2 && !strings.HasPrefix(d.Args[0], "$"):
 			return &nginxconf.Error{Msg: `invalid variable name "` + d.Args[0] + `"`, File: d.File, Line: endLine(d)}
 		case d.Name == "log_format" && ctx == nginxconf.StreamMainConf:
-			return streamLog.format(d)
+			if err := streamLog.format(d); err != nil {
+				return err
+			}
+			return logFormatCheck(d)
+		case d.Name == "log_format" && ctx == nginxconf.HTTPMainConf:
+			return logFormatCheck(d)
 		case d.Name == "access_log" && ctx&(nginxconf.StreamMainConf|nginxconf.StreamSrvConf) != 0:
 			return streamLog.accessLog(d, compiler)
 		case d.Name == "set" && ctx == nginxconf.StreamSrvConf && len(d.Args) == 2 && !strings.HasPrefix(d.Args[0], "$"):
@@ -180,7 +185,17 @@ func (s *listenSeen) add(ls []*Listen) string {
 // it reads d (ngx_http_set_complex_value_slot's directives, root and
 // alias, add_header's value, the cache keys), or -1.
 func readComplex(d *nginxconf.Directive, ctx nginxconf.Context) int {
-	if ctx&(nginxconf.StreamMainConf|nginxconf.StreamSrvConf) != 0 && len(d.Args) > 0 {
+	if len(d.Args) == 0 {
+		return -1
+	}
+	switch {
+	case ctx&(nginxconf.HTTPMainConf|nginxconf.StreamMainConf) != 0 && readKeys[d.Name]:
+		// The keys of map, split_clients and the zones, compiled by
+		// their block or zone handlers first.
+		return 0
+	case ctx&(nginxconf.HTTPUpsConf|nginxconf.StreamUpsConf) != 0 && d.Name == "hash":
+		return 0
+	case ctx&(nginxconf.StreamMainConf|nginxconf.StreamSrvConf) != 0:
 		return readStreamComplex(d, ctx)
 	}
 	if ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf|nginxconf.HTTPLifConf) == 0 || len(d.Args) == 0 {
@@ -203,6 +218,8 @@ func readComplex(d *nginxconf.Directive, ctx nginxconf.Context) int {
 	}
 	return -1
 }
+
+var readKeys = map[string]bool{"map": true, "split_clients": true, "limit_req_zone": true, "limit_conn_zone": true}
 
 // readStreamComplex is readComplex for the stream directives: return's
 // and proxy_pass's values, set's value, proxy_bind's address (not "off")

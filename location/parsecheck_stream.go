@@ -93,3 +93,47 @@ func (s *streamLogs) accessLog(d *nginxconf.Directive, rc func() *rewrite.Compil
 	}
 	return nil
 }
+
+// logFormatCheck is the syntax check of the log modules'
+// compile_format, made as log_format is read: an unknown escape=, then
+// each '$' in order: "invalid parameter" naming the rest of the argument
+// from a '$' with no name, or an unclosed "${".
+func logFormatCheck(d *nginxconf.Directive) *nginxconf.Error {
+	errf := func(msg string) *nginxconf.Error { return &nginxconf.Error{Msg: msg, File: d.File, Line: endLine(d)} }
+	args := d.Args[1:]
+	if len(args) > 0 {
+		if esc, ok := strings.CutPrefix(args[0], "escape="); ok {
+			if esc != "default" && esc != "json" && esc != "none" {
+				return errf(`unknown log format escaping "` + esc + `"`)
+			}
+			args = args[1:]
+		}
+	}
+	for _, a := range args {
+		for i := 0; i < len(a); i++ {
+			if a[i] != '$' {
+				continue
+			}
+			from := i
+			i++
+			bracket := i < len(a) && a[i] == '{'
+			if bracket {
+				i++
+			}
+			start := i
+			for i < len(a) && (a[i] >= 'a' && a[i] <= 'z' || a[i] >= 'A' && a[i] <= 'Z' || a[i] >= '0' && a[i] <= '9' || a[i] == '_') {
+				i++
+			}
+			if bracket && start < len(a) && (i == len(a) || a[i] != '}') {
+				return errf(`the closing bracket in "` + a[start:i] + `" variable is missing`)
+			}
+			if i == start {
+				return errf(`invalid parameter "` + a[from:] + `"`)
+			}
+			if !bracket {
+				i-- // the loop's i++ comes to the character after the name
+			}
+		}
+	}
+	return nil
+}

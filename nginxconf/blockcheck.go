@@ -572,9 +572,9 @@ func checkStreamPass(d *Directive) *Error {
 	return nil
 }
 
-// mapCheck follows the entries of a stream map block as
-// ngx_stream_map does: parameter count, one default, no key twice
-// (exact or wildcard; regex keys are left alone).
+// mapCheck follows the entries of a map block as ngx_http_map and
+// ngx_stream_map do: parameter count, the value's variable syntax, one
+// default, no key twice (exact or wildcard; regex keys are left alone).
 type mapCheck struct {
 	hostnames, hasDefault bool
 	exact                 map[string]bool
@@ -587,6 +587,10 @@ func (m *mapCheck) entry(d *Directive) []*Error {
 	}
 	if len(d.Args) != 1 {
 		return []*Error{entryErr(d, "invalid number of the map parameters")}
+	}
+	// The value is compiled before the key is looked at.
+	if msg := complexSyntax(d.Args[0]); msg != "" {
+		return []*Error{entryErr(d, "%s", msg)}
 	}
 	key := d.Name
 	switch {

@@ -476,9 +476,10 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 		p.raw = nil
 		if !p.unchecked {
 			p.raw = newRawChecker(d.Name)
-			if d.Name == "map" && p.state.inStream {
-				// http maps are checked by package rewrite when compiled;
-				// nothing compiles stream maps.
+			if d.Name == "map" {
+				// ngx_http_map and ngx_stream_map check each entry as
+				// they read it (package rewrite checks http maps again
+				// when it compiles them).
 				p.raw = &mapCheck{exact: map[string]bool{}}
 			}
 			if d.Name == "types" && len(p.typesLevels) > 0 {

@@ -46,7 +46,13 @@ type entry struct {
 const slotChunk = 256
 
 // slot is registration i's entry (under mu).
-func (p *Poller) slot(i int32) *entry { return &p.slots[i/slotChunk][i%slotChunk] }
+func (p *Poller) slot(i int32) *entry {
+	// Unsigned, a slot (never negative) is a shift and a mask: the
+	// signed division and remainder took a fix-up each and a bounds
+	// check on the chunk's index, on every event and registration.
+	u := uint32(i)
+	return &p.slots[u/slotChunk][u%slotChunk]
+}
 
 var (
 	defaultOnce sync.Once

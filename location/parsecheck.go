@@ -74,6 +74,12 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 		case d.Name == "set" && ctx == nginxconf.StreamSrvConf && len(d.Args) == 2 && !strings.HasPrefix(d.Args[0], "$"):
 			// ngx_stream_set checks the name before compiling the value.
 			return &nginxconf.Error{Msg: `invalid variable name "` + d.Args[0] + `"`, File: d.File, Line: endLine(d)}
+		case ctx&(nginxconf.HTTPMainConf|nginxconf.HTTPSrvConf|nginxconf.HTTPLocConf|nginxconf.HTTPLifConf) != 0 && len(readValues(d)) > 0:
+			for _, i := range readValues(d) {
+				if _, err := compiler().Complex(d.Args[i]); err != nil {
+					return asConfErr(rewrite.At(err, d), d)
+				}
+			}
 		case readComplex(d, ctx) >= 0:
 			// Compiled as a complex value as it is read: a '$' without
 			// a name is an error now (unknown names only at the end).
@@ -116,7 +122,12 @@ func NewParseCheck() func(*nginxconf.Directive, nginxconf.Context) *nginxconf.Er
 			if rest, ok := strings.CutPrefix(expr, "*"); ok && !caseless {
 				expr, caseless = rest, true
 			}
-			return regexCheck(d, expr, caseless)
+			if err := regexCheck(d, expr, caseless); err != nil {
+				return err
+			}
+			if _, err := compiler().Complex(d.Args[1]); err != nil {
+				return asConfErr(rewrite.At(err, d), d)
+			}
 		case d.Name == "server_name" && ctx == nginxconf.HTTPSrvConf:
 			for _, n := range d.Args {
 				if strings.HasPrefix(n, "~") {
@@ -220,6 +231,61 @@ func readComplex(d *nginxconf.Directive, ctx nginxconf.Context) int {
 }
 
 var readKeys = map[string]bool{"map": true, "split_clients": true, "limit_req_zone": true, "limit_conn_zone": true}
+
+// readValues are the arguments of an http directive whose handler
+// compiles them (when they hold a '$', for the scripts) as it reads it,
+// in the handler's order.
+func readValues(d *nginxconf.Directive) []int {
+	n := len(d.Args)
+	if n == 0 {
+		return nil
+	}
+	has := func(i int) bool { return strings.Contains(d.Args[i], "$") }
+	var out []int
+	switch d.Name {
+	case "proxy_pass", "fastcgi_pass", "grpc_pass", "uwsgi_pass", "scgi_pass", "error_page":
+		if has(n - 1) {
+			out = append(out, n-1)
+		}
+	case "try_files", "index", "sub_filter", "proxy_cache_bypass", "proxy_no_cache", "fastcgi_cache_bypass",
+		"fastcgi_no_cache", "uwsgi_cache_bypass", "uwsgi_no_cache", "scgi_cache_bypass", "scgi_no_cache":
+		for i := range n {
+			if has(i) {
+				out = append(out, i)
+			}
+		}
+	case "proxy_redirect", "proxy_cookie_domain", "proxy_cookie_path":
+		// A regex pattern is compiled first, as one (the regex case).
+		if n != 2 || strings.HasPrefix(d.Args[0], "~") {
+			return nil
+		}
+		for i := range n {
+			if has(i) {
+				out = append(out, i)
+			}
+		}
+	case "access_log":
+		// The path's script, then an if= condition (the format's
+		// check comes first here: nginxconf makes it).
+		if has(0) && !strings.HasPrefix(d.Args[0], "syslog:") {
+			out = append(out, 0)
+		}
+		for i := 2; i < n; i++ {
+			if strings.HasPrefix(d.Args[i], "if=") && has(i) {
+				out = append(out, i)
+			}
+		}
+	case "proxy_store", "fastcgi_store", "uwsgi_store", "scgi_store":
+		if has(0) {
+			out = append(out, 0)
+		}
+	case "auth_request_set":
+		if n == 2 {
+			out = append(out, 1)
+		}
+	}
+	return out
+}
 
 // readStreamComplex is readComplex for the stream directives: return's
 // and proxy_pass's values, set's value, proxy_bind's address (not "off")

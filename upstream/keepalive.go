@@ -88,6 +88,11 @@ type closeWatch struct {
 	// reuse needs no peek. A new watch is not quiet: what came before it
 	// was registered is looked at once.
 	quiet atomic.Bool
+	// hup: a report said the backend ended or failed (RDHUP, HUP, ERR),
+	// which a read that took the bytes before it does not clear: the
+	// reuse peeks, as quiet is set by each read (Sock.MarkReads) and a
+	// report taken while the answer was awaited is of that answer.
+	hup atomic.Bool
 	// late is how often the backend's answer was not there yet at the
 	// read right after the request's send (in 256ths, averaged over the
 	// reads tried at once): past lateWait the read waits for the poller
@@ -98,7 +103,12 @@ type closeWatch struct {
 
 // Ready records the report (the poller's goroutine): bytes or an end
 // unread when the poller took the event.
-func (w *closeWatch) Ready(uint32) { w.quiet.Store(false) }
+func (w *closeWatch) Ready(events uint32) {
+	if events&(poller.RDHup|poller.Hup|poller.Err) != 0 {
+		w.hup.Store(true)
+	}
+	w.quiet.Store(false)
+}
 
 // watchClose registers nc, a plain socket of package net's, for its
 // backend's bytes and close; nil when it cannot (the pool peeks then).
@@ -135,7 +145,7 @@ func watchClose(nc net.Conn) *closeWatch {
 func (l *connLife) stale() bool {
 	w := l.watch
 	if w != nil {
-		if !l.full && w.quiet.Load() {
+		if !l.full && w.quiet.Load() && !w.hup.Load() {
 			return false
 		}
 		// Before the peek: a report after it is the next reuse's.
@@ -150,6 +160,9 @@ func (l *connLife) unwatch() {
 	if l.watch != nil {
 		l.watch.reg.Forget()
 		l.watch = nil
+		if l.sock != nil {
+			l.sock.MarkReads(nil)
+		}
 	}
 }
 
@@ -161,6 +174,9 @@ func (l *connLife) leave() {
 	if l.watch != nil {
 		l.watch.reg.Remove(l.watch.rc)
 		l.watch = nil
+		if l.sock != nil {
+			l.sock.MarkReads(nil)
+		}
 	}
 }
 
@@ -341,6 +357,11 @@ func (g *Group) putIdle(nc net.Conn, server int, life *connLife, now time.Time) 
 		// (HTTP/1.0 to the backend, its close asked) costs no epoll_ctl.
 		// A close that came before is reported as it is added.
 		life.watch = watchClose(nc)
+		if life.watch != nil && life.sock != nil {
+			// Its reads are its looks from now on: the report of an
+			// answer taken before the read that takes it leaves no peek.
+			life.sock.MarkReads(&life.watch.quiet)
+		}
 	}
 	g.mu.Lock()
 	if g.retired || life.requests >= g.KeepaliveRequests || now.After(life.expires) {

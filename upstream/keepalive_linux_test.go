@@ -193,3 +193,60 @@ func TestKeepaliveReportedBeforeSend(t *testing.T) {
 		http1.PutSock(life.sock)
 	}
 }
+
+// The poller's report of a request's answer, handled after the request
+// went out and before the read that takes the answer, leaves no peek for
+// the next reuse: each read of a kept connection's Sock is its look
+// (Sock.MarkReads), not only the one before the send. An answer that came
+// with the backend's close is still looked at: the reuse peeks, finds the
+// end and closes the connection.
+func TestKeepaliveAnswerReportedBeforeRead(t *testing.T) {
+	p, err := poller.ConnPoller()
+	if err != nil {
+		t.Skip(err)
+	}
+	now := time.Now()
+	for _, closeToo := range []bool{false, true} {
+		g := &Group{Servers: []*Server{{}}, Keepalive: 2, KeepaliveTimeout: time.Minute,
+			KeepaliveRequests: 100, KeepaliveTime: time.Hour}
+		near, far := unixPair(t)
+		sock := http1.SockFor(near)
+		if sock == nil {
+			t.Fatal("no Sock for a Unix socket")
+		}
+		life := connLife{expires: now.Add(time.Hour), requests: 1, fd: connFD(near), sock: sock}
+		g.putIdle(near, 0, &life, now)
+		nc, got := getIdleOf(g, 0, now) // the first reuse's look
+		if nc == nil {
+			t.Fatal("an open connection not reused")
+		}
+		w := got.watch
+		answer := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+		b := make([]byte, 512)
+		_, n, _, err := got.sock.SendRead([]byte("GET / HTTP/1.1\r\n\r\n"), b, false, func() bool {
+			far.Write([]byte(answer))
+			if closeToo {
+				far.Close()
+			}
+			p.Settle() // the answer's report handled before the read
+			return false
+		})
+		if err != nil || string(b[:n]) != answer {
+			t.Fatalf("read %q, %v", b[:n], err)
+		}
+		if !w.quiet.Load() {
+			t.Errorf("close %v: the answer's report, handled before the read that took it, is left for a peek", closeToo)
+		}
+		got.requests++
+		g.putIdle(nc, 0, &got, now)
+		nc, got = getIdleOf(g, 0, now)
+		if reused := nc != nil; reused == closeToo {
+			t.Errorf("close %v: reused %v", closeToo, reused)
+		}
+		if nc != nil {
+			nc.Close()
+			got.release()
+		}
+		g.closeIdle(false)
+	}
+}

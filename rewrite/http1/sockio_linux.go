@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -20,6 +21,9 @@ type sockState struct {
 	tryFn, fdFn     func(uintptr)
 	r, w            sockOp
 	sr              sendReadOp
+	// mark, when set, is stored true just before each read system call
+	// (MarkReads).
+	mark *atomic.Bool
 }
 
 // sendReadOp is SendRead's state beside its read's (sockOp r).
@@ -106,7 +110,7 @@ var sockPool = sync.Pool{New: func() any {
 
 // putSock returns s to the pool: no Read or Write of it runs, nor will.
 func putSock(s *Sock) {
-	s.rc, s.dn, s.network, s.r, s.w, s.sr = nil, nil, "", sockOp{}, sockOp{}, sendReadOp{}
+	s.rc, s.dn, s.network, s.r, s.w, s.sr, s.mark = nil, nil, "", sockOp{}, sockOp{}, sendReadOp{}, nil
 	sockPool.Put(s)
 }
 
@@ -191,12 +195,22 @@ func (s *Sock) rawRead() error {
 	return s.rc.Read(s.readFn)
 }
 
+// MarkReads has every read of s store true in b just before its system
+// call, until MarkReads(nil): a kept backend connection's record that it
+// was looked at since its poller's reports (upstream's closeWatch), set
+// after a send and a wait, where one set before them was undone by the
+// report of the answer the read then takes.
+func (s *Sock) MarkReads(b *atomic.Bool) { s.mark = b }
+
 // read is Read's callback: false (wait) when nothing is there.
 func (s *Sock) read(fd uintptr) bool {
 	if s.r.p == nil {
 		s.r.p = s.r.take()
 	}
 	for {
+		if s.mark != nil {
+			s.mark.Store(true)
+		}
 		n, e := sysRead(fd, s.r.p)
 		switch e {
 		case 0:

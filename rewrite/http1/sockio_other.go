@@ -4,6 +4,7 @@ package http1
 
 import (
 	"net"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -15,6 +16,8 @@ func SockFor(net.Conn) *Sock { return nil }
 func newSock(syscall.RawConn, net.Conn) *Sock { return nil }
 
 func putSock(*Sock) {}
+
+func (s *Sock) MarkReads(*atomic.Bool) {}
 
 func (s *Sock) FD() int                    { return -1 }
 func (s *Sock) Read(b []byte) (int, error) { panic("http1: Sock without a socket") }

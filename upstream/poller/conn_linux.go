@@ -392,9 +392,15 @@ func (c *Conn) incref() bool {
 // decref ends an operation; the last one after Close closes the descriptor.
 func (c *Conn) decref() {
 	if c.state.Add(-1) == closingBit {
-		c.registration().Forget() // before the number can be another socket's
-		sysClose(int(c.fd))
+		c.closeFD()
 	}
+}
+
+// closeFD is decref's last: apart, so that decref is inlined (every
+// operation ends with it).
+func (c *Conn) closeFD() {
+	c.registration().Forget() // before the number can be another socket's
+	sysClose(int(c.fd))
 }
 
 // Close closes the connection: waiting reads and writes return
@@ -515,7 +521,15 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 
 // setDeadline wakes a waiter only for a deadline before the timer it
 // armed, or when it has none (waiter's comment).
-func (s *side) setDeadline(t time.Time) { s.setDeadlineMono(monoOf(t)) }
+func (s *side) setDeadline(t time.Time) {
+	// No deadline (a deadline cleared, most calls) needs no conversion:
+	// MonoOf is a call.
+	var d int64
+	if !t.IsZero() {
+		d = monoOf(t)
+	}
+	s.setDeadlineMono(d)
+}
 
 // setDeadlineMono is setDeadline at d on Nanotime's scale (0: none).
 func (s *side) setDeadlineMono(d int64) {

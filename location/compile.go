@@ -95,20 +95,25 @@ func hasStream(tree []*nginxconf.Directive) bool {
 }
 
 type compiler struct {
-	cfg          *nginxconf.Config
-	opts         Options
-	rt           *Router
-	addrs        []*Addr // in order of first listen
-	rc           *rewrite.Compiler
-	ssiOn        bool // an "ssi on" anywhere (Router.readsSent)
-	httpBlock    *nginxconf.Directive
-	server       *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
-	logFormats   map[string]*logFormat // log_format name → format ("combined" built in)
-	defaultLog   *accessLogRule        // the access log of levels without any
-	reqZones     map[string]*reqZone   // limit_req_zone name → zone
-	connZones    map[string]*connZone  // limit_conn_zone name → zone
-	ocspZones    ocspCaches            // ssl_ocsp_cache zones by name
-	sessionZones sessionZones          // ssl_session_cache shared zones by name
+	cfg        *nginxconf.Config
+	opts       Options
+	rt         *Router
+	addrs      []*Addr // in order of first listen
+	rc         *rewrite.Compiler
+	ssiOn      bool // an "ssi on" anywhere (Router.readsSent)
+	httpBlock  *nginxconf.Directive
+	server     *nginxconf.Directive  // the server block being compiled (valid_referers server_names)
+	logFormats map[string]*logFormat // log_format name → format ("combined" built in)
+	// logFormatNames: logFormats' names in the order defined.
+	logFormatNames []string
+	// combinedUsed: an access_log names "combined" as written (or no
+	// format), nginx's lmcf->combined_used; the default log sets it too.
+	combinedUsed bool
+	defaultLog   *accessLogRule       // the access log of levels without any
+	reqZones     map[string]*reqZone  // limit_req_zone name → zone
+	connZones    map[string]*connZone // limit_conn_zone name → zone
+	ocspZones    ocspCaches           // ssl_ocsp_cache zones by name
+	sessionZones sessionZones         // ssl_session_cache shared zones by name
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
@@ -208,6 +213,12 @@ func (c *compiler) compile() error {
 		if err := c.compileServer(d, conf); err != nil {
 			return err
 		}
+	}
+	if f := c.logFormats["combined"]; f != nil && !c.combinedUsed && c.rt.DefaultAccessLog == "" {
+		// nginx compiles its predefined format only once a log names it
+		// as written or takes it by default: one that took it by
+		// another spelling ("COMBINED") writes empty lines.
+		f.parts = nil
 	}
 	return c.buildSockets()
 }

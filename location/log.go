@@ -558,6 +558,7 @@ func (c *compiler) formats() (map[string]*logFormat, error) {
 			return nil, err
 		}
 		c.logFormats = map[string]*logFormat{"combined": combined}
+		c.logFormatNames = []string{"combined"}
 	}
 	return c.logFormats, nil
 }
@@ -579,6 +580,7 @@ func (c *compiler) logFormat(d *nginxconf.Directive) error {
 		return err
 	}
 	formats[d.Args[0]] = f
+	c.logFormatNames = append(c.logFormatNames, d.Args[0])
 	return nil
 }
 
@@ -617,9 +619,13 @@ func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 	if len(d.Args) >= 2 {
 		name = d.Args[1]
 	}
-	for n, f := range formats {
-		if strings.EqualFold(n, name) { // nginx looks formats up caselessly
-			r.format = f
+	c.combinedUsed = c.combinedUsed || name == "combined"
+	// ngx_http_log_set_log takes the first format defined (combined is
+	// the first) whose name matches caselessly, an exact match later or
+	// not (log_format's duplicates are compared exactly).
+	for _, n := range c.logFormatNames {
+		if strings.EqualFold(n, name) {
+			r.format = formats[n]
 			break
 		}
 	}

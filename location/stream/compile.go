@@ -181,12 +181,13 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 }
 
 type compiler struct {
-	cfg     *nginxconf.Config
-	rt      *location.Router
-	opts    location.Options
-	c       *Config
-	formats map[string]*logFormat
-	zones   map[string]*zoneDecl
+	cfg         *nginxconf.Config
+	rt          *location.Router
+	opts        location.Options
+	c           *Config
+	formats     map[string]*logFormat
+	formatNames []string // formats' names in the order defined
+	zones       map[string]*zoneDecl
 	// streamLogs are the stream level's access_log lines (streamLogsDone:
 	// compiled).
 	streamLogs     []*accessLog

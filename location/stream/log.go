@@ -41,6 +41,7 @@ func (cc *compiler) logFormat(d *nginxconf.Directive) error {
 		f.parts = append(f.parts, cv)
 	}
 	cc.formats[d.Args[0]] = f
+	cc.formatNames = append(cc.formatNames, d.Args[0])
 	return nil
 }
 
@@ -124,12 +125,13 @@ func (cc *compiler) accessLog(d *nginxconf.Directive) (*accessLog, error) {
 	if len(d.Args) < 2 {
 		return nil, confErr(d, "log format is not specified")
 	}
-	// ngx_stream_log_set_log finds the format caselessly (log_format's
+	// ngx_stream_log_set_log takes the first format defined whose name
+	// matches caselessly, an exact match later or not (log_format's
 	// duplicates are compared exactly).
-	r.format = cc.formats[d.Args[1]]
-	for name, f := range cc.formats {
-		if r.format == nil && strings.EqualFold(name, d.Args[1]) {
-			r.format = f
+	for _, name := range cc.formatNames {
+		if strings.EqualFold(name, d.Args[1]) {
+			r.format = cc.formats[name]
+			break
 		}
 	}
 	if r.format == nil {

@@ -579,6 +579,35 @@ server {
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
 
+// access_log takes the first log_format whose name matches caselessly,
+// combined (defined first) included, an exact match defined later or
+// not.
+func TestServeAccessLogFormatCase(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "access log format names",
+		Config: `log_format Short "first $status $uri";
+log_format short "second $status $uri";
+log_format COMBINED "mine $status $uri";
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    access_log logs/short.log short;
+    access_log logs/combined.log COMBINED;
+    return 200 OK;
+}
+`,
+		Content:        map[string]string{"logs/.keep": ""},
+		AccessLogFiles: []string{"logs/short.log", "logs/combined.log"},
+		Requests: []harness.Request{
+			staticGet("one", "/one"),
+			staticGet("two", "/two"),
+		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
 // Recoding to and from utf-8 (a charset_map with utf-8 values): the body
 // loses its length and its ranges; code points without a byte become
 // "&#N;", invalid sequences "?".

@@ -186,6 +186,10 @@ stream {
                  '"$ssl_preread_server_name" "$ssl_preread_protocol" "$ssl_preread_alpn_protocols" '
                  '"$route" "$name" $server_port';
     access_log DIR/stream.log s;
+    # access_log takes the first format whose name matches caselessly,
+    # an exact match defined later or not.
+    log_format Caseless 'first $status';
+    log_format caseless 'second $status';
     map $ssl_preread_server_name $route {
         b.example b;
         default a;
@@ -209,6 +213,7 @@ stream {
     }
     server {
         listen 127.0.0.1:DENYPORT;
+        access_log DIR/caseless.log caseless;
         deny 127.0.0.1;
         return "no";
     }
@@ -343,7 +348,7 @@ func TestServeStream(t *testing.T) {
 	keep := regexp.MustCompile(`\] \*\d+ (udp )?(client .* connected|client disconnected|upstream disconnected|udp done|proxy .* connected|access forbidden|connect\(\) failed|no live upstreams|upstream server temporarily disabled|recv\(\) failed)`)
 	ports := regexp.MustCompile(`127\.0\.0\.1:\d+`)
 	type outcome struct {
-		Client, Backend, Access, Errors []string
+		Client, Backend, Access, Caseless, Errors []string
 	}
 	got := map[string]outcome{}
 	for _, im := range procImpls(t) {
@@ -425,6 +430,7 @@ func TestServeStream(t *testing.T) {
 			o.Access[i] = regexp.MustCompile(` \d+$`).ReplaceAllString(l, " PORT")
 		}
 		sort.Strings(o.Access)
+		o.Caseless = readLines(t, filepath.Join(dir, "caseless.log"))
 		for _, l := range logLines(t, filepath.Join(dir, "error.log"), keep, dir) {
 			o.Errors = append(o.Errors, ports.ReplaceAllString(l, "127.0.0.1:P"))
 		}

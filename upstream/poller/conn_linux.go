@@ -623,10 +623,27 @@ func (c *Conn) SetDeadline(t time.Time) error {
 }
 
 // SetReadDeadline sets the read deadline, as net.Conn's.
-func (c *Conn) SetReadDeadline(t time.Time) error { c.r.setDeadline(t); return nil }
+// A cleared deadline (most calls) is stored here, without setDeadline's
+// call: it wakes no waiter (setDeadlineMono's 0).
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.r.deadline.Store(0)
+	} else {
+		c.r.setDeadline(t)
+	}
+	return nil
+}
 
-// SetWriteDeadline sets the write deadline, as net.Conn's.
-func (c *Conn) SetWriteDeadline(t time.Time) error { c.w.setDeadline(t); return nil }
+// SetWriteDeadline sets the write deadline, as net.Conn's (a cleared
+// one as SetReadDeadline's).
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.w.deadline.Store(0)
+	} else {
+		c.w.setDeadline(t)
+	}
+	return nil
+}
 
 // RemoteAddr is the peer's address, as accept gave it, made at each
 // call (its IP is the Conn's: not to be changed).

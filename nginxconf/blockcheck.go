@@ -302,7 +302,7 @@ func checkAccessLog(d *Directive, formats map[string]bool) *Error {
 		}
 		return nil
 	}
-	if len(a) >= 2 && !formats[a[1]] {
+	if len(a) >= 2 && !knownFormat(formats, a[1]) {
 		return d.errorf("unknown log format %q", a[1])
 	}
 	var size, flush int64
@@ -334,6 +334,20 @@ func checkAccessLog(d *Directive, formats map[string]bool) *Error {
 		return d.errorf("no buffer is defined for access_log %q", a[0])
 	}
 	return nil
+}
+
+// knownFormat: a log_format name matches caselessly, as
+// ngx_http_log_set_log looks it up (log_format's duplicates are exact).
+func knownFormat(formats map[string]bool, name string) bool {
+	if formats[name] {
+		return true
+	}
+	for f := range formats {
+		if strings.EqualFold(f, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkListenPair refuses a second listen on the same address (and, in

@@ -11,6 +11,7 @@
 //	go run ./examples/bench -rows idle-ws -idle 5000 -workers 1 -rlimit 20000 -reps 1
 //	go run ./examples/bench -rows ws-echo -warm  # latency on CPUs kept awake
 //	go run ./examples/bench -rows http,cache-hit,php -instr 300 -base /tmp/gonginx-before  # instructions per request
+//	go run ./examples/bench -rows php -reps 1 -d 3s -sched  # system calls, context switches and wake-ups per request
 //
 // The -instr run counts user-space instructions per request under
 // valgrind's callgrind instead of timing (instr.go): a count the
@@ -65,11 +66,12 @@ func main() {
 	flag.IntVar(&rlimitNofile, "rlimit", 65536, "worker_rlimit_nofile of both servers (a hard limit below it caps it)")
 	flag.BoolVar(&fpmUnix, "fpm-unix", false, "the php row's php-fpm pool listens on a Unix socket (fastcgi_pass unix:...), not TCP")
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
+	flag.BoolVar(&perfSched, "sched", false, "also count the workers' system calls, context switches and wake-ups per unit with perf stat's tracepoints (slows both far less than -syscalls)")
 	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php, https, h2, grpc-unary, ws-echo; ws-connect per connection; tls-full and tls-resumed per handshake)")
 	flag.StringVar(&instrKeep, "instr-keep", "", "with -instr: copy each run's callgrind dump into this directory (SERVER.ROW.N, the last repetition's kept) for callgrind_annotate")
 	warm := flag.Bool("warm", false, "keep every CPU awake (a pinned thread per CPU waking every 20 µs) so that neither server's latency holds CPUs' wake-up from idle")
 	flag.Parse()
-	traceCalls = *syscalls
+	traceCalls = *syscalls || perfSched
 	instrN, callgrind = *instr, *instr > 0
 	if *warm {
 		stop, err := warmCPUs()
@@ -231,6 +233,7 @@ func format(v float64) string {
 var (
 	rlimitNofile int
 	traceCalls   bool
+	perfSched    bool // -sched: the tracer is perf stat's
 	fpmUnix      bool // -fpm-unix
 	syscallLines []string
 )
@@ -254,6 +257,9 @@ func syscallTable(row string, calls map[string]map[string]float64, perUnit map[s
 	slices.SortFunc(list, func(a, b string) int {
 		return cmp.Compare(per("gonginx", b)+per("nginx", b), per("gonginx", a)+per("nginx", a))
 	})
+	if perfSched {
+		return perfTable(row, calls, per)
+	}
 	out := []string{fmt.Sprintf("system calls per unit, %s (strace -c on the workers):  %8s %8s", row, "nginx", "gonginx")}
 	var tn, tg float64
 	for _, n := range list {
@@ -264,4 +270,26 @@ func syscallTable(row string, calls map[string]map[string]float64, perUnit map[s
 		}
 	}
 	return append(out, fmt.Sprintf("  %-20s %8.2f %8.2f", "total", tn, tg))
+}
+
+// perfTable is syscallTable's for -sched: perfEvents' lines in their
+// order (their counts overlap: no total).
+func perfTable(row string, calls map[string]map[string]float64, per func(srv, n string) float64) []string {
+	_, base := calls["base"]
+	head := fmt.Sprintf("per unit, %s (perf stat on the workers):  %8s %8s", row, "nginx", "gonginx")
+	if base {
+		head += fmt.Sprintf(" %8s", "base")
+	}
+	out := []string{head}
+	for _, e := range perfEvents {
+		a, b, c := per("nginx", e.name), per("gonginx", e.name), per("base", e.name)
+		if a >= 0.01 || b >= 0.01 || c >= 0.01 {
+			line := fmt.Sprintf("  %-20s %8.2f %8.2f", e.name, a, b)
+			if base {
+				line += fmt.Sprintf(" %8.2f", c)
+			}
+			out = append(out, line)
+		}
+	}
+	return out
 }

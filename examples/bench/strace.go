@@ -20,6 +20,9 @@ type tracer struct {
 }
 
 func startTracer(s *server) *tracer {
+	if perfSched {
+		return startPerf(s)
+	}
 	t := &tracer{}
 	for _, pid := range s.pids()[1:] { // the workers
 		f := filepath.Join(s.dir, "strace."+strconv.Itoa(pid))
@@ -37,6 +40,9 @@ func (t *tracer) stop() map[string]float64 {
 	for _, c := range t.cmds {
 		c.Process.Signal(syscall.SIGINT)
 		c.Wait()
+	}
+	if perfSched {
+		return t.perfCounts()
 	}
 	calls := map[string]float64{}
 	for _, f := range t.files {
@@ -59,6 +65,76 @@ func (t *tracer) stop() map[string]float64 {
 			calls[name] += n
 		}
 		fh.Close()
+	}
+	return calls
+}
+
+// perfEvents are what -sched counts with perf stat on the workers: the
+// kernel's tracepoints, which slow a server far less than strace's
+// stops at every call. Context switches and wake-ups are the threads'
+// (nginx's worker sleeps in epoll_wait; a Go worker's threads also hand
+// work to each other).
+var perfEvents = []struct{ event, name string }{
+	{"raw_syscalls:sys_enter", "system calls"},
+	{"sched:sched_switch", "context switches"},
+	{"sched:sched_wakeup", "wake-ups"},
+	{"syscalls:sys_enter_read", "read"},
+	{"syscalls:sys_enter_recvfrom", "recvfrom"},
+	{"syscalls:sys_enter_write", "write"},
+	{"syscalls:sys_enter_writev", "writev"},
+	{"syscalls:sys_enter_sendto", "sendto"},
+	{"syscalls:sys_enter_epoll_wait", "epoll_wait"},
+	{"syscalls:sys_enter_epoll_pwait", "epoll_pwait"},
+	{"syscalls:sys_enter_epoll_ctl", "epoll_ctl"},
+	{"syscalls:sys_enter_futex", "futex"},
+	{"syscalls:sys_enter_nanosleep", "nanosleep"},
+}
+
+// startPerf is startTracer's -sched: perf stat on the workers, each
+// thread they have when the row starts (a Go worker starts its threads
+// with its first connections).
+func startPerf(s *server) *tracer {
+	t := &tracer{}
+	var pids []string
+	for _, pid := range s.pids()[1:] {
+		pids = append(pids, strconv.Itoa(pid))
+	}
+	events := make([]string, len(perfEvents))
+	for i, e := range perfEvents {
+		events[i] = e.event
+	}
+	f := filepath.Join(s.dir, "perfstat")
+	cmd := exec.Command("perf", "stat", "-x", ",", "-o", f, "-e", strings.Join(events, ","), "-p", strings.Join(pids, ","))
+	if cmd.Start() == nil {
+		t.cmds, t.files = append(t.cmds, cmd), append(t.files, f)
+	}
+	time.Sleep(300 * time.Millisecond) // attached
+	return t
+}
+
+// perfCounts reads perf stat's CSV ("count,unit,event,...").
+func (t *tracer) perfCounts() map[string]float64 {
+	calls := map[string]float64{}
+	for _, f := range t.files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Split(line, ",")
+			if len(fields) < 3 {
+				continue
+			}
+			n, err := strconv.ParseFloat(fields[0], 64)
+			if err != nil {
+				continue
+			}
+			for _, e := range perfEvents {
+				if e.event == fields[2] {
+					calls[e.name] += n
+				}
+			}
+		}
 	}
 	return calls
 }

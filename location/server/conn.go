@@ -132,7 +132,9 @@ func (l *listener) acceptLoop() {
 		// grown already; a new one grows it through the proxy's calls,
 		// copying it twice or more per connection.
 		sc.h1.l = l
-		upstream.GoResume((*connStart)(sc))
+		if !l.parkNew(sc) {
+			upstream.GoResume((*connStart)(sc))
+		}
 	}
 }
 
@@ -271,11 +273,21 @@ func (l *listener) serveConn(sc *serverConn) {
 	addr := sc.addrIn(sock)
 	// One client_header_timeout runs from accept through the handshake
 	// to the end of the first request's head (ngx_http_init_connection).
-	accepted := time.Now()
-	h.accepted = monoOf(accepted)
-	var headerDeadline time.Time
-	if ht := addr.HeaderTimeout(); ht > 0 {
-		headerDeadline = accepted.Add(ht)
+	var accepted, headerDeadline time.Time
+	fresh := h.has(h1Fresh) // parked since its accept (parkNew)
+	if fresh {
+		// Its times are set on the monotonic scale (h.idleUntil the
+		// head's deadline), and it reads no PROXY header and makes no
+		// handshake, which take headerDeadline.
+		h.set(h1Fresh, false)
+		l.srv.idleTimers.Remove(sc)
+		accepted = h.accepted.Time()
+	} else {
+		accepted = time.Now()
+		h.accepted = monoOf(accepted)
+		if ht := addr.HeaderTimeout(); ht > 0 {
+			headerDeadline = accepted.Add(ht)
+		}
 	}
 	if on, size, isTLS := addr.ProxyProtocol(); on && !l.readProxyHeader(nc, size, isTLS, info, h.connID, headerDeadline) {
 		return
@@ -340,7 +352,9 @@ func (l *listener) serveConn(sc *serverConn) {
 		// first under load: TestProcessCacheLockOrder).
 		c.TellBeforeFirstRead = true
 	}
-	h.idleUntil = monoOf(headerDeadline) // serveRequests' first wait
+	if !fresh {
+		h.idleUntil = monoOf(headerDeadline) // serveRequests' first wait
+	}
 	c.Exiting = &l.srv.closing
 	c.OnRequestBytes = sc
 	c.Clock = poller.Now // one clock read per request's head

@@ -92,6 +92,9 @@ const (
 	// not, or plain HTTP answered 400 through its peek): its record is
 	// left to the GC, not reused (serverConn.unref).
 	h1TLSAddr
+	// h1Fresh: parked since its accept, nothing of it run (parkNew):
+	// its wake starts it (serveConn).
+	h1Fresh
 )
 
 func (h *h1Conn) has(b h1Bits) bool { return h.bits&b != 0 }
@@ -151,7 +154,13 @@ func (sc *serverConn) RequestBytes() {
 }
 
 // Resume is a parked HTTP/1 connection's upstream.Resumer (its Waker's).
-func (sc *serverConn) Resume() { sc.h1.l.resume(sc) }
+func (sc *serverConn) Resume() {
+	if sc.h1.has(h1Fresh) {
+		sc.h1.l.serveConn(sc)
+		return
+	}
+	sc.h1.l.resume(sc)
+}
 
 // Ready is the poller's report of input on a watched connection
 // (upstream.WatchInput): a parked one runs again.
@@ -352,6 +361,49 @@ func (l *listener) tunnelEnded(sc *serverConn) {
 	h.x.AccessLog()
 	h.x.EndRequest()
 	l.srv.endConn(sc)
+}
+
+// parkNew parks a connection just accepted until its first bytes arrive
+// (true), as ngx_http_init_connection leaves a new connection to its
+// read event and client_header_timeout's timer: no goroutine starts
+// for it until then. One started at accept found nothing to read (the
+// client sends after its connect) and waited for the poller's report,
+// a park and a wake-up more per connection. Not for what starts with
+// more than a request's read (TLS, HTTP/2, the PROXY protocol, a place
+// in line) or comes with its bytes (a deferred listener's).
+func (l *listener) parkNew(sc *serverConn) bool {
+	pc, ok := sc.nc.(*poller.Conn)
+	if !ok || l.acc == nil || l.acc.Deferred() || sc.ext.Load() != nil {
+		return false
+	}
+	addr := sc.addrIn(l.sock.Load())
+	if on, _, _ := addr.ProxyProtocol(); on || addr.TLS() || addr.HTTP2() {
+		return false
+	}
+	h := &sc.h1
+	h.accepted = monoNow()
+	timed := false
+	if ht := addr.HeaderTimeout(); ht > 0 {
+		h.idleUntil, timed = h.accepted+monoTime(ht), true
+	}
+	// Its socket's input reaches sc.Ready from now on (the hook stays
+	// for the connection's keep-alive parks).
+	h.set(h1Fresh|h1Watching, true)
+	// Once hooked, sc may be woken, served and ended by another
+	// goroutine while this one still reads it (park's reference).
+	sc.flags.Add(connParkRef)
+	h.waker.Park()
+	if timed {
+		l.srv.idleTimers.Add(sc)
+	}
+	pc.OnInput(sc)
+	// An immediate stop or a drain that closed it before it parked:
+	// it ends now.
+	if (l.srv.stopped.Load() || !sc.hasSlot()) && h.waker.Unpark() {
+		upstream.GoResume(sc)
+	}
+	sc.unref(connParkRef)
+	return true
 }
 
 // park hands an idle connection to the poller: its buffers and its

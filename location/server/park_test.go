@@ -96,6 +96,9 @@ type idleState struct {
 	H2Idle, H2Buffers int
 	// H2Parked counts the HTTP/2 connections parked on the poller.
 	H2Parked int
+	// Unstarted counts the connections parked since their accept,
+	// nothing of them run (parkNew).
+	Unstarted int
 }
 
 func (s *Server) idleState() idleState {
@@ -118,6 +121,9 @@ func (s *Server) idleState() idleState {
 			continue
 		}
 		st.Parked++
+		if sc.h1.has(h1Fresh) {
+			st.Unstarted++
+		}
 		if c := sc.h1.x.HTTP1(); c != nil {
 			st.HTTPConns++
 			st.Buffers += c.HeldBuffers()
@@ -366,7 +372,7 @@ func TestFirstRequestParks(t *testing.T) {
 	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
 		t.Fatalf("not parked: %+v", ts.srv.idleState())
 	}
-	if diff := cmp.Diff(idleState{Conns: 1, Parked: 1}, ts.srv.idleState()); diff != "" {
+	if diff := cmp.Diff(idleState{Conns: 1, Parked: 1, Unstarted: 1}, ts.srv.idleState()); diff != "" {
 		t.Errorf("connection before its first request (-want +got):\n%s", diff)
 	}
 	if got := pre.get(t, "/"); got != "ok 1" {

@@ -109,6 +109,10 @@ func (a *Acceptor) accept(fd uintptr) bool {
 	}
 }
 
+// Deferred reports whether the listening socket has TCP_DEFER_ACCEPT:
+// its connections come with their first bytes there.
+func (a *Acceptor) Deferred() bool { return a.deferred }
+
 // Accept waits for the next connection, as net.TCPListener's Accept
 // (its errors: net.ErrClosed once the listener closed, accept4's errno
 // otherwise). One Accept runs at a time.

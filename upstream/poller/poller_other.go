@@ -52,6 +52,9 @@ func NewAcceptor(ln net.Listener) (*Acceptor, error) { return nil, ErrUnsupporte
 // Accept fails on systems without epoll.
 func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }
 
+// Deferred: there are no Acceptors on systems without epoll.
+func (a *Acceptor) Deferred() bool { return false }
+
 // Dial fails on systems without epoll: package net dials.
 func Dial(addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
 	return nil, ErrUnsupported

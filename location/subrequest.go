@@ -59,6 +59,11 @@ func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	if m != nil {
 		m.apply(req, x.req)
 	}
+	if x.auth.pending != nil && !x.req.Chunked && x.req.ContentLength >= 0 {
+		// auth_request's: nginx's copy of the headers counts the body
+		// (client_max_body_size, the proxy's Content-Length) it lacks.
+		req.ContentLength, req.NoBody = x.req.ContentLength, true
+	}
 	sx.req, sx.addr, sx.srv = req, x.addr, x.srv
 	sx.st.Reset(req)
 	s := &sx.st

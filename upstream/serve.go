@@ -353,6 +353,9 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 	// never reaches the backend. A chunked body is always read in full and
 	// sent with a Content-Length.
 	bodyLen := r.ContentLength
+	if r.NoBody {
+		bodyLen = 0
+	}
 	x.bodyBuffered = false
 	// proxy_request_buffering off with HTTP/1.1: a chunked body goes on
 	// to the backend as it arrives, chunked again (nginx's
@@ -400,7 +403,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 			bodyLen = int64(len(x.body))
 		}
 		x.bodyBuffered = true
-	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && (p.requestBuffering || p.setBody != nil) {
+	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && !r.NoBody && (p.requestBuffering || p.setBody != nil) {
 		x.dropBody = true
 		n, err := p.readBody(c, x)
 		if err != nil {
@@ -434,16 +437,22 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 	}
 	x.sendBody = x.body
 	// hdrLen is $proxy_internal_body_length: the client's length (none
-	// for a request without a body) or proxy_set_body's.
+	// for a request without a body) or proxy_set_body's. nginx takes it
+	// from the request's headers whether or not a body is sent
+	// (proxy_pass_request_body off, an auth_request subrequest): the
+	// backend is told of a body it does not get.
 	hdrLen := int64(-1)
-	if r.ContentLength >= 0 || r.Chunked {
+	switch {
+	case r.NoBody:
+		hdrLen = r.ContentLength
+	case r.ContentLength >= 0 || r.Chunked:
 		hdrLen = bodyLen
 	}
 	// SCGI's CONTENT_LENGTH counts the body read even when it is not
 	// passed on (nginx sums the request's buffers before dropping them).
 	contentLen := bodyLen
 	if !p.passBody {
-		bodyLen, hdrLen = -1, -1
+		bodyLen = -1
 	}
 	if p.setBody != nil {
 		// proxy_set_body replaces the client's body, read all the same.

@@ -232,6 +232,10 @@ type Request struct {
 	Chunked       bool  // Transfer-Encoding: chunked
 	KeepAlive     bool  // connection may be reused after this request
 	Upgrade       bool  // the client sent an Upgrade header (nginx's r->headers_in.upgrade): a 101 from the backend then becomes a tunnel
+	// NoBody: an auth_request subrequest's. Its headers keep its main
+	// request's Content-Length (ngx_http_subrequest copies headers_in)
+	// but it has no body to read or send (its request_body is empty).
+	NoBody bool
 
 	// Internal is set once the URI was changed by rewrite, try_files,
 	// error_page or index: nginx then treats the request as internal.

@@ -1,7 +1,10 @@
 package difftest
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 )
@@ -58,6 +61,61 @@ func TestServeProxyPassArgsOnlyURI(t *testing.T) {
 			plainGet("arguments only", "/index.php?a=b"),
 			plainGet("no arguments", "/index.php"),
 		},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// The proxy's Content-Length comes from the request's headers whether or
+// not a body goes with it (ngx_http_proxy_create_request takes
+// headers_in.content_length_n): proxy_pass_request_body off, as
+// Discourse's avatar proxy writes it, and an auth_request subrequest,
+// whose copy of the headers keeps the main request's length with an
+// empty body (PeerTube's check-auth falls back to a named location that
+// does not clear it). Such a backend waits for a body that never comes;
+// the client gives up. The length also meets client_max_body_size in the
+// subrequest's location. gonginx sent no Content-Length in both.
+func TestServeBodylessContentLength(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "body-less Content-Length",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location = /auth { internal; proxy_pass http://{{BACKEND}}/auth-check; }
+    location = /auth-cleared {
+        internal;
+        client_max_body_size 10;
+        proxy_set_header Content-Length "";
+        proxy_pass http://{{BACKEND}}/auth-check;
+    }
+    location /up/ { auth_request /auth; proxy_pass http://{{BACKEND}}; }
+    location /small/ { auth_request /auth-cleared; proxy_pass http://{{BACKEND}}; }
+    location /nobody/ { proxy_pass_request_body off; proxy_pass http://{{BACKEND}}; }
+}
+`,
+	}
+	post := func(name, target, te string, body string) harness.Request {
+		h := "Content-Length: " + strconv.Itoa(len(body))
+		if te != "" {
+			h = "Transfer-Encoding: chunked"
+			body = fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+		}
+		return serveRaw(name, "POST "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"+h+"\r\n\r\n"+body)
+	}
+	waiting := func(r harness.Request) harness.Request {
+		r.AwaitRequests, r.HangUpAfter, r.Settle = 1, 200*time.Millisecond, 300*time.Millisecond
+		return r
+	}
+	c.Requests = []harness.Request{
+		waiting(post("auth_request: the subrequest says 5 bytes", "/up/a", "", "hello")),
+		post("auth_request, chunked: no length in the subrequest", "/up/b", "chunked", "hello"),
+		plainGet("auth_request, no body", "/up/c"),
+		post("auth_request: Content-Length cleared", "/small/a", "", "hello"),
+		post("auth_request: past the subrequest's client_max_body_size", "/small/b", "", "hello, more than ten bytes"),
+		waiting(post("pass_request_body off: 5 bytes said, none sent", "/nobody/a", "", "hello")),
+		waiting(post("pass_request_body off, chunked: the length read", "/nobody/b", "chunked", "hello")),
+		plainGet("pass_request_body off, no body", "/nobody/c"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

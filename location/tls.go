@@ -147,6 +147,10 @@ func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) er
 	}
 	if p := path("ssl_dhparam"); missing(p) {
 		return &nginxconf.Error{Msg: fmt.Sprintf("BIO_new_file(%q) failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)", p, p)}
+	} else if p != "" {
+		if err := dhParamCheck(p, get("ssl_ciphers")); err != nil {
+			return err
+		}
 	}
 	if curves := get("ssl_ecdh_curve"); curves != "" && curves != "auto" {
 		for _, g := range strings.Split(curves, ":") {

@@ -25,6 +25,9 @@ func loadCertCheck(ssl *SSLConfig) error {
 func loadCerts(ssl *SSLConfig) ([]tls.Certificate, error) {
 	var out []tls.Certificate
 	for i, certPath := range ssl.Certificates {
+		if err := certSecurityCheck(certPath, ssl.Ciphers); err != nil {
+			return nil, err
+		}
 		pair, err := loadPair(certPath, ssl.Keys[i], ssl.Passwords)
 		if err != nil {
 			return nil, err

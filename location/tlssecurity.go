@@ -1,6 +1,10 @@
 package location
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
@@ -141,4 +145,79 @@ func secLevelOf(ciphers string) int {
 		}
 	}
 	return level
+}
+
+// certSecurityCheck is SSL_CTX_use_certificate's security check of a
+// server certificate (ssl_security_cert), at the level ssl_ciphers sets:
+// its key's strength, and the digest of its issuer's signature unless it
+// signed itself. A file without a certificate is left to loadPair.
+func certSecurityCheck(certPath, ciphers string) error {
+	data, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil
+	}
+	var leaf *x509.Certificate
+	for leaf == nil {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			return nil
+		}
+		if strings.HasSuffix(b.Type, "CERTIFICATE") {
+			if leaf, err = x509.ParseCertificate(b.Bytes); err != nil {
+				return nil
+			}
+		}
+	}
+	least := minSecurityBits(secLevelOf(ciphers))
+	if keySecurityBits(leaf.PublicKey) < least {
+		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_certificate(%q) failed (SSL: error:0A00018F:SSL routines::ee key too small)", certPath)}
+	}
+	selfSigned := bytes.Equal(leaf.RawSubject, leaf.RawIssuer) &&
+		(len(leaf.AuthorityKeyId) == 0 || bytes.Equal(leaf.AuthorityKeyId, leaf.SubjectKeyId))
+	if !selfSigned && sigSecurityBits(leaf.SignatureAlgorithm) < least {
+		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_certificate(%q) failed (SSL: error:0A00018E:SSL routines::ca md too weak)", certPath)}
+	}
+	return nil
+}
+
+// keySecurityBits is EVP_PKEY_get_security_bits for the keys crypto/tls
+// loads; an unknown kind passes.
+func keySecurityBits(pub any) int {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return ffcSecurityBits(k.N.BitLen(), -1)
+	case *ecdsa.PublicKey:
+		bits := k.Curve.Params().N.BitLen()
+		switch {
+		case bits >= 512:
+			return 256
+		case bits >= 384:
+			return 192
+		case bits >= 256:
+			return 128
+		case bits >= 224:
+			return 112
+		case bits >= 160:
+			return 80
+		}
+		return bits / 2
+	}
+	return 256
+}
+
+// sigSecurityBits is what OpenSSL 3 counts for a certificate's signature
+// (ossl_x509_init_sig_info): its digest's strength, MD5 39 and SHA-1 63
+// so that neither passes level 1.
+func sigSecurityBits(alg x509.SignatureAlgorithm) int {
+	switch alg {
+	case x509.MD2WithRSA, x509.MD5WithRSA:
+		return 39
+	case x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
+		return 63
+	case x509.SHA384WithRSA, x509.ECDSAWithSHA384, x509.SHA384WithRSAPSS:
+		return 192
+	case x509.SHA512WithRSA, x509.ECDSAWithSHA512, x509.SHA512WithRSAPSS:
+		return 256
+	}
+	return 128 // SHA-256 and Ed25519
 }

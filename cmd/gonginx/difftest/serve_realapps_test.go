@@ -1375,3 +1375,230 @@ server {
 	c.Requests[2].AwaitRequests, c.Requests[2].HangUpAfter, c.Requests[2].Settle = 1, 200*time.Millisecond, 300*time.Millisecond
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Smaller shipped sites and popular snippets: GitLab's source install
+// (try_files to a named location, gzip_static assets), Zammad's (a
+// WebSocket path, gzip in the proxied location), Pleroma's media cache
+// (206 cached, client aborts ignored), expires by a map on the response's
+// type, and Grafana under a sub-path with rewrite ... break.
+func TestServeAppSmallSites(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "small sites", Clock: harness.ClockRelative,
+		Content: map[string]string{
+			"gitlab/public/assets/app.css": "gitlab css\n", "gitlab/public/assets/app.css.gz": "gz bytes",
+			"gitlab/public/help/index.html": "help\n", "gitlab/public/about.html": "about\n",
+			"gitlab/public/502.html":    "gitlab is down\n",
+			"zammad/public/assets/z.js": "zammad\n", "zammad/public/robots.txt": "robots\n",
+			"typed/page.html": "<p>page</p>\n", "typed/s.css": "a{}\n", "typed/i.png": "PNG", "typed/d.bin": "bin",
+		},
+		Config: `upstream gitlab { server {{BACKEND}}; }
+upstream zammad-railsserver { server {{BACKEND}}; }
+upstream zammad-websocket { server {{BACKEND}}; }
+
+proxy_cache_path media-cache levels=1:2 keys_zone=pleroma_media_cache:10m max_size=10g inactive=720m use_temp_path=off;
+
+map $sent_http_content_type $expires {
+    default                    off;
+    text/html                  epoch;
+    text/css                   max;
+    application/javascript     max;
+    ~image/                    1h;
+}
+
+server {
+  listen 127.0.0.1:{{PORT}} default_server;
+  server_name gitlab.example.com;
+  server_tokens off;
+  root gitlab/public;
+  client_max_body_size 20m;
+
+  location / {
+    try_files $uri $uri/index.html $uri.html @gitlab;
+  }
+
+  location @gitlab {
+    proxy_read_timeout      300;
+    proxy_connect_timeout   300;
+    proxy_redirect          off;
+    proxy_set_header    Host                $http_host;
+    proxy_set_header    X-Real-IP           $remote_addr;
+    proxy_set_header    X-Forwarded-For     $proxy_add_x_forwarded_for;
+    proxy_set_header    X-Forwarded-Proto   $scheme;
+    proxy_set_header    X-Frame-Options     SAMEORIGIN;
+    proxy_pass http://gitlab;
+  }
+
+  location ~ ^/(assets)/ {
+    root gitlab/public;
+    gzip_static on;
+    expires max;
+    add_header Cache-Control public;
+  }
+
+  error_page 502 /502.html;
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name zammad.example.com;
+    server_tokens off;
+    root zammad/public;
+    client_max_body_size 50M;
+
+    location ~ ^/(assets/|robots.txt|humans.txt|favicon.ico|apple-touch-icon.png) {
+        expires max;
+    }
+
+    location /ws {
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "Upgrade";
+        proxy_set_header CLIENT_IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_read_timeout 86400;
+        proxy_pass http://zammad-websocket;
+    }
+
+    location / {
+        proxy_set_header Host $http_host;
+        proxy_set_header CLIENT_IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-User "";
+        proxy_read_timeout 300;
+        proxy_pass http://zammad-railsserver;
+        gzip on;
+        gzip_types text/plain text/xml text/css image/svg+xml application/javascript application/x-javascript application/json application/xml;
+        gzip_proxied any;
+    }
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name pleroma.example.com;
+    gzip_vary on;
+    gzip_proxied any;
+    gzip_comp_level 6;
+    gzip_buffers 16 8k;
+    gzip_http_version 1.1;
+    gzip_types text/plain text/css application/json application/javascript text/xml application/xml application/xml+rss text/javascript application/activity+json application/atom+xml;
+    client_max_body_size 16m;
+
+    location / {
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";
+        proxy_set_header Host $http_host;
+        proxy_pass http://{{BACKEND}};
+        client_max_body_size 16m;
+    }
+
+    location ~ ^/(media|proxy) {
+        proxy_cache pleroma_media_cache;
+        proxy_cache_key    $host$uri$is_args$args;
+        proxy_http_version 1.1;
+        proxy_cache_valid  200 206 301 304 1h;
+        proxy_cache_lock on;
+        proxy_ignore_client_abort on;
+        proxy_buffering on;
+        chunked_transfer_encoding on;
+        proxy_ignore_headers Cache-Control;
+        proxy_hide_header Cache-Control;
+        proxy_pass http://{{BACKEND}};
+    }
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name typed.example.com;
+    root typed;
+    expires $expires;
+    location /grafana/ {
+        rewrite ^/grafana/(.*) /$1 break;
+        proxy_set_header Host $host;
+        proxy_pass http://{{BACKEND}};
+    }
+}
+`}
+	g, z, p, ty := "gitlab.example.com", "zammad.example.com", "pleroma.example.com", "typed.example.com"
+	c.Requests = []harness.Request{
+		appGet("gitlab: a project page", g, "/group/project/-/issues?state=opened"),
+		appGet("gitlab: a directory's index.html", g, "/help"),
+		appGet("gitlab: a page by $uri.html", g, "/about"),
+		appGet("gitlab: an asset", g, "/assets/app.css"),
+		appGet("gitlab: an asset, gzip_static", g, "/assets/app.css", "Accept-Encoding: gzip"),
+		appGet("gitlab: a 502 from the app", g, "/status/502"),
+		appGet("gitlab: an unknown host goes to the default", "other.example.com", "/about"),
+		appGet("zammad: an asset", z, "/assets/z.js"),
+		appGet("zammad: robots", z, "/robots.txt"),
+		appGet("zammad: the app, gzipped", z, "/api/v1/tickets/made?ct=application/json&n=3000", "Accept-Encoding: gzip", "X-Forwarded-User: admin"),
+		{Name: "zammad: websocket", Send: []string{"GET /ws HTTP/1.1\r\nHost: " + z + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + serveWSKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"}, WS: serveFrames()[:1]},
+		appGet("pleroma: the app", p, "/api/v1/timelines/public"),
+		appGet("pleroma: media, a miss", p, "/media/caching"),
+		appGet("pleroma: media, a hit without Cache-Control", p, "/media/caching"),
+		appGet("pleroma: media, a range on a miss", p, "/media/r.bin", "Range: bytes=0-3"),
+		appGet("pleroma: media, the range again", p, "/media/r.bin", "Range: bytes=2-5"),
+		appGet("typed: html epoch", ty, "/page.html"),
+		appGet("typed: css max", ty, "/s.css"),
+		appGet("typed: png 1h", ty, "/i.png"),
+		appGet("typed: other off", ty, "/d.bin"),
+		appGet("typed: a 404 html", ty, "/none.html"),
+		appGet("typed: grafana sub-path", ty, "/grafana/api/dashboards/uid/x?orgId=1"),
+		appGet("typed: grafana sub-path, a proxied image typed", ty, "/grafana/made?ct=image/png"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// HTTPS with the snippets guides publish: HTTP on the TLS port sent to
+// https by error_page 497, HSTS always, ssl_reject_handshake for unknown
+// names, a default server that closes with 444.
+func TestServeAppTLSSnippets(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "tls snippets", Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "secure.example.com",
+		Content: map[string]string{"html/index.html": "secure\n"},
+		Config: `ssl_protocols TLSv1.2 TLSv1.3;
+ssl_prefer_server_ciphers off;
+ssl_session_timeout 1d;
+ssl_session_cache shared:MozSSL:10m;
+ssl_session_tickets off;
+
+server {
+    listen 127.0.0.1:{{PORT}} ssl http2 default_server;
+    server_name _;
+    ssl_reject_handshake on;
+}
+
+server {
+    listen 127.0.0.1:{{PORT}} ssl http2;
+    server_name secure.example.com;
+    ssl_certificate {{CERT}};
+    ssl_certificate_key {{KEY}};
+    root html;
+
+    add_header Strict-Transport-Security "max-age=63072000; includeSubDomains; preload" always;
+    add_header X-Content-Type-Options nosniff;
+
+    error_page 497 https://$host:$server_port$request_uri;
+
+    if ($host != "secure.example.com") {
+        return 444;
+    }
+
+    location / {
+        try_files $uri $uri/ =404;
+    }
+}
+`}
+	h := "secure.example.com"
+	c.Requests = []harness.Request{
+		appGet("home", h, "/"),
+		appGet("a 404 keeps HSTS", h, "/none"),
+		{Name: "plain HTTP on the TLS port: 497 redirect", Plain: true, Send: []string{"GET /a?b=c HTTP/1.1\r\nHost: " + h + "\r\nConnection: close\r\n\r\n"}},
+		{Name: "an unknown name: handshake refused", SNI: "", NoSNI: true, Send: []string{"GET / HTTP/1.1\r\nHost: " + h + "\r\nConnection: close\r\n\r\n"}},
+		appGet("another Host header: the default server answers (its if is not reached)", "evil.example.com", "/"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

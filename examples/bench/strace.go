@@ -71,13 +71,15 @@ func (t *tracer) stop() map[string]float64 {
 
 // perfEvents are what -sched counts with perf stat on the workers: the
 // kernel's tracepoints, which slow a server far less than strace's
-// stops at every call. Context switches and wake-ups are the threads'
-// (nginx's worker sleeps in epoll_wait; a Go worker's threads also hand
-// work to each other).
+// stops at every call. Context switches, wake-ups and CPU migrations
+// are the threads' (nginx's worker sleeps in epoll_wait; a Go worker's
+// threads also hand work to each other, and a thread that moves to the
+// other CPU finds its caches cold).
 var perfEvents = []struct{ event, name string }{
 	{"raw_syscalls:sys_enter", "system calls"},
 	{"sched:sched_switch", "context switches"},
 	{"sched:sched_wakeup", "wake-ups"},
+	{"cpu-migrations", "CPU migrations"},
 	{"syscalls:sys_enter_read", "read"},
 	{"syscalls:sys_enter_recvfrom", "recvfrom"},
 	{"syscalls:sys_enter_write", "write"},

@@ -96,11 +96,15 @@ type subWatcher interface {
 // system call at the switch).
 func watchClient(raw syscall.RawConn, owner net.Conn, backend net.Conn, upgrade bool) *clientWatch {
 	w := brokenConns.watch(raw, owner, backend, upgrade)
-	if w != nil && w.fresh {
+	if w != nil && w.fresh && (w.conn == nil || !w.conn.InputReported()) {
 		// A connection's first watch: a hang-up that came with its
 		// request (nginx's pending_eof at the request's read) is taken
 		// now, before anything is sent. Later requests read the
-		// watcher's state only.
+		// watcher's state only, and so does a first one read after the
+		// poller's report of its bytes (a connection parked from its
+		// accept): the report told of an end that came with them
+		// (HungUp, which watch took), as epoll_wait tells nginx's read.
+		// The settle was an epoll_pwait per connection.
 		brokenConns.settleConn(w)
 	}
 	return w

@@ -98,11 +98,14 @@ const (
 	flagRWaitFirst
 	// flagRegistered: the socket is on the Conns' poller (slot, gen).
 	flagRegistered
+	// flagInputSeen: the poller has reported input (or the peer's end)
+	// since the accept (InputReported); it stays.
+	flagInputSeen
 )
 
 // The flags' bits from waitFirstShift up count waitFirst's choices
 // (wrapping): one in eight tries first all the same.
-const waitFirstShift = 8
+const waitFirstShift = 9
 
 // readyBit is side s's ready flag.
 func (c *Conn) readyBit(s *side) uint32 {
@@ -195,9 +198,9 @@ func (c *Conn) Ready(events uint32) {
 	if events&(In|RDHup|Hup|Err) != 0 {
 		hup := events&(RDHup|Hup|Err) != 0
 		if hup {
-			c.flags.Or(flagHup | flagRReady)
+			c.flags.Or(flagHup | flagRReady | flagInputSeen)
 		} else {
-			c.flags.Or(flagRReady)
+			c.flags.Or(flagRReady | flagInputSeen)
 		}
 		c.r.wake()
 		if c.hasFlag(flagHooked) {
@@ -313,6 +316,12 @@ func (c *Conn) HangupHooked() bool { return c.hasFlag(flagHupHooked) }
 // HungUp reports whether the poller reported the peer's end or an error
 // on the socket (it stays so).
 func (c *Conn) HungUp() bool { return c.hasFlag(flagHup) }
+
+// InputReported reports whether the poller has reported input on the
+// socket, or its end, since it was accepted or dialed (it stays so): a
+// read made after that report knows of an end that came with the bytes
+// it read (HungUp), as nginx's read event knows it (pending_eof).
+func (c *Conn) InputReported() bool { return c.hasFlag(flagInputSeen) }
 
 // SettleConns handles, on the caller's goroutine, the events the kernel
 // has reported for the process's Conns and their poller has not taken

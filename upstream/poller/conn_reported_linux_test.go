@@ -151,3 +151,23 @@ func TestConnReadReportedAt(t *testing.T) {
 		t.Errorf("past deadline: %q, %v; want a timeout", got, err)
 	}
 }
+
+// TestConnInputReported: a Conn knows whether the poller has reported its
+// input since the accept (a request read after that report knows of an
+// end that came with it, HungUp); writable reports do not count.
+func TestConnInputReported(t *testing.T) {
+	c, client := acceptPair(t)
+	SettleConns()
+	if c.InputReported() {
+		t.Fatal("input reported before the peer sent anything")
+	}
+	client.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	client.Close()
+	for i := 0; i < 500 && !(c.InputReported() && c.HungUp()); i++ {
+		SettleConns()
+		time.Sleep(time.Millisecond) // bounded: the loopback's delivery
+	}
+	if !c.InputReported() || !c.HungUp() {
+		t.Fatalf("after the peer's bytes and end: InputReported %v, HungUp %v", c.InputReported(), c.HungUp())
+	}
+}

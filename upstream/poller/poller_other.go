@@ -86,6 +86,9 @@ func (c *Conn) HangupHooked() bool { return false }
 // HungUp: nothing is reported on systems without epoll.
 func (c *Conn) HungUp() bool { return false }
 
+// InputReported: nothing is reported on systems without epoll.
+func (c *Conn) InputReported() bool { return false }
+
 // ConnPoller fails on systems without epoll.
 func ConnPoller() (*Poller, error) { return nil, ErrUnsupported }
 

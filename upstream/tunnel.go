@@ -224,10 +224,16 @@ func (t *tunnel) quiet() bool {
 
 // startIdle arms t's idle limit (under t.mu); tunnelIdle holds a
 // reference to t until stopIdle takes it out or its checkIdle ends.
+// The limit runs from the last traffic, which sendPending noted just
+// before (checkIdle measures from it too): no clock read of its own.
 func (t *tunnel) startIdle() {
 	t.ref()
 	t.idleOn = true
-	t.idleAt = poller.Nanotime() + int64(t.idle)
+	from := t.lastActive.Load()
+	if from == 0 {
+		from = poller.Nanotime()
+	}
+	t.idleAt = from + int64(t.idle)
 	tunnelIdle.Add(t)
 }
 

@@ -22,8 +22,8 @@ type FramedHead struct {
 
 // FieldAt is one header line of a FramedHead, its offsets from the
 // first header line: the line starts where the one before ended, its
-// name ends at NameEnd, its value (spaces and tabs around it off, as
-// the HTTP/1 parser takes them) is [ValueStart, ValueEnd), and the line
+// name ends at NameEnd, its value (spaces around it off, as the HTTP/1
+// parser takes them) is [ValueStart, ValueEnd), and the line
 // ends after its "\r\n" at LineEnd.
 type FieldAt struct {
 	NameEnd, ValueStart, ValueEnd, LineEnd int32
@@ -49,13 +49,13 @@ func (f *FieldLines) Add(name, value []byte, invalid bool) {
 	ve := len(l)
 	l = append(l, '\r', '\n')
 	f.Lines = l
-	// The HTTP/1 parser's value: the spaces and tabs around it are not
-	// its (an empty one sits where the line's end is).
-	if vs < ve && (l[vs] == ' ' || l[vs] == '\t' || l[ve-1] == ' ' || l[ve-1] == '\t') {
-		for vs < ve && (l[vs] == ' ' || l[vs] == '\t') {
+	// The HTTP/1 parser's value: the spaces around it are not its, tabs
+	// are (an empty one sits where the line's end is).
+	if vs < ve && (l[vs] == ' ' || l[ve-1] == ' ') {
+		for vs < ve && l[vs] == ' ' {
 			vs++
 		}
-		for ve > vs && (l[ve-1] == ' ' || l[ve-1] == '\t') {
+		for ve > vs && l[ve-1] == ' ' {
 			ve--
 		}
 	}

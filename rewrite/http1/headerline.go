@@ -92,12 +92,12 @@ func parseHeaderLine(b []byte, underscores, upstream bool, h *headerLine) (n int
 
 // headerValue parses a header line from the byte after its colon at p:
 // the spaces before the value, the value (spaces inside it kept,
-// trailing ones not), the line's end.
+// trailing ones not; tabs are never spaces there), the line's end.
 func headerValue(b []byte, p int, h *headerLine) (int, *Error) {
 spaces:
 	for ; p < len(b); p++ {
 		switch b[p] {
-		case ' ', '\t':
+		case ' ': // a tab is the value's, as nginx's "space before value" has it
 		case '\r':
 			h.valueStart, h.valueEnd = p, p
 			return headerLineEnd(b, p+1)
@@ -137,7 +137,7 @@ spaces:
 // CR, LF or NUL at b[q].
 func valueEnd(b []byte, start, q int, h *headerLine) (int, *Error) {
 	end := q
-	for end > start && (b[end-1] == ' ' || b[end-1] == '\t') {
+	for end > start && b[end-1] == ' ' { // a trailing tab stays, as in nginx
 		end--
 	}
 	h.valueEnd = end

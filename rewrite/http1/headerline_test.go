@@ -34,7 +34,9 @@ func TestParseHeaderLine(t *testing.T) {
 	}{
 		{"Host: example.com\r\nX", false, false, result{N: 19, Name: "Host", Value: "example.com"}},
 		{"Date: Sun, 06 Dec 2026 17:13:25 GMT\r\n", false, true, result{N: 37, Name: "Date", Value: "Sun, 06 Dec 2026 17:13:25 GMT"}},
-		{"X:  \t a  b \t \r\n", false, false, result{N: 15, Name: "X", Value: "a  b"}},
+		{"X:  \t a  b \t \r\n", false, false, result{N: 15, Name: "X", Value: "\t a  b \t"}},
+		{"X: a\t\r\n", false, false, result{N: 7, Name: "X", Value: "a\t"}},
+		{"X:\ta\r\n", false, false, result{N: 6, Name: "X", Value: "\ta"}},
 		{"X:v\n", false, false, result{N: 4, Name: "X", Value: "v"}},
 		{"X: v\r\r\n", false, false, result{N: 7, Name: "X", Value: "v"}},
 		{"X:\r\n", false, false, result{N: 4, Name: "X"}},
@@ -136,7 +138,7 @@ func headerValueBytewise(b []byte, p int, h *headerLine) (int, *Error) {
 spaces:
 	for ; p < len(b); p++ {
 		switch b[p] {
-		case ' ', '\t':
+		case ' ':
 		case '\r':
 			h.valueStart, h.valueEnd = p, p
 			return headerLineEnd(b, p+1)
@@ -156,7 +158,7 @@ spaces:
 	in := true
 	for p++; p < len(b); p++ {
 		switch b[p] {
-		case ' ', '\t':
+		case ' ':
 			if in {
 				h.valueEnd, in = p, false
 			}

@@ -25,8 +25,8 @@ func (f *FastCGISplit) split(uri []byte) (script, pathInfo []byte) {
 // ngx_regex_exec does, filling dst with the first three groups' offsets.
 func (rx *Regex) submatch(subject []byte, dst []int) bool {
 	var loc []int
-	if rx.pcre != nil {
-		m, err := rx.pcre.FindStringMatch(string(subject))
+	if re := rx.backtracking(subject); re != nil {
+		m, err := re.FindStringMatch(string(subject))
 		if err != nil || m == nil {
 			return false
 		}

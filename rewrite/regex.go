@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 
 	"github.com/dlclark/regexp2/v2"
 	"github.com/gonginx/gonginx/nginxconf"
@@ -26,6 +27,13 @@ type Regex struct {
 	// suffix: the pattern is a case-sensitive literal anchored at the
 	// end ("\\.php$"), matched without running the program.
 	suffix []byte
+	// dollar: an RE2 pattern with a "$". PCRE's "$" also matches before
+	// a newline that ends the subject ("\\.php$" matches "/x.php\n",
+	// a URI with %0a), Go's only at the end: such a subject runs on
+	// regexp2, whose "$" is PCRE's (nlRe, compiled on first need).
+	dollar bool
+	nlOnce sync.Once
+	nlRe   *regexp2.Regexp
 }
 
 type namedCapture struct {
@@ -64,6 +72,7 @@ func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
 		rx.ngroups = rx.re.NumSubexp()
 		names = rx.re.SubexpNames()
 		rx.suffix = literalSuffix(parsed.Simplify())
+		_, rx.dollar = pcreDollar(pattern)
 	} else {
 		if err := lookbehindCheck(pattern); err != nil {
 			return nil, err
@@ -167,8 +176,10 @@ func (rx *Regex) Fallback() bool { return rx.pcre != nil }
 // when the regex has none, and a failed match leaves them alone (the
 // rewrite module clears them itself).
 func (rx *Regex) Match(s *State, subject []byte) bool {
-	if rx.pcre != nil {
-		return rx.matchFallback(s, subject)
+	if rx.pcre != nil || rx.dollar && len(subject) > 0 && subject[len(subject)-1] == '\n' {
+		if re := rx.backtracking(subject); re != nil {
+			return rx.matchFallback(re, s, subject)
+		}
 	}
 	var ok bool
 	if rx.suffix != nil {
@@ -208,9 +219,100 @@ func (rx *Regex) keepSubject(s *State, subject []byte) {
 	}
 }
 
-// matchFallback runs the regexp2 engine; it allocates per match.
-func (rx *Regex) matchFallback(s *State, subject []byte) bool {
-	m, err := rx.pcre.FindStringMatch(string(subject))
+// backtracking is the regexp2 engine subject runs on: the pattern's
+// own fallback, or for an RE2 pattern with a "$" and a subject that ends
+// with a newline, the pattern on regexp2 (PCRE's "$"); nil: RE2.
+func (rx *Regex) backtracking(subject []byte) *regexp2.Regexp {
+	if rx.pcre != nil {
+		return rx.pcre
+	}
+	if !rx.dollar || len(subject) == 0 || subject[len(subject)-1] != '\n' {
+		return nil
+	}
+	rx.nlOnce.Do(func() {
+		opts := regexp2.None
+		if rx.caseless {
+			opts |= regexp2.IgnoreCase
+		}
+		pattern, _ := pcreDollar(stripVerbs(rx.pattern))
+		re, err := regexp2.Compile(pattern, opts, regexp2.OptionMaintainCaptureOrder())
+		if err != nil {
+			return // RE2 goes on matching it
+		}
+		// The subject comes from a client: bounded as PCRE's match limit.
+		re.MatchTimeout = runtimeMatchLimit
+		rx.nlRe = re
+	})
+	return rx.nlRe
+}
+
+// re2Classes are Go's ASCII \d \s \w (regexp2's default ones are
+// Unicode), as a class and as a class's members.
+var re2Classes = map[byte][2]string{
+	'd': {"[0-9]", "0-9"}, 'D': {"[^0-9]", ""},
+	's': {"[\\t\\n\\f\\r ]", "\\t\\n\\f\\r "}, 'S': {"[^\\t\\n\\f\\r ]", ""},
+	'w': {"[0-9A-Za-z_]", "0-9A-Za-z_"}, 'W': {"[^0-9A-Za-z_]", ""},
+}
+
+// pcreDollar is an RE2 pattern with a "$" as regexp2's default mode
+// takes it, whose "$" is PCRE's (its RE2 mode's is Go's): "(?P<" as
+// "(?<", \d \s \w as Go's ASCII classes. ok is false when the pattern
+// has no "$" outside a class that no backslash escapes, or when a "(?m"
+// flag makes "$" a line's end, which RE2 already has as PCRE has it.
+func pcreDollar(pattern string) (out string, ok bool) {
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		switch {
+		case c == '\\' && i+1 < len(pattern):
+			i++
+			c = pattern[i]
+			if cl, found := re2Classes[c]; found {
+				switch {
+				case !inClass:
+					b.WriteString(cl[0])
+					continue
+				case cl[1] != "":
+					b.WriteString(cl[1])
+					continue
+				}
+			}
+			b.WriteByte('\\')
+		case inClass:
+			inClass = c != ']'
+		case c == '[':
+			inClass = true
+			// "[]...]", "[^]...]": that first ']' is a member.
+			j := i + 1
+			if j < len(pattern) && pattern[j] == '^' {
+				j++
+			}
+			if j < len(pattern) && pattern[j] == ']' {
+				b.WriteString(pattern[i:j])
+				i, c = j, ']'
+			}
+		case c == '(' && strings.HasPrefix(pattern[i:], "(?"):
+			flags := pattern[i+2:]
+			if j := strings.IndexAny(flags, ":)<"); j >= 0 && strings.IndexByte(flags[:j], 'm') >= 0 {
+				return "", false
+			}
+			if strings.HasPrefix(flags, "P<") {
+				b.WriteString("(?")
+				i += 2 // the "<" is written next
+				continue
+			}
+		case c == '$':
+			ok = true
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), ok
+}
+
+// matchFallback runs a regexp2 engine; it allocates per match.
+func (rx *Regex) matchFallback(re *regexp2.Regexp, s *State, subject []byte) bool {
+	m, err := re.FindStringMatch(string(subject))
 	if err != nil || m == nil {
 		return false
 	}
@@ -231,7 +333,7 @@ func (rx *Regex) matchFallback(s *State, subject []byte) bool {
 // Test reports whether subject matches, without touching captures
 // (ngx_regex_exec_array, for lists such as gzip_disable).
 func (rx *Regex) Test(subject []byte) bool {
-	if rx.pcre != nil {
+	if rx.backtracking(subject) != nil {
 		return rx.MatchString(string(subject))
 	}
 	return rx.re.Match(subject)
@@ -239,8 +341,12 @@ func (rx *Regex) Test(subject []byte) bool {
 
 // MatchString reports whether subject matches, without touching captures.
 func (rx *Regex) MatchString(subject string) bool {
-	if rx.pcre != nil {
-		ok, err := rx.pcre.MatchString(subject)
+	if rx.pcre != nil || rx.dollar && strings.HasSuffix(subject, "\n") {
+		re := rx.backtracking([]byte(subject))
+		if re == nil {
+			return rx.re.MatchString(subject)
+		}
+		ok, err := re.MatchString(subject)
 		return err == nil && ok
 	}
 	return rx.re.MatchString(subject)

@@ -327,6 +327,15 @@ func (h Conn) Linger(ready func() bool) (linger bool, total, wait time.Duration)
 	return true, conf.lingeringTime, conf.lingeringWait
 }
 
+// DiscardWaits are lingering_time in all and lingering_timeout per wait
+// where the last request ended: how long nginx goes on discarding a body
+// it answered without reading before the connection's next request
+// (ngx_http_finalize_connection's timer, whatever lingering_close says).
+func (h Conn) DiscardWaits() (total, wait time.Duration) {
+	conf := h.x.lastConf()
+	return conf.lingeringTime, conf.lingeringWait
+}
+
 // ShutdownFailed logs a lingering close's failed shutdown() as
 // ngx_http_set_lingering_close's ngx_connection_error: a client that
 // reset meanwhile is ENOTCONN, at info; the action is the one the

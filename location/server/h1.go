@@ -319,6 +319,18 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			l.srv.setReusable(sc, true) // lingering
 			lingeringClose(h.x, c, sc, c.NetConn())
 		}
+		var discardErr error
+		if !closing && !c.Hijacked() && !c.BodyDone() {
+			// The body left unread is discarded under lingering_timeout
+			// per wait and lingering_time in all, not client_body_timeout,
+			// and the request logged once that ends (nginx's
+			// ngx_http_discarded_request_body_handler); a wait that
+			// passes, or a bad chunk, closes.
+			total, wait := h.x.DiscardWaits()
+			if discardErr = c.DiscardBody(wait, time.Now().Add(total)); discardErr != nil {
+				closing = true
+			}
+		}
 		// nginx no longer counts the request writing when it logs it.
 		stats.Writing.Add(-1)
 		h.x.AccessLog()
@@ -331,6 +343,9 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			h.x.ResetIfTimedOut() // send_timeout passed
 		}
 		h.set(h1Quiet, status == 499 || status == 408)
+		if errors.Is(discardErr, http1.ErrRequestTimeout) {
+			h.x.ResetIfTimedOut()
+		}
 		if closing {
 			return false
 		}

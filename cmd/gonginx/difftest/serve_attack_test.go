@@ -1,0 +1,450 @@
+package difftest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// The attack audit: hostile HTTP/1 requests (smuggling, traversal, Host and request line
+// anomalies, body limits, header injection through variables, pipelining after an error) sent
+// raw to nginx and gonginx on one config with a proxied and an aliased location. What is
+// compared: the status and head of each response, whether the connection stays open (or a
+// response nobody asked for follows), and the exact bytes the backend receives.
+const attackConfig = `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name attack;
+    root html/w;
+    location / { }
+    location /p/ { proxy_pass http://{{BACKEND}}/; }
+    location /q { proxy_pass http://{{BACKEND}}; }
+    location /ph/ {
+        proxy_pass http://{{BACKEND}};
+        proxy_set_header Host $host;
+        proxy_set_header X-Http-Host $http_host;
+    }
+    location /i { alias html/w/; }
+    location /j/ { alias html/w/; }
+    location /v/ { return 200 "uri=$uri args=$args request_uri=$request_uri host=$host http_host=$http_host\n"; }
+    location /hdr { add_header X-A $arg_x; add_header X-U $uri; add_header X-H $http_x_h; return 200 "ok\n"; }
+    location /loc { return 302 $arg_x; }
+    location /locu { return 302 /x$uri; }
+    location /rw { rewrite ^/rw(.*)$ /to$1 redirect; }
+    location /rwe { rewrite ^ /to/%0d%0aX-Inj:%20y redirect; }
+    location /rwa { rewrite ^/rwa(.*)$ /to$1?a=$arg_x redirect; }
+    location /small/ { client_max_body_size 10; proxy_pass http://{{BACKEND}}/; }
+    location /smallr/ { client_max_body_size 10; return 200 "s\n"; }
+    location ~ \.php$ { return 200 "php uri=$uri\n"; }
+    location ~ ^/cap/(.*)$ { return 200 "cap=[$1]\n"; }
+}
+`
+
+var attackContent = map[string]string{
+	"html/secret.txt":    "SECRET outside the root\n",
+	"html/w/index.html":  "index\n",
+	"html/w/a.txt":       "a\n",
+	"html/w/sub/b.txt":   "b\n",
+	"html/w/a.txt.html":  "a html\n",
+	"html/w/back\\s.txt": "backslash name\n",
+}
+
+const attackHost = "Host: attack\r\n"
+
+// attackFollower is pipelined behind an attack request: whether it is answered, and as what,
+// shows how the server framed the attack request (a smuggled request would be a third answer or
+// reach the backend).
+const attackFollower = "GET /p/follower HTTP/1.1\r\n" + attackHost + "Connection: close\r\n\r\n"
+
+// attackPair is an attack request followed by attackFollower on one connection; two answers
+// are read (the second fails to come where the server closes after the first).
+func attackPair(name, raw string) harness.Request {
+	return harness.Request{Name: name, Send: []string{raw + attackFollower}, Responses: 2}
+}
+
+// attackOne is one request on a keep-alive connection: its answer and whether the connection
+// stays open.
+func attackOne(name, raw string) harness.Request {
+	return harness.Request{Name: name, Send: []string{raw}}
+}
+
+func attackGet(name, target string, extra ...string) harness.Request {
+	return attackOne(name, "GET "+target+" HTTP/1.1\r\n"+attackHost+strings.Join(extra, "")+"\r\n")
+}
+
+func TestServeAttackSmuggling(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	post := func(name string, headers, body string) harness.Request {
+		return attackPair(name, "POST /p/x HTTP/1.1\r\n"+attackHost+headers+"\r\n"+body)
+	}
+	const chunk5 = "5\r\nhello\r\n0\r\n\r\n"
+	reqs := []harness.Request{
+		// Content-Length and Transfer-Encoding together, both orders.
+		post("CL then TE", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", chunk5),
+		post("TE then CL", "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", chunk5),
+		post("CL 0 then TE, smuggled GET in chunk", "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\nGET /p/smuggled HTTP/1.1\r\n"+attackHost+"\r\n"),
+		// Two Content-Lengths.
+		post("two CL equal", "Content-Length: 5\r\nContent-Length: 5\r\n", "hello"),
+		post("two CL different", "Content-Length: 5\r\nContent-Length: 6\r\n", "hello!"),
+		post("CL list", "Content-Length: 5, 5\r\n", "hello"),
+		post("CL list no space", "Content-Length: 5,5\r\n", "hello"),
+		// Odd Content-Length values.
+		post("CL leading space", "Content-Length:    5\r\n", "hello"),
+		post("CL trailing space", "Content-Length: 5   \r\n", "hello"),
+		post("CL trailing tab", "Content-Length: 5\t\r\n", "hello"),
+		post("CL plus", "Content-Length: +5\r\n", "hello"),
+		post("CL minus zero", "Content-Length: -0\r\n", ""),
+		post("CL leading zeros", "Content-Length: 0005\r\n", "hello"),
+		post("CL hex", "Content-Length: 0x5\r\n", "hello"),
+		post("CL empty", "Content-Length: \r\n", "hello"),
+		post("CL huge", "Content-Length: 9223372036854775807\r\n", "hello"),
+		post("CL overflow", "Content-Length: 9223372036854775808\r\n", "hello"),
+		post("CL inner space", "Content-Length: 5 5\r\n", "hello"),
+		post("CL space before colon", "Content-Length : 5\r\n", "hello"),
+		post("CL obs-fold", "Content-Length:\r\n 5\r\n", "hello"),
+		// Transfer-Encoding forms.
+		post("TE gzip, chunked", "Transfer-Encoding: gzip, chunked\r\n", chunk5),
+		post("TE chunked, gzip", "Transfer-Encoding: chunked, gzip\r\n", chunk5),
+		post("TE identity, chunked", "Transfer-Encoding: identity, chunked\r\n", chunk5),
+		post("TE identity", "Transfer-Encoding: identity\r\nContent-Length: 5\r\n", "hello"),
+		post("TE Chunked", "Transfer-Encoding: Chunked\r\n", chunk5),
+		post("TE CHUNKED", "Transfer-Encoding: CHUNKED\r\n", chunk5),
+		post("TE chunked trailing space", "Transfer-Encoding: chunked  \r\n", chunk5),
+		post("TE chunked trailing tab", "Transfer-Encoding: chunked\t\r\n", chunk5),
+		post("TE tab before chunked", "Transfer-Encoding:\tchunked\r\n", chunk5),
+		post("TE no space", "Transfer-Encoding:chunked\r\n", chunk5),
+		post("TE chunked with parameter", "Transfer-Encoding: chunked;q=1\r\n", chunk5),
+		post("TE xchunked", "Transfer-Encoding: xchunked\r\n", chunk5),
+		post("TE chunkedx", "Transfer-Encoding: chunkedx\r\n", chunk5),
+		post("TE two headers", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", chunk5),
+		post("TE then identity header", "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n", chunk5),
+		post("TE empty", "Transfer-Encoding: \r\n", chunk5),
+		post("TE obs-fold", "Transfer-Encoding:\r\n chunked\r\n", chunk5),
+		post("TE obs-fold after another header", "X-A: a\r\n Transfer-Encoding: chunked\r\n", chunk5),
+		post("TE space before colon", "Transfer-Encoding : chunked\r\nContent-Length: 5\r\n", "hello"),
+		post("TE name with tab", "Transfer-Encoding\t: chunked\r\n", chunk5),
+		post("TE vertical tab", "Transfer-Encoding: \x0bchunked\r\n", chunk5),
+		post("TE in HTTP/1.0", "Transfer-Encoding: chunked\r\n", chunk5),
+		// Chunk sizes.
+		post("chunk extension", "Transfer-Encoding: chunked\r\n", "5;ext=1\r\nhello\r\n0;x\r\n\r\n"),
+		post("chunk extension quoted", "Transfer-Encoding: chunked\r\n", "5;e=\"a;b\"\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size space before ext", "Transfer-Encoding: chunked\r\n", "5 ;e\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size trailing space", "Transfer-Encoding: chunked\r\n", "5 \r\nhello\r\n0\r\n\r\n"),
+		post("chunk size trailing tab", "Transfer-Encoding: chunked\r\n", "5\t\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size leading space", "Transfer-Encoding: chunked\r\n", " 5\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size leading zeros", "Transfer-Encoding: chunked\r\n", "0005\r\nhello\r\n0000\r\n\r\n"),
+		post("chunk size upper hex", "Transfer-Encoding: chunked\r\n", "A\r\n0123456789\r\n0\r\n\r\n"),
+		post("chunk size lower hex", "Transfer-Encoding: chunked\r\n", "a\r\n0123456789\r\n0\r\n\r\n"),
+		post("chunk size 0x", "Transfer-Encoding: chunked\r\n", "0x5\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size minus", "Transfer-Encoding: chunked\r\n", "-5\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size overflow", "Transfer-Encoding: chunked\r\n", "10000000000000005\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size 16 digits", "Transfer-Encoding: chunked\r\n", "0000000000000005\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size 17 digits", "Transfer-Encoding: chunked\r\n", "00000000000000005\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size empty", "Transfer-Encoding: chunked\r\n", "\r\nhello\r\n0\r\n\r\n"),
+		post("chunk bare LF", "Transfer-Encoding: chunked\r\n", "5\nhello\n0\n\n"),
+		post("chunk data not followed by CRLF", "Transfer-Encoding: chunked\r\n", "5\r\nhelloXX0\r\n\r\n"),
+		post("chunk data bare CR", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r0\r\n\r\n"),
+		post("chunk trailers", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\nX-T: 1\r\nContent-Length: 99\r\n\r\n"),
+		post("chunk trailer obs-fold", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\nX-T: 1\r\n folded\r\n\r\n"),
+		post("chunk last without trailer end", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n"),
+		// Line ends and control characters in the head.
+		attackPair("bare LF head", "POST /p/x HTTP/1.1\n"+"Host: attack\nContent-Length: 5\n\nhello"),
+		attackPair("bare CR in request line", "POST /p/x\rHTTP/1.1\r\n"+attackHost+"Content-Length: 5\r\n\r\nhello"),
+		post("bare CR in header value", "X-A: a\rb\r\nContent-Length: 5\r\n", "hello"),
+		post("bare CR ends header", "X-A: a\rContent-Length: 5\r\n", "hello"),
+		post("NUL in header value", "X-A: a\x00b\r\nContent-Length: 5\r\n", "hello"),
+		post("NUL in header name", "X\x00A: b\r\nContent-Length: 5\r\n", "hello"),
+		post("CTL in header value", "X-A: a\x01b\x1fc\r\nContent-Length: 5\r\n", "hello"),
+		post("DEL in header value", "X-A: a\x7fb\r\nContent-Length: 5\r\n", "hello"),
+		post("CTL in header name", "X\x01A: b\r\nContent-Length: 5\r\n", "hello"),
+		post("high bytes in header name", "X\xc3\xa9: b\r\nContent-Length: 5\r\n", "hello"),
+		post("header name with space", "X A: b\r\nContent-Length: 5\r\n", "hello"),
+		post("Host space before colon", "Host : other\r\nContent-Length: 5\r\n", "hello"),
+		post("header without colon", "Content-Length 5\r\nContent-Length: 5\r\n", "hello"),
+		post("header with empty name", ": v\r\nContent-Length: 5\r\n", "hello"),
+		attackPair("continuation line after request line", "POST /p/x HTTP/1.1\r\n Content-Length: 5\r\n"+attackHost+"Content-Length: 5\r\n\r\nhello"),
+	}
+	for i := range reqs {
+		if strings.HasPrefix(reqs[i].Name, "TE in HTTP/1.0") {
+			reqs[i].Send[0] = strings.Replace(reqs[i].Send[0], "POST /p/x HTTP/1.1", "POST /p/x HTTP/1.0", 1)
+		}
+	}
+	c := harness.Case{Name: "smuggling", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+func TestServeAttackTraversal(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	reqs := []harness.Request{}
+	for _, target := range []string{
+		// static
+		"/a.txt", "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/sub/%2e%2e/%2e%2e/secret.txt",
+		"/sub/..%2f..%2fsecret.txt", "/sub/%2e%2e%2f%2e%2e%2fsecret.txt", "/sub%2f..%2fa.txt", "//a.txt", "/./a.txt",
+		"/sub/./b.txt", "/sub/.%2fb.txt", "/sub\\..\\a.txt", "/back\\s.txt", "/back%5cs.txt", "/a.txt%00.html",
+		"/a.txt%00", "/%00", "/a.txt/", "/a.txt.", "/a.txt%20", "/sub/..", "/sub/.", "/sub/%2e", "/sub/%2e%2e",
+		"/..", "/.%2e/secret.txt", "/%2e./secret.txt", "/sub/...", "/%zz", "/%2", "/a.txt?../../secret.txt",
+		"/a.txt#../secret.txt", "/%c0%ae%c0%ae/secret.txt", "/%uff0e%uff0e/secret.txt",
+		// alias: "location /i" without a trailing slash maps /i../x to html/w/../x, as nginx does
+		"/i", "/i/", "/ia.txt", "/i/a.txt", "/i../secret.txt", "/i/../secret.txt", "/i%2e%2e/secret.txt",
+		"/i..%2fsecret.txt", "/i/..%2f..%2fsecret.txt", "/i/sub/../../secret.txt", "/j/../secret.txt",
+		"/j/..%2fsecret.txt", "/j/%2e%2e/secret.txt", "/j/a.txt", "/j/sub/b.txt", "/j../secret.txt",
+		// proxied with a URI part (normalized $uri) and without one (the client's URI as sent)
+		"/p/a/../b", "/p/../v/x", "/p/%2e%2e/v/x", "/p/..%2fv%2fx", "/p/a%2fb", "/p//a//b", "/p/a%00b",
+		"/p/a%0d%0aX-Inj:%20y", "/p/a%20b?c=%0d%0a", "/p/a?x=../../", "/p/%c0%af", "/p/\\..\\x",
+		"/q/a/../b", "/q/%2e%2e/x", "/q/..%2fx", "/q/a%2fb", "/q//a", "/q/a%0d%0aX-Inj:%20y", "/q/a?b#c",
+		"/q/../../x",
+		// variables
+		"/v/a%2fb/%2e%2e/c", "/v/a%00b", "/v/%0d%0a",
+	} {
+		reqs = append(reqs, attackGet(target, target))
+	}
+	for _, abs := range []string{
+		"http://attack/a.txt", "http://attack/../secret.txt", "http://attack/%2e%2e/secret.txt",
+		"http://attack/i../secret.txt", "http://attack/p/x", "http://other/ph/x", "http://user@attack/ph/x",
+		"http://attack:80/ph/x", "http://attack./ph/x", "http://ATTACK/ph/x", "http://attack:99999/ph/x",
+		"http://att_ack/ph/x", "http://[::1]/ph/x", "http://attack", "http://attack?x=1", "https://attack/ph/x",
+		"ftp://attack/ph/x", "http:/attack/ph/x", "http://attack\\@evil/ph/x", "//attack/ph/x",
+		"http://attack/%2e%2e/%2e%2e/secret.txt",
+	} {
+		reqs = append(reqs, attackGet("absolute "+abs, abs))
+	}
+	c := harness.Case{Name: "traversal", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+func TestServeAttackTraversalNoMerge(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	config := strings.Replace(attackConfig, "server_name attack;", "server_name attack;\n    merge_slashes off;", 1)
+	var reqs []harness.Request
+	for _, target := range []string{
+		"//a.txt", "/sub//b.txt", "//../secret.txt", "/sub//..//..//secret.txt", "/i//../secret.txt",
+		"/i..//secret.txt", "/j//a.txt", "/j//../secret.txt", "/p//a//../b", "/q//a//../b", "/v//a//./b//",
+		"///secret.txt", "/%2f%2fa.txt",
+	} {
+		reqs = append(reqs, attackGet(target, target))
+	}
+	c := harness.Case{Name: "nomerge", Config: config, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+func TestServeAttackHost(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	get := func(name, target, head string) harness.Request {
+		return attackOne(name, "GET "+target+" HTTP/1.1\r\n"+head+"\r\n")
+	}
+	var reqs []harness.Request
+	for _, target := range []string{"/v/x", "/ph/x"} {
+		for _, h := range []struct{ name, head string }{
+			{"two Host", "Host: attack\r\nHost: other\r\n"},
+			{"two Host same", "Host: attack\r\nHost: attack\r\n"},
+			{"Host with port", "Host: attack:80\r\n"},
+			{"Host with other port", "Host: attack:8080\r\n"},
+			{"Host with bad port", "Host: attack:8x\r\n"},
+			{"Host with empty port", "Host: attack:\r\n"},
+			{"Host userinfo", "Host: user@attack\r\n"},
+			{"Host userinfo with password", "Host: u:p@attack\r\n"},
+			{"Host trailing dot", "Host: attack.\r\n"},
+			{"Host two trailing dots", "Host: attack..\r\n"},
+			{"Host leading dot", "Host: .attack\r\n"},
+			{"Host upper case", "Host: ATTACK\r\n"},
+			{"Host with slash", "Host: attack/x\r\n"},
+			{"Host with backslash", "Host: attack\\x\r\n"},
+			{"Host with space", "Host: att ack\r\n"},
+			{"Host with tab", "Host: att\tack\r\n"},
+			{"Host with CTL", "Host: att\x01ack\r\n"},
+			{"Host with NUL", "Host: att\x00ack\r\n"},
+			{"Host with percent", "Host: att%41ck\r\n"},
+			{"Host with underscore", "Host: att_ack\r\n"},
+			{"Host with high bytes", "Host: \xc3\xa9\r\n"},
+			{"Host IPv6", "Host: [::1]:80\r\n"},
+			{"Host IPv6 unclosed", "Host: [::1\r\n"},
+			{"Host IPv6 junk after", "Host: [::1]x\r\n"},
+			{"Host empty", "Host: \r\n"},
+			{"Host only dots", "Host: ..\r\n"},
+			{"Host dot dot inside", "Host: a..b\r\n"},
+			{"Host long", "Host: " + strings.Repeat("a", 300) + "\r\n"},
+			{"Host with CRLF-encoded", "Host: a%0d%0ab\r\n"},
+			{"Host with question mark", "Host: attack?x\r\n"},
+			{"Host with hash", "Host: attack#x\r\n"},
+			{"no Host", ""},
+		} {
+			reqs = append(reqs, get(target+" "+h.name, target, h.head))
+		}
+		reqs = append(reqs, attackOne(target+" HTTP/1.0 without Host", "GET "+target+" HTTP/1.0\r\n\r\n"))
+		reqs = append(reqs, attackOne(target+" HTTP/1.0 with two Host", "GET "+target+" HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"))
+	}
+	c := harness.Case{Name: "host", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+func TestServeAttackRequestLine(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	var reqs []harness.Request
+	for _, target := range []string{"/a.txt", "/p/x"} {
+		for _, l := range []struct{ name, line string }{
+			{"HTTP/2.0", "GET " + target + " HTTP/2.0"},
+			{"HTTP/3.0", "GET " + target + " HTTP/3.0"},
+			{"HTTP/01.1", "GET " + target + " HTTP/01.1"},
+			{"HTTP/1.01", "GET " + target + " HTTP/1.01"},
+			{"HTTP/1.1.1", "GET " + target + " HTTP/1.1.1"},
+			{"HTTP/1.", "GET " + target + " HTTP/1."},
+			{"HTTP/1.1000", "GET " + target + " HTTP/1.1000"},
+			{"HTTP/1000.0", "GET " + target + " HTTP/1000.0"},
+			{"HTTP/1.1 trailing space", "GET " + target + " HTTP/1.1 "},
+			{"HTTP/1.1 trailing tab", "GET " + target + " HTTP/1.1\t"},
+			{"lower-case protocol", "GET " + target + " hTTP/1.1"},
+			{"HTTPS/1.1", "GET " + target + " HTTPS/1.1"},
+			{"lower-case method", "get " + target + " HTTP/1.1"},
+			{"mixed-case method", "Get " + target + " HTTP/1.1"},
+			{"very long method", strings.Repeat("A", 2000) + " " + target + " HTTP/1.1"},
+			{"method with NUL", "GE\x00T " + target + " HTTP/1.1"},
+			{"method with dash", "M-SEARCH " + target + " HTTP/1.1"},
+			{"two spaces", "GET  " + target + "  HTTP/1.1"},
+			{"tab separated", "GET\t" + target + "\tHTTP/1.1"},
+			{"leading space", " GET " + target + " HTTP/1.1"},
+			{"space in target", "GET " + target + " x HTTP/1.1"},
+			{"NUL in target", "GET " + target + "\x00 HTTP/1.1"},
+			{"CTL in target", "GET " + target + "\x01 HTTP/1.1"},
+			{"DEL in target", "GET " + target + "\x7f HTTP/1.1"},
+			{"high bytes in target", "GET " + target + "\xff HTTP/1.1"},
+			{"TRACE", "TRACE " + target + " HTTP/1.1"},
+			{"OPTIONS star", "OPTIONS * HTTP/1.1"},
+		} {
+			reqs = append(reqs, attackOne(target+" "+l.name, l.line+"\r\n"+attackHost+"\r\n"))
+		}
+	}
+	reqs = append(reqs,
+		attackOne("HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+		attackOne("empty lines before the request", "\r\n\r\nGET /a.txt HTTP/1.1\r\n"+attackHost+"\r\n"),
+		attackOne("bare LF lines before the request", "\n\nGET /a.txt HTTP/1.1\r\n"+attackHost+"\r\n"),
+		attackOne("HTTP/0.9", "GET /a.txt\r\n"),
+		attackOne("HTTP/0.9 POST", "POST /a.txt\r\n"),
+		attackOne("HTTP/0.9 proxied", "GET /p/x\r\n"),
+		attackOne("TLS on the plain port", "\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03"+strings.Repeat("\x00", 40)),
+	)
+	c := harness.Case{Name: "request line", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+func TestServeAttackBodyLimits(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	var reqs []harness.Request
+	for _, target := range []string{"/small/x", "/smallr/x"} {
+		post := func(name, headers, body string) harness.Request {
+			return attackPair(target+" "+name, "POST "+target+" HTTP/1.1\r\n"+attackHost+headers+"\r\n"+body)
+		}
+		reqs = append(reqs,
+			post("CL at the limit", "Content-Length: 10\r\n", "0123456789"),
+			post("CL over the limit", "Content-Length: 11\r\n", "0123456789A"),
+			post("CL over the limit, body not sent", "Content-Length: 11\r\n", ""),
+			post("CL over, Expect", "Content-Length: 11\r\nExpect: 100-continue\r\n", ""),
+			post("CL over, Expect, body sent", "Content-Length: 11\r\nExpect: 100-continue\r\n", "0123456789A"),
+			post("CL at, Expect", "Content-Length: 10\r\nExpect: 100-continue\r\n", "0123456789"),
+			post("CL huge", "Content-Length: 99999999999\r\n", "x"),
+			post("chunked at the limit", "Transfer-Encoding: chunked\r\n", "a\r\n0123456789\r\n0\r\n\r\n"),
+			post("chunked over in one chunk", "Transfer-Encoding: chunked\r\n", "b\r\n0123456789A\r\n0\r\n\r\n"),
+			post("chunked over in two chunks", "Transfer-Encoding: chunked\r\n", "6\r\n012345\r\n5\r\n6789A\r\n0\r\n\r\n"),
+			post("chunked over, size only", "Transfer-Encoding: chunked\r\n", "fffffff\r\n"),
+			post("chunked over, Expect", "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n", "b\r\n0123456789A\r\n0\r\n\r\n"),
+		)
+	}
+	// A body too large by its Content-Length, the rest sent slowly after the 413.
+	reqs = append(reqs, harness.Request{Name: "413 then the body", Send: []string{
+		"POST /small/x HTTP/1.1\r\n" + attackHost + "Content-Length: 20\r\n\r\n", "01234567890123456789" + attackFollower},
+		Pause: 100 * time.Millisecond, Responses: 2})
+	c := harness.Case{Name: "body limits", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+// Header injection: variables that carry a client's bytes into response headers. $arg_x and
+// $request_uri are raw (no %0d%0a decoded); $uri is decoded, and nginx writes what it holds.
+func TestServeAttackHeaderInjection(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	var reqs []harness.Request
+	for _, target := range []string{
+		"/hdr?x=a%0d%0aSet-Cookie:%20x=1", "/hdr?x=a%0aX:1", "/hdr?x=a\rb", "/hdr/%0d%0aX-Inj:%20y",
+		"/hdr/%0aX-Inj:y", "/hdr/%00", "/hdr/%0d", "/loc?x=http://a/%0d%0aSet-Cookie:%20x=1",
+		"/loc?x=%0d%0aX:1", "/loc?x=/a%0d%0a", "/locu/%0d%0aSet-Cookie:%20x=1", "/locu/a%0aX:1", "/locu/%00",
+		"/locu/%0d", "/rw/%0d%0aX-Inj:%20y", "/rw/a%0aX:1", "/rw/%20", "/rwe", "/rwa/a?x=%0d%0aX:1",
+		"/rwa/%0d%0a?x=1", "/p/%0d%0aX-Inj:%20y", "/p/a?%0d%0a",
+		// PCRE's "$" matches before a newline that ends the subject
+		"/x.php", "/x.php%0a", "/x.php%0a%0a", "/x.php%0d", "/x.php%0d%0a", "/cap/a%0a", "/cap/a%0ab", "/cap/%0a",
+	} {
+		reqs = append(reqs, attackGet(target, target))
+	}
+	reqs = append(reqs,
+		attackGet("/hdr header value with escapes", "/hdr", "X-H: a%0d%0aX:1\r\n"),
+		attackGet("/hdr header value with high bytes", "/hdr", "X-H: \xc3\xa9\xff\r\n"),
+	)
+	c := harness.Case{Name: "injection", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+// Pipelined requests behind one the server refuses: nginx answers the error and closes, so the
+// requests behind it are never read.
+func TestServeAttackPipelined(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	pair := func(name, first string) harness.Request {
+		return harness.Request{Name: name, Send: []string{first + attackFollower}, Responses: 2}
+	}
+	reqs := []harness.Request{
+		pair("after a 400 request line", "GET /a.txt HTTP/1.1 x\r\n"+attackHost+"\r\n"),
+		pair("after a 400 header", "GET /a.txt HTTP/1.1\r\n"+attackHost+"X A: b\r\n\r\n"),
+		pair("after a 400 bad CL", "GET /a.txt HTTP/1.1\r\n"+attackHost+"Content-Length: x\r\n\r\n"),
+		pair("after a 400 no Host", "GET /a.txt HTTP/1.1\r\n\r\n"),
+		pair("after a 404", "GET /nope HTTP/1.1\r\n"+attackHost+"\r\n"),
+		pair("after a 405", "POST /a.txt HTTP/1.1\r\n"+attackHost+"Content-Length: 3\r\n\r\nabc"),
+		pair("after a 405 chunked", "POST /a.txt HTTP/1.1\r\n"+attackHost+"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+		pair("after a 413", "POST /small/x HTTP/1.1\r\n"+attackHost+"Content-Length: 11\r\n\r\n0123456789A"),
+		pair("after a 414", "GET /"+strings.Repeat("u", 9000)+" HTTP/1.1\r\n"+attackHost+"\r\n"),
+		pair("after a 494", "GET /a.txt HTTP/1.1\r\n"+attackHost+"X-Big: "+strings.Repeat("v", 9000)+"\r\n\r\n"),
+		pair("after a 301", "GET /sub HTTP/1.1\r\n"+attackHost+"\r\n"),
+		pair("after a 302 return", "GET /loc?x=/y HTTP/1.1\r\n"+attackHost+"\r\n"),
+		pair("after a HEAD", "HEAD /a.txt HTTP/1.1\r\n"+attackHost+"\r\n"),
+		pair("after a proxied HEAD", "HEAD /p/x HTTP/1.1\r\n"+attackHost+"\r\n"),
+		pair("after a proxied 404", "GET /p/status/404 HTTP/1.1\r\n"+attackHost+"\r\n"),
+		pair("after an HTTP/1.0", "GET /a.txt HTTP/1.0\r\n"+attackHost+"\r\n"),
+		pair("after an HTTP/1.0 keep-alive", "GET /a.txt HTTP/1.0\r\n"+attackHost+"Connection: keep-alive\r\n\r\n"),
+		pair("after Connection: close", "GET /a.txt HTTP/1.1\r\n"+attackHost+"Connection: close\r\n\r\n"),
+		pair("after Connection: close, keep-alive", "GET /a.txt HTTP/1.1\r\n"+attackHost+"Connection: close, keep-alive\r\n\r\n"),
+		pair("after a GET with a body", "GET /a.txt HTTP/1.1\r\n"+attackHost+"Content-Length: 5\r\n\r\nhello"),
+		pair("after a GET whose body is a request", "GET /a.txt HTTP/1.1\r\n"+attackHost+"Content-Length: 39\r\n\r\nGET /p/smuggled HTTP/1.1\r\nHost: a\r\n\r\n"),
+		pair("after a proxied GET whose body is a request", "GET /p/x HTTP/1.1\r\n"+attackHost+"Content-Length: 39\r\n\r\nGET /p/smuggled HTTP/1.1\r\nHost: a\r\n\r\n"),
+		{Name: "three pipelined, the middle bad", Send: []string{"GET /a.txt HTTP/1.1\r\n" + attackHost + "\r\nGET /a.txt HTTP/1.1\r\n" + attackHost +
+			"Content-Length: 1\r\nContent-Length: 2\r\n\r\nxx" + attackFollower}, Responses: 3},
+	}
+	c := harness.Case{Name: "pipelined", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+// Slow clients: a head or a body that stops coming. nginx closes at client_header_timeout
+// without a response; client_body_timeout in a proxied body answers 408.
+func TestServeAttackSlow(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	config := strings.Replace(attackConfig, "server_name attack;",
+		"server_name attack;\n    client_header_timeout 500ms;\n    client_body_timeout 500ms;", 1)
+	slow := func(name string, parts ...string) harness.Request {
+		return harness.Request{Name: name, Send: parts, Pause: 200 * time.Millisecond, ReadAfter: 1200 * time.Millisecond}
+	}
+	reqs := []harness.Request{
+		slow("header trickles past the timeout", "GET /a.txt HTTP/1.1\r\n", attackHost, "X-A: 1\r\n", "X-B: 2\r\n", "X-C: 3\r\n", "X-D: 4\r\n"),
+		slow("request line byte by byte", "G", "E", "T", " ", "/"),
+		slow("proxied body stops", "POST /p/x HTTP/1.1\r\n"+attackHost+"Content-Length: 10\r\n\r\n01234"),
+		slow("proxied chunked body stops", "POST /p/x HTTP/1.1\r\n"+attackHost+"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"),
+		slow("discarded body stops", "POST /smallr/x HTTP/1.1\r\n"+attackHost+"Content-Length: 10\r\n\r\n01234"),
+		slow("keep-alive, then a partial second head", "GET /a.txt HTTP/1.1\r\n"+attackHost+"\r\nGET /a.txt HTTP/1.1\r\n"),
+	}
+	reqs[len(reqs)-1].Responses = 1
+	c := harness.Case{Name: "slow", Config: config, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -52,8 +53,8 @@ func FuzzRegex(f *testing.F) {
 		}
 		s := testState(testReq("GET", "/", "/"))
 		ok := rx.Match(s, []byte(subject))
-		if rx.Fallback() {
-			return
+		if rx.Fallback() || rx.dollar && strings.HasSuffix(subject, "\n") {
+			return // regexp2's answer (PCRE's "$" for the second)
 		}
 		// The allocation-free matcher must agree with Go's regexp.
 		p := pattern

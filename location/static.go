@@ -2,6 +2,7 @@ package location
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 	"syscall"
 
@@ -163,11 +164,13 @@ func parseRanges(v []byte, size int64, dst []byteRange, max int) ([]byteRange, i
 			i++
 		}
 	}
-	const cutoff = int64(1)<<62 - 1
+	// A number up to the largest off_t is one, as nginx's cutoff and
+	// cutlim have it; one more digit is a 416.
+	const cutoff, cutlim = math.MaxInt64 / 10, math.MaxInt64 % 10
 	number := func() (int64, bool) {
 		var n int64
 		for c := at(); c >= '0' && c <= '9'; c = at() {
-			if n >= cutoff/10 {
+			if n >= cutoff && (n > cutoff || int64(c-'0') > cutlim) {
 				return 0, false
 			}
 			n = n*10 + int64(c-'0')
@@ -231,6 +234,9 @@ func parseRanges(v []byte, size int64, dst []byteRange, max int) ([]byteRange, i
 	found:
 		if start < end {
 			dst = append(dst, byteRange{start, end})
+			if total > math.MaxInt64-(end-start) {
+				return dst[:0], 416
+			}
 			total += end - start
 			if max >= 0 && len(dst) > max {
 				return dst[:0], 0

@@ -448,3 +448,66 @@ func TestServeAttackSlow(t *testing.T) {
 	c := harness.Case{Name: "slow", Config: config, Content: attackContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// Range headers built to overflow or multiply the work (CVE-2017-7529's
+// shapes among them), on a static file and a proxied response.
+func TestServeAttackRanges(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	content := map[string]string{"html/w/r.txt": "0123456789abcdefghij"}
+	var reqs []harness.Request
+	for _, target := range []string{"/r.txt", "/p/x"} {
+		for _, r := range []string{
+			"bytes=0-0", "bytes=-0", "bytes=1-0", "bytes=0-", "bytes=-20", "bytes=-21", "bytes=19-", "bytes=20-",
+			"bytes=-9223372036854775808", "bytes=-9223372036854775807", "bytes=0-9223372036854775807",
+			"bytes=0-18446744073709551615", "bytes=9223372036854775807-", "bytes=-18446744073709551616",
+			"bytes=0-1,1-2", "bytes=0-1,0-1,0-1,0-1", "bytes=5-,0-5", "bytes=0-1, 3-4", "bytes=0-1 ,3-4",
+			"bytes= 0-1", "bytes =0-1", "Bytes=0-1", "bytes=0-1,", "bytes=,0-1", "bytes=a-b", "bytes=0--1",
+			"bytes=-", "bytes=", "items=0-1", "bytes=0-1\tx", "bytes=00000000000000000000001-2",
+			"bytes=-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1",
+		} {
+			reqs = append(reqs, attackGet(target+" "+r, target, "Range: "+r+"\r\n"))
+		}
+		reqs = append(reqs,
+			attackGet(target+" If-Range mismatch", target, "Range: bytes=0-1\r\nIf-Range: \"x\"\r\n"),
+			attackGet(target+" two Range headers", target, "Range: bytes=0-1\r\nRange: bytes=2-3\r\n"),
+		)
+	}
+	config := strings.Replace(attackConfig, "location /p/ {", "location /p/ { max_ranges 3;", 1)
+	for k, v := range attackContent {
+		content[k] = v
+	}
+	c := harness.Case{Name: "ranges", Config: config, Content: content, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}
+
+// Hop-by-hop and upgrade headers a client sends through proxy_pass: what
+// the backend gets (h2c smuggling, Connection naming end-to-end headers).
+func TestServeAttackHopByHop(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	var reqs []harness.Request
+	for _, h := range []struct{ name, head string }{
+		{"h2c upgrade", "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"},
+		{"websocket upgrade not configured", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: " + serveWSKey + "\r\nSec-WebSocket-Version: 13\r\n"},
+		{"Connection names X-Forwarded-For", "Connection: X-Forwarded-For\r\nX-Forwarded-For: 1.2.3.4\r\n"},
+		{"Connection names Host", "Connection: Host\r\n"},
+		{"Keep-Alive header", "Keep-Alive: timeout=1000\r\n"},
+		{"TE trailers", "TE: trailers\r\n"},
+		{"Proxy-Connection", "Proxy-Connection: keep-alive\r\n"},
+		{"Proxy-Authorization", "Proxy-Authorization: Basic eDp5\r\n"},
+		{"Trailer", "Trailer: X-T\r\n"},
+		{"X-Forwarded-Host", "X-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\n"},
+		{"Expect other", "Expect: 100-continue, x\r\n"},
+		{"Content-Length on GET", "Content-Length: 0\r\n"},
+		{"Transfer-Encoding on GET", "Transfer-Encoding: chunked\r\n"},
+	} {
+		raw := "GET /p/x HTTP/1.1\r\n" + attackHost + h.head + "\r\n"
+		if strings.Contains(h.head, "chunked") {
+			raw += "0\r\n\r\n"
+		}
+		reqs = append(reqs, attackPair(h.name, raw))
+	}
+	c := harness.Case{Name: "hop-by-hop", Config: attackConfig, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

@@ -167,3 +167,150 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Idioms from hosting guides: a maintenance switch by a file's existence
+// with a 503 page through a named location, www and https canonical
+// redirects, per-domain roots from a regex server_name's captures,
+// hotlink protection by valid_referers, a language redirect by map,
+// split_clients A/B, limit_except, and the Drupal front controller.
+func TestServeAppHostingIdioms(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	fcgi := startFCGIServer(t)
+	content := fcgiParamsContent(t)
+	for k, v := range map[string]string{
+		"sites/alpha.test/index.html": "alpha\n", "sites/beta.test/index.html": "beta\n",
+		"sites/beta.test/maintenance.html": "down for maintenance\n",
+		"img/logo.png":                     "PNG", "img/en/index.html": "english\n", "img/fr/index.html": "français\n",
+		"drupal/index.php": "<?php", "drupal/update.php": "<?php", "drupal/core/misc/drupal.js": "js\n",
+		"drupal/sites/default/files/styles/thumb/a.jpg": "JPG", "drupal/sites/default/files/evil.php": "<?php",
+		"drupal/.htaccess": "x", "drupal/vendor/x/y.php": "<?php",
+	} {
+		content[k] = v
+	}
+	c := harness.Case{Name: "hosting idioms", Content: content, Clock: harness.ClockRelative,
+		Config: `map $http_accept_language $lang {
+    default en;
+    ~*^fr fr;
+    ~*^en en;
+}
+
+split_clients "${remote_addr}AAA" $variant {
+    50% "a";
+    *   "b";
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name www.alpha.test;
+    return 301 $scheme://alpha.test$request_uri;
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name ~^(?<sub>www\.)?(?<domain>[a-z]+\.test)$;
+    root sites/$domain;
+
+    if (-f $document_root/maintenance.html) {
+        return 503;
+    }
+    error_page 503 @maintenance;
+    location @maintenance {
+        rewrite ^(.*)$ /maintenance.html break;
+    }
+
+    location / {
+        add_header X-Variant $variant;
+        add_header X-Domain "$sub|$domain";
+        try_files $uri $uri/ =404;
+    }
+
+    location /upload {
+        limit_except GET HEAD { deny all; }
+        return 200 "upload ok\n";
+    }
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name img.test;
+    root img;
+
+    location = / {
+        return 302 /$lang/;
+    }
+
+    location ~* \.(png|jpe?g|gif)$ {
+        valid_referers none blocked server_names *.img.test ~\.google\.;
+        if ($invalid_referer) {
+            return 403;
+        }
+    }
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name drupal.test;
+    root drupal;
+
+    location = /favicon.ico { log_not_found off; access_log off; }
+    location ~* \.(txt|log)$ { deny all; }
+    location ~ \..*/.*\.php$ { return 403; }
+    location ~ ^/sites/.*/private/ { return 403; }
+    location ~ ^/sites/[^/]+/files/.*\.php$ { deny all; }
+    location ~* ^/.well-known/ { allow all; }
+    location ~ (^|/)\. { return 403; }
+    location / { try_files $uri /index.php?$query_string; }
+    location @rewrite { rewrite ^ /index.php; }
+    location ~ /vendor/.*\.php$ { deny all; return 404; }
+    location ~ '\.php$|^/update.php' {
+        fastcgi_split_path_info ^(.+?\.php)(|/.*)$;
+        try_files $fastcgi_script_name =404;
+        include fastcgi_params;
+        fastcgi_param HTTP_PROXY "";
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        fastcgi_param PATH_INFO $fastcgi_path_info;
+        fastcgi_param QUERY_STRING $query_string;
+        fastcgi_intercept_errors on;
+        fastcgi_pass ` + fcgi.addr() + `;
+    }
+    location ~ ^/sites/.*/files/styles/ { try_files $uri @rewrite; }
+    location ~ ^(/[a-z\-]+)?/system/files/ { try_files $uri /index.php?$query_string; }
+    location ~* \.(js|css|png|jpg|jpeg|gif|ico|svg)$ {
+        try_files $uri @rewrite;
+        expires max;
+        log_not_found off;
+    }
+}
+`}
+	c.Requests = []harness.Request{
+		appGet("www to the bare domain", "www.alpha.test", "/a?b=c"),
+		appGet("a regex server name's root", "alpha.test", "/"),
+		appGet("its captures", "alpha.test", "/index.html"),
+		appGet("maintenance: 503 page", "beta.test", "/"),
+		appGet("maintenance: any path", "www.beta.test", "/x/y"),
+		appReq("limit_except: POST denied", "POST", "alpha.test", "/upload", "Content-Length: 0"),
+		appReq("limit_except: HEAD allowed", "HEAD", "alpha.test", "/upload"),
+		appGet("language redirect: fr", "img.test", "/", "Accept-Language: fr-FR,fr;q=0.9"),
+		appGet("language redirect: default", "img.test", "/", "Accept-Language: de"),
+		appGet("the french page", "img.test", "/fr/"),
+		appGet("an image without a referer", "img.test", "/logo.png"),
+		appGet("an image from the site", "img.test", "/logo.png", "Referer: http://www.img.test/page"),
+		appGet("an image from google", "img.test", "/logo.png", "Referer: https://www.google.com/search"),
+		appGet("an image hotlinked", "img.test", "/logo.png", "Referer: http://evil.example/"),
+		appGet("an image, referer blocked by a proxy", "img.test", "/logo.png", "Referer: ***"),
+		appGet("drupal: a node", "drupal.test", "/node/1?page=2"),
+		appGet("drupal: update.php with a path", "drupal.test", "/update.php/selection"),
+		appGet("drupal: core js", "drupal.test", "/core/misc/drupal.js"),
+		appGet("drupal: an image style generated", "drupal.test", "/sites/default/files/styles/thumb/b.jpg?itok=x"),
+		appGet("drupal: an image style on disk", "drupal.test", "/sites/default/files/styles/thumb/a.jpg"),
+		appGet("drupal: a script in files", "drupal.test", "/sites/default/files/evil.php"),
+		appGet("drupal: htaccess", "drupal.test", "/.htaccess"),
+		appGet("drupal: a txt file", "drupal.test", "/CHANGELOG.txt"),
+		appGet("drupal: vendor php", "drupal.test", "/vendor/x/y.php"),
+		appGet("drupal: private system files", "drupal.test", "/system/files/doc.pdf"),
+		appGet("drupal: a php path with a dot dir", "drupal.test", "/a.b/c.php"),
+		appGet("drupal: a missing script", "drupal.test", "/none.php"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

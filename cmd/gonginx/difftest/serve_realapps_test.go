@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,22 @@ func appReq(name, method, host, target string, extra ...string) harness.Request 
 		h += x + "\r\n"
 	}
 	return serveRaw(name, method+" "+target+" HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n"+h+"\r\n")
+}
+
+// overH2 is the same requests as HTTP/2 streams over ALPN "h2", one
+// connection each (without the HTTP/1 Connection header, which a stream
+// must not carry); WebSocket upgrades stay HTTP/1.1.
+func overH2(reqs []harness.Request) []harness.Request {
+	var out []harness.Request
+	for _, r := range reqs {
+		if r.WS != nil || len(r.Send) != 1 || strings.Contains(r.Send[0], "Upgrade:") {
+			continue
+		}
+		r.H2 = true
+		r.Send = []string{strings.Replace(r.Send[0], "Connection: close\r\n", "", 1)}
+		out = append(out, r)
+	}
+	return out
 }
 
 // fcgiParamsContent is Debian's fastcgi_params and fastcgi.conf, for configs that include them.
@@ -589,6 +606,12 @@ server {
 		appGet("index.php redirect", h, "/index.php?a=redirect"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	// Browsers reach "listen ... ssl http2" over HTTP/2.
+	t.Run("h2", func(t *testing.T) {
+		h2 := c
+		h2.Requests = overH2(c.Requests)
+		harness.Compare(t, h2, want, got, serveAssets(t))
+	})
 }
 
 // The CORS preflight recipe (enable-cors.org style) with an origin map,
@@ -1009,6 +1032,12 @@ server {
 		appGet("streaming SSE chunked", h, "/api/v1/streaming/chunked"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	// Browsers reach "listen ... ssl http2" over HTTP/2.
+	t.Run("h2", func(t *testing.T) {
+		h2 := c
+		h2.Requests = overH2(c.Requests)
+		harness.Compare(t, h2, want, got, serveAssets(t))
+	})
 }
 
 // Discourse's sample (config/nginx.sample.conf): a root from a variable,

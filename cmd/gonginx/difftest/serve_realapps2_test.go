@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -312,5 +313,83 @@ server {
 		appGet("drupal: a php path with a dot dir", "drupal.test", "/a.b/c.php"),
 		appGet("drupal: a missing script", "drupal.test", "/none.php"),
 	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// Health checks and headers as configs write them, mistakes included:
+// add_header of Content-Type, Server, Date or Content-Length beside the
+// server's own, return with a text and default_type, a JSON status,
+// a header from a variable that is empty.
+func TestServeAppHealthHeaders(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "health headers", Clock: harness.ClockRelative,
+		Content: map[string]string{"html/index.html": "home\n"},
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    root html;
+
+    location = /health {
+        access_log off;
+        add_header Content-Type text/plain;
+        return 200 'ok';
+    }
+    location = /healthz {
+        default_type text/plain;
+        return 200 "healthy\n";
+    }
+    location = /status.json {
+        default_type application/json;
+        add_header Cache-Control "no-store" always;
+        return 200 '{"status":"up","host":"$hostname","addr":"$remote_addr","uri":"$request_uri"}';
+    }
+    location = /ip {
+        add_header Content-Type "text/plain; charset=utf-8";
+        return 200 "$remote_addr\n";
+    }
+    location /mistakes/ {
+        add_header Server "my-server";
+        add_header Date "yesterday";
+        add_header Content-Length 3;
+        add_header X-Empty $http_x_none;
+        add_header Last-Modified "Mon, 01 Jan 2024 00:00:00 GMT";
+        add_header ETag '"mine"';
+        expires 1h;
+        add_header Cache-Control "private";
+        alias html/;
+    }
+    location = /teapot {
+        return 418;
+    }
+    location = /moved {
+        return 301 /new-home;
+    }
+    location = /code-only-redirect {
+        return 302;
+    }
+    location = /text-302 {
+        return 302 "just text";
+    }
+    location = /empty {
+        return 204;
+    }
+}
+`}
+	c.Requests = []harness.Request{
+		plainGet("health with a second Content-Type", "/health"),
+		serveRaw("HEAD health", "HEAD /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+		plainGet("healthz", "/healthz"),
+		plainGet("a JSON status with variables", "/status.json?x=1"),
+		plainGet("the client's address", "/ip"),
+		plainGet("headers the server sets itself, added again", "/mistakes/index.html"),
+		plainGet("the same with If-None-Match", "/mistakes/index.html"),
+		plainGet("an unusual status", "/teapot"),
+		plainGet("a relative redirect", "/moved"),
+		plainGet("a redirect status without a URL", "/code-only-redirect"),
+		plainGet("a redirect to a text", "/text-302"),
+		plainGet("204", "/empty"),
+	}
+	c.Requests[6].Send[0] = strings.Replace(c.Requests[6].Send[0], "\r\n\r\n", "\r\nIf-None-Match: \"mine\"\r\n\r\n", 1)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -10,118 +11,20 @@ import (
 // magentoSample is Magento 2's nginx.conf.sample (its 2.0 form), which a
 // server includes after setting $MAGE_ROOT and $MAGE_MODE: a root and
 // an alias from a variable, "if" with rewrite ... last in nested regex
-// locations, PHP_VALUE with \n escapes in a quoted string.
-const magentoSample = `root $MAGE_ROOT/pub;
-
-index index.php;
-autoindex off;
-charset off;
-
-location /setup {
-    root $MAGE_ROOT;
-    location ~ ^/setup/index.php {
-        fastcgi_pass   fastcgi_backend;
-        fastcgi_index  index.php;
-        fastcgi_param  SCRIPT_FILENAME  $document_root$fastcgi_script_name;
-        include        fastcgi_params;
-    }
-
-    location ~ ^/setup/(?!pub/). {
-        deny all;
-    }
-
-    location ~ ^/setup/pub/ {
-        add_header X-Frame-Options "SAMEORIGIN";
-    }
-}
-
-location / {
-    try_files $uri $uri/ /index.php?$args;
-}
-
-location /pub {
-    location ~ ^/pub/media/(downloadable|customer|import|theme_customization/.*\.xml) {
-        deny all;
-    }
-    alias $MAGE_ROOT/pub;
-    add_header X-Frame-Options "SAMEORIGIN";
-}
-
-location /static/ {
-    if ($MAGE_MODE = "production") {
-        expires max;
-    }
-    location ~* \.(ico|jpg|jpeg|png|gif|svg|js|css|swf|eot|ttf|otf|woff|woff2)$ {
-        add_header Cache-Control "public";
-        add_header X-Frame-Options "SAMEORIGIN";
-        expires +1y;
-
-        if (!-f $request_filename) {
-            rewrite ^/static/(version\d*/)?(.*)$ /static.php?resource=$2 last;
-        }
-    }
-    location ~* \.(zip|gz|gzip|bz2|csv|xml)$ {
-        add_header Cache-Control "no-store";
-        add_header X-Frame-Options "SAMEORIGIN";
-        expires    off;
-
-        if (!-f $request_filename) {
-           rewrite ^/static/(version\d*/)?(.*)$ /static.php?resource=$2 last;
-        }
-    }
-    if (!-f $request_filename) {
-        rewrite ^/static/(version\d*/)?(.*)$ /static.php?resource=$2 last;
-    }
-    add_header X-Frame-Options "SAMEORIGIN";
-}
-
-location /media/ {
-    try_files $uri $uri/ /get.php?$args;
-
-    location ~ ^/media/theme_customization/.*\.xml {
-        deny all;
-    }
-
-    location ~* \.(ico|jpg|jpeg|png|gif|svg|js|css|swf|eot|ttf|otf|woff|woff2)$ {
-        add_header Cache-Control "public";
-        add_header X-Frame-Options "SAMEORIGIN";
-        expires +1y;
-        try_files $uri $uri/ /get.php?$args;
-    }
-    add_header X-Frame-Options "SAMEORIGIN";
-}
-
-location /media/customer/ {
-    deny all;
-}
-
-location ~ cron\.php {
-    deny all;
-}
-
-location ~ (index|get|static|report|404|503)\.php$ {
-    try_files $uri =404;
-    fastcgi_pass   fastcgi_backend;
-    fastcgi_buffers 1024 4k;
-
-    fastcgi_param  PHP_FLAG  "session.auto_start=off \n suhosin.session.cryptua=off";
-    fastcgi_param  PHP_VALUE "memory_limit=768M \n max_execution_time=600";
-    fastcgi_read_timeout 600s;
-    fastcgi_connect_timeout 600s;
-    fastcgi_param  MAGE_MODE $MAGE_MODE;
-
-    fastcgi_index  index.php;
-    fastcgi_param  SCRIPT_FILENAME  $document_root$fastcgi_script_name;
-    include        fastcgi_params;
-}
-`
+// locations, PHP_VALUE with \n escapes in a quoted string. The -t case
+// real_magento_sample holds it.
+const magentoSample = "testdata/t/real_magento_sample/nginx.conf.sample"
 
 func TestServeAppMagento(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
 	fcgi := startFCGIServer(t)
 	content := fcgiParamsContent(t)
-	content["nginx.conf.sample"] = magentoSample
+	sample, err := os.ReadFile(magentoSample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content["nginx.conf.sample"] = string(sample)
 	for _, f := range []string{"pub/index.php", "pub/get.php", "pub/static.php", "pub/cron.php",
 		"setup/index.php", "setup/pub/app.js", "setup/config.php"} {
 		content["mage/"+f] = "<?php\n"

@@ -70,6 +70,7 @@ var (
 	callgrind bool
 	instrN    int
 	instrKeep string // -instr-keep: where each run's dumps are copied for callgrind_annotate
+	instrArgs string // -instr-args: more callgrind options (its cache and branch simulation)
 
 	instrRowName string // the row being counted, in the kept dumps' names
 )
@@ -131,7 +132,9 @@ func runInstr(servers []*server, rows []string, reps int) error {
 // callgrindCmd wraps a server's command line in callgrind, its counts
 // dumped into dir.
 func callgrindCmd(bin, dir string, args ...string) *exec.Cmd {
-	vargs := append([]string{"--tool=callgrind", "--callgrind-out-file=" + filepath.Join(dir, "cg.out"), bin}, args...)
+	vargs := []string{"--tool=callgrind", "--callgrind-out-file=" + filepath.Join(dir, "cg.out")}
+	vargs = append(vargs, strings.Fields(instrArgs)...)
+	vargs = append(append(vargs, bin), args...)
 	cmd := exec.Command("valgrind", vargs...)
 	// GODEBUG: callgrind does not take the runtime's preemption signals.
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "GODEBUG=asyncpreemptoff=1")

@@ -192,7 +192,7 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 func (p *watcher) arm(w *clientWatch, raw syscall.RawConn, backend net.Conn, fresh bool) *clientWatch {
 	w.backend = backend
 	w.raw = raw
-	w.aborted.Store(false)
+	w.clearAborted()
 	w.terminated = false
 	w.fresh = fresh
 	if w.eof {
@@ -258,7 +258,7 @@ func (p *watcher) rewatch(w *clientWatch, backend net.Conn) {
 		return // forgotten, or taken over
 	}
 	w.backend = backend
-	w.aborted.Store(false)
+	w.clearAborted()
 	w.fresh = false
 	if w.eof {
 		p.abort(w) // the hang-up came between the head and the body
@@ -324,10 +324,19 @@ func (p *watcher) unwatch(w *clientWatch) bool {
 	aborted := w.aborted.Load()
 	if aborted {
 		abortsEnding.Add(-1)
+		w.aborted.Store(false)
 	}
 	w.backend = nil
-	w.aborted.Store(false)
 	return aborted
+}
+
+// clearAborted clears w.aborted, storing only when it is set: a store
+// is an atomic exchange (a locked instruction), and a request's watch
+// finds it clear. Called under p.mu, which every store of it holds.
+func (w *clientWatch) clearAborted() {
+	if w.aborted.Load() {
+		w.aborted.Store(false)
+	}
 }
 
 // forget unregisters a client connection.

@@ -323,7 +323,13 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	// Not a response being cached: nginx reads it whole for the cache
 	// (u->cacheable) whatever the client does.
 	bodyWatch := (watch != nil || sw != nil) && !(x.cr != nil && x.cr.w.Active())
-	if bodyWatch {
+	// A body that came whole with the head is relayed with no backend
+	// read: a client's hang-up has no backend to close meanwhile (nginx
+	// finalizes the upstream in the event that read it, before its
+	// check_broken_connection can run), so the watch stays stopped.
+	rewatch := bodyWatch && !(watch != nil && p.proto == proxyHTTP && !f.chunked &&
+		(f.noBody || f.length >= 0 && int64(len(buffered)) >= f.length))
+	if rewatch {
 		if watch != nil {
 			watch.rearm(nc)
 		} else {
@@ -331,16 +337,16 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		}
 	}
 	recvdBefore := x.recvd
-	if bodyWatch {
+	if rewatch {
 		x.bodyWatch = watch
-	} else {
+	} else if !bodyWatch {
 		x.beginStreamReset(c, s) // a response being cached
 		x.streamResetBody(len(buffered))
 	}
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
 	x.bodyWatch = nil
 	// gone: the watch closed nc (not to be kept, whatever the relay did).
-	gone := bodyWatch && (watch != nil && watch.stop() || sw != nil && sw.StopWatch())
+	gone := rewatch && (watch != nil && watch.stop() || sw != nil && sw.StopWatch())
 	if gone && err != nil {
 		// The relay ended because the watch closed the backend: nothing
 		// more goes to the client (nginx terminates the request, its

@@ -118,7 +118,17 @@ func (x *exchange) authDelay(conf *locConf) int {
 }
 
 // accessRules is ngx_http_access_handler: -1 when no rule matches.
+// Its first test is inlined at the callers (the rest is accessRulesRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) accessRules(conf *locConf) int {
+	if len(conf.access) == 0 {
+		return -1
+	}
+	return x.accessRulesRun(conf)
+}
+
+// accessRulesRun is accessRules past its first test.
+func (x *exchange) accessRulesRun(conf *locConf) int {
 	if len(conf.access) == 0 {
 		return -1
 	}
@@ -165,7 +175,17 @@ func remoteIP(addr string, scratch *[]byte) net.IP {
 var authOff = []byte("off")
 
 // authBasic is ngx_http_auth_basic_handler.
+// Its first test is inlined at the callers (the rest is authBasicRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) authBasic(conf *locConf) int {
+	if conf.auth.realm == nil || conf.auth.userFile == nil {
+		return -1
+	}
+	return x.authBasicRun(conf)
+}
+
+// authBasicRun is authBasic past its first test.
+func (x *exchange) authBasicRun(conf *locConf) int {
 	a := &conf.auth
 	if a.realm == nil || a.userFile == nil {
 		return -1
@@ -280,7 +300,17 @@ func discardSub([]byte) error { return nil }
 
 // authRequest is ngx_http_auth_request_handler: the subrequest's status
 // decides, its auth_request_set values are set in any case.
+// Its first test is inlined at the callers (the rest is authRequestRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) authRequest(conf *locConf, basic401 bool) int {
+	if conf.auth.request == nil {
+		return -1
+	}
+	return x.authRequestRun(conf, basic401)
+}
+
+// authRequestRun is authRequest past its first test.
+func (x *exchange) authRequestRun(conf *locConf, basic401 bool) int {
 	a := &conf.auth
 	if a.request == nil {
 		return -1

@@ -75,7 +75,17 @@ func (x *exchange) additionApplies(resp *http1.Response, conf *locConf) bool {
 // additionFilter is the addition filter's header part: the body changes
 // length, so Content-Length and Accept-Ranges go and an ETag turns weak.
 // It reports whether subrequests will join the body (postpone).
+// Its first test is inlined at the callers (the rest is additionFilterRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) additionFilter(resp *http1.Response, conf *locConf) bool {
+	if conf.addBefore == nil && conf.addAfter == nil {
+		return false
+	}
+	return x.additionFilterRun(resp, conf)
+}
+
+// additionFilterRun is additionFilter past its first test.
+func (x *exchange) additionFilterRun(resp *http1.Response, conf *locConf) bool {
 	if !x.additionApplies(resp, conf) {
 		return false
 	}

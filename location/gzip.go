@@ -165,7 +165,17 @@ func isGunzipError(err error) bool {
 
 // gzipEnd logs a gzip body that did not inflate, and releases what a
 // response cut short still holds.
+// Its first test is inlined at the callers (the rest is gzipEndRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) gzipEnd() {
+	if !x.gzip.inflating && x.rare == nil {
+		return
+	}
+	x.gzipEndRun()
+}
+
+// gzipEndRun is gzipEnd past its first test.
+func (x *exchange) gzipEndRun() {
 	s := &x.gzip
 	if s.inflating {
 		if err := x.rare.gunzip.Err(); err != nil {
@@ -486,7 +496,17 @@ func (x *exchange) gzipApplies(resp *http1.Response, conf *locConf) bool {
 // gzipFilterHeader is ngx_http_gzip_header_filter: a response the client
 // takes gzipped gets Content-Encoding: gzip, loses its length and ranges,
 // its ETag turns weak, and its body goes through filter.Gzip.
+// Its first test is inlined at the callers (the rest is gzipFilterHeaderRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) gzipFilterHeader(resp *http1.Response, conf *locConf) {
+	if !conf.gz.on {
+		return
+	}
+	x.gzipFilterHeaderRun(resp, conf)
+}
+
+// gzipFilterHeaderRun is gzipFilterHeader past its first test.
+func (x *exchange) gzipFilterHeaderRun(resp *http1.Response, conf *locConf) {
 	if !x.gzipApplies(resp, conf) {
 		return
 	}
@@ -502,7 +522,17 @@ func (x *exchange) gzipFilterHeader(resp *http1.Response, conf *locConf) {
 
 // gunzipFilterHeader is ngx_http_gunzip_header_filter: a gzip body for a
 // client that does not take gzip is inflated, whatever the status.
+// Its first test is inlined at the callers (the rest is gunzipFilterHeaderRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) gunzipFilterHeader(resp *http1.Response, conf *locConf) {
+	if !conf.gz.gunzip {
+		return
+	}
+	x.gunzipFilterHeaderRun(resp, conf)
+}
+
+// gunzipFilterHeaderRun is gunzipFilterHeader past its first test.
+func (x *exchange) gunzipFilterHeaderRun(resp *http1.Response, conf *locConf) {
 	if !conf.gz.gunzip {
 		return
 	}

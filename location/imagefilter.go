@@ -222,7 +222,17 @@ func (x *exchange) keepImageHeaders(hs []http1.Header) {
 // held: the filter found no image it could answer with, so nginx's
 // ngx_http_filter_finalize_request answers 415 (error_page applies) and
 // the connection closes after it. It reports whether it answered.
+// Its first test is inlined at the callers (the rest is imageFilterEndRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) imageFilterEnd() bool {
+	if !x.imgHolding {
+		return false
+	}
+	return x.imageFilterEndRun()
+}
+
+// imageFilterEndRun is imageFilterEnd past its first test.
+func (x *exchange) imageFilterEndRun() bool {
 	if !x.imgHolding || !x.c.Held() {
 		return false
 	}

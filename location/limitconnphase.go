@@ -98,7 +98,17 @@ func (c *compiler) limitConnDirective(conf *locConf, d *nginxconf.Directive) err
 // limitConn is ngx_http_limit_conn_handler at the preaccess phase (after
 // limit_req): the main request is counted in each zone until it ends
 // (endLimitConn), once, whatever redirects and subrequests follow.
+// Its first test is inlined at the callers (the rest is limitConnRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) limitConn(conf *locConf) int {
+	if len(conf.limitConn.limits) == 0 {
+		return 0
+	}
+	return x.limitConnRun(conf)
+}
+
+// limitConnRun is limitConn past its first test.
+func (x *exchange) limitConnRun(conf *locConf) int {
 	lc := &conf.limitConn
 	if len(lc.limits) == 0 {
 		return 0
@@ -205,7 +215,17 @@ func (x *exchange) passOrder() {
 }
 
 // endLimitConn ends the counts of the request (nginx's pool cleanup).
+// Its first test is inlined at the callers (the rest is endLimitConnRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) endLimitConn() {
+	if len(x.mods.connHeld) == 0 {
+		return
+	}
+	x.endLimitConnRun()
+}
+
+// endLimitConnRun is endLimitConn past its first test.
+func (x *exchange) endLimitConnRun() {
 	for i, h := range x.mods.connHeld {
 		h.Release()
 		x.mods.connHeld[i] = limit.Held{}

@@ -186,7 +186,17 @@ func (k *limitKeys) Key(i int) ([]byte, error) {
 // limitReq is ngx_http_limit_req_handler at the preaccess phase: the
 // main request is limited once, an internal redirect or a subrequest
 // after it is not. It returns the status to finish with, or 0.
+// Its first test is inlined at the callers (the rest is limitReqRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) limitReq(conf *locConf) int {
+	if len(conf.limitReq.limits) == 0 {
+		return 0
+	}
+	return x.limitReqRun(conf)
+}
+
+// limitReqRun is limitReq past its first test.
+func (x *exchange) limitReqRun(conf *locConf) int {
 	lr := &conf.limitReq
 	if len(lr.limits) == 0 {
 		return 0

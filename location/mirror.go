@@ -78,7 +78,17 @@ func (c *compiler) compileMirror(conf *locConf, blocks [][]*nginxconf.Directive)
 // mirrorPhase is the mirror handler: it reads the body, then queues a
 // subrequest for each mirror. It returns a status when the body could
 // not be read.
+// Its first test is inlined at the callers (the rest is mirrorPhaseRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) mirrorPhase(conf *locConf) int {
+	if len(conf.mirror.uris) == 0 {
+		return 0
+	}
+	return x.mirrorPhaseRun(conf)
+}
+
+// mirrorPhaseRun is mirrorPhase past its first test.
+func (x *exchange) mirrorPhaseRun(conf *locConf) int {
 	m := &conf.mirror
 	if len(m.uris) == 0 {
 		return 0
@@ -130,7 +140,17 @@ func (x *exchange) QueueBackgroundUpdate(done func()) bool {
 
 // runMirrors runs the mirrors the request queued, once its response was
 // sent.
+// Its first test is inlined at the callers (the rest is runMirrorsRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) runMirrors() {
+	if len(x.mirrors) == 0 && len(x.mirrorArgs) == 0 {
+		return
+	}
+	x.runMirrorsRun()
+}
+
+// runMirrorsRun is runMirrors past its first test.
+func (x *exchange) runMirrorsRun() {
 	if len(x.mirrors) > 0 && !x.c.Hijacked() {
 		for i := 0; i < len(x.mirrors); i++ {
 			m := &x.mirrors[i]

@@ -92,7 +92,17 @@ func (c *compiler) realipDirective(conf *locConf, d *nginxconf.Directive) error 
 // the first that finds a trusted peer and an address changes the
 // request's client address, once per request (internal redirects and
 // subrequests keep it).
+// Its first test is inlined at the callers (the rest is applyRealipRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) applyRealip(conf *locConf) {
+	if x.mods.realip.done || conf.realip.From == nil {
+		return
+	}
+	x.applyRealipRun(conf)
+}
+
+// applyRealipRun is applyRealip past its first test.
+func (x *exchange) applyRealipRun(conf *locConf) {
 	rs := &x.mods.realip
 	if rs.done || conf.realip.From == nil || x.isSub() || x.c.ConnInfo() == nil {
 		return

@@ -93,7 +93,17 @@ func sliceStart(r *http1.Request) int64 {
 // sliceHeader is the slice filter's header part for resp. It reports
 // false when the response must not go out (nginx's NGX_ERROR: the
 // connection is closed).
+// Its first test is inlined at the callers (the rest is sliceHeaderRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) sliceHeader(resp *http1.Response, conf *locConf) bool {
+	if x.slice == nil {
+		return true
+	}
+	return x.sliceHeaderRun(resp, conf)
+}
+
+// sliceHeaderRun is sliceHeader past its first test.
+func (x *exchange) sliceHeaderRun(resp *http1.Response, conf *locConf) bool {
 	ctx := x.slice
 	if ctx == nil {
 		return true
@@ -158,7 +168,17 @@ func (x *exchange) sliceHeader(resp *http1.Response, conf *locConf) bool {
 
 // sliceAfterRange finishes the slice header part once the range filter
 // has run: the slices end where the client's range does.
+// Its first test is inlined at the callers (the rest is sliceAfterRangeRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) sliceAfterRange(resp *http1.Response) {
+	if x.slice == nil {
+		return
+	}
+	x.sliceAfterRangeRun(resp)
+}
+
+// sliceAfterRangeRun is sliceAfterRange past its first test.
+func (x *exchange) sliceAfterRangeRun(resp *http1.Response) {
 	ctx := x.slice
 	if ctx == nil || x.isSub() || !ctx.active {
 		return

@@ -186,7 +186,17 @@ func lowerInPlace(b []byte) {
 // its length, and Last-Modified and ETag go (sub_filter_last_modified
 // off) or the ETag becomes weak. It runs for header-only responses too, as
 // nginx's does; it reports whether the body goes through the matcher.
+// Its first test is inlined at the callers (the rest is subHeaderRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) subHeader(resp *http1.Response, conf *locConf) bool {
+	if conf.sub == nil {
+		return false
+	}
+	return x.subHeaderRun(resp, conf)
+}
+
+// subHeaderRun is subHeader past its first test.
+func (x *exchange) subHeaderRun(resp *http1.Response, conf *locConf) bool {
 	t := x.subTable(resp, conf)
 	if t == nil {
 		return false

@@ -467,7 +467,17 @@ func internalVerify(chain []*x509.Certificate, now time.Time, fail func(int)) {
 // ssl_verify_client against the handshake's result
 // (ngx_http_process_request: 495, 496). It returns the status to answer
 // with, or 0.
+// Its first test is inlined at the callers (the rest is checkClientCertRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) checkClientCert(host []byte) int {
+	if x.req.Conn == nil || x.req.Conn.SSL == nil {
+		return 0
+	}
+	return x.checkClientCertRun(host)
+}
+
+// checkClientCertRun is checkClientCert past its first test.
+func (x *exchange) checkClientCertRun(host []byte) int {
 	if x.req.Conn == nil {
 		return 0
 	}

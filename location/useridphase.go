@@ -181,7 +181,17 @@ func (x *exchange) uidCreate(c *userid.Config, st *useridState) {
 // useridFilter is the userid header filter, below the headers filter:
 // the main request's response gets the Set-Cookie (and P3P) of a new or
 // re-marked uid.
+// Its first test is inlined at the callers (the rest is useridFilterRun): a
+// request the module has nothing to do for costs a test, not a call.
 func (x *exchange) useridFilter(resp *http1.Response, conf *locConf) {
+	if conf.userid.cfg.Enable < userid.V1 {
+		return
+	}
+	x.useridFilterRun(resp, conf)
+}
+
+// useridFilterRun is useridFilter past its first test.
+func (x *exchange) useridFilterRun(resp *http1.Response, conf *locConf) {
 	c := &conf.userid.cfg
 	if x.isSub() || c.Enable < userid.V1 {
 		return

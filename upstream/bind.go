@@ -81,7 +81,18 @@ func parseIP(s string) (netip.Addr, bool) {
 }
 
 // setLocal evaluates proxy_bind for the request into x.local.
+// Its first test is inlined at the callers (the rest is setLocalRun): the
+// common case costs a test, not a call.
 func (p *Proxy) setLocal(s *rewrite.State, x *exchange) {
+	if p.bind == nil {
+		x.local, x.localName = netip.AddrPort{}, ""
+		return
+	}
+	p.setLocalRun(s, x)
+}
+
+// setLocalRun is setLocal past its first test.
+func (p *Proxy) setLocalRun(s *rewrite.State, x *exchange) {
 	x.local, x.localName = netip.AddrPort{}, ""
 	la := p.bind
 	if la == nil {

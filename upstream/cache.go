@@ -808,7 +808,17 @@ func appendStoredHead(b []byte, h *http1.ResponseHead) []byte {
 }
 
 // cacheBodyEnd stores the body relayed when it came whole.
+// Its first test is inlined at the callers (the rest is cacheBodyEndRun): the
+// common case costs a test, not a call.
 func (x *exchange) cacheBodyEnd(complete bool) {
+	if x.cr == nil {
+		return
+	}
+	x.cacheBodyEndRun(complete)
+}
+
+// cacheBodyEndRun is cacheBodyEnd past its first test.
+func (x *exchange) cacheBodyEndRun(complete bool) {
 	cr := x.cr
 	if cr == nil || !cr.w.Active() {
 		return

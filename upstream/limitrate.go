@@ -16,7 +16,18 @@ type pipeRate struct {
 }
 
 // begin starts pacing a body of which preread bytes came with the head.
+// Its first test is inlined at the callers (the rest is beginRun): the
+// common case costs a test, not a call.
 func (r *pipeRate) begin(rate int64, preread int) {
+	if rate == 0 {
+		*r = pipeRate{}
+		return
+	}
+	r.beginRun(rate, preread)
+}
+
+// beginRun is begin past its first test.
+func (r *pipeRate) beginRun(rate int64, preread int) {
 	*r = pipeRate{rate: rate}
 	if rate == 0 {
 		return

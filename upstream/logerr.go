@@ -99,7 +99,17 @@ var errTimedOut = errors.New("upstream timed out (110: Connection timed out)")
 
 // wrapTry words err for the log; errors of the client's side are left
 // as they are.
+// Its first test is inlined at the callers (the rest is wrapTryRun): the
+// common case costs a test, not a call.
 func (p *Proxy) wrapTry(err error, action string, t *target, x *exchange, addr string) error {
+	if err == nil {
+		return nil
+	}
+	return p.wrapTryRun(err, action, t, x, addr)
+}
+
+// wrapTryRun is wrapTry past its first test.
+func (p *Proxy) wrapTryRun(err error, action string, t *target, x *exchange, addr string) error {
 	if err == nil || errors.Is(err, ErrClientClosed) {
 		return err
 	}

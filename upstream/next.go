@@ -105,7 +105,17 @@ func (p *Proxy) compileNext(blocks [][]*nginxconf.Directive) error {
 // ngx_http_upstream_test_next): tries left after this one, the body
 // still at hand, proxy_next_upstream_timeout not passed, and for a POST,
 // LOCK or PATCH already sent, non_idempotent configured.
+// Its first test is inlined at the callers (the rest is nextAllowedRun): the
+// common case costs a test, not a call.
 func (p *Proxy) nextAllowed(tries int, start time.Time, sentNonIdempotent, bodyAtHand bool) ftMask {
+	if tries <= 1 || !bodyAtHand {
+		return 0
+	}
+	return p.nextAllowedRun(tries, start, sentNonIdempotent, bodyAtHand)
+}
+
+// nextAllowedRun is nextAllowed past its first test.
+func (p *Proxy) nextAllowedRun(tries int, start time.Time, sentNonIdempotent, bodyAtHand bool) ftMask {
 	if tries <= 1 || !bodyAtHand || p.nextTimeout > 0 && time.Since(start) >= p.nextTimeout {
 		return 0
 	}

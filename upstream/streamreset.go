@@ -83,7 +83,17 @@ func (x *exchange) streamResetBody(preread int) {
 
 // endStreamReset ends beginStreamReset's logging: once it returns, no
 // line is logged from the stream's reader.
+// Its first test is inlined at the callers (the rest is endStreamResetRun): the
+// common case costs a test, not a call.
 func (x *exchange) endStreamReset() {
+	if x.reset.stream == nil {
+		return
+	}
+	x.endStreamResetRun()
+}
+
+// endStreamResetRun is endStreamReset past its first test.
+func (x *exchange) endStreamResetRun() {
 	r := &x.reset
 	if r.stream != nil {
 		r.stream.LogResetWith(nil)

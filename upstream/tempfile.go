@@ -431,7 +431,17 @@ func (w *bodyWriter) warn(name string) { w.p.warnTempFile(w.s, w.x, name) }
 // gone, or the temporary file failed (nginx's NGX_ABORT), nothing more is
 // sent; a backend's failure lets the client have what was read first
 // (the caller ends the spool).
+// Its first test is inlined at the callers (the rest is spoolFailedRun): the
+// common case costs a test, not a call.
 func (x *exchange) spoolFailed(err error) {
+	if err == nil || !x.spool.on {
+		return
+	}
+	x.spoolFailedRun(err)
+}
+
+// spoolFailedRun is spoolFailed past its first test.
+func (x *exchange) spoolFailedRun(err error) {
 	if err != nil && x.spool.on && (x.spool.clientFailed() || isLevelError(err)) {
 		x.spool.end(false)
 	}

@@ -74,7 +74,17 @@ var ErrHijacked = errors.New("http1: connection hijacked")
 // event that sees it (ngx_http_test_reading, the upstream's broken
 // connection check), a socket the client closed (EPIPE: nginx saw its
 // FIN first) with no errno. ok is false for any other error.
+// Its first test is inlined at the callers (the rest is sendFailureRun): the
+// common case costs a test, not a call.
 func SendFailure(err error) (msg string, ok bool) {
+	if err == nil {
+		return "", false
+	}
+	return sendFailureRun(err)
+}
+
+// sendFailureRun is SendFailure past its first test.
+func sendFailureRun(err error) (msg string, ok bool) {
 	if err == nil {
 		return "", false // the common case, without three errors.Is calls
 	}

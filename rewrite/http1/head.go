@@ -52,7 +52,17 @@ func (l *Limits) maxHead() int {
 // switchHost moves the parse to the limits of the server host selects
 // (ngx_http_set_virtual_server), keeping the buffers counted so far. The
 // limits are copied into r, which outlives the parse without allocating.
+// Its first test is inlined at the callers (the rest is switchHostRun): the
+// common case costs a test, not a call.
 func switchHost(lim *Limits, sizer *headSizer, host []byte, r *Request) *Limits {
+	if lim.ForHost == nil {
+		return lim
+	}
+	return switchHostRun(lim, sizer, host, r)
+}
+
+// switchHostRun is switchHost past its first test.
+func switchHostRun(lim *Limits, sizer *headSizer, host []byte, r *Request) *Limits {
 	if lim.ForHost == nil {
 		return lim
 	}

@@ -374,14 +374,9 @@ func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *
 			b = appendParamLen(b, 5+len(h.Name))
 			b = appendParamLen(b, len(h.Value))
 			b = append(b, "HTTP_"...)
-			for _, c := range h.Name {
-				if 'a' <= c && c <= 'z' {
-					c -= 'a' - 'A'
-				} else if c == '-' {
-					c = '_'
-				}
-				b = append(b, c)
-			}
+			at := len(b)
+			b = append(b, h.Name...)
+			paramName(b[at:])
 			b = append(b, h.Value...)
 		}
 	}
@@ -392,6 +387,19 @@ func (f *fastcgi) appendParams(b []byte, r *http1.Request, s *rewrite.State, x *
 	b[hdrAt+4], b[hdrAt+5], b[hdrAt+6] = byte(n>>8), byte(n), byte(fcgiPadding(n))
 	b = append(b, fcgiZeros[:fcgiPadding(n)]...)
 	return appendRecordHeader(b, fcgiParams, 0), nil
+}
+
+// paramName makes a client header's name, copied, its HTTP_* param's
+// in place: upper case, '_' for '-' (a copy and a pass, where a byte
+// appended at a time took a length check each).
+func paramName(n []byte) {
+	for i, c := range n {
+		if 'a' <= c && c <= 'z' {
+			n[i] = c - ('a' - 'A')
+		} else if c == '-' {
+			n[i] = '_'
+		}
+	}
 }
 
 // headerParamEqual compares a client header's name with an HTTP_*

@@ -225,11 +225,17 @@ func fcgiStatus(h *http1.ResponseHead) error {
 	hasStatus, hasLocation := false, false
 	for i := range h.Headers {
 		hd := &h.Headers[i]
-		switch {
-		case http1.EqualFold(hd.Name, "status"):
-			status, hasStatus = hd.Value, true
-		case http1.EqualFold(hd.Name, "location"):
-			location, hasLocation = hd.Value, true
+		// The length first: most names are neither, and a call each
+		// for two comparisons cost ~50 instructions per header.
+		switch len(hd.Name) {
+		case len("status"):
+			if http1.EqualFold(hd.Name, "status") {
+				status, hasStatus = hd.Value, true
+			}
+		case len("location"):
+			if http1.EqualFold(hd.Name, "location") {
+				location, hasLocation = hd.Value, true
+			}
 		}
 	}
 	_ = location

@@ -578,3 +578,31 @@ func TestServeAttackFraming(t *testing.T) {
 	c := harness.Case{Name: "framing", Config: attackConfig, Content: attackContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// Names a client chose reflected into responses: autoindex listings (HTML,
+// JSON, XML) of files with markup, quotes, CR and LF in their names, and
+// the slash redirect of a directory whose name holds them.
+func TestServeAttackNames(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	content := map[string]string{}
+	for k, v := range attackContent {
+		content[k] = v
+	}
+	for _, name := range []string{"<b>x</b>.txt", "a&amp;b.txt", "q\"x'.txt", "%41.txt", "sp ace.txt", "\xc3\xa9.txt",
+		"x?y.txt", "#frag.txt", "cr\rlf\n.txt", "tab\t.txt", "back\\slash.txt", "ctl\x01.txt", "\xff.txt",
+		"d\r\nX-Inj: 1/f.txt", "<d>/f.txt", "d?x/f.txt", "d%2f/f.txt"} {
+		content["html/ai/"+name] = "n\n"
+	}
+	config := strings.Replace(attackConfig, "location /p/ {", `location /ai/ { alias html/ai/; autoindex on; }
+    location /aj/ { alias html/ai/; autoindex on; autoindex_format json; }
+    location /ax/ { alias html/ai/; autoindex on; autoindex_format xml; }
+    location /p/ {`, 1)
+	var reqs []harness.Request
+	for _, target := range []string{"/ai/", "/aj/", "/ax/", "/ai/d%0d%0aX-Inj:%201", "/ai/%3cd%3e", "/ai/d%3fx", "/ai/d%252f",
+		"/ai/d%0d%0aX-Inj:%201?a=%0d%0a", "/ai/%3cb%3ex%3c/b%3e.txt", "/ai/cr%0dlf%0a.txt"} {
+		reqs = append(reqs, attackGet(target, target))
+	}
+	c := harness.Case{Name: "names", Config: config, Content: content, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

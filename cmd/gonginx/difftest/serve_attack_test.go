@@ -606,3 +606,37 @@ func TestServeAttackNames(t *testing.T) {
 	c := harness.Case{Name: "names", Config: config, Content: content, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// The parsing switches open: underscores_in_headers on and
+// ignore_invalid_headers off pass names a backend may read as framing
+// ("Transfer_Encoding"); and which of two servers odd Host forms select.
+func TestServeAttackSwitches(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	config := strings.Replace(attackConfig, "server_name attack;",
+		"server_name attack;\n    underscores_in_headers on;\n    ignore_invalid_headers off;", 1) + `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name other *.wild.test ~^re(?<n>\d+)\.test$;
+    location / { return 200 "other host=$host n=$n\n"; }
+}
+`
+	post := func(name, headers, body string) harness.Request {
+		return attackPair(name, "POST /p/x HTTP/1.1\r\n"+attackHost+headers+"\r\n"+body)
+	}
+	reqs := []harness.Request{
+		post("Transfer_Encoding", "Transfer_Encoding: chunked\r\nContent-Length: 5\r\n", "hello"),
+		post("Content_Length", "Content_Length: 5\r\n", "hello"),
+		post("Transfer-Encoding with a dot", "Transfer-Encoding.: chunked\r\nContent-Length: 5\r\n", "hello"),
+		post("header name with @", "X@Y: 1\r\nContent-Length: 5\r\n", "hello"),
+		post("header name with high byte", "X\xffY: 1\r\nContent-Length: 5\r\n", "hello"),
+		post("header name with slash", "X/Y: 1\r\nContent-Length: 5\r\n", "hello"),
+		post("header name with colon run", "X:: 1\r\nContent-Length: 5\r\n", "hello"),
+	}
+	for _, host := range []string{"other", "OTHER", "other.", "other:80", "other:", "u@other", "a.wild.test", "A.WILD.TEST.",
+		".wild.test", "wild.test", "a..wild.test", "re12.test", "re12.test.", "RE12.TEST", "re12.test:1", "re.test", "re12.test\\",
+		"attack", "[::1]", "127.0.0.1", "other\x00"} {
+		reqs = append(reqs, attackOne("Host "+host, "GET /v/x HTTP/1.1\r\nHost: "+host+"\r\n\r\n"))
+	}
+	c := harness.Case{Name: "switches", Config: config, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

@@ -426,6 +426,18 @@ func TestServeAttackPipelined(t *testing.T) {
 		{Name: "three pipelined, the middle bad", Send: []string{"GET /a.txt HTTP/1.1\r\n" + attackHost + "\r\nGET /a.txt HTTP/1.1\r\n" + attackHost +
 			"Content-Length: 1\r\nContent-Length: 2\r\n\r\nxx" + attackFollower}, Responses: 3},
 	}
+	// Many at once, and heads that together fill several buffers.
+	var many, big strings.Builder
+	for i := 0; i < 60; i++ {
+		many.WriteString("GET /a.txt HTTP/1.1\r\n" + attackHost + "\r\n")
+		big.WriteString("GET /p/x HTTP/1.1\r\n" + attackHost + "X-Pad: " + strings.Repeat("p", 700) + "\r\n\r\n")
+	}
+	reqs = append(reqs,
+		harness.Request{Name: "60 pipelined, then a close", Send: []string{many.String() + "GET /a.txt HTTP/1.1\r\n" + attackHost + "Connection: close\r\n\r\n"}, Responses: 61},
+		harness.Request{Name: "60 pipelined proxied with 700-byte headers", Send: []string{big.String() + attackFollower}, Responses: 61},
+		harness.Request{Name: "pipelined after a body split mid-request", Send: []string{"POST /p/x HTTP/1.1\r\n" + attackHost + "Content-Length: 10\r\n\r\n01234",
+			"56789GET /a.txt HTTP/1.1\r\n" + attackHost + "Connection: close\r\n\r\n"}, Pause: 100 * time.Millisecond, Responses: 2},
+	)
 	c := harness.Case{Name: "pipelined", Config: attackConfig, Content: attackContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }

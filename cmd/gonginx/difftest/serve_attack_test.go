@@ -153,6 +153,17 @@ func TestServeAttackSmuggling(t *testing.T) {
 		post("chunk trailers", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\nX-T: 1\r\nContent-Length: 99\r\n\r\n"),
 		post("chunk trailer obs-fold", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\nX-T: 1\r\n folded\r\n\r\n"),
 		post("chunk last without trailer end", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n"),
+		// Framing longer than a buffer: nginx skips extensions, zeros and
+		// trailers without a limit.
+		post("chunk extension of 20000 bytes", "Transfer-Encoding: chunked\r\n", "5;"+strings.Repeat("e", 20000)+"\r\nhello\r\n0\r\n\r\n"),
+		post("chunk size with 20000 leading zeros", "Transfer-Encoding: chunked\r\n", strings.Repeat("0", 20000)+"5\r\nhello\r\n0\r\n\r\n"),
+		post("trailer of 20000 bytes", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\nX-T: "+strings.Repeat("t", 20000)+"\r\n\r\n"),
+		post("2000 one-byte chunks", "Transfer-Encoding: chunked\r\n", strings.Repeat("1\r\nx\r\n", 2000)+"0\r\n\r\n"),
+		post("last chunk extension of 20000 bytes", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0;"+strings.Repeat("e", 20000)+"\r\n\r\n"),
+		attackPair("discarded: chunk extension of 20000 bytes", "POST /v/x HTTP/1.1\r\n"+attackHost+"Transfer-Encoding: chunked\r\n\r\n5;"+strings.Repeat("e", 20000)+"\r\nhello\r\n0\r\n\r\n"),
+		attackPair("discarded: 20000 leading zeros", "POST /v/x HTTP/1.1\r\n"+attackHost+"Transfer-Encoding: chunked\r\n\r\n"+strings.Repeat("0", 20000)+"5\r\nhello\r\n0\r\n\r\n"),
+		attackPair("discarded: trailer of 20000 bytes", "POST /v/x HTTP/1.1\r\n"+attackHost+"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: "+strings.Repeat("t", 20000)+"\r\n\r\n"),
+		attackPair("discarded by a 405: chunk extension of 20000 bytes", "POST /a.txt HTTP/1.1\r\n"+attackHost+"Transfer-Encoding: chunked\r\n\r\n5;"+strings.Repeat("e", 20000)+"\r\nhello\r\n0\r\n\r\n"),
 		// Line ends and control characters in the head.
 		attackPair("bare LF head", "POST /p/x HTTP/1.1\n"+"Host: attack\nContent-Length: 5\n\nhello"),
 		attackPair("bare CR in request line", "POST /p/x\rHTTP/1.1\r\n"+attackHost+"Content-Length: 5\r\n\r\nhello"),

@@ -663,3 +663,38 @@ func TestServeAttackSwitches(t *testing.T) {
 	c := harness.Case{Name: "switches", Config: config, Content: attackContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// Hostile bodies through proxy_request_buffering off (the body relayed as
+// it comes, chunked to an HTTP/1.1 backend) and buffered to HTTP/1.1: a bad
+// chunk after good ones, sizes that overflow, framing split across writes.
+func TestServeAttackUnbuffered(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	config := strings.Replace(attackConfig, "location /p/ {", `location /pu/ { proxy_pass http://{{BACKEND}}/; proxy_request_buffering off; proxy_http_version 1.1; }
+    location /pb/ { proxy_pass http://{{BACKEND}}/; proxy_http_version 1.1; }
+    location /pus/ { proxy_pass http://{{BACKEND}}/; proxy_request_buffering off; client_max_body_size 10; }
+    location /p/ {`, 1)
+	var reqs []harness.Request
+	for _, target := range []string{"/pu/x", "/pb/x", "/pus/x"} {
+		for _, b := range []struct{ name, head, body string }{
+			{"chunked", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"},
+			{"bad chunk after a good one", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\nzz\r\nxx\r\n0\r\n\r\n"},
+			{"overflowing size after a good one", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\nffffffffffffffffff\r\n"},
+			{"data without its CRLF", "Transfer-Encoding: chunked\r\n", "5\r\nhelloXY5\r\nworld\r\n0\r\n\r\n"},
+			{"over the limit in the second chunk", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"},
+			{"extensions and trailers", "Transfer-Encoding: chunked\r\n", "5;a=b\r\nhello\r\n0;c\r\nX-T: 1\r\n\r\n"},
+			{"Content-Length", "Content-Length: 11\r\n", "hello world"},
+			{"Content-Length and more bytes", "Content-Length: 5\r\n", "hello world"},
+			{"Content-Length over the limit", "Content-Length: 11\r\n", "hello world"},
+		} {
+			reqs = append(reqs, attackPair(target+" "+b.name, "POST "+target+" HTTP/1.1\r\n"+attackHost+b.head+"\r\n"+b.body))
+		}
+		reqs = append(reqs, harness.Request{Name: target + " chunked split across writes", Send: []string{
+			"POST " + target + " HTTP/1.1\r\n" + attackHost + "Transfer-Encoding: chunked\r\n\r\n5\r\nhel", "lo\r\n", "zz\r\n" + attackFollower},
+			Pause: 100 * time.Millisecond, Responses: 2})
+		reqs = append(reqs, harness.Request{Name: target + " body cut by the client", Send: []string{
+			"POST " + target + " HTTP/1.1\r\n" + attackHost + "Content-Length: 20\r\n\r\nhello"}, HangUpAfter: 200 * time.Millisecond})
+	}
+	c := harness.Case{Name: "unbuffered", Config: config, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

@@ -523,8 +523,8 @@ func (x *exchange) decideRate() {
 	if conf == nil && x.srv != nil {
 		conf = x.srv.root.conf
 	}
-	if conf == nil {
-		return
+	if conf == nil || conf.limitRate == nil && conf.limitRateAfter == nil {
+		return // nothing to decide: not even the stream's rate is asked
 	}
 	// A rate from "set $limit_rate" or X-Accel-Limit-Rate stays;
 	// limit_rate_after applies to it all the same.

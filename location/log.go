@@ -650,7 +650,17 @@ func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 
 // writeAccessLogs writes the lines of conf's access_log rules for the
 // request just served, as ngx_http_log_handler does at request end.
+// Its first test is inlined at the callers (the rest is writeAccessLogsRun): the
+// common case costs a test, not a call.
 func (x *exchange) writeAccessLogs(conf *locConf) {
+	if conf.accessOff || len(conf.accessLogs) == 0 {
+		return
+	}
+	x.writeAccessLogsRun(conf)
+}
+
+// writeAccessLogsRun is writeAccessLogs past its first test.
+func (x *exchange) writeAccessLogsRun(conf *locConf) {
 	if conf.accessOff || len(conf.accessLogs) == 0 {
 		return
 	}

@@ -293,7 +293,17 @@ func (s *State) BodyFile() *os.File { return s.bodyTemp }
 
 // DropBodyFile closes the client body's temporary file at the end of the
 // request and removes it, as nginx's pool cleanup does.
+// Its first test is inlined at the callers (the rest is dropBodyFileRun): the
+// common case costs a test, not a call.
 func (s *State) DropBodyFile() {
+	if s.bodyTemp == nil {
+		return
+	}
+	s.dropBodyFileRun()
+}
+
+// dropBodyFileRun is DropBodyFile past its first test.
+func (s *State) dropBodyFileRun() {
 	if s.bodyTemp == nil {
 		return
 	}

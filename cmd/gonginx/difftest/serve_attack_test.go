@@ -698,3 +698,24 @@ func TestServeAttackUnbuffered(t *testing.T) {
 	c := harness.Case{Name: "unbuffered", Config: config, Content: attackContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// How $cookie_* and $arg_* read repeated, odd and empty names: which value
+// a check on them sees.
+func TestServeAttackCookiesArgs(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	config := strings.Replace(attackConfig, "location /p/ {", `location /ck { return 200 "a=[$cookie_a] b=[$cookie_b] ab=[$cookie_a_b] dash=[$cookie_a-b] arg_a=[$arg_a] arg_b=[$arg_b] arg_ab=[$arg_a_b] args=[$args] is_args=[$is_args]\n"; }
+    location /p/ {`, 1)
+	var reqs []harness.Request
+	for _, ck := range []string{"a=1; a=2", "a=1;a=2", "A=1", "a =1", " a=1", "a= 1 ", "=x; a=1", "a", "a=", "b=1; a=2",
+		"xa=1; a=2", "a=1,b=2", "a=\"q\"", "a_b=1", "a-b=1", "a=1\tb=2", "a=%0d%0a", "a=1;;b=2", "a=1; b=2; a=3"} {
+		reqs = append(reqs, attackGet("cookie "+ck, "/ck", "Cookie: "+ck+"\r\n"))
+	}
+	reqs = append(reqs, attackGet("two Cookie headers", "/ck", "Cookie: b=1\r\nCookie: a=2\r\n"))
+	for _, q := range []string{"a=1&a=2", "a=1;a=2", "A=1", "a", "a=", "&a=1", "xa=1&a=2", "a=%00", "a=1%26b=2", "a_b=1",
+		"a=1&&b=2", "b=1&a", "=1&a=2", "a=1#x", "a=1?b=2", "a%3d1", "a=1+2"} {
+		reqs = append(reqs, attackGet("args "+q, "/ck?"+q))
+	}
+	c := harness.Case{Name: "cookies args", Config: config, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

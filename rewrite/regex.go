@@ -254,9 +254,16 @@ var re2Classes = map[byte][2]string{
 	'w': {"[0-9A-Za-z_]", "0-9A-Za-z_"}, 'W': {"[^0-9A-Za-z_]", ""},
 }
 
+// posixMembers are the ASCII members of RE2's (and PCRE's) POSIX classes.
+var posixMembers = map[string]string{
+	"alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ", "cntrl": "\\x00-\\x1f\\x7f",
+	"digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~", "punct": "!-/:-@\\[-`{-~",
+	"space": "\\t\\n\\v\\f\\r ", "upper": "A-Z", "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f",
+}
+
 // pcreDollar is an RE2 pattern with a "$" as regexp2's default mode
 // takes it, whose "$" is PCRE's (its RE2 mode's is Go's): "(?P<" as
-// "(?<", \d \s \w as Go's ASCII classes. ok is false when the pattern
+// "(?<", \d \s \w and POSIX classes as Go's ASCII ones. ok is false when the pattern
 // has no "$" outside a class that no backslash escapes, or when a "(?m"
 // flag makes "$" a line's end, which RE2 already has as PCRE has it.
 func pcreDollar(pattern string) (out string, ok bool) {
@@ -279,6 +286,17 @@ func pcreDollar(pattern string) (out string, ok bool) {
 				}
 			}
 			b.WriteByte('\\')
+		case inClass && c == '[' && strings.HasPrefix(pattern[i:], "[:"):
+			// A POSIX class, which regexp2's default mode reads as members
+			// '[', ':', ...: its ASCII members instead.
+			j := strings.Index(pattern[i:], ":]")
+			members, found := posixMembers[pattern[i+2:i+max(j, 2)]]
+			if j < 0 || !found {
+				return "", false
+			}
+			b.WriteString(members)
+			i += j + 1
+			continue
 		case inClass:
 			inClass = c != ']'
 		case c == '[':

@@ -89,6 +89,10 @@ func TestRegexDollarBeforeNewline(t *testing.T) {
 		{`^/(\d+)\s?$`, false, "/12\n", []string{"/12\n", "12"}},
 		{`^/(\w+)$`, false, "/\xc3\xa9\n", nil}, // \w is ASCII in both
 		{`^/([\w.]+)$`, false, "/a.b\n", []string{"/a.b", "a.b"}},
+		{`^/([[:alpha:]]+)$`, false, "/ab\n", []string{"/ab", "ab"}},
+		{`^/([^[:digit:]]+)$`, false, "/ab\n", []string{"/ab\n", "ab\n"}},
+		{`^/[[:punct:]]$`, false, "/]\n", []string{"/]"}},
+		{`^/[[:^alpha:]]$`, false, "/1\n", nil}, // no such regexp2 class: RE2 answers, as before
 	} {
 		rx, err := NewCompiler().Regex(tc.pattern, tc.caseless)
 		if err != nil {

@@ -183,8 +183,13 @@ func (b *Backend) accept() {
 		if err != nil {
 			return
 		}
+		// A connection is busy from its accept until its first byte (or
+		// its end): on a loaded machine a proxy's request can sit in an
+		// accepted socket past a Take that would then miss it and give
+		// it to the next request's (the proxy gave up on it already).
 		b.mu.Lock()
 		b.conns[c] = struct{}{}
+		b.busy++
 		b.mu.Unlock()
 		b.wg.Add(1)
 		go func() {
@@ -212,6 +217,12 @@ func (b *Backend) update(e *Exchange, f func(*Exchange)) {
 }
 
 func (b *Backend) serve(c net.Conn) {
+	fresh := true // still counted busy by accept
+	defer func() {
+		if fresh {
+			b.setBusy(-1)
+		}
+	}()
 	var seen string
 	if b.tls != nil {
 		tc := tls.Server(c, b.tls)
@@ -229,7 +240,11 @@ func (b *Backend) serve(c net.Conn) {
 		if _, err := br.Peek(1); err != nil {
 			return
 		}
-		b.setBusy(1)
+		if fresh {
+			fresh = false // accept's count goes on as the request's
+		} else {
+			b.setBusy(1)
+		}
 		e := &Exchange{TLS: seen, nreq: nreq} // set before Take can see e
 		if b.record {
 			b.mu.Lock()

@@ -222,7 +222,10 @@ func TestServeAttackTraversal(t *testing.T) {
 		"http://attack:80/ph/x", "http://attack./ph/x", "http://ATTACK/ph/x", "http://attack:99999/ph/x",
 		"http://att_ack/ph/x", "http://[::1]/ph/x", "http://attack", "http://attack?x=1", "https://attack/ph/x",
 		"ftp://attack/ph/x", "http:/attack/ph/x", "http://attack\\@evil/ph/x", "//attack/ph/x",
-		"http://attack/%2e%2e/%2e%2e/secret.txt",
+		"http://attack/%2e%2e/%2e%2e/secret.txt", "http://a%2fb/ph/x", "http://attack:80:80/ph/x", "http://attack:/ph/x",
+		"http://[::1/ph/x", "http://-attack/ph/x", "http://attack..com/ph/x", "HTTP://attack/ph/x", "Http://attack/ph/x",
+		"http://ATTACK./ph/x", "http://attack:0080/ph/x", "http://attack:65536/ph/x", "http://a\tb/ph/x", "http://attack#x/ph/x",
+		"http://attack?/ph/x", "http://attack;x/ph/x", "http://at%00tack/ph/x",
 	} {
 		reqs = append(reqs, attackGet("absolute "+abs, abs))
 	}

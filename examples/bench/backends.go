@@ -40,6 +40,8 @@ type extraBackends struct {
 	fpm      *exec.Cmd
 	fpmDone  chan struct{}
 	phpRoot  string
+	fpmLog   logTail // read as server.errLog is (diag.go)
+	keep     bool    // a row failed: phpRoot (fpm.log) is kept
 }
 
 var extra *extraBackends
@@ -106,6 +108,7 @@ func (e *extraBackends) startFPM() error {
 	if err := os.WriteFile(filepath.Join(dir, "fpm.conf"), []byte(conf), 0o644); err != nil {
 		return err
 	}
+	e.fpmLog.path = filepath.Join(dir, "fpm.log")
 	e.fpm = exec.Command(phpFPMBin, "--nodaemonize", "--fpm-config", filepath.Join(dir, "fpm.conf"), "-n", "-R")
 	if err := e.fpm.Start(); err != nil {
 		return err
@@ -136,7 +139,7 @@ func (e *extraBackends) close() {
 			<-e.fpmDone
 		}
 	}
-	if e.phpRoot != "" {
+	if e.phpRoot != "" && !e.keep {
 		os.RemoveAll(e.phpRoot)
 	}
 }

@@ -94,6 +94,7 @@ func runInstr(servers []*server, rows []string, reps int) error {
 			}
 			for _, s := range order {
 				v, err := instrRun(s, work, instrN)
+				s.report(name, err != nil)
 				if err != nil {
 					return fmt.Errorf("%s on %s: %w", name, s.name, err)
 				}

@@ -19,6 +19,11 @@
 // is there before the read changes the scheduler's path), for an A/B of
 // a change on a busy machine.
 //
+// A run whose clients met an error is reported with what the servers
+// and php-fpm logged meanwhile (diag.go: lines above notice, a worker's
+// exit and its trace; -errlog info adds clients' hang-ups and 499s),
+// and the server's directory is kept for its logs.
+//
 // The idle-ws line above is the descriptor check: 5,000 idle WebSocket tunnels in
 // one worker under worker_rlimit_nofile 20000 (nginx holds them with two
 // descriptors each; a server needing four or more runs out).
@@ -70,6 +75,7 @@ func main() {
 	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php, https, h2, grpc-unary, ws-echo; ws-connect per connection; tls-full and tls-resumed per handshake)")
 	flag.StringVar(&instrKeep, "instr-keep", "", "with -instr: copy each run's callgrind dump into this directory (SERVER.ROW.N, the last repetition's kept) for callgrind_annotate")
 	flag.StringVar(&instrArgs, "instr-args", "", `with -instr: more callgrind options, such as "--cache-sim=yes --branch-sim=yes" (simulated cache misses and mispredicted branches per function in the -instr-keep dumps: what costs time besides instructions)`)
+	flag.StringVar(&errLogLevel, "errlog", "notice", "error_log level of both servers (info also shows clients' hang-ups and 499s; the logs' lines above notice are printed after each run)")
 	warm := flag.Bool("warm", false, "keep every CPU awake (a pinned thread per CPU waking every 20 µs) so that neither server's latency holds CPUs' wake-up from idle")
 	flag.Parse()
 	traceCalls = *syscalls || perfSched
@@ -124,6 +130,9 @@ func run(reps, workers int, d time.Duration, rows []string, bin, base string, id
 		defer srv.stop()
 		servers = append(servers, srv)
 	}
+	for _, srv := range servers {
+		srv.report("start", false) // the start's own warnings apart from any row's
+	}
 	if callgrind {
 		return runInstr(servers, rows, reps)
 	}
@@ -164,6 +173,7 @@ rowLoop:
 					calls[srv.name] = t.stop()
 					perUnit[srv.name] = units
 				}
+				srv.report(name, err != nil && !errors.Is(err, errSkipRow))
 				if errors.Is(err, errSkipRow) {
 					fmt.Printf("%-34s %v\n", name, err)
 					continue rowLoop
@@ -236,6 +246,7 @@ var (
 	traceCalls   bool
 	perfSched    bool // -sched: the tracer is perf stat's
 	fpmUnix      bool // -fpm-unix
+	errLogLevel  string
 	syscallLines []string
 )
 

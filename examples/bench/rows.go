@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -117,6 +118,7 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 			var c net.Conn
 			var br *bufio.Reader
 			var took []time.Duration
+			onConn := 0 // requests answered on c: tells a new connection's first request from a kept one's
 			defer func() {
 				lat.merge(took)
 				if c != nil {
@@ -130,18 +132,19 @@ func httpRun(s *server, useTLS bool, path string, conns int, d time.Duration) ([
 						firstErr.set(err)
 						return
 					}
-					br = bufio.NewReaderSize(c, 64<<10)
+					br, onConn = bufio.NewReaderSize(c, 64<<10), 0
 				}
 				c.SetDeadline(time.Now().Add(10 * time.Second))
 				if _, err := c.Write(req); err != nil {
-					firstErr.set(err)
+					firstErr.set(fmt.Errorf("request %d on connection %s, write: %w", onConn+1, c.LocalAddr(), err))
 					return
 				}
 				n, closing, err := readBody(br)
 				if err != nil {
-					firstErr.set(err)
+					firstErr.set(fmt.Errorf("request %d on connection %s, after %v: %w", onConn+1, c.LocalAddr(), time.Since(t0).Round(time.Microsecond), err))
 					return
 				}
+				onConn++
 				requests.Add(1)
 				bytes.Add(n)
 				took = append(took, time.Since(t0))
@@ -404,10 +407,12 @@ func openIdle(s *server, n int, tunnels, useTLS, h2 bool) ([]net.Conn, error) {
 	return conns, nil
 }
 
-// firstError keeps the first error of several goroutines.
+// firstError keeps the first error of several goroutines, and counts
+// them.
 type firstError struct {
 	mu  sync.Mutex
 	err error
+	n   int
 }
 
 func (f *firstError) set(err error) {
@@ -415,7 +420,24 @@ func (f *firstError) set(err error) {
 	if f.err == nil {
 		f.err = err
 	}
+	f.n++
 	f.mu.Unlock()
+	if f != &failures {
+		failures.set(err)
+	}
+}
+
+// failures is every error of a run's clients, also those of a run that
+// returns its numbers anyway (a row fails only when nothing got
+// through): run reports them with the servers' logs.
+var failures firstError
+
+func (f *firstError) reset() (n int, first error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, first = f.n, f.err
+	f.n, f.err = 0, nil
+	return n, first
 }
 
 func (f *firstError) get() error {

@@ -27,6 +27,10 @@ type server struct {
 	http, tls string // addresses
 	h2c       string // the gRPC row's listener (http2 without TLS)
 	exited    chan struct{}
+	// errLog and outLog are read on from where the last run's report
+	// left them (diag.go); keep leaves dir in place at stop.
+	errLog, outLog logTail
+	keep           bool
 }
 
 // benchConf is the same for both servers: a proxy with keep-alive to the
@@ -35,7 +39,7 @@ type server struct {
 const benchConf = `worker_processes WORKERS;
 worker_rlimit_nofile RLIMIT;
 pid DIR/nginx.pid;
-error_log DIR/error.log;
+error_log DIR/error.log LEVEL;
 events { worker_connections 32768; }
 http {
     access_log off;
@@ -86,7 +90,7 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 	s := &server{name: name, dir: dir, http: freeAddr(), tls: freeAddr(), h2c: freeAddr(), exited: make(chan struct{})}
 	conf := strings.NewReplacer("EXTRA_LOCATIONS", extra.httpConf(), "EXTRA_SERVERS", extra.serversConf(s.h2c),
 		"WORKERS", strconv.Itoa(workers), "DIR", dir, "BACKEND", strconv.Itoa(backendPort), "RLIMIT", strconv.Itoa(rlimitNofile),
-		"HTTP", s.http, "TLS", s.tls).Replace(benchConf)
+		"LEVEL", errLogLevel, "HTTP", s.http, "TLS", s.tls).Replace(benchConf)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -97,7 +101,17 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 		s.cmd, wait = callgrindCmd(bin, dir, "-p", dir+"/", "-c", path, "-g", "daemon off; master_process off;"), time.Minute
 	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
+	// The master's and workers' stderr and stdout (a worker's panic
+	// trace goes there) are kept in a file of dir, not /dev/null.
+	s.errLog.path, s.outLog.path = filepath.Join(dir, "error.log"), filepath.Join(dir, "stderr.log")
+	out, err := os.Create(s.outLog.path)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	err = s.cmd.Start()
+	out.Close()
+	if err != nil {
 		return nil, err
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
@@ -108,8 +122,9 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 		}
 		select {
 		case <-s.exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return nil, fmt.Errorf("%s exited: %s", name, log)
+			log, _ := os.ReadFile(s.errLog.path)
+			out, _ := os.ReadFile(s.outLog.path)
+			return nil, fmt.Errorf("%s exited: %s%s", name, log, out)
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -128,7 +143,9 @@ func (s *server) stop() {
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		<-s.exited
 	}
-	os.RemoveAll(s.dir)
+	if !s.keep {
+		os.RemoveAll(s.dir)
+	}
 }
 
 // pids are the master and its workers.

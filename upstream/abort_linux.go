@@ -344,13 +344,20 @@ func (p *watcher) forget(raw syscall.RawConn, owner net.Conn) {
 	if !p.ready.Load() {
 		return
 	}
-	fd := socketFd(raw)
-	if fd < 0 {
-		return
+	// The server's own socket's watch is found through its Conn, closed
+	// or not: a 499, 444 or 408 closes the socket before the exchange
+	// is released, and its descriptor (-1 once closing) found nothing,
+	// so the record and the socket stayed on the own list for good.
+	c := poller.ConnOf(raw)
+	fd := -1
+	if c == nil {
+		if fd = socketFd(raw); fd < 0 {
+			return
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w := p.listed(fd, poller.ConnOf(raw)); w != nil && w.owner == owner {
+	if w := p.listed(fd, c); w != nil && w.owner == owner {
 		if w.conn == nil {
 			w.reg.Remove(raw)
 		}

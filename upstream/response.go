@@ -351,8 +351,16 @@ func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (r
 		case hkLocation:
 			if len(p.redirects) > 0 {
 				if loc, ok := p.rewriteRedirect(s, x, &x.locBuf, hd.Value, 0); ok {
-					resp.Location = loc
-					continue
+					// nginx's HTTP/1 header filter writes a Location in its
+					// own place (before Connection) only to make a relative
+					// one absolute, any other stays among the backend's
+					// headers; its HTTP/2 filter writes a rewritten one
+					// (r->headers_out.location) in its place always.
+					if len(loc) > 0 && loc[0] == '/' && !p.relativeRedir || c.ConnInfo() != nil && c.ConnInfo().HTTP2 != 0 {
+						resp.Location = loc
+						continue
+					}
+					hd.Value = loc
 				}
 			}
 		case hkRefresh:

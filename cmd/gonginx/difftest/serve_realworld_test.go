@@ -3,6 +3,7 @@ package difftest
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +119,52 @@ func TestServeBodylessContentLength(t *testing.T) {
 		plainGet("pass_request_body off, no body", "/nobody/c"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// Where a Location that proxy_redirect rewrote is written: nginx's HTTP/1
+// header filter gives the Location its own place (before Connection) only
+// to make a relative one absolute; an absolute one, or a relative one under
+// absolute_redirect off, stays where the backend had it among its headers.
+// The HTTP/2 filter writes any rewritten one in its own place. LinuxServer's
+// SWAG proxy.conf, included by its hundreds of app sites, rewrites
+// "http://" to "$scheme://"; gonginx wrote every rewritten Location in
+// the HTTP/1 head's own place.
+func TestServeProxyRedirectPlacement(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{
+		Name: "proxy_redirect placement",
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    location /scheme/ { proxy_pass http://{{BACKEND}}; proxy_redirect http:// $scheme://; }
+    location /https/ { proxy_pass http://{{BACKEND}}; proxy_redirect http:// https://; }
+    location /rel/ { proxy_pass http://{{BACKEND}}; proxy_redirect http://127.0.0.1:{{BACKEND_PORT}}/ /; }
+    location /relkept/ {
+        absolute_redirect off;
+        proxy_pass http://{{BACKEND}};
+        proxy_redirect http://127.0.0.1:{{BACKEND_PORT}}/ /;
+    }
+    location /none/ { proxy_pass http://{{BACKEND}}; }
+}
+`,
+	}
+	const between = "/made?status=302&h=X-Before:1&h=Location:http://127.0.0.1:{{BACKEND_PORT}}/x&h=X-After:2"
+	for _, p := range []string{"scheme", "https", "rel", "relkept", "none"} {
+		c.Requests = append(c.Requests,
+			plainGet(p, "/"+p+"/redirect"),
+			plainGet(p+", between other headers", "/"+p+between))
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+	t.Run("h2", func(t *testing.T) {
+		h2 := c
+		h2.Config = strings.Replace(c.Config, "listen 127.0.0.1:{{PORT}};", "listen 127.0.0.1:{{PORT}} http2;", 1)
+		h2.Requests = nil
+		for _, r := range c.Requests {
+			r.H2 = true
+			r.Send = []string{strings.Replace(r.Send[0], "Connection: close\r\n", "", 1)}
+			h2.Requests = append(h2.Requests, r)
+		}
+		harness.Compare(t, h2, want, got, serveAssets(t))
+	})
 }

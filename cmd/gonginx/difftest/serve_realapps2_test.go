@@ -296,3 +296,100 @@ func TestServeAppHealthHeaders(t *testing.T) {
 	c.Requests[6].Send[0] = strings.Replace(c.Requests[6].Send[0], "\r\n\r\n", "\r\nIf-None-Match: \"mine\"\r\n\r\n", 1)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The shape of LinuxServer SWAG's app sites (its reverse-proxy-confs):
+// each location includes a shared proxy.conf (proxy_redirect http:// to
+// $scheme://, X-Forwarded-* and X-Original-* headers, next_upstream on
+// 5xx, cache bypass by cookie without a cache) and proxies to
+// $upstream_proto://$upstream_app:$upstream_port. A variable host that
+// names an upstream{} matches it only without a port; with one, the
+// resolver is asked.
+func TestServeAppSwagStyle(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "swag style", Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "ha.example.com", ErrorMessages: true,
+		Content: map[string]string{
+			"proxy.conf": `proxy_next_upstream error timeout invalid_header http_500 http_502 http_503;
+proxy_buffers 32 4k;
+proxy_connect_timeout 240;
+proxy_http_version 1.1;
+proxy_read_timeout 240;
+proxy_redirect http:// $scheme://;
+proxy_cache_bypass $cookie_session;
+proxy_no_cache $cookie_session;
+proxy_set_header Connection $connection_upgrade;
+proxy_set_header Early-Data $ssl_early_data;
+proxy_set_header Host $host;
+proxy_set_header Proxy "";
+proxy_set_header Upgrade $http_upgrade;
+proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+proxy_set_header X-Forwarded-Host $host;
+proxy_set_header X-Forwarded-Method $request_method;
+proxy_set_header X-Forwarded-Port $server_port;
+proxy_set_header X-Forwarded-Proto $scheme;
+proxy_set_header X-Forwarded-Ssl on;
+proxy_set_header X-Forwarded-Uri $request_uri;
+proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+proxy_set_header X-Real-IP $remote_addr;
+`,
+			"resolver.conf": "resolver 127.0.0.1 valid=30s;\nresolver_timeout 1s;\n",
+		},
+		Config: `map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+upstream app_group { server {{BACKEND}}; }
+
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name ha.*;
+    ssl_certificate {{CERT}};
+    ssl_certificate_key {{KEY}};
+    client_max_body_size 0;
+
+    location / {
+        include proxy.conf;
+        include resolver.conf;
+        set $upstream_app 127.0.0.1;
+        set $upstream_port {{BACKEND_PORT}};
+        set $upstream_proto http;
+        proxy_pass $upstream_proto://$upstream_app:$upstream_port;
+    }
+
+    location ~ ^/(api|local|media)/ {
+        include proxy.conf;
+        include resolver.conf;
+        set $upstream_app 127.0.0.1;
+        set $upstream_port {{BACKEND_PORT}};
+        set $upstream_proto http;
+        if ($http_user_agent ~ Web0S) {
+            add_header Access-Control-Allow-Origin "luna://com.webos.service.config" always;
+        }
+        proxy_pass $upstream_proto://$upstream_app:$upstream_port;
+    }
+
+    location /group/ {
+        include proxy.conf;
+        set $upstream_app app_group;
+        proxy_pass http://$upstream_app;
+    }
+
+    location /group-port/ {
+        include proxy.conf;
+        include resolver.conf;
+        set $upstream_app app_group;
+        proxy_pass http://$upstream_app:{{BACKEND_PORT}};
+    }
+}
+`}
+	h := "ha.example.com"
+	c.Requests = []harness.Request{
+		appGet("the app", h, "/lovelace/0"),
+		appGet("an API call with a session cookie", h, "/api/states?x=1", "Cookie: session=abc"),
+		appGet("a backend redirect: http:// to https://", h, "/auth/redirect"),
+		appGet("a refresh redirect", h, "/auth/refresh"),
+		appGet("a 500: no other server to try", h, "/api/status/500"),
+		appGet("a webOS client gets its CORS header", h, "/api/x", "User-Agent: Mozilla/5.0 (Web0S; Linux/SmartTV)"),
+		{Name: "websocket", Send: []string{"GET /api/websocket HTTP/1.1\r\nHost: " + h + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + serveWSKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"}, WS: serveFrames()[:2]},
+		appGet("a variable host naming an upstream", h, "/group/a"),
+		appGet("the same with a port: resolved, and not found", h, "/group-port/a"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

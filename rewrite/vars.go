@@ -405,7 +405,7 @@ func builtinGetters(c *Compiler) map[string]Getter {
 			}
 			return append(dst, s.Req.RawURI...)
 		},
-		"request_method": func(s *State, dst []byte) []byte { return append(dst, s.Req.MethodName()...) },
+		"request_method": func(s *State, dst []byte) []byte { return append(dst, s.Req.MainMethodName()...) },
 		"scheme": func(s *State, dst []byte) []byte {
 			if s.Req.Conn != nil && s.Req.Conn.TLS {
 				return append(dst, "https"...)

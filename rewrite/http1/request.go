@@ -232,6 +232,9 @@ type Request struct {
 	Chunked       bool  // Transfer-Encoding: chunked
 	KeepAlive     bool  // connection may be reused after this request
 	Upgrade       bool  // the client sent an Upgrade header (nginx's r->headers_in.upgrade): a 101 from the backend then becomes a tunnel
+	// MainMethod: a subrequest's main request's method name, which
+	// $request_method gives (r->main->method_name); nil in a main request.
+	MainMethod []byte
 	// NoBody: an auth_request subrequest's. Its headers keep its main
 	// request's Content-Length (ngx_http_subrequest copies headers_in)
 	// but it has no body to read or send (its request_body is empty).
@@ -267,13 +270,23 @@ type Request struct {
 // answers it with a bare body and no header.
 func (r *Request) HTTP09() bool { return r.ProtoMajor == 0 }
 
-// MethodName is the method as the request now has it ($request_method,
-// the method proxied): GET after AsGET, else Method.
+// MethodName is the method as the request now has it (the method
+// proxied; $request_method in a main request): GET after AsGET, else
+// Method.
 func (r *Request) MethodName() []byte {
 	if r.AsGET {
 		return methodGET
 	}
 	return r.Method
+}
+
+// MainMethodName is $request_method: the main request's method name,
+// in a subrequest too (an auth_request's portal sees the client's POST).
+func (r *Request) MainMethodName() []byte {
+	if r.MainMethod != nil {
+		return r.MainMethod
+	}
+	return r.MethodName()
 }
 
 // reset prepares r for the next request, keeping its slices' capacity.

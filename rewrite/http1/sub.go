@@ -27,6 +27,7 @@ func (c *Conn) NewSub(uri, args []byte, hasArgs bool, sink func([]byte) error) *
 	r := &sc.req
 	r.Headers = c.req.Headers[:len(c.req.Headers):len(c.req.Headers)] // no append may reach the parent's
 	r.scratch = nil
+	r.MainMethod = c.req.MainMethodName()
 	r.Method, r.MethodCode = methodGET, MethodGET
 	r.URI, r.Args, r.HasArgs = uri, args, hasArgs
 	r.Internal = true

@@ -393,3 +393,74 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Forward authentication as Authelia's and SWAG's snippets set it up: an
+// auth_request to an internal location that proxies to the portal, its
+// 401 sent by error_page to a named location that redirects to the
+// sign-in URL the portal gave (auth_request_set from
+// $upstream_http_location), its Set-Cookie passed on, and the user's
+// Remote-* headers passed to the app.
+func TestServeAppForwardAuth(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "forward auth", ErrorMessages: true,
+		Config: `map $cookie_authelia_session $authz_target {
+    default "/made?status=401&h=Location:https://auth.example.com/?rd=https%3A%2F%2Fapp.example.com%2F&h=Set-Cookie:authelia_session=new";
+    good    "/made?status=200&h=Remote-User:bob&h=Remote-Groups:admins,dev&h=Remote-Email:bob@example.com&h=Set-Cookie:refresh=1";
+    forbid  "/made?status=403";
+    broken  "/made?status=500";
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name app.example.com;
+
+    location = /authelia/api/authz/auth-request {
+        internal;
+        proxy_pass http://{{BACKEND}}$authz_target;
+        proxy_set_header X-Original-Method $request_method;
+        proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        auth_request_set $set_cookie $upstream_http_set_cookie;
+        add_header Set-Cookie $set_cookie;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+
+    location @authelia_proxy_signin {
+        internal;
+        auth_request_set $set_cookie $upstream_http_set_cookie;
+        add_header Set-Cookie $set_cookie;
+        auth_request_set $signin_url $upstream_http_location;
+        return 302 $signin_url;
+    }
+
+    location / {
+        auth_request /authelia/api/authz/auth-request;
+        error_page 401 = @authelia_proxy_signin;
+        auth_request_set $user $upstream_http_remote_user;
+        auth_request_set $groups $upstream_http_remote_groups;
+        auth_request_set $email $upstream_http_remote_email;
+        auth_request_set $set_cookie $upstream_http_set_cookie;
+        auth_request_set $signin_url $upstream_http_location;
+        proxy_set_header Remote-User $user;
+        proxy_set_header Remote-Groups $groups;
+        proxy_set_header Remote-Email $email;
+        add_header Set-Cookie $set_cookie;
+        proxy_pass http://{{BACKEND}};
+    }
+}
+`}
+	h := "app.example.com"
+	c.Requests = []harness.Request{
+		appGet("no session: to the portal", h, "/dashboard?tab=1"),
+		appGet("a good session: the app with the user's headers", h, "/dashboard?tab=1", "Cookie: authelia_session=good"),
+		appReq("a good session: a POST with its body", "POST", h, "/api/items", "Cookie: authelia_session=good", "Content-Type: application/json", "Content-Length: 9"),
+		appGet("the portal forbids", h, "/admin", "Cookie: authelia_session=forbid"),
+		appGet("the portal fails", h, "/", "Cookie: authelia_session=broken"),
+		appGet("the auth location is internal", h, "/authelia/api/authz/auth-request"),
+		appReq("HEAD with a good session", "HEAD", h, "/", "Cookie: authelia_session=good"),
+	}
+	c.Requests[2].Send[0] += `{"a":"b"}`
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -55,8 +55,16 @@ func (x *exchange) special(code int) {
 	if x.loc != nil {
 		conf = x.loc.conf
 	}
-	if ep := conf.errorPages[code]; ep != nil && (!x.inErrPage || conf.recursiveEP) {
-		if x.errorPage(code, ep, conf) {
+	// ngx_http_special_response_handler: error pages are followed until a
+	// location with error_page lines and recursive_error_pages off
+	// handles an error (r->error_page), a page of its or not; the
+	// location that handles a later error does not undo it, nor an
+	// earlier recursive one decide for it.
+	if len(conf.errorPages) > 0 && !x.inErrPage {
+		if !conf.recursiveEP {
+			x.inErrPage = true
+		}
+		if ep := conf.errorPages[code]; ep != nil && x.errorPage(code, ep, conf) {
 			return
 		}
 	}
@@ -74,7 +82,6 @@ func (x *exchange) special(code int) {
 // errorPage follows one error_page; it returns false when the page could
 // not be used and the built-in one must be sent.
 func (x *exchange) errorPage(code int, ep *errorPage, conf *locConf) bool {
-	x.inErrPage = true
 	uri := ep.uri
 	if ep.value != nil {
 		x.tmp = ep.value.Eval(&x.st, x.tmp[:0])

@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -462,5 +463,92 @@ server {
 		appReq("HEAD with a good session", "HEAD", h, "/", "Cookie: authelia_session=good"),
 	}
 	c.Requests[2].Send[0] += `{"a":"b"}`
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// error_page recipes from answers and guides: POST to a static file
+// served by "error_page 405 =200 $uri", a 404 turned into the SPA shell
+// with =200, 403 and 404 to a named fallback that proxies (the body goes
+// along), a chain of named locations under recursive_error_pages (the
+// first location to handle an error with it off ends the chain, r->error_page),
+// and an intercepted backend 404 for a POST (the page is fetched as GET).
+func TestServeAppErrorPageRecipes(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "error_page recipes", BackendDown: false,
+		Content: map[string]string{
+			"html/form.html": "<form>\n", "html/index.html": "<div id=app>\n", "html/custom404.html": "custom not found\n",
+			"html/private/x.html": "private\n",
+		},
+		Config: `upstream down { server 127.0.0.1:1; }
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    root html;
+
+    location /static/ {
+        alias html/;
+        error_page 405 =200 $uri;
+    }
+    location /spa/ {
+        alias html/;
+        error_page 404 =200 /index.html;
+    }
+    location /private/ {
+        deny all;
+        error_page 403 404 = @fallback;
+    }
+    location /maybe/ {
+        error_page 403 404 = @fallback;
+    }
+    location @fallback {
+        proxy_pass http://{{BACKEND}};
+    }
+    location /chain/ {
+        recursive_error_pages on;
+        proxy_pass http://down;
+        error_page 502 = @second;
+    }
+    location @second {
+        proxy_pass http://down;
+        error_page 502 = @third;
+    }
+    location @third {
+        return 200 "third\n";
+    }
+    location /late/ {
+        proxy_pass http://down;
+        error_page 502 = @recursive;
+    }
+    location @recursive {
+        recursive_error_pages on;
+        proxy_pass http://down;
+        error_page 502 = @third;
+    }
+    location /norecurse/ {
+        proxy_pass http://down;
+        error_page 502 = @second;
+    }
+    location /api/ {
+        proxy_pass http://{{BACKEND}};
+        proxy_intercept_errors on;
+        error_page 404 /custom404.html;
+    }
+}
+`}
+	post := func(name, target, body string) harness.Request {
+		return serveRaw(name, "POST "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+	}
+	c.Requests = []harness.Request{
+		post("POST to a static file: 405 made 200", "/static/form.html", "a=b"),
+		plainGet("GET the static file", "/static/form.html"),
+		plainGet("a missing SPA route: the shell with 200", "/spa/settings/profile"),
+		plainGet("a denied path to the fallback", "/private/x.html"),
+		post("a POST to a missing path: the fallback gets the body", "/maybe/submit", "k=v"),
+		plainGet("a chain of named locations", "/chain/x"),
+		plainGet("without recursive_error_pages", "/norecurse/x"),
+		plainGet("recursive_error_pages on only where the second error falls", "/late/x"),
+		post("an intercepted 404 for a POST", "/api/status/404", "x=1"),
+	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

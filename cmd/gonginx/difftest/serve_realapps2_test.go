@@ -552,3 +552,79 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// oauth2-proxy's documented nginx setup: auth_request to /oauth2/auth,
+// a 401 made 403 on the sign-in page by error_page, the user's headers and
+// token from auth_request_set, its Set-Cookie passed on, and the cookie
+// splitting "if" blocks its docs add (evaluated before the subrequest).
+func TestServeAppOAuth2Proxy(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "oauth2-proxy", ErrorMessages: true,
+		Config: `map $cookie__oauth2_proxy $oauth_target {
+    default "/made?status=401&h=Set-Cookie:_oauth2_proxy_csrf=x;%20Path=/";
+    valid   "/made?status=202&h=X-Auth-Request-User:alice&h=X-Auth-Request-Email:alice@example.com&h=X-Auth-Request-Access-Token:tok123&h=Set-Cookie:_oauth2_proxy=valid;%20Path=/;%20HttpOnly";
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name app.example.com;
+
+    location /oauth2/ {
+        proxy_pass       http://{{BACKEND}};
+        proxy_set_header Host                    $host;
+        proxy_set_header X-Real-IP               $remote_addr;
+        proxy_set_header X-Auth-Request-Redirect $request_uri;
+    }
+    location = /oauth2/auth {
+        proxy_pass       http://{{BACKEND}}$oauth_target;
+        proxy_set_header Host             $host;
+        proxy_set_header X-Real-IP        $remote_addr;
+        proxy_set_header X-Forwarded-Uri  $request_uri;
+        proxy_set_header Content-Length   "";
+        proxy_pass_request_body           off;
+    }
+
+    location / {
+        auth_request /oauth2/auth;
+        error_page 401 =403 /oauth2/sign_in;
+
+        auth_request_set $user   $upstream_http_x_auth_request_user;
+        auth_request_set $email  $upstream_http_x_auth_request_email;
+        proxy_set_header X-User  $user;
+        proxy_set_header X-Email $email;
+
+        auth_request_set $token  $upstream_http_x_auth_request_access_token;
+        proxy_set_header X-Access-Token $token;
+
+        auth_request_set $auth_cookie $upstream_http_set_cookie;
+        add_header Set-Cookie $auth_cookie;
+
+        auth_request_set $auth_cookie_name_upstream_1 $upstream_cookie_auth_cookie_name_1;
+
+        if ($auth_cookie ~* "(; .*)") {
+            set $auth_cookie_name_0 $auth_cookie;
+            set $auth_cookie_name_1 "auth_cookie_name_1=$auth_cookie_name_upstream_1$1";
+        }
+
+        if ($auth_cookie_name_upstream_1) {
+            add_header Set-Cookie $auth_cookie_name_0;
+            add_header Set-Cookie $auth_cookie_name_1;
+        }
+
+        proxy_pass http://{{BACKEND}}/app/;
+    }
+}
+`}
+	h := "app.example.com"
+	c.Requests = []harness.Request{
+		appGet("not signed in: the sign-in page with 403", h, "/reports?q=1"),
+		appGet("signed in: the app with the user's headers", h, "/reports?q=1", "Cookie: _oauth2_proxy=valid"),
+		appReq("signed in: a POST", "POST", h, "/api/save", "Cookie: _oauth2_proxy=valid", "Content-Length: 3"),
+		appGet("the sign-in page itself", h, "/oauth2/sign_in?rd=/x"),
+		appGet("the callback", h, "/oauth2/callback?code=abc&state=xyz"),
+		appGet("the auth endpoint from outside", h, "/oauth2/auth"),
+	}
+	c.Requests[2].Send[0] += "a=b"
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

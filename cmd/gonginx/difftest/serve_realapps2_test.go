@@ -628,3 +628,59 @@ server {
 	c.Requests[2].Send[0] += "a=b"
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// An origin behind Cloudflare as guides set it up: the client's address
+// from CF-Connecting-IP for trusted proxies only, then a geo blocklist,
+// a country map from CF-IPCountry, a per-client rate limit keyed on the
+// real address, and the address passed on to the app.
+func TestServeAppCloudflareOrigin(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "cloudflare origin", ErrorMessages: true,
+		Config: `set_real_ip_from 127.0.0.0/8;
+set_real_ip_from 173.245.48.0/20;
+real_ip_header CF-Connecting-IP;
+
+geo $blocked {
+    default 0;
+    203.0.113.0/24 1;
+}
+
+map $http_cf_ipcountry $country_allowed {
+    default 1;
+    XX 0;
+    T1 0;
+}
+
+limit_req_zone $binary_remote_addr zone=perclient:1m rate=1r/m;
+limit_req_status 429;
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name origin.example.com;
+
+    if ($blocked) { return 403; }
+    if ($country_allowed = 0) { return 451; }
+
+    location / {
+        limit_req zone=perclient burst=1 nodelay;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Country $http_cf_ipcountry;
+        proxy_pass http://{{BACKEND}};
+    }
+}
+`}
+	h := "origin.example.com"
+	c.Requests = []harness.Request{
+		appGet("a visitor", h, "/", "CF-Connecting-IP: 198.51.100.7", "CF-IPCountry: DE", "X-Forwarded-For: 198.51.100.7"),
+		appGet("the same visitor again (burst)", h, "/a", "CF-Connecting-IP: 198.51.100.7", "CF-IPCountry: DE"),
+		appGet("the same visitor: limited", h, "/b", "CF-Connecting-IP: 198.51.100.7", "CF-IPCountry: DE"),
+		appGet("another visitor is not limited", h, "/", "CF-Connecting-IP: 198.51.100.8", "CF-IPCountry: FR"),
+		appGet("a blocked address", h, "/", "CF-Connecting-IP: 203.0.113.9"),
+		appGet("Tor exit country", h, "/", "CF-Connecting-IP: 198.51.100.9", "CF-IPCountry: T1"),
+		appGet("an IPv6 visitor", h, "/", "CF-Connecting-IP: 2001:db8::1", "CF-IPCountry: US"),
+		appGet("a malformed header: the peer's address stays", h, "/", "CF-Connecting-IP: not-an-ip"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -684,3 +684,142 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Jitsi Meet's Debian site (doc/debian/jitsi-meet): SSI in config.js for
+// per-room variables set in regex locations, room names rewritten to the
+// app's index, static directories by alias on two captures, BOSH and
+// XMPP WebSocket proxies with a $prefix only some locations set (a
+// warning in the error log), regexes with quote characters unquoted.
+func TestServeAppJitsiMeet(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "jitsi meet", Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "meet.example.com", Clock: harness.ClockRelative, ErrorMessages: true,
+		Content: map[string]string{
+			"jitsi/index.html":               "<html>meet</html>\n",
+			"jitsi/libs/app.bundle.js":       "app()\n",
+			"jitsi/libs/external_api.min.js": "api()\n",
+			"jitsi/css/all.css":              "body{}\n",
+			"jitsi/static/404.html":          "jitsi 404\n",
+			"meet-config.js":                 "var config = { hosts: { domain: 'meet.example.com', muc: 'conference.<!--# echo var=\"subdomain\" default=\"\" -->meet.example.com' }, bosh: '//meet.example.com/<!--# echo var=\"subdir\" default=\"\" -->http-bind' };\n",
+		},
+		Config: `server_names_hash_bucket_size 64;
+
+server {
+    listen 127.0.0.1:{{PORT}} ssl;
+    server_name meet.example.com;
+
+    ssl_protocols TLSv1.2;
+    ssl_prefer_server_ciphers on;
+    ssl_certificate {{CERT}};
+    ssl_certificate_key {{KEY}};
+
+    add_header Strict-Transport-Security "max-age=31536000";
+
+    root jitsi;
+
+    ssi on;
+    ssi_types application/x-javascript application/javascript;
+
+    index index.html index.htm;
+    error_page 404 /static/404.html;
+
+    gzip on;
+    gzip_types text/plain text/css application/javascript application/json;
+
+    location ~* \.(js|css|png|ico)$ {
+       expires 30d;
+       add_header Cache-Control "public";
+       etag on;
+    }
+
+    location = /config.js {
+        alias meet-config.js;
+    }
+
+    location = /external_api.js {
+        alias jitsi/libs/external_api.min.js;
+    }
+
+    location ~ ^/(libs|css|static|images|fonts|lang|sounds|connection_optimization|.well-known)/(.*)$
+    {
+        add_header 'Access-Control-Allow-Origin' '*';
+        alias jitsi/$1/$2;
+    }
+
+    location = /http-bind {
+        proxy_pass      http://{{BACKEND}}/http-bind;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header Host $http_host;
+    }
+
+    location = /xmpp-websocket {
+        proxy_pass http://{{BACKEND}}/xmpp-websocket?prefix=$prefix&$args;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";
+        proxy_set_header Host $http_host;
+        tcp_nodelay on;
+    }
+
+    location ~ ^/([^/?&:'"]+)$ {
+        try_files $uri @root_path;
+    }
+
+    location @root_path {
+        rewrite ^/(.*)$ / break;
+    }
+
+    location ~ ^/([^/?&:'"]+)/config.js$
+    {
+       set $subdomain "$1.";
+       set $subdir "$1/";
+
+       alias meet-config.js;
+    }
+
+    location ~ ^/([^/?&:'"]+)/(.*)$ {
+        set $subdomain "$1.";
+        set $subdir "$1/";
+        rewrite ^/([^/?&:'"]+)/(.*)$ /$2;
+    }
+
+    location ~ ^/([^/?&:'"]+)/http-bind {
+        set $subdomain "$1.";
+        set $subdir "$1/";
+        set $prefix "$1";
+
+        rewrite ^/(.*)$ /http-bind;
+    }
+
+    location ~ ^/([^/?&:'"]+)/xmpp-websocket {
+        set $subdomain "$1.";
+        set $subdir "$1/";
+        set $prefix "$1";
+
+        rewrite ^/(.*)$ /xmpp-websocket;
+    }
+}
+`}
+	h := "meet.example.com"
+	ws := func(name, target string) harness.Request {
+		return harness.Request{Name: name, Send: []string{"GET " + target + " HTTP/1.1\r\nHost: " + h + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + serveWSKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"}, WS: serveFrames()[:1]}
+	}
+	c.Requests = []harness.Request{
+		appGet("the app", h, "/"),
+		appGet("a room", h, "/MyMeeting"),
+		appGet("config.js through SSI", h, "/config.js"),
+		appGet("a room's config.js with its variables", h, "/team/config.js"),
+		appGet("a room's static file rewritten", h, "/team/libs/app.bundle.js"),
+		appGet("a library", h, "/libs/app.bundle.js", "Accept-Encoding: gzip"),
+		appGet("the external API", h, "/external_api.js"),
+		appGet("a stylesheet", h, "/css/all.css"),
+		appGet("a missing static file: the 404 page", h, "/static/none.js"),
+		appReq("BOSH", "POST", h, "/http-bind?room=x", "Content-Type: text/xml", "Content-Length: 7"),
+		appReq("BOSH for a tenant", "POST", h, "/team/http-bind", "Content-Type: text/xml", "Content-Length: 7"),
+		ws("XMPP WebSocket (no $prefix set)", "/xmpp-websocket?room=x"),
+		ws("XMPP WebSocket for a tenant", "/team/xmpp-websocket?room=y"),
+	}
+	c.Requests[9].Send[0] += "<body/>"
+	c.Requests[10].Send[0] += "<body/>"
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

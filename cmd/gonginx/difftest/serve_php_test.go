@@ -19,9 +19,17 @@ import (
 
 const phpFPMBin = "/usr/sbin/php-fpm8.2"
 
-// startPHPFPM runs a php-fpm pool on a free loopback port until the test
-// ends (stopped by its pid).
+// startPHPFPM runs a php-fpm pool of 4 children on a free loopback port
+// until the test ends (stopped by its pid).
 func startPHPFPM(t testing.TB) string {
+	t.Helper()
+	return startPHPFPMChildren(t, 4)
+}
+
+// startPHPFPMChildren is startPHPFPM with n children: a kept FastCGI
+// connection (fastcgi_keep_conn) holds one, idle in a keepalive pool or
+// not, and one more waits in the backlog for a free child.
+func startPHPFPMChildren(t testing.TB, n int) string {
 	t.Helper()
 	if _, err := os.Stat(phpFPMBin); err != nil {
 		if os.Getenv("CI") != "" {
@@ -47,13 +55,13 @@ daemonize = no
 [app]
 %[2]slisten = %[3]s
 pm = static
-pm.max_children = 4
+pm.max_children = %[4]d
 catch_workers_output = no
 php_admin_value[log_errors] = On
 php_admin_value[display_errors] = Off
 php_admin_value[error_reporting] = E_ALL
 php_admin_value[upload_tmp_dir] = /tmp
-`, dir, user, addr)
+`, dir, user, addr, n)
 	if err := os.WriteFile(filepath.Join(dir, "fpm.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -722,3 +722,23 @@ func TestServeAttackCookiesArgs(t *testing.T) {
 	c := harness.Case{Name: "cookies args", Config: config, Content: attackContent, Requests: reqs}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }
+
+// Decoded client bytes carried into the upstream request by variables:
+// proxy_pass with $uri (taken as it is, CR and LF included) and
+// proxy_set_header with $uri and $http_*; what the backend receives.
+func TestServeAttackUpstreamInjection(t *testing.T) {
+	nginx := serveNginx(t)
+	gonginx := serveUnderTest(t)
+	config := strings.Replace(attackConfig, "location /p/ {", `location /pv/ { proxy_pass http://{{BACKEND}}$uri; }
+    location /pa/ { proxy_pass http://{{BACKEND}}/x?a=$arg_a; }
+    location /ps/ { proxy_pass http://{{BACKEND}}/; proxy_set_header X-U $uri; proxy_set_header X-H $http_x_h; }
+    location /p/ {`, 1)
+	var reqs []harness.Request
+	for _, target := range []string{"/pv/a", "/pv/%0d%0aX-Inj:%20y", "/pv/a%20b", "/pv/a%0aX:1", "/pv/%0d%0a%0d%0aGET%20/p/smuggled%20HTTP/1.1",
+		"/pv/a?b=%0d%0a", "/pa/?a=%0d%0aX:1", "/pa/?a=a%20b", "/ps/%0d%0aX-Inj:%20y", "/ps/a%0aX:1", "/ps/a%0d"} {
+		reqs = append(reqs, attackGet(target, target))
+	}
+	reqs = append(reqs, attackGet("/ps/ header with escapes", "/ps/x", "X-H: a%0d%0aX:1\r\n"))
+	c := harness.Case{Name: "upstream injection", Config: config, Content: attackContent, Requests: reqs}
+	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
+}

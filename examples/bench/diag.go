@@ -38,14 +38,17 @@ func (t *logTail) next() string {
 // notice, and notice's lines on workers that exited (a Go worker's
 // panic exits with code 2, logged at notice as nginx logs an exit code);
 // info's (-errlog info) but for the clients' closing of their kept
-// connections at a run's end (and the start's probe's, before a request). Lines without a level (a panic's trace)
+// connections at a run's end (and the start's probe's, before a request)
+// and nginx's interrupted epoll_wait (strace attaching, -syscalls). Lines without a level (a panic's trace)
 // are all kept.
 func alarming(log string) []string {
 	var out []string
 	for _, line := range strings.Split(strings.TrimRight(log, "\n"), "\n") {
 		quiet := line == "" || strings.Contains(line, "[debug]") ||
 			strings.Contains(line, "[info]") && (strings.Contains(line, "closed keepalive connection") ||
-				strings.Contains(line, "closed connection while waiting for request")) ||
+				strings.Contains(line, "closed connection while waiting for request") ||
+				// nginx's epoll_wait when -syscalls' strace attaches.
+				strings.Contains(line, "Interrupted system call")) ||
 			strings.Contains(line, "[notice]") && !strings.Contains(line, "exited") ||
 			// php-fpm's own start and stop.
 			strings.Contains(line, "NOTICE:")

@@ -823,3 +823,68 @@ server {
 	c.Requests[10].Send[0] += "<body/>"
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// The gRPC gateway recipe of nginx's blog: every error status sent by
+// error_page to an internal location that answers a gRPC status in
+// headers with 204 (an unreachable backend: UNAVAILABLE), over h2c; a
+// body past client_max_body_size keeps the built-in 413 page.
+func TestServeAppGRPCErrorPages(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "grpc error pages", Config: `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    location /helloworld.Greeter {
+        grpc_pass grpc://127.0.0.1:1;
+        error_page 400 = /error400grpc;
+        error_page 401 = /error401grpc;
+        error_page 403 = /error403grpc;
+        error_page 404 = /error404grpc;
+        error_page 405 = /error405grpc;
+        error_page 408 = /error408grpc;
+        error_page 413 = /error413grpc;
+        error_page 414 = /error414grpc;
+        error_page 415 = /error415grpc;
+        error_page 426 = /error426grpc;
+        error_page 495 = /error495grpc;
+        error_page 496 = /error496grpc;
+        error_page 497 = /error497grpc;
+        error_page 500 = /error500grpc;
+        error_page 501 = /error501grpc;
+        error_page 502 = /error502grpc;
+        error_page 503 = /error503grpc;
+        error_page 504 = /error504grpc;
+    }
+    location = /error502grpc {
+        internal;
+        default_type application/grpc;
+        add_header grpc-status 14;
+        add_header content-length 0;
+        add_header grpc-message "unavailable";
+        return 204;
+    }
+    location = /error413grpc {
+        internal;
+        default_type application/grpc;
+        add_header grpc-status 8;
+        add_header grpc-message "request message too large";
+        return 204;
+    }
+    location = /error404grpc {
+        internal;
+        default_type application/grpc;
+        add_header grpc-status 12;
+        add_header grpc-message unimplemented;
+        return 204;
+    }
+    client_max_body_size 10;
+}
+`}
+	body := "\x00\x00\x00\x00\x05hello"
+	big := "\x00\x00\x00\x00\x14hello hello hello he"
+	c.Requests = []harness.Request{
+		{Name: "backend down: 502 page", H2: true, Send: []string{"POST /helloworld.Greeter/SayHello HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/grpc\r\nTE: trailers\r\nContent-Length: 10\r\n\r\n" + body}},
+		{Name: "too large: 413 page", H2: true, Send: []string{"POST /helloworld.Greeter/SayHello HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/grpc\r\nTE: trailers\r\nContent-Length: 25\r\n\r\n" + big}},
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

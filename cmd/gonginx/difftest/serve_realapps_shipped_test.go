@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -355,6 +356,12 @@ server {
 	// The backend is told of a body it does not get and waits: the client gives up.
 	c.Requests[14].AwaitRequests, c.Requests[14].HangUpAfter, c.Requests[14].Settle = 1, 200*time.Millisecond, 300*time.Millisecond
 	harness.Compare(t, c, want, got, serveAssets(t))
+	t.Run("h2", func(t *testing.T) {
+		h2 := c
+		h2.Config = strings.Replace(c.Config, "listen 127.0.0.1:{{PORT}};", "listen 127.0.0.1:{{PORT}} http2;", 1)
+		h2.Requests = overH2(c.Requests)
+		harness.Compare(t, h2, want, got, serveAssets(t))
+	})
 }
 
 // PeerTube's shipped site (support/nginx/peertube): try_files /dev/null
@@ -514,6 +521,12 @@ server {
 	// sends none: the backend waits, the client gives up.
 	c.Requests[2].AwaitRequests, c.Requests[2].HangUpAfter, c.Requests[2].Settle = 1, 200*time.Millisecond, 300*time.Millisecond
 	harness.Compare(t, c, want, got, serveAssets(t))
+	t.Run("h2", func(t *testing.T) {
+		h2 := c
+		h2.Config = strings.Replace(c.Config, "listen 127.0.0.1:{{PORT}};", "listen 127.0.0.1:{{PORT}} http2;", 1)
+		h2.Requests = overH2(c.Requests)
+		harness.Compare(t, h2, want, got, serveAssets(t))
+	})
 }
 
 // Smaller shipped sites and popular snippets: GitLab's source install

@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -291,5 +292,85 @@ server {
 		appReq("HEAD the shell", "HEAD", h, "/"),
 		appGet("index.html with If-Modified-Since", h, "/index.html", imsExact),
 	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// Exploit-blocking snippets in the style Nginx Proxy Manager includes in
+// every proxy host: dozens of "if ($query_string ~ ...)" tests setting
+// flags, whose PCRE patterns use \b, \s, escaped quotes and dollars,
+// byte ranges (\x00-\x20\x7f-\xff on $host), counted repetition, then
+// one return per flag. The regexes must match as nginx's PCRE does.
+func TestServeAppBlockExploits(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "block exploits",
+		Content: map[string]string{"html/index.html": "ok\n", "block.conf": `set $block_sql 0;
+if ($query_string ~ "union.*select.*\(") { set $block_sql 1; }
+if ($query_string ~ "(or|and).*[\s]*[0-9]+[\s]*[=<>]+[\s]*[0-9]+") { set $block_sql 1; }
+if ($query_string ~ "[\s]*['\"` + "`" + `][\s]*(or|and)[\s]*['\"` + "`" + `][\s]*[=<>]") { set $block_sql 1; }
+if ($query_string ~ "(sleep|benchmark|waitfor)\s*\(") { set $block_sql 1; }
+if ($query_string ~ "(\$ne|\$gt|\$regex|\$where)") { set $block_sql 1; }
+if ($block_sql = 1) { return 403; }
+
+set $block_file 0;
+if ($query_string ~ "[a-zA-Z0-9_]=(https?|ftp)://") { set $block_file 1; }
+if ($query_string ~ "(\.\./)|(\.\.%2f)|(%2e%2e%2f)") { set $block_file 1; }
+if ($query_string ~ "(%00|%0a|%0d|%09|%20$)") { set $block_file 1; }
+if ($block_file = 1) { return 403; }
+
+set $block_common 0;
+if ($query_string ~ "(<|%3C).*script.*(>|%3E)") { set $block_common 1; }
+if ($query_string ~ "GLOBALS(=|\[|\%[0-9A-Z]{0,2})") { set $block_common 1; }
+if ($query_string ~ "(` + "`" + `|%60|\$\(|%24%28|\|\||&&|;|%3B)") { set $block_common 1; }
+if ($query_string ~ "(\{\{|\}\}|\{%|%\}|\$\{|\}$)") { set $block_common 1; }
+if ($query_string ~ "\b(viagra|casino|poker)\b") { set $block_common 1; }
+if ($query_string ~* "\b(weight.?loss|diet.?pill)\b") { set $block_common 1; }
+if ($block_common = 1) { return 403; }
+
+set $block_agent 0;
+if ($http_user_agent ~ "^-$|^$|^\.$") { set $block_agent 1; }
+if ($http_user_agent ~ "(<|>|\||&|'|\"|;|\$|\(|\)|` + "`" + `|\{|\})") { set $block_agent 1; }
+if ($http_user_agent ~ "(sqlmap|nikto|gobuster)") { set $block_agent 1; }
+if ($block_agent = 1) { return 403; }
+
+set $block_other 0;
+if ($host ~ "[\x00-\x20\x7f-\xff]") { set $block_other 1; }
+if ($content_length ~ "^[0-9]{8,}$") { set $block_other 2; }
+if ($args ~ "^([^&]*&){5,}") { set $block_other 1; }
+if ($request_uri ~ "(\.php|\.asp|\.jsp)$") { set $block_other 3; }
+if ($block_other = 1) { return 403; }
+if ($block_other = 2) { return 413; }
+if ($block_other = 3) { return 404; }
+`},
+		Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost *.test;
+    root html;
+    include block.conf;
+    location / { }
+}
+`}
+	get := func(name, target, ua string, extra ...string) harness.Request {
+		h := ""
+		for _, x := range extra {
+			h += x + "\r\n"
+		}
+		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nUser-Agent: "+ua+"\r\nConnection: close\r\n"+h+"\r\n")
+	}
+	const ua = "Mozilla/5.0"
+	for _, q := range []string{"q=hello", "id=1%20union%20select%20(1)", "a=1 or 1=1", "x='or'=", "q=sleep(5)", "q=sleep%20(5)", "q=$ne",
+		"u=http://evil", "f=../../x", "a=b%20", "s=%3Cscript%3E", "GLOBALS[x]=1", "c=$(id)", "c=a;b", "t={{7*7}}", "t=x}",
+		"q=viagra", "q=Viagra", "q=viagras", "q=weight-loss", "q=WEIGHTLOSS", "a=1&b=2&c=3&d=4&e=5&f=6", "x=\xc3\xa9", "x=\xff"} {
+		c.Requests = append(c.Requests, get("query "+q, "/index.html?"+q, ua))
+	}
+	for _, a := range []string{"", "-", ".", "Mozilla (compatible; X)", "sqlmap/1.7", "curl/8.0"} {
+		c.Requests = append(c.Requests, get("agent "+a, "/index.html", a))
+	}
+	c.Requests = append(c.Requests,
+		get("a script path", "/wp-login.php", ua),
+		get("a host with a non-ASCII name", "/index.html", ua, "X-Pad: 1"),
+		get("a huge declared length", "/index.html", ua, "Content-Length: 123456789"),
+	)
+	c.Requests[len(c.Requests)-2].Send[0] = strings.Replace(c.Requests[len(c.Requests)-2].Send[0], "Host: localhost", "Host: caf\xc3\xa9.test", 1)
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

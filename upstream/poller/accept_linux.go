@@ -146,7 +146,7 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	}
 	port, ip := readSockaddr(&a.sa, c.rip[:])
 	c.rport, c.rlen = uint16(port), uint8(len(ip))
-	if err := c.register(); err != nil {
+	if err := c.register(true); err != nil {
 		sysClose(int(c.fd))
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
 	}
@@ -162,15 +162,38 @@ func newConn(fd int) *Conn {
 // register puts c's socket on the Conns' poller (waits, which its
 // caller has made) for its life, with TCP_NODELAY as Go's connections
 // have it.
-func (c *Conn) register() error {
+func (c *Conn) register(out bool) error {
 	sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-	reg, err := waitsP.Add((*rawConn)(c), In|Out|RDHup|Edge, c)
+	events := In | RDHup | Edge
+	if out {
+		events |= Out
+	}
+	reg, err := waitsP.Add((*rawConn)(c), events, c)
 	if err != nil {
 		return err
 	}
 	c.slot, c.gen = reg.slot, reg.gen
-	c.flags.Or(flagRegistered)
+	if out {
+		c.flags.Or(flagRegistered | flagOutOn)
+	} else {
+		c.flags.Or(flagRegistered)
+	}
 	return nil
+}
+
+// watchOut adds the socket's writability to its registration, before a
+// write's first wait: a socket dialed and connected at once is
+// registered for input only, as its add reported it writable at once
+// (an event of its own, a turn of the poller's loop woken for nothing,
+// per connection), and most backend connections never wait to write.
+// The modify reports the socket writable if it became so since the
+// write's try.
+func (c *Conn) watchOut() {
+	if !c.hasFlag(flagRegistered) {
+		return
+	}
+	c.flags.Or(flagOutOn)
+	c.registration().Modify((*rawConn)(c), In|Out|RDHup|Edge)
 }
 
 // Dial connects to addr (an IP address and port) as a net.Dialer with
@@ -238,27 +261,31 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 			break
 		}
 	}
-	// Registered once connecting: a socket not yet connecting polls as
-	// hung up (EPOLLHUP), which the poller, taking it before connect,
-	// kept as the Conn's end (HungUp, sticky): a live backend's tunnel
-	// direction then read on to EAGAIN and spliced. The add reports a
-	// connect done meanwhile.
-	if e == 0 || e == syscall.EISCONN || e == syscall.EINPROGRESS || e == syscall.EALREADY {
-		if err := c.register(); err != nil {
-			return fail(err)
-		}
-	}
 	switch e {
-	case 0, syscall.EISCONN:
-		return c, nil
-	case syscall.EINPROGRESS, syscall.EALREADY:
+	case 0, syscall.EISCONN, syscall.EINPROGRESS, syscall.EALREADY:
 	default:
 		return fail(os.NewSyscallError("connect", e))
 	}
 	// Connecting (on loopback it is done by now: one getpeername).
 	// Looked at before any deadline is set: most connects wait for
 	// nothing.
-	done, connectErr := connectState(int(c.fd))
+	done, connectErr := true, syscall.Errno(0)
+	if e == syscall.EINPROGRESS || e == syscall.EALREADY {
+		done, connectErr = connectState(int(c.fd))
+	}
+	if connectErr != 0 {
+		return fail(os.NewSyscallError("connect", connectErr))
+	}
+	// Registered once connecting: a socket not yet connecting polls as
+	// hung up (EPOLLHUP), which the poller, taking it before connect,
+	// kept as the Conn's end (HungUp, sticky): a live backend's tunnel
+	// direction then read on to EAGAIN and spliced. For writability
+	// only while the connect is under way (its report says it is done;
+	// the add reports one done meanwhile): a connected socket's add
+	// reported it writable, an event for nothing (watchOut's comment).
+	if err := c.register(!done); err != nil {
+		return fail(err)
+	}
 	if !done {
 		// Writable when done (the poller's report), then looked at again.
 		c.w.setDeadline(deadline)

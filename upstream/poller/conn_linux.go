@@ -101,11 +101,13 @@ const (
 	// flagInputSeen: the poller has reported input (or the peer's end)
 	// since the accept (InputReported); it stays.
 	flagInputSeen
+	// flagOutOn: the registration includes writability (watchOut).
+	flagOutOn
 )
 
 // The flags' bits from waitFirstShift up count waitFirst's choices
 // (wrapping): one in eight tries first all the same.
-const waitFirstShift = 9
+const waitFirstShift = 10
 
 // readyBit is side s's ready flag.
 func (c *Conn) readyBit(s *side) uint32 {
@@ -474,6 +476,9 @@ func (c *Conn) wait(s *side, now int64) error {
 	w := waiters.Get().(*waiter)
 	w.fires.Store(0) // another wait's timer: until this one's, any deadline wakes it
 	s.waiter.Store(w)
+	if s == &c.w && !c.hasFlag(flagOutOn) {
+		c.watchOut() // after the waiter is published: its report finds it
+	}
 	err := c.waitOn(s, w, now)
 	s.waiter.Store(nil)
 	select {

@@ -682,3 +682,47 @@ func TestDialWaitsForConnect(t *testing.T) {
 		t.Fatalf("Dial = %v, want a timeout", err)
 	}
 }
+
+// TestDialedWatchesOutOnlyToWait: a dialed socket connected at once (on
+// loopback, nearly always) is registered for input only (its add would
+// report it writable: a turn of the poller's loop for nothing, per
+// connection); a write that must wait adds writability first and goes on
+// once the peer reads.
+func TestDialedWatchesOutOnlyToWait(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := Dial(ln.Addr().String(), time.Now().Add(10*time.Second), nil)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	SettleConns()
+	if !c.hasFlag(flagOutOn) && c.hasFlag(flagWReady) {
+		t.Fatal("connected at once, registered for input only: writable reported")
+	}
+	c.SetWriteDeadline(time.Now().Add(20 * time.Second)) // a bound
+	big := make([]byte, 16<<20)                          // more than the socket buffers take
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Write(big)
+		done <- err
+	}()
+	peer.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if n, err := io.ReadFull(peer, make([]byte, len(big))); err != nil {
+		t.Fatalf("read %d of %d: %v", n, len(big), err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if !c.hasFlag(flagOutOn) {
+		t.Error("a write that waited did not watch writability")
+	}
+}

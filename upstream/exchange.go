@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"net"
-	"os"
 	"time"
 
 	"github.com/gonginx/gonginx/rewrite"
@@ -185,7 +184,8 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		s.SetUpstreamHeaders(x.head.Headers)
 		p.accelHeaders(c, s, x)
 	}
-	if ft := statusFT(x.head.Status); ft != 0 && allow&ft != 0 {
+	if allow&ftHTTPAny != 0 && allow&statusFT(x.head.Status) != 0 {
+		ft := statusFT(x.head.Status)
 		// proxy_next_upstream http_NNN: this answer is dropped and the
 		// next server tried; 403 and 404 do not count as failures.
 		x.rel.failed = peerFailed(ft)
@@ -234,69 +234,17 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	}
 
 	if x.head.Status == 101 && r.Upgrade && !p.proto.cgiHead() {
-		x.beginTry(s)
-		x.action = actionUpgraded
-		if err := c.WriteHeader(resp); err != nil {
-			return 0, err, 0
-		}
-		if err := c.Flush(); err != nil {
-			return 0, err, 0
-		}
-		clientConn, fromClient := c.Hijack()
-		x.rel.tunneled = true
-		x.life.leave() // the tunnel's registration takes the socket's events
-		nc.SetDeadline(time.Time{})
-		clientConn.SetDeadline(time.Time{})
-		t := newTunnel()
-		t.client, t.upstream, t.idle, t.bufs = clientConn, nc, p.ReadTimeout, p.tunnelBufs
-		// The client's socket is registered with the poller for its
-		// watch: the tunnel takes that registration over.
-		_, t.watched = c.Socket()
-		if t.bufs == nil {
-			t.bufs = tunnelPool(os.Getpagesize())
-		}
-		t.prepare(p.tunnelBufLen)
-		p.Tunnels.add(t)
-		err := t.sendPending(fromClient, buffered)
-		if err == nil {
-			// buffered aliased the response buffer, which an idle
-			// tunnel must not pin (nginx's tunnel keeps only its two
-			// proxy_buffer_size buffers).
-			x.spareRbuf()
-			if p.detachTunnel(c, s, x, t, g, server, int64(len(buffered))) {
-				// The request returns; the tunnel's end ends it.
-				x.rel.tunneled, x.rel.detached = true, true
-				return 0, nil, 0
-			}
-			err = t.pump()
-		}
-		p.Tunnels.remove(t)
-		// What the tunnel moved counts as nginx's connection counters
-		// count it: sent to the client ($bytes_sent), and sent to and
-		// read from the backend; buffered was counted when read.
-		c.AddSent(t.toClient)
-		x.sent += t.toUpstream
-		x.recvd += t.toClient - int64(len(buffered))
-		x.tunneled = true
-		t.unref()
-		return 0, err, 0
+		return p.upgraded(c, s, x, nc, g, server, resp, buffered)
 	}
 
 	x.beginTry(s)
 	// A response still cacheable after its head, or proxy_force_ranges,
 	// gets ranges from the range filter, which owns Accept-Ranges
 	// (ngx_http_upstream_copy_allow_ranges).
-	if x.cr != nil {
-		x.cr.expect = f.length
-		if f.noBody {
-			x.cr.expect = -1 // a head only (HEAD, 204, 304): stored as it is
-		}
+	resp.NotModifiable = false
+	if x.cr != nil || p.forceRanges {
+		p.cacheRanges(r, s, x, resp, f)
 	}
-	allowRanges := x.cr != nil && p.cacheStore(r, s, x)
-	if (allowRanges || p.forceRanges) && dropHeader(resp, "accept-ranges") || p.forceRanges {
-		resp.AllowRanges = http1.RangesSingle
-	}
-	resp.NotModifiable = allowRanges
 	if !headAt.IsZero() {
 		// An HTTP/1 client's Conn asked by its type (one compare), not by
 		// the interface (an itab lookup, ~95 instructions).
@@ -348,14 +296,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	// gone: the watch closed nc (not to be kept, whatever the relay did).
 	gone := rewatch && (watch != nil && watch.stop() || sw != nil && sw.StopWatch())
 	if gone && err != nil {
-		// The relay ended because the watch closed the backend: nothing
-		// more goes to the client (nginx terminates the request, its
-		// output unsent with it).
-		if x.spool.on {
-			x.spool.end(false)
-		}
-		c.Discard()
-		status, err := p.clientGone(s, x, watch, sw, clientGoneAction(x, len(buffered), x.recvd > recvdBefore))
+		status, err := p.relayGone(c, s, x, watch, sw, len(buffered), recvdBefore)
 		return status, err, 0
 	}
 	if !bodyWatch {
@@ -364,25 +305,8 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		// try's own error.
 		p.logStreamReset(s, x, c.NetConn(), clientGoneAction(x, len(buffered), x.recvd > recvdBefore))
 	}
-	if x.spool.on {
-		// The backend's response is read (whole, or cut by the backend)
-		// while the client still takes it from the temporary file: the
-		// try ends and its connection goes now, as
-		// ngx_http_upstream_finalize_request runs before the pipe's last
-		// bytes are sent.
-		if err == nil {
-			x.tryEnd, x.rel.ended = poller.Now(), true
-			x.rel.keep = !gone && g.Keepalive > 0 && p.proto.keepConn(x, f, complete, false)
-		}
-		p.releaseTry(x, nc, g, server, reused, ft)
-		if serr := x.spool.end(true); err == nil {
-			err = serr
-		}
-	}
-	if x.store.Stream != nil {
-		if cerr := p.endStore(s, x, err == nil, resp.ContentLength, x.lastModified()); err == nil {
-			err = cerr // the client went away while the backend was read
-		}
+	if x.spool.on || x.store.Stream != nil {
+		err = p.relayEnd(x, s, nc, g, server, reused, ft, f, resp, complete, gone, err)
 	}
 	if err != nil {
 		return 0, err, 0

@@ -23,6 +23,10 @@ const (
 	ftHTTP404
 	ftHTTP429
 	ftNonIdempotent
+
+	// ftHTTPAny is the statuses' types: a try allowing none of them
+	// (the default "error timeout") skips statusFT's switch.
+	ftHTTPAny = ftHTTP500 | ftHTTP502 | ftHTTP503 | ftHTTP504 | ftHTTP403 | ftHTTP404 | ftHTTP429
 )
 
 var nextUpstreamNames = map[string]ftMask{

@@ -363,64 +363,12 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 	// An earlier pass (before an X-Accel-Redirect or an error_page) read
 	// the whole body: nginx sends r->request_body again.
 	reuseBody := (s.RequestBodyWhole || s.BodyFile() != nil) && c.BodyDone()
-	x.streamChunked = !reuseBody && r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
-	x.pending = nil
-	if x.streamChunked {
-		// A body that arrived whole with the head is sent with its
-		// length, as nginx does when nothing is left to read; otherwise
-		// what is at hand goes out with the request head.
-		if int64(cap(x.body)) < p.bodyBufferSize {
-			x.body = make([]byte, 0, p.bodyBufferSize) // grows once per pooled exchange
-		}
-		n, err := readAtHand(c, x.body[:cap(x.body)])
-		if err != nil {
-			return bodyStatus(err), err
-		}
-		x.body = x.body[:n]
-		// Not on HTTP/2: nginx passes a stream's body on chunked even
-		// when all of it is at hand.
-		if c.BodyDone() && (c.ConnInfo() == nil || c.ConnInfo().HTTP2 == 0) {
-			x.streamChunked = false
-			bodyLen, x.bodyBuffered = int64(n), true
-			s.ChunkedLength, s.ChunkedRead = bodyLen, true
-			s.SetRequestBody(x.body)
-			s.RequestBodyWhole = true
-		} else {
-			x.pending = x.body
-		}
-	}
-	if reuseBody {
-		x.body = x.body[:0]
-		if f := s.BodyFile(); f != nil {
-			fi, err := f.Stat()
-			if err != nil {
-				return 500, fmt.Errorf("client body temp file: %w", err)
-			}
-			x.dropBody = true // endServe drops it
-			x.bodyFile, x.bodyFileShared, bodyLen = f, true, fi.Size()
-		} else {
-			x.body = append(x.body, s.RequestBody...)
-			bodyLen = int64(len(x.body))
-		}
-		x.bodyBuffered = true
-	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && !r.NoBody && (p.requestBuffering || p.setBody != nil) {
-		x.dropBody = true
-		n, err := p.readBody(c, x)
-		if err != nil {
-			return bodyStatus(err), err
-		}
-		bodyLen, x.bodyBuffered = n, true
-		if r.Chunked {
-			s.ChunkedLength, s.ChunkedRead = n, true
-		}
-		if x.bodyFile != nil {
-			s.RequestBodyFile = x.bodyFile.Name()
-			// The State keeps the file to the end of the request.
-			s.KeepBodyFile(x.bodyFile, x.keepBodyFile)
-			x.bodyFileShared = true
-		} else {
-			s.SetRequestBody(x.body)
-			s.RequestBodyWhole = true
+	x.streamChunked, x.pending = false, nil
+	if reuseBody || r.Chunked || r.ContentLength > 0 && !r.NoBody {
+		var status int
+		var err error
+		if bodyLen, status, err = p.clientBody(c, s, x, r, reuseBody, bodyLen); err != nil {
+			return status, err
 		}
 	}
 	// nginx reads an HTTP/2 body to the stream's end whatever its
@@ -635,4 +583,72 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		}
 		tries--
 	}
+}
+
+// clientBody is serveWith's step for a request with a body (or one an
+// earlier pass read): read, streamed or reused, its length to send
+// (bodyLen as serveWith has it when none is read), or a status to end
+// with.
+func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *http1.Request, reuseBody bool, bodyLen int64) (int64, int, error) {
+	x.streamChunked = !reuseBody && r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
+	x.pending = nil
+	if x.streamChunked {
+		// A body that arrived whole with the head is sent with its
+		// length, as nginx does when nothing is left to read; otherwise
+		// what is at hand goes out with the request head.
+		if int64(cap(x.body)) < p.bodyBufferSize {
+			x.body = make([]byte, 0, p.bodyBufferSize) // grows once per pooled exchange
+		}
+		n, err := readAtHand(c, x.body[:cap(x.body)])
+		if err != nil {
+			return 0, bodyStatus(err), err
+		}
+		x.body = x.body[:n]
+		// Not on HTTP/2: nginx passes a stream's body on chunked even
+		// when all of it is at hand.
+		if c.BodyDone() && (c.ConnInfo() == nil || c.ConnInfo().HTTP2 == 0) {
+			x.streamChunked = false
+			bodyLen, x.bodyBuffered = int64(n), true
+			s.ChunkedLength, s.ChunkedRead = bodyLen, true
+			s.SetRequestBody(x.body)
+			s.RequestBodyWhole = true
+		} else {
+			x.pending = x.body
+		}
+	}
+	if reuseBody {
+		x.body = x.body[:0]
+		if f := s.BodyFile(); f != nil {
+			fi, err := f.Stat()
+			if err != nil {
+				return 0, 500, fmt.Errorf("client body temp file: %w", err)
+			}
+			x.dropBody = true // endServe drops it
+			x.bodyFile, x.bodyFileShared, bodyLen = f, true, fi.Size()
+		} else {
+			x.body = append(x.body, s.RequestBody...)
+			bodyLen = int64(len(x.body))
+		}
+		x.bodyBuffered = true
+	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && !r.NoBody && (p.requestBuffering || p.setBody != nil) {
+		x.dropBody = true
+		n, err := p.readBody(c, x)
+		if err != nil {
+			return 0, bodyStatus(err), err
+		}
+		bodyLen, x.bodyBuffered = n, true
+		if r.Chunked {
+			s.ChunkedLength, s.ChunkedRead = n, true
+		}
+		if x.bodyFile != nil {
+			s.RequestBodyFile = x.bodyFile.Name()
+			// The State keeps the file to the end of the request.
+			s.KeepBodyFile(x.bodyFile, x.keepBodyFile)
+			x.bodyFileShared = true
+		} else {
+			s.SetRequestBody(x.body)
+			s.RequestBodyWhole = true
+		}
+	}
+	return bodyLen, 0, nil
 }

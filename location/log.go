@@ -281,8 +281,9 @@ func (x *exchange) logRejected(perr *http1.Error) {
 		}
 	}
 	if info := x.c.ConnInfo(); info != nil && info.HTTP2 != 0 && x.srv != nil {
-		// An HTTP/2 stream's header block: nginx's stream log, with no
-		// request line yet.
+		// An HTTP/2 stream's header block: nginx's stream log, with the
+		// request line only where the check came after nginx built it
+		// (ngx_http_process_request_header's, the method kept).
 		client := ""
 		if r.Conn != nil {
 			client = r.Conn.RemoteAddr
@@ -291,7 +292,14 @@ func (x *exchange) logRejected(perr *http1.Error) {
 		if host == nil {
 			host = x.streamHost
 		}
-		x.log.logTo(x.conf().errorLogs, "info", streamHeaderLine(x.connID, msg, client, x.srv.Name, host))
+		line := streamHeaderLine(x.connID, msg, client, x.srv.Name, nil)
+		if len(r.Method) > 0 {
+			line += ", request: \"" + string(appendRequestLine(nil, r)) + "\""
+		}
+		if host != nil {
+			line += ", host: \"" + string(host) + "\""
+		}
+		x.log.logTo(x.conf().errorLogs, "info", line)
 		return
 	}
 	if r.Parsed == 0 {

@@ -22,8 +22,8 @@ type FramedHead struct {
 
 // FieldAt is one header line of a FramedHead, its offsets from the
 // first header line: the line starts where the one before ended, its
-// name ends at NameEnd, its value (spaces around it off, as the HTTP/1
-// parser takes them) is [ValueStart, ValueEnd), and the line
+// name ends at NameEnd, its value (as the framed protocol sent it,
+// spaces around it included) is [ValueStart, ValueEnd), and the line
 // ends after its "\r\n" at LineEnd.
 type FieldAt struct {
 	NameEnd, ValueStart, ValueEnd, LineEnd int32
@@ -49,16 +49,10 @@ func (f *FieldLines) Add(name, value []byte, invalid bool) {
 	ve := len(l)
 	l = append(l, '\r', '\n')
 	f.Lines = l
-	// The HTTP/1 parser's value: the spaces around it are not its, tabs
-	// are (an empty one sits where the line's end is).
-	if vs < ve && (l[vs] == ' ' || l[ve-1] == ' ') {
-		for vs < ve && l[vs] == ' ' {
-			vs++
-		}
-		for ve > vs && l[ve-1] == ' ' {
-			ve--
-		}
-	}
+	// The value as sent, spaces around it included: nginx's HTTP/2 trims
+	// nothing (ngx_http_v2_state_process_header), so " 5" is no
+	// Content-Length and " a" reaches a backend as sent. An empty value
+	// sits where the line's end is.
 	if vs == ve {
 		vs, ve = len(l)-2, len(l)-2
 	}

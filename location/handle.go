@@ -378,6 +378,18 @@ func (x *exchange) startRequest() {
 	x.mods.reset()
 }
 
+// regexFailed logs, at alert, a regex that hit its match limit in what
+// just ran (ngx_http_regex_exec's line), and reports it: nginx answers
+// 500.
+func (x *exchange) regexFailed() bool {
+	if x.st.RegexFailed == "" {
+		return false
+	}
+	x.log.Logf(x, "alert", "%s", x.st.RegexFailed)
+	x.st.RegexFailed = ""
+	return true
+}
+
 // serverPhase runs the server rewrite program and then the location
 // phases; it returns a status to answer with, or 0 when a response was
 // written.
@@ -385,6 +397,9 @@ func (x *exchange) serverPhase() int {
 	if p := x.srv.prog; p != nil {
 		x.curConf = x.srv.root.conf
 		act := p.Run(&x.st)
+		if x.regexFailed() {
+			return 500
+		}
 		switch act.Kind {
 		case rewrite.Return, rewrite.Redirect:
 			return x.returnAction(act, x.srv.root)
@@ -402,6 +417,9 @@ func (x *exchange) findPhase() int {
 		}
 		loc, redirect := x.srv.Match(&x.st, x.req.URI)
 		x.loc, x.curConf = loc, loc.conf
+		if x.regexFailed() {
+			return 500 // ngx_http_core_find_config_phase: NGX_ERROR
+		}
 		if x.debugWanted() {
 			x.debugLocation(loc)
 		}
@@ -449,6 +467,9 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 	if p := prog; p != nil {
 		x.curConf = conf
 		act := p.Run(&x.st)
+		if x.regexFailed() {
+			return 500, false
+		}
 		if act.IfBlock >= 0 && act.IfBlock < len(loc.ifConfs) && loc.ifConfs[act.IfBlock] != nil {
 			conf = loc.ifConfs[act.IfBlock]
 			x.curConf = conf

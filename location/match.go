@@ -10,13 +10,17 @@ const (
 	findOK                     // exact or regex match: final
 	findAgain                  // a prefix matched: nested levels were searched
 	findDone                   // auto-redirect: answer 301 to uri + "/"
+	findError                  // a regex hit its match limit (st.RegexFailed): 500
 )
 
 // Match finds the location for uri in srv as nginx does. It returns nil
 // when no location matches (the server-level configuration applies) and
 // redirect=true for nginx's auto-redirect of a proxied "/prefix/" asked as
-// "/prefix". Regex captures are stored in st.
+// "/prefix". Regex captures are stored in st. A regex that hit its
+// match limit leaves st.RegexFailed set, loc the location nginx's
+// configuration is then (the prefix one, or the server's).
 func (srv *VirtualServer) Match(st *rewrite.State, uri []byte) (loc *Location, redirect bool) {
+	st.RegexFailed = ""
 	l, rc := findLocation(srv.root, uri, st)
 	if l == nil {
 		return srv.root, false
@@ -59,10 +63,17 @@ func findLocation(parent *Location, uri []byte, st *rewrite.State) (*Location, f
 		if inner != nil {
 			cur = inner
 		}
+		if irc == findError {
+			return cur, irc
+		}
 	}
 	if !noregex {
 		for _, l := range lv.regexes {
 			if !l.re.Match(st, uri) {
+				if st.RegexFailed != "" {
+					// nginx's r->loc_conf stays the prefix one.
+					return cur, findError
+				}
 				if st.Trace != nil {
 					st.Trace("location", l.describe()+": no match")
 				}
@@ -71,7 +82,12 @@ func findLocation(parent *Location, uri []byte, st *rewrite.State) (*Location, f
 			if st.Trace != nil {
 				st.Trace("location", l.describe()+": matches, the first regex in order to match wins")
 			}
-			if inner, _ := findLocation(l, uri, st); inner != nil {
+			if inner, irc := findLocation(l, uri, st); irc == findError {
+				if inner == nil {
+					inner = l
+				}
+				return inner, findError
+			} else if inner != nil {
 				return inner, findOK
 			}
 			return l, findOK

@@ -43,6 +43,12 @@ type State struct {
 	ProxyPort       string // $proxy_port
 	UpstreamAddr    string // $upstream_addr
 	Status          int    // $status
+	// RegexFailed is set by a Regex's Match that hit the match limit
+	// (catastrophic backtracking): nginx's alert line
+	// (`pcre2_match() failed: -47 on "SUBJECT" using "PATTERN"`), its
+	// ngx_http_regex_exec's NGX_ERROR, which a location, rewrite or if
+	// answers with 500. Whoever checks it after its match clears it.
+	RegexFailed string
 	// LocationChanged: a "rewrite ... break" changed the URI after the
 	// location was chosen (nginx's r->valid_location = 0), so proxy_pass
 	// sends the whole URI without its URI part; finding a location again
@@ -246,6 +252,7 @@ func (s *State) Reset(req *http1.Request) {
 	s.FastCGI = nil
 	s.ProxyBodyLength, s.ProxyChunked, s.ProxyMade = 0, false, false
 	s.ChunkedLength, s.ChunkedRead = 0, false
+	s.RegexFailed = ""
 	s.Status, s.LocationChanged, s.ErrStatus, s.ContentType, s.UpstreamTrailers = 0, false, 0, nil, nil
 	s.AccelRedirect, s.AccelCharset = false, nil
 	s.CacheStatus, s.CacheLastModified, s.CacheETag = "", -1, s.CacheETag[:0]

@@ -203,6 +203,13 @@ func (m *mapVar) find(s *State, dst []byte, start int) (*Complex, []byte) {
 		if r.rx.Match(s, key) {
 			return r.value, dst
 		}
+		if s.RegexFailed != "" {
+			// ngx_http_map_find: the match limit ends the search with the
+			// default value, not the request (nginx's alert is not
+			// logged here).
+			s.RegexFailed = ""
+			break
+		}
 	}
 	return m.def, dst
 }

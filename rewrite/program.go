@@ -367,7 +367,13 @@ func (p *Program) Run(s *State) Action {
 		pc++
 		switch o.kind {
 		case opRewrite:
+			s.RegexFailed = ""
 			if !o.regex.Match(s, s.Req.URI) {
+				if s.RegexFailed != "" {
+					// ngx_http_script_regex_start_code: NGX_ERROR.
+					act.Kind, act.Code = Return, 500
+					return act
+				}
 				s.Captures = s.Captures[:0]
 				if s.Trace != nil {
 					traceOp(s, o, "no match for \""+string(s.Req.URI)+"\"")
@@ -452,7 +458,13 @@ func (p *Program) Run(s *State) Action {
 			}
 			return act
 		case opIf:
-			if p.test(s, o, quote) {
+			s.RegexFailed = ""
+			ok := p.test(s, o, quote)
+			if s.RegexFailed != "" {
+				act.Kind, act.Code = Return, 500
+				return act
+			}
+			if ok {
 				act.IfBlock = o.ifBlock
 				if s.Trace != nil {
 					traceOp(s, o, "true: its block applies")

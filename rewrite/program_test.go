@@ -3,6 +3,7 @@ package rewrite
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -298,6 +299,49 @@ func TestFinishErrors(t *testing.T) {
 		}
 		if diff := cmp.Diff(tt.want, errString(c.Finish())); diff != "" {
 			t.Errorf("%s: %s", tt.name, diff)
+		}
+	}
+}
+
+// TestRegexMatchLimit: a PCRE-only pattern (a lookahead, the
+// backtracking engine) that a client's URI sends into catastrophic
+// backtracking. PCRE stops at its match limit; nginx's rewrite and if
+// then answer 500 (ngx_http_script_regex_start_code's NGX_ERROR) and log
+// `pcre2_match() failed: -47 on "URI" using "PATTERN"`, where a plain
+// no match goes on.
+func TestRegexMatchLimit(t *testing.T) {
+	c := NewCompiler()
+	rw, err := c.Program([]*nginxconf.Directive{dir(1, "rewrite", "^/r/(?=a)(a+)+$", "/x", "last"), dir(2, "return", "200", "no")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cond, err := c.Program([]*nginxconf.Directive{block(dir(3, "if", "($uri", "~", "^/i/(?=a)(a+)+$)"), dir(4, "return", "200", "if")), dir(5, "return", "200", "no")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	bomb := strings.Repeat("a", 40) + "b"
+	for _, tt := range []struct {
+		p        *Program
+		uri      string
+		want     outcome
+		wantFail string
+	}{
+		{rw, "/r/" + bomb, outcome{Kind: "Return", Code: 500, URI: "/r/" + bomb, IfBlock: -1},
+			`pcre2_match() failed: -47 on "/r/` + bomb + `" using "^/r/(?=a)(a+)+$"`},
+		{rw, "/r/aab", outcome{Kind: "Return", Code: 200, Text: "no", URI: "/r/aab", IfBlock: -1}, ""},
+		{cond, "/i/" + bomb, outcome{Kind: "Return", Code: 500, URI: "/i/" + bomb, IfBlock: -1},
+			`pcre2_match() failed: -47 on "/i/` + bomb + `" using "^/i/(?=a)(a+)+$"`},
+		{cond, "/i/aa", outcome{Kind: "Return", Code: 200, Text: "if", URI: "/i/aa", Cap1: "aa", IfBlock: 0}, ""},
+	} {
+		s := testState(testReq("GET", tt.uri, tt.uri))
+		if got := run(t, c, tt.p, s); got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.uri, got, tt.want)
+		}
+		if s.RegexFailed != tt.wantFail {
+			t.Errorf("%s: RegexFailed %q, want %q", tt.uri, s.RegexFailed, tt.wantFail)
 		}
 	}
 }

@@ -85,6 +85,10 @@ func (c *Compiler) Regex(pattern string, caseless bool) (*Regex, error) {
 		if err != nil {
 			return nil, pcreError(pattern, goErr)
 		}
+		// The subject may come from a client: a match gives up after
+		// runtimeMatchLimit, as PCRE stops at its match limit (where
+		// nginx answers 500, see State.RegexFailed).
+		re2.MatchTimeout = runtimeMatchLimit
 		rx.re = nil
 		rx.pcre = re2
 		nums := re2.GetGroupNumbers()
@@ -331,7 +335,12 @@ func pcreDollar(pattern string) (out string, ok bool) {
 // matchFallback runs a regexp2 engine; it allocates per match.
 func (rx *Regex) matchFallback(re *regexp2.Regexp, s *State, subject []byte) bool {
 	m, err := re.FindStringMatch(string(subject))
-	if err != nil || m == nil {
+	if err != nil {
+		// Only the match limit fails a match: PCRE2_ERROR_MATCHLIMIT.
+		s.RegexFailed = `pcre2_match() failed: -47 on "` + string(subject) + `" using "` + rx.pattern + `"`
+		return false
+	}
+	if m == nil {
 		return false
 	}
 	s.Captures = s.Captures[:0]

@@ -458,14 +458,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		x.disabled = false
 		nc, server, reused, err := p.connect(t, s, x, useIdle, now)
 		if server < 0 {
-			// nginx logs the group's name when no server is left.
-			s.UpstreamName.Set(t.scheme, t.group.Name, x.sentURI(t.scheme))
-			s.AddUpstreamTry(t.group.Name, 502, 0)
-			if cr != nil {
-				cr.lastFT = ftError
-			}
-			return 502, &tryError{msg: ErrNoLiveUpstreams.Error(), cause: ErrNoLiveUpstreams,
-				action: actionConnect, upstream: upstreamURL(t, x, t.group.Name)}
+			return p.noLiveUpstreams(s, t, x, cr)
 		}
 		addr := t.group.Servers[server].Addr
 		if t.group.Servers[server].Network == "unix" {
@@ -480,16 +473,9 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 		var ft ftMask
 		sent := false
 		if err != nil {
-			if fatalConnect(err) {
-				s.AddUpstreamTry(addr, 500, time.Since(now))
-				return 500, err
+			if status, ft, err = p.connectFailed(s, t, x, err, addr, now); status == 500 {
+				return status, err
 			}
-			status, ft = 502, ftError
-			if isTimeout(err) {
-				status, ft = 504, ftTimeout
-			}
-			s.AddUpstreamTry(addr, status, time.Since(now))
-			err = p.wrapTry(err, actionConnect, t, x, addr)
 		} else {
 			sent = true
 			// A kept-alive connection is at hand: nginx's clock has not
@@ -521,17 +507,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 				ConnectTime: connectTime, HeaderTime: x.headerTime,
 				ResponseLength: bodyRead, BytesReceived: x.recvd, BytesSent: x.sent})
 			if err != nil && status == 0 && c.HeaderWritten() && !c.Hijacked() {
-				if errors.Is(err, errInvalidChunked) || errors.Is(err, errDropUnsent) {
-					// nginx's pipe aborts before writing what it parsed
-					// (ngx_event_pipe returns NGX_ABORT): what was not
-					// sent yet never is.
-					c.Discard()
-				} else {
-					// The head went out and the body was cut: nginx
-					// flushes what it has, sends no last chunk and closes.
-					c.Abort()
-					c.Flush()
-				}
+				bodyCut(c, err)
 			}
 		}
 		if cr != nil {
@@ -651,4 +627,47 @@ func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *htt
 		}
 	}
 	return bodyLen, 0, nil
+}
+
+// noLiveUpstreams ends a pass that found no server to try.
+func (p *Proxy) noLiveUpstreams(s *rewrite.State, t *target, x *exchange, cr *cacheReq) (int, error) {
+	// nginx logs the group's name when no server is left.
+	s.UpstreamName.Set(t.scheme, t.group.Name, x.sentURI(t.scheme))
+	s.AddUpstreamTry(t.group.Name, 502, 0)
+	if cr != nil {
+		cr.lastFT = ftError
+	}
+	return 502, &tryError{msg: ErrNoLiveUpstreams.Error(), cause: ErrNoLiveUpstreams,
+		action: actionConnect, upstream: upstreamURL(t, x, t.group.Name)}
+}
+
+// connectFailed is a try whose connection failed: its status (500 ends
+// the pass), failure type and error.
+func (p *Proxy) connectFailed(s *rewrite.State, t *target, x *exchange, err error, addr string, now time.Time) (int, ftMask, error) {
+	if fatalConnect(err) {
+		s.AddUpstreamTry(addr, 500, time.Since(now))
+		return 500, 0, err
+	}
+	status, ft := 502, ftError
+	if isTimeout(err) {
+		status, ft = 504, ftTimeout
+	}
+	s.AddUpstreamTry(addr, status, time.Since(now))
+	return status, ft, p.wrapTry(err, actionConnect, t, x, addr)
+}
+
+// bodyCut ends a response whose head went out and whose body the backend
+// cut or broke.
+func bodyCut(c http1.Stream, err error) {
+	if errors.Is(err, errInvalidChunked) || errors.Is(err, errDropUnsent) {
+		// nginx's pipe aborts before writing what it parsed
+		// (ngx_event_pipe returns NGX_ABORT): what was not
+		// sent yet never is.
+		c.Discard()
+		return
+	}
+	// The head went out and the body was cut: nginx flushes what it
+	// has, sends no last chunk and closes.
+	c.Abort()
+	c.Flush()
 }

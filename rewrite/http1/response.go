@@ -227,10 +227,29 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
 		c.Filter.FilterHeader(resp)
 	}
-	if resp.Drop || resp.Refuse != 0 || st.held || resp.Hold || r.HTTP09() {
-		if done, err := c.writeHeaderOdd(resp); done {
-			return err
+	if resp.Drop {
+		st.headerOnly = true
+		c.Abort()
+		return nil
+	}
+	if resp.Refuse != 0 {
+		st.wroteHeader = false
+		return ErrRefused
+	}
+	if st.held {
+		st.held = false // WriteHeld: the filters ran when it was held
+	} else if resp.Hold && resp.Body != nil {
+		st.held, st.body = true, resp.Body
+		return nil
+	}
+	if r.HTTP09() {
+		// No head, but the body still goes through the body filters, and
+		// $sent_http_* read the head as they left it (gunzip's).
+		st.http09, st.body = true, resp.Body
+		if c.Filter != nil {
+			c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
 		}
+		return nil
 	}
 	if c.wb == nil {
 		c.wb = c.writeBuf()
@@ -344,7 +363,14 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		b = append(b, "\r\n"...)
 	}
 	if len(resp.Location) > 0 {
-		b, loc = c.appendLocation(b, resp, headStart)
+		b = append(b, "Location: "...)
+		loc[0] = len(b) - headStart
+		if resp.Location[0] == '/' && !resp.RelativeLocation {
+			b = c.appendRedirectBase(b, resp)
+		}
+		b = append(b, resp.Location...)
+		loc[1] = len(b) - headStart
+		b = append(b, "\r\n"...)
 	}
 	if st.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
@@ -377,53 +403,6 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		return c.writeFramedHead(status, b, headStart, contentLength)
 	}
 	return nil
-}
-
-// writeHeaderOdd is WriteHeader's rare starts, out of its code: a
-// response dropped, refused, held or held before, or an HTTP/0.9 one.
-// done: WriteHeader returns err.
-func (c *Conn) writeHeaderOdd(resp *Response) (done bool, err error) {
-	st := &c.out
-	if resp.Drop {
-		st.headerOnly = true
-		c.Abort()
-		return true, nil
-	}
-	if resp.Refuse != 0 {
-		st.wroteHeader = false
-		return true, ErrRefused
-	}
-	if st.held {
-		st.held = false // WriteHeld: the filters ran when it was held
-	} else if resp.Hold && resp.Body != nil {
-		st.held, st.body = true, resp.Body
-		return true, nil
-	}
-	if c.req.HTTP09() {
-		// No head, but the body still goes through the body filters, and
-		// $sent_http_* read the head as they left it (gunzip's).
-		st.http09, st.body = true, resp.Body
-		if c.Filter != nil {
-			c.sentHead.provisional(resp, st.keepAlive, c.keepAliveTimeout(resp))
-		}
-		return true, nil
-	}
-	return false, nil
-}
-
-// appendLocation writes the Location header, its value's span in loc
-// (relative to headStart).
-func (c *Conn) appendLocation(b []byte, resp *Response, headStart int) ([]byte, [2]int) {
-	var loc [2]int
-	b = append(b, "Location: "...)
-	loc[0] = len(b) - headStart
-	if resp.Location[0] == '/' && !resp.RelativeLocation {
-		b = c.appendRedirectBase(b, resp)
-	}
-	b = append(b, resp.Location...)
-	loc[1] = len(b) - headStart
-	b = append(b, "\r\n"...)
-	return b, loc
 }
 
 func appendHeaders(b []byte, hs []Header) []byte {

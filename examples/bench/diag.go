@@ -36,7 +36,8 @@ func (t *logTail) next() string {
 
 // alarming keeps a log's lines that tell of trouble: every level above
 // notice, and notice's lines on workers that exited (a Go worker's
-// panic exits with code 2, logged at notice as nginx logs an exit code);
+// panic exits with code 2, logged at notice as nginx logs an exit code;
+// not nginx's cache loader's own end);
 // info's (-errlog info) but for the clients' closing of their kept
 // connections at a run's end (and the start's probe's, before a request)
 // and nginx's interrupted epoll_wait (strace attaching, -syscalls). Lines without a level (a panic's trace)
@@ -49,7 +50,9 @@ func alarming(log string) []string {
 				strings.Contains(line, "closed connection while waiting for request") ||
 				// nginx's epoll_wait when -syscalls' strace attaches.
 				strings.Contains(line, "Interrupted system call")) ||
-			strings.Contains(line, "[notice]") && !strings.Contains(line, "exited") ||
+			strings.Contains(line, "[notice]") && (!strings.Contains(line, "exited") ||
+				// nginx's cache loader ends by itself a minute in.
+				strings.Contains(line, "cache loader process") && strings.HasSuffix(line, "exited with code 0")) ||
 			// php-fpm's own start and stop.
 			strings.Contains(line, "NOTICE:")
 		if !quiet {

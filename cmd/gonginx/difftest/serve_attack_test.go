@@ -3,8 +3,6 @@ package difftest
 import (
 	"fmt"
 	"math/rand"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -584,14 +582,7 @@ func attackFramingRequest(rng *rand.Rand) string {
 func TestServeAttackFraming(t *testing.T) {
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
-	seed, count := int64(14), 150
-	if v, err := strconv.ParseInt(os.Getenv("ATTACK_SEED"), 10, 64); err == nil {
-		seed = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("ATTACK_COUNT")); err == nil {
-		count = v
-	}
-	rng := rand.New(rand.NewSource(seed))
+	rng, count := seededRand("ATTACK", 14, 150)
 	var reqs []harness.Request
 	for i := 0; i < count; i++ {
 		raw := attackFramingRequest(rng)

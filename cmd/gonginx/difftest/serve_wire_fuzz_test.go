@@ -134,17 +134,23 @@ func fuzzRequest(rng *rand.Rand) (raw string, keep bool) {
 	return req + strings.Join(hs, eol) + eol + eol + body + second, keep
 }
 
+// seededRand is a generated test's source and number of cases: seed and
+// count unless PREFIX_SEED and PREFIX_COUNT in the environment say
+// others (to run more locally).
+func seededRand(prefix string, seed int64, count int) (*rand.Rand, int) {
+	if v, err := strconv.ParseInt(os.Getenv(prefix+"_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	if v, err := strconv.Atoi(os.Getenv(prefix + "_COUNT")); err == nil {
+		count = v
+	}
+	return rand.New(rand.NewSource(seed)), count
+}
+
 func TestServeWireFuzz(t *testing.T) {
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
-	seed, count := int64(8), 300
-	if v, err := strconv.ParseInt(os.Getenv("WIRE_FUZZ_SEED"), 10, 64); err == nil {
-		seed = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("WIRE_FUZZ_COUNT")); err == nil {
-		count = v
-	}
-	rng := rand.New(rand.NewSource(seed))
+	rng, count := seededRand("WIRE_FUZZ", 8, 300)
 	var reqs []harness.Request
 	for i := 0; i < count; i++ {
 		raw, keep := fuzzRequest(rng)

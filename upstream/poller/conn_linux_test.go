@@ -715,14 +715,23 @@ func TestDialedWatchesOutOnlyToWait(t *testing.T) {
 		_, err := c.Write(big)
 		done <- err
 	}()
+	// The peer reads nothing until the write has had to wait (the
+	// buffers full): a reader draining as it goes could let every
+	// partial write through without a wait, and the test see nothing.
+	watched := false
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if watched = c.hasFlag(flagOutOn); watched {
+			break
+		}
+	}
+	if !watched {
+		t.Error("a write that waited did not watch writability")
+	}
 	peer.SetReadDeadline(time.Now().Add(20 * time.Second))
 	if n, err := io.ReadFull(peer, make([]byte, len(big))); err != nil {
 		t.Fatalf("read %d of %d: %v", n, len(big), err)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Write: %v", err)
-	}
-	if !c.hasFlag(flagOutOn) {
-		t.Error("a write that waited did not watch writability")
 	}
 }

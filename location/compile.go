@@ -42,6 +42,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	addSliceVariables(c.rc)
 	addRealipVariables(c.rc)
 	addRefererVariables(c.rc)
+	addBrowserVariables(c.rc)
 	addSecureLinkVariables(c.rc)
 	addUseridVariables(c.rc)
 	addLimitVariables(c.rc)

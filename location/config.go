@@ -287,6 +287,7 @@ type locConf struct {
 	realip          realip.Config
 	refList         *referer.List    // valid_referers lines of refOwner's level
 	refOwner        *locConf         // the level refList belongs to
+	browser         browserConf      // modern_browser, ancient_browser (browser.go)
 	refDone         *locConf         // the level whose referer was compiled from refList
 	referer         *referer.Matcher // what $invalid_referer tests here
 	secureLink      secureLinkConf

@@ -68,6 +68,7 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 		}
 	}
 	finishSub(conf)
+	finishBrowser(conf)
 	if err := finishSecureLink(conf); err != nil {
 		return err
 	}
@@ -136,6 +137,8 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		return c.realipDirective(conf, d)
 	case "valid_referers":
 		return c.validReferers(conf, d)
+	case "modern_browser", "ancient_browser", "modern_browser_value", "ancient_browser_value":
+		return c.browserDirective(conf, d, ctx)
 	case "secure_link", "secure_link_md5", "secure_link_secret":
 		return c.secureLinkDirective(conf, d)
 	case "userid", "userid_service", "userid_name", "userid_domain", "userid_path", "userid_p3p",

@@ -15,6 +15,8 @@ import (
 type modState struct {
 	realip     realipState
 	refVar     cachedVar // $invalid_referer
+	modernVar  cachedVar // $modern_browser
+	ancientVar cachedVar // $ancient_browser
 	secureLink secureLinkState
 	uid        useridState
 	limitReq   uint8 // $limit_req_status, on the main request
@@ -32,7 +34,7 @@ func (m *modState) reset() {
 	m.uid.set = [4]uint32{}
 	m.uid.gotVar.done, m.uid.setVar.done = false, false
 	m.secureLink.linkVar.done, m.secureLink.expiresVar.done = false, false
-	m.refVar.done = false
+	m.refVar.done, m.modernVar.done, m.ancientVar.done = false, false, false
 }
 
 // redirected is the part of an internal redirect that clears the

@@ -109,6 +109,9 @@ type Error struct {
 	Line int
 	Warn bool // a warning ("[warn]") rather than an error ("[emerg]")
 	Crit bool // nginx logs it at "[crit]" (a failed read of a file)
+	// Silent: nginx fails with no line of its own (a directive handler
+	// returning NGX_CONF_ERROR unlogged); only "test failed" is said.
+	Silent bool
 }
 
 // PathMapping is one --map: paths under From are read under To.

@@ -58,6 +58,7 @@ var served = setOf(
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "open_log_file_cache", "disable_symlinks", "max_ranges", "source_charset", "charset_map", "override_charset",
 	"allow", "deny", "set_real_ip_from", "real_ip_header", "real_ip_recursive", "valid_referers",
+	"modern_browser", "ancient_browser", "modern_browser_value", "ancient_browser_value",
 	"secure_link", "secure_link_md5", "secure_link_secret",
 	"userid", "userid_service", "userid_name", "userid_domain", "userid_path", "userid_p3p",
 	"userid_expires", "userid_mark", "userid_flags", "limit_rate", "limit_rate_after", "client_body_buffer_size", "client_body_in_file_only",

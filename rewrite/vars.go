@@ -633,10 +633,8 @@ func builtinGetters(c *Compiler) map[string]Getter {
 		"secure_link_expires":     none,
 		"invalid_referer":         none,
 		"msie":                    appendMSIE,
-		// Without modern_browser and ancient_browser (not served: they
-		// refuse to start), nginx's browser module finds every client
-		// ancient, and $ancient_browser is ancient_browser_value's
-		// default, "1".
+		// The location package defines them over its levels' lists
+		// (location/browser.go); with no lists every client is ancient.
 		"modern_browser":  none,
 		"ancient_browser": func(s *State, dst []byte) []byte { return append(dst, '1') },
 		"proxy_internal_body_length": func(s *State, dst []byte) []byte {

@@ -315,6 +315,12 @@ func printWarnings(w io.Writer, warns []*nginxconf.Error) {
 	}
 }
 
+// silent says whether nginx fails on err without a line of its own.
+func silent(err error) bool {
+	var e *nginxconf.Error
+	return errors.As(err, &e) && e.Silent
+}
+
 func levelOf(err error) string {
 	var e *nginxconf.Error
 	if errors.As(err, &e) {
@@ -374,7 +380,9 @@ func test(f *flags, stdout, stderr io.Writer) int {
 		defer func() { writeReport(stdout, f.format, report) }()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
+		if !silent(err) {
+			fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
+		}
 		fmt.Fprintf(stderr, "%s: configuration file %s test failed\n", progName, name)
 		return 1
 	}
@@ -507,7 +515,9 @@ func serve(f *flags, stderr io.Writer) int {
 	l := load(f)
 	printWarnings(stderr, l.warns)
 	if l.err != nil {
-		fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(l.err), l.err)
+		if !silent(l.err) {
+			fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(l.err), l.err)
+		}
 		logStartError(f, l)
 		return 1
 	}
@@ -520,7 +530,7 @@ func serve(f *flags, stderr io.Writer) int {
 // logStartError also writes a configuration error to the error log
 // file, as nginx's log (opened before the configuration is read) has it.
 func logStartError(f *flags, l *loaded) {
-	if l.cfg == nil {
+	if l.cfg == nil || silent(l.err) {
 		return
 	}
 	if path := errorLogPath(f, l.cfg); path != "" {
@@ -594,7 +604,9 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 				err = srv.Reload(nl.cfg)
 			}
 			if err != nil {
-				logger.Log(levelOf(err), err.Error())
+				if !silent(err) {
+					logger.Log(levelOf(err), err.Error())
+				}
 				continue
 			}
 			cfg = nl.cfg

@@ -400,7 +400,9 @@ func (m *master) reload() (*process.Spec, func(bool), error) {
 		m.log.Log("warn", w.Error())
 	}
 	if l.err != nil {
-		m.log.Log(levelOf(l.err), l.err.Error())
+		if !silent(l.err) {
+			m.log.Log(levelOf(l.err), l.err.Error())
+		}
 		return nil, nil, l.err
 	}
 	sp, logs, undo, err := m.prepare(l)

@@ -56,7 +56,9 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 	}
 	l := load(f)
 	if l.err != nil {
-		logger.Log(levelOf(l.err), l.err.Error())
+		if !silent(l.err) {
+			logger.Log(levelOf(l.err), l.err.Error())
+		}
 		return 1
 	}
 	c := coreOf(l.cfg)

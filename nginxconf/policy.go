@@ -127,7 +127,7 @@ var served = setOf(
 	"uwsgi_ssl_server_name", "uwsgi_ssl_protocols", "uwsgi_ssl_ciphers", "uwsgi_ssl_certificate",
 	"uwsgi_ssl_certificate_key", "uwsgi_ssl_password_file", "uwsgi_ssl_crl", "uwsgi_ssl_session_reuse",
 	"uwsgi_ssl_conf_command",
-	"uwsgi_pass", "uwsgi_param", "uwsgi_modifier1", "uwsgi_modifier2",
+	"uwsgi_pass", "uwsgi_param", "uwsgi_modifier1", "uwsgi_modifier2", "uwsgi_string",
 	"uwsgi_pass_request_headers", "uwsgi_pass_request_body",
 	"uwsgi_hide_header", "uwsgi_pass_header", "uwsgi_ignore_headers", "uwsgi_intercept_errors",
 	"uwsgi_next_upstream", "uwsgi_next_upstream_tries", "uwsgi_next_upstream_timeout",

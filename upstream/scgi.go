@@ -33,6 +33,9 @@ type scgi struct {
 	uwsgi       bool
 	// modifier1 and modifier2 (uwsgi_modifier1/2) frame a uwsgi packet.
 	modifier1, modifier2 byte
+	// extra is uwsgi_string: bytes after the pairs, counted in the
+	// packet's length (a custom packet for the backend).
+	extra string
 }
 
 // CompileSCGIPass compiles a location's scgi_pass with the scgi_*
@@ -56,6 +59,9 @@ func CompileUWSGIPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 			}
 			*m.dst = byte(v) // nginx keeps the low byte
 		}
+	}
+	if d := last(blocks, "uwsgi_string"); d != nil {
+		sc.extra = d.Args[0]
 	}
 	return compileSCGI(pass, blocks, groups, c, sc)
 }
@@ -293,6 +299,7 @@ func (sc *scgi) createUWSGI(b []byte, r *http1.Request, s *rewrite.State, x *exc
 			b = append(b, h.Value...)
 		}
 	}
+	b = append(b, sc.extra...)
 	n := len(b) - start - 4
 	if n > 65535 {
 		return b, &alertError{fmt.Sprintf("uwsgi request is too big: %d", n)}

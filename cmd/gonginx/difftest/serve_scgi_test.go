@@ -359,6 +359,15 @@ server {
         uwsgi_pass 127.0.0.1:1;
         include uwsgi_params;
     }
+    # uwsgi_string: bytes after the vars, in the packet's length (the
+    # backend finds them a bad pair and says what they were).
+    location /custom/ {
+        uwsgi_string "custom tail";
+        location /custom/in/ {
+            uwsgi_pass ` + addr + `;
+            uwsgi_param DOCUMENT_URI $uri;
+        }
+    }
 }
 `}
 	get := func(name, target string) harness.Request {
@@ -380,6 +389,7 @@ server {
 		get("uwsgi_pass with a variable", "/var/echo"),
 		get("vars over 64k", "/toobig/echo"),
 		get("backend down", "/down/echo"),
+		get("uwsgi_string inherited", "/custom/in/echo"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }

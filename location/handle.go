@@ -389,6 +389,10 @@ func (x *exchange) regexFailed() bool {
 	return true
 }
 
+// LogRegexFailed logs a match limit that did not end the request (a
+// map's), as ngx_http_regex_exec does.
+func (x *exchange) LogRegexFailed(msg string) { x.log.Logf(x, "alert", "%s", msg) }
+
 // serverPhase runs the server rewrite program and then the location
 // phases; it returns a status to answer with, or 0 when a response was
 // written.

@@ -224,6 +224,13 @@ type TryLogger interface {
 	LogTryError(err error)
 }
 
+// RegexAlerter, when the TryLogger has it, logs the alert of a regex that
+// hit its match limit where the request goes on (a map's search, which
+// then gives its default): ngx_http_regex_exec logs it wherever it runs.
+type RegexAlerter interface {
+	LogRegexFailed(msg string)
+}
+
 // Files is implemented by the location package for the request.
 type Files interface {
 	// TestFile stats path for a file test; ok is false when it could not

@@ -205,8 +205,10 @@ func (m *mapVar) find(s *State, dst []byte, start int) (*Complex, []byte) {
 		}
 		if s.RegexFailed != "" {
 			// ngx_http_map_find: the match limit ends the search with the
-			// default value, not the request (nginx's alert is not
-			// logged here).
+			// default value, not the request; the alert is logged.
+			if a, ok := s.TryLog.(RegexAlerter); ok {
+				a.LogRegexFailed(s.RegexFailed)
+			}
 			s.RegexFailed = ""
 			break
 		}

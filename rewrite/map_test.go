@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/nginxconf"
@@ -124,6 +125,51 @@ func TestMapErrors(t *testing.T) {
 		c := NewCompiler()
 		if diff := cmp.Diff(tt.want, errString(c.Map(tt.d))); diff != "" {
 			t.Errorf("%s: %s", tt.name, diff)
+		}
+	}
+}
+
+// alertRecorder is a TryLogger that keeps the regex alerts it is given.
+type alertRecorder struct{ alerts []string }
+
+func (a *alertRecorder) LogTryError(error)         {}
+func (a *alertRecorder) LogRegexFailed(msg string) { a.alerts = append(a.alerts, msg) }
+
+// TestMapRegexMatchLimit: a map regex that hits the match limit ends the
+// search with the default (ngx_http_map_find) and the alert is logged
+// (ngx_http_regex_exec), while the request goes on.
+func TestMapRegexMatchLimit(t *testing.T) {
+	c := NewCompiler()
+	m := block(dir(1, "map", "$uri", "$m"), entry(1, "~^/m/(?=a)(a+)+$", "matched"), entry(1, "~^/m/", "second"),
+		entry(1, "default", "def"))
+	if err := c.Map(m); err != nil {
+		t.Fatal(err)
+	}
+	cv := mustComplex(t, c, "m=$m")
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	bomb := "/m/" + strings.Repeat("a", 40) + "b"
+	for _, tt := range []struct{ uri, want, alert string }{
+		{bomb, "m=def", `pcre2_match() failed: -47 on "` + bomb + `" using "^/m/(?=a)(a+)+$"`},
+		{"/m/aa", "m=matched", ""},
+		{"/m/b", "m=second", ""},
+	} {
+		s := testState(testReq("GET", tt.uri, tt.uri))
+		rec := &alertRecorder{}
+		s.TryLog = rec
+		if got := string(cv.Eval(s, nil)); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.uri, got, tt.want)
+		}
+		want := []string(nil)
+		if tt.alert != "" {
+			want = []string{tt.alert}
+		}
+		if diff := cmp.Diff(want, rec.alerts); diff != "" {
+			t.Errorf("%s: alerts: %s", tt.uri, diff)
+		}
+		if s.RegexFailed != "" {
+			t.Errorf("%s: RegexFailed left set: %q", tt.uri, s.RegexFailed)
 		}
 	}
 }

@@ -85,7 +85,8 @@ func runInstr(servers []*server, rows []string, reps int) error {
 		if !ok || name == "php" && extra.fpmAddr == "" {
 			continue
 		}
-		got := map[string][]float64{}
+		// got[event][server]: the per-unit counts of each repetition.
+		got := map[string]map[string][]float64{}
 		instrRowName = name
 		for rep := 0; rep < reps; rep++ {
 			order := slices.Clone(servers)
@@ -98,18 +99,14 @@ func runInstr(servers []*server, rows []string, reps int) error {
 				if err != nil {
 					return fmt.Errorf("%s on %s: %w", name, s.name, err)
 				}
-				got[s.name] = append(got[s.name], v)
+				for ev, x := range v {
+					if got[ev] == nil {
+						got[ev] = map[string][]float64{}
+					}
+					got[ev][s.name] = append(got[ev][s.name], x)
+				}
 			}
 		}
-		ratios := func(of string) []float64 {
-			var r []float64
-			for i, v := range got[of] {
-				r = append(r, v/got["nginx"][i])
-			}
-			slices.Sort(r)
-			return r
-		}
-		r := ratios("gonginx")
 		unit := "request"
 		switch {
 		case strings.HasPrefix(name, "tls-"):
@@ -121,13 +118,63 @@ func runInstr(servers []*server, rows []string, reps int) error {
 		case name == "grpc-unary":
 			unit = "call"
 		}
-		fmt.Printf("%-34s %16s %16s %8.2f %15s\n", name+": instructions/"+unit, format(median(got["nginx"])), format(median(got["gonginx"])),
-			median(r), fmt.Sprintf("%.2f–%.2f", r[0], r[len(r)-1]))
-		if _, ok := got["base"]; ok {
-			fmt.Printf("%-34s %16s %16s %8.2f\n", "  base", "", format(median(got["base"])), median(ratios("base")))
+		for _, ev := range instrEvents {
+			byServer := got[ev.name]
+			if len(byServer["nginx"]) < reps || len(byServer["gonginx"]) < reps {
+				continue // not simulated (no --cache-sim or --branch-sim)
+			}
+			ratios := func(of string) []float64 {
+				var r []float64
+				for i, v := range byServer[of] {
+					r = append(r, v/byServer["nginx"][i])
+				}
+				slices.Sort(r)
+				return r
+			}
+			r := ratios("gonginx")
+			fmt.Printf("%-34s %16s %16s %8.2f %15s\n", name+": "+ev.label+"/"+unit, format(median(byServer["nginx"])), format(median(byServer["gonginx"])),
+				median(r), fmt.Sprintf("%.2f–%.2f", r[0], r[len(r)-1]))
+			if len(byServer["base"]) == reps {
+				fmt.Printf("%-34s %16s %16s %8.2f\n", "  base", "", format(median(byServer["base"])), median(ratios("base")))
+			}
 		}
 	}
 	return nil
+}
+
+// instrEvents are the rows -instr prints per unit, from callgrind's
+// summary: instructions, and with -instr-args "--cache-sim=yes
+// --branch-sim=yes" the first-level cache misses and mispredicted
+// branches, which cost time the instruction count does not show (a
+// request's code larger than the 32 KiB instruction cache misses on
+// nearly every line it touches).
+var instrEvents = []struct {
+	name, label string
+	of          []string // callgrind's events summed
+}{
+	{"Ir", "instructions", []string{"Ir"}},
+	{"I1", "I1 misses", []string{"I1mr"}},
+	{"D1", "D1 misses", []string{"D1mr", "D1mw"}},
+	{"B", "mispredicts", []string{"Bcm", "Bim"}},
+}
+
+// dumpEvents adds the summary line of one callgrind dump to sum, by
+// instrEvents' names; events names the summary's columns.
+func dumpEvents(events, summary []string, sum map[string]float64) {
+	col := map[string]float64{}
+	for i, e := range events {
+		if i < len(summary) {
+			x, _ := strconv.ParseFloat(summary[i], 64)
+			col[e] = x
+		}
+	}
+	for _, ev := range instrEvents {
+		for _, e := range ev.of {
+			if x, ok := col[e]; ok {
+				sum[ev.name] += x
+			}
+		}
+	}
 }
 
 // callgrindCmd wraps a server's command line in callgrind, its counts
@@ -142,51 +189,58 @@ func callgrindCmd(bin, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// instrRun is the instructions per unit of s for work: n units on each
+// instrRun is the instructions per unit of s for work (and the misses
+// instrEvents names, when simulated): n units on each
 // of 4 connections after a warm-up, counted between a zeroing and a dump
 // of callgrind's counters.
-func instrRun(s *server, work func(*server, int) error, n int) (float64, error) {
+func instrRun(s *server, work func(*server, int) error, n int) (map[string]float64, error) {
 	if err := work(s, 50); err != nil {
-		return 0, err
+		return nil, err
 	}
 	pid := strconv.Itoa(s.cmd.Process.Pid)
 	if out, err := exec.Command("callgrind_control", "-z", pid).CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("callgrind_control -z: %v: %s", err, out)
+		return nil, fmt.Errorf("callgrind_control -z: %v: %s", err, out)
 	}
 	old, _ := filepath.Glob(filepath.Join(s.dir, "cg.out.*"))
 	for _, f := range old {
 		os.Remove(f)
 	}
 	if err := work(s, n); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if out, err := exec.Command("callgrind_control", "-d", pid).CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("callgrind_control -d: %v: %s", err, out)
+		return nil, fmt.Errorf("callgrind_control -d: %v: %s", err, out)
 	}
 	dumps, _ := filepath.Glob(filepath.Join(s.dir, "cg.out.*"))
-	total := 0.0
+	sum := map[string]float64{}
 	for i, f := range dumps {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if instrKeep != "" {
 			keep := filepath.Join(instrKeep, fmt.Sprintf("%s.%s.%d", s.name, instrRowName, i))
 			if err := os.WriteFile(keep, b, 0o644); err != nil {
-				return 0, err
+				return nil, err
 			}
 		}
+		var events []string
 		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "events: "); ok {
+				events = strings.Fields(v)
+			}
 			if v, ok := strings.CutPrefix(line, "summary: "); ok {
-				x, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
-				total += x
+				dumpEvents(events, strings.Fields(v), sum)
 			}
 		}
 	}
-	if total == 0 {
-		return 0, fmt.Errorf("no callgrind dump in %s", s.dir)
+	if sum["Ir"] == 0 {
+		return nil, fmt.Errorf("no callgrind dump in %s", s.dir)
 	}
-	return total / float64(4*n), nil
+	for ev := range sum {
+		sum[ev] /= float64(4 * n)
+	}
+	return sum, nil
 }
 
 // countRun sends n GETs of path on each of conns keep-alive connections

@@ -74,7 +74,7 @@ func main() {
 	flag.BoolVar(&perfSched, "sched", false, "also count the workers' system calls, context switches and wake-ups per unit with perf stat's tracepoints (slows both far less than -syscalls)")
 	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php, https, h2, grpc-unary, ws-echo; ws-connect per connection; tls-full and tls-resumed per handshake)")
 	flag.StringVar(&instrKeep, "instr-keep", "", "with -instr: copy each run's callgrind dump into this directory (SERVER.ROW.N, the last repetition's kept) for callgrind_annotate")
-	flag.StringVar(&instrArgs, "instr-args", "", `with -instr: more callgrind options, such as "--cache-sim=yes --branch-sim=yes" (simulated cache misses and mispredicted branches per function in the -instr-keep dumps: what costs time besides instructions)`)
+	flag.StringVar(&instrArgs, "instr-args", "", `with -instr: more callgrind options, such as "--cache-sim=yes --branch-sim=yes" (first-level cache misses and mispredicted branches per unit beside the instructions, and per function in the -instr-keep dumps: what costs time besides instructions)`)
 	flag.StringVar(&errLogLevel, "errlog", "notice", "error_log level of both servers (info also shows clients' hang-ups and 499s; the logs' lines above notice are printed after each run)")
 	warm := flag.Bool("warm", false, "keep every CPU awake (a pinned thread per CPU waking every 20 µs) so that neither server's latency holds CPUs' wake-up from idle")
 	flag.Parse()

@@ -3,6 +3,7 @@ package location
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // treeAbort ends the backends of a main request's subrequests at once
@@ -11,6 +12,11 @@ import (
 // request at a time (upstream's clientWatch), so the subrequests that
 // run beside the watched one hand their backends here instead.
 type treeAbort struct {
+	// used: a subrequest watched or fired the tree since its reset.
+	// reset and clientGone look at it first: a request with no
+	// subrequest (most) takes no lock for either (a lock and an unlock
+	// are two locked instructions each).
+	used     atomic.Bool
 	mu       sync.Mutex
 	fired    bool
 	gone     bool // fired for a subrequest that saw the client gone (499)
@@ -29,6 +35,7 @@ func (w *subWatch) WatchAbort(backend io.Closer) {
 	t := w.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.markUsed()
 	w.fired = t.fired
 	if t.fired {
 		backend.Close()
@@ -57,6 +64,7 @@ func (w *subWatch) StopWatch() bool {
 func (t *treeAbort) fire(gone bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.markUsed()
 	t.fired = true
 	t.gone = t.gone || gone
 	for _, w := range t.watching {
@@ -67,9 +75,21 @@ func (t *treeAbort) fire(gone bool) {
 	t.watching = t.watching[:0]
 }
 
+// markUsed records a subrequest's use of t (with t.mu held): its
+// atomic store only where a subrequest runs.
+func (t *treeAbort) markUsed() {
+	if !t.used.Load() {
+		t.used.Store(true)
+	}
+}
+
 // reset readies t for another main request.
 func (t *treeAbort) reset() {
+	if !t.used.Load() {
+		return // no subrequest touched it: nothing to clear
+	}
 	t.mu.Lock()
+	t.used.Store(false)
 	t.fired, t.gone = false, false
 	clear(t.watching)
 	t.watching = t.watching[:0]
@@ -79,6 +99,9 @@ func (t *treeAbort) reset() {
 // clientGone reports whether a subrequest ended the tree for the
 // client's hang-up (read once the subrequests ended).
 func (t *treeAbort) clientGone() bool {
+	if !t.used.Load() {
+		return false
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.gone

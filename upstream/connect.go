@@ -114,19 +114,22 @@ func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error
 // failed, as nginx logs it.
 func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
 	g := t.group
-	server = g.pickNext(s, &x.pick, now)
+	// As the keepalive module: the balancer chooses the server, then a
+	// connection to it kept alive is used if there is one.
+	var idle net.Conn
+	if useIdle {
+		server, idle = g.pickIdle(s, &x.pick, now, &x.life)
+	} else {
+		server = g.pickNext(s, &x.pick, now)
+	}
 	if server < 0 {
 		return nil, -1, false, nil
 	}
-	// As the keepalive module: the balancer chooses the server, then a
-	// connection to it kept alive is used if there is one.
-	if useIdle {
-		if nc := g.getIdle(server, now, &x.life); nc != nil {
-			if !lazyDeadlines(p.proto) {
-				x.life.dl.Clear(nc) // the proxy's, when it pooled it
-			}
-			return nc, server, true, nil
+	if idle != nil {
+		if !lazyDeadlines(p.proto) {
+			x.life.dl.Clear(idle) // the proxy's, when it pooled it
 		}
+		return idle, server, true, nil
 	}
 	srv := g.Servers[server]
 	// ngx_event_connect_peer takes a connection for the socket: none

@@ -523,6 +523,13 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 		}
 	}
 	g.mu.Lock()
+	i := g.pickLocked(s, ps, now)
+	g.mu.Unlock()
+	return i
+}
+
+// pickLocked is pickNext's choice, with g.mu held.
+func (g *Group) pickLocked(s *rewrite.State, ps *pickState, now time.Time) int {
 	if g.zone != nil {
 		g.zone.acquire(g)
 	}
@@ -536,8 +543,27 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 	if g.zone != nil {
 		g.zone.release(g)
 	}
-	g.mu.Unlock()
 	return i
+}
+
+// pickIdle is pickNext, then getIdle for the server chosen, in one lock
+// section (one lock and unlock a request where two were: each is a
+// locked instruction).
+func (g *Group) pickIdle(s *rewrite.State, ps *pickState, now time.Time, life *connLife) (int, net.Conn) {
+	if _, rr := g.Picker.(roundRobin); !rr && !ps.started {
+		if kp, ok := g.Picker.(keyedPicker); ok {
+			kp.start(s, ps)
+			ps.started = true
+		}
+	}
+	g.mu.Lock()
+	i := g.pickLocked(s, ps, now)
+	var nc net.Conn
+	if i >= 0 && g.Keepalive != 0 {
+		nc = g.getIdleLocked(i, now, life)
+	}
+	g.mu.Unlock()
+	return i, nc
 }
 
 // done records the outcome of using server i; disabled: this failure
@@ -545,6 +571,13 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 // temporarily disabled" warning).
 func (g *Group) done(i int, failed bool, now time.Time) (disabled bool) {
 	g.mu.Lock()
+	disabled = g.doneLocked(i, failed, now)
+	g.mu.Unlock()
+	return disabled
+}
+
+// doneLocked is done's bookkeeping, with g.mu held.
+func (g *Group) doneLocked(i int, failed bool, now time.Time) (disabled bool) {
 	if g.zone != nil {
 		g.zone.acquire(g)
 	}
@@ -555,7 +588,6 @@ func (g *Group) done(i int, failed bool, now time.Time) (disabled bool) {
 	if g.zone != nil {
 		g.zone.release(g)
 	}
-	g.mu.Unlock()
 	return disabled
 }
 

@@ -317,6 +317,13 @@ func (g *Group) getIdle(server int, now time.Time, life *connLife) net.Conn {
 		return nil
 	}
 	g.mu.Lock()
+	nc := g.getIdleLocked(server, now, life)
+	g.mu.Unlock()
+	return nc
+}
+
+// getIdleLocked is getIdle with g.mu held.
+func (g *Group) getIdleLocked(server int, now time.Time, life *connLife) net.Conn {
 	for n := len(g.idle) - 1; n >= 0; n-- {
 		ic := &g.idle[n]
 		if ic.server != server && g.Servers[ic.server].Addr != g.Servers[server].Addr {
@@ -337,10 +344,8 @@ func (g *Group) getIdle(server int, now time.Time, life *connLife) net.Conn {
 			*life = connLife{}
 			continue
 		}
-		g.mu.Unlock()
 		return nc
 	}
-	g.mu.Unlock()
 	return nil
 }
 
@@ -352,6 +357,18 @@ func (g *Group) getIdle(server int, now time.Time, life *connLife) net.Conn {
 // appended, the evicted entry and life passed by value were ~190-byte
 // copies: ~70 instructions per request).
 func (g *Group) putIdle(nc net.Conn, server int, life *connLife, now time.Time) {
+	g.releaseIdle(nc, server, life, now, false, false)
+}
+
+// doneIdle is done(server, failed, now), then putIdle, in one lock
+// section (one lock and unlock a request where two were: each is a
+// locked instruction).
+func (g *Group) doneIdle(nc net.Conn, server int, failed bool, life *connLife, now time.Time) (disabled bool) {
+	return g.releaseIdle(nc, server, life, now, true, failed)
+}
+
+// releaseIdle is putIdle, after done's bookkeeping when account is set.
+func (g *Group) releaseIdle(nc net.Conn, server int, life *connLife, now time.Time, account, failed bool) (disabled bool) {
 	if life.watch == nil && life.requests < g.KeepaliveRequests && !now.After(life.expires) {
 		// Watched from its first time idle on: a connection never kept
 		// (HTTP/1.0 to the backend, its close asked) costs no epoll_ctl.
@@ -364,11 +381,14 @@ func (g *Group) putIdle(nc net.Conn, server int, life *connLife, now time.Time) 
 		}
 	}
 	g.mu.Lock()
+	if account {
+		disabled = g.doneLocked(server, failed, now)
+	}
 	if g.retired || life.requests >= g.KeepaliveRequests || now.After(life.expires) {
 		g.mu.Unlock()
 		nc.Close()
 		life.release()
-		return
+		return disabled
 	}
 	var evicted net.Conn
 	var evictedLife connLife
@@ -394,6 +414,7 @@ func (g *Group) putIdle(nc net.Conn, server int, life *connLife, now time.Time) 
 		evicted.Close()
 		evictedLife.release()
 	}
+	return disabled
 }
 
 // armSweep schedules the sweep in d (called with g.mu held).

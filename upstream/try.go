@@ -42,15 +42,16 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 		x.tryEnd = poller.Now()
 	}
 	// A stale kept-alive connection is not the server's failure.
-	x.disabled = g.done(server, rl.failed && !(reused && ft == ftError), x.tryEnd)
+	failed := rl.failed && !(reused && ft == ftError)
 	if rl.keep {
 		if !lazyDeadlines(p.proto) {
 			// Their reads and writes set deadlines of their own.
 			x.life.dl.Forget()
 			x.life.dl.Clear(nc)
 		}
-		g.putIdle(nc, server, &x.life, x.tryEnd)
+		x.disabled = g.doneIdle(nc, server, failed, &x.life, x.tryEnd)
 	} else {
+		x.disabled = g.done(server, failed, x.tryEnd)
 		if !rl.tunneled { // a tunnel has closed it
 			nc.Close()
 		}

@@ -189,7 +189,9 @@ func (s *Server) releaseSlot(sc *serverConn) {
 // accept loop before it starts) calls it.
 func (s *Server) setReusable(sc *serverConn, on bool) {
 	if !on {
-		if sc.reusable.Swap(0) != 0 {
+		// Load first: a Swap is a locked instruction, and a request's
+		// second clear (after RequestBytes's) finds it clear.
+		if sc.reusable.Load() != 0 && sc.reusable.Swap(0) != 0 {
 			s.counters.Stats.Waiting.Add(-1)
 		}
 	} else if sc.reusable.Load() == 0 {

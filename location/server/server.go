@@ -247,6 +247,11 @@ func (sc *serverConn) unref(ref uint32) {
 
 // setIdle marks the connection idle or not (connIdle).
 func (sc *serverConn) setIdle(idle bool) {
+	// Each Or or And is a locked instruction: a flag already as wanted
+	// (a request's second clear, after RequestBytes's) is left alone.
+	if sc.isIdle() == idle {
+		return
+	}
 	if idle {
 		sc.flags.Or(connIdle)
 	} else {

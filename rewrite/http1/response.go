@@ -305,12 +305,12 @@ func (c *Conn) WriteHeader(resp *Response) error {
 
 	b := *c.wb
 	headStart := len(b)
-	b = append(b, "HTTP/1.1 "...)
+	b = appendStr(b, "HTTP/1.1 ")
 	switch {
 	case len(resp.StatusLine) > 0:
-		b = append(b, resp.StatusLine...)
+		b = appendBytes(b, resp.StatusLine)
 	case StatusText(status) != "":
-		b = append(b, StatusText(status)...)
+		b = appendStr(b, StatusText(status))
 	default:
 		if status < 100 {
 			b = append(b, '0')
@@ -321,81 +321,81 @@ func (c *Conn) WriteHeader(resp *Response) error {
 		b = strconv.AppendInt(b, int64(status), 10)
 		b = append(b, ' ')
 	}
-	b = append(b, "\r\n"...)
-	if !resp.NoServer {
-		if resp.ServerTokensOff {
-			b = append(b, "Server: "+ServerName+"\r\n"...)
-		} else {
-			b = append(b, "Server: "+ServerToken+"\r\n"...)
-		}
+	switch {
+	case resp.NoServer:
+		b = appendStr(b, "\r\n")
+	case resp.ServerTokensOff:
+		b = appendStr(b, "\r\nServer: "+ServerName+"\r\n")
+	default:
+		b = appendStr(b, "\r\nServer: "+ServerToken+"\r\n")
 	}
 	if !resp.NoDate {
-		b = append(b, "Date: "...)
+		b = appendStr(b, "Date: ")
 		if c.eventTime.IsZero() {
 			b = AppendDate(b)
 		} else {
 			b = appendDateAt(b, c.eventTime)
 		}
-		b = append(b, "\r\n"...)
+		b = appendStr(b, "\r\n")
 	}
 	// The spans of the Content-Type and Location values as written, for
 	// the head's record ($sent_http_*), relative to headStart.
 	var ct, loc [2]int
 	if len(contentType) > 0 {
-		b = append(b, "Content-Type: "...)
+		b = appendStr(b, "Content-Type: ")
 		ct[0] = len(b) - headStart
-		b = append(b, contentType...)
+		b = appendBytes(b, contentType)
 		if len(resp.Charset) > 0 {
-			b = append(b, "; charset="...)
-			b = append(b, resp.Charset...)
+			b = appendStr(b, "; charset=")
+			b = appendBytes(b, resp.Charset)
 		}
 		ct[1] = len(b) - headStart
-		b = append(b, "\r\n"...)
+		b = appendStr(b, "\r\n")
 	}
 	if contentLength >= 0 {
-		b = append(b, "Content-Length: "...)
+		b = appendStr(b, "Content-Length: ")
 		b = strconv.AppendInt(b, contentLength, 10)
-		b = append(b, "\r\n"...)
+		b = appendStr(b, "\r\n")
 	}
 	if lastModified != -1 {
-		b = append(b, "Last-Modified: "...)
+		b = appendStr(b, "Last-Modified: ")
 		b = AppendHTTPTime(b, lastModified)
-		b = append(b, "\r\n"...)
+		b = appendStr(b, "\r\n")
 	}
 	if len(resp.Location) > 0 {
-		b = append(b, "Location: "...)
+		b = appendStr(b, "Location: ")
 		loc[0] = len(b) - headStart
 		if resp.Location[0] == '/' && !resp.RelativeLocation {
 			b = c.appendRedirectBase(b, resp)
 		}
-		b = append(b, resp.Location...)
+		b = appendBytes(b, resp.Location)
 		loc[1] = len(b) - headStart
-		b = append(b, "\r\n"...)
+		b = appendStr(b, "\r\n")
 	}
 	if st.chunked {
-		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+		b = appendStr(b, "Transfer-Encoding: chunked\r\n")
 	}
 	switch {
 	case c.wire != nil:
 		// A framed stream has no connection framing to say.
 	case status == 101:
-		b = append(b, "Connection: upgrade\r\n"...)
+		b = appendStr(b, "Connection: upgrade\r\n")
 	case st.keepAlive:
-		b = append(b, "Connection: keep-alive\r\n"...)
+		b = appendStr(b, "Connection: keep-alive\r\n")
 		if t := c.keepAliveTimeout(resp); t > 0 {
-			b = append(b, "Keep-Alive: timeout="...)
+			b = appendStr(b, "Keep-Alive: timeout=")
 			b = strconv.AppendInt(b, int64(t), 10)
-			b = append(b, "\r\n"...)
+			b = appendStr(b, "\r\n")
 		}
 	default:
-		b = append(b, "Connection: close\r\n"...)
+		b = appendStr(b, "Connection: close\r\n")
 	}
 	if resp.VaryAcceptEncoding {
-		b = append(b, "Vary: Accept-Encoding\r\n"...)
+		b = appendStr(b, "Vary: Accept-Encoding\r\n")
 	}
 	b = appendHeaders(b, resp.Headers)
 	b = appendHeaders(b, resp.RangeHeaders)
-	b = append(b, '\r', '\n')
+	b = appendStr(b, "\r\n")
 	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
 	c.sentHead.record(c, resp, b[headStart:], ct, loc, st, contentLength, lastModified)
@@ -404,6 +404,19 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	}
 	return nil
 }
+
+// appendStr is append(b, s...) out of line: the head's ~15 appends
+// inlined each carried its own growth path (a growslice call and its
+// moves, never run for a head that fits the write buffer) into
+// WriteHeader's hot cache lines; a call each is a few bytes.
+//
+//go:noinline
+func appendStr(b []byte, s string) []byte { return append(b, s...) }
+
+// appendBytes is appendStr for a []byte.
+//
+//go:noinline
+func appendBytes(b, s []byte) []byte { return append(b, s...) }
 
 func appendHeaders(b []byte, hs []Header) []byte {
 	for _, h := range hs {

@@ -136,6 +136,11 @@ func LoadCertPair(certPath, keyPath string, passwords []string) (tls.Certificate
 	return loadPair(certPath, keyPath, passwords)
 }
 
+// CertSecurityCheck is the security check OpenSSL makes of a server's
+// certificate file as it is loaded at start, at the security level of
+// the server's ssl_ciphers.
+func CertSecurityCheck(certPath, ciphers string) error { return certSecurityCheck(certPath, ciphers) }
+
 // OpenSSLCipherName is OpenSSL's name of a cipher suite ($ssl_cipher).
 func OpenSSLCipherName(id uint16) string { return opensslCipherNames[id] }
 

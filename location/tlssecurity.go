@@ -147,37 +147,46 @@ func secLevelOf(ciphers string) int {
 	return level
 }
 
-// certSecurityCheck is SSL_CTX_use_certificate's security check of a
-// server certificate (ssl_security_cert), at the level ssl_ciphers sets:
-// its key's strength, and the digest of its issuer's signature unless it
-// signed itself. A file without a certificate is left to loadPair.
+// certSecurityCheck is the security check OpenSSL makes of a server's
+// certificate file (ssl_security_cert), at the level ssl_ciphers sets:
+// the first certificate's key strength and the digest of its issuer's
+// signature unless it signed itself (SSL_CTX_use_certificate), then the
+// same of each chain certificate after it (SSL_CTX_set0_chain, whose
+// errors say "ca"). A file without a certificate, or one that does not
+// parse, is left to loadPair.
 func certSecurityCheck(certPath, ciphers string) error {
 	data, err := os.ReadFile(certPath)
 	if err != nil {
 		return nil
 	}
-	var leaf *x509.Certificate
-	for leaf == nil {
+	least := minSecurityBits(secLevelOf(ciphers))
+	leaf := true
+	for {
 		var b *pem.Block
 		if b, data = pem.Decode(data); b == nil {
 			return nil
 		}
-		if strings.HasSuffix(b.Type, "CERTIFICATE") {
-			if leaf, err = x509.ParseCertificate(b.Bytes); err != nil {
-				return nil
-			}
+		if !strings.HasSuffix(b.Type, "CERTIFICATE") {
+			continue
 		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil
+		}
+		call, keyReason := "SSL_CTX_use_certificate", "0A00018F:SSL routines::ee key too small"
+		if !leaf {
+			call, keyReason = "SSL_CTX_set0_chain", "0A00018D:SSL routines::ca key too small"
+		}
+		if keySecurityBits(c.PublicKey) < least {
+			return &nginxconf.Error{Msg: fmt.Sprintf("%s(%q) failed (SSL: error:%s)", call, certPath, keyReason)}
+		}
+		selfSigned := bytes.Equal(c.RawSubject, c.RawIssuer) &&
+			(len(c.AuthorityKeyId) == 0 || bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId))
+		if !selfSigned && sigSecurityBits(c.SignatureAlgorithm) < least {
+			return &nginxconf.Error{Msg: fmt.Sprintf("%s(%q) failed (SSL: error:0A00018E:SSL routines::ca md too weak)", call, certPath)}
+		}
+		leaf = false
 	}
-	least := minSecurityBits(secLevelOf(ciphers))
-	if keySecurityBits(leaf.PublicKey) < least {
-		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_certificate(%q) failed (SSL: error:0A00018F:SSL routines::ee key too small)", certPath)}
-	}
-	selfSigned := bytes.Equal(leaf.RawSubject, leaf.RawIssuer) &&
-		(len(leaf.AuthorityKeyId) == 0 || bytes.Equal(leaf.AuthorityKeyId, leaf.SubjectKeyId))
-	if !selfSigned && sigSecurityBits(leaf.SignatureAlgorithm) < least {
-		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_certificate(%q) failed (SSL: error:0A00018E:SSL routines::ca md too weak)", certPath)}
-	}
-	return nil
 }
 
 // keySecurityBits is EVP_PKEY_get_security_bits for the keys crypto/tls

@@ -64,11 +64,23 @@ func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Option
 	if err != nil {
 		return err
 	}
+	// ssl_ciphers before the certificates (ngx_mail_ssl_merge_conf): its
+	// @SECLEVEL is the level they are checked at.
+	ciphers := "HIGH:!aNULL:!MD5"
+	if d := lookup(main, srv, "ssl_ciphers"); d != nil {
+		if _, err := upstream.CipherSuites(d.Args[0]); err != nil {
+			return &nginxconf.Error{Msg: err.Error(), File: d.File, Line: d.EndLine}
+		}
+		ciphers = d.Args[0]
+	}
 	// nginx 1.22's default ssl_protocols are TLSv1 TLSv1.1 TLSv1.2, of
 	// which OpenSSL 3 at its default security level keeps TLSv1.2.
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
 	if opts.LoadCerts {
 		for i, cd := range certs {
+			if err := location.CertSecurityCheck(cfg.ConfPath(cd.Args[0]), ciphers); err != nil {
+				return err
+			}
 			pair, err := location.LoadCertPair(cfg.ConfPath(cd.Args[0]), cfg.ConfPath(keys[i].Args[0]), passwords)
 			if err != nil {
 				return err
@@ -96,13 +108,6 @@ func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Option
 	res.Apply(tc, rt.TicketSeed(), "mail", certs, keys)
 	if d := lookup(main, srv, "ssl_protocols"); d != nil {
 		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
-	}
-	ciphers := "HIGH:!aNULL:!MD5"
-	if d := lookup(main, srv, "ssl_ciphers"); d != nil {
-		if _, err := upstream.CipherSuites(d.Args[0]); err != nil {
-			return &nginxconf.Error{Msg: err.Error(), File: d.File, Line: d.EndLine}
-		}
-		ciphers = d.Args[0]
 	}
 	curves := "auto"
 	if d := lookup(main, srv, "ssl_ecdh_curve"); d != nil {

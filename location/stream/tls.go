@@ -43,6 +43,15 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 	if err != nil {
 		return err
 	}
+	// ssl_ciphers before the certificates (ngx_stream_ssl_merge_conf): its
+	// @SECLEVEL is the level they are checked at.
+	ciphers := "HIGH:!aNULL:!MD5"
+	if d := last(blocks, "ssl_ciphers"); d != nil {
+		if _, err := upstream.CipherSuites(d.Args[0]); err != nil {
+			return confErr(d, "%s", err)
+		}
+		ciphers = d.Args[0]
+	}
 	// nginx 1.22's default ssl_protocols are TLSv1 TLSv1.1 TLSv1.2, of
 	// which OpenSSL 3 at its default security level keeps TLSv1.2.
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
@@ -71,6 +80,9 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 		}
 	case cc.opts.LoadCerts:
 		for i, cd := range certs {
+			if err := location.CertSecurityCheck(cc.cfg.ConfPath(cd.Args[0]), ciphers); err != nil {
+				return err
+			}
 			pair, err := location.LoadCertPair(cc.cfg.ConfPath(cd.Args[0]), cc.cfg.ConfPath(keys[i].Args[0]), passwords)
 			if err != nil {
 				return err
@@ -100,13 +112,6 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 	res.Apply(tc, cc.rt.TicketSeed(), "stream", certs, keys)
 	if d := last(blocks, "ssl_protocols"); d != nil {
 		tc.MinVersion, tc.MaxVersion = tlsutil.ProtocolRange(d.Args, tls.VersionTLS12)
-	}
-	ciphers := "HIGH:!aNULL:!MD5"
-	if d := last(blocks, "ssl_ciphers"); d != nil {
-		if _, err := upstream.CipherSuites(d.Args[0]); err != nil {
-			return confErr(d, "%s", err)
-		}
-		ciphers = d.Args[0]
 	}
 	curves := "auto"
 	if d := last(blocks, "ssl_ecdh_curve"); d != nil {

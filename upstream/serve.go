@@ -571,7 +571,11 @@ func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *htt
 	if x.streamChunked {
 		// A body that arrived whole with the head is sent with its
 		// length, as nginx does when nothing is left to read; otherwise
-		// what is at hand goes out with the request head.
+		// what is at hand goes out with the request head. An HTTP/2
+		// stream that ended with its head (a "transfer-encoding: chunked"
+		// field, no DATA) is done before any read: nginx's in_closed
+		// turns request_body_no_buffering off, "Content-Length: 0".
+		closed := c.BodyDone()
 		if int64(cap(x.body)) < p.bodyBufferSize {
 			x.body = make([]byte, 0, p.bodyBufferSize) // grows once per pooled exchange
 		}
@@ -582,7 +586,7 @@ func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *htt
 		x.body = x.body[:n]
 		// Not on HTTP/2: nginx passes a stream's body on chunked even
 		// when all of it is at hand.
-		if c.BodyDone() && (c.ConnInfo() == nil || c.ConnInfo().HTTP2 == 0) {
+		if c.BodyDone() && (closed || c.ConnInfo() == nil || c.ConnInfo().HTTP2 == 0) {
 			x.streamChunked = false
 			bodyLen, x.bodyBuffered = int64(n), true
 			s.ChunkedLength, s.ChunkedRead = bodyLen, true

@@ -139,12 +139,15 @@ func (c *Conn) startFramed(head []byte, split *FramedHead, body bool) (*Request,
 	if body && r.ContentLength < 0 && !r.Chunked {
 		r.Chunked = true
 	}
-	if !body {
-		r.Chunked = false
-	}
+	// A stream ended with its head keeps the chunked of a
+	// "transfer-encoding: chunked" field: nginx reads the body, none, and
+	// tells a backend "Content-Length: 0" ($content_length 0).
 	c.body.start(r)
 	if body && r.ContentLength == 0 {
 		c.body.done = false // the stream's end is still to come
+	}
+	if !body {
+		c.body.done = true
 	}
 	c.body.eof = body && r.Chunked
 	c.body.chunked = false

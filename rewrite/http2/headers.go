@@ -25,6 +25,7 @@ type headerBlock struct {
 	method, path, scheme []byte
 	http1.FieldLines     // header lines, "name: value\r\n"
 	cookies              []byte
+	cookieN              int  // cookie fields so far: an empty one counts too
 	fragments            int  // the block's fragments decoded so far
 	dropped              bool // an invalid field was dropped (and logged)
 
@@ -44,14 +45,14 @@ type seenBlock struct {
 	gen                           uint64
 	lines                         http1.FieldLines
 	method, path, scheme, cookies []byte
-	limit                         int
+	cookieN, limit                int
 }
 
 // seenBlockMax: longer blocks are decoded each time.
 const seenBlockMax = 1024
 
 func (s *seenBlock) keep(key []byte, gen uint64, b *headerBlock) {
-	s.key, s.gen, s.limit = append(s.key[:0], key...), gen, b.limit
+	s.key, s.gen, s.limit, s.cookieN = append(s.key[:0], key...), gen, b.limit, b.cookieN
 	s.lines.Lines = append(s.lines.Lines[:0], b.Lines...)
 	s.lines.Fields = append(s.lines.Fields[:0], b.Fields...)
 	s.method = append(s.method[:0], b.method...)
@@ -61,7 +62,7 @@ func (s *seenBlock) keep(key []byte, gen uint64, b *headerBlock) {
 }
 
 func (s *seenBlock) replay(b *headerBlock) {
-	b.limit = s.limit
+	b.limit, b.cookieN = s.limit, s.cookieN
 	b.Lines = append(b.Lines[:0], s.lines.Lines...)
 	b.Fields = append(b.Fields[:0], s.lines.Fields...)
 	b.method = append(b.method[:0], s.method...)
@@ -342,7 +343,9 @@ func (c *Conn) dropStream(st *Stream) {
 
 // buildHead writes the request in HTTP/1 form: nginx builds its request
 // line from :method, :path and " HTTP/2.0" and the Cookie header from the
-// cookies joined with "; ", after the other headers.
+// cookies joined with "; ", after the other headers; empty cookie fields
+// are joined too (ngx_http_v2_construct_cookie_header), "; b=2" from ""
+// and "b=2", and a lone empty one is an empty Cookie header.
 func (c *Conn) buildHead(st *Stream) {
 	b := c.block
 	switch {
@@ -359,7 +362,7 @@ func (c *Conn) buildHead(st *Stream) {
 		st.perrHost = hostCopy(b.host())
 		return
 	}
-	if len(b.cookies) > 0 {
+	if b.cookieN > 0 {
 		b.Add(cookieName, b.cookies, false)
 	}
 	h := st.head.Text[:0]
@@ -426,10 +429,11 @@ func (c *Conn) emitField(name, value []byte) {
 		return
 	}
 	if string(name) == "cookie" {
-		if len(b.cookies) > 0 {
+		if b.cookieN > 0 {
 			b.cookies = append(b.cookies, "; "...)
 		}
 		b.cookies = append(b.cookies, value...)
+		b.cookieN++
 		return
 	}
 	b.Add(name, value, invalid)
@@ -614,13 +618,15 @@ func validPath(p []byte) bool {
 	return true
 }
 
-// badPathByte: a control, space, DEL or '#' (a table: three comparisons
+// badPathByte: a control, space or DEL; '#' is taken, the fragment
+// dropped from $uri as an HTTP/1 request line's is (ngx_http_parse_uri
+// marks it complex_uri) (a table: three comparisons
 // a byte cost ~12 instructions a byte).
 var badPathByte = func() (t [256]bool) {
 	for ch := 0; ch <= ' '; ch++ {
 		t[ch] = true
 	}
-	t[0x7f], t['#'] = true, true
+	t[0x7f] = true
 	return t
 }()
 

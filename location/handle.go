@@ -80,7 +80,7 @@ type exchange struct {
 	besideRuns    []*besideSub
 	besideStarted int // besideRuns before it were started (runPosted)
 	besideWG      sync.WaitGroup
-	subBody       bool // a mirror's subrequest has its main request's body
+	subBody       bool // a subrequest has its parent's read body (a mirror's, an include's)
 	// mainMu guards, in a main request's exchange, what its subrequests
 	// running beside it change there: queued mirrors and updates, the
 	// limits' and userid's once-per-request state.

@@ -56,12 +56,20 @@ func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	sx.connID, sx.connStart, sx.stats = x.connID, x.connStart, x.stats
 
 	req := sc.Request()
-	if m != nil {
+	shared := false
+	switch {
+	case m != nil:
 		m.apply(req, x.req)
-	}
-	if x.auth.pending != nil && !x.req.Chunked && x.req.ContentLength >= 0 {
-		// auth_request's: nginx's copy of the headers counts the body
-		// (client_max_body_size, the proxy's Content-Length) it lacks.
+	case x.st.RequestBodyWhole || x.st.BodyFile() != nil:
+		// ngx_http_subrequest gives a subrequest (ssi, addition, slice)
+		// its parent's headers and read body: a proxied one sends both,
+		// a GET with the parent's Content-Length and body.
+		req.ContentLength, req.Chunked = x.req.ContentLength, x.req.Chunked
+		shared = true
+	case !x.req.Chunked && x.req.ContentLength >= 0:
+		// A body not read (an auth_request's, one discarded): nginx's
+		// copy of the headers still counts it (client_max_body_size,
+		// the proxy's Content-Length), with no body to send.
 		req.ContentLength, req.NoBody = x.req.ContentLength, true
 	}
 	sx.req, sx.addr, sx.srv = req, x.addr, x.srv
@@ -73,7 +81,7 @@ func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	s.ServerName = x.srv.Name
 	s.ShareVariables(&x.st)
 	s.CacheBackground, s.CacheBackgroundRun = sx, m != nil && m.cacheUpdate
-	sx.subBody = m != nil && m.withBody
+	sx.subBody = m != nil && m.withBody || shared
 	if sx.subBody {
 		shareBody(s, &x.st)
 	}

@@ -275,7 +275,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	// read: a client's hang-up has no backend to close meanwhile (nginx
 	// finalizes the upstream in the event that read it, before its
 	// check_broken_connection can run), so the watch stays stopped.
-	rewatch := bodyWatch && !(watch != nil && p.proto == proxyHTTP && !f.chunked &&
+	rewatch := bodyWatch && !(watch != nil && isProxyHTTP(p.proto) && !f.chunked &&
 		(f.noBody || f.length >= 0 && int64(len(buffered)) >= f.length))
 	if rewatch {
 		if watch != nil {
@@ -316,7 +316,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	// $upstream_response_time, the balancer and the pool.
 	if !x.rel.ended {
 		x.rel.ended = true
-		if p.proto == proxyHTTP && !headAt.IsZero() && !f.chunked && (f.noBody || f.length >= 0 && int64(len(buffered)) >= f.length) {
+		if isProxyHTTP(p.proto) && !headAt.IsZero() && !f.chunked && (f.noBody || f.length >= 0 && int64(len(buffered)) >= f.length) {
 			// The body came with the head, in the event nginx's cached
 			// clock stamps both by ($upstream_response_time is its
 			// header time then): no clock read.

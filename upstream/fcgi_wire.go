@@ -555,7 +555,7 @@ func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 // fcgiPipe reports whether the relay's backend is a socket to look at
 // for bytes at hand (asked only where the relay waits: a response read
 // at once never does).
-func fcgiPipe(nc net.Conn, x *exchange) bool { return x.life.fd > 0 && rawConn(nc) == nc }
+func fcgiPipe(nc net.Conn, x *exchange) bool { return x.life.fd > 0 && unwrapped(nc) }
 
 // fcgiReadError is the relay's error for a read of the backend's
 // records that failed.

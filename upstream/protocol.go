@@ -89,6 +89,14 @@ type httpProto struct{}
 
 var proxyHTTP protocol = &httpProto{}
 
+// isProxyHTTP reports whether pr is proxyHTTP (the only httpProto),
+// asked by its type: one compare, where an interface comparison
+// (pr == proxyHTTP) calls runtime.ifaceeq.
+func isProxyHTTP(pr protocol) bool {
+	_, ok := pr.(*httpProto)
+	return ok
+}
+
 // lazyDeadlines reports whether every deadline proto sets on a backend
 // connection goes through its connLife's Deadlines (re-armed lazily from
 // request to request); the others' connections are cleared of theirs

@@ -149,7 +149,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 	// hand and its buffers have room, then passes all it read at once; its
 	// unbuffered relay passes each read of proxy_buffer_size on. A TLS
 	// backend is not peeked at: its socket's bytes need not be data.
-	pipe := x.buffering && x.life.fd > 0 && rawConn(nc) == nc
+	pipe := x.buffering && x.life.fd > 0 && unwrapped(nc)
 	readSize := len(x.rbuf)
 	if !x.buffering && p.bufSize > 0 && p.bufSize < readSize {
 		readSize = p.bufSize

@@ -322,6 +322,17 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	// request, as nginx does.
 	x.srv = addr.selectServer(host, &x.st)
 	x.st.ServerName = x.srv.Name
+	if x.st.RegexFailed != "" {
+		// ngx_http_set_virtual_server: a server_name regex at its match
+		// limit closes the request in the default server, logged with
+		// 500 and nothing sent, while it read the Host header.
+		x.log.Logf(x, "alert", "%s while reading client request headers", x.st.RegexFailed)
+		x.st.RegexFailed = ""
+		x.c.NetConn().Close()
+		x.status = 500
+		x.c.Finish()
+		return
+	}
 	if x.debugWanted() {
 		x.debugRequest()
 	}

@@ -16,11 +16,13 @@ func TestServeAttackRegexMatchLimit(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
 	bomb := strings.Repeat("a", 40) + "b"
-	c := serveProxyCase("regex match limit", `map $uri $m { ~^/m/(?=a)(a+)+$ matched; ~^/m/ second; default def; }
+	c := serveProxyCase("regex match limit", `log_format plain "$request $status $body_bytes_sent $server_name";
+map $uri $m { ~^/m/(?=a)(a+)+$ matched; ~^/m/ second; default def; }
 server {
     listen 127.0.0.1:{{PORT}};
     server_name localhost;
     error_log stderr info;
+    access_log access.log plain;
     error_page 500 /err;
     location = /err { internal; return 500 "custom 500 uri=$uri\n"; }
     location ~ ^/l/(?=a)(a+)+$ { return 200 "loc\n"; }
@@ -34,6 +36,11 @@ server {
     location /x { return 200 "x\n"; }
     location / { return 200 "fallback\n"; }
 }
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name ~^(?=a)(a+)+$;
+    location / { return 200 "regex server\n"; }
+}
 `,
 		plainGet("location regex", "/l/"+bomb),
 		plainGet("location regex matches", "/l/aaa"),
@@ -42,7 +49,12 @@ server {
 		plainGet("rewrite matches", "/r/aa"),
 		plainGet("if", "/i/"+bomb),
 		plainGet("if matches", "/i/aa"),
+		// A server_name regex at the limit: the request is closed, 500 in
+		// the default server's log.
+		serveRaw("server_name regex", "GET /s HTTP/1.1\r\nHost: "+bomb+"\r\nConnection: close\r\n\r\n"),
+		serveRaw("server_name regex matches", "GET /s HTTP/1.1\r\nHost: aaa\r\nConnection: close\r\n\r\n"),
 	)
+	c.AccessLogFiles = []string{"access.log"}
 	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))
 	// The map's alert names its pattern from memory nginx freed after the

@@ -430,7 +430,7 @@ func (c *compiler) compileLimitExcept(loc *Location, block []*nginxconf.Directiv
 	for _, m := range d.Args {
 		code, ok := limitMethods[strings.ToUpper(m)]
 		if !ok {
-			return confErr(d, "invalid method %q", m)
+			return confErr(d, "invalid method \"%s\"", m)
 		}
 		allowed |= 1 << code
 	}

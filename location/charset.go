@@ -113,13 +113,13 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 		}
 		a, ok := hexToI(e.Name)
 		if !ok || a > 255 {
-			return confErr(e, "invalid value %q", e.Name)
+			return confErr(e, "invalid value \"%s\"", e.Name)
 		}
 		v := e.Args[0]
 		if !cs.utf8[dst] {
 			n, ok := hexToI(v)
 			if !ok || n > 255 {
-				return confErr(e, "invalid value %q", v)
+				return confErr(e, "invalid value \"%s\"", v)
 			}
 			f[a], b[n] = byte(n), byte(a)
 			continue
@@ -128,7 +128,7 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 		for k := 0; k < len(v); k += 2 {
 			n, ok := hexToI(v[k:min(k+2, len(v))])
 			if !ok || k+2 > len(v) {
-				return confErr(e, "invalid value %q", v)
+				return confErr(e, "invalid value \"%s\"", v)
 			}
 			seq = append(seq, byte(n))
 		}
@@ -137,7 +137,7 @@ func (c *compiler) charsetMap(d *nginxconf.Directive) error {
 			n, _ = filter.UTF8Decode(seq)
 		}
 		if n > 0xffff {
-			return confErr(e, "invalid value %q", v)
+			return confErr(e, "invalid value \"%s\"", v)
 		}
 		to[a] = seq
 		if from[n>>8] == nil {

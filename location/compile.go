@@ -272,7 +272,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 		case "server_name":
 			for _, n := range x.Args {
 				if strings.Contains(n, "/") {
-					c.warn(confErr(x, "server name %q has suspicious symbols", n))
+					c.warn(confErr(x, "server name \"%s\" has suspicious symbols", n))
 				}
 				switch {
 				case strings.EqualFold(n, "$hostname"):
@@ -354,7 +354,7 @@ func locationModifier(d *nginxconf.Directive) (modifier, string, *nginxconf.Erro
 		case "~*":
 			return modRegexCI, d.Args[1], nil
 		}
-		return 0, "", confErr(d, "invalid location modifier %q", d.Args[0])
+		return 0, "", confErr(d, "invalid location modifier \"%s\"", d.Args[0])
 	case 1:
 		n := d.Args[0]
 		switch {
@@ -431,13 +431,13 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 	if parent.mod != modServer {
 		switch {
 		case parent.mod == modExact:
-			return nil, confErr(d, "location %q cannot be inside the exact location %q", loc.Name, parent.Name)
+			return nil, confErr(d, "location \"%s\" cannot be inside the exact location \"%s\"", loc.Name, parent.Name)
 		case parent.mod == modNamed:
-			return nil, confErr(d, "location %q cannot be inside the named location %q", loc.Name, parent.Name)
+			return nil, confErr(d, "location \"%s\" cannot be inside the named location \"%s\"", loc.Name, parent.Name)
 		case loc.mod == modNamed:
-			return nil, confErr(d, "named location %q can be on the server level only", loc.Name)
+			return nil, confErr(d, "named location \"%s\" can be on the server level only", loc.Name)
 		case loc.mod != modRegex && loc.mod != modRegexCI && !strings.HasPrefix(loc.Name, parent.Name):
-			return nil, confErr(d, "location %q is outside location %q", loc.Name, parent.Name)
+			return nil, confErr(d, "location \"%s\" is outside location \"%s\"", loc.Name, parent.Name)
 		}
 	}
 	if loc.mod == modRegex || loc.mod == modRegexCI {
@@ -536,7 +536,7 @@ func buildLevel(lv *level, locs []*Location) error {
 		}
 	}
 	if dup != nil {
-		return &nginxconf.Error{Msg: fmt.Sprintf("duplicate location %q", dup.Name), File: dup.File, Line: dup.Line}
+		return &nginxconf.Error{Msg: fmt.Sprintf("duplicate location \"%s\"", dup.Name), File: dup.File, Line: dup.Line}
 	}
 	sort.SliceStable(lv.prefixes, func(i, j int) bool { return lv.prefixes[i].Name < lv.prefixes[j].Name })
 	lv.parentIdx = make([]int, len(lv.prefixes))

@@ -464,11 +464,11 @@ func disableSymlinks(conf *locConf, d *nginxconf.Directive) error {
 		case strings.HasPrefix(a, "from="):
 			from = a[len("from="):]
 		default:
-			return confErr(d, "invalid parameter %q", a)
+			return confErr(d, "invalid parameter \"%s\"", a)
 		}
 	}
 	if !set {
-		return confErr(d, "%q must have \"off\", \"on\" or \"if_not_owner\" parameter", d.Name)
+		return confErr(d, "\"%s\" must have \"off\", \"on\" or \"if_not_owner\" parameter", d.Name)
 	}
 	if len(d.Args) == 2 {
 		if from == "" && !strings.HasPrefix(d.Args[0], "from=") && !strings.HasPrefix(d.Args[1], "from=") {
@@ -485,7 +485,7 @@ func disableSymlinks(conf *locConf, d *nginxconf.Directive) error {
 func parseAccess(d *nginxconf.Directive) (accessRule, error) {
 	r := accessRule{deny: d.Name == "deny"}
 	if len(d.Args) != 1 {
-		return r, confErr(d, "invalid number of arguments in %q directive", d.Name)
+		return r, confErr(d, "invalid number of arguments in \"%s\" directive", d.Name)
 	}
 	a := d.Args[0]
 	switch {
@@ -498,7 +498,7 @@ func parseAccess(d *nginxconf.Directive) (accessRule, error) {
 	if strings.Contains(a, "/") {
 		ip, n, err := net.ParseCIDR(a)
 		if err != nil {
-			return r, confErr(d, "invalid parameter %q", a)
+			return r, confErr(d, "invalid parameter \"%s\"", a)
 		}
 		if !ip.Equal(n.IP) {
 			// nginx accepts it with a warning about the low address bits.
@@ -510,7 +510,7 @@ func parseAccess(d *nginxconf.Directive) (accessRule, error) {
 	}
 	ip := net.ParseIP(a)
 	if ip == nil {
-		return r, confErr(d, "invalid parameter %q", a)
+		return r, confErr(d, "invalid parameter \"%s\"", a)
 	}
 	bits := 128
 	if ip.To4() != nil {
@@ -534,7 +534,7 @@ func (c *compiler) errorPage(conf *locConf, d *nginxconf.Directive) error {
 		} else {
 			n, err := strconv.Atoi(last[1:])
 			if err != nil || n <= 0 {
-				return confErr(d, "invalid code %q", last)
+				return confErr(d, "invalid code \"%s\"", last)
 			}
 			over = n
 		}
@@ -549,13 +549,13 @@ func (c *compiler) errorPage(conf *locConf, d *nginxconf.Directive) error {
 	for _, cs := range codes {
 		n, err := strconv.Atoi(cs)
 		if err != nil {
-			return confErr(d, "invalid value %q", cs)
+			return confErr(d, "invalid value \"%s\"", cs)
 		}
 		if n < 300 || n > 599 {
-			return confErr(d, "value %q must be between 300 and 599", cs)
+			return confErr(d, "value \"%s\" must be between 300 and 599", cs)
 		}
 		if n == 499 {
-			return confErr(d, "value %q must be between 300 and 599", cs)
+			return confErr(d, "value \"%s\" must be between 300 and 599", cs)
 		}
 		ep := &errorPage{code: over, uri: []byte(uri)}
 		// nginx's own codes for 400s answer as 400 unless "=" says

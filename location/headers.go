@@ -72,7 +72,7 @@ type headerScratch struct {
 // add_trailer) as ngx_http_headers_add.
 func (c *compiler) compileAddHeader(d *nginxconf.Directive) (addHeader, error) {
 	if len(d.Args) < 2 {
-		return addHeader{}, confErr(d, "invalid number of arguments in %q directive", d.Name)
+		return addHeader{}, confErr(d, "invalid number of arguments in \"%s\" directive", d.Name)
 	}
 	h := addHeader{name: []byte(d.Args[0])}
 	switch {
@@ -94,7 +94,7 @@ func (c *compiler) compileAddHeader(d *nginxconf.Directive) (addHeader, error) {
 	}
 	if len(d.Args) == 3 {
 		if d.Args[2] != "always" {
-			return h, confErr(d, "invalid parameter %q", d.Args[2])
+			return h, confErr(d, "invalid parameter \"%s\"", d.Args[2])
 		}
 		h.always = true
 	}

@@ -90,25 +90,25 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 		case strings.HasPrefix(a, "backlog="):
 			n, err := strconv.Atoi(a[8:])
 			if err != nil || n == 0 || strings.HasPrefix(a[8:], "+") {
-				return nil, fmt.Errorf("invalid backlog %q", a)
+				return nil, fmt.Errorf("invalid backlog \"%s\"", a)
 			}
 			l.Backlog, l.Set, l.Bind = n, true, true
 		case strings.HasPrefix(a, "rcvbuf="):
 			n, ok := nginxconf.ParseOffset(a[7:])
 			if !ok {
-				return nil, fmt.Errorf("invalid rcvbuf %q", a)
+				return nil, fmt.Errorf("invalid rcvbuf \"%s\"", a)
 			}
 			l.RcvBuf, l.Set, l.Bind = int(n), true, true
 		case strings.HasPrefix(a, "sndbuf="):
 			n, ok := nginxconf.ParseOffset(a[7:])
 			if !ok {
-				return nil, fmt.Errorf("invalid sndbuf %q", a)
+				return nil, fmt.Errorf("invalid sndbuf \"%s\"", a)
 			}
 			l.SndBuf, l.Set, l.Bind = int(n), true, true
 		case strings.HasPrefix(a, "fastopen="):
 			n, err := strconv.Atoi(a[9:])
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("invalid fastopen %q", a)
+				return nil, fmt.Errorf("invalid fastopen \"%s\"", a)
 			}
 			l.FastOpen, l.Set, l.Bind = n, true, true
 		case strings.HasPrefix(a, "accept_filter="):
@@ -121,12 +121,12 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 			if v != "on" && v != "off" {
 				var ok bool
 				if l.KeepIdle, l.KeepIntvl, l.KeepCnt, ok = parseKeepaliveTriple(v); !ok {
-					return nil, fmt.Errorf("invalid so_keepalive value: %q", v)
+					return nil, fmt.Errorf("invalid so_keepalive value: \"%s\"", v)
 				}
 			}
 			l.SoKeepalive, l.Set, l.Bind = v, true, true
 		default:
-			return nil, fmt.Errorf("invalid parameter %q", a)
+			return nil, fmt.Errorf("invalid parameter \"%s\"", a)
 		}
 	}
 	out := make([]*Listen, len(base))
@@ -168,7 +168,7 @@ func parseKeepaliveTriple(v string) (idle, intvl, cnt int, ok bool) {
 // port range "8000-8009" gives one address per port).
 func parseListenAddr(s string) ([]*Listen, error) {
 	bad := func(what string) error {
-		return fmt.Errorf("%s in %q of the \"listen\" directive", what, s)
+		return fmt.Errorf("%s in \"%s\" of the \"listen\" directive", what, s)
 	}
 	if len(s) >= 5 && strings.EqualFold(s[:5], "unix:") {
 		p := s[5:]

@@ -451,7 +451,7 @@ func (l *Logger) accessFile(path string) *os.File {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		l.failed[path] = true
-		l.Log("emerg", fmt.Sprintf("open() %q failed (%s)", path, nginxconf.ErrnoText(err)))
+		l.Log("emerg", fmt.Sprintf("open() \"%s\" failed (%s)", path, nginxconf.ErrnoText(err)))
 		return nil
 	}
 	l.access[path] = f
@@ -541,7 +541,7 @@ func (c *compiler) compileFormat(d *nginxconf.Directive, args []string) (*logFor
 			case "none":
 				f.esc = rewrite.LogEscapeNone
 			default:
-				return nil, confErr(d, "unknown log format escaping %q", v)
+				return nil, confErr(d, "unknown log format escaping \"%s\"", v)
 			}
 			args = args[1:]
 		}
@@ -581,7 +581,7 @@ func (c *compiler) logFormat(d *nginxconf.Directive) error {
 		return nil // nginxconf reports the argument count
 	}
 	if _, dup := formats[d.Args[0]]; dup {
-		return confErr(d, `duplicate "log_format" name %q`, d.Args[0])
+		return confErr(d, `duplicate "log_format" name "%s"`, d.Args[0])
 	}
 	f, err := c.compileFormat(d, d.Args[1:])
 	if err != nil {
@@ -638,7 +638,7 @@ func (c *compiler) accessLog(conf *locConf, d *nginxconf.Directive) error {
 		}
 	}
 	if r.format == nil {
-		return confErr(d, "unknown log format %q", name)
+		return confErr(d, "unknown log format \"%s\"", name)
 	}
 	for _, a := range d.Args[min(2, len(d.Args)):] {
 		if v, ok := strings.CutPrefix(a, "if="); ok {

@@ -3,7 +3,6 @@ package location
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,9 +72,11 @@ func compileLogCache(d *nginxconf.Directive) (*logFileCache, error) {
 	return c, nil
 }
 
+// atoiPositive is ngx_atoi: digits only; 0 passes here (max=0 is then
+// "must have max", as nginx reads it).
 func atoiPositive(s string) (int, bool) {
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n > 0
+	n, ok := nginxconf.ParseNumber(s)
+	return int(n), ok
 }
 
 // writeVarLog writes line to the access log at path (its name evaluated

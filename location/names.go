@@ -88,16 +88,16 @@ func (t *nameTable) add(name string, srv *VirtualServer, addr string, warn func(
 		t.tail = map[string]*VirtualServer{}
 	}
 	conflict := func() {
-		warn(&nginxconf.Error{Msg: fmt.Sprintf("conflicting server name %q on %s, ignored", name, addr), Warn: true})
+		warn(&nginxconf.Error{Msg: fmt.Sprintf("conflicting server name \"%s\" on %s, ignored", name, addr), Warn: true})
 	}
 	stars := strings.Count(name, "*")
 	if stars > 1 || strings.Contains(name, "..") {
-		return fmt.Errorf("invalid server name or wildcard %q on %s", name, addr)
+		return fmt.Errorf("invalid server name or wildcard \"%s\" on %s", name, addr)
 	}
 	switch {
 	case len(name) > 1 && name[0] == '.':
 		if stars > 0 {
-			return fmt.Errorf("invalid server name or wildcard %q on %s", name, addr)
+			return fmt.Errorf("invalid server name or wildcard \"%s\" on %s", name, addr)
 		}
 		key := name[1:]
 		if _, ok := t.head[key]; ok {
@@ -125,7 +125,7 @@ func (t *nameTable) add(name string, srv *VirtualServer, addr string, warn func(
 		t.tail[key] = srv
 	default:
 		if stars > 0 {
-			return fmt.Errorf("invalid server name or wildcard %q on %s", name, addr)
+			return fmt.Errorf("invalid server name or wildcard \"%s\" on %s", name, addr)
 		}
 		if _, ok := t.exact[name]; ok {
 			conflict()

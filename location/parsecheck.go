@@ -328,5 +328,5 @@ func asConfErr(err error, d *nginxconf.Directive) *nginxconf.Error {
 	if e, ok := err.(*nginxconf.Error); ok {
 		return e
 	}
-	return &nginxconf.Error{Msg: err.Error(), File: d.File, Line: d.Line}
+	return &nginxconf.Error{Msg: err.Error(), File: d.File, Line: d.ReportLine()}
 }

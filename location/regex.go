@@ -27,7 +27,7 @@ var CompileRegex = func(expr string, caseless bool) (Regex, error) {
 	}
 	re, err := regexp.Compile(src)
 	if err != nil {
-		return nil, fmt.Errorf("pcre2_compile() failed: %s in %q", reErrText(err), expr)
+		return nil, fmt.Errorf("pcre2_compile() failed: %s in \"%s\"", reErrText(err), expr)
 	}
 	return &stdRegex{re: re}, nil
 }

@@ -36,13 +36,13 @@ func ParseStreamListen(d *nginxconf.Directive) ([]*Listen, error) {
 		case strings.HasPrefix(a, "backlog="):
 			n, err := strconv.Atoi(a[8:])
 			if err != nil || n == 0 {
-				return nil, fmt.Errorf("invalid backlog %q", a)
+				return nil, fmt.Errorf("invalid backlog \"%s\"", a)
 			}
 			l.Backlog, l.Bind = n, true
 		case strings.HasPrefix(a, "rcvbuf="), strings.HasPrefix(a, "sndbuf="):
 			n, ok := nginxconf.ParseOffset(a[7:])
 			if !ok {
-				return nil, fmt.Errorf("invalid %s %q", a[:6], a)
+				return nil, fmt.Errorf("invalid %s \"%s\"", a[:6], a)
 			}
 			if a[0] == 'r' {
 				l.RcvBuf = int(n)
@@ -53,7 +53,7 @@ func ParseStreamListen(d *nginxconf.Directive) ([]*Listen, error) {
 		case strings.HasPrefix(a, "fastopen="):
 			n, err := strconv.Atoi(a[9:])
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("invalid fastopen %q", a)
+				return nil, fmt.Errorf("invalid fastopen \"%s\"", a)
 			}
 			l.FastOpen, l.Bind = n, true
 		case strings.HasPrefix(a, "ipv6only=o"):
@@ -63,12 +63,12 @@ func ParseStreamListen(d *nginxconf.Directive) ([]*Listen, error) {
 			if v != "on" && v != "off" {
 				var ok bool
 				if l.KeepIdle, l.KeepIntvl, l.KeepCnt, ok = parseKeepaliveTriple(v); !ok {
-					return nil, fmt.Errorf("invalid so_keepalive value: %q", v)
+					return nil, fmt.Errorf("invalid so_keepalive value: \"%s\"", v)
 				}
 			}
 			l.SoKeepalive, l.Bind = v, true
 		default:
-			return nil, fmt.Errorf("invalid parameter %q", a)
+			return nil, fmt.Errorf("invalid parameter \"%s\"", a)
 		}
 	}
 	out := make([]*Listen, len(base))

@@ -42,26 +42,26 @@ func loadCerts(ssl *SSLConfig) ([]tls.Certificate, error) {
 func loadPair(certPath, keyPath string, passwords []string) (tls.Certificate, error) {
 	certPEM, err := os.ReadFile(certPath)
 	if err != nil {
-		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate %q: %s", certPath, fopenErr(certPath, err))}
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate \"%s\": %s", certPath, fopenErr(certPath, err))}
 	}
 	if !hasPEMBlock(certPEM, "CERTIFICATE") {
-		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate %q: PEM_read_bio_X509_AUX() failed (SSL: error:0480006C:PEM routines::no start line:Expecting: TRUSTED CERTIFICATE)", certPath)}
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed (SSL: error:0480006C:PEM routines::no start line:Expecting: TRUSTED CERTIFICATE)", certPath)}
 	}
 	keyPEM, err := os.ReadFile(keyPath)
 	if err != nil {
-		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: %s", keyPath, fopenErr(keyPath, err))}
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key \"%s\": %s", keyPath, fopenErr(keyPath, err))}
 	}
 	if !hasPEMBlock(keyPEM, "PRIVATE KEY") {
-		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: PEM_read_bio_PrivateKey() failed (SSL: error:1E08010C:DECODER routines::unsupported:No supported data to decode. Input type: PEM)", keyPath)}
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed (SSL: error:1E08010C:DECODER routines::unsupported:No supported data to decode. Input type: PEM)", keyPath)}
 	}
 	if plain, ok := decryptKeyPEM(keyPEM, passwords); ok {
 		keyPEM = plain
 	} else {
-		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key %q: PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)", keyPath)}
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed (SSL: error:1C800064:Provider routines::bad decrypt)", keyPath)}
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_PrivateKey(%q) failed (SSL: %v)", keyPath, err)}
+		return tls.Certificate{}, &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_use_PrivateKey(\"%s\") failed (SSL: %v)", keyPath, err)}
 	}
 	if pair.Leaf == nil && len(pair.Certificate) > 0 {
 		pair.Leaf, _ = x509.ParseCertificate(pair.Certificate[0])
@@ -128,10 +128,10 @@ func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) er
 		return p != "" && errors.Is(err, fs.ErrNotExist)
 	}
 	x509Err := func(call, p string) error {
-		return &nginxconf.Error{Msg: fmt.Sprintf("%s(%q) failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)", call, p, p)}
+		return &nginxconf.Error{Msg: fmt.Sprintf("%s(\"%s\") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)", call, p, p)}
 	}
 	if list := get("ssl_ciphers"); list != "" && !cipherListOK(list) {
-		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set_cipher_list(%q) failed (SSL: error:0A0000B9:SSL routines::no cipher match)", list)}
+		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set_cipher_list(\"%s\") failed (SSL: error:0A0000B9:SSL routines::no cipher match)", list)}
 	}
 	if verify := get("ssl_verify_client"); verify != "" && verify != "off" {
 		ca := path("ssl_client_certificate")
@@ -149,7 +149,7 @@ func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) er
 		return x509Err("X509_LOOKUP_load_file", p)
 	}
 	if p := path("ssl_dhparam"); missing(p) {
-		return &nginxconf.Error{Msg: fmt.Sprintf("BIO_new_file(%q) failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)", p, p)}
+		return &nginxconf.Error{Msg: fmt.Sprintf("BIO_new_file(\"%s\") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file)", p, p)}
 	} else if p != "" {
 		if err := dhParamCheck(p, get("ssl_ciphers")); err != nil {
 			return err
@@ -158,7 +158,7 @@ func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) er
 	if curves := get("ssl_ecdh_curve"); curves != "" && curves != "auto" {
 		for _, g := range strings.Split(curves, ":") {
 			if !tlsGroups[strings.ToLower(g)] {
-				return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set1_curves_list(%q) failed (SSL: error:0A080106:SSL routines::passed invalid argument:group '%s' cannot be set)", curves, g)}
+				return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set1_curves_list(\"%s\") failed (SSL: error:0A080106:SSL routines::passed invalid argument:group '%s' cannot be set)", curves, g)}
 			}
 		}
 	}
@@ -177,9 +177,9 @@ func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) er
 			}
 			switch {
 			case !found:
-				c.warn(&nginxconf.Error{Msg: fmt.Sprintf("%q ignored, issuer certificate not found for certificate %q", "ssl_stapling", certPath), Warn: true})
+				c.warn(&nginxconf.Error{Msg: fmt.Sprintf("\"%s\" ignored, issuer certificate not found for certificate \"%s\"", "ssl_stapling", certPath), Warn: true})
 			case len(leaf.OCSPServer) == 0 && get("ssl_stapling_responder") == "":
-				c.warn(&nginxconf.Error{Msg: fmt.Sprintf("%q ignored, no OCSP responder URL in the certificate %q", "ssl_stapling", certPath), Warn: true})
+				c.warn(&nginxconf.Error{Msg: fmt.Sprintf("\"%s\" ignored, no OCSP responder URL in the certificate \"%s\"", "ssl_stapling", certPath), Warn: true})
 			}
 		}
 	}

@@ -129,13 +129,13 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 		suites, level := opensslSuites(ssl.Ciphers)
 		lo, _ := protocolRange(ssl.Protocols, level)
 		if c.opts.Serving && len(suites) == 0 && lo != 0 && lo <= tls.VersionTLS12 && cipherListOK(ssl.Ciphers) {
-			return nil, confErr(d, "%q value of \"ssl_ciphers\" directive is not supported by gonginx (no cipher suite it implements)", ssl.Ciphers)
+			return nil, confErr(d, "\"%s\" value of \"ssl_ciphers\" directive is not supported by gonginx (no cipher suite it implements)", ssl.Ciphers)
 		}
 	}
 	if d := c.sslLast(server, "ssl_ecdh_curve"); d != nil {
 		ssl.Curves = d.Args[0]
 		if c.opts.Serving && len(tlsCurves(ssl.Curves)) == 0 {
-			return nil, confErr(d, "%q value of \"ssl_ecdh_curve\" directive is not supported by gonginx (no group it implements)", ssl.Curves)
+			return nil, confErr(d, "\"%s\" value of \"ssl_ecdh_curve\" directive is not supported by gonginx (no group it implements)", ssl.Curves)
 		}
 	}
 	ssl.PreferServer = onOff(c.sslLast(server, "ssl_prefer_server_ciphers"))
@@ -195,11 +195,11 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	case ssl.Enable && len(certs) > 0 && len(keys) == 0:
 		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for the \"ssl\" directive in %s:%d", enableAt.File, endLine(enableAt))}
 	case ssl.Enable && len(keys) < len(certs):
-		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q and the \"ssl\" directive in %s:%d", last, enableAt.File, endLine(enableAt))}
+		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate \"%s\" and the \"ssl\" directive in %s:%d", last, enableAt.File, endLine(enableAt))}
 	case ssl.Enable && len(certs) == 0 && !ssl.Reject:
 		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate\" is defined for the \"ssl\" directive in %s:%d", enableAt.File, endLine(enableAt))}
 	case len(keys) < len(certs):
-		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate %q", last)}
+		return nil, &nginxconf.Error{Msg: fmt.Sprintf("no \"ssl_certificate_key\" is defined for certificate \"%s\"", last)}
 	case len(certs) == 0 && !ssl.Reject:
 		return nil, nil
 	}
@@ -214,7 +214,7 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 		for _, d := range c.sslDirectives(server, "ssl_session_ticket_key") {
 			key, err := os.ReadFile(c.cfg.ConfPath(d.Args[0]))
 			if err != nil {
-				return nil, confErr(d, "open() %q failed (%s)", c.cfg.ConfPath(d.Args[0]), nginxconf.ErrnoText(err))
+				return nil, confErr(d, "open() \"%s\" failed (%s)", c.cfg.ConfPath(d.Args[0]), nginxconf.ErrnoText(err))
 			}
 			ssl.TicketKeys = append(ssl.TicketKeys, key)
 		}
@@ -242,11 +242,11 @@ func (c *compiler) compileOCSP(server *nginxconf.Directive, ssl *SSLConfig) erro
 	if r := c.sslLast(server, "ssl_ocsp_responder"); r != nil && r.Args[0] != "" {
 		raw := r.Args[0]
 		if len(raw) <= 7 || !strings.EqualFold(raw[:7], "http://") {
-			return &nginxconf.Error{Msg: fmt.Sprintf("invalid URL prefix in OCSP responder %q in \"ssl_ocsp_responder\"", raw)}
+			return &nginxconf.Error{Msg: fmt.Sprintf("invalid URL prefix in OCSP responder \"%s\" in \"ssl_ocsp_responder\"", raw)}
 		}
 		u, err := url.Parse("http://" + raw[7:])
 		if err != nil || u.Host == "" {
-			return &nginxconf.Error{Msg: fmt.Sprintf("no host in OCSP responder %q in \"ssl_ocsp_responder\"", raw[7:])}
+			return &nginxconf.Error{Msg: fmt.Sprintf("no host in OCSP responder \"%s\" in \"ssl_ocsp_responder\"", raw[7:])}
 		}
 		ssl.OCSPResponder = u
 	}

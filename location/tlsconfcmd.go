@@ -47,7 +47,7 @@ func ParseConfCommands(dirs []*nginxconf.Directive, confPath func(string) string
 					cc.PreferServer = &on
 				default:
 					if serving {
-						return cc, confErr(d, "%q option of \"ssl_conf_command Options\" is not supported by gonginx", opt)
+						return cc, confErr(d, "\"%s\" option of \"ssl_conf_command Options\" is not supported by gonginx", opt)
 					}
 				}
 			}
@@ -57,7 +57,7 @@ func ParseConfCommands(dirs []*nginxconf.Directive, confPath func(string) string
 			cc.Key = confPath(value)
 		default:
 			if serving {
-				return cc, confErr(d, "%q command of \"ssl_conf_command\" is not supported by gonginx", name)
+				return cc, confErr(d, "\"%s\" command of \"ssl_conf_command\" is not supported by gonginx", name)
 			}
 		}
 	}

@@ -182,7 +182,7 @@ func (o *ocspChecker) request(cert, issuer *x509.Certificate) (status int, valid
 		}
 		raw := cert.OCSPServer[0]
 		if len(raw) <= 7 || !strings.EqualFold(raw[:7], "http://") {
-			return 0, time.Time{}, fmt.Errorf("invalid URL prefix in OCSP responder %q in certificate", raw)
+			return 0, time.Time{}, fmt.Errorf("invalid URL prefix in OCSP responder \"%s\" in certificate", raw)
 		}
 		if u, err = url.Parse(raw); err != nil || u.Host == "" {
 			return 0, time.Time{}, errors.New("empty host in OCSP responder in certificate")
@@ -214,7 +214,7 @@ func (o *ocspChecker) fetch(u *url.URL, host, port string, req []byte, cert, iss
 		// when it reads the configuration: by the system.
 		ips, lerr := net.DefaultResolver.LookupHost(context.Background(), host)
 		if lerr != nil || len(ips) == 0 {
-			return 0, time.Time{}, fmt.Errorf("host not found in OCSP responder %q", host)
+			return 0, time.Time{}, fmt.Errorf("host not found in OCSP responder \"%s\"", host)
 		}
 		addr = ips[0]
 	} else if perr != nil {

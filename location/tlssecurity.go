@@ -41,7 +41,7 @@ func dhParamCheck(path, ciphers string) error {
 		}
 	}
 	if params == nil {
-		return &nginxconf.Error{Msg: fmt.Sprintf("PEM_read_bio_DHparams(%q) failed (SSL: error:0480006C:PEM routines::no start line:Expecting: DH PARAMETERS)", path)}
+		return &nginxconf.Error{Msg: fmt.Sprintf("PEM_read_bio_DHparams(\"%s\") failed (SSL: error:0480006C:PEM routines::no start line:Expecting: DH PARAMETERS)", path)}
 	}
 	x942 := params[0] == 'x'
 	if x942 {
@@ -52,7 +52,7 @@ func dhParamCheck(path, ciphers string) error {
 		return nil // malformed parameters: not checked further
 	}
 	if ffcSecurityBits(pBits, nBits) < minSecurityBits(secLevelOf(ciphers)) {
-		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set_tmp_dh(%q) failed (SSL: error:0A00018A:SSL routines::dh key too small)", path)}
+		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set_tmp_dh(\"%s\") failed (SSL: error:0A00018A:SSL routines::dh key too small)", path)}
 	}
 	return nil
 }
@@ -178,12 +178,12 @@ func certSecurityCheck(certPath, ciphers string) error {
 			call, keyReason = "SSL_CTX_set0_chain", "0A00018D:SSL routines::ca key too small"
 		}
 		if keySecurityBits(c.PublicKey) < least {
-			return &nginxconf.Error{Msg: fmt.Sprintf("%s(%q) failed (SSL: error:%s)", call, certPath, keyReason)}
+			return &nginxconf.Error{Msg: fmt.Sprintf("%s(\"%s\") failed (SSL: error:%s)", call, certPath, keyReason)}
 		}
 		selfSigned := bytes.Equal(c.RawSubject, c.RawIssuer) &&
 			(len(c.AuthorityKeyId) == 0 || bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId))
 		if !selfSigned && sigSecurityBits(c.SignatureAlgorithm) < least {
-			return &nginxconf.Error{Msg: fmt.Sprintf("%s(%q) failed (SSL: error:0A00018E:SSL routines::ca md too weak)", call, certPath)}
+			return &nginxconf.Error{Msg: fmt.Sprintf("%s(\"%s\") failed (SSL: error:0A00018E:SSL routines::ca md too weak)", call, certPath)}
 		}
 		leaf = false
 	}

@@ -51,7 +51,7 @@ func newStapler(ssl *SSLConfig, pair *tls.Certificate, certPath string, log *Log
 	if ssl.StaplingFile != "" {
 		der, err := os.ReadFile(ssl.StaplingFile)
 		if err != nil {
-			return nil, fmt.Errorf("BIO_new_file(%q) failed (SSL: error:80000002:system library::No such file or directory)", ssl.StaplingFile)
+			return nil, fmt.Errorf("BIO_new_file(\"%s\") failed (SSL: error:80000002:system library::No such file or directory)", ssl.StaplingFile)
 		}
 		s.staple, s.valid = der, time.Unix(1<<62, 0)
 		return s, nil
@@ -81,7 +81,7 @@ func newStapler(ssl *SSLConfig, pair *tls.Certificate, certPath string, log *Log
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !strings.EqualFold(u.Scheme, "http") || u.Host == "" {
-		return nil, fmt.Errorf("invalid URL prefix in OCSP responder %q in \"ssl_stapling_responder\"", raw)
+		return nil, fmt.Errorf("invalid URL prefix in OCSP responder \"%s\" in \"ssl_stapling_responder\"", raw)
 	}
 	if u.Path == "" {
 		u.Path = "/"
@@ -194,7 +194,7 @@ func (s *stapler) request() ([]byte, time.Time, error) {
 		return nil, time.Time{}, fmt.Errorf("OCSP responder sent invalid status: %d", resp.StatusCode)
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.EqualFold(ct, "application/ocsp-response") {
-		return nil, time.Time{}, fmt.Errorf("OCSP responder sent invalid \"Content-Type\" header: %q", ct)
+		return nil, time.Time{}, fmt.Errorf("OCSP responder sent invalid \"Content-Type\" header: \"%s\"", ct)
 	}
 	der, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
@@ -217,7 +217,7 @@ func (s *stapler) request() ([]byte, time.Time, error) {
 		}
 	}
 	if r.Status != ocsp.Good {
-		return nil, time.Time{}, fmt.Errorf("certificate status %q in the OCSP response", ocspStatus(r.Status))
+		return nil, time.Time{}, fmt.Errorf("certificate status \"%s\" in the OCSP response", ocspStatus(r.Status))
 	}
 	now := time.Now()
 	if r.ThisUpdate.After(now.Add(5*time.Minute)) || !r.NextUpdate.IsZero() && r.NextUpdate.Before(now.Add(-5*time.Minute)) {

@@ -139,3 +139,14 @@ func mapPath(maps []PathMapping, path string, back bool) string {
 	}
 	return best
 }
+
+// ReportLine is the line nginx names in an error about d: the line of
+// its ";" or "{", where nginx's reader stands when the handler runs (a
+// directive missing its ";" runs on into the next line's); the name's
+// line for a directive made up without one.
+func (d *Directive) ReportLine() int {
+	if d.EndLine > 0 {
+		return d.EndLine
+	}
+	return d.Line
+}

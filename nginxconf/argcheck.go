@@ -60,16 +60,10 @@ func checkValue(cmd *Command, d *Directive) *Error {
 			return d.errorf("invalid value %q", a[0])
 		}
 	case SlotBitmask:
-		for i, v := range a {
+		// Values set twice only warn (bitmaskWarnings).
+		for _, v := range a {
 			if !containsFold(cmd.Values, v) {
 				return d.errorf("invalid value %q", v)
-			}
-			for _, p := range a[:i] {
-				if strings.EqualFold(p, v) {
-					w := d.errorf("duplicate value %q", v)
-					w.Warn = true
-					return w
-				}
 			}
 		}
 	case SlotPath:
@@ -462,4 +456,32 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// bitmaskWarnings are ngx_conf_set_bitmask_slot's warnings for d: a value
+// whose bit is set already, by an earlier value of d or by the same
+// directive earlier in the block (before; the setter keeps the field and
+// has no "is duplicate" check), each warned of, up to the first value
+// that is not valid.
+func bitmaskWarnings(cmd *Command, d *Directive, before []*Directive) []*Error {
+	var set []string
+	for _, b := range before {
+		if b.Name == d.Name {
+			set = append(set, b.Args...)
+		}
+	}
+	var out []*Error
+	for _, v := range d.Args {
+		if !containsFold(cmd.Values, v) {
+			break
+		}
+		if containsFold(set, v) {
+			w := d.errorf("duplicate value %q", v)
+			w.Warn = true
+			out = append(out, w)
+			continue
+		}
+		set = append(set, v)
+	}
+	return out
 }

@@ -182,6 +182,7 @@ func (p *parser) stateCheck(d *Directive, ctx Context) *Error {
 		}
 	}
 	for _, e := range out {
+		atEnd(e, d)
 		if !e.Warn {
 			return e
 		}
@@ -425,7 +426,7 @@ func hasPort(a string) bool {
 // (view: includes spliced in) has been read; line is its "}" line.
 func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error {
 	switch {
-	case d.Name == "server" && inner == MailSrvConf:
+	case d.Name == "server" && (inner == MailSrvConf || inner == StreamSrvConf):
 		if !hasDirective(view, "listen") {
 			return &Error{Msg: `no "listen" is defined for server in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
 		}

@@ -226,22 +226,28 @@ var mainContextNames = map[string]bool{
 }
 
 // isFragment reports whether text is a conf.d fragment: no top-level
-// http or events block, and some top-level directive that is not a
-// main-context one.
+// http or events block, some top-level directive nginx knows that is not
+// a main-context one, and none that only a main file holds. A misspelt
+// "events" or "http" (an unknown name) is no sign of a fragment, and a
+// load_module or worker_processes says the file is a whole nginx.conf:
+// nginx's own error then comes first, not one of the wrapping.
 func isFragment(text string) bool {
 	lex := newLexer(text, fileTokenLimit)
-	depth, words, httpLevel := 0, 0, false
+	depth, words, httpLevel, mainOnly := 0, 0, false, false
 	for {
 		t := lex.Next()
 		switch t.Kind {
 		case TokEOF, TokError:
-			return httpLevel
+			return httpLevel && !mainOnly
 		case TokWord:
 			if words == 0 && depth == 0 {
 				switch {
 				case t.Val == "http" || t.Val == "events":
 					return false
-				case !mainContextNames[t.Val]:
+				case t.Val == "include" || t.Val == "error_log":
+				case mainContextNames[t.Val]:
+					mainOnly = true
+				case len(Lookup(t.Val)) > 0:
 					httpLevel = true
 				}
 			}

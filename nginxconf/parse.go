@@ -415,6 +415,12 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		defer func() { p.state.modulesUsed = true }()
 	}
 	in, err := checkDirectiveInfo(info, d, ctx, isBlock, buf.seenKeys())
+	if cmd, _, _ := info.in(ctx); cmd != nil && cmd.Slot == SlotBitmask && (err == nil || strings.HasPrefix(err.Msg, "invalid value")) {
+		for _, w := range bitmaskWarnings(cmd, d, buf.readSoFar()) {
+			atEnd(w, d)
+			p.cfg.Warnings = append(p.cfg.Warnings, w)
+		}
+	}
 	if err != nil {
 		atEnd(err, d)
 		if !err.Warn {
@@ -428,6 +434,7 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 	inner := in
 	if (ctx == HTTPUpsConf || ctx == StreamUpsConf) && p.ups != nil {
 		if err := p.ups.check(d); err != nil {
+			atEnd(err, d)
 			if !err.Warn {
 				return err
 			}
@@ -435,21 +442,21 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 		}
 		if d.Name == "server" {
 			if err := p.upstreamServerHost(d); err != nil {
-				return err
+				return atEndErr(err, d)
 			}
 		}
 	}
 	if err := p.stateCheck(d, ctx); err != nil {
-		return err
+		return atEndErr(err, d)
 	}
 	if info != nil && info.concerns&presStoreCache != 0 {
 		if err := storeCacheCheck(d, buf.readSoFar()); err != nil {
-			return err
+			return atEndErr(err, d)
 		}
 	}
 	if d.Name == "proxy_redirect" && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf) != 0 && !p.unchecked {
 		if err := proxyRedirectCheck(d, buf.readSoFar()); err != nil {
-			return err
+			return atEndErr(err, d)
 		}
 	}
 	if p.handler != nil {

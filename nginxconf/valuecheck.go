@@ -671,8 +671,9 @@ func checkOpenLogFileCache(d *Directive) *Error {
 		ok := false
 		switch {
 		case strings.HasPrefix(v, "max="):
+			// max=0 reads as no max at all (0 is the unset value).
 			n, okN := ParseNumber(v[4:])
-			ok, hasMax = okN && n > 0, true
+			ok, hasMax = okN, hasMax || n > 0
 		case strings.HasPrefix(v, "inactive="), strings.HasPrefix(v, "valid="):
 			_, val, _ := strings.Cut(v, "=")
 			_, ok = ParseTime(val, true)

@@ -197,7 +197,7 @@ func appendCapture(s *State, n int, dst []byte, escape bool) []byte {
 // placeless *nginxconf.Error, as nginx's ngx_conf_log_error prints it.
 func At(err error, d *nginxconf.Directive) error {
 	if e, ok := err.(*nginxconf.Error); ok && e.File == "" && d != nil {
-		return &nginxconf.Error{Msg: e.Msg, File: d.File, Line: d.Line, Warn: e.Warn}
+		return &nginxconf.Error{Msg: e.Msg, File: d.File, Line: d.ReportLine(), Warn: e.Warn}
 	}
 	return err
 }

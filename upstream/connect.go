@@ -38,7 +38,7 @@ func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error
 	case len(u) >= 8 && http1.EqualFold(u[:8], "https://"):
 		t.scheme, u = "https", u[8:]
 	default:
-		return 500, fmt.Errorf("invalid URL prefix in %q", x.urlBuf)
+		return 500, fmt.Errorf("invalid URL prefix in \"%s\"", x.urlBuf)
 	}
 	host := u
 	if len(u) >= 5 && string(u[:5]) == "unix:" {
@@ -55,7 +55,7 @@ func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error
 		t.uri = append([]byte{'/'}, t.uri...)
 	}
 	if len(host) == 0 {
-		return 500, fmt.Errorf("no host in %q", x.urlBuf)
+		return 500, fmt.Errorf("no host in \"%s\"", x.urlBuf)
 	}
 	defPort := "80"
 	if t.scheme == "https" {
@@ -76,11 +76,11 @@ func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error
 			t.group, t.proxyHost, t.proxyPort = g, "localhost", ""
 			return 0, nil
 		}
-		return 502, fmt.Errorf("no path in the unix domain socket in upstream %q", key)
+		return 502, fmt.Errorf("no path in the unix domain socket in upstream \"%s\"", key)
 	}
 	name, port, err := splitHostPort(key, defPort)
 	if err != nil {
-		return 502, fmt.Errorf("%s in upstream %q", err, key)
+		return 502, fmt.Errorf("%s in upstream \"%s\"", err, key)
 	}
 	if g := p.groups.lookupImplicit(name, port); g != nil {
 		t.group = g

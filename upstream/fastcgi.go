@@ -284,14 +284,14 @@ func (p *Proxy) resolveAddress(s *rewrite.State, x *exchange, t *target) (int, e
 	}
 	t.proxyHost = key
 	if key == "" {
-		return 500, fmt.Errorf("no host in upstream %q", key)
+		return 500, fmt.Errorf("no host in upstream \"%s\"", key)
 	}
 	if strings.HasPrefix(key, "unix:") {
 		if g := p.groups.lookupDynamic(key, ""); g != nil {
 			t.group = g
 			return 0, nil
 		}
-		return 500, fmt.Errorf("no path in the unix domain socket in upstream %q", key)
+		return 500, fmt.Errorf("no path in the unix domain socket in upstream \"%s\"", key)
 	}
 	if !strings.Contains(key, ":") {
 		if g := p.groups.Lookup(key); g != nil {
@@ -304,7 +304,7 @@ func (p *Proxy) resolveAddress(s *rewrite.State, x *exchange, t *target) (int, e
 		if err == nil {
 			err = fmt.Errorf("no port")
 		}
-		return 500, fmt.Errorf("%s in upstream %q", err, key)
+		return 500, fmt.Errorf("%s in upstream \"%s\"", err, key)
 	}
 	if g := p.groups.lookupImplicit(name, port); g != nil {
 		t.group = g

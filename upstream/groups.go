@@ -227,7 +227,7 @@ func CompileGroupsVars(http []*nginxconf.Directive, rc *rewrite.Compiler, zones 
 }
 
 func confErr(d *nginxconf.Directive, format string, args ...any) error {
-	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.Line}
+	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.ReportLine()}
 }
 
 func compileGroup(d *nginxconf.Directive, rc *rewrite.Compiler) (*Group, error) {

@@ -48,7 +48,7 @@ func (gs *Groups) compileResolver(p *Proxy, blocks [][]*nginxconf.Directive) err
 		default:
 			addrs, err := resolverAddrs(a)
 			if err != nil {
-				return confErr(d, "%s in resolver %q", err, a)
+				return confErr(d, "%s in resolver \"%s\"", err, a)
 			}
 			cfg.Servers = append(cfg.Servers, addrs...)
 		}

@@ -135,7 +135,7 @@ func parseFlags(args []string) (*flags, error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if len(a) == 0 || a[0] != '-' {
-			return nil, fmt.Errorf("invalid option: %q", a)
+			return nil, fmt.Errorf("invalid option: \"%s\"", a)
 		}
 		if long, ok := strings.CutPrefix(a, "--"); ok {
 			// gonginx's own options, which nginx does not have.
@@ -164,7 +164,7 @@ func parseFlags(args []string) (*flags, error) {
 				}
 				f.format, f.test = value, true
 			default:
-				return nil, fmt.Errorf("invalid option: %q", a)
+				return nil, fmt.Errorf("invalid option: \"%s\"", a)
 			}
 			continue
 		}

@@ -111,7 +111,7 @@ func errorLogPath(f *flags, cfg *nginxconf.Config) string {
 func openLog(path string) (*os.File, error) {
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open() %q failed (%s)", path, nginxconf.ErrnoText(err))
+		return nil, fmt.Errorf("open() \"%s\" failed (%s)", path, nginxconf.ErrnoText(err))
 	}
 	return fh, nil
 }
@@ -481,13 +481,13 @@ func (m *master) giveToUser(fh *os.File, path string) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if ok && int(st.Uid) != id.UID {
 		if err := fh.Chown(id.UID, -1); err != nil {
-			m.log.Log("emerg", fmt.Sprintf("chown(%q, %d) failed (%s)", path, id.UID, nginxconf.ErrnoText(err)))
+			m.log.Log("emerg", fmt.Sprintf("chown(\"%s\", %d) failed (%s)", path, id.UID, nginxconf.ErrnoText(err)))
 			return
 		}
 	}
 	if mode := fi.Mode().Perm(); mode&0o600 != 0o600 {
 		if err := fh.Chmod(mode | 0o600); err != nil {
-			m.log.Log("alert", fmt.Sprintf("chmod() %q failed (%s)", path, nginxconf.ErrnoText(err)))
+			m.log.Log("alert", fmt.Sprintf("chmod() \"%s\" failed (%s)", path, nginxconf.ErrnoText(err)))
 		}
 	}
 }
@@ -500,7 +500,7 @@ func writePid(path string) error {
 		os.MkdirAll(filepath.Dir(path), 0o755)
 	}
 	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
-		return fmt.Errorf("open() %q failed (%s)", path, nginxconf.ErrnoText(err))
+		return fmt.Errorf("open() \"%s\" failed (%s)", path, nginxconf.ErrnoText(err))
 	}
 	return nil
 }

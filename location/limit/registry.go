@@ -55,7 +55,7 @@ func (r *Registry) Zone(use, name, key string, size int) (*Zone, error) {
 			if use == "limit_conn_zone" {
 				what = "limit_conn_zone"
 			}
-			return nil, fmt.Errorf("%s %q uses the %q key while previously it used the %q key", what, name, key, h.key)
+			return nil, fmt.Errorf("%s \"%s\" uses the \"%s\" key while previously it used the \"%s\" key", what, name, key, h.key)
 		}
 		h.key = key
 		return h.zone, nil

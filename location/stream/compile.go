@@ -112,7 +112,7 @@ func (c *Config) Listens() []*location.Listen {
 func (c *Config) Groups() *upstream.Groups { return c.groups }
 
 func confErr(d *nginxconf.Directive, format string, args ...any) error {
-	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.Line}
+	return &nginxconf.Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: d.ReportLine()}
 }
 
 // last is the innermost directive name of blocks (stream, then server).
@@ -459,7 +459,7 @@ func parseAccess(d *nginxconf.Directive) (accessRule, error) {
 		}
 		_, n, err := net.ParseCIDR(a)
 		if err != nil {
-			return r, confErr(d, "invalid parameter %q", d.Args[0])
+			return r, confErr(d, "invalid parameter \"%s\"", d.Args[0])
 		}
 		r.net = n
 	}

@@ -20,7 +20,7 @@ func (cc *compiler) logFormat(d *nginxconf.Directive) error {
 		return nil
 	}
 	if _, dup := cc.formats[d.Args[0]]; dup {
-		return confErr(d, `duplicate "log_format" name %q`, d.Args[0])
+		return confErr(d, `duplicate "log_format" name "%s"`, d.Args[0])
 	}
 	f := &logFormat{}
 	args := d.Args[1:]
@@ -135,7 +135,7 @@ func (cc *compiler) accessLog(d *nginxconf.Directive) (*accessLog, error) {
 		}
 	}
 	if r.format == nil {
-		return nil, confErr(d, "unknown log format %q", d.Args[1])
+		return nil, confErr(d, "unknown log format \"%s\"", d.Args[1])
 	}
 	for _, a := range d.Args[2:] {
 		if v, ok := strings.CutPrefix(a, "if="); ok {

@@ -104,7 +104,7 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 			}
 			b, err := os.ReadFile(cc.cfg.ConfPath(d.Args[0]))
 			if err != nil {
-				return confErr(d, "open() %q failed (%s)", cc.cfg.ConfPath(d.Args[0]), nginxconf.ErrnoText(err))
+				return confErr(d, "open() \"%s\" failed (%s)", cc.cfg.ConfPath(d.Args[0]), nginxconf.ErrnoText(err))
 			}
 			res.KeyFiles = append(res.KeyFiles, b)
 		}
@@ -127,7 +127,7 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 	srv.choice = location.NewServerChoice(ciphers, curves, prefer)
 	tc.CurvePreferences = srv.choice.Curves()
 	if len(tc.CurvePreferences) == 0 && cc.opts.Serving {
-		return confErr(last(blocks, "ssl_ecdh_curve"), "%q value of \"ssl_ecdh_curve\" directive is not supported by gonginx (no group it implements)", curves)
+		return confErr(last(blocks, "ssl_ecdh_curve"), "\"%s\" value of \"ssl_ecdh_curve\" directive is not supported by gonginx (no group it implements)", curves)
 	}
 	if d := last(blocks, "ssl_alpn"); d != nil {
 		// The server's list, in its order of preference; a client

@@ -133,9 +133,9 @@ func (p *watcher) watch(raw syscall.RawConn, owner, backend net.Conn, upgrade bo
 		// The server's own socket holds its watch as its hang-up
 		// handler: a later request finds it with no descriptor read
 		// and no map lookup.
-		if w, _ := c.HangupHandler().(*clientWatch); w != nil {
+		if c.HangupHooked() {
 			p.mu.Lock()
-			if w.listed && w.owner == owner {
+			if w, _ := c.HangupHandlerSerialized().(*clientWatch); w != nil && w.listed && w.owner == owner {
 				defer p.mu.Unlock()
 				if w.backend != nil {
 					return nil // a request of this connection is watched already
@@ -243,7 +243,7 @@ func (p *watcher) listed(fd int, c *poller.Conn) *clientWatch {
 	if c == nil {
 		return p.byFd[fd]
 	}
-	if w, _ := c.HangupHandler().(*clientWatch); w != nil && w.listed && w.conn == c {
+	if w, _ := c.HangupHandlerSerialized().(*clientWatch); w != nil && w.listed && w.conn == c {
 		return w
 	}
 	return nil

@@ -309,6 +309,17 @@ func (c *Conn) HangupHandler() Handler {
 	return h
 }
 
+// HangupHandlerSerialized is HangupHandler for a caller whose calls are
+// serialized with every OnHangup of c by a lock of its own (the abort
+// watcher's): no hook lock is taken, a lock and an unlock (two locked
+// instructions) less for each proxied request's watch.
+func (c *Conn) HangupHandlerSerialized() Handler {
+	if !c.hasFlag(flagHupHooked) {
+		return nil
+	}
+	return c.onHangup
+}
+
 // InputHooked reports whether an OnInput (or HookInput) handler is set.
 func (c *Conn) InputHooked() bool { return c.hasFlag(flagHooked) }
 

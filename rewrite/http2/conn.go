@@ -147,8 +147,13 @@ type Conn struct {
 	totalBytes    int64
 	payloadBytes  int64
 	settingsAcked bool
-	block         *headerBlock // nil while parked
-	start         time.Time
+	// prioLimit is nginx's priority_limit: PRIORITY frames the client may
+	// still send, max(http2_max_concurrent_streams, 100) and as many more
+	// for each stream it opens; the one that finds none left ends the
+	// connection (a flood of them costs the tree's work each).
+	prioLimit int
+	block     *headerBlock // nil while parked
+	start     time.Time
 
 	// Shared with the streams, under mu.
 	mu         sync.Mutex
@@ -196,6 +201,7 @@ func NewConn(nc net.Conn, cfg *Config, info *http1.ConnInfo, h Handler, pre []by
 	c.br = newConnReader(c.sio.s, nc, pre)
 	c.framer()
 	c.hdec = newDecoder(tableSize, c.cfg.FieldLimit, c.emitField)
+	c.prioLimit = max(cfg.MaxConcurrentStreams, 100)
 	return c
 }
 
@@ -393,6 +399,14 @@ func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 		if err := c.peek(n, headers, false); err != nil {
 			return nil, fh, err
 		}
+		if fh.Type == http2.FrameWindowUpdate && n == 4 {
+			// An increment of 0 ends the connection in nginx, a stream's
+			// too (the Framer's is a stream error there).
+			if p, _ := c.br.Peek(4); p[0]&0x7f|p[1]|p[2]|p[3] == 0 {
+				c.logInfo("client sent WINDOW_UPDATE frame with incorrect window increment 0")
+				return nil, fh, http2.ConnectionError(http2.ErrCodeProtocol)
+			}
+		}
 		if fh.Type == http2.FrameSettings && fh.Flags&http2.FlagSettingsAck == 0 && n%6 == 0 {
 			if err := c.checkWindowSetting(n); err != nil {
 				return nil, fh, err
@@ -400,7 +414,20 @@ func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 		}
 		if fh.Type == http2.FrameHeaders {
 			// nil, nil: the frame is c.block.hf.
-			return nil, fh, c.readHeaders(fh)
+			p, _ := c.br.Peek(n)
+			pad := int(p[0])
+			err := c.readHeaders(fh)
+			if se := (http2.StreamError{}); errors.As(err, &se) {
+				// Padding past the payload: nginx ends the connection
+				// (ngx_http_v2_state_headers), where the RFC (and the
+				// Framer) reset the stream.
+				if fh.Flags.Has(http2.FlagHeadersPriority) {
+					n -= 5
+				}
+				c.logInfo("client sent padded HEADERS frame with incorrect length: " + num(int64(n-1)) + ", padding: " + num(int64(pad)))
+				return nil, fh, http2.ConnectionError(http2.ErrCodeProtocol)
+			}
+			return nil, fh, err
 		}
 	}
 	if int(fh.Length) > c.br.Size() {
@@ -763,10 +790,8 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 		st.abortLocked(errStreamReset, true)
 	}
 	c.mu.Unlock()
-	if st == nil && f.StreamID > c.lastID {
-		c.logInfo("client sent RST_STREAM frame for idle stream")
-		return http2.ConnectionError(http2.ErrCodeProtocol)
-	}
+	// One for a stream not known (idle or closed) is skipped, as nginx's
+	// ngx_http_v2_state_rst_stream does ("unknown http2 stream").
 	return nil
 }
 
@@ -788,10 +813,9 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		c.recvWindow = maxWindow
 	}
 	c.payloadBytes += int64(len(f.Data()))
-	if !c.receive(f.StreamID, f.Data(), size, f.StreamEnded()) && f.StreamID > c.lastID {
-		c.logInfo("client sent DATA frame for idle stream")
-		return http2.ConnectionError(http2.ErrCodeProtocol)
-	}
+	// DATA of a stream not known (idle or closed) is skipped once the
+	// connection's window counted it, as ngx_http_v2_state_data does.
+	c.receive(f.StreamID, f.Data(), size, f.StreamEnded())
 	return nil
 }
 

@@ -248,9 +248,25 @@ func TestConnectionErrors(t *testing.T) {
 		{"window overflow", func(c *rawClient) {
 			c.fr.WriteWindowUpdate(0, maxWindow)
 		}, "goaway FLOW_CONTROL_ERROR"},
-		{"data on idle stream", func(c *rawClient) {
+		// DATA, RST_STREAM of a stream never opened are skipped, as
+		// nginx 1.22 skips them ("unknown http2 stream").
+		{"data and reset on idle streams", func(c *rawClient) {
 			c.fr.WriteData(5, true, []byte("x"))
+			c.fr.WriteRSTStream(7, http2.ErrCodeCancel)
+			c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+		}, "status 200"},
+		// nginx checks the increment before it looks the stream up.
+		{"window increment 0 on a stream", func(c *rawClient) {
+			c.fr.WriteRawFrame(http2.FrameWindowUpdate, 0, 3, []byte{0, 0, 0, 0})
 		}, "goaway PROTOCOL_ERROR"},
+		{"HEADERS padded past its end", func(c *rawClient) {
+			c.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersPadded|http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1, []byte{9, 0x82})
+		}, "goaway PROTOCOL_ERROR"},
+		{"too many PRIORITY frames", func(c *rawClient) {
+			for i := 0; i < 128; i++ {
+				c.fr.WritePriority(uint32(2*i+3), http2.PriorityParam{StreamDep: 1, Weight: 1})
+			}
+		}, "goaway ENHANCE_YOUR_CALM"},
 		// The frame says 5 bytes and 4 came: nginx refuses the integer
 		// from what arrived, without waiting for the rest.
 		{"too long index in a partial frame", func(c *rawClient) {

@@ -225,6 +225,7 @@ func (c *Conn) onHeaders(f *headersFrame) error {
 		c.streams[id] = st
 		c.live = append(c.live, st)
 		c.processing++
+		c.prioLimit += c.cfg.MaxConcurrentStreams
 		c.requests++
 		st.requests = c.requests
 		limitReached := c.cfg.IdleTimeout == 0 || c.requests >= c.cfg.MaxRequests ||

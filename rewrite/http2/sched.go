@@ -357,6 +357,10 @@ func (c *Conn) readyLocked(st *Stream) bool {
 
 // onPriority takes a PRIORITY frame.
 func (c *Conn) onPriority(f *http2.PriorityFrame) error {
+	if c.prioLimit--; c.prioLimit <= 0 {
+		c.logInfo("client sent too many PRIORITY frames")
+		return http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
+	}
 	if f.StreamDep == f.StreamID {
 		c.logInfo("client sent PRIORITY frame for stream " + num(int64(f.StreamID)) + " with incorrect dependency")
 		return http2.ConnectionError(http2.ErrCodeProtocol)

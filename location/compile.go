@@ -474,7 +474,7 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 		loc.prog = prog
 		for _, ifd := range prog.IfBlocks() {
 			ic := conf.clone()
-			ic.proxyPass, ic.stubStatus, ic.emptyGif = conf.proxyPass, conf.stubStatus, conf.emptyGif
+			ic.proxyPass, ic.stubStatus, ic.emptyGif, ic.mp4 = conf.proxyPass, conf.stubStatus, conf.emptyGif, conf.mp4
 			if err := c.applyBlock(ic, ifd.Block, "if"); err != nil {
 				return nil, err
 			}

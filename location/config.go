@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gonginx/gonginx/location/limit"
+	"github.com/gonginx/gonginx/location/mp4"
 	"github.com/gonginx/gonginx/location/realip"
 	"github.com/gonginx/gonginx/location/referer"
 	"github.com/gonginx/gonginx/location/syslog"
@@ -253,6 +254,8 @@ type locConf struct {
 	msiePadding     bool             // msie_padding
 	msieRefresh     bool             // msie_refresh (msierefresh.go)
 	flv             bool             // flv (flv.go)
+	mp4             bool             // mp4: the location's handler (mp4.go)
+	mp4Conf         mp4.Config       // mp4_buffer_size, mp4_max_buffer_size, mp4_start_key_frame
 	postAction      []byte           // post_action URI or @name; nil: off (postaction.go)
 	resetTimedout   bool             // reset_timedout_connection
 	headerTimeout   time.Duration    // client_header_timeout (server level)
@@ -370,6 +373,7 @@ func defaultLocConf() *locConf {
 		lingeringWait:  5 * time.Second,
 		gz:             defaultGzipConf,
 		userid:         defaultUserid,
+		mp4Conf:        mp4.DefaultConfig,
 	}
 }
 
@@ -392,7 +396,7 @@ func (c *locConf) clone() *locConf {
 	// inherited by nested locations, nor is try_files (its module has no
 	// merge: a server's try_files serves only requests no location
 	// matches, and a named location it falls back to does not try again).
-	n.proxyPass, n.stubStatus, n.emptyGif = nil, false, false
+	n.proxyPass, n.stubStatus, n.emptyGif, n.mp4 = nil, false, false, false
 	n.tryFilesRaw = nil
 	return &n
 }

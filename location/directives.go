@@ -180,7 +180,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 	case "empty_gif":
 		// Like stub_status and proxy_pass, it sets the location's
 		// handler: the last one written wins.
-		conf.emptyGif, conf.stubStatus = true, false
+		conf.emptyGif, conf.stubStatus, conf.mp4 = true, false, false
 	case "default_type":
 		if len(d.Args) == 1 {
 			conf.defaultType = d.Args[0]
@@ -297,7 +297,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 			}
 		}
 	case "stub_status":
-		conf.stubStatus, conf.emptyGif = true, false
+		conf.stubStatus, conf.emptyGif, conf.mp4 = true, false, false
 	case "aio":
 		// Not served, but a thread pool named by variables is compiled
 		// (ngx_http_core_set_aio): an unknown one fails the load.
@@ -341,6 +341,20 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		conf.postAction = []byte(d.Args[0])
 	case "flv":
 		conf.flv = true
+	case "mp4":
+		// The location's handler, as proxy_pass, stub_status and
+		// empty_gif are: the last written wins.
+		conf.mp4, conf.proxyPass, conf.stubStatus, conf.emptyGif = true, nil, false, false
+	case "mp4_buffer_size":
+		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
+			conf.mp4Conf.BufferSize = n
+		}
+	case "mp4_max_buffer_size":
+		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
+			conf.mp4Conf.MaxBufferSize = n
+		}
+	case "mp4_start_key_frame":
+		conf.mp4Conf.StartKeyFrame = onOff(d)
 	case "msie_refresh":
 		conf.msieRefresh = onOff(d)
 	case "msie_padding":
@@ -444,7 +458,7 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		// Compiled by the rewrite package from the block itself.
 	case "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass", "memcached_pass", "grpc_pass":
 		conf.proxyPass = d
-		conf.stubStatus, conf.emptyGif = false, false
+		conf.stubStatus, conf.emptyGif, conf.mp4 = false, false, false
 	}
 	return nil
 }

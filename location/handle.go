@@ -131,9 +131,10 @@ type exchange struct {
 	// (the charset filter's view of it).
 	partType   []byte
 	fileBuf    []byte
-	bodyPrefix []byte // sent before the file (flv's header); see copyFile
-	fileBase   int64  // the file offset the body after bodyPrefix starts at
-	cpath      []byte // NUL-terminated path for openat
+	bodyPrefix []byte  // sent before the file (flv's header); see copyFile
+	fileBase   int64   // the file offset the body after bodyPrefix starts at
+	mp4Empty   []int64 // a cut movie's empty buffers (mp4.go)
+	cpath      []byte  // NUL-terminated path for openat
 	ctype      []byte
 
 	toHTTPS       bool                       // plain HTTP arrived on a TLS socket: every request gets 497
@@ -378,7 +379,7 @@ func (x *exchange) startRequest() {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody, x.terminated = false, false
-	x.bodyPrefix, x.fileBase = nil, 0
+	x.bodyPrefix, x.fileBase, x.mp4Empty = nil, 0, nil
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
@@ -859,6 +860,9 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 			}
 		}
 		return rc
+	}
+	if conf.mp4 {
+		return x.mp4Handler(loc, conf)
 	}
 	if conf.dav.handles(x.req.MethodCode) {
 		return x.dav(loc, conf)

@@ -17,7 +17,7 @@ import (
 // filters.
 func (x *exchange) static(loc *Location, conf *locConf) int {
 	m := x.req.MethodCode
-	if m != http1.MethodGET && m != http1.MethodHEAD && (m != http1.MethodPOST || conf.flv) {
+	if m != http1.MethodGET && m != http1.MethodHEAD && (m != http1.MethodPOST || conf.flv || conf.mp4) {
 		return 405
 	}
 	path := x.mapPath(loc, conf, x.req.URI, false)
@@ -56,6 +56,16 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		return rc
 	}
 	size, mtime := fi.size, fi.mtime
+	maxRanges := conf.maxRanges
+	if conf.mp4 {
+		rc, single := x.mp4Cut(conf, fd, path, &size)
+		if rc != 0 {
+			return rc
+		}
+		if single && maxRanges != 0 {
+			maxRanges = 1
+		}
+	}
 	if conf.flv && len(x.req.Args) > 0 {
 		if start := x.flvStart(size); start > 0 {
 			// The body is the header, then the file from start.
@@ -92,13 +102,13 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	// max_ranges 0 turns the range filter off, Accept-Ranges included.
 	// And it needs the length: a body recoded to or from utf-8 has none.
 	// The image filter turns ranges off (r->allow_ranges = 0).
-	if (x.errStatus == 0 || x.errStatus == 200) && conf.maxRanges != 0 && !grows && !x.isSub() &&
+	if (x.errStatus == 0 || x.errStatus == 200) && maxRanges != 0 && !grows && !x.isSub() &&
 		!x.imageApplies(conf, r.Status) {
 		x.rangeHdr[0] = http1.Header{Name: hdrAcceptRanges, Value: valBytes}
 		r.RangeHeaders = x.rangeHdr[:1]
 		if rs := x.req.HeaderValue("Range"); rs != nil && x.ifRange(conf, mtime) {
 			var code int
-			x.rareMem().ranges, code = parseRanges(rs, size, x.rareMem().ranges[:0], conf.maxRanges)
+			x.rareMem().ranges, code = parseRanges(rs, size, x.rareMem().ranges[:0], maxRanges)
 			switch {
 			case code == 416:
 				x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), size, 10)
@@ -135,6 +145,9 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	if multipart {
 		x.writeMultipart(fd, size)
 		return 0
+	}
+	if x.mp4Empty != nil {
+		x.mp4EmptyAlerts(start, start+n, r.Status == 200)
 	}
 	x.copyFile(fd, start, n)
 	return 0

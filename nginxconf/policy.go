@@ -54,6 +54,8 @@ var served = setOf(
 	"postpone_output",
 	"lingering_close", "lingering_time", "lingering_timeout",
 	"keepalive_requests", "keepalive_time", "keepalive_disable", "msie_padding", "msie_refresh", "post_action", "flv", "reset_timedout_connection",
+	// mp4 (location/mp4: the cut by start and end, read as nginx reads it)
+	"mp4", "mp4_buffer_size", "mp4_max_buffer_size", "mp4_start_key_frame",
 	"client_body_timeout", "client_header_buffer_size", "large_client_header_buffers", "max_headers",
 	"underscores_in_headers", "ignore_invalid_headers", "merge_slashes",
 	"index", "try_files", "charset", "charset_types", "access_log", "log_format", "open_log_file_cache", "disable_symlinks", "max_ranges", "source_charset", "charset_map", "override_charset",
@@ -211,7 +213,6 @@ var tuningSuffixes = []string{
 var dependents = []struct{ prefix, except string }{
 	{"ssi_", ""},
 	{"xslt_", "xslt_stylesheet"}, {"xml_entities", ""},
-	{"mp4_", ""},
 	{"charset_map", ""}, {"perl_modules", ""},
 	{"perl_require", ""},
 }

@@ -146,6 +146,7 @@ func TestOptions(t *testing.T) {
 		regexp.MustCompile(`\nconfigure arguments: .*--with-http_ssl_module .*--with-http_gunzip_module --with-http_gzip_static_module`),
 		regexp.MustCompile(`\naccepted by -t, not served .*: (.* )?perl perl_set `),
 		regexp.MustCompile(`\naccepted, tuning only .*: .* sendfile `),
+		regexp.MustCompile(`\nconfigure arguments: .*--with-http_flv_module --with-http_mp4_module `),
 	} {
 		if !want.MatchString(v) {
 			t.Errorf("-V lacks %s:\n%s", want, v)

@@ -289,3 +289,16 @@ func TestCutEmptyTables(t *testing.T) {
 	}
 	checkRun(t, "audio", got.tracks[1].samples)
 }
+
+// BenchmarkCut is one cut of a movie of two tracks (250 and 430
+// samples) with nginx's default buffer.
+func BenchmarkCut(b *testing.B) {
+	file := mp4gen.Build(mp4gen.Movie{Timescale: 1000, Tracks: []mp4gen.Track{video(250), audio(430)}})
+	r := bytes.NewReader(file)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := mp4.Cut(r, int64(len(file)), "/m.mp4", 2500, 3000, mp4.DefaultConfig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

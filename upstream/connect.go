@@ -108,28 +108,34 @@ func (p *Proxy) resolveURL(s *rewrite.State, x *exchange, t *target) (int, error
 	return 0, nil
 }
 
+// idleLife is life when a kept connection may be used, else nil
+// (pickNext's lookup of one).
+func idleLife(useIdle bool, life *connLife) *connLife {
+	if useIdle {
+		return life
+	}
+	return nil
+}
+
 // connect picks a server and returns a connection to it: a kept-alive one
 // when the group has any, else a new one, its TLS handshake done for an
 // https URL. server < 0: none is left; err: the connection to server
 // failed, as nginx logs it.
 func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, now time.Time) (nc net.Conn, server int, reused bool, err error) {
 	g := t.group
-	// As the keepalive module: the balancer chooses the server, then a
-	// connection to it kept alive is used if there is one.
-	var idle net.Conn
-	if useIdle {
-		server, idle = g.pickIdle(s, &x.pick, now, &x.life)
-	} else {
-		server = g.pickNext(s, &x.pick, now)
-	}
+	server, idle := g.pickNext(s, &x.pick, now, idleLife(useIdle, &x.life))
 	if server < 0 {
 		return nil, -1, false, nil
 	}
-	if idle != nil {
-		if !lazyDeadlines(p.proto) {
-			x.life.dl.Clear(idle) // the proxy's, when it pooled it
+	// As the keepalive module: the balancer chooses the server, then a
+	// connection to it kept alive is used if there is one (pickNext's).
+	if useIdle {
+		if nc := idle; nc != nil {
+			if !lazyDeadlines(p.proto) {
+				x.life.dl.Clear(nc) // the proxy's, when it pooled it
+			}
+			return nc, server, true, nil
 		}
-		return idle, server, true, nil
 	}
 	srv := g.Servers[server]
 	// ngx_event_connect_peer takes a connection for the socket: none

@@ -508,12 +508,17 @@ func (g *Group) single() bool { return len(g.Servers) == 1 }
 // pick chooses a server for a request's first try.
 func (g *Group) pick(s *rewrite.State, tried uint64, now time.Time) int {
 	ps := pickState{tried: tried}
-	return g.pickNext(s, &ps, now)
+	i, _ := g.pickNext(s, &ps, now, nil)
+	return i
 }
 
 // pickNext chooses a server with the group's picker, falling back to
-// backup servers when no primary one is available.
-func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
+// backup servers when no primary one is available; with life, a kept
+// connection to it too (getIdle's), in the same lock section: one lock
+// and unlock a request where two were (each a locked instruction). The
+// lookup comes last: default.pgo names the calls above by their line
+// in the function (the picker's devirtualized Pick).
+func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time, life *connLife) (int, net.Conn) {
 	// roundRobin, the default, is no keyedPicker: asked by its type (one
 	// compare), not by the interface (an itab lookup, ~95 instructions).
 	if _, rr := g.Picker.(roundRobin); !rr && !ps.started {
@@ -523,13 +528,6 @@ func (g *Group) pickNext(s *rewrite.State, ps *pickState, now time.Time) int {
 		}
 	}
 	g.mu.Lock()
-	i := g.pickLocked(s, ps, now)
-	g.mu.Unlock()
-	return i
-}
-
-// pickLocked is pickNext's choice, with g.mu held.
-func (g *Group) pickLocked(s *rewrite.State, ps *pickState, now time.Time) int {
 	if g.zone != nil {
 		g.zone.acquire(g)
 	}
@@ -543,24 +541,9 @@ func (g *Group) pickLocked(s *rewrite.State, ps *pickState, now time.Time) int {
 	if g.zone != nil {
 		g.zone.release(g)
 	}
-	return i
-}
-
-// pickIdle is pickNext, then getIdle for the server chosen, in one lock
-// section (one lock and unlock a request where two were: each is a
-// locked instruction).
-func (g *Group) pickIdle(s *rewrite.State, ps *pickState, now time.Time, life *connLife) (int, net.Conn) {
-	if _, rr := g.Picker.(roundRobin); !rr && !ps.started {
-		if kp, ok := g.Picker.(keyedPicker); ok {
-			kp.start(s, ps)
-			ps.started = true
-		}
-	}
-	g.mu.Lock()
-	i := g.pickLocked(s, ps, now)
 	var nc net.Conn
-	if i >= 0 && g.Keepalive != 0 {
-		nc = g.getIdleLocked(i, now, life)
+	if i >= 0 && life != nil {
+		nc = g.getIdle(i, now, life)
 	}
 	g.mu.Unlock()
 	return i, nc

@@ -305,7 +305,8 @@ func (l *connLife) sendThenRead(sp *sendPend, sent int, b []byte) (int, error) {
 // write writes the connection nc, through its Sock when it has one.
 func (l *connLife) write(nc net.Conn, b []byte) (int, error) { return http1.WriteVia(l.sock, nc, b) }
 
-// getIdle returns the most recently used idle connection to server, if
+// getIdle, called with g.mu held (pickNext, in the pick's lock section),
+// returns the most recently used idle connection to server, if
 // any (its balancer counted it already), not one connLife.stale finds stale.
 //
 // The entry is read in place and copied once, into life (an idleConn is
@@ -316,14 +317,7 @@ func (g *Group) getIdle(server int, now time.Time, life *connLife) net.Conn {
 	if g.Keepalive == 0 {
 		return nil
 	}
-	g.mu.Lock()
-	nc := g.getIdleLocked(server, now, life)
-	g.mu.Unlock()
-	return nc
-}
-
-// getIdleLocked is getIdle with g.mu held.
-func (g *Group) getIdleLocked(server int, now time.Time, life *connLife) net.Conn {
+	// (g.mu is held: its lines keep default.pgo's offsets, stale's inlined.)
 	for n := len(g.idle) - 1; n >= 0; n-- {
 		ic := &g.idle[n]
 		if ic.server != server && g.Servers[ic.server].Addr != g.Servers[server].Addr {

@@ -158,6 +158,8 @@ func TestKeepaliveRequests(t *testing.T) {
 // getIdleOf is g.getIdle with its connLife returned.
 func getIdleOf(g *Group, server int, now time.Time) (net.Conn, connLife) {
 	var life connLife
+	g.mu.Lock()
 	nc := g.getIdle(server, now, &life)
+	g.mu.Unlock()
 	return nc, life
 }

@@ -308,7 +308,7 @@ func (p *StreamProxy) Serve(ss *StreamSession, tunnels *Tunnels) int {
 	tries := g.tries(p.nextTries)
 	for {
 		now := time.Now()
-		server := g.pickNext(ss.State, &ps, now)
+		server, _ := g.pickNext(ss.State, &ps, now, nil)
 		if server < 0 {
 			// The balancer names the group itself ($upstream_addr too).
 			ss.State.AddUpstream(rewrite.UpstreamTry{Addr: g.Name, ConnectTime: -1, HeaderTime: -1})

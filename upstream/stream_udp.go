@@ -60,7 +60,7 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 		return 500
 	}
 	var ps pickState
-	server := g.pickNext(ss.State, &ps, time.Now())
+	server, _ := g.pickNext(ss.State, &ps, time.Now(), nil)
 	if server < 0 {
 		// The balancer names the group itself ($upstream_addr too).
 		ss.State.AddUpstream(rewrite.UpstreamTry{Addr: g.Name, ConnectTime: -1, HeaderTime: -1})

@@ -230,3 +230,45 @@ func TestServeAttack3H2Downgrade(t *testing.T) {
 	c := harness.Case{Name: "h2 downgrade", Config: config, Requests: reqs}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Hostile client headers through grpc_pass from an HTTP/1 client: what the HTTP/2
+// backend is sent, names lower-cased, hop-by-hop fields dropped, te kept only as "trailers",
+// values nginx passes as they are. The backend answers with what it received.
+func TestServeAttack3GRPCHeaders(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	addr := startH2Backend(t, nil).addr()
+	loc := `location /g/ { grpc_pass grpc://` + addr + `; grpc_set_header X-Var "a=[$http_x_a]"; }
+`
+	c := harness.Case{Name: "grpc headers", Config: `server {
+    listen 127.0.0.1:{{PORT}};
+    server_name attack;
+    ` + loc + `}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name loose;
+    underscores_in_headers on;
+    ignore_invalid_headers off;
+    ` + loc + `}
+`}
+	heads := []struct{ name, head string }{
+		{"duplicates and an underscore twin", "X-A: 1\r\nX_A: 2\r\nx-a: 3\r\n"},
+		{"upper-case names", "X-UPPER: 1\r\nContent-TYPE: application/grpc\r\n"},
+		{"hop-by-hop", "Connection: keep-alive, X-A\r\nKeep-Alive: 300\r\nX-A: hop\r\nProxy-Connection: x\r\nUpgrade: websocket\r\n"},
+		{"TE trailers", "TE: trailers\r\n"},
+		{"TE gzip", "TE: gzip, trailers\r\n"},
+		{"Transfer_Encoding named with an underscore", "Transfer_Encoding: chunked\r\n"},
+		{"names with dot and at", "X.Dot: 1\r\nX@At: 2\r\n"},
+		{"high bytes in a value", "X-Hi: \xc3\xa9\r\n"},
+		{"empty and spaced values", "X-Empty:\r\nX-Sp:   v  w   \r\n"},
+		{"two Cookies", "Cookie: a=1\r\nCookie: b=2\r\n"},
+		{"pseudo-header-like name", ":path: /evil\r\n"},
+	}
+	for _, host := range []string{"attack", "loose"} {
+		for _, h := range heads {
+			c.Requests = append(c.Requests, serveRaw(host+" "+h.name,
+				"POST /g/echo HTTP/1.1\r\nHost: "+host+"\r\n"+h.head+"Content-Length: 5\r\nConnection: close\r\n\r\nhello"))
+		}
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -199,6 +199,10 @@ func parseListenAddr(s string) ([]*Listen, error) {
 		}
 		return inetListens([]net.IP{ip}, first, last), nil
 	}
+	// ngx_parse_inet_url: a listen address has no URI part.
+	if strings.ContainsAny(s, "/?") {
+		return nil, bad("invalid host")
+	}
 	host, portText, hasPort := strings.Cut(s, ":")
 	first, last := 80, 80
 	if hasPort {

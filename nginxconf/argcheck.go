@@ -176,6 +176,9 @@ func customCheck(cmd *Command, d *Directive) *Error {
 			if v != "" && (v[0] == '*' && (len(v) < 3 || v[1] != '.') || v[0] == '.' && len(v) < 2) {
 				return d.errorf("server name %q is invalid", v)
 			}
+			if v == "~" {
+				return d.errorf("empty regex in server name %q", v)
+			}
 		}
 	case d.Name == "geo" && (m == "ngx_http_geo_module" || m == "ngx_stream_geo_module"):
 		for _, v := range a {

@@ -19,7 +19,7 @@ type blockState struct {
 	logFormats    map[string]bool // http log_format names ("combined" is built in)
 	streamListens []string        // "tcp 127.0.0.1:5432" as ngx_cmp_sockaddr compares
 	mailListens   []string
-	reqZones      map[string]limitZone // limit_req_zone and limit_conn_zone zones by name
+	reqZones      map[string]limitZone // shared memory zones by name: limit_*_zone, *_cache_path
 	loaded        map[string]bool      // dynamic objects loaded: "ngx_stream_module"
 	modulesUsed   bool                 // an events, http, stream or mail block was read
 	// nginxPrefix: no -p was given; nginx would resolve load_module
@@ -27,8 +27,8 @@ type blockState struct {
 	nginxPrefix bool
 	inStream    bool // inside stream{}
 	threadPools map[string]bool
+	upstreams   map[string]bool       // upstream{} names, lower case ("stream " before stream's)
 	cachePaths  map[string]*Directive // cache directory → its *_cache_path
-	cacheZones  map[string]bool
 	// locs stacks the http locations being read, innermost last.
 	locs []locFrame
 }
@@ -164,19 +164,23 @@ func (p *parser) loadModule(d *Directive) *Error {
 
 // stateCheck runs the stateful checks of d, a directive already checked
 // by checkDirectiveSeen, in context ctx, and the checks that may warn
-// more than once; warnings are recorded, an error is returned.
-func (p *parser) stateCheck(d *Directive, ctx Context) *Error {
+// more than once; warnings are recorded, an error is returned. before
+// is the block read so far.
+func (p *parser) stateCheck(d *Directive, ctx Context, before []*Directive) *Error {
 	var out []*Error
 	switch {
 	case d.Name == "index" && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf) != 0:
 		out = indexWarnings(d)
 	case (d.Name == "limit_req_zone" || d.Name == "limit_conn_zone") && ctx == HTTPMainConf:
-		out = p.state.bindZone(d)
+		out = p.state.bindZone(d, d.Name)
+	case d.Name == "limit_conn_zone" && ctx == StreamMainConf:
+		// The stream module's zones are another use of the one list.
+		out = p.state.bindZone(d, "stream "+d.Name)
 	default:
 		if cmds := p.nameInfo(d.Name).commands(); len(cmds) > 0 && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf|HTTPLifConf) != 0 {
 			for _, c := range cmds {
 				if c.Slot == SlotTypes && c.Ctx&ctx != 0 {
-					out = typesWarnings(d)
+					out = typesWarnings(d, before)
 				}
 			}
 		}
@@ -200,27 +204,43 @@ type limitZone struct {
 // bindZone makes ngx_shared_memory_add's checks and the module's, in
 // nginx's order: a zone of the other module, a zone of another size, a
 // zone bound to a key already.
-func (s *blockState) bindZone(d *Directive) []*Error {
+func (s *blockState) bindZone(d *Directive, use string) []*Error {
 	for _, v := range d.Args[1:] {
 		if rest, ok := strings.CutPrefix(v, "zone="); ok {
 			name, sizeText, _ := strings.Cut(rest, ":")
 			size, _ := ParseSize(sizeText)
-			if s.reqZones == nil {
-				s.reqZones = map[string]limitZone{}
+			z, dup, err := s.addZone(d, use, name, size, d.Args[0])
+			if err != nil {
+				return []*Error{err}
 			}
-			if z, dup := s.reqZones[name]; dup {
-				switch {
-				case z.use != d.Name:
-					return []*Error{d.errorf("the shared memory zone %q is already declared for a different use", name)}
-				case z.size != size:
-					return []*Error{d.errorf("the size %d of shared memory zone %q conflicts with already declared size %d", size, name, z.size)}
-				}
+			if dup {
 				return []*Error{d.errorf("%s %q is already bound to key %q", d.Name, name, z.key)}
 			}
-			s.reqZones[name] = limitZone{use: d.Name, key: d.Args[0], size: size}
 		}
 	}
 	return nil
+}
+
+// addZone is ngx_shared_memory_add for zone name of size declared by d
+// for use (the module's tag; key: a limit zone's key): one zone list for
+// every module, so a limit_conn_zone and a proxy_cache_path keys_zone may
+// not share a name. dup says the zone was declared before for use.
+func (s *blockState) addZone(d *Directive, use, name string, size int64, key string) (z limitZone, dup bool, err *Error) {
+	if s.reqZones == nil {
+		s.reqZones = map[string]limitZone{}
+	}
+	if z, dup := s.reqZones[name]; dup {
+		switch {
+		case z.use != use:
+			return z, false, d.errorf("the shared memory zone %q is already declared for a different use", name)
+		case z.size != size:
+			return z, false, d.errorf("the size %d of shared memory zone %q conflicts with already declared size %d", size, name, z.size)
+		}
+		return z, true, nil
+	}
+	z = limitZone{use: use, key: key, size: size}
+	s.reqZones[name] = z
+	return z, false, nil
 }
 
 func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
@@ -358,6 +378,14 @@ func checkListenPair(d *Directive, seen *[]string, stream bool) *Error {
 	if !ok {
 		return nil // address errors are the listen parser's business
 	}
+	// nginx names the address by its socket address's text ("8999" is
+	// "0.0.0.0:8999"); a host name stays as written.
+	text := key
+	if h, _, _ := strings.Cut(key, ":"); h != "unix" && h != "" && h[0] != '[' {
+		if _, err := netip.ParseAddr(h); err != nil {
+			text = d.Args[0]
+		}
+	}
 	if stream {
 		proto := "tcp "
 		for _, p := range d.Args[1:] {
@@ -369,7 +397,7 @@ func checkListenPair(d *Directive, seen *[]string, stream bool) *Error {
 	}
 	for _, k := range *seen {
 		if k == key {
-			return d.errorf("duplicate %q address and port pair", d.Args[0])
+			return d.errorf("duplicate %q address and port pair", text)
 		}
 	}
 	*seen = append(*seen, key)
@@ -776,23 +804,28 @@ func isWordByte(c byte) bool {
 func (p *parser) cachePath(d *Directive) *Error {
 	s := &p.state
 	if s.cachePaths == nil {
-		s.cachePaths, s.cacheZones = map[string]*Directive{}, map[string]bool{}
+		s.cachePaths = map[string]*Directive{}
 	}
-	for _, a := range d.Args[1:] {
-		if z, ok := strings.CutPrefix(a, "keys_zone="); ok {
-			name, _, _ := strings.Cut(z, ":")
-			if s.cacheZones[name] {
-				return d.errorf("duplicate zone %q", name)
-			}
-			s.cacheZones[name] = true
-		}
-	}
+	// The path is added before the zone.
 	path := p.cfg.PrefixPath(d.Args[0])
 	if prev := s.cachePaths[path]; prev != nil {
 		// nginx logs this one without the place of the directive.
 		return &Error{Msg: sprintf("the same path name %q used in %s:%d and in %s:%d", path, prev.File, prev.EndLine, d.File, d.EndLine)}
 	}
 	s.cachePaths[path] = d
+	for _, a := range d.Args[1:] {
+		if z, ok := strings.CutPrefix(a, "keys_zone="); ok {
+			name, sizeText, _ := strings.Cut(z, ":")
+			size, _ := ParseSize(sizeText)
+			_, dup, err := s.addZone(d, d.Name, name, size, "")
+			if err != nil {
+				return err
+			}
+			if dup {
+				return d.errorf("duplicate zone %q", name)
+			}
+		}
+	}
 	return nil
 }
 

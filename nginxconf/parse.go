@@ -446,7 +446,7 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 			}
 		}
 	}
-	if err := p.stateCheck(d, ctx); err != nil {
+	if err := p.stateCheck(d, ctx, buf.readSoFar()); err != nil {
 		return atEndErr(err, d)
 	}
 	if info != nil && info.concerns&presStoreCache != 0 {
@@ -501,6 +501,21 @@ func (p *parser) block(src *source, buf *blockBuf, d *Directive, ctx Context) *E
 	} else {
 		p.typesLevels = append(p.typesLevels, nil)
 		defer func() { p.typesLevels = p.typesLevels[:len(p.typesLevels)-1] }()
+	}
+	if d.Name == "upstream" && (ctx == HTTPUpsConf || ctx == StreamUpsConf) && !p.unchecked && len(d.Args) == 1 {
+		// ngx_http_upstream_add refuses the name before the block is
+		// read (its warnings come after), host names compared caseless.
+		key := strings.ToLower(d.Args[0])
+		if ctx == StreamUpsConf {
+			key = "stream " + key
+		}
+		if p.state.upstreams[key] {
+			return atEndErr(d.errorf("duplicate upstream %q", d.Args[0]), d)
+		}
+		if p.state.upstreams == nil {
+			p.state.upstreams = map[string]bool{}
+		}
+		p.state.upstreams[key] = true
 	}
 	if d.Name == "location" && ctx == HTTPLocConf && !p.unchecked {
 		var in *locFrame

@@ -327,10 +327,23 @@ func indexWarnings(d *Directive) []*Error {
 }
 
 // typesWarnings warns about a MIME type listed twice in a *_types
-// directive, the built-in text/html included ("*" ends the check).
-func typesWarnings(d *Directive) []*Error {
+// directive, the built-in text/html included ("*" ends the check). The
+// directive repeated in a block adds to one list (ngx_http_types_slot),
+// which "*" ends for good.
+func typesWarnings(d *Directive, before []*Directive) []*Error {
 	var out []*Error
 	seen := []string{"text/html"}
+	for _, b := range before {
+		if b.Name != d.Name {
+			continue
+		}
+		for _, v := range b.Args {
+			if v == "*" {
+				return nil
+			}
+			seen = append(seen, strings.ToLower(v))
+		}
+	}
 	for _, v := range d.Args {
 		if v == "*" {
 			return out

@@ -134,6 +134,7 @@ type exchange struct {
 	bodyPrefix []byte  // sent before the file (flv's header); see copyFile
 	fileBase   int64   // the file offset the body after bodyPrefix starts at
 	mp4Empty   []int64 // a cut movie's empty buffers (mp4.go)
+	sendingMP4 bool    // the mp4 handler sends the file: "while sending mp4 to client"
 	cpath      []byte  // NUL-terminated path for openat
 	ctype      []byte
 
@@ -274,6 +275,8 @@ func (x *exchange) logSendFailure(msg string) {
 	action := " while sending response to client"
 	if x.proxied || x.upstreamName != "" || x.st.UpstreamName.Named() {
 		action = " while sending to client" // the upstream module's words
+	} else if x.sendingMP4 {
+		action = " while sending mp4 to client"
 	}
 	x.log.Logf(x, "info", "%s%s", msg, action)
 }
@@ -379,7 +382,7 @@ func (x *exchange) startRequest() {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody, x.terminated = false, false
-	x.bodyPrefix, x.fileBase, x.mp4Empty = nil, 0, nil
+	x.bodyPrefix, x.fileBase, x.mp4Empty, x.sendingMP4 = nil, 0, nil, false
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil

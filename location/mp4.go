@@ -17,13 +17,17 @@ import (
 
 // mp4Handler is ngx_http_mp4_handler up to the file: 405 for a method
 // other than GET and HEAD, the directory handlers for a URI ending in
-// '/', else the file (static, which cuts it).
+// '/', else the body discarded (Expect answered), as nginx does before it
+// opens the file, and the file (static, which cuts it).
 func (x *exchange) mp4Handler(loc *Location, conf *locConf) int {
 	if m := x.req.MethodCode; m != http1.MethodGET && m != http1.MethodHEAD {
 		return 405
 	}
 	if uri := x.req.URI; len(uri) > 0 && uri[len(uri)-1] == '/' {
 		return x.directory(loc, conf)
+	}
+	if rc := x.discardBody(); rc != 0 {
+		return rc
 	}
 	return x.static(loc, conf)
 }

@@ -149,9 +149,10 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	// fails takes one here, none in nginx).
 	number := slots.Number()
 	d, err := p.dialer(x, srv.Network)
+	x.connectWaited = true
 	if err == nil {
 		if g.Keepalive == 0 || x.upgrade {
-			nc, err = dialBackend(&d, srv, now, p.ConnectTimeout)
+			nc, x.connectWaited, err = dialBackend(&d, srv, now, p.ConnectTimeout)
 		} else {
 			nc, err = dialWithin(&d, srv.Network, srv.Addr, now, p.ConnectTimeout)
 		}
@@ -190,7 +191,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 			x.disabled = g.done(server, true, now)
 			return nil, server, false, err
 		}
-		nc = tc
+		nc, x.connectWaited = tc, true
 	}
 	if w, ok := p.proto.(connWrapper); ok {
 		nc = w.wrapConn(nc)

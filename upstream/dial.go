@@ -49,27 +49,30 @@ func dialWithin(d *net.Dialer, network, addr string, now time.Time, timeout time
 // (proxy_bind) runs on it as on Go's. A kept connection stays Go's: its
 // every response's wait costs more through the poller's goroutine than
 // the runtime's poller takes (php row: 25.0k -> 27.1k instructions per
-// request), more than its connect saves.
-func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration) (net.Conn, error) {
+// request), more than its connect saves. waitedConnect: whether the
+// connect had to wait (said always of package net's): when not, now is
+// the clock of its end too.
+func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration) (nc net.Conn, waitedConnect bool, err error) {
 	network, addr := srv.Network, srv.Addr
 	if network == "tcp" {
-		var deadline time.Time
-		if timeout > 0 {
-			deadline = now.Add(timeout)
-		}
 		var c *poller.Conn
-		var err error
 		if srv.addrPort.IsValid() {
-			c, err = poller.DialAddrPort(srv.addrPort, addr, deadline, d.Control)
+			c, waitedConnect, err = poller.DialAddrPortWithin(srv.addrPort, addr, now, timeout, d.Control)
 		} else {
+			var deadline time.Time
+			if timeout > 0 {
+				deadline = now.Add(timeout)
+			}
 			c, err = poller.Dial(addr, deadline, d.Control)
+			waitedConnect = true
 		}
 		if !errors.Is(err, poller.ErrUnsupported) {
 			if err != nil {
-				return nil, err // no typed nil
+				return nil, false, err // no typed nil
 			}
-			return c, nil
+			return c, waitedConnect, nil
 		}
 	}
-	return dialWithin(d, network, addr, now, timeout)
+	nc, err = dialWithin(d, network, addr, now, timeout)
+	return nc, true, err
 }

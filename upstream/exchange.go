@@ -35,8 +35,11 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 
 	// Send the head and the body.
 	x.action = actionSend
-	sendAt := x.tryStart // a kept-alive connection was at hand at once
-	if !reused {
+	// A kept-alive connection was at hand at once, and a connect that
+	// did not wait (a backend on loopback) took no time to speak of:
+	// nginx sends at the time its loop cached for the connect.
+	sendAt := x.tryStart
+	if !reused && x.connectWaited {
 		sendAt = poller.Now()
 	}
 	x.life.dl.SetWrite(nc, sendAt, p.SendTimeout)

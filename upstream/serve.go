@@ -94,7 +94,11 @@ type exchange struct {
 	pending  []byte // body at hand when streaming starts, sent with the head
 	overrun  bool   // the backend sent more than its framing said
 	tunneled bool   // the try became a tunnel (no response body counted)
-	detached bool   // and the tunnel's end ends the try and the request (detachTunnel)
+	// connectWaited: the try's new connection took time to make (its
+	// connect waited, or a TLS handshake followed): its send reads the
+	// clock again.
+	connectWaited bool
+	detached      bool // and the tunnel's end ends the try and the request (detachTunnel)
 	// Per try, for the $upstream_* variables: bytes written and read,
 	// the response head's length and when it was read.
 	sent, recvd int64

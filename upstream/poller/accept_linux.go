@@ -215,12 +215,28 @@ func Dial(addr string, deadline time.Time, control func(network, address string,
 // address is parsed once, with the configuration, not per connection
 // (~600 instructions).
 func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
+	c, _, err := dialAddrPort(ap, addr, deadline, false, 0, control)
+	return c, err
+}
+
+// DialAddrPortWithin is DialAddrPort giving up timeout after now (none
+// when timeout <= 0), a deadline made only when the connect has to wait
+// (on loopback it never does: a time.Time's Add per connection for
+// nothing). waited reports whether it did: when not, now is the clock of
+// the connect's end too (nginx's cached time of the same turn).
+func DialAddrPortWithin(ap netip.AddrPort, addr string, now time.Time, timeout time.Duration, control func(network, address string, c syscall.RawConn) error) (c *Conn, waited bool, err error) {
+	return dialAddrPort(ap, addr, now, true, timeout, control)
+}
+
+// dialAddrPort is DialAddrPort's (the deadline at) and
+// DialAddrPortWithin's (within: timeout after at, none when timeout <= 0).
+func dialAddrPort(ap netip.AddrPort, addr string, at time.Time, within bool, timeout time.Duration, control func(network, address string, c syscall.RawConn) error) (*Conn, bool, error) {
 	if !ap.IsValid() || ap.Addr().Zone() != "" {
-		return nil, ErrUnsupported
+		return nil, false, ErrUnsupported
 	}
 	_, err := waits() // register's poller
 	if err != nil {
-		return nil, ErrUnsupported
+		return nil, false, ErrUnsupported
 	}
 	ip := ap.Addr().Unmap()
 	family, network := syscall.AF_INET6, "tcp6"
@@ -229,7 +245,7 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 	}
 	fd, e := sysSocket(family)
 	if e != 0 {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", e)}
+		return nil, false, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", e)}
 	}
 	c := newConn(fd)
 	c.rport = ap.Port()
@@ -240,14 +256,14 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 		a := ip.As16()
 		c.rlen = uint8(copy(c.rip[:], a[:]))
 	}
-	fail := func(err error) (*Conn, error) {
+	fail := func(err error) (*Conn, bool, error) {
 		c.Close()
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: c.RemoteAddr(), Err: err}
+		return nil, false, &net.OpError{Op: "dial", Net: "tcp", Addr: c.RemoteAddr(), Err: err}
 	}
 	if control != nil {
 		if err := control(network, addr, (*rawConn)(c)); err != nil {
 			c.Close()
-			return nil, err
+			return nil, false, err
 		}
 	}
 	var sa syscall.RawSockaddrAny
@@ -286,8 +302,16 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 	if err := c.register(!done); err != nil {
 		return fail(err)
 	}
-	if !done {
+	waited := !done
+	if waited {
 		// Writable when done (the poller's report), then looked at again.
+		deadline := at
+		if within {
+			deadline = time.Time{}
+			if timeout > 0 {
+				deadline = at.Add(timeout)
+			}
+		}
 		c.w.setDeadline(deadline)
 		err = c.rawWait(&c.w, func(fd uintptr) bool {
 			done, connectErr = connectState(int(fd))
@@ -305,7 +329,7 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 	if connectErr != 0 {
 		return fail(os.NewSyscallError("connect", connectErr))
 	}
-	return c, nil
+	return c, waited, nil
 }
 
 // connectState looks at a connect under way: done when the socket has

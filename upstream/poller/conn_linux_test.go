@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"syscall"
@@ -680,6 +681,50 @@ func TestDialWaitsForConnect(t *testing.T) {
 	}
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Dial = %v, want a timeout", err)
+	}
+	// DialAddrPortWithin makes its deadline from now and the timeout
+	// only as the connect waits: it gives up there too.
+	c, _, err = DialAddrPortWithin(netip.MustParseAddrPort(addr), addr, time.Now(), 200*time.Millisecond, nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("DialAddrPortWithin to a listener whose queue is full connected")
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("DialAddrPortWithin = %v, want a timeout", err)
+	}
+}
+
+// TestDialWithinConnectedAtOnce: a connect on loopback is done at once:
+// DialAddrPortWithin says it did not wait (its caller's clock is the
+// connect's end too), with a timeout or none.
+func TestDialWithinConnectedAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	for _, timeout := range []time.Duration{0, time.Minute} {
+		c, waited, err := DialAddrPortWithin(netip.MustParseAddrPort(addr), addr, time.Now(), timeout, nil)
+		if err != nil {
+			t.Fatalf("DialAddrPortWithin (timeout %v): %v", timeout, err)
+		}
+		if waited {
+			t.Errorf("DialAddrPortWithin (timeout %v) waited for a connect on loopback", timeout)
+		}
+		peer, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.Write([]byte("x")); n != 1 || err != nil {
+			t.Errorf("Write = %d, %v", n, err)
+		}
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(peer, buf); err != nil {
+			t.Errorf("peer read: %v", err)
+		}
+		peer.Close()
+		c.Close()
 	}
 }
 

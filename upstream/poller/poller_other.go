@@ -65,6 +65,11 @@ func DialAddrPort(netip.AddrPort, string, time.Time, func(network, address strin
 	return nil, ErrUnsupported
 }
 
+// DialAddrPortWithin fails on systems without epoll: package net dials.
+func DialAddrPortWithin(netip.AddrPort, string, time.Time, time.Duration, func(network, address string, c syscall.RawConn) error) (*Conn, bool, error) {
+	return nil, false, ErrUnsupported
+}
+
 // OnInput does nothing on systems without epoll.
 func (c *Conn) OnInput(h Handler) {}
 

@@ -123,6 +123,11 @@ func (c *Conn) HeldBuffers() int {
 	if c.wb != nil {
 		n += cap(*c.wb)
 	}
+	for _, b := range [...]*[]byte{c.spareRead, c.spareWrite} {
+		if b != nil {
+			n += cap(*b)
+		}
+	}
 	return n
 }
 
@@ -168,6 +173,7 @@ var connPool = sync.Pool{New: func() any {
 // Attach needs besides its net.Conn and ConnInfo; c is not used after.
 func (c *Conn) Detach(k *Kept) {
 	*k = Kept{requests: c.Requests}
+	c.keepBuffers()
 	c.releaseRead()
 	c.releaseWrite()
 	c.recycle()
@@ -180,25 +186,51 @@ func (c *Conn) Detach(k *Kept) {
 // tunnel has ended (its owner frees it after the tunnel's end) and
 // holds the socket, not c.
 func (c *Conn) Free() {
+	c.keepBuffers()
 	c.Release()
 	c.recycle()
+}
+
+// keepBuffers keeps c's small read buffer and its write buffer, when
+// nothing is pending in it, for the next connection that takes c from
+// the pool (spareSock's comment): they are pooled with it, as they
+// were in pools of their own.
+func (c *Conn) keepBuffers() {
+	if c.sink != nil {
+		return // a subrequest's: its buffers go as Release gives them back
+	}
+	if c.rb != nil && !c.large && c.spareRead == nil {
+		c.spareRead, c.rb = c.rb, nil
+		c.rpos, c.rend, c.headEnd = 0, 0, 0
+	}
+	if c.wb != nil && len(*c.wb) == 0 && c.spareWrite == nil {
+		c.spareWrite, c.wb = c.wb, nil
+	}
 }
 
 // recycle puts c, its buffers released, in the pool, and its Sock in
 // theirs: a parked connection keeps its RawConn, and the next Conn
 // bound to it takes a Sock again (sockIO).
 func (c *Conn) recycle() {
+	spareSock := c.spareSock
 	if c.sock != nil {
-		putSock(c.sock)
+		if spareSock == nil {
+			clearSock(c.sock)
+			spareSock = c.sock
+		} else {
+			putSock(c.sock)
+		}
 	}
-	// The pooled Conn keeps its slices' memory and its bound callbacks.
-	// The rest is zeroed in place: a Conn built aside and copied in
-	// cost ~400 instructions (1.4 KB zeroed, then copied).
+	// The pooled Conn keeps its slices' memory, its bound callbacks and
+	// its spares. The rest is zeroed in place: a Conn built aside and
+	// copied in cost ~400 instructions (1.4 KB zeroed, then copied).
 	tryRead, peekFn := c.tryRead, c.peekFn
 	headers, scratch := c.req.Headers[:0], c.req.scratch[:0]
 	own, buf := c.sentHead.own[:0], c.sentHead.buf[:0]
+	sr, sw := c.spareRead, c.spareWrite
 	*c = Conn{}
 	c.tryRead, c.peekFn = tryRead, peekFn
+	c.spareRead, c.spareWrite, c.spareSock = sr, sw, spareSock
 	c.req.Headers, c.req.scratch = headers, scratch
 	c.sentHead.own, c.sentHead.buf = own, buf
 	c.body.c = c

@@ -106,6 +106,56 @@ func TestIdleDetachNoWait(t *testing.T) {
 	t.Fatal("the client's close not seen")
 }
 
+// TestFreedConnKeepsBuffersAndSock: a freed Conn keeps its small read
+// buffer, its write buffer and its Sock (cleared: no socket) for the
+// next connection that takes it from the pool, which reads its own
+// socket through that Sock, not the last connection's.
+func TestFreedConnKeepsBuffersAndSock(t *testing.T) {
+	client1, server1 := tcpPair(t)
+	info := &ConnInfo{}
+	c := NewConn(server1, info)
+	io.WriteString(client1, "GET /1 HTTP/1.1\r\nHost: t\r\n\r\n")
+	if _, err := c.ReadRequest(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteHeader(&Response{Status: 204, ContentLength: -1, LastModified: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	sock, rb, wb := c.sock, c.rb, c.wb
+	if sock == nil || rb == nil || wb == nil {
+		t.Fatalf("served without a Sock or buffers: %p %p %p", sock, rb, wb)
+	}
+	c.Free()
+	// Taken back as NewConn takes one (the last Put is the first Get),
+	// so that nothing else gets it while this test uses it as the next
+	// connection's.
+	for i := 0; i < 8 && connPool.Get() != c; i++ {
+	}
+	if c.spareSock != sock || c.spareRead != rb || c.spareWrite != wb {
+		t.Fatalf("spares %p %p %p, want the Sock and buffers %p %p %p", c.spareSock, c.spareRead, c.spareWrite, sock, rb, wb)
+	}
+	if sock.rc != nil {
+		t.Fatal("the kept Sock still holds the last connection's socket")
+	}
+	client2, server2 := tcpPair(t)
+	c.nc, c.Info, c.Limits = server2, info, DefaultLimits
+	io.WriteString(client1, "GET /old HTTP/1.1\r\nHost: t\r\n\r\n")
+	io.WriteString(client2, "GET /2 HTTP/1.1\r\nHost: t\r\n\r\n")
+	r, err := c.ReadRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.URI) != "/2" {
+		t.Fatalf("read %q, want the new connection's /2", r.URI)
+	}
+	if c.sock != sock || c.rb != rb || c.spareSock != nil || c.spareRead != nil {
+		t.Error("the next connection did not take the kept Sock and read buffer")
+	}
+}
+
 // BenchmarkConnNewFree: a Conn from the pool and back, as each
 // connection (and each WebSocket connect) takes one.
 func BenchmarkConnNewFree(b *testing.B) {

@@ -71,17 +71,26 @@ func SockFor(nc net.Conn) *Sock {
 	return sockOf(rc, network)
 }
 
-// newSock is SockFor with nc's RawConn at hand.
-func newSock(rc syscall.RawConn, nc net.Conn) *Sock {
+// newSock is SockFor with nc's RawConn at hand; spare, when not nil, is
+// a Sock reset by clearSock that it takes instead of the pool's.
+func newSock(rc syscall.RawConn, nc net.Conn, spare *Sock) *Sock {
+	network := ""
 	switch c := nc.(type) {
 	case *net.TCPConn:
-		return sockOf(rc, "tcp")
+		network = "tcp"
 	case *net.UnixConn:
-		return sockOf(rc, "unix")
+		network = "unix"
 	case ownSocket:
-		return sockOf(rc, c.SocketNetwork())
+		network = c.SocketNetwork()
+	default:
+		return nil
 	}
-	return nil
+	if spare == nil {
+		return sockOf(rc, network)
+	}
+	spare.rc, spare.network = rc, network
+	spare.dn, _ = rc.(readDrained)
+	return spare
 }
 
 // ownSocket is a server's own socket type (the poller's accepted
@@ -110,8 +119,14 @@ var sockPool = sync.Pool{New: func() any {
 
 // putSock returns s to the pool: no Read or Write of it runs, nor will.
 func putSock(s *Sock) {
-	s.rc, s.dn, s.network, s.r, s.w, s.sr, s.mark = nil, nil, "", sockOp{}, sockOp{}, sendReadOp{}, nil
+	clearSock(s)
 	sockPool.Put(s)
+}
+
+// clearSock empties s of its socket and its last operations, its
+// callbacks kept (putSock's, or a Conn that keeps it: recycle).
+func clearSock(s *Sock) {
+	s.rc, s.dn, s.network, s.r, s.w, s.sr, s.mark = nil, nil, "", sockOp{}, sockOp{}, sendReadOp{}, nil
 }
 
 // FD is the socket's descriptor (-1: closed). The descriptor passes

@@ -13,9 +13,11 @@ type sockState struct{}
 // SockFor: raw socket I/O is Linux's here; nil (use the net.Conn).
 func SockFor(net.Conn) *Sock { return nil }
 
-func newSock(syscall.RawConn, net.Conn) *Sock { return nil }
+func newSock(syscall.RawConn, net.Conn, *Sock) *Sock { return nil }
 
 func putSock(*Sock) {}
+
+func clearSock(*Sock) {}
 
 func (s *Sock) MarkReads(*atomic.Bool) {}
 

@@ -57,11 +57,12 @@ func (c *Conn) ResetFramedConn(nc net.Conn, info *ConnInfo, w Wire) {
 	headers, scratch := c.req.Headers[:0], c.req.scratch[:0]
 	own, buf := c.sentHead.own[:0], c.sentHead.buf[:0]
 	clear(own[:cap(own)])
-	sr, sw := c.spareRead, c.spareWrite
+	sr, sw, ss := c.spareRead, c.spareWrite, c.spareSock
 	// Cleared in place, then set: a literal with fields was built beside
 	// and copied over (~400 instructions a stream for 1.5 KB).
 	*c = Conn{}
 	c.nc, c.Info, c.Limits, c.wire, c.spareRead, c.spareWrite = nc, info, DefaultLimits, w, sr, sw
+	c.spareSock = ss
 	c.body.c = c
 	c.req.Headers, c.req.scratch = headers, scratch
 	c.sentHead.own, c.sentHead.buf = own, buf

@@ -196,7 +196,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	if w, ok := p.proto.(connWrapper); ok {
 		nc = w.wrapConn(nc)
 	}
-	x.life = connLife{expires: now.Add(g.KeepaliveTime), fd: -1, slots: slots, sock: http1.SockFor(nc)}
+	x.life = connLife{expires: now.Add(g.KeepaliveTime), fd: -1, slots: slots, sock: http1.SockFrom(nc, &x.spareSock)}
 	if x.life.sock != nil {
 		x.life.fd = x.life.sock.FD()
 	} else {

@@ -54,8 +54,13 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 		return false
 	}
 	// The slot and the deadlines are the tunnel's end's now; the tunnel
-	// reads the backend without the Sock.
-	http1.PutSock(x.life.sock)
+	// reads the backend without the Sock, which the exchange keeps for
+	// its next connection (spareSock).
+	if x.spareSock == nil {
+		x.spareSock = http1.KeepSock(x.life.sock)
+	} else {
+		http1.PutSock(x.life.sock)
+	}
 	x.life = connLife{}
 	x.detached, x.tunneled = true, true
 	t.onEnd = td

@@ -51,7 +51,11 @@ type sockOp struct {
 
 // SockFor returns nc's Sock, or nil when nc is not a plain socket (TLS
 // and other wrappers keep their own buffers and use nc).
-func SockFor(nc net.Conn) *Sock {
+func SockFor(nc net.Conn) *Sock { return SockFrom(nc, nil) }
+
+// SockFrom is SockFor taking *spare (a Sock KeepSock emptied) when
+// there is one, instead of the pool's: *spare is then nil.
+func SockFrom(nc net.Conn, spare **Sock) *Sock {
 	var sc syscall.Conn
 	network := "tcp"
 	switch c := nc.(type) {
@@ -68,7 +72,25 @@ func SockFor(nc net.Conn) *Sock {
 	if err != nil {
 		return nil
 	}
-	return sockOf(rc, network)
+	if spare == nil || *spare == nil {
+		return sockOf(rc, network)
+	}
+	s := *spare
+	*spare = nil
+	s.rc, s.network = rc, network
+	s.dn, _ = rc.(readDrained)
+	return s
+}
+
+// KeepSock empties s (nil is none) of its socket for SockFrom, its
+// callbacks kept, where PutSock gives it to the pool: its owner's next
+// connection takes it with no pool Get and Put. No Read or Write of it
+// runs, nor will.
+func KeepSock(s *Sock) *Sock {
+	if s != nil {
+		clearSock(s)
+	}
+	return s
 }
 
 // newSock is SockFor with nc's RawConn at hand; spare, when not nil, is

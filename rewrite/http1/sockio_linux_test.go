@@ -246,3 +246,39 @@ func TestSockSendRead(t *testing.T) {
 		})
 	}
 }
+
+// A Sock KeepSock emptied is taken by SockFrom for another socket
+// instead of the pool's: it reads and writes the new socket, not the one
+// it had, and the spare is taken (nil after).
+func TestSockFromSpare(t *testing.T) {
+	old, oldRemote := socketPair(t, "tcp")
+	s := SockFor(old)
+	if s == nil {
+		t.Fatal("no Sock for a plain socket")
+	}
+	spare := KeepSock(s)
+	local, remote := socketPair(t, "tcp")
+	got := SockFrom(local, &spare)
+	if got != s || spare != nil {
+		t.Fatalf("SockFrom = %p (spare left %p), want the spare %p taken", got, spare, s)
+	}
+	oldRemote.Write([]byte("old"))
+	remote.Write([]byte("new"))
+	buf := make([]byte, 8)
+	local.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := got.Read(buf)
+	if err != nil || string(buf[:n]) != "new" {
+		t.Errorf("Read = %q, %v; want the new socket's bytes", buf[:n], err)
+	}
+	if n, err := got.Write([]byte("back")); n != 4 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	remote.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(remote, buf[:4]); err != nil || string(buf[:4]) != "back" {
+		t.Errorf("the new socket's peer read %q, %v", buf[:4], err)
+	}
+	// No spare: the pool's.
+	if s2 := SockFrom(old, &spare); s2 == nil || s2 == s {
+		t.Errorf("SockFrom with no spare = %p", s2)
+	}
+}

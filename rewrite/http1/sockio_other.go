@@ -13,6 +13,10 @@ type sockState struct{}
 // SockFor: raw socket I/O is Linux's here; nil (use the net.Conn).
 func SockFor(net.Conn) *Sock { return nil }
 
+func SockFrom(net.Conn, **Sock) *Sock { return nil }
+
+func KeepSock(s *Sock) *Sock { return s }
+
 func newSock(syscall.RawConn, net.Conn, *Sock) *Sock { return nil }
 
 func putSock(*Sock) {}

@@ -19,15 +19,15 @@ import (
 // and the defaults cover. bodyLen is $proxy_internal_body_length (-1:
 // no Content-Length); chunked sends "Transfer-Encoding: chunked".
 func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *target, x *exchange, bodyLen int64, chunked bool, headers []setHeader, idx *headerIndex) []byte {
-	b = append(b, x.method...)
-	b = append(b, ' ')
+	b = http1.AppendBytes(b, x.method)
+	b = http1.AppendString(b, " ")
 	x.uriStart = len(b) // where the URI is, for error lines (sentURI)
 	b = p.appendURI(b, r, s, t, x.locPrefix)
 	x.uriEnd = len(b)
 	if p.version11 {
-		b = append(b, " HTTP/1.1\r\n"...)
+		b = http1.AppendString(b, " HTTP/1.1\r\n")
 	} else {
-		b = append(b, " HTTP/1.0\r\n"...)
+		b = http1.AppendString(b, " HTTP/1.0\r\n")
 	}
 	for i := range headers {
 		h := &headers[i]
@@ -40,16 +40,16 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 			continue
 		}
 		start := len(b)
-		b = append(b, h.name...)
-		b = append(b, ':', ' ')
+		b = http1.AppendString(b, h.name)
+		b = http1.AppendString(b, ": ")
 		valStart := len(b)
 		switch h.kind {
 		case hdrStatic:
-			b = append(b, h.static...)
+			b = http1.AppendString(b, h.static)
 		case hdrComplex:
 			b = h.value.Eval(s, b)
 		case hdrProxyHost:
-			b = append(b, t.proxyHost...)
+			b = http1.AppendString(b, t.proxyHost)
 		case hdrInternalLen:
 			if bodyLen >= 0 {
 				b = strconv.AppendInt(b, bodyLen, 10)
@@ -64,20 +64,20 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 			b = b[:start] // an empty value: the header is not sent
 			continue
 		}
-		b = append(b, '\r', '\n')
+		b = http1.AppendString(b, "\r\n")
 	}
 	if p.passHeaders {
 		for _, h := range r.Headers {
 			if headerIn(headers, idx, h.Name) {
 				continue
 			}
-			b = append(b, h.Name...)
-			b = append(b, ':', ' ')
-			b = append(b, h.Value...)
-			b = append(b, '\r', '\n')
+			b = http1.AppendBytes(b, h.Name)
+			b = http1.AppendString(b, ": ")
+			b = http1.AppendBytes(b, h.Value)
+			b = http1.AppendString(b, "\r\n")
 		}
 	}
-	return append(b, '\r', '\n')
+	return http1.AppendString(b, "\r\n")
 }
 
 // headerIndex finds a client header's name among a proxy's set headers

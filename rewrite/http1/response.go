@@ -305,12 +305,12 @@ func (c *Conn) WriteHeader(resp *Response) error {
 
 	b := *c.wb
 	headStart := len(b)
-	b = appendStr(b, "HTTP/1.1 ")
+	b = AppendString(b, "HTTP/1.1 ")
 	switch {
 	case len(resp.StatusLine) > 0:
-		b = appendBytes(b, resp.StatusLine)
+		b = AppendBytes(b, resp.StatusLine)
 	case StatusText(status) != "":
-		b = appendStr(b, StatusText(status))
+		b = AppendString(b, StatusText(status))
 	default:
 		if status < 100 {
 			b = append(b, '0')
@@ -323,79 +323,79 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	}
 	switch {
 	case resp.NoServer:
-		b = appendStr(b, "\r\n")
+		b = AppendString(b, "\r\n")
 	case resp.ServerTokensOff:
-		b = appendStr(b, "\r\nServer: "+ServerName+"\r\n")
+		b = AppendString(b, "\r\nServer: "+ServerName+"\r\n")
 	default:
-		b = appendStr(b, "\r\nServer: "+ServerToken+"\r\n")
+		b = AppendString(b, "\r\nServer: "+ServerToken+"\r\n")
 	}
 	if !resp.NoDate {
-		b = appendStr(b, "Date: ")
+		b = AppendString(b, "Date: ")
 		if c.eventTime.IsZero() {
 			b = AppendDate(b)
 		} else {
 			b = appendDateAt(b, c.eventTime)
 		}
-		b = appendStr(b, "\r\n")
+		b = AppendString(b, "\r\n")
 	}
 	// The spans of the Content-Type and Location values as written, for
 	// the head's record ($sent_http_*), relative to headStart.
 	var ct, loc [2]int
 	if len(contentType) > 0 {
-		b = appendStr(b, "Content-Type: ")
+		b = AppendString(b, "Content-Type: ")
 		ct[0] = len(b) - headStart
-		b = appendBytes(b, contentType)
+		b = AppendBytes(b, contentType)
 		if len(resp.Charset) > 0 {
-			b = appendStr(b, "; charset=")
-			b = appendBytes(b, resp.Charset)
+			b = AppendString(b, "; charset=")
+			b = AppendBytes(b, resp.Charset)
 		}
 		ct[1] = len(b) - headStart
-		b = appendStr(b, "\r\n")
+		b = AppendString(b, "\r\n")
 	}
 	if contentLength >= 0 {
-		b = appendStr(b, "Content-Length: ")
+		b = AppendString(b, "Content-Length: ")
 		b = strconv.AppendInt(b, contentLength, 10)
-		b = appendStr(b, "\r\n")
+		b = AppendString(b, "\r\n")
 	}
 	if lastModified != -1 {
-		b = appendStr(b, "Last-Modified: ")
+		b = AppendString(b, "Last-Modified: ")
 		b = AppendHTTPTime(b, lastModified)
-		b = appendStr(b, "\r\n")
+		b = AppendString(b, "\r\n")
 	}
 	if len(resp.Location) > 0 {
-		b = appendStr(b, "Location: ")
+		b = AppendString(b, "Location: ")
 		loc[0] = len(b) - headStart
 		if resp.Location[0] == '/' && !resp.RelativeLocation {
 			b = c.appendRedirectBase(b, resp)
 		}
-		b = appendBytes(b, resp.Location)
+		b = AppendBytes(b, resp.Location)
 		loc[1] = len(b) - headStart
-		b = appendStr(b, "\r\n")
+		b = AppendString(b, "\r\n")
 	}
 	if st.chunked {
-		b = appendStr(b, "Transfer-Encoding: chunked\r\n")
+		b = AppendString(b, "Transfer-Encoding: chunked\r\n")
 	}
 	switch {
 	case c.wire != nil:
 		// A framed stream has no connection framing to say.
 	case status == 101:
-		b = appendStr(b, "Connection: upgrade\r\n")
+		b = AppendString(b, "Connection: upgrade\r\n")
 	case st.keepAlive:
-		b = appendStr(b, "Connection: keep-alive\r\n")
+		b = AppendString(b, "Connection: keep-alive\r\n")
 		if t := c.keepAliveTimeout(resp); t > 0 {
-			b = appendStr(b, "Keep-Alive: timeout=")
+			b = AppendString(b, "Keep-Alive: timeout=")
 			b = strconv.AppendInt(b, int64(t), 10)
-			b = appendStr(b, "\r\n")
+			b = AppendString(b, "\r\n")
 		}
 	default:
-		b = appendStr(b, "Connection: close\r\n")
+		b = AppendString(b, "Connection: close\r\n")
 	}
 	if resp.VaryAcceptEncoding {
-		b = appendStr(b, "Vary: Accept-Encoding\r\n")
+		b = AppendString(b, "Vary: Accept-Encoding\r\n")
 	}
 	b = appendHeaders(b, resp.Headers)
 	b = appendHeaders(b, resp.RangeHeaders)
-	b = appendStr(b, "\r\n")
+	b = AppendString(b, "\r\n")
 	st.headerSize = int64(len(b) - headStart)
 	*c.wb = b
 	c.sentHead.record(c, resp, b[headStart:], ct, loc, st, contentLength, lastModified)
@@ -405,18 +405,19 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	return nil
 }
 
-// appendStr is append(b, s...) out of line: the head's ~15 appends
-// inlined each carried its own growth path (a growslice call and its
-// moves, never run for a head that fits the write buffer) into
-// WriteHeader's hot cache lines; a call each is a few bytes.
+// AppendString is append(b, s...) out of line, for the hot paths that
+// write a head: WriteHeader's ~15 appends inlined each carried its own
+// growth path (a growslice call and its moves, never run for a head that
+// fits the write buffer) into its hot cache lines; a call each is a few
+// bytes (the proxy's request writer uses it too).
 //
 //go:noinline
-func appendStr(b []byte, s string) []byte { return append(b, s...) }
+func AppendString(b []byte, s string) []byte { return append(b, s...) }
 
-// appendBytes is appendStr for a []byte.
+// AppendBytes is AppendString for a []byte.
 //
 //go:noinline
-func appendBytes(b, s []byte) []byte { return append(b, s...) }
+func AppendBytes(b, s []byte) []byte { return append(b, s...) }
 
 func appendHeaders(b []byte, hs []Header) []byte {
 	for _, h := range hs {

@@ -382,11 +382,30 @@ func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 	}
 	fh, err := c.fr.ReadFrameHeader()
 	if err != nil {
+		// The Framer's frame order check (a CONTINUATION out of place):
+		// said with nginx's line.
+		if ce := (http2.ConnectionError(0)); errors.As(err, &ce) {
+			if herr := c.checkHead(fh, -1); herr != nil {
+				return nil, fh, herr
+			}
+		}
 		return nil, fh, err
 	}
 	if fh.Type == http2.FramePushPromise {
 		c.logInfo("client sent PUSH_PROMISE frame")
 		return nil, fh, http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	first := -1
+	if (fh.Type == http2.FrameData || fh.Type == http2.FrameHeaders) && fh.Flags&http2.FlagDataPadded != 0 && fh.Length > 0 {
+		// The pad length, HEADERS' PADDED flag being the same bit.
+		if err := c.peek(1, false, false); err != nil {
+			return nil, fh, err
+		}
+		p, _ := c.br.Peek(1)
+		first = int(p[0])
+	}
+	if err := c.checkHead(fh, first); err != nil {
+		return nil, fh, err
 	}
 	if n := int(fh.Length); n > 0 && n <= c.br.Size() {
 		headers := fh.Type == http2.FrameHeaders || fh.Type == http2.FrameContinuation
@@ -414,20 +433,7 @@ func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 		}
 		if fh.Type == http2.FrameHeaders {
 			// nil, nil: the frame is c.block.hf.
-			p, _ := c.br.Peek(n)
-			pad := int(p[0])
-			err := c.readHeaders(fh)
-			if se := (http2.StreamError{}); errors.As(err, &se) {
-				// Padding past the payload: nginx ends the connection
-				// (ngx_http_v2_state_headers), where the RFC (and the
-				// Framer) reset the stream.
-				if fh.Flags.Has(http2.FlagHeadersPriority) {
-					n -= 5
-				}
-				c.logInfo("client sent padded HEADERS frame with incorrect length: " + num(int64(n-1)) + ", padding: " + num(int64(pad)))
-				return nil, fh, http2.ConnectionError(http2.ErrCodeProtocol)
-			}
-			return nil, fh, err
+			return nil, fh, c.readHeaders(fh)
 		}
 	}
 	if int(fh.Length) > c.br.Size() {

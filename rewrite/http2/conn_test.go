@@ -259,6 +259,27 @@ func TestConnectionErrors(t *testing.T) {
 		{"window increment 0 on a stream", func(c *rawClient) {
 			c.fr.WriteRawFrame(http2.FrameWindowUpdate, 0, 3, []byte{0, 0, 0, 0})
 		}, "goaway PROTOCOL_ERROR"},
+		// nginx's state handlers refuse these by their size alone
+		// (FRAME_SIZE_ERROR); the Framer took the first as a request
+		// with no fields (400) and closed on the others without GOAWAY.
+		{"HEADERS with an empty block", func(c *rawClient) {
+			c.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1, nil)
+		}, "goaway FRAME_SIZE_ERROR"},
+		{"HEADERS shorter than its priority", func(c *rawClient) {
+			c.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersPriority|http2.FlagHeadersEndHeaders, 1, []byte{0, 0, 0})
+		}, "goaway FRAME_SIZE_ERROR"},
+		{"padded DATA of no bytes", func(c *rawClient) {
+			c.fr.WriteRawFrame(http2.FrameData, http2.FlagDataPadded, 1, nil)
+		}, "goaway FRAME_SIZE_ERROR"},
+		{"a block in HEADERS and CONTINUATION", func(c *rawClient) {
+			block := []byte{0x82, 0x86, 0x84, 0x41, 1, 'x'}
+			c.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersEndStream, 1, block[:2])
+			c.fr.WriteContinuation(1, true, block[2:])
+		}, "status 200"},
+		{"CONTINUATION on another stream", func(c *rawClient) {
+			c.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersEndStream, 1, []byte{0x82, 0x86})
+			c.fr.WriteContinuation(3, true, []byte{0x84})
+		}, "goaway PROTOCOL_ERROR"},
 		{"HEADERS padded past its end", func(c *rawClient) {
 			c.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersPadded|http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1, []byte{9, 0x82})
 		}, "goaway PROTOCOL_ERROR"},

@@ -85,6 +85,35 @@ func TestServeHTTP2ConnLogProtocol(t *testing.T) {
 		raw("HEADERS on stream 2", frame(1, 5, 2, "\x82\x86\x84\x41\x09localhost")),
 		raw("HEADERS depending on itself", frame(1, 0x25, 1, "\x00\x00\x00\x01\x10\x82\x86\x84\x41\x09localhost")),
 		raw("PRIORITY depending on itself", frame(2, 0, 3, "\x00\x00\x00\x03\x10")),
+		// Frames for a stream with no request are skipped (nginx's
+		// "unknown http2 stream"); the zero increment after them ends it.
+		raw("DATA on an idle stream", frame(0, 1, 5, "x"), frame(8, 0, 0, "\x00\x00\x00\x00")),
+		raw("RST_STREAM on an idle stream", frame(3, 0, 5, "\x00\x00\x00\x08"), frame(8, 0, 0, "\x00\x00\x00\x00")),
+		raw("WINDOW_UPDATE 0 on an idle stream", frame(8, 0, 1, "\x00\x00\x00\x00")),
+		// Frames of a wrong size or on a wrong stream, each with the line
+		// of nginx's state handler for its type.
+		raw("WINDOW_UPDATE of 5 bytes", frame(8, 0, 0, "\x00\x00\x00\x01\x00")),
+		raw("PRIORITY of 4 bytes", frame(2, 0, 1, "\x00\x00\x00\x00")),
+		raw("PRIORITY on stream 0", frame(2, 0, 0, "\x00\x00\x00\x01\x10")),
+		raw("RST_STREAM of 5 bytes", frame(3, 0, 1, "\x00\x00\x00\x08\x00")),
+		raw("RST_STREAM on stream 0", frame(3, 0, 0, "\x00\x00\x00\x08")),
+		raw("SETTINGS on a stream", frame(4, 0, 1, "")),
+		raw("SETTINGS ACK with a payload", frame(4, 1, 0, "\x00\x03\x00\x00\x00\x01")),
+		raw("SETTINGS of 5 bytes", frame(4, 0, 0, "\x00\x03\x00\x00\x00")),
+		raw("PING of 7 bytes", frame(6, 0, 0, "1234567")),
+		raw("PING on a stream", frame(6, 0, 1, "12345678")),
+		raw("GOAWAY of 7 bytes", frame(7, 0, 0, "1234567")),
+		raw("GOAWAY on a stream", frame(7, 0, 1, "\x00\x00\x00\x00\x00\x00\x00\x00")),
+		raw("DATA on stream 0", frame(0, 0, 0, "x")),
+		raw("padded DATA of 0 bytes", frame(0, 8, 1, "")),
+		raw("DATA padded past its end", frame(0, 8, 1, "\x05abc")),
+		raw("HEADERS on stream 0", frame(1, 5, 0, "\x82\x86\x84\x41\x09localhost")),
+		raw("HEADERS with an empty block", frame(1, 5, 1, "")),
+		raw("HEADERS with priority of 3 bytes", frame(1, 0x25, 1, "\x00\x00\x00")),
+		raw("HEADERS padded past its end", frame(1, 0xd, 1, "\x09\x82")),
+		raw("CONTINUATION without HEADERS", frame(9, 4, 1, "\x82")),
+		raw("PING while CONTINUATION was expected", frame(1, 1, 1, "\x82\x86"), frame(6, 0, 0, "12345678")),
+		raw("CONTINUATION on another stream", frame(1, 1, 1, "\x82\x86"), frame(9, 4, 3, "\x84")),
 	)
 	c.ErrorLog = true
 	harness.Compare(t, c, want, got, serveAssets(t))

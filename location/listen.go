@@ -225,7 +225,7 @@ func parseListenAddr(s string) ([]*Listen, error) {
 	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
 		return inetListens([]net.IP{ip}, first, last), nil
 	}
-	ips, err := net.LookupIP(host)
+	ips, err := nginxconf.LookupIP(host)
 	if err != nil || len(ips) == 0 {
 		return nil, bad("host not found")
 	}

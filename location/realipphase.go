@@ -2,7 +2,6 @@ package location
 
 import (
 	"github.com/gonginx/gonginx/location/limit"
-	"net"
 
 	"github.com/gonginx/gonginx/location/realip"
 	"github.com/gonginx/gonginx/nginxconf"
@@ -68,7 +67,7 @@ func (c *compiler) realipDirective(conf *locConf, d *nginxconf.Directive) error 
 	}
 	switch d.Name {
 	case "set_real_ip_from":
-		nets, err := realip.ParseNet(d.Args[0], net.LookupIP)
+		nets, err := realip.ParseNet(d.Args[0], nginxconf.LookupIP)
 		// -t's checks warned of low address bits already.
 		if err != nil && err != realip.ErrLowBits {
 			return confErr(d, "host not found in set_real_ip_from \"%s\"", d.Args[0])

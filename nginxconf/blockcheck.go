@@ -192,7 +192,31 @@ func (p *parser) stateCheck(d *Directive, ctx Context, before []*Directive) *Err
 		}
 		p.cfg.Warnings = append(p.cfg.Warnings, e)
 	}
+	if (d.Name == "limit_req" || d.Name == "limit_conn") && limitZoneOf(d) != "" {
+		for _, b := range before {
+			if b.Name == d.Name && limitZoneOf(b) == limitZoneOf(d) {
+				return d.errorf("%q directive is duplicate", d.Name)
+			}
+		}
+	}
 	return p.stateCheck1(d, ctx)
+}
+
+// limitZoneOf is the zone a limit_req or limit_conn line limits by: the
+// handlers refuse one zone twice in a block ("is duplicate").
+func limitZoneOf(d *Directive) string {
+	if d.Name == "limit_conn" {
+		if len(d.Args) == 2 {
+			return d.Args[0]
+		}
+		return ""
+	}
+	for _, a := range d.Args {
+		if z, ok := strings.CutPrefix(a, "zone="); ok {
+			return z
+		}
+	}
+	return ""
 }
 
 // limitZone is a limit_req_zone or limit_conn_zone line's shared zone.
@@ -459,6 +483,10 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 			return &Error{Msg: `no "listen" is defined for server in ` + d.File + ":" + strconv.Itoa(d.EndLine)}
 		}
 	case d.Name == "http" && inner == HTTPMainConf:
+		// The core module's merge of the servers comes first.
+		if err := checkHeaderPool(view, d.File, p.closeLine); err != nil {
+			return err
+		}
 		// Each check's walk is skipped when the config has none of the
 		// directives it looks at (p.present): it would find nothing.
 		if p.present&presImplicitUps != 0 {

@@ -369,6 +369,24 @@ func checkCharsets(httpBlock []*Directive) *Error {
 		}
 		return c
 	}
+	// nginx keeps one charset list, caseless, each name spelt as it was
+	// first read (charset_map, charset and source_charset add to it).
+	spelling := map[string]string{}
+	var spell func(block []*Directive)
+	spell = func(block []*Directive) {
+		for _, d := range block {
+			switch d.Name {
+			case "charset_map", "charset", "source_charset":
+				for _, a := range d.Args {
+					if low := strings.ToLower(a); spelling[low] == "" {
+						spelling[low] = a
+					}
+				}
+			}
+			spell(d.Block)
+		}
+	}
+	spell(httpBlock)
 	maps := map[[2]string]bool{}
 	for _, d := range httpBlock {
 		if d.Name == "charset_map" && len(d.Args) == 2 {
@@ -381,7 +399,7 @@ func checkCharsets(httpBlock []*Directive) *Error {
 			strings.HasPrefix(c.charset, "$") || strings.HasPrefix(c.source, "$") || maps[[2]string{c.source, c.charset}] {
 			return nil
 		}
-		return &Error{Msg: `no "charset_map" between the charsets "` + c.source + `" and "` + c.charset + `"`}
+		return &Error{Msg: `no "charset_map" between the charsets "` + spelling[c.source] + `" and "` + spelling[c.charset] + `"`}
 	}
 	return eachMerged(httpBlock, conf{}, read, func(_ []*Directive, c conf, _ bool) *Error { return check(c) })
 }
@@ -569,4 +587,32 @@ func complexSyntax(v string) string {
 		}
 	}
 	return ""
+}
+
+// checkHeaderPool is ngx_http_core_merge_srv_conf's check of each server:
+// its large_client_header_buffers size (8k unless set) may not be less
+// than its connection_pool_size (512 unless set), either inherited from
+// http{}. nginx names the line that closes http{}, where it merges.
+func checkHeaderPool(view []*Directive, file string, line int) *Error {
+	size := func(block []*Directive, name string, arg int, def int64) int64 {
+		for _, d := range block {
+			if d.Name == name && len(d.Args) > arg {
+				if n, ok := ParseSize(d.Args[arg]); ok {
+					return n
+				}
+			}
+		}
+		return def
+	}
+	buffers := size(view, "large_client_header_buffers", 1, 8192)
+	pool := size(view, "connection_pool_size", 0, 512)
+	for _, s := range view {
+		if s.Name != "server" {
+			continue
+		}
+		if size(s.Block, "large_client_header_buffers", 1, buffers) < size(s.Block, "connection_pool_size", 0, pool) {
+			return &Error{Msg: `the "large_client_header_buffers" size must be equal to or greater than "connection_pool_size"`, File: file, Line: line}
+		}
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ func (p *parser) lookupHost(host string) bool {
 	if ok, seen := p.hosts[host]; seen {
 		return ok
 	}
-	addrs, err := net.LookupHost(host)
+	addrs, err := LookupHost(host)
 	ok := err == nil && len(addrs) > 0
 	if p.hosts == nil {
 		p.hosts = map[string]bool{}
@@ -96,4 +96,94 @@ func proxyPassHost(v string, ups map[string]bool) (string, bool) {
 		return "", false
 	}
 	return host, true
+}
+
+// LookupIP resolves a host of the config as nginx does: ngx_inet_addr's
+// four decimal octets (an empty one is 0: "127..0.1"), then getaddrinfo,
+// whose numeric forms are inet_aton's ("1.5" is 1.0.0.5, "0x7f.1" and
+// "2130706433" are 127.0.0.1), then a DNS or hosts lookup.
+func LookupIP(host string) ([]net.IP, error) {
+	if v, ok := inetAddr(host); ok {
+		return []net.IP{net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v))}, nil
+	}
+	if ip, ok := inetAton(host); ok {
+		return []net.IP{ip}, nil
+	}
+	return net.LookupIP(host)
+}
+
+// LookupHost is LookupIP with the addresses as text.
+func LookupHost(host string) ([]string, error) {
+	ips, err := LookupIP(host)
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.String()
+	}
+	return out, err
+}
+
+// inetAton is glibc's inet_aton_exact, getaddrinfo's numeric IPv4 form:
+// one to four parts, each decimal, 0-led octal or 0x-led hex; the last
+// part fills the bytes left.
+func inetAton(s string) (net.IP, bool) {
+	var parts []uint64
+	i := 0
+	for {
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return nil, false
+		}
+		base, val, digits := uint64(10), uint64(0), true
+		if s[i] == '0' {
+			base = 8
+			i++
+			if i < len(s) && (s[i] == 'x' || s[i] == 'X') {
+				base, digits = 16, false // "0x" alone is no number
+				i++
+			}
+		}
+		for ; i < len(s); i++ {
+			c := s[i]
+			var d uint64
+			switch {
+			case c >= '0' && c <= '9':
+				d = uint64(c - '0')
+				if base == 8 && d > 7 {
+					return nil, false
+				}
+			case base == 16 && c >= 'a' && c <= 'f':
+				d = uint64(c-'a') + 10
+			case base == 16 && c >= 'A' && c <= 'F':
+				d = uint64(c-'A') + 10
+			default:
+				goto end
+			}
+			if val = val*base + d; val > 0xffffffff {
+				return nil, false
+			}
+			digits = true
+		}
+	end:
+		if !digits {
+			return nil, false
+		}
+		if i < len(s) && s[i] == '.' {
+			if len(parts) > 2 || val > 0xff {
+				return nil, false
+			}
+			parts = append(parts, val)
+			i++
+			continue
+		}
+		if i != len(s) {
+			return nil, false
+		}
+		if val > uint64(0xffffffff)>>(8*len(parts)) {
+			return nil, false
+		}
+		addr := val
+		for k, p := range parts {
+			addr |= p << (8 * (3 - k))
+		}
+		return net.IPv4(byte(addr>>24), byte(addr>>16), byte(addr>>8), byte(addr)), true
+	}
 }

@@ -1,7 +1,6 @@
 package nginxconf
 
 import (
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -241,7 +240,7 @@ noPort:
 	if _, ok := inetAddr(host); ok {
 		return ""
 	}
-	if _, err := net.LookupHost(host); err != nil {
+	if _, err := LookupHost(host); err != nil {
 		return "host not found"
 	}
 	return ""

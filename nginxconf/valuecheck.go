@@ -1,7 +1,6 @@
 package nginxconf
 
 import (
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -88,7 +87,7 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		if v := a[0]; v != "unix:" {
 			_, low, ok := parseCIDR(v)
 			if !ok {
-				if _, err := net.LookupHost(v); err != nil {
+				if _, err := LookupHost(v); err != nil {
 					return d.errorf("host not found in set_real_ip_from %q", v)
 				}
 				return nil
@@ -302,7 +301,7 @@ func resolverAddr(v string) string {
 	if _, err := netip.ParseAddr(host); err == nil {
 		return ""
 	}
-	if _, err := net.LookupHost(host); err != nil {
+	if _, err := LookupHost(host); err != nil {
 		return "host not found"
 	}
 	return ""

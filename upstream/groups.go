@@ -367,7 +367,7 @@ func resolveAddr(a, defPort string) (network string, addrs []string, err error) 
 	if net.ParseIP(host) != nil {
 		return "tcp", []string{net.JoinHostPort(host, port)}, nil
 	}
-	ips, lerr := net.LookupHost(host)
+	ips, lerr := nginxconf.LookupHost(host)
 	if lerr != nil || len(ips) == 0 {
 		return "", nil, fmt.Errorf("host not found")
 	}

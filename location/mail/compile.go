@@ -355,7 +355,7 @@ func (a *authHTTP) compile(d, main, srv *nginxconf.Directive) error {
 		if ip := net.ParseIP(host); ip == nil {
 			// nginx resolves the name when it reads the config; the
 			// first address is the one asked.
-			ips, err := net.LookupIP(host)
+			ips, err := nginxconf.LookupIP(host)
 			if err != nil || len(ips) == 0 {
 				return &nginxconf.Error{Msg: fmt.Sprintf("host not found in url \"%s\" in \"auth_http\" directive", d.Args[0]), File: d.File, Line: d.EndLine}
 			}

@@ -326,7 +326,7 @@ func (cc *compiler) server(stream, d *nginxconf.Directive) (*server, []*location
 			continue
 		}
 		for _, rd := range ds {
-			nets, err := realip.ParseNet(rd.Args[0], net.LookupIP)
+			nets, err := realip.ParseNet(rd.Args[0], nginxconf.LookupIP)
 			if err != nil {
 				return nil, nil, confErr(rd, "%s", err)
 			}

@@ -308,13 +308,13 @@ func (c *Conn) serveFrames() bool {
 		// bytes are mostly not requests and their bodies is cut off.
 		if c.totalBytes/8 > c.payloadBytes+1<<20 {
 			c.logInfo("http2 flood detected")
-			c.goAway(http2.ErrCodeNo)
+			c.fail(http2.ErrCodeNo)
 			return false
 		}
 		if err := c.handleFrame(f); err != nil {
 			var ce http2.ConnectionError
 			if errors.As(err, &ce) {
-				c.goAway(http2.ErrCode(ce))
+				c.fail(http2.ErrCode(ce))
 			}
 			return false
 		}
@@ -344,7 +344,7 @@ func (c *Conn) readPreface() bool {
 	n, err := io.ReadFull(c.br, b[:])
 	if string(b[:n]) != ClientPreface[:n] {
 		c.logInfo("invalid connection preface")
-		c.goAway(http2.ErrCodeProtocol)
+		c.fail(http2.ErrCodeProtocol)
 		return false
 	}
 	if err != nil {
@@ -578,10 +578,10 @@ func (c *Conn) readError(err error) int {
 		c.resetStream(se.StreamID, se.Code)
 		return readOn
 	case errors.As(err, &ce):
-		c.goAway(http2.ErrCode(ce))
+		c.fail(http2.ErrCode(ce))
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		c.logInfo("client sent frame with incorrect length")
-		c.goAway(http2.ErrCodeFrameSize)
+		c.fail(http2.ErrCodeFrameSize)
 	case errors.Is(err, syscall.ECONNRESET):
 		// nginx's recv (SSL_read on TLS) logs the reset at info.
 		if c.info != nil && c.info.TLS {

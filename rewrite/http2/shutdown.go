@@ -90,3 +90,16 @@ func (c *Conn) linger() {
 		}
 	}
 }
+
+// fail ends the connection for a client's error: GOAWAY, then, when no
+// stream runs, the lingering close nginx's ngx_http_v2_finalize_connection
+// does (its streams' requests, terminated, close first).
+func (c *Conn) fail(code http2.ErrCode) {
+	c.goAway(code)
+	c.mu.Lock()
+	idle := c.processing == 0
+	c.mu.Unlock()
+	if idle {
+		c.linger()
+	}
+}

@@ -138,7 +138,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		// The watch keeps armCloser while the head is awaited (its
 		// Close now closes at once): only the arguments go.
 		x.armed, x.armRaw, x.armOwner = nil, nil, nil
-		if x.closeLater.Swap(false) {
+		if x.closeLater.Load() && x.closeLater.Swap(false) { // set only while armWatch ran
 			nc.Close() // as the watch asked while the send's read ran
 		}
 		x.life.pend = nil // (readHead's first read took it)

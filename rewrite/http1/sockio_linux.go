@@ -245,7 +245,7 @@ func (s *Sock) read(fd uintptr) bool {
 		s.r.p = s.r.take()
 	}
 	for {
-		if s.mark != nil {
+		if s.mark != nil && !s.mark.Load() { // a store is a locked instruction
 			s.mark.Store(true)
 		}
 		n, e := sysRead(fd, s.r.p)

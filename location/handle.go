@@ -134,8 +134,11 @@ type exchange struct {
 	bodyPrefix []byte  // sent before the file (flv's header); see copyFile
 	fileBase   int64   // the file offset the body after bodyPrefix starts at
 	mp4Empty   []int64 // a cut movie's empty buffers (mp4.go)
-	sendingMP4 bool    // the mp4 handler sends the file: "while sending mp4 to client"
-	cpath      []byte  // NUL-terminated path for openat
+	// fileEnd, when set, is where the file's part of the body ends
+	// (a cut movie's data), whatever the length announced.
+	fileEnd    int64
+	sendingMP4 bool   // the mp4 handler sends the file: "while sending mp4 to client"
+	cpath      []byte // NUL-terminated path for openat
 	ctype      []byte
 
 	toHTTPS       bool                       // plain HTTP arrived on a TLS socket: every request gets 497
@@ -382,7 +385,7 @@ func (x *exchange) startRequest() {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody, x.terminated = false, false
-	x.bodyPrefix, x.fileBase, x.mp4Empty, x.sendingMP4 = nil, 0, nil, false
+	x.bodyPrefix, x.fileBase, x.mp4Empty, x.sendingMP4, x.fileEnd = nil, 0, nil, false, 0
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil

@@ -66,7 +66,10 @@ func (x *exchange) mp4Cut(conf *locConf, fd int, path []byte, size *int64) (rc i
 	mv, err := mp4.Cut(fdReader(fd), *size, string(path), uint64(start), uint64(length), conf.mp4Conf)
 	switch e := err.(type) {
 	case nil:
-		x.bodyPrefix, x.fileBase = mv.Head, mv.DataStart
+		// A movie whose tables nginx sizes otherwise than it writes them
+		// (stsc entries counted, not sent) gets the bytes nginx sends,
+		// under the length nginx announces.
+		x.bodyPrefix, x.fileBase, x.fileEnd = mv.Head, mv.DataStart, mv.DataEnd
 		*size = mv.ContentLength
 		x.mp4Empty = mv.Empty
 	case *mp4.Error:

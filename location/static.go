@@ -357,6 +357,9 @@ func (x *exchange) copyFile(fd int, off, n int64) {
 			off, n = off+k, n-k
 		}
 		off += x.fileBase - int64(len(x.bodyPrefix))
+		if x.fileEnd != 0 {
+			n = max(min(n, x.fileEnd-off), 0)
+		}
 	}
 	for n > 0 {
 		chunk := x.fileBuf

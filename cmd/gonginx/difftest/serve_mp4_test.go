@@ -61,7 +61,8 @@ func TestServeMP4(t *testing.T) {
 		}
 	}
 	for name := range mp4Broken(nil) {
-		reqs = append(reqs, get(name, "/"+name+"?start=1", ""), get(name+" whole", "/"+name, ""))
+		reqs = append(reqs, get(name, "/"+name+"?start=1", ""), get(name+" to 3s", "/"+name+"?start=1&end=3", ""),
+			get(name+" whole", "/"+name, ""))
 	}
 	reqs = append(reqs,
 		get("whole", "/a.mp4", ""),
@@ -179,11 +180,11 @@ func mp4Movies() map[string]mp4gen.Movie {
 // mp4Broken are files nginx refuses to cut: a moov cut short, atoms of
 // size 0, 3 and 2^32-1, a 64-bit size below its header, a moov atom past
 // mp4_max_buffer_size's default, duplicate atoms, a compressed moov,
-// stsc chunks out of order.
+// stsc chunks out of order, a uniform stsz with a table.
 func mp4Broken(good []byte) map[string][]byte {
 	out := map[string][]byte{}
 	names := []string{"trunc.mp4", "zero.mp4", "small.mp4", "huge.mp4", "small64.mp4", "cmov.mp4",
-		"twomvhd.mp4", "unordered.mp4", "nostts.mp4", "toobig.mp4"}
+		"twomvhd.mp4", "unordered.mp4", "nostts.mp4", "toobig.mp4", "uniformtable.mp4"}
 	if good == nil {
 		for _, n := range names {
 			out[n] = nil
@@ -213,6 +214,10 @@ func mp4Broken(good []byte) map[string][]byte {
 	unordered := set32(stsc+16+12, 0) // the second entry's first chunk before the first's
 	out["unordered.mp4"] = unordered
 	out["nostts.mp4"] = []byte(strings.Replace(string(good), "stts", "stXs", 1))
+	// A uniform sample size with a table after it: nginx counts the
+	// table in the sizes and sends the atom without it, a Content-Length
+	// above the bytes sent.
+	out["uniformtable.mp4"] = set32(at("stsz")+12, 2)
 	// A moov past 10m: a free atom of 11m inside it.
 	big := make([]byte, 11<<20+8)
 	binary.BigEndian.PutUint32(big, uint32(len(big)))

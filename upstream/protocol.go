@@ -244,6 +244,9 @@ func (p *Proxy) sendPlain(c http1.Stream, nc net.Conn, x *exchange, bodyLen int6
 			err = p.sendBody(c, nc, x)
 		}
 		if err != nil {
+			if ce := (clientBodyError{}); errors.As(err, &ce) {
+				return clientBodyFailure(ce.error, x)
+			}
 			var he *http1.Error
 			if errors.As(err, &he) {
 				return he.Status, err, 0

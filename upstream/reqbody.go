@@ -17,8 +17,34 @@ import (
 
 // sendBody streams a Content-Length body from the client to nc.
 func (p *Proxy) sendBody(c http1.Stream, nc net.Conn, x *exchange) error {
-	_, err := p.copyToBackend(nc, x, c.Body())
+	readErr, err := p.copyToBackend(nc, x, c.Body())
+	if readErr {
+		return clientBodyError{err}
+	}
 	return err
+}
+
+// clientBodyError is a client's body that failed to arrive while it was
+// relayed (a timeout, a hang-up, bad framing), not the backend's write.
+type clientBodyError struct{ error }
+
+func (e clientBodyError) Unwrap() error { return e.error }
+
+// clientBodyFailure is the status and log line of a relayed body the
+// client failed to send: nginx ends the request without a response
+// (408, or the client gone) and logs it at info
+// (ngx_http_upstream_read_request_handler, ngx_http_read_unbuffered_request_body).
+func clientBodyFailure(err error, x *exchange) (int, error, ftMask) {
+	var he *http1.Error
+	if errors.As(err, &he) {
+		return he.Status, err, 0
+	}
+	msg := err.Error()
+	if errors.Is(err, http1.ErrRequestTimeout) {
+		msg = "client timed out (110: Connection timed out)"
+	}
+	return bodyStatus(err), &leveledError{&tryError{msg: msg, cause: err, action: actionSend,
+		upstream: logName(x.scheme, x, x.tryAddr)}, "info"}, 0
 }
 
 // copyToBackend copies r to nc through x.rbuf, each write under
@@ -65,7 +91,7 @@ func (p *Proxy) sendChunked(c http1.Stream, nc net.Conn, x *exchange) error {
 			}
 		}
 		if rerr != nil && rerr != io.EOF {
-			return rerr
+			return clientBodyError{rerr}
 		}
 		start, end := room, room+k
 		if k > 0 {

@@ -577,6 +577,9 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *http1.Request, reuseBody bool, bodyLen int64) (int64, int, error) {
 	x.streamChunked = !reuseBody && r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
 	x.pending = nil
+	// A chunked body relayed as it comes is held to client_max_body_size
+	// by its chunks' sizes, as nginx's chunked filter holds it.
+	c.SetBodyLimit(p.maxBody)
 	if x.streamChunked {
 		// A body that arrived whole with the head is sent with its
 		// length, as nginx does when nothing is left to read; otherwise
@@ -623,6 +626,9 @@ func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *htt
 		x.dropBody = true
 		n, err := p.readBody(c, x)
 		if err != nil {
+			if errors.Is(err, http1.ErrPrematureBody) {
+				err = &leveledError{err, "info"}
+			}
 			return 0, bodyStatus(err), err
 		}
 		bodyLen, x.bodyBuffered = n, true

@@ -3,6 +3,7 @@ package http1
 import (
 	"errors"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -18,6 +19,14 @@ type bodyReader struct {
 	// read counts the body's bytes taken from the connection so far,
 	// chunk framing included ($request_length counts them as nginx does).
 	read int64
+	// limit is client_max_body_size for a chunked body (0: none), checked
+	// against declared, the sizes before it, once a chunk's first data
+	// byte is at hand (ngx_http_request_body_chunked_filter, when
+	// ngx_http_parse_chunked returns NGX_OK): a body relayed as it comes
+	// is held to it as a buffered one is. sized: the chunk whose data
+	// begins is still to be checked.
+	limit, declared int64
+	sized           bool
 	// atHand: reads return only what is already buffered, never waiting
 	// for the client (0, nil when nothing is).
 	atHand bool
@@ -68,6 +77,10 @@ func (c *Conn) ReadBodyAtHand(p []byte) (int, error) {
 	return n, err
 }
 
+// SetBodyLimit holds the rest of a chunked body to client_max_body_size
+// n (0: no limit): a chunk whose size line would take it past n is a 413.
+func (c *Conn) SetBodyLimit(n int64) { c.body.limit = n }
+
 // BodyDone reports whether the body has been read to its end.
 func (c *Conn) BodyDone() bool { return c.body.done }
 
@@ -109,6 +122,12 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 				want = b.remaining
 			}
 			var n int
+			if b.sized && c.rpos < c.rend {
+				if err := b.checkSize(); err != nil {
+					b.err = err
+					return 0, err
+				}
+			}
 			if c.rpos < c.rend {
 				n = copy(p[:want], (*c.rb)[c.rpos:c.rend])
 				c.rpos += n
@@ -129,6 +148,12 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 					err = bodyReadError(err)
 					b.err = err
 					return 0, err
+				}
+				if b.sized {
+					if err := b.checkSize(); err != nil {
+						b.err = err
+						return 0, err
+					}
 				}
 			}
 			b.remaining -= int64(n)
@@ -233,9 +258,24 @@ func (b *bodyReader) parseFraming() error {
 			return nil
 		}
 		if b.state == chData {
+			b.sized = true
+			if c.rpos < c.rend {
+				return b.checkSize()
+			}
 			return nil
 		}
 	}
+	return nil
+}
+
+// checkSize holds the chunk whose data begins to the limit.
+func (b *bodyReader) checkSize() error {
+	b.sized = false
+	if b.limit > 0 && b.limit-b.declared < b.remaining {
+		return &Error{Status: 413, Msg: "client intended to send too large chunked body: " +
+			strconv.FormatInt(b.declared, 10) + "+" + strconv.FormatInt(b.remaining, 10) + " bytes"}
+	}
+	b.declared += b.remaining
 	return nil
 }
 
@@ -252,7 +292,9 @@ func (c *Conn) DiscardBuffered() error {
 		return b.err
 	}
 	// Discarded bytes are not the request's: nginx's discard filter
-	// leaves $request_length as the head made it.
+	// leaves $request_length as the head made it, nor does it hold them
+	// to client_max_body_size.
+	b.limit = 0
 	read := b.read
 	defer func() { b.read = read }()
 	for !b.done && c.rpos < c.rend {
@@ -298,6 +340,7 @@ func (c *Conn) discardBody() error {
 	if c.body.err != nil {
 		return c.body.err
 	}
+	c.body.limit = 0 // nginx's discard filter holds no size
 	for !c.body.done {
 		if !c.body.chunked && c.body.remaining > 0 {
 			// Skip buffered bytes, then read into the buffer's tail.

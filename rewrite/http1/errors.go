@@ -57,8 +57,12 @@ var (
 	errHeaderTooLarge   = &Error{494, "client sent too long header line"}
 	errTooManyHeaders   = &Error{494, "client sent too many header lines"}
 	errInvalidChunked   = &Error{400, "client sent invalid chunked body"}
-	errPrematureBodyEOF = errors.New("client prematurely closed connection")
+	errPrematureBodyEOF = ErrPrematureBody
 )
+
+// ErrPrematureBody is a body the client's close cut short: nginx logs it
+// at info (ngx_http_do_read_client_request_body).
+var ErrPrematureBody = errors.New("client prematurely closed connection")
 
 // ErrRequestTimeout is returned by ReadRequest when a request head began
 // to arrive but did not end within client_header_timeout, and by body

@@ -38,6 +38,8 @@ type Stream interface {
 	ReadBodyAtHand(p []byte) (int, error)
 	BodyDone() bool
 	DiscardBuffered() error
+	// SetBodyLimit holds a chunked body to client_max_body_size.
+	SetBodyLimit(n int64)
 	// SetReadTimeout sets client_body_timeout for what is left of the
 	// body.
 	SetReadTimeout(d time.Duration)

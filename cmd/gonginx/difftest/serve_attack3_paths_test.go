@@ -223,3 +223,53 @@ server {
 	c := harness.Case{Name: "upgrade", Config: config, Requests: reqs}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// A kept upstream connection after a client's hostile body: a bad chunk, a body cut by a hang-up
+// or a client_body_timeout, a body over client_max_body_size, all while the body was being
+// relayed unbuffered. The connection to the backend must not be reused with a half-sent body on
+// it (the next request would be read as that body's rest): /reqno shows whether it was.
+func TestServeAttack3UpstreamReuse(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "upstream reuse", ErrorMessages: true, Config: `upstream ka {
+    server {{BACKEND}};
+    keepalive 4;
+}
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name localhost;
+    client_body_timeout 400ms;
+    location /u/ { proxy_pass http://ka/; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_request_buffering off; }
+    location /us/ { proxy_pass http://ka/; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_request_buffering off; client_max_body_size 8; }
+    location /b/ { proxy_pass http://ka/; proxy_http_version 1.1; proxy_set_header Connection ""; }
+}
+`}
+	post := func(name, target, head, body string) harness.Request {
+		return serveRaw(name, "POST "+target+" HTTP/1.1\r\nHost: localhost\r\n"+head+"Connection: close\r\n\r\n"+body)
+	}
+	reqno := func(name, target string) harness.Request { return plainGet(name, target+"reqno") }
+	for _, loc := range []string{"/u/", "/us/", "/b/"} {
+		c.Requests = append(c.Requests,
+			reqno(loc+" first", loc), reqno(loc+" reused", loc),
+			post(loc+" a bad chunk after a good one", loc+"x", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\nzz\r\n"),
+			reqno(loc+" after the bad chunk", loc),
+			post(loc+" a chunk over the limit", loc+"x", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"),
+			reqno(loc+" after the chunk over the limit", loc),
+			harness.Request{Name: loc + " chunks over the limit, sent apart", Send: []string{"POST " + loc + "x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabcd\r\n",
+				"3\r\nefg\r\n", "3\r\nhij\r\n0\r\n\r\n"}, Pause: 150 * time.Millisecond},
+			reqno(loc+" after the chunks sent apart", loc),
+			harness.Request{Name: loc + " a huge chunk size alone", Send: []string{"POST " + loc + "x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n",
+				"fffffff\r\n"}, Pause: 150 * time.Millisecond},
+			reqno(loc+" after the huge chunk size", loc),
+			harness.Request{Name: loc + " a body cut by a hang-up", Send: []string{"POST " + loc + "x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nhello"},
+				HangUpAfter: 300 * time.Millisecond},
+			reqno(loc+" after the hang-up", loc),
+			harness.Request{Name: loc + " a body that stops (client_body_timeout)", Send: []string{"POST " + loc + "x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"},
+				ReadAfter: 900 * time.Millisecond},
+			reqno(loc+" after the timeout", loc),
+			post(loc+" a body that holds a request", loc+"x", "Content-Length: 43\r\n", "GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+			reqno(loc+" after the body that holds a request", loc),
+		)
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

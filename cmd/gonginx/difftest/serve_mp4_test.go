@@ -271,3 +271,41 @@ func mp4RandomMovie(r *rand.Rand) mp4gen.Movie {
 	m.BigMdat, m.Extras = r.Intn(5) == 0, r.Intn(3) == 0
 	return m
 }
+
+// The same over HTTP/2 (h2c): a cut, ranges of it, HEAD, a refusal, the
+// whole file, each a stream of one connection.
+func TestServeMP4H2(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	movies := mp4Movies()
+	broken := mp4Broken(mp4gen.Build(movies["a.mp4"]))
+	stream := func(method, path, extra string) string {
+		return ":method: " + method + "\r\n:scheme: http\r\n:path: " + path + "\r\n:authority: localhost" + extra
+	}
+	h2 := func(name string, streams ...string) harness.Request {
+		return harness.Request{Name: name, H2: true, Send: streams}
+	}
+	c := harness.Case{Name: "mp4 h2", Config: `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    location / { mp4; }
+    location /k/ { alias html/; mp4; mp4_start_key_frame on; }
+}
+`,
+		Content: map[string]string{"html/a.mp4": string(mp4gen.Build(movies["a.mp4"])),
+			"html/b.mp4": string(mp4gen.Build(movies["b.mp4"])), "html/trunc.mp4": string(broken["trunc.mp4"])},
+		Requests: []harness.Request{
+			h2("cuts", stream("GET", "/a.mp4?start=2.5", ""), stream("GET", "/b.mp4?start=1&end=4", ""),
+				stream("GET", "/k/a.mp4?start=2.5", "")),
+			h2("range of a cut", stream("GET", "/a.mp4?start=2", "\r\nrange: bytes=100-1099")),
+			h2("two ranges of a cut", stream("GET", "/b.mp4?start=2", "\r\nrange: bytes=0-9,20-29")),
+			h2("HEAD", stream("HEAD", "/a.mp4?start=2", "")),
+			h2("refused", stream("GET", "/trunc.mp4?start=1", ""), stream("GET", "/a.mp4?start=100", "")),
+			h2("whole", stream("GET", "/a.mp4", "")),
+			h2("empty tables", stream("GET", "/a.mp4?start=0.2&end=0.7", "")),
+		},
+		ErrorMessages: true,
+		ErrorMask:     func(line string) string { return mp4Pointers.ReplaceAllString(line, "ADDR-ADDR") },
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -146,7 +146,11 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	}
 	port, ip := readSockaddr(&a.sa, c.rip[:])
 	c.rport, c.rlen = uint16(port), uint8(len(ip))
-	if err := c.register(true); err != nil {
+	// For input only, as a dialed socket connected at once: its add
+	// would report it writable at once, an event for nothing that took
+	// a turn of the poller's loop per connection; a write that has to
+	// wait adds writability (watchOut).
+	if err := c.register(false); err != nil {
 		sysClose(int(c.fd))
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
 	}
@@ -182,8 +186,8 @@ func (c *Conn) register(out bool) error {
 }
 
 // watchOut adds the socket's writability to its registration, before a
-// write's first wait: a socket dialed and connected at once is
-// registered for input only, as its add reported it writable at once
+// write's first wait: a socket accepted, or dialed and connected at
+// once, is registered for input only, as its add reported it writable at once
 // (an event of its own, a turn of the poller's loop woken for nothing,
 // per connection), and most backend connections never wait to write.
 // The modify reports the socket writable if it became so since the

@@ -733,6 +733,43 @@ func TestDialWithinConnectedAtOnce(t *testing.T) {
 // report it writable: a turn of the poller's loop for nothing, per
 // connection); a write that must wait adds writability first and goes on
 // once the peer reads.
+// TestAcceptedWatchesOutOnlyToWait: an accepted socket is registered
+// for input only, as a dialed one (its add reported it writable: a turn
+// of the poller's loop for nothing, per connection); a write that must
+// wait adds writability first and goes on once the client reads.
+func TestAcceptedWatchesOutOnlyToWait(t *testing.T) {
+	c, client := acceptPair(t)
+	SettleConns()
+	if c.hasFlag(flagOutOn) || c.hasFlag(flagWReady) {
+		t.Fatal("an accepted socket watched writability (or was reported writable) before any write waited")
+	}
+	c.SetWriteDeadline(time.Now().Add(20 * time.Second)) // a bound
+	big := make([]byte, 16<<20)                          // more than the socket buffers take
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Write(big)
+		done <- err
+	}()
+	// The client reads once the write has had to wait (as
+	// TestDialedWatchesOutOnlyToWait's peer).
+	watched := false
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if watched = c.hasFlag(flagOutOn); watched {
+			break
+		}
+	}
+	if !watched {
+		t.Error("a write that waited did not watch writability")
+	}
+	client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if n, err := io.ReadFull(client, make([]byte, len(big))); err != nil {
+		t.Fatalf("read %d of %d: %v", n, len(big), err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+}
+
 func TestDialedWatchesOutOnlyToWait(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

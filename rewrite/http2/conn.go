@@ -305,8 +305,14 @@ func (c *Conn) serveFrames() bool {
 		}
 		c.totalBytes += 9 + int64(fh.Length)
 		// nginx's flood check (ngx_http_v2_read_handler): a client whose
-		// bytes are mostly not requests and their bodies is cut off.
-		if c.totalBytes/8 > c.payloadBytes+1<<20 {
+		// bytes are mostly not requests and their bodies is cut off. A
+		// DATA frame's body counts with its bytes: nginx counts it as it
+		// reads it, so one frame of megabytes is no flood.
+		var body int64
+		if fh.Type == http2.FrameData {
+			body = int64(fh.Length)
+		}
+		if c.totalBytes/8 > c.payloadBytes+body+1<<20 {
 			c.logInfo("http2 flood detected")
 			c.fail(http2.ErrCodeNo)
 			return false

@@ -58,3 +58,17 @@ func TestConnectionErrorLingers(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A DATA frame of megabytes (the client may send up to the 2^24-1 bytes
+// nginx's SETTINGS allow) past the stream's window is that stream's
+// flow-control error, not a flood: nginx counts a body's bytes as it
+// reads them, where gonginx counted the frame's whole length first.
+func TestLargeDataFrameIsNoFlood(t *testing.T) {
+	addr := serve(t, Config{IdleTimeout: time.Minute, PrereadSize: 65536})
+	c := dialRaw(t, addr)
+	c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/", ":authority", "x")
+	c.fr.WriteRawFrame(http2.FrameData, http2.FlagDataEndStream, 1, make([]byte, 12<<20))
+	if got := c.result(1); got != "reset FLOW_CONTROL_ERROR" {
+		t.Errorf("got %q, want %q", got, "reset FLOW_CONTROL_ERROR")
+	}
+}

@@ -271,9 +271,7 @@ func (c *compiler) compileServer(d *nginxconf.Directive, httpConf *locConf) erro
 			}
 		case "server_name":
 			for _, n := range x.Args {
-				if strings.Contains(n, "/") {
-					c.warn(confErr(x, "server name \"%s\" has suspicious symbols", n))
-				}
+				// nginxconf warned of a '/' in a name as it read it.
 				switch {
 				case strings.EqualFold(n, "$hostname"):
 					h, _ := os.Hostname()

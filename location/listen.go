@@ -63,7 +63,7 @@ func parseListen(d *nginxconf.Directive) ([]*Listen, error) {
 	if len(d.Args) == 0 {
 		return nil, fmt.Errorf("invalid number of arguments in \"listen\" directive")
 	}
-	base, err := parseListenAddr(d.Args[0])
+	base, err := parseListenAddr(d.Args[0], 80)
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +164,10 @@ func parseKeepaliveTriple(v string) (idle, intvl, cnt int, ok bool) {
 }
 
 // parseListenAddr parses the address argument as ngx_parse_url does for
-// listen (default port 80, a bare number is a port on the wildcard, a
-// port range "8000-8009" gives one address per port).
-func parseListenAddr(s string) ([]*Listen, error) {
+// listen (default port defPort: http's 80, stream's and mail's 0, a bare
+// number is a port on the wildcard, a port range "8000-8009" gives one
+// address per port).
+func parseListenAddr(s string, defPort int) ([]*Listen, error) {
 	bad := func(what string) error {
 		return fmt.Errorf("%s in \"%s\" of the \"listen\" directive", what, s)
 	}
@@ -183,7 +184,7 @@ func parseListenAddr(s string) ([]*Listen, error) {
 			return nil, bad("invalid host")
 		}
 		host, rest := s[1:end], s[end+1:]
-		first, last := 80, 80
+		first, last := defPort, defPort
 		if rest != "" {
 			if rest[0] != ':' {
 				return nil, bad("invalid host")
@@ -204,7 +205,7 @@ func parseListenAddr(s string) ([]*Listen, error) {
 		return nil, bad("invalid host")
 	}
 	host, portText, hasPort := strings.Cut(s, ":")
-	first, last := 80, 80
+	first, last := defPort, defPort
 	if hasPort {
 		var msg string
 		if first, last, msg = parsePortRange(portText); msg != "" {

@@ -30,7 +30,7 @@ func TestParseListenAddrRanges(t *testing.T) {
 		{in: "1234567890", wantErr: `invalid port in "1234567890" of the "listen" directive`},
 	}
 	for _, tt := range tests {
-		ls, err := parseListenAddr(tt.in)
+		ls, err := parseListenAddr(tt.in, 80)
 		var got []string
 		for _, l := range ls {
 			got = append(got, l.Addr)

@@ -316,8 +316,6 @@ func TestCompileWarnings(t *testing.T) {
 			[]string{`conflicting server name "a" on 127.0.0.1:19030, ignored`}},
 		{"wildcard conflict", "server { listen 127.0.0.1:19030; server_name .a.com; } server { listen 127.0.0.1:19030; server_name *.a.com; }",
 			[]string{`conflicting server name "*.a.com" on 127.0.0.1:19030, ignored`}},
-		{"suspicious", "server {\nlisten 127.0.0.1:19030;\nserver_name a/b;\n}",
-			[]string{`server name "a/b" has suspicious symbols in F:5`}},
 		{"two unnamed", "server { listen 127.0.0.1:19030; } server { listen 127.0.0.1:19030; }",
 			[]string{`conflicting server name "" on 127.0.0.1:19030, ignored`}},
 		{"dot then exact", "server { listen 127.0.0.1:19030; server_name .a; } server { listen 127.0.0.1:19030; server_name a; }",

@@ -16,7 +16,7 @@ func ParseStreamListen(d *nginxconf.Directive) ([]*Listen, error) {
 	if len(d.Args) == 0 {
 		return nil, fmt.Errorf("invalid number of arguments in \"listen\" directive")
 	}
-	base, err := parseListenAddr(d.Args[0])
+	base, err := parseListenAddr(d.Args[0], 0)
 	if err != nil {
 		return nil, err
 	}

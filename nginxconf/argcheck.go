@@ -409,6 +409,11 @@ func validSessionCache(v string) bool {
 func postCheck(d *Directive) *Error {
 	size := func() int64 { n, _ := ParseSize(d.Args[0]); return n }
 	switch d.Name {
+	case "starttls":
+		// ngx_mail_ssl_starttls sets the value with the enum setter.
+		if !containsFold([]string{"off", "on", "only"}, d.Args[0]) {
+			return d.errorf("invalid value %q", d.Args[0])
+		}
 	case "gzip_window", "gzip_hash":
 		allowed, top := "512, 1k, 2k, 4k, 8k, 16k, or 32k", int64(32<<10)
 		if d.Name == "gzip_hash" {

@@ -171,6 +171,16 @@ func (p *parser) stateCheck(d *Directive, ctx Context, before []*Directive) *Err
 	switch {
 	case d.Name == "index" && ctx&(HTTPMainConf|HTTPSrvConf|HTTPLocConf) != 0:
 		out = indexWarnings(d)
+	case d.Name == "server_name" && ctx == HTTPSrvConf:
+		// ngx_http_core_server_name warns as it reads the name, before
+		// any later error.
+		for _, n := range d.Args {
+			if strings.Contains(n, "/") {
+				w := d.errorf("server name %q has suspicious symbols", n)
+				w.Warn = true
+				out = append(out, w)
+			}
+		}
 	case (d.Name == "limit_req_zone" || d.Name == "limit_conn_zone") && ctx == HTTPMainConf:
 		out = p.state.bindZone(d, d.Name)
 	case d.Name == "limit_conn_zone" && ctx == StreamMainConf:

@@ -58,7 +58,7 @@ func inetHost(a string) (string, bool) {
 		}
 		host = a[:i]
 	}
-	if host == "" || strings.ContainsAny(host, "/?$ ") {
+	if host == "" || strings.ContainsAny(host, "/? ") {
 		return "", false
 	}
 	if _, err := netip.ParseAddr(host); err == nil {

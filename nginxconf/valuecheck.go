@@ -83,12 +83,15 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 				return w
 			}
 		}
-	case d.Name == "set_real_ip_from" && (m == "ngx_http_realip_module" || m == "ngx_stream_realip_module"):
+	case d.Name == "set_real_ip_from" && (m == "ngx_http_realip_module" || m == "ngx_stream_realip_module"),
+		d.Name == "debug_connection" && m == "ngx_event_core_module":
+		// ngx_event_debug_connection reads its address as the realip
+		// modules do (Debian's nginx is built --with-debug).
 		if v := a[0]; v != "unix:" {
 			_, low, ok := parseCIDR(v)
 			if !ok {
 				if _, err := LookupHost(v); err != nil {
-					return d.errorf("host not found in set_real_ip_from %q", v)
+					return d.errorf("host not found in %s %q", d.Name, v)
 				}
 				return nil
 			}

@@ -340,11 +340,11 @@ func (c *compiler) apply(conf *locConf, d *nginxconf.Directive, ctx string) erro
 		// (and a 500 when there is none), as in nginx.
 		conf.postAction = []byte(d.Args[0])
 	case "flv":
-		conf.flv = true
+		conf.flv, conf.mp4 = true, false
 	case "mp4":
-		// The location's handler, as proxy_pass, stub_status and
-		// empty_gif are: the last written wins.
-		conf.mp4, conf.proxyPass, conf.stubStatus, conf.emptyGif = true, nil, false, false
+		// The location's handler, as proxy_pass, stub_status, empty_gif
+		// and flv are: the last written wins.
+		conf.mp4, conf.flv, conf.proxyPass, conf.stubStatus, conf.emptyGif = true, false, nil, false, false
 	case "mp4_buffer_size":
 		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
 			conf.mp4Conf.BufferSize = n

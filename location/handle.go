@@ -136,10 +136,10 @@ type exchange struct {
 	mp4Empty   []int64 // a cut movie's empty buffers (mp4.go)
 	// fileEnd, when set, is where the file's part of the body ends
 	// (a cut movie's data), whatever the length announced.
-	fileEnd    int64
-	sendingMP4 bool   // the mp4 handler sends the file: "while sending mp4 to client"
-	cpath      []byte // NUL-terminated path for openat
-	ctype      []byte
+	fileEnd   int64
+	sendingAs string // the mp4 or flv handler sends the file: "while sending mp4 to client"
+	cpath     []byte // NUL-terminated path for openat
+	ctype     []byte
 
 	toHTTPS       bool                       // plain HTTP arrived on a TLS socket: every request gets 497
 	order         Ordered                    // the connection's first request's place among others (nil once passed)
@@ -278,8 +278,8 @@ func (x *exchange) logSendFailure(msg string) {
 	action := " while sending response to client"
 	if x.proxied || x.upstreamName != "" || x.st.UpstreamName.Named() {
 		action = " while sending to client" // the upstream module's words
-	} else if x.sendingMP4 {
-		action = " while sending mp4 to client"
+	} else if x.sendingAs != "" {
+		action = " while sending " + x.sendingAs + " to client"
 	}
 	x.log.Logf(x, "info", "%s%s", msg, action)
 }
@@ -385,7 +385,7 @@ func (x *exchange) startRequest() {
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody, x.terminated = false, false
-	x.bodyPrefix, x.fileBase, x.mp4Empty, x.sendingMP4, x.fileEnd = nil, 0, nil, false, 0
+	x.bodyPrefix, x.fileBase, x.mp4Empty, x.sendingAs, x.fileEnd = nil, 0, nil, "", 0
 	x.wwwAuth = x.wwwAuth[:0]
 	x.auth.sending, x.auth.wwwMore = false, x.auth.wwwMore[:0]
 	x.addURIToAlias, x.curConf, x.partType = false, nil, nil
@@ -867,8 +867,8 @@ func (x *exchange) content(loc *Location, conf *locConf) int {
 		}
 		return rc
 	}
-	if conf.mp4 {
-		return x.mp4Handler(loc, conf)
+	if conf.mp4 || conf.flv {
+		return x.fileModuleHandler(loc, conf)
 	}
 	if conf.dav.handles(x.req.MethodCode) {
 		return x.dav(loc, conf)

@@ -15,11 +15,12 @@ import (
 // that body, and a Range gets one range of it at most (nginx's
 // single_range).
 
-// mp4Handler is ngx_http_mp4_handler up to the file: 405 for a method
-// other than GET and HEAD, the directory handlers for a URI ending in
-// '/', else the body discarded (Expect answered), as nginx does before it
-// opens the file, and the file (static, which cuts it).
-func (x *exchange) mp4Handler(loc *Location, conf *locConf) int {
+// fileModuleHandler is ngx_http_mp4_handler and ngx_http_flv_handler up
+// to the file: 405 for a method other than GET and HEAD, the directory
+// handlers for a URI ending in '/', else the body discarded (Expect
+// answered), as both do before they open the file, and the file (static,
+// which cuts it or starts it at ?start).
+func (x *exchange) fileModuleHandler(loc *Location, conf *locConf) int {
 	if m := x.req.MethodCode; m != http1.MethodGET && m != http1.MethodHEAD {
 		return 405
 	}

@@ -65,7 +65,10 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 		if single && maxRanges != 0 {
 			maxRanges = 1
 		}
-		x.sendingMP4 = true // nginx's log action from here on
+		x.sendingAs = "mp4" // nginx's log action from here on
+	}
+	if conf.flv {
+		x.sendingAs = "flv"
 	}
 	if conf.flv && len(x.req.Args) > 0 {
 		if start := x.flvStart(size); start > 0 {

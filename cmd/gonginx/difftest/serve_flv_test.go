@@ -46,6 +46,10 @@ func TestServeFLV(t *testing.T) {
 			get("directory", "/d", ""),
 			get("index", "/d/", ""),
 			get("missing", "/none.flv?start=5", ""),
+			// The flv handler discards the body (answering Expect) before
+			// it opens the file.
+			get("expect, missing", "/none.flv?start=5", "Content-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"),
+			get("expect, start", "/t.flv?start=100", "Content-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"),
 			get("not flv", "/plain/t.flv?start=100", ""),
 		},
 		ErrorMessages: true,

@@ -584,6 +584,17 @@ func (x *exchange) gzipVary(resp *http1.Response, conf *locConf) {
 	}
 }
 
+// gzipVaryBeforeRange is the gzip header filter's look at a file the
+// static handler is about to answer with ranges: nginx's range filter runs
+// below gzip's, which saw the 200 with the whole length and type, and a
+// response it did not compress (the client takes no gzip) still gets
+// gzip_vary's "Vary: Accept-Encoding".
+func (x *exchange) gzipVaryBeforeRange(resp *http1.Response, conf *locConf) {
+	if conf.gz.on && x.gzipApplies(resp, conf) {
+		x.gzip.vary = true
+	}
+}
+
 // gzipTransforms reports whether the gzip filter will take a static
 // file's body, so that it is sent whole (nginx's range filter runs below
 // it and finds no length). It tests without keeping the answer: the

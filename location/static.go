@@ -119,12 +119,14 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 				x.rangeUnsat = true
 				return 416
 			case code == 206 && len(x.rareMem().ranges) == 1:
+				x.gzipVaryBeforeRange(r, conf)
 				rg := x.rareMem().ranges[0]
 				start, n = rg.start, rg.end-rg.start
 				r.Status, r.ContentLength = 206, n
 				x.crange = appendContentRange(x.crange[:0], rg.start, n, size)
 				x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.crange}
 			case code == 206:
+				x.gzipVaryBeforeRange(r, conf)
 				multipart = true
 				x.multipartHead(r, size)
 			}

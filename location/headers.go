@@ -460,6 +460,12 @@ func nextTime(now time.Time, sec int64) int64 {
 // ETag), and it runs again, for "always" headers, on the 416 itself.
 func (x *exchange) rangeNotSatisfiable(r *http1.Response, conf *locConf) {
 	x.hdrs.vals = x.hdrs.vals[:0]
+	if x.unsatType != nil && x.st.Conn != nil {
+		// $sent_http_content_type in that first pass is the file's type.
+		first := *r
+		first.Status, first.ContentType = 200, x.unsatType
+		x.st.Conn.Sent().Show(&first)
+	}
 	list := x.applyHeaders(conf, r, 200, r.Headers)
 	n := 0
 	for _, h := range list {

@@ -117,6 +117,10 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 			case code == 416:
 				x.crange = strconv.AppendInt(append(x.crange[:0], "bytes */"...), size, 10)
 				x.rangeUnsat = true
+				// The filters above nginx's range filter saw the 200 of
+				// this file: its type, gzip's look for gzip_vary.
+				x.unsatType = r.ContentType
+				x.gzipVaryBeforeRange(r, conf)
 				return 416
 			case code == 206 && len(x.rareMem().ranges) == 1:
 				x.gzipVaryBeforeRange(r, conf)

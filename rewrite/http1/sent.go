@@ -50,6 +50,11 @@ func (h *SentHead) provisional(resp *Response, keepAlive bool, keepAliveTimeout 
 	h.Headers = resp.Headers
 }
 
+// Show is provisional for a head that is not written: the head nginx's
+// headers filter saw on a response a filter below it then refused (a
+// static file's 200 the range filter made a 416).
+func (h *SentHead) Show(resp *Response) { h.provisional(resp, h.KeepAlive, h.KeepAliveTimeout) }
+
 func (h *SentHead) reset() {
 	h.Written, h.Status, h.ContentLength = false, 0, -1
 	h.ContentType, h.LastModified, h.Location = nil, nil, nil

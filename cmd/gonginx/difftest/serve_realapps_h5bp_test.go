@@ -436,6 +436,7 @@ func h5bpRequests(h string) []harness.Request {
 		appGet("a directory without an index", h, "/css/"),
 		appGet("an encoded dot file", h, "/%2egit/config"),
 		appGet("double slashes", h, "//img//logo.png"),
+		appGet("a fragment in the target", h, "/index.html#top", gz),
 		appReq("HEAD home", "HEAD", h, "/"),
 		appReq("POST to a static file", "POST", h, "/index.html"),
 	}

@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -10,6 +11,20 @@ import (
 // phpMyAdmin, Joomla, Roundcube, Zabbix), served by both servers against
 // one PHP-FPM: slash arguments through fastcgi_split_path_info,
 // X-Accel-Redirect into an internal alias, short URLs, deny lists.
+
+// compareH2C serves c again with its listens taking HTTP/2 with prior
+// knowledge, each request a stream of its own connection.
+func compareH2C(t *testing.T, c harness.Case, want, got harness.Impl) {
+	t.Run("h2c", func(t *testing.T) {
+		h2 := c
+		h2.Config = testListen.ReplaceAllString(c.Config, "$1 http2")
+		h2.Requests = overH2(c.Requests)
+		harness.Compare(t, h2, want, got, serveAssets(t))
+	})
+}
+
+// testListen is a listen of the test's port, either address family.
+var testListen = regexp.MustCompile(`(listen\s+(?:127\.0\.0\.1|\[::1\]):\{\{PORT\}\})`)
 
 // accelPHP answers with X-Accel-Redirect to the path in ?to=.
 const accelPHP = `<?php header('X-Accel-Redirect: ' . $_GET['to']); header('Content-Type: application/pdf'); echo "ignored";`
@@ -89,6 +104,7 @@ func TestServeAppMoodle(t *testing.T) {
 		withBody("a login POST", "POST", h, "/login/index.php", "application/x-www-form-urlencoded", "username=a&password=b"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // Drupal's recipe from nginx.com: favicon and robots quiet, text files
@@ -250,6 +266,7 @@ func TestServeAppDrupalRecipe(t *testing.T) {
 		withBody("a form post", "POST", h, "/user/login", "application/x-www-form-urlencoded", "name=a&pass=b"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // MediaWiki's recommended site (mediawiki.org Manual:Short URL/Nginx):
@@ -363,6 +380,7 @@ func TestServeAppMediaWiki(t *testing.T) {
 		appGet("anything else", h, "/w/includes/Setup.php"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // phpMyAdmin under /phpmyadmin from a shared root with nested regex
@@ -497,4 +515,5 @@ server {
 		appGet("roundcube skin", m, "/skins/elastic/styles.css"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }

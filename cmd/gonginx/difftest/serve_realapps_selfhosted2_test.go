@@ -105,6 +105,7 @@ server {
 		wsUp("console websocket", h, "/minio/ui/ws/objectManager"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // Plex's widely shared site (keepalive upstream, gzip for proxied
@@ -250,6 +251,7 @@ server {
 		wsUp("kibana upgrade", o, "/kibana/socket"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // Prometheus and Alertmanager behind basic auth (one htpasswd, a realm
@@ -382,4 +384,5 @@ server {
 		withBody("redmine form", "POST", r, "/login", "application/x-www-form-urlencoded", "username=a&password=b"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }

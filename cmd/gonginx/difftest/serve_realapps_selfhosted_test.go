@@ -114,6 +114,7 @@ func TestServeAppJellyfin(t *testing.T) {
 		appGet("an encoded path passed as the client sent it", h, "/Items/a%20b/Download?x=%2F"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // Home Assistant's documented site: plain HTTP sent to HTTPS, the app
@@ -247,6 +248,7 @@ server {
 		wsUp("gitea websocket with Connection passed", h, "/gitea/-/ws"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // Vaultwarden's wiki site: a zone'd upstream with keepalive, a map that
@@ -337,6 +339,7 @@ server {
 		appGet("immich thumbnail with Range", p, "/api/assets/1/thumbnail", "Range: bytes=2-"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // Matrix Synapse's documented site: a regex location for /_matrix and
@@ -405,6 +408,7 @@ server {
 		appGet("an unknown host goes to the default server", "other.example.com", "/_matrix/key/v2/server"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // Odoo's documented site: two upstreams (HTTP and the longpolling /
@@ -506,4 +510,5 @@ server {
 		appGet("a JSON answer gzipped", h, "/made?ct=application/json&n=300", "Accept-Encoding: gzip"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }

@@ -26,7 +26,7 @@ func maskMainLog(l, token string) string {
 		f := mainStatusBytes.FindStringSubmatch(m)
 		n, _ := strconv.Atoi(f[2])
 		switch f[1] {
-		case "301", "404", "405":
+		case "301", "400", "404", "405":
 			return `" ` + f[1] + " " + strconv.Itoa(n-len(token)) + `+token "`
 		}
 		return m
@@ -125,6 +125,7 @@ server {
 		serveRaw("no Host at all in HTTP/1.0", "GET / HTTP/1.0\r\n\r\n"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // ffdhe2048 is RFC 7919's group, as the Mozilla generator has it fetched
@@ -246,6 +247,7 @@ server {
 		tls12("certbot TLS 1.2 by the client's order", cb, suites[1:]),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // certbot's port-80 block: the redirect in an "if" on $host, then
@@ -286,6 +288,7 @@ func TestServeAppCertbotRedirect(t *testing.T) {
 		serveRaw("HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }
 
 // A CDN origin as guides assemble it: the client's address from
@@ -417,4 +420,5 @@ server {
 		appGet("no forwarded for at all", h, "/page", "X-Forwarded-Proto: https"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
 }

@@ -1,0 +1,73 @@
+package difftest
+
+import (
+	"testing"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+)
+
+// Ranges of answers that real sites' caching headers dress: a proxy
+// cache's hits (the range filter serves them) and proxy_force_ranges, with
+// expires and add_header chosen by map on $sent_http_content_type, as
+// h5bp's and CDN origins' configs set them.
+func TestServeAppRangesDressed(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "ranges dressed", Clock: harness.ClockRelative,
+		Config: `proxy_cache_path rcache levels=1:2 keys_zone=rcache:1m;
+
+map $sent_http_content_type $expires_by_type {
+    default    1y;
+    ""         off;
+    ~text/html epoch;
+}
+
+map $sent_http_content_type $cc_by_type {
+    default    "public, immutable";
+    ""         "no-store";
+    ~text/html "private";
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name media.example.com;
+
+    gzip on;
+    gzip_vary on;
+    gzip_types text/plain;
+    gzip_min_length 1;
+    gzip_proxied any;
+
+    expires $expires_by_type;
+    add_header Cache-Control $cc_by_type;
+    add_header X-Always yes always;
+
+    location /cached/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_cache rcache;
+        proxy_cache_valid 200 10m;
+        add_header Cache-Control $cc_by_type;
+        add_header X-Cache $upstream_cache_status always;
+    }
+
+    location /forced/ {
+        proxy_pass http://{{BACKEND}}/;
+        proxy_force_ranges on;
+    }
+}
+`}
+	h := "media.example.com"
+	obj := "/cached/made?ct=text/plain&n=200"
+	c.Requests = []harness.Request{
+		appGet("a miss", h, obj),
+		appGet("a hit with a range", h, obj, "Range: bytes=0-9"),
+		appGet("a hit with an unsatisfiable range", h, obj, "Range: bytes=5000-"),
+		appGet("a hit with two ranges", h, obj, "Range: bytes=0-1,5-6"),
+		appGet("a hit with a range and gzip", h, obj, "Range: bytes=0-9", "Accept-Encoding: gzip"),
+		appGet("forced ranges", h, "/forced/made?ct=text/plain&n=200", "Range: bytes=10-19"),
+		appGet("forced, unsatisfiable", h, "/forced/made?ct=text/plain&n=200", "Range: bytes=900-"),
+		appGet("forced, an html answer unsatisfiable", h, "/forced/made?ct=text/html&n=200", "Range: bytes=900-"),
+		appGet("forced, chunked: no length, no ranges", h, "/forced/made?ct=text/plain&n=200&chunked=1", "Range: bytes=10-19"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -445,7 +445,7 @@ func h5bpRequests(h string) []harness.Request {
 func TestServeAppH5BP(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "h5bp", Content: h5bpSite(), Clock: harness.ClockRelative,
+	c := harness.Case{Name: "h5bp", ErrorMessages: true, Content: h5bpSite(), Clock: harness.ClockRelative,
 		Config: h5bpHTTP + `
 server {
   listen 127.0.0.1:{{PORT}};
@@ -482,7 +482,7 @@ func TestServeAppH5BPSecure(t *testing.T) {
 	want, got := serveNginx(t), serveUnderTest(t)
 	content := h5bpSite()
 	content["h5bp/tls/certificate_files.conf"] = "ssl_certificate cert.pem;\nssl_certificate_key key.pem;\n"
-	c := harness.Case{Name: "h5bp secure", Content: content, Clock: harness.ClockRelative,
+	c := harness.Case{Name: "h5bp secure", ErrorMessages: true, Content: content, Clock: harness.ClockRelative,
 		Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "secure.server.localhost",
 		Config: h5bpHTTP + `
 server {

@@ -174,7 +174,7 @@ server {
 func TestServeAppSentryHarbor(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "sentry harbor",
+	c := harness.Case{Name: "sentry harbor", ErrorMessages: true,
 		Config: `proxy_redirect off;
 proxy_buffer_size 128k;
 proxy_buffers 4 256k;

@@ -13,7 +13,7 @@ import (
 func TestServeAppRangesDressed(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "ranges dressed", Clock: harness.ClockRelative,
+	c := harness.Case{Name: "ranges dressed", ErrorMessages: true, Clock: harness.ClockRelative,
 		Config: `proxy_cache_path rcache levels=1:2 keys_zone=rcache:1m;
 
 map $sent_http_content_type $expires_by_type {

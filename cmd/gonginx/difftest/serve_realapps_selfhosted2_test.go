@@ -17,7 +17,7 @@ import (
 func TestServeAppMinIO(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "minio",
+	c := harness.Case{Name: "minio", ErrorMessages: true,
 		Config: `upstream minio_s3 {
    least_conn;
    server {{BACKEND}};
@@ -116,7 +116,7 @@ server {
 func TestServeAppMediaAndAdmin(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "plex code-server portainer keycloak kibana",
+	c := harness.Case{Name: "plex code-server portainer keycloak kibana", ErrorMessages: true,
 		Config: `upstream plex_backend {
     server {{BACKEND}};
     keepalive 32;

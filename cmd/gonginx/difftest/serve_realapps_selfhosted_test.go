@@ -48,7 +48,7 @@ func chunkedBody(name, method, host, target string, chunks ...string) harness.Re
 func TestServeAppJellyfin(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "jellyfin", Config: `server {
+	c := harness.Case{Name: "jellyfin", ErrorMessages: true, Config: `server {
     listen 127.0.0.1:{{PORT}};
     server_name jellyfin.example.com;
 
@@ -123,7 +123,7 @@ func TestServeAppJellyfin(t *testing.T) {
 func TestServeAppHomeAssistant(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "home assistant", Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "ha.example.com",
+	c := harness.Case{Name: "home assistant", ErrorMessages: true, Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "ha.example.com",
 		Config: `map $http_upgrade $connection_upgrade {
     default upgrade;
     ''      close;
@@ -180,7 +180,7 @@ server {
 func TestServeAppGrafanaGiteaSubpath(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "grafana gitea", Content: map[string]string{"www/index.html": "home\n"},
+	c := harness.Case{Name: "grafana gitea", ErrorMessages: true, Content: map[string]string{"www/index.html": "home\n"},
 		Config: `map $http_upgrade $connection_upgrade {
   default upgrade;
   '' close;
@@ -258,7 +258,7 @@ server {
 func TestServeAppVaultwardenImmich(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "vaultwarden immich",
+	c := harness.Case{Name: "vaultwarden immich", ErrorMessages: true,
 		Config: `upstream vaultwarden-default {
   zone vaultwarden-default 64k;
   server {{BACKEND}};
@@ -349,7 +349,7 @@ server {
 func TestServeAppMatrixSynapse(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "synapse",
+	c := harness.Case{Name: "synapse", ErrorMessages: true,
 		Config: `server {
     listen 127.0.0.1:{{PORT}} default_server;
     server_name matrix.example.com;
@@ -418,7 +418,7 @@ server {
 func TestServeAppOdoo(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "odoo", Clock: harness.ClockRelative,
+	c := harness.Case{Name: "odoo", ErrorMessages: true, Clock: harness.ClockRelative,
 		Content: map[string]string{
 			"odoo/addons/web/static/src/img/logo.png": "PNGDATA",
 			"odoo/addons/web/static/src/js/boot.js":   "var odoo = {};\n" + strings.Repeat("// padding line for gzip\n", 40),

@@ -39,7 +39,7 @@ func maskMainLog(l, token string) string {
 func TestServeAppDockerDefault(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "docker default", AccessLogFiles: []string{"access.log"},
+	c := harness.Case{Name: "docker default", ErrorMessages: true, AccessLogFiles: []string{"access.log"},
 		Mask: maskMainLog,
 		Content: map[string]string{
 			"html/index.html": "<h1>Welcome to nginx!</h1>\n", "html/50x.html": "<h1>An error occurred.</h1>\n",
@@ -168,7 +168,7 @@ ssl_ciphers "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECD
 		"www/index.html": "certbot site\n", "moz/index.html": "mozilla site\n",
 		"letsencrypt-webroot/.well-known/acme-challenge/tok123": "tok123.thumbprint",
 	}
-	c := harness.Case{Name: "mozilla certbot", Content: content, Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "moz.example.com",
+	c := harness.Case{Name: "mozilla certbot", ErrorMessages: true, Content: content, Files: []string{"cert.pem", "key.pem"}, TLS: true, SNI: "moz.example.com",
 		Config: `server {
     listen 127.0.0.1:{{PORT}} ssl http2;
     server_name moz.example.com;
@@ -255,7 +255,7 @@ server {
 func TestServeAppCertbotRedirect(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "certbot redirect",
+	c := harness.Case{Name: "certbot redirect", ErrorMessages: true,
 		Content: map[string]string{"letsencrypt-webroot/.well-known/acme-challenge/tok": "tok.thumb"},
 		Config: `server {
     if ($host = www.example.com) {

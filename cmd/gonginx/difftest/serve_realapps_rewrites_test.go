@@ -341,3 +341,80 @@ server {
 	harness.Compare(t, c, want, got, serveAssets(t))
 	compareH2C(t, c, want, got)
 }
+
+// Apps put under a subpath whose pages do not know it, as guides do it:
+// Pi-hole's admin under /pihole/ with its links, cookies and redirects
+// rewritten (sub_filter on uncompressed answers, proxy_cookie_path,
+// proxy_redirect), qBittorrent's Host pinned, Transmission's session
+// header passed and its RPC by exact paths.
+func TestServeAppSubpathRewriting(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "subpath rewriting", ErrorMessages: true,
+		Config: `upstream pihole {
+    server {{BACKEND}};
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name home.example.com;
+
+    location /pihole/ {
+        proxy_pass http://pihole/admin/;
+        proxy_set_header Accept-Encoding "";
+        sub_filter '<a href="/admin/' '<a href="/pihole/';
+        sub_filter 'src="/admin/' 'src="/pihole/';
+        sub_filter_once off;
+        sub_filter_types text/css application/javascript;
+        proxy_cookie_path /admin/ /pihole/;
+        proxy_redirect /admin/ /pihole/;
+    }
+
+    location /qbt/ {
+        proxy_pass         http://127.0.0.1:{{BACKEND_PORT}}/;
+        proxy_http_version 1.1;
+        proxy_set_header   Host               127.0.0.1:{{BACKEND_PORT}};
+        proxy_set_header   X-Forwarded-Host   $http_host;
+        proxy_set_header   X-Forwarded-For    $remote_addr;
+        proxy_cookie_path  /                  "/; Secure";
+    }
+
+    location /transmission/ {
+        proxy_read_timeout 300;
+        proxy_pass_header  X-Transmission-Session-Id;
+        proxy_set_header   X-Forwarded-Host $host;
+        proxy_set_header   X-Forwarded-Server $host;
+        proxy_set_header   X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_pass         http://127.0.0.1:{{BACKEND_PORT}}/transmission/web/;
+    }
+
+    location /rpc {
+        proxy_pass         http://127.0.0.1:{{BACKEND_PORT}}/transmission/rpc;
+    }
+
+    location /upload {
+        proxy_pass         http://127.0.0.1:{{BACKEND_PORT}}/transmission/upload;
+    }
+}
+`}
+	h := "home.example.com"
+	page := "/pihole/typed?ct=text/html&body=" +
+		"%3Chtml%3E%3Ca+href%3D%22%2Fadmin%2Fx%22%3Ex%3C%2Fa%3E%3Cimg+src%3D%22%2Fadmin%2Fi.png%22%3E%3Ca+href%3D%22%2Fadmin%2Fy%22%3Ey%3C%2Fa%3E%3C%2Fhtml%3E"
+	c.Requests = []harness.Request{
+		appGet("a page with links rewritten", h, page, "Accept-Encoding: gzip"),
+		appGet("a stylesheet rewritten", h, "/pihole/typed?ct=text/css&body=a%7Bbackground:url(src=%22/admin/x.png%22)%7D"),
+		appGet("a json answer untouched", h, "/pihole/typed?ct=application/json&body=%7B%22u%22:%22%3Ca+href%3D%22/admin/%22%7D"),
+		appGet("a cookie path rewritten", h, "/pihole/accel?h=Set-Cookie:+PHPSESSID%3Dx%3B+path%3D%2Fadmin%2F%3B+HttpOnly"),
+		appGet("a redirect rewritten", h, "/pihole/accel?s=302&h=Location:+/admin/login.php"),
+		appGet("an absolute redirect kept", h, "/pihole/accel?s=302&h=Location:+http://other/admin/"),
+		appGet("qbittorrent", h, "/qbt/api/v2/app/version"),
+		appGet("qbittorrent cookie made secure", h, "/qbt/accel?h=Set-Cookie:+SID%3Dabc%3B+HttpOnly%3B+path%3D%2F"),
+		appGet("transmission web", h, "/transmission/index.html"),
+		appGet("transmission session header passed", h, "/transmission/accel?s=409&h=X-Transmission-Session-Id:+abc"),
+		withBody("transmission rpc", "POST", h, "/rpc", "application/json", `{"method":"session-get"}`, "X-Transmission-Session-Id: abc"),
+		withBody("transmission upload", "POST", h, "/upload?X-Transmission-Session-Id=abc", "application/x-bittorrent", "d8:announce"),
+		appGet("rpc with more after it", h, "/rpcx/y"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+	compareH2C(t, c, want, got)
+}

@@ -50,6 +50,18 @@ server {
         add_header X-Cache $upstream_cache_status always;
     }
 
+    location /files/ {
+        root .;
+        charset utf-8;
+        charset_types text/plain text/css;
+        add_header X-Range-Always $http_range always;
+    }
+
+    location /pre/ {
+        root .;
+        gzip_static on;
+    }
+
     location /forced/ {
         proxy_pass http://{{BACKEND}}/;
         proxy_force_ranges on;
@@ -64,6 +76,21 @@ server {
 		appGet("a hit with an unsatisfiable range", h, obj, "Range: bytes=5000-"),
 		appGet("a hit with two ranges", h, obj, "Range: bytes=0-1,5-6"),
 		appGet("a hit with a range and gzip", h, obj, "Range: bytes=0-9", "Accept-Encoding: gzip"),
+		appGet("a file: a suffix range", h, "/files/a.txt", "Range: bytes=-5"),
+		appGet("a file: a zero suffix", h, "/files/a.txt", "Range: bytes=-0"),
+		appGet("a file: zero and last", h, "/files/a.txt", "Range: bytes=0-0,-1"),
+		appGet("a file: overlapping ranges", h, "/files/a.txt", "Range: bytes=0-10,5-15"),
+		appGet("a file: ranges past the end", h, "/files/a.txt", "Range: bytes=30-100"),
+		appGet("a file: a bad unit", h, "/files/a.txt", "Range: items=0-1"),
+		appGet("a file: a range and a matching If-None-Match", h, "/files/a.txt", "Range: bytes=0-1", `If-None-Match: "65937d25-25"`),
+		appGet("a file: a range and an older If-Modified-Since", h, "/files/a.txt", "Range: bytes=0-1", "If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT"),
+		appGet("a file: If-Range by date", h, "/files/a.txt", "Range: bytes=0-1", "If-Range: Tue, 02 Jan 2024 03:04:05 GMT"),
+		appReq("a file: HEAD with a range", "HEAD", h, "/files/a.txt", "Range: bytes=0-1"),
+		appGet("an empty file with a range", h, "/files/empty.txt", "Range: bytes=0-1"),
+		appGet("an html file unsatisfiable", h, "/files/p.html", "Range: bytes=500-"),
+		appGet("a pre-gzipped file with a range", h, "/pre/app.css", "Range: bytes=0-3", "Accept-Encoding: gzip"),
+		appGet("a pre-gzipped file unsatisfiable", h, "/pre/app.css", "Range: bytes=900-", "Accept-Encoding: gzip"),
+		appGet("the plain one unsatisfiable", h, "/pre/app.css", "Range: bytes=900-"),
 		appGet("forced ranges", h, "/forced/made?ct=text/plain&n=200", "Range: bytes=10-19"),
 		appGet("forced, unsatisfiable", h, "/forced/made?ct=text/plain&n=200", "Range: bytes=900-"),
 		appGet("forced, an html answer unsatisfiable", h, "/forced/made?ct=text/html&n=200", "Range: bytes=900-"),

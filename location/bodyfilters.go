@@ -44,6 +44,9 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	}
 	x.gzipFilterHeader(resp, conf)
 	x.gzipVary(resp, conf)
+	if x.rangedFile {
+		x.st.Status = resp.Status // the file's 206 from here on (statusAbove)
+	}
 	x.rangeFilter(resp, conf)
 	x.sliceAfterRange(resp)
 	if !x.chain.Empty() {

@@ -154,6 +154,7 @@ type exchange struct {
 	redirLoc      []byte                     // Location of a redirect being answered
 	rangeUnsat    bool                       // a 416 carries "Content-Range: bytes */size"
 	unsatType     []byte                     // a static 416's file type, which the headers filter saw first
+	rangedFile    bool                       // a file's 206: $status is 200 above the range filter
 
 	// curConf is the configuration the request runs under now (server,
 	// location or "if" block): file tests, $document_root and
@@ -384,7 +385,7 @@ func (x *exchange) startRequest() {
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
-	x.unsatType = nil
+	x.unsatType, x.rangedFile = nil, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody, x.terminated = false, false
 	x.bodyPrefix, x.fileBase, x.mp4Empty, x.sendingAs, x.fileEnd = nil, 0, nil, "", 0

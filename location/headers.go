@@ -175,6 +175,16 @@ func safeStatus(status int) bool {
 	return false
 }
 
+// statusAbove is $status in the filters above nginx's range filter: a
+// file the static handler answers with ranges is still the 200 there (the
+// range filter, below the headers filter, makes it the 206).
+func (x *exchange) statusAbove(resp *http1.Response) int {
+	if x.rangedFile && resp.Status == 206 {
+		return 200
+	}
+	return resp.Status
+}
+
 // FilterHeader is the headers filter (http1.HeaderFilter) for the
 // configuration the request ends in: its location, "if" block or server;
 // it also sets chunked_transfer_encoding for the chunked filter below it.
@@ -186,7 +196,7 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	conf := x.conf()
 	// $status is the status going out from here on (nginx's
 	// headers_out.status, err_status already applied).
-	x.st.Status = resp.Status
+	x.st.Status = x.statusAbove(resp)
 	if x.kept.on {
 		x.applyKept(resp)
 	}
@@ -204,7 +214,7 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	if resp.NotModifiable {
 		x.proxyNotModified(resp, conf)
 	}
-	x.st.Status = resp.Status
+	x.st.Status = x.statusAbove(resp)
 	if x.proxied && conf.proxyTyped && resp.Status == 200 && resp.ContentLength >= 0 && conf.maxRanges != 0 &&
 		!x.isSub() {
 		// memcached's force_ranges: the range filter announces ranges
@@ -460,6 +470,7 @@ func nextTime(now time.Time, sec int64) int64 {
 // ETag), and it runs again, for "always" headers, on the 416 itself.
 func (x *exchange) rangeNotSatisfiable(r *http1.Response, conf *locConf) {
 	x.hdrs.vals = x.hdrs.vals[:0]
+	x.st.Status = 200 // that pass's $status
 	if x.unsatType != nil && x.st.Conn != nil {
 		// $sent_http_content_type in that first pass is the file's type.
 		first := *r

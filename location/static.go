@@ -124,6 +124,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 				return 416
 			case code == 206 && len(x.rareMem().ranges) == 1:
 				x.gzipVaryBeforeRange(r, conf)
+				x.rangedFile = true
 				rg := x.rareMem().ranges[0]
 				start, n = rg.start, rg.end-rg.start
 				r.Status, r.ContentLength = 206, n
@@ -131,6 +132,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 				x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.crange}
 			case code == 206:
 				x.gzipVaryBeforeRange(r, conf)
+				x.rangedFile = true
 				multipart = true
 				x.multipartHead(r, size)
 			}

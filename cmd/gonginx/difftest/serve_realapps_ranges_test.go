@@ -9,11 +9,17 @@ import (
 // Ranges of answers that real sites' caching headers dress: a proxy
 // cache's hits (the range filter serves them) and proxy_force_ranges, with
 // expires and add_header chosen by map on $sent_http_content_type, as
-// h5bp's and CDN origins' configs set them.
+// h5bp's and CDN origins' configs set them; a header showing $status as
+// the headers filter sees it (200 above the range filter).
 func TestServeAppRangesDressed(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "ranges dressed", ErrorMessages: true, Clock: harness.ClockRelative,
+	c := harness.Case{Name: "ranges dressed", Clock: harness.ClockRelative, ErrorMessages: true,
+		AccessLogFiles: []string{"ranges.log"}, Mask: maskMainLog,
+		Content: map[string]string{
+			"files/a.txt": "0123456789abcdefghijklmnopqrstuvwxyz\n", "files/empty.txt": "", "files/p.html": "<p>hi</p>\n",
+			"pre/app.css": "body{color:red}\n", "pre/app.css.gz": "\x1f\x8b\x08\x00gzipped-css-bytes",
+		},
 		Config: `proxy_cache_path rcache levels=1:2 keys_zone=rcache:1m;
 
 map $sent_http_content_type $expires_by_type {
@@ -28,9 +34,14 @@ map $sent_http_content_type $cc_by_type {
     ~text/html "private";
 }
 
+# $sent_http_content_length, not $body_bytes_sent: two gzip encoders
+# need not make the same bytes.
+log_format ranges '"$request" $status $sent_http_content_length "$sent_http_content_range"';
+
 server {
     listen 127.0.0.1:{{PORT}};
     server_name media.example.com;
+    access_log ranges.log ranges;
 
     gzip on;
     gzip_vary on;
@@ -55,6 +66,7 @@ server {
         charset utf-8;
         charset_types text/plain text/css;
         add_header X-Range-Always $http_range always;
+        add_header X-Status-Seen $status always;
     }
 
     location /pre/ {

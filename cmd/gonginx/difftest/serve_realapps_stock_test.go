@@ -18,7 +18,7 @@ import (
 var mainStatusBytes = regexp.MustCompile(`" (\d{3}) (\d+) "`)
 
 // maskMainLog hides $time_local and, for the server's own pages (the
-// 301, 404 and 405 of these cases; the backend's answers keep their
+// 301, 400, 404, 405 and 416 of these cases; the backend's answers keep their
 // size), the server token's length in $body_bytes_sent.
 func maskMainLog(l, token string) string {
 	l = timeLocal.ReplaceAllString(l, "[TIME]")
@@ -26,7 +26,7 @@ func maskMainLog(l, token string) string {
 		f := mainStatusBytes.FindStringSubmatch(m)
 		n, _ := strconv.Atoi(f[2])
 		switch f[1] {
-		case "301", "400", "404", "405":
+		case "301", "400", "404", "405", "416":
 			return `" ` + f[1] + " " + strconv.Itoa(n-len(token)) + `+token "`
 		}
 		return m

@@ -185,6 +185,20 @@ func (x *exchange) statusAbove(resp *http1.Response) int {
 	return resp.Status
 }
 
+// showWholeFile shows the filters above nginx's range filter the head of
+// a file answered with ranges as they see it there: the file's own type
+// and whole length ($sent_http_content_type, $sent_http_content_length).
+func (x *exchange) showWholeFile() {
+	if x.st.Conn == nil || !x.st.Conn.Sent().Written {
+		return
+	}
+	s := x.st.Conn.Sent()
+	if x.partType != nil {
+		s.ContentType = x.partType // multipart/byteranges is made below
+	}
+	s.ContentLength = x.rangeFull
+}
+
 // FilterHeader is the headers filter (http1.HeaderFilter) for the
 // configuration the request ends in: its location, "if" block or server;
 // it also sets chunked_transfer_encoding for the chunked filter below it.
@@ -197,6 +211,9 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 	// $status is the status going out from here on (nginx's
 	// headers_out.status, err_status already applied).
 	x.st.Status = x.statusAbove(resp)
+	if x.rangedFile {
+		x.showWholeFile()
+	}
 	if x.kept.on {
 		x.applyKept(resp)
 	}
@@ -472,9 +489,10 @@ func (x *exchange) rangeNotSatisfiable(r *http1.Response, conf *locConf) {
 	x.hdrs.vals = x.hdrs.vals[:0]
 	x.st.Status = 200 // that pass's $status
 	if x.unsatType != nil && x.st.Conn != nil {
-		// $sent_http_content_type in that first pass is the file's type.
+		// $sent_http_content_type and _length in that first pass are
+		// the file's.
 		first := *r
-		first.Status, first.ContentType = 200, x.unsatType
+		first.Status, first.ContentType, first.ContentLength = 200, x.unsatType, x.rangeFull
 		x.st.Conn.Sent().Show(&first)
 	}
 	list := x.applyHeaders(conf, r, 200, r.Headers)

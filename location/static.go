@@ -119,12 +119,12 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 				x.rangeUnsat = true
 				// The filters above nginx's range filter saw the 200 of
 				// this file: its type, gzip's look for gzip_vary.
-				x.unsatType = r.ContentType
+				x.unsatType, x.rangeFull = r.ContentType, size
 				x.gzipVaryBeforeRange(r, conf)
 				return 416
 			case code == 206 && len(x.rareMem().ranges) == 1:
 				x.gzipVaryBeforeRange(r, conf)
-				x.rangedFile = true
+				x.rangedFile, x.rangeFull = true, size
 				rg := x.rareMem().ranges[0]
 				start, n = rg.start, rg.end-rg.start
 				r.Status, r.ContentLength = 206, n
@@ -132,7 +132,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 				x.rangeHdr[0] = http1.Header{Name: hdrContentRange, Value: x.crange}
 			case code == 206:
 				x.gzipVaryBeforeRange(r, conf)
-				x.rangedFile = true
+				x.rangedFile, x.rangeFull = true, size
 				multipart = true
 				x.multipartHead(r, size)
 			}

@@ -1,6 +1,7 @@
 package difftest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -15,7 +16,14 @@ func TestServeAppRangesDressed(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
 	c := harness.Case{Name: "ranges dressed", Clock: harness.ClockRelative, ErrorMessages: true,
-		AccessLogFiles: []string{"ranges.log"}, Mask: maskMainLog,
+		AccessLogFiles: []string{"ranges.log"}, Mask: func(l, token string) string {
+			// Under /files/ the length was read first by add_header, for
+			// the file: nginx keeps a variable's value for the request.
+			if strings.Contains(l, " /files/") {
+				return l
+			}
+			return maskMainLog(l, token)
+		},
 		Content: map[string]string{
 			"files/a.txt": "0123456789abcdefghijklmnopqrstuvwxyz\n", "files/empty.txt": "", "files/p.html": "<p>hi</p>\n",
 			"pre/app.css": "body{color:red}\n", "pre/app.css.gz": "\x1f\x8b\x08\x00gzipped-css-bytes",
@@ -67,6 +75,8 @@ server {
         charset_types text/plain text/css;
         add_header X-Range-Always $http_range always;
         add_header X-Status-Seen $status always;
+        add_header X-Type-Seen $sent_http_content_type always;
+        add_header X-Length-Seen $sent_http_content_length always;
     }
 
     location /pre/ {

@@ -120,3 +120,76 @@ server {
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 }
+
+// Microcaching in front of WordPress as guides publish it: a cache skip
+// by map on the cookie, the backend's Cache-Control, Expires and
+// Set-Cookie ignored for caching, stale while updating in the
+// background, the lock, HEAD converted, the status in a header.
+func TestServeAppMicrocache(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "microcache", ErrorMessages: true,
+		Config: `proxy_cache_path microcache levels=1:2 keys_zone=microcache:10m inactive=600s max_size=100m;
+
+map $http_cookie $no_cache {
+    default 0;
+    ~SESS 1;
+    ~wordpress_logged_in 1;
+}
+
+map $request_method $purge_method {
+    PURGE   1;
+    default 0;
+}
+
+server {
+    listen 127.0.0.1:{{PORT}};
+    server_name blog.example.com;
+
+    location / {
+        proxy_pass http://{{BACKEND}};
+        proxy_set_header Host $host;
+
+        proxy_cache microcache;
+        proxy_cache_key $scheme$host$request_method$request_uri;
+        proxy_cache_valid 200 301 302 10m;
+        proxy_cache_valid 404 1m;
+        proxy_cache_use_stale error timeout updating http_500 http_502 http_503 http_504;
+        proxy_cache_background_update on;
+        proxy_cache_lock on;
+        proxy_cache_revalidate on;
+        proxy_cache_min_uses 1;
+        proxy_cache_bypass $no_cache $arg_nocache;
+        proxy_no_cache $no_cache;
+        proxy_ignore_headers Cache-Control Expires Set-Cookie;
+        proxy_hide_header Set-Cookie;
+
+        add_header X-Cache-Status $upstream_cache_status;
+    }
+
+    location /wp-admin/ {
+        proxy_pass http://{{BACKEND}};
+        proxy_set_header Host $host;
+        add_header X-Cache-Status $upstream_cache_status;
+    }
+}
+`}
+	h := "blog.example.com"
+	c.Requests = []harness.Request{
+		appGet("a page with cookies and no-cache: a miss", h, "/headers"),
+		appGet("again: a hit despite the backend's headers", h, "/headers"),
+		appGet("a logged-in reader: bypassed", h, "/headers", "Cookie: wordpress_logged_in_abc=1"),
+		appGet("bypassed by argument", h, "/headers?nocache=1"),
+		appGet("a page with Expires in the past: a miss", h, "/caching"),
+		appGet("again: a hit", h, "/caching"),
+		appGet("a conditional request on a hit", h, "/caching", `If-None-Match: "up"`),
+		appReq("HEAD: a miss, fetched as GET", "HEAD", h, "/page-head"),
+		appGet("then GET: a miss, the method is in the key", h, "/page-head"),
+		appGet("a 404 cached", h, "/status/404"),
+		appGet("a 404 hit", h, "/status/404"),
+		appGet("a 500 not cached", h, "/status/500"),
+		withBody("a comment POST: not cached", "POST", h, "/wp-comments-post.php", "application/x-www-form-urlencoded", "comment=hi"),
+		appGet("the admin: never cached", h, "/wp-admin/index.php"),
+	}
+	harness.Compare(t, c, want, got, serveAssets(t))
+}

@@ -439,6 +439,7 @@ func h5bpRequests(h string) []harness.Request {
 		appGet("a fragment in the target", h, "/index.html#top", gz),
 		appReq("HEAD home", "HEAD", h, "/"),
 		appReq("POST to a static file", "POST", h, "/index.html"),
+		keptAlive("a visit on one connection", h, "/", "/css/main.css", "/js/app.js", "/nope", "/.git/config", "/img/logo.png", "/index.html x=1", "/"),
 	}
 }
 

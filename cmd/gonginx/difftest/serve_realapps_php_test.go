@@ -2,6 +2,8 @@ package difftest
 
 import (
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -21,6 +23,28 @@ func compareH2C(t *testing.T, c harness.Case, want, got harness.Impl) {
 		h2.Requests = overH2(c.Requests)
 		harness.Compare(t, h2, want, got, serveAssets(t))
 	})
+}
+
+// keptAlive is one connection that sends each request (GET, or POST when
+// the target has a body after a space) and reads every answer: a browser
+// moving through a site on one connection. The last closes it.
+func keptAlive(name, host string, targets ...string) harness.Request {
+	var parts []string
+	for i, t := range targets {
+		conn := ""
+		if i == len(targets)-1 {
+			conn = "Connection: close\r\n"
+		}
+		if target, body, ok := strings.Cut(t, " "); ok {
+			parts = append(parts, "POST "+target+" HTTP/1.1\r\nHost: "+host+"\r\n"+conn+
+				"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+			continue
+		}
+		parts = append(parts, "GET "+t+" HTTP/1.1\r\nHost: "+host+"\r\n"+conn+"\r\n")
+	}
+	r := serveRaw(name, parts...)
+	r.Responses = len(targets)
+	return r
 }
 
 // testListen is a listen of the test's port, either address family.
@@ -102,6 +126,8 @@ func TestServeAppMoodle(t *testing.T) {
 		appGet("a vendor script goes to PHP first", h, "/vendor/autoload.php"),
 		appGet("a static script", h, "/lib/requirejs/require.min.js"),
 		withBody("a login POST", "POST", h, "/login/index.php", "application/x-www-form-urlencoded", "username=a&password=b"),
+		keptAlive("a visit on one connection", h, "/", "/lib/requirejs/require.min.js", "/login/index.php username=a&password=b",
+			"/sendfile.php?to=/dataroot/filedir/ab/cd/abcd1234", "/.git/config", "/pluginfile.php/1/a/b.pdf", "/nope.php", "/"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 	compareH2C(t, c, want, got)
@@ -264,6 +290,8 @@ func TestServeAppDrupalRecipe(t *testing.T) {
 		appGet("index.php path redirected by the server if", h, "/index.php/node/1?x=1"),
 		appGet("an app status through intercept", h, "/index.php?a=status"),
 		withBody("a form post", "POST", h, "/user/login", "application/x-www-form-urlencoded", "name=a&pass=b"),
+		keptAlive("a visit on one connection", h, "/node/1", "/core/misc/drupal.js", "/sites/default/files/pic.png",
+			"/user/login name=a&pass=b", "/CHANGELOG.txt", "/index.php/node/2", "/core/misc/none.js", "/missing.php", "/"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 	compareH2C(t, c, want, got)

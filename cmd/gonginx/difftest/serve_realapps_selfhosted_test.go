@@ -112,6 +112,7 @@ func TestServeAppJellyfin(t *testing.T) {
 		withBody("an image upload", "POST", h, "/Items/1/Images/Primary", "image/png", "PNGDATA"),
 		wsUp("the socket", h, "/socket?api_key=k&deviceId=d"),
 		appGet("an encoded path passed as the client sent it", h, "/Items/a%20b/Download?x=%2F"),
+		keptAlive("a session on one connection", h, "/", "/web/", "/Users/Me", "/Items/1/Images/Primary PNGDATA", "/status/404", "/redirect", "/web/"),
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))
 	compareH2C(t, c, want, got)

@@ -47,6 +47,20 @@ func keptAlive(name, host string, targets ...string) harness.Request {
 	return r
 }
 
+// mdlUpload is a multipart upload of n bytes to Moodle's draft file area
+// (the PHP app lists what it received).
+func mdlUpload(name, host string, n int, expect bool) harness.Request {
+	boundary := "----mdl"
+	body := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"itemid\"\r\n\r\n7\r\n" +
+		"--" + boundary + "\r\nContent-Disposition: form-data; name=\"repo_upload_file\"; filename=\"notes.txt\"\r\n" +
+		"Content-Type: text/plain\r\n\r\n" + strings.Repeat("moodle upload line\n", n/19+1)[:n] + "\r\n--" + boundary + "--\r\n"
+	extra := []string{}
+	if expect {
+		extra = append(extra, "Expect: 100-continue")
+	}
+	return withBody(name, "POST", host, "/repository/repository_ajax.php?action=upload&a=upload", "multipart/form-data; boundary="+boundary, body, extra...)
+}
+
 // testListen is a listen of the test's port, either address family.
 var testListen = regexp.MustCompile(`(listen\s+(?:127\.0\.0\.1|\[::1\]):\{\{PORT\}\})`)
 
@@ -67,6 +81,7 @@ func TestServeAppMoodle(t *testing.T) {
 	content["moodle/theme/styles.php"] = phpApp
 	content["moodle/vendor/autoload.php"] = phpApp
 	content["moodle/sendfile.php"] = accelPHP
+	content["moodle/repository/repository_ajax.php"] = phpApp
 	content["moodle/composer.json"] = "{}\n"
 	content["moodle/README.md"] = "readme\n"
 	content["moodle/.git/config"] = "[core]\n"
@@ -126,6 +141,8 @@ func TestServeAppMoodle(t *testing.T) {
 		appGet("a vendor script goes to PHP first", h, "/vendor/autoload.php"),
 		appGet("a static script", h, "/lib/requirejs/require.min.js"),
 		withBody("a login POST", "POST", h, "/login/index.php", "application/x-www-form-urlencoded", "username=a&password=b"),
+		mdlUpload("a file upload of 100 kB, as curl sends it (Expect: 100-continue)", h, 100000, true),
+		mdlUpload("a file upload of 20 kB to a temp file", h, 20000, false),
 		keptAlive("a visit on one connection", h, "/", "/lib/requirejs/require.min.js", "/login/index.php username=a&password=b",
 			"/sendfile.php?to=/dataroot/filedir/ab/cd/abcd1234", "/.git/config", "/pluginfile.php/1/a/b.pdf", "/nope.php", "/"),
 	}

@@ -161,6 +161,11 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 			if !b.chunked && b.remaining == 0 && c.wire == nil {
 				b.done = true
 			}
+			if c.wire != nil {
+				if err := b.framedLimit(n); err != nil {
+					return 0, err
+				}
+			}
 			return n, nil
 		}
 		// Chunk framing: parse buffered bytes, reading more as needed.
@@ -199,6 +204,9 @@ func (b *bodyReader) readFramedAtHand(p []byte) (int, error) {
 	b.remaining -= int64(n)
 	b.read += int64(n)
 	if n > 0 {
+		if err := b.framedLimit(n); err != nil {
+			return 0, err
+		}
 		return n, nil
 	}
 	if err == io.EOF {
@@ -264,6 +272,21 @@ func (b *bodyReader) parseFraming() error {
 			}
 			return nil
 		}
+	}
+	return nil
+}
+
+// framedLimit holds a framed stream's body of no declared length (HTTP/2
+// without content-length) to the limit as its data arrives
+// (ngx_http_v2_filter_request_body).
+func (b *bodyReader) framedLimit(n int) error {
+	if !b.eof {
+		return nil
+	}
+	b.declared += int64(n)
+	if b.limit > 0 && b.declared > b.limit {
+		b.err = &Error{Status: 413, Msg: "client intended to send too large chunked body: " + strconv.FormatInt(b.declared, 10) + " bytes"}
+		return b.err
 	}
 	return nil
 }

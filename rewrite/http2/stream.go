@@ -251,7 +251,16 @@ func (s *Stream) Start() (*http1.Request, *http1.Error) {
 	return req, nil
 }
 
-var errBodyTooLarge = &http1.Error{Status: 400, Msg: "client intended to send body data larger than declared"}
+// errBodyTooLarge is logged at info, as ngx_http_v2_filter_request_body
+// logs it.
+var errBodyTooLarge = infoError{&http1.Error{Status: 400, Msg: "client intended to send body data larger than declared"}}
+
+// infoError is an *http1.Error nginx logs at info.
+type infoError struct{ he *http1.Error }
+
+func (e infoError) Error() string    { return e.he.Msg }
+func (e infoError) Unwrap() error    { return e.he }
+func (e infoError) LogLevel() string { return "info" }
 
 // receive takes a DATA frame's payload (reader goroutine); size is what it
 // counts against the windows (padding too).

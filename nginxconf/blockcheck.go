@@ -284,7 +284,9 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 		return p.loadModule(d)
 	case strings.HasSuffix(d.Name, "_cache_path") && ctx == HTTPMainConf:
 		return p.cachePath(d)
-	case d.Name == "ssl_password_file" && len(d.Args) == 1:
+	case strings.HasSuffix(d.Name, "ssl_password_file") && len(d.Args) == 1:
+		// proxy_, grpc_ and uwsgi_ssl_password_file are read as they
+		// are read too (ngx_ssl_read_password_file in the handler).
 		path := p.cfg.ConfPath(d.Args[0])
 		if _, done := p.cfg.Passwords[path]; done {
 			break

@@ -171,8 +171,8 @@ func (g *geoCheck) entry(d *Directive) []*Error {
 			}
 			g.ranges = true
 			return nil
-		case "proxy_recursive", "volatile":
-			return nil
+		case "proxy_recursive":
+			return nil // no "volatile" in 1.22's geo (map has it)
 		}
 	}
 	if len(d.Args) != 1 {

@@ -334,6 +334,9 @@ func (a *authHTTP) compile(d, main, srv *nginxconf.Directive) error {
 	}
 	if rest, ok := strings.CutPrefix(u, "unix:"); ok {
 		path, uri, _ := strings.Cut(rest, ":")
+		if path == "" {
+			return &nginxconf.Error{Msg: fmt.Sprintf("no path in the unix domain socket in auth_http \"%s\"", d.Args[0]), File: d.File, Line: d.EndLine}
+		}
 		a.network, a.addr, a.name, a.hostHeader, a.uri = "unix", path, "unix:"+path, "localhost", uri
 	} else {
 		hostport, uri, hasURI := strings.Cut(u, "/")

@@ -460,28 +460,6 @@ func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 	return f, fh, err
 }
 
-// checkWindowSetting logs a SETTINGS frame's INITIAL_WINDOW_SIZE above
-// the largest window as nginx does, with its value: the framer refuses
-// that frame before onSettings sees it. The settings before it are
-// checked in order as nginx's loop does: an earlier bad one is
-// onSettings' to log.
-func (c *Conn) checkWindowSetting(n int) error {
-	p, _ := c.br.Peek(n)
-	for ; len(p) >= 6; p = p[6:] {
-		id := http2.SettingID(p[0])<<8 | http2.SettingID(p[1])
-		v := uint32(p[2])<<24 | uint32(p[3])<<16 | uint32(p[4])<<8 | uint32(p[5])
-		switch {
-		case id == http2.SettingInitialWindowSize && v > maxWindow:
-			c.logInfo("client sent SETTINGS frame with incorrect INITIAL_WINDOW_SIZE value " + num(int64(v)))
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		case id == http2.SettingMaxFrameSize && (v < defaultFrameSize || v > maxFrameSize),
-			id == http2.SettingEnablePush && v > 1:
-			return nil
-		}
-	}
-	return nil
-}
-
 // peekBlock waits for a HEADERS frame's payload while checking the
 // part that has arrived: nginx decodes a header block as its bytes come,
 // so an integer longer than four octets ends the connection at once, not
@@ -772,8 +750,8 @@ func (c *Conn) updateWindow(f *http2.WindowUpdateFrame) error {
 		return nil
 	}
 	st := c.streams[f.StreamID]
-	if st == nil {
-		return nil
+	if st == nil || st.endSent {
+		return nil // closed in nginx once its response ended (receive's)
 	}
 	if st.sendWindow+int64(f.Increment) > maxWindow {
 		c.logInfo("client violated flow control for stream " + num(int64(f.StreamID)) + ": received WINDOW_UPDATE frame with window increment " + num(int64(f.Increment)) + " not allowed for window " + num(st.sendWindow))
@@ -792,7 +770,8 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 	// holds it.
 	c.mu.Lock()
 	st := c.streams[f.StreamID]
-	if st != nil {
+	// One whose response ended is closed in nginx (receive's): skipped.
+	if st != nil && !st.endSent {
 		if st.err == nil && st.resetLog != nil {
 			st.resetLog(resetLine(st.id, f.ErrCode))
 			st.resetLog = nil

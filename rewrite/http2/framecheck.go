@@ -109,3 +109,25 @@ func (c *Conn) checkHead(fh http2.FrameHeader, first int) error {
 	}
 	return nil
 }
+
+// checkWindowSetting logs a SETTINGS frame's INITIAL_WINDOW_SIZE above
+// the largest window as nginx does, with its value: the framer refuses
+// that frame before onSettings sees it. The settings before it are
+// checked in order as nginx's loop does: an earlier bad one is
+// onSettings' to log.
+func (c *Conn) checkWindowSetting(n int) error {
+	p, _ := c.br.Peek(n)
+	for ; len(p) >= 6; p = p[6:] {
+		id := http2.SettingID(p[0])<<8 | http2.SettingID(p[1])
+		v := uint32(p[2])<<24 | uint32(p[3])<<16 | uint32(p[4])<<8 | uint32(p[5])
+		switch {
+		case id == http2.SettingInitialWindowSize && v > maxWindow:
+			c.logInfo("client sent SETTINGS frame with incorrect INITIAL_WINDOW_SIZE value " + num(int64(v)))
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		case id == http2.SettingMaxFrameSize && (v < defaultFrameSize || v > maxFrameSize),
+			id == http2.SettingEnablePush && v > 1:
+			return nil
+		}
+	}
+	return nil
+}

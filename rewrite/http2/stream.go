@@ -271,7 +271,10 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if s.err != nil {
+	if s.err != nil || s.endSent {
+		// A stream whose response's end went out is closed in nginx
+		// (its request finalized with it): DATA for it is skipped, where
+		// our handler may still be logging.
 		c.mu.Unlock()
 		return true
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"golang.org/x/net/http2"
 )
 
@@ -70,5 +71,74 @@ func TestLargeDataFrameIsNoFlood(t *testing.T) {
 	c.fr.WriteRawFrame(http2.FrameData, http2.FlagDataEndStream, 1, make([]byte, 12<<20))
 	if got := c.result(1); got != "reset FLOW_CONTROL_ERROR" {
 		t.Errorf("got %q, want %q", got, "reset FLOW_CONTROL_ERROR")
+	}
+}
+
+// answeredHold answers, closes ended, then holds its stream until release
+// closes: its request still runs (as a handler writing its access log
+// does) with the response's end written.
+type answeredHold struct{ ended, release chan struct{} }
+
+func (h answeredHold) ServeStream(s *Stream) {
+	hc := s.Conn()
+	if _, perr := s.Start(); perr != nil || s.Malformed() {
+		return
+	}
+	hc.WriteHeader(&http1.Response{Status: 200, ContentLength: 2, LastModified: -1})
+	hc.Write([]byte("ok"))
+	hc.Finish()
+	close(h.ended)
+	<-h.release
+}
+
+// Frames for a stream whose response has ended are skipped: nginx closed
+// the stream with its request, before the client saw the end, so DATA
+// after END_STREAM, a window overflow and a reset of it are "unknown
+// http2 stream" there (gonginx answered the first two with RST_STREAM).
+func TestFramesAfterResponseEnd(t *testing.T) {
+	h := answeredHold{make(chan struct{}), make(chan struct{})}
+	defer close(h.release)
+	addr := serveWith(t, Config{IdleTimeout: time.Minute}, h)
+	c := dialRaw(t, addr)
+	c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
+	<-h.ended
+	// The end waits in the write buffer for the handler's return; the
+	// PING's answer takes it out (as another stream's write would).
+	c.fr.WritePing(false, [8]byte{})
+	var got []string
+	for done := false; !done; {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok && d.StreamEnded() {
+			done = true
+		}
+	}
+	c.fr.AllowIllegalWrites = true
+	c.fr.WriteData(1, true, []byte("x"))
+	c.fr.WriteWindowUpdate(1, 1<<31-1)
+	c.fr.WriteWindowUpdate(1, 1<<31-1)
+	c.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+	c.fr.WritePing(false, [8]byte{1})
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch f := f.(type) {
+		case *http2.RSTStreamFrame:
+			got = append(got, "RST_STREAM "+f.ErrCode.String())
+		case *http2.GoAwayFrame:
+			got = append(got, "GOAWAY "+f.ErrCode.String())
+		case *http2.PingFrame:
+			if f.Data != [8]byte{1} {
+				continue // the first PING's answer
+			}
+			if len(got) > 0 {
+				t.Errorf("before the PING's answer: %q, want nothing", got)
+			}
+			return
+		}
 	}
 }

@@ -63,6 +63,7 @@ func Compile(cfg *nginxconf.Config, opts Options) (*Router, error) {
 	if err := c.rc.Finish(); err != nil {
 		return &Router{Warnings: c.rt.Warnings}, err
 	}
+	c.rt.Warnings = append(c.rt.Warnings, c.lateWarns...)
 	c.rt.slots = c.rc.Slots()
 	c.rt.readsSent = c.rc.ReadsSent() || c.ssiOn
 	c.rt.readsUpstream = c.rc.ReadsUpstream() || c.ssiOn
@@ -99,7 +100,8 @@ type compiler struct {
 	cfg        *nginxconf.Config
 	opts       Options
 	rt         *Router
-	addrs      []*Addr // in order of first listen
+	addrs      []*Addr            // in order of first listen
+	lateWarns  []*nginxconf.Error // made when server names are built (warnLate)
 	rc         *rewrite.Compiler
 	ssiOn      bool // an "ssi on" anywhere (Router.readsSent)
 	httpBlock  *nginxconf.Directive
@@ -118,6 +120,11 @@ type compiler struct {
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }
+
+// warnLate keeps a warning nginx makes when it builds the server names
+// (ngx_http_optimize_servers), after the variables are checked: an
+// unknown variable stops -t before them.
+func (c *compiler) warnLate(e *nginxconf.Error) { c.lateWarns = append(c.lateWarns, e) }
 
 func (c *compiler) compile() error {
 	var httpBlock *nginxconf.Directive

@@ -85,7 +85,7 @@ func (c *compiler) buildSockets() error {
 						a.names.regex = append(a.names.regex, regexName{re: re, srv: s})
 						continue
 					}
-					if err := a.names.add(n, s, a.Listen.Addr, c.warn); err != nil {
+					if err := a.names.add(n, s, a.Listen.Addr, c.warnLate); err != nil {
 						return &nginxconf.Error{Msg: err.Error()}
 					}
 				}

@@ -209,6 +209,15 @@ func (p *parser) stateCheck(d *Directive, ctx Context, before []*Directive) *Err
 			}
 		}
 	}
+	if d.Name == "mirror" && len(d.Args) == 1 {
+		// ngx_http_mirror: "off" is refused after any mirror line of
+		// the block, and any line after "off"; URIs add up.
+		for _, b := range before {
+			if b.Name == "mirror" && len(b.Args) == 1 && (d.Args[0] == "off" || b.Args[0] == "off") {
+				return d.errorf("%q directive is duplicate", d.Name)
+			}
+		}
+	}
 	return p.stateCheck1(d, ctx)
 }
 

@@ -479,7 +479,7 @@ func (c *compiler) compileLocation(srv *VirtualServer, parent *Location, d *ngin
 		loc.prog = prog
 		for _, ifd := range prog.IfBlocks() {
 			ic := conf.clone()
-			ic.proxyPass, ic.stubStatus, ic.emptyGif, ic.mp4 = conf.proxyPass, conf.stubStatus, conf.emptyGif, conf.mp4
+			ic.proxyPass, ic.stubStatus, ic.emptyGif, ic.flv, ic.mp4 = conf.proxyPass, conf.stubStatus, conf.emptyGif, conf.flv, conf.mp4
 			if err := c.applyBlock(ic, ifd.Block, "if"); err != nil {
 				return nil, err
 			}

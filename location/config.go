@@ -392,11 +392,11 @@ const (
 
 func (c *locConf) clone() *locConf {
 	n := *c
-	// proxy_pass, stub_status and empty_gif (content handlers) are not
-	// inherited by nested locations, nor is try_files (its module has no
-	// merge: a server's try_files serves only requests no location
+	// proxy_pass, stub_status, empty_gif, flv and mp4 (content handlers)
+	// are not inherited by nested locations, nor is try_files (its module
+	// has no merge: a server's try_files serves only requests no location
 	// matches, and a named location it falls back to does not try again).
-	n.proxyPass, n.stubStatus, n.emptyGif, n.mp4 = nil, false, false, false
+	n.proxyPass, n.stubStatus, n.emptyGif, n.flv, n.mp4 = nil, false, false, false, false
 	n.tryFilesRaw = nil
 	return &n
 }

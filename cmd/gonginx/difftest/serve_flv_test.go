@@ -26,6 +26,20 @@ func TestServeFLV(t *testing.T) {
     server_name localhost;
     location / { flv; }
     location /plain/ { alias html/; }
+    # flv is the location's handler: not inherited by a nested location,
+    # kept by an if block, lost to a limit_except block that applies
+    # (nginx takes the handler from the block's configuration then).
+    location /nest/ {
+        alias html/;
+        flv;
+        location /nest/in/ { alias html/; }
+        if ($arg_x) { }
+    }
+    location /lim/ {
+        alias html/;
+        flv;
+        limit_except POST { allow all; }
+    }
 }
 `,
 		Content: map[string]string{"html/t.flv": body.String(), "html/d/index.html": "i\n"},
@@ -51,6 +65,11 @@ func TestServeFLV(t *testing.T) {
 			get("expect, missing", "/none.flv?start=5", "Content-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"),
 			get("expect, start", "/t.flv?start=100", "Content-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"),
 			get("not flv", "/plain/t.flv?start=100", ""),
+			get("nested location: not flv", "/nest/in/t.flv?start=100", ""),
+			get("if block: flv", "/nest/t.flv?start=100&x=1", ""),
+			get("no if: flv", "/nest/t.flv?start=100", ""),
+			get("limit_except: not flv", "/lim/t.flv?start=100", ""),
+			serveRaw("limit_except passed: flv", "POST /lim/t.flv?start=100 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 		},
 		ErrorMessages: true,
 	}

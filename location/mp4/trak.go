@@ -86,6 +86,20 @@ func (m *movie) setHeader(h int, size uint64, name string) {
 // only once their children are cut).
 const noSize = ^uint64(0)
 
+// times reads the timescale and duration of the mvhd or mdhd atom at h:
+// 32-bit in a version 0 atom, 64-bit in a version 1 one, which needs at
+// least min1 bytes of data.
+func (m *movie) times(h int, dataSize, min1 uint64, atom string) (timescale uint32, duration uint64, err error) {
+	b := m.buf
+	if b[h+8] == 0 {
+		return get32(b, h+20), uint64(get32(b, h+24)), nil
+	}
+	if dataSize < min1 {
+		return 0, 0, m.errorf("\"%s\" mp4 %s atom too small", m.name, atom)
+	}
+	return get32(b, h+28), get64(b, h+32), nil
+}
+
 func (m *movie) readMvhd(dataSize uint64) error {
 	if m.mvhd.b != nil {
 		return m.errorf("duplicate mp4 mvhd atom in \"%s\"", m.name)
@@ -98,15 +112,9 @@ func (m *movie) readMvhd(dataSize uint64) error {
 	}
 	b := m.buf
 	v1 := b[h+8] != 0
-	var timescale uint32
-	var duration uint64
-	if !v1 {
-		timescale, duration = get32(b, h+20), uint64(get32(b, h+24))
-	} else {
-		if dataSize < 112 {
-			return m.errorf("\"%s\" mp4 mvhd atom too small", m.name)
-		}
-		timescale, duration = get32(b, h+28), get64(b, h+32)
+	timescale, duration, err := m.times(h, dataSize, 112, "mvhd")
+	if err != nil {
+		return err
 	}
 	m.timescale = timescale
 	startTime := m.start * uint64(timescale) / 1000
@@ -235,16 +243,9 @@ func (m *movie) readMdhd(dataSize uint64) error {
 	if dataSize < 24 {
 		return m.errorf("\"%s\" mp4 mdhd atom too small", m.name)
 	}
-	v1 := b[h+8] != 0
-	var timescale uint32
-	var duration uint64
-	if !v1 {
-		timescale, duration = get32(b, h+20), uint64(get32(b, h+24))
-	} else {
-		if dataSize < 36 {
-			return m.errorf("\"%s\" mp4 mdhd atom too small", m.name)
-		}
-		timescale, duration = get32(b, h+28), get64(b, h+32)
+	timescale, duration, err := m.times(h, dataSize, 36, "mdhd")
+	if err != nil {
+		return err
 	}
 	duration, ok := m.cutDuration(duration, timescale)
 	if !ok {

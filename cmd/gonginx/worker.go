@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
@@ -161,18 +162,11 @@ func runWorker(f *flags, w *process.Worker, stderr io.Writer) int {
 			logger.Log("notice", "exit")
 			return 0
 		case s := <-sigs:
-			switch s {
-			case syscall.SIGQUIT:
-				cmd.Quit = true
-			case syscall.SIGTERM, syscall.SIGINT:
-				cmd.Terminate = true
-			case syscall.SIGUSR1:
-				// Sent to the worker itself: reopen by path, as nginx's
-				// worker does (it may lack the right to).
-				logger.Log("notice", "reopening logs")
-				logger.Reopen()
-			}
+			cmd = signalCommand(s, logger)
 		case cmd = <-cmds:
+			if cmd.Quit && pendingTerminate(sigs, logger) {
+				cmd = process.Command{Terminate: true}
+			}
 		}
 		switch {
 		case cmd.Terminate:
@@ -293,4 +287,42 @@ func setPriority(prio int, logger *location.Logger) {
 			break
 		}
 	}
+}
+
+// pendingTerminate reports whether a fast stop sent to the worker itself
+// is on its way as its master passes a QUIT on: the signal came first
+// (a TERM, then the master's QUIT) and wins, as nginx's worker checks
+// ngx_terminate before ngx_quit, but through the runtime's signal loop
+// it may reach sigs after the master's command. It waits up to ~10 ms
+// for it, only at a graceful stop.
+func pendingTerminate(sigs <-chan os.Signal, logger *location.Logger) bool {
+	for i := 0; i < 10; i++ {
+		runtime.Gosched()
+		select {
+		case s := <-sigs:
+			if signalCommand(s, logger).Terminate {
+				return true
+			}
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return false
+}
+
+// signalCommand is what a signal sent to the worker itself asks; SIGUSR1
+// reopens the logs by path at once, as nginx's worker does (it may lack
+// the right to).
+func signalCommand(s os.Signal, logger *location.Logger) process.Command {
+	var cmd process.Command
+	switch s {
+	case syscall.SIGQUIT:
+		cmd.Quit = true
+	case syscall.SIGTERM, syscall.SIGINT:
+		cmd.Terminate = true
+	case syscall.SIGUSR1:
+		logger.Log("notice", "reopening logs")
+		logger.Reopen()
+	}
+	return cmd
 }

@@ -66,10 +66,12 @@ func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error
 		// a GET with the parent's Content-Length and body.
 		req.ContentLength, req.Chunked = x.req.ContentLength, x.req.Chunked
 		shared = true
-	case !x.req.Chunked && x.req.ContentLength >= 0:
-		// A body not read (an auth_request's, one discarded): nginx's
-		// copy of the headers still counts it (client_max_body_size,
-		// the proxy's Content-Length), with no body to send.
+	case x.auth.pending != nil && !x.req.Chunked && x.req.ContentLength >= 0:
+		// auth_request's, before the body is read: nginx's copy of the
+		// headers counts it (client_max_body_size, the proxy's
+		// Content-Length), with no body to send. (A discarded body
+		// counts what is left of it: nginx sends Content-Length: 0 once
+		// all came, gonginx none.)
 		req.ContentLength, req.NoBody = x.req.ContentLength, true
 	}
 	sx.req, sx.addr, sx.srv = req, x.addr, x.srv

@@ -728,11 +728,6 @@ func TestDialWithinConnectedAtOnce(t *testing.T) {
 	}
 }
 
-// TestDialedWatchesOutOnlyToWait: a dialed socket connected at once (on
-// loopback, nearly always) is registered for input only (its add would
-// report it writable: a turn of the poller's loop for nothing, per
-// connection); a write that must wait adds writability first and goes on
-// once the peer reads.
 // TestAcceptedWatchesOutOnlyToWait: an accepted socket is registered
 // for input only, as a dialed one (its add reported it writable: a turn
 // of the poller's loop for nothing, per connection); a write that must
@@ -743,33 +738,14 @@ func TestAcceptedWatchesOutOnlyToWait(t *testing.T) {
 	if c.hasFlag(flagOutOn) || c.hasFlag(flagWReady) {
 		t.Fatal("an accepted socket watched writability (or was reported writable) before any write waited")
 	}
-	c.SetWriteDeadline(time.Now().Add(20 * time.Second)) // a bound
-	big := make([]byte, 16<<20)                          // more than the socket buffers take
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Write(big)
-		done <- err
-	}()
-	// The client reads once the write has had to wait (as
-	// TestDialedWatchesOutOnlyToWait's peer).
-	watched := false
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
-		if watched = c.hasFlag(flagOutOn); watched {
-			break
-		}
-	}
-	if !watched {
-		t.Error("a write that waited did not watch writability")
-	}
-	client.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if n, err := io.ReadFull(client, make([]byte, len(big))); err != nil {
-		t.Fatalf("read %d of %d: %v", n, len(big), err)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("Write: %v", err)
-	}
+	writeWaitsWatched(t, c, client)
 }
 
+// TestDialedWatchesOutOnlyToWait: a dialed socket connected at once (on
+// loopback, nearly always) is registered for input only (its add would
+// report it writable: a turn of the poller's loop for nothing, per
+// connection); a write that must wait adds writability first and goes on
+// once the peer reads.
 func TestDialedWatchesOutOnlyToWait(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -790,16 +766,23 @@ func TestDialedWatchesOutOnlyToWait(t *testing.T) {
 	if !c.hasFlag(flagOutOn) && c.hasFlag(flagWReady) {
 		t.Fatal("connected at once, registered for input only: writable reported")
 	}
+	writeWaitsWatched(t, c, peer)
+}
+
+// writeWaitsWatched writes more than the socket buffers take on c and
+// checks that the write, once it had to wait, watched writability and
+// went on when peer read it all. The peer reads nothing until then: a
+// reader draining as it goes could let every partial write through
+// without a wait, and the test see nothing.
+func writeWaitsWatched(t *testing.T, c *Conn, peer net.Conn) {
+	t.Helper()
 	c.SetWriteDeadline(time.Now().Add(20 * time.Second)) // a bound
-	big := make([]byte, 16<<20)                          // more than the socket buffers take
+	big := make([]byte, 16<<20)
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Write(big)
 		done <- err
 	}()
-	// The peer reads nothing until the write has had to wait (the
-	// buffers full): a reader draining as it goes could let every
-	// partial write through without a wait, and the test see nothing.
 	watched := false
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
 		if watched = c.hasFlag(flagOutOn); watched {

@@ -146,7 +146,8 @@ func (p *parser) loadModule(d *Directive) *Error {
 		if s.nginxPrefix {
 			base = debianPrefix
 		}
-		path = filepath.Join(base, path)
+		// ngx_conf_full_name joins without cleaning: "http://" stays.
+		path = strings.TrimSuffix(base, "/") + "/" + path
 	}
 	if _, err := os.Stat(path); err != nil {
 		return d.errorf("dlopen() %q failed (%s: cannot open shared object file: No such file or directory)", path, path)
@@ -343,8 +344,20 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 		return checkStreamPass(d)
 	case d.Name == "proxy_pass" && ctx&(HTTPLocConf|HTTPLifConf|HTTPLmtConf) != 0:
 		return checkProxyPass(d, ctx != HTTPLocConf || s.noURI())
+	case d.Name == "auth_http" && ctx&(MailMainConf|MailSrvConf) != 0:
+		// ngx_mail_auth_http: "http://" (that case only) cut, then
+		// ngx_parse_url with a URI part.
+		u := strings.TrimPrefix(d.Args[0], "http://")
+		if _, msg := parseUpstreamURL(u, true); msg != "" {
+			return d.errorf("%s in auth_http %q", msg, u)
+		}
 	case d.Name == "server" && ctx == StreamUpsConf:
-		if a := d.Args[0]; !strings.HasPrefix(a, "unix:") && !hasPort(a) {
+		a := d.Args[0]
+		// ngx_parse_url's errors come before its no_port one.
+		if _, msg := parseUpstreamURL(a, false); msg != "" {
+			return d.errorf("%s in upstream %q", msg, a)
+		}
+		if !strings.HasPrefix(a, "unix:") && !hasPort(a) {
 			return d.errorf("no port in upstream %q", a)
 		}
 	}

@@ -328,22 +328,19 @@ func (a *authHTTP) compile(d, main, srv *nginxconf.Directive) error {
 	if d == nil || len(d.Args) == 0 {
 		return nil
 	}
-	u := d.Args[0]
-	if len(u) >= 7 && strings.EqualFold(u[:7], "http://") {
-		u = u[7:]
-	}
+	// -t has checked the address (ngx_parse_url's errors).
+	u := strings.TrimPrefix(d.Args[0], "http://")
 	if rest, ok := strings.CutPrefix(u, "unix:"); ok {
 		path, uri, _ := strings.Cut(rest, ":")
 		if path == "" {
-			return &nginxconf.Error{Msg: fmt.Sprintf("no path in the unix domain socket in auth_http \"%s\"", d.Args[0]), File: d.File, Line: d.EndLine}
+			return &nginxconf.Error{Msg: fmt.Sprintf("no path in the unix domain socket in auth_http \"%s\"", u), File: d.File, Line: d.EndLine}
 		}
 		a.network, a.addr, a.name, a.hostHeader, a.uri = "unix", path, "unix:"+path, "localhost", uri
 	} else {
-		hostport, uri, hasURI := strings.Cut(u, "/")
-		if hasURI {
-			uri = "/" + uri
+		hostport := u
+		if i := strings.IndexAny(u, "/?"); i >= 0 {
+			hostport, a.uri = u[:i], u[i:]
 		}
-		a.uri = uri
 		host, port := hostport, "80"
 		if h, p, err := net.SplitHostPort(hostport); err == nil {
 			host, port = h, p
@@ -360,7 +357,7 @@ func (a *authHTTP) compile(d, main, srv *nginxconf.Directive) error {
 			// first address is the one asked.
 			ips, err := nginxconf.LookupIP(host)
 			if err != nil || len(ips) == 0 {
-				return &nginxconf.Error{Msg: fmt.Sprintf("host not found in url \"%s\" in \"auth_http\" directive", d.Args[0]), File: d.File, Line: d.EndLine}
+				return &nginxconf.Error{Msg: fmt.Sprintf("host not found in auth_http \"%s\"", u), File: d.File, Line: d.EndLine}
 			}
 			host = ips[0].String()
 		}

@@ -362,6 +362,13 @@ func (l *listener) serveConn(sc *serverConn) {
 	c.Clock = poller.Now // one clock read per request's head
 	c.TunnelOwner = true
 	c.IdleGrace = idleGrace
+	// One parked since its accept was woken by its first bytes (or its
+	// end), reported once (the socket is edge-triggered): it reads them
+	// at once, never under the grace's deadline. Read under it, a read
+	// that began after the deadline (100 ms from the wake to the read on
+	// a loaded machine) took nothing, and the connection parked again
+	// with its request unread until client_header_timeout.
+	c.NoWait = fresh
 	parked = l.serveRequests(sc, true)
 }
 

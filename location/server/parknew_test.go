@@ -91,3 +91,29 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestFreshReadsPastGrace: a connection woken from its accept's park by
+// its request reads it even when the grace ran out before the read
+// began (idleGrace 1ns here; 100 ms from the wake to the read on a
+// loaded machine): the wake took the socket's one report of those bytes
+// (edge-triggered), so a read refused by the grace's deadline parked the
+// connection with its request unread until client_header_timeout.
+func TestFreshReadsPastGrace(t *testing.T) {
+	g := idleGrace
+	t.Cleanup(func() { idleGrace = g }) // after the server's Close
+	idleGrace = time.Nanosecond
+	ts := startTest(t, `client_header_timeout 60s; server { listen 127.0.0.1:PORT; location / { return 200 "ok $connection_requests"; } }`)
+	for i := 0; i < 5; i++ {
+		k := dialKA(t, ts.addr)
+		if !waitFor(func() bool { return ts.srv.idleState().Unstarted == 1 }) {
+			t.Fatalf("connection %d not parked at accept: %+v", i, ts.srv.idleState())
+		}
+		for r := 1; r <= 2; r++ {
+			if got, want := k.get(t, "/"), "ok "+strconv.Itoa(r); got != want {
+				t.Fatalf("connection %d: got %q, want %q", i, got, want)
+			}
+		}
+		k.c.Close()
+		waitFor(func() bool { return ts.srv.idleState().Conns == 0 })
+	}
+}

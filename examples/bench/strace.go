@@ -19,9 +19,9 @@ type tracer struct {
 	files []string
 }
 
-func startTracer(s *server) *tracer {
+func startTracer(s *server, row string) *tracer {
 	if perfSched {
-		return startPerf(s)
+		return startPerf(s, row)
 	}
 	t := &tracer{}
 	for _, pid := range s.pids()[1:] { // the workers
@@ -90,12 +90,20 @@ var perfEvents = []struct{ event, name string }{
 	{"syscalls:sys_enter_epoll_ctl", "epoll_ctl"},
 	{"syscalls:sys_enter_futex", "futex"},
 	{"syscalls:sys_enter_nanosleep", "nanosleep"},
+	// Loopback packets the workers' threads put on the wire (their own
+	// writes' segments and the ACKs the kernel sends while it runs the
+	// receiving end's softirq in the sender's context), and their sends
+	// and receives at the socket layer: the segments a unit costs.
+	{"net:net_dev_xmit", "packets sent"},
+	{"sock:sock_send_length", "socket sends"},
+	{"sock:sock_recv_length", "socket receives"},
+	{"page-faults", "page faults"},
 }
 
 // startPerf is startTracer's -sched: perf stat on the workers, each
 // thread they have when the row starts (a Go worker starts its threads
 // with its first connections).
-func startPerf(s *server) *tracer {
+func startPerf(s *server, row string) *tracer {
 	t := &tracer{}
 	var pids []string
 	for _, pid := range s.pids()[1:] {
@@ -109,6 +117,16 @@ func startPerf(s *server) *tracer {
 	cmd := exec.Command("perf", "stat", "-x", ",", "-o", f, "-e", strings.Join(events, ","), "-p", strings.Join(pids, ","))
 	if cmd.Start() == nil {
 		t.cmds, t.files = append(t.cmds, cmd), append(t.files, f)
+	}
+	if kprofDir != "" {
+		// -kprof: where the workers' time goes, kernel symbols
+		// included (perf report -i FILE --sort sym); a file per
+		// server and row, the row's last repetition's.
+		data := filepath.Join(kprofDir, s.name+"."+row+".data")
+		rec := exec.Command("perf", "record", "-q", "-e", "cpu-clock", "-g", "-o", data, "-p", strings.Join(pids, ","))
+		if rec.Start() == nil {
+			t.cmds = append(t.cmds, rec)
+		}
 	}
 	time.Sleep(300 * time.Millisecond) // attached
 	return t

@@ -16,8 +16,10 @@ func sysAccept(fd uintptr, sa *syscall.RawSockaddrAny, n *uint32) (int, syscall.
 	return int(r), e
 }
 
+// sysRead is recvfrom(2), as nginx's recv: read(2)'s way through the
+// VFS costs more kernel time (http1's sysRead).
 func sysRead(fd uintptr, p []byte) (int, syscall.Errno) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
 	return int(n), e
 }
 

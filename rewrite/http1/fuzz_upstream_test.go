@@ -198,3 +198,53 @@ func FuzzStatusLine(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStatusLineEnd checks statusLineEnd against a loop over the line's
+// bytes, as ParseResponseHead scanned it before.
+func FuzzStatusLineEnd(f *testing.F) {
+	f.Add([]byte(" Switching Protocols\r\nUpgrade: websocket\r\n"), uint8(0))
+	f.Add([]byte("HTTP/1.1 200 OK\r\r\n"), uint8(12))
+	f.Add([]byte(" OK\n\r\n"), uint8(0))
+	f.Add([]byte(" no end\r"), uint8(1))
+	f.Fuzz(func(t *testing.T, b []byte, p8 uint8) {
+		p := int(p8)
+		if p > len(b) {
+			return
+		}
+		wantEnd, wantNext := -1, 0
+		for q := p; q < len(b); q++ {
+			if b[q] == '\r' && wantEnd < 0 {
+				wantEnd = q
+			}
+			if b[q] == '\n' {
+				if wantEnd < 0 {
+					wantEnd = q
+				}
+				wantNext = q + 1
+				break
+			}
+		}
+		end, next := statusLineEnd(b, p)
+		if next != wantNext || next != 0 && end != wantEnd {
+			t.Fatalf("%q at %d: got %d, %d; want %d, %d", b, p, end, next, wantEnd, wantNext)
+		}
+	})
+}
+
+// BenchmarkParseResponseHead: a WebSocket backend's 101 and a small
+// proxied 200's heads, one parse each.
+func BenchmarkParseResponseHead(b *testing.B) {
+	heads := [][]byte{
+		[]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+		[]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nDate: Mon, 07 Dec 2026 16:30:00 GMT\r\n\r\n"),
+	}
+	var h ResponseHead
+	for b.Loop() {
+		for _, head := range heads {
+			if n, err := ParseResponseHead(head, &h); n != len(head) || err != nil {
+				b.Fatal(n, err)
+			}
+		}
+	}
+}

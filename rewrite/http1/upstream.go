@@ -1,5 +1,7 @@
 package http1
 
+import "bytes"
+
 // ResponseHead is a backend's status line and headers as received, for
 // the proxy. Slices alias the buffer given to ParseResponseHead.
 type ResponseHead struct {
@@ -43,23 +45,29 @@ func ParseResponseHead(b []byte, h *ResponseHead) (int, *Error) {
 			return 0, err
 		}
 	}
-	end := -1
-	for ; p < len(b); p++ {
-		if b[p] == '\r' && end < 0 {
-			end = p
-		}
-		if b[p] == '\n' {
-			if end < 0 {
-				end = p
-			}
-			break
-		}
-	}
-	if p >= len(b) {
+	end, next := statusLineEnd(b, p)
+	if next == 0 {
 		return 0, nil
 	}
 	h.StatusLine = b[start:end]
-	return parseUpstreamHeaders(b, p+1, h)
+	return parseUpstreamHeaders(b, next, h)
+}
+
+// statusLineEnd finds the end of the status line whose rest starts at
+// b[p]: end, where the line shown ends (its first CR before the LF, or
+// the LF), and next, the byte after the LF; next 0: no LF yet. Found
+// with IndexByte: a loop over the reason phrase cost ~14 instructions a
+// byte ("101 Switching Protocols").
+func statusLineEnd(b []byte, p int) (end, next int) {
+	lf := bytes.IndexByte(b[p:], '\n')
+	if lf < 0 {
+		return 0, 0
+	}
+	end = p + lf
+	if cr := bytes.IndexByte(b[p:end], '\r'); cr >= 0 {
+		end = p + cr
+	}
+	return end, p + lf + 1
 }
 
 // statusStart parses a status line up to its code and the byte after

@@ -117,6 +117,10 @@ type compiler struct {
 	connZones    map[string]*connZone // limit_conn_zone name → zone
 	ocspZones    ocspCaches           // ssl_ocsp_cache zones by name
 	sessionZones sessionZones         // ssl_session_cache shared zones by name
+	// certsLoaded: ssl_certificate directives a server has loaded, whose
+	// names nginx made full paths in place (ngx_ssl_load_certificate):
+	// a later server inheriting them names the full path in errors.
+	certsLoaded map[*nginxconf.Directive]bool
 }
 
 func (c *compiler) warn(e *nginxconf.Error) { c.rt.Warnings = append(c.rt.Warnings, e) }

@@ -96,6 +96,16 @@ func (c *compiler) sslDirectives(server *nginxconf.Directive, name string) []*ng
 	return nil
 }
 
+// certName is an ssl_certificate's name as nginx's errors give it: the
+// full path once a server sharing the directive (an http-level one) has
+// loaded it.
+func (c *compiler) certName(d *nginxconf.Directive) string {
+	if c.certsLoaded[d] {
+		return c.cfg.ConfPath(d.Args[0])
+	}
+	return d.Args[0]
+}
+
 // sslLast is the directive named name that applies to the server.
 func (c *compiler) sslLast(server *nginxconf.Directive, name string) *nginxconf.Directive {
 	ds := c.sslDirectives(server, name)
@@ -181,7 +191,8 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 		return nil, err
 	}
 	var certs, keys []string
-	for _, d := range c.sslDirectives(server, "ssl_certificate") {
+	certDirs := c.sslDirectives(server, "ssl_certificate")
+	for _, d := range certDirs {
 		certs = append(certs, d.Args[0])
 	}
 	for _, d := range c.sslDirectives(server, "ssl_certificate_key") {
@@ -189,7 +200,7 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	}
 	last := ""
 	if len(certs) > 0 {
-		last = certs[len(certs)-1]
+		last = c.certName(certDirs[len(certDirs)-1])
 	}
 	switch {
 	case ssl.Enable && len(certs) > 0 && len(keys) == 0:
@@ -206,6 +217,14 @@ func (c *compiler) compileSSL(server *nginxconf.Directive, listenSSL *nginxconf.
 	keys = keys[:len(certs)]
 	if err := c.compileCertificates(ssl, certs, keys); err != nil {
 		return nil, err
+	}
+	if !ssl.dynamic() {
+		if c.certsLoaded == nil {
+			c.certsLoaded = map[*nginxconf.Directive]bool{}
+		}
+		for _, d := range certDirs {
+			c.certsLoaded[d] = true
+		}
 	}
 	if err := c.confCommands(server, ssl); err != nil {
 		return nil, err

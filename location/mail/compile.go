@@ -120,11 +120,14 @@ func Compile(cfg *nginxconf.Config, rt *location.Router, opts location.Options) 
 	if err != nil {
 		return nil, err
 	}
+	// ssl_certificate directives a server loaded: nginx made their
+	// names full paths in place, which later servers' errors show.
+	certsLoaded := map[*nginxconf.Directive]bool{}
 	for _, d := range block.Block {
 		if d.Name != "server" {
 			continue
 		}
-		sv, err := compileServer(cfg, rt, opts, block, d, host, mainLogs)
+		sv, err := compileServer(cfg, rt, opts, block, d, host, mainLogs, certsLoaded)
 		if err != nil {
 			return nil, err
 		}
@@ -181,7 +184,7 @@ func lookup(main, srv *nginxconf.Directive, name string) *nginxconf.Directive {
 	return nil
 }
 
-func compileServer(cfg *nginxconf.Config, rt *location.Router, opts location.Options, main, srv *nginxconf.Directive, host string, mainLogs []*location.ErrorLog) (*server, error) {
+func compileServer(cfg *nginxconf.Config, rt *location.Router, opts location.Options, main, srv *nginxconf.Directive, host string, mainLogs []*location.ErrorLog, certsLoaded map[*nginxconf.Directive]bool) (*server, error) {
 	sv := &server{timeout: time.Minute, serverName: host, maxErrors: 5,
 		proxyTimeout: 24 * time.Hour, proxyBuffer: os.Getpagesize()}
 	str := func(name string) (string, bool) {
@@ -245,7 +248,7 @@ func compileServer(cfg *nginxconf.Config, rt *location.Router, opts location.Opt
 	}
 	msec("auth_http_timeout", &sv.auth.timeout)
 	flag("auth_http_pass_client_cert", &sv.auth.passClientCert)
-	if err := compileTLS(cfg, rt, opts, sv, main, srv); err != nil {
+	if err := compileTLS(cfg, rt, opts, sv, main, srv, certsLoaded); err != nil {
 		return nil, err
 	}
 	sv.proto.compile(sv, main, srv)

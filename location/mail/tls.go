@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gonginx/gonginx/location"
@@ -25,7 +27,7 @@ const (
 
 // compileTLS reads the ssl_* directives of mail{} and srv, when the
 // server needs TLS (a listen with ssl, "ssl on" or starttls).
-func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Options, sv *server, main, srv *nginxconf.Directive) error {
+func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Options, sv *server, main, srv *nginxconf.Directive, certsLoaded map[*nginxconf.Directive]bool) error {
 	blocks := [][]*nginxconf.Directive{main.Block, srv.Block}
 	if d := lookup(main, srv, "starttls"); d != nil && len(d.Args) > 0 {
 		sv.starttls = map[string]int{"on": starttlsOn, "only": starttlsOnly}[d.Args[0]]
@@ -44,13 +46,33 @@ func compileTLS(cfg *nginxconf.Config, rt *location.Router, opts location.Option
 	if !need {
 		return nil
 	}
+	// Certificates and keys merge apart (ngx_mail_ssl_merge_conf): each
+	// from the innermost level that has any.
 	var certs, keys []*nginxconf.Directive
 	for i := len(blocks) - 1; i >= 0 && len(certs) == 0; i-- {
-		certs, keys = all(blocks[i], "ssl_certificate"), all(blocks[i], "ssl_certificate_key")
+		certs = all(blocks[i], "ssl_certificate")
+	}
+	for i := len(blocks) - 1; i >= 0 && len(keys) == 0; i-- {
+		keys = all(blocks[i], "ssl_certificate_key")
 	}
 	if len(certs) == 0 || len(keys) < len(certs) {
-		// -t reported it.
-		return &nginxconf.Error{Msg: `no "ssl_certificate" is defined for server in ` + srv.File, Line: srv.Line}
+		mode, at := tlsMode(sv, main, srv)
+		in := ` directive in ` + at.File + ":" + strconv.Itoa(at.EndLine)
+		switch {
+		case len(certs) == 0:
+			return &nginxconf.Error{Msg: `no "ssl_certificate" is defined for the "` + mode + `"` + in}
+		case len(keys) == 0:
+			return &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for the "` + mode + `"` + in}
+		}
+		last := certs[len(certs)-1]
+		name := last.Args[0]
+		if certsLoaded[last] {
+			name = cfg.ConfPath(name)
+		}
+		return &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for certificate "` + name + `" and the "` + mode + `"` + in}
+	}
+	for _, cd := range certs {
+		certsLoaded[cd] = true
 	}
 	var passwords []string
 	if d := lookup(main, srv, "ssl_password_file"); d != nil {
@@ -181,4 +203,36 @@ func tlsProtocolName(v uint16) string {
 		return "TLSv1"
 	}
 	return "unknown"
+}
+
+// tlsMode is what turned TLS on for nginx's merge errors: "listen ...
+// ssl", else "ssl" (on), else "starttls", and the directive whose line
+// they name: the server's last "listen ... ssl", else its last ssl or
+// starttls before any such listen, else mail{}'s (ngx_mail_ssl_enable and
+// ngx_mail_ssl_starttls keep their line unless a listen set one).
+func tlsMode(sv *server, main, srv *nginxconf.Directive) (string, *nginxconf.Directive) {
+	listen := false
+	var at *nginxconf.Directive
+	for _, d := range srv.Block {
+		switch {
+		case d.Name == "listen" && slices.Contains(d.Args[1:], "ssl"):
+			listen, at = true, d
+		case (d.Name == "ssl" || d.Name == "starttls") && !listen:
+			at = d
+		}
+	}
+	if at == nil {
+		for _, d := range main.Block {
+			if d.Name == "ssl" || d.Name == "starttls" {
+				at = d
+			}
+		}
+	}
+	switch {
+	case listen:
+		return "listen ... ssl", at
+	case sv.sslOn:
+		return "ssl", at
+	}
+	return "starttls", at
 }

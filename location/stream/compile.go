@@ -192,6 +192,18 @@ type compiler struct {
 	// compiled).
 	streamLogs     []*accessLog
 	streamLogsDone bool
+	// certsLoaded: ssl_certificate directives a server has loaded, whose
+	// names nginx made full paths in place (ngx_ssl_load_certificate):
+	// a later server inheriting them names the full path in errors.
+	certsLoaded map[*nginxconf.Directive]bool
+}
+
+// certName is an ssl_certificate's name as nginx's errors give it.
+func (cc *compiler) certName(d *nginxconf.Directive) string {
+	if cc.certsLoaded[d] {
+		return cc.cfg.ConfPath(d.Args[0])
+	}
+	return d.Args[0]
 }
 
 type zoneDecl struct {

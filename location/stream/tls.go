@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,15 +21,31 @@ import (
 // (ngx_stream_ssl_module) into srv: its certificates, protocols, ciphers
 // and ssl_conf_command.
 func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvDir *nginxconf.Directive) error {
+	// Certificates and keys merge apart (ngx_stream_ssl_merge_conf):
+	// each from the innermost level that has any.
 	var certs, keys []*nginxconf.Directive
 	for i := len(blocks) - 1; i >= 0 && len(certs) == 0; i-- {
-		certs, keys = all(blocks[i], "ssl_certificate"), all(blocks[i], "ssl_certificate_key")
+		certs = all(blocks[i], "ssl_certificate")
 	}
-	if len(certs) == 0 {
-		return &nginxconf.Error{Msg: `no "ssl_certificate" is defined for the listen ... ssl directive in ` + srvDir.File + ":" + itoa(srvDir.Line)}
+	for i := len(blocks) - 1; i >= 0 && len(keys) == 0; i-- {
+		keys = all(blocks[i], "ssl_certificate_key")
 	}
-	if len(keys) < len(certs) {
-		return &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for certificate "` + certs[len(keys)].Args[0] + `"`}
+	// The line of the server's last "listen ... ssl" (ngx_stream_core_listen
+	// keeps it for these errors).
+	listenAt := srvDir
+	for _, d := range srvDir.Block {
+		if d.Name == "listen" && slices.Contains(d.Args[1:], "ssl") {
+			listenAt = d
+		}
+	}
+	at := " directive in " + listenAt.File + ":" + itoa(listenAt.EndLine)
+	switch {
+	case len(certs) == 0:
+		return &nginxconf.Error{Msg: `no "ssl_certificate" is defined for the "listen ... ssl"` + at}
+	case len(keys) == 0:
+		return &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for the "listen ... ssl"` + at}
+	case len(keys) < len(certs):
+		return &nginxconf.Error{Msg: `no "ssl_certificate_key" is defined for certificate "` + cc.certName(certs[len(certs)-1]) + `" and the "listen ... ssl"` + at}
 	}
 	var passwords []string
 	if d := last(blocks, "ssl_password_file"); d != nil {
@@ -58,6 +75,14 @@ func (cc *compiler) serverTLS(srv *server, blocks [][]*nginxconf.Directive, srvD
 	dynamic := false
 	for i, cd := range certs {
 		dynamic = dynamic || strings.Contains(cd.Args[0], "$") || strings.Contains(keys[i].Args[0], "$")
+	}
+	if !dynamic {
+		if cc.certsLoaded == nil {
+			cc.certsLoaded = map[*nginxconf.Directive]bool{}
+		}
+		for _, cd := range certs {
+			cc.certsLoaded[cd] = true
+		}
 	}
 	var dyn *dynamicCerts
 	switch {

@@ -308,6 +308,8 @@ func concernsOf(name string) presence {
 func checkReferers(httpBlock []*Directive) *Error {
 	var walk func(block []*Directive, server *Directive) bool
 	walk = func(block []*Directive, server *Directive) bool {
+		// A block's valid_referers lines make one list.
+		noneOrBlocked, hosts := false, false
 		for _, d := range block {
 			switch d.Name {
 			case "server":
@@ -316,7 +318,6 @@ func checkReferers(httpBlock []*Directive) *Error {
 				}
 				continue
 			case "valid_referers":
-				noneOrBlocked, hosts := false, false
 				for _, a := range d.Args {
 					switch {
 					case a == "none" || a == "blocked":
@@ -335,15 +336,12 @@ func checkReferers(httpBlock []*Directive) *Error {
 						hosts = true
 					}
 				}
-				if noneOrBlocked && !hosts {
-					return true
-				}
 			}
 			if d.Block != nil && walk(d.Block, server) {
 				return true
 			}
 		}
-		return false
+		return noneOrBlocked && !hosts
 	}
 	if walk(httpBlock, nil) {
 		return &Error{Msg: `the "none" or "blocked" referers are specified in the "valid_referers" directive without any valid referer`}

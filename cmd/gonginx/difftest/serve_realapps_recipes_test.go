@@ -636,7 +636,7 @@ server {
 func TestServeAppCloudflareOrigin(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "cloudflare origin", ErrorMessages: true,
+	c := harness.Case{Name: "cloudflare origin", ErrorMessages: true, ErrorMask: wholeExcess,
 		Config: `set_real_ip_from 127.0.0.0/8;
 set_real_ip_from 173.245.48.0/20;
 real_ip_header CF-Connecting-IP;

@@ -12,6 +12,7 @@
 //	go run ./examples/bench -rows ws-echo -warm  # latency on CPUs kept awake
 //	go run ./examples/bench -rows http,cache-hit,php -instr 300 -base /tmp/gonginx-before  # instructions per request
 //	go run ./examples/bench -rows php -reps 1 -d 3s -sched  # system calls, context switches and wake-ups per request
+//	go run ./examples/bench -rows http -reps 1 -d 6s -kprof /tmp/kp  # and kernel time per request by cause (perf record)
 //
 // The -instr run counts user-space instructions per request under
 // valgrind's callgrind instead of timing (instr.go): a count the

@@ -44,10 +44,11 @@ func bytesOf(s string) []string {
 // per-read timer would let the request through and a whole-head timer cannot.
 func TestReadTimeouts(t *testing.T) {
 	const head = "GET /x HTTP/1.1\r\nHost: a\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+	headParts := []string{head[:14], head[14:28], head[28:42], head[42:56], head[56:70], head[70:]}
 	tests := []struct {
 		name string
-		// first is sent at once (a complete request answered before the rest), then parts
-		// trickle with pause between them.
+		// first is sent at once (a complete request answered before the rest, or the head's
+		// start), then parts trickle with pause between them.
 		first string
 		parts []string
 		pause time.Duration
@@ -57,12 +58,17 @@ func TestReadTimeouts(t *testing.T) {
 		body     bool
 		want     string
 	}{
-		{name: "head trickled past client_header_timeout", parts: bytesOf(head), pause: 10 * time.Millisecond,
-			setup: func(c *Conn) { c.HeaderTimeout = 150 * time.Millisecond }, requests: 1, want: "request timeout"},
+		// The head's first part is sent at once and the rest in five parts 400 ms apart (2 s
+		// in all, past a 1 s timer; no read waits longer than a pause). The first byte must be
+		// in before the timer ends, or the outcome is the wait for a request's: with the head
+		// trickled a byte each 10 ms from the start and a 150 ms timer, -race under load got
+		// "idle timeout" 2 times in 90 runs (the trickler's first write came that late).
+		{name: "head trickled past client_header_timeout", first: headParts[0], parts: headParts[1:], pause: 400 * time.Millisecond,
+			setup: func(c *Conn) { c.HeaderTimeout = time.Second }, requests: 1, want: "request timeout"},
 		{name: "head within client_header_timeout", parts: []string{head}, pause: 0,
 			setup: func(c *Conn) { c.HeaderTimeout = 5 * time.Second }, requests: 1, want: "ok"},
-		{name: "deadline from accept", parts: bytesOf(head), pause: 10 * time.Millisecond,
-			setup: func(c *Conn) { c.HeaderDeadline = time.Now().Add(150 * time.Millisecond) }, requests: 1, want: "request timeout"},
+		{name: "deadline from accept", first: headParts[0], parts: headParts[1:], pause: 400 * time.Millisecond,
+			setup: func(c *Conn) { c.HeaderDeadline = time.Now().Add(time.Second) }, requests: 1, want: "request timeout"},
 		{name: "keepalive request trickled", first: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", parts: bytesOf(head), pause: 10 * time.Millisecond,
 			setup: func(c *Conn) { c.HeaderTimeout, c.IdleTimeout = 150*time.Millisecond, 5*time.Second }, requests: 2, want: "request timeout"},
 		{name: "keepalive idle", first: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", parts: []string{head}, pause: time.Second,
@@ -81,6 +87,7 @@ func TestReadTimeouts(t *testing.T) {
 		// Over a pipe (the net.Conn's own reads) and a socket (raw reads).
 		for _, transport := range []string{"pipe", "tcp"} {
 			t.Run(tc.name+"/"+transport, func(t *testing.T) {
+				t.Parallel() // the cases mostly wait: together they take the longest one's time
 				srv, cli := net.Pipe()
 				if transport == "tcp" {
 					srv, cli = socketPair(t, "tcp")

@@ -193,8 +193,11 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 		}
 		nc, x.connectWaited = tc, true
 	}
-	if w, ok := p.proto.(connWrapper); ok {
-		nc = w.wrapConn(nc)
+	// gRPC's connections are wrapped: asked by the protocol's type, as
+	// an interface's assertion looks the type up until its call site's
+	// cache is built (location's updateKeepalive's comment).
+	if gp, ok := p.proto.(*grpcProto); ok {
+		nc = gp.wrapConn(nc)
 	}
 	x.life = connLife{expires: now.Add(g.KeepaliveTime), fd: -1, slots: slots, sock: http1.SockFrom(nc, &x.spareSock)}
 	if x.life.sock != nil {

@@ -49,13 +49,6 @@ type protocol interface {
 	cgiHead() bool
 }
 
-// connWrapper is implemented by a protocol whose connections carry
-// state of their own (HTTP/2 for gRPC): a new connection is wrapped once,
-// and kept alive wrapped.
-type connWrapper interface {
-	wrapConn(nc net.Conn) net.Conn
-}
-
 // bodyLens are the request body's lengths a request head may carry.
 type bodyLens struct {
 	body    int64 // what is sent (-1: no body)

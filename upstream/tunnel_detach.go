@@ -41,8 +41,18 @@ type detachedTry struct {
 // request's): the request's goroutine returns, and an idle tunnel holds
 // no stack (16 KiB each). False: the caller runs the tunnel and waits.
 func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *tunnel, g *Group, server int, buffered int64) bool {
-	td, ok := c.(tunnelDetacher)
-	if !ok || s == nil || x.cr != nil {
+	// An HTTP/1 connection is asked by its type, and made the tunnel's
+	// onEnd as such: an interface's assertion or conversion looks the
+	// type up (getitab) until its call site's cache is built, which the
+	// runtime tries at one miss in ~1000 (updateKeepalive's comment).
+	var td tunnelDetacher
+	var onEnd interface{ TunnelEnded() }
+	if hc, ok := c.(*http1.Conn); ok {
+		td, onEnd = hc, hc
+	} else if td, ok = c.(tunnelDetacher); ok {
+		onEnd = td
+	}
+	if td == nil || s == nil || x.cr != nil {
 		return false
 	}
 	d := &t.det
@@ -63,7 +73,7 @@ func (p *Proxy) detachTunnel(c http1.Stream, s *rewrite.State, x *exchange, t *t
 	}
 	x.life = connLife{}
 	x.detached, x.tunneled = true, true
-	t.onEnd = td
+	t.onEnd = onEnd
 	t.begin()
 	return true
 }

@@ -358,7 +358,7 @@ func (l *listener) serveConn(sc *serverConn) {
 		h.idleUntil = monoOf(headerDeadline) // serveRequests' first wait
 	}
 	c.Exiting = &l.srv.closing
-	c.OnRequestBytes = sc
+	c.OnRequestBytes, c.Finisher = sc, sc
 	c.Clock = poller.Now // one clock read per request's head
 	c.TunnelOwner = true
 	c.IdleGrace = idleGrace

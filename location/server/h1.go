@@ -501,6 +501,7 @@ func (l *listener) unparked(sc *serverConn) {
 	c := http1.Attach(&h.kept, sc.conn(), &sc.info)
 	c.IdleTimeout = h.parked.KeepaliveTimeout() // as it was when it parked
 	c.OnRequestBytes, c.Exiting, c.IdleGrace, c.NoWait = sc, &l.srv.closing, idleGrace, true
+	c.Finisher = sc
 	c.Clock = poller.Now
 	c.TunnelOwner = true
 	h.x = location.NewConn(h.rt, c, l.srv.log, h.connID, h.accepted.Time(), &l.srv.counters.Stats, false)

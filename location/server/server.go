@@ -81,10 +81,14 @@ type Server struct {
 	// instructions.
 	users    map[*location.Router]int
 	curUsers int
-	done     chan struct{}
-	counters *Counters
-	held     []*listener // accept loops waiting for Serve
-	order    acceptOrder
+	// terminating: an immediate stop began (Terminate); a response's
+	// last write then waits on cut, which Close closes (cutOnce).
+	terminating atomic.Bool
+	cut         chan struct{}
+	cutOnce     sync.Once
+	counters    *Counters
+	held        []*listener // accept loops waiting for Serve
+	order       acceptOrder
 	// stream serves the stream{} sockets.
 	stream *stream.Server
 	mail   *mail.Server
@@ -198,6 +202,11 @@ const (
 	// (connParkRef each, the bits above) it is who may still touch the
 	// record: the last to let go gives it back to connRecs (sc.unref).
 	connLive
+	// connFinishing: its response's last write is going out and its
+	// access line is not written yet (Finishing): an immediate stop
+	// waits for the line. The next setIdle(true) ends it, or the
+	// connection's end (it leaves the server's list).
+	connFinishing
 )
 
 // connParkRef is one park()'s reference, counted in flags' upper bits:
@@ -245,18 +254,41 @@ func (sc *serverConn) unref(ref uint32) {
 	connRecs.Put(sc)
 }
 
-// setIdle marks the connection idle or not (connIdle).
+// setIdle marks the connection idle or not (connIdle); idle, its last
+// response is done with (connFinishing cleared).
 func (sc *serverConn) setIdle(idle bool) {
-	// Each Or or And is a locked instruction: a flag already as wanted
-	// (a request's second clear, after RequestBytes's) is left alone.
-	if sc.isIdle() == idle {
-		return
-	}
-	if idle {
+	// Each Or, And or Add is a locked instruction: a flag already as
+	// wanted (a request's second clear, after RequestBytes's) is left
+	// alone, and a finished response's mark goes in the same Add that
+	// makes the connection idle (only this goroutine changes the two).
+	f := sc.flags.Load()
+	switch {
+	case !idle:
+		if f&connIdle != 0 {
+			sc.flags.And(^uint32(connIdle))
+		}
+	case f&(connIdle|connFinishing) == connFinishing:
+		sc.flags.Add(^uint32(connFinishing - connIdle - 1)) // -connFinishing+connIdle
+	case f&connFinishing != 0:
+		sc.flags.And(^uint32(connFinishing))
+	case f&connIdle == 0:
 		sc.flags.Or(connIdle)
-	} else {
-		sc.flags.And(^uint32(connIdle))
 	}
+}
+
+// Finishing is http1.ResponseFinisher: the response's last write is
+// about to go out. Marked first, then the stop looked at, as Terminate
+// does the two the other way round: either the stop waits for this
+// request's line, or the write never happens. Refused, the request
+// waits here until the process exits (or Close, in a test's process).
+func (sc *serverConn) Finishing() bool {
+	sc.flags.Or(connFinishing)
+	s := sc.h1.l.srv
+	if !s.terminating.Load() {
+		return true
+	}
+	<-s.cut
+	return false
 }
 
 func (sc *serverConn) isIdle() bool  { return sc.flags.Load()&connIdle != 0 }
@@ -280,7 +312,7 @@ func Start(cfg *nginxconf.Config, opts StartOptions) (*Server, error) {
 		return nil, err
 	}
 	s.opts, s.listeners = opts, map[string]*listener{}
-	s.users, s.done = map[*location.Router]int{}, make(chan struct{})
+	s.users, s.cut = map[*location.Router]int{}, make(chan struct{})
 	if opts.Channel {
 		s.slots.Force()
 	}
@@ -601,6 +633,7 @@ func (s *Server) terminateRequests() {
 
 // Close stops at once (SIGTERM/SIGINT): listeners and connections close.
 func (s *Server) Close() error {
+	s.cutOnce.Do(func() { close(s.cut) })
 	s.mu.Lock()
 	s.stopped.Store(true) // under mu: no connection is tracked after closeConns
 	s.mu.Unlock()
@@ -625,10 +658,40 @@ func (s *Server) Close() error {
 // closed, requests awaiting a backend included; the process's exit closes
 // every socket, as nginx's exit does, and what a request would log on its
 // way out (a 499, "client prematurely closed", an access line) is not
-// written, as nginx writes none. Only the buffered access logs are
-// flushed; the caller exits at once.
+// written, as nginx writes none. But a request whose response's last
+// write went out is logged, as nginx logs it in the handler of that
+// write: the stop waits (at most finishWait) for the lines of those
+// still finishing, and refuses the last writes that come after it. Then
+// the buffered access logs are flushed; the caller exits at once.
 func (s *Server) Terminate() {
+	s.terminating.Store(true)
+	s.awaitFinishing(finishWait)
 	s.log.Close()
+}
+
+// finishWait bounds an immediate stop's wait for the requests whose last
+// write is going out: one blocked on a client that does not read is not
+// answered (nginx's exit cuts it, unlogged), and the master's SIGKILL
+// comes after a second and a half.
+const finishWait = 250 * time.Millisecond
+
+// awaitFinishing waits up to d for the connections marked connFinishing
+// to log their request (the mark is cleared, or they end); none: it
+// returns at once.
+func (s *Server) awaitFinishing(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for {
+		finishing := false
+		s.mu.Lock()
+		for sc := s.conns; sc != nil && !finishing; sc = sc.next {
+			finishing = sc.flags.Load()&connFinishing != 0
+		}
+		s.mu.Unlock()
+		if !finishing || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // OpenConns lists the client and backend connections still open, by

@@ -172,6 +172,9 @@ type Conn struct {
 	// with "Connection: close", as nginx's header filter clears
 	// keepalive while ngx_exiting.
 	Exiting *atomic.Bool
+	// Finisher, when set, is told before the write that completes a
+	// response (ResponseFinisher).
+	Finisher ResponseFinisher
 
 	// readNoWait's state: its RawConn callbacks, bound once.
 	tryRead func(uintptr) bool
@@ -181,6 +184,16 @@ type Conn struct {
 	tryErr  error
 	tryDn   readDrained
 }
+
+// ResponseFinisher is told before the write after which the client has
+// the whole response (its last byte by its length, or Finish's flush),
+// once per response: nginx logs a request in the event handler that
+// makes that write, so an immediate stop never ends the process between
+// the two, and the owner holds such a stop until the line is written.
+// Finishing returns false when the stop came first: nothing more is
+// written (the request ends unanswered and unlogged, as nginx's exit
+// cuts it).
+type ResponseFinisher interface{ Finishing() bool }
 
 // RequestWatcher is told when a request's first bytes are in
 // (Conn.OnRequestBytes): an interface, so that a connection's owner is

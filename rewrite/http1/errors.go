@@ -73,6 +73,10 @@ var ErrRequestTimeout = errors.New("client timed out")
 // ErrHijacked is returned by I/O on a Conn after Hijack.
 var ErrHijacked = errors.New("http1: connection hijacked")
 
+// ErrStopped is a response's last write refused by its Finisher: the
+// process is stopping at once.
+var ErrStopped = errors.New("http1: stopping")
+
 // SendFailure words a failed write to the client as nginx's info line
 // for it: send_timeout as ngx_http_writer logs it, a reset as the read
 // event that sees it (ngx_http_test_reading, the upstream's broken

@@ -144,6 +144,12 @@ type respState struct {
 	handlerBody bool       // Write was given body bytes (nginx's r->request_output)
 	body        BodyFilter // Response.Body of a response with a body
 	held        bool       // the head is held (Response.Hold)
+	// end is what sent reaches with the response's last byte (head and
+	// Content-Length body, or the head alone), 0 when the client learns
+	// the end otherwise (chunked, closed, a 101's tunnel).
+	end int64
+	// finishing: Finish flushes, the last write; told: Finisher was told.
+	finishing, told bool
 }
 
 // statusLines is nginx 1.22's table (checked against a running nginx for
@@ -397,6 +403,14 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	b = appendHeaders(b, resp.RangeHeaders)
 	b = AppendString(b, "\r\n")
 	st.headerSize = int64(len(b) - headStart)
+	switch {
+	case status == 101:
+		// Its end is the tunnel's (nginx logs it then).
+	case st.headerOnly:
+		st.end = st.headerSize
+	case !st.chunked && contentLength >= 0:
+		st.end = st.headerSize + contentLength
+	}
 	*c.wb = b
 	c.sentHead.record(c, resp, b[headStart:], ct, loc, st, contentLength, lastModified)
 	if c.wire != nil {
@@ -621,6 +635,7 @@ func (c *Conn) Finish() error {
 			}
 		}
 	}
+	c.out.finishing = true
 	return c.FlushOut()
 }
 
@@ -677,6 +692,15 @@ func (c *Conn) writeRaw(p []byte) error {
 		}
 		c.out.sent += int64(len(p))
 		return nil
+	}
+	if c.Finisher != nil && !c.out.told &&
+		(c.out.finishing || c.out.end > 0 && c.out.sent+int64(len(p)) >= c.out.end) {
+		c.out.told = true
+		if !c.Finisher.Finishing() {
+			c.out.aborted, c.out.terminated, c.out.keepAlive = true, true, false
+			c.werr = ErrStopped
+			return c.werr
+		}
 	}
 	if !c.limit.decided && c.DecideRate != nil {
 		// Also when a rate was set: limit_rate_after still comes from

@@ -150,6 +150,7 @@ type exchange struct {
 	forHost       func([]byte) *http1.Limits // limitsForHost, bound once per exchange
 	rateFn        func()                     // decideRate, likewise (http1.Conn.DecideRate)
 	expectDone    bool                       // Expect: 100-continue was handled
+	bodyDropped   bool                       // discardBody ran: the body is not the request's
 	emptyLocation bool                       // "return 3xx" without a URL
 	redirLoc      []byte                     // Location of a redirect being answered
 	rangeUnsat    bool                       // a 416 carries "Content-Range: bytes */size"
@@ -385,6 +386,7 @@ func (x *exchange) startRequest() {
 	x.uriChanges = maxURIChanges + 1
 	x.errStatus, x.inErrPage, x.status, x.sent, x.loc = 0, false, 0, 0, nil
 	x.redirLoc, x.rangeUnsat, x.expectDone, x.emptyLocation = nil, false, false, false
+	x.bodyDropped = false
 	x.unsatType, x.rangedFile = nil, false
 	x.slice, x.rangeOffset, x.nextSubSlice = nil, 0, nil
 	x.timedOutBody, x.terminated = false, false
@@ -782,8 +784,14 @@ func (x *exchange) resetIfTimedOut(conf *locConf) {
 // are dropped; an invalid chunked framing among them is a 400.
 func (x *exchange) discardBody() int {
 	x.expectContinue()
+	x.bodyDropped = true
 	err := x.c.DiscardBuffered()
 	if err == nil {
+		if x.req.Chunked && x.c.BodyDone() {
+			// nginx's discard filter sets a chunked body's
+			// content_length_n to 0 at its end ($content_length).
+			x.st.ChunkedLength, x.st.ChunkedRead = 0, true
+		}
 		return 0
 	}
 	// Only now: errors.As's target escapes, an allocation per request.

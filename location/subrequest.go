@@ -69,15 +69,22 @@ func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error
 	case x.auth.pending != nil && !x.req.Chunked && x.req.ContentLength >= 0:
 		// auth_request's, before the body is read: nginx's copy of the
 		// headers counts it (client_max_body_size, the proxy's
-		// Content-Length), with no body to send. (A discarded body
-		// counts what is left of it: nginx sends Content-Length: 0 once
-		// all came, gonginx none.)
+		// Content-Length), with no body to send.
 		req.ContentLength, req.NoBody = x.req.ContentLength, true
+	case x.req.ContentLength == 0 || x.bodyDropped && (x.req.ContentLength > 0 || x.req.Chunked) && x.c.BodyDone():
+		// A body discarded (a return's, a static file's) or empty:
+		// nginx's discard filter counts headers_in's Content-Length down
+		// (a chunked one's set too), so the copy says 0 once all of it
+		// came: a proxied include sends "Content-Length: 0", no body.
+		// (Not all came yet: nginx's says what is left, gonginx none.)
+		req.ContentLength, req.NoBody = 0, true
 	}
 	sx.req, sx.addr, sx.srv = req, x.addr, x.srv
 	sx.st.Reset(req)
 	s := &sx.st
 	s.Start = x.st.Start
+	// headers_in's copy: a chunked body's count ($content_length).
+	s.ChunkedLength, s.ChunkedRead = x.st.ChunkedLength, x.st.ChunkedRead
 	s.Conn, s.ConnStart, s.Stats = sc, x.connStart, x.stats
 	s.Connection, s.ConnectionRequests, s.Pipelined = x.connID, x.c.ConnRequests(), x.st.Pipelined
 	s.ServerName = x.srv.Name

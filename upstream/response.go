@@ -305,9 +305,12 @@ func (p *Proxy) buildResponse(c http1.Stream, s *rewrite.State, x *exchange) (*h
 func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (resp *http1.Response, length int64, chunked, upstreamClose bool, err error) {
 	h := &x.head
 	resp = &x.resp
-	*resp = http1.Response{Status: h.Status, StatusLine: h.StatusLine, ContentLength: -1, LastModified: -1,
-		ServerTokensOff: p.serverTokensOff, RelativeLocation: p.relativeRedir, NoPortInRedirect: p.noPortInRedir,
-		NoServer: p.passedNoServer, NoDate: p.passedNoDate}
+	// Zeroed in place, then set (Request.reset's comment: a literal
+	// assigned whole is built aside and copied in).
+	*resp = http1.Response{}
+	resp.Status, resp.StatusLine, resp.ContentLength, resp.LastModified = h.Status, h.StatusLine, -1, -1
+	resp.ServerTokensOff, resp.RelativeLocation, resp.NoPortInRedirect = p.serverTokensOff, p.relativeRedir, p.noPortInRedir
+	resp.NoServer, resp.NoDate = p.passedNoServer, p.passedNoDate
 	x.hdrs = x.hdrs[:0]
 	x.cookieBuf = x.cookieBuf[:0]
 	length = -1

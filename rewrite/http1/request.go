@@ -296,8 +296,11 @@ func (r *Request) reset(info *ConnInfo) {
 	// 1.0: a request rejected before it is parsed whole gets a head, and
 	// only one parsed as HTTP/0.9 (then rejected, say for its method or
 	// URI) gets a bare body.
-	*r = Request{Headers: headers, scratch: scratch, Conn: info, ContentLength: -1,
-		ProtoMajor: 1, ProtoMinor: 0}
+	// Zeroed in place, then set: a composite literal assigned whole was
+	// built on the stack from a template and copied in (the struct twice
+	// over, ~190 instructions per request).
+	*r = Request{}
+	r.Headers, r.scratch, r.Conn, r.ContentLength, r.ProtoMajor = headers, scratch, info, -1, 1
 }
 
 // HeaderValue returns the value of the first header whose name matches

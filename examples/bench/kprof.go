@@ -119,20 +119,35 @@ func kprofCauseOf(kern []string) string {
 }
 
 // kprofTable is the row's table: µs per unit by cause, each server's
-// recording (the row's last repetition's) over its units.
-func kprofTable(row string, perUnit map[string]float64) []string {
+// recordings (one per repetition: a moment's load weighs less) over
+// their units.
+func kprofTable(row string, reps int) []string {
 	servers := []string{"nginx", "gonginx", "base"}
 	split := map[string]map[string]float64{}
+	perUnit := map[string]float64{}
 	for _, s := range servers {
-		data := filepath.Join(kprofDir, s+"."+row+".data")
-		if _, err := os.Stat(data); err != nil || perUnit[s] == 0 {
-			continue
+		for rep := range reps {
+			name := filepath.Join(kprofDir, fmt.Sprintf("%s.%s.%d", s, row, rep))
+			b, err := os.ReadFile(name + ".units")
+			if err != nil {
+				continue
+			}
+			units, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+			if err != nil || units == 0 {
+				continue
+			}
+			by, err := kprofSplit(name + ".data")
+			if err != nil {
+				return []string{fmt.Sprintf("kprof %s.data: %v", name, err)}
+			}
+			if split[s] == nil {
+				split[s] = map[string]float64{}
+			}
+			for k, v := range by {
+				split[s][k] += v
+			}
+			perUnit[s] += units
 		}
-		by, err := kprofSplit(data)
-		if err != nil {
-			return []string{fmt.Sprintf("kprof %s: %v", data, err)}
-		}
-		split[s] = by
 	}
 	names := map[string]bool{}
 	for _, by := range split {

@@ -72,7 +72,7 @@ func main() {
 	flag.IntVar(&rlimitNofile, "rlimit", 65536, "worker_rlimit_nofile of both servers (a hard limit below it caps it)")
 	flag.BoolVar(&fpmUnix, "fpm-unix", false, "the php row's php-fpm pool listens on a Unix socket (fastcgi_pass unix:...), not TCP")
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
-	flag.StringVar(&kprofDir, "kprof", "", "record (with -sched's counts) the workers' time with perf record -e cpu-clock -g into DIR/SERVER.ROW.data (and the units in SERVER.ROW.units; read with perf report -i FILE --sort sym) and print each row's kernel time per unit by cause")
+	flag.StringVar(&kprofDir, "kprof", "", "record (with -sched's counts) the workers' time with perf record -e cpu-clock -g into DIR/SERVER.ROW.REP.data (and the units in SERVER.ROW.REP.units; read with perf report -i FILE --sort sym) and print each row's kernel time per unit by cause, over all repetitions")
 	flag.BoolVar(&perfSched, "sched", false, "also count the workers' system calls, context switches and wake-ups per unit with perf stat's tracepoints (slows both far less than -syscalls)")
 	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php, https, h2, grpc-unary, ws-echo; ws-connect per connection; tls-full and tls-resumed per handshake)")
 	flag.StringVar(&instrKeep, "instr-keep", "", "with -instr: copy each run's callgrind dump into this directory (SERVER.ROW.N, the last repetition's kept) for callgrind_annotate")
@@ -168,7 +168,7 @@ rowLoop:
 				}
 				var t *tracer
 				if traceCalls && !strings.HasPrefix(name, "idle") {
-					t = startTracer(srv, name)
+					t = startTracer(srv, fmt.Sprintf("%s.%d", name, rep))
 				}
 				units = 0
 				vals, err := r.run(srv, d, idle)
@@ -177,7 +177,8 @@ rowLoop:
 					perUnit[srv.name] = units
 					if kprofDir != "" {
 						// The units the recording's samples are per.
-						os.WriteFile(filepath.Join(kprofDir, srv.name+"."+name+".units"), []byte(fmt.Sprintf("%.0f\n", units)), 0o644)
+						f := fmt.Sprintf("%s.%s.%d.units", srv.name, name, rep)
+						os.WriteFile(filepath.Join(kprofDir, f), []byte(fmt.Sprintf("%.0f\n", units)), 0o644)
 					}
 				}
 				srv.report(name, err != nil && !errors.Is(err, errSkipRow))
@@ -194,7 +195,7 @@ rowLoop:
 		if len(calls) >= 2 {
 			syscallLines = append(syscallLines, syscallTable(name, calls, perUnit)...)
 			if kprofDir != "" {
-				syscallLines = append(syscallLines, kprofTable(name, perUnit)...)
+				syscallLines = append(syscallLines, kprofTable(name, reps)...)
 			}
 		}
 		for i, m := range r.metrics {

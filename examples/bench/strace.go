@@ -121,7 +121,7 @@ func startPerf(s *server, row string) *tracer {
 	if kprofDir != "" {
 		// -kprof: where the workers' time goes, kernel symbols
 		// included (perf report -i FILE --sort sym); a file per
-		// server and row, the row's last repetition's.
+		// server, row and repetition (row is "ROW.REP").
 		data := filepath.Join(kprofDir, s.name+"."+row+".data")
 		rec := exec.Command("perf", "record", "-q", "-e", "cpu-clock", "-g", "-o", data, "-p", strings.Join(pids, ","))
 		if rec.Start() == nil {

@@ -308,7 +308,7 @@ func perfTable(row string, calls map[string]map[string]float64, per func(srv, n 
 	for _, e := range perfEvents {
 		a, b, c := per("nginx", e.name), per("gonginx", e.name), per("base", e.name)
 		if a >= 0.01 || b >= 0.01 || c >= 0.01 {
-			line := fmt.Sprintf("  %-20s %8.2f %8.2f", e.name, a, b)
+			line := fmt.Sprintf("  %-24s %8.2f %8.2f", e.name, a, b)
 			if base {
 				line += fmt.Sprintf(" %8.2f", c)
 			}

@@ -74,30 +74,39 @@ func (t *tracer) stop() map[string]float64 {
 // stops at every call. Context switches, wake-ups and CPU migrations
 // are the threads' (nginx's worker sleeps in epoll_wait; a Go worker's
 // threads also hand work to each other, and a thread that moves to the
-// other CPU finds its caches cold).
-var perfEvents = []struct{ event, name string }{
-	{"raw_syscalls:sys_enter", "system calls"},
-	{"sched:sched_switch", "context switches"},
-	{"sched:sched_wakeup", "wake-ups"},
-	{"cpu-migrations", "CPU migrations"},
-	{"syscalls:sys_enter_read", "read"},
-	{"syscalls:sys_enter_recvfrom", "recvfrom"},
-	{"syscalls:sys_enter_write", "write"},
-	{"syscalls:sys_enter_writev", "writev"},
-	{"syscalls:sys_enter_sendto", "sendto"},
-	{"syscalls:sys_enter_epoll_wait", "epoll_wait"},
-	{"syscalls:sys_enter_epoll_pwait", "epoll_pwait"},
-	{"syscalls:sys_enter_epoll_ctl", "epoll_ctl"},
-	{"syscalls:sys_enter_futex", "futex"},
-	{"syscalls:sys_enter_nanosleep", "nanosleep"},
+// other CPU finds its caches cold). filter, when set, counts only the
+// event's hits it matches (perf stat --filter).
+var perfEvents = []struct{ event, filter, name string }{
+	{"raw_syscalls:sys_enter", "", "system calls"},
+	{"sched:sched_switch", "", "context switches"},
+	// The rest were preempted: runnable, switched out for another
+	// task (a peer its send woke, most often).
+	{"sched:sched_switch", "prev_state & 127", "  of which to sleep"},
+	{"sched:sched_wakeup", "", "wake-ups"},
+	{"cpu-migrations", "", "CPU migrations"},
+	{"signal:signal_deliver", "", "signals"},
+	{"syscalls:sys_enter_read", "", "read"},
+	{"syscalls:sys_enter_recvfrom", "", "recvfrom"},
+	{"syscalls:sys_enter_write", "", "write"},
+	{"syscalls:sys_enter_writev", "", "writev"},
+	{"syscalls:sys_enter_sendto", "", "sendto"},
+	{"syscalls:sys_enter_epoll_wait", "", "epoll_wait"},
+	{"syscalls:sys_enter_epoll_wait", "timeout == 0", "  epoll_wait timeout 0"},
+	{"syscalls:sys_enter_epoll_pwait", "", "epoll_pwait"},
+	// Go's scheduler polls with timeout 0 before it blocks (it finds
+	// nothing then), and the Conns' poller takes its events so.
+	{"syscalls:sys_enter_epoll_pwait", "timeout == 0", "  epoll_pwait timeout 0"},
+	{"syscalls:sys_enter_epoll_ctl", "", "epoll_ctl"},
+	{"syscalls:sys_enter_futex", "", "futex"},
+	{"syscalls:sys_enter_nanosleep", "", "nanosleep"},
 	// Loopback packets the workers' threads put on the wire (their own
 	// writes' segments and the ACKs the kernel sends while it runs the
 	// receiving end's softirq in the sender's context), and their sends
 	// and receives at the socket layer: the segments a unit costs.
-	{"net:net_dev_xmit", "packets sent"},
-	{"sock:sock_send_length", "socket sends"},
-	{"sock:sock_recv_length", "socket receives"},
-	{"page-faults", "page faults"},
+	{"net:net_dev_xmit", "", "packets sent"},
+	{"sock:sock_send_length", "", "socket sends"},
+	{"sock:sock_recv_length", "", "socket receives"},
+	{"page-faults", "", "page faults"},
 }
 
 // startPerf is startTracer's -sched: perf stat on the workers, each
@@ -109,12 +118,15 @@ func startPerf(s *server, row string) *tracer {
 	for _, pid := range s.pids()[1:] {
 		pids = append(pids, strconv.Itoa(pid))
 	}
-	events := make([]string, len(perfEvents))
-	for i, e := range perfEvents {
-		events[i] = e.event
-	}
 	f := filepath.Join(s.dir, "perfstat")
-	cmd := exec.Command("perf", "stat", "-x", ",", "-o", f, "-e", strings.Join(events, ","), "-p", strings.Join(pids, ","))
+	args := []string{"stat", "-x", ",", "-o", f}
+	for _, e := range perfEvents {
+		args = append(args, "-e", e.event)
+		if e.filter != "" {
+			args = append(args, "--filter", e.filter)
+		}
+	}
+	cmd := exec.Command("perf", append(args, "-p", strings.Join(pids, ","))...)
 	if cmd.Start() == nil {
 		t.cmds, t.files = append(t.cmds, cmd), append(t.files, f)
 	}
@@ -132,7 +144,9 @@ func startPerf(s *server, row string) *tracer {
 	return t
 }
 
-// perfCounts reads perf stat's CSV ("count,unit,event,...").
+// perfCounts reads perf stat's CSV ("count,unit,event,..."), a line
+// per event in perfEvents' order (an event counted twice, filtered and
+// not, is told apart by its place).
 func (t *tracer) perfCounts() map[string]float64 {
 	calls := map[string]float64{}
 	for _, f := range t.files {
@@ -140,19 +154,16 @@ func (t *tracer) perfCounts() map[string]float64 {
 		if err != nil {
 			continue
 		}
+		i := 0
 		for _, line := range strings.Split(string(b), "\n") {
 			fields := strings.Split(line, ",")
-			if len(fields) < 3 {
+			if len(fields) < 3 || strings.HasPrefix(line, "#") || i >= len(perfEvents) {
 				continue
 			}
-			n, err := strconv.ParseFloat(fields[0], 64)
-			if err != nil {
-				continue
-			}
-			for _, e := range perfEvents {
-				if e.event == fields[2] {
-					calls[e.name] += n
-				}
+			e := perfEvents[i]
+			i++
+			if n, err := strconv.ParseFloat(fields[0], 64); err == nil && e.event == fields[2] {
+				calls[e.name] += n
 			}
 		}
 	}

@@ -208,6 +208,11 @@ func (p *peekedConn) Read(b []byte) (int, error) {
 	return http1.ReadVia(p.sock, p.Conn, b)
 }
 
+// UnderSock is http1.SockUnder: the Conn over TLS steers the record
+// layer's socket reads and writes as a plain socket's (its first read's
+// deadline, send_timeout armed only for a write that waits).
+func (p *peekedConn) UnderSock() *http1.Sock { return p.sock }
+
 // SyscallConn reaches the socket under the wrapper (the first byte was
 // read again by the handshake): an idle TLS connection parks on the
 // poller, and a proxied request watches for the client's hang-up, as

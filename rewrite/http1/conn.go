@@ -153,6 +153,7 @@ type Conn struct {
 	raw     syscall.RawConn // the socket under nc, cached by Socket
 	rawConn net.Conn        // the net.Conn raw belongs to
 	rawDone bool
+	under   SockUnder // rawConn when it is one under nc (TLS's), cached by Socket
 
 	sock     *Sock // nc's raw reads and writes (nil: nc's own), made by sockIO
 	sockDone bool
@@ -220,6 +221,9 @@ func (c *Conn) Socket() (syscall.RawConn, net.Conn) {
 	if !c.rawDone {
 		c.rawDone = true
 		c.raw, c.rawConn = SocketOf(c.nc)
+		if c.rawConn != c.nc {
+			c.under, _ = c.rawConn.(SockUnder)
+		}
 	}
 	return c.raw, c.rawConn
 }
@@ -239,12 +243,40 @@ func (c *Conn) sockIO() *Sock {
 }
 
 // MonoIdle reports whether ReadRequest takes IdleSinceMono for
-// IdleSince: the connection is read through its plain socket, which
-// keeps the poller's record (readDrained).
+// IdleSince: the connection is read through its plain socket, or TLS
+// over one (tlsSock), which keeps the poller's record (readDrained).
 func (c *Conn) MonoIdle() bool {
 	s := c.sockIO()
+	if s == nil {
+		s = c.tlsSock()
+	}
 	return s != nil && s.keepsRecord()
 }
+
+// SockUnder is a net.Conn under TLS that reads and writes its socket
+// through a Sock (location's wrapper of an accepted connection).
+type SockUnder interface {
+	// UnderSock is its Sock now (nil: none, while parked).
+	UnderSock() *Sock
+}
+
+// tlsSock is the Sock under nc when nc is TLS over a SockUnder (nil
+// otherwise): its reads and writes are the record layer's, which
+// ReadRequest and writeRaw steer as they steer a plain socket's
+// (Sock.ReadNextAt, Sock's armer).
+func (c *Conn) tlsSock() *Sock {
+	if !c.rawDone {
+		c.Socket()
+	}
+	if c.under == nil {
+		return nil
+	}
+	return c.under.UnderSock()
+}
+
+// armWrite is Sock's writeArmer: send_timeout, armed for a write through
+// TLS that must wait.
+func (c *Conn) armWrite() { c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout) }
 
 // KnownSocket is Socket's answer if Socket was asked already, without
 // looking it up (nil otherwise).
@@ -450,7 +482,16 @@ func (c *Conn) ReadRequest() (*Request, error) {
 		var m int
 		var err error
 		if monoNow != 0 {
-			m, err = c.sock.readAt((*c.rb)[c.rend:], monoNow, monoDL)
+			if c.sock != nil {
+				m, err = c.sock.readAt((*c.rb)[c.rend:], monoNow, monoDL)
+			} else {
+				// TLS: its record read (if it needs the socket) takes
+				// the deadline, as a plain socket's read does.
+				s := c.tlsSock()
+				s.ReadNextAt(monoNow, monoDL)
+				m, err = c.nc.Read((*c.rb)[c.rend:])
+				s.ReadNextAt(0, 0)
+			}
 			monoNow, monoSet = 0, true
 		} else {
 			m, err = ReadVia(c.sockIO(), c.nc, (*c.rb)[c.rend:])

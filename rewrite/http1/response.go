@@ -731,6 +731,12 @@ func (c *Conn) writeRaw(p []byte) error {
 			// adds its timer when a send would block: a response the
 			// socket takes at once reads no clock for it.
 			n, blocked, err = s.TryWrite(chunk)
+		} else if s := c.tlsSock(); s != nil {
+			// Through TLS the same: its record's writes try the socket
+			// first and arm send_timeout only when it takes no more.
+			s.armer = c
+			n, err = c.nc.Write(chunk)
+			s.armer, blocked = nil, false
 		}
 		if blocked && err == nil {
 			c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout)

@@ -41,3 +41,7 @@ func WriteVia(s *Sock, nc net.Conn, b []byte) (int, error) {
 	}
 	return s.Write(b)
 }
+
+// writeArmer arms a connection's write deadline (Conn's send_timeout)
+// for a Sock's Write that must wait.
+type writeArmer interface{ armWrite() }

@@ -24,6 +24,13 @@ type sockState struct {
 	// mark, when set, is stored true just before each read system call
 	// (MarkReads).
 	mark *atomic.Bool
+	// at, atDL: the next Read's clock reading and read deadline
+	// (ReadNextAt), taken by it.
+	at, atDL int64
+	// armer, while set, has Write try the socket first and arm the
+	// write deadline only when the socket takes no more (Conn.writeRaw
+	// sets it around a write through TLS).
+	armer writeArmer
 }
 
 // sendReadOp is SendRead's state beside its read's (sockOp r).
@@ -149,6 +156,7 @@ func putSock(s *Sock) {
 // callbacks kept (putSock's, or a Conn that keeps it: recycle).
 func clearSock(s *Sock) {
 	s.rc, s.dn, s.network, s.r, s.w, s.sr, s.mark = nil, nil, "", sockOp{}, sockOp{}, sendReadOp{}, nil
+	s.at, s.atDL, s.armer = 0, 0, nil
 }
 
 // FD is the socket's descriptor (-1: closed). The descriptor passes
@@ -167,7 +175,22 @@ func (s *Sock) setFD(fd uintptr) { s.r.n = int(fd) }
 
 // Read reads as net.Conn's Read: io.EOF at the end, a timeout error when
 // the read deadline passes.
-func (s *Sock) Read(b []byte) (int, error) { return s.readAt(b, 0, 0) }
+func (s *Sock) Read(b []byte) (int, error) {
+	at, d := s.at, s.atDL
+	if at != 0 {
+		s.at, s.atDL = 0, 0
+	}
+	return s.readAt(b, at, d)
+}
+
+// ReadNextAt has the next Read (from a wrapper: TLS's record reads) wait
+// under the read deadline d set from now, a clock reading of the
+// caller's, both on the poller's scale, as readAt: the deadline's
+// time.Time and the try's clock read cost a TLS connection's wait for
+// its next request ~300 instructions. The deadline stays set after
+// that Read; ReadNextAt(0, 0) forgets one no Read took. Only for a
+// Sock that keeps the poller's record (keepsRecord).
+func (s *Sock) ReadNextAt(now, d int64) { s.at, s.atDL = now, d }
 
 // keepsRecord reports whether s's RawConn is a readDrained (readAt).
 func (s *Sock) keepsRecord() bool { return s.dn != nil }
@@ -279,6 +302,21 @@ func (s *Sock) Write(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	if s.armer != nil {
+		n, blocked, err := s.TryWrite(b)
+		if !blocked || err != nil {
+			return n, err
+		}
+		s.armer.armWrite()
+		m, err := s.writeWait(b[n:])
+		return n + m, err
+	}
+	return s.writeWait(b)
+}
+
+// writeWait is Write, waiting (under the write deadline) while the
+// socket takes no more.
+func (s *Sock) writeWait(b []byte) (int, error) {
 	s.w = sockOp{p: b}
 	err := s.rc.Write(s.writeFn)
 	w := s.w

@@ -19,7 +19,7 @@ func (c *Conn) NewSub(uri, args []byte, hasArgs bool, sink func([]byte) error) *
 	sc := subConns.Get().(*Conn)
 	head := sc.sentHead
 	*sc = Conn{nc: c.nc, Info: c.Info, Limits: c.Limits, WriteTimeout: c.WriteTimeout,
-		sink: sink, Requests: c.Requests, raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone}
+		sink: sink, Requests: c.Requests, raw: c.raw, rawConn: c.rawConn, rawDone: c.rawDone, under: c.under}
 	sc.sentHead.own, sc.sentHead.buf = head.own[:0], head.buf[:0]
 	sc.body.c = sc
 	sc.body.done = true

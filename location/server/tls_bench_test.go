@@ -20,8 +20,9 @@ import (
 )
 
 // startTLSBench serves the bench's TLS listener (an ECDSA P-256
-// certificate, nginx's default protocols and session tickets) and
-// returns its address.
+// certificate, nginx's default protocols and session tickets; one
+// connection lasts a keep-alive benchmark's run) and returns its
+// address.
 func startTLSBench(b *testing.B) string {
 	dir := b.TempDir()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -46,7 +47,7 @@ func startTLSBench(b *testing.B) string {
 	}
 	addr := ln.Addr().String()
 	path := filepath.Join(dir, "nginx.conf")
-	conf := "events {}\nhttp {\naccess_log off;\nserver { listen " + addr + " ssl http2; ssl_certificate cert.pem; " +
+	conf := "events {}\nhttp {\naccess_log off;\nkeepalive_requests 1000000000;\nserver { listen " + addr + " ssl http2; ssl_certificate cert.pem; " +
 		"ssl_certificate_key key.pem; location / { return 200 \"ok\\n\"; } }\n}\n"
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		b.Fatal(err)

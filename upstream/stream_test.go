@@ -3,6 +3,7 @@ package upstream
 import (
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,7 +71,8 @@ func TestStreamSessionEndsFirst(t *testing.T) {
 }
 
 // The UDP answer that completes a session (proxy_responses) goes out
-// once the session let go of its server and its limits.
+// once the session let go of its server and its limits, and was unbound
+// from its client (the client's next datagram starts another).
 func TestStreamUDPSessionEndsFirst(t *testing.T) {
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -93,25 +95,41 @@ func TestStreamUDPSessionEndsFirst(t *testing.T) {
 		Replies []string
 		Conns   []int
 		Ended   []bool
+		Unbound []bool
 	}
 	var got seen
-	ended := false
+	ended, unbound := false, false
 	in := make(chan Datagram)
 	dg := &Datagrams{First: []byte("ping"), In: in}
+	dg.Unbind = func(last func() bool) bool {
+		if !last() {
+			return false
+		}
+		unbound = true
+		close(in)
+		return true
+	}
 	dg.Reply = func(b []byte) (int, error) {
 		g.mu.Lock()
 		got.Conns = append(got.Conns, g.Servers[0].conns)
 		g.mu.Unlock()
 		got.Replies = append(got.Replies, string(b))
 		got.Ended = append(got.Ended, ended)
+		got.Unbound = append(got.Unbound, unbound)
 		return len(b), nil
 	}
+	var notes []string
 	ss := &StreamSession{State: &rewrite.State{}, UDP: true, Log: func(string, string, string) {},
-		Note: func(string, string) {}, Ending: func() { ended = true }}
+		Note: func(_, msg string) { notes = append(notes, msg) }, Ending: func() { ended = true }}
 	if status := p.ServeUDP(ss, dg); status != 200 {
 		t.Errorf("status %d", status)
 	}
-	want := seen{Replies: []string{"ping", "ping"}, Conns: []int{1, 0}, Ended: []bool{false, true}}
+	// The session ends as done, not as its input's end (In closed at
+	// the unbinding, before the last answer was counted).
+	if len(notes) == 0 || !strings.HasPrefix(notes[len(notes)-1], "udp done") {
+		t.Errorf("notes %q, want the last \"udp done...\"", notes)
+	}
+	want := seen{Replies: []string{"ping", "ping"}, Conns: []int{1, 0}, Ended: []bool{false, true}, Unbound: []bool{false, true}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("at each answer (-want +got):\n%s", diff)
 	}

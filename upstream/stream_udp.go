@@ -23,8 +23,16 @@ type Datagrams struct {
 	Direct func(up net.Conn)
 	// Done unbinds the session once it is over: the client's next
 	// datagrams start a new one.
-	Done  func()
-	Reply func(b []byte) (int, error)
+	Done func()
+	// Unbind, when set, unbinds the session as Done does if last, asked
+	// under the lock the listener writes the client's datagrams under
+	// (so none is sent between the two), reports true: the reader's,
+	// before it sends the answer that completes the session, as nginx
+	// finalizes it in the event that sends that answer (the client's
+	// next datagram, sent on receiving it, starts a new session; unbound
+	// only after it, the next went to the old server socket, closing).
+	Unbind func(last func() bool) bool
+	Reply  func(b []byte) (int, error)
 	// Requests and Responses count the datagrams each way.
 	Requests, Responses int
 	// sent counts the datagrams sent to the server, by the session or
@@ -109,6 +117,17 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 			}
 		})
 	}
+	// unbound: the reader unbound the session before the answer that
+	// completes it (the main loop counts what is left to come).
+	var unbound atomic.Bool
+	// lastAnswer: answer number replies completes the session.
+	lastAnswer := func(replies int64) bool {
+		r := dg.sent.Load()
+		if p.Requests > 0 {
+			r = min(r, int64(p.Requests))
+		}
+		return p.Responses > 0 && r > 0 && replies >= int64(p.Responses)*r && (p.Requests == 0 || r >= int64(p.Requests))
+	}
 	readFrom := func() {
 		buf := make([]byte, 65536)
 		for replies := int64(1); ; replies++ {
@@ -117,11 +136,13 @@ func (p *StreamProxy) ServeUDP(ss *StreamSession, dg *Datagrams) int {
 				readErr <- err
 				return
 			}
-			r := dg.sent.Load()
-			if p.Requests > 0 {
-				r = min(r, int64(p.Requests))
-			}
-			if p.Responses > 0 && r > 0 && replies >= int64(p.Responses)*r && (p.Requests == 0 || r >= int64(p.Requests)) {
+			if lastAnswer(replies) && (dg.Unbind == nil || dg.Unbind(func() bool {
+				// Told before In closes: the main loop then waits for
+				// this answer.
+				last := lastAnswer(replies)
+				unbound.Store(last)
+				return last
+			})) {
 				release(false)
 			}
 			m, _ := dg.Reply(buf[:n])
@@ -172,9 +193,10 @@ loop:
 			case d, ok := <-in:
 				if !ok {
 					in = nil
-					if p.Requests > 0 && dg.Requests >= p.Requests {
+					if p.Requests > 0 && dg.Requests >= p.Requests || unbound.Load() {
 						// The listener unbound the session after its
-						// proxy_requests datagrams: the answers may still come.
+						// proxy_requests datagrams, or the reader did
+						// before the last answer: the answers may still come.
 						continue
 					}
 					break loop

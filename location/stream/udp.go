@@ -204,14 +204,26 @@ func (ss *session) runUDP(us *udpSession, pc net.PacketConn, u *udpListener, key
 		sp := &upstream.StreamSession{State: &ss.st, Received: ss.received, UDP: true,
 			Log: ss.proxyLog, Note: ss.note, CountConn: ss.countConn, Ending: ss.ending}
 		dg := &upstream.Datagrams{First: first, In: us.in, Reply: reply}
-		dg.Done = func() {
-			u.mu.Lock()
+		unbind := func() { // u.mu held
 			us.up = nil
 			if u.sessions[key] == us {
 				delete(u.sessions, key)
 				close(us.in)
 			}
+		}
+		dg.Done = func() {
+			u.mu.Lock()
+			unbind()
 			u.mu.Unlock()
+		}
+		dg.Unbind = func(last func() bool) bool {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			if !last() {
+				return false
+			}
+			unbind()
+			return true
 		}
 		dg.Direct = func(up net.Conn) {
 			u.mu.Lock()

@@ -577,6 +577,13 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *http1.Request, reuseBody bool, bodyLen int64) (int64, int, error) {
 	x.streamChunked = !reuseBody && r.Chunked && !p.requestBuffering && p.version11 && p.setBody == nil && p.passBody
 	x.pending = nil
+	if x.streamChunked || !reuseBody && !r.Chunked && r.ContentLength > 0 && !r.NoBody && !p.requestBuffering && p.setBody == nil && p.passBody {
+		// Passed on as it comes: an HTTP/2 stream's window follows
+		// the relay's buffer, not the wide one of a body read whole.
+		if rb, ok := c.(interface{ RelaysBody(int64) }); ok {
+			rb.RelaysBody(p.bodyBufferSize)
+		}
+	}
 	// A chunked body relayed as it comes is held to client_max_body_size
 	// by its chunks' sizes, as nginx's chunked filter holds it.
 	c.SetBodyLimit(p.maxBody)

@@ -79,7 +79,14 @@ func (c *Conn) ReadBodyAtHand(p []byte) (int, error) {
 
 // SetBodyLimit holds the rest of a chunked body to client_max_body_size
 // n (0: no limit): a chunk whose size line would take it past n is a 413.
-func (c *Conn) SetBodyLimit(n int64) { c.body.limit = n }
+// A framed stream's wire is told too: its reader stops taking the body
+// at the frame that goes past n, as nginx's stops at its buffer's.
+func (c *Conn) SetBodyLimit(n int64) {
+	c.body.limit = n
+	if w, ok := c.wire.(interface{ SetBodyLimit(int64) }); ok {
+		w.SetBodyLimit(n)
+	}
+}
 
 // BodyDone reports whether the body has been read to its end.
 func (c *Conn) BodyDone() bool { return c.body.done }

@@ -42,6 +42,18 @@ func (c *Conn) Waits() {
 	}
 }
 
+// RelaysBody tells the Conn's wire that the handler passes the body on
+// as it comes, through a buffer of size bytes (proxy_request_buffering
+// off: nginx's request_body_no_buffering with client_body_buffer_size),
+// before it reads any: a framed stream's window then follows what was
+// passed on, where a body read whole has it wide open. Nothing for an
+// HTTP/1 connection.
+func (c *Conn) RelaysBody(size int64) {
+	if w, ok := c.wire.(interface{ RelaysBody(int64) }); ok {
+		w.RelaysBody(size)
+	}
+}
+
 // NewFramedConn wraps one stream of a framed protocol: nc reads the
 // request body (io.EOF at its end) and writes body bytes; w takes the
 // head and the end. The request comes from StartFramed.

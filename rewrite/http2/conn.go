@@ -754,6 +754,16 @@ func (c *Conn) updateWindow(f *http2.WindowUpdateFrame) error {
 		return nil // closed in nginx once its response ended (receive's)
 	}
 	if st.sendWindow+int64(f.Increment) > maxWindow {
+		// nginx's handler ran as the HEADERS came: a response it
+		// finished then closed the stream, and this frame is skipped.
+		if st = c.awaitRunLocked(st); st == nil || st.endSent {
+			return nil
+		}
+		if st.sendWindow+int64(f.Increment) <= maxWindow {
+			st.sendWindow += int64(f.Increment)
+			st.wakeWriter()
+			return nil
+		}
 		c.logInfo("client violated flow control for stream " + num(int64(f.StreamID)) + ": received WINDOW_UPDATE frame with window increment " + num(int64(f.Increment)) + " not allowed for window " + num(st.sendWindow))
 		c.mu.Unlock()
 		c.resetStream(f.StreamID, http2.ErrCodeFlowControl)

@@ -35,16 +35,27 @@ type Stream struct {
 	// Receiving.
 	buf        []byte // body bytes received and not read: buf[rpos:]
 	rpos       int
-	bufCap     int
 	recvWindow int64 // what the client may still send
-	unacked    int64 // read, not yet given back with WINDOW_UPDATE
-	inClosed   bool  // END_STREAM arrived
-	declared   int64 // Content-Length, once the head is parsed; -1: none
-	received   int64
-	dropped    int64 // body bytes received and dropped with an error
-	bodyErr    error
-	readWake   chan struct{}
-	readDL     time.Time
+	// The window of a body the handler reads, as ngx_http_v2_read_request_body
+	// opens it: noFlow, a body read whole (buffered) has its window opened
+	// to 2^31-1 and topped up as DATA comes (nginx's no_flow_control);
+	// relayLen > 0, a body passed on as it comes (RelaysBody) has a
+	// window of that buffer's size, given back each time the handler
+	// took all the stream held. grant is a WINDOW_UPDATE's increment to
+	// send once c.mu is released (unlockGrant).
+	noFlow   bool
+	relayLen int64
+	grant    uint32
+	answered bool  // a final head was written
+	limit    int64 // client_max_body_size for a body of no declared length (SetBodyLimit)
+	waits    bool  // HandlerWaits was called
+	inClosed bool  // END_STREAM arrived
+	declared int64 // Content-Length, once the head is parsed; -1: none
+	received int64
+	dropped  int64 // body bytes received and dropped with an error
+	bodyErr  error
+	readWake chan struct{}
+	readDL   time.Time
 	// waiting has a bit per wait under way (c.mu): a wake-up is sent
 	// only to a wait, not left in the channel for nobody (a token sent
 	// and drained cost ~350 instructions, three per request).
@@ -100,10 +111,15 @@ type Stream struct {
 // ms reset 1 in 9 bodies under load 15 on 2 cores, race detector on).
 const bodyWantedWait = time.Second
 
-// bodyBufferSize is how much of a body a stream holds for its reader:
-// the window given back as the reader takes it, a quarter at a time
-// (nginx opens the window wide for a body it reads on).
-const bodyBufferSize = 256 << 10
+// bodyHoldMax is how much of a body read whole a stream holds for its
+// reader: its window is wide open, as nginx's, so past this the
+// connection's reader waits for the handler to take some (nginx writes
+// the body to its temporary file before it reads on). bodyHoldWait
+// bounds that wait, for a handler that stopped reading without a word.
+const (
+	bodyHoldMax  = 256 << 10
+	bodyHoldWait = time.Minute
+)
 
 // streams pools Streams with their framed http1.Conn and the memory they
 // grew (the head, the request's fields, the sent head, the body buffer),
@@ -120,7 +136,7 @@ func newStream(c *Conn, id uint32) *Stream {
 	// Cleared in place, then set (a literal is built beside and copied).
 	*s = Stream{}
 	s.c, s.id, s.declared, s.hc, s.head, s.buf, s.out, s.trailers, s.nameBuf = c, id, -1, hc, head, buf, out, tr, nb
-	s.recvWindow, s.bufCap = int64(c.cfg.PrereadSize), max(c.cfg.PrereadSize, bodyBufferSize)
+	s.recvWindow = int64(c.cfg.PrereadSize)
 	s.sendWindow, s.chunk, s.readWake, s.sendWake, s.bodyWanted = c.initWindow, c.cfg.ChunkSize, rw, sw, bw
 	s.readTimer, s.sendTimer = rt, st
 	select { // a wake-up left from the last stream
@@ -279,17 +295,23 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		return true
 	}
 	if s.inClosed {
+		// nginx's handler ran as the HEADERS came: a response it
+		// finished then closed the stream, and this frame is skipped.
+		if s = c.awaitRunLocked(s); s == nil || s.err != nil || s.endSent {
+			c.mu.Unlock()
+			return s != nil
+		}
 		c.mu.Unlock()
 		c.logInfo("client sent DATA frame for half-closed stream " + num(int64(id)))
 		c.resetStream(id, http2.ErrCodeStreamClosed)
 		return true
 	}
-	if size > s.recvWindow && !s.reading && !s.settled && !s.outClosed && s.err == nil {
+	if !s.reading && !s.settled && !s.outClosed && s.err == nil {
 		// nginx runs a request's handler as its HEADERS arrive, so one
 		// that reads the body has opened the stream's window before the
 		// next frame is parsed (ngx_http_v2_read_request_body). Here the
-		// handler runs beside the reader: a DATA frame past the preread
-		// window waits a moment for it to ask for the body.
+		// handler runs beside the reader: DATA waits a moment for it to
+		// ask for the body, or answer, or wait on something else.
 		s.waiting |= waitBody
 		c.mu.Unlock()
 		waitFor(s.bodyWanted, time.Now().Add(bodyWantedWait), nil)
@@ -299,7 +321,7 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 			c.mu.Unlock()
 			return false
 		}
-		if s.err != nil {
+		if s.err != nil || s.endSent {
 			c.mu.Unlock()
 			return true
 		}
@@ -312,17 +334,39 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		return true
 	}
 	s.recvWindow -= size
-	s.unacked += size - int64(len(data)) // padding is given back as read
+	var grant uint32
+	if s.noFlow && s.recvWindow < maxWindow/4 {
+		// ngx_http_v2_state_data tops a body read whole up as it comes.
+		grant, s.recvWindow = uint32(maxWindow-s.recvWindow), maxWindow
+	}
+	if s.noFlow && len(s.buf)-s.rpos+len(data) > bodyHoldMax {
+		if s = c.holdLocked(s, len(data)); s == nil {
+			c.mu.Unlock()
+			return false
+		}
+	}
+	if s.bodyErr != nil {
+		// nginx's skip_data: the request ended with the body's error,
+		// what follows is dropped, its END_STREAM too (the stream is
+		// reset with NO_ERROR as it closes).
+		c.mu.Unlock()
+		if grant > 0 {
+			c.sendWindowUpdate(id, grant)
+		}
+		return true
+	}
 	s.received += int64(len(data))
-	if s.declared >= 0 && s.received > s.declared && s.bodyErr == nil {
+	if s.declared >= 0 && s.received > s.declared {
 		s.bodyErr = errBodyTooLarge
+	} else if s.declared < 0 && s.limit > 0 && s.received > s.limit {
+		s.bodyErr = &http1.Error{Status: 413, Msg: "client intended to send too large chunked body: " + num(s.received) + " bytes"}
 	}
 	if len(data) > 0 {
 		if s.rpos > 0 && s.rpos == len(s.buf) {
 			s.buf, s.rpos = s.buf[:0], 0
 		}
 		if s.buf == nil {
-			s.buf = make([]byte, 0, min(s.bufCap, max(len(data), 16<<10)))
+			s.buf = make([]byte, 0, max(len(data), 16<<10))
 		}
 		if len(s.buf)+len(data) > cap(s.buf) && s.rpos > 0 {
 			n := copy(s.buf, s.buf[s.rpos:])
@@ -335,7 +379,50 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 	}
 	s.wakeLocked(waitRead, s.readWake)
 	c.mu.Unlock()
+	if grant > 0 {
+		c.sendWindowUpdate(id, grant)
+	}
 	return true
+}
+
+// awaitRunLocked waits, before a frame that breaks the rules on s is
+// answered, for s's handler to get as far as nginx's ran before it read
+// the frame: to the response's end sent, or to a wait (for the body,
+// for window, on something else), at most bodyWantedWait (c.mu held,
+// released while waiting). It returns the stream, nil once it is gone.
+// Only frames in error wait: a handler still busy costs them a delay.
+func (c *Conn) awaitRunLocked(s *Stream) *Stream {
+	id, deadline := s.id, time.Now().Add(bodyWantedWait)
+	for !(s.endSent || s.err != nil || s.reading || s.waits || s.waiting&waitSend != 0) {
+		s.waiting |= waitBody
+		c.mu.Unlock()
+		ok := waitFor(s.bodyWanted, deadline, nil)
+		c.mu.Lock()
+		s.waiting &^= waitBody
+		if s = c.streams[id]; s == nil || !ok {
+			return s
+		}
+	}
+	return s
+}
+
+// holdLocked waits, for a body read whole, until the handler took
+// enough that n more bytes stay within bodyHoldMax, or answered, or the
+// stream ended (c.mu held, released while waiting). It returns the
+// stream, nil once it is gone.
+func (c *Conn) holdLocked(s *Stream, n int) *Stream {
+	id, deadline := s.id, time.Now().Add(bodyHoldWait)
+	for len(s.buf) > s.rpos && len(s.buf)-s.rpos+n > bodyHoldMax && s.err == nil && s.bodyErr == nil && !s.answered {
+		s.waiting |= waitBody
+		c.mu.Unlock()
+		ok := waitFor(s.bodyWanted, deadline, nil)
+		c.mu.Lock()
+		s.waiting &^= waitBody
+		if s = c.streams[id]; s == nil || !ok {
+			return s
+		}
+	}
+	return s
 }
 
 // The waits of a stream: its body's reader, the reader goroutine's wait
@@ -379,6 +466,7 @@ func (s *Stream) abortLocked(err error, byClient bool) {
 	}
 	s.wakeLocked(waitRead, s.readWake)
 	s.wakeLocked(waitSend, s.sendWake)
+	s.wakeLocked(waitBody, s.bodyWanted)
 }
 
 // WatchAbort closes backend if the stream ends (the client's reset, the
@@ -390,6 +478,10 @@ func (s *Stream) WatchAbort(backend io.Closer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s.watchFired = false
+	// The handler waits for its backend now: nginx's would be back in
+	// its event loop (a frame in error waits no longer, awaitRunLocked).
+	s.waits = true
+	s.wakeLocked(waitBody, s.bodyWanted)
 	if s.err != nil {
 		backend.Close()
 		s.watchFired = true
@@ -415,30 +507,30 @@ func (s *Stream) Read(p []byte) (int, error) {
 		if s.bodyErr != nil {
 			err := s.bodyErr
 			s.dropLocked()
-			c.mu.Unlock()
+			s.unlockGrant()
 			return 0, err
 		}
 		if s.shortLocked() {
 			err := s.endErrLocked()
-			c.mu.Unlock()
+			s.unlockGrant()
 			return 0, err
 		}
 		if n := s.takeLocked(p); n > 0 {
-			c.mu.Unlock()
+			s.unlockGrant()
 			return n, nil
 		}
 		if s.err != nil {
-			c.mu.Unlock()
+			s.unlockGrant()
 			return 0, s.err
 		}
 		if s.inClosed {
 			err := s.endErrLocked()
-			c.mu.Unlock()
+			s.unlockGrant()
 			return 0, err
 		}
 		dl := s.readDL
 		s.waiting |= waitRead
-		c.mu.Unlock()
+		s.unlockGrant()
 		ok := waitFor(s.readWake, dl, &s.readTimer)
 		c.mu.Lock()
 		s.waiting &^= waitRead
@@ -451,10 +543,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 }
 
 // ReadAtHand is the Wire's: body bytes already received.
-func (s *Stream) ReadAtHand(p []byte) (int, error) {
-	c := s.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (s *Stream) ReadAtHand(p []byte) (n int, err error) {
+	s.c.mu.Lock()
+	defer s.unlockGrant()
 	if s.bodyErr != nil {
 		s.dropLocked()
 		return 0, s.bodyErr
@@ -472,6 +563,17 @@ func (s *Stream) ReadAtHand(p []byte) (int, error) {
 		return 0, s.endErrLocked()
 	}
 	return 0, nil
+}
+
+// unlockGrant releases c.mu and sends the WINDOW_UPDATE the reading
+// granted.
+func (s *Stream) unlockGrant() {
+	c, g := s.c, s.grant
+	s.grant = 0
+	c.mu.Unlock()
+	if g > 0 {
+		c.sendWindowUpdate(s.id, g)
+	}
 }
 
 // endErrLocked is what reading at the stream's end gives: io.EOF, or a
@@ -509,41 +611,77 @@ func (s *Stream) BodyDropped() int64 {
 	return s.dropped
 }
 
-// takeLocked copies buffered body bytes into p and gives the window back
-// once a good part of the buffer was read, as the request's reader frees
-// room (c.mu held; the WINDOW_UPDATE goes out after).
+// takeLocked copies buffered body bytes into p (c.mu held). The first
+// take is the handler asking for the body: its window opens.
 func (s *Stream) takeLocked(p []byte) int {
 	if !s.reading {
 		s.reading = true
+		s.openWindowLocked()
 		defer s.wakeLocked(waitBody, s.bodyWanted)
 	}
 	n := copy(p, s.buf[s.rpos:])
-	if n == 0 {
-		if s.rpos == 0 && !s.inClosed && s.err == nil {
-			s.updateWindowLocked()
-		}
-		return 0
-	}
 	s.rpos += n
-	s.unacked += int64(n)
-	s.updateWindowLocked()
+	if n > 0 {
+		s.wakeLocked(waitBody, s.bodyWanted) // the reader may wait for room
+	}
+	if s.relayLen > 0 && s.rpos == len(s.buf) && !s.inClosed && s.err == nil && s.relayLen > s.recvWindow {
+		// ngx_http_v2_read_unbuffered_request_body: all that was held
+		// went on, the window is the buffer's again.
+		s.grant += uint32(s.relayLen - s.recvWindow)
+		s.recvWindow = s.relayLen
+	}
 	return n
 }
 
-// updateWindowLocked opens the stream's window up to the buffer's room:
-// a body the handler reads flows on beyond http2_body_preread_size.
-func (s *Stream) updateWindowLocked() {
+// openWindowLocked opens the window of a body the handler asks for, as
+// ngx_http_v2_read_request_body does unless the stream ended already:
+// to 2^31-1 for a body read whole, to the relay's buffer for one passed
+// on as it comes (c.mu held).
+func (s *Stream) openWindowLocked() {
 	if s.inClosed || s.err != nil {
 		return
 	}
-	buffered := int64(len(s.buf) - s.rpos)
-	room := int64(s.bufCap) - buffered - s.recvWindow
-	if room <= 0 || room < int64(s.bufCap)/4 && s.recvWindow > 0 {
+	if s.relayLen > 0 {
+		if d := s.relayLen - int64(s.c.cfg.PrereadSize); d > 0 {
+			s.grant += uint32(d)
+			s.recvWindow += d
+		}
 		return
 	}
-	s.recvWindow += room
-	s.unacked = 0
-	go s.c.sendWindowUpdate(s.id, uint32(room))
+	s.noFlow = true
+	if d := maxWindow - s.recvWindow; d > 0 {
+		s.grant += uint32(d)
+		s.recvWindow = maxWindow
+	}
+}
+
+// SetBodyLimit is http1.Conn.SetBodyLimit's: a body of no declared
+// length that goes past n (0: no limit) is a 413 from the frame that
+// took it there, and the frames after it are dropped.
+func (s *Stream) SetBodyLimit(n int64) {
+	s.c.mu.Lock()
+	s.limit = n
+	s.c.mu.Unlock()
+}
+
+// RelaysBody is http1.Conn.RelaysBody's: the handler passes the body on
+// as it comes, through a buffer of size bytes (client_body_buffer_size;
+// nginx's request_body_no_buffering). Before the first read only.
+func (s *Stream) RelaysBody(size int64) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.reading {
+		return
+	}
+	// ngx_http_v2_read_request_body's rb->buf: a declared length that
+	// fits takes one byte more, and the buffer holds the preread window
+	// at least.
+	n := size
+	if s.declared >= 0 && s.declared <= size {
+		n = s.declared + 1
+	}
+	s.relayLen = min(max(n, int64(c.cfg.PrereadSize)), maxWindow)
 }
 
 func (c *Conn) sendWindowUpdate(id uint32, n uint32) {
@@ -606,7 +744,9 @@ func (c *Conn) flushStream(s *Stream) error {
 // without waiting for it to ask (nginx has not opened the window).
 func (s *Stream) HandlerWaits() {
 	s.c.mu.Lock()
+	s.waits = true
 	s.settleLocked()
+	s.wakeLocked(waitBody, s.bodyWanted)
 	s.c.mu.Unlock()
 }
 
@@ -626,6 +766,8 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	c.mu.Lock()
 	if status >= 200 {
 		s.settleLocked() // answered without asking for the body (if it did not)
+		s.answered = true
+		s.wakeLocked(waitBody, s.bodyWanted) // the reader holding its body waits no more
 	}
 	err := s.err
 	if end && err == nil {

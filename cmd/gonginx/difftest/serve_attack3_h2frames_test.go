@@ -214,6 +214,13 @@ func TestServeAttack3H2Frames(t *testing.T) {
 			fr.WriteWindowUpdate(1, 1<<31-1)
 			fr.WriteWindowUpdate(1, 1<<31-1)
 		}},
+		{"stream window overflow, the response done at once", func(fr *http2.Framer, enc func(...string) []byte, pause func()) {
+			// nginx runs the handler as the HEADERS come: the stream is
+			// closed (RST_STREAM NO_ERROR) before the updates are read.
+			fr.WriteHeaders(h2Headers(1, enc(get("/")...), false))
+			fr.WriteWindowUpdate(1, 1<<31-1)
+			fr.WriteWindowUpdate(1, 1<<31-1)
+		}},
 		{"connection window increment 0", func(fr *http2.Framer, enc func(...string) []byte, pause func()) {
 			fr.WriteRawFrame(http2.FrameWindowUpdate, 0, 0, []byte{0, 0, 0, 0})
 		}},
@@ -266,6 +273,10 @@ func TestServeAttack3H2Frames(t *testing.T) {
 		}},
 		{"DATA after END_STREAM", func(fr *http2.Framer, enc func(...string) []byte, pause func()) {
 			fr.WriteHeaders(h2Headers(1, enc(get("/p/slow")...), true))
+			fr.WriteData(1, true, []byte("x"))
+		}},
+		{"DATA after END_STREAM, the response done at once", func(fr *http2.Framer, enc func(...string) []byte, pause func()) {
+			fr.WriteHeaders(h2Headers(1, enc(get("/")...), true))
 			fr.WriteData(1, true, []byte("x"))
 		}},
 		{"1000 empty DATA frames", func(fr *http2.Framer, enc func(...string) []byte, pause func()) {

@@ -624,9 +624,12 @@ func (s *Stream) takeLocked(p []byte) int {
 	if n > 0 {
 		s.wakeLocked(waitBody, s.bodyWanted) // the reader may wait for room
 	}
-	if s.relayLen > 0 && s.rpos == len(s.buf) && !s.inClosed && s.err == nil && s.relayLen > s.recvWindow {
+	if s.relayLen > 0 && n == 0 && s.rpos == len(s.buf) && !s.inClosed && s.err == nil && s.relayLen > s.recvWindow {
 		// ngx_http_v2_read_unbuffered_request_body: all that was held
-		// went on, the window is the buffer's again.
+		// went on, the window is the buffer's again. Given when the
+		// handler comes back for more and finds none, not as it takes
+		// the last: what came while it passed the rest on is taken
+		// first, as nginx takes a read pass's frames before it sends.
 		s.grant += uint32(s.relayLen - s.recvWindow)
 		s.recvWindow = s.relayLen
 	}

@@ -669,12 +669,14 @@ func (s *Stream) SetBodyLimit(n int64) {
 
 // RelaysBody is http1.Conn.RelaysBody's: the handler passes the body on
 // as it comes, through a buffer of size bytes (client_body_buffer_size;
-// nginx's request_body_no_buffering). Before the first read only.
+// nginx's request_body_no_buffering). Before the first read only. It
+// asks for the body (its window opens) as nginx's proxy handler does
+// before it connects, though the first read comes after.
 func (s *Stream) RelaysBody(size int64) {
 	c := s.c
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if s.reading {
+		c.mu.Unlock()
 		return
 	}
 	// ngx_http_v2_read_request_body's rb->buf: a declared length that
@@ -685,6 +687,10 @@ func (s *Stream) RelaysBody(size int64) {
 		n = s.declared + 1
 	}
 	s.relayLen = min(max(n, int64(c.cfg.PrereadSize)), maxWindow)
+	s.reading = true
+	s.openWindowLocked()
+	s.wakeLocked(waitBody, s.bodyWanted)
+	s.unlockGrant()
 }
 
 func (c *Conn) sendWindowUpdate(id uint32, n uint32) {

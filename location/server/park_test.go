@@ -304,6 +304,77 @@ func TestIdleTLSParks(t *testing.T) {
 	}
 }
 
+// splitWriter writes each Write's first split bytes, waits pause, then
+// the rest: a TLS record that arrives in two parts.
+type splitWriter struct {
+	net.Conn
+	split int
+	pause time.Duration
+}
+
+func (w *splitWriter) Write(b []byte) (int, error) {
+	if len(b) <= w.split {
+		return w.Conn.Write(b)
+	}
+	n, err := w.Conn.Write(b[:w.split])
+	if err != nil {
+		return n, err
+	}
+	time.Sleep(w.pause)
+	m, err := w.Conn.Write(b[w.split:])
+	return n + m, err
+}
+
+// TestParkedTLSSplitRecord: a parked TLS connection woken by a record's
+// first bytes reads them at once and waits for the rest under
+// client_header_timeout: its request is served when the rest comes, and
+// the connection is closed, unanswered, when it does not.
+func TestParkedTLSSplitRecord(t *testing.T) {
+	dir, err := filepath.Abs("../../examples/article")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startTest(t, `server { listen 127.0.0.1:PORT ssl; ssl_certificate `+dir+`/cert.pem; ssl_certificate_key `+dir+`/key.pem;
+		client_header_timeout 1s; location / { return 200 "ok $connection_requests"; } }`)
+	raw, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	sw := &splitWriter{Conn: raw}
+	c := tls.Client(sw, &tls.Config{InsecureSkipVerify: true})
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	k := &kaClient{c: c, br: bufio.NewReader(c)}
+	var got []string
+	got = append(got, k.get(t, "/"))
+	sw.split = 3 // within the next record's header
+	for _, pause := range []time.Duration{0, 300 * time.Millisecond} {
+		if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
+			t.Fatalf("not parked: %+v", ts.srv.idleState())
+		}
+		sw.pause = pause
+		got = append(got, k.get(t, "/"))
+	}
+	if diff := cmp.Diff([]string{"ok 1", "ok 2", "ok 3"}, got); diff != "" {
+		t.Errorf("responses (-want +got):\n%s", diff)
+	}
+	// A record's first bytes and nothing more: closed once
+	// client_header_timeout passes, with no response.
+	if !waitFor(func() bool { return ts.srv.idleState().Parked == 1 }) {
+		t.Fatalf("not parked: %+v", ts.srv.idleState())
+	}
+	raw.Write([]byte{0x17, 0x03, 0x03})
+	start := time.Now()
+	raw.SetReadDeadline(start.Add(5 * time.Second))
+	n, err := raw.Read(make([]byte, 100))
+	if n != 0 || err == nil || isTimeout(err) {
+		t.Errorf("after a partial record: read %d bytes, %v; want the connection closed", n, err)
+	}
+	if took := time.Since(start); took < 500*time.Millisecond {
+		t.Errorf("closed after %v, before client_header_timeout", took)
+	}
+}
+
 // graceEarned reports whether the server's one connection, parked,
 // earned the grace for its next wait.
 func (s *Server) graceEarned(t *testing.T) bool {

@@ -73,6 +73,21 @@ func (c *Conn) releaseRead() {
 // nothing is.
 func (c *Conn) readNoWait(b []byte) (int, error) {
 	if tc, ok := c.nc.(*tls.Conn); ok {
+		if s := c.tlsSock(); s != nil {
+			// What TLS holds, else one read of the socket, which the
+			// record read waits on for the rest under the head's timer.
+			var d time.Time
+			if c.HeaderTimeout > 0 {
+				d = time.Now().Add(c.HeaderTimeout)
+			}
+			tc.SetReadDeadline(d)
+			s.TryNextRead()
+			n, err := tc.Read(b)
+			if s.TriedEmpty() && n == 0 {
+				return 0, ErrWouldBlock
+			}
+			return n, err
+		}
 		tc.SetReadDeadline(longAgo)
 		n, err := tc.Read(b)
 		tc.SetReadDeadline(time.Time{})

@@ -17,6 +17,7 @@ type sockState struct {
 	dn              readDrained // rc's, when it keeps that record
 	network         string
 	readFn, writeFn func(uintptr) bool
+	tryReadFn       func(uintptr) bool
 	sendReadFn      func(uintptr) bool
 	tryFn, fdFn     func(uintptr)
 	r, w            sockOp
@@ -27,6 +28,9 @@ type sockState struct {
 	// at, atDL: the next Read's clock reading and read deadline
 	// (ReadNextAt), taken by it.
 	at, atDL int64
+	// tryNext: the next Read makes one read and no wait (TryNextRead);
+	// tryEmpty: that read found nothing.
+	tryNext, tryEmpty bool
 	// armer, while set, has Write try the socket first and arm the
 	// write deadline only when the socket takes no more (Conn.writeRaw
 	// sets it around a write through TLS).
@@ -142,7 +146,7 @@ func sockOf(rc syscall.RawConn, network string) *Sock {
 var sockPool = sync.Pool{New: func() any {
 	s := &Sock{}
 	s.readFn, s.writeFn, s.tryFn, s.fdFn = s.read, s.write, s.try, s.setFD
-	s.sendReadFn = s.sendRead
+	s.sendReadFn, s.tryReadFn = s.sendRead, s.tryRead
 	return s
 }}
 
@@ -156,7 +160,7 @@ func putSock(s *Sock) {
 // callbacks kept (putSock's, or a Conn that keeps it: recycle).
 func clearSock(s *Sock) {
 	s.rc, s.dn, s.network, s.r, s.w, s.sr, s.mark = nil, nil, "", sockOp{}, sockOp{}, sendReadOp{}, nil
-	s.at, s.atDL, s.armer = 0, 0, nil
+	s.at, s.atDL, s.armer, s.tryNext, s.tryEmpty = 0, 0, nil, false, false
 }
 
 // FD is the socket's descriptor (-1: closed). The descriptor passes
@@ -176,6 +180,10 @@ func (s *Sock) setFD(fd uintptr) { s.r.n = int(fd) }
 // Read reads as net.Conn's Read: io.EOF at the end, a timeout error when
 // the read deadline passes.
 func (s *Sock) Read(b []byte) (int, error) {
+	if s.tryNext {
+		s.tryNext = false
+		return s.readTry(b)
+	}
 	at, d := s.at, s.atDL
 	if at != 0 {
 		s.at, s.atDL = 0, 0
@@ -191,6 +199,54 @@ func (s *Sock) Read(b []byte) (int, error) {
 // that Read; ReadNextAt(0, 0) forgets one no Read took. Only for a
 // Sock that keeps the poller's record (keepsRecord).
 func (s *Sock) ReadNextAt(now, d int64) { s.at, s.atDL = now, d }
+
+// TryNextRead has the next Read (from a wrapper: TLS's record reads)
+// make one read and not wait: nothing there is os.ErrDeadlineExceeded,
+// a net.Error crypto/tls takes as temporary (its connection reads on
+// after it), and TriedEmpty reports it. A parked TLS connection the
+// poller woke learns so whether its socket had a record's bytes without
+// a peek first (a system call more than a plain socket's wake).
+func (s *Sock) TryNextRead() { s.tryNext, s.tryEmpty = true, false }
+
+// TriedEmpty reports whether the read TryNextRead asked for found
+// nothing, and forgets the request if no Read took it.
+func (s *Sock) TriedEmpty() bool {
+	empty := s.tryEmpty
+	s.tryNext, s.tryEmpty = false, false
+	return empty
+}
+
+// readTry is Read's one read for TryNextRead.
+func (s *Sock) readTry(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	s.r = sockOp{p: b}
+	err := s.rc.Read(s.tryReadFn)
+	r := s.r
+	s.r = sockOp{}
+	switch {
+	case err != nil:
+		return 0, err
+	case r.n < 0:
+		s.tryEmpty = true
+		return 0, os.ErrDeadlineExceeded
+	case r.errno != 0:
+		return 0, &net.OpError{Op: "read", Net: s.network, Err: os.NewSyscallError("read", r.errno)}
+	case r.n == 0:
+		return 0, io.EOF
+	}
+	return r.n, nil
+}
+
+// tryRead is readTry's callback: one read, done whatever it finds
+// (n -1: nothing).
+func (s *Sock) tryRead(fd uintptr) bool {
+	if !s.read(fd) {
+		s.r.n = -1
+	}
+	return true
+}
 
 // keepsRecord reports whether s's RawConn is a readDrained (readAt).
 func (s *Sock) keepsRecord() bool { return s.dn != nil }

@@ -29,6 +29,8 @@ func (s *Sock) FD() int                    { return -1 }
 func (s *Sock) Read(b []byte) (int, error) { panic("http1: Sock without a socket") }
 func (s *Sock) keepsRecord() bool          { return false }
 func (s *Sock) ReadNextAt(now, d int64)    {}
+func (s *Sock) TryNextRead()               {}
+func (s *Sock) TriedEmpty() bool           { return false }
 func (s *Sock) readAt([]byte, int64, int64) (int, error) {
 	panic("http1: Sock without a socket")
 }

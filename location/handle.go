@@ -461,6 +461,9 @@ func (x *exchange) findPhase() int {
 		}
 		if x.req.ContentLength > loc.conf.maxBody && loc.conf.maxBody > 0 {
 			x.log.Errorf(x, "client intended to send too large body: %d bytes", x.req.ContentLength)
+			// nginx marks Expect tested here: an error_page's answer
+			// sends no 100 Continue.
+			x.expectDone = true
 			return 413
 		}
 		// ngx_http_core_find_config_phase: after the internal and body

@@ -33,6 +33,8 @@ type bodyReader struct {
 	// eof: a framed stream's body of unknown length, read until the
 	// stream's net.Conn says io.EOF.
 	eof bool
+	// asked: a handler read the body (nginx's r->request_body exists).
+	asked bool
 }
 
 const (
@@ -98,6 +100,7 @@ func (c *Conn) BodyDone() bool { return c.body.done }
 func (c *Conn) UnreadInput() bool { return c.rend > c.rpos || !c.body.done }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
+	b.asked = true
 	if b.err != nil {
 		return 0, b.err
 	}
@@ -198,6 +201,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 // readFramedAtHand is ReadBodyAtHand on a framed stream: what the
 // stream holds, within the body's length.
 func (b *bodyReader) readFramedAtHand(p []byte) (int, error) {
+	b.asked = true
 	if b.err != nil {
 		return 0, b.err
 	}
@@ -319,6 +323,12 @@ func (c *Conn) DiscardBuffered() error {
 		return nil // no request head: nothing of a body to discard
 	}
 	if b.err != nil {
+		if b.asked {
+			// The handler read the body and it failed: nginx's
+			// r->request_body exists, so discarding is a no-op (an
+			// error_page's "return" answers, not a second error).
+			return nil
+		}
 		return b.err
 	}
 	// Discarded bytes are not the request's: nginx's discard filter

@@ -38,6 +38,8 @@ const attackConfig = `server {
     location /rwa { rewrite ^/rwa(.*)$ /to$1?a=$arg_x redirect; }
     location /small/ { client_max_body_size 10; proxy_pass http://{{BACKEND}}/; }
     location /smallr/ { client_max_body_size 10; return 200 "s\n"; }
+    location /smallp/ { client_max_body_size 10; error_page 413 @big; proxy_pass http://{{BACKEND}}/; }
+    location @big { return 413 "too big\n"; }
     location ~ \.php$ { return 200 "php uri=$uri\n"; }
     location ~ ^/cap/(.*)$ { return 200 "cap=[$1]\n"; }
 }
@@ -352,7 +354,8 @@ func TestServeAttackBodyLimits(t *testing.T) {
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	var reqs []harness.Request
-	for _, target := range []string{"/small/x", "/smallr/x"} {
+	// /smallp/: an error_page answers the 413, of a body read or not.
+	for _, target := range []string{"/small/x", "/smallr/x", "/smallp/x"} {
 		post := func(name, headers, body string) harness.Request {
 			return attackPair(target+" "+name, "POST "+target+" HTTP/1.1\r\n"+attackHost+headers+"\r\n"+body)
 		}

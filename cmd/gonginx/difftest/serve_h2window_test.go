@@ -242,6 +242,8 @@ func TestServeH2Window(t *testing.T) {
     location /buf/ { proxy_pass http://{{BACKEND}}/; }
     location /unbuf/ { proxy_request_buffering off; proxy_pass http://{{BACKEND}}/; }
     location /max/ { client_max_body_size 1k; proxy_pass http://{{BACKEND}}/; }
+    location /maxpage/ { client_max_body_size 1k; error_page 413 @big; proxy_pass http://{{BACKEND}}/; }
+    location @big { return 413 "too big\n"; }
     location /static { return 200 "ok\n"; }
 }
 `}
@@ -282,6 +284,11 @@ func TestServeH2Window(t *testing.T) {
 		}},
 		{"body over client_max_body_size, no length", func(f *h2Flow) {
 			f.headers(1, "POST", "/max/", -1, false)
+			f.pause()
+			f.send(1, 100000, true)
+		}},
+		{"body over client_max_body_size, no length, error_page", func(f *h2Flow) {
+			f.headers(1, "POST", "/maxpage/", -1, false)
 			f.pause()
 			f.send(1, 100000, true)
 		}},

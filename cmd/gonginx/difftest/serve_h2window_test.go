@@ -307,19 +307,26 @@ func TestServeH2Window(t *testing.T) {
 		defer srv.Stop()
 		srvs[im.Name] = srv
 	}
-	run := func(port int, script func(*h2Flow)) []string {
+	// Scripts whose stream WINDOW_UPDATEs are compared by their total:
+	// nginx gives a relayed body's window back as its socket reads ended
+	// (+65500 +36 where a read split a frame).
+	sums := map[string]bool{"unbuffered body": true}
+	run := func(port int, script func(*h2Flow), sum bool) []string {
 		f, err := h2FlowDial(port)
 		if err != nil {
 			return []string{"dial: " + err.Error()}
 		}
 		script(f)
+		if sum {
+			return sumWindowUpdates(f.finish())
+		}
 		return f.finish()
 	}
 	for _, s := range scripts {
 		var b []string
 		done := make(chan struct{})
-		go func() { b = run(srvs[got.Name].Port, s.run); close(done) }()
-		a := run(srvs[want.Name].Port, s.run)
+		go func() { b = run(srvs[got.Name].Port, s.run, sums[s.name]); close(done) }()
+		a := run(srvs[want.Name].Port, s.run, sums[s.name])
 		<-done
 		if d := cmp.Diff(a, b); d != "" {
 			t.Errorf("%s: %s vs %s (-want +got):\n%s", s.name, want.Name, got.Name, d)
@@ -327,4 +334,33 @@ func TestServeH2Window(t *testing.T) {
 			t.Logf("%s: %q", s.name, a)
 		}
 	}
+}
+
+// sumWindowUpdates makes each run of a stream's WINDOW_UPDATE lines
+// ("WINDOW_UPDATE stream=1 +65536", "... ×3") one line with their total.
+func sumWindowUpdates(in []string) []string {
+	var out []string
+	stream, total := "", int64(0)
+	flush := func() {
+		if stream != "" {
+			out = append(out, fmt.Sprintf("WINDOW_UPDATE %s total +%d", stream, total))
+		}
+		stream, total = "", 0
+	}
+	for _, l := range in {
+		var st string
+		var inc, times int64 = 0, 1
+		if n, _ := fmt.Sscanf(l, "WINDOW_UPDATE %s +%d ×%d", &st, &inc, &times); n < 2 || st == "stream=0" {
+			flush()
+			out = append(out, l)
+			continue
+		}
+		if st != stream {
+			flush()
+			stream = st
+		}
+		total += inc * times
+	}
+	flush()
+	return out
 }

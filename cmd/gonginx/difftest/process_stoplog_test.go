@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -135,24 +136,13 @@ func stopLogRun(t *testing.T, im procImpl, masterProcess string) []string {
 	return out
 }
 
-// readLengthResponse reads one response with a Content-Length body.
+// readLengthResponse reads one whole response with net/http's reader.
 func readLengthResponse(br *bufio.Reader) bool {
-	length := -1
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return false
-		}
-		if line == "\r\n" {
-			break
-		}
-		if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
-			length, _ = strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	if length < 0 {
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
 		return false
 	}
-	_, err := io.CopyN(io.Discard, br, int64(length))
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
 	return err == nil
 }

@@ -237,7 +237,7 @@ func TestServeAttack3H2Downgrade(t *testing.T) {
 func TestServeAttack3GRPCHeaders(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	addr := startH2Backend(t, nil).addr()
+	addr := startRawH2Backend(t)
 	loc := `location /g/ { grpc_pass grpc://` + addr + `; grpc_set_header X-Var "a=[$http_x_a]"; }
 `
 	c := harness.Case{Name: "grpc headers", Config: `server {
@@ -267,7 +267,7 @@ server {
 	for _, host := range []string{"attack", "loose"} {
 		for _, h := range heads {
 			c.Requests = append(c.Requests, serveRaw(host+" "+h.name,
-				"POST /g/echo HTTP/1.1\r\nHost: "+host+"\r\n"+h.head+"Content-Length: 5\r\nConnection: close\r\n\r\nhello"))
+				"POST /g/fields HTTP/1.1\r\nHost: "+host+"\r\n"+h.head+"Content-Length: 5\r\nConnection: close\r\n\r\nhello"))
 		}
 	}
 	harness.Compare(t, c, want, got, serveAssets(t))

@@ -17,7 +17,8 @@ import (
 )
 
 // A gRPC backend of raw frames: it reads the request (up to its
-// END_STREAM), then answers as the path says, each part in one write:
+// END_STREAM), then answers as the path says, each part in one write
+// (a path ending in /fields: see echoH2Fields):
 //
 //	/ctl<C>-head<H>[-apart][-data<D>]
 //
@@ -60,23 +61,41 @@ func rawH2Answer(nc net.Conn) {
 		return
 	}
 	fr := http2.NewFramer(io.Discard, nc)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	// Fields are decoded here, not by the framer: it would refuse names
+	// and values a loose server passes, and the echo shows them as sent.
+	var fields []hpack.HeaderField
+	dec := hpack.NewDecoder(4096, func(f hpack.HeaderField) { fields = append(fields, f) })
 	var path string
 	var id uint32
-	for {
+	var body []byte
+	for ended := false; !ended; {
 		f, err := fr.ReadFrame()
 		if err != nil {
 			return
 		}
-		if mh, ok := f.(*http2.MetaHeadersFrame); ok {
-			path, id = mh.PseudoValue("path"), mh.StreamID
-			if mh.StreamEnded() {
-				break
+		switch f := f.(type) {
+		case *http2.HeadersFrame:
+			id, ended = f.StreamID, f.StreamEnded()
+			if _, err := dec.Write(f.HeaderBlockFragment()); err != nil {
+				return
 			}
+		case *http2.ContinuationFrame:
+			if _, err := dec.Write(f.HeaderBlockFragment()); err != nil {
+				return
+			}
+		case *http2.DataFrame:
+			body = append(body, f.Data()...)
+			ended = f.StreamEnded()
 		}
-		if d, ok := f.(*http2.DataFrame); ok && d.StreamEnded() {
-			break
+	}
+	for _, f := range fields {
+		if f.Name == ":path" {
+			path = f.Value
 		}
+	}
+	if strings.HasSuffix(path, "/fields") {
+		echoH2Fields(nc, id, fields, body)
+		return
 	}
 	num := func(key string) int {
 		i := strings.Index(path, key)
@@ -171,4 +190,29 @@ server {
 	c.ErrorLog = true
 	c.AccessLogFiles = []string{"logs/a.log"}
 	harness.Compare(t, c, want, got, serveAssets(t))
+}
+
+// echoH2Fields answers with the request's header fields as they came, in
+// their order, and its body: a backend that refuses nothing, so what a
+// proxy passes is seen whole (net/http's server rejects connection-specific
+// fields with a 400 whose frames race its reset of the stream).
+func echoH2Fields(nc net.Conn, id uint32, fields []hpack.HeaderField, body []byte) {
+	var sb strings.Builder
+	for _, f := range fields {
+		sb.WriteString(strconv.Quote(f.Name) + ": " + strconv.Quote(f.Value) + "\n")
+	}
+	sb.WriteString("body=" + strconv.Quote(string(body)) + "\n")
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+	enc.WriteField(hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
+	var out bytes.Buffer
+	w := http2.NewFramer(&out, nil)
+	w.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true})
+	w.WriteData(id, false, []byte(sb.String()))
+	block.Reset()
+	enc.WriteField(hpack.HeaderField{Name: "grpc-status", Value: "0"})
+	w.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true, EndStream: true})
+	nc.Write(out.Bytes())
+	io.Copy(io.Discard, nc)
 }

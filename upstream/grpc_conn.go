@@ -324,7 +324,7 @@ func (gp *grpcProto) sendRequest(p *Proxy, c http1.Stream, nc net.Conn, x *excha
 		if g.writerDone == nil {
 			g.writerDone = make(chan struct{}, 1)
 		}
-		go g.writeBody(p, c, x, bodyLen)
+		bodyWriters.Go(bodyJob{g, p, c, x, bodyLen})
 	}
 	return 0, nil, 0
 }
@@ -421,6 +421,18 @@ func appendHeaderFrames(w []byte, id uint32, block []byte, endStream bool) []byt
 		}
 		typ, flags = byte(http2.FrameContinuation), 0
 	}
+}
+
+// bodyWriters run writeBody, each on a goroutine whose stack has grown
+// for one before (see http1.Workers).
+var bodyWriters = http1.NewWorkers(func(j bodyJob) { j.g.writeBody(j.p, j.c, j.x, j.bodyLen) })
+
+type bodyJob struct {
+	g       *grpcStream
+	p       *Proxy
+	c       http1.Stream
+	x       *exchange
+	bodyLen int64
 }
 
 // writeBody sends the request body as DATA frames: what is in memory,

@@ -631,42 +631,16 @@ var badPathByte = func() (t [256]bool) {
 	return t
 }()
 
-// streamWork hands a stream to a goroutine that ran one before and waits
-// for another: a handler's stack grows deep (the proxy's), and a new
-// goroutine per stream grew it again for each request (runtime.newstack
-// was an eighth of the CPU of proxied requests over h2).
-var streamWork = make(chan streamJob)
+// streamWorkers run the streams' handlers, each on a goroutine whose
+// stack has grown for one before.
+var streamWorkers = http1.NewWorkers(func(j streamJob) { j.c.runStream(j.st) })
 
 type streamJob struct {
 	c  *Conn
 	st *Stream
 }
 
-// workerIdle is how long a worker waits for a stream before it ends: no
-// goroutine outlives a burst of streams by more.
-const workerIdle = 2 * time.Second
-
-func startStream(c *Conn, st *Stream) {
-	select {
-	case streamWork <- streamJob{c, st}:
-	default:
-		go streamWorker(streamJob{c, st})
-	}
-}
-
-func streamWorker(j streamJob) {
-	t := time.NewTimer(workerIdle)
-	defer t.Stop()
-	for {
-		j.c.runStream(j.st)
-		t.Reset(workerIdle)
-		select {
-		case j = <-streamWork:
-		case <-t.C:
-			return
-		}
-	}
-}
+func startStream(c *Conn, st *Stream) { streamWorkers.Go(streamJob{c, st}) }
 
 // flushEnd writes the end that End held back. While other streams of
 // the connection run, it first yields to the goroutines that are ready

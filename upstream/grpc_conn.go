@@ -631,7 +631,27 @@ func (g *grpcStream) join() {
 	if !g.writing {
 		return
 	}
-	g.stopWriter()
+	select {
+	case <-g.writerDone:
+		// Ended on its own (a unary call's body went out before the
+		// answer came): nothing to stop, no deadline to poke.
+	default:
+		g.stopWriter()
+		g.awaitWriter()
+	}
+	if g.clientConn != nil {
+		g.clientConn.SetReadDeadline(time.Time{})
+	}
+	g.writing = false
+	// The pokes and a failure's past deadline were set around the
+	// Deadlines: the next request's arming acts whatever they hold.
+	if g.hc.dl != nil {
+		g.hc.dl.Forget()
+	}
+}
+
+// awaitWriter pokes a stopped writer's deadlines until it is gone.
+func (g *grpcStream) awaitWriter() {
 	poke := func() {
 		if g.clientConn != nil {
 			g.clientConn.SetReadDeadline(time.Unix(1, 0))
@@ -639,11 +659,10 @@ func (g *grpcStream) join() {
 		g.hc.Conn.SetWriteDeadline(time.Unix(1, 0))
 	}
 	poke()
-	for done := false; !done; {
+	for {
 		select {
 		case <-g.writerDone:
-			done = true
-			continue
+			return
 		default:
 		}
 		if g.joinTimer == nil {
@@ -654,19 +673,10 @@ func (g *grpcStream) join() {
 		select {
 		case <-g.writerDone:
 			g.joinTimer.Stop()
-			done = true
+			return
 		case <-g.joinTimer.C:
 			poke()
 		}
-	}
-	if g.clientConn != nil {
-		g.clientConn.SetReadDeadline(time.Time{})
-	}
-	g.writing = false
-	// The pokes and a failure's past deadline were set around the
-	// Deadlines: the next request's arming acts whatever they hold.
-	if g.hc.dl != nil {
-		g.hc.dl.Forget()
 	}
 }
 

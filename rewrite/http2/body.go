@@ -40,10 +40,13 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		c.mu.Unlock()
 		return true
 	}
-	if s.inClosed {
+	if s.inClosed || s.earlyEnd {
 		// nginx's handler ran as the HEADERS came: a response it
 		// finished then closed the stream, and this frame is skipped.
-		if s = c.awaitRunLocked(s); s == nil || s.err != nil || s.endSent {
+		if s = c.awaitRunLocked(s); s != nil {
+			s.releaseEarlyLocked()
+		}
+		if s == nil || s.err != nil || s.endSent {
 			c.mu.Unlock()
 			return s != nil
 		}
@@ -52,12 +55,21 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		c.resetStream(id, http2.ErrCodeStreamClosed)
 		return true
 	}
-	if !s.reading && !s.settled && !s.outClosed && s.err == nil {
+	if !s.reading && !s.settled && !s.outClosed {
 		// nginx runs a request's handler as its HEADERS arrive, so one
 		// that reads the body has opened the stream's window before the
 		// next frame is parsed (ngx_http_v2_read_request_body). Here the
-		// handler runs beside the reader: DATA waits a moment for it to
-		// ask for the body, or answer, or wait on something else.
+		// handler runs beside the reader: a frame within the preread
+		// window waits in the stream for it to ask for the body, or
+		// answer, or wait on something else (holdEarlyLocked), and the
+		// reader goes on. One past that window, which the client could
+		// send only if nginx's handler had opened it, has the reader
+		// wait a moment for the handler.
+		if size <= s.recvWindow-s.earlySize {
+			c.holdEarlyLocked(s, data, size, end)
+			c.mu.Unlock()
+			return true
+		}
 		s.waiting |= waitBody
 		c.mu.Unlock()
 		waitFor(s.bodyWanted, time.Now().Add(bodyWantedWait), nil)
@@ -72,6 +84,7 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 			return true
 		}
 	}
+	s.releaseEarlyLocked() // those held go first
 	if size > s.recvWindow {
 		avail := s.recvWindow
 		c.mu.Unlock()
@@ -79,27 +92,33 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		c.resetStream(id, http2.ErrCodeFlowControl)
 		return true
 	}
-	s.recvWindow -= size
-	var grant uint32
-	if s.noFlow && s.recvWindow < maxWindow/4 {
-		// ngx_http_v2_state_data tops a body read whole up as it comes.
-		grant, s.recvWindow = uint32(maxWindow-s.recvWindow), maxWindow
-	}
 	if s.noFlow && len(s.buf)-s.rpos+len(data) > bodyHoldMax {
 		if s = c.holdLocked(s, len(data)); s == nil {
 			c.mu.Unlock()
 			return false
 		}
 	}
+	grant := s.takeFrameLocked(data, size, end)
+	c.mu.Unlock()
+	if grant > 0 {
+		c.sendWindowUpdate(id, grant)
+	}
+	return true
+}
+
+// takeFrameLocked counts a DATA frame within the stream's window into
+// its body (c.mu held). It returns the WINDOW_UPDATE increment to send.
+func (s *Stream) takeFrameLocked(data []byte, size int64, end bool) (grant uint32) {
+	s.recvWindow -= size
+	if s.noFlow && s.recvWindow < maxWindow/4 {
+		// ngx_http_v2_state_data tops a body read whole up as it comes.
+		grant, s.recvWindow = uint32(maxWindow-s.recvWindow), maxWindow
+	}
 	if s.bodyErr != nil {
 		// nginx's skip_data: the request ended with the body's error,
 		// what follows is dropped, its END_STREAM too (the stream is
 		// reset with NO_ERROR as it closes).
-		c.mu.Unlock()
-		if grant > 0 {
-			c.sendWindowUpdate(id, grant)
-		}
-		return true
+		return grant
 	}
 	s.received += int64(len(data))
 	if s.declared >= 0 && s.received > s.declared {
@@ -124,11 +143,96 @@ func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {
 		s.inClosed = true
 	}
 	s.wakeLocked(waitRead, s.readWake)
-	c.mu.Unlock()
-	if grant > 0 {
-		c.sendWindowUpdate(id, grant)
+	return grant
+}
+
+// earlyFrame is a DATA frame held in Stream.early.
+type earlyFrame struct {
+	n    int   // payload bytes
+	size int64 // counted against the window
+	end  bool
+}
+
+// holdEarlyLocked holds a DATA frame within the stream's preread window
+// until the handler asks for the body, answers, waits on something else
+// or the stream ends (bodyEventLocked), or for bodyWantedWait at most:
+// then it counts as one that came after (c.mu held).
+func (c *Conn) holdEarlyLocked(s *Stream, data []byte, size int64, end bool) {
+	if len(data) == 0 && size == 0 && !end {
+		return // counts for nothing
 	}
-	return true
+	if len(s.earlyFrames) == 0 {
+		s.earlyUntil = time.Now().Add(bodyWantedWait)
+		c.armEarlyLocked(s.earlyUntil)
+	}
+	s.early = append(s.early, data...)
+	s.earlyFrames = append(s.earlyFrames, earlyFrame{n: len(data), size: size, end: end})
+	s.earlySize += size
+	s.earlyEnd = s.earlyEnd || end
+}
+
+// releaseEarlyLocked counts the frames held in the stream's body, in the
+// order they came, or drops them with a stream that ended (c.mu held). A
+// body read whole gets its windows' increments in s.grant.
+func (s *Stream) releaseEarlyLocked() {
+	if len(s.earlyFrames) == 0 {
+		return
+	}
+	frames, p := s.earlyFrames, s.early
+	s.earlyFrames, s.early, s.earlySize, s.earlyEnd = frames[:0], p[:0], 0, false
+	if s.err != nil || s.endSent {
+		return
+	}
+	for _, f := range frames {
+		s.grant += s.takeFrameLocked(p[:f.n], f.size, f.end)
+		p = p[f.n:]
+	}
+}
+
+// bodyEventLocked tells the stream's early frames, and a frame that
+// waits, that the handler asked for the body, answered, waits on
+// something else, or that the stream ended (c.mu held).
+func (s *Stream) bodyEventLocked() {
+	s.releaseEarlyLocked()
+	s.wakeLocked(waitBody, s.bodyWanted)
+}
+
+// armEarlyLocked has releaseLate run by at (c.mu held). One timer serves
+// the connection: its run arms it again for what is left.
+func (c *Conn) armEarlyLocked(at time.Time) {
+	switch {
+	case c.earlyTimer == nil:
+		c.earlyTimer = time.AfterFunc(time.Until(at), c.releaseLate)
+	case c.earlyAt.IsZero():
+		c.earlyTimer.Reset(time.Until(at))
+	default:
+		return // armed sooner
+	}
+	c.earlyAt = at
+}
+
+// releaseLate counts in the early frames whose handler has not asked for
+// them within bodyWantedWait: it waits on something it did not announce,
+// as nginx's handler waits in its event loop with the frames in its
+// preread buffer.
+func (c *Conn) releaseLate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	var next time.Time
+	for _, st := range c.live {
+		switch {
+		case len(st.earlyFrames) == 0:
+		case !now.Before(st.earlyUntil):
+			st.releaseEarlyLocked()
+		case next.IsZero() || st.earlyUntil.Before(next):
+			next = st.earlyUntil
+		}
+	}
+	c.earlyAt = next
+	if !next.IsZero() {
+		c.earlyTimer.Reset(next.Sub(now))
+	}
 }
 
 // awaitRunLocked waits, before a frame that breaks the rules on s is
@@ -289,6 +393,7 @@ func (s *Stream) takeLocked(p []byte) int {
 	if !s.reading {
 		s.reading = true
 		s.openWindowLocked()
+		s.releaseEarlyLocked() // before the copy: they came first
 		defer s.wakeLocked(waitBody, s.bodyWanted)
 	}
 	n := copy(p, s.buf[s.rpos:])
@@ -361,7 +466,7 @@ func (s *Stream) RelaysBody(size int64) {
 	s.relayLen = min(max(n, int64(c.cfg.PrereadSize)), maxWindow)
 	s.reading = true
 	s.openWindowLocked()
-	s.wakeLocked(waitBody, s.bodyWanted)
+	s.bodyEventLocked()
 	s.unlockGrant()
 }
 

@@ -179,6 +179,8 @@ type Conn struct {
 	nodes      map[uint32]prioNode // the priority tree (mu)
 	nameBuf    []byte
 	heads      atomic.Pointer[headCache] // made at the first response, dropped by a park
+	earlyTimer *time.Timer               // releaseLate's, armed for earlyAt (zero: not armed)
+	earlyAt    time.Time
 
 	wg        sync.WaitGroup // the streams' handlers
 	lingerReq atomic.Bool    // the last stream ended after GOAWAY: linger, then close
@@ -782,6 +784,7 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 	st := c.streams[f.StreamID]
 	// One whose response ended is closed in nginx (receive's): skipped.
 	if st != nil && !st.endSent {
+		st.releaseEarlyLocked() // they were read first
 		if st.err == nil && st.resetLog != nil {
 			st.resetLog(resetLine(st.id, f.ErrCode))
 			st.resetLog = nil
@@ -874,6 +877,9 @@ func (c *Conn) flushLocked() error {
 func (c *Conn) closeConn() {
 	c.mu.Lock()
 	c.done = true
+	if c.earlyTimer != nil {
+		c.earlyTimer.Stop()
+	}
 	for _, st := range c.streams {
 		st.abortLocked(errConnClosed, true)
 	}

@@ -124,7 +124,7 @@ func (s *Stream) writeData(p []byte, end bool) (int, error) {
 			break
 		}
 		s.waiting |= waitSend
-		s.wakeLocked(waitBody, s.bodyWanted) // a frame in error waits for this (awaitRunLocked)
+		s.bodyEventLocked() // a frame in error waits for this (awaitRunLocked)
 		c.mu.Unlock()
 		ok := waitFor(s.sendWake, dl, &s.sendTimer)
 		c.mu.Lock()
@@ -227,7 +227,7 @@ func (c *Conn) schedule(s *Stream) error {
 		if st.queued() == 0 {
 			// The end: trailers, or an empty DATA frame.
 			st.endSent = true
-			st.wakeLocked(waitBody, st.bodyWanted)
+			st.bodyEventLocked()
 			c.endedLocked(st)
 			if len(st.trailers) > 0 {
 				c.frameBuf = append(c.frameBuf[:0], st.trailers...)
@@ -250,7 +250,7 @@ func (c *Conn) schedule(s *Stream) error {
 			last := st.queued() == 0 && st.endQueued && len(st.trailers) == 0
 			if last {
 				st.endSent = true
-				st.wakeLocked(waitBody, st.bodyWanted)
+				st.bodyEventLocked()
 				c.endedLocked(st)
 			}
 			// The frame goes to the write buffer now when it fits (a

@@ -66,6 +66,16 @@ type Stream struct {
 	reading    bool
 	settled    bool
 	bodyWanted chan struct{}
+	// early holds DATA frames that came before the handler asked for the
+	// body, answered or waited on something else, within the stream's
+	// preread window (nginx's stream->preread): they count into the body
+	// as that happens (releaseEarlyLocked), as if read then, while the
+	// connection's reader goes on with other streams' frames.
+	early       []byte       // their payloads
+	earlyFrames []earlyFrame // their lengths, window sizes and flags
+	earlySize   int64        // their window sizes' sum
+	earlyEnd    bool         // one had END_STREAM
+	earlyUntil  time.Time    // bodyWantedWait after the first: then released
 	// readTimer and sendTimer time the waits of the body's reader and of
 	// the response's writer (two goroutines at most, one each), kept
 	// with the pooled stream: a wait costs no new timer.
@@ -101,14 +111,16 @@ type Stream struct {
 	resetLog func(line string)
 }
 
-// bodyWantedWait bounds how long a DATA frame past the stream's window
-// waits for the handler to start reading the body (the reader, and so
-// the connection, waits with it). The handler's answer or its announced
-// wait (HandlerWaits: limit_req's delay, auth_delay, auth_request) ends
-// the wait at once, as nginx's handler run ends there; the bound is for
-// a wait not announced, and outlasts a loaded machine's scheduling (50
-// ms reset 1 in 9 bodies under load 15 on 2 cores, race detector on).
-const bodyWantedWait = time.Second
+// bodyWantedWait bounds how long DATA that came before the handler asked
+// for the body is held for it (holdEarlyLocked), and how long a frame
+// past the stream's window waits for it (the reader, and so the
+// connection, waits with that one). The handler's answer or its
+// announced wait (HandlerWaits: limit_req's delay, auth_delay,
+// auth_request) ends the wait at once, as nginx's handler run ends
+// there; the bound is for a wait not announced, and outlasts a loaded
+// machine's scheduling (50 ms reset 1 in 9 bodies under load 15 on 2
+// cores, race detector on).
+var bodyWantedWait = time.Second // a test's longer
 
 // bodyHoldMax is how much of a body read whole a stream holds for its
 // reader: its window is wide open, as nginx's, so past this the
@@ -130,6 +142,7 @@ var streams = sync.Pool{New: func() any {
 func newStream(c *Conn, id uint32) *Stream {
 	s := streams.Get().(*Stream)
 	hc, buf, rw, sw, bw := s.hc, s.buf[:0], s.readWake, s.sendWake, s.bodyWanted
+	early, ef := s.early[:0], s.earlyFrames[:0]
 	head := http1.FramedHead{Text: s.head.Text[:0], Fields: s.head.Fields[:0]}
 	out, tr, nb, rt, st := s.out[:0], s.trailers[:0], s.nameBuf[:0], s.readTimer, s.sendTimer
 	// Cleared in place, then set (a literal is built beside and copied).
@@ -138,6 +151,7 @@ func newStream(c *Conn, id uint32) *Stream {
 	s.recvWindow = int64(c.cfg.PrereadSize)
 	s.sendWindow, s.chunk, s.readWake, s.sendWake, s.bodyWanted = c.initWindow, c.cfg.ChunkSize, rw, sw, bw
 	s.readTimer, s.sendTimer = rt, st
+	s.early, s.earlyFrames = early, ef
 	select { // a wake-up left from the last stream
 	case <-rw:
 	default:
@@ -164,6 +178,9 @@ func (s *Stream) release() {
 	}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil // a large body's buffer is not kept
+	}
+	if cap(s.early) > 64<<10 {
+		s.early = nil
 	}
 	s.c, s.perr, s.err, s.bodyErr = nil, nil, nil, nil
 	streams.Put(s)
@@ -307,7 +324,7 @@ func (s *Stream) abortLocked(err error, byClient bool) {
 	}
 	s.wakeLocked(waitRead, s.readWake)
 	s.wakeLocked(waitSend, s.sendWake)
-	s.wakeLocked(waitBody, s.bodyWanted)
+	s.bodyEventLocked()
 }
 
 // WatchAbort closes backend if the stream ends (the client's reset, the
@@ -322,7 +339,7 @@ func (s *Stream) WatchAbort(backend io.Closer) {
 	// The handler waits for its backend now: nginx's would be back in
 	// its event loop (a frame in error waits no longer, awaitRunLocked).
 	s.waits = true
-	s.wakeLocked(waitBody, s.bodyWanted)
+	s.bodyEventLocked()
 	if s.err != nil {
 		backend.Close()
 		s.watchFired = true
@@ -395,7 +412,7 @@ func (s *Stream) HandlerWaits() {
 	s.c.mu.Lock()
 	s.waits = true
 	s.settleLocked()
-	s.wakeLocked(waitBody, s.bodyWanted)
+	s.bodyEventLocked()
 	s.c.mu.Unlock()
 }
 
@@ -404,7 +421,7 @@ func (s *Stream) HandlerWaits() {
 func (s *Stream) settleLocked() {
 	if !s.settled && !s.reading {
 		s.settled = true
-		s.wakeLocked(waitBody, s.bodyWanted)
+		s.bodyEventLocked()
 	}
 }
 
@@ -416,7 +433,7 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	if status >= 200 {
 		s.settleLocked() // answered without asking for the body (if it did not)
 		s.answered = true
-		s.wakeLocked(waitBody, s.bodyWanted) // the reader holding its body waits no more
+		s.bodyEventLocked() // the reader holding its body waits no more
 	}
 	err := s.err
 	if end && err == nil {

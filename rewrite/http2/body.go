@@ -24,6 +24,86 @@ func (e infoError) Error() string    { return e.he.Msg }
 func (e infoError) Unwrap() error    { return e.he }
 func (e infoError) LogLevel() string { return "info" }
 
+func (c *Conn) onData(f *http2.DataFrame) error {
+	size := int64(f.Length)
+	if err := c.countData(size); err != nil {
+		return err
+	}
+	c.payloadBytes += int64(len(f.Data()))
+	// DATA of a stream not known (idle or closed) is skipped once the
+	// connection's window counted it, as ngx_http_v2_state_data does.
+	c.receive(f.StreamID, f.Data(), size, f.StreamEnded())
+	return nil
+}
+
+// countData counts a DATA frame of size against the connection's
+// window, which is topped up as nginx's.
+func (c *Conn) countData(size int64) error {
+	if size > c.recvWindow {
+		c.logInfo("client violated connection flow control: received DATA frame length " + num(size) + ", available window " + num(c.recvWindow))
+		return http2.ConnectionError(http2.ErrCodeFlowControl)
+	}
+	c.recvWindow -= size
+	if c.recvWindow < maxWindow/4 {
+		c.wmu.Lock()
+		c.framer().WriteWindowUpdate(0, uint32(maxWindow-c.recvWindow))
+		err := c.flushLocked()
+		c.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+		c.recvWindow = maxWindow
+	}
+	return nil
+}
+
+// onLargeData reads a DATA frame larger than the read buffer in pieces,
+// each handed to its stream as it comes, as nginx reads one
+// (ngx_http_v2_state_read_data keeps a partial frame's state): the
+// framer would read it whole into a buffer of its size, kept for the
+// connection's life, and a stream reading its body whole would take it
+// whole past bodyHoldMax (16 MB a frame, SETTINGS_MAX_FRAME_SIZE being
+// nginx's 2^24-1). The first piece counts the frame's size against the
+// windows, the last carries END_STREAM.
+func (c *Conn) onLargeData(fh http2.FrameHeader) error {
+	size := int64(fh.Length)
+	if err := c.countData(size); err != nil {
+		return err
+	}
+	n, pad := int(fh.Length), 0
+	if fh.Flags.Has(http2.FlagDataPadded) {
+		p, _ := c.br.Peek(1) // readFrame waited for it
+		pad = int(p[0])
+		n -= 1 + pad
+		c.br.skip(1)
+	}
+	end := fh.Flags.Has(http2.FlagDataEndStream)
+	for first := true; first || n > 0; first = false {
+		k := min(n, c.br.Size())
+		if err := c.peek(k, false, false); err != nil {
+			return err
+		}
+		p, _ := c.br.Peek(k)
+		c.payloadBytes += int64(k)
+		w := int64(0)
+		if first {
+			w = size
+		}
+		c.receive(fh.StreamID, p, w, end && k == n)
+		c.br.skip(k)
+		n -= k
+	}
+	for pad > 0 {
+		k := min(pad, c.br.Size())
+		if err := c.peek(k, false, false); err != nil {
+			return err
+		}
+		c.br.skip(k)
+		pad -= k
+	}
+	return nil
+}
+
 // receive takes a DATA frame's payload (reader goroutine); size is what it
 // counts against the windows (padding too).
 func (c *Conn) receive(id uint32, data []byte, size int64, end bool) bool {

@@ -145,6 +145,9 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// skip drops n buffered bytes (Peek's).
+func (cr *connReader) skip(n int) { cr.r += n }
+
 // release gives the buffer back at the connection's end.
 func (cr *connReader) release() {
 	if cr.buf != nil {

@@ -319,10 +319,17 @@ func (c *Conn) serveFrames() bool {
 			c.fail(http2.ErrCodeNo)
 			return false
 		}
-		if err := c.handleFrame(f); err != nil {
+		if f == nil && fh.Type == http2.FrameData {
+			err = c.onLargeData(fh)
+		} else {
+			err = c.handleFrame(f)
+		}
+		if err != nil {
 			var ce http2.ConnectionError
 			if errors.As(err, &ce) {
 				c.fail(http2.ErrCode(ce))
+			} else if f == nil && fh.Type == http2.FrameData {
+				c.readError(err) // the frame's rest did not come
 			}
 			return false
 		}
@@ -443,6 +450,9 @@ func (c *Conn) readFrame() (http2.Frame, http2.FrameHeader, error) {
 			// nil, nil: the frame is c.block.hf.
 			return nil, fh, c.readHeaders(fh)
 		}
+	}
+	if fh.Type == http2.FrameData && int(fh.Length) > c.br.Size() {
+		return nil, fh, nil // read as it comes (onLargeData)
 	}
 	if int(fh.Length) > c.br.Size() {
 		// A frame larger than the buffer is read through by the framer,
@@ -796,30 +806,6 @@ func (c *Conn) onReset(f *http2.RSTStreamFrame) error {
 	c.mu.Unlock()
 	// One for a stream not known (idle or closed) is skipped, as nginx's
 	// ngx_http_v2_state_rst_stream does ("unknown http2 stream").
-	return nil
-}
-
-func (c *Conn) onData(f *http2.DataFrame) error {
-	size := int64(f.Length)
-	if size > c.recvWindow {
-		c.logInfo("client violated connection flow control: received DATA frame length " + num(size) + ", available window " + num(c.recvWindow))
-		return http2.ConnectionError(http2.ErrCodeFlowControl)
-	}
-	c.recvWindow -= size
-	if c.recvWindow < maxWindow/4 {
-		c.wmu.Lock()
-		c.framer().WriteWindowUpdate(0, uint32(maxWindow-c.recvWindow))
-		err := c.flushLocked()
-		c.wmu.Unlock()
-		if err != nil {
-			return err
-		}
-		c.recvWindow = maxWindow
-	}
-	c.payloadBytes += int64(len(f.Data()))
-	// DATA of a stream not known (idle or closed) is skipped once the
-	// connection's window counted it, as ngx_http_v2_state_data does.
-	c.receive(f.StreamID, f.Data(), size, f.StreamEnded())
 	return nil
 }
 

@@ -1,10 +1,13 @@
 package http2
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
 )
 
 // slowFirst holds stream 1's handler until release is closed, having
@@ -47,5 +50,71 @@ func TestEarlyBodyDoesNotStallOthers(t *testing.T) {
 	release()
 	if diff := cmp.Diff("status 200", c.result(1)); diff != "" {
 		t.Fatalf("stream 1 (-want +got):\n%s", diff)
+	}
+}
+
+// bufWatch reads the body in small reads, as a handler that writes it
+// to a file, keeping the largest its stream's buffer grew to.
+type bufWatch struct{ most chan int }
+
+func (h bufWatch) ServeStream(s *Stream) {
+	hc := s.Conn()
+	if _, perr := s.Start(); perr != nil || s.Malformed() {
+		return
+	}
+	buf := make([]byte, 4096)
+	most, total := 0, 0
+	for {
+		n, err := hc.Body().Read(buf)
+		total += n
+		s.c.mu.Lock()
+		most = max(most, cap(s.buf))
+		s.c.mu.Unlock()
+		if err != nil {
+			break
+		}
+	}
+	h.most <- most
+	hc.WriteHeader(&http1.Response{Status: 200, ContentLength: 0, LastModified: -1,
+		Headers: []http1.Header{{Name: []byte("X-Got"), Value: []byte(strconv.Itoa(total))}}})
+	hc.Finish()
+}
+
+// A DATA frame of megabytes (SETTINGS_MAX_FRAME_SIZE allows 16 MB) is
+// taken in pieces as it comes, as nginx reads one: a body read whole is
+// held to bodyHoldMax, not a whole frame. It was appended whole.
+func TestLargeDataFrameInPieces(t *testing.T) {
+	const n = 4 << 20
+	for _, pad := range []uint8{0, 200} {
+		t.Run(strconv.Itoa(int(pad)), func(t *testing.T) {
+			h := bufWatch{most: make(chan int, 1)}
+			c := dialRaw(t, serveWith(t, Config{IdleTimeout: time.Minute, PrereadSize: 65536}, h))
+			c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/", ":authority", "x", "content-length", strconv.Itoa(n))
+			c.fr.WriteDataPadded(1, true, make([]byte, n), make([]byte, pad))
+			var got string
+			for got == "" {
+				f, err := c.fr.ReadFrame()
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch f := f.(type) {
+				case *http2.MetaHeadersFrame:
+					got = f.PseudoValue("status")
+					for _, hf := range f.RegularFields() {
+						if hf.Name == "x-got" {
+							got += " " + hf.Value
+						}
+					}
+				case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+					t.Fatalf("got %v", f)
+				}
+			}
+			if diff := cmp.Diff("200 "+strconv.Itoa(n), got); diff != "" {
+				t.Errorf("status, body read (-want +got):\n%s", diff)
+			}
+			if most := <-h.most; most > 2*bodyHoldMax { // append's growth past what it holds
+				t.Errorf("the stream's buffer grew to %d, past %d", most, 2*bodyHoldMax)
+			}
+		})
 	}
 }

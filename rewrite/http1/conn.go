@@ -274,9 +274,9 @@ func (c *Conn) tlsSock() *Sock {
 	return c.under.UnderSock()
 }
 
-// armWrite is Sock's writeArmer: send_timeout, armed for a write through
+// ArmWrite is Sock's WriteArmer: send_timeout, armed for a write through
 // TLS that must wait.
-func (c *Conn) armWrite() { c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout) }
+func (c *Conn) ArmWrite() { c.writeDL.SetWrite(c.nc, time.Now(), c.WriteTimeout) }
 
 // KnownSocket is Socket's answer if Socket was asked already, without
 // looking it up (nil otherwise).

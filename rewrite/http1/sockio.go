@@ -42,6 +42,6 @@ func WriteVia(s *Sock, nc net.Conn, b []byte) (int, error) {
 	return s.Write(b)
 }
 
-// writeArmer arms a connection's write deadline (Conn's send_timeout)
-// for a Sock's Write that must wait.
-type writeArmer interface{ armWrite() }
+// WriteArmer arms a connection's write deadline (Conn's send_timeout,
+// an HTTP/2 connection's) for a Sock's Write that must wait.
+type WriteArmer interface{ ArmWrite() }

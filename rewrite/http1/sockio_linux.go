@@ -34,7 +34,7 @@ type sockState struct {
 	// armer, while set, has Write try the socket first and arm the
 	// write deadline only when the socket takes no more (Conn.writeRaw
 	// sets it around a write through TLS).
-	armer writeArmer
+	armer WriteArmer
 }
 
 // sendReadOp is SendRead's state beside its read's (sockOp r).
@@ -200,6 +200,12 @@ func (s *Sock) Read(b []byte) (int, error) {
 // Sock that keeps the poller's record (keepsRecord).
 func (s *Sock) ReadNextAt(now, d int64) { s.at, s.atDL = now, d }
 
+// SetWriteArmer has each Write (from a wrapper: TLS's record writes)
+// try the socket first and call a.ArmWrite only when the socket takes no
+// more, until SetWriteArmer(nil), as Conn steers a TLS response's writes:
+// a write the socket takes at once sets no deadline.
+func (s *Sock) SetWriteArmer(a WriteArmer) { s.armer = a }
+
 // TryNextRead has the next Read (from a wrapper: TLS's record reads)
 // make one read and not wait: nothing there is os.ErrDeadlineExceeded,
 // a net.Error crypto/tls takes as temporary (its connection reads on
@@ -363,7 +369,7 @@ func (s *Sock) Write(b []byte) (int, error) {
 		if !blocked || err != nil {
 			return n, err
 		}
-		s.armer.armWrite()
+		s.armer.ArmWrite()
 		m, err := s.writeWait(b[n:])
 		return n + m, err
 	}

@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-type sockState struct{ armer writeArmer }
+type sockState struct{ armer WriteArmer }
 
 // SockFor: raw socket I/O is Linux's here; nil (use the net.Conn).
 func SockFor(net.Conn) *Sock { return nil }
@@ -29,6 +29,7 @@ func (s *Sock) FD() int                    { return -1 }
 func (s *Sock) Read(b []byte) (int, error) { panic("http1: Sock without a socket") }
 func (s *Sock) keepsRecord() bool          { return false }
 func (s *Sock) ReadNextAt(now, d int64)    {}
+func (s *Sock) SetWriteArmer(a WriteArmer) {}
 func (s *Sock) TryNextRead()               {}
 func (s *Sock) TriedEmpty() bool           { return false }
 func (s *Sock) readAt([]byte, int64, int64) (int, error) {

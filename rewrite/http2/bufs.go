@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"golang.org/x/net/http2"
@@ -152,6 +153,71 @@ func (cr *connReader) skip(n int) { cr.r += n }
 func (cr *connReader) release() {
 	if cr.buf != nil {
 		cr.dropBuf()
+	}
+}
+
+// sockIO reads and writes a plain socket (h2c) with raw system calls,
+// as HTTP/1's connections (http1.Sock: no scheduler hand-off per read
+// and write), other connections (TLS) through their net.Conn. A write
+// arms its deadline only when the socket takes no more, as nginx adds
+// its send timer when a send would block: a flush the socket takes at
+// once reads no clock and moves no timer (~300 instructions a flush).
+type sockIO struct {
+	s  *http1.Sock
+	nc net.Conn
+	// under is the Sock under TLS, which tries its record writes first
+	// and arms through ArmWrite (nil: every write arms first).
+	under *http1.Sock
+	send  time.Duration // the connection's send_timeout
+	// dl is the deadline a write that waits arms: a stream's (Unix
+	// nanoseconds; 0: none) or dlSendTimeout. Atomic: TLS's reader may
+	// write (a KeyUpdate's answer) while a stream's writer flushes.
+	dl atomic.Int64
+}
+
+// dlSendTimeout has a write that waits arm send_timeout from then.
+const dlSendTimeout = -1
+
+func (o *sockIO) Read(p []byte) (int, error) { return http1.ReadVia(o.s, o.nc, p) }
+
+func (o *sockIO) Write(p []byte) (int, error) {
+	if o.s == nil {
+		if o.under == nil {
+			o.ArmWrite()
+		}
+		return o.nc.Write(p)
+	}
+	n, blocked, err := o.s.TryWrite(p)
+	if !blocked || err != nil {
+		return n, err
+	}
+	o.ArmWrite()
+	m, err := o.s.Write(p[n:])
+	return n + m, err
+}
+
+// ArmWrite is http1.WriteArmer's: the write deadline dl says.
+func (o *sockIO) ArmWrite() {
+	var t time.Time
+	switch d := o.dl.Load(); {
+	case d == dlSendTimeout && o.send > 0:
+		t = time.Now().Add(o.send)
+	case d > 0:
+		t = time.Unix(0, d)
+	}
+	o.nc.SetWriteDeadline(t)
+}
+
+// armSockUnder has the Sock under a TLS connection arm its writes'
+// deadline as they wait (ArmWrite), for the connection's life.
+func (o *sockIO) armSockUnder() {
+	if _, rc := http1.SocketOf(o.nc); rc != nil && rc != o.nc {
+		if u, ok := rc.(http1.SockUnder); ok {
+			if s := u.UnderSock(); s != nil {
+				o.under = s
+				s.SetWriteArmer(o)
+			}
+		}
 	}
 }
 

@@ -198,7 +198,10 @@ func NewConn(nc net.Conn, cfg *Config, info *http1.ConnInfo, h Handler, pre []by
 		streams:    make(map[uint32]*Stream),
 		recvWindow: maxWindow, sendWindow: defaultWindow, initWindow: defaultWindow,
 		maxFrame: defaultFrameSize, start: time.Now()}
-	c.sio = sockIO{s: http1.SockFor(nc), nc: nc}
+	c.sio = sockIO{s: http1.SockFor(nc), nc: nc, send: cfg.SendTimeout}
+	if c.sio.s == nil {
+		c.sio.armSockUnder()
+	}
 	c.block = new(headerBlock)
 	c.br = newConnReader(c.sio.s, nc, pre)
 	c.framer()
@@ -218,17 +221,6 @@ func (c *Conn) SetParker(p Parker, grace time.Duration) { c.parker, c.grace = p,
 // Parker is what SetParker set (nil before): the server's record of the
 // connection, found from its connection's.
 func (c *Conn) Parker() Parker { return c.parker }
-
-// sockIO reads and writes a plain socket (h2c) with raw system calls,
-// as HTTP/1's connections (http1.Sock: no scheduler hand-off per read
-// and write), other connections (TLS) through their net.Conn.
-type sockIO struct {
-	s  *http1.Sock
-	nc net.Conn
-}
-
-func (o *sockIO) Read(p []byte) (int, error)  { return http1.ReadVia(o.s, o.nc, p) }
-func (o *sockIO) Write(p []byte) (int, error) { return http1.WriteVia(o.s, o.nc, p) }
 
 // num is n in decimal, for log lines.
 func num(n int64) string { return strconv.FormatInt(n, 10) }
@@ -849,9 +841,7 @@ func (c *Conn) flushLocked() error {
 	if c.werr != nil {
 		return c.werr
 	}
-	if c.cfg.SendTimeout > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.cfg.SendTimeout))
-	}
+	c.sio.dl.Store(dlSendTimeout)
 	if err := c.flushBuf(); err != nil {
 		c.werr = err
 		return err

@@ -395,7 +395,11 @@ func (c *Conn) flushStream(s *Stream) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	c.nc.SetWriteDeadline(s.writeDL)
+	dl := int64(0)
+	if !s.writeDL.IsZero() {
+		dl = s.writeDL.UnixNano()
+	}
+	c.sio.dl.Store(dl)
 	s.headHeld = false
 	if err := c.flushBuf(); err != nil {
 		c.werr = err

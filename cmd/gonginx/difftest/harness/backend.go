@@ -89,7 +89,7 @@ type Exchange struct {
 //	   with .../ws-hangup in the path it closes after echoing the first frame
 //	anything else      200 text/plain "backend saw: <request line>\n"
 type Backend struct {
-	ln     net.Listener
+	ln     *queueListener
 	Port   int
 	record bool // false for load tests: nothing is kept
 
@@ -115,11 +115,11 @@ func StartTLSBackend(tc *tls.Config) (*Backend, error) { return startBackend(tru
 func StartLoadBackend() (*Backend, error) { return startBackend(false, nil) }
 
 func startBackend(record bool, tc *tls.Config) (*Backend, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listenBackend()
 	if err != nil {
 		return nil, fmt.Errorf("backend listen: %w", err)
 	}
-	b := &Backend{ln: ln, Port: ln.Addr().(*net.TCPAddr).Port, record: record, conns: map[net.Conn]struct{}{}, tls: tc}
+	b := &Backend{ln: ln, Port: ln.addr.Port, record: record, conns: map[net.Conn]struct{}{}, tls: tc}
 	b.wg.Add(1)
 	go b.accept()
 	return b, nil
@@ -136,14 +136,17 @@ func (b *Backend) Close() {
 	b.wg.Wait()
 }
 
-// Take waits settle, then until no connection is mid-request (at most 2s more), and returns
-// and forgets what was received so far.
+// Take waits settle, then until no connection is mid-request or waits in
+// the listener's accept queue (at most 2s more), and returns and forgets
+// what was received so far.
 func (b *Backend) Take(settle time.Duration) []Exchange {
 	time.Sleep(settle)
 	deadline := time.Now().Add(2 * time.Second)
 	for {
+		// Under the lock acceptBusy takes a connection from the queue
+		// and counts it busy with.
 		b.mu.Lock()
-		busy := b.busy
+		busy := b.busy + b.ln.queued()
 		b.mu.Unlock()
 		if busy == 0 || time.Now().After(deadline) {
 			break
@@ -179,17 +182,17 @@ func (b *Backend) Seen() (heads, frames int) {
 func (b *Backend) accept() {
 	defer b.wg.Done()
 	for {
-		c, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
 		// A connection is busy from its accept until its first byte (or
-		// its end): on a loaded machine a proxy's request can sit in an
-		// accepted socket past a Take that would then miss it and give
-		// it to the next request's (the proxy gave up on it already).
+		// its end), and Take counts the accept queue too: on a loaded
+		// machine a proxy's request can sit in a socket the kernel
+		// accepted past a Take that would then miss it and give it to
+		// the next request's (the proxy gave up on it already).
+		c, err := b.ln.accept(&b.mu, func() { b.busy++ })
+		if err != nil {
+			return // closed
+		}
 		b.mu.Lock()
 		b.conns[c] = struct{}{}
-		b.busy++
 		b.mu.Unlock()
 		b.wg.Add(1)
 		go func() {

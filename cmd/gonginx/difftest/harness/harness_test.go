@@ -115,6 +115,30 @@ func TestBackendTakeWaitsForTunnel(t *testing.T) {
 	}
 }
 
+// Take sees a request whose connection the kernel accepted but the
+// backend's Accept has not returned yet: a proxy that gave up on a slow
+// backend (proxy_read_timeout) has sent it and closed, and on a loaded
+// machine the accept loop can run after the client's answer came.
+func TestBackendTakeSeesAcceptQueue(t *testing.T) {
+	b, err := StartBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := 0; i < 20; i++ {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(b.Port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "GET /x HTTP/1.0\r\n\r\n")
+		c.Close()
+		got := b.Take(0)
+		if len(got) != 1 || got[0].RequestLine != "GET /x HTTP/1.0" {
+			t.Fatalf("try %d: Take right after the proxy's close = %+v, want the one request", i, got)
+		}
+	}
+}
+
 func TestFrameRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 125, 126, 65535, 65536, 70000} {
 		for _, m := range [][]byte{nil, mask} {
@@ -239,3 +263,4 @@ func TestCloseWindow(t *testing.T) {
 		})
 	}
 }
+

@@ -112,8 +112,10 @@ var mask = []byte{0x11, 0x22, 0x33, 0x44}
 const requestTimeout = 15 * time.Second
 
 // do runs one request against addr and returns the raw (not yet normalized) Result.
-// backendSeen counts the request heads and WebSocket frames the backend has received.
-func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendSeen func() (int, int)) Result {
+// backendSeen counts the request heads and WebSocket frames the backend has received;
+// streamDone, when set, runs after each HTTP/2 stream's answer (see logStep).
+func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendSeen func() (int, int),
+	streamDone func(stream int)) Result {
 	var res Result
 	d := net.Dialer{Timeout: requestTimeout}
 	if req.RcvBuf > 0 {
@@ -182,7 +184,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		conn = tc
 	}
 	if req.H2 {
-		doH2(conn, useTLS && !req.Plain, req, subst, backendSeen, &res)
+		doH2(conn, useTLS && !req.Plain, req, subst, backendSeen, streamDone, &res)
 		return res
 	}
 	if req.Corked && req.HangUp && conn == raw {

@@ -23,7 +23,8 @@ import (
 // starts with ':' lists its fields as sent, pseudo-headers included.
 // Each response reads "HTTP/2 STATUS", its fields in order, "", the body;
 // a reset stream reads "RST_STREAM CODE".
-func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backendSeen func() (int, int), res *Result) {
+func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backendSeen func() (int, int),
+	streamDone func(stream int), res *Result) {
 	bw := bufio.NewWriter(conn)
 	fr := http2.NewFramer(bw, bufio.NewReader(conn))
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -79,6 +80,9 @@ func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backe
 				return
 			}
 			res.Responses = append(res.Responses, "client canceled stream")
+			if streamDone != nil {
+				streamDone(i)
+			}
 			continue
 		}
 		lines, end := readH2Response(fr, bw, id, method)
@@ -86,6 +90,9 @@ func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backe
 		if end != "" {
 			res.End = end
 			return
+		}
+		if streamDone != nil {
+			streamDone(i)
 		}
 	}
 	if req.SkipEnd {

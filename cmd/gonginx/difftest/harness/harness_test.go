@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,3 +265,38 @@ func TestCloseWindow(t *testing.T) {
 	}
 }
 
+// A run whose log line comes late waits at the step for it; the other,
+// ahead, goes on; a run whose request ended before a stream's step is not
+// waited for there.
+func TestLogStep(t *testing.T) {
+	s := newLogStep()
+	var mu sync.Mutex
+	late := 0
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		mu.Lock()
+		late = 1
+		mu.Unlock()
+	}()
+	done := make(chan struct{})
+	go func() {
+		s.step(0, stepAt{0, afterStreams}, func() int { return 1 })
+		close(done)
+	}()
+	s.step(1, stepAt{0, afterStreams}, func() int { mu.Lock(); defer mu.Unlock(); return late })
+	mu.Lock()
+	if late != 1 {
+		t.Error("the run behind went on before its line came")
+	}
+	mu.Unlock()
+	<-done
+	// Side 0's request ended at its first stream; side 1 has three.
+	go s.step(0, stepAt{1, afterStreams}, func() int { return 1 })
+	start := time.Now()
+	s.step(1, stepAt{1, 0}, func() int { return 1 })
+	s.step(1, stepAt{1, 1}, func() int { return 1 })
+	s.step(1, stepAt{1, afterStreams}, func() int { return 1 })
+	if s.slack || time.Since(start) > stepWait/2 {
+		t.Errorf("steps the other run skipped were waited for (%v)", time.Since(start))
+	}
+}

@@ -81,6 +81,9 @@ type Run struct {
 	Access []string
 	// Tree lists Case.Trees (see listTree).
 	Tree []string
+	// lagged: a log step waited its longest (logStep), the two runs' logs
+	// did not come to the same count there.
+	lagged bool
 }
 
 // Server is one implementation running a case's config on a free port.
@@ -161,7 +164,13 @@ func startOnce(c Case, im Impl, assets string, backendPort int) (*Server, error)
 }
 
 // Collect runs c under im with a fresh recording backend and returns the normalized results.
-func Collect(c Case, im Impl, assets string) (*Run, error) {
+func Collect(c Case, im Impl, assets string) (*Run, error) { return collect(c, im, assets, nil, 0) }
+
+// collect is Collect as run side of step's two (nil: alone).
+func collect(c Case, im Impl, assets string, step *logStep, side int) (*Run, error) {
+	if step != nil {
+		defer step.end(side)
+	}
 	be, err := startBackend(true, c.BackendTLS)
 	if err != nil {
 		return nil, err
@@ -189,14 +198,22 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	run := &Run{}
 	token := ""
-	for _, req := range c.Requests {
+	logged := func() int { return loggedLines(c, srv) }
+	for i, req := range c.Requests {
 		be.Take(0) // forget anything that arrived late for the previous request
 		target := addr
 		if req.IPv6 {
 			target = "[::1]:" + strconv.Itoa(port)
 		}
-		res := do(target, c.TLS, c.SNI, req, subst, be.Seen)
+		var streamDone func(int)
+		if step != nil {
+			streamDone = func(k int) { step.step(side, stepAt{i, k}, logged) }
+		}
+		res := do(target, c.TLS, c.SNI, req, subst, be.Seen, streamDone)
 		res.Backend = render(be.Take(req.Settle + 20*time.Millisecond))
+		if step != nil {
+			step.step(side, stepAt{i, afterStreams}, logged)
+		}
 		res.Responses = clockNeutral(res.Responses, c.Clock)
 		if token == "" {
 			token = headerValue(res.Responses, "Server")
@@ -204,6 +221,11 @@ func Collect(c Case, im Impl, assets string) (*Run, error) {
 		run.Results = append(run.Results, norm.result(res))
 	}
 	stopped = true
+	if step != nil {
+		step.mu.Lock()
+		run.lagged = step.slack
+		step.mu.Unlock()
+	}
 	dir := srv.dir
 	for _, t := range c.Trees {
 		run.Tree = append(run.Tree, listTree(filepath.Join(dir, t), t)...)
@@ -458,6 +480,9 @@ func Compare(t *testing.T, c Case, want, got Impl, assets string) {
 	if failed > 0 {
 		t.Logf("%d of %d requests differ; %s log:\n%s", failed, len(c.Requests), got.Name, tail(gotRun.Log, 40))
 	}
+	if wantRun.lagged || gotRun.lagged {
+		t.Logf("a log step waited %v in vain: after a request the two runs' logs stayed at different counts", stepWait)
+	}
 }
 
 // errorLine is an nginx error log line about a request: time, level, pid,
@@ -536,8 +561,12 @@ func collectBoth(c Case, want, got Impl, assets string) (*Run, *Run, error) {
 	var wantErr, gotErr error
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); wantRun, wantErr = Collect(c, want, assets) }()
-	go func() { defer wg.Done(); gotRun, gotErr = Collect(c, got, assets) }()
+	var step *logStep
+	if len(c.AccessLogFiles) > 0 || len(c.LogFiles) > 0 || c.ErrorLog || c.ErrorMessages {
+		step = newLogStep()
+	}
+	go func() { defer wg.Done(); wantRun, wantErr = collect(c, want, assets, step, 0) }()
+	go func() { defer wg.Done(); gotRun, gotErr = collect(c, got, assets, step, 1) }()
 	wg.Wait()
 	if wantErr != nil {
 		return nil, nil, fmt.Errorf("%s: %w", want.Name, wantErr)

@@ -151,7 +151,9 @@ func TestServeAttack3Paths(t *testing.T) {
 	reqs = append(reqs,
 		get("X-Accel-Redirect ignored", "/appv/?to=/prot/p.txt"),
 		get("X-Accel-Redirect loop", "/loop/"),
-		get("X-Accel-Redirect with X-Accel-Limit-Rate and Buffering", "/app/?to=/prot/p.txt&h="+url.QueryEscape("X-Accel-Buffering: no")+"&h="+url.QueryEscape("X-Accel-Limit-Rate: 1")),
+		// 1 byte a second: neither server has sent the response's head a second later.
+		harness.Request{Name: "X-Accel-Redirect with X-Accel-Limit-Rate and Buffering", ReadFor: time.Second,
+			Send: get("", "/app/?to=/prot/p.txt&h="+url.QueryEscape("X-Accel-Buffering: no")+"&h="+url.QueryEscape("X-Accel-Limit-Rate: 1")).Send},
 		get("X-Accel-Redirect with X-Accel-Charset", "/app/?to=/prot/p.txt&h="+url.QueryEscape("X-Accel-Charset: koi8-r")),
 		get("X-Accel-Redirect with Set-Cookie and Location", "/app/?to=/prot/p.txt&h="+url.QueryEscape("Set-Cookie: s=1")+"&h="+url.QueryEscape("Location: /elsewhere")),
 		get("X-Accel-Redirect twice", "/app/?to=/prot/p.txt&h="+url.QueryEscape("X-Accel-Redirect: /rint/second")),

@@ -83,6 +83,11 @@ type Request struct {
 	// SO_RCVBUF: the server's writes to it soon block.
 	ReadAfter time.Duration
 	RcvBuf    int
+	// ReadFor reads the responses for this long only (a throttled one:
+	// limit_rate). Responses cut there show as such, without their bytes
+	// so far, whose count is the clock's: the Result says only that they
+	// had not all come by then.
+	ReadFor time.Duration
 	// H2 speaks HTTP/2 (h2c with prior knowledge, or ALPN "h2" over TLS):
 	// each part of Send is one stream (see doH2).
 	H2 bool
@@ -206,6 +211,9 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		return res
 	}
 	time.Sleep(req.ReadAfter)
+	if req.ReadFor > 0 {
+		conn.SetReadDeadline(time.Now().Add(req.ReadFor))
+	}
 	method, _, _ := strings.Cut(req.Send[0], " ")
 	br := bufio.NewReader(conn)
 	n := req.Responses
@@ -217,6 +225,11 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 	for i := 0; i < n; i++ {
 		lines, st, err := readResponseShaped(br, method, req.ImageShape)
 		res.Responses = append(res.Responses, lines...)
+		if err != nil && req.ReadFor > 0 && strings.HasSuffix(err.Error(), ": timeout") { // errText's word for the deadline
+			res.Responses = nil
+			res.End = fmt.Sprintf("responses still coming after %v", req.ReadFor)
+			return res
+		}
 		if err != nil {
 			res.End = err.Error()
 			return res

@@ -168,6 +168,13 @@ func (b *Backend) Take(settle time.Duration) []Exchange {
 // Seen counts the request heads (whole) and WebSocket frames received
 // since the last Take.
 func (b *Backend) Seen() (heads, frames int) {
+	heads, frames, _ = b.progress()
+	return heads, frames
+}
+
+// progress is Seen, and whether a connection is open or waits to be
+// accepted: with none, no frame can come any more.
+func (b *Backend) progress() (heads, frames int, open bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, e := range b.got {
@@ -176,7 +183,7 @@ func (b *Backend) Seen() (heads, frames int) {
 		}
 		frames += len(e.Frames) + e.pieces
 	}
-	return heads, frames
+	return heads, frames, len(b.conns) > 0 || b.busy > 0 || b.ln.queued() > 0
 }
 
 func (b *Backend) accept() {

@@ -117,9 +117,10 @@ var mask = []byte{0x11, 0x22, 0x33, 0x44}
 const requestTimeout = 15 * time.Second
 
 // do runs one request against addr and returns the raw (not yet normalized) Result.
-// backendSeen counts the request heads and WebSocket frames the backend has received;
+// backendSeen counts the request heads and WebSocket frames the backend has received
+// and says whether a connection to it is open;
 // streamDone, when set, runs after each HTTP/2 stream's answer (see logStep).
-func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendSeen func() (int, int),
+func do(addr string, useTLS bool, sni string, req Request, subst func(string) string, backendSeen func() (int, int, bool),
 	streamDone func(stream int)) Result {
 	var res Result
 	d := net.Dialer{Timeout: requestTimeout}
@@ -299,10 +300,14 @@ func closeWindow(sent string, last []string) time.Duration {
 }
 
 // awaitBackend waits until the backend has seen what req awaits, boundedly:
-// a proxy that never forwards it shows in the backend's view.
-func awaitBackend(req Request, backendSeen func() (int, int)) {
+// a proxy that never forwards it shows in the backend's view. Frames are
+// not awaited once the requests came and no connection to the backend is
+// open: the proxy made no tunnel (the article's rewrite config passes no
+// Upgrade), and none can come; the wait was the whole bound (15 s).
+func awaitBackend(req Request, backendSeen func() (int, int, bool)) {
 	for deadline := time.Now().Add(requestTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if heads, frames := backendSeen(); heads >= req.AwaitRequests && frames >= req.AwaitFrames {
+		heads, frames, open := backendSeen()
+		if heads >= req.AwaitRequests && (frames >= req.AwaitFrames || !open) {
 			return
 		}
 	}

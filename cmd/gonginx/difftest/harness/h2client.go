@@ -23,7 +23,7 @@ import (
 // starts with ':' lists its fields as sent, pseudo-headers included.
 // Each response reads "HTTP/2 STATUS", its fields in order, "", the body;
 // a reset stream reads "RST_STREAM CODE".
-func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backendSeen func() (int, int),
+func doH2(conn net.Conn, tls bool, req Request, subst func(string) string, backendSeen func() (int, int, bool),
 	streamDone func(stream int), res *Result) {
 	bw := bufio.NewWriter(conn)
 	fr := http2.NewFramer(bw, bufio.NewReader(conn))

@@ -209,7 +209,7 @@ func collect(c Case, im Impl, assets string, step *logStep, side int) (*Run, err
 		if step != nil {
 			streamDone = func(k int) { step.step(side, stepAt{i, k}, logged) }
 		}
-		res := do(target, c.TLS, c.SNI, req, subst, be.Seen, streamDone)
+		res := do(target, c.TLS, c.SNI, req, subst, be.progress, streamDone)
 		res.Backend = render(be.Take(req.Settle + 20*time.Millisecond))
 		if step != nil {
 			step.step(side, stepAt{i, afterStreams}, logged)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -62,13 +63,44 @@ func alarming(log string) []string {
 	return out
 }
 
+// startLines are the lines each server's first start logged, without
+// their time and process: its "start" report's and the next's (its
+// workers log theirs as they start, maybe after the first report). A
+// later report (a new start of -fresh or the idle rows) does not print
+// them again.
+var startLines = map[string]bool{}
+
+// startSeen records the first start's lines (s.startReports counts the
+// reports that are its), or drops a later report's that say what it
+// printed.
+func (s *server) startSeen(lines []string) []string {
+	key := func(line string) string {
+		// "2026/12/07 19:00:01 [alert] 22833#22833: text": level and text.
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[2], "[") {
+			return ""
+		}
+		return s.name + " " + f[2] + " " + strings.Join(f[4:], " ")
+	}
+	lines = slices.DeleteFunc(lines, func(l string) bool { k := key(l); return k != "" && startLines[k] })
+	if s.startReports > 0 {
+		s.startReports--
+		for _, l := range lines {
+			if k := key(l); k != "" {
+				startLines[k] = true
+			}
+		}
+	}
+	return lines
+}
+
 // report prints what the row's run on s left in the logs that tells of
 // trouble, and the clients' failures. s's directory is kept (and
 // php-fpm's) when the row failed, a client met an error or a worker
 // exited or left a trace: the lines printed are the first of it.
 func (s *server) report(row string, failed bool) {
 	n, first := failures.reset()
-	lines := alarming(s.errLog.next())
+	lines := s.startSeen(alarming(s.errLog.next()))
 	out := alarming(s.outLog.next())
 	var fpm []string
 	if extra != nil && extra.fpmLog.path != "" {

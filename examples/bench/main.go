@@ -1,9 +1,12 @@
 // Command bench runs nginx and gonginx side by side on this machine with
 // the same configuration, the same number of workers and the same
 // backend, and prints each workload's result for both and their ratio
-// (gonginx/nginx) with its spread over the repetitions. The two servers
-// alternate within each repetition, so a machine that is busier at one
-// moment weighs on both. Loopback only; every load is bounded in time.
+// (gonginx/nginx) with its spread over the repetitions. Each server runs
+// once in each repetition, right after a short unmeasured run of its
+// own (-warmup), in an order that turns from one repetition to the next
+// (runOrder), so a machine that is busier at one moment weighs on both
+// and no server's place in the order favours it; each ratio is taken
+// within a repetition. Loopback only; every load is bounded in time.
 //
 //	go run ./examples/bench                   # all rows, 3 repetitions
 //	go run ./examples/bench -rows http,ws-echo -reps 5 -workers 1
@@ -62,7 +65,7 @@ func main() {
 	if runWarmer() {
 		return
 	}
-	reps := flag.Int("reps", 3, "repetitions (the servers alternate in each)")
+	reps := flag.Int("reps", 3, "repetitions (each server runs once in each, the order turning from one to the next)")
 	workers := flag.Int("workers", 2, "worker_processes of both servers")
 	d := flag.Duration("d", 3*time.Second, "length of each throughput run")
 	rowList := flag.String("rows", strings.Join(rowNames(), ","), "rows to run")
@@ -78,6 +81,9 @@ func main() {
 	flag.StringVar(&instrKeep, "instr-keep", "", "with -instr: copy each run's callgrind dump into this directory (SERVER.ROW.N, the last repetition's kept) for callgrind_annotate")
 	flag.StringVar(&instrArgs, "instr-args", "", `with -instr: more callgrind options, such as "--cache-sim=yes --branch-sim=yes" (first-level cache misses and mispredicted branches per unit beside the instructions, and per function in the -instr-keep dumps: what costs time besides instructions)`)
 	flag.StringVar(&errLogLevel, "errlog", "notice", "error_log level of both servers (info also shows clients' hang-ups and 499s; the logs' lines above notice are printed after each run)")
+	flag.BoolVar(&freshProcs, "fresh", true, "run each server's every run on new processes (started before it, the last run's stopped); -fresh=false keeps one set for the whole bench (the idle rows' are always new)")
+	flag.DurationVar(&warmUp, "warmup", 300*time.Millisecond, "an unmeasured run of the same row right before each measured one (0: none), so that no server's numbers carry the last server's wake")
+	flag.BoolVar(&eachRun, "each", false, "also print each run's numbers as it ends (repetition, place in the order, server)")
 	warm := flag.Bool("warm", false, "keep every CPU awake (a pinned thread per CPU waking every 20 µs) so that neither server's latency holds CPUs' wake-up from idle")
 	flag.Parse()
 	perfSched = perfSched || kprofDir != "" // -kprof records beside -sched's counts
@@ -150,21 +156,38 @@ rowLoop:
 		results := map[string][][]float64{} // server → rep → metric values
 		calls, perUnit := map[string]map[string]float64{}, map[string]float64{}
 		for rep := 0; rep < reps; rep++ {
-			order := slices.Clone(servers)
-			if rep%2 == 1 {
-				slices.Reverse(order)
-			}
-			for _, srv := range order {
-				if strings.HasPrefix(name, "idle") {
-					// Fresh processes: memory an earlier run freed would
-					// be taken again and the idle connections' growth
-					// read as nothing (or less than nothing).
+			for pos, srv := range runOrder(servers, rep) {
+				if freshProcs || strings.HasPrefix(name, "idle") {
+					// Fresh processes. The idle rows' always: memory an
+					// earlier run freed would be taken again and the
+					// idle connections' growth read as nothing (or less
+					// than nothing). The others' by default (-fresh):
+					// a set of processes kept for the whole bench
+					// carries a state of its own through every
+					// repetition (self-A/Bs of http-1m, -reps 5: the
+					// kernel µs per MiB of gonginx/base 0.87 to 1.17
+					// over 16 runs, some with every repetition on one
+					// side; on new processes each run 0.98 to 1.06 in
+					// seven runs of eight, 1.15), and new ones draw it
+					// anew each run.
 					fresh, err := startServer(srv.name, bins[srv.name], workers, be.port, idle)
 					if err != nil {
 						return err
 					}
+					// Its start's lines are the first start's, printed
+					// unless none of its reports came yet.
+					fresh.startReports = srv.startReports
 					srv.stop()
 					*srv = *fresh
+				}
+				if warmUp > 0 && !strings.HasPrefix(name, "idle") {
+					// The idle rows warm up on their own (idleRun).
+					_, err := r.run(srv, warmUp, idle)
+					if errors.Is(err, errSkipRow) {
+						fmt.Printf("%-34s %v\n", name, err)
+						continue rowLoop
+					}
+					srv.report(name+" (warm-up)", err != nil)
 				}
 				var t *tracer
 				if traceCalls && !strings.HasPrefix(name, "idle") {
@@ -190,6 +213,13 @@ rowLoop:
 					return fmt.Errorf("%s on %s: %w", name, srv.name, err)
 				}
 				results[srv.name] = append(results[srv.name], vals)
+				if eachRun {
+					line := fmt.Sprintf("  %s, repetition %d, #%d %s:", name, rep+1, pos+1, srv.name)
+					for i, m := range r.metrics {
+						line += fmt.Sprintf(" %s %s;", format(vals[i]), m)
+					}
+					fmt.Println(strings.TrimSuffix(line, ";"))
+				}
 			}
 		}
 		if len(calls) >= 2 {
@@ -199,38 +229,64 @@ rowLoop:
 			}
 		}
 		for i, m := range r.metrics {
-			var a, b, ratios []float64
-			for rep := 0; rep < reps; rep++ {
-				x, y := results["nginx"][rep][i], results["gonginx"][rep][i]
-				a, b = append(a, x), append(b, y)
-				if x != 0 {
-					ratios = append(ratios, y/x)
+			col := func(srv string) []float64 {
+				var v []float64
+				for _, vals := range results[srv] {
+					v = append(v, vals[i])
 				}
+				return v
 			}
-			slices.Sort(ratios)
-			spread := "-"
-			if len(ratios) > 0 {
-				spread = fmt.Sprintf("%.2f–%.2f", ratios[0], ratios[len(ratios)-1])
-			}
-			fmt.Printf("%-34s %16s %16s %8s %15s\n", r.name+": "+m, format(median(a)), format(median(b)),
-				fmt.Sprintf("%.2f", median(ratios)), spread)
+			ratio, spread := pairedRatio(col("gonginx"), col("nginx"))
+			fmt.Printf("%-34s %16s %16s %8s %15s\n", r.name+": "+m, format(median(col("nginx"))), format(median(col("gonginx"))),
+				ratio, spread)
 			if len(servers) > 2 {
-				var c, br []float64
-				for rep := 0; rep < reps; rep++ {
-					c = append(c, results["base"][rep][i])
-					if results["nginx"][rep][i] != 0 {
-						br = append(br, results["base"][rep][i]/results["nginx"][rep][i])
-					}
-				}
-				fmt.Printf("%-34s %16s %16s %8s\n", "  base", "", format(median(c)), fmt.Sprintf("%.2f", median(br)))
+				ratio, spread := pairedRatio(col("base"), col("nginx"))
+				ab, abSpread := pairedRatio(col("gonginx"), col("base"))
+				fmt.Printf("%-34s %16s %16s %8s %15s   gonginx/base %s %s\n", "  base", "", format(median(col("base"))),
+					ratio, spread, ab, abSpread)
 			}
 		}
 	}
-	fmt.Println("ratio: gonginx/nginx, median over repetitions; throughput rows want >= 1, cpu, memory and p99 latency rows <= 1")
+	fmt.Println("ratio: gonginx/nginx (and base/nginx), each repetition's, median and spread over them; throughput rows want >= 1, cpu, memory and p99 latency rows <= 1")
 	for _, l := range syscallLines {
 		fmt.Println(l)
 	}
 	return nil
+}
+
+// runOrder is the order of the servers in repetition rep: each of the
+// n servers first, second, ... in turn (rotations), then the same
+// rotations reversed, so over 2n repetitions each has each place and
+// runs after each other server equally often. A fixed pair of orders
+// (nginx, gonginx, base; then reversed) kept gonginx in the middle,
+// after nginx in every other repetition, while base ran twice running
+// and never after nginx: an A/B's two slots were not alike.
+func runOrder(servers []*server, rep int) []*server {
+	n := len(servers)
+	order := make([]*server, 0, n)
+	for i := range n {
+		order = append(order, servers[(rep+i)%n])
+	}
+	if rep/n%2 == 1 {
+		slices.Reverse(order)
+	}
+	return order
+}
+
+// pairedRatio is the median and the spread of a/b taken in each
+// repetition (the two runs a moment apart), where b is not 0.
+func pairedRatio(a, b []float64) (ratio, spread string) {
+	var r []float64
+	for i := range min(len(a), len(b)) {
+		if b[i] != 0 {
+			r = append(r, a[i]/b[i])
+		}
+	}
+	if len(r) == 0 {
+		return "-", "-"
+	}
+	slices.Sort(r)
+	return fmt.Sprintf("%.2f", median(r)), fmt.Sprintf("%.2f–%.2f", r[0], r[len(r)-1])
 }
 
 func median(v []float64) float64 {
@@ -259,6 +315,9 @@ var (
 	kprofDir     string
 	fpmUnix      bool // -fpm-unix
 	errLogLevel  string
+	warmUp       time.Duration // -warmup
+	freshProcs   bool          // -fresh
+	eachRun      bool          // -each
 	syscallLines []string
 )
 

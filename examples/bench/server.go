@@ -31,6 +31,9 @@ type server struct {
 	// left them (diag.go); keep leaves dir in place at stop.
 	errLog, outLog logTail
 	keep           bool
+	// startReports: the reports whose error.log lines are its start's
+	// (startSeen).
+	startReports int
 }
 
 // benchConf is the same for both servers: a proxy with keep-alive to the
@@ -87,7 +90,7 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &server{name: name, dir: dir, http: freeAddr(), tls: freeAddr(), h2c: freeAddr(), exited: make(chan struct{})}
+	s := &server{name: name, dir: dir, http: freeAddr(), tls: freeAddr(), h2c: freeAddr(), exited: make(chan struct{}), startReports: 2}
 	conf := strings.NewReplacer("EXTRA_LOCATIONS", extra.httpConf(), "EXTRA_SERVERS", extra.serversConf(s.h2c),
 		"WORKERS", strconv.Itoa(workers), "DIR", dir, "BACKEND", strconv.Itoa(backendPort), "RLIMIT", strconv.Itoa(rlimitNofile),
 		"LEVEL", errLogLevel, "HTTP", s.http, "TLS", s.tls).Replace(benchConf)

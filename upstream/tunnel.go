@@ -366,6 +366,9 @@ func (t *tunnel) begin() {
 		t.startIdle()
 	}
 	t.mu.Unlock()
+	for i := range t.dirs {
+		t.dirs[i].runFirst()
+	}
 	inline := t.inline && !t.dirs[1].parked
 	for i := range t.dirs {
 		if d := &t.dirs[i]; !d.parked && !(inline && i == 1) {

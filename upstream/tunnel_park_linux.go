@@ -23,6 +23,9 @@ type parkState struct {
 	reg        poller.Reg
 	registered bool
 	noSplice   bool // splice(2) refused this source: buffers only
+	// first: park found input there already (no event will tell of
+	// it), which begin copies once t.mu is released (runFirst).
+	first bool
 	// hup: the poller reported the source's end (RDHUP, HUP, ERR), so a
 	// short read does not mean the socket is empty: the end is there too.
 	hup    atomic.Bool
@@ -142,7 +145,7 @@ func (d *direction) park() bool {
 			// Input already there (no event will tell of it), or TLS
 			// may hold bytes read with the request: a first run takes
 			// them, then d parks.
-			d.wake()
+			d.pk.first = true
 		}
 		return true
 	}
@@ -172,9 +175,28 @@ func (d *direction) park() bool {
 	if pending || tc != nil {
 		// TLS may hold bytes read with the request (no event tells of
 		// them): a first run takes them, then d parks.
-		d.wake()
+		d.pk.first = true
 	}
 	return true
+}
+
+// runFirst copies what park found there already, after t.mu (begin):
+// a plain socket's bytes once, without waiting, on the caller's
+// goroutine (the request's, which has set the tunnel up), as the
+// poller's goroutine copies a reported message; what is left (a full
+// buffer, the end, TLS) goes to a goroutine. A WebSocket client's first
+// message, sent on the 101, is mostly there by then: handed to a
+// goroutine, it cost a wake-up and a switch per connection.
+func (d *direction) runFirst() {
+	if !d.pk.first {
+		return
+	}
+	d.pk.first = false
+	if d.pk.dstRC != nil && d.state.CompareAndSwap(dirIdle, dirRunning) {
+		d.copyInline(false)
+		return
+	}
+	d.wake()
 }
 
 // unpark takes d's source off the poller as it closes (the close takes
@@ -200,7 +222,7 @@ func (d *direction) Ready(events uint32) {
 		d.pk.hup.Store(true)
 	}
 	if d.pk.dstRC != nil && d.state.CompareAndSwap(dirIdle, dirRunning) {
-		d.copyInline()
+		d.copyInline(true)
 		return
 	}
 	d.wake()
@@ -208,9 +230,10 @@ func (d *direction) Ready(events uint32) {
 
 // copyInline reads once and writes what came without waiting. Whatever
 // is left (bytes the destination did not take, a full buffer, the end)
-// goes to a goroutine; else d parks again. Only the poller's goroutine
-// runs it, and only from idle: nothing else runs d meanwhile.
-func (d *direction) copyInline() {
+// goes to a goroutine; else d parks again. The poller's goroutine runs
+// it (onPoller), or begin's caller (runFirst), and only from idle:
+// nothing else runs d meanwhile.
+func (d *direction) copyInline(onPoller bool) {
 	t := d.t
 	buf, bp := d.inlineBuf()
 	n, err := d.read(buf)
@@ -224,7 +247,7 @@ func (d *direction) copyInline() {
 		if err == nil {
 			err = io.EOF
 		}
-		if c := d.pk.conn; c != nil && t.onEnd != nil {
+		if c := d.pk.conn; c != nil && t.onEnd != nil && onPoller {
 			d.pk.endErr = err
 			t.ref() // AfterTurn's, as goRun's
 			c.AfterTurn(d)
@@ -235,8 +258,12 @@ func (d *direction) copyInline() {
 		return
 	}
 	// The poller's clock of this batch of events, as nginx's timer
-	// reads its cached time: no clock read per message.
-	t.lastActive.Store(poller.EventNanotime())
+	// reads its cached time: no clock read per message. Off the
+	// poller (runFirst) the tunnel's start noted the time just before
+	// (sendPending), and the batch's time may be older than that.
+	if onPoller {
+		t.lastActive.Store(poller.EventNanotime())
+	}
 	if d.trackFirst && t.firstByte < 0 {
 		t.firstByte = time.Since(t.start)
 	}

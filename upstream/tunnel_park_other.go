@@ -8,3 +8,4 @@ type parkState struct{}
 
 func (d *direction) park() bool { return false }
 func (d *direction) unpark()    {}
+func (d *direction) runFirst()  {}

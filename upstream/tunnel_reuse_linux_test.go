@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -311,5 +312,61 @@ func TestTunnelDetachedEndsOnPoller(t *testing.T) {
 	probe.OnInput(nil)
 	if tn.client != nil {
 		t.Error("the record was not given back (a record given back is zeroed)")
+	}
+}
+
+// TestTunnelFirstBytesCopiedAtBegin: bytes the client sent before its
+// tunnel began (a WebSocket's first message, sent on the 101) are in
+// the backend's socket when begin returns, copied on begin's caller's
+// goroutine (runFirst) rather than handed to another one; the tunnel
+// then relays and ends as any.
+func TestTunnelFirstBytesCopiedAtBegin(t *testing.T) {
+	a, addr := newAcceptor(t)
+	proxyClient, client, err := ownPair(a, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	proxyUp, backend, err := ownPair(a, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	if _, err := io.WriteString(client, "first"); err != nil {
+		t.Fatal(err)
+	}
+	tn := newTunnel()
+	tn.client, tn.upstream, tn.idle, tn.bufs = proxyClient, proxyUp, time.Minute, tunnelPool(4096)
+	end := &endSeen{t: tn, ch: make(chan bool, 1)}
+	tn.onEnd = end
+	tn.prepare(0)
+	// The client's bytes are in proxyClient's socket (loopback delivers
+	// a write before it returns), and their report has reached the Conn
+	// (as the request's goroutine's 101 took longer than the client's
+	// answer): begin finds them there.
+	poller.SettleConns()
+	tn.begin()
+	rc, err := backend.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	var n int
+	var rerr error
+	rc.Read(func(fd uintptr) bool {
+		n, _, rerr = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+		return true
+	})
+	if rerr != nil || string(buf[:max(n, 0)]) != "first" {
+		t.Fatalf("the backend's socket held %q (%v) as begin returned, want %q", buf[:max(n, 0)], rerr, "first")
+	}
+	if err := echoOnce(client, backend, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	select {
+	case <-end.ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tunnel did not end")
 	}
 }

@@ -163,3 +163,48 @@ func getIdleOf(g *Group, server int, now time.Time) (net.Conn, connLife) {
 	g.mu.Unlock()
 	return nc, life
 }
+
+// A backend whose answer is never there at once (php-fpm's) is probed
+// less and less often, down to one read tried at once in probeMost
+// requests; a probe that finds the answer spaces them probeEvery again,
+// and once late falls under lateWait every read is tried at once.
+func TestKeepaliveProbeSpacing(t *testing.T) {
+	w := &closeWatch{}
+	// run makes n requests on w, each probe finding the answer there
+	// (quick) or not; it returns how many probed (were tried at once).
+	run := func(n int, quick bool) (probes int) {
+		for range n {
+			if wait := w.late > lateWait && !w.probeNow(); !wait {
+				probes++
+				w.tried(!quick)
+			}
+		}
+		return probes
+	}
+	if got := run(8, false); got != 8 {
+		t.Fatalf("a new connection's first 8 reads: %d tried at once, want all (late rises from 0)", got)
+	}
+	run(200, false)
+	if got := run(64*10, false); got > 10 {
+		t.Errorf("a backend always late: %d probes in 640 requests, want at most one in %d", got, probeMost)
+	}
+	// The backend turns quick: the next probe, at most probeMost
+	// requests on, finds the answer.
+	requests := 0
+	for requests < 2*probeMost && run(1, true) == 0 {
+		requests++
+	}
+	if requests >= probeMost {
+		t.Fatalf("no probe in %d requests, want one within %d", requests+1, probeMost)
+	}
+	if w.probeGap != probeEvery {
+		t.Errorf("after a probe that found the answer: next in %d, want %d", w.probeGap, probeEvery)
+	}
+	run(200, true)
+	if w.late > lateWait {
+		t.Fatalf("late %d after quick answers", w.late)
+	}
+	if got := run(10, true); got != 10 {
+		t.Errorf("a quick backend: %d of 10 reads tried at once, want all", got)
+	}
+}

@@ -303,6 +303,15 @@ func dialAddrPort(ap netip.AddrPort, addr string, at time.Time, within bool, tim
 	// only while the connect is under way (its report says it is done;
 	// the add reports one done meanwhile): a connected socket's add
 	// reported it writable, an event for nothing (watchOut's comment).
+	// Nothing read yet, and every byte from now on is reported (as an
+	// accepted Conn's): a backend answers what it is sent, so the first
+	// read through ReadReported waits for the report, as nginx reads
+	// an upstream connection on its read event. Tried at once, it found
+	// nothing (php row without fastcgi_keep_conn: a recvfrom per request
+	// for EAGAIN, 4.10 per request against nginx's 3 receives). A peer
+	// that speaks first (a stream proxy's banner) is reported all the
+	// same: the edge-triggered add reports bytes already there.
+	c.flags.Or(flagRDrained | flagRWaitFirst)
 	if err := c.register(!done); err != nil {
 		return fail(err)
 	}

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"errors"
+	"net"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -169,5 +170,39 @@ func TestConnInputReported(t *testing.T) {
 	}
 	if !c.InputReported() || !c.HungUp() {
 		t.Fatalf("after the peer's bytes and end: InputReported %v, HungUp %v", c.InputReported(), c.HungUp())
+	}
+}
+
+// A dialed connection's first read through ReadReported waits for the
+// poller's report, as an accepted one's: its peer answers what it is
+// sent, so a try before the answer finds nothing.
+func TestDialReadReportedWaitsFirst(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := Dial(ln.Addr().String(), time.Now().Add(5*time.Second), nil)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer c.Close()
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	calls, done := startReportedRead(c)
+	for c.r.waiter.Load() == nil && calls.Load() == 0 {
+		runtime.Gosched()
+	}
+	before := int(calls.Load())
+	if _, err := peer.Write([]byte("answer")); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	r.beforeWait = before
+	if diff := cmp.Diff(reportedRead{0, 1, "answer"}, r, cmp.AllowUnexported(reportedRead{})); diff != "" {
+		t.Errorf("a dialed connection's first read (-want +got)\n%s", diff)
 	}
 }

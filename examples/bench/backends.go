@@ -144,12 +144,25 @@ func (e *extraBackends) close() {
 	}
 }
 
-// httpConf is what the plain and TLS server gets: the PHP location.
+// httpConf is what the plain and TLS server gets: the PHP locations,
+// the php row's with kept FastCGI connections and the php-close row's
+// with nginx's defaults (fastcgi_keep_conn off, no keepalive: a
+// connection per request, closed by php-fpm after its answer).
 func (e *extraBackends) httpConf() string {
 	if e.fpmAddr == "" {
 		return ""
 	}
-	return `location ~ \.php$ {
+	return `location = /close/hello.php {
+            fastcgi_pass fpmclose;
+            fastcgi_param SCRIPT_FILENAME ` + e.phpRoot + `/hello.php;
+            fastcgi_param QUERY_STRING $query_string;
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_param REQUEST_URI $request_uri;
+            fastcgi_param SCRIPT_NAME /hello.php;
+            fastcgi_param SERVER_PROTOCOL $server_protocol;
+            fastcgi_param HTTP_HOST $host;
+        }
+        location ~ \.php$ {
             root ` + e.phpRoot + `;
             fastcgi_pass fpm;
             fastcgi_keep_conn on;
@@ -173,6 +186,7 @@ func (e *extraBackends) serversConf(h2cAddr string) string {
     }`
 	if e.fpmAddr != "" {
 		c += "\n    upstream fpm { server " + e.fpmAddr + "; keepalive 8; }"
+		c += "\n    upstream fpmclose { server " + e.fpmAddr + "; }"
 	}
 	return c
 }
@@ -188,6 +202,15 @@ func phpRun(s *server, d time.Duration) ([]float64, error) {
 	// a server's 9th connection waited in php-fpm's backlog for a child
 	// the other server's idle connections held).
 	return httpRun(s, false, "/hello.php?n=1", 8, d)
+}
+
+// phpCloseRun is phpRun through nginx's default FastCGI settings: a new
+// connection to php-fpm per request.
+func phpCloseRun(s *server, d time.Duration) ([]float64, error) {
+	if extra.fpmAddr == "" {
+		return nil, fmt.Errorf("%w: no php-fpm at %s", errSkipRow, phpFPMBin)
+	}
+	return httpRun(s, false, "/close/hello.php?n=1", 8, d)
 }
 
 // grpcRun makes unary calls for d on conns h2c connections, streams

@@ -32,6 +32,7 @@ var instrRows = map[string]func(s *server, n int) error{
 	"http":        func(s *server, n int) error { return countRun(s, "/small", false, 4, n) },
 	"cache-hit":   func(s *server, n int) error { return countRun(s, "/cached", false, 4, n) },
 	"php":         func(s *server, n int) error { return countRun(s, "/hello.php?n=1", false, 4, n) },
+	"php-close":   func(s *server, n int) error { return countRun(s, "/close/hello.php?n=1", false, 4, n) },
 	"https":       func(s *server, n int) error { return countRun(s, "/small", true, 4, n) },
 	"tls-full":    func(s *server, n int) error { return countHandshakes(s, false, 4, n) },
 	"tls-resumed": func(s *server, n int) error { return countHandshakes(s, true, 4, n) },
@@ -82,7 +83,7 @@ func runInstr(servers []*server, rows []string, reps int) error {
 	fmt.Printf("%-34s %16s %16s %8s %15s\n", "row", "nginx", "gonginx", "ratio", "spread")
 	for _, name := range rows {
 		work, ok := instrRows[name]
-		if !ok || name == "php" && extra.fpmAddr == "" {
+		if !ok || strings.HasPrefix(name, "php") && extra.fpmAddr == "" {
 			continue
 		}
 		// got[event][server]: the per-unit counts of each repetition.

@@ -40,7 +40,9 @@
 // ws-1m (1 MiB messages), ws-connect (connect, echo, close), grpc-unary
 // (unary calls through grpc_pass to an h2c backend of the bench's own,
 // 32 at a time on 4 connections), php (a small script through
-// fastcgi_pass to one php-fpm pool; skipped without php-fpm), idle-ws
+// fastcgi_pass to one php-fpm pool, kept connections; skipped without
+// php-fpm), php-close (the same with nginx's defaults: fastcgi_keep_conn
+// off, a php-fpm connection per request), idle-ws
 // (memory per idle WebSocket tunnel: process and kernel), idle-wss (the
 // same through TLS), idle-http and idle-https (memory per idle keep-alive
 // connection).
@@ -77,7 +79,7 @@ func main() {
 	syscalls := flag.Bool("syscalls", false, "also count the workers' system calls per unit with strace -c (slows both)")
 	flag.StringVar(&kprofDir, "kprof", "", "record (with -sched's counts) the workers' time with perf record -e cpu-clock -g into DIR/SERVER.ROW.REP.data (and the units in SERVER.ROW.REP.units; read with perf report -i FILE --sort sym) and print each row's kernel time per unit by cause, over all repetitions")
 	flag.BoolVar(&perfSched, "sched", false, "also count the workers' system calls, context switches and wake-ups per unit with perf stat's tracepoints (slows both far less than -syscalls)")
-	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php, https, h2, grpc-unary, ws-echo; ws-connect per connection; tls-full and tls-resumed per handshake)")
+	instr := flag.Int("instr", 0, "instead of timing: count each server's user-space instructions per request under valgrind's callgrind, N requests on each of 4 connections (rows http, cache-hit, php, php-close, https, h2, grpc-unary, ws-echo; ws-connect per connection; tls-full and tls-resumed per handshake)")
 	flag.StringVar(&instrKeep, "instr-keep", "", "with -instr: copy each run's callgrind dump into this directory (SERVER.ROW.N, the last repetition's kept) for callgrind_annotate")
 	flag.StringVar(&instrArgs, "instr-args", "", `with -instr: more callgrind options, such as "--cache-sim=yes --branch-sim=yes" (first-level cache misses and mispredicted branches per unit beside the instructions, and per function in the -instr-keep dumps: what costs time besides instructions)`)
 	flag.StringVar(&errLogLevel, "errlog", "notice", "error_log level of both servers (info also shows clients' hang-ups and 499s; the logs' lines above notice are printed after each run)")

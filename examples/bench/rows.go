@@ -56,6 +56,9 @@ var rows = []row{
 	{"php", []string{"requests/s", "cpu µs/request", "kernel µs/request", "p99 µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
 		return phpRun(s, d)
 	}},
+	{"php-close", []string{"requests/s", "cpu µs/request", "kernel µs/request", "p99 µs/request"}, func(s *server, d time.Duration, _ int) ([]float64, error) {
+		return phpCloseRun(s, d)
+	}},
 	{"idle-ws", []string{"process KiB/tunnel", "kernel KiB/tunnel", "fds/tunnel"}, func(s *server, _ time.Duration, n int) ([]float64, error) {
 		return idleRun(s, n, true, false, false)
 	}},

@@ -49,9 +49,28 @@ func (p *Proxy) relayHTTP09(c http1.Stream, nc net.Conn, x *exchange, first, buf
 // response read whole, or cut by the backend, leaves the spool's feeder
 // running: the caller ends it once the backend connection is let go.
 func (p *Proxy) relayBody(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, length int64, chunked bool) (complete bool, err error) {
-	complete, err = p.relayBodyTo(c, nc, x, s, buffered, length, chunked)
+	if !chunked && length > 0 && int64(len(buffered)) >= length {
+		complete, err = p.relayWhole(c, x, s, buffered, length)
+	} else {
+		complete, err = p.relayBodyTo(c, nc, x, s, buffered, length, chunked)
+	}
 	x.spoolFailed(err)
 	return complete, err
+}
+
+// relayWhole relays a body that came whole with the head: the one write
+// relayBodyTo makes of it, without setting up the pipe's holds and
+// buffers for reads that will not come (~250 instructions and ~30 cache
+// lines of a small proxied response). (Not in relayBodyTo: default.pgo
+// names its call sites by their lines.)
+func (p *Proxy) relayWhole(c http1.Stream, x *exchange, s *rewrite.State, buffered []byte, length int64) (bool, error) {
+	x.chunk = http1.ChunkedParser{}
+	out := p.bodyOut(c, s, x)
+	// More than the length: "upstream sent more data than specified in
+	// Content-Length", cut, and the connection not kept.
+	x.overrun = int64(len(buffered)) > length
+	x.beginRate(p, len(buffered))
+	return true, out.write(buffered[:length])
 }
 
 func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite.State, buffered []byte, length int64, chunked bool) (complete bool, err error) {

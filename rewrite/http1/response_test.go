@@ -3,6 +3,7 @@ package http1
 import (
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +241,24 @@ func TestSetEventTimeDate(t *testing.T) {
 	}
 	if dates[1] == dates[0] || dates[1] == "" {
 		t.Errorf("Date of the next response = %q; want the clock's", dates[1])
+	}
+}
+
+// The head's Content-Length line and Date line as one append each
+// write what strconv and time's formatting write.
+func TestHeadLengthAndDateLines(t *testing.T) {
+	for _, n := range []int64{0, 7, 10, 100, 1234567890, 1<<63 - 1} {
+		want := "Content-Length: " + strconv.FormatInt(n, 10) + "\r\n"
+		if got := string(appendLengthLine([]byte("x"), n)); got != "x"+want {
+			t.Errorf("appendLengthLine(%d) = %q, want %q", n, got, "x"+want)
+		}
+	}
+	at := time.Date(2026, 12, 7, 9, 5, 3, 0, time.FixedZone("X", 3600))
+	want := "Mon, 07 Dec 2026 08:05:03 GMT"
+	if got := string(appendDateAt(nil, at)); got != want {
+		t.Errorf("appendDateAt = %q, want %q", got, want)
+	}
+	if got := string(appendDateLineAt(nil, at)); got != want+"\r\n" {
+		t.Errorf("appendDateLineAt = %q, want %q", got, want+"\r\n")
 	}
 }

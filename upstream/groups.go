@@ -625,6 +625,14 @@ type roundRobin struct{}
 
 func (roundRobin) Pick(g *Group, _ *rewrite.State, ps *pickState, now time.Time) int {
 	tried := ps.tried
+	if g.single() {
+		// nginx's peers->single: the one server unless it is out (the
+		// loop's weights would come back to where they were).
+		if g.available(0, tried, now) {
+			return 0
+		}
+		return -1
+	}
 	for _, backup := range [2]bool{false, true} {
 		best, total := -1, 0
 		for i, s := range g.Servers {

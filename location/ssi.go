@@ -67,8 +67,21 @@ func (x *exchange) ssiApplies(resp *http1.Response, conf *locConf) bool {
 // ssi_last_modified, Last-Modified and ETag go; with it the ETag turns
 // weak. It reports whether the filter was pushed (its includes need the
 // postpone link below it).
+//
+// With ssi off it only records the length (an include's, which its
+// parent's ssi reads): inlined at the caller, a test and no call. A main
+// request's document state is reset by the head whose body ssi parses
+// (ssiFilterRun), not by one it does not.
 func (x *exchange) ssiFilter(resp *http1.Response, conf *locConf) bool {
 	x.headLength = resp.ContentLength
+	if !conf.ssi.on {
+		return false
+	}
+	return x.ssiFilterRun(resp, conf)
+}
+
+// ssiFilterRun is ssiFilter past its first test.
+func (x *exchange) ssiFilterRun(resp *http1.Response, conf *locConf) bool {
 	if !x.isSub() {
 		// The main request's head comes before any of its subrequests':
 		// a new document's variables and blocks start empty.

@@ -92,8 +92,10 @@ func (p *Proxy) accelRedirect(hs []http1.Header) bool {
 	if p.ignore&ignXARedirect != 0 {
 		return false
 	}
-	for _, h := range hs {
-		if http1.EqualFold(h.Name, "x-accel-redirect") {
+	// By index, the length first: a response's every header line is
+	// looked at (a copy of each and a call per line cost ~45 instructions).
+	for i := range hs {
+		if n := hs[i].Name; len(n) == len("x-accel-redirect") && http1.EqualFold(n, "x-accel-redirect") {
 			return true
 		}
 	}

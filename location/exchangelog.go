@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/rewrite/http2"
 	"github.com/gonginx/gonginx/upstream"
 )
 
@@ -17,6 +18,11 @@ func (x *exchange) LogTryError(err error) { x.logUpstreamError(err) }
 // logUpstreamError logs at the level the error carries ("error" by
 // default).
 func (x *exchange) logUpstreamError(err error) {
+	if errors.Is(err, http2.ErrSendTimedOut) {
+		// The HTTP/2 connection's send timed out: nginx finalizes the
+		// connection, and the requests on it log nothing.
+		return
+	}
 	if we := x.clientWriteErr(); we != nil && errors.Is(err, we) {
 		if msg, ok := http1.SendFailure(we); ok {
 			// Relaying to a client that went: nginx's info line, with

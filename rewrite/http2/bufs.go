@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,6 +164,7 @@ func (cr *connReader) release() {
 // its send timer when a send would block: a flush the socket takes at
 // once reads no clock and moves no timer (~300 instructions a flush).
 type sockIO struct {
+	c  *Conn
 	s  *http1.Sock
 	nc net.Conn
 	// under is the Sock under TLS, which tries its record writes first
@@ -180,20 +182,28 @@ const dlSendTimeout = -1
 
 func (o *sockIO) Read(p []byte) (int, error) { return http1.ReadVia(o.s, o.nc, p) }
 
-func (o *sockIO) Write(p []byte) (int, error) {
+func (o *sockIO) Write(p []byte) (n int, err error) {
 	if o.s == nil {
 		if o.under == nil {
 			o.ArmWrite()
 		}
-		return o.nc.Write(p)
+		n, err = o.nc.Write(p)
+	} else {
+		var blocked bool
+		n, blocked, err = o.s.TryWrite(p)
+		if !blocked || err != nil {
+			return n, err
+		}
+		o.ArmWrite()
+		var m int
+		m, err = o.s.Write(p[n:])
+		n += m
 	}
-	n, blocked, err := o.s.TryWrite(p)
-	if !blocked || err != nil {
-		return n, err
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		o.c.writeTimedOut()
+		err = ErrSendTimedOut
 	}
-	o.ArmWrite()
-	m, err := o.s.Write(p[n:])
-	return n + m, err
+	return n, err
 }
 
 // ArmWrite is http1.WriteArmer's: the write deadline dl says.

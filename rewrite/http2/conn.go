@@ -198,7 +198,7 @@ func NewConn(nc net.Conn, cfg *Config, info *http1.ConnInfo, h Handler, pre []by
 		streams:    make(map[uint32]*Stream),
 		recvWindow: maxWindow, sendWindow: defaultWindow, initWindow: defaultWindow,
 		maxFrame: defaultFrameSize, start: time.Now()}
-	c.sio = sockIO{s: http1.SockFor(nc), nc: nc, send: cfg.SendTimeout}
+	c.sio = sockIO{c: c, s: http1.SockFor(nc), nc: nc, send: cfg.SendTimeout}
 	if c.sio.s == nil {
 		c.sio.armSockUnder()
 	}
@@ -541,6 +541,9 @@ func (c *Conn) peek(n int, inBlock, start bool) error {
 // restoreDeadline puts back the connection's read deadline: the idle
 // timeout when no stream runs, else none.
 func (c *Conn) restoreDeadline() {
+	if c.drainReq.Load() {
+		return // the reader is to end (Drain, writeTimedOut)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.processing == 0 {
@@ -633,7 +636,7 @@ func (c *Conn) armIdle() {
 }
 
 func (c *Conn) armIdleLocked() {
-	if c.processing > 0 || c.done {
+	if c.processing > 0 || c.done || c.drainReq.Load() {
 		return
 	}
 	now := time.Now()
@@ -871,4 +874,8 @@ func (c *Conn) closeConn() {
 var (
 	errStreamReset = errors.New("client reset the stream")
 	errConnClosed  = errors.New("client closed the connection")
+	// ErrSendTimedOut is what writes get once one timed out: the
+	// connection's end, which its streams' requests log nothing for
+	// (nginx's timer is the connection's, not the request's).
+	ErrSendTimedOut = errors.New("http2: the connection's send timed out")
 )

@@ -48,6 +48,17 @@ func (c *Conn) Drain() {
 	}
 }
 
+// writeTimedOut ends the connection whose write waited past its
+// deadline, as nginx's ngx_http_v2_write_handler finalizes one whose
+// send timed out: it is read no more (its reader ends it as a Drain's,
+// the GOAWAY not written), and its streams end with it, their requests
+// logging no timeout of theirs (ErrSendTimedOut). It kept the
+// connection until keepalive_timeout after its last stream.
+func (c *Conn) writeTimedOut() {
+	c.drainReq.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+
 // endGracefully wakes the reader to linger and close: GOAWAY was said
 // and no stream runs. A parked connection is resumed for it.
 func (c *Conn) endGracefully() {

@@ -1,0 +1,97 @@
+package difftest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// An HTTP/2 client that opens its windows wide and reads nothing: once
+// the socket has taken no more for send_timeout, nginx finalizes the
+// connection (ngx_http_v2_write_handler's timeout), and its request
+// logs no timeout of its own. gonginx kept the connection until
+// keepalive_timeout and logged "client timed out" for the request.
+func TestServeH2SendTimeout(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	be, err := harness.StartBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	c := harness.Case{Name: "h2 send_timeout", Config: `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    error_log stderr info;
+    send_timeout 1s;
+    location / { proxy_buffering off; proxy_pass http://{{BACKEND}}/; }
+}
+`}
+	// The log lines' messages, without their time, pid and request.
+	msg := regexp.MustCompile(`\[(info|error|warn)\] \d+#\d+: (\*\d+ )?([^,]*)`)
+	run := func(im harness.Impl, path string) string {
+		srv, err := harness.Start(c, im, serveAssets(t), be.Port)
+		if err != nil {
+			return "start: " + err.Error()
+		}
+		end := stallH2(srv.Port, path)
+		var lines []string
+		for _, m := range msg.FindAllStringSubmatch(srv.Stop(), -1) {
+			if !strings.Contains(m[3], "epoll_wait") { // the stop's
+				lines = append(lines, m[1]+": "+m[3])
+			}
+		}
+		return end + "; log: " + strings.Join(lines, " | ")
+	}
+	for _, path := range []string{"/made?n=33554432"} {
+		t.Run(path, func(t *testing.T) {
+			var b string
+			done := make(chan struct{})
+			go func() { b = run(got, path); close(done) }()
+			a := run(want, path)
+			<-done
+			if diff := cmp.Diff(a, b); diff != "" {
+				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
+			}
+		})
+	}
+}
+
+// stallH2 asks for path with the windows opened to 2^31-1, reads nothing
+// for 3 s, then reads on for 8 s more: "closed" when the server ended the
+// connection by then.
+func stallH2(port int, path string) string {
+	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return "dial: " + err.Error()
+	}
+	defer conn.Close()
+	fr := http2.NewFramer(conn, conn)
+	io.WriteString(conn, http2.ClientPreface)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+	fr.WriteWindowUpdate(0, 1<<31-1-65535)
+	var blk bytes.Buffer
+	enc := hpack.NewEncoder(&blk)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	time.Sleep(3 * time.Second)
+	conn.SetReadDeadline(time.Now().Add(8 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); errors.Is(err, os.ErrDeadlineExceeded) {
+		return "open"
+	}
+	return "closed"
+}

@@ -209,7 +209,42 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	return nc, server, false, nil
 }
 
+// isTimeout reports whether err is (or wraps) a net.Error that timed
+// out, as errors.As(err, &ne) && ne.Timeout(). errors.As's target
+// escapes to the heap, an allocation per call, and every response that
+// ends at its backend's close (fastcgi_keep_conn off: the read's io.EOF)
+// asks once: the chain is walked here instead, errors.As's way (depth
+// first, an As method asked), the target made only for an As method.
 func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	ne, ok := netError(err)
+	return ok && ne.Timeout()
+}
+
+// netError is the first net.Error in err's chain, as errors.As finds it.
+func netError(err error) (net.Error, bool) {
+	for err != nil {
+		if ne, ok := err.(net.Error); ok {
+			return ne, true
+		}
+		if as, ok := err.(interface{ As(any) bool }); ok {
+			var ne net.Error
+			if as.As(&ne) {
+				return ne, true
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if ne, ok := netError(e); ok {
+					return ne, true
+				}
+			}
+			return nil, false
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
 }

@@ -18,11 +18,28 @@ type timedItem struct {
 func (x *timedItem) DueAt() int64     { return x.at }
 func (x *timedItem) HeapSlot() *int32 { return &x.slot }
 
+// checkFresh fails unless every fresh item knows its place.
+func checkFresh(t *testing.T, d *Deadlines[*timedItem]) {
+	t.Helper()
+	for i := range d.fresh.n {
+		if x := d.fresh.at(i).x; int(x.slot) != -(i + 1) {
+			t.Fatalf("fresh[%d] says it is at %d", i, x.slot)
+		}
+	}
+}
+
+// settle moves the fresh items into the heap, as the timer's firing does.
+func settle(d *Deadlines[*timedItem]) {
+	d.mu.Lock()
+	d.settleFresh()
+	d.mu.Unlock()
+}
+
 // checkHeap fails unless every item knows its place and none is before
 // its parent.
 func checkHeap(t *testing.T, d *Deadlines[*timedItem]) {
 	t.Helper()
-	for i := range d.n {
+	for i := range d.heap.n {
 		x := d.entry(i).x
 		if int(x.slot) != i+1 {
 			t.Fatalf("heap[%d] says it is at %d", i, x.slot-1)
@@ -33,29 +50,49 @@ func checkHeap(t *testing.T, d *Deadlines[*timedItem]) {
 	}
 }
 
-// TestDeadlinesOrder: items added and removed in any order keep the
-// heap ordered with their places right (taken out from anywhere; a
-// second Add or Remove is a no-op), and the timer is armed for the
-// earliest ever added.
+// TestDeadlinesOrder: items added and removed in any order keep their
+// places right (taken out from anywhere, fresh or in the heap; a second
+// Add or Remove is a no-op), the heap they move into stays ordered, and
+// the timer is armed for the earliest ever added.
 func TestDeadlinesOrder(t *testing.T) {
 	var d Deadlines[*timedItem]
 	base := Nanotime() + int64(time.Hour) // never fires in the test
-	offsets := []int64{50, 10, 70, 30, 30, 90, 20, 60, 0, 80}
+	offsets := []int64{50, 10, 70, 30, 30, 90, 20, 60, 0, 80, 40, 5}
 	items := make([]*timedItem, len(offsets))
-	for i, off := range offsets {
+	for i, off := range offsets[:10] {
 		items[i] = &timedItem{at: base + off, name: i}
 		d.Add(items[i])
 		d.Add(items[i])
 	}
 	defer d.timer.Stop()
-	for _, i := range []int{8, 2, 5} { // 0 (the top), 70, 90
+	for _, i := range []int{8, 2, 9} { // 0 (the earliest), 70, 80 (the last added)
 		if !d.Remove(items[i]) {
-			t.Errorf("remove of item %d: not in the heap", i)
+			t.Errorf("remove of fresh item %d: not there", i)
 		}
 		if d.Remove(items[i]) {
-			t.Errorf("second remove of item %d: still in the heap", i)
+			t.Errorf("second remove of item %d: still there", i)
 		}
+		checkFresh(t, &d)
 	}
+	settle(&d)
+	checkHeap(t, &d)
+	if d.fresh.n != 0 {
+		t.Fatalf("%d items left fresh", d.fresh.n)
+	}
+	// Added after: fresh again, beside the heap.
+	for i := 10; i < len(offsets); i++ {
+		items[i] = &timedItem{at: base + offsets[i], name: i}
+		d.Add(items[i])
+	}
+	checkFresh(t, &d)
+	if !d.Remove(items[5]) { // 90, in the heap
+		t.Error("remove of item 5: not in the heap")
+	}
+	checkHeap(t, &d)
+	if got := d.Len(); got != 8 {
+		t.Errorf("Len %d, want 8", got)
+	}
+	settle(&d)
 	checkHeap(t, &d)
 	if d.armed != base {
 		t.Errorf("armed for +%d, want the first added's +0", d.armed-base)
@@ -67,7 +104,7 @@ func TestDeadlinesOrder(t *testing.T) {
 		d.Remove(x)
 		checkHeap(t, &d)
 	}
-	if diff := cmp.Diff([]int64{10, 20, 30, 30, 50, 60, 80}, order); diff != "" {
+	if diff := cmp.Diff([]int64{5, 10, 20, 30, 30, 40, 50, 60}, order); diff != "" {
 		t.Errorf("deadlines in order (-want +got):\n%s", diff)
 	}
 	for i, x := range items {
@@ -116,34 +153,52 @@ func TestDeadlinesFire(t *testing.T) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.n != 1 || d.entry(0).x != later || later.slot != 1 {
-		t.Errorf("left waiting: %d items, want only the hour's", d.n)
+	if d.heap.n != 1 || d.fresh.n != 0 || d.entry(0).x != later || later.slot != 1 {
+		t.Errorf("left waiting: %d items in the heap and %d fresh, want only the hour's in the heap", d.heap.n, d.fresh.n)
 	}
 	if d.armed != later.at {
 		t.Errorf("armed for +%v, want the hour's", time.Duration(d.armed-now))
 	}
 }
 
-// TestDeadlinesChunks: a heap over several chunks stays ordered as items
-// come and go in any order, grows a chunk at a time and lets its chunks
-// go as it empties, keeping one spare.
+// TestDeadlinesChunks: fresh items and the heap they move into keep
+// their places right as items come and go in any order, grow a chunk at
+// a time and let their chunks go as they empty, keeping one spare; the
+// heap stays ordered.
 func TestDeadlinesChunks(t *testing.T) {
 	var d Deadlines[*timedItem]
 	base := Nanotime() + int64(time.Hour)
 	rng := rand.New(rand.NewPCG(1, 2))
-	items := make([]*timedItem, 3*chunkLen+5)
+	items := make([]*timedItem, 4*chunkLen+5)
 	for i := range items {
 		items[i] = &timedItem{at: base + rng.Int64N(1000), name: i}
 		d.Add(items[i])
 	}
 	defer d.timer.Stop()
-	if got, want := len(d.chunks), 4; got != want {
-		t.Fatalf("%d entries in %d chunks, want %d", d.n, got, want)
+	if got, want := len(d.fresh.chunks), 5; got != want {
+		t.Fatalf("%d fresh entries in %d chunks, want %d", d.fresh.n, got, want)
+	}
+	// A chunk's worth and more go while fresh, from anywhere.
+	for _, i := range rng.Perm(len(items))[:chunkLen+10] {
+		if !d.Remove(items[i]) {
+			t.Fatalf("fresh item %d was not there", i)
+		}
+	}
+	checkFresh(t, &d)
+	if want := (d.fresh.n+chunkLen-1)/chunkLen + 1; len(d.fresh.chunks) > want {
+		t.Fatalf("%d fresh entries kept %d chunks, want at most %d", d.fresh.n, len(d.fresh.chunks), want)
+	}
+	settle(&d)
+	if len(d.fresh.chunks) > 1 {
+		t.Errorf("fresh emptied: %d chunks kept", len(d.fresh.chunks))
+	}
+	if got, want := len(d.heap.chunks), (d.heap.n+chunkLen-1)/chunkLen; got != want {
+		t.Fatalf("%d heap entries in %d chunks, want %d", d.heap.n, got, want)
 	}
 	checkHeap(t, &d)
 	prev := int64(0)
 	perm := rng.Perm(len(items))
-	for k := 0; d.n > 0; k++ {
+	for k := 0; d.heap.n > 0; k++ {
 		i := perm[k%len(perm)]
 		fromTop := k%2 == 0 || k >= len(perm) // every other one, then the rest
 		if fromTop {
@@ -157,12 +212,17 @@ func TestDeadlinesChunks(t *testing.T) {
 		if !d.Remove(items[i]) && fromTop {
 			t.Fatalf("the top, item %d, was not in the heap", i)
 		}
-		if want := (d.n+chunkLen-1)/chunkLen + 1; d.n > 0 && len(d.chunks) > want {
-			t.Fatalf("%d entries kept %d chunks, want at most %d", d.n, len(d.chunks), want)
+		if want := (d.heap.n+chunkLen-1)/chunkLen + 1; d.heap.n > 0 && len(d.heap.chunks) > want {
+			t.Fatalf("%d entries kept %d chunks, want at most %d", d.heap.n, len(d.heap.chunks), want)
 		}
 	}
 	checkHeap(t, &d)
-	if len(d.chunks) > 1 {
-		t.Errorf("emptied: %d chunks kept", len(d.chunks))
+	if len(d.heap.chunks) > 1 {
+		t.Errorf("emptied: %d chunks kept", len(d.heap.chunks))
+	}
+	for i, x := range items {
+		if x.slot != 0 {
+			t.Fatalf("item %d still placed: %d", i, x.slot)
+		}
 	}
 }

@@ -42,7 +42,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	if !reused && x.connectWaited {
 		sendAt = poller.Now()
 	}
-	x.life.dl.SetWrite(nc, sendAt, p.SendTimeout)
+	x.life.setWrite(nc, sendAt, p.SendTimeout)
 	// The client is watched (nginx's check_broken_connection) unless
 	// proxy_ignore_client_abort is on. A new connection is watched from
 	// before the request is sent: nginx connects, then handles the
@@ -369,7 +369,7 @@ func (p *Proxy) readHead(nc net.Conn, x *exchange) (n, headLen int, http09 bool,
 		if x.readFrom = (time.Time{}); now.IsZero() {
 			now = poller.Now()
 		}
-		x.life.dl.SetRead(nc, now, p.ReadTimeout)
+		x.life.setRead(nc, now, p.ReadTimeout)
 		m, rerr := x.life.read(nc, x.rbuf[n:limit])
 		n += m
 		x.recvd += int64(m)

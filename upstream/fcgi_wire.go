@@ -121,7 +121,7 @@ func (p *Proxy) sendFastCGI(c http1.Stream, nc net.Conn, x *exchange, bodyLen in
 // followed by the empty one that ends the body when last, under
 // fastcgi_send_timeout.
 func (p *Proxy) writeRecord(nc net.Conn, x *exchange, data []byte, last bool) error {
-	x.life.dl.SetWrite(nc, time.Now(), p.SendTimeout)
+	x.life.setWrite(nc, time.Now(), p.SendTimeout)
 	var head []byte
 	tail := x.ftail[:0]
 	if len(data) > 0 {
@@ -204,7 +204,7 @@ func (f *fastcgi) readHeadFastCGI(p *Proxy, nc net.Conn, x *exchange, s *rewrite
 		if x.readFrom = (time.Time{}); now.IsZero() {
 			now = time.Now()
 		}
-		x.life.dl.SetRead(nc, now, p.ReadTimeout)
+		x.life.setRead(nc, now, p.ReadTimeout)
 		m, rerr := x.life.read(nc, x.rbuf[:min(room-raw, len(x.rbuf))])
 		n += m
 		raw += m
@@ -588,7 +588,7 @@ func (p *Proxy) readFCGIAt(nc net.Conn, x *exchange, off int) (int, error) {
 	if x.takeHeadFull() {
 		return 0, io.EOF
 	}
-	x.life.dl.SetRead(nc, time.Now(), p.ReadTimeout)
+	x.life.setRead(nc, time.Now(), p.ReadTimeout)
 	m, err := x.life.read(nc, x.rate.limit(x.rbuf[off:]))
 	x.recvd += int64(m)
 	if x.rate.rate != 0 {

@@ -165,6 +165,30 @@ func watchClose(nc net.Conn) *closeWatch {
 	return w
 }
 
+// setRead arms nc's read deadline at now+timeout (none when timeout <=
+// 0), lazily (l.dl): the server's own socket sets it from the two, with
+// no time.Time made for it.
+func (l *connLife) setRead(nc net.Conn, now time.Time, timeout time.Duration) {
+	if pc, ok := nc.(*poller.Conn); ok {
+		if l.dl.RearmRead(now, timeout) {
+			pc.SetReadDeadlineAfter(now, timeout)
+		}
+		return
+	}
+	l.dl.SetRead(nc, now, timeout)
+}
+
+// setWrite is setRead's for the write deadline.
+func (l *connLife) setWrite(nc net.Conn, now time.Time, timeout time.Duration) {
+	if pc, ok := nc.(*poller.Conn); ok {
+		if l.dl.RearmWrite(now, timeout) {
+			pc.SetWriteDeadlineAfter(now, timeout)
+		}
+		return
+	}
+	l.dl.SetWrite(nc, now, timeout)
+}
+
 // stale reports whether a kept connection must not be reused: its
 // backend closed it or sent what no request asked for. A watched
 // connection whose last read left its socket empty and that the poller

@@ -53,7 +53,7 @@ func (p *Proxy) copyToBackend(nc net.Conn, x *exchange, r io.Reader) (readErr bo
 	for {
 		n, err := r.Read(x.rbuf)
 		if n > 0 {
-			x.life.dl.SetWrite(nc, time.Now(), p.SendTimeout)
+			x.life.setWrite(nc, time.Now(), p.SendTimeout)
 			m, werr := nc.Write(x.rbuf[:n])
 			x.sent += int64(m)
 			if werr != nil {
@@ -106,7 +106,7 @@ func (p *Proxy) sendChunked(c http1.Stream, nc net.Conn, x *exchange) error {
 			end += copy(buf[end:], "0\r\n\r\n")
 		}
 		if end > start {
-			x.life.dl.SetWrite(nc, time.Now(), p.SendTimeout)
+			x.life.setWrite(nc, time.Now(), p.SendTimeout)
 			m, werr := nc.Write(buf[start:end])
 			x.sent += int64(m)
 			if werr != nil {

@@ -258,7 +258,7 @@ func (p *Proxy) relayBodyTo(c http1.Stream, nc net.Conn, x *exchange, s *rewrite
 				return false, err
 			}
 		}
-		x.life.dl.SetRead(nc, poller.Now(), p.ReadTimeout)
+		x.life.setRead(nc, poller.Now(), p.ReadTimeout)
 		var n int
 		var rerr error
 		if x.takeHeadFull() {

@@ -107,3 +107,29 @@ func TestDeadlinesLazy(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadlinesRearm: RearmRead and RearmWrite (a connection that sets
+// its deadline from the time and the timeout) say to set one exactly
+// when SetRead and SetWrite would.
+func TestDeadlinesRearm(t *testing.T) {
+	t0 := time.Now()
+	steps := []struct {
+		now, timeout time.Duration
+	}{{0, time.Minute}, {time.Millisecond, time.Minute}, {400 * time.Millisecond, time.Minute},
+		{time.Second, time.Second}, {time.Second, 0}, {time.Second, 0}, {3 * time.Second, time.Second}}
+	var set, rearm Deadlines
+	c := &deadlineConn{t0: t0}
+	for i, st := range steps {
+		now := t0.Add(st.now)
+		before := len(c.calls)
+		set.SetRead(c, now, st.timeout)
+		if got, want := rearm.RearmRead(now, st.timeout), len(c.calls) > before; got != want {
+			t.Errorf("step %d: RearmRead %v, SetRead set one: %v", i, got, want)
+		}
+		before = len(c.calls)
+		set.SetWrite(c, now, st.timeout)
+		if got, want := rearm.RearmWrite(now, st.timeout), len(c.calls) > before; got != want {
+			t.Errorf("step %d: RearmWrite %v, SetWrite set one: %v", i, got, want)
+		}
+	}
+}

@@ -800,3 +800,46 @@ func writeWaitsWatched(t *testing.T, c *Conn, peer net.Conn) {
 		t.Fatalf("Write: %v", err)
 	}
 }
+
+// TestConnDeadlineAfter: a deadline set as a time and a timeout is the
+// one SetReadDeadline(now.Add(timeout)) sets (the same place on the
+// monotonic scale: a read under one passed fails at once, one ahead
+// lets the read take the bytes), none with no timeout; SetDeadline's
+// cleared deadlines clear both sides.
+func TestConnDeadlineAfter(t *testing.T) {
+	c, client := acceptPair(t)
+	defer c.Close()
+	now := time.Now()
+	for _, timeout := range []time.Duration{time.Nanosecond, time.Minute, 50 * 365 * 24 * time.Hour} {
+		c.SetReadDeadline(now.Add(timeout))
+		want := c.r.deadline.Load()
+		c.SetReadDeadlineAfter(now, timeout)
+		if got := c.r.deadline.Load(); got != want {
+			t.Errorf("read deadline after %v: %d, want %d", timeout, got, want)
+		}
+		c.SetWriteDeadlineAfter(now, timeout)
+		if got := c.w.deadline.Load(); got != want {
+			t.Errorf("write deadline after %v: %d, want %d", timeout, got, want)
+		}
+	}
+	c.SetReadDeadlineAfter(now, 0)
+	c.SetWriteDeadlineAfter(now, -time.Second)
+	if r, w := c.r.deadline.Load(), c.w.deadline.Load(); r != 0 || w != 0 {
+		t.Errorf("deadlines with no timeout: %d, %d, want none", r, w)
+	}
+	client.Write([]byte("x"))
+	buf := make([]byte, 4)
+	c.SetReadDeadlineAfter(time.Unix(1, 0), time.Second) // long past, as SetReadDeadline's
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read under a deadline passed = %v", err)
+	}
+	c.SetReadDeadlineAfter(time.Now(), time.Minute)
+	if n, err := c.Read(buf); n != 1 || err != nil {
+		t.Fatalf("Read under a deadline ahead = %d, %v", n, err)
+	}
+	c.SetDeadline(time.Now().Add(time.Minute))
+	c.SetDeadline(time.Time{})
+	if r, w := c.r.deadline.Load(), c.w.deadline.Load(); r != 0 || w != 0 {
+		t.Errorf("deadlines cleared: %d, %d, want none", r, w)
+	}
+}

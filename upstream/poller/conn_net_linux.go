@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -11,10 +12,17 @@ import (
 // Conn as a net.Conn beyond reading and writing: its deadlines, its
 // addresses, its shutdown and its RawConn.
 
-// SetDeadline sets both deadlines, as net.Conn's.
+// SetDeadline sets both deadlines, as net.Conn's (cleared ones as
+// SetReadDeadline's: an upgrade clears both sides' as its tunnel starts).
 func (c *Conn) SetDeadline(t time.Time) error {
-	c.r.setDeadline(t)
-	c.w.setDeadline(t)
+	if t.IsZero() {
+		c.r.deadline.Store(0)
+		c.w.deadline.Store(0)
+		return nil
+	}
+	d := monoOf(t)
+	c.r.setDeadlineMono(d)
+	c.w.setDeadlineMono(d)
 	return nil
 }
 
@@ -39,6 +47,34 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 		c.w.setDeadline(t)
 	}
 	return nil
+}
+
+// SetReadDeadlineAfter sets the read deadline at now+timeout (none when
+// timeout <= 0) on the monotonic scale, with no time.Time made for it
+// (http1.Deadlines' RearmRead).
+func (c *Conn) SetReadDeadlineAfter(now time.Time, timeout time.Duration) {
+	c.r.setDeadlineMono(monoAfter(now, timeout))
+}
+
+// SetWriteDeadlineAfter is SetReadDeadlineAfter's for the write deadline.
+func (c *Conn) SetWriteDeadlineAfter(now time.Time, timeout time.Duration) {
+	c.w.setDeadlineMono(monoAfter(now, timeout))
+}
+
+// monoAfter is now+timeout on Nanotime's scale (0: none, timeout <= 0),
+// as MonoOf(now.Add(timeout)): at least 1, at most math.MaxInt64.
+func monoAfter(now time.Time, timeout time.Duration) int64 {
+	if timeout <= 0 {
+		return 0
+	}
+	since := int64(now.Sub(monoBase)) // saturates at the Duration's bounds
+	if since >= math.MaxInt64-1-int64(timeout) {
+		return math.MaxInt64
+	}
+	if since += int64(timeout); since < 0 {
+		return 1
+	}
+	return since + 1
 }
 
 // RemoteAddr is the peer's address, as accept gave it, made at each

@@ -73,6 +73,24 @@ func DialAddrPortWithin(netip.AddrPort, string, time.Time, time.Duration, func(n
 // OnInput does nothing on systems without epoll.
 func (c *Conn) OnInput(h Handler) {}
 
+// SetReadDeadlineAfter sets the read deadline at now+timeout (none when
+// timeout <= 0).
+func (c *Conn) SetReadDeadlineAfter(now time.Time, timeout time.Duration) {
+	c.Conn.SetReadDeadline(afterTime(now, timeout))
+}
+
+// SetWriteDeadlineAfter is SetReadDeadlineAfter's for the write deadline.
+func (c *Conn) SetWriteDeadlineAfter(now time.Time, timeout time.Duration) {
+	c.Conn.SetWriteDeadline(afterTime(now, timeout))
+}
+
+func afterTime(now time.Time, timeout time.Duration) time.Time {
+	if timeout <= 0 {
+		return time.Time{}
+	}
+	return now.Add(timeout)
+}
+
 // HookInput does nothing on systems without epoll.
 func (c *Conn) HookInput(h Handler) bool { return false }
 

@@ -206,6 +206,18 @@ func prepare(c Case, assets, fragment string) (string, error) {
 			return dir, err
 		}
 	}
+	// The directories made for those files get FixedTime too: autoindex
+	// lists them with their mtime (the JSON and XML formats to the
+	// second), and the two runs' prefixes are made a moment apart.
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || p == dir {
+			return err
+		}
+		return os.Chtimes(p, FixedTime, FixedTime)
+	})
+	if err != nil {
+		return dir, fmt.Errorf("chtimes: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "fragment.conf"), []byte(ownTempPaths(fragment)), 0o644); err != nil {
 		return dir, fmt.Errorf("write fragment: %w", err)
 	}

@@ -68,14 +68,15 @@ func TestServeClientGoneWhileSending(t *testing.T) {
 		r.RcvBuf, r.HangUpAfter = 4096, 1500*time.Millisecond
 		return r
 	}
-	// The proxied one hangs up a second after the backend has its request:
-	// a loaded CI machine's test backend (race-instrumented, making 12 MB)
-	// had sent nothing yet 300 ms after it, so gonginx rightly logged the
-	// client gone "while sending request to upstream" where nginx's run had
-	// spooled the answer. Later changes neither server's lines: both spool
-	// it (the warning) and meet the reset sending to the client.
+	// The proxied one hangs up 300 ms after the backend wrote its 12 MB
+	// whole (AwaitFrames counts a .../made answer written): both servers
+	// have spooled it (the warning) and meet the reset sending to the
+	// client. Hanging up a time after the backend had the request (300 ms,
+	// then 1 s) raced a loaded machine's race-instrumented backend, which
+	// had sent nothing yet in one run: nginx's line was then "while
+	// sending request to upstream".
 	proxied := gone("proxied, reset", "/p/made?n=12000000")
-	proxied.AwaitRequests, proxied.HangUpAfter = 1, time.Second
+	proxied.AwaitRequests, proxied.AwaitFrames = 1, 1
 	c := serveProxyCase("client gone", `server {
     listen 127.0.0.1:{{PORT}};
     server_name localhost;

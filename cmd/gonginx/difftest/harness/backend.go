@@ -45,8 +45,8 @@ type Exchange struct {
 	Stalled  string
 	nreq     int  // the request's number on its connection (for .../reqno)
 	headDone bool // the head was read whole
-	// pieces: the later pieces of a .../stall response written (Seen
-	// counts them with the frames)
+	// pieces: the later pieces of a .../stall response written, or a
+	// .../made one written whole (Seen counts them with the frames)
 	pieces int
 	// TLS is what a TLS backend saw of the handshake (version, SNI name, the client
 	// certificate's subject), "" for a plain one.
@@ -426,7 +426,13 @@ func (b *Backend) respond(c net.Conn, e *Exchange) bool {
 		}
 		return write(simple(status, body, q["h"]...))
 	case strings.Contains(target, "/made?"):
-		return write(madeResponse(target[strings.Index(target, "/made?")+len("/made?"):]))
+		if !write(madeResponse(target[strings.Index(target, "/made?")+len("/made?"):])) {
+			return false
+		}
+		// Written whole: a piece seen (AwaitFrames), for a client that
+		// hangs up once the proxy has all of a large answer.
+		b.update(e, func(e *Exchange) { e.pieces++ })
+		return true
 	case strings.Contains(target, "/stall?"):
 		b.stall(c, e, target[strings.Index(target, "/stall?")+len("/stall?"):])
 		return false

@@ -84,9 +84,9 @@ type Request struct {
 	ReadAfter time.Duration
 	RcvBuf    int
 	// ReadFor reads the responses for this long only (a throttled one:
-	// limit_rate). Responses cut there show as such, without their bytes
-	// so far, whose count is the clock's: the Result says only that they
-	// had not all come by then.
+	// limit_rate; one the server waits for more bytes to give). A response
+	// cut there shows as such, without its bytes so far, whose count is
+	// the clock's: the Result says only that it had not all come by then.
 	ReadFor time.Duration
 	// H2 speaks HTTP/2 (h2c with prior knowledge, or ALPN "h2" over TLS):
 	// each part of Send is one stream (see doH2).
@@ -227,7 +227,7 @@ func do(addr string, useTLS bool, sni string, req Request, subst func(string) st
 		lines, st, err := readResponseShaped(br, method, req.ImageShape)
 		res.Responses = append(res.Responses, lines...)
 		if err != nil && req.ReadFor > 0 && strings.HasSuffix(err.Error(), ": timeout") { // errText's word for the deadline
-			res.Responses = nil
+			res.Responses = res.Responses[:len(res.Responses)-len(lines)] // the whole ones stay
 			res.End = fmt.Sprintf("responses still coming after %v", req.ReadFor)
 			return res
 		}

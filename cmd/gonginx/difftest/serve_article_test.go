@@ -249,6 +249,7 @@ func TestServeArticleRewrite(t *testing.T) {
 // With html/index.html absent, try_files' fallback /index.html redirects internally to itself
 // and nginx answers with an error instead of looping.
 func TestServeArticleMissingIndex(t *testing.T) {
+	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
 	for _, file := range []string{"default.conf", "default.rewrite.conf"} {
 		t.Run(file, func(t *testing.T) {

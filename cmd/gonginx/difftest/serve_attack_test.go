@@ -78,6 +78,7 @@ func attackGet(name, target string, extra ...string) harness.Request {
 }
 
 func TestServeAttackSmuggling(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	post := func(name string, headers, body string) harness.Request {
@@ -197,6 +198,7 @@ func TestServeAttackSmuggling(t *testing.T) {
 }
 
 func TestServeAttackTraversal(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	reqs := []harness.Request{}
@@ -240,6 +242,7 @@ func TestServeAttackTraversal(t *testing.T) {
 }
 
 func TestServeAttackTraversalNoMerge(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	config := strings.Replace(attackConfig, "server_name attack;", "server_name attack;\n    merge_slashes off;", 1)
@@ -256,6 +259,7 @@ func TestServeAttackTraversalNoMerge(t *testing.T) {
 }
 
 func TestServeAttackHost(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	get := func(name, target, head string) harness.Request {
@@ -307,6 +311,7 @@ func TestServeAttackHost(t *testing.T) {
 }
 
 func TestServeAttackRequestLine(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	var reqs []harness.Request
@@ -357,6 +362,7 @@ func TestServeAttackRequestLine(t *testing.T) {
 }
 
 func TestServeAttackBodyLimits(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	var reqs []harness.Request
@@ -391,6 +397,7 @@ func TestServeAttackBodyLimits(t *testing.T) {
 // Header injection: variables that carry a client's bytes into response headers. $arg_x and
 // $request_uri are raw (no %0d%0a decoded); $uri is decoded, and nginx writes what it holds.
 func TestServeAttackHeaderInjection(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	var reqs []harness.Request
@@ -416,6 +423,7 @@ func TestServeAttackHeaderInjection(t *testing.T) {
 // Pipelined requests behind one the server refuses: nginx answers the error and closes, so the
 // requests behind it are never read.
 func TestServeAttackPipelined(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	pair := func(name, first string) harness.Request {
@@ -489,6 +497,7 @@ func TestServeAttackSlow(t *testing.T) {
 // Range headers built to overflow or multiply the work (CVE-2017-7529's
 // shapes among them), on a static file and a proxied response.
 func TestServeAttackRanges(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	content := map[string]string{"html/w/r.txt": "0123456789abcdefghij"}
@@ -521,6 +530,7 @@ func TestServeAttackRanges(t *testing.T) {
 // Hop-by-hop and upgrade headers a client sends through proxy_pass: what
 // the backend gets (h2c smuggling, Connection naming end-to-end headers).
 func TestServeAttackHopByHop(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	var reqs []harness.Request
@@ -589,6 +599,7 @@ func attackFramingRequest(rng *rand.Rand) string {
 // TestServeAttackFraming: attackFramingRequest's combinations, each with a
 // pipelined follower. ATTACK_SEED and ATTACK_COUNT run others locally.
 func TestServeAttackFraming(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	rng, count := seededRand("ATTACK", 14, 150)
@@ -609,6 +620,7 @@ func TestServeAttackFraming(t *testing.T) {
 // JSON, XML) of files with markup, quotes, CR and LF in their names, and
 // the slash redirect of a directory whose name holds them.
 func TestServeAttackNames(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	content := map[string]string{}
@@ -637,6 +649,7 @@ func TestServeAttackNames(t *testing.T) {
 // ignore_invalid_headers off pass names a backend may read as framing
 // ("Transfer_Encoding"); and which of two servers odd Host forms select.
 func TestServeAttackSwitches(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	config := strings.Replace(attackConfig, "server_name attack;",
@@ -671,6 +684,7 @@ func TestServeAttackSwitches(t *testing.T) {
 // it comes, chunked to an HTTP/1.1 backend) and buffered to HTTP/1.1: a bad
 // chunk after good ones, sizes that overflow, framing split across writes.
 func TestServeAttackUnbuffered(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	config := strings.Replace(attackConfig, "location /p/ {", `location /pu/ { proxy_pass http://{{BACKEND}}/; proxy_request_buffering off; proxy_http_version 1.1; }
@@ -705,6 +719,7 @@ func TestServeAttackUnbuffered(t *testing.T) {
 // How $cookie_* and $arg_* read repeated, odd and empty names: which value
 // a check on them sees.
 func TestServeAttackCookiesArgs(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	config := strings.Replace(attackConfig, "location /p/ {", `location /ck { return 200 "a=[$cookie_a] b=[$cookie_b] ab=[$cookie_a_b] dash=[$cookie_a-b] arg_a=[$arg_a] arg_b=[$arg_b] arg_ab=[$arg_a_b] args=[$args] is_args=[$is_args]\n"; }
@@ -727,6 +742,7 @@ func TestServeAttackCookiesArgs(t *testing.T) {
 // proxy_pass with $uri (taken as it is, CR and LF included) and
 // proxy_set_header with $uri and $http_*; what the backend receives.
 func TestServeAttackUpstreamInjection(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	config := strings.Replace(attackConfig, "location /p/ {", `location /pv/ { proxy_pass http://{{BACKEND}}$uri; }

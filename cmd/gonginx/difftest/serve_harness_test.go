@@ -10,6 +10,7 @@ import (
 // The harness itself, checked against real nginx alone: the same config twice must compare
 // equal, and a config that differs in what clients or the backend see must show a difference.
 func TestServeHarnessSelfCheck(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	const base = `server {
     listen 127.0.0.1:{{PORT}} ssl;

@@ -63,6 +63,7 @@ server {
 `
 
 func TestServeProxySSL(t *testing.T) {
+	t.Parallel()
 	nginx, gon := serveNginx(t), serveUnderTest(t)
 	ca := harness.NewCA("test root")
 	other := harness.NewCA("other root")

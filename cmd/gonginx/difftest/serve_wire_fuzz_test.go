@@ -148,6 +148,7 @@ func seededRand(prefix string, seed int64, count int) (*rand.Rand, int) {
 }
 
 func TestServeWireFuzz(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	rng, count := seededRand("WIRE_FUZZ", 8, 300)
@@ -172,6 +173,7 @@ func oddRequest(name, raw string) harness.Request {
 
 // Differences the fuzzer found (and the cases issue 8 names), kept as named regression cases.
 func TestServeWireOddRequests(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	const host = "Host: fuzz\r\n"
@@ -236,6 +238,7 @@ func TestServeWireOddRequests(t *testing.T) {
 // merge_slashes off keeps "//" in $uri (location matching and proxying see it), and
 // underscores_in_headers on and ignore_invalid_headers off keep headers nginx drops by default.
 func TestServeWireParsingSwitches(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	c := harness.Case{Name: "switches", Config: `server {
@@ -264,6 +267,7 @@ func TestServeWireParsingSwitches(t *testing.T) {
 // msie_padding (on by default): nginx pads its built-in 4xx and 5xx pages for MSIE and Chrome
 // User-Agents, as ngx_http_process_user_agent tells them (Opera and Gecko are neither).
 func TestServeWireBrowserPadding(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	const (

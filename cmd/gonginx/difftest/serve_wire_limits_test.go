@@ -69,6 +69,7 @@ func headerLimitRequests(rng *rand.Rand, small, large, n int) []harness.Request 
 // nginx 1.22's max_headers (1000 by default): generated heads around every limit, under the
 // default limits and small ones, compared status by status with nginx.
 func TestServeWireHeaderLimits(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	rng := rand.New(rand.NewSource(1))
@@ -111,6 +112,7 @@ func TestServeWireHeaderLimits(t *testing.T) {
 // from r->srv_conf once ngx_http_set_virtual_server switched it; client_header_buffer_size is
 // always the default server's.
 func TestServeWireHeaderLimitsByHost(t *testing.T) {
+	t.Parallel()
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
 	line := func(i, size int) string {

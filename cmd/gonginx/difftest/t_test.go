@@ -235,6 +235,10 @@ func tCaseNames(t *testing.T) []string {
 }
 
 func TestTDifferential(t *testing.T) {
+	// Beside the serving tests (free ports): its cases listen on fixed
+	// ports (18080, ...), one after another, and the other -t tests that
+	// bind fixed ports do not call t.Parallel.
+	t.Parallel()
 	nginxBin := tRequireNginx(t)
 	gonginxBin := tGonginx(t)
 	modules := tModulesDir()

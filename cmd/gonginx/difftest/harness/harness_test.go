@@ -291,12 +291,12 @@ func TestLogStep(t *testing.T) {
 	mu.Unlock()
 	<-done
 	// Side 0's request ended at its first stream; side 1 has three.
+	// (A wait for a count that never comes would end in slack.)
 	go s.step(0, stepAt{1, afterStreams}, func() int { return 1 })
-	start := time.Now()
 	s.step(1, stepAt{1, 0}, func() int { return 1 })
 	s.step(1, stepAt{1, 1}, func() int { return 1 })
 	s.step(1, stepAt{1, afterStreams}, func() int { return 1 })
-	if s.slack || time.Since(start) > stepWait/2 {
-		t.Errorf("steps the other run skipped were waited for (%v)", time.Since(start))
+	if s.slack {
+		t.Error("steps the other run skipped were waited for")
 	}
 }

@@ -234,10 +234,11 @@ func appendLengthLine(b []byte, n int64) []byte {
 	var line [len(name) + 19 + 2]byte // an int64's 19 digits at most
 	i := len(line) - 2
 	line[i], line[i+1] = '\r', '\n'
-	for {
+	for u := uint64(n); ; { // unsigned: a signed n%10 costs its sign's fix-ups
+		q := u / 10
 		i--
-		line[i] = byte('0' + n%10)
-		if n /= 10; n == 0 {
+		line[i] = byte('0' + u - q*10)
+		if u = q; u == 0 {
 			break
 		}
 	}

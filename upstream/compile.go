@@ -74,6 +74,7 @@ type Proxy struct {
 	ignoreClientAbort bool
 	hide              []string
 	hideLens          uint64   // the lengths of hide's names (lenBit): most names are none of them
+	hideDate          bool     // hidden("date"), asked of every response's Date
 	passUpstream      []string // proxy_pass_header
 	// passedNoServer, passedNoDate: proxy_pass_header Server (Date) with
 	// a backend that sends none leaves the response without one.

@@ -89,6 +89,7 @@ func (p *Proxy) compileHeaders(blocks [][]*nginxconf.Directive, defaults []strin
 	for _, h := range p.hide {
 		p.hideLens |= lenBit(len(h))
 	}
+	p.hideDate = p.hidden([]byte("date"))
 }
 
 // lenBit is a name length's bit in a set of lengths (hideLens): names

@@ -394,7 +394,7 @@ func (p *Proxy) headToResponse(c http1.Stream, s *rewrite.State, x *exchange) (r
 				}
 			}
 		}
-		if p.hidden(name) {
+		if kind == hkDate && p.hideDate || kind != hkDate && p.hidden(name) {
 			continue
 		}
 		switch kind {

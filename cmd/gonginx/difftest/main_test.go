@@ -4,10 +4,13 @@
 package difftest
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
@@ -19,8 +22,22 @@ var (
 	serveBuildErr   error
 )
 
+// parallelDefault is how many of the package's t.Parallel tests run at
+// once when go test is given no -parallel (its default is GOMAXPROCS).
+// They wait on servers' timers and the client's windows (a kept-open
+// connection is seen by 250 ms passing without a close) far more than
+// they use CPU: a run on 2 cores took 11 min of wall time for 2.5 min of
+// CPU, servers included.
+const parallelDefault = 4
+
 // TestMain builds ./cmd/gonginx once into a temp dir for every test in the package.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given && runtime.GOMAXPROCS(0) < parallelDefault {
+		flag.Set("test.parallel", strconv.Itoa(parallelDefault))
+	}
 	dir, err := os.MkdirTemp("", "gonginx-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "difftest: temp dir:", err)

@@ -42,15 +42,19 @@ func (p *Proxy) upgraded(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	p.Tunnels.add(t)
 	err := t.sendPending(fromClient, buffered)
 	if err == nil {
-		// buffered aliased the response buffer, which an idle
-		// tunnel must not pin (nginx's tunnel keeps only its two
-		// proxy_buffer_size buffers).
-		x.spareRbuf()
 		if p.detachTunnel(c, s, x, t, g, server, int64(len(buffered))) {
-			// The request returns; the tunnel's end ends it.
+			// The request returns; the tunnel's end ends it. x goes
+			// back to its pool at once (endServe), its response
+			// buffer with it: given back apart, the next exchange
+			// took one again (a pool's Get and Put per upgrade).
 			x.rel.tunneled, x.rel.detached = true, true
 			return 0, nil, 0
 		}
+		// buffered aliased the response buffer, which an idle
+		// tunnel must not pin while this goroutine waits for it
+		// (nginx's tunnel keeps only its two proxy_buffer_size
+		// buffers).
+		x.spareRbuf()
 		err = t.pump()
 	}
 	p.Tunnels.remove(t)

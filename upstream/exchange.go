@@ -237,7 +237,7 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	}
 
 	if x.head.Status == 101 && r.Upgrade && !p.proto.cgiHead() {
-		return p.upgraded(c, s, x, nc, g, server, resp, buffered)
+		return p.upgraded(c, s, x, nc, g, server, resp, buffered, headAt)
 	}
 
 	x.beginTry(s)

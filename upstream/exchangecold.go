@@ -16,9 +16,14 @@ import (
 // upgraded relays a 101 answer to an Upgrade request: the head, then a
 // tunnel between the client and the backend. Out of exchangeTry, whose
 // every request would otherwise touch its code's cache lines.
-func (p *Proxy) upgraded(c http1.Stream, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, resp *http1.Response, buffered []byte) (int, error, ftMask) {
+func (p *Proxy) upgraded(c http1.Stream, s *rewrite.State, x *exchange, nc net.Conn, g *Group, server int, resp *http1.Response, buffered []byte, headAt time.Time) (int, error, ftMask) {
 	x.beginTry(s)
 	x.action = actionUpgraded
+	// The 101's Date is the time its head was read, as any other
+	// answer's: WriteHeader's own time.Now read both clocks.
+	if hc, ok := c.(*http1.Conn); ok && !headAt.IsZero() {
+		hc.SetEventTime(headAt)
+	}
 	if err := c.WriteHeader(resp); err != nil {
 		return 0, err, 0
 	}

@@ -40,8 +40,12 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 			continue
 		}
 		start := len(b)
-		b = http1.AppendString(b, h.name)
-		b = http1.AppendString(b, ": ")
+		if h.line != "" {
+			b = http1.AppendString(b, h.line)
+		} else {
+			b = http1.AppendString(b, h.name)
+			b = http1.AppendString(b, ": ")
+		}
 		valStart := len(b)
 		switch h.kind {
 		case hdrStatic:
@@ -78,6 +82,13 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 		}
 	}
 	return http1.AppendString(b, "\r\n")
+}
+
+// lined sets hs's lines (setHeader.line).
+func lined(hs []setHeader) {
+	for i := range hs {
+		hs[i].line = hs[i].name + ": "
+	}
 }
 
 // headerIndex finds a client header's name among a proxy's set headers

@@ -299,7 +299,9 @@ func (t *tunnel) run(fromClient, fromUpstream []byte) error {
 // sendPending forwards bytes already read on either side; on failure the
 // tunnel is closed.
 func (t *tunnel) sendPending(fromClient, fromUpstream []byte) error {
-	t.touch()
+	if t.lastActive.Load() == 0 { // else its creator gave the time
+		t.touch()
+	}
 	if len(fromClient) > 0 {
 		n, err := t.upstream.Write(fromClient)
 		t.toUpstream += int64(n)

@@ -152,7 +152,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	x.connectWaited = true
 	if err == nil {
 		if g.Keepalive == 0 || x.upgrade {
-			nc, x.connectWaited, err = dialBackend(&d, srv, now, p.ConnectTimeout)
+			nc, x.connectWaited, err = dialBackend(&d, srv, now, p.ConnectTimeout, &x.spareConn)
 		} else {
 			nc, err = dialWithin(&d, srv.Network, srv.Addr, now, p.ConnectTimeout)
 		}

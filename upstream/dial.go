@@ -51,13 +51,15 @@ func dialWithin(d *net.Dialer, network, addr string, now time.Time, timeout time
 // the runtime's poller takes (php row: 25.0k -> 27.1k instructions per
 // request), more than its connect saves. waitedConnect: whether the
 // connect had to wait (said always of package net's): when not, now is
-// the clock of its end too.
-func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration) (nc net.Conn, waitedConnect bool, err error) {
+// the clock of its end too. *spare, when not nil, is a closed socket's
+// Conn of the server's own (poller.Conn.Recycle) that the dial takes.
+func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration, spare **poller.Conn) (nc net.Conn, waitedConnect bool, err error) {
 	network, addr := srv.Network, srv.Addr
 	if network == "tcp" {
 		var c *poller.Conn
 		if srv.addrPort.IsValid() {
-			c, waitedConnect, err = poller.DialAddrPortWithin(srv.addrPort, addr, now, timeout, d.Control)
+			c, waitedConnect, err = poller.DialAddrPortWithin(srv.addrPort, addr, now, timeout, d.Control, *spare)
+			*spare = nil
 		} else {
 			var deadline time.Time
 			if timeout > 0 {

@@ -17,7 +17,16 @@ func (p *Proxy) exchange(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	x.rel = tryRelease{failed: true}
 	// One defer and one return, so the compiler inlines it at the return:
 	// the try's many returns would make it a runtime call per request.
-	defer func() { p.releaseTry(x, nc, g, server, reused, ft) }()
+	defer func() {
+		p.releaseTry(x, nc, g, server, reused, ft)
+		// The try is over: no watch, Sock or relay holds the socket.
+		if pc := x.rel.recycle; pc != nil {
+			x.rel.recycle = nil
+			if pc.Recycle() {
+				x.spareConn = pc
+			}
+		}
+	}()
 	status, err, ft = p.exchangeTry(c, s, x, nc, g, server, bodyLen, reused, allow)
 	x.endStreamReset()
 	if x.unw.listed && x.unw.end() && err != nil {

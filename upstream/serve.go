@@ -103,6 +103,10 @@ type exchange struct {
 	// upgrade's exchange goes back to the pool, and a Sock of the pool's
 	// per connection cost a Get and a Put (~180 instructions).
 	spareSock *http1.Sock
+	// spareConn is the last try's backend socket, closed, for the
+	// exchange's next dial (poller.Conn.Recycle): no Conn allocated per
+	// connection not kept.
+	spareConn *poller.Conn
 	detached  bool // and the tunnel's end ends the try and the request (detachTunnel)
 	// Per try, for the $upstream_* variables: bytes written and read,
 	// the response head's length and when it was read.

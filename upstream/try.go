@@ -4,6 +4,7 @@ import (
 	"net"
 
 	"github.com/gonginx/gonginx/rewrite"
+	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream/poller"
 )
 
@@ -22,6 +23,10 @@ type tryRelease struct {
 	released bool
 	// detached: the tunnel's end releases the backend (detachTunnel).
 	detached bool
+	// recycle: the server's own socket, closed by releaseTry, that the
+	// exchange's end gives back for a later dial (nothing of the try
+	// holds it then).
+	recycle *poller.Conn
 }
 
 // releaseTry frees the backend connection of the try, once.
@@ -54,6 +59,13 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 		x.disabled = g.done(server, failed, x.tryEnd)
 		if !rl.tunneled { // a tunnel has closed it
 			nc.Close()
+			rl.recycle, _ = nc.(*poller.Conn)
+		}
+		if x.spareSock == nil && x.life.sock != nil {
+			// Kept for the exchange's next connection, as a tunnel's
+			// (a pool's Get and Put per connection not kept).
+			x.spareSock = http1.KeepSock(x.life.sock)
+			x.life.sock = nil
 		}
 		x.life.release()
 	}

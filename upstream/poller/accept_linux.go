@@ -219,7 +219,7 @@ func Dial(addr string, deadline time.Time, control func(network, address string,
 // address is parsed once, with the configuration, not per connection
 // (~600 instructions).
 func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control func(network, address string, c syscall.RawConn) error) (*Conn, error) {
-	c, _, err := dialAddrPort(ap, addr, deadline, false, 0, control)
+	c, _, err := dialAddrPort(ap, addr, deadline, false, 0, control, nil)
 	return c, err
 }
 
@@ -227,14 +227,15 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 // when timeout <= 0), a deadline made only when the connect has to wait
 // (on loopback it never does: a time.Time's Add per connection for
 // nothing). waited reports whether it did: when not, now is the clock of
-// the connect's end too (nginx's cached time of the same turn).
-func DialAddrPortWithin(ap netip.AddrPort, addr string, now time.Time, timeout time.Duration, control func(network, address string, c syscall.RawConn) error) (c *Conn, waited bool, err error) {
-	return dialAddrPort(ap, addr, now, true, timeout, control)
+// the connect's end too (nginx's cached time of the same turn). spare,
+// when not nil, is a Conn Recycle kept, taken for the socket.
+func DialAddrPortWithin(ap netip.AddrPort, addr string, now time.Time, timeout time.Duration, control func(network, address string, c syscall.RawConn) error, spare *Conn) (c *Conn, waited bool, err error) {
+	return dialAddrPort(ap, addr, now, true, timeout, control, spare)
 }
 
 // dialAddrPort is DialAddrPort's (the deadline at) and
 // DialAddrPortWithin's (within: timeout after at, none when timeout <= 0).
-func dialAddrPort(ap netip.AddrPort, addr string, at time.Time, within bool, timeout time.Duration, control func(network, address string, c syscall.RawConn) error) (*Conn, bool, error) {
+func dialAddrPort(ap netip.AddrPort, addr string, at time.Time, within bool, timeout time.Duration, control func(network, address string, c syscall.RawConn) error, spare *Conn) (*Conn, bool, error) {
 	if !ap.IsValid() || ap.Addr().Zone() != "" {
 		return nil, false, ErrUnsupported
 	}
@@ -251,7 +252,7 @@ func dialAddrPort(ap netip.AddrPort, addr string, at time.Time, within bool, tim
 	if e != 0 {
 		return nil, false, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", e)}
 	}
-	c := newConn(fd)
+	c := dialedConn(fd, spare)
 	c.rport = ap.Port()
 	if ip.Is4() {
 		a := ip.As4()

@@ -174,6 +174,11 @@ var waiters = sync.Pool{New: func() any {
 
 const closingBit = 1 << 30
 
+// closedBit joins closingBit in the state once closeFD is done (the
+// descriptor closed, the registration forgotten): Recycle's sign that
+// no goroutine is inside the Conn's close.
+const closedBit = 1 << 29
+
 var (
 	waitsOnce sync.Once
 	waitsP    *Poller
@@ -422,6 +427,7 @@ func (c *Conn) decref() {
 func (c *Conn) closeFD() {
 	c.registration().Forget() // before the number can be another socket's
 	sysClose(int(c.fd))
+	c.state.Store(closingBit | closedBit)
 }
 
 // Close closes the connection: waiting reads and writes return

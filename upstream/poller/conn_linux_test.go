@@ -684,7 +684,7 @@ func TestDialWaitsForConnect(t *testing.T) {
 	}
 	// DialAddrPortWithin makes its deadline from now and the timeout
 	// only as the connect waits: it gives up there too.
-	c, _, err = DialAddrPortWithin(netip.MustParseAddrPort(addr), addr, time.Now(), 200*time.Millisecond, nil)
+	c, _, err = DialAddrPortWithin(netip.MustParseAddrPort(addr), addr, time.Now(), 200*time.Millisecond, nil, nil)
 	if err == nil {
 		c.Close()
 		t.Fatal("DialAddrPortWithin to a listener whose queue is full connected")
@@ -705,7 +705,7 @@ func TestDialWithinConnectedAtOnce(t *testing.T) {
 	defer ln.Close()
 	addr := ln.Addr().String()
 	for _, timeout := range []time.Duration{0, time.Minute} {
-		c, waited, err := DialAddrPortWithin(netip.MustParseAddrPort(addr), addr, time.Now(), timeout, nil)
+		c, waited, err := DialAddrPortWithin(netip.MustParseAddrPort(addr), addr, time.Now(), timeout, nil, nil)
 		if err != nil {
 			t.Fatalf("DialAddrPortWithin (timeout %v): %v", timeout, err)
 		}

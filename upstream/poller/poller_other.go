@@ -66,11 +66,14 @@ func DialAddrPort(netip.AddrPort, string, time.Time, func(network, address strin
 }
 
 // DialAddrPortWithin fails on systems without epoll: package net dials.
-func DialAddrPortWithin(netip.AddrPort, string, time.Time, time.Duration, func(network, address string, c syscall.RawConn) error) (*Conn, bool, error) {
+func DialAddrPortWithin(netip.AddrPort, string, time.Time, time.Duration, func(network, address string, c syscall.RawConn) error, *Conn) (*Conn, bool, error) {
 	return nil, false, ErrUnsupported
 }
 
 // OnInput does nothing on systems without epoll.
+// Recycle keeps nothing.
+func (c *Conn) Recycle() bool { return false }
+
 func (c *Conn) OnInput(h Handler) {}
 
 // SetReadDeadlineAfter sets the read deadline at now+timeout (none when

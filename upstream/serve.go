@@ -491,10 +491,11 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 			}
 		} else {
 			sent = true
-			// A kept-alive connection is at hand: nginx's clock has not
-			// moved since the try began (0.000 in $upstream_connect_time).
+			// A kept-alive connection is at hand, or a connect did not
+			// wait (a backend on loopback): nginx's clock has not moved
+			// since the try began (0.000 in $upstream_connect_time).
 			connectTime := time.Duration(0)
-			if !reused {
+			if !reused && x.connectWaited {
 				connectTime = time.Since(now)
 			}
 			x.tryAddr, x.connectTime, x.scheme = addr, connectTime, t.scheme

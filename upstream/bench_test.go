@@ -82,6 +82,14 @@ func BenchmarkProxyChunked(b *testing.B) {
 	benchProxyTo(b, addr, "GET /c HTTP/1.1\r\nHost: a\r\n\r\n", "", "", "5\r\nhello\r\n0\r\n\r\n")
 }
 
+// BenchmarkProxyRequestNoKeepalive: a new backend connection per
+// request, closed after its response (no keepalive: nginx's default),
+// on the exchange's recycled socket (poller.Conn.Recycle).
+func BenchmarkProxyRequestNoKeepalive(b *testing.B) {
+	ps := newProxyServer(b, "upstream b { server "+leanBackend(b)+"; }", `proxy_pass http://b;`, "/")
+	benchProxyOn(b, ps, "GET /api/socket/x?y=1 HTTP/1.1\r\nHost: www.my-api.com\r\nAccept: */*\r\n\r\n", "hello")
+}
+
 func benchProxy(b *testing.B, request string) { benchProxyConf(b, request, "", "") }
 
 func benchProxyConf(b *testing.B, request, httpConf, locConf string) {
@@ -91,6 +99,11 @@ func benchProxyConf(b *testing.B, request, httpConf, locConf string) {
 func benchProxyTo(b *testing.B, addr, request, httpConf, locConf, suffix string) {
 	ps := newProxyServer(b, httpConf+"upstream b { server "+addr+"; keepalive 8; }",
 		locConf+`proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b;`, "/")
+	benchProxyOn(b, ps, request, suffix)
+}
+
+// benchProxyOn sends request to ps b.N times on one connection.
+func benchProxyOn(b *testing.B, ps *proxyServer, request, suffix string) {
 	c, err := net.Dial("tcp", ps.ln.Addr().String())
 	if err != nil {
 		b.Fatal(err)

@@ -161,8 +161,9 @@ func critf(format, name string, err error) error {
 type spool struct {
 	lk   *spoolLock
 	c    http1.Stream
-	fd   int  // the client's socket, polled before spilling (-1: none)
-	on   bool // the feeder runs
+	fd   int         // the client's socket, polled before spilling (-1: none)
+	h2   sendBlocker // an HTTP/2 stream's window, looked at before spilling
+	on   bool        // the feeder runs
 	mem  []byte
 	head int // of the bytes held in mem
 	n    int
@@ -199,9 +200,13 @@ func (sp *spool) start(c http1.Stream, size int) {
 		*mp = make([]byte, size)
 	}
 	rc, _ := c.Socket()
+	h2, _ := c.NetConn().(sendBlocker)
+	if rc == nil && h2 != nil {
+		rc = h2.ConnSocket()
+	}
 	lk := &spoolLock{}
 	lk.cond.L = &lk.mu
-	*sp = spool{lk: lk, c: c, fd: streamFD(rc), on: true, mem: (*mp)[:size], done: make(chan struct{})}
+	*sp = spool{lk: lk, c: c, fd: streamFD(rc), h2: h2, on: true, mem: (*mp)[:size], done: make(chan struct{})}
 	sp.wake = time.AfterFunc(time.Hour, lk.kick)
 	sp.wake.Stop()
 	go sp.feed()
@@ -300,7 +305,7 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			sp.lk.cond.Broadcast()
 			continue
 		}
-		if sp.rOff == sp.wOff && !clientBlocked(sp.fd) {
+		if sp.rOff == sp.wOff && !sp.clientBlocked() {
 			// The buffers are full but the client takes bytes: the
 			// feeder is under way, not waiting on the client. Only a
 			// client that is not writable sends the rest to the file.
@@ -339,6 +344,22 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 		sp.lk.cond.Wait() // the file is full: the client must take some first
 	}
 	return nil
+}
+
+// sendBlocker is an HTTP/2 stream (http2.Stream): its window, and the
+// connection's socket under it.
+type sendBlocker interface {
+	SendBlocked() bool
+	ConnSocket() syscall.RawConn
+}
+
+// clientBlocked reports whether the client takes no more now: its
+// socket is not writable, or an HTTP/2 stream's window is shut.
+func (sp *spool) clientBlocked() bool {
+	if sp.h2 != nil && sp.h2.SendBlocked() {
+		return true
+	}
+	return (sp.h2 == nil || sp.fd >= 0) && clientBlocked(sp.fd)
 }
 
 // clientFailed reports whether a write to the client failed.
@@ -395,10 +416,11 @@ func (p *Proxy) bodyOut(c http1.Stream, s *rewrite.State, x *exchange) bodyWrite
 	unlimited := x.cr != nil && x.cr.w.Active() || x.store.Stream != nil
 	spoolable := x.buffering && (p.temp.max > 0 || unlimited)
 	if spoolable {
-		// HTTP/1 main requests only: a stream without a socket (HTTP/2)
-		// or a subrequest's writes as it did.
+		// Main requests on a socket or an HTTP/2 stream: a subrequest's
+		// (or a stream with neither) writes as it did.
 		rc, _ := c.Socket()
-		spoolable = rc != nil && !isSub(c)
+		_, h2 := c.NetConn().(sendBlocker)
+		spoolable = (rc != nil || h2) && !isSub(c)
 	}
 	return bodyWriter{p: p, c: c, s: s, x: x, spoolable: spoolable, unlimited: unlimited}
 }

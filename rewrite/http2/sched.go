@@ -2,6 +2,9 @@ package http2
 
 import (
 	"os"
+	"syscall"
+
+	"github.com/gonginx/gonginx/rewrite/http1"
 
 	"golang.org/x/net/http2"
 )
@@ -157,6 +160,24 @@ func (s *Stream) writeData(p []byte, end bool) (int, error) {
 
 // queued is how much DATA payload waits (c.mu held).
 func (s *Stream) queued() int { return len(s.out) - s.outPos }
+
+// SendBlocked reports whether the stream's body waits for the client's
+// window: bytes are queued that the stream's or the connection's window
+// holds back, as nginx's HTTP/2 output filter leaves a busy chain on an
+// exhausted window (the event pipe then reads ahead into its buffers and
+// temporary file). A full socket is ConnSocket's to tell.
+func (s *Stream) SendBlocked() bool {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return s.queued() > 0 && (s.sendWindow <= 0 || c.sendWindow <= 0)
+}
+
+// ConnSocket is the socket under the stream's connection (nil: none).
+func (s *Stream) ConnSocket() syscall.RawConn {
+	rc, _ := http1.SocketOf(s.c.nc)
+	return rc
+}
 
 // Write is net.Conn's: body bytes for the stream's DATA.
 func (s *Stream) Write(p []byte) (int, error) { return s.writeData(p, false) }

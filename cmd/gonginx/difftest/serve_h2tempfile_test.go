@@ -1,0 +1,127 @@
+package difftest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// An HTTP/2 client that keeps its windows at 64 KB and reads nothing for
+// a while: with proxy_buffering on, nginx reads the backend's 16 MB ahead
+// into its buffers and then a temporary file (its warning names the
+// file), so the backend has written all of it before the client reads a
+// byte; the client then gets the whole body. gonginx spooled HTTP/1
+// clients only: an HTTP/2 stream held the backend back, and logged
+// nothing.
+func TestServeH2ProxyTempFile(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "h2 temp file", Config: `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    error_log stderr warn;
+    proxy_temp_path proxy_temp 1 2;
+    location / { proxy_pass http://{{BACKEND}}/; }
+}
+`, Content: map[string]string{"proxy_temp/.keep": ""}}
+	// The log lines' messages, without their time, pid and request; the
+	// file's name without the server's prefix.
+	msg := regexp.MustCompile(`\[(crit|error|warn)\] \d+#\d+: (\*\d+ )?([^,]*)`)
+	tmp := regexp.MustCompile(`file \S*/proxy_temp/`)
+	run := func(im harness.Impl, path string) string {
+		be, err := harness.StartBackend()
+		if err != nil {
+			return "backend: " + err.Error()
+		}
+		defer be.Close()
+		srv, err := harness.Start(c, im, serveAssets(t), be.Port)
+		if err != nil {
+			return "start: " + err.Error()
+		}
+		end := slowH2(srv.Port, path, be)
+		var lines []string
+		for _, m := range msg.FindAllStringSubmatch(srv.Stop(), -1) {
+			if !strings.Contains(m[3], "epoll_wait") { // the stop's
+				lines = append(lines, m[1]+": "+tmp.ReplaceAllString(m[3], "file proxy_temp/"))
+			}
+		}
+		return end + "; log: " + strings.Join(lines, " | ")
+	}
+	path := "/made?n=16777216"
+	var b string
+	done := make(chan struct{})
+	go func() { b = run(got, path); close(done) }()
+	a := run(want, path)
+	<-done
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
+	}
+}
+
+// slowH2 asks for path with the default 64 KB windows, reads nothing for
+// 2 s (then notes whether the backend had written its response whole),
+// then reads the response, opening the windows as it goes: the status,
+// the body's length and digest.
+func slowH2(port int, path string, be *harness.Backend) string {
+	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return "dial: " + err.Error()
+	}
+	defer conn.Close()
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	io.WriteString(conn, http2.ClientPreface)
+	fr.WriteSettings()
+	var blk bytes.Buffer
+	enc := hpack.NewEncoder(&blk)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	time.Sleep(2 * time.Second)
+	_, whole := be.Seen()
+	out := fmt.Sprintf("backend done before the client read: %v", whole == 1)
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	h := sha256.New()
+	status, n := "", 0
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return out + fmt.Sprintf("; status %s, %d bytes, then %v", status, n, err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.MetaHeadersFrame:
+			status = f.PseudoValue("status")
+		case *http2.DataFrame:
+			d := f.Data()
+			h.Write(d)
+			n += len(d)
+			if len(d) > 0 {
+				fr.WriteWindowUpdate(0, uint32(len(d)))
+				fr.WriteWindowUpdate(1, uint32(len(d)))
+			}
+			if f.StreamEnded() {
+				return out + fmt.Sprintf("; status %s, %d bytes, sha256 %s", status, n, hex.EncodeToString(h.Sum(nil))[:16])
+			}
+		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+			return out + fmt.Sprintf("; status %s, %d bytes, then %v", status, n, f)
+		}
+	}
+}

@@ -419,8 +419,11 @@ func (p *Proxy) bodyOut(c http1.Stream, s *rewrite.State, x *exchange) bodyWrite
 		// Main requests on a socket or an HTTP/2 stream: a subrequest's
 		// (or a stream with neither) writes as it did.
 		rc, _ := c.Socket()
-		_, h2 := c.NetConn().(sendBlocker)
-		spoolable = (rc != nil || h2) && !isSub(c)
+		spoolable = rc != nil
+		if !spoolable {
+			_, spoolable = c.NetConn().(sendBlocker)
+		}
+		spoolable = spoolable && !isSub(c)
 	}
 	return bodyWriter{p: p, c: c, s: s, x: x, spoolable: spoolable, unlimited: unlimited}
 }

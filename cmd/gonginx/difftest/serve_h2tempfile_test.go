@@ -23,9 +23,9 @@ import (
 // a while: with proxy_buffering on, nginx reads the backend's 16 MB ahead
 // into its buffers and then a temporary file (its warning names the
 // file), so the backend has written all of it before the client reads a
-// byte; the client then gets the whole body. gonginx spooled HTTP/1
-// clients only: an HTTP/2 stream held the backend back, and logged
-// nothing.
+// byte, and a kept connection is free for another request by then; the
+// client then gets the whole body. gonginx spooled HTTP/1 clients only:
+// an HTTP/2 stream held the backend back, and logged nothing.
 func TestServeH2ProxyTempFile(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
@@ -35,7 +35,13 @@ func TestServeH2ProxyTempFile(t *testing.T) {
     error_log stderr warn;
     proxy_temp_path proxy_temp 1 2;
     location / { proxy_pass http://{{BACKEND}}/; }
+    location /ka/ {
+        proxy_pass http://ka/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
 }
+upstream ka { server {{BACKEND}}; keepalive 1; }
 `, Content: map[string]string{"proxy_temp/.keep": ""}}
 	// The log lines' messages, without their time, pid and request; the
 	// file's name without the server's prefix.
@@ -60,22 +66,47 @@ func TestServeH2ProxyTempFile(t *testing.T) {
 		}
 		return end + "; log: " + strings.Join(lines, " | ")
 	}
-	path := "/made?n=16777216"
-	var b string
-	done := make(chan struct{})
-	go func() { b = run(got, path); close(done) }()
-	a := run(want, path)
-	<-done
-	if diff := cmp.Diff(a, b); diff != "" {
-		t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
+	for _, path := range []string{"/made?n=16777216", "/ka/made?n=16777216"} {
+		t.Run(path, func(t *testing.T) {
+			var b string
+			done := make(chan struct{})
+			go func() { b = run(got, path); close(done) }()
+			a := run(want, path)
+			<-done
+			if diff := cmp.Diff(a, b); diff != "" {
+				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
+			}
+		})
 	}
 }
 
 // slowH2 asks for path with the default 64 KB windows, reads nothing for
-// 2 s (then notes whether the backend had written its response whole),
+// 2 s (then notes whether the backend had written its response whole,
+// and, for /ka/, what a request on another connection is answered),
 // then reads the response, opening the windows as it goes: the status,
 // the body's length and digest.
 func slowH2(port int, path string, be *harness.Backend) string {
+	return h2Read(port, path, func() string {
+		time.Sleep(2 * time.Second)
+		_, whole := be.Seen()
+		out := fmt.Sprintf("backend done before the client read: %v; ", whole == 1)
+		if strings.HasPrefix(path, "/ka/") {
+			// Whether the kept connection is free again by then.
+			out += "meanwhile " + getH2(port, "/ka/reqno") + "; "
+		}
+		return out
+	}, true)
+}
+
+// getH2 is path's body on a connection of its own.
+func getH2(port int, path string) string {
+	return h2Read(port, path, func() string { return "" }, false)
+}
+
+// h2Read asks for path, calls before, and reads the response: the
+// status and the body's length and digest (or, short, the body itself),
+// after what before said.
+func h2Read(port int, path string, before func() string, digest bool) string {
 	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		return "dial: " + err.Error()
@@ -91,16 +122,15 @@ func slowH2(port int, path string, be *harness.Backend) string {
 		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
 	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
-	time.Sleep(2 * time.Second)
-	_, whole := be.Seen()
-	out := fmt.Sprintf("backend done before the client read: %v", whole == 1)
+	out := before()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	h := sha256.New()
+	var body []byte
 	status, n := "", 0
 	for {
 		f, err := fr.ReadFrame()
 		if err != nil {
-			return out + fmt.Sprintf("; status %s, %d bytes, then %v", status, n, err)
+			return out + fmt.Sprintf("status %s, %d bytes, then %v", status, n, err)
 		}
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
@@ -112,16 +142,22 @@ func slowH2(port int, path string, be *harness.Backend) string {
 		case *http2.DataFrame:
 			d := f.Data()
 			h.Write(d)
+			if !digest {
+				body = append(body, d...)
+			}
 			n += len(d)
 			if len(d) > 0 {
 				fr.WriteWindowUpdate(0, uint32(len(d)))
 				fr.WriteWindowUpdate(1, uint32(len(d)))
 			}
+			if f.StreamEnded() && !digest {
+				return out + fmt.Sprintf("status %s, %q", status, body)
+			}
 			if f.StreamEnded() {
-				return out + fmt.Sprintf("; status %s, %d bytes, sha256 %s", status, n, hex.EncodeToString(h.Sum(nil))[:16])
+				return out + fmt.Sprintf("status %s, %d bytes, sha256 %s", status, n, hex.EncodeToString(h.Sum(nil))[:16])
 			}
 		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
-			return out + fmt.Sprintf("; status %s, %d bytes, then %v", status, n, f)
+			return out + fmt.Sprintf("status %s, %d bytes, then %v", status, n, f)
 		}
 	}
 }

@@ -20,10 +20,18 @@ func TestServeHTTP2ClientCancel(t *testing.T) {
 		return r
 	}
 	// proxy_ignore_client_abort: the try goes on to its read timeout,
-	// which the row waits out (its lines before the next row's).
+	// which the row waits out (its lines before the next row's). The
+	// client closes its connection ~550 ms after the backend had the
+	// request (the cancel, then 250 ms watching the connection), the
+	// stream still open: nginx logs "client prematurely closed
+	// connection" then the timeout. A 1 s timeout left that order to a
+	// loaded machine's scheduling (the timeout first, no close line).
+	// 1.5 s puts the timeout ~1 s after the close and still 0.5 s
+	// before a .../together held alone answers (2 s), which would end
+	// the try first (a row of its own: the answer to a canceled stream).
 	ignored := func(name, target string) harness.Request {
 		r := cancel(name, target, 1)
-		r.Settle = time.Second
+		r.Settle = 2 * time.Second
 		return r
 	}
 	c := serveProxyCase("h2 client cancel", `log_format c '$request $status $body_bytes_sent';
@@ -35,9 +43,9 @@ server {
     access_log logs/a.log c;
     location /p/ { proxy_pass http://{{BACKEND}}/; }
     location /h/ { proxy_pass http://{{BACKEND}}/; proxy_buffer_size 128k; proxy_buffers 4 256k; }
-    location /i/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_client_abort on; proxy_read_timeout 1s; }
-    location /ib/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_client_abort on; proxy_buffering off; proxy_read_timeout 1s; }
-    location /c/ { proxy_pass http://{{BACKEND}}/; proxy_cache cancel; proxy_cache_valid 200 1m; proxy_read_timeout 1s; }
+    location /i/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_client_abort on; proxy_read_timeout 1500ms; }
+    location /ib/ { proxy_pass http://{{BACKEND}}/; proxy_ignore_client_abort on; proxy_buffering off; proxy_read_timeout 1500ms; }
+    location /c/ { proxy_pass http://{{BACKEND}}/; proxy_cache cancel; proxy_cache_valid 200 1m; proxy_read_timeout 1500ms; }
     location /b/ { proxy_pass http://{{BACKEND}}/; proxy_buffering off; }
     location = /sub.html { ssi on; root html; }
 }

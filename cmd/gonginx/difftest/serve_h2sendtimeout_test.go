@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,7 +74,15 @@ func TestServeH2SendTimeout(t *testing.T) {
 // for 3 s, then reads on for 8 s more: "closed" when the server ended the
 // connection by then.
 func stallH2(port int, path string) string {
-	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	// A small receive buffer: the server's socket takes no more within
+	// moments, not after the megabytes a loopback socket grows to (on a
+	// loaded machine the backend filled those slower than the stall's
+	// first second: nginx never blocked for send_timeout, and stayed open).
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16384) })
+		return nil
+	}}
+	conn, err := d.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		return "dial: " + err.Error()
 	}

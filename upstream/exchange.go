@@ -270,6 +270,14 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		if err == http1.ErrRefused {
 			return resp.Refuse, nil, 0 // nothing written: the location answers
 		}
+		if se, ok := c.NetConn().(interface{ Ended() bool }); ok && se.Ended() {
+			// An HTTP/2 stream that ended (its client's reset or its
+			// connection's end, which ignore_client_abort let the try
+			// outlive): nginx's header filter fails on the stream's
+			// error and the request ends, the backend's status logged,
+			// nothing in the error log (ngx_http_upstream_send_response).
+			return 0, nil, 0
+		}
 		return 0, err, 0
 	}
 	if x.cr != nil && x.cr.w.Active() {

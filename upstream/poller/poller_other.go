@@ -70,10 +70,10 @@ func DialAddrPortWithin(netip.AddrPort, string, time.Time, time.Duration, func(n
 	return nil, false, ErrUnsupported
 }
 
-// OnInput does nothing on systems without epoll.
-// Recycle keeps nothing.
+// Recycle keeps nothing on systems without epoll.
 func (c *Conn) Recycle() bool { return false }
 
+// OnInput does nothing on systems without epoll.
 func (c *Conn) OnInput(h Handler) {}
 
 // SetReadDeadlineAfter sets the read deadline at now+timeout (none when

@@ -396,6 +396,7 @@ func (x *exchange) setExpires(e *expiresConf, resp *http1.Response, list []http1
 		mode, t, confTime = m, v, 0
 	}
 	var expires, cc []byte
+	now := x.headTime()
 	switch {
 	case mode == expiresEpoch:
 		expires, cc = valEpoch, valNoCache
@@ -403,10 +404,9 @@ func (x *exchange) setExpires(e *expiresConf, resp *http1.Response, list []http1
 		expires, cc = valMax, valMaxAge10y
 	case t == 0 && mode != expiresDaily:
 		start := len(x.hdrs.vals)
-		x.hdrs.vals = http1.AppendDate(x.hdrs.vals)
+		x.hdrs.vals = http1.AppendDateAt(x.hdrs.vals, now)
 		expires, cc = x.hdrs.vals[start:len(x.hdrs.vals):len(x.hdrs.vals)], valMaxAge0
 	default:
-		now := time.Now()
 		var at, maxAge int64
 		lastModified := x.lastModifiedTime(resp, list)
 		switch {
@@ -507,4 +507,13 @@ func (x *exchange) rangeNotSatisfiable(r *http1.Response, conf *locConf) {
 	r.Headers = list[:n]
 	r.LastModified = -1
 	x.hdrs.keep = true
+}
+
+// headTime is the time of the response head's Date, which Expires is
+// made from.
+func (x *exchange) headTime() time.Time {
+	if hc, ok := x.c.(interface{ HeadTime() time.Time }); ok {
+		return hc.HeadTime()
+	}
+	return time.Now()
 }

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +163,25 @@ func TestApplyHeadersAccess(t *testing.T) {
 	}
 	if _, err := time.Parse(time.RFC1123, strings.TrimPrefix(got[0], "Expires: ")); err != nil {
 		t.Errorf("Expires: %v", err)
+	}
+}
+
+// Expires is made from the time the head's Date carries: nginx's both are
+// its one cached time, so they agree when a second turns between them
+// (a difftest saw Expires one second short of Date plus max-age).
+func TestApplyHeadersExpiresFromHeadTime(t *testing.T) {
+	c := http1.NewConn(&loopConn{}, &http1.ConnInfo{})
+	at := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	c.SetEventTime(at)
+	x := &exchange{c: c}
+	conf := &locConf{expires: expiresConf{mode: expiresAccess, time: 2048}}
+	got := hdrText(x.applyHeaders(conf, &http1.Response{Status: 200, LastModified: 1}, 200, nil))
+	want := []string{"Expires: " + at.Add(2048*time.Second).Format(http.TimeFormat), "Cache-Control: max-age=2048"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
+	}
+	if ht := c.HeadTime(); !ht.Equal(at) {
+		t.Errorf("the head's time moved to %v", ht)
 	}
 }
 

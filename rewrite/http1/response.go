@@ -641,6 +641,7 @@ func (c *Conn) WriteOut(p []byte) (int, error) {
 // does not inflate) ends the response as nginx finalizes a request with
 // an error: what was not written yet never is, and no last chunk.
 func (c *Conn) Finish() error {
+	c.eventTime = time.Time{} // a head never written leaves the next its own
 	if f := c.out.body; f != nil {
 		c.out.body = nil
 		if !c.hijacked && c.werr == nil {
@@ -812,6 +813,20 @@ func (c *Conn) writeRaw(p []byte) error {
 // time, as nginx's is the time its event loop cached, and no clock is
 // read for it. WriteHeader forgets it.
 func (c *Conn) SetEventTime(t time.Time) { c.eventTime = t }
+
+// HeadTime is the time the next WriteHeader's Date carries: the event's
+// when one was given, else now, given so (an Expires made from it agrees
+// with the Date across a second's turn: nginx's both are its one cached
+// time).
+func (c *Conn) HeadTime() time.Time {
+	if c.eventTime.IsZero() {
+		c.eventTime = time.Now()
+	}
+	return c.eventTime
+}
+
+// AppendDateAt appends t in the HTTP date format.
+func AppendDateAt(dst []byte, t time.Time) []byte { return appendDateAt(dst, t) }
 
 // AddSent counts n bytes written to the client outside the Conn (an
 // upgraded connection's tunnel) into BytesSent, as nginx's connection

@@ -322,18 +322,9 @@ func (c *Conn) releaseLate() {
 // released while waiting). It returns the stream, nil once it is gone.
 // Only frames in error wait: a handler still busy costs them a delay.
 func (c *Conn) awaitRunLocked(s *Stream) *Stream {
-	id, deadline := s.id, time.Now().Add(bodyWantedWait)
-	for !(s.endSent || s.err != nil || s.reading || s.waits || s.waiting&waitSend != 0) {
-		s.waiting |= waitBody
-		c.mu.Unlock()
-		ok := waitFor(s.bodyWanted, deadline, nil)
-		c.mu.Lock()
-		s.waiting &^= waitBody
-		if s = c.streams[id]; s == nil || !ok {
-			return s
-		}
-	}
-	return s
+	return c.waitWantedLocked(s, bodyWantedWait, func(s *Stream) bool {
+		return s.endSent || s.err != nil || s.reading || s.waits || s.waiting&waitSend != 0
+	})
 }
 
 // holdLocked waits, for a body read whole, until the handler took
@@ -341,8 +332,17 @@ func (c *Conn) awaitRunLocked(s *Stream) *Stream {
 // stream ended (c.mu held, released while waiting). It returns the
 // stream, nil once it is gone.
 func (c *Conn) holdLocked(s *Stream, n int) *Stream {
-	id, deadline := s.id, time.Now().Add(bodyHoldWait)
-	for len(s.buf) > s.rpos && len(s.buf)-s.rpos+n > bodyHoldMax && s.err == nil && s.bodyErr == nil && !s.answered {
+	return c.waitWantedLocked(s, bodyHoldWait, func(s *Stream) bool {
+		return len(s.buf) <= s.rpos || len(s.buf)-s.rpos+n <= bodyHoldMax || s.err != nil || s.bodyErr != nil || s.answered
+	})
+}
+
+// waitWantedLocked waits on s.bodyWanted until done(s), for wait at most
+// (c.mu held, released while waiting). It returns the stream, nil once
+// it is gone.
+func (c *Conn) waitWantedLocked(s *Stream, wait time.Duration, done func(*Stream) bool) *Stream {
+	id, deadline := s.id, time.Now().Add(wait)
+	for !done(s) {
 		s.waiting |= waitBody
 		c.mu.Unlock()
 		ok := waitFor(s.bodyWanted, deadline, nil)

@@ -15,10 +15,10 @@ func TestHeaderIn(t *testing.T) {
 		"Expect", "Upgrade", "X-" + strings.Repeat("a", 61), "X-" + strings.Repeat("b", 70)} {
 		hs = append(hs, setHeader{name: n, lower: strings.ToLower(n)})
 	}
-	names := []string{"HOST", "host", "hosT", "Hosx", "connection", "KEEP-ALIVE", "Keep-Alivf", "te", "T", "",
+	names := []string{"Host", "Connection", "Upgrade", "HOST", "host", "hosT", "Hosx", "connection", "KEEP-ALIVE", "Keep-Alivf", "te", "T", "",
 		"transfer-encoding", "Sec-WebSocket-Key", "X-" + strings.Repeat("A", 61), "X-" + strings.Repeat("A", 62),
 		"X-" + strings.Repeat("B", 70), "X-" + strings.Repeat("b", 69)}
-	want := map[string]bool{"HOST": true, "host": true, "hosT": true, "connection": true, "KEEP-ALIVE": true, "te": true,
+	want := map[string]bool{"Host": true, "Connection": true, "Upgrade": true, "HOST": true, "host": true, "hosT": true, "connection": true, "KEEP-ALIVE": true, "te": true,
 		"transfer-encoding": true, "X-" + strings.Repeat("A", 61): true, "X-" + strings.Repeat("B", 70): true}
 	idx := indexHeaders(hs)
 	for _, n := range names {

@@ -140,7 +140,12 @@ func headerIn(hs []setHeader, idx *headerIndex, name []byte) bool {
 		return false
 	}
 	for m := idx[min(len(name), len(idx)-1)]; m != 0; m &= m - 1 {
-		if http1.EqualFold(name, hs[bits.TrailingZeros64(m)].lower) {
+		// The name as configured first: clients send Host, Connection
+		// and Upgrade as nginx's defaults and configurations spell them,
+		// and a string compare is inlined, where the case-blind one is
+		// three calls (~90 instructions a match).
+		h := &hs[bits.TrailingZeros64(m)]
+		if string(name) == h.name || http1.EqualFold(name, h.lower) {
 			return true
 		}
 	}

@@ -312,8 +312,45 @@ func TestFastCGIDecoderSplits(t *testing.T) {
 
 // TestFastCGIKeepConn: with fastcgi_keep_conn and keepalive, a response
 // that ends with FCGI_END_REQUEST leaves its connection for the next
-// request; a HEAD, whose body nginx does not read, does not.
+// request (an empty FCGI_STDOUT before it or not, as php-fpm sends); a
+// HEAD, whose body nginx does not read, does not, nor one whose
+// FCGI_END_REQUEST comes with a byte after it.
 func TestFastCGIKeepConn(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer func(body string) []byte
+		want   []string
+	}{
+		{"an empty FCGI_STDOUT, then FCGI_END_REQUEST", func(body string) []byte {
+			return records(out+"Content-Type: text/plain\r\n\r\n"+body, out, end)
+		}, []string{"conn 1", "conn 1", "", "conn 2"}},
+		{"FCGI_END_REQUEST after the body's record", func(body string) []byte {
+			return records(out+"Content-Type: text/plain\r\n\r\n"+body, end)
+		}, []string{"conn 1", "conn 1", "", "conn 2"}},
+		{"a byte after FCGI_END_REQUEST", func(body string) []byte {
+			return append(records(out+"Content-Type: text/plain\r\n\r\n"+body, end), 1)
+		}, []string{"conn 1", "conn 2", "", "conn 4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := keptFCGI(t, tt.answer)
+			ps := newProxyServer(t, "upstream b { server "+addr+"; keepalive 2; }", "fastcgi_pass b; fastcgi_keep_conn on;", "/")
+			var got []string
+			for _, req := range []string{"GET", "GET", "HEAD", "GET"} {
+				resp := roundTrip(t, ps.ln.Addr().String(), req+" / HTTP/1.0\r\n\r\n")
+				got = append(got, resp[strings.Index(resp, "\r\n\r\n")+4:])
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("bodies (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// keptFCGI is a FastCGI backend that answers each request on a
+// connection (its FCGI_STDIN's end) with answer("conn N"), N counting
+// its connections, in one write.
+func keptFCGI(t *testing.T, answer func(body string) []byte) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -349,8 +386,7 @@ func TestFastCGIKeepConn(t *testing.T) {
 						req = append(req, buf[:k]...)
 					}
 					req = req[:0]
-					body := "conn " + string(rune('0'+n))
-					if _, err := c.Write(records(out+"Content-Type: text/plain\r\n\r\n"+body, out, end)); err != nil {
+					if _, err := c.Write(answer("conn " + string(rune('0'+n)))); err != nil {
 						return
 					}
 				}
@@ -358,13 +394,54 @@ func TestFastCGIKeepConn(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	ps := newProxyServer(t, "upstream b { server "+ln.Addr().String()+"; keepalive 2; }", "fastcgi_pass b; fastcgi_keep_conn on;", "/")
-	var got []string
-	for _, req := range []string{"GET", "GET", "HEAD", "GET"} {
-		resp := roundTrip(t, ps.ln.Addr().String(), req+" / HTTP/1.0\r\n\r\n")
-		got = append(got, resp[strings.Index(resp, "\r\n\r\n")+4:])
+	return ln.Addr().String()
+}
+
+// TestFastCGIDecoderEndsWith: after a FCGI_STDOUT record's data, the
+// bytes that end a kept response are its padding, an empty FCGI_STDOUT
+// or none, and FCGI_END_REQUEST whole, nothing else.
+func TestFastCGIDecoderEndsWith(t *testing.T) {
+	endRec := records(end)
+	tests := []struct {
+		name, data string // the record read before (its padding follows)
+		tail       []byte
+		want       bool
+	}{
+		{"padding, END_REQUEST", "abc", cat(make([]byte, 5), endRec), true},
+		{"no padding, END_REQUEST", "abcdefgh", endRec, true},
+		{"padding, empty STDOUT, END_REQUEST", "abc", cat(make([]byte, 5), records(out), endRec), true},
+		{"END_REQUEST cut short", "abc", cat(make([]byte, 5), endRec[:15]), false},
+		{"padding cut short", "abc", cat(make([]byte, 4), endRec), false},
+		{"a byte after END_REQUEST", "abc", cat(make([]byte, 5), endRec, []byte{1}), false},
+		{"more STDOUT first", "abc", cat(make([]byte, 5), records(out+"x"), endRec), false},
+		{"STDERR first", "abc", cat(make([]byte, 5), records(errs+"x"), endRec), false},
+		{"END_REQUEST of 16 bytes", "abc", cat(make([]byte, 5), []byte{1, 3, 0, 1, 0, 16, 0, 0}, make([]byte, 16)), false},
+		{"END_REQUEST of request 2", "abc", cat(make([]byte, 5), []byte{1, 3, 0, 2, 0, 8, 0, 0}, make([]byte, 8)), false},
+		{"nothing", "abc", make([]byte, 5), false},
 	}
-	if diff := cmp.Diff([]string{"conn 1", "conn 1", "", "conn 2"}, got); diff != "" {
-		t.Errorf("bodies (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d fcgiDecoder
+			rec := records(out + tt.data)
+			head := rec[:8+len(tt.data)] // the record's padding is the tail's
+			for len(head) > 0 {
+				_, _, used, err := d.next(head)
+				if err != nil {
+					t.Fatal(err)
+				}
+				head = head[used:]
+			}
+			if got := d.endsWith(tt.tail); got != tt.want {
+				t.Errorf("endsWith = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// In a record's data, nothing ends the response.
+	var d fcgiDecoder
+	d.next(records(out + "abcdefgh")[:10])
+	if d.endsWith(endRec) {
+		t.Error("endsWith in a record's data = true, want false")
 	}
 }
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

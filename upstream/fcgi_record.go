@@ -186,6 +186,30 @@ func fcgiHeaderOK(h []byte) bool {
 	return h[0] == 1 && h[2] == 0 && h[3] == 1 && (t == fcgiStdout || t == fcgiStderr || t == fcgiEndRequest)
 }
 
+// endsWith reports whether b is, from the decoder's place, only the end
+// of a response on a kept connection: the padding left of the record
+// read, an empty FCGI_STDOUT (optional), then FCGI_END_REQUEST with its
+// 8 bytes and its padding, whole, and nothing after.
+func (d *fcgiDecoder) endsWith(b []byte) bool {
+	i := 0
+	switch {
+	case d.inPad:
+		i = d.padding
+	case d.hdrLen != 0:
+		return false // in a header or a record's data
+	}
+	if len(b) >= i+8 && fcgiHeaderIs(b[i:i+8], fcgiStdout, 0) {
+		i += 8 + int(b[i+6])
+	}
+	return len(b) >= i+16 && fcgiHeaderIs(b[i:i+8], fcgiEndRequest, 8) && len(b) == i+16+int(b[i+6])
+}
+
+// fcgiHeaderIs reports whether h is the header of a record of request
+// 1 of type typ with n bytes of content.
+func fcgiHeaderIs(h []byte, typ byte, n int) bool {
+	return h[0] == 1 && h[1] == typ && h[2] == 0 && h[3] == 1 && int(h[4])<<8|int(h[5]) == n
+}
+
 // need is what nginx's FastCGI input filter says it needs to get on
 // with fastcgi_keep_conn (p->length): the rest of a record's padding or
 // data, 1 in a header or between records.

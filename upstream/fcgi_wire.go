@@ -282,9 +282,21 @@ func (f *fastcgi) relayFastCGI(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	o := fcgiOut{w: p.bodyOut(c, s, x), x: x, rest: rest}
 	x.fout = x.fout[:0]
 	x.beginRate(p, len(raw))
-	// The last flush follows the relay's return, not in a defer: the
-	// relay's many returns would make it a runtime call per request.
-	complete, err := f.relayRecords(p, c, nc, x, s, raw, &o)
+	var complete bool
+	var err error
+	if f.keepAlive && (rest < 0 || int64(len(x.fpending)) >= rest) && x.fdec.endsWith(raw) {
+		// The whole response came with its head (php-fpm's answer of
+		// a few KiB does): the body read, then FCGI_END_REQUEST and
+		// nothing after it, what relayRecords' loop would decode to,
+		// its holds and reads not needed.
+		o.deliver(x.fpending)
+		x.fended, complete = true, true
+	} else {
+		// The last flush follows the relay's return, not in a defer:
+		// the relay's many returns would make it a runtime call per
+		// request.
+		complete, err = f.relayRecords(p, c, nc, x, s, raw, &o)
+	}
 	switch {
 	case err == nil:
 		err = o.flush()

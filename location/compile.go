@@ -527,6 +527,7 @@ func buildLevel(lv *level, locs []*Location) error {
 				continue
 			}
 			lv.exact[l.Name] = l
+			lv.exactLens |= lenBit(len(l.Name))
 		case modPrefix, modNoRegex:
 			if _, ok := seenPrefix[l.Name]; ok {
 				noteDup(l)
@@ -541,6 +542,7 @@ func buildLevel(lv *level, locs []*Location) error {
 			key := l.Name[:len(l.Name)-1]
 			if _, ok := lv.redirect[key]; !ok || l.mod == modExact {
 				lv.redirect[key] = l
+				lv.redirectLens |= lenBit(len(key))
 			}
 		}
 	}

@@ -193,7 +193,16 @@ type level struct {
 	parentIdx []int       // index of the longest other prefix of prefixes[i], or -1
 	regexes   []*Location // in config order
 	redirect  map[string]*Location
+	// exactLens and redirectLens have bit lenBit(len(k)) set for each key
+	// k of exact and redirect: a URI of no such length skips the map
+	// (a string key's lookup is ~150 instructions, and most requests
+	// match no exact location).
+	exactLens, redirectLens uint64
 }
+
+// lenBit is a key length's bit in level's length masks (lengths of 63
+// and more share one).
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
 // locConf is the merged configuration a request runs with.
 type locConf struct {

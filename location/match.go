@@ -30,7 +30,7 @@ func (srv *VirtualServer) Match(st *rewrite.State, uri []byte) (loc *Location, r
 
 func findLocation(parent *Location, uri []byte, st *rewrite.State) (*Location, findRC) {
 	lv := &parent.children
-	if len(lv.exact) > 0 {
+	if lv.exactLens&lenBit(len(uri)) != 0 {
 		if l, ok := lv.exact[string(uri)]; ok {
 			if st.Trace != nil {
 				st.Trace("location", l.describe()+": exact match, final")
@@ -39,7 +39,7 @@ func findLocation(parent *Location, uri []byte, st *rewrite.State) (*Location, f
 		}
 	}
 	p := lv.longestPrefix(uri)
-	if (p == nil || len(p.Name) != len(uri)) && len(lv.redirect) > 0 {
+	if (p == nil || len(p.Name) != len(uri)) && lv.redirectLens&lenBit(len(uri)) != 0 {
 		if l, ok := lv.redirect[string(uri)]; ok {
 			return l, findDone
 		}

@@ -96,6 +96,8 @@ server {
   location /p { }
   location /q/ { proxy_pass http://127.0.0.1:1; }
   location = /e/ { proxy_pass http://127.0.0.1:1; }
+  location = /llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll { }
+  location = /mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm/ { proxy_pass http://127.0.0.1:1; }
   location ~ (?<name>x)(y) { }
   location @fallback { }
 }
@@ -149,6 +151,13 @@ server {
 		{"19001", "/e/", "= /e/"},
 		{"19001", "/e/x", "/"},
 		{"19001", "/xy", "~ (?<name>x)(y)"},
+		// Exact names and redirects of 63 bytes and more (lengths that
+		// share a bit of the levels' length masks).
+		{"19001", "/llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll", "= /llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"},
+		{"19001", "/lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll", "/"},
+		{"19001", "/mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm/", "= /mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm/"},
+		{"19001", "/mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", "301 = /mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm/"},
+		{"19001", "/mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmx", "/"},
 		{"19002", "/only/x", "/only"},
 		{"19002", "/", "(server)"},
 	}

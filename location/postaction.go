@@ -10,7 +10,14 @@ package location
 // URI, and the status of a failure on the way (nginx's err_status).
 
 func (x *exchange) runPostAction() {
-	if x.isSub() || x.c.Hijacked() || len(x.conf().postAction) == 0 {
+	// The test of most requests (none set) is inlined where it is asked.
+	if len(x.conf().postAction) != 0 {
+		x.postAction()
+	}
+}
+
+func (x *exchange) postAction() {
+	if x.isSub() || x.c.Hijacked() {
 		return
 	}
 	main, mainReq, mainConn := x.c, x.req, x.st.Conn

@@ -98,10 +98,11 @@ func (t *treeAbort) reset() {
 
 // clientGone reports whether a subrequest ended the tree for the
 // client's hang-up (read once the subrequests ended).
-func (t *treeAbort) clientGone() bool {
-	if !t.used.Load() {
-		return false
-	}
+func (t *treeAbort) clientGone() bool { return t.used.Load() && t.goneLocked() }
+
+// goneLocked is clientGone's look under the lock: apart, so that
+// clientGone's test is inlined where it is asked (every request's end).
+func (t *treeAbort) goneLocked() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.gone

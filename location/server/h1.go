@@ -341,11 +341,12 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			return false
 		}
 		c.IdleTimeout = h.x.KeepaliveTimeout()
-		if errors.Is(c.WriteErr(), os.ErrDeadlineExceeded) {
+		// Each errors.Is is a call: asked only of an error.
+		if werr := c.WriteErr(); werr != nil && errors.Is(werr, os.ErrDeadlineExceeded) {
 			h.x.ResetIfTimedOut() // send_timeout passed
 		}
 		h.set(h1Quiet, status == 499 || status == 408)
-		if errors.Is(discardErr, http1.ErrRequestTimeout) {
+		if discardErr != nil && errors.Is(discardErr, http1.ErrRequestTimeout) {
 			h.x.ResetIfTimedOut()
 		}
 		if closing {

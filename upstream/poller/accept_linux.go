@@ -139,7 +139,7 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	// A deferred listener (TCP_DEFER_ACCEPT) hands over connections
 	// whose bytes are there: read at once, as nginx does (rev->ready).
 	if !a.deferred {
-		c.flags.Store(flagRDrained | flagRWaitFirst)
+		c.flags.Store(waitFirstFresh)
 	}
 	if a.laddr != nil {
 		c.laddr.Store(a.laddr)
@@ -312,7 +312,7 @@ func dialAddrPort(ap netip.AddrPort, addr string, at time.Time, within bool, tim
 	// for EAGAIN, 4.10 per request against nginx's 3 receives). A peer
 	// that speaks first (a stream proxy's banner) is reported all the
 	// same: the edge-triggered add reports bytes already there.
-	c.flags.Or(flagRDrained | flagRWaitFirst)
+	c.flags.Or(waitFirstFresh)
 	if err := c.register(!done); err != nil {
 		return fail(err)
 	}

@@ -81,6 +81,48 @@ func TestConnReadReportedWaitsFirst(t *testing.T) {
 	}
 }
 
+// ReadReported's tries first that find nothing come further apart, 16,
+// 32, then 64 waits after the last (a client that sends once answered
+// never has its bytes there at once); a try that finds bytes starts
+// again at 8.
+func TestConnReadReportedSpacesTries(t *testing.T) {
+	c, client := acceptPair(t)
+	var tried []int
+	read := func(i int) {
+		calls, done := startReportedRead(c)
+		for c.r.waiter.Load() == nil && calls.Load() == 0 {
+			runtime.Gosched()
+		}
+		if calls.Load() > 0 {
+			tried = append(tried, i)
+		}
+		if _, err := client.Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	for i := 0; i < 200; i++ {
+		read(i)
+	}
+	// Bytes there and reported: the read takes them at once.
+	if _, err := client.Write([]byte{'y'}); err != nil {
+		t.Fatal(err)
+	}
+	for !c.hasFlag(flagRReady) {
+		runtime.Gosched()
+	}
+	if r := <-func() chan reportedRead { _, done := startReportedRead(c); return done }(); r.calls != 1 || r.got != "y" {
+		t.Fatalf("reported read = %+v, want y in one call", r)
+	}
+	for i := 300; i < 320; i++ {
+		read(i)
+	}
+	want := []int{7, 23, 55, 119, 183, 300, 308}
+	if diff := cmp.Diff(want, tried); diff != "" {
+		t.Errorf("reads that tried first (-want +got)\n%s", diff)
+	}
+}
+
 // ReadReported tries first where a try finds bytes: when they were
 // there at the last first try, and when the socket was not drained.
 func TestConnReadReportedTriesFirst(t *testing.T) {

@@ -2,6 +2,7 @@ package location
 
 import (
 	"github.com/gonginx/gonginx/location/imagefilter"
+	"github.com/gonginx/gonginx/location/userid"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -23,7 +24,41 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	if resp.Drop {
 		return
 	}
-	// Each filter's header part goes here, in nginx's order.
+	if headerPartsOff(conf) {
+		// What headerParts does when none of its other filters is on
+		// (most locations): their tests in one run of code, where spread
+		// among the filters' rare blocks they touched more
+		// instruction-cache lines per response.
+		x.charsetFilter(resp, conf)
+		x.headLength = resp.ContentLength // ssiFilter's
+		x.gzipVary(resp, conf)
+	} else {
+		x.headerParts(resp, conf)
+	}
+	if x.rangedFile {
+		x.st.Status = resp.Status // the file's 206 from here on (statusAbove)
+	}
+	x.rangeFilter(resp, conf)
+	x.sliceAfterRange(resp)
+	if !x.chain.Empty() {
+		// x.c made a Wire only here: an interface conversion costs a
+		// look-up of its method table.
+		x.chain.SetWire(x.c)
+		resp.Body = &x.chain
+	}
+}
+
+// headerPartsOff reports that none of the filters headerParts runs
+// besides charset (userid, gunzip, addition, sub, image, ssi, gzip) is on
+// in conf: each one's first test, together.
+func headerPartsOff(conf *locConf) bool {
+	return conf.userid.cfg.Enable < userid.V1 && !conf.gz.gunzip && conf.addBefore == nil && conf.addAfter == nil &&
+		conf.sub == nil && conf.img.mode == imagefilter.Off && !conf.ssi.on && !conf.gz.on
+}
+
+// headerParts runs the header parts of the filters above the range
+// filter, in nginx's order.
+func (x *exchange) headerParts(resp *http1.Response, conf *locConf) {
 	x.useridFilter(resp, conf)
 	x.gunzipFilterHeader(resp, conf)
 	postpone := x.additionFilter(resp, conf)
@@ -44,17 +79,6 @@ func (x *exchange) bodyFilters(resp *http1.Response, conf *locConf) {
 	}
 	x.gzipFilterHeader(resp, conf)
 	x.gzipVary(resp, conf)
-	if x.rangedFile {
-		x.st.Status = resp.Status // the file's 206 from here on (statusAbove)
-	}
-	x.rangeFilter(resp, conf)
-	x.sliceAfterRange(resp)
-	if !x.chain.Empty() {
-		// x.c made a Wire only here: an interface conversion costs a
-		// look-up of its method table.
-		x.chain.SetWire(x.c)
-		resp.Body = &x.chain
-	}
 }
 
 // transformsBody reports whether a body filter will change the length of

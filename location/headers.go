@@ -241,9 +241,11 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 		resp.RangeHeaders = x.rangeHdr[:1]
 	}
 	// The body filters' header parts run below the headers filter; what
-	// they push (Content-Encoding) comes after add_header's lines.
-	defer x.bodyFilters(resp, conf)
+	// they push (Content-Encoding) comes after add_header's lines. Called
+	// at each return, not deferred: a deferred call is a closure's call
+	// more.
 	if len(conf.addHeaders) == 0 && conf.expires.mode == expiresOff && len(conf.addTrailers) == 0 {
+		x.bodyFilters(resp, conf)
 		return
 	}
 	x.hdrs.status = resp.Status
@@ -262,6 +264,7 @@ func (x *exchange) FilterHeader(resp *http1.Response) {
 			break
 		}
 	}
+	x.bodyFilters(resp, conf)
 }
 
 // AppendTrailers is the trailers filter (http1.TrailerFilter): each

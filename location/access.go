@@ -58,6 +58,7 @@ type authScratch struct {
 }
 
 // access answers 0 to go on, else the status that ends the request.
+// Its caller asks accessOff first.
 func (x *exchange) access(conf *locConf) int {
 	if x.isSub() || x.req.Conn == nil {
 		return 0
@@ -104,6 +105,13 @@ func (x *exchange) access(conf *locConf) int {
 		return x.authDelay(conf)
 	}
 	return code
+}
+
+// accessOff reports that each access module declines in conf (their
+// first tests, together): access need not be called (a call, and its
+// loop's steps over three declines, touched ~8 code lines).
+func accessOff(conf *locConf) bool {
+	return len(conf.access) == 0 && (conf.auth.realm == nil || conf.auth.userFile == nil) && conf.auth.request == nil
 }
 
 // authDelay is ngx_http_core_auth_delay: a 401 goes out auth_delay

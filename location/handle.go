@@ -458,11 +458,13 @@ func (x *exchange) locationPhase(loc *Location) (rc int, again bool) {
 		}
 		return rc, false
 	}
-	if rc := x.access(conf); rc != 0 {
-		if x.st.Trace != nil {
-			x.traceStatus("access", rc)
+	if !accessOff(conf) {
+		if rc := x.access(conf); rc != 0 {
+			if x.st.Trace != nil {
+				x.traceStatus("access", rc)
+			}
+			return rc, false
 		}
-		return rc, false
 	}
 	if len(conf.tryFiles) > 0 {
 		rc, redirected := x.tryFiles(loc, conf)

@@ -153,7 +153,7 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	x.connectWaited = true
 	if err == nil {
 		if g.Keepalive == 0 || x.upgrade {
-			nc, x.connectWaited, err = dialBackend(&d, srv, now, p.ConnectTimeout, &x.spareConn)
+			nc, x.connectWaited, err = dialBackend(&d, srv, now, p.ConnectTimeout, &x.spareConn, p.noDelay(t, x))
 		} else {
 			nc, err = dialWithin(&d, srv.Network, srv.Addr, now, p.ConnectTimeout)
 		}
@@ -212,6 +212,26 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	}
 	slots.Opened(x.life.fd, number)
 	return nc, server, false, nil
+}
+
+// noDelay reports whether a backend connection of the server's own (a
+// dial without TCP_NODELAY, as nginx's) gets it, where nginx calls
+// ngx_tcp_nodelay on u->peer.connection: a TLS handshake whose session
+// may be reused (ngx_http_upstream_ssl_init_connection), an upgrade
+// (ngx_http_upstream_upgrade; set here before its 101: the request is
+// one write either way), a body streamed to it
+// (ngx_http_upstream_send_request_body without buffering). gRPC's
+// too: its frames (preface, SETTINGS, the ACKs) are writes of their own,
+// which Nagle would hold for the backend's ACK.
+func (p *Proxy) noDelay(t *target, x *exchange) bool {
+	if x.upgrade || x.bodyStreams {
+		return true
+	}
+	if (t.scheme == "https" || t.scheme == "suwsgi" || t.scheme == "grpcs") && p.tls != nil && p.tls.reuse {
+		return true
+	}
+	_, grpc := p.proto.(*grpcProto)
+	return grpc
 }
 
 // isTimeout reports whether err is (or wraps) a net.Error that timed

@@ -53,13 +53,18 @@ func dialWithin(d *net.Dialer, network, addr string, now time.Time, timeout time
 // connect had to wait (said always of package net's): when not, now is
 // the clock of its end too. *spare, when not nil, is a closed socket's
 // Conn of the server's own (poller.Conn.Recycle) that the dial takes.
-func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration, spare **poller.Conn) (nc net.Conn, waitedConnect bool, err error) {
+// nodelay: TCP_NODELAY is set on it (Proxy.noDelay), as package net's
+// dial sets it always.
+func dialBackend(d *net.Dialer, srv *Server, now time.Time, timeout time.Duration, spare **poller.Conn, nodelay bool) (nc net.Conn, waitedConnect bool, err error) {
 	network, addr := srv.Network, srv.Addr
 	if network == "tcp" {
 		var c *poller.Conn
 		if srv.addrPort.IsValid() {
 			c, waitedConnect, err = poller.DialAddrPortWithin(srv.addrPort, addr, now, timeout, d.Control, *spare)
 			*spare = nil
+			if err == nil && nodelay {
+				c.SetNoDelay(true)
+			}
 		} else {
 			var deadline time.Time
 			if timeout > 0 {

@@ -31,6 +31,9 @@ type exchange struct {
 	// upgrade: the request asks to switch protocols (a connection that
 	// switches is not kept: dialBackend).
 	upgrade bool
+	// bodyStreams: the client's body is passed on as it comes (nginx's
+	// request_body_no_buffering, left set while the body is not whole).
+	bodyStreams bool
 	// mayDefer: the request's last write may be left to the response's
 	// first read (deferSend): nothing that must follow the send comes
 	// before that read but the client's watch, which the read arms
@@ -456,6 +459,7 @@ func (p *Proxy) serveWith(c http1.Stream, s *rewrite.State, locPrefix string, x 
 	nonIdempotent := r.MethodCode == http1.MethodPOST || r.MethodCode == http1.MethodLOCK ||
 		r.MethodCode == http1.MethodPATCH
 	bodyAtHand := (x.bodyBuffered || bodyLen <= 0) && !x.streamChunked
+	x.bodyStreams = !bodyAtHand || x.bodyOpen
 	x.pick.reset()
 	p.setLocal(s, x)
 	x.upgrade = r.Upgrade

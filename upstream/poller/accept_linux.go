@@ -150,7 +150,7 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	// would report it writable at once, an event for nothing that took
 	// a turn of the poller's loop per connection; a write that has to
 	// wait adds writability (watchOut).
-	if err := c.register(false); err != nil {
+	if err := c.register(false, true); err != nil {
 		sysClose(int(c.fd))
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: err}
 	}
@@ -165,9 +165,11 @@ func newConn(fd int) *Conn {
 
 // register puts c's socket on the Conns' poller (waits, which its
 // caller has made) for its life, with TCP_NODELAY as Go's connections
-// have it.
-func (c *Conn) register(out bool) error {
-	sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+// have it when nodelay.
+func (c *Conn) register(out, nodelay bool) error {
+	if nodelay {
+		sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	}
 	events := In | RDHup | Edge
 	if out {
 		events |= Out
@@ -228,9 +230,28 @@ func DialAddrPort(ap netip.AddrPort, addr string, deadline time.Time, control fu
 // (on loopback it never does: a time.Time's Add per connection for
 // nothing). waited reports whether it did: when not, now is the clock of
 // the connect's end too (nginx's cached time of the same turn). spare,
-// when not nil, is a Conn Recycle kept, taken for the socket.
+// when not nil, is a Conn Recycle kept, taken for the socket. The socket
+// is without TCP_NODELAY, as nginx's upstream connection: its caller
+// sets it (SetNoDelay) where nginx does, a setsockopt per connection
+// otherwise.
 func DialAddrPortWithin(ap netip.AddrPort, addr string, now time.Time, timeout time.Duration, control func(network, address string, c syscall.RawConn) error, spare *Conn) (c *Conn, waited bool, err error) {
 	return dialAddrPort(ap, addr, now, true, timeout, control, spare)
+}
+
+// SetNoDelay sets or clears TCP_NODELAY, as net.TCPConn's.
+func (c *Conn) SetNoDelay(on bool) error {
+	if !c.incref() {
+		return c.opError("set", net.ErrClosed)
+	}
+	defer c.decref()
+	v := 0
+	if on {
+		v = 1
+	}
+	if e := sysSetsockoptInt(int(c.fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, v); e != 0 {
+		return c.opError("set", os.NewSyscallError("setsockopt", e))
+	}
+	return nil
 }
 
 // dialAddrPort is DialAddrPort's (the deadline at) and
@@ -313,7 +334,10 @@ func dialAddrPort(ap netip.AddrPort, addr string, at time.Time, within bool, tim
 	// that speaks first (a stream proxy's banner) is reported all the
 	// same: the edge-triggered add reports bytes already there.
 	c.flags.Or(waitFirstFresh)
-	if err := c.register(!done); err != nil {
+	// TCP_NODELAY as Go's dial sets it, but not on a backend connection
+	// (DialAddrPortWithin's): nginx sets it there only for a TLS
+	// handshake, an upgrade or a body streamed (SetNoDelay).
+	if err := c.register(!done, !within); err != nil {
 		return fail(err)
 	}
 	waited := !done

@@ -843,3 +843,49 @@ func TestConnDeadlineAfter(t *testing.T) {
 		t.Errorf("deadlines cleared: %d, %d, want none", r, w)
 	}
 }
+
+// TestDialNoDelay: Dial's socket has TCP_NODELAY, as package net's;
+// DialAddrPortWithin's (a backend connection) has not, as nginx's
+// upstream connection, until SetNoDelay.
+func TestDialNoDelay(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	noDelay := func(c *Conn) int {
+		t.Helper()
+		v, err := syscall.GetsockoptInt(c.FD(), syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	d, err := Dial(addr, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if v := noDelay(d); v == 0 {
+		t.Errorf("Dial: TCP_NODELAY %d, want set", v)
+	}
+	w, _, err := DialAddrPortWithin(netip.MustParseAddrPort(addr), addr, time.Now(), 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if v := noDelay(w); v != 0 {
+		t.Errorf("DialAddrPortWithin: TCP_NODELAY %d, want unset", v)
+	}
+	if err := w.SetNoDelay(true); err != nil {
+		t.Fatal(err)
+	}
+	if v := noDelay(w); v == 0 {
+		t.Errorf("after SetNoDelay(true): TCP_NODELAY %d, want set", v)
+	}
+	w.Close()
+	if err := w.SetNoDelay(true); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("SetNoDelay after Close = %v, want net.ErrClosed", err)
+	}
+}

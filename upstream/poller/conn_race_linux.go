@@ -43,7 +43,12 @@ func sysShutdown(fd, how int) syscall.Errno {
 	return 0
 }
 
-func sysSetsockoptInt(fd, level, name, v int) { syscall.SetsockoptInt(fd, level, name, v) }
+func sysSetsockoptInt(fd, level, name, v int) syscall.Errno {
+	if err := syscall.SetsockoptInt(fd, level, name, v); err != nil {
+		return err.(syscall.Errno)
+	}
+	return 0
+}
 
 // sysWritev writes the parts one by one through syscall.Write (its
 // race annotations), stopping at a short write.

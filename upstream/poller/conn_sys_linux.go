@@ -39,10 +39,11 @@ func sysShutdown(fd, how int) syscall.Errno {
 	return e
 }
 
-func sysSetsockoptInt(fd, level, name, v int) {
+func sysSetsockoptInt(fd, level, name, v int) syscall.Errno {
 	v32 := int32(v)
-	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
+	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name),
 		uintptr(unsafe.Pointer(&v32)), 4, 0)
+	return e
 }
 
 func sysWritev(fd uintptr, iov []syscall.Iovec) (int, syscall.Errno) {

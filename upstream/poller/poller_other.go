@@ -70,6 +70,10 @@ func DialAddrPortWithin(netip.AddrPort, string, time.Time, time.Duration, func(n
 	return nil, false, ErrUnsupported
 }
 
+// SetNoDelay does nothing on systems without epoll: their backend
+// connections are package net's, with TCP_NODELAY.
+func (c *Conn) SetNoDelay(on bool) error { return nil }
+
 // Recycle keeps nothing on systems without epoll.
 func (c *Conn) Recycle() bool { return false }
 

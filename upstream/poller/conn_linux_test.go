@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -887,5 +888,46 @@ func TestDialNoDelay(t *testing.T) {
 	w.Close()
 	if err := w.SetNoDelay(true); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("SetNoDelay after Close = %v, want net.ErrClosed", err)
+	}
+}
+
+// TestWaiterClass: waits whose deadlines are as far away take waiters of
+// one class, within an eighth of each other (a pooled waiter's armed
+// timer is kept for them, waitOn's lazy rule); a keep-alive connection's
+// idle grace (100 ms), a backend's read (60 s) and keepalive_timeout
+// (75 s) each have their own, so their turns re-arm no timer.
+func TestWaiterClass(t *testing.T) {
+	if got := waiterClass(0); got != 0 {
+		t.Errorf("waiterClass(0) = %d, want 0 (no deadline)", got)
+	}
+	if got := waiterClass(-5); got != 0 {
+		t.Errorf("waiterClass(-5) = %d, want 0 (past)", got)
+	}
+	if got := waiterClass(1); got != 1 {
+		t.Errorf("waiterClass(1) = %d, want 1 (under a millisecond)", got)
+	}
+	if got := waiterClass(math.MaxInt64); got >= waiterClasses {
+		t.Errorf("waiterClass(MaxInt64) = %d, past the last class %d", got, waiterClasses-1)
+	}
+	lowest := make(map[int]int64)
+	last := 0
+	for left := int64(1 << minClassBits); left < math.MaxInt64/2; left += left/100 + 1 {
+		c := waiterClass(left)
+		if c < last || c <= 0 || c >= waiterClasses {
+			t.Fatalf("waiterClass(%v) = %d after %d (of %d)", time.Duration(left), c, last, waiterClasses)
+		}
+		last = c
+		low, ok := lowest[c]
+		if !ok {
+			lowest[c] = left
+			continue
+		}
+		if left-low > low/8 {
+			t.Fatalf("waiterClass: %v and %v both %d, more than an eighth apart", time.Duration(low), time.Duration(left), c)
+		}
+	}
+	grace, read, keep := waiterClass(int64(100*time.Millisecond)), waiterClass(int64(60*time.Second)), waiterClass(int64(75*time.Second))
+	if grace == read || read == keep || grace == keep {
+		t.Errorf("classes: 100ms %d, 60s %d, 75s %d: want three", grace, read, keep)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -247,6 +248,13 @@ func isTimeout(err error) bool {
 
 // netError is the first net.Error in err's chain, as errors.As finds it.
 func netError(err error) (net.Error, bool) {
+	if err == io.EOF {
+		// A backend's close (php-close: every response's end): io.EOF
+		// wraps nothing and has no As, and the type tests below on its
+		// type missed the runtime's caches on most calls (getitab,
+		// ~100 instructions).
+		return nil, false
+	}
 	for err != nil {
 		if ne, ok := err.(net.Error); ok {
 			return ne, true

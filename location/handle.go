@@ -518,7 +518,6 @@ func (x *exchange) decideRate() {
 // keepalive off (keepalive_timeout 0, keepalive_requests, keepalive_time,
 // keepalive_disable), and the last one's Keep-Alive header is sent.
 func (x *exchange) updateKeepalive(conf *locConf) {
-	x.c.SetKeepAliveHeader(conf.keepaliveHeader)
 	// send_timeout and postpone_output are the location's
 	// (ngx_http_write_filter reads them from the request's location at
 	// each write).
@@ -526,18 +525,28 @@ func (x *exchange) updateKeepalive(conf *locConf) {
 	// interface looks the type's method set up (getitab, ~100
 	// instructions) until its call site's cache is built, which the
 	// runtime tries at one miss in ~1000: for the first thousand-odd
-	// connections, and at random in a callgrind run's count.
+	// connections, and at random in a callgrind run's count. Its
+	// methods are then called on the type (inlined), not through the
+	// Stream interface (a call each).
+	var info *http1.ConnInfo
+	var requests int
 	if hc, ok := x.c.(*http1.Conn); ok {
+		hc.SetKeepAliveHeader(conf.keepaliveHeader)
 		hc.SetWriteTimeout(conf.sendTimeout)
 		hc.SetPostponeOutput(conf.postponeOutput)
-	} else if w, ok := x.c.(interface {
-		SetWriteTimeout(time.Duration)
-		SetPostponeOutput(int32)
-	}); ok {
-		w.SetWriteTimeout(conf.sendTimeout)
-		w.SetPostponeOutput(conf.postponeOutput)
+		info, requests = hc.ConnInfo(), hc.ConnRequests()
+	} else {
+		x.c.SetKeepAliveHeader(conf.keepaliveHeader)
+		if w, ok := x.c.(interface {
+			SetWriteTimeout(time.Duration)
+			SetPostponeOutput(int32)
+		}); ok {
+			w.SetWriteTimeout(conf.sendTimeout)
+			w.SetPostponeOutput(conf.postponeOutput)
+		}
+		info, requests = x.c.ConnInfo(), x.c.ConnRequests()
 	}
-	if x.c.ConnInfo() != nil && x.c.ConnInfo().HTTP2 != 0 {
+	if info != nil && info.HTTP2 != 0 {
 		x.c.SetChunkSize(conf.h2.chunk)
 	}
 	r := x.req
@@ -546,7 +555,7 @@ func (x *exchange) updateKeepalive(conf *locConf) {
 	}
 	switch {
 	case conf.keepalive == 0,
-		x.c.ConnRequests() >= conf.keepaliveReqs,
+		requests >= conf.keepaliveReqs,
 		x.sinceConnStart() > conf.keepaliveTime:
 		r.KeepAlive = false
 	case conf.keepaliveOff&kaSafari != 0 || conf.keepaliveOff&kaMSIE6 != 0 && r.MethodCode == http1.MethodPOST:

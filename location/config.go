@@ -283,6 +283,7 @@ type locConf struct {
 	accessOff       bool             // access_log off at the level that set accessLogs
 	logCache        *logFileCache    // open_log_file_cache (nil: off)
 	errorLogs       []errorLogRule   // error_log lines of the nearest level that has some; none: the main log
+	errorLogsDebug  bool             // one of errorLogs takes debug lines (made with it)
 	proxyPass       *nginxconf.Directive
 	recursiveEP     bool
 	epOwner         *locConf

@@ -85,27 +85,27 @@ func (x *exchange) debugWanted() bool {
 		return true
 	}
 	if x.srv != nil {
-		if logs := x.conf().errorLogs; len(logs) > 0 {
-			return takenBy(logs, debugRank)
+		// Both answers made when the logs were set (three asks per
+		// request looked through the rules).
+		if conf := x.conf(); len(conf.errorLogs) > 0 {
+			return conf.errorLogsDebug
 		}
 	}
 	return x.log.takesDebug()
 }
 
 // takesDebug tells whether the main context's logs take debug lines.
-func (l *Logger) takesDebug() bool {
-	if l == nil {
-		return false
-	}
+func (l *Logger) takesDebug() bool { return l != nil && l.debugAny.Load() }
+
+// noteDebug makes debugAny again from the level and the main logs.
+func (l *Logger) noteDebug() {
 	// Only a level of debug: a Logger never given one (0, every line
 	// but these) writes none.
-	if l.max.Load() > debugRank {
-		return true
+	on := l.max.Load() > debugRank
+	if p := l.mainLogs.Load(); !on && p != nil {
+		on = takenBy(*p, debugRank)
 	}
-	if p := l.mainLogs.Load(); p != nil {
-		return takenBy(*p, debugRank)
-	}
-	return false
+	l.debugAny.Store(on)
 }
 
 // debug writes a [debug] line for the request's connection (no context

@@ -58,7 +58,7 @@ func (c *compiler) applyBlock(conf *locConf, block []*nginxconf.Directive, ctx s
 	// inherited log only when a level has none).
 	for _, d := range block {
 		if d.Name == "error_log" {
-			conf.errorLogs = nil
+			conf.errorLogs, conf.errorLogsDebug = nil, false
 			break
 		}
 	}

@@ -30,6 +30,9 @@ type Logger struct {
 	// mainLogs are the main context's other error logs (syslog, more
 	// files), each with its own level.
 	mainLogs atomic.Pointer[[]errorLogRule]
+	// debugAny: w or one of mainLogs takes debug lines (takesDebug),
+	// made again at each change of either.
+	debugAny atomic.Bool
 
 	amu     sync.Mutex
 	access  map[string]*os.File // path → open file
@@ -93,7 +96,9 @@ func (l *Logger) SetMainLogs(logs []MainLog) error {
 		}
 		rules = append(rules, r)
 	}
-	if old := l.mainLogs.Swap(&rules); old != nil {
+	old := l.mainLogs.Swap(&rules)
+	l.noteDebug()
+	if old != nil {
 		for _, r := range *old {
 			if r.peer != nil {
 				r.peer.Close()
@@ -228,6 +233,7 @@ func (c *compiler) errorLog(conf *locConf, d *nginxconf.Directive) error {
 		r.rank = levelRank(d.Args[1])
 	}
 	conf.errorLogs = append(conf.errorLogs, r)
+	conf.errorLogsDebug = takenBy(conf.errorLogs, debugRank)
 	return nil
 }
 
@@ -477,6 +483,7 @@ func (l *Logger) SetLevel(level string) {
 	} else {
 		l.max.Store(0)
 	}
+	l.noteDebug()
 }
 
 // Adopt makes f the open access log for path, as a worker does with the

@@ -13,6 +13,7 @@ import (
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/rewrite/http2"
 )
 
 // This file holds a buffered response's temporary file, as nginx's event
@@ -333,8 +334,7 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			// The feeder reads below wOff only: the write needs no lock,
 			// but holding it keeps the code plain (a disk write is short).
 			if _, err := sp.f.WriteAt(b[:k], sp.wOff); err != nil {
-				return &levelError{level: "crit", error: &tryError{msg: "write() \"" + sp.f.Name() +
-					"\" failed (" + nginxconf.ErrnoText(err) + ")", cause: err, action: actionBody}}
+				return critf(writeCall(k, t.unit)+` "%s" failed`, sp.f.Name(), err)
 			}
 			sp.wOff += int64(k)
 			b = b[k:]
@@ -346,11 +346,24 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 	return nil
 }
 
-// sendBlocker is an HTTP/2 stream (http2.Stream): its window, and the
-// connection's socket under it.
+// writeCall is the call nginx names when a write of n bytes to a
+// temporary file fails: one of *_buffers (unit bytes each) goes by
+// pwrite(), several (its temp_file_write_size is two buffers) by
+// pwritev() (ngx_write_chain_to_file).
+func writeCall(n, unit int) string {
+	if n > unit {
+		return "pwritev()"
+	}
+	return "pwrite()"
+}
+
+// sendBlocker is an HTTP/2 stream (http2.Stream): its window, the
+// connection's socket under it, and the cut of its response.
 type sendBlocker interface {
 	SendBlocked() bool
+	WriteWaits(n int) bool
 	ConnSocket() syscall.RawConn
+	CutSend()
 }
 
 // clientBlocked reports whether the client takes no more now: its
@@ -379,8 +392,11 @@ func (sp *spool) end(ok bool) error {
 	sp.lk.cond.Broadcast()
 	sp.lk.mu.Unlock()
 	if !ok {
-		// The response is cut: a write the client holds up ends now.
-		if nc := sp.c.NetConn(); nc != nil {
+		// The response is cut: a write the client holds up ends now (an
+		// HTTP/2 stream's, waiting for its window, is reset).
+		if sp.h2 != nil {
+			sp.h2.CutSend()
+		} else if nc := sp.c.NetConn(); nc != nil {
 			nc.SetWriteDeadline(time.Now())
 		}
 	}
@@ -433,9 +449,21 @@ func spoolsTo(c http1.Stream) bool {
 	return spoolable && !isSub(c)
 }
 
+// h2Waits reports whether the client is an HTTP/2 stream whose write of
+// n bytes would wait for its window.
+func (w *bodyWriter) h2Waits(n int) bool {
+	h2, ok := w.c.NetConn().(sendBlocker)
+	return ok && h2.WriteWaits(n)
+}
+
 func (w *bodyWriter) write(b []byte) error {
 	x, p := w.x, w.p
-	if !x.spool.on && w.spoolable && w.relayed+len(b) > p.temp.buffers {
+	// The buffers' worth goes straight to the client, unless an HTTP/2
+	// stream's write would wait for its window first (*_buffers larger
+	// than the stream queues, the only way it can): then the buffers read
+	// ahead, and the temporary file after them, as nginx's event pipe does.
+	if !x.spool.on && w.spoolable && (w.relayed+len(b) > p.temp.buffers ||
+		w.relayed+len(b) > http2.MaxQueued && w.h2Waits(len(b))) {
 		if w.spoolable = spoolsTo(w.c); w.spoolable {
 			x.spool.start(w.c, p.temp.buffers)
 		}

@@ -1,6 +1,7 @@
 package http2
 
 import (
+	"errors"
 	"os"
 	"syscall"
 
@@ -15,9 +16,10 @@ import (
 // one depth, the heavier first (ngx_http_v2_queue_frame). A frame may
 // join what the handler wrote in several pieces, as nginx's buffers do.
 
-// maxQueued is how much a stream's handler may have queued before its
-// writes wait for the client.
-const maxQueued = 80 << 10
+// MaxQueued is how much a stream's handler may have queued before its
+// writes wait for the client: a write of n bytes cannot wait before
+// MaxQueued-n were written.
+const MaxQueued = 80 << 10
 
 // prioNode is a stream's place in the priority tree (RFC 7540 5.3),
 // kept for streams not yet opened or already closed too.
@@ -112,18 +114,18 @@ func (c *Conn) rankLocked(id uint32) (int, float64) {
 }
 
 // writeData queues body bytes (and, with end, the stream's end) and sends
-// what the windows let go; it waits while more than maxQueued is queued.
+// what the windows let go; it waits while more than MaxQueued is queued.
 func (s *Stream) writeData(p []byte, end bool) (int, error) {
 	c := s.c
 	c.mu.Lock()
-	for s.queued() > 0 && s.queued()+len(p) > maxQueued && s.err == nil {
+	for s.queued() > 0 && s.queued()+len(p) > MaxQueued && s.err == nil && !s.cut {
 		dl := s.writeDL
 		c.mu.Unlock()
 		if err := c.schedule(s); err != nil {
 			return 0, err
 		}
 		c.mu.Lock()
-		if s.queued() == 0 || s.queued()+len(p) <= maxQueued || s.err != nil {
+		if s.queued() == 0 || s.queued()+len(p) <= MaxQueued || s.err != nil || s.cut {
 			break
 		}
 		s.waiting |= waitSend
@@ -138,8 +140,11 @@ func (s *Stream) writeData(p []byte, end bool) (int, error) {
 			return 0, os.ErrDeadlineExceeded
 		}
 	}
-	if s.err != nil {
+	if s.err != nil || s.cut {
 		err := s.err
+		if err == nil {
+			err = errSendCut
+		}
 		c.mu.Unlock()
 		return 0, err
 	}
@@ -171,6 +176,39 @@ func (s *Stream) SendBlocked() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return s.queued() > 0 && (s.sendWindow <= 0 || c.sendWindow <= 0)
+}
+
+// WriteWaits reports whether a Write of n bytes would wait for the
+// client's window now: the stream queues MaxQueued bytes at most, the
+// rest of a response nginx's event pipe would hold in its buffers and
+// temporary file.
+func (s *Stream) WriteWaits(n int) bool {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return s.queued() > 0 && s.queued()+n > MaxQueued
+}
+
+// errSendCut is a write's error once CutSend cut the response.
+var errSendCut = errors.New("http2: the response was cut")
+
+// CutSend ends the response's writes: one waiting for the client's
+// window returns at once, and every later one fails, so the stream is
+// reset with INTERNAL_ERROR when its handler returns, as nginx finalizes
+// a request with NGX_ERROR (a proxied response whose temporary file
+// failed). A write deadline would do it only as a timeout
+// (PROTOCOL_ERROR). What waits for the window is dropped, as nginx's
+// unsent buffers go with the request.
+func (s *Stream) CutSend() {
+	c := s.c
+	c.mu.Lock()
+	s.cut = true
+	if !s.endSent {
+		s.out, s.outPos = s.out[:0], 0
+		s.endQueued, s.outClosed = false, false
+	}
+	s.wakeLocked(waitSend, s.sendWake)
+	c.mu.Unlock()
 }
 
 // ConnSocket is the socket under the stream's connection (nil: none).
@@ -205,6 +243,9 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 	for {
 		c.mu.Lock()
 		done, err, dl := s.endSent, s.err, s.writeDL
+		if err == nil && s.cut && !done {
+			err = errSendCut
+		}
 		if done || err != nil {
 			c.mu.Unlock()
 			return n + len(trailers), err

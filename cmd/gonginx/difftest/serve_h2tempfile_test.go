@@ -156,7 +156,9 @@ func h2Read(port int, path string, before func() string, digest bool) string {
 			if f.StreamEnded() {
 				return out + fmt.Sprintf("status %s, %d bytes, sha256 %s", status, n, hex.EncodeToString(h.Sum(nil))[:16])
 			}
-		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+		case *http2.RSTStreamFrame:
+			return out + fmt.Sprintf("status %s, %d bytes, then RST_STREAM %v", status, n, f.ErrCode)
+		case *http2.GoAwayFrame:
 			return out + fmt.Sprintf("status %s, %d bytes, then %v", status, n, f)
 		}
 	}

@@ -1,0 +1,122 @@
+package difftest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// An HTTP/2 client with 64 KB windows that reads nothing while the
+// proxied response fills proxy_buffers (2 MB) and then needs a temporary
+// file that cannot be made (proxy_temp_path is a regular file: open()
+// fails with ENOTDIR, as a full disk fails the write): nginx logs the
+// crit line and ends the request at once (the event pipe's NGX_ABORT),
+// the stream reset with INTERNAL_ERROR behind the window's DATA. gonginx
+// hung until send_timeout twice over: the relay wrote the buffers' worth
+// to the stream, whose writes wait past 80 KB queued, so it never reached
+// the file; and once it did, the feeder's write waiting for the window
+// was not woken by the cut (a write deadline the stream's wait did not
+// look at again).
+func TestServeH2ProxyTempFileFails(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "h2 temp file fails", Config: `server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    error_log stderr warn;
+    proxy_temp_path proxy_temp;
+    proxy_buffers 32 64k;
+    location / { proxy_pass http://{{BACKEND}}/; }
+}
+`, Content: map[string]string{"proxy_temp": "a file, not a directory"}}
+	msg := regexp.MustCompile(`\[(crit|error|warn)\] \d+#\d+: (\*\d+ )?([^,]*)`)
+	tmp := regexp.MustCompile(`[^"\s]*/proxy_temp/\d{10}\b`)
+	run := func(im harness.Impl, path string) string {
+		be, err := harness.StartBackend()
+		if err != nil {
+			return "backend: " + err.Error()
+		}
+		defer be.Close()
+		srv, err := harness.Start(c, im, serveAssets(t), be.Port)
+		if err != nil {
+			return "start: " + err.Error()
+		}
+		start := time.Now()
+		end := h2Unread(srv.Port, path)
+		// The request ends promptly, not at send_timeout (60 s).
+		end += fmt.Sprintf("; within 10 s: %v", time.Since(start) < 10*time.Second)
+		var lines []string
+		for _, m := range msg.FindAllStringSubmatch(srv.Stop(), -1) {
+			if !strings.Contains(m[3], "epoll_wait") { // the stop's
+				lines = append(lines, m[1]+": "+tmp.ReplaceAllString(m[3], "proxy_temp/N"))
+			}
+		}
+		return end + "; log: " + strings.Join(lines, " | ")
+	}
+	for _, path := range []string{"/made?n=8388608"} {
+		t.Run(path, func(t *testing.T) {
+			var b string
+			done := make(chan struct{})
+			go func() { b = run(got, path); close(done) }()
+			a := run(want, path)
+			<-done
+			if diff := cmp.Diff(a, b); diff != "" {
+				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
+			}
+		})
+	}
+}
+
+// h2Unread asks for path with the default 64 KB windows and never opens
+// them: what comes within 10 s (the status, the DATA's length, how the
+// stream or connection ended).
+func h2Unread(port int, path string) string {
+	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return "dial: " + err.Error()
+	}
+	defer conn.Close()
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	io.WriteString(conn, http2.ClientPreface)
+	fr.WriteSettings()
+	var blk bytes.Buffer
+	enc := hpack.NewEncoder(&blk)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	status, n := "", 0
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return fmt.Sprintf("status %s, %d bytes, then %v", status, n, err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.MetaHeadersFrame:
+			status = f.PseudoValue("status")
+		case *http2.DataFrame:
+			n += len(f.Data())
+		case *http2.RSTStreamFrame:
+			return fmt.Sprintf("status %s, %d bytes, then RST_STREAM %v", status, n, f.ErrCode)
+		case *http2.GoAwayFrame:
+			return fmt.Sprintf("status %s, %d bytes, then GOAWAY %v", status, n, f.ErrCode)
+		}
+	}
+}

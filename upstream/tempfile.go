@@ -485,7 +485,14 @@ func (w *bodyWriter) flushOut() error {
 	return w.c.FlushOut()
 }
 
-func (w *bodyWriter) warn(name string) { w.p.warnTempFile(w.s, w.x, name) }
+// warn logs the temporary file's warning, unless the response is cached
+// or stored: nginx's pipe then keeps its file (persistent) and warns
+// nothing.
+func (w *bodyWriter) warn(name string) {
+	if !w.unlimited {
+		w.p.warnTempFile(w.s, w.x, name)
+	}
+}
 
 // spoolFailed ends the spool of a relay that failed: when the client is
 // gone, or the temporary file failed (nginx's NGX_ABORT), nothing more is

@@ -290,8 +290,8 @@ func TestTempFileFastCGI(t *testing.T) {
 
 // TestTempFileCache: a response being cached goes to the temporary file
 // past proxy_max_temp_file_size (nginx's pipe ignores it when cacheable),
-// so the backend is done before the client reads; the cache then has
-// the whole body.
+// so the backend is done before the client reads, and logs no warning;
+// the cache then has the whole body.
 func TestTempFileCache(t *testing.T) {
 	const size = 8 << 20
 	body := bigBody(size)
@@ -300,7 +300,8 @@ func TestTempFileCache(t *testing.T) {
 	dir := t.TempDir()
 	ps := newProxyServer(t, "proxy_cache_path "+t.TempDir()+" levels=1:2 keys_zone=z:1m;",
 		fmt.Sprintf("proxy_pass http://%s; proxy_cache z; proxy_cache_valid 200 1h; proxy_temp_path %s; proxy_max_temp_file_size 1m;", be.addr(), dir), "/")
-	ps.log = &lineLog{}
+	log := &lineLog{}
+	ps.log = log
 	c := slowClient(t, ps.ln.Addr().String(), "GET /big HTTP/1.0\r\nHost: x\r\n\r\n")
 	if !waitUntil(func() bool { return be.connCount() == 1 && be.openConns() == 0 }) {
 		t.Fatal("the backend connection is still open while the client reads nothing")
@@ -331,5 +332,10 @@ func TestTempFileCache(t *testing.T) {
 	}
 	if n := be.connCount(); n != 1 {
 		t.Errorf("the backend had %d connections: the second request was no hit", n)
+	}
+	// A response being cached keeps its file with no warning (nginx's
+	// persistent temporary file).
+	if lines := log.got(); len(lines) != 0 {
+		t.Errorf("log: %q, want nothing", lines)
 	}
 }

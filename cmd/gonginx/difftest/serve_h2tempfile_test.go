@@ -3,6 +3,7 @@ package difftest
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -25,13 +26,17 @@ import (
 // file), so the backend has written all of it before the client reads a
 // byte, and a kept connection is free for another request by then; the
 // client then gets the whole body. gonginx spooled HTTP/1 clients only:
-// an HTTP/2 stream held the backend back, and logged nothing.
+// an HTTP/2 stream held the backend back, and logged nothing. The same
+// over TLS (listen ... ssl http2), and for a cache miss being stored
+// (the file is the cache's, with no warning), which the next request
+// then gets from the cache.
 func TestServeH2ProxyTempFile(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "h2 temp file", Config: `server {
-    listen 127.0.0.1:{{PORT}} http2;
+	config := `server {
+    listen 127.0.0.1:{{PORT}} LISTEN;
     server_name localhost;
+    SSL
     error_log stderr warn;
     proxy_temp_path proxy_temp 1 2;
     location / { proxy_pass http://{{BACKEND}}/; }
@@ -40,14 +45,25 @@ func TestServeH2ProxyTempFile(t *testing.T) {
         proxy_http_version 1.1;
         proxy_set_header Connection "";
     }
+    location /c/ {
+        proxy_cache z;
+        proxy_cache_valid 200 1m;
+        proxy_pass http://{{BACKEND}}/;
+    }
 }
 upstream ka { server {{BACKEND}}; keepalive 1; }
-`, Content: map[string]string{"proxy_temp/.keep": ""}}
+proxy_cache_path cache levels=1:2 keys_zone=z:1m;
+`
+	plain := harness.Case{Name: "h2 temp file", Content: map[string]string{"proxy_temp/.keep": ""},
+		Config: strings.NewReplacer("LISTEN", "http2", "SSL", "").Replace(config)}
+	tls := plain
+	tls.Name, tls.Files = "h2 temp file tls", []string{"cert.pem", "key.pem"}
+	tls.Config = strings.NewReplacer("LISTEN", "ssl http2", "SSL", "ssl_certificate {{CERT}}; ssl_certificate_key {{KEY}};").Replace(config)
 	// The log lines' messages, without their time, pid and request; the
 	// file's name without the server's prefix.
 	msg := regexp.MustCompile(`\[(crit|error|warn)\] \d+#\d+: (\*\d+ )?([^,]*)`)
 	tmp := regexp.MustCompile(`file \S*/proxy_temp/`)
-	run := func(im harness.Impl, path string) string {
+	run := func(im harness.Impl, c harness.Case, path string) string {
 		be, err := harness.StartBackend()
 		if err != nil {
 			return "backend: " + err.Error()
@@ -57,7 +73,8 @@ upstream ka { server {{BACKEND}}; keepalive 1; }
 		if err != nil {
 			return "start: " + err.Error()
 		}
-		end := slowH2(srv.Port, path, be)
+		dial := h2Dialer(srv.Port, c.Files != nil)
+		end := slowH2(dial, path, be)
 		var lines []string
 		for _, m := range msg.FindAllStringSubmatch(srv.Stop(), -1) {
 			if !strings.Contains(m[3], "epoll_wait") { // the stop's
@@ -66,12 +83,18 @@ upstream ka { server {{BACKEND}}; keepalive 1; }
 		}
 		return end + "; log: " + strings.Join(lines, " | ")
 	}
-	for _, path := range []string{"/made?n=16777216", "/ka/made?n=16777216"} {
-		t.Run(path, func(t *testing.T) {
+	for _, tt := range []struct {
+		c    harness.Case
+		path string
+	}{
+		{plain, "/made?n=16777216"}, {plain, "/ka/made?n=16777216"}, {plain, "/c/made?n=16777216"},
+		{tls, "/made?n=16777216"}, {tls, "/ka/made?n=16777216"}, {tls, "/c/made?n=16777216"},
+	} {
+		t.Run(tt.c.Name+tt.path, func(t *testing.T) {
 			var b string
 			done := make(chan struct{})
-			go func() { b = run(got, path); close(done) }()
-			a := run(want, path)
+			go func() { b = run(got, tt.c, tt.path); close(done) }()
+			a := run(want, tt.c, tt.path)
 			<-done
 			if diff := cmp.Diff(a, b); diff != "" {
 				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
@@ -80,34 +103,53 @@ upstream ka { server {{BACKEND}}; keepalive 1; }
 	}
 }
 
+// h2Dialer connects to port on loopback, over TLS with ALPN h2 when
+// useTLS (the certificate is not checked).
+func h2Dialer(port int, useTLS bool) func() (net.Conn, error) {
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	if useTLS {
+		return func() (net.Conn, error) {
+			return tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost", NextProtos: []string{"h2"}})
+		}
+	}
+	return func() (net.Conn, error) { return net.Dial("tcp", addr) }
+}
+
 // slowH2 asks for path with the default 64 KB windows, reads nothing for
 // 2 s (then notes whether the backend had written its response whole,
 // and, for /ka/, what a request on another connection is answered),
 // then reads the response, opening the windows as it goes: the status,
-// the body's length and digest.
-func slowH2(port int, path string, be *harness.Backend) string {
-	return h2Read(port, path, func() string {
+// the body's length and digest. For /c/, the same asked again after
+// (the cache's copy): its digest and the backend's request count.
+func slowH2(dial func() (net.Conn, error), path string, be *harness.Backend) string {
+	out := h2Read(dial, path, func() string {
 		time.Sleep(2 * time.Second)
 		_, whole := be.Seen()
 		out := fmt.Sprintf("backend done before the client read: %v; ", whole == 1)
 		if strings.HasPrefix(path, "/ka/") {
 			// Whether the kept connection is free again by then.
-			out += "meanwhile " + getH2(port, "/ka/reqno") + "; "
+			out += "meanwhile " + getH2(dial, "/ka/reqno") + "; "
 		}
 		return out
 	}, true)
+	if strings.HasPrefix(path, "/c/") {
+		again := h2Read(dial, path, func() string { return "" }, true)
+		heads, _ := be.Seen()
+		out += fmt.Sprintf("; again: %s, backend requests %d", again, heads)
+	}
+	return out
 }
 
 // getH2 is path's body on a connection of its own.
-func getH2(port int, path string) string {
-	return h2Read(port, path, func() string { return "" }, false)
+func getH2(dial func() (net.Conn, error), path string) string {
+	return h2Read(dial, path, func() string { return "" }, false)
 }
 
 // h2Read asks for path, calls before, and reads the response: the
 // status and the body's length and digest (or, short, the body itself),
 // after what before said.
-func h2Read(port int, path string, before func() string, digest bool) string {
-	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+func h2Read(dial func() (net.Conn, error), path string, before func() string, digest bool) string {
+	conn, err := dial()
 	if err != nil {
 		return "dial: " + err.Error()
 	}

@@ -66,6 +66,8 @@ type cacheReq struct {
 	vary                            []byte
 	meta                            filecache.Meta
 	head                            []byte
+	headIndex                       []byte             // head's index (cachehead.go)
+	indexHead                       http1.ResponseHead // head parsed for its index
 	w                               filecache.Writer
 	tee                             teeStream
 	variantBuf                      []byte
@@ -745,6 +747,8 @@ func (p *Proxy) cacheStore(r *http1.Request, s *rewrite.State, x *exchange) (all
 	}
 	cr.head = appendStoredHead(cr.head[:0], &x.head)
 	m.Head = cr.head
+	cr.headIndex = appendHeadIndex(cr.headIndex[:0], cr.head, &cr.indexHead)
+	m.HeadIndex = cr.headIndex
 	if err := cr.zone.Begin(&cr.w, key, m); err != nil {
 		cr.w.Abort()
 		cr.cacheable = false
@@ -789,7 +793,8 @@ func (p *Proxy) cacheError(x *exchange) {
 }
 
 // appendStoredHead writes the backend's head as the cache file keeps it:
-// an HTTP/1.1 head, read back by http1.ParseResponseHead on a hit.
+// an HTTP/1.1 head, read back on a hit from its index (appendHeadIndex)
+// or by http1.ParseResponseHead.
 func appendStoredHead(b []byte, h *http1.ResponseHead) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	if len(h.StatusLine) > 0 {

@@ -36,9 +36,11 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq, x *ex
 		x.takeRbuf()
 	}
 	e := &cr.entry
-	hl, perr := http1.ParseResponseHead(e.Head, &x.head)
-	if perr != nil || hl == 0 {
-		return 500, errCachedHeader
+	if loadHead(e.Head, e.HeadIndex, &x.head) == 0 {
+		hl, perr := http1.ParseResponseHead(e.Head, &x.head)
+		if perr != nil || hl == 0 {
+			return 500, errCachedHeader
+		}
 	}
 	s.SetUpstreamHeaders(x.head.Headers)
 	p.accelHeaders(c, s, x)

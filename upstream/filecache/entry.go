@@ -10,7 +10,8 @@
 //
 // The file format is gonginx's own: a fixed header (times, lengths,
 // the Vary variant), the key, the Vary value, the ETag, the response
-// head as HTTP/1.1 text, then the body.
+// head as HTTP/1.1 text, the caller's index of that head (version 2),
+// then the body.
 //
 // It knows nothing of HTTP beyond that: the upstream package decides
 // what is cacheable and serves the entries.
@@ -31,7 +32,7 @@ func Sum(key []byte) Key { return md5.Sum(key) }
 
 const (
 	magic      = "GNXC"
-	version    = 1
+	version    = 2  // 1: no head index (still read)
 	fixedSize  = 80 // the header's fixed part
 	maxMetaLen = 64 << 10
 )
@@ -48,7 +49,12 @@ type Meta struct {
 	Vary         []byte
 	ETag         []byte
 	Head         []byte // the response head, HTTP/1.1 text
-	BodyStart    int64  // where the body starts in the file
+	// HeadIndex is the caller's own account of Head (where its parts
+	// are), kept so a hit need not parse Head again; empty: none. It
+	// is dropped when it would make the header longer than a reader
+	// takes.
+	HeadIndex []byte
+	BodyStart int64 // where the body starts in the file
 }
 
 // Entry is an opened cache file. Its buffers are kept across uses.
@@ -82,11 +88,16 @@ func appendHeader(b []byte, m *Meta) []byte {
 	le.PutUint16(h[52:], uint16(len(m.ETag)))
 	le.PutUint32(h[56:], uint32(len(m.Head)))
 	copy(h[60:76], m.Variant[:])
+	idx := m.HeadIndex
+	if len(idx) > 0xffff || fixedSize+len(m.Key)+len(m.Vary)+len(m.ETag)+len(m.Head)+len(idx) > maxMetaLen {
+		idx = nil
+	}
+	le.PutUint16(h[76:], uint16(len(idx)))
 	b = append(b, m.Key...)
 	b = append(b, m.Vary...)
 	b = append(b, m.ETag...)
 	b = append(b, m.Head...)
-	return b
+	return append(b, idx...)
 }
 
 // decodeHeader reads a header from b; the slices of m alias b. It
@@ -96,7 +107,8 @@ func decodeHeader(b []byte, m *Meta) (int, error) {
 		return 0, nil
 	}
 	le := binary.LittleEndian
-	if string(b[:4]) != magic || le.Uint32(b[4:]) != version {
+	v := le.Uint32(b[4:])
+	if string(b[:4]) != magic || v != version && v != 1 {
 		return 0, ErrCorrupt
 	}
 	m.ValidSec = int64(le.Uint64(b[8:]))
@@ -106,8 +118,12 @@ func decodeHeader(b []byte, m *Meta) (int, error) {
 	m.Date = int64(le.Uint64(b[40:]))
 	kl, vl, el := int(le.Uint16(b[48:])), int(le.Uint16(b[50:])), int(le.Uint16(b[52:]))
 	hl := int(le.Uint32(b[56:]))
+	il := 0
+	if v == version {
+		il = int(le.Uint16(b[76:]))
+	}
 	copy(m.Variant[:], b[60:76])
-	n := fixedSize + kl + vl + el + hl
+	n := fixedSize + kl + vl + el + hl + il
 	if n > maxMetaLen {
 		return 0, ErrCorrupt
 	}
@@ -118,7 +134,8 @@ func decodeHeader(b []byte, m *Meta) (int, error) {
 	m.Key, p = p[:kl:kl], p[kl:]
 	m.Vary, p = p[:vl:vl], p[vl:]
 	m.ETag, p = p[:el:el], p[el:]
-	m.Head = p[:hl:hl]
+	m.Head, p = p[:hl:hl], p[hl:]
+	m.HeadIndex = p[:il:il]
 	m.BodyStart = int64(n)
 	return n, nil
 }

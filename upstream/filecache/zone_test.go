@@ -18,13 +18,13 @@ func TestFileName(t *testing.T) {
 	}
 }
 
-// A stored entry reads back with its times, key, Vary, ETag, head and
-// body; Refresh rewrites its times only.
+// A stored entry reads back with its times, key, Vary, ETag, head, head
+// index and body; Refresh rewrites its times only.
 func TestStoreOpenRefresh(t *testing.T) {
 	z := NewZone("z", t.TempDir(), []int{1, 2}, 0, 0, 0)
 	k := Sum([]byte("key"))
 	m := Meta{ValidSec: 100, UpdatingSec: 2, ErrorSec: 3, LastModified: -1, Date: 50, Key: []byte("key"),
-		Vary: []byte("Accept"), ETag: []byte(`"e"`), Head: []byte("HTTP/1.1 200 OK\r\n\r\n"), Variant: Sum([]byte("v"))}
+		Vary: []byte("Accept"), ETag: []byte(`"e"`), Head: []byte("HTTP/1.1 200 OK\r\n\r\n"), HeadIndex: []byte("index"), Variant: Sum([]byte("v"))}
 	var w Writer
 	if err := z.Begin(&w, k, &m); err != nil {
 		t.Fatal(err)
@@ -231,5 +231,32 @@ func TestManager(t *testing.T) {
 	z3.Stop()
 	if d := cmp.Diff([]bool{true, false, true}, exists(a, b, c)); d != "" {
 		t.Errorf("max_size (-want +got):\n%s", d)
+	}
+}
+
+// A file of version 1 (no head index) is still read; a head index that
+// would make the header longer than a reader takes is dropped, not the
+// entry.
+func TestHeadIndexVersions(t *testing.T) {
+	m := Meta{LastModified: -1, Key: []byte("k"), Head: []byte("HTTP/1.1 200 OK\r\n\r\n"), HeadIndex: []byte("idx")}
+	b := appendHeader(nil, &m)
+	v1 := append([]byte{}, b[:len(b)-len(m.HeadIndex)]...)
+	v1[4], v1[76], v1[77] = 1, 0, 0
+	var got Meta
+	if n, err := decodeHeader(append(v1, "body"...), &got); n != len(v1) || err != nil {
+		t.Fatalf("version 1: %d %v, want %d", n, err, len(v1))
+	}
+	if string(got.Head) != string(m.Head) || len(got.HeadIndex) != 0 {
+		t.Errorf("version 1: head %q index %q", got.Head, got.HeadIndex)
+	}
+	v1[4] = 3
+	if _, err := decodeHeader(v1, &got); err != ErrCorrupt {
+		t.Errorf("version 3: %v, want ErrCorrupt", err)
+	}
+	m.Head = make([]byte, maxMetaLen-fixedSize-len(m.Key))
+	m.HeadIndex = []byte("idx")
+	b = appendHeader(nil, &m)
+	if n, err := decodeHeader(b, &got); n != len(b) || err != nil || len(got.HeadIndex) != 0 || len(got.Head) != len(m.Head) {
+		t.Errorf("full header: %d %v, index %q", n, err, got.HeadIndex)
 	}
 }

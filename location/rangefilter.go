@@ -76,7 +76,10 @@ func (x *exchange) rangeFilterRun(resp *http1.Response, conf *locConf) {
 // proxyNotModified is the not-modified filter for a proxied 200 that may
 // be cached (a 412 is not made here: the response goes out).
 func (x *exchange) proxyNotModified(resp *http1.Response, conf *locConf) {
-	if resp.Status != 200 || x.isSub() {
+	if resp.Status != 200 || x.isSub() || !conditional(x.req) {
+		// A request with no condition is answered as it is (nginx's
+		// filter reads its four header pointers): the response's
+		// ETag and Last-Modified (a date's parse) are not looked for.
 		return
 	}
 	var etag []byte
@@ -101,6 +104,18 @@ func (x *exchange) proxyNotModified(resp *http1.Response, conf *locConf) {
 			resp.Headers = append(resp.Headers[:i], resp.Headers[i+1:]...)
 		}
 	}
+}
+
+// conditional reports whether r may have a header notModifiedFilter
+// reads (If-Unmodified-Since, If-Match, If-Modified-Since,
+// If-None-Match): one named "If-...", in one pass over its headers.
+func conditional(r *http1.Request) bool {
+	for i := range r.Headers {
+		if n := r.Headers[i].Name; len(n) >= len("if-match") && n[0]|0x20 == 'i' && n[1]|0x20 == 'f' && n[2] == '-' {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyIfRange is the range filter's If-Range test: a quoted value must be

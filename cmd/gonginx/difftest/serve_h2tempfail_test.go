@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,18 +30,24 @@ import (
 func TestServeH2ProxyTempFileFails(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	c := harness.Case{Name: "h2 temp file fails", Config: `server {
-    listen 127.0.0.1:{{PORT}} http2;
+	config := `server {
+    listen 127.0.0.1:{{PORT}} LISTEN;
     server_name localhost;
+    SSL
     error_log stderr warn;
     proxy_temp_path proxy_temp;
     proxy_buffers 32 64k;
     location / { proxy_pass http://{{BACKEND}}/; }
 }
-`, Content: map[string]string{"proxy_temp": "a file, not a directory"}}
+`
+	plain := harness.Case{Name: "h2 temp file fails", Content: map[string]string{"proxy_temp": "a file, not a directory"},
+		Config: strings.NewReplacer("LISTEN", "http2", "SSL", "").Replace(config)}
+	tls := plain
+	tls.Name, tls.Files = "h2 temp file fails tls", []string{"cert.pem", "key.pem"}
+	tls.Config = strings.NewReplacer("LISTEN", "ssl http2", "SSL", "ssl_certificate {{CERT}}; ssl_certificate_key {{KEY}};").Replace(config)
 	msg := regexp.MustCompile(`\[(crit|error|warn)\] \d+#\d+: (\*\d+ )?([^,]*)`)
 	tmp := regexp.MustCompile(`[^"\s]*/proxy_temp/\d{10}\b`)
-	run := func(im harness.Impl, path string) string {
+	run := func(im harness.Impl, c harness.Case, path string) string {
 		be, err := harness.StartBackend()
 		if err != nil {
 			return "backend: " + err.Error()
@@ -53,7 +58,7 @@ func TestServeH2ProxyTempFileFails(t *testing.T) {
 			return "start: " + err.Error()
 		}
 		start := time.Now()
-		end := h2Unread(srv.Port, path)
+		end := h2Unread(h2Dialer(srv.Port, c.Files != nil), path)
 		// The request ends promptly, not at send_timeout (60 s).
 		end += fmt.Sprintf("; within 10 s: %v", time.Since(start) < 10*time.Second)
 		var lines []string
@@ -64,12 +69,20 @@ func TestServeH2ProxyTempFileFails(t *testing.T) {
 		}
 		return end + "; log: " + strings.Join(lines, " | ")
 	}
-	for _, path := range []string{"/made?n=8388608"} {
-		t.Run(path, func(t *testing.T) {
+	// Over TLS too. (A response being cached differs: nginx writes all
+	// of it to its temporary file before sending, so the client gets no
+	// DATA before the reset; gonginx's cache keeps a file of its own.)
+	for _, tt := range []struct {
+		c    harness.Case
+		path string
+	}{
+		{plain, "/made?n=8388608"}, {tls, "/made?n=8388608"},
+	} {
+		t.Run(tt.c.Name+tt.path, func(t *testing.T) {
 			var b string
 			done := make(chan struct{})
-			go func() { b = run(got, path); close(done) }()
-			a := run(want, path)
+			go func() { b = run(got, tt.c, tt.path); close(done) }()
+			a := run(want, tt.c, tt.path)
 			<-done
 			if diff := cmp.Diff(a, b); diff != "" {
 				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
@@ -81,8 +94,8 @@ func TestServeH2ProxyTempFileFails(t *testing.T) {
 // h2Unread asks for path with the default 64 KB windows and never opens
 // them: what comes within 10 s (the status, the DATA's length, how the
 // stream or connection ended).
-func h2Unread(port int, path string) string {
-	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+func h2Unread(dial func() (net.Conn, error), path string) string {
+	conn, err := dial()
 	if err != nil {
 		return "dial: " + err.Error()
 	}

@@ -202,7 +202,7 @@ func openat(name []byte, flags int) (int, syscall.Errno) {
 }
 
 // atFDCWD is AT_FDCWD (-100) as the system call takes it.
-var atFDCWD = ^uintptr(99)
+const atFDCWD = ^uintptr(99)
 
 // Close closes e's file, if open.
 func (e *Entry) Close() {

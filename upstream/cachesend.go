@@ -73,9 +73,9 @@ func (p *Proxy) sendCached(c http1.Stream, s *rewrite.State, cr *cacheReq, x *ex
 			}
 		}
 	}
-	if ec, ok := c.(eventTimer); ok && !at.IsZero() {
-		ec.SetEventTime(at)
-	}
+	// The head's Date is the lookup's clock (three lines, as the test
+	// was: default.pgo knows the calls below by their line offsets).
+	setEventTime(c, at)
 	if err := c.WriteHeader(resp); err != nil {
 		if err == http1.ErrRefused {
 			return resp.Refuse, nil
@@ -186,4 +186,19 @@ func parseSingleRange(v []byte, size int64) (start, end int64, code int) {
 		return 0, 0, 416
 	}
 	return a, b + 1, 206
+}
+
+// setEventTime gives the client's stream the time for the head's Date
+// (none when at is zero). An HTTP/1 client's Conn is asked by its type
+// (one compare): the interface's assertion read the itab cache, ~2.7
+// L1d misses per hit.
+func setEventTime(c http1.Stream, at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	if hc, ok := c.(*http1.Conn); ok {
+		hc.SetEventTime(at)
+	} else if ec, ok := c.(eventTimer); ok {
+		ec.SetEventTime(at)
+	}
 }

@@ -426,6 +426,17 @@ func (s *State) BeginUpstream(t UpstreamTry) {
 	s.upstreamPending = true
 }
 
+// PendingUpstream is the try BeginUpstream recorded and no AddUpstream
+// completed yet, for its owner to update in place (a try's end, its
+// response time and lengths); nil when none is. The single-try fields
+// (UpstreamStatus, UpstreamResponseTime) are the owner's to set with it.
+func (s *State) PendingUpstream() *UpstreamTry {
+	if !s.upstreamPending {
+		return nil
+	}
+	return &s.UpstreamTries[len(s.UpstreamTries)-1]
+}
+
 // ShareVariables starts a subrequest's State with its parent's variables,
 // as nginx's subrequests share r->variables: what "set" and map put there
 // is seen by both. Call ReturnVariables when the subrequest ends.

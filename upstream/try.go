@@ -88,9 +88,19 @@ func (x *exchange) beginTry(s *rewrite.State) {
 // before the last chunk goes out, as ngx_http_upstream_finalize_request does before the
 // trailers are evaluated.
 func (x *exchange) bodyDone(s *rewrite.State) {
-	if s != nil {
-		s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: x.tryEnd.Sub(x.tryStart),
-			ConnectTime: x.connectTime, HeaderTime: x.headerTime, ResponseLength: x.recvd - int64(x.headLen),
-			BytesReceived: x.recvd, BytesSent: x.sent})
+	if s == nil {
+		return
 	}
+	d := x.tryEnd.Sub(x.tryStart)
+	if t := s.PendingUpstream(); t != nil && t.Addr == x.tryAddr {
+		// beginTry's record, completed in place (a new record was a
+		// copy of the whole and an append).
+		t.Status, t.Time, t.ConnectTime, t.HeaderTime = x.head.Status, d, x.connectTime, x.headerTime
+		t.ResponseLength, t.BytesReceived, t.BytesSent = x.recvd-int64(x.headLen), x.recvd, x.sent
+		s.UpstreamStatus, s.UpstreamResponseTime = t.Status, d
+		return
+	}
+	s.BeginUpstream(rewrite.UpstreamTry{Addr: x.tryAddr, Status: x.head.Status, Time: d,
+		ConnectTime: x.connectTime, HeaderTime: x.headerTime, ResponseLength: x.recvd - int64(x.headLen),
+		BytesReceived: x.recvd, BytesSent: x.sent})
 }

@@ -835,8 +835,17 @@ func (c *Conn) AddSent(n int64) { c.out.sent += n }
 
 // BytesSent reports what the current response has put on the wire so far:
 // all bytes, and those of the head (nginx's $bytes_sent and the part of
-// it $body_bytes_sent leaves out).
-func (c *Conn) BytesSent() (total, header int64) { return c.out.sent, c.out.headerSize }
+// it $body_bytes_sent leaves out). A framed stream's bytes that went in
+// no frame (an HTTP/2 window never opened for them) are not counted.
+func (c *Conn) BytesSent() (total, header int64) {
+	total = c.out.sent
+	if c.wire != nil {
+		if u, ok := c.wire.(interface{ Unsent() int64 }); ok {
+			total -= u.Unsent()
+		}
+	}
+	return total, c.out.headerSize
+}
 
 // RequestLength is nginx's $request_length: the request head and the body
 // bytes read so far.

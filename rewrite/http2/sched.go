@@ -204,11 +204,23 @@ func (s *Stream) CutSend() {
 	c.mu.Lock()
 	s.cut = true
 	if !s.endSent {
+		s.cutBytes += int64(s.queued())
 		s.out, s.outPos = s.out[:0], 0
 		s.endQueued, s.outClosed = false, false
 	}
 	s.wakeLocked(waitSend, s.sendWake)
 	c.mu.Unlock()
+}
+
+// Unsent is how much of the body the handler wrote went in no DATA
+// frame: still queued for the window, or dropped by CutSend. nginx counts
+// a stream's bytes as sent once framed, so its $body_bytes_sent leaves
+// these out.
+func (s *Stream) Unsent() int64 {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(s.queued()) + s.cutBytes
 }
 
 // ConnSocket is the socket under the stream's connection (nil: none).

@@ -98,6 +98,7 @@ type Stream struct {
 	rstSent    bool
 	timedOut   bool      // client_body_timeout or send_timeout passed
 	cut        bool      // CutSend: the response's writes fail
+	cutBytes   int64     // DATA payload CutSend dropped unsent
 	err        error     // reset or connection gone: I/O fails with it
 	headHeld   bool      // HEADERS wait in c.bw for a flush (c.wmu)
 	watch      io.Closer // WatchAbort's backend

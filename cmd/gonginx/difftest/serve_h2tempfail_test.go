@@ -26,15 +26,18 @@ import (
 // to the stream, whose writes wait past 80 KB queued, so it never reached
 // the file; and once it did, the feeder's write waiting for the window
 // was not woken by the cut (a write deadline the stream's wait did not
-// look at again).
+// look at again). Its access log line counted the bytes queued for the
+// window as sent ($body_bytes_sent 135097 where nginx's is 65535).
 func TestServeH2ProxyTempFileFails(t *testing.T) {
 	t.Parallel()
 	want, got := serveNginx(t), serveUnderTest(t)
-	config := `server {
+	config := `log_format bytes 'ACCESS $status $body_bytes_sent';
+server {
     listen 127.0.0.1:{{PORT}} LISTEN;
     server_name localhost;
     SSL
     error_log stderr warn;
+    access_log /dev/stderr bytes;
     proxy_temp_path proxy_temp;
     proxy_buffers 32 64k;
     location / { proxy_pass http://{{BACKEND}}/; }
@@ -47,6 +50,7 @@ func TestServeH2ProxyTempFileFails(t *testing.T) {
 	tls.Config = strings.NewReplacer("LISTEN", "ssl http2", "SSL", "ssl_certificate {{CERT}}; ssl_certificate_key {{KEY}};").Replace(config)
 	msg := regexp.MustCompile(`\[(crit|error|warn)\] \d+#\d+: (\*\d+ )?([^,]*)`)
 	tmp := regexp.MustCompile(`[^"\s]*/proxy_temp/\d{10}\b`)
+	access := regexp.MustCompile(`ACCESS .*`)
 	run := func(im harness.Impl, c harness.Case, path string) string {
 		be, err := harness.StartBackend()
 		if err != nil {
@@ -61,8 +65,11 @@ func TestServeH2ProxyTempFileFails(t *testing.T) {
 		end := h2Unread(h2Dialer(srv.Port, c.Files != nil), path)
 		// The request ends promptly, not at send_timeout (60 s).
 		end += fmt.Sprintf("; within 10 s: %v", time.Since(start) < 10*time.Second)
-		var lines []string
-		for _, m := range msg.FindAllStringSubmatch(srv.Stop(), -1) {
+		// The access log's line ($body_bytes_sent: the DATA framed,
+		// not what waited for the window), then the error log's.
+		log := srv.Stop()
+		lines := access.FindAllString(log, -1)
+		for _, m := range msg.FindAllStringSubmatch(log, -1) {
 			if !strings.Contains(m[3], "epoll_wait") { // the stop's
 				lines = append(lines, m[1]+": "+tmp.ReplaceAllString(m[3], "proxy_temp/N"))
 			}

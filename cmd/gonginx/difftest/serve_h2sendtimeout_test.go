@@ -1,7 +1,6 @@
 package difftest
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // An HTTP/2 client that opens its windows wide and reads nothing: once
@@ -93,16 +90,7 @@ func stallH2(port int, path string) string {
 		return "dial: " + err.Error()
 	}
 	defer conn.Close()
-	fr := http2.NewFramer(conn, conn)
-	io.WriteString(conn, http2.ClientPreface)
-	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
-	fr.WriteWindowUpdate(0, 1<<31-1-65535)
-	var blk bytes.Buffer
-	enc := hpack.NewEncoder(&blk)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	h2Get(conn, path, 1<<31-1)
 	time.Sleep(3 * time.Second)
 	conn.SetReadDeadline(time.Now().Add(8 * time.Second))
 	if _, err := io.Copy(io.Discard, conn); errors.Is(err, os.ErrDeadlineExceeded) {

@@ -1,9 +1,7 @@
 package difftest
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"github.com/gonginx/gonginx/cmd/gonginx/difftest/harness"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // An HTTP/2 client with 64 KB windows that reads nothing while the
@@ -107,16 +104,7 @@ func h2Unread(dial func() (net.Conn, error), path string) string {
 		return "dial: " + err.Error()
 	}
 	defer conn.Close()
-	fr := http2.NewFramer(conn, conn)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	io.WriteString(conn, http2.ClientPreface)
-	fr.WriteSettings()
-	var blk bytes.Buffer
-	enc := hpack.NewEncoder(&blk)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	fr := h2Get(conn, path, 0)
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	status, n := "", 0
 	for {

@@ -145,6 +145,29 @@ func getH2(dial func() (net.Conn, error), path string) string {
 	return h2Read(dial, path, func() string { return "" }, false)
 }
 
+// h2Get opens an HTTP/2 connection on conn and asks for path (a GET,
+// stream 1). A window other than 0 is the client's, stream's and
+// connection's alike, else they stay at 64 KB. The framer returned reads
+// header blocks whole.
+func h2Get(conn net.Conn, path string, window uint32) *http2.Framer {
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	io.WriteString(conn, http2.ClientPreface)
+	if window != 0 {
+		fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: window})
+		fr.WriteWindowUpdate(0, window-65535)
+	} else {
+		fr.WriteSettings()
+	}
+	var blk bytes.Buffer
+	enc := hpack.NewEncoder(&blk)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	return fr
+}
+
 // h2Read asks for path, calls before, and reads the response: the
 // status and the body's length and digest (or, short, the body itself),
 // after what before said.
@@ -154,16 +177,7 @@ func h2Read(dial func() (net.Conn, error), path string, before func() string, di
 		return "dial: " + err.Error()
 	}
 	defer conn.Close()
-	fr := http2.NewFramer(conn, conn)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	io.WriteString(conn, http2.ClientPreface)
-	fr.WriteSettings()
-	var blk bytes.Buffer
-	enc := hpack.NewEncoder(&blk)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "localhost"}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	fr := h2Get(conn, path, 0)
 	out := before()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	h := sha256.New()

@@ -255,10 +255,17 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 	for {
 		c.mu.Lock()
 		done, err, dl := s.endSent, s.err, s.writeDL
-		if err == nil && s.cut && !done {
+		if done {
+			// The end went out (or to the write buffer): the request has
+			// ended well, as nginx's once its last frame is queued, even
+			// if the client closed since.
+			c.mu.Unlock()
+			return n + len(trailers), nil
+		}
+		if err == nil && s.cut {
 			err = errSendCut
 		}
-		if done || err != nil {
+		if err != nil {
 			c.mu.Unlock()
 			return n + len(trailers), err
 		}

@@ -183,38 +183,6 @@ func StatusText(code int) string {
 	return ""
 }
 
-// Date caching: nginx formats the time once a second. The text ends in
-// CRLF for a head's Date line (appendDateLineAt).
-type cachedDate struct {
-	sec  int64
-	text [31]byte
-}
-
-var dateCache atomic.Pointer[cachedDate]
-
-// AppendDate appends the current time in the HTTP date format.
-func AppendDate(dst []byte) []byte { return appendDateAt(dst, time.Now()) }
-
-// appendDateAt appends now in the HTTP date format.
-func appendDateAt(dst []byte, now time.Time) []byte {
-	return append(dst, dateAt(now).text[:29]...)
-}
-
-// appendDateLineAt is appendDateAt and the line's CRLF: one append.
-func appendDateLineAt(dst []byte, now time.Time) []byte {
-	return append(dst, dateAt(now).text[:]...)
-}
-
-func dateAt(now time.Time) *cachedDate {
-	d := dateCache.Load()
-	if d == nil || d.sec != now.Unix() {
-		d = &cachedDate{sec: now.Unix()}
-		now.UTC().AppendFormat(d.text[:0], "Mon, 02 Jan 2006 15:04:05 GMT\r\n")
-		dateCache.Store(d)
-	}
-	return d
-}
-
 // serverDateLead ends the status line and writes Server (none, or as
 // server_tokens says) and, with a Date, its name: one append where
 // three were. Indexed by serverLead's kind and the Date's presence.
@@ -245,11 +213,6 @@ func appendLengthLine(b []byte, n int64) []byte {
 	i -= len(name)
 	copy(line[i:], name)
 	return append(b, line[i:]...)
-}
-
-// AppendHTTPTime appends Unix time sec in the HTTP date format.
-func AppendHTTPTime(dst []byte, sec int64) []byte {
-	return time.Unix(sec, 0).UTC().AppendFormat(dst, "Mon, 02 Jan 2006 15:04:05 GMT")
 }
 
 // WriteHeader buffers the response head for the current request, applying
@@ -807,26 +770,6 @@ func (c *Conn) writeRaw(p []byte) error {
 	}
 	return nil
 }
-
-// SetEventTime gives the next WriteHeader the time of the event it
-// answers (a backend's response head read at t): its Date is that
-// time, as nginx's is the time its event loop cached, and no clock is
-// read for it. WriteHeader forgets it.
-func (c *Conn) SetEventTime(t time.Time) { c.eventTime = t }
-
-// HeadTime is the time the next WriteHeader's Date carries: the event's
-// when one was given, else now, given so (an Expires made from it agrees
-// with the Date across a second's turn: nginx's both are its one cached
-// time).
-func (c *Conn) HeadTime() time.Time {
-	if c.eventTime.IsZero() {
-		c.eventTime = time.Now()
-	}
-	return c.eventTime
-}
-
-// AppendDateAt appends t in the HTTP date format.
-func AppendDateAt(dst []byte, t time.Time) []byte { return appendDateAt(dst, t) }
 
 // AddSent counts n bytes written to the client outside the Conn (an
 // upgraded connection's tunnel) into BytesSent, as nginx's connection

@@ -24,15 +24,7 @@ func (h cutter) ServeStream(s *Stream) {
 	hc.WriteTimeout = time.Minute // the request's send_timeout
 	hc.WriteHeader(&http1.Response{Status: 200, ContentLength: -1, LastModified: -1})
 	go func() {
-		for {
-			s.c.mu.Lock()
-			waits := s.waiting&waitSend != 0
-			s.c.mu.Unlock()
-			if waits {
-				break
-			}
-			runtime.Gosched()
-		}
+		awaitSendWait(s)
 		s.CutSend()
 	}()
 	chunk := make([]byte, 64<<10)
@@ -44,6 +36,19 @@ func (h cutter) ServeStream(s *Stream) {
 		}
 	}
 	h.done <- err
+}
+
+// awaitSendWait returns once s's writer waits for the client's window.
+func awaitSendWait(s *Stream) {
+	for {
+		s.c.mu.Lock()
+		waits := s.waiting&waitSend != 0
+		s.c.mu.Unlock()
+		if waits {
+			return
+		}
+		runtime.Gosched()
+	}
 }
 
 // A response cut while its writer waits for the client's window: the

@@ -40,15 +40,7 @@ func TestEndSentThenClientCloses(t *testing.T) {
 	c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
 	c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x")
 	s := <-h.waiting
-	for {
-		s.c.mu.Lock()
-		waits := s.waiting&waitSend != 0
-		s.c.mu.Unlock()
-		if waits {
-			break
-		}
-		runtime.Gosched()
-	}
+	awaitSendWait(s)
 	c.fr.WriteWindowUpdate(1, 100)
 	c.nc.Close()
 	if err := <-h.done; err != nil {

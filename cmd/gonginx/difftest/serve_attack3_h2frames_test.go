@@ -397,11 +397,8 @@ func TestServeAttack3H2Frames(t *testing.T) {
 	}
 	diffs := 0
 	for _, s := range scripts {
-		var b []string
-		done := make(chan struct{})
-		go func() { b = h2Exchange(srvs[got.Name].Port, s.run); close(done) }()
-		a := h2Exchange(srvs[want.Name].Port, s.run)
-		<-done
+		a, b := atOnce(func() []string { return h2Exchange(srvs[want.Name].Port, s.run) },
+			func() []string { return h2Exchange(srvs[got.Name].Port, s.run) })
 		if d := cmp.Diff(a, b); d != "" {
 			diffs++
 			t.Errorf("%s: %s vs %s (-want +got):\n%s", s.name, want.Name, got.Name, d)

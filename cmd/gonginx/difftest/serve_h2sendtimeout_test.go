@@ -61,11 +61,7 @@ func TestServeH2SendTimeout(t *testing.T) {
 	// and the temporary file while the socket takes nothing.
 	for _, path := range []string{"/made?n=33554432", "/b/made?n=33554432"} {
 		t.Run(path, func(t *testing.T) {
-			var b string
-			done := make(chan struct{})
-			go func() { b = run(got, path); close(done) }()
-			a := run(want, path)
-			<-done
+			a, b := atOnce(func() string { return run(want, path) }, func() string { return run(got, path) })
 			if diff := cmp.Diff(a, b); diff != "" {
 				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
 			}

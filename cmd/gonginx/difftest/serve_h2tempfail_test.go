@@ -83,11 +83,7 @@ server {
 		{plain, "/made?n=8388608"}, {tls, "/made?n=8388608"},
 	} {
 		t.Run(tt.c.Name+tt.path, func(t *testing.T) {
-			var b string
-			done := make(chan struct{})
-			go func() { b = run(got, tt.c, tt.path); close(done) }()
-			a := run(want, tt.c, tt.path)
-			<-done
+			a, b := atOnce(func() string { return run(want, tt.c, tt.path) }, func() string { return run(got, tt.c, tt.path) })
 			if diff := cmp.Diff(a, b); diff != "" {
 				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
 			}

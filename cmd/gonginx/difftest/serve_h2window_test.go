@@ -323,11 +323,8 @@ func TestServeH2Window(t *testing.T) {
 		return f.finish()
 	}
 	for _, s := range scripts {
-		var b []string
-		done := make(chan struct{})
-		go func() { b = run(srvs[got.Name].Port, s.run, sums[s.name]); close(done) }()
-		a := run(srvs[want.Name].Port, s.run, sums[s.name])
-		<-done
+		a, b := atOnce(func() []string { return run(srvs[want.Name].Port, s.run, sums[s.name]) },
+			func() []string { return run(srvs[got.Name].Port, s.run, sums[s.name]) })
 		if d := cmp.Diff(a, b); d != "" {
 			t.Errorf("%s: %s vs %s (-want +got):\n%s", s.name, want.Name, got.Name, d)
 		} else if testing.Verbose() {

@@ -546,13 +546,12 @@ func (x *exchange) startRejected(addr *Addr, c *http1.Conn) {
 		x.srv = addr.selectServer(req.Host, &x.st)
 	}
 	// The server's own configuration, not what the connection's previous
-	// request ended in (add_header always applies to a 400).
-	x.loc, x.curConf = nil, nil
-	x.errStatus, x.inErrPage, x.redirLoc = 0, false, nil
+	// request ended in (add_header always applies to a 400), nor anything
+	// else a previous request of this pooled exchange left: its gzip
+	// decisions (a 400 after a compressed response got its "Vary"), its
+	// WWW-Authenticate, its error_page state.
+	x.startRequest()
 	x.st.ErrStatus = 0
-	x.mods.reset()
-	// Nor the WWW-Authenticate a previous 401 carried.
-	x.wwwAuth, x.auth.wwwMore, x.auth.sending = x.wwwAuth[:0], x.auth.wwwMore[:0], false
 	x.st.ServerName = x.srv.Name
 }
 

@@ -30,7 +30,7 @@ func acceptPair(t *testing.T, a *poller.Acceptor, addr string) (*poller.Conn, sy
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	c, err := a.Accept()
+	c, err := a.Accept(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,10 @@ func (p *Proxy) upgraded(c http1.Stream, s *rewrite.State, x *exchange, nc net.C
 	x.life.leave() // the tunnel's registration takes the socket's events
 	nc.SetDeadline(time.Time{})
 	clientConn.SetDeadline(time.Time{})
-	t := newTunnel()
+	t, spare := newTunnel()
+	if spare != nil && x.spareConn == nil {
+		x.spareConn = spare // the next dial's
+	}
 	t.client, t.upstream, t.idle, t.bufs = clientConn, nc, p.ReadTimeout, p.tunnelBufs
 	// The client's socket is registered with the poller for its
 	// watch: the tunnel takes that registration over.

@@ -187,15 +187,20 @@ type tunnel struct {
 // tunnelRecs keeps tunnel records for the next upgrades: at 1152 bytes
 // a record was most of what a short WebSocket connection allocated
 // (1.8 KB), so most of what set how often the GC ran on a row of them.
+// A record kept holds its backend's socket in upstream when Recycle
+// kept that: the next upgrade hands it to its exchange, for a dial.
 var tunnelRecs = sync.Pool{New: func() any { return new(tunnel) }}
 
 // newTunnel is a zeroed record from tunnelRecs, its creator's reference
-// held.
-func newTunnel() *tunnel {
+// held, and the closed backend Conn of the tunnel that had it (nil:
+// none), for a later dial (exchange.spareConn).
+func newTunnel() (*tunnel, *poller.Conn) {
 	t := tunnelRecs.Get().(*tunnel)
+	spare, _ := t.upstream.(*poller.Conn)
+	t.upstream = nil
 	t.refs.Store(1)
 	t.pooled = true
-	return t
+	return t, spare
 }
 
 func (t *tunnel) ref() { t.refs.Add(1) }
@@ -206,7 +211,14 @@ func (t *tunnel) unref() {
 	if t.refs.Add(-1) != 0 || !t.pooled || !t.quiet() {
 		return
 	}
+	// The backend's socket, closed, goes with the record when nothing
+	// can reach it either: its dial was the one allocation left of a
+	// WebSocket connection's, where nginx takes a free connection.
+	pc, _ := t.upstream.(*poller.Conn)
 	*t = tunnel{}
+	if pc != nil && pc.Recycle() {
+		t.upstream = pc
+	}
 	tunnelRecs.Put(t)
 }
 

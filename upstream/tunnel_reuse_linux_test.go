@@ -39,7 +39,7 @@ func ownTunnel(a *poller.Acceptor, addr string, idle time.Duration) (tn *tunnel,
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	tn = newTunnel()
+	tn, _ = newTunnel()
 	tn.client, tn.upstream, tn.idle, tn.bufs = proxyClient, proxyUp, idle, tunnelPool(4096)
 	done = make(chan error, 1)
 	go func() { done <- tn.run(nil, nil) }()
@@ -56,7 +56,7 @@ func ownPair(a *poller.Acceptor, addr string) (*poller.Conn, net.Conn, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := a.Accept()
+	c, err := a.Accept(nil)
 	if err != nil {
 		far.Close()
 		return nil, nil, err
@@ -299,7 +299,7 @@ func TestTunnelDetachedEndsOnPoller(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer backend.Close()
-	tn := newTunnel()
+	tn, _ := newTunnel()
 	tn.client, tn.upstream, tn.idle, tn.bufs = proxyClient, proxyUp, time.Minute, tunnelPool(4096)
 	end := &endSeen{t: tn, ch: make(chan bool, 1)}
 	tn.onEnd = end
@@ -353,7 +353,7 @@ func TestTunnelFirstBytesCopiedAtBegin(t *testing.T) {
 	if _, err := io.WriteString(client, "first"); err != nil {
 		t.Fatal(err)
 	}
-	tn := newTunnel()
+	tn, _ := newTunnel()
 	tn.client, tn.upstream, tn.idle, tn.bufs = proxyClient, proxyUp, time.Minute, tunnelPool(4096)
 	end := &endSeen{t: tn, ch: make(chan bool, 1)}
 	tn.onEnd = end

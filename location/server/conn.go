@@ -47,12 +47,15 @@ func (l *listener) close() {
 	l.ln.Close()
 }
 
-// accept takes the next connection.
-func (l *listener) accept() (net.Conn, error) {
+// accept takes the next connection, for sc: the socket a connection
+// that had sc left (unref) is taken for it.
+func (l *listener) accept(sc *serverConn) (net.Conn, error) {
 	if l.acc == nil {
 		return l.ln.Accept()
 	}
-	c, err := l.acc.Accept()
+	spare, _ := sc.nc.(*poller.Conn)
+	sc.nc = nil
+	c, err := l.acc.Accept(spare)
 	if err != nil {
 		return nil, err
 	}
@@ -62,8 +65,15 @@ func (l *listener) accept() (net.Conn, error) {
 func (l *listener) acceptLoop() {
 	defer l.srv.wg.Done()
 	var delay time.Duration
+	// sc is the next connection's record, taken before its accept: a
+	// record connRecs kept holds its connection's socket, recycled, for
+	// the accept to take.
+	var sc *serverConn
 	for {
-		nc, err := l.accept()
+		if sc == nil {
+			sc = connRecs.Get().(*serverConn) // zeroed (unref) but for nc
+		}
+		nc, err := l.accept(sc)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || l.srv.closing.Load() {
 				return
@@ -92,7 +102,6 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		l.ka.apply(nc)
-		sc := connRecs.Get().(*serverConn) // zeroed (unref)
 		sc.nc = nc
 		if pc, ok := nc.(*poller.Conn); ok {
 			// $remote_addr's text is shared with the connection before
@@ -135,6 +144,7 @@ func (l *listener) acceptLoop() {
 		if !l.parkNew(sc) {
 			upstream.GoResume((*connStart)(sc))
 		}
+		sc = nil
 	}
 }
 

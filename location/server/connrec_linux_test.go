@@ -25,7 +25,7 @@ func pollerConn(t *testing.T) (*poller.Conn, net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := a.Accept()
+	pc, err := a.Accept(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -219,7 +219,8 @@ const connParkRef = 1 << 8
 // connRecs keeps the records of ended connections for the next accepted
 // ones: per ws-connect connection it was 224 of the ~512 bytes the
 // process allocated, so a share of how often the GC ran. It holds only
-// ended connections' records (none per idle connection).
+// ended connections' records (none per idle connection), each with its
+// socket's Conn when Recycle kept it (nc), for the next accept.
 var connRecs = sync.Pool{New: func() any { return new(serverConn) }}
 
 // unref drops a reference, connLive (endConn's) or connParkRef (park's);
@@ -245,12 +246,23 @@ func (sc *serverConn) unref(ref uint32) {
 	// could still report to it), or whose poller may still be calling
 	// sc.Ready: it took the handler before endConn unhooked it
 	// (InputQuiet false).
+	// The socket, closed, goes with the record for the accept that
+	// takes it (acceptLoop) when nothing can reach it either (Recycle);
+	// the record goes without it when something might.
 	pc, ok := sc.nc.(*poller.Conn)
 	if !ok || sc.ext.Load() != nil || sc.h1.tconn != nil || sc.h1.has(h1TLSAddr) ||
-		pc.InputHooked() || !pc.InputQuiet() {
+		pc.InputHooked() {
+		return
+	}
+	// A Conn recycled had its poller quiet (Recycle looked).
+	recycled := pc.Recycle()
+	if !recycled && !pc.InputQuiet() {
 		return
 	}
 	*sc = serverConn{}
+	if recycled {
+		sc.nc = pc
+	}
 	connRecs.Put(sc)
 }
 

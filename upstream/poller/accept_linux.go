@@ -115,8 +115,11 @@ func (a *Acceptor) Deferred() bool { return a.deferred }
 
 // Accept waits for the next connection, as net.TCPListener's Accept
 // (its errors: net.ErrClosed once the listener closed, accept4's errno
-// otherwise). One Accept runs at a time.
-func (a *Acceptor) Accept() (*Conn, error) {
+// otherwise). One Accept runs at a time. spare, when not nil, is a Conn
+// Recycle kept, taken for the socket (the caller's no more, whatever
+// Accept returns): an accepted Conn was the first of a short connection's two
+// allocations, where nginx takes a free ngx_connection_t.
+func (a *Acceptor) Accept(spare *Conn) (*Conn, error) {
 	if a.closed.Load() {
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: net.ErrClosed}
 	}
@@ -129,7 +132,7 @@ func (a *Acceptor) Accept() (*Conn, error) {
 	if a.errno != 0 {
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.laddr, Err: os.NewSyscallError("accept4", a.errno)}
 	}
-	c := newConn(a.nfd)
+	c := dialedConn(a.nfd, spare)
 	// Nothing read yet, and every byte from now on is reported (the
 	// edge-triggered add reports what came before it): a first read
 	// through ReadReported waits for the report, as nginx reads a new

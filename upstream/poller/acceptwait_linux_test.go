@@ -64,7 +64,7 @@ func TestAcceptFirstReadWaits(t *testing.T) {
 	}
 	defer cl.Close()
 	cl.Write([]byte("x")) // a deferred accept waits for it
-	dc, err := acc.Accept()
+	dc, err := acc.Accept(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func acceptPair(t testing.TB) (*Conn, net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	c, err := acc.Accept()
+	c, err := acc.Accept(nil)
 	if err != nil {
 		t.Fatalf("Accept: %#v", err)
 	}
@@ -165,7 +165,7 @@ func TestAcceptorClose(t *testing.T) {
 		defer c.Close()
 	}
 	for range 2 {
-		c, err := acc.Accept()
+		c, err := acc.Accept(nil)
 		if err != nil {
 			t.Fatalf("Accept: %v", err)
 		}
@@ -175,7 +175,7 @@ func TestAcceptorClose(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		acc.Close()
 	}()
-	if _, err := acc.Accept(); !errors.Is(err, net.ErrClosed) {
+	if _, err := acc.Accept(nil); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Accept after Close = %v, want net.ErrClosed", err)
 	}
 	if _, err := NewAcceptor(&net.UnixListener{}); !errors.Is(err, ErrUnsupported) {
@@ -546,7 +546,7 @@ func TestConnRemoteAddr(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer client.Close()
-			c, err := acc.Accept()
+			c, err := acc.Accept(nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -50,7 +50,7 @@ type Acceptor struct{}
 func NewAcceptor(ln net.Listener) (*Acceptor, error) { return nil, ErrUnsupported }
 
 // Accept fails on systems without epoll.
-func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }
+func (a *Acceptor) Accept(spare *Conn) (*Conn, error) { return nil, ErrUnsupported }
 
 // Deferred: there are no Acceptors on systems without epoll.
 func (a *Acceptor) Deferred() bool { return false }

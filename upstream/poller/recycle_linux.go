@@ -1,7 +1,7 @@
 package poller
 
 // Recycle makes c, closed, a spare for a later dial (DialAddrPortWithin's
-// spare) and reports whether it did: a backend connection not kept
+// spare) or accept (Acceptor.Accept's) and reports whether it did: a backend connection not kept
 // (fastcgi_keep_conn off, no keepalive: nginx's defaults) was a Conn
 // allocated per request, the one allocation left in such a request,
 // where nginx takes a free ngx_connection_t from its array. Its caller
@@ -25,18 +25,14 @@ func (c *Conn) Recycle() bool {
 		// Forgotten before this: a turn after it finds the slot gone.
 		waitsP.taking.Unlock()
 	}
-	c.r.deadline.Store(0)
-	c.w.deadline.Store(0)
-	c.laddr.Store(nil)
-	c.rip = [16]byte{}
-	c.onInput, c.onHangup = nil, nil
-	c.flags.Store(0)
-	c.fd, c.slot, c.gen, c.rport, c.rlen = -1, 0, 0, 0, 0
+	// Zeroed at once, nothing else holding it: the atomic fields'
+	// stores one by one were a locked instruction each.
+	*c = Conn{fd: -1}
 	return true
 }
 
-// dialedConn is newConn for a dialed socket, on spare (Recycle's) when
-// not nil.
+// dialedConn is newConn for a dialed or accepted socket, on spare
+// (Recycle's) when not nil.
 func dialedConn(fd int, spare *Conn) *Conn {
 	if spare == nil {
 		return newConn(fd)

@@ -96,6 +96,64 @@ func TestRecycleDialsAnew(t *testing.T) {
 	}
 }
 
+// TestRecycleAcceptsAnew: an accept on a recycled Conn is a new
+// connection, as a dial on one is: the end, the deadline and the peer's
+// address of the one before are gone with it.
+func TestRecycleAcceptsAnew(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := NewAcceptor(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acc.Close()
+	client1, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := acc.Accept(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	client1.Close()
+	for i := 0; !c.HungUp(); i++ {
+		if i == 5000 {
+			t.Fatal("the peer's end was never reported")
+		}
+		SettleConns()
+		time.Sleep(time.Millisecond)
+	}
+	recycled(t, c)
+
+	client2, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client2.Close()
+	c2, err := acc.Accept(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if c2 != c {
+		t.Fatal("the accept did not take the spare")
+	}
+	if c2.HungUp() {
+		t.Error("the recycled Conn kept the last connection's end")
+	}
+	if got, want := c2.RemoteAddr().String(), client2.LocalAddr().String(); got != want {
+		t.Errorf("RemoteAddr = %s, want %s", got, want)
+	}
+	client2.Write([]byte("ping"))
+	b := make([]byte, 4)
+	if _, err := io.ReadFull(c2, b); err != nil || !bytes.Equal(b, []byte("ping")) {
+		t.Fatalf("read %q, %v (the last connection's deadline?)", b, err)
+	}
+}
+
 // TestRecycleRefuses: an open Conn, or one closed with a handler still
 // set, is not recycled (someone may still call it).
 func TestRecycleRefuses(t *testing.T) {

@@ -367,14 +367,7 @@ func ConnOf(raw syscall.RawConn) *Conn {
 // before, is kept for a wait that has not begun).
 func (s *side) wake() {
 	if w := s.waiter.Load(); w != nil {
-		notify(w.ch)
-	}
-}
-
-func notify(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
+		w.wake.give()
 	}
 }
 
@@ -477,7 +470,7 @@ func (s *side) setDeadlineMono(d int64) {
 	s.deadline.Store(d)
 	if w := s.waiter.Load(); w != nil && d != 0 {
 		if f := w.fires.Load(); f == 0 || d < f {
-			notify(w.ch)
+			w.wake.give()
 		}
 	}
 }

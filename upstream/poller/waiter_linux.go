@@ -9,11 +9,12 @@ import (
 	"time"
 )
 
-// waiter is a waiting Read's or Write's channel and timer. The timer
-// is a function's, which wakes the same channel as the poller's report:
-// the wait is one channel receive, not a select over the report and a
-// timer channel (whose runtime handling, on every wait with a deadline,
-// cost more than the rest of the wait). The timer is re-armed lazily,
+// waiter is a waiting Read's or Write's wake (wake_linux.go: the
+// goroutine parked and readied as the runtime's poller does it) and
+// timer. The timer is a function's, which gives the same wake as the
+// poller's report: the wait is one park, not a select over the report
+// and a timer channel (whose runtime handling, on every wait with a
+// deadline, cost more than the rest of the wait). The timer is re-armed lazily,
 // as nginx's (NGX_TIMER_LAZY_DELAY): a wait keeps the one its waiter's
 // last wait armed when it fires before the new deadline by no more than
 // an eighth of the wait (a keep-alive connection's next wait, or another
@@ -27,7 +28,7 @@ import (
 // idle deadline another goroutine pushes on at each request's end (an
 // HTTP/2 connection's streams) costs its waiting reader no wake.
 type waiter struct {
-	ch    chan struct{}
+	wake  wake
 	timer *time.Timer
 	armed int64 // when the timer fires (nanotime); 0: never armed
 	// fires is armed while the wait relies on the timer (setDeadline
@@ -72,8 +73,9 @@ func waiterClass(left int64) int {
 }
 
 func newWaiter() *waiter {
-	w := &waiter{ch: make(chan struct{}, 1)}
-	w.timer = time.AfterFunc(time.Hour, func() { notify(w.ch) })
+	w := &waiter{}
+	w.wake.init()
+	w.timer = time.AfterFunc(time.Hour, w.wake.give)
 	w.timer.Stop()
 	return w
 }
@@ -103,10 +105,7 @@ func (c *Conn) wait(s *side, now int64) error {
 	}
 	err := c.waitOn(s, w, now)
 	s.waiter.Store(nil)
-	select {
-	case <-w.ch: // a wake that came late
-	default:
-	}
+	w.wake.drop() // a wake that came late
 	if !spare.CompareAndSwap(nil, w) {
 		waiters.Put(w)
 	}
@@ -130,7 +129,7 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 			// A deadline set since the load above saw fires at its
 			// old value, perhaps no wake: look again.
 			if s.deadline.Load() == 0 {
-				<-w.ch
+				w.wake.take()
 			}
 			now = 0
 			continue
@@ -151,7 +150,7 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 		// store (and wakes for a deadline before it).
 		w.fires.Store(w.armed)
 		if s.deadline.Load() == d {
-			<-w.ch // the report, the timer, or a deadline moved sooner: look again
+			w.wake.take() // the report, the timer, or a deadline moved sooner: look again
 		}
 		now = 0
 	}

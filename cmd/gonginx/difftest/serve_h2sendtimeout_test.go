@@ -48,7 +48,7 @@ func TestServeH2SendTimeout(t *testing.T) {
 		if err != nil {
 			return "start: " + err.Error()
 		}
-		end := stallH2(srv.Port, path)
+		end := stallH2(srv.Port, path, be)
 		var lines []string
 		for _, m := range msg.FindAllStringSubmatch(srv.Stop(), -1) {
 			if !strings.Contains(m[3], "epoll_wait") { // the stop's
@@ -71,8 +71,13 @@ func TestServeH2SendTimeout(t *testing.T) {
 
 // stallH2 asks for path with the windows opened to 2^31-1, reads nothing
 // for 3 s, then reads on for 8 s more: "closed" when the server ended the
-// connection by then.
-func stallH2(port int, path string) string {
+// connection by then. For a buffered path (/b/) the 3 s start once the
+// backend has sent its whole response (waited for up to 20 s): nginx's
+// pipe arms send_timeout again at each read from the backend, so on a
+// loaded machine, where the backend's 32 MB take seconds, nginx's stream
+// outlived the stall and gonginx's, armed from its first waiting write,
+// did not. That difference, for a backend still sending, is open.
+func stallH2(port int, path string, be *harness.Backend) string {
 	// A small receive buffer: the server's socket takes no more within
 	// moments, not after the megabytes a loopback socket grows to (on a
 	// loaded machine the backend filled those slower than the stall's
@@ -87,6 +92,9 @@ func stallH2(port int, path string) string {
 	}
 	defer conn.Close()
 	h2Get(conn, path, 1<<31-1)
+	if strings.HasPrefix(path, "/b/") {
+		awaitBackendDone(be, 20*time.Second)
+	}
 	time.Sleep(3 * time.Second)
 	conn.SetReadDeadline(time.Now().Add(8 * time.Second))
 	if _, err := io.Copy(io.Discard, conn); errors.Is(err, os.ErrDeadlineExceeded) {

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -124,11 +125,23 @@ func StopInput(raw syscall.RawConn, owner net.Conn, h poller.Handler) {
 // Woken connections run on a few lingering goroutines when one is free,
 // else on a new one: a goroutine that ends after each request frees its
 // grown stack and the next one grows its own again, which costs more
-// than the request's wake-up itself.
+// than the request's wake-up itself. A lingering goroutine waits on a
+// poller.Wake of its own in the idle list, and resume hands it the work
+// and wakes it: a channel's send and receive took the channel's lock
+// twice and a sudog per hand-over (a WebSocket connect's resume, a
+// parked connection's next request).
 var (
-	resumeCh     = make(chan Resumer)
+	lingerMu     sync.Mutex
+	lingerers    []*lingerer // idle, the last parked first
 	idleResumers atomic.Int32
 )
+
+// lingerer is one lingering goroutine: its wake, and the work handed to
+// it (set before the wake is given).
+type lingerer struct {
+	wake poller.Wake
+	next Resumer
+}
 
 // maxIdleResumers bounds the goroutines that wait for wake-ups: a fixed
 // cost for the process, not one per connection. It is above the work a
@@ -152,21 +165,40 @@ func GoResume(r Resumer) { resume(r) }
 func Lingering() int { return int(idleResumers.Load()) }
 
 func resume(f Resumer) {
-	select {
-	case resumeCh <- f:
-	default:
+	lingerMu.Lock()
+	n := len(lingerers)
+	if n == 0 {
+		lingerMu.Unlock()
 		go resumer(f)
+		return
 	}
+	l := lingerers[n-1]
+	lingerers[n-1] = nil
+	lingerers = lingerers[:n-1]
+	idleResumers.Add(-1)
+	lingerMu.Unlock()
+	l.next = f
+	l.wake.Give()
 }
 
 func resumer(f Resumer) {
+	var l *lingerer // made once the goroutine first lingers
 	for {
 		f.Resume()
-		if idleResumers.Add(1) > maxIdleResumers {
-			idleResumers.Add(-1)
+		if l == nil {
+			l = &lingerer{}
+			l.wake.Init()
+		}
+		lingerMu.Lock()
+		if len(lingerers) >= maxIdleResumers {
+			lingerMu.Unlock()
 			return
 		}
-		f = <-resumeCh
-		idleResumers.Add(-1)
+		lingerers = append(lingerers, l)
+		idleResumers.Add(1)
+		lingerMu.Unlock()
+		for f = nil; f == nil; f, l.next = l.next, nil {
+			l.wake.Take() // resume's, after it set next: never early
+		}
 	}
 }

@@ -367,7 +367,7 @@ func ConnOf(raw syscall.RawConn) *Conn {
 // before, is kept for a wait that has not begun).
 func (s *side) wake() {
 	if w := s.waiter.Load(); w != nil {
-		w.wake.give()
+		w.wake.Give()
 	}
 }
 
@@ -470,7 +470,7 @@ func (s *side) setDeadlineMono(d int64) {
 	s.deadline.Store(d)
 	if w := s.waiter.Load(); w != nil && d != 0 {
 		if f := w.fires.Load(); f == 0 || d < f {
-			w.wake.give()
+			w.wake.Give()
 		}
 	}
 }

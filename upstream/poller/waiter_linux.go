@@ -28,7 +28,7 @@ import (
 // idle deadline another goroutine pushes on at each request's end (an
 // HTTP/2 connection's streams) costs its waiting reader no wake.
 type waiter struct {
-	wake  wake
+	wake  Wake
 	timer *time.Timer
 	armed int64 // when the timer fires (nanotime); 0: never armed
 	// fires is armed while the wait relies on the timer (setDeadline
@@ -74,8 +74,8 @@ func waiterClass(left int64) int {
 
 func newWaiter() *waiter {
 	w := &waiter{}
-	w.wake.init()
-	w.timer = time.AfterFunc(time.Hour, w.wake.give)
+	w.wake.Init()
+	w.timer = time.AfterFunc(time.Hour, w.wake.Give)
 	w.timer.Stop()
 	return w
 }
@@ -129,7 +129,7 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 			// A deadline set since the load above saw fires at its
 			// old value, perhaps no wake: look again.
 			if s.deadline.Load() == 0 {
-				w.wake.take()
+				w.wake.Take()
 			}
 			now = 0
 			continue
@@ -150,7 +150,7 @@ func (c *Conn) waitOn(s *side, w *waiter, now int64) error {
 		// store (and wakes for a deadline before it).
 		w.fires.Store(w.armed)
 		if s.deadline.Load() == d {
-			w.wake.take() // the report, the timer, or a deadline moved sooner: look again
+			w.wake.Take() // the report, the timer, or a deadline moved sooner: look again
 		}
 		now = 0
 	}

@@ -7,9 +7,10 @@ import (
 	"unsafe"
 )
 
-// wake is a waiter's binary semaphore: a wake given while nobody waits
-// is kept for the next wait (a channel of one's token), and one waiting
-// goroutine is made runnable by the wake that finds it. Its goroutine
+// Wake is a binary semaphore (a Conn's waiter's; upstream's lingering
+// goroutines'): a wake given while nobody waits is kept for the next
+// wait (a channel of one's token), and one waiting goroutine is made
+// runnable by the wake that finds it. Its goroutine
 // parks and is readied by the runtime's own calls, as the runtime's
 // poller parks a network read (netpollblock): a channel's receive and
 // send took its lock twice, a sudog and a select's drain per wait
@@ -19,7 +20,7 @@ import (
 // The word holds 0 (nothing), wakeGiven, or the parked goroutine (the
 // runtime's g, whose records are never freed). Each park is readied by
 // exactly one wake: the wake that swaps the goroutine out of the word.
-type wake struct{ word atomic.Uintptr }
+type Wake struct{ word atomic.Uintptr }
 
 const wakeGiven = 1
 
@@ -41,9 +42,9 @@ const (
 	traceBlockNet    = 2
 )
 
-// give wakes the goroutine that waits, or keeps the wake for the next
+// Give wakes the goroutine that waits, or keeps the wake for the next
 // wait.
-func (k *wake) give() {
+func (k *Wake) Give() {
 	for {
 		v := k.word.Load()
 		switch v {
@@ -62,8 +63,8 @@ func (k *wake) give() {
 	}
 }
 
-// take waits for a wake (one given before the call returns at once).
-func (k *wake) take() {
+// Take waits for a wake (one given before the call returns at once).
+func (k *Wake) Take() {
 	if k.word.CompareAndSwap(wakeGiven, 0) {
 		return
 	}
@@ -74,7 +75,7 @@ func (k *wake) take() {
 }
 
 // drop forgets a wake given and not taken (a late one).
-func (k *wake) drop() { k.word.CompareAndSwap(wakeGiven, 0) }
+func (k *Wake) drop() { k.word.CompareAndSwap(wakeGiven, 0) }
 
 // parkCommit publishes the parking goroutine in the word, unless a wake
 // came first (the goroutine then runs on). It runs on the scheduler's
@@ -82,7 +83,9 @@ func (k *wake) drop() { k.word.CompareAndSwap(wakeGiven, 0) }
 //
 //go:nosplit
 func parkCommit(gp uintptr, w unsafe.Pointer) bool {
-	return (*wake)(w).word.CompareAndSwap(0, gp)
+	return (*Wake)(w).word.CompareAndSwap(0, gp)
 }
 
-func (k *wake) init() {}
+// Init readies k for use (nothing to do here; wake_chan.go's makes its
+// channel).
+func (k *Wake) Init() {}

@@ -176,6 +176,10 @@ type spool struct {
 	err  error // the client's write error
 	done chan struct{}
 	wake *time.Timer // wakes put to look at the client again
+	// writing is set while the feeder writes to the client; extended is
+	// when put last moved that write's deadline (extendWrite).
+	writing  bool
+	extended time.Time
 }
 
 // spoolLock guards a spool. It is a response's own: a timer that fires
@@ -257,6 +261,7 @@ func (sp *spool) feed() {
 			}
 			chunk = fbuf[:m]
 		}
+		sp.writing = true
 		sp.lk.mu.Unlock()
 		// Each piece goes out before the next, as the relay flushes
 		// before each read: the body filters (sub_filter) would
@@ -267,6 +272,7 @@ func (sp *spool) feed() {
 			err = sp.c.FlushOut()
 		}
 		sp.lk.mu.Lock()
+		sp.writing = false
 		if fromMem {
 			sp.head = (sp.head + len(chunk)) % len(sp.mem)
 			sp.n -= len(chunk)
@@ -338,12 +344,32 @@ func (sp *spool) put(b []byte, t *tempConf, unlimited bool, warn func(name strin
 			}
 			sp.wOff += int64(k)
 			b = b[k:]
+			sp.extendWrite()
 			sp.lk.cond.Broadcast()
 			continue
 		}
 		sp.lk.cond.Wait() // the file is full: the client must take some first
 	}
 	return nil
+}
+
+// extendWrite is nginx's event pipe arming send_timeout again at each
+// read from the backend while the client takes nothing: a client behind
+// a backend that still sends (its bytes going to the file) is not timed
+// out meanwhile. Moves within LazyDelay of the last are skipped, as
+// ngx_event_add_timer skips them.
+func (sp *spool) extendWrite() {
+	if !sp.writing {
+		return
+	}
+	ew, ok := sp.c.(interface{ ExtendWrite() })
+	if !ok {
+		return
+	}
+	if now := time.Now(); now.Sub(sp.extended) >= http1.LazyDelay {
+		sp.extended = now
+		ew.ExtendWrite()
+	}
 }
 
 // writeCall is the call nginx names when a write of n bytes to a

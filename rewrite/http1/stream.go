@@ -118,6 +118,17 @@ func (c *Conn) SetReadTimeout(d time.Duration) { c.ReadTimeout = d }
 // SetWriteTimeout sets send_timeout, the request's location's.
 func (c *Conn) SetWriteTimeout(d time.Duration) { c.WriteTimeout = d }
 
+// ExtendWrite moves the write deadline to send_timeout from now, for a
+// write of another goroutine's that waits: nginx's event pipe re-arms the
+// client's timer at each read from the backend while the client takes
+// nothing. The Conn's own record of its deadline is left as it was: the
+// one set is no earlier, and its next arming sets it anew.
+func (c *Conn) ExtendWrite() {
+	if c.WriteTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.WriteTimeout))
+	}
+}
+
 // SetPostponeOutput sets postpone_output, the request's location's: a
 // head shorter than it waits for the body (HeadPostponed).
 func (c *Conn) SetPostponeOutput(n int32) { c.postpone = n - postponeOutput }

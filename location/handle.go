@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gonginx/gonginx/internal/freelist"
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
@@ -196,11 +197,19 @@ type reqState struct {
 	sendingAs string // the mp4 or flv handler sends the file: "while sending mp4 to client"
 }
 
-// exchanges pools per-connection state with its grown buffers.
-var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+// exchanges keeps per-connection state with its grown buffers.
+var exchanges = freelist.New[exchange](256)
+
+// takeExchange is a spare exchange of exchanges', or a new one.
+func takeExchange() *exchange {
+	if x := exchanges.Get(); x != nil {
+		return x
+	}
+	return new(exchange)
+}
 
 func newExchange(rt *Router, c *http1.Conn, log *Logger) *exchange {
-	x := exchanges.Get().(*exchange)
+	x := takeExchange()
 	if x.forHost == nil {
 		x.forHost = x.limitsForHost // a method value allocates: once per pooled exchange
 	}

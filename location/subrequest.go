@@ -42,7 +42,7 @@ func (x *exchange) runSub(uri, args []byte, hasArgs bool, out func([]byte) error
 // it takes of x is taken now.
 func (x *exchange) newSub(uri, args []byte, hasArgs bool, out func([]byte) error, m *pendingMirror) *exchange {
 	sc := x.c.NewSub(uri, args, hasArgs, out)
-	sx := exchanges.Get().(*exchange)
+	sx := takeExchange()
 	if sx.forHost == nil {
 		sx.forHost = sx.limitsForHost
 	}

@@ -15,7 +15,7 @@ var errCachedHeader = errors.New("cache file contains invalid header")
 // its pool (an entry served after the backend failed or revalidated it):
 // one of its own, with the location's prefix (proxy_redirect default).
 func (p *Proxy) sendCachedAfter(c http1.Stream, s *rewrite.State, cr *cacheReq, locPrefix string) (int, error) {
-	x := exchangePool.Get().(*exchange)
+	x := takeExchange()
 	x.locPrefix = locPrefix
 	st, err := p.sendCached(c, s, cr, x, time.Time{})
 	exchangePool.Put(x)

@@ -29,7 +29,7 @@ func (b *ClientBody) Read(c http1.Stream, s *rewrite.State) (int, error) {
 	if s.RequestBodyWhole || s.BodyFile() != nil || c.BodyDone() || r.ContentLength <= 0 && !r.Chunked {
 		return 0, nil
 	}
-	x := exchangePool.Get().(*exchange)
+	x := takeExchange()
 	defer exchangePool.Put(x)
 	if x.rbuf == nil {
 		x.takeRbuf()

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gonginx/gonginx/internal/freelist"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream/poller"
@@ -174,12 +175,18 @@ type exchange struct {
 const responseHeadSize = 4 << 10
 const bodyBufSize = 32 << 10
 
-var exchangePool = sync.Pool{New: func() any {
+var exchangePool = freelist.New[exchange](128)
+
+// takeExchange is a spare exchange of exchangePool's, or a new one.
+func takeExchange() *exchange {
+	if x := exchangePool.Get(); x != nil {
+		return x
+	}
 	x := &exchange{req: make([]byte, 0, 1024)}
 	x.armWatchFn = x.armWatch
 	x.armCloser.x = x
 	return x
-}}
+}
 
 // armWatch watches the client once the deferred request is sent, as
 // exchangeTry would right after its send; true: a client gone already
@@ -303,7 +310,7 @@ func (p *Proxy) serveUpstream(c http1.Stream, s *rewrite.State, locPrefix string
 	if x != nil {
 		s.Kept = nil
 	} else {
-		x = exchangePool.Get().(*exchange)
+		x = takeExchange()
 	}
 	// An upgrade's tunnel may outlive the request by hours (its
 	// connection's State with it): the exchange goes back to the pool.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gonginx/gonginx/internal/freelist"
 	"github.com/gonginx/gonginx/rewrite/http1"
 	"github.com/gonginx/gonginx/upstream/poller"
 )
@@ -189,13 +190,16 @@ type tunnel struct {
 // (1.8 KB), so most of what set how often the GC ran on a row of them.
 // A record kept holds its backend's socket in upstream when Recycle
 // kept that: the next upgrade hands it to its exchange, for a dial.
-var tunnelRecs = sync.Pool{New: func() any { return new(tunnel) }}
+var tunnelRecs = freelist.New[tunnel](256)
 
 // newTunnel is a zeroed record from tunnelRecs, its creator's reference
 // held, and the closed backend Conn of the tunnel that had it (nil:
 // none), for a later dial (exchange.spareConn).
 func newTunnel() (*tunnel, *poller.Conn) {
-	t := tunnelRecs.Get().(*tunnel)
+	t := tunnelRecs.Get()
+	if t == nil {
+		t = new(tunnel)
+	}
 	spare, _ := t.upstream.(*poller.Conn)
 	t.upstream = nil
 	t.refs.Store(1)

@@ -71,7 +71,10 @@ func (l *listener) acceptLoop() {
 	var sc *serverConn
 	for {
 		if sc == nil {
-			sc = connRecs.Get().(*serverConn) // zeroed (unref) but for nc
+			// Zeroed (unref) but for nc.
+			if sc = connRecs.Get(); sc == nil {
+				sc = new(serverConn)
+			}
 		}
 		nc, err := l.accept(sc)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gonginx/gonginx/internal/freelist"
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/mail"
 	"github.com/gonginx/gonginx/location/stream"
@@ -221,7 +222,7 @@ const connParkRef = 1 << 8
 // process allocated, so a share of how often the GC ran. It holds only
 // ended connections' records (none per idle connection), each with its
 // socket's Conn when Recycle kept it (nc), for the next accept.
-var connRecs = sync.Pool{New: func() any { return new(serverConn) }}
+var connRecs = freelist.New[serverConn](512)
 
 // unref drops a reference, connLive (endConn's) or connParkRef (park's);
 // the last one gives the record back to connRecs when nothing else can

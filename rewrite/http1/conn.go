@@ -311,7 +311,7 @@ func (c *Conn) now() time.Time {
 // a burst of connections that go idle (no GC runs while they wait) kept
 // as memory.
 func NewConn(nc net.Conn, info *ConnInfo) *Conn {
-	c := connPool.Get().(*Conn)
+	c := takeConn()
 	c.nc, c.Info, c.Limits = nc, info, DefaultLimits
 	return c
 }

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"net"
 	"os"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gonginx/gonginx/internal/freelist"
 )
 
 // An idle keep-alive connection holds no buffer, as nginx frees an idle
@@ -178,11 +179,17 @@ func socketOwner(nc net.Conn) net.Conn {
 
 // connPool holds the Conns of parked connections: about a kilobyte
 // each, with their header records' memory.
-var connPool = sync.Pool{New: func() any {
+var connPool = freelist.New[Conn](256)
+
+// takeConn is a spare Conn of connPool's, or a new one.
+func takeConn() *Conn {
+	if c := connPool.Get(); c != nil {
+		return c
+	}
 	c := &Conn{}
 	c.body.c = c
 	return c
-}}
+}
 
 // Detach puts an idle c (Idle was true) in the pool, keeping in k what
 // Attach needs besides its net.Conn and ConnInfo; c is not used after.
@@ -257,7 +264,7 @@ func (c *Conn) recycle() {
 // what its owner sets (OnRequestBytes, Exiting, IdleGrace, NoWait, the
 // limits and timeouts, IdleTimeout too).
 func Attach(k *Kept, nc net.Conn, info *ConnInfo) *Conn {
-	c := connPool.Get().(*Conn)
+	c := takeConn()
 	c.nc, c.Info, c.Limits, c.Requests = nc, info, DefaultLimits, k.requests
 	c.body.done = true // read, or Idle would not have been
 	*k = Kept{}

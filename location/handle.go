@@ -716,9 +716,13 @@ func (x *exchange) limitsForHost(host []byte) *http1.Limits {
 // timeout (or 444) is closed with SO_LINGER 0, a reset, so its socket
 // does not linger in FIN_WAIT (ngx_http_free_request).
 func (x *exchange) resetIfTimedOut(conf *locConf) {
-	if !conf.resetTimedout {
-		return
+	if conf.resetTimedout {
+		x.resetOnClose()
 	}
+}
+
+// resetOnClose sets SO_LINGER 0: the close that follows sends a reset.
+func (x *exchange) resetOnClose() {
 	if raw, _ := x.c.Socket(); raw != nil {
 		raw.Control(func(fd uintptr) {
 			syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})

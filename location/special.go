@@ -20,6 +20,11 @@ func (x *exchange) special(code int) {
 		if code == 444 || x.timedOutBody {
 			x.resetIfTimedOut(x.conf())
 		}
+		if x.c.PastHeaderBuffer() {
+			// Body bytes nginx would not have read yet: its close()
+			// with them in the socket sends a reset.
+			x.resetOnClose()
+		}
 		x.c.NetConn().Close()
 		x.status = code
 		if x.terminated {

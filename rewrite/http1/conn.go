@@ -590,6 +590,15 @@ func (c *Conn) Preread() int64 {
 	return int64(max(min(c.rend, size)-c.headEnd, 0))
 }
 
+// PastHeaderBuffer reports whether bytes of the current request's body
+// are buffered beyond what nginx's header buffer would have taken with
+// its head (see Preread): nginx leaves those in the socket, so closing it
+// at once (444, 408) resets the connection, where a close here, with them
+// read already, would end it with a FIN.
+func (c *Conn) PastHeaderBuffer() bool {
+	return c.rb != nil && c.headEnd > 0 && c.rpos == c.headEnd && int64(c.rend-c.headEnd) > c.Preread()
+}
+
 // Hijack hands the connection over (for a tunnel): it returns the raw
 // net.Conn and the bytes already read past the request head, which alias
 // the Conn's buffer and stay valid until Close. The Conn does no more I/O.

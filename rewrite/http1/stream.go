@@ -91,6 +91,7 @@ type Stream interface {
 	AddSent(n int64)
 	Buffered() []byte
 	Preread() int64
+	PastHeaderBuffer() bool
 	NetConn() net.Conn
 	Socket() (syscall.RawConn, net.Conn)
 	// SetKeepAliveHeader sets the request's "Keep-Alive: timeout=N"

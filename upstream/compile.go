@@ -31,7 +31,11 @@ type setHeader struct {
 	lower string
 	// line is name and ": " in one string (appendRequest's one append
 	// where two were ~60 instructions each); "" where not made (lined).
-	line   string
+	line string
+	// whole is the line entire, CRLF included, where its value is known
+	// at configuration: a static one, or $proxy_host of a proxy_pass
+	// without variables (lined); one append where three were.
+	whole  string
 	kind   headerKind
 	static string
 	value  *rewrite.Complex
@@ -303,7 +307,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 			p.headers = append(p.headers, def)
 		}
 	}
-	lined(p.headers)
+	lined(p.headers, p.staticHost())
 	p.headersIdx = indexHeaders(p.headers)
 	if err := p.compileCache(blocks, c); err != nil {
 		return nil, err
@@ -312,7 +316,7 @@ func CompileProxyPass(pass *nginxconf.Directive, blocks [][]*nginxconf.Directive
 		if err := p.cacheRequestHeaders(c); err != nil {
 			return nil, err
 		}
-		lined(p.headersCache)
+		lined(p.headersCache, p.staticHost())
 		p.headersCacheIdx = indexHeaders(p.headersCache)
 	}
 	p.compileHeaders(blocks, defaultHide)

@@ -39,6 +39,10 @@ func (p *Proxy) appendRequest(b []byte, r *http1.Request, s *rewrite.State, t *t
 			// keep a client header out: Connection, TE, Keep-Alive...).
 			continue
 		}
+		if h.whole != "" {
+			b = http1.AppendString(b, h.whole)
+			continue
+		}
 		start := len(b)
 		if h.line != "" {
 			b = http1.AppendString(b, h.line)
@@ -101,11 +105,29 @@ func appendHeaderLine(b, name, value []byte) []byte {
 	return b
 }
 
-// lined sets hs's lines (setHeader.line).
-func lined(hs []setHeader) {
+// lined sets hs's lines (setHeader.line) and, where the value is known
+// now, whole ones: host is $proxy_host of every request ("": it is
+// not).
+func lined(hs []setHeader, host string) {
 	for i := range hs {
-		hs[i].line = hs[i].name + ": "
+		h := &hs[i]
+		h.line = h.name + ": "
+		switch {
+		case h.kind == hdrStatic && h.static != "":
+			h.whole = h.line + h.static + "\r\n"
+		case h.kind == hdrProxyHost && host != "":
+			h.whole = h.line + host + "\r\n"
+		}
 	}
+}
+
+// staticHost is $proxy_host when every request's is the same (a
+// proxy_pass without variables: resolve's target), else "".
+func (p *Proxy) staticHost() string {
+	if p.urlValue != nil {
+		return ""
+	}
+	return p.proxyHost
 }
 
 // headerIndex finds a client header's name among a proxy's set headers

@@ -107,7 +107,7 @@ func (p *Poller) Add(rc syscall.RawConn, events uint32, h Handler) (Reg, error) 
 	p.mu.Unlock()
 	r := Reg{p: p, slot: slot, gen: gen}
 	err := r.ctl(rc, syscall.EPOLL_CTL_ADD, events)
-	if errors.Is(err, syscall.EEXIST) {
+	if err != nil && errors.Is(err, syscall.EEXIST) {
 		// The socket is in the set by a registration never removed (its
 		// slot, if still held, is released by its owner): this one
 		// takes its events.

@@ -445,3 +445,69 @@ func TestFastCGIDecoderEndsWith(t *testing.T) {
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// TestFastCGIEndBeforeClose: buffered without fastcgi_keep_conn, a
+// response that ended (FCGI_END_REQUEST) goes out before its backend
+// closes, and the client connection's next request is answered
+// meanwhile; the backend still closes first (the server's close comes
+// after its own: no TIME_WAIT on the server's side).
+func TestFastCGIEndBeforeClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	closedAfter := make(chan error, 4)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				var req []byte
+				buf := make([]byte, 4096)
+				for !bytes.Contains(req, []byte{1, fcgiStdin, 0, 1, 0, 0, 0, 0}) {
+					n, err := c.Read(buf)
+					req = append(req, buf[:n]...)
+					if err != nil {
+						return
+					}
+				}
+				c.Write(records(out+"Content-Length: 2\r\n\r\nok", out, end))
+				<-release
+				c.(*net.TCPConn).CloseWrite()
+				// The server closes once it read this close: EOF.
+				_, err := c.Read(buf)
+				closedAfter <- err
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	ps := newProxyServer(t, "", "fastcgi_pass "+ln.Addr().String()+";", "/")
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 2 {
+		got := roundTripOn(t, c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(got, "\r\n\r\nok") {
+			close(release)
+			t.Fatalf("response %d before the backend's close = %q", i+1, got)
+		}
+	}
+	close(release)
+	for range 2 {
+		if err := <-closedAfter; err != io.EOF {
+			t.Errorf("the backend's read after its close = %v, want EOF", err)
+		}
+	}
+}

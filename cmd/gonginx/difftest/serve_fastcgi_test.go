@@ -218,6 +218,12 @@ func (s *fcgiServer) respond(c net.Conn, req *fcgiReq, n int) bool {
 		w(stdout("Content-Type: text/plain\n\nlf only"), stdout(""), endRequest)
 	case script == "eof":
 		w(stdout("Content-Type: text/plain\r\n\r\nthen close"))
+	case script == "lateclose":
+		// The whole response, then the close 300 ms later (php-fpm
+		// preempted between its write and its close).
+		c.Write(append(stdout("Content-Type: text/plain\r\n\r\nlate close"), append(stdout(""), endRequest...)...))
+		time.Sleep(300 * time.Millisecond)
+		return false
 	case script == "slow":
 		time.Sleep(300 * time.Millisecond)
 		w(stdout("\r\nslow"), stdout(""), endRequest)
@@ -420,6 +426,9 @@ server {
 		return serveRaw(name, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 	}
 	post := "POST /plain/echo?q=1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\nX-Replaced: client\r\nX-Dropped: client\r\nX-Kept_Under: u\r\nConnection: close\r\n\r\nhello=world"
+	lateTwo := serveRaw("two responses on one client connection, each backend's close 300 ms late",
+		"GET /plain/lateclose HTTP/1.1\r\nHost: localhost\r\n\r\nGET /plain/lateclose?2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	lateTwo.Responses = 2
 	c.Requests = []harness.Request{
 		serveRaw("POST with fastcgi_params, HTTP_* params and if_not_empty", post),
 		serveRaw("chunked body", "POST /plain/echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
@@ -458,6 +467,8 @@ server {
 		get("backend down", "/down/echo"),
 		get("catch_stderr", "/catch/stderr"),
 		get("params over one record", "/toobig/echo"),
+		get("the response's end, its close 300 ms later", "/plain/lateclose"),
+		lateTwo,
 		serveRaw("keep_conn: two requests on one client connection",
 			"GET /scripts/echo HTTP/1.1\r\nHost: localhost\r\n\r\nGET /scripts/echo2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
 	}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/gonginx/gonginx/internal/wake"
 	"github.com/gonginx/gonginx/upstream/poller"
 )
 
@@ -126,7 +127,7 @@ func StopInput(raw syscall.RawConn, owner net.Conn, h poller.Handler) {
 // else on a new one: a goroutine that ends after each request frees its
 // grown stack and the next one grows its own again, which costs more
 // than the request's wake-up itself. A lingering goroutine waits on a
-// poller.Wake of its own in the idle list, and resume hands it the work
+// wake.Wake of its own in the idle list, and resume hands it the work
 // and wakes it: a channel's send and receive took the channel's lock
 // twice and a sudog per hand-over (a WebSocket connect's resume, a
 // parked connection's next request).
@@ -139,7 +140,7 @@ var (
 // lingerer is one lingering goroutine: its wake, and the work handed to
 // it (set before the wake is given).
 type lingerer struct {
-	wake poller.Wake
+	wake wake.Wake
 	next Resumer
 }
 

@@ -1,8 +1,11 @@
 package http1
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gonginx/gonginx/internal/wake"
 )
 
 // Workers runs jobs on goroutines that, a job done, wait for another: a
@@ -10,19 +13,24 @@ import (
 // job grew it again each time (runtime.newstack walks and copies every
 // frame: an eighth of the CPU of proxied HTTP/2 requests, a quarter of
 // gRPC ones when the request body's writer was started so). A waiting
-// worker blocks on the work channel alone: a timer in its select was
-// queued and dequeued on each wait (~1k instructions a job).
+// worker waits on its own wake in the idle stack, and Go hands it the
+// job and wakes it: a channel's send and receive took the channel's
+// lock twice and a sudog per job, and a timer in a select was queued and
+// dequeued on each wait (~1k instructions a job).
 type Workers[J any] struct {
-	work    chan workItem[J]
+	mu      sync.Mutex
+	idle    []*worker[J] // waiting, the longest-waiting first
+	fewest  int          // fewest waiting since retire last looked (under mu)
 	run     func(J)
 	alive   atomic.Int32
-	idle    atomic.Int32 // waiting on work
-	fewest  atomic.Int32 // fewest waiting since retire last looked
-	retirer atomic.Bool  // a retire loop runs
+	retirer atomic.Bool // a retire loop runs
 	period  time.Duration
 }
 
-type workItem[J any] struct {
+// worker is one waiting goroutine: its wake, and what Go or retire hands
+// it (set before the wake is given).
+type worker[J any] struct {
+	wake wake.Wake
 	job  J
 	quit bool
 }
@@ -33,50 +41,71 @@ const workerIdle = 2 * time.Second
 
 // NewWorkers returns a pool whose workers call run for each job.
 func NewWorkers[J any](run func(J)) *Workers[J] {
-	return &Workers[J]{work: make(chan workItem[J]), run: run, period: workerIdle}
+	return &Workers[J]{run: run, period: workerIdle}
 }
 
-// Go runs j on a waiting worker, or on a new one when none waits.
+// Go runs j on a waiting worker (the last to wait: its stack is the
+// likeliest in the caches), or on a new one when none waits.
 func (w *Workers[J]) Go(j J) {
-	select {
-	case w.work <- workItem[J]{job: j}:
-	default:
+	w.mu.Lock()
+	n := len(w.idle)
+	if n == 0 {
+		w.mu.Unlock()
 		w.alive.Add(1)
 		go w.worker(j)
 		if !w.retirer.Swap(true) {
 			go w.retire()
 		}
+		return
 	}
+	k := w.idle[n-1]
+	w.idle[n-1] = nil
+	w.idle = w.idle[:n-1]
+	w.fewest = min(w.fewest, n-1)
+	w.mu.Unlock()
+	k.job = j
+	k.wake.Give()
 }
 
 func (w *Workers[J]) worker(j J) {
+	k := &worker[J]{}
+	k.wake.Init()
+	var none J
 	for {
 		w.run(j)
-		w.idle.Add(1)
-		it := <-w.work
-		n := w.idle.Add(-1)
-		for f := w.fewest.Load(); n < f && !w.fewest.CompareAndSwap(f, n); f = w.fewest.Load() {
-		}
-		if it.quit {
+		w.mu.Lock()
+		w.idle = append(w.idle, k)
+		w.mu.Unlock()
+		k.wake.Take() // Go's or retire's, after it set job or quit
+		if k.quit {
 			w.alive.Add(-1)
 			return
 		}
-		j = it.job
+		j, k.job = k.job, none
 	}
 }
 
 // retire ends, every period, as many workers as waited through all of
-// it, and itself once none is left.
+// it (the longest-waiting), and itself once none is left.
 func (w *Workers[J]) retire() {
-	w.fewest.Store(w.idle.Load())
+	w.mu.Lock()
+	w.fewest = len(w.idle)
+	w.mu.Unlock()
+	var quit []*worker[J]
 	for {
 		time.Sleep(w.period)
-		for n := w.fewest.Swap(w.idle.Load()); n > 0; n-- {
-			select {
-			case w.work <- workItem[J]{quit: true}:
-			default:
-				n = 0
-			}
+		w.mu.Lock()
+		n := min(w.fewest, len(w.idle))
+		quit = append(quit[:0], w.idle[:n]...)
+		rest := copy(w.idle, w.idle[n:])
+		clear(w.idle[rest:])
+		w.idle = w.idle[:rest]
+		w.fewest = rest
+		w.mu.Unlock()
+		for i, k := range quit {
+			quit[i] = nil
+			k.quit = true
+			k.wake.Give()
 		}
 		if w.alive.Load() == 0 {
 			w.retirer.Store(false)

@@ -7,9 +7,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gonginx/gonginx/internal/wake"
 )
 
-// waiter is a waiting Read's or Write's wake (wake_linux.go: the
+// waiter is a waiting Read's or Write's wake (internal/wake: the
 // goroutine parked and readied as the runtime's poller does it) and
 // timer. The timer is a function's, which gives the same wake as the
 // poller's report: the wait is one park, not a select over the report
@@ -28,7 +30,7 @@ import (
 // idle deadline another goroutine pushes on at each request's end (an
 // HTTP/2 connection's streams) costs its waiting reader no wake.
 type waiter struct {
-	wake  Wake
+	wake  wake.Wake
 	timer *time.Timer
 	armed int64 // when the timer fires (nanotime); 0: never armed
 	// fires is armed while the wait relies on the timer (setDeadline
@@ -105,7 +107,7 @@ func (c *Conn) wait(s *side, now int64) error {
 	}
 	err := c.waitOn(s, w, now)
 	s.waiter.Store(nil)
-	w.wake.drop() // a wake that came late
+	w.wake.Drop() // a wake that came late
 	if !spare.CompareAndSwap(nil, w) {
 		waiters.Put(w)
 	}

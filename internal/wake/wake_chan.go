@@ -1,6 +1,6 @@
 //go:build race || !linux
 
-package poller
+package wake
 
 // Wake is a channel of one token under the race detector (its send and
 // receive tell the detector that what the waker did happens before the
@@ -8,8 +8,10 @@ package poller
 // tell it nothing) and off Linux. Init makes it.
 type Wake struct{ ch chan struct{} }
 
+// Init makes k's channel.
 func (k *Wake) Init() { k.ch = make(chan struct{}, 1) }
 
+// Give sends the token unless one is there.
 func (k *Wake) Give() {
 	select {
 	case k.ch <- struct{}{}:
@@ -17,9 +19,11 @@ func (k *Wake) Give() {
 	}
 }
 
+// Take receives the token.
 func (k *Wake) Take() { <-k.ch }
 
-func (k *Wake) drop() {
+// Drop takes a token that is there.
+func (k *Wake) Drop() {
 	select {
 	case <-k.ch:
 	default:

@@ -1,14 +1,13 @@
 //go:build linux && !race
 
-package poller
+package wake
 
 import (
 	"sync/atomic"
 	"unsafe"
 )
 
-// Wake is a binary semaphore (a Conn's waiter's; upstream's lingering
-// goroutines'): a wake given while nobody waits is kept for the next
+// Wake is a binary semaphore: a wake given while nobody waits is kept for the next
 // wait (a channel of one's token), and one waiting goroutine is made
 // runnable by the wake that finds it. Its goroutine
 // parks and is readied by the runtime's own calls, as the runtime's
@@ -74,8 +73,8 @@ func (k *Wake) Take() {
 	k.word.CompareAndSwap(wakeGiven, 0)
 }
 
-// drop forgets a wake given and not taken (a late one).
-func (k *Wake) drop() { k.word.CompareAndSwap(wakeGiven, 0) }
+// Drop forgets a wake given and not taken (a late one).
+func (k *Wake) Drop() { k.word.CompareAndSwap(wakeGiven, 0) }
 
 // parkCommit publishes the parking goroutine in the word, unless a wake
 // came first (the goroutine then runs on). It runs on the scheduler's

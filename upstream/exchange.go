@@ -312,7 +312,6 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 		x.streamResetBody(len(buffered))
 	}
 	complete, err := p.proto.relayBody(p, c, nc, x, s, buffered, f)
-	x.rel.closeAtEOF, x.fcloseAfter = x.fcloseAfter, false
 	x.bodyWatch = nil
 	// gone: the watch closed nc (not to be kept, whatever the relay did).
 	gone := rewatch && (watch != nil && watch.stop() || sw != nil && sw.StopWatch())

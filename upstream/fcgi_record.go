@@ -204,23 +204,6 @@ func (d *fcgiDecoder) endsWith(b []byte) bool {
 	return len(b) >= i+16 && fcgiHeaderIs(b[i:i+8], fcgiEndRequest, 8) && len(b) == i+16+int(b[i+6])
 }
 
-// endsIn reports whether b, from the decoder's place, holds the rest of
-// the response through FCGI_END_REQUEST's content, each record one the
-// decoder takes (a copy: d itself does not move).
-func (d fcgiDecoder) endsIn(b []byte) bool {
-	for len(b) > 0 {
-		piece, _, used, err := d.next(b)
-		if err != nil || used == 0 {
-			return false
-		}
-		if piece == pieceEnd {
-			return true
-		}
-		b = b[used:]
-	}
-	return false
-}
-
 // fcgiHeaderIs reports whether h is the header of a record of request
 // 1 of type typ with n bytes of content.
 func fcgiHeaderIs(h []byte, typ byte, n int) bool {

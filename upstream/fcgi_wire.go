@@ -9,7 +9,6 @@ import (
 
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
-	"github.com/gonginx/gonginx/upstream/poller"
 )
 
 // This file is FastCGI on the wire: the request's records sent, the
@@ -383,9 +382,6 @@ func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 	}
 	var ending bool // the backend closed or failed: all is decoded, then endErr
 	var endErr error
-	// early: the held bytes ended the response before the backend's
-	// close (closeAfterOK), which is awaited apart (closeAtHangup).
-	early := false
 	for {
 		lim := len(raw)
 		passed, keepOut := false, false // keepOut: x.fout holds bytes not to pass yet
@@ -503,7 +499,6 @@ func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			keepHold.filled(filled, len(x.fout), x.fdec.need())
 		}
 		if ending {
-			x.fcloseAfter = early
 			return endErr == nil, endErr
 		}
 		if keepHold.on && (len(x.fout) > 0 || keepHold.raw() > 0) {
@@ -544,21 +539,6 @@ func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 		if ferr != nil {
 			return false, ferr
 		}
-		if hold.on && closeYetToCome(nc) && x.fdec.endsIn(carry) && closeAfterOK(x) {
-			// What is held ends with FCGI_END_REQUEST: nginx passes it
-			// on at the backend's close, which php-fpm makes right
-			// after; but when php-fpm is preempted between its write
-			// and its close (the write woke this worker), the response
-			// waited for php-fpm's next turn on the CPU, under load the
-			// php-close row's slowest requests' tail, and the client's
-			// next request with it. The same bytes go out now, as they
-			// would at the close (what follows the end is dropped), the
-			// try and the request end with them, and the close is
-			// awaited apart (closeAtHangup).
-			hold.on, ending, early = false, true, true
-			raw = carry
-			continue
-		}
 		off := copy(x.rbuf, carry)
 		m, rerr := p.readFCGIAt(nc, x, off)
 		raw = x.rbuf[:off+m]
@@ -582,56 +562,6 @@ func (f *fastcgi) relayRecords(p *Proxy, c http1.Stream, nc net.Conn, x *exchang
 			return false, fcgiReadError(rerr)
 		}
 	}
-}
-
-// closeAfterOK reports whether a response that ended before its
-// backend's close may end before it: not one a temporary file, a store
-// or the cache takes (relayEnd and the cache finish with the close).
-func closeAfterOK(x *exchange) bool {
-	return !x.spool.on && x.store.Stream == nil && x.cr == nil
-}
-
-// closeYetToCome reports whether nothing is there to read on nc, a
-// socket of the server's own (another is read to its close as before):
-// mostly the backend's close came with the response, or just after it,
-// and is read then, as nginx's readv reads it. The poller's report
-// answers when it came; else a peek.
-func closeYetToCome(nc net.Conn) bool {
-	pc, ok := nc.(*poller.Conn)
-	return ok && !pc.InputPending()
-}
-
-// closeAtHangup closes c, a backend connection whose response ended
-// before its close (relayRecords), at the backend's close, which the
-// poller tells (no goroutine waits for it), or after timeout (0: none):
-// the backend closes first, as it does for nginx (no TIME_WAIT on the
-// server's side). What comes before the close is dropped, as nginx's
-// input filter drops data after the response's end.
-func closeAtHangup(c *poller.Conn, timeout time.Duration) {
-	h := &hangupCloser{c: c}
-	if timeout > 0 {
-		h.timer = time.AfterFunc(timeout, h.close)
-	}
-	c.OnHangup(h)
-	if c.HungUp() {
-		h.close() // reported before the hook: told to nobody
-	}
-}
-
-// hangupCloser is closeAtHangup's handler; a second close (the report
-// and the look after the hook, or the timer) does nothing.
-type hangupCloser struct {
-	c     *poller.Conn
-	timer *time.Timer
-}
-
-func (h *hangupCloser) Ready(uint32) { h.close() }
-
-func (h *hangupCloser) close() {
-	if h.timer != nil {
-		h.timer.Stop()
-	}
-	h.c.Close()
 }
 
 // fcgiPipe reports whether the relay's backend is a socket to look at

@@ -165,10 +165,6 @@ type exchange struct {
 	fout     []byte // the body pieces of one read, written at once
 	fvec     [3][]byte
 
-	// fcloseAfter: the relay passed on a response that ended before
-	// the backend closed; its close is awaited apart (closeAtHangup).
-	fcloseAfter bool
-
 	spool    spool           // the buffers and temporary file of a slow client (tempfile.go)
 	cr       *cacheReq       // the request's cache state (cache.go); nil: no cache
 	rangeHdr [1]http1.Header // a cached response's Accept-Ranges or Content-Range

@@ -23,9 +23,6 @@ type tryRelease struct {
 	released bool
 	// detached: the tunnel's end releases the backend (detachTunnel).
 	detached bool
-	// closeAtEOF: the response ended before the backend closed
-	// (relayRecords): its close is awaited apart (closeAtHangup).
-	closeAtEOF bool
 	// recycle: the server's own socket, closed by releaseTry, that the
 	// exchange's end gives back for a later dial (nothing of the try
 	// holds it then).
@@ -60,11 +57,9 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 		x.disabled = g.doneIdle(nc, server, failed, &x.life, x.tryEnd)
 	} else {
 		x.disabled = g.done(server, failed, x.tryEnd)
-		pc, _ := nc.(*poller.Conn)
-		later := rl.closeAtEOF && pc != nil
-		if !rl.tunneled && !later { // a tunnel has closed it
+		if !rl.tunneled { // a tunnel has closed it
 			nc.Close()
-			rl.recycle = pc
+			rl.recycle, _ = nc.(*poller.Conn)
 		}
 		if x.spareSock == nil && x.life.sock != nil {
 			// Kept for the exchange's next connection, as a tunnel's
@@ -73,10 +68,6 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 			x.life.sock = nil
 		}
 		x.life.release()
-		if later && !rl.tunneled {
-			// After the release: nothing of the try uses nc then.
-			closeAtHangup(pc, p.ReadTimeout)
-		}
 	}
 }
 

@@ -611,8 +611,12 @@ func (s *Server) endConn(sc *serverConn) {
 	} else {
 		upstream.ForgetClient(http1.SocketOf(sc.conn()))
 	}
-	// Its slot is free before the client can see it closed.
+	// Its slot is free, and it is no longer counted (stub_status's active
+	// and waiting), before the client can see it closed: nginx's
+	// ngx_http_close_connection counts it out before its close().
 	s.releaseSlot(sc)
+	s.setReusable(sc, false)
+	s.counters.Stats.Active.Add(-1) // counted in acceptLoop
 	// A TLS connection ends with close_notify, as ngx_ssl_shutdown sends
 	// it, unless it timed out or failed (quiet shutdown): OpenSSL clients
 	// forget a TLS 1.2 session whose connection ended without one.
@@ -626,8 +630,6 @@ func (s *Server) endConn(sc *serverConn) {
 	if tlsEnded != nil && h.tconn != nil {
 		tlsEnded(h.tconn)
 	}
-	s.setReusable(sc, false)        // closed: no longer waiting
-	s.counters.Stats.Active.Add(-1) // counted in acceptLoop
 	if o := sc.order(); o != nil {
 		o.Pass()
 	}

@@ -201,7 +201,14 @@ func (p *Proxy) connect(t *target, s *rewrite.State, x *exchange, useIdle bool, 
 	if gp, ok := p.proto.(*grpcProto); ok {
 		nc = gp.wrapConn(nc)
 	}
-	x.life = connLife{expires: now.Add(g.KeepaliveTime), fd: -1, slots: slots, sock: http1.SockFrom(nc, &x.spareSock)}
+	// An upgrade's connection becomes a tunnel, not kept: its
+	// keepalive_time end (a Time.Add, ~75 instructions) is made only if
+	// its answer is no 101 and it is kept after all (releaseTry).
+	var expires time.Time
+	if !x.upgrade {
+		expires = now.Add(g.KeepaliveTime)
+	}
+	x.life = connLife{expires: expires, fd: -1, slots: slots, sock: http1.SockFrom(nc, &x.spareSock)}
 	if pc, ok := nc.(*poller.Conn); ok {
 		// The server's own socket: its descriptor without the Sock's
 		// RawConn callback (~70 instructions per connection).

@@ -61,3 +61,29 @@ func TestStateResetReleasesKept(t *testing.T) {
 		t.Errorf("after Reset(nil): %d releases, Kept %v; want 1, nil", k.n, s.Kept)
 	}
 }
+
+// An upgrade request answered with no 101 leaves its connection, dialed
+// for it, kept alive as any other (its keepalive_time end is made then,
+// not at the connect): the next request reuses it.
+func TestUpgradeNotSwitchedKept(t *testing.T) {
+	be := newBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	ps := newProxyServer(t, "upstream b { server "+be.addr()+"; keepalive 8; }",
+		`proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $http_connection; proxy_pass http://b;`, "/")
+	c, err := net.Dial("tcp", ps.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := roundTripOn(t, c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"); !strings.HasSuffix(got, "ok") {
+		t.Fatalf("upgrade request: %q", got)
+	}
+	if got := roundTripOn(t, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.HasSuffix(got, "ok") {
+		t.Fatalf("next request: %q", got)
+	}
+	be.mu.Lock()
+	conns := be.conns
+	be.mu.Unlock()
+	if conns != 1 {
+		t.Errorf("backend connections: %d, want 1 (the upgrade's kept)", conns)
+	}
+}

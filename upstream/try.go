@@ -49,6 +49,10 @@ func (p *Proxy) releaseTry(x *exchange, nc net.Conn, g *Group, server int, reuse
 	// A stale kept-alive connection is not the server's failure.
 	failed := rl.failed && !(reused && ft == ftError)
 	if rl.keep {
+		if x.life.expires.IsZero() {
+			// Dialed for an upgrade by this try, at its start (connect).
+			x.life.expires = x.tryStart.Add(g.KeepaliveTime)
+		}
 		if !lazyDeadlines(p.proto) {
 			// Their reads and writes set deadlines of their own.
 			x.life.dl.Forget()

@@ -83,6 +83,7 @@ func (x *exchange) gzipStatic(loc *Location, conf *locConf) (rc int, handled boo
 	if m == http1.MethodHEAD {
 		return 0, true
 	}
+	x.endWithFile()
 	x.copyFile(fd, 0, size)
 	return 0, true
 }

@@ -161,6 +161,7 @@ func (x *exchange) static(loc *Location, conf *locConf) int {
 	if x.mp4Empty != nil {
 		x.mp4EmptyAlerts(start, start+n, r.Status == 200)
 	}
+	x.endWithFile()
 	x.copyFile(fd, start, n)
 	return 0
 }
@@ -352,6 +353,14 @@ var (
 	hdrContentRange    = []byte("Content-Range")
 	valBytes           = []byte("bytes")
 )
+
+// endWithFile lets the file's last bytes end the response (over HTTP/2,
+// END_STREAM on their DATA frame): nginx's file buffer carries last_buf.
+func (x *exchange) endWithFile() {
+	if e, ok := x.c.(interface{ EndWithLength() }); ok {
+		e.EndWithLength()
+	}
+}
 
 // copyFile sends n bytes of the body from off: the file's, or those of
 // bodyPrefix and then the file from fileBase (flv's ?start).

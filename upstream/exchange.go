@@ -347,6 +347,13 @@ func (p *Proxy) exchangeTry(c http1.Stream, s *rewrite.State, x *exchange, nc ne
 	}
 	x.bodyDone(s)
 	x.cacheBodyEnd(true) // no error: the body came whole (or ended with the connection)
+	if e, ok := c.(interface{ EndAlone() error }); ok && x.buffering && !x.spool.on {
+		// nginx's event pipe passed the body on, and its finalization
+		// sends the end alone.
+		if err := e.EndAlone(); err != nil {
+			return 0, err, 0
+		}
+	}
 	if err := c.Finish(); err != nil {
 		return 0, err, 0
 	}

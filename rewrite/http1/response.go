@@ -139,11 +139,14 @@ type respState struct {
 	headerOnly  bool
 	keepAlive   bool
 	http09      bool
-	aborted     bool       // cut short (Abort) or a write failed
-	ended       bool       // a framed stream's end was sent
-	handlerBody bool       // Write was given body bytes (nginx's r->request_output)
-	body        BodyFilter // Response.Body of a response with a body
-	held        bool       // the head is held (Response.Hold)
+	aborted     bool // cut short (Abort) or a write failed
+	ended       bool // a framed stream's end was sent
+	handlerBody bool // Write was given body bytes (nginx's r->request_output)
+	// endWithLength: a framed stream's write that completes end carries
+	// the stream's end (EndWithLength).
+	endWithLength bool
+	body          BodyFilter // Response.Body of a response with a body
+	held          bool       // the head is held (Response.Hold)
 	// end is what sent reaches with the response's last byte (head and
 	// Content-Length body, or the head alone), 0 when the client learns
 	// the end otherwise (chunked, closed, a 101's tunnel).
@@ -404,7 +407,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	if resp.VaryAcceptEncoding {
 		b = AppendString(b, "Vary: Accept-Encoding\r\n")
 	}
-	b = appendHeaders(b, resp.Headers)
+	own, b := len(b), appendHeaders(b, resp.Headers)
 	b = appendHeaders(b, resp.RangeHeaders)
 	b = AppendString(b, "\r\n")
 	st.headerSize = int64(len(b) - headStart)
@@ -419,7 +422,7 @@ func (c *Conn) WriteHeader(resp *Response) error {
 	*c.wb = b
 	c.sentHead.record(c, resp, b[headStart:], ct, loc, st, contentLength, lastModified)
 	if c.wire != nil {
-		return c.writeFramedHead(status, b, headStart, contentLength)
+		return c.writeFramedHead(status, b, headStart, own, contentLength)
 	}
 	return nil
 }
@@ -714,6 +717,9 @@ func (c *Conn) writeRaw(p []byte) error {
 		c.DecideRate()
 		c.limit.set, c.limit.decided = true, true
 	}
+	if c.out.endWithLength && c.limit.rate == 0 && c.out.sent+int64(len(p)) >= c.out.end {
+		return c.endFramedWith(p)
+	}
 	for len(p) > 0 {
 		chunk := p
 		if c.limit.rate > 0 {
@@ -779,15 +785,18 @@ func (c *Conn) AddSent(n int64) { c.out.sent += n }
 // BytesSent reports what the current response has put on the wire so far:
 // all bytes, and those of the head (nginx's $bytes_sent and the part of
 // it $body_bytes_sent leaves out). A framed stream's bytes that went in
-// no frame (an HTTP/2 window never opened for them) are not counted.
+// no frame (an HTTP/2 window never opened for them) are not counted; its
+// frames' own bytes (DATA frames' headers, trailers) are, as head.
 func (c *Conn) BytesSent() (total, header int64) {
-	total = c.out.sent
+	total, header = c.out.sent, c.out.headerSize
 	if c.wire != nil {
-		if u, ok := c.wire.(interface{ Unsent() int64 }); ok {
-			total -= u.Unsent()
+		if u, ok := c.wire.(interface{ SentCounts() (int64, int64) }); ok {
+			unsent, framing := u.SentCounts()
+			total += framing - unsent
+			header += framing
 		}
 	}
-	return total, c.out.headerSize
+	return total, header
 }
 
 // RequestLength is nginx's $request_length: the request head and the body

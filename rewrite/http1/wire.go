@@ -14,9 +14,12 @@ import (
 type Wire interface {
 	// WriteHead sends the head: lines are the header lines WriteHeader
 	// wrote ("Name: value\r\n" each, after the status line, through the
-	// empty line) without HTTP/1's connection framing; end: the
-	// response has no body. It returns the bytes it put on the wire.
-	WriteHead(status int, lines []byte, end bool) (int, error)
+	// empty line) without HTTP/1's connection framing, the first own
+	// bytes nginx's header filter's own fields (Server, Date,
+	// Content-Type, Content-Length, Last-Modified, Location, Vary), the
+	// rest Response.Headers; end: the response has no body. It returns
+	// the bytes it put on the wire.
+	WriteHead(status int, lines []byte, own int, end bool) (int, error)
 	// FlushHead sends a head WriteHead holds: it goes with the body's
 	// first bytes, or at the latest when the Conn is flushed (FlushOut,
 	// before a proxy waits on its backend), as HTTP/1's head waits in
@@ -188,9 +191,10 @@ func (c *Conn) ResetFramed() {
 func (c *Conn) SetRequestLength(n int) { c.reqLen = n }
 
 // writeFramedHead hands the head WriteHeader wrote at b[start:] to the
-// wire, as the header lines after its status line. A response of length
-// 0 ends with its head, as nginx's HEADERS frame with END_STREAM.
-func (c *Conn) writeFramedHead(status int, b []byte, start int, contentLength int64) error {
+// wire, as the header lines after its status line (those before b[own:]
+// nginx's own fields). A response of length 0 ends with its head, as
+// nginx's HEADERS frame with END_STREAM.
+func (c *Conn) writeFramedHead(status int, b []byte, start, own int, contentLength int64) error {
 	st := &c.out
 	if contentLength == 0 && !st.trailers {
 		st.headerOnly = true
@@ -206,7 +210,10 @@ func (c *Conn) writeFramedHead(status int, b []byte, start int, contentLength in
 	if c.werr != nil {
 		return c.werr
 	}
-	n, err := c.wire.WriteHead(status, head, st.headerOnly)
+	n, err := c.wire.WriteHead(status, head, own-(len(b)-len(head)), st.headerOnly)
+	if st.end > 0 {
+		st.end += int64(n) - st.headerSize // the frames', not HTTP/1's
+	}
 	st.headerSize = int64(n)
 	st.sent += int64(n)
 	if err != nil {
@@ -214,6 +221,40 @@ func (c *Conn) writeFramedHead(status int, b []byte, start int, contentLength in
 		return err
 	}
 	return nil
+}
+
+// EndWithLength makes the write that completes the response's
+// Content-Length end it: a framed stream sends its end with that DATA,
+// as nginx's static file buffer carries last_buf (no empty DATA frame
+// after it). Nothing for HTTP/1, nor for a response with trailers or
+// without a length.
+func (c *Conn) EndWithLength() {
+	c.out.endWithLength = c.wire != nil && c.out.end > 0 && !c.out.trailers && !c.out.headerOnly && c.sink == nil
+}
+
+// EndAlone sends what a framed stream's write buffer holds when it is
+// postpone_output or more, so that the end follows in a DATA frame of its
+// own: nginx's event pipe passes the body it read to its write filter,
+// which sends that much at once, and the upstream's finalization sends
+// last_buf alone. Less waits and goes with the end, as the write filter
+// holds it. Nothing for HTTP/1.
+func (c *Conn) EndAlone() error {
+	if c.wire == nil || c.wb == nil || len(*c.wb) < int(c.postpone)+postponeOutput {
+		return nil
+	}
+	return c.FlushOut()
+}
+
+// endFramedWith is writeRaw's last write under EndWithLength: p and the
+// stream's end.
+func (c *Conn) endFramedWith(p []byte) error {
+	c.out.ended = true
+	n, err := c.wire.End(p, nil)
+	c.out.sent += int64(n)
+	if err != nil {
+		c.out.aborted, c.werr = true, err
+	}
+	return err
 }
 
 // finishFramed is Finish's end on a framed stream: what is buffered goes

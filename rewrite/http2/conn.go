@@ -179,8 +179,11 @@ type Conn struct {
 	nodes      map[uint32]prioNode // the priority tree (mu)
 	nameBuf    []byte
 	heads      atomic.Pointer[headCache] // made at the first response, dropped by a park
-	earlyTimer *time.Timer               // releaseLate's, armed for earlyAt (zero: not armed)
-	earlyAt    time.Time
+	// tableUpdate: the client sent SETTINGS_HEADER_TABLE_SIZE; the next
+	// head starts with a table size update to 0, as nginx's.
+	tableUpdate atomic.Bool
+	earlyTimer  *time.Timer // releaseLate's, armed for earlyAt (zero: not armed)
+	earlyAt     time.Time
 
 	wg        sync.WaitGroup // the streams' handlers
 	lingerReq atomic.Bool    // the last stream ended after GOAWAY: linger, then close
@@ -716,7 +719,8 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 				return http2.ConnectionError(http2.ErrCodeProtocol)
 			}
 		case http2.SettingHeaderTableSize:
-			// Our fields are literals without indexing: no table to size.
+			// Our fields refer to no table of ours: nginx sizes it 0.
+			c.tableUpdate.Store(true)
 		}
 		return nil
 	})

@@ -16,6 +16,8 @@ type headCache struct {
 	seen  *SeenCache // 32 lines
 	heads *SeenCache // 4 heads (or trailers)
 	name  []byte     // scratch for a lower-cased name
+	// scratch is a kept head's record: its own count, its coding.
+	scratch []byte
 }
 
 // headCacheLine: longer lines (cookies, long links) are coded each time
@@ -26,36 +28,49 @@ const headCacheLine = 256
 const headCacheBlock = 512
 
 // appendLines is appendHeaderLines through the cache; hc may be nil
-// (nothing kept).
-func (hc *headCache) appendLines(b, lines []byte, name *[]byte) []byte {
+// (nothing kept). A line of nginx's own fields (the first own bytes of
+// lines) is kept under its line with the CRLF, another without: the
+// same text codes differently in each (a static file's Last-Modified
+// and a backend's). A whole head keeps its own count with its coding.
+func (hc *headCache) appendLines(b, lines []byte, own int, name *[]byte) []byte {
 	if hc == nil {
-		return appendHeaderLines(b, lines, name)
+		return appendHeaderLines(b, lines, own, name)
 	}
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
+	keep := true
 	if enc, ok := hc.heads.Get(lines); ok {
-		return append(b, enc...)
+		if int(enc[0])<<8|int(enc[1]) == own {
+			return append(b, enc[2:]...)
+		}
+		keep = false // the same text split otherwise: not kept twice
 	}
-	head, start, seen := lines, len(b), true
+	head, start, seen, left := lines, len(b), true, own
 	for len(lines) > 0 {
 		line, rest := nextLine(lines)
+		key, isOwn := line, left > 0
+		if isOwn {
+			key = lines[:len(lines)-len(rest)]
+		}
+		left -= len(lines) - len(rest)
 		lines = rest
 		if len(line) == 0 {
 			break
 		}
-		if enc, ok := hc.seen.Get(line); ok {
+		if enc, ok := hc.seen.Get(key); ok {
 			b = append(b, enc...)
 			continue
 		}
 		seen = false
 		at := len(b)
-		b = appendHeaderLine(b, line, &hc.name)
-		hc.seen.Put(line, b[at:])
+		b = appendHeaderLine(b, line, isOwn, &hc.name)
+		hc.seen.Put(key, b[at:])
 	}
-	if seen {
+	if seen && keep {
 		// Its lines repeat: the head is likely to (a head that differs
 		// each time, by a length or a cookie, is not copied each time).
-		hc.heads.Put(head, b[start:])
+		hc.scratch = append(append(hc.scratch[:0], byte(own>>8), byte(own)), b[start:]...)
+		hc.heads.Put(head, hc.scratch)
 	}
 	return b
 }

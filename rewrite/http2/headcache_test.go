@@ -25,16 +25,20 @@ func TestHeadCache(t *testing.T) {
 	hc := newHeadCache()
 	for round := 0; round < 3; round++ {
 		for _, h := range heads {
-			var name []byte
-			want := appendHeaderLinesRef([]byte{0x88}, []byte(h), &name)
-			got := hc.appendLines([]byte{0x88}, []byte(h), &name)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("round %d, %q (-fresh +cached):\n%s", round, h, diff)
+			// The same text with none, some and all of its lines
+			// nginx's own fields, each coded otherwise.
+			for _, own := range []int{0, strings.Index(h, "\r\n") + 2, len(h)} {
+				var name []byte
+				want := appendHeaderLinesRef([]byte{0x88}, []byte(h), own, &name)
+				got := hc.appendLines([]byte{0x88}, []byte(h), own, &name)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("round %d, %q, own %d (-fresh +cached):\n%s", round, h, own, diff)
+				}
 			}
 		}
 	}
 	var name []byte
-	if diff := cmp.Diff(appendHeaderLines(nil, []byte(heads[0]), &name), (*headCache)(nil).appendLines(nil, []byte(heads[0]), &name)); diff != "" {
+	if diff := cmp.Diff(appendHeaderLines(nil, []byte(heads[0]), 20, &name), (*headCache)(nil).appendLines(nil, []byte(heads[0]), 20, &name)); diff != "" {
 		t.Errorf("no cache (-fresh +got):\n%s", diff)
 	}
 }
@@ -47,10 +51,11 @@ func FuzzHeadCache(f *testing.F) {
 	f.Add("A: b\r", "a:b\r\n\r\nc: d")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		hc := newHeadCache()
-		for _, h := range []string{a, b, a, b, a, b} {
+		for i, h := range []string{a, b, a, b, a, b} {
 			var name []byte
-			want := appendHeaderLinesRef(nil, []byte(h), &name)
-			got := hc.appendLines(nil, []byte(h), &name)
+			own := i / 2 * len(h) / 2 // none, half, all
+			want := appendHeaderLinesRef(nil, []byte(h), own, &name)
+			got := hc.appendLines(nil, []byte(h), own, &name)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("%q (-fresh +cached):\n%s", h, diff)
 			}
@@ -60,8 +65,10 @@ func FuzzHeadCache(f *testing.F) {
 
 // appendHeaderLinesRef is appendHeaderLines before it scanned with
 // bytes.IndexByte: the reference its cache and it are fuzzed against.
-func appendHeaderLinesRef(b []byte, lines []byte, name *[]byte) []byte {
-	for len(lines) > 0 {
+// The lines starting in the first own bytes are nginx's own fields.
+func appendHeaderLinesRef(b []byte, lines []byte, own int, name *[]byte) []byte {
+	for at := len(lines); len(lines) > 0; {
+		isOwn := at-len(lines) < own
 		end := 0
 		for end+1 < len(lines) && !(lines[end] == '\r' && lines[end+1] == '\n') {
 			end++
@@ -85,6 +92,15 @@ func appendHeaderLinesRef(b []byte, lines []byte, name *[]byte) []byte {
 		value := line[colon+1:]
 		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
 			value = value[1:]
+		}
+		if first := ownFieldByte(line[:colon]); isOwn && first != 0 {
+			b = append(b, first)
+			if first == 0x5c { // content-length: its digits raw
+				b = append(appendInt(b, 7, 0, uint64(len(value))), value...)
+			} else {
+				b = appendString(b, value)
+			}
+			continue
 		}
 		n := (*name)[:0]
 		for _, ch := range line[:colon] {

@@ -212,15 +212,18 @@ func (s *Stream) CutSend() {
 	c.mu.Unlock()
 }
 
-// Unsent is how much of the body the handler wrote went in no DATA
-// frame: still queued for the window, or dropped by CutSend. nginx counts
-// a stream's bytes as sent once framed, so its $body_bytes_sent leaves
-// these out.
-func (s *Stream) Unsent() int64 {
+// SentCounts is what the body's count leaves out and what its frames add
+// to nginx's: unsent, how much of the body the handler wrote went in no
+// DATA frame (still queued for the window, or dropped by CutSend; nginx
+// counts a stream's bytes as sent once framed); framing, the DATA
+// frames' headers and the trailers' HEADERS frames, in $bytes_sent
+// (counted per frame sent, as nginx's frame handlers count them) and out
+// of $body_bytes_sent.
+func (s *Stream) SentCounts() (unsent, framing int64) {
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return int64(s.queued()) + s.cutBytes
+	return int64(s.queued()) + s.cutBytes, s.framing
 }
 
 // ConnSocket is the socket under the stream's connection (nil: none).
@@ -239,7 +242,7 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 	c := s.c
 	if len(trailers) > 0 {
 		c.mu.Lock()
-		s.trailers = c.headCache().appendLines(s.trailers[:0], trailers, &s.nameBuf)
+		s.trailers = c.headCache().appendLines(s.trailers[:0], trailers, 0, &s.nameBuf)
 		c.mu.Unlock()
 	}
 	// The end is flushed once the handler returned (runStream): the
@@ -260,14 +263,14 @@ func (s *Stream) End(last, trailers []byte) (int, error) {
 			// ended well, as nginx's once its last frame is queued, even
 			// if the client closed since.
 			c.mu.Unlock()
-			return n + len(trailers), nil
+			return n, nil
 		}
 		if err == nil && s.cut {
 			err = errSendCut
 		}
 		if err != nil {
 			c.mu.Unlock()
-			return n + len(trailers), err
+			return n, err
 		}
 		s.waiting |= waitSend
 		c.mu.Unlock()
@@ -310,11 +313,13 @@ func (c *Conn) schedule(s *Stream) error {
 			st.endSent = true
 			st.bodyEventLocked()
 			c.endedLocked(st)
-			if len(st.trailers) > 0 {
+			if n := len(st.trailers); n > 0 {
+				st.framing += int64(n + 9*max(1, (n+c.maxFrame-1)/c.maxFrame)) // writeBlock's frames
 				c.frameBuf = append(c.frameBuf[:0], st.trailers...)
 				c.mu.Unlock()
 				_, err = c.writeBlock(id, c.frameBuf, true)
 			} else {
+				st.framing += 9
 				c.mu.Unlock()
 				err = c.writeData(id, true, nil)
 			}
@@ -323,6 +328,7 @@ func (c *Conn) schedule(s *Stream) error {
 			n = int(min(int64(n), st.sendWindow, c.sendWindow))
 			st.sendWindow -= int64(n)
 			c.sendWindow -= int64(n)
+			st.framing += 9
 			p := st.out[st.outPos : st.outPos+n]
 			st.outPos += n
 			if st.outPos == len(st.out) {

@@ -96,9 +96,13 @@ type Stream struct {
 	trailers   []byte // the closing HEADERS block, encoded
 	nameBuf    []byte
 	rstSent    bool
-	timedOut   bool      // client_body_timeout or send_timeout passed
-	cut        bool      // CutSend: the response's writes fail
-	cutBytes   int64     // DATA payload CutSend dropped unsent
+	timedOut   bool  // client_body_timeout or send_timeout passed
+	cut        bool  // CutSend: the response's writes fail
+	cutBytes   int64 // DATA payload CutSend dropped unsent
+	// framing is what the response's frames took beyond the head and the
+	// DATA payload: 9 bytes a DATA frame, the trailers' HEADERS whole
+	// (nginx counts them in $bytes_sent, and out of $body_bytes_sent).
+	framing    int64
 	err        error     // reset or connection gone: I/O fails with it
 	headHeld   bool      // HEADERS wait in c.bw for a flush (c.wmu)
 	watch      io.Closer // WatchAbort's backend
@@ -432,8 +436,9 @@ func (s *Stream) settleLocked() {
 }
 
 // WriteHead is the Wire's: the head as HEADERS (and CONTINUATION)
-// frames.
-func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
+// frames, coded as nginx codes it (the first own bytes of lines are its
+// header filter's own fields).
+func (s *Stream) WriteHead(status int, lines []byte, own int, end bool) (int, error) {
 	c := s.c
 	c.mu.Lock()
 	if status >= 200 {
@@ -452,8 +457,13 @@ func (s *Stream) WriteHead(status int, lines []byte, end bool) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.frameBuf = appendStatus(c.frameBuf[:0], status)
-	c.frameBuf = c.headCache().appendLines(c.frameBuf, lines, &c.nameBuf)
+	c.frameBuf = c.frameBuf[:0]
+	if c.tableUpdate.Load() && c.tableUpdate.CompareAndSwap(true, false) {
+		// The client sized its table: nginx's next head says 0 first.
+		c.frameBuf = append(c.frameBuf, 0x20)
+	}
+	c.frameBuf = appendStatus(c.frameBuf, status)
+	c.frameBuf = c.headCache().appendLines(c.frameBuf, lines, own, &c.nameBuf)
 	n, err := c.writeBlock(s.id, c.frameBuf, end)
 	if err == nil && end {
 		err = c.flushStream(s)
@@ -530,8 +540,9 @@ func appendStatus(b []byte, status int) []byte {
 	case 500:
 		return append(b, 0x8e)
 	}
-	// Literal without indexing, name index 8 (":status").
-	b = append(b, 0x08, 3)
+	// Literal with incremental indexing, name index 8 (":status"), as
+	// nginx's (it never refers to its table after).
+	b = append(b, 0x48, 3)
 	if status < 100 || status > 999 {
 		status = status % 1000
 	}
@@ -540,18 +551,23 @@ func appendStatus(b []byte, status int) []byte {
 	return append(b, d[:]...)
 }
 
-// appendHeaderLines encodes "Name: value\r\n" lines as literals without
-// indexing (as nginx does: no dynamic table), names lower-cased, each
-// string Huffman-coded when that is shorter (ngx_http_v2_string_encode).
-// name is scratch for the lower-cased names.
-func appendHeaderLines(b []byte, lines []byte, name *[]byte) []byte {
+// appendHeaderLines encodes "Name: value\r\n" lines as nginx's HTTP/2
+// header filter does: the first own bytes of lines are its own fields
+// (Server, Date, Content-Type, Content-Length, Last-Modified, Location,
+// Vary), each with its static table name; the others are literals
+// without indexing, names lower-cased. Strings are Huffman-coded when
+// shorter (ngx_http_v2_string_encode), a length never. name is scratch
+// for the lower-cased names.
+func appendHeaderLines(b []byte, lines []byte, own int, name *[]byte) []byte {
 	for len(lines) > 0 {
 		line, rest := nextLine(lines)
+		isOwn := own > 0
+		own -= len(lines) - len(rest)
 		lines = rest
 		if len(line) == 0 {
 			break
 		}
-		b = appendHeaderLine(b, line, name)
+		b = appendHeaderLine(b, line, isOwn, name)
 	}
 	return b
 }
@@ -574,8 +590,9 @@ func nextLine(lines []byte) (line, rest []byte) {
 	}
 }
 
-// appendHeaderLine encodes one "Name: value" line (none without a colon).
-func appendHeaderLine(b []byte, line []byte, name *[]byte) []byte {
+// appendHeaderLine encodes one "Name: value" line (none without a
+// colon); own: one of nginx's own fields.
+func appendHeaderLine(b []byte, line []byte, own bool, name *[]byte) []byte {
 	colon := bytes.IndexByte(line, ':')
 	if colon < 0 {
 		return b
@@ -584,11 +601,48 @@ func appendHeaderLine(b []byte, line []byte, name *[]byte) []byte {
 	for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
 		value = value[1:]
 	}
+	if own {
+		if first := ownFieldByte(line[:colon]); first != 0 {
+			b = append(b, first)
+			if first == ownContentLength {
+				// nginx writes the digits raw.
+				b = appendInt(b, 7, 0, uint64(len(value)))
+				return append(b, value...)
+			}
+			return appendString(b, value)
+		}
+	}
 	n := http1.AppendLower((*name)[:0], line[:colon])
 	*name = n
 	b = append(b, 0x00)
 	b = appendString(b, n)
 	return appendString(b, value)
+}
+
+// ownContentLength is content-length's first byte.
+const ownContentLength = 0x40 | 28
+
+// ownFieldByte is the first byte nginx codes its own field name with: a
+// literal with incremental indexing and the static table's name (0 for
+// another name).
+func ownFieldByte(name []byte) byte {
+	switch string(name) {
+	case "Server":
+		return 0x40 | 54
+	case "Date":
+		return 0x40 | 33
+	case "Content-Type":
+		return 0x40 | 31
+	case "Content-Length":
+		return ownContentLength
+	case "Last-Modified":
+		return 0x40 | 44
+	case "Location":
+		return 0x40 | 46
+	case "Vary":
+		return 0x40 | 59
+	}
+	return 0
 }
 
 // appendString is an HPACK string literal, Huffman-coded when shorter.

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -69,9 +70,13 @@ type cacheReq struct {
 	headIndex                       []byte             // head's index (cachehead.go)
 	indexHead                       http1.ResponseHead // head parsed for its index
 	w                               filecache.Writer
-	tee                             teeStream
-	variantBuf                      []byte
-	revHead                         http1.ResponseHead // the cached head, read for a revalidation
+	// tempFail: the cache file could not be made in the temporary path
+	// (use_temp_path): the body's first bytes fail with it, as nginx's
+	// event pipe fails to write its first buffer there.
+	tempFail   error
+	tee        teeStream
+	variantBuf []byte
+	revHead    http1.ResponseHead // the cached head, read for a revalidation
 }
 
 var cacheReqPool = sync.Pool{New: func() any { return &cacheReq{entry: filecache.Entry{Fd: -1}} }}
@@ -156,7 +161,7 @@ func updateDone(zone *filecache.Zone, key filecache.Key) func() {
 
 func (cr *cacheReq) reset(cc *cacheConf) {
 	cr.conf, cr.zone, cr.status, cr.cacheable, cr.hasEntry, cr.updating, cr.lastFT, cr.secondary = cc, nil, "", false, false, false, 0, false
-	cr.background, cr.bgPending, cr.convHead = false, false, false
+	cr.background, cr.bgPending, cr.convHead, cr.tempFail = false, false, false, nil
 }
 
 // backgroundUpdate fetches the entry a stale answer was sent from, as
@@ -749,9 +754,16 @@ func (p *Proxy) cacheStore(r *http1.Request, s *rewrite.State, x *exchange) (all
 	m.Head = cr.head
 	cr.headIndex = appendHeadIndex(cr.headIndex[:0], cr.head, &cr.indexHead)
 	m.HeadIndex = cr.headIndex
-	if err := cr.zone.Begin(&cr.w, key, m); err != nil {
+	var create func() (*os.File, error)
+	if cr.zone.UseTempPath {
+		create = p.temp.createTemp
+	}
+	if err := cr.zone.Begin(&cr.w, key, m, create); err != nil {
 		cr.w.Abort()
 		cr.cacheable = false
+		if isLevelError(err) {
+			cr.tempFail = err
+		}
 	}
 	http1.NextTempNumber() // nginx's temporary file took a number
 	return allowRanges

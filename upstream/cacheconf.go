@@ -74,9 +74,12 @@ func (gs *Groups) CompileCachePaths(http []*nginxconf.Directive, prefixPath func
 		var levels []int
 		inactive := 10 * time.Minute
 		var maxSize, minFree int64
+		useTemp := true
 		for _, a := range d.Args[1:] {
 			k, v, _ := strings.Cut(a, "=")
 			switch k {
+			case "use_temp_path":
+				useTemp = v != "off"
 			case "levels":
 				for _, l := range strings.Split(v, ":") {
 					n, _ := strconv.Atoi(l)
@@ -97,7 +100,9 @@ func (gs *Groups) CompileCachePaths(http []*nginxconf.Directive, prefixPath func
 		if gs.caches == nil {
 			gs.caches = map[string]*filecache.Zone{}
 		}
-		gs.caches[name] = filecache.NewZone(name, path, levels, inactive, maxSize, minFree)
+		z := filecache.NewZone(name, path, levels, inactive, maxSize, minFree)
+		z.UseTempPath = useTemp
+		gs.caches[name] = z
 	}
 }
 

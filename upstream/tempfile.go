@@ -484,6 +484,16 @@ func (w *bodyWriter) h2Waits(n int) bool {
 
 func (w *bodyWriter) write(b []byte) error {
 	x, p := w.x, w.p
+	if x.cr != nil && x.cr.tempFail != nil {
+		// The cache's file could not be made: nginx's pipe writes a
+		// cached response's buffers there before the client gets them,
+		// so its first one fails (NGX_ABORT), nothing sent: not even
+		// an HTTP/1 head its write filter still held (postpone_output).
+		if headPostponed(w.c) {
+			w.c.Discard()
+		}
+		return p.tempErr(x, x.cr.tempFail)
+	}
 	// The buffers' worth goes straight to the client, unless an HTTP/2
 	// stream's write would wait for its window first (*_buffers larger
 	// than the stream queues, the only way it can): then the buffers read

@@ -2,6 +2,8 @@ package filecache
 
 import (
 	"encoding/hex"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,6 +22,9 @@ type Zone struct {
 	Inactive time.Duration // an entry not used for this long is removed
 	MaxSize  int64         // 0: no limit
 	MinFree  int64         // free space the manager keeps on the file system; 0: none
+	// UseTempPath: a file is written in the location's temporary path
+	// and moved in once whole (use_temp_path=on, nginx's default).
+	UseTempPath bool
 
 	mu    sync.Mutex
 	nodes map[Key]*node
@@ -297,11 +302,16 @@ type Writer struct {
 	size int64
 }
 
-// Begin starts k's file with m's header (m.BodyStart is set).
-func (z *Zone) Begin(w *Writer, k Key, m *Meta) error {
+// Begin starts k's file with m's header (m.BodyStart is set): in the
+// zone's directory, or the file create makes (use_temp_path: nginx's
+// temporary path), moved into the zone at Commit.
+func (z *Zone) Begin(w *Writer, k Key, m *Meta, create func() (*os.File, error)) error {
 	z.start()
 	*w = Writer{z: z, key: k, hdr: w.hdr[:0]}
-	f, err := os.CreateTemp(z.Path, ".tmp-")
+	if create == nil {
+		create = z.createTemp
+	}
+	f, err := create()
 	if err != nil {
 		return err
 	}
@@ -311,6 +321,35 @@ func (z *Zone) Begin(w *Writer, k Key, m *Meta) error {
 	_, w.err = f.Write(w.hdr)
 	w.size = int64(len(w.hdr))
 	return w.err
+}
+
+func (z *Zone) createTemp() (*os.File, error) { return os.CreateTemp(z.Path, ".tmp-") }
+
+// copyInto copies the file tmp to name through a temporary file of the
+// zone, and removes tmp.
+func (z *Zone) copyInto(tmp, name string) error {
+	in, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := z.createTemp()
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(out.Name(), name)
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		return err
+	}
+	os.Remove(tmp)
+	return nil
 }
 
 // Active reports whether a file is being written.
@@ -359,6 +398,11 @@ func (w *Writer) Commit() error {
 		if err = os.MkdirAll(filepath.Dir(name), 0o700); err == nil {
 			err = os.Rename(tmp, name)
 		}
+	}
+	if errors.Is(err, syscall.EXDEV) {
+		// The temporary path is on another file system: copied, as
+		// nginx's ngx_ext_rename_file copies.
+		err = w.z.copyInto(tmp, name)
 	}
 	if err != nil {
 		os.Remove(tmp)

@@ -2,6 +2,7 @@ package filecache
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func TestStoreOpenRefresh(t *testing.T) {
 	m := Meta{ValidSec: 100, UpdatingSec: 2, ErrorSec: 3, LastModified: -1, Date: 50, Key: []byte("key"),
 		Vary: []byte("Accept"), ETag: []byte(`"e"`), Head: []byte("HTTP/1.1 200 OK\r\n\r\n"), HeadIndex: []byte("index"), Variant: Sum([]byte("v"))}
 	var w Writer
-	if err := z.Begin(&w, k, &m); err != nil {
+	if err := z.Begin(&w, k, &m, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.Write([]byte("body "))
@@ -77,7 +78,7 @@ func TestReadAtAcrossOpensRead(t *testing.T) {
 		}
 		k := Sum([]byte{byte(size), byte(size >> 8)})
 		var w Writer
-		if err := z.Begin(&w, k, &m); err != nil {
+		if err := z.Begin(&w, k, &m, nil); err != nil {
 			t.Fatal(err)
 		}
 		w.Write(body)
@@ -133,7 +134,7 @@ func TestErrorCachedUntilExpiredOrStored(t *testing.T) {
 	}
 	var w Writer
 	m := Meta{LastModified: -1, Key: []byte("b"), Head: []byte("HTTP/1.1 200 OK\r\n\r\n")}
-	if err := z.Begin(&w, b, &m); err != nil {
+	if err := z.Begin(&w, b, &m, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(); err != nil {
@@ -190,7 +191,7 @@ func TestManager(t *testing.T) {
 		k := Sum([]byte(key))
 		var w Writer
 		m := Meta{Key: []byte(key), Head: []byte("HTTP/1.1 200 OK\r\n\r\n")}
-		if err := z.Begin(&w, k, &m); err != nil {
+		if err := z.Begin(&w, k, &m, nil); err != nil {
 			t.Fatal(err)
 		}
 		w.Write(make([]byte, body))
@@ -258,5 +259,44 @@ func TestHeadIndexVersions(t *testing.T) {
 	b = appendHeader(nil, &m)
 	if n, err := decodeHeader(b, &got); n != len(b) || err != nil || len(got.HeadIndex) != 0 || len(got.Head) != len(m.Head) {
 		t.Errorf("full header: %d %v, index %q", n, err, got.HeadIndex)
+	}
+}
+
+// use_temp_path: the file Begin's create made (in another directory) is
+// the entry once committed, moved into the zone; copyInto, the move
+// across file systems, leaves the same entry.
+func TestBeginInTempPath(t *testing.T) {
+	for _, copied := range []bool{false, true} {
+		z := NewZone("z", t.TempDir(), []int{1, 2}, 0, 0, 0)
+		temp := t.TempDir()
+		k := Sum([]byte("key"))
+		m := Meta{ValidSec: 100, LastModified: -1, Key: []byte("key"), Head: []byte("HTTP/1.1 200 OK\r\n\r\n")}
+		var w Writer
+		if err := z.Begin(&w, k, &m, func() (*os.File, error) { return os.CreateTemp(temp, "t") }); err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("body"))
+		if copied {
+			tmp := w.f.Name()
+			w.f.Close()
+			w.f = nil
+			if err := os.MkdirAll(filepath.Dir(z.FileName(k)), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := z.copyInto(tmp, z.FileName(k)); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := os.ReadDir(temp); len(left) != 0 {
+			t.Errorf("copied %v: %d files left in the temporary path", copied, len(left))
+		}
+		e := Entry{Fd: -1}
+		found, err := z.Open(k, &e, time.Now())
+		if !found || err != nil || e.BodyLength() != 4 {
+			t.Errorf("copied %v: Open: %v %v, body %d bytes", copied, found, err, e.BodyLength())
+		}
+		e.Close()
 	}
 }

@@ -91,6 +91,72 @@ server {
 	}
 }
 
+// The same with proxy_cache: nginx writes each buffer of a response it
+// caches to its temporary file before the client gets it, so the file
+// that cannot be made fails the first buffer: the client has the head
+// and no DATA before the reset, whatever its window, and the cache keeps
+// nothing (the next request goes to the backend again).
+func TestServeH2ProxyCacheTempFileFails(t *testing.T) {
+	t.Parallel()
+	want, got := serveNginx(t), serveUnderTest(t)
+	c := harness.Case{Name: "h2 cache temp file fails", Content: map[string]string{"proxy_temp": "a file, not a directory"},
+		Config: `log_format bytes 'ACCESS $status $body_bytes_sent $upstream_cache_status';
+proxy_cache_path cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{{PORT}} http2;
+    server_name localhost;
+    error_log stderr warn;
+    access_log /dev/stderr bytes;
+    proxy_temp_path proxy_temp;
+    proxy_cache c;
+    proxy_cache_valid 200 1h;
+    location / { proxy_pass http://{{BACKEND}}/; }
+}
+`}
+	msg := regexp.MustCompile(`\[(crit|error|warn|alert)\] \d+#\d+: (\*\d+ )?([^,]*)`)
+	tmp := regexp.MustCompile(`[^"\s]*/proxy_temp/\d{10}\b`)
+	access := regexp.MustCompile(`ACCESS .*`)
+	run := func(im harness.Impl, path string) string {
+		be, err := harness.StartBackend()
+		if err != nil {
+			return "backend: " + err.Error()
+		}
+		defer be.Close()
+		srv, err := harness.Start(c, im, serveAssets(t), be.Port)
+		if err != nil {
+			return "start: " + err.Error()
+		}
+		end := h2Unread(h2Dialer(srv.Port, false), path)
+		end += "; again: " + h2Unread(h2Dialer(srv.Port, false), path)
+		heads, _ := be.Seen()
+		end += fmt.Sprintf("; backend requests %d", heads)
+		log := srv.Stop()
+		lines := access.FindAllString(log, -1)
+		for _, m := range msg.FindAllStringSubmatch(log, -1) {
+			if !strings.Contains(m[3], "epoll_wait") {
+				lines = append(lines, m[1]+": "+tmp.ReplaceAllString(m[3], "proxy_temp/N"))
+			}
+		}
+		return end + "; log: " + strings.Join(lines, " | ")
+	}
+	t.Run("http1", func(t *testing.T) {
+		// Over HTTP/1 the head, then the connection closed.
+		h1 := c
+		h1.Config = strings.Replace(c.Config, " http2;", ";", 1)
+		h1.Requests = []harness.Request{plainGet("small", "/made?n=100"), plainGet("large", "/made?n=300000")}
+		h1.ErrorLog = true
+		harness.Compare(t, h1, want, got, serveAssets(t))
+	})
+	for _, path := range []string{"/made?n=100", "/made?n=30000", "/made?n=8388608"} {
+		t.Run(path, func(t *testing.T) {
+			a, b := atOnce(func() string { return run(want, path) }, func() string { return run(got, path) })
+			if diff := cmp.Diff(a, b); diff != "" {
+				t.Errorf("nginx vs gonginx (-nginx +gonginx):\n%s", diff)
+			}
+		})
+	}
+}
+
 // h2Unread asks for path with the default 64 KB windows and never opens
 // them: what comes within 10 s (the status, the DATA's length, how the
 // stream or connection ended).
@@ -117,6 +183,9 @@ func h2Unread(dial func() (net.Conn, error), path string) string {
 			status = f.PseudoValue("status")
 		case *http2.DataFrame:
 			n += len(f.Data())
+			if f.StreamEnded() {
+				return fmt.Sprintf("status %s, %d bytes, then END_STREAM", status, n)
+			}
 		case *http2.RSTStreamFrame:
 			return fmt.Sprintf("status %s, %d bytes, then RST_STREAM %v", status, n, f.ErrCode)
 		case *http2.GoAwayFrame:

@@ -7,11 +7,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gonginx/gonginx/internal/freelist"
 	"github.com/gonginx/gonginx/location/filter"
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/rewrite/http1/freelist"
 	"github.com/gonginx/gonginx/upstream"
 )
 

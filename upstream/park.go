@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/gonginx/gonginx/internal/wake"
+	"github.com/gonginx/gonginx/rewrite/http1/wake"
 	"github.com/gonginx/gonginx/upstream/poller"
 )
 

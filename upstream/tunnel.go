@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gonginx/gonginx/internal/freelist"
 	"github.com/gonginx/gonginx/rewrite/http1"
+	"github.com/gonginx/gonginx/rewrite/http1/freelist"
 	"github.com/gonginx/gonginx/upstream/poller"
 )
 

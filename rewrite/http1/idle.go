@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gonginx/gonginx/internal/freelist"
+	"github.com/gonginx/gonginx/rewrite/http1/freelist"
 )
 
 // An idle keep-alive connection holds no buffer, as nginx frees an idle

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gonginx/gonginx/internal/wake"
+	"github.com/gonginx/gonginx/rewrite/http1/wake"
 )
 
 // Workers runs jobs on goroutines that, a job done, wait for another: a

@@ -8,10 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gonginx/gonginx/internal/wake"
+	"github.com/gonginx/gonginx/rewrite/http1/wake"
 )
 
-// waiter is a waiting Read's or Write's wake (internal/wake: the
+// waiter is a waiting Read's or Write's wake (rewrite/http1/wake: the
 // goroutine parked and readied as the runtime's poller does it) and
 // timer. The timer is a function's, which gives the same wake as the
 // poller's report: the wait is one park, not a select over the report

@@ -196,7 +196,7 @@ func parseFlags(args []string) (*flags, error) {
 					i++
 					v = args[i]
 				default:
-					what := map[byte]string{'p': "directory name", 'e': "file name", 'c': "file name", 'g': "directives", 's': "parameter"}[c]
+					what := map[byte]string{'p': "directory name", 'e': "file name", 'c': "file name", 'g': "parameter", 's': "parameter"}[c]
 					return nil, fmt.Errorf("option \"-%c\" requires %s", c, what)
 				}
 				switch c {
@@ -366,13 +366,17 @@ func test(f *flags, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	printWarnings(stderr, warns)
+	elog := openCmdLog(f, cfg, stderr)
+	defer elog.close()
+	for _, w := range warns {
+		elog.log("warn", w.Error())
+	}
 	name := confName(f, cfg)
 	if (err == nil || l.afterSyntax) && !f.quiet {
 		fmt.Fprintf(stderr, "%s: the configuration file %s syntax is ok\n", progName, name)
 	}
 	if err == nil && l.limitWarn != nil {
-		printWarnings(stderr, []*nginxconf.Error{l.limitWarn})
+		elog.log("warn", l.limitWarn.Error())
 	}
 	var report []finding
 	if f.format != "" {
@@ -381,7 +385,7 @@ func test(f *flags, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		if !silent(err) {
-			fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(err), err)
+			elog.log(levelOf(err), err.Error())
 		}
 		fmt.Fprintf(stderr, "%s: configuration file %s test failed\n", progName, name)
 		return 1
@@ -452,33 +456,31 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func pidPath(f *flags) (string, error) {
-	cfg, err := nginxconf.Load(f.conf, f.loadOptions())
-	if err != nil {
-		return "", err
-	}
-	return pidFile(cfg), nil
-}
-
+// sendSignal is -s: as ngx_signal_process, it reads the configuration
+// for the pid file and signals the pid named there, logging to -e's log.
 func sendSignal(f *flags, stderr io.Writer) int {
-	path, err := pidPath(f)
+	cfg, err := nginxconf.Load(f.conf, f.loadOptions())
+	elog := openCmdLog(f, cfg, stderr)
+	defer elog.close()
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		elog.log("emerg", err.Error())
 		return 1
 	}
+	elog.log("notice", "signal process started")
+	path := pidFile(cfg)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [error] open() %q failed (%s)\n", progName, path, nginxconf.ErrnoText(err))
+		elog.log("error", fmt.Sprintf("open() %q failed (%s)", path, nginxconf.ErrnoText(err)))
 		return 1
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || pid <= 0 {
-		fmt.Fprintf(stderr, "%s: [error] invalid PID number %q in %q\n", progName, strings.TrimSpace(string(data)), path)
+		elog.log("error", fmt.Sprintf("invalid PID number %q in %q", strings.TrimSpace(string(data)), path))
 		return 1
 	}
 	sig := map[string]syscall.Signal{"stop": syscall.SIGTERM, "quit": syscall.SIGQUIT, "reopen": syscall.SIGUSR1, "reload": syscall.SIGHUP}[f.signal]
 	if err := syscall.Kill(pid, sig); err != nil {
-		fmt.Fprintf(stderr, "%s: [alert] kill(%d, %d) failed (%s)\n", progName, pid, sig, nginxconf.ErrnoText(err))
+		elog.log("alert", fmt.Sprintf("kill(%d, %d) failed (%s)", pid, sig, nginxconf.ErrnoText(err)))
 		return 1
 	}
 	return 0

@@ -26,7 +26,7 @@ func (x *exchange) postAction() {
 	req := sc.Request()
 	req.Method, req.MethodCode = mainReq.Method, mainReq.MethodCode
 	req.ContentLength, req.Chunked = mainReq.ContentLength, mainReq.Chunked
-	req.Internal = mainReq.Internal
+	req.Internal, req.RawStale = mainReq.Internal, mainReq.RawStale
 	x.c, x.req, x.st.Req, x.st.Conn = sc, req, req, sc
 	status, stStatus, errStatus := x.status, x.st.Status, x.st.ErrStatus
 	for first := true; ; first = false {

@@ -44,7 +44,7 @@ func (x *exchange) redirectTo(uri, args []byte, hasArgs, setArgs bool) int {
 		x.req.Args, x.req.HasArgs, x.req.ArgsFound = x.argsBuf, hasArgs, hasArgs
 	}
 	x.req.URI = uri
-	x.req.Internal = true
+	x.req.Internal, x.req.RawStale = true, true
 	x.st.Captures = x.st.Captures[:0]
 	if x.st.Trace != nil {
 		x.st.Trace("redirect", "internal redirect to \""+string(uri)+"\", the phases again from the server's rewrite directives")

@@ -412,7 +412,7 @@ func (p *Program) Run(s *State) Action {
 			s.Req.URI = uri[:len(uri):len(uri)]
 			s.Req.Args = args
 			s.Req.HasArgs = len(args) > 0
-			s.Req.Internal = true
+			s.Req.Internal, s.Req.RawStale = true, true
 			act.URIChanged = true
 			uriChanged = o.flag != Break
 			s.LocationChanged = o.flag == Break

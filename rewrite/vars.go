@@ -363,7 +363,7 @@ func setArgs(s *State, v []byte) {
 	s.argsBuf = append(s.argsBuf[:0], v...)
 	s.Req.Args = s.argsBuf[:len(v):len(v)]
 	s.Req.HasArgs = len(v) > 0
-	s.Req.ArgsSet = true
+	s.Req.RawStale = true
 }
 
 func builtinGetters(c *Compiler) map[string]Getter {

@@ -247,7 +247,7 @@ func (gp *grpcProto) createRequest(p *Proxy, r *http1.Request, s *rewrite.State,
 // grpcPath is :path: the client's target as sent when the URI was not
 // changed, else the URI escaped and the arguments.
 func (p *Proxy) grpcPath(b []byte, r *http1.Request) []byte {
-	if !r.Internal && !r.QuotedURI && !r.ArgsSet {
+	if !r.RawStale && !r.QuotedURI {
 		return append(b, r.RawURI...)
 	}
 	b = appendEscapeURI(b, r.URI)

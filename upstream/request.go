@@ -182,7 +182,8 @@ func headerIn(hs []setHeader, idx *headerIndex, name []byte) bool {
 // appendURI writes the request target as ngx_http_proxy_create_request:
 //   - proxy_pass with variables and a URI part: the evaluated URI as is,
 //     without the client's arguments;
-//   - no URI part and the URI unchanged: the client's target as sent;
+//   - no URI part and the URI unchanged (a named location keeps it):
+//     the client's target as sent;
 //   - otherwise the normalized URI, escaped when the client's had %XX
 //     escapes or the URI was changed (rewrite, internal redirect), plus
 //     "?args"; a URI part replaces the matched location's prefix, unless
@@ -192,7 +193,7 @@ func (p *Proxy) appendURI(b []byte, r *http1.Request, s *rewrite.State, t *targe
 	if t.uri != nil {
 		return append(b, t.uri...)
 	}
-	if !t.hasURI && !r.Internal {
+	if !t.hasURI && !r.RawStale {
 		return append(b, r.RawURI...)
 	}
 	uri := r.URI

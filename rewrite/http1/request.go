@@ -243,9 +243,12 @@ type Request struct {
 	// Internal is set once the URI was changed by rewrite, try_files,
 	// error_page or index: nginx then treats the request as internal.
 	Internal bool
-	// ArgsSet: "set $args" changed the arguments (nginx clears
-	// r->valid_unparsed_uri), so the target as sent is not passed on.
-	ArgsSet bool
+	// RawStale: RawURI no longer names the URI and arguments (nginx's
+	// r->valid_unparsed_uri cleared): an internal redirect, a rewrite
+	// that changed the URI, "set $args", a subrequest. A named location
+	// leaves it (Internal but not RawStale), so proxy_pass without a URI
+	// part there still sends the target as the client sent it.
+	RawStale bool
 
 	Conn *ConnInfo
 

@@ -30,7 +30,7 @@ func (c *Conn) NewSub(uri, args []byte, hasArgs bool, sink func([]byte) error) *
 	r.MainMethod = c.req.MainMethodName()
 	r.Method, r.MethodCode = methodGET, MethodGET
 	r.URI, r.Args, r.HasArgs = uri, args, hasArgs
-	r.Internal = true
+	r.Internal, r.RawStale = true, true
 	r.ContentLength, r.Chunked, r.NoBody = -1, false, false
 	r.Upgrade = false
 	return sc

@@ -523,6 +523,12 @@ func (x *exchange) rebind(rt *Router) {
 // line did not parse.
 func (x *exchange) badRequest(addr *Addr, perr *http1.Error, c *http1.Conn) {
 	x.startRejected(addr, c)
+	if perr == http1.ErrURITooLong && len(x.req.Method) == 0 {
+		x.st.RequestLine = c.LongRequestLine()
+	}
+	if len(x.req.Dropped) > 0 {
+		x.logDroppedHeaders(x.req)
+	}
 	x.logRejected(perr)
 	// A request line parsed whole as HTTP/0.9 gets a bare body; one
 	// rejected earlier reads as HTTP/1.0 (http1's default) and gets a head.

@@ -169,6 +169,7 @@ type reqState struct {
 	addURIToAlias bool
 	expectDone    bool   // Expect: 100-continue was handled
 	bodyDropped   bool   // discardBody ran: the body is not the request's
+	discardFailed bool   // discarding met a bad chunk, logged once
 	emptyLocation bool   // "return 3xx" without a URL
 	redirLoc      []byte // Location of a redirect being answered
 	rangeUnsat    bool   // a 416 carries "Content-Range: bytes */size"
@@ -269,6 +270,9 @@ func (x *exchange) serve(addr *Addr, req *http1.Request) {
 	// request, as nginx does.
 	x.srv = addr.selectServer(host, &x.st)
 	x.st.ServerName = x.srv.Name
+	if len(req.Dropped) > 0 {
+		x.logDroppedHeaders(req)
+	}
 	if x.st.RegexFailed != "" {
 		// ngx_http_set_virtual_server: a server_name regex at its match
 		// limit closes the request in the default server, logged with
@@ -748,9 +752,36 @@ func (x *exchange) discardBody() int {
 	// Only now: errors.As's target escapes, an allocation per request.
 	var perr *http1.Error
 	if errors.As(err, &perr) {
+		x.logDiscardFailed(perr)
 		return perr.Status
 	}
 	return 0
+}
+
+// discardBuffered is DiscardBuffered where a response is about to go out
+// whatever the body holds (a special response): false when the body
+// could not be discarded, so the connection is not kept.
+func (x *exchange) discardBuffered() bool {
+	err := x.c.DiscardBuffered()
+	if err == nil {
+		return true
+	}
+	var perr *http1.Error
+	if errors.As(err, &perr) {
+		x.logDiscardFailed(perr)
+	}
+	return false
+}
+
+// logDiscardFailed logs a bad chunk in a discarded body once, at error,
+// as ngx_http_discard_request_body_filter does (its second call finds
+// r->request_body made and returns at once).
+func (x *exchange) logDiscardFailed(perr *http1.Error) {
+	if perr != http1.ErrInvalidChunked || x.discardFailed {
+		return
+	}
+	x.discardFailed = true
+	x.log.Errorf(x, "%s", perr.Msg)
 }
 
 // expectContinue answers "Expect: 100-continue" as ngx_http_test_expect

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -285,6 +286,14 @@ func (x *exchange) logRejected(perr *http1.Error) {
 				msg += `: "` + invalidHeaderText(line) + `"`
 			}
 		}
+	case http1.ErrHeaderTooLarge:
+		// ngx_http_process_request_headers shows the line from its start
+		// to its buffer's end, at most NGX_MAX_ERROR_STR - 300 bytes.
+		if hc, ok := x.c.(interface{ HeadRestAt(int) []byte }); ok {
+			if rest := hc.HeadRestAt(r.Parsed); len(rest) > 0 && r.LongLineRoom > 0 {
+				msg += `: "` + string(rest[:min(len(rest), r.LongLineRoom, 2048-300)]) + `..."`
+			}
+		}
 	}
 	if info := x.c.ConnInfo(); info != nil && info.HTTP2 != 0 && x.srv != nil {
 		// An HTTP/2 stream's header block: nginx's stream log, with the
@@ -308,17 +317,46 @@ func (x *exchange) logRejected(perr *http1.Error) {
 		x.log.logTo(x.conf().errorLogs, "info", line)
 		return
 	}
-	if r.Parsed == 0 {
-		msg += " while reading client request line"
+	if r.InRequestLine() {
+		// ngx_http_set_keepalive names a request already buffered behind
+		// the previous one "pipelined" until its line is read.
+		if x.c.Pipelined() {
+			msg += " while reading client pipelined request line"
+		} else {
+			msg += " while reading client request line"
+		}
 	} else {
 		msg += " while reading client request headers"
 	}
 	x.log.Logf(x, "info", "%s", msg)
 }
 
+// logDroppedHeaders logs the header lines ignore_invalid_headers left
+// out, at info, as ngx_http_process_request_headers does while it reads
+// them: the host named only when its header came before the line.
+func (x *exchange) logDroppedHeaders(r *http1.Request) {
+	rank := levelRank("info")
+	if logs := x.conf().errorLogs; len(logs) > 0 && !takenBy(logs, rank) {
+		return
+	}
+	hc, ok := x.c.(interface{ HeadLineAt(int) []byte })
+	if !ok {
+		return
+	}
+	all := r.Headers
+	for _, d := range r.Dropped {
+		// nginx's header_end: the value without the spaces after it.
+		line := bytes.TrimRight(hc.HeadLineAt(d.At), " ")
+		r.Headers = all[:d.Headers]
+		x.log.Logf(x, "info", "client sent invalid header line: \"%s\" while reading client request headers", line)
+	}
+	r.Headers = all
+}
+
 // invalidHeaderText is how nginx shows a header line it rejected: the
 // bytes before the one at fault (a control byte or space in the name, a
-// NUL in the value), that byte as \xNN, then "...".
+// NUL in the value, a CR not followed by LF anywhere), that byte as
+// \xNN, then "...".
 func invalidHeaderText(line []byte) string {
 	inName := true
 	for i, ch := range line {
@@ -326,7 +364,7 @@ func invalidHeaderText(line []byte) string {
 			inName = false
 			continue
 		}
-		if ch == 0 || inName && (ch <= 0x20 || ch == 0x7f) {
+		if ch == 0 || ch == '\r' || inName && (ch <= 0x20 || ch == 0x7f) {
 			return string(line[:i]) + `\x` + hex2(ch) + "..."
 		}
 	}

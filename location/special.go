@@ -75,7 +75,7 @@ func (x *exchange) special(code int) {
 	}
 	x.expectDone = true
 	if x.wantsRefresh(code, conf) && (len(x.redirLoc) > 0 || x.emptyLocation) {
-		if x.c.DiscardBuffered() != nil {
+		if !x.discardBuffered() {
 			x.req.KeepAlive = false
 		}
 		x.sendRefresh(conf)
@@ -162,7 +162,7 @@ func (x *exchange) defaultPage(code int, conf *locConf) {
 	padding := false
 	// ngx_http_special_response_handler discards the body; when it
 	// cannot, the connection is not kept.
-	if x.c.DiscardBuffered() != nil {
+	if !x.discardBuffered() {
 		r.Close = true
 	}
 	x.kept.dropRanges = true // ngx_http_clear_accept_ranges

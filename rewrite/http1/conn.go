@@ -532,11 +532,14 @@ func (c *Conn) FirstLine() []byte {
 	if c.rb == nil || c.wire != nil { // a framed request has no raw line
 		return nil
 	}
-	b := (*c.rb)[:c.rend]
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+	// nginx's request_start is past the empty lines before it (the
+	// parser's start state skips CR and LF); ngx_http_log_error_handler
+	// ends the line at the first CR or LF.
+	b := bytes.TrimLeft((*c.rb)[:c.rend], "\r\n")
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
 		b = b[:i]
 	}
-	return bytes.TrimSuffix(b, []byte("\r"))
+	return b
 }
 
 // HeadLineAt returns the buffered line that starts at off (the header
@@ -551,6 +554,27 @@ func (c *Conn) HeadLineAt(off int) []byte {
 		b = b[:i]
 	}
 	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+// LongRequestLine is $request (and the log's request) of a request line
+// too long for the large header buffers: nginx's ngx_http_process_request_line
+// takes the whole large buffer it filled, line end bytes and all.
+func (c *Conn) LongRequestLine() []byte {
+	if c.rb == nil || c.wire != nil {
+		return nil
+	}
+	b := bytes.TrimLeft((*c.rb)[:c.rend], "\r\n")
+	lim := c.Limits.withDefaults()
+	return b[:min(len(b), lim.LargeHeaderBufferSize)]
+}
+
+// HeadRestAt returns the buffered bytes from off on (a line too long for
+// the header buffers, which nginx's log shows from its start).
+func (c *Conn) HeadRestAt(off int) []byte {
+	if c.rb == nil || c.wire != nil || off < 0 || off > c.rend {
+		return nil
+	}
+	return (*c.rb)[off:c.rend]
 }
 
 // grow switches to the large read buffer: the pooled one when the

@@ -22,13 +22,17 @@ func (e *Error) Error() string { return e.Msg }
 
 // ErrDuplicateHost and ErrDuplicateHeader are a header line repeated
 // (the request's last header): nginx's log names both lines.
-// ErrInvalidHeader and ErrUnknownTE are logged with the line or value
-// at fault too.
+// ErrInvalidHeader, ErrUnknownTE and ErrHeaderTooLarge are logged with
+// the line or value at fault too; ErrInvalidChunked is logged at error
+// where a discarded body has it.
 var (
 	ErrDuplicateHost   = &Error{400, "client sent duplicate host header"}
 	ErrDuplicateHeader = &Error{400, "client sent duplicate header line"}
 	ErrInvalidHeader   = &Error{400, "client sent invalid header line"}
 	ErrUnknownTE       = &Error{501, `client sent unknown "Transfer-Encoding"`}
+	ErrHeaderTooLarge  = &Error{494, "client sent too long header line"}
+	ErrURITooLong      = &Error{414, "client sent too long URI"}
+	ErrInvalidChunked  = &Error{400, "client sent invalid chunked body"}
 )
 
 // ErrRefused: a header filter refused the response head
@@ -53,10 +57,10 @@ var (
 	errUnknownTE        = ErrUnknownTE
 	errTrace            = &Error{405, "client sent TRACE method"}
 	errConnect          = &Error{405, "client sent CONNECT method"}
-	errURITooLong       = &Error{414, "client sent too long URI"}
-	errHeaderTooLarge   = &Error{494, "client sent too long header line"}
+	errURITooLong       = ErrURITooLong
+	errHeaderTooLarge   = ErrHeaderTooLarge
 	errTooManyHeaders   = &Error{494, "client sent too many header lines"}
-	errInvalidChunked   = &Error{400, "client sent invalid chunked body"}
+	errInvalidChunked   = ErrInvalidChunked
 	errPrematureBodyEOF = ErrPrematureBody
 )
 

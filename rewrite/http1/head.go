@@ -83,6 +83,9 @@ type headSizer struct {
 	lim        *Limits
 	pos, size  int
 	largeCount int
+	// room is, for a header line found too long, how many of its bytes
+	// nginx's buffer held when it gave up: what its log shows of it.
+	room int
 }
 
 // add accounts for a complete line of n bytes (terminator included).
@@ -92,7 +95,7 @@ func (s *headSizer) add(n int, requestLine bool) *Error {
 		return nil
 	}
 	if n > s.lim.LargeHeaderBufferSize || s.largeCount == s.lim.LargeHeaderBuffers {
-		return tooLarge(requestLine)
+		return s.tooLarge(requestLine)
 	}
 	s.largeCount++
 	s.size = s.lim.LargeHeaderBufferSize
@@ -107,14 +110,23 @@ func (s *headSizer) partial(n int, requestLine bool) *Error {
 		return nil
 	}
 	if n >= s.lim.LargeHeaderBufferSize || s.largeCount == s.lim.LargeHeaderBuffers {
-		return tooLarge(requestLine)
+		return s.tooLarge(requestLine)
 	}
 	return nil
 }
 
-func tooLarge(requestLine bool) *Error {
+// tooLarge is the error for a line that does not fit. nginx's
+// ngx_http_alloc_large_header_buffer gives up on a header line when no
+// buffer is left (the line starts in the current one and fills it) or
+// when the line filled a whole large buffer it was moved to.
+func (s *headSizer) tooLarge(requestLine bool) *Error {
 	if requestLine {
 		return errURITooLong
+	}
+	if s.largeCount == s.lim.LargeHeaderBuffers {
+		s.room = s.size - s.pos
+	} else {
+		s.room = s.lim.LargeHeaderBufferSize
 	}
 	return errHeaderTooLarge
 }
@@ -164,11 +176,13 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 		}
 		if m == 0 {
 			if e := sizer.partial(len(b)-pos, false); e != nil {
+				r.LongLineRoom = sizer.room
 				return 0, e
 			}
 			return 0, nil
 		}
 		if e := sizer.add(m, false); e != nil {
+			r.LongLineRoom = sizer.room
 			return 0, e
 		}
 		line := b[pos : pos+m]
@@ -178,7 +192,9 @@ func parseHead(b []byte, r *Request, lim *Limits) (int, *Error) {
 			break
 		}
 		if h.invalid && !lim.KeepInvalidHeaders {
-			continue // nginx logs "client sent invalid header line" and drops it
+			// nginx drops it, logging "client sent invalid header line".
+			r.Dropped = append(r.Dropped, DroppedHeader{At: pos - m, Headers: len(r.Headers)})
+			continue
 		}
 		if len(r.Headers) >= lim.MaxHeaders {
 			return 0, errTooManyHeaders
@@ -287,15 +303,18 @@ func takeRequestLine(b []byte, r *Request, lim *Limits, sizer *headSizer) (int, 
 	} else {
 		r.ProtoMajor, r.ProtoMinor = 0, 9
 		if r.MethodCode != MethodGET {
+			r.lineRejected = true
 			return 0, lim, errInvalid09Method
 		}
 	}
 	if e := processURI(b, &rl, r, !lim.NoMergeSlashes); e != nil {
+		r.lineRejected = true
 		return 0, lim, e
 	}
 	if rl.hostStart >= 0 {
 		host, ok := ValidateHost(r.scratch, b[rl.hostStart:rl.hostEnd])
 		if !ok {
+			r.lineRejected = true
 			return 0, lim, errInvalidHostLine
 		}
 		r.scratch = r.scratch[:len(r.scratch)+len(host)]

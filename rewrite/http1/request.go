@@ -196,6 +196,16 @@ type Request struct {
 	// and header lines: a rejected request's $request_length, as nginx
 	// counts each line once it is parsed.
 	Parsed int
+	// LongLineRoom: for a header line too long for the buffers, how many
+	// of its bytes the buffer nginx gave up in held (its log shows them).
+	LongLineRoom int
+	// Dropped lists the header lines ignore_invalid_headers left out,
+	// which nginx logs as it reads them.
+	Dropped []DroppedHeader
+	// lineRejected: the request line parsed whole (Parsed counts it) and
+	// was then refused, for its URI, host or HTTP/0.9 method: nginx was
+	// still reading the request line.
+	lineRejected bool
 	// Target is an absolute request target as sent, scheme and host
 	// included ($request, the error log's request: "..."); nil when the
 	// target is RawURI.
@@ -282,6 +292,15 @@ func (r *Request) MethodName() []byte {
 	}
 	return r.Method
 }
+
+// DroppedHeader is a header line ignore_invalid_headers left out: At is
+// its offset in the head (Conn.HeadLineAt), Headers how many headers came
+// before it.
+type DroppedHeader struct{ At, Headers int }
+
+// InRequestLine reports whether a rejected head was refused while nginx
+// read its request line (not its headers).
+func (r *Request) InRequestLine() bool { return r.Parsed == 0 || r.lineRejected }
 
 // MainMethodName is $request_method: the main request's method name,
 // in a subrequest too (an auth_request's portal sees the client's POST).

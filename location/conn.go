@@ -143,6 +143,14 @@ func (h Conn) Serve(addr *Addr, req *http1.Request) {
 	h.x.endSend()
 }
 
+// DiscardFailed logs what ended the discarding of a body after the
+// response went out, as nginx's discard filter does for a bad chunk.
+func (h Conn) DiscardFailed(err error) {
+	if perr, ok := err.(*http1.Error); ok {
+		h.x.logDiscardFailed(perr)
+	}
+}
+
 // BadRequest answers a request the parser rejected with its status.
 func (h Conn) BadRequest(addr *Addr, perr *http1.Error) { h.x.badRequest(addr, perr, h.c) }
 

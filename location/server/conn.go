@@ -402,7 +402,11 @@ func lingeringClose(x location.Conn, c *http1.Conn, sc *serverConn, conn net.Con
 	if !c.BodyDone() {
 		// nginx first goes on discarding the body, its write side open
 		// (ngx_http_discarded_request_body_handler), then lingers.
-		if c.DiscardBody(wait, deadline) != nil {
+		read := c.BodyErr() == nil // a body read that failed was logged then
+		if err := c.DiscardBody(wait, deadline); err != nil {
+			if read {
+				x.DiscardFailed(err)
+			}
 			return
 		}
 	}

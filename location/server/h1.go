@@ -329,8 +329,12 @@ func (l *listener) serveRequests(sc *serverConn, first bool) bool {
 			// ngx_http_discarded_request_body_handler); a wait that
 			// passes, or a bad chunk, closes.
 			total, wait := h.x.DiscardWaits()
+			read := c.BodyErr() == nil // a body read that failed was logged then
 			if discardErr = c.DiscardBody(wait, time.Now().Add(total)); discardErr != nil {
 				closing = true
+				if read {
+					h.x.DiscardFailed(discardErr)
+				}
 			}
 		}
 		// nginx no longer counts the request writing when it logs it.

@@ -313,6 +313,10 @@ func (b *bodyReader) checkSize() error {
 	return nil
 }
 
+// BodyErr is what failed the request body's reading or discarding so
+// far (a bad chunk, a timeout, the client's close), or nil.
+func (c *Conn) BodyErr() error { return c.body.err }
+
 // DiscardBuffered drops the body bytes that arrived with the head, as
 // ngx_http_discard_request_body does before a response that does not read
 // the body: a chunked body whose buffered framing is invalid is an *Error

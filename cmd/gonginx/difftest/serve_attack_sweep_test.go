@@ -317,18 +317,27 @@ func TestServeAttackSweepFlow(t *testing.T) {
 	for _, s := range cases {
 		reqs = append(reqs, s.request())
 	}
-	// A body that comes in pieces, and one that stops (client_body_timeout 500ms here).
+	// A body that comes in pieces, and one that stops (client_body_timeout 1s here, 150 ms gaps).
 	for _, target := range []string{"/au/x", "/tf/none", "/rc/x"} {
 		head := "POST " + target + " HTTP/1.1\r\nHost: sweep\r\n" + sweepAuth
 		reqs = append(reqs,
 			harness.Request{Name: target + " slow body", Send: []string{head + "Content-Length: 10\r\n\r\n01", "234", "56789"}, Pause: 150 * time.Millisecond, Settle: sweepSettle},
 			harness.Request{Name: target + " slow chunked body", Send: []string{head + "Transfer-Encoding: chunked\r\n\r\n2\r\n01", "\r\n3\r\n234\r\n", "0\r\n\r\n"}, Pause: 150 * time.Millisecond, Settle: sweepSettle},
-			harness.Request{Name: target + " body stops", Send: []string{head + "Content-Length: 10\r\n\r\n01234"}, ReadAfter: 1200 * time.Millisecond, Settle: sweepSettle},
+			harness.Request{Name: target + " body stops", Send: []string{head + "Content-Length: 10\r\n\r\n01234"}, ReadAfter: 2 * time.Second, Settle: sweepSettle},
+		)
+	}
+	// A body still coming when a refusal went out: discarded as it comes,
+	// a bad chunk among it then.
+	for _, target := range []string{"/deny/x", "/au/x", "/a.txt"} {
+		head := "POST " + target + " HTTP/1.1\r\nHost: sweep\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+		reqs = append(reqs,
+			harness.Request{Name: target + " bad chunk after the answer", Send: []string{head, "zz\r\n" + sweepFollower}, Pause: 200 * time.Millisecond, Responses: 2},
+			harness.Request{Name: target + " good chunks after the answer", Send: []string{head, "3\r\nabc\r\n0\r\n\r\n" + sweepFollower}, Pause: 200 * time.Millisecond, Responses: 2},
 		)
 	}
 	nginx := serveNginx(t)
 	gonginx := serveUnderTest(t)
-	config := strings.ReplaceAll(sweepConfig, "error_log stderr info;", "error_log stderr info;\n    client_body_timeout 500ms;")
+	config := strings.ReplaceAll(sweepConfig, "error_log stderr info;", "error_log stderr info;\n    client_body_timeout 1s;")
 	c := harness.Case{Name: "sweep flow", Config: config, Content: sweepContent, Requests: reqs, ErrorLog: true}
 	harness.Compare(t, c, nginx, gonginx, serveAssets(t))
 }

@@ -90,8 +90,11 @@ func TestInvalidHeaderText(t *testing.T) {
 		invalidHeaderText([]byte("Bad Name: y")),
 		invalidHeaderText([]byte("X: a\x00b")),
 		invalidHeaderText([]byte("X\x7f: y")),
+		invalidHeaderText([]byte(": v")),
+		invalidHeaderText([]byte("Host: sw\reep")),
+		invalidHeaderText([]byte("X\rA: 1")),
 	}
-	want := []string{`X\x01...`, `Bad\x20...`, `X: a\x00...`, `X\x7f...`}
+	want := []string{`X\x01...`, `Bad\x20...`, `X: a\x00...`, `X\x7f...`, `\x3a...`, `Host: sw\x0d...`, `X\x0d...`}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}

@@ -355,16 +355,16 @@ func (x *exchange) logDroppedHeaders(r *http1.Request) {
 
 // invalidHeaderText is how nginx shows a header line it rejected: the
 // bytes before the one at fault (a control byte or space in the name, a
-// NUL in the value, a CR not followed by LF anywhere), that byte as
-// \xNN, then "...".
+// ':' that starts the line, a NUL in the value, a CR not followed by LF
+// anywhere), that byte as \xNN, then "...".
 func invalidHeaderText(line []byte) string {
 	inName := true
 	for i, ch := range line {
-		if inName && ch == ':' {
+		if inName && ch == ':' && i > 0 {
 			inName = false
 			continue
 		}
-		if ch == 0 || ch == '\r' || inName && (ch <= 0x20 || ch == 0x7f) {
+		if ch == 0 || ch == '\r' || inName && (ch <= 0x20 || ch == 0x7f || ch == ':') {
 			return string(line[:i]) + `\x` + hex2(ch) + "..."
 		}
 	}

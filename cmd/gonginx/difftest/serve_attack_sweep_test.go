@@ -274,6 +274,8 @@ func TestServeAttackSweepHeads(t *testing.T) {
 			{"NUL in header", "GET " + target + " HTTP/1.1\r\nHost: sweep\r\nX-A: a\x00\r\n\r\n"},
 			{"invalid header name", "GET " + target + " HTTP/1.1\r\nHost: sweep\r\n" + sweepAuth + "X{A}: 1\r\n\r\n"},
 			{"header name with space", "GET " + target + " HTTP/1.1\r\nHost: sweep\r\nX A: 1\r\n\r\n"},
+			{"empty header name", "GET " + target + " HTTP/1.1\r\nHost: sweep\r\n: v\r\n\r\n"},
+			{"CR in header name", "GET " + target + " HTTP/1.1\r\nHost: sweep\r\nX\rA: 1\r\n\r\n"},
 			{"obs-fold in Authorization", "GET " + target + " HTTP/1.1\r\nHost: sweep\r\nAuthorization: Basic\r\n dTpwdw==\r\n\r\n"},
 			{"bare LF head", "GET " + target + " HTTP/1.1\nHost: sweep\n" + strings.TrimSuffix(sweepAuth, "\r\n") + "\n\n"},
 			{"request line 8k", "GET " + target + "?" + strings.Repeat("q", 8192-len("GET "+target+"? HTTP/1.1\r\n")) + " HTTP/1.1\r\nHost: sweep\r\n" + sweepAuth + "\r\n"},

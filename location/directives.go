@@ -694,6 +694,7 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 	conf.defaultTypeBytes = []byte(conf.defaultType)
 	conf.proxy, conf.proxyTyped = nil, false
 	c.compileMirror(conf, blocks)
+	upstream.ReferenceVars(blocks, c.rc)
 	if err := c.compileFastCGISplit(conf, blocks); err != nil {
 		return err
 	}

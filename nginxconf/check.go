@@ -87,7 +87,8 @@ func checkZones(tree []*Directive) error {
 					}
 				}
 			}
-			if d.Block != nil {
+			// A types or map line is data, whatever its first word.
+			if d.Block != nil && !dataBlocks[d.Name] {
 				walk(d.Block)
 			}
 		}
@@ -124,7 +125,9 @@ func checkThreadPools(tree []*Directive) error {
 					return
 				}
 			}
-			walk(d.Block)
+			if !dataBlocks[d.Name] {
+				walk(d.Block)
+			}
 		}
 	}
 	walk(tree)

@@ -45,7 +45,7 @@ func checkFiles(cfg *Config) error {
 					files = append(files, p)
 				}
 			}
-			if d.Block != nil {
+			if d.Block != nil && !dataBlocks[d.Name] {
 				walk(d.Block, inHTTP || d.Name == "http")
 			}
 		}

@@ -337,7 +337,7 @@ func checkReferers(httpBlock []*Directive) *Error {
 					}
 				}
 			}
-			if d.Block != nil && walk(d.Block, server) {
+			if d.Block != nil && !dataBlocks[d.Name] && walk(d.Block, server) {
 				return true
 			}
 		}
@@ -452,7 +452,9 @@ func checkImplicitUpstreams(httpBlock []*Directive, resolves func(string) bool) 
 					}
 				}
 			}
-			walk(d.Block)
+			if !dataBlocks[d.Name] {
+				walk(d.Block)
+			}
 		}
 	}
 	walk(httpBlock)

@@ -382,6 +382,10 @@ func checkDirectiveInfo(info *nameInfo, d *Directive, ctx Context, isBlock bool,
 	if cmd.Block {
 		inner = innerContext(d.Name, ctx)
 	}
+	if cmd.Deprecated != "" && cmd.Args == Flag && !strings.EqualFold(d.Args[0], "on") && !strings.EqualFold(d.Args[0], "off") {
+		// ngx_http_ssl_enable sets the flag before it warns.
+		return 0, d.errorf("invalid value %q in %q directive, it must be \"on\" or \"off\"", d.Args[0], d.Name)
+	}
 	if cmd.Deprecated != "" {
 		word := "deprecated"
 		if cmd.Module == "ngx_http_v2_module" {
@@ -415,8 +419,9 @@ var customDuplicates = map[string]bool{
 	"ngx_http_log_module open_log_file_cache": true, "ngx_http_try_files_module try_files": true,
 	"ngx_http_auth_request_module auth_request": true, "ngx_http_auth_basic_module auth_basic_user_file": true,
 	"ngx_http_realip_module real_ip_header": true, "ngx_http_ssl_module ssl": true,
-	"ngx_http_ssl_module ssl_ocsp_cache": true,
-	"ngx_http_proxy_module proxy_pass":   true, "ngx_http_proxy_module proxy_store": true,
+	"ngx_http_ssl_module ssl_ocsp_cache": true, "ngx_http_ssl_module ssl_password_file": true,
+	"ngx_stream_ssl_module ssl_password_file": true, "ngx_mail_ssl_module ssl_password_file": true,
+	"ngx_http_proxy_module proxy_pass": true, "ngx_http_proxy_module proxy_store": true,
 	"ngx_http_proxy_module proxy_cache": true, "ngx_http_proxy_module proxy_cache_key": true,
 	"ngx_http_fastcgi_module fastcgi_pass": true, "ngx_http_fastcgi_module fastcgi_store": true,
 	"ngx_http_fastcgi_module fastcgi_cache": true, "ngx_http_fastcgi_module fastcgi_cache_key": true,

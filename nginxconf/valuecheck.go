@@ -124,6 +124,20 @@ func moreChecks(cmd *Command, d *Directive) *Error {
 		return checkPass(d)
 	case d.Name == "thread_pool" && m == "ngx_thread_pool_module":
 		return checkThreadPool(d)
+	case d.Name == "zone" && (m == "ngx_http_upstream_zone_module" || m == "ngx_stream_upstream_zone_module"):
+		// ngx_http_upstream_zone: a name, and a size of 8 pages or more.
+		if a[0] == "" {
+			return d.errorf("invalid zone name %q", a[0])
+		}
+		if len(a) == 2 {
+			sz, ok := ParseSize(a[1])
+			if !ok {
+				return d.errorf("invalid zone size %q", a[1])
+			}
+			if sz < 8*4096 {
+				return d.errorf("zone %q is too small", a[0])
+			}
+		}
 	case d.Name == "open_log_file_cache":
 		return checkOpenLogFileCache(d)
 	case d.Name == "access_log" && (m == "ngx_http_log_module" || m == "ngx_stream_log_module"):
@@ -655,7 +669,7 @@ func checkSyslog(d *Directive, dest string) *Error {
 }
 
 // checkThreadPool follows ngx_thread_pool: threads=N (N > 0) is needed,
-// max_queue=N may follow.
+// max_queue=N may follow; any other word is passed over, as nginx does.
 func checkThreadPool(d *Directive) *Error {
 	threads := false
 	for _, v := range d.Args[1:] {
@@ -669,8 +683,6 @@ func checkThreadPool(d *Directive) *Error {
 			if _, ok := ParseNumber(v[10:]); !ok {
 				return d.errorf("invalid max_queue value %q", v)
 			}
-		default:
-			return d.errorf("invalid parameter %q", v)
 		}
 	}
 	if !threads {

@@ -208,6 +208,25 @@ func innermost(blocks [][]*nginxconf.Directive, name string) []*nginxconf.Direct
 	return nil
 }
 
+// ReferenceVars references the variables in the header and parameter
+// values of every proxying module a location inherits, whatever it passes
+// to: nginx compiles them in each location's merge, so one that names an
+// unknown variable fails the configuration even where nothing is passed.
+// Errors other than the unknown variable (which Finish reports) are the
+// pass's own compile's to report.
+func ReferenceVars(blocks [][]*nginxconf.Directive, c *rewrite.Compiler) {
+	for _, name := range [...]string{"proxy_set_header", "grpc_set_header", "fastcgi_param", "scgi_param", "uwsgi_param"} {
+		for _, d := range innermost(blocks, name) {
+			if len(d.Args) >= 2 {
+				c.Complex(d.Args[1])
+			}
+		}
+	}
+	if d := last(blocks, "proxy_set_body"); d != nil && len(d.Args) == 1 {
+		c.Complex(d.Args[0])
+	}
+}
+
 func last(blocks [][]*nginxconf.Directive, name string) *nginxconf.Directive {
 	ds := innermost(blocks, name)
 	if len(ds) == 0 {

@@ -548,7 +548,7 @@ func logStartError(f *flags, l *loaded) {
 func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	cfg, rt := l.cfg, l.rt
 	logw, closeLog := openErrorLog(f, cfg, stderr)
-	defer closeLog()
+	defer func() { closeLog() }()
 	if fh, ok := logw.(*os.File); ok && logw != stderr && !logsToStderr(cfg.Tree) {
 		redirectStderr(fh)
 	}
@@ -565,7 +565,8 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	// tell that the server runs (nginx's ngx_init_signals comes first):
 	// a SIGQUIT sent at once must not meet Go's default action.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1,
+		syscall.SIGUSR2, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
 	srv, err := server.Start(cfg, server.StartOptions{Compile: compileOptions(true), Logger: logger})
 	if err != nil {
@@ -597,6 +598,7 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 			return 0
 		case syscall.SIGHUP:
 			logger.Log("notice", "signal 1 (SIGHUP) received, reconfiguring")
+			logger.Log("notice", "reconfiguring")
 			nl := load(f)
 			for _, w := range nl.warns {
 				logger.Log("warn", w.Error())
@@ -611,6 +613,7 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 				}
 				continue
 			}
+			logger.Log("notice", eventMethodLine)
 			cfg = nl.cfg
 			logger.SetLevel(coreOf(cfg).errorLevel)
 			setMainLogs(logger, cfg)
@@ -621,10 +624,44 @@ func runSingle(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 				}
 			}
 		case syscall.SIGUSR1:
+			logger.Log("notice", "signal 10 (SIGUSR1) received, reopening logs")
+			logger.Log("notice", "reopening logs")
+			if path := errorLogPath(f, cfg); path != "" && logw != stderr {
+				if fh, err := openLog(path); err != nil {
+					logger.Log("alert", err.Error())
+				} else {
+					logger.SetOutput(fh)
+					if !logsToStderr(cfg.Tree) {
+						redirectStderr(fh)
+					}
+					closeLog()
+					logw, closeLog = fh, func() { fh.Close() }
+				}
+			}
 			logger.Reopen()
+		case syscall.SIGUSR2, syscall.SIGWINCH:
+			logSingleUpgradeSignal(logger, sig.(syscall.Signal), f.daemonized)
 		}
 	}
 	return 0
+}
+
+// logSingleUpgradeSignal logs what ngx_signal_handler logs for the
+// binary upgrade's signals in the single process, which acts on neither:
+// a daemon's parent is gone, so SIGUSR2 reads as "changing binary";
+// in the foreground it is the ignored one, with the crit line.
+func logSingleUpgradeSignal(logger *location.Logger, sig syscall.Signal, daemonized bool) {
+	switch {
+	case sig == syscall.SIGWINCH && daemonized:
+		logger.Log("notice", "signal 28 (SIGWINCH) received, stop accepting connections")
+	case sig == syscall.SIGWINCH:
+		logger.Log("notice", "signal 28 (SIGWINCH) received")
+	case daemonized:
+		logger.Log("notice", "signal 12 (SIGUSR2) received, changing binary")
+	default:
+		logger.Log("notice", "signal 12 (SIGUSR2) received, ignoring")
+		logger.Log("crit", "the changing binary signal is ignored: you should shutdown or terminate before either old or new binary's process")
+	}
 }
 
 // openErrorLog picks the error log: -e, else the main context's

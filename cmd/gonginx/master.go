@@ -410,6 +410,9 @@ func (m *master) reload() (*process.Spec, func(bool), error) {
 		m.log.Log("emerg", err.Error())
 		return nil, nil, err
 	}
+	// ngx_event_module_init, run by each ngx_init_cycle once its files
+	// and sockets are open.
+	m.log.Log("notice", eventMethodLine)
 	return sp, func(ok bool) {
 		if !ok {
 			undo()
@@ -505,11 +508,13 @@ func writePid(path string) error {
 	return nil
 }
 
+const eventMethodLine = `using the "epoll" event method`
+
 // logOSStatus writes what nginx logs at start-up before its workers
 // (the event method, then ngx_os_status: version, OS, descriptor limit),
 // at notice level.
 func logOSStatus(log func(level, msg string)) {
-	log("notice", `using the "epoll" event method`)
+	log("notice", eventMethodLine)
 	log("notice", "nginx/"+nginxRelease)
 	var u syscall.Utsname
 	if syscall.Uname(&u) == nil {

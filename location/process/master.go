@@ -185,7 +185,7 @@ func (m *Master) Run(spec *Spec, ready func() error) int {
 					m.reload()
 				}
 			case syscall.SIGUSR1:
-				m.logSignal(sig, ", reopening")
+				m.logSignal(sig, ", reopening logs")
 				if !quitting && !terminating {
 					m.reopen()
 				}

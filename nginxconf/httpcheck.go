@@ -354,15 +354,19 @@ func checkReferers(httpBlock []*Directive) *Error {
 // with, after inheritance, needs a charset_map between the two (either
 // way). Pairs are checked in merge order; nginx names no place.
 func checkCharsets(httpBlock []*Directive) *Error {
-	type conf struct{ charset, source string }
+	// set marks a charset written, even as "" (a charset by that name).
+	type conf struct {
+		charset, source       string
+		charsetSet, sourceSet bool
+	}
 	read := func(block []*Directive, prev conf) conf {
 		c := prev
 		for _, d := range block {
 			switch {
 			case d.Name == "charset" && len(d.Args) == 1:
-				c.charset = strings.ToLower(d.Args[0])
+				c.charset, c.charsetSet = strings.ToLower(d.Args[0]), true
 			case d.Name == "source_charset" && len(d.Args) == 1:
-				c.source = strings.ToLower(d.Args[0])
+				c.source, c.sourceSet = strings.ToLower(d.Args[0]), true
 			}
 		}
 		return c
@@ -393,7 +397,7 @@ func checkCharsets(httpBlock []*Directive) *Error {
 		}
 	}
 	check := func(c conf) *Error {
-		if c.charset == "" || c.source == "" || c.charset == "off" || c.charset == c.source ||
+		if !c.charsetSet || !c.sourceSet || c.charset == "off" || c.charset == c.source ||
 			strings.HasPrefix(c.charset, "$") || strings.HasPrefix(c.source, "$") || maps[[2]string{c.source, c.charset}] {
 			return nil
 		}
@@ -427,7 +431,7 @@ func checkImplicitUpstreams(httpBlock []*Directive, resolves func(string) bool) 
 					return
 				}
 			}
-			if passSchemes[d.Name] != nil && len(d.Args) == 1 && !strings.Contains(d.Args[0], "$") {
+			if passSchemes[d.Name] != nil && len(d.Args) == 1 && (!strings.Contains(d.Args[0], "$") || d.Name == "memcached_pass") {
 				v := d.Args[0]
 				for _, s := range passSchemes[d.Name] {
 					if strings.HasPrefix(strings.ToLower(v), s) {

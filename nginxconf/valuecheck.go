@@ -549,7 +549,8 @@ var passSchemes = map[string][]string{
 // the upstreams, after the http block).
 func checkPass(d *Directive) *Error {
 	v := d.Args[0]
-	if strings.Contains(v, "$") {
+	// memcached_pass takes no variables: "$x" is a host like any other.
+	if strings.Contains(v, "$") && d.Name != "memcached_pass" {
 		return nil
 	}
 	for _, s := range passSchemes[d.Name] {

@@ -31,12 +31,16 @@ func (p *parser) lookupHost(host string) bool {
 
 // upstreamServerHost resolves the address of an upstream's "server" line;
 // nginx names the address as written: host not found in upstream
-// "backend:8080". Malformed addresses are left to the full check.
+// "backend:8080". A malformed address is ngx_parse_url's error, also
+// reported as the line is read, before any later line's warning.
 func (p *parser) upstreamServerHost(d *Directive) *Error {
 	if len(d.Args) == 0 {
 		return nil
 	}
 	a := d.Args[0]
+	if _, msg := parseUpstreamURL(a, false); msg != "" {
+		return d.errorf("%s in upstream %q", msg, a)
+	}
 	host, ok := inetHost(a)
 	if !ok || p.lookupHost(host) {
 		return nil

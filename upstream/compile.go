@@ -225,6 +225,13 @@ func ReferenceVars(blocks [][]*nginxconf.Directive, c *rewrite.Compiler) {
 	if d := last(blocks, "proxy_set_body"); d != nil && len(d.Args) == 1 {
 		c.Complex(d.Args[0])
 	}
+	// Not a proxying module's, but nginx compiles its value too, though
+	// gonginx does not push.
+	for _, d := range innermost(blocks, "http2_push") {
+		if len(d.Args) == 1 && d.Args[0] != "off" {
+			c.Complex(d.Args[0])
+		}
+	}
 }
 
 func last(blocks [][]*nginxconf.Directive, name string) *nginxconf.Directive {

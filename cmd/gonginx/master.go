@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gonginx/gonginx/location"
 	"github.com/gonginx/gonginx/location/process"
@@ -146,23 +148,71 @@ func openLogFiles(f *flags, l *loaded) (*openLogs, error) {
 }
 
 // bind opens the sockets of rt that are not open yet and returns the
-// addresses it opened, so a failed reload can close them again.
-func (m *master) bind(rt *location.Router) ([]string, error) {
+// addresses it opened, so a failed reload can close them again. As
+// ngx_open_listening_sockets, an address in use is logged (logf) and
+// tried again, five times 500ms apart, before "still could not bind()";
+// that error comes back as a loggedError.
+func (m *master) bind(rt *location.Router, logf func(level, msg string)) ([]string, error) {
 	var opened []string
-	for _, l := range rt.Listens() {
-		addr := l.Key()
-		if m.socks[addr] != nil {
-			continue
+	for try := 0; try < bindTries; try++ {
+		if try > 0 {
+			time.Sleep(bindRetryDelay)
 		}
-		bs, err := bindSocket(l)
-		if err != nil {
-			m.closeSockets(opened)
-			return nil, err
+		busy := false
+		for _, l := range rt.Listens() {
+			addr := l.Key()
+			if m.socks[addr] != nil {
+				continue
+			}
+			bs, err := bindSocket(l)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				logf("emerg", err.Error())
+				busy = true
+				continue
+			}
+			if err != nil {
+				m.closeSockets(opened)
+				return nil, err
+			}
+			m.socks[addr] = bs
+			opened = append(opened, addr)
 		}
-		m.socks[addr] = bs
-		opened = append(opened, addr)
+		if !busy {
+			return opened, nil
+		}
+		logf("notice", "try again to bind() after 500ms")
 	}
-	return opened, nil
+	m.closeSockets(opened)
+	logf("emerg", "still could not bind()")
+	return nil, loggedError{errors.New("still could not bind()")}
+}
+
+const (
+	bindTries      = 5
+	bindRetryDelay = 500 * time.Millisecond
+)
+
+// loggedError is an error its maker has logged already.
+type loggedError struct{ error }
+
+// cycleLog is where the lines of a configuration being made go, as
+// ngx_init_cycle's new log once its files are open: that configuration's
+// error log (stderr when it has none), and at start, before the server
+// runs, a "gonginx: [level]" copy on stderr too (ngx_use_stderr).
+func (m *master) cycleLog(l *loaded, logs *openLogs) func(level, msg string) {
+	w := m.stderr
+	if logs.errorLog != "" {
+		w = logs.files[0]
+	}
+	logger := location.NewLogger(w)
+	logger.SetLevel(coreOf(l.cfg).errorLevel)
+	echo := m.cur == nil && w != m.stderr
+	return func(level, msg string) {
+		logger.Log(level, msg)
+		if echo && levelRank(level) <= levelRank("warn") {
+			fmt.Fprintf(m.stderr, "%s: [%s] %s\n", progName, level, msg)
+		}
+	}
 }
 
 // bindSocket opens l (a stream{} UDP one too) with a duplicate of its
@@ -244,28 +294,29 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 			}
 		}
 	}
-	opened, err := m.bind(l.rt)
+	// ngx_init_cycle opens the log files first: the sockets' errors
+	// are logged there.
+	if logs, err = openLogFiles(m.f, l); err != nil {
+		return nil, nil, nil, err
+	}
+	opened, err := m.bind(l.rt, m.cycleLog(l, logs))
 	if err == nil {
 		err = m.makeZones(l.rt)
 	}
 	if err != nil {
 		m.closeSockets(opened)
+		logs.close()
 		return nil, nil, nil, err
 	}
-	logs, err = openLogFiles(m.f, l)
-	if err == nil {
-		sec := masterSecrets{Passwords: l.cfg.Passwords, TicketSeed: make([]byte, 32), Files: map[string][]byte{}}
-		for _, f := range l.cfg.Files {
-			sec.Files[f.Path] = f.Data
-		}
-		if _, err = rand.Read(sec.TicketSeed); err == nil {
-			err = logs.addSecrets(sec)
-		}
-		if err != nil {
-			logs.close()
-		}
+	sec := masterSecrets{Passwords: l.cfg.Passwords, TicketSeed: make([]byte, 32), Files: map[string][]byte{}}
+	for _, f := range l.cfg.Files {
+		sec.Files[f.Path] = f.Data
+	}
+	if _, err = rand.Read(sec.TicketSeed); err == nil {
+		err = logs.addSecrets(sec)
 	}
 	if err != nil {
+		logs.close()
 		m.closeSockets(opened)
 		return nil, nil, nil, err
 	}
@@ -336,7 +387,9 @@ func runMaster(f *flags, l *loaded, stderr io.Writer, ready func()) int {
 	m.adoptInherited(l.rt)
 	sp, logs, _, err := m.prepare(l)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		if !errors.As(err, new(loggedError)) {
+			fmt.Fprintf(stderr, "%s: [emerg] %s\n", progName, err)
+		}
 		m.closeSockets(m.addrs())
 		return 1
 	}
@@ -407,7 +460,9 @@ func (m *master) reload() (*process.Spec, func(bool), error) {
 	}
 	sp, logs, undo, err := m.prepare(l)
 	if err != nil {
-		m.log.Log("emerg", err.Error())
+		if !errors.As(err, new(loggedError)) {
+			m.log.Log("emerg", err.Error())
+		}
 		return nil, nil, err
 	}
 	// ngx_event_module_init, run by each ngx_init_cycle once its files

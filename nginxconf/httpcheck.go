@@ -19,6 +19,7 @@ type bufConf struct {
 	cache                                           string // *_cache zone name, "" or "off"
 	verify, trusted                                 string // *_ssl_verify, *_ssl_trusted_certificate
 	key                                             bool   // a *_cache_key is set
+	cacheSet                                        bool   // a *_cache is set, even to "" (a zone of that name)
 	body                                            string // proxy_set_body's value
 }
 
@@ -92,7 +93,7 @@ func checkBuffers(httpBlock []*Directive, used presence, file string, line int, 
 				case n.maxTemp:
 					c.maxTemp, _ = ParseSize(d.Args[0])
 				case n.cache:
-					c.cache = d.Args[0]
+					c.cache, c.cacheSet = d.Args[0], true
 				case n.cacheKey:
 					c.key = true
 				case n.sslVerify:
@@ -170,10 +171,10 @@ func checkBuffers(httpBlock []*Directive, used presence, file string, line int, 
 			if maxTemp != 0 && maxTemp < size {
 				return err(`"` + m + `_max_temp_file_size" must be equal to zero to disable temporary files usage or must be equal to or greater than ` + maxOf())
 			}
-			if z := c.cache; z != "" && z != "off" && !strings.Contains(z, "$") && !zones[z] {
+			if z := c.cache; c.cacheSet && z != "off" && !strings.Contains(z, "$") && !zones[z] {
 				return err(`"` + m + `_cache" zone "` + z + `" is unknown`)
 			}
-			if c.cache != "" && c.cache != "off" && !c.key && m != "proxy" {
+			if c.cacheSet && c.cache != "off" && !c.key && m != "proxy" {
 				w := err(`no "` + m + `_cache_key" for "` + m + `_cache"`)
 				w.Warn = true
 				warn(w)

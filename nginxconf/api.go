@@ -63,6 +63,10 @@ type Config struct {
 	Lenient bool
 	// PidCheck is Options'.
 	PidCheck bool
+	// Paths are the temp and cache directories Check made or found
+	// (ngx_create_paths), which a master run as root gives to the
+	// workers' user.
+	Paths []string
 }
 
 // Options are the command-line settings that affect loading.

@@ -68,6 +68,7 @@ func checkFiles(cfg *Config) error {
 			return &Error{Msg: `mkdir() "` + p + `" failed ` + errnoText(err)}
 		}
 	}
+	cfg.Paths = dirs
 	for _, p := range files {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {

@@ -515,32 +515,24 @@ func serve(f *flags, stderr io.Writer) int {
 		}
 	}
 	l := load(f)
-	printWarnings(stderr, l.warns)
+	// What ngx_init_cycle logs before it opens the configuration's own
+	// log files goes to -e's log (stderr without it), never to the file
+	// of an error_log line.
+	elog := openCmdLog(f, l.cfg, stderr)
+	for _, w := range l.warns {
+		elog.log("warn", w.Error())
+	}
+	if l.err != nil && !silent(l.err) {
+		elog.log(levelOf(l.err), l.err.Error())
+	}
+	elog.close()
 	if l.err != nil {
-		if !silent(l.err) {
-			fmt.Fprintf(stderr, "%s: [%s] %s\n", progName, levelOf(l.err), l.err)
-		}
-		logStartError(f, l)
 		return 1
 	}
 	if coreOf(l.cfg).master {
 		return runMaster(f, l, stderr, ready)
 	}
 	return runSingle(f, l, stderr, ready)
-}
-
-// logStartError also writes a configuration error to the error log
-// file, as nginx's log (opened before the configuration is read) has it.
-func logStartError(f *flags, l *loaded) {
-	if l.cfg == nil || silent(l.err) {
-		return
-	}
-	if path := errorLogPath(f, l.cfg); path != "" {
-		if fh, err := openLog(path); err == nil {
-			location.NewLogger(fh).Log(levelOf(l.err), l.err.Error())
-			fh.Close()
-		}
-	}
 }
 
 // runSingle is "master_process off": one process loads, binds and serves,

@@ -284,7 +284,7 @@ func (m *master) prepare(l *loaded) (sp *process.Spec, logs *openLogs, undo func
 			os.MkdirAll(filepath.Dir(path), 0o755)
 			os.Mkdir(path, 0o700)
 		}
-		for _, path := range append(l.rt.CachePaths(), l.rt.TempPaths()...) {
+		for _, path := range slices.Concat(l.rt.CachePaths(), l.rt.TempPaths(), l.cfg.Paths) {
 			if fi, err := os.Stat(path); err == nil {
 				if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != id.UID {
 					if err := os.Chown(path, id.UID, -1); err != nil {

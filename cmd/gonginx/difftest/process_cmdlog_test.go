@@ -25,6 +25,7 @@ func TestProcessCommandLineLog(t *testing.T) {
 	const good = "pid logs/nginx.pid;\nevents {}\nhttp { server { listen 127.0.0.1:PORT; } }\n"
 	const bad = "pid logs/nginx.pid;\nevents {}\nhttp { server { listen 127.0.0.1:PORT; }\nbogus; }\n"
 	const warn = "pid logs/nginx.pid;\nevents {}\nhttp { server { listen 127.0.0.1:PORT; server_name a; } server { listen 127.0.0.1:PORT; server_name a; } }\n"
+	const startBad = "error_log logs/error.log;\npid logs/nginx.pid;\nevents {}\nhttp { client_body_temp_path missing/body; server { listen 127.0.0.1:PORT; } }\n"
 	tests := []struct {
 		name, conf, pid string // pid: the pid file's content ("" none)
 		args            []string
@@ -42,6 +43,11 @@ func TestProcessCommandLineLog(t *testing.T) {
 		{"signal empty pid file", good, "\n", []string{"-s", "stop", "-e", "logs/e.log"}},
 		{"signal broken config", bad, "3999999", []string{"-s", "reload", "-e", "logs/e.log"}},
 		{"-g without parameter", good, "", []string{"-t", "-g"}},
+		// A start that fails before ngx_init_cycle opens the
+		// configuration's logs: the error is -e's, error_log's file is
+		// not made.
+		{"start error to -e", startBad, "", []string{"-e", "logs/e.log"}},
+		{"start error to -e stderr", startBad, "", []string{"-e", "stderr"}},
 	}
 	ims := procImpls(t)
 	port := freeTCPPort(t)

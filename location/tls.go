@@ -130,6 +130,9 @@ func (c *compiler) sslMergeCheck(server *nginxconf.Directive, ssl *SSLConfig) er
 	x509Err := func(call, p string) error {
 		return &nginxconf.Error{Msg: fmt.Sprintf("%s(\"%s\") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%s, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)", call, p, p)}
 	}
+	if list := get("ssl_ciphers"); list != "" && tlsutil.CipherInvalidCommand(list) {
+		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set_cipher_list(\"%s\") failed (SSL: error:0A000118:SSL routines::invalid command)", list)}
+	}
 	if list := get("ssl_ciphers"); list != "" && !cipherListOK(list) {
 		return &nginxconf.Error{Msg: fmt.Sprintf("SSL_CTX_set_cipher_list(\"%s\") failed (SSL: error:0A0000B9:SSL routines::no cipher match)", list)}
 	}

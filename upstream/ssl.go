@@ -84,6 +84,9 @@ func compileTLS(module string, blocks [][]*nginxconf.Directive, confPrefix strin
 	if d := last(blocks, module+"_ssl_ciphers"); d != nil {
 		ciphers, cipherDir = d.Args[0], d
 	}
+	if tlsutil.CipherInvalidCommand(ciphers) {
+		return nil, bare(fmt.Sprintf(`SSL_CTX_set_cipher_list("%s") failed (SSL: error:0A000118:SSL routines::invalid command)`, ciphers))
+	}
 	suites, sec0, err := opensslCiphers(ciphers)
 	switch {
 	case err == errNoCipherMatch:

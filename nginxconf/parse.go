@@ -433,12 +433,13 @@ func (p *parser) directive(src *source, buf *blockBuf, ctx Context, d *Directive
 	}
 	inner := in
 	if (ctx == HTTPUpsConf || ctx == StreamUpsConf) && p.ups != nil {
-		if err := p.ups.check(d); err != nil {
-			atEnd(err, d)
-			if !err.Warn {
-				return err
-			}
-			p.cfg.Warnings = append(p.cfg.Warnings, err)
+		w, err := p.ups.check(d)
+		if w != nil {
+			atEnd(w, d)
+			p.cfg.Warnings = append(p.cfg.Warnings, w)
+		}
+		if err != nil {
+			return atEndErr(err, d)
 		}
 		if d.Name == "server" {
 			if err := p.upstreamServerHost(d); err != nil {

@@ -33,24 +33,22 @@ func newUpsState() *upsState { return &upsState{flags: upsAll} }
 
 // check runs the upstream handlers' checks of d, a directive of the
 // block already known and allowed there; warnings come back with Warn.
-func (u *upsState) check(d *Directive) *Error {
+// A warning comes back as warn, and may come with an error: nginx warns
+// "load balancing method redefined" before it reads hash's parameters.
+func (u *upsState) check(d *Directive) (warn, err *Error) {
 	switch d.Name {
 	case "server":
-		return u.server(d)
+		return nil, u.server(d)
 	case "hash", "ip_hash", "random":
-		w := u.balancer(d, upsNoBackup)
-		if err := balancerParams(d); err != nil {
-			return err
-		}
-		return w
+		return u.balancer(d, upsNoBackup), balancerParams(d)
 	case "least_conn":
-		return u.balancer(d, upsAll)
+		return u.balancer(d, upsAll), nil
 	case "keepalive":
 		// keepalive wraps the balancer set so far, so one set after it
 		// "redefines" it.
 		u.flags |= upsBalanced
 	}
-	return nil
+	return nil, nil
 }
 
 func (u *upsState) balancer(d *Directive, flags int) *Error {

@@ -29,6 +29,7 @@ type davConf struct {
 	access         os.FileMode
 	createFullPath bool
 	minDeleteDepth int
+	body           *upstream.ClientBody // client_body_temp_path, with PUT
 }
 
 var defaultDAV = davConf{access: 0o600}
@@ -175,9 +176,9 @@ func (x *exchange) davPut(loc *Location, conf *locConf) int {
 // davReadBody reads the request body into a temporary file, as nginx's
 // request_body_in_file_only does, and returns its name.
 func (x *exchange) davReadBody(conf *locConf) (string, int) {
-	f, err := os.CreateTemp("", "gonginx-client-body-")
+	f, err := conf.dav.body.CreateTemp()
 	if err != nil {
-		x.log.Logf(x, "crit", "%s", err)
+		x.log.Logf(x, "crit", "%v", err)
 		return "", 500
 	}
 	defer f.Close()

@@ -694,6 +694,12 @@ func (c *compiler) finishConfIn(conf *locConf, loc *Location, d *nginxconf.Direc
 	conf.defaultTypeBytes = []byte(conf.defaultType)
 	conf.proxy, conf.proxyTyped = nil, false
 	c.compileMirror(conf, blocks)
+	conf.dav.body = nil
+	if conf.dav.handles(http1.MethodPUT) {
+		// A PUT's body goes to a file under client_body_temp_path, then
+		// is renamed into place (ngx_http_dav_put_handler).
+		conf.dav.body = upstream.CompileClientBody(blocks, c.rt.groups)
+	}
 	upstream.ReferenceVars(blocks, c.rc)
 	if err := c.compileFastCGISplit(conf, blocks); err != nil {
 		return err

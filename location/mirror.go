@@ -71,7 +71,7 @@ func (c *compiler) compileMirror(conf *locConf, blocks [][]*nginxconf.Directive)
 		}
 	}
 	if withBody {
-		conf.mirror.body = upstream.CompileClientBody(blocks)
+		conf.mirror.body = upstream.CompileClientBody(blocks, c.rt.groups)
 	}
 }
 

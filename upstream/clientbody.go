@@ -1,6 +1,8 @@
 package upstream
 
 import (
+	"os"
+
 	"github.com/gonginx/gonginx/nginxconf"
 	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
@@ -14,9 +16,10 @@ import (
 type ClientBody struct{ p Proxy }
 
 // CompileClientBody reads the client body settings of a location; blocks
-// are as CompileProxy's.
-func CompileClientBody(blocks [][]*nginxconf.Directive) *ClientBody {
-	b := &ClientBody{p: Proxy{maxBody: 1 << 20}}
+// are as CompileProxy's; groups (nil: none) resolves and registers its
+// client_body_temp_path.
+func CompileClientBody(blocks [][]*nginxconf.Directive, groups *Groups) *ClientBody {
+	b := &ClientBody{p: Proxy{maxBody: 1 << 20, groups: groups}}
 	b.p.compileClientBody(blocks)
 	return b
 }
@@ -34,7 +37,7 @@ func (b *ClientBody) Read(c http1.Stream, s *rewrite.State) (int, error) {
 	if x.rbuf == nil {
 		x.takeRbuf()
 	}
-	n, err := b.p.readBody(c, x)
+	n, err := b.p.readBody(c, s, x)
 	if err != nil {
 		x.dropBodyFile()
 		return bodyStatus(err), err
@@ -51,4 +54,14 @@ func (b *ClientBody) Read(c http1.Stream, s *rewrite.State) (int, error) {
 		s.RequestBodyWhole = true
 	}
 	return 0, nil
+}
+
+// CreateTemp makes a temporary file under client_body_temp_path, as
+// ngx_create_temp_file (a failure is worded as nginx's crit line).
+func (b *ClientBody) CreateTemp() (*os.File, error) {
+	if b == nil { // not compiled: nginx's default path
+		b = CompileClientBody(nil, nil)
+	}
+	f, err := b.p.bodyTemp.createTemp()
+	return f, requestErr(err)
 }

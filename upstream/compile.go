@@ -124,6 +124,9 @@ type Proxy struct {
 	// bodyInFileOnly (client_body_in_file_only): 0 off, 1 on (the file is
 	// kept), 2 clean (removed at the end).
 	bodyInFileOnly int
+	// bodyTemp is client_body_temp_path: where a read body's temporary
+	// file is made.
+	bodyTemp tempConf
 	// tunnelBufs holds an upgraded connection's copy buffers, sized by
 	// proxy_buffer_size (default one memory page, as nginx).
 	tunnelBufs *sync.Pool

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,9 +58,24 @@ func (p *Proxy) compileUpstreamConf(blocks [][]*nginxconf.Directive, c *rewrite.
 
 // compileClientBody reads how the client body is kept when read whole:
 // client_body_buffer_size, client_body_in_file_only,
-// client_max_body_size.
+// client_max_body_size, client_body_temp_path (Debian's compiled-in
+// /var/lib/nginx/body, no levels unless given: nginx's default).
 func (p *Proxy) compileClientBody(blocks [][]*nginxconf.Directive) {
 	p.bodyBufferSize = 16 << 10 // nginx's default on 64-bit systems
+	p.bodyTemp = tempConf{dir: defaultTempDirs["client_body"]}
+	if d := last(blocks, "client_body_temp_path"); d != nil {
+		p.bodyTemp.dir = d.Args[0]
+		for _, a := range d.Args[1:] {
+			n, _ := strconv.Atoi(a)
+			p.bodyTemp.levels = append(p.bodyTemp.levels, n)
+		}
+	}
+	if p.groups != nil {
+		if p.groups.prefixPath != nil {
+			p.bodyTemp.dir = p.groups.prefixPath(p.bodyTemp.dir)
+		}
+		p.groups.addTempDir(p.bodyTemp.dir)
+	}
 	if d := last(blocks, "client_body_buffer_size"); d != nil {
 		if n, ok := nginxconf.ParseSize(d.Args[0]); ok {
 			p.bodyBufferSize = n

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gonginx/gonginx/rewrite"
 	"github.com/gonginx/gonginx/rewrite/http1"
 )
 
@@ -159,6 +160,9 @@ func bodyStatus(err error) int {
 		return 408
 	case errors.Is(err, errBodyTooLarge):
 		return 413
+	case isLevelError(err):
+		// The temporary file failed (ngx_http_write_request_body).
+		return 500
 	}
 	return 400
 }
@@ -170,7 +174,7 @@ var errBodyTooLarge = errors.New("client intended to send too large body")
 // what did not come with the head fits client_body_buffer_size, else all
 // of it in a temporary file (x.bodyFile), and always in a file with
 // client_body_in_file_only. It returns the body's length.
-func (p *Proxy) readBody(c http1.Stream, x *exchange) (int64, error) {
+func (p *Proxy) readBody(c http1.Stream, s *rewrite.State, x *exchange) (int64, error) {
 	limit := p.bodyBufferSize
 	if !c.Request().Chunked {
 		limit += c.Preread()
@@ -202,12 +206,12 @@ func (p *Proxy) readBody(c http1.Stream, x *exchange) (int64, error) {
 			} else {
 				// Past the buffer: what was in memory goes first.
 				if x.bodyFile == nil && len(x.body) > 0 {
-					if werr := x.writeBodyFile(x.body); werr != nil {
+					if werr := p.writeBodyFile(s, x, x.body); werr != nil {
 						return total, werr
 					}
 					x.body = x.body[:0]
 				}
-				if werr := x.writeBodyFile(dst[:n]); werr != nil {
+				if werr := p.writeBodyFile(s, x, dst[:n]); werr != nil {
 					return total, werr
 				}
 			}
@@ -216,7 +220,7 @@ func (p *Proxy) readBody(c http1.Stream, x *exchange) (int64, error) {
 			if x.bodyFile == nil && p.bodyInFileOnly != 0 {
 				// An empty body still gets its file, as nginx's
 				// ngx_http_write_request_body creates it.
-				if werr := x.writeBodyFile(nil); werr != nil {
+				if werr := p.writeBodyFile(s, x, nil); werr != nil {
 					return total, werr
 				}
 			}
@@ -228,20 +232,46 @@ func (p *Proxy) readBody(c http1.Stream, x *exchange) (int64, error) {
 	}
 }
 
-func (x *exchange) writeBodyFile(b []byte) error {
+// writeBodyFile appends b to the body's temporary file, made under
+// client_body_temp_path on the first call as ngx_write_request_body makes
+// it, with nginx's line naming it (notice with client_body_in_file_only,
+// else warn; none for the empty file of an empty body). A file that
+// cannot be made or written is nginx's crit line, and 500.
+func (p *Proxy) writeBodyFile(s *rewrite.State, x *exchange, b []byte) error {
 	if x.bodyFile == nil {
-		f, err := os.CreateTemp("", "gonginx-client-body-")
+		f, err := p.bodyTemp.createTemp()
 		if err != nil {
-			return fmt.Errorf("client body temp file: %w", err)
+			return requestErr(err)
 		}
 		// Removed when the request is done, as nginx removes its
 		// client_body_temp files: $request_body_file names it meanwhile.
 		x.bodyFile = f
+		if b != nil && s != nil && s.TryLog != nil {
+			level := "warn"
+			if p.bodyInFileOnly != 0 {
+				level = "notice"
+			}
+			s.TryLog.LogTryError(&levelError{level: level, error: &tryError{
+				msg: "a client request body is buffered to a temporary file " + f.Name()}})
+		}
 	}
 	if _, err := x.bodyFile.Write(b); err != nil {
-		return fmt.Errorf("client body temp file: %w", err)
+		return requestErr(critf(`pwrite() "%s" failed`, x.bodyFile.Name(), err))
 	}
 	return nil
+}
+
+// requestErr drops the upstream's action from a temporary file's crit
+// line: the body is read before any upstream is, and nginx's line has
+// none.
+func requestErr(err error) error {
+	var le *levelError
+	if errors.As(err, &le) {
+		if te, ok := le.error.(*tryError); ok {
+			te.action = ""
+		}
+	}
+	return err
 }
 
 func (x *exchange) dropBodyFile() {

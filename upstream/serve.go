@@ -647,7 +647,7 @@ func (p *Proxy) clientBody(c http1.Stream, s *rewrite.State, x *exchange, r *htt
 		x.bodyBuffered = true
 	} else if r.Chunked && !x.streamChunked && !x.bodyBuffered || r.ContentLength > 0 && !r.NoBody && (p.requestBuffering || p.setBody != nil) {
 		x.dropBody = true
-		n, err := p.readBody(c, x)
+		n, err := p.readBody(c, s, x)
 		if err != nil {
 			if errors.Is(err, http1.ErrPrematureBody) {
 				err = &leveledError{err, "info"}

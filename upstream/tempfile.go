@@ -42,6 +42,7 @@ var tempNumber atomic.Uint32
 var defaultTempDirs = map[string]string{
 	"proxy": "/var/lib/nginx/proxy", "fastcgi": "/var/lib/nginx/fastcgi",
 	"scgi": "/var/lib/nginx/scgi", "uwsgi": "/var/lib/nginx/uwsgi",
+	"client_body": "/var/lib/nginx/body",
 }
 
 // compileTemp reads *_temp_path (levels 1:2 unless given, as nginx's
@@ -60,10 +61,7 @@ func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(str
 		}
 	}
 	if _, ok := defaultTempDirs[p.proto.prefix()]; ok && p.groups != nil { // not gRPC's, memcached's
-		if p.groups.tempDirs == nil {
-			p.groups.tempDirs = map[string]bool{}
-		}
-		p.groups.tempDirs[t.dir] = true
+		p.groups.addTempDir(t.dir)
 	}
 	if d := last(blocks, p.name("_max_temp_file_size")); d != nil {
 		if n, ok := nginxconf.ParseOffset(d.Args[0]); ok {
@@ -82,6 +80,13 @@ func (p *Proxy) compileTemp(blocks [][]*nginxconf.Directive, prefixPath func(str
 			t.busy = int(n)
 		}
 	}
+}
+
+func (gs *Groups) addTempDir(dir string) {
+	if gs.tempDirs == nil {
+		gs.tempDirs = map[string]bool{}
+	}
+	gs.tempDirs[dir] = true
 }
 
 // TempPaths are the *_temp_path directories the config's proxies write

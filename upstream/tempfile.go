@@ -120,10 +120,13 @@ func (t *tempConf) tempName(n uint32) (name string, levelDirs []string) {
 }
 
 // createTemp creates a temporary file as ngx_create_temp_file does: a
-// missing level directory is made, a taken name gives the next one; a
-// failure is worded as nginx's crit line.
+// missing level directory is made, a taken name gives the next one
+// (whose directories may be missing too: the path is shared with other
+// processes, nginx's among them, whose numbers are their own); a failure
+// is worded as nginx's crit line.
 func (t *tempConf) createTemp() (*os.File, error) {
 	n := tempNumber.Add(1)
+	made := "" // the name whose directories were made
 	for tries := 0; ; tries++ {
 		name, dirs := t.tempName(n)
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -134,9 +137,10 @@ func (t *tempConf) createTemp() (*os.File, error) {
 		case errors.Is(err, os.ErrExist) && tries < 100:
 			n = tempNumber.Add(123456) // ngx_random_number's step on a collision
 			continue
-		case len(dirs) == 0 || !errors.Is(err, syscall.ENOENT) || tries > 0:
+		case len(dirs) == 0 || !errors.Is(err, syscall.ENOENT) || made == name:
 			return nil, critf(`open() "%s" failed`, name, err)
 		}
+		made = name
 		for _, d := range dirs {
 			if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 				return nil, critf(`mkdir() "%s" failed`, d, err)

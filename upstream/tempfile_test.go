@@ -341,3 +341,27 @@ func TestTempFileCache(t *testing.T) {
 		t.Errorf("log: %q, want nothing", lines)
 	}
 }
+
+// A name another process took (the temporary path is shared, nginx's
+// numbers are its own) gives the next name, whose level directories are
+// made too: the collision's name failed with open()'s ENOENT.
+func TestCreateTempAfterCollision(t *testing.T) {
+	tc := tempConf{dir: t.TempDir(), levels: []int{1, 2}}
+	taken, dirs := tc.tempName(tempNumber.Load() + 1)
+	for _, d := range dirs {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(taken, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := tc.createTemp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Name() == taken {
+		t.Errorf("created %s, the taken name", f.Name())
+	}
+}

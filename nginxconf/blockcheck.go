@@ -27,8 +27,8 @@ type blockState struct {
 	nginxPrefix bool
 	inStream    bool // inside stream{}
 	threadPools map[string]bool
-	upstreams   map[string]bool       // upstream{} names, lower case ("stream " before stream's)
-	cachePaths  map[string]*Directive // cache directory → its *_cache_path
+	upstreams   map[string]bool    // upstream{} names, lower case ("stream " before stream's)
+	paths       map[string]pathUse // directory → what named it first (ngx_add_path)
 	// locs stacks the http locations being read, innermost last.
 	locs []locFrame
 }
@@ -294,6 +294,8 @@ func (p *parser) stateCheck1(d *Directive, ctx Context) *Error {
 		return p.loadModule(d)
 	case strings.HasSuffix(d.Name, "_cache_path") && ctx == HTTPMainConf:
 		return p.cachePath(d)
+	case tempPathDirectives[d.Name] && len(d.Args) > 0:
+		return s.addPath(p.cfg.PrefixPath(d.Args[0]), pathUse{d: d, levels: tempPathLevels(d)}, d.File, d.EndLine)
 	case strings.HasSuffix(d.Name, "ssl_password_file") && len(d.Args) == 1:
 		// proxy_, grpc_ and uwsgi_ssl_password_file are read as they
 		// are read too (ngx_ssl_read_password_file in the handler).
@@ -521,6 +523,9 @@ func (p *parser) endBlock(d *Directive, view []*Directive, inner Context) *Error
 		if err := checkHeaderPool(view, d.File, p.closeLine); err != nil {
 			return err
 		}
+		if err := p.addDefaultTempPaths(view, d.File, p.closeLine); err != nil {
+			return err
+		}
 		// Each check's walk is skipped when the config has none of the
 		// directives it looks at (p.present): it would find nothing.
 		if p.present&presImplicitUps != 0 {
@@ -610,19 +615,13 @@ func hasDirective(block []*Directive, name string) bool {
 }
 
 // cachePath refuses, as ngx_http_file_cache_set_slot and ngx_add_path do,
-// a cache zone declared twice and two caches in one directory.
+// a cache zone declared twice and a cache's directory named before.
 func (p *parser) cachePath(d *Directive) *Error {
 	s := &p.state
-	if s.cachePaths == nil {
-		s.cachePaths = map[string]*Directive{}
-	}
 	// The path is added before the zone.
-	path := p.cfg.PrefixPath(d.Args[0])
-	if prev := s.cachePaths[path]; prev != nil {
-		// nginx logs this one without the place of the directive.
-		return &Error{Msg: sprintf("the same path name %q used in %s:%d and in %s:%d", path, prev.File, prev.EndLine, d.File, d.EndLine)}
+	if err := s.addPath(p.cfg.PrefixPath(d.Args[0]), pathUse{d: d, cache: true}, d.File, d.EndLine); err != nil {
+		return err
 	}
-	s.cachePaths[path] = d
 	for _, a := range d.Args[1:] {
 		if z, ok := strings.CutPrefix(a, "keys_zone="); ok {
 			name, sizeText, _ := strings.Cut(z, ":")

@@ -139,7 +139,7 @@ func (e *extraBackends) close() {
 			<-e.fpmDone
 		}
 	}
-	if e.phpRoot != "" && !e.keep {
+	if e.phpRoot != "" && (!e.keep || interrupted.Load()) {
 		os.RemoveAll(e.phpRoot)
 	}
 }

@@ -98,6 +98,7 @@ func main() {
 		}
 		defer stop()
 	}
+	handleInterrupts()
 	if err := run(*reps, *workers, *d, strings.Split(*rowList, ","), *bin, *base, *idle); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -110,6 +111,7 @@ func run(reps, workers int, d time.Duration, rows []string, bin, base string, id
 			return err
 		}
 		defer os.RemoveAll(tmp)
+		defer atInterrupt(func() { os.RemoveAll(tmp) })()
 		bin = filepath.Join(tmp, "gonginx")
 		build := exec.Command("go", "build", "-o", bin, "./cmd/gonginx")
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
@@ -126,6 +128,7 @@ func run(reps, workers int, d time.Duration, rows []string, bin, base string, id
 		return err
 	}
 	defer extra.close()
+	defer atInterrupt(extra.close)()
 	servers := []*server{}
 	list := []struct{ name, bin string }{{"nginx", "/usr/sbin/nginx"}, {"gonginx", bin}}
 	if base != "" {

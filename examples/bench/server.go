@@ -31,6 +31,7 @@ type server struct {
 	// left them (diag.go); keep leaves dir in place at stop.
 	errLog, outLog logTail
 	keep           bool
+	forget         func() // drops stop from what an interrupt runs
 	// startReports: the reports whose error.log lines are its start's
 	// (startSeen).
 	startReports int
@@ -118,6 +119,7 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 		return nil, err
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
+	s.forget = atInterrupt(s.stop)
 	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", s.http); err == nil {
 			c.Close()
@@ -139,6 +141,9 @@ func startServer(name, bin string, workers, backendPort, idle int) (*server, err
 
 // stop ends the server and its workers (its own process group).
 func (s *server) stop() {
+	if s.forget != nil {
+		s.forget()
+	}
 	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-s.exited:
@@ -146,7 +151,7 @@ func (s *server) stop() {
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		<-s.exited
 	}
-	if !s.keep {
+	if !s.keep || interrupted.Load() {
 		os.RemoveAll(s.dir)
 	}
 }
